@@ -1,0 +1,44 @@
+// Lint is type-aware and enforces the one-way import direction of DESIGN.md:
+// bin -> src -> reconciler -> engine. A lower layer importing a higher one is an error.
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+const upward = (layers) => ({
+  "no-restricted-imports": [
+    "error",
+    {
+      patterns: layers.map((layer) => ({
+        group: [`**/${layer}/**`, `**/${layer}`],
+        message: `imports flow bin -> src -> reconciler -> engine; this layer may not import ${layer}/`,
+      })),
+    },
+  ],
+});
+
+export default tseslint.config(
+  { ignores: ["dist/**", "node_modules/**", "bin/**", "eslint.config.js", "test-output/**", ".tmp/**"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/consistent-type-imports": "error",
+      "@typescript-eslint/no-floating-promises": "error",
+      "@typescript-eslint/restrict-template-expressions": ["error", { allowNumber: true, allowBoolean: true }],
+      "no-control-regex": "off",
+    },
+  },
+  { files: ["engine/**/*.ts"], rules: upward(["reconciler", "src", "bin"]) },
+  { files: ["reconciler/**/*.ts"], rules: upward(["src", "bin"]) },
+  {
+    files: ["**/*.test.ts", "test/**/*.ts", "bench/**/*.ts"],
+    rules: {
+      "@typescript-eslint/no-unsafe-assignment": "off",
+      "@typescript-eslint/no-unsafe-member-access": "off",
+      "@typescript-eslint/no-non-null-assertion": "off",
+    },
+  },
+);

@@ -1,0 +1,214 @@
+// The desired state: a stack file after loading, fully normalized.
+//
+// src/stack produces a StackSpec; the reconciler plans from it; nothing here
+// has optional shapes ("string or list", "short or long form"): every service
+// field has one form, with compose-spec defaults applied. Durations are in
+// nanoseconds-free milliseconds, sizes in bytes, so that consumers never parse.
+
+export interface StackSpec {
+  /** Project name, normalized as compose does: lowercase, [a-z0-9_-], starting with a letter or digit. */
+  name: string;
+  /** Directory relative paths are resolved against (compose's --project-directory). */
+  workingDir: string;
+  /** Absolute paths of the stack files, in merge order. */
+  configFiles: string[];
+  services: Record<string, ServiceSpec>;
+  networks: Record<string, NetworkSpec>;
+  volumes: Record<string, VolumeSpec>;
+  secrets: Record<string, FileObjectSpec>;
+  configs: Record<string, FileObjectSpec>;
+  /** Top-level x-* keys, kept as written. */
+  extensions: Record<string, unknown>;
+}
+
+export type RestartPolicy = "no" | "always" | "on-failure" | "unless-stopped";
+export type DependsOnCondition = "service_started" | "service_healthy" | "service_completed_successfully";
+export type PullPolicy = "always" | "never" | "missing" | "build" | "if_not_present" | "daily" | "weekly";
+
+export interface ServiceSpec {
+  name: string;
+  image: string | undefined;
+  build: BuildSpec | undefined;
+  containerName: string | undefined;
+  hostname: string | undefined;
+  domainname: string | undefined;
+  /** undefined: use the image's ENTRYPOINT / CMD. [] for entrypoint means "reset". */
+  entrypoint: string[] | undefined;
+  command: string[] | undefined;
+  workingDir: string | undefined;
+  user: string | undefined;
+  /** Resolved environment: env_file contents first, then `environment`. null: named without a value and unset on the host. */
+  environment: Record<string, string | null>;
+  envFiles: EnvFileRef[];
+  labels: Record<string, string>;
+  ports: PortSpec[];
+  expose: string[];
+  volumes: ServiceVolumeSpec[];
+  tmpfs: string[];
+  networks: Record<string, ServiceNetworkSpec>;
+  networkMode: string | undefined;
+  dependsOn: Record<string, DependsOnSpec>;
+  healthcheck: HealthcheckSpec | undefined;
+  restart: RestartPolicy;
+  /** Max restarts for on-failure[:max]; undefined = unlimited. */
+  restartMaxRetries: number | undefined;
+  deploy: DeploySpec;
+  /** Number of containers wanted (deploy.replicas, or scale, default 1). */
+  replicas: number;
+  profiles: string[];
+  pullPolicy: PullPolicy;
+  capAdd: string[];
+  capDrop: string[];
+  privileged: boolean;
+  readOnly: boolean;
+  init: boolean;
+  tty: boolean;
+  stdinOpen: boolean;
+  stopSignal: string;
+  stopGracePeriodMs: number;
+  shmSize: number | undefined;
+  sysctls: Record<string, string>;
+  ulimits: Record<string, { soft: number; hard: number }>;
+  extraHosts: string[];
+  dns: string[];
+  dnsSearch: string[];
+  macAddress: string | undefined;
+  memLimit: number | undefined;
+  cpus: number | undefined;
+  cpuShares: number | undefined;
+  cpuset: string | undefined;
+  pidsLimit: number | undefined;
+  platform: string | undefined;
+  secrets: ServiceFileRef[];
+  configs: ServiceFileRef[];
+  logging: { driver: string | undefined; options: Record<string, string> } | undefined;
+  /** Our own extensions (`x-tscompose`), kept as written; supervision reads them. */
+  xTscompose: Record<string, unknown>;
+  /** Other service-level x-* keys. */
+  extensions: Record<string, unknown>;
+  /** Stable hash of everything that requires a new container when it changes. */
+  configHash: string;
+}
+
+export interface BuildSpec {
+  context: string;
+  dockerfile: string | undefined;
+  args: Record<string, string>;
+  target: string | undefined;
+}
+
+export interface EnvFileRef {
+  path: string;
+  required: boolean;
+}
+
+export interface PortSpec {
+  /** Container port. */
+  target: number;
+  /** Host port or range ("8080" or "8080-8081"); undefined = ephemeral. */
+  published: string | undefined;
+  hostIp: string | undefined;
+  protocol: "tcp" | "udp" | "sctp";
+  mode: "ingress" | "host";
+  name: string | undefined;
+}
+
+export interface ServiceVolumeSpec {
+  type: "bind" | "volume" | "tmpfs" | "npipe" | "cluster";
+  /** Named volume, or absolute host path for binds; undefined for anonymous volumes and tmpfs. */
+  source: string | undefined;
+  target: string;
+  readOnly: boolean;
+  bind: { propagation: string | undefined; createHostPath: boolean; selinux: string | undefined } | undefined;
+  volume: { nocopy: boolean; subpath: string | undefined } | undefined;
+  tmpfs: { size: number | undefined; mode: number | undefined } | undefined;
+  consistency: string | undefined;
+}
+
+export interface ServiceNetworkSpec {
+  aliases: string[];
+  ipv4Address: string | undefined;
+  ipv6Address: string | undefined;
+  priority: number;
+}
+
+export interface DependsOnSpec {
+  condition: DependsOnCondition;
+  /** Restart this service when the dependency is recreated or restarted. */
+  restart: boolean;
+  /** When false, a missing/failed dependency only warns. */
+  required: boolean;
+}
+
+export interface HealthcheckSpec {
+  /** ["NONE"] disables the image's check; otherwise ["CMD", ...] or ["CMD-SHELL", "..."]. undefined = inherit the image's test. */
+  test: string[] | undefined;
+  intervalMs: number;
+  timeoutMs: number;
+  retries: number;
+  startPeriodMs: number;
+  startIntervalMs: number;
+  disable: boolean;
+}
+
+export interface DeploySpec {
+  mode: "replicated" | "global";
+  replicas: number | undefined;
+  resources: {
+    limits: ResourceSpec | undefined;
+    reservations: ResourceSpec | undefined;
+  };
+  restartPolicy:
+    | {
+        condition: "none" | "on-failure" | "any";
+        delayMs: number | undefined;
+        maxAttempts: number | undefined;
+        windowMs: number | undefined;
+      }
+    | undefined;
+  labels: Record<string, string>;
+}
+
+export interface ResourceSpec {
+  cpus: number | undefined;
+  memory: number | undefined;
+  pids: number | undefined;
+}
+
+export interface ServiceFileRef {
+  source: string;
+  target: string;
+  uid: string | undefined;
+  gid: string | undefined;
+  mode: number | undefined;
+}
+
+export interface NetworkSpec {
+  /** Name on the host: `<project>_<key>` unless `name:` or external says otherwise. */
+  name: string;
+  driver: string;
+  driverOpts: Record<string, string>;
+  external: boolean;
+  internal: boolean;
+  attachable: boolean;
+  enableIpv6: boolean;
+  ipam: { driver: string | undefined; config: { subnet: string | undefined; gateway: string | undefined; ipRange: string | undefined }[] };
+  labels: Record<string, string>;
+}
+
+export interface VolumeSpec {
+  name: string;
+  driver: string;
+  driverOpts: Record<string, string>;
+  external: boolean;
+  labels: Record<string, string>;
+}
+
+export interface FileObjectSpec {
+  name: string;
+  /** Absolute path of the file backing it; undefined for external or environment-backed ones. */
+  file: string | undefined;
+  environment: string | undefined;
+  content: string | undefined;
+  external: boolean;
+}

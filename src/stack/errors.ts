@@ -1,0 +1,52 @@
+// Errors of the stack loader. Every error names where it comes from: the file,
+// line and column when the YAML source is known, and always the dotted key path
+// (`services.web.ports[1]`), because "invalid port" alone sends a user hunting.
+
+export interface SourceLocation {
+  file: string;
+  line: number; // 1-based
+  column: number; // 1-based
+}
+
+export type StackErrorCode =
+  | "yaml" // the file is not well-formed YAML (duplicate keys included)
+  | "schema" // a key is unknown or a value has the wrong type or format
+  | "interpolation" // ${VAR:?err} on an unset variable, or a malformed ${...}
+  | "reference" // depends_on / networks / volumes naming something that does not exist
+  | "cycle" // depends_on, extends or include loops
+  | "file" // a stack file, env_file, extends/include target cannot be read
+  | "invalid"; // any other semantic error found during normalization
+
+export class StackError extends Error {
+  readonly code: StackErrorCode;
+  readonly path: string | undefined;
+  readonly location: SourceLocation | undefined;
+
+  constructor(
+    code: StackErrorCode,
+    message: string,
+    opts: { path?: string | undefined; location?: SourceLocation | undefined; cause?: unknown } = {},
+  ) {
+    super(formatStackError(message, opts.path, opts.location), { cause: opts.cause });
+    this.name = "StackError";
+    this.code = code;
+    this.path = opts.path;
+    this.location = opts.location;
+  }
+}
+
+function formatStackError(message: string, path?: string, location?: SourceLocation): string {
+  const where = location ? `${location.file}:${location.line}:${location.column}: ` : "";
+  const key = path ? `${path}: ` : "";
+  return `${where}${key}${message}`;
+}
+
+/** Formats a key path the way compose users read it: services.web.ports[1]. */
+export function formatPath(segments: readonly (string | number)[]): string {
+  let out = "";
+  for (const s of segments) {
+    if (typeof s === "number") out += `[${s}]`;
+    else out += out === "" ? s : `.${s}`;
+  }
+  return out;
+}

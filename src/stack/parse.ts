@@ -1,0 +1,96 @@
+// Stage 1 of the loader: YAML text -> plain value, keeping the syntax tree so
+// that every later stage can turn a key path back into file:line:column.
+//
+// YAML 1.2 core schema, as docker compose v2 (go-yaml v3) reads it: `yes`/`no`
+// stay strings. Merge keys (`<<: *anchor`) are honoured because compose files
+// use them for shared fragments. Duplicate keys are an error, as in compose v2.
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
+import type { Document, Node } from "yaml";
+import { StackError, formatPath } from "./errors.js";
+import type { SourceLocation } from "./errors.js";
+
+export type PathSegment = string | number;
+
+export interface ParsedFile {
+  file: string;
+  value: unknown;
+  /** Location of the key (for mappings) or item (for sequences) at a path; undefined if absent. */
+  locate(path: readonly PathSegment[]): SourceLocation | undefined;
+}
+
+export function parseYaml(text: string, file: string): ParsedFile {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, merge: true, prettyErrors: false });
+  const first = doc.errors[0];
+  if (first) {
+    const pos = lineCounter.linePos(first.pos[0]);
+    const message = first.message.split("\n")[0] ?? first.message;
+    throw new StackError("yaml", message.replace(/ at line \d+, column \d+.*$/, ""), {
+      location: { file, line: pos.line, column: pos.col },
+    });
+  }
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 1000 }) as unknown;
+  } catch (err) {
+    throw new StackError("yaml", (err as Error).message, { location: { file, line: 1, column: 1 }, cause: err });
+  }
+  if (value === null || value === undefined) value = {};
+  if (typeof value !== "object" || Array.isArray(value)) {
+    throw new StackError("yaml", "top-level value must be a mapping", { location: { file, line: 1, column: 1 } });
+  }
+  return {
+    file,
+    value,
+    locate: (path) => locateInDocument(doc, lineCounter, file, path),
+  };
+}
+
+function locateInDocument(
+  doc: Document,
+  lineCounter: LineCounter,
+  file: string,
+  path: readonly PathSegment[],
+): SourceLocation | undefined {
+  let node: unknown = doc.contents;
+  let offset: number | undefined = (doc.contents as Node | null)?.range?.[0];
+  for (const seg of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
+      if (!pair) return undefined;
+      offset = (pair.key as Node).range?.[0];
+      node = pair.value;
+    } else if (isSeq(node) && typeof seg === "number") {
+      const item = node.items[seg] as Node | undefined;
+      if (!item) return undefined;
+      offset = item.range?.[0];
+      node = item;
+    } else {
+      return undefined;
+    }
+  }
+  if (offset === undefined) return undefined;
+  const pos = lineCounter.linePos(offset);
+  return { file, line: pos.line, column: pos.col };
+}
+
+/** Finds the closest located ancestor of a path, so an error always has some position. */
+export function locateNearest(parsed: ParsedFile, path: readonly PathSegment[]): SourceLocation | undefined {
+  for (let n = path.length; n >= 0; n--) {
+    const loc = parsed.locate(path.slice(0, n));
+    if (loc) return loc;
+  }
+  return undefined;
+}
+
+export function errorAt(
+  parsed: ParsedFile | undefined,
+  code: ConstructorParameters<typeof StackError>[0],
+  path: readonly PathSegment[],
+  message: string,
+): StackError {
+  return new StackError(code, message, {
+    path: formatPath(path),
+    location: parsed ? locateNearest(parsed, path) : undefined,
+  });
+}
