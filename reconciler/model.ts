@@ -64,7 +64,8 @@ export interface ServiceSpec {
   init: boolean;
   tty: boolean;
   stdinOpen: boolean;
-  stopSignal: string;
+  /** undefined: the image's STOPSIGNAL, else SIGTERM. */
+  stopSignal: string | undefined;
   stopGracePeriodMs: number;
   shmSize: number | undefined;
   sysctls: Record<string, string>;

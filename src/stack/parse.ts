@@ -5,22 +5,37 @@
 // stay strings. Merge keys (`<<: *anchor`) are honoured because compose files
 // use them for shared fragments. Duplicate keys are an error, as in compose v2.
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
-import type { Document, Node } from "yaml";
+import type { Document, Node, ScalarTag } from "yaml";
 import { StackError, formatPath } from "./errors.js";
+import { customTags as mergeTags, extractMergeTags } from "./merge.js";
+import type { MergeTag } from "./merge.js";
 import type { SourceLocation } from "./errors.js";
 
 export type PathSegment = string | number;
 
+// go-yaml (compose v2) reads a plain `0440` as octal (strconv.ParseInt base 0),
+// which is what users mean by `mode: 0440`; YAML 1.2 alone would read 440.
+const legacyOctal: ScalarTag = {
+  identify: (v) => typeof v === "number",
+  default: true,
+  tag: "tag:yaml.org,2002:int",
+  test: /^0[0-7]+$/,
+  resolve: (s) => parseInt(s, 8),
+};
+
 export interface ParsedFile {
   file: string;
+  /** The plain value: `!reset` / `!override` markers are taken out into mergeTags. */
   value: unknown;
+  /** Where the file used compose's `!reset` and `!override`; the merge stage gives them back. */
+  mergeTags: MergeTag[];
   /** Location of the key (for mappings) or item (for sequences) at a path; undefined if absent. */
   locate(path: readonly PathSegment[]): SourceLocation | undefined;
 }
 
 export function parseYaml(text: string, file: string): ParsedFile {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, merge: true, prettyErrors: false });
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, merge: true, prettyErrors: false, customTags: (tags) => [legacyOctal, ...mergeTags, ...tags] });
   const first = doc.errors[0];
   if (first) {
     const pos = lineCounter.linePos(first.pos[0]);
@@ -39,9 +54,11 @@ export function parseYaml(text: string, file: string): ParsedFile {
   if (typeof value !== "object" || Array.isArray(value)) {
     throw new StackError("yaml", "top-level value must be a mapping", { location: { file, line: 1, column: 1 } });
   }
+  const extracted = extractMergeTags(value);
   return {
     file,
-    value,
+    value: extracted.value,
+    mergeTags: extracted.tags,
     locate: (path) => locateInDocument(doc, lineCounter, file, path),
   };
 }

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what tscompose needs on a fresh Debian 12 machine: the Debian
+# packages its engine, tests and benchmarks use, and the npm packages.
+# Idempotent and quiet when everything is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEBIAN_PACKAGES=(
+  runc conmon iptables iproute2 busybox-static   # the embedded engine and its test images
+  docker-registry skopeo umoci                    # a real local registry and independent checks
+  docker-compose                                  # the peer that conformance tests and benches compare with
+  attr kmod tmux redis-server
+)
+missing=()
+for p in "${DEBIAN_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-fund --no-audit --loglevel=error
+fi
+npm run --silent build

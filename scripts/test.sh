@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The whole test run, as CI runs it: typecheck, lint, then every test suite
+# (unit tests and the end-to-end suites that start real registries and
+# containers). Ends with a "N passed, N failed" line.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p test-output
+npm run --silent typecheck || exit 1
+npm run --silent lint || exit 1
+npx vitest run --reporter=default --reporter=json --outputFile.json=test-output/results.json "$@"
+status=$?
+node -e '
+  const r = JSON.parse(require("fs").readFileSync("test-output/results.json", "utf8"));
+  const skipped = r.numPendingTests + r.numTodoTests;
+  console.log(`Tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
+' || true
+exit $status

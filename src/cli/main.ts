@@ -1,0 +1,41 @@
+// The tscompose command line. Global flags follow docker compose; they go
+// before the command (`tscompose -f a.yml config`), because command flags reuse
+// the same letters (`logs -f` follows, `-f` before it names a file).
+//
+// Startup time matters (every `ps` pays it): `--version` answers before any
+// module is loaded, and each command's implementation is imported only when
+// that command runs.
+import { readFileSync } from "node:fs";
+import { CommanderError } from "commander";
+import type { Command } from "commander";
+import { buildProgram } from "./program.js";
+import { CliError, reportError } from "./errors.js";
+
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v" || argv[0] === "version")) {
+    process.stdout.write(`tscompose version ${version()}\n`);
+    return 0;
+  }
+  let program: Command;
+  try {
+    program = buildProgram(version());
+    await program.parseAsync(argv, { from: "user" });
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version requests arrive here as "errors" with exit code 0.
+      return err.exitCode;
+    }
+    if (err instanceof CliError) {
+      reportError(err);
+      return err.exitCode;
+    }
+    reportError(err);
+    return 1;
+  }
+}

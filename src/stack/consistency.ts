@@ -1,0 +1,68 @@
+// Stage: cross-reference checks on a normalized stack, as compose-go's
+// checkConsistency: every name a service refers to must exist, and depends_on
+// must not loop. Each failure names the service and the key path.
+import type { StackSpec } from "../../reconciler/model.js";
+import type { Fail } from "./normalize.js";
+
+export function checkConsistency(stack: StackSpec, fail: Fail): void {
+  const services = stack.services;
+  for (const [name, svc] of Object.entries(services)) {
+    for (const dep of Object.keys(svc.dependsOn)) {
+      if (dep === name) fail(["services", name, "depends_on", dep], `service "${name}" depends on itself`);
+      if (!(dep in services)) {
+        fail(["services", name, "depends_on", dep], `service "${name}" depends on undefined service "${dep}"`);
+      }
+    }
+    for (const net of Object.keys(svc.networks)) {
+      if (!(net in stack.networks)) {
+        fail(["services", name, "networks", net], `service "${name}" refers to undefined network "${net}"`);
+      }
+    }
+    const mode = svc.networkMode;
+    if (mode?.startsWith("service:")) {
+      const target = mode.slice("service:".length);
+      if (!(target in services)) fail(["services", name, "network_mode"], `service "${name}" uses the network stack of undefined service "${target}"`);
+    }
+    svc.volumes.forEach((v, i) => {
+      if (v.type === "volume" && v.source !== undefined && !(v.source in stack.volumes)) {
+        fail(["services", name, "volumes", i], `service "${name}" refers to undefined volume "${v.source}"`);
+      }
+    });
+    svc.secrets.forEach((s, i) => {
+      if (!(s.source in stack.secrets)) fail(["services", name, "secrets", i], `service "${name}" refers to undefined secret "${s.source}"`);
+    });
+    svc.configs.forEach((c, i) => {
+      if (!(c.source in stack.configs)) fail(["services", name, "configs", i], `service "${name}" refers to undefined config "${c.source}"`);
+    });
+  }
+  const cycle = findDependencyCycle(stack);
+  if (cycle) {
+    const [first, second] = cycle as [string, string];
+    fail(["services", first, "depends_on", second], `dependency cycle detected: ${cycle.join(" -> ")}`);
+  }
+}
+
+/** Returns one depends_on cycle as a path `a -> b -> a`, or undefined. Also orders nothing: graph.ts does that. */
+export function findDependencyCycle(stack: StackSpec): string[] | undefined {
+  const state = new Map<string, "visiting" | "done">();
+  const stackPath: string[] = [];
+  const visit = (name: string): string[] | undefined => {
+    const s = state.get(name);
+    if (s === "done") return undefined;
+    if (s === "visiting") return [...stackPath.slice(stackPath.indexOf(name)), name];
+    state.set(name, "visiting");
+    stackPath.push(name);
+    for (const dep of Object.keys(stack.services[name]?.dependsOn ?? {})) {
+      const found = visit(dep);
+      if (found) return found;
+    }
+    stackPath.pop();
+    state.set(name, "done");
+    return undefined;
+  };
+  for (const name of Object.keys(stack.services).sort()) {
+    const found = visit(name);
+    if (found) return found;
+  }
+  return undefined;
+}

@@ -1,0 +1,321 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { StackError } from "./errors.js";
+import { loadStack } from "./load.js";
+import type { ProjectOptions } from "./load.js";
+
+const root = mkdtempSync(join(tmpdir(), "tscompose-test-load-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+let counter = 0;
+/** Writes a project directory from a map of relative path -> content. */
+function project(files: Record<string, string>): string {
+  const dir = join(root, `p${counter++}`, "myapp");
+  mkdirSync(dir, { recursive: true });
+  for (const [rel, content] of Object.entries(files)) {
+    const path = join(dir, rel);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, content);
+  }
+  return dir;
+}
+
+function load(dir: string, opts: Partial<ProjectOptions> = {}) {
+  return loadStack({ files: [], envFiles: [], profiles: [], env: {}, cwd: dir, ...opts });
+}
+
+function loadError(dir: string, opts: Partial<ProjectOptions> = {}): StackError {
+  try {
+    load(dir, opts);
+  } catch (err) {
+    if (err instanceof StackError) return err;
+    throw err;
+  }
+  throw new Error("expected the load to fail");
+}
+
+describe("bad input names file, line, column and key", () => {
+  const cases: { name: string; files: Record<string, string>; opts?: Partial<ProjectOptions>; err: RegExp; at?: string }[] = [
+    {
+      name: "unknown service key",
+      files: { "compose.yaml": "services:\n  web:\n    image: busybox\n    imagee: x\n" },
+      err: /services\.web: .*imagee/,
+      at: "compose.yaml:4:5",
+    },
+    {
+      name: "unknown top-level key",
+      files: { "compose.yaml": "services: {}\nservice:\n  web: {}\n" },
+      err: /service/,
+      at: "compose.yaml:2:1",
+    },
+    {
+      name: "wrong type",
+      files: { "compose.yaml": "services:\n  web:\n    image: busybox\n    privileged: [1]\n" },
+      err: /services\.web\.privileged/,
+      at: "compose.yaml:4:5",
+    },
+    {
+      name: "duplicate key",
+      files: { "compose.yaml": "services:\n  web:\n    image: a\n    image: b\n" },
+      err: /[Dd]uplicate|unique/,
+      at: "compose.yaml:4:5",
+    },
+    {
+      name: "bad duration",
+      files: { "compose.yaml": "services:\n  web:\n    image: a\n    stop_grace_period: 10x\n" },
+      err: /stop_grace_period.*10x/,
+      at: "compose.yaml:4:5",
+    },
+    {
+      name: "bad port",
+      files: { "compose.yaml": 'services:\n  web:\n    image: a\n    ports:\n      - "8080:80"\n      - "99999:80"\n' },
+      err: /services\.web\.ports\[1\].*99999/,
+      at: "compose.yaml:6:9",
+    },
+    {
+      name: "depends_on a missing service",
+      files: { "compose.yaml": "services:\n  web:\n    image: a\n    depends_on: [db]\n" },
+      err: /services\.web\.depends_on\.db: service "web" depends on undefined service "db"/,
+      at: "compose.yaml:4:5",
+    },
+    {
+      name: "depends_on cycle",
+      files: {
+        "compose.yaml": "services:\n  a:\n    image: x\n    depends_on: [b]\n  b:\n    image: x\n    depends_on: [c]\n  c:\n    image: x\n    depends_on: [a]\n",
+      },
+      err: /dependency cycle detected: a -> b -> c -> a/,
+    },
+    {
+      name: "service depending on itself",
+      files: { "compose.yaml": "services:\n  a:\n    image: x\n    depends_on:\n      a:\n        condition: service_started\n" },
+      err: /depends on itself/,
+      at: "compose.yaml:5:7",
+    },
+    {
+      name: "required variable missing",
+      files: { "compose.yaml": "services:\n  web:\n    image: ${IMAGE:?set IMAGE to the image to run}\n" },
+      err: /required variable IMAGE is missing a value: set IMAGE to the image to run/,
+      at: "compose.yaml:3:5",
+    },
+    {
+      name: "bad restart policy",
+      files: { "compose.yaml": "services:\n  web:\n    image: a\n    restart: sometimes\n" },
+      err: /services\.web\.restart: invalid restart policy "sometimes"/,
+      at: "compose.yaml:4:5",
+    },
+    {
+      name: "undefined network",
+      files: { "compose.yaml": "services:\n  web:\n    image: a\n    networks: [front]\n" },
+      err: /undefined network "front"/,
+      at: "compose.yaml:4:5",
+    },
+    {
+      name: "undefined named volume",
+      files: { "compose.yaml": "services:\n  web:\n    image: a\n    volumes: ['data:/data']\n" },
+      err: /undefined volume "data"/,
+    },
+    {
+      name: "missing required env_file",
+      files: { "compose.yaml": "services:\n  web:\n    image: a\n    env_file: missing.env\n" },
+      err: /env_file.*missing\.env/,
+      at: "compose.yaml:4:5",
+    },
+    {
+      name: "neither image nor build",
+      files: { "compose.yaml": "services:\n  web:\n    command: echo\n" },
+      err: /neither an image nor a build/,
+      at: "compose.yaml:2:3",
+    },
+    {
+      name: "profile-disabled dependency",
+      files: { "compose.yaml": "services:\n  web:\n    image: a\n    depends_on: [db]\n  db:\n    image: b\n    profiles: [debug]\n" },
+      err: /service "db" was pulled in as a dependency of service "web" but is not enabled/,
+    },
+    {
+      name: "extends cycle",
+      files: { "compose.yaml": "services:\n  a:\n    extends: b\n  b:\n    extends: a\n" },
+      err: /a -> b -> a|b -> a -> b/,
+    },
+    {
+      name: "include cycle",
+      files: {
+        "compose.yaml": "include: [other.yaml]\nservices:\n  a:\n    image: x\n",
+        "other.yaml": "include: [compose.yaml]\nservices:\n  b:\n    image: x\n",
+      },
+      err: /include cycle/,
+    },
+    {
+      name: "invalid project name with -p",
+      files: { "compose.yaml": "services:\n  a:\n    image: x\n" },
+      opts: { projectName: "My App" },
+      err: /invalid project name "My App"/,
+    },
+    {
+      name: "malformed yaml",
+      files: { "compose.yaml": "services:\n  web:\n    image: [unclosed\n" },
+      err: /./,
+      at: "compose.yaml:",
+    },
+    {
+      name: "error in an override file points into that file",
+      files: {
+        "compose.yaml": "services:\n  web:\n    image: a\n",
+        "compose.override.yaml": "services:\n  web:\n    ports:\n      - 'not-a-port'\n",
+      },
+      err: /services\.web\.ports\[0\]/,
+      at: "compose.override.yaml:4:9",
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const dir = project(c.files);
+      const err = loadError(dir, c.opts);
+      expect(err.message).toMatch(c.err);
+      if (c.at) expect(err.message).toContain(join(dir, c.at));
+    });
+  }
+});
+
+describe("loading", () => {
+  it("interpolates from .env, with the shell winning, and warns once for unset variables", () => {
+    const dir = project({
+      ".env": "TAG=1.0\nPORT=8080\n",
+      "compose.yaml": "services:\n  web:\n    image: app:${TAG}\n    ports: ['${PORT}:80']\n    environment:\n      A: ${UNSET}\n      B: ${UNSET}\n",
+    });
+    const r = load(dir, { env: { PORT: "9090" } });
+    const web = r.stack.services.web!;
+    expect(web.image).toBe("app:1.0");
+    expect(web.ports[0]).toMatchObject({ target: 80, published: "9090" });
+    expect(web.environment).toEqual({ A: "", B: "" });
+    expect(r.warnings.filter((w) => w.includes("UNSET"))).toHaveLength(1);
+  });
+
+  it("derives the project name: -p, COMPOSE_PROJECT_NAME, name:, then the directory", () => {
+    const dir = project({ "compose.yaml": "services:\n  a:\n    image: x\n" });
+    expect(load(dir).stack.name).toBe("myapp");
+    expect(load(dir, { env: { COMPOSE_PROJECT_NAME: "fromenv" } }).stack.name).toBe("fromenv");
+    expect(load(dir, { projectName: "flag", env: { COMPOSE_PROJECT_NAME: "fromenv" } }).stack.name).toBe("flag");
+    const named = project({ "compose.yaml": "name: top\nservices:\n  a:\n    image: x\n" });
+    expect(load(named).stack.name).toBe("top");
+    const odd = join(root, "Odd Dir.v2");
+    mkdirSync(odd, { recursive: true });
+    writeFileSync(join(odd, "compose.yaml"), "services:\n  a:\n    image: x\n");
+    expect(load(odd).stack.name).toBe("odddirv2");
+  });
+
+  it("merges -f files with override rules and resolves paths against the project directory", () => {
+    const dir = project({
+      "compose.yaml": "services:\n  web:\n    image: a\n    ports: ['80:80']\n    volumes: ['./data:/data']\n    environment: [A=1, B=2]\n",
+      "override/prod.yaml": "services:\n  web:\n    image: b\n    ports: ['443:443']\n    volumes: ['./other:/data']\n    environment:\n      B: three\n",
+    });
+    const r = load(dir, { files: ["compose.yaml", "override/prod.yaml"] });
+    const web = r.stack.services.web!;
+    expect(web.image).toBe("b");
+    expect(web.ports.map((p) => p.target).sort()).toEqual([443, 80]);
+    expect(web.volumes).toHaveLength(1);
+    expect(web.volumes[0]).toMatchObject({ type: "bind", source: join(dir, "other"), target: "/data" });
+    expect(web.environment).toEqual({ A: "1", B: "three" });
+  });
+
+  it("applies profiles from --profile and COMPOSE_PROFILES", () => {
+    const dir = project({
+      "compose.yaml": "services:\n  a:\n    image: x\n  b:\n    image: x\n    profiles: [debug]\n  c:\n    image: x\n    profiles: [mon]\n",
+    });
+    expect(Object.keys(load(dir).stack.services)).toEqual(["a"]);
+    expect(Object.keys(load(dir, { profiles: ["debug"] }).stack.services).sort()).toEqual(["a", "b"]);
+    expect(Object.keys(load(dir, { env: { COMPOSE_PROFILES: "debug,mon" } }).stack.services).sort()).toEqual(["a", "b", "c"]);
+    expect(load(dir).allProfiles).toEqual(["debug", "mon"]);
+  });
+
+  it("extends a service of another file, rebasing its relative paths", () => {
+    const dir = project({
+      "common/base.yaml": "services:\n  base:\n    image: base\n    env_file: base.env\n    environment: [X=1]\n",
+      "common/base.env": "FROM_BASE=yes\n",
+      "compose.yaml": "services:\n  web:\n    extends:\n      file: common/base.yaml\n      service: base\n    environment: [Y=2]\n",
+    });
+    const web = load(dir).stack.services.web!;
+    expect(web.image).toBe("base");
+    expect(web.environment).toEqual({ FROM_BASE: "yes", X: "1", Y: "2" });
+  });
+
+  it("includes another project's file and rejects a conflicting service", () => {
+    const dir = project({
+      "db/compose.yaml": "services:\n  db:\n    image: postgres\n    volumes: ['./init:/init']\n",
+      "compose.yaml": "include: [db/compose.yaml]\nservices:\n  web:\n    image: a\n    depends_on: [db]\n",
+    });
+    const r = load(dir);
+    expect(Object.keys(r.stack.services).sort()).toEqual(["db", "web"]);
+    expect(r.stack.services.db!.volumes[0]!.source).toBe(join(dir, "db", "init"));
+    const clash = project({
+      "db/compose.yaml": "services:\n  web:\n    image: postgres\n",
+      "compose.yaml": "include: [db/compose.yaml]\nservices:\n  web:\n    image: a\n",
+    });
+    expect(loadError(clash).message).toMatch(/services\.web conflicts with imported resource/);
+  });
+
+  it("normalizes short and long forms to one form", () => {
+    const dir = project({
+      "compose.yaml": [
+        "services:",
+        "  web:",
+        "    image: a",
+        '    command: echo "hello world" $$HOME',
+        "    ports: ['127.0.0.1:8000-8001:80-81/udp', {target: 90, published: '9090'}]",
+        "    volumes: ['/srv:/srv:ro', 'data:/data', '/anon']",
+        "    healthcheck: {test: 'curl -f localhost', interval: 1m30s}",
+        "    deploy: {replicas: 3, resources: {limits: {memory: 512m, cpus: '0.5'}}}",
+        "    restart: on-failure:3",
+        "volumes:",
+        "  data: {}",
+      ].join("\n"),
+    });
+    const r = load(dir);
+    const web = r.stack.services.web!;
+    expect(web.command).toEqual(["echo", "hello world", "$HOME"]);
+    expect(web.ports).toEqual([
+      { target: 80, published: "8000", hostIp: "127.0.0.1", protocol: "udp", mode: "ingress", name: undefined },
+      { target: 81, published: "8001", hostIp: "127.0.0.1", protocol: "udp", mode: "ingress", name: undefined },
+      { target: 90, published: "9090", hostIp: undefined, protocol: "tcp", mode: "ingress", name: undefined },
+    ]);
+    expect(web.volumes.map((v) => [v.type, v.source, v.target, v.readOnly])).toEqual([
+      ["bind", "/srv", "/srv", true],
+      ["volume", "data", "/data", false],
+      ["volume", undefined, "/anon", false],
+    ]);
+    expect(web.healthcheck).toMatchObject({ test: ["CMD-SHELL", "curl -f localhost"], intervalMs: 90_000, retries: 3 });
+    expect(web.replicas).toBe(3);
+    expect(web.memLimit).toBe(512 * 1024 * 1024);
+    expect(web.cpus).toBe(0.5);
+    expect(web.restart).toBe("on-failure");
+    expect(web.restartMaxRetries).toBe(3);
+    expect(r.stack.networks.default!.name).toBe("myapp_default");
+    expect(r.stack.volumes.data!.name).toBe("myapp_data");
+  });
+});
+
+describe("config hash", () => {
+  const base = "services:\n  web:\n    image: a\n    env_file: app.env\n    environment: {A: '1', B: '2'}\n    configs: [cfg]\nconfigs:\n  cfg:\n    file: ./app.conf\n";
+  // One directory for all variants: paths are part of the config, so only the edited file may differ.
+  const dir = project({});
+  const hashOf = (files: Record<string, string>): string => {
+    for (const [rel, content] of Object.entries(files)) writeFileSync(join(dir, rel), content);
+    return load(dir).stack.services.web!.configHash;
+  };
+  const files = { "compose.yaml": base, "app.env": "E=1\n", "app.conf": "x=1\n" };
+
+  it("is stable across key order and ignores replicas and depends_on", () => {
+    const h = hashOf(files);
+    expect(h).toMatch(/^[0-9a-f]{64}$/);
+    expect(hashOf({ ...files, "compose.yaml": base.replace("{A: '1', B: '2'}", "{B: '2', A: '1'}") })).toBe(h);
+    expect(hashOf({ ...files, "compose.yaml": base.replace("    image: a\n", "    image: a\n    scale: 4\n") })).toBe(h);
+  });
+
+  it("changes with the image, the env_file's contents and a config file's contents", () => {
+    const h = hashOf(files);
+    expect(hashOf({ ...files, "compose.yaml": base.replace("image: a", "image: b") })).not.toBe(h);
+    expect(hashOf({ ...files, "app.env": "E=2\n" })).not.toBe(h);
+    expect(hashOf({ ...files, "app.conf": "x=2\n" })).not.toBe(h);
+  });
+});

@@ -1,0 +1,564 @@
+// Stage: merged, schema-valid compose mapping -> typed StackSpec.
+//
+// Every "string or list", "short or long form" of the compose file becomes one
+// form here, with compose-spec defaults applied, so nothing downstream parses
+// compose syntax again. Relative paths were made absolute by paths.ts already.
+import { basename } from "node:path";
+import type {
+  DependsOnSpec,
+  DeploySpec,
+  FileObjectSpec,
+  HealthcheckSpec,
+  NetworkSpec,
+  PortSpec,
+  PullPolicy,
+  ResourceSpec,
+  RestartPolicy,
+  ServiceFileRef,
+  ServiceNetworkSpec,
+  ServiceSpec,
+  ServiceVolumeSpec,
+  StackSpec,
+  VolumeSpec,
+} from "../../reconciler/model.js";
+import { parseDuration } from "./duration.js";
+import { parsePortShort } from "./ports.js";
+import type { PortShort } from "./ports.js";
+import { parseSize, shellSplit } from "./units.js";
+import type { PathSegment } from "./parse.js";
+
+type Dict = Record<string, unknown>;
+
+/** Reports an error at a key path; the loader turns it into file:line:col. */
+export type Fail = (path: readonly PathSegment[], message: string) => never;
+
+export interface NormalizeContext {
+  projectName: string;
+  workingDir: string;
+  configFiles: string[];
+  /** Reads an env_file, already parsed; undefined when the file is missing. */
+  readEnvFile(path: string): Record<string, string> | undefined;
+  lookupEnv(name: string): string | undefined;
+  fail: Fail;
+}
+
+const isDict = (v: unknown): v is Dict => typeof v === "object" && v !== null && !Array.isArray(v);
+const asDict = (v: unknown): Dict => (isDict(v) ? v : {});
+const str = (v: unknown): string | undefined => (v === undefined || v === null ? undefined : String(v));
+const bool = (v: unknown, dflt = false): boolean => (v === undefined || v === null ? dflt : v === true || v === "true");
+const num = (v: unknown): number | undefined => (v === undefined || v === null ? undefined : Number(v));
+const strList = (v: unknown): string[] =>
+  v === undefined || v === null ? [] : Array.isArray(v) ? v.map((x) => String(x)) : [String(v)];
+
+export function normalizeStack(raw: Dict, ctx: NormalizeContext): StackSpec {
+  const services: Record<string, ServiceSpec> = {};
+  for (const [name, svc] of Object.entries(asDict(raw.services))) {
+    services[name] = normalizeService(name, asDict(svc), ctx);
+  }
+  const networks = normalizeNetworks(asDict(raw.networks), services, ctx);
+  const volumes: Record<string, VolumeSpec> = {};
+  for (const [key, v] of Object.entries(asDict(raw.volumes))) {
+    const d = asDict(v);
+    const external = isExternal(d.external);
+    volumes[key] = {
+      name: str(d.name) ?? (external ? key : `${ctx.projectName}_${key}`),
+      driver: str(d.driver) ?? "local",
+      driverOpts: stringMap(d.driver_opts),
+      external,
+      labels: labelMap(d.labels),
+    };
+  }
+  const extensions: Dict = {};
+  for (const [k, v] of Object.entries(raw)) if (k.startsWith("x-")) extensions[k] = v;
+  return {
+    name: ctx.projectName,
+    workingDir: ctx.workingDir,
+    configFiles: ctx.configFiles,
+    services,
+    networks,
+    volumes,
+    secrets: fileObjects(asDict(raw.secrets), ctx.projectName),
+    configs: fileObjects(asDict(raw.configs), ctx.projectName),
+    extensions,
+  };
+}
+
+// compose-spec allowed `external: {name: x}` in old files; treat any truthy form as external.
+const isExternal = (v: unknown): boolean => v === true || v === "true" || isDict(v);
+
+function normalizeNetworks(raw: Dict, services: Record<string, ServiceSpec>, ctx: NormalizeContext): Record<string, NetworkSpec> {
+  const out: Record<string, NetworkSpec> = {};
+  const usesDefault = Object.values(services).some((s) => "default" in s.networks);
+  const entries = Object.entries(raw);
+  if (usesDefault && !("default" in raw)) entries.unshift(["default", {}]);
+  for (const [key, v] of entries) {
+    const d = asDict(v);
+    const external = isExternal(d.external);
+    const ipam = asDict(d.ipam);
+    out[key] = {
+      name: str(d.name) ?? (external ? key : `${ctx.projectName}_${key}`),
+      driver: str(d.driver) ?? "bridge",
+      driverOpts: stringMap(d.driver_opts),
+      external,
+      internal: bool(d.internal),
+      attachable: bool(d.attachable),
+      enableIpv6: bool(d.enable_ipv6),
+      ipam: {
+        driver: str(ipam.driver),
+        config: (Array.isArray(ipam.config) ? ipam.config : []).map((c) => {
+          const cd = asDict(c);
+          return { subnet: str(cd.subnet), gateway: str(cd.gateway), ipRange: str(cd.ip_range) };
+        }),
+      },
+      labels: labelMap(d.labels),
+    };
+  }
+  return out;
+}
+
+function fileObjects(raw: Dict, project: string): Record<string, FileObjectSpec> {
+  const out: Record<string, FileObjectSpec> = {};
+  for (const [key, v] of Object.entries(raw)) {
+    const d = asDict(v);
+    const external = isExternal(d.external);
+    out[key] = {
+      name: str(d.name) ?? (external ? key : `${project}_${key}`),
+      file: str(d.file),
+      environment: str(d.environment),
+      content: str(d.content),
+      external,
+    };
+  }
+  return out;
+}
+
+function stringMap(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, x] of Object.entries(asDict(v))) out[k] = x === null || x === undefined ? "" : String(x);
+  return out;
+}
+
+/** labels / annotations: list of "k=v" (or "k") or a mapping. */
+function labelMap(v: unknown): Record<string, string> {
+  if (Array.isArray(v)) {
+    const out: Record<string, string> = {};
+    for (const item of v) {
+      const s = String(item);
+      const eq = s.indexOf("=");
+      if (eq < 0) out[s] = "";
+      else out[s.slice(0, eq)] = s.slice(eq + 1);
+    }
+    return out;
+  }
+  return stringMap(v);
+}
+
+function normalizeService(name: string, s: Dict, ctx: NormalizeContext): ServiceSpec {
+  const at = (...rest: PathSegment[]): PathSegment[] => ["services", name, ...rest];
+  const duration = (v: unknown, path: PathSegment[]): number | undefined => {
+    if (v === undefined || v === null) return undefined;
+    try {
+      return parseDuration(String(v));
+    } catch (e) {
+      return ctx.fail(path, (e as Error).message);
+    }
+  };
+  const size = (v: unknown, path: PathSegment[]): number | undefined => {
+    if (v === undefined || v === null) return undefined;
+    try {
+      return parseSize(v as string | number);
+    } catch (e) {
+      return ctx.fail(path, (e as Error).message);
+    }
+  };
+  const words = (v: unknown, key: string): string[] | undefined => {
+    if (v === undefined || v === null) return undefined;
+    if (Array.isArray(v)) return v.map((x) => String(x));
+    try {
+      return shellSplit(String(v));
+    } catch (e) {
+      return ctx.fail(at(key), (e as Error).message);
+    }
+  };
+
+  const { restart, restartMaxRetries } = normalizeRestart(s.restart, ctx, at("restart"));
+  const deploy = normalizeDeploy(asDict(s.deploy), ctx, at("deploy"), duration, size);
+  const scale = num(s.scale);
+  if (scale !== undefined && deploy.replicas !== undefined && scale !== deploy.replicas) {
+    ctx.fail(at("scale"), "can't set distinct values on 'scale' and 'deploy.replicas'");
+  }
+  const replicas = deploy.replicas ?? scale ?? 1;
+  const containerName = str(s.container_name);
+  if (containerName !== undefined && replicas > 1) {
+    ctx.fail(at("container_name"), `services.${name}: can't set container_name and scale to ${replicas}: container names must be unique`);
+  }
+  const networkMode = str(s.network_mode);
+  const limits = deploy.resources.limits;
+
+  const build = normalizeBuild(s.build);
+  const spec: ServiceSpec = {
+    name,
+    image: str(s.image),
+    build,
+    containerName,
+    hostname: str(s.hostname),
+    domainname: str(s.domainname),
+    entrypoint: words(s.entrypoint, "entrypoint"),
+    command: words(s.command, "command"),
+    workingDir: str(s.working_dir),
+    user: str(s.user),
+    environment: normalizeEnvironment(s, ctx, at),
+    envFiles: envFileRefs(s.env_file),
+    labels: labelMap(s.labels),
+    ports: normalizePorts(s.ports, ctx, at("ports")),
+    expose: strList(s.expose),
+    volumes: normalizeVolumes(s.volumes, ctx, at("volumes")),
+    tmpfs: strList(s.tmpfs),
+    networks: networkMode !== undefined ? {} : normalizeServiceNetworks(s.networks),
+    networkMode,
+    dependsOn: normalizeDependsOn(s.depends_on),
+    healthcheck: normalizeHealthcheck(s.healthcheck, at("healthcheck"), duration),
+    restart,
+    restartMaxRetries,
+    deploy,
+    replicas,
+    profiles: strList(s.profiles),
+    pullPolicy: (str(s.pull_policy) ?? (build && s.image === undefined ? "build" : "missing")) as PullPolicy,
+    capAdd: strList(s.cap_add),
+    capDrop: strList(s.cap_drop),
+    privileged: bool(s.privileged),
+    readOnly: bool(s.read_only),
+    init: bool(s.init),
+    tty: bool(s.tty),
+    stdinOpen: bool(s.stdin_open),
+    stopSignal: str(s.stop_signal),
+    stopGracePeriodMs: duration(s.stop_grace_period, at("stop_grace_period")) ?? 10_000,
+    shmSize: size(s.shm_size, at("shm_size")),
+    sysctls: labelMap(s.sysctls),
+    ulimits: normalizeUlimits(asDict(s.ulimits)),
+    extraHosts: normalizeExtraHosts(s.extra_hosts),
+    dns: strList(s.dns),
+    dnsSearch: strList(s.dns_search),
+    macAddress: str(s.mac_address),
+    memLimit: size(s.mem_limit, at("mem_limit")) ?? limits?.memory,
+    cpus: num(s.cpus) ?? limits?.cpus,
+    cpuShares: num(s.cpu_shares),
+    cpuset: str(s.cpuset),
+    pidsLimit: num(s.pids_limit) ?? limits?.pids,
+    platform: str(s.platform),
+    secrets: fileRefs(s.secrets, (src) => `/run/secrets/${src}`),
+    configs: fileRefs(s.configs, (src) => `/${src}`),
+    logging: isDict(s.logging) ? { driver: str(s.logging.driver), options: stringMap(s.logging.options) } : undefined,
+    xTscompose: asDict(s["x-tscompose"]),
+    extensions: Object.fromEntries(Object.entries(s).filter(([k]) => k.startsWith("x-") && k !== "x-tscompose")),
+    configHash: "",
+  };
+  if (spec.image === undefined && spec.build === undefined) {
+    ctx.fail(at(), `service "${name}" has neither an image nor a build context specified`);
+  }
+  return spec;
+}
+
+function normalizeBuild(v: unknown): ServiceSpec["build"] {
+  if (v === undefined || v === null) return undefined;
+  if (!isDict(v)) return { context: String(v), dockerfile: undefined, args: {}, target: undefined };
+  return { context: str(v.context) ?? ".", dockerfile: str(v.dockerfile), args: labelMap(v.args), target: str(v.target) };
+}
+
+function normalizeRestart(
+  v: unknown,
+  ctx: NormalizeContext,
+  path: PathSegment[],
+): { restart: RestartPolicy; restartMaxRetries: number | undefined } {
+  const s = str(v) ?? "no";
+  if (s === "no" || s === "always" || s === "unless-stopped" || s === "on-failure") {
+    return { restart: s, restartMaxRetries: undefined };
+  }
+  const m = /^on-failure:(\d+)$/.exec(s);
+  if (m) return { restart: "on-failure", restartMaxRetries: Number(m[1]) };
+  return ctx.fail(path, `invalid restart policy "${s}": must be one of no, always, on-failure[:max-retries], unless-stopped`);
+}
+
+function normalizeDeploy(
+  d: Dict,
+  ctx: NormalizeContext,
+  path: PathSegment[],
+  duration: (v: unknown, p: PathSegment[]) => number | undefined,
+  size: (v: unknown, p: PathSegment[]) => number | undefined,
+): DeploySpec {
+  const resources = asDict(d.resources);
+  const res = (key: "limits" | "reservations"): ResourceSpec | undefined => {
+    if (!isDict(resources[key])) return undefined;
+    const r = resources[key] as Dict;
+    const cpus = num(r.cpus);
+    if (cpus !== undefined && (Number.isNaN(cpus) || cpus < 0)) ctx.fail([...path, "resources", key, "cpus"], `invalid cpus "${String(r.cpus)}"`);
+    return { cpus, memory: size(r.memory, [...path, "resources", key, "memory"]), pids: num(r.pids) };
+  };
+  const rp = isDict(d.restart_policy) ? d.restart_policy : undefined;
+  const condition = str(rp?.condition) ?? "any";
+  if (rp && condition !== "none" && condition !== "on-failure" && condition !== "any") {
+    ctx.fail([...path, "restart_policy", "condition"], `invalid restart condition "${condition}": must be none, on-failure or any`);
+  }
+  return {
+    mode: str(d.mode) === "global" ? "global" : "replicated",
+    replicas: num(d.replicas),
+    resources: { limits: res("limits"), reservations: res("reservations") },
+    restartPolicy: rp
+      ? {
+          condition: condition as "none" | "on-failure" | "any",
+          delayMs: duration(rp.delay, [...path, "restart_policy", "delay"]),
+          maxAttempts: num(rp.max_attempts),
+          windowMs: duration(rp.window, [...path, "restart_policy", "window"]),
+        }
+      : undefined,
+    labels: labelMap(d.labels),
+  };
+}
+
+function envFileRefs(v: unknown): ServiceSpec["envFiles"] {
+  if (v === undefined || v === null) return [];
+  const items = Array.isArray(v) ? v : [v];
+  return items.map((item) =>
+    isDict(item) ? { path: String(item.path), required: bool(item.required, true) } : { path: String(item), required: true },
+  );
+}
+
+function normalizeEnvironment(
+  s: Dict,
+  ctx: NormalizeContext,
+  at: (...rest: PathSegment[]) => PathSegment[],
+): Record<string, string | null> {
+  const env: Record<string, string | null> = {};
+  envFileRefs(s.env_file).forEach((ref, i) => {
+    const values = ctx.readEnvFile(ref.path);
+    if (values === undefined) {
+      if (ref.required) ctx.fail(at("env_file", i), `env file ${ref.path} not found`);
+      return;
+    }
+    Object.assign(env, values);
+  });
+  const raw = s.environment;
+  const set = (key: string, value: unknown): void => {
+    // A name without a value takes the host's value, as `docker run -e NAME` does.
+    env[key] = value === undefined || value === null ? (ctx.lookupEnv(key) ?? null) : String(value);
+  };
+  if (Array.isArray(raw)) {
+    for (const item of raw) {
+      const text = String(item);
+      const eq = text.indexOf("=");
+      if (eq < 0) set(text, undefined);
+      else set(text.slice(0, eq), text.slice(eq + 1));
+    }
+  } else if (isDict(raw)) {
+    for (const [k, v] of Object.entries(raw)) set(k, v);
+  }
+  return env;
+}
+
+function normalizePorts(v: unknown, ctx: NormalizeContext, path: PathSegment[]): PortSpec[] {
+  if (!Array.isArray(v)) return [];
+  const out: PortSpec[] = [];
+  v.forEach((item, i) => {
+    if (isDict(item)) {
+      out.push({
+        target: Number(item.target),
+        published: str(item.published),
+        hostIp: str(item.host_ip),
+        protocol: (str(item.protocol) ?? "tcp") as PortSpec["protocol"],
+        mode: str(item.mode) === "host" ? "host" : "ingress",
+        name: str(item.name),
+      });
+      return;
+    }
+    let parsed: PortShort;
+    try {
+      parsed = parsePortShort(item as string | number);
+    } catch (e) {
+      return ctx.fail([...path, i], (e as Error).message);
+    }
+    // A range maps one to one ("8000-8001:80-81"); compose expands it into one entry per port.
+    const { target, published: pub } = parsed;
+    const count = target.end - target.start + 1;
+    for (let n = 0; n < count; n++) {
+      let published: string | undefined;
+      if (pub !== undefined) {
+        published =
+          count === 1 && pub.end !== pub.start
+            ? `${pub.start}-${pub.end}` // one container port on any host port of a range
+            : String(pub.start + n);
+      }
+      out.push({
+        target: target.start + n,
+        published,
+        hostIp: parsed.hostIp,
+        protocol: parsed.protocol,
+        mode: "ingress",
+        name: undefined,
+      });
+    }
+  });
+  return out;
+}
+
+function normalizeVolumes(v: unknown, ctx: NormalizeContext, path: PathSegment[]): ServiceVolumeSpec[] {
+  if (!Array.isArray(v)) return [];
+  return v.map((item, i) => (isDict(item) ? longVolume(item) : shortVolume(String(item), ctx, [...path, i])));
+}
+
+function longVolume(d: Dict): ServiceVolumeSpec {
+  const type = (str(d.type) ?? "volume") as ServiceVolumeSpec["type"];
+  const bind = asDict(d.bind);
+  const volume = asDict(d.volume);
+  const tmpfs = asDict(d.tmpfs);
+  return {
+    type,
+    source: str(d.source),
+    target: String(d.target),
+    readOnly: bool(d.read_only),
+    bind:
+      type === "bind"
+        ? { propagation: str(bind.propagation), createHostPath: bool(bind.create_host_path, true), selinux: str(bind.selinux) }
+        : undefined,
+    volume: type === "volume" ? { nocopy: bool(volume.nocopy), subpath: str(volume.subpath) } : undefined,
+    tmpfs:
+      type === "tmpfs"
+        ? { size: tmpfs.size === undefined ? undefined : parseSize(tmpfs.size as string | number), mode: num(tmpfs.mode) }
+        : undefined,
+    consistency: str(d.consistency),
+  };
+}
+
+// A short volume source is a host path when it looks like one (compose's rule).
+const isHostPath = (s: string): boolean => s.startsWith("/") || s.startsWith(".") || s.startsWith("~");
+
+function shortVolume(spec: string, ctx: NormalizeContext, path: PathSegment[]): ServiceVolumeSpec {
+  const parts = spec.split(":");
+  if (parts.length > 3 || parts.some((p) => p === "")) ctx.fail(path, `invalid volume specification "${spec}"`);
+  const [a, b, c] = parts as [string, string | undefined, string | undefined];
+  const source = b === undefined ? undefined : a;
+  const target = b === undefined ? a : b;
+  if (!target.startsWith("/")) ctx.fail(path, `invalid volume specification "${spec}": the mount path must be absolute`);
+  const modes = (c ?? "").split(",").filter((m) => m !== "");
+  for (const m of modes) {
+    if (!/^(ro|rw|z|Z|shared|rshared|slave|rslave|private|rprivate|nocopy|cached|delegated|consistent)$/.test(m)) {
+      ctx.fail(path, `invalid volume specification "${spec}": unknown mode "${m}"`);
+    }
+  }
+  const bindMount = source !== undefined && isHostPath(source);
+  const propagation = modes.find((m) => /^r?(shared|slave|private)$/.test(m));
+  const selinux = modes.find((m) => m === "z" || m === "Z");
+  return {
+    type: bindMount ? "bind" : "volume",
+    source,
+    target,
+    readOnly: modes.includes("ro"),
+    bind: bindMount ? { propagation, createHostPath: true, selinux } : undefined,
+    volume: bindMount ? undefined : { nocopy: modes.includes("nocopy"), subpath: undefined },
+    tmpfs: undefined,
+    consistency: modes.find((m) => m === "cached" || m === "delegated" || m === "consistent"),
+  };
+}
+
+function normalizeServiceNetworks(v: unknown): Record<string, ServiceNetworkSpec> {
+  const out: Record<string, ServiceNetworkSpec> = {};
+  const dflt = (): ServiceNetworkSpec => ({ aliases: [], ipv4Address: undefined, ipv6Address: undefined, priority: 0 });
+  if (v === undefined || v === null) return { default: dflt() };
+  if (Array.isArray(v)) {
+    for (const n of v) out[String(n)] = dflt();
+    return out;
+  }
+  for (const [k, x] of Object.entries(asDict(v))) {
+    const d = asDict(x);
+    out[k] = {
+      aliases: strList(d.aliases),
+      ipv4Address: str(d.ipv4_address),
+      ipv6Address: str(d.ipv6_address),
+      priority: num(d.priority) ?? 0,
+    };
+  }
+  return out;
+}
+
+function normalizeDependsOn(v: unknown): Record<string, DependsOnSpec> {
+  const out: Record<string, DependsOnSpec> = {};
+  if (Array.isArray(v)) {
+    for (const n of v) out[String(n)] = { condition: "service_started", restart: false, required: true };
+    return out;
+  }
+  for (const [k, x] of Object.entries(asDict(v))) {
+    const d = asDict(x);
+    out[k] = {
+      condition: (str(d.condition) ?? "service_started") as DependsOnSpec["condition"],
+      restart: bool(d.restart),
+      required: bool(d.required, true),
+    };
+  }
+  return out;
+}
+
+// Docker's defaults for a health check that sets only some fields.
+const HEALTH_DEFAULTS = { intervalMs: 30_000, timeoutMs: 30_000, retries: 3, startPeriodMs: 0, startIntervalMs: 5_000 };
+
+function normalizeHealthcheck(
+  v: unknown,
+  path: PathSegment[],
+  duration: (v: unknown, p: PathSegment[]) => number | undefined,
+): HealthcheckSpec | undefined {
+  if (!isDict(v)) return undefined;
+  const disable = bool(v.disable);
+  let test: string[] | undefined;
+  if (disable) test = ["NONE"];
+  else if (typeof v.test === "string") test = ["CMD-SHELL", v.test];
+  else if (Array.isArray(v.test)) test = v.test.map((x) => String(x));
+  return {
+    test,
+    intervalMs: duration(v.interval, [...path, "interval"]) ?? HEALTH_DEFAULTS.intervalMs,
+    timeoutMs: duration(v.timeout, [...path, "timeout"]) ?? HEALTH_DEFAULTS.timeoutMs,
+    retries: num(v.retries) ?? HEALTH_DEFAULTS.retries,
+    startPeriodMs: duration(v.start_period, [...path, "start_period"]) ?? HEALTH_DEFAULTS.startPeriodMs,
+    startIntervalMs: duration(v.start_interval, [...path, "start_interval"]) ?? HEALTH_DEFAULTS.startIntervalMs,
+    disable: disable || (test?.[0] === "NONE"),
+  };
+}
+
+function normalizeUlimits(d: Dict): ServiceSpec["ulimits"] {
+  const out: ServiceSpec["ulimits"] = {};
+  for (const [k, v] of Object.entries(d)) {
+    if (isDict(v)) out[k] = { soft: Number(v.soft), hard: Number(v.hard) };
+    else out[k] = { soft: Number(v), hard: Number(v) };
+  }
+  return out;
+}
+
+/** extra_hosts as "host:ip" lines (compose accepts "host=ip" and a mapping too). */
+function normalizeExtraHosts(v: unknown): string[] {
+  if (isDict(v)) {
+    return Object.entries(v).flatMap(([host, ip]) => (Array.isArray(ip) ? ip.map((x) => `${host}:${String(x)}`) : [`${host}:${String(ip)}`]));
+  }
+  return strList(v).map((s) => {
+    const eq = s.indexOf("=");
+    return eq > 0 ? `${s.slice(0, eq)}:${s.slice(eq + 1)}` : s;
+  });
+}
+
+function fileRefs(v: unknown, defaultTarget: (source: string) => string): ServiceFileRef[] {
+  if (!Array.isArray(v)) return [];
+  return v.map((item) => {
+    if (!isDict(item)) {
+      const source = String(item);
+      return { source, target: defaultTarget(source), uid: undefined, gid: undefined, mode: undefined };
+    }
+    const source = String(item.source);
+    const target = str(item.target);
+    return {
+      source,
+      // A relative target of a secret lives under /run/secrets, as in compose.
+      target: target === undefined ? defaultTarget(source) : target.startsWith("/") ? target : defaultTarget(target),
+      uid: str(item.uid),
+      gid: str(item.gid),
+      mode: num(item.mode),
+    };
+  });
+}
+
+export const projectNameFromDir = (dir: string): string => basename(dir);
