@@ -1,0 +1,42 @@
+// Small helpers shared by the benchmarks: run a command many times, alternate
+// with the peer in the same run (these machines are noisy), print ratios.
+import { spawnSync } from "node:child_process";
+
+export interface Sample {
+  name: string;
+  times: number[];
+}
+
+export function timeCommand(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): number {
+  const start = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ["ignore", "ignore", "pipe"] });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed: ${r.stderr.toString()}`);
+  return ms;
+}
+
+/** Runs each contender `rounds` times, interleaved, after one warm-up each. */
+export function compare(contenders: { name: string; run: () => number }[], rounds: number): Sample[] {
+  for (const c of contenders) c.run();
+  const samples = contenders.map((c) => ({ name: c.name, times: [] as number[] }));
+  for (let i = 0; i < rounds; i++) {
+    contenders.forEach((c, j) => samples[j]!.times.push(c.run()));
+  }
+  return samples;
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+export function report(title: string, samples: Sample[], baseline: string): void {
+  const base = samples.find((s) => s.name === baseline);
+  console.log(`\n${title}`);
+  for (const s of samples) {
+    const m = median(s.times);
+    const ratio = base && s !== base ? `  ${(median(base.times) / m).toFixed(1)}x faster than ${baseline}` : "";
+    console.log(`  ${s.name.padEnd(34)} median ${m.toFixed(1).padStart(8)} ms  (min ${Math.min(...s.times).toFixed(1)}, n=${s.times.length})${base === s ? "" : ratio}`);
+  }
+}

@@ -1,0 +1,70 @@
+// The seam between the engine and the OS's tools (runc, ip, iptables, mount,
+// conmon). Every external command goes through run(), so failures always name
+// the command and what it printed, and tests can see what was invoked.
+import { execFile, spawn } from "node:child_process";
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+export class CommandError extends Error {
+  constructor(
+    readonly command: string,
+    readonly args: readonly string[],
+    readonly result: RunResult,
+  ) {
+    const detail = (result.stderr || result.stdout).trim().split("\n").slice(-3).join("; ");
+    super(`${command} ${args.join(" ")} failed (exit ${result.code})${detail ? `: ${detail}` : ""}`);
+    this.name = "CommandError";
+  }
+}
+
+export interface RunOptions {
+  /** Resolve with the result instead of throwing on a non-zero exit. */
+  allowFailure?: boolean;
+  input?: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  timeoutMs?: number;
+}
+
+/** Observers see every command run (tests record them; the daemon can log them). */
+const observers = new Set<(cmd: string, args: readonly string[]) => void>();
+export function observeCommands(fn: (cmd: string, args: readonly string[]) => void): () => void {
+  observers.add(fn);
+  return () => observers.delete(fn);
+}
+
+export function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  for (const o of observers) o(cmd, args);
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      cmd,
+      args,
+      { encoding: "utf8", maxBuffer: 64 * 1024 * 1024, env: opts.env, cwd: opts.cwd, timeout: opts.timeoutMs },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code) : 1) : 0;
+        const result = { stdout, stderr, code };
+        if (err && (err as NodeJS.ErrnoException).code === "ENOENT") {
+          reject(new Error(`${cmd} is not installed (run scripts/install-deps.sh)`));
+        } else if (code !== 0 && !opts.allowFailure) {
+          reject(new CommandError(cmd, args, result));
+        } else {
+          resolve(result);
+        }
+      },
+    );
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
+  });
+}
+
+/** Starts a long-running process detached from ours (it must outlive a daemon restart). */
+export function spawnDetached(cmd: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): number {
+  for (const o of observers) o(cmd, args);
+  const child = spawn(cmd, args, { detached: true, stdio: "ignore", env: opts.env, cwd: opts.cwd });
+  child.unref();
+  if (child.pid === undefined) throw new Error(`could not start ${cmd}`);
+  return child.pid;
+}

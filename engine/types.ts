@@ -1,0 +1,320 @@
+// The Engine: what the reconciler, the daemon and the CLI may ask of a
+// container backend. The embedded engine (content store + overlay snapshotter
+// + runc/conmon + bridge networks + cgroups) is the first backend; a Docker
+// daemon (dockerode) is the second. Backends are wired in engine/index.ts only.
+//
+// Vocabulary, as in Docker:
+// - An image is a read-only stack of layers plus a config (entrypoint, cmd,
+//   env, user, working dir, exposed ports, healthcheck, stop signal), named by
+//   references (`docker.io/library/busybox:latest`) and identified by the
+//   digest of its config (the image ID).
+// - A container is created from an image and a ContainerSpec; its life is
+//   created -> running <-> paused -> exited (or dead) -> removed, and
+//   restarting while a restart is under way. The engine never restarts a
+//   container by itself: restart policies belong to the daemon's supervisor,
+//   so that backoff and "stopped by the user" are decided in one place.
+// - Containers find their stack through labels (compose's
+//   `com.docker.compose.project`, `.service`, `.container-number`,
+//   `.config-hash`), never through names: names are for people.
+// - A network is a bridge with a subnet; containers attach with aliases and
+//   resolve each other by name through the engine's DNS.
+// - A volume is a named directory that outlives containers.
+//
+// Every method is idempotent where Docker's is (stopping a stopped container
+// succeeds; removing a missing one fails with EngineError "not-found").
+
+export type ContainerState = "created" | "running" | "paused" | "restarting" | "exited" | "dead" | "removing";
+
+export interface ImageConfig {
+  entrypoint: string[] | undefined;
+  cmd: string[] | undefined;
+  env: string[];
+  workingDir: string | undefined;
+  user: string | undefined;
+  exposedPorts: string[];
+  volumes: string[];
+  labels: Record<string, string>;
+  stopSignal: string | undefined;
+  healthcheck: { test: string[]; intervalMs?: number; timeoutMs?: number; retries?: number; startPeriodMs?: number } | undefined;
+}
+
+export interface ImageInfo {
+  /** sha256 digest of the image config: Docker's image ID. */
+  id: string;
+  /** References pointing at it, normalized (docker.io/library/busybox:latest). */
+  repoTags: string[];
+  repoDigests: string[];
+  created: string | undefined;
+  /** Sum of the compressed layer sizes. */
+  size: number;
+  architecture: string;
+  os: string;
+  config: ImageConfig;
+}
+
+export interface MountSpec {
+  type: "bind" | "volume" | "tmpfs";
+  /** Host path (bind), volume name (volume; undefined = anonymous), unused for tmpfs. */
+  source: string | undefined;
+  target: string;
+  readOnly: boolean;
+  /** Bind: create the host path when missing (compose's default for short syntax). */
+  createHostPath?: boolean;
+  /** Volume: do not copy the image's content into a new volume. */
+  noCopy?: boolean;
+  tmpfsSize?: number;
+  tmpfsMode?: number;
+  propagation?: string;
+}
+
+export interface PortBinding {
+  containerPort: number;
+  protocol: "tcp" | "udp" | "sctp";
+  /** Host port or "start-end"; undefined = an ephemeral port. */
+  hostPort: string | undefined;
+  hostIp: string | undefined;
+}
+
+export interface NetworkAttachment {
+  aliases: string[];
+  ipv4Address: string | undefined;
+  macAddress?: string | undefined;
+}
+
+export interface HealthcheckConfig {
+  /** ["CMD", ...], ["CMD-SHELL", "..."] or ["NONE"]. */
+  test: string[];
+  intervalMs: number;
+  timeoutMs: number;
+  retries: number;
+  startPeriodMs: number;
+  startIntervalMs: number;
+}
+
+export interface ContainerSpec {
+  name: string;
+  image: string;
+  labels: Record<string, string>;
+  /** undefined: the image's. [] entrypoint: none. */
+  entrypoint: string[] | undefined;
+  cmd: string[] | undefined;
+  /** KEY=VALUE, added to (and overriding) the image's env. */
+  env: string[];
+  workingDir: string | undefined;
+  user: string | undefined;
+  hostname: string | undefined;
+  domainname: string | undefined;
+  tty: boolean;
+  openStdin: boolean;
+  mounts: MountSpec[];
+  tmpfs: string[];
+  /** Network name -> attachment. Empty with networkMode "none". */
+  networks: Record<string, NetworkAttachment>;
+  /** "bridge" (default: attach to `networks`), "none", "host", "container:<id>". */
+  networkMode: string;
+  ports: PortBinding[];
+  exposedPorts: string[];
+  extraHosts: string[];
+  dns: string[];
+  dnsSearch: string[];
+  capAdd: string[];
+  capDrop: string[];
+  privileged: boolean;
+  readOnly: boolean;
+  init: boolean;
+  stopSignal: string | undefined;
+  stopTimeoutMs: number;
+  shmSize: number | undefined;
+  sysctls: Record<string, string>;
+  ulimits: Record<string, { soft: number; hard: number }>;
+  resources: {
+    memory: number | undefined;
+    cpus: number | undefined;
+    cpuShares: number | undefined;
+    cpuset: string | undefined;
+    pids: number | undefined;
+  };
+  healthcheck: HealthcheckConfig | undefined;
+  /** Log rotation, json-file style. */
+  log: { maxSize: number | undefined; maxFiles: number | undefined };
+}
+
+export interface ContainerInfo {
+  id: string;
+  name: string;
+  image: string;
+  imageId: string;
+  labels: Record<string, string>;
+  state: ContainerState;
+  pid: number | undefined;
+  exitCode: number | undefined;
+  oomKilled: boolean;
+  error: string | undefined;
+  createdAt: string;
+  startedAt: string | undefined;
+  finishedAt: string | undefined;
+  restartCount: number;
+  command: string[];
+  ports: (PortBinding & { hostPort: string })[];
+  networks: Record<string, { ipAddress: string; aliases: string[]; macAddress: string | undefined }>;
+}
+
+export interface ContainerFilter {
+  /** Include stopped containers (docker ps -a). */
+  all?: boolean;
+  /** Every label must match; a value of undefined only requires the key. */
+  labels?: Record<string, string | undefined>;
+  name?: string;
+}
+
+export interface LogOptions {
+  follow?: boolean;
+  tail?: number;
+  /** Only entries at or after this time (ms since epoch). */
+  sinceMs?: number;
+  untilMs?: number;
+  stdout?: boolean;
+  stderr?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface LogEntry {
+  stream: "stdout" | "stderr";
+  /** ms since epoch. */
+  time: number;
+  /** The full timestamp as recorded (RFC 3339 with nanoseconds). */
+  timestamp: string;
+  line: string;
+}
+
+export interface ExecSpec {
+  cmd: string[];
+  env?: string[];
+  user?: string;
+  workingDir?: string;
+  tty?: boolean;
+  stdin?: NodeJS.ReadableStream;
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WritableStream;
+  signal?: AbortSignal;
+}
+
+export interface ContainerStats {
+  time: number;
+  /** Cumulative CPU time in nanoseconds; cpu % is derived from two samples. */
+  cpuUsageNs: number;
+  systemUsageNs: number;
+  onlineCpus: number;
+  memoryUsage: number;
+  memoryLimit: number;
+  pids: number;
+  blockRead: number;
+  blockWrite: number;
+  netRx: number;
+  netTx: number;
+}
+
+export interface NetworkSpec {
+  name: string;
+  labels: Record<string, string>;
+  driver: string;
+  internal: boolean;
+  subnet: string | undefined;
+  gateway: string | undefined;
+}
+
+export interface NetworkInfo {
+  id: string;
+  name: string;
+  driver: string;
+  labels: Record<string, string>;
+  subnet: string;
+  gateway: string;
+  internal: boolean;
+  /** Host bridge device (embedded engine). */
+  bridge: string | undefined;
+}
+
+export interface VolumeInfo {
+  name: string;
+  driver: string;
+  labels: Record<string, string>;
+  mountpoint: string;
+  createdAt: string;
+}
+
+export type EngineEvent =
+  | { type: "container"; action: "create" | "start" | "die" | "stop" | "kill" | "pause" | "unpause" | "destroy" | "oom" | "restart"; id: string; name: string; labels: Record<string, string>; exitCode?: number; time: number }
+  | { type: "container"; action: "health_status"; id: string; name: string; labels: Record<string, string>; status: "starting" | "healthy" | "unhealthy"; time: number }
+  | { type: "image"; action: "pull" | "delete" | "tag" | "untag"; id: string; ref: string; time: number }
+  | { type: "network"; action: "create" | "destroy" | "connect" | "disconnect"; id: string; name: string; container?: string; time: number }
+  | { type: "volume"; action: "create" | "destroy"; name: string; time: number };
+
+export interface PullProgress {
+  /** Layer digest (short), or "" for whole-image messages. */
+  id: string;
+  status: string; // "Pulling fs layer", "Downloading", "Download complete", "Already exists", "Pull complete" ...
+  current?: number;
+  total?: number;
+}
+
+export interface PullOptions {
+  platform?: string;
+  onProgress?: (p: PullProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface Engine {
+  readonly kind: "embedded" | "docker";
+
+  pullImage(ref: string, opts?: PullOptions): Promise<ImageInfo>;
+  inspectImage(ref: string): Promise<ImageInfo | undefined>;
+  listImages(): Promise<ImageInfo[]>;
+  removeImage(ref: string, opts?: { force?: boolean }): Promise<string[]>;
+
+  createContainer(spec: ContainerSpec): Promise<ContainerInfo>;
+  startContainer(id: string): Promise<void>;
+  /** Sends the stop signal, waits up to timeoutMs, then SIGKILL. */
+  stopContainer(id: string, opts?: { timeoutMs?: number; signal?: string }): Promise<void>;
+  killContainer(id: string, signal?: string): Promise<void>;
+  pauseContainer(id: string): Promise<void>;
+  unpauseContainer(id: string): Promise<void>;
+  removeContainer(id: string, opts?: { force?: boolean; volumes?: boolean }): Promise<void>;
+  inspectContainer(idOrName: string): Promise<ContainerInfo | undefined>;
+  listContainers(filter?: ContainerFilter): Promise<ContainerInfo[]>;
+  /** Resolves when the container is not running any more. */
+  waitContainer(id: string, opts?: { signal?: AbortSignal }): Promise<{ exitCode: number; oomKilled: boolean }>;
+  logs(id: string, opts?: LogOptions): AsyncIterable<LogEntry>;
+  exec(id: string, spec: ExecSpec): Promise<{ exitCode: number }>;
+  stats(id: string): Promise<ContainerStats>;
+  top(id: string): Promise<{ titles: string[]; processes: string[][] }>;
+
+  createNetwork(spec: NetworkSpec): Promise<NetworkInfo>;
+  removeNetwork(name: string): Promise<void>;
+  inspectNetwork(name: string): Promise<NetworkInfo | undefined>;
+  listNetworks(filter?: { labels?: Record<string, string | undefined> }): Promise<NetworkInfo[]>;
+
+  createVolume(spec: { name: string; labels: Record<string, string>; driver?: string }): Promise<VolumeInfo>;
+  removeVolume(name: string, opts?: { force?: boolean }): Promise<void>;
+  inspectVolume(name: string): Promise<VolumeInfo | undefined>;
+  listVolumes(filter?: { labels?: Record<string, string | undefined> }): Promise<VolumeInfo[]>;
+
+  /** Subscribes to engine events; returns the unsubscribe function. */
+  onEvent(listener: (e: EngineEvent) => void): () => void;
+  close(): Promise<void>;
+}
+
+export type EngineErrorCode = "not-found" | "conflict" | "invalid" | "unavailable" | "not-running" | "internal";
+
+export class EngineError extends Error {
+  constructor(
+    readonly code: EngineErrorCode,
+    message: string,
+    options?: { cause?: unknown; retryable?: boolean },
+  ) {
+    super(message, options);
+    this.name = "EngineError";
+    this.retryable = options?.retryable ?? code === "unavailable";
+  }
+  readonly retryable: boolean;
+}

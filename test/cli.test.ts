@@ -1,0 +1,102 @@
+// The CLI as a user runs it: the built bin/tscompose in a real process.
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parse } from "yaml";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const repo = resolve(import.meta.dirname, "..");
+const bin = join(repo, "bin", "tscompose");
+const dir = mkdtempSync(join(tmpdir(), "tscompose-test-cli-"));
+
+beforeAll(() => {
+  // The CLI runs from dist/; build it once so the test sees the current source.
+  execFileSync("npm", ["run", "--silent", "build"], { cwd: repo, stdio: "ignore" });
+}, 180_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function tscompose(args: string[], cwd = dir, env: NodeJS.ProcessEnv = {}) {
+  const r = spawnSync(bin, args, { cwd, encoding: "utf8", env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("tscompose CLI", () => {
+  it("prints its version", () => {
+    const pkg = JSON.parse(execFileSync("node", ["-p", "JSON.stringify(require('./package.json'))"], { cwd: repo, encoding: "utf8" })) as { version: string };
+    for (const args of [["--version"], ["version"], ["-v"]]) {
+      const r = tscompose(args);
+      expect(r.code).toBe(0);
+      expect(r.stdout.trim()).toBe(`tscompose version ${pkg.version}`);
+    }
+  });
+
+  it("has --help for the program and every command", () => {
+    const top = tscompose(["--help"]);
+    expect(top.code).toBe(0);
+    const section = top.stdout.slice(top.stdout.indexOf("Commands:"));
+    const commands = [...section.matchAll(/^ {2}([a-z-]+)\b/gm)].map((m) => m[1]!).filter((c) => c !== "help");
+    expect(commands).toContain("config");
+    for (const c of commands) {
+      const r = tscompose([c, "--help"]);
+      expect(r.code, c).toBe(0);
+      expect(r.stdout, c).toMatch(new RegExp(`^Usage: tscompose ${c}`));
+    }
+  });
+
+  it("fails on an unknown command or flag with exit code 1", () => {
+    expect(tscompose(["frobnicate"]).code).toBe(1);
+    expect(tscompose(["config", "--frobnicate"]).code).toBe(1);
+  });
+
+  it("prints the example stack and lists its services", () => {
+    const r = tscompose(["-f", join(repo, "examples/webapp/compose.yaml"), "config"]);
+    expect(r.code).toBe(0);
+    const out = parse(r.stdout) as { name: string; services: Record<string, { image: string }> };
+    expect(out.name).toBe("webapp");
+    expect(Object.keys(out.services).sort()).toEqual(["redis", "web", "worker"]);
+    const json = tscompose(["-f", join(repo, "examples/webapp/compose.yaml"), "config", "--format", "json"]);
+    expect(JSON.parse(json.stdout)).toEqual(out);
+    const services = tscompose(["-f", join(repo, "examples/webapp/compose.yaml"), "config", "--services"]);
+    expect(services.stdout.trim().split("\n").sort()).toEqual(["redis", "web", "worker"]);
+  });
+
+  it("finds compose.yaml and its override in the current directory, and honours --profile", () => {
+    const cwd = join(repo, "examples/profiles");
+    expect(tscompose(["config", "--services"], cwd).stdout.trim().split("\n")).toEqual(["app"]);
+    expect(tscompose(["--profile", "debug", "config", "--services"], cwd).stdout.trim().split("\n").sort()).toEqual(["app", "debug-shell", "metrics"]);
+    expect(tscompose(["config", "--profiles"], cwd).stdout.trim().split("\n")).toEqual(["debug", "monitoring"]);
+    const app = (parse(tscompose(["config"], cwd).stdout) as { services: { app: { environment: Record<string, string> } } }).services.app;
+    expect(app.environment).toMatchObject({ APP_ENV: "development", LOG_LEVEL: "debug", APP_NAME: "profiles-demo" });
+  });
+
+  it("reports bad input with file:line:column, key path and exit code 1, printing nothing on stdout", () => {
+    const sub = join(dir, "bad");
+    mkdirSync(sub, { recursive: true });
+    writeFileSync(join(sub, "compose.yaml"), 'services:\n  web:\n    image: busybox\n    ports:\n      - "8080:80"\n      - "99999:80"\n');
+    const r = tscompose(["config"], sub);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain(`${join(sub, "compose.yaml")}:6:9: services.web.ports[1]:`);
+    expect(r.stderr).toMatch(/99999/);
+  });
+
+  it("prints config hashes and -q prints nothing", () => {
+    const file = join(repo, "examples/webapp/compose.yaml");
+    const hashes = tscompose(["-f", file, "config", "--hash", "*"]).stdout.trim().split("\n");
+    expect(hashes).toHaveLength(3);
+    for (const line of hashes) expect(line).toMatch(/^(redis|web|worker) [0-9a-f]{64}$/);
+    const q = tscompose(["-f", file, "config", "-q"]);
+    expect(q).toMatchObject({ code: 0, stdout: "" });
+  });
+
+  it("warns on stderr about unset variables and keeps stdout clean", () => {
+    const sub = join(dir, "warn");
+    mkdirSync(sub, { recursive: true });
+    writeFileSync(join(sub, "compose.yaml"), "services:\n  web:\n    image: busybox:${TAG}\n");
+    const r = tscompose(["config", "--images"], sub);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("busybox:\n");
+    expect(r.stderr).toContain('The "TAG" variable is not set');
+  });
+});
