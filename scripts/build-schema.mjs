@@ -42,7 +42,7 @@ const FORMATS = ["duration", "ports", "port-range"];
  * @returns {string}
  */
 export function generate() {
-  /** @type {import("ajv").AnySchemaObject} */
+  /** @type {unknown} */
   const schema = JSON.parse(readFileSync(schemaFile, "utf8"));
   // Options must stay those validate.ts relies on: verbose errors carry the data
   // and parentSchema that its messages quote, and allErrors off keeps the error
@@ -60,7 +60,7 @@ export function generate() {
     },
   });
   for (const name of FORMATS) ajv.addFormat(name, { type: "string", validate: () => true });
-  const validate = ajv.compile(schema);
+  const validate = ajv.compile(/** @type {import("ajv").AnySchemaObject} */ (schema));
   return wrap(standaloneCode(ajv, validate), validate.source?.validateName?.toString() ?? "");
 }
 

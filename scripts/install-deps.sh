@@ -9,7 +9,7 @@ DEBIAN_PACKAGES=(
   runc conmon iptables iproute2 busybox-static   # the embedded engine and its test images
   docker-registry skopeo umoci                    # a real local registry and independent checks
   docker-compose                                  # the peer that conformance tests and benches compare with
-  attr kmod tmux redis-server
+  attr kmod tmux redis-server openssl
 )
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do

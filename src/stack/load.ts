@@ -19,7 +19,7 @@ import { MergeError, applyMergeTags, mergeFiles, resolveExtends } from "./merge.
 import { normalizeStack } from "./normalize.js";
 import { locateNearest, parseYaml } from "./parse.js";
 import type { ParsedFile, PathSegment } from "./parse.js";
-import { expandPath, resolveRelativePaths } from "./paths.js";
+import { resolveRelativePaths } from "./paths.js";
 import { isValidProjectName, normalizeProjectName } from "./units.js";
 import { validateSchema } from "./validate.js";
 
@@ -306,7 +306,7 @@ function mergeIncluded(session: LoadSession, model: Dict, included: Dict, index:
   for (const key of ["services", "networks", "volumes", "secrets", "configs"]) {
     const inc = included[key];
     if (!isDict(inc)) continue;
-    const mine = isDict(out[key]) ? { ...(out[key] as Dict) } : {};
+    const mine = isDict(out[key]) ? { ...out[key] } : {};
     for (const [name, value] of Object.entries(inc)) {
       if (name in mine) session.fail("invalid", ["include", index], `${key}.${name} conflicts with imported resource`);
       mine[name] = value;

@@ -44,11 +44,13 @@ export interface NormalizeContext {
 
 const isDict = (v: unknown): v is Dict => typeof v === "object" && v !== null && !Array.isArray(v);
 const asDict = (v: unknown): Dict => (isDict(v) ? v : {});
-const str = (v: unknown): string | undefined => (v === undefined || v === null ? undefined : String(v));
+/** A scalar as compose reads it; the schema stage already rejected mappings and lists where a scalar belongs. */
+const text = (v: unknown): string => (typeof v === "object" && v !== null ? JSON.stringify(v) : String(v));
+const str = (v: unknown): string | undefined => (v === undefined || v === null ? undefined : text(v));
 const bool = (v: unknown, dflt = false): boolean => (v === undefined || v === null ? dflt : v === true || v === "true");
 const num = (v: unknown): number | undefined => (v === undefined || v === null ? undefined : Number(v));
 const strList = (v: unknown): string[] =>
-  v === undefined || v === null ? [] : Array.isArray(v) ? v.map((x) => String(x)) : [String(v)];
+  v === undefined || v === null ? [] : Array.isArray(v) ? v.map(text) : [text(v)];
 
 export function normalizeStack(raw: Dict, ctx: NormalizeContext): StackSpec {
   const services: Record<string, ServiceSpec> = {};
@@ -134,7 +136,7 @@ function fileObjects(raw: Dict, project: string): Record<string, FileObjectSpec>
 
 function stringMap(v: unknown): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, x] of Object.entries(asDict(v))) out[k] = x === null || x === undefined ? "" : String(x);
+  for (const [k, x] of Object.entries(asDict(v))) out[k] = x === null || x === undefined ? "" : text(x);
   return out;
 }
 
@@ -158,7 +160,7 @@ function normalizeService(name: string, s: Dict, ctx: NormalizeContext): Service
   const duration = (v: unknown, path: PathSegment[]): number | undefined => {
     if (v === undefined || v === null) return undefined;
     try {
-      return parseDuration(String(v));
+      return parseDuration(text(v));
     } catch (e) {
       return ctx.fail(path, (e as Error).message);
     }
@@ -175,7 +177,7 @@ function normalizeService(name: string, s: Dict, ctx: NormalizeContext): Service
     if (v === undefined || v === null) return undefined;
     if (Array.isArray(v)) return v.map((x) => String(x));
     try {
-      return shellSplit(String(v));
+      return shellSplit(text(v));
     } catch (e) {
       return ctx.fail(at(key), (e as Error).message);
     }
@@ -261,7 +263,7 @@ function normalizeService(name: string, s: Dict, ctx: NormalizeContext): Service
 
 function normalizeBuild(v: unknown): ServiceSpec["build"] {
   if (v === undefined || v === null) return undefined;
-  if (!isDict(v)) return { context: String(v), dockerfile: undefined, args: {}, target: undefined };
+  if (!isDict(v)) return { context: text(v), dockerfile: undefined, args: {}, target: undefined };
   return { context: str(v.context) ?? ".", dockerfile: str(v.dockerfile), args: labelMap(v.args), target: str(v.target) };
 }
 
@@ -289,7 +291,7 @@ function normalizeDeploy(
   const resources = asDict(d.resources);
   const res = (key: "limits" | "reservations"): ResourceSpec | undefined => {
     if (!isDict(resources[key])) return undefined;
-    const r = resources[key] as Dict;
+    const r = resources[key];
     const cpus = num(r.cpus);
     if (cpus !== undefined && (Number.isNaN(cpus) || cpus < 0)) ctx.fail([...path, "resources", key, "cpus"], `invalid cpus "${String(r.cpus)}"`);
     return { cpus, memory: size(r.memory, [...path, "resources", key, "memory"]), pids: num(r.pids) };
@@ -340,7 +342,7 @@ function normalizeEnvironment(
   const raw = s.environment;
   const set = (key: string, value: unknown): void => {
     // A name without a value takes the host's value, as `docker run -e NAME` does.
-    env[key] = value === undefined || value === null ? (ctx.lookupEnv(key) ?? null) : String(value);
+    env[key] = value === undefined || value === null ? (ctx.lookupEnv(key) ?? null) : text(value);
   };
   if (Array.isArray(raw)) {
     for (const item of raw) {

@@ -70,7 +70,7 @@ function locateInDocument(
   path: readonly PathSegment[],
 ): SourceLocation | undefined {
   let node: unknown = doc.contents;
-  let offset: number | undefined = (doc.contents as Node | null)?.range?.[0];
+  let offset: number | undefined = doc.contents?.range?.[0];
   for (const seg of path) {
     if (isMap(node)) {
       const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));

@@ -38,7 +38,7 @@ export function resolveRelativePaths(model: Dict, baseDir: string, fileDir: stri
     out[key] = objs;
   }
   if (Array.isArray(model.include)) {
-    out.include = model.include.map((inc) => {
+    out.include = (model.include as unknown[]).map((inc) => {
       if (typeof inc === "string") return expandPath(inc, fileDir);
       if (!isDict(inc)) return inc;
       const paths = Array.isArray(inc.path) ? inc.path : [inc.path];
@@ -67,7 +67,7 @@ function resolveServicePaths(svc: Dict, baseDir: string, fileDir: string): Dict 
     s.env_file = list.map((e) => (isDict(e) ? { ...e, path: expandPath(String(e.path), baseDir) } : expandPath(String(e), baseDir)));
   }
   if (Array.isArray(s.volumes)) {
-    s.volumes = s.volumes.map((v) => {
+    s.volumes = (s.volumes as unknown[]).map((v) => {
       if (typeof v === "string") {
         const colon = v.indexOf(":");
         if (colon > 0 && looksLikeHostPath(v.slice(0, colon))) return expandPath(v.slice(0, colon), baseDir) + v.slice(colon);
@@ -83,7 +83,7 @@ function resolveServicePaths(svc: Dict, baseDir: string, fileDir: string): Dict 
   if (isDict(s.develop) && Array.isArray(s.develop.watch)) {
     s.develop = {
       ...s.develop,
-      watch: s.develop.watch.map((w) => (isDict(w) && typeof w.path === "string" ? { ...w, path: expandPath(w.path, baseDir) } : w)),
+      watch: (s.develop.watch as unknown[]).map((w) => (isDict(w) && typeof w.path === "string" ? { ...w, path: expandPath(w.path, baseDir) } : w)),
     };
   }
   return s;

@@ -1,0 +1,27 @@
+// The labels that tie an engine object to its stack. They are compose's own,
+// so tools that read docker compose labels make sense of our containers, and
+// so that the observed state can be rebuilt from the engine alone after a
+// crash: no name parsing, no side database.
+
+export const LABEL = {
+  project: "com.docker.compose.project",
+  service: "com.docker.compose.service",
+  number: "com.docker.compose.container-number",
+  configHash: "com.docker.compose.config-hash",
+  oneoff: "com.docker.compose.oneoff",
+  workingDir: "com.docker.compose.project.working_dir",
+  configFiles: "com.docker.compose.project.config_files",
+  version: "com.docker.compose.version",
+  network: "com.docker.compose.network",
+  volume: "com.docker.compose.volume",
+  dependsOn: "com.docker.compose.depends_on",
+  image: "com.docker.compose.image",
+} as const;
+
+/** The compose version we claim in labels: the compose-spec level we follow. */
+export const COMPOSE_VERSION = "2.29.0";
+
+/** `<project>-<service>-<n>`, compose v2's container name. */
+export function containerName(project: string, service: string, number: number): string {
+  return `${project}-${service}-${number}`;
+}

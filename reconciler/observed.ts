@@ -1,0 +1,74 @@
+// The observed state of one stack, as the planner sees it: rebuilt from the
+// engine's containers, networks and volumes by their labels. The planner is a
+// pure function of (StackSpec, Observed), so Observed carries everything it
+// needs and nothing it must look up.
+import type { ContainerInfo, ContainerState, NetworkInfo, VolumeInfo } from "../engine/types.js";
+import { LABEL } from "./labels.js";
+
+export interface ObservedContainer {
+  id: string;
+  name: string;
+  service: string;
+  number: number;
+  configHash: string;
+  state: ContainerState;
+  exitCode: number | undefined;
+  health: "starting" | "healthy" | "unhealthy" | undefined;
+  oneoff: boolean;
+  /** The user stopped it (stop/kill from the CLI): supervision must not start it again. */
+  stoppedByUser: boolean;
+}
+
+export interface ObservedStack {
+  project: string;
+  containers: ObservedContainer[];
+  /** Network names present on the engine (e.g. `shop_default`). */
+  networks: string[];
+  /** Volume names present on the engine (e.g. `shop_data`). */
+  volumes: string[];
+  /** Image references present locally (normalized or as written in the stack). */
+  images: string[];
+}
+
+/** What the engine's container record cannot say: health (from the supervisor) and user stops (from the daemon's state). */
+export interface ObservedExtras {
+  health?: (id: string) => ObservedContainer["health"];
+  stoppedByUser?: (id: string) => boolean;
+}
+
+export function observeContainer(c: ContainerInfo, extras: ObservedExtras = {}): ObservedContainer | undefined {
+  const service = c.labels[LABEL.service];
+  if (service === undefined) return undefined;
+  return {
+    id: c.id,
+    name: c.name,
+    service,
+    number: Number(c.labels[LABEL.number] ?? "1"),
+    configHash: c.labels[LABEL.configHash] ?? "",
+    state: c.state,
+    exitCode: c.exitCode,
+    health: extras.health?.(c.id),
+    oneoff: (c.labels[LABEL.oneoff] ?? "False") === "True",
+    stoppedByUser: extras.stoppedByUser?.(c.id) ?? false,
+  };
+}
+
+export function observeStack(
+  project: string,
+  containers: ContainerInfo[],
+  networks: NetworkInfo[],
+  volumes: VolumeInfo[],
+  images: string[],
+  extras: ObservedExtras = {},
+): ObservedStack {
+  return {
+    project,
+    containers: containers
+      .filter((c) => c.labels[LABEL.project] === project)
+      .map((c) => observeContainer(c, extras))
+      .filter((c): c is ObservedContainer => c !== undefined),
+    networks: networks.map((n) => n.name),
+    volumes: volumes.map((v) => v.name),
+    images,
+  };
+}

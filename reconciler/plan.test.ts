@@ -1,0 +1,253 @@
+import { describe, expect, it } from "vitest";
+import type { StackSpec } from "./model.js";
+import type { ObservedStack } from "./observed.js";
+import { planDown, planUp } from "./plan.js";
+import type { Action, UpOptions } from "./plan.js";
+import { container, observed, service, simulate, stackOf, topological } from "./testing.js";
+
+/** Compact, order-free description of a plan: "kind target" strings. */
+function summary(actions: Action[]): string[] {
+  return actions
+    .map((a) => {
+      switch (a.kind) {
+        case "pull":
+          return `pull ${a.image}`;
+        case "create-network":
+          return `network ${a.network}`;
+        case "create-volume":
+          return `volume ${a.volume}`;
+        case "create":
+        case "start":
+          return `${a.kind} ${a.service}-${a.number}`;
+        case "wait":
+          return `wait ${a.service} ${a.condition}`;
+        case "remove-network":
+          return `remove-network ${a.network}`;
+        case "remove-volume":
+          return `remove-volume ${a.volume}`;
+        default:
+          return `${a.kind} ${a.name}`;
+      }
+    })
+    .sort();
+}
+
+const web = service("web", { dependsOn: { db: { condition: "service_healthy", required: true, restart: false } } });
+const db = service("db", { image: "postgres" });
+const twoTier = stackOf([web, db]);
+const converged = observed({
+  networks: ["app_default"],
+  images: ["busybox", "postgres"],
+  containers: [container("web", 1), container("db", 1)],
+});
+
+interface Case {
+  name: string;
+  stack: StackSpec;
+  observed: ObservedStack;
+  opts?: UpOptions;
+  want: string[];
+  warnings?: RegExp;
+}
+
+const cases: Case[] = [
+  {
+    name: "empty machine: everything is pulled, created and started",
+    stack: twoTier,
+    observed: observed(),
+    want: ["create db-1", "create web-1", "network default", "pull busybox", "pull postgres", "start db-1", "start web-1", "wait db service_healthy"],
+  },
+  { name: "converged stack: nothing to do", stack: twoTier, observed: converged, want: [] },
+  {
+    name: "images present: no pulls with the missing policy",
+    stack: twoTier,
+    observed: observed({ networks: ["app_default"], images: ["busybox", "postgres"] }),
+    want: ["create db-1", "create web-1", "start db-1", "start web-1", "wait db service_healthy"],
+  },
+  {
+    name: "pull always pulls even present images",
+    stack: twoTier,
+    observed: observed({ networks: ["app_default"], images: ["busybox", "postgres"] }),
+    opts: { pull: "always" },
+    want: ["create db-1", "create web-1", "pull busybox", "pull postgres", "start db-1", "start web-1", "wait db service_healthy"],
+  },
+  {
+    name: "a changed config hash recreates that service only; its dependants stay",
+    stack: stackOf([web, { ...db, configHash: "hash-db-v2" }]),
+    observed: converged,
+    want: ["create db-1", "remove app-db-1", "start db-1", "stop app-db-1"],
+  },
+  {
+    name: "--no-recreate keeps a changed container",
+    stack: stackOf([web, { ...db, configHash: "hash-db-v2" }]),
+    observed: converged,
+    opts: { noRecreate: true },
+    want: [],
+  },
+  {
+    name: "--force-recreate recreates everything, web waiting for the new db",
+    stack: twoTier,
+    observed: converged,
+    opts: { forceRecreate: true },
+    want: ["create db-1", "create web-1", "remove app-db-1", "remove app-web-1", "start db-1", "start web-1", "stop app-db-1", "stop app-web-1", "wait db service_healthy"],
+  },
+  {
+    name: "scale up adds the missing numbers",
+    stack: stackOf([service("worker", { replicas: 3 })]),
+    observed: observed({ networks: ["app_default"], images: ["busybox"], containers: [container("worker", 1)] }),
+    want: ["create worker-2", "create worker-3", "start worker-2", "start worker-3"],
+  },
+  {
+    name: "scale down removes the highest numbers",
+    stack: stackOf([service("worker", { replicas: 1 })]),
+    observed: observed({ networks: ["app_default"], images: ["busybox"], containers: [1, 2, 3].map((n) => container("worker", n)) }),
+    want: ["remove app-worker-2", "remove app-worker-3", "stop app-worker-2", "stop app-worker-3"],
+  },
+  {
+    name: "--scale overrides the stack",
+    stack: stackOf([service("worker", { replicas: 1 })]),
+    observed: observed({ networks: ["app_default"], images: ["busybox"], containers: [container("worker", 1)] }),
+    opts: { scale: { worker: 2 } },
+    want: ["create worker-2", "start worker-2"],
+  },
+  {
+    name: "up starts stopped containers but not a one-shot that completed",
+    stack: stackOf([service("api", { restart: "always" }), service("migrate")]),
+    observed: observed({
+      networks: ["app_default"],
+      images: ["busybox"],
+      containers: [container("api", 1, { state: "exited", exitCode: 137 }), container("migrate", 1, { state: "exited", exitCode: 0 })],
+    }),
+    opts: { startStopped: true },
+    want: ["start api-1"],
+  },
+  {
+    name: "the daemon's resync leaves stopped containers to the restart policy",
+    stack: stackOf([service("api", { restart: "always" })]),
+    observed: observed({ networks: ["app_default"], images: ["busybox"], containers: [container("api", 1, { state: "exited", exitCode: 1 })] }),
+    want: [],
+  },
+  {
+    name: "a dead container is recreated",
+    stack: stackOf([service("api")]),
+    observed: observed({ networks: ["app_default"], images: ["busybox"], containers: [container("api", 1, { state: "dead" })] }),
+    want: ["create api-1", "remove app-api-1", "start api-1"],
+  },
+  {
+    name: "orphans are kept with a warning",
+    stack: twoTier,
+    observed: { ...converged, containers: [...converged.containers, container("old", 1)] },
+    want: [],
+    warnings: /Found orphan containers \(\[app-old-1\]\).*--remove-orphans/,
+  },
+  {
+    name: "orphans are removed when asked",
+    stack: twoTier,
+    observed: { ...converged, containers: [...converged.containers, container("old", 1)] },
+    opts: { removeOrphans: true },
+    want: ["remove app-old-1", "stop app-old-1"],
+  },
+  {
+    name: "selecting a service brings its dependencies",
+    stack: stackOf([web, db, service("other")]),
+    observed: observed({ networks: ["app_default"], images: ["busybox", "postgres"] }),
+    opts: { services: ["web"] },
+    want: ["create db-1", "create web-1", "start db-1", "start web-1", "wait db service_healthy"],
+  },
+  {
+    name: "--no-deps starts only the selected service",
+    stack: stackOf([web, db]),
+    observed: observed({ networks: ["app_default"], images: ["busybox", "postgres"] }),
+    opts: { services: ["web"], noDeps: true },
+    want: ["create web-1", "start web-1"],
+  },
+  {
+    name: "a service sharing a recreated service's network namespace is recreated too",
+    stack: stackOf([service("app", { configHash: "v2" }), service("sidecar", { networkMode: "service:app", networks: {} })]),
+    observed: observed({ networks: ["app_default"], images: ["busybox"], containers: [container("app", 1), container("sidecar", 1)] }),
+    want: ["create app-1", "create sidecar-1", "remove app-app-1", "remove app-sidecar-1", "start app-1", "start sidecar-1", "stop app-app-1", "stop app-sidecar-1", "wait app service_started"],
+  },
+  {
+    name: "depends_on restart: true restarts the dependant when its dependency is recreated",
+    stack: stackOf([
+      service("db", { configHash: "v2" }),
+      service("api", { dependsOn: { db: { condition: "service_started", required: true, restart: true } } }),
+    ]),
+    observed: observed({ networks: ["app_default"], images: ["busybox"], containers: [container("db", 1), container("api", 1)] }),
+    want: ["create db-1", "remove app-db-1", "restart app-api-1", "start db-1", "stop app-db-1", "wait db service_started"],
+  },
+];
+
+describe("planUp", () => {
+  for (const c of cases) {
+    it(c.name, () => {
+      const plan = planUp(c.stack, c.observed, c.opts);
+      expect(summary(plan.actions)).toEqual([...c.want].sort());
+      if (c.warnings) expect(plan.warnings.join("\n")).toMatch(c.warnings);
+      else expect(plan.warnings).toEqual([]);
+    });
+
+    it(`${c.name}: planning again after applying yields nothing`, () => {
+      const plan = planUp(c.stack, c.observed, c.opts);
+      const after = simulate(c.stack, c.observed, plan);
+      const again = planUp(c.stack, after, { ...c.opts, forceRecreate: false, pull: c.opts?.pull === "always" ? "missing" : c.opts?.pull });
+      expect(summary(again.actions)).toEqual([]);
+    });
+  }
+
+  it("starts web only after db's health wait, which follows db's start", () => {
+    const plan = planUp(twoTier, observed());
+    const byId = new Map(plan.actions.map((a) => [a.id, a]));
+    const startWeb = byId.get("start:web:1")!;
+    expect(startWeb.after).toContain("wait:db:service_healthy");
+    expect(byId.get("wait:db:service_healthy")!.after).toEqual(["start:db:1"]);
+    const order = topological(plan).map((a) => a.id);
+    expect(order.indexOf("start:db:1")).toBeLessThan(order.indexOf("start:web:1"));
+    // Creating does not wait for dependencies: both containers are created in the first wave.
+    expect(byId.get("create:web:1")!.after.some((d) => d.startsWith("wait:"))).toBe(false);
+  });
+
+  it("a recreated container is removed before its replacement is created (the name is reused)", () => {
+    const plan = planUp(stackOf([web, { ...db, configHash: "v2" }]), converged);
+    const create = plan.actions.find((a) => a.id === "create:db:1")!;
+    expect(create.after).toContain("remove:db-1-id");
+  });
+
+  it("fails to plan when an external network is missing", () => {
+    const s = stackOf([service("a")]);
+    s.networks.default = { ...s.networks.default!, external: true, name: "shared" };
+    expect(planUp(s, observed()).errors).toEqual(["network shared declared as external, but could not be found"]);
+  });
+});
+
+describe("planDown", () => {
+  it("stops dependants before their dependencies and removes the network last", () => {
+    const plan = planDown(twoTier, converged);
+    expect(summary(plan.actions)).toEqual(["remove app-db-1", "remove app-web-1", "remove-network default", "stop app-db-1", "stop app-web-1"]);
+    const byId = new Map(plan.actions.map((a) => [a.id, a]));
+    expect(byId.get("stop:db-1-id")!.after).toEqual(["stop:web-1-id"]);
+    expect(byId.get("stop:web-1-id")!.after).toEqual([]);
+    expect(byId.get("remove-network:default")!.after.sort()).toEqual(["remove:db-1-id", "remove:web-1-id"]);
+  });
+
+  it("removes named volumes only with -v, and never external ones", () => {
+    const s = stackOf([service("db", { volumes: [{ type: "volume", source: "data", target: "/data", readOnly: false, bind: undefined, volume: { nocopy: false, subpath: undefined }, tmpfs: undefined, consistency: undefined }] })], {
+      volumes: {
+        data: { name: "app_data", driver: "local", driverOpts: {}, external: false, labels: {} },
+        shared: { name: "shared", driver: "local", driverOpts: {}, external: true, labels: {} },
+      },
+    });
+    const obs = observed({ networks: ["app_default"], volumes: ["app_data", "shared"], containers: [container("db", 1)] });
+    expect(summary(planDown(s, obs).actions)).not.toContain("remove-volume data");
+    const withV = summary(planDown(s, obs, { removeVolumes: true }).actions);
+    expect(withV).toContain("remove-volume data");
+    expect(withV).not.toContain("remove-volume shared");
+  });
+
+  it("after down, nothing of the stack is left", () => {
+    const plan = planDown(twoTier, converged);
+    const after = simulate(twoTier, converged, plan);
+    expect(after.containers).toEqual([]);
+    expect(after.networks).toEqual([]);
+  });
+});

@@ -1,0 +1,336 @@
+// plan(desired, observed) -> the actions that converge one stack.
+//
+// Pure and level-triggered: no clock, no I/O, no memory of what happened
+// before. It looks at what is, compares it with what should be, and returns a
+// graph of actions (each names the actions it must wait for). Planning again
+// after the actions were applied returns no actions: that is the contract the
+// daemon's loop relies on, and what the table tests check.
+//
+// Shape of the graph for one service S with a dependency D:
+//   pull(image) ─┐
+//   network(n) ──┼─> create(S,1) ─> start(S,1) ─> wait(S, condition) -> start of S's dependants
+//   volume(v) ───┘                    ▲
+//   stop(old) -> remove(old) ─────────┘ (the old container of the same number, when recreating)
+//   wait(D, condition) ──────────────┘
+// Containers are created early and in parallel; only starting waits on
+// dependencies, as docker compose does.
+import type { DependsOnCondition, ServiceSpec, StackSpec } from "./model.js";
+import type { ObservedContainer, ObservedStack } from "./observed.js";
+
+export type Action =
+  | { kind: "pull"; id: string; after: string[]; image: string; service: string }
+  | { kind: "create-network"; id: string; after: string[]; network: string }
+  | { kind: "create-volume"; id: string; after: string[]; volume: string }
+  | { kind: "create"; id: string; after: string[]; service: string; number: number; reason: "missing" | "recreate" | "scale" }
+  | { kind: "start"; id: string; after: string[]; service: string; number: number; containerId: string | undefined }
+  | { kind: "restart"; id: string; after: string[]; service: string; containerId: string; name: string }
+  | { kind: "stop"; id: string; after: string[]; service: string; containerId: string; name: string }
+  | { kind: "remove"; id: string; after: string[]; service: string; containerId: string; name: string }
+  | { kind: "wait"; id: string; after: string[]; service: string; condition: DependsOnCondition; required: boolean }
+  | { kind: "remove-network"; id: string; after: string[]; network: string }
+  | { kind: "remove-volume"; id: string; after: string[]; volume: string };
+
+export type ActionKind = Action["kind"];
+
+export interface Plan {
+  actions: Action[];
+  warnings: string[];
+  /** Problems that make the plan impossible (an external network that does not exist). */
+  errors: string[];
+}
+
+export interface UpOptions {
+  /** Only these services (and, unless noDeps, what they depend on). */
+  services?: string[];
+  noDeps?: boolean;
+  forceRecreate?: boolean;
+  noRecreate?: boolean;
+  /** Replicas per service, overriding the stack (up --scale). */
+  scale?: Record<string, number>;
+  removeOrphans?: boolean;
+  /** Pull policy for every service; default: each service's pull_policy. */
+  pull?: "always" | "missing" | "never";
+  /**
+   * Start containers that are created or exited (`tscompose up`, as compose
+   * does). The daemon's resync leaves them to the restart policy instead.
+   * A one-shot container that exited 0 with restart "no" counts as done
+   * either way, so that `up` twice does not run a migration twice.
+   */
+  startStopped?: boolean;
+}
+
+const isRunning = (c: ObservedContainer): boolean => c.state === "running" || c.state === "paused" || c.state === "restarting";
+
+/** The services an operation touches: the selection plus, unless noDeps, what they depend on. */
+export function selectServices(stack: StackSpec, services: string[] | undefined, noDeps = false): string[] {
+  if (!services || services.length === 0) return Object.keys(stack.services);
+  const out = new Set<string>();
+  const add = (name: string): void => {
+    if (out.has(name) || !(name in stack.services)) return;
+    out.add(name);
+    if (noDeps) return;
+    const svc = stack.services[name] as ServiceSpec;
+    for (const dep of dependenciesOf(svc)) add(dep);
+  };
+  services.forEach(add);
+  return [...out];
+}
+
+/** depends_on plus the implicit dependency of `network_mode: service:x`. */
+export function dependenciesOf(svc: ServiceSpec): string[] {
+  const deps = Object.keys(svc.dependsOn);
+  const shared = svc.networkMode?.startsWith("service:") ? svc.networkMode.slice("service:".length) : undefined;
+  if (shared !== undefined && !deps.includes(shared)) deps.push(shared);
+  return deps;
+}
+
+export function imageOf(stack: StackSpec, svc: ServiceSpec): string {
+  return svc.image ?? `${stack.name}-${svc.name}`;
+}
+
+export function planUp(stack: StackSpec, observed: ObservedStack, opts: UpOptions = {}): Plan {
+  const actions: Action[] = [];
+  const warnings: string[] = [];
+  const errors: string[] = [];
+  const selected = selectServices(stack, opts.services, opts.noDeps);
+  const byService = groupContainers(observed.containers.filter((c) => !c.oneoff));
+
+  // Networks and volumes the selected services need.
+  const networkAction = new Map<string, string>();
+  const volumeAction = new Map<string, string>();
+  for (const name of selected) {
+    const svc = stack.services[name] as ServiceSpec;
+    for (const key of Object.keys(svc.networks)) {
+      const net = stack.networks[key];
+      if (!net || networkAction.has(key) || observed.networks.includes(net.name)) continue;
+      if (net.external) {
+        errors.push(`network ${net.name} declared as external, but could not be found`);
+        continue;
+      }
+      const id = `network:${key}`;
+      networkAction.set(key, id);
+      actions.push({ kind: "create-network", id, after: [], network: key });
+    }
+    for (const v of svc.volumes) {
+      if (v.type !== "volume" || v.source === undefined) continue;
+      const vol = stack.volumes[v.source];
+      if (!vol || volumeAction.has(v.source) || observed.volumes.includes(vol.name)) continue;
+      if (vol.external) {
+        errors.push(`external volume "${vol.name}" not found`);
+        continue;
+      }
+      const id = `volume:${v.source}`;
+      volumeAction.set(v.source, id);
+      actions.push({ kind: "create-volume", id, after: [], volume: v.source });
+    }
+  }
+
+  // Which services get new containers: changed config, or forced, then
+  // whatever shares the network namespace of a recreated service.
+  const recreated = new Set<string>();
+  for (const name of selected) {
+    const svc = stack.services[name] as ServiceSpec;
+    const existing = byService.get(name) ?? [];
+    if (existing.some((c) => opts.forceRecreate || c.state === "dead" || (!opts.noRecreate && c.configHash !== svc.configHash))) {
+      recreated.add(name);
+    }
+  }
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const name of selected) {
+      const svc = stack.services[name] as ServiceSpec;
+      const shared = svc.networkMode?.startsWith("service:") ? svc.networkMode.slice(8) : undefined;
+      if (shared !== undefined && recreated.has(shared) && !recreated.has(name) && (byService.get(name)?.length ?? 0) > 0) {
+        recreated.add(name);
+        changed = true;
+      }
+    }
+  }
+
+  // Per service: what happens to each container number.
+  const startIds = new Map<string, string[]>(); // service -> ids of actions after which it is (re)started
+  const pulls = new Map<string, string>();
+  const pending: { svc: ServiceSpec; start: Extract<Action, { kind: "start" | "restart" }> }[] = [];
+  for (const name of selected) {
+    const svc = stack.services[name] as ServiceSpec;
+    const want = opts.scale?.[name] ?? svc.replicas;
+    const existing = [...(byService.get(name) ?? [])].sort((a, b) => a.number - b.number);
+    const started: string[] = [];
+    const image = imageOf(stack, svc);
+    const policy = opts.pull ?? (svc.pullPolicy === "always" ? "always" : svc.pullPolicy === "never" ? "never" : "missing");
+    const pullFor = (): string[] => {
+      if (policy === "never" || (policy === "missing" && observed.images.includes(image))) return [];
+      let id = pulls.get(image);
+      if (!id) {
+        id = `pull:${image}`;
+        pulls.set(image, id);
+        actions.push({ kind: "pull", id, after: [], image, service: name });
+      }
+      return [id];
+    };
+    const prerequisites = (): string[] => [
+      ...pullFor(),
+      ...Object.keys(svc.networks).flatMap((k) => (networkAction.has(k) ? [networkAction.get(k) as string] : [])),
+      ...svc.volumes.flatMap((v) => (v.source !== undefined && volumeAction.has(v.source) ? [volumeAction.get(v.source) as string] : [])),
+    ];
+    const createAndStart = (number: number, after: string[], reason: "missing" | "recreate" | "scale"): void => {
+      const createId = `create:${name}:${number}`;
+      actions.push({ kind: "create", id: createId, after: [...prerequisites(), ...after], service: name, number, reason });
+      const start = { kind: "start" as const, id: `start:${name}:${number}`, after: [createId], service: name, number, containerId: undefined };
+      actions.push(start);
+      pending.push({ svc, start });
+      started.push(start.id);
+    };
+
+    const seen = new Set<number>();
+    for (const c of existing) {
+      const surplus = c.number > want || seen.has(c.number);
+      seen.add(c.number);
+      if (surplus) {
+        stopAndRemove(actions, c, name);
+        continue;
+      }
+      if (recreated.has(name)) {
+        const removeId = stopAndRemove(actions, c, name);
+        createAndStart(c.number, [removeId], "recreate");
+      } else if (!isRunning(c) && opts.startStopped && !isCompleted(c, svc)) {
+        const start = { kind: "start" as const, id: `start:${name}:${c.number}`, after: [], service: name, number: c.number, containerId: c.id };
+        actions.push(start);
+        pending.push({ svc, start });
+        started.push(start.id);
+      }
+    }
+    for (let n = 1; n <= want; n++) {
+      if (!seen.has(n)) createAndStart(n, [], existing.length > 0 ? "scale" : "missing");
+    }
+    startIds.set(name, started);
+  }
+
+  // Restart dependants that asked for it (depends_on.restart: true) when a dependency is recreated.
+  for (const name of selected) {
+    if (recreated.has(name)) continue;
+    const svc = stack.services[name] as ServiceSpec;
+    const restartOn = Object.entries(svc.dependsOn).filter(([dep, d]) => d.restart && recreated.has(dep));
+    if (restartOn.length === 0) continue;
+    for (const c of byService.get(name) ?? []) {
+      if (!isRunning(c) || c.number > (opts.scale?.[name] ?? svc.replicas)) continue;
+      const restart = { kind: "restart" as const, id: `restart:${c.id}`, after: [], service: name, containerId: c.id, name: c.name };
+      actions.push(restart);
+      pending.push({ svc, start: restart });
+    }
+  }
+
+  // Starting waits for each dependency's condition, when that dependency is part of this plan.
+  const waits = new Map<string, string>();
+  for (const { svc, start } of pending) {
+    for (const dep of dependenciesOf(svc)) {
+      if (!selected.includes(dep)) continue;
+      const d = svc.dependsOn[dep] ?? { condition: "service_started" as const, required: true, restart: false };
+      const id = `wait:${dep}:${d.condition}`;
+      if (!waits.has(id)) {
+        waits.set(id, id);
+        actions.push({ kind: "wait", id, after: startIds.get(dep) ?? [], service: dep, condition: d.condition, required: d.required });
+      }
+      start.after.push(id);
+    }
+  }
+
+  // Containers of services no longer in the stack.
+  const orphans = observed.containers.filter((c) => !c.oneoff && !(c.service in stack.services));
+  if (orphans.length > 0) {
+    if (opts.removeOrphans) for (const c of orphans) stopAndRemove(actions, c, c.service);
+    else {
+      warnings.push(
+        `Found orphan containers ([${orphans.map((c) => c.name).join(" ")}]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.`,
+      );
+    }
+  }
+  // Waits that nothing depends on and that follow no action are no-ops: drop them, so a converged stack plans nothing.
+  const needed = new Set(actions.flatMap((a) => a.after));
+  return { actions: actions.filter((a) => a.kind !== "wait" || needed.has(a.id)), warnings, errors };
+}
+
+/** A one-shot that finished well: exited 0 and not meant to restart. */
+function isCompleted(c: ObservedContainer, svc: ServiceSpec): boolean {
+  return c.state === "exited" && c.exitCode === 0 && svc.restart === "no";
+}
+
+function stopAndRemove(actions: Action[], c: ObservedContainer, service: string): string {
+  const after: string[] = [];
+  if (isRunning(c)) {
+    const stopId = `stop:${c.id}`;
+    actions.push({ kind: "stop", id: stopId, after: [], service, containerId: c.id, name: c.name });
+    after.push(stopId);
+  }
+  const removeId = `remove:${c.id}`;
+  actions.push({ kind: "remove", id: removeId, after, service, containerId: c.id, name: c.name });
+  return removeId;
+}
+
+function groupContainers(containers: ObservedContainer[]): Map<string, ObservedContainer[]> {
+  const out = new Map<string, ObservedContainer[]>();
+  for (const c of containers) {
+    const list = out.get(c.service) ?? [];
+    list.push(c);
+    out.set(c.service, list);
+  }
+  return out;
+}
+
+export interface DownOptions {
+  removeVolumes?: boolean;
+  removeOrphans?: boolean;
+  /** Only stop (tscompose stop): keep containers, networks and volumes. */
+  stopOnly?: boolean;
+  services?: string[];
+}
+
+/**
+ * Stopping and removing a stack: each container stops after every container
+ * that depends on it has stopped (reverse dependency order), all else in
+ * parallel; networks and volumes go once no container is left on them.
+ */
+export function planDown(stack: StackSpec, observed: ObservedStack, opts: DownOptions = {}): Plan {
+  const actions: Action[] = [];
+  const selected = new Set(opts.services && opts.services.length > 0 ? opts.services : Object.keys(stack.services));
+  const inScope = (c: ObservedContainer): boolean =>
+    selected.has(c.service) || (!(c.service in stack.services) && (opts.removeOrphans === true || !opts.services)) || c.oneoff;
+  const containers = observed.containers.filter(inScope);
+  const stopsOf = new Map<string, string[]>();
+  for (const c of containers) {
+    if (!isRunning(c)) continue;
+    const list = stopsOf.get(c.service) ?? [];
+    list.push(`stop:${c.id}`);
+    stopsOf.set(c.service, list);
+  }
+  const dependants = (service: string): string[] =>
+    Object.values(stack.services)
+      .filter((s) => dependenciesOf(s).includes(service))
+      .map((s) => s.name);
+  const removes: string[] = [];
+  for (const c of containers) {
+    let stopId: string | undefined;
+    if (isRunning(c)) {
+      stopId = `stop:${c.id}`;
+      actions.push({ kind: "stop", id: stopId, after: dependants(c.service).flatMap((d) => stopsOf.get(d) ?? []), service: c.service, containerId: c.id, name: c.name });
+    }
+    if (!opts.stopOnly) {
+      const removeId = `remove:${c.id}`;
+      actions.push({ kind: "remove", id: removeId, after: stopId ? [stopId] : [], service: c.service, containerId: c.id, name: c.name });
+      removes.push(removeId);
+    }
+  }
+  if (!opts.stopOnly && !opts.services) {
+    for (const [key, net] of Object.entries(stack.networks)) {
+      if (net.external || !observed.networks.includes(net.name)) continue;
+      actions.push({ kind: "remove-network", id: `remove-network:${key}`, after: removes, network: key });
+    }
+    if (opts.removeVolumes) {
+      for (const [key, vol] of Object.entries(stack.volumes)) {
+        if (vol.external || !observed.volumes.includes(vol.name)) continue;
+        actions.push({ kind: "remove-volume", id: `remove-volume:${key}`, after: removes, volume: key });
+      }
+    }
+  }
+  return { actions, warnings: [], errors: [] };
+}
