@@ -1,0 +1,250 @@
+// apply(plan) -> side effects on an Engine, with bounded parallelism.
+//
+// Every action whose `after` actions all succeeded runs at once (up to the
+// parallelism limit); a failed action fails its dependants with a message that
+// names the root cause, and everything independent carries on, so one broken
+// service never takes the rest of the stack down. Progress is reported as
+// events, never printed: the CLI and the TUI decide how it looks.
+import type { ContainerInfo, Engine, PullProgress } from "../engine/types.js";
+import { containerSpecFor } from "./container-spec.js";
+import type { ServiceSpec, StackSpec } from "./model.js";
+import type { Action, Plan } from "./plan.js";
+
+export type ProgressEvent =
+  | { type: "action"; id: string; kind: Action["kind"]; target: string; status: "started" | "done" | "failed" | "skipped"; message?: string }
+  | { type: "pull"; image: string; progress: PullProgress };
+
+export interface HealthSource {
+  /** Current health of a container: undefined when it has no health check. */
+  health(containerId: string): "starting" | "healthy" | "unhealthy" | undefined;
+}
+
+export interface ApplyOptions {
+  engine: Engine;
+  stack: StackSpec;
+  parallelism?: number;
+  onEvent?: (e: ProgressEvent) => void;
+  health?: HealthSource;
+  signal?: AbortSignal;
+  /** How long a wait for a dependency's condition may take before failing. */
+  waitTimeoutMs?: number;
+  /** Poll interval while waiting for conditions. */
+  pollMs?: number;
+}
+
+export interface ApplyResult {
+  ok: boolean;
+  failed: { id: string; target: string; error: string }[];
+  /** Containers created by this apply, by `service:number`. */
+  created: Map<string, string>;
+}
+
+export function targetOf(a: Action): string {
+  switch (a.kind) {
+    case "pull":
+      return a.image;
+    case "create-network":
+    case "remove-network":
+      return a.network;
+    case "create-volume":
+    case "remove-volume":
+      return a.volume;
+    case "create":
+    case "start":
+      return `${a.service}-${a.number}`;
+    case "wait":
+      return a.service;
+    default:
+      return a.name;
+  }
+}
+
+export async function apply(plan: Plan, opts: ApplyOptions): Promise<ApplyResult> {
+  const limit = Math.max(1, opts.parallelism ?? 8);
+  const emit = opts.onEvent ?? (() => undefined);
+  const created = new Map<string, string>();
+  const status = new Map<string, "done" | "failed">();
+  const failure = new Map<string, string>();
+  const failed: ApplyResult["failed"] = [];
+  const pending = new Set(plan.actions.map((a) => a.id));
+  const running = new Map<string, Promise<void>>();
+  const byId = new Map(plan.actions.map((a) => [a.id, a]));
+
+  const run = async (a: Action): Promise<void> => {
+    const target = targetOf(a);
+    emit({ type: "action", id: a.id, kind: a.kind, target, status: "started" });
+    try {
+      await execute(a, opts, created);
+      status.set(a.id, "done");
+      emit({ type: "action", id: a.id, kind: a.kind, target, status: "done" });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      status.set(a.id, "failed");
+      failure.set(a.id, message);
+      failed.push({ id: a.id, target, error: message });
+      emit({ type: "action", id: a.id, kind: a.kind, target, status: "failed", message });
+    }
+  };
+
+  while (pending.size > 0 || running.size > 0) {
+    if (opts.signal?.aborted) throw new Error("apply aborted");
+    for (const id of [...pending]) {
+      if (running.size >= limit) break;
+      const a = byId.get(id) as Action;
+      const blocked = a.after.find((d) => status.get(d) === "failed");
+      if (blocked !== undefined) {
+        pending.delete(id);
+        const root = failure.get(blocked) ?? "failed";
+        const message = `dependency ${targetOf(byId.get(blocked) as Action)} failed: ${root.replace(/^dependency .* failed: /, "")}`;
+        status.set(id, "failed");
+        failure.set(id, message);
+        failed.push({ id, target: targetOf(a), error: message });
+        emit({ type: "action", id, kind: a.kind, target: targetOf(a), status: "skipped", message });
+        continue;
+      }
+      if (a.after.every((d) => status.get(d) === "done")) {
+        pending.delete(id);
+        running.set(
+          id,
+          run(a).finally(() => running.delete(id)),
+        );
+      }
+    }
+    if (running.size === 0 && pending.size > 0) {
+      // Nothing runnable and nothing running: an `after` names an action outside the plan.
+      for (const id of pending) failed.push({ id, target: targetOf(byId.get(id) as Action), error: "waits for an action that is not in the plan" });
+      break;
+    }
+    if (running.size > 0) await Promise.race(running.values());
+  }
+  return { ok: failed.length === 0, failed, created };
+}
+
+async function execute(a: Action, opts: ApplyOptions, created: Map<string, string>): Promise<void> {
+  const { engine, stack } = opts;
+  const svcOf = (name: string): ServiceSpec => {
+    const s = stack.services[name];
+    if (!s) throw new Error(`no such service: ${name}`);
+    return s;
+  };
+  switch (a.kind) {
+    case "pull":
+      await engine.pullImage(a.image, { onProgress: (progress) => opts.onEvent?.({ type: "pull", image: a.image, progress }), signal: opts.signal });
+      return;
+    case "create-network": {
+      const net = stack.networks[a.network];
+      if (!net) throw new Error(`no such network: ${a.network}`);
+      const existing = await engine.inspectNetwork(net.name);
+      if (existing) return;
+      await engine.createNetwork({
+        name: net.name,
+        labels: { ...net.labels, "com.docker.compose.project": stack.name, "com.docker.compose.network": a.network },
+        driver: net.driver,
+        internal: net.internal,
+        subnet: net.ipam.config[0]?.subnet,
+        gateway: net.ipam.config[0]?.gateway,
+      });
+      return;
+    }
+    case "create-volume": {
+      const vol = stack.volumes[a.volume];
+      if (!vol) throw new Error(`no such volume: ${a.volume}`);
+      if (await engine.inspectVolume(vol.name)) return;
+      await engine.createVolume({ name: vol.name, labels: { ...vol.labels, "com.docker.compose.project": stack.name, "com.docker.compose.volume": a.volume }, driver: vol.driver });
+      return;
+    }
+    case "create": {
+      const svc = svcOf(a.service);
+      let shared: string | undefined;
+      if (svc.networkMode?.startsWith("service:")) shared = await firstRunning(engine, stack.name, svc.networkMode.slice(8));
+      const info = await engine.createContainer(containerSpecFor(stack, svc, a.number, { sharedNetworkContainer: shared }));
+      created.set(`${a.service}:${a.number}`, info.id);
+      return;
+    }
+    case "start": {
+      const id = a.containerId ?? created.get(`${a.service}:${a.number}`);
+      if (!id) throw new Error(`no container was created for ${a.service}-${a.number}`);
+      await engine.startContainer(id);
+      return;
+    }
+    case "restart": {
+      const svc = svcOf(a.service);
+      await engine.stopContainer(a.containerId, { timeoutMs: svc.stopGracePeriodMs });
+      await engine.startContainer(a.containerId);
+      return;
+    }
+    case "stop": {
+      const grace = stack.services[a.service]?.stopGracePeriodMs ?? 10_000;
+      await engine.stopContainer(a.containerId, { timeoutMs: grace });
+      return;
+    }
+    case "remove":
+      await engine.removeContainer(a.containerId, { force: true });
+      return;
+    case "remove-network": {
+      const net = stack.networks[a.network];
+      if (net && (await engine.inspectNetwork(net.name))) await engine.removeNetwork(net.name);
+      return;
+    }
+    case "remove-volume": {
+      const vol = stack.volumes[a.volume];
+      if (vol && (await engine.inspectVolume(vol.name))) await engine.removeVolume(vol.name);
+      return;
+    }
+    case "wait":
+      await waitFor(a, opts);
+      return;
+  }
+}
+
+async function firstRunning(engine: Engine, project: string, service: string): Promise<string | undefined> {
+  const list = await engine.listContainers({ labels: { "com.docker.compose.project": project, "com.docker.compose.service": service } });
+  return list.sort((x, y) => Number(x.labels["com.docker.compose.container-number"]) - Number(y.labels["com.docker.compose.container-number"]))[0]?.id;
+}
+
+/** Waits until every container of a service meets a depends_on condition. */
+async function waitFor(a: Extract<Action, { kind: "wait" }>, opts: ApplyOptions): Promise<void> {
+  const deadline = Date.now() + (opts.waitTimeoutMs ?? 10 * 60_000);
+  const poll = opts.pollMs ?? 100;
+  for (;;) {
+    const containers = await opts.engine.listContainers({
+      all: true,
+      labels: { "com.docker.compose.project": opts.stack.name, "com.docker.compose.service": a.service, "com.docker.compose.oneoff": "False" },
+    });
+    const verdict = conditionMet(a, containers, opts.health);
+    if (verdict === true) return;
+    if (typeof verdict === "string") {
+      if (!a.required) return;
+      throw new Error(verdict);
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${a.service} to be ${a.condition.replace("service_", "")}`);
+    if (opts.signal?.aborted) throw new Error("apply aborted");
+    await new Promise((r) => setTimeout(r, poll));
+  }
+}
+
+/** true: met; a string: can never be met (the reason); false: not yet. */
+export function conditionMet(a: { service: string; condition: string }, containers: ContainerInfo[], health?: HealthSource): boolean | string {
+  if (containers.length === 0) return false;
+  for (const c of containers) {
+    switch (a.condition) {
+      case "service_started":
+        if (c.state === "created") return false;
+        break;
+      case "service_healthy": {
+        if (c.state === "exited" || c.state === "dead") return `container ${c.name} exited (${c.exitCode ?? "?"}) before becoming healthy`;
+        const h = health?.health(c.id);
+        if (h === undefined) return `container ${c.name} has no healthcheck configured`;
+        if (h === "unhealthy") return `container ${c.name} is unhealthy`;
+        if (h !== "healthy") return false;
+        break;
+      }
+      case "service_completed_successfully":
+        if (c.state === "exited" || c.state === "dead") {
+          if (c.exitCode !== 0) return `service "${a.service}" didn't complete successfully: exit ${c.exitCode ?? "?"}`;
+        } else return false;
+        break;
+    }
+  }
+  return true;
+}
