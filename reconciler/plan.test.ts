@@ -128,6 +128,12 @@ const cases: Case[] = [
     want: [],
   },
   {
+    name: "a container created but never started (an up cut off) is started even by the resync",
+    stack: stackOf([service("api")]),
+    observed: observed({ networks: ["app_default"], images: ["busybox"], containers: [container("api", 1, { state: "created" })] }),
+    want: ["start api-1"],
+  },
+  {
     name: "a dead container is recreated",
     stack: stackOf([service("api")]),
     observed: observed({ networks: ["app_default"], images: ["busybox"], containers: [container("api", 1, { state: "dead" })] }),

@@ -193,7 +193,8 @@ export function planUp(stack: StackSpec, observed: ObservedStack, opts: UpOption
       if (recreated.has(name)) {
         const removeId = stopAndRemove(actions, c, name);
         createAndStart(c.number, [removeId], "recreate");
-      } else if (!isRunning(c) && opts.startStopped && !isCompleted(c, svc)) {
+      } else if (!isRunning(c) && ((opts.startStopped && !isCompleted(c, svc)) || (c.state === "created" && !c.stoppedByUser))) {
+        // "created" means never started: an `up` was cut off between create and start, so finish it.
         const start = { kind: "start" as const, id: `start:${name}:${c.number}`, after: [], service: name, number: c.number, containerId: c.id };
         actions.push(start);
         pending.push({ svc, start });

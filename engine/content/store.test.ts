@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
@@ -39,7 +40,7 @@ describe("LocalContentStore on disk", () => {
     const { digest } = await store.put(data);
     const expected = join(root, "blobs", "sha256", digest.slice("sha256:".length));
     expect(store.path(digest)).toBe(expected);
-    expect(await readFile(expected)).toEqual(data);
+    expect((await readFile(expected)).equals(data)).toBe(true);
     expect((await stat(expected)).mode & 0o777).toBe(0o444);
     expect(await ingestFiles()).toEqual([]);
   });
@@ -92,7 +93,7 @@ describe("LocalContentStore on disk", () => {
     for (const writer of writers) writer.stream.end(data);
     await Promise.all(writers.map((writer) => writer.commit()));
     expect(await ingestFiles()).toEqual([]);
-    expect(await store.readBytes(digest)).toEqual(data);
+    expect((await store.readBytes(digest)).equals(data)).toBe(true);
   });
 
   it("cleanIngest removes stale files by age but never a live writer's", async () => {
@@ -119,7 +120,7 @@ describe("LocalContentStore on disk", () => {
     const fast = await LocalContentStore.open(join(root, "nosync"), { sync: false });
     const data = randomBytes(100_000);
     const info = await fast.put(data);
-    expect(await fast.readBytes(info.digest)).toEqual(data);
+    expect((await fast.readBytes(info.digest)).equals(data)).toBe(true);
   });
 
   it("rejects a negative or fractional size", async () => {
@@ -130,10 +131,13 @@ describe("LocalContentStore on disk", () => {
 
 describe("LocalContentStore and a writer killed with SIGKILL", () => {
   let dir: string;
+  let child: ChildProcess | undefined;
   beforeEach(async () => {
     dir = await tempRoot();
   });
   afterEach(async () => {
+    // Never leave the child behind when the test failed before killing it.
+    if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -146,19 +150,20 @@ describe("LocalContentStore and a writer killed with SIGKILL", () => {
     await writeFile(join(dir, "data"), data);
     await writeFile(join(dir, "child.mjs"), CHILD);
 
-    const child = spawn(process.execPath, [join(dir, "child.mjs"), root, digest, join(dir, "data")], {
+    const writerProcess = spawn(process.execPath, [join(dir, "child.mjs"), root, digest, join(dir, "data")], {
       stdio: ["ignore", "pipe", "pipe"],
     });
+    child = writerProcess;
     let stderr = "";
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once("exit", (_code, signal) => resolve(signal)));
+    writerProcess.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => writerProcess.once("exit", (_code, signal) => resolve(signal)));
     await new Promise<void>((resolve, reject) => {
-      child.stdout.on("data", (chunk: Buffer) => {
+      writerProcess.stdout.on("data", (chunk: Buffer) => {
         if (chunk.toString().includes("HALF")) resolve();
       });
       void exited.then(() => reject(new Error(`child exited before writing half the blob: ${stderr}`)));
     });
-    child.kill("SIGKILL");
+    writerProcess.kill("SIGKILL");
     expect(await exited).toBe("SIGKILL");
 
     // The killed writer left its partial ingest file, and nothing else.
@@ -174,7 +179,7 @@ describe("LocalContentStore and a writer killed with SIGKILL", () => {
     const writer = await store.writer(digest, data.length);
     writer.stream.end(data);
     expect(await writer.commit()).toEqual({ digest, size: data.length });
-    expect(await store.readBytes(digest)).toEqual(data);
+    expect((await store.readBytes(digest)).equals(data)).toBe(true);
 
     // The orphan is fresh, so a reasonable age keeps it; age zero reclaims it.
     expect(await store.cleanIngest(3600_000)).toBe(0);

@@ -4,13 +4,20 @@
 // known); bytes stream into an ingest file under <root>/ingest while their
 // sha256 is computed on the fly; commit() checks digest (and size) and renames
 // the file into <root>/blobs/sha256/<hex>. Only a committed blob is ever
-// visible, so a kill -9 mid-write leaves at most an ingest file, which the next
-// open of the same digest discards or resumes. A digest mismatch deletes the
-// ingest file and fails with ContentError("digest-mismatch").
+// visible. A digest or size mismatch deletes the ingest file and fails with
+// ContentError("digest-mismatch" / "size-mismatch"); a writer aborted, or
+// whose stream is destroyed before it ends, deletes its file too. A kill -9
+// mid-write leaves at most an orphaned ingest file: never visible, never
+// resumed (every writer starts a file of its own, so a later pull simply
+// starts over), and reclaimed by age (LocalContentStore.cleanIngest).
 //
 // Two writers for the same digest at once (two pulls of one image) are safe:
 // each writes its own ingest file; the rename is atomic; the loser finds the
 // blob present and succeeds.
+//
+// Every method taking a digest refuses a malformed or non-sha256 one with
+// ContentError("invalid-digest") before touching storage (path() and read()
+// throw it; the others reject).
 import type { Readable, Writable } from "node:stream";
 
 export type Digest = `sha256:${string}`;
@@ -40,11 +47,15 @@ export interface BlobInfo {
 export interface BlobWriter {
   /** The stream to write the blob's bytes to. */
   readonly stream: Writable;
-  /** Bytes written so far (including bytes resumed from an earlier attempt). */
+  /** Bytes accepted by the stream so far. */
   readonly written: number;
-  /** Verifies digest and size, then makes the blob visible. Idempotent with concurrent writers. */
+  /**
+   * Ends the stream if the caller has not, waits for every byte, verifies size
+   * and digest, then makes the blob visible. Rejects with the stream's error if
+   * writing failed. Idempotent, and with concurrent writers of the same digest.
+   */
   commit(): Promise<BlobInfo>;
-  /** Discards the ingest file. */
+  /** Discards the ingest file; a no-op once commit() has been called. */
   abort(): Promise<void>;
 }
 
@@ -54,11 +65,14 @@ export interface ContentStore {
   info(digest: Digest): Promise<BlobInfo | undefined>;
   /** Path of a committed blob (for tools that need a file). */
   path(digest: Digest): string;
+  /** Streams a committed blob; a missing one fails the stream with ContentError("not-found"). */
   read(digest: Digest): Readable;
+  /** Rejects with ContentError("not-found") when the blob is absent. */
   readBytes(digest: Digest): Promise<Buffer>;
   /** Writes a small blob from memory (manifests, configs), verifying it against `expected` when given. */
   put(data: Buffer, expected?: Digest): Promise<BlobInfo>;
   writer(expected: Digest, size?: number): Promise<BlobWriter>;
+  /** Rejects with ContentError("not-found") when the blob is absent. */
   delete(digest: Digest): Promise<void>;
   list(): Promise<BlobInfo[]>;
 }

@@ -1,0 +1,246 @@
+// The daemon's stack controller: load -> observe -> plan -> apply, one stack
+// at a time per stack (two CLIs acting on one stack are serialized, never
+// interleaved) and stacks in parallel. Level-triggered: every entry point
+// (up, down, resync at start, events) observes the engine afresh and plans from
+// what is, never from what it remembers happened.
+import type { ContainerInfo, Engine, HealthcheckConfig } from "../../engine/types.js";
+import { apply, conditionMet } from "../../reconciler/apply.js";
+import type { ProgressEvent } from "../../reconciler/apply.js";
+import { containerSpecFor } from "../../reconciler/container-spec.js";
+import { HealthMonitor } from "../../reconciler/health.js";
+import { LABEL } from "../../reconciler/labels.js";
+import type { StackSpec } from "../../reconciler/model.js";
+import { observeStack } from "../../reconciler/observed.js";
+import type { ObservedStack } from "../../reconciler/observed.js";
+import { imageOf, planDown, planUp } from "../../reconciler/plan.js";
+import type { Plan } from "../../reconciler/plan.js";
+import { loadStack } from "../stack/load.js";
+import type { ContainerView, DownRequest, StackSummary, StreamMessage, UpRequest } from "./api.js";
+import type { Logger } from "./log.js";
+import { StackStore } from "./stacks.js";
+
+type Emit = (m: StreamMessage) => void;
+
+export class StackController {
+  private readonly locks = new Map<string, Promise<unknown>>();
+  readonly health: HealthMonitor;
+
+  constructor(
+    readonly engine: Engine,
+    readonly stacks: StackStore,
+    private readonly log: Logger,
+    onHealth: (id: string, name: string, status: string) => void = () => undefined,
+  ) {
+    this.health = new HealthMonitor(engine, (id, name, status) => {
+      this.log.info("health status changed", { container: name, status });
+      onHealth(id, name, status);
+    });
+  }
+
+  /** Runs fn with the stack's lock held: operations on one stack never interleave. */
+  serialize<T>(project: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(project) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(fn);
+    this.locks.set(project, next);
+    void next.finally(() => {
+      if (this.locks.get(project) === next) this.locks.delete(project);
+    });
+    return next;
+  }
+
+  async up(req: UpRequest, emit: Emit): Promise<boolean> {
+    const loaded = loadStack({ ...req.project });
+    for (const w of loaded.warnings) emit({ type: "warning", message: w });
+    const spec = loaded.stack;
+    return this.serialize(spec.name, async () => {
+      const previous = this.stacks.get(spec.name);
+      // Persist the desired state first: a daemon killed mid-apply resumes from it.
+      this.stacks.put({
+        name: spec.name,
+        project: req.project,
+        spec,
+        options: req.options,
+        stoppedByUser: previous?.stoppedByUser.filter(() => false) ?? [],
+        updatedAt: new Date().toISOString(),
+      });
+      const observed = await this.observe(spec);
+      const plan = planUp(spec, observed, { ...req.options, startStopped: true });
+      const ok = await this.run(spec, plan, emit);
+      await this.trackHealth(spec);
+      if (ok && req.options.wait) return this.waitReady(spec, req.options.waitTimeoutMs ?? 5 * 60_000, emit);
+      return ok;
+    });
+  }
+
+  async down(req: DownRequest, emit: Emit): Promise<boolean> {
+    return this.serialize(req.projectName, async () => {
+      const record = this.stacks.get(req.projectName);
+      let spec: StackSpec | undefined = record?.spec;
+      if (req.project) {
+        try {
+          spec = loadStack({ ...req.project }).stack;
+        } catch (err) {
+          if (!spec) throw err;
+        }
+      }
+      // Without a spec (a stack the daemon never saw), labels still find everything.
+      spec ??= emptyStack(req.projectName);
+      const observed = await this.observe(spec);
+      const plan = planDown(spec, observed, { removeVolumes: req.options.removeVolumes, removeOrphans: req.options.removeOrphans, services: req.options.services });
+      if (req.options.timeoutMs !== undefined) for (const svc of Object.values(spec.services)) svc.stopGracePeriodMs = req.options.timeoutMs;
+      for (const c of observed.containers) this.health.untrack(c.id);
+      const ok = await this.run(spec, plan, emit);
+      if (ok && !req.options.services) this.stacks.delete(req.projectName);
+      return ok;
+    });
+  }
+
+  /** Converges a known stack to its last desired state (daemon start, after a crash). */
+  async resync(project: string, emit: Emit = () => undefined): Promise<boolean> {
+    return this.serialize(project, async () => {
+      const record = this.stacks.get(project);
+      if (!record) return true;
+      const observed = await this.observe(record.spec, record.stoppedByUser);
+      const plan = planUp(record.spec, observed, { ...record.options, forceRecreate: false, pull: "missing", startStopped: false });
+      const ok = await this.run(record.spec, plan, emit);
+      await this.trackHealth(record.spec);
+      return ok;
+    });
+  }
+
+  async observe(spec: StackSpec, stoppedByUser: string[] = []): Promise<ObservedStack> {
+    const [containers, networks, volumes] = await Promise.all([
+      this.engine.listContainers({ all: true, labels: { [LABEL.project]: spec.name } }),
+      this.engine.listNetworks(),
+      this.engine.listVolumes(),
+    ]);
+    const images: string[] = [];
+    for (const svc of Object.values(spec.services)) {
+      const image = imageOf(spec, svc);
+      if (!images.includes(image) && (await this.engine.inspectImage(image))) images.push(image);
+    }
+    return observeStack(spec.name, containers, networks, volumes, images, {
+      health: (id) => this.health.health(id),
+      stoppedByUser: (id) => stoppedByUser.includes(id),
+    });
+  }
+
+  private async run(spec: StackSpec, plan: Plan, emit: Emit): Promise<boolean> {
+    for (const w of plan.warnings) emit({ type: "warning", message: w });
+    if (plan.errors.length > 0) {
+      for (const e of plan.errors) emit({ type: "error", message: e });
+      emit({ type: "result", ok: false, failed: [], project: spec.name });
+      return false;
+    }
+    this.log.info("applying plan", { stack: spec.name, actions: plan.actions.length });
+    const result = await apply(plan, {
+      engine: this.engine,
+      stack: spec,
+      health: this.health,
+      onEvent: (e: ProgressEvent) => emit(e),
+    });
+    for (const f of result.failed) this.log.warn("action failed", { stack: spec.name, action: f.id, error: f.error });
+    emit({ type: "result", ok: result.ok, failed: result.failed, project: spec.name });
+    return result.ok;
+  }
+
+  /** Starts health checks for the stack's running containers that have one. */
+  async trackHealth(spec: StackSpec): Promise<void> {
+    const containers = await this.engine.listContainers({ labels: { [LABEL.project]: spec.name } });
+    for (const c of containers) {
+      const svc = spec.services[c.labels[LABEL.service] ?? ""];
+      if (!svc || c.state !== "running") continue;
+      const config = await this.healthcheckOf(spec, svc.name, c);
+      if (config) this.health.track(c.id, c.name, config, c.startedAt ? Date.parse(c.startedAt) : Date.now());
+    }
+  }
+
+  private async healthcheckOf(spec: StackSpec, service: string, c: ContainerInfo): Promise<HealthcheckConfig | undefined> {
+    const svc = spec.services[service];
+    if (!svc) return undefined;
+    const fromStack = containerSpecFor(spec, svc, 1).healthcheck;
+    const fromImage = (await this.engine.inspectImage(c.image))?.config.healthcheck;
+    if (fromStack?.test[0] === "NONE") return undefined;
+    if (fromStack && svc.healthcheck?.test !== undefined) return fromStack;
+    if (!fromImage) return undefined;
+    return {
+      test: fromImage.test,
+      intervalMs: svc.healthcheck?.intervalMs ?? fromImage.intervalMs ?? 30_000,
+      timeoutMs: svc.healthcheck?.timeoutMs ?? fromImage.timeoutMs ?? 30_000,
+      retries: svc.healthcheck?.retries ?? fromImage.retries ?? 3,
+      startPeriodMs: svc.healthcheck?.startPeriodMs ?? fromImage.startPeriodMs ?? 0,
+      startIntervalMs: svc.healthcheck?.startIntervalMs ?? 5_000,
+    };
+  }
+
+  /** up --wait: every service running (healthy when it has a check); a one-shot that exited 0 counts as done. */
+  private async waitReady(spec: StackSpec, timeoutMs: number, emit: Emit): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const containers = await this.engine.listContainers({ all: true, labels: { [LABEL.project]: spec.name, [LABEL.oneoff]: "False" } });
+      let pending: string | undefined;
+      for (const svc of Object.values(spec.services)) {
+        const mine = containers.filter((c) => c.labels[LABEL.service] === svc.name);
+        const oneShot = mine.length > 0 && mine.every((c) => c.state === "exited" && c.exitCode === 0 && svc.restart === "no");
+        if (oneShot) continue;
+        const hasCheck = mine.some((c) => this.health.health(c.id) !== undefined);
+        const verdict = conditionMet({ service: svc.name, condition: hasCheck ? "service_healthy" : "service_started" }, mine, this.health);
+        if (typeof verdict === "string") {
+          emit({ type: "error", message: verdict });
+          return false;
+        }
+        if (!verdict || mine.some((c) => c.state !== "running" && !hasCheck)) pending = svc.name;
+      }
+      if (!pending) return true;
+      if (Date.now() > deadline) {
+        emit({ type: "error", message: `timed out waiting for ${pending}` });
+        return false;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  async summaries(): Promise<StackSummary[]> {
+    const all = await this.engine.listContainers({ all: true, labels: { [LABEL.project]: undefined } });
+    const names = new Set([...this.stacks.list().map((s) => s.name), ...all.map((c) => c.labels[LABEL.project] as string)]);
+    return [...names].sort().map((name) => {
+      const mine = all.filter((c) => c.labels[LABEL.project] === name);
+      const counts = new Map<string, number>();
+      for (const c of mine) counts.set(c.state, (counts.get(c.state) ?? 0) + 1);
+      const status = [...counts].map(([state, n]) => `${state}(${n})`).join(", ") || "empty";
+      const record = this.stacks.get(name);
+      return {
+        name,
+        status,
+        configFiles: record?.spec.configFiles ?? (mine[0]?.labels[LABEL.configFiles]?.split(",") ?? []),
+        running: counts.get("running") ?? 0,
+        total: mine.length,
+        watching: record?.options.watch === true,
+      };
+    });
+  }
+
+  async containers(project: string | undefined, all: boolean): Promise<ContainerView[]> {
+    const list = await this.engine.listContainers({ all, labels: project ? { [LABEL.project]: project } : { [LABEL.project]: undefined } });
+    return list.map((c) => ({
+      ...c,
+      project: c.labels[LABEL.project],
+      service: c.labels[LABEL.service],
+      number: c.labels[LABEL.number] !== undefined ? Number(c.labels[LABEL.number]) : undefined,
+      health: this.health.health(c.id),
+    }));
+  }
+
+  markStopped(project: string, id: string, stopped: boolean): void {
+    const record = this.stacks.get(project);
+    if (!record) return;
+    const set = new Set(record.stoppedByUser);
+    if (stopped) set.add(id);
+    else set.delete(id);
+    this.stacks.put({ ...record, stoppedByUser: [...set] });
+  }
+}
+
+function emptyStack(name: string): StackSpec {
+  return { name, workingDir: "", configFiles: [], services: {}, networks: {}, volumes: {}, secrets: {}, configs: {}, extensions: {} };
+}

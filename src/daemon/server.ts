@@ -1,0 +1,203 @@
+// The daemon's HTTP API on a unix socket (mode 0660: root, or the group the
+// operator chose, may use it). JSON requests; NDJSON for anything that
+// streams (up/down progress, logs, events) so clients render as it happens.
+import { chmodSync, chownSync, existsSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import { EngineError } from "../../engine/types.js";
+import { StackError } from "../stack/errors.js";
+import { API_VERSION } from "./api.js";
+import type { DaemonEvent, DownRequest, StreamMessage, UpRequest } from "./api.js";
+import type { StackController } from "./controller.js";
+import type { Logger } from "./log.js";
+
+export interface ServerContext {
+  controller: StackController;
+  log: Logger;
+  version: string;
+  subscribe(listener: (e: DaemonEvent) => void): () => void;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse, params: string[], query: URLSearchParams) => Promise<void>;
+
+export function startServer(socket: string, ctx: ServerContext, group?: number): Promise<Server> {
+  const routes: [string, RegExp, Handler][] = buildRoutes(ctx);
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://daemon");
+    const route = routes.find(([method, re]) => method === req.method && re.test(url.pathname));
+    if (!route) {
+      sendJson(res, 404, { message: `no such endpoint: ${req.method} ${url.pathname}` });
+      return;
+    }
+    const params = (route[1].exec(url.pathname) ?? []).slice(1).map(decodeURIComponent);
+    route[2](req, res, params, url.searchParams).catch((err: unknown) => {
+      ctx.log.warn("request failed", { method: req.method, path: url.pathname, error: (err as Error).message });
+      if (!res.headersSent) sendJson(res, statusOf(err), { message: (err as Error).message, code: (err as { code?: string }).code });
+      else res.end();
+    });
+  });
+  if (existsSync(socket)) rmSync(socket);
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(socket, () => {
+      chmodSync(socket, 0o660);
+      if (group !== undefined) chownSync(socket, 0, group);
+      resolve(server);
+    });
+  });
+}
+
+function statusOf(err: unknown): number {
+  if (err instanceof StackError) return 400;
+  if (err instanceof EngineError) return err.code === "not-found" ? 404 : err.code === "conflict" ? 409 : err.code === "invalid" ? 400 : 500;
+  return 500;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify(body));
+}
+
+async function readJson<T>(req: IncomingMessage): Promise<T> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as T;
+}
+
+/** Starts an NDJSON stream; returns a writer that survives a client hanging up. */
+function stream(res: ServerResponse): (m: unknown) => void {
+  res.writeHead(200, { "content-type": "application/x-ndjson" });
+  return (m) => {
+    if (!res.destroyed) res.write(`${JSON.stringify(m)}\n`);
+  };
+}
+
+function buildRoutes(ctx: ServerContext): [string, RegExp, Handler][] {
+  const { controller } = ctx;
+  const engine = controller.engine;
+  const r = (method: string, path: string, h: Handler): [string, RegExp, Handler] => [
+    method,
+    new RegExp(`^/${API_VERSION}${path.replace(/:[a-z]+/g, "([^/]+)")}$`),
+    h,
+  ];
+  const streamed = (fn: (emit: (m: StreamMessage) => void, req: IncomingMessage) => Promise<boolean>): Handler => {
+    return async (req, res) => {
+      const emit = stream(res);
+      try {
+        await fn(emit, req);
+      } catch (err) {
+        emit({ type: "error", message: (err as Error).message, code: (err as { code?: string }).code });
+      }
+      res.end();
+    };
+  };
+  const containerAction = (action: (id: string, q: URLSearchParams) => Promise<void>): Handler => {
+    return async (_req, res, [id], q) => {
+      await action(id as string, q);
+      sendJson(res, 200, { ok: true });
+    };
+  };
+  const projectOf = async (id: string): Promise<string | undefined> => (await engine.inspectContainer(id))?.labels["com.docker.compose.project"];
+
+  return [
+    r("GET", "/ping", async (_req, res) => sendJson(res, 200, { version: ctx.version, pid: process.pid, engine: engine.kind })),
+    r("POST", "/stacks/up", async (req, res) => {
+      const body = await readJson<UpRequest>(req);
+      await streamed((emit) => controller.up(body, emit))(req, res, [], new URLSearchParams());
+    }),
+    r("POST", "/stacks/down", async (req, res) => {
+      const body = await readJson<DownRequest>(req);
+      await streamed((emit) => controller.down(body, emit))(req, res, [], new URLSearchParams());
+    }),
+    r("GET", "/stacks", async (_req, res) => sendJson(res, 200, await controller.summaries())),
+    r("GET", "/containers", async (_req, res, _p, q) => sendJson(res, 200, await controller.containers(q.get("project") ?? undefined, q.get("all") === "1"))),
+    r("GET", "/containers/:id", async (_req, res, [id]) => {
+      const c = await engine.inspectContainer(id as string);
+      if (!c) sendJson(res, 404, { message: `no such container: ${id}` });
+      else sendJson(res, 200, { ...c, health: controller.health.health(c.id), healthLog: controller.health.logOf(c.id) });
+    }),
+    r(
+      "POST",
+      "/containers/:id/start",
+      containerAction(async (id) => {
+        await engine.startContainer(id);
+        const project = await projectOf(id);
+        if (project) {
+          controller.markStopped(project, id, false);
+          const spec = controller.stacks.get(project)?.spec;
+          if (spec) await controller.trackHealth(spec);
+        }
+      }),
+    ),
+    r(
+      "POST",
+      "/containers/:id/stop",
+      containerAction(async (id, q) => {
+        const project = await projectOf(id);
+        if (project) controller.markStopped(project, id, true);
+        controller.health.untrack(id);
+        await engine.stopContainer(id, { timeoutMs: q.has("t") ? Number(q.get("t")) * 1000 : undefined });
+      }),
+    ),
+    r(
+      "POST",
+      "/containers/:id/restart",
+      containerAction(async (id, q) => {
+        controller.health.untrack(id);
+        await engine.stopContainer(id, { timeoutMs: q.has("t") ? Number(q.get("t")) * 1000 : undefined });
+        await engine.startContainer(id);
+        const project = await projectOf(id);
+        if (project) {
+          controller.markStopped(project, id, false);
+          const spec = controller.stacks.get(project)?.spec;
+          if (spec) await controller.trackHealth(spec);
+        }
+      }),
+    ),
+    r(
+      "POST",
+      "/containers/:id/kill",
+      containerAction(async (id, q) => {
+        const project = await projectOf(id);
+        if (project) controller.markStopped(project, id, true);
+        await engine.killContainer(id, q.get("signal") ?? "SIGKILL");
+      }),
+    ),
+    r("POST", "/containers/:id/pause", containerAction((id) => engine.pauseContainer(id))),
+    r("POST", "/containers/:id/unpause", containerAction((id) => engine.unpauseContainer(id))),
+    r(
+      "DELETE",
+      "/containers/:id",
+      containerAction(async (id, q) => {
+        controller.health.untrack(id);
+        await engine.removeContainer(id, { force: q.get("force") === "1", volumes: q.get("v") === "1" });
+      }),
+    ),
+    r("GET", "/containers/:id/logs", async (req, res, [id], q) => {
+      const abort = new AbortController();
+      req.on("close", () => abort.abort());
+      const emit = stream(res);
+      const opts = {
+        follow: q.get("follow") === "1",
+        tail: q.has("tail") ? Number(q.get("tail")) : undefined,
+        sinceMs: q.has("since") ? Number(q.get("since")) : undefined,
+        signal: abort.signal,
+      };
+      try {
+        for await (const entry of engine.logs(id as string, opts)) emit(entry);
+      } catch (err) {
+        if (!abort.signal.aborted) emit({ type: "error", message: (err as Error).message });
+      }
+      res.end();
+    }),
+    r("GET", "/containers/:id/stats", async (_req, res, [id]) => sendJson(res, 200, await engine.stats(id as string))),
+    r("GET", "/containers/:id/top", async (_req, res, [id]) => sendJson(res, 200, await engine.top(id as string))),
+    r("GET", "/events", async (req, res) => {
+      const emit = stream(res);
+      const unsubscribe = ctx.subscribe(emit);
+      await new Promise<void>((resolve) => req.on("close", resolve));
+      unsubscribe();
+      res.end();
+    }),
+  ];
+}
