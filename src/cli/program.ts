@@ -59,6 +59,110 @@ export function buildProgram(version: string): Command {
     });
 
   program
+    .command("up")
+    .description("Create and start containers")
+    .argument("[services...]", "services to start (default: all)")
+    .option("-d, --detach", "run containers in the background")
+    .option("--wait", "wait for services to be running or healthy (implies detached mode)")
+    .option("--wait-timeout <seconds>", "maximum duration to wait for the stack to be running or healthy")
+    .option("--force-recreate", "recreate containers even if their configuration has not changed")
+    .option("--no-recreate", "if containers already exist, do not recreate them")
+    .option("--no-deps", "do not start linked services")
+    .option("--scale <service=num>", "scale a service to NUM instances (repeatable)", collect, [])
+    .option("--remove-orphans", "remove containers for services not defined in the stack file")
+    .addOption(new Option("--pull <policy>", "pull images before running").choices(["always", "missing", "never"]))
+    .option("--abort-on-container-exit", "stop all containers if any container stops (attached mode)")
+    .option("--exit-code-from <service>", "return the exit code of the selected service container (implies --abort-on-container-exit)")
+    .option("--no-color", "produce monochrome output")
+    .option("--watch", "watch the stack files and converge on every change")
+    .action(async (services: string[], opts: Record<string, unknown>) => {
+      const { runUp } = await import("./up.js");
+      process.exitCode = await runUp(projectOptions(program), services, opts);
+    });
+
+  program
+    .command("down")
+    .description("Stop and remove containers, networks (and with -v, volumes)")
+    .option("-v, --volumes", "remove named volumes declared in the stack file and anonymous volumes")
+    .option("--remove-orphans", "remove containers for services not defined in the stack file")
+    .option("-t, --timeout <seconds>", "shutdown timeout in seconds")
+    .action(async (opts: Record<string, unknown>) => {
+      const { runDown } = await import("./down.js");
+      process.exitCode = await runDown(projectOptions(program), opts);
+    });
+
+  program
+    .command("ps")
+    .description("List the stack's containers")
+    .argument("[services...]")
+    .option("-a, --all", "show all stopped containers")
+    .option("-q, --quiet", "only display IDs")
+    .option("--services", "display services")
+    .addOption(new Option("--format <format>", "output format").choices(["table", "json"]).default("table"))
+    .option("--status <status>", "filter by status (repeatable)", collect, [])
+    .action(async (services: string[], opts: Record<string, unknown>) => {
+      const { runPs } = await import("./ps.js");
+      process.exitCode = await runPs(projectOptions(program), services, opts);
+    });
+
+  program
+    .command("ls")
+    .description("List running stacks")
+    .option("-a, --all", "show all stacks, stopped ones too")
+    .option("-q, --quiet", "only display names")
+    .addOption(new Option("--format <format>", "output format").choices(["table", "json"]).default("table"))
+    .action(async (opts: Record<string, unknown>) => {
+      const { runLs } = await import("./ps.js");
+      process.exitCode = await runLs(opts);
+    });
+
+  program
+    .command("logs")
+    .description("View output from containers")
+    .argument("[services...]")
+    .option("-f, --follow", "follow log output")
+    .option("-t, --timestamps", "show timestamps")
+    .option("-n, --tail <lines>", 'number of lines to show from the end of the logs ("all" for every line)')
+    .option("--since <time>", "show logs since a timestamp (RFC 3339) or relative (e.g. 42m)")
+    .option("--no-color", "produce monochrome output")
+    .option("--no-log-prefix", "do not print a prefix in logs")
+    .action(async (services: string[], opts: Record<string, unknown>) => {
+      const { runLogs } = await import("./logs.js");
+      process.exitCode = await runLogs(projectOptions(program), services, { ...opts, prefix: opts.logPrefix as boolean | undefined });
+    });
+
+  const lifecycle: [verb: "start" | "stop" | "restart" | "kill" | "pause" | "unpause" | "rm", description: string][] = [
+    ["start", "Start services"],
+    ["stop", "Stop services"],
+    ["restart", "Restart service containers"],
+    ["kill", "Force stop service containers"],
+    ["pause", "Pause services"],
+    ["unpause", "Unpause services"],
+    ["rm", "Remove stopped service containers"],
+  ];
+  for (const [verb, description] of lifecycle) {
+    const cmd = program.command(verb).description(description).argument("[services...]");
+    if (verb === "stop" || verb === "restart") cmd.option("-t, --timeout <seconds>", "shutdown timeout in seconds");
+    if (verb === "kill") cmd.option("-s, --signal <signal>", "signal to send to the container", "SIGKILL");
+    if (verb === "rm") cmd.option("-f, --force", "don't ask to confirm removal").option("-s, --stop", "stop the containers first").option("-v, --volumes", "remove anonymous volumes");
+    cmd.action(async (services: string[], opts: Record<string, unknown>) => {
+      const { runLifecycle } = await import("./lifecycle.js");
+      process.exitCode = await runLifecycle(verb, projectOptions(program), services, opts);
+    });
+  }
+
+  program
+    .command("daemon")
+    .description("Run the tscompose daemon in the foreground")
+    .option("--state-dir <dir>", "where the daemon keeps its state (default /var/lib/tscompose)")
+    .option("--group <gid>", "group allowed to use the API socket")
+    .option("--log-stderr", "also log to stderr")
+    .action(async (opts: { stateDir?: string; group?: string; logStderr?: boolean }) => {
+      const { runDaemon } = await import("../daemon/main.js");
+      process.exitCode = await runDaemon({ stateDir: opts.stateDir, group: opts.group !== undefined ? Number(opts.group) : undefined, version, stderr: opts.logStderr });
+    });
+
+  program
     .command("version")
     .description("Show the tscompose version")
     .addOption(new Option("--format <format>", "output format").choices(["pretty", "json"]).default("pretty"))

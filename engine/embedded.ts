@@ -1,0 +1,293 @@
+// The embedded engine: the Engine interface over our own parts, composed the
+// way Docker composes containerd, runc and libnetwork:
+//   images (content store + registry client + image records)
+//   -> snapshotter (a container's rootfs = overlay of the image's layers)
+//   -> network manager (netns, veths on bridges, DNS, published ports)
+//   -> runtime (OCI bundle run by runc under conmon)
+// Creating a container prepares all four in that order; removing it undoes
+// them in reverse. A failure half way undoes what was done, so a failed
+// create leaves no mount, netns or volume behind.
+import { randomBytes } from "node:crypto";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { NetworkManager, SandboxInfo } from "./network/types.js";
+import type { ResolvedMount } from "./runtime/mounts.js";
+import type { ContainerRuntime } from "./runtime/runtime.js";
+import type { ChainId, Snapshotter } from "./snapshot/types.js";
+import type {
+  ContainerFilter,
+  ContainerInfo,
+  ContainerSpec,
+  ContainerStats,
+  Engine,
+  EngineEvent,
+  ExecSpec,
+  ImageInfo,
+  LogEntry,
+  LogOptions,
+  NetworkInfo,
+  NetworkSpec,
+  PullOptions,
+  VolumeInfo,
+} from "./types.js";
+import { EngineError } from "./types.js";
+import type { VolumeStore } from "./volumes.js";
+
+/** What the engine needs from the image service. */
+export interface ImageBackend {
+  pull(ref: string, opts?: PullOptions): Promise<ImageInfo>;
+  /** The image and the chain IDs of its layers, bottom first. */
+  resolveLocal(ref: string): Promise<{ info: ImageInfo; chainIds: ChainId[] } | undefined>;
+  list(): Promise<ImageInfo[]>;
+  remove(ref: string, opts: { force?: boolean; inUse: (imageId: string) => Promise<boolean> }): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+export interface EmbeddedParts {
+  images: ImageBackend;
+  snapshotter: Snapshotter;
+  network: NetworkManager;
+  runtime: ContainerRuntime;
+  volumes: VolumeStore;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+const ANONYMOUS_LABEL = "com.docker.volume.anonymous";
+
+export class EmbeddedEngine implements Engine {
+  readonly kind = "embedded" as const;
+  private readonly listeners = new Set<(e: EngineEvent) => void>();
+
+  constructor(private readonly parts: EmbeddedParts) {
+    parts.runtime.onEvent((e) => this.emit(e));
+  }
+
+  private emit(e: EngineEvent): void {
+    for (const l of this.listeners) l(e);
+  }
+
+  onEvent(listener: (e: EngineEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  // ---- images
+
+  async pullImage(ref: string, opts?: PullOptions): Promise<ImageInfo> {
+    const info = await this.parts.images.pull(ref, opts);
+    this.emit({ type: "image", action: "pull", id: info.id, ref, time: Date.now() });
+    return info;
+  }
+
+  async inspectImage(ref: string): Promise<ImageInfo | undefined> {
+    return (await this.parts.images.resolveLocal(ref))?.info;
+  }
+
+  listImages(): Promise<ImageInfo[]> {
+    return this.parts.images.list();
+  }
+
+  async removeImage(ref: string, opts: { force?: boolean } = {}): Promise<string[]> {
+    const removed = await this.parts.images.remove(ref, {
+      force: opts.force,
+      inUse: async (imageId) => (await this.parts.runtime.list({ all: true })).some((c) => c.imageId === imageId),
+    });
+    this.emit({ type: "image", action: "delete", id: ref, ref, time: Date.now() });
+    return removed;
+  }
+
+  // ---- containers
+
+  async createContainer(spec: ContainerSpec): Promise<ContainerInfo> {
+    const { runtime, snapshotter, network } = this.parts;
+    if (await runtime.inspect(spec.name)) throw new EngineError("conflict", `the container name "${spec.name}" is already in use`);
+    const image = await this.parts.images.resolveLocal(spec.image);
+    if (!image) throw new EngineError("not-found", `no such image: ${spec.image}`);
+    const id = randomBytes(32).toString("hex");
+    const undo: (() => Promise<unknown>)[] = [];
+    try {
+      await snapshotter.prepare(id, image.chainIds);
+      undo.push(() => snapshotter.remove(id));
+      const rootfs = await snapshotter.mount(id);
+
+      let sandbox: SandboxInfo | undefined;
+      let netnsPath: string | undefined;
+      if (spec.networkMode === "bridge") {
+        sandbox = await network.createSandbox({
+          containerId: id,
+          name: spec.name,
+          hostname: spec.hostname,
+          networks: Object.entries(spec.networks).map(([name, a]) => ({ network: name, aliases: a.aliases, ipv4Address: a.ipv4Address, macAddress: a.macAddress })),
+        });
+        undo.push(() => network.removeSandbox(id));
+        if (spec.ports.length > 0) {
+          sandbox = { ...sandbox, ports: await network.publishPorts(id, spec.ports) };
+          undo.push(() => network.unpublishPorts(id));
+        }
+        netnsPath = sandbox.netnsPath;
+      } else if (spec.networkMode.startsWith("container:")) {
+        const other = spec.networkMode.slice("container:".length);
+        const target = await runtime.inspect(other);
+        const otherSandbox = target ? await network.inspectSandbox(target.id) : undefined;
+        if (!otherSandbox) throw new EngineError("invalid", `cannot join the network namespace of ${other}: no such running container`);
+        netnsPath = otherSandbox.netnsPath;
+      }
+
+      const mounts = await this.resolveMounts(id, spec, rootfs, undo);
+      const networks: ContainerInfo["networks"] = {};
+      for (const ep of sandbox?.endpoints ?? []) networks[ep.networkName] = { ipAddress: ep.ipAddress, aliases: ep.aliases, macAddress: ep.macAddress };
+      return await runtime.create(spec, {
+        rootfs,
+        imageConfig: image.info.config,
+        imageId: image.info.id,
+        netnsPath,
+        resolvConf: sandbox ? { content: sandbox.resolvConf } : undefined,
+        hostsContent: sandbox?.hosts,
+        mounts,
+        networks,
+        ports: (sandbox?.ports ?? []).map((p) => ({ containerPort: p.containerPort, protocol: p.protocol, hostIp: p.hostIp, hostPort: String(p.hostPort) })),
+        id,
+      });
+    } catch (err) {
+      for (const step of undo.reverse()) await step().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Volumes become binds of their directories; anonymous ones are created here, labelled so rm -v finds them. */
+  private async resolveMounts(id: string, spec: ContainerSpec, rootfs: string, undo: (() => Promise<unknown>)[]): Promise<ResolvedMount[]> {
+    const out: ResolvedMount[] = [];
+    for (const m of spec.mounts) {
+      if (m.type === "tmpfs") {
+        out.push({ type: "tmpfs", source: "tmpfs", target: m.target, readOnly: m.readOnly, tmpfsSize: m.tmpfsSize, tmpfsMode: m.tmpfsMode });
+      } else if (m.type === "bind") {
+        if (!m.source) throw new EngineError("invalid", `bind mount of ${m.target} has no source`);
+        if (m.createHostPath !== false) await mkdir(m.source, { recursive: true }).catch(() => undefined);
+        out.push({ type: "bind", source: m.source, target: m.target, readOnly: m.readOnly, propagation: m.propagation });
+      } else {
+        const anonymous = m.source === undefined;
+        const name = m.source ?? randomBytes(32).toString("hex");
+        const existed = anonymous ? false : (await this.parts.volumes.inspect(name)) !== undefined;
+        await this.parts.volumes.create({ name, labels: anonymous ? { [ANONYMOUS_LABEL]: id } : {} });
+        if (!existed) undo.push(() => this.parts.volumes.remove(name));
+        await this.parts.volumes.initializeFrom(name, join(rootfs, m.target), m.noCopy === true);
+        out.push({ type: "bind", source: this.parts.volumes.mountpoint(name), target: m.target, readOnly: m.readOnly });
+      }
+    }
+    for (const t of spec.tmpfs) {
+      const [target, options] = t.split(":", 2) as [string, string | undefined];
+      out.push({ type: "tmpfs", source: "tmpfs", target, readOnly: false, tmpfsOptions: options ? options.split(",") : undefined });
+    }
+    return out;
+  }
+
+  startContainer(id: string): Promise<void> {
+    return this.parts.runtime.start(id);
+  }
+
+  stopContainer(id: string, opts?: { timeoutMs?: number; signal?: string }): Promise<void> {
+    return this.parts.runtime.stop(id, opts);
+  }
+
+  killContainer(id: string, signal?: string): Promise<void> {
+    return this.parts.runtime.kill(id, signal);
+  }
+
+  pauseContainer(id: string): Promise<void> {
+    return this.parts.runtime.pause(id);
+  }
+
+  unpauseContainer(id: string): Promise<void> {
+    return this.parts.runtime.unpause(id);
+  }
+
+  async removeContainer(idOrName: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
+    const info = await this.parts.runtime.inspect(idOrName);
+    if (!info) throw new EngineError("not-found", `no such container: ${idOrName}`);
+    await this.parts.runtime.remove(info.id, { force: opts.force });
+    await this.parts.network.unpublishPorts(info.id).catch(() => undefined);
+    await this.parts.network.removeSandbox(info.id).catch(() => undefined);
+    await this.parts.snapshotter.remove(info.id);
+    if (opts.volumes) {
+      for (const v of await this.parts.volumes.list({ labels: { [ANONYMOUS_LABEL]: info.id } })) await this.parts.volumes.remove(v.name);
+    }
+  }
+
+  inspectContainer(idOrName: string): Promise<ContainerInfo | undefined> {
+    return this.parts.runtime.inspect(idOrName);
+  }
+
+  listContainers(filter?: ContainerFilter): Promise<ContainerInfo[]> {
+    return this.parts.runtime.list(filter);
+  }
+
+  waitContainer(id: string, opts?: { signal?: AbortSignal }): Promise<{ exitCode: number; oomKilled: boolean }> {
+    return this.parts.runtime.wait(id, opts);
+  }
+
+  logs(id: string, opts?: LogOptions): AsyncIterable<LogEntry> {
+    return this.parts.runtime.logs(id, opts);
+  }
+
+  exec(id: string, spec: ExecSpec): Promise<{ exitCode: number }> {
+    return this.parts.runtime.exec(id, spec);
+  }
+
+  stats(id: string): Promise<ContainerStats> {
+    return this.parts.runtime.stats(id);
+  }
+
+  top(id: string): Promise<{ titles: string[]; processes: string[][] }> {
+    return this.parts.runtime.top(id);
+  }
+
+  // ---- networks
+
+  async createNetwork(spec: NetworkSpec): Promise<NetworkInfo> {
+    const info = await this.parts.network.createNetwork(spec);
+    this.emit({ type: "network", action: "create", id: info.id, name: info.name, time: Date.now() });
+    return info;
+  }
+
+  async removeNetwork(name: string): Promise<void> {
+    await this.parts.network.removeNetwork(name);
+    this.emit({ type: "network", action: "destroy", id: name, name, time: Date.now() });
+  }
+
+  inspectNetwork(name: string): Promise<NetworkInfo | undefined> {
+    return this.parts.network.inspectNetwork(name);
+  }
+
+  listNetworks(filter?: { labels?: Record<string, string | undefined> }): Promise<NetworkInfo[]> {
+    return this.parts.network.listNetworks(filter);
+  }
+
+  // ---- volumes
+
+  async createVolume(spec: { name: string; labels: Record<string, string>; driver?: string }): Promise<VolumeInfo> {
+    const info = await this.parts.volumes.create(spec);
+    this.emit({ type: "volume", action: "create", name: info.name, time: Date.now() });
+    return info;
+  }
+
+  async removeVolume(name: string, _opts?: { force?: boolean }): Promise<void> {
+    const users = (await this.parts.runtime.list({ all: true })).filter((c) => c.labels[`tscompose.volume.${name}`] !== undefined);
+    if (users.length > 0) throw new EngineError("conflict", `volume ${name} is in use by ${users.map((c) => c.name).join(", ")}`);
+    await this.parts.volumes.remove(name);
+    this.emit({ type: "volume", action: "destroy", name, time: Date.now() });
+  }
+
+  inspectVolume(name: string): Promise<VolumeInfo | undefined> {
+    return this.parts.volumes.inspect(name);
+  }
+
+  listVolumes(filter?: { labels?: Record<string, string | undefined> }): Promise<VolumeInfo[]> {
+    return this.parts.volumes.list(filter);
+  }
+
+  async close(): Promise<void> {
+    await this.parts.runtime.close();
+    await this.parts.network.close();
+    await this.parts.images.close();
+  }
+}

@@ -1,0 +1,108 @@
+// Named volumes of the embedded engine, as Docker's local driver keeps them:
+// a directory <stateDir>/volumes/<name>/_data plus a small JSON record with
+// labels and creation time. A new volume mounted where the image has content
+// is first filled with that content (Docker's copy-up), once, and only while
+// it is still empty.
+import { cp, mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { VolumeInfo } from "./types.js";
+import { EngineError } from "./types.js";
+
+const VALID_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+interface VolumeRecord {
+  name: string;
+  driver: string;
+  labels: Record<string, string>;
+  createdAt: string;
+  /** Set once the image's content was copied in (or nocopy said not to). */
+  initialized: boolean;
+}
+
+export class VolumeStore {
+  private readonly root: string;
+
+  constructor(stateDir: string) {
+    this.root = join(stateDir, "volumes");
+  }
+
+  private dir(name: string): string {
+    if (!VALID_NAME.test(name)) throw new EngineError("invalid", `invalid volume name "${name}": must match ${VALID_NAME.source}`);
+    return join(this.root, name);
+  }
+
+  mountpoint(name: string): string {
+    return join(this.dir(name), "_data");
+  }
+
+  async create(spec: { name: string; labels: Record<string, string>; driver?: string }): Promise<VolumeInfo> {
+    const existing = await this.inspect(spec.name);
+    if (existing) return existing;
+    if (spec.driver && spec.driver !== "local") throw new EngineError("invalid", `volume driver "${spec.driver}" is not supported (only "local")`);
+    const dir = this.dir(spec.name);
+    await mkdir(join(dir, "_data"), { recursive: true, mode: 0o755 });
+    const record: VolumeRecord = { name: spec.name, driver: "local", labels: spec.labels, createdAt: new Date().toISOString(), initialized: false };
+    await this.write(record);
+    return this.info(record);
+  }
+
+  private async write(record: VolumeRecord): Promise<void> {
+    const file = join(this.dir(record.name), "volume.json");
+    await writeFile(`${file}.tmp`, JSON.stringify(record));
+    await rename(`${file}.tmp`, file);
+  }
+
+  private async read(name: string): Promise<VolumeRecord | undefined> {
+    try {
+      return JSON.parse(await readFile(join(this.dir(name), "volume.json"), "utf8")) as VolumeRecord;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private info(r: VolumeRecord): VolumeInfo {
+    return { name: r.name, driver: r.driver, labels: r.labels, mountpoint: this.mountpoint(r.name), createdAt: r.createdAt };
+  }
+
+  async inspect(name: string): Promise<VolumeInfo | undefined> {
+    const r = await this.read(name);
+    return r ? this.info(r) : undefined;
+  }
+
+  async list(filter?: { labels?: Record<string, string | undefined> }): Promise<VolumeInfo[]> {
+    let names: string[] = [];
+    try {
+      names = await readdir(this.root);
+    } catch {
+      return [];
+    }
+    const out: VolumeInfo[] = [];
+    for (const n of names) {
+      const r = await this.read(n);
+      if (!r) continue;
+      const labels = filter?.labels ?? {};
+      if (Object.entries(labels).every(([k, v]) => (v === undefined ? k in r.labels : r.labels[k] === v))) out.push(this.info(r));
+    }
+    return out;
+  }
+
+  async remove(name: string): Promise<void> {
+    if (!(await this.read(name))) throw new EngineError("not-found", `no such volume: ${name}`);
+    await rm(this.dir(name), { recursive: true, force: true });
+  }
+
+  /**
+   * Docker's copy-up: the first time a volume is mounted over a path where
+   * the image has files, those files are copied into the empty volume.
+   */
+  async initializeFrom(name: string, imagePath: string, nocopy: boolean): Promise<void> {
+    const r = await this.read(name);
+    if (!r || r.initialized) return;
+    const data = this.mountpoint(name);
+    if (!nocopy && (await readdir(data)).length === 0) {
+      const st = await stat(imagePath).catch(() => undefined);
+      if (st?.isDirectory()) await cp(imagePath, data, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+    }
+    await this.write({ ...r, initialized: true });
+  }
+}

@@ -1,0 +1,73 @@
+// start, stop, restart, kill, pause, unpause and rm on a stack's containers
+// (all of them, or those of the services named), as compose does them:
+// every container in parallel, one line per container.
+import type { ContainerView } from "../daemon/api.js";
+import type { ProjectOptions } from "../stack/load.js";
+import { CliError } from "./errors.js";
+import { daemon, projectNameOf } from "./project.js";
+
+export type LifecycleVerb = "start" | "stop" | "restart" | "kill" | "pause" | "unpause" | "rm";
+
+const PAST: Record<LifecycleVerb, [string, string]> = {
+  start: ["Starting", "Started"],
+  stop: ["Stopping", "Stopped"],
+  restart: ["Restarting", "Started"],
+  kill: ["Killing", "Killed"],
+  pause: ["Pausing", "Paused"],
+  unpause: ["Unpausing", "Unpaused"],
+  rm: ["Removing", "Removed"],
+};
+
+// Which containers each verb acts on, as in compose (rm: stopped ones unless -s/-f).
+const ELIGIBLE: Record<LifecycleVerb, (c: ContainerView, force: boolean) => boolean> = {
+  start: (c) => c.state !== "running" && c.state !== "paused",
+  stop: (c) => c.state === "running" || c.state === "paused" || c.state === "restarting",
+  restart: () => true,
+  kill: (c) => c.state === "running" || c.state === "paused",
+  pause: (c) => c.state === "running",
+  unpause: (c) => c.state === "paused",
+  rm: (c, force) => force || (c.state !== "running" && c.state !== "paused"),
+};
+
+export interface LifecycleFlags {
+  timeout?: string;
+  signal?: string;
+  force?: boolean;
+  stop?: boolean;
+  volumes?: boolean;
+}
+
+export async function runLifecycle(verb: LifecycleVerb, opts: ProjectOptions, services: string[], flags: LifecycleFlags): Promise<number> {
+  const project = projectNameOf(opts);
+  const client = await daemon();
+  const all = await client.json<ContainerView[]>("GET", `/containers?project=${encodeURIComponent(project)}&all=1`);
+  const known = new Set(all.map((c) => c.service));
+  for (const s of services) if (!known.has(s)) throw new CliError(`no such service: ${s}`);
+  const targets = all
+    .filter((c) => services.length === 0 || services.includes(c.service ?? ""))
+    .filter((c) => ELIGIBLE[verb](c, flags.force === true || flags.stop === true));
+  if (verb === "rm" && targets.length === 0) {
+    process.stderr.write("No stopped containers\n");
+    return 0;
+  }
+  const q = new URLSearchParams();
+  if (flags.timeout !== undefined) q.set("t", flags.timeout);
+  if (flags.signal) q.set("signal", flags.signal);
+  if (flags.volumes) q.set("v", "1");
+  q.set("force", "1");
+  let failed = false;
+  await Promise.all(
+    targets.map(async (c) => {
+      process.stdout.write(` Container ${c.name}  ${PAST[verb][0]}\n`);
+      try {
+        if (verb === "rm") await client.json("DELETE", `/containers/${c.id}?${q}`);
+        else await client.json("POST", `/containers/${c.id}/${verb}?${q}`);
+        process.stdout.write(` Container ${c.name}  ${PAST[verb][1]}\n`);
+      } catch (err) {
+        failed = true;
+        process.stderr.write(`Error: container ${c.name}: ${(err as Error).message}\n`);
+      }
+    }),
+  );
+  return failed ? 1 : 0;
+}

@@ -1,0 +1,94 @@
+// `tscompose logs`: the logs of a stack's containers with compose's
+// `name  | line` prefixes, one colour per service, merged as they arrive.
+import type { ContainerView, LogEntry } from "../daemon/api.js";
+import type { DaemonClient } from "../daemon/client.js";
+import type { ProjectOptions } from "../stack/load.js";
+import { colorize, useColor } from "./format.js";
+import { daemon, projectNameOf } from "./project.js";
+
+export interface LogsFlags {
+  follow?: boolean;
+  timestamps?: boolean;
+  tail?: string;
+  since?: string;
+  color?: boolean;
+  prefix?: boolean;
+}
+
+export interface FollowOptions {
+  follow: boolean;
+  tail?: number;
+  sinceMs?: number;
+  timestamps?: boolean;
+  color: boolean;
+  prefix?: boolean;
+  signal?: AbortSignal;
+  onExit?: (c: ContainerView, exitCode: number) => void;
+}
+
+export async function followLogs(client: DaemonClient, containers: ContainerView[], opts: FollowOptions): Promise<void> {
+  const color = useColor(process.stdout, !opts.color);
+  const width = Math.max(0, ...containers.map((c) => shortName(c).length));
+  await Promise.all(
+    containers.map(async (c) => {
+      const label = colorize(c.service ?? c.name, `${shortName(c).padEnd(width)}  | `, color);
+      const q = new URLSearchParams();
+      if (opts.follow) q.set("follow", "1");
+      if (opts.tail !== undefined) q.set("tail", String(opts.tail));
+      if (opts.sinceMs !== undefined) q.set("since", String(opts.sinceMs));
+      try {
+        for await (const e of client.stream<LogEntry | { type: "error"; message: string }>("GET", `/containers/${c.id}/logs?${q}`, undefined, opts.signal)) {
+          if ("type" in e) {
+            process.stderr.write(`${c.name}: ${e.message}\n`);
+            continue;
+          }
+          const ts = opts.timestamps ? `${e.timestamp} ` : "";
+          const out = e.stream === "stderr" && !opts.follow ? process.stderr : process.stdout;
+          out.write(`${opts.prefix === false ? "" : label}${ts}${e.line}\n`);
+        }
+      } catch (err) {
+        if (!opts.signal?.aborted) process.stderr.write(`${c.name}: ${(err as Error).message}\n`);
+        return;
+      }
+      if (opts.follow && !opts.signal?.aborted) {
+        const info = await client.json<ContainerView>("GET", `/containers/${c.id}`).catch(() => undefined);
+        const code = info?.exitCode ?? 0;
+        process.stdout.write(`${colorize(c.service ?? c.name, shortName(c), color)} exited with code ${code}\n`);
+        opts.onExit?.(c, code);
+      }
+    }),
+  );
+}
+
+/** compose v2 prefixes logs with the container name minus the project: `web-1`. */
+function shortName(c: ContainerView): string {
+  return c.project && c.name.startsWith(`${c.project}-`) ? c.name.slice(c.project.length + 1) : c.name;
+}
+
+export async function runLogs(opts: ProjectOptions, services: string[], flags: LogsFlags): Promise<number> {
+  const project = projectNameOf(opts);
+  const client = await daemon();
+  const all = await client.json<ContainerView[]>("GET", `/containers?project=${encodeURIComponent(project)}&all=1`);
+  const containers = all.filter((c) => services.length === 0 || services.includes(c.service ?? "")).sort((a, b) => a.name.localeCompare(b.name));
+  const abort = new AbortController();
+  process.once("SIGINT", () => abort.abort());
+  await followLogs(client, containers, {
+    follow: flags.follow === true,
+    tail: flags.tail === undefined || flags.tail === "all" ? undefined : Number(flags.tail),
+    sinceMs: flags.since ? parseSince(flags.since) : undefined,
+    timestamps: flags.timestamps,
+    color: flags.color !== false,
+    prefix: flags.prefix,
+    signal: abort.signal,
+  });
+  return 0;
+}
+
+/** --since accepts an RFC 3339 time or a relative duration like 10m, 2h, 30s. */
+export function parseSince(s: string, now = Date.now()): number {
+  const rel = /^(\d+(?:\.\d+)?)(s|m|h)$/.exec(s);
+  if (rel) return now - Number(rel[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[rel[2] as "s" | "m" | "h"];
+  const t = Date.parse(s);
+  if (Number.isNaN(t)) throw new Error(`invalid --since value "${s}"`);
+  return t;
+}

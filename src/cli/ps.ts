@@ -1,0 +1,77 @@
+// `tscompose ps` and `tscompose ls`: the stack's containers as compose prints
+// them (NAME IMAGE COMMAND SERVICE CREATED STATUS PORTS), and all stacks.
+import type { ContainerView, StackSummary } from "../daemon/api.js";
+import type { ProjectOptions } from "../stack/load.js";
+import { humanDuration, portsText, statusText, table } from "./format.js";
+import { daemon, projectNameOf } from "./project.js";
+
+export interface PsFlags {
+  all?: boolean;
+  quiet?: boolean;
+  services?: boolean;
+  format?: string;
+  status?: string[];
+}
+
+export async function runPs(opts: ProjectOptions, services: string[], flags: PsFlags): Promise<number> {
+  const project = projectNameOf(opts);
+  const client = await daemon();
+  const list = (await client.json<ContainerView[]>("GET", `/containers?project=${encodeURIComponent(project)}&all=${flags.all ? 1 : 0}`))
+    .filter((c) => services.length === 0 || services.includes(c.service ?? ""))
+    .filter((c) => !flags.status || flags.status.length === 0 || flags.status.includes(c.state))
+    .sort((a, b) => a.name.localeCompare(b.name));
+  if (flags.quiet) {
+    process.stdout.write(list.map((c) => `${c.id}\n`).join(""));
+  } else if (flags.services) {
+    process.stdout.write([...new Set(list.map((c) => c.service ?? ""))].map((s) => `${s}\n`).join(""));
+  } else if (flags.format === "json") {
+    process.stdout.write(`${JSON.stringify(list.map(psJson))}\n`);
+  } else {
+    const now = Date.now();
+    const rows = list.map((c) => [
+      c.name,
+      c.image,
+      quoteCommand(c.command),
+      c.service ?? "",
+      `${humanDuration(now - Date.parse(c.createdAt))} ago`,
+      statusText(c, now),
+      portsText(c),
+    ]);
+    process.stdout.write(table(["NAME", "IMAGE", "COMMAND", "SERVICE", "CREATED", "STATUS", "PORTS"], rows));
+  }
+  return 0;
+}
+
+function quoteCommand(cmd: string[]): string {
+  const s = cmd.join(" ");
+  return `"${s.length > 20 ? `${s.slice(0, 19)}…` : s}"`;
+}
+
+function psJson(c: ContainerView): Record<string, unknown> {
+  return {
+    ID: c.id,
+    Name: c.name,
+    Image: c.image,
+    Command: c.command.join(" "),
+    Project: c.project,
+    Service: c.service,
+    Created: Math.floor(Date.parse(c.createdAt) / 1000),
+    State: c.state,
+    Status: statusText(c),
+    Health: c.health ?? "",
+    ExitCode: c.exitCode ?? 0,
+    Publishers: c.ports.map((p) => ({ URL: p.hostIp ?? "0.0.0.0", TargetPort: p.containerPort, PublishedPort: Number(p.hostPort), Protocol: p.protocol })),
+  };
+}
+
+export async function runLs(flags: { all?: boolean; quiet?: boolean; format?: string }): Promise<number> {
+  const client = await daemon();
+  const stacks = (await client.json<StackSummary[]>("GET", "/stacks")).filter((s) => flags.all || s.running > 0 || s.watching);
+  if (flags.quiet) process.stdout.write(stacks.map((s) => `${s.name}\n`).join(""));
+  else if (flags.format === "json") {
+    process.stdout.write(`${JSON.stringify(stacks.map((s) => ({ Name: s.name, Status: s.status, ConfigFiles: s.configFiles.join(",") })))}\n`);
+  } else {
+    process.stdout.write(table(["NAME", "STATUS", "CONFIG FILES"], stacks.map((s) => [s.name, s.status, s.configFiles.join(",")])));
+  }
+  return 0;
+}

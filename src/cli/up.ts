@@ -1,0 +1,102 @@
+// `tscompose up`: converge the stack through the daemon, then either return
+// (-d) or stay attached, streaming every container's log with a coloured
+// service prefix until Ctrl-C, which stops the stack as compose does.
+import type { ContainerView, StreamMessage, UpRequest } from "../daemon/api.js";
+import type { DaemonClient } from "../daemon/client.js";
+import type { ProjectOptions } from "../stack/load.js";
+import { CliError } from "./errors.js";
+import { followLogs } from "./logs.js";
+import { renderProgress } from "./progress.js";
+import { daemon, loadProject, projectRef } from "./project.js";
+
+export interface UpFlags {
+  detach?: boolean;
+  wait?: boolean;
+  waitTimeout?: string;
+  forceRecreate?: boolean;
+  recreate?: boolean;
+  deps?: boolean;
+  scale?: string[];
+  removeOrphans?: boolean;
+  pull?: "always" | "missing" | "never";
+  abortOnContainerExit?: boolean;
+  exitCodeFrom?: string;
+  watch?: boolean;
+  color?: boolean;
+  quietPull?: boolean;
+}
+
+export async function runUp(opts: ProjectOptions, services: string[], flags: UpFlags): Promise<number> {
+  const { stack } = loadProject(opts);
+  for (const s of services) if (!(s in stack.services)) throw new CliError(`no such service: ${s}`);
+  const scale: Record<string, number> = {};
+  for (const s of flags.scale ?? []) {
+    const m = /^([^=]+)=(\d+)$/.exec(s);
+    if (!m) throw new CliError(`invalid --scale "${s}": expected SERVICE=NUM`);
+    scale[m[1] as string] = Number(m[2]);
+  }
+  if (flags.exitCodeFrom && !(flags.exitCodeFrom in stack.services)) throw new CliError(`no such service: ${flags.exitCodeFrom}`);
+  const request: UpRequest = {
+    project: projectRef(opts),
+    options: {
+      services,
+      noDeps: flags.deps === false,
+      forceRecreate: flags.forceRecreate,
+      noRecreate: flags.recreate === false,
+      scale,
+      removeOrphans: flags.removeOrphans,
+      pull: flags.pull,
+      wait: flags.wait,
+      waitTimeoutMs: flags.waitTimeout ? Number(flags.waitTimeout) * 1000 : undefined,
+      watch: flags.watch,
+    },
+  };
+  const client = await daemon();
+  const ok = await renderProgress(client.stream<StreamMessage>("POST", "/stacks/up", request), stack);
+  if (!ok) return 1;
+  if (flags.detach || flags.wait) return 0;
+  return attach(client, stack.name, services, flags);
+}
+
+/** Attached mode: logs of every container of the stack until Ctrl-C or, with --abort-on-container-exit, the first exit. */
+async function attach(client: DaemonClient, project: string, services: string[], flags: UpFlags): Promise<number> {
+  const abort = new AbortController();
+  let exitCode = 0;
+  let stopping = false;
+  const containers = (await client.json<ContainerView[]>("GET", `/containers?project=${encodeURIComponent(project)}&all=1`)).filter(
+    (c) => services.length === 0 || services.includes(c.service ?? ""),
+  );
+  process.stdout.write(`Attaching to ${containers.map((c) => c.name).join(", ")}\n`);
+  const stopAll = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write("Gracefully stopping... (press Ctrl+C again to force)\n");
+    await Promise.all(containers.map((c) => client.json("POST", `/containers/${c.id}/stop`).catch(() => undefined)));
+    abort.abort();
+  };
+  const onSigint = (): void => {
+    if (stopping) {
+      abort.abort();
+      return;
+    }
+    exitCode = 130;
+    void stopAll();
+  };
+  process.on("SIGINT", onSigint);
+  try {
+    await followLogs(client, containers, {
+      follow: true,
+      signal: abort.signal,
+      color: flags.color !== false,
+      onExit: (c, code) => {
+        if (flags.exitCodeFrom ? c.service === flags.exitCodeFrom : flags.abortOnContainerExit) {
+          exitCode = code;
+          void stopAll();
+        }
+      },
+    });
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+  return exitCode;
+}

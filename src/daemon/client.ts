@@ -1,0 +1,102 @@
+// The client side of the daemon API, used by the CLI and the TUI. When the
+// daemon is not running, the CLI starts it in the background (as Docker
+// Desktop or podman's socket activation would) and waits for its socket.
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, openSync } from "node:fs";
+import { request } from "node:http";
+import type { IncomingMessage } from "node:http";
+import { dirname, resolve } from "node:path";
+import { API_VERSION } from "./api.js";
+import type { DaemonPaths } from "./paths.js";
+
+export class DaemonError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code?: string,
+  ) {
+    super(message);
+    this.name = "DaemonError";
+  }
+}
+
+export class DaemonClient {
+  constructor(readonly socket: string) {}
+
+  private raw(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<IncomingMessage> {
+    return new Promise((resolvePromise, reject) => {
+      const req = request(
+        { socketPath: this.socket, method, path: `/${API_VERSION}${path}`, headers: { "content-type": "application/json" }, signal },
+        resolvePromise,
+      );
+      req.on("error", reject);
+      req.end(body === undefined ? undefined : JSON.stringify(body));
+    });
+  }
+
+  async json<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.raw(method, path, body);
+    const chunks: Buffer[] = [];
+    for await (const c of res) chunks.push(c as Buffer);
+    const text = Buffer.concat(chunks).toString("utf8");
+    const parsed = (text ? JSON.parse(text) : {}) as T & { message?: string; code?: string };
+    if ((res.statusCode ?? 500) >= 400) throw new DaemonError(parsed.message ?? `daemon answered ${res.statusCode}`, res.statusCode ?? 500, parsed.code);
+    return parsed;
+  }
+
+  /** Streams NDJSON messages from a request. */
+  async *stream<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): AsyncGenerator<T> {
+    const res = await this.raw(method, path, body, signal);
+    if ((res.statusCode ?? 500) >= 400) {
+      const chunks: Buffer[] = [];
+      for await (const c of res) chunks.push(c as Buffer);
+      const parsed = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as { message?: string; code?: string };
+      throw new DaemonError(parsed.message ?? `daemon answered ${res.statusCode}`, res.statusCode ?? 500, parsed.code);
+    }
+    let buffered = "";
+    try {
+      for await (const chunk of res) {
+        buffered += (chunk as Buffer).toString("utf8");
+        let nl: number;
+        while ((nl = buffered.indexOf("\n")) >= 0) {
+          const line = buffered.slice(0, nl);
+          buffered = buffered.slice(nl + 1);
+          if (line.trim() !== "") yield JSON.parse(line) as T;
+        }
+      }
+    } catch (err) {
+      if (!signal?.aborted) throw err;
+    }
+  }
+
+  async ping(): Promise<{ version: string; pid: number; engine: string } | undefined> {
+    try {
+      return await this.json("GET", "/ping");
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** Connects to the daemon, starting it in the background when its socket does not answer. */
+export async function connect(paths: DaemonPaths, opts: { autostart?: boolean; timeoutMs?: number } = {}): Promise<DaemonClient> {
+  const client = new DaemonClient(paths.socket);
+  if (await client.ping()) return client;
+  if (opts.autostart === false) throw new DaemonError(`cannot connect to the tscompose daemon at ${paths.socket}: is it running?`, 503);
+  mkdirSync(dirname(paths.logFile), { recursive: true });
+  const out = openSync(paths.logFile, "a");
+  const bin = resolve(dirname(new URL(import.meta.url).pathname), "../../../bin/tscompose");
+  const child = spawn(process.execPath, [bin, "daemon", "--state-dir", paths.stateDir], {
+    detached: true,
+    stdio: ["ignore", out, out],
+    env: { ...process.env, TSCOMPOSE_SOCKET: paths.socket, TSCOMPOSE_LOG: paths.logFile },
+  });
+  child.unref();
+  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+  while (Date.now() < deadline) {
+    if (existsSync(paths.socket) && (await client.ping())) return client;
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new DaemonError(`the tscompose daemon did not start; see ${paths.logFile}`, 503);
+}

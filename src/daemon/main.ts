@@ -1,0 +1,112 @@
+// `tscompose daemon`: the one long-running process per machine. It hosts the
+// engine, serves the API, and on start re-syncs every stack it knows against
+// what really runs (level-triggered), so a kill -9 at any moment loses,
+// leaks and duplicates nothing. Stopping the daemon never stops containers:
+// each has its own monitor (conmon) and outlives us.
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import type { Server } from "node:http";
+import { createEngine } from "../../engine/index.js";
+import type { Engine } from "../../engine/types.js";
+import type { DaemonEvent } from "./api.js";
+import { StackController } from "./controller.js";
+import { fileLogger } from "./log.js";
+import type { Logger } from "./log.js";
+import { daemonPaths } from "./paths.js";
+import { startServer } from "./server.js";
+import { StackStore } from "./stacks.js";
+
+export interface DaemonOptions {
+  stateDir?: string;
+  group?: number;
+  version: string;
+  /** Log to stderr as well (foreground under systemd). */
+  stderr?: boolean;
+}
+
+export interface RunningDaemon {
+  server: Server;
+  engine: Engine;
+  controller: StackController;
+  stop(): Promise<void>;
+}
+
+export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
+  const paths = daemonPaths(process.env, opts.stateDir);
+  mkdirSync(paths.stateDir, { recursive: true, mode: 0o711 });
+  const log: Logger = fileLogger(paths.logFile, opts.stderr);
+  claimPidFile(paths.pidFile);
+  log.info("daemon starting", { pid: process.pid, stateDir: paths.stateDir, socket: paths.socket });
+
+  const engine = await createEngine({ kind: "embedded", stateDir: paths.stateDir, configFile: paths.configFile, log: (msg, fields) => log.info(msg, fields) });
+  const listeners = new Set<(e: DaemonEvent) => void>();
+  const publish = (e: DaemonEvent): void => {
+    for (const l of listeners) l(e);
+  };
+  engine.onEvent(publish);
+  const controller = new StackController(engine, new StackStore(paths.stateDir), log, (id, name, status) =>
+    publish({ type: "container", action: "health_status", id, name, labels: {}, status: status as "healthy", time: Date.now() }),
+  );
+  const server = await startServer(
+    paths.socket,
+    {
+      controller,
+      log,
+      version: opts.version,
+      subscribe: (l) => {
+        listeners.add(l);
+        return () => listeners.delete(l);
+      },
+    },
+    opts.group,
+  );
+  log.info("daemon listening", { socket: paths.socket });
+
+  // Re-sync every known stack in the background: the API answers meanwhile,
+  // and per-stack locks keep a concurrent `up` from interleaving with it.
+  for (const record of controller.stacks.list()) {
+    controller
+      .resync(record.name)
+      .then((ok) => log.info("stack re-synced", { stack: record.name, ok }))
+      .catch((err: unknown) => log.error("re-sync failed", { stack: record.name, error: (err as Error).message }));
+  }
+
+  const stop = async (): Promise<void> => {
+    controller.health.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    await engine.close();
+    rmSync(paths.pidFile, { force: true });
+    rmSync(paths.socket, { force: true });
+    log.info("daemon stopped", {});
+  };
+  return { server, engine, controller, stop };
+}
+
+/** One daemon per state dir: refuse to start when another live process holds the pid file. */
+function claimPidFile(file: string): void {
+  try {
+    const pid = Number(readFileSync(file, "utf8").trim());
+    if (pid > 0 && pid !== process.pid) {
+      try {
+        process.kill(pid, 0);
+        throw new Error(`another tscompose daemon (pid ${pid}) is running with this state dir`);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
+      }
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  }
+  writeFileSync(file, `${process.pid}\n`);
+}
+
+export async function runDaemon(opts: DaemonOptions): Promise<number> {
+  const daemon = await startDaemon(opts);
+  await new Promise<void>((resolve) => {
+    const onSignal = (): void => resolve();
+    process.once("SIGTERM", onSignal);
+    process.once("SIGINT", onSignal);
+  });
+  await daemon.stop();
+  return 0;
+}
