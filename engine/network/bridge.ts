@@ -1,0 +1,118 @@
+// A network in the kernel: a Linux bridge holding the gateway address, the
+// host settings it needs, and its iptables rules. One `ip -batch` exec creates
+// the device, one iptables-restore installs its rules (plus one iptables-save
+// the first time, to add our base chains if they are missing).
+import { existsSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
+import { run } from "../sys/exec.js";
+import { macForIp, parseIp } from "./ipv4.js";
+import { iptablesRestore, iptablesSave, missingBase, removeBaseLines } from "./iptables.js";
+import type { NamePrefixes } from "./names.js";
+import { mergeLines, networkRules, restoreText, toDeletes, type NetworkRuleSpec, type RuleLines } from "./rules.js";
+
+export interface BridgeSpec extends NetworkRuleSpec {
+  gateway: string;
+  prefixLength: number;
+}
+
+export function linkExists(name: string): boolean {
+  return existsSync(`/sys/class/net/${name}`);
+}
+
+/** Creates the bridge with its gateway address and brings it up; an existing bridge of that name is reused (repair after a crash). */
+export async function createBridge(spec: BridgeSpec): Promise<void> {
+  const b = spec.bridge;
+  const lines: string[] = [];
+  if (!linkExists(b)) {
+    // A fixed MAC: otherwise the bridge takes the lowest MAC of its ports and changes it as
+    // containers come and go, which makes every container's ARP entry for the gateway stale.
+    lines.push(`link add ${b} address ${macForIp(parseIp(spec.gateway))} type bridge`);
+  }
+  lines.push(`addr replace ${spec.gateway}/${spec.prefixLength} brd + dev ${b}`, `link set ${b} up`);
+  try {
+    await run("ip", ["-batch", "-"], { input: lines.join("\n") + "\n" });
+  } catch (err) {
+    if (lines[0]?.startsWith("link add")) await removeBridge(b);
+    throw err;
+  }
+  // Published ports on 127.0.0.1 are DNATed from the host's OUTPUT path into the bridge with
+  // a loopback source address, which the kernel drops unless route_localnet is on for the
+  // outgoing device. Per bridge, as Docker does, rather than for every interface of the host.
+  if (!spec.internal) await writeSysctl(`/proc/sys/net/ipv4/conf/${b}/route_localnet`, "1");
+}
+
+export async function removeBridge(name: string): Promise<void> {
+  const r = await run("ip", ["link", "del", name], { allowFailure: true });
+  if (r.code !== 0 && linkExists(name)) throw new Error(`ip link del ${name} failed: ${r.stderr.trim()}`);
+}
+
+/** Host-wide settings a routed bridge needs; each is written only when it differs. */
+export async function prepareHost(): Promise<void> {
+  await writeSysctl("/proc/sys/net/ipv4/ip_forward", "1");
+  // br_netfilter is loaded when this file exists. With it on, conntrack sees traffic bridged
+  // between two containers, so replies to a DNATed connection are translated back even when
+  // they never leave the bridge (Docker sets it for the same reason). Our FORWARD rules accept
+  // same-bridge traffic explicitly, so a host with FORWARD policy DROP keeps working.
+  const brnf = "/proc/sys/net/bridge/bridge-nf-call-iptables";
+  if (existsSync(brnf)) await writeSysctl(brnf, "1");
+}
+
+async function writeSysctl(path: string, value: string): Promise<void> {
+  try {
+    if ((await readFile(path, "utf8")).trim() === value) return;
+  } catch {
+    // unreadable: try writing anyway, the write reports the real problem
+  }
+  await writeFile(path, value);
+}
+
+/** Installs the network's rules, creating our base chains and jumps first if any is missing. */
+export async function addNetworkRules(p: NamePrefixes, spec: NetworkRuleSpec, opts: { baseKnownPresent: boolean }): Promise<void> {
+  const rules = networkRules(p, spec);
+  if (opts.baseKnownPresent) {
+    try {
+      await iptablesRestore(restoreText(rules));
+      return;
+    } catch {
+      // Our chains were removed behind our back (a firewall reload): check and recreate below.
+    }
+  }
+  await applyWithBase(p, rules);
+}
+
+/** Applies `rules` together with whatever part of our base chains and jumps is missing, in one transaction. */
+export async function applyWithBase(p: NamePrefixes, rules: RuleLines): Promise<void> {
+  const base = missingBase(p, await iptablesSave());
+  await iptablesRestore(restoreText(mergeLines(base.lines, rules), base.declare));
+}
+
+/**
+ * Removes the network's rules by their exact spec (one exec). If that fails
+ * (a rule is already gone: someone flushed the table), falls back to deleting
+ * whatever carries the network's comment. With `lastNetwork`, the base chains
+ * and jumps go too, so a host without tscompose networks has no trace of us.
+ */
+export async function removeNetworkRules(p: NamePrefixes, spec: NetworkRuleSpec, opts: { lastNetwork: boolean }): Promise<void> {
+  if (opts.lastNetwork) {
+    await iptablesRestore(restoreText(removeBaseLines(p, await iptablesSave())));
+    return;
+  }
+  try {
+    await iptablesRestore(restoreText(toDeletes(networkRules(p, spec))));
+  } catch {
+    await deleteByComment(spec.id);
+  }
+}
+
+/** Deletes every rule (in any table we use) whose comment names `ownerId`. */
+export async function deleteByComment(ownerId: string): Promise<void> {
+  const saved = await iptablesSave();
+  const tag = `tscompose:${ownerId}`;
+  const lines = { filter: [] as string[], nat: [] as string[] };
+  for (const table of ["filter", "nat"] as const) {
+    for (const r of saved[table].rules) {
+      if (r.includes(`"${tag}"`) || r.includes(` ${tag} `)) lines[table].push(r.replace(/^-A /, "-D "));
+    }
+  }
+  await iptablesRestore(restoreText(lines));
+}

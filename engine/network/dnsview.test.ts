@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+import { networkDnsView, type DnsViewNetwork } from "./dnsview.js";
+import { NameRegistry } from "./registry.js";
+
+const networks = new Map<string, DnsViewNetwork>([
+  ["front", { name: "proj_front", subnet: "10.213.1.0/24", gateway: "10.213.1.1", internal: false }],
+  ["back", { name: "proj_back", subnet: "10.213.2.0/24", gateway: "10.213.2.1", internal: true }],
+]);
+const registry = new NameRegistry();
+registry.add({ containerId: "web", networkId: "front", ip: "10.213.1.2", names: ["proj-web-1", "web"] });
+registry.add({ containerId: "web", networkId: "back", ip: "10.213.2.2", names: ["proj-web-1", "web"] });
+registry.add({ containerId: "db", networkId: "back", ip: "10.213.2.3", names: ["proj-db-1", "db"] });
+registry.add({ containerId: "proxy", networkId: "front", ip: "10.213.1.3", names: ["proxy"] });
+const ctx = { registry, networks, search: ["corp.test"] };
+
+describe("networkDnsView", () => {
+  const front = networkDnsView("front", ctx);
+  const back = networkDnsView("back", ctx);
+
+  it("lets a container on two networks resolve names of both through one server", () => {
+    expect(front.lookup("db", "10.213.1.2")).toEqual(["10.213.2.3"]);
+    expect(front.lookup("proxy", "10.213.1.2")).toEqual(["10.213.1.3"]);
+  });
+
+  it("hides other networks from a container on one network, and everything from strangers", () => {
+    expect(front.lookup("db", "10.213.1.3")).toBeUndefined();
+    expect(front.lookup("proxy", "10.213.1.1")).toEqual(["10.213.1.3"]); // the host, via the gateway
+    expect(front.lookup("proxy", "10.213.2.3")).toBeUndefined(); // a client from another subnet
+  });
+
+  it("prefers the address on the network asked through, and honours search domains and network suffixes", () => {
+    expect(back.lookup("web", "10.213.2.3")).toEqual(["10.213.2.2"]);
+    expect(front.lookup("web", "10.213.1.3")).toEqual(["10.213.1.2"]);
+    expect(front.lookup("proxy.corp.test", "10.213.1.2")).toEqual(["10.213.1.3"]);
+    expect(front.lookup("web.proj_back", "10.213.1.2")).toEqual(["10.213.2.2"]);
+  });
+
+  it("does not forward for clients only on internal networks", () => {
+    expect(back.mayForward("10.213.2.3")).toBe(false);
+    expect(front.mayForward("10.213.1.2")).toBe(true);
+    expect(back.mayForward("10.213.2.2")).toBe(true); // web is also on front
+  });
+
+  it("answers PTR inside our subnets only", () => {
+    expect(front.reverse("10.213.1.3", "10.213.1.2")).toBe("proxy.proj_front");
+    expect(front.reverse("10.213.1.99", "10.213.1.2")).toBeNull();
+    expect(front.reverse("192.0.2.7", "10.213.1.2")).toBeUndefined();
+  });
+});

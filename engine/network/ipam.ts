@@ -1,0 +1,234 @@
+// IP address management: which subnet each network has, and which address
+// in it each container endpoint holds. The whole table is one JSON file under
+// the state dir, rewritten atomically after every change and guarded by an
+// in-process mutex; the state dir's lock file (lockfile.ts) keeps a second
+// process out. An address is never handed out twice: allocation and release
+// happen under the mutex against the persisted table.
+//
+// Subnets are chosen like Docker's default address pools (fixed-size blocks
+// carved from a base range, first free one wins) but skip any block that
+// overlaps a host route, so a network never shadows the host's LAN or VPN.
+import { EngineError } from "../types.js";
+import { broadcast, contains, formatCidr, formatIp, overlaps, parseCidr, parseIp, size, type Cidr } from "./ipv4.js";
+import { readJson, writeJsonAtomic } from "./jsonfile.js";
+import { Mutex } from "./mutex.js";
+
+export interface AddressPool {
+  /** A base range, e.g. "10.213.0.0/16". */
+  base: string;
+  /** Prefix length of each network carved from it, e.g. 24. */
+  size: number;
+}
+
+export const DEFAULT_POOLS: readonly AddressPool[] = [{ base: "10.213.0.0/16", size: 24 }];
+
+interface NetworkAllocation {
+  subnet: string;
+  gateway: string;
+  /** The last address handed out: allocation continues after it, so a just-freed address is not reused at once (old conntrack/ARP state). */
+  last: string | undefined;
+  /** address -> owner (container id). */
+  addresses: Record<string, string>;
+}
+
+interface IpamFile {
+  version: 1;
+  networks: Record<string, NetworkAllocation>;
+}
+
+export interface SubnetRequest {
+  subnet?: string | undefined;
+  gateway?: string | undefined;
+  pools: readonly AddressPool[];
+  /** Networks the host already routes: automatic choices avoid them, explicit ones must not overlap them. */
+  hostRoutes: readonly (Cidr & { dev: string })[];
+}
+
+export class Ipam {
+  private readonly mutex = new Mutex();
+
+  private constructor(
+    private readonly path: string,
+    private state: IpamFile,
+  ) {}
+
+  /** Loads the table; a missing file is an empty table. An unreadable one is reported as `corrupt` and replaced by an empty table that repair() refills from the network and sandbox records. */
+  static async open(path: string): Promise<{ ipam: Ipam; corrupt: boolean }> {
+    try {
+      const state = await readJson<IpamFile>(path);
+      if (state === undefined) return { ipam: new Ipam(path, { version: 1, networks: {} }), corrupt: false };
+      if (state.version !== 1 || typeof state.networks !== "object") throw new Error("unknown format");
+      return { ipam: new Ipam(path, state), corrupt: false };
+    } catch {
+      return { ipam: new Ipam(path, { version: 1, networks: {} }), corrupt: true };
+    }
+  }
+
+  allocateSubnet(networkId: string, req: SubnetRequest): Promise<{ subnet: string; gateway: string }> {
+    return this.mutex.run(async () => {
+      const existing = this.state.networks[networkId];
+      if (existing) return { subnet: existing.subnet, gateway: existing.gateway };
+      const taken = Object.entries(this.state.networks).map(([id, n]) => ({ id, cidr: parseCidr(n.subnet) }));
+      let cidr: Cidr;
+      if (req.subnet !== undefined) {
+        cidr = parseCidr(req.subnet);
+        if (cidr.prefix > 30) throw new EngineError("invalid", `subnet ${req.subnet} is too small (at most /30)`);
+        const clash = taken.find((t) => overlaps(t.cidr, cidr));
+        if (clash) throw new EngineError("conflict", `subnet ${req.subnet} overlaps subnet ${formatCidr(clash.cidr)} of network ${clash.id.slice(0, 12)}`);
+        const route = req.hostRoutes.find((r) => overlaps(r, cidr));
+        if (route) throw new EngineError("conflict", `subnet ${req.subnet} overlaps the host's route ${formatCidr(route)} on ${route.dev}`);
+      } else {
+        const found = pickSubnet(req.pools, [...taken.map((t) => t.cidr), ...req.hostRoutes]);
+        if (!found) {
+          throw new EngineError("unavailable", `no free subnet left in the address pools ${req.pools.map((p) => `${p.base} (/${p.size})`).join(", ")}`);
+        }
+        cidr = found;
+      }
+      const gw = req.gateway !== undefined ? parseIp(req.gateway) : cidr.network + 1;
+      if (!contains(cidr, gw) || gw === cidr.network || gw === broadcast(cidr)) {
+        throw new EngineError("invalid", `gateway ${req.gateway ?? formatIp(gw)} is not a host address of ${formatCidr(cidr)}`);
+      }
+      this.state.networks[networkId] = { subnet: formatCidr(cidr), gateway: formatIp(gw), last: undefined, addresses: {} };
+      await this.save();
+      return { subnet: formatCidr(cidr), gateway: formatIp(gw) };
+    });
+  }
+
+  /** Frees a network's subnet; fails while an endpoint still holds an address in it unless `force`. */
+  releaseSubnet(networkId: string, opts: { force?: boolean } = {}): Promise<void> {
+    return this.mutex.run(async () => {
+      const n = this.state.networks[networkId];
+      if (!n) return;
+      const owners = new Set(Object.values(n.addresses));
+      if (owners.size > 0 && !opts.force) {
+        throw new EngineError("conflict", `network ${networkId.slice(0, 12)} has active endpoints (${[...owners].map((o) => o.slice(0, 12)).join(", ")})`);
+      }
+      delete this.state.networks[networkId];
+      await this.save();
+    });
+  }
+
+  /** Hands out `requested` (a static ipv4_address) or the next free address. */
+  allocateAddress(networkId: string, owner: string, requested?: string): Promise<string> {
+    return this.mutex.run(async () => {
+      const n = this.state.networks[networkId];
+      if (!n) throw new EngineError("not-found", `network ${networkId.slice(0, 12)} has no subnet`);
+      const cidr = parseCidr(n.subnet);
+      const gw = parseIp(n.gateway);
+      let ip: number;
+      if (requested !== undefined) {
+        ip = parseIp(requested);
+        if (!contains(cidr, ip) || ip === cidr.network || ip === broadcast(cidr) || ip === gw) {
+          throw new EngineError("invalid", `address ${requested} is not a usable host address of ${n.subnet}`);
+        }
+        const holder = n.addresses[requested];
+        if (holder !== undefined && holder !== owner) {
+          throw new EngineError("conflict", `address ${requested} is already in use on network ${networkId.slice(0, 12)} (by ${holder.slice(0, 12)})`);
+        }
+      } else {
+        const found = nextFree(cidr, gw, n);
+        if (found === undefined) throw new EngineError("unavailable", `no free address left in ${n.subnet}`);
+        ip = found;
+        n.last = formatIp(ip);
+      }
+      n.addresses[formatIp(ip)] = owner;
+      await this.save();
+      return formatIp(ip);
+    });
+  }
+
+  /** Frees every address `owner` holds on the network (all of them when networkId is undefined). */
+  releaseOwner(owner: string, networkId?: string): Promise<void> {
+    return this.mutex.run(async () => {
+      let changed = false;
+      for (const [id, n] of Object.entries(this.state.networks)) {
+        if (networkId !== undefined && id !== networkId) continue;
+        for (const [ip, o] of Object.entries(n.addresses)) {
+          if (o === owner) {
+            delete n.addresses[ip];
+            changed = true;
+          }
+        }
+      }
+      if (changed) await this.save();
+    });
+  }
+
+  subnetOf(networkId: string): { subnet: string; gateway: string } | undefined {
+    const n = this.state.networks[networkId];
+    return n ? { subnet: n.subnet, gateway: n.gateway } : undefined;
+  }
+
+  /** address -> owner, a copy. */
+  addresses(networkId: string): Record<string, string> {
+    return { ...(this.state.networks[networkId]?.addresses ?? {}) };
+  }
+
+  networkIds(): string[] {
+    return Object.keys(this.state.networks);
+  }
+
+  /**
+   * Makes the table match the records (repair after a crash): networks not in
+   * `want` are dropped, addresses not held by a wanted owner are freed, and
+   * records missing from the table (a lost or corrupt file) are put back.
+   * Returns what was dropped, for the repair report.
+   */
+  reconcile(want: Map<string, { subnet: string; gateway: string; addresses: Map<string, string> }>): Promise<string[]> {
+    return this.mutex.run(async () => {
+      const dropped: string[] = [];
+      for (const [id, n] of Object.entries(this.state.networks)) {
+        const w = want.get(id);
+        if (!w) {
+          delete this.state.networks[id];
+          dropped.push(`subnet ${n.subnet} (network ${id.slice(0, 12)})`);
+          continue;
+        }
+        for (const [ip, owner] of Object.entries(n.addresses)) {
+          if (w.addresses.get(ip) !== owner) {
+            delete n.addresses[ip];
+            dropped.push(`address ${ip} (${owner.slice(0, 12)})`);
+          }
+        }
+      }
+      for (const [id, w] of want) {
+        const n = (this.state.networks[id] ??= { subnet: w.subnet, gateway: w.gateway, last: undefined, addresses: {} });
+        for (const [ip, owner] of w.addresses) n.addresses[ip] = owner;
+      }
+      await this.save();
+      return dropped;
+    });
+  }
+
+  private save(): Promise<void> {
+    return writeJsonAtomic(this.path, this.state);
+  }
+}
+
+function pickSubnet(pools: readonly AddressPool[], avoid: readonly Cidr[]): Cidr | undefined {
+  for (const pool of pools) {
+    const base = parseCidr(pool.base);
+    if (pool.size < base.prefix || pool.size > 30) {
+      throw new EngineError("invalid", `address pool ${pool.base}: size /${pool.size} must be between /${base.prefix} and /30`);
+    }
+    const step = 2 ** (32 - pool.size);
+    for (let net = base.network; net <= broadcast(base); net += step) {
+      const cand = { network: net >>> 0, prefix: pool.size };
+      if (!avoid.some((a) => overlaps(a, cand))) return cand;
+    }
+  }
+  return undefined;
+}
+
+function nextFree(cidr: Cidr, gw: number, n: NetworkAllocation): number | undefined {
+  const first = cidr.network + 1;
+  const last = broadcast(cidr) - 1;
+  const count = size(cidr) - 2;
+  const prev = n.last !== undefined ? parseIp(n.last) : first - 1;
+  let ip = prev;
+  for (let i = 0; i < count; i++) {
+    ip = ip >= last || ip < first - 1 ? first : ip + 1;
+    if (ip !== gw && n.addresses[formatIp(ip)] === undefined) return ip;
+  }
+  return undefined;
+}

@@ -1,0 +1,340 @@
+// The network manager against the real kernel: bridges, namespaces, veths,
+// iptables and DNS. "Containers" are network namespaces running busybox
+// applets (and node for a UDP echo). Every object carries this run's random
+// tag; afterAll removes everything and asserts nothing of it remains. Traffic
+// goes only to loopback and to namespaces this file creates: the DNS upstream
+// is a fake on 127.0.0.1, and "the outside" is a namespace on its own link.
+import type { ChildProcess } from "node:child_process";
+import { createSocket } from "node:dgram";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { request } from "node:http";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { observeCommands, run } from "../sys/exec.js";
+import { EngineError, type NetworkInfo } from "../types.js";
+import { parseCidr, formatIp } from "./ipv4.js";
+import { openNetworkManager, type LinuxNetworkManager } from "./manager.js";
+import { probe } from "./ports.js";
+import { canUseNamespaces, fakeUpstream, inNs, leftovers, nslookupAddresses, spawnInNs, stopChild, testPool, testPrefixes } from "./testing.js";
+import type { SandboxInfo } from "./types.js";
+
+const { tag, prefixes } = testPrefixes();
+const OUTSIDE_NS = `to${tag}x`; // deliberately not our netns prefix: repair() must not take it for a leftover
+const OUTSIDE_LINK = `to${tag}h`;
+
+function httpGet(host: string, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host, port, path: "/index.html", timeout: 5000 }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => (body += c));
+      res.on("end", () => resolve(body));
+    });
+    req.on("timeout", () => req.destroy(new Error(`timeout on ${host}:${port}`)));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+function udpRoundTrip(host: string, port: number, text: string): Promise<string> {
+  const sock = createSocket("udp4");
+  return new Promise<string>((resolve, reject) => {
+    const timer = setInterval(() => sock.send(text, port, host), 300); // resent until the echo server is up
+    const stop = setTimeout(() => {
+      clearInterval(timer);
+      reject(new Error("no UDP echo"));
+    }, 8000);
+    sock.on("message", (m) => {
+      clearInterval(timer);
+      clearTimeout(stop);
+      resolve(m.toString());
+    });
+    sock.send(text, port, host);
+  }).finally(() => sock.close());
+}
+
+async function pingable(ns: string, ip: string): Promise<boolean> {
+  const r = await inNs(ns, ["ping", "-c", "1", "-W", "1", ip], 4000);
+  return r.code === 0;
+}
+
+async function lookup(ns: string, name: string, server: string): Promise<string[]> {
+  const r = await inNs(ns, ["nslookup", name, server], 8000);
+  return nslookupAddresses(r.stdout);
+}
+
+describe.skipIf(!canUseNamespaces)("LinuxNetworkManager on the real kernel", () => {
+  let stateDir: string;
+  let wwwDir: string;
+  let m: LinuxNetworkManager;
+  let upstream: Awaited<ReturnType<typeof fakeUpstream>>;
+  let outsideIp = "";
+  const children: ChildProcess[] = [];
+  const gateways: string[] = [];
+  let front: NetworkInfo;
+  let back: NetworkInfo;
+  let internal: NetworkInfo;
+  let web: SandboxInfo;
+  let db: SandboxInfo;
+  const replicas: SandboxInfo[] = [];
+  let lonely: SandboxInfo;
+  let walled: SandboxInfo;
+
+  beforeAll(async () => {
+    stateDir = await mkdtemp(join(tmpdir(), "tsc-net-"));
+    wwwDir = await mkdtemp(join(tmpdir(), "tsc-www-"));
+    await writeFile(join(wwwDir, "index.html"), "hello from web\n");
+    const pool = await testPool([0, 15]);
+    upstream = await fakeUpstream({ "outside.example": "198.51.100.7" });
+
+    // The fake outside host: its own namespace on its own link, with the last /24 of our pool.
+    const outsideNet = parseCidr(pool.cidr).network + 15 * 256;
+    outsideIp = formatIp(outsideNet + 2);
+    await run("ip", ["netns", "add", OUTSIDE_NS]);
+    await run("ip", ["link", "add", OUTSIDE_LINK, "type", "veth", "peer", "name", "eth0", "netns", OUTSIDE_NS]);
+    await run("ip", ["addr", "add", `${formatIp(outsideNet + 1)}/24`, "dev", OUTSIDE_LINK]);
+    await run("ip", ["link", "set", OUTSIDE_LINK, "up"]);
+    await run("ip", ["-n", OUTSIDE_NS, "-batch", "-"], {
+      input: `link set lo up\naddr add ${outsideIp}/24 dev eth0\nlink set eth0 up\nroute add default via ${formatIp(outsideNet + 1)}\n`,
+    });
+
+    m = await openNetworkManager({ stateDir, prefixes, pools: [pool], upstreamDns: [upstream.upstream], dnsSearch: ["corp.test"] });
+    await m.repair();
+  });
+
+  afterAll(async () => {
+    for (const c of children) await stopChild(c);
+    if (m) {
+      for (const sb of [web, db, lonely, walled, ...replicas]) if (sb) await m.removeSandbox(sb.containerId);
+      for (const n of await m.listNetworks()) await m.removeNetwork(n.id);
+      await m.close();
+    }
+    await run("ip", ["netns", "del", OUTSIDE_NS], { allowFailure: true });
+    await run("ip", ["link", "del", OUTSIDE_LINK], { allowFailure: true });
+    await upstream?.close();
+    await rm(stateDir, { recursive: true, force: true });
+    await rm(wwwDir, { recursive: true, force: true });
+    expect(await leftovers(prefixes, gateways)).toEqual([]);
+  });
+
+  it("creates networks: bridge up with the gateway, subnets from the pool, away from the outside link", async () => {
+    front = await m.createNetwork({ name: `front-${tag}`, labels: { "com.docker.compose.project": "p" }, driver: "bridge", internal: false, subnet: undefined, gateway: undefined });
+    back = await m.createNetwork({ name: `back-${tag}`, labels: {}, driver: "bridge", internal: false, subnet: undefined, gateway: undefined });
+    internal = await m.createNetwork({ name: `int-${tag}`, labels: {}, driver: "bridge", internal: true, subnet: undefined, gateway: undefined });
+    gateways.push(front.gateway, back.gateway, internal.gateway);
+    expect(front.bridge).toMatch(new RegExp(`^tb${tag}-[0-9a-f]{8}$`));
+    expect(front.gateway).toBe(formatIp(parseCidr(front.subnet).network + 1));
+    expect(new Set([front.subnet, back.subnet, internal.subnet]).size).toBe(3);
+    expect([front.subnet, back.subnet, internal.subnet]).not.toContain(`${outsideIp.replace(/\.2$/, ".0")}/24`);
+    const addr = await run("ip", ["-j", "addr", "show", "dev", front.bridge!]);
+    expect(addr.stdout).toContain(front.gateway);
+    await expect(m.createNetwork({ name: `front-${tag}`, labels: {}, driver: "bridge", internal: false, subnet: undefined, gateway: undefined })).rejects.toThrow(/already exists/);
+    expect((await m.listNetworks({ labels: { "com.docker.compose.project": "p" } })).map((n) => n.name)).toEqual([`front-${tag}`]);
+    expect((await m.inspectNetwork(front.id.slice(0, 10)))?.name).toBe(`front-${tag}`);
+    // Positive control for the leftover check in afterAll: a live DNS server is seen.
+    expect(await leftovers(prefixes, [front.gateway])).toContain(`DNS listener on ${front.gateway}:53`);
+  });
+
+  it("creates sandboxes attached with aliases; containers reach each other by name", async () => {
+    web = await m.createSandbox({ containerId: `a1${tag}` + "0".repeat(58), name: `p-web-1`, networks: [{ network: front.name, aliases: ["web"] }, { network: back.name, aliases: ["web"] }] });
+    db = await m.createSandbox({ containerId: `b2${tag}` + "0".repeat(58), name: `p-db-1`, hostname: "dbhost", networks: [{ network: front.name, aliases: ["db", "database"], ipv4Address: formatIp(parseCidr(front.subnet).network + 200) }] });
+    expect(web.netnsPath).toBe(`/var/run/netns/tn${tag}-a1${tag}000000`);
+    expect(web.endpoints.map((e) => [e.networkName, e.ifname, e.defaultRoute])).toEqual([
+      [front.name, "eth0", true],
+      [back.name, "eth1", false],
+    ]);
+    expect(db.endpoints[0]?.ipAddress).toBe(formatIp(parseCidr(front.subnet).network + 200));
+    expect(web.resolvConf).toBe(`nameserver ${front.gateway}\nsearch corp.test\noptions ndots:0\n`);
+    expect(db.hosts).toContain(`${db.endpoints[0]?.ipAddress}\tdbhost p-db-1\n`);
+
+    const routes = await run("ip", ["-n", web.netns, "route"]);
+    expect(routes.stdout).toContain(`default via ${front.gateway} dev eth0`);
+    const lo = await run("ip", ["-n", web.netns, "-br", "link", "show", "lo"]);
+    expect(lo.stdout).toMatch(/UNKNOWN|UP/);
+
+    children.push(spawnInNs(db.netns, "busybox", ["httpd", "-f", "-p", "8080", "-h", wwwDir]));
+    const dbIp = db.endpoints[0]!.ipAddress;
+    for (const name of ["db", "DB.", "database", "p-db-1", "dbhost", "db.corp.test", `db.${front.name}`]) {
+      expect(await lookup(web.netns, name, front.gateway), name).toEqual([dbIp]);
+    }
+    let body = "";
+    for (let i = 0; i < 20 && body === ""; i++) {
+      const r = await inNs(web.netns, ["wget", "-q", "-O", "-", `http://${dbIp}:8080/index.html`], 5000);
+      body = r.stdout;
+      if (body === "") await new Promise((res) => setTimeout(res, 200));
+    }
+    expect(body).toBe("hello from web\n");
+  });
+
+  it("answers round robin across a replica set of three", async () => {
+    const commands: string[] = [];
+    const stop = observeCommands((cmd, args) => commands.push(`${cmd} ${args.join(" ")}`));
+    try {
+      for (let i = 1; i <= 3; i++) {
+        replicas.push(await m.createSandbox({ containerId: `c${i}${tag}` + "0".repeat(58), name: `p-api-${i}`, networks: [{ network: front.name, aliases: ["api"] }] }));
+      }
+    } finally {
+      stop();
+    }
+    // The speed promise: a new container on a network costs two execs (host batch, namespace batch).
+    expect(commands).toHaveLength(6);
+    const all = replicas.map((r) => r.endpoints[0]!.ipAddress).sort();
+    const firsts = new Set<string>();
+    for (let i = 0; i < 4; i++) {
+      const got = await lookup(web.netns, "api", front.gateway);
+      expect([...got].sort()).toEqual(all);
+      firsts.add(got[0]!);
+    }
+    expect(firsts.size).toBeGreaterThan(1);
+  });
+
+  it("keeps names per network and forwards the rest to the upstream", async () => {
+    lonely = await m.createSandbox({ containerId: `d4${tag}` + "0".repeat(58), name: "p-lonely-1", networks: [{ network: back.name, aliases: ["lonely"] }] });
+    // web is on both networks: it resolves a back-only name; db (front only) does not.
+    expect(await lookup(web.netns, "lonely", front.gateway)).toEqual([lonely.endpoints[0]!.ipAddress]);
+    expect(await lookup(db.netns, "lonely", front.gateway)).toEqual([]);
+    expect(await lookup(lonely.netns, "db", back.gateway)).toEqual([]);
+    // On back, web answers with its back address.
+    expect(await lookup(lonely.netns, "web", back.gateway)).toEqual([web.endpoints[1]!.ipAddress]);
+    expect(await lookup(db.netns, "outside.example", front.gateway)).toEqual(["198.51.100.7"]);
+    expect(upstream.queries).toContain("outside.example");
+    expect(upstream.queries).toContain("lonely");
+  });
+
+  it("isolates networks from each other, and lets a normal network out", async () => {
+    expect(await pingable(db.netns, replicas[0]!.endpoints[0]!.ipAddress)).toBe(true); // same network
+    expect(await pingable(db.netns, lonely.endpoints[0]!.ipAddress)).toBe(false); // other network
+    expect(await pingable(lonely.netns, db.endpoints[0]!.ipAddress)).toBe(false);
+    expect(await pingable(db.netns, outsideIp)).toBe(true); // routed and masqueraded to the fake outside
+  });
+
+  it("gives an internal network no way out, but its DNS works", async () => {
+    walled = await m.createSandbox({ containerId: `e5${tag}` + "0".repeat(58), name: "p-walled-1", networks: [{ network: internal.name, aliases: ["walled"] }] });
+    expect(walled.endpoints[0]?.defaultRoute).toBe(false);
+    expect((await run("ip", ["-n", walled.netns, "route"])).stdout).not.toContain("default");
+    expect(await pingable(walled.netns, outsideIp)).toBe(false);
+    // Even with a default route added by hand, the host drops its forwarded traffic.
+    await run("ip", ["-n", walled.netns, "route", "add", "default", "via", internal.gateway]);
+    expect(await pingable(walled.netns, outsideIp)).toBe(false);
+    expect(await pingable(walled.netns, internal.gateway)).toBe(true);
+    expect(await lookup(walled.netns, "walled", internal.gateway)).toEqual([walled.endpoints[0]!.ipAddress]);
+    // Names that are not ours are not forwarded for a container only on internal networks.
+    const before = upstream.queries.length;
+    expect(await lookup(walled.netns, "outside.example", internal.gateway)).toEqual([]);
+    expect(upstream.queries.length).toBe(before);
+    await expect(m.publishPorts(walled.containerId, [{ containerPort: 80, protocol: "tcp", hostPort: undefined, hostIp: undefined }])).rejects.toThrow(/internal/);
+  });
+
+  it("publishes ports reachable from the host on 127.0.0.1 and on the gateway, tcp and udp", async () => {
+    const fixed = (await probe("tcp", "127.0.0.1", 0)).port;
+    const ports = await m.publishPorts(db.containerId, [
+      { containerPort: 8080, protocol: "tcp", hostPort: undefined, hostIp: undefined },
+      { containerPort: 8080, protocol: "tcp", hostPort: String(fixed), hostIp: "127.0.0.1" },
+      { containerPort: 9999, protocol: "udp", hostPort: undefined, hostIp: undefined },
+    ]);
+    expect(ports[1]).toMatchObject({ hostPort: fixed, hostIp: "127.0.0.1", containerIp: db.endpoints[0]!.ipAddress });
+    const eph = ports[0]!.hostPort;
+    expect(await httpGet("127.0.0.1", eph)).toBe("hello from web\n");
+    expect(await httpGet(front.gateway, eph)).toBe("hello from web\n");
+    expect(await httpGet("127.0.0.1", fixed)).toBe("hello from web\n");
+    // From containers through the host address: a neighbour, and the container itself.
+    for (const ns of [web.netns, db.netns]) {
+      const r = await inNs(ns, ["wget", "-q", "-O", "-", `http://${front.gateway}:${eph}/index.html`], 5000);
+      expect(r.stdout, ns).toBe("hello from web\n");
+    }
+    await expect(httpGet(front.gateway, fixed)).rejects.toThrow(); // bound to 127.0.0.1 only
+
+    const echo = "require('dgram').createSocket('udp4').on('message',function(m,r){this.send(m,r.port,r.address)}).bind(9999)";
+    children.push(spawnInNs(db.netns, process.execPath, ["-e", echo]));
+    expect(await udpRoundTrip("127.0.0.1", ports[2]!.hostPort, "ping-udp")).toBe("ping-udp");
+    expect((await m.inspectSandbox(db.containerId))?.ports).toHaveLength(3);
+  });
+
+  it("fails clearly on a host port in use and harms nothing else", async () => {
+    const busy: Server = createServer();
+    await new Promise<void>((r) => busy.listen(0, "0.0.0.0", () => r()));
+    const port = (busy.address() as { port: number }).port;
+    const rulesBefore = (await run("iptables-save", ["-t", "nat"])).stdout.split("\n").filter((l) => l.includes(prefixes.chain));
+    try {
+      const err = await m
+        .publishPorts(web.containerId, [
+          { containerPort: 80, protocol: "tcp", hostPort: undefined, hostIp: undefined },
+          { containerPort: 80, protocol: "tcp", hostPort: String(port), hostIp: undefined },
+        ])
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(EngineError);
+      expect((err as EngineError).code).toBe("conflict");
+      expect((err as Error).message).toContain(`0.0.0.0:${port}/tcp`);
+      expect((err as Error).message).toMatch(/in use/);
+      // Our own records count too: db already holds its fixed 127.0.0.1 port.
+      const dbPort = (await m.inspectSandbox(db.containerId))!.ports[1]!.hostPort;
+      await expect(m.publishPorts(web.containerId, [{ containerPort: 80, protocol: "tcp", hostPort: String(dbPort), hostIp: undefined }])).rejects.toThrow(/already published/);
+    } finally {
+      await new Promise<void>((r) => busy.close(() => r()));
+    }
+    const rulesAfter = (await run("iptables-save", ["-t", "nat"])).stdout.split("\n").filter((l) => l.includes(prefixes.chain));
+    expect(rulesAfter).toEqual(rulesBefore);
+    expect((await m.inspectSandbox(web.containerId))?.ports).toEqual([]);
+    const eph = (await m.inspectSandbox(db.containerId))!.ports[0]!.hostPort;
+    expect(await httpGet("127.0.0.1", eph)).toBe("hello from web\n");
+  });
+
+  it("detach removes the name and the address at once; remove refuses a network in use", async () => {
+    await expect(m.removeNetwork(back.name)).rejects.toThrow(/active endpoints/);
+    const lonelyIp = lonely.endpoints[0]!.ipAddress;
+    const after = await m.detach(web.containerId, back.name);
+    expect(after.endpoints.map((e) => e.networkName)).toEqual([front.name]);
+    expect(await lookup(lonely.netns, "web", back.gateway)).toEqual([]);
+    expect(await lookup(web.netns, "lonely", front.gateway)).toEqual([]);
+    expect((await run("ip", ["-n", web.netns, "-br", "link"])).stdout).not.toContain("eth1");
+    await m.removeSandbox(lonely.containerId);
+    await m.removeSandbox(lonely.containerId); // idempotent
+    expect(await lookup(web.netns, "api", front.gateway)).toHaveLength(3);
+    // The freed address can be had again (statically).
+    const again = await m.createSandbox({ containerId: `f6${tag}` + "0".repeat(58), name: "p-again-1", networks: [{ network: back.name, ipv4Address: lonelyIp }] });
+    expect(again.endpoints[0]?.ipAddress).toBe(lonelyIp);
+    await m.removeSandbox(again.containerId);
+  });
+
+  it("repair() on a healthy state changes nothing that works and removes a stray leftover", async () => {
+    const strayNs = `tn${tag}-deadbeef0000`;
+    await run("ip", ["netns", "add", strayNs]);
+    await run("ip", ["link", "add", `tv${tag}abcdef012`, "type", "veth", "peer", "name", `tv${tag}abcdef013`]);
+    const report = await m.repair();
+    expect(report.removed).toContain(`netns ${strayNs}`);
+    expect(report.removed).toContain(`veth tv${tag}abcdef012`);
+    expect(await lookup(web.netns, "db", front.gateway)).toEqual([db.endpoints[0]!.ipAddress]);
+    const eph = (await m.inspectSandbox(db.containerId))!.ports[0]!.hostPort;
+    expect(await httpGet("127.0.0.1", eph)).toBe("hello from web\n");
+    expect(await pingable(db.netns, walled.endpoints[0]!.ipAddress)).toBe(false);
+  });
+
+  it("survives a restart of the manager: records, DNS and ports come back", async () => {
+    await m.close();
+    m = await openNetworkManager({ stateDir, prefixes, pools: [], upstreamDns: [upstream.upstream], dnsSearch: ["corp.test"] });
+    await m.repair();
+    expect((await m.listNetworks()).length).toBe(3);
+    expect(await lookup(web.netns, "p-db-1", front.gateway)).toEqual([db.endpoints[0]!.ipAddress]);
+    const eph = (await m.inspectSandbox(db.containerId))!.ports[0]!.hostPort;
+    expect(await httpGet("127.0.0.1", eph)).toBe("hello from web\n");
+    await m.unpublishPorts(db.containerId);
+    await expect(httpGet("127.0.0.1", eph)).rejects.toThrow();
+  });
+});
+
+describe.skipIf(!canUseNamespaces)("state lock", () => {
+  it("a second manager on the same state dir is refused while the first lives", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "tsc-lock-"));
+    const up = await fakeUpstream({});
+    const opts = { stateDir: dir, prefixes: testPrefixes().prefixes, upstreamDns: [up.upstream], dnsSearch: [] };
+    const first = await openNetworkManager(opts);
+    await expect(openNetworkManager(opts)).rejects.toThrow(/already open|locked/);
+    await first.close();
+    const second = await openNetworkManager(opts);
+    await second.close();
+    await up.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+});

@@ -1,0 +1,581 @@
+// LinuxNetworkManager: the NetworkManager of the embedded engine (see
+// types.ts for the lifecycle and why it is built on ip/iptables directly).
+//
+// Records (under stateDir): networks/<id>.json, sandboxes/<container id>.json
+// and ipam.json. Kernel objects are created before their record is written
+// and removed after it is deleted, so after a crash the kernel may hold more
+// than the records say, never less of what they promise except what a reboot
+// took; repair() settles both directions.
+import { mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { NetworkInfo, NetworkSpec, PortBinding } from "../types.js";
+import { EngineError } from "../types.js";
+import { run } from "../sys/exec.js";
+import { addNetworkRules, applyWithBase, createBridge, deleteByComment, linkExists, prepareHost, removeBridge, removeNetworkRules } from "./bridge.js";
+import { createForwarder, DnsServer, type DnsUpstream, type Forward } from "./dns.js";
+import { networkDnsView } from "./dnsview.js";
+import { pausePoint } from "./hooks.js";
+import { iptablesRestore, iptablesSave, rebuildText, removeBaseLines } from "./iptables.js";
+import { DEFAULT_POOLS, Ipam, type AddressPool } from "./ipam.js";
+import { macForIp, parseCidr, parseIp } from "./ipv4.js";
+import { readJsonDir, writeJsonAtomic } from "./jsonfile.js";
+import { acquireLock, type StateLock } from "./lockfile.js";
+import { Mutex } from "./mutex.js";
+import { bridgeName, checkPrefixes, DEFAULT_PREFIXES, IFNAME_MAX, netnsName, newId, vethName, type NamePrefixes } from "./names.js";
+import { choosePorts, type PublishedPort } from "./ports.js";
+import { NameRegistry, normalizeName } from "./registry.js";
+import { containerHosts, containerResolvConf, readHostResolvConf, upstreamsOf } from "./resolvconf.js";
+import { hostRoutes } from "./routes.js";
+import { portRules, restoreText, toDeletes, type PortRuleSpec } from "./rules.js";
+import { netnsExists, netnsPath, removeUnowned, setDefaultRoute, setupEndpoints, teardown, type EndpointPlan } from "./sandbox.js";
+import type { AttachRequest, Endpoint, NetworkManager, NetworkManagerOptions, RepairReport, SandboxInfo, SandboxSpec } from "./types.js";
+
+interface NetworkRecord extends NetworkInfo {
+  bridge: string;
+  createdAt: string;
+}
+
+interface SandboxRecord {
+  containerId: string;
+  name: string;
+  hostname: string;
+  netns: string;
+  endpoints: Endpoint[];
+  ports: PublishedPort[];
+  loopbackUp: boolean;
+}
+
+const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+export async function openNetworkManager(opts: NetworkManagerOptions): Promise<LinuxNetworkManager> {
+  const prefixes: NamePrefixes = { ...DEFAULT_PREFIXES, ...opts.prefixes };
+  checkPrefixes(prefixes);
+  await mkdir(join(opts.stateDir, "networks"), { recursive: true, mode: 0o700 });
+  await mkdir(join(opts.stateDir, "sandboxes"), { recursive: true, mode: 0o700 });
+  const lock = await acquireLock(join(opts.stateDir, "network.lock"));
+  try {
+    const { ipam, corrupt } = await Ipam.open(join(opts.stateDir, "ipam.json"));
+    // The host's resolv.conf is read only for what the options leave open (tests give both).
+    const host = opts.upstreamDns && opts.dnsSearch ? { nameservers: [], search: [], options: [] } : await readHostResolvConf();
+    const m = new LinuxNetworkManager(opts, prefixes, lock, ipam, opts.upstreamDns ?? upstreamsOf(host), opts.dnsSearch ?? host.search);
+    await m.load(corrupt);
+    return m;
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+}
+
+export class LinuxNetworkManager implements NetworkManager {
+  private readonly networks = new Map<string, NetworkRecord>();
+  private readonly sandboxes = new Map<string, SandboxRecord>();
+  private readonly dns = new Map<string, DnsServer>();
+  private readonly registry = new NameRegistry();
+  /** Serializes network create/remove and repair (they share the base chains). */
+  private readonly netMutex = new Mutex();
+  /** Serializes choosing host ports, so two containers cannot both get one. */
+  private readonly portsMutex = new Mutex();
+  private readonly sandboxMutexes = new Map<string, Mutex>();
+  private readonly forward: Forward;
+  private readonly pools: readonly AddressPool[];
+  private baseReady = false;
+  private hostPrepared = false;
+  private ipamCorrupt = false;
+  private closed = false;
+
+  constructor(
+    private readonly opts: NetworkManagerOptions,
+    readonly prefixes: NamePrefixes,
+    private readonly lock: StateLock,
+    private readonly ipam: Ipam,
+    private readonly upstreams: DnsUpstream[],
+    private readonly search: string[],
+  ) {
+    this.forward = createForwarder(() => this.upstreams);
+    this.pools = opts.pools ?? DEFAULT_POOLS;
+  }
+
+  /** Reads the records and fills the DNS registry from them (DNS servers start in repair()). */
+  async load(ipamCorrupt: boolean): Promise<void> {
+    this.ipamCorrupt = ipamCorrupt;
+    for (const { value } of await readJsonDir<NetworkRecord>(this.dir("networks"))) {
+      if (value?.id) this.networks.set(value.id, value);
+    }
+    for (const { value } of await readJsonDir<SandboxRecord>(this.dir("sandboxes"))) {
+      if (value?.containerId) this.sandboxes.set(value.containerId, value);
+    }
+    for (const sb of this.sandboxes.values()) this.register(sb);
+  }
+
+  // ---- networks ----
+
+  createNetwork(spec: NetworkSpec): Promise<NetworkInfo> {
+    return this.netMutex.run(async () => {
+      this.checkOpen();
+      if (spec.driver !== "" && spec.driver !== "bridge") throw new EngineError("invalid", `network driver "${spec.driver}" is not supported by the embedded engine (only "bridge")`);
+      if (!spec.name) throw new EngineError("invalid", "a network needs a name");
+      if (this.findNetwork(spec.name)?.name === spec.name) throw new EngineError("conflict", `network with name ${spec.name} already exists`);
+      let id = newId();
+      const taken = (candidate: string): boolean => {
+        const b = bridgeName(this.prefixes, candidate);
+        return linkExists(b) || [...this.networks.values()].some((n) => n.bridge === b);
+      };
+      while (taken(id)) id = newId();
+      const bridge = bridgeName(this.prefixes, id);
+      const { subnet, gateway } = await this.ipam.allocateSubnet(id, { subnet: spec.subnet, gateway: spec.gateway, pools: this.pools, hostRoutes: await hostRoutes() });
+      const rec: NetworkRecord = {
+        id,
+        name: spec.name,
+        driver: "bridge",
+        labels: { ...spec.labels },
+        subnet,
+        gateway,
+        internal: spec.internal,
+        bridge,
+        createdAt: new Date().toISOString(),
+      };
+      const ruleSpec = { id, bridge, subnet, internal: rec.internal };
+      let rulesAdded = false;
+      try {
+        await this.prepareHostOnce();
+        await createBridge({ ...ruleSpec, gateway, prefixLength: parseCidr(subnet).prefix });
+        await pausePoint("network:bridge-created");
+        await addNetworkRules(this.prefixes, ruleSpec, { baseKnownPresent: this.baseReady });
+        rulesAdded = true;
+        this.baseReady = true;
+        await pausePoint("network:rules-added");
+        await this.startDns(rec);
+        await writeJsonAtomic(this.networkFile(id), rec);
+        this.networks.set(id, rec);
+      } catch (err) {
+        await this.stopDns(id);
+        if (rulesAdded) await deleteByComment(id).catch(() => undefined);
+        await removeBridge(bridge).catch(() => undefined);
+        await this.ipam.releaseSubnet(id, { force: true }).catch(() => undefined);
+        throw err;
+      }
+      return toInfo(rec);
+    });
+  }
+
+  removeNetwork(nameOrId: string): Promise<void> {
+    return this.netMutex.run(async () => {
+      this.checkOpen();
+      const rec = this.findNetwork(nameOrId);
+      if (!rec) throw new EngineError("not-found", `network ${nameOrId} not found`);
+      const users = [...this.sandboxes.values()].filter((s) => s.endpoints.some((e) => e.networkId === rec.id)).map((s) => s.name);
+      const held = Object.values(this.ipam.addresses(rec.id));
+      if (users.length > 0 || held.length > 0) {
+        throw new EngineError("conflict", `network ${rec.name} has active endpoints (${[...new Set([...users, ...held.map((h) => h.slice(0, 12))])].join(", ")})`);
+      }
+      // The record goes first: if we crash below, repair() removes the rest as leftovers.
+      await rm(this.networkFile(rec.id), { force: true });
+      this.networks.delete(rec.id);
+      await this.stopDns(rec.id);
+      this.registry.removeNetwork(rec.id);
+      await removeNetworkRules(this.prefixes, { id: rec.id, bridge: rec.bridge, subnet: rec.subnet, internal: rec.internal }, { lastNetwork: this.networks.size === 0 });
+      if (this.networks.size === 0) this.baseReady = false;
+      await removeBridge(rec.bridge);
+      await this.ipam.releaseSubnet(rec.id, { force: true });
+    });
+  }
+
+  inspectNetwork(nameOrId: string): Promise<NetworkInfo | undefined> {
+    const rec = this.findNetwork(nameOrId);
+    return Promise.resolve(rec ? toInfo(rec) : undefined);
+  }
+
+  listNetworks(filter?: { labels?: Record<string, string | undefined> }): Promise<NetworkInfo[]> {
+    const want = Object.entries(filter?.labels ?? {});
+    const out = [...this.networks.values()].filter((n) => want.every(([k, v]) => (v === undefined ? k in n.labels : n.labels[k] === v)));
+    return Promise.resolve(out.sort((a, b) => a.name.localeCompare(b.name)).map(toInfo));
+  }
+
+  // ---- sandboxes ----
+
+  createSandbox(spec: SandboxSpec): Promise<SandboxInfo> {
+    if (!ID_RE.test(spec.containerId)) return Promise.reject(new EngineError("invalid", `invalid container id "${spec.containerId}"`));
+    return this.withSandbox(spec.containerId, async () => {
+      this.checkOpen();
+      if (this.sandboxes.has(spec.containerId)) throw new EngineError("conflict", `container ${spec.containerId.slice(0, 12)} already has a network sandbox`);
+      const netns = netnsName(this.prefixes, spec.containerId);
+      if (netnsExists(netns)) await teardown(netns, []); // a leftover of a crash: no record owns it
+      const rec: SandboxRecord = {
+        containerId: spec.containerId,
+        name: spec.name.replace(/^\/+/, ""),
+        hostname: spec.hostname ?? spec.containerId.slice(0, 12),
+        netns,
+        endpoints: [],
+        ports: [],
+        loopbackUp: false,
+      };
+      await this.attachLocked(rec, spec.networks ?? [], true);
+      return this.info(rec);
+    });
+  }
+
+  attach(containerId: string, requests: AttachRequest[]): Promise<SandboxInfo> {
+    return this.withSandbox(containerId, async () => {
+      this.checkOpen();
+      const rec = this.sandboxOrThrow(containerId);
+      await this.attachLocked(rec, requests, false);
+      return this.info(rec);
+    });
+  }
+
+  /** Allocates, creates and records endpoints; on failure nothing of this call remains (and with `create`, no netns). */
+  private async attachLocked(rec: SandboxRecord, requests: readonly AttachRequest[], create: boolean): Promise<void> {
+    const plans: { req: AttachRequest; net: NetworkRecord; plan: EndpointPlan }[] = [];
+    const usedIf = new Set(rec.endpoints.map((e) => e.ifname));
+    let hasDefault = rec.endpoints.some((e) => e.defaultRoute);
+    try {
+      for (const req of requests) {
+        const net = this.findNetwork(req.network);
+        if (!net) throw new EngineError("not-found", `network ${req.network} not found`);
+        if (rec.endpoints.some((e) => e.networkId === net.id) || plans.some((p) => p.net.id === net.id)) {
+          throw new EngineError("conflict", `container ${rec.name} is already attached to network ${net.name}`);
+        }
+        const ip = await this.ipam.allocateAddress(net.id, rec.containerId, req.ipv4Address);
+        let n = 0;
+        while (usedIf.has(`eth${n}`)) n++;
+        usedIf.add(`eth${n}`);
+        const defaultRoute = !hasDefault && !net.internal;
+        hasDefault ||= defaultRoute;
+        const hostVeth = vethName(this.prefixes);
+        if (hostVeth.length > IFNAME_MAX) throw new Error(`veth name ${hostVeth} too long`);
+        plans.push({
+          req,
+          net,
+          plan: {
+            bridge: net.bridge,
+            hostVeth,
+            ifname: `eth${n}`,
+            ip,
+            prefixLength: parseCidr(net.subnet).prefix,
+            gateway: net.gateway,
+            mac: req.macAddress ?? macForIp(parseIp(ip)),
+            defaultRoute,
+          },
+        });
+      }
+      await setupEndpoints(rec.netns, { create, loopback: !rec.loopbackUp, endpoints: plans.map((p) => p.plan), mtu: this.opts.mtu });
+    } catch (err) {
+      for (const p of plans) await this.ipam.releaseOwner(rec.containerId, p.net.id).catch(() => undefined);
+      throw err;
+    }
+    await pausePoint("sandbox:endpoints-created");
+    rec.loopbackUp = true;
+    for (const { req, net, plan } of plans) {
+      const aliases = [...new Set(req.aliases ?? [])];
+      rec.endpoints.push({
+        networkId: net.id,
+        networkName: net.name,
+        ifname: plan.ifname,
+        hostVeth: plan.hostVeth,
+        ipAddress: plan.ip,
+        prefixLength: plan.prefixLength,
+        gateway: plan.gateway,
+        macAddress: plan.mac,
+        aliases,
+        dnsNames: [...new Set([rec.name, rec.hostname, rec.containerId.slice(0, 12), ...aliases].map(normalizeName).filter((x) => x !== ""))],
+        defaultRoute: plan.defaultRoute,
+      });
+    }
+    await this.saveSandbox(rec);
+    this.sandboxes.set(rec.containerId, rec);
+    this.register(rec);
+  }
+
+  detach(containerId: string, network: string): Promise<SandboxInfo> {
+    return this.withSandbox(containerId, async () => {
+      this.checkOpen();
+      const rec = this.sandboxOrThrow(containerId);
+      const net = this.findNetwork(network);
+      const ep = rec.endpoints.find((e) => e.networkId === net?.id || e.networkName === network || e.networkId === network);
+      if (!ep) throw new EngineError("not-found", `container ${rec.name} is not attached to network ${network}`);
+      const ports = rec.ports.filter((p) => p.networkId === ep.networkId);
+      if (ports.length > 0) await this.removePortRules(rec.containerId, ports);
+      rec.ports = rec.ports.filter((p) => p.networkId !== ep.networkId);
+      this.registry.remove(ep.networkId, rec.containerId);
+      await teardown(undefined, [ep.hostVeth]);
+      rec.endpoints = rec.endpoints.filter((e) => e !== ep);
+      if (ep.defaultRoute) {
+        const next = rec.endpoints.find((e) => !this.networks.get(e.networkId)?.internal);
+        if (next) {
+          await setDefaultRoute(rec.netns, next);
+          next.defaultRoute = true;
+        }
+      }
+      await this.saveSandbox(rec);
+      await this.ipam.releaseOwner(rec.containerId, ep.networkId);
+      return this.info(rec);
+    });
+  }
+
+  removeSandbox(containerId: string): Promise<void> {
+    return this.withSandbox(containerId, async () => {
+      this.checkOpen();
+      const rec = this.sandboxes.get(containerId);
+      if (!rec) {
+        if (ID_RE.test(containerId)) await teardown(netnsName(this.prefixes, containerId), []);
+        return;
+      }
+      if (rec.ports.length > 0) await this.removePortRules(rec.containerId, rec.ports);
+      for (const e of rec.endpoints) this.registry.remove(e.networkId, rec.containerId);
+      await teardown(rec.netns, rec.endpoints.map((e) => e.hostVeth));
+      await rm(this.sandboxFile(containerId), { force: true });
+      this.sandboxes.delete(containerId);
+      await this.ipam.releaseOwner(containerId);
+    }).finally(() => {
+      if (!this.sandboxes.has(containerId)) this.sandboxMutexes.delete(containerId);
+    });
+  }
+
+  inspectSandbox(containerId: string): Promise<SandboxInfo | undefined> {
+    const rec = this.sandboxes.get(containerId);
+    return Promise.resolve(rec ? this.info(rec) : undefined);
+  }
+
+  // ---- ports ----
+
+  publishPorts(containerId: string, ports: PortBinding[]): Promise<PublishedPort[]> {
+    return this.withSandbox(containerId, () =>
+      this.portsMutex.run(async () => {
+        this.checkOpen();
+        const rec = this.sandboxOrThrow(containerId);
+        if (ports.length === 0) return [];
+        const ep = rec.endpoints.find((e) => !this.networks.get(e.networkId)?.internal);
+        if (!ep) throw new EngineError("invalid", `container ${rec.name} has no network that can publish ports (it is on none, or only on internal networks)`);
+        const taken = [...this.sandboxes.values()].flatMap((s) => s.ports);
+        const chosen = await choosePorts(ports, taken, { containerIp: ep.ipAddress, networkId: ep.networkId });
+        const rules = portRules(this.prefixes, chosen.map((p) => portSpec(rec.containerId, p)));
+        // Fast path: one exec. If our chains vanished (a firewall reload flushed them), put them back with the rules.
+        await iptablesRestore(restoreText(rules)).catch(() => applyWithBase(this.prefixes, rules));
+        rec.ports.push(...chosen);
+        await this.saveSandbox(rec);
+        return chosen;
+      }),
+    );
+  }
+
+  unpublishPorts(containerId: string): Promise<void> {
+    return this.withSandbox(containerId, async () => {
+      this.checkOpen();
+      const rec = this.sandboxes.get(containerId);
+      if (!rec || rec.ports.length === 0) return;
+      await this.removePortRules(containerId, rec.ports);
+      rec.ports = [];
+      await this.saveSandbox(rec);
+    });
+  }
+
+  private async removePortRules(containerId: string, ports: readonly PublishedPort[]): Promise<void> {
+    try {
+      await iptablesRestore(restoreText(toDeletes(portRules(this.prefixes, ports.map((p) => portSpec(containerId, p))))));
+    } catch {
+      // Some rule was already gone (a flushed table): remove whatever is left by its comment.
+      await deleteByComment(containerId);
+    }
+  }
+
+  // ---- repair ----
+
+  repair(): Promise<RepairReport> {
+    return this.netMutex.run(async () => {
+      this.checkOpen();
+      const report: RepairReport = { removed: [], restored: [] };
+      if (this.networks.size > 0) await this.prepareHostOnce();
+
+      // 1. Records whose kernel side is gone (a reboot, or someone deleted the netns) are dropped;
+      //    endpoints on networks that no longer exist are cut off.
+      for (const sb of [...this.sandboxes.values()]) {
+        if (!netnsExists(sb.netns)) {
+          for (const e of sb.endpoints) this.registry.remove(e.networkId, sb.containerId);
+          await rm(this.sandboxFile(sb.containerId), { force: true });
+          this.sandboxes.delete(sb.containerId);
+          report.removed.push(`sandbox record ${sb.containerId.slice(0, 12)} (its netns is gone)`);
+          continue;
+        }
+        const orphaned = sb.endpoints.filter((e) => !this.networks.has(e.networkId) || !linkExists(e.hostVeth));
+        if (orphaned.length > 0) {
+          await teardown(undefined, orphaned.map((e) => e.hostVeth));
+          for (const e of orphaned) this.registry.remove(e.networkId, sb.containerId);
+          sb.endpoints = sb.endpoints.filter((e) => !orphaned.includes(e));
+          sb.ports = sb.ports.filter((p) => sb.endpoints.some((e) => e.networkId === p.networkId));
+          await this.saveSandbox(sb);
+          report.removed.push(...orphaned.map((e) => `endpoint ${e.hostVeth} of ${sb.containerId.slice(0, 12)} (network or veth gone)`));
+        }
+      }
+
+      // 2. Kernel objects with our prefixes that no record owns.
+      const bridges = new Set([...this.networks.values()].map((n) => n.bridge));
+      const veths = new Set([...this.sandboxes.values()].flatMap((s) => s.endpoints.map((e) => e.hostVeth)));
+      const namespaces = new Set([...this.sandboxes.values()].map((s) => s.netns));
+      report.removed.push(...(await removeUnowned(this.prefixes, { bridges, veths, namespaces })));
+
+      // 3. Bridges of recorded networks: created again if missing; endpoints back on their bridge.
+      for (const n of this.networks.values()) {
+        if (!linkExists(n.bridge)) report.restored.push(`bridge ${n.bridge} (${n.name})`);
+        await createBridge({ id: n.id, bridge: n.bridge, subnet: n.subnet, internal: n.internal, gateway: n.gateway, prefixLength: parseCidr(n.subnet).prefix });
+      }
+      const reattach = [...this.sandboxes.values()].flatMap((s) =>
+        s.endpoints.map((e) => `link set ${e.hostVeth} master ${this.networks.get(e.networkId)?.bridge ?? ""} up`),
+      );
+      if (reattach.length > 0) await run("ip", ["-force", "-batch", "-"], { input: reattach.join("\n") + "\n", allowFailure: true });
+
+      // 4. iptables: our chains rebuilt from the records in one transaction (atomic on nf_tables,
+      //    so a published port never stops working while this runs).
+      const saved = await iptablesSave();
+      if (this.networks.size === 0) {
+        const lines = removeBaseLines(this.prefixes, saved);
+        if (lines.filter.length + lines.nat.length > 0) report.removed.push("iptables chains (no networks left)");
+        await iptablesRestore(restoreText(lines));
+        this.baseReady = false;
+      } else {
+        const rebuilt = rebuildText(
+          this.prefixes,
+          saved,
+          [...this.networks.values()].map((n) => ({ id: n.id, bridge: n.bridge, subnet: n.subnet, internal: n.internal })),
+          [...this.sandboxes.values()].flatMap((sb) => sb.ports.map((p) => portSpec(sb.containerId, p))),
+        );
+        report.removed.push(...rebuilt.unknownOwners.map((o) => `iptables rules of ${o.slice(0, 12)}`));
+        await iptablesRestore(rebuilt.text);
+        this.baseReady = true;
+      }
+
+      // 5. IPAM from the records: subnets of networks, addresses of endpoints.
+      const want = new Map<string, { subnet: string; gateway: string; addresses: Map<string, string> }>();
+      for (const n of this.networks.values()) want.set(n.id, { subnet: n.subnet, gateway: n.gateway, addresses: new Map() });
+      for (const s of this.sandboxes.values()) for (const e of s.endpoints) want.get(e.networkId)?.addresses.set(e.ipAddress, s.containerId);
+      const dropped = await this.ipam.reconcile(want);
+      report.removed.push(...dropped.map((d) => `IPAM ${d}`));
+      if (this.ipamCorrupt) {
+        report.restored.push("IPAM table (rebuilt from the records)");
+        this.ipamCorrupt = false;
+      }
+
+      // 6. DNS servers for every network.
+      for (const n of this.networks.values()) {
+        if (this.dns.has(n.id)) continue;
+        await this.startDns(n);
+        report.restored.push(`DNS server on ${n.gateway} (${n.name})`);
+      }
+      return report;
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.netMutex.run(async () => {
+      for (const id of [...this.dns.keys()]) await this.stopDns(id);
+    });
+    await this.lock.release();
+  }
+
+  // ---- helpers ----
+
+  private async startDns(n: NetworkRecord): Promise<void> {
+    const server = new DnsServer({ host: n.gateway, port: this.opts.dnsPort ?? 53, answers: networkDnsView(n.id, { registry: this.registry, networks: this.networks, search: this.search }), forward: this.forward });
+    try {
+      await server.listen();
+    } catch (err) {
+      throw new EngineError("unavailable", `cannot start the DNS server of network ${n.name} on ${n.gateway}:${this.opts.dnsPort ?? 53}: ${(err as Error).message}`, { cause: err });
+    }
+    this.dns.set(n.id, server);
+  }
+
+  private async stopDns(id: string): Promise<void> {
+    const s = this.dns.get(id);
+    this.dns.delete(id);
+    await s?.close();
+  }
+
+  private register(rec: SandboxRecord): void {
+    for (const e of rec.endpoints) {
+      this.registry.add({ containerId: rec.containerId, networkId: e.networkId, ip: e.ipAddress, names: e.dnsNames });
+    }
+  }
+
+  private info(rec: SandboxRecord): SandboxInfo {
+    const first = rec.endpoints[0];
+    const ns = first?.gateway;
+    return {
+      containerId: rec.containerId,
+      name: rec.name,
+      hostname: rec.hostname,
+      netns: rec.netns,
+      netnsPath: netnsPath(rec.netns),
+      endpoints: rec.endpoints.map((e) => ({ ...e, aliases: [...e.aliases], dnsNames: [...e.dnsNames] })),
+      ports: rec.ports.map((p) => ({ ...p })),
+      // Without a network the container has only loopback: no resolver to name.
+      resolvConf: ns !== undefined ? containerResolvConf(ns, this.search) : "",
+      hosts: containerHosts(first ? [{ ip: first.ipAddress, names: [rec.hostname, rec.name] }] : []),
+    };
+  }
+
+  private findNetwork(nameOrId: string): NetworkRecord | undefined {
+    const all = [...this.networks.values()];
+    const byName = all.find((n) => n.name === nameOrId);
+    if (byName) return byName;
+    const byId = this.networks.get(nameOrId);
+    if (byId) return byId;
+    const prefixed = nameOrId.length >= 4 ? all.filter((n) => n.id.startsWith(nameOrId)) : [];
+    return prefixed.length === 1 ? prefixed[0] : undefined;
+  }
+
+  private sandboxOrThrow(containerId: string): SandboxRecord {
+    const rec = this.sandboxes.get(containerId);
+    if (!rec) throw new EngineError("not-found", `container ${containerId.slice(0, 12)} has no network sandbox`);
+    return rec;
+  }
+
+  private withSandbox<T>(containerId: string, fn: () => Promise<T>): Promise<T> {
+    let m = this.sandboxMutexes.get(containerId);
+    if (!m) this.sandboxMutexes.set(containerId, (m = new Mutex()));
+    return m.run(fn);
+  }
+
+  private async prepareHostOnce(): Promise<void> {
+    if (this.hostPrepared) return;
+    await prepareHost();
+    this.hostPrepared = true;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new EngineError("unavailable", "the network manager is closed");
+  }
+
+  private saveSandbox(rec: SandboxRecord): Promise<void> {
+    return writeJsonAtomic(this.sandboxFile(rec.containerId), rec);
+  }
+
+  private dir(sub: string): string {
+    return join(this.opts.stateDir, sub);
+  }
+
+  private networkFile(id: string): string {
+    return join(this.opts.stateDir, "networks", `${id}.json`);
+  }
+
+  private sandboxFile(id: string): string {
+    return join(this.opts.stateDir, "sandboxes", `${id}.json`);
+  }
+}
+
+function toInfo(rec: NetworkRecord): NetworkInfo {
+  return {
+    id: rec.id,
+    name: rec.name,
+    driver: rec.driver,
+    labels: { ...rec.labels },
+    subnet: rec.subnet,
+    gateway: rec.gateway,
+    internal: rec.internal,
+    bridge: rec.bridge,
+  };
+}
+
+function portSpec(ownerId: string, p: PublishedPort): PortRuleSpec {
+  return { ownerId, protocol: p.protocol, hostIp: p.hostIp, hostPort: p.hostPort, containerIp: p.containerIp, containerPort: p.containerPort };
+}

@@ -1,0 +1,74 @@
+import { describe, expect, it } from "vitest";
+import { parseSave, missingBase, ourRules, removeBaseLines } from "./iptables.js";
+import { DEFAULT_PREFIXES } from "./names.js";
+import { networkRules, portRules, restoreText, toDeletes } from "./rules.js";
+
+const p = DEFAULT_PREFIXES;
+
+describe("rules", () => {
+  it("an internal network drops traffic to and from outside and is not masqueraded", () => {
+    const r = networkRules(p, { id: "n1", bridge: "tsc-aaaa0000", subnet: "10.213.5.0/24", internal: true });
+    expect(r.nat).toEqual([]);
+    expect(r.filter).toContain('-A TSCOMPOSE-FORWARD -i tsc-aaaa0000 -m comment --comment "tscompose:n1" -j DROP');
+    expect(r.filter).toContain('-A TSCOMPOSE-FORWARD -o tsc-aaaa0000 -m comment --comment "tscompose:n1" -j DROP');
+  });
+
+  it("a normal network masquerades outbound traffic and loopback-sourced published-port traffic", () => {
+    const r = networkRules(p, { id: "n2", bridge: "tsc-bbbb0000", subnet: "10.213.6.0/24", internal: false });
+    expect(r.nat).toContain('-A TSCOMPOSE-POSTROUTING -s 10.213.6.0/24 ! -o tsc-bbbb0000 -m comment --comment "tscompose:n2" -j MASQUERADE');
+    expect(r.nat).toContain('-A TSCOMPOSE-POSTROUTING -s 127.0.0.0/8 -o tsc-bbbb0000 -m comment --comment "tscompose:n2" -j MASQUERADE');
+    expect(r.filter[0]).toBe('-I TSCOMPOSE-ISOLATION 1 -i tsc-bbbb0000 -o tsc-bbbb0000 -m comment --comment "tscompose:n2" -j RETURN');
+  });
+
+  it("ports become DNAT rules with the owner's comment; deletes mirror adds", () => {
+    const r = portRules(p, [
+      { ownerId: "c1", protocol: "tcp", hostIp: "0.0.0.0", hostPort: 8080, containerIp: "10.213.6.2", containerPort: 80 },
+      { ownerId: "c1", protocol: "udp", hostIp: "127.0.0.1", hostPort: 5353, containerIp: "10.213.6.2", containerPort: 53 },
+    ]);
+    expect(r.nat).toEqual([
+      '-A TSCOMPOSE-DNAT -p tcp -m tcp --dport 8080 -m comment --comment "tscompose:c1" -j DNAT --to-destination 10.213.6.2:80',
+      '-A TSCOMPOSE-DNAT -d 127.0.0.1/32 -p udp -m udp --dport 5353 -m comment --comment "tscompose:c1" -j DNAT --to-destination 10.213.6.2:53',
+    ]);
+    expect(toDeletes(r).nat[0]).toMatch(/^-D TSCOMPOSE-DNAT -p tcp /);
+    expect(toDeletes({ filter: ["-I X 1 -i a -j RETURN"], nat: [] }).filter).toEqual(["-D X -i a -j RETURN"]);
+    expect(restoreText(r)).toMatch(/^\*nat\n-A TSCOMPOSE-DNAT .*\nCOMMIT\n$/s);
+  });
+
+  it("knows which base pieces are missing and how to remove them all", () => {
+    const empty = parseSave("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\nCOMMIT\n*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n");
+    const miss = missingBase(p, empty);
+    expect(miss.declare.map((d) => d.chain).sort()).toEqual(["TSCOMPOSE-DNAT", "TSCOMPOSE-FORWARD", "TSCOMPOSE-INPUT", "TSCOMPOSE-ISOLATION", "TSCOMPOSE-POSTROUTING"]);
+    expect(miss.lines.filter).toContain("-I FORWARD 1 -j TSCOMPOSE-FORWARD");
+    expect(miss.lines.filter).toContain("-A TSCOMPOSE-ISOLATION -i tsc-+ -o tsc-+ -j DROP");
+
+    const full = parseSave(
+      [
+        "*filter",
+        ":FORWARD ACCEPT [0:0]",
+        ":TSCOMPOSE-FORWARD - [0:0]",
+        ":TSCOMPOSE-ISOLATION - [0:0]",
+        ":TSCOMPOSE-INPUT - [0:0]",
+        "-A INPUT -j TSCOMPOSE-INPUT",
+        "-A FORWARD -j TSCOMPOSE-FORWARD",
+        "-A FORWARD -j DOCKER-USER",
+        "-A TSCOMPOSE-FORWARD -j TSCOMPOSE-ISOLATION",
+        "COMMIT",
+        "*nat",
+        ":TSCOMPOSE-DNAT - [0:0]",
+        ":TSCOMPOSE-POSTROUTING - [0:0]",
+        "-A PREROUTING -m addrtype --dst-type LOCAL -j TSCOMPOSE-DNAT",
+        "-A OUTPUT -m addrtype --dst-type LOCAL -j TSCOMPOSE-DNAT",
+        "-A POSTROUTING -j TSCOMPOSE-POSTROUTING",
+        "COMMIT",
+      ].join("\n"),
+    );
+    const none = missingBase(p, full);
+    expect(none.declare).toEqual([]);
+    expect(none.lines).toEqual({ filter: [], nat: [] });
+    const rm = removeBaseLines(p, full);
+    expect(rm.filter).toContain("-D FORWARD -j TSCOMPOSE-FORWARD");
+    expect(rm.filter).not.toContain("-D FORWARD -j DOCKER-USER");
+    expect(rm.filter.at(-1)).toMatch(/^-X /);
+    expect(ourRules(p, full).length).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,143 @@
+// The iptables rules of a network and of a container's published ports, as
+// iptables-restore lines. Pure functions: the same description yields the
+// same lines, so removal deletes exactly what creation added (`-D` with the
+// same spec) and repair can rebuild everything from the records.
+//
+// Layout (filter table):
+//   FORWARD  -> <P>-FORWARD   (inserted first, ahead of e.g. Docker's DROP policy)
+//   <P>-FORWARD:   -j <P>-ISOLATION, then per network:
+//                    same bridge          ACCEPT
+//                    internal:            in DROP, out DROP
+//                    otherwise:           in ACCEPT (to the outside),
+//                                         out ACCEPT when RELATED/ESTABLISHED/DNAT (replies, published ports)
+//   <P>-ISOLATION: per network "same bridge -> RETURN" (inserted on top), then one
+//                  "from any of our bridges to any of our bridges -> DROP" (Docker's
+//                  DOCKER-ISOLATION chains in one chain: the wildcard is our bridge prefix)
+//   INPUT    -> <P>-INPUT: DNS (udp and tcp 53) from each bridge to the gateway
+// nat table:
+//   PREROUTING, OUTPUT (dst-type LOCAL) -> <P>-DNAT: one DNAT per published port
+//   POSTROUTING -> <P>-POSTROUTING, per non-internal network:
+//                    from the subnet out another interface   MASQUERADE (outbound)
+//                    from 127.0.0.0/8 into the bridge        MASQUERADE (host's 127.0.0.1:<port>)
+//                    from the subnet, DNATed, into the bridge MASQUERADE (a container using
+//                      a published port of a neighbour on the same bridge must get the reply
+//                      back through the host, not directly)
+import { chainNames, ruleComment, type ChainNames, type NamePrefixes } from "./names.js";
+
+export type Table = "filter" | "nat";
+export type RuleLines = Record<Table, string[]>;
+
+export interface NetworkRuleSpec {
+  id: string;
+  bridge: string;
+  subnet: string;
+  internal: boolean;
+}
+
+export interface PortRuleSpec {
+  /** Owner of the rule (the container id). */
+  ownerId: string;
+  protocol: "tcp" | "udp" | "sctp";
+  /** "0.0.0.0" = every host address. */
+  hostIp: string;
+  hostPort: number;
+  containerIp: string;
+  containerPort: number;
+}
+
+export function emptyLines(): RuleLines {
+  return { filter: [], nat: [] };
+}
+
+const comment = (id: string): string => `-m comment --comment "${ruleComment(id)}"`;
+
+/** The jumps from the built-in chains into ours, without the "-A/-I <chain>" head. */
+export function baseJumps(c: ChainNames): { table: Table; chain: string; spec: string; insert: boolean }[] {
+  return [
+    { table: "filter", chain: "FORWARD", spec: `-j ${c.filterForward}`, insert: true },
+    { table: "filter", chain: "INPUT", spec: `-j ${c.filterInput}`, insert: true },
+    { table: "nat", chain: "PREROUTING", spec: `-m addrtype --dst-type LOCAL -j ${c.natDnat}`, insert: false },
+    { table: "nat", chain: "OUTPUT", spec: `-m addrtype --dst-type LOCAL -j ${c.natDnat}`, insert: false },
+    { table: "nat", chain: "POSTROUTING", spec: `-j ${c.natPostrouting}`, insert: true },
+  ];
+}
+
+export function baseChains(c: ChainNames): { table: Table; chain: string }[] {
+  return [
+    { table: "filter", chain: c.filterForward },
+    { table: "filter", chain: c.filterIsolation },
+    { table: "filter", chain: c.filterInput },
+    { table: "nat", chain: c.natDnat },
+    { table: "nat", chain: c.natPostrouting },
+  ];
+}
+
+/** Rules inside our chains that do not belong to a network: the isolation catch-all. */
+export function baseStaticRules(p: NamePrefixes): RuleLines {
+  const c = chainNames(p);
+  return {
+    filter: [`-A ${c.filterForward} -j ${c.filterIsolation}`, `-A ${c.filterIsolation} -i ${p.bridge}+ -o ${p.bridge}+ -j DROP`],
+    nat: [],
+  };
+}
+
+/** A network's rules as "add" lines. The isolation RETURN is inserted (-I) so it precedes the catch-all DROP. */
+export function networkRules(p: NamePrefixes, n: NetworkRuleSpec): RuleLines {
+  const c = chainNames(p);
+  const b = n.bridge;
+  const cm = comment(n.id);
+  const filter = [
+    `-I ${c.filterIsolation} 1 -i ${b} -o ${b} ${cm} -j RETURN`,
+    `-A ${c.filterForward} -i ${b} -o ${b} ${cm} -j ACCEPT`,
+  ];
+  if (n.internal) {
+    filter.push(`-A ${c.filterForward} -i ${b} ${cm} -j DROP`, `-A ${c.filterForward} -o ${b} ${cm} -j DROP`);
+  } else {
+    filter.push(
+      `-A ${c.filterForward} -i ${b} ${cm} -j ACCEPT`,
+      `-A ${c.filterForward} -o ${b} -m conntrack --ctstate RELATED,ESTABLISHED,DNAT ${cm} -j ACCEPT`,
+    );
+  }
+  filter.push(`-A ${c.filterInput} -i ${b} -p udp -m udp --dport 53 ${cm} -j ACCEPT`, `-A ${c.filterInput} -i ${b} -p tcp -m tcp --dport 53 ${cm} -j ACCEPT`);
+  const nat = n.internal
+    ? []
+    : [
+        `-A ${c.natPostrouting} -s ${n.subnet} ! -o ${b} ${cm} -j MASQUERADE`,
+        `-A ${c.natPostrouting} -s 127.0.0.0/8 -o ${b} ${cm} -j MASQUERADE`,
+        `-A ${c.natPostrouting} -s ${n.subnet} -o ${b} -m conntrack --ctstate DNAT ${cm} -j MASQUERADE`,
+      ];
+  return { filter, nat };
+}
+
+export function portRules(p: NamePrefixes, ports: readonly PortRuleSpec[]): RuleLines {
+  const c = chainNames(p);
+  const nat = ports.map((r) => {
+    const dst = r.hostIp === "0.0.0.0" ? "" : `-d ${r.hostIp}/32 `;
+    return `-A ${c.natDnat} ${dst}-p ${r.protocol} -m ${r.protocol} --dport ${r.hostPort} ${comment(r.ownerId)} -j DNAT --to-destination ${r.containerIp}:${r.containerPort}`;
+  });
+  return { filter: [], nat };
+}
+
+/** The same rules as delete lines ("-A x" / "-I x 1" -> "-D x"). */
+export function toDeletes(lines: RuleLines): RuleLines {
+  const del = (l: string): string => l.replace(/^-A (\S+) /, "-D $1 ").replace(/^-I (\S+) \d+ /, "-D $1 ");
+  return { filter: lines.filter.map(del), nat: lines.nat.map(del) };
+}
+
+export function mergeLines(...all: RuleLines[]): RuleLines {
+  return { filter: all.flatMap((l) => l.filter), nat: all.flatMap((l) => l.nat) };
+}
+
+/** iptables-restore input (for --noflush) touching only the given tables. `declare` chains are created (and flushed if they exist). */
+export function restoreText(lines: RuleLines, declare: { table: Table; chain: string }[] = []): string {
+  let text = "";
+  for (const table of ["filter", "nat"] as const) {
+    const decl = declare.filter((d) => d.table === table);
+    if (lines[table].length === 0 && decl.length === 0) continue;
+    text += `*${table}\n`;
+    for (const d of decl) text += `:${d.chain} - [0:0]\n`;
+    for (const l of lines[table]) text += `${l}\n`;
+    text += "COMMIT\n";
+  }
+  return text;
+}

@@ -1,0 +1,118 @@
+// A container's network namespace and its veth pairs. Cost per container is
+// two execs however many networks it joins:
+//   1. `ip -batch` in the host: create the netns (first time), and per network a
+//      veth pair whose host end is created up and on the bridge while the other
+//      end is created directly inside the netns under its final name (eth0...),
+//      so it never exists in the host, where "eth0" is taken.
+//   2. `ip -n <ns> -batch` inside: loopback up, addresses, links up, default route.
+// (Addresses cannot be set before the move: moving a link between namespaces
+// drops them. That is why it takes two.)
+import { existsSync } from "node:fs";
+import { readdir } from "node:fs/promises";
+import { run } from "../sys/exec.js";
+import { linkExists } from "./bridge.js";
+import { IFNAME_MAX, type NamePrefixes } from "./names.js";
+
+export const NETNS_DIR = "/var/run/netns";
+
+export interface EndpointPlan {
+  bridge: string;
+  hostVeth: string;
+  /** Name inside the namespace: eth0, eth1, ... */
+  ifname: string;
+  ip: string;
+  prefixLength: number;
+  gateway: string;
+  mac: string;
+  /** Route the container's default traffic through this network's gateway. */
+  defaultRoute: boolean;
+}
+
+export function netnsPath(name: string): string {
+  return `${NETNS_DIR}/${name}`;
+}
+
+export function netnsExists(name: string): boolean {
+  return existsSync(netnsPath(name));
+}
+
+/** Creates the namespace (when `create`) and the endpoints; on failure removes what this call created. */
+export async function setupEndpoints(netns: string, opts: { create: boolean; loopback: boolean; endpoints: readonly EndpointPlan[]; mtu?: number }): Promise<void> {
+  const host: string[] = [];
+  if (opts.create) host.push(`netns add ${netns}`);
+  const mtu = opts.mtu !== undefined ? ` mtu ${opts.mtu}` : "";
+  for (const e of opts.endpoints) {
+    host.push(`link add ${e.hostVeth}${mtu} up master ${e.bridge} type veth peer name ${e.ifname} address ${e.mac} netns ${netns}`);
+    // Hairpin: with br_netfilter, a container's connection to its own published port is
+    // DNATed back to itself and bridged out of the port it came in on, which a bridge
+    // refuses unless the port is in hairpin mode (Docker sets it for the same case).
+    host.push(`link set ${e.hostVeth} type bridge_slave hairpin on`);
+  }
+  const inside: string[] = [];
+  if (opts.loopback) inside.push("link set lo up");
+  for (const e of opts.endpoints) {
+    inside.push(`addr add ${e.ip}/${e.prefixLength} brd + dev ${e.ifname}`, `link set ${e.ifname} up`);
+    if (e.defaultRoute) inside.push(`route replace default via ${e.gateway} dev ${e.ifname}`);
+  }
+  try {
+    if (host.length > 0) await run("ip", ["-batch", "-"], { input: host.join("\n") + "\n" });
+    if (inside.length > 0) await run("ip", ["-n", netns, "-batch", "-"], { input: inside.join("\n") + "\n" });
+  } catch (err) {
+    await teardown(
+      opts.create ? netns : undefined,
+      opts.endpoints.map((e) => e.hostVeth),
+    );
+    throw err;
+  }
+}
+
+/** Points the default route at another endpoint (the one that had it was detached). */
+export async function setDefaultRoute(netns: string, e: { gateway: string; ifname: string }): Promise<void> {
+  await run("ip", ["-n", netns, "route", "replace", "default", "via", e.gateway, "dev", e.ifname]);
+}
+
+/**
+ * Deletes host veth ends and, when given, the namespace, in one exec that
+ * carries on past missing pieces (-force). Host ends are deleted explicitly:
+ * deleting the netns alone leaves the pair alive for as long as any process
+ * (a container not yet reaped) still holds the namespace.
+ */
+export async function teardown(netns: string | undefined, hostVeths: readonly string[]): Promise<void> {
+  const lines = hostVeths.filter((v) => linkExists(v)).map((v) => `link del ${v}`);
+  if (netns !== undefined && netnsExists(netns)) lines.push(`netns del ${netns}`);
+  if (lines.length === 0) return;
+  const r = await run("ip", ["-force", "-batch", "-"], { input: lines.join("\n") + "\n", allowFailure: true });
+  const left = [...hostVeths.filter((v) => linkExists(v)), ...(netns !== undefined && netnsExists(netns) ? [`netns ${netns}`] : [])];
+  if (left.length > 0) throw new Error(`could not remove ${left.join(", ")}: ${r.stderr.trim()}`);
+}
+
+/**
+ * Deletes links and namespaces that carry our prefixes but are not in
+ * `keep` (repair after a crash), in one exec. Matching is strict (prefix plus
+ * the exact generated length and hex) so nobody else's device is touched.
+ */
+export async function removeUnowned(p: NamePrefixes, keep: { bridges: ReadonlySet<string>; veths: ReadonlySet<string>; namespaces: ReadonlySet<string> }): Promise<string[]> {
+  const removed: string[] = [];
+  const batch: string[] = [];
+  for (const link of await readdir("/sys/class/net").catch(() => [] as string[])) {
+    if (generated(link, p.bridge, 8) && !keep.bridges.has(link)) {
+      batch.push(`link del ${link}`);
+      removed.push(`bridge ${link}`);
+    } else if (generated(link, p.veth, IFNAME_MAX - p.veth.length) && !keep.veths.has(link)) {
+      batch.push(`link del ${link}`);
+      removed.push(`veth ${link}`);
+    }
+  }
+  for (const ns of await readdir(NETNS_DIR).catch(() => [] as string[])) {
+    if (ns.startsWith(p.netns) && /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(ns.slice(p.netns.length)) && !keep.namespaces.has(ns)) {
+      batch.push(`netns del ${ns}`);
+      removed.push(`netns ${ns}`);
+    }
+  }
+  if (batch.length > 0) await run("ip", ["-force", "-batch", "-"], { input: batch.join("\n") + "\n", allowFailure: true });
+  return removed;
+}
+
+function generated(name: string, prefix: string, hexLen: number): boolean {
+  return name.length === prefix.length + hexLen && name.startsWith(prefix) && /^[0-9a-f]+$/.test(name.slice(prefix.length));
+}

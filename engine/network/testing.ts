@@ -1,0 +1,120 @@
+// Helpers for the network tests that use real namespaces. Every kernel object
+// a test run creates carries a random tag in its name, the address pool is a
+// block of 10.213.0.0/16 that no host route touches, and the only DNS upstream
+// is a fake server on 127.0.0.1: no test traffic leaves the machine.
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { createSocket, type Socket } from "node:dgram";
+import { readdir } from "node:fs/promises";
+import * as dnsPacket from "dns-packet";
+import { run, type RunResult } from "../sys/exec.js";
+import type { DnsUpstream } from "./dns.js";
+import type { PausePoint } from "./hooks.js";
+import type { AddressPool } from "./ipam.js";
+import { formatCidr, overlaps, parseCidr } from "./ipv4.js";
+import type { NamePrefixes } from "./names.js";
+import { hostRoutes } from "./routes.js";
+
+export const canUseNamespaces = process.getuid?.() === 0;
+
+export function testPrefixes(): { tag: string; prefixes: NamePrefixes } {
+  const tag = randomBytes(2).toString("hex");
+  return { tag, prefixes: { bridge: `tb${tag}-`, veth: `tv${tag}`, netns: `tn${tag}-`, chain: `TT${tag}` } };
+}
+
+/** A /20 of 10.213.0.0/16 (carved into /24s) that overlaps no host route right now; `avoid` keeps parallel test files apart. */
+export async function testPool(avoid: readonly number[] = []): Promise<AddressPool & { cidr: string }> {
+  const routes = await hostRoutes();
+  const blocks = Array.from({ length: 16 }, (_, i) => i).filter((i) => !avoid.includes(i));
+  for (let tries = 0; tries < 64; tries++) {
+    const i = blocks[Math.floor(Math.random() * blocks.length)] ?? 0;
+    const cidr = { network: parseCidr(`10.213.${i * 16}.0/20`).network, prefix: 20 };
+    if (!routes.some((r) => overlaps(r, cidr))) return { base: formatCidr(cidr), size: 24, cidr: formatCidr(cidr) };
+  }
+  throw new Error("no free /20 in 10.213.0.0/16 for the test");
+}
+
+/** Runs busybox inside a namespace ("a container"). Never throws on a non-zero exit. */
+export function inNs(ns: string, args: string[], timeoutMs = 10_000): Promise<RunResult> {
+  return run("timeout", [String(Math.ceil(timeoutMs / 1000)), "ip", "netns", "exec", ns, "busybox", ...args], { allowFailure: true });
+}
+
+/** Starts a long-running process in a namespace; `ip netns exec` execs it, so the pid is the process's own. */
+export function spawnInNs(ns: string, cmd: string, args: string[]): ChildProcess {
+  const child = spawn("ip", ["netns", "exec", ns, cmd, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout?.resume();
+  child.stderr?.resume();
+  return child;
+}
+
+export function stopChild(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once("exit", () => resolve());
+    child.kill("SIGKILL");
+  });
+}
+
+/** Addresses from `busybox nslookup` output, in answer order (the server's own address lines excluded). */
+export function nslookupAddresses(out: string): string[] {
+  const answer = out.split(/\n\s*\n/).slice(1).join("\n");
+  return [...answer.matchAll(/^Address:\s*([0-9.]+)\s*$/gm)].map((m) => m[1] ?? "");
+}
+
+/** A fake upstream resolver on 127.0.0.1: `known` names get their address, everything else NXDOMAIN. */
+export async function fakeUpstream(known: Record<string, string>): Promise<{ upstream: DnsUpstream; queries: string[]; close(): Promise<void> }> {
+  const sock: Socket = createSocket("udp4");
+  const queries: string[] = [];
+  await new Promise<void>((r) => sock.bind(0, "127.0.0.1", () => r()));
+  sock.on("message", (msg, rinfo) => {
+    let q: dnsPacket.DecodedPacket;
+    try {
+      q = dnsPacket.decode(msg);
+    } catch {
+      return;
+    }
+    const question = q.questions?.[0];
+    const name = (question?.name ?? "").toLowerCase();
+    queries.push(name);
+    const ip = known[name];
+    const answers: dnsPacket.Answer[] = ip !== undefined && question?.type === "A" ? [{ type: "A", name: question.name, class: "IN", ttl: 60, data: ip }] : [];
+    const rcode = ip !== undefined ? 0 : 3;
+    sock.send(dnsPacket.encode({ type: "response", id: q.id ?? 0, flags: dnsPacket.RECURSION_AVAILABLE | rcode, questions: q.questions ?? [], answers }), rinfo.port, rinfo.address);
+  });
+  return {
+    upstream: { host: "127.0.0.1", port: sock.address().port },
+    queries,
+    close: () => new Promise<void>((r) => sock.close(() => r())),
+  };
+}
+
+/** Everything carrying the run's prefixes that still exists: links, namespaces, iptables chains and rules, DNS listeners on `gateways`. */
+export async function leftovers(p: NamePrefixes, gateways: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const link of await readdir("/sys/class/net")) {
+    if (link.startsWith(p.bridge) || link.startsWith(p.veth)) out.push(`link ${link}`);
+  }
+  for (const ns of await readdir("/var/run/netns").catch(() => [] as string[])) {
+    if (ns.startsWith(p.netns)) out.push(`netns ${ns}`);
+  }
+  const saved = await run("iptables-save", []);
+  for (const line of saved.stdout.split("\n")) if (line.includes(p.chain)) out.push(`iptables ${line}`);
+  const listeners = (await run("ss", ["-Hlnut"])).stdout;
+  for (const gw of gateways) {
+    if (listeners.includes(`${gw}:53 `)) out.push(`DNS listener on ${gw}:53`);
+  }
+  return out;
+}
+
+/** What crash.test.ts tells crash-child.ts (through the environment). */
+export interface CrashChildConfig {
+  stateDir: string;
+  prefixes: NamePrefixes;
+  pool: AddressPool;
+  upstream: DnsUpstream;
+  keeperId: string;
+  victimId: string;
+  pauseAt: PausePoint;
+}
+
+export const CRASH_CONFIG_ENV = "TSC_CRASH_CHILD_CONFIG";
