@@ -1,0 +1,139 @@
+// Preparing a container's OCI bundle in its directory: everything config.json
+// needs that involves I/O (the user from the rootfs's passwd, the working
+// directory, the /etc files, the init binary, host devices and limits) is
+// gathered here, then spec.ts builds the config from it.
+import { realpathSync } from "node:fs";
+import { chmod, lstat, mkdir, readFile, readdir, stat, writeFile } from "node:fs/promises";
+import { hostname as osHostname } from "node:os";
+import { join } from "node:path";
+import type { ContainerSpec, ImageConfig } from "../types.js";
+import { EngineError } from "../types.js";
+import { hostsFile, parseExtraHost, resolvConf } from "./etcfiles.js";
+import type { HostsEntry } from "./etcfiles.js";
+import { mountsFromSpec } from "./mounts.js";
+import type { ResolvedMount } from "./mounts.js";
+import { which } from "./monitor.js";
+import type { OciDevice, OciSpec } from "./oci.js";
+import { hostRlimits } from "./rlimits.js";
+import type { HostRlimits } from "./rlimits.js";
+import { buildSpec, containerHostname, serializeSpec } from "./spec.js";
+import { resolveInRoot, resolveUser } from "./user.js";
+
+export interface BundleInput {
+  id: string;
+  /** The container's directory: config.json and the /etc files go here. */
+  dir: string;
+  spec: ContainerSpec;
+  image: ImageConfig;
+  rootfs: string;
+  cgroupsPath: string;
+  netnsPath?: string | undefined;
+  /** The network layer's resolv.conf: content to write, or a file to bind as it is. Default: the host's. */
+  resolvConf?: { content: string } | { path: string } | undefined;
+  /** The container's own address, written to /etc/hosts under its hostname. */
+  ipAddress?: string | undefined;
+  hostsEntries?: HostsEntry[] | undefined;
+  /** The whole /etc/hosts from the network layer (extra_hosts are appended); replaces the generated one. */
+  hostsContent?: string | undefined;
+  /** Mounts with host paths resolved; default: spec.mounts (binds only). */
+  mounts?: ResolvedMount[] | undefined;
+  hostLimits?: HostRlimits;
+}
+
+/** The first of docker-init, tini-static, tini on PATH (all are tini; docker-init is Docker's name for it). */
+export function findInitBinary(): string | undefined {
+  for (const name of ["docker-init", "tini-static", "tini"]) {
+    const p = which(name);
+    if (p) return realpathSync(p);
+  }
+  return undefined;
+}
+
+export async function prepareBundle(b: BundleInput): Promise<OciSpec> {
+  const { spec, image } = b;
+  const st = await stat(b.rootfs).catch(() => undefined);
+  if (!st?.isDirectory()) throw new EngineError("invalid", `rootfs ${b.rootfs} is not a directory`);
+
+  const user = await resolveUser(b.rootfs, spec.user ?? image.user);
+  const cwd = spec.workingDir || image.workingDir;
+  // Docker creates a missing working directory in the container's filesystem.
+  if (cwd && cwd !== "/") await mkdir(await resolveInRoot(b.rootfs, cwd), { recursive: true });
+
+  const hostNetwork = spec.networkMode === "host";
+  const hostname = hostNetwork ? osHostname() : containerHostname(spec, b.id);
+  const files = { hosts: join(b.dir, "hosts"), hostname: join(b.dir, "hostname"), resolvConf: join(b.dir, "resolv.conf") };
+  await writeFile(
+    files.hosts,
+    hostNetwork
+      ? await readFile("/etc/hosts", "utf8").catch(() => "")
+      : b.hostsContent !== undefined
+        ? withExtraHosts(b.hostsContent, spec.extraHosts)
+        : hostsFile({ extraHosts: spec.extraHosts, entries: b.hostsEntries, ownIp: b.ipAddress, hostname, domainname: spec.domainname }),
+  );
+  await writeFile(files.hostname, `${hostname}\n`);
+  if (b.resolvConf && "path" in b.resolvConf) {
+    files.resolvConf = b.resolvConf.path;
+  } else {
+    const base = b.resolvConf?.content ?? (await readFile("/etc/resolv.conf", "utf8").catch(() => ""));
+    await writeFile(files.resolvConf, resolvConf(base, { dns: spec.dns, dnsSearch: spec.dnsSearch, hostNetwork }));
+  }
+  // Readable by any container user (writeFile honours our umask only).
+  await Promise.all([files.hosts, files.hostname].map((f) => chmod(f, 0o644)));
+  if (!(b.resolvConf && "path" in b.resolvConf)) await chmod(files.resolvConf, 0o644);
+
+  const mounts = b.mounts ?? mountsFromSpec(spec.mounts);
+  for (const m of spec.mounts) {
+    if (m.type === "bind" && m.createHostPath && m.source) await mkdir(m.source, { recursive: true });
+  }
+
+  const config = buildSpec({
+    id: b.id,
+    spec,
+    image,
+    rootfs: b.rootfs,
+    user,
+    mounts,
+    etcFiles: files,
+    netnsPath: b.netnsPath,
+    hostRlimits: b.hostLimits ?? hostRlimits(),
+    cgroupsPath: b.cgroupsPath,
+    initBinary: spec.init ? findInitBinary() : undefined,
+    hostDevices: spec.privileged ? await hostDevices() : undefined,
+  });
+  await writeFile(join(b.dir, "config.json"), serializeSpec(config));
+  return config;
+}
+
+function withExtraHosts(content: string, extraHosts: string[]): string {
+  const base = content === "" || content.endsWith("\n") ? content : `${content}\n`;
+  return base + extraHosts.map((h) => parseExtraHost(h)).map((e) => `${e.ip}\t${e.names.join(" ")}\n`).join("");
+}
+
+// runc's devices.HostDevices skips these: they are per-container or virtual.
+const SKIP_DIRS = new Set(["pts", "shm", "fd", "mqueue", ".lxc", ".lxd-mounts", ".udev"]);
+
+/** Every char and block device under /dev, for privileged containers (as Docker passes them). */
+export async function hostDevices(dir = "/dev", depth = 0): Promise<OciDevice[]> {
+  const out: OciDevice[] = [];
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return out;
+  }
+  for (const name of names) {
+    const path = join(dir, name);
+    const st = await lstat(path).catch(() => undefined);
+    if (!st) continue;
+    if (st.isDirectory()) {
+      if (!SKIP_DIRS.has(name) && depth < 4) out.push(...(await hostDevices(path, depth + 1)));
+      continue;
+    }
+    if (path === "/dev/console" || (!st.isCharacterDevice() && !st.isBlockDevice())) continue;
+    const rdev = st.rdev;
+    const major = Number((BigInt(rdev) >> 8n) & 0xfffn) | Number((BigInt(rdev) >> 32n) & ~0xfffn);
+    const minor = Number(BigInt(rdev) & 0xffn) | Number((BigInt(rdev) >> 12n) & 0xfff00n);
+    out.push({ path, type: st.isCharacterDevice() ? "c" : "b", major, minor, fileMode: st.mode & 0o7777, uid: st.uid, gid: st.gid });
+  }
+  return out;
+}

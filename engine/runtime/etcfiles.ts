@@ -1,0 +1,77 @@
+// The three files Docker writes for every container and bind-mounts over the
+// image's: /etc/hosts, /etc/hostname, /etc/resolv.conf. They live in the
+// container's directory so that they survive restarts and can be rewritten
+// (the network layer updates DNS; the image's own copies stay untouched).
+import { EngineError } from "../types.js";
+
+export interface HostsEntry {
+  ip: string;
+  names: string[];
+}
+
+/** Docker's default /etc/hosts lines (libnetwork etchosts.defaultContent). */
+const DEFAULT_HOSTS: HostsEntry[] = [
+  { ip: "127.0.0.1", names: ["localhost"] },
+  { ip: "::1", names: ["localhost", "ip6-localhost", "ip6-loopback"] },
+  { ip: "fe00::0", names: ["ip6-localnet"] },
+  { ip: "ff00::0", names: ["ip6-mcastprefix"] },
+  { ip: "ff02::1", names: ["ip6-allnodes"] },
+  { ip: "ff02::2", names: ["ip6-allrouters"] },
+];
+
+/** compose's extra_hosts: "name:ip" (split at the first colon, IPv6 keeps its colons) or "name=ip". */
+export function parseExtraHost(s: string): HostsEntry {
+  const eq = s.indexOf("=");
+  const colon = s.indexOf(":");
+  const at = eq >= 0 && (colon < 0 || eq < colon) ? eq : colon;
+  if (at <= 0 || at === s.length - 1) throw new EngineError("invalid", `invalid extra host "${s}": expected name:ip`);
+  let ip = s.slice(at + 1);
+  if (ip.startsWith("[") && ip.endsWith("]")) ip = ip.slice(1, -1);
+  return { ip, names: [s.slice(0, at)] };
+}
+
+/**
+ * Default lines, then extra_hosts, then caller-provided entries (links,
+ * network peers), then the container's own address under its hostname — the
+ * order Docker writes them in.
+ */
+export function hostsFile(opts: {
+  extraHosts: string[];
+  entries?: HostsEntry[];
+  ownIp?: string | undefined;
+  hostname: string;
+  domainname?: string | undefined;
+}): string {
+  const lines = [...DEFAULT_HOSTS, ...opts.extraHosts.map(parseExtraHost), ...(opts.entries ?? [])].map(
+    (e) => `${e.ip}\t${e.names.join(" ")}`,
+  );
+  if (opts.ownIp) {
+    const names = opts.domainname ? [`${opts.hostname}.${opts.domainname}`, opts.hostname] : [opts.hostname];
+    lines.push(`${opts.ownIp}\t${names.join(" ")}`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+const LOCALHOST_NAMESERVER = /^\s*nameserver\s+(127\.\d+\.\d+\.\d+|::1)\s*$/;
+
+/**
+ * The container's resolv.conf from a base (the host's, or the network
+ * layer's): `dns` replaces the nameservers, `dnsSearch` the search domains.
+ * Unless the container shares the host's network, localhost nameservers are
+ * dropped (unreachable from another namespace), as Docker's FilterResolvDNS
+ * does; Docker then falls back to public DNS, which we do not invent.
+ */
+export function resolvConf(base: string, opts: { dns: string[]; dnsSearch: string[]; hostNetwork: boolean }): string {
+  let lines = base.replace(/\n+$/, "").split("\n");
+  if (!opts.hostNetwork) lines = lines.filter((l) => !LOCALHOST_NAMESERVER.test(l));
+  if (opts.dns.length > 0) {
+    lines = lines.filter((l) => !/^\s*nameserver\s/.test(l));
+    lines.push(...opts.dns.map((d) => `nameserver ${d}`));
+  }
+  if (opts.dnsSearch.length > 0) {
+    lines = lines.filter((l) => !/^\s*(search|domain)\s/.test(l));
+    lines.push(`search ${opts.dnsSearch.join(" ")}`);
+  }
+  const text = lines.join("\n");
+  return text === "" ? "" : text + "\n";
+}

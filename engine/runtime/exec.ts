@@ -1,0 +1,151 @@
+// Running another process in a running container: `runc exec --process
+// <process.json>` in the foreground, so runc's exit code is the process's.
+//
+// Without a tty, runc hands its own stdin/stdout/stderr to the process:
+// node's pipes go straight in, so output is byte-exact and stdout/stderr stay
+// apart.
+//
+// With a tty, runc needs a terminal. Detached, it would pass the pty master
+// over --console-socket with SCM_RIGHTS, which node cannot receive (and
+// conmon's exec-attach speaks over a SOCK_SEQPACKET socket, which node cannot
+// open either). In the foreground, runc makes the pty itself and copies
+// between it and the terminal on its own stdio, so we give it one: util-linux
+// `script` runs it on a fresh pty and relays that pty to plain pipes. The
+// outer pty is put in raw mode without echo first (only the container's pty
+// should echo and translate newlines, like docker exec -t), and a marker byte
+// printed after that tells us when it is safe to send stdin: bytes sent
+// earlier would be echoed by the outer pty. script -e passes the exit code on.
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Writable } from "node:stream";
+import type { ExecSpec } from "../types.js";
+import { EngineError } from "../types.js";
+import { processCapabilities } from "./caps.js";
+import type { OciProcess, OciSpec } from "./oci.js";
+import type { Runc } from "./runc.js";
+import { mergeEnv } from "./spec.js";
+import { signalNumber } from "./signals.js";
+import { resolveUser } from "./user.js";
+
+export interface ExecContext {
+  runc: Runc;
+  id: string;
+  /** Where the process.json is written (the container's directory). */
+  containerDir: string;
+  /** The container's config.json: env, cwd, capabilities and rlimits to start from. */
+  config: OciSpec;
+  rootfs: string;
+  /** The container's configured user (spec.user ?? image.user). */
+  defaultUser: string | undefined;
+}
+
+/** The process.json of an exec: the container's process with the exec's command, env, user and cwd. */
+export async function execProcess(ctx: ExecContext, spec: ExecSpec): Promise<OciProcess> {
+  if (spec.cmd.length === 0) throw new EngineError("invalid", "exec: no command given");
+  const base = ctx.config.process;
+  const user = await resolveUser(ctx.rootfs, spec.user ?? ctx.defaultUser);
+  let env = base.env;
+  if (spec.tty && !env.some((e) => e.startsWith("TERM="))) env = [...env, "TERM=xterm"];
+  env = mergeEnv(env, spec.env ?? []);
+  return {
+    ...base,
+    terminal: spec.tty === true,
+    args: [...spec.cmd],
+    env,
+    cwd: spec.workingDir || base.cwd,
+    user: { uid: user.uid, gid: user.gid, ...(user.additionalGids.length ? { additionalGids: user.additionalGids } : {}) },
+    // The same set as the container, but a non-root exec gets only the bounding set (as Docker).
+    capabilities: processCapabilities(base.capabilities.bounding, user.uid),
+  };
+}
+
+const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+const MARKER = 0x01;
+
+/** Runs the exec and resolves with its exit code (128+n when killed by signal n). */
+export async function runExec(ctx: ExecContext, spec: ExecSpec): Promise<{ exitCode: number }> {
+  const proc = await execProcess(ctx, spec);
+  const file = join(ctx.containerDir, `exec-${randomBytes(6).toString("hex")}.json`);
+  await writeFile(file, JSON.stringify(proc));
+  try {
+    return spec.tty ? await runTty(ctx, spec, file) : await runPlain(ctx, spec, file);
+  } finally {
+    await rm(file, { force: true });
+  }
+}
+
+function runPlain(ctx: ExecContext, spec: ExecSpec, file: string): Promise<{ exitCode: number }> {
+  const child = spawn(ctx.runc.binary, ctx.runc.execArgs(ctx.id, file, { tty: false }), {
+    stdio: [spec.stdin ? "pipe" : "ignore", "pipe", "pipe"],
+    env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin" },
+  });
+  if (spec.stdin && child.stdin) pipeStdin(spec.stdin, child.stdin);
+  forward(child.stdout, spec.stdout);
+  forward(child.stderr, spec.stderr);
+  return settle(child, spec.signal);
+}
+
+function runTty(ctx: ExecContext, spec: ExecSpec, file: string): Promise<{ exitCode: number }> {
+  // A tty.WriteStream (the CLI's own terminal) knows its size.
+  const size = (spec.stdout ?? {}) as { rows?: unknown; columns?: unknown };
+  const rows = typeof size.rows === "number" ? size.rows : 24;
+  const cols = typeof size.columns === "number" ? size.columns : 80;
+  const runcCmd = [ctx.runc.binary, ...ctx.runc.execArgs(ctx.id, file, { tty: true })].map(shellQuote).join(" ");
+  const script = `stty raw -echo rows ${rows} cols ${cols} 2>/dev/null; printf '\\001'; exec ${runcCmd}`;
+  const child = spawn("script", ["-qfec", script, "/dev/null"], {
+    stdio: ["pipe", "pipe", "pipe"],
+    env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", SHELL: "/bin/sh" },
+  });
+  let ready = false;
+  child.stdout.on("data", (chunk: Buffer) => {
+    let data = chunk;
+    if (!ready) {
+      const at = data.indexOf(MARKER);
+      if (at < 0) return;
+      ready = true;
+      data = data.subarray(at + 1);
+      // Only now is the outer pty raw and silent.
+      if (spec.stdin) pipeStdin(spec.stdin, child.stdin);
+    }
+    if (data.length) spec.stdout?.write(data);
+  });
+  // A tty merges stderr into stdout; script's own stderr is only its errors.
+  forward(child.stderr, spec.stderr);
+  return settle(child, spec.signal);
+}
+
+function pipeStdin(from: NodeJS.ReadableStream, to: Writable) {
+  to.on("error", () => undefined); // the process may exit without reading everything (EPIPE)
+  from.pipe(to);
+  to.on("close", () => from.unpipe(to));
+}
+
+function forward(from: NodeJS.ReadableStream | null, to: NodeJS.WritableStream | undefined) {
+  if (!from) return;
+  if (to) from.on("data", (d: Buffer) => to.write(d));
+  else from.resume();
+}
+
+function settle(child: ChildProcess, signal: AbortSignal | undefined): Promise<{ exitCode: number }> {
+  return new Promise((resolve, reject) => {
+    let killTimer: NodeJS.Timeout | undefined;
+    const onAbort = () => {
+      // runc forwards the signal to the process; force it if that is ignored.
+      child.kill("SIGTERM");
+      killTimer = setTimeout(() => child.kill("SIGKILL"), 2000);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+    if (signal?.aborted) onAbort();
+    child.on("error", (e) => reject(new EngineError("unavailable", `exec: ${e.message}`, { cause: e })));
+    child.on("close", (code, sig) => {
+      clearTimeout(killTimer);
+      signal?.removeEventListener("abort", onAbort);
+      child.stdin?.destroy();
+      const n = sig ? 128 + (signalNumber(sig) ?? 0) : (code ?? 255);
+      resolve({ exitCode: n });
+    });
+  });
+}

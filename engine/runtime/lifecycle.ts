@@ -1,0 +1,384 @@
+// The verbs that change a container's state (start, stop, kill, pause,
+// unpause, remove, restart bookkeeping), exit handling, and reconciling
+// records with runc and conmon when the engine starts. Verbs on one container
+// are serialized; kill is not (it must be able to interrupt a slow stop).
+// Every state change goes through state.ts's transition table.
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { access, readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { CgroupManager } from "../cgroups/types.js";
+import type { ContainerInfo, EngineEvent } from "../types.js";
+import { EngineError } from "../types.js";
+import { readExitFile } from "./exits.js";
+import { launchMonitor } from "./monitor.js";
+import { isNotRunning } from "./runc.js";
+import type { Runc } from "./runc.js";
+import type { RuntimePaths } from "./runtime.js";
+import { normalizeSignal } from "./signals.js";
+import { isActive, transition } from "./state.js";
+import { reconcile, toInfo } from "./store.js";
+import type { ContainerRecord, RecordStore } from "./store.js";
+
+export interface LifecycleDeps {
+  runc: Runc;
+  cgroups: CgroupManager;
+  store: RecordStore;
+  records: Map<string, ContainerRecord>;
+  paths: RuntimePaths;
+  conmonBinary?: string | undefined;
+  beforeStart?: ((info: ContainerInfo, rootfs: string) => Promise<void>) | undefined;
+  emit: (e: EngineEvent) => void;
+}
+
+type ContainerAction = Exclude<Extract<EngineEvent, { type: "container" }>["action"], "health_status">;
+
+/** Docker's exit codes for a start that failed before the process ran. */
+export function startFailureCode(message: string): number {
+  if (/executable file not found|no such file or directory/i.test(message)) return 127;
+  if (/permission denied/i.test(message)) return 126;
+  return 128;
+}
+
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
+/** Whether a process exists and is not a zombie (an exited conmon waits for its reaper, init, for a while). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EPERM") return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+export class Lifecycle {
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly starting = new Set<string>();
+  private readonly finalizing = new Map<string, Promise<void>>();
+  private readonly waiters = new Map<string, Set<() => void>>();
+
+  constructor(private readonly d: LifecycleDeps) {}
+
+  newId(): string {
+    for (;;) {
+      const id = randomBytes(32).toString("hex");
+      if (!this.d.records.has(id)) return id;
+    }
+  }
+
+  activeIds(): string[] {
+    return [...this.d.records.values()].filter((r) => isActive(r.state)).map((r) => r.id);
+  }
+
+  event(rec: ContainerRecord, action: ContainerAction, extra: { exitCode?: number } = {}): void {
+    this.d.emit({ type: "container", action, id: rec.id, name: rec.name, labels: { ...rec.labels }, time: Date.now(), ...extra });
+  }
+
+  private rec(id: string): ContainerRecord {
+    const r = this.d.records.get(id);
+    if (!r) throw new EngineError("not-found", `no such container: ${id}`);
+    return r;
+  }
+
+  private serialize<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(id) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.catch(() => undefined);
+    this.locks.set(id, tail);
+    void tail.then(() => {
+      if (this.locks.get(id) === tail) this.locks.delete(id);
+    });
+    return next;
+  }
+
+  private async update(rec: ContainerRecord, patch: Partial<ContainerRecord>): Promise<void> {
+    Object.assign(rec, patch);
+    await this.d.store.save(rec);
+  }
+
+  private dir(id: string): string {
+    return this.d.store.containerDir(id);
+  }
+
+  start(id: string): Promise<void> {
+    return this.serialize(id, async () => {
+      const rec = this.rec(id);
+      if (rec.state === "running") return; // Docker: 304, not an error
+      if (rec.state === "paused") throw new EngineError("conflict", `container ${rec.name} is paused, unpause it instead`);
+      transition(rec.state, "running", `container ${rec.name}`);
+      const dir = this.dir(id);
+      await this.d.beforeStart?.(toInfo(rec), rec.rootfs);
+      // The previous run's leftovers: its exit status, OOM marks, runc state.
+      await Promise.all(
+        [join(this.d.paths.exitDir, id), join(dir, "persist", "exit"), join(dir, "persist", "oom"), join(dir, "oom")].map((f) => rm(f, { force: true })),
+      );
+      // Normally deleted when the last run ended; runc is only asked when its state dir is still there.
+      if (await exists(join(this.d.paths.runcRoot, id))) await this.d.runc.delete(id, { force: true });
+      this.starting.add(id);
+      try {
+        let pid: number;
+        try {
+          ({ pid } = await launchMonitor({
+            id,
+            name: rec.name,
+            bundle: dir,
+            logPath: join(dir, "ctr.log"),
+            logSizeMax: rec.spec.log.maxSize,
+            exitDir: this.d.paths.exitDir,
+            persistDir: join(dir, "persist"),
+            socketDir: this.d.paths.socketDir,
+            pidFile: join(dir, "init.pid"),
+            conmonPidFile: join(dir, "conmon.pid"),
+            runcRoot: this.d.paths.runcRoot,
+            runcBinary: this.d.runc.binary,
+            conmonBinary: this.d.conmonBinary,
+            terminal: rec.spec.tty,
+            stdin: rec.spec.openStdin,
+          }));
+          await this.d.runc.start(id);
+        } catch (e) {
+          await this.d.runc.delete(id, { force: true }).catch(() => undefined);
+          const msg = e instanceof Error ? e.message : String(e);
+          const code = startFailureCode(msg);
+          await this.update(rec, { error: msg, exitCode: code });
+          throw new EngineError(code === 128 ? "internal" : "invalid", `starting container ${rec.name}: ${msg}`, { cause: e });
+        }
+        const monitorPid = Number.parseInt(await readFile(join(dir, "conmon.pid"), "utf8").catch(() => ""), 10);
+        await this.update(rec, {
+          state: transition(rec.state, "running", `container ${rec.name}`),
+          pid,
+          monitorPid: Number.isNaN(monitorPid) ? undefined : monitorPid,
+          startedAt: new Date().toISOString(),
+          exitCode: undefined,
+          oomKilled: false,
+          error: undefined,
+        });
+        this.event(rec, "start");
+      } finally {
+        this.starting.delete(id);
+      }
+      // It may have ended already, before we called it running.
+      void this.checkExit(id);
+    });
+  }
+
+  /** Sends a signal; a paused container is resumed afterwards when `thaw` so the signal is acted on. */
+  private async signal(rec: ContainerRecord, sig: string, thaw: boolean): Promise<void> {
+    try {
+      await this.d.runc.kill(rec.id, sig);
+    } catch (e) {
+      if (!isNotRunning(e)) throw e;
+      return; // already on its way out
+    }
+    this.event(rec, "kill");
+    if (thaw && rec.state === "paused") await this.d.runc.resume(rec.id).catch(() => undefined);
+  }
+
+  /** true once the container is no longer active; false after timeoutMs (negative = no limit). */
+  private waitExit(id: string, timeoutMs: number): Promise<boolean> {
+    const rec = this.d.records.get(id);
+    if (!rec || !isActive(rec.state)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const set = this.waiters.get(id) ?? new Set();
+      this.waiters.set(id, set);
+      const done = (v: boolean) => {
+        clearTimeout(timer);
+        set.delete(onExit);
+        resolve(v);
+      };
+      const onExit = () => done(true);
+      set.add(onExit);
+      const timer = timeoutMs >= 0 ? setTimeout(() => done(false), timeoutMs) : undefined;
+      void this.checkExit(id);
+    });
+  }
+
+  stop(id: string, opts: { timeoutMs?: number; signal?: string }): Promise<void> {
+    return this.serialize(id, async () => {
+      const rec = this.rec(id);
+      if (rec.state === "restarting") {
+        // Only the supervisor's backoff is running: nothing to signal.
+        await this.update(rec, { state: transition(rec.state, "exited") });
+        this.event(rec, "stop");
+        return;
+      }
+      if (!isActive(rec.state)) return;
+      const sig = opts.signal ? normalizeSignal(opts.signal) : rec.stopSignal;
+      await this.signal(rec, sig, true);
+      if (!(await this.waitExit(id, opts.timeoutMs ?? rec.spec.stopTimeoutMs))) {
+        await this.signal(rec, "SIGKILL", true);
+        if (!(await this.waitExit(id, 30_000))) throw new EngineError("internal", `container ${rec.name} did not exit after SIGKILL`);
+      }
+      this.event(rec, "stop");
+    });
+  }
+
+  async kill(id: string, sig: string): Promise<void> {
+    const rec = this.rec(id);
+    if (!isActive(rec.state)) throw new EngineError("not-running", `container ${rec.name} is not running`);
+    await this.signal(rec, sig, sig === "SIGKILL");
+    // Like Docker, a SIGKILL returns once the container is gone.
+    if (sig === "SIGKILL") await this.waitExit(id, 10_000);
+  }
+
+  pause(id: string): Promise<void> {
+    return this.serialize(id, async () => {
+      const rec = this.rec(id);
+      if (rec.state === "paused") throw new EngineError("conflict", `container ${rec.name} is already paused`);
+      if (rec.state !== "running") throw new EngineError("not-running", `container ${rec.name} is not running`);
+      await this.d.runc.pause(id);
+      await this.update(rec, { state: transition(rec.state, "paused") });
+      this.event(rec, "pause");
+    });
+  }
+
+  unpause(id: string): Promise<void> {
+    return this.serialize(id, async () => {
+      const rec = this.rec(id);
+      if (rec.state !== "paused") throw new EngineError("conflict", `container ${rec.name} is not paused`);
+      await this.d.runc.resume(id);
+      await this.update(rec, { state: transition(rec.state, "running") });
+      this.event(rec, "unpause");
+    });
+  }
+
+  remove(id: string, opts: { force?: boolean }): Promise<void> {
+    return this.serialize(id, async () => {
+      const rec = this.rec(id);
+      if (isActive(rec.state)) {
+        if (!opts.force) throw new EngineError("conflict", `cannot remove ${rec.state} container ${rec.name}: stop it first or force the removal`);
+        await this.signal(rec, "SIGKILL", true);
+        if (!(await this.waitExit(id, 30_000))) throw new EngineError("internal", `container ${rec.name} did not exit after SIGKILL`);
+      }
+      await this.update(rec, { state: transition(rec.state, "removing") });
+      try {
+        await this.d.runc.delete(id, { force: true });
+        await this.d.cgroups.remove(rec.cgroupsPath);
+        await rm(join(this.d.paths.exitDir, id), { force: true });
+        // conmon unlinks its attach-socket symlink when it exits; not when it was killed.
+        await rm(join(this.d.paths.socketDir, id), { force: true });
+        await this.d.store.remove(id);
+      } catch (e) {
+        const msg = e instanceof Error ? e.message : String(e);
+        await this.update(rec, { state: transition(rec.state, "dead"), error: `removal failed: ${msg}` }).catch(() => undefined);
+        throw new EngineError("internal", `removing container ${rec.name}: ${msg}`, { cause: e });
+      }
+      this.d.records.delete(id);
+      this.event(rec, "destroy");
+    });
+  }
+
+  markRestarting(id: string): Promise<ContainerInfo> {
+    return this.serialize(id, async () => {
+      const rec = this.rec(id);
+      await this.update(rec, { state: transition(rec.state, "restarting", `container ${rec.name}`), restartCount: rec.restartCount + 1 });
+      return toInfo(rec);
+    });
+  }
+
+  async wait(id: string, signal?: AbortSignal): Promise<{ exitCode: number; oomKilled: boolean }> {
+    const rec = this.rec(id);
+    if (isActive(rec.state)) {
+      await new Promise<void>((resolve, reject) => {
+        const set = this.waiters.get(id) ?? new Set();
+        this.waiters.set(id, set);
+        const onAbort = () => {
+          set.delete(onExit);
+          reject(new EngineError("unavailable", `waiting for container ${rec.name} was aborted`));
+        };
+        const onExit = () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        };
+        if (signal?.aborted) return onAbort();
+        signal?.addEventListener("abort", onAbort, { once: true });
+        set.add(onExit);
+        void this.checkExit(id);
+      });
+    }
+    return { exitCode: rec.exitCode ?? 0, oomKilled: rec.oomKilled };
+  }
+
+  /** Finalizes the container if conmon recorded its exit (or its monitor died without doing so). */
+  checkExit(id: string): Promise<void> {
+    if (this.starting.has(id)) return Promise.resolve();
+    const rec = this.d.records.get(id);
+    if (!rec || !isActive(rec.state)) return Promise.resolve();
+    const pending = this.finalizing.get(id);
+    if (pending) return pending;
+    const p = this.finalize(rec)
+      .catch(() => undefined) // retried on the next event or poll
+      .finally(() => this.finalizing.delete(id));
+    this.finalizing.set(id, p);
+    return p;
+  }
+
+  private async oomHappened(rec: ContainerRecord): Promise<boolean> {
+    const mark = await exists(join(this.dir(rec.id), "persist", "oom"));
+    return mark || (await this.d.cgroups.oomKillCount(rec.cgroupsPath).catch(() => 0)) > 0;
+  }
+
+  private async finalize(rec: ContainerRecord): Promise<void> {
+    const exit = await readExitFile(this.d.paths.exitDir, rec.id);
+    let error: string | undefined;
+    if (!exit) {
+      if (rec.monitorPid === undefined || alive(rec.monitorPid)) return;
+      const st = await this.d.runc.state(rec.id);
+      if (st?.status === "running" || st?.status === "paused") return; // orphaned but alive; polled again
+      error = "the container's monitor (conmon) died without recording an exit status";
+    }
+    // Read before `runc delete` takes the cgroup (and its OOM counter) away.
+    const oomKilled = await this.oomHappened(rec);
+    // Like containerd deleting a task once it exited: frees runc's state and the cgroup.
+    await this.d.runc.delete(rec.id, { force: true });
+    if (!isActive(rec.state)) return;
+    const exitCode = exit?.code ?? 255;
+    await this.update(rec, {
+      state: transition(rec.state, "exited", `container ${rec.name}`),
+      exitCode,
+      oomKilled,
+      finishedAt: exit?.at ?? new Date().toISOString(),
+      pid: undefined,
+      monitorPid: undefined,
+      error,
+    });
+    if (oomKilled) this.event(rec, "oom");
+    this.event(rec, "die", { exitCode });
+    for (const w of this.waiters.get(rec.id) ?? []) w();
+    this.waiters.delete(rec.id);
+  }
+
+  /** Loads every record and brings it in line with runc and conmon (see store.ts reconcile). */
+  async load(): Promise<void> {
+    const { records, broken } = await this.d.store.loadAll();
+    const runcStates = new Map((await this.d.runc.list()).map((s) => [s.id, s]));
+    const now = new Date().toISOString();
+    for (const r of records) {
+      const active = isActive(r.state);
+      const exit = active ? await readExitFile(this.d.paths.exitDir, r.id) : undefined;
+      const oom = active && exit ? await this.oomHappened(r) : false;
+      const { record, deleteRunc } = reconcile(r, { runc: runcStates.get(r.id), exit, oom }, now);
+      if (deleteRunc) await this.d.runc.delete(r.id, { force: true });
+      if (JSON.stringify(record) !== JSON.stringify(r)) await this.d.store.save(record);
+      this.d.records.set(record.id, record);
+      runcStates.delete(r.id);
+    }
+    // runc state nobody has a record of (a create that crashed before saving) and half-made directories.
+    for (const id of runcStates.keys()) await this.d.runc.delete(id, { force: true });
+    for (const id of broken) await this.d.store.remove(id);
+  }
+
+  close(): void {
+    this.waiters.clear();
+  }
+}

@@ -1,0 +1,159 @@
+// The per-container monitor: conmon (CRI-O's and podman's), a small C
+// process that runs `runc create`, then owns the container's stdio for its
+// whole life: it writes stdout/stderr to the log in CRI format, keeps stdin
+// open when asked, notices OOM kills (an `oom` file in its persist dir) and
+// writes the exit code to <exit dir>/<id> when the container ends. It double-
+// forks and starts its own session, so our process can die or be upgraded
+// without touching running containers (a few MB of RSS per container).
+//
+// Knowing when the container exists: conmon's first process exits at once,
+// long before `runc create` is done. conmon's sync pipe protocol tells us:
+// with _OCI_SYNCPIPE=<fd> it writes `{"data": <pid>}` once runc create has
+// succeeded (the container is then in runc's "created" state) or
+// `{"data": -1, "message": "<runc's stderr>"}` when it failed. That is the
+// same signal as polling `runc state` until it says created, without
+// spawning runc over and over.
+import { spawn } from "node:child_process";
+import { accessSync, constants } from "node:fs";
+import { delimiter, join } from "node:path";
+import type { Readable } from "node:stream";
+import { EngineError } from "../types.js";
+
+export interface MonitorOptions {
+  id: string;
+  name: string;
+  /** The OCI bundle (config.json); conmon also puts its ctl/winsz fifos and `oom` here. */
+  bundle: string;
+  /** CRI-format log (k8s-file). */
+  logPath: string;
+  /** Truncate-and-restart the log past this many bytes (conmon keeps no rotated copies). */
+  logSizeMax?: number | undefined;
+  exitDir: string;
+  /** conmon writes `exit` and `oom` here. */
+  persistDir: string;
+  /** Where conmon puts the attach socket's symlink; must exist. */
+  socketDir: string;
+  /** runc writes the container's init pid here. */
+  pidFile: string;
+  conmonPidFile: string;
+  runcRoot: string;
+  runcBinary?: string;
+  conmonBinary?: string;
+  terminal: boolean;
+  stdin: boolean;
+  timeoutMs?: number;
+}
+
+/** An executable's absolute path via PATH (conmon execv()s its runtime, so it needs one). */
+export function which(binary: string, path = process.env.PATH ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"): string | undefined {
+  if (binary.includes("/")) return binary;
+  for (const dir of path.split(delimiter)) {
+    const candidate = join(dir, binary);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // keep looking
+    }
+  }
+  return undefined;
+}
+
+export function conmonArgs(o: MonitorOptions, runtimePath: string): string[] {
+  const args = [
+    "--api-version", "1",
+    "-c", o.id,
+    "-u", o.id,
+    "-n", o.name,
+    "-r", runtimePath,
+    "-b", o.bundle,
+    "-p", o.pidFile,
+    "-P", o.conmonPidFile,
+    "-l", `k8s-file:${o.logPath}`,
+    "--exit-dir", o.exitDir,
+    "-0", o.persistDir,
+    "--socket-dir-path", o.socketDir,
+    "--runtime-arg", "--root",
+    "--runtime-arg", o.runcRoot,
+  ];
+  if (o.logSizeMax !== undefined && o.logSizeMax > 0) args.push("--log-size-max", String(o.logSizeMax));
+  if (o.terminal) args.push("-t");
+  // Without attach there is no writer, so stdin stays open and empty: what
+  // `docker run -i` without a client attached looks like to the process.
+  if (o.stdin) args.push("-i", "--leave-stdin-open");
+  return args;
+}
+
+interface SyncMessage {
+  data: number;
+  message?: string;
+}
+
+/** Reads conmon's first sync-pipe message (one JSON line). */
+function readSyncMessage(pipe: Readable, timeoutMs: number): Promise<SyncMessage | undefined> {
+  return new Promise((resolve, reject) => {
+    let buf = "";
+    const done = (v: SyncMessage | undefined, err?: Error) => {
+      clearTimeout(timer);
+      pipe.removeAllListeners("data");
+      pipe.destroy();
+      if (err) reject(err);
+      else resolve(v);
+    };
+    const timer = setTimeout(() => done(undefined, new Error(`conmon did not report within ${timeoutMs} ms`)), timeoutMs);
+    pipe.setEncoding("utf8");
+    pipe.on("data", (chunk: string) => {
+      buf += chunk;
+      const nl = buf.indexOf("\n");
+      if (nl >= 0) {
+        try {
+          done(JSON.parse(buf.slice(0, nl)) as SyncMessage);
+        } catch (e) {
+          done(undefined, new Error(`conmon sent an unreadable sync message: ${buf.slice(0, nl)}`, { cause: e }));
+        }
+      }
+    });
+    pipe.on("error", () => done(undefined));
+    pipe.on("end", () => done(undefined));
+  });
+}
+
+/**
+ * Starts conmon for a prepared bundle and resolves once the container is in
+ * runc's "created" state, with its init pid. Throws with runc's message when
+ * runc create failed (a missing executable shows up at `runc start`, not here).
+ */
+export async function launchMonitor(o: MonitorOptions): Promise<{ pid: number }> {
+  const conmon = which(o.conmonBinary ?? "conmon");
+  const runtime = which(o.runcBinary ?? "runc");
+  if (!conmon) throw new EngineError("unavailable", "conmon is not installed (apt-get install conmon)");
+  if (!runtime) throw new EngineError("unavailable", "runc is not installed (apt-get install runc)");
+  const child = spawn(conmon, conmonArgs(o, runtime), {
+    cwd: o.bundle,
+    detached: true,
+    stdio: ["ignore", "ignore", "pipe", "pipe"],
+    // A clean environment: runc and the container must not inherit ours.
+    env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", _OCI_SYNCPIPE: "3" },
+  });
+  child.unref();
+  let stderr = "";
+  child.stderr?.setEncoding("utf8");
+  child.stderr?.on("data", (d: string) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => {
+    child.on("exit", (code) => resolve(code));
+    child.on("error", () => resolve(null));
+  });
+  const sync = child.stdio[3] as Readable;
+  const msg = await readSyncMessage(sync, o.timeoutMs ?? 30_000);
+  child.stderr?.destroy();
+  if (msg && msg.data > 0) return { pid: msg.data };
+  const code = await Promise.race([exited, new Promise((r) => setTimeout(r, 1000, undefined))]);
+  const detail = (msg?.message ?? stderr).trim() || `conmon exited (${String(code)}) without creating the container`;
+  throw new EngineError("internal", `creating container ${o.name}: ${cleanRuncMessage(detail)}`);
+}
+
+/** runc logs as `time="..." level=error msg="..."`; keep the msg part for people. */
+export function cleanRuncMessage(text: string): string {
+  const msgs = [...text.matchAll(/msg="((?:[^"\\]|\\.)*)"/g)].map((m) => (m[1] ?? "").replace(/\\"/g, '"'));
+  return msgs.length ? msgs.join("; ") : text.trim();
+}

@@ -1,0 +1,182 @@
+// Container records: what the engine knows about each container, one JSON
+// file per container at <stateDir>/containers/<id>/record.json, written
+// atomically (temp file + rename) so a crash leaves the old or the new record,
+// never half of one. The record is the engine's memory across restarts; the
+// truth about processes is runc's state and conmon's exit files, and
+// reconcile() merges the two when the engine starts.
+import { randomBytes } from "node:crypto";
+import { readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { ContainerInfo, ContainerSpec, ContainerState, ImageConfig } from "../types.js";
+import type { RuncState } from "./runc.js";
+
+export interface ContainerRecord {
+  id: string;
+  name: string;
+  image: string;
+  imageId: string;
+  labels: Record<string, string>;
+  spec: ContainerSpec;
+  imageConfig: ImageConfig;
+  /** Host path of the root filesystem (owned by the snapshotter, not by us). */
+  rootfs: string;
+  cgroupsPath: string;
+  /** Resolved command (entrypoint + cmd), without the init wrapper. */
+  command: string[];
+  /** spec.stopSignal ?? image's ?? SIGTERM, normalized ("SIGTERM"). */
+  stopSignal: string;
+  state: ContainerState;
+  pid: number | undefined;
+  exitCode: number | undefined;
+  oomKilled: boolean;
+  error: string | undefined;
+  createdAt: string;
+  startedAt: string | undefined;
+  finishedAt: string | undefined;
+  restartCount: number;
+  /** conmon's pid while the container runs (to notice a monitor that died). */
+  monitorPid: number | undefined;
+  ports: ContainerInfo["ports"];
+  networks: ContainerInfo["networks"];
+}
+
+export function toInfo(r: ContainerRecord): ContainerInfo {
+  return {
+    id: r.id,
+    name: r.name,
+    image: r.image,
+    imageId: r.imageId,
+    labels: { ...r.labels },
+    state: r.state,
+    pid: r.pid,
+    exitCode: r.exitCode,
+    oomKilled: r.oomKilled,
+    error: r.error,
+    createdAt: r.createdAt,
+    startedAt: r.startedAt,
+    finishedAt: r.finishedAt,
+    restartCount: r.restartCount,
+    command: [...r.command],
+    ports: r.ports.map((p) => ({ ...p })),
+    networks: structuredClone(r.networks),
+  };
+}
+
+export class RecordStore {
+  constructor(readonly dir: string) {}
+
+  containerDir(id: string): string {
+    return join(this.dir, id);
+  }
+
+  async save(r: ContainerRecord): Promise<void> {
+    const file = join(this.containerDir(r.id), "record.json");
+    const tmp = `${file}.${randomBytes(4).toString("hex")}.tmp`;
+    await writeFile(tmp, JSON.stringify(r, null, 2));
+    await rename(tmp, file);
+  }
+
+  async load(id: string): Promise<ContainerRecord | undefined> {
+    try {
+      return JSON.parse(await readFile(join(this.containerDir(id), "record.json"), "utf8")) as ContainerRecord;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw e;
+    }
+  }
+
+  /** Every record on disk; directories without a readable record are reported apart (half-created containers). */
+  async loadAll(): Promise<{ records: ContainerRecord[]; broken: string[] }> {
+    let ids: string[];
+    try {
+      ids = await readdir(this.dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return { records: [], broken: [] };
+      throw e;
+    }
+    const records: ContainerRecord[] = [];
+    const broken: string[] = [];
+    for (const id of ids) {
+      try {
+        const r = await this.load(id);
+        if (r) records.push(r);
+        else broken.push(id);
+      } catch {
+        broken.push(id);
+      }
+    }
+    return { records, broken };
+  }
+
+  async remove(id: string): Promise<void> {
+    await rm(this.containerDir(id), { recursive: true, force: true });
+  }
+}
+
+/** What the machine says about a container when the engine (re)starts. */
+export interface Observed {
+  runc: RuncState | undefined;
+  /** conmon's exit file: the code and when it was written. */
+  exit: { code: number; at: string } | undefined;
+  oom: boolean;
+}
+
+/**
+ * Merges a record with what runc and conmon report, for containers that
+ * changed while the engine was not watching. Pure. `deleteRunc` says the runc
+ * state is stale and must go (an ended container keeps its runc state and
+ * cgroup until `runc delete`).
+ *
+ * A container the record says is running but that neither runc nor conmon
+ * knows (no runc state and no exit file: the host rebooted with runc's state
+ * on tmpfs, or conmon was killed before it could write the exit code)
+ * becomes exited with code 255 and an error saying the status was lost. That
+ * is what containerd reports when a task's shim dies (exit status 255, which
+ * Docker then shows as exited), and CRI-O likewise marks such containers
+ * stopped. Docker's "dead" is kept for what it means there: a removal that
+ * failed part-way.
+ */
+export function reconcile(r: ContainerRecord, o: Observed, now: string): { record: ContainerRecord; deleteRunc: boolean } {
+  const rec = { ...r };
+  const runcStatus = o.runc?.status;
+  switch (r.state) {
+    case "running":
+    case "paused": {
+      if (o.exit) {
+        Object.assign(rec, { state: "exited", exitCode: o.exit.code, finishedAt: o.exit.at, oomKilled: o.oom, pid: undefined, monitorPid: undefined });
+        return { record: rec, deleteRunc: o.runc !== undefined };
+      }
+      if (runcStatus === "running" || runcStatus === "paused") {
+        Object.assign(rec, { state: runcStatus, pid: o.runc?.pid || r.pid });
+        return { record: rec, deleteRunc: false };
+      }
+      Object.assign(rec, {
+        state: "exited",
+        exitCode: 255,
+        oomKilled: o.oom,
+        pid: undefined,
+        monitorPid: undefined,
+        finishedAt: now,
+        error:
+          o.runc === undefined
+            ? "container state lost while the engine was down (host reboot?); exit status unknown"
+            : `container ${runcStatus ?? "gone"} without an exit status from its monitor`,
+      });
+      return { record: rec, deleteRunc: o.runc !== undefined };
+    }
+    case "removing":
+      // Removal was interrupted: Docker's dead, removable again.
+      Object.assign(rec, { state: "dead", error: r.error ?? "removal was interrupted" });
+      return { record: rec, deleteRunc: o.runc !== undefined };
+    default:
+      // created / exited / restarting / dead have no processes of their own.
+      // A running runc container means we crashed between `runc start` and
+      // saving the record: adopt it. Any other runc state left over (a crash
+      // between conmon and `runc start`) is stale.
+      if (runcStatus === "running" || runcStatus === "paused") {
+        Object.assign(rec, { state: runcStatus, pid: o.runc?.pid, startedAt: o.runc?.created, exitCode: undefined, error: undefined });
+        return { record: rec, deleteRunc: false };
+      }
+      return { record: rec, deleteRunc: o.runc !== undefined };
+  }
+}

@@ -1,0 +1,154 @@
+// Resolving `user:` (name, uid, name:group, uid:gid) against the container's
+// own /etc/passwd and /etc/group, with the rules of runc's
+// libcontainer/user.GetExecUser that Docker relies on:
+// - a name must exist in passwd; a number need not (then gid 0, home /);
+// - an explicit group (name or number) sets the primary gid and no
+//   supplementary groups; without one, the user's passwd gid is primary and
+//   every group listing the user by name is supplementary.
+// The files are read inside the rootfs without following symlinks out of it:
+// an image's /etc/passwd -> /etc/shadow-like symlink must not read the host's.
+import { lstat, readFile, readlink } from "node:fs/promises";
+import { posix } from "node:path";
+import { EngineError } from "../types.js";
+
+export interface ResolvedUser {
+  uid: number;
+  gid: number;
+  additionalGids: number[];
+  /** Home directory from passwd ("/" when unknown), for HOME. */
+  home: string;
+  /** The user's name when passwd knows it. */
+  name: string | undefined;
+}
+
+interface PasswdEntry {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+}
+
+interface GroupEntry {
+  name: string;
+  gid: number;
+  members: string[];
+}
+
+export function parsePasswd(text: string): PasswdEntry[] {
+  const out: PasswdEntry[] = [];
+  for (const line of text.split("\n")) {
+    if (line.trim() === "" || line.startsWith("#")) continue;
+    const f = line.split(":");
+    const uid = Number(f[2]);
+    const gid = Number(f[3]);
+    if (f[0] === undefined || !Number.isInteger(uid) || !Number.isInteger(gid)) continue;
+    out.push({ name: f[0], uid, gid, home: f[5] || "/" });
+  }
+  return out;
+}
+
+export function parseGroup(text: string): GroupEntry[] {
+  const out: GroupEntry[] = [];
+  for (const line of text.split("\n")) {
+    if (line.trim() === "" || line.startsWith("#")) continue;
+    const f = line.split(":");
+    const gid = Number(f[2]);
+    if (f[0] === undefined || !Number.isInteger(gid)) continue;
+    out.push({ name: f[0], gid, members: (f[3] ?? "").split(",").filter(Boolean) });
+  }
+  return out;
+}
+
+const isNumeric = (s: string) => /^\d+$/.test(s);
+
+/** Pure resolution from file contents (undefined content = file absent). */
+export function resolveUserFrom(spec: string | undefined, passwd: string | undefined, group: string | undefined): ResolvedUser {
+  const text = (spec ?? "").trim();
+  const colon = text.indexOf(":");
+  const userArg = colon < 0 ? text : text.slice(0, colon);
+  const groupArg = colon < 0 ? "" : text.slice(colon + 1);
+  const users = parsePasswd(passwd ?? "");
+
+  // Defaults when nothing is given: root.
+  let uid = 0;
+  let gid = 0;
+  let home = "/";
+  let name: string | undefined;
+  const byName = userArg === "" ? undefined : users.find((u) => (isNumeric(userArg) ? u.uid === Number(userArg) : u.name === userArg));
+  if (userArg === "") {
+    const root = users.find((u) => u.uid === 0);
+    if (root) ({ uid, gid, home, name } = root);
+  } else if (byName) {
+    ({ uid, gid, home, name } = byName);
+  } else if (isNumeric(userArg)) {
+    uid = Number(userArg);
+  } else {
+    throw new EngineError("invalid", `unable to find user ${userArg}: no matching entries in passwd file`);
+  }
+
+  const groups = parseGroup(group ?? "");
+  let additionalGids: number[] = [];
+  if (groupArg !== "") {
+    const g = groups.find((e) => (isNumeric(groupArg) ? e.gid === Number(groupArg) : e.name === groupArg));
+    if (g) gid = g.gid;
+    else if (isNumeric(groupArg)) gid = Number(groupArg);
+    else throw new EngineError("invalid", `unable to find group ${groupArg}: no matching entries in group file`);
+  } else if (name !== undefined) {
+    const who = name;
+    additionalGids = groups.filter((g) => g.members.includes(who)).map((g) => g.gid);
+  }
+  return { uid, gid, additionalGids, home, name };
+}
+
+/** Reads and resolves the user inside a rootfs. */
+export async function resolveUser(rootfs: string, spec: string | undefined): Promise<ResolvedUser> {
+  const [passwd, group] = await Promise.all([readInRoot(rootfs, "/etc/passwd"), readInRoot(rootfs, "/etc/group")]);
+  return resolveUserFrom(spec, passwd, group);
+}
+
+/**
+ * Resolves `path` inside `root` as the container would see it: symlinks are
+ * followed relative to the root (an absolute link target starts at the root,
+ * `..` stops at it). Returns the host path.
+ */
+export async function resolveInRoot(root: string, path: string): Promise<string> {
+  const parts = path.split("/").filter((p) => p !== "" && p !== ".");
+  const done: string[] = [];
+  let hops = 0;
+  while (parts.length > 0) {
+    const part = parts.shift() as string;
+    if (part === "..") {
+      done.pop();
+      continue;
+    }
+    const host = posix.join(root, ...done, part);
+    let st;
+    try {
+      st = await lstat(host);
+    } catch {
+      // Missing: the rest cannot be links; keep the remaining path as it is.
+      done.push(part, ...parts.filter((p) => p !== ".."));
+      break;
+    }
+    if (st.isSymbolicLink()) {
+      if (++hops > 40) throw new EngineError("invalid", `too many symlinks resolving ${path} in the container`);
+      const target = await readlink(host);
+      if (target.startsWith("/")) done.length = 0;
+      parts.unshift(...target.split("/").filter((p) => p !== "" && p !== "."));
+    } else {
+      done.push(part);
+    }
+  }
+  return posix.join(root, ...done);
+}
+
+/** A file's content inside a rootfs, or undefined when it does not exist. */
+export async function readInRoot(root: string, path: string): Promise<string | undefined> {
+  try {
+    return await readFile(await resolveInRoot(root, path), "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR") return undefined;
+    throw e;
+  }
+}
