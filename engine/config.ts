@@ -40,7 +40,9 @@ export function readEngineConfig(file: string): EngineConfig {
   const max = raw["max-concurrent-downloads"];
   if (max !== undefined && (typeof max !== "number" || max < 1)) throw new Error(`${file}: "max-concurrent-downloads" must be a positive number`);
   const prefix = raw["x-tscompose-network-prefix"];
-  if (prefix !== undefined && typeof prefix !== "string") throw new Error(`${file}: "x-tscompose-network-prefix" must be a string`);
+  if (prefix !== undefined && (typeof prefix !== "string" || !/^[a-z0-9]{1,5}$/.test(prefix))) {
+    throw new Error(`${file}: "x-tscompose-network-prefix" must be 1 to 5 of [a-z0-9]`);
+  }
   return {
     registryMirrors: strings("registry-mirrors") ?? [],
     insecureRegistries: strings("insecure-registries") ?? [],

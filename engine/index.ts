@@ -1,0 +1,59 @@
+// The one place where engine backends are wired. Everything above the engine
+// asks createEngine() for an Engine and never names a backend's parts.
+//
+// Embedded layout under the state dir:
+//   content/     blobs by digest (content store)
+//   images/      image records and references
+//   snapshots/   unpacked layers by chain ID, container rootfs dirs
+//   runtime/     runc state, conmon exits, container bundles and logs
+//   network/     network and sandbox records, IPAM
+//   volumes/     named volumes
+import { join } from "node:path";
+import { readEngineConfig } from "./config.js";
+import { EmbeddedEngine } from "./embedded.js";
+import { openImageBackend } from "./image/backend.js";
+import { openNetworkManager } from "./network/index.js";
+import type { DnsUpstream } from "./network/index.js";
+import { ContainerRuntime } from "./runtime/runtime.js";
+import { OverlaySnapshotter } from "./snapshot/overlay.js";
+import type { Engine } from "./types.js";
+import { VolumeStore } from "./volumes.js";
+
+export interface CreateEngineOptions {
+  kind: "embedded";
+  stateDir: string;
+  /** daemon.json-like file (registry mirrors, dns, address pools). */
+  configFile: string;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+function parseUpstream(s: string): DnsUpstream {
+  const m = /^\[?([^\]]+?)\]?(?::(\d+))?$/.exec(s);
+  return { host: m?.[1] ?? s, port: m?.[2] ? Number(m[2]) : 53 };
+}
+
+export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
+  const config = readEngineConfig(opts.configFile);
+  const log = opts.log ?? (() => undefined);
+  const snapshotter = new OverlaySnapshotter({ root: join(opts.stateDir, "snapshots") });
+  const prefix = config.networkPrefix;
+  const network = await openNetworkManager({
+    stateDir: join(opts.stateDir, "network"),
+    // A test daemon names its kernel objects apart from a real one's ("t1a2" -> bridges t1a2b-..., chains T1A2-...).
+    prefixes: prefix ? { bridge: `${prefix}b-`, veth: `${prefix}v`, netns: `${prefix}-`, chain: prefix.toUpperCase() } : undefined,
+    pools: config.defaultAddressPools,
+    upstreamDns: config.dns?.map(parseUpstream),
+  });
+  const report = await network.repair();
+  log("network repaired", { report });
+  const runtime = await ContainerRuntime.open({
+    stateDir: join(opts.stateDir, "runtime"),
+    cgroupParent: prefix ? `/${prefix}` : undefined,
+    // After a reboot the rootfs is no longer mounted: mount it again before starting.
+    beforeStart: async (info) => {
+      await snapshotter.mount(info.id);
+    },
+  });
+  const images = await openImageBackend({ stateDir: opts.stateDir, config, snapshotter, log });
+  return new EmbeddedEngine({ images, snapshotter, network, runtime, volumes: new VolumeStore(opts.stateDir), log });
+}

@@ -1,0 +1,118 @@
+// A real tscompose daemon for end-to-end tests: its own state dir, socket,
+// engine config (the fixture registry as docker.io's mirror, DNS forwarding
+// only to a dead loopback port, kernel objects under a unique prefix), run as
+// a child process of the built bin/tscompose exactly as a user runs it.
+import { execFileSync, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { randomBytes } from "node:crypto";
+
+export const repo = resolve(import.meta.dirname, "../..");
+export const bin = join(repo, "bin", "tscompose");
+
+export interface TestDaemon {
+  dir: string;
+  stateDir: string;
+  socket: string;
+  prefix: string;
+  env: NodeJS.ProcessEnv;
+  process: ChildProcess | undefined;
+  start(): Promise<void>;
+  /** SIGTERM (graceful) or SIGKILL (crash). */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  cli(args: string[], opts?: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string }): { code: number; stdout: string; stderr: string };
+  log(): string;
+}
+
+export function buildOnce(): void {
+  execFileSync("npm", ["run", "--silent", "build"], { cwd: repo, stdio: "ignore" });
+}
+
+export function testDaemon(opts: { mirror?: string }): TestDaemon {
+  const dir = mkdtempSync(join(tmpdir(), "tscompose-test-daemon-"));
+  const stateDir = join(dir, "state");
+  const socket = join(dir, "d.sock");
+  // Lowercase alnum, at most 5: the engine derives bridge, veth, netns and chain names from it.
+  const prefix = `t${randomBytes(2).toString("hex")}`;
+  const configFile = join(dir, "daemon.json");
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      "registry-mirrors": opts.mirror ? [opts.mirror] : [],
+      // Names that are not the stack's go nowhere: a closed loopback port, never the host's resolvers.
+      dns: ["127.0.0.1:9"],
+      "default-address-pools": [{ base: "10.214.0.0/16", size: 24 }],
+      "x-tscompose-network-prefix": prefix,
+    }),
+  );
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    TSCOMPOSE_STATE_DIR: stateDir,
+    TSCOMPOSE_SOCKET: socket,
+    TSCOMPOSE_CONFIG: configFile,
+    TSCOMPOSE_LOG: join(dir, "daemon.log"),
+  };
+  const d: TestDaemon = {
+    dir,
+    stateDir,
+    socket,
+    prefix,
+    env,
+    process: undefined,
+    async start() {
+      const child = spawn(process.execPath, [bin, "daemon", "--state-dir", stateDir], { env, stdio: ["ignore", "ignore", "pipe"] });
+      let stderr = "";
+      child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+      d.process = child;
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline) {
+        if (child.exitCode !== null) throw new Error(`daemon exited with ${child.exitCode}: ${stderr}`);
+        if (existsSync(socket) && d.cli(["ls", "-q"]).code === 0) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`daemon did not start: ${stderr}`);
+    },
+    async stop(signal = "SIGTERM") {
+      const child = d.process;
+      if (!child || child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill(signal);
+      await exited;
+      d.process = undefined;
+    },
+    cli(args, o = {}) {
+      try {
+        const stdout = execFileSync(bin, args, { cwd: o.cwd ?? dir, env: { ...env, ...o.env }, encoding: "utf8", input: o.input, stdio: ["pipe", "pipe", "pipe"], timeout: 180_000 });
+        return { code: 0, stdout, stderr: "" };
+      } catch (err) {
+        const e = err as { status?: number; stdout?: string; stderr?: string };
+        return { code: e.status ?? 1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
+      }
+    },
+    log: () => (existsSync(join(dir, "daemon.log")) ? readFileSync(join(dir, "daemon.log"), "utf8") : ""),
+  };
+  return d;
+}
+
+/** Everything the test daemon may have left on the host, by its prefix and state dir. */
+export function leaks(d: TestDaemon): string[] {
+  const found: string[] = [];
+  const mounts = readFileSync("/proc/self/mounts", "utf8").split("\n").filter((l) => l.includes(d.stateDir));
+  found.push(...mounts.map((m) => `mount: ${m.split(" ")[1]}`));
+  const links = execFileSync("ip", ["-o", "link"], { encoding: "utf8" }).split("\n").filter((l) => l.includes(` ${d.prefix}`));
+  found.push(...links.map((l) => `link: ${l.split(":")[1]?.trim()}`));
+  const netns = existsSync("/var/run/netns") ? execFileSync("ls", ["/var/run/netns"], { encoding: "utf8" }).split("\n").filter((n) => n.startsWith(d.prefix)) : [];
+  found.push(...netns.map((n) => `netns: ${n}`));
+  const rules = execFileSync("iptables-save", { encoding: "utf8" }).split("\n").filter((l) => l.includes(d.prefix.toUpperCase()) || l.includes(`${d.prefix}b-`));
+  found.push(...rules.map((r) => `iptables: ${r}`));
+  const procs = execFileSync("ps", ["-eo", "pid,args"], { encoding: "utf8" }).split("\n").filter((l) => l.includes(d.stateDir) && !l.includes(" ps -eo"));
+  found.push(...procs.map((p) => `process: ${p.trim()}`));
+  return found;
+}
+
+export function cleanupDir(d: TestDaemon): void {
+  rmSync(d.dir, { recursive: true, force: true });
+}

@@ -1,0 +1,118 @@
+// `tscompose up` end to end on the embedded engine: a real daemon, a real
+// local registry as docker.io's mirror, real containers on runc with bridge
+// networks, service DNS and a published port; then down, and nothing left.
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { request } from "node:http";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startRegistry } from "./fixtures/registry.js";
+import type { TestRegistry } from "./fixtures/registry.js";
+import { pushTestImage } from "./fixtures/push.js";
+import { freePort } from "./fixtures/ports.js";
+import { buildOnce, cleanupDir, leaks, repo, testDaemon } from "./support/daemon.js";
+import type { TestDaemon } from "./support/daemon.js";
+
+let registry: TestRegistry;
+let daemon: TestDaemon;
+let work: string;
+let webPort: number;
+const project = `tsc${process.pid}`;
+
+function get(port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path, timeout: 5000 }, (res) => {
+      let body = "";
+      res.on("data", (c: Buffer) => (body += c.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+async function eventually<T>(fn: () => Promise<T> | T, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  let lastErr: unknown;
+  while (Date.now() < deadline) {
+    try {
+      last = await fn();
+      if (ok(last)) return last;
+    } catch (err) {
+      lastErr = err;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`condition not met; last value: ${JSON.stringify(last)} ${String(lastErr ?? "")}`);
+}
+
+beforeAll(async () => {
+  buildOnce();
+  registry = await startRegistry();
+  await pushTestImage(registry, "busybox");
+  await pushTestImage(registry, "redis");
+  daemon = testDaemon({ mirror: registry.url });
+  await daemon.start();
+  work = mkdtempSync(join(tmpdir(), "tscompose-test-up-"));
+  cpSync(join(repo, "examples/webapp"), join(work, "webapp"), { recursive: true });
+  webPort = await freePort();
+}, 300_000);
+
+afterAll(async () => {
+  if (daemon) {
+    daemon.cli(["-p", project, "down", "-v", "-t", "1"], { cwd: join(work, "webapp") });
+    await daemon.stop();
+    const left = leaks(daemon);
+    cleanupDir(daemon);
+    expect(left).toEqual([]);
+  }
+  await registry?.stop();
+  rmSync(work, { recursive: true, force: true });
+}, 180_000);
+
+describe("up on the embedded engine", () => {
+  it("brings the webapp example up: pulled through the mirror, started in order, serving on its port", async () => {
+    const cwd = join(work, "webapp");
+    const up = daemon.cli(["-p", project, "up", "-d"], { cwd, env: { WEB_PORT: String(webPort) } });
+    expect(up.stderr + up.stdout).not.toMatch(/Error/);
+    expect(up.code).toBe(0);
+    expect(up.stdout).toMatch(new RegExp(`Container ${project}-redis-1  Started`));
+    expect(up.stdout).toMatch(new RegExp(`Container ${project}-web-1  Started`));
+
+    const ps = daemon.cli(["-p", project, "ps", "--format", "json"], { cwd });
+    const rows = JSON.parse(ps.stdout) as { Name: string; State: string; Service: string }[];
+    expect(rows.map((r) => `${r.Service}:${r.State}`).sort()).toEqual(["redis:running", "web:running", "worker:running"]);
+
+    const res = await eventually(() => get(webPort, "/index.html"), (r) => r.status === 200);
+    expect(res.body).toContain("Hello from tscompose");
+  });
+
+  it("the worker reaches redis by its service name", async () => {
+    const cwd = join(work, "webapp");
+    // The worker INCRs a counter in redis every 2 s; its nc output is the new value (":1", ":2", ...).
+    const logs = await eventually(
+      () => daemon.cli(["-p", project, "logs", "worker"], { cwd }).stdout,
+      (out) => /:\d+/.test(out),
+      60_000,
+    );
+    expect(logs).toMatch(/worker-1 +\| :\d+/);
+  });
+
+  it("a second up changes nothing", () => {
+    const cwd = join(work, "webapp");
+    const again = daemon.cli(["-p", project, "up", "-d"], { cwd, env: { WEB_PORT: String(webPort) } });
+    expect(again.code).toBe(0);
+    expect(again.stdout).not.toMatch(/Creating|Starting|Removing/);
+  });
+
+  it("down removes containers and the network, and the port closes", async () => {
+    const cwd = join(work, "webapp");
+    const down = daemon.cli(["-p", project, "down", "-t", "2"], { cwd });
+    expect(down.code).toBe(0);
+    expect(down.stdout).toMatch(new RegExp(`Network ${project}_default  Removed`));
+    const ps = daemon.cli(["-p", project, "ps", "-a", "-q"], { cwd });
+    expect(ps.stdout.trim()).toBe("");
+    await expect(get(webPort, "/")).rejects.toThrow();
+  });
+});
