@@ -223,6 +223,8 @@ async function waitFor(a: Extract<Action, { kind: "wait" }>, opts: ApplyOptions)
   }
 }
 
+const HEALTH_GRACE_MS = 5_000;
+
 /** true: met; a string: can never be met (the reason); false: not yet. */
 export function conditionMet(a: { service: string; condition: string }, containers: ContainerInfo[], health?: HealthSource): boolean | string {
   if (containers.length === 0) return false;
@@ -234,7 +236,12 @@ export function conditionMet(a: { service: string; condition: string }, containe
       case "service_healthy": {
         if (c.state === "exited" || c.state === "dead") return `container ${c.name} exited (${c.exitCode ?? "?"}) before becoming healthy`;
         const h = health?.health(c.id);
-        if (h === undefined) return `container ${c.name} has no healthcheck configured`;
+        if (h === undefined) {
+          // Checks begin a moment after the start event; only a container that has run a while without any is truly unchecked.
+          const age = c.startedAt ? Date.now() - Date.parse(c.startedAt) : Infinity;
+          if (c.state === "running" && age < HEALTH_GRACE_MS) return false;
+          return `container ${c.name} has no healthcheck configured`;
+        }
         if (h === "unhealthy") return `container ${c.name} is unhealthy`;
         if (h !== "healthy") return false;
         break;

@@ -75,6 +75,7 @@ describe("up on the embedded engine", () => {
   it("brings the webapp example up: pulled through the mirror, started in order, serving on its port", async () => {
     const cwd = join(work, "webapp");
     const up = daemon.cli(["-p", project, "up", "-d"], { cwd, env: { WEB_PORT: String(webPort) } });
+    if (up.code !== 0 || /Error/.test(up.stderr + up.stdout)) console.log(up.stdout, up.stderr, daemon.log().slice(-3000));
     expect(up.stderr + up.stdout).not.toMatch(/Error/);
     expect(up.code).toBe(0);
     expect(up.stdout).toMatch(new RegExp(`Container ${project}-redis-1  Started`));

@@ -26,6 +26,155 @@ export function projectOptions(program: Command): ProjectOptions {
   };
 }
 
+/**
+ * The image commands of the docker CLI. They run the image service in this
+ * process for now (src/cli/engine-config.ts); the daemon takes them over later.
+ */
+function addImageCommands(program: Command): void {
+  const pull = (cmd: Command): Command =>
+    cmd
+      .description("Pull an image (docker pull), or with no image inside a stack directory every service's image")
+      .argument("[image...]", "image to pull, or services of the stack (default: all)")
+      .option("--platform <platform>", "pull for this platform (os/arch[/variant])")
+      .option("-q, --quiet", "suppress progress output, print only the image name")
+      .action(async (names: string[], opts: { platform?: string; quiet?: boolean }) => {
+        const { runPull } = await import("./images.js");
+        process.exitCode = await runPull(projectOptions(program), names, opts);
+      });
+  const ls = (cmd: Command): Command =>
+    cmd
+      .description("List images")
+      .argument("[repository]", "only images of this repository[:tag]")
+      .option("-a, --all", "show all images")
+      .option("-q, --quiet", "only show image IDs")
+      .option("--digests", "show digests")
+      .option("--no-trunc", "don't truncate output")
+      .option("--format <format>", 'output format: "table", "json", or a template such as "{{.Repository}}:{{.Tag}}"')
+      .action(async (filter: string | undefined, opts: { all?: boolean; quiet?: boolean; digests?: boolean; trunc?: boolean; format?: string }) => {
+        const { runImages } = await import("./images.js");
+        process.exitCode = await runImages(filter, { ...opts, noTrunc: opts.trunc === false });
+      });
+  const rm = (cmd: Command): Command =>
+    cmd
+      .description("Remove one or more images")
+      .argument("<image...>")
+      .option("-f, --force", "force removal of the image")
+      .action(async (names: string[], opts: { force?: boolean }) => {
+        const { runRmi } = await import("./images.js");
+        process.exitCode = await runRmi(names, opts);
+      });
+  const tag = (cmd: Command): Command =>
+    cmd
+      .description("Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE")
+      .argument("<source>")
+      .argument("<target>")
+      .action(async (source: string, target: string) => {
+        const { runTag } = await import("./images.js");
+        process.exitCode = await runTag(source, target);
+      });
+  const save = (cmd: Command): Command =>
+    cmd
+      .description("Save one or more images to a tar archive (streamed to STDOUT by default)")
+      .argument("<image...>")
+      .option("-o, --output <file>", "write to a file instead of STDOUT")
+      .action(async (names: string[], opts: { output?: string }) => {
+        const { runSave } = await import("./images.js");
+        process.exitCode = await runSave(names, opts);
+      });
+  const load = (cmd: Command): Command =>
+    cmd
+      .description("Load images from a tar archive (docker save or OCI layout) or STDIN")
+      .option("-i, --input <file>", "read from a tar archive file instead of STDIN")
+      .option("-q, --quiet", "suppress the load output")
+      .action(async (opts: { input?: string; quiet?: boolean }) => {
+        const { runLoad } = await import("./images.js");
+        process.exitCode = await runLoad(opts);
+      });
+  const push = (cmd: Command): Command =>
+    cmd
+      .description("Push an image to a registry")
+      .argument("<image>")
+      .option("-q, --quiet", "suppress verbose output")
+      .action(async (name: string, opts: { quiet?: boolean }) => {
+        const { runPush } = await import("./images.js");
+        process.exitCode = await runPush(name, opts);
+      });
+  const imp = (cmd: Command): Command =>
+    cmd
+      .description("Import the contents from a tarball to create a filesystem image")
+      .argument("<file>", 'a tar file, or "-" for STDIN')
+      .argument("[reference]", "repository[:tag] to tag the image with")
+      .option("-c, --change <instruction>", "apply a Dockerfile instruction to the created image (repeatable)", collect, [])
+      .option("-m, --message <message>", "set the commit message for the imported image")
+      .option("--platform <platform>", "set the platform of the image")
+      .action(async (file: string, ref: string | undefined, opts: { change?: string[]; message?: string; platform?: string }) => {
+        const { runImport } = await import("./images.js");
+        process.exitCode = await runImport(file, ref, opts);
+      });
+  const inspect = (cmd: Command): Command =>
+    cmd
+      .description("Display detailed information on one or more images")
+      .argument("<image...>")
+      .option("-f, --format <template>", "format the output using a template such as {{.Id}}")
+      .action(async (names: string[], opts: { format?: string }) => {
+        const { runImageInspect } = await import("./images.js");
+        process.exitCode = await runImageInspect(names, opts);
+      });
+  const prune = (cmd: Command): Command =>
+    cmd
+      .description("Remove unused images")
+      .option("-a, --all", "remove all unused images, not just dangling ones")
+      .option("-f, --force", "do not prompt for confirmation")
+      .action(async (opts: { all?: boolean; force?: boolean }) => {
+        const { runImagePrune } = await import("./images.js");
+        process.exitCode = await runImagePrune(opts);
+      });
+
+  pull(program.command("pull"));
+  ls(program.command("images"));
+  rm(program.command("rmi"));
+  tag(program.command("tag"));
+  save(program.command("save"));
+  load(program.command("load"));
+  push(program.command("push"));
+  imp(program.command("import"));
+
+  const image = program.command("image").description("Manage images");
+  pull(image.command("pull"));
+  ls(image.command("ls").alias("list"));
+  rm(image.command("rm").alias("remove"));
+  tag(image.command("tag"));
+  save(image.command("save"));
+  load(image.command("load"));
+  push(image.command("push"));
+  imp(image.command("import"));
+  inspect(image.command("inspect"));
+  prune(image.command("prune"));
+  for (const cmd of image.commands) cmd.exitOverride().showHelpAfterError();
+  image.exitOverride();
+
+  program
+    .command("login")
+    .description("Log in to a registry (credentials go to ~/.docker/config.json, as docker login)")
+    .argument("[server]", "registry host (default: Docker Hub)")
+    .option("-u, --username <username>")
+    .option("-p, --password <password>")
+    .option("--password-stdin", "take the password from stdin")
+    .action(async (server: string | undefined, opts: { username?: string; password?: string; passwordStdin?: boolean }) => {
+      const { runLogin } = await import("./login.js");
+      process.exitCode = await runLogin(server, opts);
+    });
+
+  program
+    .command("logout")
+    .description("Log out from a registry")
+    .argument("[server]", "registry host (default: Docker Hub)")
+    .action(async (server: string | undefined) => {
+      const { runLogout } = await import("./login.js");
+      process.exitCode = await runLogout(server);
+    });
+}
+
 export function buildProgram(version: string): Command {
   const program = new Command("tscompose")
     .description("Declarative multi-container orchestrator for compose-style stacks")
@@ -150,6 +299,8 @@ export function buildProgram(version: string): Command {
       process.exitCode = await runLifecycle(verb, projectOptions(program), services, opts);
     });
   }
+
+  addImageCommands(program);
 
   program
     .command("daemon")

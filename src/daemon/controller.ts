@@ -35,6 +35,22 @@ export class StackController {
       this.log.info("health status changed", { container: name, status });
       onHealth(id, name, status);
     });
+    // Health checks start with the container, not after the whole apply: a
+    // dependant waiting on service_healthy must see its dependency's checks run.
+    engine.onEvent((e) => {
+      if (e.type !== "container") return;
+      if (e.action === "start") void this.trackOne(e.id).catch(() => undefined);
+      else if (e.action === "die" || e.action === "destroy") this.health.untrack(e.id);
+    });
+  }
+
+  private async trackOne(id: string): Promise<void> {
+    const c = await this.engine.inspectContainer(id);
+    const project = c?.labels[LABEL.project];
+    const spec = project ? this.stacks.get(project)?.spec : undefined;
+    if (!c || !spec || c.state !== "running") return;
+    const config = await this.healthcheckOf(spec, c.labels[LABEL.service] ?? "", c);
+    if (config) this.health.track(c.id, c.name, config, c.startedAt ? Date.parse(c.startedAt) : Date.now());
   }
 
   /** Runs fn with the stack's lock held: operations on one stack never interleave. */

@@ -41,6 +41,8 @@ export function testDaemon(opts: { mirror?: string }): TestDaemon {
     configFile,
     JSON.stringify({
       "registry-mirrors": opts.mirror ? [opts.mirror] : [],
+      // Docker Hub itself is a dead loopback port: a pull the mirror cannot serve fails here, it never leaves the machine.
+      "x-tscompose-docker-hub-url": "http://127.0.0.1:9",
       // Names that are not the stack's go nowhere: a closed loopback port, never the host's resolvers.
       dns: ["127.0.0.1:9"],
       "default-address-pools": [{ base: "10.214.0.0/16", size: 24 }],

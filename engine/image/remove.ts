@@ -1,0 +1,169 @@
+// Removing images (docker rmi, docker image prune) and collecting what they
+// leave unreferenced: layers (snapshotter chains) and blobs no remaining image
+// record names and no operation in flight has leased. Layers go top first,
+// since the snapshotter refuses to remove a layer that still has a child.
+import { familiarName, parseReference } from "../content/reference.js";
+import { ContentError, type ContentStore, type Digest } from "../content/types.js";
+import { SnapshotError, type ChainId, type Snapshotter } from "../snapshot/types.js";
+import { EngineError } from "../types.js";
+import type { Leases } from "./leases.js";
+import type { KeyedMutex } from "./mutex.js";
+import { GC_LOCK } from "./pull.js";
+import { isDigestRef, type ImageStore } from "./store.js";
+import { shortDigest, type ImageRecord } from "./types.js";
+
+export interface RemoveContext {
+  content: ContentStore;
+  snapshotter: Snapshotter;
+  store: ImageStore;
+  leases: Leases;
+  gcLock: KeyedMutex;
+}
+
+export interface RemoveOptions {
+  force?: boolean;
+  /** Whether a container (running or not) was created from the image. */
+  inUse: (imageId: string) => Promise<boolean>;
+}
+
+/** docker rmi's report, one line each: "Untagged: busybox:latest", "Deleted: sha256:...". */
+export type RemoveReport = string[];
+
+const familiar = (key: string): string => familiarName(parseReference(key));
+const repoOf = (key: string): string => key.replace(/[@].*$/, "").replace(/:[^:/]+$/, "");
+
+/** The blobs an image record names. */
+export function blobsOf(r: ImageRecord): Digest[] {
+  return [r.config.digest, r.manifest.digest, ...(r.index ? [r.index.digest] : []), ...r.layers.map((l) => l.blob.digest)];
+}
+
+/**
+ * Removes the chains and blobs among `candidates` that no image record names
+ * and no lease holds. Returns the chain IDs and blobs removed. Layers used by
+ * a container snapshot (or by a layer above them) stay: the snapshotter says
+ * "in-use" and the layer is skipped, to be collected with its last user.
+ */
+export async function collectGarbage(ctx: RemoveContext, candidates: { chains: ChainId[]; blobs: Digest[] }): Promise<{ chains: ChainId[]; blobs: Digest[] }> {
+  return ctx.gcLock.run(GC_LOCK, async () => {
+    const records = await ctx.store.list();
+    const usedChains = new Set(records.flatMap((r) => r.layers.map((l) => l.chainId)));
+    const usedBlobs = new Set(records.flatMap(blobsOf));
+    const removed = { chains: [] as ChainId[], blobs: [] as Digest[] };
+    // Candidates come base first: remove from the top down.
+    for (const chain of [...new Set(candidates.chains)].reverse()) {
+      if (usedChains.has(chain) || ctx.leases.has(chain)) continue;
+      try {
+        if (!(await ctx.snapshotter.getLayer(chain))) continue;
+        await ctx.snapshotter.removeLayer(chain);
+        removed.chains.push(chain);
+      } catch (err) {
+        if (!(err instanceof SnapshotError && err.code === "in-use")) throw err;
+      }
+    }
+    for (const blob of new Set(candidates.blobs)) {
+      if (usedBlobs.has(blob) || ctx.leases.has(blob)) continue;
+      try {
+        await ctx.content.delete(blob);
+        removed.blobs.push(blob);
+      } catch (err) {
+        if (!(err instanceof ContentError && err.code === "not-found")) throw err;
+      }
+    }
+    return removed;
+  });
+}
+
+/** Deletes an image record with no references left, then its unshared layers and blobs. */
+async function deleteImage(ctx: RemoveContext, record: ImageRecord, report: RemoveReport): Promise<ChainId[]> {
+  await ctx.store.delete(record.id);
+  report.push(`Deleted: ${record.id}`);
+  const removed = await collectGarbage(ctx, { chains: record.layers.map((l) => l.chainId), blobs: blobsOf(record) });
+  for (const chain of removed.chains) report.push(`Deleted: ${chain}`);
+  return removed.chains;
+}
+
+/** At most one tag, and every reference in one repository: docker's "single reference". */
+function isSingleReference(refs: string[]): boolean {
+  const tags = refs.filter((r) => !isDigestRef(r));
+  return tags.length <= 1 && new Set(refs.map(repoOf)).size <= 1;
+}
+
+/**
+ * docker rmi: a reference is untagged (with the digest references of its
+ * repository when no tag of it is left); an image whose last reference goes
+ * is deleted unless a container uses it. By ID, the image goes with its
+ * references if they are all in one repository, otherwise only with force.
+ */
+export async function removeImage(ctx: RemoveContext, input: string, opts: RemoveOptions): Promise<RemoveReport> {
+  const found = await ctx.store.lookup(input);
+  if (!found) throw new EngineError("not-found", `No such image: ${input}`);
+  const record = await ctx.store.get(found.id);
+  if (!record) throw new EngineError("not-found", `No such image: ${input}`);
+  const report: RemoveReport = [];
+  const refsOf = async (): Promise<string[]> => [...(await ctx.store.refs())].filter(([, id]) => id === record.id).map(([ref]) => ref);
+  let refs = await refsOf();
+  const used = await opts.inUse(record.id);
+
+  if (found.ref !== undefined) {
+    if (!opts.force && used && isSingleReference(refs)) {
+      throw new EngineError("conflict", `conflict: unable to remove repository reference "${input}" (must force) - a container is using its referenced image ${shortDigest(record.id)}`);
+    }
+    await ctx.store.deleteRef(found.ref);
+    report.push(`Untagged: ${familiar(found.ref)}`);
+    refs = refs.filter((r) => r !== found.ref);
+    if (!isDigestRef(found.ref)) {
+      const repo = repoOf(found.ref);
+      if (!refs.some((r) => !isDigestRef(r) && repoOf(r) === repo)) {
+        for (const r of refs.filter((x) => isDigestRef(x) && repoOf(x) === repo)) {
+          await ctx.store.deleteRef(r);
+          report.push(`Untagged: ${familiar(r)}`);
+        }
+        refs = refs.filter((r) => !(isDigestRef(r) && repoOf(r) === repo));
+      }
+    }
+    if (refs.length > 0) return report;
+  } else if (refs.length > 0) {
+    if (!isSingleReference(refs) && !opts.force) {
+      throw new EngineError("conflict", `conflict: unable to delete ${shortDigest(record.id)} (must be forced) - image is referenced in multiple repositories`);
+    }
+    if (used && !opts.force) {
+      throw new EngineError("conflict", `conflict: unable to delete ${shortDigest(record.id)} (must be forced) - image is being used by a container`);
+    }
+    for (const r of refs) {
+      await ctx.store.deleteRef(r);
+      report.push(`Untagged: ${familiar(r)}`);
+    }
+  }
+  if (used) {
+    // Forced: the references are gone, the image stays for its containers (dangling).
+    if (!opts.force) throw new EngineError("conflict", `conflict: unable to delete ${shortDigest(record.id)} (must be forced) - image is being used by a container`);
+    return report;
+  }
+  await deleteImage(ctx, record, report);
+  return report;
+}
+
+export interface PruneResult {
+  report: RemoveReport;
+  /** Bytes of unpacked layers freed (docker's "Total reclaimed space"). */
+  reclaimed: number;
+}
+
+/** docker image prune: images without any reference (with `all`, every image) that no container uses. */
+export async function pruneImages(ctx: RemoveContext, opts: { all?: boolean; inUse: (imageId: string) => Promise<boolean> }): Promise<PruneResult> {
+  const entries = await ctx.store.entries();
+  const report: RemoveReport = [];
+  let reclaimed = 0;
+  for (const e of entries) {
+    const refs = [...e.tags, ...e.digests];
+    if (refs.length > 0 && !opts.all) continue;
+    if (await opts.inUse(e.record.id)) continue;
+    for (const r of refs) {
+      await ctx.store.deleteRef(r);
+      report.push(`Untagged: ${familiar(r)}`);
+    }
+    const gone = new Set(await deleteImage(ctx, e.record, report));
+    for (const l of e.record.layers) if (gone.has(l.chainId)) reclaimed += l.unpackedSize;
+  }
+  return { report, reclaimed };
+}

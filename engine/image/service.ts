@@ -1,0 +1,224 @@
+// The image service: every image operation of the embedded engine behind one
+// object, configured by a state directory and a daemon.json.
+//
+//   <stateDir>/content     blobs (content store)
+//   <stateDir>/snapshots   unpacked layers and container rootfs (overlay snapshotter)
+//   <stateDir>/images      image records and references (store.ts)
+//   <stateDir>/tmp         archives being loaded or imported
+//
+// It implements the engine's ImageBackend; the CLI's image commands use it
+// directly (see src/cli/engine-config.ts) until the daemon owns it.
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { Readable, Writable } from "node:stream";
+import { loadDockerCredentials, type CredentialLookup } from "../content/credentials.js";
+import { parseReference } from "../content/reference.js";
+import { RegistryClient, type RegistryClientOptions } from "../content/registry.js";
+import { LocalContentStore } from "../content/store.js";
+import type { ContentStore, Digest } from "../content/types.js";
+import { OverlaySnapshotter } from "../snapshot/overlay.js";
+import type { ChainId, Snapshotter } from "../snapshot/types.js";
+import type { UnpackOptions } from "../snapshot/unpack.js";
+import { EngineError, type ImageInfo, type PullOptions, type PullProgress } from "../types.js";
+import { loadArchive, saveArchive, type LoadResult } from "./archive.js";
+import { parseImageConfig } from "./config.js";
+import { parseImageDaemonConfig, readImageDaemonConfig, type ImageDaemonConfig } from "./daemon-config.js";
+import type { LayerDownload } from "./download.js";
+import { importRootfs, type ImportOptions } from "./import.js";
+import { inspectImage, toImageInfo, type ImageInspect } from "./inspect.js";
+import { Leases } from "./leases.js";
+import { KeyedMutex, Semaphore } from "./mutex.js";
+import { pullImage, type PullContext, type PullResult } from "./pull.js";
+import { pushImage, type PushResult } from "./push.js";
+import { collectGarbage, pruneImages, removeImage, type PruneResult, type RemoveOptions } from "./remove.js";
+import { ImageStore, refKey } from "./store.js";
+import type { ImageEntry, ImageRecord } from "./types.js";
+
+export interface ImageServiceOptions {
+  stateDir: string;
+  /** daemon.json; a missing file means defaults. Ignored when `daemonConfig` is given. */
+  configFile?: string;
+  /** The daemon.json object itself (tests, embedders). */
+  daemonConfig?: Record<string, unknown>;
+  /** Overrides for the registry client (a dispatcher, credentials, retry policy ...). */
+  registry?: Partial<RegistryClientOptions>;
+  /** Overrides max-concurrent-downloads. */
+  maxConcurrentDownloads?: number;
+  /** fsync blobs and records before they become visible (default true). */
+  sync?: boolean;
+  /** Share the engine's snapshotter (a container rootfs is an overlay of these layers). */
+  snapshotter?: Snapshotter;
+  unpack?: UnpackOptions;
+  warn?: (message: string) => void;
+}
+
+export class ImageService {
+  readonly stateDir: string;
+  readonly content: ContentStore;
+  readonly snapshotter: Snapshotter;
+  readonly store: ImageStore;
+  readonly registry: RegistryClient;
+  readonly config: ImageDaemonConfig;
+  readonly #ctx: PullContext;
+  readonly #pulls = new KeyedMutex();
+  readonly #tmp: string;
+
+  private constructor(parts: {
+    stateDir: string;
+    content: ContentStore;
+    snapshotter: Snapshotter;
+    store: ImageStore;
+    registry: RegistryClient;
+    config: ImageDaemonConfig;
+    maxConcurrentDownloads: number;
+  }) {
+    this.stateDir = parts.stateDir;
+    this.content = parts.content;
+    this.snapshotter = parts.snapshotter;
+    this.store = parts.store;
+    this.registry = parts.registry;
+    this.config = parts.config;
+    this.#tmp = join(parts.stateDir, "tmp");
+    const gcLock = new KeyedMutex();
+    const leases = new Leases();
+    const inflight = new Map<string, LayerDownload>();
+    this.#ctx = {
+      content: this.content,
+      snapshotter: this.snapshotter,
+      store: this.store,
+      registry: this.registry,
+      leases,
+      gcLock,
+      slots: new Semaphore(parts.maxConcurrentDownloads),
+      inflight,
+      collect: async (c) => {
+        await collectGarbage(this.#ctx, c);
+      },
+    };
+  }
+
+  static async open(opts: ImageServiceOptions): Promise<ImageService> {
+    const config = opts.daemonConfig ? parseImageDaemonConfig(opts.daemonConfig) : await readImageDaemonConfig(opts.configFile ?? "/etc/tscompose/daemon.json");
+    await mkdir(opts.stateDir, { recursive: true, mode: 0o711 });
+    await mkdir(join(opts.stateDir, "tmp"), { recursive: true, mode: 0o700 });
+    const content = await LocalContentStore.open(join(opts.stateDir, "content"), { sync: opts.sync ?? true });
+    const snapshotter = opts.snapshotter ?? new OverlaySnapshotter({ root: join(opts.stateDir, "snapshots"), ...(opts.unpack ? { unpack: opts.unpack } : {}) });
+    const store = await ImageStore.open(join(opts.stateDir, "images"), { sync: opts.sync ?? true });
+    const credentials: CredentialLookup = opts.registry?.credentials ?? (await loadDockerCredentials({ warn: opts.warn }));
+    const registry = new RegistryClient({
+      hosts: config.hosts,
+      ...(config.dockerHubUrl ? { dockerHubUrl: config.dockerHubUrl } : {}),
+      warn: opts.warn,
+      ...opts.registry,
+      credentials,
+    });
+    return new ImageService({ stateDir: opts.stateDir, content, snapshotter, store, registry, config, maxConcurrentDownloads: opts.maxConcurrentDownloads ?? config.maxConcurrentDownloads });
+  }
+
+  async close(): Promise<void> {
+    await this.registry.close();
+  }
+
+  // ---- pull
+
+  /** Pulls with docker's semantics; two pulls of one reference in this process run one after the other. */
+  async pullDetailed(ref: string, opts: PullOptions = {}): Promise<PullResult> {
+    const key = `${refKey(ref)}\n${opts.platform ?? ""}`;
+    return this.#pulls.run(key, () => pullImage(this.#ctx, ref, opts));
+  }
+
+  async pull(ref: string, opts: PullOptions = {}): Promise<ImageInfo> {
+    const result = await this.pullDetailed(ref, opts);
+    return this.#info(result.record);
+  }
+
+  // ---- local images
+
+  async #entry(record: ImageRecord): Promise<ImageEntry> {
+    const entry = (await this.store.entries()).find((e) => e.record.id === record.id);
+    return entry ?? { record, tags: [], digests: [] };
+  }
+
+  async #info(record: ImageRecord): Promise<ImageInfo> {
+    return toImageInfo(await this.#entry(record));
+  }
+
+  /** The record of an image named by reference, ID or ID prefix. */
+  async get(ref: string): Promise<ImageRecord | undefined> {
+    const found = await this.store.lookup(ref);
+    return found ? this.store.get(found.id) : undefined;
+  }
+
+  async resolveLocal(ref: string): Promise<{ info: ImageInfo; chainIds: ChainId[] } | undefined> {
+    const record = await this.get(ref);
+    if (!record) return undefined;
+    return { info: await this.#info(record), chainIds: record.layers.map((l) => l.chainId) };
+  }
+
+  async inspect(ref: string): Promise<ImageInspect | undefined> {
+    const record = await this.get(ref);
+    if (!record) return undefined;
+    const config = parseImageConfig(await this.content.readBytes(record.config.digest), ref);
+    return inspectImage(await this.#entry(record), config, this.snapshotter);
+  }
+
+  /** Images with their references, newest first. */
+  async entries(): Promise<ImageEntry[]> {
+    const all = await this.store.entries();
+    return all.sort((a, b) => (b.record.created ?? "").localeCompare(a.record.created ?? "") || a.record.id.localeCompare(b.record.id));
+  }
+
+  async list(): Promise<ImageInfo[]> {
+    return (await this.entries()).map(toImageInfo);
+  }
+
+  /** docker tag: points `target` at the image `source` names. */
+  async tag(source: string, target: string): Promise<void> {
+    const record = await this.get(source);
+    if (!record) throw new EngineError("not-found", `No such image: ${source}`);
+    const ref = parseReference(target);
+    if (ref.digest !== undefined) throw new EngineError("invalid", `refusing to create a tag with a digest reference: ${target}`);
+    await this.store.setRef(ref, record.id);
+  }
+
+  /**
+   * Whether a container snapshot is built on exactly this image's layers: the
+   * in-process stand-in for "a container uses it" while no daemon tracks
+   * containers for the CLI. (Images with identical layers count together.)
+   */
+  async usedBySnapshots(imageId: string): Promise<boolean> {
+    const record = await this.store.get(imageId as Digest);
+    if (!record) return false;
+    const chains = record.layers.map((l) => l.chainId).join(" ");
+    return (await this.snapshotter.list()).some((s) => s.layers.join(" ") === chains);
+  }
+
+  remove(ref: string, opts: RemoveOptions): Promise<string[]> {
+    return removeImage(this.#ctx, ref, opts);
+  }
+
+  prune(opts: { all?: boolean; inUse: (imageId: string) => Promise<boolean> }): Promise<PruneResult> {
+    return pruneImages(this.#ctx, opts);
+  }
+
+  // ---- archives, push, import
+
+  /** docker save: the images `refs` name, as one tar written to `out`. */
+  async save(refs: string[], out: Writable): Promise<void> {
+    await saveArchive(this.#ctx, refs, out);
+  }
+
+  /** docker load: a docker save tar or an OCI layout tar. */
+  async load(input: Readable, opts: { onProgress?: (p: PullProgress) => void } = {}): Promise<LoadResult> {
+    return loadArchive(this.#ctx, input, { tmpDir: this.#tmp, ...opts });
+  }
+
+  async push(ref: string, opts: { onProgress?: (p: PullProgress) => void } = {}): Promise<PushResult> {
+    return pushImage(this.#ctx, ref, { ...opts, maxConcurrentUploads: this.config.maxConcurrentUploads });
+  }
+
+  /** docker import: a root filesystem tar as a one-layer image. */
+  async import(input: Readable, opts: ImportOptions = {}): Promise<Digest> {
+    return importRootfs(this.#ctx, input, { tmpDir: this.#tmp, ...opts });
+  }
+}
