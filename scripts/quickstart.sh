@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The README's first command: bring the webapp example up on the embedded
+# engine. Without internet (as on these machines), the example's images are
+# built from Debian packages and served by a local registry that the engine
+# uses as docker.io's mirror; the stack file itself is unchanged.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ "${TSCOMPOSE_NO_MIRROR:-}" != "1" ]; then
+  node dist/test/fixtures/local-mirror.js
+fi
+bin/tscompose -f examples/webapp/compose.yaml up -d --wait
+bin/tscompose -f examples/webapp/compose.yaml ps
+echo
+echo "web answers on http://127.0.0.1:8080/ :"
+curl -fsS http://127.0.0.1:8080/ || wget -qO- http://127.0.0.1:8080/
+echo
+echo "Take it down with: bin/tscompose -f examples/webapp/compose.yaml down"
