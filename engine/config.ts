@@ -46,7 +46,7 @@ export function readEngineConfig(file: string): EngineConfig {
   return {
     registryMirrors: strings("registry-mirrors") ?? [],
     insecureRegistries: strings("insecure-registries") ?? [],
-    maxConcurrentDownloads: (max as number | undefined) ?? 3,
+    maxConcurrentDownloads: (max) ?? 3,
     dns: strings("dns"),
     defaultAddressPools: pools as EngineConfig["defaultAddressPools"],
     networkPrefix: prefix,

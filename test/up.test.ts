@@ -44,7 +44,7 @@ async function eventually<T>(fn: () => Promise<T> | T, ok: (v: T) => boolean, ti
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`condition not met; last value: ${JSON.stringify(last)} ${String(lastErr ?? "")}`);
+  throw new Error(`condition not met; last value: ${JSON.stringify(last)} ${lastErr instanceof Error ? lastErr.message : ""}`);
 }
 
 beforeAll(async () => {

@@ -23,7 +23,7 @@ export async function runDown(opts: ProjectOptions, flags: DownFlags): Promise<n
     if (!projectName) throw err;
   }
   const request: DownRequest = {
-    projectName: projectName as string,
+    projectName: projectName,
     project: stack ? projectRef(opts) : undefined,
     options: {
       removeVolumes: flags.volumes,

@@ -60,8 +60,8 @@ export async function runLifecycle(verb: LifecycleVerb, opts: ProjectOptions, se
     targets.map(async (c) => {
       process.stdout.write(` Container ${c.name}  ${PAST[verb][0]}\n`);
       try {
-        if (verb === "rm") await client.json("DELETE", `/containers/${c.id}?${q}`);
-        else await client.json("POST", `/containers/${c.id}/${verb}?${q}`);
+        if (verb === "rm") await client.json("DELETE", `/containers/${c.id}?${q.toString()}`);
+        else await client.json("POST", `/containers/${c.id}/${verb}?${q.toString()}`);
         process.stdout.write(` Container ${c.name}  ${PAST[verb][1]}\n`);
       } catch (err) {
         failed = true;

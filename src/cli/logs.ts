@@ -37,7 +37,7 @@ export async function followLogs(client: DaemonClient, containers: ContainerView
       if (opts.tail !== undefined) q.set("tail", String(opts.tail));
       if (opts.sinceMs !== undefined) q.set("since", String(opts.sinceMs));
       try {
-        for await (const e of client.stream<LogEntry | { type: "error"; message: string }>("GET", `/containers/${c.id}/logs?${q}`, undefined, opts.signal)) {
+        for await (const e of client.stream<LogEntry | { type: "error"; message: string }>("GET", `/containers/${c.id}/logs?${q.toString()}`, undefined, opts.signal)) {
           if ("type" in e) {
             process.stderr.write(`${c.name}: ${e.message}\n`);
             continue;

@@ -17,7 +17,7 @@ import type { Plan } from "../../reconciler/plan.js";
 import { loadStack } from "../stack/load.js";
 import type { ContainerView, DownRequest, StackSummary, StreamMessage, UpRequest } from "./api.js";
 import type { Logger } from "./log.js";
-import { StackStore } from "./stacks.js";
+import type { StackStore } from "./stacks.js";
 
 type Emit = (m: StreamMessage) => void;
 
