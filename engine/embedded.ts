@@ -213,6 +213,32 @@ export class EmbeddedEngine implements Engine {
     }
   }
 
+  async markRestarting(id: string): Promise<void> {
+    await this.parts.runtime.markRestarting(id);
+  }
+
+  /**
+   * Removes what a create cut short by a crash (kill -9 of the daemon) left
+   * behind: a container snapshot no container record owns, and with it, keyed
+   * by the same id, its netns, published ports and anonymous volumes. create
+   * prepares the snapshot first and saves the record last, so an unowned
+   * snapshot marks every such leftover. Call at start, before any create.
+   */
+  async removeLeftovers(): Promise<string[]> {
+    const { runtime, snapshotter, network, volumes } = this.parts;
+    const owned = new Set((await runtime.list({ all: true })).map((c) => c.id));
+    const removed: string[] = [];
+    for (const snap of await snapshotter.list()) {
+      if (owned.has(snap.key)) continue;
+      await network.unpublishPorts(snap.key).catch(() => undefined);
+      await network.removeSandbox(snap.key).catch(() => undefined);
+      for (const v of await volumes.list({ labels: { [ANONYMOUS_LABEL]: snap.key } })) await volumes.remove(v.name).catch(() => undefined);
+      await snapshotter.remove(snap.key);
+      removed.push(snap.key);
+    }
+    return removed;
+  }
+
   inspectContainer(idOrName: string): Promise<ContainerInfo | undefined> {
     return this.parts.runtime.inspect(idOrName);
   }

@@ -282,6 +282,12 @@ export interface Engine {
   removeContainer(id: string, opts?: { force?: boolean; volumes?: boolean }): Promise<void>;
   inspectContainer(idOrName: string): Promise<ContainerInfo | undefined>;
   listContainers(filter?: ContainerFilter): Promise<ContainerInfo[]>;
+  /**
+   * Shows an exited container as restarting and counts the restart, while the
+   * daemon's supervisor waits out its backoff. Optional: a backend that
+   * restarts containers by itself does not need it.
+   */
+  markRestarting?(id: string): Promise<void>;
   /** Resolves when the container is not running any more. */
   waitContainer(id: string, opts?: { signal?: AbortSignal }): Promise<{ exitCode: number; oomKilled: boolean }>;
   logs(id: string, opts?: LogOptions): AsyncIterable<LogEntry>;

@@ -35,7 +35,8 @@ export function statusText(c: ContainerView, now = Date.now()): string {
     case "paused":
       return `Up ${humanDuration(since(c.startedAt))} (Paused)`;
     case "restarting":
-      return `Restarting (${c.exitCode ?? 0}) ${humanDuration(since(c.finishedAt))} ago`;
+      // The restart count, not only the last exit code: a crash loop shows as it grows.
+      return `Restarting (${c.restartCount}) exit ${c.exitCode ?? 0}, ${humanDuration(since(c.finishedAt))} ago`;
     case "exited":
       return `Exited (${c.exitCode ?? 0}) ${humanDuration(since(c.finishedAt))} ago`;
     case "created":

@@ -60,6 +60,7 @@ function psJson(c: ContainerView): Record<string, unknown> {
     Status: statusText(c),
     Health: c.health ?? "",
     ExitCode: c.exitCode ?? 0,
+    RestartCount: c.restartCount,
     Publishers: c.ports.map((p) => ({ URL: p.hostIp ?? "0.0.0.0", TargetPort: p.containerPort, PublishedPort: Number(p.hostPort), Protocol: p.protocol })),
   };
 }

@@ -82,7 +82,7 @@ export class DaemonClient {
 export async function connect(paths: DaemonPaths, opts: { autostart?: boolean; timeoutMs?: number } = {}): Promise<DaemonClient> {
   const client = new DaemonClient(paths.socket);
   if (await client.ping()) return client;
-  if (opts.autostart === false) throw new DaemonError(`cannot connect to the tscompose daemon at ${paths.socket}: is it running?`, 503);
+  if (opts.autostart === false || process.env.TSCOMPOSE_NO_AUTOSTART === "1") throw new DaemonError(`cannot connect to the tscompose daemon at ${paths.socket}: is it running?`, 503);
   mkdirSync(dirname(paths.logFile), { recursive: true });
   const out = openSync(paths.logFile, "a");
   const bin = resolve(dirname(new URL(import.meta.url).pathname), "../../../bin/tscompose");

@@ -8,6 +8,8 @@ import { apply, conditionMet } from "../../reconciler/apply.js";
 import type { ProgressEvent } from "../../reconciler/apply.js";
 import { containerSpecFor } from "../../reconciler/container-spec.js";
 import { HealthMonitor } from "../../reconciler/health.js";
+import { restartOnDaemonStart } from "../../reconciler/restart-policy.js";
+import { Supervisor } from "../../reconciler/supervise.js";
 import { LABEL } from "../../reconciler/labels.js";
 import type { StackSpec } from "../../reconciler/model.js";
 import { observeStack } from "../../reconciler/observed.js";
@@ -24,6 +26,9 @@ type Emit = (m: StreamMessage) => void;
 export class StackController {
   private readonly locks = new Map<string, Promise<unknown>>();
   readonly health: HealthMonitor;
+  readonly supervisor: Supervisor;
+  /** The engine as apply sees it: every stop it makes is announced to the supervisor first. */
+  private readonly applyEngine: Engine;
 
   constructor(
     readonly engine: Engine,
@@ -35,12 +40,46 @@ export class StackController {
       this.log.info("health status changed", { container: name, status });
       onHealth(id, name, status);
     });
+    this.supervisor = new Supervisor(engine, {
+      specOf: (project) => this.stacks.get(project)?.spec,
+      stoppedByUser: (project, id) => this.stacks.get(project)?.stoppedByUser.includes(id) ?? false,
+      log: (msg, fields) => this.log.info(msg, fields),
+    });
+    this.applyEngine = this.intendingEngine();
     // Health checks start with the container, not after the whole apply: a
     // dependant waiting on service_healthy must see its dependency's checks run.
     engine.onEvent((e) => {
       if (e.type !== "container") return;
       if (e.action === "start") void this.trackOne(e.id).catch(() => undefined);
       else if (e.action === "die" || e.action === "destroy") this.health.untrack(e.id);
+    });
+  }
+
+  /** Stops made by the daemon (down, recreate, a user's restart) must not look like crashes to the supervisor. */
+  intendStop(id: string): void {
+    this.supervisor.expectStop(id);
+  }
+
+  private intendingEngine(): Engine {
+    const sup = this.supervisor;
+    return new Proxy(this.engine, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        if (typeof value !== "function") return value;
+        if (prop === "stopContainer" || prop === "killContainer" || prop === "removeContainer") {
+          return (id: string, ...rest: unknown[]) => {
+            sup.expectStop(id);
+            return (value as (...a: unknown[]) => unknown).call(target, id, ...rest);
+          };
+        }
+        if (prop === "startContainer") {
+          return (id: string) => {
+            sup.clearExpected(id);
+            return (value as (id: string) => unknown).call(target, id);
+          };
+        }
+        return (value as (...a: unknown[]) => unknown).bind(target);
+      },
     });
   }
 
@@ -119,6 +158,13 @@ export class StackController {
       const observed = await this.observe(record.spec, record.stoppedByUser);
       const plan = planUp(record.spec, observed, { ...record.options, forceRecreate: false, pull: "missing", startStopped: false });
       const ok = await this.run(record.spec, plan, emit);
+      // Restart policies also apply across a daemon (or machine) restart: always and unless-stopped come back.
+      for (const c of observed.containers) {
+        const svc = record.spec.services[c.service];
+        if (!svc || c.oneoff || (c.state !== "exited" && c.state !== "restarting")) continue;
+        if (!restartOnDaemonStart(svc, c.stoppedByUser)) continue;
+        await this.engine.startContainer(c.id).catch((err: unknown) => this.log.warn("restart at daemon start failed", { stack: project, container: c.name, error: (err as Error).message }));
+      }
       await this.trackHealth(record.spec);
       return ok;
     });
@@ -150,7 +196,7 @@ export class StackController {
     }
     this.log.info("applying plan", { stack: spec.name, actions: plan.actions.length });
     const result = await apply(plan, {
-      engine: this.engine,
+      engine: this.applyEngine,
       stack: spec,
       health: this.health,
       onEvent: (e: ProgressEvent) => emit(e),

@@ -56,6 +56,8 @@ export function testDaemon(opts: { mirror?: string }): TestDaemon {
     TSCOMPOSE_SOCKET: socket,
     TSCOMPOSE_CONFIG: configFile,
     TSCOMPOSE_LOG: join(dir, "daemon.log"),
+    // A CLI call while the test's daemon is down must fail, not start a second daemon behind the test's back.
+    TSCOMPOSE_NO_AUTOSTART: "1",
   };
   const d: TestDaemon = {
     dir,

@@ -1,0 +1,101 @@
+// The supervisor: acts on container exits with the service's restart policy
+// (restart-policy.ts), with backoff, showing the container as restarting
+// meanwhile. It only reacts to events; what to do is decided by the pure
+// functions, and stops made on purpose (by a user, or by the reconciler
+// itself when it recreates or takes a stack down) are announced beforehand
+// with expectStop() so that their exits are not mistaken for crashes.
+import type { Engine, EngineEvent } from "../engine/types.js";
+import { LABEL } from "./labels.js";
+import type { StackSpec } from "./model.js";
+import { decideRestart, freshRestartState, policyOf } from "./restart-policy.js";
+import type { RestartState } from "./restart-policy.js";
+
+export interface SupervisorHooks {
+  /** The desired stack of a project, if the daemon knows it. */
+  specOf(project: string): StackSpec | undefined;
+  /** Whether a user stopped this container (it stays stopped). */
+  stoppedByUser(project: string, containerId: string): boolean;
+  log(msg: string, fields: Record<string, unknown>): void;
+}
+
+export class Supervisor {
+  private readonly states = new Map<string, RestartState>();
+  private readonly expected = new Set<string>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly hooks: SupervisorHooks,
+  ) {
+    this.unsubscribe = engine.onEvent((e) => this.onEvent(e));
+  }
+
+  /** The next exit of this container is intended (stop, down, recreate): do not restart it. */
+  expectStop(id: string): void {
+    this.expected.add(id);
+    this.cancel(id);
+  }
+
+  /** A user or the reconciler started it again: its exits count again. */
+  clearExpected(id: string): void {
+    this.expected.delete(id);
+  }
+
+  restartsOf(id: string): number {
+    return this.states.get(id)?.restarts ?? 0;
+  }
+
+  private cancel(id: string): void {
+    const t = this.timers.get(id);
+    if (t) clearTimeout(t);
+    this.timers.delete(id);
+  }
+
+  private onEvent(e: EngineEvent): void {
+    if (e.type !== "container") return;
+    if (e.action === "destroy") {
+      this.cancel(e.id);
+      this.states.delete(e.id);
+      this.expected.delete(e.id);
+      return;
+    }
+    if (e.action !== "die") return;
+    void this.onDie(e.id, e.exitCode ?? 0).catch((err: unknown) => this.hooks.log("supervisor failed", { container: e.name, error: (err as Error).message }));
+  }
+
+  private async onDie(id: string, exitCode: number): Promise<void> {
+    const info = await this.engine.inspectContainer(id);
+    if (!info) return;
+    const project = info.labels[LABEL.project];
+    const spec = project ? this.hooks.specOf(project) : undefined;
+    const svc = spec?.services[info.labels[LABEL.service] ?? ""];
+    if (!project || !svc || info.labels[LABEL.oneoff] === "True") return;
+    const onPurpose = this.expected.has(id) || this.hooks.stoppedByUser(project, id);
+    this.expected.delete(id);
+    const now = Date.now();
+    const ranFor = info.startedAt ? now - Date.parse(info.startedAt) : 0;
+    const state = this.states.get(id) ?? freshRestartState(now);
+    const decision = decideRestart(policyOf(svc), exitCode, ranFor, state, now, onPurpose);
+    if (!decision.restart) {
+      if (!onPurpose && svc.restart !== "no") this.hooks.log("not restarting", { stack: project, service: svc.name, container: info.name, reason: decision.reason });
+      return;
+    }
+    this.states.set(id, decision.next);
+    await this.engine.markRestarting?.(id);
+    this.hooks.log("restarting", { stack: project, service: svc.name, container: info.name, exitCode, delayMs: decision.delayMs, restarts: decision.next.restarts });
+    const timer = setTimeout(() => {
+      this.timers.delete(id);
+      if (this.expected.has(id)) return;
+      this.engine.startContainer(id).catch((err: unknown) => this.hooks.log("restart failed", { stack: project, container: info.name, error: (err as Error).message }));
+    }, decision.delayMs);
+    timer.unref();
+    this.timers.set(id, timer);
+  }
+
+  close(): void {
+    this.unsubscribe();
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+  }
+}

@@ -1,0 +1,124 @@
+// Supervision end to end: restart policies enforced by the daemon, with
+// backoff, across a daemon restart. No timed assertions: we wait for states.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pushTestImage } from "./fixtures/push.js";
+import { startRegistry } from "./fixtures/registry.js";
+import type { TestRegistry } from "./fixtures/registry.js";
+import { buildOnce, cleanupDir, leaks, testDaemon } from "./support/daemon.js";
+import type { TestDaemon } from "./support/daemon.js";
+
+let registry: TestRegistry;
+let daemon: TestDaemon;
+let work: string;
+const project = `sup${process.pid}`;
+
+interface Row {
+  Service: string;
+  State: string;
+  ExitCode: number;
+  RestartCount: number;
+  ID: string;
+}
+
+function ps(): Row[] {
+  const r = daemon.cli(["-p", project, "ps", "-a", "--format", "json"], { cwd: work });
+  return r.code === 0 ? (JSON.parse(r.stdout) as Row[]) : [];
+}
+
+async function until(ok: (rows: Row[]) => boolean, timeoutMs = 60_000): Promise<Row[]> {
+  const deadline = Date.now() + timeoutMs;
+  let rows: Row[] = [];
+  while (Date.now() < deadline) {
+    rows = ps();
+    if (ok(rows)) return rows;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`state not reached: ${JSON.stringify(rows)}`);
+}
+
+const svc = (rows: Row[], name: string): Row | undefined => rows.find((r) => r.Service === name);
+
+beforeAll(async () => {
+  buildOnce();
+  registry = await startRegistry();
+  await pushTestImage(registry, "busybox");
+  daemon = testDaemon({ mirror: registry.url });
+  await daemon.start();
+  work = mkdtempSync(join(tmpdir(), "tscompose-test-supervise-"));
+  writeFileSync(
+    join(work, "compose.yaml"),
+    [
+      "services:",
+      "  crasher:",
+      "    image: busybox",
+      "    command: ['sh', '-c', 'exit 3']",
+      "    restart: always",
+      "  limited:",
+      "    image: busybox",
+      "    command: ['sh', '-c', 'exit 4']",
+      "    restart: on-failure:3",
+      "  done:",
+      "    image: busybox",
+      "    command: ['true']",
+      "    restart: on-failure",
+      "  keeper:",
+      "    image: busybox",
+      "    command: ['sleep', '600']",
+      "    restart: unless-stopped",
+      "  stopped:",
+      "    image: busybox",
+      "    command: ['sleep', '600']",
+      "    restart: unless-stopped",
+      "",
+    ].join("\n"),
+  );
+  const up = daemon.cli(["-p", project, "up", "-d"], { cwd: work });
+  expect(up.code, up.stdout + up.stderr).toBe(0);
+}, 300_000);
+
+afterAll(async () => {
+  if (daemon) {
+    daemon.cli(["-p", project, "down", "-t", "0"], { cwd: work });
+    await daemon.stop();
+    const left = leaks(daemon);
+    cleanupDir(daemon);
+    expect(left).toEqual([]);
+  }
+  await registry?.stop();
+  rmSync(work, { recursive: true, force: true });
+}, 120_000);
+
+describe("restart policies", () => {
+  it("a crash-looping service with restart: always keeps being restarted", async () => {
+    const rows = await until((r) => (svc(r, "crasher")?.RestartCount ?? 0) >= 4);
+    expect(svc(rows, "crasher")!.ExitCode).toBe(3);
+  });
+
+  it("on-failure:3 gives up after three restarts, and on-failure leaves an exit 0 alone", async () => {
+    const rows = await until((r) => svc(r, "limited")?.RestartCount === 3 && svc(r, "limited")?.State === "exited");
+    // Give the supervisor time to (wrongly) restart it once more, then check it did not.
+    await new Promise((r) => setTimeout(r, 3000));
+    const later = ps();
+    expect(svc(later, "limited")).toMatchObject({ State: "exited", RestartCount: 3, ExitCode: 4 });
+    expect(svc(rows, "done")).toMatchObject({ State: "exited", ExitCode: 0, RestartCount: 0 });
+  });
+
+  it("unless-stopped comes back after a daemon restart, but not if a user stopped it", async () => {
+    const stop = daemon.cli(["-p", project, "stop", "-t", "0", "stopped"], { cwd: work });
+    expect(stop.code, stop.stderr).toBe(0);
+    await until((r) => svc(r, "stopped")?.State === "exited");
+    const keeperId = svc(ps(), "keeper")!.ID;
+    await daemon.stop("SIGKILL");
+    // The containers outlive the daemon. Kill keeper's process while no daemon watches:
+    // only the restart policy, applied when the daemon starts again, can bring it back.
+    execFileSync("runc", ["--root", join(daemon.stateDir, "runtime", "runc"), "kill", keeperId, "KILL"]);
+    expect(daemon.cli(["-p", project, "ps"], { cwd: work }).code).not.toBe(0);
+    await daemon.start();
+    const after = await until((r) => svc(r, "keeper")?.State === "running" && svc(r, "stopped")?.State === "exited");
+    expect(svc(after, "stopped")!.State).toBe("exited");
+  });
+});
