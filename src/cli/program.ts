@@ -225,8 +225,23 @@ export function buildProgram(version: string): Command {
     .option("--no-color", "produce monochrome output")
     .option("--watch", "watch the stack files and converge on every change")
     .action(async (services: string[], opts: Record<string, unknown>) => {
+      if (opts.watch && !opts.detach) {
+        // Attached watch mode, as `docker compose up --watch`: converge, then follow the files.
+        const { runWatch } = await import("./watch.js");
+        process.exitCode = await runWatch(projectOptions(program), services);
+        return;
+      }
       const { runUp } = await import("./up.js");
       process.exitCode = await runUp(projectOptions(program), services, opts);
+    });
+
+  program
+    .command("watch")
+    .description("Converge the stack, then follow edits of its files (the daemon reloads and converges changed services)")
+    .argument("[services...]")
+    .action(async (services: string[]) => {
+      const { runWatch } = await import("./watch.js");
+      process.exitCode = await runWatch(projectOptions(program), services);
     });
 
   program

@@ -17,7 +17,8 @@ import type { ObservedStack } from "../../reconciler/observed.js";
 import { imageOf, planDown, planUp } from "../../reconciler/plan.js";
 import type { Plan } from "../../reconciler/plan.js";
 import { loadStack } from "../stack/load.js";
-import type { ContainerView, DownRequest, StackSummary, StreamMessage, UpRequest } from "./api.js";
+import type { ContainerView, DaemonEvent, DownRequest, StackSummary, StreamMessage, UpRequest } from "./api.js";
+import { StackWatcher } from "./watch.js";
 import type { Logger } from "./log.js";
 import type { StackStore } from "./stacks.js";
 
@@ -27,6 +28,7 @@ export class StackController {
   private readonly locks = new Map<string, Promise<unknown>>();
   readonly health: HealthMonitor;
   readonly supervisor: Supervisor;
+  readonly watcher: StackWatcher;
   /** The engine as apply sees it: every stop it makes is announced to the supervisor first. */
   private readonly applyEngine: Engine;
 
@@ -35,7 +37,12 @@ export class StackController {
     readonly stacks: StackStore,
     private readonly log: Logger,
     onHealth: (id: string, name: string, status: string) => void = () => undefined,
+    private readonly publish: (e: DaemonEvent) => void = () => undefined,
   ) {
+    this.watcher = new StackWatcher({
+      onChange: (project, files) => this.reload(project, files),
+      onError: (project, message) => this.reportReloadError(project, message),
+    });
     this.health = new HealthMonitor(engine, (id, name, status) => {
       this.log.info("health status changed", { container: name, status });
       onHealth(id, name, status);
@@ -122,6 +129,10 @@ export class StackController {
       const plan = planUp(spec, observed, { ...req.options, startStopped: true });
       const ok = await this.run(spec, plan, emit);
       await this.trackHealth(spec);
+      if (req.options.watch) {
+        this.watcher.watch(spec.name, loaded.watchedFiles);
+        emit({ type: "info", message: `watching ${loaded.watchedFiles.length} files of ${spec.name} for changes` });
+      } else this.watcher.unwatch(spec.name);
       if (ok && req.options.wait) return this.waitReady(spec, req.options.waitTimeoutMs ?? 5 * 60_000, emit);
       return ok;
     });
@@ -144,10 +155,44 @@ export class StackController {
       const plan = planDown(spec, observed, { removeVolumes: req.options.removeVolumes, removeOrphans: req.options.removeOrphans, services: req.options.services });
       if (req.options.timeoutMs !== undefined) for (const svc of Object.values(spec.services)) svc.stopGracePeriodMs = req.options.timeoutMs;
       for (const c of observed.containers) this.health.untrack(c.id);
+      if (!req.options.services) this.watcher.unwatch(req.projectName);
       const ok = await this.run(spec, plan, emit);
       if (ok && !req.options.services) this.stacks.delete(req.projectName);
       return ok;
     });
+  }
+
+  /** Watch mode: the stack's files changed. Reload; converge if they load, keep what runs if not. */
+  async reload(project: string, files: string[]): Promise<void> {
+    const record = this.stacks.get(project);
+    if (!record) return;
+    let loaded;
+    try {
+      loaded = loadStack({ ...record.project });
+    } catch (err) {
+      this.reportReloadError(project, (err as Error).message);
+      return;
+    }
+    const spec = loaded.stack;
+    const changed = Object.values(spec.services)
+      .filter((s) => record.spec.services[s.name]?.configHash !== s.configHash)
+      .map((s) => s.name);
+    this.log.info("stack files changed", { stack: project, files, changedServices: changed });
+    this.publish({ type: "stack", action: "reload", project, message: changed.length > 0 ? `changed: ${changed.join(", ")}` : "no service changed", time: Date.now() });
+    await this.serialize(project, async () => {
+      this.stacks.put({ ...record, spec, updatedAt: new Date().toISOString() });
+      const observed = await this.observe(spec, record.stoppedByUser);
+      const plan = planUp(spec, observed, { ...record.options, services: undefined, forceRecreate: false, startStopped: false, removeOrphans: true });
+      const ok = await this.run(spec, plan, () => undefined);
+      await this.trackHealth(spec);
+      this.watcher.watch(project, loaded.watchedFiles);
+      this.publish({ type: "stack", action: ok ? "converged" : "error", project, message: ok ? undefined : "converge failed; see the daemon log", time: Date.now() });
+    });
+  }
+
+  private reportReloadError(project: string, message: string): void {
+    this.log.warn("stack files do not load; keeping the running stack", { stack: project, error: message });
+    this.publish({ type: "stack", action: "error", project, message, time: Date.now() });
   }
 
   /** Converges a known stack to its last desired state (daemon start, after a crash). */

@@ -14,6 +14,7 @@ import type { Logger } from "./log.js";
 import { daemonPaths } from "./paths.js";
 import { startServer } from "./server.js";
 import { StackStore } from "./stacks.js";
+import { watchedFilesOf } from "./watch.js";
 
 export interface DaemonOptions {
   stateDir?: string;
@@ -37,14 +38,23 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   claimPidFile(paths.pidFile);
   log.info("daemon starting", { pid: process.pid, stateDir: paths.stateDir, socket: paths.socket });
 
-  const engine = await createEngine({ kind: "embedded", stateDir: paths.stateDir, configFile: paths.configFile, log: (msg, fields) => log.info(msg, fields) });
+  const engine = await createEngine({
+    kind: "embedded",
+    stateDir: paths.stateDir,
+    configFile: paths.configFile,
+    log: (msg: string, fields?: Record<string, unknown>) => log.info(msg, fields),
+  });
   const listeners = new Set<(e: DaemonEvent) => void>();
   const publish = (e: DaemonEvent): void => {
     for (const l of listeners) l(e);
   };
   engine.onEvent(publish);
-  const controller = new StackController(engine, new StackStore(paths.stateDir), log, (id, name, status) =>
-    publish({ type: "container", action: "health_status", id, name, labels: {}, status: status as "healthy", time: Date.now() }),
+  const controller = new StackController(
+    engine,
+    new StackStore(paths.stateDir),
+    log,
+    (id, name, status) => publish({ type: "container", action: "health_status", id, name, labels: {}, status: status as "healthy", time: Date.now() }),
+    publish,
   );
   const server = await startServer(
     paths.socket,
@@ -64,6 +74,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   // Re-sync every known stack in the background: the API answers meanwhile,
   // and per-stack locks keep a concurrent `up` from interleaving with it.
   for (const record of controller.stacks.list()) {
+    if (record.options.watch) {
+      try {
+        controller.watcher.watch(record.name, watchedFilesOf({ ...record.project }));
+      } catch (err) {
+        log.warn("cannot watch stack files", { stack: record.name, error: (err as Error).message });
+      }
+    }
     controller
       .resync(record.name)
       .then((ok) => log.info("stack re-synced", { stack: record.name, ok }))
@@ -72,6 +89,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
 
   const stop = async (): Promise<void> => {
     controller.health.close();
+    controller.supervisor.close();
+    await controller.watcher.close();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();
     await engine.close();
