@@ -55,5 +55,8 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
     },
   });
   const images = await openImageBackend({ stateDir: opts.stateDir, config, snapshotter, log });
-  return new EmbeddedEngine({ images, snapshotter, network, runtime, volumes: new VolumeStore(opts.stateDir), log });
+  const engine = new EmbeddedEngine({ images, snapshotter, network, runtime, volumes: new VolumeStore(opts.stateDir), log });
+  const leftovers = await engine.removeLeftovers();
+  if (leftovers.length > 0) log("removed leftovers of interrupted creates", { containers: leftovers.map((id) => id.slice(0, 12)) });
+  return engine;
 }

@@ -14,6 +14,7 @@
 // Everything the pull will rely on is leased before it looks for it, so a
 // concurrent rmi cannot collect a layer the pull has just found. A failed
 // pull removes what it created that nothing else uses: nothing is left of it.
+import { availableParallelism } from "node:os";
 import { Transform, type Readable } from "node:stream";
 import { familiarName, normalizedName, parseReference, repositoryName, type ImageReference } from "../content/reference.js";
 import type { RegistryClient } from "../content/registry.js";
@@ -25,7 +26,7 @@ import { EngineError, type PullOptions, type PullProgress } from "../types.js";
 import { parseImageConfig, toImageConfig } from "./config.js";
 import { LayerDownload, type DownloadContext } from "./download.js";
 import type { Leases } from "./leases.js";
-import type { KeyedMutex } from "./mutex.js";
+import { Semaphore, type KeyedMutex } from "./mutex.js";
 import { refKey, type ImageStore } from "./store.js";
 import { shortDigest, type ImageLayerRecord, type ImageRecord } from "./types.js";
 
@@ -52,6 +53,10 @@ export interface PullResult {
 }
 
 export const GC_LOCK = "gc";
+
+// Layers unpacked at once by one pull: enough to keep both the thread pool
+// (inflate) and the main thread (tar parsing, writes) busy.
+const UNPACK_CONCURRENCY = Math.min(4, Math.max(2, availableParallelism()));
 
 /** Counts bytes going into the unpacker, for "Extracting" progress. */
 function counting(source: Readable, onBytes: (n: number) => void): Readable {
@@ -104,6 +109,12 @@ export async function pullImage(ctx: PullContext, input: string, opts: PullOptio
   const downloads = new Map<string, LayerDownload>();
   const listener = (p: PullProgress): void => emit(p);
   let failed = false;
+  let released = false;
+  const releaseDownloads = (cancel: boolean): void => {
+    if (released) return;
+    released = true;
+    for (const dl of downloads.values()) dl.release(listener, cancel);
+  };
   try {
     // Which layers are already here: unpacked chain and stored blob.
     const present: boolean[] = [];
@@ -126,46 +137,82 @@ export async function pullImage(ctx: PullContext, input: string, opts: PullOptio
       }
     }
 
-    // Unpack in order; each waits for its bytes, downloads run ahead.
-    const layerRecords: ImageLayerRecord[] = [];
-    let parent: ChainId | undefined;
+    // Unpack: layers are independent directories, so several unpack at once
+    // (each as soon as its bytes arrive); each commits only after the layer
+    // below it, so chains appear in order. Unpack slots are taken in layer
+    // order and held until the commit: the lowest layer holding a slot can
+    // always finish, so no layer waits forever for a parent without a slot.
+    const unpackSlots = new Semaphore(UNPACK_CONCURRENCY);
+    const created: (ChainId | undefined)[] = [];
+    const tasks: Promise<ImageLayerRecord>[] = [];
+    let parentDone: Promise<unknown> = Promise.resolve();
     for (const [i, layer] of manifest.layers.entries()) {
       const chain = chains[i] as ChainId;
+      const parent = i > 0 ? chains[i - 1] : undefined;
       const diffId = diffIds[i] as Digest;
       const id = shortDigest(layer.digest);
       const dl = downloads.get(layer.digest);
-      let info = await ctx.snapshotter.getLayer(chain);
-      if (!info) {
-        let last = 0;
+      const slot = unpackSlots.acquire();
+      const parentReady = parentDone;
+      const task = (async (): Promise<ImageLayerRecord> => {
+        const release = await slot;
         try {
-          info = await ctx.snapshotter.applyLayer({
-            ...(parent === undefined ? {} : { parent }),
-            diffId,
-            open: async () => {
-              const source = dl ? await dl.open() : ctx.content.read(layer.digest);
-              return counting(source, (n) => {
-                const now = Date.now();
-                // While the unpacker reads along with the download, the layer's line says "Downloading".
-                if (dl?.finished === false || (now - last < 100 && n < layer.size)) return;
-                last = now;
-                emit({ id, status: "Extracting", current: Math.min(n, layer.size), total: layer.size });
+          let info = await ctx.snapshotter.getLayer(chain);
+          if (!info) {
+            let last = 0;
+            try {
+              info = await ctx.snapshotter.applyLayer({
+                ...(parent === undefined ? {} : { parent }),
+                diffId,
+                parentReady,
+                open: async () => {
+                  const source = dl ? await dl.open() : ctx.content.read(layer.digest);
+                  return counting(source, (n) => {
+                    const now = Date.now();
+                    // While the unpacker reads along with the download, the layer's line says "Downloading".
+                    if (dl?.finished === false || (now - last < 100 && n < layer.size)) return;
+                    last = now;
+                    emit({ id, status: "Extracting", current: Math.min(n, layer.size), total: layer.size });
+                  });
+                },
               });
-            },
-          });
-        } catch (err) {
-          // A download failure surfaces here through the unpacker's input: report the download's own error.
-          if (dl) await dl.done;
-          throw describeLayerError(err, layer);
+            } catch (err) {
+              // A download failure surfaces here through the unpacker's input: report the download's own error.
+              if (dl) await dl.done;
+              // A failed parent fails this layer too: its own error says nothing new.
+              await parentReady;
+              throw describeLayerError(err, layer);
+            }
+            created[i] = chain;
+            if (dl) await dl.done;
+            emit({ id, status: "Pull complete" });
+          } else {
+            await parentReady;
+            if (dl) {
+              await dl.done;
+              emit({ id, status: "Pull complete" });
+            }
+          }
+          return { blob: { mediaType: layer.mediaType, digest: layer.digest, size: layer.size }, diffId, chainId: chain, unpackedSize: info.size };
+        } finally {
+          release();
         }
-        createdChains.push(chain);
-        if (dl) await dl.done;
-        emit({ id, status: "Pull complete" });
-      } else if (dl) {
-        await dl.done;
-        emit({ id, status: "Pull complete" });
-      }
-      layerRecords.push({ blob: { mediaType: layer.mediaType, digest: layer.digest, size: layer.size }, diffId, chainId: chain, unpackedSize: info.size });
-      parent = chain;
+      })();
+      // Settled on failure too (allSettled below); this keeps an early rejection from being "unhandled".
+      task.catch(() => undefined);
+      tasks.push(task);
+      parentDone = task;
+    }
+    let layerRecords: ImageLayerRecord[];
+    try {
+      layerRecords = await Promise.all(tasks);
+    } catch (err) {
+      // Stop the downloads feeding the other unpacks, then let every unpack end before cleaning up.
+      releaseDownloads(true);
+      await Promise.allSettled(tasks);
+      throw err;
+    } finally {
+      createdChains.push(...created.filter((c): c is ChainId => c !== undefined));
     }
 
     await ctx.content.put(resolved.manifest.bytes, resolved.manifest.descriptor.digest);
@@ -199,7 +246,7 @@ export async function pullImage(ctx: PullContext, input: string, opts: PullOptio
     failed = true;
     throw err;
   } finally {
-    for (const dl of downloads.values()) dl.release(listener, failed);
+    releaseDownloads(failed);
     // Nothing may keep writing after the pull returned.
     await Promise.allSettled([...downloads.values()].map((d) => d.done));
     releaseLease();

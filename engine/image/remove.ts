@@ -149,14 +149,18 @@ export interface PruneResult {
   reclaimed: number;
 }
 
-/** docker image prune: images without any reference (with `all`, every image) that no container uses. */
+/**
+ * docker image prune: dangling images, those without a tag (a digest
+ * reference alone does not keep an image), or with `all` every image, that
+ * no container uses.
+ */
 export async function pruneImages(ctx: RemoveContext, opts: { all?: boolean; inUse: (imageId: string) => Promise<boolean> }): Promise<PruneResult> {
   const entries = await ctx.store.entries();
   const report: RemoveReport = [];
   let reclaimed = 0;
   for (const e of entries) {
     const refs = [...e.tags, ...e.digests];
-    if (refs.length > 0 && !opts.all) continue;
+    if (e.tags.length > 0 && !opts.all) continue;
     if (await opts.inUse(e.record.id)) continue;
     for (const r of refs) {
       await ctx.store.deleteRef(r);

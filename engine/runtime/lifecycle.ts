@@ -262,7 +262,8 @@ export class Lifecycle {
       }
       await this.update(rec, { state: transition(rec.state, "removing") });
       try {
-        await this.d.runc.delete(id, { force: true });
+        // Usually deleted already when the run ended (finalize); runc is only asked when its state is still there.
+        if (await exists(join(this.d.paths.runcRoot, id))) await this.d.runc.delete(id, { force: true });
         await this.d.cgroups.remove(rec.cgroupsPath);
         await rm(join(this.d.paths.exitDir, id), { force: true });
         // conmon unlinks its attach-socket symlink when it exits; not when it was killed.
@@ -329,13 +330,15 @@ export class Lifecycle {
   }
 
   private async finalize(rec: ContainerRecord): Promise<void> {
-    const exit = await readExitFile(this.d.paths.exitDir, rec.id);
+    let exit = await readExitFile(this.d.paths.exitDir, rec.id);
     let error: string | undefined;
     if (!exit) {
       if (rec.monitorPid === undefined || alive(rec.monitorPid)) return;
       const st = await this.d.runc.state(rec.id);
       if (st?.status === "running" || st?.status === "paused") return; // orphaned but alive; polled again
-      error = "the container's monitor (conmon) died without recording an exit status";
+      // conmon may have written the file and exited between our first read and the liveness check.
+      exit = await readExitFile(this.d.paths.exitDir, rec.id);
+      if (!exit) error = "the container's monitor (conmon) died without recording an exit status";
     }
     // Read before `runc delete` takes the cgroup (and its OOM counter) away.
     const oomKilled = await this.oomHappened(rec);

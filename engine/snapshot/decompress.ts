@@ -60,7 +60,13 @@ export async function peek(input: Readable, n: number): Promise<{ head: Buffer; 
   return { head, stream: Readable.from(replay(), { objectMode: false }) };
 }
 
-type ZstdZlib = { createZstdDecompress?: () => Transform };
+type ZstdZlib = { createZstdDecompress?: (opts?: zlib.ZlibOptions) => Transform };
+
+// zlib's default output chunk is 16 KiB: every chunk is a round trip to the
+// thread pool, a trip through the tar parser and a write(2). With 128 KiB
+// chunks an unpack spends a fraction of the CPU (measured by bench/pull.ts:
+// several times less wall and CPU time for a 100 MB image).
+const INFLATE_CHUNK = 128 * 1024;
 
 /** A decompressing transform for `kind`, or undefined for an uncompressed tar. */
 export function decompressor(kind: Compression): Transform | undefined {
@@ -68,11 +74,11 @@ export function decompressor(kind: Compression): Transform | undefined {
     case "none":
       return undefined;
     case "gzip":
-      return zlib.createGunzip();
+      return zlib.createGunzip({ chunkSize: INFLATE_CHUNK });
     case "zstd": {
       // Node 22.15+/23.8+ ship zstd in zlib; Node 20 does not.
       const create = (zlib as unknown as ZstdZlib).createZstdDecompress;
-      if (typeof create === "function") return create();
+      if (typeof create === "function") return create({ chunkSize: INFLATE_CHUNK });
       throw new UnpackError("unsupported", `zstd layers are not supported yet (node ${process.version} has no zstd in zlib)`);
     }
     case "bzip2":

@@ -299,3 +299,32 @@ describe("OverlaySnapshotter containers", () => {
     expect(await isMounted(merged)).toBe(false);
   });
 });
+
+describe("OverlaySnapshotter parentReady", () => {
+  test("a layer unpacks before its parent exists and commits after it", async () => {
+    const s = snapshotter();
+    const lower = await blob([{ name: "a.txt", content: "a" }], { slow: true });
+    const upper = await blob([{ name: "b.txt", content: "b" }]);
+    const parent = chainId(undefined, lower.diffId);
+    let applyParent!: (p: Promise<unknown>) => void;
+    const parentReady = new Promise<unknown>((resolve) => (applyParent = resolve));
+    // The child starts first, while its parent does not exist yet.
+    const child = s.applyLayer({ parent, diffId: upper.diffId, parentReady, open: upper.open });
+    applyParent(s.applyLayer({ diffId: lower.diffId, open: lower.open }));
+    const info = await child;
+    expect(info.chainId).toBe(chainId(parent, upper.diffId));
+    expect(await s.getLayer(parent)).toBeDefined();
+    expect(await readFile(`${info.path}/b.txt`, "utf8")).toBe("b");
+  });
+
+  test("a parent that fails fails the child, which leaves nothing behind", async () => {
+    const s = snapshotter();
+    const upper = await blob([{ name: "b.txt", content: "b" }]);
+    const parent = sha256("no such layer");
+    const failed = Promise.reject(new Error("the parent's download failed"));
+    await expect(s.applyLayer({ parent, diffId: upper.diffId, parentReady: failed, open: upper.open })).rejects.toThrow(/parent's download failed/);
+    await expect(s.applyLayer({ parent, diffId: upper.diffId, parentReady: Promise.resolve(), open: upper.open })).rejects.toThrow(/parent layer .* not found/);
+    expect(await s.listLayers()).toEqual([]);
+    expect((await readdir(`${s.root}/layers`)).filter((e) => e.startsWith(".tmp-"))).toEqual([]);
+  });
+});

@@ -89,7 +89,10 @@ export class OverlaySnapshotter implements Snapshotter {
     await this.init();
     if (req.parent !== undefined) {
       if (!isDigest(req.parent)) throw new SnapshotError("invalid", `parent chain ID ${JSON.stringify(req.parent)} is not a sha256 digest`);
-      if ((await this.getLayer(req.parent)) === undefined) throw new SnapshotError("not-found", `parent layer ${req.parent} not found`);
+      // With parentReady the parent may still be on its way; it is checked before the commit instead.
+      if (req.parentReady === undefined && (await this.getLayer(req.parent)) === undefined) {
+        throw new SnapshotError("not-found", `parent layer ${req.parent} not found`);
+      }
     }
     if (req.diffId === undefined) return this.unpackNew(req);
     if (!isDigest(req.diffId)) throw new SnapshotError("invalid", `diffID ${JSON.stringify(req.diffId)} is not a sha256 digest`);
@@ -124,6 +127,12 @@ export class OverlaySnapshotter implements Snapshotter {
         created: new Date().toISOString(),
       };
       await writeFile(`${tmp}/layer.json`, JSON.stringify(meta));
+      if (req.parentReady !== undefined) {
+        await req.parentReady;
+        if (req.parent !== undefined && (await this.getLayer(req.parent)) === undefined) {
+          throw new SnapshotError("not-found", `parent layer ${req.parent} not found`);
+        }
+      }
       const final = this.layerDir(meta.chainId);
       try {
         await rename(tmp, final);

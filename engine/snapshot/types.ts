@@ -94,6 +94,14 @@ export interface ApplyLayerRequest {
    * found without reading the blob, and the unpacked tar must hash to it.
    */
   diffId?: Digest;
+  /**
+   * Settles when the parent layer has been applied. Layer directories are
+   * independent (each holds only its own tar's changes), so with this the
+   * tar is unpacked at once, in parallel with the layers below it, and only
+   * the commit waits for the parent: a rejection, or a parent still missing
+   * then, fails the apply and leaves nothing behind.
+   */
+  parentReady?: Promise<unknown>;
   /** Opens the layer blob (gzip or plain tar); called only when the layer must be unpacked. */
   open: () => Readable | Promise<Readable>;
 }

@@ -45,7 +45,8 @@ export async function runLifecycle(verb: LifecycleVerb, opts: ProjectOptions, se
   for (const s of services) if (!known.has(s)) throw new CliError(`no such service: ${s}`);
   const targets = all
     .filter((c) => services.length === 0 || services.includes(c.service ?? ""))
-    .filter((c) => ELIGIBLE[verb](c, flags.force === true || flags.stop === true));
+    // As in compose, rm -f only skips the confirmation: running containers go only with -s (stopped first).
+    .filter((c) => ELIGIBLE[verb](c, flags.stop === true));
   if (verb === "rm" && targets.length === 0) {
     process.stderr.write("No stopped containers\n");
     return 0;
@@ -60,6 +61,7 @@ export async function runLifecycle(verb: LifecycleVerb, opts: ProjectOptions, se
     targets.map(async (c) => {
       process.stdout.write(` Container ${c.name}  ${PAST[verb][0]}\n`);
       try {
+        if (verb === "rm" && (c.state === "running" || c.state === "paused")) await client.json("POST", `/containers/${c.id}/stop`);
         if (verb === "rm") await client.json("DELETE", `/containers/${c.id}?${q.toString()}`);
         else await client.json("POST", `/containers/${c.id}/${verb}?${q.toString()}`);
         process.stdout.write(` Container ${c.name}  ${PAST[verb][1]}\n`);

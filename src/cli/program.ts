@@ -2,6 +2,7 @@
 // imported lazily in the action, so `tscompose --help` loads none of them.
 import { Command, Option } from "commander";
 import type { ProjectOptions } from "../stack/load.js";
+import { registerContainerCommands } from "./commands-containers.js";
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -316,6 +317,7 @@ export function buildProgram(version: string): Command {
   }
 
   addImageCommands(program);
+  registerContainerCommands(program, () => projectOptions(program));
 
   program
     .command("daemon")

@@ -1,7 +1,7 @@
 // The daemon's HTTP API over its unix socket: paths and message shapes,
 // shared by the daemon, the CLI and the TUI. Versioned under /v1. Streams are
 // NDJSON: one JSON object per line, so a client can act on each as it comes.
-import type { ContainerInfo, EngineEvent, LogEntry } from "../../engine/types.js";
+import type { ContainerInfo, EngineEvent, LogEntry, PortBinding } from "../../engine/types.js";
 import type { ProgressEvent } from "../../reconciler/apply.js";
 import type { UpOptions } from "../../reconciler/plan.js";
 
@@ -62,3 +62,51 @@ export interface ContainerView extends ContainerInfo {
 export type DaemonEvent = EngineEvent | { type: "stack"; action: "up" | "down" | "converged" | "reload" | "error"; project: string; message?: string; time: number };
 
 export type { LogEntry };
+
+/**
+ * POST /containers/:id/exec, as an Upgrade to the attach protocol
+ * (src/daemon/attach.ts). The body is JSON, sent before the upgrade completes.
+ */
+export interface ExecRequest {
+  cmd: string[];
+  env?: string[];
+  user?: string;
+  workingDir?: string;
+  tty?: boolean;
+  /** exec -d: start it and end the session at once with exit code 0. */
+  detach?: boolean;
+  /** The client's terminal size, given to the exec's pty. */
+  rows?: number;
+  cols?: number;
+}
+
+/**
+ * POST /stacks/run, as an Upgrade to the attach protocol: a one-off container
+ * of a service (`tscompose run`). Dependencies are started by the CLI first,
+ * through /stacks/up, as compose's run does through its up path.
+ */
+export interface RunRequest {
+  project: ProjectRef;
+  service: string;
+  /** Replaces the service's command; undefined keeps it. */
+  command?: string[];
+  /** Replaces the entrypoint ([] clears it); undefined keeps it. */
+  entrypoint?: string[];
+  /** KEY=VALUE entries added to the service's environment. */
+  env?: string[];
+  user?: string;
+  workingDir?: string;
+  name?: string;
+  tty?: boolean;
+  /** Remove the container (and its anonymous volumes) when it exits. */
+  rm?: boolean;
+  /** Start it and end the session once it runs, with its name in a "container" message. */
+  detach?: boolean;
+  /** Published ports (run -p); with servicePorts also the service's own. */
+  ports?: PortBinding[];
+  servicePorts?: boolean;
+  /** Give it the service's network aliases too (run --use-aliases). */
+  useAliases?: boolean;
+  labels?: Record<string, string>;
+  pull?: "always" | "missing" | "never";
+}

@@ -6,7 +6,9 @@ import { existsSync, mkdirSync, openSync } from "node:fs";
 import { request } from "node:http";
 import type { IncomingMessage } from "node:http";
 import { dirname, resolve } from "node:path";
+import type { Duplex } from "node:stream";
 import { API_VERSION } from "./api.js";
+import { UPGRADE_PROTOCOL } from "./attach.js";
 import type { DaemonPaths } from "./paths.js";
 
 export class DaemonError extends Error {
@@ -67,6 +69,39 @@ export class DaemonClient {
     } catch (err) {
       if (!signal?.aborted) throw err;
     }
+  }
+
+  /**
+   * Opens an attach session (exec, run): POSTs the JSON body with an Upgrade
+   * and resolves with the raw socket once the daemon answered 101, plus any
+   * frames that came with the answer. Any other answer is an error.
+   */
+  upgrade(path: string, body: unknown): Promise<{ socket: Duplex; head: Buffer }> {
+    const payload = Buffer.from(JSON.stringify(body));
+    return new Promise((resolvePromise, reject) => {
+      const req = request({
+        socketPath: this.socket,
+        method: "POST",
+        path: `/${API_VERSION}${path}`,
+        headers: { "content-type": "application/json", "content-length": payload.length, connection: "Upgrade", upgrade: UPGRADE_PROTOCOL },
+      });
+      req.on("upgrade", (_res, socket, head) => resolvePromise({ socket, head }));
+      req.on("response", (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          let parsed: { message?: string; code?: string } = {};
+          try {
+            parsed = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as typeof parsed;
+          } catch {
+            // not JSON: the status says enough
+          }
+          reject(new DaemonError(parsed.message ?? `daemon answered ${res.statusCode}`, res.statusCode ?? 500, parsed.code));
+        });
+      });
+      req.on("error", reject);
+      req.end(payload);
+    });
   }
 
   async ping(): Promise<{ version: string; pid: number; engine: string } | undefined> {

@@ -240,11 +240,18 @@ export class StackController {
       return false;
     }
     this.log.info("applying plan", { stack: spec.name, actions: plan.actions.length });
+    const started = new Map<string, number>();
     const result = await apply(plan, {
       engine: this.applyEngine,
       stack: spec,
       health: this.health,
-      onEvent: (e: ProgressEvent) => emit(e),
+      onEvent: (e: ProgressEvent) => {
+        if (e.type === "action" && e.status === "started") started.set(e.id, performance.now());
+        if (e.type === "action" && e.status === "done") {
+          this.log.info("action done", { stack: spec.name, action: e.id, ms: Math.round(performance.now() - (started.get(e.id) ?? 0)) });
+        }
+        emit(e);
+      },
     });
     for (const f of result.failed) this.log.warn("action failed", { stack: spec.name, action: f.id, error: f.error });
     emit({ type: "result", ok: result.ok, failed: result.failed, project: spec.name });

@@ -4,9 +4,11 @@
 import { chmodSync, chownSync, existsSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
 import { EngineError } from "../../engine/types.js";
 import { StackError } from "../stack/errors.js";
 import { API_VERSION } from "./api.js";
+import { AttachSessions } from "./attach-server.js";
 import type { DaemonEvent, DownRequest, StreamMessage, UpRequest } from "./api.js";
 import type { StackController } from "./controller.js";
 import type { Logger } from "./log.js";
@@ -36,6 +38,16 @@ export function startServer(socket: string, ctx: ServerContext, group?: number):
       else res.end();
     });
   });
+  // exec and run upgrade their connection to the attach protocol. Those
+  // sockets are no longer the HTTP server's to close, and server.close() would
+  // wait for them forever: end them first.
+  const attach = new AttachSessions({ controller: ctx.controller, log: ctx.log });
+  server.on("upgrade", (req: IncomingMessage, sock: Duplex, head: Buffer) => attach.handle(req, sock, head));
+  const close = server.close.bind(server);
+  server.close = (callback?: (err?: Error) => void) => {
+    attach.closeAll();
+    return close(callback);
+  };
   if (existsSync(socket)) rmSync(socket);
   return new Promise((resolve, reject) => {
     server.once("error", reject);
@@ -100,7 +112,7 @@ function buildRoutes(ctx: ServerContext): [string, RegExp, Handler][] {
   const projectOf = async (id: string): Promise<string | undefined> => (await engine.inspectContainer(id))?.labels["com.docker.compose.project"];
 
   return [
-    r("GET", "/ping", async (_req, res) => sendJson(res, 200, { version: ctx.version, pid: process.pid, engine: engine.kind })),
+    r("GET", "/ping", (_req, res) => Promise.resolve(sendJson(res, 200, { version: ctx.version, pid: process.pid, engine: engine.kind }))),
     r("POST", "/stacks/up", async (req, res) => {
       const body = await readJson<UpRequest>(req);
       await streamed((emit) => controller.up(body, emit))(req, res, [], new URLSearchParams());
@@ -110,6 +122,13 @@ function buildRoutes(ctx: ServerContext): [string, RegExp, Handler][] {
       await streamed((emit) => controller.down(body, emit))(req, res, [], new URLSearchParams());
     }),
     r("GET", "/stacks", async (_req, res) => sendJson(res, 200, await controller.summaries())),
+    r("POST", "/stacks/:name/unwatch", (_req, res, [name]) => {
+      controller.watcher.unwatch(name as string);
+      const record = controller.stacks.get(name as string);
+      if (record) controller.stacks.put({ ...record, options: { ...record.options, watch: false } });
+      sendJson(res, 200, { ok: true });
+      return Promise.resolve();
+    }),
     r("GET", "/containers", async (_req, res, _p, q) => sendJson(res, 200, await controller.containers(q.get("project") ?? undefined, q.get("all") === "1"))),
     r("GET", "/containers/:id", async (_req, res, [id]) => {
       const c = await engine.inspectContainer(id as string);
@@ -144,7 +163,9 @@ function buildRoutes(ctx: ServerContext): [string, RegExp, Handler][] {
       "/containers/:id/restart",
       containerAction(async (id, q) => {
         controller.health.untrack(id);
+        controller.intendStop(id);
         await engine.stopContainer(id, { timeoutMs: q.has("t") ? Number(q.get("t")) * 1000 : undefined });
+        controller.supervisor.clearExpected(id);
         await engine.startContainer(id);
         const project = await projectOf(id);
         if (project) {
@@ -170,6 +191,7 @@ function buildRoutes(ctx: ServerContext): [string, RegExp, Handler][] {
       "/containers/:id",
       containerAction(async (id, q) => {
         controller.health.untrack(id);
+        controller.intendStop(id);
         await engine.removeContainer(id, { force: q.get("force") === "1", volumes: q.get("v") === "1" });
       }),
     ),

@@ -36,7 +36,7 @@ export class StackWatcher {
       return;
     }
     const watcher = watch(files, { ignoreInitial: true, awaitWriteFinish: false, atomic: true });
-    const entry = { watcher, files: new Set(files), changed: new Set<string>() as Set<string>, timer: undefined as NodeJS.Timeout | undefined };
+    const entry = { watcher, files: new Set(files), changed: new Set<string>(), timer: undefined as NodeJS.Timeout | undefined };
     const fire = (path: string): void => {
       entry.changed.add(path);
       if (entry.timer) clearTimeout(entry.timer);

@@ -1,13 +1,19 @@
-// Stage 1 of the loader: YAML text -> plain value, keeping the syntax tree so
-// that every later stage can turn a key path back into file:line:column.
+// Stage 1 of the loader: YAML text -> plain value, with a way for every later
+// stage to turn a key path back into file:line:column.
 //
 // YAML 1.2 core schema, as docker compose v2 (go-yaml v3) reads it: `yes`/`no`
 // stay strings. Merge keys (`<<: *anchor`) are honoured because compose files
 // use them for shared fragments. Duplicate keys are an error, as in compose v2.
+//
+// Positions need the `yaml` package's syntax tree, which costs about ten times
+// what the value does. Most files take the fast path (parse-fast.ts): the same
+// value without the tree, which is built only if a position is asked for,
+// that is when something is wrong.
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
 import type { Document, Node, ScalarTag } from "yaml";
 import { StackError, formatPath } from "./errors.js";
 import { customTags as mergeTags, extractMergeTags } from "./merge.js";
+import { MAX_ALIAS_COUNT, parseFast } from "./parse-fast.js";
 import type { MergeTag } from "./merge.js";
 import type { SourceLocation } from "./errors.js";
 
@@ -34,8 +40,24 @@ export interface ParsedFile {
 }
 
 export function parseYaml(text: string, file: string): ParsedFile {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, merge: true, prettyErrors: false, customTags: (tags) => [legacyOctal, ...mergeTags, ...tags] });
+  // The fast path declines anything it does not mirror exactly, invalid YAML
+  // included; `yaml` then gives the value or the error as it always has.
+  const fast = parseFast(text);
+  if (!fast) return parseYamlReference(text, file);
+  // Positions are only wanted for an error message: build `yaml`'s tree then, once.
+  let tree: SyntaxTree | undefined;
+  return finish(fast.value, file, (path) => {
+    tree ??= parseTree(text);
+    return locateInDocument(tree.doc, tree.lineCounter, file, path);
+  });
+}
+
+/**
+ * parseYaml through the `yaml` package alone: the behaviour the fast path
+ * mirrors, and what produces every YAML error and position.
+ */
+export function parseYamlReference(text: string, file: string): ParsedFile {
+  const { doc, lineCounter } = parseTree(text);
   const first = doc.errors[0];
   if (first) {
     const pos = lineCounter.linePos(first.pos[0]);
@@ -46,21 +68,32 @@ export function parseYaml(text: string, file: string): ParsedFile {
   }
   let value: unknown;
   try {
-    value = doc.toJS({ maxAliasCount: 1000 }) as unknown;
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as unknown;
   } catch (err) {
     throw new StackError("yaml", (err as Error).message, { location: { file, line: 1, column: 1 }, cause: err });
   }
+  return finish(value, file, (path) => locateInDocument(doc, lineCounter, file, path));
+}
+
+interface SyntaxTree {
+  doc: Document;
+  lineCounter: LineCounter;
+}
+
+function parseTree(text: string): SyntaxTree {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, merge: true, prettyErrors: false, customTags: (tags) => [legacyOctal, ...mergeTags, ...tags] });
+  return { doc, lineCounter };
+}
+
+function finish(parsed: unknown, file: string, locate: ParsedFile["locate"]): ParsedFile {
+  let value = parsed;
   if (value === null || value === undefined) value = {};
   if (typeof value !== "object" || Array.isArray(value)) {
     throw new StackError("yaml", "top-level value must be a mapping", { location: { file, line: 1, column: 1 } });
   }
   const extracted = extractMergeTags(value);
-  return {
-    file,
-    value: extracted.value,
-    mergeTags: extracted.tags,
-    locate: (path) => locateInDocument(doc, lineCounter, file, path),
-  };
+  return { file, value: extracted.value, mergeTags: extracted.tags, locate };
 }
 
 function locateInDocument(

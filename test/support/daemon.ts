@@ -6,10 +6,16 @@ import { execFileSync, spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 
-export const repo = resolve(import.meta.dirname, "../..");
+/** The repository root, from the source tree (vitest) or from dist/ (benchmarks). */
+function findRepo(): string {
+  let dir = import.meta.dirname;
+  while (!existsSync(join(dir, "package.json")) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+export const repo = findRepo();
 export const bin = join(repo, "bin", "tscompose");
 
 export interface TestDaemon {

@@ -1,0 +1,103 @@
+// Declarations of the commands that work inside a stack's containers: exec,
+// run, top, events, port and stats, with docker compose's flags. Like
+// program.ts, implementations are imported lazily in the actions.
+//
+// exec and run take the command to run after the service, options included
+// (`exec web ls -la`): passThroughOptions stops option parsing at the first
+// argument, so `-la` goes to ls (the program has enablePositionalOptions).
+import { Option } from "commander";
+import type { Command } from "commander";
+import type { ProjectOptions } from "../stack/load.js";
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+export function registerContainerCommands(program: Command, projectOptions: () => ProjectOptions): void {
+  program
+    .command("exec")
+    .description("Execute a command in a running container")
+    .argument("<service>")
+    .argument("<command...>", "command and arguments")
+    .passThroughOptions()
+    .option("-d, --detach", "detached mode: run the command in the background")
+    .option("-T, --no-TTY", "disable pseudo-TTY allocation (by default exec allocates a TTY when stdin is one)")
+    .option("-e, --env <KEY=VAL>", "set environment variables (repeatable)", collect, [])
+    .option("-u, --user <user>", "run the command as this user")
+    .option("-w, --workdir <dir>", "path to workdir directory for this command")
+    .option("--index <index>", "index of the container if the service has several replicas", "1")
+    .addOption(new Option("-i, --interactive", "keep STDIN open (always on; accepted for compatibility)").hideHelp())
+    .action(async (service: string, command: string[], opts: Record<string, unknown>) => {
+      const { runExec } = await import("./exec.js");
+      process.exitCode = await runExec(projectOptions(), service, command, opts);
+    });
+
+  program
+    .command("run")
+    .description("Run a one-off command on a service")
+    .argument("<service>")
+    .argument("[command...]", "command and arguments (default: the service's)")
+    .passThroughOptions()
+    .option("--rm", "automatically remove the container when it exits")
+    .option("-d, --detach", "run the container in the background and print its name")
+    .option("-T, --no-TTY", "disable pseudo-TTY allocation")
+    .option("-e, --env <KEY=VAL>", "set environment variables (repeatable)", collect, [])
+    .option("-l, --label <KEY=VAL>", "add or override a label (repeatable)", collect, [])
+    .option("--name <name>", "assign a name to the container")
+    .option("--entrypoint <cmd>", "override the entrypoint of the image")
+    .option("-u, --user <user>", "run as this username or uid")
+    .option("-w, --workdir <dir>", "working directory inside the container")
+    .option("--no-deps", "don't start linked services")
+    .option("-p, --publish <port>", "publish a container's port(s) to the host (repeatable)", collect, [])
+    .option("-P, --service-ports", "run with the service's ports enabled and mapped to the host")
+    .option("--use-aliases", "use the service's network aliases in the network(s) the container connects to")
+    .addOption(new Option("--pull <policy>", "pull image before running").choices(["always", "missing", "never"]))
+    .option("--quiet-pull", "pull without printing progress information")
+    .addOption(new Option("-i, --interactive", "keep STDIN open (accepted for compatibility)").hideHelp())
+    .action(async (service: string, command: string[], opts: Record<string, unknown>) => {
+      const { runRun } = await import("./run.js");
+      process.exitCode = await runRun(projectOptions(), service, command, opts);
+    });
+
+  program
+    .command("top")
+    .description("Display the running processes")
+    .argument("[services...]")
+    .action(async (services: string[]) => {
+      const { runTop } = await import("./top.js");
+      process.exitCode = await runTop(projectOptions(), services);
+    });
+
+  program
+    .command("events")
+    .description("Receive real time events from containers")
+    .argument("[services...]")
+    .option("--json", "output events as a stream of json objects")
+    .action(async (services: string[], opts: { json?: boolean }) => {
+      const { runEvents } = await import("./events.js");
+      process.exitCode = await runEvents(projectOptions(), services, opts);
+    });
+
+  program
+    .command("port")
+    .description("Print the public port for a port binding")
+    .argument("<service>")
+    .argument("<private_port>")
+    .addOption(new Option("--protocol <protocol>", "tcp or udp").choices(["tcp", "udp", "sctp"]).default("tcp"))
+    .option("--index <index>", "index of the container if the service has several replicas", "1")
+    .action(async (service: string, privatePort: string, opts: { protocol?: string; index?: string }) => {
+      const { runPort } = await import("./port.js");
+      process.exitCode = await runPort(projectOptions(), service, privatePort, opts);
+    });
+
+  program
+    .command("stats")
+    .description("Display a live stream of container(s) resource usage statistics")
+    .argument("[services...]")
+    .option("-a, --all", "show all containers (default shows just running)")
+    .option("--no-stream", "disable streaming stats and only pull the first result")
+    .option("--no-trunc", "do not truncate output")
+    .addOption(new Option("--format <format>", "output format").choices(["table", "json"]).default("table"))
+    .action(async (services: string[], opts: Record<string, unknown>) => {
+      const { runStats } = await import("./stats.js");
+      process.exitCode = await runStats(projectOptions(), services, opts);
+    });
+}

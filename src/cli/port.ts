@@ -1,0 +1,31 @@
+// `tscompose port SERVICE PRIVATE_PORT`: the public address a container port
+// is published on, printed as compose does (`0.0.0.0:8080`).
+import type { ProjectOptions } from "../stack/load.js";
+import { CliError } from "./errors.js";
+import { parseIndex, serviceContainer } from "./exec.js";
+import { daemon, projectNameOf } from "./project.js";
+
+export interface PortFlags {
+  protocol?: string;
+  index?: string;
+}
+
+export async function runPort(opts: ProjectOptions, service: string, privatePort: string, flags: PortFlags): Promise<number> {
+  const port = Number(privatePort);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new CliError(`invalid port "${privatePort}": expected a number between 1 and 65535`);
+  const protocol = flags.protocol ?? "tcp";
+  const index = parseIndex(flags.index);
+  const project = projectNameOf(opts);
+  const client = await daemon();
+  const c = await serviceContainer(client, project, service, index).catch((err: unknown) => {
+    // compose's wording for this command.
+    throw err instanceof CliError ? new CliError(`no container found for ${service}-${index}`) : err;
+  });
+  const binding = c.ports.find((p) => p.containerPort === port && p.protocol === protocol);
+  if (!binding) {
+    const published = c.ports.map((p) => `${p.hostPort}/${p.protocol}`).join(", ");
+    throw new CliError(`no port ${port}/${protocol} for container ${c.name}: ${published}`);
+  }
+  process.stdout.write(`${binding.hostIp ?? "0.0.0.0"}:${binding.hostPort}\n`);
+  return 0;
+}

@@ -1,0 +1,247 @@
+// `tscompose run SERVICE [COMMAND...]`: a one-off container of a service, as
+// compose v2 runs it. Dependencies come up first through the ordinary `up`
+// path (unless --no-deps), then the daemon creates `<project>-<service>-run-
+// <12 hex>` and streams its output until it exits; its exit code is the
+// CLI's, and --rm removes it afterwards. Progress goes to stderr, so that
+// stdout is only the container's (`run --rm svc cat file > copy` works).
+//
+// Not yet: the container's stdin. The engine cannot attach to a main
+// process (conmon's attach socket is SOCK_SEQPACKET, which node cannot
+// open), so the container starts with an empty stdin; `run -d` + `exec` is
+// the interactive way for now.
+import type { PortBinding } from "../../engine/types.js";
+import type { RunRequest, StreamMessage } from "../daemon/api.js";
+import type { AttachMessage } from "../daemon/attach.js";
+import { containerNameFor } from "../../reconciler/container-spec.js";
+import type { StackSpec } from "../../reconciler/model.js";
+import { selectServices } from "../../reconciler/plan.js";
+import { parsePortShort } from "../stack/ports.js";
+import type { ProjectOptions } from "../stack/load.js";
+import { attach } from "./attach.js";
+import { CliError } from "./errors.js";
+import { resolveEnv } from "./exec.js";
+import { daemon, loadProject, projectRef } from "./project.js";
+
+export interface RunFlags {
+  rm?: boolean;
+  detach?: boolean;
+  /** false with -T. */
+  TTY?: boolean;
+  env?: string[];
+  name?: string;
+  entrypoint?: string;
+  user?: string;
+  workdir?: string;
+  /** false with --no-deps. */
+  deps?: boolean;
+  publish?: string[];
+  servicePorts?: boolean;
+  useAliases?: boolean;
+  label?: string[];
+  pull?: "always" | "missing" | "never";
+  quietPull?: boolean;
+}
+
+export async function runRun(opts: ProjectOptions, service: string, command: string[], flags: RunFlags): Promise<number> {
+  const { stack } = loadProject(opts);
+  const svc = stack.services[service];
+  if (!svc) throw new CliError(`no such service: ${service}`);
+  const body: RunRequest = {
+    project: projectRef(opts),
+    service,
+    command: command.length > 0 ? command : undefined,
+    entrypoint: flags.entrypoint !== undefined ? splitShellWords(flags.entrypoint) : undefined,
+    env: resolveEnv(flags.env, opts.env),
+    user: flags.user,
+    workingDir: flags.workdir,
+    name: flags.name,
+    // A tty only when the service asks for one: with nothing to type into it,
+    // a shell on a tty would wait for input forever.
+    tty: svc.tty && flags.TTY !== false,
+    rm: flags.rm === true,
+    detach: flags.detach === true,
+    ports: (flags.publish ?? []).flatMap(parsePublish),
+    servicePorts: flags.servicePorts,
+    useAliases: flags.useAliases,
+    labels: parseLabels(flags.label ?? []),
+    pull: flags.pull,
+  };
+  const client = await daemon();
+
+  if (flags.deps !== false) {
+    const deps = selectServices(stack, [service]).filter((s) => s !== service);
+    if (deps.length > 0) {
+      const messages = client.stream<StreamMessage>("POST", "/stacks/up", { project: body.project, options: { services: deps, pull: flags.pull } });
+      if (!(await renderToStderr(messages, stack, flags.quietPull === true))) return 1;
+    }
+  }
+
+  if (!body.detach && flags.TTY !== false && process.stdin.isTTY) {
+    process.stderr.write("WARN input is not forwarded to one-off containers yet: the container's stdin is empty (use `run -d` and `exec` for a shell)\n");
+  }
+  let name = "";
+  const progress = new StderrProgress(stack, flags.quietPull === true);
+  const code = await attach(client, "/stacks/run", body, {
+    tty: false,
+    stdin: false,
+    // compose forwards the signals the CLI gets to the container.
+    forwardSignals: !body.detach,
+    onMessage: (m: AttachMessage) => {
+      if (m.type === "container") name = m.name;
+      else progress.render(m);
+    },
+  });
+  progress.flushErrors();
+  if (body.detach) process.stdout.write(`${name}\n`);
+  return code;
+}
+
+/** Renders `up` progress for dependencies on stderr, compose's plain style: ` Container p-db-1  Started`. */
+class StderrProgress {
+  private readonly errors: string[] = [];
+  ok = true;
+
+  constructor(
+    private readonly stack: StackSpec,
+    private readonly quiet: boolean,
+  ) {}
+
+  render(m: StreamMessage): void {
+    switch (m.type) {
+      case "action": {
+        const what = this.subject(m.kind, m.target);
+        const word = DONE[m.kind];
+        if (m.status === "done" && word && what && !this.quiet) process.stderr.write(` ${what}  ${word}\n`);
+        if (m.status === "failed" || m.status === "skipped") {
+          this.ok = false;
+          this.errors.push(`${what ?? m.target}: ${m.message ?? "failed"}`);
+        }
+        break;
+      }
+      case "warning":
+        process.stderr.write(`WARN ${m.message}\n`);
+        break;
+      case "error":
+        this.ok = false;
+        this.errors.push(m.message);
+        break;
+      case "result":
+        if (!m.ok) this.ok = false;
+        break;
+      default:
+        break;
+    }
+  }
+
+  flushErrors(): void {
+    for (const e of new Set(this.errors)) process.stderr.write(`Error: ${e}\n`);
+    this.errors.length = 0;
+  }
+
+  private subject(kind: string, target: string): string | undefined {
+    switch (kind) {
+      case "pull":
+        return `Image ${target}`;
+      case "create-network":
+        return `Network ${this.stack.networks[target]?.name ?? target}`;
+      case "create-volume":
+        return `Volume "${this.stack.volumes[target]?.name ?? target}"`;
+      case "create":
+      case "start": {
+        const dash = target.lastIndexOf("-");
+        const svc = this.stack.services[target.slice(0, dash)];
+        return `Container ${svc ? containerNameFor(this.stack, svc, Number(target.slice(dash + 1))) : target}`;
+      }
+      case "wait":
+        return `Service ${target}`;
+      default:
+        return `Container ${target}`;
+    }
+  }
+}
+
+const DONE: Record<string, string> = {
+  pull: "Pulled",
+  "create-network": "Created",
+  "create-volume": "Created",
+  create: "Created",
+  start: "Started",
+  restart: "Restarted",
+  stop: "Stopped",
+  remove: "Removed",
+  wait: "Healthy",
+};
+
+async function renderToStderr(messages: AsyncIterable<StreamMessage>, stack: StackSpec, quiet: boolean): Promise<boolean> {
+  const p = new StderrProgress(stack, quiet);
+  for await (const m of messages) p.render(m);
+  p.flushErrors();
+  return p.ok;
+}
+
+/** `run -p`: docker's `[[ip:]host:]container[/proto]`, ranges expanded port by port. */
+export function parsePublish(spec: string): PortBinding[] {
+  let parsed;
+  try {
+    parsed = parsePortShort(spec);
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+  const { target, published, hostIp, protocol } = parsed;
+  const count = target.end - target.start + 1;
+  if (published && published.end - published.start + 1 !== count && published.start !== published.end) {
+    throw new CliError(`invalid port "${spec}": the host and container ranges differ in size`);
+  }
+  const out: PortBinding[] = [];
+  for (let i = 0; i < count; i++) {
+    const hostPort = published === undefined ? undefined : published.start === published.end && count > 1 ? String(published.start) : String(published.start + i);
+    out.push({ containerPort: target.start + i, protocol, hostPort, hostIp });
+  }
+  return out;
+}
+
+function parseLabels(entries: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of entries) {
+    const eq = e.indexOf("=");
+    if (eq === 0) throw new CliError(`invalid label "${e}"`);
+    if (eq < 0) out[e] = "";
+    else out[e.slice(0, eq)] = e.slice(eq + 1);
+  }
+  return out;
+}
+
+/** --entrypoint is one string split like a shell would (compose uses shellwords): quotes and backslashes. */
+export function splitShellWords(s: string): string[] {
+  const words: string[] = [];
+  let word = "";
+  let inWord = false;
+  let quote: '"' | "'" | undefined;
+  for (let i = 0; i < s.length; i++) {
+    const ch = s[i] as string;
+    if (quote === "'") {
+      if (ch === "'") quote = undefined;
+      else word += ch;
+    } else if (quote === '"') {
+      if (ch === '"') quote = undefined;
+      else if (ch === "\\" && i + 1 < s.length && '"\\$`'.includes(s[i + 1] as string)) word += s[++i];
+      else word += ch;
+    } else if (ch === "'" || ch === '"') {
+      quote = ch;
+      inWord = true;
+    } else if (ch === "\\" && i + 1 < s.length) {
+      word += s[++i];
+      inWord = true;
+    } else if (/\s/.test(ch)) {
+      if (inWord) words.push(word);
+      word = "";
+      inWord = false;
+    } else {
+      word += ch;
+      inWord = true;
+    }
+  }
+  if (quote) throw new CliError(`invalid --entrypoint: unterminated ${quote} quote`);
+  if (inWord) words.push(word);
+  return words;
+}

@@ -1,0 +1,312 @@
+// The daemon's side of `exec` and `run`: requests that upgrade their
+// connection to the attach protocol (src/daemon/attach.ts). The JSON body is
+// read and checked first, so a bad request still gets a plain HTTP error
+// (404 no such container, 409 not running, 400 bad stack); only then does the
+// daemon answer 101 and the socket carry frames both ways.
+import type { IncomingMessage } from "node:http";
+import { STATUS_CODES } from "node:http";
+import { PassThrough, Writable } from "node:stream";
+import type { Duplex } from "node:stream";
+import { EngineError } from "../../engine/types.js";
+import type { ExecSpec } from "../../engine/types.js";
+import type { StackSpec } from "../../reconciler/model.js";
+import { StackError } from "../stack/errors.js";
+import { loadStack } from "../stack/load.js";
+import { API_VERSION } from "./api.js";
+import type { ExecRequest, RunRequest } from "./api.js";
+import { FRAME, FrameDecoder, UPGRADE_PROTOCOL, encodeFrame, jsonFrame } from "./attach.js";
+import type { AttachMessage, FrameType } from "./attach.js";
+import type { StackController } from "./controller.js";
+import type { Logger } from "./log.js";
+import { createRunContainer } from "./run.js";
+
+export interface AttachContext {
+  controller: StackController;
+  log: Logger;
+}
+
+/** Bodies are small JSON documents; anything bigger is a confused client. */
+const MAX_BODY = 1 << 20;
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** One attached client: frames out, frames in, and what to do when it goes away. */
+class Session {
+  private readonly decoder = new FrameDecoder();
+  private ended = false;
+  /** Set when the daemon shuts down, so a hang-up is not taken as the user leaving. */
+  shuttingDown = false;
+  onFrame: (type: number, payload: Buffer) => void = () => undefined;
+  onHangup: () => void = () => undefined;
+
+  constructor(readonly socket: Duplex) {
+    socket.on("data", (chunk: Buffer) => {
+      for (const f of this.decoder.push(chunk)) this.onFrame(f.type, f.payload);
+    });
+    socket.on("error", () => undefined); // a client killed mid-write: close follows
+    // The HTTP server's sockets allow half-open connections: a client that
+    // went away shows as 'end' only, and 'close' would wait for our side.
+    const hangup = (): void => {
+      if (this.ended) return;
+      this.ended = true;
+      this.onHangup();
+      socket.destroy();
+    };
+    socket.on("end", hangup);
+    socket.on("close", hangup);
+  }
+
+  get open(): boolean {
+    return !this.ended && !this.socket.destroyed;
+  }
+
+  send(type: FrameType, payload?: Buffer | string): void {
+    if (this.open) this.socket.write(encodeFrame(type, payload));
+  }
+
+  message(m: AttachMessage): void {
+    if (this.open) this.socket.write(jsonFrame(FRAME.message, m));
+  }
+
+  /** The last frame: an exit code or an error, then the connection ends. */
+  finish(frame: Buffer): void {
+    if (!this.open) return;
+    this.ended = true;
+    this.socket.end(frame);
+  }
+
+  close(): void {
+    this.ended = true;
+    this.socket.destroy();
+  }
+}
+
+/** Tracks live sessions, so that a stopping daemon can end them instead of waiting for them. */
+export class AttachSessions {
+  private readonly live = new Set<Session>();
+
+  constructor(private readonly ctx: AttachContext) {}
+
+  closeAll(): void {
+    for (const s of this.live) {
+      s.shuttingDown = true;
+      s.onHangup();
+      s.close();
+    }
+    this.live.clear();
+  }
+
+  /** The server's `upgrade` listener. */
+  handle(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on("error", () => undefined);
+    void this.serve(req, socket, head).catch((err: unknown) => {
+      this.ctx.log.warn("attach failed", { path: req.url, error: (err as Error).message });
+      if (!socket.destroyed) socket.destroy();
+    });
+  }
+
+  private async serve(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://daemon");
+    const exec = new RegExp(`^/${API_VERSION}/containers/([^/]+)/exec$`).exec(url.pathname);
+    const run = url.pathname === `/${API_VERSION}/stacks/run`;
+    try {
+      if (req.method !== "POST" || (!exec && !run)) throw new HttpError(404, `no such endpoint: ${req.method} ${url.pathname}`);
+      if ((req.headers.upgrade ?? "").toLowerCase() !== UPGRADE_PROTOCOL) throw new HttpError(400, `expected Upgrade: ${UPGRADE_PROTOCOL}`);
+      const { body, rest } = await readBody(req, socket, head);
+      if (exec) {
+        const request = JSON.parse(body.toString("utf8") || "{}") as ExecRequest;
+        const id = await this.checkExec(decodeURIComponent(exec[1] as string), request);
+        const session = this.accept(socket, rest);
+        await this.exec(session, id, request);
+      } else {
+        const request = JSON.parse(body.toString("utf8") || "{}") as RunRequest;
+        const stack = this.checkRun(request);
+        const session = this.accept(socket, rest);
+        await this.run(session, stack, request);
+      }
+    } catch (err) {
+      if (err instanceof HttpError || err instanceof StackError || err instanceof SyntaxError || err instanceof EngineError) {
+        const status = err instanceof HttpError ? err.status : err instanceof EngineError ? (err.code === "not-found" ? 404 : 409) : 400;
+        respond(socket, status, { message: err.message });
+        return;
+      }
+      throw err;
+    }
+  }
+
+  private accept(socket: Duplex, rest: Buffer): Session {
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${UPGRADE_PROTOCOL}\r\n\r\n`);
+    // Frames the client sent right behind the body go first.
+    if (rest.length > 0) socket.unshift(rest);
+    const session = new Session(socket);
+    this.live.add(session);
+    socket.on("close", () => this.live.delete(session));
+    socket.resume();
+    return session;
+  }
+
+  private async checkExec(id: string, req: ExecRequest): Promise<string> {
+    if (!Array.isArray(req.cmd) || req.cmd.length === 0) throw new HttpError(400, "exec: no command given");
+    const c = await this.ctx.controller.engine.inspectContainer(id);
+    if (!c) throw new HttpError(404, `no such container: ${id}`);
+    if (c.state === "paused") throw new HttpError(409, `container ${c.name} is paused, unpause the container before exec`);
+    if (c.state !== "running") throw new HttpError(409, `container ${c.name} is not running`);
+    return c.id;
+  }
+
+  private async exec(s: Session, id: string, req: ExecRequest): Promise<void> {
+    const engine = this.ctx.controller.engine;
+    const spec: ExecSpec = { cmd: req.cmd, env: req.env, user: req.user || undefined, workingDir: req.workingDir || undefined, tty: req.tty === true };
+    if (req.detach) {
+      // exec -d: like docker, nobody hears how it ends.
+      engine.exec(id, spec).catch((err: unknown) => this.ctx.log.warn("detached exec failed", { container: id, error: (err as Error).message }));
+      s.finish(jsonFrame(FRAME.exit, { exitCode: 0 }));
+      return;
+    }
+    const abort = new AbortController();
+    const stdin = new PassThrough();
+    s.onFrame = (type, payload) => {
+      if (type === FRAME.stdin) {
+        if (payload.length === 0) stdin.end();
+        else if (stdin.writable) stdin.write(payload);
+      } else if (type === FRAME.signal) {
+        // The engine stops an exec as a whole (runc forwards the signal to the process).
+        abort.abort();
+      }
+      // FRAME.resize: the engine's tty exec takes its size once, at start.
+    };
+    s.onHangup = () => abort.abort();
+    try {
+      const { exitCode } = await engine.exec(id, {
+        ...spec,
+        stdin,
+        stdout: frameWriter(s, FRAME.stdout, req.rows, req.cols),
+        stderr: frameWriter(s, FRAME.stderr),
+        signal: abort.signal,
+      });
+      s.finish(jsonFrame(FRAME.exit, { exitCode }));
+    } catch (err) {
+      s.finish(jsonFrame(FRAME.error, { message: (err as Error).message, code: (err as { code?: string }).code }));
+    } finally {
+      stdin.destroy();
+    }
+  }
+
+  private checkRun(req: RunRequest): StackSpec {
+    if (!req.project || !req.service) throw new HttpError(400, "run: project and service are required");
+    const { stack } = loadStack({ ...req.project });
+    if (!(req.service in stack.services)) throw new HttpError(404, `no such service: ${req.service}`);
+    return stack;
+  }
+
+  private async run(s: Session, stack: StackSpec, req: RunRequest): Promise<void> {
+    const engine = this.ctx.controller.engine;
+    const svc = stack.services[req.service] as StackSpec["services"][string];
+    let created: { id: string; name: string };
+    try {
+      created = await createRunContainer(this.ctx.controller, stack, req, (m) => s.message(m));
+    } catch (err) {
+      s.finish(jsonFrame(FRAME.error, { message: (err as Error).message }));
+      return;
+    }
+    const { id, name } = created;
+    s.message({ type: "container", id, name });
+    const remove = async (): Promise<void> => {
+      if (req.rm) await engine.removeContainer(id, { force: true, volumes: true }).catch((err: unknown) => this.ctx.log.warn("run --rm failed", { container: name, error: (err as Error).message }));
+    };
+    // Whoever ends the session first: the container exiting, or the client
+    // leaving (then the container is stopped, as its one user is gone).
+    const abort = new AbortController();
+    s.onFrame = (type, payload) => {
+      if (type === FRAME.signal) void engine.killContainer(id, payload.toString("utf8") || "SIGTERM").catch(() => undefined);
+    };
+    s.onHangup = () => {
+      abort.abort();
+      // A stopping daemon leaves containers running: they outlive it by design.
+      if (!s.shuttingDown && !req.detach) void engine.stopContainer(id, { timeoutMs: svc.stopGracePeriodMs }).catch(() => undefined);
+    };
+    try {
+      await engine.startContainer(id);
+    } catch (err) {
+      // A command that cannot start (not found, not executable) ends like docker's: 127/126 and the reason on stderr.
+      const code = (await engine.inspectContainer(id))?.exitCode;
+      await remove();
+      if (code !== undefined && code > 0) {
+        s.send(FRAME.stderr, `${(err as Error).message}\n`);
+        s.finish(jsonFrame(FRAME.exit, { exitCode: code }));
+      } else s.finish(jsonFrame(FRAME.error, { message: (err as Error).message }));
+      return;
+    }
+    if (req.detach) {
+      s.finish(jsonFrame(FRAME.exit, { exitCode: 0 }));
+      return;
+    }
+    try {
+      for await (const e of engine.logs(id, { follow: true, signal: abort.signal })) s.send(e.stream === "stderr" ? FRAME.stderr : FRAME.stdout, `${e.line}\n`);
+    } catch (err) {
+      if (!abort.signal.aborted) this.ctx.log.warn("run: reading logs failed", { container: name, error: (err as Error).message });
+    }
+    if (s.shuttingDown) return;
+    let exitCode = 0;
+    try {
+      ({ exitCode } = await engine.waitContainer(id));
+    } catch (err) {
+      await remove();
+      s.finish(jsonFrame(FRAME.error, { message: (err as Error).message }));
+      return;
+    }
+    await remove();
+    s.finish(jsonFrame(FRAME.exit, { exitCode }));
+  }
+}
+
+/** A stream the engine writes the process's output to; a tty exec reads its size from it (as from a tty.WriteStream). */
+function frameWriter(s: Session, type: FrameType, rows?: number, cols?: number): Writable {
+  const w = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      s.send(type, chunk);
+      cb();
+    },
+  });
+  return Object.assign(w, { rows, columns: cols });
+}
+
+/** The request's JSON body: Content-Length bytes after the headers, arriving in `head` and then on the socket. */
+function readBody(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<{ body: Buffer; rest: Buffer }> {
+  const length = Number(req.headers["content-length"] ?? 0);
+  if (!Number.isInteger(length) || length < 0 || length > MAX_BODY) return Promise.reject(new HttpError(400, "bad Content-Length"));
+  return new Promise((resolve, reject) => {
+    let buffered = head;
+    const check = (): boolean => {
+      if (buffered.length < length) return false;
+      socket.off("data", onData);
+      socket.off("close", onClose);
+      socket.pause();
+      resolve({ body: buffered.subarray(0, length), rest: buffered.subarray(length) });
+      return true;
+    };
+    const onData = (chunk: Buffer): void => {
+      buffered = Buffer.concat([buffered, chunk]);
+      check();
+    };
+    const onClose = (): void => reject(new HttpError(400, "connection closed before the request body"));
+    if (check()) return;
+    socket.on("data", onData);
+    socket.on("close", onClose);
+  });
+}
+
+function respond(socket: Duplex, status: number, body: unknown): void {
+  if (socket.destroyed) return;
+  const text = JSON.stringify(body);
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+  );
+}

@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+import { LABEL } from "../../reconciler/labels.js";
+import { service, stackOf } from "../../reconciler/testing.js";
+import type { RunRequest } from "./api.js";
+import { SLUG_LABEL, runSpec } from "./run.js";
+
+const web = service("web", {
+  command: ["httpd", "-f"],
+  entrypoint: undefined,
+  environment: { A: "1" },
+  ports: [{ target: 80, published: "8080", hostIp: undefined, protocol: "tcp", mode: "ingress", name: undefined }],
+});
+const stack = stackOf([web]);
+const req = (over: Partial<RunRequest> = {}): RunRequest => ({ project: { files: [], envFiles: [], profiles: [], env: {}, cwd: "/" }, service: "web", ...over });
+
+describe("runSpec: a one-off container as compose v2 makes it", () => {
+  it("is named <project>-<service>-run-<12 hex>, labelled oneoff with its slug, without the service's ports or aliases", () => {
+    const spec = runSpec(stack, web, 1, req());
+    expect(spec.name).toMatch(/^app-web-run-[0-9a-f]{12}$/);
+    expect(spec.labels[LABEL.oneoff]).toBe("True");
+    expect(spec.labels[SLUG_LABEL]).toMatch(/^[0-9a-f]{64}$/);
+    expect(spec.labels[SLUG_LABEL]?.slice(0, 12)).toBe(spec.name.slice(-12));
+    expect(spec.ports).toEqual([]);
+    for (const net of Object.values(spec.networks)) expect(net.aliases).toEqual([spec.name]);
+    expect(spec.cmd).toEqual(["httpd", "-f"]);
+    expect(spec.openStdin).toBe(false);
+  });
+
+  it("applies the command line: command, env, user, workdir, name, labels, ports", () => {
+    const spec = runSpec(
+      stack,
+      web,
+      2,
+      req({ command: ["sh"], env: ["B=2", "A=x"], user: "1000", workingDir: "/tmp", name: "mine", labels: { l: "v" }, ports: [{ containerPort: 9, protocol: "udp", hostPort: "9", hostIp: undefined }], servicePorts: true }),
+    );
+    expect(spec.name).toBe("mine");
+    expect(spec.cmd).toEqual(["sh"]);
+    expect(spec.env.sort()).toEqual(["A=x", "B=2"]);
+    expect(spec.user).toBe("1000");
+    expect(spec.workingDir).toBe("/tmp");
+    expect(spec.labels.l).toBe("v");
+    expect(spec.ports.map((p) => `${p.hostPort}:${p.containerPort}/${p.protocol}`)).toEqual(["8080:80/tcp", "9:9/udp"]);
+  });
+
+  it("drops the service's command when only the entrypoint is replaced, as compose", () => {
+    expect(runSpec(stack, web, 1, req({ entrypoint: ["env"] })).cmd).toEqual([]);
+    expect(runSpec(stack, web, 1, req({ entrypoint: ["env"], command: ["x"] })).cmd).toEqual(["x"]);
+  });
+});

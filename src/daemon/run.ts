@@ -1,0 +1,78 @@
+// The daemon's half of `tscompose run`: a one-off container of a service,
+// made as compose v2 makes it. Its name is `<project>-<service>-run-<12 hex>`,
+// it carries oneoff=True (so the reconciler never plans for it, adopts it or
+// calls it an orphan) and a slug label, publishes no ports unless asked, and
+// has the overrides of the command line applied on top of the service.
+import { randomBytes } from "node:crypto";
+import type { ContainerInfo, ContainerSpec, Engine } from "../../engine/types.js";
+import { apply } from "../../reconciler/apply.js";
+import { containerSpecFor } from "../../reconciler/container-spec.js";
+import { LABEL } from "../../reconciler/labels.js";
+import type { ServiceSpec, StackSpec } from "../../reconciler/model.js";
+import { planUp } from "../../reconciler/plan.js";
+import type { RunRequest, StreamMessage } from "./api.js";
+import type { StackController } from "./controller.js";
+
+export const SLUG_LABEL = "com.docker.compose.slug";
+
+/**
+ * Creates the networks, volumes and image the service needs (its
+ * dependencies were brought up by the CLI through /stacks/up), then the
+ * container. Holds the stack's lock only while creating, not while it runs.
+ */
+export async function createRunContainer(controller: StackController, stack: StackSpec, req: RunRequest, emit: (m: StreamMessage) => void): Promise<ContainerInfo> {
+  const svc = stack.services[req.service];
+  if (!svc) throw new Error(`no such service: ${req.service}`);
+  const engine = controller.engine;
+  return controller.serialize(stack.name, async () => {
+    const observed = await controller.observe(stack);
+    const plan = planUp(stack, observed, { services: [svc.name], noDeps: true, pull: req.pull });
+    if (plan.errors.length > 0) throw new Error(plan.errors.join("; "));
+    const prerequisites = plan.actions.filter((a) => a.kind === "pull" || a.kind === "create-network" || a.kind === "create-volume");
+    if (prerequisites.length > 0) {
+      const result = await apply({ actions: prerequisites, warnings: [], errors: [] }, { engine, stack, health: controller.health, onEvent: (e) => emit(e) });
+      if (!result.ok) throw new Error(result.failed.map((f) => `${f.target}: ${f.error}`).join("; "));
+    }
+    const existing = await engine.listContainers({ all: true, labels: { [LABEL.project]: stack.name, [LABEL.service]: svc.name, [LABEL.oneoff]: "True" } });
+    const number = Math.max(0, ...existing.map((c) => Number(c.labels[LABEL.number]) || 0)) + 1;
+    const shared = svc.networkMode?.startsWith("service:") ? await firstRunning(engine, stack.name, svc.networkMode.slice(8)) : undefined;
+    return engine.createContainer(runSpec(stack, svc, number, req, shared));
+  });
+}
+
+export function runSpec(stack: StackSpec, svc: ServiceSpec, number: number, req: RunRequest, sharedNetworkContainer?: string): ContainerSpec {
+  const slug = randomBytes(32).toString("hex");
+  const extraEnv: Record<string, string> = {};
+  for (const e of req.env ?? []) {
+    const eq = e.indexOf("=");
+    if (eq > 0) extraEnv[e.slice(0, eq)] = e.slice(eq + 1);
+  }
+  // As compose: a new entrypoint without a command drops the service's command too.
+  const command = req.command && req.command.length > 0 ? req.command : req.entrypoint !== undefined ? [] : undefined;
+  const spec = containerSpecFor(stack, svc, number, {
+    oneoff: true,
+    name: req.name || `${stack.name}-${svc.name}-run-${slug.slice(0, 12)}`,
+    command,
+    entrypoint: req.entrypoint,
+    extraEnv,
+    sharedNetworkContainer,
+  });
+  spec.labels = { ...spec.labels, ...req.labels, [SLUG_LABEL]: slug };
+  // Only its own name resolves to a one-off (compose without --use-aliases):
+  // the service's name must keep reaching the service's replicas.
+  if (!req.useAliases) for (const net of Object.values(spec.networks)) net.aliases = [spec.name];
+  if (req.user) spec.user = req.user;
+  if (req.workingDir) spec.workingDir = req.workingDir;
+  spec.tty = req.tty === true;
+  // Nothing can write to the main process's stdin (the engine has no attach
+  // yet), so an open stdin would only make readers wait forever.
+  spec.openStdin = false;
+  const servicePorts = req.servicePorts ? svc.ports.map((p) => ({ containerPort: p.target, protocol: p.protocol, hostPort: p.published, hostIp: p.hostIp })) : [];
+  spec.ports = [...servicePorts, ...(req.ports ?? [])];
+  return spec;
+}
+
+async function firstRunning(engine: Engine, project: string, service: string): Promise<string | undefined> {
+  const list = await engine.listContainers({ labels: { [LABEL.project]: project, [LABEL.service]: service, [LABEL.oneoff]: "False" } });
+  return list.sort((a, b) => Number(a.labels[LABEL.number]) - Number(b.labels[LABEL.number]))[0]?.id;
+}

@@ -1,0 +1,360 @@
+// Containers through the whole embedded engine (createEngine: an image
+// pulled from a real local registry acting as docker.io's mirror, a rootfs
+// from the overlay snapshotter, volumes, a network sandbox, runc under
+// conmon), as the daemon drives it: exit codes, signals and grace periods,
+// env and users, a read-only rootfs, volumes that outlive their containers,
+// an OOM kill, pause, logs across an engine restart, and containers that
+// keep running while the engine's process is killed with SIGKILL. The engine
+// must leave no mount, cgroup, process, link or rule behind.
+import { existsSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ContainerSpec, EngineEvent, MountSpec } from "../engine/types.js";
+import { pushTestImage } from "./fixtures/push.js";
+import { startRegistry } from "./fixtures/registry.js";
+import type { TestRegistry } from "./fixtures/registry.js";
+import { cgroupRoots, engineWorld, eventually, execText, logLines, startEngineChild } from "./support/engine.js";
+import type { EngineWorld } from "./support/engine.js";
+
+const root = process.getuid?.() === 0;
+
+let registry: TestRegistry;
+let w: EngineWorld;
+let hostDir: string;
+const events: EngineEvent[] = [];
+let unsubscribe: () => void = () => undefined;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+// busybox sh as PID 1 ignores SIGTERM unless it traps it.
+const SLEEPER = ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"];
+
+function subscribe(): void {
+  unsubscribe();
+  unsubscribe = w.engine.onEvent((e) => events.push(e));
+}
+
+async function run(over: Partial<ContainerSpec>): Promise<string> {
+  const c = await w.engine.createContainer(w.spec(over));
+  await w.engine.startContainer(c.id);
+  return c.id;
+}
+
+async function output(id: string, stream?: "stdout" | "stderr"): Promise<string> {
+  return (await logLines(w.engine, id))
+    .filter((l) => stream === undefined || l.stream === stream)
+    .map((l) => l.line)
+    .join("\n");
+}
+
+const volume = (source: string | undefined, target: string, over: Partial<MountSpec> = {}): MountSpec => ({ type: "volume", source, target, readOnly: false, ...over });
+const bind = (source: string, target: string): MountSpec => ({ type: "bind", source, target, readOnly: false });
+
+beforeAll(async () => {
+  registry = await startRegistry();
+  await pushTestImage(registry, "busybox");
+  w = await engineWorld({ mirror: registry.url, poolOctet: 216 });
+  subscribe();
+  const img = await w.engine.pullImage("busybox");
+  expect(img.repoTags).toContain("docker.io/library/busybox:latest");
+  hostDir = join(w.dir, "host");
+  await mkdir(hostDir, { recursive: true });
+}, 180_000);
+
+afterAll(async () => {
+  unsubscribe();
+  if (w) {
+    await w.cleanup();
+    // conmon writes the exit file and then exits: give it a moment.
+    let left: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      left = await w.leaks();
+      if (left.length === 0) break;
+      await sleep(100);
+    }
+    expect(left).toEqual([]);
+  }
+  await registry?.stop();
+}, 120_000);
+
+describe.skipIf(!root)("exit codes, signals and grace periods", () => {
+  it("an exit code comes back from wait, inspect and the die event; stdout and stderr stay apart", async () => {
+    const id = await run({ cmd: ["sh", "-c", "echo out; echo err >&2; exit 3"] });
+    expect(await w.engine.waitContainer(id)).toEqual({ exitCode: 3, oomKilled: false });
+    expect(await w.engine.inspectContainer(id)).toMatchObject({ state: "exited", exitCode: 3, oomKilled: false });
+    expect(events.filter((e) => e.type === "container" && e.id === id).map((e) => e.action)).toEqual(["create", "start", "die"]);
+    expect(events.find((e) => e.type === "container" && e.id === id && e.action === "die")).toMatchObject({ exitCode: 3 });
+    expect(await output(id, "stdout")).toBe("out");
+    expect(await output(id, "stderr")).toBe("err");
+  });
+
+  it("a missing executable fails the start with 127; the container stays created and removable", async () => {
+    const c = await w.engine.createContainer(w.spec({ cmd: ["/no/such/binary"] }));
+    await expect(w.engine.startContainer(c.id)).rejects.toThrow(/no such file|not found/i);
+    expect(await w.engine.inspectContainer(c.id)).toMatchObject({ state: "created", exitCode: 127 });
+    await w.engine.removeContainer(c.id);
+    expect(await w.engine.inspectContainer(c.id)).toBeUndefined();
+  });
+
+  it("stop sends SIGTERM; a process that traps it ends at once with its own code", async () => {
+    const id = await run({ cmd: ["sh", "-c", "trap 'exit 11' TERM; echo ready; sleep 3600 & wait"], stopTimeoutMs: 10_000 });
+    await eventually(() => output(id), (o) => o === "ready");
+    const t0 = Date.now();
+    await w.engine.stopContainer(id);
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(await w.engine.inspectContainer(id)).toMatchObject({ state: "exited", exitCode: 11 });
+  });
+
+  it("a process ignoring SIGTERM is killed when the grace period ends (137)", async () => {
+    const id = await run({ cmd: ["sh", "-c", "trap '' TERM; echo ready; while true; do sleep 1; done"], stopTimeoutMs: 1000 });
+    await eventually(() => output(id), (o) => o === "ready");
+    const t0 = Date.now();
+    await w.engine.stopContainer(id);
+    const took = Date.now() - t0;
+    expect(took).toBeGreaterThanOrEqual(950);
+    expect(took).toBeLessThan(5000);
+    expect(await w.engine.inspectContainer(id)).toMatchObject({ state: "exited", exitCode: 137 });
+    // A timeout given to stop overrides the container's own.
+    await w.engine.startContainer(id);
+    await eventually(() => output(id), (o) => o === "ready\nready");
+    const t1 = Date.now();
+    await w.engine.stopContainer(id, { timeoutMs: 200 });
+    expect(Date.now() - t1).toBeLessThan(2000);
+  });
+
+  it("stop_signal replaces SIGTERM; kill sends any signal; killing a stopped container is an error", async () => {
+    const id = await run({ cmd: ["sh", "-c", "trap 'exit 42' USR1; trap 'echo got-hup' HUP; echo ready; while true; do sleep 0.1; done"], stopSignal: "SIGUSR1" });
+    await eventually(() => output(id), (o) => o === "ready");
+    await w.engine.killContainer(id, "SIGHUP");
+    await eventually(() => output(id), (o) => o.includes("got-hup"));
+    expect((await w.engine.inspectContainer(id))?.state).toBe("running");
+    await w.engine.stopContainer(id);
+    expect(await w.engine.inspectContainer(id)).toMatchObject({ state: "exited", exitCode: 42 });
+    await expect(w.engine.killContainer(id, "SIGKILL")).rejects.toThrow(/not running/);
+    // Stopping a stopped container succeeds (Docker: 304).
+    await w.engine.stopContainer(id);
+  });
+});
+
+describe.skipIf(!root)("env and user", () => {
+  it("the image's env, the spec's env on top; working dir and hostname", async () => {
+    const id = await run({
+      cmd: ["sh", "-c", "echo FOO=$FOO; echo PATH=$PATH; pwd; hostname"],
+      env: ["FOO=bar baz", "PATH=/custom:/bin"],
+      workingDir: "/srv/app",
+      hostname: "box1",
+    });
+    await w.engine.waitContainer(id);
+    expect((await output(id)).split("\n")).toEqual(["FOO=bar baz", "PATH=/custom:/bin", "/srv/app", "box1"]);
+    const plain = await run({ cmd: ["sh", "-c", "echo $PATH"] });
+    await w.engine.waitContainer(plain);
+    expect(await output(plain)).toBe("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  });
+
+  it("users by name (from the image's /etc/passwd), by uid:gid; exec as another user", async () => {
+    const named = await run({ cmd: ["id"], user: "www-data" });
+    const numeric = await run({ cmd: ["id"], user: "1234:5678" });
+    await w.engine.waitContainer(named);
+    await w.engine.waitContainer(numeric);
+    expect(await output(named)).toMatch(/^uid=33\(www-data\) gid=33\(www-data\)/);
+    expect(await output(numeric)).toMatch(/^uid=1234 gid=5678/);
+
+    const id = await run({ cmd: SLEEPER, user: "daemon" });
+    expect((await execText(w.engine, id, ["id", "-u"])).stdout.trim()).toBe("1");
+    expect((await execText(w.engine, id, ["id", "-un"])).stdout.trim()).toBe("daemon");
+    expect((await execText(w.engine, id, ["id", "-u"], { user: "nobody" })).stdout.trim()).toBe("65534");
+    const env = await execText(w.engine, id, ["sh", "-c", "echo $X; exit 3"], { env: ["X=from-exec"] });
+    expect(env).toMatchObject({ exitCode: 3, stdout: "from-exec\n" });
+    await w.engine.stopContainer(id);
+  });
+});
+
+describe.skipIf(!root)("filesystem and volumes", () => {
+  it("a read-only rootfs refuses writes; tmpfs and volumes stay writable", async () => {
+    const id = await run({
+      cmd: ["sh", "-c", "touch /etc/x 2>&1; echo rc=$?; touch /tmp/x && echo tmp-ok; touch /data/x && echo vol-ok"],
+      readOnly: true,
+      tmpfs: ["/tmp"],
+      mounts: [volume(undefined, "/data")],
+    });
+    await w.engine.waitContainer(id);
+    const out = await output(id);
+    expect(out).toMatch(/Read-only file system/);
+    expect(out).toMatch(/rc=1/);
+    expect(out).toContain("tmp-ok");
+    expect(out).toContain("vol-ok");
+    // The anonymous volume goes with the container when asked (rm -v).
+    const before = (await w.engine.listVolumes({ labels: { "com.docker.volume.anonymous": id } })).length;
+    expect(before).toBe(1);
+    await w.engine.removeContainer(id, { volumes: true });
+    expect(await w.engine.listVolumes({ labels: { "com.docker.volume.anonymous": id } })).toEqual([]);
+  });
+
+  it("each container writes to its own layer, gone with the container", async () => {
+    const a = await run({ cmd: ["sh", "-c", "echo mine > /etc/marker; cat /etc/marker"] });
+    await w.engine.waitContainer(a);
+    expect(await output(a)).toBe("mine");
+    const b = await run({ cmd: ["sh", "-c", "cat /etc/marker 2>/dev/null || echo absent"] });
+    await w.engine.waitContainer(b);
+    expect(await output(b)).toBe("absent");
+    await w.engine.removeContainer(a);
+    await w.engine.removeContainer(b);
+    expect(existsSync(join(w.stateDir, "snapshots", "containers", a))).toBe(false);
+  });
+
+  it("a named volume survives remove and create of its container", async () => {
+    const first = await run({ cmd: ["sh", "-c", "echo persisted > /data/file"], mounts: [volume("keep-data", "/data")] });
+    expect((await w.engine.waitContainer(first)).exitCode).toBe(0);
+    // Even rm -v keeps named volumes (only anonymous ones go), as Docker does.
+    await w.engine.removeContainer(first, { volumes: true });
+    expect(await w.engine.inspectVolume("keep-data")).toBeDefined();
+    const second = await run({ cmd: ["cat", "/data/file"], mounts: [volume("keep-data", "/data")] });
+    await w.engine.waitContainer(second);
+    expect(await output(second)).toBe("persisted");
+    await w.engine.removeContainer(second);
+    await w.engine.removeVolume("keep-data");
+    expect(await w.engine.inspectVolume("keep-data")).toBeUndefined();
+  });
+
+  it("a new named volume is filled from the image's content at its path, once", async () => {
+    const first = await run({ cmd: ["sh", "-c", "head -1 /etc/passwd; ls /etc; rm /etc/passwd"], mounts: [volume("etc-copy", "/etc")] });
+    await w.engine.waitContainer(first);
+    const out = (await output(first)).split("\n");
+    expect(out[0]).toBe("root:x:0:0:root:/root:/bin/sh");
+    expect(out).toContain("group");
+    await w.engine.removeContainer(first);
+    // Not empty any more, and initialized already: the image's files are not copied again.
+    const second = await run({ cmd: ["sh", "-c", "ls /etc"], mounts: [volume("etc-copy", "/etc")] });
+    await w.engine.waitContainer(second);
+    expect((await output(second)).split("\n")).not.toContain("passwd");
+    // nocopy: a new volume stays empty.
+    const third = await run({ cmd: ["sh", "-c", "ls -A /etc | wc -l"], mounts: [volume("etc-empty", "/etc", { noCopy: true })] });
+    await w.engine.waitContainer(third);
+    expect((await output(third)).trim()).toBe("0");
+    for (const id of [second, third]) await w.engine.removeContainer(id);
+    await w.engine.removeVolume("etc-copy");
+    await w.engine.removeVolume("etc-empty");
+  });
+
+  it("a bind mount shows the host's directory, both ways", async () => {
+    const dir = join(hostDir, "bind");
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, "in.txt"), "from host\n");
+    const id = await run({ cmd: ["sh", "-c", "cat /mnt/in.txt; echo from container > /mnt/out.txt"], mounts: [bind(dir, "/mnt")] });
+    await w.engine.waitContainer(id);
+    expect(await output(id)).toBe("from host");
+    expect(await readFile(join(dir, "out.txt"), "utf8")).toBe("from container\n");
+  });
+});
+
+describe.skipIf(!root)("limits and freezing", () => {
+  it("hitting the memory limit is an OOM kill: 137, oomKilled, an oom event", async () => {
+    const id = await run({ cmd: ["tail", "/dev/zero"], resources: { memory: 16 * 1024 * 1024, cpus: undefined, cpuShares: undefined, cpuset: undefined, pids: undefined } });
+    expect(await w.engine.waitContainer(id)).toEqual({ exitCode: 137, oomKilled: true });
+    expect(await w.engine.inspectContainer(id)).toMatchObject({ state: "exited", oomKilled: true, exitCode: 137 });
+    expect(events.filter((e) => e.type === "container" && e.id === id).map((e) => e.action)).toContain("oom");
+  });
+
+  it("pause freezes every process of the container; unpause thaws them", async () => {
+    const dir = join(hostDir, "pause");
+    await mkdir(dir, { recursive: true });
+    const count = async () => Number((await readFile(join(dir, "count"), "utf8").catch(() => "0")).trim() || "0");
+    const id = await run({
+      cmd: ["sh", "-c", "trap 'exit 0' TERM; i=0; while true; do i=$((i+1)); echo $i > /out/count; usleep 50000; done"],
+      mounts: [bind(dir, "/out")],
+    });
+    await eventually(count, (n) => n > 2);
+    await w.engine.pauseContainer(id);
+    expect((await w.engine.inspectContainer(id))?.state).toBe("paused");
+    const freezer = cgroupRoots()
+      .map((r) => join(r, w.prefix, id, "freezer.state"))
+      .find((f) => existsSync(f));
+    if (freezer) expect((await readFile(freezer, "utf8")).trim()).toBe("FROZEN");
+    const frozen = await count();
+    await sleep(600);
+    expect(await count()).toBe(frozen);
+    await expect(w.engine.exec(id, { cmd: ["true"] })).rejects.toThrow(/paused/);
+    await w.engine.unpauseContainer(id);
+    await eventually(count, (n) => n > frozen + 2);
+    expect((await w.engine.inspectContainer(id))?.state).toBe("running");
+    // A paused container can be stopped: it is thawed to take the signal.
+    await w.engine.pauseContainer(id);
+    await w.engine.stopContainer(id, { timeoutMs: 2000 });
+    expect(await w.engine.inspectContainer(id)).toMatchObject({ state: "exited", exitCode: 0 });
+  });
+});
+
+describe.skipIf(!root)("engine restarts", () => {
+  it("logs and exit codes survive closing the engine and opening it again on the same state dir", async () => {
+    const dir = join(hostDir, "restart");
+    await mkdir(dir, { recursive: true });
+    const done = await run({ cmd: ["sh", "-c", "echo one; echo two >&2; exit 4"] });
+    await w.engine.waitContainer(done);
+    const live = await run({
+      cmd: ["sh", "-c", "echo before; while [ ! -f /out/go ]; do usleep 50000; done; echo after; exit 5"],
+      mounts: [bind(dir, "/out")],
+    });
+    await eventually(() => output(live), (o) => o === "before");
+
+    await w.close();
+    // While no engine watches: the running container writes more and exits.
+    await writeFile(join(dir, "go"), "");
+    await eventually(() => existsSync(join(w.stateDir, "runtime", "exits", live)), (x) => x, 10_000, "exit file");
+    await w.reopen({ alreadyClosed: true });
+    subscribe();
+
+    expect(await w.engine.inspectContainer(done)).toMatchObject({ state: "exited", exitCode: 4 });
+    expect(await logLines(w.engine, done)).toMatchObject([
+      { stream: "stdout", line: "one" },
+      { stream: "stderr", line: "two" },
+    ]);
+    expect(await w.engine.inspectContainer(live)).toMatchObject({ state: "exited", exitCode: 5 });
+    expect((await logLines(w.engine, live)).map((l) => l.line)).toEqual(["before", "after"]);
+    const tail: string[] = [];
+    for await (const e of w.engine.logs(live, { tail: 1 })) tail.push(e.line);
+    expect(tail).toEqual(["after"]);
+    // The reopened engine starts it again: the log goes on in the same file.
+    await w.engine.startContainer(live);
+    expect((await w.engine.waitContainer(live)).exitCode).toBe(5);
+    expect((await logLines(w.engine, live)).map((l) => l.line)).toEqual(["before", "after", "before", "after"]);
+  });
+
+  it("a container keeps running while the engine's process is killed with SIGKILL, and is found again with its state", async () => {
+    const net = await w.engine.createNetwork(w.networkSpec(`${w.prefix}-kill9`));
+    const dir = join(hostDir, "kill9");
+    await mkdir(dir, { recursive: true });
+    const spec = w.spec({
+      cmd: ["sh", "-c", "trap 'exit 0' TERM; echo started; while [ ! -f /out/go ]; do usleep 50000; done; echo resumed; sleep 3600 & wait"],
+      mounts: [bind(dir, "/out")],
+      networkMode: "bridge",
+      networks: { [net.name]: { aliases: ["survivor"], ipv4Address: undefined } },
+    });
+    await w.close();
+
+    const child = await startEngineChild({ stateDir: w.stateDir, configFile: w.configFile, task: { kind: "run-container", spec } });
+    const info = child.reached as { id: string; pid: number; state: string; networks: Record<string, { ipAddress: string }> };
+    expect(info.state).toBe("running");
+    await child.kill();
+
+    // Nobody watches it now; it lives on and still does its work.
+    expect(() => process.kill(info.pid, 0)).not.toThrow();
+    await writeFile(join(dir, "go"), "");
+    await sleep(300);
+    expect(() => process.kill(info.pid, 0)).not.toThrow();
+
+    await w.reopen({ alreadyClosed: true });
+    subscribe();
+    const found = await w.engine.inspectContainer(spec.name);
+    expect(found).toMatchObject({ id: info.id, state: "running", pid: info.pid });
+    expect(found?.networks[net.name]?.ipAddress).toBe(info.networks[net.name]?.ipAddress);
+    await eventually(() => output(info.id), (o) => o === "started\nresumed");
+    // The reopened engine serves it fully: exec, and the network's DNS knows it again.
+    const ns = await execText(w.engine, info.id, ["nslookup", "survivor", net.gateway]);
+    expect(ns.stdout).toContain(info.networks[net.name]?.ipAddress ?? "?");
+    await w.engine.stopContainer(info.id);
+    expect(await w.engine.inspectContainer(info.id)).toMatchObject({ state: "exited", exitCode: 0 });
+    expect(events.some((e) => e.type === "container" && e.id === info.id && e.action === "die")).toBe(true);
+    await w.engine.removeContainer(info.id);
+    await w.engine.removeNetwork(net.name);
+  });
+});
