@@ -4,16 +4,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse } from "yaml";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 
 const repo = resolve(import.meta.dirname, "..");
 const bin = join(repo, "bin", "tscompose");
 const dir = mkdtempSync(join(tmpdir(), "tscompose-test-cli-"));
 
-beforeAll(() => {
-  // The CLI runs from dist/; build it once so the test sees the current source.
-  execFileSync("npm", ["run", "--silent", "build"], { cwd: repo, stdio: "ignore" });
-}, 180_000);
+// The CLI runs from dist/, built once for the whole run by test/global-setup.ts.
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function tscompose(args: string[], cwd = dir, env: NodeJS.ProcessEnv = {}) {

@@ -32,8 +32,9 @@ export interface TestDaemon {
   log(): string;
 }
 
+/** dist/ is built once for the whole run by test/global-setup.ts; this only checks it is there. */
 export function buildOnce(): void {
-  execFileSync("npm", ["run", "--silent", "build"], { cwd: repo, stdio: "ignore" });
+  if (!existsSync(join(repo, "dist", "src", "cli", "main.js"))) throw new Error("dist/ is missing: vitest's globalSetup (test/global-setup.ts) builds it");
 }
 
 export function testDaemon(opts: { mirror?: string }): TestDaemon {
@@ -51,7 +52,8 @@ export function testDaemon(opts: { mirror?: string }): TestDaemon {
       "x-tscompose-docker-hub-url": "http://127.0.0.1:9",
       // Names that are not the stack's go nowhere: a closed loopback port, never the host's resolvers.
       dns: ["127.0.0.1:9"],
-      "default-address-pools": [{ base: "10.214.0.0/16", size: 24 }],
+      // Each test daemon its own /16, so parallel suites never race for the same subnet.
+      "default-address-pools": [{ base: `10.${120 + (randomBytes(1)[0] ?? 0) % 100}.0.0/16`, size: 24 }],
       "x-tscompose-network-prefix": prefix,
     }),
   );
