@@ -110,6 +110,14 @@ function buildRoutes(ctx: ServerContext): [string, RegExp, Handler][] {
     };
   };
   const projectOf = async (id: string): Promise<string | undefined> => (await engine.inspectContainer(id))?.labels["com.docker.compose.project"];
+  /** A user (re)started a container: it is no longer "stopped by the user", and its health checks run again. */
+  const userStarted = async (id: string): Promise<void> => {
+    const project = await projectOf(id);
+    if (!project) return;
+    controller.markStopped(project, id, false);
+    const spec = controller.stacks.get(project)?.spec;
+    if (spec) await controller.trackHealth(spec);
+  };
 
   return [
     r("GET", "/ping", (_req, res) => Promise.resolve(sendJson(res, 200, { version: ctx.version, pid: process.pid, engine: engine.kind }))),
@@ -140,12 +148,7 @@ function buildRoutes(ctx: ServerContext): [string, RegExp, Handler][] {
       "/containers/:id/start",
       containerAction(async (id) => {
         await engine.startContainer(id);
-        const project = await projectOf(id);
-        if (project) {
-          controller.markStopped(project, id, false);
-          const spec = controller.stacks.get(project)?.spec;
-          if (spec) await controller.trackHealth(spec);
-        }
+        await userStarted(id);
       }),
     ),
     r(
@@ -167,12 +170,7 @@ function buildRoutes(ctx: ServerContext): [string, RegExp, Handler][] {
         await engine.stopContainer(id, { timeoutMs: q.has("t") ? Number(q.get("t")) * 1000 : undefined });
         controller.supervisor.clearExpected(id);
         await engine.startContainer(id);
-        const project = await projectOf(id);
-        if (project) {
-          controller.markStopped(project, id, false);
-          const spec = controller.stacks.get(project)?.spec;
-          if (spec) await controller.trackHealth(spec);
-        }
+        await userStarted(id);
       }),
     ),
     r(
