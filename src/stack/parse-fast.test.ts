@@ -183,6 +183,8 @@ const unitCases: Record<string, string> = {
   "only a document marker": "---\n",
   "document end marker": "a: 1\n...\n",
   "document end then comment": "a: 1\n...\n# done\n",
+  "document end then content on its line": "... <:}\n",
+  "document end alone": "...\n",
   "two documents": "a: 1\n---\nb: 2\n",
   "second document empty": "a: 1\n---\n",
   "directive": "%YAML 1.2\n---\na: 1\n",
@@ -368,7 +370,7 @@ describe("unit cases", () => {
   });
 
   it("declines what it does not mirror", () => {
-    for (const name of ["two documents", "directive", "duplicate key", "other local tag", "collection key", "recursive alias", "merge of an override map", "anchor inside reset"]) {
+    for (const name of ["two documents", "document end marker", "directive", "duplicate key", "other local tag", "collection key", "recursive alias", "merge of an override map", "anchor inside reset"]) {
       expect(parseFast(unitCases[name]!), name).toBeUndefined();
     }
   });
@@ -557,6 +559,8 @@ function mutate(text: string, r: () => number): string {
   return out;
 }
 
+// Longer hunts: PARSE_FUZZ_ROUNDS=3000 PARSE_FUZZ_SEED=7 PARSE_FUZZ_EDITS=6
+// PARSE_FUZZ_REPORT=1 npx vitest run src/stack/parse-fast.test.ts -t generated
 const rounds = Number(process.env.PARSE_FUZZ_ROUNDS ?? 400);
 
 // Generated up front, checked in chunks: one long synchronous test would
@@ -588,7 +592,7 @@ describe(`${rounds} generated and ${rounds} mutated documents`, () => {
 
   it("exercise the fast path, not just the fallback", () => {
     if (report) for (const [text, diff] of report) console.log(`${text}\n   got ${diff}`);
-    expect(generatedFast).toBeGreaterThan(rounds * 0.3);
+    expect(generatedFast).toBeGreaterThan(rounds * 0.25);
     expect(mutatedFast).toBeGreaterThan(rounds * 0.1);
   });
 });

@@ -41,6 +41,10 @@ const MAX_KEY_SPAN = 1000;
 // places js-yaml accepts them.
 const UNMIRRORED_TEXT = /\r(?!\n)|^[ \t?:-]*\t/m;
 
+// A document end marker: js-yaml goes on reading what follows it on the same
+// line as a new document, `yaml` rejects it. Compose files have no use for it.
+const DOCUMENT_END = /^\.\.\.(?:[ \t\r\n]|$)/m;
+
 // ---------------------------------------------------------------------------
 // Plain scalars: the tags parse.ts gives `yaml`, in the same order (legacyOctal,
 // then the core schema's null, bool, int (0o, decimal, 0x), float (.inf/.nan,
@@ -460,6 +464,7 @@ function setKey(map: Dict, key: string, value: unknown): void {
  */
 export function parseFast(text: string): { value: unknown } | undefined {
   if ((text.includes("\t") || text.includes("\r")) && UNMIRRORED_TEXT.test(text)) return undefined;
+  if (text.includes("...") && DOCUMENT_END.test(text)) return undefined;
   try {
     const events = parseEvents(text, {});
     const track = events.some((e) => e.type === EVENT_ID.ALIAS);
