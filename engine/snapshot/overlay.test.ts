@@ -322,6 +322,8 @@ describe("OverlaySnapshotter parentReady", () => {
     const upper = await blob([{ name: "b.txt", content: "b" }]);
     const parent = sha256("no such layer");
     const failed = Promise.reject(new Error("the parent's download failed"));
+    // As pull.ts does: the rejection is observed by applyLayer later, not left unhandled meanwhile.
+    failed.catch(() => undefined);
     await expect(s.applyLayer({ parent, diffId: upper.diffId, parentReady: failed, open: upper.open })).rejects.toThrow(/parent's download failed/);
     await expect(s.applyLayer({ parent, diffId: upper.diffId, parentReady: Promise.resolve(), open: upper.open })).rejects.toThrow(/parent layer .* not found/);
     expect(await s.listLayers()).toEqual([]);
