@@ -12,7 +12,7 @@ import type { ContainerInfo, EngineEvent } from "../types.js";
 import { EngineError } from "../types.js";
 import { readExitFile } from "./exits.js";
 import { launchMonitor } from "./monitor.js";
-import { isNotRunning } from "./runc.js";
+import { isNotExist, isNotRunning } from "./runc.js";
 import type { Runc } from "./runc.js";
 import type { RuntimePaths } from "./runtime.js";
 import { normalizeSignal } from "./signals.js";
@@ -177,8 +177,10 @@ export class Lifecycle {
     try {
       await this.d.runc.kill(rec.id, sig);
     } catch (e) {
-      if (!isNotRunning(e)) throw e;
-      return; // already on its way out
+      // Not running, or its runc state already deleted by the exit handling
+      // (checkExit) that has not updated the record yet: on its way out.
+      if (!isNotRunning(e) && !isNotExist(e)) throw e;
+      return;
     }
     this.event(rec, "kill");
     if (thaw && rec.state === "paused") await this.d.runc.resume(rec.id).catch(() => undefined);

@@ -63,6 +63,7 @@ async function attach(client: DaemonClient, project: string, services: string[],
   const abort = new AbortController();
   let exitCode = 0;
   let stopping = false;
+  let codeFrom = flags.exitCodeFrom;
   const containers = (await client.json<ContainerView[]>("GET", `/containers?project=${encodeURIComponent(project)}&all=1`)).filter(
     (c) => services.length === 0 || services.includes(c.service ?? ""),
   );
@@ -89,10 +90,12 @@ async function attach(client: DaemonClient, project: string, services: string[],
       signal: abort.signal,
       color: flags.color !== false,
       onExit: (c, code) => {
-        if (flags.exitCodeFrom ? c.service === flags.exitCodeFrom : flags.abortOnContainerExit) {
-          exitCode = code;
-          void stopAll();
-        }
+        // As compose: --exit-code-from implies --abort-on-container-exit; without it the
+        // first service to exit gives the code, not the ones stopped because of it.
+        if (!flags.exitCodeFrom && !flags.abortOnContainerExit) return;
+        codeFrom ??= c.service;
+        if (c.service === codeFrom) exitCode = code;
+        void stopAll();
       },
     });
   } finally {
