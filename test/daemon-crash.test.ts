@@ -79,6 +79,9 @@ async function downAndCheck(d: TestDaemon, project: string, cwd: string): Promis
   expect(psAll(d, project, cwd)).toEqual([]);
   await d.stop();
   expect(leaks(d)).toEqual([]);
+  // Clean: nothing for afterAll to do with this one.
+  daemons.splice(daemons.indexOf(d), 1);
+  cleanupDir(d);
 }
 
 beforeAll(async () => {
@@ -90,6 +93,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
+  // Only daemons of failed tests are left here: bring each back to take its stacks down.
   for (const d of daemons) {
     if (!d.process) await d.start().catch(() => undefined);
     for (const p of d.cli(["ls", "-a", "-q"]).stdout.split("\n").filter(Boolean)) d.cli(["-p", p, "down", "-v", "-t", "1"]);

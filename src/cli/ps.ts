@@ -3,7 +3,7 @@
 import type { ContainerView, StackSummary } from "../daemon/api.js";
 import type { ProjectOptions } from "../stack/load.js";
 import { humanDuration, portsText, statusText, table } from "./format.js";
-import { daemon, projectNameOf } from "./project.js";
+import { daemonClient as daemon, projectNameLazy } from "./project-name.js";
 
 export interface PsFlags {
   all?: boolean;
@@ -14,7 +14,7 @@ export interface PsFlags {
 }
 
 export async function runPs(opts: ProjectOptions, services: string[], flags: PsFlags): Promise<number> {
-  const project = projectNameOf(opts);
+  const project = await projectNameLazy(opts);
   const client = await daemon();
   const list = (await client.json<ContainerView[]>("GET", `/containers?project=${encodeURIComponent(project)}&all=${flags.all ? 1 : 0}`))
     .filter((c) => services.length === 0 || services.includes(c.service ?? ""))
