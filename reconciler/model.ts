@@ -83,8 +83,12 @@ export interface ServiceSpec {
   secrets: ServiceFileRef[];
   configs: ServiceFileRef[];
   logging: { driver: string | undefined; options: Record<string, string> } | undefined;
-  /** Our own extensions (`x-tscompose`), kept as written; supervision reads them. */
+  /** Our own extensions (`x-tscompose`), kept as written for `config`. */
   xTscompose: Record<string, unknown>;
+  /** `x-tscompose`, parsed: what the daemon does beyond compose. Not in the config hash. */
+  supervision: SupervisionSpec;
+  /** compose-spec `develop` (watch rules). Not in the config hash. */
+  develop: DevelopSpec | undefined;
   /** Other service-level x-* keys. */
   extensions: Record<string, unknown>;
   /** Stable hash of everything that requires a new container when it changes. */
@@ -139,6 +143,51 @@ export interface DependsOnSpec {
   restart: boolean;
   /** When false, a missing/failed dependency only warns. */
   required: boolean;
+}
+
+export interface SupervisionSpec {
+  /** Restart a container whose health turns unhealthy, with the restart backoff. */
+  restartOnUnhealthy: boolean;
+  /** A daemon-side probe whose success makes the container healthy. */
+  readiness: ReadinessSpec | undefined;
+  /** Run as a one-off container on a cron schedule instead of keeping it up. */
+  schedule: ScheduleSpec | undefined;
+}
+
+export type ReadinessProbe =
+  | { kind: "tcp"; port: number }
+  | { kind: "http"; port: number; path: string }
+  | { kind: "log"; pattern: string };
+
+export interface ReadinessSpec {
+  probe: ReadinessProbe;
+  intervalMs: number;
+  timeoutMs: number;
+}
+
+export interface ScheduleSpec {
+  /** Cron expression (5 or 6 fields, node-cron syntax). */
+  cron: string;
+  /** IANA time zone; undefined = the daemon's. */
+  timezone: string | undefined;
+  /** What a run due while the previous one still runs does. */
+  overlap: "skip" | "queue" | "allow";
+  /** How many finished runs to keep, with their exit codes and logs. */
+  history: number;
+}
+
+export interface DevelopSpec {
+  watch: DevelopWatchRule[];
+}
+
+export interface DevelopWatchRule {
+  /** Absolute path on the host. */
+  path: string;
+  action: "sync" | "rebuild" | "sync+restart";
+  /** Path in the container (sync actions). */
+  target: string | undefined;
+  /** Patterns relative to path, as compose reads them (gitignore-like). */
+  ignore: string[];
 }
 
 export interface HealthcheckSpec {

@@ -62,6 +62,8 @@ export function service(name: string, over: Partial<ServiceSpec> = {}): ServiceS
     configs: [],
     logging: undefined,
     xTscompose: {},
+    supervision: { restartOnUnhealthy: false, readiness: undefined, schedule: undefined },
+    develop: undefined,
     extensions: {},
     configHash: `hash-${name}`,
     ...over,

@@ -1,6 +1,7 @@
 // The config hash of a service: changes exactly when its container must be
 // recreated. Like compose, it leaves out what does not touch the container
-// (replicas, depends_on, profiles, pull policy, build instructions). Beyond
+// (replicas, depends_on, profiles, pull policy, build instructions), and our
+// daemon-side settings (x-tscompose, develop), which the daemon applies live. Beyond
 // compose, it covers the *contents* of env_files (already folded into the
 // environment) and of file-based configs and secrets, because an edit there
 // changes what the container sees while compose would keep the old container.
@@ -9,7 +10,7 @@ import { readFileSync } from "node:fs";
 import type { ServiceSpec, StackSpec } from "../../reconciler/model.js";
 
 export function serviceConfigHash(svc: ServiceSpec, stack: Pick<StackSpec, "secrets" | "configs">): string {
-  const { configHash: _h, replicas: _r, dependsOn: _d, profiles: _p, pullPolicy: _pp, build: _b, deploy, ...rest } = svc;
+  const { configHash: _h, replicas: _r, dependsOn: _d, profiles: _p, pullPolicy: _pp, build: _b, xTscompose: _x, supervision: _s, develop: _dv, deploy, ...rest } = svc;
   const { replicas: _dr, ...deployRest } = deploy;
   const fileContents: Record<string, string> = {};
   for (const ref of [...svc.secrets.map((s) => ["secret", s.source] as const), ...svc.configs.map((c) => ["config", c.source] as const)]) {

@@ -25,6 +25,7 @@ import { parseDuration } from "./duration.js";
 import { parsePortShort } from "./ports.js";
 import type { PortShort } from "./ports.js";
 import { parseSize, shellSplit } from "./units.js";
+import { normalizeDevelop, normalizeSupervision } from "./x-tscompose.js";
 import type { PathSegment } from "./parse.js";
 
 type Dict = Record<string, unknown>;
@@ -252,6 +253,8 @@ function normalizeService(name: string, s: Dict, ctx: NormalizeContext): Service
     configs: fileRefs(s.configs, (src) => `/${src}`),
     logging: isDict(s.logging) ? { driver: str(s.logging.driver), options: stringMap(s.logging.options) } : undefined,
     xTscompose: asDict(s["x-tscompose"]),
+    supervision: normalizeSupervision(s["x-tscompose"], at("x-tscompose"), ctx.fail, duration),
+    develop: normalizeDevelop(s.develop, ctx.workingDir),
     extensions: Object.fromEntries(Object.entries(s).filter(([k]) => k.startsWith("x-") && k !== "x-tscompose")),
     configHash: "",
   };

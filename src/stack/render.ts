@@ -168,7 +168,8 @@ export function renderService(s: ServiceSpec): Dict {
     user: s.user,
     volumes: s.volumes.map(renderVolume),
     working_dir: s.workingDir,
-    "x-tscompose": s.xTscompose,
+    develop: s.develop ? { watch: s.develop.watch.map((w) => compact({ path: w.path, action: w.action, target: w.target, ignore: w.ignore.length > 0 ? w.ignore : undefined })) } : undefined,
+    "x-tscompose": Object.keys(s.xTscompose).length > 0 ? s.xTscompose : undefined,
     ...s.extensions,
   });
 }

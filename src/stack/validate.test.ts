@@ -266,7 +266,7 @@ const cases: Case[] = [
       "  web:",
       "    image: nginx",
       "    x-owner: team-a",
-      "    x-tscompose: { restartBackoff: 5s, cron: '@daily' }",
+      "    x-tscompose: { restart_on_unhealthy: true, schedule: '@daily', x-note: 1 }",
       "    healthcheck: { test: [CMD, 'true'], x-why: fast }",
       "networks:",
       "  front: { x-note: n }",

@@ -1,0 +1,100 @@
+// Normalizes tscompose's own per-service extension (`x-tscompose`) and the
+// compose-spec `develop` section into typed specs. The schema stage already
+// checked their shapes (schema/compose-spec.json, x_tscompose_service); here
+// values are parsed (durations, ports, regexes) and errors name the key.
+import { resolve } from "node:path";
+import type { DevelopSpec, ReadinessSpec, ScheduleSpec, SupervisionSpec } from "../../reconciler/model.js";
+import type { Fail } from "./normalize.js";
+import type { PathSegment } from "./parse.js";
+
+type Dict = Record<string, unknown>;
+const isDict = (v: unknown): v is Dict => typeof v === "object" && v !== null && !Array.isArray(v);
+/** The schema stage let only scalars through where this is used. */
+const scalar = (v: unknown): string => (typeof v === "string" ? v : JSON.stringify(v));
+
+/** Readiness probes poll every second with a 1 s timeout unless told otherwise. */
+export const READINESS_DEFAULTS = { intervalMs: 1000, timeoutMs: 1000 };
+/** A scheduled job keeps the last 10 runs unless told otherwise. */
+export const SCHEDULE_DEFAULT_HISTORY = 10;
+
+export function normalizeSupervision(
+  raw: unknown,
+  path: PathSegment[],
+  fail: Fail,
+  duration: (v: unknown, p: PathSegment[]) => number | undefined,
+): SupervisionSpec {
+  const x = isDict(raw) ? raw : {};
+  const rou = x.restart_on_unhealthy;
+  if (typeof rou === "string" && rou !== "true" && rou !== "false") fail([...path, "restart_on_unhealthy"], `must be true or false, got "${rou}"`);
+  return {
+    restartOnUnhealthy: rou === true || rou === "true",
+    readiness: x.readiness === undefined ? undefined : normalizeReadiness(x.readiness as Dict, [...path, "readiness"], fail, duration),
+    schedule: x.schedule === undefined ? undefined : normalizeSchedule(x.schedule, [...path, "schedule"], fail),
+  };
+}
+
+function port(v: unknown, path: PathSegment[], fail: Fail): number {
+  const n = typeof v === "number" ? v : /^\d+$/.test(String(v)) ? Number(v) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > 65535) fail(path, `must be a port number from 1 to 65535, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+function normalizeReadiness(
+  r: Dict,
+  path: PathSegment[],
+  fail: Fail,
+  duration: (v: unknown, p: PathSegment[]) => number | undefined,
+): ReadinessSpec {
+  const kinds = (["tcp", "http", "log"] as const).filter((k) => r[k] !== undefined);
+  if (kinds.length !== 1) fail(path, `needs exactly one of tcp, http or log, got ${kinds.length === 0 ? "none" : kinds.join(" and ")}`);
+  const timing = {
+    intervalMs: duration(r.interval, [...path, "interval"]) ?? READINESS_DEFAULTS.intervalMs,
+    timeoutMs: duration(r.timeout, [...path, "timeout"]) ?? READINESS_DEFAULTS.timeoutMs,
+  };
+  if (timing.intervalMs <= 0) fail([...path, "interval"], "must be more than 0");
+  const kind = kinds[0]!;
+  if (kind === "tcp") return { probe: { kind, port: port(r.tcp, [...path, "tcp"], fail) }, ...timing };
+  if (kind === "http") {
+    // `http: 8080` or `http: "8080/healthz"` or `http: { port, path }`.
+    if (isDict(r.http)) {
+      const p = r.http.path === undefined ? "/" : scalar(r.http.path);
+      if (!p.startsWith("/")) fail([...path, "http", "path"], `must start with "/", got "${p}"`);
+      return { probe: { kind, port: port(r.http.port, [...path, "http", "port"], fail), path: p }, ...timing };
+    }
+    const m = /^(\d+)(\/.*)?$/.exec(String(r.http));
+    if (!m) return fail([...path, "http"], `must be a port, "port/path" or { port, path }, got ${JSON.stringify(r.http)}`);
+    return { probe: { kind, port: port(m[1], [...path, "http"], fail), path: m[2] ?? "/" }, ...timing };
+  }
+  const pattern = String(r.log);
+  try {
+    new RegExp(pattern);
+  } catch (e) {
+    fail([...path, "log"], `is not a valid regular expression: ${(e as Error).message}`);
+  }
+  return { probe: { kind, pattern }, ...timing };
+}
+
+function normalizeSchedule(s: unknown, path: PathSegment[], fail: Fail): ScheduleSpec {
+  const d: Dict = isDict(s) ? s : { cron: s };
+  const history = d.history === undefined ? SCHEDULE_DEFAULT_HISTORY : Number(d.history);
+  if (!Number.isInteger(history) || history < 1) fail([...path, "history"], `must be a whole number of runs, at least 1, got ${JSON.stringify(d.history)}`);
+  return {
+    cron: String(d.cron).trim(),
+    timezone: d.timezone === undefined ? undefined : scalar(d.timezone),
+    overlap: (d.overlap as ScheduleSpec["overlap"] | undefined) ?? "skip",
+    history,
+  };
+}
+
+/** compose-spec `develop.watch`: paths made absolute against the project directory. */
+export function normalizeDevelop(raw: unknown, workingDir: string): DevelopSpec | undefined {
+  if (!isDict(raw) || !Array.isArray(raw.watch)) return undefined;
+  return {
+    watch: raw.watch.filter(isDict).map((w) => ({
+      path: resolve(workingDir, String(w.path)),
+      action: w.action as DevelopSpec["watch"][number]["action"],
+      target: w.target === undefined ? undefined : scalar(w.target),
+      ignore: w.ignore === undefined ? [] : Array.isArray(w.ignore) ? w.ignore.map(scalar) : [scalar(w.ignore)],
+    })),
+  };
+}
