@@ -50,6 +50,8 @@ describe("x-tscompose", () => {
   it("parses a schedule, short and long", () => {
     const s = (x: string) => load(svc(`    x-tscompose:\n      schedule: ${x}\n`)).stack.services.web!.supervision.schedule;
     expect(s("'*/5 * * * *'")).toEqual({ cron: "*/5 * * * *", timezone: undefined, overlap: "skip", history: 10 });
+    expect(s("'*/2 * * * * *'")?.cron).toBe("*/2 * * * * *");
+    expect(s("{ cron: '0 3 * * 1-5', timezone: UTC }")?.timezone).toBe("UTC");
     expect(s("{ cron: '@hourly', timezone: Europe/Paris, overlap: queue, history: 3 }")).toEqual({
       cron: "@hourly",
       timezone: "Europe/Paris",
@@ -81,6 +83,10 @@ describe("x-tscompose", () => {
     { name: "a bad interval", x: "    x-tscompose:\n      readiness: { tcp: 80, interval: soon }\n", err: /readiness\.interval/, at: ":5:" },
     { name: "an unknown overlap", x: "    x-tscompose:\n      schedule: { cron: '* * * * *', overlap: never }\n", err: /schedule/, at: ":5:" },
     { name: "history 0", x: "    x-tscompose:\n      schedule: { cron: '* * * * *', history: 0 }\n", err: /schedule\.history: must be a whole number/, at: ":5:" },
+    { name: "a bad cron expression (short form)", x: "    x-tscompose:\n      schedule: '61 * * * *'\n", err: /x-tscompose\.schedule: invalid cron expression "61 \* \* \* \*": 61 is a invalid expression for minute/, at: ":5:7" },
+    { name: "a cron expression with too many fields", x: "    x-tscompose:\n      schedule:\n        cron: '* * * * * * *'\n", err: /schedule\.cron: invalid cron expression .*expected 5 or 6 fields/, at: ":6:9" },
+    { name: "an impossible date", x: "    x-tscompose:\n      schedule: { cron: '0 0 31 2 *' }\n", err: /schedule\.cron: invalid cron expression/, at: ":5:" },
+    { name: "an unknown time zone", x: "    x-tscompose:\n      schedule:\n        cron: '* * * * *'\n        timezone: Mars/Olympus\n", err: /schedule\.timezone: unknown time zone "Mars\/Olympus"/, at: ":7:9" },
     { name: "restart_on_unhealthy not a boolean", x: "    x-tscompose:\n      restart_on_unhealthy: sometimes\n", err: /restart_on_unhealthy: must be true or false/, at: ":5:" },
   ];
   for (const c of bad) {

@@ -2,7 +2,9 @@
 // compose-spec `develop` section into typed specs. The schema stage already
 // checked their shapes (schema/compose-spec.json, x_tscompose_service); here
 // values are parsed (durations, ports, regexes) and errors name the key.
+import { createRequire } from "node:module";
 import { resolve } from "node:path";
+import type { NodeCron } from "node-cron";
 import type { DevelopSpec, ReadinessSpec, ScheduleSpec, SupervisionSpec } from "../../reconciler/model.js";
 import type { Fail } from "./normalize.js";
 import type { PathSegment } from "./parse.js";
@@ -74,13 +76,36 @@ function normalizeReadiness(
   return { probe: { kind, pattern }, ...timing };
 }
 
+/** node-cron, loaded only when a stack has a schedule: most stacks never pay for it. */
+let nodeCron: NodeCron | undefined;
+const cronLib = (): NodeCron => (nodeCron ??= createRequire(import.meta.url)("node-cron") as NodeCron);
+
+/** Whether Intl (with full ICU, as Node ships) knows an IANA time zone. */
+export function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function normalizeSchedule(s: unknown, path: PathSegment[], fail: Fail): ScheduleSpec {
   const d: Dict = isDict(s) ? s : { cron: s };
   const history = d.history === undefined ? SCHEDULE_DEFAULT_HISTORY : Number(d.history);
   if (!Number.isInteger(history) || history < 1) fail([...path, "history"], `must be a whole number of runs, at least 1, got ${JSON.stringify(d.history)}`);
+  const cron = scalar(d.cron).trim();
+  const cronPath = isDict(s) ? [...path, "cron"] : path;
+  const checked = cronLib().validateDetailed(cron);
+  if (!checked.valid) {
+    const why = checked.errors.map((e) => e.message).join("; ") || "not a cron expression";
+    fail(cronPath, `invalid cron expression "${cron}": ${why} (5 fields: minute hour day month weekday, or 6 with seconds first)`);
+  }
+  const timezone = d.timezone === undefined ? undefined : scalar(d.timezone);
+  if (timezone !== undefined && !isTimeZone(timezone)) fail([...path, "timezone"], `unknown time zone "${timezone}" (an IANA name such as Europe/Paris or UTC)`);
   return {
-    cron: String(d.cron).trim(),
-    timezone: d.timezone === undefined ? undefined : scalar(d.timezone),
+    cron,
+    timezone,
     overlap: (d.overlap as ScheduleSpec["overlap"] | undefined) ?? "skip",
     history,
   };
