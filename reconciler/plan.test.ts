@@ -182,6 +182,27 @@ const cases: Case[] = [
     observed: observed({ networks: ["app_default"], images: ["busybox"], containers: [container("db", 1), container("api", 1)] }),
     want: ["create db-1", "remove app-db-1", "restart app-api-1", "start db-1", "stop app-db-1", "wait db service_started"],
   },
+  {
+    name: "a scheduled service gets no container from up, only its image",
+    stack: stackOf([service("api"), service("backup", { image: "restic", supervision: { restartOnUnhealthy: false, readiness: undefined, schedule: { cron: "0 3 * * *", timezone: undefined, overlap: "skip", history: 10 } } })]),
+    observed: observed({ networks: ["app_default"], images: ["busybox"] }),
+    want: ["create api-1", "pull restic", "start api-1"],
+  },
+  {
+    name: "a service that became scheduled loses its long-running container; its job containers are left to the scheduler",
+    stack: stackOf([service("backup", { supervision: { restartOnUnhealthy: false, readiness: undefined, schedule: { cron: "* * * * *", timezone: undefined, overlap: "skip", history: 10 } } })]),
+    observed: observed({ networks: ["app_default"], images: ["busybox"], containers: [container("backup", 1), container("backup", 2, { oneoff: true, name: "app-backup-job-1" })] }),
+    want: ["remove app-backup-1", "stop app-backup-1"],
+  },
+  {
+    name: "nothing waits for a scheduled dependency",
+    stack: stackOf([
+      service("api", { dependsOn: { seed: { condition: "service_completed_successfully", required: true, restart: false } } }),
+      service("seed", { supervision: { restartOnUnhealthy: false, readiness: undefined, schedule: { cron: "* * * * *", timezone: undefined, overlap: "skip", history: 10 } } }),
+    ]),
+    observed: observed({ networks: ["app_default"], images: ["busybox"] }),
+    want: ["create api-1", "start api-1"],
+  },
 ];
 
 describe("planUp", () => {

@@ -153,7 +153,9 @@ export function planUp(stack: StackSpec, observed: ObservedStack, opts: UpOption
   const pending: { svc: ServiceSpec; start: Extract<Action, { kind: "start" | "restart" }> }[] = [];
   for (const name of selected) {
     const svc = stack.services[name] as ServiceSpec;
-    const want = opts.scale?.[name] ?? svc.replicas;
+    // A scheduled service (x-tscompose schedule) runs as one-off job containers made by the daemon's scheduler: up keeps none.
+    const scheduled = isScheduled(svc);
+    const want = scheduled ? 0 : (opts.scale?.[name] ?? svc.replicas);
     const existing = [...(byService.get(name) ?? [])].sort((a, b) => a.number - b.number);
     const started: string[] = [];
     const image = imageOf(stack, svc);
@@ -204,6 +206,8 @@ export function planUp(stack: StackSpec, observed: ObservedStack, opts: UpOption
     for (let n = 1; n <= want; n++) {
       if (!seen.has(n)) createAndStart(n, [], existing.length > 0 ? "scale" : "missing");
     }
+    // Its image is pulled by up all the same, so the first run does not wait for a pull (or fail on one).
+    if (scheduled) pullFor();
     startIds.set(name, started);
   }
 
@@ -225,7 +229,8 @@ export function planUp(stack: StackSpec, observed: ObservedStack, opts: UpOption
   const waits = new Map<string, string>();
   for (const { svc, start } of pending) {
     for (const dep of dependenciesOf(svc)) {
-      if (!selected.includes(dep)) continue;
+      // A scheduled dependency never "starts" as a service: nothing waits for it.
+      if (!selected.includes(dep) || isScheduled(stack.services[dep])) continue;
       const d = svc.dependsOn[dep] ?? { condition: "service_started" as const, required: true, restart: false };
       const id = `wait:${dep}:${d.condition}`;
       if (!waits.has(id)) {
@@ -249,6 +254,11 @@ export function planUp(stack: StackSpec, observed: ObservedStack, opts: UpOption
   // Waits that nothing depends on and that follow no action are no-ops: drop them, so a converged stack plans nothing.
   const needed = new Set(actions.flatMap((a) => a.after));
   return { actions: actions.filter((a) => a.kind !== "wait" || needed.has(a.id)), warnings, errors };
+}
+
+/** Run on a cron schedule by the daemon rather than kept up. (Specs persisted before `supervision` existed lack it.) */
+export function isScheduled(svc: ServiceSpec | undefined): boolean {
+  return svc?.supervision?.schedule !== undefined;
 }
 
 /** A one-shot that finished well: exited 0 and not meant to restart. */
