@@ -93,6 +93,45 @@ export class Supervisor {
     this.timers.set(id, timer);
   }
 
+  /**
+   * x-tscompose restart_on_unhealthy: a container whose health turned
+   * unhealthy is stopped and started again, with the same backoff and
+   * attempt limits as a crash (restarts count together), whatever its
+   * restart policy. Docker leaves such containers running, unhealthy.
+   */
+  async restartUnhealthy(id: string): Promise<void> {
+    try {
+      const info = await this.engine.inspectContainer(id);
+      const project = info?.labels[LABEL.project];
+      const svc = project ? this.hooks.specOf(project)?.services[info?.labels[LABEL.service] ?? ""] : undefined;
+      if (!info || !project || !svc?.supervision.restartOnUnhealthy || info.state !== "running") return;
+      if (this.timers.has(id) || this.expected.has(id) || this.hooks.stoppedByUser(project, id)) return;
+      const now = Date.now();
+      const ranFor = info.startedAt ? now - Date.parse(info.startedAt) : 0;
+      const policy = { ...policyOf(svc), condition: "any" as const };
+      const decision = decideRestart(policy, 1, ranFor, this.states.get(id) ?? freshRestartState(now), now, false);
+      if (!decision.restart) {
+        this.hooks.log("not restarting unhealthy container", { stack: project, service: svc.name, container: info.name, reason: decision.reason });
+        return;
+      }
+      this.states.set(id, decision.next);
+      this.hooks.log("restarting unhealthy container", { stack: project, service: svc.name, container: info.name, delayMs: decision.delayMs, restarts: decision.next.restarts });
+      // Our own stop: its exit must not also go through the restart policy.
+      this.expected.add(id);
+      await this.engine.stopContainer(id, { timeoutMs: svc.stopGracePeriodMs, signal: svc.stopSignal });
+      await this.engine.markRestarting?.(id);
+      const timer = setTimeout(() => {
+        this.timers.delete(id);
+        this.expected.delete(id);
+        this.engine.startContainer(id).catch((err: unknown) => this.hooks.log("restart failed", { stack: project, container: info.name, error: (err as Error).message }));
+      }, decision.delayMs);
+      timer.unref();
+      this.timers.set(id, timer);
+    } catch (err) {
+      this.hooks.log("restart of unhealthy container failed", { container: id, error: (err as Error).message });
+    }
+  }
+
   close(): void {
     this.unsubscribe();
     for (const t of this.timers.values()) clearTimeout(t);

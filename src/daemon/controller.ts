@@ -8,6 +8,7 @@ import { apply, conditionMet } from "../../reconciler/apply.js";
 import type { ProgressEvent } from "../../reconciler/apply.js";
 import { containerSpecFor } from "../../reconciler/container-spec.js";
 import { HealthMonitor } from "../../reconciler/health.js";
+import { readinessProbe } from "../../reconciler/readiness.js";
 import { restartOnDaemonStart } from "../../reconciler/restart-policy.js";
 import { Supervisor } from "../../reconciler/supervise.js";
 import { LABEL } from "../../reconciler/labels.js";
@@ -46,6 +47,7 @@ export class StackController {
     this.health = new HealthMonitor(engine, (id, name, status) => {
       this.log.info("health status changed", { container: name, status });
       onHealth(id, name, status);
+      if (status === "unhealthy") void this.supervisor.restartUnhealthy(id);
     });
     this.supervisor = new Supervisor(engine, {
       specOf: (project) => this.stacks.get(project)?.spec,
@@ -95,8 +97,17 @@ export class StackController {
     const project = c?.labels[LABEL.project];
     const spec = project ? this.stacks.get(project)?.spec : undefined;
     if (!c || !spec || c.state !== "running") return;
-    const config = await this.healthcheckOf(spec, c.labels[LABEL.service] ?? "", c);
-    if (config) this.health.track(c.id, c.name, config, c.startedAt ? Date.parse(c.startedAt) : Date.now());
+    await this.trackContainer(spec, c);
+  }
+
+  /** Starts the container's health check and readiness probe, if its service has either. */
+  private async trackContainer(spec: StackSpec, c: ContainerInfo): Promise<void> {
+    const svc = spec.services[c.labels[LABEL.service] ?? ""];
+    if (!svc || this.health.ids().includes(c.id)) return;
+    const healthcheck = await this.healthcheckOf(spec, svc.name, c);
+    const r = svc.supervision.readiness;
+    const readiness = r ? { probe: readinessProbe(this.engine, c, r.probe, svc.networkMode), intervalMs: r.intervalMs, timeoutMs: r.timeoutMs } : undefined;
+    this.health.track(c.id, c.name, { healthcheck, readiness }, c.startedAt ? Date.parse(c.startedAt) : Date.now());
   }
 
   /** Runs fn with the stack's lock held: operations on one stack never interleave. */
@@ -261,12 +272,7 @@ export class StackController {
   /** Starts health checks for the stack's running containers that have one. */
   async trackHealth(spec: StackSpec): Promise<void> {
     const containers = await this.engine.listContainers({ labels: { [LABEL.project]: spec.name } });
-    for (const c of containers) {
-      const svc = spec.services[c.labels[LABEL.service] ?? ""];
-      if (!svc || c.state !== "running") continue;
-      const config = await this.healthcheckOf(spec, svc.name, c);
-      if (config) this.health.track(c.id, c.name, config, c.startedAt ? Date.parse(c.startedAt) : Date.now());
-    }
+    for (const c of containers) if (c.state === "running") await this.trackContainer(spec, c);
   }
 
   private async healthcheckOf(spec: StackSpec, service: string, c: ContainerInfo): Promise<HealthcheckConfig | undefined> {
