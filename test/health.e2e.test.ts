@@ -128,3 +128,26 @@ describe("readiness", () => {
     expect(row(psRows(daemon, project, work), "mute")).toMatchObject({ State: "running", Health: "starting" });
   });
 });
+
+describe("up --wait", () => {
+  it("fails when a container exits non-zero with no restart policy while it waits, naming it; a one-shot exiting 0 is done", () => {
+    const { project, file } = stack("waitfail", [
+      "services:",
+      "  once:",
+      "    image: busybox",
+      "    command: ['true']",
+      "  broken:",
+      "    image: busybox",
+      "    command: ['sh', '-c', 'sleep 1; exit 7']",
+      // Ready only after broken has exited: --wait is still waiting when it does.
+      "  server:",
+      "    image: busybox",
+      "    command: ['sh', '-c', 'sleep 4; exec nc -ll -p 7000 -e true']",
+      "    x-tscompose: { readiness: { tcp: 7000, interval: 200ms } }",
+    ]);
+    const up = daemon.cli(["-p", project, "-f", file, "up", "-d", "--wait", "--wait-timeout", "120"], { cwd: work });
+    expect(up.code).not.toBe(0);
+    expect(up.stderr + up.stdout).toMatch(/broken-1 exited \(7\)/);
+    expect(up.stderr + up.stdout).not.toMatch(/once-1 exited/);
+  });
+});
