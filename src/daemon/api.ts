@@ -3,6 +3,7 @@
 // NDJSON: one JSON object per line, so a client can act on each as it comes.
 import type { ContainerInfo, EngineEvent, LogEntry, PortBinding } from "../../engine/types.js";
 import type { ProgressEvent } from "../../reconciler/apply.js";
+import type { ScheduleSpec } from "../../reconciler/model.js";
 import type { UpOptions } from "../../reconciler/plan.js";
 
 export const API_VERSION = "v1";
@@ -50,6 +51,8 @@ export interface StackSummary {
   running: number;
   total: number;
   watching: boolean;
+  /** Scheduled services (x-tscompose schedule) of the stack. */
+  jobs?: number;
 }
 
 export interface ContainerView extends ContainerInfo {
@@ -59,7 +62,57 @@ export interface ContainerView extends ContainerInfo {
   health: "starting" | "healthy" | "unhealthy" | undefined;
 }
 
-export type DaemonEvent = EngineEvent | { type: "stack"; action: "up" | "down" | "converged" | "reload" | "error"; project: string; message?: string; time: number };
+export type DaemonEvent =
+  | EngineEvent
+  | { type: "stack"; action: "up" | "down" | "converged" | "reload" | "error"; project: string; message?: string; time: number }
+  | JobEvent;
+
+/**
+ * A scheduled job's run started, finished (with its exit code), or was
+ * skipped by the overlap policy (or queued behind the running one). The
+ * run comes without its log: GET /stacks/:name/jobs has it.
+ */
+export interface JobEvent {
+  type: "job";
+  action: "start" | "finish" | "skip" | "queue";
+  project: string;
+  service: string;
+  run: JobRun;
+  time: number;
+}
+
+/** One run of a scheduled service (x-tscompose schedule), as kept in its history. */
+export interface JobRun {
+  /** The cron slot in UTC, compact (`20250101T030000Z`): unique per service, and part of the container's name. */
+  id: string;
+  /** The cron slot this run is for (ISO 8601). */
+  tick: string;
+  /** interrupted: the daemon stopped before the container was started, so that slot did not run (and will not). */
+  status: "running" | "succeeded" | "failed" | "skipped" | "interrupted";
+  container: string | undefined;
+  containerId: string | undefined;
+  startedAt: string | undefined;
+  finishedAt: string | undefined;
+  exitCode: number | undefined;
+  /** Why it was skipped or interrupted, or why its container could not start. */
+  reason: string | undefined;
+  /** The last lines of its output, stdout and stderr interleaved, kept after its container is removed. */
+  log: string[] | undefined;
+}
+
+/** GET /stacks/:name/jobs: one entry per scheduled service. */
+export interface JobView {
+  project: string;
+  service: string;
+  schedule: ScheduleSpec;
+  /** ISO; undefined when the schedule is not active (stack down, daemon starting). */
+  nextRun: string | undefined;
+  running: JobRun[];
+  /** The slot of a run waiting for the running one (overlap: queue). */
+  queued: string | undefined;
+  /** Finished and skipped runs, newest first: at most schedule.history of each. */
+  history: JobRun[];
+}
 
 export type { LogEntry };
 

@@ -9,7 +9,7 @@ import type { ProgressEvent } from "../../reconciler/apply.js";
 import { containerSpecFor } from "../../reconciler/container-spec.js";
 import { HealthMonitor } from "../../reconciler/health.js";
 import { readinessProbe } from "../../reconciler/readiness.js";
-import { policyOf, restartOnDaemonStart } from "../../reconciler/restart-policy.js";
+import { restartOnDaemonStart } from "../../reconciler/restart-policy.js";
 import { Supervisor } from "../../reconciler/supervise.js";
 import { LABEL } from "../../reconciler/labels.js";
 import type { StackSpec } from "../../reconciler/model.js";
@@ -18,12 +18,21 @@ import type { ObservedStack } from "../../reconciler/observed.js";
 import { imageOf, planDown, planUp } from "../../reconciler/plan.js";
 import type { Plan } from "../../reconciler/plan.js";
 import { loadStack } from "../stack/load.js";
-import type { ContainerView, DaemonEvent, DownRequest, StackSummary, StreamMessage, UpRequest } from "./api.js";
+import type { ContainerView, DaemonEvent, DownRequest, JobView, StackSummary, StreamMessage, UpRequest } from "./api.js";
 import { StackWatcher } from "./watch.js";
 import type { Logger } from "./log.js";
 import type { StackStore } from "./stacks.js";
 
 type Emit = (m: StreamMessage) => void;
+
+/** Scheduled jobs (src/daemon/scheduler.ts), told of each stack's lifecycle. */
+export interface StackJobs {
+  /** up, reload, daemon start: follow the stack's schedules; a line per scheduled service. */
+  sync(spec: StackSpec): string[];
+  /** down: no more runs; the history is forgotten. */
+  stop(project: string): void;
+  view(project: string): JobView[];
+}
 
 export class StackController {
   private readonly locks = new Map<string, Promise<unknown>>();
@@ -32,6 +41,8 @@ export class StackController {
   readonly watcher: StackWatcher;
   /** The engine as apply sees it: every stop it makes is announced to the supervisor first. */
   private readonly applyEngine: Engine;
+  /** Attached by the daemon's main. */
+  jobs: StackJobs | undefined;
 
   constructor(
     readonly engine: Engine,
@@ -136,9 +147,11 @@ export class StackController {
         stoppedByUser: previous?.stoppedByUser.filter(() => false) ?? [],
         updatedAt: new Date().toISOString(),
       });
+      const scheduled = this.jobs?.sync(spec) ?? [];
       const observed = await this.observe(spec);
       const plan = planUp(spec, observed, { ...req.options, startStopped: true });
       const ok = await this.run(spec, plan, emit);
+      for (const message of scheduled) emit({ type: "info", message });
       await this.trackHealth(spec);
       if (req.options.watch) {
         this.watcher.watch(spec.name, loaded.watchedFiles);
@@ -162,6 +175,8 @@ export class StackController {
       }
       // Without a spec (a stack the daemon never saw), labels still find everything.
       spec ??= emptyStack(req.projectName);
+      // No job may start once down has looked at what runs; down removes the running ones.
+      if (!req.options.services) this.jobs?.stop(req.projectName);
       const observed = await this.observe(spec);
       const plan = planDown(spec, observed, { removeVolumes: req.options.removeVolumes, removeOrphans: req.options.removeOrphans, services: req.options.services });
       if (req.options.timeoutMs !== undefined) for (const svc of Object.values(spec.services)) svc.stopGracePeriodMs = req.options.timeoutMs;
@@ -192,6 +207,7 @@ export class StackController {
     this.publish({ type: "stack", action: "reload", project, message: changed.length > 0 ? `changed: ${changed.join(", ")}` : "no service changed", time: Date.now() });
     await this.serialize(project, async () => {
       this.stacks.put({ ...record, spec, updatedAt: new Date().toISOString() });
+      this.jobs?.sync(spec);
       const observed = await this.observe(spec, record.stoppedByUser);
       const plan = planUp(spec, observed, { ...record.options, services: undefined, forceRecreate: false, startStopped: false, removeOrphans: true });
       const ok = await this.run(spec, plan, () => undefined);
@@ -211,6 +227,7 @@ export class StackController {
     return this.serialize(project, async () => {
       const record = this.stacks.get(project);
       if (!record) return true;
+      this.jobs?.sync(record.spec);
       const observed = await this.observe(record.spec, record.stoppedByUser);
       const plan = planUp(record.spec, observed, { ...record.options, forceRecreate: false, pull: "missing", startStopped: false });
       const ok = await this.run(record.spec, plan, emit);
@@ -300,17 +317,9 @@ export class StackController {
       const containers = await this.engine.listContainers({ all: true, labels: { [LABEL.project]: spec.name, [LABEL.oneoff]: "False" } });
       let pending: string | undefined;
       for (const svc of Object.values(spec.services)) {
-        // A scheduled job runs on its own clock, and a service scaled to 0 has nothing to wait for.
-        if (svc.supervision.schedule || svc.replicas === 0) continue;
         const mine = containers.filter((c) => c.labels[LABEL.service] === svc.name);
         const oneShot = mine.length > 0 && mine.every((c) => c.state === "exited" && c.exitCode === 0 && svc.restart === "no");
         if (oneShot) continue;
-        // As compose's --wait: a container that exited and that no restart policy brings back has failed.
-        const dead = mine.find((c) => (c.state === "exited" || c.state === "dead") && policyOf(svc).condition === "none");
-        if (dead) {
-          emit({ type: "error", message: `container ${dead.name} exited (${dead.exitCode ?? "?"})` });
-          return false;
-        }
         const hasCheck = mine.some((c) => this.health.health(c.id) !== undefined);
         const verdict = conditionMet({ service: svc.name, condition: hasCheck ? "service_healthy" : "service_started" }, mine, this.health);
         if (typeof verdict === "string") {
@@ -335,8 +344,9 @@ export class StackController {
       const mine = all.filter((c) => c.labels[LABEL.project] === name);
       const counts = new Map<string, number>();
       for (const c of mine) counts.set(c.state, (counts.get(c.state) ?? 0) + 1);
-      const status = [...counts].map(([state, n]) => `${state}(${n})`).join(", ") || "empty";
       const record = this.stacks.get(name);
+      const jobs = Object.values(record?.spec.services ?? {}).filter((s) => s.supervision?.schedule).length;
+      const status = [...[...counts].map(([state, n]) => `${state}(${n})`), ...(jobs > 0 ? [`scheduled(${jobs})`] : [])].join(", ") || "empty";
       return {
         name,
         status,
@@ -344,6 +354,7 @@ export class StackController {
         running: counts.get("running") ?? 0,
         total: mine.length,
         watching: record?.options.watch === true,
+        jobs,
       };
     });
   }

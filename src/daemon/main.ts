@@ -9,9 +9,12 @@ import { createEngine } from "../../engine/index.js";
 import type { Engine } from "../../engine/types.js";
 import type { DaemonEvent } from "./api.js";
 import { StackController } from "./controller.js";
+import { EngineJobRunner } from "./jobs-runner.js";
+import { JobStore } from "./jobs-store.js";
 import { fileLogger } from "./log.js";
 import type { Logger } from "./log.js";
 import { daemonPaths } from "./paths.js";
+import { JobScheduler, cronTimer } from "./scheduler.js";
 import { startServer } from "./server.js";
 import { StackStore } from "./stacks.js";
 import { watchedFilesOf } from "./watch.js";
@@ -56,6 +59,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     (id, name, status) => publish({ type: "container", action: "health_status", id, name, labels: {}, status: status as "healthy", time: Date.now() }),
     publish,
   );
+  const scheduler = new JobScheduler({ runner: new EngineJobRunner(controller), store: new JobStore(paths.stateDir), timer: cronTimer, publish, log });
+  controller.jobs = scheduler;
   const server = await startServer(
     paths.socket,
     {
@@ -88,6 +93,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   }
 
   const stop = async (): Promise<void> => {
+    scheduler.close();
     controller.health.close();
     controller.supervisor.close();
     await controller.watcher.close();

@@ -20,11 +20,19 @@ export const SLUG_LABEL = "com.docker.compose.slug";
  * dependencies were brought up by the CLI through /stacks/up), then the
  * container. Holds the stack's lock only while creating, not while it runs.
  */
-export async function createRunContainer(controller: StackController, stack: StackSpec, req: RunRequest, emit: (m: StreamMessage) => void): Promise<ContainerInfo> {
+export async function createRunContainer(
+  controller: StackController,
+  stack: StackSpec,
+  req: RunRequest,
+  emit: (m: StreamMessage) => void,
+  /** Called once the lock is held; throwing aborts (a scheduled job whose stack went down meanwhile). */
+  guard: () => void = () => undefined,
+): Promise<ContainerInfo> {
   const svc = stack.services[req.service];
   if (!svc) throw new Error(`no such service: ${req.service}`);
   const engine = controller.engine;
   return controller.serialize(stack.name, async () => {
+    guard();
     const observed = await controller.observe(stack);
     const plan = planUp(stack, observed, { services: [svc.name], noDeps: true, pull: req.pull });
     if (plan.errors.length > 0) throw new Error(plan.errors.join("; "));

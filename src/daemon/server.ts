@@ -130,6 +130,7 @@ function buildRoutes(ctx: ServerContext): [string, RegExp, Handler][] {
       await streamed((emit) => controller.down(body, emit))(req, res, [], new URLSearchParams());
     }),
     r("GET", "/stacks", async (_req, res) => sendJson(res, 200, await controller.summaries())),
+    r("GET", "/stacks/:name/jobs", (_req, res, [name]) => Promise.resolve(sendJson(res, 200, controller.jobs?.view(name as string) ?? []))),
     r("POST", "/stacks/:name/unwatch", (_req, res, [name]) => {
       controller.watcher.unwatch(name as string);
       const record = controller.stacks.get(name as string);

@@ -1,0 +1,83 @@
+// The scheduler's hands on the engine: a scheduled job's run is a one-off
+// container made as `tscompose run` makes it (src/daemon/run.ts: oneoff
+// label, so the planner never adopts it and down removes it), named
+// `<project>-<service>-job-<run id>` and labelled with its run and slot, so a
+// daemon started again finds it by labels alone.
+import type { ContainerInfo } from "../../engine/types.js";
+import { LABEL } from "../../reconciler/labels.js";
+import type { StackController } from "./controller.js";
+import { createRunContainer } from "./run.js";
+import type { JobRun } from "./api.js";
+import type { JobContainer, JobRunner } from "./scheduler.js";
+
+export const JOB_LABEL = {
+  /** The run id (its cron slot, UTC `YYYYMMDD-HHMMSS`). */
+  run: "io.tscompose.job.run",
+  /** The cron slot, ISO 8601. */
+  tick: "io.tscompose.job.tick",
+} as const;
+
+export class EngineJobRunner implements JobRunner {
+  constructor(private readonly controller: StackController) {}
+
+  containerName(project: string, service: string, runId: string): string {
+    return `${project}-${service}-job-${runId}`;
+  }
+
+  async create(project: string, service: string, run: JobRun, stillWanted: () => boolean): Promise<{ id: string; name: string }> {
+    const record = this.controller.stacks.get(project);
+    if (!record) throw new Error(`stack ${project} is not known to the daemon`);
+    const c = await createRunContainer(
+      this.controller,
+      record.spec,
+      { project: record.project, service, name: this.containerName(project, service, run.id), labels: { [JOB_LABEL.run]: run.id, [JOB_LABEL.tick]: run.tick } },
+      () => undefined,
+      () => {
+        if (!stillWanted()) throw new Error("the schedule was stopped before the run could start");
+      },
+    );
+    return { id: c.id, name: c.name };
+  }
+
+  async start(id: string): Promise<void> {
+    const engine = this.controller.engine;
+    try {
+      await engine.startContainer(id);
+    } catch (err) {
+      // A command that cannot start ends as docker's does: 126/127 on the container.
+      const code = (await engine.inspectContainer(id).catch(() => undefined))?.exitCode;
+      throw Object.assign(err instanceof Error ? err : new Error(String(err)), { exitCode: code !== undefined && code > 0 ? code : undefined });
+    }
+  }
+
+  async wait(id: string): Promise<{ exitCode: number }> {
+    const { exitCode } = await this.controller.engine.waitContainer(id);
+    return { exitCode };
+  }
+
+  async logTail(id: string, lines: number): Promise<string[]> {
+    const out: string[] = [];
+    for await (const e of this.controller.engine.logs(id, { tail: lines })) out.push(e.line);
+    return out.slice(-lines);
+  }
+
+  async remove(id: string): Promise<void> {
+    this.controller.health.untrack(id);
+    await this.controller.engine.removeContainer(id, { force: true, volumes: true });
+  }
+
+  async list(project: string): Promise<JobContainer[]> {
+    const all = await this.controller.engine.listContainers({ all: true, labels: { [LABEL.project]: project, [JOB_LABEL.run]: undefined } });
+    return all.map((c: ContainerInfo) => ({
+      id: c.id,
+      name: c.name,
+      service: c.labels[LABEL.service] ?? "",
+      runId: c.labels[JOB_LABEL.run] ?? "",
+      tick: c.labels[JOB_LABEL.tick],
+      state: c.state,
+      exitCode: c.exitCode,
+      startedAt: c.startedAt,
+      finishedAt: c.finishedAt,
+    }));
+  }
+}
