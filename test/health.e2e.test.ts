@@ -2,27 +2,21 @@
 // container whose health check fails (only where asked), and readiness probes
 // (tcp, http, log) gate depends_on: service_healthy and up --wait without a
 // health check in the image. No timed assertions: we wait for states.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pushTestImage } from "./fixtures/push.js";
-import { startRegistry } from "./fixtures/registry.js";
-import type { TestRegistry } from "./fixtures/registry.js";
-import { buildOnce, cleanupDir, leaks, testDaemon } from "./support/daemon.js";
 import type { TestDaemon } from "./support/daemon.js";
-import { psRows, until } from "./support/stack.js";
-import type { PsRow } from "./support/stack.js";
+import { psRows, startStackSuite, stopStackSuite, until } from "./support/stack.js";
+import type { PsRow, StackSuite } from "./support/stack.js";
 
-let registry: TestRegistry;
+let suite: StackSuite;
 let daemon: TestDaemon;
 let work: string;
-const projects: string[] = [];
 
 /** Writes a stack file for a project of its own; returns the project name and the file. */
 function stack(name: string, yaml: string[]): { project: string; file: string } {
   const project = `${name}${process.pid}`;
-  projects.push(project);
+  suite.projects.push({ name: project, cwd: work });
   const file = join(work, `${name}.yaml`);
   writeFileSync(file, yaml.join("\n") + "\n");
   return { project, file };
@@ -31,25 +25,11 @@ function stack(name: string, yaml: string[]): { project: string; file: string } 
 const row = (rows: PsRow[], service: string): PsRow | undefined => rows.find((r) => r.Service === service);
 
 beforeAll(async () => {
-  buildOnce();
-  registry = await startRegistry();
-  await pushTestImage(registry, "busybox");
-  daemon = testDaemon({ mirror: registry.url });
-  await daemon.start();
-  work = mkdtempSync(join(tmpdir(), "tscompose-test-health-"));
+  suite = await startStackSuite("health");
+  ({ daemon, work } = suite);
 }, 300_000);
 
-afterAll(async () => {
-  if (daemon) {
-    for (const p of projects) daemon.cli(["-p", p, "down", "-t", "0"], { cwd: work });
-    await daemon.stop();
-    const left = leaks(daemon);
-    cleanupDir(daemon);
-    expect(left).toEqual([]);
-  }
-  await registry?.stop();
-  rmSync(work, { recursive: true, force: true });
-}, 120_000);
+afterAll(async () => expect(await stopStackSuite(suite)).toEqual([]), 120_000);
 
 describe("restart_on_unhealthy", () => {
   it("restarts a container that turns unhealthy, and leaves one without the option unhealthy and running", async () => {

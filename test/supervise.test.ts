@@ -1,54 +1,26 @@
 // Supervision end to end: restart policies enforced by the daemon, with
 // backoff, across a daemon restart. No timed assertions: we wait for states.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pushTestImage } from "./fixtures/push.js";
-import { startRegistry } from "./fixtures/registry.js";
-import type { TestRegistry } from "./fixtures/registry.js";
-import { buildOnce, cleanupDir, leaks, testDaemon } from "./support/daemon.js";
 import type { TestDaemon } from "./support/daemon.js";
+import { psRows, startStackSuite, stopStackSuite, until as untilValue } from "./support/stack.js";
+import type { PsRow, StackSuite } from "./support/stack.js";
 
-let registry: TestRegistry;
+let suite: StackSuite;
 let daemon: TestDaemon;
 let work: string;
 const project = `sup${process.pid}`;
 
-interface Row {
-  Service: string;
-  State: string;
-  ExitCode: number;
-  RestartCount: number;
-  ID: string;
-}
-
-function ps(): Row[] {
-  const r = daemon.cli(["-p", project, "ps", "-a", "--format", "json"], { cwd: work });
-  return r.code === 0 ? (JSON.parse(r.stdout) as Row[]) : [];
-}
-
-async function until(ok: (rows: Row[]) => boolean, timeoutMs = 60_000): Promise<Row[]> {
-  const deadline = Date.now() + timeoutMs;
-  let rows: Row[] = [];
-  while (Date.now() < deadline) {
-    rows = ps();
-    if (ok(rows)) return rows;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`state not reached: ${JSON.stringify(rows)}`);
-}
-
-const svc = (rows: Row[], name: string): Row | undefined => rows.find((r) => r.Service === name);
+const ps = (): PsRow[] => psRows(daemon, project, work);
+const until = (ok: (rows: PsRow[]) => boolean): Promise<PsRow[]> => untilValue(ps, ok);
+const svc = (rows: PsRow[], name: string): PsRow | undefined => rows.find((r) => r.Service === name);
 
 beforeAll(async () => {
-  buildOnce();
-  registry = await startRegistry();
-  await pushTestImage(registry, "busybox");
-  daemon = testDaemon({ mirror: registry.url });
-  await daemon.start();
-  work = mkdtempSync(join(tmpdir(), "tscompose-test-supervise-"));
+  suite = await startStackSuite("supervise");
+  ({ daemon, work } = suite);
+  suite.projects.push({ name: project, cwd: work });
   writeFileSync(
     join(work, "compose.yaml"),
     [
@@ -80,17 +52,7 @@ beforeAll(async () => {
   expect(up.code, up.stdout + up.stderr).toBe(0);
 }, 300_000);
 
-afterAll(async () => {
-  if (daemon) {
-    daemon.cli(["-p", project, "down", "-t", "0"], { cwd: work });
-    await daemon.stop();
-    const left = leaks(daemon);
-    cleanupDir(daemon);
-    expect(left).toEqual([]);
-  }
-  await registry?.stop();
-  rmSync(work, { recursive: true, force: true });
-}, 120_000);
+afterAll(async () => expect(await stopStackSuite(suite)).toEqual([]), 120_000);
 
 describe("restart policies", () => {
   it("a crash-looping service with restart: always keeps being restarted", async () => {

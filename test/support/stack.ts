@@ -1,4 +1,12 @@
 // Small helpers shared by the end-to-end tests that drive stacks through the CLI.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pushTestImage } from "../fixtures/push.js";
+import type { TestImageName } from "../fixtures/images.js";
+import { startRegistry } from "../fixtures/registry.js";
+import type { TestRegistry } from "../fixtures/registry.js";
+import { buildOnce, cleanupDir, leaks, testDaemon } from "./daemon.js";
 import type { TestDaemon } from "./daemon.js";
 
 /** A row of `ps -a --format json`, the fields the tests read. */
@@ -27,4 +35,39 @@ export async function until<T>(fn: () => T | Promise<T>, ok: (v: T) => boolean, 
     v = await fn();
   }
   return v;
+}
+
+/** A registry serving test images as docker.io's mirror, a daemon using it, and a work dir: what every stack e2e file starts with. */
+export interface StackSuite {
+  registry: TestRegistry;
+  daemon: TestDaemon;
+  work: string;
+  /** Projects to take down at the end: name and the directory to run `down` in. */
+  projects: { name: string; cwd: string }[];
+}
+
+export async function startStackSuite(name: string, images: TestImageName[] = ["busybox"]): Promise<StackSuite> {
+  buildOnce();
+  const registry = await startRegistry();
+  try {
+    for (const image of images) await pushTestImage(registry, image);
+    const daemon = testDaemon({ mirror: registry.url });
+    await daemon.start();
+    return { registry, daemon, work: mkdtempSync(join(tmpdir(), `tscompose-test-${name}-`)), projects: [] };
+  } catch (err) {
+    await registry.stop();
+    throw err;
+  }
+}
+
+/** Takes every project down, stops the daemon and the registry, removes the work dir; returns what leaked. */
+export async function stopStackSuite(s: StackSuite | undefined, downArgs: string[] = ["-t", "0"]): Promise<string[]> {
+  if (!s) return [];
+  for (const p of s.projects) s.daemon.cli(["-p", p.name, "down", ...downArgs], { cwd: p.cwd });
+  await s.daemon.stop();
+  const left = leaks(s.daemon);
+  cleanupDir(s.daemon);
+  await s.registry.stop();
+  rmSync(s.work, { recursive: true, force: true });
+  return left;
 }
