@@ -281,6 +281,25 @@ export function buildProgram(version: string): Command {
       process.exitCode = await runLs(opts);
     });
 
+  const jobs = program
+    .command("jobs")
+    .description("Show the stack's scheduled services (x-tscompose schedule): next run, last runs and exit codes; with a service, its run history")
+    .argument("[service]")
+    .addOption(new Option("--format <format>", "output format").choices(["table", "json"]).default("table"))
+    .action(async (service: string | undefined, opts: { format?: string }) => {
+      const { runJobs } = await import("./jobs.js");
+      process.exitCode = await runJobs(projectOptions(program), service, opts);
+    });
+  jobs
+    .command("logs")
+    .description("Print the output kept of a scheduled service's run (default: the latest)")
+    .argument("<service>")
+    .argument("[run]", "run id (or its end, e.g. the time 030500) as `jobs SERVICE` lists them")
+    .action(async (service: string, run: string | undefined) => {
+      const { runJobLogs } = await import("./jobs.js");
+      process.exitCode = await runJobLogs(projectOptions(program), service, run);
+    });
+
   program
     .command("logs")
     .description("View output from containers")

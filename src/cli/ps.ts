@@ -1,6 +1,6 @@
 // `tscompose ps` and `tscompose ls`: the stack's containers as compose prints
 // them (NAME IMAGE COMMAND SERVICE CREATED STATUS PORTS), and all stacks.
-import type { ContainerView, StackSummary } from "../daemon/api.js";
+import type { ContainerView, JobView, StackSummary } from "../daemon/api.js";
 import type { ProjectOptions } from "../stack/load.js";
 import { humanDuration, portsText, statusText, table } from "./format.js";
 import { daemonClient as daemon, projectNameLazy } from "./project-name.js";
@@ -28,6 +28,12 @@ export async function runPs(opts: ProjectOptions, services: string[], flags: PsF
     process.stdout.write(`${JSON.stringify(list.map(psJson))}\n`);
   } else {
     const now = Date.now();
+    // Scheduled services (x-tscompose schedule) have no container between runs: a row each says when they run.
+    const jobs = flags.status && flags.status.length > 0 ? [] : await client.json<JobView[]>("GET", `/stacks/${encodeURIComponent(project)}/jobs`).catch(() => []);
+    const { psScheduleStatus } = jobs.length > 0 ? await import("./jobs.js") : { psScheduleStatus: undefined };
+    const scheduleRows = jobs
+      .filter((j) => services.length === 0 || services.includes(j.service))
+      .map((j) => [`${project}-${j.service}-job`, "", "", j.service, "", psScheduleStatus?.(j, now) ?? "", ""]);
     const rows = list.map((c) => [
       c.name,
       c.image,
@@ -37,7 +43,7 @@ export async function runPs(opts: ProjectOptions, services: string[], flags: PsF
       statusText(c, now),
       portsText(c),
     ]);
-    process.stdout.write(table(["NAME", "IMAGE", "COMMAND", "SERVICE", "CREATED", "STATUS", "PORTS"], rows));
+    process.stdout.write(table(["NAME", "IMAGE", "COMMAND", "SERVICE", "CREATED", "STATUS", "PORTS"], [...rows, ...scheduleRows].sort((a, b) => (a[0] ?? "").localeCompare(b[0] ?? ""))));
   }
   return 0;
 }
@@ -67,7 +73,7 @@ function psJson(c: ContainerView): Record<string, unknown> {
 
 export async function runLs(flags: { all?: boolean; quiet?: boolean; format?: string }): Promise<number> {
   const client = await daemon();
-  const stacks = (await client.json<StackSummary[]>("GET", "/stacks")).filter((s) => flags.all || s.running > 0 || s.watching);
+  const stacks = (await client.json<StackSummary[]>("GET", "/stacks")).filter((s) => flags.all || s.running > 0 || s.watching || (s.jobs ?? 0) > 0);
   if (flags.quiet) process.stdout.write(stacks.map((s) => `${s.name}\n`).join(""));
   else if (flags.format === "json") {
     process.stdout.write(`${JSON.stringify(stacks.map((s) => ({ Name: s.name, Status: s.status, ConfigFiles: s.configFiles.join(",") })))}\n`);

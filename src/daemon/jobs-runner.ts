@@ -30,7 +30,14 @@ export class EngineJobRunner implements JobRunner {
     const c = await createRunContainer(
       this.controller,
       record.spec,
-      { project: record.project, service, name: this.containerName(project, service, run.id), labels: { [JOB_LABEL.run]: run.id, [JOB_LABEL.tick]: run.tick } },
+      {
+        project: record.project,
+        service,
+        name: this.containerName(project, service, run.id),
+        labels: { [JOB_LABEL.run]: run.id, [JOB_LABEL.tick]: run.tick },
+        // The job knows which slot it runs for, even when it starts late (queued): its run id and the slot in Unix seconds.
+        env: [`TSCOMPOSE_JOB_RUN=${run.id}`, `TSCOMPOSE_JOB_TIME=${Math.floor(Date.parse(run.tick) / 1000)}`],
+      },
       () => undefined,
       () => {
         if (!stillWanted()) throw new Error("the schedule was stopped before the run could start");
@@ -50,9 +57,10 @@ export class EngineJobRunner implements JobRunner {
     }
   }
 
-  async wait(id: string): Promise<{ exitCode: number }> {
+  async wait(id: string): Promise<{ exitCode: number; startedAt: string | undefined; finishedAt: string | undefined }> {
     const { exitCode } = await this.controller.engine.waitContainer(id);
-    return { exitCode };
+    const info = await this.controller.engine.inspectContainer(id).catch(() => undefined);
+    return { exitCode, startedAt: info?.startedAt, finishedAt: info?.finishedAt };
   }
 
   async logTail(id: string, lines: number): Promise<string[]> {

@@ -126,8 +126,8 @@ export interface JobRunner {
   create(project: string, service: string, run: JobRun, stillWanted: () => boolean): Promise<{ id: string; name: string }>;
   /** Starts it; a failure carries the container's exit code when it has one (126/127: the command cannot run). */
   start(id: string): Promise<void>;
-  /** Resolves when it is not running any more. */
-  wait(id: string): Promise<{ exitCode: number }>;
+  /** Resolves when it is not running any more, with the engine's times when it has them. */
+  wait(id: string): Promise<{ exitCode: number; startedAt?: string | undefined; finishedAt?: string | undefined }>;
   logTail(id: string, lines: number): Promise<string[]>;
   remove(id: string): Promise<void>;
   /** The project's job containers, running or not. */
@@ -385,17 +385,18 @@ export class JobScheduler implements StackJobs {
   private async follow(p: ProjectJobs, job: Job, run: JobRun): Promise<void> {
     const { runner } = this.deps;
     const id = run.containerId as string;
-    let exitCode: number | undefined;
+    let exited: { exitCode: number | undefined; startedAt?: string | undefined; finishedAt?: string | undefined } = { exitCode: undefined };
     let reason: string | undefined;
     try {
-      ({ exitCode } = await runner.wait(id));
+      exited = await runner.wait(id);
     } catch (err) {
       reason = errorOf(err);
     }
+    const { exitCode, startedAt, finishedAt } = exited;
     // A stopping daemon leaves the container to the next one, which adopts it.
     if (!this.live(p)) return;
     const log = await runner.logTail(id, LOG_TAIL_LINES).catch(() => undefined);
-    this.finish(p, job, run, { status: exitCode === 0 ? "succeeded" : "failed", exitCode, reason, log });
+    this.finish(p, job, run, { status: exitCode === 0 ? "succeeded" : "failed", exitCode, reason, log, startedAt, finishedAt });
     await this.removeContainer(p, run);
   }
 
@@ -408,7 +409,7 @@ export class JobScheduler implements StackJobs {
 
   private finish(p: ProjectJobs, job: Job, run: JobRun, result: Partial<JobRun>): void {
     job.state.running = job.state.running.filter((r) => r.id !== run.id);
-    Object.assign(run, result);
+    for (const [key, value] of Object.entries(result)) if (value !== undefined) Object.assign(run, { [key]: value });
     run.finishedAt = result.finishedAt ?? new Date(this.now()).toISOString();
     if (run.log) run.log = run.log.map((l) => (l.length > LOG_LINE_MAX ? `${l.slice(0, LOG_LINE_MAX)}…` : l));
     job.state.history = addToHistory(job.state.history, run, job.schedule.history);
