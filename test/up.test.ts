@@ -1,19 +1,17 @@
 // `tscompose up` end to end on the embedded engine: a real daemon, a real
 // local registry as docker.io's mirror, real containers on runc with bridge
 // networks, service DNS and a published port; then down, and nothing left.
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync } from "node:fs";
 import { join } from "node:path";
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startRegistry } from "./fixtures/registry.js";
-import type { TestRegistry } from "./fixtures/registry.js";
-import { pushTestImage } from "./fixtures/push.js";
 import { freePort } from "./fixtures/ports.js";
-import { buildOnce, cleanupDir, leaks, repo, testDaemon } from "./support/daemon.js";
+import { repo } from "./support/daemon.js";
 import type { TestDaemon } from "./support/daemon.js";
+import { startStackSuite, stopStackSuite } from "./support/stack.js";
+import type { StackSuite } from "./support/stack.js";
 
-let registry: TestRegistry;
+let suite: StackSuite;
 let daemon: TestDaemon;
 let work: string;
 let webPort: number;
@@ -48,28 +46,14 @@ async function eventually<T>(fn: () => Promise<T> | T, ok: (v: T) => boolean, ti
 }
 
 beforeAll(async () => {
-  buildOnce();
-  registry = await startRegistry();
-  await pushTestImage(registry, "busybox");
-  await pushTestImage(registry, "redis");
-  daemon = testDaemon({ mirror: registry.url });
-  await daemon.start();
-  work = mkdtempSync(join(tmpdir(), "tscompose-test-up-"));
+  suite = await startStackSuite("up", ["busybox", "redis"]);
+  ({ daemon, work } = suite);
   cpSync(join(repo, "examples/webapp"), join(work, "webapp"), { recursive: true });
+  suite.projects.push({ name: project, cwd: join(work, "webapp") });
   webPort = await freePort();
 }, 300_000);
 
-afterAll(async () => {
-  if (daemon) {
-    daemon.cli(["-p", project, "down", "-v", "-t", "1"], { cwd: join(work, "webapp") });
-    await daemon.stop();
-    const left = leaks(daemon);
-    cleanupDir(daemon);
-    expect(left).toEqual([]);
-  }
-  await registry?.stop();
-  rmSync(work, { recursive: true, force: true });
-}, 180_000);
+afterAll(async () => expect(await stopStackSuite(suite, ["-v", "-t", "1"])).toEqual([]), 180_000);
 
 describe("up on the embedded engine", () => {
   it("brings the webapp example up: pulled through the mirror, started in order, serving on its port", async () => {
