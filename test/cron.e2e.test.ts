@@ -1,7 +1,7 @@
 // Scheduled jobs end to end: a real daemon runs x-tscompose schedules as
 // one-off containers on the embedded engine. Cron with seconds keeps it fast;
 // nothing is timed: the test waits for states, with generous deadlines.
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JobRun, JobView } from "../src/daemon/api.js";
@@ -113,6 +113,22 @@ describe("scheduled jobs", () => {
       () => psRows(daemon, project, work).map((p) => p.Name),
       (names) => !names.includes(inFlight.container as string),
     );
+  });
+
+  it("watch mode: an edited schedule and command apply from the next slot", async () => {
+    const watch = daemon.cli(["-p", project, "up", "-d", "--watch"], { cwd: work });
+    expect(watch.code, watch.stdout + watch.stderr).toBe(0);
+    const file = join(work, "compose.yaml");
+    writeFileSync(
+      file,
+      readFileSync(file, "utf8")
+        .replace("'*/2 * * * * *'", "{ cron: '*/3 * * * * *', history: 3 }")
+        .replace("exit $$(( TSCOMPOSE_JOB_TIME / 2 % 2 ))", "exit 7"),
+    );
+    const views = await until(jobs, (v) => job(v, "tick").schedule.cron === "*/3 * * * * *" && ran(job(v, "tick")).some((r) => r.exitCode === 7));
+    const tick = job(views, "tick");
+    for (const r of ran(tick).filter((x) => x.exitCode === 7)) expect(new Date(r.tick).getUTCSeconds() % 3).toBe(0);
+    expect(ran(tick).length).toBeLessThanOrEqual(3);
   });
 
   it("down stops the schedule and removes the job containers; nothing is left", async () => {
