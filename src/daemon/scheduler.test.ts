@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { service, stackOf } from "../../reconciler/testing.js";
 import type { ScheduleSpec } from "../../reconciler/model.js";
 import type { JobEvent, JobRun } from "./api.js";
-import { JobScheduler, addToHistory, decideTick, emptyJobState, newRun, runId } from "./scheduler.js";
+import { JobScheduler, addToHistory, cronTimer, decideTick, emptyJobState, newRun, runId } from "./scheduler.js";
 import type { JobContainer, JobRunner, JobState, JobStoreLike, PersistedJobs, TimerFactory } from "./scheduler.js";
 
 const T0 = Date.parse("2025-01-01T03:00:00Z");
@@ -334,5 +334,36 @@ describe("JobScheduler", () => {
     // An unchanged schedule keeps its timer.
     scheduler.sync(edited);
     expect(timers.created).toEqual(["cron-a", "cron-b", "cron-a2"]);
+  });
+});
+
+describe("cronTimer (node-cron)", () => {
+  it("hands over each slot as a whole second, knows the next one, and stops", async () => {
+    const slots: Date[] = [];
+    const timer = cronTimer({ cron: "* * * * * *", timezone: "UTC", overlap: "skip", history: 1 }, (d) => slots.push(d));
+    expect(timer.nextRun()!.getTime() % 1000).toBe(0);
+    const deadline = Date.now() + 10_000;
+    while (slots.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    timer.stop();
+    expect(slots.length).toBeGreaterThanOrEqual(2);
+    for (const d of slots) expect(d.getTime() % 1000).toBe(0);
+    const count = slots.length;
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(slots.length).toBe(count);
+  });
+
+  it("a schedule the timer refuses is logged, not fatal", () => {
+    const { spec, logs } = setup({ job: {} });
+    const broken = new JobScheduler({
+      runner: new FakeRunner(),
+      store: new MemoryStore(),
+      timer: () => {
+        throw new Error("bad cron");
+      },
+      publish: () => undefined,
+      log: { info: () => undefined, warn: (m) => logs.push(`WARN ${m}`) },
+    });
+    expect(broken.sync(spec)).toEqual(['job: scheduled "cron-job", next run never']);
+    expect(logs).toContain("WARN cannot schedule job");
   });
 });

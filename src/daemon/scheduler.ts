@@ -222,8 +222,14 @@ export class JobScheduler implements StackJobs {
         job.timer?.stop();
         const j = job;
         const project = p;
-        job.timer = this.deps.timer(schedule, (slot) => this.onTick(project, j, slot.getTime()));
-        this.deps.log.info("job scheduled", { stack: spec.name, service: svc.name, cron: schedule.cron, timezone: schedule.timezone, next: job.timer.nextRun()?.toISOString() });
+        try {
+          job.timer = this.deps.timer(schedule, (slot) => this.onTick(project, j, slot.getTime()));
+          this.deps.log.info("job scheduled", { stack: spec.name, service: svc.name, cron: schedule.cron, timezone: schedule.timezone, next: job.timer.nextRun()?.toISOString() });
+        } catch (err) {
+          // The loader validates schedules; a spec persisted by an older daemon may not have been.
+          job.timer = undefined;
+          this.deps.log.warn("cannot schedule job", { stack: spec.name, service: svc.name, cron: schedule.cron, error: errorOf(err) });
+        }
       }
       const next = job.timer?.nextRun();
       lines.push(`${svc.name}: scheduled "${schedule.cron}"${schedule.timezone ? ` (${schedule.timezone})` : ""}, next run ${next ? next.toISOString() : "never"}`);
