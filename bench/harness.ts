@@ -7,10 +7,11 @@ export interface Sample {
   times: number[];
 }
 
-export function timeCommand(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): number {
+export function timeCommand(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): number {
   const start = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ["ignore", "ignore", "pipe"] });
+  const r = spawnSync(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ["ignore", "ignore", "pipe"], timeout: opts.timeoutMs, maxBuffer: 64 << 20 });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (r.signal && opts.timeoutMs !== undefined && ms >= opts.timeoutMs) throw new Error(`${cmd} ${args.join(" ")} hung: no exit after ${opts.timeoutMs} ms`);
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed: ${r.stderr.toString()}`);
   return ms;
 }
