@@ -10,15 +10,19 @@
 import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { copyIntoRoot } from "./copy.js";
 import type { NetworkManager, SandboxInfo } from "./network/types.js";
 import type { ResolvedMount } from "./runtime/mounts.js";
 import type { ContainerRuntime } from "./runtime/runtime.js";
+import { resolveUser } from "./runtime/user.js";
 import type { ChainId, Snapshotter } from "./snapshot/types.js";
 import type {
   ContainerFilter,
   ContainerInfo,
   ContainerSpec,
   ContainerStats,
+  CopyToContainerRequest,
+  CopyToContainerResult,
   Engine,
   EngineEvent,
   ExecSpec,
@@ -265,6 +269,16 @@ export class EmbeddedEngine implements Engine {
 
   top(id: string): Promise<{ titles: string[]; processes: string[][] }> {
     return this.parts.runtime.top(id);
+  }
+
+  /** Into /proc/<pid>/root while it runs (its mounts included, as docker cp), else into its rootfs; see copy.ts. */
+  async copyToContainer(idOrName: string, req: CopyToContainerRequest): Promise<CopyToContainerResult> {
+    const rec = this.parts.runtime.get(idOrName);
+    const live = (rec.state === "running" || rec.state === "paused") && rec.pid !== undefined;
+    const root = live ? `/proc/${rec.pid}/root` : await this.parts.snapshotter.mount(rec.id);
+    // As compose's sync (tar run by exec as the container's user): new files belong to that user.
+    const owner = await resolveUser(root, rec.spec.user ?? rec.imageConfig.user).catch(() => ({ uid: 0, gid: 0 }));
+    return copyIntoRoot(root, req, { uid: owner.uid, gid: owner.gid });
   }
 
   // ---- networks

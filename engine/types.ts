@@ -264,6 +264,27 @@ export interface PullOptions {
   signal?: AbortSignal;
 }
 
+/** A host path to copy into a container: a file, a symlink (copied as the link), or a directory (recursively). */
+export interface CopyEntry {
+  hostPath: string;
+  /** Absolute path in the container; its parents are created as needed. */
+  containerPath: string;
+}
+
+export interface CopyToContainerRequest {
+  copies: CopyEntry[];
+  /** Absolute container paths removed (recursively) before the copies; missing ones are fine. */
+  removals: string[];
+  /** Host paths inside copied directories to leave out (ignore rules). */
+  exclude?: (hostPath: string) => boolean;
+}
+
+export interface CopyToContainerResult {
+  /** Files and links written. */
+  copied: number;
+  removed: number;
+}
+
 export interface Engine {
   readonly kind: "embedded" | "docker";
 
@@ -293,6 +314,13 @@ export interface Engine {
   logs(id: string, opts?: LogOptions): AsyncIterable<LogEntry>;
   exec(id: string, spec: ExecSpec): Promise<{ exitCode: number }>;
   stats(id: string): Promise<ContainerStats>;
+  /**
+   * Copies host files into the container's filesystem (`docker cp`, compose's
+   * develop.watch sync), owned by the container's user as compose's sync
+   * leaves them, modes and mtimes kept. Container paths resolve inside the
+   * container: none of its symlinks leads a write outside it.
+   */
+  copyToContainer(id: string, req: CopyToContainerRequest): Promise<CopyToContainerResult>;
   top(id: string): Promise<{ titles: string[]; processes: string[][] }>;
 
   createNetwork(spec: NetworkSpec): Promise<NetworkInfo>;
