@@ -126,9 +126,12 @@ export class StackController {
     const previous = this.locks.get(project) ?? Promise.resolve();
     const next = previous.catch(() => undefined).then(fn);
     this.locks.set(project, next);
-    void next.finally(() => {
-      if (this.locks.get(project) === next) this.locks.delete(project);
-    });
+    // The caller gets next's rejection; this bookkeeping branch must not leave an unhandled one (it kills the daemon).
+    void next
+      .finally(() => {
+        if (this.locks.get(project) === next) this.locks.delete(project);
+      })
+      .catch(() => undefined);
     return next;
   }
 

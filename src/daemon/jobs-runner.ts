@@ -46,10 +46,13 @@ export class EngineJobRunner implements JobRunner {
     return { id: c.id, name: c.name };
   }
 
-  async start(id: string): Promise<void> {
+  async start(project: string, id: string, stillWanted: () => boolean): Promise<void> {
     const engine = this.controller.engine;
     try {
-      await engine.startContainer(id);
+      await this.controller.serialize(project, async () => {
+        if (!stillWanted()) throw new Error("the schedule was stopped before the run could start");
+        await engine.startContainer(id);
+      });
     } catch (err) {
       // A command that cannot start ends as docker's does: 126/127 on the container.
       const code = (await engine.inspectContainer(id).catch(() => undefined))?.exitCode;

@@ -53,6 +53,8 @@ class FakeRunner implements JobRunner {
   failStart = new Set<string>();
   /** Called inside create, as if the stack's lock were held by someone else until it resolves. */
   lock: Promise<void> = Promise.resolve();
+  /** The same for start, which takes the stack's lock again. */
+  startLock: Promise<void> = Promise.resolve();
   private n = 0;
 
   containerName(project: string, svc: string, id: string): string {
@@ -73,15 +75,16 @@ class FakeRunner implements JobRunner {
     this.containers.set(c.id, full);
     return full;
   }
-  start(id: string): Promise<void> {
+  async start(_project: string, id: string, stillWanted: () => boolean): Promise<void> {
+    await this.startLock;
+    if (!stillWanted()) throw new Error("not wanted");
     const c = this.containers.get(id)!;
     if (this.failStart.has(c.service)) {
       c.state = "exited";
       c.exitCode = 127;
-      return Promise.reject(Object.assign(new Error("exec: no such file"), { exitCode: 127 }));
+      throw Object.assign(new Error("exec: no such file"), { exitCode: 127 });
     }
     c.state = "running";
-    return Promise.resolve();
   }
   async wait(id: string): Promise<{ exitCode: number }> {
     return { exitCode: await this.containers.get(id)!.exited };
@@ -319,6 +322,21 @@ describe("JobScheduler", () => {
     expect(store.load("app")).toBeUndefined();
     expect(events.map((e) => e.action)).toEqual(["start"]);
     expect(scheduler.view("app")).toEqual([]);
+  });
+
+  it("down while a created run waits for the lock to start: it never starts, and down finds it created", async () => {
+    const { scheduler, timers, runner, spec, events } = setup({ job: {} });
+    scheduler.sync(spec);
+    let release!: () => void;
+    runner.startLock = new Promise((r) => (release = r));
+    timers.fire("cron-job", sec(1));
+    await flush();
+    expect([...runner.containers.values()].map((c) => c.state)).toEqual(["created"]);
+    scheduler.stop("app");
+    release();
+    await flush();
+    expect([...runner.containers.values()].map((c) => c.state)).toEqual(["created"]);
+    expect(events).toEqual([]);
   });
 
   it("a reload follows schedule edits: a new cron gets a new timer, a removed schedule stops", () => {

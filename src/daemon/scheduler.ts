@@ -124,8 +124,12 @@ export interface JobRunner {
   containerName(project: string, service: string, runId: string): string;
   /** Creates the run's container under the stack's lock; `stillWanted` is asked once the lock is held, and false aborts. */
   create(project: string, service: string, run: JobRun, stillWanted: () => boolean): Promise<{ id: string; name: string }>;
-  /** Starts it; a failure carries the container's exit code when it has one (126/127: the command cannot run). */
-  start(id: string): Promise<void>;
+  /**
+   * Starts it under the stack's lock too (so that down either sees it running
+   * or never lets it start); `stillWanted` false aborts. A failure carries the
+   * container's exit code when it has one (126/127: the command cannot run).
+   */
+  start(project: string, id: string, stillWanted: () => boolean): Promise<void>;
   /** Resolves when it is not running any more, with the engine's times when it has them. */
   wait(id: string): Promise<{ exitCode: number; startedAt?: string | undefined; finishedAt?: string | undefined }>;
   logTail(id: string, lines: number): Promise<string[]>;
@@ -355,12 +359,13 @@ export class JobScheduler implements StackJobs {
     const { runner } = this.deps;
     const run = newRun(tick, "running");
     run.container = runner.containerName(p.project, job.service, run.id);
+    const wanted = (): boolean => this.live(p) && !job.retired;
     // (1) The slot is taken, and the run recorded, before anything exists on the engine.
     job.state.lastTick = Math.max(job.state.lastTick ?? tick, tick);
     job.state.running.push(run);
     this.persist(p);
     try {
-      const created = await runner.create(p.project, job.service, run, () => this.live(p) && !job.retired);
+      const created = await runner.create(p.project, job.service, run, wanted);
       run.containerId = created.id;
       run.container = created.name;
       this.persist(p);
@@ -371,7 +376,7 @@ export class JobScheduler implements StackJobs {
     }
     const id = run.containerId;
     try {
-      await runner.start(id);
+      await runner.start(p.project, id, wanted);
     } catch (err) {
       if (!this.live(p)) return;
       const exitCode = (err as { exitCode?: number }).exitCode;
