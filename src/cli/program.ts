@@ -339,6 +339,15 @@ export function buildProgram(version: string): Command {
   registerContainerCommands(program, () => projectOptions(program));
 
   program
+    .command("tui")
+    .description("Terminal UI: every stack, service and container of the daemon, with logs, actions and events")
+    .option("--no-color", "produce monochrome output (also NO_COLOR)")
+    .action(async (opts: { color?: boolean }) => {
+      const { runTui } = await import("../tui/main.js");
+      process.exitCode = await runTui(opts);
+    });
+
+  program
     .command("daemon")
     .description("Run the tscompose daemon in the foreground")
     .option("--state-dir <dir>", "where the daemon keeps its state (default /var/lib/tscompose)")

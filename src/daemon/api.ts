@@ -1,7 +1,7 @@
 // The daemon's HTTP API over its unix socket: paths and message shapes,
 // shared by the daemon, the CLI and the TUI. Versioned under /v1. Streams are
 // NDJSON: one JSON object per line, so a client can act on each as it comes.
-import type { ContainerInfo, EngineEvent, LogEntry, PortBinding } from "../../engine/types.js";
+import type { ContainerInfo, ContainerStats, EngineEvent, LogEntry, PortBinding } from "../../engine/types.js";
 import type { ProgressEvent } from "../../reconciler/apply.js";
 import type { ScheduleSpec } from "../../reconciler/model.js";
 import type { UpOptions } from "../../reconciler/plan.js";
@@ -112,6 +112,41 @@ export interface JobView {
   queued: string | undefined;
   /** Finished and skipped runs, newest first: at most schedule.history of each. */
   history: JobRun[];
+}
+
+/** GET /stacks/:name/detail: what the daemon wants of a stack it knows (src/daemon/stack-inspect.ts). */
+export interface StackDetail {
+  name: string;
+  /** How to load it again: enough for a client to bring it up after a down. */
+  project: ProjectRef;
+  options: UpRequest["options"];
+  services: ServiceDetail[];
+}
+
+export interface ServiceDetail {
+  name: string;
+  /** Containers wanted: replicas, or up --scale; 0 for a scheduled service. */
+  desired: number;
+  scheduled: boolean;
+  image: string | undefined;
+  configHash: string;
+  /** The normalized service as `config` prints it. */
+  config: Record<string, unknown>;
+}
+
+/** GET /stacks/:name/pending: the stack files as they are now, and what converging to them would do. */
+export interface PendingChange {
+  /** The files do not load, or the plan is impossible. */
+  error: string | undefined;
+  services: { name: string; configHash: string; config: Record<string, unknown> }[];
+  /** The plan's actions, one line each; empty when the stack is converged. */
+  actions: string[];
+}
+
+/** GET /stats: one sample per running container, so a client needs one request per refresh. */
+export interface StatsSample {
+  id: string;
+  stats: ContainerStats;
 }
 
 export type { LogEntry };

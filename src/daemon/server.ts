@@ -9,6 +9,7 @@ import { EngineError } from "../../engine/types.js";
 import { StackError } from "../stack/errors.js";
 import { API_VERSION } from "./api.js";
 import { AttachSessions } from "./attach-server.js";
+import { pendingChange, stackDetail, statsOf } from "./stack-inspect.js";
 import type { DaemonEvent, DownRequest, StreamMessage, UpRequest } from "./api.js";
 import type { StackController } from "./controller.js";
 import type { Logger } from "./log.js";
@@ -131,6 +132,16 @@ function buildRoutes(ctx: ServerContext): [string, RegExp, Handler][] {
     }),
     r("GET", "/stacks", async (_req, res) => sendJson(res, 200, await controller.summaries())),
     r("GET", "/stacks/:name/jobs", (_req, res, [name]) => Promise.resolve(sendJson(res, 200, controller.jobs?.view(name as string) ?? []))),
+    r("GET", "/stacks/:name/detail", (_req, res, [name]) => {
+      const detail = stackDetail(controller, name as string);
+      sendJson(res, detail ? 200 : 404, detail ?? { message: `no such stack: ${name}` });
+      return Promise.resolve();
+    }),
+    r("GET", "/stacks/:name/pending", async (_req, res, [name]) => {
+      const pending = await pendingChange(controller, name as string);
+      sendJson(res, pending ? 200 : 404, pending ?? { message: `no such stack: ${name}` });
+    }),
+    r("GET", "/stats", async (_req, res, _p, q) => sendJson(res, 200, await statsOf(controller, q.get("project") ?? undefined))),
     r("POST", "/stacks/:name/unwatch", (_req, res, [name]) => {
       controller.watcher.unwatch(name as string);
       const record = controller.stacks.get(name as string);

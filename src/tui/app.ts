@@ -1,0 +1,714 @@
+// The TUI's screen: a header with totals and the daemon's status, the table
+// of stacks -> services -> containers, a pane below it (logs, config and
+// pending diff, health checks, events) and a footer with the keys. Owns the
+// interaction state (selection, focus, filter, prompts) and turns keys into
+// daemon requests. Draws at most every 33 ms however fast events come, and
+// only when something changed.
+import type { ContainerView, PendingChange, StackDetail, StreamMessage, UpRequest } from "../daemon/api.js";
+import type { DaemonClient } from "../daemon/client.js";
+import { Connection, LogFollower } from "./connection.js";
+import { esc, fit, headerLine, layout, paint, plainRowLine, rowLine } from "./format.js";
+import type { Style } from "./format.js";
+import { commandOf, footerItems } from "./keys.js";
+import type { Command } from "./keys.js";
+import { LogBuffer, nextMatch } from "./logs.js";
+import { SORT_KEYS, ViewModel } from "./model.js";
+import type { ContainerRow, Row, SortKey } from "./model.js";
+import { configLines, eventLines, healthLines, helpLines, logLines } from "./panes.js";
+import type { HealthLogEntry, LogViewState } from "./panes.js";
+import type { Key, Pane, Term } from "./term.js";
+
+type View = "logs" | "config" | "health" | "events";
+const VIEW_TITLES: Record<View, string> = { logs: "1 Logs", config: "2 Config", health: "3 Health", events: "4 Events" };
+
+export interface AppOptions {
+  color: boolean;
+  /** Argv prefix that runs the tscompose CLI (for exec): [node, bin/tscompose]. */
+  cli: string[];
+  env: NodeJS.ProcessEnv;
+  /** For tests and the bench: no daemon connection. */
+  offline?: boolean;
+}
+
+interface Prompt {
+  label: string;
+  value: string;
+  onChange?: (v: string) => void;
+  onSubmit: (v: string) => void;
+  onCancel?: () => void;
+}
+
+export class App {
+  readonly model = new ViewModel();
+  readonly logs = new LogBuffer();
+  private readonly style: Style;
+  private readonly conn: Connection;
+  private readonly follower: LogFollower;
+  private readonly header: Pane;
+  private readonly table: Pane;
+  private readonly pane: Pane;
+  private readonly footer: Pane;
+  private readonly help: Pane;
+
+  private rows: Row[] = [];
+  private rowsVersion = -1;
+  private rowsKey = "";
+  private selected = 0;
+  private selectedKey: string | undefined;
+  private tableTop = 0;
+  private tableHeight = 1;
+  private paneHeight = 1;
+  private focus: "table" | "pane" = "table";
+  private view: View = "logs";
+  private zoom: 0 | 1 | 2 = 0;
+  private showHelp = false;
+  private sort: SortKey = "name";
+  private filter = "";
+  private readonly collapsed = new Set<string>();
+  private prompt: Prompt | undefined;
+  private confirm: { text: string; onYes: () => void } | undefined;
+  private message: { text: string; level: "info" | "error"; until: number } | undefined;
+  private status: { connected: boolean; error: string | undefined; everConnected: boolean } = { connected: false, error: undefined, everConnected: false };
+  private readonly logState: LogViewState = { top: 0, follow: true, query: "", current: undefined, prefix: false };
+  private logTarget = "";
+  private logTimer: NodeJS.Timeout | undefined;
+  private paneScroll = 0;
+  private readonly pending = new Map<string, { at: number; value: PendingChange | undefined }>();
+  private readonly healthLogs = new Map<string, HealthLogEntry[]>();
+  private drawTimer: NodeJS.Timeout | undefined;
+  private lastDraw = 0;
+  private quit: (() => void) | undefined;
+  private busy = false;
+  /** Frame times in ms, for the bench. */
+  readonly frameTimes: number[] = [];
+
+  constructor(
+    private readonly term: Term,
+    private readonly client: DaemonClient,
+    private readonly opts: AppOptions,
+  ) {
+    this.style = { color: opts.color };
+    this.header = term.pane();
+    this.table = term.pane();
+    this.pane = term.pane();
+    this.footer = term.pane();
+    this.help = term.pane();
+    this.help.setVisible(false);
+    this.follower = new LogFollower(client, this.logs, () => this.scheduleDraw());
+    this.conn = new Connection(client, {
+      onStatus: (connected, error, retryInMs) => {
+        this.status = { connected, error: error && retryInMs !== undefined ? `${error}; retrying in ${(retryInMs / 1000).toFixed(1)}s` : error, everConnected: this.status.everConnected || connected };
+        if (connected) this.logTarget = ""; // streams broke with the connection: follow again
+        this.scheduleDraw();
+      },
+      onSnapshot: (containers, summaries, details) => {
+        for (const d of details) this.model.applyDetail(d);
+        this.model.applySnapshot(containers, summaries);
+        this.scheduleDraw();
+      },
+      onEvent: (e) => {
+        this.model.applyEvent(e);
+        if (this.model.needsSnapshot) this.conn.requestSnapshot();
+        if (e.type === "container" && e.action === "health_status") this.healthLogs.delete(e.id);
+        if (e.type === "stack") this.pending.clear();
+        this.scheduleDraw();
+      },
+      onStats: (samples) => {
+        this.model.applyStats(samples);
+        this.scheduleDraw();
+      },
+    });
+    this.table.onClick((y) => {
+      this.focus = "table";
+      if (y >= 1) this.select(this.tableTop + y - 1);
+      this.scheduleDraw();
+    });
+    this.table.onWheel((d) => {
+      this.select(this.selected + d);
+      this.scheduleDraw();
+    });
+    this.pane.onClick(() => {
+      this.focus = "pane";
+      this.scheduleDraw();
+    });
+    this.pane.onWheel((d) => {
+      this.scrollPane(d);
+      this.scheduleDraw();
+    });
+    this.header.onClick(() => this.conn.retryNow());
+    term.onKey((k) => this.onKey(k));
+    term.onResize(() => this.draw());
+  }
+
+  /** Runs until the user quits. */
+  async run(): Promise<void> {
+    const done = new Promise<void>((resolve) => (this.quit = resolve));
+    this.draw();
+    if (!this.opts.offline) void this.conn.run();
+    await done;
+    this.conn.stop();
+    this.follower.stop();
+    clearTimeout(this.drawTimer);
+    clearTimeout(this.logTimer);
+  }
+
+  stop(): void {
+    this.quit?.();
+  }
+
+  // ---- drawing ------------------------------------------------------------
+
+  scheduleDraw(): void {
+    if (this.drawTimer) return;
+    const wait = Math.max(0, this.lastDraw + 33 - Date.now());
+    this.drawTimer = setTimeout(() => {
+      this.drawTimer = undefined;
+      this.draw();
+    }, wait);
+  }
+
+  private currentRows(): Row[] {
+    const key = `${this.sort}\0${this.filter}\0${[...this.collapsed].join(",")}`;
+    if (this.rowsVersion !== this.model.version || this.rowsKey !== key) {
+      this.rows = this.model.rows({ sort: this.sort, filter: this.filter, collapsed: this.collapsed });
+      this.rowsVersion = this.model.version;
+      this.rowsKey = key;
+      // Keep the selection on the same stack, service or container when rows move.
+      const at = this.selectedKey ? this.rows.findIndex((r) => r.key === this.selectedKey) : -1;
+      this.selected = at >= 0 ? at : Math.max(0, Math.min(this.selected, this.rows.length - 1));
+      this.selectedKey = this.rows[this.selected]?.key;
+    }
+    return this.rows;
+  }
+
+  selectedRow(): Row | undefined {
+    return this.currentRows()[this.selected];
+  }
+
+  private select(i: number): void {
+    const rows = this.currentRows();
+    this.selected = Math.max(0, Math.min(i, rows.length - 1));
+    this.selectedKey = rows[this.selected]?.key;
+    this.paneScroll = 0;
+  }
+
+  draw(): void {
+    const t0 = performance.now();
+    this.lastDraw = Date.now();
+    const W = Math.max(20, this.term.width);
+    const H = Math.max(6, this.term.height);
+    const avail = H - 2;
+    const tableBlock = this.zoom === 1 ? avail : this.zoom === 2 ? 0 : Math.max(3, Math.floor(avail / 2));
+    const paneBlock = avail - tableBlock;
+    this.tableHeight = Math.max(1, tableBlock - 1);
+    this.paneHeight = Math.max(1, paneBlock - 1);
+
+    this.header.place(0, 0, W, 1);
+    this.header.setContent(this.headerText(W));
+    this.table.setVisible(tableBlock > 0);
+    if (tableBlock > 0) {
+      this.table.place(1, 0, W, tableBlock);
+      this.table.setContent(this.tableText(W));
+    }
+    this.pane.setVisible(paneBlock > 0);
+    if (paneBlock > 0) {
+      this.pane.place(1 + tableBlock, 0, W, paneBlock);
+      this.pane.setContent(this.paneText(W));
+    }
+    this.footer.place(H - 1, 0, W, 1);
+    this.footer.setContent(this.footerText(W));
+    this.help.setVisible(this.showHelp);
+    if (this.showHelp) {
+      this.help.place(1, 0, W, H - 2);
+      this.help.setContent(helpLines(this.style).join("\n"));
+    }
+    this.term.render();
+    this.updateLogTarget();
+    const ms = performance.now() - t0;
+    this.frameTimes.push(ms);
+    if (this.frameTimes.length > 10_000) this.frameTimes.splice(0, 5000);
+  }
+
+  private headerText(W: number): string {
+    const t = this.model.totals();
+    const s = this.style;
+    const left = [
+      paint(s, undefined, " tscompose", true),
+      `${t.stacks} stack${t.stacks === 1 ? "" : "s"}`,
+      paint(s, t.running === t.desired ? "green" : "yellow", `${t.running}/${t.desired} running`),
+      t.unhealthy > 0 ? paint(s, "red", `${t.unhealthy} unhealthy`, true) : "",
+      `sort:${this.sort}`,
+      this.filter ? paint(s, "cyan", `filter:${this.filter}`) : "",
+    ].filter((x) => x !== "");
+    const right = this.status.connected ? paint(s, "green", "● daemon") : paint(s, "red", "✖ no daemon", true);
+    const leftText = left.join("  ");
+    const pad = Math.max(1, W - visibleLength(leftText) - visibleLength(right) - 1);
+    return `${leftText}${" ".repeat(pad)}${right}`;
+  }
+
+  private tableText(W: number): string {
+    // A gutter column marks the selected row, so it shows without colours or attributes too.
+    const l = layout(W - 1);
+    const rows = this.currentRows();
+    const lines: string[] = [];
+    if (!this.status.connected && this.status.error) lines.push(paint(this.style, "red", fit(`✖ ${this.status.error}`, W), true));
+    else lines.push(` ${headerLine(l, this.style)}`);
+    const h = this.tableHeight;
+    if (this.selected < this.tableTop) this.tableTop = this.selected;
+    if (this.selected >= this.tableTop + h) this.tableTop = this.selected - h + 1;
+    this.tableTop = Math.max(0, Math.min(this.tableTop, Math.max(0, rows.length - h)));
+    const now = Date.now();
+    for (let i = this.tableTop; i < Math.min(rows.length, this.tableTop + h); i++) {
+      const r = rows[i] as Row;
+      if (i === this.selected) {
+        const text = esc(fit(plainRowLine(l, r, now), W - 1));
+        lines.push(this.focus === "table" ? `{bold}›{/bold}{inverse}${text}{/inverse}` : `›{underline}${text}{/underline}`);
+      } else lines.push(` ${rowLine(l, r, now, this.style)}`);
+    }
+    if (rows.length === 0) {
+      if (!this.status.everConnected) lines.push(paint(this.style, "gray", ` waiting for the tscompose daemon at ${this.client.socket} (start it with \`tscompose daemon\`, or any stack command)`));
+      else if (this.filter) lines.push(paint(this.style, "gray", ` nothing matches "${this.filter}" (esc clears the filter)`));
+      else lines.push(paint(this.style, "gray", " no stacks: `tscompose up -d` one and it shows here"));
+    }
+    return lines.join("\n");
+  }
+
+  private paneTitle(W: number, extra: string): string {
+    const tabs = (Object.keys(VIEW_TITLES) as View[]).map((v) => (v === this.view ? paint(this.style, undefined, `[${VIEW_TITLES[v]}]`, true) : paint(this.style, "gray", ` ${VIEW_TITLES[v]} `))).join("");
+    const text = `${tabs} ${extra}`;
+    const fill = Math.max(0, W - visibleLength(text) - 1);
+    const line = `${text} ${"─".repeat(fill)}`;
+    return this.focus === "pane" ? `{bold}${line}{/bold}` : line;
+  }
+
+  private paneText(W: number): string {
+    const row = this.selectedRow();
+    const h = this.paneHeight;
+    const scope = row ? (row.kind === "stack" ? row.stack : row.kind === "service" ? `${row.stack}/${row.service}` : row.c.name) : "";
+    if (this.view === "logs") {
+      const { lines, top } = logLines(this.logs, this.logState, h, this.style);
+      if (!this.logState.follow) this.logState.top = top;
+      const matches = this.logState.query ? this.logs.search(this.logState.query) : [];
+      const at = this.logState.current !== undefined ? matches.indexOf(this.logState.current) + 1 : 0;
+      const info = [
+        esc(scope),
+        this.logState.follow ? paint(this.style, "green", "following") : paint(this.style, "yellow", "paused (f: follow)"),
+        this.logState.query ? `search "${esc(this.logState.query)}" ${at}/${matches.length}` : "",
+      ].filter((x) => x !== "");
+      return [this.paneTitle(W, info.join("  ")), ...lines].join("\n");
+    }
+    let lines: string[];
+    if (this.view === "config") {
+      const stack = row?.stack;
+      const detail = stack ? this.model.details.get(stack) : undefined;
+      lines = stack ? configLines(stack, row.kind === "stack" ? undefined : row.service, detail, this.pendingOf(stack), this.style) : [];
+    } else if (this.view === "health") {
+      const c = this.healthTarget(row);
+      lines = healthLines(c?.name, c ? this.healthOf(c.id) : undefined, this.style);
+    } else {
+      const history = this.model.historyOf(row);
+      lines = eventLines(history.slice(-500), this.style);
+      // Newest at the bottom, like logs: scrolled to the end unless scrolled back.
+      if (this.paneScroll === 0) return [this.paneTitle(W, esc(scope)), ...lines.slice(-h)].join("\n");
+    }
+    this.paneScroll = Math.max(0, Math.min(this.paneScroll, Math.max(0, lines.length - h)));
+    return [this.paneTitle(W, esc(scope)), ...lines.slice(this.paneScroll, this.paneScroll + h)].join("\n");
+  }
+
+  private footerText(W: number): string {
+    const s = this.style;
+    if (this.prompt) return `${paint(s, "cyan", this.prompt.label, true)} ${esc(this.prompt.value)}█  ${paint(s, "gray", "enter: ok  esc: cancel")}`;
+    if (this.confirm) return paint(s, "yellow", `${this.confirm.text} [y/N]`, true);
+    if (this.message && this.message.until > Date.now()) return paint(s, this.message.level === "error" ? "red" : "green", fit(this.message.text, W));
+    let out = "";
+    let used = 0;
+    for (const item of footerItems()) {
+      const plain = ` ${item.key} ${item.name} `;
+      if (used + plain.length > W) break;
+      out += `${paint(s, "cyan", ` ${item.key}`, true)} ${esc(item.name)} `;
+      used += plain.length;
+    }
+    return out;
+  }
+
+  private say(text: string, level: "info" | "error" = "info"): void {
+    this.message = { text, level, until: Date.now() + (level === "error" ? 8000 : 4000) };
+    setTimeout(() => this.scheduleDraw(), (level === "error" ? 8000 : 4000) + 10).unref();
+    this.scheduleDraw();
+  }
+
+  // ---- the pane's sources -------------------------------------------------
+
+  /** Follows the logs of what is selected (debounced: scrolling through rows opens no streams). */
+  private updateLogTarget(): void {
+    if (this.view !== "logs" || this.zoom === 1 || !this.status.connected) return;
+    const targets = this.containersOf(this.selectedRow()).slice(0, 30);
+    const key = targets.map((c) => c.id).join(",");
+    if (key === this.logTarget) return;
+    this.logTarget = key;
+    clearTimeout(this.logTimer);
+    this.logTimer = setTimeout(() => {
+      this.logState.follow = true;
+      this.logState.current = undefined;
+      this.logState.prefix = targets.length > 1;
+      this.follower.follow(targets.map((c) => ({ id: c.id, name: c.name, service: c.service ?? "" })));
+      this.scheduleDraw();
+    }, 150);
+  }
+
+  private pendingOf(stack: string): PendingChange | undefined {
+    const had = this.pending.get(stack);
+    if (had && Date.now() - had.at < 5000) return had.value;
+    if (!had || Date.now() - had.at >= 5000) {
+      this.pending.set(stack, { at: Date.now(), value: had?.value });
+      this.client
+        .json<PendingChange>("GET", `/stacks/${encodeURIComponent(stack)}/pending`)
+        .then((p) => this.pending.set(stack, { at: Date.now(), value: p }))
+        .catch((err: unknown) => this.pending.set(stack, { at: Date.now(), value: { error: (err as Error).message, services: [], actions: [] } }))
+        .finally(() => this.scheduleDraw());
+    }
+    return had?.value;
+  }
+
+  private healthTarget(row: Row | undefined): ContainerView | undefined {
+    if (row?.kind === "container") return row.c;
+    return this.containersOf(row).find((c) => c.state === "running");
+  }
+
+  private healthOf(id: string): HealthLogEntry[] | undefined {
+    const had = this.healthLogs.get(id);
+    if (had) return had;
+    this.healthLogs.set(id, []);
+    this.client
+      .json<{ healthLog?: HealthLogEntry[] }>("GET", `/containers/${encodeURIComponent(id)}`)
+      .then((c) => this.healthLogs.set(id, c.healthLog ?? []))
+      .catch(() => this.healthLogs.delete(id))
+      .finally(() => this.scheduleDraw());
+    return undefined;
+  }
+
+  /** The containers a row stands for: itself, its service's or its stack's. */
+  private containersOf(row: Row | undefined): ContainerView[] {
+    if (!row) return [];
+    if (row.kind === "container") return [row.c];
+    return [...this.model.containers.values()]
+      .filter((c) => c.project === row.stack && (row.kind === "stack" || c.service === row.service))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  // ---- keys ---------------------------------------------------------------
+
+  onKey(k: Key): void {
+    if (this.prompt) return this.promptKey(k);
+    if (this.confirm) {
+      const c = this.confirm;
+      this.confirm = undefined;
+      if (k.ch === "y" || k.ch === "Y") c.onYes();
+      this.scheduleDraw();
+      return;
+    }
+    if (this.showHelp) {
+      this.showHelp = false;
+      this.scheduleDraw();
+      return;
+    }
+    const cmd = commandOf(k.full, k.ch);
+    if (cmd) this.run_(cmd);
+    this.scheduleDraw();
+  }
+
+  private promptKey(k: Key): void {
+    const p = this.prompt as Prompt;
+    if (k.full === "escape") {
+      this.prompt = undefined;
+      p.onCancel?.();
+    } else if (k.full === "enter" || k.full === "return") {
+      this.prompt = undefined;
+      p.onSubmit(p.value);
+    } else if (k.full === "backspace") {
+      p.value = p.value.slice(0, -1);
+      p.onChange?.(p.value);
+    } else if (k.full === "C-u") {
+      p.value = "";
+      p.onChange?.(p.value);
+    } else if (k.ch !== undefined) {
+      p.value += k.ch;
+      p.onChange?.(p.value);
+    }
+    this.scheduleDraw();
+  }
+
+  private run_(cmd: Command): void {
+    const inPane = this.focus === "pane" && this.zoom !== 1;
+    switch (cmd) {
+      case "quit":
+        return this.stop();
+      case "help":
+        this.showHelp = true;
+        return;
+      case "escape":
+        if (this.view === "logs" && this.logState.query) {
+          this.logState.query = "";
+          this.logState.current = undefined;
+        } else this.filter = "";
+        return;
+      case "up":
+      case "down":
+      case "pageUp":
+      case "pageDown": {
+        const page = inPane ? this.paneHeight : this.tableHeight;
+        const d = cmd === "up" ? -1 : cmd === "down" ? 1 : cmd === "pageUp" ? -page : page;
+        if (inPane) this.scrollPane(d);
+        else this.select(this.selected + d);
+        return;
+      }
+      case "home":
+      case "end":
+        if (inPane) {
+          if (this.view === "logs") {
+            this.logState.follow = cmd === "end";
+            this.logState.top = 0;
+          } else this.paneScroll = cmd === "home" ? 0 : Number.MAX_SAFE_INTEGER;
+        } else this.select(cmd === "home" ? 0 : this.currentRows().length - 1);
+        return;
+      case "collapse":
+      case "expand":
+      case "toggle": {
+        const row = this.selectedRow();
+        if (!row) return;
+        if (row.kind === "container") {
+          if (cmd === "collapse") this.select(this.rows.findIndex((r) => r.kind === "service" && r.stack === row.stack && r.service === row.service));
+          return;
+        }
+        const isCollapsed = this.collapsed.has(row.key);
+        if (cmd === "collapse" && !isCollapsed) this.collapsed.add(row.key);
+        else if (cmd === "collapse" && row.kind === "service") this.select(this.rows.findIndex((r) => r.kind === "stack" && r.stack === row.stack));
+        else if (cmd === "expand" || (cmd === "toggle" && isCollapsed)) this.collapsed.delete(row.key);
+        else if (cmd === "toggle") this.collapsed.add(row.key);
+        return;
+      }
+      case "focus":
+        this.focus = this.focus === "table" ? "pane" : "table";
+        return;
+      case "zoom":
+        this.zoom = ((this.zoom + 1) % 3) as 0 | 1 | 2;
+        this.focus = this.zoom === 2 ? "pane" : this.zoom === 1 ? "table" : this.focus;
+        return;
+      case "viewLogs":
+      case "viewConfig":
+      case "viewHealth":
+      case "viewEvents":
+        this.view = cmd === "viewLogs" ? "logs" : cmd === "viewConfig" ? "config" : cmd === "viewHealth" ? "health" : "events";
+        this.paneScroll = 0;
+        if (this.view === "config") this.pending.clear();
+        if (this.view === "health") this.healthLogs.clear();
+        if (this.view === "logs") this.logTarget = "";
+        return;
+      case "followLogs":
+        if (this.view !== "logs") return;
+        this.logState.follow = !this.logState.follow;
+        return;
+      case "nextMatch":
+      case "prevMatch":
+        return this.jumpMatch(cmd === "nextMatch");
+      case "filter":
+        if (inPane && this.view === "logs") {
+          this.prompt = {
+            label: "search logs:",
+            value: this.logState.query,
+            onSubmit: (v) => {
+              this.logState.query = v;
+              this.logState.current = this.logs.lines.length;
+              this.jumpMatch(false);
+            },
+          };
+        } else {
+          const before = this.filter;
+          this.prompt = { label: "filter:", value: this.filter, onChange: (v) => (this.filter = v), onSubmit: (v) => (this.filter = v), onCancel: () => (this.filter = before) };
+        }
+        return;
+      case "sort":
+        this.sort = SORT_KEYS[(SORT_KEYS.indexOf(this.sort) + 1) % SORT_KEYS.length] as SortKey;
+        return;
+      case "startStop":
+      case "restart":
+      case "pause":
+      case "remove":
+        return this.lifecycle(cmd);
+      case "exec":
+        void this.exec();
+        return;
+      case "scaleUp":
+      case "scaleDown":
+        void this.scale(cmd === "scaleUp" ? 1 : -1);
+        return;
+      case "stackUp":
+        void this.stackUp();
+        return;
+      case "stackDown": {
+        const row = this.selectedRow();
+        if (!row) return;
+        this.confirm = { text: `down: stop and remove every container of stack ${row.stack}?`, onYes: () => void this.stackDown(row.stack) };
+        return;
+      }
+    }
+  }
+
+  private scrollPane(d: number): void {
+    if (this.view === "logs") {
+      if (d < 0 && this.logState.follow) {
+        this.logState.follow = false;
+        this.logState.top = Math.max(0, this.logs.lines.length - this.paneHeight);
+      }
+      this.logState.top = Math.max(0, this.logState.top + d);
+      if (this.logState.top >= this.logs.lines.length - this.paneHeight) this.logState.follow = true;
+    } else {
+      // Events are drawn from the end: scrolling back starts from there.
+      if (this.view === "events" && this.paneScroll === 0) this.paneScroll = Math.max(0, this.model.historyOf(this.selectedRow()).slice(-500).length - this.paneHeight);
+      this.paneScroll = Math.max(0, this.paneScroll + d);
+    }
+  }
+
+  private jumpMatch(forward: boolean): void {
+    if (!this.logState.query) return;
+    const matches = this.logs.search(this.logState.query);
+    const from = this.logState.current ?? (forward ? -1 : this.logs.lines.length);
+    const to = nextMatch(matches, from, forward);
+    if (to === undefined) {
+      this.say(`no match for "${this.logState.query}"`, "error");
+      return;
+    }
+    this.logState.current = to;
+    this.logState.follow = false;
+    this.logState.top = Math.max(0, to - Math.floor(this.paneHeight / 2));
+  }
+
+  // ---- actions ------------------------------------------------------------
+
+  private lifecycle(cmd: "startStop" | "restart" | "pause" | "remove"): void {
+    const row = this.selectedRow();
+    const targets = this.containersOf(row);
+    if (!row || targets.length === 0) return this.say("nothing selected to act on", "error");
+    const what = row.kind === "container" ? row.c.name : row.kind === "service" ? `${row.stack}/${row.service} (${targets.length})` : `${row.stack} (${targets.length})`;
+    if (cmd === "remove") {
+      this.confirm = { text: `remove ${what}? running containers are stopped first`, onYes: () => void this.act("remove", targets.map((c) => c.id), "DELETE", (id) => `/containers/${id}?force=1`) };
+      return;
+    }
+    if (cmd === "restart") return void this.act(`restart ${what}`, targets.map((c) => c.id), "POST", (id) => `/containers/${id}/restart`);
+    if (cmd === "startStop") {
+      const running = targets.filter((c) => c.state === "running" || c.state === "paused" || c.state === "restarting");
+      if (running.length > 0) return void this.act(`stop ${what}`, running.map((c) => c.id), "POST", (id) => `/containers/${id}/stop`);
+      return void this.act(`start ${what}`, targets.map((c) => c.id), "POST", (id) => `/containers/${id}/start`);
+    }
+    const paused = targets.filter((c) => c.state === "paused");
+    if (paused.length > 0) return void this.act(`unpause ${what}`, paused.map((c) => c.id), "POST", (id) => `/containers/${id}/unpause`);
+    const running = targets.filter((c) => c.state === "running");
+    if (running.length === 0) return this.say(`${what}: nothing running to pause`, "error");
+    return void this.act(`pause ${what}`, running.map((c) => c.id), "POST", (id) => `/containers/${id}/pause`);
+  }
+
+  private async act(label: string, ids: string[], method: string, path: (id: string) => string): Promise<void> {
+    this.say(`${label}…`);
+    const results = await Promise.allSettled(ids.map((id) => this.client.json(method, path(encodeURIComponent(id)))));
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed.length > 0) this.say(`${label}: ${(failed[0]?.reason as Error).message}`, "error");
+    else this.say(`${label}: done`);
+  }
+
+  private async exec(): Promise<void> {
+    const row = this.selectedRow();
+    const c = this.containersOf(row).find((x) => x.state === "running");
+    if (!c || !c.project || !c.service) return this.say("exec: select a running container", "error");
+    const [file, ...prefix] = this.opts.cli;
+    const shell = "command -v bash >/dev/null 2>&1 && exec bash || exec sh";
+    const args = [...prefix, "-p", c.project, "exec", "--index", String(c.number ?? 1), c.service, "sh", "-c", shell];
+    this.follower.stop();
+    this.logTarget = "";
+    const code = await this.term.handOver(file as string, args, this.opts.env);
+    this.say(`exec in ${c.name} ended${code !== null ? ` with code ${code}` : ""}`, code === 0 ? "info" : "error");
+    this.draw();
+  }
+
+  private detailOf(stack: string): StackDetail | undefined {
+    return this.model.details.get(stack);
+  }
+
+  private async scale(delta: number): Promise<void> {
+    const row = this.selectedRow();
+    if (!row || row.kind === "stack") return this.say("scale: select a service", "error");
+    const detail = this.detailOf(row.stack);
+    const svc = detail?.services.find((s) => s.name === row.service);
+    if (!detail || !svc) return this.say(`scale: the daemon has no config of ${row.stack}/${row.service}`, "error");
+    if (svc.scheduled) return this.say(`scale: ${row.service} runs on a schedule`, "error");
+    const n = Math.max(0, svc.desired + delta);
+    svc.desired = n; // shown at once; the next snapshot brings the daemon's word
+    this.model.version++;
+    await this.upStack(detail, { ...detail.options, scale: { ...detail.options.scale, [row.service]: n } }, `scale ${row.stack}/${row.service}=${n}`);
+  }
+
+  private async stackUp(): Promise<void> {
+    const row = this.selectedRow();
+    if (!row) return;
+    const detail = this.detailOf(row.stack);
+    if (!detail) return this.say(`up: the daemon has no record of how ${row.stack} was loaded; run \`tscompose up -d\` in its directory`, "error");
+    await this.upStack(detail, { ...detail.options, services: undefined, wait: false, watch: detail.options.watch }, `up ${row.stack}`);
+  }
+
+  private async upStack(detail: StackDetail, options: UpRequest["options"], label: string): Promise<void> {
+    if (this.busy) return this.say("another stack operation is running", "error");
+    this.busy = true;
+    this.say(`${label}…`);
+    try {
+      const body: UpRequest = { project: detail.project, options };
+      const ok = await this.followStream(this.client.stream<StreamMessage>("POST", "/stacks/up", body), label);
+      this.conn.requestSnapshot();
+      if (ok) this.say(`${label}: done`);
+    } catch (err) {
+      this.say(`${label}: ${(err as Error).message}`, "error");
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async stackDown(stack: string): Promise<void> {
+    if (this.busy) return this.say("another stack operation is running", "error");
+    this.busy = true;
+    this.say(`down ${stack}…`);
+    try {
+      const ok = await this.followStream(this.client.stream<StreamMessage>("POST", "/stacks/down", { projectName: stack, options: {} }), `down ${stack}`);
+      this.conn.requestSnapshot();
+      if (ok) this.say(`down ${stack}: done`);
+    } catch (err) {
+      this.say(`down ${stack}: ${(err as Error).message}`, "error");
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Shows a stack operation's progress in the footer; true when it succeeded. */
+  private async followStream(stream: AsyncGenerator<StreamMessage>, label: string): Promise<boolean> {
+    let ok = true;
+    for await (const m of stream) {
+      if (m.type === "error") {
+        ok = false;
+        this.say(`${label}: ${m.message}`, "error");
+      } else if (m.type === "result") {
+        if (!m.ok) {
+          ok = false;
+          this.say(`${label} failed: ${m.failed.map((f) => `${f.target}: ${f.error}`).join("; ") || "see the daemon log"}`, "error");
+        }
+      } else if (m.type === "action" && m.status === "started") this.say(`${label}: ${m.kind} ${m.target}…`);
+    }
+    return ok;
+  }
+
+  /** For tests: rows as shown. */
+  visibleRows(): ContainerRow[] {
+    return this.currentRows().filter((r): r is ContainerRow => r.kind === "container");
+  }
+}
+
+/** Width of tagged text as shown. */
+function visibleLength(tagged: string): number {
+  return tagged.replace(/\{\/?[a-z-]+\}/g, (t) => (t === "{open}" || t === "{close}" ? "x" : "")).length;
+}

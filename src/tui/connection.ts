@@ -1,0 +1,183 @@
+// The TUI's link to the daemon: the event stream first (so nothing is
+// missed), then a snapshot of stacks and containers, then stats once a
+// second for all running containers in one request. A snapshot is taken
+// again only when events ask for one (a new container, a die the supervisor
+// may turn into "restarting"), debounced, plus a slow resync. When the
+// daemon goes away it says so and reconnects with backoff (250 ms doubling
+// to 5 s); the screen keeps the last state meanwhile.
+import type { ContainerView, DaemonEvent, StackDetail, StackSummary, StatsSample } from "../daemon/api.js";
+import type { DaemonClient } from "../daemon/client.js";
+import type { LogBuffer } from "./logs.js";
+
+export interface ConnectionHandlers {
+  onStatus(connected: boolean, error: string | undefined, retryInMs: number | undefined): void;
+  onSnapshot(containers: ContainerView[], summaries: StackSummary[], details: StackDetail[]): void;
+  onEvent(e: DaemonEvent): void;
+  onStats(samples: StatsSample[]): void;
+}
+
+export interface ConnectionOptions {
+  statsIntervalMs?: number;
+  resyncIntervalMs?: number;
+  snapshotDebounceMs?: number;
+}
+
+export class Connection {
+  private stopped = false;
+  private abort: AbortController | undefined;
+  private snapshotTimer: NodeJS.Timeout | undefined;
+  private statsTimer: NodeJS.Timeout | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private wake: (() => void) | undefined;
+  connected = false;
+
+  constructor(
+    readonly client: DaemonClient,
+    private readonly h: ConnectionHandlers,
+    private readonly opts: ConnectionOptions = {},
+  ) {}
+
+  /** Runs until stop(): connect, follow events, reconnect. */
+  async run(): Promise<void> {
+    let backoff = 250;
+    while (!this.stopped) {
+      const abort = new AbortController();
+      this.abort = abort;
+      try {
+        const events = this.client.stream<DaemonEvent>("GET", "/events", undefined, abort.signal);
+        // The first next() sends the request: subscribed before the snapshot is read.
+        const first = events.next();
+        first.catch(() => undefined); // awaited below; a failure before that must not count as unhandled
+        await this.snapshot();
+        this.connected = true;
+        backoff = 250;
+        this.h.onStatus(true, undefined, undefined);
+        this.startTimers();
+        let r = await first;
+        while (!r.done) {
+          this.h.onEvent(r.value);
+          r = await events.next();
+        }
+        if (!this.stopped) throw new Error("the daemon closed the event stream");
+      } catch (err) {
+        if (this.stopped) break;
+        this.connected = false;
+        this.stopTimers();
+        abort.abort();
+        this.h.onStatus(false, describe(err, this.client.socket), backoff);
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, backoff);
+          this.wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+        this.wake = undefined;
+        backoff = Math.min(backoff * 2, 5000);
+      }
+    }
+  }
+
+  /** Reconnect now instead of after the backoff (a key press). */
+  retryNow(): void {
+    this.wake?.();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.stopTimers();
+    this.abort?.abort();
+    this.wake?.();
+  }
+
+  /** A snapshot soon: several requests in a burst of events make one. */
+  requestSnapshot(): void {
+    if (this.snapshotTimer || !this.connected) return;
+    this.snapshotTimer = setTimeout(() => {
+      this.snapshotTimer = undefined;
+      this.snapshot().catch(() => undefined);
+    }, this.opts.snapshotDebounceMs ?? 300);
+  }
+
+  async snapshot(): Promise<void> {
+    const [containers, summaries] = await Promise.all([
+      this.client.json<ContainerView[]>("GET", "/containers?all=1"),
+      this.client.json<StackSummary[]>("GET", "/stacks"),
+    ]);
+    const details = await Promise.all(summaries.map((s) => this.client.json<StackDetail>("GET", `/stacks/${encodeURIComponent(s.name)}/detail`).catch(() => undefined)));
+    this.h.onSnapshot(containers, summaries, details.filter((d): d is StackDetail => d !== undefined));
+  }
+
+  private startTimers(): void {
+    this.stopTimers();
+    const statsTick = (): void => {
+      this.statsTimer = undefined;
+      this.client
+        .json<StatsSample[]>("GET", "/stats")
+        .then((s) => this.h.onStats(s))
+        .catch(() => undefined)
+        .finally(() => {
+          if (this.connected && !this.stopped) this.statsTimer = setTimeout(statsTick, this.opts.statsIntervalMs ?? 1000);
+        });
+    };
+    statsTick();
+    this.resyncTimer = setInterval(() => this.requestSnapshot(), this.opts.resyncIntervalMs ?? 15_000);
+  }
+
+  private stopTimers(): void {
+    clearTimeout(this.statsTimer);
+    clearTimeout(this.snapshotTimer);
+    clearInterval(this.resyncTimer);
+    this.statsTimer = undefined;
+    this.snapshotTimer = undefined;
+    this.resyncTimer = undefined;
+  }
+}
+
+function describe(err: unknown, socket: string): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === "ENOENT" || e.code === "ECONNREFUSED") return `daemon not reachable at ${socket} (${e.code})`;
+  return `daemon not reachable: ${e.message}`;
+}
+
+/** Follows the logs of some containers into a buffer, until the next follow() or stop(). */
+export class LogFollower {
+  private abort: AbortController | undefined;
+
+  constructor(
+    private readonly client: DaemonClient,
+    private readonly buffer: LogBuffer,
+    private readonly onLine: () => void,
+  ) {}
+
+  follow(targets: { id: string; name: string; service: string }[], tail = 200): void {
+    this.stop();
+    this.buffer.clear();
+    const abort = new AbortController();
+    this.abort = abort;
+    const perContainer = Math.max(20, Math.floor(tail / Math.max(1, targets.length)));
+    for (const t of targets) {
+      void (async () => {
+        try {
+          for await (const m of this.client.stream<{ stream: "stdout" | "stderr"; time: number; line: string; type?: string }>(
+            "GET",
+            `/containers/${encodeURIComponent(t.id)}/logs?follow=1&tail=${perContainer}`,
+            undefined,
+            abort.signal,
+          )) {
+            if (m.type === "error") continue;
+            this.buffer.push({ time: m.time, source: t.name, service: t.service, stream: m.stream, text: m.line });
+            this.onLine();
+          }
+        } catch {
+          // The container went away or the daemon did: the pane keeps what it has.
+        }
+      })();
+    }
+  }
+
+  stop(): void {
+    this.abort?.abort();
+    this.abort = undefined;
+  }
+}
