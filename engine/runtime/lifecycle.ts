@@ -10,7 +10,10 @@ import { join } from "node:path";
 import type { CgroupManager } from "../cgroups/types.js";
 import type { ContainerInfo, EngineEvent } from "../types.js";
 import { EngineError } from "../types.js";
+import { startViaExecFifo } from "./execfifo.js";
 import { readExitFile } from "./exits.js";
+import { rotationPolicy } from "./logrotate.js";
+import type { LogRotator } from "./logrotate.js";
 import { launchMonitor } from "./monitor.js";
 import { isNotExist, isNotRunning } from "./runc.js";
 import type { Runc } from "./runc.js";
@@ -27,6 +30,8 @@ export interface LifecycleDeps {
   records: Map<string, ContainerRecord>;
   paths: RuntimePaths;
   conmonBinary?: string | undefined;
+  /** Rotates the logs of running containers (max-size, max-file). */
+  rotator: LogRotator;
   beforeStart?: ((info: ContainerInfo, rootfs: string) => Promise<void>) | undefined;
   emit: (e: EngineEvent) => void;
 }
@@ -133,7 +138,6 @@ export class Lifecycle {
             name: rec.name,
             bundle: dir,
             logPath: join(dir, "ctr.log"),
-            logSizeMax: rec.spec.log.maxSize,
             exitDir: this.d.paths.exitDir,
             persistDir: join(dir, "persist"),
             socketDir: this.d.paths.socketDir,
@@ -145,7 +149,8 @@ export class Lifecycle {
             terminal: rec.spec.tty,
             stdin: rec.spec.openStdin,
           }));
-          await this.d.runc.start(id);
+          // Without `runc start` when we can (see execfifo.ts): one process launch less.
+          if (!(await startViaExecFifo(this.d.paths.runcRoot, id, () => alive(pid)))) await this.d.runc.start(id);
         } catch (e) {
           await this.d.runc.delete(id, { force: true }).catch(() => undefined);
           const msg = e instanceof Error ? e.message : String(e);
@@ -164,6 +169,7 @@ export class Lifecycle {
           error: undefined,
         });
         this.event(rec, "start");
+        void this.trackLog(rec, false);
       } finally {
         this.starting.delete(id);
       }
@@ -262,6 +268,7 @@ export class Lifecycle {
         await this.signal(rec, "SIGKILL", true);
         if (!(await this.waitExit(id, 30_000))) throw new EngineError("internal", `container ${rec.name} did not exit after SIGKILL`);
       }
+      this.d.rotator.untrack(id);
       await this.update(rec, { state: transition(rec.state, "removing") });
       try {
         // Usually deleted already when the run ended (finalize); runc is only asked when its state is still there.
@@ -342,11 +349,13 @@ export class Lifecycle {
       exit = await readExitFile(this.d.paths.exitDir, rec.id);
       if (!exit) error = "the container's monitor (conmon) died without recording an exit status";
     }
-    // Read before `runc delete` takes the cgroup (and its OOM counter) away.
+    // Read before the cgroup (and its OOM counter) goes.
     const oomKilled = await this.oomHappened(rec);
     // Like containerd deleting a task once it exited: frees runc's state and the cgroup.
-    await this.d.runc.delete(rec.id, { force: true });
+    if (exit) await this.deleteExited(rec);
+    else await this.d.runc.delete(rec.id, { force: true });
     if (!isActive(rec.state)) return;
+    this.d.rotator.untrack(rec.id);
     const exitCode = exit?.code ?? 255;
     await this.update(rec, {
       state: transition(rec.state, "exited", `container ${rec.name}`),
@@ -363,6 +372,31 @@ export class Lifecycle {
     this.waiters.delete(rec.id);
   }
 
+  /** Starts rotating a running container's log when its spec asks for it. */
+  private trackLog(rec: ContainerRecord, recover: boolean): Promise<void> {
+    const policy = rotationPolicy(rec.spec.log);
+    if (!policy) return Promise.resolve();
+    const dir = this.dir(rec.id);
+    return this.d.rotator.track(rec.id, { logPath: join(dir, "ctr.log"), ctlPath: join(dir, "ctl"), policy }, recover);
+  }
+
+  /**
+   * What `runc delete` does for a stopped container, without launching it:
+   * conmon wrote the exit file after reaping the container's init, and with
+   * its own PID namespace (always, see spec.ts) the kernel killed and reaped
+   * every other process of the container before that; so its cgroup is
+   * empty and runc's state directory is all that is left (no hooks are
+   * configured). Anything unexpected (a cgroup still busy) goes to runc.
+   */
+  private async deleteExited(rec: ContainerRecord): Promise<void> {
+    try {
+      await this.d.cgroups.remove(rec.cgroupsPath);
+      await rm(join(this.d.paths.runcRoot, rec.id), { recursive: true, force: true });
+    } catch {
+      await this.d.runc.delete(rec.id, { force: true });
+    }
+  }
+
   /** Loads every record and brings it in line with runc and conmon (see store.ts reconcile). */
   async load(): Promise<void> {
     const { records, broken } = await this.d.store.loadAll();
@@ -377,6 +411,8 @@ export class Lifecycle {
       if (JSON.stringify(record) !== JSON.stringify(r)) await this.d.store.save(record);
       this.d.records.set(record.id, record);
       runcStates.delete(r.id);
+      // Rotation goes on where the last engine left it (and finishes one it cut short).
+      if (record.state === "running" || record.state === "paused") await this.trackLog(record, true);
     }
     // runc state nobody has a record of (a create that crashed before saving) and half-made directories.
     for (const id of runcStates.keys()) await this.d.runc.delete(id, { force: true });

@@ -3,15 +3,16 @@
 //   2026-11-23T19:31:52.811149080+00:00 stdout F hello
 // `F` ends a line; `P` is a fragment of a longer line (or output without a
 // newline yet) and is joined with the following records of the same stream
-// until an `F`. conmon "rotates" past --log-size-max by renaming a fresh file
-// over the old one, so a follower must notice the new inode and start it from
-// the top.
+// until an `F`. Rotation (logrotate.ts) renames the log to <log>.1 and conmon
+// makes a new one: readers read the rotated files first, and a follower
+// notices the new inode, finishes the old file and goes on with the next.
 import { watch } from "node:fs";
 import type { FSWatcher } from "node:fs";
 import { open, stat } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import type { LogEntry, LogOptions } from "../types.js";
+import { logChain } from "./logrotate.js";
 
 export interface CriRecord {
   timestamp: string;
@@ -78,11 +79,13 @@ export class LogAssembler {
 const CHUNK = 64 * 1024;
 
 /**
- * Byte offset from which the last `n` complete entries of the accepted
- * streams start, reading the file backwards chunk by chunk (a huge log is not
- * read whole for `--tail 10`).
+ * Where the last `n` complete entries of the accepted streams start in one
+ * file, reading it backwards chunk by chunk (a huge log is not read whole for
+ * `--tail 10`). complete: false when the file holds fewer than n+1 of them,
+ * so the start is 0 and `count` entries were found (the rest are in the
+ * rotated file before it).
  */
-export async function tailOffset(fh: FileHandle, size: number, n: number, accept: (s: string) => boolean): Promise<number> {
+export async function tailScan(fh: FileHandle, size: number, n: number, accept: (s: string) => boolean): Promise<{ offset: number; count: number; complete: boolean }> {
   let pos = size;
   let buf = Buffer.alloc(0);
   let count = 0;
@@ -99,10 +102,15 @@ export async function tailOffset(fh: FileHandle, size: number, n: number, accept
     }
     const lineStart = nl + 1;
     const rec = parseCriLine(buf.subarray(lineStart).toString("utf8").replace(/\n$/, ""));
-    if (rec && !rec.partial && accept(rec.stream) && ++count > n) return pos + buf.length;
+    if (rec && !rec.partial && accept(rec.stream) && ++count > n) return { offset: pos + buf.length, count: n, complete: true };
     buf = buf.subarray(0, lineStart);
-    if (buf.length === 0 && pos === 0) return 0;
+    if (buf.length === 0 && pos === 0) return { offset: 0, count, complete: false };
   }
+}
+
+/** Byte offset from which the last `n` complete entries of the accepted streams start (0: the whole file). */
+export async function tailOffset(fh: FileHandle, size: number, n: number, accept: (s: string) => boolean): Promise<number> {
+  return (await tailScan(fh, size, n, accept)).offset;
 }
 
 export interface FollowControl {
@@ -112,9 +120,48 @@ export interface FollowControl {
   pollMs?: number;
 }
 
+interface OpenLog {
+  path: string;
+  fh: FileHandle;
+  ino: number;
+  size: number;
+}
+
 /**
- * The entries of a CRI log file. With opts.follow it keeps reading appends
- * (and the new file after a rotation) until opts.signal aborts or
+ * Opens the log and its rotated files (logrotate.ts), oldest first. A
+ * rotation between listing and opening shifts the names under us, so every
+ * name is checked to still be the file we opened, else we try again.
+ */
+async function openChain(path: string): Promise<OpenLog[]> {
+  for (let attempt = 0; ; attempt++) {
+    const out: OpenLog[] = [];
+    for (const p of await logChain(path)) {
+      const fh = await openIfExists(p);
+      if (!fh) continue;
+      const st = await fh.stat();
+      out.push({ path: p, fh, ino: st.ino, size: st.size });
+    }
+    const now = await Promise.all(out.map((f) => stat(f.path).then((s) => s.ino, () => -1)));
+    if (attempt >= 4 || out.every((f, i) => now[i] === f.ino)) {
+      // Whatever happens, never the same file twice.
+      const seen = new Set<number>();
+      return out.filter((f) => {
+        if (seen.has(f.ino)) {
+          void f.fh.close().catch(() => undefined);
+          return false;
+        }
+        seen.add(f.ino);
+        return true;
+      });
+    }
+    await Promise.all(out.map((f) => f.fh.close().catch(() => undefined)));
+  }
+}
+
+/**
+ * The entries of a container's CRI log: its rotated files (<log>.N … <log>.1)
+ * and then the log itself, as one stream. With opts.follow it keeps reading
+ * appends (and the next file after a rotation) until opts.signal aborts or
  * control.isDone() says the container ended and everything was read.
  */
 export async function* readLogs(path: string, opts: LogOptions = {}, control?: FollowControl): AsyncGenerator<LogEntry> {
@@ -126,28 +173,46 @@ export async function* readLogs(path: string, opts: LogOptions = {}, control?: F
   const signal = opts.signal;
 
   const waiter = follow ? new ChangeWaiter(path, control.pollMs ?? 250, signal) : undefined;
-  // The open file, closed in finally also when the consumer stops early.
-  const held: { fh?: FileHandle } = {};
+  // Open files, closed in finally also when the consumer stops early.
+  let files: OpenLog[] = [];
   try {
-    let fh = await openIfExists(path);
-    while (!fh && follow && !signal?.aborted) {
+    files = await openChain(path);
+    while (files.length === 0 && follow && !signal?.aborted) {
       if (await control.isDone()) return;
       await waiter?.wait();
-      fh = await openIfExists(path);
+      files = await openChain(path);
     }
-    if (!fh) return;
-    let cur: FileHandle = fh;
-    held.fh = cur;
-    const st = await cur.stat();
-    let offset = opts.tail !== undefined && opts.tail >= 0 ? await tailOffset(cur, st.size, opts.tail, accept) : 0;
+    if (files.length === 0) return;
+
+    // Where to begin: the whole chain, or the last `tail` entries across it.
+    let first = 0;
+    let offset = 0;
+    if (opts.tail !== undefined && opts.tail >= 0) {
+      let need = opts.tail;
+      first = -1;
+      for (let i = files.length - 1; i >= 0; i--) {
+        const f = files[i]!;
+        const t = await tailScan(f.fh, f.size, need, accept);
+        if (t.complete) {
+          first = i;
+          offset = t.offset;
+          break;
+        }
+        need -= t.count;
+      }
+      if (first < 0) first = 0;
+    }
+    for (const f of files.splice(0, first)) await f.fh.close().catch(() => undefined);
+
     let rest = Buffer.alloc(0);
     const asm = new LogAssembler();
     const buf = Buffer.alloc(CHUNK);
+    let cur = files[0]!;
 
     for (;;) {
       // Drain what is there.
       for (;;) {
-        const { bytesRead } = await cur.read(buf, 0, CHUNK, offset);
+        const { bytesRead } = await cur.fh.read(buf, 0, CHUNK, offset);
         if (bytesRead === 0) break;
         offset += bytesRead;
         let data = Buffer.concat([rest, buf.subarray(0, bytesRead)]);
@@ -160,18 +225,32 @@ export async function* readLogs(path: string, opts: LogOptions = {}, control?: F
         }
         rest = Buffer.from(data);
       }
+      // The next file of those opened; a record never spans two files.
+      if (files.length > 1) {
+        await files.shift()!.fh.close().catch(() => undefined);
+        cur = files[0]!;
+        offset = 0;
+        rest = Buffer.alloc(0);
+        continue;
+      }
       if (!follow || signal?.aborted) break;
 
-      // Rotated (a new file renamed over ours) or truncated: finish the old one, start the new one.
+      // Rotated (the log renamed away and a new one made) or truncated in place.
       const now = await stat(path).catch(() => undefined);
-      const mine = await cur.stat();
-      if (now && (now.ino !== mine.ino || now.size < offset)) {
-        const next = now.ino !== mine.ino ? await openIfExists(path) : undefined;
-        if (next) {
-          await cur.close();
-          cur = next;
-          held.fh = cur;
+      if (now && now.ino !== cur.ino) {
+        // The writer moved on; what it wrote to ours before that is complete once drained again.
+        const { bytesRead } = await cur.fh.read(buf, 0, 1, offset);
+        if (bytesRead > 0) continue;
+        const next = await successor(path, cur.ino);
+        if (next.length > 0) {
+          await cur.fh.close().catch(() => undefined);
+          files = next;
+          cur = files[0]!;
+          offset = 0;
+          rest = Buffer.alloc(0);
+          continue;
         }
+      } else if (now && now.size < offset) {
         offset = 0;
         rest = Buffer.alloc(0);
         continue;
@@ -179,7 +258,7 @@ export async function* readLogs(path: string, opts: LogOptions = {}, control?: F
       if (await control.isDone()) {
         // conmon writes the exit file only after draining and syncing the
         // log, so one more read gets everything.
-        const { bytesRead } = await cur.read(buf, 0, 1, offset);
+        const { bytesRead } = await cur.fh.read(buf, 0, 1, offset);
         if (bytesRead > 0) continue;
         break;
       }
@@ -191,8 +270,22 @@ export async function* readLogs(path: string, opts: LogOptions = {}, control?: F
     for (const e of asm.flush()) if (keep(e)) yield e;
   } finally {
     waiter?.close();
-    await held.fh?.close().catch(() => undefined);
+    await Promise.all(files.map((f) => f.fh.close().catch(() => undefined)));
   }
+}
+
+/**
+ * The files written after the one with inode `ino`, oldest first: normally
+ * just the new log, but a follower that slept through two rotations finds
+ * its file at <log>.2 and must read <log>.1 first. A file no longer there
+ * (dropped as the oldest, or truncated away) is followed by all there are.
+ */
+async function successor(path: string, ino: number): Promise<OpenLog[]> {
+  const chain = await openChain(path);
+  const at = chain.findIndex((f) => f.ino === ino);
+  const drop = chain.splice(0, at + 1);
+  await Promise.all(drop.map((f) => f.fh.close().catch(() => undefined)));
+  return chain;
 }
 
 async function openIfExists(path: string): Promise<FileHandle | undefined> {

@@ -24,10 +24,11 @@ export interface MonitorOptions {
   name: string;
   /** The OCI bundle (config.json); conmon also puts its ctl/winsz fifos and `oom` here. */
   bundle: string;
-  /** CRI-format log (k8s-file). */
+  /**
+   * CRI-format log (k8s-file). No --log-size-max: conmon's own rotation
+   * throws the log away; logrotate.ts rotates instead.
+   */
   logPath: string;
-  /** Truncate-and-restart the log past this many bytes (conmon keeps no rotated copies). */
-  logSizeMax?: number | undefined;
   exitDir: string;
   /** conmon writes `exit` and `oom` here. */
   persistDir: string;
@@ -76,7 +77,6 @@ export function conmonArgs(o: MonitorOptions, runtimePath: string): string[] {
     "--runtime-arg", "--root",
     "--runtime-arg", o.runcRoot,
   ];
-  if (o.logSizeMax !== undefined && o.logSizeMax > 0) args.push("--log-size-max", String(o.logSizeMax));
   if (o.terminal) args.push("-t");
   // Without attach there is no writer, so stdin stays open and empty: what
   // `docker run -i` without a client attached looks like to the process.

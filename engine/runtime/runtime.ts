@@ -29,6 +29,7 @@ import type { HostsEntry } from "./etcfiles.js";
 import { runExec } from "./exec.js";
 import { ExitWatcher, readExitFile } from "./exits.js";
 import { Lifecycle } from "./lifecycle.js";
+import { LogRotator } from "./logrotate.js";
 import { readLogs } from "./logs.js";
 import type { ResolvedMount } from "./mounts.js";
 import type { OciSpec } from "./oci.js";
@@ -87,6 +88,7 @@ export class ContainerRuntime {
   private readonly records = new Map<string, ContainerRecord>();
   private readonly watcher: ExitWatcher;
   private readonly life: Lifecycle;
+  private readonly rotator: LogRotator;
 
   private constructor(readonly opts: RuntimeOptions) {
     const d = opts.stateDir;
@@ -94,7 +96,9 @@ export class ContainerRuntime {
     this.runc = new Runc(this.paths.runcRoot, opts.runcBinary);
     this.cgroups = opts.cgroups ?? hostCgroups();
     this.store = new RecordStore(this.paths.containers);
+    this.rotator = new LogRotator();
     this.life = new Lifecycle({
+      rotator: this.rotator,
       runc: this.runc,
       cgroups: this.cgroups,
       store: this.store,
@@ -281,6 +285,7 @@ export class ContainerRuntime {
   /** Stops watching; containers keep running (their monitors are independent of us). */
   close(): Promise<void> {
     this.watcher.close();
+    this.rotator.close();
     this.life.close();
     return Promise.resolve();
   }
