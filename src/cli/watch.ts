@@ -20,6 +20,7 @@ export async function runWatch(opts: ProjectOptions, services: string[]): Promis
     const time = new Date(e.time).toISOString().slice(11, 23);
     if (e.action === "reload") process.stdout.write(`${time} reload: ${e.message ?? ""}\n`);
     else if (e.action === "converged") process.stdout.write(`${time} converged\n`);
+    else if (e.action === "develop") process.stdout.write(`${time} ${e.message ?? ""}\n`);
     else if (e.action === "error") process.stderr.write(`${time} ${e.message ?? "error"} (the running stack is unchanged)\n`);
   }
   await client.json("POST", `/stacks/${encodeURIComponent(stack.name)}/unwatch`);

@@ -64,7 +64,7 @@ export interface ContainerView extends ContainerInfo {
 
 export type DaemonEvent =
   | EngineEvent
-  | { type: "stack"; action: "up" | "down" | "converged" | "reload" | "error"; project: string; message?: string; time: number }
+  | { type: "stack"; action: "up" | "down" | "converged" | "reload" | "error" | "develop"; project: string; message?: string; time: number }
   | JobEvent;
 
 /**

@@ -20,6 +20,7 @@ import type { Plan } from "../../reconciler/plan.js";
 import { loadStack } from "../stack/load.js";
 import type { ContainerView, DaemonEvent, DownRequest, JobView, StackSummary, StreamMessage, UpRequest } from "./api.js";
 import { StackWatcher } from "./watch.js";
+import { DevelopWatcher } from "./develop-watch.js";
 import type { Logger } from "./log.js";
 import type { StackStore } from "./stacks.js";
 
@@ -39,6 +40,8 @@ export class StackController {
   readonly health: HealthMonitor;
   readonly supervisor: Supervisor;
   readonly watcher: StackWatcher;
+  /** develop.watch rules of watched stacks (src/daemon/develop-watch.ts), armed and disarmed with the watcher. */
+  readonly develop: DevelopWatcher;
   /** The engine as apply sees it: every stop it makes is announced to the supervisor first. */
   private readonly applyEngine: Engine;
   /** Attached by the daemon's main. */
@@ -54,7 +57,13 @@ export class StackController {
     this.watcher = new StackWatcher({
       onChange: (project, files) => this.reload(project, files),
       onError: (project, message) => this.reportReloadError(project, message),
+      watching: (project, on) => {
+        const record = on ? this.stacks.get(project) : undefined;
+        if (record) this.develop.watch(record.spec, record.options.services);
+        else this.develop.unwatch(project);
+      },
     });
+    this.develop = new DevelopWatcher(this, log, publish);
     this.health = new HealthMonitor(engine, (id, name, status) => {
       this.log.info("health status changed", { container: name, status });
       onHealth(id, name, status);
@@ -217,6 +226,19 @@ export class StackController {
       await this.trackHealth(spec);
       this.watcher.watch(project, loaded.watchedFiles);
       this.publish({ type: "stack", action: ok ? "converged" : "error", project, message: ok ? undefined : "converge failed; see the daemon log", time: Date.now() });
+    });
+  }
+
+  /** develop.watch rebuild: recreate services' containers (up --no-deps --force-recreate of them). */
+  async recreate(project: string, services: string[]): Promise<boolean> {
+    return this.serialize(project, async () => {
+      const record = this.stacks.get(project);
+      if (!record) return false;
+      const observed = await this.observe(record.spec, record.stoppedByUser);
+      const plan = planUp(record.spec, observed, { ...record.options, services, noDeps: true, forceRecreate: true, startStopped: true });
+      const ok = await this.run(record.spec, plan, () => undefined);
+      await this.trackHealth(record.spec);
+      return ok;
     });
   }
 

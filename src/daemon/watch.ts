@@ -13,6 +13,8 @@ export interface WatchCallbacks {
   onChange(project: string, changedFiles: string[]): Promise<void>;
   /** The files do not load: report and keep what runs. */
   onError(project: string, message: string): void;
+  /** Watching a project started (or its files were updated: called on every watch()) or stopped. */
+  watching?(project: string, on: boolean): void;
 }
 
 export const DEBOUNCE_MS = 75;
@@ -28,6 +30,7 @@ export class StackWatcher {
 
   /** Starts (or updates) watching a project's files. */
   watch(project: string, files: string[]): void {
+    this.callbacks.watching?.(project, true);
     const current = this.watchers.get(project);
     if (current) {
       const added = files.filter((f) => !current.files.has(f));
@@ -51,6 +54,7 @@ export class StackWatcher {
   }
 
   unwatch(project: string): void {
+    this.callbacks.watching?.(project, false);
     const entry = this.watchers.get(project);
     if (!entry) return;
     if (entry.timer) clearTimeout(entry.timer);
