@@ -72,9 +72,13 @@ export class EngineJobRunner implements JobRunner {
     return out.slice(-lines);
   }
 
-  async remove(id: string): Promise<void> {
-    this.controller.health.untrack(id);
-    await this.controller.engine.removeContainer(id, { force: true, volumes: true });
+  /** Under the stack's lock: a down that already listed the container removes it itself. */
+  async remove(project: string, id: string): Promise<void> {
+    await this.controller.serialize(project, async () => {
+      if (!(await this.controller.engine.inspectContainer(id))) return;
+      this.controller.health.untrack(id);
+      await this.controller.engine.removeContainer(id, { force: true, volumes: true });
+    });
   }
 
   async list(project: string): Promise<JobContainer[]> {

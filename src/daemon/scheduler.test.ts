@@ -92,7 +92,7 @@ class FakeRunner implements JobRunner {
   logTail(id: string): Promise<string[]> {
     return Promise.resolve([`output of ${id}`]);
   }
-  remove(id: string): Promise<void> {
+  remove(_project: string, id: string): Promise<void> {
     this.containers.delete(id);
     this.removed.push(id);
     return Promise.resolve();

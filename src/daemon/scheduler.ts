@@ -133,7 +133,8 @@ export interface JobRunner {
   /** Resolves when it is not running any more, with the engine's times when it has them. */
   wait(id: string): Promise<{ exitCode: number; startedAt?: string | undefined; finishedAt?: string | undefined }>;
   logTail(id: string, lines: number): Promise<string[]>;
-  remove(id: string): Promise<void>;
+  /** Removes it under the stack's lock (so that it never vanishes under a down that listed it). */
+  remove(project: string, id: string): Promise<void>;
   /** The project's job containers, running or not. */
   list(project: string): Promise<JobContainer[]>;
 }
@@ -413,7 +414,7 @@ export class JobScheduler implements StackJobs {
 
   private async removeContainer(p: ProjectJobs, run: JobRun): Promise<void> {
     if (!run.containerId) return;
-    await this.deps.runner.remove(run.containerId).catch((err: unknown) => {
+    await this.deps.runner.remove(p.project, run.containerId).catch((err: unknown) => {
       if (this.live(p)) this.deps.log.warn("cannot remove a job container", { stack: p.project, container: run.container, error: errorOf(err) });
     });
   }
