@@ -40,7 +40,8 @@ export async function runJobs(opts: ProjectOptions, service: string | undefined,
   const job = selected[0] as JobView;
   process.stdout.write(`${job.service}: ${scheduleText(job)}, overlap ${job.schedule.overlap}, keeps ${job.schedule.history} runs; next run ${nextText(job, now)}\n`);
   const runs = [...job.running, ...job.history];
-  process.stdout.write(table(["RUN", "STATUS", "EXIT CODE", "STARTED", "DURATION", "CONTAINER", "NOTE"], runs.map((r) => runRow(r, now))));
+  const queued = job.queued ? [[runIdOf(job.queued), "queued", "-", "-", "-", "-", "runs when the running one ends"]] : [];
+  process.stdout.write(table(["RUN", "STATUS", "EXIT CODE", "STARTED", "DURATION", "CONTAINER", "NOTE"], [...queued, ...runs.map((r) => runRow(r, now))]));
   return 0;
 }
 
@@ -62,6 +63,11 @@ export async function runJobLogs(opts: ProjectOptions, service: string, run: str
   for (const line of chosen.log ?? []) process.stdout.write(`${line}\n`);
   if (chosen.reason) process.stderr.write(`(${chosen.status}: ${chosen.reason})\n`);
   return 0;
+}
+
+/** The run id of a slot, as the daemon names runs (UTC `YYYYMMDD-HHMMSS`). */
+function runIdOf(iso: string): string {
+  return `${iso.slice(0, 10).replaceAll("-", "")}-${iso.slice(11, 19).replaceAll(":", "")}`;
 }
 
 function scheduleText(j: JobView): string {
@@ -105,5 +111,5 @@ export function psScheduleStatus(j: JobView, now: number): string {
     : last.exitCode !== undefined
       ? `, last exited (${last.exitCode}) ${humanDuration(now - Date.parse(last.finishedAt ?? last.tick))} ago`
       : `, last ${last.status}`;
-  return `Scheduled ${JSON.stringify(j.schedule.cron)}, ${next}${j.running.length > 0 ? `, ${j.running.length} running` : ""}${lastText}`;
+  return `Scheduled${j.schedule.cron ? ` ${JSON.stringify(j.schedule.cron)}` : ""}, ${next}${j.running.length > 0 ? `, ${j.running.length} running` : ""}${lastText}`;
 }
