@@ -3,7 +3,7 @@
 // (new, changed, deleted files, directories), ignored files do not,
 // sync+restart restarts the container, rebuild recreates it, and symlinks a
 // container made to the host's directories never let a sync write outside it.
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { psRows, startStackSuite, stopStackSuite, until } from "./support/stack.js";
@@ -14,10 +14,12 @@ const project = `dw${process.pid}`;
 const marker = `tscompose-dw-${process.pid}`;
 let outside: string;
 
-function cat(path: string): string | undefined {
-  const r = s.daemon.cli(["-p", project, "exec", "-T", "web", "cat", path], { cwd: s.work });
+function execOut(service: string, cmd: string[]): string | undefined {
+  const r = s.daemon.cli(["-p", project, "exec", "-T", service, ...cmd], { cwd: s.work });
   return r.code === 0 ? r.stdout : undefined;
 }
+
+const cat = (path: string): string | undefined => execOut("web", ["cat", path]);
 
 function running(service: string): string | undefined {
   return psRows(s.daemon, project, s.work).find((r) => r.Service === service && r.State === "running")?.ID;
@@ -27,7 +29,7 @@ beforeAll(async () => {
   s = await startStackSuite("develop-watch");
   s.projects.push({ name: project, cwd: s.work });
   outside = join(s.work, "outside");
-  for (const d of ["src", "conf", "api-src", "hostile", "outside"]) mkdirSync(join(s.work, d));
+  for (const d of ["src", "conf", "api-src", "hostile", "outside", "owned"]) mkdirSync(join(s.work, d));
   // Present before watching starts: compose does no initial sync, neither do we.
   writeFileSync(join(s.work, "src", "pre.txt"), "pre\n");
   const up = "../../../../../../../../../..";
@@ -66,6 +68,16 @@ beforeAll(async () => {
       "      watch:",
       "        - path: ./api-src",
       "          action: rebuild",
+      "  owned:",
+      "    image: busybox",
+      "    user: '1234:2345'",
+      "    command: ['sleep', '600']",
+      "    stop_signal: SIGKILL",
+      "    develop:",
+      "      watch:",
+      "        - path: ./owned",
+      "          action: sync",
+      "          target: /srv/owned",
       "",
     ].join("\n"),
   );
@@ -135,6 +147,14 @@ describe("develop.watch", () => {
     writeFileSync(join(s.work, "api-src", "main.go"), "package main\n");
     await until(() => running("api"), (v) => v !== undefined && v !== api);
     expect(running("web")).toBe(web);
+  });
+
+  it("leaves synced files to the container's user, with their mode", async () => {
+    writeFileSync(join(s.work, "owned", "run.sh"), "#!/bin/sh\necho hi\n");
+    chmodSync(join(s.work, "owned", "run.sh"), 0o750);
+    await until(() => execOut("owned", ["stat", "-c", "%u:%g %a", "/srv/owned/run.sh", "/srv/owned"]), (v) => v !== undefined);
+    expect(execOut("owned", ["stat", "-c", "%u:%g %a", "/srv/owned/run.sh", "/srv/owned"])).toBe("1234:2345 750\n1234:2345 755\n");
+    expect(execOut("owned", ["/srv/owned/run.sh"])).toBe("hi\n");
   });
 
   it("stops following the rules when the stack is no longer watched", async () => {
