@@ -157,6 +157,14 @@ describe("develop.watch", () => {
     expect(execOut("owned", ["/srv/owned/run.sh"])).toBe("hi\n");
   });
 
+  it("follows the rules again after the daemon restarts", async () => {
+    await s.daemon.stop();
+    await s.daemon.start();
+    await until(() => s.daemon.log().split("develop.watch ready").length - 1, (n) => n >= 2);
+    writeFileSync(join(s.work, "src", "after-restart.txt"), "back\n");
+    await until(() => cat("/app/src/after-restart.txt"), (v) => v === "back\n");
+  });
+
   it("stops following the rules when the stack is no longer watched", async () => {
     const r = s.daemon.cli(["-p", project, "up", "-d"], { cwd: s.work });
     expect(r.code, r.stdout + r.stderr).toBe(0);
