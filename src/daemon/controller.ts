@@ -9,7 +9,7 @@ import type { ProgressEvent } from "../../reconciler/apply.js";
 import { containerSpecFor } from "../../reconciler/container-spec.js";
 import { HealthMonitor } from "../../reconciler/health.js";
 import { readinessProbe } from "../../reconciler/readiness.js";
-import { restartOnDaemonStart } from "../../reconciler/restart-policy.js";
+import { policyOf, restartOnDaemonStart } from "../../reconciler/restart-policy.js";
 import { Supervisor } from "../../reconciler/supervise.js";
 import { LABEL } from "../../reconciler/labels.js";
 import type { StackSpec } from "../../reconciler/model.js";
@@ -342,9 +342,17 @@ export class StackController {
       const containers = await this.engine.listContainers({ all: true, labels: { [LABEL.project]: spec.name, [LABEL.oneoff]: "False" } });
       let pending: string | undefined;
       for (const svc of Object.values(spec.services)) {
+        // A scheduled job runs on its own clock, and a service scaled to 0 has nothing to wait for.
+        if (svc.supervision.schedule || svc.replicas === 0) continue;
         const mine = containers.filter((c) => c.labels[LABEL.service] === svc.name);
         const oneShot = mine.length > 0 && mine.every((c) => c.state === "exited" && c.exitCode === 0 && svc.restart === "no");
         if (oneShot) continue;
+        // As compose's --wait: a container that exited and that no restart policy brings back has failed.
+        const dead = mine.find((c) => (c.state === "exited" || c.state === "dead") && policyOf(svc).condition === "none");
+        if (dead) {
+          emit({ type: "error", message: `container ${dead.name} exited (${dead.exitCode ?? "?"})` });
+          return false;
+        }
         const hasCheck = mine.some((c) => this.health.health(c.id) !== undefined);
         const verdict = conditionMet({ service: svc.name, condition: hasCheck ? "service_healthy" : "service_started" }, mine, this.health);
         if (typeof verdict === "string") {
