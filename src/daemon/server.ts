@@ -24,7 +24,10 @@ export interface ServerContext {
 type Handler = (req: IncomingMessage, res: ServerResponse, params: string[], query: URLSearchParams) => Promise<void>;
 
 export function startServer(socket: string, ctx: ServerContext, group?: number): Promise<Server> {
-  const routes: [string, RegExp, Handler][] = buildRoutes(ctx);
+  // Streams that end only when the client hangs up (events, logs -f): a
+  // closing server ends them, or close() would wait for them forever.
+  const endless = new Set<ServerResponse>();
+  const routes: [string, RegExp, Handler][] = buildRoutes(ctx, endless);
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://daemon");
     const route = routes.find(([method, re]) => method === req.method && re.test(url.pathname));
@@ -47,6 +50,7 @@ export function startServer(socket: string, ctx: ServerContext, group?: number):
   const close = server.close.bind(server);
   server.close = (callback?: (err?: Error) => void) => {
     attach.closeAll();
+    for (const res of endless) res.destroy();
     return close(callback);
   };
   if (existsSync(socket)) rmSync(socket);
@@ -85,7 +89,11 @@ function stream(res: ServerResponse): (m: unknown) => void {
   };
 }
 
-function buildRoutes(ctx: ServerContext): [string, RegExp, Handler][] {
+function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string, RegExp, Handler][] {
+  const untilClientLeaves = (res: ServerResponse): void => {
+    endless.add(res);
+    res.on("close", () => endless.delete(res));
+  };
   const { controller } = ctx;
   const engine = controller.engine;
   const r = (method: string, path: string, h: Handler): [string, RegExp, Handler] => [
@@ -209,6 +217,7 @@ function buildRoutes(ctx: ServerContext): [string, RegExp, Handler][] {
       const abort = new AbortController();
       req.on("close", () => abort.abort());
       const emit = stream(res);
+      if (q.get("follow") === "1") untilClientLeaves(res);
       const opts = {
         follow: q.get("follow") === "1",
         tail: q.has("tail") ? Number(q.get("tail")) : undefined,
@@ -226,6 +235,7 @@ function buildRoutes(ctx: ServerContext): [string, RegExp, Handler][] {
     r("GET", "/containers/:id/top", async (_req, res, [id]) => sendJson(res, 200, await engine.top(id as string))),
     r("GET", "/events", async (req, res) => {
       const emit = stream(res);
+      untilClientLeaves(res);
       const unsubscribe = ctx.subscribe(emit);
       await new Promise<void>((resolve) => req.on("close", resolve));
       unsubscribe();

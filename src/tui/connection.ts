@@ -137,6 +137,7 @@ export class Connection {
 function describe(err: unknown, socket: string): string {
   const e = err as NodeJS.ErrnoException;
   if (e.code === "ENOENT" || e.code === "ECONNREFUSED") return `daemon not reachable at ${socket} (${e.code})`;
+  if (e.code === "ECONNRESET" || e.message === "aborted") return "daemon not reachable: it closed the connection";
   return `daemon not reachable: ${e.message}`;
 }
 
