@@ -7,10 +7,11 @@
 // keep running while the engine's process is killed with SIGKILL. The engine
 // must leave no mount, cgroup, process, link or rule behind.
 import { existsSync } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ContainerSpec, EngineEvent, MountSpec } from "../engine/types.js";
+import { shiftLogs } from "../engine/runtime/logrotate.js";
+import type { ContainerSpec, EngineEvent, LogEntry, MountSpec } from "../engine/types.js";
 import { pushTestImage } from "./fixtures/push.js";
 import { startRegistry } from "./fixtures/registry.js";
 import type { TestRegistry } from "./fixtures/registry.js";
@@ -356,5 +357,109 @@ describe.skipIf(!root)("engine restarts", () => {
     expect(events.some((e) => e.type === "container" && e.id === info.id && e.action === "die")).toBe(true);
     await w.engine.removeContainer(info.id);
     await w.engine.removeNetwork(net.name);
+  });
+});
+
+describe.skipIf(!root)("log rotation (max-size, max-file)", () => {
+  const logFiles = async (id: string) => (await readdir(join(w.stateDir, "runtime", "containers", id))).filter((f) => /^ctr\.log(\.\d+)?$/.test(f));
+  const collect = async (id: string, opts: Parameters<typeof w.engine.logs>[1] = {}) => {
+    const out: LogEntry[] = [];
+    for await (const e of w.engine.logs(id, opts)) out.push(e);
+    return out;
+  };
+  const nums = (es: LogEntry[], word: string) => es.filter((e) => e.line.startsWith(`${word} `)).map((e) => Number(e.line.slice(word.length + 1)));
+  /** One unbroken run ending at `last`, every `step`: older lines may be rotated away, none in between. */
+  const expectRun = (xs: number[], last: number, step = 1) => {
+    expect(xs.length).toBeGreaterThan(1);
+    expect(xs.at(-1)).toBe(last);
+    expect(xs).toEqual(xs.map((_, i) => last - (xs.length - 1 - i) * step));
+  };
+
+  it("keeps at most max-file files; logs, --tail across a rotation, stdout/stderr apart and a follower read them in order", async () => {
+    const dir = join(hostDir, "rotate");
+    await mkdir(dir, { recursive: true });
+    const id = await run({
+      cmd: [
+        "sh",
+        "-c",
+        'while [ ! -f /out/go ]; do usleep 20000; done; i=0; while [ $i -lt 3000 ]; do echo "line $i"; [ $((i % 10)) = 0 ] && echo "err $i" >&2; i=$((i+1)); done; ' +
+          "while [ ! -f /out/stop ]; do usleep 20000; done",
+      ],
+      mounts: [bind(dir, "/out")],
+      log: { maxSize: 8192, maxFiles: 3 },
+    });
+    const followed: LogEntry[] = [];
+    const follower = (async () => {
+      for await (const e of w.engine.logs(id, { follow: true })) followed.push(e);
+    })();
+    await writeFile(join(dir, "go"), "");
+    // A burst outruns the rotator (it checks at most every 20 ms): wait for it to catch up while conmon runs.
+    await eventually(
+      async () => nums(await collect(id), "line"),
+      (xs) => xs.at(-1) === 2999,
+    );
+    await eventually(() => logFiles(id), (fs) => fs.includes("ctr.log") && fs.includes("ctr.log.1"), 20_000, "a rotation");
+    await writeFile(join(dir, "stop"), "");
+    expect((await w.engine.waitContainer(id)).exitCode).toBe(0);
+    await follower;
+
+    expect((await logFiles(id)).length).toBeLessThanOrEqual(3);
+    const all = await collect(id);
+    expectRun(nums(all, "line"), 2999);
+    expect(all.filter((e) => e.line.startsWith("line ")).every((e) => e.stream === "stdout")).toBe(true);
+    expectRun(nums(await collect(id, { stdout: false }), "err"), 2990, 10);
+    expect(nums(await collect(id, { stderr: false }), "err")).toEqual([]);
+    // --tail reaching back from the current file into ctr.log.1.
+    const current = (await readFile(join(w.stateDir, "runtime", "containers", id, "ctr.log"), "utf8").catch(() => "")).split("\n").filter((l) => / stdout F /.test(l)).length;
+    const tail = await collect(id, { tail: current + 2, stderr: false });
+    expect(tail.map((e) => e.line)).toEqual(
+      all
+        .filter((e) => e.stream === "stdout")
+        .slice(-(current + 2))
+        .map((e) => e.line),
+    );
+    expect(nums(await collect(id, { tail: 3, stderr: false }), "line")).toEqual([2997, 2998, 2999]);
+    // --since: from an entry's own time on.
+    const mid = all[Math.floor(all.length / 2)]!;
+    expect((await collect(id, { sinceMs: mid.time })).length).toBeGreaterThanOrEqual(all.length - Math.floor(all.length / 2));
+    // The follower saw the lines in order; how far back it got depends on how fast it was.
+    const seen = nums(followed, "line");
+    expect(seen.at(-1)).toBe(2999);
+    expect(seen.every((x, i) => i === 0 || x > seen[i - 1]!)).toBe(true);
+  });
+
+  it("goes on across an engine restart, losing nothing, and finishes a rotation the engine died in the middle of", async () => {
+    const dir = join(hostDir, "rotate-restart");
+    await mkdir(dir, { recursive: true });
+    const phase = (from: number, to: number, gate: string) =>
+      `while [ ! -f /out/${gate} ]; do usleep 20000; done; i=${from}; while [ $i -lt ${to} ]; do echo "line $i"; i=$((i+1)); done; touch /out/${gate}-done`;
+    const id = await run({
+      cmd: ["sh", "-c", `${phase(0, 300, "a")}; ${phase(300, 600, "b")}; ${phase(600, 900, "c")}`],
+      mounts: [bind(dir, "/out")],
+      log: { maxSize: 4096, maxFiles: 2 },
+    });
+    const log = join(w.stateDir, "runtime", "containers", id, "ctr.log");
+    await writeFile(join(dir, "a"), "");
+    await eventually(() => existsSync(join(dir, "a-done")), (x) => x);
+    await eventually(async () => nums(await collect(id), "line").at(-1), (x) => x === 299);
+
+    await w.close();
+    // No engine: nothing rotates, nothing is lost; the log grows past max-size.
+    await writeFile(join(dir, "b"), "");
+    await eventually(() => existsSync(join(dir, "b-done")), (x) => x);
+    await eventually(async () => (await readFile(log, "utf8")).includes(" line 599\n"), (x) => x);
+    expect((await stat(log)).size).toBeGreaterThan(4096);
+    // As if the engine had been killed between renaming the log and asking conmon to reopen it.
+    await shiftLogs(log, 2);
+    await w.reopen({ alreadyClosed: true });
+    subscribe();
+    await eventually(() => existsSync(log), (x) => x, 10_000, "conmon reopened the log");
+    expect(nums(await collect(id), "line").slice(-300)).toEqual([...Array(300).keys()].map((i) => 300 + i));
+
+    await writeFile(join(dir, "c"), "");
+    expect((await w.engine.waitContainer(id)).exitCode).toBe(0);
+    expect((await logFiles(id)).length).toBeLessThanOrEqual(2);
+    expectRun(nums(await collect(id), "line"), 899);
+    expect(nums(await collect(id, { tail: 3 }), "line")).toEqual([897, 898, 899]);
   });
 });
