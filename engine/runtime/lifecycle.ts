@@ -122,11 +122,11 @@ export class Lifecycle {
       if (rec.state === "paused") throw new EngineError("conflict", `container ${rec.name} is paused, unpause it instead`);
       transition(rec.state, "running", `container ${rec.name}`);
       const dir = this.dir(id);
-      await this.d.beforeStart?.(toInfo(rec), rec.rootfs);
-      // The previous run's leftovers: its exit status, OOM marks, runc state.
-      await Promise.all(
-        [join(this.d.paths.exitDir, id), join(dir, "persist", "exit"), join(dir, "persist", "oom"), join(dir, "oom")].map((f) => rm(f, { force: true })),
-      );
+      // The rootfs, and the previous run's leftovers gone: its exit status, OOM marks, runc state.
+      await Promise.all([
+        this.d.beforeStart?.(toInfo(rec), rec.rootfs),
+        ...[join(this.d.paths.exitDir, id), join(dir, "persist", "exit"), join(dir, "persist", "oom"), join(dir, "oom")].map((f) => rm(f, { force: true })),
+      ]);
       // Normally deleted when the last run ended; runc is only asked when its state dir is still there.
       if (await exists(join(this.d.paths.runcRoot, id))) await this.d.runc.delete(id, { force: true });
       this.starting.add(id);
@@ -271,12 +271,16 @@ export class Lifecycle {
       this.d.rotator.untrack(id);
       await this.update(rec, { state: transition(rec.state, "removing") });
       try {
-        // Usually deleted already when the run ended (finalize); runc is only asked when its state is still there.
-        if (await exists(join(this.d.paths.runcRoot, id))) await this.d.runc.delete(id, { force: true });
-        await this.d.cgroups.remove(rec.cgroupsPath);
-        await rm(join(this.d.paths.exitDir, id), { force: true });
-        // conmon unlinks its attach-socket symlink when it exits; not when it was killed.
-        await rm(join(this.d.paths.socketDir, id), { force: true });
+        await Promise.all([
+          (async () => {
+            // Usually deleted already when the run ended (finalize); runc is only asked when its state is still there.
+            if (await exists(join(this.d.paths.runcRoot, id))) await this.d.runc.delete(id, { force: true });
+            await this.d.cgroups.remove(rec.cgroupsPath);
+          })(),
+          rm(join(this.d.paths.exitDir, id), { force: true }),
+          // conmon unlinks its attach-socket symlink when it exits; not when it was killed.
+          rm(join(this.d.paths.socketDir, id), { force: true }),
+        ]);
         await this.d.store.remove(id);
       } catch (e) {
         const msg = e instanceof Error ? e.message : String(e);
@@ -334,8 +338,8 @@ export class Lifecycle {
   }
 
   private async oomHappened(rec: ContainerRecord): Promise<boolean> {
-    const mark = await exists(join(this.dir(rec.id), "persist", "oom"));
-    return mark || (await this.d.cgroups.oomKillCount(rec.cgroupsPath).catch(() => 0)) > 0;
+    const [mark, kills] = await Promise.all([exists(join(this.dir(rec.id), "persist", "oom")), this.d.cgroups.oomKillCount(rec.cgroupsPath).catch(() => 0)]);
+    return mark || kills > 0;
   }
 
   private async finalize(rec: ContainerRecord): Promise<void> {

@@ -45,9 +45,24 @@ export interface MonitorOptions {
   timeoutMs?: number;
 }
 
-/** An executable's absolute path via PATH (conmon execv()s its runtime, so it needs one). */
+const found = new Map<string, string>();
+
+/**
+ * An executable's absolute path via PATH (conmon execv()s its runtime, so it
+ * needs one). Hits are remembered per PATH: every start asks for conmon and
+ * runc, and probing PATH takes a few synchronous stat calls.
+ */
 export function which(binary: string, path = process.env.PATH ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"): string | undefined {
   if (binary.includes("/")) return binary;
+  const key = `${binary}\0${path}`;
+  const hit = found.get(key);
+  if (hit !== undefined) return hit;
+  const p = lookPath(binary, path);
+  if (p !== undefined) found.set(key, p);
+  return p;
+}
+
+function lookPath(binary: string, path: string): string | undefined {
   for (const dir of path.split(delimiter)) {
     const candidate = join(dir, binary);
     try {
@@ -74,6 +89,9 @@ export function conmonArgs(o: MonitorOptions, runtimePath: string): string[] {
     "--exit-dir", o.exitDir,
     "-0", o.persistDir,
     "--socket-dir-path", o.socketDir,
+    // No fsync of the log before the exit file (Docker's json-file never
+    // syncs either): on a busy disk it delayed every exit by milliseconds.
+    "--no-sync-log",
     "--runtime-arg", "--root",
     "--runtime-arg", o.runcRoot,
   ];
