@@ -2,7 +2,7 @@
 // of stacks -> services -> containers, a pane below it (logs, config and
 // pending diff, health checks, events) and a footer with the keys. Owns the
 // interaction state (selection, focus, filter, prompts) and turns keys into
-// daemon requests. Draws at most every 33 ms however fast events come, and
+// daemon requests. Draws at most every 50 ms however fast events come, and
 // only when something changed.
 import type { ContainerView, PendingChange, StackDetail, StreamMessage, UpRequest } from "../daemon/api.js";
 import type { DaemonClient } from "../daemon/client.js";
@@ -19,6 +19,8 @@ import type { HealthLogEntry, LogViewState } from "./panes.js";
 import type { Key, Pane, Term } from "./term.js";
 
 type View = "logs" | "config" | "health" | "events";
+/** At most 20 frames a second: a burst of events makes one frame, and a key shows within 50 ms. */
+const FRAME_MS = 50;
 const VIEW_TITLES: Record<View, string> = { logs: "1 Logs", config: "2 Config", health: "3 Health", events: "4 Events" };
 
 export interface AppOptions {
@@ -109,8 +111,16 @@ export class App {
       onEvent: (e) => {
         this.model.applyEvent(e);
         if (this.model.needsSnapshot) this.conn.requestSnapshot();
+        else if (this.model.stale.size > 0) {
+          this.conn.requestRefresh(this.model.stale);
+          this.model.stale.clear();
+        }
         if (e.type === "container" && e.action === "health_status") this.healthLogs.delete(e.id);
         if (e.type === "stack") this.pending.clear();
+        this.scheduleDraw();
+      },
+      onContainer: (id, c) => {
+        this.model.applyContainer(id, c);
         this.scheduleDraw();
       },
       onStats: (samples) => {
@@ -160,7 +170,7 @@ export class App {
 
   scheduleDraw(): void {
     if (this.drawTimer) return;
-    const wait = Math.max(0, this.lastDraw + 33 - Date.now());
+    const wait = Math.max(0, this.lastDraw + FRAME_MS - Date.now());
     this.drawTimer = setTimeout(() => {
       this.drawTimer = undefined;
       this.draw();

@@ -5,7 +5,9 @@
 // may turn into "restarting"), debounced, plus a slow resync. When the
 // daemon goes away it says so and reconnects with backoff (250 ms doubling
 // to 5 s); the screen keeps the last state meanwhile.
+import { setMaxListeners } from "node:events";
 import type { ContainerView, DaemonEvent, StackDetail, StackSummary, StatsSample } from "../daemon/api.js";
+import { DaemonError } from "../daemon/client.js";
 import type { DaemonClient } from "../daemon/client.js";
 import type { LogBuffer } from "./logs.js";
 
@@ -13,6 +15,8 @@ export interface ConnectionHandlers {
   onStatus(connected: boolean, error: string | undefined, retryInMs: number | undefined): void;
   onSnapshot(containers: ContainerView[], summaries: StackSummary[], details: StackDetail[]): void;
   onEvent(e: DaemonEvent): void;
+  /** A container read again; undefined: it is gone. */
+  onContainer(id: string, c: ContainerView | undefined): void;
   onStats(samples: StatsSample[]): void;
 }
 
@@ -26,6 +30,8 @@ export class Connection {
   private stopped = false;
   private abort: AbortController | undefined;
   private snapshotTimer: NodeJS.Timeout | undefined;
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private readonly staleIds = new Set<string>();
   private statsTimer: NodeJS.Timeout | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
@@ -99,6 +105,26 @@ export class Connection {
     }, this.opts.snapshotDebounceMs ?? 300);
   }
 
+  /** Reads some containers again soon (debounced); many at once make a snapshot instead. */
+  requestRefresh(ids: Iterable<string>): void {
+    for (const id of ids) this.staleIds.add(id);
+    if (this.refreshTimer || !this.connected) return;
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = undefined;
+      const ids = [...this.staleIds];
+      this.staleIds.clear();
+      if (ids.length > 10) return this.requestSnapshot();
+      for (const id of ids) {
+        this.client
+          .json<ContainerView>("GET", `/containers/${encodeURIComponent(id)}`)
+          .then((c) => this.h.onContainer(id, c))
+          .catch((err: unknown) => {
+            if (err instanceof DaemonError && err.status === 404) this.h.onContainer(id, undefined);
+          });
+      }
+    }, this.opts.snapshotDebounceMs ?? 300);
+  }
+
   async snapshot(): Promise<void> {
     const [containers, summaries] = await Promise.all([
       this.client.json<ContainerView[]>("GET", "/containers?all=1"),
@@ -127,9 +153,12 @@ export class Connection {
   private stopTimers(): void {
     clearTimeout(this.statsTimer);
     clearTimeout(this.snapshotTimer);
+    clearTimeout(this.refreshTimer);
     clearInterval(this.resyncTimer);
     this.statsTimer = undefined;
     this.snapshotTimer = undefined;
+    this.refreshTimer = undefined;
+    this.staleIds.clear();
     this.resyncTimer = undefined;
   }
 }
@@ -155,6 +184,8 @@ export class LogFollower {
     this.stop();
     this.buffer.clear();
     const abort = new AbortController();
+    // One signal for every stream of a stack's containers: more listeners than Node's warning expects.
+    setMaxListeners(0, abort.signal);
     this.abort = abort;
     const perContainer = Math.max(20, Math.floor(tail / Math.max(1, targets.length)));
     for (const t of targets) {

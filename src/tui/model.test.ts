@@ -74,8 +74,8 @@ describe("ViewModel", () => {
     m.applySnapshot([c]);
     m.applyEvent(ev(c, "die", { exitCode: 3 }));
     expect(byName(m.rows(opts()), "s-api-1").c).toMatchObject({ state: "exited", exitCode: 3 });
-    expect(m.needsSnapshot).toBe(true); // the supervisor may have marked it restarting: ask
-    m.applySnapshot([{ ...c, state: "restarting", restartCount: 1 }]);
+    expect([...m.stale]).toEqual([c.id]); // the supervisor may have marked it restarting: read it again
+    m.applyContainer(c.id, { ...c, state: "restarting", restartCount: 1 });
     expect(byName(m.rows(opts()), "s-api-1").c).toMatchObject({ state: "restarting", restartCount: 1 });
     m.applyEvent(ev(c, "start"));
     expect(byName(m.rows(opts()), "s-api-1").c.state).toBe("running");

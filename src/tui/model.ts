@@ -103,8 +103,10 @@ export class ViewModel {
   readonly history: HistoryEntry[] = [];
   /** Bumped on every change: a screen renders only when it moved. */
   version = 0;
-  /** Set by events that a snapshot must complete (a new container: its image and ports). */
+  /** Set by events that a snapshot must complete (a new container: its image and ports; a stack's change). */
   needsSnapshot = false;
+  /** Containers to read again (after a die the supervisor may mark it restarting): cheaper than a snapshot. */
+  readonly stale = new Set<string>();
 
   /** A full list from GET /containers?all=1 (and /stacks): replaces what we had. */
   applySnapshot(containers: ContainerView[], summaries?: StackSummary[]): void {
@@ -120,7 +122,20 @@ export class ViewModel {
       for (const s of summaries) this.summaries.set(s.name, s);
     }
     this.needsSnapshot = false;
+    this.stale.clear();
     this.version++;
+  }
+
+  /** One container read again (GET /containers/:id); undefined: it is gone. */
+  applyContainer(id: string, c: Omit<ContainerView, "project" | "service" | "number"> | undefined): void {
+    this.stale.delete(id);
+    this.version++;
+    if (!c) {
+      this.containers.delete(id);
+      return;
+    }
+    const n = c.labels[LABEL_NUMBER];
+    this.containers.set(id, { ...c, project: c.labels[LABEL_PROJECT], service: c.labels[LABEL_SERVICE], number: n !== undefined ? Number(n) : undefined });
   }
 
   applyDetail(detail: StackDetail): void {
@@ -213,8 +228,8 @@ export class ViewModel {
         this.patch(e.id, (c) => ({ ...c, state: "exited", exitCode: e.exitCode, finishedAt: iso, health: undefined, pid: undefined }));
         this.stats.delete(e.id);
         entry(`exited with code ${e.exitCode ?? "?"}`, e.exitCode ? "error" : "info");
-        // The supervisor decides right after a die whether it restarts it (state "restarting"): a snapshot tells.
-        this.needsSnapshot = true;
+        // The supervisor decides right after a die whether it restarts it (state "restarting"): reading it again tells.
+        this.stale.add(e.id);
         return;
       case "pause":
         this.patch(e.id, (c) => ({ ...c, state: "paused" }));
