@@ -54,32 +54,39 @@ export async function prepareBundle(b: BundleInput): Promise<OciSpec> {
   const st = await stat(b.rootfs).catch(() => undefined);
   if (!st?.isDirectory()) throw new EngineError("invalid", `rootfs ${b.rootfs} is not a directory`);
 
-  const user = await resolveUser(b.rootfs, spec.user ?? image.user);
-  const cwd = spec.workingDir || image.workingDir;
-  // Docker creates a missing working directory in the container's filesystem.
-  if (cwd && cwd !== "/") await mkdir(await resolveInRoot(b.rootfs, cwd), { recursive: true });
-
   const hostNetwork = spec.networkMode === "host";
   const hostname = hostNetwork ? osHostname() : containerHostname(spec, b.id);
   const files = { hosts: join(b.dir, "hosts"), hostname: join(b.dir, "hostname"), resolvConf: join(b.dir, "resolv.conf") };
-  await writeFile(
-    files.hosts,
-    hostNetwork
-      ? await readFile("/etc/hosts", "utf8").catch(() => "")
-      : b.hostsContent !== undefined
-        ? withExtraHosts(b.hostsContent, spec.extraHosts)
-        : hostsFile({ extraHosts: spec.extraHosts, entries: b.hostsEntries, ownIp: b.ipAddress, hostname, domainname: spec.domainname }),
-  );
-  await writeFile(files.hostname, `${hostname}\n`);
-  if (b.resolvConf && "path" in b.resolvConf) {
-    files.resolvConf = b.resolvConf.path;
-  } else {
-    const base = b.resolvConf?.content ?? (await readFile("/etc/resolv.conf", "utf8").catch(() => ""));
-    await writeFile(files.resolvConf, resolvConf(base, { dns: spec.dns, dnsSearch: spec.dnsSearch, hostNetwork }));
-  }
+  if (b.resolvConf && "path" in b.resolvConf) files.resolvConf = b.resolvConf.path;
   // Readable by any container user (writeFile honours our umask only).
-  await Promise.all([files.hosts, files.hostname].map((f) => chmod(f, 0o644)));
-  if (!(b.resolvConf && "path" in b.resolvConf)) await chmod(files.resolvConf, 0o644);
+  const writeEtc = async (file: string, content: string | Promise<string>) => {
+    await writeFile(file, await content);
+    await chmod(file, 0o644);
+  };
+  const cwd = spec.workingDir || image.workingDir;
+  // Independent steps, at once: starting containers is CPU- and latency-bound.
+  const [user] = await Promise.all([
+    resolveUser(b.rootfs, spec.user ?? image.user),
+    // Docker creates a missing working directory in the container's filesystem.
+    cwd && cwd !== "/" ? resolveInRoot(b.rootfs, cwd).then((d) => mkdir(d, { recursive: true })) : undefined,
+    writeEtc(
+      files.hosts,
+      hostNetwork
+        ? readFile("/etc/hosts", "utf8").catch(() => "")
+        : b.hostsContent !== undefined
+          ? withExtraHosts(b.hostsContent, spec.extraHosts)
+          : hostsFile({ extraHosts: spec.extraHosts, entries: b.hostsEntries, ownIp: b.ipAddress, hostname, domainname: spec.domainname }),
+    ),
+    writeEtc(files.hostname, `${hostname}\n`),
+    b.resolvConf && "path" in b.resolvConf
+      ? undefined
+      : writeEtc(
+          files.resolvConf,
+          (b.resolvConf?.content !== undefined ? Promise.resolve(b.resolvConf.content) : readFile("/etc/resolv.conf", "utf8").catch(() => "")).then((base) =>
+            resolvConf(base, { dns: spec.dns, dnsSearch: spec.dnsSearch, hostNetwork }),
+          ),
+        ),
+  ]);
 
   const mounts = b.mounts ?? mountsFromSpec(spec.mounts);
   for (const m of spec.mounts) {

@@ -42,8 +42,12 @@ export function parseProcLimits(text: string): HostRlimits {
   return out;
 }
 
+let hostLimits: HostRlimits | undefined;
+
+/** The engine process's hard limits (read once: they are the host's, and do not change under a running daemon). */
 export function hostRlimits(): HostRlimits {
-  return parseProcLimits(readFileSync("/proc/self/limits", "utf8"));
+  hostLimits ??= parseProcLimits(readFileSync("/proc/self/limits", "utf8"));
+  return hostLimits;
 }
 
 /** compose's ulimit names (nofile, nproc ...) to OCI names. */
