@@ -4,8 +4,9 @@
 // interaction state (selection, focus, filter, prompts) and turns keys into
 // daemon requests. Draws at most every 50 ms however fast events come, and
 // only when something changed.
-import type { ContainerView, PendingChange, StackDetail, StreamMessage, UpRequest } from "../daemon/api.js";
+import type { ContainerView, PendingChange } from "../daemon/api.js";
 import type { DaemonClient } from "../daemon/client.js";
+import { Actions } from "./actions.js";
 import { Connection, LogFollower } from "./connection.js";
 import { esc, fit, headerLine, layout, paint, plainRowLine, rowLine } from "./format.js";
 import type { Style } from "./format.js";
@@ -46,6 +47,7 @@ export class App {
   private readonly style: Style;
   private readonly conn: Connection;
   private readonly follower: LogFollower;
+  private readonly actions: Actions;
   private readonly header: Pane;
   private readonly table: Pane;
   private readonly pane: Pane;
@@ -80,7 +82,6 @@ export class App {
   private drawTimer: NodeJS.Timeout | undefined;
   private lastDraw = 0;
   private quit: (() => void) | undefined;
-  private busy = false;
   /** Frame times in ms, for the bench. */
   readonly frameTimes: number[] = [];
 
@@ -97,6 +98,18 @@ export class App {
     this.help = term.pane();
     this.help.setVisible(false);
     this.follower = new LogFollower(client, this.logs, () => this.scheduleDraw());
+    this.actions = new Actions(client, term, opts, {
+      details: this.model.details,
+      say: (text, level) => this.say(text, level),
+      confirm: (text, onYes) => (this.confirm = { text, onYes }),
+      beforeHandOver: () => {
+        this.follower.stop();
+        this.logTarget = "";
+      },
+      redraw: () => this.draw(),
+      changed: () => this.model.version++,
+      refresh: () => this.conn.requestSnapshot(),
+    });
     this.conn = new Connection(client, {
       onStatus: (connected, error, retryInMs) => {
         this.status = { connected, error: error && retryInMs !== undefined ? `${error}; retrying in ${(retryInMs / 1000).toFixed(1)}s` : error, everConnected: this.status.everConnected || connected };
@@ -242,16 +255,18 @@ export class App {
   private headerText(W: number): string {
     const t = this.model.totals();
     const s = this.style;
-    const left = [
+    const right = this.status.connected ? paint(s, "green", "● daemon") : paint(s, "red", "✖ no daemon", true);
+    // Most important first: what does not fit is left out from the end.
+    const parts = [
       paint(s, undefined, " tscompose", true),
-      `${t.stacks} stack${t.stacks === 1 ? "" : "s"}`,
       paint(s, t.running === t.desired ? "green" : "yellow", `${t.running}/${t.desired} running`),
       t.unhealthy > 0 ? paint(s, "red", `${t.unhealthy} unhealthy`, true) : "",
+      this.filter ? paint(s, "cyan", `filter:${esc(fit(this.filter, 20))}`) : "",
+      `${t.stacks} stack${t.stacks === 1 ? "" : "s"}`,
       `sort:${this.sort}`,
-      this.filter ? paint(s, "cyan", `filter:${this.filter}`) : "",
     ].filter((x) => x !== "");
-    const right = this.status.connected ? paint(s, "green", "● daemon") : paint(s, "red", "✖ no daemon", true);
-    const leftText = left.join("  ");
+    while (parts.length > 1 && visibleLength(parts.join("  ")) + visibleLength(right) + 2 > W) parts.pop();
+    const leftText = parts.join("  ");
     const pad = Math.max(1, W - visibleLength(leftText) - visibleLength(right) - 1);
     return `${leftText}${" ".repeat(pad)}${right}`;
   }
@@ -525,7 +540,7 @@ export class App {
         if (inPane && this.view === "logs") {
           this.prompt = {
             label: "search logs:",
-            value: this.logState.query,
+            value: "",
             onSubmit: (v) => {
               this.logState.query = v;
               this.logState.current = this.logs.lines.length;
@@ -534,7 +549,9 @@ export class App {
           };
         } else {
           const before = this.filter;
-          this.prompt = { label: "filter:", value: this.filter, onChange: (v) => (this.filter = v), onSubmit: (v) => (this.filter = v), onCancel: () => (this.filter = before) };
+          // A new filter each time, as the table shows it while typing; esc puts the old one back.
+          this.filter = "";
+          this.prompt = { label: "filter:", value: "", onChange: (v) => (this.filter = v), onSubmit: (v) => (this.filter = v), onCancel: () => (this.filter = before) };
         }
         return;
       case "sort":
@@ -543,22 +560,24 @@ export class App {
       case "startStop":
       case "restart":
       case "pause":
-      case "remove":
-        return this.lifecycle(cmd);
+      case "remove": {
+        const row = this.selectedRow();
+        return this.actions.lifecycle(cmd, row, this.containersOf(row));
+      }
       case "exec":
-        void this.exec();
+        void this.actions.exec(this.containersOf(this.selectedRow()));
         return;
       case "scaleUp":
       case "scaleDown":
-        void this.scale(cmd === "scaleUp" ? 1 : -1);
+        void this.actions.scale(cmd === "scaleUp" ? 1 : -1, this.selectedRow());
         return;
       case "stackUp":
-        void this.stackUp();
+        void this.actions.stackUp(this.selectedRow());
         return;
       case "stackDown": {
         const row = this.selectedRow();
         if (!row) return;
-        this.confirm = { text: `down: stop and remove every container of stack ${row.stack}?`, onYes: () => void this.stackDown(row.stack) };
+        this.confirm = { text: `down: stop and remove every container of stack ${row.stack}?`, onYes: () => void this.actions.stackDown(row.stack) };
         return;
       }
     }
@@ -591,125 +610,6 @@ export class App {
     this.logState.current = to;
     this.logState.follow = false;
     this.logState.top = Math.max(0, to - Math.floor(this.paneHeight / 2));
-  }
-
-  // ---- actions ------------------------------------------------------------
-
-  private lifecycle(cmd: "startStop" | "restart" | "pause" | "remove"): void {
-    const row = this.selectedRow();
-    const targets = this.containersOf(row);
-    if (!row || targets.length === 0) return this.say("nothing selected to act on", "error");
-    const what = row.kind === "container" ? row.c.name : row.kind === "service" ? `${row.stack}/${row.service} (${targets.length})` : `${row.stack} (${targets.length})`;
-    if (cmd === "remove") {
-      this.confirm = { text: `remove ${what}? running containers are stopped first`, onYes: () => void this.act("remove", targets.map((c) => c.id), "DELETE", (id) => `/containers/${id}?force=1`) };
-      return;
-    }
-    if (cmd === "restart") return void this.act(`restart ${what}`, targets.map((c) => c.id), "POST", (id) => `/containers/${id}/restart`);
-    if (cmd === "startStop") {
-      const running = targets.filter((c) => c.state === "running" || c.state === "paused" || c.state === "restarting");
-      if (running.length > 0) return void this.act(`stop ${what}`, running.map((c) => c.id), "POST", (id) => `/containers/${id}/stop`);
-      return void this.act(`start ${what}`, targets.map((c) => c.id), "POST", (id) => `/containers/${id}/start`);
-    }
-    const paused = targets.filter((c) => c.state === "paused");
-    if (paused.length > 0) return void this.act(`unpause ${what}`, paused.map((c) => c.id), "POST", (id) => `/containers/${id}/unpause`);
-    const running = targets.filter((c) => c.state === "running");
-    if (running.length === 0) return this.say(`${what}: nothing running to pause`, "error");
-    return void this.act(`pause ${what}`, running.map((c) => c.id), "POST", (id) => `/containers/${id}/pause`);
-  }
-
-  private async act(label: string, ids: string[], method: string, path: (id: string) => string): Promise<void> {
-    this.say(`${label}…`);
-    const results = await Promise.allSettled(ids.map((id) => this.client.json(method, path(encodeURIComponent(id)))));
-    const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
-    if (failed.length > 0) this.say(`${label}: ${(failed[0]?.reason as Error).message}`, "error");
-    else this.say(`${label}: done`);
-  }
-
-  private async exec(): Promise<void> {
-    const row = this.selectedRow();
-    const c = this.containersOf(row).find((x) => x.state === "running");
-    if (!c || !c.project || !c.service) return this.say("exec: select a running container", "error");
-    const [file, ...prefix] = this.opts.cli;
-    const shell = "command -v bash >/dev/null 2>&1 && exec bash || exec sh";
-    const args = [...prefix, "-p", c.project, "exec", "--index", String(c.number ?? 1), c.service, "sh", "-c", shell];
-    this.follower.stop();
-    this.logTarget = "";
-    const code = await this.term.handOver(file as string, args, this.opts.env);
-    this.say(`exec in ${c.name} ended${code !== null ? ` with code ${code}` : ""}`, code === 0 ? "info" : "error");
-    this.draw();
-  }
-
-  private detailOf(stack: string): StackDetail | undefined {
-    return this.model.details.get(stack);
-  }
-
-  private async scale(delta: number): Promise<void> {
-    const row = this.selectedRow();
-    if (!row || row.kind === "stack") return this.say("scale: select a service", "error");
-    const detail = this.detailOf(row.stack);
-    const svc = detail?.services.find((s) => s.name === row.service);
-    if (!detail || !svc) return this.say(`scale: the daemon has no config of ${row.stack}/${row.service}`, "error");
-    if (svc.scheduled) return this.say(`scale: ${row.service} runs on a schedule`, "error");
-    const n = Math.max(0, svc.desired + delta);
-    svc.desired = n; // shown at once; the next snapshot brings the daemon's word
-    this.model.version++;
-    await this.upStack(detail, { ...detail.options, scale: { ...detail.options.scale, [row.service]: n } }, `scale ${row.stack}/${row.service}=${n}`);
-  }
-
-  private async stackUp(): Promise<void> {
-    const row = this.selectedRow();
-    if (!row) return;
-    const detail = this.detailOf(row.stack);
-    if (!detail) return this.say(`up: the daemon has no record of how ${row.stack} was loaded; run \`tscompose up -d\` in its directory`, "error");
-    await this.upStack(detail, { ...detail.options, services: undefined, wait: false, watch: detail.options.watch }, `up ${row.stack}`);
-  }
-
-  private async upStack(detail: StackDetail, options: UpRequest["options"], label: string): Promise<void> {
-    if (this.busy) return this.say("another stack operation is running", "error");
-    this.busy = true;
-    this.say(`${label}…`);
-    try {
-      const body: UpRequest = { project: detail.project, options };
-      const ok = await this.followStream(this.client.stream<StreamMessage>("POST", "/stacks/up", body), label);
-      this.conn.requestSnapshot();
-      if (ok) this.say(`${label}: done`);
-    } catch (err) {
-      this.say(`${label}: ${(err as Error).message}`, "error");
-    } finally {
-      this.busy = false;
-    }
-  }
-
-  private async stackDown(stack: string): Promise<void> {
-    if (this.busy) return this.say("another stack operation is running", "error");
-    this.busy = true;
-    this.say(`down ${stack}…`);
-    try {
-      const ok = await this.followStream(this.client.stream<StreamMessage>("POST", "/stacks/down", { projectName: stack, options: {} }), `down ${stack}`);
-      this.conn.requestSnapshot();
-      if (ok) this.say(`down ${stack}: done`);
-    } catch (err) {
-      this.say(`down ${stack}: ${(err as Error).message}`, "error");
-    } finally {
-      this.busy = false;
-    }
-  }
-
-  /** Shows a stack operation's progress in the footer; true when it succeeded. */
-  private async followStream(stream: AsyncGenerator<StreamMessage>, label: string): Promise<boolean> {
-    let ok = true;
-    for await (const m of stream) {
-      if (m.type === "error") {
-        ok = false;
-        this.say(`${label}: ${m.message}`, "error");
-      } else if (m.type === "result") {
-        if (!m.ok) {
-          ok = false;
-          this.say(`${label} failed: ${m.failed.map((f) => `${f.target}: ${f.error}`).join("; ") || "see the daemon log"}`, "error");
-        }
-      } else if (m.type === "action" && m.status === "started") this.say(`${label}: ${m.kind} ${m.target}…`);
-    }
-    return ok;
   }
 
   /** For tests: rows as shown. */

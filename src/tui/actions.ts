@@ -1,0 +1,144 @@
+// What the keys do to the daemon: lifecycle requests on the selected
+// container or all of a service's or stack's, exec (the terminal handed to
+// `tscompose exec` and back), scale, and up/down of a whole stack with its
+// progress in the footer.
+import type { ContainerView, StackDetail, StreamMessage, UpRequest } from "../daemon/api.js";
+import type { DaemonClient } from "../daemon/client.js";
+import type { Row } from "./model.js";
+import type { Term } from "./term.js";
+
+/** What the actions need of the screen. */
+export interface ActionHost {
+  details: ReadonlyMap<string, StackDetail>;
+  say(text: string, level?: "info" | "error"): void;
+  confirm(text: string, onYes: () => void): void;
+  /** Before the terminal is handed over: stop what streams into the screen. */
+  beforeHandOver(): void;
+  redraw(): void;
+  /** The view model changed here (an optimistic update). */
+  changed(): void;
+  /** Ask the daemon for a fresh snapshot. */
+  refresh(): void;
+}
+
+export class Actions {
+  private busy = false;
+
+  constructor(
+    private readonly client: DaemonClient,
+    private readonly term: Term,
+    private readonly opts: { cli: string[]; env: NodeJS.ProcessEnv },
+    private readonly host: ActionHost,
+  ) {}
+
+  lifecycle(cmd: "startStop" | "restart" | "pause" | "remove", row: Row | undefined, targets: ContainerView[]): void {
+    if (!row || targets.length === 0) return this.host.say("nothing selected to act on", "error");
+    const what = row.kind === "container" ? row.c.name : row.kind === "service" ? `${row.stack}/${row.service} (${targets.length})` : `${row.stack} (${targets.length})`;
+    if (cmd === "remove") {
+      this.host.confirm(`remove ${what}? running containers are stopped first`, () => void this.act(`remove ${what}`, targets.map((c) => c.id), "DELETE", (id) => `/containers/${id}?force=1`));
+      return;
+    }
+    if (cmd === "restart") return void this.act(`restart ${what}`, targets.map((c) => c.id), "POST", (id) => `/containers/${id}/restart`);
+    if (cmd === "startStop") {
+      const running = targets.filter((c) => c.state === "running" || c.state === "paused" || c.state === "restarting");
+      if (running.length > 0) return void this.act(`stop ${what}`, running.map((c) => c.id), "POST", (id) => `/containers/${id}/stop`);
+      return void this.act(`start ${what}`, targets.map((c) => c.id), "POST", (id) => `/containers/${id}/start`);
+    }
+    const paused = targets.filter((c) => c.state === "paused");
+    if (paused.length > 0) return void this.act(`unpause ${what}`, paused.map((c) => c.id), "POST", (id) => `/containers/${id}/unpause`);
+    const running = targets.filter((c) => c.state === "running");
+    if (running.length === 0) return this.host.say(`${what}: nothing running to pause`, "error");
+    return void this.act(`pause ${what}`, running.map((c) => c.id), "POST", (id) => `/containers/${id}/pause`);
+  }
+
+  private async act(label: string, ids: string[], method: string, path: (id: string) => string): Promise<void> {
+    this.host.say(`${label}…`);
+    const results = await Promise.allSettled(ids.map((id) => this.client.json(method, path(encodeURIComponent(id)))));
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed.length > 0) this.host.say(`${label}: ${(failed[0]?.reason as Error).message}`, "error");
+    else this.host.say(`${label}: done`);
+  }
+
+  async exec(targets: ContainerView[]): Promise<void> {
+    const c = targets.find((x) => x.state === "running");
+    if (!c || !c.project || !c.service) return this.host.say("exec: select a running container", "error");
+    const [file, ...prefix] = this.opts.cli;
+    const shell = "command -v bash >/dev/null 2>&1 && exec bash || exec sh";
+    const args = [...prefix, "-p", c.project, "exec", "--index", String(c.number ?? 1), c.service, "sh", "-c", shell];
+    this.host.beforeHandOver();
+    const code = await this.term.handOver(file as string, args, this.opts.env);
+    this.host.say(`exec in ${c.name} ended${code !== null ? ` with code ${code}` : ""}`, code === 0 ? "info" : "error");
+    this.host.redraw();
+  }
+
+  private detailOf(stack: string): StackDetail | undefined {
+    return this.host.details.get(stack);
+  }
+
+  async scale(delta: number, row: Row | undefined): Promise<void> {
+    if (!row || row.kind === "stack") return this.host.say("scale: select a service", "error");
+    const detail = this.detailOf(row.stack);
+    const svc = detail?.services.find((s) => s.name === row.service);
+    if (!detail || !svc) return this.host.say(`scale: the daemon has no config of ${row.stack}/${row.service}`, "error");
+    if (svc.scheduled) return this.host.say(`scale: ${row.service} runs on a schedule`, "error");
+    const n = Math.max(0, svc.desired + delta);
+    svc.desired = n; // shown at once; the next snapshot brings the daemon's word
+    this.host.changed();
+    await this.upStack(detail, { ...detail.options, scale: { ...detail.options.scale, [row.service]: n } }, `scale ${row.stack}/${row.service}=${n}`);
+  }
+
+  async stackUp(row: Row | undefined): Promise<void> {
+    if (!row) return;
+    const detail = this.detailOf(row.stack);
+    if (!detail) return this.host.say(`up: the daemon has no record of how ${row.stack} was loaded; run \`tscompose up -d\` in its directory`, "error");
+    await this.upStack(detail, { ...detail.options, services: undefined, wait: false, watch: detail.options.watch }, `up ${row.stack}`);
+  }
+
+  private async upStack(detail: StackDetail, options: UpRequest["options"], label: string): Promise<void> {
+    if (this.busy) return this.host.say("another stack operation is running", "error");
+    this.busy = true;
+    this.host.say(`${label}…`);
+    try {
+      const body: UpRequest = { project: detail.project, options };
+      const ok = await this.followStream(this.client.stream<StreamMessage>("POST", "/stacks/up", body), label);
+      this.host.refresh();
+      if (ok) this.host.say(`${label}: done`);
+    } catch (err) {
+      this.host.say(`${label}: ${(err as Error).message}`, "error");
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  async stackDown(stack: string): Promise<void> {
+    if (this.busy) return this.host.say("another stack operation is running", "error");
+    this.busy = true;
+    this.host.say(`down ${stack}…`);
+    try {
+      const ok = await this.followStream(this.client.stream<StreamMessage>("POST", "/stacks/down", { projectName: stack, options: {} }), `down ${stack}`);
+      this.host.refresh();
+      if (ok) this.host.say(`down ${stack}: done`);
+    } catch (err) {
+      this.host.say(`down ${stack}: ${(err as Error).message}`, "error");
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Shows a stack operation's progress in the footer; true when it succeeded. */
+  private async followStream(stream: AsyncGenerator<StreamMessage>, label: string): Promise<boolean> {
+    let ok = true;
+    for await (const m of stream) {
+      if (m.type === "error") {
+        ok = false;
+        this.host.say(`${label}: ${m.message}`, "error");
+      } else if (m.type === "result") {
+        if (!m.ok) {
+          ok = false;
+          this.host.say(`${label} failed: ${m.failed.map((f) => `${f.target}: ${f.error}`).join("; ") || "see the daemon log"}`, "error");
+        }
+      } else if (m.type === "action" && m.status === "started") this.host.say(`${label}: ${m.kind} ${m.target}…`);
+    }
+    return ok;
+  }
+}
