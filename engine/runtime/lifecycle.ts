@@ -296,6 +296,8 @@ export class Lifecycle {
     return this.serialize(id, async () => {
       const rec = this.rec(id);
       await this.update(rec, { state: transition(rec.state, "restarting", `container ${rec.name}`), restartCount: rec.restartCount + 1 });
+      // Watchers (the TUI, `events`) learn of the state without reading the container again.
+      this.event(rec, "restart");
       return toInfo(rec);
     });
   }
