@@ -2,6 +2,7 @@
 // only counts how many calls of each kind are in flight at once (the real
 // engine is exercised by the e2e suites; this is about apply's own logic).
 import { describe, expect, it } from "vitest";
+import { EngineError } from "../engine/types.js";
 import type { Engine } from "../engine/types.js";
 import { apply } from "./apply.js";
 import { planDown } from "./plan.js";
@@ -33,5 +34,19 @@ describe("apply's parallelism", () => {
     expect(peak.stop).toBe(40);
     expect(peak.remove).toBeLessThanOrEqual(4);
     expect(peak.remove).toBeGreaterThan(1);
+  });
+});
+
+describe("apply's stop and remove", () => {
+  it("take a container that is already gone as done, and still fail on other errors", async () => {
+    const stack = stackOf([service("a"), service("b")]);
+    const plan = planDown(stack, observed({ containers: [container("a", 1), container("b", 1)] }));
+    const gone = (): Promise<never> => Promise.reject(new EngineError("not-found", "no such container"));
+    const engine = { stopContainer: gone, removeContainer: gone, inspectNetwork: () => Promise.resolve(undefined) } as unknown as Engine;
+    expect((await apply(plan, { engine, stack })).ok).toBe(true);
+    const broken = { ...engine, removeContainer: () => Promise.reject(new EngineError("internal", "umount failed")) } as unknown as Engine;
+    const result = await apply(plan, { engine: broken, stack });
+    expect(result.ok).toBe(false);
+    expect(result.failed.map((f) => f.error)).toContain("umount failed");
   });
 });

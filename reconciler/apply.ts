@@ -5,6 +5,7 @@
 // names the root cause, and everything independent carries on, so one broken
 // service never takes the rest of the stack down. Progress is reported as
 // events, never printed: the CLI and the TUI decide how it looks.
+import { EngineError } from "../engine/types.js";
 import type { ContainerInfo, Engine, PullProgress } from "../engine/types.js";
 import { containerSpecFor } from "./container-spec.js";
 import type { ServiceSpec, StackSpec } from "./model.js";
@@ -187,11 +188,12 @@ async function execute(a: Action, opts: ApplyOptions, created: Map<string, strin
     }
     case "stop": {
       const grace = stack.services[a.service]?.stopGracePeriodMs ?? 10_000;
-      await engine.stopContainer(a.containerId, { timeoutMs: grace });
+      await engine.stopContainer(a.containerId, { timeoutMs: grace }).catch(goneIsFine);
       return;
     }
     case "remove":
-      await engine.removeContainer(a.containerId, { force: true });
+      // Already gone (a user's rm, a job container finishing) is what remove wanted.
+      await engine.removeContainer(a.containerId, { force: true }).catch(goneIsFine);
       return;
     case "remove-network": {
       const net = stack.networks[a.network];
@@ -207,6 +209,11 @@ async function execute(a: Action, opts: ApplyOptions, created: Map<string, strin
       await waitFor(a, opts);
       return;
   }
+}
+
+/** For stop and remove: a container that no longer exists needs neither. */
+function goneIsFine(err: unknown): void {
+  if (!(err instanceof EngineError && err.code === "not-found")) throw err;
 }
 
 async function firstRunning(engine: Engine, project: string, service: string): Promise<string | undefined> {
