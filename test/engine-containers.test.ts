@@ -11,6 +11,7 @@ import { mkdir, readFile, readdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { shiftLogs } from "../engine/runtime/logrotate.js";
+import { Runc } from "../engine/runtime/runc.js";
 import type { ContainerSpec, EngineEvent, LogEntry, MountSpec } from "../engine/types.js";
 import { pushTestImage } from "./fixtures/push.js";
 import { startRegistry } from "./fixtures/registry.js";
@@ -129,8 +130,13 @@ describe.skipIf(!root)("exit codes, signals and grace periods", () => {
     await w.engine.killContainer(id, "SIGHUP");
     await eventually(() => output(id), (o) => o.includes("got-hup"));
     expect((await w.engine.inspectContainer(id))?.state).toBe("running");
+    // Signals go to init by kill(2) after runc's state says which process it is, with no runc launched.
+    const runc = new Runc(join(w.stateDir, "runtime", "runc"));
+    expect(await runc.signalInit(id, "SIGHUP")).toBe("sent");
+    await eventually(() => output(id), (o) => o.split("\n").filter((l) => l === "got-hup").length === 2);
     await w.engine.stopContainer(id);
     expect(await w.engine.inspectContainer(id)).toMatchObject({ state: "exited", exitCode: 42 });
+    expect(await runc.signalInit(id, "SIGHUP")).toBe("gone");
     await expect(w.engine.killContainer(id, "SIGKILL")).rejects.toThrow(/not running/);
     // Stopping a stopped container succeeds (Docker: 304).
     await w.engine.stopContainer(id);

@@ -181,7 +181,9 @@ export class Lifecycle {
   /** Sends a signal; a paused container is resumed afterwards when `thaw` so the signal is acted on. */
   private async signal(rec: ContainerRecord, sig: string, thaw: boolean): Promise<void> {
     try {
-      await this.d.runc.kill(rec.id, sig);
+      const direct = await this.d.runc.signalInit(rec.id, sig as NodeJS.Signals);
+      if (direct === "gone") return;
+      if (direct === "unknown") await this.d.runc.kill(rec.id, sig);
     } catch (e) {
       // Not running, or its runc state already deleted by the exit handling
       // (checkExit) that has not updated the record yet: on its way out.

@@ -2,6 +2,8 @@
 // own --root so our containers never mix with anyone else's runc state.
 // `runc create` is not here: conmon runs it (see monitor.ts), because the
 // process that creates the container becomes the parent of its stdio.
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { CommandError, run } from "../sys/exec.js";
 
 /** `runc state` output. "stopped": the init process is gone but the state (and cgroup) remain until delete. */
@@ -46,6 +48,41 @@ export class Runc {
     } catch (e) {
       if (isNotExist(e)) return undefined;
       throw e;
+    }
+  }
+
+  /**
+   * kill(2) of the container's init process, which is all `runc kill`
+   * (without --all) does, without launching runc: a stop of 100 containers
+   * otherwise spends seconds of the daemon's CPU in spawn(). The pid and its
+   * start time come from runc's own state.json, and the start time is
+   * checked against /proc as runc checks it, so a pid reused after the
+   * container exited is never signalled. "gone": the container is not
+   * running; "unknown": the state could not be read, use `kill` instead.
+   */
+  async signalInit(id: string, sig: NodeJS.Signals): Promise<"sent" | "gone" | "unknown"> {
+    let state: { init_process_pid?: number; init_process_start?: number };
+    try {
+      state = JSON.parse(await readFile(join(this.root, id, "state.json"), "utf8")) as typeof state;
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === "ENOENT" ? "gone" : "unknown";
+    }
+    const pid = state.init_process_pid;
+    if (!pid || state.init_process_start === undefined) return "unknown";
+    let stat: string;
+    try {
+      stat = await readFile(`/proc/${pid}/stat`, "utf8");
+    } catch {
+      return "gone";
+    }
+    // Field 22 (starttime), counted after the command name, which may hold spaces and parentheses.
+    const startTime = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
+    if (startTime !== state.init_process_start) return "gone";
+    try {
+      process.kill(pid, sig);
+      return "sent";
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === "ESRCH" ? "gone" : "unknown";
     }
   }
 

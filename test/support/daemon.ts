@@ -75,7 +75,9 @@ export function testDaemon(opts: { mirror?: string }): TestDaemon {
     env,
     process: undefined,
     async start() {
-      const child = spawn(process.execPath, [bin, "daemon", "--state-dir", stateDir], { env, stdio: ["ignore", "ignore", "pipe"] });
+      // TSCOMPOSE_TEST_DAEMON_NODE_ARGS: node flags for the daemon only (e.g. --cpu-prof when profiling a bench).
+      const nodeArgs = process.env.TSCOMPOSE_TEST_DAEMON_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
+      const child = spawn(process.execPath, [...nodeArgs, bin, "daemon", "--state-dir", stateDir], { env, stdio: ["ignore", "ignore", "pipe"] });
       let stderr = "";
       child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
       d.process = child;
