@@ -4,10 +4,11 @@
 // a child process of the built bin/tscompose exactly as a user runs it.
 import { execFileSync, spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
+import { cgroupRoots } from "./engine.js";
 
 /** The repository root, from the source tree (vitest) or from dist/ (benchmarks). */
 function findRepo(): string {
@@ -124,9 +125,28 @@ export function leaks(d: TestDaemon): string[] {
   found.push(...rules.map((r) => `iptables: ${r}`));
   const procs = execFileSync("ps", ["-eo", "pid,args"], { encoding: "utf8" }).split("\n").filter((l) => l.includes(d.stateDir) && !l.includes(" ps -eo"));
   found.push(...procs.map((p) => `process: ${p.trim()}`));
+  // Container cgroups under the daemon's parent (/<prefix>/<id>): a container nobody removed.
+  for (const root of cgroupRoots()) {
+    const parent = join(root, d.prefix);
+    if (!existsSync(parent)) continue;
+    for (const child of readdirSync(parent)) if (/^[0-9a-f]{64}$/.test(child)) found.push(`cgroup: ${join(parent, child)}`);
+  }
   return found;
 }
 
+/** Removes the test daemon's directory and its (by now empty) parent cgroups, /<prefix> in every hierarchy. */
 export function cleanupDir(d: TestDaemon): void {
   rmSync(d.dir, { recursive: true, force: true });
+  for (const root of cgroupRoots()) removeEmptyTree(join(root, d.prefix));
+}
+
+/** rmdir depth-first: a cgroup directory goes only when nothing lives in it. */
+function removeEmptyTree(dir: string): void {
+  if (!existsSync(dir)) return;
+  for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) removeEmptyTree(join(dir, e.name));
+  try {
+    rmdirSync(dir);
+  } catch {
+    // Still in use: leaks() reports what is inside.
+  }
 }
