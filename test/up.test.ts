@@ -7,6 +7,7 @@ import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "./fixtures/ports.js";
 import { repo } from "./support/daemon.js";
+import { eventually } from "./support/wait.js";
 import type { TestDaemon } from "./support/daemon.js";
 import { startStackSuite, stopStackSuite } from "./support/stack.js";
 import type { StackSuite } from "./support/stack.js";
@@ -29,21 +30,6 @@ function get(port: number, path: string): Promise<{ status: number; body: string
   });
 }
 
-async function eventually<T>(fn: () => Promise<T> | T, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  let lastErr: unknown;
-  while (Date.now() < deadline) {
-    try {
-      last = await fn();
-      if (ok(last)) return last;
-    } catch (err) {
-      lastErr = err;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`condition not met; last value: ${JSON.stringify(last)} ${lastErr instanceof Error ? lastErr.message : ""}`);
-}
 
 beforeAll(async () => {
   suite = await startStackSuite("up", ["busybox", "redis"]);

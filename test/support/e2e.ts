@@ -5,6 +5,7 @@ import { spawn, spawnSync } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { bin } from "./daemon.js";
 import type { TestDaemon } from "./daemon.js";
+export { eventually } from "./wait.js";
 
 export interface PsRow {
   ID: string;
@@ -79,21 +80,6 @@ export function spawnCli(d: TestDaemon, args: string[], opts: { cwd?: string; en
   };
 }
 
-export async function eventually<T>(fn: () => Promise<T> | T, ok: (v: T) => boolean, timeoutMs = 30_000, what = "condition"): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  let lastErr: unknown;
-  while (Date.now() < deadline) {
-    try {
-      last = await fn();
-      if (ok(last)) return last;
-    } catch (err) {
-      lastErr = err;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${what} not met in ${timeoutMs} ms; last value: ${JSON.stringify(last)} ${lastErr instanceof Error ? lastErr.message : ""}`);
-}
 
 /** Runs the CLI to its end, keeping stdout and stderr whatever the exit code (TestDaemon.cli drops stderr on success). */
 export function runCli(d: TestDaemon, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): { code: number; stdout: string; stderr: string } {

@@ -18,6 +18,7 @@ import { createEngine } from "../../engine/index.js";
 import { baseSpec } from "../../engine/runtime/testing.js";
 import type { ContainerSpec, Engine, NetworkSpec } from "../../engine/types.js";
 import { run } from "../../engine/sys/exec.js";
+import { eventually as eventuallyPolled } from "./wait.js";
 
 // Compiled into dist/test/support by `npm run build` (the benches use this file): the repo is one more level up there.
 const up2 = resolve(import.meta.dirname, "../..");
@@ -184,21 +185,6 @@ export async function logLines(engine: Engine, id: string): Promise<{ stream: st
   return out;
 }
 
-export async function eventually<T>(fn: () => Promise<T> | T, ok: (v: T) => boolean, timeoutMs = 20_000, what = "condition"): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  let lastErr: unknown;
-  while (Date.now() < deadline) {
-    try {
-      last = await fn();
-      if (ok(last)) return last;
-    } catch (err) {
-      lastErr = err;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${what} not met in ${timeoutMs} ms; last value: ${JSON.stringify(last)} ${lastErr instanceof Error ? lastErr.message : ""}`);
-}
 
 // ---- an engine in a child process, to be killed with SIGKILL
 
@@ -271,4 +257,9 @@ export async function startEngineChild(cfg: EngineChildConfig, timeoutMs = 90_00
         child.kill("SIGKILL");
       }),
   };
+}
+
+/** Engine states change fast: a shorter deadline and a finer poll than the CLI suites'. */
+export function eventually<T>(fn: () => Promise<T> | T, ok: (v: T) => boolean, timeoutMs = 20_000, what = "condition"): Promise<T> {
+  return eventuallyPolled(fn, ok, timeoutMs, what, 100);
 }
