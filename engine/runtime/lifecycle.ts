@@ -351,9 +351,14 @@ export class Lifecycle {
     let error: string | undefined;
     if (!exit) {
       if (rec.monitorPid === undefined || alive(rec.monitorPid)) return;
+      // conmon writes the file, then exits: when it died between our read and the liveness check
+      // (the usual case in a stop of many containers at once), the file is there now, and no runc
+      // launch is needed to learn that.
+      exit = await readExitFile(this.d.paths.exitDir, rec.id);
+    }
+    if (!exit) {
       const st = await this.d.runc.state(rec.id);
       if (st?.status === "running" || st?.status === "paused") return; // orphaned but alive; polled again
-      // conmon may have written the file and exited between our first read and the liveness check.
       exit = await readExitFile(this.d.paths.exitDir, rec.id);
       if (!exit) error = "the container's monitor (conmon) died without recording an exit status";
     }
