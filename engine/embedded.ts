@@ -15,6 +15,7 @@ import type { NetworkManager, SandboxInfo } from "./network/types.js";
 import type { ResolvedMount } from "./runtime/mounts.js";
 import type { ContainerRuntime } from "./runtime/runtime.js";
 import { resolveUser } from "./runtime/user.js";
+import type { ResolvedUser } from "./runtime/user.js";
 import type { ChainId, Snapshotter } from "./snapshot/types.js";
 import type {
   ContainerFilter,
@@ -61,6 +62,7 @@ const ANONYMOUS_LABEL = "com.docker.volume.anonymous";
 export class EmbeddedEngine implements Engine {
   readonly kind = "embedded" as const;
   private readonly listeners = new Set<(e: EngineEvent) => void>();
+  private readonly users = new Map<string, ResolvedUser>();
 
   constructor(private readonly parts: EmbeddedParts) {
     parts.runtime.onEvent((e) => this.emit(e));
@@ -110,9 +112,17 @@ export class EmbeddedEngine implements Engine {
     const id = randomBytes(32).toString("hex");
     const undo: (() => Promise<unknown>)[] = [];
     try {
-      await snapshotter.prepare(id, image.chainIds);
+      const overlay = await snapshotter.prepare(id, image.chainIds);
       undo.push(() => snapshotter.remove(id));
-      const rootfs = await snapshotter.mount(id);
+      // runc mounts the overlay in the container's mount namespace when its options stand alone
+      // (absolute paths); only an image of very many layers, whose options are relative to the
+      // snapshotter's root, is mounted here, from there.
+      const rootfsMount = overlay.cwd === undefined ? { type: overlay.type, source: overlay.source, options: overlay.options } : undefined;
+      const rootfs = rootfsMount ? snapshotter.mountpoint(id) : await snapshotter.mount(id);
+      // What a new container sees before it writes: the image's layers (its own upper is empty).
+      const imageFiles = <T>(fn: (dir: string) => Promise<T>): Promise<T> => (rootfsMount ? snapshotter.withLayersView(image.chainIds, fn) : fn(rootfs));
+      const userSpec = spec.user ?? image.info.config.user;
+      const user = rootfsMount ? await this.imageUser(image.chainIds, userSpec, imageFiles) : undefined;
 
       let sandbox: SandboxInfo | undefined;
       let netnsPath: string | undefined;
@@ -137,11 +147,13 @@ export class EmbeddedEngine implements Engine {
         netnsPath = otherSandbox.netnsPath;
       }
 
-      const mounts = await this.resolveMounts(id, spec, rootfs, undo);
+      const mounts = await this.resolveMounts(id, spec, imageFiles, undo);
       const networks: ContainerInfo["networks"] = {};
       for (const ep of sandbox?.endpoints ?? []) networks[ep.networkName] = { ipAddress: ep.ipAddress, aliases: ep.aliases, macAddress: ep.macAddress };
       return await runtime.create(spec, {
         rootfs,
+        ...(rootfsMount ? { rootfsMount } : {}),
+        ...(user ? { user } : {}),
         imageConfig: image.info.config,
         imageId: image.info.id,
         netnsPath,
@@ -158,8 +170,28 @@ export class EmbeddedEngine implements Engine {
     }
   }
 
+  /**
+   * The user in an image's files, remembered per image and user: the lookup reads passwd and
+   * group from the image's layers, which never change, and with more than one layer that takes
+   * a mount and an unmount. A failed lookup is not remembered.
+   */
+  private async imageUser(layers: ChainId[], userSpec: string | undefined, imageFiles: <T>(fn: (dir: string) => Promise<T>) => Promise<T>): Promise<ResolvedUser> {
+    const key = `${layers.join(",")}\0${userSpec ?? ""}`;
+    const known = this.users.get(key);
+    if (known) return known;
+    const user = await imageFiles((dir) => resolveUser(dir, userSpec));
+    if (this.users.size >= 256) this.users.clear();
+    this.users.set(key, user);
+    return user;
+  }
+
   /** Volumes become binds of their directories; anonymous ones are created here, labelled so rm -v finds them. */
-  private async resolveMounts(id: string, spec: ContainerSpec, rootfs: string, undo: (() => Promise<unknown>)[]): Promise<ResolvedMount[]> {
+  private async resolveMounts(
+    id: string,
+    spec: ContainerSpec,
+    imageFiles: <T>(fn: (dir: string) => Promise<T>) => Promise<T>,
+    undo: (() => Promise<unknown>)[],
+  ): Promise<ResolvedMount[]> {
     const out: ResolvedMount[] = [];
     for (const m of spec.mounts) {
       if (m.type === "tmpfs") {
@@ -174,7 +206,11 @@ export class EmbeddedEngine implements Engine {
         const existed = anonymous ? false : (await this.parts.volumes.inspect(name)) !== undefined;
         await this.parts.volumes.create({ name, labels: anonymous ? { [ANONYMOUS_LABEL]: id } : {} });
         if (!existed) undo.push(() => this.parts.volumes.remove(name));
-        await this.parts.volumes.initializeFrom(name, join(rootfs, m.target), m.noCopy === true);
+        if (await this.parts.volumes.needsInitializing(name)) {
+          // Only a copy reads the image's files (and may need a view of them mounted).
+          if (m.noCopy === true) await this.parts.volumes.initializeFrom(name, "", true);
+          else await imageFiles((dir) => this.parts.volumes.initializeFrom(name, join(dir, m.target), false));
+        }
         out.push({ type: "bind", source: this.parts.volumes.mountpoint(name), target: m.target, readOnly: m.readOnly });
       }
     }
@@ -276,9 +312,14 @@ export class EmbeddedEngine implements Engine {
     const rec = this.parts.runtime.get(idOrName);
     const live = (rec.state === "running" || rec.state === "paused") && rec.pid !== undefined;
     const root = live ? `/proc/${rec.pid}/root` : await this.parts.snapshotter.mount(rec.id);
-    // As compose's sync (tar run by exec as the container's user): new files belong to that user.
-    const owner = await resolveUser(root, rec.spec.user ?? rec.imageConfig.user).catch(() => ({ uid: 0, gid: 0 }));
-    return copyIntoRoot(root, req, { uid: owner.uid, gid: owner.gid });
+    try {
+      // As compose's sync (tar run by exec as the container's user): new files belong to that user.
+      const owner = await resolveUser(root, rec.spec.user ?? rec.imageConfig.user).catch(() => ({ uid: 0, gid: 0 }));
+      return await copyIntoRoot(root, req, { uid: owner.uid, gid: owner.gid });
+    } finally {
+      // A rootfs runc mounts at start must not stay mounted here too (two overlays on one upperdir).
+      if (!live && rec.rootfsMount) await this.parts.snapshotter.unmount(rec.id);
+    }
   }
 
   // ---- networks

@@ -54,6 +54,8 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
       await snapshotter.mount(info.id);
     },
   });
+  // A create killed while it read an image's files left its view mounted.
+  await snapshotter.removeStaleViews();
   const images = await openImageBackend({ stateDir: opts.stateDir, config, snapshotter, log });
   const engine = new EmbeddedEngine({ images, snapshotter, network, runtime, volumes: new VolumeStore(opts.stateDir), log });
   const leftovers = await engine.removeLeftovers();

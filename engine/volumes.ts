@@ -91,6 +91,12 @@ export class VolumeStore {
     await rm(this.dir(name), { recursive: true, force: true });
   }
 
+  /** Whether initializeFrom would still do anything: a volume is initialized once, on its first use. */
+  async needsInitializing(name: string): Promise<boolean> {
+    const r = await this.read(name);
+    return r !== undefined && !r.initialized;
+  }
+
   /**
    * Docker's copy-up: the first time a volume is mounted over a path where
    * the image has files, those files are copied into the empty volume.

@@ -254,6 +254,48 @@ describe.skipIf(!root)("filesystem and volumes", () => {
   });
 });
 
+describe.skipIf(!root)("the rootfs, mounted by runc in the container's own mount namespace", () => {
+  const hostMounts = async () => (await readFile("/proc/self/mountinfo", "utf8")).split("\n").filter((l) => l.includes(join(w.stateDir, "snapshots")));
+
+  it("nothing is mounted on the host while it runs; writes land in its own upper dir and outlive a restart", async () => {
+    const id = await run({ cmd: ["sh", "-c", "echo kept > /written; trap 'exit 0' TERM; sleep 3600 & wait"] });
+    await eventually(() => execText(w.engine, id, ["cat", "/written"]), (r) => r.stdout === "kept\n");
+    expect(await hostMounts()).toEqual([]);
+    // Inside, "/" is the overlay of the image's layers and the container's upper dir.
+    const inside = (await execText(w.engine, id, ["cat", "/proc/self/mountinfo"])).stdout.split("\n").find((l) => l.split(" ")[4] === "/");
+    expect(inside).toMatch(new RegExp(` - overlay overlay .*upperdir=${join(w.stateDir, "snapshots", "containers", id, "upper")}`));
+    expect(await readFile(join(w.stateDir, "snapshots", "containers", id, "upper", "written"), "utf8")).toBe("kept\n");
+    await w.engine.stopContainer(id);
+    await w.engine.startContainer(id);
+    expect((await execText(w.engine, id, ["cat", "/written"])).stdout).toBe("kept\n");
+    await w.engine.removeContainer(id, { force: true });
+    expect(existsSync(join(w.stateDir, "snapshots", "containers", id))).toBe(false);
+  });
+
+  it("a multi-layer image: the user by name from its passwd, a volume filled from its merged layers, no view left mounted", async () => {
+    await pushTestImage(registry, "multilayer");
+    await w.engine.pullImage("tscompose/multilayer");
+    const spec = { image: "tscompose/multilayer", user: "www-data", workingDir: "/srv/new/dir" };
+    const id = await run({ ...spec, cmd: ["sh", "-c", "id -u; id -g; pwd; ls -A /data | sort | tr '\\n' ' '; echo; ls -A /data/opaque"], mounts: [volume("ml-data", "/data")] });
+    expect((await w.engine.waitContainer(id)).exitCode).toBe(0);
+    const [uid, gid, cwd, data, opaque] = (await output(id)).split("\n");
+    expect([uid, gid, cwd]).toEqual(["33", "33", "/srv/new/dir"]);
+    // The image's /data as its layers leave it: whiteouts and the opaque dir hide what is below.
+    expect(data?.trim().split(" ")).toEqual(["dir-to-file", "file-to-dir", "hard-dst.txt", "hard-src.txt", "keep.txt", "later.txt", "link", "opaque"]);
+    expect(opaque).toBe("new.txt");
+    // Reading the image took a view, gone again; a second container of the image needs none (the user is remembered).
+    expect(await hostMounts()).toEqual([]);
+    expect(await readdir(join(w.stateDir, "snapshots", "views"))).toEqual([]);
+    const again = await run({ ...spec, cmd: ["id", "-un"] });
+    await w.engine.waitContainer(again);
+    expect(await output(again)).toBe("www-data");
+    for (const c of [id, again]) await w.engine.removeContainer(c);
+    await w.engine.removeVolume("ml-data");
+    // An unknown user still fails the create, naming it.
+    await expect(w.engine.createContainer(w.spec({ image: "tscompose/multilayer", user: "nosuchuser" }))).rejects.toThrow(/nosuchuser/);
+  });
+});
+
 describe.skipIf(!root)("limits and freezing", () => {
   it("hitting the memory limit is an OOM kill: 137, oomKilled, an oom event", async () => {
     const id = await run({ cmd: ["tail", "/dev/zero"], resources: { memory: 16 * 1024 * 1024, cpus: undefined, cpuShares: undefined, cpuset: undefined, pids: undefined } });

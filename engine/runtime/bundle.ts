@@ -13,11 +13,12 @@ import type { HostsEntry } from "./etcfiles.js";
 import { mountsFromSpec } from "./mounts.js";
 import type { ResolvedMount } from "./mounts.js";
 import { which } from "./monitor.js";
-import type { OciDevice, OciSpec } from "./oci.js";
+import type { OciDevice, OciSpec, RootfsMount } from "./oci.js";
 import { hostRlimits } from "./rlimits.js";
 import type { HostRlimits } from "./rlimits.js";
 import { buildSpec, containerHostname, serializeSpec } from "./spec.js";
 import { resolveInRoot, resolveUser } from "./user.js";
+import type { ResolvedUser } from "./user.js";
 
 export interface BundleInput {
   id: string;
@@ -26,6 +27,10 @@ export interface BundleInput {
   spec: ContainerSpec;
   image: ImageConfig;
   rootfs: string;
+  /** runc mounts this on the (empty) rootfs; then the rootfs cannot be read here, and `user` must be given. */
+  rootfsMount?: RootfsMount | undefined;
+  /** The user, resolved by the caller; default: looked up in the rootfs. */
+  user?: ResolvedUser | undefined;
   cgroupsPath: string;
   netnsPath?: string | undefined;
   /** The network layer's resolv.conf: content to write, or a file to bind as it is. Default: the host's. */
@@ -65,10 +70,11 @@ export async function prepareBundle(b: BundleInput): Promise<OciSpec> {
   };
   const cwd = spec.workingDir || image.workingDir;
   // Independent steps, at once: starting containers is CPU- and latency-bound.
+  if (b.rootfsMount && !b.user) throw new EngineError("internal", "a rootfs runc mounts needs the user resolved beforehand");
   const [user] = await Promise.all([
-    resolveUser(b.rootfs, spec.user ?? image.user),
-    // Docker creates a missing working directory in the container's filesystem.
-    cwd && cwd !== "/" ? resolveInRoot(b.rootfs, cwd).then((d) => mkdir(d, { recursive: true })) : undefined,
+    b.user ?? resolveUser(b.rootfs, spec.user ?? image.user),
+    // Docker creates a missing working directory in the container's filesystem (runc does it, in a rootfs it mounts).
+    cwd && cwd !== "/" && !b.rootfsMount ? resolveInRoot(b.rootfs, cwd).then((d) => mkdir(d, { recursive: true })) : undefined,
     writeEtc(
       files.hosts,
       hostNetwork
@@ -98,6 +104,7 @@ export async function prepareBundle(b: BundleInput): Promise<OciSpec> {
     spec,
     image,
     rootfs: b.rootfs,
+    rootfsMount: b.rootfsMount,
     user,
     mounts,
     etcFiles: files,

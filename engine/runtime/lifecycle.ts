@@ -124,7 +124,8 @@ export class Lifecycle {
       const dir = this.dir(id);
       // The rootfs, and the previous run's leftovers gone: its exit status, OOM marks, runc state.
       await Promise.all([
-        this.d.beforeStart?.(toInfo(rec), rec.rootfs),
+        // A rootfs runc mounts needs nothing from us.
+        rec.rootfsMount ? undefined : this.d.beforeStart?.(toInfo(rec), rec.rootfs),
         ...[join(this.d.paths.exitDir, id), join(dir, "persist", "exit"), join(dir, "persist", "oom"), join(dir, "oom")].map((f) => rm(f, { force: true })),
       ]);
       // Normally deleted when the last run ended; runc is only asked when its state dir is still there.

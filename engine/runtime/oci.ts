@@ -33,6 +33,9 @@ export interface OciMount {
   options: string[];
 }
 
+/** A filesystem for runc to mount on the container's root (in the container's mount namespace). */
+export type RootfsMount = Pick<OciMount, "type" | "source" | "options">;
+
 export interface OciDevice {
   path: string;
   type: "c" | "b" | "p" | "u";

@@ -32,13 +32,14 @@ import { Lifecycle } from "./lifecycle.js";
 import { LogRotator } from "./logrotate.js";
 import { readLogs } from "./logs.js";
 import type { ResolvedMount } from "./mounts.js";
-import type { OciSpec } from "./oci.js";
+import type { OciSpec, RootfsMount } from "./oci.js";
 import { Runc } from "./runc.js";
 import { normalizeSignal } from "./signals.js";
 import { resolveCommand } from "./spec.js";
 import { collectStats, parsePs } from "./stats.js";
 import { RecordStore, toInfo } from "./store.js";
 import type { ContainerRecord } from "./store.js";
+import type { ResolvedUser } from "./user.js";
 
 export interface RuntimeOptions {
   stateDir: string;
@@ -56,8 +57,17 @@ export interface RuntimeOptions {
 export interface CreateOptions {
   /** The ID to use (64 hex), when the caller already keyed the snapshot and netns by it; default: a new one. */
   id?: string;
-  /** The mounted root filesystem (a directory). */
+  /** The root filesystem: a mounted directory, or the empty one runc mounts `rootfsMount` on. */
   rootfs: string;
+  /**
+   * A filesystem runc mounts on the rootfs in the container's own mount
+   * namespace (an overlay of the image's layers), so that nothing is mounted
+   * on the host: it goes away with the container's last process, and no
+   * mount(8)/umount(8) launches are needed around each container.
+   */
+  rootfsMount?: RootfsMount;
+  /** The user, already resolved (the rootfs is not readable yet when runc mounts it); default: read from the rootfs. */
+  user?: ResolvedUser;
   imageConfig: ImageConfig;
   imageId?: string;
   netnsPath?: string;
@@ -147,6 +157,7 @@ export class ContainerRuntime {
         spec,
         imageConfig: opts.imageConfig,
         rootfs: opts.rootfs,
+        ...(opts.rootfsMount ? { rootfsMount: opts.rootfsMount } : {}),
         cgroupsPath,
         command: resolveCommand(spec, opts.imageConfig),
         stopSignal: normalizeSignal(spec.stopSignal ?? opts.imageConfig.stopSignal ?? "SIGTERM"),
@@ -263,7 +274,10 @@ export class ContainerRuntime {
     if (rec.state !== "running") throw new EngineError("not-running", `container ${rec.name} is not running`);
     const dir = this.store.containerDir(rec.id);
     const config = JSON.parse(await readFile(join(dir, "config.json"), "utf8")) as OciSpec;
-    return runExec({ runc: this.runc, id: rec.id, containerDir: dir, config, rootfs: rec.rootfs, defaultUser: rec.spec.user ?? rec.imageConfig.user }, spec);
+    // The user is looked up in the running container's own view of its files (its passwd as it is
+    // now; and a rootfs runc mounted exists only in the container's mount namespace).
+    const root = rec.pid !== undefined ? `/proc/${rec.pid}/root` : rec.rootfs;
+    return runExec({ runc: this.runc, id: rec.id, containerDir: dir, config, rootfs: root, defaultUser: rec.spec.user ?? rec.imageConfig.user }, spec);
   }
 
   async stats(id: string): Promise<ContainerStats> {

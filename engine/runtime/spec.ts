@@ -9,7 +9,7 @@ import type { ContainerSpec, ImageConfig } from "../types.js";
 import { capabilitySet, processCapabilities } from "./caps.js";
 import { assembleMounts, defaultMounts, parseTmpfs } from "./mounts.js";
 import type { ResolvedMount } from "./mounts.js";
-import type { OciDevice, OciDeviceRule, OciMount, OciNamespace, OciResources, OciSpec } from "./oci.js";
+import type { OciDevice, OciDeviceRule, OciMount, OciNamespace, OciResources, OciSpec, RootfsMount } from "./oci.js";
 import { containerRlimits } from "./rlimits.js";
 import type { HostRlimits } from "./rlimits.js";
 import type { ResolvedUser } from "./user.js";
@@ -113,6 +113,8 @@ export interface SpecInput {
   image: ImageConfig;
   /** Absolute host path of the container's root filesystem. */
   rootfs: string;
+  /** Mounted by runc on the rootfs before anything else (see CreateOptions.rootfsMount). */
+  rootfsMount?: RootfsMount | undefined;
   /** spec.user ?? image.user, resolved in the rootfs. */
   user: ResolvedUser;
   /** Binds, volumes and tmpfs with host paths resolved (spec.tmpfs entries not among them are added here). */
@@ -183,7 +185,12 @@ export function buildSpec(input: SpecInput): OciSpec {
     },
     root: { path: input.rootfs, readonly: spec.readOnly },
     ...(hostname !== undefined ? { hostname } : {}),
-    mounts: assembleMounts(defaultMounts({ shmSize: spec.shmSize, privileged: spec.privileged }), etcMounts, userMounts),
+    mounts: [
+      // First: every other mount lands inside it. runc mounts it on root.path in the container's
+      // mount namespace, before pivot_root; a read-only root is remounted read-only after.
+      ...(input.rootfsMount ? [{ destination: "/", ...input.rootfsMount }] : []),
+      ...assembleMounts(defaultMounts({ shmSize: spec.shmSize, privileged: spec.privileged }), etcMounts, userMounts),
+    ],
     linux: {
       namespaces,
       resources: resources(spec),

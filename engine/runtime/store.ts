@@ -9,6 +9,7 @@ import { readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ContainerInfo, ContainerSpec, ContainerState, ImageConfig } from "../types.js";
 import type { RuncState } from "./runc.js";
+import type { RootfsMount } from "./oci.js";
 
 export interface ContainerRecord {
   id: string;
@@ -20,6 +21,8 @@ export interface ContainerRecord {
   imageConfig: ImageConfig;
   /** Host path of the root filesystem (owned by the snapshotter, not by us). */
   rootfs: string;
+  /** Set when runc mounts the rootfs itself at each start (see CreateOptions.rootfsMount); absent, it is mounted on the host. */
+  rootfsMount?: RootfsMount;
   cgroupsPath: string;
   /** Resolved command (entrypoint + cmd), without the init wrapper. */
   command: string[];

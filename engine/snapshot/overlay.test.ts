@@ -6,7 +6,7 @@ import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Digest } from "../content/types.js";
 import { chainId, chainIds } from "./chain.js";
-import { isMounted, mountPoints, unmount } from "./mount.js";
+import { isMounted, mountOverlay, mountPoints, unmount } from "./mount.js";
 import { OverlaySnapshotter, shortId } from "./overlay.js";
 import { buildTar, tmpDir, type TarItem } from "./testing.js";
 import { SnapshotError, type ChainId } from "./types.js";
@@ -297,6 +297,53 @@ describe("OverlaySnapshotter containers", () => {
     expect(await readFile(`${merged}/f0`, "utf8")).toBe("layer 0");
     await s.remove("tall");
     expect(await isMounted(merged)).toBe(false);
+  });
+});
+
+describe("OverlaySnapshotter layer views", () => {
+  test("a view shows the layers merged (whiteouts honoured), read-only, and is gone when fn ends, even by throwing", async () => {
+    const s = snapshotter();
+    const ids = await applyAll(s, [
+      await blob([{ name: "etc/", type: "directory" }, { name: "etc/passwd", content: "base" }, { name: "etc/gone", content: "x" }]),
+      await blob([{ name: "etc/", type: "directory" }, { name: "etc/passwd", content: "top" }, { name: "etc/.wh.gone", content: "" }]),
+    ]);
+    let seen = "";
+    const listed = await s.withLayersView(ids, async (dir) => {
+      seen = dir;
+      expect(await isMounted(dir)).toBe(true);
+      await expect(writeFile(`${dir}/etc/new`, "no")).rejects.toMatchObject({ code: "EROFS" });
+      return { passwd: await readFile(`${dir}/etc/passwd`, "utf8"), etc: (await readdir(`${dir}/etc`)).sort() };
+    });
+    expect(listed).toEqual({ passwd: "top", etc: ["passwd"] });
+    expect(await isMounted(seen)).toBe(false);
+    expect(await readdir(`${s.root}/views`)).toEqual([]);
+
+    await expect(s.withLayersView(ids, () => Promise.reject(new Error("reader failed")))).rejects.toThrow("reader failed");
+    expect(await readdir(`${s.root}/views`)).toEqual([]);
+    expect([...(await mountPoints())].filter((m) => m.startsWith(`${s.root}/`))).toEqual([]);
+  });
+
+  test("one layer (or none) is read in place, with nothing mounted", async () => {
+    const s = snapshotter();
+    const [id] = await applyAll(s, [await blob([{ name: "only", content: "one" }])]);
+    const layer = await s.getLayer(id!);
+    expect(await s.withLayersView([id!], (dir) => Promise.resolve(dir))).toBe(layer!.path);
+    expect(await s.withLayersView([], (dir) => readdir(dir))).toEqual([]);
+    await expect(s.withLayersView([sha256("missing")], () => Promise.resolve())).rejects.toMatchObject({ code: "not-found" });
+  });
+
+  test("removeStaleViews unmounts and deletes a view a crash left behind", async () => {
+    const s = snapshotter();
+    const ids = await applyAll(s, [await blob([{ name: "a", content: "a" }]), await blob([{ name: "b", content: "b" }])]);
+    const [base, top] = await Promise.all(ids.map((id) => s.getLayer(id)));
+    // What a create killed inside withLayersView leaves: a view still mounted.
+    const left = `${s.root}/views/.view-left`;
+    await mkdir(left);
+    await mountOverlay({ type: "overlay", source: "overlay", options: [`lowerdir=${top!.path}:${base!.path}`] }, left);
+    expect(await readdir(left)).toEqual(["a", "b"]);
+    await s.removeStaleViews();
+    expect(await isMounted(left)).toBe(false);
+    expect(await readdir(`${s.root}/views`)).toEqual([]);
   });
 });
 

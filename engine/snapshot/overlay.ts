@@ -7,6 +7,8 @@
 //   <root>/l/<short id> -> ../layers/<chain hex>/fs
 //   <root>/containers/<key>/{upper,work,merged,snapshot.json}
 //   <root>/empty                            the lowerdir of an image with no layers
+//   <root>/views/.view-*                    read-only overlays of an image's layers,
+//                                           mounted only while a create reads them
 //
 // Atomicity: a layer or container directory is assembled under a ".tmp-" name
 // and renamed into place; rename(2) of a directory onto an existing non-empty
@@ -74,9 +76,13 @@ export class OverlaySnapshotter implements Snapshotter {
     return `${this.root}/containers`;
   }
 
+  private get viewsDir(): string {
+    return `${this.root}/views`;
+  }
+
   private init(): Promise<void> {
     this.ready ??= (async () => {
-      for (const d of [this.root, this.layersDir, this.containersDir, `${this.root}/l`, `${this.root}/empty`]) {
+      for (const d of [this.root, this.layersDir, this.containersDir, this.viewsDir, `${this.root}/l`, `${this.root}/empty`]) {
         await mkdir(d, { recursive: true });
       }
     })();
@@ -214,6 +220,35 @@ export class OverlaySnapshotter implements Snapshotter {
     return this.buildMount(key, await this.resolveChain(snap.layers));
   }
 
+  mountpoint(key: string): string {
+    checkKey(key);
+    return `${this.containerDir(key)}/merged`;
+  }
+
+  async withLayersView<T>(layers: ChainId[], fn: (dir: string) => Promise<T>): Promise<T> {
+    await this.init();
+    const infos = await this.resolveChain(layers);
+    // No overlay is needed to read one layer (or none): nothing above it hides anything.
+    if (infos.length <= 1) return fn(infos[0]?.path ?? `${this.root}/empty`);
+    const dir = await mkdtemp(`${this.viewsDir}/.view-`);
+    try {
+      // Without an upperdir, overlayfs mounts read-only: the layers cannot be written through it.
+      await mountOverlay(await this.layersOnlyMount(infos), dir);
+      return await fn(dir);
+    } finally {
+      await unmount(dir);
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  async removeStaleViews(): Promise<void> {
+    await this.init();
+    for (const name of await readdir(this.viewsDir)) {
+      await unmount(`${this.viewsDir}/${name}`);
+      await rm(`${this.viewsDir}/${name}`, { recursive: true, force: true });
+    }
+  }
+
   async mount(key: string): Promise<string> {
     return this.withKey(key, async () => {
       const snap = await this.mustGet(key);
@@ -335,25 +370,31 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   private async buildMount(key: string, layers: readonly LayerInfo[]): Promise<Mount> {
-    const topFirst = [...layers].reverse();
     const dir = this.containerDir(key);
-    const absolute = [
-      `lowerdir=${topFirst.length === 0 ? `${this.root}/empty` : topFirst.map((l) => l.path).join(":")}`,
-      `upperdir=${dir}/upper`,
-      `workdir=${dir}/work`,
-    ];
+    return this.overlayMount(layers, [`upperdir=${dir}/upper`, `workdir=${dir}/work`], [`upperdir=containers/${key}/upper`, `workdir=containers/${key}/work`]);
+  }
+
+  /** Two or more layers, read-only (overlayfs needs two lowerdirs when there is no upperdir). */
+  private layersOnlyMount(layers: readonly LayerInfo[]): Promise<Mount> {
+    return this.overlayMount(layers, [], []);
+  }
+
+  /**
+   * The overlay of `layers` (base first) plus `extra` options, with absolute
+   * paths when they fit in a page, else relative to the root (`extraRelative`).
+   */
+  private async overlayMount(layers: readonly LayerInfo[], extra: string[], extraRelative: string[]): Promise<Mount> {
+    const topFirst = [...layers].reverse();
+    const absolute = [`lowerdir=${topFirst.length === 0 ? `${this.root}/empty` : topFirst.map((l) => l.path).join(":")}`, ...extra];
     if (Buffer.byteLength(absolute.join(",")) <= MAX_MOUNT_OPTIONS) return { type: "overlay", source: "overlay", options: absolute };
     for (const l of layers) await this.ensureLink(l.chainId);
-    const relative = [
-      `lowerdir=${topFirst.map((l) => `l/${shortId(l.chainId)}`).join(":")}`,
-      `upperdir=containers/${key}/upper`,
-      `workdir=containers/${key}/work`,
-    ];
+    const relative = [`lowerdir=${topFirst.map((l) => `l/${shortId(l.chainId)}`).join(":")}`, ...extraRelative];
     if (Buffer.byteLength(relative.join(",")) > MAX_MOUNT_OPTIONS) {
       throw new SnapshotError("invalid", `${layers.length} layers do not fit in one overlay mount`);
     }
     return { type: "overlay", source: "overlay", options: relative, cwd: this.root };
   }
+
 
   private async mustGet(key: string): Promise<ContainerSnapshot> {
     checkKey(key);

@@ -125,8 +125,18 @@ export interface Snapshotter {
   prepare(key: string, layers: ChainId[]): Promise<Mount>;
   /** The overlay mount of an existing container snapshot. */
   mounts(key: string): Promise<Mount>;
+  /** Where mount() mounts the container's rootfs (an empty directory until then). */
+  mountpoint(key: string): string;
   /** Mounts the container's rootfs and returns its path. Idempotent. */
   mount(key: string): Promise<string>;
+  /**
+   * Runs fn with a read-only directory showing `layers` (base first) merged:
+   * what a new container of that image sees before it writes anything. Made
+   * for fn's duration only; more than one layer costs a mount and an unmount.
+   */
+  withLayersView<T>(layers: ChainId[], fn: (dir: string) => Promise<T>): Promise<T>;
+  /** Unmounts and deletes views a crash left behind. Call at start, before any create. */
+  removeStaleViews(): Promise<void>;
   /** Idempotent: unmounting something not mounted is fine. */
   unmount(key: string): Promise<void>;
   /** Unmounts and deletes the container's snapshot. Removing an unknown key is fine. */
