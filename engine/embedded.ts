@@ -55,6 +55,8 @@ export interface EmbeddedParts {
   runtime: ContainerRuntime;
   volumes: VolumeStore;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /** Called last by close(): lets go of what createEngine took (the command launcher). */
+  release?: () => void;
 }
 
 const ANONYMOUS_LABEL = "com.docker.volume.anonymous";
@@ -370,5 +372,6 @@ export class EmbeddedEngine implements Engine {
     await this.parts.runtime.close();
     await this.parts.network.close();
     await this.parts.images.close();
+    this.parts.release?.();
   }
 }

@@ -15,6 +15,7 @@ import { openImageBackend } from "./image/backend.js";
 import { openNetworkManager } from "./network/index.js";
 import type { DnsUpstream } from "./network/index.js";
 import { ContainerRuntime } from "./runtime/runtime.js";
+import { holdLauncher } from "./sys/exec.js";
 import { OverlaySnapshotter } from "./snapshot/overlay.js";
 import type { Engine } from "./types.js";
 import { VolumeStore } from "./volumes.js";
@@ -35,30 +36,37 @@ function parseUpstream(s: string): DnsUpstream {
 export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
   const config = readEngineConfig(opts.configFile);
   const log = opts.log ?? (() => undefined);
-  const snapshotter = new OverlaySnapshotter({ root: join(opts.stateDir, "snapshots") });
-  const prefix = config.networkPrefix;
-  const network = await openNetworkManager({
-    stateDir: join(opts.stateDir, "network"),
-    // A test daemon names its kernel objects apart from a real one's ("t1a2" -> bridges t1a2b-..., chains T1A2-...).
-    prefixes: prefix ? { bridge: `${prefix}b-`, veth: `${prefix}v`, netns: `${prefix}-`, chain: prefix.toUpperCase() } : undefined,
-    pools: config.defaultAddressPools,
-    upstreamDns: config.dns?.map(parseUpstream),
-  });
-  const report = await network.repair();
-  log("network repaired", { report });
-  const runtime = await ContainerRuntime.open({
-    stateDir: join(opts.stateDir, "runtime"),
-    cgroupParent: prefix ? `/${prefix}` : undefined,
-    // After a reboot the rootfs is no longer mounted: mount it again before starting.
-    beforeStart: async (info) => {
-      await snapshotter.mount(info.id);
-    },
-  });
-  // A create killed while it read an image's files left its view mounted.
-  await snapshotter.removeStaleViews();
-  const images = await openImageBackend({ stateDir: opts.stateDir, config, snapshotter, log });
-  const engine = new EmbeddedEngine({ images, snapshotter, network, runtime, volumes: new VolumeStore(opts.stateDir), log });
-  const leftovers = await engine.removeLeftovers();
-  if (leftovers.length > 0) log("removed leftovers of interrupted creates", { containers: leftovers.map((id) => id.slice(0, 12)) });
-  return engine;
+  // The engine's commands (ip, iptables, runc ...) go through a launcher process while it is open.
+  const releaseLauncher = holdLauncher();
+  try {
+    const snapshotter = new OverlaySnapshotter({ root: join(opts.stateDir, "snapshots") });
+    const prefix = config.networkPrefix;
+    const network = await openNetworkManager({
+      stateDir: join(opts.stateDir, "network"),
+      // A test daemon names its kernel objects apart from a real one's ("t1a2" -> bridges t1a2b-..., chains T1A2-...).
+      prefixes: prefix ? { bridge: `${prefix}b-`, veth: `${prefix}v`, netns: `${prefix}-`, chain: prefix.toUpperCase() } : undefined,
+      pools: config.defaultAddressPools,
+      upstreamDns: config.dns?.map(parseUpstream),
+    });
+    const report = await network.repair();
+    log("network repaired", { report });
+    const runtime = await ContainerRuntime.open({
+      stateDir: join(opts.stateDir, "runtime"),
+      cgroupParent: prefix ? `/${prefix}` : undefined,
+      // A rootfs mounted on the host (an image of very many layers) is gone after a reboot: mount it again.
+      beforeStart: async (info) => {
+        await snapshotter.mount(info.id);
+      },
+    });
+    // A create killed while it read an image's files left its view mounted.
+    await snapshotter.removeStaleViews();
+    const images = await openImageBackend({ stateDir: opts.stateDir, config, snapshotter, log });
+    const engine = new EmbeddedEngine({ images, snapshotter, network, runtime, volumes: new VolumeStore(opts.stateDir), log, release: releaseLauncher });
+    const leftovers = await engine.removeLeftovers();
+    if (leftovers.length > 0) log("removed leftovers of interrupted creates", { containers: leftovers.map((id) => id.slice(0, 12)) });
+    return engine;
+  } catch (e) {
+    releaseLauncher();
+    throw e;
+  }
 }

@@ -1,19 +1,15 @@
-// mount(8) and umount(8) through child_process: node has no mount(2).
-// (When engine/sys grows its OS seam, these three functions move behind it.)
+// mount(8) and umount(8) through the engine's command seam: node has no mount(2).
 // Mounted state is read from /proc/self/mountinfo, never remembered: after a
 // daemon restart the kernel is the only truth.
-import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
-import { promisify } from "node:util";
+import { run } from "../sys/exec.js";
 import { SnapshotError, type Mount } from "./types.js";
-
-const run = promisify(execFile);
 
 /** Mounts `m` on `target`. When m.cwd is set, mount runs there so the relative paths in its options resolve. */
 export async function mountOverlay(m: Mount, target: string): Promise<void> {
   const args = ["-t", m.type, ...(m.options.length > 0 ? ["-o", m.options.join(",")] : []), m.source, target];
   try {
-    await run("mount", args, m.cwd === undefined ? {} : { cwd: m.cwd });
+    await run("mount", args, { cwd: m.cwd });
   } catch (err) {
     throw new SnapshotError("unavailable", `mount ${m.type} on ${target}: ${stderrOf(err)}`, { cause: err });
   }
@@ -51,6 +47,6 @@ export async function mountPoints(): Promise<Set<string>> {
 }
 
 function stderrOf(err: unknown): string {
-  const stderr = (err as { stderr?: string }).stderr;
+  const stderr = (err as { result?: { stderr?: string } }).result?.stderr;
   return stderr !== undefined && stderr.trim() !== "" ? stderr.trim() : String(err);
 }

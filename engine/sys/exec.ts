@@ -2,6 +2,7 @@
 // conmon). Every external command goes through run(), so failures always name
 // the command and what it printed, and tests can see what was invoked.
 import { execFile, spawn } from "node:child_process";
+import { Launcher } from "./launcher.js";
 
 export interface RunResult {
   stdout: string;
@@ -37,8 +38,34 @@ export function observeCommands(fn: (cmd: string, args: readonly string[]) => vo
   return () => observers.delete(fn);
 }
 
-export function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+/** The launcher commands go through while anyone holds it (see launcher.ts); else child_process. */
+let launcher: Launcher | undefined;
+let holders = 0;
+
+/** Routes run() through a launcher process until the returned release is called (by every holder). */
+export function holdLauncher(): () => void {
+  holders++;
+  launcher ??= new Launcher();
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    if (--holders === 0) {
+      launcher?.close();
+      launcher = undefined;
+    }
+  };
+}
+
+export async function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   for (const o of observers) o(cmd, args);
+  if (launcher) {
+    const r = await launcher.run({ cmd, args, input: opts.input, env: opts.env, cwd: opts.cwd, timeoutMs: opts.timeoutMs });
+    if (r.notFound) throw new Error(`${cmd} is not installed (run scripts/install-deps.sh)`);
+    const result = { stdout: r.stdout, stderr: r.stderr, code: r.code };
+    if (r.code !== 0 && !opts.allowFailure) throw new CommandError(cmd, args, result);
+    return result;
+  }
   return new Promise((resolve, reject) => {
     const child = execFile(
       cmd,

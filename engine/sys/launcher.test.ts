@@ -1,0 +1,73 @@
+// The command launcher with real processes: what run() promises (output,
+// exit codes, stdin, env, cwd, timeouts, a missing command) holds through it,
+// many commands at once keep their own outputs, a launcher that dies fails
+// only what was running and is replaced, and nothing is left behind.
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import { afterEach, describe, expect, it } from "vitest";
+import { holdLauncher, run } from "./exec.js";
+import { Launcher } from "./launcher.js";
+
+const launchers = () => execFileSync("ps", ["-eo", "pid,ppid,args"], { encoding: "utf8" }).split("\n").filter((l) => l.includes("perl -e") && l.includes(` ${process.pid} `));
+
+let release: (() => void) | undefined;
+afterEach(() => {
+  release?.();
+  release = undefined;
+});
+
+describe("run() through the launcher", () => {
+  it("passes output, exit codes, stdin, env and cwd as child_process does", async () => {
+    release = holdLauncher();
+    expect(await run("echo", ["two words", "x"])).toEqual({ stdout: "two words x\n", stderr: "", code: 0 });
+    expect(await run("sh", ["-c", "cat; echo oops >&2; exit 3"], { input: "from stdin\n", allowFailure: true })).toEqual({ stdout: "from stdin\n", stderr: "oops\n", code: 3 });
+    await expect(run("sh", ["-c", "echo bad >&2; exit 2"])).rejects.toThrow("sh -c echo bad >&2; exit 2 failed (exit 2): bad");
+    expect((await run("pwd", [], { cwd: "/usr" })).stdout).toBe("/usr\n");
+    expect((await run("sh", ["-c", "echo $ONLY-$HOME"], { env: { ONLY: "this", PATH: process.env.PATH } })).stdout).toBe("this-\n");
+    expect((await run("sh", ["-c", "kill -KILL $$"], { allowFailure: true })).code).toBe(137);
+  });
+
+  it("names a command that is not installed; a timeout ends the command", async () => {
+    release = holdLauncher();
+    await expect(run("tscompose-no-such-command", [])).rejects.toThrow("tscompose-no-such-command is not installed");
+    const t0 = Date.now();
+    await expect(run("sleep", ["30"], { timeoutMs: 200 })).rejects.toThrow("(exit 143)");
+    expect(Date.now() - t0).toBeLessThan(10_000);
+  });
+
+  it("many commands at once each get their own output", async () => {
+    release = holdLauncher();
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => run("sh", ["-c", `sleep 0.0$((${i} % 5)); echo ${i}; echo e${i} >&2`])));
+    expect(results.map((r) => r.stdout)).toEqual(Array.from({ length: 40 }, (_, i) => `${i}\n`));
+    expect(results.map((r) => r.stderr)).toEqual(Array.from({ length: 40 }, (_, i) => `e${i}\n`));
+  });
+});
+
+describe("the launcher process", () => {
+  it("leaves no files, and exits when released", async () => {
+    const l = new Launcher();
+    await l.run({ cmd: "sh", args: ["-c", "cat"], input: "x" });
+    const dir = (l as unknown as { dir: string }).dir;
+    expect(readdirSync(dir)).toEqual([]);
+    expect(launchers()).toHaveLength(1);
+    l.close();
+    expect(existsSync(dir)).toBe(false);
+    for (let i = 0; i < 50 && launchers().length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(launchers()).toEqual([]);
+  });
+
+  it("a launcher that dies fails the commands it was running, and the next command gets a new one", async () => {
+    const l = new Launcher();
+    // A duration no one else uses, to find the orphaned sleep by.
+    const duration = `30.${process.pid}`;
+    const long = l.run({ cmd: "sleep", args: [duration] });
+    for (let i = 0; i < 50 && launchers().length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    const [pid] = launchers().map((line) => Number(line.trim().split(/\s+/)[0]));
+    process.kill(pid!, "SIGKILL");
+    await expect(long).rejects.toThrow(/the command launcher exited \(SIGKILL\) while command 1 ran/);
+    expect((await l.run({ cmd: "echo", args: ["again"] })).stdout).toBe("again\n");
+    l.close();
+    // The orphaned command: ours to clean up.
+    execFileSync("pkill", ["-f", `^sleep ${duration.replace(".", "\\.")}$`], { stdio: "ignore" });
+  });
+});
