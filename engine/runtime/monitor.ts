@@ -17,6 +17,8 @@ import { spawn } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
 import type { Readable } from "node:stream";
+import { heldLauncher } from "../sys/exec.js";
+import type { Launcher } from "../sys/launcher.js";
 import { EngineError } from "../types.js";
 
 export interface MonitorOptions {
@@ -125,9 +127,9 @@ function readSyncMessage(pipe: Readable, timeoutMs: number): Promise<SyncMessage
       const nl = buf.indexOf("\n");
       if (nl >= 0) {
         try {
-          done(JSON.parse(buf.slice(0, nl)) as SyncMessage);
+          done(parseSyncMessage(buf.slice(0, nl)));
         } catch (e) {
-          done(undefined, new Error(`conmon sent an unreadable sync message: ${buf.slice(0, nl)}`, { cause: e }));
+          done(undefined, e as Error);
         }
       }
     });
@@ -146,13 +148,64 @@ export async function launchMonitor(o: MonitorOptions): Promise<{ pid: number }>
   const runtime = which(o.runcBinary ?? "runc");
   if (!conmon) throw new EngineError("unavailable", "conmon is not installed (apt-get install conmon)");
   if (!runtime) throw new EngineError("unavailable", "runc is not installed (apt-get install runc)");
-  const child = spawn(conmon, conmonArgs(o, runtime), {
-    cwd: o.bundle,
-    detached: true,
-    stdio: ["ignore", "ignore", "pipe", "pipe"],
-    // A clean environment: runc and the container must not inherit ours.
-    env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", _OCI_SYNCPIPE: "3" },
+  const args = conmonArgs(o, runtime);
+  // A clean environment: runc and the container must not inherit ours.
+  const env = { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", _OCI_SYNCPIPE: "3" };
+  const timeoutMs = o.timeoutMs ?? 30_000;
+  const launcher = heldLauncher();
+  const started = launcher ? await viaLauncher(launcher, conmon, args, env, o.bundle, timeoutMs) : await viaSpawn(conmon, args, env, o.bundle, timeoutMs);
+  try {
+    if (started.msg && started.msg.data > 0) return { pid: started.msg.data };
+    // Its stderr is complete once it ended (or as complete as it gets within a second).
+    const code = await started.exitCode;
+    const detail = (started.msg?.message ?? started.stderr()).trim() || `conmon exited (${String(code)}) without creating the container`;
+    throw new EngineError("internal", `creating container ${o.name}: ${cleanRuncMessage(detail)}`);
+  } finally {
+    started.done();
+  }
+}
+
+interface Started {
+  msg: SyncMessage | undefined;
+  /** The first conmon process's exit code, or undefined when it has not ended within a second. */
+  exitCode: Promise<number | null | undefined>;
+  stderr: () => string;
+  done: () => void;
+}
+
+const withinASecond = <T>(p: Promise<T>) => Promise.race([p, new Promise<undefined>((r) => setTimeout(r, 1000, undefined))]);
+
+/** Through the engine's launcher (see engine/sys/launcher.ts): no fork of the daemon. */
+async function viaLauncher(launcher: Launcher, conmon: string, args: string[], env: Record<string, string>, cwd: string, timeoutMs: number): Promise<Started> {
+  const started = launcher.start({ cmd: conmon, args, env, cwd, detached: true, syncPipe: true });
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`conmon did not report within ${timeoutMs} ms`)), timeoutMs);
   });
+  let line: string;
+  try {
+    line = await Promise.race([started.syncLine, timeout]).finally(() => clearTimeout(timer));
+  } catch (e) {
+    started.discard();
+    throw e;
+  }
+  let msg: SyncMessage | undefined;
+  try {
+    msg = line === "" ? undefined : parseSyncMessage(line);
+  } catch (e) {
+    started.discard();
+    throw e;
+  }
+  return {
+    msg,
+    exitCode: withinASecond(started.ended.then((r) => r.code)),
+    stderr: () => started.stderrSoFar(),
+    done: () => started.discard(),
+  };
+}
+
+async function viaSpawn(conmon: string, args: string[], env: Record<string, string>, cwd: string, timeoutMs: number): Promise<Started> {
+  const child = spawn(conmon, args, { cwd, detached: true, stdio: ["ignore", "ignore", "pipe", "pipe"], env });
   child.unref();
   let stderr = "";
   child.stderr?.setEncoding("utf8");
@@ -161,13 +214,17 @@ export async function launchMonitor(o: MonitorOptions): Promise<{ pid: number }>
     child.on("exit", (code) => resolve(code));
     child.on("error", () => resolve(null));
   });
-  const sync = child.stdio[3] as Readable;
-  const msg = await readSyncMessage(sync, o.timeoutMs ?? 30_000);
+  const msg = await readSyncMessage(child.stdio[3] as Readable, timeoutMs);
   child.stderr?.destroy();
-  if (msg && msg.data > 0) return { pid: msg.data };
-  const code = await Promise.race([exited, new Promise((r) => setTimeout(r, 1000, undefined))]);
-  const detail = (msg?.message ?? stderr).trim() || `conmon exited (${String(code)}) without creating the container`;
-  throw new EngineError("internal", `creating container ${o.name}: ${cleanRuncMessage(detail)}`);
+  return { msg, exitCode: withinASecond(exited), stderr: () => stderr, done: () => undefined };
+}
+
+function parseSyncMessage(line: string): SyncMessage {
+  try {
+    return JSON.parse(line) as SyncMessage;
+  } catch (e) {
+    throw new Error(`conmon sent an unreadable sync message: ${line}`, { cause: e });
+  }
 }
 
 /** runc logs as `time="..." level=error msg="..."`; keep the msg part for people. */

@@ -57,6 +57,11 @@ export function holdLauncher(): () => void {
   };
 }
 
+/** The launcher while one is held (see holdLauncher), for callers that need more than run(). */
+export function heldLauncher(): Launcher | undefined {
+  return launcher;
+}
+
 export async function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   for (const o of observers) o(cmd, args);
   if (launcher) {

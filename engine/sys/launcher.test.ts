@@ -43,6 +43,39 @@ describe("run() through the launcher", () => {
   });
 });
 
+describe("starting a monitor-like process (conmon)", () => {
+  it("reports the first line on its fd 3 pipe, runs it in a session of its own, and keeps its stderr until discarded", async () => {
+    const l = new Launcher();
+    // Like conmon: the first process forks a child that outlives it and reports on fd 3 later.
+    const script = `echo started >&2; (sleep 0.2; echo '{"data": 42}' >&3; echo more >&3; ps -o sid= -p $$ >&2) & exit 0`;
+    const started = l.start({ cmd: "sh", args: ["-c", script], detached: true, syncPipe: true });
+    expect((await started.ended).code).toBe(0);
+    expect(await started.syncLine).toBe('{"data": 42}');
+    await eventuallyTrue(() => started.stderrSoFar().split("\n").length >= 3);
+    const [first, sid] = started.stderrSoFar().split("\n");
+    expect(first).toBe("started");
+    // Its own session: not ours, so a Ctrl-C or our exit does not reach it.
+    expect(Number(sid)).not.toBe(Number(execFileSync("ps", ["-o", "sid=", "-p", String(process.pid)], { encoding: "utf8" })));
+    started.discard();
+    expect(readdirSync((l as unknown as { dir: string }).dir)).toEqual([]);
+    l.close();
+  });
+
+  it("a sync pipe closed without a line reports what it held", async () => {
+    const l = new Launcher();
+    const started = l.start({ cmd: "sh", args: ["-c", "printf partial >&3"], syncPipe: true });
+    expect(await started.syncLine).toBe("partial");
+    const silent = l.start({ cmd: "true", args: [], syncPipe: true });
+    expect(await silent.syncLine).toBe("");
+    for (const s of [started, silent]) s.discard();
+    l.close();
+  });
+});
+
+async function eventuallyTrue(fn: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !fn(); i++) await new Promise((r) => setTimeout(r, 20));
+}
+
 describe("the launcher process", () => {
   it("leaves no files, and exits when released", async () => {
     const l = new Launcher();

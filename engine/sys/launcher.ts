@@ -11,9 +11,12 @@
 // a command is a pipe write and, later, a pipe read.
 //
 // The protocol, both ways length-free and fixed where it can be:
-//   request  u32 length, then \0-separated fields: id, cwd, stdin path,
-//            stdout path, stderr path, env count (-1 = inherit), env..., argv...
+//   request  u32 length, then \0-separated fields: id, flags ("d": own session,
+//            "s": a sync pipe on fd 3), cwd, stdin path, stdout path, stderr
+//            path, env count (-1 = inherit), env..., argv...
 //   replies  "S" u32 id u32 pid  (started)  |  "E" u32 id u32 wait status (ended)
+//            | "L" u32 id u32 length, bytes: the sync pipe's first line (conmon's
+//            report that the container exists), or what it held at EOF
 // Output goes through files in a private directory, read once the command ends:
 // simpler and no slower here than multiplexing pipes in the launcher.
 import { spawn } from "node:child_process";
@@ -40,15 +43,21 @@ sub reap {
     print STDOUT pack("aNN", "E", $id, $?) if defined $id;
   }
 }
+my %syncs; # read end of a child's sync pipe => [id, bytes so far]
 sub launch {
   my @f = split(/\0/, $_[0], -1);
-  my ($id, $cwd, $in, $out, $err, $nenv) = splice(@f, 0, 6);
+  my ($id, $flags, $cwd, $in, $out, $err, $nenv) = splice(@f, 0, 7);
+  my ($sync_r, $sync_w);
+  if ($flags =~ /s/) { pipe($sync_r, $sync_w) or do { print STDOUT pack("aNN", "E", $id, 255 << 8); return; }; }
   my @env = $nenv >= 0 ? splice(@f, 0, $nenv) : ();
   my @argv = @f;
   my $pid = fork();
   if (!defined $pid) { print STDOUT pack("aNN", "E", $id, 255 << 8); return; }
   if ($pid == 0) {
     $SIG{INT} = $SIG{CHLD} = 'DEFAULT';
+    POSIX::setsid() if $flags =~ /d/;
+    # dup2 leaves the new fd 3 open across exec (perl marks its own fds close-on-exec).
+    POSIX::dup2(fileno($sync_w), 3) if $sync_w;
     open(STDIN, '<', $in eq '' ? '/dev/null' : $in) or _exit(126);
     open(STDOUT, '>', $out) or _exit(126);
     open(STDERR, '>', $err) or _exit(126);
@@ -60,10 +69,24 @@ sub launch {
   }
   $pending{$pid} = $id;
   print STDOUT pack("aNN", "S", $id, $pid);
+  if ($sync_r) { close($sync_w); $syncs{$sync_r} = [$id, '', $sync_r]; $sel->add($sync_r); }
 }
-while (!$eof || %pending) {
+# The first line on a sync pipe (or what came before EOF), sent once: "L" id length bytes.
+sub read_sync {
+  my ($fh) = @_;
+  my $s = $syncs{$fh};
+  my $n = sysread($fh, $s->[1], 4096, length $s->[1]);
+  return if !defined $n && $!{EINTR};
+  my $nl = index($s->[1], "\n");
+  return if $n && $nl < 0;
+  my $line = $nl >= 0 ? substr($s->[1], 0, $nl) : $s->[1];
+  print STDOUT pack("aNN", "L", $s->[0], length $line) . $line;
+  $sel->remove($fh); delete $syncs{$fh}; close($fh);
+}
+while (!$eof || %pending || %syncs) {
   for my $fh ($sel->can_read()) {
     if ($fh == $wake_r) { sysread($wake_r, my $junk, 512); next; }
+    if ($syncs{$fh}) { read_sync($fh); next; }
     my $n = sysread(STDIN, $buf, 65536, length $buf);
     next if !defined $n && $!{EINTR};
     if (!$n) { $eof = 1; $sel->remove(\*STDIN); next; }
@@ -85,6 +108,10 @@ export interface LaunchRequest {
   env?: NodeJS.ProcessEnv | undefined;
   cwd?: string | undefined;
   timeoutMs?: number | undefined;
+  /** In a session of its own (detached: it must outlive us and our Ctrl-C). */
+  detached?: boolean;
+  /** Give it a pipe on fd 3 and report the first line written there (conmon's sync pipe). */
+  syncPipe?: boolean;
 }
 
 export interface LaunchResult {
@@ -96,10 +123,23 @@ export interface LaunchResult {
   notFound: boolean;
 }
 
+export interface Launched {
+  /** When the process ends, with its output. */
+  ended: Promise<LaunchResult>;
+  /** With syncPipe: the first line on fd 3, or what was written before every writer closed it ("" for nothing). */
+  syncLine: Promise<string>;
+  /** stderr as far as written (a detached process may still be writing it). */
+  stderrSoFar(): string;
+  /** With syncPipe: removes the stderr file once the caller has no more use for it. */
+  discard(): void;
+}
+
 interface Pending {
   /** With the command's wait status. */
   ended: (status: number) => void;
+  synced: (line: string) => void;
   failed: (e: Error) => void;
+  waitingFor: number;
   pid?: number;
   timer?: NodeJS.Timeout;
   timedOut?: boolean;
@@ -113,6 +153,10 @@ export class Launcher {
   private replies: Buffer = Buffer.alloc(0);
 
   async run(req: LaunchRequest): Promise<LaunchResult> {
+    return this.start(req).ended;
+  }
+
+  start(req: LaunchRequest): Launched {
     const id = this.nextId++;
     const base = join(this.dir, String(id));
     const files: { in?: string; out: string; err: string } = { out: `${base}.out`, err: `${base}.err` };
@@ -123,39 +167,50 @@ export class Launcher {
       writeFileSync(files.in, req.input);
     }
     const env = req.env === undefined ? undefined : Object.entries(req.env).filter((e): e is [string, string] => e[1] !== undefined).map(([k, v]) => `${k}=${v}`);
-    const fields = [String(id), req.cwd ?? "", files.in ?? "", files.out, files.err, String(env?.length ?? -1), ...(env ?? []), req.cmd, ...req.args];
+    const flags = `${req.detached ? "d" : ""}${req.syncPipe ? "s" : ""}`;
+    const fields = [String(id), flags, req.cwd ?? "", files.in ?? "", files.out, files.err, String(env?.length ?? -1), ...(env ?? []), req.cmd, ...req.args];
     if (fields.some((f) => f.includes("\0"))) throw new Error(`${req.cmd}: an argument holds a NUL byte`);
     const payload = Buffer.from(fields.join("\0"));
     const frame = Buffer.alloc(4 + payload.length);
     frame.writeUInt32BE(payload.length, 0);
     payload.copy(frame, 4);
-    const ended = new Promise<number>((resolve, reject) => {
-      const p: Pending = { ended: resolve, failed: reject };
-      this.pending.set(id, p);
-      if (req.timeoutMs !== undefined) {
-        // As execFile's timeout: SIGTERM once the time is up.
-        p.timer = setTimeout(() => {
-          p.timedOut = true;
-          if (p.pid !== undefined) process.kill(p.pid, "SIGTERM");
-        }, req.timeoutMs);
-      }
+
+    let p!: Pending;
+    const status = new Promise<number>((resolve, reject) => {
+      p = { ended: resolve, synced: () => undefined, failed: reject, waitingFor: req.syncPipe ? 2 : 1 };
     });
+    const syncLine = new Promise<string>((resolve, reject) => {
+      p.synced = resolve;
+      const failed = p.failed;
+      p.failed = (e) => {
+        failed(e);
+        reject(e);
+      };
+    });
+    if (!req.syncPipe) p.synced("");
+    syncLine.catch(() => undefined); // also reported by `ended`
+    this.pending.set(id, p);
+    if (req.timeoutMs !== undefined) {
+      // As execFile's timeout: SIGTERM once the time is up.
+      p.timer = setTimeout(() => {
+        p.timedOut = true;
+        if (p.pid !== undefined) process.kill(p.pid, "SIGTERM");
+      }, req.timeoutMs);
+    }
     const child = this.ensureStarted();
     this.holdOpen(child, true);
     child.stdin.write(frame);
-    let status: number;
-    try {
-      status = await ended;
-    } finally {
-      this.pending.delete(id);
-      if (this.pending.size === 0 && this.child) this.holdOpen(this.child, false);
-    }
-    const stdout = readAndRemove(files.out);
-    const stderr = readAndRemove(files.err);
-    if (files.in) rmSync(files.in, { force: true });
-    const signal = status & 0x7f;
-    const code = signal !== 0 ? 128 + signal : status >> 8;
-    return { stdout, stderr, code, notFound: code === 127 && stderr.startsWith(`tscompose-launcher: exec ${req.cmd}: No such file`) };
+
+    const ended = status.then((st) => {
+      const stdout = readAndRemove(files.out);
+      // A process that reports on its sync pipe may fork and go on writing stderr after it ended (conmon): kept until discard().
+      const stderr = req.syncPipe ? readOrEmpty(files.err) : readAndRemove(files.err);
+      if (files.in) rmSync(files.in, { force: true });
+      const signal = st & 0x7f;
+      const code = signal !== 0 ? 128 + signal : st >> 8;
+      return { stdout, stderr, code, notFound: code === 127 && stderr.startsWith(`tscompose-launcher: exec ${req.cmd}: No such file`) };
+    });
+    return { ended, syncLine, stderrSoFar: () => readOrEmpty(files.err), discard: () => rmSync(files.err, { force: true }) };
   }
 
   /** Ends the launcher once its commands are done; it also ends by itself if we die (its stdin closes). */
@@ -196,26 +251,39 @@ export class Launcher {
       const kind = String.fromCharCode(this.replies[0]!);
       const id = this.replies.readUInt32BE(1);
       const value = this.replies.readUInt32BE(5);
-      this.replies = this.replies.subarray(9);
+      if (kind === "L" && this.replies.length < 9 + value) return; // the rest of the line is on its way
+      const line = kind === "L" ? this.replies.subarray(9, 9 + value).toString("utf8") : "";
+      this.replies = this.replies.subarray(kind === "L" ? 9 + value : 9);
       const p = this.pending.get(id);
       if (!p) continue;
       if (kind === "S") {
         p.pid = value;
         if (p.timedOut) process.kill(value, "SIGTERM");
-      } else {
+        continue;
+      }
+      if (kind === "L") p.synced(line);
+      else {
         clearTimeout(p.timer);
         p.ended(value);
+      }
+      if (--p.waitingFor === 0) {
+        this.pending.delete(id);
+        if (this.pending.size === 0 && this.child) this.holdOpen(this.child, false);
       }
     }
   }
 }
 
-function readAndRemove(path: string): string {
+function readOrEmpty(path: string): string {
   try {
     return readFileSync(path, "utf8");
   } catch {
     return "";
-  } finally {
-    rmSync(path, { force: true });
   }
+}
+
+function readAndRemove(path: string): string {
+  const text = readOrEmpty(path);
+  rmSync(path, { force: true });
+  return text;
 }
