@@ -33,6 +33,8 @@ export function median(xs: number[]): number {
 }
 
 export function report(title: string, samples: Sample[], baseline: string): void {
+  // A phase the run skipped (e.g. ROUNDS_100=0) prints nothing rather than NaN.
+  if (samples.every((s) => s.times.length === 0)) return;
   const base = samples.find((s) => s.name === baseline);
   console.log(`\n${title}`);
   for (const s of samples) {

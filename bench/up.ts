@@ -277,10 +277,16 @@ async function main(): Promise<void> {
     const upRatio = m(s20.up, 0) / m(s20.up, 1);
     console.log("\ngoals");
     console.log(`  up of 20 cached services >= 5x faster than docker-compose: ${upRatio.toFixed(1)}x  ${upRatio >= 5 ? "MET" : "MISSED"}`);
-    console.log(`  ps under 100 ms: ${m(s20.ps, 1).toFixed(0)} ms (20 services), ${m(s100.ps, 1).toFixed(0)} ms (100)  ${m(s20.ps, 1) < 100 && m(s100.ps, 1) < 100 ? "MET" : "MISSED"}`);
+    const ps100 = s100.ps[1]!.times.length > 0 ? `, ${m(s100.ps, 1).toFixed(0)} ms (100)` : "";
+    console.log(`  ps under 100 ms: ${m(s20.ps, 1).toFixed(0)} ms (20 services)${ps100}  ${m(s20.ps, 1) < 100 && (ps100 === "" || m(s100.ps, 1) < 100) ? "MET" : "MISSED"}`);
+    // The floor for any Node CLI on this machine: the runtime's own start-up.
+    const bare = median(Array.from({ length: PS_REPEAT }, () => timeCommand(process.execPath, ["-e", "0"], {})));
+    console.log(`    (node -e 0 alone takes ${bare.toFixed(0)} ms here)`);
     const down20 = m(s20.down, 1);
-    const down100 = m(s100.down, 1);
-    console.log(`  down bounded by the grace period, not the service count: ${down20.toFixed(0)} ms (20) -> ${down100.toFixed(0)} ms (100), ${(down100 / down20).toFixed(1)}x for 5x the services`);
+    if (s100.down[1]!.times.length > 0) {
+      const down100 = m(s100.down, 1);
+      console.log(`  down bounded by the grace period, not the service count: ${down20.toFixed(0)} ms (20) -> ${down100.toFixed(0)} ms (100), ${(down100 / down20).toFixed(1)}x for 5x the services`);
+    }
     if (PLAIN) {
       const p20 = m(plain.s20.down, 1);
       const p100 = m(plain.s100.down, 1);
