@@ -175,11 +175,21 @@ async function atRest(groups: { name: string; pids: number[] }[]): Promise<AtRes
   });
 }
 
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return undefined;
+  }
+}
+
 function groupsFor(t: Tool, d: TestDaemon, docker: BenchDockerd): { name: string; pids: number[] }[] {
   const procs = listProcs();
   if (t.name === "tscompose") {
     return [
-      { name: "tscompose daemon (node)", pids: [d.process?.pid ?? -1] },
+      // The daemon and its command launcher (engine/sys/launcher.ts), a perl child of it.
+      { name: "tscompose daemon + launcher", pids: [d.process?.pid ?? -1, ...procs.filter((p) => p.cmd.startsWith("perl -e") && parentOf(p.pid) === d.process?.pid).map((p) => p.pid)] },
       { name: "conmon monitors", pids: procs.filter((p) => p.cmd.startsWith("/usr/bin/conmon") && p.cmd.includes(d.stateDir)).map((p) => p.pid) },
     ];
   }
