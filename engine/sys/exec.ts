@@ -1,7 +1,7 @@
 // The seam between the engine and the OS's tools (runc, ip, iptables, mount,
 // conmon). Every external command goes through run(), so failures always name
 // the command and what it printed, and tests can see what was invoked.
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { Launcher } from "./launcher.js";
 
 export interface RunResult {
@@ -90,13 +90,4 @@ export async function run(cmd: string, args: readonly string[], opts: RunOptions
     );
     if (opts.input !== undefined) child.stdin?.end(opts.input);
   });
-}
-
-/** Starts a long-running process detached from ours (it must outlive a daemon restart). */
-export function spawnDetached(cmd: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): number {
-  for (const o of observers) o(cmd, args);
-  const child = spawn(cmd, args, { detached: true, stdio: "ignore", env: opts.env, cwd: opts.cwd });
-  child.unref();
-  if (child.pid === undefined) throw new Error(`could not start ${cmd}`);
-  return child.pid;
 }
