@@ -84,9 +84,9 @@ describe("the launcher process", () => {
     expect(readdirSync(dir)).toEqual([]);
     expect(launchers()).toHaveLength(1);
     l.close();
-    expect(existsSync(dir)).toBe(false);
     for (let i = 0; i < 50 && launchers().length > 0; i++) await new Promise((r) => setTimeout(r, 20));
     expect(launchers()).toEqual([]);
+    expect(existsSync(dir)).toBe(false);
   });
 
   it("a launcher that dies fails the commands it was running, and the next command gets a new one", async () => {
@@ -97,7 +97,9 @@ describe("the launcher process", () => {
     for (let i = 0; i < 50 && launchers().length === 0; i++) await new Promise((r) => setTimeout(r, 20));
     const [pid] = launchers().map((line) => Number(line.trim().split(/\s+/)[0]));
     process.kill(pid!, "SIGKILL");
+    const killedDir = (l as unknown as { dir: string }).dir;
     await expect(long).rejects.toThrow(/the command launcher exited \(SIGKILL\) while command 1 ran/);
+    expect(existsSync(killedDir)).toBe(false);
     expect((await l.run({ cmd: "echo", args: ["again"] })).stdout).toBe("again\n");
     l.close();
     // The orphaned command: ours to clean up.

@@ -99,6 +99,8 @@ while (!$eof || %pending || %syncs) {
   }
   reap();
 }
+# The output files' directory is ours to remove once the last command is done.
+if (defined $ARGV[0]) { unlink(glob("$ARGV[0]/*")); rmdir($ARGV[0]); }
 `;
 
 export interface LaunchRequest {
@@ -147,7 +149,8 @@ interface Pending {
 
 export class Launcher {
   private child: ChildProcessByStdio<Writable, Readable, null> | undefined;
-  private readonly dir = mkdtempSync(join(tmpdir(), "tscompose-launcher-"));
+  /** The running launcher's directory for output files (it removes it when it ends). */
+  private dir = "";
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private replies: Buffer = Buffer.alloc(0);
@@ -157,6 +160,7 @@ export class Launcher {
   }
 
   start(req: LaunchRequest): Launched {
+    const child = this.ensureStarted();
     const id = this.nextId++;
     const base = join(this.dir, String(id));
     const files: { in?: string; out: string; err: string } = { out: `${base}.out`, err: `${base}.err` };
@@ -197,7 +201,6 @@ export class Launcher {
         if (p.pid !== undefined) process.kill(p.pid, "SIGTERM");
       }, req.timeoutMs);
     }
-    const child = this.ensureStarted();
     this.holdOpen(child, true);
     child.stdin.write(frame);
 
@@ -215,17 +218,21 @@ export class Launcher {
 
   /** Ends the launcher once its commands are done; it also ends by itself if we die (its stdin closes). */
   close(): void {
+    // It finishes what runs, then removes its directory and exits.
     this.child?.stdin.end();
     this.child = undefined;
-    rmSync(this.dir, { recursive: true, force: true });
   }
 
   private ensureStarted(): ChildProcessByStdio<Writable, Readable, null> {
     if (this.child) return this.child;
-    const child = spawn("perl", ["-e", SCRIPT], { stdio: ["pipe", "pipe", "inherit"] });
+    const dir = mkdtempSync(join(tmpdir(), "tscompose-launcher-"));
+    this.dir = dir;
+    const child = spawn("perl", ["-e", SCRIPT, dir], { stdio: ["pipe", "pipe", "inherit"] });
     child.stdout.on("data", (chunk: Buffer) => this.onReplies(chunk));
     const fail = (why: string) => {
       if (this.child === child) this.child = undefined;
+      // Gone already when it ended normally; not when it was killed.
+      rmSync(dir, { recursive: true, force: true });
       for (const [id, p] of this.pending) {
         clearTimeout(p.timer);
         p.failed(new Error(`the command launcher ${why} while command ${id} ran`));
