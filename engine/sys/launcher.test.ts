@@ -2,12 +2,28 @@
 // exit codes, stdin, env, cwd, timeouts, a missing command) holds through it,
 // many commands at once keep their own outputs, a launcher that dies fails
 // only what was running and is replaced, and nothing is left behind.
-import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { holdLauncher, run } from "./exec.js";
 import { Launcher } from "./launcher.js";
 
+/** Launcher processes whose parent is `ppid`. */
+const launchersOf = (ppid: number) =>
+  execFileSync("ps", ["-eo", "pid,ppid,args"], { encoding: "utf8" })
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f[1] === String(ppid) && f[2] === "perl" && f[3] === "-e")
+    .map((f) => Number(f[0]));
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");
+  } catch {
+    return false;
+  }
+};
 const launchers = () => execFileSync("ps", ["-eo", "pid,ppid,args"], { encoding: "utf8" }).split("\n").filter((l) => l.includes("perl -e") && l.includes(` ${process.pid} `));
 
 let release: (() => void) | undefined;
@@ -87,6 +103,20 @@ describe("the launcher process", () => {
     for (let i = 0; i < 50 && launchers().length > 0; i++) await new Promise((r) => setTimeout(r, 20));
     expect(launchers()).toEqual([]);
     expect(existsSync(dir)).toBe(false);
+  });
+
+  it("a launcher whose owner is killed finishes its command, removes its directory and exits", async () => {
+    const owner = spawn(join(import.meta.dirname, "../../node_modules/.bin/vite-node"), [join(import.meta.dirname, "fixtures/launcher-owner.ts")], { stdio: ["ignore", "pipe", "inherit"] });
+    const dir = await new Promise<string>((resolve, reject) => {
+      owner.stdout.on("data", (d: Buffer) => resolve(d.toString().trim()));
+      owner.on("exit", (code) => reject(new Error(`the owner exited early (${String(code)})`)));
+    });
+    const launcherPid = launchersOf(owner.pid!);
+    expect(launcherPid).toHaveLength(1);
+    owner.kill("SIGKILL");
+    for (let i = 0; i < 100 && (existsSync(dir) || alive(launcherPid[0]!)); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(existsSync(dir)).toBe(false);
+    expect(alive(launcherPid[0]!)).toBe(false);
   });
 
   it("a launcher that dies fails the commands it was running, and the next command gets a new one", async () => {

@@ -31,6 +31,7 @@ use strict; use warnings;
 use POSIX qw(:sys_wait_h _exit);
 use IO::Select;
 $SIG{INT} = 'IGNORE'; # a Ctrl-C meant for the daemon: it decides when we go (stdin closes)
+$SIG{PIPE} = 'IGNORE'; # a daemon that died: finish anyway, and clean up
 pipe(my $wake_r, my $wake_w) or die "pipe: $!";
 binmode STDOUT; binmode STDIN;
 my $old = select($wake_w); $| = 1; select(STDOUT); $| = 1; select($old);
@@ -54,7 +55,7 @@ sub launch {
   my $pid = fork();
   if (!defined $pid) { print STDOUT pack("aNN", "E", $id, 255 << 8); return; }
   if ($pid == 0) {
-    $SIG{INT} = $SIG{CHLD} = 'DEFAULT';
+    $SIG{INT} = $SIG{CHLD} = $SIG{PIPE} = 'DEFAULT'; # ignored signals would stay ignored across exec
     POSIX::setsid() if $flags =~ /d/;
     # dup2 leaves the new fd 3 open across exec (perl marks its own fds close-on-exec).
     POSIX::dup2(fileno($sync_w), 3) if $sync_w;
