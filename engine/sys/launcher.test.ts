@@ -24,7 +24,10 @@ const alive = (pid: number) => {
     return false;
   }
 };
-const launchers = () => execFileSync("ps", ["-eo", "pid,ppid,args"], { encoding: "utf8" }).split("\n").filter((l) => l.includes("perl -e") && l.includes(` ${process.pid} `));
+/** The pid of a launcher's own perl process (undefined when it has none). */
+const launcherPid = (l: Launcher) => (l as unknown as { child?: { pid?: number; exitCode: number | null } }).child?.pid;
+/** Session id of a process (field 6 of /proc/<pid>/stat; the name in field 2 has no spaces here). */
+const sessionOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ")[3]);
 
 let release: (() => void) | undefined;
 afterEach(() => {
@@ -63,7 +66,9 @@ describe("starting a monitor-like process (conmon)", () => {
   it("reports the first line on its fd 3 pipe, runs it in a session of its own, and keeps its stderr until discarded", async () => {
     const l = new Launcher();
     // Like conmon: the first process forks a child that outlives it and reports on fd 3 later.
-    const script = `echo started >&2; (sleep 0.2; echo '{"data": 42}' >&3; echo more >&3; ps -o sid= -p $$ >&2) & exit 0`;
+    // `cut` reads its own stat, so the session is that of the forked child (a subshell's $$ is
+    // its parent's, which has exited by then). Field 6 is the session id.
+    const script = `echo started >&2; (sleep 0.2; echo '{"data": 42}' >&3; echo more >&3; cut -d" " -f6 /proc/self/stat >&2) & exit 0`;
     const started = l.start({ cmd: "sh", args: ["-c", script], detached: true, syncPipe: true });
     expect((await started.ended).code).toBe(0);
     expect(await started.syncLine).toBe('{"data": 42}');
@@ -71,7 +76,9 @@ describe("starting a monitor-like process (conmon)", () => {
     const [first, sid] = started.stderrSoFar().split("\n");
     expect(first).toBe("started");
     // Its own session: not ours, so a Ctrl-C or our exit does not reach it.
-    expect(Number(sid)).not.toBe(Number(execFileSync("ps", ["-o", "sid=", "-p", String(process.pid)], { encoding: "utf8" })));
+    // (In a container our own session id can read 0: its leader is outside our pid namespace.)
+    expect(Number(sid)).toBeGreaterThan(0);
+    expect(Number(sid)).not.toBe(sessionOf(process.pid));
     started.discard();
     expect(readdirSync((l as unknown as { dir: string }).dir)).toEqual([]);
     l.close();
@@ -98,10 +105,11 @@ describe("the launcher process", () => {
     await l.run({ cmd: "sh", args: ["-c", "cat"], input: "x" });
     const dir = (l as unknown as { dir: string }).dir;
     expect(readdirSync(dir)).toEqual([]);
-    expect(launchers()).toHaveLength(1);
+    const pid = launcherPid(l)!;
+    expect(alive(pid)).toBe(true);
     l.close();
-    for (let i = 0; i < 50 && launchers().length > 0; i++) await new Promise((r) => setTimeout(r, 20));
-    expect(launchers()).toEqual([]);
+    for (let i = 0; i < 50 && alive(pid); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(alive(pid)).toBe(false);
     expect(existsSync(dir)).toBe(false);
   });
 
@@ -124,9 +132,12 @@ describe("the launcher process", () => {
     // A duration no one else uses, to find the orphaned sleep by.
     const duration = `30.${process.pid}`;
     const long = l.run({ cmd: "sleep", args: [duration] });
-    for (let i = 0; i < 50 && launchers().length === 0; i++) await new Promise((r) => setTimeout(r, 20));
-    const [pid] = launchers().map((line) => Number(line.trim().split(/\s+/)[0]));
-    process.kill(pid!, "SIGKILL");
+    const pid = launcherPid(l)!;
+    expect(launchersOf(process.pid)).toContain(pid);
+    // Killed once the command runs (its directory holds the command's output files by then).
+    const dir0 = (l as unknown as { dir: string }).dir;
+    for (let i = 0; i < 50 && readdirSync(dir0).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    process.kill(pid, "SIGKILL");
     const killedDir = (l as unknown as { dir: string }).dir;
     await expect(long).rejects.toThrow(/the command launcher exited \(SIGKILL\) while command 1 ran/);
     expect(existsSync(killedDir)).toBe(false);
