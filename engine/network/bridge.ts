@@ -1,10 +1,11 @@
 // A network in the kernel: a Linux bridge holding the gateway address, the
-// host settings it needs, and its iptables rules. One `ip -batch` exec creates
+// host settings it needs, and its iptables rules. One `ip -batch` exec (shared
+// with other host-side batches waiting at the time, see ip-batch.ts) creates
 // the device, one iptables-restore installs its rules (plus one iptables-save
 // the first time, to add our base chains if they are missing).
 import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
-import { run } from "../sys/exec.js";
+import { ipBatch } from "./ip-batch.js";
 import { macForIp, parseIp } from "./ipv4.js";
 import { iptablesRestore, iptablesSave, missingBase, removeBaseLines } from "./iptables.js";
 import type { NamePrefixes } from "./names.js";
@@ -30,7 +31,7 @@ export async function createBridge(spec: BridgeSpec): Promise<void> {
   }
   lines.push(`addr replace ${spec.gateway}/${spec.prefixLength} brd + dev ${b}`, `link set ${b} up`);
   try {
-    await run("ip", ["-batch", "-"], { input: lines.join("\n") + "\n" });
+    await ipBatch(lines);
   } catch (err) {
     if (lines[0]?.startsWith("link add")) await removeBridge(b);
     throw err;
@@ -42,8 +43,8 @@ export async function createBridge(spec: BridgeSpec): Promise<void> {
 }
 
 export async function removeBridge(name: string): Promise<void> {
-  const r = await run("ip", ["link", "del", name], { allowFailure: true });
-  if (r.code !== 0 && linkExists(name)) throw new Error(`ip link del ${name} failed: ${r.stderr.trim()}`);
+  const r = await ipBatch([`link del ${name}`], { allowFailure: true });
+  if (r.failures.length > 0 && linkExists(name)) throw new Error(`ip link del ${name} failed: ${r.stderr.trim()}`);
 }
 
 /** Host-wide settings a routed bridge needs; each is written only when it differs. */

@@ -10,7 +10,7 @@ import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { NetworkInfo, NetworkSpec, PortBinding } from "../types.js";
 import { EngineError } from "../types.js";
-import { run } from "../sys/exec.js";
+import { ipBatch } from "./ip-batch.js";
 import { addNetworkRules, applyWithBase, createBridge, deleteByComment, linkExists, prepareHost, removeBridge, removeNetworkRules } from "./bridge.js";
 import { createForwarder, DnsServer, type DnsUpstream, type Forward } from "./dns.js";
 import { networkDnsView } from "./dnsview.js";
@@ -421,7 +421,7 @@ export class LinuxNetworkManager implements NetworkManager {
       const reattach = [...this.sandboxes.values()].flatMap((s) =>
         s.endpoints.map((e) => `link set ${e.hostVeth} master ${this.networks.get(e.networkId)?.bridge ?? ""} up`),
       );
-      if (reattach.length > 0) await run("ip", ["-force", "-batch", "-"], { input: reattach.join("\n") + "\n", allowFailure: true });
+      await ipBatch(reattach, { allowFailure: true });
 
       // 4. iptables: our chains rebuilt from the records in one transaction (atomic on nf_tables,
       //    so a published port never stops working while this runs).

@@ -1,5 +1,7 @@
 // A container's network namespace and its veth pairs. Cost per container is
-// two execs however many networks it joins:
+// two execs however many networks it joins, and less when containers are set up
+// at once (the host-side batches of concurrent calls share one process, see
+// ip-batch.ts):
 //   1. `ip -batch` in the host: create the netns (first time), and per network a
 //      veth pair whose host end is created up and on the bridge while the other
 //      end is created directly inside the netns under its final name (eth0...),
@@ -11,6 +13,7 @@ import { existsSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { run } from "../sys/exec.js";
 import { linkExists } from "./bridge.js";
+import { ipBatch } from "./ip-batch.js";
 import { IFNAME_MAX, type NamePrefixes } from "./names.js";
 
 export const NETNS_DIR = "/var/run/netns";
@@ -55,7 +58,7 @@ export async function setupEndpoints(netns: string, opts: { create: boolean; loo
     if (e.defaultRoute) inside.push(`route replace default via ${e.gateway} dev ${e.ifname}`);
   }
   try {
-    if (host.length > 0) await run("ip", ["-batch", "-"], { input: host.join("\n") + "\n" });
+    await ipBatch(host);
     if (inside.length > 0) await run("ip", ["-n", netns, "-batch", "-"], { input: inside.join("\n") + "\n" });
   } catch (err) {
     await teardown(
@@ -82,19 +85,19 @@ export async function setDefaultRoute(netns: string, e: { gateway: string; ifnam
 export async function teardown(netns: string | undefined, hostVeths: readonly string[]): Promise<void> {
   let r: { stderr: string } = { stderr: "" };
   if (netns !== undefined && netnsExists(netns)) {
-    r = await run("ip", ["-force", "-batch", "-"], { input: `netns del ${netns}\n`, allowFailure: true });
+    r = await ipBatch([`netns del ${netns}`], { allowFailure: true });
     // The cleanup runs in a kernel worker: the pairs go a moment later.
     for (let i = 0; i < 20 && hostVeths.some((v) => linkExists(v)); i++) await new Promise((resolve) => setTimeout(resolve, 10));
   }
   const lines = hostVeths.filter((v) => linkExists(v)).map((v) => `link del ${v}`);
-  if (lines.length > 0) r = await run("ip", ["-force", "-batch", "-"], { input: lines.join("\n") + "\n", allowFailure: true });
+  if (lines.length > 0) r = await ipBatch(lines, { allowFailure: true });
   const left = [...hostVeths.filter((v) => linkExists(v)), ...(netns !== undefined && netnsExists(netns) ? [`netns ${netns}`] : [])];
   if (left.length > 0) throw new Error(`could not remove ${left.join(", ")}: ${r.stderr.trim()}`);
 }
 
 /**
  * Deletes links and namespaces that carry our prefixes but are not in
- * `keep` (repair after a crash), in one exec. Matching is strict (prefix plus
+ * `keep` (repair after a crash), in one (shared) exec. Matching is strict (prefix plus
  * the exact generated length and hex) so nobody else's device is touched.
  */
 export async function removeUnowned(p: NamePrefixes, keep: { bridges: ReadonlySet<string>; veths: ReadonlySet<string>; namespaces: ReadonlySet<string> }): Promise<string[]> {
@@ -115,7 +118,7 @@ export async function removeUnowned(p: NamePrefixes, keep: { bridges: ReadonlySe
       removed.push(`netns ${ns}`);
     }
   }
-  if (batch.length > 0) await run("ip", ["-force", "-batch", "-"], { input: batch.join("\n") + "\n", allowFailure: true });
+  await ipBatch(batch, { allowFailure: true });
   return removed;
 }
 

@@ -8,7 +8,8 @@
 //   bridge (which calls host-local), then portmap and firewall: four Go
 //   binaries, each also reading a config and re-listing iptables. We do one
 //   `ip -batch` in the host plus one `ip -n <ns> -batch` inside, per container
-//   and however many networks; ports add one iptables-restore.
+//   and however many networks (the host batches of containers set up at once
+//   share one process); ports add one iptables-restore.
 // - Crash recovery. We name everything (bridges, veths, netns, chains, rule
 //   comments) with our prefixes and keep our own records, so repair() can
 //   compare the kernel with the records and remove exactly what nobody owns.
