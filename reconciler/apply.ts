@@ -7,12 +7,21 @@
 // events, never printed: the CLI and the TUI decide how it looks.
 import { EngineError } from "../engine/types.js";
 import type { ContainerInfo, Engine, PullProgress } from "../engine/types.js";
-import { containerSpecFor } from "./container-spec.js";
+import { containerNameFor, containerSpecFor } from "./container-spec.js";
 import type { ServiceSpec, StackSpec } from "./model.js";
 import type { Action, Plan } from "./plan.js";
 
 export type ProgressEvent =
-  | { type: "action"; id: string; kind: Action["kind"]; target: string; status: "started" | "done" | "failed" | "skipped"; message?: string }
+  | {
+      type: "action";
+      id: string;
+      kind: Action["kind"];
+      target: string;
+      /** The object's name as users see it (container, network or volume name; image; service), so a client can print progress without loading the stack. */
+      name: string;
+      status: "started" | "done" | "failed" | "skipped";
+      message?: string;
+    }
   | { type: "pull"; image: string; progress: PullProgress };
 
 export interface HealthSource {
@@ -60,6 +69,25 @@ export function targetOf(a: Action): string {
   }
 }
 
+/** The name users know an action's object by: the real network/volume name, the container name. */
+export function displayNameOf(a: Action, stack: StackSpec): string {
+  switch (a.kind) {
+    case "create-network":
+    case "remove-network":
+      return stack.networks[a.network]?.name ?? a.network;
+    case "create-volume":
+    case "remove-volume":
+      return stack.volumes[a.volume]?.name ?? a.volume;
+    case "create":
+    case "start": {
+      const svc = stack.services[a.service];
+      return svc ? containerNameFor(stack, svc, a.number) : targetOf(a);
+    }
+    default:
+      return targetOf(a);
+  }
+}
+
 export async function apply(plan: Plan, opts: ApplyOptions): Promise<ApplyResult> {
   const limit = Math.max(1, opts.parallelism ?? 8);
   const emit = opts.onEvent ?? (() => undefined);
@@ -80,17 +108,18 @@ export async function apply(plan: Plan, opts: ApplyOptions): Promise<ApplyResult
 
   const run = async (a: Action): Promise<void> => {
     const target = targetOf(a);
-    emit({ type: "action", id: a.id, kind: a.kind, target, status: "started" });
+    const name = displayNameOf(a, opts.stack);
+    emit({ type: "action", id: a.id, kind: a.kind, target, name, status: "started" });
     try {
       await execute(a, opts, created);
       status.set(a.id, "done");
-      emit({ type: "action", id: a.id, kind: a.kind, target, status: "done" });
+      emit({ type: "action", id: a.id, kind: a.kind, target, name, status: "done" });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       status.set(a.id, "failed");
       failure.set(a.id, message);
       failed.push({ id: a.id, target, error: message });
-      emit({ type: "action", id: a.id, kind: a.kind, target, status: "failed", message });
+      emit({ type: "action", id: a.id, kind: a.kind, target, name, status: "failed", message });
     }
   };
 
@@ -107,7 +136,7 @@ export async function apply(plan: Plan, opts: ApplyOptions): Promise<ApplyResult
         status.set(id, "failed");
         failure.set(id, message);
         failed.push({ id, target: targetOf(a), error: message });
-        emit({ type: "action", id, kind: a.kind, target: targetOf(a), status: "skipped", message });
+        emit({ type: "action", id, kind: a.kind, target: targetOf(a), name: displayNameOf(a, opts.stack), status: "skipped", message });
         continue;
       }
       if (a.after.every((d) => status.get(d) === "done")) {

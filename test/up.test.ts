@@ -1,7 +1,7 @@
 // `tscompose up` end to end on the embedded engine: a real daemon, a real
 // local registry as docker.io's mirror, real containers on runc with bridge
 // networks, service DNS and a published port; then down, and nothing left.
-import { cpSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -77,6 +77,30 @@ describe("up on the embedded engine", () => {
     expect(again.stdout).not.toMatch(/Creating|Starting|Removing/);
   });
 
+  it("a stack file that does not load, or a service that does not exist, fails up with file:line:col and leaves what runs alone", () => {
+    const cwd = join(work, "webapp");
+    const ids = () => daemon.cli(["-p", project, "ps", "-q"], { cwd }).stdout.trim().split("\n").sort();
+    const before = ids();
+    expect(before).toHaveLength(3);
+    // The daemon loads the files (the CLI does not): its error must still name the place.
+    const broken = join(work, "broken");
+    mkdirSync(broken, { recursive: true });
+    const file = join(broken, "compose.yaml");
+    const text = readFileSync(join(cwd, "compose.yaml"), "utf8").replace(/^services:\n/m, 'services:\n  bad:\n    image: busybox\n    ports: ["99999:80"]\n');
+    writeFileSync(file, text);
+    const line = text.split("\n").indexOf('    ports: ["99999:80"]') + 1;
+    const bad = daemon.cli(["-p", project, "-f", file, "up", "-d"], { cwd, env: { WEB_PORT: String(webPort) } });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain(`${file}:${line}:13: services.bad.ports[0]: invalid port "99999:80"`);
+    expect(bad.stdout).not.toMatch(/Creating|Starting|Removing|Stopping/);
+    const unknown = daemon.cli(["-p", project, "up", "-d", "nosuch"], { cwd, env: { WEB_PORT: String(webPort) } });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toBe("no such service: nosuch\n");
+    const exitFrom = daemon.cli(["-p", project, "up", "--exit-code-from", "nosuch2"], { cwd, env: { WEB_PORT: String(webPort) } });
+    expect([exitFrom.code, exitFrom.stderr]).toEqual([1, "no such service: nosuch2\n"]);
+    expect(ids()).toEqual(before);
+  });
+
   it("down removes containers and the network, and the port closes", async () => {
     const cwd = join(work, "webapp");
     const down = daemon.cli(["-p", project, "down", "-t", "2"], { cwd });
@@ -85,5 +109,24 @@ describe("up on the embedded engine", () => {
     const ps = daemon.cli(["-p", project, "ps", "-a", "-q"], { cwd });
     expect(ps.stdout.trim()).toBe("");
     await expect(get(webPort, "/")).rejects.toThrow();
+  });
+});
+
+describe("up and down without -p", () => {
+  it("take the project's name from the stack file: the daemon loads it, the CLI does not", () => {
+    const named = `${project}n`;
+    const cwd = join(work, "named");
+    mkdirSync(cwd, { recursive: true });
+    writeFileSync(join(cwd, "compose.yaml"), `name: ${named}\nservices:\n  one:\n    image: busybox\n    command: ["sleep", "300"]\n    stop_signal: KILL\n`);
+    suite.projects.push({ name: named, cwd });
+    const up = daemon.cli(["up", "-d"], { cwd });
+    expect(up.code).toBe(0);
+    expect(up.stdout).toContain(`Container ${named}-one-1  Started`);
+    expect(daemon.cli(["-p", named, "ps", "--services"], { cwd }).stdout).toBe("one\n");
+    const down = daemon.cli(["down"], { cwd });
+    expect(down.code).toBe(0);
+    expect(down.stdout).toContain(`Container ${named}-one-1  Removed`);
+    expect(down.stdout).toContain(`Network ${named}_default  Removed`);
+    expect(daemon.cli(["-p", named, "ps", "-a", "-q"], { cwd }).stdout).toBe("");
   });
 });

@@ -1,10 +1,9 @@
 // `tscompose down`: stop and remove the stack's containers (dependants
 // first, the rest in parallel), then its networks, and with -v its volumes.
 import type { DownRequest, StreamMessage } from "../daemon/api.js";
-import type { StackSpec } from "../../reconciler/model.js";
 import type { ProjectOptions } from "../stack/load.js";
 import { renderProgress } from "./progress.js";
-import { daemon, loadProject, projectRef } from "./project.js";
+import { daemon, projectRef } from "./project.js";
 
 export interface DownFlags {
   volumes?: boolean;
@@ -13,18 +12,10 @@ export interface DownFlags {
 }
 
 export async function runDown(opts: ProjectOptions, flags: DownFlags): Promise<number> {
-  // Like compose, down works without a stack file when -p names the project.
-  let stack: StackSpec | undefined;
-  let projectName = opts.projectName ?? (opts.files.length === 0 ? opts.env.COMPOSE_PROJECT_NAME : undefined);
-  try {
-    stack = loadProject(opts).stack;
-    projectName = stack.name;
-  } catch (err) {
-    if (!projectName) throw err;
-  }
+  // The daemon loads the files (and takes the project's name from them); see up.ts.
   const request: DownRequest = {
-    projectName: projectName,
-    project: stack ? projectRef(opts) : undefined,
+    projectName: opts.projectName ?? (opts.files.length === 0 ? opts.env.COMPOSE_PROJECT_NAME : undefined),
+    project: projectRef(opts),
     options: {
       removeVolumes: flags.volumes,
       removeOrphans: flags.removeOrphans,
@@ -32,6 +23,6 @@ export async function runDown(opts: ProjectOptions, flags: DownFlags): Promise<n
     },
   };
   const client = await daemon();
-  const ok = await renderProgress(client.stream<StreamMessage>("POST", "/stacks/down", request), stack);
+  const { ok } = await renderProgress(client.stream<StreamMessage>("POST", "/stacks/down", request));
   return ok ? 0 : 1;
 }

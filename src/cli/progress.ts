@@ -2,8 +2,6 @@
 // plain mode: one line per step ("Container shop-web-1  Started"), errors at
 // the end, warnings on stderr. Returns whether the operation succeeded.
 import type { StreamMessage } from "../daemon/api.js";
-import type { StackSpec } from "../../reconciler/model.js";
-import { containerNameFor } from "../../reconciler/container-spec.js";
 
 const WORDS: Record<string, [string, string]> = {
   pull: ["Pulling", "Pulled"],
@@ -19,37 +17,46 @@ const WORDS: Record<string, [string, string]> = {
   "remove-volume": ["Removing", "Removed"],
 };
 
-function subject(kind: string, target: string, stack: StackSpec | undefined): string {
+/** The line's subject; `name` is the object's name as the daemon resolved it (the CLI loads no stack). */
+function subject(kind: string, name: string): string {
   switch (kind) {
     case "pull":
-      return `Image ${target}`;
+      return `Image ${name}`;
     case "create-network":
     case "remove-network":
-      return `Network ${stack?.networks[target]?.name ?? target}`;
+      return `Network ${name}`;
     case "create-volume":
     case "remove-volume":
-      return `Volume "${stack?.volumes[target]?.name ?? target}"`;
-    case "create":
-    case "start": {
-      const dash = target.lastIndexOf("-");
-      const svc = stack?.services[target.slice(0, dash)];
-      return `Container ${svc && stack ? containerNameFor(stack, svc, Number(target.slice(dash + 1))) : target}`;
-    }
+      return `Volume "${name}"`;
     case "wait":
-      return `Service ${target}`;
+      return `Service ${name}`;
     default:
-      return `Container ${target}`;
+      return `Container ${name}`;
   }
 }
 
-export async function renderProgress(messages: AsyncIterable<StreamMessage>, stack: StackSpec | undefined, quiet = false): Promise<boolean> {
+/**
+ * Errors the daemon raises before it changes anything, about the request itself (a stack
+ * file that does not load, a service that does not exist): printed as the CLI's own
+ * errors are, without compose's "Error:" prefix for failed steps.
+ */
+const REQUEST_ERRORS = new Set(["yaml", "schema", "interpolation", "reference", "cycle", "file", "invalid", "no-such-service"]);
+
+export interface ProgressOutcome {
+  ok: boolean;
+  /** The project the daemon acted on (it resolves the name from the files). */
+  project: string | undefined;
+}
+
+export async function renderProgress(messages: AsyncIterable<StreamMessage>, quiet = false): Promise<ProgressOutcome> {
   let ok = true;
+  let project: string | undefined;
   const errors: string[] = [];
   for await (const m of messages) {
     switch (m.type) {
       case "action": {
         const words = WORDS[m.kind] ?? ["Working", "Done"];
-        const what = subject(m.kind, m.target, stack);
+        const what = subject(m.kind, m.name);
         if (m.status === "started" && !quiet) process.stdout.write(` ${what}  ${words[0]}\n`);
         else if (m.status === "done" && !quiet) process.stdout.write(` ${what}  ${words[1]}\n`);
         else if (m.status === "failed" || m.status === "skipped") {
@@ -68,14 +75,16 @@ export async function renderProgress(messages: AsyncIterable<StreamMessage>, sta
         break;
       case "error":
         ok = false;
-        errors.push(m.message);
+        if (m.code !== undefined && REQUEST_ERRORS.has(m.code)) process.stderr.write(`${m.message}\n`);
+        else errors.push(m.message);
         break;
       case "result":
         if (!m.ok) ok = false;
+        project = m.project;
         break;
     }
   }
   // Root causes first: a skipped dependant only repeats its dependency's error.
   for (const e of [...new Set(errors)]) process.stderr.write(`Error: ${e}\n`);
-  return ok && errors.length === 0;
+  return { ok: ok && errors.length === 0, project };
 }

@@ -27,13 +27,19 @@ export interface UpRequest {
     waitTimeoutMs?: number;
     /** Keep watching the stack files in the daemon (up --watch -d). */
     watch?: boolean;
+    /** Services the caller will refer to (up --exit-code-from): an unknown one fails the request before anything changes. */
+    mustExist?: string[] | undefined;
   };
 }
 
 export interface DownRequest {
-  /** The project to take down: by name (stack known to the daemon) or by files. */
-  projectName: string;
-  project?: ProjectRef;
+  /**
+   * The project to take down: by name (-p; a stack the daemon knows, or found by labels),
+   * or by files (the daemon loads them and takes the name from them). With both, files
+   * that do not load are ignored, as compose does when -p names the project.
+   */
+  projectName?: string | undefined;
+  project?: ProjectRef | undefined;
   options: { removeVolumes?: boolean; removeOrphans?: boolean; timeoutMs?: number; services?: string[] };
 }
 

@@ -148,6 +148,9 @@ export class StackController {
     const loaded = loadStack({ ...req.project });
     for (const w of loaded.warnings) emit({ type: "warning", message: w });
     const spec = loaded.stack;
+    for (const s of [...(req.options.services ?? []), ...(req.options.mustExist ?? [])]) {
+      if (!(s in spec.services)) throw Object.assign(new Error(`no such service: ${s}`), { code: "no-such-service" });
+    }
     return this.serialize(spec.name, async () => {
       const previous = this.stacks.get(spec.name);
       // Persist the desired state first: a daemon killed mid-apply resumes from it.
@@ -175,27 +178,34 @@ export class StackController {
   }
 
   async down(req: DownRequest, emit: Emit): Promise<boolean> {
-    return this.serialize(req.projectName, async () => {
-      const record = this.stacks.get(req.projectName);
-      let spec: StackSpec | undefined = record?.spec;
-      if (req.project) {
-        try {
-          spec = loadStack({ ...req.project }).stack;
-        } catch (err) {
-          if (!spec) throw err;
-        }
+    // The files name the project unless the caller did (-p); as in compose, down works
+    // without loadable files when the project is named.
+    let loaded: StackSpec | undefined;
+    let loadError: unknown;
+    if (req.project) {
+      try {
+        const result = loadStack({ ...req.project });
+        for (const w of result.warnings) emit({ type: "warning", message: w });
+        loaded = result.stack;
+      } catch (err) {
+        loadError = err;
       }
+    }
+    const name = loaded?.name ?? req.projectName;
+    if (name === undefined) throw loadError ?? new Error("down: no project named and no stack files given");
+    return this.serialize(name, async () => {
+      let spec: StackSpec | undefined = loaded ?? this.stacks.get(name)?.spec;
       // Without a spec (a stack the daemon never saw), labels still find everything.
-      spec ??= emptyStack(req.projectName);
+      spec ??= emptyStack(name);
       // No job may start once down has looked at what runs; down removes the running ones.
-      if (!req.options.services) this.jobs?.stop(req.projectName);
+      if (!req.options.services) this.jobs?.stop(name);
       const observed = await this.observe(spec);
       const plan = planDown(spec, observed, { removeVolumes: req.options.removeVolumes, removeOrphans: req.options.removeOrphans, services: req.options.services });
       if (req.options.timeoutMs !== undefined) for (const svc of Object.values(spec.services)) svc.stopGracePeriodMs = req.options.timeoutMs;
       for (const c of observed.containers) this.health.untrack(c.id);
-      if (!req.options.services) this.watcher.unwatch(req.projectName);
+      if (!req.options.services) this.watcher.unwatch(name);
       const ok = await this.run(spec, plan, emit);
-      if (ok && !req.options.services) this.stacks.delete(req.projectName);
+      if (ok && !req.options.services) this.stacks.delete(name);
       return ok;
     });
   }
