@@ -192,7 +192,7 @@ export class StackController {
       }
     }
     const name = loaded?.name ?? req.projectName;
-    if (name === undefined) throw loadError ?? new Error("down: no project named and no stack files given");
+    if (name === undefined) throw loadError instanceof Error ? loadError : new Error("down: no project named and no stack files given");
     return this.serialize(name, async () => {
       let spec: StackSpec | undefined = loaded ?? this.stacks.get(name)?.spec;
       // Without a spec (a stack the daemon never saw), labels still find everything.
