@@ -13,11 +13,14 @@ interface LockOwner {
   start: string | undefined;
 }
 
+/** Start time of a running process; undefined when it is gone or a zombie (killed, not yet reaped: some inits never reap). */
 function startTimeOf(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Field 22 (starttime) counted after the ")" that ends the command name, which may contain spaces.
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+    // Fields counted after the ")" that ends the command name, which may contain spaces:
+    // 3 (state) and 22 (starttime).
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return fields[0] === "Z" || fields[0] === "X" ? undefined : fields[19];
   } catch {
     return undefined;
   }

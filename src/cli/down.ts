@@ -3,7 +3,7 @@
 import type { DownRequest, StreamMessage } from "../daemon/api.js";
 import type { ProjectOptions } from "../stack/load.js";
 import { renderProgress } from "./progress.js";
-import { daemon, projectRef } from "./project.js";
+import { daemon, projectRef } from "./project-name.js";
 
 export interface DownFlags {
   volumes?: boolean;

@@ -7,7 +7,7 @@ import type { ContainerView, DaemonEvent } from "../daemon/api.js";
 import { LABEL } from "../../reconciler/labels.js";
 import type { ProjectOptions } from "../stack/load.js";
 import { CliError } from "./errors.js";
-import { daemon, projectNameOf } from "./project.js";
+import { daemon, projectNameLazy } from "./project-name.js";
 
 export interface EventsFlags {
   json?: boolean;
@@ -22,7 +22,7 @@ interface Known {
 }
 
 export async function runEvents(opts: ProjectOptions, services: string[], flags: EventsFlags): Promise<number> {
-  const project = projectNameOf(opts);
+  const project = await projectNameLazy(opts);
   const client = await daemon();
   const abort = new AbortController();
   const onSigint = (): void => abort.abort();

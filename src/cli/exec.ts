@@ -8,7 +8,7 @@ import { LABEL } from "../../reconciler/labels.js";
 import type { ProjectOptions } from "../stack/load.js";
 import { attach } from "./attach.js";
 import { CliError } from "./errors.js";
-import { daemon, projectNameOf } from "./project.js";
+import { daemon, projectNameLazy } from "./project-name.js";
 
 export interface ExecFlags {
   detach?: boolean;
@@ -48,7 +48,7 @@ export async function serviceContainer(client: DaemonClient, project: string, se
 
 export async function runExec(opts: ProjectOptions, service: string, command: string[], flags: ExecFlags): Promise<number> {
   if (command.length === 0) throw new CliError('"exec" requires at least 2 arguments');
-  const project = projectNameOf(opts);
+  const project = await projectNameLazy(opts);
   const client = await daemon();
   const target = await serviceContainer(client, project, service, parseIndex(flags.index));
   const detach = flags.detach === true;

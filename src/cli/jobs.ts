@@ -7,7 +7,7 @@ import type { JobRun, JobView, LogEntry } from "../daemon/api.js";
 import type { ProjectOptions } from "../stack/load.js";
 import { CliError } from "./errors.js";
 import { humanDuration, table } from "./format.js";
-import { daemonClient, projectNameLazy } from "./project-name.js";
+import { daemon as daemonClient, projectNameLazy } from "./project-name.js";
 
 export interface JobsFlags {
   format?: string;

@@ -4,7 +4,7 @@
 import type { ContainerView } from "../daemon/api.js";
 import type { ProjectOptions } from "../stack/load.js";
 import { CliError } from "./errors.js";
-import { daemon, projectNameOf } from "./project.js";
+import { daemon, projectNameLazy } from "./project-name.js";
 
 export type LifecycleVerb = "start" | "stop" | "restart" | "kill" | "pause" | "unpause" | "rm";
 
@@ -38,7 +38,7 @@ export interface LifecycleFlags {
 }
 
 export async function runLifecycle(verb: LifecycleVerb, opts: ProjectOptions, services: string[], flags: LifecycleFlags): Promise<number> {
-  const project = projectNameOf(opts);
+  const project = await projectNameLazy(opts);
   const client = await daemon();
   const all = await client.json<ContainerView[]>("GET", `/containers?project=${encodeURIComponent(project)}&all=1`);
   const known = new Set(all.map((c) => c.service));

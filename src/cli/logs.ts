@@ -4,7 +4,7 @@ import type { ContainerView, LogEntry } from "../daemon/api.js";
 import type { DaemonClient } from "../daemon/client.js";
 import type { ProjectOptions } from "../stack/load.js";
 import { colorize, useColor } from "./format.js";
-import { daemon, projectNameOf } from "./project.js";
+import { daemon, projectNameLazy } from "./project-name.js";
 
 export interface LogsFlags {
   follow?: boolean;
@@ -66,7 +66,7 @@ function shortName(c: ContainerView): string {
 }
 
 export async function runLogs(opts: ProjectOptions, services: string[], flags: LogsFlags): Promise<number> {
-  const project = projectNameOf(opts);
+  const project = await projectNameLazy(opts);
   const client = await daemon();
   const all = await client.json<ContainerView[]>("GET", `/containers?project=${encodeURIComponent(project)}&all=1`);
   const containers = all.filter((c) => services.length === 0 || services.includes(c.service ?? "")).sort((a, b) => a.name.localeCompare(b.name));

@@ -3,7 +3,7 @@
 import type { ProjectOptions } from "../stack/load.js";
 import { CliError } from "./errors.js";
 import { parseIndex, serviceContainer } from "./exec.js";
-import { daemon, projectNameOf } from "./project.js";
+import { daemon, projectNameLazy } from "./project-name.js";
 
 export interface PortFlags {
   protocol?: string;
@@ -15,7 +15,7 @@ export async function runPort(opts: ProjectOptions, service: string, privatePort
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new CliError(`invalid port "${privatePort}": expected a number between 1 and 65535`);
   const protocol = flags.protocol ?? "tcp";
   const index = parseIndex(flags.index);
-  const project = projectNameOf(opts);
+  const project = await projectNameLazy(opts);
   const client = await daemon();
   const c = await serviceContainer(client, project, service, index).catch((err: unknown) => {
     // compose's wording for this command.

@@ -1,25 +1,11 @@
-// What every stack command does first: load the stack here (so a bad file
-// fails with file:line:col before anything is sent), and connect to the
-// daemon, which loads the same files again and does the work.
-import { connect } from "../daemon/client.js";
-import type { DaemonClient } from "../daemon/client.js";
-import type { ProjectRef } from "../daemon/api.js";
-import { daemonPaths } from "../daemon/paths.js";
+// The stack, loaded in the CLI, for the commands that need it themselves
+// (config, run, watch), and the project name when nothing but the files names
+// it. Most commands avoid this module: see project-name.ts.
 import { loadStack } from "../stack/load.js";
 import type { LoadResult, ProjectOptions } from "../stack/load.js";
 import { warn } from "./config.js";
 
-export function projectRef(opts: ProjectOptions): ProjectRef {
-  return {
-    files: opts.files,
-    projectName: opts.projectName,
-    projectDirectory: opts.projectDirectory,
-    envFiles: opts.envFiles,
-    profiles: opts.profiles,
-    env: opts.env,
-    cwd: opts.cwd,
-  };
-}
+export { daemon, projectRef } from "./project-name.js";
 
 export function loadProject(opts: ProjectOptions, quiet = false): LoadResult {
   const loaded = loadStack(opts);
@@ -35,8 +21,4 @@ export function projectNameOf(opts: ProjectOptions): string {
   if (opts.projectName) return opts.projectName;
   if (opts.files.length === 0 && opts.env.COMPOSE_PROJECT_NAME) return opts.env.COMPOSE_PROJECT_NAME;
   return loadProject(opts, true).stack.name;
-}
-
-export function daemon(): Promise<DaemonClient> {
-  return connect(daemonPaths());
 }

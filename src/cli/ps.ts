@@ -3,7 +3,7 @@
 import type { ContainerView, JobView, StackSummary } from "../daemon/api.js";
 import type { ProjectOptions } from "../stack/load.js";
 import { humanDuration, portsText, statusText, table } from "./format.js";
-import { daemonClient as daemon, projectNameLazy } from "./project-name.js";
+import { daemon, projectNameLazy } from "./project-name.js";
 
 export interface PsFlags {
   all?: boolean;

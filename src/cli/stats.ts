@@ -10,7 +10,7 @@ import type { DaemonClient } from "../daemon/client.js";
 import { LABEL } from "../../reconciler/labels.js";
 import type { ProjectOptions } from "../stack/load.js";
 import { shortId, table } from "./format.js";
-import { daemon, projectNameOf } from "./project.js";
+import { daemon, projectNameLazy } from "./project-name.js";
 
 export interface StatsFlags {
   all?: boolean;
@@ -24,7 +24,7 @@ export interface StatsFlags {
 const INTERVAL_MS = 1000;
 
 export async function runStats(opts: ProjectOptions, services: string[], flags: StatsFlags): Promise<number> {
-  const project = projectNameOf(opts);
+  const project = await projectNameLazy(opts);
   const client = await daemon();
   const sampleAll = async (): Promise<Map<string, { c: ContainerView; s: ContainerStats }>> => {
     const list = (await client.json<ContainerView[]>("GET", `/containers?project=${encodeURIComponent(project)}&all=${flags.all ? 1 : 0}`))

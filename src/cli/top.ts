@@ -5,10 +5,10 @@ import type { ContainerView } from "../daemon/api.js";
 import { LABEL } from "../../reconciler/labels.js";
 import type { ProjectOptions } from "../stack/load.js";
 import { table } from "./format.js";
-import { daemon, projectNameOf } from "./project.js";
+import { daemon, projectNameLazy } from "./project-name.js";
 
 export async function runTop(opts: ProjectOptions, services: string[]): Promise<number> {
-  const project = projectNameOf(opts);
+  const project = await projectNameLazy(opts);
   const client = await daemon();
   const containers = (await client.json<ContainerView[]>("GET", `/containers?project=${encodeURIComponent(project)}&all=0`))
     .filter((c) => c.labels[LABEL.oneoff] !== "True" && (services.length === 0 || services.includes(c.service ?? "")))

@@ -7,7 +7,7 @@ import type { ProjectOptions } from "../stack/load.js";
 import { CliError } from "./errors.js";
 import { followLogs } from "./logs.js";
 import { renderProgress } from "./progress.js";
-import { daemon, projectRef } from "./project.js";
+import { daemon, projectRef } from "./project-name.js";
 
 export interface UpFlags {
   detach?: boolean;

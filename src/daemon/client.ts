@@ -4,7 +4,8 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, openSync } from "node:fs";
 import { request } from "node:http";
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, RequestOptions } from "node:http";
+import { createConnection } from "node:net";
 import { dirname, resolve } from "node:path";
 import type { Duplex } from "node:stream";
 import { API_VERSION } from "./api.js";
@@ -22,18 +23,52 @@ export class DaemonError extends Error {
   }
 }
 
+/** A connection that never reached the daemon: nothing was sent, so the request may be retried. */
+const unreachable = (err: unknown): boolean => ["ENOENT", "ECONNREFUSED"].includes((err as { code?: string }).code ?? "");
+
 export class DaemonClient {
-  constructor(readonly socket: string) {}
+  /**
+   * Called once when the socket does not answer (connect() starts the daemon here): the
+   * first request is the check, where a separate ping cost every command a round trip.
+   */
+  private whenUnreachable: (() => Promise<void>) | undefined;
+
+  constructor(
+    readonly socket: string,
+    whenUnreachable?: () => Promise<void>,
+  ) {
+    this.whenUnreachable = whenUnreachable;
+  }
+
+  private async reaching<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      const recover = this.whenUnreachable;
+      if (!recover || !unreachable(err)) throw err;
+      this.whenUnreachable = undefined;
+      await recover();
+      return fn();
+    }
+  }
+
+  /**
+   * Our own connection, not the http Agent: one request per connection is all we make,
+   * and the Agent's server-name handling costs a CLI ~10 ms of regex compilation.
+   */
+  private options(method: string, path: string, headers: Record<string, string | number>, signal?: AbortSignal): RequestOptions {
+    return { createConnection: () => createConnection(this.socket), method, path: `/${API_VERSION}${path}`, headers, signal };
+  }
 
   private raw(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<IncomingMessage> {
-    return new Promise((resolvePromise, reject) => {
-      const req = request(
-        { socketPath: this.socket, method, path: `/${API_VERSION}${path}`, headers: { "content-type": "application/json" }, signal },
-        resolvePromise,
-      );
-      req.on("error", reject);
-      req.end(body === undefined ? undefined : JSON.stringify(body));
-    });
+    return this.reaching(
+      () =>
+        new Promise((resolvePromise, reject) => {
+          const req = request(this.options(method, path, { "content-type": "application/json" }, signal), resolvePromise);
+          req.on("error", reject);
+          req.end(body === undefined ? undefined : JSON.stringify(body));
+        }),
+    );
   }
 
   async json<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -78,13 +113,10 @@ export class DaemonClient {
    */
   upgrade(path: string, body: unknown): Promise<{ socket: Duplex; head: Buffer }> {
     const payload = Buffer.from(JSON.stringify(body));
-    return new Promise((resolvePromise, reject) => {
-      const req = request({
-        socketPath: this.socket,
-        method: "POST",
-        path: `/${API_VERSION}${path}`,
-        headers: { "content-type": "application/json", "content-length": payload.length, connection: "Upgrade", upgrade: UPGRADE_PROTOCOL },
-      });
+    return this.reaching(() => new Promise((resolvePromise, reject) => {
+      const req = request(
+        this.options("POST", path, { "content-type": "application/json", "content-length": payload.length, connection: "Upgrade", upgrade: UPGRADE_PROTOCOL }),
+      );
       req.on("upgrade", (_res, socket, head) => resolvePromise({ socket, head }));
       req.on("response", (res) => {
         const chunks: Buffer[] = [];
@@ -101,7 +133,7 @@ export class DaemonClient {
       });
       req.on("error", reject);
       req.end(payload);
-    });
+    }));
   }
 
   async ping(): Promise<{ version: string; pid: number; engine: string } | undefined> {
@@ -113,10 +145,19 @@ export class DaemonClient {
   }
 }
 
-/** Connects to the daemon, starting it in the background when its socket does not answer. */
+/**
+ * A client of the daemon, which is started in the background when its socket does not
+ * answer: at once when there is no socket, else on the first request that finds no one
+ * there (a killed daemon leaves its socket file behind).
+ */
 export async function connect(paths: DaemonPaths, opts: { autostart?: boolean; timeoutMs?: number } = {}): Promise<DaemonClient> {
-  const client = new DaemonClient(paths.socket);
-  if (await client.ping()) return client;
+  const start = (): Promise<void> => startDaemon(paths, opts);
+  const client = new DaemonClient(paths.socket, start);
+  if (!existsSync(paths.socket)) await start();
+  return client;
+}
+
+async function startDaemon(paths: DaemonPaths, opts: { autostart?: boolean; timeoutMs?: number }): Promise<void> {
   if (opts.autostart === false || process.env.TSCOMPOSE_NO_AUTOSTART === "1") throw new DaemonError(`cannot connect to the tscompose daemon at ${paths.socket}: is it running?`, 503);
   mkdirSync(dirname(paths.logFile), { recursive: true });
   const out = openSync(paths.logFile, "a");
@@ -127,9 +168,10 @@ export async function connect(paths: DaemonPaths, opts: { autostart?: boolean; t
     env: { ...process.env, TSCOMPOSE_SOCKET: paths.socket, TSCOMPOSE_LOG: paths.logFile },
   });
   child.unref();
+  const probe = new DaemonClient(paths.socket);
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
   while (Date.now() < deadline) {
-    if (existsSync(paths.socket) && (await client.ping())) return client;
+    if (existsSync(paths.socket) && (await probe.ping())) return;
     if (child.exitCode !== null) break;
     await new Promise((r) => setTimeout(r, 50));
   }

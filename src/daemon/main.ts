@@ -107,22 +107,31 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   return { server, engine, controller, stop };
 }
 
-/** One daemon per state dir: refuse to start when another live process holds the pid file. */
+/** One daemon per state dir: refuse to start when another live daemon holds the pid file. */
 function claimPidFile(file: string): void {
   try {
     const pid = Number(readFileSync(file, "utf8").trim());
-    if (pid > 0 && pid !== process.pid) {
-      try {
-        process.kill(pid, 0);
-        throw new Error(`another tscompose daemon (pid ${pid}) is running with this state dir`);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
-      }
-    }
+    if (pid > 0 && pid !== process.pid && isLiveDaemon(pid)) throw new Error(`another tscompose daemon (pid ${pid}) is running with this state dir`);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
   }
   writeFileSync(file, `${process.pid}\n`);
+}
+
+/**
+ * Whether `pid` is a running tscompose daemon. Not just kill(pid, 0): a daemon killed
+ * after its starter exited is a zombie until init reaps it (some inits never do), and
+ * after a reboot the pid may belong to anything else.
+ */
+function isLiveDaemon(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    if (state === "Z" || state === "X") return false;
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").includes("daemon");
+  } catch {
+    return false;
+  }
 }
 
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
