@@ -1,7 +1,6 @@
 // The client side of the daemon API, used by the CLI and the TUI. When the
 // daemon is not running, the CLI starts it in the background (as Docker
 // Desktop or podman's socket activation would) and waits for its socket.
-import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, openSync } from "node:fs";
 import { request } from "node:http";
 import type { IncomingMessage, RequestOptions } from "node:http";
@@ -162,6 +161,8 @@ async function startDaemon(paths: DaemonPaths, opts: { autostart?: boolean; time
   mkdirSync(dirname(paths.logFile), { recursive: true });
   const out = openSync(paths.logFile, "a");
   const bin = resolve(dirname(new URL(import.meta.url).pathname), "../../../bin/tscompose");
+  // Imported here: only a command that starts the daemon needs it (~5 ms of every CLI's start-up).
+  const { spawn } = await import("node:child_process");
   const child = spawn(process.execPath, [bin, "daemon", "--state-dir", paths.stateDir], {
     detached: true,
     stdio: ["ignore", out, out],
