@@ -15,8 +15,8 @@ import { LABEL } from "../../reconciler/labels.js";
 import type { StackSpec } from "../../reconciler/model.js";
 import { observeStack } from "../../reconciler/observed.js";
 import type { ObservedStack } from "../../reconciler/observed.js";
-import { imageOf, planDown, planUp } from "../../reconciler/plan.js";
-import type { Plan } from "../../reconciler/plan.js";
+import { imageOf, planDown, planUp, selectServices } from "../../reconciler/plan.js";
+import type { Plan, UpOptions } from "../../reconciler/plan.js";
 import { loadStack } from "../stack/load.js";
 import type { ContainerView, DaemonEvent, DownRequest, JobView, StackSummary, StreamMessage, UpRequest } from "./api.js";
 import { StackWatcher } from "./watch.js";
@@ -29,7 +29,7 @@ type Emit = (m: StreamMessage) => void;
 /** Scheduled jobs (src/daemon/scheduler.ts), told of each stack's lifecycle. */
 export interface StackJobs {
   /** up, reload, daemon start: follow the stack's schedules; a line per scheduled service. */
-  sync(spec: StackSpec): string[];
+  sync(spec: StackSpec, only?: ReadonlySet<string>): string[];
   /** down: no more runs; the history is forgotten. */
   stop(project: string): void;
   view(project: string): JobView[];
@@ -162,7 +162,7 @@ export class StackController {
         stoppedByUser: previous?.stoppedByUser.filter(() => false) ?? [],
         updatedAt: new Date().toISOString(),
       });
-      const scheduled = this.jobs?.sync(spec) ?? [];
+      const scheduled = this.jobs?.sync(spec, selection(spec, req.options)) ?? [];
       const observed = await this.observe(spec);
       const plan = planUp(spec, observed, { ...req.options, startStopped: true });
       const ok = await this.run(spec, plan, emit);
@@ -262,7 +262,7 @@ export class StackController {
     return this.serialize(project, async () => {
       const record = this.stacks.get(project);
       if (!record) return true;
-      this.jobs?.sync(record.spec);
+      this.jobs?.sync(record.spec, selection(record.spec, record.options));
       const observed = await this.observe(record.spec, record.stoppedByUser);
       const plan = planUp(record.spec, observed, { ...record.options, forceRecreate: false, pull: "missing", startStopped: false });
       const ok = await this.run(record.spec, plan, emit);
@@ -425,4 +425,9 @@ export class StackController {
 
 function emptyStack(name: string): StackSpec {
   return { name, workingDir: "", configFiles: [], services: {}, networks: {}, volumes: {}, secrets: {}, configs: {}, extensions: {} };
+}
+
+/** The services an `up SERVICE...` touches (undefined: all of them). */
+function selection(spec: StackSpec, options: UpOptions): ReadonlySet<string> | undefined {
+  return options.services && options.services.length > 0 ? new Set(selectServices(spec, options.services, options.noDeps)) : undefined;
 }

@@ -339,6 +339,22 @@ describe("JobScheduler", () => {
     expect(events).toEqual([]);
   });
 
+  it("up SERVICE: a job outside the selection is not scheduled, and one already scheduled is left as it is", () => {
+    const { scheduler, timers, spec } = setup({ a: {}, b: {} });
+    expect(scheduler.sync(spec, new Set(["a", "web"]))).toEqual(['a: scheduled "cron-a", next run 2025-01-01T03:16:40.000Z']);
+    expect([...timers.active.keys()]).toEqual(["cron-a"]);
+    expect(scheduler.sync(spec, new Set(["b"]))).toEqual(['b: scheduled "cron-b", next run 2025-01-01T03:16:40.000Z']);
+    expect([...timers.active.keys()].sort()).toEqual(["cron-a", "cron-b"]);
+    // An edit of a's schedule is not taken up by an up of b alone.
+    const edited = structuredClone(spec);
+    edited.services.a!.supervision.schedule!.cron = "cron-a2";
+    scheduler.sync(edited, new Set(["b"]));
+    expect([...timers.active.keys()].sort()).toEqual(["cron-a", "cron-b"]);
+    expect(scheduler.view("app").map((j) => j.service).sort()).toEqual(["a", "b"]);
+    scheduler.sync(edited);
+    expect([...timers.active.keys()].sort()).toEqual(["cron-a2", "cron-b"]);
+  });
+
   it("a reload follows schedule edits: a new cron gets a new timer, a removed schedule stops", () => {
     const { scheduler, timers, spec } = setup({ a: {}, b: {} });
     scheduler.sync(spec);

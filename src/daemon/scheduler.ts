@@ -194,7 +194,11 @@ export class JobScheduler implements StackJobs {
    * loaded and the job containers left from before are adopted. Returns a
    * line per scheduled service for the CLI.
    */
-  sync(spec: StackSpec): string[] {
+  /**
+   * `only`: the services an `up SERVICE...` selected. As compose leaves the other services
+   * alone, a job outside the selection is neither scheduled anew nor changed nor stopped.
+   */
+  sync(spec: StackSpec, only?: ReadonlySet<string>): string[] {
     if (this.closed) return [];
     let p = this.projects.get(spec.name);
     let restored = false;
@@ -213,6 +217,10 @@ export class JobScheduler implements StackJobs {
     for (const svc of Object.values(spec.services)) {
       const schedule = svc.supervision?.schedule;
       if (!schedule) continue;
+      if (only && !only.has(svc.name)) {
+        if (p.jobs.get(svc.name)?.retired === false) scheduled.add(svc.name);
+        continue;
+      }
       scheduled.add(svc.name);
       let job = p.jobs.get(svc.name);
       if (!job) {
