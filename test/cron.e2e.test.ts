@@ -41,6 +41,12 @@ beforeAll(async () => {
       "    command: ['sh', '-c', 'echo started; sleep 3; echo done']",
       "    x-tscompose:",
       "      schedule: { cron: '* * * * * *', overlap: skip, history: 20 }",
+      // Never due while the test runs: a scheduled service with no run in progress.
+      "  yearly:",
+      "    image: busybox",
+      "    command: ['true']",
+      "    x-tscompose:",
+      "      schedule: '0 0 1 1 *'",
       "",
     ].join("\n"),
   );
@@ -74,7 +80,14 @@ describe("scheduled jobs", () => {
     const ps = daemon.cli(["-p", project, "ps"], { cwd: work });
     expect(ps.stdout).toMatch(new RegExp(`^${project}-tick-job\\s+tick\\s+Scheduled "\\*/2 \\* \\* \\* \\* \\*", next in`, "m"));
     const ls = daemon.cli(["ls"], { cwd: work });
-    expect(ls.stdout).toMatch(new RegExp(`^${project}\\s+.*scheduled\\(2\\)`, "m"));
+    expect(ls.stdout).toMatch(new RegExp(`^${project}\\s+.*scheduled\\(3\\)`, "m"));
+  });
+
+  it("logs of a scheduled service with no run in progress points to its runs' output", () => {
+    const logs = daemon.cli(["-p", project, "logs", "yearly"], { cwd: work });
+    expect(logs.code).toBe(0);
+    expect(logs.stdout).toBe("");
+    expect(logs.stderr).toBe("yearly is a scheduled service with no run in progress; the output of its runs: tscompose jobs logs yearly [RUN]\n");
   });
 
   it("overlap skip: slots due while a longer run runs are recorded as skipped, and runs never overlap", async () => {

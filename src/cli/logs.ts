@@ -1,6 +1,6 @@
 // `tscompose logs`: the logs of a stack's containers with compose's
 // `name  | line` prefixes, one colour per service, merged as they arrive.
-import type { ContainerView, LogEntry } from "../daemon/api.js";
+import type { ContainerView, JobView, LogEntry } from "../daemon/api.js";
 import type { DaemonClient } from "../daemon/client.js";
 import type { ProjectOptions } from "../stack/load.js";
 import { colorize, useColor } from "./format.js";
@@ -70,6 +70,15 @@ export async function runLogs(opts: ProjectOptions, services: string[], flags: L
   const client = await daemon();
   const all = await client.json<ContainerView[]>("GET", `/containers?project=${encodeURIComponent(project)}&all=1`);
   const containers = all.filter((c) => services.length === 0 || services.includes(c.service ?? "")).sort((a, b) => a.name.localeCompare(b.name));
+  // A scheduled service (x-tscompose schedule) has a container only while a run runs: say
+  // where its runs' output is kept rather than print nothing.
+  const idle = services.filter((s) => !containers.some((c) => c.service === s));
+  if (idle.length > 0) {
+    const jobs = await client.json<JobView[]>("GET", `/stacks/${encodeURIComponent(project)}/jobs`).catch(() => []);
+    for (const j of jobs.filter((j) => idle.includes(j.service))) {
+      process.stderr.write(`${j.service} is a scheduled service with no run in progress; the output of its runs: tscompose jobs logs ${j.service} [RUN]\n`);
+    }
+  }
   const abort = new AbortController();
   process.once("SIGINT", () => abort.abort());
   await followLogs(client, containers, {

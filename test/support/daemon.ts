@@ -2,7 +2,7 @@
 // engine config (the fixture registry as docker.io's mirror, DNS forwarding
 // only to a dead loopback port, kernel objects under a unique prefix), run as
 // a child process of the built bin/tscompose exactly as a user runs it.
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -99,13 +99,9 @@ export function testDaemon(opts: { mirror?: string }): TestDaemon {
       d.process = undefined;
     },
     cli(args, o = {}) {
-      try {
-        const stdout = execFileSync(bin, args, { cwd: o.cwd ?? dir, env: { ...env, ...o.env }, encoding: "utf8", input: o.input, stdio: ["pipe", "pipe", "pipe"], timeout: 180_000 });
-        return { code: 0, stdout, stderr: "" };
-      } catch (err) {
-        const e = err as { status?: number; stdout?: string; stderr?: string };
-        return { code: e.status ?? 1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
-      }
+      // stderr of a command that succeeds too (warnings, hints).
+      const r = spawnSync(bin, args, { cwd: o.cwd ?? dir, env: { ...env, ...o.env }, encoding: "utf8", input: o.input, stdio: ["pipe", "pipe", "pipe"], timeout: 180_000 });
+      return { code: r.status ?? 1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
     },
     log: () => (existsSync(join(dir, "daemon.log")) ? readFileSync(join(dir, "daemon.log"), "utf8") : ""),
   };
