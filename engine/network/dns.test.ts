@@ -239,6 +239,18 @@ describe("DnsServer on 127.0.0.1 with a fake upstream on 127.0.0.1", () => {
     expect(upstreamQueries).toEqual(["elsewhere.test", "viatcp.test"]);
   });
 
+  it("skips an upstream that refuses (nothing listens) at once, not after its timeout", async () => {
+    const dead = createSocket("udp4");
+    await new Promise<void>((r) => dead.bind(0, "127.0.0.1", () => r()));
+    const deadPort = dead.address().port;
+    dead.close();
+    // A timeout longer than the test's: only a refusal noticed at once lets the second upstream answer in time.
+    const forward = createForwarder(() => [{ host: "127.0.0.1", port: deadPort }, upstream], 600_000);
+    const answer = await forward(query("second.test", "A", 79), "udp");
+    expect(answer).toBeDefined();
+    expect(addresses(dnsPacket.decode(answer!))).toEqual(["198.51.100.7"]);
+  }, 20_000);
+
   it("answers SERVFAIL when no upstream answers", async () => {
     const dead = createSocket("udp4");
     await new Promise<void>((r) => dead.bind(0, "127.0.0.1", () => r()));

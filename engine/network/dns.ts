@@ -124,7 +124,10 @@ export function createForwarder(upstreams: () => readonly DnsUpstream[], timeout
 function forwardUdp(query: Buffer, u: DnsUpstream, timeoutMs: number): Promise<Buffer | undefined> {
   return new Promise((resolve) => {
     // One socket per query: a fresh random source port, so answers cannot be confused between
-    // clients that chose the same query id, and no id rewriting is needed.
+    // clients that chose the same query id, and no id rewriting is needed. Connected to the
+    // upstream: the kernel then drops datagrams from anyone else, and an upstream that is
+    // not there (ICMP port unreachable) fails the socket at once (ECONNREFUSED) instead of
+    // costing the whole timeout before the next upstream is asked.
     const sock = createSocket(isIPv6(u.host) ? "udp6" : "udp4");
     const done = (v: Buffer | undefined): void => {
       clearTimeout(timer);
@@ -138,8 +141,10 @@ function forwardUdp(query: Buffer, u: DnsUpstream, timeoutMs: number): Promise<B
       if (rinfo.port !== u.port || msg.length < 2 || msg.readUInt16BE(0) !== query.readUInt16BE(0)) return;
       done(msg);
     });
-    sock.send(query, u.port, u.host, (err) => {
-      if (err) done(undefined);
+    sock.connect(u.port, u.host, () => {
+      sock.send(query, (err) => {
+        if (err) done(undefined);
+      });
     });
   });
 }
