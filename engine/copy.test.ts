@@ -1,10 +1,13 @@
-// copyIntoRoot against a fake container root full of hostile symlinks: no
-// write, chmod or removal may land outside the root.
+// Both writers against a fake container root full of hostile symlinks: no
+// write, chmod or removal may land outside the root. copyIntoRoot resolves
+// paths in the root itself (stopped containers); copyIntoRunningRoot writes
+// from a helper chrooted into the root (running ones), and must agree.
 import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { cleanContainerPath, copyIntoRoot } from "./copy.js";
+import { cleanContainerPath, copyIntoRoot as resolvingWriter } from "./copy.js";
+import { copyIntoRunningRoot } from "./copy-chroot.js";
 
 let base: string;
 let root: string;
@@ -39,7 +42,10 @@ beforeEach(() => {
 
 afterEach(() => rmSync(base, { recursive: true, force: true }));
 
-describe("copyIntoRoot", () => {
+describe.each([
+  ["copyIntoRoot (resolves in the root)", resolvingWriter],
+  ["copyIntoRunningRoot (chrooted helper)", copyIntoRunningRoot],
+])("%s", (_name, copyIntoRoot) => {
   it("copies a file, creating parents, keeping its mode and mtime, owned as asked", async () => {
     utimesSync(join(host, "app.js"), new Date(1_000_000_000_000), new Date(1_000_000_000_000));
     const r = await copyIntoRoot(root, { copies: [{ hostPath: join(host, "app.js"), containerPath: "/srv/app/app.js" }], removals: [] }, { uid: 1234, gid: 4321 });

@@ -13,16 +13,17 @@
 //   the destination; rename replaces a symlink itself, never its target, and
 //   the running program sees the old or the new file, never half of one;
 // - removals unlink the last component (rm never follows links).
-// The root is /proc/<pid>/root for a running container (its own mount
-// namespace: writes under its volumes and tmpfs mounts land where it reads
-// them, as `docker cp` does), else the rootfs directory.
+// The root here is a stopped container's rootfs directory. A running
+// container is written through /proc/<pid>/root (its own mount namespace:
+// writes under its volumes and tmpfs mounts land where it reads them, as
+// `docker cp` does), by copy-chroot.ts.
 //
 // Node has no openat2(RESOLVE_IN_ROOT), so this is check-then-use on paths: a
 // process in the container that swaps a resolved directory for a symlink
-// between our lstat and our write could still redirect it
-// (CVE-2018-15664, which docker cp had too). Out of scope here, as for the
-// unpacker (engine/snapshot/safepath.ts); closing it needs a helper that
-// chroots into the container before it writes.
+// between our lstat and our write could redirect it (CVE-2018-15664, which
+// docker cp had too). So this writer serves only roots no process runs in (a
+// stopped container's rootfs); a running container is written to by a helper
+// chrooted into it (copy-chroot.ts).
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import { chmod, copyFile, lchown, lstat, lutimes, mkdir, readdir, readlink, rename, rm, symlink } from "node:fs/promises";

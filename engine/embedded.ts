@@ -11,6 +11,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { copyIntoRoot } from "./copy.js";
+import { copyIntoRunningRoot } from "./copy-chroot.js";
 import type { NetworkManager, SandboxInfo } from "./network/types.js";
 import type { ResolvedMount } from "./runtime/mounts.js";
 import type { ContainerRuntime } from "./runtime/runtime.js";
@@ -317,7 +318,8 @@ export class EmbeddedEngine implements Engine {
     try {
       // As compose's sync (tar run by exec as the container's user): new files belong to that user.
       const owner = await resolveUser(root, rec.spec.user ?? rec.imageConfig.user).catch(() => ({ uid: 0, gid: 0 }));
-      return await copyIntoRoot(root, req, { uid: owner.uid, gid: owner.gid });
+      // While it runs, a process in it could race a check-then-write: the writes are made from inside a chroot.
+      return live ? await copyIntoRunningRoot(root, req, { uid: owner.uid, gid: owner.gid }) : await copyIntoRoot(root, req, { uid: owner.uid, gid: owner.gid });
     } finally {
       // A rootfs runc mounts at start must not stay mounted here too (two overlays on one upperdir).
       if (!live && rec.rootfsMount) await this.parts.snapshotter.unmount(rec.id);

@@ -254,6 +254,30 @@ describe.skipIf(!root)("filesystem and volumes", () => {
   });
 });
 
+describe.skipIf(!root)("copying into a running container (docker cp, develop.watch sync)", () => {
+  it("a container swapping a directory for a link to a host path while we copy never gets a write onto the host", async () => {
+    // CVE-2018-15664: resolve-then-write on /proc/<pid>/root paths could be redirected by a
+    // link made in between; the writes come from a helper chrooted into the container.
+    const target = join(w.dir, "host-target");
+    await mkdir(target, { recursive: true });
+    const swapper = `mkdir -p /app; while true; do rm -rf /app/sub; mkdir /app/sub; rm -rf /app/sub; ln -s ${target} /app/sub; done`;
+    const id = await run({ cmd: ["sh", "-c", swapper] });
+    const src = join(w.dir, "payload");
+    await writeFile(src, "payload\n");
+    let copied = 0;
+    for (let i = 0; i < 100; i++) {
+      // Many files a request: as many windows for the swap to hit. Errors are expected now and
+      // then (a directory that is there at one moment and gone the next).
+      const copies = Array.from({ length: 10 }, (_, k) => ({ hostPath: src, containerPath: `/app/sub/f${i}-${k}` }));
+      const r = await w.engine.copyToContainer(id, { copies, removals: [] }).catch(() => undefined);
+      copied += r?.copied ?? 0;
+    }
+    expect(copied).toBeGreaterThan(0);
+    expect(await readdir(target)).toEqual([]);
+    await w.engine.removeContainer(id, { force: true });
+  }, 120_000);
+});
+
 describe.skipIf(!root)("the rootfs, mounted by runc in the container's own mount namespace", () => {
   const hostMounts = async () => (await readFile("/proc/self/mountinfo", "utf8")).split("\n").filter((l) => l.includes(join(w.stateDir, "snapshots")));
 
