@@ -18,10 +18,10 @@
 // the owner, a file or link written to a fresh temporary name (O_EXCL) and
 // renamed over the destination, a directory in the way replaced, set-id bits
 // set after chown; new entries belong to the owner.
-import { lstat, readdir, readlink } from "node:fs/promises";
+import { readdir, readlink } from "node:fs/promises";
 import type { Stats } from "node:fs";
 import { run } from "./sys/exec.js";
-import { cleanContainerPath, type CopyOwner } from "./copy.js";
+import { cleanContainerPath, lstatOrUndefined, type CopyOwner } from "./copy.js";
 import { EngineError } from "./types.js";
 import type { CopyToContainerRequest, CopyToContainerResult } from "./types.js";
 
@@ -132,16 +132,6 @@ print "$copied $removed\n";
 `;
 
 const hex = (s: string): string => Buffer.from(s, "utf8").toString("hex");
-
-async function lstatOrUndefined(p: string): Promise<Stats | undefined> {
-  try {
-    return await lstat(p);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR") return undefined;
-    throw err;
-  }
-}
 
 /** The helper's operations for a request: host trees walked here, where the exclusion rules are. */
 async function operations(req: CopyToContainerRequest): Promise<string[]> {

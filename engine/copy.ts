@@ -38,7 +38,8 @@ export interface CopyOwner {
   gid: number;
 }
 
-async function lstatOrUndefined(p: string): Promise<Stats | undefined> {
+/** lstat, or undefined when the path (or a parent) is not there. */
+export async function lstatOrUndefined(p: string): Promise<Stats | undefined> {
   try {
     return await lstat(p);
   } catch (err) {
