@@ -5,7 +5,7 @@
 // what makes a restart after kill -9 work without manual cleanup. The start
 // time guards against a recycled pid.
 import { open, readFile, rm } from "node:fs/promises";
-import { readFileSync } from "node:fs";
+import { runningStat } from "../sys/proc.js";
 import { EngineError } from "../types.js";
 
 interface LockOwner {
@@ -15,15 +15,7 @@ interface LockOwner {
 
 /** Start time of a running process; undefined when it is gone or a zombie (killed, not yet reaped: some inits never reap). */
 function startTimeOf(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Fields counted after the ")" that ends the command name, which may contain spaces:
-    // 3 (state) and 22 (starttime).
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return fields[0] === "Z" || fields[0] === "X" ? undefined : fields[19];
-  } catch {
-    return undefined;
-  }
+  return runningStat(pid)?.startTime;
 }
 
 function alive(owner: LockOwner): boolean {

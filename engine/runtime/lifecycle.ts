@@ -4,9 +4,9 @@
 // are serialized; kill is not (it must be able to interrupt a slow stop).
 // Every state change goes through state.ts's transition table.
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { access, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { isRunning } from "../sys/proc.js";
 import type { CgroupManager } from "../cgroups/types.js";
 import type { ContainerInfo, EngineEvent } from "../types.js";
 import { EngineError } from "../types.js";
@@ -52,19 +52,7 @@ const exists = (path: string) =>
   );
 
 /** Whether a process exists and is not a zombie (an exited conmon waits for its reaper, init, for a while). */
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "EPERM") return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return false;
-  }
-}
+export const alive = isRunning;
 
 export class Lifecycle {
   private readonly locks = new Map<string, Promise<unknown>>();

@@ -6,6 +6,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import type { Server } from "node:http";
 import { createEngine } from "../../engine/index.js";
+import { isRunning } from "../../engine/sys/proc.js";
 import type { Engine } from "../../engine/types.js";
 import type { DaemonEvent } from "./api.js";
 import { StackController } from "./controller.js";
@@ -118,17 +119,10 @@ function claimPidFile(file: string): void {
   writeFileSync(file, `${process.pid}\n`);
 }
 
-/**
- * Whether `pid` is a running tscompose daemon. Not just kill(pid, 0): a daemon killed
- * after its starter exited is a zombie until init reaps it (some inits never do), and
- * after a reboot the pid may belong to anything else.
- */
+/** Whether `pid` is a running tscompose daemon: not a zombie (see proc.ts), and after a reboot the pid may belong to anything else. */
 function isLiveDaemon(pid: number): boolean {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-    if (state === "Z" || state === "X") return false;
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").includes("daemon");
+    return isRunning(pid) && readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").includes("daemon");
   } catch {
     return false;
   }
