@@ -3,7 +3,7 @@
 import type { DownRequest, StreamMessage } from "../daemon/api.js";
 import type { ProjectOptions } from "../stack/load.js";
 import { renderProgress } from "./progress.js";
-import { daemon, projectRef } from "./project-name.js";
+import { daemon, namedProject, projectRef } from "./project-name.js";
 
 export interface DownFlags {
   volumes?: boolean;
@@ -14,7 +14,7 @@ export interface DownFlags {
 export async function runDown(opts: ProjectOptions, flags: DownFlags): Promise<number> {
   // The daemon loads the files (and takes the project's name from them); see up.ts.
   const request: DownRequest = {
-    projectName: opts.projectName ?? (opts.files.length === 0 ? opts.env.COMPOSE_PROJECT_NAME : undefined),
+    projectName: namedProject(opts),
     project: projectRef(opts),
     options: {
       removeVolumes: flags.volumes,

@@ -1,7 +1,9 @@
 // Renders the daemon's progress stream the way docker compose v2 prints it in
 // plain mode: one line per step ("Container shop-web-1  Started"), errors at
 // the end, warnings on stderr. Returns whether the operation succeeded.
+import { NO_SUCH_SERVICE } from "../daemon/api.js";
 import type { StreamMessage } from "../daemon/api.js";
+import { STACK_ERROR_CODES } from "../stack/errors.js";
 
 const WORDS: Record<string, [string, string]> = {
   pull: ["Pulling", "Pulled"],
@@ -40,7 +42,7 @@ function subject(kind: string, name: string): string {
  * file that does not load, a service that does not exist): printed as the CLI's own
  * errors are, without compose's "Error:" prefix for failed steps.
  */
-const REQUEST_ERRORS = new Set(["yaml", "schema", "interpolation", "reference", "cycle", "file", "invalid", "no-such-service"]);
+const REQUEST_ERRORS: ReadonlySet<string> = new Set([...STACK_ERROR_CODES, NO_SUCH_SERVICE]);
 
 export interface ProgressOutcome {
   ok: boolean;

@@ -20,12 +20,22 @@ export function projectRef(opts: ProjectOptions): ProjectRef {
   };
 }
 
-/** Same answer as project.ts's projectNameOf; the stack is only loaded when nothing else names the project. */
-export async function projectNameLazy(opts: ProjectOptions): Promise<string> {
+/**
+ * The project's name when the command line names it: -p, or COMPOSE_PROJECT_NAME when
+ * no file is given (as in compose, enough for commands like `down` and `ps`).
+ */
+export function namedProject(opts: ProjectOptions): string | undefined {
   if (opts.projectName) return opts.projectName;
   if (opts.files.length === 0 && opts.env.COMPOSE_PROJECT_NAME) return opts.env.COMPOSE_PROJECT_NAME;
-  const { projectNameOf } = await import("./project.js");
-  return projectNameOf(opts);
+  return undefined;
+}
+
+/** The project's name; the stack is only loaded when nothing else names the project. */
+export async function projectNameLazy(opts: ProjectOptions): Promise<string> {
+  const named = namedProject(opts);
+  if (named !== undefined) return named;
+  const { loadProject } = await import("./project.js");
+  return loadProject(opts, true).stack.name;
 }
 
 export function daemon(): Promise<DaemonClient> {

@@ -8,6 +8,9 @@ import type { UpOptions } from "../../reconciler/plan.js";
 
 export const API_VERSION = "v1";
 
+/** The `code` of a stream error for a service the request names that the stack does not have. */
+export const NO_SUCH_SERVICE = "no-such-service";
+
 /** Everything the daemon needs to load a stack the way the CLI did. */
 export interface ProjectRef {
   files: string[];

@@ -18,6 +18,7 @@ import type { ObservedStack } from "../../reconciler/observed.js";
 import { imageOf, planDown, planUp, selectServices } from "../../reconciler/plan.js";
 import type { Plan, UpOptions } from "../../reconciler/plan.js";
 import { loadStack } from "../stack/load.js";
+import { NO_SUCH_SERVICE } from "./api.js";
 import type { ContainerView, DaemonEvent, DownRequest, JobView, StackSummary, StreamMessage, UpRequest } from "./api.js";
 import { StackWatcher } from "./watch.js";
 import { DevelopWatcher } from "./develop-watch.js";
@@ -149,7 +150,7 @@ export class StackController {
     for (const w of loaded.warnings) emit({ type: "warning", message: w });
     const spec = loaded.stack;
     for (const s of [...(req.options.services ?? []), ...(req.options.mustExist ?? [])]) {
-      if (!(s in spec.services)) throw Object.assign(new Error(`no such service: ${s}`), { code: "no-such-service" });
+      if (!(s in spec.services)) throw Object.assign(new Error(`no such service: ${s}`), { code: NO_SUCH_SERVICE });
     }
     return this.serialize(spec.name, async () => {
       const previous = this.stacks.get(spec.name);
@@ -194,9 +195,8 @@ export class StackController {
     const name = loaded?.name ?? req.projectName;
     if (name === undefined) throw loadError instanceof Error ? loadError : new Error("down: no project named and no stack files given");
     return this.serialize(name, async () => {
-      let spec: StackSpec | undefined = loaded ?? this.stacks.get(name)?.spec;
       // Without a spec (a stack the daemon never saw), labels still find everything.
-      spec ??= emptyStack(name);
+      const spec = loaded ?? this.stacks.get(name)?.spec ?? emptyStack(name);
       // No job may start once down has looked at what runs; down removes the running ones.
       if (!req.options.services) this.jobs?.stop(name);
       const observed = await this.observe(spec);

@@ -192,11 +192,9 @@ export class JobScheduler implements StackJobs {
    * Follows the stack's schedules: on up, watch-mode reload and daemon start.
    * The first time a project is seen in this process, its persisted state is
    * loaded and the job containers left from before are adopted. Returns a
-   * line per scheduled service for the CLI.
-   */
-  /**
-   * `only`: the services an `up SERVICE...` selected. As compose leaves the other services
-   * alone, a job outside the selection is neither scheduled anew nor changed nor stopped.
+   * line per scheduled service for the CLI. `only`: the services an `up
+   * SERVICE...` selected; as compose leaves the other services alone, a job
+   * outside the selection is neither scheduled anew nor changed nor stopped.
    */
   sync(spec: StackSpec, only?: ReadonlySet<string>): string[] {
     if (this.closed) return [];

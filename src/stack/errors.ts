@@ -8,14 +8,17 @@ export interface SourceLocation {
   column: number; // 1-based
 }
 
-export type StackErrorCode =
-  | "yaml" // the file is not well-formed YAML (duplicate keys included)
-  | "schema" // a key is unknown or a value has the wrong type or format
-  | "interpolation" // ${VAR:?err} on an unset variable, or a malformed ${...}
-  | "reference" // depends_on / networks / volumes naming something that does not exist
-  | "cycle" // depends_on, extends or include loops
-  | "file" // a stack file, env_file, extends/include target cannot be read
-  | "invalid"; // any other semantic error found during normalization
+export const STACK_ERROR_CODES = [
+  "yaml", // the file is not well-formed YAML (duplicate keys included)
+  "schema", // a key is unknown or a value has the wrong type or format
+  "interpolation", // ${VAR:?err} on an unset variable, or a malformed ${...}
+  "reference", // depends_on / networks / volumes naming something that does not exist
+  "cycle", // depends_on, extends or include loops
+  "file", // a stack file, env_file, extends/include target cannot be read
+  "invalid", // any other semantic error found during normalization
+] as const;
+
+export type StackErrorCode = (typeof STACK_ERROR_CODES)[number];
 
 export class StackError extends Error {
   readonly code: StackErrorCode;
