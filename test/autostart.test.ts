@@ -2,24 +2,17 @@
 // when there is no socket at all, and when a killed daemon left its socket
 // file behind (the first request is the check; there is no separate ping).
 // With autostart off, the CLI says the daemon is not running and exits 1.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { DaemonClient } from "../src/daemon/client.js";
 import { buildOnce, cleanupDir, leaks, testDaemon } from "./support/daemon.js";
 import { eventually } from "./support/wait.js";
+import { isRunning as alive } from "../engine/sys/proc.js";
 
 const d = testDaemon({});
 const started: number[] = [];
 const autostartEnv = { TSCOMPOSE_NO_AUTOSTART: "" };
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");
-  } catch {
-    return false;
-  }
-};
 
 async function daemonPid(): Promise<number> {
   const ping = await new DaemonClient(d.socket).ping();

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { holdLauncher, run } from "./exec.js";
 import { Launcher } from "./launcher.js";
+import { isRunning as alive } from "./proc.js";
 
 /** Launcher processes whose parent is `ppid`. */
 const launchersOf = (ppid: number) =>
@@ -16,14 +17,6 @@ const launchersOf = (ppid: number) =>
     .map((l) => l.trim().split(/\s+/))
     .filter((f) => f[1] === String(ppid) && f[2] === "perl" && f[3] === "-e")
     .map((f) => Number(f[0]));
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");
-  } catch {
-    return false;
-  }
-};
 /** The pid of a launcher's own perl process (undefined when it has none). */
 const launcherPid = (l: Launcher) => (l as unknown as { child?: { pid?: number; exitCode: number | null } }).child?.pid;
 /** Session id of a process (field 6 of /proc/<pid>/stat; the name in field 2 has no spaces here). */
