@@ -8,10 +8,10 @@ cd "$(dirname "$0")/.."
 if [ "${TSCOMPOSE_NO_MIRROR:-}" != "1" ]; then
   node dist/test/fixtures/local-mirror.js
 fi
-bin/tscompose -f examples/webapp/compose.yaml up -d --wait
-bin/tscompose -f examples/webapp/compose.yaml ps
+bin/tscompose up -f examples/webapp/compose.yaml -d --wait
+bin/tscompose ps -f examples/webapp/compose.yaml
 echo
 echo "web answers on http://127.0.0.1:8080/ :"
 curl -fsS http://127.0.0.1:8080/ || wget -qO- http://127.0.0.1:8080/
 echo
-echo "Take it down with: bin/tscompose -f examples/webapp/compose.yaml down"
+echo "Take it down with: bin/tscompose down -f examples/webapp/compose.yaml"

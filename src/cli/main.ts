@@ -1,6 +1,7 @@
-// The tscompose command line. Global flags follow docker compose; they go
-// before the command (`tscompose -f a.yml config`), because command flags reuse
-// the same letters (`logs -f` follows, `-f` before it names a file).
+// The tscompose command line. Project flags follow docker compose; they go
+// before the command (`tscompose -f a.yml config`) or after it (`tscompose up
+// -f a.yml`); where a command reuses a letter (`logs -f` follows) the letter
+// is the command's and the long form (`--file`) names the project flag.
 //
 // Startup time matters (every `ps` pays it): `--version` answers before any
 // module is loaded, and each command's implementation is imported only when

@@ -14,8 +14,25 @@ export interface GlobalFlags {
   profile: string[];
 }
 
+/**
+ * The project flags, given before the command (`tscompose -f a.yml up`), after
+ * it (`tscompose up -f a.yml`), or both. Repeatable flags keep their order
+ * across the two places: those before the command come first, as on the
+ * command line.
+ */
 export function projectOptions(program: Command): ProjectOptions {
-  const g = program.opts<GlobalFlags>();
+  const chain: Command[] = [];
+  for (let c: Command | null = actionCommands.get(program) ?? program; c; c = c.parent) chain.unshift(c);
+  const g: GlobalFlags = { file: [], envFile: [], profile: [] };
+  for (const c of chain) {
+    const o = c.opts<Partial<Record<keyof GlobalFlags, unknown>>>();
+    const own = projectFlagsOf(c);
+    if (own.has("file") && Array.isArray(o.file)) g.file.push(...(o.file as string[]));
+    if (own.has("envFile") && Array.isArray(o.envFile)) g.envFile.push(...(o.envFile as string[]));
+    if (own.has("profile") && Array.isArray(o.profile)) g.profile.push(...(o.profile as string[]));
+    if (own.has("projectName") && typeof o.projectName === "string") g.projectName = o.projectName;
+    if (own.has("projectDirectory") && typeof o.projectDirectory === "string") g.projectDirectory = o.projectDirectory;
+  }
   return {
     files: g.file,
     projectName: g.projectName,
@@ -25,6 +42,45 @@ export function projectOptions(program: Command): ProjectOptions {
     env: process.env,
     cwd: process.cwd(),
   };
+}
+
+/** The command whose action runs, recorded by a preAction hook so projectOptions can read the flags given after it. */
+const actionCommands = new WeakMap<Command, Command>();
+
+const PROJECT_FLAGS: { key: keyof GlobalFlags; short?: string; long: string; value: string; description: string; repeatable: boolean }[] = [
+  { key: "file", short: "-f", long: "--file", value: "<file>", description: "stack file (repeatable; later files override earlier ones)", repeatable: true },
+  { key: "projectName", short: "-p", long: "--project-name", value: "<name>", description: "project name", repeatable: false },
+  { key: "projectDirectory", long: "--project-directory", value: "<dir>", description: "working directory (default: the directory of the first stack file)", repeatable: false },
+  { key: "envFile", long: "--env-file", value: "<file>", description: "alternate environment file (repeatable)", repeatable: true },
+  { key: "profile", long: "--profile", value: "<profile>", description: "enable a profile (repeatable)", repeatable: true },
+];
+
+/** Which project flags a command declares itself (its own flags of the same name or letter win). */
+function projectFlagsOf(cmd: Command): Set<keyof GlobalFlags> {
+  const keys = new Set<keyof GlobalFlags>();
+  for (const f of PROJECT_FLAGS) if (cmd.options.some((o) => o.long === f.long)) keys.add(f.key);
+  return keys;
+}
+
+/**
+ * Declares the project flags on cmd and every command below it, as docker
+ * compose accepts them after the command too. Where the command uses the
+ * same letter for its own flag (`logs -f` follows, `rm -f` forces, `run -p`
+ * publishes), the letter keeps the command's meaning and only the long form
+ * (`--file`, `--project-name`) names the project flag there.
+ */
+function addProjectFlags(cmd: Command): void {
+  for (const sub of cmd.commands) {
+    for (const f of PROJECT_FLAGS) {
+      if (sub.options.some((o) => o.long === f.long)) continue;
+      const shortTaken = f.short !== undefined && sub.options.some((o) => o.short === f.short);
+      const flags = `${f.short && !shortTaken ? `${f.short}, ` : ""}${f.long} ${f.value}`;
+      const opt = new Option(flags, f.description).hideHelp();
+      if (f.repeatable) opt.argParser(collect).default([]);
+      sub.addOption(opt);
+    }
+    addProjectFlags(sub);
+  }
 }
 
 /**
@@ -369,6 +425,10 @@ export function buildProgram(version: string): Command {
       else process.stdout.write(`tscompose version ${version}\n`);
     });
 
+  addProjectFlags(program);
+  program.hook("preAction", (_root, actionCommand) => {
+    actionCommands.set(program, actionCommand);
+  });
   for (const cmd of program.commands) cmd.exitOverride().showHelpAfterError();
   return program;
 }

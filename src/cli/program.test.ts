@@ -1,0 +1,60 @@
+import { describe, expect, it } from "vitest";
+import { buildProgram, projectOptions } from "./program.js";
+import type { ProjectOptions } from "../stack/load.js";
+
+/** Parses argv and returns the project options the chosen command would get, without running it. */
+async function parsed(argv: string[]): Promise<{ opts: ProjectOptions; command: Record<string, unknown> }> {
+  const program = buildProgram("0.0.0-test");
+  let seen: { opts: ProjectOptions; command: Record<string, unknown> } | undefined;
+  program.hook("preAction", (_root, action) => {
+    seen = { opts: projectOptions(program), command: action.opts() };
+    throw new Error("stop before the action");
+  });
+  await expect(program.parseAsync(argv, { from: "user" })).rejects.toThrow("stop before the action");
+  if (!seen) throw new Error("no action was chosen");
+  return seen;
+}
+
+describe("project flags before and after the command", () => {
+  it("takes -f after the command, as `tscompose up -f stack.yml`", async () => {
+    const { opts } = await parsed(["up", "-f", "stack.yml", "-d"]);
+    expect(opts.files).toEqual(["stack.yml"]);
+  });
+
+  it("keeps the order of repeated -f across both places", async () => {
+    const { opts } = await parsed(["-f", "a.yml", "--file", "b.yml", "up", "-f", "c.yml", "--file=d.yml"]);
+    expect(opts.files).toEqual(["a.yml", "b.yml", "c.yml", "d.yml"]);
+  });
+
+  it("takes every project flag after the command", async () => {
+    const { opts } = await parsed(["down", "-p", "shop", "--project-directory", "/srv/shop", "--env-file", "x.env", "--profile", "debug", "--profile", "ops"]);
+    expect(opts).toMatchObject({ projectName: "shop", projectDirectory: "/srv/shop", envFiles: ["x.env"], profiles: ["debug", "ops"] });
+  });
+
+  it("lets a name after the command override one before it", async () => {
+    const { opts } = await parsed(["-p", "first", "ps", "-p", "second"]);
+    expect(opts.projectName).toBe("second");
+  });
+
+  it("keeps a command's own letters: logs -f follows, rm -f forces, run -p publishes", async () => {
+    const logs = await parsed(["logs", "-f", "--file", "s.yml"]);
+    expect(logs.command.follow).toBe(true);
+    expect(logs.opts.files).toEqual(["s.yml"]);
+    const rm = await parsed(["rm", "-f"]);
+    expect(rm.command.force).toBe(true);
+    expect(rm.opts.files).toEqual([]);
+    const run = await parsed(["run", "-p", "8080:80", "--project-name", "x", "web"]);
+    expect(run.command.publish).toEqual(["8080:80"]);
+    expect(run.opts.projectName).toBe("x");
+  });
+
+  it("leaves a command's arguments after the service to the command (exec web ls -f)", async () => {
+    const { opts } = await parsed(["exec", "-f", "s.yml", "web", "ls", "-f", "x"]);
+    expect(opts.files).toEqual(["s.yml"]);
+  });
+
+  it("takes them on nested commands (jobs logs)", async () => {
+    const { opts } = await parsed(["jobs", "logs", "-f", "s.yml", "backup"]);
+    expect(opts.files).toEqual(["s.yml"]);
+  });
+});
