@@ -23,10 +23,8 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# `npm install` rather than `npm ci`: npm 11 with this machine's settings
-# (omit-lockfile-registry-resolved) writes lockfiles without the other
-# platforms' optional rollup packages, which `npm ci` then refuses. The
-# lockfile still pins every version.
+# The lockfile lists every platform's optional packages (rollup's native
+# builds), so `npm install` here leaves it as committed and `npm ci` works.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm install --no-fund --no-audit --loglevel=error
 fi
