@@ -1,29 +1,41 @@
-// Output conventions shared by the commands, following docker compose:
-// left-aligned tables with three spaces between columns, human durations
+// Output conventions shared by the commands, following docker compose and
+// the docker CLI: tabwriter tables (3 spaces of padding, cells at least 10
+// wide), go-units human durations
 // ("Up 3 minutes", "Exited (0) 2 seconds ago"), ports as
 // "0.0.0.0:8080->80/tcp", and colours only on a TTY without NO_COLOR.
 import type { ContainerView } from "../daemon/api.js";
 
+/**
+ * A table laid out like Go's tabwriter as the docker CLI and docker compose
+ * configure it: every cell but the last padded to its column's widest cell
+ * plus 3 spaces, and at least 10 wide.
+ */
 export function table(headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const widths = headers.map((h, i) => Math.max(10, h.length + 3, ...rows.map((r) => (r[i] ?? "").length + 3)));
   const line = (cells: string[]): string =>
     cells
       .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
-      .join("   ")
+      .join("")
       .trimEnd();
   return `${[line(headers), ...rows.map(line)].join("\n")}\n`;
 }
 
+/** go-units HumanDuration, as docker ps and docker compose ps print ages ("Up 3 minutes", "2 weeks ago"). */
 export function humanDuration(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 1) return "Less than a second";
-  if (s < 60) return `${s} second${s === 1 ? "" : "s"}`;
-  const m = Math.round(s / 60);
-  if (m < 60) return m === 1 ? "About a minute" : `${m} minutes`;
-  const h = Math.round(m / 60);
-  if (h < 48) return h === 1 ? "About an hour" : `${h} hours`;
-  const d = Math.round(h / 24);
-  return `${d} days`;
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < 1) return "Less than a second";
+  if (seconds === 1) return "1 second";
+  if (seconds < 60) return `${seconds} seconds`;
+  const minutes = Math.floor(ms / 60_000);
+  if (minutes === 1) return "About a minute";
+  if (minutes < 60) return `${minutes} minutes`;
+  const hours = Math.round(ms / 3_600_000);
+  if (hours === 1) return "About an hour";
+  if (hours < 48) return `${hours} hours`;
+  if (hours < 24 * 7 * 2) return `${Math.floor(hours / 24)} days`;
+  if (hours < 24 * 30 * 2) return `${Math.floor(hours / 24 / 7)} weeks`;
+  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24 / 30)} months`;
+  return `${Math.floor(hours / 24 / 365)} years`;
 }
 
 export function statusText(c: ContainerView, now = Date.now()): string {

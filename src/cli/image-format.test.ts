@@ -1,9 +1,10 @@
 import { describe, expect, test } from "vitest";
-import { applyTemplate, dockerTable, humanDuration } from "./image-format.js";
+import { applyTemplate } from "./image-format.js";
+import { humanDuration, table } from "./format.js";
 
 describe("image command output", () => {
   test("tables are laid out like docker's tabwriter: cells at least 10 wide, 3 spaces of padding", () => {
-    expect(dockerTable(["REPOSITORY", "TAG", "SIZE"], [["busybox", "latest", "2.13MB"]])).toBe("REPOSITORY   TAG       SIZE\nbusybox      latest    2.13MB\n");
+    expect(table(["REPOSITORY", "TAG", "SIZE"], [["busybox", "latest", "2.13MB"]])).toBe("REPOSITORY   TAG       SIZE\nbusybox      latest    2.13MB\n");
   });
 
   test("durations read like go-units", () => {

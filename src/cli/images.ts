@@ -12,7 +12,8 @@ import { shortDigest, unpackedSize, type ImageEntry } from "../../engine/image/t
 import type { ProjectOptions } from "../stack/load.js";
 import { openImageService } from "./engine-config.js";
 import { CliError } from "./errors.js";
-import { applyTemplate, dockerTable, humanDuration } from "./image-format.js";
+import { applyTemplate } from "./image-format.js";
+import { humanDuration, table } from "./format.js";
 
 async function withService<T>(fn: (svc: ImageService) => Promise<T>): Promise<T> {
   const svc = await openImageService();
@@ -185,7 +186,7 @@ export async function runImages(filter: string | undefined, flags: ImagesFlags):
       out = rows.map((r) => `${applyTemplate(template, r)}\n`).join("");
     } else {
       const headers = ["REPOSITORY", "TAG", ...(flags.digests ? ["DIGEST"] : []), "IMAGE ID", "CREATED", "SIZE"];
-      out = dockerTable(
+      out = table(
         headers,
         rows.map((r) => [r.Repository, r.Tag, ...(flags.digests ? [r.Digest] : []), r.ID, r.CreatedSince, r.Size]),
       );

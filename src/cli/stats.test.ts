@@ -48,6 +48,6 @@ describe("stats formatting, as docker's go-units", () => {
 
   it("prints docker's columns", () => {
     const out = statsTable([{ ID: "abc", Container: "abc", Name: "p-web-1", CPUPerc: "0.00%", MemUsage: "1MiB / 2GiB", MemPerc: "0.05%", NetIO: "0B / 0B", BlockIO: "0B / 0B", PIDs: "1" }]);
-    expect(out.split("\n")[0]).toBe("CONTAINER ID   NAME      CPU %   MEM USAGE / LIMIT   MEM %   NET I/O   BLOCK I/O   PIDS");
+    expect(out.split("\n")[0]).toBe("CONTAINER ID   NAME      CPU %     MEM USAGE / LIMIT   MEM %     NET I/O   BLOCK I/O   PIDS");
   });
 });

@@ -22,9 +22,8 @@ import type { ParsedFile, PathSegment } from "./parse.js";
 import { resolveRelativePaths } from "./paths.js";
 import { isValidProjectName, normalizeProjectName } from "./units.js";
 import { validateSchema } from "./validate.js";
+import { isDict, type Dict } from "./dict.js";
 
-type Dict = Record<string, unknown>;
-const isDict = (v: unknown): v is Dict => typeof v === "object" && v !== null && !Array.isArray(v);
 
 export interface ProjectOptions {
   /** -f files as given (relative to cwd); empty: COMPOSE_FILE or the default names. */

@@ -27,8 +27,8 @@ import type { PortShort } from "./ports.js";
 import { parseSize, shellSplit } from "./units.js";
 import { normalizeDevelop, normalizeSupervision } from "./x-tscompose.js";
 import type { PathSegment } from "./parse.js";
+import { isDict, type Dict } from "./dict.js";
 
-type Dict = Record<string, unknown>;
 
 /** Reports an error at a key path; the loader turns it into file:line:col. */
 export type Fail = (path: readonly PathSegment[], message: string) => never;
@@ -43,7 +43,6 @@ export interface NormalizeContext {
   fail: Fail;
 }
 
-const isDict = (v: unknown): v is Dict => typeof v === "object" && v !== null && !Array.isArray(v);
 const asDict = (v: unknown): Dict => (isDict(v) ? v : {});
 /** A scalar as compose reads it; the schema stage already rejected mappings and lists where a scalar belongs. */
 const text = (v: unknown): string => (typeof v === "object" && v !== null ? JSON.stringify(v) : String(v));

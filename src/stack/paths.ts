@@ -6,9 +6,8 @@
 // after this stage no path in the model is relative.
 import { homedir } from "node:os";
 import { isAbsolute, resolve } from "node:path";
+import { isDict, type Dict } from "./dict.js";
 
-type Dict = Record<string, unknown>;
-const isDict = (v: unknown): v is Dict => typeof v === "object" && v !== null && !Array.isArray(v);
 
 export function expandPath(p: string, baseDir: string): string {
   if (p === "~" || p.startsWith("~/")) return resolve(homedir(), p.slice(2));

@@ -8,9 +8,8 @@ import type { NodeCron } from "node-cron";
 import type { DevelopSpec, ReadinessSpec, ScheduleSpec, SupervisionSpec } from "../../reconciler/model.js";
 import type { Fail } from "./normalize.js";
 import type { PathSegment } from "./parse.js";
+import { isDict, type Dict } from "./dict.js";
 
-type Dict = Record<string, unknown>;
-const isDict = (v: unknown): v is Dict => typeof v === "object" && v !== null && !Array.isArray(v);
 /** The schema stage let only scalars through where this is used. */
 const scalar = (v: unknown): string => (typeof v === "string" ? v : JSON.stringify(v));
 
