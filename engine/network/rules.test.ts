@@ -20,6 +20,17 @@ describe("rules", () => {
     expect(r.filter[0]).toBe('-I TSCOMPOSE-ISOLATION 1 -i tsc-bbbb0000 -o tsc-bbbb0000 -m comment --comment "tscompose:n2" -j RETURN');
   });
 
+  it("lets into a normal network's bridge only replies and published (DNATed) traffic: the rest is dropped after them", () => {
+    const r = networkRules(p, { id: "n3", bridge: "tsc-cccc0000", subnet: "10.213.7.0/24", internal: false });
+    const into = r.filter.filter((l) => l.includes(" -o tsc-cccc0000 ") && !l.includes(" -i tsc-cccc0000 "));
+    expect(into).toEqual([
+      '-A TSCOMPOSE-FORWARD -o tsc-cccc0000 -m conntrack --ctstate RELATED,ESTABLISHED,DNAT -m comment --comment "tscompose:n3" -j ACCEPT',
+      '-A TSCOMPOSE-FORWARD -o tsc-cccc0000 -m comment --comment "tscompose:n3" -j DROP',
+    ]);
+    // Traffic between containers of the network is accepted before that drop.
+    expect(r.filter.indexOf('-A TSCOMPOSE-FORWARD -i tsc-cccc0000 -o tsc-cccc0000 -m comment --comment "tscompose:n3" -j ACCEPT')).toBeLessThan(r.filter.indexOf(into[1]!));
+  });
+
   it("ports become DNAT rules with the owner's comment; deletes mirror adds", () => {
     const r = portRules(p, [
       { ownerId: "c1", protocol: "tcp", hostIp: "0.0.0.0", hostPort: 8080, containerIp: "10.213.6.2", containerPort: 80 },

@@ -7,9 +7,15 @@
 //   FORWARD  -> <P>-FORWARD   (inserted first, ahead of e.g. Docker's DROP policy)
 //   <P>-FORWARD:   -j <P>-ISOLATION, then per network:
 //                    same bridge          ACCEPT
-//                    internal:            in DROP, out DROP
+//                    internal:            in DROP
 //                    otherwise:           in ACCEPT (to the outside),
 //                                         out ACCEPT when RELATED/ESTABLISHED/DNAT (replies, published ports)
+//                    then                 out DROP: nothing else enters a bridge from another
+//                                         interface. Without it a host on the LAN that routes
+//                                         a bridge subnet through this machine reaches every
+//                                         unpublished port whenever FORWARD's policy is ACCEPT
+//                                         (Docker drops the same in its DOCKER chain). One rule
+//                                         per network, none per container.
 //   <P>-ISOLATION: per network "same bridge -> RETURN" (inserted on top), then one
 //                  "from any of our bridges to any of our bridges -> DROP" (Docker's
 //                  DOCKER-ISOLATION chains in one chain: the wildcard is our bridge prefix)
@@ -105,13 +111,14 @@ export function networkRules(p: NamePrefixes, n: NetworkRuleSpec): RuleLines {
     `-A ${c.filterForward} -i ${b} -o ${b} ${cm} -j ACCEPT`,
   ];
   if (n.internal) {
-    filter.push(`-A ${c.filterForward} -i ${b} ${cm} -j DROP`, `-A ${c.filterForward} -o ${b} ${cm} -j DROP`);
+    filter.push(`-A ${c.filterForward} -i ${b} ${cm} -j DROP`);
   } else {
     filter.push(
       `-A ${c.filterForward} -i ${b} ${cm} -j ACCEPT`,
       `-A ${c.filterForward} -o ${b} -m conntrack --ctstate RELATED,ESTABLISHED,DNAT ${cm} -j ACCEPT`,
     );
   }
+  filter.push(`-A ${c.filterForward} -o ${b} ${cm} -j DROP`);
   filter.push(`-A ${c.filterInput} -i ${b} -p udp -m udp --dport 53 ${cm} -j ACCEPT`, `-A ${c.filterInput} -i ${b} -p tcp -m tcp --dport 53 ${cm} -j ACCEPT`);
   const nat = n.internal
     ? []

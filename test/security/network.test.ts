@@ -181,5 +181,56 @@ describe.skipIf(!root)("network boundaries", () => {
     expect(await httpGet("127.0.0.1", port)).toBe(pub.name);
     for (const c of [pub, attacker]) await w.engine.removeContainer(c.id, { force: true });
   });
+
+  it("a LAN peer routing the subnet through this host reaches published ports, never unpublished ones", async () => {
+    const hidden = await up(n("hidden"), [app.name], { cmd: HTTPD });
+    const shown = await up(n("shown"), [app.name], { cmd: HTTPD, ports: [{ containerPort: 80, protocol: "tcp", hostPort: undefined, hostIp: undefined }] });
+    const neighbour = await up(n("neighbour"), [app.name]);
+    const hiddenUrl = `http://${ipOf(hidden, app.name)}/`;
+    // As on a host whose firewall forwards LAN traffic (FORWARD policy ACCEPT, the default
+    // without Docker), whatever the policy is right now: appended, so it comes after our chain.
+    const lanForward = ["FORWARD", "-i", LAN_LINK, "-j", "ACCEPT"];
+    await sys("iptables", ["-A", ...lanForward]);
+    try {
+      // Controls: the service answers on its own network; the LAN peer's route to the subnet works.
+      expect((await eventually(() => wget(neighbour.id, hiddenUrl), (r) => r.exitCode === 0, 10_000)).body).toBe(hidden.name);
+      expect((await inNs(LAN_NS, ["ping", "-c", "1", "-W", "2", app.gateway], 5000)).code).toBe(0);
+      // A published port, through the host's LAN address: reachable.
+      expect((await wgetFromLan(`http://${LAN_HOST_IP}:${shown.ports[0]!.hostPort}/`)).body).toBe(shown.name);
+      // Container addresses, routed: nothing, neither an unpublished service nor the published one's own port.
+      expect(await wgetFromLan(hiddenUrl)).toMatchObject({ body: "" });
+      expect((await wgetFromLan(`http://${ipOf(shown, app.name)}/`)).body).toBe("");
+      expect((await inNs(LAN_NS, ["ping", "-c", "1", "-W", "1", ipOf(hidden, app.name)], 4000)).code).not.toBe(0);
+
+      // Positive control: without the network's drop rule the same wget gets through.
+      const drop = ["-o", app.bridge!, "-m", "comment", "--comment", `tscompose:${app.id}`, "-j", "DROP"];
+      await sys("iptables", ["-D", `${w.prefix.toUpperCase()}-FORWARD`, ...drop]);
+      try {
+        expect((await wgetFromLan(hiddenUrl)).body).toBe(hidden.name);
+      } finally {
+        await sys("iptables", ["-A", `${w.prefix.toUpperCase()}-FORWARD`, ...drop]);
+      }
+      expect((await wgetFromLan(hiddenUrl)).body).toBe("");
+    } finally {
+      await sys("iptables", ["-D", ...lanForward]);
+    }
+    for (const c of [hidden, shown, neighbour]) await w.engine.removeContainer(c.id, { force: true });
+  });
+
+  it("containers on the networks of two stacks cannot reach each other; one on both networks reaches both", async () => {
+    const other = await w.engine.createNetwork(w.networkSpec(n("other"), { labels: { "com.docker.compose.project": "two" } }));
+    const mine = await up(n("mine"), [app.name], { cmd: HTTPD });
+    const theirs = await up(n("theirs"), [other.name], { cmd: HTTPD });
+    const both = await up(n("both"), [app.name, other.name]);
+    const mineUrl = `http://${ipOf(mine, app.name)}/`;
+    const theirsUrl = `http://${ipOf(theirs, other.name)}/`;
+    // Controls: the same wget from a container on both networks.
+    expect((await eventually(() => wget(both.id, mineUrl), (r) => r.exitCode === 0, 10_000)).body).toBe(mine.name);
+    expect((await eventually(() => wget(both.id, theirsUrl), (r) => r.exitCode === 0, 10_000)).body).toBe(theirs.name);
+    expect(await wget(mine.id, theirsUrl)).toMatchObject({ body: "" });
+    expect(await wget(theirs.id, mineUrl)).toMatchObject({ body: "" });
+    for (const c of [mine, theirs, both]) await w.engine.removeContainer(c.id, { force: true });
+    await w.engine.removeNetwork(other.name);
+  });
 });
 
