@@ -6,11 +6,13 @@
 // (a missing tool, a wrong address) shows up as a failed control. Traffic goes
 // only to loopback, to the engine's namespaces and to the LAN peer's.
 import { randomBytes } from "node:crypto";
+import { createSocket } from "node:dgram";
 import { readFile, writeFile } from "node:fs/promises";
 import { request } from "node:http";
 import { createServer, type Server } from "node:net";
+import * as dnsPacket from "dns-packet";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fakeUpstream, inNs } from "../../engine/network/testing.js";
+import { fakeUpstream, inNs, nslookupAddresses } from "../../engine/network/testing.js";
 import { run as sys } from "../../engine/sys/exec.js";
 import type { ContainerInfo, ContainerSpec, NetworkInfo } from "../../engine/types.js";
 import { pushTestImage } from "../fixtures/push.js";
@@ -84,6 +86,20 @@ async function loopbackService(): Promise<{ port: number; peers: string[]; close
   });
   await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
   return { port: (srv.address() as { port: number }).port, peers, close: () => new Promise<void>((r) => srv.close(() => r())) };
+}
+
+/** One UDP query from the host's namespace; the answer's rcode, or "timeout". */
+function hostDnsQuery(server: string, name: string): Promise<string> {
+  const sock = createSocket("udp4");
+  const q = dnsPacket.encode({ type: "query", id: 7, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: "A", name, class: "IN" }] });
+  return new Promise<string>((resolve) => {
+    const timer = setTimeout(() => resolve("timeout"), 3000);
+    sock.on("message", (m) => {
+      clearTimeout(timer);
+      resolve((dnsPacket.decode(m) as { rcode?: string }).rcode ?? "?");
+    });
+    sock.send(q, 53, server);
+  }).finally(() => sock.close());
 }
 
 const ipOf = (c: ContainerInfo, net: string) => c.networks[net]?.ipAddress ?? "?";
@@ -230,6 +246,48 @@ describe.skipIf(!root)("network boundaries", () => {
     expect(await wget(mine.id, theirsUrl)).toMatchObject({ body: "" });
     expect(await wget(theirs.id, mineUrl)).toMatchObject({ body: "" });
     for (const c of [mine, theirs, both]) await w.engine.removeContainer(c.id, { force: true });
+    await w.engine.removeNetwork(other.name);
+  });
+
+  it("the DNS server serves only containers of its network: the host, a LAN peer and other networks' containers are REFUSED", async () => {
+    const other = await w.engine.createNetwork(w.networkSpec(n("dnsother"), { labels: { "com.docker.compose.project": "two" } }));
+    const named = await up(n("named"), [app.name]);
+    const client = await up(n("client"), [app.name]);
+    const stranger = await up(n("stranger"), [other.name]);
+    const nslookup = async (run: (args: string[]) => Promise<string>, name: string, server: string) => {
+      const out = await run(["nslookup", name, server]);
+      return { addresses: nslookupAddresses(out), out };
+    };
+    const fromContainer = (id: string) => async (args: string[]) => (await execText(w.engine, id, ["timeout", "5", ...args])).stdout;
+    const fromLan = async (args: string[]) => {
+      const r = await inNs(LAN_NS, ["timeout", "5", "busybox", ...args], 8000);
+      return r.stdout + r.stderr;
+    };
+
+    // Controls: a container of the network resolves a neighbour and a forwarded name; the
+    // stranger resolves through its own network's server.
+    expect((await nslookup(fromContainer(client.id), named.name, app.gateway)).addresses).toEqual([ipOf(named, app.name)]);
+    expect((await nslookup(fromContainer(client.id), "outside.example", app.gateway)).addresses).toEqual(["198.51.100.7"]);
+    expect((await nslookup(fromContainer(stranger.id), stranger.name, other.gateway)).addresses).toEqual([ipOf(stranger, other.name)]);
+    const forwarded = upstream.queries.length;
+
+    // The same lookups from outside the network.
+    const lan = await nslookup(fromLan, named.name, app.gateway);
+    expect(lan.addresses).toEqual([]);
+    expect(lan.out).toMatch(/REFUSED/);
+    expect((await nslookup(fromLan, "outside.example", app.gateway)).addresses).toEqual([]);
+    const cross = await nslookup(fromContainer(stranger.id), named.name, app.gateway);
+    expect(cross.addresses).toEqual([]);
+    expect(cross.out).toMatch(/REFUSED/);
+    expect(await hostDnsQuery(app.gateway, named.name)).toBe("REFUSED");
+    expect(await hostDnsQuery(app.gateway, "outside.example")).toBe("REFUSED");
+    expect(upstream.queries.length).toBe(forwarded); // nothing was forwarded for them
+
+    // And the engine's DNS sockets (UDP and TCP) are bound to its gateways only, never to a wildcard address.
+    const ours = (await sys("ss", ["-Hlntup", "sport = :53"])).stdout.split("\n").filter((l) => l.includes(`pid=${process.pid},`));
+    const bound = [...new Set(ours.map((l) => l.split(/\s+/)[4] ?? ""))].sort();
+    expect(bound).toEqual([`${app.gateway}:53`, `${other.gateway}:53`].sort());
+    for (const c of [named, client, stranger]) await w.engine.removeContainer(c.id, { force: true });
     await w.engine.removeNetwork(other.name);
   });
 });
