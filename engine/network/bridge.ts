@@ -9,7 +9,7 @@ import { ipBatch } from "./ip-batch.js";
 import { macForIp, parseIp } from "./ipv4.js";
 import { iptablesRestore, iptablesSave, missingBase, removeBaseLines } from "./iptables.js";
 import type { NamePrefixes } from "./names.js";
-import { mergeLines, networkRules, restoreText, toDeletes, type NetworkRuleSpec, type RuleLines } from "./rules.js";
+import { emptyLines, mergeLines, networkRules, restoreText, TABLES, toDeletes, type NetworkRuleSpec, type RuleLines } from "./rules.js";
 
 export interface BridgeSpec extends NetworkRuleSpec {
   gateway: string;
@@ -39,6 +39,10 @@ export async function createBridge(spec: BridgeSpec): Promise<void> {
   // Published ports on 127.0.0.1 are DNATed from the host's OUTPUT path into the bridge with
   // a loopback source address, which the kernel drops unless route_localnet is on for the
   // outgoing device. Per bridge, as Docker does, rather than for every interface of the host.
+  // It also makes the kernel accept packets *to* 127.0.0.0/8 arriving on the bridge, i.e. a
+  // container could reach the host's loopback services (CVE-2020-8558): the raw-table guard
+  // in rules.ts drops those. (The alternative, a userland proxy per published port like
+  // docker-proxy, would need no route_localnet but costs a process per port, see ports.ts.)
   if (!spec.internal) await writeSysctl(`/proc/sys/net/ipv4/conf/${b}/route_localnet`, "1");
 }
 
@@ -109,8 +113,8 @@ export async function removeNetworkRules(p: NamePrefixes, spec: NetworkRuleSpec,
 export async function deleteByComment(ownerId: string): Promise<void> {
   const saved = await iptablesSave();
   const tag = `tscompose:${ownerId}`;
-  const lines = { filter: [] as string[], nat: [] as string[] };
-  for (const table of ["filter", "nat"] as const) {
+  const lines = emptyLines();
+  for (const table of TABLES) {
     for (const r of saved[table].rules) {
       if (r.includes(`"${tag}"`) || r.includes(` ${tag} `)) lines[table].push(r.replace(/^-A /, "-D "));
     }

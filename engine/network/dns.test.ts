@@ -23,8 +23,9 @@ function addresses(p: Decoded): string[] {
 }
 
 /** Answers from a registry for one network, the way the manager does for a single network. */
-function answersOf(reg: NameRegistry, net: string, opts: { mayForward?: boolean } = {}): DnsAnswers {
+function answersOf(reg: NameRegistry, net: string, opts: { mayForward?: boolean; accepts?: (client: string) => boolean } = {}): DnsAnswers {
   return {
+    accepts: (client) => opts.accepts?.(client) ?? true,
     lookup: (name) => reg.lookup([net], name),
     reverse: (ip) => {
       if (!ip.startsWith("10.213.7.")) return undefined;
@@ -99,6 +100,18 @@ describe("answerQuery", () => {
   it("refuses to forward for clients that may not reach outside (internal networks)", async () => {
     const res = decode(await answerQuery(query("example.test"), "10.213.7.2", "udp", answersOf(reg, "n1", { mayForward: false }), noForward));
     expect(res.rcode).toBe("SERVFAIL");
+  });
+
+  it("refuses every query of a client that is not a container of the network, and forwards nothing for it", async () => {
+    const strangerAnswers = answersOf(reg, "n1", { accepts: (client) => client !== "192.0.2.50" });
+    for (const q of [query("web"), query("example.test"), query("2.7.213.10.in-addr.arpa", "PTR")]) {
+      const res = decode(await answerQuery(q, "192.0.2.50", "udp", strangerAnswers, noForward));
+      expect(res.rcode).toBe("REFUSED");
+      expect(res.id).toBe(4242);
+      expect(res.answers).toEqual([]);
+    }
+    // The same query from a client it accepts is answered.
+    expect(addresses(decode(await answerQuery(query("web"), "10.213.7.3", "udp", strangerAnswers, noForward)))).toEqual(["10.213.7.2"]);
   });
 
   it("answers PTR for our addresses and NXDOMAIN for unused ones of our subnet", async () => {
@@ -223,6 +236,12 @@ describe("DnsServer on 127.0.0.1 with a fake upstream on 127.0.0.1", () => {
       c.on("error", reject);
     });
   }
+
+  it("will not listen on a wildcard address (every interface of the host)", async () => {
+    for (const host of ["0.0.0.0", "::", ""]) {
+      await expect(new DnsServer({ host, port: 0, answers: answersOf(new NameRegistry(), "n"), forward: noForward }).listen()).rejects.toThrow(/one address/);
+    }
+  });
 
   it("answers our names over UDP and TCP", async () => {
     expect(addresses(await askUdp(query("web")))).toEqual(["10.213.7.2"]);

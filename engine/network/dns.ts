@@ -13,6 +13,12 @@
 // means a host resolver on 127.0.0.53 (systemd-resolved) just works, which
 // Docker has to special-case.
 //
+// Only containers of the network are served: anyone else (the host, a LAN
+// machine that can route to the gateway, a container of another network) gets
+// REFUSED for every query, so the server is no open resolver and reveals no
+// names. (REFUSED, not silence: a user debugging from the host sees why at
+// once, and the answer is no larger than the query, so it reflects nothing.)
+//
 // What is answered here (names are case-insensitive, with or without the
 // trailing dot, bare or with one of the search domains appended):
 //   A     for a name registered on the client's networks: all addresses, rotated
@@ -32,6 +38,8 @@ export interface DnsUpstream {
 
 /** What the server knows about names; the manager implements it over its registry. */
 export interface DnsAnswers {
+  /** False for a client that is not a container of the network: all its queries are REFUSED. */
+  accepts(client: string): boolean;
   /** Addresses of `name` (lower case, no trailing dot) as seen by `client`; undefined when the name is not ours. */
   lookup(name: string, client: string): string[] | undefined;
   /** PTR target for `ip`; null when the address is ours but unused (NXDOMAIN); undefined when not ours (forward). */
@@ -47,7 +55,7 @@ export type Forward = (query: Buffer, transport: Transport) => Promise<Buffer | 
 /** TTL of our answers: 0, so nothing caches a name that may move on the next container restart. */
 const TTL = 0;
 
-const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4 } as const;
+const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
 
 type Decoded = dnsPacket.DecodedPacket & { opcode?: string; rcode?: string };
 
@@ -60,6 +68,7 @@ export async function answerQuery(query: Buffer, client: string, transport: Tran
     return undefined; // not DNS: say nothing (answering garbage invites reflection)
   }
   if (q.type !== "query") return undefined;
+  if (!answers.accepts(client)) return reply(q, RCODE.REFUSED, [], transport);
   const question = q.questions?.[0];
   if (q.opcode !== undefined && q.opcode !== "QUERY") return reply(q, RCODE.NOTIMP, [], transport);
   if (!question) return reply(q, RCODE.FORMERR, [], transport);
@@ -193,6 +202,8 @@ export class DnsServer {
   constructor(private readonly opts: DnsServerOptions) {}
 
   async listen(): Promise<void> {
+    // A wildcard address would serve every interface of the host, the LAN's included.
+    if (["", "0.0.0.0", "::"].includes(this.opts.host)) throw new Error(`the DNS server must listen on one address (a gateway), not "${this.opts.host}"`);
     // reuseAddr: a host resolver bound to 0.0.0.0:53 with SO_REUSEADDR (dnsmasq) then still
     // lets us bind the gateway's address, and the kernel delivers to the more specific socket.
     const udp = createSocket({ type: isIPv6(this.opts.host) ? "udp6" : "udp4", reuseAddr: true });

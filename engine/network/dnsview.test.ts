@@ -3,8 +3,8 @@ import { networkDnsView, type DnsViewNetwork } from "./dnsview.js";
 import { NameRegistry } from "./registry.js";
 
 const networks = new Map<string, DnsViewNetwork>([
-  ["front", { name: "proj_front", subnet: "10.213.1.0/24", gateway: "10.213.1.1", internal: false }],
-  ["back", { name: "proj_back", subnet: "10.213.2.0/24", gateway: "10.213.2.1", internal: true }],
+  ["front", { name: "proj_front", subnet: "10.213.1.0/24", internal: false }],
+  ["back", { name: "proj_back", subnet: "10.213.2.0/24", internal: true }],
 ]);
 const registry = new NameRegistry();
 registry.add({ containerId: "web", networkId: "front", ip: "10.213.1.2", names: ["proj-web-1", "web"] });
@@ -24,8 +24,19 @@ describe("networkDnsView", () => {
 
   it("hides other networks from a container on one network, and everything from strangers", () => {
     expect(front.lookup("db", "10.213.1.3")).toBeUndefined();
-    expect(front.lookup("proxy", "10.213.1.1")).toEqual(["10.213.1.3"]); // the host, via the gateway
     expect(front.lookup("proxy", "10.213.2.3")).toBeUndefined(); // a client from another subnet
+  });
+
+  it("accepts only containers registered on the network: not the host, not unknown addresses, not other networks' containers", () => {
+    expect(front.accepts("10.213.1.2")).toBe(true);
+    expect(front.accepts("10.213.1.3")).toBe(true);
+    expect(back.accepts("10.213.2.3")).toBe(true);
+    expect(front.accepts("10.213.1.1")).toBe(false); // the host, through the gateway address
+    expect(front.accepts("10.213.1.77")).toBe(false); // an address of the subnet no container holds
+    expect(front.accepts("10.213.2.3")).toBe(false); // db, a container of another network
+    expect(front.accepts("192.168.1.20")).toBe(false); // a LAN machine routed to the gateway
+    expect(front.mayForward("10.213.1.1")).toBe(false);
+    expect(front.lookup("proxy", "10.213.1.1")).toBeUndefined();
   });
 
   it("prefers the address on the network asked through, and honours search domains and network suffixes", () => {

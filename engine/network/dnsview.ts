@@ -2,8 +2,8 @@
 // address says which container asked; that container sees the names of all
 // its networks (this one first), which is how a container on two networks
 // resolves neighbours on both although its resolv.conf names one server.
-// The host (the gateway address) and unknown addresses of the subnet see this
-// network only; anyone else sees nothing of ours.
+// Anyone else (the host, unknown addresses of the subnet, other networks'
+// containers, LAN machines) is not a client: accepts() says no.
 import type { DnsAnswers } from "./dns.js";
 import { contains, parseCidr, parseIp } from "./ipv4.js";
 import type { NameRegistry } from "./registry.js";
@@ -11,7 +11,6 @@ import type { NameRegistry } from "./registry.js";
 export interface DnsViewNetwork {
   name: string;
   subnet: string;
-  gateway: string;
   internal: boolean;
 }
 
@@ -25,13 +24,12 @@ export interface DnsViewContext {
 export function networkDnsView(netId: string, ctx: DnsViewContext): DnsAnswers {
   const { registry, networks, search } = ctx;
   const clientNets = (client: string): string[] => {
-    const n = networks.get(netId);
-    if (!n) return [];
+    if (!networks.has(netId)) return [];
     const reg = registry.at(netId, client);
-    if (reg) return [netId, ...registry.networksOf(reg.containerId).filter((x) => x !== netId)];
-    return client === n.gateway || inSubnet(n.subnet, client) ? [netId] : [];
+    return reg ? [netId, ...registry.networksOf(reg.containerId).filter((x) => x !== netId)] : [];
   };
   return {
+    accepts: (client) => clientNets(client).length > 0,
     lookup: (name, client) => {
       const nets = clientNets(client);
       if (nets.length === 0) return undefined;
@@ -63,11 +61,7 @@ export function networkDnsView(netId: string, ctx: DnsViewContext): DnsAnswers {
       }
       return undefined;
     },
-    mayForward: (client) => {
-      const nets = clientNets(client);
-      if (nets.length === 0) return !networks.get(netId)?.internal;
-      return nets.some((id) => networks.get(id)?.internal === false);
-    },
+    mayForward: (client) => clientNets(client).some((id) => networks.get(id)?.internal === false),
   };
 }
 

@@ -14,6 +14,7 @@ import {
   networkRules,
   portRules,
   restoreText,
+  TABLES,
   type NetworkRuleSpec,
   type PortRuleSpec,
   type RuleLines,
@@ -29,12 +30,12 @@ export interface SavedTable {
 export type Saved = Record<Table, SavedTable>;
 
 export function parseSave(text: string): Saved {
-  const out: Saved = { filter: { chains: new Set(), rules: [] }, nat: { chains: new Set(), rules: [] } };
+  const out: Saved = { raw: { chains: new Set(), rules: [] }, filter: { chains: new Set(), rules: [] }, nat: { chains: new Set(), rules: [] } };
   let current: SavedTable | undefined;
   for (const line of text.split("\n")) {
     if (line.startsWith("*")) {
       const t = line.slice(1).trim();
-      current = t === "filter" || t === "nat" ? out[t] : undefined;
+      current = (TABLES as readonly string[]).includes(t) ? out[t as Table] : undefined;
     } else if (!current) {
       continue;
     } else if (line.startsWith(":")) {
@@ -71,7 +72,7 @@ export function missingBase(p: NamePrefixes, saved: Saved): { lines: RuleLines; 
   const declare = baseChains(c).filter((d) => !saved[d.table].chains.has(d.chain));
   const lines = emptyLines();
   const statics = baseStaticRules(p);
-  for (const table of ["filter", "nat"] as const) {
+  for (const table of TABLES) {
     // A chain we declare now is new and empty, so it needs its static rules.
     for (const l of statics[table]) {
       const chain = l.split(" ")[1] ?? "";
@@ -91,7 +92,7 @@ export function removeBaseLines(p: NamePrefixes, saved: Saved): RuleLines {
   const c = chainNames(p);
   const ours = new Set(baseChains(c).map((d) => d.chain));
   const lines = emptyLines();
-  for (const table of ["filter", "nat"] as const) {
+  for (const table of TABLES) {
     for (const r of saved[table].rules) {
       const [, chain] = r.split(" ");
       const target = /-j (\S+)/.exec(r)?.[1];
@@ -112,7 +113,7 @@ export function ourRules(p: NamePrefixes, saved: Saved): string[] {
   const c = chainNames(p);
   const ours = new Set(baseChains(c).map((d) => d.chain));
   const out: string[] = [];
-  for (const table of ["filter", "nat"] as const) {
+  for (const table of TABLES) {
     for (const r of saved[table].rules) {
       const [, chain] = r.split(" ");
       const target = /-j (\S+)/.exec(r)?.[1];
@@ -141,7 +142,7 @@ export function rebuildText(p: NamePrefixes, saved: Saved, networks: readonly Ne
   const known = new Set([...networks.map((n) => n.id), ...ports.map((q) => q.ownerId)]);
   const unknown = new Set<string>();
   const dropJumps = emptyLines();
-  for (const table of ["filter", "nat"] as const) {
+  for (const table of TABLES) {
     for (const r of saved[table].rules) {
       const [, chain] = r.split(" ");
       const target = /-j (\S+)/.exec(r)?.[1];

@@ -52,6 +52,7 @@ export interface ChainNames {
   filterInput: string;
   natDnat: string;
   natPostrouting: string;
+  rawPrerouting: string;
 }
 
 export function chainNames(p: NamePrefixes): ChainNames {
@@ -61,6 +62,7 @@ export function chainNames(p: NamePrefixes): ChainNames {
     filterInput: `${p.chain}-INPUT`,
     natDnat: `${p.chain}-DNAT`,
     natPostrouting: `${p.chain}-POSTROUTING`,
+    rawPrerouting: `${p.chain}-PREROUTING`,
   };
 }
 

@@ -20,6 +20,17 @@ describe("rules", () => {
     expect(r.filter[0]).toBe('-I TSCOMPOSE-ISOLATION 1 -i tsc-bbbb0000 -o tsc-bbbb0000 -m comment --comment "tscompose:n2" -j RETURN');
   });
 
+  it("lets into a normal network's bridge only replies and published (DNATed) traffic: the rest is dropped after them", () => {
+    const r = networkRules(p, { id: "n3", bridge: "tsc-cccc0000", subnet: "10.213.7.0/24", internal: false });
+    const into = r.filter.filter((l) => l.includes(" -o tsc-cccc0000 ") && !l.includes(" -i tsc-cccc0000 "));
+    expect(into).toEqual([
+      '-A TSCOMPOSE-FORWARD -o tsc-cccc0000 -m conntrack --ctstate RELATED,ESTABLISHED,DNAT -m comment --comment "tscompose:n3" -j ACCEPT',
+      '-A TSCOMPOSE-FORWARD -o tsc-cccc0000 -m comment --comment "tscompose:n3" -j DROP',
+    ]);
+    // Traffic between containers of the network is accepted before that drop.
+    expect(r.filter.indexOf('-A TSCOMPOSE-FORWARD -i tsc-cccc0000 -o tsc-cccc0000 -m comment --comment "tscompose:n3" -j ACCEPT')).toBeLessThan(r.filter.indexOf(into[1]!));
+  });
+
   it("ports become DNAT rules with the owner's comment; deletes mirror adds", () => {
     const r = portRules(p, [
       { ownerId: "c1", protocol: "tcp", hostIp: "0.0.0.0", hostPort: 8080, containerIp: "10.213.6.2", containerPort: 80 },
@@ -30,14 +41,23 @@ describe("rules", () => {
       '-A TSCOMPOSE-DNAT -d 127.0.0.1/32 -p udp -m udp --dport 5353 -m comment --comment "tscompose:c1" -j DNAT --to-destination 10.213.6.2:53',
     ]);
     expect(toDeletes(r).nat[0]).toMatch(/^-D TSCOMPOSE-DNAT -p tcp /);
-    expect(toDeletes({ filter: ["-I X 1 -i a -j RETURN"], nat: [] }).filter).toEqual(["-D X -i a -j RETURN"]);
+    expect(toDeletes({ raw: [], filter: ["-I X 1 -i a -j RETURN"], nat: [] }).filter).toEqual(["-D X -i a -j RETURN"]);
     expect(restoreText(r)).toMatch(/^\*nat\n-A TSCOMPOSE-DNAT .*\nCOMMIT\n$/s);
+  });
+
+  it("drops packets from any of our bridges to the host's loopback in raw, ahead of conntrack and DNAT", () => {
+    const empty = parseSave("*raw\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n");
+    const miss = missingBase(p, empty);
+    expect(miss.declare).toContainEqual({ table: "raw", chain: "TSCOMPOSE-PREROUTING" });
+    expect(miss.lines.raw).toEqual(["-A TSCOMPOSE-PREROUTING -d 127.0.0.0/8 -i tsc-+ -j DROP", "-I PREROUTING 1 -j TSCOMPOSE-PREROUTING"]);
+    // The table is written out (iptables-restore input lists raw first).
+    expect(restoreText(miss.lines, miss.declare)).toMatch(/^\*raw\n:TSCOMPOSE-PREROUTING - \[0:0\]\n-A TSCOMPOSE-PREROUTING -d 127\.0\.0\.0\/8 -i tsc-\+ -j DROP\n/);
   });
 
   it("knows which base pieces are missing and how to remove them all", () => {
     const empty = parseSave("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\nCOMMIT\n*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n");
     const miss = missingBase(p, empty);
-    expect(miss.declare.map((d) => d.chain).sort()).toEqual(["TSCOMPOSE-DNAT", "TSCOMPOSE-FORWARD", "TSCOMPOSE-INPUT", "TSCOMPOSE-ISOLATION", "TSCOMPOSE-POSTROUTING"]);
+    expect(miss.declare.map((d) => d.chain).sort()).toEqual(["TSCOMPOSE-DNAT", "TSCOMPOSE-FORWARD", "TSCOMPOSE-INPUT", "TSCOMPOSE-ISOLATION", "TSCOMPOSE-POSTROUTING", "TSCOMPOSE-PREROUTING"]);
     expect(miss.lines.filter).toContain("-I FORWARD 1 -j TSCOMPOSE-FORWARD");
     expect(miss.lines.filter).toContain("-A TSCOMPOSE-ISOLATION -i tsc-+ -o tsc-+ -j DROP");
 
@@ -60,15 +80,22 @@ describe("rules", () => {
         "-A OUTPUT -m addrtype --dst-type LOCAL -j TSCOMPOSE-DNAT",
         "-A POSTROUTING -j TSCOMPOSE-POSTROUTING",
         "COMMIT",
+        "*raw",
+        ":PREROUTING ACCEPT [0:0]",
+        ":TSCOMPOSE-PREROUTING - [0:0]",
+        "-A PREROUTING -j TSCOMPOSE-PREROUTING",
+        "-A TSCOMPOSE-PREROUTING -d 127.0.0.0/8 -i tsc-+ -j DROP",
+        "COMMIT",
       ].join("\n"),
     );
     const none = missingBase(p, full);
     expect(none.declare).toEqual([]);
-    expect(none.lines).toEqual({ filter: [], nat: [] });
+    expect(none.lines).toEqual({ raw: [], filter: [], nat: [] });
     const rm = removeBaseLines(p, full);
     expect(rm.filter).toContain("-D FORWARD -j TSCOMPOSE-FORWARD");
     expect(rm.filter).not.toContain("-D FORWARD -j DOCKER-USER");
     expect(rm.filter.at(-1)).toMatch(/^-X /);
+    expect(rm.raw).toEqual(["-D PREROUTING -j TSCOMPOSE-PREROUTING", "-F TSCOMPOSE-PREROUTING", "-X TSCOMPOSE-PREROUTING"]);
     expect(ourRules(p, full).length).toBeGreaterThan(0);
   });
 });

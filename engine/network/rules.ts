@@ -7,13 +7,28 @@
 //   FORWARD  -> <P>-FORWARD   (inserted first, ahead of e.g. Docker's DROP policy)
 //   <P>-FORWARD:   -j <P>-ISOLATION, then per network:
 //                    same bridge          ACCEPT
-//                    internal:            in DROP, out DROP
+//                    internal:            in DROP
 //                    otherwise:           in ACCEPT (to the outside),
 //                                         out ACCEPT when RELATED/ESTABLISHED/DNAT (replies, published ports)
+//                    then                 out DROP: nothing else enters a bridge from another
+//                                         interface. Without it a host on the LAN that routes
+//                                         a bridge subnet through this machine reaches every
+//                                         unpublished port whenever FORWARD's policy is ACCEPT
+//                                         (Docker drops the same in its DOCKER chain). One rule
+//                                         per network, none per container.
 //   <P>-ISOLATION: per network "same bridge -> RETURN" (inserted on top), then one
 //                  "from any of our bridges to any of our bridges -> DROP" (Docker's
 //                  DOCKER-ISOLATION chains in one chain: the wildcard is our bridge prefix)
 //   INPUT    -> <P>-INPUT: DNS (udp and tcp 53) from each bridge to the gateway
+// raw table:
+//   PREROUTING -> <P>-PREROUTING: one "from any of our bridges to 127.0.0.0/8 -> DROP".
+//                  route_localnet is on for our bridges (published ports on 127.0.0.1 need it,
+//                  see bridge.ts), which also lets the kernel deliver a packet a container
+//                  addresses to 127.0.0.1 to the host's loopback services (CVE-2020-8558).
+//                  In raw, before conntrack and DNAT: a container can reach neither a
+//                  loopback service nor a port published on 127.0.0.1 only. Replies to the
+//                  host's own 127.0.0.1 connections are unaffected: they are MASQUERADEd to
+//                  the gateway's address, so they arrive addressed to it, not to 127.x.
 // nat table:
 //   PREROUTING, OUTPUT (dst-type LOCAL) -> <P>-DNAT: one DNAT per published port
 //   POSTROUTING -> <P>-POSTROUTING, per non-internal network:
@@ -24,7 +39,9 @@
 //                      back through the host, not directly)
 import { chainNames, ruleComment, type ChainNames, type NamePrefixes } from "./names.js";
 
-export type Table = "filter" | "nat";
+/** The tables we use, in the order iptables-restore input lists them. */
+export const TABLES = ["raw", "filter", "nat"] as const;
+export type Table = (typeof TABLES)[number];
 export type RuleLines = Record<Table, string[]>;
 
 export interface NetworkRuleSpec {
@@ -46,7 +63,7 @@ export interface PortRuleSpec {
 }
 
 export function emptyLines(): RuleLines {
-  return { filter: [], nat: [] };
+  return { raw: [], filter: [], nat: [] };
 }
 
 const comment = (id: string): string => `-m comment --comment "${ruleComment(id)}"`;
@@ -59,6 +76,7 @@ export function baseJumps(c: ChainNames): { table: Table; chain: string; spec: s
     { table: "nat", chain: "PREROUTING", spec: `-m addrtype --dst-type LOCAL -j ${c.natDnat}`, insert: false },
     { table: "nat", chain: "OUTPUT", spec: `-m addrtype --dst-type LOCAL -j ${c.natDnat}`, insert: false },
     { table: "nat", chain: "POSTROUTING", spec: `-j ${c.natPostrouting}`, insert: true },
+    { table: "raw", chain: "PREROUTING", spec: `-j ${c.rawPrerouting}`, insert: true },
   ];
 }
 
@@ -69,13 +87,15 @@ export function baseChains(c: ChainNames): { table: Table; chain: string }[] {
     { table: "filter", chain: c.filterInput },
     { table: "nat", chain: c.natDnat },
     { table: "nat", chain: c.natPostrouting },
+    { table: "raw", chain: c.rawPrerouting },
   ];
 }
 
-/** Rules inside our chains that do not belong to a network: the isolation catch-all. */
+/** Rules inside our chains that do not belong to a network: the isolation catch-all and the host-loopback guard. */
 export function baseStaticRules(p: NamePrefixes): RuleLines {
   const c = chainNames(p);
   return {
+    raw: [`-A ${c.rawPrerouting} -d 127.0.0.0/8 -i ${p.bridge}+ -j DROP`],
     filter: [`-A ${c.filterForward} -j ${c.filterIsolation}`, `-A ${c.filterIsolation} -i ${p.bridge}+ -o ${p.bridge}+ -j DROP`],
     nat: [],
   };
@@ -91,13 +111,14 @@ export function networkRules(p: NamePrefixes, n: NetworkRuleSpec): RuleLines {
     `-A ${c.filterForward} -i ${b} -o ${b} ${cm} -j ACCEPT`,
   ];
   if (n.internal) {
-    filter.push(`-A ${c.filterForward} -i ${b} ${cm} -j DROP`, `-A ${c.filterForward} -o ${b} ${cm} -j DROP`);
+    filter.push(`-A ${c.filterForward} -i ${b} ${cm} -j DROP`);
   } else {
     filter.push(
       `-A ${c.filterForward} -i ${b} ${cm} -j ACCEPT`,
       `-A ${c.filterForward} -o ${b} -m conntrack --ctstate RELATED,ESTABLISHED,DNAT ${cm} -j ACCEPT`,
     );
   }
+  filter.push(`-A ${c.filterForward} -o ${b} ${cm} -j DROP`);
   filter.push(`-A ${c.filterInput} -i ${b} -p udp -m udp --dport 53 ${cm} -j ACCEPT`, `-A ${c.filterInput} -i ${b} -p tcp -m tcp --dport 53 ${cm} -j ACCEPT`);
   const nat = n.internal
     ? []
@@ -106,7 +127,7 @@ export function networkRules(p: NamePrefixes, n: NetworkRuleSpec): RuleLines {
         `-A ${c.natPostrouting} -s 127.0.0.0/8 -o ${b} ${cm} -j MASQUERADE`,
         `-A ${c.natPostrouting} -s ${n.subnet} -o ${b} -m conntrack --ctstate DNAT ${cm} -j MASQUERADE`,
       ];
-  return { filter, nat };
+  return { raw: [], filter, nat };
 }
 
 export function portRules(p: NamePrefixes, ports: readonly PortRuleSpec[]): RuleLines {
@@ -115,23 +136,23 @@ export function portRules(p: NamePrefixes, ports: readonly PortRuleSpec[]): Rule
     const dst = r.hostIp === "0.0.0.0" ? "" : `-d ${r.hostIp}/32 `;
     return `-A ${c.natDnat} ${dst}-p ${r.protocol} -m ${r.protocol} --dport ${r.hostPort} ${comment(r.ownerId)} -j DNAT --to-destination ${r.containerIp}:${r.containerPort}`;
   });
-  return { filter: [], nat };
+  return { raw: [], filter: [], nat };
 }
 
 /** The same rules as delete lines ("-A x" / "-I x 1" -> "-D x"). */
 export function toDeletes(lines: RuleLines): RuleLines {
   const del = (l: string): string => l.replace(/^-A (\S+) /, "-D $1 ").replace(/^-I (\S+) \d+ /, "-D $1 ");
-  return { filter: lines.filter.map(del), nat: lines.nat.map(del) };
+  return { raw: lines.raw.map(del), filter: lines.filter.map(del), nat: lines.nat.map(del) };
 }
 
 export function mergeLines(...all: RuleLines[]): RuleLines {
-  return { filter: all.flatMap((l) => l.filter), nat: all.flatMap((l) => l.nat) };
+  return { raw: all.flatMap((l) => l.raw), filter: all.flatMap((l) => l.filter), nat: all.flatMap((l) => l.nat) };
 }
 
 /** iptables-restore input (for --noflush) touching only the given tables. `declare` chains are created (and flushed if they exist). */
 export function restoreText(lines: RuleLines, declare: { table: Table; chain: string }[] = []): string {
   let text = "";
-  for (const table of ["filter", "nat"] as const) {
+  for (const table of TABLES) {
     const decl = declare.filter((d) => d.table === table);
     if (lines[table].length === 0 && decl.length === 0) continue;
     text += `*${table}\n`;
