@@ -9,7 +9,6 @@
 // create leaves no mount, netns or volume behind.
 import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
 import { copyIntoRoot } from "./copy.js";
 import { copyIntoRunningRoot } from "./copy-chroot.js";
 import type { NetworkManager, SandboxInfo } from "./network/types.js";
@@ -211,8 +210,8 @@ export class EmbeddedEngine implements Engine {
         if (!existed) undo.push(() => this.parts.volumes.remove(name));
         if (await this.parts.volumes.needsInitializing(name)) {
           // Only a copy reads the image's files (and may need a view of them mounted).
-          if (m.noCopy === true) await this.parts.volumes.initializeFrom(name, "", true);
-          else await imageFiles((dir) => this.parts.volumes.initializeFrom(name, join(dir, m.target), false));
+          if (m.noCopy === true) await this.parts.volumes.initializeFrom(name, undefined);
+          else await imageFiles((dir) => this.parts.volumes.initializeFrom(name, { root: dir, target: m.target }));
         }
         out.push({ type: "bind", source: this.parts.volumes.mountpoint(name), target: m.target, readOnly: m.readOnly });
       }

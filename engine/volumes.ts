@@ -3,8 +3,9 @@
 // labels and creation time. A new volume mounted where the image has content
 // is first filled with that content (Docker's copy-up), once, and only while
 // it is still empty.
-import { cp, mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { cp, lstat, mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { resolveInRoot } from "./runtime/user.js";
 import type { VolumeInfo } from "./types.js";
 import { EngineError } from "./types.js";
 
@@ -100,14 +101,22 @@ export class VolumeStore {
   /**
    * Docker's copy-up: the first time a volume is mounted over a path where
    * the image has files, those files are copied into the empty volume.
+   * `from` is the image's root filesystem on the host and the mount's target
+   * in it (undefined: nocopy). The target is resolved as the container will
+   * see it, its symlinks staying inside the image (an image's `app -> /root`
+   * must not make a volume at /app/.ssh a copy of the HOST's /root/.ssh), and
+   * links inside the copied tree are copied as links, never followed.
    */
-  async initializeFrom(name: string, imagePath: string, nocopy: boolean): Promise<void> {
+  async initializeFrom(name: string, from: { root: string; target: string } | undefined): Promise<void> {
     const r = await this.read(name);
     if (!r || r.initialized) return;
     const data = this.mountpoint(name);
-    if (!nocopy && (await readdir(data)).length === 0) {
-      const st = await stat(imagePath).catch(() => undefined);
-      if (st?.isDirectory()) await cp(imagePath, data, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+    if (from && (await readdir(data)).length === 0) {
+      const source = await resolveInRoot(from.root, from.target);
+      // lstat: the resolved path has no symlink left in it; one appearing now is not followed either.
+      const st = await lstat(source).catch(() => undefined);
+      // cp's default (dereference: false) lstats every entry: links in the tree are recreated as they are.
+      if (st?.isDirectory()) await cp(source, data, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true, dereference: false });
     }
     await this.write({ ...r, initialized: true });
   }

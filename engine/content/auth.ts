@@ -173,6 +173,8 @@ export class Authorizer {
     try {
       res = await this.#fetchToken(url, headers);
     } catch (err) {
+      // The transport's own refusal (a token body over its limit) is the token server's fault, not a connection failure.
+      if (err instanceof RegistryError) throw new RegistryError(err.code, `registry ${endpoint.host}: ${err.message}`, { cause: err });
       throw new RegistryError("unavailable", `registry ${endpoint.host}: token server ${url.origin}${url.pathname} unreachable: ${(err as Error).message}`, { cause: err });
     }
     const who = creds ? `the credentials of ${JSON.stringify(creds.username)}` : "anonymous access";

@@ -28,9 +28,6 @@ export const INDEX_TYPES: readonly string[] = [MediaTypes.dockerManifestList, Me
 /** The Accept header for manifest requests: every kind we can pull. */
 export const MANIFEST_ACCEPT = [...MANIFEST_TYPES, ...INDEX_TYPES].join(", ");
 
-/** Registries refuse bigger manifests too (containerd's limit); a larger body is not a manifest. */
-export const MAX_MANIFEST_SIZE = 4 << 20;
-
 export interface ImageManifest {
   schemaVersion: 2;
   mediaType: string;

@@ -14,10 +14,11 @@ import { sha256Digest } from "./digest.js";
 import { describeErrorBody, RegistryError } from "./errors.js";
 import { downloadBlob } from "./fetch-blob.js";
 import { emptyHostsConfig, endpointsFor, type Endpoint, type RegistryHostsConfig } from "./hosts.js";
-import { isIndexType, MANIFEST_ACCEPT, MAX_MANIFEST_SIZE, parseManifest, type ImageIndex, type ImageManifest, type ParsedManifest } from "./manifest.js";
+import { isIndexType, MANIFEST_ACCEPT, parseManifest, type ImageIndex, type ImageManifest, type ParsedManifest } from "./manifest.js";
 import { formatPlatform, hostPlatform, normalizePlatform, parsePlatform, selectPlatform } from "./platform.js";
 import { DEFAULT_TAG, manifestReference, normalizedName, parseReference, repositoryName, type ImageReference } from "./reference.js";
-import { readBody, Transport, unexpectedStatus, type RetryPolicy } from "./transport.js";
+import { formatLimit, MAX_MANIFEST_SIZE } from "./limits.js";
+import { errorBodyText, readBody, Transport, unexpectedStatus, type RetryPolicy } from "./transport.js";
 import { ContentError, type BlobInfo, type BlobWriter, type Descriptor, type Digest, type Platform } from "./types.js";
 import { pushBlob, pushManifest, type BlobContent, type PushBlobOptions, type PushBlobResult } from "./upload.js";
 import type { Dispatcher } from "undici";
@@ -136,6 +137,9 @@ export class RegistryClient {
   }
 
   async #getManifest(endpoint: Endpoint, ref: ImageReference, reference: string, what: string, expected?: Descriptor | Digest): Promise<FetchedManifest & { parsed: ParsedManifest }> {
+    if (typeof expected === "object" && expected.size > MAX_MANIFEST_SIZE) {
+      throw new RegistryError("invalid-manifest", `manifest of ${what} exceeds the ${formatLimit(MAX_MANIFEST_SIZE)} limit (its descriptor says ${expected.size} bytes)`);
+    }
     const res = await this.#transport.request(endpoint, {
       method: "GET",
       path: `/v2/${ref.path}/manifests/${reference}`,
@@ -144,11 +148,11 @@ export class RegistryClient {
       what,
     });
     if (res.status === 404) {
-      const detail = describeErrorBody(await res.body.text().catch(() => ""));
+      const detail = describeErrorBody(await errorBodyText(res.body));
       throw new RegistryError("not-found", `manifest unknown: ${what} not found on ${endpoint.host}${detail ? ` (${detail})` : ""}`, { status: 404 });
     }
     if (res.status !== 200) throw await unexpectedStatus(endpoint, res, what, "manifest lookup");
-    const bytes = await readBody(res, MAX_MANIFEST_SIZE, what);
+    const bytes = await readBody(res, MAX_MANIFEST_SIZE, what, "manifest");
     const digest = sha256Digest(bytes);
     const expectedDigest = typeof expected === "string" ? expected : expected?.digest;
     if (expectedDigest !== undefined && digest !== expectedDigest) {

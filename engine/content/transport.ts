@@ -10,6 +10,7 @@ import { Agent, type Dispatcher } from "undici";
 import type { Authorizer } from "./auth.js";
 import { describeErrorBody, RegistryError } from "./errors.js";
 import type { Endpoint } from "./hosts.js";
+import { formatLimit, MAX_ERROR_BODY, MAX_TOKEN_BODY } from "./limits.js";
 
 export interface RetryPolicy {
   /** Total tries of one request, the first included. */
@@ -157,7 +158,10 @@ export class Transport {
       headersTimeout: this.#headersTimeout,
       bodyTimeout: this.#bodyTimeout,
     });
-    return { status: res.statusCode, body: await res.body.text() };
+    const body = await readBodyLimited(res.body, MAX_TOKEN_BODY, () =>
+      new RegistryError("protocol", `token server ${url.origin}${url.pathname}: token response exceeds the ${formatLimit(MAX_TOKEN_BODY)} limit`),
+    );
+    return { status: res.statusCode, body: body.toString("utf8") };
   }
 
   async request(endpoint: Endpoint, req: RegistryRequest): Promise<RegistryResponse> {
@@ -198,12 +202,12 @@ export class Transport {
       const status = res.statusCode;
       if (status === 401 && sameOrigin && !authResent) {
         authResent = true;
-        const body = await res.body.text().catch(() => "");
+        const body = await errorBodyText(res.body);
         if (this.#auth.challenged(endpoint, req.scopes, res.headers["www-authenticate"], authorization)) continue;
         throw this.#authError(endpoint, req, 401, body);
       }
       if (status === 401 || status === 403) {
-        throw this.#authError(endpoint, req, status, await res.body.text().catch(() => ""));
+        throw this.#authError(endpoint, req, status, await errorBodyText(res.body));
       }
       if (REDIRECTS.has(status) && (req.method === "GET" || req.method === "HEAD")) {
         const location = res.headers.location;
@@ -240,24 +244,61 @@ export class Transport {
   }
 }
 
-/** Reads a whole (small) body, refusing one larger than `limit` bytes. */
-export async function readBody(res: RegistryResponse, limit: number, what: string): Promise<Buffer> {
+type Body = RegistryResponse["body"];
+
+/**
+ * Reads a whole body of at most `limit` bytes; a longer one fails with
+ * `tooLarge()` as soon as it is known to be longer (its Content-Length, or
+ * the byte past the limit), and the connection is dropped, not drained.
+ */
+export async function readBodyLimited(body: Body, limit: number, tooLarge: () => Error, contentLength?: string | string[]): Promise<Buffer> {
+  const declared = Number(Array.isArray(contentLength) ? contentLength[0] : contentLength);
+  if (Number.isFinite(declared) && declared > limit) {
+    body.destroy();
+    throw tooLarge();
+  }
   const chunks: Buffer[] = [];
   let total = 0;
-  for await (const chunk of res.body as AsyncIterable<Buffer>) {
+  for await (const chunk of body as AsyncIterable<Buffer>) {
     total += chunk.length;
     if (total > limit) {
-      res.body.destroy();
-      throw new RegistryError("protocol", `${what}: response larger than ${limit} bytes`);
+      body.destroy();
+      throw tooLarge();
     }
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
 }
 
+/** Reads a whole (small) response, refusing one larger than `limit` bytes: "<noun> of <what> exceeds the 4 MiB limit". */
+export function readBody(res: RegistryResponse, limit: number, what: string, noun = "response"): Promise<Buffer> {
+  return readBodyLimited(res.body, limit, () => new RegistryError("protocol", `${noun} of ${what} exceeds the ${formatLimit(limit)} limit`), res.headers["content-length"]);
+}
+
+/**
+ * The start of an error body, for its message: at most MAX_ERROR_BODY bytes
+ * are read, the rest is never downloaded. Never fails.
+ */
+export async function errorBodyText(body: Body): Promise<string> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      total += chunk.length;
+      if (total >= MAX_ERROR_BODY) break;
+    }
+  } catch {
+    // A body that fails midway: what arrived is all the detail there is.
+  }
+  // Leaving the loop early left the rest unread: drop the connection rather than drain it.
+  if (!body.readableEnded) body.destroy();
+  return Buffer.concat(chunks).subarray(0, MAX_ERROR_BODY).toString("utf8");
+}
+
 /** The error for an answer the caller did not expect, with the registry's own error text. */
 export async function unexpectedStatus(endpoint: Endpoint, res: RegistryResponse, what: string, action: string): Promise<RegistryError> {
-  const detail = describeErrorBody(await res.body.text().catch(() => ""));
+  const detail = describeErrorBody(await errorBodyText(res.body));
   const suffix = detail ? `: ${detail}` : "";
   if (res.status === 404) return new RegistryError("not-found", `${what}: not found on ${endpoint.host} (${action}, 404)${suffix}`, { status: 404 });
   if (res.status >= 500 || res.status === 429) {

@@ -2,15 +2,19 @@
 // Docker's key names: registry-mirrors, insecure-registries,
 // max-concurrent-downloads (and -uploads); plus our own
 // x-tscompose-docker-hub-url, where Docker Hub itself is reached (tests point
-// it at a dead loopback port so a pull can never leave the machine).
+// it at a dead loopback port so a pull can never leave the machine), and
+// x-tscompose-max-layer-size/-ratio/-entries, the bounds on what one layer may
+// unpack to (snapshot/limits.ts).
 import { readFile } from "node:fs/promises";
 import { parseHostsConfig, type RegistryHostsConfig } from "../content/hosts.js";
+import { DEFAULT_LAYER_LIMITS, LAYER_LIMIT_KEYS, type LayerLimits } from "../snapshot/limits.js";
 
 export interface ImageDaemonConfig {
   hosts: RegistryHostsConfig;
   maxConcurrentDownloads: number;
   maxConcurrentUploads: number;
   dockerHubUrl: string | undefined;
+  layerLimits: LayerLimits;
 }
 
 const positive = (raw: Record<string, unknown>, key: string, fallback: number, source: string): number => {
@@ -19,6 +23,20 @@ const positive = (raw: Record<string, unknown>, key: string, fallback: number, s
   if (typeof v !== "number" || !Number.isInteger(v) || v < 1) throw new Error(`${source}: "${key}" must be a positive integer`);
   return v;
 };
+
+/** The layer limits of a daemon.json object: whole numbers of bytes and entries, a ratio of at least 1. */
+export function parseLayerLimits(raw: Record<string, unknown>, source = "daemon config"): LayerLimits {
+  const ratio = raw[LAYER_LIMIT_KEYS.maxRatio];
+  if (ratio !== undefined && (typeof ratio !== "number" || !Number.isFinite(ratio) || ratio < 1)) {
+    throw new Error(`${source}: "${LAYER_LIMIT_KEYS.maxRatio}" must be a number of at least 1`);
+  }
+  return {
+    ...DEFAULT_LAYER_LIMITS,
+    maxSize: positive(raw, LAYER_LIMIT_KEYS.maxSize, DEFAULT_LAYER_LIMITS.maxSize, source),
+    maxEntries: positive(raw, LAYER_LIMIT_KEYS.maxEntries, DEFAULT_LAYER_LIMITS.maxEntries, source),
+    ...(ratio === undefined ? {} : { maxRatio: ratio }),
+  };
+}
 
 export function parseImageDaemonConfig(raw: Record<string, unknown>, source = "daemon config"): ImageDaemonConfig {
   let hosts: RegistryHostsConfig;
@@ -34,6 +52,7 @@ export function parseImageDaemonConfig(raw: Record<string, unknown>, source = "d
     maxConcurrentDownloads: positive(raw, "max-concurrent-downloads", 3, source),
     maxConcurrentUploads: positive(raw, "max-concurrent-uploads", 5, source),
     dockerHubUrl: hub,
+    layerLimits: parseLayerLimits(raw, source),
   };
 }
 

@@ -16,6 +16,7 @@
 // pull removes what it created that nothing else uses: nothing is left of it.
 import { availableParallelism } from "node:os";
 import { Transform, type Readable } from "node:stream";
+import { formatLimit, MAX_CONFIG_SIZE } from "../content/limits.js";
 import { familiarName, normalizedName, parseReference, repositoryName, type ImageReference } from "../content/reference.js";
 import type { RegistryClient } from "../content/registry.js";
 import type { ContentStore, Descriptor, Digest } from "../content/types.js";
@@ -258,6 +259,10 @@ export async function pullImage(ctx: PullContext, input: string, opts: PullOptio
 
 /** Fetches a small blob (the config) unless the store has it; returns its bytes. */
 async function fetchSmallBlob(ctx: PullContext, ref: ImageReference, desc: Descriptor): Promise<Buffer> {
+  // The whole config is read into memory and parsed: a descriptor claiming more is refused before a byte is fetched.
+  if (desc.size > MAX_CONFIG_SIZE) {
+    throw new EngineError("invalid", `image config of ${normalizedName(ref)} exceeds the ${formatLimit(MAX_CONFIG_SIZE)} limit (its descriptor says ${desc.size} bytes)`);
+  }
   if (await ctx.content.has(desc.digest)) return ctx.content.readBytes(desc.digest);
   const writer = await ctx.content.writer(desc.digest, desc.size);
   await ctx.registry.fetchBlob(ref, desc, writer);

@@ -102,7 +102,7 @@ export class ImageService {
     await mkdir(opts.stateDir, { recursive: true, mode: 0o711 });
     await mkdir(join(opts.stateDir, "tmp"), { recursive: true, mode: 0o700 });
     const content = await LocalContentStore.open(join(opts.stateDir, "content"), { sync: opts.sync ?? true });
-    const snapshotter = opts.snapshotter ?? new OverlaySnapshotter({ root: join(opts.stateDir, "snapshots"), ...(opts.unpack ? { unpack: opts.unpack } : {}) });
+    const snapshotter = opts.snapshotter ?? new OverlaySnapshotter({ root: join(opts.stateDir, "snapshots"), unpack: { limits: config.layerLimits, ...opts.unpack } });
     const store = await ImageStore.open(join(opts.stateDir, "images"), { sync: opts.sync ?? true });
     const credentials: CredentialLookup = opts.registry?.credentials ?? (await loadDockerCredentials({ warn: opts.warn }));
     const registry = new RegistryClient({

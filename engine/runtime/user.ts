@@ -7,7 +7,8 @@
 //   every group listing the user by name is supplementary.
 // The files are read inside the rootfs without following symlinks out of it:
 // an image's /etc/passwd -> /etc/shadow-like symlink must not read the host's.
-import { lstat, readFile, readlink } from "node:fs/promises";
+import { constants } from "node:fs";
+import { lstat, open, readlink } from "node:fs/promises";
 import { posix } from "node:path";
 import { EngineError } from "../types.js";
 
@@ -142,13 +143,38 @@ export async function resolveInRoot(root: string, path: string): Promise<string>
   return posix.join(root, ...done);
 }
 
-/** A file's content inside a rootfs, or undefined when it does not exist. */
+/** passwd and group files of real images are a few KiB; the whole file is read into memory. */
+const MAX_ROOT_FILE = 4 << 20;
+
+/**
+ * A small regular file's content inside a rootfs, or undefined when it does
+ * not exist. The file comes from an image or a container, so it may be
+ * anything: a FIFO (reading would block a thread-pool thread forever), a
+ * device, a huge file, or a link swapped in after resolving. It is opened
+ * without following a last symlink and without blocking, and read only if it
+ * is a regular file of at most MAX_ROOT_FILE bytes.
+ */
 export async function readInRoot(root: string, path: string): Promise<string | undefined> {
+  let file;
   try {
-    return await readFile(await resolveInRoot(root, path), "utf8");
+    file = await open(await resolveInRoot(root, path), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR") return undefined;
+    if (code === "ENOENT" || code === "ENOTDIR") return undefined;
+    if (code === "ELOOP") throw new EngineError("invalid", `${path} in the container's filesystem changed into a symlink while it was read`);
     throw e;
+  }
+  try {
+    const st = await file.stat();
+    if (st.isDirectory()) return undefined;
+    if (!st.isFile()) throw new EngineError("invalid", `${path} in the container's filesystem is not a regular file`);
+    // Read into a bounded buffer, not to EOF: a running container can keep the file growing.
+    const buf = Buffer.alloc(Math.min(st.size, MAX_ROOT_FILE) + 1);
+    let n = 0;
+    for (let r; n < buf.length && (r = await file.read(buf, n, buf.length - n, n)).bytesRead > 0; ) n += r.bytesRead;
+    if (n > MAX_ROOT_FILE) throw new EngineError("invalid", `${path} in the container's filesystem is larger than ${MAX_ROOT_FILE >> 20} MiB`);
+    return buf.toString("utf8", 0, n);
+  } finally {
+    await file.close();
   }
 }

@@ -92,10 +92,15 @@ export class DigestCounter extends Transform {
   private readonly hash: Hash = createHash("sha256");
   size = 0;
 
+  /** `check` sees the running size after each chunk; an error it returns stops the stream before the chunk goes on. */
+  constructor(private readonly check?: (size: number) => Error | undefined) {
+    super();
+  }
+
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.hash.update(chunk);
     this.size += chunk.length;
-    callback(null, chunk);
+    callback(this.check?.(this.size) ?? null, chunk);
   }
 
   digest(): `sha256:${string}` {

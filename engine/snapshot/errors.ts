@@ -7,8 +7,10 @@
 //                a path whose parent is not a directory)
 //   unsupported  a format we do not read (zstd without zlib support, bzip2, xz)
 //   corrupt      the stream is not a readable tar (bad checksum, truncated, bad gzip)
+//   limit        the layer is larger than the snapshotter allows (a compression
+//                bomb, too many entries: limits.ts)
 //   io           the local filesystem failed (ENOSPC, EACCES ...)
-export type UnpackErrorCode = "breakout" | "invalid" | "unsupported" | "corrupt" | "io";
+export type UnpackErrorCode = "breakout" | "invalid" | "unsupported" | "corrupt" | "limit" | "io";
 
 export class UnpackError extends Error {
   constructor(

@@ -7,6 +7,7 @@ import { lstat, mkdtemp, readdir, readFile, readlink } from "node:fs/promises";
 import * as os from "node:os";
 import { Readable } from "node:stream";
 import { promisify } from "node:util";
+import { createGzip } from "node:zlib";
 import * as tar from "tar-stream";
 
 const run = promisify(execFile);
@@ -104,6 +105,30 @@ export function gnuLongNameFile(name: string, content = ""): Buffer {
     rawHeader({ name: name.slice(0, 99), typeflag: "0", size: body.length, gnu: true }),
     blocks(body),
   ]);
+}
+
+/**
+ * A gzip bomb: a gzipped tar whose one file ("bomb") is `size` zero bytes
+ * (plus `extra` small files), about a thousandth of its size compressed.
+ * Built by streaming, so a 1 GiB bomb never sits in memory uncompressed.
+ */
+export async function gzipBomb(size: number, extra: readonly TarItem[] = []): Promise<Buffer> {
+  const gzip = createGzip({ level: 9 });
+  const out: Buffer[] = [];
+  gzip.on("data", (c: Buffer) => out.push(c));
+  const ended = new Promise((resolve, reject) => gzip.on("end", resolve).on("error", reject));
+  const write = async (b: Buffer): Promise<void> => {
+    if (!gzip.write(b)) await new Promise((resolve) => gzip.once("drain", resolve));
+  };
+  const head = await buildTar(extra);
+  await write(head.subarray(0, -1024));
+  await write(rawHeader({ name: "bomb", typeflag: "0", size }));
+  const zeros = Buffer.alloc(1 << 20);
+  for (let left = size; left > 0; left -= zeros.length) await write(left >= zeros.length ? zeros : zeros.subarray(0, left));
+  await write(Buffer.alloc((512 - (size % 512)) % 512 + 1024));
+  gzip.end();
+  await ended;
+  return Buffer.concat(out);
 }
 
 export function streamOf(data: Buffer, chunkSize = 7_000): Readable {

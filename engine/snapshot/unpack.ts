@@ -14,11 +14,15 @@ import * as tar from "tar-stream";
 import type { Digest } from "../content/types.js";
 import { decompressor, detectCompression, DigestCounter, peek } from "./decompress.js";
 import { UnpackError } from "./errors.js";
+import { LayerBudget, type LayerLimits } from "./limits.js";
 import { LayerWriter, SourceError, type TarHeader, type WriterOptions } from "./writer.js";
 
 export { UnpackError, type UnpackErrorCode } from "./errors.js";
 
-export type UnpackOptions = WriterOptions;
+export type UnpackOptions = WriterOptions & {
+  /** Bounds on the layer's uncompressed size, inflation ratio and entries (default DEFAULT_LAYER_LIMITS). */
+  limits?: Partial<LayerLimits>;
+};
 
 export interface UnpackResult {
   /** sha256 of the uncompressed tar stream, all of it (trailing padding included). */
@@ -58,10 +62,11 @@ export async function unpackLayer(input: Readable, destDir: string, opts: Unpack
     throw err;
   }
 
-  const counter = new DigestCounter();
+  const budget = new LayerBudget(opts.limits);
+  const counter = new DigestCounter((size) => budget.checkSize(size, decompress !== undefined));
   const extract = tar.extract();
   const writer = new LayerWriter(root, opts);
-  const stages: NodeJS.ReadWriteStream[] = decompress === undefined ? [counter] : [decompress, counter];
+  const stages: NodeJS.ReadWriteStream[] = decompress === undefined ? [counter] : [budget.compressedCounter(), decompress, counter];
   // tar-stream is built on streamx, whose streams node's pipeline drives like its own.
   const piped = pipeline([stream, ...stages, extract as unknown as NodeJS.WritableStream]);
   // Observed below; this keeps an early rejection from counting as unhandled meanwhile.
@@ -69,6 +74,7 @@ export async function unpackLayer(input: Readable, destDir: string, opts: Unpack
 
   try {
     for await (const entry of extract) {
+      budget.entry(entry.header.name);
       await writer.entry(entry.header as TarHeader, entry as AsyncIterable<Buffer>);
     }
     await piped;
@@ -80,8 +86,8 @@ export async function unpackLayer(input: Readable, destDir: string, opts: Unpack
       () => undefined,
       (e: unknown) => e,
     );
-    // An entry whose data stopped is a symptom; the pipeline's error is the cause.
-    throw classify(err instanceof SourceError && upstream !== undefined ? upstream : err, inputError);
+    // An entry whose data stopped is a symptom; the pipeline's error (a limit passed, bad gzip ...) is the cause.
+    throw classify(upstream instanceof UnpackError || (err instanceof SourceError && upstream !== undefined) ? upstream : err, inputError);
   } finally {
     await writer.dispose();
   }
