@@ -3,11 +3,15 @@
 //
 //   <stateDir>/content     blobs (content store)
 //   <stateDir>/snapshots   unpacked layers and container rootfs (overlay snapshotter)
-//   <stateDir>/images      image records and references (store.ts)
+//   <stateDir>/images      image records and references (store.ts), leases
+//                          (leases.ts) and store.lock
 //   <stateDir>/tmp         archives being loaded or imported
 //
 // It implements the engine's ImageBackend; the CLI's image commands use it
-// directly (see src/cli/engine-config.ts) until the daemon owns it.
+// directly (see src/cli/engine-config.ts) until the daemon owns it. So two
+// processes may run it on one state dir at once: leases live on disk, and
+// store.lock (a flock, engine/sys/flock.ts) serializes taking a lease,
+// committing a record and collecting garbage across both.
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
@@ -26,6 +30,7 @@ import { parseImageDaemonConfig, readImageDaemonConfig, type ImageDaemonConfig }
 import type { LayerDownload } from "./download.js";
 import { importRootfs, type ImportOptions } from "./import.js";
 import { inspectImage, toImageInfo, type ImageInspect } from "./inspect.js";
+import { FileLock } from "../sys/flock.js";
 import { Leases } from "./leases.js";
 import { KeyedMutex, Semaphore } from "./mutex.js";
 import { pullImage, type PullContext, type PullResult } from "./pull.js";
@@ -62,6 +67,7 @@ export class ImageService {
   readonly #ctx: PullContext;
   readonly #pulls = new KeyedMutex();
   readonly #tmp: string;
+  readonly #storeLock: FileLock;
 
   private constructor(parts: {
     stateDir: string;
@@ -71,6 +77,8 @@ export class ImageService {
     registry: RegistryClient;
     config: ImageDaemonConfig;
     maxConcurrentDownloads: number;
+    leases: Leases;
+    storeLock: FileLock;
   }) {
     this.stateDir = parts.stateDir;
     this.content = parts.content;
@@ -79,16 +87,15 @@ export class ImageService {
     this.registry = parts.registry;
     this.config = parts.config;
     this.#tmp = join(parts.stateDir, "tmp");
-    const gcLock = new KeyedMutex();
-    const leases = new Leases();
+    this.#storeLock = parts.storeLock;
     const inflight = new Map<string, LayerDownload>();
     this.#ctx = {
       content: this.content,
       snapshotter: this.snapshotter,
       store: this.store,
       registry: this.registry,
-      leases,
-      gcLock,
+      leases: parts.leases,
+      storeLock: parts.storeLock,
       slots: new Semaphore(parts.maxConcurrentDownloads),
       inflight,
       collect: async (c) => {
@@ -112,10 +119,23 @@ export class ImageService {
       ...opts.registry,
       credentials,
     });
-    return new ImageService({ stateDir: opts.stateDir, content, snapshotter, store, registry, config, maxConcurrentDownloads: opts.maxConcurrentDownloads ?? config.maxConcurrentDownloads });
+    const leases = await Leases.open(join(opts.stateDir, "images", "leases"));
+    const storeLock = new FileLock(join(opts.stateDir, "images", "store.lock"), "the image store");
+    return new ImageService({
+      stateDir: opts.stateDir,
+      content,
+      snapshotter,
+      store,
+      registry,
+      config,
+      maxConcurrentDownloads: opts.maxConcurrentDownloads ?? config.maxConcurrentDownloads,
+      leases,
+      storeLock,
+    });
   }
 
   async close(): Promise<void> {
+    this.#storeLock.close();
     await this.registry.close();
   }
 
@@ -153,6 +173,25 @@ export class ImageService {
     const record = await this.get(ref);
     if (!record) return undefined;
     return { info: await this.#info(record), chainIds: record.layers.map((l) => l.chainId) };
+  }
+
+  /**
+   * The image and its layers, leased until `release` is called: what a
+   * container is created from, kept from any process's garbage collection
+   * until the container's snapshot (which the snapshotter protects) exists.
+   */
+  async leaseLocal(ref: string): Promise<{ info: ImageInfo; chainIds: ChainId[]; release: () => Promise<void> } | undefined> {
+    const found = await this.#storeLock.run(async () => {
+      const record = await this.get(ref);
+      return record ? { record, release: await this.#ctx.leases.acquire([record.id, ...record.layers.map((l) => l.chainId)]) } : undefined;
+    });
+    if (!found) return undefined;
+    try {
+      return { info: await this.#info(found.record), chainIds: found.record.layers.map((l) => l.chainId), release: found.release };
+    } catch (err) {
+      await found.release();
+      throw err;
+    }
   }
 
   async inspect(ref: string): Promise<ImageInspect | undefined> {
