@@ -101,7 +101,9 @@ export class FileLock {
     const helper = this.#helper;
     this.#helper = undefined;
     if (!helper) return;
+    // Killed, not only told (stdin EOF): gone at once, with its lock, before our own exit.
     helper.child.stdin.end();
+    helper.child.kill("SIGKILL");
     answerAll(helper, `E ${this.what}: the lock was closed`);
   }
 
