@@ -174,7 +174,12 @@ async function operations(req: CopyToContainerRequest): Promise<string[]> {
 export async function copyIntoRunningRoot(root: string, req: CopyToContainerRequest, owner?: CopyOwner): Promise<CopyToContainerResult> {
   const ops = await operations(req);
   if (ops.length === 0) return { copied: 0, removed: 0 };
-  const r = await run("perl", ["-e", SCRIPT, root, String(owner?.uid ?? -1), String(owner?.gid ?? -1)], { input: ops.join("\n") + "\n", allowFailure: true });
+  const r = await run("perl", ["-e", SCRIPT, root, String(owner?.uid ?? -1), String(owner?.gid ?? -1)], {
+    input: ops.join("\n") + "\n",
+    allowFailure: true,
+    // Copying a big tree takes as long as it takes; only a helper stuck for half an hour is killed.
+    timeoutMs: 30 * 60_000,
+  });
   if (r.code !== 0) {
     const why = r.stderr.trim().replace(/^tscompose-copy: /gm, "") || `the copy helper exited ${r.code}`;
     throw new EngineError(/not a directory/.test(why) ? "invalid" : "internal", `copying into the container: ${why}`);

@@ -16,7 +16,7 @@ import type { ResolvedMount } from "./runtime/mounts.js";
 import type { ContainerRuntime } from "./runtime/runtime.js";
 import { resolveUser } from "./runtime/user.js";
 import type { ResolvedUser } from "./runtime/user.js";
-import type { ChainId, Snapshotter } from "./snapshot/types.js";
+import type { ChainId, Mount, Snapshotter } from "./snapshot/types.js";
 import type {
   ContainerFilter,
   ContainerInfo,
@@ -43,6 +43,8 @@ export interface ImageBackend {
   pull(ref: string, opts?: PullOptions): Promise<ImageInfo>;
   /** The image and the chain IDs of its layers, bottom first. */
   resolveLocal(ref: string): Promise<{ info: ImageInfo; chainIds: ChainId[] } | undefined>;
+  /** resolveLocal, with the layers kept from garbage collection (in any process) until release. */
+  leaseLocal(ref: string): Promise<{ info: ImageInfo; chainIds: ChainId[]; release: () => Promise<void> } | undefined>;
   list(): Promise<ImageInfo[]>;
   remove(ref: string, opts: { force?: boolean; inUse: (imageId: string) => Promise<boolean> }): Promise<string[]>;
   close(): Promise<void>;
@@ -109,12 +111,18 @@ export class EmbeddedEngine implements Engine {
   async createContainer(spec: ContainerSpec): Promise<ContainerInfo> {
     const { runtime, snapshotter, network } = this.parts;
     if (await runtime.inspect(spec.name)) throw new EngineError("conflict", `the container name "${spec.name}" is already in use`);
-    const image = await this.parts.images.resolveLocal(spec.image);
+    const image = await this.parts.images.leaseLocal(spec.image);
     if (!image) throw new EngineError("not-found", `no such image: ${spec.image}`);
     const id = randomBytes(32).toString("hex");
     const undo: (() => Promise<unknown>)[] = [];
     try {
-      const overlay = await snapshotter.prepare(id, image.chainIds);
+      let overlay: Mount;
+      try {
+        overlay = await snapshotter.prepare(id, image.chainIds);
+      } finally {
+        // From here the container's snapshot keeps its layers (an image rmi'd meanwhile leaves them to it).
+        await image.release();
+      }
       undo.push(() => snapshotter.remove(id));
       // runc mounts the overlay in the container's mount namespace when its options stand alone
       // (absolute paths); only an image of very many layers, whose options are relative to the

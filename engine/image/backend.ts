@@ -17,5 +17,7 @@ export async function openImageBackend(opts: {
     daemonConfig: opts.config.raw,
     snapshotter: opts.snapshotter,
     warn: (message) => opts.log("image warning", { message }),
+    // The daemon starts: what a pull, unpack or removal killed with it (or a CLI's) left is reclaimed.
+    cleanLeftovers: (report) => opts.log(report.cleaned ? "image store leftovers removed" : "image store leftovers not cleaned", { ...report }),
   });
 }

@@ -26,8 +26,9 @@ import { UnpackError } from "../snapshot/unpack.js";
 import { EngineError, type PullOptions, type PullProgress } from "../types.js";
 import { parseImageConfig, toImageConfig } from "./config.js";
 import { LayerDownload, type DownloadContext } from "./download.js";
+import type { FileLock } from "../sys/flock.js";
 import type { Leases } from "./leases.js";
-import { Semaphore, type KeyedMutex } from "./mutex.js";
+import { Semaphore } from "./mutex.js";
 import { refKey, type ImageStore } from "./store.js";
 import { shortDigest, type ImageLayerRecord, type ImageRecord } from "./types.js";
 
@@ -37,8 +38,8 @@ export interface PullContext extends DownloadContext {
   store: ImageStore;
   registry: RegistryClient;
   leases: Leases;
-  /** Serializes lease acquisition with garbage collection. */
-  gcLock: KeyedMutex;
+  /** The store's cross-process lock: taking a lease and committing a record happen under it, as garbage collection does (remove.ts). */
+  storeLock: FileLock;
   /** Removes what a failed operation created, unless something else uses it (remove.ts). */
   collect: (candidates: { chains: ChainId[]; blobs: Digest[] }) => Promise<void>;
 }
@@ -52,8 +53,6 @@ export interface PullResult {
   /** Whether the reference already named this image and nothing had to be fetched. */
   upToDate: boolean;
 }
-
-export const GC_LOCK = "gc";
 
 // Layers unpacked at once by one pull: enough to keep both the thread pool
 // (inflate) and the main thread (tar parsing, writes) busy.
@@ -103,7 +102,8 @@ export async function pullImage(ctx: PullContext, input: string, opts: PullOptio
   }
   const chains = computeChainIds(diffIds);
   const blobs = [resolved.descriptor.digest, resolved.manifest.descriptor.digest, configDesc.digest, ...manifest.layers.map((l) => l.digest)];
-  const releaseLease = await ctx.gcLock.run(GC_LOCK, () => Promise.resolve(ctx.leases.acquire([...blobs, ...chains])));
+  // The config's digest is the image ID: an image being pulled counts as in use for rmi and prune.
+  const releaseLease = await ctx.storeLock.run(() => ctx.leases.acquire([...blobs, ...chains]));
 
   const createdChains: ChainId[] = [];
   const createdBlobs: Digest[] = [];
@@ -117,6 +117,8 @@ export async function pullImage(ctx: PullContext, input: string, opts: PullOptio
     for (const dl of downloads.values()) dl.release(listener, cancel);
   };
   try {
+    // The config was fetched before the lease: a collection in between may have taken it again.
+    if (!(await ctx.content.has(configDesc.digest))) await fetchSmallBlob(ctx, ref, configDesc);
     // Which layers are already here: unpacked chain and stored blob.
     const present: boolean[] = [];
     for (const [i, layer] of manifest.layers.entries()) {
@@ -230,13 +232,17 @@ export async function pullImage(ctx: PullContext, input: string, opts: PullOptio
       imageConfig: toImageConfig(config),
       addedAt: new Date().toISOString(),
     };
-    const existing = await ctx.store.get(record.id);
-    if (!existing || existing.manifest.digest !== record.manifest.digest || existing.index?.digest !== record.index?.digest) await ctx.store.put(record);
-
     const digestRef = `${repositoryName(ref)}@${resolved.descriptor.digest}`;
     const tag = ref.digest === undefined ? refKey(ref) : undefined;
-    const previousDigest = await ctx.store.setRef(digestRef, record.id);
-    const previousTag = tag !== undefined ? await ctx.store.setRef(tag, record.id) : undefined;
+    // Under the lock: an rmi or prune in another process removes a record and its references
+    // under it too, so it never deletes the record between our look at it and our references.
+    const { existing, previousDigest, previousTag } = await ctx.storeLock.run(async () => {
+      const existing = await ctx.store.get(record.id);
+      if (!existing || existing.manifest.digest !== record.manifest.digest || existing.index?.digest !== record.index?.digest) await ctx.store.put(record);
+      const previousDigest = await ctx.store.setRef(digestRef, record.id);
+      const previousTag = tag !== undefined ? await ctx.store.setRef(tag, record.id) : undefined;
+      return { existing, previousDigest, previousTag };
+    });
     const upToDate = downloads.size === 0 && createdChains.length === 0 && (tag !== undefined ? previousTag === record.id : previousDigest === record.id);
 
     emit({ id: "", status: `Digest: ${resolved.descriptor.digest}` });
@@ -250,7 +256,7 @@ export async function pullImage(ctx: PullContext, input: string, opts: PullOptio
     releaseDownloads(failed);
     // Nothing may keep writing after the pull returned.
     await Promise.allSettled([...downloads.values()].map((d) => d.done));
-    releaseLease();
+    await releaseLease();
     if (failed) {
       await ctx.collect({ chains: createdChains, blobs: [...createdBlobs, configDesc.digest] }).catch(() => undefined);
     }

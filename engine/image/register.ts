@@ -11,7 +11,7 @@ import type { ChainId } from "../snapshot/types.js";
 import { EngineError, type PullProgress } from "../types.js";
 import { parseImageConfig, toImageConfig } from "./config.js";
 import { blobCompression, ociLayerMediaType } from "./ingest.js";
-import { GC_LOCK, type PullContext } from "./pull.js";
+import type { PullContext } from "./pull.js";
 import { shortDigest, type ImageLayerRecord, type ImageRecord } from "./types.js";
 
 export interface RegisterRequest {
@@ -63,9 +63,7 @@ export async function registerImage(ctx: PullContext, req: RegisterRequest): Pro
   const manifestInfo = await ctx.content.put(manifest.bytes);
   const manifestDigest = sha256Digest(manifest.bytes);
 
-  const releaseLease = await ctx.gcLock.run(GC_LOCK, () =>
-    Promise.resolve(ctx.leases.acquire([configInfo.digest, manifestDigest, ...req.layers.map((l) => l.digest), ...chains])),
-  );
+  const releaseLease = await ctx.storeLock.run(() => ctx.leases.acquire([configInfo.digest, manifestDigest, ...req.layers.map((l) => l.digest), ...chains]));
   const created: ChainId[] = [];
   let ok = false;
   try {
@@ -98,16 +96,20 @@ export async function registerImage(ctx: PullContext, req: RegisterRequest): Pro
       imageConfig: toImageConfig(config),
       addedAt: new Date().toISOString(),
     };
-    if (!(await ctx.store.get(record.id))) await ctx.store.put(record);
-    const replaced: RegisterResult["replaced"] = [];
-    for (const tag of req.tags) {
-      const previous = await ctx.store.setRef(tag, record.id);
-      if (previous && previous !== record.id) replaced.push({ tag, previous });
-    }
+    // Record and references under the store lock, as a pull commits them (pull.ts).
+    const { stored, replaced } = await ctx.storeLock.run(async () => {
+      if (!(await ctx.store.get(record.id))) await ctx.store.put(record);
+      const replaced: RegisterResult["replaced"] = [];
+      for (const tag of req.tags) {
+        const previous = await ctx.store.setRef(tag, record.id);
+        if (previous && previous !== record.id) replaced.push({ tag, previous });
+      }
+      return { stored: await ctx.store.get(record.id), replaced };
+    });
     ok = true;
-    return { record: (await ctx.store.get(record.id)) ?? record, replaced };
+    return { record: stored ?? record, replaced };
   } finally {
-    releaseLease();
+    await releaseLease();
     if (!ok) await ctx.collect({ chains: created, blobs: [configInfo.digest, manifestDigest] }).catch(() => undefined);
   }
 }

@@ -6,9 +6,8 @@ import { familiarName, parseReference } from "../content/reference.js";
 import { ContentError, type ContentStore, type Digest } from "../content/types.js";
 import { SnapshotError, type ChainId, type Snapshotter } from "../snapshot/types.js";
 import { EngineError } from "../types.js";
+import type { FileLock } from "../sys/flock.js";
 import type { Leases } from "./leases.js";
-import type { KeyedMutex } from "./mutex.js";
-import { GC_LOCK } from "./pull.js";
 import { isDigestRef, type ImageStore } from "./store.js";
 import { shortDigest, type ImageRecord } from "./types.js";
 
@@ -17,7 +16,12 @@ export interface RemoveContext {
   snapshotter: Snapshotter;
   store: ImageStore;
   leases: Leases;
-  gcLock: KeyedMutex;
+  /**
+   * The image store's cross-process lock (the CLI and the daemon both run
+   * this code on one state dir): held to take a lease, to commit an image
+   * record with its references, and for every removal and collection.
+   */
+  storeLock: FileLock;
 }
 
 export interface RemoveOptions {
@@ -39,45 +43,49 @@ export function blobsOf(r: ImageRecord): Digest[] {
 
 /**
  * Removes the chains and blobs among `candidates` that no image record names
- * and no lease holds. Returns the chain IDs and blobs removed. Layers used by
- * a container snapshot (or by a layer above them) stay: the snapshotter says
- * "in-use" and the layer is skipped, to be collected with its last user.
+ * and no lease (of any process) holds. Returns the chain IDs and blobs
+ * removed. Layers used by a container snapshot (or by a layer above them)
+ * stay: the snapshotter says "in-use" and the layer is skipped, to be
+ * collected with its last user.
  */
 export async function collectGarbage(ctx: RemoveContext, candidates: { chains: ChainId[]; blobs: Digest[] }): Promise<{ chains: ChainId[]; blobs: Digest[] }> {
-  return ctx.gcLock.run(GC_LOCK, async () => {
-    const records = await ctx.store.list();
-    const usedChains = new Set(records.flatMap((r) => r.layers.map((l) => l.chainId)));
-    const usedBlobs = new Set(records.flatMap(blobsOf));
-    const removed = { chains: [] as ChainId[], blobs: [] as Digest[] };
-    // Candidates come base first: remove from the top down.
-    for (const chain of [...new Set(candidates.chains)].reverse()) {
-      if (usedChains.has(chain) || ctx.leases.has(chain)) continue;
-      try {
-        if (!(await ctx.snapshotter.getLayer(chain))) continue;
-        await ctx.snapshotter.removeLayer(chain);
-        removed.chains.push(chain);
-      } catch (err) {
-        if (!(err instanceof SnapshotError && err.code === "in-use")) throw err;
-      }
-    }
-    for (const blob of new Set(candidates.blobs)) {
-      if (usedBlobs.has(blob) || ctx.leases.has(blob)) continue;
-      try {
-        await ctx.content.delete(blob);
-        removed.blobs.push(blob);
-      } catch (err) {
-        if (!(err instanceof ContentError && err.code === "not-found")) throw err;
-      }
-    }
-    return removed;
-  });
+  return ctx.storeLock.run(async () => collectLocked(ctx, candidates, await ctx.leases.held()));
 }
 
-/** Deletes an image record with no references left, then its unshared layers and blobs. */
-async function deleteImage(ctx: RemoveContext, record: ImageRecord, report: RemoveReport): Promise<ChainId[]> {
+/** collectGarbage with the store lock held and the leases read. */
+async function collectLocked(ctx: RemoveContext, candidates: { chains: ChainId[]; blobs: Digest[] }, leased: Set<string>): Promise<{ chains: ChainId[]; blobs: Digest[] }> {
+  const records = await ctx.store.list();
+  const usedChains = new Set(records.flatMap((r) => r.layers.map((l) => l.chainId)));
+  const usedBlobs = new Set(records.flatMap(blobsOf));
+  const removed = { chains: [] as ChainId[], blobs: [] as Digest[] };
+  // Candidates come base first: remove from the top down.
+  for (const chain of [...new Set(candidates.chains)].reverse()) {
+    if (usedChains.has(chain) || leased.has(chain)) continue;
+    try {
+      if (!(await ctx.snapshotter.getLayer(chain))) continue;
+      await ctx.snapshotter.removeLayer(chain);
+      removed.chains.push(chain);
+    } catch (err) {
+      if (!(err instanceof SnapshotError && err.code === "in-use")) throw err;
+    }
+  }
+  for (const blob of new Set(candidates.blobs)) {
+    if (usedBlobs.has(blob) || leased.has(blob)) continue;
+    try {
+      await ctx.content.delete(blob);
+      removed.blobs.push(blob);
+    } catch (err) {
+      if (!(err instanceof ContentError && err.code === "not-found")) throw err;
+    }
+  }
+  return removed;
+}
+
+/** Deletes an image record with no references left, then its unshared layers and blobs (store lock held). */
+async function deleteImage(ctx: RemoveContext, record: ImageRecord, report: RemoveReport, leased: Set<string>): Promise<ChainId[]> {
   await ctx.store.delete(record.id);
   report.push(`Deleted: ${record.id}`);
-  const removed = await collectGarbage(ctx, { chains: record.layers.map((l) => l.chainId), blobs: blobsOf(record) });
+  const removed = await collectLocked(ctx, { chains: record.layers.map((l) => l.chainId), blobs: blobsOf(record) }, leased);
   for (const chain of removed.chains) report.push(`Deleted: ${chain}`);
   return removed.chains;
 }
@@ -95,6 +103,20 @@ function isSingleReference(refs: string[]): boolean {
  * references if they are all in one repository, otherwise only with force.
  */
 export async function removeImage(ctx: RemoveContext, input: string, opts: RemoveOptions): Promise<RemoveReport> {
+  return ctx.storeLock.run(() => removeLocked(ctx, input, opts));
+}
+
+/**
+ * Whether an image is in use: by a container (the caller knows), or by an
+ * operation in flight in any process, which leases the image ID with its
+ * content (a pull of it, a create from it).
+ */
+async function usedBy(opts: RemoveOptions, leased: Set<string>, id: Digest): Promise<boolean> {
+  return leased.has(id) || (await opts.inUse(id));
+}
+
+async function removeLocked(ctx: RemoveContext, input: string, opts: RemoveOptions): Promise<RemoveReport> {
+  const leased = await ctx.leases.held();
   const found = await ctx.store.lookup(input);
   if (!found) throw new EngineError("not-found", `No such image: ${input}`);
   const record = await ctx.store.get(found.id);
@@ -102,7 +124,7 @@ export async function removeImage(ctx: RemoveContext, input: string, opts: Remov
   const report: RemoveReport = [];
   const refsOf = async (): Promise<string[]> => [...(await ctx.store.refs())].filter(([, id]) => id === record.id).map(([ref]) => ref);
   let refs = await refsOf();
-  const used = await opts.inUse(record.id);
+  const used = await usedBy(opts, leased, record.id);
 
   if (found.ref !== undefined) {
     if (!opts.force && used && isSingleReference(refs)) {
@@ -139,7 +161,7 @@ export async function removeImage(ctx: RemoveContext, input: string, opts: Remov
     if (!opts.force) throw new EngineError("conflict", `conflict: unable to delete ${shortDigest(record.id)} (must be forced) - image is being used by a container`);
     return report;
   }
-  await deleteImage(ctx, record, report);
+  await deleteImage(ctx, record, report, leased);
   return report;
 }
 
@@ -155,19 +177,24 @@ export interface PruneResult {
  * no container uses.
  */
 export async function pruneImages(ctx: RemoveContext, opts: { all?: boolean; inUse: (imageId: string) => Promise<boolean> }): Promise<PruneResult> {
-  const entries = await ctx.store.entries();
   const report: RemoveReport = [];
   let reclaimed = 0;
-  for (const e of entries) {
-    const refs = [...e.tags, ...e.digests];
-    if (e.tags.length > 0 && !opts.all) continue;
-    if (await opts.inUse(e.record.id)) continue;
-    for (const r of refs) {
-      await ctx.store.deleteRef(r);
-      report.push(`Untagged: ${familiar(r)}`);
-    }
-    const gone = new Set(await deleteImage(ctx, e.record, report));
-    for (const l of e.record.layers) if (gone.has(l.chainId)) reclaimed += l.unpackedSize;
+  for (const candidate of await ctx.store.entries()) {
+    // One image at a time under the lock, so a pull or create in another process waits for one image's collection at most.
+    await ctx.storeLock.run(async () => {
+      // What the image is now: another process may have tagged, removed or started using it since the listing.
+      const e = (await ctx.store.entries()).find((x) => x.record.id === candidate.record.id);
+      if (!e) return;
+      if (e.tags.length > 0 && !opts.all) return;
+      const leased = await ctx.leases.held();
+      if (await usedBy(opts, leased, e.record.id)) return;
+      for (const r of [...e.tags, ...e.digests]) {
+        await ctx.store.deleteRef(r);
+        report.push(`Untagged: ${familiar(r)}`);
+      }
+      const gone = new Set(await deleteImage(ctx, e.record, report, leased));
+      for (const l of e.record.layers) if (gone.has(l.chainId)) reclaimed += l.unpackedSize;
+    });
   }
   return { report, reclaimed };
 }

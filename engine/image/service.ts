@@ -3,12 +3,19 @@
 //
 //   <stateDir>/content     blobs (content store)
 //   <stateDir>/snapshots   unpacked layers and container rootfs (overlay snapshotter)
-//   <stateDir>/images      image records and references (store.ts)
+//   <stateDir>/images      image records and references (store.ts), leases
+//                          (leases.ts), store.lock and users.lock
 //   <stateDir>/tmp         archives being loaded or imported
 //
 // It implements the engine's ImageBackend; the CLI's image commands use it
-// directly (see src/cli/engine-config.ts) until the daemon owns it.
-import { mkdir } from "node:fs/promises";
+// directly (see src/cli/engine-config.ts) until the daemon owns it. So two
+// processes may run it on one state dir at once: leases live on disk, and
+// store.lock (a flock, engine/sys/flock.ts) serializes taking a lease,
+// committing a record and collecting garbage across both. Every open service
+// holds users.lock shared; leftovers of killed writers (ingest files, unpacks
+// and removals cut short, spooled archives) are only cleaned by an open that
+// finds nobody else using the store (cleanLeftovers: the daemon's start).
+import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { loadDockerCredentials, type CredentialLookup } from "../content/credentials.js";
@@ -26,6 +33,7 @@ import { parseImageDaemonConfig, readImageDaemonConfig, type ImageDaemonConfig }
 import type { LayerDownload } from "./download.js";
 import { importRootfs, type ImportOptions } from "./import.js";
 import { inspectImage, toImageInfo, type ImageInspect } from "./inspect.js";
+import { FileLock } from "../sys/flock.js";
 import { Leases } from "./leases.js";
 import { KeyedMutex, Semaphore } from "./mutex.js";
 import { pullImage, type PullContext, type PullResult } from "./pull.js";
@@ -50,7 +58,16 @@ export interface ImageServiceOptions {
   snapshotter?: Snapshotter;
   unpack?: UnpackOptions;
   warn?: (message: string) => void;
+  /**
+   * Remove what killed writers left (ingest files, half-unpacked and
+   * half-removed layers, spooled archives) when no other process has the
+   * store open; told what was done.
+   */
+  cleanLeftovers?: (report: LeftoversReport) => void;
 }
+
+/** What cleanLeftovers did: skipped while another process (a CLI image command) uses the store. */
+export type LeftoversReport = { cleaned: true; ingests: number; tmp: number } | { cleaned: false; reason: string };
 
 export class ImageService {
   readonly stateDir: string;
@@ -62,6 +79,8 @@ export class ImageService {
   readonly #ctx: PullContext;
   readonly #pulls = new KeyedMutex();
   readonly #tmp: string;
+  readonly #storeLock: FileLock;
+  readonly #users: FileLock;
 
   private constructor(parts: {
     stateDir: string;
@@ -71,6 +90,9 @@ export class ImageService {
     registry: RegistryClient;
     config: ImageDaemonConfig;
     maxConcurrentDownloads: number;
+    leases: Leases;
+    storeLock: FileLock;
+    users: FileLock;
   }) {
     this.stateDir = parts.stateDir;
     this.content = parts.content;
@@ -79,16 +101,16 @@ export class ImageService {
     this.registry = parts.registry;
     this.config = parts.config;
     this.#tmp = join(parts.stateDir, "tmp");
-    const gcLock = new KeyedMutex();
-    const leases = new Leases();
+    this.#storeLock = parts.storeLock;
+    this.#users = parts.users;
     const inflight = new Map<string, LayerDownload>();
     this.#ctx = {
       content: this.content,
       snapshotter: this.snapshotter,
       store: this.store,
       registry: this.registry,
-      leases,
-      gcLock,
+      leases: parts.leases,
+      storeLock: parts.storeLock,
       slots: new Semaphore(parts.maxConcurrentDownloads),
       inflight,
       collect: async (c) => {
@@ -112,10 +134,44 @@ export class ImageService {
       ...opts.registry,
       credentials,
     });
-    return new ImageService({ stateDir: opts.stateDir, content, snapshotter, store, registry, config, maxConcurrentDownloads: opts.maxConcurrentDownloads ?? config.maxConcurrentDownloads });
+    const leases = await Leases.open(join(opts.stateDir, "images", "leases"));
+    const storeLock = new FileLock(join(opts.stateDir, "images", "store.lock"), "the image store");
+    const users = new FileLock(join(opts.stateDir, "images", "users.lock"), "the image store's users");
+    try {
+      // Exclusive first, then shared: converting a held shared lock is not atomic in flock(2).
+      if (opts.cleanLeftovers) {
+        if (await users.lock("exclusive", { wait: false })) {
+          const ingests = await content.cleanIngest(0);
+          await snapshotter.cleanup();
+          const tmp = await emptyDir(join(opts.stateDir, "tmp"));
+          await leases.held(); // drops the leases of dead processes
+          opts.cleanLeftovers({ cleaned: true, ingests, tmp });
+        } else {
+          opts.cleanLeftovers({ cleaned: false, reason: "another process (a CLI image command) has the image store open; cleaned at the next start" });
+        }
+      }
+      await users.lock("shared");
+    } catch (err) {
+      users.close();
+      throw err;
+    }
+    return new ImageService({
+      stateDir: opts.stateDir,
+      content,
+      snapshotter,
+      store,
+      registry,
+      config,
+      maxConcurrentDownloads: opts.maxConcurrentDownloads ?? config.maxConcurrentDownloads,
+      leases,
+      storeLock,
+      users,
+    });
   }
 
   async close(): Promise<void> {
+    this.#storeLock.close();
+    this.#users.close();
     await this.registry.close();
   }
 
@@ -153,6 +209,25 @@ export class ImageService {
     const record = await this.get(ref);
     if (!record) return undefined;
     return { info: await this.#info(record), chainIds: record.layers.map((l) => l.chainId) };
+  }
+
+  /**
+   * The image and its layers, leased until `release` is called: what a
+   * container is created from, kept from any process's garbage collection
+   * until the container's snapshot (which the snapshotter protects) exists.
+   */
+  async leaseLocal(ref: string): Promise<{ info: ImageInfo; chainIds: ChainId[]; release: () => Promise<void> } | undefined> {
+    const found = await this.#storeLock.run(async () => {
+      const record = await this.get(ref);
+      return record ? { record, release: await this.#ctx.leases.acquire([record.id, ...record.layers.map((l) => l.chainId)]) } : undefined;
+    });
+    if (!found) return undefined;
+    try {
+      return { info: await this.#info(found.record), chainIds: found.record.layers.map((l) => l.chainId), release: found.release };
+    } catch (err) {
+      await found.release();
+      throw err;
+    }
   }
 
   async inspect(ref: string): Promise<ImageInspect | undefined> {
@@ -221,4 +296,11 @@ export class ImageService {
   async import(input: Readable, opts: ImportOptions = {}): Promise<Digest> {
     return importRootfs(this.#ctx, input, { tmpDir: this.#tmp, ...opts });
   }
+}
+
+/** Removes everything in dir; returns how many entries there were. */
+async function emptyDir(dir: string): Promise<number> {
+  const names = await readdir(dir);
+  for (const name of names) await rm(join(dir, name), { recursive: true, force: true });
+  return names.length;
 }

@@ -18,7 +18,7 @@ import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
 import type { Readable } from "node:stream";
 import { heldLauncher } from "../sys/exec.js";
-import type { Launcher } from "../sys/launcher.js";
+import { DEFAULT_KILL_GRACE_MS, signalGroup, type Launcher } from "../sys/launcher.js";
 import { EngineError } from "../types.js";
 
 export interface MonitorOptions {
@@ -120,7 +120,7 @@ function readSyncMessage(pipe: Readable, timeoutMs: number): Promise<SyncMessage
       if (err) reject(err);
       else resolve(v);
     };
-    const timer = setTimeout(() => done(undefined, new Error(`conmon did not report within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => done(undefined, new Error(`conmon did not report within ${timeoutMs} ms; it was killed`)), timeoutMs);
     pipe.setEncoding("utf8");
     pipe.on("data", (chunk: string) => {
       buf += chunk;
@@ -177,10 +177,12 @@ const withinASecond = <T>(p: Promise<T>) => Promise.race([p, new Promise<undefin
 
 /** Through the engine's launcher (see engine/sys/launcher.ts): no fork of the daemon. */
 async function viaLauncher(launcher: Launcher, conmon: string, args: string[], env: Record<string, string>, cwd: string, timeoutMs: number): Promise<Started> {
-  const started = launcher.start({ cmd: conmon, args, env, cwd, detached: true, syncPipe: true });
+  // The launcher's timeout kills a conmon that hangs before reporting (SIGTERM, then SIGKILL);
+  // one that reported in time has ended its first process by then (it daemonizes), and no timer is left.
+  const started = launcher.start({ cmd: conmon, args, env, cwd, detached: true, syncPipe: true, timeoutMs });
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`conmon did not report within ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(() => reject(new Error(`conmon did not report within ${timeoutMs} ms; it was killed`)), timeoutMs);
   });
   let line: string;
   try {
@@ -214,8 +216,20 @@ async function viaSpawn(conmon: string, args: string[], env: Record<string, stri
     child.on("exit", (code) => resolve(code));
     child.on("error", () => resolve(null));
   });
-  const msg = await readSyncMessage(child.stdio[3] as Readable, timeoutMs);
-  child.stderr?.destroy();
+  let msg: SyncMessage | undefined;
+  try {
+    msg = await readSyncMessage(child.stdio[3] as Readable, timeoutMs);
+  } catch (e) {
+    // Hung before reporting: it (a session of its own, detached) and what it started go.
+    if (child.pid !== undefined) {
+      const group = -child.pid;
+      signalGroup(group, "SIGTERM");
+      setTimeout(() => signalGroup(group, "SIGKILL"), DEFAULT_KILL_GRACE_MS).unref();
+    }
+    throw e;
+  } finally {
+    child.stderr?.destroy();
+  }
   return { msg, exitCode: withinASecond(exited), stderr: () => stderr, done: () => undefined };
 }
 

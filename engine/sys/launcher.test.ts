@@ -6,7 +6,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { holdLauncher, run } from "./exec.js";
+import { CommandTimeoutError, holdLauncher, run } from "./exec.js";
 import { Launcher } from "./launcher.js";
 import { isRunning as alive } from "./proc.js";
 
@@ -43,7 +43,7 @@ describe("run() through the launcher", () => {
     release = holdLauncher();
     await expect(run("tscompose-no-such-command", [])).rejects.toThrow("tscompose-no-such-command is not installed");
     const t0 = Date.now();
-    await expect(run("sleep", ["30"], { timeoutMs: 200 })).rejects.toThrow("(exit 143)");
+    await expect(run("sleep", ["30"], { timeoutMs: 200 })).rejects.toThrow("sleep 30 timed out after 200 ms and was killed");
     expect(Date.now() - t0).toBeLessThan(10_000);
   });
 
@@ -52,6 +52,39 @@ describe("run() through the launcher", () => {
     const results = await Promise.all(Array.from({ length: 40 }, (_, i) => run("sh", ["-c", `sleep 0.0$((${i} % 5)); echo ${i}; echo e${i} >&2`])));
     expect(results.map((r) => r.stdout)).toEqual(Array.from({ length: 40 }, (_, i) => `${i}\n`));
     expect(results.map((r) => r.stderr)).toEqual(Array.from({ length: 40 }, (_, i) => `e${i}\n`));
+  });
+});
+
+/** Pids of processes whose command line is exactly `args`. */
+const pidsOf = (args: string) =>
+  execFileSync("ps", ["-eo", "pid,args"], { encoding: "utf8" })
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l.slice(l.indexOf(" ") + 1) === args)
+    .map((l) => Number(l.split(" ")[0]));
+
+describe.each([
+  ["through the launcher", true],
+  ["through child_process", false],
+])("a command that outlives its timeout, %s", (_, viaLauncher) => {
+  it("gets SIGTERM, then SIGKILL after the grace, with what it started; the caller gets an error naming it", async () => {
+    if (viaLauncher) release = holdLauncher();
+    // sleep inherits the ignored SIGTERM: both must be killed outright.
+    const marker = `sleep 1000.${process.pid}${viaLauncher ? 1 : 2}`;
+    const script = `trap "" TERM; ${marker}; echo survived`;
+    const err = await run("sh", ["-c", script], { timeoutMs: 300, killGraceMs: 300, allowFailure: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CommandTimeoutError);
+    expect((err as Error).message).toBe(`sh -c ${script} timed out after 300 ms and was killed`);
+    expect((err as CommandTimeoutError).result.code).toBe(137);
+    for (let i = 0; i < 100 && pidsOf(marker).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(pidsOf(marker)).toEqual([]);
+  });
+
+  it("refuses a timeout that is not a positive number (NaN would mean none)", async () => {
+    if (viaLauncher) release = holdLauncher();
+    await expect(run("true", [], { timeoutMs: Number.NaN })).rejects.toThrow("true: timeout must be a positive number of milliseconds, got NaN");
+    await expect(run("true", [], { timeoutMs: 0 })).rejects.toThrow(RangeError);
+    expect((await run("true", [], { timeoutMs: 5000 })).code).toBe(0);
   });
 });
 

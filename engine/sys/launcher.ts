@@ -12,7 +12,7 @@
 //
 // The protocol, both ways length-free and fixed where it can be:
 //   request  u32 length, then \0-separated fields: id, flags ("d": own session,
-//            "s": a sync pipe on fd 3), cwd, stdin path, stdout path, stderr
+//            "g": own process group, "s": a sync pipe on fd 3), cwd, stdin path, stdout path, stderr
 //            path, env count (-1 = inherit), env..., argv...
 //   replies  "S" u32 id u32 pid  (started)  |  "E" u32 id u32 wait status (ended)
 //            | "L" u32 id u32 length, bytes: the sync pipe's first line (conmon's
@@ -57,6 +57,7 @@ sub launch {
   if ($pid == 0) {
     $SIG{INT} = $SIG{CHLD} = $SIG{PIPE} = 'DEFAULT'; # ignored signals would stay ignored across exec
     POSIX::setsid() if $flags =~ /d/;
+    setpgrp(0, 0) if $flags =~ /g/; # a group of its own: a timeout kills what it started too
     # dup2 leaves the new fd 3 open across exec (perl marks its own fds close-on-exec).
     POSIX::dup2(fileno($sync_w), 3) if $sync_w;
     open(STDIN, '<', $in eq '' ? '/dev/null' : $in) or _exit(126);
@@ -110,7 +111,12 @@ export interface LaunchRequest {
   input?: string | undefined;
   env?: NodeJS.ProcessEnv | undefined;
   cwd?: string | undefined;
+  /**
+   * Past this, the command and everything it started (its own process group)
+   * get SIGTERM, and SIGKILL killGraceMs later if still there.
+   */
   timeoutMs?: number | undefined;
+  killGraceMs?: number | undefined;
   /** In a session of its own (detached: it must outlive us and our Ctrl-C). */
   detached?: boolean;
   /** Give it a pipe on fd 3 and report the first line written there (conmon's sync pipe). */
@@ -124,7 +130,12 @@ export interface LaunchResult {
   code: number;
   /** exec failed (the command is not installed). */
   notFound: boolean;
+  /** It outlived its timeout and was killed. */
+  timedOut: boolean;
 }
+
+/** How long a command that outlived its timeout has between SIGTERM and SIGKILL. */
+export const DEFAULT_KILL_GRACE_MS = 2000;
 
 export interface Launched {
   /** When the process ends, with its output. */
@@ -146,6 +157,8 @@ interface Pending {
   pid?: number;
   timer?: NodeJS.Timeout;
   timedOut?: boolean;
+  /** SIGTERM to the command's group now; SIGKILL after the grace. */
+  kill?: () => void;
 }
 
 export class Launcher {
@@ -172,7 +185,9 @@ export class Launcher {
       writeFileSync(files.in, req.input);
     }
     const env = req.env === undefined ? undefined : Object.entries(req.env).filter((e): e is [string, string] => e[1] !== undefined).map(([k, v]) => `${k}=${v}`);
-    const flags = `${req.detached ? "d" : ""}${req.syncPipe ? "s" : ""}`;
+    const timed = req.timeoutMs !== undefined;
+    // Detached is a session of its own, hence a group of its own already.
+    const flags = `${req.detached ? "d" : timed ? "g" : ""}${req.syncPipe ? "s" : ""}`;
     const fields = [String(id), flags, req.cwd ?? "", files.in ?? "", files.out, files.err, String(env?.length ?? -1), ...(env ?? []), req.cmd, ...req.args];
     if (fields.some((f) => f.includes("\0"))) throw new Error(`${req.cmd}: an argument holds a NUL byte`);
     const payload = Buffer.from(fields.join("\0"));
@@ -196,10 +211,17 @@ export class Launcher {
     syncLine.catch(() => undefined); // also reported by `ended`
     this.pending.set(id, p);
     if (req.timeoutMs !== undefined) {
-      // As execFile's timeout: SIGTERM once the time is up.
+      const grace = req.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
+      p.kill = () => {
+        if (p.pid === undefined) return;
+        const group = -p.pid;
+        signalGroup(group, "SIGTERM");
+        // Until it ends ("E" clears the timer): a command that ignores SIGTERM is not let off.
+        p.timer = setTimeout(() => signalGroup(group, "SIGKILL"), grace);
+      };
       p.timer = setTimeout(() => {
         p.timedOut = true;
-        if (p.pid !== undefined) process.kill(p.pid, "SIGTERM");
+        p.kill?.();
       }, req.timeoutMs);
     }
     this.holdOpen(child, true);
@@ -212,7 +234,7 @@ export class Launcher {
       if (files.in) rmSync(files.in, { force: true });
       const signal = st & 0x7f;
       const code = signal !== 0 ? 128 + signal : st >> 8;
-      return { stdout, stderr, code, notFound: code === 127 && stderr.startsWith(`tscompose-launcher: exec ${req.cmd}: No such file`) };
+      return { stdout, stderr, code, notFound: code === 127 && stderr.startsWith(`tscompose-launcher: exec ${req.cmd}: No such file`), timedOut: p.timedOut === true };
     });
     return { ended, syncLine, stderrSoFar: () => readOrEmpty(files.err), discard: () => rmSync(files.err, { force: true }) };
   }
@@ -266,12 +288,14 @@ export class Launcher {
       if (!p) continue;
       if (kind === "S") {
         p.pid = value;
-        if (p.timedOut) process.kill(value, "SIGTERM");
+        if (p.timedOut) p.kill?.();
         continue;
       }
       if (kind === "L") p.synced(line);
       else {
         clearTimeout(p.timer);
+        // What it started may ignore SIGTERM and outlive it: the group goes with it.
+        if (p.timedOut && p.pid !== undefined) signalGroup(-p.pid, "SIGKILL");
         p.ended(value);
       }
       if (--p.waitingFor === 0) {
@@ -279,6 +303,15 @@ export class Launcher {
         if (this.pending.size === 0 && this.child) this.holdOpen(this.child, false);
       }
     }
+  }
+}
+
+/** A signal to a process group that may have ended meanwhile. */
+export function signalGroup(group: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(group, signal);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ESRCH") throw e;
   }
 }
 

@@ -1,0 +1,177 @@
+// flock(2) locks for Node, which has no flock: a tiny perl process (perl-base
+// is Essential in Debian, like the launcher's) opens the lock file and takes
+// or drops the lock when told to over its stdin. The kernel ties the lock to
+// that process's open file, so it goes when the process goes: when we call
+// close(), and when we die in any way (kill -9 included), since its stdin then
+// reaches EOF and it exits. No stale lock files, no pid reuse to guard against,
+// unlike a pid file (engine/network/lockfile.ts).
+//
+// One helper per FileLock, one lock per FileLock. Within a process, callers
+// of run() queue on a promise chain first: flock locks are per open file, so
+// the helper must never be asked to lock while it already waits for the lock.
+import { spawn, type ChildProcessByStdio } from "node:child_process";
+import type { Readable, Writable } from "node:stream";
+import { EngineError } from "../types.js";
+
+/** The helper (exported for the test that kills its owner). */
+export const HELPER_SCRIPT = String.raw`
+use strict; use warnings;
+use Fcntl qw(:flock O_RDWR O_CREAT);
+$SIG{INT} = 'IGNORE'; # a Ctrl-C meant for our parent: it decides (its exit closes our stdin)
+$| = 1;
+sysopen(my $fh, $ARGV[0], O_RDWR | O_CREAT, 0600) or do { print "E open $ARGV[0]: $!\n"; exit 1; };
+my %ops = (x => LOCK_EX, s => LOCK_SH, X => LOCK_EX | LOCK_NB, S => LOCK_SH | LOCK_NB, u => LOCK_UN);
+print "R\n";
+while (my $cmd = <STDIN>) {
+  chomp $cmd;
+  my $op = $ops{$cmd};
+  if (!defined $op) { print "E unknown command $cmd\n"; next; }
+  my $ok;
+  do { $ok = flock($fh, $op) } while (!$ok && $!{EINTR});
+  print $ok ? "K\n" : $!{EWOULDBLOCK} ? "B\n" : "E $!\n";
+}
+`;
+
+export type LockMode = "exclusive" | "shared";
+
+export interface LockOptions {
+  /** Wait for the lock (default); false: take it only if free now. */
+  wait?: boolean;
+  /** How long to wait before giving up with a clear error (default 2 minutes). */
+  timeoutMs?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 120_000;
+
+type HelperProcess = ChildProcessByStdio<Writable, Readable, null>;
+
+/** A running helper and the replies it owes (each helper its own: an old one's exit must not answer a new one's questions). */
+interface Helper {
+  child: HelperProcess;
+  replies: ((line: string) => void)[];
+}
+
+export class FileLock {
+  #helper: Helper | undefined;
+  #tail: Promise<unknown> = Promise.resolve();
+
+  /** `what` names the lock in errors ("the image store"). */
+  constructor(
+    readonly path: string,
+    readonly what: string,
+  ) {}
+
+  /**
+   * Takes the lock (converting a held one: shared <-> exclusive); true when
+   * held. With wait: false, false when another process holds it.
+   */
+  async lock(mode: LockMode, opts: LockOptions = {}): Promise<boolean> {
+    const wait = opts.wait ?? true;
+    const cmd = mode === "exclusive" ? (wait ? "x" : "X") : wait ? "s" : "S";
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const reply = await this.#ask(cmd, wait ? timeoutMs : DEFAULT_TIMEOUT_MS);
+    if (reply === "K") return true;
+    if (reply === "B") return false;
+    throw new EngineError("internal", `cannot lock ${this.what} (${this.path}): ${reply.replace(/^E /, "")}`);
+  }
+
+  async unlock(): Promise<void> {
+    if (!this.#helper) return; // never locked, or the helper is gone (and the lock with it)
+    const reply = await this.#ask("u", DEFAULT_TIMEOUT_MS);
+    if (reply !== "K") throw new EngineError("internal", `cannot unlock ${this.what} (${this.path}): ${reply}`);
+  }
+
+  /** Runs fn holding the lock exclusively; callers in this process take turns. */
+  run<T>(fn: () => Promise<T>, opts: { timeoutMs?: number } = {}): Promise<T> {
+    const body = async (): Promise<T> => {
+      await this.lock("exclusive", { wait: true, ...opts });
+      try {
+        return await fn();
+      } finally {
+        await this.unlock();
+      }
+    };
+    const result = this.#tail.then(body, body);
+    this.#tail = result.catch(() => undefined);
+    return result;
+  }
+
+  /** Ends the helper: whatever it held is released. */
+  close(): void {
+    const helper = this.#helper;
+    this.#helper = undefined;
+    if (!helper) return;
+    // Killed, not only told (stdin EOF): gone at once, with its lock, before our own exit.
+    helper.child.stdin.end();
+    helper.child.kill("SIGKILL");
+    answerAll(helper, `E ${this.what}: the lock was closed`);
+  }
+
+  async #ask(cmd: string, timeoutMs: number): Promise<string> {
+    const helper = await this.#started();
+    const reply = new Promise<string>((resolve) => helper.replies.push(resolve));
+    hold(helper.child, true);
+    helper.child.stdin.write(`${cmd}\n`);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        // The helper is blocked in flock(2): ending it is the only way to stop the wait.
+        this.#kill(helper);
+        reject(new EngineError("unavailable", `timed out after ${Math.round(timeoutMs / 1000)} s waiting for the lock on ${this.what} (${this.path}): another tscompose process holds it`));
+      }, timeoutMs);
+    });
+    try {
+      return await Promise.race([reply, timeout]);
+    } finally {
+      clearTimeout(timer);
+      if (helper.replies.length === 0) hold(helper.child, false);
+    }
+  }
+
+  async #started(): Promise<Helper> {
+    if (this.#helper) return this.#helper;
+    const child = spawn("perl", ["-e", HELPER_SCRIPT, this.path], { stdio: ["pipe", "pipe", "inherit"] });
+    const helper: Helper = { child, replies: [] };
+    this.#helper = helper;
+    let buffered = "";
+    child.stdout.setEncoding("utf8");
+    child.stdout.on("data", (chunk: string) => {
+      buffered += chunk;
+      let nl: number;
+      while ((nl = buffered.indexOf("\n")) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        helper.replies.shift()?.(line);
+      }
+    });
+    child.stdin.on("error", () => undefined); // reported by "exit"
+    const gone = (why: string): void => {
+      if (this.#helper === helper) this.#helper = undefined;
+      answerAll(helper, `E the lock helper for ${this.what} ${why}`);
+    };
+    child.on("error", (e) => gone(`failed (${e.message})`));
+    child.on("exit", (code, signal) => gone(`exited (${signal ?? String(code)})`));
+    // The first line says the lock file is open (or why not).
+    const ready = await new Promise<string>((resolve) => helper.replies.push(resolve));
+    if (ready !== "R") {
+      this.#kill(helper);
+      throw new EngineError("internal", `cannot lock ${this.what}: ${ready.replace(/^E /, "")}`);
+    }
+    return helper;
+  }
+
+  #kill(helper: Helper): void {
+    if (this.#helper === helper) this.#helper = undefined;
+    helper.child.kill("SIGKILL");
+  }
+}
+
+/** Questions still open get an error reply once their helper is gone. */
+function answerAll(helper: Helper, line: string): void {
+  for (const r of helper.replies.splice(0)) r(line);
+}
+
+/** An idle helper must not keep a process alive (the CLI); one we wait for must. */
+function hold(child: HelperProcess, busy: boolean): void {
+  for (const h of [child, child.stdin, child.stdout] as { ref?: () => void; unref?: () => void }[]) (busy ? h.ref : h.unref)?.call(h);
+}
