@@ -122,6 +122,32 @@ describe("capabilities", () => {
   });
 });
 
+describe("seccomp and no_new_privs (security_opt)", () => {
+  const allowedNames = (oci: ReturnType<typeof buildSpec>) =>
+    new Set((oci.linux.seccomp?.syscalls ?? []).filter((r) => r.action === "SCMP_ACT_ALLOW" && !r.args).flatMap((r) => r.names));
+  it("Docker's default profile by default, shaped by the capabilities", () => {
+    const oci = buildSpec(input());
+    expect(oci.linux.seccomp?.defaultAction).toBe("SCMP_ACT_ERRNO");
+    expect(allowedNames(oci)).not.toContain("mount");
+    expect(allowedNames(buildSpec(input({ capAdd: ["SYS_ADMIN"] })))).toContain("mount");
+  });
+  it("privileged: no filter, unless a profile is named", () => {
+    expect(buildSpec(input({ privileged: true })).linux.seccomp).toBeUndefined();
+    const profile = JSON.stringify({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["keyctl"], action: "SCMP_ACT_ERRNO" }] });
+    expect(buildSpec(input({ privileged: true, seccompProfile: profile })).linux.seccomp?.syscalls).toEqual([{ names: ["keyctl"], action: "SCMP_ACT_ERRNO" }]);
+  });
+  it("seccomp=unconfined: no filter", () => {
+    expect(buildSpec(input({ seccompProfile: "unconfined" })).linux.seccomp).toBeUndefined();
+  });
+  it("a bad profile fails the container's creation", () => {
+    expect(() => buildSpec(input({ seccompProfile: "{}x" }))).toThrow(/not valid JSON/);
+  });
+  it("no-new-privileges", () => {
+    expect(buildSpec(input({ noNewPrivileges: true })).process.noNewPrivileges).toBe(true);
+    expect(buildSpec(input()).process.noNewPrivileges).toBe(false);
+  });
+});
+
 describe("security defaults and privileged", () => {
   it("masks and read-only paths, device rules, sysfs ro", () => {
     const oci = buildSpec(input());

@@ -11,6 +11,8 @@ import { assembleMounts, defaultMounts, parseTmpfs } from "./mounts.js";
 import type { ResolvedMount } from "./mounts.js";
 import type { OciDevice, OciDeviceRule, OciMount, OciNamespace, OciResources, OciSpec, RootfsMount } from "./oci.js";
 import { containerRlimits } from "./rlimits.js";
+import { containerSeccomp } from "./seccomp.js";
+import type { OciSeccomp } from "./seccomp.js";
 import type { HostRlimits } from "./rlimits.js";
 import type { ResolvedUser } from "./user.js";
 
@@ -166,6 +168,8 @@ export function buildSpec(input: SpecInput): OciSpec {
     namespaces.push(input.netnsPath ? { type: "network", path: input.netnsPath } : { type: "network" });
   }
 
+  const seccomp = containerSeccompFor(spec, caps);
+
   const sysctl = { ...spec.sysctls };
   if (spec.domainname && !hostNetwork) sysctl["kernel.domainname"] = spec.domainname;
 
@@ -180,7 +184,7 @@ export function buildSpec(input: SpecInput): OciSpec {
       capabilities: processCapabilities(caps, user.uid),
       rlimits: containerRlimits(spec.ulimits, input.hostRlimits),
       // Docker leaves no_new_privs off unless asked (security_opt).
-      noNewPrivileges: false,
+      noNewPrivileges: spec.noNewPrivileges === true,
       oomScoreAdj: 0,
     },
     root: { path: input.rootfs, readonly: spec.readOnly },
@@ -199,10 +203,23 @@ export function buildSpec(input: SpecInput): OciSpec {
       ...(spec.privileged
         ? { devices: input.hostDevices ?? [] }
         : { maskedPaths: [...MASKED_PATHS], readonlyPaths: [...READONLY_PATHS] }),
+      ...(seccomp ? { seccomp } : {}),
     },
   };
   if (hostNetwork) oci.process.env = oci.process.env.filter((e) => !e.startsWith("HOSTNAME="));
   return oci;
+}
+
+/**
+ * As dockerd (daemon/seccomp_linux.go): "unconfined" means no filter; a
+ * privileged container runs without one too unless it names a profile;
+ * everyone else gets the named profile or Docker's default, each shaped by the
+ * container's capabilities (CAP_SYS_ADMIN adds mount, unshare, setns ...).
+ */
+function containerSeccompFor(spec: Pick<ContainerSpec, "seccompProfile" | "privileged">, caps: readonly string[]): OciSeccomp | undefined {
+  if (spec.seccompProfile === "unconfined") return undefined;
+  if (spec.privileged && spec.seccompProfile === undefined) return undefined;
+  return containerSeccomp(spec.seccompProfile, caps);
 }
 
 function resources(spec: ContainerSpec): OciResources {
