@@ -8,6 +8,7 @@ import { hostname as osHostname } from "node:os";
 import { join } from "node:path";
 import type { ContainerSpec, ImageConfig } from "../types.js";
 import { EngineError } from "../types.js";
+import { capabilitiesFromMask } from "./caps.js";
 import { hostsFile, parseExtraHost, resolvConf } from "./etcfiles.js";
 import type { HostsEntry } from "./etcfiles.js";
 import { mountsFromSpec } from "./mounts.js";
@@ -113,9 +114,23 @@ export async function prepareBundle(b: BundleInput): Promise<OciSpec> {
     cgroupsPath: b.cgroupsPath,
     initBinary: spec.init ? findInitBinary() : undefined,
     hostDevices: spec.privileged ? await hostDevices() : undefined,
+    hostCapabilities: spec.privileged ? await hostBoundingCapabilities() : undefined,
   });
   await writeFile(join(b.dir, "config.json"), serializeSpec(config));
   return config;
+}
+
+let boundingCaps: Promise<string[] | undefined> | undefined;
+/** This process's bounding set (read once: it never grows); undefined where /proc says nothing. */
+export function hostBoundingCapabilities(): Promise<string[] | undefined> {
+  boundingCaps ??= readFile("/proc/self/status", "utf8").then(
+    (text) => {
+      const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(text);
+      return m ? capabilitiesFromMask(m[1] as string) : undefined;
+    },
+    () => undefined,
+  );
+  return boundingCaps;
 }
 
 function withExtraHosts(content: string, extraHosts: string[]): string {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ContainerSpec, ImageConfig } from "../types.js";
 import { baseImage, baseSpec } from "./testing.js";
-import { DEFAULT_CAPABILITIES, capabilitySet } from "./caps.js";
+import { DEFAULT_CAPABILITIES, capabilitiesFromMask, capabilitySet } from "./caps.js";
 import { hostsFile, parseExtraHost, resolvConf } from "./etcfiles.js";
 import { mergeTmpfsOptions } from "./mounts.js";
 import { containerRlimits, parseProcLimits } from "./rlimits.js";
@@ -116,6 +116,12 @@ describe("capabilities", () => {
     const all = capabilitySet(["all"], ["SYS_ADMIN"], false);
     expect(all).toHaveLength(40);
     expect(all).not.toContain("CAP_SYS_ADMIN");
+  });
+  it("privileged: every capability the host's bounding set holds (runc cannot raise others)", () => {
+    const host = capabilitiesFromMask("000001fffeffffff");
+    expect(host).not.toContain("CAP_SYS_RESOURCE");
+    expect(host).toHaveLength(40);
+    expect(buildSpec(input({ privileged: true }, {}, { hostCapabilities: host })).process.capabilities.bounding).toEqual(host);
   });
   it("unknown capability fails", () => {
     expect(() => capabilitySet(["FLY"], [], false)).toThrow(/unknown capability/);

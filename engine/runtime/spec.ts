@@ -131,6 +131,8 @@ export interface SpecInput {
   initBinary: string | undefined;
   /** Host devices to expose to a privileged container. */
   hostDevices?: OciDevice[];
+  /** The engine's own bounding capabilities: all a privileged container can get. */
+  hostCapabilities?: readonly string[];
 }
 
 export function buildSpec(input: SpecInput): OciSpec {
@@ -149,7 +151,7 @@ export function buildSpec(input: SpecInput): OciSpec {
     initMounts.push({ destination: INIT_PATH, type: "bind", source: input.initBinary, options: ["rbind", "ro", "rprivate"] });
   }
 
-  const caps = capabilitySet(spec.capAdd, spec.capDrop, spec.privileged);
+  const caps = capabilitySet(spec.capAdd, spec.capDrop, spec.privileged, input.hostCapabilities);
   const etcRo = spec.readOnly ? ["ro"] : [];
   const etcMounts: OciMount[] = [
     { destination: "/etc/resolv.conf", type: "bind", source: input.etcFiles.resolvConf, options: ["rbind", "rprivate", ...etcRo] },
