@@ -168,3 +168,18 @@ describe.skipIf(!root || !probeSupported)("seccomp: Docker's default profile", (
     }
   }, 60_000);
 });
+
+describe.skipIf(!root)("security_opt: no-new-privileges", () => {
+  it("sets NoNewPrivs for the container and its execs; off by default as in Docker", async () => {
+    const c = await w.engine.createContainer(w.spec({ cmd: ["sleep", "60"], noNewPrivileges: true }));
+    try {
+      await w.engine.startContainer(c.id);
+      expect((await execText(w.engine, c.id, ["grep", "NoNewPrivs", "/proc/1/status"])).stdout).toMatch(/NoNewPrivs:\s+1/);
+      expect((await execText(w.engine, c.id, ["grep", "NoNewPrivs", "/proc/self/status"])).stdout).toMatch(/NoNewPrivs:\s+1/);
+    } finally {
+      await w.engine.removeContainer(c.id, { force: true });
+    }
+    const { output } = await runToExit({ cmd: ["grep", "NoNewPrivs", "/proc/1/status"] });
+    expect(output).toMatch(/NoNewPrivs:\s+0/);
+  }, 60_000);
+});
