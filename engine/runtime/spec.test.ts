@@ -8,6 +8,7 @@ import { containerRlimits, parseProcLimits } from "./rlimits.js";
 import { DEFAULT_PATH, MASKED_PATHS, READONLY_PATHS, buildSpec, mergeEnv, resolveCommand, serializeSpec } from "./spec.js";
 import type { SpecInput } from "./spec.js";
 import { resolveUserFrom } from "./user.js";
+import { cpuList } from "./bundle.js";
 
 const ID = "0123456789abcdef".repeat(4);
 
@@ -116,6 +117,16 @@ describe("capabilities", () => {
     const all = capabilitySet(["all"], ["SYS_ADMIN"], false);
     expect(all).toHaveLength(40);
     expect(all).not.toContain("CAP_SYS_ADMIN");
+  });
+  it("host-dependent masked paths (thermal_throttle) join Docker's list; privileged has none", () => {
+    const thermal = ["/sys/devices/system/cpu/cpu0/thermal_throttle"];
+    expect(buildSpec(input({}, {}, { hostMaskedPaths: thermal })).linux.maskedPaths).toEqual([...MASKED_PATHS, ...thermal]);
+    expect(MASKED_PATHS).toContain("/proc/interrupts");
+    expect(buildSpec(input({ privileged: true }, {}, { hostMaskedPaths: thermal })).linux.maskedPaths).toBeUndefined();
+  });
+  it("the kernel's cpu list format", () => {
+    expect(cpuList("0-3,8\n")).toEqual([0, 1, 2, 3, 8]);
+    expect(cpuList("0\n")).toEqual([0]);
   });
   it("privileged: every capability the host's bounding set holds (runc cannot raise others)", () => {
     const host = capabilitiesFromMask("000001fffeffffff");

@@ -20,18 +20,26 @@ export const DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/
 /** Where Docker mounts its init (tini) inside the container. */
 export const INIT_PATH = "/sbin/docker-init";
 
+/**
+ * Docker's masked paths (moby daemon/pkg/oci/defaults.go): files become
+ * /dev/null, directories an empty read-only tmpfs; runc skips those the host
+ * lacks. /proc/interrupts and the per-CPU thermal_throttle directories
+ * (hostMaskedPaths) since GHSA-6fw5-f8r9-fgfm, powercap since GHSA-jq35-85cj-fj4p:
+ * they leak host activity (side channels) or let a container throttle the host.
+ */
 export const MASKED_PATHS = [
-  "/proc/asound",
   "/proc/acpi",
+  "/proc/asound",
+  "/proc/interrupts",
   "/proc/kcore",
   "/proc/keys",
   "/proc/latency_stats",
-  "/proc/timer_list",
-  "/proc/timer_stats",
   "/proc/sched_debug",
   "/proc/scsi",
-  "/sys/firmware",
+  "/proc/timer_list",
+  "/proc/timer_stats",
   "/sys/devices/virtual/powercap",
+  "/sys/firmware",
 ];
 
 export const READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
@@ -131,6 +139,8 @@ export interface SpecInput {
   initBinary: string | undefined;
   /** Host devices to expose to a privileged container. */
   hostDevices?: OciDevice[];
+  /** Masked paths that depend on the host (per-CPU thermal_throttle), added to MASKED_PATHS. */
+  hostMaskedPaths?: readonly string[];
   /** The engine's own bounding capabilities: all a privileged container can get. */
   hostCapabilities?: readonly string[];
 }
@@ -204,7 +214,7 @@ export function buildSpec(input: SpecInput): OciSpec {
       ...(Object.keys(sysctl).length ? { sysctl } : {}),
       ...(spec.privileged
         ? { devices: input.hostDevices ?? [] }
-        : { maskedPaths: [...MASKED_PATHS], readonlyPaths: [...READONLY_PATHS] }),
+        : { maskedPaths: [...MASKED_PATHS, ...(input.hostMaskedPaths ?? [])], readonlyPaths: [...READONLY_PATHS] }),
       ...(seccomp ? { seccomp } : {}),
     },
   };

@@ -8,6 +8,7 @@
 //
 // The probes are tiny static x86-64 programs (test/support/syscall-probe.ts)
 // that make one system call and exit with its errno, bind-mounted read-only.
+import { existsSync } from "node:fs";
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -181,5 +182,77 @@ describe.skipIf(!root)("security_opt: no-new-privileges", () => {
     }
     const { output } = await runToExit({ cmd: ["grep", "NoNewPrivs", "/proc/1/status"] });
     expect(output).toMatch(/NoNewPrivs:\s+0/);
+  }, 60_000);
+});
+
+// Docker's lists (moby daemon/pkg/oci/defaults.go), written out here rather than imported, so that the test checks the engine's.
+const MASKED_PATHS = [
+  "/proc/acpi",
+  "/proc/asound",
+  "/proc/interrupts",
+  "/proc/kcore",
+  "/proc/keys",
+  "/proc/latency_stats",
+  "/proc/sched_debug",
+  "/proc/scsi",
+  "/proc/timer_list",
+  "/proc/timer_stats",
+  "/sys/devices/virtual/powercap",
+  "/sys/firmware",
+];
+const READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+
+describe.skipIf(!root)("masked and read-only paths (Docker's defaults)", () => {
+  // For each path: what the container sees (a directory's entry count, the first bytes of a file), then its mounts.
+  const script = [
+    `for p in ${[...MASKED_PATHS, ...READONLY_PATHS].join(" ")}; do`,
+    '  if [ -d "$p" ]; then echo "path $p dir $(ls -A "$p" | wc -l)";',
+    '  elif [ -e "$p" ]; then echo "path $p file $(head -c 64 "$p" 2>/dev/null | wc -c)";',
+    '  else echo "path $p absent 0"; fi',
+    "done",
+    // only the container's own UTS namespace sees this hostname
+    'if (echo confined-test > /proc/sys/kernel/hostname) 2>/tmp/err; then echo "write ok"; else echo "write failed $(cat /tmp/err)"; fi',
+    "cat /proc/self/mountinfo",
+  ].join("\n");
+  type Seen = { kind: string; size: number; mountOpts: string | undefined };
+  async function look(over: Partial<ContainerSpec> = {}): Promise<{ seen: Map<string, Seen>; write: string }> {
+    const { output } = await runToExit({ cmd: ["sh", "-c", script], ...over });
+    const mounts = new Map<string, string>();
+    for (const line of output.split("\n")) {
+      const f = line.split(" ");
+      // mountinfo: id parent maj:min root mountpoint options ...
+      if (f.length > 6 && /^\d+$/.test(f[0] as string)) mounts.set(f[4] as string, f[5] as string);
+    }
+    const seen = new Map<string, Seen>();
+    for (const m of output.matchAll(/^path (\S+) (\w+) (\d+)$/gm)) seen.set(m[1] as string, { kind: m[2] as string, size: Number(m[3]), mountOpts: mounts.get(m[1] as string) });
+    return { seen, write: /^write .*$/m.exec(output)?.[0] ?? "" };
+  }
+
+  it("masked paths read empty (files are /dev/null, directories an empty tmpfs); the host's are all covered", async () => {
+    const { seen } = await look();
+    const hostHas = MASKED_PATHS.filter((p) => existsSync(p));
+    expect(hostHas.length).toBeGreaterThan(0);
+    for (const p of MASKED_PATHS) {
+      const s = seen.get(p);
+      if (!hostHas.includes(p)) continue;
+      expect(s?.kind, p).not.toBe("absent");
+      expect(s?.size, `${p} must read empty`).toBe(0);
+      expect(s?.mountOpts, `${p} must be a mount`).toBeDefined();
+    }
+  }, 60_000);
+
+  it("read-only paths are read-only mounts, and writing /proc/sys fails with EROFS", async () => {
+    const { seen, write } = await look();
+    for (const p of READONLY_PATHS.filter((x) => existsSync(x))) expect(seen.get(p)?.mountOpts?.split(","), p).toContain("ro");
+    expect(write).toMatch(/^write failed .*Read-only file system/);
+  }, 60_000);
+
+  it("positive control: privileged lifts them, as Docker (the host's timer_list and interrupts are visible, /proc/sys writable)", async () => {
+    const { seen, write } = await look({ privileged: true });
+    for (const p of ["/proc/timer_list", "/proc/interrupts"].filter((x) => existsSync(x))) {
+      expect(seen.get(p)?.size, p).toBeGreaterThan(0);
+      expect(seen.get(p)?.mountOpts, p).toBeUndefined();
+    }
+    expect(write).toBe("write ok");
   }, 60_000);
 });
