@@ -14,7 +14,7 @@
 // Usage: node dist/bench/containers.js   (ROUNDS=50 by default; root needed)
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { removeTree } from "../engine/cgroups/v1.js";
@@ -65,6 +65,7 @@ async function main(): Promise<void> {
     await run("umoci", ["unpack", "--image", `${layout}:${pushed.layout.tag}`, bundle]);
     const config = JSON.parse(await readFile(join(bundle, "config.json"), "utf8")) as {
       process: { args: string[]; terminal: boolean; capabilities?: { bounding?: string[] } };
+      root: { path: string; readonly?: boolean };
       linux: { cgroupsPath?: string; seccomp?: unknown };
     };
     config.process.args = ["/bin/true"];
@@ -77,9 +78,8 @@ async function main(): Promise<void> {
     // ... and a second bundle runs with the filter ours get (Docker's default profile for its capabilities).
     const bundleSeccomp = join(work, "bundle-seccomp");
     await mkdir(bundleSeccomp);
-    await symlink(join(bundle, "rootfs"), join(bundleSeccomp, "rootfs"));
     const seccomp = containerSeccomp(undefined, config.process.capabilities?.bounding ?? DEFAULT_CAPABILITIES);
-    await writeFile(join(bundleSeccomp, "config.json"), JSON.stringify({ ...config, linux: { ...config.linux, cgroupsPath: `/${runcCgroup}/bench-s`, seccomp } }));
+    await writeFile(join(bundleSeccomp, "config.json"), JSON.stringify({ ...config, root: { ...config.root, path: join(bundle, "rootfs") }, linux: { ...config.linux, cgroupsPath: `/${runcCgroup}/bench-s`, seccomp } }));
 
     // The peer: a private dockerd, with the same image loaded from a docker-archive of the same layout.
     dockerd = await startBenchDockerd({ iptables: false });
