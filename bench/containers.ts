@@ -2,8 +2,10 @@
 //   1. create + start + wait (+ remove) of a trivial container (`true`), N
 //      times each, by tscompose's embedded engine (createEngine: image from a
 //      local registry, overlay rootfs, runc under conmon), by raw `runc run`
-//      on a bundle prepared once from the same busybox image (umoci), and by
-//      `docker run --rm` on a private dockerd;
+//      on a bundle prepared once from the same busybox image (umoci), without
+//      a seccomp filter and with the one ours get (Docker's default profile),
+//      and by `docker run --rm` on a private dockerd; plus what converting the
+//      profile for a container costs, and a cached lookup;
 //   2. memory of the per-container monitor with N containers running: conmon
 //      for tscompose, containerd-shim-runc-v2 for docker (RSS and PSS summed
 //      from /proc).
@@ -12,10 +14,12 @@
 // Usage: node dist/bench/containers.js   (ROUNDS=50 by default; root needed)
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { removeTree } from "../engine/cgroups/v1.js";
+import { DEFAULT_CAPABILITIES } from "../engine/runtime/caps.js";
+import { containerSeccomp, defaultSeccompProfile, seccompHost, toOciSeccomp } from "../engine/runtime/seccomp.js";
 import { run } from "../engine/sys/exec.js";
 import { pushTestImage } from "../test/fixtures/push.js";
 import { startRegistry } from "../test/fixtures/registry.js";
@@ -60,13 +64,22 @@ async function main(): Promise<void> {
     const bundle = join(work, "bundle");
     await run("umoci", ["unpack", "--image", `${layout}:${pushed.layout.tag}`, bundle]);
     const config = JSON.parse(await readFile(join(bundle, "config.json"), "utf8")) as {
-      process: { args: string[]; terminal: boolean };
-      linux: { cgroupsPath?: string };
+      process: { args: string[]; terminal: boolean; capabilities?: { bounding?: string[] } };
+      root: { path: string; readonly?: boolean };
+      linux: { cgroupsPath?: string; seccomp?: unknown };
     };
     config.process.args = ["/bin/true"];
     config.process.terminal = false;
     config.linux.cgroupsPath = `/${runcCgroup}/bench`;
+    // The plain peer runs without a seccomp filter (as measured before containers had one) ...
+    const umociSeccomp = config.linux.seccomp !== undefined;
+    delete config.linux.seccomp;
     await writeFile(join(bundle, "config.json"), JSON.stringify(config));
+    // ... and a second bundle runs with the filter ours get (Docker's default profile for its capabilities).
+    const bundleSeccomp = join(work, "bundle-seccomp");
+    await mkdir(bundleSeccomp);
+    const seccomp = containerSeccomp(undefined, config.process.capabilities?.bounding ?? DEFAULT_CAPABILITIES);
+    await writeFile(join(bundleSeccomp, "config.json"), JSON.stringify({ ...config, root: { ...config.root, path: join(bundle, "rootfs") }, linux: { ...config.linux, cgroupsPath: `/${runcCgroup}/bench-s`, seccomp } }));
 
     // The peer: a private dockerd, with the same image loaded from a docker-archive of the same layout.
     dockerd = await startBenchDockerd({ iptables: false });
@@ -107,6 +120,14 @@ async function main(): Promise<void> {
         },
       },
       {
+        name: "runc run (prepared bundle, seccomp)",
+        run: () => {
+          const t0 = process.hrtime.bigint();
+          runSync("runc", ["--root", runcRoot, "run", "--bundle", bundleSeccomp, `tscb-${tag}-${++n}`]);
+          return Promise.resolve(ms(t0));
+        },
+      },
+      {
         name: "docker run --rm (dockerd 20.10)",
         run: () => {
           const t0 = process.hrtime.bigint();
@@ -123,8 +144,11 @@ async function main(): Promise<void> {
       for (const [j, c] of contenders.entries()) samples[j]!.times.push(await c.run());
     }
     report(`create+start+wait of \`true\`, ${rounds} times each`, samples, "docker run --rm (dockerd 20.10)");
-    const [ours, runc, docker] = samples.map((s) => median(s.times)) as [number, number, number];
-    console.log(`  tscompose / runc run: ${(ours / runc).toFixed(2)}x (goal: within 2x)`);
+    const [ours, runc, runcSeccomp, docker] = samples.map((s) => median(s.times)) as [number, number, number, number];
+    console.log(`  tscompose (seccomp on) / runc run (no seccomp): ${(ours / runc).toFixed(2)}x (goal: within 2x)${umociSeccomp ? " [umoci's seccomp removed]" : ""}`);
+    console.log(`  tscompose (seccomp on) / runc run (same seccomp): ${(ours / runcSeccomp).toFixed(2)}x; the filter's cost in runc: ${(runcSeccomp - runc).toFixed(1)} ms`);
+    const conv = seccompConversionCost(config.process.capabilities?.bounding ?? DEFAULT_CAPABILITIES);
+    console.log(`  seccomp profile for a container: ${conv.uncachedMs.toFixed(2)} ms converted, ${(conv.cachedMs * 1000).toFixed(1)} µs from the cache`);
     console.log(`  docker run / tscompose: ${(docker / ours).toFixed(1)}x`);
     console.log(
       `  tscompose phases (median ms): create ${median(phases.create).toFixed(1)}, start ${median(phases.start).toFixed(1)}, ` +
@@ -183,3 +207,18 @@ main().catch((err: unknown) => {
   console.error(err instanceof Error ? err.stack : String(err));
   process.exit(1);
 });
+
+/** Converting Docker's profile for one capability set, and looking it up once converted (medians of 200). */
+function seccompConversionCost(caps: readonly string[]): { uncachedMs: number; cachedMs: number } {
+  const uncached: number[] = [];
+  const cached: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    let t0 = process.hrtime.bigint();
+    toOciSeccomp(defaultSeccompProfile(), caps, seccompHost());
+    uncached.push(ms(t0));
+    t0 = process.hrtime.bigint();
+    containerSeccomp(undefined, caps);
+    cached.push(ms(t0));
+  }
+  return { uncachedMs: median(uncached), cachedMs: median(cached) };
+}

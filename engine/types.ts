@@ -120,6 +120,14 @@ export interface ContainerSpec {
   capAdd: string[];
   capDrop: string[];
   privileged: boolean;
+  /**
+   * Docker's `--security-opt seccomp=`: undefined for Docker's default profile
+   * (none for a privileged container), "unconfined" for no filter, else the
+   * JSON text of a profile in Docker's format.
+   */
+  seccompProfile?: string | undefined;
+  /** Docker's `--security-opt no-new-privileges`: setuid binaries and file capabilities grant nothing. */
+  noNewPrivileges?: boolean | undefined;
   readOnly: boolean;
   init: boolean;
   stopSignal: string | undefined;

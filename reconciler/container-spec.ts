@@ -71,6 +71,8 @@ export function containerSpecFor(stack: StackSpec, svc: ServiceSpec, number: num
     capAdd: svc.capAdd,
     capDrop: svc.capDrop,
     privileged: svc.privileged,
+    seccompProfile: svc.seccompProfile,
+    noNewPrivileges: svc.noNewPrivileges,
     readOnly: svc.readOnly,
     init: svc.init,
     stopSignal: svc.stopSignal,

@@ -60,6 +60,12 @@ export interface ServiceSpec {
   capAdd: string[];
   capDrop: string[];
   privileged: boolean;
+  /** security_opt as written, a seccomp profile's path made absolute (for `config`). */
+  securityOpt: string[];
+  /** From security_opt: undefined for Docker's default profile, "unconfined", or the JSON text of the profile file. */
+  seccompProfile: string | undefined;
+  /** From security_opt: no-new-privileges. */
+  noNewPrivileges: boolean;
   readOnly: boolean;
   init: boolean;
   tty: boolean;

@@ -8,6 +8,7 @@ import { hostname as osHostname } from "node:os";
 import { join } from "node:path";
 import type { ContainerSpec, ImageConfig } from "../types.js";
 import { EngineError } from "../types.js";
+import { capabilitiesFromMask } from "./caps.js";
 import { hostsFile, parseExtraHost, resolvConf } from "./etcfiles.js";
 import type { HostsEntry } from "./etcfiles.js";
 import { mountsFromSpec } from "./mounts.js";
@@ -113,9 +114,50 @@ export async function prepareBundle(b: BundleInput): Promise<OciSpec> {
     cgroupsPath: b.cgroupsPath,
     initBinary: spec.init ? findInitBinary() : undefined,
     hostDevices: spec.privileged ? await hostDevices() : undefined,
+    hostCapabilities: spec.privileged ? await hostBoundingCapabilities() : undefined,
+    hostMaskedPaths: spec.privileged ? undefined : await hostMaskedPaths(),
   });
   await writeFile(join(b.dir, "config.json"), serializeSpec(config));
   return config;
+}
+
+let maskedOfHost: Promise<string[]> | undefined;
+/** /sys/devices/system/cpu/cpuN/thermal_throttle of every possible CPU that has one, as Docker masks them (read once). */
+export function hostMaskedPaths(): Promise<string[]> {
+  maskedOfHost ??= readFile("/sys/devices/system/cpu/possible", "utf8")
+    .then(async (list) => {
+      const dirs = cpuList(list).map((n) => `/sys/devices/system/cpu/cpu${n}/thermal_throttle`);
+      const present = await Promise.all(dirs.map((d) => stat(d).then(() => true, () => false)));
+      return dirs.filter((_d, i) => present[i]);
+    })
+    .catch(() => []);
+  return maskedOfHost;
+}
+
+/** "0-3,8" -> [0, 1, 2, 3, 8] (the kernel's cpu list format). */
+export function cpuList(text: string): number[] {
+  const out: number[] = [];
+  for (const part of text.trim().split(",")) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
+    if (!m) continue;
+    const from = Number(m[1]);
+    const to = m[2] === undefined ? from : Number(m[2]);
+    for (let n = from; n <= to && n - from < 8192; n++) out.push(n);
+  }
+  return out;
+}
+
+let boundingCaps: Promise<string[] | undefined> | undefined;
+/** This process's bounding set (read once: it never grows); undefined where /proc says nothing. */
+export function hostBoundingCapabilities(): Promise<string[] | undefined> {
+  boundingCaps ??= readFile("/proc/self/status", "utf8").then(
+    (text) => {
+      const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(text);
+      return m ? capabilitiesFromMask(m[1] as string) : undefined;
+    },
+    () => undefined,
+  );
+  return boundingCaps;
 }
 
 function withExtraHosts(content: string, extraHosts: string[]): string {

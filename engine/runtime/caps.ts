@@ -76,9 +76,14 @@ function normalize(names: readonly string[]): string[] {
   });
 }
 
-/** moby's TweakCapabilities. */
-export function capabilitySet(capAdd: readonly string[], capDrop: readonly string[], privileged: boolean): string[] {
-  if (privileged) return [...ALL_CAPABILITIES];
+/**
+ * moby's TweakCapabilities. A privileged container gets every capability the
+ * host's bounding set holds (when given): runc cannot raise one the engine
+ * itself lacks (a host that is itself a container without CAP_SYS_RESOURCE
+ * would fail every privileged start with "unable to apply caps").
+ */
+export function capabilitySet(capAdd: readonly string[], capDrop: readonly string[], privileged: boolean, hostBounding?: readonly string[]): string[] {
+  if (privileged) return hostBounding ? ALL_CAPABILITIES.filter((c) => hostBounding.includes(c)) : [...ALL_CAPABILITIES];
   if (capAdd.length === 0 && capDrop.length === 0) return [...DEFAULT_CAPABILITIES];
   const add = normalize(capAdd);
   const drop = normalize(capDrop);
@@ -107,4 +112,10 @@ export interface ProcessCapabilities {
 export function processCapabilities(caps: readonly string[], uid: number): ProcessCapabilities {
   if (uid === 0) return { bounding: [...caps], effective: [...caps], permitted: [...caps] };
   return { bounding: [...caps] };
+}
+
+/** The capability names in a /proc/<pid>/status CapBnd hex mask. */
+export function capabilitiesFromMask(hex: string): string[] {
+  const mask = BigInt(`0x${hex.trim()}`);
+  return ALL_CAPABILITIES.filter((_c, bit) => (mask >> BigInt(bit)) & 1n);
 }

@@ -1,5 +1,6 @@
 // The part of the OCI runtime spec (1.0.2, what runc 1.1.5 reads) that we
 // write. Field names are the spec's JSON names.
+import type { OciSeccomp } from "./seccomp.js";
 
 export interface OciUser {
   uid: number;
@@ -80,6 +81,7 @@ export interface OciSpec {
     devices?: OciDevice[];
     maskedPaths?: string[];
     readonlyPaths?: string[];
+    seccomp?: OciSeccomp;
   };
   annotations?: Record<string, string>;
 }

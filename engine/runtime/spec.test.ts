@@ -1,13 +1,14 @@
 import { describe, expect, it } from "vitest";
 import type { ContainerSpec, ImageConfig } from "../types.js";
 import { baseImage, baseSpec } from "./testing.js";
-import { DEFAULT_CAPABILITIES, capabilitySet } from "./caps.js";
+import { DEFAULT_CAPABILITIES, capabilitiesFromMask, capabilitySet } from "./caps.js";
 import { hostsFile, parseExtraHost, resolvConf } from "./etcfiles.js";
 import { mergeTmpfsOptions } from "./mounts.js";
 import { containerRlimits, parseProcLimits } from "./rlimits.js";
 import { DEFAULT_PATH, MASKED_PATHS, READONLY_PATHS, buildSpec, mergeEnv, resolveCommand, serializeSpec } from "./spec.js";
 import type { SpecInput } from "./spec.js";
 import { resolveUserFrom } from "./user.js";
+import { cpuList } from "./bundle.js";
 
 const ID = "0123456789abcdef".repeat(4);
 
@@ -117,8 +118,50 @@ describe("capabilities", () => {
     expect(all).toHaveLength(40);
     expect(all).not.toContain("CAP_SYS_ADMIN");
   });
+  it("host-dependent masked paths (thermal_throttle) join Docker's list; privileged has none", () => {
+    const thermal = ["/sys/devices/system/cpu/cpu0/thermal_throttle"];
+    expect(buildSpec(input({}, {}, { hostMaskedPaths: thermal })).linux.maskedPaths).toEqual([...MASKED_PATHS, ...thermal]);
+    expect(MASKED_PATHS).toContain("/proc/interrupts");
+    expect(buildSpec(input({ privileged: true }, {}, { hostMaskedPaths: thermal })).linux.maskedPaths).toBeUndefined();
+  });
+  it("the kernel's cpu list format", () => {
+    expect(cpuList("0-3,8\n")).toEqual([0, 1, 2, 3, 8]);
+    expect(cpuList("0\n")).toEqual([0]);
+  });
+  it("privileged: every capability the host's bounding set holds (runc cannot raise others)", () => {
+    const host = capabilitiesFromMask("000001fffeffffff");
+    expect(host).not.toContain("CAP_SYS_RESOURCE");
+    expect(host).toHaveLength(40);
+    expect(buildSpec(input({ privileged: true }, {}, { hostCapabilities: host })).process.capabilities.bounding).toEqual(host);
+  });
   it("unknown capability fails", () => {
     expect(() => capabilitySet(["FLY"], [], false)).toThrow(/unknown capability/);
+  });
+});
+
+describe("seccomp and no_new_privs (security_opt)", () => {
+  const allowedNames = (oci: ReturnType<typeof buildSpec>) =>
+    new Set((oci.linux.seccomp?.syscalls ?? []).filter((r) => r.action === "SCMP_ACT_ALLOW" && !r.args).flatMap((r) => r.names));
+  it("Docker's default profile by default, shaped by the capabilities", () => {
+    const oci = buildSpec(input());
+    expect(oci.linux.seccomp?.defaultAction).toBe("SCMP_ACT_ERRNO");
+    expect(allowedNames(oci)).not.toContain("mount");
+    expect(allowedNames(buildSpec(input({ capAdd: ["SYS_ADMIN"] })))).toContain("mount");
+  });
+  it("privileged: no filter, unless a profile is named", () => {
+    expect(buildSpec(input({ privileged: true })).linux.seccomp).toBeUndefined();
+    const profile = JSON.stringify({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["keyctl"], action: "SCMP_ACT_ERRNO" }] });
+    expect(buildSpec(input({ privileged: true, seccompProfile: profile })).linux.seccomp?.syscalls).toEqual([{ names: ["keyctl"], action: "SCMP_ACT_ERRNO" }]);
+  });
+  it("seccomp=unconfined: no filter", () => {
+    expect(buildSpec(input({ seccompProfile: "unconfined" })).linux.seccomp).toBeUndefined();
+  });
+  it("a bad profile fails the container's creation", () => {
+    expect(() => buildSpec(input({ seccompProfile: "{}x" }))).toThrow(/not valid JSON/);
+  });
+  it("no-new-privileges", () => {
+    expect(buildSpec(input({ noNewPrivileges: true })).process.noNewPrivileges).toBe(true);
+    expect(buildSpec(input()).process.noNewPrivileges).toBe(false);
   });
 });
 

@@ -11,6 +11,8 @@ import { assembleMounts, defaultMounts, parseTmpfs } from "./mounts.js";
 import type { ResolvedMount } from "./mounts.js";
 import type { OciDevice, OciDeviceRule, OciMount, OciNamespace, OciResources, OciSpec, RootfsMount } from "./oci.js";
 import { containerRlimits } from "./rlimits.js";
+import { containerSeccomp } from "./seccomp.js";
+import type { OciSeccomp } from "./seccomp.js";
 import type { HostRlimits } from "./rlimits.js";
 import type { ResolvedUser } from "./user.js";
 
@@ -18,18 +20,26 @@ export const DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/
 /** Where Docker mounts its init (tini) inside the container. */
 export const INIT_PATH = "/sbin/docker-init";
 
+/**
+ * Docker's masked paths (moby daemon/pkg/oci/defaults.go): files become
+ * /dev/null, directories an empty read-only tmpfs; runc skips those the host
+ * lacks. /proc/interrupts and the per-CPU thermal_throttle directories
+ * (hostMaskedPaths) since GHSA-6fw5-f8r9-fgfm, powercap since GHSA-jq35-85cj-fj4p:
+ * they leak host activity (side channels) or let a container throttle the host.
+ */
 export const MASKED_PATHS = [
-  "/proc/asound",
   "/proc/acpi",
+  "/proc/asound",
+  "/proc/interrupts",
   "/proc/kcore",
   "/proc/keys",
   "/proc/latency_stats",
-  "/proc/timer_list",
-  "/proc/timer_stats",
   "/proc/sched_debug",
   "/proc/scsi",
-  "/sys/firmware",
+  "/proc/timer_list",
+  "/proc/timer_stats",
   "/sys/devices/virtual/powercap",
+  "/sys/firmware",
 ];
 
 export const READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
@@ -129,6 +139,10 @@ export interface SpecInput {
   initBinary: string | undefined;
   /** Host devices to expose to a privileged container. */
   hostDevices?: OciDevice[];
+  /** Masked paths that depend on the host (per-CPU thermal_throttle), added to MASKED_PATHS. */
+  hostMaskedPaths?: readonly string[];
+  /** The engine's own bounding capabilities: all a privileged container can get. */
+  hostCapabilities?: readonly string[];
 }
 
 export function buildSpec(input: SpecInput): OciSpec {
@@ -147,7 +161,7 @@ export function buildSpec(input: SpecInput): OciSpec {
     initMounts.push({ destination: INIT_PATH, type: "bind", source: input.initBinary, options: ["rbind", "ro", "rprivate"] });
   }
 
-  const caps = capabilitySet(spec.capAdd, spec.capDrop, spec.privileged);
+  const caps = capabilitySet(spec.capAdd, spec.capDrop, spec.privileged, input.hostCapabilities);
   const etcRo = spec.readOnly ? ["ro"] : [];
   const etcMounts: OciMount[] = [
     { destination: "/etc/resolv.conf", type: "bind", source: input.etcFiles.resolvConf, options: ["rbind", "rprivate", ...etcRo] },
@@ -166,6 +180,8 @@ export function buildSpec(input: SpecInput): OciSpec {
     namespaces.push(input.netnsPath ? { type: "network", path: input.netnsPath } : { type: "network" });
   }
 
+  const seccomp = containerSeccompFor(spec, caps);
+
   const sysctl = { ...spec.sysctls };
   if (spec.domainname && !hostNetwork) sysctl["kernel.domainname"] = spec.domainname;
 
@@ -180,7 +196,7 @@ export function buildSpec(input: SpecInput): OciSpec {
       capabilities: processCapabilities(caps, user.uid),
       rlimits: containerRlimits(spec.ulimits, input.hostRlimits),
       // Docker leaves no_new_privs off unless asked (security_opt).
-      noNewPrivileges: false,
+      noNewPrivileges: spec.noNewPrivileges === true,
       oomScoreAdj: 0,
     },
     root: { path: input.rootfs, readonly: spec.readOnly },
@@ -198,11 +214,24 @@ export function buildSpec(input: SpecInput): OciSpec {
       ...(Object.keys(sysctl).length ? { sysctl } : {}),
       ...(spec.privileged
         ? { devices: input.hostDevices ?? [] }
-        : { maskedPaths: [...MASKED_PATHS], readonlyPaths: [...READONLY_PATHS] }),
+        : { maskedPaths: [...MASKED_PATHS, ...(input.hostMaskedPaths ?? [])], readonlyPaths: [...READONLY_PATHS] }),
+      ...(seccomp ? { seccomp } : {}),
     },
   };
   if (hostNetwork) oci.process.env = oci.process.env.filter((e) => !e.startsWith("HOSTNAME="));
   return oci;
+}
+
+/**
+ * As dockerd (daemon/seccomp_linux.go): "unconfined" means no filter; a
+ * privileged container runs without one too unless it names a profile;
+ * everyone else gets the named profile or Docker's default, each shaped by the
+ * container's capabilities (CAP_SYS_ADMIN adds mount, unshare, setns ...).
+ */
+function containerSeccompFor(spec: Pick<ContainerSpec, "seccompProfile" | "privileged">, caps: readonly string[]): OciSeccomp | undefined {
+  if (spec.seccompProfile === "unconfined") return undefined;
+  if (spec.privileged && spec.seccompProfile === undefined) return undefined;
+  return containerSeccomp(spec.seccompProfile, caps);
 }
 
 function resources(spec: ContainerSpec): OciResources {

@@ -159,6 +159,53 @@ describe("bad input names file, line, column and key", () => {
       at: "compose.yaml:",
     },
     {
+      name: "security_opt: an option tscompose does not know",
+      files: { "compose.yaml": "services:\n  web:\n    image: a\n    security_opt:\n      - no-new-privileges\n      - systempaths=unconfined\n" },
+      err: /services\.web\.security_opt\[1\]: unsupported security option "systempaths=unconfined": tscompose supports no-new-privileges/,
+      at: "compose.yaml:6:9",
+    },
+    {
+      name: "security_opt: no-new-privileges with a value that is not a boolean",
+      files: { "compose.yaml": "services:\n  web:\n    image: a\n    security_opt: ['no-new-privileges:yes']\n" },
+      err: /services\.web\.security_opt\[0\]: invalid no-new-privileges value "yes": must be true or false/,
+      at: "compose.yaml:4:",
+    },
+    {
+      name: "security_opt: an AppArmor profile (none is ever applied)",
+      files: { "compose.yaml": "services:\n  web:\n    image: a\n    security_opt: [apparmor=docker-default]\n" },
+      err: /services\.web\.security_opt\[0\]: unsupported security option "apparmor=docker-default": tscompose applies no AppArmor profiles/,
+    },
+    {
+      name: "security_opt: an SELinux label",
+      files: { "compose.yaml": "services:\n  web:\n    image: a\n    security_opt: ['label=type:svirt_apache_t']\n" },
+      err: /services\.web\.security_opt\[0\]: unsupported security option "label=type:svirt_apache_t"/,
+    },
+    {
+      name: "security_opt: seccomp without a value",
+      files: { "compose.yaml": "services:\n  web:\n    image: a\n    security_opt: ['seccomp=']\n" },
+      err: /services\.web\.security_opt\[0\]: "seccomp=": seccomp needs "unconfined" or a profile file/,
+    },
+    {
+      name: "security_opt: a seccomp profile that does not exist",
+      files: { "compose.yaml": "services:\n  web:\n    image: a\n    security_opt:\n      - seccomp=./missing.json\n" },
+      err: /services\.web\.security_opt\[0\]: cannot read seccomp profile \/.*\/myapp\/missing\.json: no such file/,
+      at: "compose.yaml:5:9",
+    },
+    {
+      name: "security_opt: a seccomp profile with a bad action names the rule",
+      files: {
+        "compose.yaml": "services:\n  web:\n    image: a\n    security_opt:\n      - seccomp=profiles/p.json\n",
+        "profiles/p.json": JSON.stringify({ defaultAction: "SCMP_ACT_ERRNO", syscalls: [{ names: ["read"], action: "SCMP_ACT_ALLOW" }, { names: ["write"], action: "ALLOW" }] }),
+      },
+      err: /services\.web\.security_opt\[0\]: seccomp profile \/.*\/profiles\/p\.json: syscalls\[1\]\.action: unknown action "ALLOW"/,
+      at: "compose.yaml:5:9",
+    },
+    {
+      name: "security_opt: a seccomp profile that is not JSON",
+      files: { "compose.yaml": "services:\n  web:\n    image: a\n    security_opt: ['seccomp:p.json']\n", "p.json": "{defaultAction: 1}" },
+      err: /seccomp profile \/.*\/p\.json: not valid JSON/,
+    },
+    {
       name: "error in an override file points into that file",
       files: {
         "compose.yaml": "services:\n  web:\n    image: a\n",
@@ -292,6 +339,66 @@ describe("loading", () => {
     expect(web.restartMaxRetries).toBe(3);
     expect(r.stack.networks.default!.name).toBe("myapp_default");
     expect(r.stack.volumes.data!.name).toBe("myapp_data");
+  });
+});
+
+describe("security_opt", () => {
+  const profile = JSON.stringify({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["keyctl"], action: "SCMP_ACT_ERRNO" }] });
+  it("no-new-privileges, a seccomp profile relative to the project directory (its content kept), and the LSM no-ops", () => {
+    const dir = project({
+      "compose.yaml": "services:\n  web:\n    image: a\n    security_opt: ['no-new-privileges:true', 'seccomp=./sec/p.json', 'label:disable', 'apparmor=unconfined']\n",
+      "sec/p.json": profile,
+    });
+    const web = load(dir).stack.services.web!;
+    expect(web.noNewPrivileges).toBe(true);
+    expect(web.seccompProfile).toBe(profile);
+    expect(web.securityOpt).toEqual(["no-new-privileges:true", `seccomp=${join(dir, "sec/p.json")}`, "label:disable", "apparmor=unconfined"]);
+  });
+  const forms: [string, { noNewPrivileges: boolean; seccompProfile: string | undefined }][] = [
+    ["[]", { noNewPrivileges: false, seccompProfile: undefined }],
+    ["[no-new-privileges]", { noNewPrivileges: true, seccompProfile: undefined }],
+    ["['no-new-privileges=true']", { noNewPrivileges: true, seccompProfile: undefined }],
+    ["['no-new-privileges:false']", { noNewPrivileges: false, seccompProfile: undefined }],
+    ["['seccomp=unconfined']", { noNewPrivileges: false, seccompProfile: "unconfined" }],
+    ["['seccomp:unconfined']", { noNewPrivileges: false, seccompProfile: "unconfined" }],
+    ["['seccomp=unconfined', 'seccomp=builtin']", { noNewPrivileges: false, seccompProfile: undefined }],
+  ];
+  for (const [yaml, want] of forms) {
+    it(`security_opt: ${yaml}`, () => {
+      const web = load(project({ "compose.yaml": `services:\n  web:\n    image: a\n    security_opt: ${yaml}\n` })).stack.services.web!;
+      expect({ noNewPrivileges: web.noNewPrivileges, seccompProfile: web.seccompProfile }).toEqual(want);
+    });
+  }
+  it("an override file's no-new-privileges:false wins over the base file's", () => {
+    const dir = project({
+      "compose.yaml": "services:\n  web:\n    image: a\n    security_opt: [no-new-privileges]\n",
+      "compose.override.yaml": "services:\n  web:\n    security_opt: ['no-new-privileges:false']\n",
+    });
+    expect(load(dir).stack.services.web!.noNewPrivileges).toBe(false);
+  });
+  it("reaches the container spec", async () => {
+    const { containerSpecFor } = await import("../../reconciler/container-spec.js");
+    const dir = project({ "compose.yaml": "services:\n  web:\n    image: a\n    security_opt: [no-new-privileges, 'seccomp=p.json']\n", "p.json": profile });
+    const { stack } = load(dir);
+    const spec = containerSpecFor(stack, stack.services.web!, 1);
+    expect(spec.noNewPrivileges).toBe(true);
+    expect(spec.seccompProfile).toBe(profile);
+  });
+  it("is in the config hash, with the profile's content: editing the file recreates", () => {
+    const dir = project({ "compose.yaml": "services:\n  web:\n    image: a\n", "p.json": profile });
+    const hash = () => load(dir).stack.services.web!.configHash;
+    const none = hash();
+    writeFileSync(join(dir, "compose.yaml"), "services:\n  web:\n    image: a\n    security_opt: [no-new-privileges]\n");
+    const nnp = hash();
+    writeFileSync(join(dir, "compose.yaml"), "services:\n  web:\n    image: a\n    security_opt: [no-new-privileges, 'seccomp=p.json']\n");
+    const withProfile = hash();
+    writeFileSync(join(dir, "p.json"), profile.replace("keyctl", "add_key"));
+    const edited = hash();
+    expect(new Set([none, nnp, withProfile, edited]).size).toBe(4);
+  });
+  it("a profile file is watched (the daemon reloads when it changes)", () => {
+    const dir = project({ "compose.yaml": "services:\n  web:\n    image: a\n    security_opt: ['seccomp=p.json']\n", "p.json": profile });
+    expect(load(dir).watchedFiles).toContain(join(dir, "p.json"));
   });
 });
 

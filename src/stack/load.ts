@@ -177,6 +177,7 @@ export function loadStack(opts: ProjectOptions): LoadResult {
       if (!existsSync(path)) return undefined;
       return parseDotenv(session.readText(path, "env file"), path, lookup);
     },
+    readFile: (path, what) => session.readText(path, what),
     lookupEnv: lookup,
     fail,
   });

@@ -24,6 +24,7 @@ import type {
 import { parseDuration } from "./duration.js";
 import { parsePortShort } from "./ports.js";
 import type { PortShort } from "./ports.js";
+import { normalizeSecurityOpt } from "./security-opt.js";
 import { parseSize, shellSplit } from "./units.js";
 import { normalizeDevelop, normalizeSupervision } from "./x-tscompose.js";
 import type { PathSegment } from "./parse.js";
@@ -39,6 +40,8 @@ export interface NormalizeContext {
   configFiles: string[];
   /** Reads an env_file, already parsed; undefined when the file is missing. */
   readEnvFile(path: string): Record<string, string> | undefined;
+  /** Reads a file a service names (a seccomp profile); throws a StackError saying why it cannot. */
+  readFile(path: string, what: string): string;
   lookupEnv(name: string): string | undefined;
   fail: Fail;
 }
@@ -198,6 +201,7 @@ function normalizeService(name: string, s: Dict, ctx: NormalizeContext): Service
   const limits = deploy.resources.limits;
 
   const build = normalizeBuild(s.build);
+  const security = normalizeSecurityOpt(s.security_opt, at("security_opt"), (f) => ctx.readFile(f, "seccomp profile"), ctx.fail);
   const spec: ServiceSpec = {
     name,
     image: str(s.image),
@@ -229,6 +233,9 @@ function normalizeService(name: string, s: Dict, ctx: NormalizeContext): Service
     capAdd: strList(s.cap_add),
     capDrop: strList(s.cap_drop),
     privileged: bool(s.privileged),
+    securityOpt: strList(s.security_opt),
+    seccompProfile: security.seccompProfile,
+    noNewPrivileges: security.noNewPrivileges,
     readOnly: bool(s.read_only),
     init: bool(s.init),
     tty: bool(s.tty),

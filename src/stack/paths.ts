@@ -76,6 +76,7 @@ function resolveServicePaths(svc: Dict, baseDir: string, fileDir: string): Dict 
       return v;
     });
   }
+  if (Array.isArray(s.security_opt)) s.security_opt = (s.security_opt as unknown[]).map((o) => (typeof o === "string" ? seccompPathResolved(o, baseDir) : o));
   if (isDict(s.extends) && typeof s.extends.file === "string") {
     s.extends = { ...s.extends, file: expandPath(s.extends.file, fileDir) };
   }
@@ -86,4 +87,11 @@ function resolveServicePaths(svc: Dict, baseDir: string, fileDir: string): Dict 
     };
   }
   return s;
+}
+
+/** `seccomp=FILE` (or `seccomp:FILE`) with FILE made absolute; every other option (and seccomp's keywords) as it is. */
+function seccompPathResolved(opt: string, baseDir: string): string {
+  const m = /^seccomp([=:])(.+)$/.exec(opt);
+  if (!m || m[2] === "unconfined" || m[2] === "builtin") return opt;
+  return `seccomp${m[1] as string}${expandPath(m[2] as string, baseDir)}`;
 }

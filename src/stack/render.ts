@@ -101,6 +101,7 @@ export function renderService(s: ServiceSpec): Dict {
     build: s.build ? compact({ context: s.build.context, dockerfile: s.build.dockerfile, args: s.build.args, target: s.build.target }) : undefined,
     cap_add: s.capAdd,
     cap_drop: s.capDrop,
+    security_opt: s.securityOpt,
     command: s.command,
     configs: s.configs.map((c) => compact({ ...c })),
     container_name: s.containerName,

@@ -52,7 +52,6 @@ const UNSUPPORTED_SERVICE_KEYS = new Set([
   "provider",
   "pull_refresh_after",
   "runtime",
-  "security_opt",
   "storage_opt",
   "use_api_socket",
   "userns_mode",

@@ -10,7 +10,7 @@ const require = createRequire(import.meta.url);
 /** Validates a stack file against schema/compose-spec.json, as ajv.compile(schema) would. */
 export const validate: ValidateFunction = validate18;
 
-const schema21 = {"$schema":"https://json-schema.org/draft/2019-09/schema","$id":"https://tscompose.dev/schema/compose-spec.json","title":"tscompose stack file","description":"The subset of the Compose Specification that tscompose supports. Follows compose-spec/schema/compose-spec.json, but with strict scalar types: the loader converts interpolated strings to numbers and booleans before validation.","type":"object","properties":{"version":{"type":["string","number"],"deprecated":true,"description":"Accepted for backward compatibility and ignored."},"name":{"type":"string","description":"Project name, unless given on the command line."},"include":{"type":"array","items":{"$ref":"#/$defs/include"}},"services":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/service"}},"additionalProperties":false},"networks":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/network"}},"additionalProperties":false},"volumes":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/volume"}},"additionalProperties":false},"secrets":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/secret"}},"additionalProperties":false},"configs":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/config"}},"additionalProperties":false}},"patternProperties":{"^x-":{}},"additionalProperties":false,"$defs":{"service":{"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"priority":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_search":{"$ref":"#/$defs/string_or_list"},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"healthcheck":{"type":"object","properties":{"test":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"interval":{"$ref":"#/$defs/duration"},"timeout":{"$ref":"#/$defs/duration"},"retries":{"type":"integer","minimum":0},"start_period":{"$ref":"#/$defs/duration"},"start_interval":{"$ref":"#/$defs/duration"},"disable":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"x_tscompose_service":{"type":"object","description":"tscompose's own per-service settings (docs/supervision.md).","properties":{"restart_on_unhealthy":{"type":["boolean","string"],"description":"Restart a container whose health check turns unhealthy, with the restart backoff."},"readiness":{"type":"object","description":"A probe run by the daemon; its success makes the container healthy for depends_on and up --wait. Exactly one of tcp, http, log.","properties":{"tcp":{"type":["integer","string"],"description":"A container port that accepts a TCP connection."},"http":{"oneOf":[{"type":["integer","string"]},{"type":"object","properties":{"port":{"type":["integer","string"]},"path":{"type":"string"}},"required":["port"],"additionalProperties":false}],"description":"A container port (and path, default /) that answers an HTTP GET with 2xx."},"log":{"type":"string","description":"A regular expression a line of the container's output matches."},"interval":{"type":["string","number"]},"timeout":{"type":["string","number"]}},"additionalProperties":false},"schedule":{"oneOf":[{"type":"string"},{"type":"object","properties":{"cron":{"type":"string"},"timezone":{"type":"string"},"overlap":{"type":"string","enum":["skip","queue","allow"]},"history":{"type":["integer","string"]}},"required":["cron"],"additionalProperties":false}],"description":"Run the service as a one-off container on a cron schedule instead of keeping it up."}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"development":{"type":["object","null"],"properties":{"watch":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"action":{"type":"string","enum":["sync","rebuild","sync+restart"]},"target":{"type":"string"},"ignore":{"$ref":"#/$defs/string_or_list"}},"required":["path","action"],"additionalProperties":false,"patternProperties":{"^x-":{}}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"deployment":{"type":["object","null"],"properties":{"mode":{"type":"string","description":"replicated or global; checked by the normalizer, as compose-spec leaves it a string."},"endpoint_mode":{"type":"string"},"replicas":{"type":"integer","minimum":0},"labels":{"$ref":"#/$defs/list_or_dict"},"resources":{"type":"object","properties":{"limits":{"$ref":"#/$defs/resource_limits"},"reservations":{"$ref":"#/$defs/resource_limits"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"restart_policy":{"type":"object","properties":{"condition":{"type":"string","description":"none, on-failure or any; checked by the normalizer."},"delay":{"$ref":"#/$defs/duration"},"max_attempts":{"type":"integer","minimum":0},"window":{"$ref":"#/$defs/duration"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"$ref":"#/$defs/update_config"},"rollback_config":{"$ref":"#/$defs/update_config"},"placement":{"type":"object","properties":{"constraints":{"$ref":"#/$defs/list_of_strings"},"preferences":{"type":"array","items":{"type":"object","properties":{"spread":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"max_replicas_per_node":{"type":"integer","minimum":0}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"resource_limits":{"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"type":"object","properties":{"parallelism":{"type":"integer","minimum":0},"delay":{"$ref":"#/$defs/duration"},"failure_action":{"type":"string"},"monitor":{"$ref":"#/$defs/duration"},"max_failure_ratio":{"type":"number"},"order":{"type":"string","enum":["start-first","stop-first"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"include":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"$ref":"#/$defs/string_or_list"},"env_file":{"$ref":"#/$defs/string_or_list"},"project_directory":{"type":"string"}},"required":["path"],"additionalProperties":false}]},"network":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"ipam":{"type":"object","properties":{"driver":{"type":"string"},"config":{"type":"array","items":{"type":"object","properties":{"subnet":{"type":"string"},"ip_range":{"type":"string"},"gateway":{"type":"string"},"aux_addresses":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"options":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"$ref":"#/$defs/external"},"internal":{"type":"boolean"},"attachable":{"type":"boolean"},"enable_ipv6":{"type":"boolean"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"secret":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"config":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"content":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"description":"true, or the legacy {name} form (use the resource's own name instead).","oneOf":[{"type":"boolean"},{"type":"object","properties":{"name":{"type":"string","deprecated":true}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"command":{"oneOf":[{"type":"null"},{"type":"string"},{"type":"array","items":{"type":"string"}}]},"env_file":{"oneOf":[{"type":"string"},{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"type":"string"},"required":{"type":"boolean"}},"required":["path"],"additionalProperties":false}]}}]},"service_config_or_secret":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"source":{"type":"string"},"target":{"type":"string"},"uid":{"type":"string"},"gid":{"type":"string"},"mode":{"type":["integer","string"]}},"required":["source"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"ulimits":{"type":"object","patternProperties":{"^[a-z]+$":{"oneOf":[{"type":"integer"},{"type":"object","properties":{"soft":{"type":"integer"},"hard":{"type":"integer"}},"required":["soft","hard"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"additionalProperties":false},"extra_hosts":{"oneOf":[{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]},"duration":{"type":"string","format":"duration","description":"A Go duration: 1h30m, 10s, 1.5s, 100ms, 10us, 0."},"size":{"type":["integer","string"],"description":"Bytes, or a string with a unit (512m, 1g); parsed by the normalizer."},"cpus":{"type":["number","string"],"description":"Number of CPUs. Strings are common in compose files ('0.50'); parsed by the normalizer."},"string_or_list":{"oneOf":[{"type":"string"},{"$ref":"#/$defs/list_of_strings"}]},"list_of_strings":{"type":"array","items":{"type":"string"},"uniqueItems":true},"list_or_dict":{"oneOf":[{"type":"object","patternProperties":{".+":{"type":["string","number","boolean","null"]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]}}};
+const schema21 = {"$schema":"https://json-schema.org/draft/2019-09/schema","$id":"https://tscompose.dev/schema/compose-spec.json","title":"tscompose stack file","description":"The subset of the Compose Specification that tscompose supports. Follows compose-spec/schema/compose-spec.json, but with strict scalar types: the loader converts interpolated strings to numbers and booleans before validation.","type":"object","properties":{"version":{"type":["string","number"],"deprecated":true,"description":"Accepted for backward compatibility and ignored."},"name":{"type":"string","description":"Project name, unless given on the command line."},"include":{"type":"array","items":{"$ref":"#/$defs/include"}},"services":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/service"}},"additionalProperties":false},"networks":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/network"}},"additionalProperties":false},"volumes":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/volume"}},"additionalProperties":false},"secrets":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/secret"}},"additionalProperties":false},"configs":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/config"}},"additionalProperties":false}},"patternProperties":{"^x-":{}},"additionalProperties":false,"$defs":{"service":{"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"priority":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_search":{"$ref":"#/$defs/string_or_list"},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"healthcheck":{"type":"object","properties":{"test":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"interval":{"$ref":"#/$defs/duration"},"timeout":{"$ref":"#/$defs/duration"},"retries":{"type":"integer","minimum":0},"start_period":{"$ref":"#/$defs/duration"},"start_interval":{"$ref":"#/$defs/duration"},"disable":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"x_tscompose_service":{"type":"object","description":"tscompose's own per-service settings (docs/supervision.md).","properties":{"restart_on_unhealthy":{"type":["boolean","string"],"description":"Restart a container whose health check turns unhealthy, with the restart backoff."},"readiness":{"type":"object","description":"A probe run by the daemon; its success makes the container healthy for depends_on and up --wait. Exactly one of tcp, http, log.","properties":{"tcp":{"type":["integer","string"],"description":"A container port that accepts a TCP connection."},"http":{"oneOf":[{"type":["integer","string"]},{"type":"object","properties":{"port":{"type":["integer","string"]},"path":{"type":"string"}},"required":["port"],"additionalProperties":false}],"description":"A container port (and path, default /) that answers an HTTP GET with 2xx."},"log":{"type":"string","description":"A regular expression a line of the container's output matches."},"interval":{"type":["string","number"]},"timeout":{"type":["string","number"]}},"additionalProperties":false},"schedule":{"oneOf":[{"type":"string"},{"type":"object","properties":{"cron":{"type":"string"},"timezone":{"type":"string"},"overlap":{"type":"string","enum":["skip","queue","allow"]},"history":{"type":["integer","string"]}},"required":["cron"],"additionalProperties":false}],"description":"Run the service as a one-off container on a cron schedule instead of keeping it up."}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"development":{"type":["object","null"],"properties":{"watch":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"action":{"type":"string","enum":["sync","rebuild","sync+restart"]},"target":{"type":"string"},"ignore":{"$ref":"#/$defs/string_or_list"}},"required":["path","action"],"additionalProperties":false,"patternProperties":{"^x-":{}}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"deployment":{"type":["object","null"],"properties":{"mode":{"type":"string","description":"replicated or global; checked by the normalizer, as compose-spec leaves it a string."},"endpoint_mode":{"type":"string"},"replicas":{"type":"integer","minimum":0},"labels":{"$ref":"#/$defs/list_or_dict"},"resources":{"type":"object","properties":{"limits":{"$ref":"#/$defs/resource_limits"},"reservations":{"$ref":"#/$defs/resource_limits"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"restart_policy":{"type":"object","properties":{"condition":{"type":"string","description":"none, on-failure or any; checked by the normalizer."},"delay":{"$ref":"#/$defs/duration"},"max_attempts":{"type":"integer","minimum":0},"window":{"$ref":"#/$defs/duration"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"$ref":"#/$defs/update_config"},"rollback_config":{"$ref":"#/$defs/update_config"},"placement":{"type":"object","properties":{"constraints":{"$ref":"#/$defs/list_of_strings"},"preferences":{"type":"array","items":{"type":"object","properties":{"spread":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"max_replicas_per_node":{"type":"integer","minimum":0}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"resource_limits":{"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"type":"object","properties":{"parallelism":{"type":"integer","minimum":0},"delay":{"$ref":"#/$defs/duration"},"failure_action":{"type":"string"},"monitor":{"$ref":"#/$defs/duration"},"max_failure_ratio":{"type":"number"},"order":{"type":"string","enum":["start-first","stop-first"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"include":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"$ref":"#/$defs/string_or_list"},"env_file":{"$ref":"#/$defs/string_or_list"},"project_directory":{"type":"string"}},"required":["path"],"additionalProperties":false}]},"network":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"ipam":{"type":"object","properties":{"driver":{"type":"string"},"config":{"type":"array","items":{"type":"object","properties":{"subnet":{"type":"string"},"ip_range":{"type":"string"},"gateway":{"type":"string"},"aux_addresses":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"options":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"$ref":"#/$defs/external"},"internal":{"type":"boolean"},"attachable":{"type":"boolean"},"enable_ipv6":{"type":"boolean"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"secret":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"config":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"content":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"description":"true, or the legacy {name} form (use the resource's own name instead).","oneOf":[{"type":"boolean"},{"type":"object","properties":{"name":{"type":"string","deprecated":true}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"command":{"oneOf":[{"type":"null"},{"type":"string"},{"type":"array","items":{"type":"string"}}]},"env_file":{"oneOf":[{"type":"string"},{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"type":"string"},"required":{"type":"boolean"}},"required":["path"],"additionalProperties":false}]}}]},"service_config_or_secret":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"source":{"type":"string"},"target":{"type":"string"},"uid":{"type":"string"},"gid":{"type":"string"},"mode":{"type":["integer","string"]}},"required":["source"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"ulimits":{"type":"object","patternProperties":{"^[a-z]+$":{"oneOf":[{"type":"integer"},{"type":"object","properties":{"soft":{"type":"integer"},"hard":{"type":"integer"}},"required":["soft","hard"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"additionalProperties":false},"extra_hosts":{"oneOf":[{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]},"duration":{"type":"string","format":"duration","description":"A Go duration: 1h30m, 10s, 1.5s, 100ms, 10us, 0."},"size":{"type":["integer","string"],"description":"Bytes, or a string with a unit (512m, 1g); parsed by the normalizer."},"cpus":{"type":["number","string"],"description":"Number of CPUs. Strings are common in compose files ('0.50'); parsed by the normalizer."},"string_or_list":{"oneOf":[{"type":"string"},{"$ref":"#/$defs/list_of_strings"}]},"list_of_strings":{"type":"array","items":{"type":"string"},"uniqueItems":true},"list_or_dict":{"oneOf":[{"type":"object","patternProperties":{".+":{"type":["string","number","boolean","null"]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]}}};
 const pattern2 = new RegExp("^x-", "u");
 const pattern3 = new RegExp("^[a-zA-Z0-9._-]+$", "u");
 const schema22 = {"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"$ref":"#/$defs/string_or_list"},"env_file":{"$ref":"#/$defs/string_or_list"},"project_directory":{"type":"string"}},"required":["path"],"additionalProperties":false}]};
@@ -308,7 +308,7 @@ return errors === 0;
 }
 validate19.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
-const schema25 = {"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"priority":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_search":{"$ref":"#/$defs/string_or_list"},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema25 = {"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"priority":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_search":{"$ref":"#/$defs/string_or_list"},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 const schema26 = {"oneOf":[{"type":"object","patternProperties":{".+":{"type":["string","number","boolean","null"]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]};
 const schema30 = {"type":["integer","string"],"description":"Bytes, or a string with a unit (512m, 1g); parsed by the normalizer."};
 const schema31 = {"oneOf":[{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]};
@@ -316,9 +316,9 @@ const schema34 = {"type":"array","items":{"oneOf":[{"type":"string"},{"type":"ob
 const schema35 = {"oneOf":[{"type":"null"},{"type":"string"},{"type":"array","items":{"type":"string"}}]};
 const schema38 = {"oneOf":[{"type":"string"},{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"type":"string"},"required":{"type":"boolean"}},"required":["path"],"additionalProperties":false}]}}]};
 const schema45 = {"type":"string","format":"duration","description":"A Go duration: 1h30m, 10s, 1.5s, 100ms, 10us, 0."};
-const schema66 = {"type":"object","patternProperties":{"^[a-z]+$":{"oneOf":[{"type":"integer"},{"type":"object","properties":{"soft":{"type":"integer"},"hard":{"type":"integer"}},"required":["soft","hard"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"additionalProperties":false};
+const schema67 = {"type":"object","patternProperties":{"^[a-z]+$":{"oneOf":[{"type":"integer"},{"type":"object","properties":{"soft":{"type":"integer"},"hard":{"type":"integer"}},"required":["soft","hard"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"additionalProperties":false};
 const schema52 = {"type":["number","string"],"description":"Number of CPUs. Strings are common in compose files ('0.50'); parsed by the normalizer."};
-const schema74 = {"type":"object","description":"tscompose's own per-service settings (docs/supervision.md).","properties":{"restart_on_unhealthy":{"type":["boolean","string"],"description":"Restart a container whose health check turns unhealthy, with the restart backoff."},"readiness":{"type":"object","description":"A probe run by the daemon; its success makes the container healthy for depends_on and up --wait. Exactly one of tcp, http, log.","properties":{"tcp":{"type":["integer","string"],"description":"A container port that accepts a TCP connection."},"http":{"oneOf":[{"type":["integer","string"]},{"type":"object","properties":{"port":{"type":["integer","string"]},"path":{"type":"string"}},"required":["port"],"additionalProperties":false}],"description":"A container port (and path, default /) that answers an HTTP GET with 2xx."},"log":{"type":"string","description":"A regular expression a line of the container's output matches."},"interval":{"type":["string","number"]},"timeout":{"type":["string","number"]}},"additionalProperties":false},"schedule":{"oneOf":[{"type":"string"},{"type":"object","properties":{"cron":{"type":"string"},"timezone":{"type":"string"},"overlap":{"type":"string","enum":["skip","queue","allow"]},"history":{"type":["integer","string"]}},"required":["cron"],"additionalProperties":false}],"description":"Run the service as a one-off container on a cron schedule instead of keeping it up."}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema75 = {"type":"object","description":"tscompose's own per-service settings (docs/supervision.md).","properties":{"restart_on_unhealthy":{"type":["boolean","string"],"description":"Restart a container whose health check turns unhealthy, with the restart backoff."},"readiness":{"type":"object","description":"A probe run by the daemon; its success makes the container healthy for depends_on and up --wait. Exactly one of tcp, http, log.","properties":{"tcp":{"type":["integer","string"],"description":"A container port that accepts a TCP connection."},"http":{"oneOf":[{"type":["integer","string"]},{"type":"object","properties":{"port":{"type":["integer","string"]},"path":{"type":"string"}},"required":["port"],"additionalProperties":false}],"description":"A container port (and path, default /) that answers an HTTP GET with 2xx."},"log":{"type":"string","description":"A regular expression a line of the container's output matches."},"interval":{"type":["string","number"]},"timeout":{"type":["string","number"]}},"additionalProperties":false},"schedule":{"oneOf":[{"type":"string"},{"type":"object","properties":{"cron":{"type":"string"},"timezone":{"type":"string"},"overlap":{"type":"string","enum":["skip","queue","allow"]},"history":{"type":["integer","string"]}},"required":["cron"],"additionalProperties":false}],"description":"Run the service as a one-off container on a cron schedule instead of keeping it up."}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 const func1 = Object.prototype.hasOwnProperty;
 const func0 = require("ajv/dist/runtime/equal").default;
 const pattern7 = new RegExp(".+", "u");
@@ -1413,7 +1413,7 @@ return errors === 0;
 }
 validate28.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema73 = {"type":["object","null"],"properties":{"watch":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"action":{"type":"string","enum":["sync","rebuild","sync+restart"]},"target":{"type":"string"},"ignore":{"$ref":"#/$defs/string_or_list"}},"required":["path","action"],"additionalProperties":false,"patternProperties":{"^x-":{}}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema74 = {"type":["object","null"],"properties":{"watch":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"action":{"type":"string","enum":["sync","rebuild","sync+restart"]},"target":{"type":"string"},"ignore":{"$ref":"#/$defs/string_or_list"}},"required":["path","action"],"additionalProperties":false,"patternProperties":{"^x-":{}}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 
 function validate38(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -1426,7 +1426,7 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if((!(data && typeof data == "object" && !Array.isArray(data))) && (data !== null)){
-validate38.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema73.type},message:"must be object,null",schema:schema73.type,parentSchema:schema73,data}];
+validate38.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema74.type},message:"must be object,null",schema:schema74.type,parentSchema:schema74,data}];
 return false;
 }
 if(errors === 0){
@@ -1434,7 +1434,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
 if(!((key0 === "watch") || (pattern2.test(key0)))){
-validate38.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema73,data}];
+validate38.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema74,data}];
 return false;
 break;
 }
@@ -1454,14 +1454,14 @@ if(errors === _errs4){
 if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
 let missing0;
 if(((data1.path === undefined) && (missing0 = "path")) || ((data1.action === undefined) && (missing0 = "action"))){
-validate38.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'",schema:schema73.properties.watch.items.required,parentSchema:schema73.properties.watch.items,data:data1}];
+validate38.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'",schema:schema74.properties.watch.items.required,parentSchema:schema74.properties.watch.items,data:data1}];
 return false;
 }
 else {
 const _errs6 = errors;
 for(const key1 in data1){
 if(!(((((key1 === "path") || (key1 === "action")) || (key1 === "target")) || (key1 === "ignore")) || (pattern2.test(key1)))){
-validate38.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema73.properties.watch.items,data:data1}];
+validate38.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema74.properties.watch.items,data:data1}];
 return false;
 break;
 }
@@ -1471,7 +1471,7 @@ if(data1.path !== undefined){
 let data2 = data1.path;
 const _errs7 = errors;
 if(typeof data2 !== "string"){
-validate38.errors = [{instancePath:instancePath+"/watch/" + i0+"/path",schemaPath:"#/properties/watch/items/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema73.properties.watch.items.properties.path.type,parentSchema:schema73.properties.watch.items.properties.path,data:data2}];
+validate38.errors = [{instancePath:instancePath+"/watch/" + i0+"/path",schemaPath:"#/properties/watch/items/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.properties.watch.items.properties.path.type,parentSchema:schema74.properties.watch.items.properties.path,data:data2}];
 return false;
 }
 var valid2 = _errs7 === errors;
@@ -1484,11 +1484,11 @@ if(data1.action !== undefined){
 let data3 = data1.action;
 const _errs9 = errors;
 if(typeof data3 !== "string"){
-validate38.errors = [{instancePath:instancePath+"/watch/" + i0+"/action",schemaPath:"#/properties/watch/items/properties/action/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema73.properties.watch.items.properties.action.type,parentSchema:schema73.properties.watch.items.properties.action,data:data3}];
+validate38.errors = [{instancePath:instancePath+"/watch/" + i0+"/action",schemaPath:"#/properties/watch/items/properties/action/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.properties.watch.items.properties.action.type,parentSchema:schema74.properties.watch.items.properties.action,data:data3}];
 return false;
 }
 if(!(((data3 === "sync") || (data3 === "rebuild")) || (data3 === "sync+restart"))){
-validate38.errors = [{instancePath:instancePath+"/watch/" + i0+"/action",schemaPath:"#/properties/watch/items/properties/action/enum",keyword:"enum",params:{allowedValues: schema73.properties.watch.items.properties.action.enum},message:"must be equal to one of the allowed values",schema:schema73.properties.watch.items.properties.action.enum,parentSchema:schema73.properties.watch.items.properties.action,data:data3}];
+validate38.errors = [{instancePath:instancePath+"/watch/" + i0+"/action",schemaPath:"#/properties/watch/items/properties/action/enum",keyword:"enum",params:{allowedValues: schema74.properties.watch.items.properties.action.enum},message:"must be equal to one of the allowed values",schema:schema74.properties.watch.items.properties.action.enum,parentSchema:schema74.properties.watch.items.properties.action,data:data3}];
 return false;
 }
 var valid2 = _errs9 === errors;
@@ -1501,7 +1501,7 @@ if(data1.target !== undefined){
 let data4 = data1.target;
 const _errs11 = errors;
 if(typeof data4 !== "string"){
-validate38.errors = [{instancePath:instancePath+"/watch/" + i0+"/target",schemaPath:"#/properties/watch/items/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema73.properties.watch.items.properties.target.type,parentSchema:schema73.properties.watch.items.properties.target,data:data4}];
+validate38.errors = [{instancePath:instancePath+"/watch/" + i0+"/target",schemaPath:"#/properties/watch/items/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.properties.watch.items.properties.target.type,parentSchema:schema74.properties.watch.items.properties.target,data:data4}];
 return false;
 }
 var valid2 = _errs11 === errors;
@@ -1528,7 +1528,7 @@ var valid2 = true;
 }
 }
 else {
-validate38.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema73.properties.watch.items.type,parentSchema:schema73.properties.watch.items,data:data1}];
+validate38.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema74.properties.watch.items.type,parentSchema:schema74.properties.watch.items,data:data1}];
 return false;
 }
 }
@@ -1539,7 +1539,7 @@ break;
 }
 }
 else {
-validate38.errors = [{instancePath:instancePath+"/watch",schemaPath:"#/properties/watch/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema73.properties.watch.type,parentSchema:schema73.properties.watch,data:data0}];
+validate38.errors = [{instancePath:instancePath+"/watch",schemaPath:"#/properties/watch/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema74.properties.watch.type,parentSchema:schema74.properties.watch,data:data0}];
 return false;
 }
 }
@@ -5716,12 +5716,51 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.read_only !== undefined){
-let data110 = data.read_only;
+if(data.security_opt !== undefined){
+let data110 = data.security_opt;
 const _errs335 = errors;
-if(typeof data110 !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/read_only",schemaPath:"#/properties/read_only/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.read_only.type,parentSchema:schema25.properties.read_only,data:data110}];
+const _errs336 = errors;
+if(errors === _errs336){
+if(Array.isArray(data110)){
+var valid99 = true;
+const len23 = data110.length;
+for(let i41=0; i41<len23; i41++){
+let data111 = data110[i41];
+const _errs338 = errors;
+if(typeof data111 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/security_opt/" + i41,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data111}];
 return false;
+}
+var valid99 = _errs338 === errors;
+if(!valid99){
+break;
+}
+}
+if(valid99){
+let i42 = data110.length;
+let j18;
+if(i42 > 1){
+const indices16 = {};
+for(;i42--;){
+let item16 = data110[i42];
+if(typeof item16 !== "string"){
+continue;
+}
+if(typeof indices16[item16] == "number"){
+j18 = indices16[item16];
+validate24.errors = [{instancePath:instancePath+"/security_opt",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i42, j: j18},message:"must NOT have duplicate items (items ## "+j18+" and "+i42+" are identical)",schema:true,parentSchema:schema24,data:data110}];
+return false;
+break;
+}
+indices16[item16] = i42;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/security_opt",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data110}];
+return false;
+}
 }
 var valid0 = _errs335 === errors;
 }
@@ -5729,87 +5768,63 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.init !== undefined){
-let data111 = data.init;
-const _errs337 = errors;
-if(typeof data111 !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/init",schemaPath:"#/properties/init/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.init.type,parentSchema:schema25.properties.init,data:data111}];
+if(data.read_only !== undefined){
+let data112 = data.read_only;
+const _errs340 = errors;
+if(typeof data112 !== "boolean"){
+validate24.errors = [{instancePath:instancePath+"/read_only",schemaPath:"#/properties/read_only/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.read_only.type,parentSchema:schema25.properties.read_only,data:data112}];
 return false;
 }
-var valid0 = _errs337 === errors;
+var valid0 = _errs340 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.init !== undefined){
+let data113 = data.init;
+const _errs342 = errors;
+if(typeof data113 !== "boolean"){
+validate24.errors = [{instancePath:instancePath+"/init",schemaPath:"#/properties/init/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.init.type,parentSchema:schema25.properties.init,data:data113}];
+return false;
+}
+var valid0 = _errs342 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.tty !== undefined){
-let data112 = data.tty;
-const _errs339 = errors;
-if(typeof data112 !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/tty",schemaPath:"#/properties/tty/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.tty.type,parentSchema:schema25.properties.tty,data:data112}];
+let data114 = data.tty;
+const _errs344 = errors;
+if(typeof data114 !== "boolean"){
+validate24.errors = [{instancePath:instancePath+"/tty",schemaPath:"#/properties/tty/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.tty.type,parentSchema:schema25.properties.tty,data:data114}];
 return false;
 }
-var valid0 = _errs339 === errors;
+var valid0 = _errs344 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.stdin_open !== undefined){
-let data113 = data.stdin_open;
-const _errs341 = errors;
-if(typeof data113 !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/stdin_open",schemaPath:"#/properties/stdin_open/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.stdin_open.type,parentSchema:schema25.properties.stdin_open,data:data113}];
+let data115 = data.stdin_open;
+const _errs346 = errors;
+if(typeof data115 !== "boolean"){
+validate24.errors = [{instancePath:instancePath+"/stdin_open",schemaPath:"#/properties/stdin_open/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.stdin_open.type,parentSchema:schema25.properties.stdin_open,data:data115}];
 return false;
 }
-var valid0 = _errs341 === errors;
+var valid0 = _errs346 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.stop_signal !== undefined){
-let data114 = data.stop_signal;
-const _errs343 = errors;
-if(typeof data114 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/stop_signal",schemaPath:"#/properties/stop_signal/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.stop_signal.type,parentSchema:schema25.properties.stop_signal,data:data114}];
-return false;
-}
-var valid0 = _errs343 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.stop_grace_period !== undefined){
-let data115 = data.stop_grace_period;
-const _errs345 = errors;
-const _errs346 = errors;
-if(errors === _errs346){
-if(errors === _errs346){
-if(typeof data115 === "string"){
-if(!(formats4.validate(data115))){
-validate24.errors = [{instancePath:instancePath+"/stop_grace_period",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data115}];
-return false;
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/stop_grace_period",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data115}];
-return false;
-}
-}
-}
-var valid0 = _errs345 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.shm_size !== undefined){
-let data116 = data.shm_size;
+let data116 = data.stop_signal;
 const _errs348 = errors;
-if((!(((typeof data116 == "number") && (!(data116 % 1) && !isNaN(data116))) && (isFinite(data116)))) && (typeof data116 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/shm_size",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data116}];
+if(typeof data116 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/stop_signal",schemaPath:"#/properties/stop_signal/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.stop_signal.type,parentSchema:schema25.properties.stop_signal,data:data116}];
 return false;
 }
 var valid0 = _errs348 === errors;
@@ -5818,19 +5833,56 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.sysctls !== undefined){
-let data117 = data.sysctls;
+if(data.stop_grace_period !== undefined){
+let data117 = data.stop_grace_period;
+const _errs350 = errors;
 const _errs351 = errors;
+if(errors === _errs351){
+if(errors === _errs351){
+if(typeof data117 === "string"){
+if(!(formats4.validate(data117))){
+validate24.errors = [{instancePath:instancePath+"/stop_grace_period",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data117}];
+return false;
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/stop_grace_period",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data117}];
+return false;
+}
+}
+}
+var valid0 = _errs350 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.shm_size !== undefined){
+let data118 = data.shm_size;
 const _errs353 = errors;
-let valid101 = false;
-let passing18 = null;
-const _errs354 = errors;
-if(errors === _errs354){
-if(data117 && typeof data117 == "object" && !Array.isArray(data117)){
+if((!(((typeof data118 == "number") && (!(data118 % 1) && !isNaN(data118))) && (isFinite(data118)))) && (typeof data118 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/shm_size",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data118}];
+return false;
+}
+var valid0 = _errs353 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.sysctls !== undefined){
+let data119 = data.sysctls;
 const _errs356 = errors;
-for(const key25 in data117){
+const _errs358 = errors;
+let valid104 = false;
+let passing18 = null;
+const _errs359 = errors;
+if(errors === _errs359){
+if(data119 && typeof data119 == "object" && !Array.isArray(data119)){
+const _errs361 = errors;
+for(const key25 in data119){
 if(!(pattern7.test(key25))){
-const err172 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data117};
+const err172 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data119};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -5841,14 +5893,14 @@ errors++;
 break;
 }
 }
-if(_errs356 === errors){
-var valid102 = true;
-for(const key26 in data117){
+if(_errs361 === errors){
+var valid105 = true;
+for(const key26 in data119){
 if(pattern7.test(key26)){
-let data118 = data117[key26];
-const _errs357 = errors;
-if((((typeof data118 !== "string") && (!((typeof data118 == "number") && (isFinite(data118))))) && (typeof data118 !== "boolean")) && (data118 !== null)){
-const err173 = {instancePath:instancePath+"/sysctls/" + key26.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data118};
+let data120 = data119[key26];
+const _errs362 = errors;
+if((((typeof data120 !== "string") && (!((typeof data120 == "number") && (isFinite(data120))))) && (typeof data120 !== "boolean")) && (data120 !== null)){
+const err173 = {instancePath:instancePath+"/sysctls/" + key26.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data120};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -5857,8 +5909,8 @@ vErrors.push(err173);
 }
 errors++;
 }
-var valid102 = _errs357 === errors;
-if(!valid102){
+var valid105 = _errs362 === errors;
+if(!valid105){
 break;
 }
 }
@@ -5866,7 +5918,7 @@ break;
 }
 }
 else {
-const err174 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data117};
+const err174 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data119};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -5876,21 +5928,21 @@ vErrors.push(err174);
 errors++;
 }
 }
-var _valid18 = _errs354 === errors;
+var _valid18 = _errs359 === errors;
 if(_valid18){
-valid101 = true;
+valid104 = true;
 passing18 = 0;
 }
-const _errs359 = errors;
-if(errors === _errs359){
-if(Array.isArray(data117)){
-var valid103 = true;
-const len23 = data117.length;
-for(let i41=0; i41<len23; i41++){
-let data119 = data117[i41];
-const _errs361 = errors;
-if(typeof data119 !== "string"){
-const err175 = {instancePath:instancePath+"/sysctls/" + i41,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data119};
+const _errs364 = errors;
+if(errors === _errs364){
+if(Array.isArray(data119)){
+var valid106 = true;
+const len24 = data119.length;
+for(let i43=0; i43<len24; i43++){
+let data121 = data119[i43];
+const _errs366 = errors;
+if(typeof data121 !== "string"){
+const err175 = {instancePath:instancePath+"/sysctls/" + i43,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data121};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -5899,24 +5951,24 @@ vErrors.push(err175);
 }
 errors++;
 }
-var valid103 = _errs361 === errors;
-if(!valid103){
+var valid106 = _errs366 === errors;
+if(!valid106){
 break;
 }
 }
-if(valid103){
-let i42 = data117.length;
-let j18;
-if(i42 > 1){
-const indices16 = {};
-for(;i42--;){
-let item16 = data117[i42];
-if(typeof item16 !== "string"){
+if(valid106){
+let i44 = data119.length;
+let j19;
+if(i44 > 1){
+const indices17 = {};
+for(;i44--;){
+let item17 = data119[i44];
+if(typeof item17 !== "string"){
 continue;
 }
-if(typeof indices16[item16] == "number"){
-j18 = indices16[item16];
-const err176 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i42, j: j18},message:"must NOT have duplicate items (items ## "+j18+" and "+i42+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data117};
+if(typeof indices17[item17] == "number"){
+j19 = indices17[item17];
+const err176 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i44, j: j19},message:"must NOT have duplicate items (items ## "+j19+" and "+i44+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data119};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -5926,13 +5978,13 @@ vErrors.push(err176);
 errors++;
 break;
 }
-indices16[item16] = i42;
+indices17[item17] = i44;
 }
 }
 }
 }
 else {
-const err177 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data117};
+const err177 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data119};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -5942,19 +5994,19 @@ vErrors.push(err177);
 errors++;
 }
 }
-var _valid18 = _errs359 === errors;
-if(_valid18 && valid101){
-valid101 = false;
+var _valid18 = _errs364 === errors;
+if(_valid18 && valid104){
+valid104 = false;
 passing18 = [passing18, 1];
 }
 else {
 if(_valid18){
-valid101 = true;
+valid104 = true;
 passing18 = 1;
 }
 }
-if(!valid101){
-const err178 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing18},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data117};
+if(!valid104){
+const err178 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing18},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data119};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -5966,48 +6018,48 @@ validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs353;
+errors = _errs358;
 if(vErrors !== null){
-if(_errs353){
-vErrors.length = _errs353;
+if(_errs358){
+vErrors.length = _errs358;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid0 = _errs351 === errors;
+var valid0 = _errs356 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.ulimits !== undefined){
-let data120 = data.ulimits;
-const _errs363 = errors;
-const _errs364 = errors;
-if(errors === _errs364){
-if(data120 && typeof data120 == "object" && !Array.isArray(data120)){
-const _errs366 = errors;
-for(const key27 in data120){
+let data122 = data.ulimits;
+const _errs368 = errors;
+const _errs369 = errors;
+if(errors === _errs369){
+if(data122 && typeof data122 == "object" && !Array.isArray(data122)){
+const _errs371 = errors;
+for(const key27 in data122){
 if(!(pattern42.test(key27))){
-validate24.errors = [{instancePath:instancePath+"/ulimits",schemaPath:"#/$defs/ulimits/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties",schema:false,parentSchema:schema66,data:data120}];
+validate24.errors = [{instancePath:instancePath+"/ulimits",schemaPath:"#/$defs/ulimits/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties",schema:false,parentSchema:schema67,data:data122}];
 return false;
 break;
 }
 }
-if(_errs366 === errors){
-var valid106 = true;
-for(const key28 in data120){
+if(_errs371 === errors){
+var valid109 = true;
+for(const key28 in data122){
 if(pattern42.test(key28)){
-let data121 = data120[key28];
-const _errs367 = errors;
-const _errs368 = errors;
-let valid107 = false;
+let data123 = data122[key28];
+const _errs372 = errors;
+const _errs373 = errors;
+let valid110 = false;
 let passing19 = null;
-const _errs369 = errors;
-if(!(((typeof data121 == "number") && (!(data121 % 1) && !isNaN(data121))) && (isFinite(data121)))){
-const err179 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema66.patternProperties["^[a-z]+$"].oneOf[0].type,parentSchema:schema66.patternProperties["^[a-z]+$"].oneOf[0],data:data121};
+const _errs374 = errors;
+if(!(((typeof data123 == "number") && (!(data123 % 1) && !isNaN(data123))) && (isFinite(data123)))){
+const err179 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.patternProperties["^[a-z]+$"].oneOf[0].type,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[0],data:data123};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -6016,17 +6068,17 @@ vErrors.push(err179);
 }
 errors++;
 }
-var _valid19 = _errs369 === errors;
+var _valid19 = _errs374 === errors;
 if(_valid19){
-valid107 = true;
+valid110 = true;
 passing19 = 0;
 }
-const _errs371 = errors;
-if(errors === _errs371){
-if(data121 && typeof data121 == "object" && !Array.isArray(data121)){
+const _errs376 = errors;
+if(errors === _errs376){
+if(data123 && typeof data123 == "object" && !Array.isArray(data123)){
 let missing4;
-if(((data121.soft === undefined) && (missing4 = "soft")) || ((data121.hard === undefined) && (missing4 = "hard"))){
-const err180 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'",schema:schema66.patternProperties["^[a-z]+$"].oneOf[1].required,parentSchema:schema66.patternProperties["^[a-z]+$"].oneOf[1],data:data121};
+if(((data123.soft === undefined) && (missing4 = "soft")) || ((data123.hard === undefined) && (missing4 = "hard"))){
+const err180 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'",schema:schema67.patternProperties["^[a-z]+$"].oneOf[1].required,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1],data:data123};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -6036,10 +6088,10 @@ vErrors.push(err180);
 errors++;
 }
 else {
-const _errs373 = errors;
-for(const key29 in data121){
+const _errs378 = errors;
+for(const key29 in data123){
 if(!(((key29 === "soft") || (key29 === "hard")) || (pattern2.test(key29)))){
-const err181 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties",schema:false,parentSchema:schema66.patternProperties["^[a-z]+$"].oneOf[1],data:data121};
+const err181 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties",schema:false,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1],data:data123};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -6050,12 +6102,12 @@ errors++;
 break;
 }
 }
-if(_errs373 === errors){
-if(data121.soft !== undefined){
-let data122 = data121.soft;
-const _errs374 = errors;
-if(!(((typeof data122 == "number") && (!(data122 % 1) && !isNaN(data122))) && (isFinite(data122)))){
-const err182 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1")+"/soft",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/soft/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema66.patternProperties["^[a-z]+$"].oneOf[1].properties.soft.type,parentSchema:schema66.patternProperties["^[a-z]+$"].oneOf[1].properties.soft,data:data122};
+if(_errs378 === errors){
+if(data123.soft !== undefined){
+let data124 = data123.soft;
+const _errs379 = errors;
+if(!(((typeof data124 == "number") && (!(data124 % 1) && !isNaN(data124))) && (isFinite(data124)))){
+const err182 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1")+"/soft",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/soft/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.patternProperties["^[a-z]+$"].oneOf[1].properties.soft.type,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1].properties.soft,data:data124};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -6064,17 +6116,17 @@ vErrors.push(err182);
 }
 errors++;
 }
-var valid108 = _errs374 === errors;
+var valid111 = _errs379 === errors;
 }
 else {
-var valid108 = true;
+var valid111 = true;
 }
-if(valid108){
-if(data121.hard !== undefined){
-let data123 = data121.hard;
-const _errs376 = errors;
-if(!(((typeof data123 == "number") && (!(data123 % 1) && !isNaN(data123))) && (isFinite(data123)))){
-const err183 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1")+"/hard",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/hard/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema66.patternProperties["^[a-z]+$"].oneOf[1].properties.hard.type,parentSchema:schema66.patternProperties["^[a-z]+$"].oneOf[1].properties.hard,data:data123};
+if(valid111){
+if(data123.hard !== undefined){
+let data125 = data123.hard;
+const _errs381 = errors;
+if(!(((typeof data125 == "number") && (!(data125 % 1) && !isNaN(data125))) && (isFinite(data125)))){
+const err183 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1")+"/hard",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/hard/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.patternProperties["^[a-z]+$"].oneOf[1].properties.hard.type,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1].properties.hard,data:data125};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -6083,17 +6135,17 @@ vErrors.push(err183);
 }
 errors++;
 }
-var valid108 = _errs376 === errors;
+var valid111 = _errs381 === errors;
 }
 else {
-var valid108 = true;
+var valid111 = true;
 }
 }
 }
 }
 }
 else {
-const err184 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.patternProperties["^[a-z]+$"].oneOf[1].type,parentSchema:schema66.patternProperties["^[a-z]+$"].oneOf[1],data:data121};
+const err184 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.patternProperties["^[a-z]+$"].oneOf[1].type,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1],data:data123};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -6103,19 +6155,19 @@ vErrors.push(err184);
 errors++;
 }
 }
-var _valid19 = _errs371 === errors;
-if(_valid19 && valid107){
-valid107 = false;
+var _valid19 = _errs376 === errors;
+if(_valid19 && valid110){
+valid110 = false;
 passing19 = [passing19, 1];
 }
 else {
 if(_valid19){
-valid107 = true;
+valid110 = true;
 passing19 = 1;
 }
 }
-if(!valid107){
-const err185 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing19},message:"must match exactly one schema in oneOf",schema:schema66.patternProperties["^[a-z]+$"].oneOf,parentSchema:schema66.patternProperties["^[a-z]+$"],data:data121};
+if(!valid110){
+const err185 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing19},message:"must match exactly one schema in oneOf",schema:schema67.patternProperties["^[a-z]+$"].oneOf,parentSchema:schema67.patternProperties["^[a-z]+$"],data:data123};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -6127,18 +6179,18 @@ validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs368;
+errors = _errs373;
 if(vErrors !== null){
-if(_errs368){
-vErrors.length = _errs368;
+if(_errs373){
+vErrors.length = _errs373;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid106 = _errs367 === errors;
-if(!valid106){
+var valid109 = _errs372 === errors;
+if(!valid109){
 break;
 }
 }
@@ -6146,29 +6198,29 @@ break;
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/ulimits",schemaPath:"#/$defs/ulimits/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.type,parentSchema:schema66,data:data120}];
+validate24.errors = [{instancePath:instancePath+"/ulimits",schemaPath:"#/$defs/ulimits/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.type,parentSchema:schema67,data:data122}];
 return false;
 }
 }
-var valid0 = _errs363 === errors;
+var valid0 = _errs368 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.extra_hosts !== undefined){
-let data124 = data.extra_hosts;
-const _errs378 = errors;
-const _errs380 = errors;
-let valid110 = false;
-let passing20 = null;
-const _errs381 = errors;
-if(errors === _errs381){
-if(data124 && typeof data124 == "object" && !Array.isArray(data124)){
+let data126 = data.extra_hosts;
 const _errs383 = errors;
-for(const key30 in data124){
+const _errs385 = errors;
+let valid113 = false;
+let passing20 = null;
+const _errs386 = errors;
+if(errors === _errs386){
+if(data126 && typeof data126 == "object" && !Array.isArray(data126)){
+const _errs388 = errors;
+for(const key30 in data126){
 if(!(pattern11.test(key30))){
-const err186 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key30},message:"must NOT have additional properties",schema:false,parentSchema:schema31.oneOf[0],data:data124};
+const err186 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key30},message:"must NOT have additional properties",schema:false,parentSchema:schema31.oneOf[0],data:data126};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -6179,18 +6231,18 @@ errors++;
 break;
 }
 }
-if(_errs383 === errors){
-var valid111 = true;
-for(const key31 in data124){
+if(_errs388 === errors){
+var valid114 = true;
+for(const key31 in data126){
 if(pattern11.test(key31)){
-let data125 = data124[key31];
-const _errs384 = errors;
-const _errs385 = errors;
-let valid112 = false;
+let data127 = data126[key31];
+const _errs389 = errors;
+const _errs390 = errors;
+let valid115 = false;
 let passing21 = null;
-const _errs386 = errors;
-if(typeof data125 !== "string"){
-const err187 = {instancePath:instancePath+"/extra_hosts/" + key31.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[0].type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[0],data:data125};
+const _errs391 = errors;
+if(typeof data127 !== "string"){
+const err187 = {instancePath:instancePath+"/extra_hosts/" + key31.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[0].type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[0],data:data127};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -6199,21 +6251,21 @@ vErrors.push(err187);
 }
 errors++;
 }
-var _valid21 = _errs386 === errors;
+var _valid21 = _errs391 === errors;
 if(_valid21){
-valid112 = true;
+valid115 = true;
 passing21 = 0;
 }
-const _errs388 = errors;
-if(errors === _errs388){
-if(Array.isArray(data125)){
-var valid113 = true;
-const len24 = data125.length;
-for(let i43=0; i43<len24; i43++){
-let data126 = data125[i43];
-const _errs390 = errors;
-if(typeof data126 !== "string"){
-const err188 = {instancePath:instancePath+"/extra_hosts/" + key31.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i43,schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].items.type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].items,data:data126};
+const _errs393 = errors;
+if(errors === _errs393){
+if(Array.isArray(data127)){
+var valid116 = true;
+const len25 = data127.length;
+for(let i45=0; i45<len25; i45++){
+let data128 = data127[i45];
+const _errs395 = errors;
+if(typeof data128 !== "string"){
+const err188 = {instancePath:instancePath+"/extra_hosts/" + key31.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i45,schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].items.type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].items,data:data128};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -6222,14 +6274,14 @@ vErrors.push(err188);
 }
 errors++;
 }
-var valid113 = _errs390 === errors;
-if(!valid113){
+var valid116 = _errs395 === errors;
+if(!valid116){
 break;
 }
 }
 }
 else {
-const err189 = {instancePath:instancePath+"/extra_hosts/" + key31.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1],data:data125};
+const err189 = {instancePath:instancePath+"/extra_hosts/" + key31.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1],data:data127};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -6239,19 +6291,19 @@ vErrors.push(err189);
 errors++;
 }
 }
-var _valid21 = _errs388 === errors;
-if(_valid21 && valid112){
-valid112 = false;
+var _valid21 = _errs393 === errors;
+if(_valid21 && valid115){
+valid115 = false;
 passing21 = [passing21, 1];
 }
 else {
 if(_valid21){
-valid112 = true;
+valid115 = true;
 passing21 = 1;
 }
 }
-if(!valid112){
-const err190 = {instancePath:instancePath+"/extra_hosts/" + key31.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing21},message:"must match exactly one schema in oneOf",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf,parentSchema:schema31.oneOf[0].patternProperties["^.+$"],data:data125};
+if(!valid115){
+const err190 = {instancePath:instancePath+"/extra_hosts/" + key31.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing21},message:"must match exactly one schema in oneOf",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf,parentSchema:schema31.oneOf[0].patternProperties["^.+$"],data:data127};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -6259,6 +6311,125 @@ else {
 vErrors.push(err190);
 }
 errors++;
+}
+else {
+errors = _errs390;
+if(vErrors !== null){
+if(_errs390){
+vErrors.length = _errs390;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid114 = _errs389 === errors;
+if(!valid114){
+break;
+}
+}
+}
+}
+}
+else {
+const err191 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.oneOf[0].type,parentSchema:schema31.oneOf[0],data:data126};
+if(vErrors === null){
+vErrors = [err191];
+}
+else {
+vErrors.push(err191);
+}
+errors++;
+}
+}
+var _valid20 = _errs386 === errors;
+if(_valid20){
+valid113 = true;
+passing20 = 0;
+}
+const _errs397 = errors;
+if(errors === _errs397){
+if(Array.isArray(data126)){
+var valid117 = true;
+const len26 = data126.length;
+for(let i46=0; i46<len26; i46++){
+let data129 = data126[i46];
+const _errs399 = errors;
+if(typeof data129 !== "string"){
+const err192 = {instancePath:instancePath+"/extra_hosts/" + i46,schemaPath:"#/$defs/extra_hosts/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[1].items.type,parentSchema:schema31.oneOf[1].items,data:data129};
+if(vErrors === null){
+vErrors = [err192];
+}
+else {
+vErrors.push(err192);
+}
+errors++;
+}
+var valid117 = _errs399 === errors;
+if(!valid117){
+break;
+}
+}
+if(valid117){
+let i47 = data126.length;
+let j20;
+if(i47 > 1){
+const indices18 = {};
+for(;i47--;){
+let item18 = data126[i47];
+if(typeof item18 !== "string"){
+continue;
+}
+if(typeof indices18[item18] == "number"){
+j20 = indices18[item18];
+const err193 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i47, j: j20},message:"must NOT have duplicate items (items ## "+j20+" and "+i47+" are identical)",schema:true,parentSchema:schema31.oneOf[1],data:data126};
+if(vErrors === null){
+vErrors = [err193];
+}
+else {
+vErrors.push(err193);
+}
+errors++;
+break;
+}
+indices18[item18] = i47;
+}
+}
+}
+}
+else {
+const err194 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.oneOf[1].type,parentSchema:schema31.oneOf[1],data:data126};
+if(vErrors === null){
+vErrors = [err194];
+}
+else {
+vErrors.push(err194);
+}
+errors++;
+}
+}
+var _valid20 = _errs397 === errors;
+if(_valid20 && valid113){
+valid113 = false;
+passing20 = [passing20, 1];
+}
+else {
+if(_valid20){
+valid113 = true;
+passing20 = 1;
+}
+}
+if(!valid113){
+const err195 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf",keyword:"oneOf",params:{passingSchemas: passing20},message:"must match exactly one schema in oneOf",schema:schema31.oneOf,parentSchema:schema31,data:data126};
+if(vErrors === null){
+vErrors = [err195];
+}
+else {
+vErrors.push(err195);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
 }
 else {
 errors = _errs385;
@@ -6271,186 +6442,41 @@ vErrors = null;
 }
 }
 }
-var valid111 = _errs384 === errors;
-if(!valid111){
-break;
-}
-}
-}
-}
-}
-else {
-const err191 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.oneOf[0].type,parentSchema:schema31.oneOf[0],data:data124};
-if(vErrors === null){
-vErrors = [err191];
-}
-else {
-vErrors.push(err191);
-}
-errors++;
-}
-}
-var _valid20 = _errs381 === errors;
-if(_valid20){
-valid110 = true;
-passing20 = 0;
-}
-const _errs392 = errors;
-if(errors === _errs392){
-if(Array.isArray(data124)){
-var valid114 = true;
-const len25 = data124.length;
-for(let i44=0; i44<len25; i44++){
-let data127 = data124[i44];
-const _errs394 = errors;
-if(typeof data127 !== "string"){
-const err192 = {instancePath:instancePath+"/extra_hosts/" + i44,schemaPath:"#/$defs/extra_hosts/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[1].items.type,parentSchema:schema31.oneOf[1].items,data:data127};
-if(vErrors === null){
-vErrors = [err192];
-}
-else {
-vErrors.push(err192);
-}
-errors++;
-}
-var valid114 = _errs394 === errors;
-if(!valid114){
-break;
-}
-}
-if(valid114){
-let i45 = data124.length;
-let j19;
-if(i45 > 1){
-const indices17 = {};
-for(;i45--;){
-let item17 = data124[i45];
-if(typeof item17 !== "string"){
-continue;
-}
-if(typeof indices17[item17] == "number"){
-j19 = indices17[item17];
-const err193 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i45, j: j19},message:"must NOT have duplicate items (items ## "+j19+" and "+i45+" are identical)",schema:true,parentSchema:schema31.oneOf[1],data:data124};
-if(vErrors === null){
-vErrors = [err193];
-}
-else {
-vErrors.push(err193);
-}
-errors++;
-break;
-}
-indices17[item17] = i45;
-}
-}
-}
-}
-else {
-const err194 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.oneOf[1].type,parentSchema:schema31.oneOf[1],data:data124};
-if(vErrors === null){
-vErrors = [err194];
-}
-else {
-vErrors.push(err194);
-}
-errors++;
-}
-}
-var _valid20 = _errs392 === errors;
-if(_valid20 && valid110){
-valid110 = false;
-passing20 = [passing20, 1];
-}
-else {
-if(_valid20){
-valid110 = true;
-passing20 = 1;
-}
-}
-if(!valid110){
-const err195 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf",keyword:"oneOf",params:{passingSchemas: passing20},message:"must match exactly one schema in oneOf",schema:schema31.oneOf,parentSchema:schema31,data:data124};
-if(vErrors === null){
-vErrors = [err195];
-}
-else {
-vErrors.push(err195);
-}
-errors++;
-validate24.errors = vErrors;
-return false;
-}
-else {
-errors = _errs380;
-if(vErrors !== null){
-if(_errs380){
-vErrors.length = _errs380;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs378 === errors;
+var valid0 = _errs383 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.dns !== undefined){
-const _errs396 = errors;
+const _errs401 = errors;
 if(!(validate20(data.dns, {instancePath:instancePath+"/dns",parentData:data,parentDataProperty:"dns",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
 errors = vErrors.length;
 }
-var valid0 = _errs396 === errors;
+var valid0 = _errs401 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.dns_search !== undefined){
-const _errs397 = errors;
+const _errs402 = errors;
 if(!(validate20(data.dns_search, {instancePath:instancePath+"/dns_search",parentData:data,parentDataProperty:"dns_search",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
 errors = vErrors.length;
 }
-var valid0 = _errs397 === errors;
+var valid0 = _errs402 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.mac_address !== undefined){
-let data130 = data.mac_address;
-const _errs398 = errors;
-if(typeof data130 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/mac_address",schemaPath:"#/properties/mac_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.mac_address.type,parentSchema:schema25.properties.mac_address,data:data130}];
-return false;
-}
-var valid0 = _errs398 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.mem_limit !== undefined){
-let data131 = data.mem_limit;
-const _errs400 = errors;
-if((!(((typeof data131 == "number") && (!(data131 % 1) && !isNaN(data131))) && (isFinite(data131)))) && (typeof data131 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/mem_limit",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data131}];
-return false;
-}
-var valid0 = _errs400 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.memswap_limit !== undefined){
-let data132 = data.memswap_limit;
+let data132 = data.mac_address;
 const _errs403 = errors;
-if((!(((typeof data132 == "number") && (!(data132 % 1) && !isNaN(data132))) && (isFinite(data132)))) && (typeof data132 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/memswap_limit",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data132}];
+if(typeof data132 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/mac_address",schemaPath:"#/properties/mac_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.mac_address.type,parentSchema:schema25.properties.mac_address,data:data132}];
 return false;
 }
 var valid0 = _errs403 === errors;
@@ -6459,45 +6485,37 @@ else {
 var valid0 = true;
 }
 if(valid0){
+if(data.mem_limit !== undefined){
+let data133 = data.mem_limit;
+const _errs405 = errors;
+if((!(((typeof data133 == "number") && (!(data133 % 1) && !isNaN(data133))) && (isFinite(data133)))) && (typeof data133 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/mem_limit",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data133}];
+return false;
+}
+var valid0 = _errs405 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.memswap_limit !== undefined){
+let data134 = data.memswap_limit;
+const _errs408 = errors;
+if((!(((typeof data134 == "number") && (!(data134 % 1) && !isNaN(data134))) && (isFinite(data134)))) && (typeof data134 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/memswap_limit",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data134}];
+return false;
+}
+var valid0 = _errs408 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
 if(data.cpus !== undefined){
-let data133 = data.cpus;
-const _errs406 = errors;
-if((!((typeof data133 == "number") && (isFinite(data133)))) && (typeof data133 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/cpus",schemaPath:"#/$defs/cpus/type",keyword:"type",params:{type: schema52.type},message:"must be number,string",schema:schema52.type,parentSchema:schema52,data:data133}];
-return false;
-}
-var valid0 = _errs406 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cpu_shares !== undefined){
-let data134 = data.cpu_shares;
-const _errs409 = errors;
-if(!(((typeof data134 == "number") && (!(data134 % 1) && !isNaN(data134))) && (isFinite(data134)))){
-validate24.errors = [{instancePath:instancePath+"/cpu_shares",schemaPath:"#/properties/cpu_shares/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_shares.type,parentSchema:schema25.properties.cpu_shares,data:data134}];
-return false;
-}
-if(errors === _errs409){
-if((typeof data134 == "number") && (isFinite(data134))){
-if(data134 < 0 || isNaN(data134)){
-validate24.errors = [{instancePath:instancePath+"/cpu_shares",schemaPath:"#/properties/cpu_shares/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.cpu_shares,data:data134}];
-return false;
-}
-}
-}
-var valid0 = _errs409 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cpuset !== undefined){
-let data135 = data.cpuset;
+let data135 = data.cpus;
 const _errs411 = errors;
-if(typeof data135 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/cpuset",schemaPath:"#/properties/cpuset/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.cpuset.type,parentSchema:schema25.properties.cpuset,data:data135}];
+if((!((typeof data135 == "number") && (isFinite(data135)))) && (typeof data135 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/cpus",schemaPath:"#/$defs/cpus/type",keyword:"type",params:{type: schema52.type},message:"must be number,string",schema:schema52.type,parentSchema:schema52,data:data135}];
 return false;
 }
 var valid0 = _errs411 === errors;
@@ -6506,49 +6524,83 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.pids_limit !== undefined){
-let data136 = data.pids_limit;
-const _errs413 = errors;
+if(data.cpu_shares !== undefined){
+let data136 = data.cpu_shares;
+const _errs414 = errors;
 if(!(((typeof data136 == "number") && (!(data136 % 1) && !isNaN(data136))) && (isFinite(data136)))){
-validate24.errors = [{instancePath:instancePath+"/pids_limit",schemaPath:"#/properties/pids_limit/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.pids_limit.type,parentSchema:schema25.properties.pids_limit,data:data136}];
+validate24.errors = [{instancePath:instancePath+"/cpu_shares",schemaPath:"#/properties/cpu_shares/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_shares.type,parentSchema:schema25.properties.cpu_shares,data:data136}];
 return false;
 }
-var valid0 = _errs413 === errors;
+if(errors === _errs414){
+if((typeof data136 == "number") && (isFinite(data136))){
+if(data136 < 0 || isNaN(data136)){
+validate24.errors = [{instancePath:instancePath+"/cpu_shares",schemaPath:"#/properties/cpu_shares/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.cpu_shares,data:data136}];
+return false;
+}
+}
+}
+var valid0 = _errs414 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cpuset !== undefined){
+let data137 = data.cpuset;
+const _errs416 = errors;
+if(typeof data137 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/cpuset",schemaPath:"#/properties/cpuset/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.cpuset.type,parentSchema:schema25.properties.cpuset,data:data137}];
+return false;
+}
+var valid0 = _errs416 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.pids_limit !== undefined){
+let data138 = data.pids_limit;
+const _errs418 = errors;
+if(!(((typeof data138 == "number") && (!(data138 % 1) && !isNaN(data138))) && (isFinite(data138)))){
+validate24.errors = [{instancePath:instancePath+"/pids_limit",schemaPath:"#/properties/pids_limit/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.pids_limit.type,parentSchema:schema25.properties.pids_limit,data:data138}];
+return false;
+}
+var valid0 = _errs418 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.platform !== undefined){
-let data137 = data.platform;
-const _errs415 = errors;
-if(typeof data137 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/platform",schemaPath:"#/properties/platform/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.platform.type,parentSchema:schema25.properties.platform,data:data137}];
+let data139 = data.platform;
+const _errs420 = errors;
+if(typeof data139 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/platform",schemaPath:"#/properties/platform/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.platform.type,parentSchema:schema25.properties.platform,data:data139}];
 return false;
 }
-var valid0 = _errs415 === errors;
+var valid0 = _errs420 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.secrets !== undefined){
-let data138 = data.secrets;
-const _errs417 = errors;
-const _errs418 = errors;
-if(errors === _errs418){
-if(Array.isArray(data138)){
-var valid120 = true;
-const len26 = data138.length;
-for(let i46=0; i46<len26; i46++){
-let data139 = data138[i46];
-const _errs420 = errors;
-const _errs421 = errors;
-let valid121 = false;
-let passing22 = null;
+let data140 = data.secrets;
 const _errs422 = errors;
-if(typeof data139 !== "string"){
-const err196 = {instancePath:instancePath+"/secrets/" + i46,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data139};
+const _errs423 = errors;
+if(errors === _errs423){
+if(Array.isArray(data140)){
+var valid123 = true;
+const len27 = data140.length;
+for(let i48=0; i48<len27; i48++){
+let data141 = data140[i48];
+const _errs425 = errors;
+const _errs426 = errors;
+let valid124 = false;
+let passing22 = null;
+const _errs427 = errors;
+if(typeof data141 !== "string"){
+const err196 = {instancePath:instancePath+"/secrets/" + i48,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data141};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -6557,17 +6609,17 @@ vErrors.push(err196);
 }
 errors++;
 }
-var _valid22 = _errs422 === errors;
+var _valid22 = _errs427 === errors;
 if(_valid22){
-valid121 = true;
+valid124 = true;
 passing22 = 0;
 }
-const _errs424 = errors;
-if(errors === _errs424){
-if(data139 && typeof data139 == "object" && !Array.isArray(data139)){
+const _errs429 = errors;
+if(errors === _errs429){
+if(data141 && typeof data141 == "object" && !Array.isArray(data141)){
 let missing5;
-if((data139.source === undefined) && (missing5 = "source")){
-const err197 = {instancePath:instancePath+"/secrets/" + i46,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data139};
+if((data141.source === undefined) && (missing5 = "source")){
+const err197 = {instancePath:instancePath+"/secrets/" + i48,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data141};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -6577,10 +6629,10 @@ vErrors.push(err197);
 errors++;
 }
 else {
-const _errs426 = errors;
-for(const key32 in data139){
+const _errs431 = errors;
+for(const key32 in data141){
 if(!((((((key32 === "source") || (key32 === "target")) || (key32 === "uid")) || (key32 === "gid")) || (key32 === "mode")) || (pattern2.test(key32)))){
-const err198 = {instancePath:instancePath+"/secrets/" + i46,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key32},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data139};
+const err198 = {instancePath:instancePath+"/secrets/" + i48,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key32},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data141};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -6591,12 +6643,12 @@ errors++;
 break;
 }
 }
-if(_errs426 === errors){
-if(data139.source !== undefined){
-let data140 = data139.source;
-const _errs427 = errors;
-if(typeof data140 !== "string"){
-const err199 = {instancePath:instancePath+"/secrets/" + i46+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data140};
+if(_errs431 === errors){
+if(data141.source !== undefined){
+let data142 = data141.source;
+const _errs432 = errors;
+if(typeof data142 !== "string"){
+const err199 = {instancePath:instancePath+"/secrets/" + i48+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data142};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -6605,17 +6657,17 @@ vErrors.push(err199);
 }
 errors++;
 }
-var valid122 = _errs427 === errors;
+var valid125 = _errs432 === errors;
 }
 else {
-var valid122 = true;
+var valid125 = true;
 }
-if(valid122){
-if(data139.target !== undefined){
-let data141 = data139.target;
-const _errs429 = errors;
-if(typeof data141 !== "string"){
-const err200 = {instancePath:instancePath+"/secrets/" + i46+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data141};
+if(valid125){
+if(data141.target !== undefined){
+let data143 = data141.target;
+const _errs434 = errors;
+if(typeof data143 !== "string"){
+const err200 = {instancePath:instancePath+"/secrets/" + i48+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data143};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -6624,17 +6676,17 @@ vErrors.push(err200);
 }
 errors++;
 }
-var valid122 = _errs429 === errors;
+var valid125 = _errs434 === errors;
 }
 else {
-var valid122 = true;
+var valid125 = true;
 }
-if(valid122){
-if(data139.uid !== undefined){
-let data142 = data139.uid;
-const _errs431 = errors;
-if(typeof data142 !== "string"){
-const err201 = {instancePath:instancePath+"/secrets/" + i46+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data142};
+if(valid125){
+if(data141.uid !== undefined){
+let data144 = data141.uid;
+const _errs436 = errors;
+if(typeof data144 !== "string"){
+const err201 = {instancePath:instancePath+"/secrets/" + i48+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data144};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -6643,17 +6695,17 @@ vErrors.push(err201);
 }
 errors++;
 }
-var valid122 = _errs431 === errors;
+var valid125 = _errs436 === errors;
 }
 else {
-var valid122 = true;
+var valid125 = true;
 }
-if(valid122){
-if(data139.gid !== undefined){
-let data143 = data139.gid;
-const _errs433 = errors;
-if(typeof data143 !== "string"){
-const err202 = {instancePath:instancePath+"/secrets/" + i46+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data143};
+if(valid125){
+if(data141.gid !== undefined){
+let data145 = data141.gid;
+const _errs438 = errors;
+if(typeof data145 !== "string"){
+const err202 = {instancePath:instancePath+"/secrets/" + i48+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data145};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -6662,17 +6714,17 @@ vErrors.push(err202);
 }
 errors++;
 }
-var valid122 = _errs433 === errors;
+var valid125 = _errs438 === errors;
 }
 else {
-var valid122 = true;
+var valid125 = true;
 }
-if(valid122){
-if(data139.mode !== undefined){
-let data144 = data139.mode;
-const _errs435 = errors;
-if((!(((typeof data144 == "number") && (!(data144 % 1) && !isNaN(data144))) && (isFinite(data144)))) && (typeof data144 !== "string")){
-const err203 = {instancePath:instancePath+"/secrets/" + i46+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data144};
+if(valid125){
+if(data141.mode !== undefined){
+let data146 = data141.mode;
+const _errs440 = errors;
+if((!(((typeof data146 == "number") && (!(data146 % 1) && !isNaN(data146))) && (isFinite(data146)))) && (typeof data146 !== "string")){
+const err203 = {instancePath:instancePath+"/secrets/" + i48+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data146};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -6681,10 +6733,10 @@ vErrors.push(err203);
 }
 errors++;
 }
-var valid122 = _errs435 === errors;
+var valid125 = _errs440 === errors;
 }
 else {
-var valid122 = true;
+var valid125 = true;
 }
 }
 }
@@ -6694,7 +6746,7 @@ var valid122 = true;
 }
 }
 else {
-const err204 = {instancePath:instancePath+"/secrets/" + i46,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data139};
+const err204 = {instancePath:instancePath+"/secrets/" + i48,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data141};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -6704,19 +6756,19 @@ vErrors.push(err204);
 errors++;
 }
 }
-var _valid22 = _errs424 === errors;
-if(_valid22 && valid121){
-valid121 = false;
+var _valid22 = _errs429 === errors;
+if(_valid22 && valid124){
+valid124 = false;
 passing22 = [passing22, 1];
 }
 else {
 if(_valid22){
-valid121 = true;
+valid124 = true;
 passing22 = 1;
 }
 }
-if(!valid121){
-const err205 = {instancePath:instancePath+"/secrets/" + i46,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing22},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data139};
+if(!valid124){
+const err205 = {instancePath:instancePath+"/secrets/" + i48,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing22},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data141};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -6728,50 +6780,50 @@ validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs421;
+errors = _errs426;
 if(vErrors !== null){
-if(_errs421){
-vErrors.length = _errs421;
+if(_errs426){
+vErrors.length = _errs426;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid120 = _errs420 === errors;
-if(!valid120){
+var valid123 = _errs425 === errors;
+if(!valid123){
 break;
 }
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/secrets",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data138}];
+validate24.errors = [{instancePath:instancePath+"/secrets",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data140}];
 return false;
 }
 }
-var valid0 = _errs417 === errors;
+var valid0 = _errs422 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.configs !== undefined){
-let data145 = data.configs;
-const _errs437 = errors;
-const _errs438 = errors;
-if(errors === _errs438){
-if(Array.isArray(data145)){
-var valid124 = true;
-const len27 = data145.length;
-for(let i47=0; i47<len27; i47++){
-let data146 = data145[i47];
-const _errs440 = errors;
-const _errs441 = errors;
-let valid125 = false;
-let passing23 = null;
+let data147 = data.configs;
 const _errs442 = errors;
-if(typeof data146 !== "string"){
-const err206 = {instancePath:instancePath+"/configs/" + i47,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data146};
+const _errs443 = errors;
+if(errors === _errs443){
+if(Array.isArray(data147)){
+var valid127 = true;
+const len28 = data147.length;
+for(let i49=0; i49<len28; i49++){
+let data148 = data147[i49];
+const _errs445 = errors;
+const _errs446 = errors;
+let valid128 = false;
+let passing23 = null;
+const _errs447 = errors;
+if(typeof data148 !== "string"){
+const err206 = {instancePath:instancePath+"/configs/" + i49,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data148};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -6780,17 +6832,17 @@ vErrors.push(err206);
 }
 errors++;
 }
-var _valid23 = _errs442 === errors;
+var _valid23 = _errs447 === errors;
 if(_valid23){
-valid125 = true;
+valid128 = true;
 passing23 = 0;
 }
-const _errs444 = errors;
-if(errors === _errs444){
-if(data146 && typeof data146 == "object" && !Array.isArray(data146)){
+const _errs449 = errors;
+if(errors === _errs449){
+if(data148 && typeof data148 == "object" && !Array.isArray(data148)){
 let missing6;
-if((data146.source === undefined) && (missing6 = "source")){
-const err207 = {instancePath:instancePath+"/configs/" + i47,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing6},message:"must have required property '"+missing6+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data146};
+if((data148.source === undefined) && (missing6 = "source")){
+const err207 = {instancePath:instancePath+"/configs/" + i49,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing6},message:"must have required property '"+missing6+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data148};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -6800,10 +6852,10 @@ vErrors.push(err207);
 errors++;
 }
 else {
-const _errs446 = errors;
-for(const key33 in data146){
+const _errs451 = errors;
+for(const key33 in data148){
 if(!((((((key33 === "source") || (key33 === "target")) || (key33 === "uid")) || (key33 === "gid")) || (key33 === "mode")) || (pattern2.test(key33)))){
-const err208 = {instancePath:instancePath+"/configs/" + i47,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key33},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data146};
+const err208 = {instancePath:instancePath+"/configs/" + i49,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key33},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data148};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -6814,12 +6866,12 @@ errors++;
 break;
 }
 }
-if(_errs446 === errors){
-if(data146.source !== undefined){
-let data147 = data146.source;
-const _errs447 = errors;
-if(typeof data147 !== "string"){
-const err209 = {instancePath:instancePath+"/configs/" + i47+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data147};
+if(_errs451 === errors){
+if(data148.source !== undefined){
+let data149 = data148.source;
+const _errs452 = errors;
+if(typeof data149 !== "string"){
+const err209 = {instancePath:instancePath+"/configs/" + i49+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data149};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -6828,17 +6880,17 @@ vErrors.push(err209);
 }
 errors++;
 }
-var valid126 = _errs447 === errors;
+var valid129 = _errs452 === errors;
 }
 else {
-var valid126 = true;
+var valid129 = true;
 }
-if(valid126){
-if(data146.target !== undefined){
-let data148 = data146.target;
-const _errs449 = errors;
-if(typeof data148 !== "string"){
-const err210 = {instancePath:instancePath+"/configs/" + i47+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data148};
+if(valid129){
+if(data148.target !== undefined){
+let data150 = data148.target;
+const _errs454 = errors;
+if(typeof data150 !== "string"){
+const err210 = {instancePath:instancePath+"/configs/" + i49+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data150};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -6847,17 +6899,17 @@ vErrors.push(err210);
 }
 errors++;
 }
-var valid126 = _errs449 === errors;
+var valid129 = _errs454 === errors;
 }
 else {
-var valid126 = true;
+var valid129 = true;
 }
-if(valid126){
-if(data146.uid !== undefined){
-let data149 = data146.uid;
-const _errs451 = errors;
-if(typeof data149 !== "string"){
-const err211 = {instancePath:instancePath+"/configs/" + i47+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data149};
+if(valid129){
+if(data148.uid !== undefined){
+let data151 = data148.uid;
+const _errs456 = errors;
+if(typeof data151 !== "string"){
+const err211 = {instancePath:instancePath+"/configs/" + i49+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data151};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -6866,17 +6918,17 @@ vErrors.push(err211);
 }
 errors++;
 }
-var valid126 = _errs451 === errors;
+var valid129 = _errs456 === errors;
 }
 else {
-var valid126 = true;
+var valid129 = true;
 }
-if(valid126){
-if(data146.gid !== undefined){
-let data150 = data146.gid;
-const _errs453 = errors;
-if(typeof data150 !== "string"){
-const err212 = {instancePath:instancePath+"/configs/" + i47+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data150};
+if(valid129){
+if(data148.gid !== undefined){
+let data152 = data148.gid;
+const _errs458 = errors;
+if(typeof data152 !== "string"){
+const err212 = {instancePath:instancePath+"/configs/" + i49+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data152};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -6885,17 +6937,17 @@ vErrors.push(err212);
 }
 errors++;
 }
-var valid126 = _errs453 === errors;
+var valid129 = _errs458 === errors;
 }
 else {
-var valid126 = true;
+var valid129 = true;
 }
-if(valid126){
-if(data146.mode !== undefined){
-let data151 = data146.mode;
-const _errs455 = errors;
-if((!(((typeof data151 == "number") && (!(data151 % 1) && !isNaN(data151))) && (isFinite(data151)))) && (typeof data151 !== "string")){
-const err213 = {instancePath:instancePath+"/configs/" + i47+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data151};
+if(valid129){
+if(data148.mode !== undefined){
+let data153 = data148.mode;
+const _errs460 = errors;
+if((!(((typeof data153 == "number") && (!(data153 % 1) && !isNaN(data153))) && (isFinite(data153)))) && (typeof data153 !== "string")){
+const err213 = {instancePath:instancePath+"/configs/" + i49+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data153};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -6904,10 +6956,10 @@ vErrors.push(err213);
 }
 errors++;
 }
-var valid126 = _errs455 === errors;
+var valid129 = _errs460 === errors;
 }
 else {
-var valid126 = true;
+var valid129 = true;
 }
 }
 }
@@ -6917,7 +6969,7 @@ var valid126 = true;
 }
 }
 else {
-const err214 = {instancePath:instancePath+"/configs/" + i47,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data146};
+const err214 = {instancePath:instancePath+"/configs/" + i49,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data148};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -6927,19 +6979,19 @@ vErrors.push(err214);
 errors++;
 }
 }
-var _valid23 = _errs444 === errors;
-if(_valid23 && valid125){
-valid125 = false;
+var _valid23 = _errs449 === errors;
+if(_valid23 && valid128){
+valid128 = false;
 passing23 = [passing23, 1];
 }
 else {
 if(_valid23){
-valid125 = true;
+valid128 = true;
 passing23 = 1;
 }
 }
-if(!valid125){
-const err215 = {instancePath:instancePath+"/configs/" + i47,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing23},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data146};
+if(!valid128){
+const err215 = {instancePath:instancePath+"/configs/" + i49,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing23},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data148};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -6951,71 +7003,71 @@ validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs441;
+errors = _errs446;
 if(vErrors !== null){
-if(_errs441){
-vErrors.length = _errs441;
+if(_errs446){
+vErrors.length = _errs446;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid124 = _errs440 === errors;
-if(!valid124){
+var valid127 = _errs445 === errors;
+if(!valid127){
 break;
 }
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/configs",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data145}];
+validate24.errors = [{instancePath:instancePath+"/configs",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data147}];
 return false;
 }
 }
-var valid0 = _errs437 === errors;
+var valid0 = _errs442 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.logging !== undefined){
-let data152 = data.logging;
-const _errs457 = errors;
-if(errors === _errs457){
-if(data152 && typeof data152 == "object" && !Array.isArray(data152)){
-const _errs459 = errors;
-for(const key34 in data152){
+let data154 = data.logging;
+const _errs462 = errors;
+if(errors === _errs462){
+if(data154 && typeof data154 == "object" && !Array.isArray(data154)){
+const _errs464 = errors;
+for(const key34 in data154){
 if(!(((key34 === "driver") || (key34 === "options")) || (pattern2.test(key34)))){
-validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key34},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.logging,data:data152}];
+validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key34},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.logging,data:data154}];
 return false;
 break;
 }
 }
-if(_errs459 === errors){
-if(data152.driver !== undefined){
-let data153 = data152.driver;
-const _errs460 = errors;
-if(typeof data153 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/logging/driver",schemaPath:"#/properties/logging/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.logging.properties.driver.type,parentSchema:schema25.properties.logging.properties.driver,data:data153}];
+if(_errs464 === errors){
+if(data154.driver !== undefined){
+let data155 = data154.driver;
+const _errs465 = errors;
+if(typeof data155 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/logging/driver",schemaPath:"#/properties/logging/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.logging.properties.driver.type,parentSchema:schema25.properties.logging.properties.driver,data:data155}];
 return false;
 }
-var valid127 = _errs460 === errors;
+var valid130 = _errs465 === errors;
 }
 else {
-var valid127 = true;
+var valid130 = true;
 }
-if(valid127){
-if(data152.options !== undefined){
-let data154 = data152.options;
-const _errs462 = errors;
-if(errors === _errs462){
-if(data154 && typeof data154 == "object" && !Array.isArray(data154)){
+if(valid130){
+if(data154.options !== undefined){
+let data156 = data154.options;
+const _errs467 = errors;
+if(errors === _errs467){
+if(data156 && typeof data156 == "object" && !Array.isArray(data156)){
 var props18 = {};
-for(const key35 in data154){
+for(const key35 in data156){
 if(pattern11.test(key35)){
-let data155 = data154[key35];
-if(((typeof data155 !== "string") && (!((typeof data155 == "number") && (isFinite(data155))))) && (data155 !== null)){
-validate24.errors = [{instancePath:instancePath+"/logging/options/" + key35.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/logging/properties/options/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema25.properties.logging.properties.options.patternProperties["^.+$"].type},message:"must be string,number,null",schema:schema25.properties.logging.properties.options.patternProperties["^.+$"].type,parentSchema:schema25.properties.logging.properties.options.patternProperties["^.+$"],data:data155}];
+let data157 = data156[key35];
+if(((typeof data157 !== "string") && (!((typeof data157 == "number") && (isFinite(data157))))) && (data157 !== null)){
+validate24.errors = [{instancePath:instancePath+"/logging/options/" + key35.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/logging/properties/options/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema25.properties.logging.properties.options.patternProperties["^.+$"].type},message:"must be string,number,null",schema:schema25.properties.logging.properties.options.patternProperties["^.+$"].type,parentSchema:schema25.properties.logging.properties.options.patternProperties["^.+$"],data:data157}];
 return false;
 }
 props18[key35] = true;
@@ -7023,38 +7075,38 @@ props18[key35] = true;
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/logging/options",schemaPath:"#/properties/logging/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.properties.options.type,parentSchema:schema25.properties.logging.properties.options,data:data154}];
+validate24.errors = [{instancePath:instancePath+"/logging/options",schemaPath:"#/properties/logging/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.properties.options.type,parentSchema:schema25.properties.logging.properties.options,data:data156}];
 return false;
 }
 }
-var valid127 = _errs462 === errors;
+var valid130 = _errs467 === errors;
 }
 else {
-var valid127 = true;
+var valid130 = true;
 }
 }
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.type,parentSchema:schema25.properties.logging,data:data152}];
+validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.type,parentSchema:schema25.properties.logging,data:data154}];
 return false;
 }
 }
-var valid0 = _errs457 === errors;
+var valid0 = _errs462 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.extends !== undefined){
-let data156 = data.extends;
-const _errs466 = errors;
-const _errs467 = errors;
-let valid129 = false;
+let data158 = data.extends;
+const _errs471 = errors;
+const _errs472 = errors;
+let valid132 = false;
 let passing24 = null;
-const _errs468 = errors;
-if(typeof data156 !== "string"){
-const err216 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[0].type,parentSchema:schema25.properties.extends.oneOf[0],data:data156};
+const _errs473 = errors;
+if(typeof data158 !== "string"){
+const err216 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[0].type,parentSchema:schema25.properties.extends.oneOf[0],data:data158};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -7063,17 +7115,17 @@ vErrors.push(err216);
 }
 errors++;
 }
-var _valid24 = _errs468 === errors;
+var _valid24 = _errs473 === errors;
 if(_valid24){
-valid129 = true;
+valid132 = true;
 passing24 = 0;
 }
-const _errs470 = errors;
-if(errors === _errs470){
-if(data156 && typeof data156 == "object" && !Array.isArray(data156)){
+const _errs475 = errors;
+if(errors === _errs475){
+if(data158 && typeof data158 == "object" && !Array.isArray(data158)){
 let missing7;
-if((data156.service === undefined) && (missing7 = "service")){
-const err217 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/required",keyword:"required",params:{missingProperty: missing7},message:"must have required property '"+missing7+"'",schema:schema25.properties.extends.oneOf[1].required,parentSchema:schema25.properties.extends.oneOf[1],data:data156};
+if((data158.service === undefined) && (missing7 = "service")){
+const err217 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/required",keyword:"required",params:{missingProperty: missing7},message:"must have required property '"+missing7+"'",schema:schema25.properties.extends.oneOf[1].required,parentSchema:schema25.properties.extends.oneOf[1],data:data158};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -7083,10 +7135,10 @@ vErrors.push(err217);
 errors++;
 }
 else {
-const _errs472 = errors;
-for(const key36 in data156){
+const _errs477 = errors;
+for(const key36 in data158){
 if(!((key36 === "service") || (key36 === "file"))){
-const err218 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key36},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.extends.oneOf[1],data:data156};
+const err218 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key36},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.extends.oneOf[1],data:data158};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -7097,12 +7149,12 @@ errors++;
 break;
 }
 }
-if(_errs472 === errors){
-if(data156.service !== undefined){
-let data157 = data156.service;
-const _errs473 = errors;
-if(typeof data157 !== "string"){
-const err219 = {instancePath:instancePath+"/extends/service",schemaPath:"#/properties/extends/oneOf/1/properties/service/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.service.type,parentSchema:schema25.properties.extends.oneOf[1].properties.service,data:data157};
+if(_errs477 === errors){
+if(data158.service !== undefined){
+let data159 = data158.service;
+const _errs478 = errors;
+if(typeof data159 !== "string"){
+const err219 = {instancePath:instancePath+"/extends/service",schemaPath:"#/properties/extends/oneOf/1/properties/service/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.service.type,parentSchema:schema25.properties.extends.oneOf[1].properties.service,data:data159};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -7111,17 +7163,17 @@ vErrors.push(err219);
 }
 errors++;
 }
-var valid130 = _errs473 === errors;
+var valid133 = _errs478 === errors;
 }
 else {
-var valid130 = true;
+var valid133 = true;
 }
-if(valid130){
-if(data156.file !== undefined){
-let data158 = data156.file;
-const _errs475 = errors;
-if(typeof data158 !== "string"){
-const err220 = {instancePath:instancePath+"/extends/file",schemaPath:"#/properties/extends/oneOf/1/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.file.type,parentSchema:schema25.properties.extends.oneOf[1].properties.file,data:data158};
+if(valid133){
+if(data158.file !== undefined){
+let data160 = data158.file;
+const _errs480 = errors;
+if(typeof data160 !== "string"){
+const err220 = {instancePath:instancePath+"/extends/file",schemaPath:"#/properties/extends/oneOf/1/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.file.type,parentSchema:schema25.properties.extends.oneOf[1].properties.file,data:data160};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -7130,17 +7182,17 @@ vErrors.push(err220);
 }
 errors++;
 }
-var valid130 = _errs475 === errors;
+var valid133 = _errs480 === errors;
 }
 else {
-var valid130 = true;
+var valid133 = true;
 }
 }
 }
 }
 }
 else {
-const err221 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.extends.oneOf[1].type,parentSchema:schema25.properties.extends.oneOf[1],data:data156};
+const err221 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.extends.oneOf[1].type,parentSchema:schema25.properties.extends.oneOf[1],data:data158};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -7150,19 +7202,19 @@ vErrors.push(err221);
 errors++;
 }
 }
-var _valid24 = _errs470 === errors;
-if(_valid24 && valid129){
-valid129 = false;
+var _valid24 = _errs475 === errors;
+if(_valid24 && valid132){
+valid132 = false;
 passing24 = [passing24, 1];
 }
 else {
 if(_valid24){
-valid129 = true;
+valid132 = true;
 passing24 = 1;
 }
 }
-if(!valid129){
-const err222 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf",keyword:"oneOf",params:{passingSchemas: passing24},message:"must match exactly one schema in oneOf",schema:schema25.properties.extends.oneOf,parentSchema:schema25.properties.extends,data:data156};
+if(!valid132){
+const err222 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf",keyword:"oneOf",params:{passingSchemas: passing24},message:"must match exactly one schema in oneOf",schema:schema25.properties.extends.oneOf,parentSchema:schema25.properties.extends,data:data158};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -7174,98 +7226,98 @@ validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs467;
+errors = _errs472;
 if(vErrors !== null){
-if(_errs467){
-vErrors.length = _errs467;
+if(_errs472){
+vErrors.length = _errs472;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid0 = _errs466 === errors;
+var valid0 = _errs471 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.develop !== undefined){
-const _errs477 = errors;
+const _errs482 = errors;
 if(!(validate38(data.develop, {instancePath:instancePath+"/develop",parentData:data,parentDataProperty:"develop",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate38.errors : vErrors.concat(validate38.errors);
 errors = vErrors.length;
 }
-var valid0 = _errs477 === errors;
+var valid0 = _errs482 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data["x-tscompose"] !== undefined){
-let data160 = data["x-tscompose"];
-const _errs478 = errors;
-const _errs479 = errors;
-if(errors === _errs479){
-if(data160 && typeof data160 == "object" && !Array.isArray(data160)){
-const _errs481 = errors;
-for(const key37 in data160){
-if(!((((key37 === "restart_on_unhealthy") || (key37 === "readiness")) || (key37 === "schedule")) || (pattern2.test(key37)))){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose",schemaPath:"#/$defs/x_tscompose_service/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key37},message:"must NOT have additional properties",schema:false,parentSchema:schema74,data:data160}];
-return false;
-break;
-}
-}
-if(_errs481 === errors){
-if(data160.restart_on_unhealthy !== undefined){
-let data161 = data160.restart_on_unhealthy;
-const _errs482 = errors;
-if((typeof data161 !== "boolean") && (typeof data161 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/restart_on_unhealthy",schemaPath:"#/$defs/x_tscompose_service/properties/restart_on_unhealthy/type",keyword:"type",params:{type: schema74.properties.restart_on_unhealthy.type},message:"must be boolean,string",schema:schema74.properties.restart_on_unhealthy.type,parentSchema:schema74.properties.restart_on_unhealthy,data:data161}];
-return false;
-}
-var valid132 = _errs482 === errors;
-}
-else {
-var valid132 = true;
-}
-if(valid132){
-if(data160.readiness !== undefined){
-let data162 = data160.readiness;
+let data162 = data["x-tscompose"];
+const _errs483 = errors;
 const _errs484 = errors;
 if(errors === _errs484){
 if(data162 && typeof data162 == "object" && !Array.isArray(data162)){
 const _errs486 = errors;
-for(const key38 in data162){
-if(!(((((key38 === "tcp") || (key38 === "http")) || (key38 === "log")) || (key38 === "interval")) || (key38 === "timeout"))){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key38},message:"must NOT have additional properties",schema:false,parentSchema:schema74.properties.readiness,data:data162}];
+for(const key37 in data162){
+if(!((((key37 === "restart_on_unhealthy") || (key37 === "readiness")) || (key37 === "schedule")) || (pattern2.test(key37)))){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose",schemaPath:"#/$defs/x_tscompose_service/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key37},message:"must NOT have additional properties",schema:false,parentSchema:schema75,data:data162}];
 return false;
 break;
 }
 }
 if(_errs486 === errors){
-if(data162.tcp !== undefined){
-let data163 = data162.tcp;
+if(data162.restart_on_unhealthy !== undefined){
+let data163 = data162.restart_on_unhealthy;
 const _errs487 = errors;
-if((!(((typeof data163 == "number") && (!(data163 % 1) && !isNaN(data163))) && (isFinite(data163)))) && (typeof data163 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/tcp",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/tcp/type",keyword:"type",params:{type: schema74.properties.readiness.properties.tcp.type},message:"must be integer,string",schema:schema74.properties.readiness.properties.tcp.type,parentSchema:schema74.properties.readiness.properties.tcp,data:data163}];
+if((typeof data163 !== "boolean") && (typeof data163 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/restart_on_unhealthy",schemaPath:"#/$defs/x_tscompose_service/properties/restart_on_unhealthy/type",keyword:"type",params:{type: schema75.properties.restart_on_unhealthy.type},message:"must be boolean,string",schema:schema75.properties.restart_on_unhealthy.type,parentSchema:schema75.properties.restart_on_unhealthy,data:data163}];
 return false;
 }
-var valid133 = _errs487 === errors;
+var valid135 = _errs487 === errors;
 }
 else {
-var valid133 = true;
+var valid135 = true;
 }
-if(valid133){
-if(data162.http !== undefined){
-let data164 = data162.http;
+if(valid135){
+if(data162.readiness !== undefined){
+let data164 = data162.readiness;
 const _errs489 = errors;
-const _errs490 = errors;
-let valid134 = false;
-let passing25 = null;
+if(errors === _errs489){
+if(data164 && typeof data164 == "object" && !Array.isArray(data164)){
 const _errs491 = errors;
-if((!(((typeof data164 == "number") && (!(data164 % 1) && !isNaN(data164))) && (isFinite(data164)))) && (typeof data164 !== "string")){
-const err223 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/0/type",keyword:"type",params:{type: schema74.properties.readiness.properties.http.oneOf[0].type},message:"must be integer,string",schema:schema74.properties.readiness.properties.http.oneOf[0].type,parentSchema:schema74.properties.readiness.properties.http.oneOf[0],data:data164};
+for(const key38 in data164){
+if(!(((((key38 === "tcp") || (key38 === "http")) || (key38 === "log")) || (key38 === "interval")) || (key38 === "timeout"))){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key38},message:"must NOT have additional properties",schema:false,parentSchema:schema75.properties.readiness,data:data164}];
+return false;
+break;
+}
+}
+if(_errs491 === errors){
+if(data164.tcp !== undefined){
+let data165 = data164.tcp;
+const _errs492 = errors;
+if((!(((typeof data165 == "number") && (!(data165 % 1) && !isNaN(data165))) && (isFinite(data165)))) && (typeof data165 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/tcp",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/tcp/type",keyword:"type",params:{type: schema75.properties.readiness.properties.tcp.type},message:"must be integer,string",schema:schema75.properties.readiness.properties.tcp.type,parentSchema:schema75.properties.readiness.properties.tcp,data:data165}];
+return false;
+}
+var valid136 = _errs492 === errors;
+}
+else {
+var valid136 = true;
+}
+if(valid136){
+if(data164.http !== undefined){
+let data166 = data164.http;
+const _errs494 = errors;
+const _errs495 = errors;
+let valid137 = false;
+let passing25 = null;
+const _errs496 = errors;
+if((!(((typeof data166 == "number") && (!(data166 % 1) && !isNaN(data166))) && (isFinite(data166)))) && (typeof data166 !== "string")){
+const err223 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/0/type",keyword:"type",params:{type: schema75.properties.readiness.properties.http.oneOf[0].type},message:"must be integer,string",schema:schema75.properties.readiness.properties.http.oneOf[0].type,parentSchema:schema75.properties.readiness.properties.http.oneOf[0],data:data166};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -7274,17 +7326,17 @@ vErrors.push(err223);
 }
 errors++;
 }
-var _valid25 = _errs491 === errors;
+var _valid25 = _errs496 === errors;
 if(_valid25){
-valid134 = true;
+valid137 = true;
 passing25 = 0;
 }
-const _errs493 = errors;
-if(errors === _errs493){
-if(data164 && typeof data164 == "object" && !Array.isArray(data164)){
+const _errs498 = errors;
+if(errors === _errs498){
+if(data166 && typeof data166 == "object" && !Array.isArray(data166)){
 let missing8;
-if((data164.port === undefined) && (missing8 = "port")){
-const err224 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/required",keyword:"required",params:{missingProperty: missing8},message:"must have required property '"+missing8+"'",schema:schema74.properties.readiness.properties.http.oneOf[1].required,parentSchema:schema74.properties.readiness.properties.http.oneOf[1],data:data164};
+if((data166.port === undefined) && (missing8 = "port")){
+const err224 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/required",keyword:"required",params:{missingProperty: missing8},message:"must have required property '"+missing8+"'",schema:schema75.properties.readiness.properties.http.oneOf[1].required,parentSchema:schema75.properties.readiness.properties.http.oneOf[1],data:data166};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -7294,10 +7346,10 @@ vErrors.push(err224);
 errors++;
 }
 else {
-const _errs495 = errors;
-for(const key39 in data164){
+const _errs500 = errors;
+for(const key39 in data166){
 if(!((key39 === "port") || (key39 === "path"))){
-const err225 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key39},message:"must NOT have additional properties",schema:false,parentSchema:schema74.properties.readiness.properties.http.oneOf[1],data:data164};
+const err225 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key39},message:"must NOT have additional properties",schema:false,parentSchema:schema75.properties.readiness.properties.http.oneOf[1],data:data166};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -7308,12 +7360,12 @@ errors++;
 break;
 }
 }
-if(_errs495 === errors){
-if(data164.port !== undefined){
-let data165 = data164.port;
-const _errs496 = errors;
-if((!(((typeof data165 == "number") && (!(data165 % 1) && !isNaN(data165))) && (isFinite(data165)))) && (typeof data165 !== "string")){
-const err226 = {instancePath:instancePath+"/x-tscompose/readiness/http/port",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/properties/port/type",keyword:"type",params:{type: schema74.properties.readiness.properties.http.oneOf[1].properties.port.type},message:"must be integer,string",schema:schema74.properties.readiness.properties.http.oneOf[1].properties.port.type,parentSchema:schema74.properties.readiness.properties.http.oneOf[1].properties.port,data:data165};
+if(_errs500 === errors){
+if(data166.port !== undefined){
+let data167 = data166.port;
+const _errs501 = errors;
+if((!(((typeof data167 == "number") && (!(data167 % 1) && !isNaN(data167))) && (isFinite(data167)))) && (typeof data167 !== "string")){
+const err226 = {instancePath:instancePath+"/x-tscompose/readiness/http/port",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/properties/port/type",keyword:"type",params:{type: schema75.properties.readiness.properties.http.oneOf[1].properties.port.type},message:"must be integer,string",schema:schema75.properties.readiness.properties.http.oneOf[1].properties.port.type,parentSchema:schema75.properties.readiness.properties.http.oneOf[1].properties.port,data:data167};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -7322,17 +7374,17 @@ vErrors.push(err226);
 }
 errors++;
 }
-var valid135 = _errs496 === errors;
+var valid138 = _errs501 === errors;
 }
 else {
-var valid135 = true;
+var valid138 = true;
 }
-if(valid135){
-if(data164.path !== undefined){
-let data166 = data164.path;
-const _errs498 = errors;
-if(typeof data166 !== "string"){
-const err227 = {instancePath:instancePath+"/x-tscompose/readiness/http/path",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.properties.readiness.properties.http.oneOf[1].properties.path.type,parentSchema:schema74.properties.readiness.properties.http.oneOf[1].properties.path,data:data166};
+if(valid138){
+if(data166.path !== undefined){
+let data168 = data166.path;
+const _errs503 = errors;
+if(typeof data168 !== "string"){
+const err227 = {instancePath:instancePath+"/x-tscompose/readiness/http/path",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.readiness.properties.http.oneOf[1].properties.path.type,parentSchema:schema75.properties.readiness.properties.http.oneOf[1].properties.path,data:data168};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -7341,17 +7393,17 @@ vErrors.push(err227);
 }
 errors++;
 }
-var valid135 = _errs498 === errors;
+var valid138 = _errs503 === errors;
 }
 else {
-var valid135 = true;
+var valid138 = true;
 }
 }
 }
 }
 }
 else {
-const err228 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema74.properties.readiness.properties.http.oneOf[1].type,parentSchema:schema74.properties.readiness.properties.http.oneOf[1],data:data164};
+const err228 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.properties.readiness.properties.http.oneOf[1].type,parentSchema:schema75.properties.readiness.properties.http.oneOf[1],data:data166};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -7361,19 +7413,19 @@ vErrors.push(err228);
 errors++;
 }
 }
-var _valid25 = _errs493 === errors;
-if(_valid25 && valid134){
-valid134 = false;
+var _valid25 = _errs498 === errors;
+if(_valid25 && valid137){
+valid137 = false;
 passing25 = [passing25, 1];
 }
 else {
 if(_valid25){
-valid134 = true;
+valid137 = true;
 passing25 = 1;
 }
 }
-if(!valid134){
-const err229 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf",keyword:"oneOf",params:{passingSchemas: passing25},message:"must match exactly one schema in oneOf",schema:schema74.properties.readiness.properties.http.oneOf,parentSchema:schema74.properties.readiness.properties.http,data:data164};
+if(!valid137){
+const err229 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf",keyword:"oneOf",params:{passingSchemas: passing25},message:"must match exactly one schema in oneOf",schema:schema75.properties.readiness.properties.http.oneOf,parentSchema:schema75.properties.readiness.properties.http,data:data166};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -7385,86 +7437,86 @@ validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs490;
+errors = _errs495;
 if(vErrors !== null){
-if(_errs490){
-vErrors.length = _errs490;
+if(_errs495){
+vErrors.length = _errs495;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid133 = _errs489 === errors;
+var valid136 = _errs494 === errors;
 }
 else {
-var valid133 = true;
+var valid136 = true;
 }
-if(valid133){
-if(data162.log !== undefined){
-let data167 = data162.log;
-const _errs500 = errors;
-if(typeof data167 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/log",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/log/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.properties.readiness.properties.log.type,parentSchema:schema74.properties.readiness.properties.log,data:data167}];
+if(valid136){
+if(data164.log !== undefined){
+let data169 = data164.log;
+const _errs505 = errors;
+if(typeof data169 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/log",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/log/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.readiness.properties.log.type,parentSchema:schema75.properties.readiness.properties.log,data:data169}];
 return false;
 }
-var valid133 = _errs500 === errors;
+var valid136 = _errs505 === errors;
 }
 else {
-var valid133 = true;
+var valid136 = true;
 }
-if(valid133){
-if(data162.interval !== undefined){
-let data168 = data162.interval;
-const _errs502 = errors;
-if((typeof data168 !== "string") && (!((typeof data168 == "number") && (isFinite(data168))))){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/interval",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/interval/type",keyword:"type",params:{type: schema74.properties.readiness.properties.interval.type},message:"must be string,number",schema:schema74.properties.readiness.properties.interval.type,parentSchema:schema74.properties.readiness.properties.interval,data:data168}];
-return false;
-}
-var valid133 = _errs502 === errors;
-}
-else {
-var valid133 = true;
-}
-if(valid133){
-if(data162.timeout !== undefined){
-let data169 = data162.timeout;
-const _errs504 = errors;
-if((typeof data169 !== "string") && (!((typeof data169 == "number") && (isFinite(data169))))){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/timeout",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/timeout/type",keyword:"type",params:{type: schema74.properties.readiness.properties.timeout.type},message:"must be string,number",schema:schema74.properties.readiness.properties.timeout.type,parentSchema:schema74.properties.readiness.properties.timeout,data:data169}];
-return false;
-}
-var valid133 = _errs504 === errors;
-}
-else {
-var valid133 = true;
-}
-}
-}
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema74.properties.readiness.type,parentSchema:schema74.properties.readiness,data:data162}];
-return false;
-}
-}
-var valid132 = _errs484 === errors;
-}
-else {
-var valid132 = true;
-}
-if(valid132){
-if(data160.schedule !== undefined){
-let data170 = data160.schedule;
-const _errs506 = errors;
+if(valid136){
+if(data164.interval !== undefined){
+let data170 = data164.interval;
 const _errs507 = errors;
-let valid136 = false;
+if((typeof data170 !== "string") && (!((typeof data170 == "number") && (isFinite(data170))))){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/interval",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/interval/type",keyword:"type",params:{type: schema75.properties.readiness.properties.interval.type},message:"must be string,number",schema:schema75.properties.readiness.properties.interval.type,parentSchema:schema75.properties.readiness.properties.interval,data:data170}];
+return false;
+}
+var valid136 = _errs507 === errors;
+}
+else {
+var valid136 = true;
+}
+if(valid136){
+if(data164.timeout !== undefined){
+let data171 = data164.timeout;
+const _errs509 = errors;
+if((typeof data171 !== "string") && (!((typeof data171 == "number") && (isFinite(data171))))){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/timeout",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/timeout/type",keyword:"type",params:{type: schema75.properties.readiness.properties.timeout.type},message:"must be string,number",schema:schema75.properties.readiness.properties.timeout.type,parentSchema:schema75.properties.readiness.properties.timeout,data:data171}];
+return false;
+}
+var valid136 = _errs509 === errors;
+}
+else {
+var valid136 = true;
+}
+}
+}
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.properties.readiness.type,parentSchema:schema75.properties.readiness,data:data164}];
+return false;
+}
+}
+var valid135 = _errs489 === errors;
+}
+else {
+var valid135 = true;
+}
+if(valid135){
+if(data162.schedule !== undefined){
+let data172 = data162.schedule;
+const _errs511 = errors;
+const _errs512 = errors;
+let valid139 = false;
 let passing26 = null;
-const _errs508 = errors;
-if(typeof data170 !== "string"){
-const err230 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.properties.schedule.oneOf[0].type,parentSchema:schema74.properties.schedule.oneOf[0],data:data170};
+const _errs513 = errors;
+if(typeof data172 !== "string"){
+const err230 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.schedule.oneOf[0].type,parentSchema:schema75.properties.schedule.oneOf[0],data:data172};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -7473,17 +7525,17 @@ vErrors.push(err230);
 }
 errors++;
 }
-var _valid26 = _errs508 === errors;
+var _valid26 = _errs513 === errors;
 if(_valid26){
-valid136 = true;
+valid139 = true;
 passing26 = 0;
 }
-const _errs510 = errors;
-if(errors === _errs510){
-if(data170 && typeof data170 == "object" && !Array.isArray(data170)){
+const _errs515 = errors;
+if(errors === _errs515){
+if(data172 && typeof data172 == "object" && !Array.isArray(data172)){
 let missing9;
-if((data170.cron === undefined) && (missing9 = "cron")){
-const err231 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/required",keyword:"required",params:{missingProperty: missing9},message:"must have required property '"+missing9+"'",schema:schema74.properties.schedule.oneOf[1].required,parentSchema:schema74.properties.schedule.oneOf[1],data:data170};
+if((data172.cron === undefined) && (missing9 = "cron")){
+const err231 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/required",keyword:"required",params:{missingProperty: missing9},message:"must have required property '"+missing9+"'",schema:schema75.properties.schedule.oneOf[1].required,parentSchema:schema75.properties.schedule.oneOf[1],data:data172};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -7493,10 +7545,10 @@ vErrors.push(err231);
 errors++;
 }
 else {
-const _errs512 = errors;
-for(const key40 in data170){
+const _errs517 = errors;
+for(const key40 in data172){
 if(!((((key40 === "cron") || (key40 === "timezone")) || (key40 === "overlap")) || (key40 === "history"))){
-const err232 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key40},message:"must NOT have additional properties",schema:false,parentSchema:schema74.properties.schedule.oneOf[1],data:data170};
+const err232 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key40},message:"must NOT have additional properties",schema:false,parentSchema:schema75.properties.schedule.oneOf[1],data:data172};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -7507,12 +7559,12 @@ errors++;
 break;
 }
 }
-if(_errs512 === errors){
-if(data170.cron !== undefined){
-let data171 = data170.cron;
-const _errs513 = errors;
-if(typeof data171 !== "string"){
-const err233 = {instancePath:instancePath+"/x-tscompose/schedule/cron",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/cron/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.properties.schedule.oneOf[1].properties.cron.type,parentSchema:schema74.properties.schedule.oneOf[1].properties.cron,data:data171};
+if(_errs517 === errors){
+if(data172.cron !== undefined){
+let data173 = data172.cron;
+const _errs518 = errors;
+if(typeof data173 !== "string"){
+const err233 = {instancePath:instancePath+"/x-tscompose/schedule/cron",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/cron/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.schedule.oneOf[1].properties.cron.type,parentSchema:schema75.properties.schedule.oneOf[1].properties.cron,data:data173};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -7521,17 +7573,17 @@ vErrors.push(err233);
 }
 errors++;
 }
-var valid137 = _errs513 === errors;
+var valid140 = _errs518 === errors;
 }
 else {
-var valid137 = true;
+var valid140 = true;
 }
-if(valid137){
-if(data170.timezone !== undefined){
-let data172 = data170.timezone;
-const _errs515 = errors;
-if(typeof data172 !== "string"){
-const err234 = {instancePath:instancePath+"/x-tscompose/schedule/timezone",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.properties.schedule.oneOf[1].properties.timezone.type,parentSchema:schema74.properties.schedule.oneOf[1].properties.timezone,data:data172};
+if(valid140){
+if(data172.timezone !== undefined){
+let data174 = data172.timezone;
+const _errs520 = errors;
+if(typeof data174 !== "string"){
+const err234 = {instancePath:instancePath+"/x-tscompose/schedule/timezone",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.schedule.oneOf[1].properties.timezone.type,parentSchema:schema75.properties.schedule.oneOf[1].properties.timezone,data:data174};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -7540,17 +7592,17 @@ vErrors.push(err234);
 }
 errors++;
 }
-var valid137 = _errs515 === errors;
+var valid140 = _errs520 === errors;
 }
 else {
-var valid137 = true;
+var valid140 = true;
 }
-if(valid137){
-if(data170.overlap !== undefined){
-let data173 = data170.overlap;
-const _errs517 = errors;
-if(typeof data173 !== "string"){
-const err235 = {instancePath:instancePath+"/x-tscompose/schedule/overlap",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/overlap/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.properties.schedule.oneOf[1].properties.overlap.type,parentSchema:schema74.properties.schedule.oneOf[1].properties.overlap,data:data173};
+if(valid140){
+if(data172.overlap !== undefined){
+let data175 = data172.overlap;
+const _errs522 = errors;
+if(typeof data175 !== "string"){
+const err235 = {instancePath:instancePath+"/x-tscompose/schedule/overlap",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/overlap/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.schedule.oneOf[1].properties.overlap.type,parentSchema:schema75.properties.schedule.oneOf[1].properties.overlap,data:data175};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -7559,8 +7611,8 @@ vErrors.push(err235);
 }
 errors++;
 }
-if(!(((data173 === "skip") || (data173 === "queue")) || (data173 === "allow"))){
-const err236 = {instancePath:instancePath+"/x-tscompose/schedule/overlap",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/overlap/enum",keyword:"enum",params:{allowedValues: schema74.properties.schedule.oneOf[1].properties.overlap.enum},message:"must be equal to one of the allowed values",schema:schema74.properties.schedule.oneOf[1].properties.overlap.enum,parentSchema:schema74.properties.schedule.oneOf[1].properties.overlap,data:data173};
+if(!(((data175 === "skip") || (data175 === "queue")) || (data175 === "allow"))){
+const err236 = {instancePath:instancePath+"/x-tscompose/schedule/overlap",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/overlap/enum",keyword:"enum",params:{allowedValues: schema75.properties.schedule.oneOf[1].properties.overlap.enum},message:"must be equal to one of the allowed values",schema:schema75.properties.schedule.oneOf[1].properties.overlap.enum,parentSchema:schema75.properties.schedule.oneOf[1].properties.overlap,data:data175};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -7569,17 +7621,17 @@ vErrors.push(err236);
 }
 errors++;
 }
-var valid137 = _errs517 === errors;
+var valid140 = _errs522 === errors;
 }
 else {
-var valid137 = true;
+var valid140 = true;
 }
-if(valid137){
-if(data170.history !== undefined){
-let data174 = data170.history;
-const _errs519 = errors;
-if((!(((typeof data174 == "number") && (!(data174 % 1) && !isNaN(data174))) && (isFinite(data174)))) && (typeof data174 !== "string")){
-const err237 = {instancePath:instancePath+"/x-tscompose/schedule/history",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/history/type",keyword:"type",params:{type: schema74.properties.schedule.oneOf[1].properties.history.type},message:"must be integer,string",schema:schema74.properties.schedule.oneOf[1].properties.history.type,parentSchema:schema74.properties.schedule.oneOf[1].properties.history,data:data174};
+if(valid140){
+if(data172.history !== undefined){
+let data176 = data172.history;
+const _errs524 = errors;
+if((!(((typeof data176 == "number") && (!(data176 % 1) && !isNaN(data176))) && (isFinite(data176)))) && (typeof data176 !== "string")){
+const err237 = {instancePath:instancePath+"/x-tscompose/schedule/history",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/history/type",keyword:"type",params:{type: schema75.properties.schedule.oneOf[1].properties.history.type},message:"must be integer,string",schema:schema75.properties.schedule.oneOf[1].properties.history.type,parentSchema:schema75.properties.schedule.oneOf[1].properties.history,data:data176};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -7588,10 +7640,10 @@ vErrors.push(err237);
 }
 errors++;
 }
-var valid137 = _errs519 === errors;
+var valid140 = _errs524 === errors;
 }
 else {
-var valid137 = true;
+var valid140 = true;
 }
 }
 }
@@ -7600,7 +7652,7 @@ var valid137 = true;
 }
 }
 else {
-const err238 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema74.properties.schedule.oneOf[1].type,parentSchema:schema74.properties.schedule.oneOf[1],data:data170};
+const err238 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.properties.schedule.oneOf[1].type,parentSchema:schema75.properties.schedule.oneOf[1],data:data172};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -7610,19 +7662,19 @@ vErrors.push(err238);
 errors++;
 }
 }
-var _valid26 = _errs510 === errors;
-if(_valid26 && valid136){
-valid136 = false;
+var _valid26 = _errs515 === errors;
+if(_valid26 && valid139){
+valid139 = false;
 passing26 = [passing26, 1];
 }
 else {
 if(_valid26){
-valid136 = true;
+valid139 = true;
 passing26 = 1;
 }
 }
-if(!valid136){
-const err239 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf",keyword:"oneOf",params:{passingSchemas: passing26},message:"must match exactly one schema in oneOf",schema:schema74.properties.schedule.oneOf,parentSchema:schema74.properties.schedule,data:data170};
+if(!valid139){
+const err239 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf",keyword:"oneOf",params:{passingSchemas: passing26},message:"must match exactly one schema in oneOf",schema:schema75.properties.schedule.oneOf,parentSchema:schema75.properties.schedule,data:data172};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -7634,34 +7686,35 @@ validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs507;
+errors = _errs512;
 if(vErrors !== null){
-if(_errs507){
-vErrors.length = _errs507;
+if(_errs512){
+vErrors.length = _errs512;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid132 = _errs506 === errors;
+var valid135 = _errs511 === errors;
 }
 else {
-var valid132 = true;
+var valid135 = true;
 }
 }
 }
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/x-tscompose",schemaPath:"#/$defs/x_tscompose_service/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema74.type,parentSchema:schema74,data:data160}];
+validate24.errors = [{instancePath:instancePath+"/x-tscompose",schemaPath:"#/$defs/x_tscompose_service/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.type,parentSchema:schema75,data:data162}];
 return false;
 }
 }
-var valid0 = _errs478 === errors;
+var valid0 = _errs483 === errors;
 }
 else {
 var valid0 = true;
+}
 }
 }
 }
@@ -7728,9 +7781,9 @@ return errors === 0;
 }
 validate24.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema75 = {"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"ipam":{"type":"object","properties":{"driver":{"type":"string"},"config":{"type":"array","items":{"type":"object","properties":{"subnet":{"type":"string"},"ip_range":{"type":"string"},"gateway":{"type":"string"},"aux_addresses":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"options":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"$ref":"#/$defs/external"},"internal":{"type":"boolean"},"attachable":{"type":"boolean"},"enable_ipv6":{"type":"boolean"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
-const schema76 = {"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}};
-const schema77 = {"description":"true, or the legacy {name} form (use the resource's own name instead).","oneOf":[{"type":"boolean"},{"type":"object","properties":{"name":{"type":"string","deprecated":true}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]};
+const schema76 = {"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"ipam":{"type":"object","properties":{"driver":{"type":"string"},"config":{"type":"array","items":{"type":"object","properties":{"subnet":{"type":"string"},"ip_range":{"type":"string"},"gateway":{"type":"string"},"aux_addresses":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"options":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"$ref":"#/$defs/external"},"internal":{"type":"boolean"},"attachable":{"type":"boolean"},"enable_ipv6":{"type":"boolean"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema77 = {"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}};
+const schema78 = {"description":"true, or the legacy {name} form (use the resource's own name instead).","oneOf":[{"type":"boolean"},{"type":"object","properties":{"name":{"type":"string","deprecated":true}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]};
 
 function validate42(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -7743,15 +7796,15 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if((!(data && typeof data == "object" && !Array.isArray(data))) && (data !== null)){
-validate42.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema75.type},message:"must be object,null",schema:schema75.type,parentSchema:schema75,data}];
+validate42.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema76.type},message:"must be object,null",schema:schema76.type,parentSchema:schema76,data}];
 return false;
 }
 if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
-if(!((func1.call(schema75.properties, key0)) || (pattern2.test(key0)))){
-validate42.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema75,data}];
+if(!((func1.call(schema76.properties, key0)) || (pattern2.test(key0)))){
+validate42.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema76,data}];
 return false;
 break;
 }
@@ -7761,7 +7814,7 @@ if(data.name !== undefined){
 let data0 = data.name;
 const _errs2 = errors;
 if(typeof data0 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.name.type,parentSchema:schema75.properties.name,data:data0}];
+validate42.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.name.type,parentSchema:schema76.properties.name,data:data0}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -7774,7 +7827,7 @@ if(data.driver !== undefined){
 let data1 = data.driver;
 const _errs4 = errors;
 if(typeof data1 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/driver",schemaPath:"#/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.driver.type,parentSchema:schema75.properties.driver,data:data1}];
+validate42.errors = [{instancePath:instancePath+"/driver",schemaPath:"#/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.driver.type,parentSchema:schema76.properties.driver,data:data1}];
 return false;
 }
 var valid0 = _errs4 === errors;
@@ -7794,7 +7847,7 @@ for(const key1 in data2){
 if(pattern11.test(key1)){
 let data3 = data2[key1];
 if((typeof data3 !== "string") && (!((typeof data3 == "number") && (isFinite(data3))))){
-validate42.errors = [{instancePath:instancePath+"/driver_opts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/driver_opts/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema76.patternProperties["^.+$"].type},message:"must be string,number",schema:schema76.patternProperties["^.+$"].type,parentSchema:schema76.patternProperties["^.+$"],data:data3}];
+validate42.errors = [{instancePath:instancePath+"/driver_opts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/driver_opts/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema77.patternProperties["^.+$"].type},message:"must be string,number",schema:schema77.patternProperties["^.+$"].type,parentSchema:schema77.patternProperties["^.+$"],data:data3}];
 return false;
 }
 props0[key1] = true;
@@ -7802,7 +7855,7 @@ props0[key1] = true;
 }
 }
 else {
-validate42.errors = [{instancePath:instancePath+"/driver_opts",schemaPath:"#/$defs/driver_opts/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema76.type,parentSchema:schema76,data:data2}];
+validate42.errors = [{instancePath:instancePath+"/driver_opts",schemaPath:"#/$defs/driver_opts/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema77.type,parentSchema:schema77,data:data2}];
 return false;
 }
 }
@@ -7820,7 +7873,7 @@ if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 const _errs13 = errors;
 for(const key2 in data4){
 if(!((((key2 === "driver") || (key2 === "config")) || (key2 === "options")) || (pattern2.test(key2)))){
-validate42.errors = [{instancePath:instancePath+"/ipam",schemaPath:"#/properties/ipam/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema75.properties.ipam,data:data4}];
+validate42.errors = [{instancePath:instancePath+"/ipam",schemaPath:"#/properties/ipam/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema76.properties.ipam,data:data4}];
 return false;
 break;
 }
@@ -7830,7 +7883,7 @@ if(data4.driver !== undefined){
 let data5 = data4.driver;
 const _errs14 = errors;
 if(typeof data5 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/ipam/driver",schemaPath:"#/properties/ipam/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.ipam.properties.driver.type,parentSchema:schema75.properties.ipam.properties.driver,data:data5}];
+validate42.errors = [{instancePath:instancePath+"/ipam/driver",schemaPath:"#/properties/ipam/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.ipam.properties.driver.type,parentSchema:schema76.properties.ipam.properties.driver,data:data5}];
 return false;
 }
 var valid3 = _errs14 === errors;
@@ -7854,7 +7907,7 @@ if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
 const _errs20 = errors;
 for(const key3 in data7){
 if(!(((((key3 === "subnet") || (key3 === "ip_range")) || (key3 === "gateway")) || (key3 === "aux_addresses")) || (pattern2.test(key3)))){
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0,schemaPath:"#/properties/ipam/properties/config/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema75.properties.ipam.properties.config.items,data:data7}];
+validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0,schemaPath:"#/properties/ipam/properties/config/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema76.properties.ipam.properties.config.items,data:data7}];
 return false;
 break;
 }
@@ -7864,7 +7917,7 @@ if(data7.subnet !== undefined){
 let data8 = data7.subnet;
 const _errs21 = errors;
 if(typeof data8 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/subnet",schemaPath:"#/properties/ipam/properties/config/items/properties/subnet/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.ipam.properties.config.items.properties.subnet.type,parentSchema:schema75.properties.ipam.properties.config.items.properties.subnet,data:data8}];
+validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/subnet",schemaPath:"#/properties/ipam/properties/config/items/properties/subnet/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.ipam.properties.config.items.properties.subnet.type,parentSchema:schema76.properties.ipam.properties.config.items.properties.subnet,data:data8}];
 return false;
 }
 var valid5 = _errs21 === errors;
@@ -7877,7 +7930,7 @@ if(data7.ip_range !== undefined){
 let data9 = data7.ip_range;
 const _errs23 = errors;
 if(typeof data9 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/ip_range",schemaPath:"#/properties/ipam/properties/config/items/properties/ip_range/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.ipam.properties.config.items.properties.ip_range.type,parentSchema:schema75.properties.ipam.properties.config.items.properties.ip_range,data:data9}];
+validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/ip_range",schemaPath:"#/properties/ipam/properties/config/items/properties/ip_range/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.ipam.properties.config.items.properties.ip_range.type,parentSchema:schema76.properties.ipam.properties.config.items.properties.ip_range,data:data9}];
 return false;
 }
 var valid5 = _errs23 === errors;
@@ -7890,7 +7943,7 @@ if(data7.gateway !== undefined){
 let data10 = data7.gateway;
 const _errs25 = errors;
 if(typeof data10 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/gateway",schemaPath:"#/properties/ipam/properties/config/items/properties/gateway/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.ipam.properties.config.items.properties.gateway.type,parentSchema:schema75.properties.ipam.properties.config.items.properties.gateway,data:data10}];
+validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/gateway",schemaPath:"#/properties/ipam/properties/config/items/properties/gateway/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.ipam.properties.config.items.properties.gateway.type,parentSchema:schema76.properties.ipam.properties.config.items.properties.gateway,data:data10}];
 return false;
 }
 var valid5 = _errs25 === errors;
@@ -7907,7 +7960,7 @@ if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
 const _errs29 = errors;
 for(const key4 in data11){
 if(!(pattern11.test(key4))){
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/aux_addresses",schemaPath:"#/properties/ipam/properties/config/items/properties/aux_addresses/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema75.properties.ipam.properties.config.items.properties.aux_addresses,data:data11}];
+validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/aux_addresses",schemaPath:"#/properties/ipam/properties/config/items/properties/aux_addresses/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema76.properties.ipam.properties.config.items.properties.aux_addresses,data:data11}];
 return false;
 break;
 }
@@ -7919,7 +7972,7 @@ if(pattern11.test(key5)){
 let data12 = data11[key5];
 const _errs30 = errors;
 if(typeof data12 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/aux_addresses/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ipam/properties/config/items/properties/aux_addresses/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.ipam.properties.config.items.properties.aux_addresses.patternProperties["^.+$"].type,parentSchema:schema75.properties.ipam.properties.config.items.properties.aux_addresses.patternProperties["^.+$"],data:data12}];
+validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/aux_addresses/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ipam/properties/config/items/properties/aux_addresses/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.ipam.properties.config.items.properties.aux_addresses.patternProperties["^.+$"].type,parentSchema:schema76.properties.ipam.properties.config.items.properties.aux_addresses.patternProperties["^.+$"],data:data12}];
 return false;
 }
 var valid6 = _errs30 === errors;
@@ -7931,7 +7984,7 @@ break;
 }
 }
 else {
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/aux_addresses",schemaPath:"#/properties/ipam/properties/config/items/properties/aux_addresses/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.properties.ipam.properties.config.items.properties.aux_addresses.type,parentSchema:schema75.properties.ipam.properties.config.items.properties.aux_addresses,data:data11}];
+validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/aux_addresses",schemaPath:"#/properties/ipam/properties/config/items/properties/aux_addresses/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema76.properties.ipam.properties.config.items.properties.aux_addresses.type,parentSchema:schema76.properties.ipam.properties.config.items.properties.aux_addresses,data:data11}];
 return false;
 }
 }
@@ -7946,7 +7999,7 @@ var valid5 = true;
 }
 }
 else {
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0,schemaPath:"#/properties/ipam/properties/config/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.properties.ipam.properties.config.items.type,parentSchema:schema75.properties.ipam.properties.config.items,data:data7}];
+validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0,schemaPath:"#/properties/ipam/properties/config/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema76.properties.ipam.properties.config.items.type,parentSchema:schema76.properties.ipam.properties.config.items,data:data7}];
 return false;
 }
 }
@@ -7957,7 +8010,7 @@ break;
 }
 }
 else {
-validate42.errors = [{instancePath:instancePath+"/ipam/config",schemaPath:"#/properties/ipam/properties/config/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema75.properties.ipam.properties.config.type,parentSchema:schema75.properties.ipam.properties.config,data:data6}];
+validate42.errors = [{instancePath:instancePath+"/ipam/config",schemaPath:"#/properties/ipam/properties/config/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema76.properties.ipam.properties.config.type,parentSchema:schema76.properties.ipam.properties.config,data:data6}];
 return false;
 }
 }
@@ -7975,7 +8028,7 @@ if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
 const _errs34 = errors;
 for(const key6 in data13){
 if(!(pattern11.test(key6))){
-validate42.errors = [{instancePath:instancePath+"/ipam/options",schemaPath:"#/properties/ipam/properties/options/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema75.properties.ipam.properties.options,data:data13}];
+validate42.errors = [{instancePath:instancePath+"/ipam/options",schemaPath:"#/properties/ipam/properties/options/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema76.properties.ipam.properties.options,data:data13}];
 return false;
 break;
 }
@@ -7987,7 +8040,7 @@ if(pattern11.test(key7)){
 let data14 = data13[key7];
 const _errs35 = errors;
 if(typeof data14 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/ipam/options/" + key7.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ipam/properties/options/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.ipam.properties.options.patternProperties["^.+$"].type,parentSchema:schema75.properties.ipam.properties.options.patternProperties["^.+$"],data:data14}];
+validate42.errors = [{instancePath:instancePath+"/ipam/options/" + key7.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ipam/properties/options/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.ipam.properties.options.patternProperties["^.+$"].type,parentSchema:schema76.properties.ipam.properties.options.patternProperties["^.+$"],data:data14}];
 return false;
 }
 var valid7 = _errs35 === errors;
@@ -7999,7 +8052,7 @@ break;
 }
 }
 else {
-validate42.errors = [{instancePath:instancePath+"/ipam/options",schemaPath:"#/properties/ipam/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.properties.ipam.properties.options.type,parentSchema:schema75.properties.ipam.properties.options,data:data13}];
+validate42.errors = [{instancePath:instancePath+"/ipam/options",schemaPath:"#/properties/ipam/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema76.properties.ipam.properties.options.type,parentSchema:schema76.properties.ipam.properties.options,data:data13}];
 return false;
 }
 }
@@ -8013,7 +8066,7 @@ var valid3 = true;
 }
 }
 else {
-validate42.errors = [{instancePath:instancePath+"/ipam",schemaPath:"#/properties/ipam/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.properties.ipam.type,parentSchema:schema75.properties.ipam,data:data4}];
+validate42.errors = [{instancePath:instancePath+"/ipam",schemaPath:"#/properties/ipam/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema76.properties.ipam.type,parentSchema:schema76.properties.ipam,data:data4}];
 return false;
 }
 }
@@ -8031,7 +8084,7 @@ let valid9 = false;
 let passing0 = null;
 const _errs40 = errors;
 if(typeof data15 !== "boolean"){
-const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema77.oneOf[0].type,parentSchema:schema77.oneOf[0],data:data15};
+const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema78.oneOf[0].type,parentSchema:schema78.oneOf[0],data:data15};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8051,7 +8104,7 @@ if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
 const _errs44 = errors;
 for(const key8 in data15){
 if(!((key8 === "name") || (pattern2.test(key8)))){
-const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema77.oneOf[1],data:data15};
+const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema78.oneOf[1],data:data15};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8066,7 +8119,7 @@ if(_errs44 === errors){
 if(data15.name !== undefined){
 let data16 = data15.name;
 if(typeof data16 !== "string"){
-const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema77.oneOf[1].properties.name.type,parentSchema:schema77.oneOf[1].properties.name,data:data16};
+const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.oneOf[1].properties.name.type,parentSchema:schema78.oneOf[1].properties.name,data:data16};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8079,7 +8132,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema77.oneOf[1].type,parentSchema:schema77.oneOf[1],data:data15};
+const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema78.oneOf[1].type,parentSchema:schema78.oneOf[1],data:data15};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8101,7 +8154,7 @@ passing0 = 1;
 }
 }
 if(!valid9){
-const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema77.oneOf,parentSchema:schema77,data:data15};
+const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema78.oneOf,parentSchema:schema78,data:data15};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8133,7 +8186,7 @@ if(data.internal !== undefined){
 let data17 = data.internal;
 const _errs47 = errors;
 if(typeof data17 !== "boolean"){
-validate42.errors = [{instancePath:instancePath+"/internal",schemaPath:"#/properties/internal/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema75.properties.internal.type,parentSchema:schema75.properties.internal,data:data17}];
+validate42.errors = [{instancePath:instancePath+"/internal",schemaPath:"#/properties/internal/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema76.properties.internal.type,parentSchema:schema76.properties.internal,data:data17}];
 return false;
 }
 var valid0 = _errs47 === errors;
@@ -8146,7 +8199,7 @@ if(data.attachable !== undefined){
 let data18 = data.attachable;
 const _errs49 = errors;
 if(typeof data18 !== "boolean"){
-validate42.errors = [{instancePath:instancePath+"/attachable",schemaPath:"#/properties/attachable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema75.properties.attachable.type,parentSchema:schema75.properties.attachable,data:data18}];
+validate42.errors = [{instancePath:instancePath+"/attachable",schemaPath:"#/properties/attachable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema76.properties.attachable.type,parentSchema:schema76.properties.attachable,data:data18}];
 return false;
 }
 var valid0 = _errs49 === errors;
@@ -8159,7 +8212,7 @@ if(data.enable_ipv6 !== undefined){
 let data19 = data.enable_ipv6;
 const _errs51 = errors;
 if(typeof data19 !== "boolean"){
-validate42.errors = [{instancePath:instancePath+"/enable_ipv6",schemaPath:"#/properties/enable_ipv6/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema75.properties.enable_ipv6.type,parentSchema:schema75.properties.enable_ipv6,data:data19}];
+validate42.errors = [{instancePath:instancePath+"/enable_ipv6",schemaPath:"#/properties/enable_ipv6/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema76.properties.enable_ipv6.type,parentSchema:schema76.properties.enable_ipv6,data:data19}];
 return false;
 }
 var valid0 = _errs51 === errors;
@@ -8347,7 +8400,7 @@ return errors === 0;
 }
 validate42.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema79 = {"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema80 = {"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 
 function validate44(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -8360,7 +8413,7 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if((!(data && typeof data == "object" && !Array.isArray(data))) && (data !== null)){
-validate44.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema79.type},message:"must be object,null",schema:schema79.type,parentSchema:schema79,data}];
+validate44.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema80.type},message:"must be object,null",schema:schema80.type,parentSchema:schema80,data}];
 return false;
 }
 if(errors === 0){
@@ -8368,7 +8421,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
 if(!((((((key0 === "name") || (key0 === "driver")) || (key0 === "driver_opts")) || (key0 === "external")) || (key0 === "labels")) || (pattern2.test(key0)))){
-validate44.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema79,data}];
+validate44.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema80,data}];
 return false;
 break;
 }
@@ -8378,7 +8431,7 @@ if(data.name !== undefined){
 let data0 = data.name;
 const _errs2 = errors;
 if(typeof data0 !== "string"){
-validate44.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema79.properties.name.type,parentSchema:schema79.properties.name,data:data0}];
+validate44.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema80.properties.name.type,parentSchema:schema80.properties.name,data:data0}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -8391,7 +8444,7 @@ if(data.driver !== undefined){
 let data1 = data.driver;
 const _errs4 = errors;
 if(typeof data1 !== "string"){
-validate44.errors = [{instancePath:instancePath+"/driver",schemaPath:"#/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema79.properties.driver.type,parentSchema:schema79.properties.driver,data:data1}];
+validate44.errors = [{instancePath:instancePath+"/driver",schemaPath:"#/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema80.properties.driver.type,parentSchema:schema80.properties.driver,data:data1}];
 return false;
 }
 var valid0 = _errs4 === errors;
@@ -8411,7 +8464,7 @@ for(const key1 in data2){
 if(pattern11.test(key1)){
 let data3 = data2[key1];
 if((typeof data3 !== "string") && (!((typeof data3 == "number") && (isFinite(data3))))){
-validate44.errors = [{instancePath:instancePath+"/driver_opts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/driver_opts/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema76.patternProperties["^.+$"].type},message:"must be string,number",schema:schema76.patternProperties["^.+$"].type,parentSchema:schema76.patternProperties["^.+$"],data:data3}];
+validate44.errors = [{instancePath:instancePath+"/driver_opts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/driver_opts/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema77.patternProperties["^.+$"].type},message:"must be string,number",schema:schema77.patternProperties["^.+$"].type,parentSchema:schema77.patternProperties["^.+$"],data:data3}];
 return false;
 }
 props0[key1] = true;
@@ -8419,7 +8472,7 @@ props0[key1] = true;
 }
 }
 else {
-validate44.errors = [{instancePath:instancePath+"/driver_opts",schemaPath:"#/$defs/driver_opts/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema76.type,parentSchema:schema76,data:data2}];
+validate44.errors = [{instancePath:instancePath+"/driver_opts",schemaPath:"#/$defs/driver_opts/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema77.type,parentSchema:schema77,data:data2}];
 return false;
 }
 }
@@ -8437,7 +8490,7 @@ let valid4 = false;
 let passing0 = null;
 const _errs14 = errors;
 if(typeof data4 !== "boolean"){
-const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema77.oneOf[0].type,parentSchema:schema77.oneOf[0],data:data4};
+const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema78.oneOf[0].type,parentSchema:schema78.oneOf[0],data:data4};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8457,7 +8510,7 @@ if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 const _errs18 = errors;
 for(const key2 in data4){
 if(!((key2 === "name") || (pattern2.test(key2)))){
-const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema77.oneOf[1],data:data4};
+const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema78.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8472,7 +8525,7 @@ if(_errs18 === errors){
 if(data4.name !== undefined){
 let data5 = data4.name;
 if(typeof data5 !== "string"){
-const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema77.oneOf[1].properties.name.type,parentSchema:schema77.oneOf[1].properties.name,data:data5};
+const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.oneOf[1].properties.name.type,parentSchema:schema78.oneOf[1].properties.name,data:data5};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8485,7 +8538,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema77.oneOf[1].type,parentSchema:schema77.oneOf[1],data:data4};
+const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema78.oneOf[1].type,parentSchema:schema78.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8507,7 +8560,7 @@ passing0 = 1;
 }
 }
 if(!valid4){
-const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema77.oneOf,parentSchema:schema77,data:data4};
+const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema78.oneOf,parentSchema:schema78,data:data4};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8710,7 +8763,7 @@ return errors === 0;
 }
 validate44.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema83 = {"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema84 = {"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 
 function validate46(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -8727,7 +8780,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
 if(!(((((key0 === "name") || (key0 === "file")) || (key0 === "environment")) || (key0 === "external")) || (pattern2.test(key0)))){
-validate46.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema83,data}];
+validate46.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema84,data}];
 return false;
 break;
 }
@@ -8737,7 +8790,7 @@ if(data.name !== undefined){
 let data0 = data.name;
 const _errs2 = errors;
 if(typeof data0 !== "string"){
-validate46.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema83.properties.name.type,parentSchema:schema83.properties.name,data:data0}];
+validate46.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.name.type,parentSchema:schema84.properties.name,data:data0}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -8750,7 +8803,7 @@ if(data.file !== undefined){
 let data1 = data.file;
 const _errs4 = errors;
 if(typeof data1 !== "string"){
-validate46.errors = [{instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema83.properties.file.type,parentSchema:schema83.properties.file,data:data1}];
+validate46.errors = [{instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.file.type,parentSchema:schema84.properties.file,data:data1}];
 return false;
 }
 var valid0 = _errs4 === errors;
@@ -8763,7 +8816,7 @@ if(data.environment !== undefined){
 let data2 = data.environment;
 const _errs6 = errors;
 if(typeof data2 !== "string"){
-validate46.errors = [{instancePath:instancePath+"/environment",schemaPath:"#/properties/environment/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema83.properties.environment.type,parentSchema:schema83.properties.environment,data:data2}];
+validate46.errors = [{instancePath:instancePath+"/environment",schemaPath:"#/properties/environment/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.environment.type,parentSchema:schema84.properties.environment,data:data2}];
 return false;
 }
 var valid0 = _errs6 === errors;
@@ -8780,7 +8833,7 @@ let valid2 = false;
 let passing0 = null;
 const _errs11 = errors;
 if(typeof data3 !== "boolean"){
-const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema77.oneOf[0].type,parentSchema:schema77.oneOf[0],data:data3};
+const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema78.oneOf[0].type,parentSchema:schema78.oneOf[0],data:data3};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8800,7 +8853,7 @@ if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
 const _errs15 = errors;
 for(const key1 in data3){
 if(!((key1 === "name") || (pattern2.test(key1)))){
-const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema77.oneOf[1],data:data3};
+const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema78.oneOf[1],data:data3};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8815,7 +8868,7 @@ if(_errs15 === errors){
 if(data3.name !== undefined){
 let data4 = data3.name;
 if(typeof data4 !== "string"){
-const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema77.oneOf[1].properties.name.type,parentSchema:schema77.oneOf[1].properties.name,data:data4};
+const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.oneOf[1].properties.name.type,parentSchema:schema78.oneOf[1].properties.name,data:data4};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8828,7 +8881,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema77.oneOf[1].type,parentSchema:schema77.oneOf[1],data:data3};
+const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema78.oneOf[1].type,parentSchema:schema78.oneOf[1],data:data3};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8850,7 +8903,7 @@ passing0 = 1;
 }
 }
 if(!valid2){
-const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema77.oneOf,parentSchema:schema77,data:data3};
+const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema78.oneOf,parentSchema:schema78,data:data3};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8883,7 +8936,7 @@ var valid0 = true;
 }
 }
 else {
-validate46.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema83.type,parentSchema:schema83,data}];
+validate46.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema84.type,parentSchema:schema84,data}];
 return false;
 }
 }
@@ -8892,7 +8945,7 @@ return errors === 0;
 }
 validate46.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema85 = {"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"content":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema86 = {"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"content":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 
 function validate48(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -8909,7 +8962,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
 if(!((((((key0 === "name") || (key0 === "file")) || (key0 === "environment")) || (key0 === "content")) || (key0 === "external")) || (pattern2.test(key0)))){
-validate48.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema85,data}];
+validate48.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema86,data}];
 return false;
 break;
 }
@@ -8919,7 +8972,7 @@ if(data.name !== undefined){
 let data0 = data.name;
 const _errs2 = errors;
 if(typeof data0 !== "string"){
-validate48.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema85.properties.name.type,parentSchema:schema85.properties.name,data:data0}];
+validate48.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.name.type,parentSchema:schema86.properties.name,data:data0}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -8932,7 +8985,7 @@ if(data.file !== undefined){
 let data1 = data.file;
 const _errs4 = errors;
 if(typeof data1 !== "string"){
-validate48.errors = [{instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema85.properties.file.type,parentSchema:schema85.properties.file,data:data1}];
+validate48.errors = [{instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.file.type,parentSchema:schema86.properties.file,data:data1}];
 return false;
 }
 var valid0 = _errs4 === errors;
@@ -8945,7 +8998,7 @@ if(data.environment !== undefined){
 let data2 = data.environment;
 const _errs6 = errors;
 if(typeof data2 !== "string"){
-validate48.errors = [{instancePath:instancePath+"/environment",schemaPath:"#/properties/environment/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema85.properties.environment.type,parentSchema:schema85.properties.environment,data:data2}];
+validate48.errors = [{instancePath:instancePath+"/environment",schemaPath:"#/properties/environment/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.environment.type,parentSchema:schema86.properties.environment,data:data2}];
 return false;
 }
 var valid0 = _errs6 === errors;
@@ -8958,7 +9011,7 @@ if(data.content !== undefined){
 let data3 = data.content;
 const _errs8 = errors;
 if(typeof data3 !== "string"){
-validate48.errors = [{instancePath:instancePath+"/content",schemaPath:"#/properties/content/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema85.properties.content.type,parentSchema:schema85.properties.content,data:data3}];
+validate48.errors = [{instancePath:instancePath+"/content",schemaPath:"#/properties/content/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.content.type,parentSchema:schema86.properties.content,data:data3}];
 return false;
 }
 var valid0 = _errs8 === errors;
@@ -8975,7 +9028,7 @@ let valid2 = false;
 let passing0 = null;
 const _errs13 = errors;
 if(typeof data4 !== "boolean"){
-const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema77.oneOf[0].type,parentSchema:schema77.oneOf[0],data:data4};
+const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema78.oneOf[0].type,parentSchema:schema78.oneOf[0],data:data4};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8995,7 +9048,7 @@ if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 const _errs17 = errors;
 for(const key1 in data4){
 if(!((key1 === "name") || (pattern2.test(key1)))){
-const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema77.oneOf[1],data:data4};
+const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema78.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -9010,7 +9063,7 @@ if(_errs17 === errors){
 if(data4.name !== undefined){
 let data5 = data4.name;
 if(typeof data5 !== "string"){
-const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema77.oneOf[1].properties.name.type,parentSchema:schema77.oneOf[1].properties.name,data:data5};
+const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.oneOf[1].properties.name.type,parentSchema:schema78.oneOf[1].properties.name,data:data5};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -9023,7 +9076,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema77.oneOf[1].type,parentSchema:schema77.oneOf[1],data:data4};
+const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema78.oneOf[1].type,parentSchema:schema78.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -9045,7 +9098,7 @@ passing0 = 1;
 }
 }
 if(!valid2){
-const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema77.oneOf,parentSchema:schema77,data:data4};
+const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema78.oneOf,parentSchema:schema78,data:data4};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -9079,7 +9132,7 @@ var valid0 = true;
 }
 }
 else {
-validate48.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema85.type,parentSchema:schema85,data}];
+validate48.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema86.type,parentSchema:schema86,data}];
 return false;
 }
 }
