@@ -72,9 +72,11 @@ describe.each([
     // sleep inherits the ignored SIGTERM: both must be killed outright.
     const marker = `sleep 1000.${process.pid}${viaLauncher ? 1 : 2}`;
     const script = `trap "" TERM; ${marker}; echo survived`;
-    const err = await run("sh", ["-c", script], { timeoutMs: 300, killGraceMs: 300, allowFailure: true }).catch((e: unknown) => e);
+    // The timeout leaves sh time to set its trap even on a loaded machine: a
+    // SIGTERM that came first would end it with 143 and test nothing.
+    const err = await run("sh", ["-c", script], { timeoutMs: 2000, killGraceMs: 300, allowFailure: true }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CommandTimeoutError);
-    expect((err as Error).message).toBe(`sh -c ${script} timed out after 300 ms and was killed`);
+    expect((err as Error).message).toBe(`sh -c ${script} timed out after 2000 ms and was killed`);
     expect((err as CommandTimeoutError).result.code).toBe(137);
     for (let i = 0; i < 100 && pidsOf(marker).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
     expect(pidsOf(marker)).toEqual([]);
