@@ -3,8 +3,9 @@
 // labels and creation time. A new volume mounted where the image has content
 // is first filled with that content (Docker's copy-up), once, and only while
 // it is still empty.
-import { cp, mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { cp, mkdir, readFile, readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { writeFileAtomic } from "./sys/atomic-file.js";
 import type { VolumeInfo } from "./types.js";
 import { EngineError } from "./types.js";
 
@@ -48,8 +49,7 @@ export class VolumeStore {
 
   private async write(record: VolumeRecord): Promise<void> {
     const file = join(this.dir(record.name), "volume.json");
-    await writeFile(`${file}.tmp`, JSON.stringify(record));
-    await rename(`${file}.tmp`, file);
+    await writeFileAtomic(file, JSON.stringify(record));
   }
 
   private async read(name: string): Promise<VolumeRecord | undefined> {

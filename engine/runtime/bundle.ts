@@ -6,6 +6,7 @@ import { realpathSync } from "node:fs";
 import { chmod, lstat, mkdir, readFile, readdir, stat, writeFile } from "node:fs/promises";
 import { hostname as osHostname } from "node:os";
 import { join } from "node:path";
+import { writeFileAtomic } from "../sys/atomic-file.js";
 import type { ContainerSpec, ImageConfig } from "../types.js";
 import { EngineError } from "../types.js";
 import { hostsFile, parseExtraHost, resolvConf } from "./etcfiles.js";
@@ -114,7 +115,8 @@ export async function prepareBundle(b: BundleInput): Promise<OciSpec> {
     initBinary: spec.init ? findInitBinary() : undefined,
     hostDevices: spec.privileged ? await hostDevices() : undefined,
   });
-  await writeFile(join(b.dir, "config.json"), serializeSpec(config));
+  // 0600: the spec holds the container's environment (secrets).
+  await writeFileAtomic(join(b.dir, "config.json"), serializeSpec(config));
   return config;
 }
 

@@ -1,12 +1,12 @@
 // Container records: what the engine knows about each container, one JSON
 // file per container at <stateDir>/containers/<id>/record.json, written
-// atomically (temp file + rename) so a crash leaves the old or the new record,
+// atomically (engine/sys/atomic-file.ts) so a crash leaves the old or the new record,
 // never half of one. The record is the engine's memory across restarts; the
 // truth about processes is runc's state and conmon's exit files, and
 // reconcile() merges the two when the engine starts.
-import { randomBytes } from "node:crypto";
-import { readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { readFile, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { writeFileAtomic } from "../sys/atomic-file.js";
 import type { ContainerInfo, ContainerSpec, ContainerState, ImageConfig } from "../types.js";
 import type { RuncState } from "./runc.js";
 import type { RootfsMount } from "./oci.js";
@@ -74,9 +74,7 @@ export class RecordStore {
 
   async save(r: ContainerRecord): Promise<void> {
     const file = join(this.containerDir(r.id), "record.json");
-    const tmp = `${file}.${randomBytes(4).toString("hex")}.tmp`;
-    await writeFile(tmp, JSON.stringify(r, null, 2));
-    await rename(tmp, file);
+    await writeFileAtomic(file, JSON.stringify(r, null, 2));
   }
 
   async load(id: string): Promise<ContainerRecord | undefined> {

@@ -3,9 +3,10 @@
 // what really runs (level-triggered), so a kill -9 at any moment loses,
 // leaks and duplicates nothing. Stopping the daemon never stops containers:
 // each has its own monitor (conmon) and outlives us.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import type { Server } from "node:http";
 import { createEngine } from "../../engine/index.js";
+import { writeFileAtomicSync } from "../../engine/sys/atomic-file.js";
 import { isRunning } from "../../engine/sys/proc.js";
 import type { Engine } from "../../engine/types.js";
 import type { DaemonEvent } from "./api.js";
@@ -116,7 +117,7 @@ function claimPidFile(file: string): void {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
   }
-  writeFileSync(file, `${process.pid}\n`);
+  writeFileAtomicSync(file, `${process.pid}\n`, { mode: 0o644 });
 }
 
 /** Whether `pid` is a running tscompose daemon: not a zombie (see proc.ts), and after a reboot the pid may belong to anything else. */

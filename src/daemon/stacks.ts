@@ -4,8 +4,9 @@
 // stopped on purpose. Persisted per stack as JSON with atomic writes, mode 0600
 // (the environment may hold secrets), so a daemon killed at any moment finds
 // the desired state of every stack when it starts again.
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { writeFileAtomicSync } from "../../engine/sys/atomic-file.js";
 import type { StackSpec } from "../../reconciler/model.js";
 import type { ProjectRef, UpRequest } from "./api.js";
 
@@ -48,9 +49,7 @@ export class StackStore {
   put(record: StackRecord): void {
     this.records.set(record.name, record);
     const file = join(this.dir, `${record.name}.json`);
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(record), { mode: 0o600 });
-    renameSync(tmp, file);
+    writeFileAtomicSync(file, JSON.stringify(record));
   }
 
   delete(name: string): void {
