@@ -41,6 +41,9 @@ export class VolumeStore {
     if (existing) return existing;
     if (spec.driver && spec.driver !== "local") throw new EngineError("invalid", `volume driver "${spec.driver}" is not supported (only "local")`);
     const dir = this.dir(spec.name);
+    // The volumes dir is private (0700: volumes hold data other users must not reach);
+    // _data itself is the volume's root as a container sees it: 0755 as Docker's.
+    await mkdir(this.root, { recursive: true, mode: 0o700 });
     await mkdir(join(dir, "_data"), { recursive: true, mode: 0o755 });
     const record: VolumeRecord = { name: spec.name, driver: "local", labels: spec.labels, createdAt: new Date().toISOString(), initialized: false };
     await this.write(record);

@@ -55,6 +55,7 @@ export class ImageStore {
 
   static async open(root: string, opts: { sync?: boolean } = {}): Promise<ImageStore> {
     const store = new ImageStore(root, opts.sync ?? true);
+    await mkdir(root, { recursive: true, mode: 0o700 });
     await mkdir(store.#imagesDir, { recursive: true });
     await mkdir(store.#refsDir, { recursive: true });
     await cleanTemp(store.#imagesDir, STALE_TEMP_MS);

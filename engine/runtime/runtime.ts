@@ -124,7 +124,7 @@ export class ContainerRuntime {
   /** Opens (creating if needed) a state directory and reconciles its records with runc and conmon. */
   static async open(opts: RuntimeOptions): Promise<ContainerRuntime> {
     const rt = new ContainerRuntime(opts);
-    for (const dir of [rt.paths.runcRoot, rt.paths.exitDir, rt.paths.socketDir, rt.paths.containers]) await mkdir(dir, { recursive: true, mode: 0o711 });
+    for (const dir of [rt.paths.runcRoot, rt.paths.exitDir, rt.paths.socketDir, rt.paths.containers]) await mkdir(dir, { recursive: true, mode: 0o700 });
     await rt.life.load();
     rt.watcher.start();
     return rt;
@@ -144,7 +144,7 @@ export class ContainerRuntime {
     if (opts.id !== undefined && this.records.has(opts.id)) throw new EngineError("conflict", `container id ${opts.id} is already in use`);
     const id = opts.id ?? this.life.newId();
     const dir = this.store.containerDir(id);
-    await mkdir(join(dir, "persist"), { recursive: true, mode: 0o711 });
+    await mkdir(join(dir, "persist"), { recursive: true, mode: 0o700 });
     try {
       const cgroupsPath = `${this.opts.cgroupParent ?? "/tscompose"}/${id}`;
       await prepareBundle({ ...opts, id, dir, spec, image: opts.imageConfig, cgroupsPath });

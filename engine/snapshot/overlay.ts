@@ -83,7 +83,9 @@ export class OverlaySnapshotter implements Snapshotter {
 
   private init(): Promise<void> {
     this.ready ??= (async () => {
-      for (const d of [this.root, this.layersDir, this.containersDir, this.viewsDir, `${this.root}/l`, `${this.root}/empty`]) {
+      // The root is private: upper dirs hold what containers wrote (setuid binaries included).
+      await mkdir(this.root, { recursive: true, mode: 0o700 });
+      for (const d of [this.layersDir, this.containersDir, this.viewsDir, `${this.root}/l`, `${this.root}/empty`]) {
         await mkdir(d, { recursive: true });
       }
     })();
