@@ -269,7 +269,8 @@ export class EmbeddedEngine implements Engine {
    */
   async removeLeftovers(): Promise<string[]> {
     const { runtime, snapshotter, network, volumes } = this.parts;
-    const owned = new Set((await runtime.list({ all: true })).map((c) => c.id));
+    // A container whose record is unreadable is still someone's: its rootfs, netns and volumes stay.
+    const owned = new Set([...(await runtime.list({ all: true })).map((c) => c.id), ...runtime.unreadable().map((u) => u.id)]);
     const removed: string[] = [];
     for (const snap of await snapshotter.list()) {
       if (owned.has(snap.key)) continue;

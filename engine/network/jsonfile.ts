@@ -6,7 +6,7 @@
 // a reboot, so they are as durable as container records.
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { isTempName, readJsonFile, writeFileAtomic } from "../sys/atomic-file.js";
+import { isTempName, readJsonFile, setAside, writeFileAtomic } from "../sys/atomic-file.js";
 
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
   const text = JSON.stringify(value, null, 1) + "\n";
@@ -23,8 +23,13 @@ export async function writeJsonAtomic(path: string, value: unknown): Promise<voi
 /** undefined when the file does not exist; throws CorruptFileError on unparsable content so callers decide. */
 export const readJson = readJsonFile;
 
-/** Every `*.json` record in a directory (missing directory: none). Temporary files from an interrupted write are removed. */
-export async function readJsonDir<T>(dir: string): Promise<{ name: string; value: T | undefined }[]> {
+/**
+ * Every `*.json` record in a directory (missing directory: none). Temporary
+ * files from an interrupted write are removed. A record that does not parse
+ * is set aside (<name>.json.corrupt-<time>) and reported as `corrupt` with
+ * its new path: the caller must then not remove what it may have owned.
+ */
+export async function readJsonDir<T>(dir: string): Promise<{ name: string; value: T | undefined; corrupt?: string }[]> {
   let names: string[];
   try {
     names = await readdir(dir);
@@ -32,7 +37,7 @@ export async function readJsonDir<T>(dir: string): Promise<{ name: string; value
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
     throw err;
   }
-  const out: { name: string; value: T | undefined }[] = [];
+  const out: { name: string; value: T | undefined; corrupt?: string }[] = [];
   for (const name of names) {
     // One process owns the network state (lockfile.ts), so every temp file here is a killed writer's.
     // Names ending in ".tmp" are those of the writer before the shared one.
@@ -41,13 +46,11 @@ export async function readJsonDir<T>(dir: string): Promise<{ name: string; value
       continue;
     }
     if (!name.endsWith(".json")) continue;
-    let value: T | undefined;
     try {
-      value = await readJson<T>(join(dir, name));
+      out.push({ name: name.slice(0, -5), value: await readJson<T>(join(dir, name)) });
     } catch {
-      value = undefined; // corrupt: the caller treats it as absent and repair() cleans what it owned
+      out.push({ name: name.slice(0, -5), value: undefined, corrupt: (await setAside(join(dir, name))) ?? join(dir, name) });
     }
-    out.push({ name: name.slice(0, -5), value });
   }
   return out;
 }

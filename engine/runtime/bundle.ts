@@ -44,6 +44,8 @@ export interface BundleInput {
   /** Mounts with host paths resolved; default: spec.mounts (binds only). */
   mounts?: ResolvedMount[] | undefined;
   hostLimits?: HostRlimits;
+  /** Added to config.json's annotations (the container's record as created: see store.ts RECORD_ANNOTATION). */
+  annotations?: Record<string, string>;
 }
 
 /** The first of docker-init, tini-static, tini on PATH (all are tini; docker-init is Docker's name for it). */
@@ -115,6 +117,7 @@ export async function prepareBundle(b: BundleInput): Promise<OciSpec> {
     initBinary: spec.init ? findInitBinary() : undefined,
     hostDevices: spec.privileged ? await hostDevices() : undefined,
   });
+  if (b.annotations) config.annotations = { ...config.annotations, ...b.annotations };
   // 0600: the spec holds the container's environment (secrets).
   await writeFileAtomic(join(b.dir, "config.json"), serializeSpec(config));
   return config;

@@ -143,3 +143,38 @@ export async function cleanTemp(dir: string, olderThanMs: number): Promise<void>
     if (st && st.mtimeMs < cutoff) await unlink(path).catch(() => undefined);
   }
 }
+
+/** What setAside appends to a corrupt file's name; such files are kept for a human, never read nor deleted by tscompose. */
+export const CORRUPT_SUFFIX = ".corrupt-";
+
+function asideName(file: string): string {
+  return `${file}${CORRUPT_SUFFIX}${new Date().toISOString().replace(/[:.]/g, "-")}`;
+}
+
+/**
+ * Moves a persisted file that cannot be used out of the way
+ * (<file>.corrupt-<time>), so that a rebuilt one can take its place while
+ * the bad one stays for inspection. The new name; undefined if it was gone.
+ */
+export async function setAside(file: string): Promise<string | undefined> {
+  const aside = asideName(file);
+  try {
+    await rename(file, aside);
+    return aside;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+}
+
+/** setAside for synchronous callers. */
+export function setAsideSync(file: string): string | undefined {
+  const aside = asideName(file);
+  try {
+    renameSync(file, aside);
+    return aside;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+}

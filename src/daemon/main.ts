@@ -59,7 +59,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   engine.onEvent(publish);
   const controller = new StackController(
     engine,
-    new StackStore(paths.stateDir),
+    new StackStore(paths.stateDir, log),
     log,
     (id, name, status) => publish({ type: "container", action: "health_status", id, name, labels: {}, status: status as "healthy", time: Date.now() }),
     publish,
@@ -83,7 +83,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
 
   // Re-sync every known stack in the background: the API answers meanwhile,
   // and per-stack locks keep a concurrent `up` from interleaving with it.
+  await controller.recoverUnreadableStacks();
   for (const record of controller.stacks.list()) {
+    // A stack rebuilt from its containers' labels is supervised, not converged (see recoverUnreadableStacks).
+    if (record.rebuilt) continue;
     if (record.options.watch) {
       try {
         controller.watcher.watch(record.name, watchedFilesOf({ ...record.project }));
