@@ -36,6 +36,7 @@ import type {
   PullOptions,
   VolumeInfo,
 } from "./types.js";
+import { checkName } from "./names.js";
 import { EngineError } from "./types.js";
 import type { VolumeStore } from "./volumes.js";
 
@@ -109,6 +110,7 @@ export class EmbeddedEngine implements Engine {
 
   async createContainer(spec: ContainerSpec): Promise<ContainerInfo> {
     const { runtime, snapshotter, network } = this.parts;
+    if (spec.name !== "") checkName("container", spec.name);
     if (await runtime.inspect(spec.name)) throw new EngineError("conflict", `the container name "${spec.name}" is already in use`);
     const image = await this.parts.images.resolveLocal(spec.image);
     if (!image) throw new EngineError("not-found", `no such image: ${spec.image}`);
@@ -330,6 +332,7 @@ export class EmbeddedEngine implements Engine {
   // ---- networks
 
   async createNetwork(spec: NetworkSpec): Promise<NetworkInfo> {
+    checkName("network", spec.name);
     const info = await this.parts.network.createNetwork(spec);
     this.emit({ type: "network", action: "create", id: info.id, name: info.name, time: Date.now() });
     return info;

@@ -5,11 +5,11 @@
 // it is still empty.
 import { cp, mkdir, readFile, readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { checkName } from "./names.js";
 import { writeFileAtomic } from "./sys/atomic-file.js";
 import type { VolumeInfo } from "./types.js";
 import { EngineError } from "./types.js";
 
-const VALID_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 interface VolumeRecord {
   name: string;
@@ -28,8 +28,7 @@ export class VolumeStore {
   }
 
   private dir(name: string): string {
-    if (!VALID_NAME.test(name)) throw new EngineError("invalid", `invalid volume name "${name}": must match ${VALID_NAME.source}`);
-    return join(this.root, name);
+    return join(this.root, checkName("volume", name));
   }
 
   mountpoint(name: string): string {

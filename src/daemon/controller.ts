@@ -3,6 +3,7 @@
 // interleaved) and stacks in parallel. Level-triggered: every entry point
 // (up, down, resync at start, events) observes the engine afresh and plans from
 // what is, never from what it remembers happened.
+import { checkName } from "../../engine/names.js";
 import type { ContainerInfo, Engine, HealthcheckConfig } from "../../engine/types.js";
 import { apply, conditionMet } from "../../reconciler/apply.js";
 import type { ProgressEvent } from "../../reconciler/apply.js";
@@ -149,6 +150,7 @@ export class StackController {
     const loaded = loadStack({ ...req.project });
     for (const w of loaded.warnings) emit({ type: "warning", message: w });
     const spec = loaded.stack;
+    checkName("project", spec.name);
     for (const s of [...(req.options.services ?? []), ...(req.options.mustExist ?? [])]) {
       if (!(s in spec.services)) throw Object.assign(new Error(`no such service: ${s}`), { code: NO_SUCH_SERVICE });
     }
@@ -194,6 +196,8 @@ export class StackController {
     }
     const name = loaded?.name ?? req.projectName;
     if (name === undefined) throw loadError instanceof Error ? loadError : new Error("down: no project named and no stack files given");
+    // The name becomes file names (stacks/<name>.json, jobs/<name>.json): "../../etc/x" must not.
+    checkName("project", name);
     return this.serialize(name, async () => {
       // Without a spec (a stack the daemon never saw), labels still find everything.
       const spec = loaded ?? this.stacks.get(name)?.spec ?? emptyStack(name);

@@ -5,6 +5,7 @@
 // so a daemon killed at any moment finds the last state it decided on.
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { checkName } from "../../engine/names.js";
 import { writeFileAtomicSync } from "../../engine/sys/atomic-file.js";
 import type { JobStoreLike, PersistedJobs } from "./scheduler.js";
 
@@ -17,7 +18,8 @@ export class JobStore implements JobStoreLike {
   }
 
   private file(project: string): string {
-    return join(this.dir, `${project}.json`);
+    // The name becomes a file name: never a path (the API checks too; this is the last line).
+    return join(this.dir, `${checkName("project", project)}.json`);
   }
 
   load(project: string): PersistedJobs | undefined {

@@ -6,6 +6,7 @@
 // the desired state of every stack when it starts again.
 import { mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { checkName } from "../../engine/names.js";
 import { CORRUPT_SUFFIX, setAsideSync, writeFileAtomicSync } from "../../engine/sys/atomic-file.js";
 import type { StackSpec } from "../../reconciler/model.js";
 import type { ProjectRef, UpRequest } from "./api.js";
@@ -86,6 +87,7 @@ export class StackStore {
     this.records.set(record.name, record);
   }
 
+  /** A Map lookup: a name that is not a valid project name finds nothing and touches no file. */
   get(name: string): StackRecord | undefined {
     return this.records.get(name);
   }
@@ -95,6 +97,7 @@ export class StackStore {
   }
 
   put(record: StackRecord): void {
+    checkName("project", record.name);
     this.records.set(record.name, record);
     if (record.rebuilt) return;
     this.unreadableStacks.delete(record.name);
@@ -103,6 +106,7 @@ export class StackStore {
   }
 
   delete(name: string): void {
+    checkName("project", name);
     this.records.delete(name);
     rmSync(join(this.dir, `${name}.json`), { force: true });
   }
