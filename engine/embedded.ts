@@ -35,6 +35,7 @@ import type {
   PullOptions,
   VolumeInfo,
 } from "./types.js";
+import { checkName } from "./names.js";
 import { EngineError } from "./types.js";
 import type { VolumeStore } from "./volumes.js";
 
@@ -110,6 +111,7 @@ export class EmbeddedEngine implements Engine {
 
   async createContainer(spec: ContainerSpec): Promise<ContainerInfo> {
     const { runtime, snapshotter, network } = this.parts;
+    if (spec.name !== "") checkName("container", spec.name);
     if (await runtime.inspect(spec.name)) throw new EngineError("conflict", `the container name "${spec.name}" is already in use`);
     const image = await this.parts.images.leaseLocal(spec.image);
     if (!image) throw new EngineError("not-found", `no such image: ${spec.image}`);
@@ -276,7 +278,8 @@ export class EmbeddedEngine implements Engine {
    */
   async removeLeftovers(): Promise<string[]> {
     const { runtime, snapshotter, network, volumes } = this.parts;
-    const owned = new Set((await runtime.list({ all: true })).map((c) => c.id));
+    // A container whose record is unreadable is still someone's: its rootfs, netns and volumes stay.
+    const owned = new Set([...(await runtime.list({ all: true })).map((c) => c.id), ...runtime.unreadable().map((u) => u.id)]);
     const removed: string[] = [];
     for (const snap of await snapshotter.list()) {
       if (owned.has(snap.key)) continue;
@@ -336,6 +339,7 @@ export class EmbeddedEngine implements Engine {
   // ---- networks
 
   async createNetwork(spec: NetworkSpec): Promise<NetworkInfo> {
+    checkName("network", spec.name);
     const info = await this.parts.network.createNetwork(spec);
     this.emit({ type: "network", action: "create", id: info.id, name: info.name, time: Date.now() });
     return info;

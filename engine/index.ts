@@ -53,6 +53,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
     log("network repaired", { report });
     const runtime = await ContainerRuntime.open({
       stateDir: join(opts.stateDir, "runtime"),
+      log,
       cgroupParent: prefix ? `/${prefix}` : undefined,
       // A rootfs mounted on the host (an image of very many layers) is gone after a reboot: mount it again.
       beforeStart: async (info) => {

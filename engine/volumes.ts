@@ -3,13 +3,14 @@
 // labels and creation time. A new volume mounted where the image has content
 // is first filled with that content (Docker's copy-up), once, and only while
 // it is still empty.
-import { cp, lstat, mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { cp, lstat, mkdir, readFile, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { checkName } from "./names.js";
 import { resolveInRoot } from "./runtime/user.js";
+import { writeFileAtomic } from "./sys/atomic-file.js";
 import type { VolumeInfo } from "./types.js";
 import { EngineError } from "./types.js";
 
-const VALID_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 interface VolumeRecord {
   name: string;
@@ -28,8 +29,7 @@ export class VolumeStore {
   }
 
   private dir(name: string): string {
-    if (!VALID_NAME.test(name)) throw new EngineError("invalid", `invalid volume name "${name}": must match ${VALID_NAME.source}`);
-    return join(this.root, name);
+    return join(this.root, checkName("volume", name));
   }
 
   mountpoint(name: string): string {
@@ -41,6 +41,9 @@ export class VolumeStore {
     if (existing) return existing;
     if (spec.driver && spec.driver !== "local") throw new EngineError("invalid", `volume driver "${spec.driver}" is not supported (only "local")`);
     const dir = this.dir(spec.name);
+    // The volumes dir is private (0700: volumes hold data other users must not reach);
+    // _data itself is the volume's root as a container sees it: 0755 as Docker's.
+    await mkdir(this.root, { recursive: true, mode: 0o700 });
     await mkdir(join(dir, "_data"), { recursive: true, mode: 0o755 });
     const record: VolumeRecord = { name: spec.name, driver: "local", labels: spec.labels, createdAt: new Date().toISOString(), initialized: false };
     await this.write(record);
@@ -49,8 +52,7 @@ export class VolumeStore {
 
   private async write(record: VolumeRecord): Promise<void> {
     const file = join(this.dir(record.name), "volume.json");
-    await writeFile(`${file}.tmp`, JSON.stringify(record));
-    await rename(`${file}.tmp`, file);
+    await writeFileAtomic(file, JSON.stringify(record));
   }
 
   private async read(name: string): Promise<VolumeRecord | undefined> {

@@ -60,6 +60,7 @@ export class LocalContentStore implements ContentStore {
   /** Opens (creating when needed) the store at `root`. */
   static async open(root: string, options: LocalContentStoreOptions = {}): Promise<LocalContentStore> {
     const absolute = resolve(root);
+    await mkdir(absolute, { recursive: true, mode: 0o700 });
     await mkdir(join(absolute, "blobs", "sha256"), { recursive: true });
     await mkdir(join(absolute, "ingest"), { recursive: true });
     return new LocalContentStore(absolute, options.sync ?? true);

@@ -17,6 +17,7 @@
 // finds nobody else using the store (cleanLeftovers: the daemon's start).
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { ensureStateDir } from "../sys/state-dir.js";
 import type { Readable, Writable } from "node:stream";
 import { loadDockerCredentials, type CredentialLookup } from "../content/credentials.js";
 import { parseReference } from "../content/reference.js";
@@ -121,7 +122,8 @@ export class ImageService {
 
   static async open(opts: ImageServiceOptions): Promise<ImageService> {
     const config = opts.daemonConfig ? parseImageDaemonConfig(opts.daemonConfig) : await readImageDaemonConfig(opts.configFile ?? "/etc/tscompose/daemon.json");
-    await mkdir(opts.stateDir, { recursive: true, mode: 0o711 });
+    // A CLI image command may be the first to touch the state dir.
+    ensureStateDir(opts.stateDir);
     await mkdir(join(opts.stateDir, "tmp"), { recursive: true, mode: 0o700 });
     const content = await LocalContentStore.open(join(opts.stateDir, "content"), { sync: opts.sync ?? true });
     const snapshotter = opts.snapshotter ?? new OverlaySnapshotter({ root: join(opts.stateDir, "snapshots"), unpack: { limits: config.layerLimits, ...opts.unpack } });

@@ -6,7 +6,7 @@
 // One file per reference, not one table of them: setting a tag is a single
 // atomic rename that touches no other reference, so two processes tagging
 // different names at once cannot lose each other's update, and kill -9 at any
-// moment leaves every file whole (atomic.ts). Ref file names are a hash of
+// moment leaves every file whole (engine/sys/atomic-file.ts). Ref file names are a hash of
 // the reference because references can be longer than a file name may be.
 //
 // Order of writes makes crashes harmless: an image's blobs and layers exist
@@ -20,7 +20,7 @@ import { isDigest } from "../content/digest.js";
 import { parseReference, repositoryName, DEFAULT_TAG, type ImageReference } from "../content/reference.js";
 import type { Digest } from "../content/types.js";
 import { EngineError } from "../types.js";
-import { cleanTemp, readJsonFile, TEMP_PREFIX, writeFileAtomic } from "./atomic.js";
+import { cleanTemp, readJsonFile, TEMP_PREFIX, writeFileAtomic } from "../sys/atomic-file.js";
 import { KeyedMutex } from "./mutex.js";
 import type { ImageEntry, ImageRecord } from "./types.js";
 
@@ -55,6 +55,7 @@ export class ImageStore {
 
   static async open(root: string, opts: { sync?: boolean } = {}): Promise<ImageStore> {
     const store = new ImageStore(root, opts.sync ?? true);
+    await mkdir(root, { recursive: true, mode: 0o700 });
     await mkdir(store.#imagesDir, { recursive: true });
     await mkdir(store.#refsDir, { recursive: true });
     await cleanTemp(store.#imagesDir, STALE_TEMP_MS);
@@ -86,7 +87,7 @@ export class ImageStore {
   }
 
   async put(record: ImageRecord): Promise<void> {
-    await writeFileAtomic(this.#recordPath(record.id), JSON.stringify(record), this.#sync);
+    await writeFileAtomic(this.#recordPath(record.id), JSON.stringify(record), { sync: this.#sync });
   }
 
   async delete(id: Digest): Promise<void> {
@@ -128,7 +129,7 @@ export class ImageStore {
     const key = refKey(ref);
     return this.#refLocks.run(key, async () => {
       const previous = (await readJsonFile<RefFile>(this.#refPath(key)))?.id;
-      if (previous !== id) await writeFileAtomic(this.#refPath(key), JSON.stringify({ ref: key, id } satisfies RefFile), this.#sync);
+      if (previous !== id) await writeFileAtomic(this.#refPath(key), JSON.stringify({ ref: key, id } satisfies RefFile), { sync: this.#sync });
       return previous;
     });
   }

@@ -1,6 +1,6 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Ipam } from "./ipam.js";
 import { parseCidr } from "./ipv4.js";
@@ -72,6 +72,10 @@ describe("Ipam", () => {
     const broken = await Ipam.open(file);
     expect(broken.corrupt).toBe(true);
     expect(broken.ipam.networkIds()).toEqual([]);
+    // The bad file is kept beside, for a human.
+    const aside = (await readdir(dirname(file))).filter((n) => n.startsWith(`${basename(file)}.corrupt-`));
+    expect(aside).toHaveLength(1);
+    expect(await readFile(join(dirname(file), aside[0] ?? ""), "utf8")).toBe("{ half");
   });
 
   it("reconciles with the records: drops unknown networks and addresses, restores missing ones", async () => {

@@ -10,6 +10,7 @@
 // overlaps a host route, so a network never shadows the host's LAN or VPN.
 import { EngineError } from "../types.js";
 import { broadcast, contains, formatCidr, formatIp, overlaps, parseCidr, parseIp, size, type Cidr } from "./ipv4.js";
+import { setAside } from "../sys/atomic-file.js";
 import { readJson, writeJsonAtomic } from "./jsonfile.js";
 import { Mutex } from "./mutex.js";
 
@@ -52,7 +53,7 @@ export class Ipam {
     private state: IpamFile,
   ) {}
 
-  /** Loads the table; a missing file is an empty table. An unreadable one is reported as `corrupt` and replaced by an empty table that repair() refills from the network and sandbox records. */
+  /** Loads the table; a missing file is an empty table. An unreadable one is set aside (ipam.json.corrupt-<time>), reported as `corrupt` and replaced by an empty table that repair() refills from the network and sandbox records. */
   static async open(path: string): Promise<{ ipam: Ipam; corrupt: boolean }> {
     try {
       const state = await readJson<IpamFile>(path);
@@ -60,6 +61,8 @@ export class Ipam {
       if (state.version !== 1 || typeof state.networks !== "object") throw new Error("unknown format");
       return { ipam: new Ipam(path, state), corrupt: false };
     } catch {
+      // Kept for a human (the table is rebuilt from the records, so nothing depends on it).
+      await setAside(path).catch(() => undefined);
       return { ipam: new Ipam(path, { version: 1, networks: {} }), corrupt: true };
     }
   }

@@ -1,44 +1,35 @@
-// Persisted state is small JSON files replaced atomically (write a temporary
-// file beside, then rename), so a crash leaves either the old or the new
-// content, never half of one. No fsync: a process crash cannot lose a renamed
-// file, and after a power loss every netns, veth and bridge is gone anyway —
-// repair() rebuilds kernel state from the records and frees what they lack.
-import { randomBytes } from "node:crypto";
-import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
+// Persisted network state is small JSON files replaced atomically with the
+// engine's one atomic writer (engine/sys/atomic-file.ts: unique temp name,
+// fsync of file and directory, rename), so a crash or a power loss leaves
+// either the old or the new content, never half of one. Network and IPAM
+// records are the truth that repair() rebuilds bridges and rules from after
+// a reboot, so they are as durable as container records.
+import { mkdir, readdir, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { isTempName, readJsonFile, setAside, writeFileAtomic } from "../sys/atomic-file.js";
 
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  const tmp = join(dirname(path), `.${randomBytes(4).toString("hex")}.tmp`);
+  const text = JSON.stringify(value, null, 1) + "\n";
   try {
-    await writeFile(tmp, JSON.stringify(value, null, 1) + "\n", { mode: 0o600 });
-    await rename(tmp, path);
+    await writeFileAtomic(path, text);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") {
-      // The directory is missing (first write): create it and try once more.
-      await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-      await writeFile(tmp, JSON.stringify(value, null, 1) + "\n", { mode: 0o600 });
-      await rename(tmp, path);
-      return;
-    }
-    await rm(tmp, { force: true });
-    throw err;
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    // The directory is missing (first write): create it and try once more.
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    await writeFileAtomic(path, text);
   }
 }
 
-/** undefined when the file does not exist; throws on unparsable content so callers decide. */
-export async function readJson<T>(path: string): Promise<T | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw err;
-  }
-  return JSON.parse(text) as T;
-}
+/** undefined when the file does not exist; throws CorruptFileError on unparsable content so callers decide. */
+export const readJson = readJsonFile;
 
-/** Every `*.json` record in a directory (missing directory: none). Temporary files from an interrupted write are removed. */
-export async function readJsonDir<T>(dir: string): Promise<{ name: string; value: T | undefined }[]> {
+/**
+ * Every `*.json` record in a directory (missing directory: none). Temporary
+ * files from an interrupted write are removed. A record that does not parse
+ * is set aside (<name>.json.corrupt-<time>) and reported as `corrupt` with
+ * its new path: the caller must then not remove what it may have owned.
+ */
+export async function readJsonDir<T>(dir: string): Promise<{ name: string; value: T | undefined; corrupt?: string }[]> {
   let names: string[];
   try {
     names = await readdir(dir);
@@ -46,20 +37,20 @@ export async function readJsonDir<T>(dir: string): Promise<{ name: string; value
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
     throw err;
   }
-  const out: { name: string; value: T | undefined }[] = [];
+  const out: { name: string; value: T | undefined; corrupt?: string }[] = [];
   for (const name of names) {
-    if (name.endsWith(".tmp")) {
+    // One process owns the network state (lockfile.ts), so every temp file here is a killed writer's.
+    // Names ending in ".tmp" are those of the writer before the shared one.
+    if (isTempName(name) || name.endsWith(".tmp")) {
       await rm(join(dir, name), { force: true });
       continue;
     }
     if (!name.endsWith(".json")) continue;
-    let value: T | undefined;
     try {
-      value = await readJson<T>(join(dir, name));
+      out.push({ name: name.slice(0, -5), value: await readJson<T>(join(dir, name)) });
     } catch {
-      value = undefined; // corrupt: the caller treats it as absent and repair() cleans what it owned
+      out.push({ name: name.slice(0, -5), value: undefined, corrupt: (await setAside(join(dir, name))) ?? join(dir, name) });
     }
-    out.push({ name: name.slice(0, -5), value });
   }
   return out;
 }

@@ -81,6 +81,13 @@ export class LinuxNetworkManager implements NetworkManager {
   private baseReady = false;
   private hostPrepared = false;
   private ipamCorrupt = false;
+  /**
+   * Network or sandbox records that could not be read (set aside). While there
+   * are any, repair() removes nothing it cannot attribute: the bridge, netns,
+   * veths, rules and addresses of an unreadable record may belong to a
+   * running container.
+   */
+  private readonly unreadable: string[] = [];
   private closed = false;
 
   constructor(
@@ -98,11 +105,13 @@ export class LinuxNetworkManager implements NetworkManager {
   /** Reads the records and fills the DNS registry from them (DNS servers start in repair()). */
   async load(ipamCorrupt: boolean): Promise<void> {
     this.ipamCorrupt = ipamCorrupt;
-    for (const { value } of await readJsonDir<NetworkRecord>(this.dir("networks"))) {
+    for (const { value, corrupt, name } of await readJsonDir<NetworkRecord>(this.dir("networks"))) {
       if (value?.id) this.networks.set(value.id, value);
+      else this.unreadable.push(corrupt ?? join(this.dir("networks"), `${name}.json`));
     }
-    for (const { value } of await readJsonDir<SandboxRecord>(this.dir("sandboxes"))) {
+    for (const { value, corrupt, name } of await readJsonDir<SandboxRecord>(this.dir("sandboxes"))) {
       if (value?.containerId) this.sandboxes.set(value.containerId, value);
+      else this.unreadable.push(corrupt ?? join(this.dir("sandboxes"), `${name}.json`));
     }
     for (const sb of this.sandboxes.values()) this.register(sb);
   }
@@ -407,11 +416,14 @@ export class LinuxNetworkManager implements NetworkManager {
         }
       }
 
+      if (this.unreadable.length > 0) report.kept = [`everything no record owns: unreadable records ${this.unreadable.join(", ")}`];
+      const sure = this.unreadable.length === 0;
+
       // 2. Kernel objects with our prefixes that no record owns.
       const bridges = new Set([...this.networks.values()].map((n) => n.bridge));
       const veths = new Set([...this.sandboxes.values()].flatMap((s) => s.endpoints.map((e) => e.hostVeth)));
       const namespaces = new Set([...this.sandboxes.values()].map((s) => s.netns));
-      report.removed.push(...(await removeUnowned(this.prefixes, { bridges, veths, namespaces })));
+      if (sure) report.removed.push(...(await removeUnowned(this.prefixes, { bridges, veths, namespaces })));
 
       // 3. Bridges of recorded networks: created again if missing; endpoints back on their bridge.
       for (const n of this.networks.values()) {
@@ -426,7 +438,10 @@ export class LinuxNetworkManager implements NetworkManager {
       // 4. iptables: our chains rebuilt from the records in one transaction (atomic on nf_tables,
       //    so a published port never stops working while this runs).
       const saved = await iptablesSave();
-      if (this.networks.size === 0) {
+      if (!sure) {
+        // Left as they are: the rebuild would drop the rules of an unreadable record's owner
+        // (addNetworkRules checks for the base chains itself while baseReady is false).
+      } else if (this.networks.size === 0) {
         const lines = removeBaseLines(this.prefixes, saved);
         if (lines.filter.length + lines.nat.length > 0) report.removed.push("iptables chains (no networks left)");
         await iptablesRestore(restoreText(lines));
@@ -447,7 +462,8 @@ export class LinuxNetworkManager implements NetworkManager {
       const want = new Map<string, { subnet: string; gateway: string; addresses: Map<string, string> }>();
       for (const n of this.networks.values()) want.set(n.id, { subnet: n.subnet, gateway: n.gateway, addresses: new Map() });
       for (const s of this.sandboxes.values()) for (const e of s.endpoints) want.get(e.networkId)?.addresses.set(e.ipAddress, s.containerId);
-      const dropped = await this.ipam.reconcile(want);
+      // With an unreadable record, its addresses may be in use: reconcile would free them for reuse.
+      const dropped = sure ? await this.ipam.reconcile(want) : [];
       report.removed.push(...dropped.map((d) => `IPAM ${d}`));
       if (this.ipamCorrupt) {
         report.restored.push("IPAM table (rebuilt from the records)");

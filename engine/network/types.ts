@@ -112,6 +112,8 @@ export interface RepairReport {
   removed: string[];
   /** Things put back: bridges, rules, DNS servers. */
   restored: string[];
+  /** What was not cleaned up because some record was unreadable (see manager.ts). */
+  kept?: string[];
 }
 
 /**

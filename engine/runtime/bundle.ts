@@ -6,6 +6,7 @@ import { realpathSync } from "node:fs";
 import { chmod, lstat, mkdir, readFile, readdir, stat, writeFile } from "node:fs/promises";
 import { hostname as osHostname } from "node:os";
 import { join } from "node:path";
+import { writeFileAtomic } from "../sys/atomic-file.js";
 import type { ContainerSpec, ImageConfig } from "../types.js";
 import { EngineError } from "../types.js";
 import { capabilitiesFromMask } from "./caps.js";
@@ -44,6 +45,8 @@ export interface BundleInput {
   /** Mounts with host paths resolved; default: spec.mounts (binds only). */
   mounts?: ResolvedMount[] | undefined;
   hostLimits?: HostRlimits;
+  /** Added to config.json's annotations (the container's record as created: see store.ts RECORD_ANNOTATION). */
+  annotations?: Record<string, string>;
 }
 
 /** The first of docker-init, tini-static, tini on PATH (all are tini; docker-init is Docker's name for it). */
@@ -117,7 +120,9 @@ export async function prepareBundle(b: BundleInput): Promise<OciSpec> {
     hostCapabilities: spec.privileged ? await hostBoundingCapabilities() : undefined,
     hostMaskedPaths: spec.privileged ? undefined : await hostMaskedPaths(),
   });
-  await writeFile(join(b.dir, "config.json"), serializeSpec(config));
+  if (b.annotations) config.annotations = { ...config.annotations, ...b.annotations };
+  // 0600: the spec holds the container's environment (secrets).
+  await writeFileAtomic(join(b.dir, "config.json"), serializeSpec(config));
   return config;
 }
 

@@ -69,7 +69,8 @@ const MARKER = 0x01;
 export async function runExec(ctx: ExecContext, spec: ExecSpec): Promise<{ exitCode: number }> {
   const proc = await execProcess(ctx, spec);
   const file = join(ctx.containerDir, `exec-${randomBytes(6).toString("hex")}.json`);
-  await writeFile(file, JSON.stringify(proc));
+  // Transient (read once by runc, then removed), so not the atomic writer; 0600: it holds the exec's environment.
+  await writeFile(file, JSON.stringify(proc), { mode: 0o600 });
   try {
     return spec.tty ? await runTty(ctx, spec, file) : await runPlain(ctx, spec, file);
   } finally {

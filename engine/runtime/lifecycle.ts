@@ -21,7 +21,7 @@ import type { RuntimePaths } from "./runtime.js";
 import { normalizeSignal } from "./signals.js";
 import { isActive, transition } from "./state.js";
 import { reconcile, toInfo } from "./store.js";
-import type { ContainerRecord, RecordStore } from "./store.js";
+import type { ContainerRecord, RecordStore, UnreadableRecord } from "./store.js";
 
 export interface LifecycleDeps {
   runc: Runc;
@@ -34,6 +34,10 @@ export interface LifecycleDeps {
   rotator: LogRotator;
   beforeStart?: ((info: ContainerInfo, rootfs: string) => Promise<void>) | undefined;
   emit: (e: EngineEvent) => void;
+  /** The engine's log (the daemon's): unreadable records are reported there by path. */
+  log?: ((msg: string, fields?: Record<string, unknown>) => void) | undefined;
+  /** Containers whose record could not be read nor rebuilt: left alone (never deleted), reported. */
+  unreadable: Map<string, UnreadableRecord>;
 }
 
 type ContainerAction = Exclude<Extract<EngineEvent, { type: "container" }>["action"], "health_status">;
@@ -401,16 +405,32 @@ export class Lifecycle {
 
   /** Loads every record and brings it in line with runc and conmon (see store.ts reconcile). */
   async load(): Promise<void> {
-    const { records, broken } = await this.d.store.loadAll();
+    const { records, missing, unreadable } = await this.d.store.loadAll();
     const runcStates = new Map((await this.d.runc.list()).map((s) => [s.id, s]));
     const now = new Date().toISOString();
+    const rebuilt = new Set<string>();
+    // A directory without a record that runc knows is a container whose record was lost, not a half-made create.
+    for (const id of missing) if (runcStates.has(id)) unreadable.push({ id, file: this.d.store.recordFile(id), reason: "record.json is missing" });
+    for (const u of unreadable) {
+      const r = await this.rebuild(u, runcStates.has(u.id));
+      if (r) {
+        records.push(r);
+        rebuilt.add(r.id);
+      } else {
+        // Left as it is: its processes, runc state, directory, snapshot and volumes (the engine
+        // treats it as owned). Only a human can tell what it was.
+        this.d.unreadable.set(u.id, u);
+        runcStates.delete(u.id);
+        this.d.log?.("container record unreadable and not rebuildable: container left alone, nothing deleted", { id: u.id, file: u.file, reason: u.reason });
+      }
+    }
     for (const r of records) {
       const active = isActive(r.state);
       const exit = active ? await readExitFile(this.d.paths.exitDir, r.id) : undefined;
       const oom = active && exit ? await this.oomHappened(r) : false;
       const { record, deleteRunc } = reconcile(r, { runc: runcStates.get(r.id), exit, oom }, now);
       if (deleteRunc) await this.d.runc.delete(r.id, { force: true });
-      if (JSON.stringify(record) !== JSON.stringify(r)) await this.d.store.save(record);
+      if (rebuilt.has(r.id) || JSON.stringify(record) !== JSON.stringify(r)) await this.d.store.save(record);
       this.d.records.set(record.id, record);
       runcStates.delete(r.id);
       // Rotation goes on where the last engine left it (and finishes one it cut short).
@@ -418,7 +438,35 @@ export class Lifecycle {
     }
     // runc state nobody has a record of (a create that crashed before saving) and half-made directories.
     for (const id of runcStates.keys()) await this.d.runc.delete(id, { force: true });
-    for (const id of broken) await this.d.store.remove(id);
+    for (const id of missing) if (!rebuilt.has(id) && !this.d.unreadable.has(id)) await this.d.store.remove(id);
+  }
+
+  /**
+   * A container whose record.json is corrupt or lost: the bad file is set
+   * aside (record.json.corrupt-<time>), and the record rebuilt from what the
+   * bundle keeps of it as created (store.ts RECORD_ANNOTATION) plus what runc
+   * and conmon say now (reconcile() in load() settles running/exited).
+   * undefined when the bundle cannot tell (an older bundle, or unreadable).
+   */
+  private async rebuild(u: UnreadableRecord, runcKnows: boolean): Promise<ContainerRecord | undefined> {
+    const aside = await this.d.store.setAside(u.id).catch((e: unknown) => {
+      this.d.log?.("cannot set an unreadable container record aside", { id: u.id, file: u.file, error: (e as Error).message });
+      return undefined;
+    });
+    if (aside) u.file = aside;
+    const created = await this.d.store.fromBundle(u.id);
+    if (!created) return undefined;
+    const exit = await readExitFile(this.d.paths.exitDir, u.id);
+    const monitorPid = Number.parseInt(await readFile(join(this.dir(u.id), "conmon.pid"), "utf8").catch(() => ""), 10);
+    // Started at some point if runc or conmon know it: "running" lets reconcile() find out what it is now.
+    const started = runcKnows || exit !== undefined;
+    this.d.log?.("container record unreadable: rebuilt from its bundle and runc's state, container kept", { id: u.id, name: created.name, file: u.file, reason: u.reason });
+    return {
+      ...created,
+      state: started ? "running" : "created",
+      monitorPid: started && !Number.isNaN(monitorPid) ? monitorPid : undefined,
+      error: `record rebuilt from the bundle after ${u.reason}${aside ? ` (the bad file is kept as ${aside})` : ""}; restart count and start time were lost`,
+    };
   }
 
   close(): void {

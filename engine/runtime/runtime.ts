@@ -37,8 +37,8 @@ import { Runc } from "./runc.js";
 import { normalizeSignal } from "./signals.js";
 import { resolveCommand } from "./spec.js";
 import { collectStats, parsePs } from "./stats.js";
-import { RecordStore, toInfo } from "./store.js";
-import type { ContainerRecord } from "./store.js";
+import { RECORD_ANNOTATION, RecordStore, toInfo } from "./store.js";
+import type { ContainerRecord, UnreadableRecord } from "./store.js";
 import type { ResolvedUser } from "./user.js";
 
 export interface RuntimeOptions {
@@ -52,6 +52,8 @@ export interface RuntimeOptions {
   beforeStart?: (info: ContainerInfo, rootfs: string) => Promise<void>;
   /** Fallback poll for exits (inotify does the fast path). */
   pollMs?: number;
+  /** The engine's log: what load() found unreadable, by path. */
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
 export interface CreateOptions {
@@ -96,6 +98,7 @@ export class ContainerRuntime {
   readonly cgroups: CgroupManager;
   private readonly store: RecordStore;
   private readonly records = new Map<string, ContainerRecord>();
+  private readonly unreadableRecords = new Map<string, UnreadableRecord>();
   private readonly watcher: ExitWatcher;
   private readonly life: Lifecycle;
   private readonly rotator: LogRotator;
@@ -116,6 +119,8 @@ export class ContainerRuntime {
       paths: this.paths,
       conmonBinary: opts.conmonBinary,
       beforeStart: opts.beforeStart,
+      log: opts.log,
+      unreadable: this.unreadableRecords,
       emit: (e) => this.events.emit("event", e),
     });
     this.watcher = new ExitWatcher(this.paths.exitDir, (id) => void this.life.checkExit(id), () => this.life.activeIds(), opts.pollMs);
@@ -124,7 +129,7 @@ export class ContainerRuntime {
   /** Opens (creating if needed) a state directory and reconciles its records with runc and conmon. */
   static async open(opts: RuntimeOptions): Promise<ContainerRuntime> {
     const rt = new ContainerRuntime(opts);
-    for (const dir of [rt.paths.runcRoot, rt.paths.exitDir, rt.paths.socketDir, rt.paths.containers]) await mkdir(dir, { recursive: true, mode: 0o711 });
+    for (const dir of [rt.paths.runcRoot, rt.paths.exitDir, rt.paths.socketDir, rt.paths.containers]) await mkdir(dir, { recursive: true, mode: 0o700 });
     await rt.life.load();
     rt.watcher.start();
     return rt;
@@ -144,10 +149,9 @@ export class ContainerRuntime {
     if (opts.id !== undefined && this.records.has(opts.id)) throw new EngineError("conflict", `container id ${opts.id} is already in use`);
     const id = opts.id ?? this.life.newId();
     const dir = this.store.containerDir(id);
-    await mkdir(join(dir, "persist"), { recursive: true, mode: 0o711 });
+    await mkdir(join(dir, "persist"), { recursive: true, mode: 0o700 });
     try {
       const cgroupsPath = `${this.opts.cgroupParent ?? "/tscompose"}/${id}`;
-      await prepareBundle({ ...opts, id, dir, spec, image: opts.imageConfig, cgroupsPath });
       const rec: ContainerRecord = {
         id,
         name: name || id.slice(0, 12),
@@ -174,6 +178,8 @@ export class ContainerRuntime {
         ports: opts.ports ?? [],
         networks: opts.networks ?? {},
       };
+      // The bundle keeps the record as created: a corrupt record.json can be rebuilt from it (store.ts).
+      await prepareBundle({ ...opts, id, dir, spec, image: opts.imageConfig, cgroupsPath, annotations: { [RECORD_ANNOTATION]: JSON.stringify(rec) } });
       await this.store.save(rec);
       this.records.set(id, rec);
       this.life.event(rec, "create");
@@ -234,6 +240,11 @@ export class ContainerRuntime {
   /** For the daemon's supervisor: exited -> restarting, counting the restart. */
   markRestarting(id: string): Promise<ContainerInfo> {
     return this.life.markRestarting(this.get(id).id);
+  }
+
+  /** Containers whose record could be neither read nor rebuilt: left alone on disk and in runc, never deleted. */
+  unreadable(): UnreadableRecord[] {
+    return [...this.unreadableRecords.values()].map((u) => ({ ...u }));
   }
 
   inspect(idOrName: string): Promise<ContainerInfo | undefined> {

@@ -1,11 +1,11 @@
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ContainerState } from "../types.js";
 import type { RuncState } from "./runc.js";
-import { RecordStore, reconcile } from "./store.js";
+import { RECORD_ANNOTATION, RecordStore, reconcile } from "./store.js";
 import type { ContainerRecord, Observed } from "./store.js";
 import { baseImage, baseSpec } from "./testing.js";
 
@@ -102,8 +102,44 @@ describe("RecordStore", () => {
     await mkdir(join(dir, "b".repeat(64)));
     const all = await store.loadAll();
     expect(all.records.map((x) => x.state)).toEqual(["running"]);
-    expect(all.broken).toEqual(["b".repeat(64)]);
+    expect(all.missing).toEqual(["b".repeat(64)]);
+    expect(all.unreadable).toEqual([]);
     await store.remove(r.id);
     expect(await store.load(r.id)).toBeUndefined();
+    await rm(join(dir, "b".repeat(64)), { recursive: true });
+  });
+
+  it("a truncated record is unreadable (named by path), set aside on request, and the record as created comes back from the bundle", async () => {
+    const store = new RecordStore(dir);
+    const r = { ...record("running"), id: "c".repeat(64) };
+    await mkdir(store.containerDir(r.id), { recursive: true });
+    await writeFile(join(store.containerDir(r.id), "config.json"), JSON.stringify({ ociVersion: "1.0.2", annotations: { [RECORD_ANNOTATION]: JSON.stringify({ ...r, state: "created" }) } }));
+    await store.save(r);
+    const text = await readFile(store.recordFile(r.id), "utf8");
+    await writeFile(store.recordFile(r.id), text.slice(0, text.length >> 1));
+    const all = await store.loadAll();
+    expect(all.records).toEqual([]);
+    expect(all.unreadable).toEqual([{ id: r.id, file: store.recordFile(r.id), reason: expect.stringContaining("invalid JSON") as string }]);
+    const aside = await store.setAside(r.id);
+    expect(aside).toMatch(/record\.json\.corrupt-/);
+    expect(await readFile(aside ?? "", "utf8")).toBe(text.slice(0, text.length >> 1));
+    expect(await store.fromBundle(r.id)).toEqual({ ...r, state: "created" });
+    // Set aside and not rebuilt (yet): still unreadable at the next load, never "missing" (which would be removed).
+    const again = await store.loadAll();
+    expect(again.missing).toEqual([]);
+    expect(again.unreadable.map((u) => [u.id, u.file])).toEqual([[r.id, aside]]);
+    await rm(store.containerDir(r.id), { recursive: true });
+  });
+
+  it("a record of another container, or not a record at all, is unreadable too", async () => {
+    const store = new RecordStore(dir);
+    const id = "d".repeat(64);
+    await mkdir(store.containerDir(id), { recursive: true });
+    await writeFile(store.recordFile(id), JSON.stringify({ ...record("running"), id: "e".repeat(64) }));
+    await expect(store.load(id)).rejects.toThrow(/not a container record of this directory/);
+    await writeFile(store.recordFile(id), "null");
+    await expect(store.load(id)).rejects.toThrow(/not a container record/);
+    expect(await store.fromBundle(id)).toBeUndefined();
+    await rm(store.containerDir(id), { recursive: true });
   });
 });

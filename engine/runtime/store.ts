@@ -1,12 +1,12 @@
 // Container records: what the engine knows about each container, one JSON
 // file per container at <stateDir>/containers/<id>/record.json, written
-// atomically (temp file + rename) so a crash leaves the old or the new record,
+// atomically (engine/sys/atomic-file.ts) so a crash leaves the old or the new record,
 // never half of one. The record is the engine's memory across restarts; the
 // truth about processes is runc's state and conmon's exit files, and
 // reconcile() merges the two when the engine starts.
-import { randomBytes } from "node:crypto";
-import { readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { readFile, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { CORRUPT_SUFFIX, CorruptFileError, readJsonFile, setAside, writeFileAtomic } from "../sys/atomic-file.js";
 import type { ContainerInfo, ContainerSpec, ContainerState, ImageConfig } from "../types.js";
 import type { RuncState } from "./runc.js";
 import type { RootfsMount } from "./oci.js";
@@ -65,6 +65,21 @@ export function toInfo(r: ContainerRecord): ContainerInfo {
   };
 }
 
+/**
+ * The annotation of a container's config.json that keeps its record as it
+ * was created (written once, with the bundle). When record.json is corrupt or
+ * lost, the container is rebuilt from it and from runc's and conmon's state
+ * instead of being treated as a leftover (which deleted running containers).
+ */
+export const RECORD_ANNOTATION = "org.tscompose.record";
+
+/** A container directory whose record.json exists but cannot be used. */
+export interface UnreadableRecord {
+  id: string;
+  file: string;
+  reason: string;
+}
+
 export class RecordStore {
   constructor(readonly dir: string) {}
 
@@ -74,41 +89,70 @@ export class RecordStore {
 
   async save(r: ContainerRecord): Promise<void> {
     const file = join(this.containerDir(r.id), "record.json");
-    const tmp = `${file}.${randomBytes(4).toString("hex")}.tmp`;
-    await writeFile(tmp, JSON.stringify(r, null, 2));
-    await rename(tmp, file);
+    await writeFileAtomic(file, JSON.stringify(r, null, 2));
   }
 
+  recordFile(id: string): string {
+    return join(this.containerDir(id), "record.json");
+  }
+
+  /** undefined when there is no record.json; throws CorruptFileError (or a read error) when it cannot be used. */
   async load(id: string): Promise<ContainerRecord | undefined> {
-    try {
-      return JSON.parse(await readFile(join(this.containerDir(id), "record.json"), "utf8")) as ContainerRecord;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      throw e;
-    }
+    const file = this.recordFile(id);
+    const r = await readJsonFile<ContainerRecord>(file);
+    if (r !== undefined && (typeof r !== "object" || r === null || r.id !== id || typeof r.state !== "string")) throw new CorruptFileError(file, "not a container record of this directory");
+    return r;
   }
 
-  /** Every record on disk; directories without a readable record are reported apart (half-created containers). */
-  async loadAll(): Promise<{ records: ContainerRecord[]; broken: string[] }> {
+  /**
+   * Every record on disk. Directories without record.json are `missing`
+   * (a create that crashed before saving it, unless runc knows the id);
+   * those whose record.json cannot be read or parsed, or whose record was set
+   * aside by an earlier start, are `unreadable`: never to be deleted.
+   */
+  async loadAll(): Promise<{ records: ContainerRecord[]; missing: string[]; unreadable: UnreadableRecord[] }> {
     let ids: string[];
     try {
       ids = await readdir(this.dir);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return { records: [], broken: [] };
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return { records: [], missing: [], unreadable: [] };
       throw e;
     }
     const records: ContainerRecord[] = [];
-    const broken: string[] = [];
+    const missing: string[] = [];
+    const unreadable: UnreadableRecord[] = [];
     for (const id of ids) {
       try {
         const r = await this.load(id);
         if (r) records.push(r);
-        else broken.push(id);
-      } catch {
-        broken.push(id);
+        else {
+          const aside = (await readdir(this.containerDir(id)).catch(() => [] as string[])).filter((n) => n.startsWith(`record.json${CORRUPT_SUFFIX}`));
+          if (aside.length > 0) unreadable.push({ id, file: join(this.containerDir(id), aside.sort().at(-1) ?? ""), reason: "its record was set aside as unreadable by an earlier start" });
+          else missing.push(id);
+        }
+      } catch (e) {
+        unreadable.push({ id, file: this.recordFile(id), reason: e instanceof CorruptFileError ? e.message : `cannot read it: ${(e as Error).message}` });
       }
     }
-    return { records, broken };
+    return { records, missing, unreadable };
+  }
+
+  /** Moves an unusable record.json out of the way (record.json.corrupt-<time>), kept for a human to look at; the new name, or undefined when there was none. */
+  setAside(id: string): Promise<string | undefined> {
+    return setAside(this.recordFile(id));
+  }
+
+  /** The record as created, from the bundle's config.json annotation; undefined when the bundle lacks it (made by an older tscompose) or is unreadable. */
+  async fromBundle(id: string): Promise<ContainerRecord | undefined> {
+    try {
+      const config = JSON.parse(await readFile(join(this.containerDir(id), "config.json"), "utf8")) as { annotations?: Record<string, string> };
+      const text = config.annotations?.[RECORD_ANNOTATION];
+      if (text === undefined) return undefined;
+      const r = JSON.parse(text) as ContainerRecord;
+      return r.id === id ? r : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   async remove(id: string): Promise<void> {

@@ -23,8 +23,9 @@
 // "l/<id>:l/<id>..." relative to the root and is made from there (Mount.cwd).
 // That fits the 128 layers docker allows; beyond it, prepare fails.
 import { randomBytes } from "node:crypto";
-import { chmod, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, symlink, unlink, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, symlink, unlink } from "node:fs/promises";
 import * as path from "node:path";
+import { syncDir, writeFileAtomic } from "../sys/atomic-file.js";
 import { chainId, digestHex, isDigest } from "./chain.js";
 import { isMounted, mountOverlay, unmount } from "./mount.js";
 import { unpackLayer, type UnpackOptions } from "./unpack.js";
@@ -82,7 +83,9 @@ export class OverlaySnapshotter implements Snapshotter {
 
   private init(): Promise<void> {
     this.ready ??= (async () => {
-      for (const d of [this.root, this.layersDir, this.containersDir, this.viewsDir, `${this.root}/l`, `${this.root}/empty`]) {
+      // The root is private: upper dirs hold what containers wrote (setuid binaries included).
+      await mkdir(this.root, { recursive: true, mode: 0o700 });
+      for (const d of [this.layersDir, this.containersDir, this.viewsDir, `${this.root}/l`, `${this.root}/empty`]) {
         await mkdir(d, { recursive: true });
       }
     })();
@@ -132,7 +135,10 @@ export class OverlaySnapshotter implements Snapshotter {
         size: result.size,
         created: new Date().toISOString(),
       };
-      await writeFile(`${tmp}/layer.json`, JSON.stringify(meta));
+      // The metadata is durable before the directory gets its name (the layer's files are not
+      // fsynced one by one, as containerd's and docker's unpackers do not: that would cost a
+      // sync per file; a layer torn by a power loss is pulled again after `rmi`).
+      await writeFileAtomic(`${tmp}/layer.json`, JSON.stringify(meta));
       if (req.parentReady !== undefined) {
         await req.parentReady;
         if (req.parent !== undefined && (await this.getLayer(req.parent)) === undefined) {
@@ -142,6 +148,7 @@ export class OverlaySnapshotter implements Snapshotter {
       const final = this.layerDir(meta.chainId);
       try {
         await rename(tmp, final);
+        await syncDir(this.layersDir);
       } catch (err) {
         if (!isExists(err)) throw err;
         // Someone else committed the same layer first: theirs is as good as ours.
@@ -201,9 +208,10 @@ export class OverlaySnapshotter implements Snapshotter {
       await mkdir(`${tmp}/work`, { mode: 0o700 });
       await mkdir(`${tmp}/merged`, { mode: 0o755 });
       const meta: ContainerMeta = { key, layers: [...layers], created: new Date().toISOString() };
-      await writeFile(`${tmp}/snapshot.json`, JSON.stringify(meta));
+      await writeFileAtomic(`${tmp}/snapshot.json`, JSON.stringify(meta));
       try {
         await rename(tmp, this.containerDir(key));
+        await syncDir(this.containersDir);
       } catch (err) {
         if (isExists(err)) throw new SnapshotError("conflict", `container snapshot ${key} already exists`, { cause: err });
         throw err;

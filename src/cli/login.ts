@@ -7,7 +7,7 @@ import { mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { createInterface } from "node:readline";
 import { dockerConfigPath } from "../../engine/content/credentials.js";
-import { writeFileAtomic } from "../../engine/image/atomic.js";
+import { writeFileAtomic } from "../../engine/sys/atomic-file.js";
 import { checkLogin, loginServer } from "../../engine/image/login.js";
 import { engineLocation } from "./engine-config.js";
 import { CliError } from "./errors.js";

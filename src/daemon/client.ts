@@ -9,6 +9,7 @@ import { dirname, resolve } from "node:path";
 import type { Duplex } from "node:stream";
 import { API_VERSION } from "./api.js";
 import { UPGRADE_PROTOCOL } from "./attach.js";
+import { ensureStateDir } from "../../engine/sys/state-dir.js";
 import type { DaemonPaths } from "./paths.js";
 
 export class DaemonError extends Error {
@@ -158,8 +159,10 @@ export async function connect(paths: DaemonPaths, opts: { autostart?: boolean; t
 
 async function startDaemon(paths: DaemonPaths, opts: { autostart?: boolean; timeoutMs?: number }): Promise<void> {
   if (opts.autostart === false || process.env.TSCOMPOSE_NO_AUTOSTART === "1") throw new DaemonError(`cannot connect to the tscompose daemon at ${paths.socket}: is it running?`, 503);
+  // The CLI may be the first to touch the state dir: it is created private here as well.
+  ensureStateDir(paths.stateDir);
   mkdirSync(dirname(paths.logFile), { recursive: true });
-  const out = openSync(paths.logFile, "a");
+  const out = openSync(paths.logFile, "a", 0o600);
   const bin = resolve(dirname(new URL(import.meta.url).pathname), "../../../bin/tscompose");
   // Imported here: only a command that starts the daemon needs it (~5 ms of every CLI's start-up).
   const { spawn } = await import("node:child_process");

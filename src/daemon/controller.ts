@@ -3,6 +3,7 @@
 // interleaved) and stacks in parallel. Level-triggered: every entry point
 // (up, down, resync at start, events) observes the engine afresh and plans from
 // what is, never from what it remembers happened.
+import { checkName } from "../../engine/names.js";
 import type { ContainerInfo, Engine, HealthcheckConfig } from "../../engine/types.js";
 import { apply, conditionMet } from "../../reconciler/apply.js";
 import type { ProgressEvent } from "../../reconciler/apply.js";
@@ -149,6 +150,7 @@ export class StackController {
     const loaded = loadStack({ ...req.project });
     for (const w of loaded.warnings) emit({ type: "warning", message: w });
     const spec = loaded.stack;
+    checkName("project", spec.name);
     for (const s of [...(req.options.services ?? []), ...(req.options.mustExist ?? [])]) {
       if (!(s in spec.services)) throw Object.assign(new Error(`no such service: ${s}`), { code: NO_SUCH_SERVICE });
     }
@@ -194,6 +196,8 @@ export class StackController {
     }
     const name = loaded?.name ?? req.projectName;
     if (name === undefined) throw loadError instanceof Error ? loadError : new Error("down: no project named and no stack files given");
+    // The name becomes file names (stacks/<name>.json, jobs/<name>.json): "../../etc/x" must not.
+    checkName("project", name);
     return this.serialize(name, async () => {
       // Without a spec (a stack the daemon never saw), labels still find everything.
       const spec = loaded ?? this.stacks.get(name)?.spec ?? emptyStack(name);
@@ -380,6 +384,34 @@ export class StackController {
     }
   }
 
+  /**
+   * Stacks whose saved record was unreadable at start: their containers name
+   * the stack's files and directory (compose's labels), so the stack is loaded
+   * from there and supervised (restart policies, health) as it runs now. It is
+   * not re-synced: the environment the CLI loaded it with is not known, and a
+   * different interpolation must not recreate anything. `up` replaces it.
+   */
+  async recoverUnreadableStacks(): Promise<void> {
+    for (const u of this.stacks.unreadable()) {
+      const mine = await this.engine.listContainers({ all: true, labels: { [LABEL.project]: u.name } });
+      const labels = mine.find((c) => c.labels[LABEL.configFiles] && c.labels[LABEL.workingDir])?.labels;
+      const files = labels?.[LABEL.configFiles]?.split(",").filter(Boolean) ?? [];
+      const dir = labels?.[LABEL.workingDir];
+      if (files.length === 0 || dir === undefined) {
+        this.log.error("stack record unreadable and no container names its files: containers left as they are, not supervised until `up`", { stack: u.name, file: u.file });
+        continue;
+      }
+      const project = { files, projectName: u.name, projectDirectory: dir, envFiles: [], profiles: [], env: {}, cwd: dir };
+      try {
+        const spec = loadStack({ ...project }).stack;
+        this.stacks.adopt({ name: u.name, project, spec, options: {}, stoppedByUser: [], updatedAt: new Date().toISOString(), rebuilt: true });
+        this.log.warn("stack record unreadable: supervising the stack as loaded from the files its containers name; run `up` to save a new record", { stack: u.name, file: u.file, files });
+      } catch (err) {
+        this.log.error("stack record unreadable and its files do not load: containers left as they are, not supervised until `up`", { stack: u.name, file: u.file, error: (err as Error).message });
+      }
+    }
+  }
+
   async summaries(): Promise<StackSummary[]> {
     const all = await this.engine.listContainers({ all: true, labels: { [LABEL.project]: undefined } });
     const names = new Set([...this.stacks.list().map((s) => s.name), ...all.map((c) => c.labels[LABEL.project] as string)]);
@@ -389,7 +421,10 @@ export class StackController {
       for (const c of mine) counts.set(c.state, (counts.get(c.state) ?? 0) + 1);
       const record = this.stacks.get(name);
       const jobs = Object.values(record?.spec.services ?? {}).filter((s) => s.supervision?.schedule).length;
-      const status = [...[...counts].map(([state, n]) => `${state}(${n})`), ...(jobs > 0 ? [`scheduled(${jobs})`] : [])].join(", ") || "empty";
+      const unreadable = this.stacks.unreadable().find((u) => u.name === name);
+      const status =
+        ([...[...counts].map(([state, n]) => `${state}(${n})`), ...(jobs > 0 ? [`scheduled(${jobs})`] : [])].join(", ") || "empty") +
+        (unreadable ? `; saved record unreadable (kept as ${unreadable.file}): run up` : "");
       return {
         name,
         status,

@@ -1,10 +1,12 @@
 // The scheduled jobs' state per stack: for each scheduled service the latest
 // cron slot acted on, the runs in flight and the history (exit codes, log
-// tails). One JSON file per stack under <state dir>/jobs, written whole and
-// renamed into place after every change, mode 0600 (logs may hold secrets),
+// tails). One JSON file per stack under <state dir>/jobs, written atomically
+// (engine/sys/atomic-file.ts) after every change, mode 0600 (logs may hold secrets),
 // so a daemon killed at any moment finds the last state it decided on.
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { checkName } from "../../engine/names.js";
+import { writeFileAtomicSync } from "../../engine/sys/atomic-file.js";
 import type { JobStoreLike, PersistedJobs } from "./scheduler.js";
 
 export class JobStore implements JobStoreLike {
@@ -16,7 +18,8 @@ export class JobStore implements JobStoreLike {
   }
 
   private file(project: string): string {
-    return join(this.dir, `${project}.json`);
+    // The name becomes a file name: never a path (the API checks too; this is the last line).
+    return join(this.dir, `${checkName("project", project)}.json`);
   }
 
   load(project: string): PersistedJobs | undefined {
@@ -30,9 +33,7 @@ export class JobStore implements JobStoreLike {
 
   save(jobs: PersistedJobs): void {
     const file = this.file(jobs.project);
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(jobs), { mode: 0o600 });
-    renameSync(tmp, file);
+    writeFileAtomicSync(file, JSON.stringify(jobs));
   }
 
   delete(project: string): void {

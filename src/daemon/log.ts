@@ -44,7 +44,8 @@ export function fileLogger(path: string, alsoStderr = false, rotation: LogRotati
   const write = (level: string, msg: string, fields: Fields = {}): void => {
     const line = `${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`;
     // Synchronous on purpose: the last lines before a crash are the ones that matter.
-    appendFileSync(path, line);
+    // 0600 when created: errors may quote a container's environment.
+    appendFileSync(path, line, { mode: 0o600 });
     if (alsoStderr) process.stderr.write(line);
     size += Buffer.byteLength(line);
     if (++writes % RESTAT_EVERY === 0 || size >= rotation.maxSize) size = sizeOf(path);

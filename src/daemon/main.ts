@@ -3,10 +3,12 @@
 // what really runs (level-triggered), so a kill -9 at any moment loses,
 // leaks and duplicates nothing. Stopping the daemon never stops containers:
 // each has its own monitor (conmon) and outlives us.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import type { Server } from "node:http";
 import { createEngine } from "../../engine/index.js";
+import { writeFileAtomicSync } from "../../engine/sys/atomic-file.js";
 import { isRunning } from "../../engine/sys/proc.js";
+import { ensureStateDir } from "../../engine/sys/state-dir.js";
 import type { Engine } from "../../engine/types.js";
 import type { DaemonEvent } from "./api.js";
 import { StackController } from "./controller.js";
@@ -37,10 +39,12 @@ export interface RunningDaemon {
 
 export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const paths = daemonPaths(process.env, opts.stateDir);
-  mkdirSync(paths.stateDir, { recursive: true, mode: 0o711 });
+  // Created private, or an older state dir's modes migrated, before anything is written in it.
+  const tightened = ensureStateDir(paths.stateDir);
   const log: Logger = fileLogger(paths.logFile, opts.stderr);
   claimPidFile(paths.pidFile);
   log.info("daemon starting", { pid: process.pid, stateDir: paths.stateDir, socket: paths.socket });
+  if (tightened.length > 0) log.warn("state dir modes tightened (other users could read or enter it)", { changed: tightened });
 
   const engine = await createEngine({
     kind: "embedded",
@@ -55,7 +59,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   engine.onEvent(publish);
   const controller = new StackController(
     engine,
-    new StackStore(paths.stateDir),
+    new StackStore(paths.stateDir, log),
     log,
     (id, name, status) => publish({ type: "container", action: "health_status", id, name, labels: {}, status: status as "healthy", time: Date.now() }),
     publish,
@@ -79,7 +83,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
 
   // Re-sync every known stack in the background: the API answers meanwhile,
   // and per-stack locks keep a concurrent `up` from interleaving with it.
+  await controller.recoverUnreadableStacks();
   for (const record of controller.stacks.list()) {
+    // A stack rebuilt from its containers' labels is supervised, not converged (see recoverUnreadableStacks).
+    if (record.rebuilt) continue;
     if (record.options.watch) {
       try {
         controller.watcher.watch(record.name, watchedFilesOf({ ...record.project }));
@@ -116,7 +123,7 @@ function claimPidFile(file: string): void {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
   }
-  writeFileSync(file, `${process.pid}\n`);
+  writeFileAtomicSync(file, `${process.pid}\n`);
 }
 
 /** Whether `pid` is a running tscompose daemon: not a zombie (see proc.ts), and after a reboot the pid may belong to anything else. */

@@ -5,6 +5,7 @@ import { chmodSync, chownSync, existsSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
+import { checkName } from "../../engine/names.js";
 import { EngineError } from "../../engine/types.js";
 import { StackError } from "../stack/errors.js";
 import { API_VERSION } from "./api.js";
@@ -64,6 +65,11 @@ export function startServer(socket: string, ctx: ServerContext, group?: number):
   });
 }
 
+/** Names that become paths are refused with a 400 before any work starts (the controller and stores check again). */
+function checkProjectNames(...names: (string | undefined)[]): void {
+  for (const n of names) if (n !== undefined) checkName("project", n);
+}
+
 function statusOf(err: unknown): number {
   if (err instanceof StackError) return 400;
   if (err instanceof EngineError) return err.code === "not-found" ? 404 : err.code === "conflict" ? 409 : err.code === "invalid" ? 400 : 500;
@@ -99,7 +105,14 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
   const r = (method: string, path: string, h: Handler): [string, RegExp, Handler] => [
     method,
     new RegExp(`^/${API_VERSION}${path.replace(/:[a-z]+/g, "([^/]+)")}$`),
-    h,
+    // A stack's :name is a project name (it names files): checked before the handler runs.
+    path.startsWith("/stacks/:name/")
+      ? async (req, res, params, q) => {
+          // async: a throw here must become the route's rejection (a 400), not escape the server.
+          checkProjectNames(params[0]);
+          await h(req, res, params, q);
+        }
+      : h,
   ];
   const streamed = (fn: (emit: (m: StreamMessage) => void, req: IncomingMessage) => Promise<boolean>): Handler => {
     return async (req, res) => {
@@ -132,10 +145,12 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
     r("GET", "/ping", (_req, res) => Promise.resolve(sendJson(res, 200, { version: ctx.version, pid: process.pid, engine: engine.kind }))),
     r("POST", "/stacks/up", async (req, res) => {
       const body = await readJson<UpRequest>(req);
+      checkProjectNames(body.project?.projectName);
       await streamed((emit) => controller.up(body, emit))(req, res, [], new URLSearchParams());
     }),
     r("POST", "/stacks/down", async (req, res) => {
       const body = await readJson<DownRequest>(req);
+      checkProjectNames(body.projectName, body.project?.projectName);
       await streamed((emit) => controller.down(body, emit))(req, res, [], new URLSearchParams());
     }),
     r("GET", "/stacks", async (_req, res) => sendJson(res, 200, await controller.summaries())),

@@ -4,10 +4,13 @@
 // stopped on purpose. Persisted per stack as JSON with atomic writes, mode 0600
 // (the environment may hold secrets), so a daemon killed at any moment finds
 // the desired state of every stack when it starts again.
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { checkName } from "../../engine/names.js";
+import { CORRUPT_SUFFIX, setAsideSync, writeFileAtomicSync } from "../../engine/sys/atomic-file.js";
 import type { StackSpec } from "../../reconciler/model.js";
 import type { ProjectRef, UpRequest } from "./api.js";
+import type { Logger } from "./log.js";
 
 export interface StackRecord {
   name: string;
@@ -17,26 +20,74 @@ export interface StackRecord {
   /** Container ids a user stopped: supervision leaves them stopped. */
   stoppedByUser: string[];
   updatedAt: string;
+  /**
+   * Rebuilt by the daemon from the files the stack's containers name, because
+   * the saved record was unreadable: used to supervise, never written nor
+   * re-synced (the CLI's environment it was loaded with is unknown); the next
+   * `up` replaces it.
+   */
+  rebuilt?: true;
+}
+
+/** A stack whose saved record could not be read: the file was set aside (never deleted). */
+export interface UnreadableStack {
+  name: string;
+  file: string;
+  reason: string;
 }
 
 export class StackStore {
   private readonly dir: string;
   private readonly records = new Map<string, StackRecord>();
+  private readonly unreadableStacks = new Map<string, UnreadableStack>();
 
-  constructor(stateDir: string) {
+  constructor(stateDir: string, log?: Logger) {
     this.dir = join(stateDir, "stacks");
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    for (const f of readdirSync(this.dir)) {
+    const names = readdirSync(this.dir);
+    for (const f of names) {
       if (!f.endsWith(".json")) continue;
+      const file = join(this.dir, f);
+      const name = f.slice(0, -".json".length);
       try {
-        const r = JSON.parse(readFileSync(join(this.dir, f), "utf8")) as StackRecord;
+        const r = JSON.parse(readFileSync(file, "utf8")) as StackRecord;
+        if (typeof r !== "object" || r === null || r.name !== name || typeof r.spec !== "object" || r.spec === null) throw new Error("not the record of this stack");
         this.records.set(r.name, r);
-      } catch {
-        // A torn file cannot happen with rename-into-place; anything unreadable is skipped, not fatal.
+      } catch (err) {
+        // Never skipped silently (the stack would silently lose its re-sync and restart
+        // policies) and never deleted: set aside for a human, reported in the log and `ls`.
+        let kept = file;
+        try {
+          kept = setAsideSync(file) ?? file;
+        } catch {
+          // Left where it is: still reported.
+        }
+        const reason = (err as Error).message;
+        this.unreadableStacks.set(name, { name, file: kept, reason });
+        log?.error("stack record unreadable: set aside, nothing deleted; the stack is supervised from what its containers say until the next `up`", { stack: name, file, keptAs: kept, reason });
+      }
+    }
+    // Set aside by an earlier start and no good record written since: still reported.
+    for (const f of names) {
+      const m = f.endsWith(".json") ? undefined : /^(.+)\.json(.+)$/.exec(f);
+      if (!m?.[2]?.startsWith(CORRUPT_SUFFIX)) continue;
+      if (m?.[1] && !this.records.has(m[1]) && !this.unreadableStacks.has(m[1])) {
+        this.unreadableStacks.set(m[1], { name: m[1], file: join(this.dir, f), reason: "set aside as unreadable by an earlier start" });
       }
     }
   }
 
+  /** Stacks whose record was unreadable at start (until an `up` writes a new one). */
+  unreadable(): UnreadableStack[] {
+    return [...this.unreadableStacks.values()];
+  }
+
+  /** A record rebuilt while the stack's own record is unreadable: kept in memory for supervision, not written (only an `up` confirms it). */
+  adopt(record: StackRecord & { rebuilt: true }): void {
+    this.records.set(record.name, record);
+  }
+
+  /** A Map lookup: a name that is not a valid project name finds nothing and touches no file. */
   get(name: string): StackRecord | undefined {
     return this.records.get(name);
   }
@@ -46,14 +97,16 @@ export class StackStore {
   }
 
   put(record: StackRecord): void {
+    checkName("project", record.name);
     this.records.set(record.name, record);
+    if (record.rebuilt) return;
+    this.unreadableStacks.delete(record.name);
     const file = join(this.dir, `${record.name}.json`);
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(record), { mode: 0o600 });
-    renameSync(tmp, file);
+    writeFileAtomicSync(file, JSON.stringify(record));
   }
 
   delete(name: string): void {
+    checkName("project", name);
     this.records.delete(name);
     rmSync(join(this.dir, `${name}.json`), { force: true });
   }

@@ -3,6 +3,7 @@
 // Sizes follow Docker's RAMInBytes (go-units): an integer or decimal number
 // with an optional unit b, k, m, g, t, p (binary multiples, case-insensitive),
 // optionally followed by "b" ("512m", "1.5g", "100kb", "1024").
+import { isValidName } from "../../engine/names.js";
 
 const UNITS: Record<string, number> = {
   b: 1,
@@ -78,7 +79,7 @@ export function normalizeProjectName(name: string): string {
 }
 
 export function isValidProjectName(name: string): boolean {
-  return /^[a-z0-9][a-z0-9_-]*$/.test(name);
+  return isValidName("project", name);
 }
 
 /** Milliseconds as Go's time.Duration prints them (how compose v2 renders durations): 1m30s, 500ms, 0s. */
