@@ -6,7 +6,7 @@
 // is a fake on 127.0.0.1, and "the outside" is a namespace on its own link.
 import type { ChildProcess } from "node:child_process";
 import { createSocket } from "node:dgram";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { request } from "node:http";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
@@ -321,6 +321,28 @@ describe.skipIf(!canUseNamespaces)("LinuxNetworkManager on the real kernel", () 
     expect(await httpGet("127.0.0.1", eph)).toBe("hello from web\n");
     await m.unpublishPorts(db.containerId);
     await expect(httpGet("127.0.0.1", eph)).rejects.toThrow();
+  });
+
+  it("a truncated sandbox record: set aside, and repair() removes nothing it cannot attribute (the container keeps its netns and address)", async () => {
+    await m.close();
+    const file = join(stateDir, "sandboxes", `${web.containerId}.json`);
+    const good = await readFile(file, "utf8");
+    await writeFile(file, good.slice(0, good.length >> 1));
+    m = await openNetworkManager({ stateDir, prefixes, pools: [], upstreamDns: [upstream.upstream], dnsSearch: ["corp.test"] });
+    const report = await m.repair();
+    expect(report.kept?.join(" ")).toContain(`${file}.corrupt-`);
+    expect(report.removed).toEqual([]);
+    expect((await readdir("/run/netns"))).toContain(web.netns);
+    expect(await pingable(web.netns, db.endpoints[0]!.ipAddress)).toBe(true);
+    const aside = (await readdir(join(stateDir, "sandboxes"))).filter((n) => n.startsWith(`${web.containerId}.json.corrupt-`));
+    expect(aside).toHaveLength(1);
+    // An operator puts the good record back: known again, cleaned up by afterAll as usual.
+    await m.close();
+    await writeFile(file, good);
+    await rm(join(stateDir, "sandboxes", aside[0]!));
+    m = await openNetworkManager({ stateDir, prefixes, pools: [], upstreamDns: [upstream.upstream], dnsSearch: ["corp.test"] });
+    expect((await m.repair()).kept).toBeUndefined();
+    expect(await m.inspectSandbox(web.containerId)).toBeDefined();
   });
 });
 

@@ -414,7 +414,7 @@ export class StackController {
 
   async summaries(): Promise<StackSummary[]> {
     const all = await this.engine.listContainers({ all: true, labels: { [LABEL.project]: undefined } });
-    const names = new Set([...this.stacks.list().map((s) => s.name), ...all.map((c) => c.labels[LABEL.project] as string)]);
+    const names = new Set([...this.stacks.list().map((s) => s.name), ...this.stacks.unreadable().map((u) => u.name), ...all.map((c) => c.labels[LABEL.project] as string)]);
     return [...names].sort().map((name) => {
       const mine = all.filter((c) => c.labels[LABEL.project] === name);
       const counts = new Map<string, number>();

@@ -6,7 +6,7 @@
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { checkName } from "../../engine/names.js";
-import { writeFileAtomicSync } from "../../engine/sys/atomic-file.js";
+import { setAsideSync, writeFileAtomicSync } from "../../engine/sys/atomic-file.js";
 import type { JobStoreLike, PersistedJobs } from "./scheduler.js";
 
 export class JobStore implements JobStoreLike {
@@ -23,10 +23,17 @@ export class JobStore implements JobStoreLike {
   }
 
   load(project: string): PersistedJobs | undefined {
+    let text: string;
     try {
-      return JSON.parse(readFileSync(this.file(project), "utf8")) as PersistedJobs;
+      text = readFileSync(this.file(project), "utf8");
     } catch {
-      // Missing, or unreadable (cannot be torn: writes are renamed into place): no state.
+      return undefined; // missing (or not a valid name): no state yet
+    }
+    try {
+      return JSON.parse(text) as PersistedJobs;
+    } catch {
+      // Unreadable: the schedule starts afresh, and the old history is kept aside (never overwritten).
+      setAsideSync(this.file(project));
       return undefined;
     }
   }

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -22,6 +22,13 @@ describe("the daemon's stores turn only valid project names into file names", ()
     expect(() => jobs.save({ project: "../../victim" } as never)).toThrow(/invalid project name/);
     expect(existsSync(victim)).toBe(true);
     expect(stacks.get("../../victim")).toBeUndefined();
+  });
+
+  it("a truncated jobs file is kept aside, not overwritten by the next save", () => {
+    const jobs = new JobStore(join(dir, "state"));
+    writeFileSync(join(dir, "state", "jobs", "web.json"), '{"project": "web", "hist');
+    expect(jobs.load("web")).toBeUndefined();
+    expect(readdirSync(join(dir, "state", "jobs")).filter((n) => n.startsWith("web.json.corrupt-"))).toHaveLength(1);
   });
 
   it("a truncated stack record is set aside and reported, never skipped silently nor deleted", () => {
