@@ -18,6 +18,7 @@ import { FRAME, FrameDecoder, UPGRADE_PROTOCOL, encodeFrame, jsonFrame } from ".
 import type { AttachMessage, FrameType } from "./attach.js";
 import type { StackController } from "./controller.js";
 import type { Logger } from "./log.js";
+import { HttpError, decodeParam, requestUrl } from "./http.js";
 import { createRunContainer } from "./run.js";
 
 export interface AttachContext {
@@ -27,15 +28,6 @@ export interface AttachContext {
 
 /** Bodies are small JSON documents; anything bigger is a confused client. */
 const MAX_BODY = 1 << 20;
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /** One attached client: frames out, frames in, and what to do when it goes away. */
 class Session {
@@ -113,31 +105,30 @@ export class AttachSessions {
   }
 
   private async serve(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const url = new URL(req.url ?? "/", "http://daemon");
-    const exec = new RegExp(`^/${API_VERSION}/containers/([^/]+)/exec$`).exec(url.pathname);
-    const run = url.pathname === `/${API_VERSION}/stacks/run`;
+    // Until the 101 is sent, every failure is a plain HTTP answer; after it,
+    // the session's frames carry them (exec and run catch their own).
+    let session: Session | undefined;
     try {
+      const url = requestUrl(req.url);
+      const exec = new RegExp(`^/${API_VERSION}/containers/([^/]+)/exec$`).exec(url.pathname);
+      const run = url.pathname === `/${API_VERSION}/stacks/run`;
       if (req.method !== "POST" || (!exec && !run)) throw new HttpError(404, `no such endpoint: ${req.method} ${url.pathname}`);
       if ((req.headers.upgrade ?? "").toLowerCase() !== UPGRADE_PROTOCOL) throw new HttpError(400, `expected Upgrade: ${UPGRADE_PROTOCOL}`);
       const { body, rest } = await readBody(req, socket, head);
       if (exec) {
         const request = JSON.parse(body.toString("utf8") || "{}") as ExecRequest;
-        const id = await this.checkExec(decodeURIComponent(exec[1] as string), request);
-        const session = this.accept(socket, rest);
+        const id = await this.checkExec(decodeParam(exec[1] as string), request);
+        session = this.accept(socket, rest);
         await this.exec(session, id, request);
       } else {
         const request = JSON.parse(body.toString("utf8") || "{}") as RunRequest;
         const stack = this.checkRun(request);
-        const session = this.accept(socket, rest);
+        session = this.accept(socket, rest);
         await this.run(session, stack, request);
       }
     } catch (err) {
-      if (err instanceof HttpError || err instanceof StackError || err instanceof SyntaxError || err instanceof EngineError) {
-        const status = err instanceof HttpError ? err.status : err instanceof EngineError ? (err.code === "not-found" ? 404 : 409) : 400;
-        respond(socket, status, { message: err.message });
-        return;
-      }
-      throw err;
+      if (session) throw err;
+      respond(socket, statusOf(err), { message: (err as Error).message });
     }
   }
 
@@ -301,6 +292,13 @@ function readBody(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<{
     socket.on("data", onData);
     socket.on("close", onClose);
   });
+}
+
+function statusOf(err: unknown): number {
+  if (err instanceof HttpError) return err.status;
+  if (err instanceof StackError || err instanceof SyntaxError) return 400;
+  if (err instanceof EngineError) return err.code === "not-found" ? 404 : err.code === "invalid" ? 400 : 409;
+  return 500;
 }
 
 function respond(socket: Duplex, status: number, body: unknown): void {

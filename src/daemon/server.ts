@@ -9,6 +9,7 @@ import { EngineError } from "../../engine/types.js";
 import { StackError } from "../stack/errors.js";
 import { API_VERSION } from "./api.js";
 import { AttachSessions } from "./attach-server.js";
+import { HttpError, decodeParam, requestUrl } from "./http.js";
 import { pendingChange, stackDetail, statsOf } from "./stack-inspect.js";
 import type { DaemonEvent, DownRequest, StreamMessage, UpRequest } from "./api.js";
 import type { StackController } from "./controller.js";
@@ -29,18 +30,26 @@ export function startServer(socket: string, ctx: ServerContext, group?: number):
   const endless = new Set<ServerResponse>();
   const routes: [string, RegExp, Handler][] = buildRoutes(ctx, endless);
   const server = createServer((req, res) => {
-    const url = new URL(req.url ?? "/", "http://daemon");
-    const route = routes.find(([method, re]) => method === req.method && re.test(url.pathname));
-    if (!route) {
-      sendJson(res, 404, { message: `no such endpoint: ${req.method} ${url.pathname}` });
-      return;
-    }
-    const params = (route[1].exec(url.pathname) ?? []).slice(1).map(decodeURIComponent);
-    route[2](req, res, params, url.searchParams).catch((err: unknown) => {
-      ctx.log.warn("request failed", { method: req.method, path: url.pathname, error: (err as Error).message });
+    // Every failure of a request, thrown while routing or decoding it or by its
+    // handler, ends in an answer here: nothing a client sends may escape to the
+    // process (a URIError from one bad escape used to kill the daemon).
+    const fail = (err: unknown): void => {
+      ctx.log.warn("request failed", { method: req.method, path: req.url, error: (err as Error).message });
       if (!res.headersSent) sendJson(res, statusOf(err), { message: (err as Error).message, code: (err as { code?: string }).code });
       else res.end();
-    });
+    };
+    try {
+      const url = requestUrl(req.url);
+      const route = routes.find(([method, re]) => method === req.method && re.test(url.pathname));
+      if (!route) {
+        sendJson(res, 404, { message: `no such endpoint: ${req.method} ${url.pathname}` });
+        return;
+      }
+      const params = (route[1].exec(url.pathname) ?? []).slice(1).map(decodeParam);
+      route[2](req, res, params, url.searchParams).catch(fail);
+    } catch (err) {
+      fail(err);
+    }
   });
   // exec and run upgrade their connection to the attach protocol. Those
   // sockets are no longer the HTTP server's to close, and server.close() would
@@ -65,6 +74,7 @@ export function startServer(socket: string, ctx: ServerContext, group?: number):
 }
 
 function statusOf(err: unknown): number {
+  if (err instanceof HttpError) return err.status;
   if (err instanceof StackError) return 400;
   if (err instanceof EngineError) return err.code === "not-found" ? 404 : err.code === "conflict" ? 409 : err.code === "invalid" ? 400 : 500;
   return 500;
