@@ -18,16 +18,14 @@ import { FRAME, FrameDecoder, UPGRADE_PROTOCOL, encodeFrame, jsonFrame } from ".
 import type { AttachMessage, FrameType } from "./attach.js";
 import type { StackController } from "./controller.js";
 import type { Logger } from "./log.js";
-import { HttpError, decodeParam, requestUrl } from "./http.js";
+import { checkRequest } from "./api-schema.js";
+import { HttpError, announcedLength, decodeParam, parseJson, requestUrl } from "./http.js";
 import { createRunContainer } from "./run.js";
 
 export interface AttachContext {
   controller: StackController;
   log: Logger;
 }
-
-/** Bodies are small JSON documents; anything bigger is a confused client. */
-const MAX_BODY = 1 << 20;
 
 /** One attached client: frames out, frames in, and what to do when it goes away. */
 class Session {
@@ -116,12 +114,12 @@ export class AttachSessions {
       if ((req.headers.upgrade ?? "").toLowerCase() !== UPGRADE_PROTOCOL) throw new HttpError(400, `expected Upgrade: ${UPGRADE_PROTOCOL}`);
       const { body, rest } = await readBody(req, socket, head);
       if (exec) {
-        const request = JSON.parse(body.toString("utf8") || "{}") as ExecRequest;
+        const request = checkRequest("ExecRequest", parseJson(body));
         const id = await this.checkExec(decodeParam(exec[1] as string), request);
         session = this.accept(socket, rest);
         await this.exec(session, id, request);
       } else {
-        const request = JSON.parse(body.toString("utf8") || "{}") as RunRequest;
+        const request = checkRequest("RunRequest", parseJson(body));
         const stack = this.checkRun(request);
         session = this.accept(socket, rest);
         await this.run(session, stack, request);
@@ -271,20 +269,24 @@ function frameWriter(s: Session, type: FrameType, rows?: number, cols?: number):
 
 /** The request's JSON body: Content-Length bytes after the headers, arriving in `head` and then on the socket. */
 function readBody(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<{ body: Buffer; rest: Buffer }> {
-  const length = Number(req.headers["content-length"] ?? 0);
-  if (!Number.isInteger(length) || length < 0 || length > MAX_BODY) return Promise.reject(new HttpError(400, "bad Content-Length"));
   return new Promise((resolve, reject) => {
-    let buffered = head;
+    // The upgrade's body is read off the socket by hand: it must say how long it is (a throw here rejects).
+    const length = announcedLength(req.headers["content-length"]) ?? 0;
+    // Chunks joined once at the end: joining at every chunk is quadratic in the body's size.
+    const chunks: Buffer[] = [head];
+    let size = head.length;
     const check = (): boolean => {
-      if (buffered.length < length) return false;
+      if (size < length) return false;
       socket.off("data", onData);
       socket.off("close", onClose);
       socket.pause();
+      const buffered = Buffer.concat(chunks);
       resolve({ body: buffered.subarray(0, length), rest: buffered.subarray(length) });
       return true;
     };
     const onData = (chunk: Buffer): void => {
-      buffered = Buffer.concat([buffered, chunk]);
+      chunks.push(chunk);
+      size += chunk.length;
       check();
     };
     const onClose = (): void => reject(new HttpError(400, "connection closed before the request body"));

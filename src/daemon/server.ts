@@ -9,9 +9,11 @@ import { EngineError } from "../../engine/types.js";
 import { StackError } from "../stack/errors.js";
 import { API_VERSION } from "./api.js";
 import { AttachSessions } from "./attach-server.js";
-import { HttpError, decodeParam, requestUrl } from "./http.js";
+import { checkRequest } from "./api-schema.js";
+import { parseInteger, parseSeconds } from "../stack/numbers.js";
+import { HttpError, decodeParam, queryFlag, queryValue, readJsonBody, requestUrl } from "./http.js";
 import { pendingChange, stackDetail, statsOf } from "./stack-inspect.js";
-import type { DaemonEvent, DownRequest, StreamMessage, UpRequest } from "./api.js";
+import type { DaemonEvent, StreamMessage } from "./api.js";
 import type { StackController } from "./controller.js";
 import type { Logger } from "./log.js";
 
@@ -80,16 +82,23 @@ function statusOf(err: unknown): number {
   return 500;
 }
 
+/** ?t=: seconds, as `stop -t` and `restart -t` send them. */
+const stopTimeoutMs = (q: URLSearchParams): number | undefined => {
+  const seconds = queryValue(q, "t", parseSeconds);
+  return seconds === undefined ? undefined : seconds * 1000;
+};
+
+/** ?since=: milliseconds since the epoch, as `logs --since` sends them. */
+function parseMillis(text: string): number {
+  if (!/^\d+(\.\d+)?$/.test(text)) throw new Error(`"${text}" is not a number of milliseconds since the epoch`);
+  return Number(text);
+}
+
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { "content-type": "application/json" });
   res.end(JSON.stringify(body));
 }
 
-async function readJson<T>(req: IncomingMessage): Promise<T> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  return JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as T;
-}
 
 /** Starts an NDJSON stream; returns a writer that survives a client hanging up. */
 function stream(res: ServerResponse): (m: unknown) => void {
@@ -141,11 +150,11 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
   return [
     r("GET", "/ping", (_req, res) => Promise.resolve(sendJson(res, 200, { version: ctx.version, pid: process.pid, engine: engine.kind }))),
     r("POST", "/stacks/up", async (req, res) => {
-      const body = await readJson<UpRequest>(req);
+      const body = checkRequest("UpRequest", await readJsonBody(req));
       await streamed((emit) => controller.up(body, emit))(req, res, [], new URLSearchParams());
     }),
     r("POST", "/stacks/down", async (req, res) => {
-      const body = await readJson<DownRequest>(req);
+      const body = checkRequest("DownRequest", await readJsonBody(req));
       await streamed((emit) => controller.down(body, emit))(req, res, [], new URLSearchParams());
     }),
     r("GET", "/stacks", async (_req, res) => sendJson(res, 200, await controller.summaries())),
@@ -167,7 +176,7 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
       sendJson(res, 200, { ok: true });
       return Promise.resolve();
     }),
-    r("GET", "/containers", async (_req, res, _p, q) => sendJson(res, 200, await controller.containers(q.get("project") ?? undefined, q.get("all") === "1"))),
+    r("GET", "/containers", async (_req, res, _p, q) => sendJson(res, 200, await controller.containers(q.get("project") ?? undefined, queryFlag(q, "all")))),
     r("GET", "/containers/:id", async (_req, res, [id]) => {
       const c = await engine.inspectContainer(id as string);
       if (!c) sendJson(res, 404, { message: `no such container: ${id}` });
@@ -188,7 +197,7 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
         const project = await projectOf(id);
         if (project) controller.markStopped(project, id, true);
         controller.health.untrack(id);
-        await engine.stopContainer(id, { timeoutMs: q.has("t") ? Number(q.get("t")) * 1000 : undefined });
+        await engine.stopContainer(id, { timeoutMs: stopTimeoutMs(q) });
       }),
     ),
     r(
@@ -197,7 +206,7 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
       containerAction(async (id, q) => {
         controller.health.untrack(id);
         controller.intendStop(id);
-        await engine.stopContainer(id, { timeoutMs: q.has("t") ? Number(q.get("t")) * 1000 : undefined });
+        await engine.stopContainer(id, { timeoutMs: stopTimeoutMs(q) });
         controller.supervisor.clearExpected(id);
         await engine.startContainer(id);
         await userStarted(id);
@@ -220,20 +229,19 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
       containerAction(async (id, q) => {
         controller.health.untrack(id);
         controller.intendStop(id);
-        await engine.removeContainer(id, { force: q.get("force") === "1", volumes: q.get("v") === "1" });
+        await engine.removeContainer(id, { force: queryFlag(q, "force"), volumes: queryFlag(q, "v") });
       }),
     ),
     r("GET", "/containers/:id/logs", async (req, res, [id], q) => {
+      // Parsed before the stream's 200 goes out, so a bad value is still a 400.
+      const follow = queryFlag(q, "follow");
+      const tail = queryValue(q, "tail", (v) => parseInteger(v, { min: 0 }));
+      const sinceMs = queryValue(q, "since", parseMillis);
       const abort = new AbortController();
       req.on("close", () => abort.abort());
       const emit = stream(res);
-      if (q.get("follow") === "1") untilClientLeaves(res);
-      const opts = {
-        follow: q.get("follow") === "1",
-        tail: q.has("tail") ? Number(q.get("tail")) : undefined,
-        sinceMs: q.has("since") ? Number(q.get("since")) : undefined,
-        signal: abort.signal,
-      };
+      if (follow) untilClientLeaves(res);
+      const opts = { follow, tail, sinceMs, signal: abort.signal };
       try {
         for await (const entry of engine.logs(id as string, opts)) emit(entry);
       } catch (err) {

@@ -66,3 +66,66 @@ describe("the daemon survives hostile requests", () => {
     await alive(d);
   });
 });
+
+describe("request bodies and query values are checked before use", () => {
+  it("answers 400 with the parser's message to invalid JSON", async () => {
+    for (const path of ["/v1/stacks/up", "/v1/stacks/down"]) {
+      const r = await raw(d, "POST", path, '{"project": ');
+      expect(r.status, path).toBe(400);
+      expect(JSON.parse(r.body).message).toMatch(/invalid JSON in the request body: /);
+    }
+    await alive(d);
+  });
+
+  it("answers 413 to a 50 MB body, on the HTTP and the attach paths", async () => {
+    const big = Buffer.alloc(50 << 20, 0x20);
+    const up = await raw(d, "POST", "/v1/stacks/up", big);
+    expect(up.status).toBe(413);
+    expect(JSON.parse(up.body).message).toMatch(/request body too large: the limit is 8388608 bytes/);
+    // Without a Content-Length (chunked), counted as it arrives.
+    const chunked = await raw(d, "POST", "/v1/stacks/down", big, { "transfer-encoding": "chunked" });
+    expect(chunked.status).toBe(413);
+    const run = await raw(d, "POST", "/v1/stacks/run", big, { connection: "Upgrade", upgrade: "tscompose-attach" });
+    expect(run.status).toBe(413);
+    await alive(d);
+  });
+
+  it("answers 400 naming the key to a body of the wrong shape", async () => {
+    const cases: [string, unknown, RegExp][] = [
+      ["/v1/stacks/up", [], /invalid UpRequest: the body must be object/],
+      ["/v1/stacks/up", { project: { files: "compose.yaml", envFiles: [], profiles: [], env: {}, cwd: "/" }, options: {} }, /\/project\/files must be array/],
+      ["/v1/stacks/down", { projectName: "p", options: { timeoutMs: null } }, /\/options\/timeoutMs must be number/],
+      ["/v1/stacks/down", { projectName: "p", options: { timeoutMs: -5 } }, /\/options\/timeoutMs must be >= 0/],
+      ["/v1/stacks/down", { projectName: "p", options: { rmi: "all" } }, /unknown key "rmi"/],
+      ["/v1/stacks/down", { projectName: 7, options: {} }, /\/projectName must be string/],
+    ];
+    for (const [path, body, message] of cases) {
+      const r = await raw(d, "POST", path, JSON.stringify(body));
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      expect(JSON.parse(r.body).message).toMatch(message);
+    }
+    const exec = await raw(d, "POST", "/v1/containers/x/exec", JSON.stringify({ cmd: "ls" }), { connection: "Upgrade", upgrade: "tscompose-attach" });
+    expect(exec.status).toBe(400);
+    expect(JSON.parse(exec.body).message).toMatch(/\/cmd must be array/);
+    await alive(d);
+  });
+
+  it("answers 400 to query values that are not what they say", async () => {
+    const cases: [string, string][] = [
+      ["POST", "/v1/containers/x/stop?t=abc"],
+      ["POST", "/v1/containers/x/stop?t=10s"],
+      ["POST", "/v1/containers/x/restart?t=-1"],
+      ["GET", "/v1/containers/x/logs?tail=ten"],
+      ["GET", "/v1/containers/x/logs?since=yesterday"],
+      ["GET", "/v1/containers/x/logs?follow=yes"],
+      ["GET", "/v1/containers?all=maybe"],
+      ["DELETE", "/v1/containers/x?force=2"],
+    ];
+    for (const [method, path] of cases) {
+      const r = await raw(d, method, path);
+      expect(r.status, path).toBe(400);
+      expect(JSON.parse(r.body).message).toMatch(/invalid query parameter/);
+    }
+    await alive(d);
+  });
+});
