@@ -8,7 +8,8 @@ import { daemon, namedProject, projectRef } from "./project-name.js";
 export interface DownFlags {
   volumes?: boolean;
   removeOrphans?: boolean;
-  timeout?: string;
+  /** Seconds, parsed by commander (flag-values.ts). */
+  timeout?: number;
 }
 
 /** The request `down` sends. The daemon loads the files (and takes the project's name from them); see up.ts. */
@@ -19,7 +20,7 @@ export function downRequest(opts: ProjectOptions, flags: DownFlags): DownRequest
     options: {
       removeVolumes: flags.volumes,
       removeOrphans: flags.removeOrphans,
-      timeoutMs: flags.timeout !== undefined ? Number(flags.timeout) * 1000 : undefined,
+      timeoutMs: flags.timeout !== undefined ? flags.timeout * 1000 : undefined,
     },
   };
 }

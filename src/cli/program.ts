@@ -3,6 +3,7 @@
 import { Command, Option } from "commander";
 import type { ProjectOptions } from "../stack/load.js";
 import { registerContainerCommands } from "./commands-containers.js";
+import { secondsFlag, tailFlag, timestampFlag } from "./flag-values.js";
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -214,7 +215,7 @@ export function buildProgram(version: string): Command {
     .argument("[services...]", "services to start (default: all)")
     .option("-d, --detach", "run containers in the background")
     .option("--wait", "wait for services to be running or healthy (implies detached mode)")
-    .option("--wait-timeout <seconds>", "maximum duration to wait for the stack to be running or healthy")
+    .option("--wait-timeout <seconds>", "maximum duration to wait for the stack to be running or healthy", secondsFlag)
     .option("--force-recreate", "recreate containers even if their configuration has not changed")
     .option("--no-recreate", "if containers already exist, do not recreate them")
     .option("--no-deps", "do not start linked services")
@@ -250,7 +251,7 @@ export function buildProgram(version: string): Command {
     .description("Stop and remove containers, networks (and with -v, volumes)")
     .option("-v, --volumes", "remove named volumes declared in the stack file and anonymous volumes")
     .option("--remove-orphans", "remove containers for services not defined in the stack file")
-    .option("-t, --timeout <seconds>", "shutdown timeout in seconds")
+    .option("-t, --timeout <seconds>", "shutdown timeout in seconds", secondsFlag)
     .action(async (opts: Record<string, unknown>) => {
       const { runDown } = await import("./down.js");
       process.exitCode = await runDown(projectOptions(program), opts);
@@ -306,8 +307,8 @@ export function buildProgram(version: string): Command {
     .argument("[services...]")
     .option("-f, --follow", "follow log output")
     .option("-t, --timestamps", "show timestamps")
-    .option("-n, --tail <lines>", 'number of lines to show from the end of the logs ("all" for every line)')
-    .option("--since <time>", "show logs since a timestamp (RFC 3339) or relative (e.g. 42m)")
+    .option("-n, --tail <lines>", 'number of lines to show from the end of the logs ("all" for every line)', tailFlag)
+    .option("--since <time>", "show logs since a timestamp (RFC 3339 or Unix seconds) or relative (e.g. 42m, 1h30m)", timestampFlag)
     .option("--no-color", "produce monochrome output")
     .option("--no-log-prefix", "do not print a prefix in logs")
     .action(async (services: string[], opts: Record<string, unknown>) => {
@@ -326,7 +327,7 @@ export function buildProgram(version: string): Command {
   ];
   for (const [verb, description] of lifecycle) {
     const cmd = program.command(verb).description(description).argument("[services...]");
-    if (verb === "stop" || verb === "restart") cmd.option("-t, --timeout <seconds>", "shutdown timeout in seconds");
+    if (verb === "stop" || verb === "restart") cmd.option("-t, --timeout <seconds>", "shutdown timeout in seconds", secondsFlag);
     if (verb === "kill") cmd.option("-s, --signal <signal>", "signal to send to the container", "SIGKILL");
     if (verb === "rm") cmd.option("-f, --force", "don't ask to confirm removal").option("-s, --stop", "stop the containers first").option("-v, --volumes", "remove anonymous volumes");
     cmd.action(async (services: string[], opts: Record<string, unknown>) => {

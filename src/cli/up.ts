@@ -12,7 +12,8 @@ import { daemon, projectRef } from "./project-name.js";
 export interface UpFlags {
   detach?: boolean;
   wait?: boolean;
-  waitTimeout?: string;
+  /** Seconds, parsed by commander (flag-values.ts). */
+  waitTimeout?: number;
   forceRecreate?: boolean;
   recreate?: boolean;
   deps?: boolean;
@@ -49,7 +50,7 @@ export function upRequest(opts: ProjectOptions, services: string[], flags: UpFla
       removeOrphans: flags.removeOrphans,
       pull: flags.pull,
       wait: flags.wait,
-      waitTimeoutMs: flags.waitTimeout ? Number(flags.waitTimeout) * 1000 : undefined,
+      waitTimeoutMs: flags.waitTimeout !== undefined ? flags.waitTimeout * 1000 : undefined,
       watch: flags.watch,
       mustExist: flags.exitCodeFrom ? [flags.exitCodeFrom] : undefined,
     },

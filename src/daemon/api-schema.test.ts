@@ -36,7 +36,7 @@ describe("the request schemas accept what the clients send", () => {
   it("up, with every flag the CLI has", () => {
     const flagSets = [
       {},
-      { detach: true, wait: true, waitTimeout: "30", forceRecreate: true, deps: false, scale: ["web=3", "worker=0"], removeOrphans: true, pull: "always" as const, exitCodeFrom: "web", watch: true },
+      { detach: true, wait: true, waitTimeout: 30, forceRecreate: true, deps: false, scale: ["web=3", "worker=0"], removeOrphans: true, pull: "always" as const, exitCodeFrom: "web", watch: true },
       { recreate: false, pull: "never" as const },
     ];
     for (const flags of flagSets) {
@@ -53,7 +53,7 @@ describe("the request schemas accept what the clients send", () => {
 
   it("down, by files, by name (-p), with -v -t and from the TUI", () => {
     checkRequest("DownRequest", wire(downRequest(project, {})));
-    checkRequest("DownRequest", wire(downRequest({ ...project, projectName: "p" }, { volumes: true, removeOrphans: true, timeout: "0" })));
+    checkRequest("DownRequest", wire(downRequest({ ...project, projectName: "p" }, { volumes: true, removeOrphans: true, timeout: 0 })));
     checkRequest("DownRequest", wire({ projectName: "p", options: {} }));
   });
 

@@ -29,7 +29,7 @@ describe("parseSeconds (-t, --wait-timeout)", () => {
 
 describe("parseTail", () => {
   it('is "all" or a count', () => {
-    expect(parseTail("all")).toBeUndefined();
+    expect(parseTail("all")).toBe("all");
     expect(parseTail("0")).toBe(0);
     expect(parseTail("20")).toBe(20);
     expect(() => parseTail("ten")).toThrow('"ten" is neither "all" nor a number of lines');

@@ -24,9 +24,9 @@ export function parseSeconds(text: string): number {
   return parseInteger(text, { min: 0, max: MAX_TIMEOUT_SECONDS });
 }
 
-/** -n/--tail: "all" (undefined: every line) or a count of lines. */
-export function parseTail(text: string): number | undefined {
-  if (text === "all") return undefined;
+/** -n/--tail: "all" (every line) or a count of lines. */
+export function parseTail(text: string): number | "all" {
+  if (text === "all") return "all";
   try {
     return parseInteger(text, { min: 0 });
   } catch {

@@ -129,3 +129,14 @@ describe("request bodies and query values are checked before use", () => {
     await alive(d);
   });
 });
+
+describe("the CLI parses durations and numbers strictly", () => {
+  it("refuses down -t abc and -t 10s before sending anything", () => {
+    for (const t of ["abc", "10s"]) {
+      const r = d.cli(["-p", "strictnums", "down", "-t", t]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`argument '${t}' is invalid. "${t}" is not an integer`));
+    }
+    expect(d.log()).not.toMatch(/strictnums/);
+  });
+});
