@@ -57,8 +57,23 @@ class Session {
     return !this.ended && !this.socket.destroyed;
   }
 
-  send(type: FrameType, payload?: Buffer | string): void {
-    if (this.open) this.socket.write(encodeFrame(type, payload));
+  /** false when the client is not keeping up: a producer that can wait then awaits drained(). */
+  send(type: FrameType, payload?: Buffer | string): boolean {
+    return this.open && this.socket.write(encodeFrame(type, payload));
+  }
+
+  /** Resolves when the client has read what was buffered for it, or is gone. */
+  drained(): Promise<void> {
+    if (!this.open || !this.socket.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.socket.off("drain", done);
+        this.socket.off("close", done);
+        resolve();
+      };
+      this.socket.on("drain", done);
+      this.socket.on("close", done);
+    });
   }
 
   message(m: AttachMessage): void {
@@ -238,7 +253,11 @@ export class AttachSessions {
       return;
     }
     try {
-      for await (const e of engine.logs(id, { follow: true, signal: abort.signal })) s.send(e.stream === "stderr" ? FRAME.stderr : FRAME.stdout, `${e.line}\n`);
+      for await (const e of engine.logs(id, { follow: true, signal: abort.signal })) {
+        // A partial entry (a line split at 16 KiB) goes on in the next one: no newline between them.
+        if (!s.send(e.stream === "stderr" ? FRAME.stderr : FRAME.stdout, e.partial ? e.line : `${e.line}\n`)) await s.drained();
+        if (!s.open) break;
+      }
     } catch (err) {
       if (!abort.signal.aborted) this.ctx.log.warn("run: reading logs failed", { container: name, error: (err as Error).message });
     }
@@ -260,8 +279,9 @@ export class AttachSessions {
 function frameWriter(s: Session, type: FrameType, rows?: number, cols?: number): Writable {
   const w = new Writable({
     write(chunk: Buffer, _enc, cb) {
-      s.send(type, chunk);
-      cb();
+      // Back-pressure: the process's output pipe is read only as fast as the client reads.
+      if (s.send(type, chunk)) cb();
+      else void s.drained().then(() => cb());
     },
   });
   return Object.assign(w, { rows, columns: cols });

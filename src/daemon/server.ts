@@ -100,13 +100,36 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 }
 
 
-/** Starts an NDJSON stream; returns a writer that survives a client hanging up. */
-function stream(res: ServerResponse): (m: unknown) => void {
+/**
+ * Starts an NDJSON stream; returns a writer that survives a client hanging up.
+ * It returns false when the client is not keeping up (the socket's buffer is
+ * full): a producer that can wait must then await drained(res).
+ */
+function stream(res: ServerResponse): (m: unknown) => boolean {
   res.writeHead(200, { "content-type": "application/x-ndjson" });
-  return (m) => {
-    if (!res.destroyed) res.write(`${JSON.stringify(m)}\n`);
-  };
+  return (m) => !res.destroyed && res.write(`${JSON.stringify(m)}\n`);
 }
+
+/** Resolves when the client has read what was buffered for it, or is gone. */
+function drained(res: ServerResponse): Promise<void> {
+  if (res.destroyed || !res.writableNeedDrain) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
+}
+
+/**
+ * Events cannot wait for a slow reader: they happen anyway. A subscriber that
+ * has this much unread is cut off (its client reconnects, as the TUI does)
+ * rather than grow the daemon's memory without bound.
+ */
+const EVENTS_BACKLOG = 8 << 20;
 
 function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string, RegExp, Handler][] {
   const untilClientLeaves = (res: ServerResponse): void => {
@@ -243,7 +266,11 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
       if (follow) untilClientLeaves(res);
       const opts = { follow, tail, sinceMs, signal: abort.signal };
       try {
-        for await (const entry of engine.logs(id as string, opts)) emit(entry);
+        // Back-pressure: the engine's reader is pulled only as fast as the client reads.
+        for await (const entry of engine.logs(id as string, opts)) {
+          if (!emit(entry)) await drained(res);
+          if (abort.signal.aborted) break; // the client left: read no further
+        }
       } catch (err) {
         if (!abort.signal.aborted) emit({ type: "error", message: (err as Error).message });
       }
@@ -254,7 +281,13 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
     r("GET", "/events", async (req, res) => {
       const emit = stream(res);
       untilClientLeaves(res);
-      const unsubscribe = ctx.subscribe(emit);
+      const unsubscribe = ctx.subscribe((e) => {
+        emit(e);
+        if (res.writableLength > EVENTS_BACKLOG && !res.destroyed) {
+          ctx.log.warn("events: a client does not read its stream; cut off", { unread: res.writableLength });
+          res.destroy();
+        }
+      });
       await new Promise<void>((resolve) => req.on("close", resolve));
       unsubscribe();
       res.end();

@@ -2,10 +2,17 @@
 // escapes, invalid JSON, huge bodies, wrong types, absurd numbers), the answer
 // is a 4xx and the daemon goes on serving. Name validation itself (traversal
 // names) belongs to the state layer; here only the parsing layer is tested.
+import { execFileSync } from "node:child_process";
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
-import type { IncomingHttpHeaders } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildOnce, cleanupDir, testDaemon } from "../support/daemon.js";
+import { pushTestImage } from "../fixtures/push.js";
+import { startRegistry } from "../fixtures/registry.js";
+import type { TestRegistry } from "../fixtures/registry.js";
+import { buildOnce, cleanupDir, leaks, testDaemon } from "../support/daemon.js";
 import type { TestDaemon } from "../support/daemon.js";
 
 interface Answer {
@@ -139,4 +146,71 @@ describe("the CLI parses durations and numbers strictly", () => {
     }
     expect(d.log()).not.toMatch(/strictnums/);
   });
+});
+
+/** The daemon's resident memory, from /proc. */
+function rssBytes(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return Number(m?.[1] ?? 0) * 1024;
+}
+
+describe("streams respect back-pressure", () => {
+  let registry: TestRegistry;
+  let busy: TestDaemon;
+  let work: string;
+  const project = "slowreader";
+
+  beforeAll(async () => {
+    registry = await startRegistry();
+    await pushTestImage(registry, "busybox");
+    busy = testDaemon({ mirror: registry.url });
+    await busy.start();
+    work = mkdtempSync(join(tmpdir(), "tscompose-test-slowreader-"));
+    writeFileSync(join(work, "compose.yaml"), `services:\n  quiet:\n    image: busybox\n    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]\n`);
+    const up = busy.cli(["-p", project, "up", "-d"], { cwd: work });
+    expect(up.code, up.stderr).toBe(0);
+  }, 300_000);
+
+  afterAll(async () => {
+    if (busy) {
+      busy.cli(["-p", project, "down", "-v", "-t", "1"], { cwd: work });
+      await busy.stop();
+      expect(leaks(busy)).toEqual([]);
+      cleanupDir(busy);
+    }
+    await registry?.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
+  }, 120_000);
+
+  it("a logs client that does not read does not grow the daemon's memory (128 MiB log)", async () => {
+    const ps = JSON.parse(busy.cli(["-p", project, "ps", "--format", "json"], { cwd: work }).stdout) as { ID: string }[];
+    const id = ps[0]?.ID as string;
+    const log = execFileSync("find", [busy.stateDir, "-path", `*${id}*/ctr.log`], { encoding: "utf8" }).trim().split("\n")[0] as string;
+    expect(log).toMatch(/ctr\.log$/);
+    // 128 MiB of CRI records written straight into the log the engine reads (the container itself is silent).
+    const line = `2026-01-01T00:00:00.000000000+00:00 stdout F ${"a".repeat(100)}\n`;
+    const mib = Buffer.from(line.repeat(Math.floor((1 << 20) / line.length)));
+    for (let i = 0; i < 128; i++) appendFileSync(log, mib);
+
+    const pid = busy.process?.pid as number;
+    const before = rssBytes(pid);
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = request({ socketPath: busy.socket, method: "GET", path: `/v1/containers/${id}/logs` }, resolve);
+      req.on("error", reject);
+      req.end();
+    });
+    expect(res.statusCode).toBe(200);
+    res.pause(); // `logs | less`, and nobody scrolls
+    let peak = before;
+    for (let i = 0; i < 40; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      peak = Math.max(peak, rssBytes(pid));
+    }
+    res.destroy();
+    const growth = peak - before;
+    process.stdout.write(`daemon RSS: ${(before / 2 ** 20).toFixed(1)} MiB before, growth ${(growth / 2 ** 20).toFixed(1)} MiB while a client did not read a 128 MiB log\n`);
+    expect(growth).toBeLessThan(64 * 2 ** 20);
+    // And it still serves.
+    expect((await raw(busy, "GET", "/v1/ping")).status).toBe(200);
+  }, 120_000);
 });
