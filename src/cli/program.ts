@@ -3,6 +3,7 @@
 import { Command, Option } from "commander";
 import type { ProjectOptions } from "../stack/load.js";
 import { registerContainerCommands } from "./commands-containers.js";
+import { CliError } from "./errors.js";
 import { secondsFlag, tailFlag, timestampFlag } from "./flag-values.js";
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -352,11 +353,18 @@ export function buildProgram(version: string): Command {
     .command("daemon")
     .description("Run the tscompose daemon in the foreground")
     .option("--state-dir <dir>", "where the daemon keeps its state (default /var/lib/tscompose)")
-    .option("--group <gid>", "group allowed to use the API socket")
+    .option("--group <group>", "group (name or gid) allowed to use the API socket: its members are root-equivalent")
     .option("--log-stderr", "also log to stderr")
     .action(async (opts: { stateDir?: string; group?: string; logStderr?: boolean }) => {
+      const { resolveGroup } = await import("../daemon/socket.js");
+      let group: number | undefined;
+      try {
+        group = opts.group !== undefined ? resolveGroup(opts.group) : undefined;
+      } catch (err) {
+        throw new CliError((err as Error).message);
+      }
       const { runDaemon } = await import("../daemon/main.js");
-      process.exitCode = await runDaemon({ stateDir: opts.stateDir, group: opts.group !== undefined ? Number(opts.group) : undefined, version, stderr: opts.logStderr });
+      process.exitCode = await runDaemon({ stateDir: opts.stateDir, group, version, stderr: opts.logStderr });
     });
 
   program

@@ -1,7 +1,6 @@
 // The daemon's HTTP API on a unix socket (mode 0660: root, or the group the
 // operator chose, may use it). JSON requests; NDJSON for anything that
 // streams (up/down progress, logs, events) so clients render as it happens.
-import { chmodSync, chownSync, existsSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
@@ -11,6 +10,7 @@ import { API_VERSION } from "./api.js";
 import { AttachSessions } from "./attach-server.js";
 import { checkRequest } from "./api-schema.js";
 import { parseInteger, parseSeconds } from "../stack/numbers.js";
+import { listenPrivately } from "./socket.js";
 import { HttpError, decodeParam, queryFlag, queryValue, readJsonBody, requestUrl } from "./http.js";
 import { pendingChange, stackDetail, statsOf } from "./stack-inspect.js";
 import type { DaemonEvent, StreamMessage } from "./api.js";
@@ -64,15 +64,7 @@ export function startServer(socket: string, ctx: ServerContext, group?: number):
     for (const res of endless) res.destroy();
     return close(callback);
   };
-  if (existsSync(socket)) rmSync(socket);
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(socket, () => {
-      chmodSync(socket, 0o660);
-      if (group !== undefined) chownSync(socket, 0, group);
-      resolve(server);
-    });
-  });
+  return listenPrivately(server, socket, group).then(() => server);
 }
 
 function statusOf(err: unknown): number {

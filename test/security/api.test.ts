@@ -2,8 +2,8 @@
 // escapes, invalid JSON, huge bodies, wrong types, absurd numbers), the answer
 // is a 4xx and the daemon goes on serving. Name validation itself (traversal
 // names) belongs to the state layer; here only the parsing layer is tested.
-import { execFileSync } from "node:child_process";
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { tmpdir } from "node:os";
@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pushTestImage } from "../fixtures/push.js";
 import { startRegistry } from "../fixtures/registry.js";
 import type { TestRegistry } from "../fixtures/registry.js";
-import { buildOnce, cleanupDir, leaks, testDaemon } from "../support/daemon.js";
+import { bin, buildOnce, cleanupDir, leaks, testDaemon } from "../support/daemon.js";
 import type { TestDaemon } from "../support/daemon.js";
 
 interface Answer {
@@ -213,4 +213,32 @@ describe("streams respect back-pressure", () => {
     // And it still serves.
     expect((await raw(busy, "GET", "/v1/ping")).status).toBe(200);
   }, 120_000);
+});
+
+describe("the socket", () => {
+  it("is 0660, root's", () => {
+    const st = statSync(d.socket);
+    expect(st.isSocket()).toBe(true);
+    expect(st.mode & 0o777).toBe(0o660);
+    expect(st.uid).toBe(0);
+  });
+
+  it("daemon --group refuses a group that does not exist and garbage, before creating anything", () => {
+    for (const [group, message] of [
+      ["tscompose-no-such-group", /invalid --group "tscompose-no-such-group": no such group/],
+      ["12abc", /invalid --group "12abc": expected a group name or a numeric gid/],
+    ] as const) {
+      const stateDir = join(d.dir, `group-${group}`);
+      const socket = join(d.dir, "group.sock");
+      const r = spawnSync(process.execPath, [bin, "daemon", "--state-dir", stateDir, "--group", group], {
+        env: { ...d.env, TSCOMPOSE_STATE_DIR: stateDir, TSCOMPOSE_SOCKET: socket },
+        encoding: "utf8",
+        timeout: 30_000,
+      });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(message);
+      expect(existsSync(socket)).toBe(false);
+      expect(existsSync(stateDir)).toBe(false);
+    }
+  });
 });
