@@ -38,6 +38,8 @@ export async function followLogs(client: DaemonClient, containers: ContainerView
       if (opts.follow) q.set("follow", "1");
       if (opts.tail !== undefined) q.set("tail", String(opts.tail));
       if (opts.sinceMs !== undefined) q.set("since", String(Math.max(0, Math.floor(opts.sinceMs))));
+      // A line longer than 16 KiB comes in partial entries: printed as the one line it was, prefixed once.
+      let midLine = false;
       try {
         for await (const e of client.stream<LogEntry | { type: "error"; message: string }>("GET", `/containers/${c.id}/logs?${q.toString()}`, undefined, opts.signal)) {
           if ("type" in e) {
@@ -46,8 +48,11 @@ export async function followLogs(client: DaemonClient, containers: ContainerView
           }
           const ts = opts.timestamps ? `${e.timestamp} ` : "";
           const out = e.stream === "stderr" && !opts.follow ? process.stderr : process.stdout;
-          out.write(`${opts.prefix === false ? "" : label}${ts}${e.line}\n`);
+          out.write(`${midLine ? "" : `${opts.prefix === false ? "" : label}${ts}`}${e.line}${e.partial ? "" : "\n"}`);
+          midLine = e.partial === true;
         }
+        // The output ends mid-line (it never printed its newline): end the line here, as compose does.
+        if (midLine) process.stdout.write("\n");
       } catch (err) {
         if (!opts.signal?.aborted) process.stderr.write(`${c.name}: ${(err as Error).message}\n`);
         return;

@@ -14,6 +14,7 @@ import { startRegistry } from "../fixtures/registry.js";
 import type { TestRegistry } from "../fixtures/registry.js";
 import { bin, buildOnce, cleanupDir, leaks, testDaemon } from "../support/daemon.js";
 import type { TestDaemon } from "../support/daemon.js";
+import { eventually } from "../support/e2e.js";
 
 interface Answer {
   status: number;
@@ -166,7 +167,20 @@ describe("streams respect back-pressure", () => {
     busy = testDaemon({ mirror: registry.url });
     await busy.start();
     work = mkdtempSync(join(tmpdir(), "tscompose-test-slowreader-"));
-    writeFileSync(join(work, "compose.yaml"), `services:\n  quiet:\n    image: busybox\n    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]\n`);
+    writeFileSync(
+      join(work, "compose.yaml"),
+      [
+        "services:",
+        "  quiet:",
+        "    image: busybox",
+        `    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]`,
+        "  oneline:",
+        "    image: busybox",
+        // 1 MiB without a newline, then silence.
+        `    command: ["sh", "-c", "head -c 1048576 /dev/zero | tr '\\\\0' x; trap 'exit 0' TERM; sleep 3600 & wait"]`,
+        "",
+      ].join("\n"),
+    );
     const up = busy.cli(["-p", project, "up", "-d"], { cwd: work });
     expect(up.code, up.stderr).toBe(0);
   }, 300_000);
@@ -183,8 +197,8 @@ describe("streams respect back-pressure", () => {
   }, 120_000);
 
   it("a logs client that does not read does not grow the daemon's memory (128 MiB log)", async () => {
-    const ps = JSON.parse(busy.cli(["-p", project, "ps", "--format", "json"], { cwd: work }).stdout) as { ID: string }[];
-    const id = ps[0]?.ID as string;
+    const ps = JSON.parse(busy.cli(["-p", project, "ps", "--format", "json"], { cwd: work }).stdout) as { ID: string; Service: string }[];
+    const id = ps.find((c) => c.Service === "quiet")?.ID as string;
     const log = execFileSync("find", [busy.stateDir, "-path", `*${id}*/ctr.log`], { encoding: "utf8" }).trim().split("\n")[0] as string;
     expect(log).toMatch(/ctr\.log$/);
     // 128 MiB of CRI records written straight into the log the engine reads (the container itself is silent).
@@ -213,6 +227,25 @@ describe("streams respect back-pressure", () => {
     // And it still serves.
     expect((await raw(busy, "GET", "/v1/ping")).status).toBe(200);
   }, 120_000);
+
+  it("a 1 MiB line without a newline travels as 16 KiB partial entries, and logs prints it as one line", async () => {
+    const ps = JSON.parse(busy.cli(["-p", project, "ps", "--format", "json"], { cwd: work }).stdout) as { ID: string; Service: string }[];
+    const id = ps.find((c) => c.Service === "oneline")?.ID as string;
+    const whole = "x".repeat(1 << 20);
+    const entries = await eventually(
+      async () => (await raw(busy, "GET", `/v1/containers/${id}/logs`)).body.split("\n").filter(Boolean).map((l) => JSON.parse(l) as { line: string; partial?: boolean }),
+      (es) => es.map((e) => e.line).join("") === whole,
+      30_000,
+      "the container's 1 MiB of output in its log",
+    );
+    expect(Math.max(...entries.map((e) => e.line.length))).toBe(16 * 1024);
+    expect(entries.length).toBe(64);
+    expect(entries.slice(0, -1).every((e) => e.partial === true)).toBe(true);
+    // Not busy.cli: spawnSync's default maxBuffer is 1 MiB, one byte short.
+    const logs = spawnSync(bin, ["-p", project, "logs", "--no-log-prefix", "oneline"], { cwd: work, env: busy.env, encoding: "utf8", maxBuffer: 8 << 20, timeout: 60_000 });
+    expect(logs.status, logs.stderr).toBe(0);
+    expect(logs.stdout).toBe(`${whole}\n`);
+  }, 60_000);
 });
 
 describe("the socket", () => {
