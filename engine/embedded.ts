@@ -7,6 +7,7 @@
 // Creating a container prepares all four in that order; removing it undoes
 // them in reverse. A failure half way undoes what was done, so a failed
 // create leaves no mount, netns or volume behind.
+import { checkTimeoutMs } from "./timeout.js";
 import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { copyIntoRoot } from "./copy.js";
@@ -237,7 +238,8 @@ export class EmbeddedEngine implements Engine {
     return this.parts.runtime.start(id);
   }
 
-  stopContainer(id: string, opts?: { timeoutMs?: number; signal?: string }): Promise<void> {
+  async stopContainer(id: string, opts?: { timeoutMs?: number; signal?: string }): Promise<void> {
+    checkTimeoutMs(opts?.timeoutMs, "stop timeout");
     return this.parts.runtime.stop(id, opts);
   }
 

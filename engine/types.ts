@@ -193,6 +193,8 @@ export interface LogEntry {
   /** The full timestamp as recorded (RFC 3339 with nanoseconds). */
   timestamp: string;
   line: string;
+  /** The line goes on in the next entry of the same stream: it was longer than 16 KiB (split as Docker splits them) or never ended. */
+  partial?: true;
 }
 
 export interface ExecSpec {

@@ -3,6 +3,7 @@
 // records with runc and conmon when the engine starts. Verbs on one container
 // are serialized; kill is not (it must be able to interrupt a slow stop).
 // Every state change goes through state.ts's transition table.
+import { MAX_TIMEOUT_MS } from "../timeout.js";
 import { randomBytes } from "node:crypto";
 import { access, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -201,7 +202,8 @@ export class Lifecycle {
       };
       const onExit = () => done(true);
       set.add(onExit);
-      const timer = timeoutMs >= 0 ? setTimeout(() => done(false), timeoutMs) : undefined;
+      // Clamped: a timer beyond 2^31-1 ms fires after 1 ms (a stop_grace_period of 1000h would be an instant SIGKILL).
+      const timer = timeoutMs >= 0 ? setTimeout(() => done(false), Math.min(timeoutMs, MAX_TIMEOUT_MS)) : undefined;
       void this.checkExit(id);
     });
   }

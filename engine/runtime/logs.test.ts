@@ -111,3 +111,39 @@ describe("follow", () => {
     expect(Date.now() - start).toBeLessThan(5000);
   });
 });
+
+describe("long lines are bounded", () => {
+  it("splits a 1 MB line without a newline into 16 KiB partial entries, as Docker does", async () => {
+    const p = join(dir, "endless.log");
+    // conmon writes its 8 KiB buffer as P records when no newline comes.
+    const piece = "x".repeat(8192);
+    let text = "";
+    for (let i = 0; i < 128; i++) text += rec(1, "stdout", "P", piece);
+    text += rec(2, "stdout", "F", "end");
+    await writeFile(p, text);
+    const got = await collect(p);
+    expect(got.length).toBe(65);
+    expect(got.slice(0, 64).every((e) => e.line.length === 16 * 1024 && e.partial === true)).toBe(true);
+    expect(got[64]).toMatchObject({ line: "end", stream: "stdout" });
+    expect(got[64]?.partial).toBeUndefined();
+    expect(got.map((e) => e.line).join("")).toBe(`${"x".repeat(1 << 20)}end`);
+  });
+
+  it("a line that never ends comes out in 16 KiB entries as it is written, never held whole", async () => {
+    const p = join(dir, "never.log");
+    await writeFile(p, rec(1, "stderr", "P", "y".repeat(8192)).repeat(5));
+    const got = await collect(p);
+    // Two full entries, then the unfinished 8 KiB tail when the reader ends.
+    expect(got.map((e) => [e.line.length, e.partial])).toEqual([
+      [16384, true],
+      [16384, true],
+      [8192, undefined],
+    ]);
+  });
+
+  it("skips a damaged record of megabytes without a newline instead of buffering it", async () => {
+    const p = join(dir, "damaged.log");
+    await writeFile(p, `${rec(1, "stdout", "F", "before")}${"z".repeat(3 << 20)}\n${rec(2, "stdout", "F", "after")}`);
+    expect((await collect(p)).map((e) => e.line)).toEqual(["before", "after"]);
+  });
+});

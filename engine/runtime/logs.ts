@@ -53,19 +53,37 @@ export function parseCriLine(line: string): CriRecord | undefined {
   return { timestamp, time, stream, partial: tags.split(":")[0] === "P", text: line.slice(c + 1) };
 }
 
-/** Joins P fragments per stream; an entry carries its first fragment's time. */
+/**
+ * The longest entry a reader hands out, in characters: as Docker's log
+ * drivers split lines at 16 KiB, a line longer than that (or output that never
+ * ends its line) comes as several entries, all but the last marked partial.
+ * Without the bound, a container printing without newlines would make the
+ * daemon hold its whole output in one string.
+ */
+export const MAX_ENTRY = 16 * 1024;
+
+/** Joins P fragments per stream, up to MAX_ENTRY; an entry carries its first fragment's time. */
 export class LogAssembler {
   private pending = new Map<"stdout" | "stderr", LogEntry>();
 
-  push(r: CriRecord): LogEntry | undefined {
+  /** The entries complete with this record: none, one, or several when a long line was split. */
+  push(r: CriRecord): LogEntry[] {
     const prev = this.pending.get(r.stream);
-    const entry = prev ? { ...prev, line: prev.line + r.text } : { stream: r.stream, time: r.time, timestamp: r.timestamp, line: r.text };
+    let entry: LogEntry = prev ? { ...prev, line: prev.line + r.text } : { stream: r.stream, time: r.time, timestamp: r.timestamp, line: r.text };
+    const out: LogEntry[] = [];
+    while (entry.line.length > MAX_ENTRY || (r.partial && entry.line.length === MAX_ENTRY)) {
+      out.push({ ...entry, line: entry.line.slice(0, MAX_ENTRY), partial: true });
+      // The rest of the line starts with this record: its time from here on.
+      entry = { stream: r.stream, time: r.time, timestamp: r.timestamp, line: entry.line.slice(MAX_ENTRY) };
+    }
     if (r.partial) {
-      this.pending.set(r.stream, entry);
-      return undefined;
+      if (entry.line.length > 0) this.pending.set(r.stream, entry);
+      else this.pending.delete(r.stream);
+      return out;
     }
     this.pending.delete(r.stream);
-    return entry;
+    out.push(entry);
+    return out;
   }
 
   /** Fragments never finished (the container ended without a newline). */
@@ -75,6 +93,9 @@ export class LogAssembler {
     return out;
   }
 }
+
+/** A record longer than this without a newline is not conmon's (its records are under 9 KiB): skipped, not buffered. */
+const MAX_RECORD = 1 << 20;
 
 const CHUNK = 64 * 1024;
 
@@ -205,6 +226,8 @@ export async function* readLogs(path: string, opts: LogOptions = {}, control?: F
     for (const f of files.splice(0, first)) await f.fh.close().catch(() => undefined);
 
     let rest = Buffer.alloc(0);
+    // Inside an over-long record (a damaged file, not conmon's): dropped up to its newline.
+    let skipping = false;
     const asm = new LogAssembler();
     const buf = Buffer.alloc(CHUNK);
     let cur = files[0]!;
@@ -215,13 +238,21 @@ export async function* readLogs(path: string, opts: LogOptions = {}, control?: F
         const { bytesRead } = await cur.fh.read(buf, 0, CHUNK, offset);
         if (bytesRead === 0) break;
         offset += bytesRead;
-        let data = Buffer.concat([rest, buf.subarray(0, bytesRead)]);
+        let data = rest.length === 0 ? buf.subarray(0, bytesRead) : Buffer.concat([rest, buf.subarray(0, bytesRead)]);
         let nl: number;
         while ((nl = data.indexOf(0x0a)) >= 0) {
-          const rec = parseCriLine(data.subarray(0, nl).toString("utf8"));
+          const line = data.subarray(0, nl);
           data = data.subarray(nl + 1);
-          const entry = rec && asm.push(rec);
-          if (entry && keep(entry)) yield entry;
+          if (skipping) {
+            skipping = false;
+            continue;
+          }
+          const rec = parseCriLine(line.toString("utf8"));
+          for (const entry of rec ? asm.push(rec) : []) if (keep(entry)) yield entry;
+        }
+        if (data.length > MAX_RECORD) {
+          skipping = true;
+          data = Buffer.alloc(0);
         }
         rest = Buffer.from(data);
       }
@@ -231,6 +262,7 @@ export async function* readLogs(path: string, opts: LogOptions = {}, control?: F
         cur = files[0]!;
         offset = 0;
         rest = Buffer.alloc(0);
+        skipping = false;
         continue;
       }
       if (!follow || signal?.aborted) break;
@@ -248,11 +280,13 @@ export async function* readLogs(path: string, opts: LogOptions = {}, control?: F
           cur = files[0]!;
           offset = 0;
           rest = Buffer.alloc(0);
+          skipping = false;
           continue;
         }
       } else if (now && now.size < offset) {
         offset = 0;
         rest = Buffer.alloc(0);
+        skipping = false;
         continue;
       }
       if (await control.isDone()) {

@@ -8,6 +8,7 @@
 import { Option } from "commander";
 import type { Command } from "commander";
 import type { ProjectOptions } from "../stack/load.js";
+import { indexFlag } from "./flag-values.js";
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -23,7 +24,7 @@ export function registerContainerCommands(program: Command, projectOptions: () =
     .option("-e, --env <KEY=VAL>", "set environment variables (repeatable)", collect, [])
     .option("-u, --user <user>", "run the command as this user")
     .option("-w, --workdir <dir>", "path to workdir directory for this command")
-    .option("--index <index>", "index of the container if the service has several replicas", "1")
+    .option("--index <index>", "index of the container if the service has several replicas", indexFlag, 1)
     .addOption(new Option("-i, --interactive", "keep STDIN open (always on; accepted for compatibility)").hideHelp())
     .action(async (service: string, command: string[], opts: Record<string, unknown>) => {
       const { runExec } = await import("./exec.js");
@@ -82,8 +83,8 @@ export function registerContainerCommands(program: Command, projectOptions: () =
     .argument("<service>")
     .argument("<private_port>")
     .addOption(new Option("--protocol <protocol>", "tcp or udp").choices(["tcp", "udp", "sctp"]).default("tcp"))
-    .option("--index <index>", "index of the container if the service has several replicas", "1")
-    .action(async (service: string, privatePort: string, opts: { protocol?: string; index?: string }) => {
+    .option("--index <index>", "index of the container if the service has several replicas", indexFlag, 1)
+    .action(async (service: string, privatePort: string, opts: { protocol?: string; index?: number }) => {
       const { runPort } = await import("./port.js");
       process.exitCode = await runPort(projectOptions(), service, privatePort, opts);
     });

@@ -8,20 +8,25 @@ import { daemon, namedProject, projectRef } from "./project-name.js";
 export interface DownFlags {
   volumes?: boolean;
   removeOrphans?: boolean;
-  timeout?: string;
+  /** Seconds, parsed by commander (flag-values.ts). */
+  timeout?: number;
 }
 
-export async function runDown(opts: ProjectOptions, flags: DownFlags): Promise<number> {
-  // The daemon loads the files (and takes the project's name from them); see up.ts.
-  const request: DownRequest = {
+/** The request `down` sends. The daemon loads the files (and takes the project's name from them); see up.ts. */
+export function downRequest(opts: ProjectOptions, flags: DownFlags): DownRequest {
+  return {
     projectName: namedProject(opts),
     project: projectRef(opts),
     options: {
       removeVolumes: flags.volumes,
       removeOrphans: flags.removeOrphans,
-      timeoutMs: flags.timeout !== undefined ? Number(flags.timeout) * 1000 : undefined,
+      timeoutMs: flags.timeout !== undefined ? flags.timeout * 1000 : undefined,
     },
   };
+}
+
+export async function runDown(opts: ProjectOptions, flags: DownFlags): Promise<number> {
+  const request = downRequest(opts, flags);
   const client = await daemon();
   const { ok } = await renderProgress(client.stream<StreamMessage>("POST", "/stacks/down", request));
   return ok ? 0 : 1;

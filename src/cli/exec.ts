@@ -17,7 +17,8 @@ export interface ExecFlags {
   env?: string[];
   user?: string;
   workdir?: string;
-  index?: string;
+  /** Parsed by commander (flag-values.ts). */
+  index?: number;
 }
 
 /** `-e KEY=VALUE` as given; `-e KEY` takes KEY's value from the environment, or is dropped when unset (as docker). */
@@ -28,12 +29,6 @@ export function resolveEnv(entries: string[] | undefined, env: Record<string, st
     else if (env[e] !== undefined) out.push(`${e}=${env[e]}`);
   }
   return out;
-}
-
-export function parseIndex(value: string | undefined): number {
-  const n = Number(value ?? 1);
-  if (!Number.isInteger(n) || n < 1) throw new CliError(`invalid --index "${value}": expected a positive integer`);
-  return n;
 }
 
 /** The running container #index of a service (not a one-off), with compose's messages when there is none. */
@@ -50,7 +45,7 @@ export async function runExec(opts: ProjectOptions, service: string, command: st
   if (command.length === 0) throw new CliError('"exec" requires at least 2 arguments');
   const project = await projectNameLazy(opts);
   const client = await daemon();
-  const target = await serviceContainer(client, project, service, parseIndex(flags.index));
+  const target = await serviceContainer(client, project, service, flags.index ?? 1);
   const detach = flags.detach === true;
   const tty = !detach && flags.TTY !== false && process.stdin.isTTY === true;
   const body: ExecRequest = {

@@ -30,7 +30,8 @@ const ELIGIBLE: Record<LifecycleVerb, (c: ContainerView, force: boolean) => bool
 };
 
 export interface LifecycleFlags {
-  timeout?: string;
+  /** Seconds, parsed by commander (flag-values.ts). */
+  timeout?: number;
   signal?: string;
   force?: boolean;
   stop?: boolean;
@@ -52,7 +53,7 @@ export async function runLifecycle(verb: LifecycleVerb, opts: ProjectOptions, se
     return 0;
   }
   const q = new URLSearchParams();
-  if (flags.timeout !== undefined) q.set("t", flags.timeout);
+  if (flags.timeout !== undefined) q.set("t", String(flags.timeout));
   if (flags.signal) q.set("signal", flags.signal);
   if (flags.volumes) q.set("v", "1");
   q.set("force", "1");

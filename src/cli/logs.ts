@@ -9,8 +9,10 @@ import { daemon, projectNameLazy } from "./project-name.js";
 export interface LogsFlags {
   follow?: boolean;
   timestamps?: boolean;
-  tail?: string;
-  since?: string;
+  /** Parsed by commander (flag-values.ts). */
+  tail?: number | "all";
+  /** ms since the epoch, parsed by commander (flag-values.ts). */
+  since?: number;
   color?: boolean;
   prefix?: boolean;
 }
@@ -35,7 +37,9 @@ export async function followLogs(client: DaemonClient, containers: ContainerView
       const q = new URLSearchParams();
       if (opts.follow) q.set("follow", "1");
       if (opts.tail !== undefined) q.set("tail", String(opts.tail));
-      if (opts.sinceMs !== undefined) q.set("since", String(opts.sinceMs));
+      if (opts.sinceMs !== undefined) q.set("since", String(Math.max(0, Math.floor(opts.sinceMs))));
+      // A line longer than 16 KiB comes in partial entries: printed as the one line it was, prefixed once.
+      let midLine = false;
       try {
         for await (const e of client.stream<LogEntry | { type: "error"; message: string }>("GET", `/containers/${c.id}/logs?${q.toString()}`, undefined, opts.signal)) {
           if ("type" in e) {
@@ -44,8 +48,11 @@ export async function followLogs(client: DaemonClient, containers: ContainerView
           }
           const ts = opts.timestamps ? `${e.timestamp} ` : "";
           const out = e.stream === "stderr" && !opts.follow ? process.stderr : process.stdout;
-          out.write(`${opts.prefix === false ? "" : label}${ts}${e.line}\n`);
+          out.write(`${midLine ? "" : `${opts.prefix === false ? "" : label}${ts}`}${e.line}${e.partial ? "" : "\n"}`);
+          midLine = e.partial === true;
         }
+        // The output ends mid-line (it never printed its newline): end the line here, as compose does.
+        if (midLine) process.stdout.write("\n");
       } catch (err) {
         if (!opts.signal?.aborted) process.stderr.write(`${c.name}: ${(err as Error).message}\n`);
         return;
@@ -83,8 +90,8 @@ export async function runLogs(opts: ProjectOptions, services: string[], flags: L
   process.once("SIGINT", () => abort.abort());
   await followLogs(client, containers, {
     follow: flags.follow === true,
-    tail: flags.tail === undefined || flags.tail === "all" ? undefined : Number(flags.tail),
-    sinceMs: flags.since ? parseSince(flags.since) : undefined,
+    tail: flags.tail === "all" ? undefined : flags.tail,
+    sinceMs: flags.since,
     timestamps: flags.timestamps,
     color: flags.color !== false,
     prefix: flags.prefix,
@@ -93,11 +100,3 @@ export async function runLogs(opts: ProjectOptions, services: string[], flags: L
   return 0;
 }
 
-/** --since accepts an RFC 3339 time or a relative duration like 10m, 2h, 30s. */
-export function parseSince(s: string, now = Date.now()): number {
-  const rel = /^(\d+(?:\.\d+)?)(s|m|h)$/.exec(s);
-  if (rel) return now - Number(rel[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[rel[2] as "s" | "m" | "h"];
-  const t = Date.parse(s);
-  if (Number.isNaN(t)) throw new Error(`invalid --since value "${s}"`);
-  return t;
-}

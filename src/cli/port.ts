@@ -2,19 +2,19 @@
 // is published on, printed as compose does (`0.0.0.0:8080`).
 import type { ProjectOptions } from "../stack/load.js";
 import { CliError } from "./errors.js";
-import { parseIndex, serviceContainer } from "./exec.js";
+import { serviceContainer } from "./exec.js";
 import { daemon, projectNameLazy } from "./project-name.js";
 
 export interface PortFlags {
   protocol?: string;
-  index?: string;
+  index?: number;
 }
 
 export async function runPort(opts: ProjectOptions, service: string, privatePort: string, flags: PortFlags): Promise<number> {
   const port = Number(privatePort);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new CliError(`invalid port "${privatePort}": expected a number between 1 and 65535`);
   const protocol = flags.protocol ?? "tcp";
-  const index = parseIndex(flags.index);
+  const index = flags.index ?? 1;
   const project = await projectNameLazy(opts);
   const client = await daemon();
   const c = await serviceContainer(client, project, service, index).catch((err: unknown) => {

@@ -3,6 +3,8 @@
 import { Command, Option } from "commander";
 import type { ProjectOptions } from "../stack/load.js";
 import { registerContainerCommands } from "./commands-containers.js";
+import { CliError } from "./errors.js";
+import { secondsFlag, tailFlag, timestampFlag } from "./flag-values.js";
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -270,7 +272,7 @@ export function buildProgram(version: string): Command {
     .argument("[services...]", "services to start (default: all)")
     .option("-d, --detach", "run containers in the background")
     .option("--wait", "wait for services to be running or healthy (implies detached mode)")
-    .option("--wait-timeout <seconds>", "maximum duration to wait for the stack to be running or healthy")
+    .option("--wait-timeout <seconds>", "maximum duration to wait for the stack to be running or healthy", secondsFlag)
     .option("--force-recreate", "recreate containers even if their configuration has not changed")
     .option("--no-recreate", "if containers already exist, do not recreate them")
     .option("--no-deps", "do not start linked services")
@@ -306,7 +308,7 @@ export function buildProgram(version: string): Command {
     .description("Stop and remove containers, networks (and with -v, volumes)")
     .option("-v, --volumes", "remove named volumes declared in the stack file and anonymous volumes")
     .option("--remove-orphans", "remove containers for services not defined in the stack file")
-    .option("-t, --timeout <seconds>", "shutdown timeout in seconds")
+    .option("-t, --timeout <seconds>", "shutdown timeout in seconds", secondsFlag)
     .action(async (opts: Record<string, unknown>) => {
       const { runDown } = await import("./down.js");
       process.exitCode = await runDown(projectOptions(program), opts);
@@ -362,8 +364,8 @@ export function buildProgram(version: string): Command {
     .argument("[services...]")
     .option("-f, --follow", "follow log output")
     .option("-t, --timestamps", "show timestamps")
-    .option("-n, --tail <lines>", 'number of lines to show from the end of the logs ("all" for every line)')
-    .option("--since <time>", "show logs since a timestamp (RFC 3339) or relative (e.g. 42m)")
+    .option("-n, --tail <lines>", 'number of lines to show from the end of the logs ("all" for every line)', tailFlag)
+    .option("--since <time>", "show logs since a timestamp (RFC 3339 or Unix seconds) or relative (e.g. 42m, 1h30m)", timestampFlag)
     .option("--no-color", "produce monochrome output")
     .option("--no-log-prefix", "do not print a prefix in logs")
     .action(async (services: string[], opts: Record<string, unknown>) => {
@@ -382,7 +384,7 @@ export function buildProgram(version: string): Command {
   ];
   for (const [verb, description] of lifecycle) {
     const cmd = program.command(verb).description(description).argument("[services...]");
-    if (verb === "stop" || verb === "restart") cmd.option("-t, --timeout <seconds>", "shutdown timeout in seconds");
+    if (verb === "stop" || verb === "restart") cmd.option("-t, --timeout <seconds>", "shutdown timeout in seconds", secondsFlag);
     if (verb === "kill") cmd.option("-s, --signal <signal>", "signal to send to the container", "SIGKILL");
     if (verb === "rm") cmd.option("-f, --force", "don't ask to confirm removal").option("-s, --stop", "stop the containers first").option("-v, --volumes", "remove anonymous volumes");
     cmd.action(async (services: string[], opts: Record<string, unknown>) => {
@@ -407,11 +409,18 @@ export function buildProgram(version: string): Command {
     .command("daemon")
     .description("Run the tscompose daemon in the foreground")
     .option("--state-dir <dir>", "where the daemon keeps its state (default /var/lib/tscompose)")
-    .option("--group <gid>", "group allowed to use the API socket")
+    .option("--group <group>", "group (name or gid) allowed to use the API socket: its members are root-equivalent")
     .option("--log-stderr", "also log to stderr")
     .action(async (opts: { stateDir?: string; group?: string; logStderr?: boolean }) => {
+      const { resolveGroup } = await import("../daemon/socket.js");
+      let group: number | undefined;
+      try {
+        group = opts.group !== undefined ? resolveGroup(opts.group) : undefined;
+      } catch (err) {
+        throw new CliError((err as Error).message);
+      }
       const { runDaemon } = await import("../daemon/main.js");
-      process.exitCode = await runDaemon({ stateDir: opts.stateDir, group: opts.group !== undefined ? Number(opts.group) : undefined, version, stderr: opts.logStderr });
+      process.exitCode = await runDaemon({ stateDir: opts.stateDir, group, version, stderr: opts.logStderr });
     });
 
   program

@@ -12,7 +12,8 @@ import { daemon, projectRef } from "./project-name.js";
 export interface UpFlags {
   detach?: boolean;
   wait?: boolean;
-  waitTimeout?: string;
+  /** Seconds, parsed by commander (flag-values.ts). */
+  waitTimeout?: number;
   forceRecreate?: boolean;
   recreate?: boolean;
   deps?: boolean;
@@ -30,14 +31,15 @@ export interface UpFlags {
 // services named here. Loading it in the CLI too cost ~90 ms of every `up`'s start-up
 // (the YAML parser, the schema validator and the load itself); the daemon's errors
 // name the file, line and column all the same.
-export async function runUp(opts: ProjectOptions, services: string[], flags: UpFlags): Promise<number> {
+/** The request `up` sends: what the flags say, checked here so that a bad value stops before anything is sent. */
+export function upRequest(opts: ProjectOptions, services: string[], flags: UpFlags): UpRequest {
   const scale: Record<string, number> = {};
   for (const s of flags.scale ?? []) {
     const m = /^([^=]+)=(\d+)$/.exec(s);
     if (!m) throw new CliError(`invalid --scale "${s}": expected SERVICE=NUM`);
     scale[m[1] as string] = Number(m[2]);
   }
-  const request: UpRequest = {
+  return {
     project: projectRef(opts),
     options: {
       services,
@@ -48,11 +50,15 @@ export async function runUp(opts: ProjectOptions, services: string[], flags: UpF
       removeOrphans: flags.removeOrphans,
       pull: flags.pull,
       wait: flags.wait,
-      waitTimeoutMs: flags.waitTimeout ? Number(flags.waitTimeout) * 1000 : undefined,
+      waitTimeoutMs: flags.waitTimeout !== undefined ? flags.waitTimeout * 1000 : undefined,
       watch: flags.watch,
       mustExist: flags.exitCodeFrom ? [flags.exitCodeFrom] : undefined,
     },
   };
+}
+
+export async function runUp(opts: ProjectOptions, services: string[], flags: UpFlags): Promise<number> {
+  const request = upRequest(opts, services, flags);
   const client = await daemon();
   const { ok, project } = await renderProgress(client.stream<StreamMessage>("POST", "/stacks/up", request));
   if (!ok || project === undefined) return 1;

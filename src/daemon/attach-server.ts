@@ -18,23 +18,13 @@ import { FRAME, FrameDecoder, UPGRADE_PROTOCOL, encodeFrame, jsonFrame } from ".
 import type { AttachMessage, FrameType } from "./attach.js";
 import type { StackController } from "./controller.js";
 import type { Logger } from "./log.js";
+import { checkRequest } from "./api-schema.js";
+import { HttpError, announcedLength, decodeParam, parseJson, requestUrl } from "./http.js";
 import { createRunContainer } from "./run.js";
 
 export interface AttachContext {
   controller: StackController;
   log: Logger;
-}
-
-/** Bodies are small JSON documents; anything bigger is a confused client. */
-const MAX_BODY = 1 << 20;
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /** One attached client: frames out, frames in, and what to do when it goes away. */
@@ -67,8 +57,23 @@ class Session {
     return !this.ended && !this.socket.destroyed;
   }
 
-  send(type: FrameType, payload?: Buffer | string): void {
-    if (this.open) this.socket.write(encodeFrame(type, payload));
+  /** false when the client is not keeping up: a producer that can wait then awaits drained(). */
+  send(type: FrameType, payload?: Buffer | string): boolean {
+    return this.open && this.socket.write(encodeFrame(type, payload));
+  }
+
+  /** Resolves when the client has read what was buffered for it, or is gone. */
+  drained(): Promise<void> {
+    if (!this.open || !this.socket.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.socket.off("drain", done);
+        this.socket.off("close", done);
+        resolve();
+      };
+      this.socket.on("drain", done);
+      this.socket.on("close", done);
+    });
   }
 
   message(m: AttachMessage): void {
@@ -113,31 +118,30 @@ export class AttachSessions {
   }
 
   private async serve(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const url = new URL(req.url ?? "/", "http://daemon");
-    const exec = new RegExp(`^/${API_VERSION}/containers/([^/]+)/exec$`).exec(url.pathname);
-    const run = url.pathname === `/${API_VERSION}/stacks/run`;
+    // Until the 101 is sent, every failure is a plain HTTP answer; after it,
+    // the session's frames carry them (exec and run catch their own).
+    let session: Session | undefined;
     try {
+      const url = requestUrl(req.url);
+      const exec = new RegExp(`^/${API_VERSION}/containers/([^/]+)/exec$`).exec(url.pathname);
+      const run = url.pathname === `/${API_VERSION}/stacks/run`;
       if (req.method !== "POST" || (!exec && !run)) throw new HttpError(404, `no such endpoint: ${req.method} ${url.pathname}`);
       if ((req.headers.upgrade ?? "").toLowerCase() !== UPGRADE_PROTOCOL) throw new HttpError(400, `expected Upgrade: ${UPGRADE_PROTOCOL}`);
       const { body, rest } = await readBody(req, socket, head);
       if (exec) {
-        const request = JSON.parse(body.toString("utf8") || "{}") as ExecRequest;
-        const id = await this.checkExec(decodeURIComponent(exec[1] as string), request);
-        const session = this.accept(socket, rest);
+        const request = checkRequest("ExecRequest", parseJson(body));
+        const id = await this.checkExec(decodeParam(exec[1] as string), request);
+        session = this.accept(socket, rest);
         await this.exec(session, id, request);
       } else {
-        const request = JSON.parse(body.toString("utf8") || "{}") as RunRequest;
+        const request = checkRequest("RunRequest", parseJson(body));
         const stack = this.checkRun(request);
-        const session = this.accept(socket, rest);
+        session = this.accept(socket, rest);
         await this.run(session, stack, request);
       }
     } catch (err) {
-      if (err instanceof HttpError || err instanceof StackError || err instanceof SyntaxError || err instanceof EngineError) {
-        const status = err instanceof HttpError ? err.status : err instanceof EngineError ? (err.code === "not-found" ? 404 : 409) : 400;
-        respond(socket, status, { message: err.message });
-        return;
-      }
-      throw err;
+      if (session) throw err;
+      respond(socket, statusOf(err), { message: (err as Error).message });
     }
   }
 
@@ -249,7 +253,11 @@ export class AttachSessions {
       return;
     }
     try {
-      for await (const e of engine.logs(id, { follow: true, signal: abort.signal })) s.send(e.stream === "stderr" ? FRAME.stderr : FRAME.stdout, `${e.line}\n`);
+      for await (const e of engine.logs(id, { follow: true, signal: abort.signal })) {
+        // A partial entry (a line split at 16 KiB) goes on in the next one: no newline between them.
+        if (!s.send(e.stream === "stderr" ? FRAME.stderr : FRAME.stdout, e.partial ? e.line : `${e.line}\n`)) await s.drained();
+        if (!s.open) break;
+      }
     } catch (err) {
       if (!abort.signal.aborted) this.ctx.log.warn("run: reading logs failed", { container: name, error: (err as Error).message });
     }
@@ -271,8 +279,9 @@ export class AttachSessions {
 function frameWriter(s: Session, type: FrameType, rows?: number, cols?: number): Writable {
   const w = new Writable({
     write(chunk: Buffer, _enc, cb) {
-      s.send(type, chunk);
-      cb();
+      // Back-pressure: the process's output pipe is read only as fast as the client reads.
+      if (s.send(type, chunk)) cb();
+      else void s.drained().then(() => cb());
     },
   });
   return Object.assign(w, { rows, columns: cols });
@@ -280,20 +289,24 @@ function frameWriter(s: Session, type: FrameType, rows?: number, cols?: number):
 
 /** The request's JSON body: Content-Length bytes after the headers, arriving in `head` and then on the socket. */
 function readBody(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<{ body: Buffer; rest: Buffer }> {
-  const length = Number(req.headers["content-length"] ?? 0);
-  if (!Number.isInteger(length) || length < 0 || length > MAX_BODY) return Promise.reject(new HttpError(400, "bad Content-Length"));
   return new Promise((resolve, reject) => {
-    let buffered = head;
+    // The upgrade's body is read off the socket by hand: it must say how long it is (a throw here rejects).
+    const length = announcedLength(req.headers["content-length"]) ?? 0;
+    // Chunks joined once at the end: joining at every chunk is quadratic in the body's size.
+    const chunks: Buffer[] = [head];
+    let size = head.length;
     const check = (): boolean => {
-      if (buffered.length < length) return false;
+      if (size < length) return false;
       socket.off("data", onData);
       socket.off("close", onClose);
       socket.pause();
+      const buffered = Buffer.concat(chunks);
       resolve({ body: buffered.subarray(0, length), rest: buffered.subarray(length) });
       return true;
     };
     const onData = (chunk: Buffer): void => {
-      buffered = Buffer.concat([buffered, chunk]);
+      chunks.push(chunk);
+      size += chunk.length;
       check();
     };
     const onClose = (): void => reject(new HttpError(400, "connection closed before the request body"));
@@ -301,6 +314,13 @@ function readBody(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<{
     socket.on("data", onData);
     socket.on("close", onClose);
   });
+}
+
+function statusOf(err: unknown): number {
+  if (err instanceof HttpError) return err.status;
+  if (err instanceof StackError || err instanceof SyntaxError) return 400;
+  if (err instanceof EngineError) return err.code === "not-found" ? 404 : err.code === "invalid" ? 400 : 409;
+  return 500;
 }
 
 function respond(socket: Duplex, status: number, body: unknown): void {

@@ -32,6 +32,7 @@ export interface DaemonOptions {
 
 export interface RunningDaemon {
   server: Server;
+  log: Logger;
   engine: Engine;
   controller: StackController;
   stop(): Promise<void>;
@@ -112,7 +113,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     rmSync(paths.socket, { force: true });
     log.info("daemon stopped", {});
   };
-  return { server, engine, controller, stop };
+  return { server, log, engine, controller, stop };
 }
 
 /** One daemon per state dir: refuse to start when another live daemon holds the pid file. */
@@ -135,8 +136,52 @@ function isLiveDaemon(pid: number): boolean {
   }
 }
 
+/** More faults than this within GUARD_WINDOW_MS and the daemon restarts instead of going on. */
+const GUARD_MAX_FAULTS = 10;
+const GUARD_WINDOW_MS = 60_000;
+
+/**
+ * The last line of defence: an exception no handler caught, or a rejection
+ * nobody awaited, is logged and the daemon keeps serving. Dying would stop
+ * supervision, health checks and cron for every stack because of one fault.
+ *
+ * Going on is safe because nothing durable depends on the failed operation
+ * finishing: records are written atomically, so a fault between two writes
+ * leaves the last good record; what runs is level-triggered (the next
+ * re-sync, restart-policy exit or up re-plans from the engine's observed
+ * state, which is the kernel's and runc's, not our memory); per-stack locks
+ * are promise chains released in `finally`. What may be lost is the one
+ * operation that threw (its client sees its connection end). A burst of
+ * faults means some in-memory state is wedged: then the process exits, and
+ * the daemon, built to survive kill -9 at any instruction, restarts into a
+ * consistent state (systemd, or the next CLI command's autostart).
+ */
+export function installProcessGuard(log: Logger, exit: (code: number) => void = (code) => process.exit(code)): () => void {
+  const recent: number[] = [];
+  const onFault = (kind: string) => (err: unknown) => {
+    const now = Date.now();
+    recent.push(now);
+    while (recent.length > 0 && (recent[0] as number) < now - GUARD_WINDOW_MS) recent.shift();
+    const e = err instanceof Error ? err : new Error(String(err));
+    log.error(`${kind}; the daemon goes on serving`, { error: e.message, stack: e.stack });
+    if (recent.length > GUARD_MAX_FAULTS) {
+      log.error("too many faults in a minute: exiting so that the daemon restarts clean", { faults: recent.length });
+      exit(70);
+    }
+  };
+  const onException = onFault("uncaught exception");
+  const onRejection = onFault("unhandled promise rejection");
+  process.on("uncaughtException", onException);
+  process.on("unhandledRejection", onRejection);
+  return () => {
+    process.off("uncaughtException", onException);
+    process.off("unhandledRejection", onRejection);
+  };
+}
+
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const daemon = await startDaemon(opts);
+  installProcessGuard(daemon.log);
   await new Promise<void>((resolve) => {
     const onSignal = (): void => resolve();
     process.once("SIGTERM", onSignal);

@@ -1,7 +1,6 @@
 // The daemon's HTTP API on a unix socket (mode 0660: root, or the group the
 // operator chose, may use it). JSON requests; NDJSON for anything that
 // streams (up/down progress, logs, events) so clients render as it happens.
-import { chmodSync, chownSync, existsSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
@@ -10,8 +9,12 @@ import { EngineError } from "../../engine/types.js";
 import { StackError } from "../stack/errors.js";
 import { API_VERSION } from "./api.js";
 import { AttachSessions } from "./attach-server.js";
+import { checkRequest } from "./api-schema.js";
+import { parseInteger, parseSeconds } from "../stack/numbers.js";
+import { listenPrivately } from "./socket.js";
+import { HttpError, decodeParam, queryFlag, queryValue, readJsonBody, requestUrl } from "./http.js";
 import { pendingChange, stackDetail, statsOf } from "./stack-inspect.js";
-import type { DaemonEvent, DownRequest, StreamMessage, UpRequest } from "./api.js";
+import type { DaemonEvent, StreamMessage } from "./api.js";
 import type { StackController } from "./controller.js";
 import type { Logger } from "./log.js";
 
@@ -30,18 +33,26 @@ export function startServer(socket: string, ctx: ServerContext, group?: number):
   const endless = new Set<ServerResponse>();
   const routes: [string, RegExp, Handler][] = buildRoutes(ctx, endless);
   const server = createServer((req, res) => {
-    const url = new URL(req.url ?? "/", "http://daemon");
-    const route = routes.find(([method, re]) => method === req.method && re.test(url.pathname));
-    if (!route) {
-      sendJson(res, 404, { message: `no such endpoint: ${req.method} ${url.pathname}` });
-      return;
-    }
-    const params = (route[1].exec(url.pathname) ?? []).slice(1).map(decodeURIComponent);
-    route[2](req, res, params, url.searchParams).catch((err: unknown) => {
-      ctx.log.warn("request failed", { method: req.method, path: url.pathname, error: (err as Error).message });
+    // Every failure of a request, thrown while routing or decoding it or by its
+    // handler, ends in an answer here: nothing a client sends may escape to the
+    // process (a URIError from one bad escape used to kill the daemon).
+    const fail = (err: unknown): void => {
+      ctx.log.warn("request failed", { method: req.method, path: req.url, error: (err as Error).message });
       if (!res.headersSent) sendJson(res, statusOf(err), { message: (err as Error).message, code: (err as { code?: string }).code });
       else res.end();
-    });
+    };
+    try {
+      const url = requestUrl(req.url);
+      const route = routes.find(([method, re]) => method === req.method && re.test(url.pathname));
+      if (!route) {
+        sendJson(res, 404, { message: `no such endpoint: ${req.method} ${url.pathname}` });
+        return;
+      }
+      const params = (route[1].exec(url.pathname) ?? []).slice(1).map(decodeParam);
+      route[2](req, res, params, url.searchParams).catch(fail);
+    } catch (err) {
+      fail(err);
+    }
   });
   // exec and run upgrade their connection to the attach protocol. Those
   // sockets are no longer the HTTP server's to close, and server.close() would
@@ -54,15 +65,7 @@ export function startServer(socket: string, ctx: ServerContext, group?: number):
     for (const res of endless) res.destroy();
     return close(callback);
   };
-  if (existsSync(socket)) rmSync(socket);
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(socket, () => {
-      chmodSync(socket, 0o660);
-      if (group !== undefined) chownSync(socket, 0, group);
-      resolve(server);
-    });
-  });
+  return listenPrivately(server, socket, group).then(() => server);
 }
 
 /** Names that become paths are refused with a 400 before any work starts (the controller and stores check again). */
@@ -71,9 +74,22 @@ function checkProjectNames(...names: (string | undefined)[]): void {
 }
 
 function statusOf(err: unknown): number {
+  if (err instanceof HttpError) return err.status;
   if (err instanceof StackError) return 400;
   if (err instanceof EngineError) return err.code === "not-found" ? 404 : err.code === "conflict" ? 409 : err.code === "invalid" ? 400 : 500;
   return 500;
+}
+
+/** ?t=: seconds, as `stop -t` and `restart -t` send them. */
+const stopTimeoutMs = (q: URLSearchParams): number | undefined => {
+  const seconds = queryValue(q, "t", parseSeconds);
+  return seconds === undefined ? undefined : seconds * 1000;
+};
+
+/** ?since=: milliseconds since the epoch, as `logs --since` sends them. */
+function parseMillis(text: string): number {
+  if (!/^\d+(\.\d+)?$/.test(text)) throw new Error(`"${text}" is not a number of milliseconds since the epoch`);
+  return Number(text);
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -81,19 +97,37 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-async function readJson<T>(req: IncomingMessage): Promise<T> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  return JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as T;
+
+/**
+ * Starts an NDJSON stream; returns a writer that survives a client hanging up.
+ * It returns false when the client is not keeping up (the socket's buffer is
+ * full): a producer that can wait must then await drained(res).
+ */
+function stream(res: ServerResponse): (m: unknown) => boolean {
+  res.writeHead(200, { "content-type": "application/x-ndjson" });
+  return (m) => !res.destroyed && res.write(`${JSON.stringify(m)}\n`);
 }
 
-/** Starts an NDJSON stream; returns a writer that survives a client hanging up. */
-function stream(res: ServerResponse): (m: unknown) => void {
-  res.writeHead(200, { "content-type": "application/x-ndjson" });
-  return (m) => {
-    if (!res.destroyed) res.write(`${JSON.stringify(m)}\n`);
-  };
+/** Resolves when the client has read what was buffered for it, or is gone. */
+function drained(res: ServerResponse): Promise<void> {
+  if (res.destroyed || !res.writableNeedDrain) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
 }
+
+/**
+ * Events cannot wait for a slow reader: they happen anyway. A subscriber that
+ * has this much unread is cut off (its client reconnects, as the TUI does)
+ * rather than grow the daemon's memory without bound.
+ */
+const EVENTS_BACKLOG = 8 << 20;
 
 function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string, RegExp, Handler][] {
   const untilClientLeaves = (res: ServerResponse): void => {
@@ -144,12 +178,12 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
   return [
     r("GET", "/ping", (_req, res) => Promise.resolve(sendJson(res, 200, { version: ctx.version, pid: process.pid, engine: engine.kind }))),
     r("POST", "/stacks/up", async (req, res) => {
-      const body = await readJson<UpRequest>(req);
-      checkProjectNames(body.project?.projectName);
+      const body = checkRequest("UpRequest", await readJsonBody(req));
+      checkProjectNames(body.project.projectName);
       await streamed((emit) => controller.up(body, emit))(req, res, [], new URLSearchParams());
     }),
     r("POST", "/stacks/down", async (req, res) => {
-      const body = await readJson<DownRequest>(req);
+      const body = checkRequest("DownRequest", await readJsonBody(req));
       checkProjectNames(body.projectName, body.project?.projectName);
       await streamed((emit) => controller.down(body, emit))(req, res, [], new URLSearchParams());
     }),
@@ -172,7 +206,7 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
       sendJson(res, 200, { ok: true });
       return Promise.resolve();
     }),
-    r("GET", "/containers", async (_req, res, _p, q) => sendJson(res, 200, await controller.containers(q.get("project") ?? undefined, q.get("all") === "1"))),
+    r("GET", "/containers", async (_req, res, _p, q) => sendJson(res, 200, await controller.containers(q.get("project") ?? undefined, queryFlag(q, "all")))),
     r("GET", "/containers/:id", async (_req, res, [id]) => {
       const c = await engine.inspectContainer(id as string);
       if (!c) sendJson(res, 404, { message: `no such container: ${id}` });
@@ -193,7 +227,7 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
         const project = await projectOf(id);
         if (project) controller.markStopped(project, id, true);
         controller.health.untrack(id);
-        await engine.stopContainer(id, { timeoutMs: q.has("t") ? Number(q.get("t")) * 1000 : undefined });
+        await engine.stopContainer(id, { timeoutMs: stopTimeoutMs(q) });
       }),
     ),
     r(
@@ -202,7 +236,7 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
       containerAction(async (id, q) => {
         controller.health.untrack(id);
         controller.intendStop(id);
-        await engine.stopContainer(id, { timeoutMs: q.has("t") ? Number(q.get("t")) * 1000 : undefined });
+        await engine.stopContainer(id, { timeoutMs: stopTimeoutMs(q) });
         controller.supervisor.clearExpected(id);
         await engine.startContainer(id);
         await userStarted(id);
@@ -225,22 +259,25 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
       containerAction(async (id, q) => {
         controller.health.untrack(id);
         controller.intendStop(id);
-        await engine.removeContainer(id, { force: q.get("force") === "1", volumes: q.get("v") === "1" });
+        await engine.removeContainer(id, { force: queryFlag(q, "force"), volumes: queryFlag(q, "v") });
       }),
     ),
     r("GET", "/containers/:id/logs", async (req, res, [id], q) => {
+      // Parsed before the stream's 200 goes out, so a bad value is still a 400.
+      const follow = queryFlag(q, "follow");
+      const tail = queryValue(q, "tail", (v) => parseInteger(v, { min: 0 }));
+      const sinceMs = queryValue(q, "since", parseMillis);
       const abort = new AbortController();
       req.on("close", () => abort.abort());
       const emit = stream(res);
-      if (q.get("follow") === "1") untilClientLeaves(res);
-      const opts = {
-        follow: q.get("follow") === "1",
-        tail: q.has("tail") ? Number(q.get("tail")) : undefined,
-        sinceMs: q.has("since") ? Number(q.get("since")) : undefined,
-        signal: abort.signal,
-      };
+      if (follow) untilClientLeaves(res);
+      const opts = { follow, tail, sinceMs, signal: abort.signal };
       try {
-        for await (const entry of engine.logs(id as string, opts)) emit(entry);
+        // Back-pressure: the engine's reader is pulled only as fast as the client reads.
+        for await (const entry of engine.logs(id as string, opts)) {
+          if (!emit(entry)) await drained(res);
+          if (abort.signal.aborted) break; // the client left: read no further
+        }
       } catch (err) {
         if (!abort.signal.aborted) emit({ type: "error", message: (err as Error).message });
       }
@@ -251,7 +288,13 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
     r("GET", "/events", async (req, res) => {
       const emit = stream(res);
       untilClientLeaves(res);
-      const unsubscribe = ctx.subscribe(emit);
+      const unsubscribe = ctx.subscribe((e) => {
+        emit(e);
+        if (res.writableLength > EVENTS_BACKLOG && !res.destroyed) {
+          ctx.log.warn("events: a client does not read its stream; cut off", { unread: res.writableLength });
+          res.destroy();
+        }
+      });
       await new Promise<void>((resolve) => req.on("close", resolve));
       unsubscribe();
       res.end();

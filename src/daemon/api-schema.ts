@@ -1,0 +1,187 @@
+// JSON Schemas of every request body the daemon accepts (the wire types of
+// api.ts), in one place. A body is checked against its schema before any
+// handler sees it, so a wrong type is a 400 naming the key, never a NaN or a
+// null that a handler would quietly replace by a default. Unknown keys are
+// refused too: nothing a client sends is silently ignored.
+//
+// Kept in sync with the TypeScript types twice over: the type-level checks at
+// the end fail to compile when a schema and its type do not list the same
+// keys, and api-schema.test.ts checks that the requests the CLI and the TUI
+// really build pass.
+import { Ajv } from "ajv";
+import type { ErrorObject, ValidateFunction } from "ajv";
+import { MAX_TIMEOUT_MS } from "../../engine/timeout.js";
+import type { PortBinding } from "../../engine/types.js";
+import type { DownRequest, ExecRequest, ProjectRef, RunRequest, UpRequest } from "./api.js";
+import { HttpError } from "./http.js";
+
+
+const str = { type: "string" } as const;
+const strings = { type: "array", items: str } as const;
+const bool = { type: "boolean" } as const;
+/** JSON has no NaN or Infinity (JSON.stringify sends them as null), and null is refused. */
+const timeoutMs = { type: "number", minimum: 0, maximum: MAX_TIMEOUT_MS } as const;
+const stringMap = { type: "object", additionalProperties: str } as const;
+const pullPolicy = { enum: ["always", "missing", "never"] } as const;
+
+export const projectRefSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["files", "envFiles", "profiles", "env", "cwd"],
+  properties: {
+    files: strings,
+    projectName: str,
+    projectDirectory: str,
+    envFiles: strings,
+    profiles: strings,
+    env: stringMap,
+    cwd: str,
+  },
+} as const;
+
+export const upOptionsSchema = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    services: strings,
+    noDeps: bool,
+    forceRecreate: bool,
+    noRecreate: bool,
+    scale: { type: "object", additionalProperties: { type: "integer", minimum: 0 } },
+    removeOrphans: bool,
+    pull: pullPolicy,
+    startStopped: bool,
+    wait: bool,
+    waitTimeoutMs: timeoutMs,
+    watch: bool,
+    mustExist: strings,
+  },
+} as const;
+
+export const upRequestSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["project", "options"],
+  properties: { project: projectRefSchema, options: upOptionsSchema },
+} as const;
+
+export const downOptionsSchema = {
+  type: "object",
+  additionalProperties: false,
+  properties: { removeVolumes: bool, removeOrphans: bool, timeoutMs, services: strings },
+} as const;
+
+export const downRequestSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["options"],
+  anyOf: [{ required: ["projectName"] }, { required: ["project"] }],
+  properties: { projectName: str, project: projectRefSchema, options: downOptionsSchema },
+} as const;
+
+const terminalSize = { type: "integer", minimum: 0, maximum: 65535 } as const;
+
+export const execRequestSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["cmd"],
+  properties: {
+    cmd: { type: "array", items: str, minItems: 1 },
+    env: strings,
+    user: str,
+    workingDir: str,
+    tty: bool,
+    detach: bool,
+    rows: terminalSize,
+    cols: terminalSize,
+  },
+} as const;
+
+export const portBindingSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["containerPort", "protocol"],
+  properties: {
+    containerPort: { type: "integer", minimum: 1, maximum: 65535 },
+    protocol: { enum: ["tcp", "udp", "sctp"] },
+    hostPort: str,
+    hostIp: str,
+  },
+} as const;
+
+export const runRequestSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["project", "service"],
+  properties: {
+    project: projectRefSchema,
+    service: str,
+    command: strings,
+    entrypoint: strings,
+    env: strings,
+    user: str,
+    workingDir: str,
+    name: str,
+    tty: bool,
+    rm: bool,
+    detach: bool,
+    ports: { type: "array", items: portBindingSchema },
+    servicePorts: bool,
+    useAliases: bool,
+    labels: stringMap,
+    pull: pullPolicy,
+  },
+} as const;
+
+const SCHEMAS = {
+  UpRequest: upRequestSchema,
+  DownRequest: downRequestSchema,
+  ExecRequest: execRequestSchema,
+  RunRequest: runRequestSchema,
+} as const;
+
+export interface WireTypes {
+  UpRequest: UpRequest;
+  DownRequest: DownRequest;
+  ExecRequest: ExecRequest;
+  RunRequest: RunRequest;
+}
+
+// Compiled on first use: a daemon that serves only reads pays nothing at start-up.
+let ajv: Ajv | undefined;
+const compiled = new Map<keyof WireTypes, ValidateFunction>();
+
+/** `value` as a T, or an HttpError 400 naming the first offending key. */
+export function checkRequest<K extends keyof WireTypes>(kind: K, value: unknown): WireTypes[K] {
+  let validate = compiled.get(kind);
+  if (!validate) {
+    // strictRequired would refuse the anyOf of "required" alone (DownRequest: a name or files).
+    ajv ??= new Ajv({ allErrors: false, strict: true, strictRequired: false });
+    validate = ajv.compile(SCHEMAS[kind]);
+    compiled.set(kind, validate);
+  }
+  if (!validate(value)) throw new HttpError(400, `invalid ${kind}: ${describeError(validate.errors?.[0])}`);
+  return value as WireTypes[K];
+}
+
+function describeError(e: ErrorObject | undefined): string {
+  if (!e) return "does not match its schema";
+  const at = e.instancePath === "" ? "the body" : e.instancePath;
+  if (e.keyword === "additionalProperties") return `${at}: unknown key "${(e.params as { additionalProperty: string }).additionalProperty}"`;
+  if (e.keyword === "enum") return `${at} must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(", ")}`;
+  return `${at} ${e.message ?? "is invalid"}`;
+}
+
+// Compile-time: each schema lists exactly the keys of its TypeScript type.
+type Props<S> = S extends { readonly properties: infer P } ? keyof P : never;
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+export const SCHEMAS_MATCH_TYPES: {
+  project: Same<Props<typeof projectRefSchema>, keyof ProjectRef>;
+  up: Same<Props<typeof upRequestSchema>, keyof UpRequest>;
+  upOptions: Same<Props<typeof upOptionsSchema>, keyof UpRequest["options"]>;
+  down: Same<Props<typeof downRequestSchema>, keyof DownRequest>;
+  downOptions: Same<Props<typeof downOptionsSchema>, keyof DownRequest["options"]>;
+  exec: Same<Props<typeof execRequestSchema>, keyof ExecRequest>;
+  run: Same<Props<typeof runRequestSchema>, keyof RunRequest>;
+  port: Same<Props<typeof portBindingSchema>, keyof PortBinding>;
+} = { project: true, up: true, upOptions: true, down: true, downOptions: true, exec: true, run: true, port: true };

@@ -1,0 +1,101 @@
+// What every request handler of the daemon shares: the error that carries an
+// HTTP status, and the decoding of request data (path parameters, query
+// values), each of which answers 400 on bad input instead of throwing
+// something the server cannot map to a status.
+
+/** An error with the HTTP status to answer: a client's mistake (4xx), never the daemon's. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = "HttpError";
+  }
+}
+
+/** A percent-encoded path segment; `%E0%A4%A` (invalid UTF-8 or a broken escape) is a 400, not a URIError. */
+export function decodeParam(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpError(400, `invalid percent-encoding in the request path: "${segment}"`);
+  }
+}
+
+/** The request's URL; a target node's URL parser refuses is a 400. */
+export function requestUrl(target: string | undefined): URL {
+  try {
+    return new URL(target ?? "/", "http://daemon");
+  } catch {
+    throw new HttpError(400, `invalid request target: ${JSON.stringify(target)}`);
+  }
+}
+
+/**
+ * The largest request body accepted, for every endpoint. The largest
+ * legitimate ones carry a client's whole environment (up, run: the daemon
+ * interpolates the stack with it) plus file paths and a command: the kernel
+ * caps a process's arguments and environment together at 3/4 of the 8 MiB
+ * stack limit (6 MiB), so 8 MiB leaves room for JSON's escaping and the rest.
+ */
+export const MAX_BODY = 8 << 20;
+
+const tooLarge = (): HttpError => new HttpError(413, `request body too large: the limit is ${MAX_BODY} bytes (8 MiB)`);
+
+/** Checks a Content-Length header before anything is read: a body announced too large is refused at once. */
+export function announcedLength(header: string | undefined): number | undefined {
+  if (header === undefined) return undefined;
+  if (!/^\d+$/.test(header)) throw new HttpError(400, `invalid Content-Length: ${JSON.stringify(header)}`);
+  const length = Number(header);
+  if (length > MAX_BODY) throw tooLarge();
+  return length;
+}
+
+/**
+ * The request's body parsed as JSON; an empty body is undefined. At most
+ * MAX_BODY bytes are held (413 beyond, counted as they arrive, whatever the
+ * Content-Length said); what the client sends after a refusal is discarded by
+ * node's server, within its requestTimeout.
+ */
+export async function readJsonBody(req: AsyncIterable<unknown> & { headers: Record<string, string | string[] | undefined> }): Promise<unknown> {
+  announcedLength(req.headers["content-length"] as string | undefined);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > MAX_BODY) throw tooLarge();
+    chunks.push(c as Buffer);
+  }
+  return parseJson(Buffer.concat(chunks));
+}
+
+/** JSON text to a value; a syntax error is a 400 with the parser's message. */
+export function parseJson(body: Buffer): unknown {
+  const text = body.toString("utf8");
+  if (text.trim() === "") return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new HttpError(400, `invalid JSON in the request body: ${(err as Error).message}`);
+  }
+}
+
+/** A query flag: absent, "0" or "false" is false; "1" or "true" true; anything else a 400. */
+export function queryFlag(q: URLSearchParams, key: string): boolean {
+  const v = q.get(key);
+  if (v === null || v === "0" || v === "false") return false;
+  if (v === "1" || v === "true") return true;
+  throw new HttpError(400, `invalid query parameter ${key}=${JSON.stringify(v)}: expected 1 or 0`);
+}
+
+/** A query value through a strict parser (src/stack/numbers.ts); absent is undefined, a bad one a 400 naming it. */
+export function queryValue<T>(q: URLSearchParams, key: string, parse: (text: string) => T): T | undefined {
+  const v = q.get(key);
+  if (v === null) return undefined;
+  try {
+    return parse(v);
+  } catch (err) {
+    throw new HttpError(400, `invalid query parameter ${key}: ${(err as Error).message}`);
+  }
+}
