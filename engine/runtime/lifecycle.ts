@@ -156,6 +156,7 @@ export class Lifecycle {
           exitCode: undefined,
           oomKilled: false,
           error: undefined,
+          stopRequested: undefined,
         });
         this.event(rec, "start");
         void this.trackLog(rec, false);
@@ -207,11 +208,13 @@ export class Lifecycle {
       const rec = this.rec(id);
       if (rec.state === "restarting") {
         // Only the supervisor's backoff is running: nothing to signal.
-        await this.update(rec, { state: transition(rec.state, "exited") });
+        await this.update(rec, { state: transition(rec.state, "exited"), stopRequested: true });
         this.event(rec, "stop");
         return;
       }
       if (!isActive(rec.state)) return;
+      // On disk before the signal: a daemon killed after it must still know this exit was asked for.
+      await this.update(rec, { stopRequested: true });
       const sig = opts.signal ? normalizeSignal(opts.signal) : rec.stopSignal;
       await this.signal(rec, sig, true);
       if (!(await this.waitExit(id, opts.timeoutMs ?? rec.spec.stopTimeoutMs))) {
