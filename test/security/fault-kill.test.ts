@@ -191,6 +191,7 @@ describe("kill -9 of the daemon at random moments", () => {
       recreate: { runs: 0, failures: 0, strays: 0 },
     };
     const failures: string[] = [];
+    const phases = { restart: 0, up: 0 };
     const campaignStart = Date.now();
     for (let run = 0; run < RUNS; run++) {
       const op = OPS[Math.floor(random() * OPS.length)] as Op;
@@ -214,9 +215,13 @@ describe("kill -9 of the daemon at random moments", () => {
       await new Promise((r) => setTimeout(r, delay));
       await d.stop("SIGKILL");
       await cli.exited(30_000).catch(() => cli.child.kill("SIGKILL"));
+      const tRestart = Date.now();
       await d.start();
+      const tUp = Date.now();
       const again = upArgs(want);
       const up = runCli(d, again.args, { cwd: work, env: again.env });
+      phases.restart += tUp - tRestart;
+      phases.up += Date.now() - tUp;
       const problems = up.code === 0 ? check(want) : [`up after the restart exited ${up.code}: ${up.stderr.trim()}`];
       stats[op].runs++;
       if (problems.length) {
@@ -238,7 +243,8 @@ describe("kill -9 of the daemon at random moments", () => {
     const left = leaks(d);
     console.log(
       `fault-kill: seed ${SEED}: ${RUNS} runs in ${(elapsed / 1000).toFixed(1)} s (${Math.round(elapsed / Math.max(RUNS, 1))} ms/run), ` +
-        `${failures.length} failures, ${left.length} leaks at the end\n` +
+        `${failures.length} failures, ${left.length} leaks at the end; per run: restart ${Math.round(phases.restart / Math.max(RUNS, 1))} ms, ` +
+        `up after it ${Math.round(phases.up / Math.max(RUNS, 1))} ms\n` +
         OPS.map((o) => `  ${o.padEnd(9)} runs ${stats[o].runs}  failures ${stats[o].failures}  with strays ${stats[o].strays}`).join("\n"),
     );
     expect(failures).toEqual([]);
