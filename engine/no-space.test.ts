@@ -20,8 +20,10 @@ describe("no space errors", () => {
     const mapped = noSpaceError(enospc("/var/lib/tscompose/content/ingest/abc"), "/var/lib/tscompose");
     expect(mapped).toBeInstanceOf(EngineError);
     expect((mapped as Error).message).toBe(
-      "no space left on device for the state dir /var/lib/tscompose (writing /var/lib/tscompose/content/ingest/abc): free space on that filesystem and retry",
+      "no space left on device for the state dir /var/lib/tscompose: free space on that filesystem and retry (ENOSPC: no space left on device, write '/var/lib/tscompose/content/ingest/abc')",
     );
+    const unnamed = Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC", path: "/s/x" });
+    expect((noSpaceError(unnamed, "/s") as Error).message).toMatch(/\(ENOSPC: no space left on device, write, \/s\/x\)$/);
     // Mapped once only, however many layers pass it on.
     expect(noSpaceError(mapped, "/var/lib/tscompose")).toBe(mapped);
     const other = new EngineError("not-found", "no such image: x");
@@ -32,11 +34,11 @@ describe("no space errors", () => {
     const engine = withNoSpaceErrors(
       {
         kind: "fake",
-        async pull(): Promise<void> {
-          throw enospc();
+        pull(): Promise<void> {
+          return Promise.reject(enospc());
         },
-        async inspect(): Promise<string> {
-          throw new Error("other");
+        inspect(): Promise<string> {
+          return Promise.reject(new Error("other"));
         },
         name(): string {
           return this.kind;

@@ -22,9 +22,11 @@ export function isNoSpace(err: unknown): boolean {
 /** The error a user sees for a full state dir; anything else is returned as it is. */
 export function noSpaceError(err: unknown, stateDir: string): unknown {
   if (!isNoSpace(err) || (err instanceof EngineError && err.message.startsWith(NO_SPACE_PREFIX))) return err;
+  // What was being done when it ran out (a layer, an entry, a file), kept as the detail.
+  const detail = err instanceof Error ? err.message : String(err);
   const path = (err as NodeJS.ErrnoException).path;
-  const what = path ? ` (writing ${path})` : "";
-  return new EngineError("internal", `${NO_SPACE_PREFIX} for the state dir ${stateDir}${what}: free space on that filesystem and retry`, { cause: err });
+  const where = path && !detail.includes(path) ? `, ${path}` : "";
+  return new EngineError("internal", `${NO_SPACE_PREFIX} for the state dir ${stateDir}: free space on that filesystem and retry (${detail}${where})`, { cause: err });
 }
 const NO_SPACE_PREFIX = "no space left on device";
 
@@ -36,7 +38,10 @@ export function withNoSpaceErrors<T extends object>(engine: T, stateDir: string)
       if (typeof value !== "function") return value;
       return (...args: unknown[]): unknown => {
         const result: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);
-        if (result instanceof Promise) return result.catch((err: unknown) => Promise.reject(noSpaceError(err, stateDir)));
+        if (result instanceof Promise)
+          return result.catch((err: unknown) => {
+            throw noSpaceError(err, stateDir);
+          });
         return result;
       };
     },

@@ -33,6 +33,7 @@ import { pushImage, type PushResult } from "./push.js";
 import { collectGarbage, pruneImages, removeImage, type PruneResult, type RemoveOptions } from "./remove.js";
 import { ImageStore, refKey } from "./store.js";
 import type { ImageEntry, ImageRecord } from "./types.js";
+import { withNoSpaceErrors } from "../no-space.js";
 
 export interface ImageServiceOptions {
   stateDir: string;
@@ -112,7 +113,9 @@ export class ImageService {
       ...opts.registry,
       credentials,
     });
-    return new ImageService({ stateDir: opts.stateDir, content, snapshotter, store, registry, config, maxConcurrentDownloads: opts.maxConcurrentDownloads ?? config.maxConcurrentDownloads });
+    const service = new ImageService({ stateDir: opts.stateDir, content, snapshotter, store, registry, config, maxConcurrentDownloads: opts.maxConcurrentDownloads ?? config.maxConcurrentDownloads });
+    // The CLI's image commands use this service directly, not through the engine: the same readable full-disk errors.
+    return withNoSpaceErrors(service, opts.stateDir);
   }
 
   async close(): Promise<void> {
