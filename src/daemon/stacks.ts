@@ -5,7 +5,8 @@
 // (the environment may hold secrets), so a daemon killed at any moment finds
 // the desired state of every stack when it starts again.
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { noSpaceError } from "../../engine/no-space.js";
 import type { StackSpec } from "../../reconciler/model.js";
 import type { ProjectRef, UpRequest } from "./api.js";
 
@@ -46,11 +47,17 @@ export class StackStore {
   }
 
   put(record: StackRecord): void {
-    this.records.set(record.name, record);
     const file = join(this.dir, `${record.name}.json`);
     const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(record), { mode: 0o600 });
-    renameSync(tmp, file);
+    try {
+      writeFileSync(tmp, JSON.stringify(record), { mode: 0o600 });
+      renameSync(tmp, file);
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      // A full disk said as the engine says it; the record in memory stays what is on disk.
+      throw noSpaceError(err, dirname(this.dir));
+    }
+    this.records.set(record.name, record);
   }
 
   delete(name: string): void {

@@ -213,6 +213,16 @@ describe("a state dir that fills up", () => {
     expect(unownedContainers()).toEqual([]);
   });
 
+  it("an up on a state dir with no room at all, not even for the stack's record, fails clearly and changes nothing", () => {
+    const before = psAll(d, project, d.dir);
+    whileFull(0, () => {
+      const r = cli(["up", "-d", "--force-recreate"]);
+      expectNoSpaceError(r);
+      expect(halfWritten()).toEqual([]);
+    });
+    expect(psAll(d, project, d.dir).map((c) => `${c.Name}:${c.ID}:${c.State}`)).toEqual(before.map((c) => `${c.Name}:${c.ID}:${c.State}`));
+  });
+
   it("down works on a full state dir, and nothing is left on the host", async () => {
     whileFull(0, () => {
       const down = cli(["down", "-t", "0"]);
