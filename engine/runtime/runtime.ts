@@ -144,8 +144,9 @@ export class ContainerRuntime {
     if (opts.id !== undefined && this.records.has(opts.id)) throw new EngineError("conflict", `container id ${opts.id} is already in use`);
     const id = opts.id ?? this.life.newId();
     const dir = this.store.containerDir(id);
-    await mkdir(join(dir, "persist"), { recursive: true, mode: 0o711 });
     try {
+      // Inside the try: on a full disk the container's dir can be made and its persist/ not.
+      await mkdir(join(dir, "persist"), { recursive: true, mode: 0o711 });
       const cgroupsPath = `${this.opts.cgroupParent ?? "/tscompose"}/${id}`;
       await prepareBundle({ ...opts, id, dir, spec, image: opts.imageConfig, cgroupsPath });
       const rec: ContainerRecord = {
