@@ -24,7 +24,7 @@ import type { TestDaemon } from "../support/daemon.js";
 import { eventually, psAll, runCli, spawnCli } from "../support/e2e.js";
 import type { PsRow } from "../support/e2e.js";
 
-const DEFAULT_RUNS = 40;
+const DEFAULT_RUNS = 25;
 const RUNS = Number.parseInt(process.env.TSCOMPOSE_FAULT_RUNS ?? String(DEFAULT_RUNS), 10);
 const SEED = Number.parseInt(process.env.TSCOMPOSE_FAULT_SEED ?? String(Math.floor(Math.random() * 2 ** 31)), 10);
 const SERVICES = Array.from({ length: 10 }, (_, i) => `s${i}`);
