@@ -162,6 +162,8 @@ export interface ContainerInfo {
   startedAt: string | undefined;
   finishedAt: string | undefined;
   restartCount: number;
+  /** The container was stopped on request (stop, or a recreate/down on its way), not ended by itself. */
+  stopRequested?: boolean;
   command: string[];
   ports: (PortBinding & { hostPort: string })[];
   networks: Record<string, { ipAddress: string; aliases: string[]; macAddress: string | undefined }>;

@@ -17,6 +17,8 @@ export interface ObservedContainer {
   oneoff: boolean;
   /** The user stopped it (stop/kill from the CLI): supervision must not start it again. */
   stoppedByUser: boolean;
+  /** Its exit was asked for by a stop (the user's, or a recreate, scale-down or down cut short). */
+  stopRequested?: boolean;
 }
 
 export interface ObservedStack {
@@ -50,6 +52,7 @@ export function observeContainer(c: ContainerInfo, extras: ObservedExtras = {}):
     health: extras.health?.(c.id),
     oneoff: (c.labels[LABEL.oneoff] ?? "False") === "True",
     stoppedByUser: extras.stoppedByUser?.(c.id) ?? false,
+    stopRequested: c.stopRequested === true,
   };
 }
 

@@ -122,6 +122,14 @@ const cases: Case[] = [
     want: ["start api-1"],
   },
   {
+    // A kill -9 of the daemon between the stop and the removal of a recreate leaves a server that exits 0 on SIGTERM so.
+    name: "up starts a container that exited 0 because a stop asked it to",
+    stack: stackOf([service("web")]),
+    observed: observed({ networks: ["app_default"], images: ["busybox"], containers: [container("web", 1, { state: "exited", exitCode: 0, stopRequested: true })] }),
+    opts: { startStopped: true },
+    want: ["start web-1"],
+  },
+  {
     name: "the daemon's resync leaves stopped containers to the restart policy",
     stack: stackOf([service("api", { restart: "always" })]),
     observed: observed({ networks: ["app_default"], images: ["busybox"], containers: [container("api", 1, { state: "exited", exitCode: 1 })] }),

@@ -261,9 +261,13 @@ export function isScheduled(svc: ServiceSpec | undefined): boolean {
   return svc?.supervision?.schedule !== undefined;
 }
 
-/** A one-shot that finished well: exited 0 and not meant to restart. */
+/**
+ * A one-shot that finished well: exited 0 by itself and not meant to restart.
+ * A server that exits 0 on SIGTERM after a stop has not completed anything:
+ * a recreate or down cut short between its stop and its removal leaves it so.
+ */
 function isCompleted(c: ObservedContainer, svc: ServiceSpec): boolean {
-  return c.state === "exited" && c.exitCode === 0 && svc.restart === "no";
+  return c.state === "exited" && c.exitCode === 0 && svc.restart === "no" && c.stopRequested !== true;
 }
 
 function stopAndRemove(actions: Action[], c: ObservedContainer, service: string): string {

@@ -42,6 +42,7 @@ import { pushImage, type PushResult } from "./push.js";
 import { collectGarbage, pruneImages, removeImage, type PruneResult, type RemoveOptions } from "./remove.js";
 import { ImageStore, refKey } from "./store.js";
 import type { ImageEntry, ImageRecord } from "./types.js";
+import { withNoSpaceErrors } from "../no-space.js";
 
 export interface ImageServiceOptions {
   stateDir: string;
@@ -157,7 +158,7 @@ export class ImageService {
       users.close();
       throw err;
     }
-    return new ImageService({
+    const service = new ImageService({
       stateDir: opts.stateDir,
       content,
       snapshotter,
@@ -169,6 +170,8 @@ export class ImageService {
       storeLock,
       users,
     });
+    // The CLI's image commands use this service directly, not through the engine: the same readable full-disk errors.
+    return withNoSpaceErrors(service, opts.stateDir);
   }
 
   async close(): Promise<void> {

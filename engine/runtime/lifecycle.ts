@@ -23,6 +23,7 @@ import { normalizeSignal } from "./signals.js";
 import { isActive, transition } from "./state.js";
 import { reconcile, toInfo } from "./store.js";
 import type { ContainerRecord, RecordStore, UnreadableRecord } from "./store.js";
+import { isNoSpace } from "../no-space.js";
 
 export interface LifecycleDeps {
   runc: Runc;
@@ -104,6 +105,20 @@ export class Lifecycle {
     await this.d.store.save(rec);
   }
 
+  /**
+   * A record write that a restart can do without: load() learns a stop or an
+   * exit again from conmon's exit file and runc's state. A full state dir
+   * must not keep a container from stopping or being removed, which is how
+   * an operator gets the space back; the record in memory is right either way.
+   */
+  private async updateUnlessFull(rec: ContainerRecord, patch: Partial<ContainerRecord>): Promise<void> {
+    try {
+      await this.update(rec, patch);
+    } catch (e) {
+      if (!isNoSpace(e)) throw e;
+    }
+  }
+
   private dir(id: string): string {
     return this.d.store.containerDir(id);
   }
@@ -161,6 +176,7 @@ export class Lifecycle {
           exitCode: undefined,
           oomKilled: false,
           error: undefined,
+          stopRequested: undefined,
         });
         this.event(rec, "start");
         void this.trackLog(rec, false);
@@ -213,11 +229,13 @@ export class Lifecycle {
       const rec = this.rec(id);
       if (rec.state === "restarting") {
         // Only the supervisor's backoff is running: nothing to signal.
-        await this.update(rec, { state: transition(rec.state, "exited") });
+        await this.updateUnlessFull(rec, { state: transition(rec.state, "exited"), stopRequested: true });
         this.event(rec, "stop");
         return;
       }
       if (!isActive(rec.state)) return;
+      // On disk before the signal: a daemon killed after it must still know this exit was asked for.
+      await this.updateUnlessFull(rec, { stopRequested: true });
       const sig = opts.signal ? normalizeSignal(opts.signal) : rec.stopSignal;
       await this.signal(rec, sig, true);
       if (!(await this.waitExit(id, opts.timeoutMs ?? rec.spec.stopTimeoutMs))) {
@@ -266,7 +284,7 @@ export class Lifecycle {
         if (!(await this.waitExit(id, 30_000))) throw new EngineError("internal", `container ${rec.name} did not exit after SIGKILL`);
       }
       this.d.rotator.untrack(id);
-      await this.update(rec, { state: transition(rec.state, "removing") });
+      await this.updateUnlessFull(rec, { state: transition(rec.state, "removing") });
       try {
         await Promise.all([
           (async () => {
@@ -365,7 +383,7 @@ export class Lifecycle {
     if (!isActive(rec.state)) return;
     this.d.rotator.untrack(rec.id);
     const exitCode = exit?.code ?? 255;
-    await this.update(rec, {
+    await this.updateUnlessFull(rec, {
       state: transition(rec.state, "exited", `container ${rec.name}`),
       exitCode,
       oomKilled,

@@ -276,6 +276,20 @@ describe("restart of the engine", () => {
     rt = rt2;
   });
 
+  it("remembers on disk that an exit was asked for by a stop, until the next start", async () => {
+    // A server that exits 0 on SIGTERM: without the mark, its stop looks like a one-shot that completed.
+    const id = await run({ cmd: ["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"] });
+    expect(await rt.inspect(id)).toMatchObject({ state: "running", stopRequested: false });
+    await rt.stop(id, { timeoutMs: 5000 });
+    expect(await rt.inspect(id)).toMatchObject({ state: "exited", exitCode: 0, stopRequested: true });
+    await rt.close();
+    rt = await env.reopen();
+    expect(await rt.inspect(id)).toMatchObject({ state: "exited", exitCode: 0, stopRequested: true });
+    await rt.start(id);
+    expect(await rt.inspect(id)).toMatchObject({ state: "running", stopRequested: false });
+    await rt.remove(id, { force: true });
+  });
+
   it("follows logs until the container exits", async () => {
     const id = await run({ cmd: ["sh", "-c", "for i in 1 2 3; do echo line $i; sleep 0.1; done"] });
     const lines: string[] = [];

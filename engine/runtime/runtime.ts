@@ -149,8 +149,9 @@ export class ContainerRuntime {
     if (opts.id !== undefined && this.records.has(opts.id)) throw new EngineError("conflict", `container id ${opts.id} is already in use`);
     const id = opts.id ?? this.life.newId();
     const dir = this.store.containerDir(id);
-    await mkdir(join(dir, "persist"), { recursive: true, mode: 0o700 });
     try {
+      // Inside the try: on a full disk the container's dir can be made and its persist/ not.
+      await mkdir(join(dir, "persist"), { recursive: true, mode: 0o700 });
       const cgroupsPath = `${this.opts.cgroupParent ?? "/tscompose"}/${id}`;
       const rec: ContainerRecord = {
         id,

@@ -37,6 +37,13 @@ export interface ContainerRecord {
   startedAt: string | undefined;
   finishedAt: string | undefined;
   restartCount: number;
+  /**
+   * A stop was asked for (Docker's HasBeenManuallyStopped): persisted before
+   * the signal, cleared by start. An exit 0 that a stop caused is not a
+   * one-shot that completed, even when the daemon died before it could
+   * remove or restart the container.
+   */
+  stopRequested?: boolean;
   /** conmon's pid while the container runs (to notice a monitor that died). */
   monitorPid: number | undefined;
   ports: ContainerInfo["ports"];
@@ -59,6 +66,7 @@ export function toInfo(r: ContainerRecord): ContainerInfo {
     startedAt: r.startedAt,
     finishedAt: r.finishedAt,
     restartCount: r.restartCount,
+    stopRequested: r.stopRequested === true,
     command: [...r.command],
     ports: r.ports.map((p) => ({ ...p })),
     networks: structuredClone(r.networks),

@@ -207,10 +207,14 @@ export class StackController {
       const plan = planDown(spec, observed, { removeVolumes: req.options.removeVolumes, removeOrphans: req.options.removeOrphans, services: req.options.services });
       if (req.options.timeoutMs !== undefined) for (const svc of Object.values(spec.services)) svc.stopGracePeriodMs = req.options.timeoutMs;
       for (const c of observed.containers) this.health.untrack(c.id);
-      if (!req.options.services) this.watcher.unwatch(name);
-      const ok = await this.run(spec, plan, emit);
-      if (ok && !req.options.services) this.stacks.delete(name);
-      return ok;
+      if (!req.options.services) {
+        this.watcher.unwatch(name);
+        // The desired state goes before anything is removed: a daemon killed half way through
+        // must not re-sync the stack back up when it starts. What is left, the user's next
+        // down finds by its labels.
+        this.stacks.delete(name);
+      }
+      return this.run(spec, plan, emit);
     });
   }
 

@@ -5,8 +5,9 @@
 // (the environment may hold secrets), so a daemon killed at any moment finds
 // the desired state of every stack when it starts again.
 import { mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { checkName } from "../../engine/names.js";
+import { noSpaceError } from "../../engine/no-space.js";
 import { CORRUPT_SUFFIX, setAsideSync, writeFileAtomicSync } from "../../engine/sys/atomic-file.js";
 import type { StackSpec } from "../../reconciler/model.js";
 import type { ProjectRef, UpRequest } from "./api.js";
@@ -98,11 +99,19 @@ export class StackStore {
 
   put(record: StackRecord): void {
     checkName("project", record.name);
-    this.records.set(record.name, record);
-    if (record.rebuilt) return;
-    this.unreadableStacks.delete(record.name);
+    if (record.rebuilt) {
+      this.records.set(record.name, record);
+      return;
+    }
     const file = join(this.dir, `${record.name}.json`);
-    writeFileAtomicSync(file, JSON.stringify(record));
+    try {
+      writeFileAtomicSync(file, JSON.stringify(record));
+    } catch (err) {
+      // A full disk said as the engine says it; the record in memory stays what is on disk.
+      throw noSpaceError(err, dirname(this.dir));
+    }
+    this.unreadableStacks.delete(record.name);
+    this.records.set(record.name, record);
   }
 
   delete(name: string): void {
