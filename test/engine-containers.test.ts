@@ -66,15 +66,7 @@ beforeAll(async () => {
 afterAll(async () => {
   unsubscribe();
   if (w) {
-    await w.cleanup();
-    // conmon writes the exit file and then exits: give it a moment.
-    let left: string[] = [];
-    for (let i = 0; i < 30; i++) {
-      left = await w.leaks();
-      if (left.length === 0) break;
-      await sleep(100);
-    }
-    expect(left).toEqual([]);
+    expect(await w.cleanupAndFindLeaks()).toEqual([]);
   }
   await registry?.stop();
 }, 120_000);

@@ -24,7 +24,6 @@ const root = process.getuid?.() === 0;
 let registry: TestRegistry;
 let w: EngineWorld;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const SLEEPER = ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"];
 /** busybox httpd serving the container's hostname as /index.html. */
 const HTTPD = ["sh", "-c", "mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 80 -h /www"];
@@ -83,14 +82,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (w) {
-    await w.cleanup();
-    let left: string[] = [];
-    for (let i = 0; i < 30; i++) {
-      left = await w.leaks();
-      if (left.length === 0) break;
-      await sleep(100);
-    }
-    expect(left).toEqual([]);
+    expect(await w.cleanupAndFindLeaks()).toEqual([]);
   }
   await registry?.stop();
 }, 120_000);

@@ -86,14 +86,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (w) {
-    await w.cleanup();
-    let left: string[] = [];
-    for (let i = 0; i < 30; i++) {
-      left = await w.leaks();
-      if (left.length === 0) break;
-      await sleep(100);
-    }
-    expect(left).toEqual([]);
+    expect(await w.cleanupAndFindLeaks()).toEqual([]);
   }
   await registry?.stop();
 }, 120_000);

@@ -21,7 +21,6 @@ import { startRegistry, type TestRegistry } from "../fixtures/registry.js";
 import { engineWorld, type EngineWorld } from "../support/engine.js";
 
 const root = process.getuid?.() === 0;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let registry: TestRegistry;
 let w: EngineWorld;
@@ -98,14 +97,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (w) {
-    await w.cleanup();
-    let left: string[] = [];
-    for (let i = 0; i < 30; i++) {
-      left = await w.leaks();
-      if (left.length === 0) break;
-      await sleep(100);
-    }
-    expect(left).toEqual([]);
+    expect(await w.cleanupAndFindLeaks()).toEqual([]);
   }
   await registry?.stop();
   if (scratch) await rm(scratch, { recursive: true, force: true });

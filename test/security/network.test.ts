@@ -131,14 +131,7 @@ afterAll(async () => {
   await sys("ip", ["netns", "del", LAN_NS], { allowFailure: true });
   await sys("ip", ["link", "del", LAN_LINK], { allowFailure: true });
   if (w) {
-    await w.cleanup();
-    let left: string[] = [];
-    for (let i = 0; i < 30; i++) {
-      left = await w.leaks();
-      if (left.length === 0) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(left).toEqual([]);
+    expect(await w.cleanupAndFindLeaks()).toEqual([]);
   }
   await upstream?.close();
   await registry?.stop();

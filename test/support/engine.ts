@@ -51,6 +51,8 @@ export interface EngineWorld {
   leaks(): Promise<string[]>;
   /** Removes every container, network and volume, closes the engine, removes the cgroup parent and the directory. */
   cleanup(): Promise<void>;
+  /** cleanup(), then what leaks() still finds once conmon has had 3 s to write its exit file and go (for an afterAll). */
+  cleanupAndFindLeaks(): Promise<string[]>;
 }
 
 export async function engineWorld(opts: EngineWorldOptions): Promise<EngineWorld> {
@@ -118,6 +120,16 @@ export async function engineWorld(opts: EngineWorldOptions): Promise<EngineWorld
       const listeners = (await run("ss", ["-Hlnu"])).stdout;
       for (const gw of gateways) if (closed && listeners.includes(`${gw}:53 `)) found.push(`DNS listener on ${gw}:53`);
       return found;
+    },
+    async cleanupAndFindLeaks() {
+      await world.cleanup();
+      let left: string[] = [];
+      for (let i = 0; i < 30; i++) {
+        left = await world.leaks();
+        if (left.length === 0) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return left;
     },
     async cleanup() {
       if (closed) await world.reopen({ alreadyClosed: true });
