@@ -1,11 +1,12 @@
 // --dry-run, create and scale end to end: a real daemon and real containers.
 // A dry run must touch nothing and print exactly the steps the real run then
 // takes from the same state (compared as the real run's "done" lines).
-import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TestDaemon } from "./support/daemon.js";
+import { spawnCli } from "./support/e2e.js";
 import { psRows, startStackSuite, stopStackSuite } from "./support/stack.js";
 import type { StackSuite } from "./support/stack.js";
 
@@ -27,6 +28,21 @@ const STACK = `services:
 volumes:
   data: {}
 `;
+
+// quick exits at once; slow only once the test creates flag/go, so which stops first never depends on timing.
+const WAIT_STACK = `services:
+  quick:
+    image: busybox
+    command: ["sh", "-c", "exit 3"]
+  slow:
+    image: busybox
+    command: ["sh", "-c", "while [ ! -f /flag/go ]; do sleep 0.2; done; exit 5"]
+    volumes: ["./flag:/flag"]
+  server:
+    image: busybox
+    command: ${LOOP}
+`;
+const waitProject = `wait${process.pid}`;
 
 const cli = (args: string[]): { code: number; stdout: string; stderr: string } => daemon.cli(["-p", project, ...args], { cwd: work });
 
@@ -85,6 +101,9 @@ beforeAll(async () => {
   ({ daemon, work } = suite);
   writeFileSync(join(work, "compose.yaml"), STACK);
   suite.projects.push({ name: project, cwd: work });
+  mkdirSync(join(work, "waiting", "flag"), { recursive: true });
+  writeFileSync(join(work, "waiting", "compose.yaml"), WAIT_STACK);
+  suite.projects.push({ name: waitProject, cwd: join(work, "waiting") });
 }, 300_000);
 
 afterAll(async () => expect(await stopStackSuite(suite, ["-v", "-t", "1"])).toEqual([]), 180_000);
@@ -199,5 +218,39 @@ describe("--dry-run, create and scale", () => {
       ].sort(),
     );
     expect(psRows(daemon, project, work)).toEqual([]);
+  });
+});
+
+describe("wait", () => {
+  const cwd = (): string => join(work, "waiting");
+  const waitCli = (args: string[]): { code: number; stdout: string; stderr: string } => daemon.cli(["-p", waitProject, ...args], { cwd: cwd() });
+
+  it("prints each container's exit code and exits with the first's", async () => {
+    expect(waitCli(["up", "-d"]).code).toBe(0);
+    const ids = Object.fromEntries(psRows(daemon, waitProject, cwd()).map((r) => [r.Service, r.ID]));
+    const w = spawnCli(daemon, ["-p", waitProject, "wait", "quick", "slow"], { cwd: cwd() });
+    await w.waitFor(/exited with status code 3/);
+    writeFileSync(join(cwd(), "flag", "go"), "");
+    expect(await w.exited()).toBe(3);
+    const lines = w.stdout().trim().split("\n");
+    expect(lines.length).toBe(2);
+    // Full IDs; ps shows their first 12 characters.
+    expect(lines.find((l) => l.includes(`"${ids.quick}`))).toMatch(/^container "[0-9a-f]{64}" exited with status code 3$/);
+    expect(lines.find((l) => l.includes(`"${ids.slow}`))).toMatch(/^container "[0-9a-f]{64}" exited with status code 5$/);
+  });
+
+  it("refuses an unknown service or none", () => {
+    const unknown = waitCli(["wait", "nope"]);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toMatch(/no such service: nope/);
+    expect(waitCli(["wait"]).code).not.toBe(0);
+  });
+
+  it("--down-project takes the project down once the first container has stopped", async () => {
+    expect(psRows(daemon, waitProject, cwd()).find((r) => r.Service === "server")?.State).toBe("running");
+    const w = spawnCli(daemon, ["-p", waitProject, "wait", "--down-project", "quick", "server"], { cwd: cwd() });
+    expect(await w.exited()).toBe(3);
+    expect(w.stdout()).toMatch(/exited with status code 3/);
+    expect(psRows(daemon, waitProject, cwd())).toEqual([]);
   });
 });

@@ -334,6 +334,16 @@ export function buildProgram(version: string): Command {
     });
 
   program
+    .command("wait")
+    .description("Block until containers of the services stop; print each exit code, exit with the first's")
+    .argument("<services...>")
+    .option("--down-project", "drops project when the first container stops")
+    .action(async (services: string[], opts: { downProject?: boolean }) => {
+      const { runWait } = await import("./wait.js");
+      process.exitCode = await runWait(projectOptions(program), services, opts);
+    });
+
+  program
     .command("watch")
     .description("Converge the stack, then follow edits of its files (the daemon reloads and converges changed services)")
     .argument("[services...]")

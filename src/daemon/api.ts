@@ -210,3 +210,8 @@ export interface RunRequest {
   labels?: Record<string, string>;
   pull?: "always" | "missing" | "never";
 }
+
+/** POST /containers/:id/wait, as Docker's: the exit code of a container that is not running (any more). */
+export interface ContainerWaitResponse {
+  StatusCode: number;
+}
