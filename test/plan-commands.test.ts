@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TestDaemon } from "./support/daemon.js";
 import { spawnCli } from "./support/e2e.js";
-import { psRows, startStackSuite, stopStackSuite } from "./support/stack.js";
+import { psRows, startStackSuite, stopStackSuite, until } from "./support/stack.js";
 import type { StackSuite } from "./support/stack.js";
 
 let suite: StackSuite;
@@ -156,7 +156,7 @@ describe("--dry-run, create and scale", () => {
     expect(dryLines(r.stdout)).toEqual([" db Pulled", " web Pulled"]);
   });
 
-  it("create makes the missing containers without starting them; up then only starts them", () => {
+  it("create makes the missing containers without starting them, a daemon restart leaves them so, up then only starts them", async () => {
     const { dry, real } = dryThenReal(["create"]);
     // db exists (stopped, same config): only web is created.
     expect(dry).toEqual([` Container ${project}-web-1  Created`]);
@@ -165,6 +165,12 @@ describe("--dry-run, create and scale", () => {
 
     const forced = dryThenReal(["create", "--force-recreate", "db"]);
     expect(forced.dry).toEqual([` Container ${project}-db-1  Created`, ` Container ${project}-db-1  Removed`]);
+    expect(psRows(daemon, project, work).map((r) => `${r.Service}:${r.State}`).sort()).toEqual(["db:created", "web:created"]);
+
+    // The daemon re-syncs its stacks when it starts: what create made stays as it is.
+    await daemon.stop();
+    await daemon.start();
+    await until(() => daemon.log(), (log) => log.includes("stack re-synced") && log.includes(project));
     expect(psRows(daemon, project, work).map((r) => `${r.Service}:${r.State}`).sort()).toEqual(["db:created", "web:created"]);
 
     const up = cli(["up", "-d"]);
