@@ -55,6 +55,8 @@ export const upOptionsSchema = {
     waitTimeoutMs: timeoutMs,
     watch: bool,
     mustExist: strings,
+    noStart: bool,
+    dryRun: bool,
   },
 } as const;
 
@@ -68,7 +70,7 @@ export const upRequestSchema = {
 export const downOptionsSchema = {
   type: "object",
   additionalProperties: false,
-  properties: { removeVolumes: bool, removeOrphans: bool, timeoutMs, services: strings },
+  properties: { removeVolumes: bool, removeOrphans: bool, timeoutMs, services: strings, dryRun: bool },
 } as const;
 
 export const downRequestSchema = {

@@ -32,6 +32,8 @@ export interface UpRequest {
     watch?: boolean;
     /** Services the caller will refer to (up --exit-code-from): an unknown one fails the request before anything changes. */
     mustExist?: string[] | undefined;
+    /** Plan and report the actions without applying any (--dry-run): nothing is touched, not even the stack's record. */
+    dryRun?: boolean;
   };
 }
 
@@ -43,7 +45,8 @@ export interface DownRequest {
    */
   projectName?: string | undefined;
   project?: ProjectRef | undefined;
-  options: { removeVolumes?: boolean; removeOrphans?: boolean; timeoutMs?: number; services?: string[] };
+  /** dryRun: plan and report the actions without applying any (--dry-run). */
+  options: { removeVolumes?: boolean; removeOrphans?: boolean; timeoutMs?: number; services?: string[]; dryRun?: boolean };
 }
 
 export type StreamMessage =
@@ -206,4 +209,9 @@ export interface RunRequest {
   useAliases?: boolean;
   labels?: Record<string, string>;
   pull?: "always" | "missing" | "never";
+}
+
+/** POST /containers/:id/wait, as Docker's: the exit code of a container that is not running (any more). */
+export interface ContainerWaitResponse {
+  StatusCode: number;
 }

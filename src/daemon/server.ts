@@ -14,7 +14,7 @@ import { parseInteger, parseSeconds } from "../stack/numbers.js";
 import { listenPrivately } from "./socket.js";
 import { HttpError, decodeParam, queryFlag, queryValue, readJsonBody, requestUrl } from "./http.js";
 import { pendingChange, stackDetail, statsOf } from "./stack-inspect.js";
-import type { DaemonEvent, StreamMessage } from "./api.js";
+import type { ContainerWaitResponse, DaemonEvent, StreamMessage } from "./api.js";
 import type { StackController } from "./controller.js";
 import type { Logger } from "./log.js";
 
@@ -251,6 +251,14 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
         await engine.killContainer(id, q.get("signal") ?? "SIGKILL");
       }),
     ),
+    // Docker's POST /containers/{id}/wait: answers once the container is not running, with its exit code.
+    r("POST", "/containers/:id/wait", async (req, res, [id]) => {
+      const gone = new AbortController();
+      // A client that hangs up (Ctrl-C on `wait`) must not leave a waiter behind in the engine.
+      res.on("close", () => gone.abort());
+      const { exitCode } = await engine.waitContainer(id as string, { signal: gone.signal });
+      sendJson(res, 200, { StatusCode: exitCode } satisfies ContainerWaitResponse);
+    }),
     r("POST", "/containers/:id/pause", containerAction((id) => engine.pauseContainer(id))),
     r("POST", "/containers/:id/unpause", containerAction((id) => engine.unpauseContainer(id))),
     r(
