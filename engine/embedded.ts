@@ -369,8 +369,10 @@ export class EmbeddedEngine implements Engine {
   }
 
   async removeVolume(name: string, _opts?: { force?: boolean }): Promise<void> {
-    const users = (await this.parts.runtime.list({ all: true })).filter((c) => c.labels[`tscompose.volume.${name}`] !== undefined);
-    if (users.length > 0) throw new EngineError("conflict", `volume ${name} is in use by ${users.map((c) => c.name).join(", ")}`);
+    const volume = await this.parts.volumes.inspect(name);
+    const users = (await this.parts.runtime.list({ all: true })).filter((c) => c.volumes?.includes(name) === true || volume?.labels[ANONYMOUS_LABEL] === c.id);
+    // Docker's words, which scripts match on.
+    if (users.length > 0) throw new EngineError("conflict", `remove ${name}: volume is in use - [${users.map((c) => c.id).join(", ")}]`);
     await this.parts.volumes.remove(name);
     this.emit({ type: "volume", action: "destroy", name, time: Date.now() });
   }

@@ -167,6 +167,8 @@ export interface ContainerInfo {
   command: string[];
   ports: (PortBinding & { hostPort: string })[];
   networks: Record<string, { ipAddress: string; aliases: string[]; macAddress: string | undefined }>;
+  /** Named volumes the container mounts (its anonymous ones carry its id in their com.docker.volume.anonymous label). */
+  volumes?: string[];
 }
 
 export interface ContainerFilter {
