@@ -3,6 +3,7 @@
 import { Command, Option } from "commander";
 import type { ProjectOptions } from "../stack/load.js";
 import { registerContainerCommands } from "./commands-containers.js";
+import { registerObjectCommands } from "./commands-objects.js";
 import { CliError } from "./errors.js";
 import { secondsFlag, tailFlag, timestampFlag } from "./flag-values.js";
 
@@ -395,6 +396,7 @@ export function buildProgram(version: string): Command {
 
   addImageCommands(program);
   registerContainerCommands(program, () => projectOptions(program));
+  registerObjectCommands(program, () => projectOptions(program));
 
   program
     .command("tui")

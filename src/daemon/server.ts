@@ -12,6 +12,7 @@ import { AttachSessions } from "./attach-server.js";
 import { checkRequest } from "./api-schema.js";
 import { parseInteger, parseSeconds } from "../stack/numbers.js";
 import { listenPrivately } from "./socket.js";
+import { ObjectService } from "./objects.js";
 import { HttpError, decodeParam, queryFlag, queryValue, readJsonBody, requestUrl } from "./http.js";
 import { pendingChange, stackDetail, statsOf } from "./stack-inspect.js";
 import type { DaemonEvent, StreamMessage } from "./api.js";
@@ -176,6 +177,7 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
   };
 
   return [
+    ...objectRoutes(new ObjectService(engine), r),
     r("GET", "/ping", (_req, res) => Promise.resolve(sendJson(res, 200, { version: ctx.version, pid: process.pid, engine: engine.kind }))),
     r("POST", "/stacks/up", async (req, res) => {
       const body = checkRequest("UpRequest", await readJsonBody(req));
@@ -298,6 +300,29 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
       await new Promise<void>((resolve) => req.on("close", resolve));
       unsubscribe();
       res.end();
+    }),
+  ];
+}
+
+/** Volumes and networks, as the docker CLI's `volume` and `network` commands use them (src/daemon/objects.ts). */
+function objectRoutes(objects: ObjectService, r: (method: string, path: string, h: Handler) => [string, RegExp, Handler]): [string, RegExp, Handler][] {
+  const filters = (q: URLSearchParams): string[] => q.getAll("filter");
+  return [
+    r("GET", "/volumes", async (_req, res, _p, q) => sendJson(res, 200, await objects.volumes(filters(q)))),
+    r("POST", "/volumes", async (req, res) => sendJson(res, 201, await objects.createVolume(checkRequest("VolumeCreateRequest", (await readJsonBody(req)) ?? {})))),
+    r("POST", "/volumes/prune", async (_req, res, _p, q) => sendJson(res, 200, await objects.pruneVolumes(queryFlag(q, "all"), filters(q)))),
+    r("GET", "/volumes/:name", async (_req, res, [name]) => sendJson(res, 200, await objects.volume(name as string))),
+    r("DELETE", "/volumes/:name", async (_req, res, [name], q) => {
+      await objects.removeVolume(name as string, queryFlag(q, "force"));
+      sendJson(res, 200, { ok: true });
+    }),
+    r("GET", "/networks", async (_req, res, _p, q) => sendJson(res, 200, await objects.networks(filters(q)))),
+    r("POST", "/networks", async (req, res) => sendJson(res, 201, await objects.createNetwork(checkRequest("NetworkCreateRequest", await readJsonBody(req))))),
+    r("POST", "/networks/prune", async (_req, res, _p, q) => sendJson(res, 200, await objects.pruneNetworks(filters(q)))),
+    r("GET", "/networks/:name", async (_req, res, [name]) => sendJson(res, 200, await objects.network(name as string))),
+    r("DELETE", "/networks/:name", async (_req, res, [name]) => {
+      await objects.removeNetwork(name as string);
+      sendJson(res, 200, { ok: true });
     }),
   ];
 }
