@@ -149,7 +149,7 @@ describe("network", () => {
     const third = 200 + (randomBytes(1)[0] ?? 0) % 50;
     const id = ok(["network", "create", "--subnet", `192.168.${third}.0/24`, "--gateway", `192.168.${third}.254`, "--internal", "--label", "team=n", "n1"]).trim();
     const table = lines(ok(["network", "ls"]));
-    expect(table[0]).toMatch(/^NETWORK ID     NAME\s+DRIVER    SCOPE$/);
+    expect(table[0]).toMatch(/^NETWORK ID {5}NAME\s+DRIVER {4}SCOPE$/);
     expect(table.some((l) => l.startsWith(`${id.slice(0, 12)}   n1 `) && /bridge\s+local$/.test(l))).toBe(true);
     expect(lines(ok(["network", "ls", "-q", "--no-trunc", "--filter", "label=team=n"]))).toEqual([id]);
     const [json] = lines(ok(["network", "ls", "--format", "json", "--filter", "name=n1"])).map((l) => JSON.parse(l) as Record<string, unknown>);
