@@ -47,6 +47,8 @@ export interface ImageInfo {
   created: string | undefined;
   /** Sum of the compressed layer sizes. */
   size: number;
+  /** Sum of the unpacked layer sizes: the SIZE `images` shows, as docker's. */
+  unpackedSize?: number;
   architecture: string;
   os: string;
   config: ImageConfig;

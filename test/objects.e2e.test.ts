@@ -192,6 +192,24 @@ describe("network", () => {
   });
 });
 
+describe("the stack's images", () => {
+  it("lists each container's image as compose does, agreeing with docker-style images", () => {
+    // Without a project flag, `images` stays docker's: the other code path, over the image store itself.
+    const docker = lines(d.cli(["images", "--format", "json"], { cwd: suite.work }).stdout).map((l) => JSON.parse(l) as { Repository: string; Tag: string; ID: string; Size: string });
+    const busybox = docker.find((i) => i.Repository === "busybox" && i.Tag === "latest");
+    expect(busybox).toBeDefined();
+    const table = lines(ok(["images"]));
+    expect(table[0]).toMatch(/^CONTAINER\s+REPOSITORY\s+TAG\s+IMAGE ID\s+SIZE$/);
+    expect(table.slice(1).map((l) => l.split(/\s+/))).toEqual([[`${project}-app-1`, "busybox", "latest", busybox?.ID, busybox?.Size]]);
+    expect(ok(["images", "-q", "app"])).toBe(`${busybox?.ID}\n`);
+    const [json] = JSON.parse(ok(["images", "--format", "json"])) as Record<string, unknown>[];
+    expect(json).toMatchObject({ ContainerName: `${project}-app-1`, Repository: "busybox", Tag: "latest" });
+    expect(String(json?.ID)).toContain(busybox?.ID ?? "none");
+    expect(lines(ok(["images", "nosuchservice"]))).toHaveLength(1);
+    expect(cli(["images", "--digests"]).code).toBe(1);
+  });
+});
+
 describe("with the stack stopped", () => {
   it("a stopped container's volumes and networks are still in use", () => {
     ok(["stop", "-t", "1"]);

@@ -40,6 +40,7 @@ export function toImageInfo(e: ImageEntry): ImageInfo {
     repoDigests: e.digests,
     created: r.created,
     size: compressedSize(r),
+    unpackedSize: unpackedSize(r),
     architecture: r.platform.architecture,
     os: r.platform.os,
     config: r.imageConfig,

@@ -6,6 +6,7 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { checkName } from "../../engine/names.js";
 import { EngineError } from "../../engine/types.js";
+import type { Engine } from "../../engine/types.js";
 import { StackError } from "../stack/errors.js";
 import { API_VERSION } from "./api.js";
 import { AttachSessions } from "./attach-server.js";
@@ -177,7 +178,7 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
   };
 
   return [
-    ...objectRoutes(new ObjectService(engine), r),
+    ...objectRoutes(engine, new ObjectService(engine), r),
     r("GET", "/ping", (_req, res) => Promise.resolve(sendJson(res, 200, { version: ctx.version, pid: process.pid, engine: engine.kind }))),
     r("POST", "/stacks/up", async (req, res) => {
       const body = checkRequest("UpRequest", await readJsonBody(req));
@@ -304,8 +305,8 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
   ];
 }
 
-/** Volumes and networks, as the docker CLI's `volume` and `network` commands use them (src/daemon/objects.ts). */
-function objectRoutes(objects: ObjectService, r: (method: string, path: string, h: Handler) => [string, RegExp, Handler]): [string, RegExp, Handler][] {
+/** Volumes and networks, as the docker CLI's `volume` and `network` commands use them (src/daemon/objects.ts), and the images the stack's `images` shows. */
+function objectRoutes(engine: Engine, objects: ObjectService, r: (method: string, path: string, h: Handler) => [string, RegExp, Handler]): [string, RegExp, Handler][] {
   const filters = (q: URLSearchParams): string[] => q.getAll("filter");
   return [
     r("GET", "/volumes", async (_req, res, _p, q) => sendJson(res, 200, await objects.volumes(filters(q)))),
@@ -316,6 +317,7 @@ function objectRoutes(objects: ObjectService, r: (method: string, path: string, 
       await objects.removeVolume(name as string, queryFlag(q, "force"));
       sendJson(res, 200, { ok: true });
     }),
+    r("GET", "/images", async (_req, res) => sendJson(res, 200, await engine.listImages())),
     r("GET", "/networks", async (_req, res, _p, q) => sendJson(res, 200, await objects.networks(filters(q)))),
     r("POST", "/networks", async (req, res) => sendJson(res, 201, await objects.createNetwork(checkRequest("NetworkCreateRequest", await readJsonBody(req))))),
     r("POST", "/networks/prune", async (_req, res, _p, q) => sendJson(res, 200, await objects.pruneNetworks(filters(q)))),
