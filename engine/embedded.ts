@@ -267,6 +267,11 @@ export class EmbeddedEngine implements Engine {
     }
   }
 
+  async containerSizes(): Promise<Record<string, number>> {
+    const usage = await this.parts.snapshotter.usage();
+    return Object.fromEntries(Object.entries(usage.containers).map(([id, u]) => [id, u.size]));
+  }
+
   async markRestarting(id: string): Promise<void> {
     await this.parts.runtime.markRestarting(id);
   }

@@ -49,6 +49,8 @@ export interface ImageInfo {
   size: number;
   /** Sum of the unpacked layer sizes: the SIZE `images` shows, as docker's. */
   unpackedSize?: number;
+  /** Its layers by chain ID with their unpacked sizes: images share layers, and `system df` counts each once. */
+  layers?: { chainId: string; size: number }[];
   architecture: string;
   os: string;
   config: ImageConfig;
@@ -338,6 +340,8 @@ export interface Engine {
    */
   copyToContainer(id: string, req: CopyToContainerRequest): Promise<CopyToContainerResult>;
   top(id: string): Promise<{ titles: string[]; processes: string[][] }>;
+  /** Bytes each container wrote to its own filesystem layer, by container id (`system df`). Optional: not every backend can tell. */
+  containerSizes?(): Promise<Record<string, number>>;
 
   createNetwork(spec: NetworkSpec): Promise<NetworkInfo>;
   removeNetwork(name: string): Promise<void>;

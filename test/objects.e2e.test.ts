@@ -210,9 +210,43 @@ describe("the stack's images", () => {
   });
 });
 
+interface DfRow {
+  Type: string;
+  TotalCount: string;
+  Active: string;
+  Size: string;
+  Reclaimable: string;
+}
+const df = (): Record<string, DfRow> => Object.fromEntries(lines(ok(["system", "df", "--format", "json"])).map((l) => [(JSON.parse(l) as DfRow).Type, JSON.parse(l) as DfRow]));
+/** "1.5MB" back to bytes, to compare sizes without asserting docker's rounding. */
+const bytes = (text: string): number => {
+  const m = /^([\d.]+)(B|kB|MB|GB)/.exec(text);
+  return m ? Number(m[1]) * { B: 1, kB: 1e3, MB: 1e6, GB: 1e9 }[m[2] as "B"] : NaN;
+};
+
+describe("system df", () => {
+  it("counts images, containers and volumes, and what is reclaimable", () => {
+    ok(["exec", "-T", "app", "sh", "-c", "head -c 300000 /dev/zero > /data/blob && head -c 200000 /dev/zero > /tmp/blob"]);
+    const table = lines(ok(["system", "df"]));
+    expect(table[0]).toMatch(/^TYPE\s+TOTAL\s+ACTIVE\s+SIZE\s+RECLAIMABLE$/);
+    expect(table[4]).toMatch(/^Build Cache\s+0\s+0\s+0B\s+0B$/);
+    const rows = df();
+    expect(rows.Images).toMatchObject({ TotalCount: "1", Active: "1", Reclaimable: "0B (0%)" });
+    expect(bytes(rows.Images?.Size ?? "")).toBeGreaterThan(100_000);
+    expect(rows.Containers).toMatchObject({ TotalCount: "1", Active: "1", Reclaimable: "0B (0%)" });
+    expect(bytes(rows.Containers?.Size ?? "")).toBeGreaterThanOrEqual(200_000);
+    expect(rows["Local Volumes"]).toMatchObject({ TotalCount: "2", Active: "2", Reclaimable: "0B (0%)" });
+    expect(bytes(rows["Local Volumes"]?.Size ?? "")).toBeGreaterThanOrEqual(300_000);
+    ok(["volume", "create", "spare"]);
+    expect(df()["Local Volumes"]).toMatchObject({ TotalCount: "3", Active: "2" });
+    ok(["volume", "rm", "spare"]);
+  });
+});
+
 describe("with the stack stopped", () => {
   it("a stopped container's volumes and networks are still in use", () => {
     ok(["stop", "-t", "1"]);
+    expect(df().Containers).toMatchObject({ TotalCount: "1", Active: "0", Reclaimable: expect.stringMatching(/\(100%\)$/) });
     expect(cli(["volume", "rm", `${project}_data`]).stderr).toContain(`volume is in use - [${appId()}]`);
     expect(cli(["network", "rm", `${project}_back`]).code).toBe(1);
     ok(["volume", "prune", "-a", "-f"]);

@@ -1,5 +1,5 @@
 // Declarations of the engine-object commands: the docker CLI's `volume` and
-// `network` groups, and the stack's `volumes` (docker compose volumes). Like
+// `network` groups, `system df`, and the stack's `volumes` (docker compose volumes). Like
 // program.ts, implementations are imported lazily in the actions.
 import { Option } from "commander";
 import type { Command } from "commander";
@@ -119,7 +119,17 @@ export function registerObjectCommands(program: Command, projectOptions: () => P
       });
   }
 
-  for (const group of [volume, network]) {
+  const system = program.command("system").description("Manage the engine's data");
+  system
+    .command("df")
+    .description("Show disk usage: images, containers, local volumes, build cache")
+    .option("--format <format>", 'output format: "table", "json", or a template such as "{{.Type}} {{.Size}}"')
+    .action(async (opts: { format?: string }) => {
+      const { runSystemDf } = await import("./system.js");
+      process.exitCode = await runSystemDf(opts);
+    });
+
+  for (const group of [volume, network, system]) {
     for (const cmd of group.commands) cmd.exitOverride().showHelpAfterError();
     group.exitOverride();
   }

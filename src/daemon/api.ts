@@ -256,3 +256,12 @@ export interface PruneResult {
   deleted: string[];
   reclaimedBytes: number;
 }
+
+/** GET /system/df: docker system df's rows, sizes in bytes. */
+export interface DiskUsageRow {
+  type: "Images" | "Containers" | "Local Volumes" | "Build Cache";
+  total: number;
+  active: number;
+  size: number;
+  reclaimable: number;
+}

@@ -14,6 +14,7 @@ import { checkRequest } from "./api-schema.js";
 import { parseInteger, parseSeconds } from "../stack/numbers.js";
 import { listenPrivately } from "./socket.js";
 import { ObjectService } from "./objects.js";
+import { systemDiskUsage } from "./disk-usage.js";
 import { HttpError, decodeParam, queryFlag, queryValue, readJsonBody, requestUrl } from "./http.js";
 import { pendingChange, stackDetail, statsOf } from "./stack-inspect.js";
 import type { DaemonEvent, StreamMessage } from "./api.js";
@@ -318,6 +319,7 @@ function objectRoutes(engine: Engine, objects: ObjectService, r: (method: string
       sendJson(res, 200, { ok: true });
     }),
     r("GET", "/images", async (_req, res) => sendJson(res, 200, await engine.listImages())),
+    r("GET", "/system/df", async (_req, res) => sendJson(res, 200, await systemDiskUsage(engine, objects))),
     r("GET", "/networks", async (_req, res, _p, q) => sendJson(res, 200, await objects.networks(filters(q)))),
     r("POST", "/networks", async (req, res) => sendJson(res, 201, await objects.createNetwork(checkRequest("NetworkCreateRequest", await readJsonBody(req))))),
     r("POST", "/networks/prune", async (_req, res, _p, q) => sendJson(res, 200, await objects.pruneNetworks(filters(q)))),
