@@ -78,6 +78,11 @@ describe("volume", () => {
 
     expect(lines(ok(["volume", "ls", "-q", "--filter", "label=team=a"]))).toEqual(["v1"]);
     expect(lines(ok(["volume", "ls", "-q", "--filter", "label=team=b"]))).toEqual([]);
+    // -f is docker's short --filter here (the project file is --file after `volume ls`).
+    expect(lines(ok(["volume", "ls", "-q", "-f", "label=team=a"]))).toEqual(["v1"]);
+    // The same name again is that volume; with other labels, a conflict.
+    expect(ok(["volume", "create", "--label", "team=a", "--label", "flag", "v1"])).toBe("v1\n");
+    expect(cli(["volume", "create", "--label", "team=b", "v1"])).toMatchObject({ code: 1, stderr: expect.stringMatching(/already exists with different labels/) });
     expect(lines(ok(["volume", "ls", "-q", "--filter", "label=team", "--filter", "label=flag"]))).toEqual(["v1"]);
     const dangling = lines(ok(["volume", "ls", "-q", "--filter", "dangling=true"]));
     expect(dangling).toContain("v1");
