@@ -49,6 +49,7 @@ export interface ImageBackend {
   leaseLocal(ref: string): Promise<{ info: ImageInfo; chainIds: ChainId[]; release: () => Promise<void> } | undefined>;
   list(): Promise<ImageInfo[]>;
   remove(ref: string, opts: { force?: boolean; inUse: (imageId: string) => Promise<boolean> }): Promise<string[]>;
+  prune(opts: { all?: boolean; inUse: (imageId: string) => Promise<boolean> }): Promise<{ report: string[]; reclaimed: number }>;
   close(): Promise<void>;
 }
 
@@ -97,6 +98,10 @@ export class EmbeddedEngine implements Engine {
 
   listImages(): Promise<ImageInfo[]> {
     return this.parts.images.list();
+  }
+
+  pruneImages(opts: { all?: boolean } = {}): Promise<{ report: string[]; reclaimed: number }> {
+    return this.parts.images.prune({ all: opts.all, inUse: async (imageId) => (await this.parts.runtime.list({ all: true })).some((c) => c.imageId === imageId) });
   }
 
   async removeImage(ref: string, opts: { force?: boolean } = {}): Promise<string[]> {

@@ -310,6 +310,8 @@ export interface Engine {
   inspectImage(ref: string): Promise<ImageInfo | undefined>;
   listImages(): Promise<ImageInfo[]>;
   removeImage(ref: string, opts?: { force?: boolean }): Promise<string[]>;
+  /** Removes dangling images (all: every image no container uses); the report is docker's "untagged:"/"deleted:" lines. Optional. */
+  pruneImages?(opts?: { all?: boolean }): Promise<{ report: string[]; reclaimed: number }>;
 
   createContainer(spec: ContainerSpec): Promise<ContainerInfo>;
   startContainer(id: string): Promise<void>;

@@ -271,3 +271,29 @@ describe("with the stack stopped", () => {
     expect(networkNames()).toEqual([]);
   });
 });
+
+describe("system prune", () => {
+  it("removes stopped containers, unused networks, anonymous volumes (--volumes) and images (-a); keeps named volumes", () => {
+    ok(["network", "create", ext]);
+    ok(["up", "-d"]);
+    const id = appId();
+    const anonymous = volumeNames().filter((n) => /^[0-9a-f]{64}$/.test(n));
+    ok(["volume", "create", "keepme"]);
+    // While it runs, nothing of it goes; the image stays (without -a only dangling ones would go).
+    expect(ok(["system", "prune", "-f", "--volumes"])).toBe("Total reclaimed space: 0B\n");
+    expect(ok(["system", "prune"], "n\n")).toContain("  - all stopped containers\n");
+    ok(["stop", "-t", "1"]);
+    const out = ok(["system", "prune", "-f", "--volumes"]);
+    expect(out).toContain(`Deleted Containers:\n${id}\n\n`);
+    expect(out).toMatch(/Deleted Networks:\n/);
+    expect(out).toContain(`Deleted Volumes:\n${anonymous.join("\n")}\n\n`);
+    expect(out).not.toContain("Deleted Images:");
+    expect(lines(ok(["ps", "-a", "-q"]))).toEqual([]);
+    expect(networkNames()).toEqual([]);
+    expect(volumeNames().sort()).toEqual(["keepme", `${project}_data`].sort());
+    const all = ok(["system", "prune", "-a", "-f"]);
+    expect(all).toMatch(/Deleted Images:\nuntagged: busybox:latest\n(untagged: .*\n)*deleted: sha256:[0-9a-f]{64}\n/);
+    expect(lines(d.cli(["images", "-q"], { cwd: suite.work }).stdout)).toEqual([]);
+    ok(["volume", "rm", "keepme", `${project}_data`]);
+  });
+});

@@ -129,6 +129,17 @@ export function registerObjectCommands(program: Command, projectOptions: () => P
       process.exitCode = await runSystemDf(opts);
     });
 
+  system
+    .command("prune")
+    .description("Remove stopped containers, unused networks, dangling images (and with --volumes, unused anonymous volumes)")
+    .option("-a, --all", "remove all unused images, not just dangling ones")
+    .option("-f, --force", "do not prompt for confirmation")
+    .option("--volumes", "prune anonymous volumes")
+    .action(async (opts: { all?: boolean; force?: boolean; volumes?: boolean }) => {
+      const { runSystemPrune } = await import("./system.js");
+      process.exitCode = await runSystemPrune(opts);
+    });
+
   for (const group of [volume, network, system]) {
     for (const cmd of group.commands) cmd.exitOverride().showHelpAfterError();
     group.exitOverride();

@@ -265,3 +265,13 @@ export interface DiskUsageRow {
   size: number;
   reclaimable: number;
 }
+
+/** POST /system/prune: what each step removed, and the bytes freed. */
+export interface SystemPruneResult {
+  containers: string[];
+  networks: string[];
+  volumes: string[];
+  /** docker's lines: "untagged: REF", "deleted: sha256:...". */
+  images: string[];
+  reclaimedBytes: number;
+}

@@ -15,6 +15,7 @@ import { parseInteger, parseSeconds } from "../stack/numbers.js";
 import { listenPrivately } from "./socket.js";
 import { ObjectService } from "./objects.js";
 import { systemDiskUsage } from "./disk-usage.js";
+import { systemPrune } from "./system-prune.js";
 import { HttpError, decodeParam, queryFlag, queryValue, readJsonBody, requestUrl } from "./http.js";
 import { pendingChange, stackDetail, statsOf } from "./stack-inspect.js";
 import type { DaemonEvent, StreamMessage } from "./api.js";
@@ -139,6 +140,7 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
   };
   const { controller } = ctx;
   const engine = controller.engine;
+  const objects = new ObjectService(engine);
   const r = (method: string, path: string, h: Handler): [string, RegExp, Handler] => [
     method,
     new RegExp(`^/${API_VERSION}${path.replace(/:[a-z]+/g, "([^/]+)")}$`),
@@ -179,7 +181,8 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
   };
 
   return [
-    ...objectRoutes(engine, new ObjectService(engine), r),
+    ...objectRoutes(engine, objects, r),
+    r("POST", "/system/prune", async (_req, res, _p, q) => sendJson(res, 200, await systemPrune(controller, objects, { all: queryFlag(q, "all"), volumes: queryFlag(q, "volumes") }))),
     r("GET", "/ping", (_req, res) => Promise.resolve(sendJson(res, 200, { version: ctx.version, pid: process.pid, engine: engine.kind }))),
     r("POST", "/stacks/up", async (req, res) => {
       const body = checkRequest("UpRequest", await readJsonBody(req));
