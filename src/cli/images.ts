@@ -3,7 +3,6 @@
 // They run the image service in this process for now (engine-config.ts).
 import { createReadStream, createWriteStream } from "node:fs";
 import { rename, unlink } from "node:fs/promises";
-import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { familiarName, normalizedName, parseReference, referenceString } from "../../engine/content/reference.js";
 import type { ImageService } from "../../engine/image/service.js";
@@ -11,6 +10,7 @@ import { humanSize, ProgressRenderer } from "../../engine/image/progress.js";
 import { shortDigest, unpackedSize, type ImageEntry } from "../../engine/image/types.js";
 import type { ProjectOptions } from "../stack/load.js";
 import { openImageService } from "./engine-config.js";
+import { confirm } from "./confirm.js";
 import { CliError } from "./errors.js";
 import { applyTemplate } from "./image-format.js";
 import { DRY_RUN_PREFIX } from "./progress.js";
@@ -243,19 +243,6 @@ export async function runRmi(names: string[], flags: { force?: boolean }): Promi
     }
     return status;
   });
-}
-
-async function confirm(question: string): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
-  try {
-    const answer = await new Promise<string>((resolve) => {
-      rl.question(question, resolve);
-      rl.once("close", () => resolve(""));
-    });
-    return /^y(es)?$/i.test(answer.trim());
-  } finally {
-    rl.close();
-  }
 }
 
 export async function runImagePrune(flags: { all?: boolean; force?: boolean }): Promise<number> {

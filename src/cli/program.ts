@@ -3,6 +3,7 @@
 import { Command, Option } from "commander";
 import type { ProjectOptions } from "../stack/load.js";
 import { registerContainerCommands } from "./commands-containers.js";
+import { registerObjectCommands } from "./commands-objects.js";
 import { CliError } from "./errors.js";
 import { secondsFlag, tailFlag, timestampFlag } from "./flag-values.js";
 
@@ -108,16 +109,27 @@ function addImageCommands(program: Command): void {
         const { runPull } = await import("./images.js");
         process.exitCode = await runPull(projectOptions(program), names, { ...opts, dryRun: dryRun(program, opts) });
       });
-  const ls = (cmd: Command): Command =>
+  const ls = (cmd: Command, stackAware = false): Command =>
     cmd
-      .description("List images")
-      .argument("[repository]", "only images of this repository[:tag]")
+      .description(stackAware ? "List images (docker images); with -p, -f or --project-directory, the stack's containers' images (docker compose images)" : "List images")
+      .argument(stackAware ? "[repository-or-services...]" : "[repository]", stackAware ? "only images of this repository[:tag]; for a stack, its services" : "only images of this repository[:tag]")
       .option("-a, --all", "show all images")
       .option("-q, --quiet", "only show image IDs")
       .option("--digests", "show digests")
       .option("--no-trunc", "don't truncate output")
       .option("--format <format>", 'output format: "table", "json", or a template such as "{{.Repository}}:{{.Tag}}"')
-      .action(async (filter: string | undefined, opts: { all?: boolean; quiet?: boolean; digests?: boolean; trunc?: boolean; format?: string }) => {
+      .action(async (args: string | string[] | undefined, opts: { all?: boolean; quiet?: boolean; digests?: boolean; trunc?: boolean; format?: string }) => {
+        const project = projectOptions(program);
+        // A named project makes it compose's `images`: docker's stays the default, as before.
+        if (stackAware && (project.files.length > 0 || project.projectName !== undefined || project.projectDirectory !== undefined)) {
+          if (opts.all || opts.digests || opts.trunc === false) throw new CliError("images of a stack: -a, --digests and --no-trunc are docker images' flags, not docker compose images'");
+          const { runStackImages } = await import("./stack-images.js");
+          process.exitCode = await runStackImages(project, Array.isArray(args) ? args : [], opts);
+          return;
+        }
+        const list = Array.isArray(args) ? args : args === undefined ? [] : [args];
+        if (list.length > 1) throw new CliError(`"images" requires at most 1 argument (a repository[:tag]), got ${list.length}`);
+        const filter = list[0];
         const { runImages } = await import("./images.js");
         process.exitCode = await runImages(filter, { ...opts, noTrunc: opts.trunc === false });
       });
@@ -198,7 +210,7 @@ function addImageCommands(program: Command): void {
       });
 
   pull(program.command("pull"));
-  ls(program.command("images"));
+  ls(program.command("images"), true);
   rm(program.command("rmi"));
   tag(program.command("tag"));
   save(program.command("save"));
@@ -446,6 +458,7 @@ export function buildProgram(version: string): Command {
 
   addImageCommands(program);
   registerContainerCommands(program, () => projectOptions(program));
+  registerObjectCommands(program, () => projectOptions(program));
 
   program
     .command("tui")

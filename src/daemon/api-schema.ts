@@ -12,7 +12,7 @@ import { Ajv } from "ajv";
 import type { ErrorObject, ValidateFunction } from "ajv";
 import { MAX_TIMEOUT_MS } from "../../engine/timeout.js";
 import type { PortBinding } from "../../engine/types.js";
-import type { DownRequest, ExecRequest, ProjectRef, RunRequest, UpRequest } from "./api.js";
+import type { DownRequest, ExecRequest, NetworkCreateRequest, ProjectRef, RunRequest, UpRequest, VolumeCreateRequest } from "./api.js";
 import { HttpError } from "./http.js";
 
 
@@ -135,11 +135,26 @@ export const runRequestSchema = {
   },
 } as const;
 
+export const volumeCreateRequestSchema = {
+  type: "object",
+  additionalProperties: false,
+  properties: { name: str, driver: str, labels: stringMap },
+} as const;
+
+export const networkCreateRequestSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["name"],
+  properties: { name: str, driver: str, subnet: str, gateway: str, internal: bool, labels: stringMap },
+} as const;
+
 const SCHEMAS = {
   UpRequest: upRequestSchema,
   DownRequest: downRequestSchema,
   ExecRequest: execRequestSchema,
   RunRequest: runRequestSchema,
+  VolumeCreateRequest: volumeCreateRequestSchema,
+  NetworkCreateRequest: networkCreateRequestSchema,
 } as const;
 
 export interface WireTypes {
@@ -147,6 +162,8 @@ export interface WireTypes {
   DownRequest: DownRequest;
   ExecRequest: ExecRequest;
   RunRequest: RunRequest;
+  VolumeCreateRequest: VolumeCreateRequest;
+  NetworkCreateRequest: NetworkCreateRequest;
 }
 
 // Compiled on first use: a daemon that serves only reads pays nothing at start-up.
@@ -186,4 +203,6 @@ export const SCHEMAS_MATCH_TYPES: {
   exec: Same<Props<typeof execRequestSchema>, keyof ExecRequest>;
   run: Same<Props<typeof runRequestSchema>, keyof RunRequest>;
   port: Same<Props<typeof portBindingSchema>, keyof PortBinding>;
-} = { project: true, up: true, upOptions: true, down: true, downOptions: true, exec: true, run: true, port: true };
+  volumeCreate: Same<Props<typeof volumeCreateRequestSchema>, keyof VolumeCreateRequest>;
+  networkCreate: Same<Props<typeof networkCreateRequestSchema>, keyof NetworkCreateRequest>;
+} = { project: true, up: true, upOptions: true, down: true, downOptions: true, exec: true, run: true, port: true, volumeCreate: true, networkCreate: true };

@@ -215,3 +215,71 @@ export interface RunRequest {
 export interface ContainerWaitResponse {
   StatusCode: number;
 }
+
+// ---- volumes and networks (docker volume/network commands, the stack's `volumes`)
+
+/** GET /volumes, /volumes/:name: a volume and the containers using it (ids). */
+export interface VolumeView {
+  name: string;
+  driver: string;
+  labels: Record<string, string>;
+  mountpoint: string;
+  createdAt: string;
+  scope: "local";
+  usedBy: string[];
+}
+
+/** POST /volumes: `volume create`; no name makes a random one, as docker's. */
+export interface VolumeCreateRequest {
+  name?: string;
+  driver?: string;
+  labels?: Record<string, string>;
+}
+
+/** GET /networks, /networks/:name: a network and the containers attached to it. */
+export interface NetworkView {
+  id: string;
+  name: string;
+  driver: string;
+  labels: Record<string, string>;
+  subnet: string;
+  gateway: string;
+  internal: boolean;
+  scope: "local";
+  containers: Record<string, { name: string; ipv4Address: string; macAddress: string | undefined }>;
+}
+
+/** POST /networks: `network create`. */
+export interface NetworkCreateRequest {
+  name: string;
+  driver?: string;
+  subnet?: string;
+  gateway?: string;
+  internal?: boolean;
+  labels?: Record<string, string>;
+}
+
+/** POST /volumes/prune, /networks/prune: what went, and the bytes freed (volumes). */
+export interface PruneResult {
+  deleted: string[];
+  reclaimedBytes: number;
+}
+
+/** GET /system/df: docker system df's rows, sizes in bytes. */
+export interface DiskUsageRow {
+  type: "Images" | "Containers" | "Local Volumes" | "Build Cache";
+  total: number;
+  active: number;
+  size: number;
+  reclaimable: number;
+}
+
+/** POST /system/prune: what each step removed, and the bytes freed. */
+export interface SystemPruneResult {
+  containers: string[];
+  networks: string[];
+  volumes: string[];
+  /** docker's lines: "untagged: REF", "deleted: sha256:...". */
+  images: string[];
+  reclaimedBytes: number;
+}
