@@ -6,7 +6,7 @@
 // is a fake on 127.0.0.1, and "the outside" is a namespace on its own link.
 import type { ChildProcess } from "node:child_process";
 import { createSocket } from "node:dgram";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { request } from "node:http";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
@@ -296,6 +296,29 @@ describe.skipIf(!canUseNamespaces)("LinuxNetworkManager on the real kernel", () 
     const again = await m.createSandbox({ containerId: `f6${tag}` + "0".repeat(58), name: "p-again-1", networks: [{ network: back.name, ipv4Address: lonelyIp }] });
     expect(again.endpoints[0]?.ipAddress).toBe(lonelyIp);
     await m.removeSandbox(again.containerId);
+  });
+
+  it("a sandbox whose record cannot be written (a full disk) leaves no netns, veth or address behind", async () => {
+    const links = async (): Promise<string> => (await run("ip", ["-br", "link"])).stdout.split("\n").filter((l) => l.includes(tag)).sort().join("\n");
+    const namespaces = async (): Promise<string> => (await run("ip", ["netns", "list"])).stdout.split("\n").filter((l) => l.includes(tag)).sort().join("\n");
+    const [linksBefore, nsBefore] = [await links(), await namespaces()];
+    const sandboxes = join(stateDir, "sandboxes");
+    // A file where the records' directory was: the record's write fails after the netns and veth exist.
+    await rename(sandboxes, `${sandboxes}.away`);
+    await writeFile(sandboxes, "");
+    const id = `f7${tag}` + "0".repeat(58);
+    try {
+      await expect(m.createSandbox({ containerId: id, name: "p-norecord-1", networks: [{ network: back.name }] })).rejects.toThrow();
+    } finally {
+      await rm(sandboxes);
+      await rename(`${sandboxes}.away`, sandboxes);
+    }
+    expect(await links()).toBe(linksBefore);
+    expect(await namespaces()).toBe(nsBefore);
+    // Nothing of it is left to conflict with: the same container can have its sandbox now.
+    const again = await m.createSandbox({ containerId: id, name: "p-norecord-1", networks: [{ network: back.name }] });
+    expect(again.endpoints).toHaveLength(1);
+    await m.removeSandbox(id);
   });
 
   it("repair() on a healthy state changes nothing that works and removes a stray leftover", async () => {

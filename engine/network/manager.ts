@@ -290,7 +290,18 @@ export class LinuxNetworkManager implements NetworkManager {
         defaultRoute: plan.defaultRoute,
       });
     }
-    await this.saveSandbox(rec);
+    try {
+      await this.saveSandbox(rec);
+    } catch (err) {
+      // The record could not be written (a full disk): undo this call's
+      // endpoints as if their setup had failed. A netns or veth left here
+      // would belong to no record, and its address would keep the network
+      // "in use" until a restart's repair.
+      rec.endpoints.splice(rec.endpoints.length - plans.length);
+      await teardown(create ? rec.netns : undefined, plans.map((p) => p.plan.hostVeth)).catch(() => undefined);
+      for (const p of plans) await this.ipam.releaseOwner(rec.containerId, p.net.id).catch(() => undefined);
+      throw err;
+    }
     this.sandboxes.set(rec.containerId, rec);
     this.register(rec);
   }
