@@ -20,8 +20,9 @@ import type { CopyToContainerResult } from "./types.js";
 
 const SCRIPT = String.raw`
 use strict; use warnings;
-use POSIX (); use Fcntl qw(O_RDONLY O_NONBLOCK O_WRONLY O_CREAT O_EXCL);
+use POSIX (); use Fcntl qw(:mode O_RDONLY O_NONBLOCK O_NOFOLLOW O_WRONLY O_CREAT O_EXCL);
 my ($root, $src, $dest, $follow, $archive) = @ARGV;
+my %skipdev;
 $SIG{PIPE} = 'IGNORE';
 sub unhex { return pack('H*', $_[0]); }
 pipe(my $r, my $w) or die "tscompose-copy: pipe: $!\n";
@@ -30,30 +31,49 @@ if (!$pid) {
   close $r; binmode $w;
   chroot($root) or die "tscompose-copy: chroot $root: $!\n";
   chdir('/') or die "tscompose-copy: chdir /: $!\n";
+  # /proc and /sys are copied as empty directories (docker cp reads the rootfs, where they are).
+  my @rst = stat('/');
+  for my $k ('/proc', '/sys') { my @k = stat($k); $skipdev{$k[0]} = 1 if @k && $k[0] != $rst[0]; }
   my @st = $follow ? stat($src) : lstat($src);
   unless (@st) { print STDERR "tscompose-copy: could not find the file $src in the container\n"; exit 2; }
-  emit($w, $src, '', @st);
+  if (S_ISDIR($st[2])) {
+    enter($src, @st) or die "tscompose-copy: $src changed while it was copied\n";
+    walk($w, $src, '', @st);
+  } else { emit($w, $src, $src, '', @st); }
   close $w or exit 1;
   exit 0;
 }
-sub emit {
+sub same { my ($a, $b) = @_; return $a->[0] == $b->[0] && $a->[1] == $b->[1]; }
+# chdir into a directory and check it is the one lstat saw: a link swapped in meanwhile is not entered.
+sub enter { my ($path, @st) = @_; chdir($path) or return 0; my @now = stat('.'); return @now && same(\@st, \@now); }
+# Walks the current directory by names relative to it (never by a path that a swap could redirect).
+sub walk {
   my ($out, $path, $rel, @st) = @_;
-  my ($mode, $uid, $gid, $mtime) = @st[2, 4, 5, 9];
+  print $out join("\t", 'D', unpack('H*', $rel), sprintf('%o', $st[2] & 07777), @st[4, 5, 9]), "\n" or exit 1;
+  return if $skipdev{$st[0]} && $rel ne '';
+  opendir(my $d, '.') or die "tscompose-copy: opendir $path: $!\n";
+  my @e = sort grep { $_ ne '.' && $_ ne '..' } readdir($d); closedir $d;
+  for my $n (@e) {
+    my @c = lstat($n); next unless @c; # gone meanwhile: skipped
+    my $crel = $rel eq '' ? $n : "$rel/$n";
+    my $cpath = $path eq '/' ? "/$n" : "$path/$n";
+    if (S_ISDIR($c[2])) {
+      enter($n, @c) or die "tscompose-copy: $cpath changed while it was copied\n";
+      walk($out, $cpath, $crel, @c);
+      chdir('..') or die "tscompose-copy: chdir $path: $!\n";
+      my @back = stat('.');
+      die "tscompose-copy: $path changed while it was copied\n" unless @back && same(\@st, \@back);
+    } else { emit($out, $n, $cpath, $crel, @c); }
+  }
+}
+sub emit {
+  my ($out, $open, $path, $rel, @st) = @_;
   my $h = unpack('H*', $rel);
-  if (POSIX::S_ISDIR($mode)) {
-    print $out join("\t", 'D', $h, sprintf('%o', $mode & 07777), $uid, $gid, $mtime), "\n" or exit 1;
-    opendir(my $d, $path) or die "tscompose-copy: opendir $path: $!\n";
-    my @e = sort grep { $_ ne '.' && $_ ne '..' } readdir($d); closedir $d;
-    for my $n (@e) {
-      my $child = $path eq '/' ? "/$n" : "$path/$n";
-      my @cst = lstat($child);
-      emit($out, $child, $rel eq '' ? $n : "$rel/$n", @cst) if @cst; # gone meanwhile: skipped
-    }
-  } elsif (POSIX::S_ISREG($mode)) {
-    # O_NONBLOCK: a file swapped for a fifo meanwhile must not hang the copy; what was opened is checked again.
-    sysopen(my $in, $path, O_RDONLY|O_NONBLOCK) or return;
+  if (S_ISREG($st[2])) {
+    # O_NONBLOCK: a file swapped for a fifo must not hang the copy; O_NOFOLLOW: nor for a link. What was opened is checked again.
+    sysopen(my $in, $open, O_RDONLY|O_NONBLOCK|($follow && $rel eq '' ? 0 : O_NOFOLLOW)) or return;
     my @fst = stat($in);
-    return unless @fst && POSIX::S_ISREG($fst[2]);
+    return unless @fst && S_ISREG($fst[2]);
     binmode $in; my $size = $fst[7];
     print $out join("\t", 'F', $h, sprintf('%o', $fst[2] & 07777), $fst[4], $fst[5], $fst[9], $size), "\n" or exit 1;
     my $left = $size;
@@ -64,9 +84,9 @@ sub emit {
       print $out $buf or exit 1; $left -= $n;
     }
     close $in;
-  } elsif (POSIX::S_ISLNK($mode)) {
-    my $t = readlink($path); return unless defined $t;
-    print $out join("\t", 'L', $h, unpack('H*', $t), $uid, $gid), "\n" or exit 1;
+  } elsif (S_ISLNK($st[2])) {
+    my $t = readlink($open); return unless defined $t;
+    print $out join("\t", 'L', $h, unpack('H*', $t), $st[4], $st[5]), "\n" or exit 1;
   } # sockets, fifos, devices: not copied
 }
 close $w; binmode $r;

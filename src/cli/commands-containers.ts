@@ -101,4 +101,18 @@ export function registerContainerCommands(program: Command, projectOptions: () =
       const { runStats } = await import("./stats.js");
       process.exitCode = await runStats(projectOptions(), services, opts);
     });
+
+  program
+    .command("cp")
+    .description("Copy files/folders between a service container and the local filesystem")
+    .usage("[OPTIONS] SERVICE:SRC_PATH DEST_PATH|-\n       tscompose cp [OPTIONS] SRC_PATH|- SERVICE:DEST_PATH")
+    .argument("<source>")
+    .argument("<destination>")
+    .option("--index <index>", "index of the container if the service has several replicas", indexFlag, 1)
+    .option("-a, --archive", "archive mode (copy all uid/gid information)")
+    .option("-L, --follow-link", "always follow symbol link in SRC_PATH")
+    .action(async (source: string, destination: string, opts: Record<string, unknown>) => {
+      const { runCp } = await import("./cp.js");
+      process.exitCode = await runCp(projectOptions(), source, destination, opts);
+    });
 }

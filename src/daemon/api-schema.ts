@@ -12,7 +12,7 @@ import { Ajv } from "ajv";
 import type { ErrorObject, ValidateFunction } from "ajv";
 import { MAX_TIMEOUT_MS } from "../../engine/timeout.js";
 import type { PortBinding } from "../../engine/types.js";
-import type { DownRequest, ExecRequest, ProjectRef, RunRequest, UpRequest } from "./api.js";
+import type { CopyRequest, DownRequest, ExecRequest, ProjectRef, RunRequest, UpRequest } from "./api.js";
 import { HttpError } from "./http.js";
 
 
@@ -133,11 +133,25 @@ export const runRequestSchema = {
   },
 } as const;
 
+export const copyRequestSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["direction", "hostPath", "containerPath"],
+  properties: {
+    direction: { enum: ["toContainer", "fromContainer"] },
+    hostPath: { type: "string", minLength: 1 },
+    containerPath: { type: "string", minLength: 1 },
+    followLink: bool,
+    archive: bool,
+  },
+} as const;
+
 const SCHEMAS = {
   UpRequest: upRequestSchema,
   DownRequest: downRequestSchema,
   ExecRequest: execRequestSchema,
   RunRequest: runRequestSchema,
+  CopyRequest: copyRequestSchema,
 } as const;
 
 export interface WireTypes {
@@ -145,6 +159,7 @@ export interface WireTypes {
   DownRequest: DownRequest;
   ExecRequest: ExecRequest;
   RunRequest: RunRequest;
+  CopyRequest: CopyRequest;
 }
 
 // Compiled on first use: a daemon that serves only reads pays nothing at start-up.
@@ -184,4 +199,5 @@ export const SCHEMAS_MATCH_TYPES: {
   exec: Same<Props<typeof execRequestSchema>, keyof ExecRequest>;
   run: Same<Props<typeof runRequestSchema>, keyof RunRequest>;
   port: Same<Props<typeof portBindingSchema>, keyof PortBinding>;
-} = { project: true, up: true, upOptions: true, down: true, downOptions: true, exec: true, run: true, port: true };
+  copy: Same<Props<typeof copyRequestSchema>, keyof CopyRequest>;
+} = { project: true, up: true, upOptions: true, down: true, downOptions: true, exec: true, run: true, port: true, copy: true };

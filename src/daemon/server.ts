@@ -10,6 +10,7 @@ import { StackError } from "../stack/errors.js";
 import { API_VERSION } from "./api.js";
 import { AttachSessions } from "./attach-server.js";
 import { checkRequest } from "./api-schema.js";
+import { copyFiles } from "./cp.js";
 import { parseInteger, parseSeconds } from "../stack/numbers.js";
 import { listenPrivately } from "./socket.js";
 import { HttpError, decodeParam, queryFlag, queryValue, readJsonBody, requestUrl } from "./http.js";
@@ -282,6 +283,10 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
         if (!abort.signal.aborted) emit({ type: "error", message: (err as Error).message });
       }
       res.end();
+    }),
+    r("POST", "/containers/:id/copy", async (req, res, [id]) => {
+      const body = checkRequest("CopyRequest", await readJsonBody(req));
+      sendJson(res, 200, await copyFiles(engine, id as string, body));
     }),
     r("GET", "/containers/:id/stats", async (_req, res, [id]) => sendJson(res, 200, await engine.stats(id as string))),
     r("GET", "/containers/:id/top", async (_req, res, [id]) => sendJson(res, 200, await engine.top(id as string))),

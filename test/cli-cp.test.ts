@@ -1,0 +1,206 @@
+// `tscompose cp` end to end: the real CLI against a real daemon on the
+// embedded engine, a busybox service running and stopped. docker cp's path
+// rules both ways, -a and -L, and hostile links in the container (`/` and
+// `../../..`, `/app -> /etc`, a directory swapped for a link while we read):
+// a host canary is never read nor written.
+import { randomBytes } from "node:crypto";
+import { chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "./support/e2e.js";
+import { startStackSuite, stopStackSuite } from "./support/stack.js";
+import type { StackSuite } from "./support/stack.js";
+
+let s: StackSuite;
+const project = `tcp${process.pid}`;
+// The canary lives on the host at a path the container does not have: any escape would find it.
+const tag = `tscompose-cp-canary-${randomBytes(4).toString("hex")}`;
+const canaryDir = `/tmp/${tag}`;
+const CANARY = "HOST SECRET, never to be read by a copy\n";
+
+const STACK = `
+services:
+  app:
+    image: busybox
+    command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
+`;
+
+const cp = (...args: string[]) => runCli(s.daemon, ["-p", project, "cp", ...args], { cwd: s.work });
+const sh = (script: string) => {
+  const r = runCli(s.daemon, ["-p", project, "exec", "-T", "app", "sh", "-c", script], { cwd: s.work });
+  if (r.code !== 0) throw new Error(`exec failed (${r.code}): ${r.stderr}`);
+  return r.stdout;
+};
+const local = (...p: string[]) => join(s.work, ...p);
+
+beforeAll(async () => {
+  s = await startStackSuite("cp");
+  s.projects.push({ name: project, cwd: s.work });
+  writeFileSync(join(s.work, "compose.yaml"), STACK);
+  mkdirSync(canaryDir);
+  writeFileSync(join(canaryDir, "canary"), CANARY);
+  const up = runCli(s.daemon, ["-p", project, "up", "-d"], { cwd: s.work });
+  expect(up.stderr + up.stdout).not.toMatch(/error/i);
+  expect(up.code).toBe(0);
+  sh(
+    [
+      "mkdir -p /data/sub /dst /tmp",
+      "echo hello > /data/a.txt",
+      "echo deep > /data/sub/b.txt",
+      "ln -s a.txt /data/rel-link",
+      "ln -s / /rootlink",
+      "ln -s ../../../../../.. /up",
+      "ln -s /etc /app",
+      `ln -s ${canaryDir}/canary /data/canary-link`,
+    ].join(" && "),
+  );
+}, 300_000);
+
+afterAll(async () => {
+  rmSync(canaryDir, { recursive: true, force: true });
+  expect(await stopStackSuite(s)).toEqual([]);
+}, 180_000);
+
+describe("cp out of a container", () => {
+  it("a file to a new name, and into an existing directory", () => {
+    expect(cp("app:/data/a.txt", "out-a.txt").code).toBe(0);
+    expect(readFileSync(local("out-a.txt"), "utf8")).toBe("hello\n");
+    mkdirSync(local("into"));
+    expect(cp("app:/data/a.txt", "into").code).toBe(0);
+    expect(readFileSync(local("into", "a.txt"), "utf8")).toBe("hello\n");
+  });
+
+  it("a directory: to a new name (its contents), into an existing one, and its contents with /.", () => {
+    expect(cp("app:/data", "new-dir").code).toBe(0);
+    expect(readFileSync(local("new-dir", "sub", "b.txt"), "utf8")).toBe("deep\n");
+    mkdirSync(local("existing"));
+    expect(cp("app:/data", "existing").code).toBe(0);
+    expect(readFileSync(local("existing", "data", "a.txt"), "utf8")).toBe("hello\n");
+    mkdirSync(local("contents"));
+    expect(cp("app:/data/.", "contents").code).toBe(0);
+    expect(readdirSync(local("contents")).sort()).toEqual(["a.txt", "canary-link", "rel-link", "sub"]);
+  });
+
+  it("a link is copied as a link; -L copies what it points to, inside the container", () => {
+    expect(cp("app:/data/rel-link", "link-as-is").code).toBe(0);
+    expect(readlinkSync(local("link-as-is"))).toBe("a.txt");
+    expect(cp("-L", "app:/data/rel-link", "link-followed").code).toBe(0);
+    expect(readFileSync(local("link-followed"), "utf8")).toBe("hello\n");
+    // The container's link names the host canary's path: followed in the container, there is nothing there.
+    const r = cp("-L", "app:/data/canary-link", "canary-followed");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/could not find/);
+    expect(existsSync(local("canary-followed"))).toBe(false);
+  });
+
+  it("links to / and ../../.. lead to the container's root, never the host's", () => {
+    for (const via of ["/rootlink", "/up", "/data/../up/../.."]) {
+      const out = local(`escape-${via.replace(/\W/g, "")}`);
+      const r = cp(`app:${via}${canaryDir}/canary`, out);
+      expect(r.code).toBe(1);
+      expect(existsSync(out)).toBe(false);
+      // Positive control, same route: the container's own file comes out.
+      expect(cp(`app:${via}/data/a.txt`, out).code).toBe(0);
+      expect(readFileSync(out, "utf8")).toBe("hello\n");
+    }
+    // /app -> /etc: the container's /etc/passwd, as the container reads it.
+    expect(cp("app:/app/passwd", "passwd").code).toBe(0);
+    expect(readFileSync(local("passwd"), "utf8")).toBe(sh("cat /etc/passwd"));
+  });
+
+  it("a directory swapped for a link to / while it is copied never yields the host's files", () => {
+    // A loop in the container flips /race/d between a directory and a link to "/": a read resolved on the host would reach the canary.
+    sh(`mkdir -p /race/d && echo mine > /race/d/f && (while [ ! -e /race/stop ]; do mv /race/d /race/x; ln -s / /race/d; rm /race/d; mv /race/x /race/d; done) >/dev/null 2>&1 &`);
+    try {
+      for (let i = 0; i < 15; i++) cp("app:/race", local(`race-${i}`));
+    } finally {
+      sh("touch /race/stop");
+    }
+    const seen: string[] = [];
+    const walk = (p: string): void => {
+      const st = lstatSync(p);
+      if (st.isDirectory()) for (const n of readdirSync(p)) walk(join(p, n));
+      else if (st.isFile()) seen.push(readFileSync(p, "utf8"));
+    };
+    for (let i = 0; i < 15; i++) if (existsSync(local(`race-${i}`))) walk(local(`race-${i}`));
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.filter((t) => t === CANARY)).toEqual([]);
+  }, 120_000);
+
+  it("-a keeps the container's uid/gid; without it the files are the daemon's user's", () => {
+    sh("echo owned > /data/owned && chown 1234:2345 /data/owned");
+    expect(cp("app:/data/owned", "owned-plain").code).toBe(0);
+    expect(statSync(local("owned-plain")).uid).toBe(0);
+    expect(cp("-a", "app:/data/owned", "owned-archive").code).toBe(0);
+    const st = statSync(local("owned-archive"));
+    expect([st.uid, st.gid]).toEqual([1234, 2345]);
+  });
+});
+
+describe("cp into a container", () => {
+  it("a file to a new name and into a directory; a directory with and without /.", () => {
+    writeFileSync(local("in.txt"), "from host\n");
+    mkdirSync(local("tree", "inner"), { recursive: true });
+    writeFileSync(local("tree", "inner", "t.txt"), "tree\n");
+    expect(cp("in.txt", "app:/dst/renamed.txt").code).toBe(0);
+    expect(cp("in.txt", "app:/dst").code).toBe(0);
+    expect(cp("tree", "app:/dst").code).toBe(0);
+    expect(cp("tree/.", "app:/dst").code).toBe(0);
+    expect(cp("tree", "app:/newtree").code).toBe(0);
+    expect(sh("cat /dst/renamed.txt /dst/in.txt /dst/tree/inner/t.txt /dst/inner/t.txt /newtree/inner/t.txt")).toBe("from host\nfrom host\ntree\ntree\ntree\n");
+  });
+
+  it("bad paths are errors that touch nothing", () => {
+    writeFileSync(local("bad.txt"), "x\n");
+    const missingParent = cp("bad.txt", "app:/no/such/dir/f");
+    expect(missingParent.code).toBe(1);
+    expect(missingParent.stderr).toMatch(/no such directory/);
+    expect(cp("tree", "app:/dst/renamed.txt").stderr).toMatch(/cannot copy a directory to a file/);
+    expect(cp("app:/data/a.txt", "app:/x").stderr).toMatch(/copying between services is not supported/);
+    expect(cp("in.txt", "nosuch:/x").stderr).toMatch(/no container found for service "nosuch"/);
+    expect(cp("--index", "2", "in.txt", "app:/x").stderr).toMatch(/no container #2/);
+    expect(cp("-", "app:/x").code).toBe(1);
+    expect(sh("ls /no /x 2>&1 || true")).toMatch(/No such file/);
+  });
+
+  it("links to / and ../../.. and /app -> /etc land in the container, never on the host", () => {
+    writeFileSync(local("payload"), "payload\n");
+    for (const via of ["/rootlink", "/up", "/app/../up"]) expect(cp("payload", `app:${via}/tmp/${tag}-written`).code).toBe(0);
+    expect(cp("payload", `app:/app/${tag}-written`).code).toBe(0);
+    expect(existsSync(`/tmp/${tag}-written`)).toBe(false);
+    expect(existsSync(`/etc/${tag}-written`)).toBe(false);
+    expect(sh(`cat /tmp/${tag}-written /etc/${tag}-written`)).toBe("payload\npayload\n");
+    // The canary directory's path does not exist in the container: writing under it through a link fails there.
+    const r = cp("payload", `app:/rootlink${canaryDir}/canary`);
+    expect(r.code).toBe(1);
+    expect(readFileSync(join(canaryDir, "canary"), "utf8")).toBe(CANARY);
+    expect(readdirSync(canaryDir)).toEqual(["canary"]);
+  });
+
+  it("files belong to root in the container; -a keeps the host's uid/gid", () => {
+    writeFileSync(local("mine"), "mine\n");
+    chownSync(local("mine"), 4321, 5432);
+    expect(cp("mine", "app:/dst/plain").code).toBe(0);
+    expect(cp("-a", "mine", "app:/dst/archived").code).toBe(0);
+    expect(sh("stat -c %u:%g /dst/plain /dst/archived")).toBe("0:0\n4321:5432\n");
+  });
+});
+
+describe("cp with a stopped container", () => {
+  it("copies both ways through its root file system, links still resolved inside it", () => {
+    expect(runCli(s.daemon, ["-p", project, "stop", "-t", "1"], { cwd: s.work }).code).toBe(0);
+    try {
+      expect(cp("app:/data/a.txt", "stopped-out.txt").code).toBe(0);
+      expect(readFileSync(local("stopped-out.txt"), "utf8")).toBe("hello\n");
+      expect(cp(`app:/rootlink${canaryDir}/canary`, "stopped-canary").code).toBe(1);
+      expect(existsSync(local("stopped-canary"))).toBe(false);
+      writeFileSync(local("stopped-in.txt"), "while stopped\n");
+      expect(cp("stopped-in.txt", "app:/up/dst/").code).toBe(0);
+      expect(cp("stopped-in.txt", `app:/rootlink/tmp/${tag}-stopped`).code).toBe(0);
+      expect(existsSync(`/tmp/${tag}-stopped`)).toBe(false);
+    } finally {
+      expect(runCli(s.daemon, ["-p", project, "start"], { cwd: s.work }).code).toBe(0);
+    }
+    expect(sh(`cat /dst/stopped-in.txt /tmp/${tag}-stopped`)).toBe("while stopped\nwhile stopped\n");
+  });
+});
