@@ -9,7 +9,7 @@
 // create leaves no mount, netns or volume behind.
 import { checkTimeoutMs } from "./timeout.js";
 import { randomBytes } from "node:crypto";
-import { mkdir } from "node:fs/promises";
+import { mkdir, stat } from "node:fs/promises";
 import { posix } from "node:path";
 import { cleanContainerPath, copyIntoRoot, lstatOrUndefined } from "./copy.js";
 import { copyOutOfRoot } from "./copy-from-chroot.js";
@@ -366,7 +366,8 @@ export class EmbeddedEngine implements Engine {
     return this.withRoot(idOrName, async (root) => {
       const clean = cleanContainerPath(path);
       const host = opts.followLink === true || clean === "/" ? await resolveInRoot(root, clean) : `${await resolveInRoot(root, posix.dirname(clean))}/${posix.basename(clean)}`;
-      const st = await lstatOrUndefined(host);
+      // The root itself is /proc/<pid>/root while it runs: a magic link, to be followed.
+      const st = host === root ? await stat(root) : await lstatOrUndefined(host);
       if (!st) return undefined;
       return st.isDirectory() ? "directory" : st.isFile() ? "file" : st.isSymbolicLink() ? "symlink" : "other";
     });
