@@ -3,10 +3,12 @@
 // rules both ways, -a and -L, and hostile links in the container (`/` and
 // `../../..`, `/app -> /etc`, a directory swapped for a link while we read):
 // a host canary is never read nor written.
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bin } from "./support/daemon.js";
 import { runCli } from "./support/e2e.js";
 import { startStackSuite, stopStackSuite } from "./support/stack.js";
 import type { StackSuite } from "./support/stack.js";
@@ -23,9 +25,17 @@ services:
   app:
     image: busybox
     command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
+  multi:
+    image: busybox
+    command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
+    deploy:
+      replicas: 2
 `;
 
 const cp = (...args: string[]) => runCli(s.daemon, ["-p", project, "cp", ...args], { cwd: s.work });
+/** The CLI run without blocking; its exit code does not matter to the caller (a copy racing a swap may fail). */
+const cpAsync = (...args: string[]) =>
+  new Promise<void>((resolve) => execFile(process.execPath, [bin, "-p", project, "cp", ...args], { cwd: s.work, env: s.daemon.env, timeout: 120_000 }, () => resolve()));
 const sh = (script: string) => {
   const r = runCli(s.daemon, ["-p", project, "exec", "-T", "app", "sh", "-c", script], { cwd: s.work });
   if (r.code !== 0) throw new Error(`exec failed (${r.code}): ${r.stderr}`);
@@ -108,11 +118,12 @@ describe("cp out of a container", () => {
     expect(readFileSync(local("passwd"), "utf8")).toBe(sh("cat /etc/passwd"));
   });
 
-  it("a directory swapped for a link to / while it is copied never yields the host's files", () => {
+  it("a directory swapped for a link to / while it is copied never yields the host's files", async () => {
     // A loop in the container flips /race/d between a directory and a link to "/": a read resolved on the host would reach the canary.
     sh(`mkdir -p /race/d && echo mine > /race/d/f && (while [ ! -e /race/stop ]; do mv /race/d /race/x; ln -s / /race/d; rm /race/d; mv /race/x /race/d; done) >/dev/null 2>&1 &`);
     try {
-      for (let i = 0; i < 15; i++) cp("app:/race", local(`race-${i}`));
+      // Async: 15 copies in a row must not block the test worker's event loop (vitest's RPC times out).
+      for (let i = 0; i < 15; i++) await cpAsync("app:/race", local(`race-${i}`));
     } finally {
       sh("touch /race/stop");
     }
@@ -186,9 +197,27 @@ describe("cp into a container", () => {
   });
 });
 
+describe("cp with replicas", () => {
+  it("without --index copies into every container and out of the first; --index picks one", () => {
+    const exec = (index: number, script: string) => runCli(s.daemon, ["-p", project, "exec", "-T", "--index", String(index), "multi", "sh", "-c", script], { cwd: s.work });
+    writeFileSync(local("to-all"), "all\n");
+    writeFileSync(local("to-two"), "two\n");
+    expect(cp("to-all", "multi:/").code).toBe(0);
+    expect(cp("--index", "2", "to-two", "multi:/").code).toBe(0);
+    expect(exec(1, "cat /to-all; ls /to-two 2>&1 || true").stdout).toMatch(/^all\n.*No such file/s);
+    expect(exec(2, "cat /to-all /to-two").stdout).toBe("all\ntwo\n");
+    expect(exec(1, "echo one > /who").code).toBe(0);
+    expect(exec(2, "echo two > /who").code).toBe(0);
+    expect(cp("multi:/who", "who-first").code).toBe(0);
+    expect(readFileSync(local("who-first"), "utf8")).toBe("one\n");
+    expect(cp("--index", "2", "multi:/who", "who-second").code).toBe(0);
+    expect(readFileSync(local("who-second"), "utf8")).toBe("two\n");
+  });
+});
+
 describe("cp with a stopped container", () => {
   it("copies both ways through its root file system, links still resolved inside it", () => {
-    expect(runCli(s.daemon, ["-p", project, "stop", "-t", "1"], { cwd: s.work }).code).toBe(0);
+    expect(runCli(s.daemon, ["-p", project, "stop", "-t", "1", "app"], { cwd: s.work }).code).toBe(0);
     try {
       expect(cp("app:/data/a.txt", "stopped-out.txt").code).toBe(0);
       expect(readFileSync(local("stopped-out.txt"), "utf8")).toBe("hello\n");
@@ -199,7 +228,7 @@ describe("cp with a stopped container", () => {
       expect(cp("stopped-in.txt", `app:/rootlink/tmp/${tag}-stopped`).code).toBe(0);
       expect(existsSync(`/tmp/${tag}-stopped`)).toBe(false);
     } finally {
-      expect(runCli(s.daemon, ["-p", project, "start"], { cwd: s.work }).code).toBe(0);
+      expect(runCli(s.daemon, ["-p", project, "start", "app"], { cwd: s.work }).code).toBe(0);
     }
     expect(sh(`cat /dst/stopped-in.txt /tmp/${tag}-stopped`)).toBe("while stopped\nwhile stopped\n");
   });

@@ -108,7 +108,7 @@ export function registerContainerCommands(program: Command, projectOptions: () =
     .usage("[OPTIONS] SERVICE:SRC_PATH DEST_PATH|-\n       tscompose cp [OPTIONS] SRC_PATH|- SERVICE:DEST_PATH")
     .argument("<source>")
     .argument("<destination>")
-    .option("--index <index>", "index of the container if the service has several replicas", indexFlag, 1)
+    .option("--index <index>", "index of the container if the service has several replicas (default: all of them into, the first out of)", indexFlag)
     .option("-a, --archive", "archive mode (copy all uid/gid information)")
     .option("-L, --follow-link", "always follow symbol link in SRC_PATH")
     .action(async (source: string, destination: string, opts: Record<string, unknown>) => {

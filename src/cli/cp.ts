@@ -1,6 +1,6 @@
 // `tscompose cp SERVICE:SRC DST` and `tscompose cp SRC SERVICE:DST`: docker
-// compose's cp, on container #1 of the service (or --index), running or
-// stopped. The daemon does the copy (with docker cp's path rules and the
+// compose's cp, into every container of the service or out of its first
+// (or the one --index names), running or stopped. The daemon does the copy (with docker cp's path rules and the
 // link-safe copiers); the CLI finds the container and makes the host path
 // absolute, keeping the trailing "/" or "/." that changes what is copied.
 import { posix } from "node:path";
@@ -49,15 +49,19 @@ export async function runCp(opts: ProjectOptions, source: string, destination: s
   const remote = src.service === undefined ? dst : src;
   if (local.path === "-") throw new CliError("copying a tar stream from stdin or to stdout (-) is not supported yet");
   if (remote.path === "") throw new CliError(`no path given in the container: "${service}:"`);
-  const index = flags.index ?? 1;
   const project = await projectNameLazy(opts);
   const client = await daemon();
   // Stopped containers too: cp works on them.
   const all = await client.json<ContainerView[]>("GET", `/containers?project=${encodeURIComponent(project)}&all=1`);
-  const mine = all.filter((c) => c.service === service && c.labels[LABEL.oneoff] !== "True");
+  const mine = all.filter((c) => c.service === service && c.labels[LABEL.oneoff] !== "True").sort((a, b) => (a.number ?? 0) - (b.number ?? 0));
   if (mine.length === 0) throw new CliError(`no container found for service "${service}"`);
-  const target = mine.find((c) => c.number === index);
-  if (!target) throw new CliError(`service "${service}" has no container #${index}`);
+  // compose: --index picks one; without it a copy goes into every container of the service, and out of the first.
+  let targets = mine;
+  if (flags.index !== undefined) {
+    const one = mine.find((c) => c.number === flags.index);
+    if (!one) throw new CliError(`service "${service}" has no container #${flags.index}`);
+    targets = [one];
+  } else if (src.service !== undefined) targets = mine.slice(0, 1);
   const body: CopyRequest = {
     direction: src.service === undefined ? "toContainer" : "fromContainer",
     hostPath: absoluteHostPath(local.path, opts.cwd),
@@ -65,6 +69,6 @@ export async function runCp(opts: ProjectOptions, source: string, destination: s
     followLink: flags.followLink === true,
     archive: flags.archive === true,
   };
-  await client.json<CopyResponse>("POST", `/containers/${encodeURIComponent(target.id)}/copy`, body);
+  for (const target of targets) await client.json<CopyResponse>("POST", `/containers/${encodeURIComponent(target.id)}/copy`, body);
   return 0;
 }
