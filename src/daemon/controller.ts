@@ -21,6 +21,7 @@ import type { Plan, UpOptions } from "../../reconciler/plan.js";
 import { loadStack } from "../stack/load.js";
 import { NO_SUCH_SERVICE } from "./api.js";
 import type { ContainerView, DaemonEvent, DownRequest, JobView, StackSummary, StreamMessage, UpRequest } from "./api.js";
+import { withLabelledResources } from "./labelled-resources.js";
 import { StackWatcher } from "./watch.js";
 import { DevelopWatcher } from "./develop-watch.js";
 import type { Logger } from "./log.js";
@@ -200,7 +201,9 @@ export class StackController {
     checkName("project", name);
     return this.serialize(name, async () => {
       // Without a spec (a stack the daemon never saw), labels still find everything.
-      const spec = loaded ?? this.stacks.get(name)?.spec ?? emptyStack(name);
+      let spec = loaded ?? this.stacks.get(name)?.spec ?? emptyStack(name);
+      // Without loadable files, what carries the project's labels is the project's (compose's rule).
+      if (!loaded) spec = withLabelledResources(spec, await this.engine.listNetworks(), await this.engine.listVolumes());
       // No job may start once down has looked at what runs; down removes the running ones.
       if (!req.options.services) this.jobs?.stop(name);
       const observed = await this.observe(spec);
