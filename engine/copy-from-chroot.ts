@@ -21,8 +21,8 @@ import type { CopyToContainerResult } from "./types.js";
 const SCRIPT = String.raw`
 use strict; use warnings;
 use POSIX (); use Fcntl qw(:mode O_RDONLY O_NONBLOCK O_NOFOLLOW O_WRONLY O_CREAT O_EXCL);
-my ($root, $src, $dest, $follow, $archive) = @ARGV;
-my %skipdev;
+my ($root, $src, $dest, $follow, $archive, $onefs) = @ARGV;
+my (%skipdev, $topdev);
 $SIG{PIPE} = 'IGNORE';
 sub unhex { return pack('H*', $_[0]); }
 pipe(my $r, my $w) or die "tscompose-copy: pipe: $!\n";
@@ -38,6 +38,7 @@ if (!$pid) {
   unless (@st) { print STDERR "tscompose-copy: could not find the file $src in the container\n"; exit 2; }
   if (S_ISDIR($st[2])) {
     enter($src, @st) or die "tscompose-copy: $src changed while it was copied\n";
+    $topdev = $st[0];
     walk($w, $src, '', @st);
   } else { emit($w, $src, $src, '', @st); }
   close $w or exit 1;
@@ -50,7 +51,8 @@ sub enter { my ($path, @st) = @_; chdir($path) or return 0; my @now = stat('.');
 sub walk {
   my ($out, $path, $rel, @st) = @_;
   print $out join("\t", 'D', unpack('H*', $rel), sprintf('%o', $st[2] & 07777), @st[4, 5, 9]), "\n" or exit 1;
-  return if $skipdev{$st[0]} && $rel ne '';
+  # Other file systems (volumes, /proc, /dev ...) with onefs (export): their mount points come out empty.
+  return if ($skipdev{$st[0]} || ($onefs && $st[0] != $topdev)) && $rel ne '';
   opendir(my $d, '.') or die "tscompose-copy: opendir $path: $!\n";
   my @e = sort grep { $_ ne '.' && $_ ne '..' } readdir($d); closedir $d;
   for my $n (@e) {
@@ -135,9 +137,14 @@ print "$copied\n";
  * Copies `containerPath` (resolved inside `root`, the container's root as the
  * host sees it) to `hostPath`, the final name on the host (whose parent exists).
  */
-export async function copyOutOfRoot(root: string, containerPath: string, hostPath: string, opts: { followLink?: boolean; archive?: boolean } = {}): Promise<CopyToContainerResult> {
+export async function copyOutOfRoot(
+  root: string,
+  containerPath: string,
+  hostPath: string,
+  opts: { followLink?: boolean; archive?: boolean; oneFileSystem?: boolean } = {},
+): Promise<CopyToContainerResult> {
   const src = cleanContainerPath(containerPath);
-  const r = await run("perl", ["-e", SCRIPT, root, src, hostPath, opts.followLink === true ? "1" : "0", opts.archive === true ? "1" : "0"], {
+  const r = await run("perl", ["-e", SCRIPT, root, src, hostPath, opts.followLink === true ? "1" : "0", opts.archive === true ? "1" : "0", opts.oneFileSystem === true ? "1" : "0"], {
     allowFailure: true,
     // Copying a big tree takes as long as it takes; only a helper stuck for half an hour is killed.
     timeoutMs: 30 * 60_000,

@@ -13,6 +13,7 @@ import { mkdir, stat } from "node:fs/promises";
 import { posix } from "node:path";
 import { cleanContainerPath, copyIntoRoot, lstatOrUndefined } from "./copy.js";
 import { copyOutOfRoot } from "./copy-from-chroot.js";
+import { exportRoot } from "./export.js";
 import { copyIntoRunningRoot } from "./copy-chroot.js";
 import type { NetworkManager, SandboxInfo } from "./network/types.js";
 import type { ResolvedMount } from "./runtime/mounts.js";
@@ -356,6 +357,11 @@ export class EmbeddedEngine implements Engine {
   /** Read by a helper chrooted into the container's root, running or not: see copy-from-chroot.ts. */
   copyFromContainer(idOrName: string, req: CopyFromContainerRequest): Promise<CopyToContainerResult> {
     return this.withRoot(idOrName, (root) => copyOutOfRoot(root, req.containerPath, req.hostPath, req));
+  }
+
+  /** See export.ts. */
+  exportContainer(idOrName: string, hostPath: string): Promise<void> {
+    return this.withRoot(idOrName, (root) => exportRoot(root, hostPath));
   }
 
   /**

@@ -3,7 +3,7 @@
 // rules both ways, -a and -L, and hostile links in the container (`/` and
 // `../../..`, `/app -> /etc`, a directory swapped for a link while we read):
 // a host canary is never read nor written.
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -194,6 +194,32 @@ describe("cp into a container", () => {
     expect(cp("mine", "app:/dst/plain").code).toBe(0);
     expect(cp("-a", "mine", "app:/dst/archived").code).toBe(0);
     expect(sh("stat -c %u:%g /dst/plain /dst/archived")).toBe("0:0\n4321:5432\n");
+  });
+});
+
+describe("export", () => {
+  it("writes the container's own file system as a tar: links as links, owners kept, mounts empty", () => {
+    sh("echo owned > /data/exp-owned && chown 1234:2345 /data/exp-owned");
+    const r = runCli(s.daemon, ["-p", project, "export", "app", "-o", "app.tar"], { cwd: s.work });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const list = execFileSync("tar", ["--numeric-owner", "-tvf", local("app.tar")], { encoding: "utf8" }).split("\n");
+    const names = execFileSync("tar", ["-tf", local("app.tar")], { encoding: "utf8" }).split("\n");
+    expect(names).toContain("data/a.txt");
+    expect(names).toContain("bin/busybox");
+    expect(names).toContain("proc/");
+    expect(names.filter((n) => n.startsWith("proc/") && n !== "proc/")).toEqual([]);
+    expect(list.find((l) => l.endsWith(" rootlink -> /"))).toMatch(/^l/);
+    expect(list.find((l) => l.endsWith(" data/exp-owned"))).toMatch(/ 1234\/2345 /);
+    expect(execFileSync("tar", ["-xOf", local("app.tar"), "data/a.txt"], { encoding: "utf8" })).toBe("hello\n");
+    // The host canary's directory is nowhere in it.
+    expect(names.filter((n) => n.startsWith(`tmp/${tag}/`) || n === `tmp/${tag}`)).toEqual([]);
+  });
+
+  it("refuses stdout and an unknown service", () => {
+    expect(runCli(s.daemon, ["-p", project, "export", "app"], { cwd: s.work }).stderr).toMatch(/-o FILE/);
+    expect(runCli(s.daemon, ["-p", project, "export", "nosuch", "-o", "x.tar"], { cwd: s.work }).code).toBe(1);
+    expect(existsSync(local("x.tar"))).toBe(false);
   });
 });
 

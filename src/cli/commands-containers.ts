@@ -115,4 +115,15 @@ export function registerContainerCommands(program: Command, projectOptions: () =
       const { runCp } = await import("./cp.js");
       process.exitCode = await runCp(projectOptions(), source, destination, opts);
     });
+
+  program
+    .command("export")
+    .description("Export a service container's filesystem as a tar archive")
+    .argument("<service>")
+    .option("-o, --output <file>", "write to a file (required: stdout is not supported yet)")
+    .option("--index <index>", "index of the container if the service has several replicas", indexFlag, 1)
+    .action(async (service: string, opts: { output?: string; index?: number }) => {
+      const { runExport } = await import("./export.js");
+      process.exitCode = await runExport(projectOptions(), service, opts);
+    });
 }

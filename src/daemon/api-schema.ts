@@ -12,7 +12,7 @@ import { Ajv } from "ajv";
 import type { ErrorObject, ValidateFunction } from "ajv";
 import { MAX_TIMEOUT_MS } from "../../engine/timeout.js";
 import type { PortBinding } from "../../engine/types.js";
-import type { CopyRequest, DownRequest, ExecRequest, ProjectRef, RunRequest, UpRequest } from "./api.js";
+import type { CopyRequest, DownRequest, ExportRequest, ExecRequest, ProjectRef, RunRequest, UpRequest } from "./api.js";
 import { HttpError } from "./http.js";
 
 
@@ -146,12 +146,20 @@ export const copyRequestSchema = {
   },
 } as const;
 
+export const exportRequestSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["hostPath"],
+  properties: { hostPath: { type: "string", minLength: 1 } },
+} as const;
+
 const SCHEMAS = {
   UpRequest: upRequestSchema,
   DownRequest: downRequestSchema,
   ExecRequest: execRequestSchema,
   RunRequest: runRequestSchema,
   CopyRequest: copyRequestSchema,
+  ExportRequest: exportRequestSchema,
 } as const;
 
 export interface WireTypes {
@@ -160,6 +168,7 @@ export interface WireTypes {
   ExecRequest: ExecRequest;
   RunRequest: RunRequest;
   CopyRequest: CopyRequest;
+  ExportRequest: ExportRequest;
 }
 
 // Compiled on first use: a daemon that serves only reads pays nothing at start-up.
@@ -200,4 +209,5 @@ export const SCHEMAS_MATCH_TYPES: {
   run: Same<Props<typeof runRequestSchema>, keyof RunRequest>;
   port: Same<Props<typeof portBindingSchema>, keyof PortBinding>;
   copy: Same<Props<typeof copyRequestSchema>, keyof CopyRequest>;
-} = { project: true, up: true, upOptions: true, down: true, downOptions: true, exec: true, run: true, port: true, copy: true };
+  export: Same<Props<typeof exportRequestSchema>, keyof ExportRequest>;
+} = { project: true, up: true, upOptions: true, down: true, downOptions: true, exec: true, run: true, port: true, copy: true, export: true };

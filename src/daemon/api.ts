@@ -229,3 +229,8 @@ export interface CopyResponse {
   /** The path SRC was copied as. */
   target: string;
 }
+
+/** POST /containers/:id/export: `tscompose export -o FILE`; the daemon writes the tar to hostPath (absolute). */
+export interface ExportRequest {
+  hostPath: string;
+}

@@ -288,6 +288,12 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
       const body = checkRequest("CopyRequest", await readJsonBody(req));
       sendJson(res, 200, await copyFiles(engine, id as string, body));
     }),
+    r("POST", "/containers/:id/export", async (req, res, [id]) => {
+      const body = checkRequest("ExportRequest", await readJsonBody(req));
+      if (!body.hostPath.startsWith("/")) throw new HttpError(400, `the output path must be absolute: ${body.hostPath}`);
+      await engine.exportContainer(id as string, body.hostPath);
+      sendJson(res, 200, { ok: true });
+    }),
     r("GET", "/containers/:id/stats", async (_req, res, [id]) => sendJson(res, 200, await engine.stats(id as string))),
     r("GET", "/containers/:id/top", async (_req, res, [id]) => sendJson(res, 200, await engine.top(id as string))),
     r("GET", "/events", async (req, res) => {
