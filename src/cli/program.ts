@@ -4,7 +4,7 @@ import { Command, Option } from "commander";
 import type { ProjectOptions } from "../stack/load.js";
 import { registerContainerCommands } from "./commands-containers.js";
 import { CliError } from "./errors.js";
-import { secondsFlag, tailFlag, timestampFlag } from "./flag-values.js";
+import { indexFlag, secondsFlag, tailFlag, timestampFlag } from "./flag-values.js";
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -366,6 +366,8 @@ export function buildProgram(version: string): Command {
     .option("-t, --timestamps", "show timestamps")
     .option("-n, --tail <lines>", 'number of lines to show from the end of the logs ("all" for every line)', tailFlag)
     .option("--since <time>", "show logs since a timestamp (RFC 3339 or Unix seconds) or relative (e.g. 42m, 1h30m)", timestampFlag)
+    .option("--until <time>", "show logs before a timestamp (RFC 3339 or Unix seconds) or relative (e.g. 42m, 1h30m)", timestampFlag)
+    .option("--index <index>", "index of the container if the service has several replicas", indexFlag)
     .option("--no-color", "produce monochrome output")
     .option("--no-log-prefix", "do not print a prefix in logs")
     .action(async (services: string[], opts: Record<string, unknown>) => {
