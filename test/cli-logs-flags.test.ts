@@ -1,4 +1,4 @@
-// logs --index and --until end to end: a service with two replicas that each
+// logs --index and --until, ps and stats --format end to end: a service with two replicas that each
 // print their own lines, through the real CLI and daemon.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -51,5 +51,33 @@ describe("logs", () => {
     const bad = logs("--until", "yesterday-ish");
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/--until/);
+  });
+});
+
+describe("--format", () => {
+  it("ps takes Go templates: fields and {{json .}}", () => {
+    const names = runCli(s.daemon, ["-p", project, "ps", "--format", "{{.Name}} {{.Service}} {{.State}}"], { cwd: s.work });
+    expect(names.code).toBe(0);
+    expect(names.stdout).toBe(`${project}-talker-1 talker running\n${project}-talker-2 talker running\n`);
+    const json = runCli(s.daemon, ["-p", project, "ps", "--format", "{{json .}}"], { cwd: s.work });
+    const rows = json.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(rows.map((r) => [r.Name, r.Service, r.Project])).toEqual([
+      [`${project}-talker-1`, "talker", project],
+      [`${project}-talker-2`, "talker", project],
+    ]);
+  });
+
+  it("stats --format json has docker stats' fields; a template prints them", () => {
+    const r = runCli(s.daemon, ["-p", project, "stats", "--no-stream", "--format", "json"], { cwd: s.work });
+    expect(r.code).toBe(0);
+    const rows = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, string>);
+    expect(rows.map((x) => x.Name)).toEqual([`${project}-talker-1`, `${project}-talker-2`]);
+    for (const x of rows) {
+      expect(Object.keys(x).sort()).toEqual(["BlockIO", "CPUPerc", "Container", "ID", "MemPerc", "MemUsage", "Name", "NetIO", "PIDs"]);
+      expect(x.CPUPerc).toMatch(/^\d+\.\d\d%$/);
+      expect(Number(x.PIDs)).toBeGreaterThan(0);
+    }
+    const t = runCli(s.daemon, ["-p", project, "stats", "--no-stream", "--format", "{{.Name}}={{.PIDs}}"], { cwd: s.work });
+    expect(t.stdout).toMatch(new RegExp(`^${project}-talker-1=\\d+\n${project}-talker-2=\\d+\n$`));
   });
 });

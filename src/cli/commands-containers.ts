@@ -96,7 +96,7 @@ export function registerContainerCommands(program: Command, projectOptions: () =
     .option("-a, --all", "show all containers (default shows just running)")
     .option("--no-stream", "disable streaming stats and only pull the first result")
     .option("--no-trunc", "do not truncate output")
-    .addOption(new Option("--format <format>", "output format").choices(["table", "json"]).default("table"))
+    .option("--format <format>", 'output format: "table", "json", or a Go template ({{.Name}}, {{json .}})', "table")
     .action(async (services: string[], opts: Record<string, unknown>) => {
       const { runStats } = await import("./stats.js");
       process.exitCode = await runStats(projectOptions(), services, opts);

@@ -321,7 +321,7 @@ export function buildProgram(version: string): Command {
     .option("-a, --all", "show all stopped containers")
     .option("-q, --quiet", "only display IDs")
     .option("--services", "display services")
-    .addOption(new Option("--format <format>", "output format").choices(["table", "json"]).default("table"))
+    .option("--format <format>", 'output format: "table", "json", or a Go template ({{.Name}}, {{json .}})', "table")
     .option("--status <status>", "filter by status (repeatable)", collect, [])
     .action(async (services: string[], opts: Record<string, unknown>) => {
       const { runPs } = await import("./ps.js");
