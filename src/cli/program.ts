@@ -432,7 +432,8 @@ export function buildProgram(version: string): Command {
     .option("--short", "print only the version number")
     .action((opts: { format: string; short?: boolean }) => {
       if (opts.short) process.stdout.write(`${version}\n`);
-      else if (opts.format === "json") process.stdout.write(`${JSON.stringify({ version })}\n`);
+      // compose v2's JSON has the "v" (`{"version":"v2.29.0"}`); --short has not.
+      else if (opts.format === "json") process.stdout.write(`${JSON.stringify({ version: `v${version}` })}\n`);
       else process.stdout.write(`tscompose version ${version}\n`);
     });
 
