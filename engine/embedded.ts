@@ -360,8 +360,8 @@ export class EmbeddedEngine implements Engine {
   }
 
   /** See export.ts. */
-  exportContainer(idOrName: string, hostPath: string): Promise<void> {
-    return this.withRoot(idOrName, (root) => exportRoot(root, hostPath));
+  exportContainer(idOrName: string, hostPath: string, opts?: { path?: string; followLink?: boolean }): Promise<void> {
+    return this.withRoot(idOrName, (root) => exportRoot(root, hostPath, opts));
   }
 
   /**

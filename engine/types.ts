@@ -353,8 +353,12 @@ export interface Engine {
   copyToContainer(id: string, req: CopyToContainerRequest): Promise<CopyToContainerResult>;
   /** Copies a container path out to the host, read inside the container (its links never lead to the host's files); running or not. */
   copyFromContainer(id: string, req: CopyFromContainerRequest): Promise<CopyToContainerResult>;
-  /** `docker export`: the container's own file system (not its volumes or other mounts) as a tar written to hostPath. */
-  exportContainer(id: string, hostPath: string): Promise<void>;
+  /**
+   * `docker export`: the container's own file system (not its volumes or other
+   * mounts) as a tar written to hostPath; with a path, that path's tree as
+   * `docker cp CONTAINER:PATH -` streams it (mounts included).
+   */
+  exportContainer(id: string, hostPath: string, opts?: { path?: string; followLink?: boolean }): Promise<void>;
   /** Stats a container path inside the container (the last component followed when followLink). */
   statContainerPath(id: string, path: string, opts?: { followLink?: boolean }): Promise<ContainerPathKind | undefined>;
   top(id: string): Promise<{ titles: string[]; processes: string[][] }>;

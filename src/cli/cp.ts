@@ -47,7 +47,7 @@ export async function runCp(opts: ProjectOptions, source: string, destination: s
   const service = (src.service ?? dst.service) as string;
   const local = src.service === undefined ? src : dst;
   const remote = src.service === undefined ? dst : src;
-  if (local.path === "-") throw new CliError("copying a tar stream from stdin or to stdout (-) is not supported yet");
+  if (local.path === "-" && src.service === undefined) throw new CliError("copying a tar stream from stdin (-) into a container is not supported yet");
   if (remote.path === "") throw new CliError(`no path given in the container: "${service}:"`);
   const project = await projectNameLazy(opts);
   const client = await daemon();
@@ -62,6 +62,13 @@ export async function runCp(opts: ProjectOptions, source: string, destination: s
     if (!one) throw new CliError(`service "${service}" has no container #${flags.index}`);
     targets = [one];
   } else if (src.service !== undefined) targets = mine.slice(0, 1);
+  if (local.path === "-") {
+    // DST "-": SRC as a tar on stdout, as docker cp writes it.
+    const q = new URLSearchParams({ path: absoluteContainerPath(remote.path) });
+    if (flags.followLink === true) q.set("follow", "1");
+    await client.bytes("GET", `/containers/${encodeURIComponent((targets[0] as ContainerView).id)}/archive?${q.toString()}`, process.stdout);
+    return 0;
+  }
   const body: CopyRequest = {
     direction: src.service === undefined ? "toContainer" : "fromContainer",
     hostPath: absoluteHostPath(local.path, opts.cwd),
