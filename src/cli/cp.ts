@@ -47,7 +47,6 @@ export async function runCp(opts: ProjectOptions, source: string, destination: s
   const service = (src.service ?? dst.service) as string;
   const local = src.service === undefined ? src : dst;
   const remote = src.service === undefined ? dst : src;
-  if (local.path === "-" && src.service === undefined) throw new CliError("copying a tar stream from stdin (-) into a container is not supported yet");
   if (remote.path === "") throw new CliError(`no path given in the container: "${service}:"`);
   const project = await projectNameLazy(opts);
   const client = await daemon();
@@ -62,6 +61,14 @@ export async function runCp(opts: ProjectOptions, source: string, destination: s
     if (!one) throw new CliError(`service "${service}" has no container #${flags.index}`);
     targets = [one];
   } else if (src.service !== undefined) targets = mine.slice(0, 1);
+  if (local.path === "-" && src.service === undefined) {
+    // SRC "-": a tar on stdin, unpacked into DST (an existing directory) of each container.
+    if (targets.length > 1) throw new CliError("a tar from stdin can go into one container only: give --index");
+    const q = new URLSearchParams({ path: absoluteContainerPath(remote.path) });
+    if (flags.archive === true) q.set("archive", "1");
+    await client.upload<CopyResponse>("PUT", `/containers/${encodeURIComponent((targets[0] as ContainerView).id)}/archive?${q.toString()}`, process.stdin);
+    return 0;
+  }
   if (local.path === "-") {
     // DST "-": SRC as a tar on stdout, as docker cp writes it.
     const q = new URLSearchParams({ path: absoluteContainerPath(remote.path) });

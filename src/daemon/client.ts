@@ -82,6 +82,23 @@ export class DaemonClient {
     return parsed;
   }
 
+  /** Sends input's bytes (a tar) as the body; the answer is JSON, as json()'s. */
+  async upload<T>(method: string, path: string, input: NodeJS.ReadableStream): Promise<T> {
+    const res = await this.reaching(
+      () =>
+        new Promise<IncomingMessage>((resolvePromise, reject) => {
+          const req = request(this.options(method, path, { "content-type": "application/x-tar", "transfer-encoding": "chunked" }), resolvePromise);
+          req.on("error", reject);
+          input.pipe(req);
+        }),
+    );
+    const chunks: Buffer[] = [];
+    for await (const c of res) chunks.push(c as Buffer);
+    const parsed = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as T & { message?: string; code?: string };
+    if ((res.statusCode ?? 500) >= 400) throw new DaemonError(parsed.message ?? `daemon answered ${res.statusCode}`, res.statusCode ?? 500, parsed.code);
+    return parsed;
+  }
+
   /** Pipes a response's bytes (a tar) to out; an error answer is a DaemonError, with nothing written. */
   async bytes(method: string, path: string, out: NodeJS.WritableStream): Promise<void> {
     const res = await this.raw(method, path);

@@ -2,8 +2,12 @@
 // container), apply docker cp's path rules (cp-target.ts), then copy through
 // the engine's link-safe copiers: into a container from a helper chrooted
 // into it, out of one with the reads made from such a helper.
-import { lstat, realpath, stat } from "node:fs/promises";
-import { posix } from "node:path";
+import { lstat, mkdtemp, readdir, realpath, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, posix } from "node:path";
+import type { Readable } from "node:stream";
+import { cleanContainerPath } from "../../engine/copy.js";
+import { unpackLayer } from "../../engine/snapshot/unpack.js";
 import type { ContainerPathKind, Engine } from "../../engine/types.js";
 import { EngineError } from "../../engine/types.js";
 import type { CopyRequest, CopyResponse } from "./api.js";
@@ -65,4 +69,27 @@ export async function copyFiles(engine: Engine, id: string, req: CopyRequest): P
   const hostTarget = (await hostKind(target)) === "directory" ? await realpath(target) : posix.join(await realpath(parentOf(target)), posix.basename(target));
   const r = await engine.copyFromContainer(id, { containerPath: withoutDot(req.containerPath), hostPath: hostTarget, followLink, archive });
   return { copied: r.copied, target };
+}
+
+/**
+ * `cp - SERVICE:DST`: a tar from the client, unpacked by the layer unpacker
+ * (it refuses paths and links that leave its directory) into a private
+ * temporary directory, then copied into DST (an existing directory, as docker
+ * requires) through the same link-safe copier as any other copy.
+ */
+export async function copyTarInto(engine: Engine, id: string, containerDir: string, input: Readable, archive: boolean): Promise<CopyResponse> {
+  const dir = cleanContainerPath(containerDir.startsWith("/") ? containerDir : `/${containerDir}`);
+  if ((await engine.statContainerPath(id, dir, { followLink: true })) !== "directory") {
+    input.resume();
+    throw new EngineError("invalid", `extraction point is not a directory: ${containerDir}`);
+  }
+  const tmp = await mkdtemp(join(tmpdir(), "tscompose-cp-in-"));
+  try {
+    await unpackLayer(input, tmp, { chown: archive });
+    const copies = (await readdir(tmp)).sort().map((name) => ({ hostPath: join(tmp, name), containerPath: posix.join(dir, name) }));
+    const r = await engine.copyToContainer(id, { copies, removals: [], owner: archive ? "source" : { uid: 0, gid: 0 } });
+    return { copied: r.copied, target: dir };
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
 }

@@ -16,7 +16,7 @@ import { StackError } from "../stack/errors.js";
 import { API_VERSION } from "./api.js";
 import { AttachSessions } from "./attach-server.js";
 import { checkRequest } from "./api-schema.js";
-import { copyFiles } from "./cp.js";
+import { copyFiles, copyTarInto } from "./cp.js";
 import { parseInteger, parseSeconds } from "../stack/numbers.js";
 import { listenPrivately } from "./socket.js";
 import { HttpError, decodeParam, queryFlag, queryValue, readJsonBody, requestUrl } from "./http.js";
@@ -313,6 +313,12 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
       } finally {
         await rm(tmp, { recursive: true, force: true });
       }
+    }),
+    // `cp - SERVICE:DST`: the body is a tar, unpacked into DST.
+    r("PUT", "/containers/:id/archive", async (req, res, [id], q) => {
+      const path = q.get("path");
+      if (path === null || path === "") throw new HttpError(400, "archive: ?path= is required");
+      sendJson(res, 200, await copyTarInto(engine, id as string, path, req, queryFlag(q, "archive")));
     }),
     r("GET", "/containers/:id/stats", async (_req, res, [id]) => sendJson(res, 200, await engine.stats(id as string))),
     r("GET", "/containers/:id/top", async (_req, res, [id]) => sendJson(res, 200, await engine.top(id as string))),
