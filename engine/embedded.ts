@@ -55,6 +55,7 @@ export interface ImageBackend {
   leaseLocal(ref: string): Promise<{ info: ImageInfo; chainIds: ChainId[]; release: () => Promise<void> } | undefined>;
   list(): Promise<ImageInfo[]>;
   remove(ref: string, opts: { force?: boolean; inUse: (imageId: string) => Promise<boolean> }): Promise<string[]>;
+  prune(opts: { all?: boolean; inUse: (imageId: string) => Promise<boolean> }): Promise<{ report: string[]; reclaimed: number }>;
   close(): Promise<void>;
 }
 
@@ -103,6 +104,10 @@ export class EmbeddedEngine implements Engine {
 
   listImages(): Promise<ImageInfo[]> {
     return this.parts.images.list();
+  }
+
+  pruneImages(opts: { all?: boolean } = {}): Promise<{ report: string[]; reclaimed: number }> {
+    return this.parts.images.prune({ all: opts.all, inUse: async (imageId) => (await this.parts.runtime.list({ all: true })).some((c) => c.imageId === imageId) });
   }
 
   async removeImage(ref: string, opts: { force?: boolean } = {}): Promise<string[]> {
@@ -273,6 +278,11 @@ export class EmbeddedEngine implements Engine {
     }
   }
 
+  async containerSizes(): Promise<Record<string, number>> {
+    const usage = await this.parts.snapshotter.usage();
+    return Object.fromEntries(Object.entries(usage.containers).map(([id, u]) => [id, u.size]));
+  }
+
   async markRestarting(id: string): Promise<void> {
     await this.parts.runtime.markRestarting(id);
   }
@@ -410,8 +420,10 @@ export class EmbeddedEngine implements Engine {
   }
 
   async removeVolume(name: string, _opts?: { force?: boolean }): Promise<void> {
-    const users = (await this.parts.runtime.list({ all: true })).filter((c) => c.labels[`tscompose.volume.${name}`] !== undefined);
-    if (users.length > 0) throw new EngineError("conflict", `volume ${name} is in use by ${users.map((c) => c.name).join(", ")}`);
+    const volume = await this.parts.volumes.inspect(name);
+    const users = (await this.parts.runtime.list({ all: true })).filter((c) => c.volumes?.includes(name) === true || volume?.labels[ANONYMOUS_LABEL] === c.id);
+    // Docker's words, which scripts match on.
+    if (users.length > 0) throw new EngineError("conflict", `remove ${name}: volume is in use - [${users.map((c) => c.id).join(", ")}]`);
     await this.parts.volumes.remove(name);
     this.emit({ type: "volume", action: "destroy", name, time: Date.now() });
   }

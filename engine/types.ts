@@ -47,6 +47,10 @@ export interface ImageInfo {
   created: string | undefined;
   /** Sum of the compressed layer sizes. */
   size: number;
+  /** Sum of the unpacked layer sizes: the SIZE `images` shows, as docker's. */
+  unpackedSize?: number;
+  /** Its layers by chain ID with their unpacked sizes: images share layers, and `system df` counts each once. */
+  layers?: { chainId: string; size: number }[];
   architecture: string;
   os: string;
   config: ImageConfig;
@@ -167,6 +171,8 @@ export interface ContainerInfo {
   command: string[];
   ports: (PortBinding & { hostPort: string })[];
   networks: Record<string, { ipAddress: string; aliases: string[]; macAddress: string | undefined }>;
+  /** Named volumes the container mounts (its anonymous ones carry its id in their com.docker.volume.anonymous label). */
+  volumes?: string[];
 }
 
 export interface ContainerFilter {
@@ -322,6 +328,8 @@ export interface Engine {
   inspectImage(ref: string): Promise<ImageInfo | undefined>;
   listImages(): Promise<ImageInfo[]>;
   removeImage(ref: string, opts?: { force?: boolean }): Promise<string[]>;
+  /** Removes dangling images (all: every image no container uses); the report is docker's "untagged:"/"deleted:" lines. Optional. */
+  pruneImages?(opts?: { all?: boolean }): Promise<{ report: string[]; reclaimed: number }>;
 
   createContainer(spec: ContainerSpec): Promise<ContainerInfo>;
   startContainer(id: string): Promise<void>;
@@ -362,6 +370,8 @@ export interface Engine {
   /** Stats a container path inside the container (the last component followed when followLink). */
   statContainerPath(id: string, path: string, opts?: { followLink?: boolean }): Promise<ContainerPathKind | undefined>;
   top(id: string): Promise<{ titles: string[]; processes: string[][] }>;
+  /** Bytes each container wrote to its own filesystem layer, by container id (`system df`). Optional: not every backend can tell. */
+  containerSizes?(): Promise<Record<string, number>>;
 
   createNetwork(spec: NetworkSpec): Promise<NetworkInfo>;
   removeNetwork(name: string): Promise<void>;

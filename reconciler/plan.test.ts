@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { StackSpec } from "./model.js";
 import type { ObservedStack } from "./observed.js";
-import { planDown, planUp } from "./plan.js";
+import { planDown, planUp, topological } from "./plan.js";
 import type { Action, UpOptions } from "./plan.js";
-import { container, observed, service, simulate, stackOf, topological } from "./testing.js";
+import { container, observed, service, simulate, stackOf } from "./testing.js";
 
 /** Compact, order-free description of a plan: "kind target" strings. */
 function summary(actions: Action[]): string[] {
@@ -212,6 +212,57 @@ const cases: Case[] = [
     want: ["create api-1", "start api-1"],
   },
 ];
+
+const noStartCases: Case[] = [
+  {
+    name: "create (noStart) on an empty machine: pulled and created, nothing started or waited for",
+    stack: twoTier,
+    observed: observed(),
+    opts: { noStart: true },
+    want: ["create db-1", "create web-1", "network default", "pull busybox", "pull postgres"],
+  },
+  {
+    name: "create (noStart) of a changed service: recreated, not started; its dependant is not restarted",
+    stack: stackOf([service("web", { dependsOn: { db: { condition: "service_started", required: true, restart: true } } }), { ...db, configHash: "v2" }]),
+    observed: converged,
+    opts: { noStart: true },
+    want: ["create db-1", "remove app-db-1", "stop app-db-1"],
+  },
+  {
+    name: "create (noStart) leaves stopped containers stopped",
+    stack: twoTier,
+    observed: observed({ ...converged, containers: [container("web", 1, { state: "exited" }), container("db", 1, { state: "created" })] }),
+    opts: { noStart: true, startStopped: true },
+    want: [],
+  },
+];
+
+describe("planUp without starting (create)", () => {
+  for (const c of noStartCases) {
+    it(c.name, () => {
+      expect(summary(planUp(c.stack, c.observed, c.opts).actions)).toEqual([...c.want].sort());
+    });
+  }
+
+  it("up after create only starts what create made", () => {
+    const created = simulate(twoTier, observed(), planUp(twoTier, observed(), { noStart: true }));
+    expect(summary(planUp(twoTier, created, { startStopped: true }).actions)).toEqual(["start db-1", "start web-1", "wait db service_healthy"]);
+  });
+});
+
+describe("topological", () => {
+  it("orders every action after what it waits for, in the planner's order otherwise", () => {
+    const plan = planUp(twoTier, observed());
+    const order = topological(plan).map((a) => a.id);
+    expect(order).toHaveLength(plan.actions.length);
+    for (const a of plan.actions) for (const d of a.after) expect(order.indexOf(d)).toBeLessThan(order.indexOf(a.id));
+  });
+
+  it("refuses a cycle", () => {
+    const a = { kind: "wait" as const, id: "a", after: ["b"], service: "x", condition: "service_started" as const, required: true };
+    expect(() => topological({ actions: [a, { ...a, id: "b", after: ["a"] }], warnings: [], errors: [] })).toThrow(/cycle/);
+  });
+});
 
 describe("planUp", () => {
   for (const c of cases) {

@@ -57,6 +57,8 @@ export interface UpOptions {
    * either way, so that `up` twice does not run a migration twice.
    */
   startStopped?: boolean;
+  /** Create what is missing or changed, start nothing (tscompose create); a later `up` starts them. */
+  noStart?: boolean;
 }
 
 const isRunning = (c: ObservedContainer): boolean => c.state === "running" || c.state === "paused" || c.state === "restarting";
@@ -178,6 +180,7 @@ export function planUp(stack: StackSpec, observed: ObservedStack, opts: UpOption
     const createAndStart = (number: number, after: string[], reason: "missing" | "recreate" | "scale"): void => {
       const createId = `create:${name}:${number}`;
       actions.push({ kind: "create", id: createId, after: [...prerequisites(), ...after], service: name, number, reason });
+      if (opts.noStart) return;
       const start = { kind: "start" as const, id: `start:${name}:${number}`, after: [createId], service: name, number, containerId: undefined };
       actions.push(start);
       pending.push({ svc, start });
@@ -195,7 +198,7 @@ export function planUp(stack: StackSpec, observed: ObservedStack, opts: UpOption
       if (recreated.has(name)) {
         const removeId = stopAndRemove(actions, c, name);
         createAndStart(c.number, [removeId], "recreate");
-      } else if (!isRunning(c) && ((opts.startStopped && !isCompleted(c, svc)) || (c.state === "created" && !c.stoppedByUser))) {
+      } else if (!opts.noStart && !isRunning(c) && ((opts.startStopped && !isCompleted(c, svc)) || (c.state === "created" && !c.stoppedByUser))) {
         // "created" means never started: an `up` was cut off between create and start, so finish it.
         const start = { kind: "start" as const, id: `start:${name}:${c.number}`, after: [], service: name, number: c.number, containerId: c.id };
         actions.push(start);
@@ -212,7 +215,7 @@ export function planUp(stack: StackSpec, observed: ObservedStack, opts: UpOption
   }
 
   // Restart dependants that asked for it (depends_on.restart: true) when a dependency is recreated.
-  for (const name of selected) {
+  for (const name of opts.noStart ? [] : selected) {
     if (recreated.has(name)) continue;
     const svc = stack.services[name] as ServiceSpec;
     const restartOn = Object.entries(svc.dependsOn).filter(([dep, d]) => d.restart && recreated.has(dep));
@@ -348,4 +351,24 @@ export function planDown(stack: StackSpec, observed: ObservedStack, opts: DownOp
     }
   }
   return { actions, warnings: [], errors: [] };
+}
+
+/**
+ * The plan's actions in an order apply could run them one at a time: each after
+ * everything it waits for, otherwise in the planner's order. What a dry run prints.
+ */
+export function topological(plan: Plan): Action[] {
+  const done = new Set<string>();
+  const out: Action[] = [];
+  let remaining = [...plan.actions];
+  while (remaining.length > 0) {
+    const ready = remaining.filter((a) => a.after.every((d) => done.has(d)));
+    if (ready.length === 0) throw new Error(`cycle among ${remaining.map((a) => a.id).join(", ")}`);
+    for (const a of ready) {
+      out.push(a);
+      done.add(a.id);
+    }
+    remaining = remaining.filter((a) => !done.has(a.id));
+  }
+  return out;
 }

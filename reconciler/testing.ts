@@ -4,6 +4,7 @@
 // without any engine).
 import type { ServiceSpec, StackSpec } from "./model.js";
 import type { ObservedContainer, ObservedStack } from "./observed.js";
+import { topological } from "./plan.js";
 import type { Plan } from "./plan.js";
 import { containerName } from "./labels.js";
 
@@ -174,20 +175,4 @@ export function simulate(stack: StackSpec, before: ObservedStack, plan: Plan): O
     }
   }
   return state;
-}
-
-export function topological(plan: Plan): Plan["actions"] {
-  const done = new Set<string>();
-  const out: Plan["actions"] = [];
-  let remaining = [...plan.actions];
-  while (remaining.length > 0) {
-    const ready = remaining.filter((a) => a.after.every((d) => done.has(d)));
-    if (ready.length === 0) throw new Error(`cycle among ${remaining.map((a) => a.id).join(", ")}`);
-    for (const a of ready) {
-      out.push(a);
-      done.add(a.id);
-    }
-    remaining = remaining.filter((a) => !done.has(a.id));
-  }
-  return out;
 }

@@ -210,6 +210,9 @@ describe.skipIf(!root)("filesystem and volumes", () => {
     const second = await run({ cmd: ["cat", "/data/file"], mounts: [volume("keep-data", "/data")] });
     await w.engine.waitContainer(second);
     expect(await output(second)).toBe("persisted");
+    // In use by a container, even an exited one: refused with docker's words, nothing removed.
+    await expect(w.engine.removeVolume("keep-data")).rejects.toThrow(`remove keep-data: volume is in use - [${second}]`);
+    expect(await w.engine.inspectVolume("keep-data")).toBeDefined();
     await w.engine.removeContainer(second);
     await w.engine.removeVolume("keep-data");
     expect(await w.engine.inspectVolume("keep-data")).toBeUndefined();

@@ -40,6 +40,8 @@ export function toImageInfo(e: ImageEntry): ImageInfo {
     repoDigests: e.digests,
     created: r.created,
     size: compressedSize(r),
+    unpackedSize: unpackedSize(r),
+    layers: r.layers.map((l) => ({ chainId: l.chainId, size: l.unpackedSize })),
     architecture: r.platform.architecture,
     os: r.platform.os,
     config: r.imageConfig,

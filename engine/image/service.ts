@@ -155,7 +155,7 @@ export class ImageService {
       }
       await users.lock("shared");
     } catch (err) {
-      users.close();
+      await users.close();
       throw err;
     }
     const service = new ImageService({
@@ -175,8 +175,8 @@ export class ImageService {
   }
 
   async close(): Promise<void> {
-    this.#storeLock.close();
-    this.#users.close();
+    await this.#storeLock.close();
+    await this.#users.close();
     await this.registry.close();
   }
 

@@ -70,6 +70,7 @@ export function toInfo(r: ContainerRecord): ContainerInfo {
     command: [...r.command],
     ports: r.ports.map((p) => ({ ...p })),
     networks: structuredClone(r.networks),
+    volumes: r.spec.mounts.flatMap((m) => (m.type === "volume" && m.source !== undefined ? [m.source] : [])),
   };
 }
 

@@ -15,8 +15,8 @@ const lockOf = (what = "the test lock"): FileLock => {
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "tscompose-test-flock-"));
 });
-afterEach(() => {
-  for (const l of locks.splice(0)) l.close();
+afterEach(async () => {
+  for (const l of locks.splice(0)) await l.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -35,7 +35,7 @@ test("shared locks coexist and keep an exclusive one out", async () => {
   expect(await a.lock("shared")).toBe(true);
   expect(await b.lock("shared", { wait: false })).toBe(true);
   expect(await c.lock("exclusive", { wait: false })).toBe(false);
-  a.close();
+  await a.close();
   await b.unlock();
   expect(await c.lock("exclusive", { wait: false })).toBe(true);
 });
@@ -81,7 +81,7 @@ test("the lock goes with a process killed while it holds it (kill -9)", async ()
     process.execPath,
     [
       "-e",
-      `const c = require("node:child_process").spawn("perl", ["-e", process.env.SCRIPT, process.env.LOCK], { stdio: ["pipe", "inherit", "inherit"] });
+      `const c = require("node:child_process").spawn("perl", ["-e", process.env.SCRIPT], { stdio: ["pipe", "inherit", "inherit"], env: { ...process.env, TSCOMPOSE_LOCK_FILE: process.env.LOCK } });
        c.stdin.write("x\\n"); setInterval(() => {}, 1000);`,
     ],
     { env: { ...process.env, SCRIPT: HELPER_SCRIPT, LOCK: join(dir, "test.lock") }, stdio: ["ignore", "pipe", "inherit"] },
@@ -97,4 +97,27 @@ test("the lock goes with a process killed while it holds it (kill -9)", async ()
   expect(await b.lock("exclusive", { wait: false })).toBe(false);
   owner.kill("SIGKILL");
   expect(await b.lock("exclusive", { timeoutMs: 10_000 })).toBe(true);
+});
+
+test("close() of an idle lock keeps the process alive until the lock is gone", async () => {
+  // An idle helper is unref'd; a process whose last work is awaiting close()
+  // must still get to run what follows it (a CLI once exited 0 before its result).
+  const child = spawn(
+    process.execPath,
+    [
+      "--input-type=module",
+      "-e",
+      // dist/ is built by the test run's global setup.
+      `import { FileLock } from ${JSON.stringify(join(import.meta.dirname, "..", "..", "dist", "engine", "sys", "flock.js"))};
+       const l = new FileLock(process.env.LOCK, "the test lock");
+       await l.lock("exclusive"); await l.unlock();
+       await l.close();
+       console.log("after close");`,
+    ],
+    { env: { ...process.env, LOCK: join(dir, "test.lock") }, stdio: ["ignore", "pipe", "inherit"] },
+  );
+  let out = "";
+  child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+  await new Promise((resolve) => child.on("exit", resolve));
+  expect(out).toContain("after close");
 });

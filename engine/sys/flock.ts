@@ -19,7 +19,8 @@ use strict; use warnings;
 use Fcntl qw(:flock O_RDWR O_CREAT);
 $SIG{INT} = 'IGNORE'; # a Ctrl-C meant for our parent: it decides (its exit closes our stdin)
 $| = 1;
-sysopen(my $fh, $ARGV[0], O_RDWR | O_CREAT, 0600) or do { print "E open $ARGV[0]: $!\n"; exit 1; };
+my $path = $ENV{TSCOMPOSE_LOCK_FILE};
+sysopen(my $fh, $path, O_RDWR | O_CREAT, 0600) or do { print "E open $path: $!\n"; exit 1; };
 my %ops = (x => LOCK_EX, s => LOCK_SH, X => LOCK_EX | LOCK_NB, S => LOCK_SH | LOCK_NB, u => LOCK_UN);
 print "R\n";
 while (my $cmd = <STDIN>) {
@@ -96,15 +97,25 @@ export class FileLock {
     return result;
   }
 
-  /** Ends the helper: whatever it held is released. */
-  close(): void {
+  /**
+   * Ends the helper: whatever it held is released once the returned promise
+   * settles (the kernel drops the lock when the helper's exit closes its file,
+   * which is after kill(2) returns).
+   */
+  close(): Promise<void> {
     const helper = this.#helper;
     this.#helper = undefined;
-    if (!helper) return;
+    if (!helper) return Promise.resolve();
+    const exited = helper.child.exitCode !== null || helper.child.signalCode !== null ? Promise.resolve() : new Promise<void>((resolve) => helper.child.once("exit", () => resolve()));
+    // An idle helper is unref'd: ref it again, or a caller awaiting its exit
+    // could see the event loop end first (the CLI once exited 0 that way,
+    // with its own result still pending).
+    hold(helper.child, true);
     // Killed, not only told (stdin EOF): gone at once, with its lock, before our own exit.
     helper.child.stdin.end();
     helper.child.kill("SIGKILL");
     answerAll(helper, `E ${this.what}: the lock was closed`);
+    return exited;
   }
 
   async #ask(cmd: string, timeoutMs: number): Promise<string> {
@@ -130,7 +141,10 @@ export class FileLock {
 
   async #started(): Promise<Helper> {
     if (this.#helper) return this.#helper;
-    const child = spawn("perl", ["-e", HELPER_SCRIPT, this.path], { stdio: ["pipe", "pipe", "inherit"] });
+    // The path goes in the environment, not argv: a helper's command line then
+    // names no state dir, so what lists a state dir's processes (leak checks,
+    // "every container's monitor lives on") sees only containers and monitors.
+    const child = spawn("perl", ["-e", HELPER_SCRIPT], { stdio: ["pipe", "pipe", "inherit"], env: { ...process.env, TSCOMPOSE_LOCK_FILE: this.path } });
     const helper: Helper = { child, replies: [] };
     this.#helper = helper;
     let buffered = "";

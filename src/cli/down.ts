@@ -10,6 +10,7 @@ export interface DownFlags {
   removeOrphans?: boolean;
   /** Seconds, parsed by commander (flag-values.ts). */
   timeout?: number;
+  dryRun?: boolean;
 }
 
 /** The request `down` sends. The daemon loads the files (and takes the project's name from them); see up.ts. */
@@ -21,6 +22,7 @@ export function downRequest(opts: ProjectOptions, flags: DownFlags): DownRequest
       removeVolumes: flags.volumes,
       removeOrphans: flags.removeOrphans,
       timeoutMs: flags.timeout !== undefined ? flags.timeout * 1000 : undefined,
+      dryRun: flags.dryRun,
     },
   };
 }
@@ -28,6 +30,6 @@ export function downRequest(opts: ProjectOptions, flags: DownFlags): DownRequest
 export async function runDown(opts: ProjectOptions, flags: DownFlags): Promise<number> {
   const request = downRequest(opts, flags);
   const client = await daemon();
-  const { ok } = await renderProgress(client.stream<StreamMessage>("POST", "/stacks/down", request));
+  const { ok } = await renderProgress(client.stream<StreamMessage>("POST", "/stacks/down", request), { dryRun: flags.dryRun });
   return ok ? 0 : 1;
 }

@@ -3,7 +3,6 @@
 // They run the image service in this process for now (engine-config.ts).
 import { createReadStream, createWriteStream } from "node:fs";
 import { rename, unlink } from "node:fs/promises";
-import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { familiarName, normalizedName, parseReference, referenceString } from "../../engine/content/reference.js";
 import type { ImageService } from "../../engine/image/service.js";
@@ -11,8 +10,10 @@ import { humanSize, ProgressRenderer } from "../../engine/image/progress.js";
 import { shortDigest, unpackedSize, type ImageEntry } from "../../engine/image/types.js";
 import type { ProjectOptions } from "../stack/load.js";
 import { openImageService } from "./engine-config.js";
+import { confirm } from "./confirm.js";
 import { CliError } from "./errors.js";
 import { applyTemplate, formatTemplate } from "./image-format.js";
+import { DRY_RUN_PREFIX } from "./progress.js";
 import { humanDuration, table } from "./format.js";
 
 async function withService<T>(fn: (svc: ImageService) => Promise<T>): Promise<T> {
@@ -34,6 +35,8 @@ const inUse = (svc: ImageService) => (id: string) => svc.usedBySnapshots(id);
 export interface PullFlags {
   platform?: string;
   quiet?: boolean;
+  /** Services' pulls only: print the line of each, pull nothing. */
+  dryRun?: boolean;
 }
 
 /** The reference as docker prints it after a pull: "docker.io/library/busybox:latest". */
@@ -67,6 +70,7 @@ export async function runPull(project: ProjectOptions, names: string[], flags: P
     }
   }
   if (!services) {
+    if (flags.dryRun) throw new CliError("--dry-run: only a stack's services can be pulled in dry run mode, not an image by name");
     if (names.length !== 1) throw new CliError(`"pull" requires exactly 1 image argument (got ${names.length})`);
     return withService(async (svc) => {
       await pullOne(svc, names[0] as string, flags);
@@ -74,6 +78,10 @@ export async function runPull(project: ProjectOptions, names: string[], flags: P
     });
   }
   const wanted = services;
+  if (flags.dryRun) {
+    for (const s of wanted) if (!flags.quiet) process.stdout.write(s.image ? ` ${DRY_RUN_PREFIX} ${s.name} Pulled\n` : ` ${s.name} Skipped - No image to be pulled\n`);
+    return 0;
+  }
   return withService(async (svc) => {
     const say = (line: string): void => {
       if (!flags.quiet) process.stdout.write(`${line}\n`);
@@ -235,19 +243,6 @@ export async function runRmi(names: string[], flags: { force?: boolean }): Promi
     }
     return status;
   });
-}
-
-async function confirm(question: string): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
-  try {
-    const answer = await new Promise<string>((resolve) => {
-      rl.question(question, resolve);
-      rl.once("close", () => resolve(""));
-    });
-    return /^y(es)?$/i.test(answer.trim());
-  } finally {
-    rl.close();
-  }
 }
 
 export async function runImagePrune(flags: { all?: boolean; force?: boolean }): Promise<number> {

@@ -4,6 +4,7 @@
 import type { ContainerView } from "../daemon/api.js";
 import type { ProjectOptions } from "../stack/load.js";
 import { CliError } from "./errors.js";
+import { DRY_RUN_PREFIX } from "./progress.js";
 import { daemon, projectNameLazy } from "./project-name.js";
 
 export type LifecycleVerb = "start" | "stop" | "restart" | "kill" | "pause" | "unpause" | "rm";
@@ -36,6 +37,8 @@ export interface LifecycleFlags {
   force?: boolean;
   stop?: boolean;
   volumes?: boolean;
+  /** Print the line of each container the verb would act on; act on none. */
+  dryRun?: boolean;
 }
 
 export async function runLifecycle(verb: LifecycleVerb, opts: ProjectOptions, services: string[], flags: LifecycleFlags): Promise<number> {
@@ -50,6 +53,10 @@ export async function runLifecycle(verb: LifecycleVerb, opts: ProjectOptions, se
     .filter((c) => ELIGIBLE[verb](c, flags.stop === true));
   if (verb === "rm" && targets.length === 0) {
     process.stderr.write("No stopped containers\n");
+    return 0;
+  }
+  if (flags.dryRun) {
+    for (const c of targets) process.stdout.write(` ${DRY_RUN_PREFIX} Container ${c.name}  ${PAST[verb][1]}\n`);
     return 0;
   }
   const q = new URLSearchParams();

@@ -3,10 +3,18 @@
 import { Command, Option } from "commander";
 import type { ProjectOptions } from "../stack/load.js";
 import { registerContainerCommands } from "./commands-containers.js";
+import { registerObjectCommands } from "./commands-objects.js";
 import { CliError } from "./errors.js";
 import { indexFlag, secondsFlag, tailFlag, timestampFlag } from "./flag-values.js";
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+const DRY_RUN_HELP = "execute command in dry run mode: print the actions, change nothing";
+
+/** --dry-run, given before the command (`tscompose --dry-run up`, as compose documents it) or after it. */
+function dryRun(program: Command, opts: { dryRun?: unknown }): boolean {
+  return opts.dryRun === true || program.opts<{ dryRun?: boolean }>().dryRun === true;
+}
 
 export interface GlobalFlags {
   file: string[];
@@ -96,20 +104,32 @@ function addImageCommands(program: Command): void {
       .argument("[image...]", "image to pull, or services of the stack (default: all)")
       .option("--platform <platform>", "pull for this platform (os/arch[/variant])")
       .option("-q, --quiet", "suppress progress output, print only the image name")
-      .action(async (names: string[], opts: { platform?: string; quiet?: boolean }) => {
+      .option("--dry-run", DRY_RUN_HELP)
+      .action(async (names: string[], opts: { platform?: string; quiet?: boolean; dryRun?: boolean }) => {
         const { runPull } = await import("./images.js");
-        process.exitCode = await runPull(projectOptions(program), names, opts);
+        process.exitCode = await runPull(projectOptions(program), names, { ...opts, dryRun: dryRun(program, opts) });
       });
-  const ls = (cmd: Command): Command =>
+  const ls = (cmd: Command, stackAware = false): Command =>
     cmd
-      .description("List images")
-      .argument("[repository]", "only images of this repository[:tag]")
+      .description(stackAware ? "List images (docker images); with -p, -f or --project-directory, the stack's containers' images (docker compose images)" : "List images")
+      .argument(stackAware ? "[repository-or-services...]" : "[repository]", stackAware ? "only images of this repository[:tag]; for a stack, its services" : "only images of this repository[:tag]")
       .option("-a, --all", "show all images")
       .option("-q, --quiet", "only show image IDs")
       .option("--digests", "show digests")
       .option("--no-trunc", "don't truncate output")
       .option("--format <format>", 'output format: "table", "json", or a template such as "{{.Repository}}:{{.Tag}}"')
-      .action(async (filter: string | undefined, opts: { all?: boolean; quiet?: boolean; digests?: boolean; trunc?: boolean; format?: string }) => {
+      .action(async (args: string | string[] | undefined, opts: { all?: boolean; quiet?: boolean; digests?: boolean; trunc?: boolean; format?: string }) => {
+        const project = projectOptions(program);
+        // A named project makes it compose's `images`: docker's stays the default, as before.
+        if (stackAware && (project.files.length > 0 || project.projectName !== undefined || project.projectDirectory !== undefined)) {
+          if (opts.all || opts.digests || opts.trunc === false) throw new CliError("images of a stack: -a, --digests and --no-trunc are docker images' flags, not docker compose images'");
+          const { runStackImages } = await import("./stack-images.js");
+          process.exitCode = await runStackImages(project, Array.isArray(args) ? args : [], opts);
+          return;
+        }
+        const list = Array.isArray(args) ? args : args === undefined ? [] : [args];
+        if (list.length > 1) throw new CliError(`"images" requires at most 1 argument (a repository[:tag]), got ${list.length}`);
+        const filter = list[0];
         const { runImages } = await import("./images.js");
         process.exitCode = await runImages(filter, { ...opts, noTrunc: opts.trunc === false });
       });
@@ -190,7 +210,7 @@ function addImageCommands(program: Command): void {
       });
 
   pull(program.command("pull"));
-  ls(program.command("images"));
+  ls(program.command("images"), true);
   rm(program.command("rmi"));
   tag(program.command("tag"));
   save(program.command("save"));
@@ -244,6 +264,7 @@ export function buildProgram(version: string): Command {
     .option("--project-directory <dir>", "working directory (default: the directory of the first stack file)")
     .option("--env-file <file>", "alternate environment file (repeatable)", collect, [])
     .option("--profile <profile>", "enable a profile (repeatable)", collect, [])
+    .option("--dry-run", DRY_RUN_HELP)
     .showHelpAfterError()
     .exitOverride();
 
@@ -283,7 +304,10 @@ export function buildProgram(version: string): Command {
     .option("--exit-code-from <service>", "return the exit code of the selected service container (implies --abort-on-container-exit)")
     .option("--no-color", "produce monochrome output")
     .option("--watch", "watch the stack files and converge on every change")
+    .option("--dry-run", DRY_RUN_HELP)
     .action(async (services: string[], opts: Record<string, unknown>) => {
+      opts.dryRun = dryRun(program, opts);
+      if (opts.dryRun && opts.watch) throw new CliError("--dry-run and --watch cannot be combined");
       if (opts.watch && !opts.detach) {
         // Attached watch mode, as `docker compose up --watch`: converge, then follow the files.
         const { runWatch } = await import("./watch.js");
@@ -292,6 +316,43 @@ export function buildProgram(version: string): Command {
       }
       const { runUp } = await import("./up.js");
       process.exitCode = await runUp(projectOptions(program), services, opts);
+    });
+
+  program
+    .command("create")
+    .description("Creates containers for a service (started by the next up)")
+    .argument("[services...]", "services to create (default: all)")
+    .option("--build", "build images before creating containers (not supported yet: an error)")
+    .option("--force-recreate", "recreate containers even if their configuration has not changed")
+    .option("--no-recreate", "if containers already exist, do not recreate them")
+    .addOption(new Option("--pull <policy>", "pull images before creating").choices(["always", "missing", "never"]))
+    .option("--remove-orphans", "remove containers for services not defined in the stack file")
+    .option("--scale <service=num>", "scale a service to NUM instances (repeatable)", collect, [])
+    .option("--dry-run", DRY_RUN_HELP)
+    .action(async (services: string[], opts: Record<string, unknown>) => {
+      const { runCreate } = await import("./up.js");
+      process.exitCode = await runCreate(projectOptions(program), services, { ...opts, dryRun: dryRun(program, opts) });
+    });
+
+  program
+    .command("scale")
+    .description("Scale services (up -d --scale of just those services, down as well as up)")
+    .argument("<service=num...>", "services and their number of replicas")
+    .option("--no-deps", "don't start linked services")
+    .option("--dry-run", DRY_RUN_HELP)
+    .action(async (pairs: string[], opts: { deps?: boolean; dryRun?: boolean }) => {
+      const { runScale } = await import("./up.js");
+      process.exitCode = await runScale(projectOptions(program), pairs, { deps: opts.deps, dryRun: dryRun(program, opts) });
+    });
+
+  program
+    .command("wait")
+    .description("Block until containers of the services stop; print each exit code, exit with the first's")
+    .argument("<services...>")
+    .option("--down-project", "drops project when the first container stops")
+    .action(async (services: string[], opts: { downProject?: boolean }) => {
+      const { runWait } = await import("./wait.js");
+      process.exitCode = await runWait(projectOptions(program), services, opts);
     });
 
   program
@@ -309,9 +370,10 @@ export function buildProgram(version: string): Command {
     .option("-v, --volumes", "remove named volumes declared in the stack file and anonymous volumes")
     .option("--remove-orphans", "remove containers for services not defined in the stack file")
     .option("-t, --timeout <seconds>", "shutdown timeout in seconds", secondsFlag)
+    .option("--dry-run", DRY_RUN_HELP)
     .action(async (opts: Record<string, unknown>) => {
       const { runDown } = await import("./down.js");
-      process.exitCode = await runDown(projectOptions(program), opts);
+      process.exitCode = await runDown(projectOptions(program), { ...opts, dryRun: dryRun(program, opts) });
     });
 
   program
@@ -389,14 +451,16 @@ export function buildProgram(version: string): Command {
     if (verb === "stop" || verb === "restart") cmd.option("-t, --timeout <seconds>", "shutdown timeout in seconds", secondsFlag);
     if (verb === "kill") cmd.option("-s, --signal <signal>", "signal to send to the container", "SIGKILL");
     if (verb === "rm") cmd.option("-f, --force", "don't ask to confirm removal").option("-s, --stop", "stop the containers first").option("-v, --volumes", "remove anonymous volumes");
+    cmd.option("--dry-run", DRY_RUN_HELP);
     cmd.action(async (services: string[], opts: Record<string, unknown>) => {
       const { runLifecycle } = await import("./lifecycle.js");
-      process.exitCode = await runLifecycle(verb, projectOptions(program), services, opts);
+      process.exitCode = await runLifecycle(verb, projectOptions(program), services, { ...opts, dryRun: dryRun(program, opts) });
     });
   }
 
   addImageCommands(program);
   registerContainerCommands(program, () => projectOptions(program));
+  registerObjectCommands(program, () => projectOptions(program));
 
   program
     .command("tui")
@@ -440,6 +504,10 @@ export function buildProgram(version: string): Command {
   addProjectFlags(program);
   program.hook("preAction", (_root, actionCommand) => {
     actionCommands.set(program, actionCommand);
+    // As compose: --dry-run goes before the command too; a command that cannot plan without acting refuses it.
+    if (program.opts<{ dryRun?: boolean }>().dryRun && !actionCommand.options.some((o) => o.long === "--dry-run")) {
+      throw new CliError(`--dry-run is not supported by "${actionCommand.name()}"`);
+    }
   });
   for (const cmd of program.commands) cmd.exitOverride().showHelpAfterError();
   return program;

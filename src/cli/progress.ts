@@ -50,7 +50,18 @@ export interface ProgressOutcome {
   project: string | undefined;
 }
 
-export async function renderProgress(messages: AsyncIterable<StreamMessage>, quiet = false): Promise<ProgressOutcome> {
+/** What compose prints before each line of a dry run (`--dry-run`). */
+export const DRY_RUN_PREFIX = "DRY-RUN MODE - ";
+
+export interface ProgressStyle {
+  quiet?: boolean;
+  /** The daemon only planned: each action comes once, as done, and its line says so. */
+  dryRun?: boolean;
+}
+
+export async function renderProgress(messages: AsyncIterable<StreamMessage>, style: ProgressStyle = {}): Promise<ProgressOutcome> {
+  const quiet = style.quiet === true;
+  const prefix = style.dryRun ? `${DRY_RUN_PREFIX} ` : "";
   let ok = true;
   let project: string | undefined;
   const errors: string[] = [];
@@ -60,7 +71,7 @@ export async function renderProgress(messages: AsyncIterable<StreamMessage>, qui
         const words = WORDS[m.kind] ?? ["Working", "Done"];
         const what = subject(m.kind, m.name);
         if (m.status === "started" && !quiet) process.stdout.write(` ${what}  ${words[0]}\n`);
-        else if (m.status === "done" && !quiet) process.stdout.write(` ${what}  ${words[1]}\n`);
+        else if (m.status === "done" && !quiet) process.stdout.write(` ${prefix}${what}  ${words[1]}\n`);
         else if (m.status === "failed" || m.status === "skipped") {
           process.stdout.write(` ${what}  Error\n`);
           errors.push(`${what}: ${m.message ?? "failed"}`);

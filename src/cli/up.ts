@@ -25,6 +25,7 @@ export interface UpFlags {
   watch?: boolean;
   color?: boolean;
   quietPull?: boolean;
+  dryRun?: boolean;
 }
 
 // The CLI does not load the stack: the daemon does (it must anyway), and checks the
@@ -33,12 +34,7 @@ export interface UpFlags {
 // name the file, line and column all the same.
 /** The request `up` sends: what the flags say, checked here so that a bad value stops before anything is sent. */
 export function upRequest(opts: ProjectOptions, services: string[], flags: UpFlags): UpRequest {
-  const scale: Record<string, number> = {};
-  for (const s of flags.scale ?? []) {
-    const m = /^([^=]+)=(\d+)$/.exec(s);
-    if (!m) throw new CliError(`invalid --scale "${s}": expected SERVICE=NUM`);
-    scale[m[1] as string] = Number(m[2]);
-  }
+  const scale = scaleOf(flags.scale ?? [], "--scale");
   return {
     project: projectRef(opts),
     options: {
@@ -53,16 +49,28 @@ export function upRequest(opts: ProjectOptions, services: string[], flags: UpFla
       waitTimeoutMs: flags.waitTimeout !== undefined ? flags.waitTimeout * 1000 : undefined,
       watch: flags.watch,
       mustExist: flags.exitCodeFrom ? [flags.exitCodeFrom] : undefined,
+      dryRun: flags.dryRun,
     },
   };
+}
+
+/** SERVICE=NUM pairs (up --scale, scale): replicas by service. */
+export function scaleOf(pairs: string[], what: string): Record<string, number> {
+  const scale: Record<string, number> = {};
+  for (const s of pairs) {
+    const m = /^([^=]+)=(\d+)$/.exec(s);
+    if (!m) throw new CliError(`invalid ${what} "${s}": expected SERVICE=NUM`);
+    scale[m[1] as string] = Number(m[2]);
+  }
+  return scale;
 }
 
 export async function runUp(opts: ProjectOptions, services: string[], flags: UpFlags): Promise<number> {
   const request = upRequest(opts, services, flags);
   const client = await daemon();
-  const { ok, project } = await renderProgress(client.stream<StreamMessage>("POST", "/stacks/up", request));
+  const { ok, project } = await renderProgress(client.stream<StreamMessage>("POST", "/stacks/up", request), { dryRun: flags.dryRun });
   if (!ok || project === undefined) return 1;
-  if (flags.detach || flags.wait) return 0;
+  if (flags.detach || flags.wait || flags.dryRun) return 0;
   return attach(client, project, services, flags);
 }
 
@@ -110,4 +118,32 @@ async function attach(client: DaemonClient, project: string, services: string[],
     process.off("SIGINT", onSigint);
   }
   return exitCode;
+}
+
+export interface CreateFlags extends Pick<UpFlags, "forceRecreate" | "recreate" | "pull" | "removeOrphans" | "scale" | "dryRun"> {
+  build?: boolean;
+}
+
+/** `tscompose create`: the containers `up` would make, made and left stopped; the next `up` starts them. */
+export async function runCreate(opts: ProjectOptions, services: string[], flags: CreateFlags): Promise<number> {
+  if (flags.build) throw new CliError("--build is not supported: tscompose does not build images yet");
+  if (flags.forceRecreate && flags.recreate === false) throw new CliError("--force-recreate and --no-recreate are incompatible");
+  const request = upRequest(opts, services, flags);
+  request.options.noStart = true;
+  const client = await daemon();
+  const { ok } = await renderProgress(client.stream<StreamMessage>("POST", "/stacks/up", request), { dryRun: flags.dryRun });
+  return ok ? 0 : 1;
+}
+
+/**
+ * `tscompose scale SERVICE=N...`: `up -d --scale` of just those services (and, unless
+ * --no-deps, what they depend on), down as well as up.
+ */
+export async function runScale(opts: ProjectOptions, pairs: string[], flags: Pick<UpFlags, "deps" | "dryRun">): Promise<number> {
+  if (pairs.length === 0) throw new CliError('"scale" requires at least one SERVICE=NUM argument');
+  const services = Object.keys(scaleOf(pairs, "scale argument"));
+  const request = upRequest(opts, services, { scale: pairs, deps: flags.deps, dryRun: flags.dryRun });
+  const client = await daemon();
+  const { ok } = await renderProgress(client.stream<StreamMessage>("POST", "/stacks/up", request), { dryRun: flags.dryRun });
+  return ok ? 0 : 1;
 }

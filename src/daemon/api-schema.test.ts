@@ -116,4 +116,13 @@ describe("the request schemas refuse wrong bodies, naming the key", () => {
     rejects("ExecRequest", { cmd: [] }, /\/cmd must NOT have fewer than 1 items/);
     rejects("RunRequest", { project: ref.project, service: "web", ports: [{ containerPort: 0, protocol: "tcp" }] }, /\/ports\/0\/containerPort must be >= 1/);
   });
+  it("volume and network create: names and labels as strings, no unknown keys", () => {
+    expect(checkRequest("VolumeCreateRequest", { name: "v", labels: { a: "" }, driver: "local" })).toEqual({ name: "v", labels: { a: "" }, driver: "local" });
+    expect(checkRequest("NetworkCreateRequest", { name: "n", driver: "bridge", subnet: "10.1.0.0/24", gateway: "10.1.0.1", internal: true, labels: {} }).name).toBe("n");
+    rejects("VolumeCreateRequest", { name: 7 }, /\/name must be string/);
+    rejects("VolumeCreateRequest", { labels: { a: 1 } }, /\/labels\/a must be string/);
+    rejects("VolumeCreateRequest", { opts: {} }, /unknown key "opts"/);
+    rejects("NetworkCreateRequest", { driver: "bridge" }, /must have required property 'name'/);
+    rejects("NetworkCreateRequest", { name: "n", internal: "yes" }, /\/internal must be boolean/);
+  });
 });

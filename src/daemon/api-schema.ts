@@ -12,7 +12,7 @@ import { Ajv } from "ajv";
 import type { ErrorObject, ValidateFunction } from "ajv";
 import { MAX_TIMEOUT_MS } from "../../engine/timeout.js";
 import type { PortBinding } from "../../engine/types.js";
-import type { CopyRequest, DownRequest, ExportRequest, ExecRequest, ProjectRef, RunRequest, UpRequest } from "./api.js";
+import type { CopyRequest, DownRequest, ExecRequest, ExportRequest, NetworkCreateRequest, ProjectRef, RunRequest, UpRequest, VolumeCreateRequest } from "./api.js";
 import { HttpError } from "./http.js";
 
 
@@ -55,6 +55,8 @@ export const upOptionsSchema = {
     waitTimeoutMs: timeoutMs,
     watch: bool,
     mustExist: strings,
+    noStart: bool,
+    dryRun: bool,
   },
 } as const;
 
@@ -68,7 +70,7 @@ export const upRequestSchema = {
 export const downOptionsSchema = {
   type: "object",
   additionalProperties: false,
-  properties: { removeVolumes: bool, removeOrphans: bool, timeoutMs, services: strings },
+  properties: { removeVolumes: bool, removeOrphans: bool, timeoutMs, services: strings, dryRun: bool },
 } as const;
 
 export const downRequestSchema = {
@@ -153,6 +155,19 @@ export const exportRequestSchema = {
   properties: { hostPath: { type: "string", minLength: 1 } },
 } as const;
 
+export const volumeCreateRequestSchema = {
+  type: "object",
+  additionalProperties: false,
+  properties: { name: str, driver: str, labels: stringMap },
+} as const;
+
+export const networkCreateRequestSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["name"],
+  properties: { name: str, driver: str, subnet: str, gateway: str, internal: bool, labels: stringMap },
+} as const;
+
 const SCHEMAS = {
   UpRequest: upRequestSchema,
   DownRequest: downRequestSchema,
@@ -160,6 +175,8 @@ const SCHEMAS = {
   RunRequest: runRequestSchema,
   CopyRequest: copyRequestSchema,
   ExportRequest: exportRequestSchema,
+  VolumeCreateRequest: volumeCreateRequestSchema,
+  NetworkCreateRequest: networkCreateRequestSchema,
 } as const;
 
 export interface WireTypes {
@@ -169,6 +186,8 @@ export interface WireTypes {
   RunRequest: RunRequest;
   CopyRequest: CopyRequest;
   ExportRequest: ExportRequest;
+  VolumeCreateRequest: VolumeCreateRequest;
+  NetworkCreateRequest: NetworkCreateRequest;
 }
 
 // Compiled on first use: a daemon that serves only reads pays nothing at start-up.
@@ -210,4 +229,6 @@ export const SCHEMAS_MATCH_TYPES: {
   port: Same<Props<typeof portBindingSchema>, keyof PortBinding>;
   copy: Same<Props<typeof copyRequestSchema>, keyof CopyRequest>;
   export: Same<Props<typeof exportRequestSchema>, keyof ExportRequest>;
-} = { project: true, up: true, upOptions: true, down: true, downOptions: true, exec: true, run: true, port: true, copy: true, export: true };
+  volumeCreate: Same<Props<typeof volumeCreateRequestSchema>, keyof VolumeCreateRequest>;
+  networkCreate: Same<Props<typeof networkCreateRequestSchema>, keyof NetworkCreateRequest>;
+} = { project: true, up: true, upOptions: true, down: true, downOptions: true, exec: true, run: true, port: true, copy: true, export: true, volumeCreate: true, networkCreate: true };

@@ -32,6 +32,8 @@ export interface UpRequest {
     watch?: boolean;
     /** Services the caller will refer to (up --exit-code-from): an unknown one fails the request before anything changes. */
     mustExist?: string[] | undefined;
+    /** Plan and report the actions without applying any (--dry-run): nothing is touched, not even the stack's record. */
+    dryRun?: boolean;
   };
 }
 
@@ -43,7 +45,8 @@ export interface DownRequest {
    */
   projectName?: string | undefined;
   project?: ProjectRef | undefined;
-  options: { removeVolumes?: boolean; removeOrphans?: boolean; timeoutMs?: number; services?: string[] };
+  /** dryRun: plan and report the actions without applying any (--dry-run). */
+  options: { removeVolumes?: boolean; removeOrphans?: boolean; timeoutMs?: number; services?: string[]; dryRun?: boolean };
 }
 
 export type StreamMessage =
@@ -233,4 +236,77 @@ export interface CopyResponse {
 /** POST /containers/:id/export: `tscompose export -o FILE`; the daemon writes the tar to hostPath (absolute). */
 export interface ExportRequest {
   hostPath: string;
+}
+
+/** POST /containers/:id/wait, as Docker's: the exit code of a container that is not running (any more). */
+export interface ContainerWaitResponse {
+  StatusCode: number;
+}
+
+// ---- volumes and networks (docker volume/network commands, the stack's `volumes`)
+
+/** GET /volumes, /volumes/:name: a volume and the containers using it (ids). */
+export interface VolumeView {
+  name: string;
+  driver: string;
+  labels: Record<string, string>;
+  mountpoint: string;
+  createdAt: string;
+  scope: "local";
+  usedBy: string[];
+}
+
+/** POST /volumes: `volume create`; no name makes a random one, as docker's. */
+export interface VolumeCreateRequest {
+  name?: string;
+  driver?: string;
+  labels?: Record<string, string>;
+}
+
+/** GET /networks, /networks/:name: a network and the containers attached to it. */
+export interface NetworkView {
+  id: string;
+  name: string;
+  driver: string;
+  labels: Record<string, string>;
+  subnet: string;
+  gateway: string;
+  internal: boolean;
+  scope: "local";
+  containers: Record<string, { name: string; ipv4Address: string; macAddress: string | undefined }>;
+}
+
+/** POST /networks: `network create`. */
+export interface NetworkCreateRequest {
+  name: string;
+  driver?: string;
+  subnet?: string;
+  gateway?: string;
+  internal?: boolean;
+  labels?: Record<string, string>;
+}
+
+/** POST /volumes/prune, /networks/prune: what went, and the bytes freed (volumes). */
+export interface PruneResult {
+  deleted: string[];
+  reclaimedBytes: number;
+}
+
+/** GET /system/df: docker system df's rows, sizes in bytes. */
+export interface DiskUsageRow {
+  type: "Images" | "Containers" | "Local Volumes" | "Build Cache";
+  total: number;
+  active: number;
+  size: number;
+  reclaimable: number;
+}
+
+/** POST /system/prune: what each step removed, and the bytes freed. */
+export interface SystemPruneResult {
+  containers: string[];
+  networks: string[];
+  volumes: string[];
+  /** docker's lines: "untagged: REF", "deleted: sha256:...". */
+  images: string[];
+  reclaimedBytes: number;
 }

@@ -5,7 +5,7 @@
 // what is, never from what it remembers happened.
 import { checkName } from "../../engine/names.js";
 import type { ContainerInfo, Engine, HealthcheckConfig } from "../../engine/types.js";
-import { apply, conditionMet } from "../../reconciler/apply.js";
+import { apply, conditionMet, displayNameOf, targetOf } from "../../reconciler/apply.js";
 import type { ProgressEvent } from "../../reconciler/apply.js";
 import { containerSpecFor } from "../../reconciler/container-spec.js";
 import { HealthMonitor } from "../../reconciler/health.js";
@@ -16,7 +16,7 @@ import { LABEL } from "../../reconciler/labels.js";
 import type { StackSpec } from "../../reconciler/model.js";
 import { observeStack } from "../../reconciler/observed.js";
 import type { ObservedStack } from "../../reconciler/observed.js";
-import { imageOf, planDown, planUp, selectServices } from "../../reconciler/plan.js";
+import { imageOf, planDown, planUp, selectServices, topological } from "../../reconciler/plan.js";
 import type { Plan, UpOptions } from "../../reconciler/plan.js";
 import { loadStack } from "../stack/load.js";
 import { NO_SUCH_SERVICE } from "./api.js";
@@ -155,6 +155,8 @@ export class StackController {
     for (const s of [...(req.options.services ?? []), ...(req.options.mustExist ?? [])]) {
       if (!(s in spec.services)) throw Object.assign(new Error(`no such service: ${s}`), { code: NO_SUCH_SERVICE });
     }
+    if (req.options.dryRun) return this.serialize(spec.name, async () => this.preview(spec, planUp(spec, await this.observe(spec), { ...req.options, startStopped: true }), emit));
+    if (req.options.noStart) return this.create(req, spec, emit);
     return this.serialize(spec.name, async () => {
       const previous = this.stacks.get(spec.name);
       // Persist the desired state first: a daemon killed mid-apply resumes from it.
@@ -181,6 +183,36 @@ export class StackController {
     });
   }
 
+  /**
+   * `create`: the containers made (or remade), none started. The stack's record is kept
+   * as `up` keeps it, with the new containers marked stopped by the user: neither a
+   * re-sync at the daemon's start nor a reload of watched files may start them; the
+   * next `up` does (it clears the marks).
+   */
+  private create(req: UpRequest, spec: StackSpec, emit: Emit): Promise<boolean> {
+    return this.serialize(spec.name, async () => {
+      const previous = this.stacks.get(spec.name);
+      const options = { ...req.options, noStart: undefined };
+      this.stacks.put({ name: spec.name, project: req.project, spec, options, stoppedByUser: previous?.stoppedByUser ?? [], updatedAt: new Date().toISOString() });
+      const plan = planUp(spec, await this.observe(spec, previous?.stoppedByUser), { ...req.options, noStart: true });
+      const ok = await this.run(spec, plan, emit);
+      const chosen = selection(spec, req.options);
+      const idle = await this.engine.listContainers({ all: true, labels: { [LABEL.project]: spec.name, [LABEL.oneoff]: "False" } });
+      for (const c of idle) {
+        if (c.state === "created" && (!chosen || chosen.has(c.labels[LABEL.service] ?? ""))) this.markStopped(spec.name, c.id, true);
+      }
+      return ok;
+    });
+  }
+
+  /** --dry-run: the actions the plan holds, reported in an order apply could run them, as if each was done. Nothing is touched. */
+  private preview(spec: StackSpec, plan: Plan, emit: Emit): boolean {
+    if (!this.reportProblems(spec, plan, emit)) return false;
+    for (const a of topological(plan)) emit({ type: "action", id: a.id, kind: a.kind, target: targetOf(a), name: displayNameOf(a, spec), status: "done" });
+    emit({ type: "result", ok: true, failed: [], project: spec.name });
+    return true;
+  }
+
   async down(req: DownRequest, emit: Emit): Promise<boolean> {
     // The files name the project unless the caller did (-p); as in compose, down works
     // without loadable files when the project is named.
@@ -204,10 +236,12 @@ export class StackController {
       let spec = loaded ?? this.stacks.get(name)?.spec ?? emptyStack(name);
       // Without loadable files, what carries the project's labels is the project's (compose's rule).
       if (!loaded) spec = withLabelledResources(spec, await this.engine.listNetworks(), await this.engine.listVolumes());
+      const downOptions = { removeVolumes: req.options.removeVolumes, removeOrphans: req.options.removeOrphans, services: req.options.services };
+      if (req.options.dryRun) return this.preview(spec, planDown(spec, await this.observe(spec), downOptions), emit);
       // No job may start once down has looked at what runs; down removes the running ones.
       if (!req.options.services) this.jobs?.stop(name);
       const observed = await this.observe(spec);
-      const plan = planDown(spec, observed, { removeVolumes: req.options.removeVolumes, removeOrphans: req.options.removeOrphans, services: req.options.services });
+      const plan = planDown(spec, observed, downOptions);
       if (req.options.timeoutMs !== undefined) for (const svc of Object.values(spec.services)) svc.stopGracePeriodMs = req.options.timeoutMs;
       for (const c of observed.containers) this.health.untrack(c.id);
       if (!req.options.services) {
@@ -306,13 +340,17 @@ export class StackController {
     });
   }
 
-  private async run(spec: StackSpec, plan: Plan, emit: Emit): Promise<boolean> {
+  /** The plan's warnings, and its errors with a failed result: false when it has errors. */
+  private reportProblems(spec: StackSpec, plan: Plan, emit: Emit): boolean {
     for (const w of plan.warnings) emit({ type: "warning", message: w });
-    if (plan.errors.length > 0) {
-      for (const e of plan.errors) emit({ type: "error", message: e });
-      emit({ type: "result", ok: false, failed: [], project: spec.name });
-      return false;
-    }
+    if (plan.errors.length === 0) return true;
+    for (const e of plan.errors) emit({ type: "error", message: e });
+    emit({ type: "result", ok: false, failed: [], project: spec.name });
+    return false;
+  }
+
+  private async run(spec: StackSpec, plan: Plan, emit: Emit): Promise<boolean> {
+    if (!this.reportProblems(spec, plan, emit)) return false;
     this.log.info("applying plan", { stack: spec.name, actions: plan.actions.length });
     const started = new Map<string, number>();
     const result = await apply(plan, {

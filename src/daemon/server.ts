@@ -12,6 +12,7 @@ import type { Duplex } from "node:stream";
 import { cleanContainerPath } from "../../engine/copy.js";
 import { checkName } from "../../engine/names.js";
 import { EngineError } from "../../engine/types.js";
+import type { Engine } from "../../engine/types.js";
 import { StackError } from "../stack/errors.js";
 import { API_VERSION } from "./api.js";
 import { AttachSessions } from "./attach-server.js";
@@ -19,9 +20,12 @@ import { checkRequest } from "./api-schema.js";
 import { copyFiles, copyTarInto } from "./cp.js";
 import { parseInteger, parseSeconds } from "../stack/numbers.js";
 import { listenPrivately } from "./socket.js";
+import { ObjectService } from "./objects.js";
+import { systemDiskUsage } from "./disk-usage.js";
+import { systemPrune } from "./system-prune.js";
 import { HttpError, decodeParam, queryFlag, queryValue, readJsonBody, requestUrl } from "./http.js";
 import { pendingChange, stackDetail, statsOf } from "./stack-inspect.js";
-import type { DaemonEvent, StreamMessage } from "./api.js";
+import type { ContainerWaitResponse, DaemonEvent, StreamMessage } from "./api.js";
 import type { StackController } from "./controller.js";
 import type { Logger } from "./log.js";
 
@@ -143,6 +147,7 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
   };
   const { controller } = ctx;
   const engine = controller.engine;
+  const objects = new ObjectService(engine);
   const r = (method: string, path: string, h: Handler): [string, RegExp, Handler] => [
     method,
     new RegExp(`^/${API_VERSION}${path.replace(/:[a-z]+/g, "([^/]+)")}$`),
@@ -183,6 +188,8 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
   };
 
   return [
+    ...objectRoutes(engine, objects, r),
+    r("POST", "/system/prune", async (_req, res, _p, q) => sendJson(res, 200, await systemPrune(controller, objects, { all: queryFlag(q, "all"), volumes: queryFlag(q, "volumes") }))),
     r("GET", "/ping", (_req, res) => Promise.resolve(sendJson(res, 200, { version: ctx.version, pid: process.pid, engine: engine.kind }))),
     r("POST", "/stacks/up", async (req, res) => {
       const body = checkRequest("UpRequest", await readJsonBody(req));
@@ -258,6 +265,14 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
         await engine.killContainer(id, q.get("signal") ?? "SIGKILL");
       }),
     ),
+    // Docker's POST /containers/{id}/wait: answers once the container is not running, with its exit code.
+    r("POST", "/containers/:id/wait", async (req, res, [id]) => {
+      const gone = new AbortController();
+      // A client that hangs up (Ctrl-C on `wait`) must not leave a waiter behind in the engine.
+      res.on("close", () => gone.abort());
+      const { exitCode } = await engine.waitContainer(id as string, { signal: gone.signal });
+      sendJson(res, 200, { StatusCode: exitCode } satisfies ContainerWaitResponse);
+    }),
     r("POST", "/containers/:id/pause", containerAction((id) => engine.pauseContainer(id))),
     r("POST", "/containers/:id/unpause", containerAction((id) => engine.unpauseContainer(id))),
     r(
@@ -335,6 +350,31 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
       await new Promise<void>((resolve) => req.on("close", resolve));
       unsubscribe();
       res.end();
+    }),
+  ];
+}
+
+/** Volumes and networks, as the docker CLI's `volume` and `network` commands use them (src/daemon/objects.ts), and the images the stack's `images` shows. */
+function objectRoutes(engine: Engine, objects: ObjectService, r: (method: string, path: string, h: Handler) => [string, RegExp, Handler]): [string, RegExp, Handler][] {
+  const filters = (q: URLSearchParams): string[] => q.getAll("filter");
+  return [
+    r("GET", "/volumes", async (_req, res, _p, q) => sendJson(res, 200, await objects.volumes(filters(q)))),
+    r("POST", "/volumes", async (req, res) => sendJson(res, 201, await objects.createVolume(checkRequest("VolumeCreateRequest", (await readJsonBody(req)) ?? {})))),
+    r("POST", "/volumes/prune", async (_req, res, _p, q) => sendJson(res, 200, await objects.pruneVolumes(queryFlag(q, "all"), filters(q)))),
+    r("GET", "/volumes/:name", async (_req, res, [name]) => sendJson(res, 200, await objects.volume(name as string))),
+    r("DELETE", "/volumes/:name", async (_req, res, [name], q) => {
+      await objects.removeVolume(name as string, queryFlag(q, "force"));
+      sendJson(res, 200, { ok: true });
+    }),
+    r("GET", "/images", async (_req, res) => sendJson(res, 200, await engine.listImages())),
+    r("GET", "/system/df", async (_req, res) => sendJson(res, 200, await systemDiskUsage(engine, objects))),
+    r("GET", "/networks", async (_req, res, _p, q) => sendJson(res, 200, await objects.networks(filters(q)))),
+    r("POST", "/networks", async (req, res) => sendJson(res, 201, await objects.createNetwork(checkRequest("NetworkCreateRequest", await readJsonBody(req))))),
+    r("POST", "/networks/prune", async (_req, res, _p, q) => sendJson(res, 200, await objects.pruneNetworks(filters(q)))),
+    r("GET", "/networks/:name", async (_req, res, [name]) => sendJson(res, 200, await objects.network(name as string))),
+    r("DELETE", "/networks/:name", async (_req, res, [name]) => {
+      await objects.removeNetwork(name as string);
+      sendJson(res, 200, { ok: true });
     }),
   ];
 }
