@@ -42,7 +42,7 @@ if ($pid) {
       my $src = unhex($f[2]);
       open(my $in, '<:raw', $src) or next; # gone since it was listed: the next batch removes it
       my $size = -s $in;
-      print $w join("\t", 'F', $f[1], $f[3], $f[4], $f[5], $size), "\n" or last;
+      print $w join("\t", 'F', $f[1], $f[3], $f[4], $f[5], $size, $f[6] // -1, $f[7] // -1), "\n" or last;
       my $left = $size;
       while ($left > 0) {
         my $n = read($in, my $buf, $left > 65536 ? 65536 : $left);
@@ -59,7 +59,13 @@ close $w; binmode $r;
 chroot($root) or die "tscompose-copy: chroot $root: $!\n";
 chdir('/') or die "tscompose-copy: chdir /: $!\n";
 my ($copied, $removed) = (0, 0);
-sub own { return if $uid == -1 && $gid == -1; POSIX::lchown($uid, $gid, $_[0]) or die "tscompose-copy: chown $_[0]: $!\n"; }
+# An entry's own uid/gid (cp -a) win over the request's owner; -1 -1 leaves what the creator (root) got.
+sub own {
+  my ($p, $u, $g) = @_;
+  ($u, $g) = ($uid, $gid) unless defined $u && $u != -1;
+  return if $u == -1 && $g == -1;
+  POSIX::lchown($u, $g, $p) or die "tscompose-copy: chown $p: $!\n";
+}
 sub dirname { my $p = shift; $p =~ s{/[^/]*$}{}; return $p eq '' ? '/' : $p; }
 sub rmtree {
   my $p = shift;
@@ -107,10 +113,10 @@ while (my $line = <$r>) {
     if (!(lstat($path) && -d _)) {
       rmtree($path) if lstat($path);
       mkdir($path, 0755) or die "tscompose-copy: mkdir $path: $!\n";
-      own($path); chmod(oct($f[2]), $path);
+      own($path, $f[3], $f[4]); chmod(oct($f[2]), $path);
     }
   } elsif ($op eq 'F') {
-    my ($mode, $atime, $mtime, $size) = @f[2..5];
+    my ($mode, $atime, $mtime, $size, $fu, $fg) = @f[2..7];
     my $tmp = tmpname($path);
     sysopen(my $out, $tmp, O_WRONLY|O_CREAT|O_EXCL, 0600) or die "tscompose-copy: create $tmp: $!\n";
     binmode $out; my $left = $size;
@@ -120,12 +126,12 @@ while (my $line = <$r>) {
       print $out $buf or die "tscompose-copy: write $tmp: $!\n"; $left -= $n;
     }
     close $out or die "tscompose-copy: write $tmp: $!\n";
-    own($tmp); chmod(oct($mode), $tmp); utime($atime, $mtime, $tmp);
+    own($tmp, $fu, $fg); chmod(oct($mode), $tmp); utime($atime, $mtime, $tmp);
     replace($tmp, $path); $copied++;
   } elsif ($op eq 'L') {
     my $tmp = tmpname($path);
     symlink(unhex($f[2]), $tmp) or die "tscompose-copy: symlink $tmp: $!\n";
-    own($tmp); replace($tmp, $path); $copied++;
+    own($tmp, $f[3], $f[4]); replace($tmp, $path); $copied++;
   } else { die "tscompose-copy: unknown operation $op\n"; }
 }
 print "$copied $removed\n";
@@ -141,9 +147,11 @@ async function operations(req: CopyToContainerRequest): Promise<string[]> {
     if (clean === "/") throw new EngineError("invalid", "refusing to remove the container's root");
     ops.push(`R\t${hex(clean)}`);
   }
+  // cp -a: each entry keeps its source's uid/gid; else -1 -1 (the request's owner).
+  const ids = (st: Stats): string => (req.owner === "source" ? `${st.uid}\t${st.gid}` : "-1\t-1");
   const walk = async (src: string, dest: string, st: Stats): Promise<void> => {
     if (st.isDirectory()) {
-      ops.push(`D\t${hex(dest)}\t${(st.mode & 0o7777).toString(8)}`);
+      ops.push(`D\t${hex(dest)}\t${(st.mode & 0o7777).toString(8)}\t${ids(st)}`);
       for (const name of await readdir(src)) {
         const child = `${src}/${name}`;
         if (req.exclude?.(child)) continue;
@@ -151,9 +159,9 @@ async function operations(req: CopyToContainerRequest): Promise<string[]> {
         if (cst) await walk(child, dest === "/" ? `/${name}` : `${dest}/${name}`, cst);
       }
     } else if (st.isFile()) {
-      ops.push(`F\t${hex(dest)}\t${hex(src)}\t${(st.mode & 0o7777).toString(8)}\t${st.atimeMs / 1000}\t${st.mtimeMs / 1000}`);
+      ops.push(`F\t${hex(dest)}\t${hex(src)}\t${(st.mode & 0o7777).toString(8)}\t${st.atimeMs / 1000}\t${st.mtimeMs / 1000}\t${ids(st)}`);
     } else if (st.isSymbolicLink()) {
-      ops.push(`L\t${hex(dest)}\t${hex(await readlink(src))}`);
+      ops.push(`L\t${hex(dest)}\t${hex(await readlink(src))}\t${ids(st)}`);
     } // sockets, fifos, devices: not synced
   };
   for (const c of req.copies) {

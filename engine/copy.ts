@@ -66,7 +66,7 @@ class RootWriter {
 
   constructor(
     private readonly root: string,
-    private readonly owner: CopyOwner | undefined,
+    private readonly owner: CopyOwner | "source" | undefined,
     private readonly exclude: ((hostPath: string) => boolean) | undefined,
   ) {}
 
@@ -91,8 +91,11 @@ class RootWriter {
     return resolved;
   }
 
-  private async chown(p: string): Promise<void> {
-    if (this.owner) await lchown(p, this.owner.uid, this.owner.gid);
+  /** `source`: the host entry the file was copied from (cp -a keeps its uid/gid). */
+  private async chown(p: string, source?: Stats): Promise<void> {
+    if (this.owner === "source") {
+      if (source) await lchown(p, source.uid, source.gid);
+    } else if (this.owner) await lchown(p, this.owner.uid, this.owner.gid);
   }
 
   /** Resolves a container path's parent in the root: the host path to write. */
@@ -117,7 +120,7 @@ class RootWriter {
         if (existing) await rm(dest, { recursive: true, force: true });
         await mkdir(dest, { mode: 0o755 });
         await chmod(dest, st.mode & 0o7777);
-        await this.chown(dest);
+        await this.chown(dest, st);
       }
       for (const name of await readdir(src)) {
         const child = `${src}/${name}`;
@@ -132,13 +135,13 @@ class RootWriter {
       if (st.isFile()) {
         // COPYFILE_EXCL: O_CREAT|O_EXCL on the temporary name, which fails on any existing link.
         await copyFile(src, tmp, constants.COPYFILE_EXCL);
-        await this.chown(tmp);
+        await this.chown(tmp, st);
         // After chown: it clears set-id bits.
         await chmod(tmp, st.mode & 0o7777);
         await lutimes(tmp, st.atime, st.mtime);
       } else {
         await symlink(await readlink(src), tmp);
-        await this.chown(tmp);
+        await this.chown(tmp, st);
       }
       await this.replace(tmp, dest);
       this.copied++;
@@ -179,7 +182,7 @@ class RootWriter {
  * it): removals first, then copies, each resolved inside the root. New files,
  * links and directories belong to `owner` (default: the caller, root).
  */
-export async function copyIntoRoot(root: string, req: CopyToContainerRequest, owner?: CopyOwner): Promise<CopyToContainerResult> {
+export async function copyIntoRoot(root: string, req: CopyToContainerRequest, owner?: CopyOwner | "source"): Promise<CopyToContainerResult> {
   const w = new RootWriter(root.replace(/\/+$/, "") || "/", owner, req.exclude);
   for (const r of req.removals) await w.remove(r);
   for (const c of req.copies) await w.copy(c.hostPath, c.containerPath);

@@ -9,13 +9,17 @@
 // create leaves no mount, netns or volume behind.
 import { checkTimeoutMs } from "./timeout.js";
 import { randomBytes } from "node:crypto";
-import { mkdir } from "node:fs/promises";
-import { copyIntoRoot } from "./copy.js";
+import { mkdir, stat } from "node:fs/promises";
+import { posix } from "node:path";
+import { cleanContainerPath, copyIntoRoot, lstatOrUndefined } from "./copy.js";
+import { copyOutOfRoot } from "./copy-from-chroot.js";
+import { exportRoot } from "./export.js";
 import { copyIntoRunningRoot } from "./copy-chroot.js";
 import type { NetworkManager, SandboxInfo } from "./network/types.js";
 import type { ResolvedMount } from "./runtime/mounts.js";
 import type { ContainerRuntime } from "./runtime/runtime.js";
-import { resolveUser } from "./runtime/user.js";
+import type { ContainerRecord } from "./runtime/store.js";
+import { resolveInRoot, resolveUser } from "./runtime/user.js";
 import type { ResolvedUser } from "./runtime/user.js";
 import type { ChainId, Mount, Snapshotter } from "./snapshot/types.js";
 import type {
@@ -23,6 +27,8 @@ import type {
   ContainerInfo,
   ContainerSpec,
   ContainerStats,
+  ContainerPathKind,
+  CopyFromContainerRequest,
   CopyToContainerRequest,
   CopyToContainerResult,
   Engine,
@@ -332,20 +338,55 @@ export class EmbeddedEngine implements Engine {
     return this.parts.runtime.top(id);
   }
 
-  /** Into /proc/<pid>/root while it runs (its mounts included, as docker cp), else into its rootfs; see copy.ts. */
-  async copyToContainer(idOrName: string, req: CopyToContainerRequest): Promise<CopyToContainerResult> {
+  /**
+   * Runs fn on the container's root as the host sees it: /proc/<pid>/root
+   * while it runs (its mounts included, as docker cp), else its rootfs.
+   */
+  private async withRoot<T>(idOrName: string, fn: (root: string, live: boolean, rec: ContainerRecord) => Promise<T>): Promise<T> {
     const rec = this.parts.runtime.get(idOrName);
     const live = (rec.state === "running" || rec.state === "paused") && rec.pid !== undefined;
     const root = live ? `/proc/${rec.pid}/root` : await this.parts.snapshotter.mount(rec.id);
     try {
-      // As compose's sync (tar run by exec as the container's user): new files belong to that user.
-      const owner = await resolveUser(root, rec.spec.user ?? rec.imageConfig.user).catch(() => ({ uid: 0, gid: 0 }));
-      // While it runs, a process in it could race a check-then-write: the writes are made from inside a chroot.
-      return live ? await copyIntoRunningRoot(root, req, { uid: owner.uid, gid: owner.gid }) : await copyIntoRoot(root, req, { uid: owner.uid, gid: owner.gid });
+      return await fn(root, live, rec);
     } finally {
       // A rootfs runc mounts at start must not stay mounted here too (two overlays on one upperdir).
       if (!live && rec.rootfsMount) await this.parts.snapshotter.unmount(rec.id);
     }
+  }
+
+  /** See copy.ts and copy-chroot.ts. */
+  async copyToContainer(idOrName: string, req: CopyToContainerRequest): Promise<CopyToContainerResult> {
+    return this.withRoot(idOrName, async (root, live, rec) => {
+      // As compose's sync (tar run by exec as the container's user): new files belong to that user, unless the request says.
+      const owner = req.owner ?? (await resolveUser(root, rec.spec.user ?? rec.imageConfig.user).then((u) => ({ uid: u.uid, gid: u.gid })).catch(() => ({ uid: 0, gid: 0 })));
+      // While it runs, a process in it could race a check-then-write: the writes are made from inside a chroot.
+      return live ? await copyIntoRunningRoot(root, req, owner === "source" ? undefined : owner) : await copyIntoRoot(root, req, owner);
+    });
+  }
+
+  /** Read by a helper chrooted into the container's root, running or not: see copy-from-chroot.ts. */
+  copyFromContainer(idOrName: string, req: CopyFromContainerRequest): Promise<CopyToContainerResult> {
+    return this.withRoot(idOrName, (root) => copyOutOfRoot(root, req.containerPath, req.hostPath, req));
+  }
+
+  /** See export.ts. */
+  exportContainer(idOrName: string, hostPath: string, opts?: { path?: string; followLink?: boolean }): Promise<void> {
+    return this.withRoot(idOrName, (root) => exportRoot(root, hostPath, opts));
+  }
+
+  /**
+   * Resolved in the root (resolveInRoot: links stay inside it). Only informs a
+   * decision (copy into or as); the copy itself is made from the chroot.
+   */
+  statContainerPath(idOrName: string, path: string, opts: { followLink?: boolean } = {}): Promise<ContainerPathKind | undefined> {
+    return this.withRoot(idOrName, async (root) => {
+      const clean = cleanContainerPath(path);
+      const host = opts.followLink === true || clean === "/" ? await resolveInRoot(root, clean) : `${await resolveInRoot(root, posix.dirname(clean))}/${posix.basename(clean)}`;
+      // The root itself is /proc/<pid>/root while it runs: a magic link, to be followed.
+      const st = host === root ? await stat(root) : await lstatOrUndefined(host);
+      if (!st) return undefined;
+      return st.isDirectory() ? "directory" : st.isFile() ? "file" : st.isSymbolicLink() ? "symlink" : "other";
+    });
   }
 
   // ---- networks

@@ -295,7 +295,25 @@ export interface CopyToContainerRequest {
   removals: string[];
   /** Host paths inside copied directories to leave out (ignore rules). */
   exclude?: (hostPath: string) => boolean;
+  /**
+   * Who owns what is written: by default the container's user (compose's
+   * sync); `docker cp` gives root (0:0), or with -a the source's uid/gid ("source").
+   */
+  owner?: { uid: number; gid: number } | "source";
 }
+
+/** `docker cp CONTAINER:SRC DST`: a container path copied to a host path (the final name, not a directory to copy into). */
+export interface CopyFromContainerRequest {
+  containerPath: string;
+  hostPath: string;
+  /** -L: SRC's last component, when a symlink, is copied as what it points to (inside the container). */
+  followLink?: boolean;
+  /** -a: the container's uid/gid are kept; otherwise the files belong to the daemon's user. */
+  archive?: boolean;
+}
+
+/** What a container path is, resolved inside the container (undefined: not there). */
+export type ContainerPathKind = "directory" | "file" | "symlink" | "other";
 
 export interface CopyToContainerResult {
   /** Files and links written. */
@@ -341,6 +359,16 @@ export interface Engine {
    * container: none of its symlinks leads a write outside it.
    */
   copyToContainer(id: string, req: CopyToContainerRequest): Promise<CopyToContainerResult>;
+  /** Copies a container path out to the host, read inside the container (its links never lead to the host's files); running or not. */
+  copyFromContainer(id: string, req: CopyFromContainerRequest): Promise<CopyToContainerResult>;
+  /**
+   * `docker export`: the container's own file system (not its volumes or other
+   * mounts) as a tar written to hostPath; with a path, that path's tree as
+   * `docker cp CONTAINER:PATH -` streams it (mounts included).
+   */
+  exportContainer(id: string, hostPath: string, opts?: { path?: string; followLink?: boolean }): Promise<void>;
+  /** Stats a container path inside the container (the last component followed when followLink). */
+  statContainerPath(id: string, path: string, opts?: { followLink?: boolean }): Promise<ContainerPathKind | undefined>;
   top(id: string): Promise<{ titles: string[]; processes: string[][] }>;
   /** Bytes each container wrote to its own filesystem layer, by container id (`system df`). Optional: not every backend can tell. */
   containerSizes?(): Promise<Record<string, number>>;

@@ -28,6 +28,17 @@ describe("tscompose CLI", () => {
     }
   });
 
+  it("version --short and --format json print what compose v2 prints (\"2.29.0\", {\"version\":\"v2.29.0\"})", () => {
+    const pkg = JSON.parse(execFileSync("node", ["-p", "JSON.stringify(require('./package.json'))"], { cwd: repo, encoding: "utf8" })) as { version: string };
+    expect(tscompose(["version", "--short"]).stdout).toBe(`${pkg.version}\n`);
+    const json = tscompose(["version", "--format", "json"]);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual({ version: `v${pkg.version}` });
+    const bad = tscompose(["version", "--format", "yaml"]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/pretty, json/);
+  });
+
   it("has --help for the program and every command", () => {
     const top = tscompose(["--help"]);
     expect(top.code).toBe(0);

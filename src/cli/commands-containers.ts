@@ -96,9 +96,34 @@ export function registerContainerCommands(program: Command, projectOptions: () =
     .option("-a, --all", "show all containers (default shows just running)")
     .option("--no-stream", "disable streaming stats and only pull the first result")
     .option("--no-trunc", "do not truncate output")
-    .addOption(new Option("--format <format>", "output format").choices(["table", "json"]).default("table"))
+    .option("--format <format>", 'output format: "table", "json", or a Go template ({{.Name}}, {{json .}})', "table")
     .action(async (services: string[], opts: Record<string, unknown>) => {
       const { runStats } = await import("./stats.js");
       process.exitCode = await runStats(projectOptions(), services, opts);
+    });
+
+  program
+    .command("cp")
+    .description("Copy files/folders between a service container and the local filesystem")
+    .usage("[OPTIONS] SERVICE:SRC_PATH DEST_PATH|-\n       tscompose cp [OPTIONS] SRC_PATH|- SERVICE:DEST_PATH")
+    .argument("<source>")
+    .argument("<destination>")
+    .option("--index <index>", "index of the container if the service has several replicas (default: all of them into, the first out of)", indexFlag)
+    .option("-a, --archive", "archive mode (copy all uid/gid information)")
+    .option("-L, --follow-link", "always follow symbol link in SRC_PATH")
+    .action(async (source: string, destination: string, opts: Record<string, unknown>) => {
+      const { runCp } = await import("./cp.js");
+      process.exitCode = await runCp(projectOptions(), source, destination, opts);
+    });
+
+  program
+    .command("export")
+    .description("Export a service container's filesystem as a tar archive")
+    .argument("<service>")
+    .option("-o, --output <file>", "write to a file (required: stdout is not supported yet)")
+    .option("--index <index>", "index of the container if the service has several replicas", indexFlag, 1)
+    .action(async (service: string, opts: { output?: string; index?: number }) => {
+      const { runExport } = await import("./export.js");
+      process.exitCode = await runExport(projectOptions(), service, opts);
     });
 }

@@ -1,5 +1,5 @@
-import { describe, expect, test } from "vitest";
-import { applyTemplate } from "./image-format.js";
+import { describe, expect, it, test } from "vitest";
+import { applyTemplate, formatTemplate } from "./image-format.js";
 import { humanDuration, table } from "./format.js";
 
 describe("image command output", () => {
@@ -22,5 +22,15 @@ describe("image command output", () => {
     const v = { Repository: "busybox", Tag: "latest", Config: { Env: ["A=1"] } };
     expect(applyTemplate("{{.Repository}}:{{.Tag}}", v)).toBe("busybox:latest");
     expect(applyTemplate("{{json .Config.Env}}\\t{{.Missing}}", v)).toBe('["A=1"]\t<no value>');
+  });
+});
+
+describe("formatTemplate", () => {
+  it("is the template of a --format value; none for table and json", () => {
+    expect(formatTemplate(undefined)).toBeUndefined();
+    expect(formatTemplate("table")).toBeUndefined();
+    expect(formatTemplate("json")).toBeUndefined();
+    expect(formatTemplate("{{.Name}}")).toBe("{{.Name}}");
+    expect(formatTemplate("table {{.Name}}\t{{.ID}}")).toBe("{{.Name}}\t{{.ID}}");
   });
 });

@@ -18,6 +18,15 @@ function show(v: unknown): string {
   return typeof v === "number" || typeof v === "boolean" || typeof v === "bigint" ? String(v) : JSON.stringify(v);
 }
 
+/**
+ * The template of a --format value: "{{.Name}}", or "table {{.Name}}" (printed
+ * without docker's header row); undefined for "table", "json" or none.
+ */
+export function formatTemplate(format: string | undefined): string | undefined {
+  if (format === undefined || format === "table" || format === "json") return undefined;
+  return format.replace(/^table\s+/, "");
+}
+
 /** Applies a docker --format template ("{{.Repository}}:{{.Tag}}", "{{json .Config}}") to one value. */
 export function applyTemplate(template: string, value: unknown): string {
   const unescaped = template.replace(/\\t/g, "\t").replace(/\\n/g, "\n");

@@ -12,7 +12,7 @@ import type { ProjectOptions } from "../stack/load.js";
 import { openImageService } from "./engine-config.js";
 import { confirm } from "./confirm.js";
 import { CliError } from "./errors.js";
-import { applyTemplate } from "./image-format.js";
+import { applyTemplate, formatTemplate } from "./image-format.js";
 import { DRY_RUN_PREFIX } from "./progress.js";
 import { humanDuration, table } from "./format.js";
 
@@ -189,8 +189,8 @@ export async function runImages(filter: string | undefined, flags: ImagesFlags):
       out = rows.map((r) => `${r.ID}\n`).join("");
     } else if (flags.format === "json") {
       out = rows.map((r) => `${JSON.stringify(r)}\n`).join("");
-    } else if (flags.format && flags.format !== "table") {
-      const template = flags.format.replace(/^table\s+/, "");
+    } else if (formatTemplate(flags.format) !== undefined) {
+      const template = formatTemplate(flags.format) as string;
       out = rows.map((r) => `${applyTemplate(template, r)}\n`).join("");
     } else {
       const headers = ["REPOSITORY", "TAG", ...(flags.digests ? ["DIGEST"] : []), "IMAGE ID", "CREATED", "SIZE"];

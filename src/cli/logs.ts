@@ -13,6 +13,10 @@ export interface LogsFlags {
   tail?: number | "all";
   /** ms since the epoch, parsed by commander (flag-values.ts). */
   since?: number;
+  /** --until: ms since the epoch. */
+  until?: number;
+  /** --index: only container #index of each service. */
+  index?: number;
   color?: boolean;
   prefix?: boolean;
 }
@@ -21,6 +25,8 @@ export interface FollowOptions {
   follow: boolean;
   tail?: number;
   sinceMs?: number;
+  /** Entries after this (ms since the epoch) are not shown; a container's stream ends at the first. */
+  untilMs?: number;
   timestamps?: boolean;
   color: boolean;
   prefix?: boolean;
@@ -40,11 +46,16 @@ export async function followLogs(client: DaemonClient, containers: ContainerView
       if (opts.sinceMs !== undefined) q.set("since", String(Math.max(0, Math.floor(opts.sinceMs))));
       // A line longer than 16 KiB comes in partial entries: printed as the one line it was, prefixed once.
       let midLine = false;
+      let ended = false;
       try {
         for await (const e of client.stream<LogEntry | { type: "error"; message: string }>("GET", `/containers/${c.id}/logs?${q.toString()}`, undefined, opts.signal)) {
           if ("type" in e) {
             process.stderr.write(`${c.name}: ${e.message}\n`);
             continue;
+          }
+          if (pastUntil(e.timestamp, opts.untilMs)) {
+            ended = true;
+            break;
           }
           const ts = opts.timestamps ? `${e.timestamp} ` : "";
           const out = e.stream === "stderr" && !opts.follow ? process.stderr : process.stdout;
@@ -57,7 +68,7 @@ export async function followLogs(client: DaemonClient, containers: ContainerView
         if (!opts.signal?.aborted) process.stderr.write(`${c.name}: ${(err as Error).message}\n`);
         return;
       }
-      if (opts.follow && !opts.signal?.aborted) {
+      if (opts.follow && !ended && !opts.signal?.aborted) {
         const info = await client.json<ContainerView>("GET", `/containers/${c.id}`).catch(() => undefined);
         const code = info?.exitCode ?? 0;
         process.stdout.write(`${colorize(c.service ?? c.name, shortName(c), color)} exited with code ${code}\n`);
@@ -65,6 +76,13 @@ export async function followLogs(client: DaemonClient, containers: ContainerView
       }
     }),
   );
+}
+
+/** --until: an entry logged after untilMs (its RFC 3339 nano timestamp, to the millisecond). */
+export function pastUntil(timestamp: string, untilMs: number | undefined): boolean {
+  if (untilMs === undefined) return false;
+  const t = Date.parse(timestamp);
+  return !Number.isNaN(t) && t > untilMs;
 }
 
 /** compose v2 prefixes logs with the container name minus the project: `web-1`. */
@@ -76,7 +94,9 @@ export async function runLogs(opts: ProjectOptions, services: string[], flags: L
   const project = await projectNameLazy(opts);
   const client = await daemon();
   const all = await client.json<ContainerView[]>("GET", `/containers?project=${encodeURIComponent(project)}&all=1`);
-  const containers = all.filter((c) => services.length === 0 || services.includes(c.service ?? "")).sort((a, b) => a.name.localeCompare(b.name));
+  const containers = all
+    .filter((c) => (services.length === 0 || services.includes(c.service ?? "")) && (flags.index === undefined || c.number === flags.index))
+    .sort((a, b) => a.name.localeCompare(b.name));
   // A scheduled service (x-tscompose schedule) has a container only while a run runs: say
   // where its runs' output is kept rather than print nothing.
   const idle = services.filter((s) => !containers.some((c) => c.service === s));
@@ -92,6 +112,7 @@ export async function runLogs(opts: ProjectOptions, services: string[], flags: L
     follow: flags.follow === true,
     tail: flags.tail === "all" ? undefined : flags.tail,
     sinceMs: flags.since,
+    untilMs: flags.until,
     timestamps: flags.timestamps,
     color: flags.color !== false,
     prefix: flags.prefix,

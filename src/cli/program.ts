@@ -5,7 +5,7 @@ import type { ProjectOptions } from "../stack/load.js";
 import { registerContainerCommands } from "./commands-containers.js";
 import { registerObjectCommands } from "./commands-objects.js";
 import { CliError } from "./errors.js";
-import { secondsFlag, tailFlag, timestampFlag } from "./flag-values.js";
+import { indexFlag, secondsFlag, tailFlag, timestampFlag } from "./flag-values.js";
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -383,7 +383,7 @@ export function buildProgram(version: string): Command {
     .option("-a, --all", "show all stopped containers")
     .option("-q, --quiet", "only display IDs")
     .option("--services", "display services")
-    .addOption(new Option("--format <format>", "output format").choices(["table", "json"]).default("table"))
+    .option("--format <format>", 'output format: "table", "json", or a Go template ({{.Name}}, {{json .}})', "table")
     .option("--status <status>", "filter by status (repeatable)", collect, [])
     .action(async (services: string[], opts: Record<string, unknown>) => {
       const { runPs } = await import("./ps.js");
@@ -428,6 +428,8 @@ export function buildProgram(version: string): Command {
     .option("-t, --timestamps", "show timestamps")
     .option("-n, --tail <lines>", 'number of lines to show from the end of the logs ("all" for every line)', tailFlag)
     .option("--since <time>", "show logs since a timestamp (RFC 3339 or Unix seconds) or relative (e.g. 42m, 1h30m)", timestampFlag)
+    .option("--until <time>", "show logs before a timestamp (RFC 3339 or Unix seconds) or relative (e.g. 42m, 1h30m)", timestampFlag)
+    .option("--index <index>", "index of the container if the service has several replicas", indexFlag)
     .option("--no-color", "produce monochrome output")
     .option("--no-log-prefix", "do not print a prefix in logs")
     .action(async (services: string[], opts: Record<string, unknown>) => {
@@ -494,7 +496,8 @@ export function buildProgram(version: string): Command {
     .option("--short", "print only the version number")
     .action((opts: { format: string; short?: boolean }) => {
       if (opts.short) process.stdout.write(`${version}\n`);
-      else if (opts.format === "json") process.stdout.write(`${JSON.stringify({ version })}\n`);
+      // compose v2's JSON has the "v" (`{"version":"v2.29.0"}`); --short has not.
+      else if (opts.format === "json") process.stdout.write(`${JSON.stringify({ version: `v${version}` })}\n`);
       else process.stdout.write(`tscompose version ${version}\n`);
     });
 

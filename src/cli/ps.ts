@@ -3,6 +3,7 @@
 import type { ContainerView, JobView, StackSummary } from "../daemon/api.js";
 import type { ProjectOptions } from "../stack/load.js";
 import { humanDuration, portsText, statusText, table } from "./format.js";
+import { applyTemplate, formatTemplate } from "./image-format.js";
 import { daemon, projectNameLazy } from "./project-name.js";
 
 export interface PsFlags {
@@ -26,6 +27,9 @@ export async function runPs(opts: ProjectOptions, services: string[], flags: PsF
     process.stdout.write([...new Set(list.map((c) => c.service ?? ""))].map((s) => `${s}\n`).join(""));
   } else if (flags.format === "json") {
     process.stdout.write(`${JSON.stringify(list.map(psJson))}\n`);
+  } else if (formatTemplate(flags.format) !== undefined) {
+    const template = formatTemplate(flags.format) as string;
+    process.stdout.write(list.map((c) => `${applyTemplate(template, psJson(c))}\n`).join(""));
   } else {
     const now = Date.now();
     // Scheduled services (x-tscompose schedule) have no container between runs: a row each says when they run.
@@ -53,7 +57,8 @@ function quoteCommand(cmd: string[]): string {
   return `"${s.length > 20 ? `${s.slice(0, 19)}…` : s}"`;
 }
 
-function psJson(c: ContainerView): Record<string, unknown> {
+/** compose's ps JSON fields, also what a --format template sees ({{.Name}}, {{json .}}). */
+export function psJson(c: ContainerView, now = Date.now()): Record<string, unknown> {
   return {
     ID: c.id,
     Name: c.name,
@@ -67,6 +72,11 @@ function psJson(c: ContainerView): Record<string, unknown> {
     Health: c.health ?? "",
     ExitCode: c.exitCode ?? 0,
     RestartCount: c.restartCount,
+    Ports: portsText(c),
+    RunningFor: `${humanDuration(now - Date.parse(c.createdAt))} ago`,
+    Labels: Object.entries(c.labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(","),
     Publishers: c.ports.map((p) => ({ URL: p.hostIp ?? "0.0.0.0", TargetPort: p.containerPort, PublishedPort: Number(p.hostPort), Protocol: p.protocol })),
   };
 }

@@ -10,6 +10,7 @@ import type { DaemonClient } from "../daemon/client.js";
 import { LABEL } from "../../reconciler/labels.js";
 import type { ProjectOptions } from "../stack/load.js";
 import { shortId, table } from "./format.js";
+import { applyTemplate, formatTemplate } from "./image-format.js";
 import { daemon, projectNameLazy } from "./project-name.js";
 
 export interface StatsFlags {
@@ -53,7 +54,9 @@ export async function runStats(opts: ProjectOptions, services: string[], flags: 
       const current = await sampleAll();
       const rows = [...current.values()].map(({ c, s }) => statsRow(c, s, previous.get(c.id)?.s, flags.trunc !== false));
       previous = current;
-      const text = flags.format === "json" ? rows.map((r) => `${JSON.stringify(r)}\n`).join("") : statsTable(rows);
+      const template = formatTemplate(flags.format);
+      const text =
+        flags.format === "json" ? rows.map((r) => `${JSON.stringify(r)}\n`).join("") : template !== undefined ? rows.map((r) => `${applyTemplate(template, r)}\n`).join("") : statsTable(rows);
       // Redraw in place like docker stats: clear the screen, cursor home.
       if (flags.stream !== false && process.stdout.isTTY) process.stdout.write("\x1b[2J\x1b[H");
       process.stdout.write(text);

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { downRequest } from "../cli/down.js";
 import { upRequest } from "../cli/up.js";
 import type { ProjectOptions } from "../stack/load.js";
-import type { ExecRequest, RunRequest, UpRequest } from "./api.js";
+import type { CopyRequest, ExecRequest, ExportRequest, RunRequest, UpRequest } from "./api.js";
 import { checkRequest } from "./api-schema.js";
 import { HttpError } from "./http.js";
 
@@ -79,6 +79,18 @@ describe("the request schemas accept what the clients send", () => {
       pull: "missing",
     };
     checkRequest("RunRequest", wire(run));
+  });
+
+  it("cp both ways and export; a wrong direction or an empty path is refused", () => {
+    const copy: CopyRequest = { direction: "toContainer", hostPath: "/srv/app/file", containerPath: "/data/", followLink: false, archive: true };
+    checkRequest("CopyRequest", wire(copy));
+    checkRequest("CopyRequest", wire({ direction: "fromContainer", hostPath: "/srv/out/.", containerPath: "/data/." }));
+    rejects("CopyRequest", { direction: "sideways", hostPath: "/a", containerPath: "/b" }, /direction must be one of/);
+    rejects("CopyRequest", { direction: "toContainer", hostPath: "", containerPath: "/b" }, /hostPath/);
+    rejects("CopyRequest", { direction: "toContainer", hostPath: "/a", containerPath: "/b", owner: 0 }, /unknown key "owner"/);
+    const exp: ExportRequest = { hostPath: "/srv/app.tar" };
+    checkRequest("ExportRequest", wire(exp));
+    rejects("ExportRequest", {}, /hostPath/);
   });
 });
 

@@ -12,7 +12,7 @@ import { Ajv } from "ajv";
 import type { ErrorObject, ValidateFunction } from "ajv";
 import { MAX_TIMEOUT_MS } from "../../engine/timeout.js";
 import type { PortBinding } from "../../engine/types.js";
-import type { DownRequest, ExecRequest, NetworkCreateRequest, ProjectRef, RunRequest, UpRequest, VolumeCreateRequest } from "./api.js";
+import type { CopyRequest, DownRequest, ExecRequest, ExportRequest, NetworkCreateRequest, ProjectRef, RunRequest, UpRequest, VolumeCreateRequest } from "./api.js";
 import { HttpError } from "./http.js";
 
 
@@ -135,6 +135,26 @@ export const runRequestSchema = {
   },
 } as const;
 
+export const copyRequestSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["direction", "hostPath", "containerPath"],
+  properties: {
+    direction: { enum: ["toContainer", "fromContainer"] },
+    hostPath: { type: "string", minLength: 1 },
+    containerPath: { type: "string", minLength: 1 },
+    followLink: bool,
+    archive: bool,
+  },
+} as const;
+
+export const exportRequestSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["hostPath"],
+  properties: { hostPath: { type: "string", minLength: 1 } },
+} as const;
+
 export const volumeCreateRequestSchema = {
   type: "object",
   additionalProperties: false,
@@ -153,6 +173,8 @@ const SCHEMAS = {
   DownRequest: downRequestSchema,
   ExecRequest: execRequestSchema,
   RunRequest: runRequestSchema,
+  CopyRequest: copyRequestSchema,
+  ExportRequest: exportRequestSchema,
   VolumeCreateRequest: volumeCreateRequestSchema,
   NetworkCreateRequest: networkCreateRequestSchema,
 } as const;
@@ -162,6 +184,8 @@ export interface WireTypes {
   DownRequest: DownRequest;
   ExecRequest: ExecRequest;
   RunRequest: RunRequest;
+  CopyRequest: CopyRequest;
+  ExportRequest: ExportRequest;
   VolumeCreateRequest: VolumeCreateRequest;
   NetworkCreateRequest: NetworkCreateRequest;
 }
@@ -203,6 +227,8 @@ export const SCHEMAS_MATCH_TYPES: {
   exec: Same<Props<typeof execRequestSchema>, keyof ExecRequest>;
   run: Same<Props<typeof runRequestSchema>, keyof RunRequest>;
   port: Same<Props<typeof portBindingSchema>, keyof PortBinding>;
+  copy: Same<Props<typeof copyRequestSchema>, keyof CopyRequest>;
+  export: Same<Props<typeof exportRequestSchema>, keyof ExportRequest>;
   volumeCreate: Same<Props<typeof volumeCreateRequestSchema>, keyof VolumeCreateRequest>;
   networkCreate: Same<Props<typeof networkCreateRequestSchema>, keyof NetworkCreateRequest>;
-} = { project: true, up: true, upOptions: true, down: true, downOptions: true, exec: true, run: true, port: true, volumeCreate: true, networkCreate: true };
+} = { project: true, up: true, upOptions: true, down: true, downOptions: true, exec: true, run: true, port: true, copy: true, export: true, volumeCreate: true, networkCreate: true };

@@ -211,6 +211,33 @@ export interface RunRequest {
   pull?: "always" | "missing" | "never";
 }
 
+/**
+ * POST /containers/:id/copy: `tscompose cp`, one way or the other. The paths
+ * are as the user wrote them (a trailing "/" or "/." matters: docker cp's
+ * rules, cp-target.ts); the host path is absolute (the CLI resolves it).
+ */
+export interface CopyRequest {
+  direction: "toContainer" | "fromContainer";
+  hostPath: string;
+  containerPath: string;
+  /** -L: SRC's last component, when a symlink, is copied as what it points to. */
+  followLink?: boolean;
+  /** -a: keep the source's uid/gid (else root in the container; the daemon's user on the host). */
+  archive?: boolean;
+}
+
+export interface CopyResponse {
+  /** Files and links written. */
+  copied: number;
+  /** The path SRC was copied as. */
+  target: string;
+}
+
+/** POST /containers/:id/export: `tscompose export -o FILE`; the daemon writes the tar to hostPath (absolute). */
+export interface ExportRequest {
+  hostPath: string;
+}
+
 /** POST /containers/:id/wait, as Docker's: the exit code of a container that is not running (any more). */
 export interface ContainerWaitResponse {
   StatusCode: number;

@@ -2,6 +2,7 @@
 // daemon is not running, the CLI starts it in the background (as Docker
 // Desktop or podman's socket activation would) and waits for its socket.
 import { existsSync, mkdirSync, openSync } from "node:fs";
+import { pipeline } from "node:stream/promises";
 import { request } from "node:http";
 import type { IncomingMessage, RequestOptions } from "node:http";
 import { createConnection } from "node:net";
@@ -79,6 +80,35 @@ export class DaemonClient {
     const parsed = (text ? JSON.parse(text) : {}) as T & { message?: string; code?: string };
     if ((res.statusCode ?? 500) >= 400) throw new DaemonError(parsed.message ?? `daemon answered ${res.statusCode}`, res.statusCode ?? 500, parsed.code);
     return parsed;
+  }
+
+  /** Sends input's bytes (a tar) as the body; the answer is JSON, as json()'s. */
+  async upload<T>(method: string, path: string, input: NodeJS.ReadableStream): Promise<T> {
+    const res = await this.reaching(
+      () =>
+        new Promise<IncomingMessage>((resolvePromise, reject) => {
+          const req = request(this.options(method, path, { "content-type": "application/x-tar", "transfer-encoding": "chunked" }), resolvePromise);
+          req.on("error", reject);
+          input.pipe(req);
+        }),
+    );
+    const chunks: Buffer[] = [];
+    for await (const c of res) chunks.push(c as Buffer);
+    const parsed = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as T & { message?: string; code?: string };
+    if ((res.statusCode ?? 500) >= 400) throw new DaemonError(parsed.message ?? `daemon answered ${res.statusCode}`, res.statusCode ?? 500, parsed.code);
+    return parsed;
+  }
+
+  /** Pipes a response's bytes (a tar) to out; an error answer is a DaemonError, with nothing written. */
+  async bytes(method: string, path: string, out: NodeJS.WritableStream): Promise<void> {
+    const res = await this.raw(method, path);
+    if ((res.statusCode ?? 500) >= 400) {
+      const chunks: Buffer[] = [];
+      for await (const c of res) chunks.push(c as Buffer);
+      const parsed = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as { message?: string; code?: string };
+      throw new DaemonError(parsed.message ?? `daemon answered ${res.statusCode}`, res.statusCode ?? 500, parsed.code);
+    }
+    await pipeline(res, out);
   }
 
   /** Streams NDJSON messages from a request. */

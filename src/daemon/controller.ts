@@ -21,6 +21,7 @@ import type { Plan, UpOptions } from "../../reconciler/plan.js";
 import { loadStack } from "../stack/load.js";
 import { NO_SUCH_SERVICE } from "./api.js";
 import type { ContainerView, DaemonEvent, DownRequest, JobView, StackSummary, StreamMessage, UpRequest } from "./api.js";
+import { withLabelledResources } from "./labelled-resources.js";
 import { StackWatcher } from "./watch.js";
 import { DevelopWatcher } from "./develop-watch.js";
 import type { Logger } from "./log.js";
@@ -232,7 +233,9 @@ export class StackController {
     checkName("project", name);
     return this.serialize(name, async () => {
       // Without a spec (a stack the daemon never saw), labels still find everything.
-      const spec = loaded ?? this.stacks.get(name)?.spec ?? emptyStack(name);
+      let spec = loaded ?? this.stacks.get(name)?.spec ?? emptyStack(name);
+      // Without loadable files, what carries the project's labels is the project's (compose's rule).
+      if (!loaded) spec = withLabelledResources(spec, await this.engine.listNetworks(), await this.engine.listVolumes());
       const downOptions = { removeVolumes: req.options.removeVolumes, removeOrphans: req.options.removeOrphans, services: req.options.services };
       if (req.options.dryRun) return this.preview(spec, planDown(spec, await this.observe(spec), downOptions), emit);
       // No job may start once down has looked at what runs; down removes the running ones.

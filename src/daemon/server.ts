@@ -1,9 +1,15 @@
 // The daemon's HTTP API on a unix socket (mode 0660: root, or the group the
 // operator chose, may use it). JSON requests; NDJSON for anything that
 // streams (up/down progress, logs, events) so clients render as it happens.
+import { createReadStream } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
+import { cleanContainerPath } from "../../engine/copy.js";
 import { checkName } from "../../engine/names.js";
 import { EngineError } from "../../engine/types.js";
 import type { Engine } from "../../engine/types.js";
@@ -11,6 +17,7 @@ import { StackError } from "../stack/errors.js";
 import { API_VERSION } from "./api.js";
 import { AttachSessions } from "./attach-server.js";
 import { checkRequest } from "./api-schema.js";
+import { copyFiles, copyTarInto } from "./cp.js";
 import { parseInteger, parseSeconds } from "../stack/numbers.js";
 import { listenPrivately } from "./socket.js";
 import { ObjectService } from "./objects.js";
@@ -297,6 +304,36 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
         if (!abort.signal.aborted) emit({ type: "error", message: (err as Error).message });
       }
       res.end();
+    }),
+    r("POST", "/containers/:id/copy", async (req, res, [id]) => {
+      const body = checkRequest("CopyRequest", await readJsonBody(req));
+      sendJson(res, 200, await copyFiles(engine, id as string, body));
+    }),
+    r("POST", "/containers/:id/export", async (req, res, [id]) => {
+      const body = checkRequest("ExportRequest", await readJsonBody(req));
+      if (!body.hostPath.startsWith("/")) throw new HttpError(400, `the output path must be absolute: ${body.hostPath}`);
+      await engine.exportContainer(id as string, body.hostPath);
+      sendJson(res, 200, { ok: true });
+    }),
+    // `cp SERVICE:SRC -`: SRC as a tar, streamed (made in a private temporary directory first).
+    r("GET", "/containers/:id/archive", async (_req, res, [id], q) => {
+      const path = q.get("path");
+      if (path === null || path === "") throw new HttpError(400, "archive: ?path= is required");
+      const tmp = await mkdtemp(join(tmpdir(), "tscompose-archive-"));
+      try {
+        const file = join(tmp, "archive.tar");
+        await engine.exportContainer(id as string, file, { path: cleanContainerPath(path.startsWith("/") ? path : `/${path}`), followLink: queryFlag(q, "follow") });
+        res.writeHead(200, { "content-type": "application/x-tar" });
+        await pipeline(createReadStream(file), res);
+      } finally {
+        await rm(tmp, { recursive: true, force: true });
+      }
+    }),
+    // `cp - SERVICE:DST`: the body is a tar, unpacked into DST.
+    r("PUT", "/containers/:id/archive", async (req, res, [id], q) => {
+      const path = q.get("path");
+      if (path === null || path === "") throw new HttpError(400, "archive: ?path= is required");
+      sendJson(res, 200, await copyTarInto(engine, id as string, path, req, queryFlag(q, "archive")));
     }),
     r("GET", "/containers/:id/stats", async (_req, res, [id]) => sendJson(res, 200, await engine.stats(id as string))),
     r("GET", "/containers/:id/top", async (_req, res, [id]) => sendJson(res, 200, await engine.top(id as string))),
