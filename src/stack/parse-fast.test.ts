@@ -11,6 +11,7 @@ import { Override, RESET } from "./merge.js";
 import { parseFast, resolvePlain } from "./parse-fast.js";
 import { parseYaml, parseYamlReference } from "./parse.js";
 import type { ParsedFile, PathSegment } from "./parse.js";
+import { seededRandom } from "../../test/support/prng.js";
 
 const repo = resolve(import.meta.dirname, "../..");
 
@@ -408,17 +409,6 @@ describe("alias expansion limit", () => {
 // ---------------------------------------------------------------------------
 // Generated documents
 
-/** mulberry32: a small seeded generator, so that failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const keyNames = ["a", "b", "c", "image", "ports", "environment", "x-common", "1", "0440", "true", "null", "~", "<<", "1.0", "0x1F", "yes", "a b", "k:v", "-k", "__proto__"];
 const textScalars = ["multi\nline", " lead", "trail ", "it's", 'say "hi"', "#hash", "a: b", "- x", "[x]", "{x}", "tab\there", "back\\slash", "", "ünï"];
@@ -567,7 +557,7 @@ const rounds = Number(process.env.PARSE_FUZZ_ROUNDS ?? 400);
 // starve vitest's worker of its event loop on a busy machine.
 const generated: { text: string; generated: boolean }[] = [];
 {
-  const r = rng(Number(process.env.PARSE_FUZZ_SEED ?? 20240611));
+  const r = seededRandom(Number(process.env.PARSE_FUZZ_SEED ?? 20240611));
   const gen = new Generator(r);
   for (let i = 0; i < rounds; i++) {
     const text = gen.document();

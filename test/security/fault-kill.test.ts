@@ -23,6 +23,7 @@ import { buildOnce, cleanupDir, leaks, testDaemon } from "../support/daemon.js";
 import type { TestDaemon } from "../support/daemon.js";
 import { eventually, psAll, runCli, spawnCli } from "../support/e2e.js";
 import type { PsRow } from "../support/e2e.js";
+import { seededRandom } from "../support/prng.js";
 
 const DEFAULT_RUNS = 25;
 const RUNS = Number.parseInt(process.env.TSCOMPOSE_FAULT_RUNS ?? String(DEFAULT_RUNS), 10);
@@ -43,17 +44,6 @@ const STACK =
       (i > 0 && i % 3 === 0 ? `    depends_on: [s${i - 1}]\n` : ""),
   ).join("");
 
-/** mulberry32: a small seeded PRNG, enough to replay a campaign from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 type Op = "up" | "down" | "scale" | "recreate";
 const OPS: Op[] = ["up", "down", "scale", "recreate"];
@@ -164,7 +154,7 @@ describe("a down cut short by kill -9", () => {
   // back what down had removed already (re-syncing a desired state that down
   // only deleted once it had finished).
   it("is not undone by the restart: no container is created again", async () => {
-    const random = prng(SEED ^ 0x5eed);
+    const random = seededRandom(SEED ^ 0x5eed);
     const want: Desired = { scale: 1, gen: 0 };
     const args = upArgs(want);
     mustCli(args.args, args.env);
@@ -189,7 +179,7 @@ describe("a down cut short by kill -9", () => {
 
 describe("kill -9 of the daemon at random moments", () => {
   it(`converges to exactly the desired containers after every kill (TSCOMPOSE_FAULT_RUNS, default ${DEFAULT_RUNS})`, async () => {
-    const random = prng(SEED);
+    const random = seededRandom(SEED);
     console.log(`fault-kill: seed ${SEED} (TSCOMPOSE_FAULT_SEED=${SEED} replays), ${RUNS} runs`);
     const want: Desired = { scale: 1, gen: 0 };
 
