@@ -21,6 +21,7 @@ import { attach } from "./attach.js";
 import { CliError } from "./errors.js";
 import { resolveEnv } from "./exec.js";
 import { daemon, loadProject, projectRef } from "./project.js";
+import { labelMap } from "./object-output.js";
 
 export interface RunFlags {
   rm?: boolean;
@@ -63,7 +64,7 @@ export async function runRun(opts: ProjectOptions, service: string, command: str
     ports: (flags.publish ?? []).flatMap(parsePublish),
     servicePorts: flags.servicePorts,
     useAliases: flags.useAliases,
-    labels: parseLabels(flags.label ?? []),
+    labels: labelMap(flags.label),
     pull: flags.pull,
   };
   const client = await daemon();
@@ -196,17 +197,6 @@ export function parsePublish(spec: string): PortBinding[] {
   for (let i = 0; i < count; i++) {
     const hostPort = published === undefined ? undefined : published.start === published.end && count > 1 ? String(published.start) : String(published.start + i);
     out.push({ containerPort: target.start + i, protocol, hostPort, hostIp });
-  }
-  return out;
-}
-
-function parseLabels(entries: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const e of entries) {
-    const eq = e.indexOf("=");
-    if (eq === 0) throw new CliError(`invalid label "${e}"`);
-    if (eq < 0) out[e] = "";
-    else out[e.slice(0, eq)] = e.slice(eq + 1);
   }
   return out;
 }
