@@ -19,7 +19,7 @@ import type { AttachMessage, FrameType } from "./attach.js";
 import type { StackController } from "./controller.js";
 import type { Logger } from "./log.js";
 import { checkRequest } from "./api-schema.js";
-import { HttpError, announcedLength, decodeParam, parseJson, requestUrl } from "./http.js";
+import { HttpError, announcedLength, decodeParam, drained, parseJson, requestUrl } from "./http.js";
 import { createRunContainer } from "./run.js";
 
 export interface AttachContext {
@@ -64,17 +64,9 @@ class Session {
 
   /** Resolves when the client has read what was buffered for it, or is gone. */
   drained(): Promise<void> {
-    if (!this.open || !this.socket.writableNeedDrain) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        this.socket.off("drain", done);
-        this.socket.off("close", done);
-        resolve();
-      };
-      this.socket.on("drain", done);
-      this.socket.on("close", done);
-    });
+    return this.open ? drained(this.socket) : Promise.resolve();
   }
+
 
   message(m: AttachMessage): void {
     if (this.open) this.socket.write(jsonFrame(FRAME.message, m));

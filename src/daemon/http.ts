@@ -3,6 +3,8 @@
 // values), each of which answers 400 on bad input instead of throwing
 // something the server cannot map to a status.
 
+import type { Writable } from "node:stream";
+
 /** An error with the HTTP status to answer: a client's mistake (4xx), never the daemon's. */
 export class HttpError extends Error {
   constructor(
@@ -98,4 +100,22 @@ export function queryValue<T>(q: URLSearchParams, key: string, parse: (text: str
   } catch (err) {
     throw new HttpError(400, `invalid query parameter ${key}: ${(err as Error).message}`);
   }
+}
+
+/**
+ * Resolves when a client has read what was buffered for it, or is gone:
+ * a producer that can wait (logs, attach output) awaits it after a write
+ * that returned false, so a slow reader never grows the daemon's memory.
+ */
+export function drained(stream: Writable): Promise<void> {
+  if (stream.destroyed || !stream.writableNeedDrain) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      stream.off("drain", done);
+      stream.off("close", done);
+      resolve();
+    };
+    stream.on("drain", done);
+    stream.on("close", done);
+  });
 }

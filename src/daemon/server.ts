@@ -23,7 +23,7 @@ import { listenPrivately } from "./socket.js";
 import { ObjectService } from "./objects.js";
 import { systemDiskUsage } from "./disk-usage.js";
 import { systemPrune } from "./system-prune.js";
-import { HttpError, decodeParam, queryFlag, queryValue, readJsonBody, requestUrl } from "./http.js";
+import { HttpError, decodeParam, drained, queryFlag, queryValue, readJsonBody, requestUrl } from "./http.js";
 import { pendingChange, stackDetail, statsOf } from "./stack-inspect.js";
 import type { ContainerWaitResponse, DaemonEvent, StreamMessage } from "./api.js";
 import type { StackController } from "./controller.js";
@@ -108,7 +108,6 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-
 /**
  * Starts an NDJSON stream; returns a writer that survives a client hanging up.
  * It returns false when the client is not keeping up (the socket's buffer is
@@ -117,20 +116,6 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 function stream(res: ServerResponse): (m: unknown) => boolean {
   res.writeHead(200, { "content-type": "application/x-ndjson" });
   return (m) => !res.destroyed && res.write(`${JSON.stringify(m)}\n`);
-}
-
-/** Resolves when the client has read what was buffered for it, or is gone. */
-function drained(res: ServerResponse): Promise<void> {
-  if (res.destroyed || !res.writableNeedDrain) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      res.off("drain", done);
-      res.off("close", done);
-      resolve();
-    };
-    res.on("drain", done);
-    res.on("close", done);
-  });
 }
 
 /**
