@@ -33,6 +33,8 @@ export default tseslint.config(
   },
   { files: ["engine/**/*.ts"], rules: upward(["reconciler", "src", "bin"]) },
   { files: ["reconciler/**/*.ts"], rules: upward(["src", "bin"]) },
+  // The stack model is plain data shared by the loader (src/stack) and the reconciler: it imports no layer.
+  { files: ["model/**/*.ts"], rules: upward(["engine", "reconciler", "src", "bin"]) },
   {
     files: ["**/*.test.ts", "test/**/*.ts", "bench/**/*.ts"],
     rules: {

@@ -8,7 +8,7 @@
 import { EngineError } from "../engine/types.js";
 import type { ContainerInfo, Engine, PullProgress } from "../engine/types.js";
 import { containerNameFor, containerSpecFor } from "./container-spec.js";
-import type { ServiceSpec, StackSpec } from "./model.js";
+import type { ServiceSpec, StackSpec } from "../model/stack.js";
 import type { Action, Plan } from "./plan.js";
 
 export type ProgressEvent =

@@ -7,7 +7,7 @@
 // env entries without a value dropped (compose passes only set variables).
 import type { ContainerSpec, HealthcheckConfig, MountSpec, NetworkAttachment, PortBinding } from "../engine/types.js";
 import { COMPOSE_VERSION, LABEL, containerName } from "./labels.js";
-import type { ServiceSpec, StackSpec } from "./model.js";
+import type { ServiceSpec, StackSpec } from "../model/stack.js";
 import { imageOf } from "./plan.js";
 
 export interface ContainerSpecOptions {

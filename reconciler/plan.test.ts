@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { StackSpec } from "./model.js";
+import type { StackSpec } from "../model/stack.js";
 import type { ObservedStack } from "./observed.js";
 import { planDown, planUp, topological } from "./plan.js";
 import type { Action, UpOptions } from "./plan.js";

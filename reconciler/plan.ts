@@ -14,7 +14,7 @@
 //   wait(D, condition) ──────────────┘
 // Containers are created early and in parallel; only starting waits on
 // dependencies, as docker compose does.
-import type { DependsOnCondition, ServiceSpec, StackSpec } from "./model.js";
+import type { DependsOnCondition, ServiceSpec, StackSpec } from "../model/stack.js";
 import type { ObservedContainer, ObservedStack } from "./observed.js";
 
 export type Action =

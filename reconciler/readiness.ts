@@ -8,7 +8,7 @@
 import { request } from "node:http";
 import { connect } from "node:net";
 import type { ContainerInfo, Engine } from "../engine/types.js";
-import type { ReadinessProbe } from "./model.js";
+import type { ReadinessProbe } from "../model/stack.js";
 
 export interface ProbeResult {
   exitCode: number;

@@ -8,7 +8,7 @@
 // A container stopped by a user, or by the daemon itself (down, recreate),
 // is never restarted. Backoff: 100 ms doubling up to a cap, back to 100 ms
 // once a container has stayed up for a while (Docker: 10 s).
-import type { ServiceSpec } from "./model.js";
+import type { ServiceSpec } from "../model/stack.js";
 
 export interface RestartState {
   /** Restarts counted against max attempts (within the window when one is set). */

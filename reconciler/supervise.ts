@@ -6,7 +6,7 @@
 // with expectStop() so that their exits are not mistaken for crashes.
 import type { Engine, EngineEvent } from "../engine/types.js";
 import { LABEL } from "./labels.js";
-import type { StackSpec } from "./model.js";
+import type { StackSpec } from "../model/stack.js";
 import { decideRestart, freshRestartState, policyOf } from "./restart-policy.js";
 import type { RestartState } from "./restart-policy.js";
 

@@ -2,7 +2,7 @@
 // around services, and a simulator that applies a plan to an observed state
 // the way a perfect engine would (so "plan, apply, plan again" can be checked
 // without any engine).
-import type { ServiceSpec, StackSpec } from "./model.js";
+import type { ServiceSpec, StackSpec } from "../model/stack.js";
 import type { ObservedContainer, ObservedStack } from "./observed.js";
 import { topological } from "./plan.js";
 import type { Plan } from "./plan.js";

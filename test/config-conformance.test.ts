@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse, stringify } from "yaml";
 import { afterAll, describe, expect, it } from "vitest";
-import type { ServiceSpec, StackSpec } from "../reconciler/model.js";
+import type { ServiceSpec, StackSpec } from "../model/stack.js";
 import { loadStack } from "../src/stack/load.js";
 import { renderStack } from "../src/stack/render.js";
 

@@ -13,7 +13,7 @@ import type { PortBinding } from "../../engine/types.js";
 import type { RunRequest, StreamMessage } from "../daemon/api.js";
 import type { AttachMessage } from "../daemon/attach.js";
 import { containerNameFor } from "../../reconciler/container-spec.js";
-import type { StackSpec } from "../../reconciler/model.js";
+import type { StackSpec } from "../../model/stack.js";
 import { selectServices } from "../../reconciler/plan.js";
 import { parsePortShort } from "../stack/ports.js";
 import type { ProjectOptions } from "../stack/load.js";

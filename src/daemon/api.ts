@@ -3,7 +3,7 @@
 // NDJSON: one JSON object per line, so a client can act on each as it comes.
 import type { ContainerInfo, ContainerStats, EngineEvent, LogEntry, PortBinding } from "../../engine/types.js";
 import type { ProgressEvent } from "../../reconciler/apply.js";
-import type { ScheduleSpec } from "../../reconciler/model.js";
+import type { ScheduleSpec } from "../../model/stack.js";
 import type { UpOptions } from "../../reconciler/plan.js";
 
 export const API_VERSION = "v1";

@@ -9,7 +9,7 @@ import { PassThrough, Writable } from "node:stream";
 import type { Duplex } from "node:stream";
 import { EngineError } from "../../engine/types.js";
 import type { ExecSpec } from "../../engine/types.js";
-import type { StackSpec } from "../../reconciler/model.js";
+import type { StackSpec } from "../../model/stack.js";
 import { StackError } from "../stack/errors.js";
 import { loadStack } from "../stack/load.js";
 import { API_VERSION } from "./api.js";

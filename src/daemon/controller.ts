@@ -13,7 +13,7 @@ import { readinessProbe } from "../../reconciler/readiness.js";
 import { policyOf, restartOnDaemonStart } from "../../reconciler/restart-policy.js";
 import { Supervisor } from "../../reconciler/supervise.js";
 import { LABEL } from "../../reconciler/labels.js";
-import type { StackSpec } from "../../reconciler/model.js";
+import type { StackSpec } from "../../model/stack.js";
 import { observeStack } from "../../reconciler/observed.js";
 import type { ObservedStack } from "../../reconciler/observed.js";
 import { imageOf, planDown, planUp, selectServices, topological } from "../../reconciler/plan.js";

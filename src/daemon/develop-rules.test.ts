@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
-import type { DevelopWatchRule, ServiceSpec } from "../../reconciler/model.js";
+import type { DevelopWatchRule, ServiceSpec } from "../../model/stack.js";
 import { Batcher, compileIgnore, compileRules, planBatch } from "./develop-rules.js";
 import type { CompiledRule } from "./develop-rules.js";
 

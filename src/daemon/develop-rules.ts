@@ -15,7 +15,7 @@
 import { readFileSync } from "node:fs";
 import { posix } from "node:path";
 import type { CopyEntry } from "../../engine/types.js";
-import type { DevelopWatchRule, ServiceSpec } from "../../reconciler/model.js";
+import type { DevelopWatchRule, ServiceSpec } from "../../model/stack.js";
 
 /** compose's EphemeralPathMatcher, plus .git. */
 export const DEFAULT_IGNORES = [

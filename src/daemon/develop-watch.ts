@@ -19,7 +19,7 @@ import { watch } from "chokidar";
 import type { FSWatcher } from "chokidar";
 import type { Engine } from "../../engine/types.js";
 import { LABEL } from "../../reconciler/labels.js";
-import type { StackSpec } from "../../reconciler/model.js";
+import type { StackSpec } from "../../model/stack.js";
 import { imageOf } from "../../reconciler/plan.js";
 import type { DaemonEvent } from "./api.js";
 import { Batcher, compileRules, planBatch, relativeUnder } from "./develop-rules.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { NetworkInfo, VolumeInfo } from "../../engine/types.js";
-import type { StackSpec } from "../../reconciler/model.js";
+import type { StackSpec } from "../../model/stack.js";
 import { withLabelledResources } from "./labelled-resources.js";
 
 const empty = (name: string): StackSpec => ({ name, workingDir: "", configFiles: [], services: {}, networks: {}, volumes: {}, secrets: {}, configs: {}, extensions: {} });

@@ -3,7 +3,7 @@
 // found by their compose labels, as compose builds a project from what
 // carries its label. A network made by `run --rm` in a project with no
 // containers left is found this way too.
-import type { NetworkSpec, StackSpec, VolumeSpec } from "../../reconciler/model.js";
+import type { NetworkSpec, StackSpec, VolumeSpec } from "../../model/stack.js";
 import { LABEL } from "../../reconciler/labels.js";
 import type { NetworkInfo, VolumeInfo } from "../../engine/types.js";
 

@@ -8,7 +8,7 @@ import type { ContainerInfo, ContainerSpec, Engine } from "../../engine/types.js
 import { apply } from "../../reconciler/apply.js";
 import { containerSpecFor } from "../../reconciler/container-spec.js";
 import { LABEL } from "../../reconciler/labels.js";
-import type { ServiceSpec, StackSpec } from "../../reconciler/model.js";
+import type { ServiceSpec, StackSpec } from "../../model/stack.js";
 import { planUp } from "../../reconciler/plan.js";
 import type { RunRequest, StreamMessage } from "./api.js";
 import type { StackController } from "./controller.js";

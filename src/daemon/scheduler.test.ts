@@ -3,7 +3,7 @@
 // and node-cron are exercised by test/cron.e2e.test.ts.
 import { describe, expect, it } from "vitest";
 import { service, stackOf } from "../../reconciler/testing.js";
-import type { ScheduleSpec } from "../../reconciler/model.js";
+import type { ScheduleSpec } from "../../model/stack.js";
 import type { JobEvent, JobRun } from "./api.js";
 import { JobScheduler, addToHistory, cronTimer, decideTick, emptyJobState, newRun, runId } from "./scheduler.js";
 import type { JobContainer, JobRunner, JobState, JobStoreLike, PersistedJobs, TimerFactory } from "./scheduler.js";

@@ -20,7 +20,7 @@
 // ones.
 import { createTask } from "node-cron";
 import type { ContainerState } from "../../engine/types.js";
-import type { ScheduleSpec, StackSpec } from "../../reconciler/model.js";
+import type { ScheduleSpec, StackSpec } from "../../model/stack.js";
 import type { JobEvent, JobRun, JobView } from "./api.js";
 import type { StackJobs } from "./controller.js";
 

@@ -9,7 +9,7 @@ import { dirname, join } from "node:path";
 import { checkName } from "../../engine/names.js";
 import { noSpaceError } from "../../engine/no-space.js";
 import { CORRUPT_SUFFIX, setAsideSync, writeFileAtomicSync } from "../../engine/sys/atomic-file.js";
-import type { StackSpec } from "../../reconciler/model.js";
+import type { StackSpec } from "../../model/stack.js";
 import type { ProjectRef, UpRequest } from "./api.js";
 import type { Logger } from "./log.js";
 

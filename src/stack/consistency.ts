@@ -1,7 +1,7 @@
 // Stage: cross-reference checks on a normalized stack, as compose-go's
 // checkConsistency: every name a service refers to must exist, and depends_on
 // must not loop. Each failure names the service and the key path.
-import type { StackSpec } from "../../reconciler/model.js";
+import type { StackSpec } from "../../model/stack.js";
 import type { Fail } from "./normalize.js";
 
 export function checkConsistency(stack: StackSpec, fail: Fail): void {

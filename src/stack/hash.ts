@@ -7,7 +7,7 @@
 // changes what the container sees while compose would keep the old container.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import type { ServiceSpec, StackSpec } from "../../reconciler/model.js";
+import type { ServiceSpec, StackSpec } from "../../model/stack.js";
 
 export function serviceConfigHash(svc: ServiceSpec, stack: Pick<StackSpec, "secrets" | "configs">): string {
   const { configHash: _h, replicas: _r, dependsOn: _d, profiles: _p, pullPolicy: _pp, build: _b, xTscompose: _x, supervision: _s, develop: _dv, deploy, ...rest } = svc;

@@ -8,7 +8,7 @@
 // fastest way through 200 services (see bench/config.ts).
 import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
-import type { StackSpec } from "../../reconciler/model.js";
+import type { StackSpec } from "../../model/stack.js";
 import { checkConsistency } from "./consistency.js";
 import { parseDotenv } from "./dotenv.js";
 import { StackError, formatPath } from "./errors.js";

@@ -20,7 +20,7 @@ import type {
   ServiceVolumeSpec,
   StackSpec,
   VolumeSpec,
-} from "../../reconciler/model.js";
+} from "../../model/stack.js";
 import { parseDuration } from "./duration.js";
 import { parsePortShort } from "./ports.js";
 import type { PortShort } from "./ports.js";

@@ -2,7 +2,7 @@
 // only, snake_case keys as in the compose-spec, empty and default-less fields
 // left out, keys sorted as docker compose v2 prints them. The output is itself
 // a valid stack file that loads back into the same StackSpec.
-import type { ServiceSpec, ServiceVolumeSpec, StackSpec } from "../../reconciler/model.js";
+import type { ServiceSpec, ServiceVolumeSpec, StackSpec } from "../../model/stack.js";
 import { formatDuration } from "./units.js";
 
 type Dict = Record<string, unknown>;

@@ -5,7 +5,7 @@
 import { createRequire } from "node:module";
 import { resolve } from "node:path";
 import type { NodeCron } from "node-cron";
-import type { DevelopSpec, ReadinessSpec, ScheduleSpec, SupervisionSpec } from "../../reconciler/model.js";
+import type { DevelopSpec, ReadinessSpec, ScheduleSpec, SupervisionSpec } from "../../model/stack.js";
 import type { Fail } from "./normalize.js";
 import type { PathSegment } from "./parse.js";
 import { isDict, type Dict } from "./dict.js";

@@ -1,6 +1,8 @@
 // The desired state: a stack file after loading, fully normalized.
 //
-// src/stack produces a StackSpec; the reconciler plans from it; nothing here
+// src/stack produces a StackSpec; the reconciler plans from it. It lives in
+// model/, outside both, so neither owns the other's vocabulary (lint keeps
+// this folder free of imports from any layer); nothing here
 // has optional shapes ("string or list", "short or long form"): every service
 // field has one form, with compose-spec defaults applied. Durations are in
 // nanoseconds-free milliseconds, sizes in bytes, so that consumers never parse.
