@@ -16,7 +16,7 @@ import { parseLayerLimits } from "./image/daemon-config.js";
 import { openNetworkManager } from "./network/index.js";
 import type { DnsUpstream } from "./network/index.js";
 import { ContainerRuntime } from "./runtime/runtime.js";
-import { withNoSpaceErrors } from "./no-space.js";
+import { withEngineErrors } from "./boundary.js";
 import { holdLauncher } from "./sys/exec.js";
 import { OverlaySnapshotter } from "./snapshot/overlay.js";
 import type { Engine } from "./types.js";
@@ -67,7 +67,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
     const engine = new EmbeddedEngine({ images, snapshotter, network, runtime, volumes: new VolumeStore(opts.stateDir), log, release: releaseLauncher });
     const leftovers = await engine.removeLeftovers();
     if (leftovers.length > 0) log("removed leftovers of interrupted creates", { containers: leftovers.map((id) => id.slice(0, 12)) });
-    return withNoSpaceErrors(engine, opts.stateDir);
+    return withEngineErrors(engine, opts.stateDir);
   } catch (e) {
     releaseLauncher();
     throw e;

@@ -2,9 +2,9 @@
 // space left on device, write") names neither the file nor where to free
 // space, and it reaches the user through pulls, creates, starts and record
 // writes alike; runc, ip and conmon report it only as text on stderr. Every
-// engine call is wrapped once (createEngine), so each of them fails the same
+// engine call is wrapped once (boundary.ts), so each of them fails the same
 // readable way and callers never need to know which layer ran out of space.
-import { EngineError } from "./types.js";
+import { EngineError } from "./errors.js";
 
 const NO_SPACE_CODES = new Set(["ENOSPC", "EDQUOT"]);
 const NO_SPACE_TEXT = /no space left on device|disk quota exceeded/i;
@@ -26,24 +26,6 @@ export function noSpaceError(err: unknown, stateDir: string): unknown {
   const detail = err instanceof Error ? err.message : String(err);
   const path = (err as NodeJS.ErrnoException).path;
   const where = path && !detail.includes(path) ? `, ${path}` : "";
-  return new EngineError("internal", `${NO_SPACE_PREFIX} for the state dir ${stateDir}: free space on that filesystem and retry (${detail}${where})`, { cause: err });
+  return new EngineError("no-space", `${NO_SPACE_PREFIX} for the state dir ${stateDir}: free space on that filesystem and retry (${detail}${where})`, { cause: err });
 }
 const NO_SPACE_PREFIX = "no space left on device";
-
-/** The engine with every promise-returning method's rejection passed through noSpaceError. */
-export function withNoSpaceErrors<T extends object>(engine: T, stateDir: string): T {
-  return new Proxy(engine, {
-    get(target, prop, receiver) {
-      const value: unknown = Reflect.get(target, prop, receiver);
-      if (typeof value !== "function") return value;
-      return (...args: unknown[]): unknown => {
-        const result: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);
-        if (result instanceof Promise)
-          return result.catch((err: unknown) => {
-            throw noSpaceError(err, stateDir);
-          });
-        return result;
-      };
-    },
-  });
-}

@@ -388,17 +388,6 @@ export interface Engine {
   close(): Promise<void>;
 }
 
-export type EngineErrorCode = "not-found" | "conflict" | "invalid" | "unavailable" | "not-running" | "internal";
-
-export class EngineError extends Error {
-  constructor(
-    readonly code: EngineErrorCode,
-    message: string,
-    options?: { cause?: unknown; retryable?: boolean },
-  ) {
-    super(message, options);
-    this.name = "EngineError";
-    this.retryable = options?.retryable ?? code === "unavailable";
-  }
-  readonly retryable: boolean;
-}
+// The error vocabulary lives in errors.ts, which every layer may import.
+export { EngineError } from "./errors.js";
+export type { ErrorKind } from "./errors.js";

@@ -5,7 +5,7 @@
 // names the root cause, and everything independent carries on, so one broken
 // service never takes the rest of the stack down. Progress is reported as
 // events, never printed: the CLI and the TUI decide how it looks.
-import { EngineError } from "../engine/types.js";
+import { kindOf } from "../engine/errors.js";
 import type { ContainerInfo, Engine, PullProgress } from "../engine/types.js";
 import { containerNameFor, containerSpecFor } from "./container-spec.js";
 import type { ServiceSpec, StackSpec } from "../model/stack.js";
@@ -240,9 +240,9 @@ async function execute(a: Action, opts: ApplyOptions, created: Map<string, strin
   }
 }
 
-/** For stop and remove: a container that no longer exists needs neither. */
+/** For stop and remove: a container that no longer exists needs neither, whichever layer said so. */
 function goneIsFine(err: unknown): void {
-  if (!(err instanceof EngineError && err.code === "not-found")) throw err;
+  if (kindOf(err) !== "not-found") throw err;
 }
 
 async function firstRunning(engine: Engine, project: string, service: string): Promise<string | undefined> {

@@ -11,6 +11,8 @@
 //   platform       an index has no manifest for the requested platform
 //   unavailable    connection failures and 5xx after all retries
 //   protocol       any other answer the distribution API does not allow
+import type { ErrorKind, KindedError } from "../errors.js";
+
 export type RegistryErrorCode =
   | "unauthorized"
   | "denied"
@@ -23,7 +25,22 @@ export type RegistryErrorCode =
   | "unavailable"
   | "protocol";
 
-export class RegistryError extends Error {
+// The kind of each code: what the registry's answer means to our caller.
+const REGISTRY_KINDS: Readonly<Record<RegistryErrorCode, ErrorKind>> = {
+  unauthorized: "unauthorized",
+  denied: "forbidden",
+  "not-found": "not-found",
+  platform: "not-found",
+  unsupported: "invalid",
+  // The registry (or the path to it) failed us: another try, or another registry, may do.
+  "invalid-manifest": "unavailable",
+  "digest-mismatch": "unavailable",
+  truncated: "unavailable",
+  unavailable: "unavailable",
+  protocol: "unavailable",
+};
+
+export class RegistryError extends Error implements KindedError {
   constructor(
     readonly code: RegistryErrorCode,
     message: string,
@@ -32,7 +49,10 @@ export class RegistryError extends Error {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "RegistryError";
     this.status = options?.status;
+    this.kind = REGISTRY_KINDS[code];
   }
+
+  readonly kind: ErrorKind;
 
   /** The HTTP status that caused the error, when there was one. */
   readonly status: number | undefined;

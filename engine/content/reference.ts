@@ -31,6 +31,7 @@
 import { ContentError } from "./types.js";
 import type { Digest } from "./types.js";
 import { parseDigest } from "./digest.js";
+import type { KindedError } from "../errors.js";
 
 export const DEFAULT_DOMAIN = "docker.io";
 export const DEFAULT_TAG = "latest";
@@ -53,7 +54,9 @@ export interface ImageReference {
   readonly digest?: Digest;
 }
 
-export class InvalidReferenceError extends Error {
+export class InvalidReferenceError extends Error implements KindedError {
+  readonly kind = "invalid";
+
   constructor(
     readonly reference: string,
     reason: string,

@@ -19,6 +19,7 @@
 // ContentError("invalid-digest") before touching storage (path() and read()
 // throw it; the others reject).
 import type { Readable, Writable } from "node:stream";
+import type { ErrorKind, KindedError } from "../errors.js";
 
 export type Digest = `sha256:${string}`;
 
@@ -79,7 +80,7 @@ export interface ContentStore {
 
 export type ContentErrorCode = "not-found" | "digest-mismatch" | "size-mismatch" | "invalid-digest";
 
-export class ContentError extends Error {
+export class ContentError extends Error implements KindedError {
   constructor(
     readonly code: ContentErrorCode,
     message: string,
@@ -87,5 +88,9 @@ export class ContentError extends Error {
   ) {
     super(message, options);
     this.name = "ContentError";
+    // Bytes or a digest that do not match what they claim are the writer's mistake.
+    this.kind = code === "not-found" ? "not-found" : "invalid";
   }
+
+  readonly kind: ErrorKind;
 }

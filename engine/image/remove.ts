@@ -3,7 +3,8 @@
 // record names and no operation in flight has leased. Layers go top first,
 // since the snapshotter refuses to remove a layer that still has a child.
 import { familiarName, parseReference } from "../content/reference.js";
-import { ContentError, type ContentStore, type Digest } from "../content/types.js";
+import type { ContentStore, Digest } from "../content/types.js";
+import { kindOf } from "../errors.js";
 import { SnapshotError, type ChainId, type Snapshotter } from "../snapshot/types.js";
 import { EngineError } from "../types.js";
 import type { FileLock } from "../sys/flock.js";
@@ -75,7 +76,7 @@ async function collectLocked(ctx: RemoveContext, candidates: { chains: ChainId[]
       await ctx.content.delete(blob);
       removed.blobs.push(blob);
     } catch (err) {
-      if (!(err instanceof ContentError && err.code === "not-found")) throw err;
+      if (kindOf(err) !== "not-found") throw err;
     }
   }
   return removed;

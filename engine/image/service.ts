@@ -42,7 +42,7 @@ import { pushImage, type PushResult } from "./push.js";
 import { collectGarbage, pruneImages, removeImage, type PruneResult, type RemoveOptions } from "./remove.js";
 import { ImageStore, refKey } from "./store.js";
 import type { ImageEntry, ImageRecord } from "./types.js";
-import { withNoSpaceErrors } from "../no-space.js";
+import { withEngineErrors } from "../boundary.js";
 
 export interface ImageServiceOptions {
   stateDir: string;
@@ -171,7 +171,7 @@ export class ImageService {
       users,
     });
     // The CLI's image commands use this service directly, not through the engine: the same readable full-disk errors.
-    return withNoSpaceErrors(service, opts.stateDir);
+    return withEngineErrors(service, opts.stateDir);
   }
 
   async close(): Promise<void> {

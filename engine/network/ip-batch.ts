@@ -33,6 +33,7 @@
 // not print on stdout (the markers are counted there) and each must be one
 // physical line without `#` (ip drops comments) or a trailing backslash.
 import { run } from "../sys/exec.js";
+import type { KindedError } from "../errors.js";
 
 export interface IpLineFailure {
   /** The failing line as given; "" when the failure is not one line's (ip ended abnormally). */
@@ -48,7 +49,9 @@ export interface IpBatchResult {
   stderr: string;
 }
 
-export class IpBatchError extends Error {
+export class IpBatchError extends Error implements KindedError {
+  readonly kind = "internal";
+
   constructor(readonly failures: readonly IpLineFailure[]) {
     super(
       `ip -batch failed: ${failures

@@ -248,7 +248,7 @@ export class Lifecycle {
 
   async kill(id: string, sig: string): Promise<void> {
     const rec = this.rec(id);
-    if (!isActive(rec.state)) throw new EngineError("not-running", `container ${rec.name} is not running`);
+    if (!isActive(rec.state)) throw new EngineError("conflict", `container ${rec.name} is not running`);
     await this.signal(rec, sig, sig === "SIGKILL");
     // Like Docker, a SIGKILL returns once the container is gone.
     if (sig === "SIGKILL") await this.waitExit(id, 10_000);
@@ -258,7 +258,7 @@ export class Lifecycle {
     return this.serialize(id, async () => {
       const rec = this.rec(id);
       if (rec.state === "paused") throw new EngineError("conflict", `container ${rec.name} is already paused`);
-      if (rec.state !== "running") throw new EngineError("not-running", `container ${rec.name} is not running`);
+      if (rec.state !== "running") throw new EngineError("conflict", `container ${rec.name} is not running`);
       await this.d.runc.pause(id);
       await this.update(rec, { state: transition(rec.state, "paused") });
       this.event(rec, "pause");

@@ -283,7 +283,7 @@ export class ContainerRuntime {
   async exec(id: string, spec: ExecSpec): Promise<{ exitCode: number }> {
     const rec = this.get(id);
     if (rec.state === "paused") throw new EngineError("conflict", `container ${rec.name} is paused, unpause it first`);
-    if (rec.state !== "running") throw new EngineError("not-running", `container ${rec.name} is not running`);
+    if (rec.state !== "running") throw new EngineError("conflict", `container ${rec.name} is not running`);
     const dir = this.store.containerDir(rec.id);
     const config = JSON.parse(await readFile(join(dir, "config.json"), "utf8")) as OciSpec;
     // The user is looked up in the running container's own view of its files (its passwd as it is
@@ -299,7 +299,7 @@ export class ContainerRuntime {
 
   async top(id: string): Promise<{ titles: string[]; processes: string[][] }> {
     const rec = this.get(id);
-    if (rec.state !== "running" && rec.state !== "paused") throw new EngineError("not-running", `container ${rec.name} is not running`);
+    if (rec.state !== "running" && rec.state !== "paused") throw new EngineError("conflict", `container ${rec.name} is not running`);
     return parsePs(await this.runc.ps(rec.id, ["-ef"]));
   }
 

@@ -10,9 +10,12 @@
 //   limit        the layer is larger than the snapshotter allows (a compression
 //                bomb, too many entries: limits.ts)
 //   io           the local filesystem failed (ENOSPC, EACCES ...)
+import { kindOf } from "../errors.js";
+import type { ErrorKind, KindedError } from "../errors.js";
+
 export type UnpackErrorCode = "breakout" | "invalid" | "unsupported" | "corrupt" | "limit" | "io";
 
-export class UnpackError extends Error {
+export class UnpackError extends Error implements KindedError {
   constructor(
     readonly code: UnpackErrorCode,
     message: string,
@@ -21,7 +24,11 @@ export class UnpackError extends Error {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "UnpackError";
     this.entry = options?.entry;
+    // A broken or hostile layer is invalid whatever the reason; a local failure is what the OS said (ENOSPC ...).
+    this.kind = code === "io" ? kindOf(options?.cause) : "invalid";
   }
+
+  readonly kind: ErrorKind;
 
   /** The tar entry name (as written in the archive) that caused the failure, if any. */
   readonly entry: string | undefined;

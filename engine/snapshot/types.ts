@@ -35,6 +35,7 @@
 //    image store's job, not the snapshotter's.
 import type { Readable } from "node:stream";
 import type { Digest } from "../content/types.js";
+import type { ErrorKind, KindedError } from "../errors.js";
 
 /** A chain ID, "sha256:<64 hex>". */
 export type ChainId = Digest;
@@ -151,7 +152,16 @@ export interface Snapshotter {
 
 export type SnapshotErrorCode = "not-found" | "invalid" | "conflict" | "in-use" | "digest-mismatch" | "unavailable";
 
-export class SnapshotError extends Error {
+const SNAPSHOT_KINDS: Readonly<Record<SnapshotErrorCode, ErrorKind>> = {
+  "not-found": "not-found",
+  invalid: "invalid",
+  conflict: "conflict",
+  "in-use": "conflict",
+  "digest-mismatch": "invalid",
+  unavailable: "unavailable",
+};
+
+export class SnapshotError extends Error implements KindedError {
   constructor(
     readonly code: SnapshotErrorCode,
     message: string,
@@ -159,5 +169,8 @@ export class SnapshotError extends Error {
   ) {
     super(message, options);
     this.name = "SnapshotError";
+    this.kind = SNAPSHOT_KINDS[code];
   }
+
+  readonly kind: ErrorKind;
 }

@@ -15,6 +15,7 @@ import { randomBytes } from "node:crypto";
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { open, readdir, readFile, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import type { KindedError } from "../errors.js";
 
 export const TEMP_PREFIX = ".tmp-";
 
@@ -120,7 +121,9 @@ export async function readJsonFile<T>(file: string): Promise<T | undefined> {
 }
 
 /** A persisted file that exists but does not parse: never a reason to delete what it describes. */
-export class CorruptFileError extends Error {
+export class CorruptFileError extends Error implements KindedError {
+  readonly kind = "internal";
+
   constructor(
     readonly file: string,
     reason: string,

@@ -4,6 +4,7 @@
 import { spawn } from "node:child_process";
 import { constants as osConstants } from "node:os";
 import { DEFAULT_KILL_GRACE_MS, Launcher, signalGroup } from "./launcher.js";
+import type { KindedError } from "../errors.js";
 
 export interface RunResult {
   stdout: string;
@@ -11,7 +12,10 @@ export interface RunResult {
   code: number;
 }
 
-export class CommandError extends Error {
+export class CommandError extends Error implements KindedError {
+  // A command of ours failing is our failure; the few callers that know better (runc: "does not exist") translate it.
+  readonly kind = "internal";
+
   constructor(
     readonly command: string,
     readonly args: readonly string[],
@@ -24,7 +28,9 @@ export class CommandError extends Error {
 }
 
 /** A command that outlived its timeout; it and what it started were killed (SIGTERM, then SIGKILL). */
-export class CommandTimeoutError extends Error {
+export class CommandTimeoutError extends Error implements KindedError {
+  readonly kind = "timeout";
+
   constructor(
     readonly command: string,
     readonly args: readonly string[],

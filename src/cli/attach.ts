@@ -9,6 +9,7 @@
 import type { DaemonClient } from "../daemon/client.js";
 import { FRAME, FrameDecoder, encodeFrame, jsonFrame } from "../daemon/attach.js";
 import type { AttachMessage } from "../daemon/attach.js";
+import { isErrorKind } from "../../engine/errors.js";
 import { CliError } from "./errors.js";
 
 export interface AttachOptions {
@@ -54,9 +55,11 @@ export async function attach(client: DaemonClient, path: string, body: unknown, 
           case FRAME.exit:
             finish(undefined, (JSON.parse(payload.toString("utf8")) as { exitCode: number }).exitCode);
             break;
-          case FRAME.error:
-            finish(new CliError((JSON.parse(payload.toString("utf8")) as { message: string }).message));
+          case FRAME.error: {
+            const { message, kind } = JSON.parse(payload.toString("utf8")) as { message: string; kind?: unknown };
+            finish(new CliError(message, undefined, isErrorKind(kind) ? { kind } : undefined));
             break;
+          }
         }
       }
     };

@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { CommanderError } from "commander";
 import type { Command } from "commander";
 import { buildProgram } from "./program.js";
-import { CliError, reportError } from "./errors.js";
+import { exitCodeOf, reportError } from "./errors.js";
 
 export function version(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
@@ -32,11 +32,7 @@ export async function main(argv: string[]): Promise<number> {
       // Help and version requests arrive here as "errors" with exit code 0.
       return err.exitCode;
     }
-    if (err instanceof CliError) {
-      reportError(err);
-      return err.exitCode;
-    }
     reportError(err);
-    return 1;
+    return exitCodeOf(err);
   }
 }

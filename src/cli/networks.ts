@@ -1,6 +1,7 @@
 // `tscompose network ls|inspect|create|rm|prune|connect|disconnect` (the
 // docker CLI's), through the daemon.
 import type { NetworkView, PruneResult } from "../daemon/api.js";
+import { kindOf } from "../../engine/errors.js";
 import { CliError } from "./errors.js";
 import { filterQuery, inspectObjects, labelMap, labelsText, listText, pruneWith, removeEach } from "./object-output.js";
 import type { ListFlags } from "./object-output.js";
@@ -70,7 +71,7 @@ export async function runNetworkRm(names: string[], flags: { force?: boolean }):
       await client.json("DELETE", `/networks/${encodeURIComponent(n)}`);
     } catch (err) {
       // -f: a network that does not exist is not an error (docker network rm -f).
-      if (flags.force && (err as { status?: number }).status === 404) return;
+      if (flags.force && kindOf(err) === "not-found") return;
       throw err;
     }
   });

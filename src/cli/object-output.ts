@@ -44,7 +44,7 @@ export async function inspectObjects(client: DaemonClient, path: string, names: 
     try {
       found.push(toDocker(await client.json<never>("GET", `${path}/${encodeURIComponent(name)}`)));
     } catch (err) {
-      if (!(err instanceof DaemonError && err.status === 404)) throw err;
+      if (!(err instanceof DaemonError && err.kind === "not-found")) throw err;
       process.stderr.write(`Error response from daemon: ${err.message}\n`);
       missing = true;
     }

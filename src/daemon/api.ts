@@ -54,7 +54,7 @@ export type StreamMessage =
   | { type: "warning"; message: string }
   | { type: "info"; message: string }
   | { type: "result"; ok: boolean; failed: { id: string; target: string; error: string }[]; project: string }
-  | { type: "error"; message: string; code?: string };
+  | { type: "error"; message: string; code?: string; /** an ErrorKind (engine/errors.ts) */ kind?: string };
 
 export interface StackSummary {
   name: string;

@@ -7,10 +7,8 @@ import type { IncomingMessage } from "node:http";
 import { STATUS_CODES } from "node:http";
 import { PassThrough, Writable } from "node:stream";
 import type { Duplex } from "node:stream";
-import { EngineError } from "../../engine/types.js";
 import type { ExecSpec } from "../../engine/types.js";
 import type { StackSpec } from "../../model/stack.js";
-import { StackError } from "../stack/errors.js";
 import { loadStack } from "../stack/load.js";
 import { API_VERSION } from "./api.js";
 import type { ExecRequest, RunRequest } from "./api.js";
@@ -19,7 +17,7 @@ import type { AttachMessage, FrameType } from "./attach.js";
 import type { StackController } from "./controller.js";
 import type { Logger } from "./log.js";
 import { checkRequest } from "./api-schema.js";
-import { HttpError, announcedLength, decodeParam, drained, parseJson, requestUrl } from "./http.js";
+import { HttpError, announcedLength, decodeParam, drained, errorBody, parseJson, requestUrl, statusOf } from "./http.js";
 import { createRunContainer } from "./run.js";
 
 export interface AttachContext {
@@ -133,7 +131,7 @@ export class AttachSessions {
       }
     } catch (err) {
       if (session) throw err;
-      respond(socket, statusOf(err), { message: (err as Error).message });
+      respond(socket, statusOf(err), errorBody(err));
     }
   }
 
@@ -189,7 +187,7 @@ export class AttachSessions {
       });
       s.finish(jsonFrame(FRAME.exit, { exitCode }));
     } catch (err) {
-      s.finish(jsonFrame(FRAME.error, { message: (err as Error).message, code: (err as { code?: string }).code }));
+      s.finish(jsonFrame(FRAME.error, errorBody(err)));
     } finally {
       stdin.destroy();
     }
@@ -209,7 +207,7 @@ export class AttachSessions {
     try {
       created = await createRunContainer(this.ctx.controller, stack, req, (m) => s.message(m));
     } catch (err) {
-      s.finish(jsonFrame(FRAME.error, { message: (err as Error).message }));
+      s.finish(jsonFrame(FRAME.error, errorBody(err)));
       return;
     }
     const { id, name } = created;
@@ -237,7 +235,7 @@ export class AttachSessions {
       if (code !== undefined && code > 0) {
         s.send(FRAME.stderr, `${(err as Error).message}\n`);
         s.finish(jsonFrame(FRAME.exit, { exitCode: code }));
-      } else s.finish(jsonFrame(FRAME.error, { message: (err as Error).message }));
+      } else s.finish(jsonFrame(FRAME.error, errorBody(err)));
       return;
     }
     if (req.detach) {
@@ -259,7 +257,7 @@ export class AttachSessions {
       ({ exitCode } = await engine.waitContainer(id));
     } catch (err) {
       await remove();
-      s.finish(jsonFrame(FRAME.error, { message: (err as Error).message }));
+      s.finish(jsonFrame(FRAME.error, errorBody(err)));
       return;
     }
     await remove();
@@ -306,13 +304,6 @@ function readBody(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<{
     socket.on("data", onData);
     socket.on("close", onClose);
   });
-}
-
-function statusOf(err: unknown): number {
-  if (err instanceof HttpError) return err.status;
-  if (err instanceof StackError || err instanceof SyntaxError) return 400;
-  if (err instanceof EngineError) return err.code === "not-found" ? 404 : err.code === "invalid" ? 400 : 409;
-  return 500;
 }
 
 function respond(socket: Duplex, status: number, body: unknown): void {

@@ -12,16 +12,29 @@ import { API_VERSION } from "./api.js";
 import { UPGRADE_PROTOCOL } from "./attach.js";
 import { ensureStateDir } from "../../engine/sys/state-dir.js";
 import type { DaemonPaths } from "./paths.js";
+import { isErrorKind } from "../../engine/errors.js";
+import type { ErrorKind, KindedError } from "../../engine/errors.js";
+import { kindOfStatus } from "./http.js";
 
-export class DaemonError extends Error {
+/** The daemon's error answer, its kind as the daemon named it (or, from an older daemon, as the status says). */
+export class DaemonError extends Error implements KindedError {
   constructor(
     message: string,
     readonly status: number,
     readonly code?: string,
+    kind?: unknown,
   ) {
     super(message);
     this.name = "DaemonError";
+    this.kind = isErrorKind(kind) ? kind : kindOfStatus(status);
   }
+
+  readonly kind: ErrorKind;
+}
+
+/** The error an answer of status >= 400 stands for, from its JSON body (http.ts errorBody). */
+function answerError(status: number | undefined, body: { message?: string; code?: string; kind?: string }): DaemonError {
+  return new DaemonError(body.message ?? `daemon answered ${status}`, status ?? 500, body.code, body.kind);
 }
 
 /** A connection that never reached the daemon: nothing was sent, so the request may be retried. */
@@ -77,8 +90,8 @@ export class DaemonClient {
     const chunks: Buffer[] = [];
     for await (const c of res) chunks.push(c as Buffer);
     const text = Buffer.concat(chunks).toString("utf8");
-    const parsed = (text ? JSON.parse(text) : {}) as T & { message?: string; code?: string };
-    if ((res.statusCode ?? 500) >= 400) throw new DaemonError(parsed.message ?? `daemon answered ${res.statusCode}`, res.statusCode ?? 500, parsed.code);
+    const parsed = (text ? JSON.parse(text) : {}) as T & { message?: string; code?: string; kind?: string };
+    if ((res.statusCode ?? 500) >= 400) throw answerError(res.statusCode, parsed);
     return parsed;
   }
 
@@ -94,8 +107,8 @@ export class DaemonClient {
     );
     const chunks: Buffer[] = [];
     for await (const c of res) chunks.push(c as Buffer);
-    const parsed = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as T & { message?: string; code?: string };
-    if ((res.statusCode ?? 500) >= 400) throw new DaemonError(parsed.message ?? `daemon answered ${res.statusCode}`, res.statusCode ?? 500, parsed.code);
+    const parsed = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as T & { message?: string; code?: string; kind?: string };
+    if ((res.statusCode ?? 500) >= 400) throw answerError(res.statusCode, parsed);
     return parsed;
   }
 
@@ -105,8 +118,8 @@ export class DaemonClient {
     if ((res.statusCode ?? 500) >= 400) {
       const chunks: Buffer[] = [];
       for await (const c of res) chunks.push(c as Buffer);
-      const parsed = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as { message?: string; code?: string };
-      throw new DaemonError(parsed.message ?? `daemon answered ${res.statusCode}`, res.statusCode ?? 500, parsed.code);
+      const parsed = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as { message?: string; code?: string; kind?: string };
+      throw answerError(res.statusCode, parsed);
     }
     await pipeline(res, out);
   }
@@ -117,8 +130,8 @@ export class DaemonClient {
     if ((res.statusCode ?? 500) >= 400) {
       const chunks: Buffer[] = [];
       for await (const c of res) chunks.push(c as Buffer);
-      const parsed = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as { message?: string; code?: string };
-      throw new DaemonError(parsed.message ?? `daemon answered ${res.statusCode}`, res.statusCode ?? 500, parsed.code);
+      const parsed = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as { message?: string; code?: string; kind?: string };
+      throw answerError(res.statusCode, parsed);
     }
     let buffered = "";
     try {
@@ -152,13 +165,13 @@ export class DaemonClient {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("end", () => {
-          let parsed: { message?: string; code?: string } = {};
+          let parsed: { message?: string; code?: string; kind?: string } = {};
           try {
             parsed = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as typeof parsed;
           } catch {
             // not JSON: the status says enough
           }
-          reject(new DaemonError(parsed.message ?? `daemon answered ${res.statusCode}`, res.statusCode ?? 500, parsed.code));
+          reject(answerError(res.statusCode, parsed));
         });
       });
       req.on("error", reject);

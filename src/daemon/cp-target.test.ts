@@ -39,6 +39,6 @@ describe("copyTarget: docker cp's path rules", () => {
       }
     })();
     expect(err).toBeInstanceOf(CopyPathError);
-    expect((err as CopyPathError).notFound).toBe(true);
+    expect((err as CopyPathError).kind).toBe("not-found");
   });
 });

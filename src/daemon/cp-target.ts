@@ -8,6 +8,7 @@
 //   contents into DST itself.
 // - "SRC/" or "SRC/." when SRC is not a directory -> error.
 import { posix } from "node:path";
+import type { ErrorKind, KindedError } from "../../engine/errors.js";
 import type { ContainerPathKind } from "../../engine/types.js";
 
 export interface CopyEnd {
@@ -17,12 +18,13 @@ export interface CopyEnd {
   kind: ContainerPathKind | undefined;
 }
 
-export class CopyPathError extends Error {
-  constructor(
-    message: string,
-    readonly notFound = false,
-  ) {
+export class CopyPathError extends Error implements KindedError {
+  readonly kind: ErrorKind;
+
+  constructor(message: string, notFound = false) {
     super(message);
+    this.name = "CopyPathError";
+    this.kind = notFound ? "not-found" : "invalid";
   }
 }
 

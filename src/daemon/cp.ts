@@ -11,7 +11,7 @@ import { unpackLayer } from "../../engine/snapshot/unpack.js";
 import type { ContainerPathKind, Engine } from "../../engine/types.js";
 import { EngineError } from "../../engine/types.js";
 import type { CopyRequest, CopyResponse } from "./api.js";
-import { CopyPathError, copyTarget } from "./cp-target.js";
+import { copyTarget } from "./cp-target.js";
 
 /** A host path's kind, links followed (undefined: not there). */
 async function hostKind(p: string): Promise<ContainerPathKind | undefined> {
@@ -29,11 +29,6 @@ async function hostSourceKind(p: string, followLink: boolean): Promise<Container
 const parentOf = (p: string): string => posix.dirname(p.replace(/\/+$/, "") || "/");
 const withoutDot = (p: string): string => p.replace(/\/\.$/, "/").replace(/(.)\/+$/, "$1");
 
-function asEngineError(err: unknown): never {
-  if (err instanceof CopyPathError) throw new EngineError(err.notFound ? "not-found" : "invalid", err.message);
-  throw err;
-}
-
 export async function copyFiles(engine: Engine, id: string, req: CopyRequest): Promise<CopyResponse> {
   if (!posix.isAbsolute(req.hostPath)) throw new EngineError("invalid", `the host path must be absolute: ${req.hostPath}`);
   const followLink = req.followLink === true;
@@ -46,12 +41,8 @@ export async function copyFiles(engine: Engine, id: string, req: CopyRequest): P
       kind: await engine.statContainerPath(id, dstPath, { followLink: true }),
       parentIsDirectory: (await engine.statContainerPath(id, parentOf(dstPath), { followLink: true })) === "directory",
     };
-    let target: string;
-    try {
-      target = copyTarget(src, dst);
-    } catch (err) {
-      asEngineError(err);
-    }
+    // A CopyPathError carries its kind (not-found, invalid): the server answers its status.
+    const target = copyTarget(src, dst);
     // -L: the link's target is what is copied (the host is the user's own: the kernel may resolve it).
     const hostPath = followLink ? await realpath(withoutDot(req.hostPath)) : withoutDot(req.hostPath);
     const r = await engine.copyToContainer(id, { copies: [{ hostPath, containerPath: target }], removals: [], owner: archive ? "source" : { uid: 0, gid: 0 } });
@@ -59,12 +50,7 @@ export async function copyFiles(engine: Engine, id: string, req: CopyRequest): P
   }
   const src = { path: req.containerPath, kind: await engine.statContainerPath(id, req.containerPath, { followLink }) };
   const dst = { path: req.hostPath, kind: await hostKind(req.hostPath), parentIsDirectory: (await hostKind(parentOf(req.hostPath))) === "directory" };
-  let target: string;
-  try {
-    target = copyTarget(src, dst);
-  } catch (err) {
-    asEngineError(err);
-  }
+  const target = copyTarget(src, dst);
   // The host's side is the user's: its links are theirs to follow; the helper then never writes through one.
   const hostTarget = (await hostKind(target)) === "directory" ? await realpath(target) : posix.join(await realpath(parentOf(target)), posix.basename(target));
   const r = await engine.copyFromContainer(id, { containerPath: withoutDot(req.containerPath), hostPath: hostTarget, followLink, archive });

@@ -1,19 +1,55 @@
-// What every request handler of the daemon shares: the error that carries an
-// HTTP status, and the decoding of request data (path parameters, query
-// values), each of which answers 400 on bad input instead of throwing
+// What every request handler of the daemon shares: the one mapping between
+// error kinds (engine/errors.ts) and HTTP statuses, the error that carries a
+// status of its own, and the decoding of request data (path parameters,
+// query values), each of which answers 400 on bad input instead of throwing
 // something the server cannot map to a status.
 
 import type { Writable } from "node:stream";
+import { kindOf } from "../../engine/errors.js";
+import type { ErrorKind, KindedError } from "../../engine/errors.js";
 
-/** An error with the HTTP status to answer: a client's mistake (4xx), never the daemon's. */
-export class HttpError extends Error {
+/** The status the daemon answers for each kind of error; the client reads it back with kindOfStatus. */
+export const STATUS_OF_KIND: Readonly<Record<ErrorKind, number>> = {
+  invalid: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  "not-found": 404,
+  conflict: 409,
+  internal: 500,
+  unavailable: 503,
+  timeout: 504,
+  "no-space": 507,
+};
+
+/** The kind of an answer's status: the inverse of STATUS_OF_KIND, other 4xx being invalid and other 5xx internal. */
+export function kindOfStatus(status: number): ErrorKind {
+  for (const [kind, s] of Object.entries(STATUS_OF_KIND)) if (s === status) return kind as ErrorKind;
+  return status >= 400 && status < 500 ? "invalid" : "internal";
+}
+
+/** The status to answer for anything thrown while serving a request. */
+export function statusOf(err: unknown): number {
+  return err instanceof HttpError ? err.status : STATUS_OF_KIND[kindOf(err)];
+}
+
+/** The JSON body of an error answer (or a stream's or an attach session's last message): the client rebuilds the error from it. */
+export function errorBody(err: unknown): { message: string; code?: string; kind: ErrorKind } {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return { message: err instanceof Error ? err.message : String(err), ...(typeof code === "string" ? { code } : {}), kind: kindOf(err) };
+}
+
+/** An error with the HTTP status to answer (413, 405 ... that no kind names); its kind follows from the status. */
+export class HttpError extends Error implements KindedError {
   constructor(
     readonly status: number,
     message: string,
   ) {
     super(message);
     this.name = "HttpError";
+    this.kind = kindOfStatus(status);
   }
+
+  readonly kind: ErrorKind;
 }
 
 /** A percent-encoded path segment; `%E0%A4%A` (invalid UTF-8 or a broken escape) is a 400, not a URIError. */

@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { diskUsage } from "../../engine/snapshot/usage.js";
 import type { ContainerInfo, Engine, NetworkInfo, VolumeInfo } from "../../engine/types.js";
+import { kindOf } from "../../engine/errors.js";
 import { EngineError } from "../../engine/types.js";
 import type { NetworkCreateRequest, NetworkView, PruneResult, VolumeCreateRequest, VolumeView } from "./api.js";
 import { matches, NETWORK_FILTERS, parseFilters, VOLUME_FILTERS } from "./object-filters.js";
@@ -79,7 +80,7 @@ export class ObjectService {
         await this.engine.removeVolume(v.name);
       } catch (err) {
         // A container took it since we looked: it stays, as in use.
-        if (err instanceof EngineError && err.code === "conflict") continue;
+        if (kindOf(err) === "conflict") continue;
         throw err;
       }
       result.deleted.push(v.name);
@@ -127,7 +128,7 @@ export class ObjectService {
       try {
         await this.engine.removeNetwork(n.name);
       } catch (err) {
-        if (err instanceof EngineError && err.code === "conflict") continue;
+        if (kindOf(err) === "conflict") continue;
         throw err;
       }
       result.deleted.push(n.name);

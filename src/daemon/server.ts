@@ -11,9 +11,7 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { cleanContainerPath } from "../../engine/copy.js";
 import { checkName } from "../../engine/names.js";
-import { EngineError } from "../../engine/types.js";
 import type { Engine } from "../../engine/types.js";
-import { StackError } from "../stack/errors.js";
 import { API_VERSION } from "./api.js";
 import { AttachSessions } from "./attach-server.js";
 import { checkRequest } from "./api-schema.js";
@@ -23,7 +21,7 @@ import { listenPrivately } from "./socket.js";
 import { ObjectService } from "./objects.js";
 import { systemDiskUsage } from "./disk-usage.js";
 import { systemPrune } from "./system-prune.js";
-import { HttpError, decodeParam, drained, queryFlag, queryValue, readJsonBody, requestUrl } from "./http.js";
+import { HttpError, decodeParam, drained, errorBody, queryFlag, queryValue, readJsonBody, requestUrl, statusOf } from "./http.js";
 import { pendingChange, stackDetail, statsOf } from "./stack-inspect.js";
 import type { ContainerWaitResponse, DaemonEvent, StreamMessage } from "./api.js";
 import type { StackController } from "./controller.js";
@@ -49,7 +47,7 @@ export function startServer(socket: string, ctx: ServerContext, group?: number):
     // process (a URIError from one bad escape used to kill the daemon).
     const fail = (err: unknown): void => {
       ctx.log.warn("request failed", { method: req.method, path: req.url, error: (err as Error).message });
-      if (!res.headersSent) sendJson(res, statusOf(err), { message: (err as Error).message, code: (err as { code?: string }).code });
+      if (!res.headersSent) sendJson(res, statusOf(err), errorBody(err));
       else res.end();
     };
     try {
@@ -82,13 +80,6 @@ export function startServer(socket: string, ctx: ServerContext, group?: number):
 /** Names that become paths are refused with a 400 before any work starts (the controller and stores check again). */
 function checkProjectNames(...names: (string | undefined)[]): void {
   for (const n of names) if (n !== undefined) checkName("project", n);
-}
-
-function statusOf(err: unknown): number {
-  if (err instanceof HttpError) return err.status;
-  if (err instanceof StackError) return 400;
-  if (err instanceof EngineError) return err.code === "not-found" ? 404 : err.code === "conflict" ? 409 : err.code === "invalid" ? 400 : 500;
-  return 500;
 }
 
 /** ?t=: seconds, as `stop -t` and `restart -t` send them. */
@@ -151,7 +142,7 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
       try {
         await fn(emit, req);
       } catch (err) {
-        emit({ type: "error", message: (err as Error).message, code: (err as { code?: string }).code });
+        emit({ type: "error", ...errorBody(err) });
       }
       res.end();
     };

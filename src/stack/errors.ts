@@ -2,6 +2,8 @@
 // line and column when the YAML source is known, and always the dotted key path
 // (`services.web.ports[1]`), because "invalid port" alone sends a user hunting.
 
+import type { KindedError } from "../../engine/errors.js";
+
 export interface SourceLocation {
   file: string;
   line: number; // 1-based
@@ -20,7 +22,9 @@ export const STACK_ERROR_CODES = [
 
 export type StackErrorCode = (typeof STACK_ERROR_CODES)[number];
 
-export class StackError extends Error {
+export class StackError extends Error implements KindedError {
+  /** Whatever its code, a stack that does not load is the request's fault: the user fixes the file. */
+  readonly kind = "invalid";
   readonly code: StackErrorCode;
   readonly path: string | undefined;
   readonly location: SourceLocation | undefined;

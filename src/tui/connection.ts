@@ -119,7 +119,7 @@ export class Connection {
           .json<ContainerView>("GET", `/containers/${encodeURIComponent(id)}`)
           .then((c) => this.h.onContainer(id, c))
           .catch((err: unknown) => {
-            if (err instanceof DaemonError && err.status === 404) this.h.onContainer(id, undefined);
+            if (err instanceof DaemonError && err.kind === "not-found") this.h.onContainer(id, undefined);
           });
       }
     }, this.opts.snapshotDebounceMs ?? 300);
