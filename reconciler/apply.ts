@@ -6,6 +6,7 @@
 // service never takes the rest of the stack down. Progress is reported as
 // events, never printed: the CLI and the TUI decide how it looks.
 import { kindOf } from "../engine/errors.js";
+import type { ErrorKind } from "../engine/errors.js";
 import type { ContainerInfo, Engine, PullProgress } from "../engine/types.js";
 import { containerNameFor, containerSpecFor } from "./container-spec.js";
 import type { ServiceSpec, StackSpec } from "../model/stack.js";
@@ -44,7 +45,8 @@ export interface ApplyOptions {
 
 export interface ApplyResult {
   ok: boolean;
-  failed: { id: string; target: string; error: string }[];
+  /** kind: the error's (engine/errors.ts); a skipped dependant has its root cause's. */
+  failed: { id: string; target: string; error: string; kind: ErrorKind }[];
   /** Containers created by this apply, by `service:number`. */
   created: Map<string, string>;
 }
@@ -93,7 +95,7 @@ export async function apply(plan: Plan, opts: ApplyOptions): Promise<ApplyResult
   const emit = opts.onEvent ?? (() => undefined);
   const created = new Map<string, string>();
   const status = new Map<string, "done" | "failed">();
-  const failure = new Map<string, string>();
+  const failure = new Map<string, { message: string; kind: ErrorKind }>();
   const failed: ApplyResult["failed"] = [];
   const pending = new Set(plan.actions.map((a) => a.id));
   const running = new Map<string, Promise<void>>();
@@ -117,8 +119,9 @@ export async function apply(plan: Plan, opts: ApplyOptions): Promise<ApplyResult
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       status.set(a.id, "failed");
-      failure.set(a.id, message);
-      failed.push({ id: a.id, target, error: message });
+      const kind = kindOf(err);
+      failure.set(a.id, { message, kind });
+      failed.push({ id: a.id, target, error: message, kind });
       emit({ type: "action", id: a.id, kind: a.kind, target, name, status: "failed", message });
     }
   };
@@ -131,11 +134,11 @@ export async function apply(plan: Plan, opts: ApplyOptions): Promise<ApplyResult
       const blocked = a.after.find((d) => status.get(d) === "failed");
       if (blocked !== undefined) {
         pending.delete(id);
-        const root = failure.get(blocked) ?? "failed";
-        const message = `dependency ${targetOf(byId.get(blocked) as Action)} failed: ${root.replace(/^dependency .* failed: /, "")}`;
+        const root = failure.get(blocked) ?? { message: "failed", kind: "internal" };
+        const message = `dependency ${targetOf(byId.get(blocked) as Action)} failed: ${root.message.replace(/^dependency .* failed: /, "")}`;
         status.set(id, "failed");
-        failure.set(id, message);
-        failed.push({ id, target: targetOf(a), error: message });
+        failure.set(id, { message, kind: root.kind });
+        failed.push({ id, target: targetOf(a), error: message, kind: root.kind });
         emit({ type: "action", id, kind: a.kind, target: targetOf(a), name: displayNameOf(a, opts.stack), status: "skipped", message });
         continue;
       }
@@ -154,7 +157,7 @@ export async function apply(plan: Plan, opts: ApplyOptions): Promise<ApplyResult
     }
     if (running.size === 0 && pending.size > 0) {
       // Nothing runnable and nothing running: an `after` names an action outside the plan.
-      for (const id of pending) failed.push({ id, target: targetOf(byId.get(id) as Action), error: "waits for an action that is not in the plan" });
+      for (const id of pending) failed.push({ id, target: targetOf(byId.get(id) as Action), error: "waits for an action that is not in the plan", kind: "internal" });
       break;
     }
     if (running.size > 0) await Promise.race(running.values());

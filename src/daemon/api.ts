@@ -53,7 +53,7 @@ export type StreamMessage =
   | ProgressEvent
   | { type: "warning"; message: string }
   | { type: "info"; message: string }
-  | { type: "result"; ok: boolean; failed: { id: string; target: string; error: string }[]; project: string }
+  | { type: "result"; ok: boolean; failed: { id: string; target: string; error: string; /** an ErrorKind (engine/errors.ts) */ kind?: string }[]; project: string }
   | { type: "error"; message: string; code?: string; /** an ErrorKind (engine/errors.ts) */ kind?: string };
 
 export interface StackSummary {

@@ -4,6 +4,8 @@
 // calls it an orphan) and a slug label, publishes no ports unless asked, and
 // has the overrides of the command line applied on top of the service.
 import { randomBytes } from "node:crypto";
+import { EngineError } from "../../engine/errors.js";
+import type { ErrorKind } from "../../engine/errors.js";
 import type { ContainerInfo, ContainerSpec, Engine } from "../../engine/types.js";
 import { apply } from "../../reconciler/apply.js";
 import { containerSpecFor } from "../../reconciler/container-spec.js";
@@ -39,7 +41,11 @@ export async function createRunContainer(
     const prerequisites = plan.actions.filter((a) => a.kind === "pull" || a.kind === "create-network" || a.kind === "create-volume");
     if (prerequisites.length > 0) {
       const result = await apply({ actions: prerequisites, warnings: [], errors: [] }, { engine, stack, health: controller.health, onEvent: (e) => emit(e) });
-      if (!result.ok) throw new Error(result.failed.map((f) => `${f.target}: ${f.error}`).join("; "));
+      if (!result.ok) {
+        // One kind when the failures agree (a pull refused for want of credentials is "unauthorized"), else internal.
+        const kinds = new Set(result.failed.map((f) => f.kind));
+        throw new EngineError(kinds.size === 1 ? [...kinds][0] as ErrorKind : "internal", result.failed.map((f) => `${f.target}: ${f.error}`).join("; "));
+      }
     }
     const existing = await engine.listContainers({ all: true, labels: { [LABEL.project]: stack.name, [LABEL.service]: svc.name, [LABEL.oneoff]: "True" } });
     const number = Math.max(0, ...existing.map((c) => Number(c.labels[LABEL.number]) || 0)) + 1;

@@ -11,6 +11,7 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { cleanContainerPath } from "../../engine/copy.js";
 import { checkName } from "../../engine/names.js";
+import { EngineError } from "../../engine/errors.js";
 import type { Engine } from "../../engine/types.js";
 import { API_VERSION } from "./api.js";
 import { AttachSessions } from "./attach-server.js";
@@ -199,7 +200,7 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
     r("GET", "/containers", async (_req, res, _p, q) => sendJson(res, 200, await controller.containers(q.get("project") ?? undefined, queryFlag(q, "all")))),
     r("GET", "/containers/:id", async (_req, res, [id]) => {
       const c = await engine.inspectContainer(id as string);
-      if (!c) sendJson(res, 404, { message: `no such container: ${id}` });
+      if (!c) throw new EngineError("not-found", `no such container: ${id}`);
       else sendJson(res, 200, { ...c, health: controller.health.health(c.id), healthLog: controller.health.logOf(c.id) });
     }),
     r(
