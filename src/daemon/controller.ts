@@ -8,10 +8,10 @@ import type { ContainerInfo, Engine, HealthcheckConfig } from "../../engine/type
 import { apply, conditionMet, displayNameOf, targetOf } from "../../reconciler/apply.js";
 import type { ProgressEvent } from "../../reconciler/apply.js";
 import { containerSpecFor } from "../../reconciler/container-spec.js";
-import { HealthMonitor } from "../../reconciler/health.js";
-import { readinessProbe } from "../../reconciler/readiness.js";
+import { HealthMonitor } from "./supervision/health.js";
+import { readinessProbe } from "./supervision/readiness.js";
 import { policyOf, restartOnDaemonStart } from "../../reconciler/restart-policy.js";
-import { Supervisor } from "../../reconciler/supervise.js";
+import { Supervisor } from "./supervision/supervise.js";
 import { LABEL } from "../../reconciler/labels.js";
 import type { StackSpec } from "../../model/stack.js";
 import { observeStack } from "../../reconciler/observed.js";
