@@ -12,6 +12,7 @@ import { HealthMonitor } from "./supervision/health.js";
 import { readinessProbe } from "./supervision/readiness.js";
 import { policyOf, restartOnDaemonStart } from "../../reconciler/restart-policy.js";
 import { Supervisor } from "./supervision/supervise.js";
+import { StopAnnouncingEngine } from "./supervision/stop-announcing-engine.js";
 import { LABEL } from "../../reconciler/labels.js";
 import type { StackSpec } from "../../model/stack.js";
 import { observeStack } from "../../reconciler/observed.js";
@@ -77,7 +78,7 @@ export class StackController {
       stoppedByUser: (project, id) => this.stacks.get(project)?.stoppedByUser.includes(id) ?? false,
       log: (msg, fields) => this.log.info(msg, fields),
     });
-    this.applyEngine = this.intendingEngine();
+    this.applyEngine = new StopAnnouncingEngine(engine, this.supervisor);
     // Health checks start with the container, not after the whole apply: a
     // dependant waiting on service_healthy must see its dependency's checks run.
     engine.onEvent((e) => {
@@ -90,29 +91,6 @@ export class StackController {
   /** Stops made by the daemon (down, recreate, a user's restart) must not look like crashes to the supervisor. */
   intendStop(id: string): void {
     this.supervisor.expectStop(id);
-  }
-
-  private intendingEngine(): Engine {
-    const sup = this.supervisor;
-    return new Proxy(this.engine, {
-      get(target, prop, receiver) {
-        const value = Reflect.get(target, prop, receiver) as unknown;
-        if (typeof value !== "function") return value;
-        if (prop === "stopContainer" || prop === "killContainer" || prop === "removeContainer") {
-          return (id: string, ...rest: unknown[]) => {
-            sup.expectStop(id);
-            return (value as (...a: unknown[]) => unknown).call(target, id, ...rest);
-          };
-        }
-        if (prop === "startContainer") {
-          return (id: string) => {
-            sup.clearExpected(id);
-            return (value as (id: string) => unknown).call(target, id);
-          };
-        }
-        return (value as (...a: unknown[]) => unknown).bind(target);
-      },
-    });
   }
 
   private async trackOne(id: string): Promise<void> {
