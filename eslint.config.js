@@ -33,6 +33,37 @@ export default tseslint.config(
   },
   { files: ["engine/**/*.ts"], rules: upward(["reconciler", "src", "bin"]) },
   { files: ["reconciler/**/*.ts"], rules: upward(["src", "bin"]) },
+  // The supervision runtime (health checks, readiness probes, restart policies) runs timers and
+  // sockets for the daemon: it sits below the daemon's coordinator and above the pure reconciler,
+  // and imports no other part of src (the controller wires it; clients never see it).
+  {
+    files: ["src/daemon/supervision/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { regex: "^\\.\\./(?!\\.\\./)", message: "the supervision runtime is driven by the daemon's controller; it may not import the rest of src/daemon" },
+            ...["cli", "tui", "stack", "bin"].map((layer) => ({
+              group: [`**/${layer}/**`, `**/${layer}`],
+              message: `the supervision runtime may not import ${layer}/`,
+            })),
+          ],
+        },
+      ],
+    },
+  },
+  // Only the daemon drives supervision: its clients and the loader never import it.
+  // (Another rule for these files must go in this same block: a later block's no-restricted-imports replaces this one.)
+  {
+    files: ["src/cli/**/*.ts", "src/tui/**/*.ts", "src/stack/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { patterns: [{ group: ["**/supervision/**", "**/supervision"], message: "supervision is the daemon's runtime; clients see health and restarts through the daemon API" }] },
+      ],
+    },
+  },
   // The stack model is plain data shared by the loader (src/stack) and the reconciler: it imports no layer.
   { files: ["model/**/*.ts"], rules: upward(["engine", "reconciler", "src", "bin"]) },
   {

@@ -3,31 +3,36 @@
 // interleaved) and stacks in parallel. Level-triggered: every entry point
 // (up, down, resync at start, events) observes the engine afresh and plans from
 // what is, never from what it remembers happened.
+//
+// The controller coordinates; the parts are beside it: observe.ts (what runs),
+// plan-run.ts (apply with progress, --dry-run), stack-supervision.ts (health
+// checks, restart policies, the engine apply sees), wait-ready.ts (up --wait),
+// stack-views.ts (ls and ps), stack-recovery.ts (unreadable records at start).
 import { checkName } from "../../engine/names.js";
-import type { ContainerInfo, Engine, HealthcheckConfig } from "../../engine/types.js";
-import { apply, conditionMet, displayNameOf, targetOf } from "../../reconciler/apply.js";
-import type { ProgressEvent } from "../../reconciler/apply.js";
-import { containerSpecFor } from "../../reconciler/container-spec.js";
-import { HealthMonitor } from "../../reconciler/health.js";
-import { readinessProbe } from "../../reconciler/readiness.js";
-import { policyOf, restartOnDaemonStart } from "../../reconciler/restart-policy.js";
-import { Supervisor } from "../../reconciler/supervise.js";
+import type { Engine } from "../../engine/types.js";
+import { restartOnDaemonStart } from "../../reconciler/restart-policy.js";
 import { LABEL } from "../../reconciler/labels.js";
 import type { StackSpec } from "../../model/stack.js";
-import { observeStack } from "../../reconciler/observed.js";
 import type { ObservedStack } from "../../reconciler/observed.js";
-import { imageOf, planDown, planUp, selectServices, topological } from "../../reconciler/plan.js";
+import { planDown, planUp, selectServices } from "../../reconciler/plan.js";
 import type { Plan, UpOptions } from "../../reconciler/plan.js";
 import { loadStack } from "../stack/load.js";
 import { NO_SUCH_SERVICE } from "./api.js";
-import type { ContainerView, DaemonEvent, DownRequest, JobView, StackSummary, StreamMessage, UpRequest } from "./api.js";
+import type { ContainerView, DaemonEvent, DownRequest, JobView, StackSummary, UpRequest } from "./api.js";
 import { withLabelledResources } from "./labelled-resources.js";
 import { StackWatcher } from "./watch.js";
 import { DevelopWatcher } from "./develop-watch.js";
 import type { Logger } from "./log.js";
+import { observe } from "./observe.js";
+import { previewPlan, runPlan } from "./plan-run.js";
+import type { Emit } from "./plan-run.js";
+import { recoverUnreadableStacks } from "./stack-recovery.js";
 import type { StackStore } from "./stacks.js";
-
-type Emit = (m: StreamMessage) => void;
+import { StackSupervision } from "./stack-supervision.js";
+import type { HealthMonitor } from "./supervision/health.js";
+import type { Supervisor } from "./supervision/supervise.js";
+import { containerViews, stackSummaries } from "./stack-views.js";
+import { waitReady } from "./wait-ready.js";
 
 /** Scheduled jobs (src/daemon/scheduler.ts), told of each stack's lifecycle. */
 export interface StackJobs {
@@ -45,8 +50,8 @@ export class StackController {
   readonly watcher: StackWatcher;
   /** develop.watch rules of watched stacks (src/daemon/develop-watch.ts), armed and disarmed with the watcher. */
   readonly develop: DevelopWatcher;
-  /** The engine as apply sees it: every stop it makes is announced to the supervisor first. */
-  private readonly applyEngine: Engine;
+  /** Health checks, restart policies and the engine apply sees (./stack-supervision.ts). */
+  private readonly supervision: StackSupervision;
   /** Attached by the daemon's main. */
   jobs: StackJobs | undefined;
 
@@ -67,70 +72,22 @@ export class StackController {
       },
     });
     this.develop = new DevelopWatcher(this, log, publish);
-    this.health = new HealthMonitor(engine, (id, name, status) => {
-      this.log.info("health status changed", { container: name, status });
-      onHealth(id, name, status);
-      if (status === "unhealthy") void this.supervisor.restartUnhealthy(id);
-    });
-    this.supervisor = new Supervisor(engine, {
-      specOf: (project) => this.stacks.get(project)?.spec,
-      stoppedByUser: (project, id) => this.stacks.get(project)?.stoppedByUser.includes(id) ?? false,
-      log: (msg, fields) => this.log.info(msg, fields),
-    });
-    this.applyEngine = this.intendingEngine();
-    // Health checks start with the container, not after the whole apply: a
-    // dependant waiting on service_healthy must see its dependency's checks run.
-    engine.onEvent((e) => {
-      if (e.type !== "container") return;
-      if (e.action === "start") void this.trackOne(e.id).catch(() => undefined);
-      else if (e.action === "die" || e.action === "destroy") this.health.untrack(e.id);
-    });
+    this.supervision = new StackSupervision(
+      engine,
+      {
+        specOf: (project) => this.stacks.get(project)?.spec,
+        stoppedByUser: (project, id) => this.stacks.get(project)?.stoppedByUser.includes(id) ?? false,
+        onHealth,
+      },
+      log,
+    );
+    this.health = this.supervision.health;
+    this.supervisor = this.supervision.supervisor;
   }
 
   /** Stops made by the daemon (down, recreate, a user's restart) must not look like crashes to the supervisor. */
   intendStop(id: string): void {
     this.supervisor.expectStop(id);
-  }
-
-  private intendingEngine(): Engine {
-    const sup = this.supervisor;
-    return new Proxy(this.engine, {
-      get(target, prop, receiver) {
-        const value = Reflect.get(target, prop, receiver) as unknown;
-        if (typeof value !== "function") return value;
-        if (prop === "stopContainer" || prop === "killContainer" || prop === "removeContainer") {
-          return (id: string, ...rest: unknown[]) => {
-            sup.expectStop(id);
-            return (value as (...a: unknown[]) => unknown).call(target, id, ...rest);
-          };
-        }
-        if (prop === "startContainer") {
-          return (id: string) => {
-            sup.clearExpected(id);
-            return (value as (id: string) => unknown).call(target, id);
-          };
-        }
-        return (value as (...a: unknown[]) => unknown).bind(target);
-      },
-    });
-  }
-
-  private async trackOne(id: string): Promise<void> {
-    const c = await this.engine.inspectContainer(id);
-    const project = c?.labels[LABEL.project];
-    const spec = project ? this.stacks.get(project)?.spec : undefined;
-    if (!c || !spec || c.state !== "running") return;
-    await this.trackContainer(spec, c);
-  }
-
-  /** Starts the container's health check and readiness probe, if its service has either. */
-  private async trackContainer(spec: StackSpec, c: ContainerInfo): Promise<void> {
-    const svc = spec.services[c.labels[LABEL.service] ?? ""];
-    if (!svc || this.health.ids().includes(c.id)) return;
-    const healthcheck = await this.healthcheckOf(spec, svc.name, c);
-    const r = svc.supervision.readiness;
-    const readiness = r ? { probe: readinessProbe(this.engine, c, r.probe, svc.networkMode), intervalMs: r.intervalMs, timeoutMs: r.timeoutMs } : undefined;
-    this.health.track(c.id, c.name, { healthcheck, readiness }, c.startedAt ? Date.parse(c.startedAt) : Date.now());
   }
 
   /** Runs fn with the stack's lock held: operations on one stack never interleave. */
@@ -155,7 +112,7 @@ export class StackController {
     for (const s of [...(req.options.services ?? []), ...(req.options.mustExist ?? [])]) {
       if (!(s in spec.services)) throw Object.assign(new Error(`no such service: ${s}`), { code: NO_SUCH_SERVICE });
     }
-    if (req.options.dryRun) return this.serialize(spec.name, async () => this.preview(spec, planUp(spec, await this.observe(spec), { ...req.options, startStopped: true }), emit));
+    if (req.options.dryRun) return this.serialize(spec.name, async () => previewPlan(spec, planUp(spec, await this.observe(spec), { ...req.options, startStopped: true }), emit));
     if (req.options.noStart) return this.create(req, spec, emit);
     return this.serialize(spec.name, async () => {
       const previous = this.stacks.get(spec.name);
@@ -178,7 +135,7 @@ export class StackController {
         this.watcher.watch(spec.name, loaded.watchedFiles);
         emit({ type: "info", message: `watching ${loaded.watchedFiles.length} files of ${spec.name} for changes` });
       } else this.watcher.unwatch(spec.name);
-      if (ok && req.options.wait) return this.waitReady(spec, req.options.waitTimeoutMs ?? 5 * 60_000, emit);
+      if (ok && req.options.wait) return waitReady(this.engine, this.health, spec, req.options.waitTimeoutMs ?? 5 * 60_000, emit);
       return ok;
     });
   }
@@ -205,14 +162,6 @@ export class StackController {
     });
   }
 
-  /** --dry-run: the actions the plan holds, reported in an order apply could run them, as if each was done. Nothing is touched. */
-  private preview(spec: StackSpec, plan: Plan, emit: Emit): boolean {
-    if (!this.reportProblems(spec, plan, emit)) return false;
-    for (const a of topological(plan)) emit({ type: "action", id: a.id, kind: a.kind, target: targetOf(a), name: displayNameOf(a, spec), status: "done" });
-    emit({ type: "result", ok: true, failed: [], project: spec.name });
-    return true;
-  }
-
   async down(req: DownRequest, emit: Emit): Promise<boolean> {
     // The files name the project unless the caller did (-p); as in compose, down works
     // without loadable files when the project is named.
@@ -237,7 +186,7 @@ export class StackController {
       // Without loadable files, what carries the project's labels is the project's (compose's rule).
       if (!loaded) spec = withLabelledResources(spec, await this.engine.listNetworks(), await this.engine.listVolumes());
       const downOptions = { removeVolumes: req.options.removeVolumes, removeOrphans: req.options.removeOrphans, services: req.options.services };
-      if (req.options.dryRun) return this.preview(spec, planDown(spec, await this.observe(spec), downOptions), emit);
+      if (req.options.dryRun) return previewPlan(spec, planDown(spec, await this.observe(spec), downOptions), emit);
       // No job may start once down has looked at what runs; down removes the running ones.
       if (!req.options.services) this.jobs?.stop(name);
       const observed = await this.observe(spec);
@@ -323,174 +272,29 @@ export class StackController {
     });
   }
 
-  async observe(spec: StackSpec, stoppedByUser: string[] = []): Promise<ObservedStack> {
-    const [containers, networks, volumes] = await Promise.all([
-      this.engine.listContainers({ all: true, labels: { [LABEL.project]: spec.name } }),
-      this.engine.listNetworks(),
-      this.engine.listVolumes(),
-    ]);
-    const images: string[] = [];
-    for (const svc of Object.values(spec.services)) {
-      const image = imageOf(spec, svc);
-      if (!images.includes(image) && (await this.engine.inspectImage(image))) images.push(image);
-    }
-    return observeStack(spec.name, containers, networks, volumes, images, {
-      health: (id) => this.health.health(id),
-      stoppedByUser: (id) => stoppedByUser.includes(id),
-    });
+  observe(spec: StackSpec, stoppedByUser: string[] = []): Promise<ObservedStack> {
+    return observe(this.engine, this.health, spec, stoppedByUser);
   }
 
-  /** The plan's warnings, and its errors with a failed result: false when it has errors. */
-  private reportProblems(spec: StackSpec, plan: Plan, emit: Emit): boolean {
-    for (const w of plan.warnings) emit({ type: "warning", message: w });
-    if (plan.errors.length === 0) return true;
-    for (const e of plan.errors) emit({ type: "error", message: e });
-    emit({ type: "result", ok: false, failed: [], project: spec.name });
-    return false;
-  }
-
-  private async run(spec: StackSpec, plan: Plan, emit: Emit): Promise<boolean> {
-    if (!this.reportProblems(spec, plan, emit)) return false;
-    this.log.info("applying plan", { stack: spec.name, actions: plan.actions.length });
-    const started = new Map<string, number>();
-    const result = await apply(plan, {
-      engine: this.applyEngine,
-      stack: spec,
-      health: this.health,
-      onEvent: (e: ProgressEvent) => {
-        if (e.type === "action" && e.status === "started") started.set(e.id, performance.now());
-        if (e.type === "action" && e.status === "done") {
-          this.log.info("action done", { stack: spec.name, action: e.id, ms: Math.round(performance.now() - (started.get(e.id) ?? 0)) });
-        }
-        emit(e);
-      },
-    });
-    for (const f of result.failed) this.log.warn("action failed", { stack: spec.name, action: f.id, error: f.error });
-    emit({ type: "result", ok: result.ok, failed: result.failed, project: spec.name });
-    return result.ok;
+  private run(spec: StackSpec, plan: Plan, emit: Emit): Promise<boolean> {
+    return runPlan({ engine: this.supervision.applyEngine, health: this.health, log: this.log }, spec, plan, emit);
   }
 
   /** Starts health checks for the stack's running containers that have one. */
-  async trackHealth(spec: StackSpec): Promise<void> {
-    const containers = await this.engine.listContainers({ labels: { [LABEL.project]: spec.name } });
-    for (const c of containers) if (c.state === "running") await this.trackContainer(spec, c);
+  trackHealth(spec: StackSpec): Promise<void> {
+    return this.supervision.trackHealth(spec);
   }
 
-  private async healthcheckOf(spec: StackSpec, service: string, c: ContainerInfo): Promise<HealthcheckConfig | undefined> {
-    const svc = spec.services[service];
-    if (!svc) return undefined;
-    const fromStack = containerSpecFor(spec, svc, 1).healthcheck;
-    const fromImage = (await this.engine.inspectImage(c.image))?.config.healthcheck;
-    if (fromStack?.test[0] === "NONE") return undefined;
-    if (fromStack && svc.healthcheck?.test !== undefined) return fromStack;
-    if (!fromImage) return undefined;
-    return {
-      test: fromImage.test,
-      intervalMs: svc.healthcheck?.intervalMs ?? fromImage.intervalMs ?? 30_000,
-      timeoutMs: svc.healthcheck?.timeoutMs ?? fromImage.timeoutMs ?? 30_000,
-      retries: svc.healthcheck?.retries ?? fromImage.retries ?? 3,
-      startPeriodMs: svc.healthcheck?.startPeriodMs ?? fromImage.startPeriodMs ?? 0,
-      startIntervalMs: svc.healthcheck?.startIntervalMs ?? 5_000,
-    };
+  recoverUnreadableStacks(): Promise<void> {
+    return recoverUnreadableStacks(this.engine, this.stacks, this.log);
   }
 
-  /** up --wait: every service running (healthy when it has a check); a one-shot that exited 0 counts as done. */
-  private async waitReady(spec: StackSpec, timeoutMs: number, emit: Emit): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const containers = await this.engine.listContainers({ all: true, labels: { [LABEL.project]: spec.name, [LABEL.oneoff]: "False" } });
-      let pending: string | undefined;
-      for (const svc of Object.values(spec.services)) {
-        // A scheduled job runs on its own clock, and a service scaled to 0 has nothing to wait for.
-        if (svc.supervision.schedule || svc.replicas === 0) continue;
-        const mine = containers.filter((c) => c.labels[LABEL.service] === svc.name);
-        const oneShot = mine.length > 0 && mine.every((c) => c.state === "exited" && c.exitCode === 0 && svc.restart === "no");
-        if (oneShot) continue;
-        // As compose's --wait: a container that exited and that no restart policy brings back has failed.
-        const dead = mine.find((c) => (c.state === "exited" || c.state === "dead") && policyOf(svc).condition === "none");
-        if (dead) {
-          emit({ type: "error", message: `container ${dead.name} exited (${dead.exitCode ?? "?"})` });
-          return false;
-        }
-        const hasCheck = mine.some((c) => this.health.health(c.id) !== undefined);
-        const verdict = conditionMet({ service: svc.name, condition: hasCheck ? "service_healthy" : "service_started" }, mine, this.health);
-        if (typeof verdict === "string") {
-          emit({ type: "error", message: verdict });
-          return false;
-        }
-        if (!verdict || mine.some((c) => c.state !== "running" && !hasCheck)) pending = svc.name;
-      }
-      if (!pending) return true;
-      if (Date.now() > deadline) {
-        emit({ type: "error", message: `timed out waiting for ${pending}` });
-        return false;
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
+  summaries(): Promise<StackSummary[]> {
+    return stackSummaries(this.engine, this.stacks);
   }
 
-  /**
-   * Stacks whose saved record was unreadable at start: their containers name
-   * the stack's files and directory (compose's labels), so the stack is loaded
-   * from there and supervised (restart policies, health) as it runs now. It is
-   * not re-synced: the environment the CLI loaded it with is not known, and a
-   * different interpolation must not recreate anything. `up` replaces it.
-   */
-  async recoverUnreadableStacks(): Promise<void> {
-    for (const u of this.stacks.unreadable()) {
-      const mine = await this.engine.listContainers({ all: true, labels: { [LABEL.project]: u.name } });
-      const labels = mine.find((c) => c.labels[LABEL.configFiles] && c.labels[LABEL.workingDir])?.labels;
-      const files = labels?.[LABEL.configFiles]?.split(",").filter(Boolean) ?? [];
-      const dir = labels?.[LABEL.workingDir];
-      if (files.length === 0 || dir === undefined) {
-        this.log.error("stack record unreadable and no container names its files: containers left as they are, not supervised until `up`", { stack: u.name, file: u.file });
-        continue;
-      }
-      const project = { files, projectName: u.name, projectDirectory: dir, envFiles: [], profiles: [], env: {}, cwd: dir };
-      try {
-        const spec = loadStack({ ...project }).stack;
-        this.stacks.adopt({ name: u.name, project, spec, options: {}, stoppedByUser: [], updatedAt: new Date().toISOString(), rebuilt: true });
-        this.log.warn("stack record unreadable: supervising the stack as loaded from the files its containers name; run `up` to save a new record", { stack: u.name, file: u.file, files });
-      } catch (err) {
-        this.log.error("stack record unreadable and its files do not load: containers left as they are, not supervised until `up`", { stack: u.name, file: u.file, error: (err as Error).message });
-      }
-    }
-  }
-
-  async summaries(): Promise<StackSummary[]> {
-    const all = await this.engine.listContainers({ all: true, labels: { [LABEL.project]: undefined } });
-    const names = new Set([...this.stacks.list().map((s) => s.name), ...this.stacks.unreadable().map((u) => u.name), ...all.map((c) => c.labels[LABEL.project] as string)]);
-    return [...names].sort().map((name) => {
-      const mine = all.filter((c) => c.labels[LABEL.project] === name);
-      const counts = new Map<string, number>();
-      for (const c of mine) counts.set(c.state, (counts.get(c.state) ?? 0) + 1);
-      const record = this.stacks.get(name);
-      const jobs = Object.values(record?.spec.services ?? {}).filter((s) => s.supervision?.schedule).length;
-      const unreadable = this.stacks.unreadable().find((u) => u.name === name);
-      const status =
-        ([...[...counts].map(([state, n]) => `${state}(${n})`), ...(jobs > 0 ? [`scheduled(${jobs})`] : [])].join(", ") || "empty") +
-        (unreadable ? `; saved record unreadable (kept as ${unreadable.file}): run up` : "");
-      return {
-        name,
-        status,
-        configFiles: record?.spec.configFiles ?? (mine[0]?.labels[LABEL.configFiles]?.split(",") ?? []),
-        running: counts.get("running") ?? 0,
-        total: mine.length,
-        watching: record?.options.watch === true,
-        jobs,
-      };
-    });
-  }
-
-  async containers(project: string | undefined, all: boolean): Promise<ContainerView[]> {
-    const list = await this.engine.listContainers({ all, labels: project ? { [LABEL.project]: project } : { [LABEL.project]: undefined } });
-    return list.map((c) => ({
-      ...c,
-      project: c.labels[LABEL.project],
-      service: c.labels[LABEL.service],
-      number: c.labels[LABEL.number] !== undefined ? Number(c.labels[LABEL.number]) : undefined,
-      health: this.health.health(c.id),
-    }));
+  containers(project: string | undefined, all: boolean): Promise<ContainerView[]> {
+    return containerViews(this.engine, this.health, project, all);
   }
 
   markStopped(project: string, id: string, stopped: boolean): void {

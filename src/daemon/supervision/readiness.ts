@@ -7,8 +7,8 @@
 // `network_mode: host` it shares the host's, so 127.0.0.1.
 import { request } from "node:http";
 import { connect } from "node:net";
-import type { ContainerInfo, Engine } from "../engine/types.js";
-import type { ReadinessProbe } from "../model/stack.js";
+import type { ContainerInfo, Engine } from "../../../engine/types.js";
+import type { ReadinessProbe } from "../../../model/stack.js";
 
 export interface ProbeResult {
   exitCode: number;

@@ -8,8 +8,8 @@
 // healthy, and the health check (if any) takes over from there.
 // The last outputs are kept for `ps`/inspect and the TUI.
 import { Writable } from "node:stream";
-import type { Engine, HealthcheckConfig } from "../engine/types.js";
-import type { HealthSource } from "./apply.js";
+import type { Engine, HealthcheckConfig } from "../../../engine/types.js";
+import type { HealthSource } from "../../../reconciler/apply.js";
 import type { Probe, ProbeResult } from "./readiness.js";
 
 export type HealthStatus = "starting" | "healthy" | "unhealthy";

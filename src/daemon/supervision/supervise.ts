@@ -4,11 +4,17 @@
 // functions, and stops made on purpose (by a user, or by the reconciler
 // itself when it recreates or takes a stack down) are announced beforehand
 // with expectStop() so that their exits are not mistaken for crashes.
-import type { Engine, EngineEvent } from "../engine/types.js";
-import { LABEL } from "./labels.js";
-import type { StackSpec } from "../model/stack.js";
-import { decideRestart, freshRestartState, policyOf } from "./restart-policy.js";
-import type { RestartState } from "./restart-policy.js";
+//
+// This folder is the daemon's supervision runtime (this supervisor, health
+// checks, readiness probes): it keeps timers, sockets and log followers, so it
+// lives in the daemon, not in the reconciler, which stays plan (pure) plus
+// apply. The restart decisions themselves are pure and stay in
+// reconciler/restart-policy.ts.
+import type { Engine, EngineEvent } from "../../../engine/types.js";
+import { LABEL } from "../../../reconciler/labels.js";
+import type { StackSpec } from "../../../model/stack.js";
+import { decideRestart, freshRestartState, policyOf } from "../../../reconciler/restart-policy.js";
+import type { RestartState } from "../../../reconciler/restart-policy.js";
 
 export interface SupervisorHooks {
   /** The desired stack of a project, if the daemon knows it. */

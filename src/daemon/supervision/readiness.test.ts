@@ -4,7 +4,7 @@ import type { Server } from "node:http";
 import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ContainerInfo, Engine } from "../engine/types.js";
+import type { ContainerInfo, Engine } from "../../../engine/types.js";
 import { probeHost, readinessProbe } from "./readiness.js";
 
 const container = (ip: string): ContainerInfo =>

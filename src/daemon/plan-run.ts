@@ -1,0 +1,58 @@
+// A plan carried out for a client: its warnings and errors reported, its
+// actions applied with progress streamed (and timed in the daemon log), and a
+// final result message; or, for --dry-run, only reported as if done.
+import type { Engine } from "../../engine/types.js";
+import { apply, displayNameOf, targetOf } from "../../reconciler/apply.js";
+import type { HealthSource, ProgressEvent } from "../../reconciler/apply.js";
+import { topological } from "../../reconciler/plan.js";
+import type { Plan } from "../../reconciler/plan.js";
+import type { StackSpec } from "../../model/stack.js";
+import type { StreamMessage } from "./api.js";
+import type { Logger } from "./log.js";
+
+export type Emit = (m: StreamMessage) => void;
+
+export interface PlanRunner {
+  engine: Engine;
+  health: HealthSource;
+  log: Logger;
+}
+
+/** Applies the plan unless it has errors; true when every action succeeded. */
+export async function runPlan(runner: PlanRunner, spec: StackSpec, plan: Plan, emit: Emit): Promise<boolean> {
+  if (!reportProblems(spec, plan, emit)) return false;
+  runner.log.info("applying plan", { stack: spec.name, actions: plan.actions.length });
+  const started = new Map<string, number>();
+  const result = await apply(plan, {
+    engine: runner.engine,
+    stack: spec,
+    health: runner.health,
+    onEvent: (e: ProgressEvent) => {
+      if (e.type === "action" && e.status === "started") started.set(e.id, performance.now());
+      if (e.type === "action" && e.status === "done") {
+        runner.log.info("action done", { stack: spec.name, action: e.id, ms: Math.round(performance.now() - (started.get(e.id) ?? 0)) });
+      }
+      emit(e);
+    },
+  });
+  for (const f of result.failed) runner.log.warn("action failed", { stack: spec.name, action: f.id, error: f.error });
+  emit({ type: "result", ok: result.ok, failed: result.failed, project: spec.name });
+  return result.ok;
+}
+
+/** --dry-run: the actions the plan holds, reported in an order apply could run them, as if each was done. Nothing is touched. */
+export function previewPlan(spec: StackSpec, plan: Plan, emit: Emit): boolean {
+  if (!reportProblems(spec, plan, emit)) return false;
+  for (const a of topological(plan)) emit({ type: "action", id: a.id, kind: a.kind, target: targetOf(a), name: displayNameOf(a, spec), status: "done" });
+  emit({ type: "result", ok: true, failed: [], project: spec.name });
+  return true;
+}
+
+/** The plan's warnings, and its errors with a failed result: false when it has errors. */
+function reportProblems(spec: StackSpec, plan: Plan, emit: Emit): boolean {
+  for (const w of plan.warnings) emit({ type: "warning", message: w });
+  if (plan.errors.length === 0) return true;
+  for (const e of plan.errors) emit({ type: "error", message: e });
+  emit({ type: "result", ok: false, failed: [], project: spec.name });
+  return false;
+}
