@@ -4,6 +4,7 @@
 // (up, down, resync at start, events) observes the engine afresh and plans from
 // what is, never from what it remembers happened.
 import { checkName } from "../../engine/names.js";
+import { KeyedMutex } from "../../engine/sys/keyed-mutex.js";
 import type { ContainerInfo, Engine, HealthcheckConfig } from "../../engine/types.js";
 import { apply, conditionMet, displayNameOf, targetOf } from "../../reconciler/apply.js";
 import type { ProgressEvent } from "../../reconciler/apply.js";
@@ -39,7 +40,7 @@ export interface StackJobs {
 }
 
 export class StackController {
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly locks = new KeyedMutex();
   readonly health: HealthMonitor;
   readonly supervisor: Supervisor;
   readonly watcher: StackWatcher;
@@ -135,16 +136,7 @@ export class StackController {
 
   /** Runs fn with the stack's lock held: operations on one stack never interleave. */
   serialize<T>(project: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.locks.get(project) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(fn);
-    this.locks.set(project, next);
-    // The caller gets next's rejection; this bookkeeping branch must not leave an unhandled one (it kills the daemon).
-    void next
-      .finally(() => {
-        if (this.locks.get(project) === next) this.locks.delete(project);
-      })
-      .catch(() => undefined);
-    return next;
+    return this.locks.run(project, fn);
   }
 
   async up(req: UpRequest, emit: Emit): Promise<boolean> {
