@@ -5,7 +5,7 @@
 // itself when it recreates or takes a stack down) are announced beforehand
 // with expectStop() so that their exits are not mistaken for crashes.
 import type { Engine, EngineEvent } from "../engine/types.js";
-import { LABEL } from "./labels.js";
+import { LABEL } from "../model/labels.js";
 import type { StackSpec } from "../model/stack.js";
 import { decideRestart, freshRestartState, policyOf } from "./restart-policy.js";
 import type { RestartState } from "./restart-policy.js";

@@ -13,7 +13,7 @@ import { HealthMonitor } from "../../reconciler/health.js";
 import { readinessProbe } from "../../reconciler/readiness.js";
 import { policyOf, restartOnDaemonStart } from "../../reconciler/restart-policy.js";
 import { Supervisor } from "../../reconciler/supervise.js";
-import { LABEL } from "../../reconciler/labels.js";
+import { LABEL } from "../../model/labels.js";
 import type { StackSpec } from "../../model/stack.js";
 import { observeStack } from "../../reconciler/observed.js";
 import type { ObservedStack } from "../../reconciler/observed.js";
