@@ -20,6 +20,7 @@ import { PassThrough, Writable } from "node:stream";
 import { parseArgs } from "node:util";
 import type { ContainerView, DaemonEvent, StackDetail, StackSummary, StatsSample } from "../src/daemon/api.js";
 import { DaemonClient } from "../src/daemon/client.js";
+import { LABEL } from "../model/labels.js";
 import { App } from "../src/tui/app.js";
 import { openTerm } from "../src/tui/term.js";
 
@@ -40,7 +41,7 @@ function fleet(): ContainerView[] {
           name: `${project}-${service}-${n}`,
           image: "docker.io/library/busybox:latest",
           imageId: "sha256:0",
-          labels: { "com.docker.compose.project": project, "com.docker.compose.service": service, "com.docker.compose.container-number": String(n), "com.docker.compose.oneoff": "False" },
+          labels: { [LABEL.project]: project, [LABEL.service]: service, [LABEL.number]: String(n), [LABEL.oneoff]: "False" },
           state: "running",
           pid: 100,
           exitCode: undefined,

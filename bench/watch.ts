@@ -26,6 +26,7 @@ import { pushTestImage } from "../test/fixtures/push.js";
 import { startRegistry } from "../test/fixtures/registry.js";
 import { testDaemon } from "../test/support/daemon.js";
 import { startBenchDockerd, loadLayout } from "./dockerd.js";
+import { LABEL } from "../model/labels.js";
 import type { BenchDockerd } from "./dockerd.js";
 import { median, timeCommand } from "./harness.js";
 
@@ -152,7 +153,7 @@ try {
 
   // develop.watch: save -> visible in the container.
   const [app] = (await getJson<{ pid: number | undefined; labels: Record<string, string>; state: string }[]>(daemon.socket, `/v1/containers?project=${project}`)).filter(
-    (c) => c.labels["com.docker.compose.service"] === "app" && c.state === "running",
+    (c) => c.labels[LABEL.service] === "app" && c.state === "running",
   );
   if (!app?.pid) throw new Error("no running app container");
   const inContainer = `/proc/${app.pid}/root/app/src/edited.txt`;

@@ -1,55 +1,146 @@
-// The engine's configuration file, shaped like Docker's daemon.json so an
-// operator can reuse what they know: registry-mirrors, insecure-registries,
-// max-concurrent-downloads, dns (upstream resolvers for names that are not
-// the stack's), default-address-pools. Our own keys carry an `x-tscompose-`
-// prefix. A missing file means defaults; a malformed one is an error naming
-// the file and the key.
+// The engine's configuration file, /etc/tscompose/daemon.json, read here and
+// nowhere else: the daemon reads it once (createEngine) and hands the parsed
+// EngineConfig to the parts that need it. Shaped like Docker's daemon.json so
+// an operator can reuse what they know; our own keys carry an `x-tscompose-`
+// prefix. A missing file means defaults. Like dockerd, a key we do not know is
+// an error (a misspelt "registry-mirror" would otherwise be silently ignored),
+// and so is a wrong type; errors name the file and the key.
+//
+// Every key and who reads its field (config.test.ts checks each key changes the result):
+//   registry-mirrors, insecure-registries  hosts          content/registry.ts (via image/service.ts)
+//   x-tscompose-docker-hub-url             dockerHubUrl   content/registry.ts (tests: a dead port, nothing leaves)
+//   max-concurrent-downloads               maxConcurrentDownloads  image/service.ts (download slots)
+//   max-concurrent-uploads                 maxConcurrentUploads    image/service.ts (push)
+//   x-tscompose-max-layer-size/-ratio/-entries  layerLimits   snapshot/limits.ts (via the snapshotter)
+//   dns                                    dns            network/ (upstream resolvers; default the host's)
+//   default-address-pools                  defaultAddressPools  network/ipam.ts
+//   x-tscompose-network-prefix             networkPrefix  index.ts: kernel object names, cgroup parent (tests)
 import { readFileSync } from "node:fs";
+import { parseHostsConfig, type RegistryHostsConfig } from "./content/hosts.js";
+import { DEFAULT_LAYER_LIMITS, LAYER_LIMIT_KEYS, type LayerLimits } from "./snapshot/limits.js";
+
+export const DEFAULT_CONFIG_FILE = "/etc/tscompose/daemon.json";
 
 export interface EngineConfig {
-  registryMirrors: string[];
-  insecureRegistries: string[];
+  hosts: RegistryHostsConfig;
+  /** Where Docker Hub itself is reached; default its real address. */
+  dockerHubUrl: string | undefined;
   maxConcurrentDownloads: number;
+  maxConcurrentUploads: number;
+  layerLimits: LayerLimits;
   /** host[:port] resolvers; default: the host's /etc/resolv.conf. */
   dns: string[] | undefined;
   defaultAddressPools: { base: string; size: number }[] | undefined;
-  /** Prefixes of kernel objects (bridges, veths, netns, chains); tests use their own. */
+  /** Prefix of kernel objects (bridges, veths, netns, chains) and cgroups; tests use their own. */
   networkPrefix: string | undefined;
-  /** The raw object, for parts that read their own keys (the registry client reads mirrors itself). */
-  raw: Record<string, unknown>;
 }
 
-export function readEngineConfig(file: string): EngineConfig {
-  let raw: Record<string, unknown> = {};
-  try {
-    raw = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== "ENOENT") throw new Error(`${file}: ${(err as Error).message}`);
-  }
-  const strings = (key: string): string[] | undefined => {
-    const v = raw[key];
-    if (v === undefined) return undefined;
-    if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) throw new Error(`${file}: "${key}" must be a list of strings`);
-    return v as string[];
-  };
-  const pools = raw["default-address-pools"];
-  if (pools !== undefined && (!Array.isArray(pools) || pools.some((p) => typeof (p as { base?: unknown }).base !== "string"))) {
-    throw new Error(`${file}: "default-address-pools" must be a list of {"base": "10.0.0.0/8", "size": 24}`);
-  }
-  const max = raw["max-concurrent-downloads"];
-  if (max !== undefined && (typeof max !== "number" || max < 1)) throw new Error(`${file}: "max-concurrent-downloads" must be a positive number`);
-  const prefix = raw["x-tscompose-network-prefix"];
-  if (prefix !== undefined && (typeof prefix !== "string" || !/^[a-z0-9]{1,5}$/.test(prefix))) {
-    throw new Error(`${file}: "x-tscompose-network-prefix" must be 1 to 5 of [a-z0-9]`);
-  }
+/** A daemon.json value that does not fit its key: the message says what it must be. */
+class Invalid extends Error {}
+
+const stringList = (v: unknown): string[] => {
+  if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) throw new Invalid("must be an array of strings");
+  return v as string[];
+};
+const positiveInteger = (v: unknown): number => {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 1) throw new Invalid("must be a positive integer");
+  return v;
+};
+
+/** Each accepted key: how its value is checked and where it goes. The one list of what daemon.json may say. */
+const KEYS: Record<string, (value: unknown, config: EngineConfig) => void> = {
+  "registry-mirrors": (v, c) => {
+    c.hosts = { ...c.hosts, mirrors: stringList(v) };
+  },
+  "insecure-registries": (v, c) => {
+    c.hosts = { ...c.hosts, insecure: stringList(v) };
+  },
+  "x-tscompose-docker-hub-url": (v, c) => {
+    if (typeof v !== "string") throw new Invalid("must be a URL string");
+    c.dockerHubUrl = v;
+  },
+  "max-concurrent-downloads": (v, c) => {
+    c.maxConcurrentDownloads = positiveInteger(v);
+  },
+  "max-concurrent-uploads": (v, c) => {
+    c.maxConcurrentUploads = positiveInteger(v);
+  },
+  [LAYER_LIMIT_KEYS.maxSize]: (v, c) => {
+    c.layerLimits = { ...c.layerLimits, maxSize: positiveInteger(v) };
+  },
+  [LAYER_LIMIT_KEYS.maxEntries]: (v, c) => {
+    c.layerLimits = { ...c.layerLimits, maxEntries: positiveInteger(v) };
+  },
+  [LAYER_LIMIT_KEYS.maxRatio]: (v, c) => {
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 1) throw new Invalid("must be a number of at least 1");
+    c.layerLimits = { ...c.layerLimits, maxRatio: v };
+  },
+  dns: (v, c) => {
+    c.dns = stringList(v);
+  },
+  "default-address-pools": (v, c) => {
+    const ok = Array.isArray(v) && v.every((p) => typeof (p as { base?: unknown }).base === "string" && Number.isInteger((p as { size?: unknown }).size));
+    if (!ok) throw new Invalid('must be a list of {"base": "10.0.0.0/8", "size": 24}');
+    c.defaultAddressPools = v as EngineConfig["defaultAddressPools"];
+  },
+  "x-tscompose-network-prefix": (v, c) => {
+    if (typeof v !== "string" || !/^[a-z0-9]{1,5}$/.test(v)) throw new Invalid("must be 1 to 5 of [a-z0-9]");
+    c.networkPrefix = v;
+  },
+};
+
+/** The keys daemon.json may have. */
+export const CONFIG_KEYS: readonly string[] = Object.keys(KEYS);
+
+export function defaultEngineConfig(): EngineConfig {
   return {
-    registryMirrors: strings("registry-mirrors") ?? [],
-    insecureRegistries: strings("insecure-registries") ?? [],
-    maxConcurrentDownloads: (max) ?? 3,
-    dns: strings("dns"),
-    defaultAddressPools: pools as EngineConfig["defaultAddressPools"],
-    networkPrefix: prefix,
-    raw,
+    hosts: { mirrors: [], insecure: [] },
+    dockerHubUrl: undefined,
+    maxConcurrentDownloads: 3,
+    maxConcurrentUploads: 5,
+    layerLimits: { ...DEFAULT_LAYER_LIMITS },
+    dns: undefined,
+    defaultAddressPools: undefined,
+    networkPrefix: undefined,
   };
+}
+
+/** Checks a daemon.json object; errors start with `source` (the file) and name the key. */
+export function parseEngineConfig(raw: unknown, source = "daemon config"): EngineConfig {
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) throw new Error(`${source}: not a JSON object`);
+  const config = defaultEngineConfig();
+  for (const [key, value] of Object.entries(raw)) {
+    const apply = KEYS[key];
+    if (!apply) throw new Error(`${source}: unknown key "${key}" (known keys: ${CONFIG_KEYS.join(", ")})`);
+    try {
+      apply(value, config);
+    } catch (err) {
+      if (!(err instanceof Invalid)) throw err;
+      throw new Error(`${source}: "${key}" ${err.message}`);
+    }
+  }
+  try {
+    config.hosts = parseHostsConfig(config.hosts);
+  } catch (err) {
+    throw new Error(`${source}: ${(err as Error).message}`, { cause: err });
+  }
+  return config;
+}
+
+/** Reads daemon.json; a missing file means the defaults. */
+export function readEngineConfig(file: string = DEFAULT_CONFIG_FILE): EngineConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return defaultEngineConfig();
+    throw new Error(`${file}: ${(err as Error).message}`, { cause: err });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${file}: ${(err as Error).message}`, { cause: err });
+  }
+  return parseEngineConfig(raw, file);
 }

@@ -12,7 +12,6 @@ import { join } from "node:path";
 import { readEngineConfig } from "./config.js";
 import { EmbeddedEngine } from "./embedded.js";
 import { openImageBackend } from "./image/backend.js";
-import { parseLayerLimits } from "./image/daemon-config.js";
 import { openNetworkManager } from "./network/index.js";
 import type { DnsUpstream } from "./network/index.js";
 import { ContainerRuntime } from "./runtime/runtime.js";
@@ -25,7 +24,7 @@ import { VolumeStore } from "./volumes.js";
 export interface CreateEngineOptions {
   kind: "embedded";
   stateDir: string;
-  /** daemon.json-like file (registry mirrors, dns, address pools). */
+  /** daemon.json (engine/config.ts), read once here. */
   configFile: string;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
@@ -41,7 +40,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
   // The engine's commands (ip, iptables, runc ...) go through a launcher process while it is open.
   const releaseLauncher = holdLauncher();
   try {
-    const snapshotter = new OverlaySnapshotter({ root: join(opts.stateDir, "snapshots"), unpack: { limits: parseLayerLimits(config.raw, opts.configFile) } });
+    const snapshotter = new OverlaySnapshotter({ root: join(opts.stateDir, "snapshots"), unpack: { limits: config.layerLimits } });
     const prefix = config.networkPrefix;
     const network = await openNetworkManager({
       stateDir: join(opts.stateDir, "network"),

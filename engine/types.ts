@@ -13,9 +13,8 @@
 //   restarting while a restart is under way. The engine never restarts a
 //   container by itself: restart policies belong to the daemon's supervisor,
 //   so that backoff and "stopped by the user" are decided in one place.
-// - Containers find their stack through labels (compose's
-//   `com.docker.compose.project`, `.service`, `.container-number`,
-//   `.config-hash`), never through names: names are for people.
+// - Containers find their stack through labels (compose's, the constants of
+//   model/labels.ts), never through names: names are for people.
 // - A network is a bridge with a subnet; containers attach with aliases and
 //   resolve each other by name through the engine's DNS.
 // - A volume is a named directory that outlives containers.

@@ -9,6 +9,7 @@ import { kindOf } from "../engine/errors.js";
 import type { ErrorKind } from "../engine/errors.js";
 import type { ContainerInfo, Engine, PullProgress } from "../engine/types.js";
 import { containerNameFor, containerSpecFor } from "./container-spec.js";
+import { LABEL } from "../model/labels.js";
 import type { ServiceSpec, StackSpec } from "../model/stack.js";
 import type { Action, Plan } from "./plan.js";
 
@@ -183,7 +184,7 @@ async function execute(a: Action, opts: ApplyOptions, created: Map<string, strin
       if (existing) return;
       await engine.createNetwork({
         name: net.name,
-        labels: { ...net.labels, "com.docker.compose.project": stack.name, "com.docker.compose.network": a.network },
+        labels: { ...net.labels, [LABEL.project]: stack.name, [LABEL.network]: a.network },
         driver: net.driver,
         internal: net.internal,
         subnet: net.ipam.config[0]?.subnet,
@@ -195,7 +196,7 @@ async function execute(a: Action, opts: ApplyOptions, created: Map<string, strin
       const vol = stack.volumes[a.volume];
       if (!vol) throw new Error(`no such volume: ${a.volume}`);
       if (await engine.inspectVolume(vol.name)) return;
-      await engine.createVolume({ name: vol.name, labels: { ...vol.labels, "com.docker.compose.project": stack.name, "com.docker.compose.volume": a.volume }, driver: vol.driver });
+      await engine.createVolume({ name: vol.name, labels: { ...vol.labels, [LABEL.project]: stack.name, [LABEL.volume]: a.volume }, driver: vol.driver });
       return;
     }
     case "create": {
@@ -249,8 +250,8 @@ function goneIsFine(err: unknown): void {
 }
 
 async function firstRunning(engine: Engine, project: string, service: string): Promise<string | undefined> {
-  const list = await engine.listContainers({ labels: { "com.docker.compose.project": project, "com.docker.compose.service": service } });
-  return list.sort((x, y) => Number(x.labels["com.docker.compose.container-number"]) - Number(y.labels["com.docker.compose.container-number"]))[0]?.id;
+  const list = await engine.listContainers({ labels: { [LABEL.project]: project, [LABEL.service]: service } });
+  return list.sort((x, y) => Number(x.labels[LABEL.number]) - Number(y.labels[LABEL.number]))[0]?.id;
 }
 
 /** Waits until every container of a service meets a depends_on condition. */
@@ -260,7 +261,7 @@ async function waitFor(a: Extract<Action, { kind: "wait" }>, opts: ApplyOptions)
   for (;;) {
     const containers = await opts.engine.listContainers({
       all: true,
-      labels: { "com.docker.compose.project": opts.stack.name, "com.docker.compose.service": a.service, "com.docker.compose.oneoff": "False" },
+      labels: { [LABEL.project]: opts.stack.name, [LABEL.service]: a.service, [LABEL.oneoff]: "False" },
     });
     const verdict = conditionMet(a, containers, opts.health);
     if (verdict === true) return;

@@ -6,7 +6,7 @@
 // compose v2 gives them), named volumes resolved to their engine names, and
 // env entries without a value dropped (compose passes only set variables).
 import type { ContainerSpec, HealthcheckConfig, MountSpec, NetworkAttachment, PortBinding } from "../engine/types.js";
-import { COMPOSE_VERSION, LABEL, containerName } from "./labels.js";
+import { COMPOSE_VERSION, LABEL, containerName } from "../model/labels.js";
 import type { ServiceSpec, StackSpec } from "../model/stack.js";
 import { imageOf } from "./plan.js";
 

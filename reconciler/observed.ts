@@ -3,7 +3,7 @@
 // pure function of (StackSpec, Observed), so Observed carries everything it
 // needs and nothing it must look up.
 import type { ContainerInfo, ContainerState, NetworkInfo, VolumeInfo } from "../engine/types.js";
-import { LABEL } from "./labels.js";
+import { LABEL } from "../model/labels.js";
 
 export interface ObservedContainer {
   id: string;

@@ -6,7 +6,7 @@ import type { ServiceSpec, StackSpec } from "../model/stack.js";
 import type { ObservedContainer, ObservedStack } from "./observed.js";
 import { topological } from "./plan.js";
 import type { Plan } from "./plan.js";
-import { containerName } from "./labels.js";
+import { containerName } from "../model/labels.js";
 
 export function service(name: string, over: Partial<ServiceSpec> = {}): ServiceSpec {
   return {

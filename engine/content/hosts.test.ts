@@ -1,14 +1,14 @@
 import { expect, test } from "vitest";
 import { endpointsFor, isInsecure, isLoopback, parseHostsConfig } from "./hosts.js";
 
-test("daemon.json registry settings", () => {
-  expect(parseHostsConfig({ "registry-mirrors": ["http://127.0.0.1:5000/"], "insecure-registries": ["http://myreg:5000", "10.0.0.0/8"], debug: true })).toEqual({
+test("registry settings are normalized; a mirror must be an http(s) URL (daemon.json itself: engine/config.test.ts)", () => {
+  expect(parseHostsConfig({ mirrors: ["http://127.0.0.1:5000/"], insecure: ["http://myreg:5000", "10.0.0.0/8"] })).toEqual({
     mirrors: ["http://127.0.0.1:5000"],
     insecure: ["myreg:5000", "10.0.0.0/8"],
   });
-  expect(parseHostsConfig(undefined)).toEqual({ mirrors: [], insecure: [] });
-  expect(() => parseHostsConfig({ "registry-mirrors": ["127.0.0.1:5000"] })).toThrow(/is not a URL|must be http or https/);
-  expect(() => parseHostsConfig({ "registry-mirrors": "http://x" })).toThrow('"registry-mirrors" must be an array of strings');
+  expect(parseHostsConfig({ mirrors: [], insecure: [] })).toEqual({ mirrors: [], insecure: [] });
+  expect(() => parseHostsConfig({ mirrors: ["127.0.0.1:5000"], insecure: [] })).toThrow(/is not a URL|must be http or https/);
+  expect(() => parseHostsConfig({ mirrors: ["http://u:p@mirror"], insecure: [] })).toThrow("must not contain credentials");
 });
 
 test("mirrors apply to Docker Hub only, before Hub", () => {

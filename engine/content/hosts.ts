@@ -32,29 +32,25 @@ export interface Endpoint {
   httpFallback: boolean;
 }
 
-/** Reads the registry part of a daemon.json object; unknown keys are ignored. Throws naming a bad entry. */
-export function parseHostsConfig(daemonJson: unknown): RegistryHostsConfig {
-  const obj = (daemonJson ?? {}) as Record<string, unknown>;
-  const list = (key: string): string[] => {
-    const value = obj[key];
-    if (value === undefined) return [];
-    if (!Array.isArray(value) || value.some((v) => typeof v !== "string")) throw new Error(`daemon config: "${key}" must be an array of strings`);
-    return value as string[];
-  };
-  const mirrors = list("registry-mirrors").map((m) => {
+/**
+ * Checks and normalizes daemon.json's registry-mirrors and insecure-registries
+ * (read by engine/config.ts). Throws naming a bad entry.
+ */
+export function parseHostsConfig(given: RegistryHostsConfig): RegistryHostsConfig {
+  const mirrors = given.mirrors.map((m) => {
     let url: URL;
     try {
       url = new URL(m);
     } catch {
-      throw new Error(`daemon config: registry mirror ${JSON.stringify(m)} is not a URL (write it with its scheme, e.g. https://mirror.example:5000)`);
+      throw new Error(`"registry-mirrors": ${JSON.stringify(m)} is not a URL (write it with its scheme, e.g. https://mirror.example:5000)`);
     }
-    if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error(`daemon config: registry mirror ${JSON.stringify(m)} must be http or https`);
+    if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error(`"registry-mirrors": ${JSON.stringify(m)} must be http or https`);
     if (url.username || url.password || url.search || url.hash) {
-      throw new Error(`daemon config: registry mirror ${JSON.stringify(m)} must not contain credentials, a query or a fragment`);
+      throw new Error(`"registry-mirrors": ${JSON.stringify(m)} must not contain credentials, a query or a fragment`);
     }
     return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
   });
-  const insecure = list("insecure-registries").map((h) => h.replace(/^https?:\/\//, "").replace(/\/+$/, ""));
+  const insecure = given.insecure.map((h) => h.replace(/^https?:\/\//, "").replace(/\/+$/, ""));
   return { mirrors, insecure };
 }
 

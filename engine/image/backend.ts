@@ -14,7 +14,7 @@ export async function openImageBackend(opts: {
 }): Promise<ImageBackend & ImageService> {
   return ImageService.open({
     stateDir: opts.stateDir,
-    daemonConfig: opts.config.raw,
+    config: opts.config,
     snapshotter: opts.snapshotter,
     warn: (message) => opts.log("image warning", { message }),
     // The daemon starts: what a pull, unpack or removal killed with it (or a CLI's) left is reclaimed.

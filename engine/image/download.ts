@@ -10,7 +10,7 @@ import type { RegistryClient } from "../content/registry.js";
 import type { ImageReference } from "../content/reference.js";
 import type { ContentStore, Descriptor } from "../content/types.js";
 import type { PullProgress } from "../types.js";
-import type { Semaphore } from "./mutex.js";
+import type { Semaphore } from "../sys/semaphore.js";
 import { TeeWriter } from "./tee.js";
 import { shortDigest } from "./types.js";
 

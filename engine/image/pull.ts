@@ -28,7 +28,7 @@ import { parseImageConfig, toImageConfig } from "./config.js";
 import { LayerDownload, type DownloadContext } from "./download.js";
 import type { FileLock } from "../sys/flock.js";
 import type { Leases } from "./leases.js";
-import { Semaphore } from "./mutex.js";
+import { Semaphore } from "../sys/semaphore.js";
 import { refKey, type ImageStore } from "./store.js";
 import { shortDigest, type ImageLayerRecord, type ImageRecord } from "./types.js";
 

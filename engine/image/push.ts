@@ -6,7 +6,7 @@ import { Transform, type Readable } from "node:stream";
 import { DEFAULT_TAG, parseReference, repositoryName } from "../content/reference.js";
 import type { Descriptor, Digest } from "../content/types.js";
 import { EngineError, type PullProgress } from "../types.js";
-import { Semaphore } from "./mutex.js";
+import { Semaphore } from "../sys/semaphore.js";
 import type { PullContext } from "./pull.js";
 import { refKey } from "./store.js";
 import { shortDigest } from "./types.js";

@@ -30,13 +30,14 @@ import type { UnpackOptions } from "../snapshot/unpack.js";
 import { EngineError, type ImageInfo, type PullOptions, type PullProgress } from "../types.js";
 import { loadArchive, saveArchive, type LoadResult } from "./archive.js";
 import { parseImageConfig } from "./config.js";
-import { parseImageDaemonConfig, readImageDaemonConfig, type ImageDaemonConfig } from "./daemon-config.js";
+import { parseEngineConfig, readEngineConfig, type EngineConfig } from "../config.js";
 import type { LayerDownload } from "./download.js";
 import { importRootfs, type ImportOptions } from "./import.js";
 import { inspectImage, toImageInfo, type ImageInspect } from "./inspect.js";
 import { FileLock } from "../sys/flock.js";
 import { Leases } from "./leases.js";
-import { KeyedMutex, Semaphore } from "./mutex.js";
+import { KeyedMutex } from "../sys/keyed-mutex.js";
+import { Semaphore } from "../sys/semaphore.js";
 import { pullImage, type PullContext, type PullResult } from "./pull.js";
 import { pushImage, type PushResult } from "./push.js";
 import { collectGarbage, pruneImages, removeImage, type PruneResult, type RemoveOptions } from "./remove.js";
@@ -46,9 +47,11 @@ import { withEngineErrors } from "../boundary.js";
 
 export interface ImageServiceOptions {
   stateDir: string;
-  /** daemon.json; a missing file means defaults. Ignored when `daemonConfig` is given. */
+  /** The parsed daemon.json (the engine's, read once by createEngine). */
+  config?: EngineConfig;
+  /** daemon.json; a missing file means defaults. Ignored when `config` or `daemonConfig` is given. */
   configFile?: string;
-  /** The daemon.json object itself (tests, embedders). */
+  /** A daemon.json object, checked as the file would be (tests, embedders). */
   daemonConfig?: Record<string, unknown>;
   /** Overrides for the registry client (a dispatcher, credentials, retry policy ...). */
   registry?: Partial<RegistryClientOptions>;
@@ -77,7 +80,7 @@ export class ImageService {
   readonly snapshotter: Snapshotter;
   readonly store: ImageStore;
   readonly registry: RegistryClient;
-  readonly config: ImageDaemonConfig;
+  readonly config: EngineConfig;
   readonly #ctx: PullContext;
   readonly #pulls = new KeyedMutex();
   readonly #tmp: string;
@@ -90,7 +93,7 @@ export class ImageService {
     snapshotter: Snapshotter;
     store: ImageStore;
     registry: RegistryClient;
-    config: ImageDaemonConfig;
+    config: EngineConfig;
     maxConcurrentDownloads: number;
     leases: Leases;
     storeLock: FileLock;
@@ -122,7 +125,7 @@ export class ImageService {
   }
 
   static async open(opts: ImageServiceOptions): Promise<ImageService> {
-    const config = opts.daemonConfig ? parseImageDaemonConfig(opts.daemonConfig) : await readImageDaemonConfig(opts.configFile ?? "/etc/tscompose/daemon.json");
+    const config = opts.config ?? (opts.daemonConfig ? parseEngineConfig(opts.daemonConfig) : readEngineConfig(opts.configFile));
     // A CLI image command may be the first to touch the state dir.
     ensureStateDir(opts.stateDir);
     await mkdir(join(opts.stateDir, "tmp"), { recursive: true, mode: 0o700 });

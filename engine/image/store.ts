@@ -21,7 +21,7 @@ import { parseReference, repositoryName, DEFAULT_TAG, type ImageReference } from
 import type { Digest } from "../content/types.js";
 import { EngineError } from "../types.js";
 import { cleanTemp, readJsonFile, TEMP_PREFIX, writeFileAtomic } from "../sys/atomic-file.js";
-import { KeyedMutex } from "./mutex.js";
+import { KeyedMutex } from "../sys/keyed-mutex.js";
 import type { ImageEntry, ImageRecord } from "./types.js";
 
 interface RefFile {

@@ -12,7 +12,7 @@ import { EngineError } from "../types.js";
 import { broadcast, contains, formatCidr, formatIp, overlaps, parseCidr, parseIp, size, type Cidr } from "./ipv4.js";
 import { setAside } from "../sys/atomic-file.js";
 import { readJson, writeJsonAtomic } from "./jsonfile.js";
-import { Mutex } from "./mutex.js";
+import { Mutex } from "../sys/keyed-mutex.js";
 
 export interface AddressPool {
   /** A base range, e.g. "10.213.0.0/16". */

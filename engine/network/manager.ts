@@ -20,7 +20,7 @@ import { DEFAULT_POOLS, Ipam, type AddressPool } from "./ipam.js";
 import { macForIp, parseCidr, parseIp } from "./ipv4.js";
 import { readJsonDir, writeJsonAtomic } from "./jsonfile.js";
 import { acquireLock, type StateLock } from "./lockfile.js";
-import { Mutex } from "./mutex.js";
+import { KeyedMutex, Mutex } from "../sys/keyed-mutex.js";
 import { bridgeName, checkPrefixes, DEFAULT_PREFIXES, IFNAME_MAX, netnsName, newId, vethName, type NamePrefixes } from "./names.js";
 import { choosePorts, type PublishedPort } from "./ports.js";
 import { NameRegistry, normalizeName } from "./registry.js";
@@ -75,7 +75,7 @@ export class LinuxNetworkManager implements NetworkManager {
   private readonly netMutex = new Mutex();
   /** Serializes choosing host ports, so two containers cannot both get one. */
   private readonly portsMutex = new Mutex();
-  private readonly sandboxMutexes = new Map<string, Mutex>();
+  private readonly sandboxMutexes = new KeyedMutex();
   private readonly forward: Forward;
   private readonly pools: readonly AddressPool[];
   private baseReady = false;
@@ -346,8 +346,6 @@ export class LinuxNetworkManager implements NetworkManager {
       await rm(this.sandboxFile(containerId), { force: true });
       this.sandboxes.delete(containerId);
       await this.ipam.releaseOwner(containerId);
-    }).finally(() => {
-      if (!this.sandboxes.has(containerId)) this.sandboxMutexes.delete(containerId);
     });
   }
 
@@ -558,9 +556,7 @@ export class LinuxNetworkManager implements NetworkManager {
   }
 
   private withSandbox<T>(containerId: string, fn: () => Promise<T>): Promise<T> {
-    let m = this.sandboxMutexes.get(containerId);
-    if (!m) this.sandboxMutexes.set(containerId, (m = new Mutex()));
-    return m.run(fn);
+    return this.sandboxMutexes.run(containerId, fn);
   }
 
   private async prepareHostOnce(): Promise<void> {

@@ -7,6 +7,7 @@ import { MAX_TIMEOUT_MS } from "../timeout.js";
 import { randomBytes } from "node:crypto";
 import { access, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { KeyedMutex } from "../sys/keyed-mutex.js";
 import { isRunning } from "../sys/proc.js";
 import type { CgroupManager } from "../cgroups/types.js";
 import type { ContainerInfo, EngineEvent } from "../types.js";
@@ -61,7 +62,7 @@ const exists = (path: string) =>
 export const alive = isRunning;
 
 export class Lifecycle {
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly locks = new KeyedMutex();
   private readonly starting = new Set<string>();
   private readonly finalizing = new Map<string, Promise<void>>();
   private readonly waiters = new Map<string, Set<() => void>>();
@@ -90,14 +91,7 @@ export class Lifecycle {
   }
 
   private serialize<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(id) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const tail = next.catch(() => undefined);
-    this.locks.set(id, tail);
-    void tail.then(() => {
-      if (this.locks.get(id) === tail) this.locks.delete(id);
-    });
-    return next;
+    return this.locks.run(id, fn);
   }
 
   private async update(rec: ContainerRecord, patch: Partial<ContainerRecord>): Promise<void> {

@@ -30,7 +30,7 @@ export const DEFAULT_LAYER_LIMITS: LayerLimits = {
   maxEntries: 1_000_000,
 };
 
-/** The daemon.json keys that set the limits (engine/image/daemon-config.ts), named in the errors. */
+/** The daemon.json keys that set the limits (read by engine/config.ts), named in the errors. */
 export const LAYER_LIMIT_KEYS = {
   maxSize: "x-tscompose-max-layer-size",
   maxRatio: "x-tscompose-max-layer-ratio",

@@ -9,13 +9,10 @@
 // link count. The kernel's own overlayfs does the same since Linux 5.8 (it
 // links new whiteouts to one shared whiteout inode in its work dir).
 // Devices and FIFOs are rare in layers and get one spawn each.
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { linkSync } from "node:fs";
 import { unlink } from "node:fs/promises";
-import { promisify } from "node:util";
-
-const run = promisify(execFile);
+import { run } from "../sys/exec.js";
 
 export type NodeKind = "char" | "block";
 

@@ -26,6 +26,7 @@ import { randomBytes } from "node:crypto";
 import { chmod, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, symlink, unlink } from "node:fs/promises";
 import * as path from "node:path";
 import { syncDir, writeFileAtomic } from "../sys/atomic-file.js";
+import { KeyedMutex } from "../sys/keyed-mutex.js";
 import { chainId, digestHex, isDigest } from "./chain.js";
 import { isMounted, mountOverlay, unmount } from "./mount.js";
 import { unpackLayer, type UnpackOptions } from "./unpack.js";
@@ -60,7 +61,7 @@ export class OverlaySnapshotter implements Snapshotter {
   private readonly unpackOptions: UnpackOptions;
   private ready: Promise<void> | undefined;
   private readonly unpacking = new Map<ChainId, Promise<LayerInfo>>();
-  private readonly keyLocks = new Map<string, Promise<unknown>>();
+  private readonly keyLocks = new KeyedMutex();
 
   constructor(opts: OverlaySnapshotterOptions) {
     this.root = path.resolve(opts.root);
@@ -425,17 +426,7 @@ export class OverlaySnapshotter implements Snapshotter {
 
   /** Runs fn after earlier operations on the same key finished (mount/unmount/remove must not interleave). */
   private withKey<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.keyLocks.get(key) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const settled = next.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.keyLocks.set(key, settled);
-    void settled.then(() => {
-      if (this.keyLocks.get(key) === settled) this.keyLocks.delete(key);
-    });
-    return next;
+    return this.keyLocks.run(key, fn);
   }
 }
 

@@ -5,11 +5,8 @@
 // (trusted.overlay.opaque=y) plus one per distinct file capability.
 // `-h` makes setfattr use lsetxattr: a path that is a symlink gets the
 // attribute itself instead of its target (callers verify paths first anyway).
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
+import { CommandError, CommandNotFoundError, run } from "../sys/exec.js";
 import { UnpackError } from "./errors.js";
-
-const run = promisify(execFile);
 
 export interface XattrWrite {
   path: string;
@@ -48,12 +45,12 @@ export async function applyXattrs(writes: readonly XattrWrite[]): Promise<void> 
 
 async function setfattr(args: string[]): Promise<void> {
   try {
-    await run("setfattr", args, { maxBuffer: 1 << 20 });
+    await run("setfattr", args);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") {
+    if (err instanceof CommandNotFoundError) {
       throw new UnpackError("unsupported", "setfattr not found: install the 'attr' package (needed for opaque whiteouts and file capabilities)", { cause: err });
     }
-    const stderr = (err as { stderr?: string }).stderr ?? "";
-    throw new UnpackError("io", `setfattr failed: ${stderr.trim() || String(err)}`, { cause: err });
+    const stderr = err instanceof CommandError ? err.result.stderr.trim() : "";
+    throw new UnpackError("io", `setfattr failed: ${stderr || String(err)}`, { cause: err });
   }
 }

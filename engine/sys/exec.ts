@@ -27,6 +27,14 @@ export class CommandError extends Error implements KindedError {
   }
 }
 
+/** The command does not exist on this machine (exec failed with ENOENT). */
+export class CommandNotFoundError extends Error {
+  constructor(readonly command: string) {
+    super(`${command} is not installed (run scripts/install-deps.sh)`);
+    this.name = "CommandNotFoundError";
+  }
+}
+
 /** A command that outlived its timeout; it and what it started were killed (SIGTERM, then SIGKILL). */
 export class CommandTimeoutError extends Error implements KindedError {
   readonly kind = "timeout";
@@ -101,7 +109,7 @@ export async function run(cmd: string, args: readonly string[], opts: RunOptions
   for (const o of observers) o(cmd, args, opts.input);
   if (launcher) {
     const r = await launcher.run({ cmd, args, input: opts.input, env: opts.env, cwd: opts.cwd, timeoutMs, killGraceMs });
-    if (r.notFound) throw new Error(`${cmd} is not installed (run scripts/install-deps.sh)`);
+    if (r.notFound) throw new CommandNotFoundError(cmd);
     const result = { stdout: r.stdout, stderr: r.stderr, code: r.code };
     if (r.timedOut) throw new CommandTimeoutError(cmd, args, timeoutMs, result);
     if (r.code !== 0 && !opts.allowFailure) throw new CommandError(cmd, args, result);
@@ -120,7 +128,7 @@ export async function run(cmd: string, args: readonly string[], opts: RunOptions
     child.stdin.on("error", () => undefined); // a command that does not read its input
     child.on("error", (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      reject(err.code === "ENOENT" ? new Error(`${cmd} is not installed (run scripts/install-deps.sh)`) : err);
+      reject(err.code === "ENOENT" ? new CommandNotFoundError(cmd) : err);
     });
     child.on("close", (status, signal) => {
       clearTimeout(timer);

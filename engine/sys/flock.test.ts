@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, expect, test } from "vitest";
-import { FileLock, HELPER_SCRIPT } from "./flock.js";
+import { FileLock, HELPER_PROGRAM } from "./flock.js";
 
 let dir: string;
 const locks: FileLock[] = [];
@@ -81,10 +81,10 @@ test("the lock goes with a process killed while it holds it (kill -9)", async ()
     process.execPath,
     [
       "-e",
-      `const c = require("node:child_process").spawn("perl", ["-e", process.env.SCRIPT], { stdio: ["pipe", "inherit", "inherit"], env: { ...process.env, TSCOMPOSE_LOCK_FILE: process.env.LOCK } });
+      `const c = require("node:child_process").spawn("perl", [process.env.PROGRAM], { stdio: ["pipe", "inherit", "inherit"], env: { ...process.env, TSCOMPOSE_LOCK_FILE: process.env.LOCK } });
        c.stdin.write("x\\n"); setInterval(() => {}, 1000);`,
     ],
-    { env: { ...process.env, SCRIPT: HELPER_SCRIPT, LOCK: join(dir, "test.lock") }, stdio: ["ignore", "pipe", "inherit"] },
+    { env: { ...process.env, PROGRAM: HELPER_PROGRAM, LOCK: join(dir, "test.lock") }, stdio: ["ignore", "pipe", "inherit"] },
   );
   let out = "";
   await new Promise<void>((resolve) =>

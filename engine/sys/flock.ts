@@ -4,34 +4,20 @@
 // that process's open file, so it goes when the process goes: when we call
 // close(), and when we die in any way (kill -9 included), since its stdin then
 // reaches EOF and it exits. No stale lock files, no pid reuse to guard against,
-// unlike a pid file (engine/network/lockfile.ts).
+// unlike a pid file (engine/network/lockfile.ts). The program is flock.pl;
+// its protocol is in its header and docs/perl-helpers.md.
 //
 // One helper per FileLock, one lock per FileLock. Within a process, callers
-// of run() queue on a promise chain first: flock locks are per open file, so
+// of run() take turns on a Mutex (keyed-mutex.ts) first: flock locks are per open file, so
 // the helper must never be asked to lock while it already waits for the lock.
 import { spawn, type ChildProcessByStdio } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
 import { EngineError } from "../types.js";
+import { Mutex } from "./keyed-mutex.js";
+import { perlProgram } from "./perl.js";
 
 /** The helper (exported for the test that kills its owner). */
-export const HELPER_SCRIPT = String.raw`
-use strict; use warnings;
-use Fcntl qw(:flock O_RDWR O_CREAT);
-$SIG{INT} = 'IGNORE'; # a Ctrl-C meant for our parent: it decides (its exit closes our stdin)
-$| = 1;
-my $path = $ENV{TSCOMPOSE_LOCK_FILE};
-sysopen(my $fh, $path, O_RDWR | O_CREAT, 0600) or do { print "E open $path: $!\n"; exit 1; };
-my %ops = (x => LOCK_EX, s => LOCK_SH, X => LOCK_EX | LOCK_NB, S => LOCK_SH | LOCK_NB, u => LOCK_UN);
-print "R\n";
-while (my $cmd = <STDIN>) {
-  chomp $cmd;
-  my $op = $ops{$cmd};
-  if (!defined $op) { print "E unknown command $cmd\n"; next; }
-  my $ok;
-  do { $ok = flock($fh, $op) } while (!$ok && $!{EINTR});
-  print $ok ? "K\n" : $!{EWOULDBLOCK} ? "B\n" : "E $!\n";
-}
-`;
+export const HELPER_PROGRAM = perlProgram("flock.pl", import.meta.url);
 
 export type LockMode = "exclusive" | "shared";
 
@@ -54,7 +40,7 @@ interface Helper {
 
 export class FileLock {
   #helper: Helper | undefined;
-  #tail: Promise<unknown> = Promise.resolve();
+  readonly #turns = new Mutex();
 
   /** `what` names the lock in errors ("the image store"). */
   constructor(
@@ -92,9 +78,7 @@ export class FileLock {
         await this.unlock();
       }
     };
-    const result = this.#tail.then(body, body);
-    this.#tail = result.catch(() => undefined);
-    return result;
+    return this.#turns.run(body);
   }
 
   /**
@@ -144,7 +128,7 @@ export class FileLock {
     // The path goes in the environment, not argv: a helper's command line then
     // names no state dir, so what lists a state dir's processes (leak checks,
     // "every container's monitor lives on") sees only containers and monitors.
-    const child = spawn("perl", ["-e", HELPER_SCRIPT], { stdio: ["pipe", "pipe", "inherit"], env: { ...process.env, TSCOMPOSE_LOCK_FILE: this.path } });
+    const child = spawn("perl", [HELPER_PROGRAM], { stdio: ["pipe", "pipe", "inherit"], env: { ...process.env, TSCOMPOSE_LOCK_FILE: this.path } });
     const helper: Helper = { child, replies: [] };
     this.#helper = helper;
     let buffered = "";

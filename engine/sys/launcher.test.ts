@@ -15,7 +15,7 @@ const launchersOf = (ppid: number) =>
   execFileSync("ps", ["-eo", "pid,ppid,args"], { encoding: "utf8" })
     .split("\n")
     .map((l) => l.trim().split(/\s+/))
-    .filter((f) => f[1] === String(ppid) && f[2] === "perl" && f[3] === "-e")
+    .filter((f) => f[1] === String(ppid) && f[2] === "perl" && f[3]?.endsWith("/launcher.pl"))
     .map((f) => Number(f[0]));
 /** The pid of a launcher's own perl process (undefined when it has none). */
 const launcherPid = (l: Launcher) => (l as unknown as { child?: { pid?: number; exitCode: number | null } }).child?.pid;

@@ -5,7 +5,7 @@
 // absolute, keeping the trailing "/" or "/." that changes what is copied.
 import { posix } from "node:path";
 import type { ContainerView, CopyRequest, CopyResponse } from "../daemon/api.js";
-import { LABEL } from "../../reconciler/labels.js";
+import { LABEL } from "../../model/labels.js";
 import type { ProjectOptions } from "../stack/load.js";
 import { CliError } from "./errors.js";
 import { daemon, projectNameLazy } from "./project-name.js";

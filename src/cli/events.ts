@@ -4,7 +4,7 @@
 // or with --json compose's objects. Like compose it leaves out one-off
 // containers and compose's own labels, and runs until interrupted.
 import type { ContainerView, DaemonEvent } from "../daemon/api.js";
-import { LABEL } from "../../reconciler/labels.js";
+import { COMPOSE_LABEL_PREFIX, LABEL } from "../../model/labels.js";
 import type { ProjectOptions } from "../stack/load.js";
 import { CliError } from "./errors.js";
 import { daemon, projectNameLazy } from "./project-name.js";
@@ -62,7 +62,7 @@ function actionOf(e: ContainerEvent): string {
 /** The event's attributes as compose shows them: labels but compose's own, the name, image and exit code. */
 export function attributesOf(e: ContainerEvent, k: Known): Record<string, string> {
   const attrs: Record<string, string> = {};
-  for (const [key, value] of Object.entries(e.labels)) if (!key.startsWith("com.docker.compose.")) attrs[key] = value;
+  for (const [key, value] of Object.entries(e.labels)) if (!key.startsWith(COMPOSE_LABEL_PREFIX)) attrs[key] = value;
   if (k.image) attrs.image = k.image;
   attrs.name = e.name;
   if ("exitCode" in e && e.exitCode !== undefined) attrs.exitCode = String(e.exitCode);

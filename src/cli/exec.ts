@@ -4,7 +4,7 @@
 // exit code is the CLI's.
 import type { ContainerView, ExecRequest } from "../daemon/api.js";
 import type { DaemonClient } from "../daemon/client.js";
-import { LABEL } from "../../reconciler/labels.js";
+import { LABEL } from "../../model/labels.js";
 import type { ProjectOptions } from "../stack/load.js";
 import { attach } from "./attach.js";
 import { CliError } from "./errors.js";

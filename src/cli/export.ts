@@ -2,7 +2,7 @@
 // file system (#1, or --index) as a tar, written by the daemon to FILE.
 import { resolve } from "node:path";
 import type { ContainerView, ExportRequest } from "../daemon/api.js";
-import { LABEL } from "../../reconciler/labels.js";
+import { LABEL } from "../../model/labels.js";
 import type { ProjectOptions } from "../stack/load.js";
 import { CliError } from "./errors.js";
 import { daemon, projectNameLazy } from "./project-name.js";

@@ -72,8 +72,8 @@ export async function runLogin(server: string | undefined, flags: LoginFlags): P
   password ??= await prompt("Password: ", true);
   if (!username || !password) throw new CliError("Error: Cannot perform an interactive login from a non TTY device, or username/password is empty");
 
-  const { readImageDaemonConfig } = await import("../../engine/image/daemon-config.js");
-  const config = await readImageDaemonConfig(engineLocation().configFile);
+  const { readEngineConfig } = await import("../../engine/config.js");
+  const config = readEngineConfig(engineLocation().configFile);
   try {
     await checkLogin(server, { username, password }, { hosts: config.hosts, ...(config.dockerHubUrl ? { dockerHubUrl: config.dockerHubUrl } : {}) });
   } catch (err) {

@@ -7,7 +7,7 @@
 import type { ContainerStats } from "../../engine/types.js";
 import type { ContainerView } from "../daemon/api.js";
 import type { DaemonClient } from "../daemon/client.js";
-import { LABEL } from "../../reconciler/labels.js";
+import { LABEL } from "../../model/labels.js";
 import type { ProjectOptions } from "../stack/load.js";
 import { shortId, table } from "./format.js";
 import { applyTemplate, formatTemplate } from "./image-format.js";

@@ -2,7 +2,7 @@
 // compose v2 prints them: the container's name, then the `ps -ef` table
 // (UID PID PPID C STIME TTY TIME CMD), a blank line between containers.
 import type { ContainerView } from "../daemon/api.js";
-import { LABEL } from "../../reconciler/labels.js";
+import { LABEL } from "../../model/labels.js";
 import type { ProjectOptions } from "../stack/load.js";
 import { table } from "./format.js";
 import { daemon, projectNameLazy } from "./project-name.js";

@@ -1,6 +1,7 @@
 // `tscompose volume ls|inspect|create|rm|prune` (the docker CLI's), and the
 // stack's `volumes` (docker compose volumes): through the daemon.
 import type { ContainerView, PruneResult, VolumeView } from "../daemon/api.js";
+import { LABEL } from "../../model/labels.js";
 import type { ProjectOptions } from "../stack/load.js";
 import { filterQuery, inspectObjects, labelMap, labelsText, listText, pruneWith, removeEach } from "./object-output.js";
 import type { ListFlags } from "./object-output.js";
@@ -29,7 +30,7 @@ export async function runVolumeLs(flags: ListFlags): Promise<number> {
 export async function runStackVolumes(opts: ProjectOptions, services: string[], flags: ListFlags): Promise<number> {
   const project = await projectNameLazy(opts);
   const client = await daemon();
-  let list = await client.json<VolumeView[]>("GET", `/volumes?${filterQuery([`label=com.docker.compose.project=${project}`])}`);
+  let list = await client.json<VolumeView[]>("GET", `/volumes?${filterQuery([`label=${LABEL.project}=${project}`])}`);
   if (services.length > 0) {
     const containers = await client.json<ContainerView[]>("GET", `/containers?project=${encodeURIComponent(project)}&all=1`);
     const used = new Set(containers.filter((c) => services.includes(c.service ?? "")).flatMap((c) => c.volumes ?? []));

@@ -9,9 +9,10 @@
 // checks, restart policies, the engine apply sees), wait-ready.ts (up --wait),
 // stack-views.ts (ls and ps), stack-recovery.ts (unreadable records at start).
 import { checkName } from "../../engine/names.js";
+import { KeyedMutex } from "../../engine/sys/keyed-mutex.js";
 import type { Engine } from "../../engine/types.js";
 import { restartOnDaemonStart } from "../../reconciler/restart-policy.js";
-import { LABEL } from "../../reconciler/labels.js";
+import { LABEL } from "../../model/labels.js";
 import type { StackSpec } from "../../model/stack.js";
 import type { ObservedStack } from "../../reconciler/observed.js";
 import { planDown, planUp, selectServices } from "../../reconciler/plan.js";
@@ -44,7 +45,7 @@ export interface StackJobs {
 }
 
 export class StackController {
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly locks = new KeyedMutex();
   readonly health: HealthMonitor;
   readonly supervisor: Supervisor;
   readonly watcher: StackWatcher;
@@ -92,16 +93,7 @@ export class StackController {
 
   /** Runs fn with the stack's lock held: operations on one stack never interleave. */
   serialize<T>(project: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.locks.get(project) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(fn);
-    this.locks.set(project, next);
-    // The caller gets next's rejection; this bookkeeping branch must not leave an unhandled one (it kills the daemon).
-    void next
-      .finally(() => {
-        if (this.locks.get(project) === next) this.locks.delete(project);
-      })
-      .catch(() => undefined);
-    return next;
+    return this.locks.run(project, fn);
   }
 
   async up(req: UpRequest, emit: Emit): Promise<boolean> {

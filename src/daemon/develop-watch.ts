@@ -18,7 +18,7 @@ import { lstatSync } from "node:fs";
 import { watch } from "chokidar";
 import type { FSWatcher } from "chokidar";
 import type { Engine } from "../../engine/types.js";
-import { LABEL } from "../../reconciler/labels.js";
+import { LABEL } from "../../model/labels.js";
 import type { StackSpec } from "../../model/stack.js";
 import { imageOf } from "../../reconciler/plan.js";
 import type { DaemonEvent } from "./api.js";

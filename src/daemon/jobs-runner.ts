@@ -4,18 +4,11 @@
 // `<project>-<service>-job-<run id>` and labelled with its run and slot, so a
 // daemon started again finds it by labels alone.
 import type { ContainerInfo } from "../../engine/types.js";
-import { LABEL } from "../../reconciler/labels.js";
+import { JOB_LABEL, LABEL } from "../../model/labels.js";
 import type { StackController } from "./controller.js";
 import { createRunContainer } from "./run.js";
 import type { JobRun } from "./api.js";
 import type { JobContainer, JobRunner } from "./scheduler.js";
-
-export const JOB_LABEL = {
-  /** The run id (its cron slot, UTC `YYYYMMDD-HHMMSS`). */
-  run: "io.tscompose.job.run",
-  /** The cron slot, ISO 8601. */
-  tick: "io.tscompose.job.tick",
-} as const;
 
 export class EngineJobRunner implements JobRunner {
   constructor(private readonly controller: StackController) {}

@@ -4,7 +4,7 @@
 // carries its label. A network made by `run --rm` in a project with no
 // containers left is found this way too.
 import type { NetworkSpec, StackSpec, VolumeSpec } from "../../model/stack.js";
-import { LABEL } from "../../reconciler/labels.js";
+import { LABEL } from "../../model/labels.js";
 import type { NetworkInfo, VolumeInfo } from "../../engine/types.js";
 
 /** A free key for a found object: its compose key when that is not taken, else its engine name. */

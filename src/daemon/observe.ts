@@ -3,7 +3,7 @@
 // health and which of them a user stopped. Observed afresh for every plan.
 import type { Engine } from "../../engine/types.js";
 import type { HealthSource } from "../../reconciler/apply.js";
-import { LABEL } from "../../reconciler/labels.js";
+import { LABEL } from "../../model/labels.js";
 import { observeStack } from "../../reconciler/observed.js";
 import type { ObservedStack } from "../../reconciler/observed.js";
 import { imageOf } from "../../reconciler/plan.js";

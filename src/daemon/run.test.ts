@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { LABEL } from "../../reconciler/labels.js";
+import { LABEL } from "../../model/labels.js";
 import { service, stackOf } from "../../reconciler/testing.js";
 import type { RunRequest } from "./api.js";
-import { SLUG_LABEL, runSpec } from "./run.js";
+import { runSpec } from "./run.js";
 
 const web = service("web", {
   command: ["httpd", "-f"],
@@ -18,8 +18,8 @@ describe("runSpec: a one-off container as compose v2 makes it", () => {
     const spec = runSpec(stack, web, 1, req());
     expect(spec.name).toMatch(/^app-web-run-[0-9a-f]{12}$/);
     expect(spec.labels[LABEL.oneoff]).toBe("True");
-    expect(spec.labels[SLUG_LABEL]).toMatch(/^[0-9a-f]{64}$/);
-    expect(spec.labels[SLUG_LABEL]?.slice(0, 12)).toBe(spec.name.slice(-12));
+    expect(spec.labels[LABEL.slug]).toMatch(/^[0-9a-f]{64}$/);
+    expect(spec.labels[LABEL.slug]?.slice(0, 12)).toBe(spec.name.slice(-12));
     expect(spec.ports).toEqual([]);
     for (const net of Object.values(spec.networks)) expect(net.aliases).toEqual([spec.name]);
     expect(spec.cmd).toEqual(["httpd", "-f"]);

@@ -9,13 +9,12 @@ import type { ErrorKind } from "../../engine/errors.js";
 import type { ContainerInfo, ContainerSpec, Engine } from "../../engine/types.js";
 import { apply } from "../../reconciler/apply.js";
 import { containerSpecFor } from "../../reconciler/container-spec.js";
-import { LABEL } from "../../reconciler/labels.js";
+import { LABEL } from "../../model/labels.js";
 import type { ServiceSpec, StackSpec } from "../../model/stack.js";
 import { planUp } from "../../reconciler/plan.js";
 import type { RunRequest, StreamMessage } from "./api.js";
 import type { StackController } from "./controller.js";
 
-export const SLUG_LABEL = "com.docker.compose.slug";
 
 /**
  * Creates the networks, volumes and image the service needs (its
@@ -71,7 +70,7 @@ export function runSpec(stack: StackSpec, svc: ServiceSpec, number: number, req:
     extraEnv,
     sharedNetworkContainer,
   });
-  spec.labels = { ...spec.labels, ...req.labels, [SLUG_LABEL]: slug };
+  spec.labels = { ...spec.labels, ...req.labels, [LABEL.slug]: slug };
   // Only its own name resolves to a one-off (compose without --use-aliases):
   // the service's name must keep reaching the service's replicas.
   if (!req.useAliases) for (const net of Object.values(spec.networks)) net.aliases = [spec.name];

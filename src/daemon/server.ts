@@ -10,6 +10,7 @@ import { pipeline } from "node:stream/promises";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { cleanContainerPath } from "../../engine/copy.js";
+import { LABEL } from "../../model/labels.js";
 import { checkName } from "../../engine/names.js";
 import { EngineError } from "../../engine/errors.js";
 import type { Engine } from "../../engine/types.js";
@@ -154,7 +155,7 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
       sendJson(res, 200, { ok: true });
     };
   };
-  const projectOf = async (id: string): Promise<string | undefined> => (await engine.inspectContainer(id))?.labels["com.docker.compose.project"];
+  const projectOf = async (id: string): Promise<string | undefined> => (await engine.inspectContainer(id))?.labels[LABEL.project];
   /** A user (re)started a container: it is no longer "stopped by the user", and its health checks run again. */
   const userStarted = async (id: string): Promise<void> => {
     const project = await projectOf(id);

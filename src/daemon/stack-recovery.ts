@@ -5,7 +5,7 @@
 // known, and a different interpolation must not recreate anything. `up`
 // replaces it.
 import type { Engine } from "../../engine/types.js";
-import { LABEL } from "../../reconciler/labels.js";
+import { LABEL } from "../../model/labels.js";
 import { loadStack } from "../stack/load.js";
 import type { Logger } from "./log.js";
 import type { StackStore } from "./stacks.js";

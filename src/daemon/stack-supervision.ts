@@ -5,7 +5,7 @@
 // module says which container gets which checks.
 import type { ContainerInfo, Engine, HealthcheckConfig } from "../../engine/types.js";
 import { containerSpecFor } from "../../reconciler/container-spec.js";
-import { LABEL } from "../../reconciler/labels.js";
+import { LABEL } from "../../model/labels.js";
 import type { StackSpec } from "../../model/stack.js";
 import { HealthMonitor } from "./supervision/health.js";
 import type { HealthStatus } from "./supervision/health.js";

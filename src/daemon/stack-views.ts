@@ -3,7 +3,7 @@
 // Both are built from what the engine reports now, plus the saved records.
 import type { Engine } from "../../engine/types.js";
 import type { HealthSource } from "../../reconciler/apply.js";
-import { LABEL } from "../../reconciler/labels.js";
+import { LABEL } from "../../model/labels.js";
 import type { ContainerView, StackSummary } from "./api.js";
 import type { StackStore } from "./stacks.js";
 

@@ -5,7 +5,7 @@
 import type { Engine } from "../../engine/types.js";
 import { conditionMet } from "../../reconciler/apply.js";
 import type { HealthSource } from "../../reconciler/apply.js";
-import { LABEL } from "../../reconciler/labels.js";
+import { LABEL } from "../../model/labels.js";
 import { policyOf } from "../../reconciler/restart-policy.js";
 import type { StackSpec } from "../../model/stack.js";
 import type { StreamMessage } from "./api.js";

@@ -4,12 +4,9 @@
 // sorted and filtered. No I/O and no clock of its own: every input carries
 // its time, so tests feed events and read rows.
 import type { ContainerStats } from "../../engine/types.js";
+import { LABEL } from "../../model/labels.js";
 import type { ContainerView, DaemonEvent, ServiceDetail, StackDetail, StackSummary, StatsSample } from "../daemon/api.js";
 
-const LABEL_PROJECT = "com.docker.compose.project";
-const LABEL_SERVICE = "com.docker.compose.service";
-const LABEL_NUMBER = "com.docker.compose.container-number";
-const LABEL_ONEOFF = "com.docker.compose.oneoff";
 
 /** One line of the event/history view. */
 export interface HistoryEntry {
@@ -134,8 +131,8 @@ export class ViewModel {
       this.containers.delete(id);
       return;
     }
-    const n = c.labels[LABEL_NUMBER];
-    this.containers.set(id, { ...c, project: c.labels[LABEL_PROJECT], service: c.labels[LABEL_SERVICE], number: n !== undefined ? Number(n) : undefined });
+    const n = c.labels[LABEL.number];
+    this.containers.set(id, { ...c, project: c.labels[LABEL.project], service: c.labels[LABEL.service], number: n !== undefined ? Number(n) : undefined });
   }
 
   applyDetail(detail: StackDetail): void {
@@ -183,8 +180,8 @@ export class ViewModel {
     if (e.type !== "container") return;
     const known = this.containers.get(e.id);
     const labels = known?.labels ?? e.labels;
-    const project = labels[LABEL_PROJECT];
-    const service = labels[LABEL_SERVICE];
+    const project = labels[LABEL.project];
+    const service = labels[LABEL.service];
     if (project === undefined) return;
     const entry = (text: string, level: HistoryEntry["level"] = "info"): void =>
       this.record({ time: e.time, project, service, container: e.name, text, level });
@@ -212,7 +209,7 @@ export class ViewModel {
             networks: {},
             project,
             service,
-            number: e.labels[LABEL_NUMBER] !== undefined ? Number(e.labels[LABEL_NUMBER]) : undefined,
+            number: e.labels[LABEL.number] !== undefined ? Number(e.labels[LABEL.number]) : undefined,
             health: undefined,
           });
         }
@@ -312,7 +309,7 @@ export class ViewModel {
     for (const c of this.containers.values()) {
       if (c.project !== stack) continue;
       total++;
-      if (c.labels[LABEL_ONEOFF] === "True") continue;
+      if (c.labels[LABEL.oneoff] === "True") continue;
       services++;
       if (c.state === "running") running++;
       if (c.state === "restarting") restarting++;
@@ -327,7 +324,7 @@ export class ViewModel {
   private completed(stack: string, s: ServiceDetail): number {
     if ((s.config.restart ?? "no") !== "no") return 0;
     let n = 0;
-    for (const c of this.containers.values()) if (c.project === stack && c.service === s.name && c.state === "exited" && c.exitCode === 0 && c.labels[LABEL_ONEOFF] !== "True") n++;
+    for (const c of this.containers.values()) if (c.project === stack && c.service === s.name && c.state === "exited" && c.exitCode === 0 && c.labels[LABEL.oneoff] !== "True") n++;
     return n;
   }
 
@@ -362,7 +359,7 @@ export class ViewModel {
         const containers = list.filter((c) => serviceMatches || matches(c, filter)).map((c) => this.containerRow(stack, service, c));
         if (!serviceMatches && containers.length === 0) continue;
         containers.sort(compareContainers(opts.sort));
-        const running = list.filter((c) => c.state === "running" && c.labels[LABEL_ONEOFF] !== "True").length;
+        const running = list.filter((c) => c.state === "running" && c.labels[LABEL.oneoff] !== "True").length;
         const key = serviceKey(stack, service);
         const collapsed = opts.collapsed.has(key);
         const row: ServiceRow = {
@@ -371,7 +368,7 @@ export class ViewModel {
           stack,
           service,
           running,
-          desired: sd ? Math.max(0, sd.desired - this.completed(stack, sd)) : list.filter((c) => c.labels[LABEL_ONEOFF] !== "True").length,
+          desired: sd ? Math.max(0, sd.desired - this.completed(stack, sd)) : list.filter((c) => c.labels[LABEL.oneoff] !== "True").length,
           scheduled: sd?.scheduled ?? false,
           image: sd?.image ?? list[0]?.image,
           collapsed,

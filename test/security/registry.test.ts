@@ -15,7 +15,7 @@ import { MediaTypes } from "../../engine/content/manifest.js";
 import { RegistryClient } from "../../engine/content/registry.js";
 import { LocalContentStore } from "../../engine/content/store.js";
 import type { Descriptor, Digest } from "../../engine/content/types.js";
-import { parseImageDaemonConfig } from "../../engine/image/daemon-config.js";
+import { parseEngineConfig } from "../../engine/config.js";
 import { ImageService } from "../../engine/image/service.js";
 import { gzipBomb } from "../../engine/snapshot/testing.js";
 import { sendLongBody, startFakeRegistry, type FakeRegistry } from "../fixtures/fake-registry.js";
@@ -221,11 +221,11 @@ describe("pulls refuse oversized configs and layers that inflate without end", (
   });
 
   test("the layer limits in daemon.json are checked", () => {
-    expect(parseImageDaemonConfig({}).layerLimits).toEqual({ maxSize: 64 * 2 ** 30, maxRatio: 100, ratioFloor: 2 ** 30, maxEntries: 1_000_000 });
-    expect(parseImageDaemonConfig({ "x-tscompose-max-layer-ratio": 20, "x-tscompose-max-layer-entries": 5 }).layerLimits).toMatchObject({ maxRatio: 20, maxEntries: 5 });
-    expect(() => parseImageDaemonConfig({ "x-tscompose-max-layer-size": "10G" }, "/etc/tscompose/daemon.json")).toThrow(
+    expect(parseEngineConfig({}).layerLimits).toEqual({ maxSize: 64 * 2 ** 30, maxRatio: 100, ratioFloor: 2 ** 30, maxEntries: 1_000_000 });
+    expect(parseEngineConfig({ "x-tscompose-max-layer-ratio": 20, "x-tscompose-max-layer-entries": 5 }).layerLimits).toMatchObject({ maxRatio: 20, maxEntries: 5 });
+    expect(() => parseEngineConfig({ "x-tscompose-max-layer-size": "10G" }, "/etc/tscompose/daemon.json")).toThrow(
       '/etc/tscompose/daemon.json: "x-tscompose-max-layer-size" must be a positive integer',
     );
-    expect(() => parseImageDaemonConfig({ "x-tscompose-max-layer-ratio": 0.5 })).toThrow('daemon config: "x-tscompose-max-layer-ratio" must be a number of at least 1');
+    expect(() => parseEngineConfig({ "x-tscompose-max-layer-ratio": 0.5 })).toThrow('daemon config: "x-tscompose-max-layer-ratio" must be a number of at least 1');
   });
 });

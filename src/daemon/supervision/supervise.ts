@@ -11,7 +11,7 @@
 // apply. The restart decisions themselves are pure and stay in
 // reconciler/restart-policy.ts.
 import type { Engine, EngineEvent } from "../../../engine/types.js";
-import { LABEL } from "../../../reconciler/labels.js";
+import { LABEL } from "../../../model/labels.js";
 import type { StackSpec } from "../../../model/stack.js";
 import { decideRestart, freshRestartState, policyOf } from "../../../reconciler/restart-policy.js";
 import type { RestartState } from "../../../reconciler/restart-policy.js";

@@ -1,7 +1,10 @@
 // The labels that tie an engine object to its stack. They are compose's own,
 // so tools that read docker compose labels make sense of our containers, and
 // so that the observed state can be rebuilt from the engine alone after a
-// crash: no name parsing, no side database.
+// crash: no name parsing, no side database. Every label key the code writes
+// or reads is a constant here (the engine, the reconciler, the daemon, the CLI
+// and the TUI all import this module); tests spell them out, to pin the
+// strings other tools see.
 
 export const LABEL = {
   project: "com.docker.compose.project",
@@ -16,6 +19,19 @@ export const LABEL = {
   volume: "com.docker.compose.volume",
   dependsOn: "com.docker.compose.depends_on",
   image: "com.docker.compose.image",
+  /** A one-off (`run`) container's random id; compose's own label for it. */
+  slug: "com.docker.compose.slug",
+} as const;
+
+/** The prefix every compose label has (`events` shows only the others as attributes). */
+export const COMPOSE_LABEL_PREFIX = "com.docker.compose.";
+
+/** tscompose's own labels, on what a scheduled job (x-tscompose cron) starts. */
+export const JOB_LABEL = {
+  /** The run id (its cron slot, UTC `YYYYMMDD-HHMMSS`). */
+  run: "io.tscompose.job.run",
+  /** The cron slot, ISO 8601. */
+  tick: "io.tscompose.job.tick",
 } as const;
 
 /** The compose version we claim in labels: the compose-spec level we follow. */

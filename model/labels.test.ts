@@ -1,0 +1,40 @@
+// Label keys are written in one module: a key retyped elsewhere drifts (a typo
+// is a label nobody reads). Tests may spell keys out, to pin what other tools see.
+import { readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { describe, expect, test } from "vitest";
+import { COMPOSE_LABEL_PREFIX, JOB_LABEL, LABEL } from "./labels.js";
+
+const root = join(import.meta.dirname, "..");
+const LABEL_LITERAL = /["'`](com\.docker\.compose\.|io\.tscompose\.)/;
+
+function sources(): string[] {
+  return ["engine", "src", "reconciler", "model", "bench"].flatMap((dir) =>
+    readdirSync(join(root, dir), { recursive: true, encoding: "utf8" })
+      .filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts") && !f.includes("node_modules"))
+      .map((f) => join(root, dir, f)),
+  );
+}
+
+describe("label keys", () => {
+  test("no source outside model/labels.ts spells a label key", () => {
+    const offenders = sources()
+      .filter((f) => relative(root, f) !== join("model", "labels.ts"))
+      .flatMap((f) =>
+        readFileSync(f, "utf8")
+          .split("\n")
+          .map((line, i) => ({ line, at: `${relative(root, f)}:${i + 1}` }))
+          .filter(({ line }) => !line.trimStart().startsWith("//") && LABEL_LITERAL.test(line))
+          .map(({ at }) => at),
+      );
+    expect(offenders).toEqual([]);
+  });
+
+  test("the keys are compose's (under its prefix) and tscompose's own, all distinct", () => {
+    const compose = Object.values(LABEL);
+    for (const key of compose) expect(key.startsWith(COMPOSE_LABEL_PREFIX)).toBe(true);
+    for (const key of Object.values(JOB_LABEL)) expect(key).toMatch(/^io\.tscompose\./);
+    const all = [...compose, ...Object.values(JOB_LABEL)];
+    expect(new Set(all).size).toBe(all.length);
+  });
+});
