@@ -10,7 +10,7 @@ import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { cgroupRoots } from "./engine.js";
 
-/** The repository root, from the source tree (vitest) or from dist/ (benchmarks). */
+/** The repository root, from the source tree (vitest) or from dist-dev/ (benchmarks). */
 function findRepo(): string {
   let dir = import.meta.dirname;
   while (!existsSync(join(dir, "package.json")) && dirname(dir) !== dir) dir = dirname(dir);

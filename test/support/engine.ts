@@ -20,9 +20,9 @@ import type { ContainerSpec, Engine, NetworkSpec } from "../../engine/types.js";
 import { run } from "../../engine/sys/exec.js";
 import { eventually as eventuallyPolled } from "./wait.js";
 
-// Compiled into dist/test/support by `npm run build` (the benches use this file): the repo is one more level up there.
+// Compiled into dist-dev/test/support by `npm run build:dev` (the benches use this file): the repo is one more level up there.
 const up2 = resolve(import.meta.dirname, "../..");
-export const repoRoot = basename(up2) === "dist" ? dirname(up2) : up2;
+export const repoRoot = basename(up2) === "dist-dev" ? dirname(up2) : up2;
 
 export interface EngineWorldOptions {
   /** The fixture registry's URL (http://127.0.0.1:port), docker.io's mirror. */
