@@ -17,8 +17,9 @@ import { run as sys } from "../../engine/sys/exec.js";
 import type { ContainerInfo, ContainerSpec, NetworkInfo } from "../../engine/types.js";
 import { pushTestImage } from "../fixtures/push.js";
 import { startRegistry, type TestRegistry } from "../fixtures/registry.js";
-import { engineWorld, eventually, execText, type EngineWorld } from "../support/engine.js";
+import { engineWorld, execText, type EngineWorld } from "../support/engine.js";
 import { isRoot, missing } from "../support/requires.js";
+import { eventually } from "../support/wait.js";
 
 // Skipped without root, a failure under TSCOMPOSE_TEST_REQUIRE_ALL=1 (test/support/requires.ts).
 const root = !missing("root", isRoot);
