@@ -16,7 +16,7 @@ const upward = (layers) => ({
 });
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "bin/**", "eslint.config.js", "test-output/**", ".tmp/**"] },
+  { ignores: ["dist/**", "dist-dev/**", "node_modules/**", "bin/**", "eslint.config.js", "test-output/**", ".tmp/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

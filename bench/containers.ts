@@ -11,7 +11,7 @@
 //      from /proc).
 // Goal (issue 5): within 2x of raw runc, well ahead of docker run.
 //
-// Usage: node dist/bench/containers.js   (ROUNDS=50 by default; root needed)
+// Usage: npm run build:dev && node dist-dev/bench/containers.js   (ROUNDS=50 by default; root needed)
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";

@@ -1,5 +1,5 @@
 // A DNS client for bench/network.ts, run inside a container's network
-// namespace (`nsenter --net=/proc/<pid>/ns/net node dist/bench/dns-probe.js`)
+// namespace (`nsenter --net=/proc/<pid>/ns/net node dist-dev/bench/dns-probe.js`)
 // so it asks exactly what the container's resolver would, while its timing is
 // not the container's exec path. It starts once (node's start-up stays out of
 // the figures) and takes commands on stdin, one per line:

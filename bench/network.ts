@@ -12,7 +12,7 @@
 // All traffic stays in namespaces made here; names that are not known go to
 // a dead loopback port (ours) or nowhere (dockerd's namespace has no route).
 //
-// Usage: node dist/bench/network.js   (ROUNDS=20 COUNT=2000 CONCURRENCY=16; root needed)
+// Usage: npm run build:dev && node dist-dev/bench/network.js   (ROUNDS=20 COUNT=2000 CONCURRENCY=16; root needed)
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";

@@ -8,7 +8,7 @@
 // frames per second, and the TUI's CPU % under load and idle (no events,
 // stats only). No peer is installed here (ctop, lazydocker): figures alone.
 //
-// Usage: npm run build && node dist/bench/tui.js [--seconds 10]
+// Usage: npm run build:dev && node dist-dev/bench/tui.js [--seconds 10]
 import { fork } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";

@@ -19,7 +19,7 @@
 // down bounded by the grace period rather than by the number of services;
 // ps under 100 ms.
 //
-// Usage: node dist/bench/up.js   (root; ROUNDS=5 for 20 services,
+// Usage: npm run build:dev && node dist-dev/bench/up.js   (root; ROUNDS=5 for 20 services,
 // ROUNDS_100=2 for 100, PS_REPEAT=5, PLAIN=0 skips the plain-sleep phase,
 // REST=0 the at-rest measure, HANG_MS=600000 when a docker-compose run counts as hung)
 import { execFileSync, spawnSync } from "node:child_process";

@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { copyOutOfRoot } from "./copy-from-chroot.js";
+import { isRoot, missing } from "../test/support/requires.js";
 
-const isRoot = process.getuid?.() === 0;
 let base: string;
 let root: string;
 let out: string;
@@ -29,7 +29,7 @@ beforeEach(() => {
 
 afterEach(() => rmSync(base, { recursive: true, force: true }));
 
-describe.skipIf(!isRoot)("copyOutOfRoot", () => {
+describe.skipIf(missing("root", isRoot))("copyOutOfRoot", () => {
   it("copies a tree, links as links", async () => {
     const r = await copyOutOfRoot(root, "/data", join(out, "d"));
     expect(r.copied).toBe(3);

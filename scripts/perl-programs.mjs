@@ -3,8 +3,9 @@
 // docs/perl-helpers.md) are plain files read at run time, not TypeScript:
 //
 //   node scripts/perl-programs.mjs check   perl -cw on each (npm run lint)
-//   node scripts/perl-programs.mjs copy    copy each into dist/ beside its
-//                                          compiled module (npm run build)
+//   node scripts/perl-programs.mjs copy [OUT]  copy each into OUT/ (dist/)
+//                                          beside its compiled module (npm run
+//                                          build; build:dev names dist-dev)
 /* global process, console */
 import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, readdirSync } from "node:fs";
@@ -37,11 +38,13 @@ if (mode === "check") {
   if (failed > 0) process.exit(1);
   console.log(`perl -cw: ${programs.length} programs OK`);
 } else if (mode === "copy") {
+  // dist/ (npm run build) by default; dist-dev/ for the benches' build, which compiles engine modules too.
+  const out = process.argv[3] ?? "dist";
   for (const p of programs) {
-    mkdirSync(dirname(join(root, "dist", p)), { recursive: true });
-    copyFileSync(join(root, p), join(root, "dist", p));
+    mkdirSync(dirname(join(root, out, p)), { recursive: true });
+    copyFileSync(join(root, p), join(root, out, p));
   }
 } else {
-  console.error("usage: perl-programs.mjs check|copy");
+  console.error("usage: perl-programs.mjs check|copy [OUT]");
   process.exit(2);
 }

@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${TSCOMPOSE_NO_MIRROR:-}" != "1" ]; then
-  node dist/test/fixtures/local-mirror.js
+  # From source (vite-node): the fixture tools are not part of the build in dist/.
+  node_modules/.bin/vite-node test/fixtures/local-mirror.ts
 fi
 bin/tscompose up -f examples/webapp/compose.yaml -d --wait
 bin/tscompose ps -f examples/webapp/compose.yaml

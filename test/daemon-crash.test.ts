@@ -166,13 +166,16 @@ describe("kill -9 of the daemon while the stack runs", () => {
     await new Promise((r) => setTimeout(r, 1000));
     expect(containerProcesses(d).length).toBe(monitors);
 
+    const resynced = (log: string): number => log.split("\n").filter((l) => l.includes('"msg":"stack re-synced"') && l.includes(`"stack":"${project}"`)).length;
+    const resyncsBefore = resynced(d.log());
     await d.start();
     const after = psAll(d, project, work);
     expect(states(after)).toEqual(expected(project));
     const byName = (rows: typeof before): Record<string, string> => Object.fromEntries(rows.map((r) => [r.Name, r.ID]));
     expect(byName(after)).toEqual(byName(before));
-    // The re-sync after the restart must not touch them either.
-    await new Promise((r) => setTimeout(r, 2000));
+    // The re-sync after the restart must not touch them either: once the daemon
+    // says it is done, whatever it was going to do to them is done.
+    await eventually(() => resynced(d.log()), (n) => n > resyncsBefore, 60_000, "the re-sync after the restart");
     expect(byName(psAll(d, project, work))).toEqual(byName(before));
     expect(containerProcesses(d).length).toBe(monitors);
 

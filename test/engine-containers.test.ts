@@ -16,10 +16,13 @@ import type { ContainerSpec, EngineEvent, LogEntry, MountSpec } from "../engine/
 import { pushTestImage } from "./fixtures/push.js";
 import { startRegistry } from "./fixtures/registry.js";
 import type { TestRegistry } from "./fixtures/registry.js";
-import { cgroupRoots, engineWorld, eventually, execText, logLines, startEngineChild } from "./support/engine.js";
+import { cgroupRoots, engineWorld, execText, logLines, startEngineChild } from "./support/engine.js";
 import type { EngineWorld } from "./support/engine.js";
+import { isRoot, missing } from "./support/requires.js";
+import { eventually } from "./support/wait.js";
 
-const root = process.getuid?.() === 0;
+// Skipped without root, a failure under TSCOMPOSE_TEST_REQUIRE_ALL=1 (test/support/requires.ts).
+const root = !missing("root", isRoot);
 
 let registry: TestRegistry;
 let w: EngineWorld;
@@ -93,9 +96,8 @@ describe.skipIf(!root)("exit codes, signals and grace periods", () => {
   it("stop sends SIGTERM; a process that traps it ends at once with its own code", async () => {
     const id = await run({ cmd: ["sh", "-c", "trap 'exit 11' TERM; echo ready; sleep 3600 & wait"], stopTimeoutMs: 10_000 });
     await eventually(() => output(id), (o) => o === "ready");
-    const t0 = Date.now();
     await w.engine.stopContainer(id);
-    expect(Date.now() - t0).toBeLessThan(3000);
+    // 11, not 137: the trap ended it, not a SIGKILL at the end of the 10 s grace.
     expect(await w.engine.inspectContainer(id)).toMatchObject({ state: "exited", exitCode: 11 });
   });
 
@@ -104,16 +106,15 @@ describe.skipIf(!root)("exit codes, signals and grace periods", () => {
     await eventually(() => output(id), (o) => o === "ready");
     const t0 = Date.now();
     await w.engine.stopContainer(id);
-    const took = Date.now() - t0;
-    expect(took).toBeGreaterThanOrEqual(950);
-    expect(took).toBeLessThan(5000);
+    // A lower bound only: the grace was given (how long the kill took after it is the bench's business).
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(950);
     expect(await w.engine.inspectContainer(id)).toMatchObject({ state: "exited", exitCode: 137 });
-    // A timeout given to stop overrides the container's own.
-    await w.engine.startContainer(id);
-    await eventually(() => output(id), (o) => o === "ready\nready");
-    const t1 = Date.now();
-    await w.engine.stopContainer(id, { timeoutMs: 200 });
-    expect(Date.now() - t1).toBeLessThan(2000);
+    // A timeout given to stop overrides the container's own: with an hour of
+    // its own grace, the stop returns only if the 200 ms given here applied.
+    const patient = await run({ cmd: ["sh", "-c", "trap '' TERM; echo ready; while true; do sleep 1; done"], stopTimeoutMs: 3_600_000 });
+    await eventually(() => output(patient), (o) => o === "ready");
+    await w.engine.stopContainer(patient, { timeoutMs: 200 });
+    expect(await w.engine.inspectContainer(patient)).toMatchObject({ state: "exited", exitCode: 137 });
   });
 
   it("stop_signal replaces SIGTERM; kill sends any signal; killing a stopped container is an error", async () => {
@@ -334,10 +335,12 @@ describe.skipIf(!root)("limits and freezing", () => {
     await eventually(count, (n) => n > 2);
     await w.engine.pauseContainer(id);
     expect((await w.engine.inspectContainer(id))?.state).toBe("paused");
-    const freezer = cgroupRoots()
-      .map((r) => join(r, w.prefix, id, "freezer.state"))
-      .find((f) => existsSync(f));
-    if (freezer) expect((await readFile(freezer, "utf8")).trim()).toBe("FROZEN");
+    // The kernel's own word, on either cgroup version: v1's freezer.state, v2's "frozen 1" in cgroup.events.
+    const dirs = cgroupRoots().map((r) => join(r, w.prefix, id));
+    const v1 = dirs.map((d) => join(d, "freezer.state")).find((f) => existsSync(f));
+    const v2 = dirs.map((d) => join(d, "cgroup.events")).find((f) => existsSync(f));
+    const frozenState = v1 ? (await readFile(v1, "utf8")).trim() : v2 ? /^frozen (\d)$/m.exec(await readFile(v2, "utf8"))?.[1] : "no freezer file";
+    expect(frozenState).toBe(v1 ? "FROZEN" : "1");
     const frozen = await count();
     await sleep(600);
     expect(await count()).toBe(frozen);

@@ -16,10 +16,13 @@ import type { ContainerInfo, ContainerSpec, NetworkInfo, PortBinding } from "../
 import { pushTestImage } from "./fixtures/push.js";
 import { startRegistry } from "./fixtures/registry.js";
 import type { TestRegistry } from "./fixtures/registry.js";
-import { engineWorld, eventually, execText, startEngineChild } from "./support/engine.js";
+import { engineWorld, execText, startEngineChild } from "./support/engine.js";
 import type { EngineWorld } from "./support/engine.js";
+import { isRoot, missing } from "./support/requires.js";
+import { eventually } from "./support/wait.js";
 
-const root = process.getuid?.() === 0;
+// Skipped without root, a failure under TSCOMPOSE_TEST_REQUIRE_ALL=1 (test/support/requires.ts).
+const root = !missing("root", isRoot);
 
 let registry: TestRegistry;
 let w: EngineWorld;

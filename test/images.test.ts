@@ -19,6 +19,7 @@ import { loopbackOnlyDispatcher, type LoopbackDispatcher } from "./fixtures/loop
 import { inspectRaw, pushTestImage, skopeo, type PushedImage } from "./fixtures/push.js";
 import { startRegistry, type TestRegistry } from "./fixtures/registry.js";
 import { bin, buildOnce } from "./support/daemon.js";
+import { skipUnless } from "./support/requires.js";
 
 const run = promisify(execFile);
 const DEAD_HUB = "http://127.0.0.1:9";
@@ -503,7 +504,7 @@ describe("interop with a real Docker daemon", () => {
   }, 60_000);
 
   test("docker load accepts our save: same image ID and layers", async (ctx) => {
-    if (!dockerd) return ctx.skip(`no private dockerd: ${why}`);
+    if (!dockerd) return skipUnless(ctx, `a private dockerd (${why})`, false);
     const where = await stateDir();
     expect(cli(where, ["pull", "-q", "tscompose/multilayer"]).code).toBe(0);
     expect(cli(where, ["tag", "tscompose/multilayer", "interop/ours:1"]).code).toBe(0);
@@ -518,7 +519,7 @@ describe("interop with a real Docker daemon", () => {
   });
 
   test("tscompose load accepts docker save of an image docker pulled", async (ctx) => {
-    if (!dockerd) return ctx.skip(`no private dockerd: ${why}`);
+    if (!dockerd) return skipUnless(ctx, `a private dockerd (${why})`, false);
     // 127.0.0.0/8 registries are insecure by default for docker too.
     await dockerd.docker(["pull", "-q", multilayer.ref]);
     const where = await stateDir();

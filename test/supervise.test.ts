@@ -62,8 +62,10 @@ describe("restart policies", () => {
 
   it("on-failure:3 gives up after three restarts, and on-failure leaves an exit 0 alone", async () => {
     const rows = await until((r) => svc(r, "limited")?.RestartCount === 3 && svc(r, "limited")?.State === "exited");
-    // Give the supervisor time to (wrongly) restart it once more, then check it did not.
-    await new Promise((r) => setTimeout(r, 3000));
+    // "Exited" can show before the supervisor has handled that exit: wait for its
+    // decision on it (a "not restarting" line), after which nothing restarts it.
+    const decided = (log: string): boolean => log.split("\n").some((l) => l.includes('"msg":"not restarting"') && l.includes('"service":"limited"'));
+    await untilValue(() => daemon.log(), decided);
     const later = ps();
     expect(svc(later, "limited")).toMatchObject({ State: "exited", RestartCount: 3, ExitCode: 4 });
     expect(svc(rows, "done")).toMatchObject({ State: "exited", ExitCode: 0, RestartCount: 0 });

@@ -13,6 +13,7 @@ import { startRegistry } from "./fixtures/registry.js";
 import type { TestRegistry } from "./fixtures/registry.js";
 import { bin, buildOnce, cleanupDir, leaks, repo, testDaemon } from "./support/daemon.js";
 import type { TestDaemon } from "./support/daemon.js";
+import { eventually } from "./support/wait.js";
 
 let registry: TestRegistry;
 let daemon: TestDaemon;
@@ -34,15 +35,8 @@ function snapshot(name: string): string {
   return text;
 }
 
-async function untilScreen(what: string, ok: (s: string) => boolean, timeoutMs = 90_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let s = "";
-  while (Date.now() < deadline) {
-    s = screen();
-    if (ok(s)) return s;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`the screen never showed ${what}; it shows:\n${s}`);
+function untilScreen(what: string, ok: (s: string) => boolean, timeoutMs = 90_000): Promise<string> {
+  return eventually(screen, ok, timeoutMs, `the screen showing ${what}`);
 }
 
 /** The screen line of a container, by name. */

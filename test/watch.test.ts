@@ -9,6 +9,7 @@ import { startRegistry } from "./fixtures/registry.js";
 import type { TestRegistry } from "./fixtures/registry.js";
 import { buildOnce, cleanupDir, leaks, testDaemon } from "./support/daemon.js";
 import type { TestDaemon } from "./support/daemon.js";
+import { eventually } from "./support/wait.js";
 
 let registry: TestRegistry;
 let daemon: TestDaemon;
@@ -22,17 +23,6 @@ function ids(): Record<string, string> {
   const r = daemon.cli(["-p", project, "ps", "--format", "json"], { cwd: work });
   const rows = r.code === 0 ? (JSON.parse(r.stdout) as { Service: string; ID: string; State: string }[]) : [];
   return Object.fromEntries(rows.filter((x) => x.State === "running").map((x) => [x.Service, x.ID]));
-}
-
-async function until<T>(fn: () => T, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let v = fn();
-  while (!ok(v) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 200));
-    v = fn();
-  }
-  if (!ok(v)) throw new Error(`not reached: ${JSON.stringify(v)}`);
-  return v;
 }
 
 beforeAll(async () => {
@@ -61,22 +51,23 @@ afterAll(async () => {
 
 describe("watch mode", () => {
   it("recreates only the service whose config changed", async () => {
-    const before = await until(ids, (v) => Object.keys(v).length === 2);
+    const before = await eventually(ids, (v) => Object.keys(v).length === 2);
     writeFileSync(join(work, "compose.yaml"), stack("bonjour"));
-    const after = await until(ids, (v) => v.app !== undefined && v.app !== before.app);
+    const after = await eventually(ids, (v) => v.app !== undefined && v.app !== before.app);
     expect(after.other).toBe(before.other);
   });
 
   it("keeps the running stack on a broken edit and reports where it is broken", async () => {
     const before = ids();
     writeFileSync(join(work, "compose.yaml"), stack("bonjour").replace("    command: ['sleep', '600']\n    environment", "    command: ['sleep', '600']\n    enviroment"));
-    const log = await until(() => daemon.log(), (l) => l.includes("do not load"));
+    const log = await eventually(() => daemon.log(), (l) => l.includes("do not load"));
     expect(log).toMatch(/compose\.yaml:\d+:\d+: services\.app: additional property \\"enviroment\\" is not allowed/);
-    await new Promise((r) => setTimeout(r, 1000));
+    // That line is the daemon's decision on this edit ("keeping the running stack"):
+    // nothing is replaced after it, so no wait for something not to happen.
     expect(ids()).toEqual(before);
     // Fixing the file converges again.
     writeFileSync(join(work, "compose.yaml"), stack("hola"));
-    const fixed = await until(ids, (v) => v.app !== undefined && v.app !== before.app);
+    const fixed = await eventually(ids, (v) => v.app !== undefined && v.app !== before.app);
     expect(fixed.other).toBe(before.other);
   });
 });

@@ -7,6 +7,7 @@ import type { TestEnv } from "../runtime/testing.js";
 import { baseImage } from "../runtime/testing.js";
 import { detectCgroupVersion, hostCpuUsageNs, hostMemoryTotal } from "./detect.js";
 import { CgroupV1, parseV1Blkio, parseV1Mounts } from "./v1.js";
+import { eventually } from "../../test/support/wait.js";
 
 describe("cgroup v1 parsing", () => {
   it("finds hierarchies in mountinfo, co-mounted controllers included", () => {
@@ -48,9 +49,7 @@ describe.runIf(detectCgroupVersion() === 1)("cgroup v1 on a real container", () 
   });
   afterAll(async () => {
     await env.cleanup();
-    let leaks: string[] = [];
-    for (let i = 0; i < 20 && (leaks = await env.leaks()).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
-    expect(leaks).toEqual([]);
+    await eventually(() => env.leaks(), (leaks) => leaks.length === 0, 5000, "nothing left behind", 100);
   });
 
   it("reads the limits and usage runc set up", async () => {
@@ -66,8 +65,7 @@ describe.runIf(detectCgroupVersion() === 1)("cgroup v1 on a real container", () 
     const cg = new CgroupV1();
     const path = `${env.cgroupParent}/${c.id}`;
     expect(await cg.exists(path)).toBe(true);
-    let s = await cg.stats(path);
-    for (let i = 0; i < 100 && s.pids < 1; i++) s = await cg.stats(path);
+    const s = await eventually(() => cg.stats(path), (st) => st.pids >= 1, 5000, "the container's process in its cgroup", 10);
     expect(s.memoryLimit).toBe(32 * 1024 * 1024);
     expect(s.pidsLimit).toBe(50);
     expect(s.pids).toBeGreaterThanOrEqual(1);

@@ -1,12 +1,14 @@
 // teardown() on the real kernel: deleting a container's namespace takes its
 // veth pairs with it (one command, no per-link unregister), and when a process
 // still holds the namespace, the host ends are deleted explicitly all the same.
+import { readlinkSync, statSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { observeCommands, run } from "../sys/exec.js";
 import { linkExists } from "./bridge.js";
 import { netnsExists, setupEndpoints, teardown } from "./sandbox.js";
 import type { EndpointPlan } from "./sandbox.js";
 import { canUseNamespaces, spawnInNs, stopChild, testPrefixes } from "./testing.js";
+import { eventually } from "../../test/support/wait.js";
 
 const { prefixes } = testPrefixes();
 const bridge = `${prefixes.bridge}sb`;
@@ -50,7 +52,9 @@ describe.skipIf(!canUseNamespaces)("teardown", () => {
     await setupEndpoints(netns, { create: true, loopback: true, endpoints: [plan] });
     const holder = spawnInNs(netns, "sleep", ["30"]);
     try {
-      await new Promise((r) => setTimeout(r, 200)); // in the namespace by now
+      // In the namespace once its /proc/<pid>/ns/net is the named namespace's inode.
+      const ino = statSync(`/var/run/netns/${netns}`).ino;
+      await eventually(() => readlinkSync(`/proc/${holder.pid}/ns/net`), (link) => link === `net:[${ino}]`, 5000, "the holder in the namespace", 20);
       await teardown(netns, [plan.hostVeth]);
       expect(linkExists(plan.hostVeth)).toBe(false);
       expect(netnsExists(netns)).toBe(false);

@@ -14,8 +14,9 @@ import type { AddressPool } from "./ipam.js";
 import { formatCidr, overlaps, parseCidr } from "./ipv4.js";
 import type { NamePrefixes } from "./names.js";
 import { hostRoutes } from "./routes.js";
+import { isRoot, missing } from "../../test/support/requires.js";
 
-export const canUseNamespaces = process.getuid?.() === 0;
+export const canUseNamespaces = !missing("root (network namespaces)", isRoot);
 
 export function testPrefixes(): { tag: string; prefixes: NamePrefixes } {
   const tag = randomBytes(2).toString("hex");

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { alive } from "./lifecycle.js";
 import type { TestEnv } from "./testing.js";
 import { testEnv } from "./testing.js";
+import { eventually } from "../../test/support/wait.js";
 
 let env: TestEnv;
 beforeAll(async () => {
@@ -15,9 +16,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await env.cleanup();
-  let leaks: string[] = [];
-  for (let i = 0; i < 20 && (leaks = await env.leaks()).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
-  expect(leaks).toEqual([]);
+  await eventually(() => env.leaks(), (leaks) => leaks.length === 0, 5000, "nothing left behind", 100);
 });
 
 async function rssKb(pid: number): Promise<number> {
@@ -60,6 +59,5 @@ it("a container keeps running when the node process that started it is SIGKILLed
   await rt.stop(id, { timeoutMs: 100 });
   expect(await rt.inspect(id)).toMatchObject({ state: "exited", exitCode: 137 });
   // conmon exits right after writing the exit file.
-  for (let i = 0; i < 50 && alive(conmonPid); i++) await new Promise((r) => setTimeout(r, 20));
-  expect(alive(conmonPid)).toBe(false);
+  await eventually(() => alive(conmonPid), (yes) => !yes, 5000, "conmon gone", 20);
 });

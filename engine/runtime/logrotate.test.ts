@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LogEntry, LogOptions } from "../types.js";
 import { LogRotator, logChain, requestReopen, rotationPolicy, shiftLogs } from "./logrotate.js";
 import { readLogs } from "./logs.js";
+import { eventually } from "../../test/support/wait.js";
 
 let dir: string;
 let n = 0;
@@ -87,10 +88,6 @@ class FakeConmon {
     close(this.dummy, () => undefined);
     await this.fh.close();
   }
-}
-
-async function until(ok: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 25));
 }
 
 const numbers = (es: LogEntry[]) => es.map((e) => Number(e.line.split(" ")[1]));
@@ -216,7 +213,7 @@ describe("rotating while a writer writes", () => {
     expect(numbers(await collect(log))).toEqual([1, 2]);
     const rotator = new LogRotator(50);
     await rotator.track("c", { logPath: log, ctlPath: conmon.ctl, policy: { maxSize: 1 << 20, maxFiles: 2 } }, true);
-    await until(() => conmon.reopens === 1);
+    await eventually(() => conmon.reopens, (n) => n === 1, 5000, "conmon told to reopen its log", 25);
     await conmon.write(rec(3));
     rotator.close();
     await conmon.stop();

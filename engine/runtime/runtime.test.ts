@@ -10,6 +10,7 @@ import type { ContainerRuntime } from "./runtime.js";
 import { baseImage } from "./testing.js";
 import type { TestEnv } from "./testing.js";
 import { testEnv } from "./testing.js";
+import { eventually } from "../../test/support/wait.js";
 
 let env: TestEnv;
 let rt: ContainerRuntime;
@@ -23,14 +24,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await env.cleanup();
-  let leaks: string[] = [];
   // conmon writes the exit file and then exits: give it a moment.
-  for (let i = 0; i < 20; i++) {
-    leaks = await env.leaks();
-    if (leaks.length === 0) break;
-    await sleep(100);
-  }
-  expect(leaks).toEqual([]);
+  await eventually(() => env.leaks(), (leaks) => leaks.length === 0, 5000, "nothing left behind", 100);
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -41,18 +36,15 @@ async function run(over: Partial<ContainerSpec>, image = baseImage()) {
   return c.id;
 }
 
+/** The shell printed "ready" after its trap: a signal sent earlier would meet the default action. */
+async function trapSet(id: string): Promise<void> {
+  await eventually(() => logText(id), (t) => t.startsWith("ready"), 5000, "the trap set", 25);
+}
+
 async function logText(id: string, stream?: "stdout" | "stderr"): Promise<string> {
   const lines: string[] = [];
   for await (const e of rt.logs(id, { stdout: stream !== "stderr", stderr: stream !== "stdout" })) lines.push(e.line);
   return lines.join("\n");
-}
-
-async function until(cond: () => Promise<boolean> | boolean, ms = 5000) {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await sleep(25);
-  }
 }
 
 describe("exit codes and stop", () => {
@@ -70,14 +62,16 @@ describe("exit codes and stop", () => {
   });
 
   it("a shell trapping TERM exits cleanly on stop", async () => {
-    const id = await run({ cmd: ["sh", "-c", "trap 'echo bye; exit 0' TERM; while true; do sleep 0.1; done"] });
+    const id = await run({ cmd: ["sh", "-c", "trap 'echo bye; exit 0' TERM; echo ready; while true; do sleep 0.1; done"] });
+    await trapSet(id);
     await rt.stop(id, { timeoutMs: 10_000 });
     expect(await rt.inspect(id)).toMatchObject({ state: "exited", exitCode: 0 });
     expect(await logText(id)).toContain("bye");
   });
 
   it("a process ignoring TERM is killed after the grace period (137)", async () => {
-    const id = await run({ cmd: ["sh", "-c", "trap '' TERM; while true; do sleep 0.1; done"] });
+    const id = await run({ cmd: ["sh", "-c", "trap '' TERM; echo ready; while true; do sleep 0.1; done"] });
+    await trapSet(id);
     const t0 = Date.now();
     await rt.stop(id, { timeoutMs: 1500 });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1500);
@@ -87,7 +81,8 @@ describe("exit codes and stop", () => {
   });
 
   it("the image's stop signal is used", async () => {
-    const id = await run({ cmd: ["sh", "-c", "trap 'exit 42' USR1; while true; do sleep 0.1; done"] }, baseImage({ stopSignal: "SIGUSR1" }));
+    const id = await run({ cmd: ["sh", "-c", "trap 'exit 42' USR1; echo ready; while true; do sleep 0.1; done"] }, baseImage({ stopSignal: "SIGUSR1" }));
+    await trapSet(id);
     await rt.stop(id, { timeoutMs: 10_000 });
     expect((await rt.inspect(id))?.exitCode).toBe(42);
   });
@@ -171,14 +166,14 @@ describe("limits and freezing", () => {
   it("pause freezes the container, unpause thaws it", async () => {
     const id = await run({ cmd: ["sh", "-c", "i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.05; done"] });
     const count = async () => Number((await readFile(join(env.rootfs, "tmp/count"), "utf8").catch(() => "0")).trim());
-    await until(async () => (await count()) > 2);
+    await eventually(count, (n) => n > 2, 5000, "the counter running", 25);
     await rt.pause(id);
     expect((await rt.inspect(id))?.state).toBe("paused");
     const frozen = await count();
     await sleep(500);
     expect(await count()).toBe(frozen);
     await rt.unpause(id);
-    await until(async () => (await count()) > frozen + 2);
+    await eventually(count, (n) => n > frozen + 2, 5000, "the counter running again", 25);
     expect((await rt.inspect(id))?.state).toBe("running");
     // Stopping a paused container works too (it is thawed to take the signal).
     await rt.pause(id);
@@ -189,7 +184,7 @@ describe("limits and freezing", () => {
   it("stats: memory in use, pids, cpu; top lists the processes", async () => {
     const id = await run({ cmd: ["sh", "-c", "sleep 1000 & sleep 1000"] });
     // busybox sh execs its last command: sh's background sleep + the sleep sh became.
-    await until(async () => (await rt.stats(id)).pids >= 2);
+    await eventually(() => rt.stats(id), (st) => st.pids >= 2, 5000, "both sleeps running", 25);
     const s = await rt.stats(id);
     expect(s.memoryUsage).toBeGreaterThan(0);
     expect(s.pids).toBeGreaterThanOrEqual(1);
@@ -258,11 +253,11 @@ describe("restart of the engine", () => {
   it("a new runtime on the same state dir finds running containers, their logs, and exits that happened meanwhile", async () => {
     const running = await run({ cmd: ["sh", "-c", "echo hello; sleep 1000"] });
     const dies = await run({ cmd: ["sleep", "1000"] });
-    await until(async () => (await logText(running)) === "hello");
+    await eventually(() => logText(running), (t) => t === "hello", 5000, "the log line", 25);
     await rt.close();
     // While nobody watches: one container is killed.
     await rt.runc.kill(dies, "SIGKILL");
-    await until(() => existsSync(join(env.stateDir, "exits", dies)));
+    await eventually(() => existsSync(join(env.stateDir, "exits", dies)), (yes) => yes, 5000, "the exit file", 25);
 
     const rt2 = await env.reopen();
     expect(await rt2.inspect(running)).toMatchObject({ state: "running" });

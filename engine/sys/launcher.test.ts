@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { CommandTimeoutError, holdLauncher, run } from "./exec.js";
 import { Launcher } from "./launcher.js";
 import { isRunning as alive } from "./proc.js";
+import { eventually } from "../../test/support/wait.js";
 
 /** Launcher processes whose parent is `ppid`. */
 const launchersOf = (ppid: number) =>
@@ -42,9 +43,8 @@ describe("run() through the launcher", () => {
   it("names a command that is not installed; a timeout ends the command", async () => {
     release = holdLauncher();
     await expect(run("tscompose-no-such-command", [])).rejects.toThrow("tscompose-no-such-command is not installed");
-    const t0 = Date.now();
-    await expect(run("sleep", ["30"], { timeoutMs: 200 })).rejects.toThrow("sleep 30 timed out after 200 ms and was killed");
-    expect(Date.now() - t0).toBeLessThan(10_000);
+    // sleep 3600 ends early only if killed: a timeout that did not kill would run into the test's timeout.
+    await expect(run("sleep", ["3600"], { timeoutMs: 200 })).rejects.toThrow("sleep 3600 timed out after 200 ms and was killed");
   });
 
   it("many commands at once each get their own output", async () => {
@@ -78,8 +78,7 @@ describe.each([
     expect(err).toBeInstanceOf(CommandTimeoutError);
     expect((err as Error).message).toBe(`sh -c ${script} timed out after 2000 ms and was killed`);
     expect((err as CommandTimeoutError).result.code).toBe(137);
-    for (let i = 0; i < 100 && pidsOf(marker).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
-    expect(pidsOf(marker)).toEqual([]);
+    await eventually(() => pidsOf(marker), (pids) => pids.length === 0, 2000, "the sleep gone", 20);
   });
 
   it("refuses a timeout that is not a positive number (NaN would mean none)", async () => {
@@ -100,7 +99,7 @@ describe("starting a monitor-like process (conmon)", () => {
     const started = l.start({ cmd: "sh", args: ["-c", script], detached: true, syncPipe: true });
     expect((await started.ended).code).toBe(0);
     expect(await started.syncLine).toBe('{"data": 42}');
-    await eventuallyTrue(() => started.stderrSoFar().split("\n").length >= 3);
+    await eventually(() => started.stderrSoFar().split("\n").length, (n) => n >= 3, 2000, "three lines of stderr", 20);
     const [first, sid] = started.stderrSoFar().split("\n");
     expect(first).toBe("started");
     // Its own session: not ours, so a Ctrl-C or our exit does not reach it.
@@ -123,10 +122,6 @@ describe("starting a monitor-like process (conmon)", () => {
   });
 });
 
-async function eventuallyTrue(fn: () => boolean): Promise<void> {
-  for (let i = 0; i < 100 && !fn(); i++) await new Promise((r) => setTimeout(r, 20));
-}
-
 describe("the launcher process", () => {
   it("leaves no files, and exits when released", async () => {
     const l = new Launcher();
@@ -136,8 +131,7 @@ describe("the launcher process", () => {
     const pid = launcherPid(l)!;
     expect(alive(pid)).toBe(true);
     l.close();
-    for (let i = 0; i < 50 && alive(pid); i++) await new Promise((r) => setTimeout(r, 20));
-    expect(alive(pid)).toBe(false);
+    await eventually(() => alive(pid), (yes) => !yes, 2000, "the launcher gone", 20);
     expect(existsSync(dir)).toBe(false);
   });
 
@@ -150,9 +144,7 @@ describe("the launcher process", () => {
     const launcherPid = launchersOf(owner.pid!);
     expect(launcherPid).toHaveLength(1);
     owner.kill("SIGKILL");
-    for (let i = 0; i < 100 && (existsSync(dir) || alive(launcherPid[0]!)); i++) await new Promise((r) => setTimeout(r, 20));
-    expect(existsSync(dir)).toBe(false);
-    expect(alive(launcherPid[0]!)).toBe(false);
+    await eventually(() => ({ dir: existsSync(dir), alive: alive(launcherPid[0]!) }), (s) => !s.dir && !s.alive, 5000, "the directory removed and the launcher gone", 20);
   });
 
   it("a launcher that dies fails the commands it was running, and the next command gets a new one", async () => {
@@ -164,7 +156,7 @@ describe("the launcher process", () => {
     expect(launchersOf(process.pid)).toContain(pid);
     // Killed once the command runs (its directory holds the command's output files by then).
     const dir0 = (l as unknown as { dir: string }).dir;
-    for (let i = 0; i < 50 && readdirSync(dir0).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    await eventually(() => readdirSync(dir0).length, (n) => n > 0, 2000, "the command's files", 20);
     process.kill(pid, "SIGKILL");
     const killedDir = (l as unknown as { dir: string }).dir;
     await expect(long).rejects.toThrow(/the command launcher exited \(SIGKILL\) while command 1 ran/);

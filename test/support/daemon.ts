@@ -9,8 +9,9 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { cgroupRoots } from "./engine.js";
+import { StopWaiting, eventually } from "./wait.js";
 
-/** The repository root, from the source tree (vitest) or from dist/ (benchmarks). */
+/** The repository root, from the source tree (vitest) or from dist-dev/ (benchmarks). */
 function findRepo(): string {
   let dir = import.meta.dirname;
   while (!existsSync(join(dir, "package.json")) && dirname(dir) !== dir) dir = dirname(dir);
@@ -82,13 +83,13 @@ export function testDaemon(opts: { mirror?: string }): TestDaemon {
       let stderr = "";
       child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
       d.process = child;
-      const deadline = Date.now() + 30_000;
-      while (Date.now() < deadline) {
-        if (child.exitCode !== null) throw new Error(`daemon exited with ${child.exitCode}: ${stderr}`);
-        if (existsSync(socket) && d.cli(["ls", "-q"]).code === 0) return;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      throw new Error(`daemon did not start: ${stderr}`);
+      const answers = (): boolean => {
+        if (child.exitCode !== null) throw new StopWaiting(`daemon exited with ${child.exitCode}: ${stderr}`);
+        return existsSync(socket) && d.cli(["ls", "-q"]).code === 0;
+      };
+      await eventually(answers, (yes) => yes, 30_000, "the daemon to answer", 100).catch((err: unknown) => {
+        throw err instanceof StopWaiting ? err : new Error(`daemon did not start: ${stderr}`);
+      });
     },
     async stop(signal = "SIGTERM") {
       const child = d.process;

@@ -18,11 +18,11 @@ import { createEngine } from "../../engine/index.js";
 import { baseSpec } from "../../engine/runtime/testing.js";
 import type { ContainerSpec, Engine, NetworkSpec } from "../../engine/types.js";
 import { run } from "../../engine/sys/exec.js";
-import { eventually as eventuallyPolled } from "./wait.js";
+import { eventually } from "./wait.js";
 
-// Compiled into dist/test/support by `npm run build` (the benches use this file): the repo is one more level up there.
+// Compiled into dist-dev/test/support by `npm run build:dev` (the benches use this file): the repo is one more level up there.
 const up2 = resolve(import.meta.dirname, "../..");
-export const repoRoot = basename(up2) === "dist" ? dirname(up2) : up2;
+export const repoRoot = basename(up2) === "dist-dev" ? dirname(up2) : up2;
 
 export interface EngineWorldOptions {
   /** The fixture registry's URL (http://127.0.0.1:port), docker.io's mirror. */
@@ -123,13 +123,8 @@ export async function engineWorld(opts: EngineWorldOptions): Promise<EngineWorld
     },
     async cleanupAndFindLeaks() {
       await world.cleanup();
-      let left: string[] = [];
-      for (let i = 0; i < 30; i++) {
-        left = await world.leaks();
-        if (left.length === 0) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      return left;
+      // Returns what is left rather than throwing, for the caller's expect(...).toEqual([]).
+      return eventually(() => world.leaks(), (left) => left.length === 0, 3000, "nothing left behind", 100).catch(() => world.leaks());
     },
     async cleanup() {
       if (closed) await world.reopen({ alreadyClosed: true });
@@ -269,9 +264,4 @@ export async function startEngineChild(cfg: EngineChildConfig, timeoutMs = 90_00
         child.kill("SIGKILL");
       }),
   };
-}
-
-/** Engine states change fast: a shorter deadline and a finer poll than the CLI suites'. */
-export function eventually<T>(fn: () => Promise<T> | T, ok: (v: T) => boolean, timeoutMs = 20_000, what = "condition"): Promise<T> {
-  return eventuallyPolled(fn, ok, timeoutMs, what, 100);
 }

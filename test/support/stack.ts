@@ -8,6 +8,7 @@ import { startRegistry } from "../fixtures/registry.js";
 import type { TestRegistry } from "../fixtures/registry.js";
 import { buildOnce, cleanupDir, leaks, testDaemon } from "./daemon.js";
 import type { TestDaemon } from "./daemon.js";
+import { eventually } from "./wait.js";
 
 /** A row of `ps -a --format json`, the fields the tests read. */
 export interface PsRow {
@@ -25,16 +26,9 @@ export function psRows(d: TestDaemon, project: string, cwd: string): PsRow[] {
   return r.code === 0 ? (JSON.parse(r.stdout) as PsRow[]) : [];
 }
 
-/** Polls fn until ok says yes; throws with the last value seen. No timing is asserted: the deadline is only a safety net. */
-export async function until<T>(fn: () => T | Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let v = await fn();
-  while (!ok(v)) {
-    if (Date.now() > deadline) throw new Error(`state not reached: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 250));
-    v = await fn();
-  }
-  return v;
+/** eventually() (test/support/wait.ts) with the stack suites' deadline: a daemon converging a stack is slower than an engine call. */
+export function until<T>(fn: () => T | Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
+  return eventually(fn, ok, timeoutMs, "state", 250);
 }
 
 /** A registry serving test images as docker.io's mirror, a daemon using it, and a work dir: what every stack e2e file starts with. */
