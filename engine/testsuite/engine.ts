@@ -8,9 +8,11 @@
 // Containers run busybox commands that fake-shell.ts also understands. Each
 // test labels what it creates and removes it afterwards, so one engine serves
 // the whole suite and the tests do not depend on each other's order.
+import { createReadStream } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Writable } from "node:stream";
+import tar from "tar-stream";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { EngineError } from "../types.js";
 import type { ContainerSpec, Engine, EngineErrorCode, EngineEvent } from "../types.js";
@@ -29,8 +31,9 @@ export interface EngineHarness {
 
 /** Label on every object a test creates; afterEach removes them by it. */
 const SUITE_LABEL = "org.tscompose.conformance";
-// busybox sh as PID 1 ignores SIGTERM unless it traps it.
-const SLEEPER = ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"];
+// busybox sh as PID 1 ignores SIGTERM unless it traps it; "ready" says the trap is set
+// (a signal sent before that is ignored: see waitReady).
+const SLEEPER = ["sh", "-c", "trap 'exit 0' TERM; echo ready; sleep 3600 & wait"];
 const STUBBORN = ["sleep", "3600"];
 
 /**
@@ -44,6 +47,19 @@ export async function expectErrorKind(p: Promise<unknown>, kind: EngineErrorCode
   );
   expect(err, `expected a "${kind}" error`).toBeInstanceOf(EngineError);
   expect((err as EngineError).code).toBe(kind);
+}
+
+/** The regular files of a tar, by name, with their content. */
+async function tarFiles(path: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const extract = tar.extract();
+  createReadStream(path).pipe(extract);
+  for await (const entry of extract) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of entry) chunks.push(chunk as Buffer);
+    if (entry.header.type === "file") out[entry.header.name] = Buffer.concat(chunks).toString("utf8");
+  }
+  return out;
 }
 
 function collector(): { stream: Writable; text(): string } {
@@ -71,6 +87,11 @@ export function engineConformance(name: string, makeEngine: () => Promise<Engine
       const c = await engine.createContainer(spec(over));
       await engine.startContainer(c.id);
       return c.id;
+    };
+    /** Waits for the "ready" line of a container whose trap must be in place before it is signalled. */
+    const waitReady = async (id: string): Promise<string> => {
+      for await (const e of engine.logs(id, { follow: true })) if (e.line === "ready") return id;
+      throw new Error(`container ${id} ended before it said ready`);
     };
     const lines = async (id: string, stream?: "stdout" | "stderr"): Promise<string[]> => {
       const out: string[] = [];
@@ -131,7 +152,7 @@ export function engineConformance(name: string, makeEngine: () => Promise<Engine
       });
 
       it("a running container is listed without -a; stop ends it with its stop signal, and stopping it again is fine", async () => {
-        const id = await run({ cmd: SLEEPER });
+        const id = await waitReady(await run({ cmd: SLEEPER }));
         expect((await engine.inspectContainer(id))?.state).toBe("running");
         expect((await engine.listContainers({ labels: { [SUITE_LABEL]: testLabel } })).map((c) => c.id)).toEqual([id]);
         await engine.stopContainer(id, { timeoutMs: 10_000 });
@@ -155,7 +176,7 @@ export function engineConformance(name: string, makeEngine: () => Promise<Engine
       });
 
       it("kill with a trapped signal lets the container end by itself", async () => {
-        const id = await run({ cmd: ["sh", "-c", "trap 'exit 5' USR1; sleep 3600 & wait"] });
+        const id = await waitReady(await run({ cmd: ["sh", "-c", "trap 'exit 5' USR1; echo ready; sleep 3600 & wait"] }));
         await engine.killContainer(id, "SIGUSR1");
         expect(await engine.waitContainer(id)).toEqual({ exitCode: 5, oomKilled: false });
       });
@@ -176,7 +197,7 @@ export function engineConformance(name: string, makeEngine: () => Promise<Engine
       });
 
       it("a paused container can be stopped", async () => {
-        const id = await run({ cmd: SLEEPER });
+        const id = await waitReady(await run({ cmd: SLEEPER }));
         await engine.pauseContainer(id);
         await engine.stopContainer(id, { timeoutMs: 10_000 });
         expect(await engine.inspectContainer(id)).toMatchObject({ state: "exited", exitCode: 0 });
@@ -206,7 +227,7 @@ export function engineConformance(name: string, makeEngine: () => Promise<Engine
       });
 
       it("wait resolves when a running container ends, and rejects when its signal aborts", async () => {
-        const id = await run({ cmd: SLEEPER });
+        const id = await waitReady(await run({ cmd: SLEEPER }));
         const aborted = new AbortController();
         const gaveUp = engine.waitContainer(id, { signal: aborted.signal });
         aborted.abort();
@@ -259,6 +280,26 @@ export function engineConformance(name: string, makeEngine: () => Promise<Engine
         await expectErrorKind(engine.createContainer({ ...s }), "conflict");
         await expectErrorKind(engine.createContainer(spec({ name: "bad/name" })), "invalid");
         await expectErrorKind(engine.createContainer(spec({ image: "tscompose-conformance/absent:1" })), "not-found");
+      });
+
+      it("stats and top see a running container's processes", async () => {
+        const id = await run({ cmd: SLEEPER });
+        const stats = await engine.stats(id);
+        expect(stats.time).toBeGreaterThan(0);
+        expect(stats.pids).toBeGreaterThanOrEqual(1);
+        const top = await engine.top(id);
+        expect(top.titles).toContain("PID");
+        expect(top.titles.at(-1)).toBe("CMD");
+        expect(top.processes.length).toBeGreaterThanOrEqual(1);
+      });
+
+      it("a listener gets no events once it unsubscribed", async () => {
+        const got: EngineEvent[] = [];
+        const off = engine.onEvent((e) => got.push(e));
+        const first = await engine.createContainer(spec({ cmd: ["true"] }));
+        off();
+        await engine.createContainer(spec({ cmd: ["true"] }));
+        expect(got.map((e) => (e.type === "container" ? e.id : ""))).toEqual([first.id]);
       });
 
       it("markRestarting shows an exited container as restarting and counts it; stop ends the wait", async () => {
@@ -383,6 +424,16 @@ export function engineConformance(name: string, makeEngine: () => Promise<Engine
         const removed = await engine.copyToContainer(id, { copies: [], removals: ["/srv/hello.txt"] });
         expect(removed.removed).toBe(1);
         expect(await engine.statContainerPath(id, "/srv/hello.txt")).toBeUndefined();
+      });
+
+      it("export of a container path is a tar whose top entry is named as the path's last component", async () => {
+        const file = join(h.hostDir, `${testLabel}.txt`);
+        await writeFile(file, "exported\n");
+        const id = await run({ cmd: SLEEPER });
+        await engine.copyToContainer(id, { copies: [{ hostPath: file, containerPath: "/srv/data/x.txt" }], removals: [] });
+        const out = join(h.hostDir, `${testLabel}.tar`);
+        await engine.exportContainer(id, out, { path: "/srv/data" });
+        expect(await tarFiles(out)).toEqual({ "data/x.txt": "exported\n" });
       });
 
       it("a container that never ran takes copies too", async () => {
