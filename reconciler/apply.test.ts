@@ -191,3 +191,23 @@ describe("apply's wait conditions", () => {
     expect(await states()).toEqual({ migrate: "exited", app: "running" });
   });
 });
+
+describe("plan and apply together", () => {
+  it("up converges: planning again after applying finds nothing to do, and down leaves nothing behind", async () => {
+    engine = new FakeEngine();
+    const stack = stackOf([
+      runs("db", { volumes: [{ type: "volume", source: "data", target: "/data", readOnly: false, bind: undefined, volume: { nocopy: false, subpath: undefined }, tmpfs: undefined, consistency: undefined }] }),
+      runs("web", { dependsOn: { db: needs("service_started") }, replicas: 2 }),
+    ]);
+    const withVolume: StackSpec = { ...stack, volumes: { data: { name: "app_data", driver: "local", driverOpts: {}, external: false, labels: {} } } };
+    expect((await up(withVolume)).result.ok).toBe(true);
+    expect((await engine.listContainers()).length).toBe(3);
+    expect((await engine.listVolumes()).map((v) => v.name)).toEqual(["app_data"]);
+    expect(planUp(withVolume, await observe(withVolume)).actions).toEqual([]);
+    const down = await apply(planDown(withVolume, await observe(withVolume), { removeVolumes: true }), { engine, stack: withVolume });
+    expect(down.ok).toBe(true);
+    expect(await engine.listContainers({ all: true })).toEqual([]);
+    expect(await engine.listNetworks()).toEqual([]);
+    expect(await engine.listVolumes()).toEqual([]);
+  });
+});
