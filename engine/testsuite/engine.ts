@@ -401,6 +401,14 @@ export function engineConformance(name: string, makeEngine: () => Promise<Engine
         await engine.removeContainer(c.id);
         await engine.removeVolume(name);
       });
+
+      it("an anonymous volume belongs to its container and goes with it on remove -v", async () => {
+        const c = await engine.createContainer(spec({ cmd: ["true"], mounts: [{ type: "volume", source: undefined, target: "/data", readOnly: false }] }));
+        const mine = { "com.docker.volume.anonymous": c.id };
+        expect((await engine.listVolumes({ labels: mine })).length).toBe(1);
+        await engine.removeContainer(c.id, { volumes: true });
+        expect(await engine.listVolumes({ labels: mine })).toEqual([]);
+      });
     });
 
     describe("copy", () => {
