@@ -1,18 +1,13 @@
 // An in-memory Engine for tests of what sits above the engine (apply, the
 // daemon's supervision): containers with Docker's states and transitions,
 // exit codes, logs, exec, wait, events, networks, volumes, images from a
-// catalogue that stands in for a registry, and a small file system per
-// container for copy. Processes are run by fake-shell.ts, so a ContainerSpec
-// means the same here as on a real engine. The conformance suite
-// (engine-suite.ts) holds it to the embedded engine's behaviour.
+// catalogue that stands in for a registry, and a file system per container
+// for copy (fake-files.ts). Processes are run by fake-shell.ts, so a
+// ContainerSpec means the same here as on a real engine. The conformance suite
+// (engine.ts) holds it to the embedded engine's behaviour.
 //
 // A test changes what a method does with intercept() (fail a create, count
 // calls in flight) instead of casting a partial stub to Engine.
-import { lstat, mkdir, readFile, readdir, readlink, symlink, writeFile } from "node:fs/promises";
-import { createWriteStream } from "node:fs";
-import { dirname, join, posix } from "node:path";
-import { pipeline } from "node:stream/promises";
-import tar from "tar-stream";
 import { normalizeSignal } from "../runtime/signals.js";
 import { resolveCommand } from "../runtime/spec.js";
 import { normalizedName, parseReference } from "../content/reference.js";
@@ -40,10 +35,9 @@ import type {
   PullOptions,
   VolumeInfo,
 } from "../types.js";
+import { FakeFiles } from "./fake-files.js";
 import { runShell } from "./fake-shell.js";
 import type { ShellProcess } from "./fake-shell.js";
-
-type FsNode = { kind: "directory"; mode: number } | { kind: "file"; data: Buffer; mode: number } | { kind: "symlink"; target: string };
 
 interface FakeContainer {
   info: ContainerInfo;
@@ -53,7 +47,7 @@ interface FakeContainer {
   log: LogEntry[];
   /** Called on every new log entry and on exit: followers of logs and waiters. */
   watchers: Set<() => void>;
-  fs: Map<string, FsNode>;
+  files: FakeFiles;
 }
 
 const ANONYMOUS_LABEL = "com.docker.volume.anonymous";
@@ -102,13 +96,6 @@ function imageConfig(over: Partial<ImageConfig>): ImageConfig {
     healthcheck: undefined,
     ...over,
   };
-}
-
-function baseFs(): Map<string, FsNode> {
-  const fs = new Map<string, FsNode>();
-  for (const d of ["/", "/bin", "/etc", "/tmp", "/root"]) fs.set(d, { kind: "directory", mode: 0o755 });
-  fs.set("/etc/passwd", { kind: "file", data: Buffer.from("root:x:0:0:root:/root:/bin/sh\n"), mode: 0o644 });
-  return fs;
 }
 
 export class FakeEngine implements Engine {
@@ -264,7 +251,7 @@ export class FakeEngine implements Engine {
         process: undefined,
         log: [],
         watchers: new Set(),
-        fs: baseFs(),
+        files: new FakeFiles(),
         info: {
           id,
           name: name || id.slice(0, 12),
@@ -299,11 +286,6 @@ export class FakeEngine implements Engine {
     for (const w of [...c.watchers]) w();
   }
 
-  private readFile(c: FakeContainer, path: string): Buffer | undefined {
-    const node = c.fs.get(this.resolve(c, path));
-    return node?.kind === "file" ? node.data : undefined;
-  }
-
   startContainer(id: string): Promise<void> {
     return this.call("startContainer", [id], () => {
       const c = this.get(id);
@@ -313,7 +295,7 @@ export class FakeEngine implements Engine {
       const proc = runShell(c.info.command, {
         stdout: (l) => this.append(c, "stdout", l),
         stderr: (l) => this.append(c, "stderr", l),
-        readFile: (p) => this.readFile(c, p),
+        readFile: (p) => c.files.readFile(p),
       });
       Object.assign(c.info, { state: "running", pid: 1000 + this.containers.size, startedAt: new Date().toISOString(), exitCode: undefined, error: undefined, stopRequested: false });
       c.process = proc;
@@ -505,7 +487,7 @@ export class FakeEngine implements Engine {
       const proc = runShell(spec.cmd, {
         stdout: (l) => spec.stdout?.write(`${l}\n`),
         stderr: (l) => spec.stderr?.write(`${l}\n`),
-        readFile: (p) => this.readFile(c, p),
+        readFile: (p) => c.files.readFile(p),
       });
       const kill = (): void => proc.signal("SIGKILL");
       spec.signal?.addEventListener("abort", kill, { once: true });
@@ -535,133 +517,26 @@ export class FakeEngine implements Engine {
 
   // ---- the container's files
 
-  /** A container path with its symlinks followed (inside the container); the last one only when `last`. */
-  private resolve(c: FakeContainer, path: string, last = true): string {
-    if (path.includes("\0")) throw new EngineError("invalid", `container path contains a NUL byte: ${JSON.stringify(path)}`);
-    if (!path.startsWith("/")) throw new EngineError("invalid", `container path must be absolute: ${JSON.stringify(path)}`);
-    let out = "/";
-    const parts = posix.normalize(path).split("/").filter(Boolean);
-    for (let i = 0, hops = 0; i < parts.length; i++) {
-      const next = posix.join(out, parts[i] as string);
-      const node = c.fs.get(next);
-      if (node?.kind === "symlink" && (last || i < parts.length - 1)) {
-        if (++hops > 40) throw new EngineError("invalid", `too many symlinks resolving ${path} in the container`);
-        const target = posix.isAbsolute(node.target) ? node.target : posix.join(out, node.target);
-        parts.splice(0, i + 1, ...posix.normalize(target).split("/").filter(Boolean));
-        out = "/";
-        i = -1;
-        continue;
-      }
-      out = next;
-    }
-    return out;
-  }
-
-  private mkdirs(c: FakeContainer, dir: string): void {
-    const parts = dir.split("/").filter(Boolean);
-    for (let i = 1; i <= parts.length; i++) {
-      const p = `/${parts.slice(0, i).join("/")}`;
-      const node = c.fs.get(p);
-      if (!node) c.fs.set(p, { kind: "directory", mode: 0o755 });
-      else if (node.kind !== "directory") throw new EngineError("invalid", `${p}: a path component is not a directory in the container`);
-    }
-  }
-
-  private removeTree(c: FakeContainer, path: string): boolean {
-    const had = c.fs.delete(path);
-    for (const p of [...c.fs.keys()]) if (p.startsWith(`${path}/`)) c.fs.delete(p);
-    return had;
-  }
-
   copyToContainer(id: string, req: CopyToContainerRequest): Promise<CopyToContainerResult> {
-    return this.call("copyToContainer", [id, req], async () => {
-      const c = this.get(id);
-      let copied = 0;
-      let removed = 0;
-      for (const r of req.removals) {
-        const p = this.resolve(c, r, false);
-        if (p === "/") throw new EngineError("invalid", "refusing to remove the container's root");
-        if (this.removeTree(c, p)) removed++;
-      }
-      const put = async (host: string, dest: string): Promise<void> => {
-        if (req.exclude?.(host)) return;
-        const st = await lstat(host);
-        this.mkdirs(c, posix.dirname(dest));
-        if (st.isDirectory()) {
-          const existing = c.fs.get(dest);
-          if (existing && existing.kind !== "directory") this.removeTree(c, dest);
-          c.fs.set(dest, { kind: "directory", mode: st.mode & 0o7777 });
-          for (const name of await readdir(host)) await put(join(host, name), posix.join(dest, name));
-          return;
-        }
-        if (c.fs.get(dest)?.kind === "directory") this.removeTree(c, dest);
-        if (st.isSymbolicLink()) c.fs.set(dest, { kind: "symlink", target: await readlink(host) });
-        else c.fs.set(dest, { kind: "file", data: await readFile(host), mode: st.mode & 0o7777 });
-        copied++;
-      };
-      for (const copy of req.copies) {
-        const dest = this.resolve(c, copy.containerPath, false);
-        if (dest === "/" && !(await lstat(copy.hostPath)).isDirectory()) throw new EngineError("invalid", `cannot copy ${copy.hostPath} over the container's root`);
-        await put(copy.hostPath, dest);
-      }
-      return { copied, removed };
-    });
+    return this.call("copyToContainer", [id, req], () => this.get(id).files.copyIn(req));
   }
 
   copyFromContainer(id: string, req: CopyFromContainerRequest): Promise<CopyToContainerResult> {
-    return this.call("copyFromContainer", [id, req], async () => {
-      const c = this.get(id);
-      const src = this.resolve(c, req.containerPath, req.followLink === true);
-      if (!c.fs.has(src)) throw new EngineError("not-found", `no such file or directory in the container: ${req.containerPath}`);
-      let copied = 0;
-      const out = async (path: string, host: string): Promise<void> => {
-        const node = c.fs.get(path) as FsNode;
-        if (node.kind === "directory") {
-          await mkdir(host, { recursive: true, mode: node.mode });
-          for (const child of [...c.fs.keys()].filter((p) => posix.dirname(p) === path && p !== "/")) await out(child, join(host, posix.basename(child)));
-          return;
-        }
-        await mkdir(dirname(host), { recursive: true });
-        if (node.kind === "symlink") await symlink(node.target, host);
-        else await writeFile(host, node.data, { mode: node.mode });
-        copied++;
-      };
-      await out(src, req.hostPath);
-      return { copied, removed: 0 };
-    });
+    return this.call("copyFromContainer", [id, req], () => this.get(id).files.copyOut(req));
   }
 
   exportContainer(id: string, hostPath: string, opts: { path?: string; followLink?: boolean } = {}): Promise<void> {
-    return this.call("exportContainer", [id, hostPath, opts], async () => {
-      const c = this.get(id);
-      const root = opts.path === undefined ? "/" : this.resolve(c, opts.path, opts.followLink === true);
-      if (!c.fs.has(root)) throw new EngineError("not-found", `no such file or directory in the container: ${opts.path ?? "/"}`);
-      const pack = tar.pack();
-      const base = opts.path === undefined ? "" : posix.basename(root);
-      for (const [p, node] of [...c.fs.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-        if (p !== root && !p.startsWith(root === "/" ? "/" : `${root}/`)) continue;
-        const rel = posix.join(base, posix.relative(root, p));
-        if (rel === "") continue;
-        if (node.kind === "directory") pack.entry({ name: `${rel}/`, type: "directory", mode: node.mode });
-        else if (node.kind === "symlink") pack.entry({ name: rel, type: "symlink", linkname: node.target });
-        else pack.entry({ name: rel, mode: node.mode }, node.data);
-      }
-      pack.finalize();
-      await pipeline(pack, createWriteStream(hostPath));
-    });
+    return this.call("exportContainer", [id, hostPath, opts], () => this.get(id).files.exportTar(hostPath, opts));
   }
 
   statContainerPath(id: string, path: string, opts: { followLink?: boolean } = {}): Promise<ContainerPathKind | undefined> {
-    return this.call("statContainerPath", [id, path, opts], () => {
-      const c = this.get(id);
-      return Promise.resolve(c.fs.get(this.resolve(c, path, opts.followLink === true))?.kind);
-    });
+    return this.call("statContainerPath", [id, path, opts], () => Promise.resolve(this.get(id).files.stat(path, opts)));
   }
 
   containerSizes(): Promise<Record<string, number>> {
     return this.call("containerSizes", [], () =>
       Promise.resolve(
-        Object.fromEntries([...this.containers.values()].map((c) => [c.info.id, [...c.fs.values()].reduce((n, f) => n + (f.kind === "file" ? f.data.length : 0), 0)])),
+        Object.fromEntries([...this.containers.values()].map((c) => [c.info.id, c.files.size()])),
       ),
     );
   }
