@@ -245,7 +245,10 @@ export class EmbeddedEngine implements Engine {
     return out;
   }
 
-  startContainer(id: string): Promise<void> {
+  // The verbs below are async although they only delegate: a missing container
+  // (runtime.get) must reject, never throw at the call, since callers write
+  // engine.stopContainer(id).catch(...) (the conformance suite checks it).
+  async startContainer(id: string): Promise<void> {
     return this.parts.runtime.start(id);
   }
 
@@ -254,15 +257,15 @@ export class EmbeddedEngine implements Engine {
     return this.parts.runtime.stop(id, opts);
   }
 
-  killContainer(id: string, signal?: string): Promise<void> {
+  async killContainer(id: string, signal?: string): Promise<void> {
     return this.parts.runtime.kill(id, signal);
   }
 
-  pauseContainer(id: string): Promise<void> {
+  async pauseContainer(id: string): Promise<void> {
     return this.parts.runtime.pause(id);
   }
 
-  unpauseContainer(id: string): Promise<void> {
+  async unpauseContainer(id: string): Promise<void> {
     return this.parts.runtime.unpause(id);
   }
 
@@ -318,7 +321,7 @@ export class EmbeddedEngine implements Engine {
     return this.parts.runtime.list(filter);
   }
 
-  waitContainer(id: string, opts?: { signal?: AbortSignal }): Promise<{ exitCode: number; oomKilled: boolean }> {
+  async waitContainer(id: string, opts?: { signal?: AbortSignal }): Promise<{ exitCode: number; oomKilled: boolean }> {
     return this.parts.runtime.wait(id, opts);
   }
 
@@ -326,15 +329,15 @@ export class EmbeddedEngine implements Engine {
     return this.parts.runtime.logs(id, opts);
   }
 
-  exec(id: string, spec: ExecSpec): Promise<{ exitCode: number }> {
+  async exec(id: string, spec: ExecSpec): Promise<{ exitCode: number }> {
     return this.parts.runtime.exec(id, spec);
   }
 
-  stats(id: string): Promise<ContainerStats> {
+  async stats(id: string): Promise<ContainerStats> {
     return this.parts.runtime.stats(id);
   }
 
-  top(id: string): Promise<{ titles: string[]; processes: string[][] }> {
+  async top(id: string): Promise<{ titles: string[]; processes: string[][] }> {
     return this.parts.runtime.top(id);
   }
 

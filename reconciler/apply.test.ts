@@ -1,52 +1,213 @@
-// apply's scheduling: which actions share the bounded slots. The engine here
-// only counts how many calls of each kind are in flight at once (the real
-// engine is exercised by the e2e suites; this is about apply's own logic).
-import { describe, expect, it } from "vitest";
+// apply's own logic on the FakeEngine (engine/testsuite/fake-engine.ts, held to
+// the embedded engine's behaviour by the Engine conformance suite): which
+// actions share the bounded slots, a failure failing its dependants and not
+// the rest, and depends_on's wait conditions. The real engine under apply is
+// exercised by the e2e suites.
+import { afterEach, describe, expect, it } from "vitest";
+import { FakeEngine } from "../engine/testsuite/fake-engine.js";
 import { EngineError } from "../engine/types.js";
-import type { Engine } from "../engine/types.js";
+import type { ContainerSpec } from "../engine/types.js";
+import type { DependsOnSpec, ServiceSpec, StackSpec } from "../model/stack.js";
 import { apply } from "./apply.js";
-import { planDown } from "./plan.js";
-import { container, observed, service, stackOf } from "./testing.js";
+import type { HealthSource, ProgressEvent } from "./apply.js";
+import { LABEL } from "../model/labels.js";
+import { observeStack } from "./observed.js";
+import type { ObservedStack } from "./observed.js";
+import { planDown, planUp } from "./plan.js";
+import { service, stackOf } from "./testing.js";
 
-function countingEngine(): { engine: Engine; peak: Record<string, number> } {
-  const inFlight: Record<string, number> = {};
-  const peak: Record<string, number> = {};
-  const hold = (kind: string) => async (): Promise<void> => {
-    inFlight[kind] = (inFlight[kind] ?? 0) + 1;
-    peak[kind] = Math.max(peak[kind] ?? 0, inFlight[kind]);
-    // Each call lasts a turn of the event loop, so that concurrent ones overlap.
-    await new Promise((r) => setImmediate(r));
-    inFlight[kind]--;
-  };
-  const engine = { stopContainer: hold("stop"), removeContainer: hold("remove"), inspectNetwork: () => Promise.resolve(undefined) } as unknown as Engine;
-  return { engine, peak };
+// busybox sh as PID 1 ignores SIGTERM unless it traps it.
+const SLEEPER = ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"];
+const runs = (name: string, over: Partial<ServiceSpec> = {}): ServiceSpec => service(name, { command: SLEEPER, ...over });
+const needs = (condition: DependsOnSpec["condition"]): DependsOnSpec => ({ condition, restart: false, required: true });
+
+let engine: FakeEngine;
+afterEach(async () => {
+  await engine.close();
+});
+
+async function observe(stack: StackSpec): Promise<ObservedStack> {
+  const images = (await engine.listImages()).flatMap((i) => i.repoTags);
+  return observeStack(stack.name, await engine.listContainers({ all: true }), await engine.listNetworks(), await engine.listVolumes(), images);
 }
+
+/** The state of each service's first container in the fake, by service name (absent: never created). */
+async function states(): Promise<Record<string, string>> {
+  const list = await engine.listContainers({ all: true });
+  return Object.fromEntries(list.map((c): [string, string] => [c.labels[LABEL.service] ?? c.name, c.state]));
+}
+
+async function up(stack: StackSpec, health?: HealthSource): Promise<{ result: Awaited<ReturnType<typeof apply>>; events: ProgressEvent[] }> {
+  const events: ProgressEvent[] = [];
+  const result = await apply(planUp(stack, await observe(stack)), { engine, stack, health, pollMs: 5, waitTimeoutMs: 10_000, onEvent: (e) => events.push(e) });
+  return { result, events };
+}
+
+/** Counts the calls of a method in flight at once; each lasts a turn of the event loop so that concurrent ones overlap. */
+function peakOf(method: "stopContainer" | "removeContainer"): { peak: number } {
+  let inFlight = 0;
+  const seen = { peak: 0 };
+  engine.intercept(method, async (_args, next) => {
+    seen.peak = Math.max(seen.peak, ++inFlight);
+    try {
+      await new Promise((r) => setImmediate(r));
+      return await next();
+    } finally {
+      inFlight--;
+    }
+  });
+  return seen;
+}
+
+const serviceOf = (args: unknown[]): string | undefined => (args[0] as ContainerSpec).labels[LABEL.service];
 
 describe("apply's parallelism", () => {
   it("stops every container at once (each waits out its own grace), while removals share the bounded slots", async () => {
-    const services = Array.from({ length: 40 }, (_, i) => service(`s${i}`));
-    const stack = stackOf(services);
-    const obs = observed({ containers: services.map((s) => container(s.name, 1)) });
-    const plan = planDown(stack, obs);
-    const { engine, peak } = countingEngine();
-    const result = await apply(plan, { engine, stack, parallelism: 4 });
+    engine = new FakeEngine();
+    const stack = stackOf(Array.from({ length: 40 }, (_, i) => runs(`s${i}`)));
+    expect((await up(stack)).result.ok).toBe(true);
+    const stops = peakOf("stopContainer");
+    const removals = peakOf("removeContainer");
+    const result = await apply(planDown(stack, await observe(stack)), { engine, stack, parallelism: 4 });
     expect(result.ok).toBe(true);
-    expect(peak.stop).toBe(40);
-    expect(peak.remove).toBeLessThanOrEqual(4);
-    expect(peak.remove).toBeGreaterThan(1);
+    expect(stops.peak).toBe(40);
+    expect(removals.peak).toBeLessThanOrEqual(4);
+    expect(removals.peak).toBeGreaterThan(1);
+    expect(await engine.listContainers({ all: true })).toEqual([]);
+    expect(await engine.listNetworks()).toEqual([]);
   });
 });
 
 describe("apply's stop and remove", () => {
   it("take a container that is already gone as done, and still fail on other errors", async () => {
-    const stack = stackOf([service("a"), service("b")]);
-    const plan = planDown(stack, observed({ containers: [container("a", 1), container("b", 1)] }));
-    const gone = (): Promise<never> => Promise.reject(new EngineError("not-found", "no such container"));
-    const engine = { stopContainer: gone, removeContainer: gone, inspectNetwork: () => Promise.resolve(undefined) } as unknown as Engine;
-    expect((await apply(plan, { engine, stack })).ok).toBe(true);
-    const broken = { ...engine, removeContainer: () => Promise.reject(new EngineError("internal", "umount failed")) } as unknown as Engine;
-    const result = await apply(plan, { engine: broken, stack });
+    engine = new FakeEngine();
+    const stack = stackOf([runs("a"), runs("b")]);
+    expect((await up(stack)).result.ok).toBe(true);
+    const before = await observe(stack);
+    // Someone else (a user's rm) removes them between the plan and its apply.
+    for (const c of before.containers) await engine.removeContainer(c.id, { force: true });
+    expect((await apply(planDown(stack, before), { engine, stack })).ok).toBe(true);
+
+    expect((await up(stack)).result.ok).toBe(true);
+    engine.intercept("removeContainer", () => Promise.reject(new EngineError("internal", "umount failed")));
+    const result = await apply(planDown(stack, await observe(stack)), { engine, stack });
     expect(result.ok).toBe(false);
     expect(result.failed.map((f) => f.error)).toContain("umount failed");
+  });
+});
+
+describe("apply's failure propagation", () => {
+  it("a failed create fails what depends on it, not the independent services, and the error reaches the progress events", async () => {
+    engine = new FakeEngine();
+    const stack = stackOf([runs("db"), runs("web", { dependsOn: { db: needs("service_started") } }), runs("worker")]);
+    engine.intercept("createContainer", (args, next) => (serviceOf(args) === "db" ? Promise.reject(new EngineError("internal", "no space for db")) : next()));
+    const { result, events } = await up(stack);
+    expect(result.ok).toBe(false);
+    expect(result.failed.find((f) => f.id === "create:db:1")?.error).toBe("no space for db");
+    expect(result.failed.find((f) => f.id === "start:web:1")?.error).toBe("dependency db failed: no space for db");
+    expect(result.failed.map((f) => f.target)).not.toContain("worker-1");
+    // web is created (creating waits for nothing) but never started; worker runs.
+    expect(await states()).toEqual({ web: "created", worker: "running" });
+    expect(events).toContainEqual(expect.objectContaining({ type: "action", id: "create:db:1", status: "failed", message: "no space for db" }));
+    expect(events).toContainEqual(expect.objectContaining({ type: "action", id: "start:web:1", status: "skipped", message: "dependency db failed: no space for db" }));
+    expect(events).toContainEqual(expect.objectContaining({ type: "action", id: "start:worker:1", status: "done" }));
+  });
+
+  it("a failed pull fails that service's containers only", async () => {
+    engine = new FakeEngine({ catalogue: { busybox: {} } });
+    const stack = stackOf([runs("web"), runs("cache", { image: "tscompose-test/absent:1" })]);
+    const { result } = await up(stack);
+    expect(result.ok).toBe(false);
+    expect(result.failed.map((f) => f.target).sort()).toEqual(["cache-1", "cache-1", "tscompose-test/absent:1"]);
+    expect(await states()).toEqual({ web: "running" });
+  });
+});
+
+describe("apply's wait conditions", () => {
+  it("service_completed_successfully: dependants start once the dependency exited 0", async () => {
+    engine = new FakeEngine();
+    const stack = stackOf([service("migrate", { command: ["sh", "-c", "echo migrated; exit 0"] }), runs("app", { dependsOn: { migrate: needs("service_completed_successfully") } })]);
+    const { result } = await up(stack);
+    expect(result.ok).toBe(true);
+    expect(await states()).toEqual({ migrate: "exited", app: "running" });
+  });
+
+  it("service_completed_successfully: a dependency exiting non-zero fails its dependants, with its exit code", async () => {
+    engine = new FakeEngine();
+    const stack = stackOf([service("migrate", { command: ["sh", "-c", "exit 3"] }), runs("app", { dependsOn: { migrate: needs("service_completed_successfully") } }), runs("other")]);
+    const { result, events } = await up(stack);
+    expect(result.ok).toBe(false);
+    const why = 'service "migrate" didn\'t complete successfully: exit 3';
+    expect(result.failed.find((f) => f.id === "wait:migrate:service_completed_successfully")?.error).toBe(why);
+    expect(result.failed.find((f) => f.id === "start:app:1")?.error).toBe(`dependency migrate failed: ${why}`);
+    expect(events).toContainEqual(expect.objectContaining({ id: "wait:migrate:service_completed_successfully", status: "failed", message: why }));
+    expect(await states()).toEqual({ migrate: "exited", app: "created", other: "running" });
+  });
+
+  it("service_healthy: dependants start only once the dependency is healthy", async () => {
+    engine = new FakeEngine();
+    const healthy = new Set<string>();
+    const health: HealthSource = { health: (id) => (healthy.has(id) ? "healthy" : "starting") };
+    const startedWhileHealthy: boolean[] = [];
+    engine.intercept("startContainer", async ([id], next) => {
+      const info = await engine.inspectContainer(id as string);
+      if (info?.labels[LABEL.service] === "app") startedWhileHealthy.push(healthy.size > 0);
+      const done = await next();
+      // The health check passes a while after db started: apply must still be waiting then.
+      if (info?.labels[LABEL.service] === "db") setTimeout(() => healthy.add(info.id), 50);
+      return done;
+    });
+    const stack = stackOf([runs("db"), runs("app", { dependsOn: { db: needs("service_healthy") } })]);
+    const { result } = await up(stack, health);
+    expect(result.ok).toBe(true);
+    expect(startedWhileHealthy).toEqual([true]);
+    expect(await states()).toEqual({ db: "running", app: "running" });
+  });
+
+  it("service_healthy: an unhealthy dependency fails its dependants", async () => {
+    engine = new FakeEngine();
+    const health: HealthSource = { health: () => "unhealthy" };
+    const stack = stackOf([runs("db"), runs("app", { dependsOn: { db: needs("service_healthy") } })]);
+    const { result } = await up(stack, health);
+    expect(result.ok).toBe(false);
+    expect(result.failed.find((f) => f.id === "start:app:1")?.error).toMatch(/^dependency db failed: container app-db-1 is unhealthy$/);
+    expect(await states()).toEqual({ db: "running", app: "created" });
+  });
+
+  it("service_healthy: a dependency that exits before it is healthy fails its dependants", async () => {
+    engine = new FakeEngine();
+    const health: HealthSource = { health: () => "starting" };
+    const stack = stackOf([service("db", { command: ["sh", "-c", "exit 2"] }), runs("app", { dependsOn: { db: needs("service_healthy") } })]);
+    const { result } = await up(stack, health);
+    expect(result.ok).toBe(false);
+    expect(result.failed.find((f) => f.id === "start:app:1")?.error).toBe("dependency db failed: container app-db-1 exited (2) before becoming healthy");
+  });
+
+  it("a dependency that is not required lets its dependants start even when it fails", async () => {
+    engine = new FakeEngine();
+    const stack = stackOf([service("migrate", { command: ["sh", "-c", "exit 3"] }), runs("app", { dependsOn: { migrate: { ...needs("service_completed_successfully"), required: false } } })]);
+    const { result } = await up(stack);
+    expect(result.ok).toBe(true);
+    expect(await states()).toEqual({ migrate: "exited", app: "running" });
+  });
+});
+
+describe("plan and apply together", () => {
+  it("up converges: planning again after applying finds nothing to do, and down leaves nothing behind", async () => {
+    engine = new FakeEngine();
+    const stack = stackOf([
+      runs("db", { volumes: [{ type: "volume", source: "data", target: "/data", readOnly: false, bind: undefined, volume: { nocopy: false, subpath: undefined }, tmpfs: undefined, consistency: undefined }] }),
+      runs("web", { dependsOn: { db: needs("service_started") }, replicas: 2 }),
+    ]);
+    const withVolume: StackSpec = { ...stack, volumes: { data: { name: "app_data", driver: "local", driverOpts: {}, external: false, labels: {} } } };
+    expect((await up(withVolume)).result.ok).toBe(true);
+    expect((await engine.listContainers()).length).toBe(3);
+    expect((await engine.listVolumes()).map((v) => v.name)).toEqual(["app_data"]);
+    expect(planUp(withVolume, await observe(withVolume)).actions).toEqual([]);
+    const down = await apply(planDown(withVolume, await observe(withVolume), { removeVolumes: true }), { engine, stack: withVolume });
+    expect(down.ok).toBe(true);
+    expect(await engine.listContainers({ all: true })).toEqual([]);
+    expect(await engine.listNetworks()).toEqual([]);
+    expect(await engine.listVolumes()).toEqual([]);
   });
 });

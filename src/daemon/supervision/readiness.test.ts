@@ -4,13 +4,14 @@ import type { Server } from "node:http";
 import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ContainerInfo, Engine } from "../../../engine/types.js";
+import { FakeEngine } from "../../../engine/testsuite/fake-engine.js";
+import type { ContainerInfo } from "../../../engine/types.js";
 import { probeHost, readinessProbe } from "./readiness.js";
 
 const container = (ip: string): ContainerInfo =>
   ({ id: "c1", name: "web-1", networks: { default: { ipAddress: ip, aliases: [], macAddress: undefined } } }) as unknown as ContainerInfo;
-// tcp and http probes never touch the engine.
-const noEngine = {} as Engine;
+// tcp and http probes never touch the engine: an empty one.
+const noEngine = new FakeEngine();
 const run = (p: ReturnType<typeof readinessProbe>) => p.run(AbortSignal.timeout(2000));
 
 let tcp: ReturnType<typeof createServer>;

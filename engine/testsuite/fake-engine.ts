@@ -1,0 +1,632 @@
+// An in-memory Engine for tests of what sits above the engine (apply, the
+// daemon's supervision): containers with Docker's states and transitions,
+// exit codes, logs, exec, wait, events, networks, volumes, images from a
+// catalogue that stands in for a registry, and a file system per container
+// for copy (fake-files.ts). Processes are run by fake-shell.ts, so a
+// ContainerSpec means the same here as on a real engine. The conformance suite
+// (engine.ts) holds it to the embedded engine's behaviour.
+//
+// A test changes what a method does with intercept() (fail a create, count
+// calls in flight) instead of casting a partial stub to Engine.
+import { normalizeSignal } from "../runtime/signals.js";
+import { resolveCommand } from "../runtime/spec.js";
+import { normalizedName, parseReference } from "../content/reference.js";
+import { checkName } from "../names.js";
+import { checkTimeoutMs } from "../timeout.js";
+import { EngineError } from "../types.js";
+import type {
+  ContainerFilter,
+  ContainerInfo,
+  ContainerPathKind,
+  ContainerSpec,
+  ContainerStats,
+  CopyFromContainerRequest,
+  CopyToContainerRequest,
+  CopyToContainerResult,
+  Engine,
+  EngineEvent,
+  ExecSpec,
+  ImageConfig,
+  ImageInfo,
+  LogEntry,
+  LogOptions,
+  NetworkInfo,
+  NetworkSpec,
+  PullOptions,
+  VolumeInfo,
+} from "../types.js";
+import { FakeFiles } from "./fake-files.js";
+import { runShell } from "./fake-shell.js";
+import type { ShellProcess } from "./fake-shell.js";
+
+interface FakeContainer {
+  info: ContainerInfo;
+  spec: ContainerSpec;
+  stopSignal: string;
+  process: ShellProcess | undefined;
+  log: LogEntry[];
+  /** Called on every new log entry and on exit: followers of logs and waiters. */
+  watchers: Set<() => void>;
+  files: FakeFiles;
+}
+
+const ANONYMOUS_LABEL = "com.docker.volume.anonymous";
+const ACTIVE = new Set(["running", "paused"]);
+
+/** The images a fake can pull, by reference as written ("busybox"); busybox alone unless told. */
+export type FakeCatalogue = Record<string, Partial<ImageConfig>>;
+
+export interface FakeEngineOptions {
+  catalogue?: FakeCatalogue;
+}
+
+type ContainerAction = Exclude<Extract<EngineEvent, { type: "container" }>["action"], "health_status">;
+
+type Interceptor = (args: unknown[], next: () => Promise<unknown>) => Promise<unknown>;
+
+function hex(n: number): string {
+  let s = "";
+  while (s.length < n) s += Math.floor(Math.random() * 2 ** 32).toString(16).padStart(8, "0");
+  return s.slice(0, n);
+}
+
+function matches(labels: Record<string, string>, want: Record<string, string | undefined> | undefined): boolean {
+  return Object.entries(want ?? {}).every(([k, v]) => k in labels && (v === undefined || labels[k] === v));
+}
+
+function normalized(ref: string): string {
+  try {
+    return normalizedName(parseReference(ref));
+  } catch {
+    throw new EngineError("invalid", `invalid reference format: ${ref}`);
+  }
+}
+
+function imageConfig(over: Partial<ImageConfig>): ImageConfig {
+  return {
+    entrypoint: undefined,
+    cmd: ["sh"],
+    env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+    workingDir: undefined,
+    user: undefined,
+    exposedPorts: [],
+    volumes: [],
+    labels: {},
+    stopSignal: undefined,
+    healthcheck: undefined,
+    ...over,
+  };
+}
+
+export class FakeEngine implements Engine {
+  readonly kind = "embedded" as const;
+  private readonly catalogue = new Map<string, ImageInfo>();
+  private readonly images = new Map<string, ImageInfo>();
+  private readonly containers = new Map<string, FakeContainer>();
+  private readonly networks = new Map<string, NetworkInfo>();
+  private readonly volumes = new Map<string, VolumeInfo>();
+  private readonly listeners = new Set<(e: EngineEvent) => void>();
+  private readonly interceptors = new Map<string, Interceptor[]>();
+  private subnets = 0;
+
+  constructor(opts: FakeEngineOptions = {}) {
+    for (const [ref, config] of Object.entries(opts.catalogue ?? { busybox: {} })) {
+      const id = `sha256:${hex(64)}`;
+      this.catalogue.set(normalized(ref), {
+        id,
+        repoTags: [normalized(ref)],
+        repoDigests: [],
+        created: new Date(0).toISOString(),
+        size: 1024,
+        architecture: "amd64",
+        os: "linux",
+        config: imageConfig(config),
+      });
+    }
+  }
+
+  /**
+   * Wraps a method: fn gets its arguments and the real call (next), and may
+   * fail, delay, count, or call through. Interceptors stack, the last added outermost.
+   */
+  intercept<K extends keyof Engine>(method: K, fn: Interceptor): void {
+    this.interceptors.set(method, [...(this.interceptors.get(method) ?? []), fn]);
+  }
+
+  private call<T>(method: keyof Engine, args: unknown[], impl: () => Promise<T>): Promise<T> {
+    // A synchronous throw of impl becomes a rejection, as a real backend's (the conformance suite checks it).
+    let next: () => Promise<unknown> = () => new Promise<unknown>((resolve) => resolve(impl()));
+    for (const fn of this.interceptors.get(method) ?? []) {
+      const inner = next;
+      next = () => fn(args, inner);
+    }
+    return next() as Promise<T>;
+  }
+
+  private emit(e: EngineEvent): void {
+    for (const l of this.listeners) l(e);
+  }
+
+  private containerEvent(c: FakeContainer, action: ContainerAction, extra: { exitCode?: number } = {}): void {
+    this.emit({ type: "container", action, id: c.info.id, name: c.info.name, labels: { ...c.info.labels }, time: Date.now(), ...extra });
+  }
+
+  onEvent(listener: (e: EngineEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  // ---- images
+
+  pullImage(ref: string, opts?: PullOptions): Promise<ImageInfo> {
+    return this.call("pullImage", [ref, opts], () => {
+      const name = normalized(ref);
+      const found = this.catalogue.get(name);
+      if (!found) throw new EngineError("not-found", `manifest for ${name} not found`);
+      opts?.onProgress?.({ id: "", status: `Pulling from ${name}` });
+      const existing = this.images.get(found.id);
+      const info = existing ?? structuredClone(found);
+      this.images.set(info.id, info);
+      this.emit({ type: "image", action: "pull", id: info.id, ref, time: Date.now() });
+      return Promise.resolve(structuredClone(info));
+    });
+  }
+
+  private findImage(ref: string): ImageInfo | undefined {
+    if (ref.startsWith("sha256:")) return this.images.get(ref) ?? [...this.images.values()].find((i) => i.id.startsWith(ref));
+    let name: string;
+    try {
+      name = normalized(ref);
+    } catch {
+      return undefined;
+    }
+    return [...this.images.values()].find((i) => i.repoTags.includes(name));
+  }
+
+  inspectImage(ref: string): Promise<ImageInfo | undefined> {
+    return this.call("inspectImage", [ref], () => Promise.resolve(structuredClone(this.findImage(ref))));
+  }
+
+  listImages(): Promise<ImageInfo[]> {
+    return this.call("listImages", [], () => Promise.resolve([...this.images.values()].map((i) => structuredClone(i))));
+  }
+
+  removeImage(ref: string, opts: { force?: boolean } = {}): Promise<string[]> {
+    return this.call("removeImage", [ref, opts], () => {
+      const image = this.findImage(ref);
+      if (!image) throw new EngineError("not-found", `No such image: ${ref}`);
+      const used = [...this.containers.values()].some((c) => c.info.imageId === image.id);
+      if (used && !opts.force) throw new EngineError("conflict", `conflict: unable to remove repository reference "${ref}" (must force) - a container is using its referenced image`);
+      this.images.delete(image.id);
+      this.emit({ type: "image", action: "delete", id: ref, ref, time: Date.now() });
+      return Promise.resolve([...image.repoTags.map((t) => `untagged: ${t}`), `deleted: ${image.id}`]);
+    });
+  }
+
+  // ---- containers
+
+  private get(idOrName: string): FakeContainer {
+    const c = this.find(idOrName);
+    if (!c) throw new EngineError("not-found", `no such container: ${idOrName}`);
+    return c;
+  }
+
+  private find(idOrName: string): FakeContainer | undefined {
+    const exact = this.containers.get(idOrName);
+    if (exact) return exact;
+    const all = [...this.containers.values()];
+    const byName = all.find((c) => c.info.name === idOrName.replace(/^\//, ""));
+    if (byName) return byName;
+    const byPrefix = idOrName.length > 0 ? all.filter((c) => c.info.id.startsWith(idOrName)) : [];
+    if (byPrefix.length > 1) throw new EngineError("invalid", `multiple containers match ${idOrName}`);
+    return byPrefix[0];
+  }
+
+  createContainer(spec: ContainerSpec): Promise<ContainerInfo> {
+    return this.call("createContainer", [spec], () => {
+      if (spec.name !== "") checkName("container", spec.name);
+      const name = spec.name.replace(/^\//, "");
+      if (name !== "" && this.find(name)) throw new EngineError("conflict", `the container name "${name}" is already in use`);
+      const image = this.findImage(spec.image);
+      if (!image) throw new EngineError("not-found", `no such image: ${spec.image}`);
+      const command = resolveCommand(spec, image.config);
+      const networks: ContainerInfo["networks"] = {};
+      if (spec.networkMode === "bridge") {
+        for (const [net, a] of Object.entries(spec.networks)) {
+          const n = this.networks.get(net);
+          if (!n) throw new EngineError("not-found", `network ${net} not found`);
+          const used = [...this.containers.values()].filter((c) => net in c.info.networks).length;
+          networks[net] = { ipAddress: a.ipv4Address ?? n.subnet.replace(/0\/\d+$/, String(used + 2)), aliases: [...a.aliases], macAddress: a.macAddress };
+        }
+      }
+      const id = hex(64);
+      for (const m of spec.mounts) {
+        if (m.type !== "volume") continue;
+        const vol = m.source ?? hex(64);
+        if (!this.volumes.has(vol)) this.volumes.set(vol, this.volumeInfo(vol, m.source === undefined ? { [ANONYMOUS_LABEL]: id } : {}));
+      }
+      const c: FakeContainer = {
+        spec: structuredClone(spec),
+        stopSignal: normalizeSignal(spec.stopSignal ?? image.config.stopSignal ?? "SIGTERM"),
+        process: undefined,
+        log: [],
+        watchers: new Set(),
+        files: new FakeFiles(),
+        info: {
+          id,
+          name: name || id.slice(0, 12),
+          image: spec.image,
+          imageId: image.id,
+          labels: { ...spec.labels },
+          state: "created",
+          pid: undefined,
+          exitCode: undefined,
+          oomKilled: false,
+          error: undefined,
+          createdAt: new Date().toISOString(),
+          startedAt: undefined,
+          finishedAt: undefined,
+          restartCount: 0,
+          stopRequested: false,
+          command,
+          ports: spec.ports.map((p, i) => ({ ...p, hostPort: p.hostPort ?? String(32768 + i) })),
+          networks,
+          volumes: spec.mounts.flatMap((m) => (m.type === "volume" && m.source !== undefined ? [m.source] : [])),
+        },
+      };
+      this.containers.set(id, c);
+      this.containerEvent(c, "create");
+      return Promise.resolve(structuredClone(c.info));
+    });
+  }
+
+  private append(c: FakeContainer, stream: "stdout" | "stderr", line: string): void {
+    const now = new Date();
+    c.log.push({ stream, time: now.getTime(), timestamp: now.toISOString().replace("Z", "000000Z"), line });
+    for (const w of [...c.watchers]) w();
+  }
+
+  startContainer(id: string): Promise<void> {
+    return this.call("startContainer", [id], () => {
+      const c = this.get(id);
+      if (c.info.state === "running") return Promise.resolve();
+      if (c.info.state === "paused") throw new EngineError("conflict", `container ${c.info.name} is paused, unpause it instead`);
+      if (!["created", "exited", "restarting"].includes(c.info.state)) throw new EngineError("conflict", `container ${c.info.name}: cannot go from ${c.info.state} to running`);
+      const proc = runShell(c.info.command, {
+        stdout: (l) => this.append(c, "stdout", l),
+        stderr: (l) => this.append(c, "stderr", l),
+        readFile: (p) => c.files.readFile(p),
+      });
+      Object.assign(c.info, { state: "running", pid: 1000 + this.containers.size, startedAt: new Date().toISOString(), exitCode: undefined, error: undefined, stopRequested: false });
+      c.process = proc;
+      this.containerEvent(c, "start");
+      void proc.done.then((code) => {
+        if (c.process !== proc) return;
+        c.process = undefined;
+        Object.assign(c.info, { state: "exited", pid: undefined, exitCode: code, finishedAt: new Date().toISOString() });
+        this.containerEvent(c, "die", { exitCode: code });
+        for (const w of [...c.watchers]) w();
+      });
+      return Promise.resolve();
+    });
+  }
+
+  /** Resolves once the container is not active, or after timeoutMs (false). */
+  private exited(c: FakeContainer, timeoutMs = -1, signal?: AbortSignal): Promise<boolean> {
+    if (!ACTIVE.has(c.info.state)) return Promise.resolve(true);
+    return new Promise((resolve, reject) => {
+      const settle = (): void => {
+        clearTimeout(timer);
+        c.watchers.delete(check);
+        signal?.removeEventListener("abort", onAbort);
+      };
+      const done = (v: boolean): void => {
+        settle();
+        resolve(v);
+      };
+      const check = (): void => {
+        if (!ACTIVE.has(c.info.state)) done(true);
+      };
+      const onAbort = (): void => {
+        settle();
+        reject(new EngineError("unavailable", `waiting for container ${c.info.name} was aborted`));
+      };
+      const timer = timeoutMs >= 0 ? setTimeout(() => done(false), timeoutMs) : undefined;
+      c.watchers.add(check);
+      if (signal?.aborted) onAbort();
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  private signal(c: FakeContainer, sig: string): void {
+    c.process?.signal(sig);
+    this.containerEvent(c, "kill");
+    if (c.info.state === "paused") c.info.state = "running";
+  }
+
+  stopContainer(id: string, opts: { timeoutMs?: number; signal?: string } = {}): Promise<void> {
+    return this.call("stopContainer", [id, opts], async () => {
+      checkTimeoutMs(opts.timeoutMs, "stop timeout");
+      const c = this.get(id);
+      if (c.info.state === "restarting") {
+        Object.assign(c.info, { state: "exited", stopRequested: true });
+        this.containerEvent(c, "stop");
+        return;
+      }
+      if (!ACTIVE.has(c.info.state)) return;
+      c.info.stopRequested = true;
+      this.signal(c, opts.signal ? normalizeSignal(opts.signal) : c.stopSignal);
+      if (!(await this.exited(c, opts.timeoutMs ?? c.spec.stopTimeoutMs))) {
+        this.signal(c, "SIGKILL");
+        await this.exited(c);
+      }
+      this.containerEvent(c, "stop");
+    });
+  }
+
+  killContainer(id: string, signal = "SIGKILL"): Promise<void> {
+    return this.call("killContainer", [id, signal], async () => {
+      const c = this.get(id);
+      if (!ACTIVE.has(c.info.state)) throw new EngineError("conflict", `container ${c.info.name} is not running`);
+      const sig = normalizeSignal(signal);
+      this.signal(c, sig);
+      if (sig === "SIGKILL") await this.exited(c);
+    });
+  }
+
+  pauseContainer(id: string): Promise<void> {
+    return this.call("pauseContainer", [id], () => {
+      const c = this.get(id);
+      if (c.info.state === "paused") throw new EngineError("conflict", `container ${c.info.name} is already paused`);
+      if (c.info.state !== "running") throw new EngineError("conflict", `container ${c.info.name} is not running`);
+      c.info.state = "paused";
+      this.containerEvent(c, "pause");
+      return Promise.resolve();
+    });
+  }
+
+  unpauseContainer(id: string): Promise<void> {
+    return this.call("unpauseContainer", [id], () => {
+      const c = this.get(id);
+      if (c.info.state !== "paused") throw new EngineError("conflict", `container ${c.info.name} is not paused`);
+      c.info.state = "running";
+      this.containerEvent(c, "unpause");
+      return Promise.resolve();
+    });
+  }
+
+  removeContainer(id: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
+    return this.call("removeContainer", [id, opts], async () => {
+      const c = this.get(id);
+      if (ACTIVE.has(c.info.state)) {
+        if (!opts.force) throw new EngineError("conflict", `cannot remove ${c.info.state} container ${c.info.name}: stop it first or force the removal`);
+        this.signal(c, "SIGKILL");
+        await this.exited(c);
+      }
+      this.containers.delete(c.info.id);
+      if (opts.volumes) for (const [name, v] of this.volumes) if (v.labels[ANONYMOUS_LABEL] === c.info.id) this.volumes.delete(name);
+      this.containerEvent(c, "destroy");
+    });
+  }
+
+  inspectContainer(idOrName: string): Promise<ContainerInfo | undefined> {
+    return this.call("inspectContainer", [idOrName], () => Promise.resolve(structuredClone(this.find(idOrName)?.info)));
+  }
+
+  listContainers(filter: ContainerFilter = {}): Promise<ContainerInfo[]> {
+    return this.call("listContainers", [filter], () =>
+      Promise.resolve(
+        [...this.containers.values()]
+          .map((c) => c.info)
+          .filter((i) => (filter.all === true || ACTIVE.has(i.state)) && matches(i.labels, filter.labels) && (filter.name === undefined || i.name.includes(filter.name.replace(/^\//, ""))))
+          .map((i) => structuredClone(i)),
+      ),
+    );
+  }
+
+  markRestarting(id: string): Promise<void> {
+    return this.call("markRestarting", [id], () => {
+      const c = this.get(id);
+      if (!["running", "exited"].includes(c.info.state)) throw new EngineError("conflict", `container ${c.info.name}: cannot go from ${c.info.state} to restarting`);
+      Object.assign(c.info, { state: "restarting", restartCount: c.info.restartCount + 1 });
+      this.containerEvent(c, "restart");
+      return Promise.resolve();
+    });
+  }
+
+  waitContainer(id: string, opts: { signal?: AbortSignal } = {}): Promise<{ exitCode: number; oomKilled: boolean }> {
+    return this.call("waitContainer", [id, opts], async () => {
+      const c = this.get(id);
+      await this.exited(c, -1, opts.signal);
+      return { exitCode: c.info.exitCode ?? 0, oomKilled: false };
+    });
+  }
+
+  logs(id: string, opts: LogOptions = {}): AsyncIterable<LogEntry> {
+    const c = this.get(id);
+    const wanted = (e: LogEntry): boolean =>
+      (e.stream === "stdout" ? opts.stdout !== false : opts.stderr !== false) && (opts.sinceMs === undefined || e.time >= opts.sinceMs) && (opts.untilMs === undefined || e.time <= opts.untilMs);
+    return {
+      async *[Symbol.asyncIterator]() {
+        const past = c.log.filter(wanted);
+        const shown = opts.tail === undefined || opts.tail < 0 ? past : opts.tail === 0 ? [] : past.slice(-opts.tail);
+        yield* shown;
+        if (!opts.follow) return;
+        let seen = c.log.length;
+        for (;;) {
+          if (opts.signal?.aborted) return;
+          if (seen < c.log.length) {
+            const fresh = c.log.slice(seen).filter(wanted);
+            seen = c.log.length;
+            yield* fresh;
+            continue;
+          }
+          // As the embedded engine's: a restarting container's log goes on.
+          if (!ACTIVE.has(c.info.state) && c.info.state !== "restarting") return;
+          // Woken by the next entry, the exit, or the caller's abort.
+          await new Promise<void>((resolve) => {
+            const wake = (): void => {
+              c.watchers.delete(wake);
+              opts.signal?.removeEventListener("abort", wake);
+              resolve();
+            };
+            c.watchers.add(wake);
+            opts.signal?.addEventListener("abort", wake, { once: true });
+          });
+        }
+      },
+    };
+  }
+
+  exec(id: string, spec: ExecSpec): Promise<{ exitCode: number }> {
+    return this.call("exec", [id, spec], async () => {
+      const c = this.get(id);
+      if (c.info.state === "paused") throw new EngineError("conflict", `container ${c.info.name} is paused, unpause it first`);
+      if (c.info.state !== "running") throw new EngineError("conflict", `container ${c.info.name} is not running`);
+      if (spec.cmd.length === 0) throw new EngineError("invalid", "exec: no command given");
+      const proc = runShell(spec.cmd, {
+        stdout: (l) => spec.stdout?.write(`${l}\n`),
+        stderr: (l) => spec.stderr?.write(`${l}\n`),
+        readFile: (p) => c.files.readFile(p),
+      });
+      const kill = (): void => proc.signal("SIGKILL");
+      spec.signal?.addEventListener("abort", kill, { once: true });
+      try {
+        return { exitCode: await proc.done };
+      } finally {
+        spec.signal?.removeEventListener("abort", kill);
+      }
+    });
+  }
+
+  stats(id: string): Promise<ContainerStats> {
+    return this.call("stats", [id], () => {
+      const c = this.get(id);
+      const active = ACTIVE.has(c.info.state);
+      return Promise.resolve({ time: Date.now(), cpuUsageNs: 0, systemUsageNs: 0, onlineCpus: 1, memoryUsage: 0, memoryLimit: c.spec.resources.memory ?? 0, pids: active ? 1 : 0, blockRead: 0, blockWrite: 0, netRx: 0, netTx: 0 });
+    });
+  }
+
+  top(id: string): Promise<{ titles: string[]; processes: string[][] }> {
+    return this.call("top", [id], () => {
+      const c = this.get(id);
+      if (!ACTIVE.has(c.info.state)) throw new EngineError("conflict", `container ${c.info.name} is not running`);
+      return Promise.resolve({ titles: ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"], processes: [["root", String(c.info.pid), "0", "0", "00:00", "?", "00:00:00", c.info.command.join(" ")]] });
+    });
+  }
+
+  // ---- the container's files
+
+  copyToContainer(id: string, req: CopyToContainerRequest): Promise<CopyToContainerResult> {
+    return this.call("copyToContainer", [id, req], () => this.get(id).files.copyIn(req));
+  }
+
+  copyFromContainer(id: string, req: CopyFromContainerRequest): Promise<CopyToContainerResult> {
+    return this.call("copyFromContainer", [id, req], () => this.get(id).files.copyOut(req));
+  }
+
+  exportContainer(id: string, hostPath: string, opts: { path?: string; followLink?: boolean } = {}): Promise<void> {
+    return this.call("exportContainer", [id, hostPath, opts], () => this.get(id).files.exportTar(hostPath, opts));
+  }
+
+  statContainerPath(id: string, path: string, opts: { followLink?: boolean } = {}): Promise<ContainerPathKind | undefined> {
+    return this.call("statContainerPath", [id, path, opts], () => Promise.resolve(this.get(id).files.stat(path, opts)));
+  }
+
+  containerSizes(): Promise<Record<string, number>> {
+    return this.call("containerSizes", [], () =>
+      Promise.resolve(
+        Object.fromEntries([...this.containers.values()].map((c) => [c.info.id, c.files.size()])),
+      ),
+    );
+  }
+
+  // ---- networks
+
+  createNetwork(spec: NetworkSpec): Promise<NetworkInfo> {
+    return this.call("createNetwork", [spec], () => {
+      checkName("network", spec.name);
+      if (spec.driver !== "" && spec.driver !== "bridge") throw new EngineError("invalid", `network driver "${spec.driver}" is not supported (only "bridge")`);
+      if (this.networks.has(spec.name)) throw new EngineError("conflict", `network with name ${spec.name} already exists`);
+      const n = ++this.subnets;
+      const info: NetworkInfo = {
+        id: hex(64),
+        name: spec.name,
+        driver: "bridge",
+        labels: { ...spec.labels },
+        subnet: spec.subnet ?? `172.31.${n}.0/24`,
+        gateway: spec.gateway ?? `172.31.${n}.1`,
+        internal: spec.internal,
+        bridge: `fake${n}`,
+      };
+      this.networks.set(spec.name, info);
+      this.emit({ type: "network", action: "create", id: info.id, name: info.name, time: Date.now() });
+      return Promise.resolve(structuredClone(info));
+    });
+  }
+
+  removeNetwork(name: string): Promise<void> {
+    return this.call("removeNetwork", [name], () => {
+      const n = this.networks.get(name) ?? [...this.networks.values()].find((x) => x.id === name);
+      if (!n) throw new EngineError("not-found", `network ${name} not found`);
+      const users = [...this.containers.values()].filter((c) => n.name in c.info.networks);
+      if (users.length > 0) throw new EngineError("conflict", `network ${n.name} has active endpoints (${users.map((c) => c.info.name).join(", ")})`);
+      this.networks.delete(n.name);
+      this.emit({ type: "network", action: "destroy", id: name, name, time: Date.now() });
+      return Promise.resolve();
+    });
+  }
+
+  inspectNetwork(name: string): Promise<NetworkInfo | undefined> {
+    return this.call("inspectNetwork", [name], () => Promise.resolve(structuredClone(this.networks.get(name) ?? [...this.networks.values()].find((x) => x.id === name))));
+  }
+
+  listNetworks(filter: { labels?: Record<string, string | undefined> } = {}): Promise<NetworkInfo[]> {
+    return this.call("listNetworks", [filter], () => Promise.resolve([...this.networks.values()].filter((n) => matches(n.labels, filter.labels)).map((n) => structuredClone(n))));
+  }
+
+  // ---- volumes
+
+  private volumeInfo(name: string, labels: Record<string, string>): VolumeInfo {
+    checkName("volume", name);
+    return { name, driver: "local", labels: { ...labels }, mountpoint: `/fake/volumes/${name}/_data`, createdAt: new Date().toISOString() };
+  }
+
+  createVolume(spec: { name: string; labels: Record<string, string>; driver?: string }): Promise<VolumeInfo> {
+    return this.call("createVolume", [spec], () => {
+      if (!this.volumes.has(spec.name) && spec.driver && spec.driver !== "local") throw new EngineError("invalid", `volume driver "${spec.driver}" is not supported (only "local")`);
+      const info = this.volumes.get(spec.name) ?? this.volumeInfo(spec.name, spec.labels);
+      this.volumes.set(spec.name, info);
+      // As the embedded engine (and dockerd): every create is an event, the volume new or not.
+      this.emit({ type: "volume", action: "create", name: spec.name, time: Date.now() });
+      return Promise.resolve(structuredClone(info));
+    });
+  }
+
+  removeVolume(name: string, opts: { force?: boolean } = {}): Promise<void> {
+    return this.call("removeVolume", [name, opts], () => {
+      const v = this.volumes.get(name);
+      const users = [...this.containers.values()].filter((c) => c.info.volumes?.includes(name) === true || v?.labels[ANONYMOUS_LABEL] === c.info.id);
+      if (users.length > 0) throw new EngineError("conflict", `remove ${name}: volume is in use - [${users.map((c) => c.info.id).join(", ")}]`);
+      if (!v) throw new EngineError("not-found", `no such volume: ${name}`);
+      this.volumes.delete(name);
+      this.emit({ type: "volume", action: "destroy", name, time: Date.now() });
+      return Promise.resolve();
+    });
+  }
+
+  inspectVolume(name: string): Promise<VolumeInfo | undefined> {
+    return this.call("inspectVolume", [name], () => Promise.resolve(structuredClone(this.volumes.get(name))));
+  }
+
+  listVolumes(filter: { labels?: Record<string, string | undefined> } = {}): Promise<VolumeInfo[]> {
+    return this.call("listVolumes", [filter], () => Promise.resolve([...this.volumes.values()].filter((v) => matches(v.labels, filter.labels)).map((v) => structuredClone(v))));
+  }
+
+  /** Ends every process (as SIGKILL would), so no timer of a fake process outlives a test. */
+  close(): Promise<void> {
+    for (const c of this.containers.values()) c.process?.signal("SIGKILL");
+    this.listeners.clear();
+    return Promise.resolve();
+  }
+}
