@@ -71,6 +71,12 @@ export interface EmbeddedParts {
 }
 
 const ANONYMOUS_LABEL = "com.docker.volume.anonymous";
+/**
+ * On an anonymous volume a create carried over: the owner before it. A create
+ * cut short by a crash gives the volume back to that owner at the next start
+ * rather than removing it with the create's leftovers: it holds data.
+ */
+const CARRIED_FROM_LABEL = "io.tscompose.volume.carried-from";
 
 export class EmbeddedEngine implements Engine {
   readonly kind = "embedded" as const;
@@ -171,10 +177,14 @@ export class EmbeddedEngine implements Engine {
         netnsPath = otherSandbox.netnsPath;
       }
 
-      const mounts = await this.resolveMounts(id, spec, imageFiles, undo);
+      // The image's VOLUMEs become anonymous volumes where the spec mounts nothing, as dockerd does:
+      // without them a database's data would live in the writable layer and die with the container.
+      const recorded = withImageVolumes(spec, image.info.config.volumes);
+      const mounts = await this.resolveMounts(id, recorded, imageFiles, undo);
       const networks: ContainerInfo["networks"] = {};
       for (const ep of sandbox?.endpoints ?? []) networks[ep.networkName] = { ipAddress: ep.ipAddress, aliases: ep.aliases, macAddress: ep.macAddress };
-      return await runtime.create(spec, {
+      // The record keeps the mounts with every anonymous volume named: a recreate carries them over by it.
+      return await runtime.create(recorded, {
         rootfs,
         ...(rootfsMount ? { rootfsMount } : {}),
         ...(user ? { user } : {}),
@@ -209,7 +219,12 @@ export class EmbeddedEngine implements Engine {
     return user;
   }
 
-  /** Volumes become binds of their directories; anonymous ones are created here, labelled so rm -v finds them. */
+  /**
+   * Volumes become binds of their directories; anonymous ones are created
+   * here, labelled with the container's id so rm -v finds them, and named in
+   * `spec.mounts` (which the caller records). A carried-over anonymous volume
+   * changes owner to this container; a failed create gives it back.
+   */
   private async resolveMounts(
     id: string,
     spec: ContainerSpec,
@@ -217,7 +232,7 @@ export class EmbeddedEngine implements Engine {
     undo: (() => Promise<unknown>)[],
   ): Promise<ResolvedMount[]> {
     const out: ResolvedMount[] = [];
-    for (const m of spec.mounts) {
+    for (const [i, m] of spec.mounts.entries()) {
       if (m.type === "tmpfs") {
         out.push({ type: "tmpfs", source: "tmpfs", target: m.target, readOnly: m.readOnly, tmpfsSize: m.tmpfsSize, tmpfsMode: m.tmpfsMode });
       } else if (m.type === "bind") {
@@ -225,11 +240,18 @@ export class EmbeddedEngine implements Engine {
         if (m.createHostPath !== false) await mkdir(m.source, { recursive: true }).catch(() => undefined);
         out.push({ type: "bind", source: m.source, target: m.target, readOnly: m.readOnly, propagation: m.propagation });
       } else {
-        const anonymous = m.source === undefined;
+        const anonymous = m.source === undefined || m.anonymous === true;
         const name = m.source ?? randomBytes(32).toString("hex");
-        const existed = anonymous ? false : (await this.parts.volumes.inspect(name)) !== undefined;
-        await this.parts.volumes.create({ name, labels: anonymous ? { [ANONYMOUS_LABEL]: id } : {} });
-        if (!existed) undo.push(() => this.parts.volumes.remove(name));
+        const existing = m.source === undefined ? undefined : await this.parts.volumes.inspect(name);
+        if (existing && anonymous) {
+          const owner = existing.labels[ANONYMOUS_LABEL] ?? "";
+          const previous = await this.parts.volumes.setLabels(name, { ...existing.labels, [ANONYMOUS_LABEL]: id, [CARRIED_FROM_LABEL]: owner });
+          undo.push(() => this.parts.volumes.setLabels(name, previous));
+        } else if (!existing) {
+          await this.parts.volumes.create({ name, labels: anonymous ? { [ANONYMOUS_LABEL]: id } : {} });
+          undo.push(() => this.parts.volumes.remove(name));
+        }
+        if (anonymous) spec.mounts[i] = { ...m, source: name, anonymous: true };
         if (await this.parts.volumes.needsInitializing(name)) {
           // Only a copy reads the image's files (and may need a view of them mounted).
           if (m.noCopy === true) await this.parts.volumes.initializeFrom(name, undefined);
@@ -306,7 +328,11 @@ export class EmbeddedEngine implements Engine {
       if (owned.has(snap.key)) continue;
       await network.unpublishPorts(snap.key).catch(() => undefined);
       await network.removeSandbox(snap.key).catch(() => undefined);
-      for (const v of await volumes.list({ labels: { [ANONYMOUS_LABEL]: snap.key } })) await volumes.remove(v.name).catch(() => undefined);
+      for (const v of await volumes.list({ labels: { [ANONYMOUS_LABEL]: snap.key } })) {
+        const from = v.labels[CARRIED_FROM_LABEL];
+        if (from !== undefined) await volumes.setLabels(v.name, { ...v.labels, [ANONYMOUS_LABEL]: from }).catch(() => undefined);
+        else await volumes.remove(v.name).catch(() => undefined);
+      }
       await snapshotter.remove(snap.key);
       removed.push(snap.key);
     }
@@ -445,4 +471,32 @@ export class EmbeddedEngine implements Engine {
     await this.parts.images.close();
     this.parts.release?.();
   }
+}
+
+/**
+ * The spec's mounts plus an anonymous volume for each of the image's VOLUMEs
+ * that nothing in the spec mounts over (same target, as dockerd compares
+ * them), with the volumes a recreate carries over (spec.inheritVolumes) put
+ * where compose puts them: at an anonymous mount of the spec or an image
+ * VOLUME with the same target. One the new spec mounts otherwise is not used.
+ * A copy: the caller's spec is left as it is.
+ */
+export function withImageVolumes(spec: ContainerSpec, imageVolumes: string[]): ContainerSpec {
+  const lexical = (p: string): string => posix.normalize(p).replace(/(.)\/+$/, "$1");
+  const inherited = new Map((spec.inheritVolumes ?? []).map((v) => [lexical(v.target), v.name]));
+  const covered = new Set(spec.tmpfs.map((t) => lexical(t.split(":", 1)[0] ?? "")));
+  const mounts = spec.mounts.map((m) => {
+    covered.add(lexical(m.target));
+    const carried = m.type === "volume" && m.source === undefined ? inherited.get(lexical(m.target)) : undefined;
+    return carried === undefined ? { ...m } : { ...m, source: carried, anonymous: true };
+  });
+  for (const target of imageVolumes) {
+    // The image is input like any other: a VOLUME must name a directory below the root.
+    const clean = cleanContainerPath(target);
+    if (clean === "/") throw new EngineError("invalid", `the image declares VOLUME ${JSON.stringify(target)}: the root cannot be a volume`);
+    if (covered.has(clean)) continue;
+    covered.add(clean);
+    mounts.push({ type: "volume", source: inherited.get(clean), target: clean, readOnly: false, anonymous: true });
+  }
+  return { ...spec, mounts, inheritVolumes: undefined };
 }

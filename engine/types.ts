@@ -65,6 +65,14 @@ export interface MountSpec {
   createHostPath?: boolean;
   /** Volume: do not copy the image's content into a new volume. */
   noCopy?: boolean;
+  /**
+   * Volume: an anonymous volume (the engine names it when source is
+   * undefined). With a source, it is one carried over from the container this
+   * one replaces (compose's recreate): the new container becomes its owner,
+   * so its `rm -v` removes it. The container's record keeps every anonymous
+   * mount with its name, so the next recreate can carry it over again.
+   */
+  anonymous?: boolean;
   tmpfsSize?: number;
   tmpfsMode?: number;
   propagation?: string;
@@ -110,6 +118,12 @@ export interface ContainerSpec {
   tty: boolean;
   openStdin: boolean;
   mounts: MountSpec[];
+  /**
+   * Anonymous volumes of the container this one replaces (compose's recreate),
+   * by mount target: each is mounted again where the new container has an
+   * anonymous volume or an image VOLUME at that target, instead of a new one.
+   */
+  inheritVolumes?: { name: string; target: string }[];
   tmpfs: string[];
   /** Network name -> attachment. Empty with networkMode "none". */
   networks: Record<string, NetworkAttachment>;
@@ -172,6 +186,8 @@ export interface ContainerInfo {
   networks: Record<string, { ipAddress: string; aliases: string[]; macAddress: string | undefined }>;
   /** Named volumes the container mounts (its anonymous ones carry its id in their com.docker.volume.anonymous label). */
   volumes?: string[];
+  /** Its anonymous volumes (the stack's and the image's VOLUMEs) by mount target: what a recreate carries over. */
+  anonymousVolumes?: { name: string; target: string }[];
 }
 
 export interface ContainerFilter {

@@ -89,6 +89,14 @@ export class VolumeStore {
     return out;
   }
 
+  /** Replaces a volume's labels (a carried-over anonymous volume changes owner); returns the old ones. */
+  async setLabels(name: string, labels: Record<string, string>): Promise<Record<string, string>> {
+    const r = await this.read(name);
+    if (!r) throw new EngineError("not-found", `no such volume: ${name}`);
+    await this.write({ ...r, labels });
+    return r.labels;
+  }
+
   async remove(name: string): Promise<void> {
     if (!(await this.read(name))) throw new EngineError("not-found", `no such volume: ${name}`);
     await rm(this.dir(name), { recursive: true, force: true });

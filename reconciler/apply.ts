@@ -203,7 +203,7 @@ async function execute(a: Action, opts: ApplyOptions, created: Map<string, strin
       const svc = svcOf(a.service);
       let shared: string | undefined;
       if (svc.networkMode?.startsWith("service:")) shared = await firstRunning(engine, stack.name, svc.networkMode.slice(8));
-      const info = await engine.createContainer(containerSpecFor(stack, svc, a.number, { sharedNetworkContainer: shared }));
+      const info = await engine.createContainer(containerSpecFor(stack, svc, a.number, { sharedNetworkContainer: shared, inheritVolumes: a.inheritVolumes }));
       created.set(`${a.service}:${a.number}`, info.id);
       return;
     }
@@ -226,7 +226,7 @@ async function execute(a: Action, opts: ApplyOptions, created: Map<string, strin
     }
     case "remove":
       // Already gone (a user's rm, a job container finishing) is what remove wanted.
-      await engine.removeContainer(a.containerId, { force: true }).catch(goneIsFine);
+      await engine.removeContainer(a.containerId, { force: true, volumes: a.volumes === true }).catch(goneIsFine);
       return;
     case "remove-network": {
       const net = stack.networks[a.network];

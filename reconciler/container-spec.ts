@@ -15,6 +15,8 @@ export interface ContainerSpecOptions {
   oneoff?: boolean;
   /** `network_mode: service:x` resolved to the id of x's container by the caller. */
   sharedNetworkContainer?: string;
+  /** The anonymous volumes of the container this one replaces (see ContainerSpec.inheritVolumes). */
+  inheritVolumes?: { name: string; target: string }[];
   /** Overrides for `tscompose run`: command, env, entrypoint, name. */
   command?: string[];
   entrypoint?: string[];
@@ -60,6 +62,7 @@ export function containerSpecFor(stack: StackSpec, svc: ServiceSpec, number: num
     tty: svc.tty,
     openStdin: svc.stdinOpen,
     mounts: mountsFor(stack, svc),
+    ...(opts.inheritVolumes && opts.inheritVolumes.length > 0 ? { inheritVolumes: opts.inheritVolumes } : {}),
     tmpfs: svc.tmpfs,
     networks: networksFor(stack, svc, name),
     networkMode: networkModeFor(svc, opts.sharedNetworkContainer),

@@ -19,6 +19,8 @@ export interface ObservedContainer {
   stoppedByUser: boolean;
   /** Its exit was asked for by a stop (the user's, or a recreate, scale-down or down cut short). */
   stopRequested?: boolean;
+  /** Its anonymous volumes by target: a recreate mounts them in the new container (compose keeps a database's data so). */
+  anonymousVolumes?: { name: string; target: string }[];
 }
 
 export interface ObservedStack {
@@ -53,6 +55,7 @@ export function observeContainer(c: ContainerInfo, extras: ObservedExtras = {}):
     oneoff: (c.labels[LABEL.oneoff] ?? "False") === "True",
     stoppedByUser: extras.stoppedByUser?.(c.id) ?? false,
     stopRequested: c.stopRequested === true,
+    ...(c.anonymousVolumes && c.anonymousVolumes.length > 0 ? { anonymousVolumes: c.anonymousVolumes.map((v) => ({ ...v })) } : {}),
   };
 }
 

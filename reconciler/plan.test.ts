@@ -299,6 +299,19 @@ describe("planUp", () => {
     expect(create.after).toContain("remove:db-1-id");
   });
 
+  it("a recreate carries the replaced container's anonymous volumes over; -V, a scale-up or a first create does not", () => {
+    const volumes = [{ name: "a".repeat(64), target: "/var/lib/postgresql/data" }];
+    const obs = observed({ ...converged, containers: [container("web", 1), container("db", 1, { anonymousVolumes: volumes })] });
+    const changed = stackOf([web, { ...db, configHash: "v2" }]);
+    const create = (opts: UpOptions = {}) => planUp(changed, obs, opts).actions.find((a) => a.id === "create:db:1") as Extract<Action, { kind: "create" }>;
+    expect(create().inheritVolumes).toEqual(volumes);
+    expect(create({ renewAnonVolumes: true }).inheritVolumes).toBeUndefined();
+    const fresh = planUp(changed, observed()).actions.find((a) => a.id === "create:db:1") as Extract<Action, { kind: "create" }>;
+    expect(fresh.inheritVolumes).toBeUndefined();
+    const scaled = planUp(changed, obs, { scale: { db: 2 }, noRecreate: true }).actions.find((a) => a.id === "create:db:2") as Extract<Action, { kind: "create" }>;
+    expect(scaled.inheritVolumes).toBeUndefined();
+  });
+
   it("fails to plan when an external network is missing", () => {
     const s = stackOf([service("a")]);
     s.networks.default = { ...s.networks.default!, external: true, name: "shared" };
@@ -314,6 +327,12 @@ describe("planDown", () => {
     expect(byId.get("stop:db-1-id")!.after).toEqual(["stop:web-1-id"]);
     expect(byId.get("stop:web-1-id")!.after).toEqual([]);
     expect(byId.get("remove-network:default")!.after.sort()).toEqual(["remove:db-1-id", "remove:web-1-id"]);
+  });
+
+  it("down -v removes the containers with their anonymous volumes; down alone keeps them", () => {
+    const removes = (removeVolumes: boolean) => planDown(twoTier, converged, { removeVolumes }).actions.filter((a) => a.kind === "remove");
+    expect(removes(false).map((a) => a.kind === "remove" && a.volumes === true)).toEqual([false, false]);
+    expect(removes(true).map((a) => a.kind === "remove" && a.volumes === true)).toEqual([true, true]);
   });
 
   it("removes named volumes only with -v, and never external ones", () => {

@@ -21,11 +21,20 @@ export type Action =
   | { kind: "pull"; id: string; after: string[]; image: string; service: string }
   | { kind: "create-network"; id: string; after: string[]; network: string }
   | { kind: "create-volume"; id: string; after: string[]; volume: string }
-  | { kind: "create"; id: string; after: string[]; service: string; number: number; reason: "missing" | "recreate" | "scale" }
+  | {
+      kind: "create";
+      id: string;
+      after: string[];
+      service: string;
+      number: number;
+      reason: "missing" | "recreate" | "scale";
+      /** Recreate: the replaced container's anonymous volumes, mounted again (unless up -V). */
+      inheritVolumes?: { name: string; target: string }[];
+    }
   | { kind: "start"; id: string; after: string[]; service: string; number: number; containerId: string | undefined }
   | { kind: "restart"; id: string; after: string[]; service: string; containerId: string; name: string }
   | { kind: "stop"; id: string; after: string[]; service: string; containerId: string; name: string }
-  | { kind: "remove"; id: string; after: string[]; service: string; containerId: string; name: string }
+  | { kind: "remove"; id: string; after: string[]; service: string; containerId: string; name: string; volumes?: boolean }
   | { kind: "wait"; id: string; after: string[]; service: string; condition: DependsOnCondition; required: boolean }
   | { kind: "remove-network"; id: string; after: string[]; network: string }
   | { kind: "remove-volume"; id: string; after: string[]; volume: string };
@@ -59,6 +68,8 @@ export interface UpOptions {
   startStopped?: boolean;
   /** Create what is missing or changed, start nothing (tscompose create); a later `up` starts them. */
   noStart?: boolean;
+  /** up -V: a recreated container gets new anonymous volumes instead of its predecessor's. */
+  renewAnonVolumes?: boolean;
 }
 
 const isRunning = (c: ObservedContainer): boolean => c.state === "running" || c.state === "paused" || c.state === "restarting";
@@ -177,9 +188,10 @@ export function planUp(stack: StackSpec, observed: ObservedStack, opts: UpOption
       ...Object.keys(svc.networks).flatMap((k) => (networkAction.has(k) ? [networkAction.get(k) as string] : [])),
       ...svc.volumes.flatMap((v) => (v.source !== undefined && volumeAction.has(v.source) ? [volumeAction.get(v.source) as string] : [])),
     ];
-    const createAndStart = (number: number, after: string[], reason: "missing" | "recreate" | "scale"): void => {
+    const createAndStart = (number: number, after: string[], reason: "missing" | "recreate" | "scale", replaced?: ObservedContainer): void => {
       const createId = `create:${name}:${number}`;
-      actions.push({ kind: "create", id: createId, after: [...prerequisites(), ...after], service: name, number, reason });
+      const inherit = opts.renewAnonVolumes ? undefined : replaced?.anonymousVolumes;
+      actions.push({ kind: "create", id: createId, after: [...prerequisites(), ...after], service: name, number, reason, ...(inherit ? { inheritVolumes: inherit } : {}) });
       if (opts.noStart) return;
       const start = { kind: "start" as const, id: `start:${name}:${number}`, after: [createId], service: name, number, containerId: undefined };
       actions.push(start);
@@ -197,7 +209,7 @@ export function planUp(stack: StackSpec, observed: ObservedStack, opts: UpOption
       }
       if (recreated.has(name)) {
         const removeId = stopAndRemove(actions, c, name);
-        createAndStart(c.number, [removeId], "recreate");
+        createAndStart(c.number, [removeId], "recreate", c);
       } else if (!opts.noStart && !isRunning(c) && ((opts.startStopped && !isCompleted(c, svc)) || (c.state === "created" && !c.stoppedByUser))) {
         // "created" means never started: an `up` was cut off between create and start, so finish it.
         const start = { kind: "start" as const, id: `start:${name}:${c.number}`, after: [], service: name, number: c.number, containerId: c.id };
@@ -334,7 +346,9 @@ export function planDown(stack: StackSpec, observed: ObservedStack, opts: DownOp
     }
     if (!opts.stopOnly) {
       const removeId = `remove:${c.id}`;
-      actions.push({ kind: "remove", id: removeId, after: stopId ? [stopId] : [], service: c.service, containerId: c.id, name: c.name });
+      // down -v: the containers' anonymous volumes go with them, as compose removes them.
+      const volumes = opts.removeVolumes === true ? { volumes: true } : {};
+      actions.push({ kind: "remove", id: removeId, after: stopId ? [stopId] : [], service: c.service, containerId: c.id, name: c.name, ...volumes });
       removes.push(removeId);
     }
   }

@@ -7,7 +7,7 @@
 // keep running while the engine's process is killed with SIGKILL. The engine
 // must leave no mount, cgroup, process, link or rule behind.
 import { existsSync } from "node:fs";
-import { mkdir, readFile, readdir, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { shiftLogs } from "../engine/runtime/logrotate.js";
@@ -188,6 +188,31 @@ describe.skipIf(!root)("filesystem and volumes", () => {
     expect(before).toBe(1);
     await w.engine.removeContainer(id, { volumes: true });
     expect(await w.engine.listVolumes({ labels: { "com.docker.volume.anonymous": id } })).toEqual([]);
+  });
+
+  it("a carried-over anonymous volume changes owner; a create killed after taking it gives it back at the next start", async () => {
+    const a = await run({ cmd: ["sh", "-c", "echo kept > /data/file"], mounts: [volume(undefined, "/data")] });
+    expect((await w.engine.waitContainer(a)).exitCode).toBe(0);
+    const carried = (await w.engine.inspectContainer(a))?.anonymousVolumes ?? [];
+    expect(carried.map((v) => v.target)).toEqual(["/data"]);
+    await w.engine.removeContainer(a);
+    const name = carried[0]!.name;
+    // The replacement mounts it again (compose's recreate) and owns it from now on.
+    const b = await w.engine.createContainer(w.spec({ cmd: ["cat", "/data/file"], mounts: [volume(undefined, "/data")], inheritVolumes: carried }));
+    expect((await w.engine.inspectVolume(name))?.labels["com.docker.volume.anonymous"]).toBe(b.id);
+    // A daemon killed before b's record was saved: b's snapshot is a leftover, its volume is not.
+    await w.close();
+    const record = join(w.stateDir, "runtime", "containers", b.id);
+    expect(existsSync(record)).toBe(true);
+    await rm(record, { recursive: true, force: true });
+    await w.reopen({ alreadyClosed: true });
+    expect(await w.engine.inspectContainer(b.id)).toBeUndefined();
+    expect((await w.engine.inspectVolume(name))?.labels["com.docker.volume.anonymous"]).toBe(a);
+    const c = await run({ cmd: ["cat", "/data/file"], mounts: [volume(undefined, "/data")], inheritVolumes: carried });
+    await w.engine.waitContainer(c);
+    expect(await output(c)).toBe("kept");
+    await w.engine.removeContainer(c, { volumes: true });
+    expect(await w.engine.inspectVolume(name)).toBeUndefined();
   });
 
   it("each container writes to its own layer, gone with the container", async () => {

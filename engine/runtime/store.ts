@@ -71,6 +71,7 @@ export function toInfo(r: ContainerRecord): ContainerInfo {
     ports: r.ports.map((p) => ({ ...p })),
     networks: structuredClone(r.networks),
     volumes: r.spec.mounts.flatMap((m) => (m.type === "volume" && m.source !== undefined ? [m.source] : [])),
+    anonymousVolumes: r.spec.mounts.flatMap((m) => (m.type === "volume" && m.anonymous === true && m.source !== undefined ? [{ name: m.source, target: m.target }] : [])),
   };
 }
 

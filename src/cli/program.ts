@@ -299,6 +299,7 @@ export function buildProgram(version: string): Command {
     .option("--no-deps", "do not start linked services")
     .option("--scale <service=num>", "scale a service to NUM instances (repeatable)", collect, [])
     .option("--remove-orphans", "remove containers for services not defined in the stack file")
+    .option("-V, --renew-anon-volumes", "recreate anonymous volumes instead of retrieving data from the previous containers")
     .addOption(new Option("--pull <policy>", "pull images before running").choices(["always", "missing", "never"]))
     .option("--abort-on-container-exit", "stop all containers if any container stops (attached mode)")
     .option("--exit-code-from <service>", "return the exit code of the selected service container (implies --abort-on-container-exit)")

@@ -25,6 +25,7 @@ export interface UpFlags {
   watch?: boolean;
   color?: boolean;
   quietPull?: boolean;
+  renewAnonVolumes?: boolean;
   dryRun?: boolean;
 }
 
@@ -49,6 +50,7 @@ export function upRequest(opts: ProjectOptions, services: string[], flags: UpFla
       waitTimeoutMs: flags.waitTimeout !== undefined ? flags.waitTimeout * 1000 : undefined,
       watch: flags.watch,
       mustExist: flags.exitCodeFrom ? [flags.exitCodeFrom] : undefined,
+      renewAnonVolumes: flags.renewAnonVolumes,
       dryRun: flags.dryRun,
     },
   };

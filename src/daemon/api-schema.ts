@@ -56,6 +56,7 @@ export const upOptionsSchema = {
     watch: bool,
     mustExist: strings,
     noStart: bool,
+    renewAnonVolumes: bool,
     dryRun: bool,
   },
 } as const;

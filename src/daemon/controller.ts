@@ -113,7 +113,8 @@ export class StackController {
         name: spec.name,
         project: req.project,
         spec,
-        options: req.options,
+        // -V is for this up only: a later re-sync or watch reload keeps the volumes it recreates.
+        options: { ...req.options, renewAnonVolumes: undefined },
         stoppedByUser: previous?.stoppedByUser.filter(() => false) ?? [],
         updatedAt: new Date().toISOString(),
       });
@@ -141,7 +142,7 @@ export class StackController {
   private create(req: UpRequest, spec: StackSpec, emit: Emit): Promise<boolean> {
     return this.serialize(spec.name, async () => {
       const previous = this.stacks.get(spec.name);
-      const options = { ...req.options, noStart: undefined };
+      const options = { ...req.options, noStart: undefined, renewAnonVolumes: undefined };
       this.stacks.put({ name: spec.name, project: req.project, spec, options, stoppedByUser: previous?.stoppedByUser ?? [], updatedAt: new Date().toISOString() });
       const plan = planUp(spec, await this.observe(spec, previous?.stoppedByUser), { ...req.options, noStart: true });
       const ok = await this.run(spec, plan, emit);
