@@ -26,6 +26,7 @@ import { StackWatcher } from "./watch.js";
 import { DevelopWatcher } from "./develop-watch.js";
 import type { Logger } from "./log.js";
 import type { StackStore } from "./stacks.js";
+import { containerView, progressMessage } from "./to-wire.js";
 
 type Emit = (m: StreamMessage) => void;
 
@@ -362,7 +363,7 @@ export class StackController {
         if (e.type === "action" && e.status === "done") {
           this.log.info("action done", { stack: spec.name, action: e.id, ms: Math.round(performance.now() - (started.get(e.id) ?? 0)) });
         }
-        emit(e);
+        emit(progressMessage(e));
       },
     });
     for (const f of result.failed) this.log.warn("action failed", { stack: spec.name, action: f.id, error: f.error });
@@ -484,13 +485,7 @@ export class StackController {
 
   async containers(project: string | undefined, all: boolean): Promise<ContainerView[]> {
     const list = await this.engine.listContainers({ all, labels: project ? { [LABEL.project]: project } : { [LABEL.project]: undefined } });
-    return list.map((c) => ({
-      ...c,
-      project: c.labels[LABEL.project],
-      service: c.labels[LABEL.service],
-      number: c.labels[LABEL.number] !== undefined ? Number(c.labels[LABEL.number]) : undefined,
-      health: this.health.health(c.id),
-    }));
+    return list.map((c) => containerView(c, this.health.health(c.id)));
   }
 
   markStopped(project: string, id: string, stopped: boolean): void {

@@ -12,6 +12,7 @@ import type { ServiceSpec, StackSpec } from "../../model/stack.js";
 import { planUp } from "../../reconciler/plan.js";
 import type { RunRequest, StreamMessage } from "./api.js";
 import type { StackController } from "./controller.js";
+import { progressMessage } from "./to-wire.js";
 
 export const SLUG_LABEL = "com.docker.compose.slug";
 
@@ -38,7 +39,7 @@ export async function createRunContainer(
     if (plan.errors.length > 0) throw new Error(plan.errors.join("; "));
     const prerequisites = plan.actions.filter((a) => a.kind === "pull" || a.kind === "create-network" || a.kind === "create-volume");
     if (prerequisites.length > 0) {
-      const result = await apply({ actions: prerequisites, warnings: [], errors: [] }, { engine, stack, health: controller.health, onEvent: (e) => emit(e) });
+      const result = await apply({ actions: prerequisites, warnings: [], errors: [] }, { engine, stack, health: controller.health, onEvent: (e) => emit(progressMessage(e)) });
       if (!result.ok) throw new Error(result.failed.map((f) => `${f.target}: ${f.error}`).join("; "));
     }
     const existing = await engine.listContainers({ all: true, labels: { [LABEL.project]: stack.name, [LABEL.service]: svc.name, [LABEL.oneoff]: "True" } });
