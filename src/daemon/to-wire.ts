@@ -4,7 +4,6 @@
 // is then a compile error in this file, and a field added inside stays off
 // the wire until someone adds it to api.ts on purpose.
 import type { ContainerInfo, ContainerStats as EngineStats, Engine, EngineEvent as EngineEventIn, LogEntry as EngineLogEntry, PortBinding as EnginePortBinding } from "../../engine/types.js";
-import type { HealthLogEntry as EngineHealthLogEntry, HealthStatus as EngineHealthStatus } from "../../reconciler/health.js";
 import { LABEL } from "../../reconciler/labels.js";
 import type { ProgressEvent } from "../../reconciler/apply.js";
 import type { UpOptions } from "../../reconciler/plan.js";
@@ -23,6 +22,11 @@ import type {
   StreamMessage,
   UpRequestOptions,
 } from "./api.js";
+import type { StackController } from "./controller.js";
+
+// The health monitor's values, named through the controller that owns it (wherever the monitor's module lives).
+type EngineHealthStatus = ReturnType<StackController["health"]["health"]>;
+type EngineHealthLogEntry = ReturnType<StackController["health"]["logOf"]>[number];
 
 function containerFields(c: ContainerInfo): ContainerFields {
   return {
@@ -51,7 +55,7 @@ function containerFields(c: ContainerInfo): ContainerFields {
 }
 
 /** GET /containers: a container, what its compose labels say, and its health. */
-export function containerView(c: ContainerInfo, health: EngineHealthStatus | undefined): ContainerView {
+export function containerView(c: ContainerInfo, health: EngineHealthStatus): ContainerView {
   const number = c.labels[LABEL.number];
   return {
     ...containerFields(c),
@@ -63,7 +67,7 @@ export function containerView(c: ContainerInfo, health: EngineHealthStatus | und
 }
 
 /** GET /containers/:id: a container with its health and its last checks. */
-export function containerInspect(c: ContainerInfo, health: EngineHealthStatus | undefined, log: EngineHealthLogEntry[]): ContainerInspect {
+export function containerInspect(c: ContainerInfo, health: EngineHealthStatus, log: EngineHealthLogEntry[]): ContainerInspect {
   return { ...containerFields(c), health, healthLog: log.map(healthLogEntry) };
 }
 
