@@ -66,6 +66,52 @@ export default tseslint.config(
   },
   // The stack model is plain data shared by the loader (src/stack) and the reconciler: it imports no layer.
   { files: ["model/**/*.ts"], rules: upward(["engine", "reconciler", "src", "bin"]) },
+  // Within src: the loader is used by the daemon and the CLI, never the other way round.
+  // (ESLint keeps only the last block's no-restricted-imports for a file: another rule for these files goes in this block.)
+  {
+    files: ["src/stack/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: ["daemon", "cli", "tui"].map((part) => ({
+            group: [`**/${part}/**`, `**/${part}`],
+            message: `src/stack (the loader) is used by the daemon and the clients; it may not import src/${part}/`,
+          })),
+        },
+      ],
+    },
+  },
+  // The CLI and the TUI are clients of the daemon: they speak its wire types (src/daemon/api.ts)
+  // and may read the model, but they never plan or apply (the reconciler is the daemon's).
+  // reconciler/labels is the exception only until it moves to model/ (issue 15, "oneway").
+  {
+    files: ["src/cli/**/*.ts", "src/tui/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["**/reconciler/**", "!**/reconciler/labels.js"],
+              message: "src/cli and src/tui are clients of the daemon: the reconciler runs there, not here (model/ is fine)",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  // The wire format is the API's own: a change inside the engine or the reconciler must not
+  // change it silently (src/daemon/to-wire.ts maps them). api.ts imports nothing.
+  {
+    files: ["src/daemon/api.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { patterns: [{ group: ["**"], message: "src/daemon/api.ts is the wire format: plain types, no imports (map internal values in src/daemon/to-wire.ts)" }] },
+      ],
+    },
+  },
   {
     files: ["**/*.test.ts", "test/**/*.ts", "bench/**/*.ts"],
     rules: {

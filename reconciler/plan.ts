@@ -15,7 +15,11 @@
 // Containers are created early and in parallel; only starting waits on
 // dependencies, as docker compose does.
 import type { DependsOnCondition, ServiceSpec, StackSpec } from "../model/stack.js";
+import { dependenciesOf, selectServices } from "../model/dependencies.js";
 import type { ObservedContainer, ObservedStack } from "./observed.js";
+
+// The daemon asks for a selection as the planner makes it.
+export { selectServices };
 
 export type Action =
   | { kind: "pull"; id: string; after: string[]; image: string; service: string }
@@ -73,29 +77,6 @@ export interface UpOptions {
 }
 
 const isRunning = (c: ObservedContainer): boolean => c.state === "running" || c.state === "paused" || c.state === "restarting";
-
-/** The services an operation touches: the selection plus, unless noDeps, what they depend on. */
-export function selectServices(stack: StackSpec, services: string[] | undefined, noDeps = false): string[] {
-  if (!services || services.length === 0) return Object.keys(stack.services);
-  const out = new Set<string>();
-  const add = (name: string): void => {
-    if (out.has(name) || !(name in stack.services)) return;
-    out.add(name);
-    if (noDeps) return;
-    const svc = stack.services[name] as ServiceSpec;
-    for (const dep of dependenciesOf(svc)) add(dep);
-  };
-  services.forEach(add);
-  return [...out];
-}
-
-/** depends_on plus the implicit dependency of `network_mode: service:x`. */
-export function dependenciesOf(svc: ServiceSpec): string[] {
-  const deps = Object.keys(svc.dependsOn);
-  const shared = svc.networkMode?.startsWith("service:") ? svc.networkMode.slice("service:".length) : undefined;
-  if (shared !== undefined && !deps.includes(shared)) deps.push(shared);
-  return deps;
-}
 
 export function imageOf(stack: StackSpec, svc: ServiceSpec): string {
   return svc.image ?? `${stack.name}-${svc.name}`;

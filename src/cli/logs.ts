@@ -1,6 +1,6 @@
 // `tscompose logs`: the logs of a stack's containers with compose's
 // `name  | line` prefixes, one colour per service, merged as they arrive.
-import type { ContainerView, JobView, LogEntry } from "../daemon/api.js";
+import type { ContainerInspect, ContainerView, JobView, LogEntry } from "../daemon/api.js";
 import type { DaemonClient } from "../daemon/client.js";
 import type { ProjectOptions } from "../stack/load.js";
 import { colorize, useColor } from "./format.js";
@@ -69,7 +69,7 @@ export async function followLogs(client: DaemonClient, containers: ContainerView
         return;
       }
       if (opts.follow && !ended && !opts.signal?.aborted) {
-        const info = await client.json<ContainerView>("GET", `/containers/${c.id}`).catch(() => undefined);
+        const info = await client.json<ContainerInspect>("GET", `/containers/${c.id}`).catch(() => undefined);
         const code = info?.exitCode ?? 0;
         process.stdout.write(`${colorize(c.service ?? c.name, shortName(c), color)} exited with code ${code}\n`);
         opts.onExit?.(c, code);

@@ -20,7 +20,7 @@ const WORDS: Record<string, [string, string]> = {
 };
 
 /** The line's subject; `name` is the object's name as the daemon resolved it (the CLI loads no stack). */
-function subject(kind: string, name: string): string {
+export function actionSubject(kind: string, name: string): string {
   switch (kind) {
     case "pull":
       return `Image ${name}`;
@@ -69,7 +69,7 @@ export async function renderProgress(messages: AsyncIterable<StreamMessage>, sty
     switch (m.type) {
       case "action": {
         const words = WORDS[m.kind] ?? ["Working", "Done"];
-        const what = subject(m.kind, m.name);
+        const what = actionSubject(m.kind, m.name);
         if (m.status === "started" && !quiet) process.stdout.write(` ${what}  ${words[0]}\n`);
         else if (m.status === "done" && !quiet) process.stdout.write(` ${prefix}${what}  ${words[1]}\n`);
         else if (m.status === "failed" || m.status === "skipped") {

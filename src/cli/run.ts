@@ -9,12 +9,9 @@
 // process (conmon's attach socket is SOCK_SEQPACKET, which node cannot
 // open), so the container starts with an empty stdin; `run -d` + `exec` is
 // the interactive way for now.
-import type { PortBinding } from "../../engine/types.js";
-import type { RunRequest, StreamMessage } from "../daemon/api.js";
+import { selectServices } from "../../model/dependencies.js";
+import type { PortBinding, RunRequest, StreamMessage } from "../daemon/api.js";
 import type { AttachMessage } from "../daemon/attach.js";
-import { containerNameFor } from "../../reconciler/container-spec.js";
-import type { StackSpec } from "../../model/stack.js";
-import { selectServices } from "../../reconciler/plan.js";
 import { parsePortShort } from "../stack/ports.js";
 import type { ProjectOptions } from "../stack/load.js";
 import { attach } from "./attach.js";
@@ -22,6 +19,7 @@ import { CliError } from "./errors.js";
 import { resolveEnv } from "./exec.js";
 import { daemon, loadProject, projectRef } from "./project.js";
 import { labelMap } from "./object-output.js";
+import { actionSubject } from "./progress.js";
 
 export interface RunFlags {
   rm?: boolean;
@@ -73,7 +71,7 @@ export async function runRun(opts: ProjectOptions, service: string, command: str
     const deps = selectServices(stack, [service]).filter((s) => s !== service);
     if (deps.length > 0) {
       const messages = client.stream<StreamMessage>("POST", "/stacks/up", { project: body.project, options: { services: deps, pull: flags.pull } });
-      if (!(await renderToStderr(messages, stack, flags.quietPull === true))) return 1;
+      if (!(await renderToStderr(messages, flags.quietPull === true))) return 1;
     }
   }
 
@@ -81,7 +79,7 @@ export async function runRun(opts: ProjectOptions, service: string, command: str
     process.stderr.write("WARN input is not forwarded to one-off containers yet: the container's stdin is empty (use `run -d` and `exec` for a shell)\n");
   }
   let name = "";
-  const progress = new StderrProgress(stack, flags.quietPull === true);
+  const progress = new StderrProgress(flags.quietPull === true);
   const code = await attach(client, "/stacks/run", body, {
     tty: false,
     stdin: false,
@@ -102,20 +100,18 @@ class StderrProgress {
   private readonly errors: string[] = [];
   ok = true;
 
-  constructor(
-    private readonly stack: StackSpec,
-    private readonly quiet: boolean,
-  ) {}
+  constructor(private readonly quiet: boolean) {}
 
   render(m: StreamMessage): void {
     switch (m.type) {
       case "action": {
-        const what = this.subject(m.kind, m.target);
+        // The daemon names each object as users see it (container_name, a network's name), as up's progress does.
+        const what = actionSubject(m.kind, m.name);
         const word = DONE[m.kind];
-        if (m.status === "done" && word && what && !this.quiet) process.stderr.write(` ${what}  ${word}\n`);
+        if (m.status === "done" && word && !this.quiet) process.stderr.write(` ${what}  ${word}\n`);
         if (m.status === "failed" || m.status === "skipped") {
           this.ok = false;
-          this.errors.push(`${what ?? m.target}: ${m.message ?? "failed"}`);
+          this.errors.push(`${what}: ${m.message ?? "failed"}`);
         }
         break;
       }
@@ -138,27 +134,6 @@ class StderrProgress {
     for (const e of new Set(this.errors)) process.stderr.write(`Error: ${e}\n`);
     this.errors.length = 0;
   }
-
-  private subject(kind: string, target: string): string | undefined {
-    switch (kind) {
-      case "pull":
-        return `Image ${target}`;
-      case "create-network":
-        return `Network ${this.stack.networks[target]?.name ?? target}`;
-      case "create-volume":
-        return `Volume "${this.stack.volumes[target]?.name ?? target}"`;
-      case "create":
-      case "start": {
-        const dash = target.lastIndexOf("-");
-        const svc = this.stack.services[target.slice(0, dash)];
-        return `Container ${svc ? containerNameFor(this.stack, svc, Number(target.slice(dash + 1))) : target}`;
-      }
-      case "wait":
-        return `Service ${target}`;
-      default:
-        return `Container ${target}`;
-    }
-  }
 }
 
 const DONE: Record<string, string> = {
@@ -173,8 +148,8 @@ const DONE: Record<string, string> = {
   wait: "Healthy",
 };
 
-async function renderToStderr(messages: AsyncIterable<StreamMessage>, stack: StackSpec, quiet: boolean): Promise<boolean> {
-  const p = new StderrProgress(stack, quiet);
+async function renderToStderr(messages: AsyncIterable<StreamMessage>, quiet: boolean): Promise<boolean> {
+  const p = new StderrProgress(quiet);
   for await (const m of messages) p.render(m);
   p.flushErrors();
   return p.ok;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ContainerStats } from "../../engine/types.js";
+import type { ContainerStats } from "../daemon/api.js";
 import { binarySize, cpuPercent, decimalSize, goG, statsTable } from "./stats.js";
 
 const sample = (over: Partial<ContainerStats>): ContainerStats => ({

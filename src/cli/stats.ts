@@ -4,7 +4,7 @@
 // as docker's: the container's CPU time over the host's in between, times the
 // number of CPUs. --no-stream prints once (after one second); otherwise the
 // table is redrawn every second until Ctrl-C.
-import type { ContainerStats } from "../../engine/types.js";
+import type { ContainerStats } from "../daemon/api.js";
 import type { ContainerView } from "../daemon/api.js";
 import type { DaemonClient } from "../daemon/client.js";
 import { LABEL } from "../../model/labels.js";

@@ -11,8 +11,7 @@
 import { Ajv } from "ajv";
 import type { ErrorObject, ValidateFunction } from "ajv";
 import { MAX_TIMEOUT_MS } from "../../engine/timeout.js";
-import type { PortBinding } from "../../engine/types.js";
-import type { CopyRequest, DownRequest, ExecRequest, ExportRequest, NetworkCreateRequest, ProjectRef, RunRequest, UpRequest, VolumeCreateRequest } from "./api.js";
+import type { CopyRequest, DownRequest, ExecRequest, ExportRequest, NetworkCreateRequest, PortBinding, ProjectRef, RunRequest, UpRequest, VolumeCreateRequest } from "./api.js";
 import { HttpError } from "./http.js";
 
 

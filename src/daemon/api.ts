@@ -1,12 +1,33 @@
 // The daemon's HTTP API over its unix socket: paths and message shapes,
-// shared by the daemon, the CLI and the TUI. Versioned under /v1. Streams are
-// NDJSON: one JSON object per line, so a client can act on each as it comes.
-import type { ContainerInfo, ContainerStats, EngineEvent, LogEntry, PortBinding } from "../../engine/types.js";
-import type { ProgressEvent } from "../../reconciler/apply.js";
-import type { ScheduleSpec } from "../../model/stack.js";
-import type { UpOptions } from "../../reconciler/plan.js";
+// shared by the daemon, the CLI and the TUI. Streams are NDJSON: one JSON
+// object per line, so a client can act on each as it comes.
+//
+// This file is the wire format, and only this file: it imports nothing from
+// engine/, reconciler/ or model/. The shapes below that mirror engine or
+// planner values (a container, its stats, an event, a progress message) are
+// deliberate copies; the daemon fills them in explicit mappers
+// (src/daemon/to-wire.ts), so a change in an internal type is a compile error
+// there, never a silent change of what clients receive.
 
+/**
+ * The API's version: every path starts with /<API_VERSION>, and every answer
+ * carries it in the API_VERSION_HEADER. The client refuses an answer from a
+ * daemon of another version (an old daemon still running after an upgrade),
+ * rather than misread it. Bump it with any incompatible change of a shape here.
+ */
 export const API_VERSION = "v1";
+
+/** The response header that carries API_VERSION, as docker's API-Version. */
+export const API_VERSION_HEADER = "api-version";
+
+/** GET /ping: who answers. */
+export interface PingResponse {
+  /** The daemon's package version. */
+  version: string;
+  pid: number;
+  /** The engine it runs on ("embedded", "docker" ...). */
+  engine: string;
+}
 
 /** The `code` of a stream error for a service the request names that the stack does not have. */
 export const NO_SUCH_SERVICE = "no-such-service";
@@ -24,17 +45,36 @@ export interface ProjectRef {
 
 export interface UpRequest {
   project: ProjectRef;
-  options: UpOptions & {
-    /** Wait until services are running/healthy (up --wait). */
-    wait?: boolean;
-    waitTimeoutMs?: number;
-    /** Keep watching the stack files in the daemon (up --watch -d). */
-    watch?: boolean;
-    /** Services the caller will refer to (up --exit-code-from): an unknown one fails the request before anything changes. */
-    mustExist?: string[] | undefined;
-    /** Plan and report the actions without applying any (--dry-run): nothing is touched, not even the stack's record. */
-    dryRun?: boolean;
-  };
+  options: UpRequestOptions;
+}
+
+/** What an `up` asks for: the planner's options (to-wire.ts checks they stay the same), then the daemon's own. */
+export interface UpRequestOptions {
+  /** Only these services (and, unless noDeps, what they depend on). */
+  services?: string[];
+  noDeps?: boolean;
+  forceRecreate?: boolean;
+  noRecreate?: boolean;
+  /** Replicas per service, overriding the stack (up --scale). */
+  scale?: Record<string, number>;
+  removeOrphans?: boolean;
+  /** Pull policy for every service; default: each service's pull_policy. */
+  pull?: "always" | "missing" | "never";
+  /** Start containers that are created or exited (`tscompose up`); the daemon's resync leaves them to the restart policy. */
+  startStopped?: boolean;
+  /** Create what is missing or changed, start nothing (tscompose create); a later `up` starts them. */
+  noStart?: boolean;
+  /** up -V: recreated containers get new anonymous volumes instead of their predecessors'. */
+  renewAnonVolumes?: boolean;
+  /** Wait until services are running/healthy (up --wait). */
+  wait?: boolean;
+  waitTimeoutMs?: number;
+  /** Keep watching the stack files in the daemon (up --watch -d). */
+  watch?: boolean;
+  /** Services the caller will refer to (up --exit-code-from): an unknown one fails the request before anything changes. */
+  mustExist?: string[] | undefined;
+  /** Plan and report the actions without applying any (--dry-run): nothing is touched, not even the stack's record. */
+  dryRun?: boolean;
 }
 
 export interface DownRequest {
@@ -49,8 +89,51 @@ export interface DownRequest {
   options: { removeVolumes?: boolean; removeOrphans?: boolean; timeoutMs?: number; services?: string[]; dryRun?: boolean };
 }
 
+/** What a plan's action does: the planner's action kinds. */
+export type ActionKind =
+  | "pull"
+  | "create-network"
+  | "create-volume"
+  | "create"
+  | "start"
+  | "restart"
+  | "stop"
+  | "remove"
+  | "wait"
+  | "remove-network"
+  | "remove-volume";
+
+/** One action of an up/down/run, as it starts and ends. */
+export interface ActionMessage {
+  type: "action";
+  id: string;
+  kind: ActionKind;
+  target: string;
+  /** The object's name as users see it (container, network or volume name; image; service), so a client can print progress without loading the stack. */
+  name: string;
+  status: "started" | "done" | "failed" | "skipped";
+  message?: string;
+}
+
+/** A pull's progress, as docker's: one layer (or "" for the whole image) at a time. */
+export interface PullProgress {
+  /** Layer digest (short), or "" for whole-image messages. */
+  id: string;
+  /** "Pulling fs layer", "Downloading", "Download complete", "Already exists", "Pull complete" ... */
+  status: string;
+  current?: number;
+  total?: number;
+}
+
+export interface PullMessage {
+  type: "pull";
+  image: string;
+  progress: PullProgress;
+}
+
 export type StreamMessage =
-  | ProgressEvent
+  | ActionMessage
+  | PullMessage
   | { type: "warning"; message: string }
   | { type: "info"; message: string }
   | { type: "result"; ok: boolean; failed: { id: string; target: string; error: string; /** an ErrorKind (engine/errors.ts) */ kind?: string }[]; project: string }
@@ -67,13 +150,81 @@ export interface StackSummary {
   jobs?: number;
 }
 
-export interface ContainerView extends ContainerInfo {
+export type ContainerState = "created" | "running" | "paused" | "restarting" | "exited" | "dead" | "removing";
+
+export type HealthStatus = "starting" | "healthy" | "unhealthy";
+
+/** A published port: hostPort is the port (or "start-end" range) actually bound. */
+export interface PublishedPort {
+  containerPort: number;
+  protocol: "tcp" | "udp" | "sctp";
+  hostPort: string;
+  hostIp: string | undefined;
+}
+
+/** A container as the engine reports it: the fields every container answer shares. */
+export interface ContainerFields {
+  id: string;
+  name: string;
+  image: string;
+  imageId: string;
+  labels: Record<string, string>;
+  state: ContainerState;
+  pid: number | undefined;
+  exitCode: number | undefined;
+  oomKilled: boolean;
+  error: string | undefined;
+  createdAt: string;
+  startedAt: string | undefined;
+  finishedAt: string | undefined;
+  restartCount: number;
+  /** The container was stopped on request (stop, or a recreate/down on its way), not ended by itself. */
+  stopRequested?: boolean;
+  command: string[];
+  ports: PublishedPort[];
+  networks: Record<string, { ipAddress: string; aliases: string[]; macAddress: string | undefined }>;
+  /** Named volumes the container mounts. */
+  volumes?: string[];
+}
+
+/** GET /containers: a container with what its compose labels say, and its health. */
+export interface ContainerView extends ContainerFields {
   project: string | undefined;
   service: string | undefined;
   number: number | undefined;
-  health: "starting" | "healthy" | "unhealthy" | undefined;
+  health: HealthStatus | undefined;
 }
 
+/** One health check run, as docker inspect's State.Health.Log. */
+export interface HealthLogEntry {
+  start: string;
+  end: string;
+  exitCode: number;
+  output: string;
+}
+
+/** GET /containers/:id: a container with its health and the last health checks' results. */
+export interface ContainerInspect extends ContainerFields {
+  health: HealthStatus | undefined;
+  healthLog: HealthLogEntry[];
+}
+
+/** GET /containers/:id/top: `ps` inside the container. */
+export interface ContainerTop {
+  titles: string[];
+  processes: string[][];
+}
+
+export type ContainerAction = "create" | "start" | "die" | "stop" | "kill" | "pause" | "unpause" | "destroy" | "oom" | "restart";
+
+export type EngineEvent =
+  | { type: "container"; action: ContainerAction; id: string; name: string; labels: Record<string, string>; exitCode?: number; time: number }
+  | { type: "container"; action: "health_status"; id: string; name: string; labels: Record<string, string>; status: HealthStatus; time: number }
+  | { type: "image"; action: "pull" | "delete" | "tag" | "untag"; id: string; ref: string; time: number }
+  | { type: "network"; action: "create" | "destroy" | "connect" | "disconnect"; id: string; name: string; container?: string; time: number }
+  | { type: "volume"; action: "create" | "destroy"; name: string; time: number };
+
+/** GET /events: what the engine did, and what the daemon did with stacks and jobs. */
 export type DaemonEvent =
   | EngineEvent
   | { type: "stack"; action: "up" | "down" | "converged" | "reload" | "error" | "develop"; project: string; message?: string; time: number }
@@ -126,6 +277,18 @@ export interface JobView {
   history: JobRun[];
 }
 
+/** A scheduled service's schedule (x-tscompose schedule). */
+export interface ScheduleSpec {
+  /** Cron expression (5 or 6 fields, node-cron syntax). */
+  cron: string;
+  /** IANA time zone; undefined = the daemon's. */
+  timezone: string | undefined;
+  /** What a run due while the previous one still runs does. */
+  overlap: "skip" | "queue" | "allow";
+  /** How many finished runs to keep, with their exit codes and logs. */
+  history: number;
+}
+
 /** GET /stacks/:name/detail: what the daemon wants of a stack it knows (src/daemon/stack-inspect.ts). */
 export interface StackDetail {
   name: string;
@@ -155,13 +318,40 @@ export interface PendingChange {
   actions: string[];
 }
 
+/** GET /containers/:id/stats: one sample of a container's counters. */
+export interface ContainerStats {
+  /** ms since epoch. */
+  time: number;
+  /** Cumulative CPU time in nanoseconds; cpu % is derived from two samples. */
+  cpuUsageNs: number;
+  systemUsageNs: number;
+  onlineCpus: number;
+  memoryUsage: number;
+  memoryLimit: number;
+  pids: number;
+  blockRead: number;
+  blockWrite: number;
+  netRx: number;
+  netTx: number;
+}
+
 /** GET /stats: one sample per running container, so a client needs one request per refresh. */
 export interface StatsSample {
   id: string;
   stats: ContainerStats;
 }
 
-export type { LogEntry };
+/** GET /containers/:id/logs: one line of a container's output. */
+export interface LogEntry {
+  stream: "stdout" | "stderr";
+  /** ms since epoch. */
+  time: number;
+  /** The full timestamp as recorded (RFC 3339 with nanoseconds). */
+  timestamp: string;
+  line: string;
+  /** The line goes on in the next entry of the same stream: it was longer than 16 KiB (split as Docker splits them) or never ended. */
+  partial?: true;
+}
 
 /**
  * POST /containers/:id/exec, as an Upgrade to the attach protocol
@@ -178,6 +368,15 @@ export interface ExecRequest {
   /** The client's terminal size, given to the exec's pty. */
   rows?: number;
   cols?: number;
+}
+
+/** A port to publish (run -p): hostPort undefined is an ephemeral port. */
+export interface PortBinding {
+  containerPort: number;
+  protocol: "tcp" | "udp" | "sctp";
+  /** Host port or "start-end"; undefined = an ephemeral port. */
+  hostPort: string | undefined;
+  hostIp: string | undefined;
 }
 
 /**

@@ -10,7 +10,7 @@ import type { Duplex } from "node:stream";
 import type { ExecSpec } from "../../engine/types.js";
 import type { StackSpec } from "../../model/stack.js";
 import { loadStack } from "../stack/load.js";
-import { API_VERSION } from "./api.js";
+import { API_VERSION, API_VERSION_HEADER } from "./api.js";
 import type { ExecRequest, RunRequest } from "./api.js";
 import { FRAME, FrameDecoder, UPGRADE_PROTOCOL, encodeFrame, jsonFrame } from "./attach.js";
 import type { AttachMessage, FrameType } from "./attach.js";
@@ -136,7 +136,7 @@ export class AttachSessions {
   }
 
   private accept(socket: Duplex, rest: Buffer): Session {
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${UPGRADE_PROTOCOL}\r\n\r\n`);
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${UPGRADE_PROTOCOL}\r\n${API_VERSION_HEADER}: ${API_VERSION}\r\n\r\n`);
     // Frames the client sent right behind the body go first.
     if (rest.length > 0) socket.unshift(rest);
     const session = new Session(socket);
@@ -310,6 +310,6 @@ function respond(socket: Duplex, status: number, body: unknown): void {
   if (socket.destroyed) return;
   const text = JSON.stringify(body);
   socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\n${API_VERSION_HEADER}: ${API_VERSION}\r\nConnection: close\r\n\r\n${text}`,
   );
 }

@@ -4,11 +4,12 @@
 import { existsSync, mkdirSync, openSync } from "node:fs";
 import { pipeline } from "node:stream/promises";
 import { request } from "node:http";
-import type { IncomingMessage, RequestOptions } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage, RequestOptions } from "node:http";
 import { createConnection } from "node:net";
 import { dirname, resolve } from "node:path";
 import type { Duplex } from "node:stream";
-import { API_VERSION } from "./api.js";
+import { API_VERSION, API_VERSION_HEADER } from "./api.js";
+import type { PingResponse } from "./api.js";
 import { UPGRADE_PROTOCOL } from "./attach.js";
 import { ensureStateDir } from "../../engine/sys/state-dir.js";
 import type { DaemonPaths } from "./paths.js";
@@ -35,6 +36,25 @@ export class DaemonError extends Error implements KindedError {
 /** The error an answer of status >= 400 stands for, from its JSON body (http.ts errorBody). */
 function answerError(status: number | undefined, body: { message?: string; code?: string; kind?: string }): DaemonError {
   return new DaemonError(body.message ?? `daemon answered ${status}`, status ?? 500, body.code, body.kind);
+}
+
+/**
+ * Refuses an answer from a daemon that speaks another version of the API (an
+ * old daemon still running after an upgrade, or one from another checkout),
+ * before anything in it is read as this version's shapes.
+ */
+/** The `code` of the DaemonError for an answer of another API version. */
+export const API_VERSION_MISMATCH = "api-version";
+
+export function versionMismatch(headers: IncomingHttpHeaders, socket: string): DaemonError | undefined {
+  const theirs = headers[API_VERSION_HEADER];
+  if (theirs === API_VERSION) return undefined;
+  const what = theirs === undefined ? "an older API that does not state its version" : `API ${String(theirs)}`;
+  return new DaemonError(
+    `the tscompose daemon at ${socket} speaks ${what}, this client ${API_VERSION}: restart the daemon (stop it; the next command starts the one of this version)`,
+    505,
+    API_VERSION_MISMATCH,
+  );
 }
 
 /** A connection that never reached the daemon: nothing was sent, so the request may be retried. */
@@ -66,6 +86,14 @@ export class DaemonClient {
     }
   }
 
+  /** Hands on an answer of this API version; another version's is discarded unread and refused. */
+  private answered(res: IncomingMessage, resolve: (res: IncomingMessage) => void, reject: (err: Error) => void): void {
+    const mismatch = versionMismatch(res.headers, this.socket);
+    if (!mismatch) return resolve(res);
+    res.resume();
+    reject(mismatch);
+  }
+
   /**
    * Our own connection, not the http Agent: one request per connection is all we make,
    * and the Agent's server-name handling costs a CLI ~10 ms of regex compilation.
@@ -78,7 +106,7 @@ export class DaemonClient {
     return this.reaching(
       () =>
         new Promise((resolvePromise, reject) => {
-          const req = request(this.options(method, path, { "content-type": "application/json" }, signal), resolvePromise);
+          const req = request(this.options(method, path, { "content-type": "application/json" }, signal), (res) => this.answered(res, resolvePromise, reject));
           req.on("error", reject);
           req.end(body === undefined ? undefined : JSON.stringify(body));
         }),
@@ -100,7 +128,9 @@ export class DaemonClient {
     const res = await this.reaching(
       () =>
         new Promise<IncomingMessage>((resolvePromise, reject) => {
-          const req = request(this.options(method, path, { "content-type": "application/x-tar", "transfer-encoding": "chunked" }), resolvePromise);
+          const req = request(this.options(method, path, { "content-type": "application/x-tar", "transfer-encoding": "chunked" }), (res) =>
+            this.answered(res, resolvePromise, reject),
+          );
           req.on("error", reject);
           input.pipe(req);
         }),
@@ -160,8 +190,19 @@ export class DaemonClient {
       const req = request(
         this.options("POST", path, { "content-type": "application/json", "content-length": payload.length, connection: "Upgrade", upgrade: UPGRADE_PROTOCOL }),
       );
-      req.on("upgrade", (_res, socket, head) => resolvePromise({ socket, head }));
+      req.on("upgrade", (res, socket, head) => {
+        const mismatch = versionMismatch(res.headers, this.socket);
+        if (!mismatch) return resolvePromise({ socket, head });
+        socket.destroy();
+        reject(mismatch);
+      });
       req.on("response", (res) => {
+        const mismatch = versionMismatch(res.headers, this.socket);
+        if (mismatch) {
+          res.resume();
+          reject(mismatch);
+          return;
+        }
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("end", () => {
@@ -179,10 +220,12 @@ export class DaemonClient {
     }));
   }
 
-  async ping(): Promise<{ version: string; pid: number; engine: string } | undefined> {
+  /** The daemon, or undefined when none answers; one of another API version is an error, not "none". */
+  async ping(): Promise<PingResponse | undefined> {
     try {
-      return await this.json("GET", "/ping");
-    } catch {
+      return await this.json<PingResponse>("GET", "/ping");
+    } catch (err) {
+      if (err instanceof DaemonError && err.code === API_VERSION_MISMATCH) throw err;
       return undefined;
     }
   }

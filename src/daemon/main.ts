@@ -20,6 +20,7 @@ import { daemonPaths } from "./paths.js";
 import { JobScheduler, cronTimer } from "./scheduler.js";
 import { startServer } from "./server.js";
 import { StackStore } from "./stacks.js";
+import { engineEvent } from "./to-wire.js";
 import { watchedFilesOf } from "./watch.js";
 
 export interface DaemonOptions {
@@ -57,7 +58,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const publish = (e: DaemonEvent): void => {
     for (const l of listeners) l(e);
   };
-  engine.onEvent(publish);
+  engine.onEvent((e) => publish(engineEvent(e)));
   const controller = new StackController(
     engine,
     new StackStore(paths.stateDir, log),

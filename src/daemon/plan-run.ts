@@ -9,6 +9,7 @@ import type { Plan } from "../../reconciler/plan.js";
 import type { StackSpec } from "../../model/stack.js";
 import type { StreamMessage } from "./api.js";
 import type { Logger } from "./log.js";
+import { progressMessage } from "./to-wire.js";
 
 export type Emit = (m: StreamMessage) => void;
 
@@ -32,7 +33,7 @@ export async function runPlan(runner: PlanRunner, spec: StackSpec, plan: Plan, e
       if (e.type === "action" && e.status === "done") {
         runner.log.info("action done", { stack: spec.name, action: e.id, ms: Math.round(performance.now() - (started.get(e.id) ?? 0)) });
       }
-      emit(e);
+      emit(progressMessage(e));
     },
   });
   for (const f of result.failed) runner.log.warn("action failed", { stack: spec.name, action: f.id, error: f.error });

@@ -14,6 +14,7 @@ import type { ServiceSpec, StackSpec } from "../../model/stack.js";
 import { planUp } from "../../reconciler/plan.js";
 import type { RunRequest, StreamMessage } from "./api.js";
 import type { StackController } from "./controller.js";
+import { progressMessage } from "./to-wire.js";
 
 
 /**
@@ -39,7 +40,7 @@ export async function createRunContainer(
     if (plan.errors.length > 0) throw new Error(plan.errors.join("; "));
     const prerequisites = plan.actions.filter((a) => a.kind === "pull" || a.kind === "create-network" || a.kind === "create-volume");
     if (prerequisites.length > 0) {
-      const result = await apply({ actions: prerequisites, warnings: [], errors: [] }, { engine, stack, health: controller.health, onEvent: (e) => emit(e) });
+      const result = await apply({ actions: prerequisites, warnings: [], errors: [] }, { engine, stack, health: controller.health, onEvent: (e) => emit(progressMessage(e)) });
       if (!result.ok) {
         // One kind when the failures agree (a pull refused for want of credentials is "unauthorized"), else internal.
         const kinds = new Set(result.failed.map((f) => f.kind));

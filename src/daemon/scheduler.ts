@@ -23,6 +23,7 @@ import type { ContainerState } from "../../engine/types.js";
 import type { ScheduleSpec, StackSpec } from "../../model/stack.js";
 import type { JobEvent, JobRun, JobView } from "./api.js";
 import type { StackJobs } from "./controller.js";
+import { scheduleSpec } from "./to-wire.js";
 
 /** Per scheduled service, what survives a daemon restart. */
 export interface JobState {
@@ -277,7 +278,7 @@ export class JobScheduler implements StackJobs {
       return Object.entries(saved?.services ?? {}).map(([service, state]) => ({
         project,
         service,
-        schedule: placeholderSchedule(state.history.length),
+        schedule: scheduleSpec(placeholderSchedule(state.history.length)),
         nextRun: undefined,
         running: state.running,
         queued: state.queued === undefined ? undefined : new Date(state.queued).toISOString(),
@@ -289,7 +290,7 @@ export class JobScheduler implements StackJobs {
       .map((job) => ({
         project,
         service: job.service,
-        schedule: job.schedule,
+        schedule: scheduleSpec(job.schedule),
         nextRun: job.timer?.nextRun()?.toISOString(),
         running: job.state.running.map((r) => ({ ...r })),
         queued: job.state.queued === undefined ? undefined : new Date(job.state.queued).toISOString(),

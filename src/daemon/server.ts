@@ -14,7 +14,7 @@ import { LABEL } from "../../model/labels.js";
 import { checkName } from "../../engine/names.js";
 import { EngineError } from "../../engine/errors.js";
 import type { Engine } from "../../engine/types.js";
-import { API_VERSION } from "./api.js";
+import { API_VERSION, API_VERSION_HEADER } from "./api.js";
 import { AttachSessions } from "./attach-server.js";
 import { checkRequest } from "./api-schema.js";
 import { copyFiles, copyTarInto } from "./cp.js";
@@ -25,7 +25,8 @@ import { systemDiskUsage } from "./disk-usage.js";
 import { systemPrune } from "./system-prune.js";
 import { HttpError, decodeParam, drained, errorBody, queryFlag, queryValue, readJsonBody, requestUrl, statusOf } from "./http.js";
 import { pendingChange, stackDetail, statsOf } from "./stack-inspect.js";
-import type { ContainerWaitResponse, DaemonEvent, StreamMessage } from "./api.js";
+import type { ContainerWaitResponse, DaemonEvent, PingResponse, StreamMessage } from "./api.js";
+import { containerInspect, containerStats, containerTop, logEntry } from "./to-wire.js";
 import type { StackController } from "./controller.js";
 import type { Logger } from "./log.js";
 
@@ -44,6 +45,8 @@ export function startServer(socket: string, ctx: ServerContext, group?: number):
   const endless = new Set<ServerResponse>();
   const routes: [string, RegExp, Handler][] = buildRoutes(ctx, endless);
   const server = createServer((req, res) => {
+    // On every answer, errors included: a client of another version must be able to tell.
+    res.setHeader(API_VERSION_HEADER, API_VERSION);
     // Every failure of a request, thrown while routing or decoding it or by its
     // handler, ends in an answer here: nothing a client sends may escape to the
     // process (a URIError from one bad escape used to kill the daemon).
@@ -168,7 +171,7 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
   return [
     ...objectRoutes(engine, objects, r),
     r("POST", "/system/prune", async (_req, res, _p, q) => sendJson(res, 200, await systemPrune(controller, objects, { all: queryFlag(q, "all"), volumes: queryFlag(q, "volumes") }))),
-    r("GET", "/ping", (_req, res) => Promise.resolve(sendJson(res, 200, { version: ctx.version, pid: process.pid, engine: engine.kind }))),
+    r("GET", "/ping", (_req, res) => Promise.resolve(sendJson(res, 200, { version: ctx.version, pid: process.pid, engine: engine.kind } satisfies PingResponse))),
     r("POST", "/stacks/up", async (req, res) => {
       const body = checkRequest("UpRequest", await readJsonBody(req));
       checkProjectNames(body.project.projectName);
@@ -202,7 +205,7 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
     r("GET", "/containers/:id", async (_req, res, [id]) => {
       const c = await engine.inspectContainer(id as string);
       if (!c) throw new EngineError("not-found", `no such container: ${id}`);
-      else sendJson(res, 200, { ...c, health: controller.health.health(c.id), healthLog: controller.health.logOf(c.id) });
+      else sendJson(res, 200, containerInspect(c, controller.health.health(c.id), controller.health.logOf(c.id)));
     }),
     r(
       "POST",
@@ -275,7 +278,7 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
       try {
         // Back-pressure: the engine's reader is pulled only as fast as the client reads.
         for await (const entry of engine.logs(id as string, opts)) {
-          if (!emit(entry)) await drained(res);
+          if (!emit(logEntry(entry))) await drained(res);
           if (abort.signal.aborted) break; // the client left: read no further
         }
       } catch (err) {
@@ -313,8 +316,10 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
       if (path === null || path === "") throw new HttpError(400, "archive: ?path= is required");
       sendJson(res, 200, await copyTarInto(engine, id as string, path, req, queryFlag(q, "archive")));
     }),
-    r("GET", "/containers/:id/stats", async (_req, res, [id]) => sendJson(res, 200, await engine.stats(id as string))),
-    r("GET", "/containers/:id/top", async (_req, res, [id]) => sendJson(res, 200, await engine.top(id as string))),
+    r("GET", "/containers/:id/stats", async (_req, res, [id]) => sendJson(res, 200, containerStats(await engine.stats(id as string)))),
+    r("GET", "/containers/:id/top", async (_req, res, [id]) => {
+      sendJson(res, 200, containerTop(await engine.top(id as string)));
+    }),
     r("GET", "/events", async (req, res) => {
       const emit = stream(res);
       untilClientLeaves(res);

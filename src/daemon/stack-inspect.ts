@@ -2,13 +2,13 @@
 // what the daemon wants (each service's normalized config and replicas), what
 // a reload of the stack files would change (the plan, not applied), and the
 // stats of many containers in one answer.
-import type { ContainerStats } from "../../engine/types.js";
 import { isScheduled, planUp } from "../../reconciler/plan.js";
 import type { Action } from "../../reconciler/plan.js";
 import { renderService } from "../stack/render.js";
 import { loadStack } from "../stack/load.js";
 import type { PendingChange, ServiceDetail, StackDetail, StatsSample } from "./api.js";
 import type { StackController } from "./controller.js";
+import { containerStats } from "./to-wire.js";
 
 /** GET /stacks/:name/detail; undefined when the daemon has no record of the stack. */
 export function stackDetail(controller: StackController, name: string): StackDetail | undefined {
@@ -76,8 +76,7 @@ export async function statsOf(controller: StackController, project: string | und
       .filter((c) => c.state === "running" || c.state === "paused")
       .map(async (c): Promise<StatsSample | undefined> => {
         try {
-          const stats: ContainerStats = await controller.engine.stats(c.id);
-          return { id: c.id, stats };
+          return { id: c.id, stats: containerStats(await controller.engine.stats(c.id)) };
         } catch {
           // It stopped between the list and the read: no sample this time.
           return undefined;

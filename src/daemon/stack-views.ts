@@ -6,6 +6,7 @@ import type { HealthSource } from "../../reconciler/apply.js";
 import { LABEL } from "../../model/labels.js";
 import type { ContainerView, StackSummary } from "./api.js";
 import type { StackStore } from "./stacks.js";
+import { containerView } from "./to-wire.js";
 
 /** Every stack the daemon has a record of or that has containers, by name. */
 export async function stackSummaries(engine: Engine, stacks: StackStore): Promise<StackSummary[]> {
@@ -36,11 +37,5 @@ export async function stackSummaries(engine: Engine, stacks: StackStore): Promis
 /** The containers of one stack (or of every stack), with their health. */
 export async function containerViews(engine: Engine, health: HealthSource, project: string | undefined, all: boolean): Promise<ContainerView[]> {
   const list = await engine.listContainers({ all, labels: project ? { [LABEL.project]: project } : { [LABEL.project]: undefined } });
-  return list.map((c) => ({
-    ...c,
-    project: c.labels[LABEL.project],
-    service: c.labels[LABEL.service],
-    number: c.labels[LABEL.number] !== undefined ? Number(c.labels[LABEL.number]) : undefined,
-    health: health.health(c.id),
-  }));
+  return list.map((c) => containerView(c, health.health(c.id)));
 }

@@ -6,7 +6,7 @@
 // daemon goes away it says so and reconnects with backoff (250 ms doubling
 // to 5 s); the screen keeps the last state meanwhile.
 import { setMaxListeners } from "node:events";
-import type { ContainerView, DaemonEvent, StackDetail, StackSummary, StatsSample } from "../daemon/api.js";
+import type { ContainerInspect, ContainerView, DaemonEvent, StackDetail, StackSummary, StatsSample } from "../daemon/api.js";
 import { DaemonError } from "../daemon/client.js";
 import type { DaemonClient } from "../daemon/client.js";
 import type { LogBuffer } from "./logs.js";
@@ -16,7 +16,7 @@ export interface ConnectionHandlers {
   onSnapshot(containers: ContainerView[], summaries: StackSummary[], details: StackDetail[]): void;
   onEvent(e: DaemonEvent): void;
   /** A container read again; undefined: it is gone. */
-  onContainer(id: string, c: ContainerView | undefined): void;
+  onContainer(id: string, c: ContainerInspect | undefined): void;
   onStats(samples: StatsSample[]): void;
 }
 
@@ -116,7 +116,7 @@ export class Connection {
       if (ids.length > 10) return this.requestSnapshot();
       for (const id of ids) {
         this.client
-          .json<ContainerView>("GET", `/containers/${encodeURIComponent(id)}`)
+          .json<ContainerInspect>("GET", `/containers/${encodeURIComponent(id)}`)
           .then((c) => this.h.onContainer(id, c))
           .catch((err: unknown) => {
             if (err instanceof DaemonError && err.kind === "not-found") this.h.onContainer(id, undefined);

@@ -1,6 +1,6 @@
 // The view model: snapshots and events in, rows and totals out.
 import { describe, expect, it } from "vitest";
-import type { ContainerStats } from "../../engine/types.js";
+import type { ContainerStats } from "../daemon/api.js";
 import type { ContainerView, DaemonEvent, StackDetail } from "../daemon/api.js";
 import { ViewModel, cpuPercent } from "./model.js";
 import type { ContainerRow, Row, ViewOptions } from "./model.js";

@@ -3,7 +3,7 @@
 // the rows a person sees (stacks -> services -> containers, with totals),
 // sorted and filtered. No I/O and no clock of its own: every input carries
 // its time, so tests feed events and read rows.
-import type { ContainerStats } from "../../engine/types.js";
+import type { ContainerStats } from "../daemon/api.js";
 import { LABEL } from "../../model/labels.js";
 import type { ContainerView, DaemonEvent, ServiceDetail, StackDetail, StackSummary, StatsSample } from "../daemon/api.js";
 

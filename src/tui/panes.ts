@@ -1,7 +1,7 @@
 // The lower pane's views as lines of tagged text: logs, config with the
 // pending diff, health check outputs, events, and the help screen. Pure.
 import { stringify } from "yaml";
-import type { PendingChange, ServiceDetail, StackDetail } from "../daemon/api.js";
+import type { HealthLogEntry, PendingChange, ServiceDetail, StackDetail } from "../daemon/api.js";
 import { compactDiff, diffLines } from "./diff.js";
 import { esc, fit, paint, serviceColor } from "./format.js";
 import type { Style } from "./format.js";
@@ -9,12 +9,8 @@ import { renderLogLine } from "./logs.js";
 import type { LogBuffer } from "./logs.js";
 import type { HistoryEntry } from "./model.js";
 
-export interface HealthLogEntry {
-  start: string;
-  end: string;
-  exitCode: number;
-  output: string;
-}
+// The wire's (GET /containers/:id healthLog), named here too for the panes' callers.
+export type { HealthLogEntry };
 
 export interface LogViewState {
   /** Index of the first line shown when not following. */

@@ -1,0 +1,27 @@
+// Which services an operation touches: a selection and what it depends on.
+// Pure over the model, so the planner and the CLI (`run` brings a service's
+// dependencies up first) ask the same question the same way.
+import type { ServiceSpec, StackSpec } from "./stack.js";
+
+/** The services an operation touches: the selection plus, unless noDeps, what they depend on. */
+export function selectServices(stack: StackSpec, services: string[] | undefined, noDeps = false): string[] {
+  if (!services || services.length === 0) return Object.keys(stack.services);
+  const out = new Set<string>();
+  const add = (name: string): void => {
+    if (out.has(name) || !(name in stack.services)) return;
+    out.add(name);
+    if (noDeps) return;
+    const svc = stack.services[name] as ServiceSpec;
+    for (const dep of dependenciesOf(svc)) add(dep);
+  };
+  services.forEach(add);
+  return [...out];
+}
+
+/** depends_on plus the implicit dependency of `network_mode: service:x`. */
+export function dependenciesOf(svc: ServiceSpec): string[] {
+  const deps = Object.keys(svc.dependsOn);
+  const shared = svc.networkMode?.startsWith("service:") ? svc.networkMode.slice("service:".length) : undefined;
+  if (shared !== undefined && !deps.includes(shared)) deps.push(shared);
+  return deps;
+}
