@@ -16,7 +16,7 @@
 // before. src/stack/parse-fast.test.ts checks the two paths against each other.
 import { COLLECTION_STYLE, EVENT_ID, SCALAR_STYLE, getScalarValue, parseEvents } from "js-yaml";
 import type { Event, MappingEvent, ScalarEvent, SequenceEvent } from "js-yaml";
-import { Override, RESET } from "./merge.js";
+import { Override, RESET } from "./merge-tags.js";
 
 /** Same limit as parse.ts gives `yaml`'s toJS ({ maxAliasCount }). */
 export const MAX_ALIAS_COUNT = 1000;

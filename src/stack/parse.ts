@@ -12,9 +12,9 @@
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
 import type { Document, Node, ScalarTag } from "yaml";
 import { StackError, formatPath } from "./errors.js";
-import { customTags as mergeTags, extractMergeTags } from "./merge.js";
+import { customTags as mergeTags, extractMergeTags } from "./merge-tags.js";
 import { MAX_ALIAS_COUNT, parseFast } from "./parse-fast.js";
-import type { MergeTag } from "./merge.js";
+import type { MergeTag } from "./merge-tags.js";
 import type { SourceLocation } from "./errors.js";
 
 export type PathSegment = string | number;
