@@ -25,6 +25,8 @@
 // `config` of large stacks; on small ones and on `up` it is not noticeable.
 import { COLLECTION_STYLE, EVENT_ID, SCALAR_STYLE, getScalarValue, parseEvents } from "js-yaml";
 import type { Event, MappingEvent, ScalarEvent, SequenceEvent } from "js-yaml";
+import { setKey } from "./dict.js";
+import type { Dict } from "./dict.js";
 import { Override, RESET } from "./merge-tags.js";
 
 /** Same limit as parse.ts gives `yaml`'s toJS ({ maxAliasCount }). */
@@ -34,7 +36,6 @@ export const MAX_ALIAS_COUNT = 1000;
 const DECLINE = new Error("outside the fast YAML subset");
 
 const NO_RANGE = -1;
-type Dict = Record<string, unknown>;
 type Tag = "reset" | "override" | undefined;
 
 // Anchor names `yaml` and js-yaml both read the same way (they differ on some
@@ -460,11 +461,6 @@ function startOf(ev: Event): number {
   if (ev.anchorStart !== NO_RANGE && (start === NO_RANGE || ev.anchorStart - 1 < start)) start = ev.anchorStart - 1;
   if (ev.tagStart !== NO_RANGE && (start === NO_RANGE || ev.tagStart < start)) start = ev.tagStart;
   return start;
-}
-
-function setKey(map: Dict, key: string, value: unknown): void {
-  if (key === "__proto__") Object.defineProperty(map, key, { value, enumerable: true, writable: true, configurable: true });
-  else map[key] = value;
 }
 
 /**
