@@ -19,6 +19,7 @@ import { configLines, eventLines, healthLines, helpLines, logLines } from "./pan
 import type { HealthLogEntry, LogViewState } from "./panes.js";
 import { footerText, headerText, paneTitle, tableText } from "./screen.js";
 import type { DaemonStatus, Focus, View } from "./screen.js";
+import { treeChange } from "./tree-keys.js";
 import type { Key, Pane, Term } from "./term.js";
 
 /** At most 20 frames a second: a burst of events makes one frame, and a key shows within 50 ms. */
@@ -449,17 +450,11 @@ export class App {
       case "collapse":
       case "expand":
       case "toggle": {
-        const row = this.selectedRow();
-        if (!row) return;
-        if (row.kind === "container") {
-          if (cmd === "collapse") this.select(this.rows.findIndex((r) => r.kind === "service" && r.stack === row.stack && r.service === row.service));
-          return;
-        }
-        const isCollapsed = this.collapsed.has(row.key);
-        if (cmd === "collapse" && !isCollapsed) this.collapsed.add(row.key);
-        else if (cmd === "collapse" && row.kind === "service") this.select(this.rows.findIndex((r) => r.kind === "stack" && r.stack === row.stack));
-        else if (cmd === "expand" || (cmd === "toggle" && isCollapsed)) this.collapsed.delete(row.key);
-        else if (cmd === "toggle") this.collapsed.add(row.key);
+        const change = treeChange(cmd, this.selectedRow(), this.rows, this.collapsed);
+        if (change === undefined) return;
+        if ("select" in change) this.select(change.select);
+        else if ("collapse" in change) this.collapsed.add(change.collapse);
+        else this.collapsed.delete(change.expand);
         return;
       }
       case "focus":
