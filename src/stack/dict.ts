@@ -3,3 +3,20 @@ export type Dict = Record<string, unknown>;
 
 /** A mapping (not a list, not null). */
 export const isDict = (v: unknown): v is Dict => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * A mapping made by a parser (prototype Object or null), not an instance of a
+ * class: the merge stage's `!override` wrapper is an object too, and must not
+ * be taken for a mapping and merged key by key.
+ */
+export function isPlainDict(v: unknown): v is Dict {
+  if (!isDict(v)) return false;
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/** Assigns an own property even for the key `__proto__`, which a YAML file may well contain. */
+export function setKey(obj: Dict, key: string, value: unknown): void {
+  if (key === "__proto__") Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  else obj[key] = value;
+}

@@ -57,3 +57,20 @@ export function formatPath(segments: readonly (string | number)[]): string {
   }
   return out;
 }
+
+/** An error of the merge stage (merge.ts, extends.ts); the loader turns it into a StackError with a position. */
+export class MergeError extends Error {
+  readonly code: Extract<StackErrorCode, "cycle" | "reference" | "invalid">;
+  /** Key path of the offending value, for locating it in its file. */
+  readonly path: (string | number)[];
+  /** File the path refers to when it is not the file being merged (extends from another file). */
+  readonly file: string | undefined;
+
+  constructor(code: MergeError["code"], message: string, path: (string | number)[], file?: string) {
+    super(message);
+    this.name = "MergeError";
+    this.code = code;
+    this.path = path;
+    this.file = file;
+  }
+}

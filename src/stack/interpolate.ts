@@ -11,6 +11,7 @@
 // as is. A `${` that does not form one of the above is an error.
 import { StackError, formatPath } from "./errors.js";
 import { castScalar, castStep, CAST_TREE } from "./casts.js";
+import { isPlainDict, setKey } from "./dict.js";
 import type { CastNode } from "./casts.js";
 import { locateNearest } from "./parse.js";
 import type { ParsedFile, PathSegment } from "./parse.js";
@@ -176,20 +177,6 @@ export function missingVariableWarning(name: string): string {
   return `The "${name}" variable is not set. Defaulting to a blank string.`;
 }
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const proto = Object.getPrototypeOf(v) as unknown;
-  return proto === Object.prototype || proto === null;
-}
-
-/** Assigns an own property even for the key `__proto__`, which a YAML file may well contain. */
-function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === "__proto__") {
-    Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
-  } else {
-    obj[key] = value;
-  }
-}
 
 /**
  * Interpolates every string value of a parsed file (mapping keys are left
@@ -231,12 +218,12 @@ export function interpolateValue(parsed: ParsedFile, lookup: Lookup, onWarning: 
         }
       });
     }
-    if (isPlainObject(v)) {
+    if (isPlainDict(v)) {
       const out: Record<string, unknown> = {};
       for (const [key, item] of Object.entries(v)) {
         path.push(key);
         try {
-          setOwn(out, key, walk(item));
+          setKey(out, key, walk(item));
         } finally {
           path.pop();
         }
@@ -264,7 +251,7 @@ export function castInterpolated(value: unknown, onWarning?: (msg: string) => vo
       if (!child) return v;
       return v.map((item: unknown) => walk(item, child));
     }
-    if (isPlainObject(v)) {
+    if (isPlainDict(v)) {
       let out: Record<string, unknown> | undefined;
       for (const [key, item] of Object.entries(v)) {
         const child = castStep(node, key);
@@ -272,7 +259,7 @@ export function castInterpolated(value: unknown, onWarning?: (msg: string) => vo
         const cast = walk(item, child);
         if (cast !== item) {
           out ??= copyObject(v);
-          setOwn(out, key, cast);
+          setKey(out, key, cast);
         }
       }
       return out ?? v;
@@ -284,6 +271,6 @@ export function castInterpolated(value: unknown, onWarning?: (msg: string) => vo
 
 function copyObject(v: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(v)) setOwn(out, key, item);
+  for (const [key, item] of Object.entries(v)) setKey(out, key, item);
   return out;
 }

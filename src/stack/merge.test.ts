@@ -3,19 +3,11 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parseDocument } from "yaml";
 import { afterAll, describe, expect, it } from "vitest";
-import {
-  MergeError,
-  Override,
-  RESET,
-  applyMergeTags,
-  customTags,
-  extractMergeTags,
-  mergeFiles,
-  mergeService,
-  resolveExtends,
-  resolveMergeTags,
-} from "./merge.js";
-import type { ExtendsSource } from "./merge.js";
+import { MergeError } from "./errors.js";
+import { resolveExtends } from "./extends.js";
+import type { ExtendsSource } from "./extends.js";
+import { mergeFiles, mergeService } from "./merge.js";
+import { Override, RESET, applyMergeTags, customTags, extractMergeTags, resolveMergeTags } from "./merge-tags.js";
 
 type Dict = Record<string, unknown>;
 

@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { Override, RESET } from "./merge.js";
+import { Override, RESET } from "./merge-tags.js";
 import { parseFast, resolvePlain } from "./parse-fast.js";
 import { parseYaml, parseYamlReference } from "./parse.js";
 import type { ParsedFile, PathSegment } from "./parse.js";

@@ -7,6 +7,42 @@ import type { DaemonClient } from "../daemon/client.js";
 import type { Row } from "./model.js";
 import type { Term } from "./term.js";
 
+export type LifecycleCommand = "startStop" | "restart" | "pause" | "remove";
+
+/** The daemon requests a lifecycle key stands for: one per container. */
+export interface LifecycleRequest {
+  /** What the footer says while it runs: "stop web-1". */
+  label: string;
+  method: "POST" | "DELETE";
+  paths: string[];
+  /** Asked first, when set. */
+  confirm?: string;
+}
+
+/**
+ * What a lifecycle key does to the selected row's containers (`targets`):
+ * start or stop, restart, pause or unpause, remove; or why it does nothing.
+ */
+export function lifecycleRequest(cmd: LifecycleCommand, row: Row | undefined, targets: readonly ContainerView[]): LifecycleRequest | { error: string } {
+  if (!row || targets.length === 0) return { error: "nothing selected to act on" };
+  const what = row.kind === "container" ? row.c.name : row.kind === "service" ? `${row.stack}/${row.service} (${targets.length})` : `${row.stack} (${targets.length})`;
+  const each = (cs: readonly ContainerView[], path: (id: string) => string): string[] => cs.map((c) => path(encodeURIComponent(c.id)));
+  if (cmd === "remove") {
+    return { label: `remove ${what}`, method: "DELETE", paths: each(targets, (id) => `/containers/${id}?force=1`), confirm: `remove ${what}? running containers are stopped first` };
+  }
+  if (cmd === "restart") return { label: `restart ${what}`, method: "POST", paths: each(targets, (id) => `/containers/${id}/restart`) };
+  if (cmd === "startStop") {
+    const running = targets.filter((c) => c.state === "running" || c.state === "paused" || c.state === "restarting");
+    if (running.length > 0) return { label: `stop ${what}`, method: "POST", paths: each(running, (id) => `/containers/${id}/stop`) };
+    return { label: `start ${what}`, method: "POST", paths: each(targets, (id) => `/containers/${id}/start`) };
+  }
+  const paused = targets.filter((c) => c.state === "paused");
+  if (paused.length > 0) return { label: `unpause ${what}`, method: "POST", paths: each(paused, (id) => `/containers/${id}/unpause`) };
+  const running = targets.filter((c) => c.state === "running");
+  if (running.length === 0) return { error: `${what}: nothing running to pause` };
+  return { label: `pause ${what}`, method: "POST", paths: each(running, (id) => `/containers/${id}/pause`) };
+}
+
 /** What the actions need of the screen. */
 export interface ActionHost {
   details: ReadonlyMap<string, StackDetail>;
@@ -31,29 +67,16 @@ export class Actions {
     private readonly host: ActionHost,
   ) {}
 
-  lifecycle(cmd: "startStop" | "restart" | "pause" | "remove", row: Row | undefined, targets: ContainerView[]): void {
-    if (!row || targets.length === 0) return this.host.say("nothing selected to act on", "error");
-    const what = row.kind === "container" ? row.c.name : row.kind === "service" ? `${row.stack}/${row.service} (${targets.length})` : `${row.stack} (${targets.length})`;
-    if (cmd === "remove") {
-      this.host.confirm(`remove ${what}? running containers are stopped first`, () => void this.act(`remove ${what}`, targets.map((c) => c.id), "DELETE", (id) => `/containers/${id}?force=1`));
-      return;
-    }
-    if (cmd === "restart") return void this.act(`restart ${what}`, targets.map((c) => c.id), "POST", (id) => `/containers/${id}/restart`);
-    if (cmd === "startStop") {
-      const running = targets.filter((c) => c.state === "running" || c.state === "paused" || c.state === "restarting");
-      if (running.length > 0) return void this.act(`stop ${what}`, running.map((c) => c.id), "POST", (id) => `/containers/${id}/stop`);
-      return void this.act(`start ${what}`, targets.map((c) => c.id), "POST", (id) => `/containers/${id}/start`);
-    }
-    const paused = targets.filter((c) => c.state === "paused");
-    if (paused.length > 0) return void this.act(`unpause ${what}`, paused.map((c) => c.id), "POST", (id) => `/containers/${id}/unpause`);
-    const running = targets.filter((c) => c.state === "running");
-    if (running.length === 0) return this.host.say(`${what}: nothing running to pause`, "error");
-    return void this.act(`pause ${what}`, running.map((c) => c.id), "POST", (id) => `/containers/${id}/pause`);
+  lifecycle(cmd: LifecycleCommand, row: Row | undefined, targets: ContainerView[]): void {
+    const req = lifecycleRequest(cmd, row, targets);
+    if ("error" in req) return this.host.say(req.error, "error");
+    if (req.confirm !== undefined) return this.host.confirm(req.confirm, () => void this.act(req));
+    return void this.act(req);
   }
 
-  private async act(label: string, ids: string[], method: string, path: (id: string) => string): Promise<void> {
+  private async act({ label, method, paths }: LifecycleRequest): Promise<void> {
     this.host.say(`${label}…`);
-    const results = await Promise.allSettled(ids.map((id) => this.client.json(method, path(encodeURIComponent(id)))));
+    const results = await Promise.allSettled(paths.map((path) => this.client.json(method, path)));
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed.length > 0) this.host.say(`${label}: ${(failed[0]?.reason as Error).message}`, "error");
     else this.host.say(`${label}: done`);

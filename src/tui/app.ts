@@ -8,21 +8,22 @@ import type { ContainerView, PendingChange } from "../daemon/api.js";
 import type { DaemonClient } from "../daemon/client.js";
 import { Actions } from "./actions.js";
 import { Connection, LogFollower } from "./connection.js";
-import { esc, fit, headerLine, layout, paint, plainRowLine, rowLine } from "./format.js";
+import { esc, paint } from "./format.js";
 import type { Style } from "./format.js";
-import { commandOf, footerItems } from "./keys.js";
+import { commandOf } from "./keys.js";
 import type { Command } from "./keys.js";
 import { LogBuffer, nextMatch } from "./logs.js";
 import { SORT_KEYS, ViewModel } from "./model.js";
 import type { ContainerRow, Row, SortKey } from "./model.js";
 import { configLines, eventLines, healthLines, helpLines, logLines } from "./panes.js";
 import type { HealthLogEntry, LogViewState } from "./panes.js";
+import { footerText, headerText, paneTitle, tableText } from "./screen.js";
+import type { DaemonStatus, Focus, View } from "./screen.js";
+import { treeChange } from "./tree-keys.js";
 import type { Key, Pane, Term } from "./term.js";
 
-type View = "logs" | "config" | "health" | "events";
 /** At most 20 frames a second: a burst of events makes one frame, and a key shows within 50 ms. */
 const FRAME_MS = 50;
-const VIEW_TITLES: Record<View, string> = { logs: "1 Logs", config: "2 Config", health: "3 Health", events: "4 Events" };
 
 export interface AppOptions {
   color: boolean;
@@ -62,7 +63,7 @@ export class App {
   private tableTop = 0;
   private tableHeight = 1;
   private paneHeight = 1;
-  private focus: "table" | "pane" = "table";
+  private focus: Focus = "table";
   private view: View = "logs";
   private zoom: 0 | 1 | 2 = 0;
   private showHelp = false;
@@ -72,7 +73,7 @@ export class App {
   private prompt: Prompt | undefined;
   private confirm: { text: string; onYes: () => void } | undefined;
   private message: { text: string; level: "info" | "error"; until: number } | undefined;
-  private status: { connected: boolean; error: string | undefined; everConnected: boolean } = { connected: false, error: undefined, everConnected: false };
+  private status: DaemonStatus = { connected: false, error: undefined, everConnected: false };
   private readonly logState: LogViewState = { top: 0, follow: true, query: "", current: undefined, prefix: false };
   private logTarget = "";
   private logTimer: NodeJS.Timeout | undefined;
@@ -253,57 +254,19 @@ export class App {
   }
 
   private headerText(W: number): string {
-    const t = this.model.totals();
-    const s = this.style;
-    const right = this.status.connected ? paint(s, "green", "● daemon") : paint(s, "red", "✖ no daemon", true);
-    // Most important first: what does not fit is left out from the end.
-    const parts = [
-      paint(s, undefined, " tscompose", true),
-      paint(s, t.running === t.desired ? "green" : "yellow", `${t.running}/${t.desired} running`),
-      t.unhealthy > 0 ? paint(s, "red", `${t.unhealthy} unhealthy`, true) : "",
-      this.filter ? paint(s, "cyan", `filter:${esc(fit(this.filter, 20))}`) : "",
-      `${t.stacks} stack${t.stacks === 1 ? "" : "s"}`,
-      `sort:${this.sort}`,
-    ].filter((x) => x !== "");
-    while (parts.length > 1 && visibleLength(parts.join("  ")) + visibleLength(right) + 2 > W) parts.pop();
-    const leftText = parts.join("  ");
-    const pad = Math.max(1, W - visibleLength(leftText) - visibleLength(right) - 1);
-    return `${leftText}${" ".repeat(pad)}${right}`;
+    return headerText(W, this.model.totals(), this.status, this.filter, this.sort, this.style);
   }
 
   private tableText(W: number): string {
-    // A gutter column marks the selected row, so it shows without colours or attributes too.
-    const l = layout(W - 1);
     const rows = this.currentRows();
-    const lines: string[] = [];
-    if (!this.status.connected && this.status.error) lines.push(paint(this.style, "red", fit(`✖ ${this.status.error}`, W), true));
-    else lines.push(` ${headerLine(l, this.style)}`);
-    const h = this.tableHeight;
-    if (this.selected < this.tableTop) this.tableTop = this.selected;
-    if (this.selected >= this.tableTop + h) this.tableTop = this.selected - h + 1;
-    this.tableTop = Math.max(0, Math.min(this.tableTop, Math.max(0, rows.length - h)));
-    const now = Date.now();
-    for (let i = this.tableTop; i < Math.min(rows.length, this.tableTop + h); i++) {
-      const r = rows[i] as Row;
-      if (i === this.selected) {
-        const text = esc(fit(plainRowLine(l, r, now), W - 1));
-        lines.push(this.focus === "table" ? `{bold}›{/bold}{inverse}${text}{/inverse}` : `›{underline}${text}{/underline}`);
-      } else lines.push(` ${rowLine(l, r, now, this.style)}`);
-    }
-    if (rows.length === 0) {
-      if (!this.status.everConnected) lines.push(paint(this.style, "gray", ` waiting for the tscompose daemon at ${this.client.socket} (start it with \`tscompose daemon\`, or any stack command)`));
-      else if (this.filter) lines.push(paint(this.style, "gray", ` nothing matches "${this.filter}" (esc clears the filter)`));
-      else lines.push(paint(this.style, "gray", " no stacks: `tscompose up -d` one and it shows here"));
-    }
-    return lines.join("\n");
+    const state = { rows, selected: this.selected, top: this.tableTop, height: this.tableHeight, focus: this.focus, status: this.status, filter: this.filter, socket: this.client.socket, now: Date.now() };
+    const { text, top } = tableText(W, state, this.style);
+    this.tableTop = top;
+    return text;
   }
 
   private paneTitle(W: number, extra: string): string {
-    const tabs = (Object.keys(VIEW_TITLES) as View[]).map((v) => (v === this.view ? paint(this.style, undefined, `[${VIEW_TITLES[v]}]`, true) : paint(this.style, "gray", ` ${VIEW_TITLES[v]} `))).join("");
-    const text = `${tabs} ${extra}`;
-    const fill = Math.max(0, W - visibleLength(text) - 1);
-    const line = `${text} ${"─".repeat(fill)}`;
-    return this.focus === "pane" ? `{bold}${line}{/bold}` : line;
+    return paneTitle(W, this.view, this.focus, extra, this.style);
   }
 
   private paneText(W: number): string {
@@ -341,19 +304,7 @@ export class App {
   }
 
   private footerText(W: number): string {
-    const s = this.style;
-    if (this.prompt) return `${paint(s, "cyan", this.prompt.label, true)} ${esc(this.prompt.value)}█  ${paint(s, "gray", "enter: ok  esc: cancel")}`;
-    if (this.confirm) return paint(s, "yellow", `${this.confirm.text} [y/N]`, true);
-    if (this.message && this.message.until > Date.now()) return paint(s, this.message.level === "error" ? "red" : "green", fit(this.message.text, W));
-    let out = "";
-    let used = 0;
-    for (const item of footerItems()) {
-      const plain = ` ${item.key} ${item.name} `;
-      if (used + plain.length > W) break;
-      out += `${paint(s, "cyan", ` ${item.key}`, true)} ${esc(item.name)} `;
-      used += plain.length;
-    }
-    return out;
+    return footerText(W, { prompt: this.prompt, confirm: this.confirm, message: this.message, now: Date.now() }, this.style);
   }
 
   private say(text: string, level: "info" | "error" = "info"): void {
@@ -499,17 +450,11 @@ export class App {
       case "collapse":
       case "expand":
       case "toggle": {
-        const row = this.selectedRow();
-        if (!row) return;
-        if (row.kind === "container") {
-          if (cmd === "collapse") this.select(this.rows.findIndex((r) => r.kind === "service" && r.stack === row.stack && r.service === row.service));
-          return;
-        }
-        const isCollapsed = this.collapsed.has(row.key);
-        if (cmd === "collapse" && !isCollapsed) this.collapsed.add(row.key);
-        else if (cmd === "collapse" && row.kind === "service") this.select(this.rows.findIndex((r) => r.kind === "stack" && r.stack === row.stack));
-        else if (cmd === "expand" || (cmd === "toggle" && isCollapsed)) this.collapsed.delete(row.key);
-        else if (cmd === "toggle") this.collapsed.add(row.key);
+        const change = treeChange(cmd, this.selectedRow(), this.rows, this.collapsed);
+        if (change === undefined) return;
+        if ("select" in change) this.select(change.select);
+        else if ("collapse" in change) this.collapsed.add(change.collapse);
+        else this.collapsed.delete(change.expand);
         return;
       }
       case "focus":
@@ -616,9 +561,4 @@ export class App {
   visibleRows(): ContainerRow[] {
     return this.currentRows().filter((r): r is ContainerRow => r.kind === "container");
   }
-}
-
-/** Width of tagged text as shown. */
-function visibleLength(tagged: string): number {
-  return tagged.replace(/\{\/?[a-z-]+\}/g, (t) => (t === "{open}" || t === "{close}" ? "x" : "")).length;
 }
