@@ -43,6 +43,7 @@ import type {
   VolumeInfo,
 } from "./types.js";
 import { checkName } from "./names.js";
+import { VOLUME_LABEL } from "../model/labels.js";
 import { EngineError } from "./types.js";
 import type { VolumeStore } from "./volumes.js";
 
@@ -70,13 +71,8 @@ export interface EmbeddedParts {
   release?: () => void;
 }
 
-const ANONYMOUS_LABEL = "com.docker.volume.anonymous";
-/**
- * On an anonymous volume a create carried over: the owner before it. A create
- * cut short by a crash gives the volume back to that owner at the next start
- * rather than removing it with the create's leftovers: it holds data.
- */
-const CARRIED_FROM_LABEL = "io.tscompose.volume.carried-from";
+const ANONYMOUS_LABEL = VOLUME_LABEL.anonymous;
+const CARRIED_FROM_LABEL = VOLUME_LABEL.carriedFrom;
 
 export class EmbeddedEngine implements Engine {
   readonly kind = "embedded" as const;

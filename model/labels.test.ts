@@ -3,15 +3,16 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { describe, expect, test } from "vitest";
-import { COMPOSE_LABEL_PREFIX, JOB_LABEL, LABEL } from "./labels.js";
+import { COMPOSE_LABEL_PREFIX, JOB_LABEL, LABEL, VOLUME_LABEL } from "./labels.js";
 
 const root = join(import.meta.dirname, "..");
-const LABEL_LITERAL = /["'`](com\.docker\.compose\.|io\.tscompose\.)/;
+const LABEL_LITERAL = /["'`](com\.docker\.compose\.|com\.docker\.volume\.|io\.tscompose\.)/;
 
 function sources(): string[] {
   return ["engine", "src", "reconciler", "model", "bench"].flatMap((dir) =>
     readdirSync(join(root, dir), { recursive: true, encoding: "utf8" })
-      .filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts") && !f.includes("node_modules"))
+      // testing.ts files and the conformance suite are test code too (left out of the build).
+      .filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts") && !f.endsWith("testing.ts") && !f.startsWith("testsuite/") && !f.includes("node_modules"))
       .map((f) => join(root, dir, f)),
   );
 }
@@ -34,7 +35,8 @@ describe("label keys", () => {
     const compose = Object.values(LABEL);
     for (const key of compose) expect(key.startsWith(COMPOSE_LABEL_PREFIX)).toBe(true);
     for (const key of Object.values(JOB_LABEL)) expect(key).toMatch(/^io\.tscompose\./);
-    const all = [...compose, ...Object.values(JOB_LABEL)];
+    expect(VOLUME_LABEL.carriedFrom).toMatch(/^io\.tscompose\./);
+    const all = [...compose, ...Object.values(JOB_LABEL), ...Object.values(VOLUME_LABEL)];
     expect(new Set(all).size).toBe(all.length);
   });
 });

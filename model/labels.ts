@@ -34,6 +34,18 @@ export const JOB_LABEL = {
   tick: "io.tscompose.job.tick",
 } as const;
 
+/** On volumes: docker's mark of an anonymous volume (its value: the owning container's id), and tscompose's own. */
+export const VOLUME_LABEL = {
+  anonymous: "com.docker.volume.anonymous",
+  /**
+   * On an anonymous volume a create carried over (a recreate): the owner
+   * before it. A create cut short by a crash gives the volume back to that
+   * owner at the next start rather than removing it with the create's
+   * leftovers: it holds data.
+   */
+  carriedFrom: "io.tscompose.volume.carried-from",
+} as const;
+
 /** The compose version we claim in labels: the compose-spec level we follow. */
 export const COMPOSE_VERSION = "2.29.0";
 

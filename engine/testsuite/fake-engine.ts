@@ -10,6 +10,7 @@
 // calls in flight) instead of casting a partial stub to Engine.
 import { normalizeSignal } from "../runtime/signals.js";
 import { resolveCommand } from "../runtime/spec.js";
+import { VOLUME_LABEL } from "../../model/labels.js";
 import { normalizedName, parseReference } from "../content/reference.js";
 import { checkName } from "../names.js";
 import { checkTimeoutMs } from "../timeout.js";
@@ -50,7 +51,7 @@ interface FakeContainer {
   files: FakeFiles;
 }
 
-const ANONYMOUS_LABEL = "com.docker.volume.anonymous";
+const ANONYMOUS_LABEL = VOLUME_LABEL.anonymous;
 const ACTIVE = new Set(["running", "paused"]);
 
 /** The images a fake can pull, by reference as written ("busybox"); busybox alone unless told. */

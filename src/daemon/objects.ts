@@ -7,12 +7,13 @@ import { randomBytes } from "node:crypto";
 import { diskUsage } from "../../engine/snapshot/usage.js";
 import type { ContainerInfo, Engine, NetworkInfo, VolumeInfo } from "../../engine/types.js";
 import { kindOf } from "../../engine/errors.js";
+import { VOLUME_LABEL } from "../../model/labels.js";
 import { EngineError } from "../../engine/types.js";
 import type { NetworkCreateRequest, NetworkView, PruneResult, VolumeCreateRequest, VolumeView } from "./api.js";
 import { matches, NETWORK_FILTERS, parseFilters, VOLUME_FILTERS } from "./object-filters.js";
 
 /** Docker's label on a volume a container created for an anonymous mount; its value is the container's id. */
-const ANONYMOUS = "com.docker.volume.anonymous";
+const ANONYMOUS = VOLUME_LABEL.anonymous;
 
 function volumeUsers(v: VolumeInfo, containers: ContainerInfo[]): string[] {
   return containers.filter((c) => c.volumes?.includes(v.name) === true || v.labels[ANONYMOUS] === c.id).map((c) => c.id);
