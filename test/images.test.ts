@@ -19,6 +19,7 @@ import { loopbackOnlyDispatcher, type LoopbackDispatcher } from "./fixtures/loop
 import { inspectRaw, pushTestImage, skopeo, type PushedImage } from "./fixtures/push.js";
 import { startRegistry, type TestRegistry } from "./fixtures/registry.js";
 import { bin, buildOnce } from "./support/daemon.js";
+import { eventually } from "./support/wait.js";
 
 const run = promisify(execFile);
 const DEAD_HUB = "http://127.0.0.1:9";
@@ -40,6 +41,8 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+  // The image commands talk to a daemon, which the first of them started for its state dir.
+  for (const state of states) await stopDaemon(state);
   for (const s of services) {
     for (const snap of await s.snapshotter.list().catch(() => [])) await s.snapshotter.remove(snap.key);
     await s.close();
@@ -50,13 +53,42 @@ afterAll(async () => {
 });
 
 let counter = 0;
-/** A fresh state dir with a daemon.json whose docker.io mirror is `mirror`. */
+const states: string[] = [];
+/**
+ * A fresh state dir with a daemon.json whose docker.io mirror is `mirror`. The
+ * daemon the CLI starts on it names its kernel objects apart (a unique prefix)
+ * and resolves nothing outside.
+ */
 async function stateDir(mirror = registry.url): Promise<{ dir: string; state: string; config: string }> {
   const dir = path.join(root, `case-${++counter}`);
   await fs.mkdir(dir, { recursive: true });
   const config = path.join(dir, "daemon.json");
-  await fs.writeFile(config, JSON.stringify({ "registry-mirrors": [mirror], "x-tscompose-docker-hub-url": DEAD_HUB }));
-  return { dir, state: path.join(dir, "state"), config };
+  await fs.writeFile(config, JSON.stringify(daemonConfig(mirror)));
+  const state = path.join(dir, "state");
+  states.push(state);
+  return { dir, state, config };
+}
+
+const prefix = `i${process.pid.toString(36).slice(-3)}`;
+function daemonConfig(mirror: string): Record<string, unknown> {
+  return { "registry-mirrors": [mirror], "x-tscompose-docker-hub-url": DEAD_HUB, dns: ["127.0.0.1:9"], "x-tscompose-network-prefix": `${prefix}${counter.toString(36)}`.slice(0, 5) };
+}
+
+/** Stops the daemon a CLI command started on `state`, if any (SIGTERM, or a crash with SIGKILL), and waits for it to be gone. */
+async function stopDaemon(state: string, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+  const pid = Number((await fs.readFile(path.join(state, "daemon.pid"), "utf8").catch(() => "")).trim());
+  if (!(pid > 0)) return;
+  const alive = (): boolean => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!alive()) return;
+  process.kill(pid, signal);
+  await eventually(() => Promise.resolve(alive()), (a) => !a, 30_000, `the daemon of ${state} to stop`);
 }
 
 async function service(state: string, mirror = registry.url): Promise<ImageService> {
@@ -217,6 +249,7 @@ describe("pull", () => {
   });
 
   test("a pull killed with SIGKILL mid-download leaves no visible corrupt blob, and a re-pull succeeds", async () => {
+    // The pull runs in the daemon the CLI talks to: killing the CLI, then the daemon, kills it mid-download.
     // A mirror that passes everything through from the real registry but
     // stalls every layer blob half way, so the kill lands mid-download.
     let stalled!: () => void;
@@ -246,14 +279,14 @@ describe("pull", () => {
       await new Promise((r) => setTimeout(r, 200));
       child.kill("SIGKILL");
       expect(await exited).toBe("SIGKILL");
+      await stopDaemon(where.state, "SIGKILL");
       // Whatever is visible is whole; the half layer is at most an ingest file.
       await verifyBlobs(where.state);
       const layer = busybox.layout.images[0]!.layers[0]!.digest.slice(7);
       await expect(fs.access(path.join(where.state, "content", "blobs", "sha256", layer))).rejects.toThrow();
+      // The same state dir, now with a mirror that works: the daemon the next command starts reads it.
+      await fs.writeFile(where.config, JSON.stringify(daemonConfig(registry.url)));
       expect(cli(where, ["images", "-q"]).stdout).toBe("");
-
-      // The same state dir, now with a mirror that works.
-      await fs.writeFile(where.config, JSON.stringify({ "registry-mirrors": [registry.url], "x-tscompose-docker-hub-url": DEAD_HUB }));
       const again = cli(where, ["pull", "busybox"]);
       expect(again.code, again.stderr).toBe(0);
       expect(await verifyBlobs(where.state)).toBe(3);

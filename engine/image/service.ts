@@ -15,6 +15,7 @@
 // holds users.lock shared; leftovers of killed writers (ingest files, unpacks
 // and removals cut short, spooled archives) are only cleaned by an open that
 // finds nobody else using the store (cleanLeftovers: the daemon's start).
+import { AsyncLocalStorage } from "node:async_hooks";
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { ensureStateDir } from "../sys/state-dir.js";
@@ -83,6 +84,7 @@ export class ImageService {
   readonly #tmp: string;
   readonly #storeLock: FileLock;
   readonly #users: FileLock;
+  readonly #asked: AsyncLocalStorage<CredentialLookup>;
 
   private constructor(parts: {
     stateDir: string;
@@ -95,6 +97,7 @@ export class ImageService {
     leases: Leases;
     storeLock: FileLock;
     users: FileLock;
+    asked: AsyncLocalStorage<CredentialLookup>;
   }) {
     this.stateDir = parts.stateDir;
     this.content = parts.content;
@@ -105,6 +108,7 @@ export class ImageService {
     this.#tmp = join(parts.stateDir, "tmp");
     this.#storeLock = parts.storeLock;
     this.#users = parts.users;
+    this.#asked = parts.asked;
     const inflight = new Map<string, LayerDownload>();
     this.#ctx = {
       content: this.content,
@@ -129,7 +133,10 @@ export class ImageService {
     const content = await LocalContentStore.open(join(opts.stateDir, "content"), { sync: opts.sync ?? true });
     const snapshotter = opts.snapshotter ?? new OverlaySnapshotter({ root: join(opts.stateDir, "snapshots"), unpack: { limits: config.layerLimits, ...opts.unpack } });
     const store = await ImageStore.open(join(opts.stateDir, "images"), { sync: opts.sync ?? true });
-    const credentials: CredentialLookup = opts.registry?.credentials ?? (await loadDockerCredentials({ warn: opts.warn }));
+    const own: CredentialLookup = opts.registry?.credentials ?? (await loadDockerCredentials({ warn: opts.warn }));
+    // A request's client may bring its user's logins (withCredentials): they come first, the daemon's own after.
+    const asked = new AsyncLocalStorage<CredentialLookup>();
+    const credentials: CredentialLookup = (host) => asked.getStore()?.(host) ?? own(host);
     const registry = new RegistryClient({
       hosts: config.hosts,
       ...(config.dockerHubUrl ? { dockerHubUrl: config.dockerHubUrl } : {}),
@@ -169,6 +176,7 @@ export class ImageService {
       leases,
       storeLock,
       users,
+      asked,
     });
     // The CLI's image commands use this service directly, not through the engine: the same readable full-disk errors.
     return withNoSpaceErrors(service, opts.stateDir);
@@ -178,6 +186,14 @@ export class ImageService {
     await this.#storeLock.close();
     await this.#users.close();
     await this.registry.close();
+  }
+
+  /**
+   * Runs fn (a pull or a push) with a client's registry logins, as docker's
+   * X-Registry-Auth: the daemon serves users whose config.json is not its own.
+   */
+  withCredentials<T>(lookup: CredentialLookup, fn: () => Promise<T>): Promise<T> {
+    return this.#asked.run(lookup, fn);
   }
 
   // ---- pull
