@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
+import * as tar from "tar-stream";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { ImageService } from "../engine/image/service.js";
 import { startPrivateDockerd, type PrivateDockerd } from "./fixtures/dockerd.js";
@@ -517,6 +518,72 @@ describe("local images", () => {
     } finally {
       await secured.stop();
     }
+  });
+});
+
+/** A tar of the given files, in memory. */
+async function tarOf(files: { name: string; body: string | Buffer }[]): Promise<Buffer> {
+  const pack = tar.pack();
+  for (const f of files) pack.entry({ name: f.name }, f.body);
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of pack as unknown as AsyncIterable<Buffer>) chunks.push(c);
+  return Buffer.concat(chunks);
+}
+
+/** A docker save archive of one image whose only layer has these entries. */
+async function savedArchiveWithLayer(entries: { name: string; body: string }[]): Promise<Buffer> {
+  const layer = await tarOf(entries);
+  const diffId = `sha256:${createHash("sha256").update(layer).digest("hex")}`;
+  const config = JSON.stringify({ architecture: "amd64", os: "linux", config: {}, rootfs: { type: "layers", diff_ids: [diffId] } });
+  const configHex = createHash("sha256").update(config).digest("hex");
+  const manifest = JSON.stringify([{ Config: `${configHex}.json`, RepoTags: ["hostile/image:1"], Layers: ["l1/layer.tar"] }]);
+  return tarOf([
+    { name: `${configHex}.json`, body: config },
+    { name: "l1/layer.tar", body: layer },
+    { name: "manifest.json", body: manifest },
+  ]);
+}
+
+const daemonPid = async (state: string): Promise<number> => Number((await fs.readFile(path.join(state, "daemon.pid"), "utf8")).trim());
+
+describe("hostile uploads through the daemon", () => {
+  test("load refuses a breakout layer and a non-archive with a clear error, keeps nothing of them, and the daemon goes on", async () => {
+    const where = await stateDir();
+    expect(cli(where, ["pull", "-q", "busybox"]).code).toBe(0);
+    const pid = await daemonPid(where.state);
+
+    const breakout = path.join(where.dir, "breakout.tar");
+    await fs.writeFile(breakout, await savedArchiveWithLayer([{ name: "../escape", body: "out\n" }]));
+    const refused = cli(where, ["load", "-i", breakout]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/outside the layer/);
+    await expect(fs.access(path.join(where.state, "..", "escape"))).rejects.toThrow();
+
+    const garbage = path.join(where.dir, "garbage.tar");
+    await fs.writeFile(garbage, Buffer.alloc(64 << 10, 7));
+    const notTar = cli(where, ["load", "-i", garbage]);
+    expect(notTar.code).toBe(1);
+    expect(notTar.stderr).not.toBe("");
+
+    // The same daemon answers, with only what was there before.
+    expect(cli(where, ["images", "--format", "{{.Repository}}:{{.Tag}}"]).stdout).toBe("busybox:latest\n");
+    expect(await daemonPid(where.state)).toBe(pid);
+    process.kill(pid, 0);
+  });
+
+  test("an upload larger than the layer size limit is refused (413) as it streams, and the daemon goes on", async () => {
+    const where = await stateDir();
+    await fs.writeFile(where.config, JSON.stringify({ ...daemonConfig(registry.url), "x-tscompose-max-layer-size": 1 << 20 }));
+    const big = path.join(where.dir, "big.tar");
+    await fs.writeFile(big, await tarOf([{ name: "zeros", body: Buffer.alloc(3 << 20) }]));
+    const r = cli(where, ["load", "-i", big]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/larger than 1 MiB/);
+    const imported = cli(where, ["import", big, "big:1"]);
+    expect(imported.code).toBe(1);
+    expect(imported.stderr).toMatch(/larger than 1 MiB/);
+    expect(cli(where, ["images", "-q"])).toMatchObject({ code: 0, stdout: "" });
   });
 });
 
