@@ -7,9 +7,10 @@
 //                          (leases.ts), store.lock and users.lock
 //   <stateDir>/tmp         archives being loaded or imported
 //
-// It implements the engine's ImageBackend; the CLI's image commands use it
-// directly (see src/cli/engine-config.ts) until the daemon owns it. So two
-// processes may run it on one state dir at once: leases live on disk, and
+// It implements the engine's ImageBackend; the daemon serves the CLI's image
+// commands from the same instance (src/daemon/images-routes.ts). Still, two
+// processes may run it on one state dir at once (tests, tools, an embedder
+// beside a daemon): leases live on disk, and
 // store.lock (a flock, engine/sys/flock.ts) serializes taking a lease,
 // committing a record and collecting garbage across both. Every open service
 // holds users.lock shared; leftovers of killed writers (ingest files, unpacks
