@@ -1,6 +1,7 @@
 // Pulling a ~100 MB, 5-layer image from a local docker-registry, in one run:
-//   tscompose pull (fresh state dir each round)  vs  docker pull (private
-//   dockerd, image removed between rounds)  vs  skopeo copy to an OCI dir;
+//   tscompose pull (the CLI asking a running daemon, image removed between
+//   rounds)  vs  docker pull (private dockerd, image removed between rounds)
+//   vs  the image service in-process (fresh state dir)  vs  skopeo copy;
 //   unpacking the layers: our unpacker vs GNU tar;
 //   and the pull's throughput against this machine's sha256 speed
 //   (sha256sum over the same blobs): a pull can hardly beat hashing its bytes.
@@ -19,6 +20,7 @@ import { startPrivateDockerd, type PrivateDockerd } from "../test/fixtures/docke
 import { buildLayout, type ImageLayout, type LayerEntry } from "../test/fixtures/layout.js";
 import { pushLayout } from "../test/fixtures/push.js";
 import { startRegistry } from "../test/fixtures/registry.js";
+import { cleanupDir, testDaemon, type TestDaemon } from "../test/support/daemon.js";
 import { median, report, timeCommand, type Sample } from "./harness.js";
 
 const bin = resolve(import.meta.dirname, "../../bin/tscompose");
@@ -102,6 +104,7 @@ async function main(): Promise<void> {
 
   const registry = await startRegistry();
   let dockerd: PrivateDockerd | undefined;
+  let daemon: TestDaemon | undefined;
   try {
     const pushed = await pushLayout(layout, registry, "bench/big:latest");
     try {
@@ -109,6 +112,10 @@ async function main(): Promise<void> {
     } catch (err) {
       console.log(`docker pull left out: ${(err as Error).message}`);
     }
+    // The CLI's pull is a request to the daemon, as docker pull is to dockerd: both already running.
+    const ours = testDaemon({});
+    daemon = ours;
+    await ours.start();
     const blobPaths = image.layers.map((l) => join(layout.dir, "blobs", "sha256", l.digest.slice(7)));
 
     // ---- pull
@@ -116,12 +123,11 @@ async function main(): Promise<void> {
     const pullContenders: { name: string; run: () => Promise<number> }[] = [
       {
         name: "tscompose pull (CLI process)",
-        run: async () => {
-          const state = join(work, `state-${round++}`);
-          const env = { PATH: process.env.PATH, HOME: work, TSCOMPOSE_STATE_DIR: state, TSCOMPOSE_CONFIG: join(work, "none.json") };
-          const ms = timeCommand(bin, ["pull", "-q", pushed.ref], { env });
-          await rm(state, { recursive: true, force: true });
-          return ms;
+        run: () => {
+          const ms = timeCommand(bin, ["pull", "-q", pushed.ref], { env: ours.env });
+          const removed = ours.cli(["rmi", pushed.ref]);
+          if (removed.code !== 0) throw new Error(`rmi failed: ${removed.stderr}`);
+          return Promise.resolve(ms);
         },
       },
       {
@@ -222,6 +228,8 @@ async function main(): Promise<void> {
       console.log(`\ntscompose pull vs docker pull: CLI process ${(dockerMs / pullMs).toFixed(2)}x, in-process service ${(dockerMs / serviceMs).toFixed(2)}x (goal: >= 1.00)`);
     }
   } finally {
+    await daemon?.stop();
+    if (daemon) cleanupDir(daemon);
     await dockerd?.stop();
     await registry.stop();
     await rm(work, { recursive: true, force: true });

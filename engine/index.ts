@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { readEngineConfig } from "./config.js";
 import { EmbeddedEngine } from "./embedded.js";
 import { openImageBackend } from "./image/backend.js";
+import type { ImageService } from "./image/service.js";
 import { openNetworkManager } from "./network/index.js";
 import type { DnsUpstream } from "./network/index.js";
 import { ContainerRuntime } from "./runtime/runtime.js";
@@ -35,6 +36,15 @@ function parseUpstream(s: string): DnsUpstream {
 }
 
 export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
+  return (await openEmbeddedEngine(opts)).engine;
+}
+
+/**
+ * The engine and the image service inside it: the daemon serves the image
+ * verbs the Engine interface does not have (tag, save, load, push, import,
+ * docker's inspect) from the same service, so one process owns the store.
+ */
+export async function openEmbeddedEngine(opts: CreateEngineOptions): Promise<{ engine: Engine; images: ImageService }> {
   const config = readEngineConfig(opts.configFile);
   const log = opts.log ?? (() => undefined);
   // The engine's commands (ip, iptables, runc ...) go through a launcher process while it is open.
@@ -66,7 +76,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
     const engine = new EmbeddedEngine({ images, snapshotter, network, runtime, volumes: new VolumeStore(opts.stateDir), log, release: releaseLauncher });
     const leftovers = await engine.removeLeftovers();
     if (leftovers.length > 0) log("removed leftovers of interrupted creates", { containers: leftovers.map((id) => id.slice(0, 12)) });
-    return withEngineErrors(engine, opts.stateDir);
+    return { engine: withEngineErrors(engine, opts.stateDir), images };
   } catch (e) {
     releaseLauncher();
     throw e;

@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
+import * as tar from "tar-stream";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { ImageService } from "../engine/image/service.js";
 import { startPrivateDockerd, type PrivateDockerd } from "./fixtures/dockerd.js";
@@ -20,6 +21,7 @@ import { inspectRaw, pushTestImage, skopeo, type PushedImage } from "./fixtures/
 import { startRegistry, type TestRegistry } from "./fixtures/registry.js";
 import { bin, buildOnce } from "./support/daemon.js";
 import { skipUnless } from "./support/requires.js";
+import { eventually } from "./support/wait.js";
 
 const run = promisify(execFile);
 const DEAD_HUB = "http://127.0.0.1:9";
@@ -41,6 +43,8 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+  // The image commands talk to a daemon, which the first of them started for its state dir.
+  for (const state of states) await stopDaemon(state);
   for (const s of services) {
     for (const snap of await s.snapshotter.list().catch(() => [])) await s.snapshotter.remove(snap.key);
     await s.close();
@@ -51,13 +55,42 @@ afterAll(async () => {
 });
 
 let counter = 0;
-/** A fresh state dir with a daemon.json whose docker.io mirror is `mirror`. */
+const states: string[] = [];
+/**
+ * A fresh state dir with a daemon.json whose docker.io mirror is `mirror`. The
+ * daemon the CLI starts on it names its kernel objects apart (a unique prefix)
+ * and resolves nothing outside.
+ */
 async function stateDir(mirror = registry.url): Promise<{ dir: string; state: string; config: string }> {
   const dir = path.join(root, `case-${++counter}`);
   await fs.mkdir(dir, { recursive: true });
   const config = path.join(dir, "daemon.json");
-  await fs.writeFile(config, JSON.stringify({ "registry-mirrors": [mirror], "x-tscompose-docker-hub-url": DEAD_HUB }));
-  return { dir, state: path.join(dir, "state"), config };
+  await fs.writeFile(config, JSON.stringify(daemonConfig(mirror)));
+  const state = path.join(dir, "state");
+  states.push(state);
+  return { dir, state, config };
+}
+
+const prefix = `i${process.pid.toString(36).slice(-3)}`;
+function daemonConfig(mirror: string): Record<string, unknown> {
+  return { "registry-mirrors": [mirror], "x-tscompose-docker-hub-url": DEAD_HUB, dns: ["127.0.0.1:9"], "x-tscompose-network-prefix": `${prefix}${counter.toString(36)}`.slice(0, 5) };
+}
+
+/** Stops the daemon a CLI command started on `state`, if any (SIGTERM, or a crash with SIGKILL), and waits for it to be gone. */
+async function stopDaemon(state: string, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+  const pid = Number((await fs.readFile(path.join(state, "daemon.pid"), "utf8").catch(() => "")).trim());
+  if (!(pid > 0)) return;
+  const alive = (): boolean => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!alive()) return;
+  process.kill(pid, signal);
+  await eventually(() => Promise.resolve(alive()), (a) => !a, 30_000, `the daemon of ${state} to stop`);
 }
 
 async function service(state: string, mirror = registry.url): Promise<ImageService> {
@@ -218,6 +251,7 @@ describe("pull", () => {
   });
 
   test("a pull killed with SIGKILL mid-download leaves no visible corrupt blob, and a re-pull succeeds", async () => {
+    // The pull runs in the daemon the CLI talks to: killing the CLI, then the daemon, kills it mid-download.
     // A mirror that passes everything through from the real registry but
     // stalls every layer blob half way, so the kill lands mid-download.
     let stalled!: () => void;
@@ -247,14 +281,14 @@ describe("pull", () => {
       await new Promise((r) => setTimeout(r, 200));
       child.kill("SIGKILL");
       expect(await exited).toBe("SIGKILL");
+      await stopDaemon(where.state, "SIGKILL");
       // Whatever is visible is whole; the half layer is at most an ingest file.
       await verifyBlobs(where.state);
       const layer = busybox.layout.images[0]!.layers[0]!.digest.slice(7);
       await expect(fs.access(path.join(where.state, "content", "blobs", "sha256", layer))).rejects.toThrow();
+      // The same state dir, now with a mirror that works: the daemon the next command starts reads it.
+      await fs.writeFile(where.config, JSON.stringify(daemonConfig(registry.url)));
       expect(cli(where, ["images", "-q"]).stdout).toBe("");
-
-      // The same state dir, now with a mirror that works.
-      await fs.writeFile(where.config, JSON.stringify({ "registry-mirrors": [registry.url], "x-tscompose-docker-hub-url": DEAD_HUB }));
       const again = cli(where, ["pull", "busybox"]);
       expect(again.code, again.stderr).toBe(0);
       expect(await verifyBlobs(where.state)).toBe(3);
@@ -485,6 +519,72 @@ describe("local images", () => {
     } finally {
       await secured.stop();
     }
+  });
+});
+
+/** A tar of the given files, in memory. */
+async function tarOf(files: { name: string; body: string | Buffer }[]): Promise<Buffer> {
+  const pack = tar.pack();
+  for (const f of files) pack.entry({ name: f.name }, f.body);
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of pack as unknown as AsyncIterable<Buffer>) chunks.push(c);
+  return Buffer.concat(chunks);
+}
+
+/** A docker save archive of one image whose only layer has these entries. */
+async function savedArchiveWithLayer(entries: { name: string; body: string }[]): Promise<Buffer> {
+  const layer = await tarOf(entries);
+  const diffId = `sha256:${createHash("sha256").update(layer).digest("hex")}`;
+  const config = JSON.stringify({ architecture: "amd64", os: "linux", config: {}, rootfs: { type: "layers", diff_ids: [diffId] } });
+  const configHex = createHash("sha256").update(config).digest("hex");
+  const manifest = JSON.stringify([{ Config: `${configHex}.json`, RepoTags: ["hostile/image:1"], Layers: ["l1/layer.tar"] }]);
+  return tarOf([
+    { name: `${configHex}.json`, body: config },
+    { name: "l1/layer.tar", body: layer },
+    { name: "manifest.json", body: manifest },
+  ]);
+}
+
+const daemonPid = async (state: string): Promise<number> => Number((await fs.readFile(path.join(state, "daemon.pid"), "utf8")).trim());
+
+describe("hostile uploads through the daemon", () => {
+  test("load refuses a breakout layer and a non-archive with a clear error, keeps nothing of them, and the daemon goes on", async () => {
+    const where = await stateDir();
+    expect(cli(where, ["pull", "-q", "busybox"]).code).toBe(0);
+    const pid = await daemonPid(where.state);
+
+    const breakout = path.join(where.dir, "breakout.tar");
+    await fs.writeFile(breakout, await savedArchiveWithLayer([{ name: "../escape", body: "out\n" }]));
+    const refused = cli(where, ["load", "-i", breakout]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/outside the layer/);
+    await expect(fs.access(path.join(where.state, "..", "escape"))).rejects.toThrow();
+
+    const garbage = path.join(where.dir, "garbage.tar");
+    await fs.writeFile(garbage, Buffer.alloc(64 << 10, 7));
+    const notTar = cli(where, ["load", "-i", garbage]);
+    expect(notTar.code).toBe(1);
+    expect(notTar.stderr).not.toBe("");
+
+    // The same daemon answers, with only what was there before.
+    expect(cli(where, ["images", "--format", "{{.Repository}}:{{.Tag}}"]).stdout).toBe("busybox:latest\n");
+    expect(await daemonPid(where.state)).toBe(pid);
+    process.kill(pid, 0);
+  });
+
+  test("an upload larger than the layer size limit is refused (413) as it streams, and the daemon goes on", async () => {
+    const where = await stateDir();
+    await fs.writeFile(where.config, JSON.stringify({ ...daemonConfig(registry.url), "x-tscompose-max-layer-size": 1 << 20 }));
+    const big = path.join(where.dir, "big.tar");
+    await fs.writeFile(big, await tarOf([{ name: "zeros", body: Buffer.alloc(3 << 20) }]));
+    const r = cli(where, ["load", "-i", big]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/larger than 1 MiB/);
+    const imported = cli(where, ["import", big, "big:1"]);
+    expect(imported.code).toBe(1);
+    expect(imported.stderr).toMatch(/larger than 1 MiB/);
+    expect(cli(where, ["images", "-q"])).toMatchObject({ code: 0, stdout: "" });
   });
 });
 

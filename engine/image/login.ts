@@ -49,7 +49,7 @@ export async function checkLogin(server: string | undefined, creds: RegistryCred
   const challenges = first.status === 401 && first.challenge ? parseChallenges(first.challenge) : [];
   const bearer = challenges.find((c) => c.scheme === "bearer");
   const refused = (): never => {
-    throw new EngineError("invalid", `login to ${endpoint.host} failed: unauthorized: incorrect username or password`);
+    throw new EngineError("unauthorized", `login to ${endpoint.host} failed: unauthorized: incorrect username or password`);
   };
   if (bearer?.params.realm) {
     const url = new URL(bearer.params.realm);

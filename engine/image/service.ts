@@ -7,14 +7,16 @@
 //                          (leases.ts), store.lock and users.lock
 //   <stateDir>/tmp         archives being loaded or imported
 //
-// It implements the engine's ImageBackend; the CLI's image commands use it
-// directly (see src/cli/engine-config.ts) until the daemon owns it. So two
-// processes may run it on one state dir at once: leases live on disk, and
+// It implements the engine's ImageBackend; the daemon serves the CLI's image
+// commands from the same instance (src/daemon/images-routes.ts). Still, two
+// processes may run it on one state dir at once (tests, tools, an embedder
+// beside a daemon): leases live on disk, and
 // store.lock (a flock, engine/sys/flock.ts) serializes taking a lease,
 // committing a record and collecting garbage across both. Every open service
 // holds users.lock shared; leftovers of killed writers (ingest files, unpacks
 // and removals cut short, spooled archives) are only cleaned by an open that
 // finds nobody else using the store (cleanLeftovers: the daemon's start).
+import { AsyncLocalStorage } from "node:async_hooks";
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { ensureStateDir } from "../sys/state-dir.js";
@@ -86,6 +88,7 @@ export class ImageService {
   readonly #tmp: string;
   readonly #storeLock: FileLock;
   readonly #users: FileLock;
+  readonly #asked: AsyncLocalStorage<CredentialLookup>;
 
   private constructor(parts: {
     stateDir: string;
@@ -98,6 +101,7 @@ export class ImageService {
     leases: Leases;
     storeLock: FileLock;
     users: FileLock;
+    asked: AsyncLocalStorage<CredentialLookup>;
   }) {
     this.stateDir = parts.stateDir;
     this.content = parts.content;
@@ -108,6 +112,7 @@ export class ImageService {
     this.#tmp = join(parts.stateDir, "tmp");
     this.#storeLock = parts.storeLock;
     this.#users = parts.users;
+    this.#asked = parts.asked;
     const inflight = new Map<string, LayerDownload>();
     this.#ctx = {
       content: this.content,
@@ -132,7 +137,10 @@ export class ImageService {
     const content = await LocalContentStore.open(join(opts.stateDir, "content"), { sync: opts.sync ?? true });
     const snapshotter = opts.snapshotter ?? new OverlaySnapshotter({ root: join(opts.stateDir, "snapshots"), unpack: { limits: config.layerLimits, ...opts.unpack } });
     const store = await ImageStore.open(join(opts.stateDir, "images"), { sync: opts.sync ?? true });
-    const credentials: CredentialLookup = opts.registry?.credentials ?? (await loadDockerCredentials({ warn: opts.warn }));
+    const own: CredentialLookup = opts.registry?.credentials ?? (await loadDockerCredentials({ warn: opts.warn }));
+    // A request's client may bring its user's logins (withCredentials): they come first, the daemon's own after.
+    const asked = new AsyncLocalStorage<CredentialLookup>();
+    const credentials: CredentialLookup = (host) => asked.getStore()?.(host) ?? own(host);
     const registry = new RegistryClient({
       hosts: config.hosts,
       ...(config.dockerHubUrl ? { dockerHubUrl: config.dockerHubUrl } : {}),
@@ -172,6 +180,7 @@ export class ImageService {
       leases,
       storeLock,
       users,
+      asked,
     });
     // The CLI's image commands use this service directly, not through the engine: the same readable full-disk errors.
     return withEngineErrors(service, opts.stateDir);
@@ -181,6 +190,14 @@ export class ImageService {
     await this.#storeLock.close();
     await this.#users.close();
     await this.registry.close();
+  }
+
+  /**
+   * Runs fn (a pull or a push) with a client's registry logins, as docker's
+   * X-Registry-Auth: the daemon serves users whose config.json is not its own.
+   */
+  withCredentials<T>(lookup: CredentialLookup, fn: () => Promise<T>): Promise<T> {
+    return this.#asked.run(lookup, fn);
   }
 
   // ---- pull

@@ -38,6 +38,19 @@ export function humanDuration(ms: number): string {
   return `${Math.floor(hours / 24 / 365)} years`;
 }
 
+const SIZE_UNITS = ["B", "kB", "MB", "GB", "TB", "PB"];
+
+/** Docker's units.HumanSizeWithPrecision: decimal units, `precision` significant digits, "1.049MB". */
+export function humanSize(bytes: number, precision = 4): string {
+  let size = bytes;
+  let unit = 0;
+  while (size >= 1000 && unit < SIZE_UNITS.length - 1) {
+    size /= 1000;
+    unit++;
+  }
+  return `${parseFloat(size.toPrecision(precision))}${SIZE_UNITS[unit]}`;
+}
+
 export function statusText(c: ContainerView, now = Date.now()): string {
   const since = (t: string | undefined): number => (t ? now - Date.parse(t) : 0);
   const health = c.health ? ` (${c.health === "starting" ? "health: starting" : c.health})` : "";

@@ -1,34 +1,48 @@
 // The image commands, as the docker CLI has them: pull, images (image ls),
 // image inspect, tag, rmi (image rm), image prune, save, load, push, import.
-// They run the image service in this process for now (engine-config.ts).
+// Each is a request to the daemon, which owns the image store (the routes:
+// src/daemon/images-routes.ts); progress comes back streamed and is drawn here.
 import { createReadStream, createWriteStream } from "node:fs";
 import { rename, unlink } from "node:fs/promises";
 import type { Readable } from "node:stream";
-import { familiarName, normalizedName, parseReference, referenceString } from "../../engine/content/reference.js";
-import type { ImageService } from "../../engine/image/service.js";
-import { humanSize, ProgressRenderer } from "../../engine/image/progress.js";
-import { shortDigest, unpackedSize, type ImageEntry } from "../../engine/image/types.js";
+import type { DockerConfigLocation, ImageImportResult, ImageInspectView, ImageLoadResult, ImageProgressMessage, ImagePruneResult, ImageRemoveResult, ImageRow } from "../daemon/api.js";
+import { DaemonError, type DaemonClient } from "../daemon/client.js";
 import type { ProjectOptions } from "../stack/load.js";
-import { openImageService } from "./engine-config.js";
 import { confirm } from "./confirm.js";
 import { CliError } from "./errors.js";
 import { applyTemplate, formatTemplate } from "./image-format.js";
+import { ProgressRenderer } from "./image-progress.js";
+import { daemon } from "./project-name.js";
 import { DRY_RUN_PREFIX } from "./progress.js";
-import { humanDuration, table } from "./format.js";
+import { humanDuration, humanSize, table } from "./format.js";
 
-async function withService<T>(fn: (svc: ImageService) => Promise<T>): Promise<T> {
-  const svc = await openImageService();
+/** The daemon's answer as the command's error: its message alone, exit code 1, as when the CLI ran the image service itself. */
+async function withDaemon<T>(fn: (client: DaemonClient) => Promise<T>): Promise<T> {
   try {
-    return await fn(svc);
+    return await fn(await daemon());
   } catch (err) {
     if (err instanceof CliError) throw err;
     throw new CliError(err instanceof Error ? err.message : String(err), 1, { cause: err });
-  } finally {
-    await svc.close();
   }
 }
 
-const inUse = (svc: ImageService) => (id: string) => svc.usedBySnapshots(id);
+/** Where this user's docker config.json is: the daemon reads the logins there for a pull or push, and login writes it. */
+export function dockerConfigLocation(env: NodeJS.ProcessEnv = process.env): DockerConfigLocation {
+  return { ...(env.DOCKER_CONFIG ? { dockerConfig: env.DOCKER_CONFIG } : {}), ...(env.HOME ? { home: env.HOME } : {}) };
+}
+
+/** Follows a pull's or push's stream to its end; returns the name to print last. */
+async function followProgress(messages: AsyncIterable<ImageProgressMessage>, onProgress?: (p: Extract<ImageProgressMessage, { type: "progress" }>) => void): Promise<string> {
+  for await (const m of messages) {
+    if (m.type === "progress") onProgress?.(m);
+    else if (m.type === "done") return m.name;
+    else throw new CliError(m.message);
+  }
+  throw new CliError("the daemon ended the stream without a result");
+}
+
+const pullStream = (client: DaemonClient, ref: string, platform: string | undefined): AsyncGenerator<ImageProgressMessage> =>
+  client.stream<ImageProgressMessage>("POST", "/images/pull", { ref, ...(platform ? { platform } : {}), auth: dockerConfigLocation() });
 
 // ---- pull
 
@@ -39,16 +53,9 @@ export interface PullFlags {
   dryRun?: boolean;
 }
 
-/** The reference as docker prints it after a pull: "docker.io/library/busybox:latest". */
-function pulledName(ref: string): string {
-  const r = parseReference(ref);
-  return r.digest !== undefined ? referenceString({ domain: r.domain, path: r.path, digest: r.digest }) : normalizedName(r);
-}
-
-async function pullOne(svc: ImageService, ref: string, flags: PullFlags): Promise<void> {
+async function pullOne(client: DaemonClient, ref: string, flags: PullFlags): Promise<void> {
   const renderer = new ProgressRenderer(process.stdout, { quiet: flags.quiet === true });
-  await svc.pull(ref, { ...(flags.platform ? { platform: flags.platform } : {}), onProgress: (p) => renderer.update(p) });
-  renderer.done(pulledName(ref));
+  renderer.done(await followProgress(pullStream(client, ref, flags.platform), (p) => renderer.update(p)));
 }
 
 /**
@@ -72,8 +79,8 @@ export async function runPull(project: ProjectOptions, names: string[], flags: P
   if (!services) {
     if (flags.dryRun) throw new CliError("--dry-run: only a stack's services can be pulled in dry run mode, not an image by name");
     if (names.length !== 1) throw new CliError(`"pull" requires exactly 1 image argument (got ${names.length})`);
-    return withService(async (svc) => {
-      await pullOne(svc, names[0] as string, flags);
+    return withDaemon(async (client) => {
+      await pullOne(client, names[0] as string, flags);
       return 0;
     });
   }
@@ -82,13 +89,13 @@ export async function runPull(project: ProjectOptions, names: string[], flags: P
     for (const s of wanted) if (!flags.quiet) process.stdout.write(s.image ? ` ${DRY_RUN_PREFIX} ${s.name} Pulled\n` : ` ${s.name} Skipped - No image to be pulled\n`);
     return 0;
   }
-  return withService(async (svc) => {
+  return withDaemon(async (client) => {
     const say = (line: string): void => {
       if (!flags.quiet) process.stdout.write(`${line}\n`);
     };
     const errors: string[] = [];
     // One pull per image, shared by the services that use it.
-    const pulls = new Map<string, Promise<void>>();
+    const pulls = new Map<string, Promise<string>>();
     await Promise.all(
       wanted.map(async (s) => {
         if (!s.image) {
@@ -99,7 +106,7 @@ export async function runPull(project: ProjectOptions, names: string[], flags: P
         say(` ${s.name} Pulling`);
         let pull = pulls.get(image);
         if (!pull) {
-          pull = svc.pull(image, flags.platform ? { platform: flags.platform } : {}).then(() => undefined);
+          pull = followProgress(pullStream(client, image, flags.platform));
           pulls.set(image, pull);
         }
         try {
@@ -126,7 +133,8 @@ export interface ImagesFlags {
   format?: string;
 }
 
-interface ImageRow {
+/** A row as docker images' --format sees it (Go template fields). */
+interface ImageFields {
   Repository: string;
   Tag: string;
   Digest: string;
@@ -140,50 +148,32 @@ interface ImageRow {
   Containers: string;
 }
 
-function rowsOf(entries: ImageEntry[], noTrunc: boolean, filter: string | undefined): ImageRow[] {
+/** "sha256:abc..." -> "abc..." (12 characters), Docker's short image ID. */
+const shortImageId = (id: string): string => id.replace(/^sha256:/, "").slice(0, 12);
+
+function fieldsOf(rows: ImageRow[], noTrunc: boolean): ImageFields[] {
   const now = Date.now();
-  const rows: ImageRow[] = [];
-  let match: ((repo: string, tag: string) => boolean) | undefined;
-  if (filter) {
-    const colon = filter.lastIndexOf(":");
-    const hasTag = colon > filter.lastIndexOf("/");
-    const repo = familiarName({ ...parseReference(hasTag ? filter.slice(0, colon) : filter), tag: undefined, digest: undefined });
-    const tag = hasTag ? filter.slice(colon + 1) : undefined;
-    match = (r, t) => r === repo && (tag === undefined || t === tag);
-  }
-  for (const { record, tags, digests } of entries) {
-    const created = record.created ? Date.parse(record.created) : NaN;
-    const base = {
-      ID: noTrunc ? record.id : shortDigest(record.id),
+  return rows.map((r) => {
+    const created = r.created ? Date.parse(r.created) : NaN;
+    return {
+      Repository: r.repository,
+      Tag: r.tag,
+      Digest: r.digest,
+      ID: noTrunc ? r.id : shortImageId(r.id),
       CreatedAt: Number.isNaN(created) ? "" : new Date(created).toISOString().replace("T", " ").replace(/\.\d+Z$/, " +0000 UTC"),
       CreatedSince: Number.isNaN(created) ? "N/A" : `${humanDuration(now - created)} ago`,
-      Size: humanSize(unpackedSize(record), 3),
-      VirtualSize: humanSize(unpackedSize(record), 3),
+      Size: humanSize(r.size, 3),
+      VirtualSize: humanSize(r.size, 3),
       SharedSize: "N/A",
       UniqueSize: "N/A",
       Containers: "N/A",
     };
-    const digestOf = (repo: string): string => digests.map((d) => parseReference(d)).find((d) => familiarName({ ...d, digest: undefined }) === repo)?.digest ?? "<none>";
-    const imageRows: ImageRow[] = [];
-    for (const t of tags) {
-      const ref = parseReference(t);
-      const repo = familiarName({ domain: ref.domain, path: ref.path });
-      imageRows.push({ ...base, Repository: repo, Tag: ref.tag ?? "latest", Digest: digestOf(repo) });
-    }
-    if (tags.length === 0) {
-      // Pulled by digest only: the repository with a <none> tag; nothing at all: <none> <none>.
-      const byRepo = new Map(digests.map((d) => parseReference(d)).map((d) => [familiarName({ domain: d.domain, path: d.path }), d.digest ?? "<none>"]));
-      for (const [repo, digest] of byRepo) imageRows.push({ ...base, Repository: repo, Tag: "<none>", Digest: digest });
-      if (byRepo.size === 0) imageRows.push({ ...base, Repository: "<none>", Tag: "<none>", Digest: "<none>" });
-    }
-    rows.push(...imageRows.filter((r) => !match || match(r.Repository, r.Tag)));
-  }
-  return rows;
+  });
 }
 
 export async function runImages(filter: string | undefined, flags: ImagesFlags): Promise<number> {
-  return withService(async (svc) => {
-    const rows = rowsOf(await svc.entries(), flags.noTrunc === true, filter);
+  return withDaemon(async (client) => {
+    const rows = fieldsOf(await client.json<ImageRow[]>("GET", `/images/rows${filter ? `?filter=${encodeURIComponent(filter)}` : ""}`), flags.noTrunc === true);
     let out: string;
     if (flags.quiet) {
       out = rows.map((r) => `${r.ID}\n`).join("");
@@ -207,13 +197,16 @@ export async function runImages(filter: string | undefined, flags: ImagesFlags):
 // ---- inspect, tag, rmi, prune
 
 export async function runImageInspect(names: string[], flags: { format?: string }): Promise<number> {
-  return withService(async (svc) => {
-    const found: unknown[] = [];
+  return withDaemon(async (client) => {
+    const found: ImageInspectView[] = [];
     const missing: string[] = [];
     for (const name of names) {
-      const info = await svc.inspect(name);
-      if (info) found.push(info);
-      else missing.push(name);
+      try {
+        found.push(await client.json<ImageInspectView>("GET", `/images/inspect?ref=${encodeURIComponent(name)}`));
+      } catch (err) {
+        if (!(err instanceof DaemonError && err.status === 404)) throw err;
+        missing.push(name);
+      }
     }
     if (flags.format) process.stdout.write(found.map((f) => `${applyTemplate(flags.format as string, f)}\n`).join(""));
     else process.stdout.write(`${JSON.stringify(found, null, 4)}\n`);
@@ -223,18 +216,18 @@ export async function runImageInspect(names: string[], flags: { format?: string 
 }
 
 export async function runTag(source: string, target: string): Promise<number> {
-  return withService(async (svc) => {
-    await svc.tag(source, target);
+  return withDaemon(async (client) => {
+    await client.json("POST", "/images/tag", { source, target });
     return 0;
   });
 }
 
 export async function runRmi(names: string[], flags: { force?: boolean }): Promise<number> {
-  return withService(async (svc) => {
+  return withDaemon(async (client) => {
     let status = 0;
     for (const name of names) {
       try {
-        const report = await svc.remove(name, { force: flags.force === true, inUse: inUse(svc) });
+        const { report } = await client.json<ImageRemoveResult>("POST", "/images/remove", { ref: name, force: flags.force === true });
         process.stdout.write(report.map((l) => `${l}\n`).join(""));
       } catch (err) {
         process.stderr.write(`Error: ${(err as Error).message}\n`);
@@ -250,12 +243,12 @@ export async function runImagePrune(flags: { all?: boolean; force?: boolean }): 
     const what = flags.all ? "all images without at least one container associated to them" : "all dangling images";
     if (!(await confirm(`WARNING! This will remove ${what}.\nAre you sure you want to continue? [y/N] `))) return 0;
   }
-  return withService(async (svc) => {
-    const { report, reclaimed } = await svc.prune({ all: flags.all === true, inUse: inUse(svc) });
+  return withDaemon(async (client) => {
+    const { report, reclaimedBytes } = await client.json<ImagePruneResult>("POST", `/images/prune${flags.all ? "?all=1" : ""}`);
     if (report.length > 0) {
       process.stdout.write(`Deleted Images:\n${report.map((l) => `${l.replace(/^(\w+):/, (_, w: string) => `${w.toLowerCase()}:`)}\n`).join("")}\n`);
     }
-    process.stdout.write(`Total reclaimed space: ${humanSize(reclaimed, 3)}\n`);
+    process.stdout.write(`Total reclaimed space: ${humanSize(reclaimedBytes, 3)}\n`);
     return 0;
   });
 }
@@ -265,15 +258,16 @@ export async function runImagePrune(flags: { all?: boolean; force?: boolean }): 
 export async function runSave(names: string[], flags: { output?: string }): Promise<number> {
   if (names.length === 0) throw new CliError('"save" requires at least 1 argument');
   if (!flags.output && process.stdout.isTTY) throw new CliError("cowardly refusing to save to a terminal. Use the -o flag or redirect");
-  return withService(async (svc) => {
+  const path = `/images/save?${names.map((n) => `ref=${encodeURIComponent(n)}`).join("&")}`;
+  return withDaemon(async (client) => {
     if (!flags.output) {
-      await svc.save(names, process.stdout);
+      await client.bytes("GET", path, process.stdout);
       return 0;
     }
     // Never leave half an archive under the name asked for.
     const tmp = `${flags.output}.tmp-${process.pid}`;
     try {
-      await svc.save(names, createWriteStream(tmp));
+      await client.bytes("GET", path, createWriteStream(tmp));
       await rename(tmp, flags.output);
     } catch (err) {
       await unlink(tmp).catch(() => undefined);
@@ -285,9 +279,9 @@ export async function runSave(names: string[], flags: { output?: string }): Prom
 
 export async function runLoad(flags: { input?: string; quiet?: boolean }): Promise<number> {
   if (!flags.input && process.stdin.isTTY) throw new CliError("requested load from stdin, but stdin is empty");
-  return withService(async (svc) => {
+  return withDaemon(async (client) => {
     const input: Readable = flags.input ? createReadStream(flags.input) : process.stdin;
-    const result = await svc.load(input);
+    const result = await client.upload<ImageLoadResult>("POST", "/images/load", input);
     // -q only silences progress; the loaded names are the command's answer.
     process.stdout.write(result.messages.map((m) => `${m}\n`).join(""));
     return 0;
@@ -295,23 +289,23 @@ export async function runLoad(flags: { input?: string; quiet?: boolean }): Promi
 }
 
 export async function runPush(name: string, flags: { quiet?: boolean }): Promise<number> {
-  return withService(async (svc) => {
+  return withDaemon(async (client) => {
     const renderer = new ProgressRenderer(process.stdout, { quiet: flags.quiet === true });
-    await svc.push(name, { onProgress: (p) => renderer.update(p) });
-    if (flags.quiet) renderer.done(familiarName(parseReference(name)));
+    const pushed = await followProgress(client.stream<ImageProgressMessage>("POST", "/images/push", { ref: name, auth: dockerConfigLocation() }), (p) => renderer.update(p));
+    if (flags.quiet) renderer.done(pushed);
     return 0;
   });
 }
 
 export async function runImport(file: string, ref: string | undefined, flags: { change?: string[]; message?: string; platform?: string }): Promise<number> {
-  return withService(async (svc) => {
+  const query = new URLSearchParams();
+  if (ref !== undefined) query.set("ref", ref);
+  if (flags.message !== undefined) query.set("message", flags.message);
+  if (flags.platform !== undefined) query.set("platform", flags.platform);
+  for (const c of flags.change ?? []) query.append("change", c);
+  return withDaemon(async (client) => {
     const input: Readable = file === "-" ? process.stdin : createReadStream(file);
-    const id = await svc.import(input, {
-      ...(ref !== undefined ? { ref } : {}),
-      ...(flags.message !== undefined ? { message: flags.message } : {}),
-      ...(flags.platform !== undefined ? { platform: flags.platform } : {}),
-      changes: flags.change ?? [],
-    });
+    const { id } = await client.upload<ImageImportResult>("POST", `/images/import?${query.toString()}`, input);
     process.stdout.write(`${id}\n`);
     return 0;
   });

@@ -1,34 +1,13 @@
-// `tscompose login` and `logout`, writing the docker CLI's config.json
-// ($DOCKER_CONFIG/config.json, else ~/.docker/config.json) the way it does:
-// auths["<registry>"] = {"auth": base64("user:password")}, Docker Hub under
-// "https://index.docker.io/v1/", every other key of the file kept. The
-// credentials are checked against the registry before they are stored.
-import { mkdir, readFile } from "node:fs/promises";
-import { dirname } from "node:path";
+// `tscompose login` and `logout`. The daemon checks the credentials against
+// the registry (with its registry config: mirrors, insecure registries) and
+// writes them to this user's docker config.json ($DOCKER_CONFIG/config.json,
+// else ~/.docker/config.json) the way the docker CLI does (see
+// src/daemon/registry-login.ts); here the flags and the prompts.
 import { createInterface } from "node:readline";
-import { dockerConfigPath } from "../../engine/content/credentials.js";
-import { writeFileAtomic } from "../../engine/sys/atomic-file.js";
-import { checkLogin, loginServer } from "../../engine/image/login.js";
-import { engineLocation } from "./engine-config.js";
+import type { LoginResult, LogoutResult } from "../daemon/api.js";
 import { CliError } from "./errors.js";
-
-type DockerConfig = { auths?: Record<string, Record<string, unknown>> } & Record<string, unknown>;
-
-async function readConfig(file: string): Promise<DockerConfig> {
-  try {
-    const parsed: unknown = JSON.parse(await readFile(file, "utf8"));
-    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("not a JSON object");
-    return parsed as DockerConfig;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return {};
-    throw new CliError(`${file}: ${(err as Error).message}`, 1, { cause: err });
-  }
-}
-
-async function writeConfig(file: string, config: DockerConfig): Promise<void> {
-  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  await writeFileAtomic(file, `${JSON.stringify(config, null, "\t")}\n`);
-}
+import { dockerConfigLocation } from "./images.js";
+import { daemon } from "./project-name.js";
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];
@@ -72,37 +51,26 @@ export async function runLogin(server: string | undefined, flags: LoginFlags): P
   password ??= await prompt("Password: ", true);
   if (!username || !password) throw new CliError("Error: Cannot perform an interactive login from a non TTY device, or username/password is empty");
 
-  const { readEngineConfig } = await import("../../engine/config.js");
-  const config = readEngineConfig(engineLocation().configFile);
+  const client = await daemon();
+  let result: LoginResult;
   try {
-    await checkLogin(server, { username, password }, { hosts: config.hosts, ...(config.dockerHubUrl ? { dockerHubUrl: config.dockerHubUrl } : {}) });
+    result = await client.json<LoginResult>("POST", "/auth/login", { ...(server !== undefined ? { server } : {}), username, password, auth: dockerConfigLocation() });
   } catch (err) {
-    throw new CliError(`Error response from registry: ${(err as Error).message}`, 1, { cause: err });
+    throw new CliError((err as Error).message, 1, { cause: err });
   }
-  const file = dockerConfigPath();
-  const docker = await readConfig(file);
-  const { key } = loginServer(server);
-  docker.auths = { ...(docker.auths ?? {}), [key]: { auth: Buffer.from(`${username}:${password}`).toString("base64") } };
-  await writeConfig(file, docker);
-  process.stderr.write(`WARNING! Your password will be stored unencrypted in ${file}.\n`);
+  process.stderr.write(`WARNING! Your password will be stored unencrypted in ${result.file}.\n`);
   process.stdout.write("Login Succeeded\n");
   return 0;
 }
 
 export async function runLogout(server: string | undefined): Promise<number> {
-  const file = dockerConfigPath();
-  const docker = await readConfig(file);
-  const { key, domain } = loginServer(server);
-  // Entries written by other tools may carry a scheme or a path: any spelling of the host counts.
-  const matching = Object.keys(docker.auths ?? {}).filter((k) => loginServer(k).key === key);
-  if (matching.length === 0) {
-    process.stdout.write(`Not logged in to ${domain === "docker.io" ? key : domain}\n`);
-    return 0;
+  const client = await daemon();
+  let result: LogoutResult;
+  try {
+    result = await client.json<LogoutResult>("POST", "/auth/logout", { ...(server !== undefined ? { server } : {}), auth: dockerConfigLocation() });
+  } catch (err) {
+    throw new CliError((err as Error).message, 1, { cause: err });
   }
-  process.stdout.write(`Removing login credentials for ${domain === "docker.io" ? key : domain}\n`);
-  const auths = { ...(docker.auths ?? {}) };
-  for (const k of matching) delete auths[k];
-  docker.auths = auths;
-  await writeConfig(file, docker);
+  process.stdout.write(result.removed ? `Removing login credentials for ${result.name}\n` : `Not logged in to ${result.name}\n`);
   return 0;
 }

@@ -6,9 +6,8 @@ import type { DaemonClient } from "../daemon/client.js";
 import { DaemonError } from "../daemon/client.js";
 import { confirm } from "./confirm.js";
 import { CliError } from "./errors.js";
-import { table } from "./format.js";
+import { humanSize, table } from "./format.js";
 import { applyTemplate } from "./image-format.js";
-import { humanSize } from "../../engine/image/progress.js";
 
 export interface ListFlags {
   quiet?: boolean;

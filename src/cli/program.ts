@@ -93,10 +93,7 @@ function addProjectFlags(cmd: Command): void {
   }
 }
 
-/**
- * The image commands of the docker CLI. They run the image service in this
- * process for now (src/cli/engine-config.ts); the daemon takes them over later.
- */
+/** The image commands of the docker CLI: requests to the daemon, which owns the image store (src/cli/images.ts). */
 function addImageCommands(program: Command): void {
   const pull = (cmd: Command): Command =>
     cmd

@@ -1,9 +1,8 @@
 // `tscompose system df` (docker's TYPE TOTAL ACTIVE SIZE RECLAIMABLE) and
 // `system prune`, through the daemon.
 import type { DiskUsageRow, SystemPruneResult } from "../daemon/api.js";
-import { humanSize } from "../../engine/image/progress.js";
 import { confirm } from "./confirm.js";
-import { table } from "./format.js";
+import { humanSize, table } from "./format.js";
 import { applyTemplate } from "./image-format.js";
 import { daemon } from "./project-name.js";
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { downRequest } from "../cli/down.js";
+import { dockerConfigLocation } from "../cli/images.js";
 import { upRequest } from "../cli/up.js";
 import type { ProjectOptions } from "../stack/load.js";
 import type { CopyRequest, ExecRequest, ExportRequest, RunRequest, UpRequest } from "./api.js";
@@ -124,5 +125,16 @@ describe("the request schemas refuse wrong bodies, naming the key", () => {
     rejects("VolumeCreateRequest", { opts: {} }, /unknown key "opts"/);
     rejects("NetworkCreateRequest", { driver: "bridge" }, /must have required property 'name'/);
     rejects("NetworkCreateRequest", { name: "n", internal: "yes" }, /\/internal must be boolean/);
+  });
+  it("the image verbs: what the CLI sends passes, a missing reference, an empty password or an unknown key does not", () => {
+    const auth = dockerConfigLocation({ DOCKER_CONFIG: "/home/u/.docker", HOME: "/home/u" });
+    expect(checkRequest("ImagePullRequest", wire({ ref: "busybox", platform: "linux/amd64", auth })).auth).toEqual({ dockerConfig: "/home/u/.docker", home: "/home/u" });
+    expect(checkRequest("ImagePushRequest", wire({ ref: "localhost:5000/a:1", auth: dockerConfigLocation({}) })).ref).toBe("localhost:5000/a:1");
+    expect(checkRequest("ImageTagRequest", { source: "a", target: "b:1" }).target).toBe("b:1");
+    expect(checkRequest("LogoutRequest", { auth })).toEqual({ auth });
+    rejects("ImagePullRequest", { ref: "" }, /\/ref must NOT have fewer than 1 characters/);
+    rejects("ImagePullRequest", { ref: "busybox", auth: { path: "/etc/shadow" } }, /\/auth: unknown key "path"/);
+    rejects("ImageRemoveRequest", { ref: "a", force: "yes" }, /\/force must be boolean/);
+    rejects("LoginRequest", { username: "u", password: "" }, /\/password must NOT have fewer than 1 characters/);
   });
 });

@@ -12,6 +12,7 @@ import { Ajv } from "ajv";
 import type { ErrorObject, ValidateFunction } from "ajv";
 import { MAX_TIMEOUT_MS } from "../../engine/timeout.js";
 import type { CopyRequest, DownRequest, ExecRequest, ExportRequest, NetworkCreateRequest, PortBinding, ProjectRef, RunRequest, UpRequest, VolumeCreateRequest } from "./api.js";
+import type { DockerConfigLocation, ImagePullRequest, ImagePushRequest, ImageRemoveRequest, ImageTagRequest, LoginRequest, LogoutRequest } from "./api.js";
 import { HttpError } from "./http.js";
 
 
@@ -168,6 +169,57 @@ export const networkCreateRequestSchema = {
   properties: { name: str, driver: str, subnet: str, gateway: str, internal: bool, labels: stringMap },
 } as const;
 
+// --- images
+
+export const dockerConfigLocationSchema = {
+  type: "object",
+  additionalProperties: false,
+  properties: { dockerConfig: str, home: str },
+} as const;
+
+const reference = { type: "string", minLength: 1 } as const;
+
+export const imagePullRequestSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["ref"],
+  properties: { ref: reference, platform: str, auth: dockerConfigLocationSchema },
+} as const;
+
+export const imagePushRequestSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["ref"],
+  properties: { ref: reference, auth: dockerConfigLocationSchema },
+} as const;
+
+export const imageTagRequestSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["source", "target"],
+  properties: { source: reference, target: reference },
+} as const;
+
+export const imageRemoveRequestSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["ref"],
+  properties: { ref: reference, force: bool },
+} as const;
+
+export const loginRequestSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["username", "password"],
+  properties: { server: str, username: reference, password: reference, auth: dockerConfigLocationSchema },
+} as const;
+
+export const logoutRequestSchema = {
+  type: "object",
+  additionalProperties: false,
+  properties: { server: str, auth: dockerConfigLocationSchema },
+} as const;
+
 const SCHEMAS = {
   UpRequest: upRequestSchema,
   DownRequest: downRequestSchema,
@@ -177,6 +229,12 @@ const SCHEMAS = {
   ExportRequest: exportRequestSchema,
   VolumeCreateRequest: volumeCreateRequestSchema,
   NetworkCreateRequest: networkCreateRequestSchema,
+  ImagePullRequest: imagePullRequestSchema,
+  ImagePushRequest: imagePushRequestSchema,
+  ImageTagRequest: imageTagRequestSchema,
+  ImageRemoveRequest: imageRemoveRequestSchema,
+  LoginRequest: loginRequestSchema,
+  LogoutRequest: logoutRequestSchema,
 } as const;
 
 export interface WireTypes {
@@ -188,6 +246,12 @@ export interface WireTypes {
   ExportRequest: ExportRequest;
   VolumeCreateRequest: VolumeCreateRequest;
   NetworkCreateRequest: NetworkCreateRequest;
+  ImagePullRequest: ImagePullRequest;
+  ImagePushRequest: ImagePushRequest;
+  ImageTagRequest: ImageTagRequest;
+  ImageRemoveRequest: ImageRemoveRequest;
+  LoginRequest: LoginRequest;
+  LogoutRequest: LogoutRequest;
 }
 
 // Compiled on first use: a daemon that serves only reads pays nothing at start-up.
@@ -231,4 +295,31 @@ export const SCHEMAS_MATCH_TYPES: {
   export: Same<Props<typeof exportRequestSchema>, keyof ExportRequest>;
   volumeCreate: Same<Props<typeof volumeCreateRequestSchema>, keyof VolumeCreateRequest>;
   networkCreate: Same<Props<typeof networkCreateRequestSchema>, keyof NetworkCreateRequest>;
-} = { project: true, up: true, upOptions: true, down: true, downOptions: true, exec: true, run: true, port: true, copy: true, export: true, volumeCreate: true, networkCreate: true };
+  dockerConfigLocation: Same<Props<typeof dockerConfigLocationSchema>, keyof DockerConfigLocation>;
+  imagePull: Same<Props<typeof imagePullRequestSchema>, keyof ImagePullRequest>;
+  imagePush: Same<Props<typeof imagePushRequestSchema>, keyof ImagePushRequest>;
+  imageTag: Same<Props<typeof imageTagRequestSchema>, keyof ImageTagRequest>;
+  imageRemove: Same<Props<typeof imageRemoveRequestSchema>, keyof ImageRemoveRequest>;
+  login: Same<Props<typeof loginRequestSchema>, keyof LoginRequest>;
+  logout: Same<Props<typeof logoutRequestSchema>, keyof LogoutRequest>;
+} = {
+  project: true,
+  up: true,
+  upOptions: true,
+  down: true,
+  downOptions: true,
+  exec: true,
+  run: true,
+  port: true,
+  copy: true,
+  export: true,
+  volumeCreate: true,
+  networkCreate: true,
+  dockerConfigLocation: true,
+  imagePull: true,
+  imagePush: true,
+  imageTag: true,
+  imageRemove: true,
+  login: true,
+  logout: true,
+};

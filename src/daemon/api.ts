@@ -509,3 +509,130 @@ export interface SystemPruneResult {
   images: string[];
   reclaimedBytes: number;
 }
+
+// --- images
+// pull, push, images, image inspect, tag, rmi, image prune, save, load, import,
+// login and logout: the docker CLI's image verbs, served by the daemon that
+// owns the image store. Plain wire shapes, built from the engine's image types
+// in one place (src/daemon/image-views.ts); nothing here comes from engine/.
+
+/**
+ * Where the client's docker config.json is ($DOCKER_CONFIG, else $HOME/.docker),
+ * from the client's environment: a pull or push uses the credentials the user
+ * logged in with, and login and logout write that file, as the docker CLI does.
+ */
+export interface DockerConfigLocation {
+  dockerConfig?: string;
+  home?: string;
+}
+
+/** POST /images/pull: an NDJSON stream of ImageProgressMessage. */
+export interface ImagePullRequest {
+  ref: string;
+  platform?: string;
+  auth?: DockerConfigLocation;
+}
+
+/** POST /images/push: an NDJSON stream of ImageProgressMessage. */
+export interface ImagePushRequest {
+  ref: string;
+  auth?: DockerConfigLocation;
+}
+
+/**
+ * One line of a pull's or push's progress, as docker's jsonmessage has them
+ * (id: a short layer digest, or "" for whole-image lines); then "done" with the
+ * name the docker CLI prints last, or "error".
+ */
+export type ImageProgressMessage =
+  | { type: "progress"; id: string; status: string; current?: number; total?: number }
+  | { type: "done"; name: string }
+  | { type: "error"; message: string; code?: string };
+
+/** GET /images/rows?filter=REF: one row per repository:tag of each image (docker images), newest image first. */
+export interface ImageRow {
+  /** "sha256:<hex>", the image ID. */
+  id: string;
+  /** Familiar repository ("busybox", "example.com/team/app"), or "<none>". */
+  repository: string;
+  tag: string;
+  /** The repository's digest ("sha256:..."), or "<none>". */
+  digest: string;
+  /** ISO 8601, or undefined when the image does not say. */
+  created: string | undefined;
+  /** Unpacked bytes: the SIZE docker shows. */
+  size: number;
+}
+
+/** GET /images/inspect?ref=REF: docker image inspect's object for one image, as docker prints it (404: no such image). */
+export type ImageInspectView = Record<string, unknown>;
+
+/** POST /images/tag: docker tag SOURCE TARGET. */
+export interface ImageTagRequest {
+  source: string;
+  target: string;
+}
+
+/** POST /images/remove: docker rmi of one image. */
+export interface ImageRemoveRequest {
+  ref: string;
+  force?: boolean;
+}
+
+/** docker's lines: "Untagged: REF", "Deleted: sha256:...". */
+export interface ImageRemoveResult {
+  report: string[];
+}
+
+/** POST /images/prune?all=1: docker's "untagged:"/"deleted:" lines and the bytes freed. */
+export interface ImagePruneResult {
+  report: string[];
+  reclaimedBytes: number;
+}
+
+/** POST /images/load (the body is the tar): "Loaded image: busybox:latest" lines. */
+export interface ImageLoadResult {
+  messages: string[];
+}
+
+/** POST /images/import?ref=&message=&platform=&change= (the body is the tar): the new image's ID. */
+export interface ImageImportResult {
+  id: string;
+}
+
+/** POST /auth/login: the credentials are checked against the registry, then stored in the user's config.json. */
+export interface LoginRequest {
+  server?: string;
+  username: string;
+  password: string;
+  auth?: DockerConfigLocation;
+}
+
+export interface LoginResult {
+  /** The config.json written (the CLI warns that the password is stored there unencrypted). */
+  file: string;
+}
+
+/** POST /auth/logout. */
+export interface LogoutRequest {
+  server?: string;
+  auth?: DockerConfigLocation;
+}
+
+export interface LogoutResult {
+  /** Whether there were credentials to remove. */
+  removed: boolean;
+  /** The registry as docker names it in its answer ("localhost:5000", or Docker Hub's key). */
+  name: string;
+}
+
+/** GET /stacks/:name/images: the stack's `images` (docker compose images), one row per container. */
+export interface StackImageRow {
+  ContainerName: string;
+  Repository: string;
+  Tag: string;
+  /** The image ID ("sha256:..."). */
+  ID: string;
+  /** Unpacked bytes, 0 when the image is gone. */
+  Size: number;
+}

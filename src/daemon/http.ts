@@ -4,6 +4,7 @@
 // query values), each of which answers 400 on bad input instead of throwing
 // something the server cannot map to a status.
 
+import type { ServerResponse } from "node:http";
 import type { Writable } from "node:stream";
 import { kindOf } from "../../engine/errors.js";
 import type { ErrorKind, KindedError } from "../../engine/errors.js";
@@ -154,4 +155,19 @@ export function drained(stream: Writable): Promise<void> {
     stream.on("drain", done);
     stream.on("close", done);
   });
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify(body));
+}
+
+/**
+ * Starts an NDJSON stream; returns a writer that survives a client hanging up.
+ * It returns false when the client is not keeping up (the socket's buffer is
+ * full): a producer that can wait must then await drained(res).
+ */
+export function stream(res: ServerResponse): (m: unknown) => boolean {
+  res.writeHead(200, { "content-type": "application/x-ndjson" });
+  return (m) => !res.destroyed && res.write(`${JSON.stringify(m)}\n`);
 }

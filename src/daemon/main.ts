@@ -5,7 +5,7 @@
 // each has its own monitor (conmon) and outlives us.
 import { readFileSync, rmSync } from "node:fs";
 import type { Server } from "node:http";
-import { createEngine } from "../../engine/index.js";
+import { openEmbeddedEngine } from "../../engine/index.js";
 import { writeFileAtomicSync } from "../../engine/sys/atomic-file.js";
 import { isRunning } from "../../engine/sys/proc.js";
 import { ensureStateDir } from "../../engine/sys/state-dir.js";
@@ -48,7 +48,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   log.info("daemon starting", { pid: process.pid, stateDir: paths.stateDir, socket: paths.socket });
   if (tightened.length > 0) log.warn("state dir modes tightened (other users could read or enter it)", { changed: tightened });
 
-  const engine = await createEngine({
+  const { engine, images } = await openEmbeddedEngine({
     kind: "embedded",
     stateDir: paths.stateDir,
     configFile: paths.configFile,
@@ -74,6 +74,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       controller,
       log,
       version: opts.version,
+      images,
       subscribe: (l) => {
         listeners.add(l);
         return () => listeners.delete(l);

@@ -23,7 +23,9 @@ import { listenPrivately } from "./socket.js";
 import { ObjectService } from "./objects.js";
 import { systemDiskUsage } from "./disk-usage.js";
 import { systemPrune } from "./system-prune.js";
-import { HttpError, decodeParam, drained, errorBody, queryFlag, queryValue, readJsonBody, requestUrl, statusOf } from "./http.js";
+import { HttpError, decodeParam, drained, errorBody, queryFlag, queryValue, readJsonBody, requestUrl, sendJson, statusOf, stream } from "./http.js";
+import { imageRoutes } from "./images-routes.js";
+import type { ImageService } from "../../engine/image/service.js";
 import { pendingChange, stackDetail, statsOf } from "./stack-inspect.js";
 import type { ContainerWaitResponse, DaemonEvent, PingResponse, StreamMessage } from "./api.js";
 import { containerInspect, containerStats, containerTop, logEntry } from "./to-wire.js";
@@ -35,9 +37,11 @@ export interface ServerContext {
   log: Logger;
   version: string;
   subscribe(listener: (e: DaemonEvent) => void): () => void;
+  /** The engine's image service, for the image verbs (images-routes.ts); absent: those routes answer 404. */
+  images?: ImageService;
 }
 
-type Handler = (req: IncomingMessage, res: ServerResponse, params: string[], query: URLSearchParams) => Promise<void>;
+export type Handler = (req: IncomingMessage, res: ServerResponse, params: string[], query: URLSearchParams) => Promise<void>;
 
 export function startServer(socket: string, ctx: ServerContext, group?: number): Promise<Server> {
   // Streams that end only when the client hangs up (events, logs -f): a
@@ -99,21 +103,6 @@ function parseMillis(text: string): number {
   return Number(text);
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { "content-type": "application/json" });
-  res.end(JSON.stringify(body));
-}
-
-/**
- * Starts an NDJSON stream; returns a writer that survives a client hanging up.
- * It returns false when the client is not keeping up (the socket's buffer is
- * full): a producer that can wait must then await drained(res).
- */
-function stream(res: ServerResponse): (m: unknown) => boolean {
-  res.writeHead(200, { "content-type": "application/x-ndjson" });
-  return (m) => !res.destroyed && res.write(`${JSON.stringify(m)}\n`);
-}
-
 /**
  * Events cannot wait for a slow reader: they happen anyway. A subscriber that
  * has this much unread is cut off (its client reconnects, as the TUI does)
@@ -169,6 +158,7 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
   };
 
   return [
+    ...(ctx.images ? imageRoutes({ engine, images: ctx.images, controller, warn: (message, fields) => ctx.log.warn(message, fields) }, r) : []),
     ...objectRoutes(engine, objects, r),
     r("POST", "/system/prune", async (_req, res, _p, q) => sendJson(res, 200, await systemPrune(controller, objects, { all: queryFlag(q, "all"), volumes: queryFlag(q, "volumes") }))),
     r("GET", "/ping", (_req, res) => Promise.resolve(sendJson(res, 200, { version: ctx.version, pid: process.pid, engine: engine.kind } satisfies PingResponse))),

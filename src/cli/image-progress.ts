@@ -6,20 +6,13 @@
 // - quiet: nothing but the final reference.
 // Messages without a layer ID ("Digest: ...") are ordinary lines, and end the
 // block of layer lines above them, as in docker.
-import type { PullProgress } from "../types.js";
+// The daemon sends the engine's progress events as they are (api.ts
+// ImageProgressMessage); drawing them is the client's business.
+import type { ImageProgressMessage } from "../daemon/api.js";
+import { humanSize } from "./format.js";
 
-const UNITS = ["B", "kB", "MB", "GB", "TB", "PB"];
-
-/** Docker's units.HumanSizeWithPrecision: decimal units, `precision` significant digits, "1.049MB". */
-export function humanSize(bytes: number, precision = 4): string {
-  let size = bytes;
-  let unit = 0;
-  while (size >= 1000 && unit < UNITS.length - 1) {
-    size /= 1000;
-    unit++;
-  }
-  return `${parseFloat(size.toPrecision(precision))}${UNITS[unit]}`;
-}
+/** One progress line of a pull or push, as the daemon streams it. */
+export type LayerProgress = Omit<Extract<ImageProgressMessage, { type: "progress" }>, "type">;
 
 /** "[=========>        ]  1.049MB/2.1MB", the bar only on wide terminals, as docker does. */
 export function progressBar(current: number, total: number | undefined, columns: number): string {
@@ -56,7 +49,7 @@ export class ProgressRenderer {
     this.#columns = opts.columns ?? stream.columns ?? 80;
   }
 
-  update(p: PullProgress): void {
+  update(p: LayerProgress): void {
     if (this.#quiet) return;
     if (p.id === "" || !this.#isLayerId(p)) {
       this.#lines = new Map();
@@ -89,7 +82,7 @@ export class ProgressRenderer {
   }
 
   // "latest: Pulling from library/busybox" has an ID but is a heading, not a layer line.
-  #isLayerId(p: PullProgress): boolean {
+  #isLayerId(p: LayerProgress): boolean {
     return !p.status.startsWith("Pulling from ") && !p.status.startsWith("The push refers to");
   }
 }

@@ -1,6 +1,7 @@
 import { Writable } from "node:stream";
 import { describe, expect, test } from "vitest";
-import { humanSize, progressBar, ProgressRenderer } from "./progress.js";
+import { humanSize } from "./format.js";
+import { progressBar, ProgressRenderer } from "./image-progress.js";
 
 function sink(): { out: Writable & { isTTY?: boolean }; text: () => string } {
   let text = "";

@@ -1,0 +1,180 @@
+// The image verbs of the docker CLI as daemon routes (wire types: api.ts
+// "--- images"). The daemon is the one process with the image store open:
+// pulls and removals go through the Engine (events, "in use by a container"),
+// the verbs the Engine interface has no word for (tag, save, load, push,
+// import, docker's inspect) through the same image service inside it.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { Transform, Writable, type Readable, type TransformCallback } from "node:stream";
+import type { ImageService } from "../../engine/image/service.js";
+import { formatLimit } from "../../engine/content/limits.js";
+import type { Engine } from "../../engine/types.js";
+import type { ImageImportResult, ImageLoadResult, ImageProgressMessage, ImagePruneResult, ImageRemoveResult, ImageRow, StackImageRow } from "./api.js";
+import { checkRequest } from "./api-schema.js";
+import type { StackController } from "./controller.js";
+import { HttpError, drained, queryFlag, readJsonBody, sendJson, stream } from "./http.js";
+import { imageRows, progressMessage, pulledName, pushedName, stackImageRows } from "./image-views.js";
+import { clientCredentials, login, logout } from "./registry-login.js";
+import type { Handler } from "./server.js";
+
+type Route = [string, RegExp, Handler];
+type RouteMaker = (method: string, path: string, h: Handler) => Route;
+
+export interface ImageRoutesContext {
+  engine: Engine;
+  images: ImageService;
+  controller: StackController;
+  warn: (message: string, fields?: Record<string, unknown>) => void;
+}
+
+export function imageRoutes(ctx: ImageRoutesContext, r: RouteMaker): Route[] {
+  const { engine, images, controller } = ctx;
+  const warn = (message: string): void => ctx.warn("registry credentials", { message });
+  return [
+    r("POST", "/images/pull", async (req, res) => {
+      const body = checkRequest("ImagePullRequest", await readJsonBody(req));
+      const credentials = await clientCredentials(body.auth, warn);
+      await progressStream(res, async (emit, signal) => {
+        const pull = (): Promise<unknown> => engine.pullImage(body.ref, { ...(body.platform ? { platform: body.platform } : {}), onProgress: (p) => emit(progressMessage(p)), signal });
+        await (credentials ? images.withCredentials(credentials, pull) : pull());
+        return pulledName(body.ref);
+      });
+    }),
+    r("POST", "/images/push", async (req, res) => {
+      const body = checkRequest("ImagePushRequest", await readJsonBody(req));
+      const credentials = await clientCredentials(body.auth, warn);
+      await progressStream(res, async (emit) => {
+        const push = (): Promise<unknown> => images.push(body.ref, { onProgress: (p) => emit(progressMessage(p)) });
+        await (credentials ? images.withCredentials(credentials, push) : push());
+        return pushedName(body.ref);
+      });
+    }),
+    r("GET", "/images/rows", async (_req, res, _p, q) => sendJson(res, 200, imageRows(await images.entries(), q.get("filter") ?? undefined) satisfies ImageRow[])),
+    r("GET", "/images/inspect", async (_req, res, _p, q) => {
+      const ref = requiredQuery(q, "ref");
+      const found = await images.inspect(ref);
+      if (!found) sendJson(res, 404, { message: `No such image: ${ref}` });
+      else sendJson(res, 200, found);
+    }),
+    r("POST", "/images/tag", async (req, res) => {
+      const body = checkRequest("ImageTagRequest", await readJsonBody(req));
+      await images.tag(body.source, body.target);
+      sendJson(res, 200, { ok: true });
+    }),
+    r("POST", "/images/remove", async (req, res) => {
+      const body = checkRequest("ImageRemoveRequest", await readJsonBody(req));
+      sendJson(res, 200, { report: await engine.removeImage(body.ref, { force: body.force === true }) } satisfies ImageRemoveResult);
+    }),
+    r("POST", "/images/prune", async (_req, res, _p, q) => {
+      if (!engine.pruneImages) throw new HttpError(501, `the ${engine.kind} engine cannot prune images`);
+      const { report, reclaimed } = await engine.pruneImages({ all: queryFlag(q, "all") });
+      sendJson(res, 200, { report, reclaimedBytes: reclaimed } satisfies ImagePruneResult);
+    }),
+    r("GET", "/images/save", async (_req, res, _p, q) => {
+      const refs = q.getAll("ref");
+      if (refs.length === 0) throw new HttpError(400, "save: at least one ?ref= is required");
+      const out = new TarResponse(res);
+      try {
+        await images.save(refs, out);
+      } catch (err) {
+        // Past the first byte the answer cannot become an error any more: cut it, so the client's tar is not taken as whole.
+        if (res.headersSent) res.destroy(err as Error);
+        else throw err;
+      }
+    }),
+    r("POST", "/images/load", async (req, res) => {
+      const { messages } = await boundedUpload(req, images.config.layerLimits.maxSize, (body) => images.load(body));
+      sendJson(res, 200, { messages } satisfies ImageLoadResult);
+    }),
+    r("POST", "/images/import", async (req, res, _p, q) => {
+      const ref = q.get("ref") ?? undefined;
+      const message = q.get("message") ?? undefined;
+      const platform = q.get("platform") ?? undefined;
+      const id = await boundedUpload(req, images.config.layerLimits.maxSize, (body) => images.import(body, { ...(ref !== undefined ? { ref } : {}), ...(message !== undefined ? { message } : {}), ...(platform !== undefined ? { platform } : {}), changes: q.getAll("change") }));
+      sendJson(res, 200, { id } satisfies ImageImportResult);
+    }),
+    r("POST", "/auth/login", async (req, res) => sendJson(res, 200, await login(checkRequest("LoginRequest", await readJsonBody(req)), images.config))),
+    r("POST", "/auth/logout", async (req, res) => sendJson(res, 200, await logout(checkRequest("LogoutRequest", (await readJsonBody(req)) ?? {})))),
+    r("GET", "/stacks/:name/images", async (_req, res, [name], q) => {
+      const services = q.getAll("service");
+      const containers = (await controller.containers(name as string, true))
+        .filter((c) => services.length === 0 || services.includes(c.service ?? ""))
+        .sort((a, b) => a.name.localeCompare(b.name));
+      sendJson(res, 200, stackImageRows(containers, await engine.listImages()) satisfies StackImageRow[]);
+    }),
+  ];
+}
+
+function requiredQuery(q: URLSearchParams, key: string): string {
+  const v = q.get(key);
+  if (v === null || v === "") throw new HttpError(400, `?${key}= is required`);
+  return v;
+}
+
+/**
+ * A pull's or push's NDJSON answer: progress as it comes, then the name to
+ * print, or the error. A client that hangs up (Ctrl-C) cancels what honours
+ * the signal (a pull), as docker does.
+ */
+async function progressStream(res: ServerResponse, fn: (emit: (m: ImageProgressMessage) => void, signal: AbortSignal) => Promise<string>): Promise<void> {
+  const gone = new AbortController();
+  res.on("close", () => gone.abort());
+  const write = stream(res);
+  const emit = (m: ImageProgressMessage): void => void write(m);
+  try {
+    emit({ type: "done", name: await fn(emit, gone.signal) });
+  } catch (err) {
+    emit({ type: "error", message: (err as Error).message, ...((err as { code?: unknown }).code !== undefined ? { code: String((err as { code?: unknown }).code) } : {}) });
+  }
+  res.end();
+}
+
+/**
+ * The response as a tar, its 200 sent with the first byte: an error before
+ * that (no such image) is still an ordinary JSON error answer. Writes wait for
+ * a slow client, so a save never buffers an image in the daemon's memory.
+ */
+class TarResponse extends Writable {
+  constructor(private readonly res: ServerResponse) {
+    super();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (!this.res.headersSent) this.res.writeHead(200, { "content-type": "application/x-tar" });
+    if (this.res.destroyed) return callback(new Error("the client hung up"));
+    if (this.res.write(chunk)) callback();
+    else drained(this.res).then(() => callback(), callback);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    if (!this.res.headersSent) this.res.writeHead(200, { "content-type": "application/x-tar" });
+    this.res.end(() => callback());
+  }
+}
+
+/**
+ * A tar upload (load, import): not JSON, so not under the 8 MiB body limit,
+ * but never larger than one layer may be (engine/snapshot/limits.ts), checked
+ * on the announced length and again on the bytes as they come. It is read only
+ * as fast as the image service consumes it (it spools to disk), so an upload
+ * cannot fill the daemon's memory. consume() runs the service on it; an upload
+ * cut off for its size is answered 413, whatever the service made of the cut.
+ */
+async function boundedUpload<T>(req: IncomingMessage, max: number, consume: (body: Readable) => Promise<T>): Promise<T> {
+  const tooLarge = (): HttpError => new HttpError(413, `the archive is larger than ${formatLimit(max)}, the most a layer may be (x-tscompose-max-layer-size in daemon.json)`);
+  const announced = req.headers["content-length"];
+  if (announced !== undefined && /^\d+$/.test(announced) && Number(announced) > max) throw tooLarge();
+  let seen = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
+      seen += chunk.length;
+      if (seen > max) callback(tooLarge());
+      else callback(null, chunk);
+    },
+  });
+  req.on("error", (err) => counter.destroy(err));
+  try {
+    return await consume(req.pipe(counter));
+  } catch (err) {
+    throw seen > max ? tooLarge() : err;
+  }
+}
