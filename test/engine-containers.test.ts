@@ -206,6 +206,7 @@ describe.skipIf(!root)("filesystem and volumes", () => {
     expect(existsSync(record)).toBe(true);
     await rm(record, { recursive: true, force: true });
     await w.reopen({ alreadyClosed: true });
+    subscribe();
     expect(await w.engine.inspectContainer(b.id)).toBeUndefined();
     expect((await w.engine.inspectVolume(name))?.labels["com.docker.volume.anonymous"]).toBe(a);
     const c = await run({ cmd: ["cat", "/data/file"], mounts: [volume(undefined, "/data")], inheritVolumes: carried });

@@ -11,12 +11,12 @@
 import { createReadStream } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import tar from "tar-stream";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { kindOf } from "../errors.js";
 import type { ErrorKind } from "../errors.js";
 import type { ContainerSpec, Engine, EngineEvent } from "../types.js";
+import { collector } from "./collector.js";
 
 export interface EngineHarness {
   engine: Engine;
@@ -60,16 +60,6 @@ async function tarFiles(path: string): Promise<Record<string, string>> {
   return out;
 }
 
-function collector(): { stream: Writable; text(): string } {
-  const chunks: Buffer[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      chunks.push(Buffer.from(chunk));
-      cb();
-    },
-  });
-  return { stream, text: () => Buffer.concat(chunks).toString("utf8") };
-}
 
 export function engineConformance(name: string, makeEngine: () => Promise<EngineHarness>, opts: { skip?: boolean } = {}): void {
   describe.skipIf(opts.skip === true)(`Engine conformance: ${name}`, () => {

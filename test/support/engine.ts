@@ -12,13 +12,14 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
-import { Writable } from "node:stream";
 import { removeTree } from "../../engine/cgroups/v1.js";
 import { createEngine } from "../../engine/index.js";
 import { baseSpec } from "../../engine/runtime/testing.js";
 import type { ContainerSpec, Engine, NetworkSpec } from "../../engine/types.js";
 import { run } from "../../engine/sys/exec.js";
 import { eventually } from "./wait.js";
+import { collector } from "../../engine/testsuite/collector.js";
+export { collector };
 
 // Compiled into dist-dev/test/support by `npm run build:dev` (the benches use this file): the repo is one more level up there.
 const up2 = resolve(import.meta.dirname, "../..");
@@ -159,17 +160,6 @@ async function processesOf(stateDir: string, prefix: string): Promise<string[]> 
   return out;
 }
 
-/** A Writable collecting what is written to it (exec's stdout and stderr). */
-export function collector(): { stream: Writable; text(): string } {
-  const chunks: Buffer[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      chunks.push(Buffer.from(chunk));
-      cb();
-    },
-  });
-  return { stream, text: () => Buffer.concat(chunks).toString("utf8") };
-}
 
 /** Runs a command in a container, returning its exit code and output. */
 export async function execText(
