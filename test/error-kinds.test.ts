@@ -68,4 +68,20 @@ describe("error kinds through the daemon", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/unauthorized/i);
   });
+
+  it("tscompose pull of that image, through the daemon's image route, is unauthorized too: a clear message, exit 1", async () => {
+    const ref = `${(registry as TestRegistry).host}/private/busybox:latest`;
+    const messages: unknown[] = [];
+    const err = await (async () => {
+      for await (const m of client().stream<unknown>("POST", "/images/pull", { ref })) messages.push(m);
+    })().then(() => undefined, (e: unknown) => e);
+    // Refused before any progress: an HTTP error of the kind, or an error message in the stream.
+    const kind = err instanceof DaemonError ? err.kind : (messages.find((m) => (m as { type?: string }).type === "error") as { kind?: string } | undefined)?.kind;
+    expect(kind).toBe("unauthorized");
+
+    const r = (d as TestDaemon).cli(["pull", ref]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/unauthorized/i);
+    expect((d as TestDaemon).cli(["images", "-q"]).stdout).toBe("");
+  });
 });

@@ -547,7 +547,7 @@ export interface ImagePushRequest {
 export type ImageProgressMessage =
   | { type: "progress"; id: string; status: string; current?: number; total?: number }
   | { type: "done"; name: string }
-  | { type: "error"; message: string; code?: string };
+  | { type: "error"; message: string; code?: string; /** an ErrorKind (engine/errors.ts) */ kind?: string };
 
 /** GET /images/rows?filter=REF: one row per repository:tag of each image (docker images), newest image first. */
 export interface ImageRow {

@@ -11,7 +11,7 @@ import type { Engine } from "../../engine/types.js";
 import type { ImageImportResult, ImageLoadResult, ImageProgressMessage, ImagePruneResult, ImageRemoveResult, ImageRow, StackImageRow } from "./api.js";
 import { checkRequest } from "./api-schema.js";
 import type { StackController } from "./controller.js";
-import { HttpError, drained, queryFlag, readJsonBody, sendJson, stream } from "./http.js";
+import { HttpError, drained, errorBody, queryFlag, readJsonBody, sendJson, stream } from "./http.js";
 import { imageRows, progressMessage, pulledName, pushedName, stackImageRows } from "./image-views.js";
 import { clientCredentials, login, logout } from "./registry-login.js";
 import type { Handler } from "./server.js";
@@ -123,7 +123,8 @@ async function progressStream(res: ServerResponse, fn: (emit: (m: ImageProgressM
   try {
     emit({ type: "done", name: await fn(emit, gone.signal) });
   } catch (err) {
-    emit({ type: "error", message: (err as Error).message, ...((err as { code?: unknown }).code !== undefined ? { code: String((err as { code?: unknown }).code) } : {}) });
+    // The 200 went out with the stream: the error and its kind travel in it, as up's do.
+    emit({ type: "error", ...errorBody(err) });
   }
   res.end();
 }
