@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "./fixtures/ports.js";
 import { repo } from "./support/daemon.js";
 import { eventually } from "./support/wait.js";
+import { jsonLines } from "./support/e2e.js";
 import type { TestDaemon } from "./support/daemon.js";
 import { startStackSuite, stopStackSuite } from "./support/stack.js";
 import type { StackSuite } from "./support/stack.js";
@@ -52,7 +53,7 @@ describe("up on the embedded engine", () => {
     expect(up.stdout).toMatch(new RegExp(`Container ${project}-web-1  Started`));
 
     const ps = daemon.cli(["-p", project, "ps", "--format", "json"], { cwd });
-    const rows = JSON.parse(ps.stdout) as { Name: string; State: string; Service: string }[];
+    const rows = jsonLines<{ Name: string; State: string; Service: string }>(ps.stdout);
     expect(rows.map((r) => `${r.Service}:${r.State}`).sort()).toEqual(["redis:running", "web:running", "worker:running"]);
 
     const res = await eventually(() => get(webPort, "/index.html"), (r) => r.status === 200);

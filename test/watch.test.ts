@@ -10,6 +10,7 @@ import type { TestRegistry } from "./fixtures/registry.js";
 import { buildOnce, cleanupDir, leaks, testDaemon } from "./support/daemon.js";
 import type { TestDaemon } from "./support/daemon.js";
 import { eventually } from "./support/wait.js";
+import { jsonLines } from "./support/e2e.js";
 
 let registry: TestRegistry;
 let daemon: TestDaemon;
@@ -21,7 +22,7 @@ const stack = (greeting: string): string =>
 
 function ids(): Record<string, string> {
   const r = daemon.cli(["-p", project, "ps", "--format", "json"], { cwd: work });
-  const rows = r.code === 0 ? (JSON.parse(r.stdout) as { Service: string; ID: string; State: string }[]) : [];
+  const rows = r.code === 0 ? jsonLines<{ Service: string; ID: string; State: string }>(r.stdout) : [];
   return Object.fromEntries(rows.filter((x) => x.State === "running").map((x) => [x.Service, x.ID]));
 }
 

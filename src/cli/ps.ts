@@ -26,7 +26,8 @@ export async function runPs(opts: ProjectOptions, services: string[], flags: PsF
   } else if (flags.services) {
     process.stdout.write([...new Set(list.map((c) => c.service ?? ""))].map((s) => `${s}\n`).join(""));
   } else if (flags.format === "json") {
-    process.stdout.write(`${JSON.stringify(list.map(psJson))}\n`);
+    // One object per line, as compose prints it since v2.21 (docker ps's format), not an array.
+    process.stdout.write(list.map((c) => `${JSON.stringify(psJson(c))}\n`).join(""));
   } else if (formatTemplate(flags.format) !== undefined) {
     const template = formatTemplate(flags.format) as string;
     process.stdout.write(list.map((c) => `${applyTemplate(template, psJson(c))}\n`).join(""));

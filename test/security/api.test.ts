@@ -14,7 +14,7 @@ import { startRegistry } from "../fixtures/registry.js";
 import type { TestRegistry } from "../fixtures/registry.js";
 import { bin, buildOnce, cleanupDir, leaks, testDaemon } from "../support/daemon.js";
 import type { TestDaemon } from "../support/daemon.js";
-import { eventually } from "../support/e2e.js";
+import { eventually, jsonLines } from "../support/e2e.js";
 
 interface Answer {
   status: number;
@@ -197,7 +197,7 @@ describe("streams respect back-pressure", () => {
   }, 120_000);
 
   it("a logs client that does not read does not grow the daemon's memory (128 MiB log)", async () => {
-    const ps = JSON.parse(busy.cli(["-p", project, "ps", "--format", "json"], { cwd: work }).stdout) as { ID: string; Service: string }[];
+    const ps = jsonLines<{ ID: string; Service: string }>(busy.cli(["-p", project, "ps", "--format", "json"], { cwd: work }).stdout);
     const id = ps.find((c) => c.Service === "quiet")?.ID as string;
     const log = execFileSync("find", [busy.stateDir, "-path", `*${id}*/ctr.log`], { encoding: "utf8" }).trim().split("\n")[0] as string;
     expect(log).toMatch(/ctr\.log$/);
@@ -229,7 +229,7 @@ describe("streams respect back-pressure", () => {
   }, 120_000);
 
   it("a 1 MiB line without a newline travels as 16 KiB partial entries, and logs prints it as one line", async () => {
-    const ps = JSON.parse(busy.cli(["-p", project, "ps", "--format", "json"], { cwd: work }).stdout) as { ID: string; Service: string }[];
+    const ps = jsonLines<{ ID: string; Service: string }>(busy.cli(["-p", project, "ps", "--format", "json"], { cwd: work }).stdout);
     const id = ps.find((c) => c.Service === "oneline")?.ID as string;
     const whole = "x".repeat(1 << 20);
     const entries = await eventually(

@@ -88,11 +88,19 @@ export function runCli(d: TestDaemon, args: string[], opts: { cwd?: string; env?
   return { code: r.status ?? 128, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** Output in JSON lines (`ps --format json`, `volume ls --format json` ...): one value per non-empty line. */
+export function jsonLines<T>(text: string): T[] {
+  return text
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => JSON.parse(l) as T);
+}
+
 /** `ps -a --format json` of a project, parsed; throws with the CLI's stderr when it fails. */
 export function psAll(d: TestDaemon, project: string, cwd?: string, extra: string[] = []): PsRow[] {
   const r = runCli(d, ["-p", project, "ps", "-a", "--format", "json", ...extra], { cwd });
   if (r.code !== 0) throw new Error(`ps failed (${r.code}): ${r.stderr}`);
-  return JSON.parse(r.stdout || "[]") as PsRow[];
+  return jsonLines<PsRow>(r.stdout);
 }
 
 /** "svc:state" for every container, sorted: one string to compare in an assertion. */

@@ -7,6 +7,7 @@ import type { TestImageName } from "../fixtures/images.js";
 import { startRegistry } from "../fixtures/registry.js";
 import type { TestRegistry } from "../fixtures/registry.js";
 import { buildOnce, cleanupDir, leaks, testDaemon } from "./daemon.js";
+import { jsonLines } from "./e2e.js";
 import type { TestDaemon } from "./daemon.js";
 import { eventually } from "./wait.js";
 
@@ -23,7 +24,7 @@ export interface PsRow {
 
 export function psRows(d: TestDaemon, project: string, cwd: string): PsRow[] {
   const r = d.cli(["-p", project, "ps", "-a", "--format", "json"], { cwd });
-  return r.code === 0 ? (JSON.parse(r.stdout) as PsRow[]) : [];
+  return r.code === 0 ? jsonLines<PsRow>(r.stdout) : [];
 }
 
 /** eventually() (test/support/wait.ts) with the stack suites' deadline: a daemon converging a stack is slower than an engine call. */
