@@ -19,6 +19,7 @@ import type { NetworkManager, SandboxInfo } from "./network/types.js";
 import type { ResolvedMount } from "./runtime/mounts.js";
 import type { ContainerRuntime } from "./runtime/runtime.js";
 import type { ContainerRecord } from "./runtime/store.js";
+import { resolveHostGateway } from "./runtime/etcfiles.js";
 import { resolveInRoot, resolveUser } from "./runtime/user.js";
 import type { ResolvedUser } from "./runtime/user.js";
 import type { ChainId, Mount, Snapshotter } from "./snapshot/types.js";
@@ -176,6 +177,9 @@ export class EmbeddedEngine implements Engine {
       // The image's VOLUMEs become anonymous volumes where the spec mounts nothing, as dockerd does:
       // without them a database's data would live in the writable layer and die with the container.
       const recorded = withImageVolumes(spec, image.info.config.volumes);
+      // The host as the container reaches it: its default route's gateway; with the host's network, loopback.
+      const gateway = spec.networkMode === "host" ? "127.0.0.1" : (sandbox?.endpoints.find((e) => e.defaultRoute) ?? sandbox?.endpoints[0])?.gateway;
+      recorded.extraHosts = resolveHostGateway(spec.extraHosts, gateway);
       const mounts = await this.resolveMounts(id, recorded, imageFiles, undo);
       const networks: ContainerInfo["networks"] = {};
       for (const ep of sandbox?.endpoints ?? []) networks[ep.networkName] = { ipAddress: ep.ipAddress, aliases: ep.aliases, macAddress: ep.macAddress };

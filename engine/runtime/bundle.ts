@@ -82,7 +82,9 @@ export async function prepareBundle(b: BundleInput): Promise<OciSpec> {
     writeEtc(
       files.hosts,
       hostNetwork
-        ? readFile("/etc/hosts", "utf8").catch(() => "")
+        ? readFile("/etc/hosts", "utf8")
+            .catch(() => "")
+            .then((hosts) => withExtraHosts(hosts, spec.extraHosts))
         : b.hostsContent !== undefined
           ? withExtraHosts(b.hostsContent, spec.extraHosts)
           : hostsFile({ extraHosts: spec.extraHosts, entries: b.hostsEntries, ownIp: b.ipAddress, hostname, domainname: spec.domainname }),

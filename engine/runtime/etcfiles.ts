@@ -30,6 +30,25 @@ export function parseExtraHost(s: string): HostsEntry {
   return { ip, names: [s.slice(0, at)] };
 }
 
+/** The address docker's special extra_hosts value `host-gateway` stands for. */
+export const HOST_GATEWAY = "host-gateway";
+
+/**
+ * extra_hosts with `host-gateway` replaced by the host's address as the
+ * container reaches it (its network's gateway, the host's end of the bridge),
+ * as dockerd replaces it. Without a gateway (network_mode none, or a shared
+ * namespace whose owner's address is not ours to name) it is an error, not
+ * a literal "host-gateway" in /etc/hosts.
+ */
+export function resolveHostGateway(extraHosts: string[], gateway: string | undefined): string[] {
+  return extraHosts.map((h) => {
+    const e = parseExtraHost(h);
+    if (e.ip !== HOST_GATEWAY) return h;
+    if (gateway === undefined) throw new EngineError("invalid", `extra host "${h}": host-gateway needs a network of the container's own (network_mode bridge or host)`);
+    return `${e.names.join(" ")}:${gateway}`;
+  });
+}
+
 /**
  * Default lines, then extra_hosts, then caller-provided entries (links,
  * network peers), then the container's own address under its hostname — the
