@@ -116,7 +116,7 @@ describe.skipIf(!root)("service networks", () => {
   it("extra_hosts' host-gateway names the host's end of the container's network (its gateway), not the literal word", async () => {
     const c = await up(n("hostgw"), { [app.name]: [] }, { extraHosts: ["host.docker.internal:host-gateway", "fixed.example:10.1.2.3"] });
     const hosts = (await execText(w.engine, c.id, ["cat", "/etc/hosts"])).stdout;
-    expect(hosts).toMatch(new RegExp(`^${app.gateway.replace(/\./g, "\\.")}\thost\.docker\.internal$`, "m"));
+    expect(hosts).toMatch(new RegExp(`^${app.gateway.replace(/\./g, "\\.")}\thost\\.docker\\.internal$`, "m"));
     expect(hosts).toMatch(/^10\.1\.2\.3\tfixed\.example$/m);
     expect(hosts).not.toContain("host-gateway");
     // Without a network of its own, there is no host address to name: an error, and no container.
