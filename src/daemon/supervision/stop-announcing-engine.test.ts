@@ -1,24 +1,24 @@
 import { describe, expect, it } from "vitest";
+import { FakeEngine } from "../../../engine/testsuite/fake-engine.js";
+import { baseSpec } from "../../../engine/runtime/testing.js";
 import type { Engine } from "../../../engine/types.js";
 import { StopAnnouncingEngine } from "./stop-announcing-engine.js";
 
-// A recording stand-in for the few methods exercised here (FakeEngine, from the conformance work, can replace it).
-function recording(extra: Partial<Engine> = {}): { engine: Engine; calls: string[] } {
+/** The in-memory FakeEngine with a running busybox container, every lifecycle call recorded (after the announcements, if the wrapper makes them first). */
+async function recording(): Promise<{ engine: FakeEngine; calls: string[]; id: string }> {
+  const engine = new FakeEngine();
   const calls: string[] = [];
-  const done = (name: string) => (...args: unknown[]) => {
-    calls.push(`${name} ${JSON.stringify(args)}`);
-    return Promise.resolve();
-  };
-  const engine = {
-    kind: "embedded",
-    startContainer: done("start"),
-    stopContainer: done("stop"),
-    killContainer: done("kill"),
-    removeContainer: done("remove"),
-    pauseContainer: done("pause"),
-    ...extra,
-  } as Partial<Engine> as Engine;
-  return { engine, calls };
+  for (const name of ["startContainer", "stopContainer", "killContainer", "removeContainer", "pauseContainer"] as const) {
+    engine.intercept(name, (args, next) => {
+      calls.push(`${name} ${JSON.stringify(args)}`);
+      return next();
+    });
+  }
+  await engine.pullImage("busybox");
+  const { id } = await engine.createContainer(baseSpec({ name: "sae", image: "busybox", cmd: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"] }));
+  await engine.startContainer(id);
+  calls.length = 0;
+  return { engine, calls, id };
 }
 
 function expectations(calls: string[]): { expectStop(id: string): void; clearExpected(id: string): void } {
@@ -27,35 +27,46 @@ function expectations(calls: string[]): { expectStop(id: string): void; clearExp
 
 describe("StopAnnouncingEngine", () => {
   it("announces stops, kills and removals to the supervisor before making them", async () => {
-    const { engine, calls } = recording();
+    const { engine, calls, id } = await recording();
     const wrapped = new StopAnnouncingEngine(engine, expectations(calls));
-    await wrapped.stopContainer("a", { timeoutMs: 5 });
-    await wrapped.killContainer("b", "SIGTERM");
-    await wrapped.removeContainer("c", { force: true });
-    expect(calls).toEqual(['expectStop a', 'stop ["a",{"timeoutMs":5}]', "expectStop b", 'kill ["b","SIGTERM"]', "expectStop c", 'remove ["c",{"force":true}]']);
+    await wrapped.stopContainer(id, { timeoutMs: 5 });
+    await wrapped.startContainer(id);
+    await wrapped.killContainer(id, "SIGKILL");
+    await wrapped.removeContainer(id, { force: true });
+    expect(calls).toEqual([
+      `expectStop ${id}`,
+      `stopContainer ${JSON.stringify([id, { timeoutMs: 5 }])}`,
+      `clearExpected ${id}`,
+      `startContainer ${JSON.stringify([id])}`,
+      `expectStop ${id}`,
+      `killContainer ${JSON.stringify([id, "SIGKILL"])}`,
+      `expectStop ${id}`,
+      `removeContainer ${JSON.stringify([id, { force: true }])}`,
+    ]);
+    expect(await engine.inspectContainer(id)).toBeUndefined();
   });
 
   it("makes a started container's exits count again, and passes other calls through untouched", async () => {
-    const { engine, calls } = recording();
+    const { engine, calls, id } = await recording();
     const wrapped = new StopAnnouncingEngine(engine, expectations(calls));
-    await wrapped.startContainer("a");
-    await wrapped.pauseContainer("a");
-    expect(calls).toEqual(["clearExpected a", 'start ["a"]', 'pause ["a"]']);
+    await wrapped.pauseContainer(id);
+    expect(calls).toEqual([`pauseContainer ${JSON.stringify([id])}`]);
+    expect((await wrapped.inspectContainer(id))?.state).toBe("paused");
     expect(wrapped.kind).toBe("embedded");
   });
 
+  // An Engine without its optional methods: the FakeEngine has them all, so this one case is a bare object.
   it("has an optional method exactly when the wrapped engine has it", async () => {
-    const bare = new StopAnnouncingEngine(recording().engine, expectations([]));
+    const bare = new StopAnnouncingEngine({ kind: "embedded" } as Partial<Engine> as Engine, expectations([]));
     expect(bare.markRestarting).toBeUndefined();
     expect(bare.pruneImages).toBeUndefined();
-    const { engine, calls } = recording({
-      markRestarting(this: unknown, id: string) {
-        calls.push(`markRestarting ${id} on the wrapped engine: ${String(this === engine)}`);
-        return Promise.resolve();
-      },
+    const { engine, calls, id } = await recording();
+    engine.intercept("markRestarting", (args, next) => {
+      calls.push(`markRestarting ${String(args[0])}`);
+      return next();
     });
     const wrapped = new StopAnnouncingEngine(engine, expectations(calls));
-    await wrapped.markRestarting?.("x");
-    expect(calls).toEqual(["markRestarting x on the wrapped engine: true"]);
+    await wrapped.markRestarting?.(id);
+    expect(calls).toEqual([`markRestarting ${id}`]);
   });
 });
