@@ -33,7 +33,7 @@ import { startRegistry } from "./fixtures/registry.js";
 import type { TestRegistry } from "./fixtures/registry.js";
 import { buildOnce, cleanupDir, leaks, testDaemon } from "./support/daemon.js";
 import type { TestDaemon } from "./support/daemon.js";
-import { eventually } from "./support/e2e.js";
+import { eventually, jsonLines } from "./support/e2e.js";
 
 const str = { type: "string" } as const;
 const int = { type: "integer" } as const;
@@ -284,8 +284,6 @@ async function json(d: TestDaemon, path: string): Promise<unknown> {
   return JSON.parse(a.body);
 }
 
-const ndjson = (body: string): unknown[] => body.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as unknown);
-
 const project = `wire${process.pid}`;
 let registry: TestRegistry;
 let d: TestDaemon;
@@ -321,7 +319,7 @@ beforeAll(async () => {
     options: { wait: true, waitTimeoutMs: 120_000 },
   });
   expect(up.status, up.body).toBe(200);
-  upMessages = ndjson(up.body);
+  upMessages = jsonLines<unknown>(up.body);
 }, 300_000);
 
 afterAll(async () => {
@@ -368,7 +366,7 @@ describe("the daemon's answers match the wire types of api.ts", () => {
     expect(violations(topSchema, top)).toEqual([]);
     expect(top.processes.length).toBeGreaterThan(0);
 
-    const logs = ndjson((await call(d, "GET", `/containers/${web.id}/logs`)).body) as LogEntry[];
+    const logs = jsonLines<LogEntry>((await call(d, "GET", `/containers/${web.id}/logs`)).body);
     expect(logs.map((e) => violations(logEntrySchema, e)).flat()).toEqual([]);
     expect(logs.map((e) => e.line)).toContain("hello");
   }, 120_000);

@@ -3,7 +3,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, runCli } from "./support/e2e.js";
+import { eventually, jsonLines, runCli } from "./support/e2e.js";
 import { startStackSuite, stopStackSuite } from "./support/stack.js";
 import type { StackSuite } from "./support/stack.js";
 
@@ -60,7 +60,7 @@ describe("--format", () => {
     expect(names.code).toBe(0);
     expect(names.stdout).toBe(`${project}-talker-1 talker running\n${project}-talker-2 talker running\n`);
     const json = runCli(s.daemon, ["-p", project, "ps", "--format", "{{json .}}"], { cwd: s.work });
-    const rows = json.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    const rows = jsonLines<Record<string, unknown>>(json.stdout);
     expect(rows.map((r) => [r.Name, r.Service, r.Project])).toEqual([
       [`${project}-talker-1`, "talker", project],
       [`${project}-talker-2`, "talker", project],
@@ -70,7 +70,7 @@ describe("--format", () => {
   it("stats --format json has docker stats' fields; a template prints them", () => {
     const r = runCli(s.daemon, ["-p", project, "stats", "--no-stream", "--format", "json"], { cwd: s.work });
     expect(r.code).toBe(0);
-    const rows = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, string>);
+    const rows = jsonLines<Record<string, string>>(r.stdout);
     expect(rows.map((x) => x.Name)).toEqual([`${project}-talker-1`, `${project}-talker-2`]);
     for (const x of rows) {
       expect(Object.keys(x).sort()).toEqual(["BlockIO", "CPUPerc", "Container", "ID", "MemPerc", "MemUsage", "Name", "NetIO", "PIDs"]);

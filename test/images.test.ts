@@ -21,6 +21,7 @@ import { inspectRaw, pushTestImage, skopeo, type PushedImage } from "./fixtures/
 import { startRegistry, type TestRegistry } from "./fixtures/registry.js";
 import { bin, buildOnce } from "./support/daemon.js";
 import { skipUnless } from "./support/requires.js";
+import { jsonLines } from "./support/e2e.js";
 import { eventually } from "./support/wait.js";
 
 const run = promisify(execFile);
@@ -392,7 +393,7 @@ describe("local images", () => {
       ["example.com/team/app", "v1", id, expect.stringMatching(/^\d+ years ago$/), "2.13MB"],
     ]);
     expect(cli(where, ["images", "-q"]).stdout).toBe(`${id}\n${id}\n`);
-    const json = cli(where, ["images", "--format", "json"]).stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, string>);
+    const json = jsonLines<Record<string, string>>(cli(where, ["images", "--format", "json"]).stdout);
     expect(json.map((j) => `${j.Repository}:${j.Tag}`)).toEqual(["busybox:latest", "example.com/team/app:v1"]);
     expect(cli(where, ["images", "busybox", "-q"]).stdout).toBe(`${id}\n`);
 

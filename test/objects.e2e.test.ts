@@ -9,6 +9,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TestDaemon } from "./support/daemon.js";
+import { jsonLines } from "./support/e2e.js";
 import { startStackSuite, stopStackSuite } from "./support/stack.js";
 import type { StackSuite } from "./support/stack.js";
 
@@ -71,7 +72,7 @@ describe("volume", () => {
     expect(lines(table)).toContain("local     v1");
     expect(lines(table)).toContain(`local     ${project}_data`);
 
-    const json = lines(ok(["volume", "ls", "--format", "json"])).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const json = jsonLines<Record<string, unknown>>(ok(["volume", "ls", "--format", "json"]));
     const v1 = json.find((v) => v.Name === "v1");
     expect(v1).toMatchObject({ Driver: "local", Scope: "local", Labels: "team=a,flag=" });
     expect(String(v1?.Mountpoint)).toMatch(/\/volumes\/v1\/_data$/);
@@ -157,7 +158,7 @@ describe("network", () => {
     expect(table[0]).toMatch(/^NETWORK ID {5}NAME\s+DRIVER {4}SCOPE$/);
     expect(table.some((l) => l.startsWith(`${id.slice(0, 12)}   n1 `) && /bridge\s+local$/.test(l))).toBe(true);
     expect(lines(ok(["network", "ls", "-q", "--no-trunc", "--filter", "label=team=n"]))).toEqual([id]);
-    const [json] = lines(ok(["network", "ls", "--format", "json", "--filter", "name=n1"])).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const [json] = jsonLines<Record<string, unknown>>(ok(["network", "ls", "--format", "json", "--filter", "name=n1"]));
     expect(json).toMatchObject({ ID: id.slice(0, 12), Name: "n1", Driver: "bridge", Scope: "local", Internal: "true", Labels: "team=n" });
     const [inspected] = JSON.parse(ok(["network", "inspect", "n1"])) as Record<string, unknown>[];
     expect(inspected).toMatchObject({ Name: "n1", Id: id, Driver: "bridge", Internal: true, Labels: { team: "n" }, IPAM: { Config: [{ Subnet: `192.168.${third}.0/24`, Gateway: `192.168.${third}.254` }] } });
@@ -200,7 +201,7 @@ describe("network", () => {
 describe("the stack's images", () => {
   it("lists each container's image as compose does, agreeing with docker-style images", () => {
     // Without a project flag, `images` stays docker's: the other code path, over the image store itself.
-    const docker = lines(d.cli(["images", "--format", "json"], { cwd: suite.work }).stdout).map((l) => JSON.parse(l) as { Repository: string; Tag: string; ID: string; Size: string });
+    const docker = jsonLines<{ Repository: string; Tag: string; ID: string; Size: string }>(d.cli(["images", "--format", "json"], { cwd: suite.work }).stdout);
     const busybox = docker.find((i) => i.Repository === "busybox" && i.Tag === "latest");
     expect(busybox).toBeDefined();
     const table = lines(ok(["images"]));

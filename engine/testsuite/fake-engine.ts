@@ -10,6 +10,7 @@
 // calls in flight) instead of casting a partial stub to Engine.
 import { normalizeSignal } from "../runtime/signals.js";
 import { resolveCommand } from "../runtime/spec.js";
+import { baseImage } from "../runtime/testing.js";
 import { VOLUME_LABEL } from "../../model/labels.js";
 import { normalizedName, parseReference } from "../content/reference.js";
 import { checkName } from "../names.js";
@@ -83,20 +84,9 @@ function normalized(ref: string): string {
   }
 }
 
+/** The catalogue's image config: the runtime tests' base, with the fixture busybox image's PATH. */
 function imageConfig(over: Partial<ImageConfig>): ImageConfig {
-  return {
-    entrypoint: undefined,
-    cmd: ["sh"],
-    env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
-    workingDir: undefined,
-    user: undefined,
-    exposedPorts: [],
-    volumes: [],
-    labels: {},
-    stopSignal: undefined,
-    healthcheck: undefined,
-    ...over,
-  };
+  return baseImage({ env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], ...over });
 }
 
 export class FakeEngine implements Engine {

@@ -233,7 +233,7 @@ describe("streams respect back-pressure", () => {
     const id = ps.find((c) => c.Service === "oneline")?.ID as string;
     const whole = "x".repeat(1 << 20);
     const entries = await eventually(
-      async () => (await raw(busy, "GET", `/v1/containers/${id}/logs`)).body.split("\n").filter(Boolean).map((l) => JSON.parse(l) as { line: string; partial?: boolean }),
+      async () => jsonLines<{ line: string; partial?: boolean }>((await raw(busy, "GET", `/v1/containers/${id}/logs`)).body),
       (es) => es.map((e) => e.line).join("") === whole,
       30_000,
       "the container's 1 MiB of output in its log",
