@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { Transform, Writable, type Readable, type TransformCallback } from "node:stream";
 import type { ImageService } from "../../engine/image/service.js";
 import { formatLimit } from "../../engine/content/limits.js";
+import { EngineError } from "../../engine/errors.js";
 import type { Engine } from "../../engine/types.js";
 import type { ImageImportResult, ImageLoadResult, ImageProgressMessage, ImagePruneResult, ImageRemoveResult, ImageRow, StackImageRow } from "./api.js";
 import { checkRequest } from "./api-schema.js";
@@ -52,8 +53,9 @@ export function imageRoutes(ctx: ImageRoutesContext, r: RouteMaker): Route[] {
     r("GET", "/images/inspect", async (_req, res, _p, q) => {
       const ref = requiredQuery(q, "ref");
       const found = await images.inspect(ref);
-      if (!found) sendJson(res, 404, { message: `No such image: ${ref}` });
-      else sendJson(res, 200, found);
+      // Through the one kind -> status mapping (http.ts), as every other missing object.
+      if (!found) throw new EngineError("not-found", `No such image: ${ref}`);
+      sendJson(res, 200, found);
     }),
     r("POST", "/images/tag", async (req, res) => {
       const body = checkRequest("ImageTagRequest", await readJsonBody(req));
