@@ -84,9 +84,8 @@ function runPlain(ctx: ExecContext, spec: ExecSpec, file: string): Promise<{ exi
     env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin" },
   });
   if (spec.stdin && child.stdin) pipeStdin(spec.stdin, child.stdin);
-  forward(child.stdout, spec.stdout);
-  forward(child.stderr, spec.stderr);
-  return settle(child, spec.signal);
+  const flushed = [forward(child.stdout, spec.stdout), forward(child.stderr, spec.stderr)];
+  return settle(child, spec.signal, flushed);
 }
 
 function runTty(ctx: ExecContext, spec: ExecSpec, file: string): Promise<{ exitCode: number }> {
@@ -101,21 +100,17 @@ function runTty(ctx: ExecContext, spec: ExecSpec, file: string): Promise<{ exitC
     env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", SHELL: "/bin/sh" },
   });
   let ready = false;
-  child.stdout.on("data", (chunk: Buffer) => {
-    let data = chunk;
-    if (!ready) {
-      const at = data.indexOf(MARKER);
-      if (at < 0) return;
-      ready = true;
-      data = data.subarray(at + 1);
-      // Only now is the outer pty raw and silent.
-      if (spec.stdin) pipeStdin(spec.stdin, child.stdin);
-    }
-    if (data.length) spec.stdout?.write(data);
+  const output = forward(child.stdout, spec.stdout, (chunk) => {
+    if (ready) return chunk;
+    const at = chunk.indexOf(MARKER);
+    if (at < 0) return undefined;
+    ready = true;
+    // Only now is the outer pty raw and silent.
+    if (spec.stdin) pipeStdin(spec.stdin, child.stdin);
+    return chunk.subarray(at + 1);
   });
   // A tty merges stderr into stdout; script's own stderr is only its errors.
-  forward(child.stderr, spec.stderr);
-  return settle(child, spec.signal);
+  return settle(child, spec.signal, [output, forward(child.stderr, spec.stderr)]);
 }
 
 function pipeStdin(from: NodeJS.ReadableStream, to: Writable) {
@@ -124,13 +119,54 @@ function pipeStdin(from: NodeJS.ReadableStream, to: Writable) {
   to.on("close", () => from.unpipe(to));
 }
 
-function forward(from: NodeJS.ReadableStream | null, to: NodeJS.WritableStream | undefined) {
-  if (!from) return;
-  if (to) from.on("data", (d: Buffer) => to.write(d));
-  else from.resume();
+/**
+ * Copies the process's output into the caller's stream, reading only as fast
+ * as that stream takes it, and resolves once the last chunk has been accepted
+ * (its write callback ran). The exit code must not be reported before then: a
+ * caller that ends its session on the exit code (the daemon's attach server)
+ * would cut off output still queued in the stream, and report success.
+ */
+function forward(from: NodeJS.ReadableStream | null, to: NodeJS.WritableStream | undefined, filter?: (chunk: Buffer) => Buffer | undefined): Promise<void> {
+  if (!from) return Promise.resolve();
+  if (!to) {
+    from.resume();
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => {
+    let pending = 0;
+    let ended = false;
+    const done = (): void => {
+      if (ended && pending === 0) resolve();
+    };
+    // A destination that is gone takes nothing more: the rest is read and dropped, so the process is never blocked on it.
+    const gone = (): boolean => (to as { destroyed?: boolean }).destroyed === true;
+    const onGone = (): void => void from.resume();
+    to.once("close", onGone);
+    from.on("data", (chunk: Buffer) => {
+      const data = filter ? filter(chunk) : chunk;
+      if (!data || data.length === 0 || gone()) return;
+      pending++;
+      const more = to.write(data, () => {
+        pending--;
+        done();
+      });
+      if (!more) {
+        from.pause();
+        to.once("drain", () => from.resume());
+      }
+    });
+    // 'close' as well: a pipe destroyed by an error never emits 'end'.
+    const onEnd = (): void => {
+      to.off("close", onGone);
+      ended = true;
+      done();
+    };
+    from.once("end", onEnd);
+    from.once("close", onEnd);
+  });
 }
 
-function settle(child: ChildProcess, signal: AbortSignal | undefined): Promise<{ exitCode: number }> {
+function settle(child: ChildProcess, signal: AbortSignal | undefined, output: Promise<void>[]): Promise<{ exitCode: number }> {
   return new Promise((resolve, reject) => {
     let killTimer: NodeJS.Timeout | undefined;
     const onAbort = () => {
@@ -146,7 +182,8 @@ function settle(child: ChildProcess, signal: AbortSignal | undefined): Promise<{
       signal?.removeEventListener("abort", onAbort);
       child.stdin?.destroy();
       const n = sig ? 128 + (signalNumber(sig) ?? 0) : (code ?? 255);
-      resolve({ exitCode: n });
+      // Reported only once the output has reached the caller's streams.
+      void Promise.all(output).then(() => resolve({ exitCode: n }));
     });
   });
 }

@@ -2,12 +2,22 @@
 // for the conformance suite and the engine e2e helpers alike.
 import { Writable } from "node:stream";
 
-export function collector(): { stream: Writable; text(): string } {
+export interface CollectorOptions {
+  /** Take each chunk only after this many ms, like a client on a slow link: output queues up in front of it. */
+  delayMs?: number;
+}
+
+export function collector(opts: CollectorOptions = {}): { stream: Writable; text(): string } {
   const chunks: Buffer[] = [];
   const stream = new Writable({
+    highWaterMark: opts.delayMs ? 1024 : undefined,
     write(chunk: Buffer, _enc, cb) {
-      chunks.push(Buffer.from(chunk));
-      cb();
+      const take = (): void => {
+        chunks.push(Buffer.from(chunk));
+        cb();
+      };
+      if (opts.delayMs) setTimeout(take, opts.delayMs);
+      else take();
     },
   });
   return { stream, text: () => Buffer.concat(chunks).toString("utf8") };

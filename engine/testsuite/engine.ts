@@ -203,6 +203,19 @@ export function engineConformance(name: string, makeEngine: () => Promise<Engine
         await expectErrorKind(engine.exec(id, { cmd: ["true"] }), "conflict");
       });
 
+      it("exec reports its exit code only after a slow reader has taken all of its output", async () => {
+        const id = await run({ cmd: SLEEPER });
+        // About 100 KB in 100 lines: more than a pipe holds, in one argument under the kernel's 128 KiB limit.
+        const line = "x".repeat(999);
+        const script = Array.from({ length: 100 }, () => `echo ${line}`).join("; ");
+        const out = collector({ delayMs: 20 });
+        const res = await engine.exec(id, { cmd: ["sh", "-c", script], stdout: out.stream });
+        expect(res.exitCode).toBe(0);
+        // Read at once: whatever was still queued in front of the reader would be missing here.
+        expect(out.text().length).toBe(100 * 1000);
+        await engine.removeContainer(id, { force: true });
+      });
+
       it("an exited container starts again, its log goes on, and starting a running one is fine", async () => {
         const id = await run({ cmd: ["sh", "-c", "echo run; exit 0"] });
         await engine.waitContainer(id);

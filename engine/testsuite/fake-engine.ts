@@ -475,15 +475,22 @@ export class FakeEngine implements Engine {
       if (c.info.state === "paused") throw new EngineError("conflict", `container ${c.info.name} is paused, unpause it first`);
       if (c.info.state !== "running") throw new EngineError("conflict", `container ${c.info.name} is not running`);
       if (spec.cmd.length === 0) throw new EngineError("invalid", "exec: no command given");
+      // Like a real engine, the exit code comes only once the caller's streams have taken all the output.
+      const written: Promise<void>[] = [];
+      const write = (to: NodeJS.WritableStream | undefined, line: string): void => {
+        if (to) written.push(new Promise((resolve) => to.write(`${line}\n`, () => resolve())));
+      };
       const proc = runShell(spec.cmd, {
-        stdout: (l) => spec.stdout?.write(`${l}\n`),
-        stderr: (l) => spec.stderr?.write(`${l}\n`),
+        stdout: (l) => write(spec.stdout, l),
+        stderr: (l) => write(spec.stderr, l),
         readFile: (p) => c.files.readFile(p),
       });
       const kill = (): void => proc.signal("SIGKILL");
       spec.signal?.addEventListener("abort", kill, { once: true });
       try {
-        return { exitCode: await proc.done };
+        const exitCode = await proc.done;
+        await Promise.all(written);
+        return { exitCode };
       } finally {
         spec.signal?.removeEventListener("abort", kill);
       }
