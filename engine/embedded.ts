@@ -41,6 +41,7 @@ import type {
   NetworkInfo,
   NetworkSpec,
   PullOptions,
+  RemoveContainerOptions,
   VolumeInfo,
 } from "./types.js";
 import { checkName } from "./names.js";
@@ -74,6 +75,7 @@ export interface EmbeddedParts {
 
 const ANONYMOUS_LABEL = VOLUME_LABEL.anonymous;
 const CARRIED_FROM_LABEL = VOLUME_LABEL.carriedFrom;
+const HANDOVER_LABELS = [VOLUME_LABEL.handover, VOLUME_LABEL.handoverTarget];
 
 export class EmbeddedEngine implements Engine {
   readonly kind = "embedded" as const;
@@ -184,7 +186,7 @@ export class EmbeddedEngine implements Engine {
       const networks: ContainerInfo["networks"] = {};
       for (const ep of sandbox?.endpoints ?? []) networks[ep.networkName] = { ipAddress: ep.ipAddress, aliases: ep.aliases, macAddress: ep.macAddress };
       // The record keeps the mounts with every anonymous volume named: a recreate carries them over by it.
-      return await runtime.create(recorded, {
+      const created = await runtime.create(recorded, {
         rootfs,
         ...(rootfsMount ? { rootfsMount } : {}),
         ...(user ? { user } : {}),
@@ -198,6 +200,8 @@ export class EmbeddedEngine implements Engine {
         ports: (sandbox?.ports ?? []).map((p) => ({ containerPort: p.containerPort, protocol: p.protocol, hostIp: p.hostIp, hostPort: String(p.hostPort) })),
         id,
       });
+      await this.endHandovers(recorded.mounts);
+      return created;
     } catch (err) {
       for (const step of undo.reverse()) await step().catch(() => undefined);
       throw err;
@@ -291,15 +295,35 @@ export class EmbeddedEngine implements Engine {
     return this.parts.runtime.unpause(id);
   }
 
-  async removeContainer(idOrName: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
+  async removeContainer(idOrName: string, opts: RemoveContainerOptions = {}): Promise<void> {
     const info = await this.parts.runtime.inspect(idOrName);
     if (!info) throw new EngineError("not-found", `no such container: ${idOrName}`);
+    if (opts.handOver !== undefined) {
+      // Labelled before the container goes: a crash before its removal leaves it (and a recreate
+      // carries its volumes as usual), one after leaves the labels for the next create.
+      for (const v of info.anonymousVolumes ?? []) {
+        const vol = await this.parts.volumes.inspect(v.name);
+        if (vol) await this.parts.volumes.setLabels(v.name, { ...vol.labels, [VOLUME_LABEL.handover]: opts.handOver, [VOLUME_LABEL.handoverTarget]: v.target });
+      }
+    }
     await this.parts.runtime.remove(info.id, { force: opts.force });
     await this.parts.network.unpublishPorts(info.id).catch(() => undefined);
     await this.parts.network.removeSandbox(info.id).catch(() => undefined);
     await this.parts.snapshotter.remove(info.id);
-    if (opts.volumes) {
+    if (opts.volumes && opts.handOver === undefined) {
       for (const v of await this.parts.volumes.list({ labels: { [ANONYMOUS_LABEL]: info.id } })) await this.parts.volumes.remove(v.name);
+    }
+  }
+
+  /** A created container took over its predecessor's volumes: their hand-over labels have served. */
+  private async endHandovers(mounts: ContainerSpec["mounts"]): Promise<void> {
+    for (const m of mounts) {
+      if (m.type !== "volume" || m.anonymous !== true || m.source === undefined) continue;
+      const vol = await this.parts.volumes.inspect(m.source);
+      if (!vol || !HANDOVER_LABELS.some((k) => k in vol.labels)) continue;
+      const labels = { ...vol.labels };
+      for (const k of HANDOVER_LABELS) delete labels[k];
+      await this.parts.volumes.setLabels(m.source, labels);
     }
   }
 

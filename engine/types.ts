@@ -336,6 +336,13 @@ export interface CopyToContainerResult {
   removed: number;
 }
 
+export interface RemoveContainerOptions {
+  force?: boolean;
+  /** Also remove its anonymous volumes (rm -v). */
+  volumes?: boolean;
+  handOver?: string;
+}
+
 export interface Engine {
   readonly kind: "embedded" | "docker";
 
@@ -353,7 +360,13 @@ export interface Engine {
   killContainer(id: string, signal?: string): Promise<void>;
   pauseContainer(id: string): Promise<void>;
   unpauseContainer(id: string): Promise<void>;
-  removeContainer(id: string, opts?: { force?: boolean; volumes?: boolean }): Promise<void>;
+  /**
+   * `handOver` (a recreate): the container's anonymous volumes are kept and
+   * labelled for its replacement (VOLUME_LABEL.handover = the key,
+   * handoverTarget = the mount target) before the container goes; the next
+   * create of that key inherits them even if the daemon dies in between.
+   */
+  removeContainer(id: string, opts?: RemoveContainerOptions): Promise<void>;
   inspectContainer(idOrName: string): Promise<ContainerInfo | undefined>;
   listContainers(filter?: ContainerFilter): Promise<ContainerInfo[]>;
   /**

@@ -44,7 +44,21 @@ export const VOLUME_LABEL = {
    * leftovers: it holds data.
    */
   carriedFrom: "io.tscompose.volume.carried-from",
+  /**
+   * On an anonymous volume whose container a recreate removed: who inherits
+   * it (`<project>/<service>/<number>`), and where it was mounted. The old
+   * container goes before the new one is made (names and published ports are
+   * taken at create), so a daemon killed in between finds its data here and
+   * mounts it in the replacement instead of a new, empty volume.
+   */
+  handover: "io.tscompose.volume.handover",
+  handoverTarget: "io.tscompose.volume.handover-target",
 } as const;
+
+/** The value of VOLUME_LABEL.handover for the container numbered `number` of a service. */
+export function handoverKey(project: string, service: string, number: number): string {
+  return `${project}/${service}/${number}`;
+}
 
 /** The compose version we claim in labels: the compose-spec level we follow. */
 export const COMPOSE_VERSION = "2.29.0";

@@ -79,8 +79,9 @@ export function displayNameOf(a: Action, stack: StackSpec): string {
     case "remove-network":
       return stack.networks[a.network]?.name ?? a.network;
     case "create-volume":
-    case "remove-volume":
       return stack.volumes[a.volume]?.name ?? a.volume;
+    case "remove-volume":
+      return a.anonymous ? a.volume : (stack.volumes[a.volume]?.name ?? a.volume);
     case "create":
     case "start": {
       const svc = stack.services[a.service];
@@ -226,7 +227,7 @@ async function execute(a: Action, opts: ApplyOptions, created: Map<string, strin
     }
     case "remove":
       // Already gone (a user's rm, a job container finishing) is what remove wanted.
-      await engine.removeContainer(a.containerId, { force: true, volumes: a.volumes === true }).catch(goneIsFine);
+      await engine.removeContainer(a.containerId, { force: true, volumes: a.volumes === true, ...(a.handOver ? { handOver: a.handOver } : {}) }).catch(goneIsFine);
       return;
     case "remove-network": {
       const net = stack.networks[a.network];
@@ -234,8 +235,8 @@ async function execute(a: Action, opts: ApplyOptions, created: Map<string, strin
       return;
     }
     case "remove-volume": {
-      const vol = stack.volumes[a.volume];
-      if (vol && (await engine.inspectVolume(vol.name))) await engine.removeVolume(vol.name);
+      const name = a.anonymous ? a.volume : stack.volumes[a.volume]?.name;
+      if (name !== undefined && (await engine.inspectVolume(name))) await engine.removeVolume(name);
       return;
     }
     case "wait":

@@ -3,7 +3,7 @@
 // pure function of (StackSpec, Observed), so Observed carries everything it
 // needs and nothing it must look up.
 import type { ContainerInfo, ContainerState, NetworkInfo, VolumeInfo } from "../engine/types.js";
-import { LABEL } from "../model/labels.js";
+import { LABEL, VOLUME_LABEL } from "../model/labels.js";
 
 export interface ObservedContainer {
   id: string;
@@ -32,6 +32,13 @@ export interface ObservedStack {
   volumes: string[];
   /** Image references present locally (normalized or as written in the stack). */
   images: string[];
+  /**
+   * Anonymous volumes a recreate handed over (VOLUME_LABEL.handover) whose
+   * new owner was never made: the daemon died between removing the old
+   * container and creating its replacement. The next create of that service
+   * and number mounts them.
+   */
+  handedOver?: { service: string; number: number; name: string; target: string }[];
 }
 
 /** What the engine's container record cannot say: health (from the supervisor) and user stops (from the daemon's state). */
@@ -76,5 +83,21 @@ export function observeStack(
     networks: networks.map((n) => n.name),
     volumes: volumes.map((v) => v.name),
     images,
+    ...handedOverOf(project, containers, volumes),
   };
+}
+
+function handedOverOf(project: string, containers: ContainerInfo[], volumes: VolumeInfo[]): Pick<ObservedStack, "handedOver"> {
+  const alive = new Set(containers.map((c) => c.id));
+  const out: NonNullable<ObservedStack["handedOver"]> = [];
+  for (const v of volumes) {
+    const key = v.labels[VOLUME_LABEL.handover];
+    const target = v.labels[VOLUME_LABEL.handoverTarget];
+    // Owned by a container that exists: the hand-over happened (its labels outlived the create by a crash).
+    if (key === undefined || target === undefined || alive.has(v.labels[VOLUME_LABEL.anonymous] ?? "")) continue;
+    const m = /^(.*)\/([^/]+)\/(\d+)$/.exec(key);
+    if (!m || m[1] !== project) continue;
+    out.push({ service: m[2] as string, number: Number(m[3]), name: v.name, target });
+  }
+  return out.length > 0 ? { handedOver: out } : {};
 }

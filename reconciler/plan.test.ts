@@ -312,6 +312,31 @@ describe("planUp", () => {
     expect(scaled.inheritVolumes).toBeUndefined();
   });
 
+  it("a recreate hands the volumes over first; a daemon killed before the new create leaves them to the next plan, which mounts them", () => {
+    const volume = { name: "a".repeat(64), target: "/var/lib/postgresql/data" };
+    const volumes = [volume];
+    const obs = observed({ ...converged, containers: [container("web", 1), container("db", 1, { anonymousVolumes: volumes })] });
+    const changed = stackOf([web, { ...db, configHash: "v2" }]);
+    const plan = planUp(changed, obs);
+    const remove = plan.actions.find((a) => a.id === "remove:db-1-id") as Extract<Action, { kind: "remove" }>;
+    expect(remove.handOver).toBe("app/db/1");
+    expect(planUp(changed, obs, { renewAnonVolumes: true }).actions.find((a) => a.id === "remove:db-1-id")).not.toHaveProperty("handOver");
+    // The kill: everything up to the removal happened, nothing after it.
+    const cut = simulate(changed, obs, { ...plan, actions: plan.actions.filter((a) => a.kind === "stop" || a.kind === "remove") });
+    expect(cut.containers.map((c) => c.service)).toEqual(["web"]);
+    expect(cut.handedOver).toEqual([{ service: "db", number: 1, ...volume }]);
+    const again = planUp(changed, cut);
+    const create = again.actions.find((a) => a.id === "create:db:1") as Extract<Action, { kind: "create" }>;
+    expect(create.reason).toBe("missing");
+    expect(create.inheritVolumes).toEqual(volumes);
+    // Another service's or another number's hand-over is not this one's.
+    const other = planUp(changed, { ...cut, handedOver: [{ service: "db", number: 2, ...volume }] }).actions.find((a) => a.id === "create:db:1") as Extract<Action, { kind: "create" }>;
+    expect(other.inheritVolumes).toBeUndefined();
+    const done = simulate(changed, cut, again);
+    expect(done.handedOver).toEqual([]);
+    expect(planUp(changed, done).actions).toEqual([]);
+  });
+
   it("fails to plan when an external network is missing", () => {
     const s = stackOf([service("a")]);
     s.networks.default = { ...s.networks.default!, external: true, name: "shared" };
@@ -320,6 +345,15 @@ describe("planUp", () => {
 });
 
 describe("planDown", () => {
+  it("down -v removes anonymous volumes a cut-short recreate handed over; without -v they stay", () => {
+    const handedOver = [{ service: "db", number: 1, name: "b".repeat(64), target: "/data" }];
+    const obs = { ...converged, handedOver };
+    const removeVolume = planDown(twoTier, obs, { removeVolumes: true }).actions.find((a) => a.kind === "remove-volume" && a.anonymous === true);
+    expect(removeVolume).toMatchObject({ volume: "b".repeat(64), anonymous: true });
+    expect(planDown(twoTier, obs).actions.some((a) => a.kind === "remove-volume")).toBe(false);
+  });
+
+
   it("stops dependants before their dependencies and removes the network last", () => {
     const plan = planDown(twoTier, converged);
     expect(summary(plan.actions)).toEqual(["remove app-db-1", "remove app-web-1", "remove-network default", "stop app-db-1", "stop app-web-1"]);

@@ -16,6 +16,7 @@
 // dependencies, as docker compose does.
 import type { DependsOnCondition, ServiceSpec, StackSpec } from "../model/stack.js";
 import { dependenciesOf, selectServices } from "../model/dependencies.js";
+import { handoverKey } from "../model/labels.js";
 import type { ObservedContainer, ObservedStack } from "./observed.js";
 
 // The daemon asks for a selection as the planner makes it.
@@ -38,10 +39,21 @@ export type Action =
   | { kind: "start"; id: string; after: string[]; service: string; number: number; containerId: string | undefined }
   | { kind: "restart"; id: string; after: string[]; service: string; containerId: string; name: string }
   | { kind: "stop"; id: string; after: string[]; service: string; containerId: string; name: string }
-  | { kind: "remove"; id: string; after: string[]; service: string; containerId: string; name: string; volumes?: boolean }
+  | {
+      kind: "remove";
+      id: string;
+      after: string[];
+      service: string;
+      containerId: string;
+      name: string;
+      volumes?: boolean;
+      /** A recreate: the container's anonymous volumes are labelled for its replacement first (Engine.removeContainer). */
+      handOver?: string;
+    }
   | { kind: "wait"; id: string; after: string[]; service: string; condition: DependsOnCondition; required: boolean }
   | { kind: "remove-network"; id: string; after: string[]; network: string }
-  | { kind: "remove-volume"; id: string; after: string[]; volume: string };
+  /** `volume` is a key of the stack's volumes, or with `anonymous` the engine's name of a handed-over anonymous volume (down -v). */
+  | { kind: "remove-volume"; id: string; after: string[]; volume: string; anonymous?: boolean };
 
 export type ActionKind = Action["kind"];
 
@@ -171,7 +183,9 @@ export function planUp(stack: StackSpec, observed: ObservedStack, opts: UpOption
     ];
     const createAndStart = (number: number, after: string[], reason: "missing" | "recreate" | "scale", replaced?: ObservedContainer): void => {
       const createId = `create:${name}:${number}`;
-      const inherit = opts.renewAnonVolumes ? undefined : replaced?.anonymousVolumes;
+      // A replaced container's volumes, or those a recreate cut short by a crash handed over for this number.
+      const handed = (observed.handedOver ?? []).filter((h) => h.service === name && h.number === number).map((h) => ({ name: h.name, target: h.target }));
+      const inherit = opts.renewAnonVolumes ? undefined : (replaced?.anonymousVolumes ?? (handed.length > 0 ? handed : undefined));
       actions.push({ kind: "create", id: createId, after: [...prerequisites(), ...after], service: name, number, reason, ...(inherit ? { inheritVolumes: inherit } : {}) });
       if (opts.noStart) return;
       const start = { kind: "start" as const, id: `start:${name}:${number}`, after: [createId], service: name, number, containerId: undefined };
@@ -189,7 +203,8 @@ export function planUp(stack: StackSpec, observed: ObservedStack, opts: UpOption
         continue;
       }
       if (recreated.has(name)) {
-        const removeId = stopAndRemove(actions, c, name);
+        const handOver = !opts.renewAnonVolumes && c.anonymousVolumes ? handoverKey(observed.project, name, c.number) : undefined;
+        const removeId = stopAndRemove(actions, c, name, handOver);
         createAndStart(c.number, [removeId], "recreate", c);
       } else if (!opts.noStart && !isRunning(c) && ((opts.startStopped && !isCompleted(c, svc)) || (c.state === "created" && !c.stoppedByUser))) {
         // "created" means never started: an `up` was cut off between create and start, so finish it.
@@ -266,7 +281,7 @@ function isCompleted(c: ObservedContainer, svc: ServiceSpec): boolean {
   return c.state === "exited" && c.exitCode === 0 && svc.restart === "no" && c.stopRequested !== true;
 }
 
-function stopAndRemove(actions: Action[], c: ObservedContainer, service: string): string {
+function stopAndRemove(actions: Action[], c: ObservedContainer, service: string, handOver?: string): string {
   const after: string[] = [];
   if (isRunning(c)) {
     const stopId = `stop:${c.id}`;
@@ -274,7 +289,7 @@ function stopAndRemove(actions: Action[], c: ObservedContainer, service: string)
     after.push(stopId);
   }
   const removeId = `remove:${c.id}`;
-  actions.push({ kind: "remove", id: removeId, after, service, containerId: c.id, name: c.name });
+  actions.push({ kind: "remove", id: removeId, after, service, containerId: c.id, name: c.name, ...(handOver ? { handOver } : {}) });
   return removeId;
 }
 
@@ -343,6 +358,8 @@ export function planDown(stack: StackSpec, observed: ObservedStack, opts: DownOp
         if (vol.external || !observed.volumes.includes(vol.name)) continue;
         actions.push({ kind: "remove-volume", id: `remove-volume:${key}`, after: removes, volume: key });
       }
+      // Data a recreate cut short handed over and nothing took: -v removes it like any anonymous volume.
+      for (const h of observed.handedOver ?? []) actions.push({ kind: "remove-volume", id: `remove-volume:${h.name}`, after: removes, volume: h.name, anonymous: true });
     }
   }
   return { actions, warnings: [], errors: [] };

@@ -145,7 +145,9 @@ export function simulate(stack: StackSpec, before: ObservedStack, plan: Plan): O
         break;
       case "create": {
         const svc = stack.services[a.service]!;
-        state.containers.push(container(a.service, a.number, { id: `new-${counter++}`, state: "created", configHash: svc.configHash }));
+        const inherited = new Set((a.inheritVolumes ?? []).map((v) => v.name));
+        if (state.handedOver) state.handedOver = state.handedOver.filter((h) => !inherited.has(h.name));
+        state.containers.push(container(a.service, a.number, { id: `new-${counter++}`, state: "created", configHash: svc.configHash, ...(a.inheritVolumes ? { anonymousVolumes: a.inheritVolumes } : {}) }));
         break;
       }
       case "start": {
@@ -161,14 +163,21 @@ export function simulate(stack: StackSpec, before: ObservedStack, plan: Plan): O
         if (c) c.state = "exited";
         break;
       }
-      case "remove":
+      case "remove": {
+        const gone = state.containers.find((x) => x.id === a.containerId);
+        // A hand-over labels the anonymous volumes for the replacement, which may never come (a crash).
+        if (a.handOver && gone?.anonymousVolumes) {
+          state.handedOver = [...(state.handedOver ?? []), ...gone.anonymousVolumes.map((v) => ({ service: gone.service, number: gone.number, ...v }))];
+        }
         state.containers = state.containers.filter((x) => x.id !== a.containerId);
         break;
+      }
       case "remove-network":
         state.networks = state.networks.filter((n) => n !== stack.networks[a.network]!.name);
         break;
       case "remove-volume":
-        state.volumes = state.volumes.filter((n) => n !== stack.volumes[a.volume]!.name);
+        if (a.anonymous) state.handedOver = state.handedOver?.filter((h) => h.name !== a.volume);
+        else state.volumes = state.volumes.filter((n) => n !== stack.volumes[a.volume]!.name);
         break;
       case "wait":
         break;

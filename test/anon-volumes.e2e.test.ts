@@ -6,6 +6,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createEngine } from "../engine/index.js";
+import { handoverKey } from "../model/labels.js";
 import { VOLUME_IMAGE_SEED } from "./fixtures/images.js";
 import { spawnCli } from "./support/e2e.js";
 import { startStackSuite, stopStackSuite } from "./support/stack.js";
@@ -80,5 +82,35 @@ describe("anonymous volumes", () => {
     for (const v of volumes) expect(left).toContain(v);
     await cli(["volume", "prune", "-f"]);
     expect(await anonymousVolumes()).toEqual([]);
+  }, 900_000);
+
+  it("keeps the data when the daemon dies between removing the old container and creating the new one", async () => {
+    writeFileSync(join(s.work, "compose.yaml"), stack(1));
+    await cli(["up", "-d"]);
+    await sh("echo row > /data/row.txt");
+    const volumes = await anonymousVolumes();
+    const old = await containerId();
+    // The crash, at the one moment a recreate holds the data in no container: the daemon is
+    // killed, and the engine (opened on its state dir as the daemon opens it) does what the
+    // daemon had done by then: the old container stopped and removed, handing its volumes over.
+    await s.daemon.stop("SIGKILL");
+    const engine = await createEngine({ kind: "embedded", stateDir: s.daemon.stateDir, configFile: join(s.daemon.dir, "daemon.json") });
+    try {
+      const info = await engine.inspectContainer(old);
+      expect(info?.name).toBe(`${project}-db-1`);
+      await engine.stopContainer(info?.id ?? old, { timeoutMs: 0 });
+      await engine.removeContainer(info?.id ?? old, { force: true, handOver: handoverKey(project, "db", 1) });
+    } finally {
+      await engine.close();
+    }
+    await s.daemon.start();
+    writeFileSync(join(s.work, "compose.yaml"), stack(2));
+    await cli(["up", "-d"]);
+    expect(await containerId()).not.toBe(old);
+    expect(await sh("cat /data/row.txt")).toBe("row\n");
+    expect((await anonymousVolumes()).sort()).toEqual([...volumes].sort());
+    await cli(["down", "-v", "-t", "0"]);
+    const left = await anonymousVolumes();
+    for (const v of volumes) expect(left).not.toContain(v);
   }, 900_000);
 });

@@ -17,6 +17,7 @@ import { kindOf } from "../errors.js";
 import type { ErrorKind } from "../errors.js";
 import type { ContainerSpec, Engine, EngineEvent } from "../types.js";
 import { collector } from "./collector.js";
+import { VOLUME_LABEL } from "../../model/labels.js";
 
 export interface EngineHarness {
   engine: Engine;
@@ -409,6 +410,24 @@ export function engineConformance(name: string, makeEngine: () => Promise<Engine
         expect((await engine.listVolumes({ labels: mine })).length).toBe(1);
         await engine.removeContainer(c.id, { volumes: true });
         expect(await engine.listVolumes({ labels: mine })).toEqual([]);
+      });
+
+      it("remove with handOver keeps the anonymous volumes, labelled for the replacement, which takes them and the labels go", async () => {
+        const key = `${testLabel}/db/1`;
+        const old = await engine.createContainer(spec({ cmd: ["true"], mounts: [{ type: "volume", source: undefined, target: "/data", readOnly: false }] }));
+        const volume = old.anonymousVolumes?.[0]?.name;
+        expect(old.anonymousVolumes).toEqual([{ name: volume, target: "/data" }]);
+        // volumes: true as well: a hand-over wins over rm -v, the data is what it keeps.
+        await engine.removeContainer(old.id, { volumes: true, handOver: key });
+        const handed = await engine.listVolumes({ labels: { [VOLUME_LABEL.handover]: key } });
+        expect(handed.map((v) => [v.name, v.labels[VOLUME_LABEL.handoverTarget]])).toEqual([[volume, "/data"]]);
+        const next = await engine.createContainer(spec({ cmd: ["true"], mounts: [{ type: "volume", source: undefined, target: "/data", readOnly: false }], inheritVolumes: [{ name: volume as string, target: "/data" }] }));
+        expect(next.anonymousVolumes).toEqual([{ name: volume, target: "/data" }]);
+        const after = await engine.inspectVolume(volume as string);
+        expect(after?.labels[VOLUME_LABEL.anonymous]).toBe(next.id);
+        expect(Object.keys(after?.labels ?? {}).filter((k) => k === VOLUME_LABEL.handover || k === VOLUME_LABEL.handoverTarget)).toEqual([]);
+        await engine.removeContainer(next.id, { volumes: true });
+        expect(await engine.inspectVolume(volume as string)).toBeUndefined();
       });
     });
 

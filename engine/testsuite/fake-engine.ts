@@ -35,6 +35,7 @@ import type {
   NetworkInfo,
   NetworkSpec,
   PullOptions,
+  RemoveContainerOptions,
   VolumeInfo,
 } from "../types.js";
 import { FakeFiles } from "./fake-files.js";
@@ -231,10 +232,20 @@ export class FakeEngine implements Engine {
         }
       }
       const id = hex(64);
+      // Anonymous volumes: new ones, or (a recreate) the replaced container's at the same target, which change owner.
+      const inherited = new Map((spec.inheritVolumes ?? []).map((v) => [v.target, v.name]));
+      const anonymousVolumes: { name: string; target: string }[] = [];
       for (const m of spec.mounts) {
         if (m.type !== "volume") continue;
-        const vol = m.source ?? hex(64);
-        if (!this.volumes.has(vol)) this.volumes.set(vol, this.volumeInfo(vol, m.source === undefined ? { [ANONYMOUS_LABEL]: id } : {}));
+        const carried = m.source === undefined ? inherited.get(m.target) : undefined;
+        const vol = m.source ?? carried ?? hex(64);
+        if (m.source === undefined) anonymousVolumes.push({ name: vol, target: m.target });
+        const existing = this.volumes.get(vol);
+        if (!existing) this.volumes.set(vol, this.volumeInfo(vol, m.source === undefined ? { [ANONYMOUS_LABEL]: id } : {}));
+        else if (carried !== undefined) {
+          const { [VOLUME_LABEL.handover]: _key, [VOLUME_LABEL.handoverTarget]: _target, ...labels } = existing.labels;
+          existing.labels = { ...labels, [ANONYMOUS_LABEL]: id };
+        }
       }
       const c: FakeContainer = {
         spec: structuredClone(spec),
@@ -263,6 +274,7 @@ export class FakeEngine implements Engine {
           ports: spec.ports.map((p, i) => ({ ...p, hostPort: p.hostPort ?? String(32768 + i) })),
           networks,
           volumes: spec.mounts.flatMap((m) => (m.type === "volume" && m.source !== undefined ? [m.source] : [])),
+          ...(anonymousVolumes.length > 0 ? { anonymousVolumes } : {}),
         },
       };
       this.containers.set(id, c);
@@ -386,7 +398,7 @@ export class FakeEngine implements Engine {
     });
   }
 
-  removeContainer(id: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
+  removeContainer(id: string, opts: RemoveContainerOptions = {}): Promise<void> {
     return this.call("removeContainer", [id, opts], async () => {
       const c = this.get(id);
       if (ACTIVE.has(c.info.state)) {
@@ -394,8 +406,12 @@ export class FakeEngine implements Engine {
         this.signal(c, "SIGKILL");
         await this.exited(c);
       }
+      for (const v of opts.handOver === undefined ? [] : (c.info.anonymousVolumes ?? [])) {
+        const vol = this.volumes.get(v.name);
+        if (vol) vol.labels = { ...vol.labels, [VOLUME_LABEL.handover]: opts.handOver as string, [VOLUME_LABEL.handoverTarget]: v.target };
+      }
       this.containers.delete(c.info.id);
-      if (opts.volumes) for (const [name, v] of this.volumes) if (v.labels[ANONYMOUS_LABEL] === c.info.id) this.volumes.delete(name);
+      if (opts.volumes && opts.handOver === undefined) for (const [name, v] of this.volumes) if (v.labels[ANONYMOUS_LABEL] === c.info.id) this.volumes.delete(name);
       this.containerEvent(c, "destroy");
     });
   }

@@ -22,6 +22,7 @@ import type {
   NetworkInfo,
   NetworkSpec,
   PullOptions,
+  RemoveContainerOptions,
   VolumeInfo,
 } from "../../../engine/types.js";
 
@@ -73,7 +74,7 @@ export class StopAnnouncingEngine implements Engine {
     return this.inner.killContainer(id, signal);
   }
 
-  removeContainer(id: string, opts?: { force?: boolean; volumes?: boolean }): Promise<void> {
+  removeContainer(id: string, opts?: RemoveContainerOptions): Promise<void> {
     this.expectations.expectStop(id);
     return this.inner.removeContainer(id, opts);
   }
