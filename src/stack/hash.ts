@@ -31,13 +31,25 @@ function digestFile(path: string): string {
   }
 }
 
-/** JSON with sorted keys and undefined dropped, so the hash is independent of key order. */
+/**
+ * JSON with sorted keys, so the hash is independent of key order. Fields that
+ * are undefined, an empty list or an empty mapping are left out: a field the
+ * model gains (a newly supported key, unset in every existing stack) then
+ * leaves every existing service's hash as it was, and an upgrade of tscompose
+ * recreates no container by itself.
+ */
 export function canonicalJson(value: unknown): string {
   if (value === undefined) return "null";
   if (value === null || typeof value !== "object") return JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v)).join(",")}]`;
   const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
+    .filter(([, v]) => !isEmpty(v))
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+}
+
+function isEmpty(v: unknown): boolean {
+  if (v === undefined) return true;
+  if (Array.isArray(v)) return v.length === 0;
+  return v !== null && typeof v === "object" && Object.keys(v).length === 0;
 }
