@@ -56,10 +56,12 @@ describe("networkDnsView", () => {
     const own = [{ host: "192.0.2.53", port: 53 }];
     const withLinks = networkDnsView("front", {
       ...ctx,
-      containerDns: (id) => (id === "web" ? { servers: own, links: [{ alias: "database", target: "db" }, { alias: "proxy", target: "proj-db-1" }] } : undefined),
+      containerDns: (id) => (id === "web" ? { servers: own, links: [{ alias: "database", target: "db" }, { alias: "proxy", target: "proj-db-1" }], search: ["own.test"] } : undefined),
     });
     expect(withLinks.lookup("database", "10.213.1.2")).toEqual(["10.213.2.3"]);
     expect(withLinks.lookup("database.corp.test", "10.213.1.2")).toEqual(["10.213.2.3"]);
+    expect(withLinks.lookup("db.own.test", "10.213.1.2")).toEqual(["10.213.2.3"]); // its own dns_search
+    expect(withLinks.lookup("web.own.test", "10.213.1.3")).toBeUndefined(); // not another container's
     expect(withLinks.lookup("proxy", "10.213.1.2")).toEqual(["10.213.2.3"]); // the alias wins over the container named proxy
     expect(withLinks.lookup("database", "10.213.1.3")).toBeUndefined(); // proxy has no such link
     expect(withLinks.lookup("proxy", "10.213.1.3")).toEqual(["10.213.1.3"]);

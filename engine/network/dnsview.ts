@@ -28,6 +28,8 @@ export interface ContainerDns {
   servers: readonly DnsUpstream[];
   /** compose's links and external_links: `alias` resolves, for this container only, as `target` does. */
   links: readonly DnsLink[];
+  /** compose's dns_search: its resolver may ask "db.<domain>" for "db" (busybox's nslookup asks only that). */
+  search: readonly string[];
 }
 
 export interface DnsLink {
@@ -53,7 +55,8 @@ export function networkDnsView(netId: string, ctx: DnsViewContext): DnsAnswers {
     lookup: (name, client) => {
       const nets = clientNets(client);
       if (nets.length === 0) return undefined;
-      const links = containerOf(client)?.links ?? [];
+      const own = containerOf(client);
+      const links = own?.links ?? [];
       // A link alias comes first, as in dockerd: the linking container means the linked one.
       const resolve = (n: string): string[] | undefined => {
         const link = links.find((l) => l.alias.toLowerCase() === n);
@@ -61,7 +64,7 @@ export function networkDnsView(netId: string, ctx: DnsViewContext): DnsAnswers {
       };
       const direct = resolve(name);
       if (direct) return direct;
-      for (const d of search) {
+      for (const d of [...search, ...(own?.search ?? [])]) {
         const suffix = `.${d.toLowerCase()}`;
         if (name.endsWith(suffix)) {
           const r = resolve(name.slice(0, -suffix.length));

@@ -47,6 +47,8 @@ interface SandboxRecord {
   dns?: string[];
   /** Its link aliases (compose's links, external_links). */
   links?: DnsLink[];
+  /** Its own search domains (compose's dns_search). */
+  dnsSearch?: string[];
 }
 
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -222,6 +224,7 @@ export class LinuxNetworkManager implements NetworkManager {
         ports: [],
         loopbackUp: false,
         dns: [...(spec.dns ?? [])],
+        dnsSearch: [...(spec.dnsSearch ?? [])],
         links: (spec.links ?? []).map((l) => ({ alias: l.alias, target: l.target })),
       };
       // A link to a container this one cannot reach would resolve nowhere: refused, as dockerd refuses a link to a missing container.
@@ -535,7 +538,7 @@ export class LinuxNetworkManager implements NetworkManager {
     const rec = this.sandboxes.get(containerId);
     if (!rec) return undefined;
     // dockerd too asks a container's `dns` servers on port 53 only (compose gives addresses, no ports).
-    return { servers: (rec.dns ?? []).map((host) => ({ host, port: 53 })), links: rec.links ?? [] };
+    return { servers: (rec.dns ?? []).map((host) => ({ host, port: 53 })), links: rec.links ?? [], search: rec.dnsSearch ?? [] };
   }
 
   private register(rec: SandboxRecord): void {

@@ -81,6 +81,8 @@ export interface SandboxSpec {
   dns?: string[];
   /** Names only this container resolves, each as its target (a container name or alias) does. */
   links?: DnsLink[];
+  /** The container's own search domains: "db.<domain>" from it is looked up as "db" too. */
+  dnsSearch?: string[];
 }
 
 export interface Endpoint {
