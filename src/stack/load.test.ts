@@ -496,3 +496,20 @@ networks:
     expect(badDns.location).toMatchObject({ line: 6 });
   });
 });
+
+describe("keys that conflict with a shared network namespace", () => {
+  it("are located errors in dockerd's words", () => {
+    // The offending key is on line 7, after network_mode.
+    const cases: [string, RegExp][] = [
+      ["    network_mode: service:db\n    dns: [192.0.2.1]\n", /services\.web\.dns.*conflicting options: dns and the network mode/],
+      ["    network_mode: service:db\n    links: [db]\n", /services\.web\.links.*container type network can't be used with links/],
+      ["    network_mode: host\n    external_links: [x]\n", /services\.web\.external_links.*host type networking can't be used with links/],
+      ["    network_mode: host\n    mac_address: 02:42:ac:11:00:02\n", /services\.web\.mac_address.*conflicting options: mac-address and the network mode/],
+    ];
+    for (const [lines, err] of cases) {
+      const e = loadError(project({ "compose.yaml": `services:\n  db:\n    image: x\n  web:\n    image: x\n${lines}` }));
+      expect(e.message).toMatch(err);
+      expect(e.location?.line).toBe(7);
+    }
+  });
+});

@@ -271,6 +271,7 @@ function normalizeService(name: string, s: Dict, ctx: NormalizeContext): Service
   if (spec.image === undefined && spec.build === undefined) {
     ctx.fail(at(), `service "${name}" has neither an image nor a build context specified`);
   }
+  checkNetworkModeConflicts(spec, s, at, ctx.fail);
   return spec;
 }
 
@@ -495,6 +496,23 @@ function normalizeServiceNetworks(v: unknown): Record<string, ServiceNetworkSpec
     };
   }
   return out;
+}
+
+/**
+ * What dockerd refuses at create for a container that shares another's
+ * network namespace (or the host's): its DNS servers, links and MAC belong
+ * to that namespace's owner. Here at load, located, with dockerd's words.
+ */
+function checkNetworkModeConflicts(spec: ServiceSpec, s: Dict, at: (...rest: PathSegment[]) => PathSegment[], fail: Fail): void {
+  const mode = spec.networkMode ?? "";
+  const shared = mode.startsWith("service:") || mode.startsWith("container:");
+  if (shared && spec.dns.length > 0) fail(at("dns"), "conflicting options: dns and the network mode");
+  for (const key of ["links", "external_links"] as const) {
+    if (strList(s[key]).length === 0) continue;
+    if (shared) fail(at(key), "conflicting options: container type network can't be used with links. This would result in undefined behavior");
+    if (mode === "host") fail(at(key), "conflicting options: host type networking can't be used with links. This would result in undefined behavior");
+  }
+  if ((shared || mode === "host") && spec.macAddress !== undefined) fail(at("mac_address"), "conflicting options: mac-address and the network mode");
 }
 
 /** A link is a dependency too: compose-go adds each linked service to depends_on (started, restart) unless named there. */
