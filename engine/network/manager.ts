@@ -517,9 +517,8 @@ export class LinuxNetworkManager implements NetworkManager {
   // ---- helpers ----
 
   private async startDns(n: NetworkRecord): Promise<void> {
-    const server = new DnsServer({ host: n.gateway, port: this.opts.dnsPort ?? 53, answers: networkDnsView(n.id, { registry: this.registry, networks: this.networks, search: this.search, containerDns: (id) => this.containerDns(id) }),
-      forward: this.forward,
-    });
+    const answers = networkDnsView(n.id, { registry: this.registry, networks: this.networks, search: this.search, containerDns: (id) => this.containerDns(id) });
+    const server = new DnsServer({ host: n.gateway, port: this.opts.dnsPort ?? 53, answers, forward: this.forward });
     try {
       await server.listen();
     } catch (err) {
