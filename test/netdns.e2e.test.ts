@@ -178,6 +178,15 @@ describe("name resolution keys", () => {
     expect(published).toBeDefined();
     expect((await httpGet(Number(published))).trim()).toBe("hello-from-web");
 
+    // A daemon restart keeps each container's resolvers and links (its DNS servers are rebuilt from the records).
+    await s.daemon.stop();
+    await s.daemon.start();
+    const asked2 = asked.length;
+    expect(await lookup("web", TEST_NAME)).toEqual([TEST_ADDR]);
+    expect(asked.length).toBeGreaterThan(asked2);
+    expect(await lookup("web", "database")).toEqual([dbIp]);
+    expect(await lookup("plain", "legacydb")).toEqual([oldDbIp]);
+
     // With the host's network, dns and dns_opt are written into resolv.conf, as dockerd does.
     const hostConf = (await sh("hostnet", "cat /etc/resolv.conf")).split("\n");
     expect(hostConf.filter((l) => l.startsWith("nameserver"))).toEqual([`nameserver ${resolverIp}`]);
