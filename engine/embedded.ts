@@ -161,6 +161,9 @@ export class EmbeddedEngine implements Engine {
           name: spec.name,
           hostname: spec.hostname,
           networks: Object.entries(spec.networks).map(([name, a]) => ({ network: name, aliases: a.aliases, ipv4Address: a.ipv4Address, macAddress: a.macAddress })),
+          dns: spec.dns,
+          dnsSearch: spec.dnsSearch,
+          links: spec.links,
         });
         undo.push(() => network.removeSandbox(id));
         if (spec.ports.length > 0) {

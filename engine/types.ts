@@ -92,6 +92,14 @@ export interface NetworkAttachment {
   macAddress?: string | undefined;
 }
 
+export interface ContainerLink {
+  /** A container name, or a name on the container's networks (a service alias). */
+  target: string;
+  alias: string;
+  /** The target must be on one of this container's networks when it is created (compose's external_links), else create fails. */
+  required?: boolean;
+}
+
 export interface HealthcheckConfig {
   /** ["CMD", ...], ["CMD-SHELL", "..."] or ["NONE"]. */
   test: string[];
@@ -132,8 +140,18 @@ export interface ContainerSpec {
   ports: PortBinding[];
   exposedPorts: string[];
   extraHosts: string[];
+  /**
+   * compose's `dns`. On a network of the engine the container's resolv.conf
+   * keeps naming the network's DNS server, which forwards to these the names
+   * it does not know (as dockerd's 127.0.0.11 does); with the host's network
+   * (or none) they are its nameservers.
+   */
   dns: string[];
   dnsSearch: string[];
+  /** compose's `dns_opt`: resolv.conf's `options` (ndots:2, timeout:1, rotate ...). */
+  dnsOptions: string[];
+  /** compose's links and external_links: `alias` resolves, for this container only, as `target` (a container name or network alias) does. */
+  links: ContainerLink[];
   capAdd: string[];
   capDrop: string[];
   privileged: boolean;

@@ -79,8 +79,16 @@ export interface ServiceSpec {
   sysctls: Record<string, string>;
   ulimits: Record<string, { soft: number; hard: number }>;
   extraHosts: string[];
+  /** Addresses of the container's own resolvers (the network's DNS server forwards to them). */
   dns: string[];
   dnsSearch: string[];
+  /** resolv.conf options (dns_opt), as written. */
+  dnsOpt: string[];
+  /** links as written: "service" or "service:alias" (each also an implicit depends_on). */
+  links: string[];
+  /** external_links as written: "container" or "container:alias". */
+  externalLinks: string[];
+  /** The MAC of the container's first network (a network's own mac_address wins there). */
   macAddress: string | undefined;
   memLimit: number | undefined;
   cpus: number | undefined;
@@ -124,6 +132,8 @@ export interface PortSpec {
   protocol: "tcp" | "udp" | "sctp";
   mode: "ingress" | "host";
   name: string | undefined;
+  /** A hint for tools (http, grpc ...); no effect on the container. */
+  appProtocol: string | undefined;
 }
 
 export interface ServiceVolumeSpec {
@@ -143,6 +153,7 @@ export interface ServiceNetworkSpec {
   ipv4Address: string | undefined;
   ipv6Address: string | undefined;
   priority: number;
+  macAddress: string | undefined;
 }
 
 export interface DependsOnSpec {

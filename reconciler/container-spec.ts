@@ -5,7 +5,7 @@
 // the DNS aliases (service name and container name on every network, as
 // compose v2 gives them), named volumes resolved to their engine names, and
 // env entries without a value dropped (compose passes only set variables).
-import type { ContainerSpec, HealthcheckConfig, MountSpec, NetworkAttachment, PortBinding } from "../engine/types.js";
+import type { ContainerLink, ContainerSpec, HealthcheckConfig, MountSpec, NetworkAttachment, PortBinding } from "../engine/types.js";
 import { COMPOSE_VERSION, LABEL, containerName } from "../model/labels.js";
 import type { ServiceSpec, StackSpec } from "../model/stack.js";
 import { imageOf } from "./plan.js";
@@ -71,6 +71,8 @@ export function containerSpecFor(stack: StackSpec, svc: ServiceSpec, number: num
     extraHosts: svc.extraHosts,
     dns: svc.dns,
     dnsSearch: svc.dnsSearch,
+    dnsOptions: svc.dnsOpt,
+    links: linksFor(svc),
     capAdd: svc.capAdd,
     capDrop: svc.capDrop,
     privileged: svc.privileged,
@@ -123,14 +125,29 @@ function mountsFor(stack: StackSpec, svc: ServiceSpec): MountSpec[] {
 function networksFor(stack: StackSpec, svc: ServiceSpec, name: string): Record<string, NetworkAttachment> {
   const out: Record<string, NetworkAttachment> = {};
   const ordered = Object.entries(svc.networks).sort(([, a], [, b]) => b.priority - a.priority);
-  for (const [key, n] of ordered) {
+  for (const [i, [key, n]] of ordered.entries()) {
     const net = stack.networks[key];
     if (!net) continue;
     const aliases = [svc.name, name, ...n.aliases];
     if (svc.hostname) aliases.push(svc.hostname);
-    out[net.name] = { aliases: [...new Set(aliases)], ipv4Address: n.ipv4Address, macAddress: svc.macAddress };
+    // The service's mac_address is its primary network's (as compose does since API 1.44): one MAC on two bridges would be one too many.
+    out[net.name] = { aliases: [...new Set(aliases)], ipv4Address: n.ipv4Address, macAddress: n.macAddress ?? (i === 0 ? svc.macAddress : undefined) };
   }
   return out;
+}
+
+/**
+ * links "service[:alias]": the alias names the service's containers (its
+ * service name is their alias on every network they share); external_links
+ * "container[:alias]": a container that must share a network with this one.
+ * Only this container resolves the aliases, as with dockerd's links.
+ */
+function linksFor(svc: ServiceSpec): ContainerLink[] {
+  const parse = (link: string): { target: string; alias: string } => {
+    const at = link.indexOf(":");
+    return at < 0 ? { target: link, alias: link } : { target: link.slice(0, at), alias: link.slice(at + 1) };
+  };
+  return [...svc.links.map((l) => parse(l)), ...svc.externalLinks.map((l) => ({ ...parse(l), required: true }))];
 }
 
 function networkModeFor(svc: ServiceSpec, shared: string | undefined): string {

@@ -23,7 +23,11 @@ function addresses(p: Decoded): string[] {
 }
 
 /** Answers from a registry for one network, the way the manager does for a single network. */
-function answersOf(reg: NameRegistry, net: string, opts: { mayForward?: boolean; accepts?: (client: string) => boolean } = {}): DnsAnswers {
+function answersOf(
+  reg: NameRegistry,
+  net: string,
+  opts: { mayForward?: boolean; accepts?: (client: string) => boolean; upstreams?: (client: string) => readonly DnsUpstream[] | undefined } = {},
+): DnsAnswers {
   return {
     accepts: (client) => opts.accepts?.(client) ?? true,
     lookup: (name) => reg.lookup([net], name),
@@ -33,6 +37,7 @@ function answersOf(reg: NameRegistry, net: string, opts: { mayForward?: boolean;
       return r ? `${r.names[0]}.testnet` : null;
     },
     mayForward: () => opts.mayForward ?? true,
+    upstreams: (client) => opts.upstreams?.(client),
   };
 }
 
@@ -83,6 +88,21 @@ describe("answerQuery", () => {
     expect(asked).toEqual(["other"]);
     expect(res.rcode).toBe("SERVFAIL");
     expect(res.id).toBe(4242);
+  });
+
+  it("forwards through the asking container's own resolvers when it has some (compose's dns), else the default ones", async () => {
+    const own: DnsUpstream[] = [{ host: "192.0.2.53", port: 53 }];
+    const perClient = answersOf(reg, "n1", { upstreams: (client) => (client === "10.213.7.2" ? own : undefined) });
+    const vias: (readonly DnsUpstream[] | undefined)[] = [];
+    const fwd: Forward = (_q, _t, via) => {
+      vias.push(via);
+      return Promise.resolve(undefined);
+    };
+    await answerQuery(query("example.test"), "10.213.7.2", "udp", perClient, fwd);
+    await answerQuery(query("example.test"), "10.213.7.3", "udp", perClient, fwd);
+    // A name of ours is still answered here, whatever the client's resolvers.
+    expect(addresses(decode(await answerQuery(query("web"), "10.213.7.2", "udp", perClient, noForward)))).toEqual(["10.213.7.2"]);
+    expect(vias).toEqual([own, undefined]);
   });
 
   it("relays the upstream's answer unchanged", async () => {
@@ -267,6 +287,17 @@ describe("DnsServer on 127.0.0.1 with a fake upstream on 127.0.0.1", () => {
     const forward = createForwarder(() => [{ host: "127.0.0.1", port: deadPort }, upstream], 600_000);
     const answer = await forward(query("second.test", "A", 79), "udp");
     expect(answer).toBeDefined();
+    expect(addresses(dnsPacket.decode(answer!))).toEqual(["198.51.100.7"]);
+  }, 20_000);
+
+  it("asks the resolvers given for a query in place of its default upstreams", async () => {
+    const dead = createSocket("udp4");
+    await new Promise<void>((r) => dead.bind(0, "127.0.0.1", () => r()));
+    const deadPort = dead.address().port;
+    dead.close();
+    const forward = createForwarder(() => [{ host: "127.0.0.1", port: deadPort }], 2000);
+    expect(await forward(query("default.test", "A", 80), "udp")).toBeUndefined(); // the default: nobody answers
+    const answer = await forward(query("own.test", "A", 81), "udp", [upstream]);
     expect(addresses(dnsPacket.decode(answer!))).toEqual(["198.51.100.7"]);
   }, 20_000);
 

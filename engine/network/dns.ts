@@ -25,8 +25,11 @@
 //         on every answer (round robin across replicas)
 //   other types for such a name: an empty NOERROR (so AAAA lookups fall back to A)
 //   PTR   for addresses of our subnets
-// Everything else is forwarded, byte for byte, to the upstream resolvers, and
-// their answer is relayed unchanged; if none answers, SERVFAIL.
+// Everything else is forwarded, byte for byte, to the upstream resolvers (the
+// asking container's own `dns` servers when it has some, as dockerd's embedded
+// server does, else the engine's), and their answer is relayed unchanged; if
+// none answers, SERVFAIL. A link alias (compose's links, external_links) is a
+// name only the linking container resolves, to the linked container.
 import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
 import { connect, createServer, isIPv6, type Server, type Socket as TcpSocket } from "node:net";
 import * as dnsPacket from "dns-packet";
@@ -46,11 +49,18 @@ export interface DnsAnswers {
   reverse(ip: string, client: string): string | null | undefined;
   /** False for clients that may not reach outside (only on internal networks): their other queries fail. */
   mayForward(client: string): boolean;
+  /**
+   * The client container's own resolvers (compose's `dns`), which its other
+   * queries go to instead of the engine's upstreams, as dockerd's embedded
+   * server does; undefined when it has none.
+   */
+  upstreams(client: string): readonly DnsUpstream[] | undefined;
 }
 
 export type Transport = "udp" | "tcp";
 
-export type Forward = (query: Buffer, transport: Transport) => Promise<Buffer | undefined>;
+/** Relays a query; `via`: resolvers of the asking container, in place of the default upstreams. */
+export type Forward = (query: Buffer, transport: Transport, via?: readonly DnsUpstream[]) => Promise<Buffer | undefined>;
 
 /** TTL of our answers: 0, so nothing caches a name that may move on the next container restart. */
 const TTL = 0;
@@ -91,7 +101,7 @@ export async function answerQuery(query: Buffer, client: string, transport: Tran
   }
 
   if (!answers.mayForward(client)) return reply(q, RCODE.SERVFAIL, [], transport);
-  const upstream = await forward(query, transport);
+  const upstream = await forward(query, transport, answers.upstreams(client));
   return upstream ?? reply(q, RCODE.SERVFAIL, [], transport);
 }
 
@@ -117,8 +127,8 @@ function reply(q: Decoded, rcode: number, records: dnsPacket.Answer[], transport
 
 /** Relays a query to the upstream resolvers in order, each with its own timeout; the first answer wins. */
 export function createForwarder(upstreams: () => readonly DnsUpstream[], timeoutMs = 2000): Forward {
-  return async (query, transport) => {
-    for (const u of upstreams()) {
+  return async (query, transport, via) => {
+    for (const u of via ?? upstreams()) {
       try {
         const res = transport === "udp" ? await forwardUdp(query, u, timeoutMs) : await forwardTcp(query, u, timeoutMs);
         if (res) return res;

@@ -52,6 +52,24 @@ describe("networkDnsView", () => {
     expect(back.mayForward("10.213.2.2")).toBe(true); // web is also on front
   });
 
+  it("resolves a container's link aliases for that container only, before other names, and gives its own resolvers", () => {
+    const own = [{ host: "192.0.2.53", port: 53 }];
+    const withLinks = networkDnsView("front", {
+      ...ctx,
+      containerDns: (id) => (id === "web" ? { servers: own, links: [{ alias: "database", target: "db" }, { alias: "proxy", target: "proj-db-1" }], search: ["own.test"] } : undefined),
+    });
+    expect(withLinks.lookup("database", "10.213.1.2")).toEqual(["10.213.2.3"]);
+    expect(withLinks.lookup("database.corp.test", "10.213.1.2")).toEqual(["10.213.2.3"]);
+    expect(withLinks.lookup("db.own.test", "10.213.1.2")).toEqual(["10.213.2.3"]); // its own dns_search
+    expect(withLinks.lookup("web.own.test", "10.213.1.3")).toBeUndefined(); // not another container's
+    expect(withLinks.lookup("proxy", "10.213.1.2")).toEqual(["10.213.2.3"]); // the alias wins over the container named proxy
+    expect(withLinks.lookup("database", "10.213.1.3")).toBeUndefined(); // proxy has no such link
+    expect(withLinks.lookup("proxy", "10.213.1.3")).toEqual(["10.213.1.3"]);
+    expect(withLinks.upstreams("10.213.1.2")).toEqual(own);
+    expect(withLinks.upstreams("10.213.1.3")).toBeUndefined();
+    expect(front.upstreams("10.213.1.2")).toBeUndefined();
+  });
+
   it("answers PTR inside our subnets only", () => {
     expect(front.reverse("10.213.1.3", "10.213.1.2")).toBe("proxy.proj_front");
     expect(front.reverse("10.213.1.99", "10.213.1.2")).toBeNull();

@@ -13,7 +13,7 @@ import { EngineError } from "../types.js";
 import { ipBatch } from "./ip-batch.js";
 import { addNetworkRules, applyWithBase, createBridge, deleteByComment, linkExists, prepareHost, removeBridge, removeNetworkRules } from "./bridge.js";
 import { createForwarder, DnsServer, type DnsUpstream, type Forward } from "./dns.js";
-import { networkDnsView } from "./dnsview.js";
+import { networkDnsView, type ContainerDns, type DnsLink } from "./dnsview.js";
 import { pausePoint } from "./hooks.js";
 import { iptablesRestore, iptablesSave, rebuildText, removeBaseLines } from "./iptables.js";
 import { DEFAULT_POOLS, Ipam, type AddressPool } from "./ipam.js";
@@ -43,6 +43,12 @@ interface SandboxRecord {
   endpoints: Endpoint[];
   ports: PublishedPort[];
   loopbackUp: boolean;
+  /** The container's own resolvers (compose's `dns`); absent in records of older versions. */
+  dns?: string[];
+  /** Its link aliases (compose's links, external_links). */
+  links?: DnsLink[];
+  /** Its own search domains (compose's dns_search). */
+  dnsSearch?: string[];
 }
 
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -217,7 +223,17 @@ export class LinuxNetworkManager implements NetworkManager {
         endpoints: [],
         ports: [],
         loopbackUp: false,
+        dns: [...(spec.dns ?? [])],
+        dnsSearch: [...(spec.dnsSearch ?? [])],
+        links: (spec.links ?? []).map((l) => ({ alias: l.alias, target: l.target })),
       };
+      // A link to a container this one cannot reach would resolve nowhere: refused, as dockerd refuses a link to a missing container.
+      const netIds = (spec.networks ?? []).flatMap((r) => this.findNetwork(r.network)?.id ?? []);
+      for (const l of (spec.links ?? []).filter((x) => x.required)) {
+        if (!this.registry.has(netIds, l.target)) {
+          throw new EngineError("invalid", `cannot link ${rec.name} to "${l.target}" (as "${l.alias}"): no container of that name on its networks (${(spec.networks ?? []).map((r) => r.network).join(", ") || "none"})`);
+        }
+      }
       await this.attachLocked(rec, spec.networks ?? [], true);
       return this.info(rec);
     });
@@ -501,7 +517,8 @@ export class LinuxNetworkManager implements NetworkManager {
   // ---- helpers ----
 
   private async startDns(n: NetworkRecord): Promise<void> {
-    const server = new DnsServer({ host: n.gateway, port: this.opts.dnsPort ?? 53, answers: networkDnsView(n.id, { registry: this.registry, networks: this.networks, search: this.search }), forward: this.forward });
+    const answers = networkDnsView(n.id, { registry: this.registry, networks: this.networks, search: this.search, containerDns: (id) => this.containerDns(id) });
+    const server = new DnsServer({ host: n.gateway, port: this.opts.dnsPort ?? 53, answers, forward: this.forward });
     try {
       await server.listen();
     } catch (err) {
@@ -514,6 +531,13 @@ export class LinuxNetworkManager implements NetworkManager {
     const s = this.dns.get(id);
     this.dns.delete(id);
     await s?.close();
+  }
+
+  private containerDns(containerId: string): ContainerDns | undefined {
+    const rec = this.sandboxes.get(containerId);
+    if (!rec) return undefined;
+    // dockerd too asks a container's `dns` servers on port 53 only (compose gives addresses, no ports).
+    return { servers: (rec.dns ?? []).map((host) => ({ host, port: 53 })), links: rec.links ?? [], search: rec.dnsSearch ?? [] };
   }
 
   private register(rec: SandboxRecord): void {

@@ -84,6 +84,12 @@ export class NameRegistry {
     return undefined;
   }
 
+  /** Whether `name` is registered on one of `networkIds` (without moving the round-robin cursor). */
+  has(networkIds: readonly string[], name: string): boolean {
+    const n = normalizeName(name);
+    return networkIds.some((net) => (this.byName.get(net)?.get(n)?.length ?? 0) > 0);
+  }
+
   at(networkId: string, ip: string): Registration | undefined {
     return this.byIp.get(networkId)?.get(ip);
   }

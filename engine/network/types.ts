@@ -29,11 +29,12 @@
 //   connection, and it survives a daemon restart.
 import type { NetworkInfo, NetworkSpec, PortBinding } from "../types.js";
 import type { DnsUpstream } from "./dns.js";
+import type { DnsLink } from "./dnsview.js";
 import type { AddressPool } from "./ipam.js";
 import type { NamePrefixes } from "./names.js";
 import type { PublishedPort } from "./ports.js";
 
-export type { DnsUpstream, AddressPool, NamePrefixes, PublishedPort };
+export type { DnsUpstream, DnsLink, AddressPool, NamePrefixes, PublishedPort };
 
 export interface NetworkManagerOptions {
   /** Records live here: networks/, sandboxes/, ipam.json, and the lock file. */
@@ -71,6 +72,17 @@ export interface SandboxSpec {
   hostname?: string;
   /** Networks to join at once: the same as attach() afterwards, in fewer execs. */
   networks?: AttachRequest[];
+  /**
+   * The container's own resolvers (compose's `dns`, addresses): the network's
+   * DNS server forwards the names it does not know to these instead of the
+   * engine's upstreams. resolv.conf keeps naming the network's server, so
+   * service names still resolve.
+   */
+  dns?: string[];
+  /** Names only this container resolves, each as its target (a container name or alias) does. */
+  links?: DnsLink[];
+  /** The container's own search domains: "db.<domain>" from it is looked up as "db" too. */
+  dnsSearch?: string[];
 }
 
 export interface Endpoint {

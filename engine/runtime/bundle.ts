@@ -35,7 +35,11 @@ export interface BundleInput {
   user?: ResolvedUser | undefined;
   cgroupsPath: string;
   netnsPath?: string | undefined;
-  /** The network layer's resolv.conf: content to write, or a file to bind as it is. Default: the host's. */
+  /**
+   * The network layer's resolv.conf: content naming the network's DNS server
+   * (which forwards to spec.dns itself, so dns does not replace it; dns_search
+   * and dns_opt still apply), or a file to bind as it is. Default: the host's.
+   */
   resolvConf?: { content: string } | { path: string } | undefined;
   /** The container's own address, written to /etc/hosts under its hostname. */
   ipAddress?: string | undefined;
@@ -95,7 +99,7 @@ export async function prepareBundle(b: BundleInput): Promise<OciSpec> {
       : writeEtc(
           files.resolvConf,
           (b.resolvConf?.content !== undefined ? Promise.resolve(b.resolvConf.content) : readFile("/etc/resolv.conf", "utf8").catch(() => "")).then((base) =>
-            resolvConf(base, { dns: spec.dns, dnsSearch: spec.dnsSearch, hostNetwork }),
+            resolvConf(base, { dns: spec.dns, dnsSearch: spec.dnsSearch, dnsOptions: spec.dnsOptions, hostNetwork, embeddedDns: b.resolvConf !== undefined }),
           ),
         ),
   ]);

@@ -75,21 +75,39 @@ const LOCALHOST_NAMESERVER = /^\s*nameserver\s+(127\.\d+\.\d+\.\d+|::1)\s*$/;
 
 /**
  * The container's resolv.conf from a base (the host's, or the network
- * layer's): `dns` replaces the nameservers, `dnsSearch` the search domains.
+ * layer's): `dns` replaces the nameservers, `dnsSearch` the search domains,
+ * `dnsOptions` the options (compose's dns, dns_search, dns_opt).
  * Unless the container shares the host's network, localhost nameservers are
  * dropped (unreachable from another namespace), as Docker's FilterResolvDNS
  * does; Docker then falls back to public DNS, which we do not invent.
+ *
+ * `embeddedDns`: the base names the network's own DNS server, which forwards
+ * to `dns` itself (dockerd's 127.0.0.11 rule): the nameserver stays, and the
+ * base's ndots (0: service names go to it at once) stays unless the user
+ * gives an ndots, which is where dockerd adds its ndots:0 too.
  */
-export function resolvConf(base: string, opts: { dns: string[]; dnsSearch: string[]; hostNetwork: boolean }): string {
+export function resolvConf(
+  base: string,
+  opts: { dns: string[]; dnsSearch: string[]; dnsOptions?: string[]; hostNetwork: boolean; embeddedDns?: boolean },
+): string {
   let lines = base.replace(/\n+$/, "").split("\n");
   if (!opts.hostNetwork) lines = lines.filter((l) => !LOCALHOST_NAMESERVER.test(l));
-  if (opts.dns.length > 0) {
+  if (opts.dns.length > 0 && !opts.embeddedDns) {
     lines = lines.filter((l) => !/^\s*nameserver\s/.test(l));
     lines.push(...opts.dns.map((d) => `nameserver ${d}`));
   }
   if (opts.dnsSearch.length > 0) {
     lines = lines.filter((l) => !/^\s*(search|domain)\s/.test(l));
     lines.push(`search ${opts.dnsSearch.join(" ")}`);
+  }
+  const dnsOptions = opts.dnsOptions ?? [];
+  if (dnsOptions.length > 0) {
+    const baseOptions = lines.filter((l) => /^\s*options\s/.test(l)).flatMap((l) => l.trim().split(/\s+/).slice(1));
+    const options = [...dnsOptions];
+    const ndots = baseOptions.find((o) => o.startsWith("ndots:"));
+    if (opts.embeddedDns && ndots !== undefined && !options.some((o) => o.startsWith("ndots:"))) options.push(ndots);
+    lines = lines.filter((l) => !/^\s*options\s/.test(l));
+    lines.push(`options ${options.join(" ")}`);
   }
   const text = lines.join("\n");
   return text === "" ? "" : text + "\n";

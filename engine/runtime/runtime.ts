@@ -73,6 +73,7 @@ export interface CreateOptions {
   imageConfig: ImageConfig;
   imageId?: string;
   netnsPath?: string;
+  /** See BundleInput.resolvConf. */
   resolvConf?: { content: string } | { path: string };
   ipAddress?: string;
   hostsEntries?: HostsEntry[];

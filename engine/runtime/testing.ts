@@ -50,6 +50,8 @@ export function baseSpec(over: Partial<ContainerSpec> = {}): ContainerSpec {
     extraHosts: [],
     dns: [],
     dnsSearch: [],
+    dnsOptions: [],
+    links: [],
     capAdd: [],
     capDrop: [],
     privileged: false,

@@ -8,7 +8,7 @@ const web = service("web", {
   command: ["httpd", "-f"],
   entrypoint: undefined,
   environment: { A: "1" },
-  ports: [{ target: 80, published: "8080", hostIp: undefined, protocol: "tcp", mode: "ingress", name: undefined }],
+  ports: [{ target: 80, published: "8080", hostIp: undefined, protocol: "tcp", mode: "ingress", name: undefined, appProtocol: undefined }],
 });
 const stack = stackOf([web]);
 const req = (over: Partial<RunRequest> = {}): RunRequest => ({ project: { files: [], envFiles: [], profiles: [], env: {}, cwd: "/" }, service: "web", ...over });

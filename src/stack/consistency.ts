@@ -7,6 +7,12 @@ import type { Fail } from "./normalize.js";
 export function checkConsistency(stack: StackSpec, fail: Fail): void {
   const services = stack.services;
   for (const [name, svc] of Object.entries(services)) {
+    // Before depends_on, which holds every linked service too: the error then names the link as written.
+    svc.links.forEach((link, i) => {
+      const target = link.split(":")[0] ?? link;
+      if (!(target in services)) fail(["services", name, "links", i], `service "${name}" links to undefined service "${target}"`);
+      else if (target === name) fail(["services", name, "links", i], `service "${name}" links to itself`);
+    });
     for (const dep of Object.keys(svc.dependsOn)) {
       if (dep === name) fail(["services", name, "depends_on", dep], `service "${name}" depends on itself`);
       if (!(dep in services)) {

@@ -426,3 +426,90 @@ describe("config hash", () => {
     expect(hashOf({ ...files, "app.conf": "x=2\n" })).not.toBe(h);
   });
 });
+
+describe("name resolution keys (dns, dns_opt, dns_search, links, external_links, mac_address, ports)", () => {
+  const compose = `services:
+  db:
+    image: busybox
+  web:
+    image: busybox
+    dns: 192.0.2.53
+    dns_opt: [ndots:2, timeout:1, use-vc]
+    dns_search: corp.test
+    links: [db, "db:database"]
+    external_links: ["legacy-db-1:legacy"]
+    mac_address: "02:42:ac:11:00:99"
+    ports:
+      - { target: 80, published: "8080", name: web, app_protocol: http, mode: host }
+      - "127.0.0.1::81"
+      - "9000-9001:90-91/udp"
+    networks:
+      default:
+      back:
+        mac_address: "02:42:ac:11:00:aa"
+networks:
+  back: {}
+`;
+
+  it("loads them into one form, makes each linked service a dependency, and prints them as compose config does", async () => {
+    const { stack } = load(project({ "compose.yaml": compose }));
+    const web = stack.services.web!;
+    expect(web.dns).toEqual(["192.0.2.53"]);
+    expect(web.dnsOpt).toEqual(["ndots:2", "timeout:1", "use-vc"]);
+    expect(web.dnsSearch).toEqual(["corp.test"]);
+    expect(web.links).toEqual(["db", "db:database"]);
+    expect(web.externalLinks).toEqual(["legacy-db-1:legacy"]);
+    expect(web.dependsOn.db).toEqual({ condition: "service_started", restart: true, required: true });
+    expect(web.networks.back?.macAddress).toBe("02:42:ac:11:00:aa");
+    expect(web.ports.map((p) => [p.target, p.published, p.hostIp, p.protocol, p.mode, p.name, p.appProtocol])).toEqual([
+      [80, "8080", undefined, "tcp", "host", "web", "http"],
+      [81, undefined, "127.0.0.1", "tcp", "ingress", undefined, undefined],
+      [90, "9000", undefined, "udp", "ingress", undefined, undefined],
+      [91, "9001", undefined, "udp", "ingress", undefined, undefined],
+    ]);
+    const { renderService } = await import("./render.js");
+    const out = renderService(web);
+    expect(out).toMatchObject({
+      dns: ["192.0.2.53"],
+      dns_opt: ["ndots:2", "timeout:1", "use-vc"],
+      dns_search: ["corp.test"],
+      links: ["db", "db:database"],
+      external_links: ["legacy-db-1:legacy"],
+      mac_address: "02:42:ac:11:00:99",
+      depends_on: { db: { condition: "service_started", required: true, restart: true } },
+    });
+    expect((out.networks as Record<string, unknown>).back).toEqual({ mac_address: "02:42:ac:11:00:aa" });
+    expect((out.ports as unknown[])[0]).toEqual({ name: "web", mode: "host", target: 80, published: "8080", protocol: "tcp", app_protocol: "http" });
+  });
+
+  it("an explicit depends_on of a linked service wins over the link's", () => {
+    const dir = project({ "compose.yaml": "services:\n  db:\n    image: x\n  web:\n    image: x\n    links: [db]\n    depends_on:\n      db: { condition: service_healthy }\n" });
+    expect(load(dir).stack.services.web!.dependsOn.db).toMatchObject({ condition: "service_healthy", restart: false });
+  });
+
+  it("locates a link to an undefined service and a dns entry that is not an address", () => {
+    const badLink = loadError(project({ "compose.yaml": "services:\n  web:\n    image: x\n    links:\n      - cache:c\n" }));
+    expect(badLink.message).toMatch(/service "web" links to undefined service "cache"/);
+    expect(badLink.location).toMatchObject({ line: 5 });
+    const badDns = loadError(project({ "compose.yaml": "services:\n  web:\n    image: x\n    dns:\n      - 192.0.2.1\n      - dns.example\n" }));
+    expect(badDns.message).toMatch(/invalid dns server "dns.example": must be an IP address/);
+    expect(badDns.location).toMatchObject({ line: 6 });
+  });
+});
+
+describe("keys that conflict with a shared network namespace", () => {
+  it("are located errors in dockerd's words", () => {
+    // The offending key is on line 7, after network_mode.
+    const cases: [string, RegExp][] = [
+      ["    network_mode: service:db\n    dns: [192.0.2.1]\n", /services\.web\.dns.*conflicting options: dns and the network mode/],
+      ["    network_mode: service:db\n    links: [db]\n", /services\.web\.links.*container type network can't be used with links/],
+      ["    network_mode: host\n    external_links: [x]\n", /services\.web\.external_links.*host type networking can't be used with links/],
+      ["    network_mode: host\n    mac_address: 02:42:ac:11:00:02\n", /services\.web\.mac_address.*conflicting options: mac-address and the network mode/],
+    ];
+    for (const [lines, err] of cases) {
+      const e = loadError(project({ "compose.yaml": `services:\n  db:\n    image: x\n  web:\n    image: x\n${lines}` }));
+      expect(e.message).toMatch(err);
+      expect(e.location?.line).toBe(7);
+    }
+  });
+});

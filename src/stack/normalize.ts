@@ -3,6 +3,7 @@
 // Every "string or list", "short or long form" of the compose file becomes one
 // form here, with compose-spec defaults applied, so nothing downstream parses
 // compose syntax again. Relative paths were made absolute by paths.ts already.
+import { isIP } from "node:net";
 import { basename } from "node:path";
 import type {
   DependsOnSpec,
@@ -222,7 +223,7 @@ function normalizeService(name: string, s: Dict, ctx: NormalizeContext): Service
     tmpfs: strList(s.tmpfs),
     networks: networkMode !== undefined ? {} : normalizeServiceNetworks(s.networks),
     networkMode,
-    dependsOn: normalizeDependsOn(s.depends_on),
+    dependsOn: withLinkDependencies(normalizeDependsOn(s.depends_on), strList(s.links)),
     healthcheck: normalizeHealthcheck(s.healthcheck, at("healthcheck"), duration),
     restart,
     restartMaxRetries,
@@ -246,8 +247,11 @@ function normalizeService(name: string, s: Dict, ctx: NormalizeContext): Service
     sysctls: labelMap(s.sysctls),
     ulimits: normalizeUlimits(asDict(s.ulimits)),
     extraHosts: normalizeExtraHosts(s.extra_hosts),
-    dns: strList(s.dns),
+    dns: normalizeDns(s.dns, ctx, at("dns")),
     dnsSearch: strList(s.dns_search),
+    dnsOpt: strList(s.dns_opt),
+    links: strList(s.links),
+    externalLinks: strList(s.external_links),
     macAddress: str(s.mac_address),
     memLimit: size(s.mem_limit, at("mem_limit")) ?? limits?.memory,
     cpus: num(s.cpus) ?? limits?.cpus,
@@ -267,6 +271,7 @@ function normalizeService(name: string, s: Dict, ctx: NormalizeContext): Service
   if (spec.image === undefined && spec.build === undefined) {
     ctx.fail(at(), `service "${name}" has neither an image nor a build context specified`);
   }
+  checkNetworkModeConflicts(spec, s, at, ctx.fail);
   return spec;
 }
 
@@ -378,6 +383,7 @@ function normalizePorts(v: unknown, ctx: NormalizeContext, path: PathSegment[]):
         protocol: (str(item.protocol) ?? "tcp") as PortSpec["protocol"],
         mode: str(item.mode) === "host" ? "host" : "ingress",
         name: str(item.name),
+        appProtocol: str(item.app_protocol),
       });
       return;
     }
@@ -405,6 +411,7 @@ function normalizePorts(v: unknown, ctx: NormalizeContext, path: PathSegment[]):
         protocol: parsed.protocol,
         mode: "ingress",
         name: undefined,
+        appProtocol: undefined,
       });
     }
   });
@@ -472,7 +479,7 @@ function shortVolume(spec: string, ctx: NormalizeContext, path: PathSegment[]): 
 
 function normalizeServiceNetworks(v: unknown): Record<string, ServiceNetworkSpec> {
   const out: Record<string, ServiceNetworkSpec> = {};
-  const dflt = (): ServiceNetworkSpec => ({ aliases: [], ipv4Address: undefined, ipv6Address: undefined, priority: 0 });
+  const dflt = (): ServiceNetworkSpec => ({ aliases: [], ipv4Address: undefined, ipv6Address: undefined, priority: 0, macAddress: undefined });
   if (v === undefined || v === null) return { default: dflt() };
   if (Array.isArray(v)) {
     for (const n of v) out[String(n)] = dflt();
@@ -485,9 +492,46 @@ function normalizeServiceNetworks(v: unknown): Record<string, ServiceNetworkSpec
       ipv4Address: str(d.ipv4_address),
       ipv6Address: str(d.ipv6_address),
       priority: num(d.priority) ?? 0,
+      macAddress: str(d.mac_address),
     };
   }
   return out;
+}
+
+/**
+ * What dockerd refuses at create for a container that shares another's
+ * network namespace (or the host's): its DNS servers, links and MAC belong
+ * to that namespace's owner. Here at load, located, with dockerd's words.
+ */
+function checkNetworkModeConflicts(spec: ServiceSpec, s: Dict, at: (...rest: PathSegment[]) => PathSegment[], fail: Fail): void {
+  const mode = spec.networkMode ?? "";
+  const shared = mode.startsWith("service:") || mode.startsWith("container:");
+  if (shared && spec.dns.length > 0) fail(at("dns"), "conflicting options: dns and the network mode");
+  for (const key of ["links", "external_links"] as const) {
+    if (strList(s[key]).length === 0) continue;
+    if (shared) fail(at(key), "conflicting options: container type network can't be used with links. This would result in undefined behavior");
+    if (mode === "host") fail(at(key), "conflicting options: host type networking can't be used with links. This would result in undefined behavior");
+  }
+  if ((shared || mode === "host") && spec.macAddress !== undefined) fail(at("mac_address"), "conflicting options: mac-address and the network mode");
+}
+
+/** A link is a dependency too: compose-go adds each linked service to depends_on (started, restart) unless named there. */
+function withLinkDependencies(deps: Record<string, DependsOnSpec>, links: string[]): Record<string, DependsOnSpec> {
+  const out = { ...deps };
+  for (const link of links) {
+    const service = link.split(":")[0] ?? link;
+    out[service] ??= { condition: "service_started", restart: true, required: true };
+  }
+  return out;
+}
+
+/** dns entries are resolver addresses (dockerd refuses anything else when it creates the container). */
+function normalizeDns(v: unknown, ctx: NormalizeContext, path: PathSegment[]): string[] {
+  const list = strList(v);
+  list.forEach((d, i) => {
+    if (isIP(d) === 0) ctx.fail(Array.isArray(v) ? [...path, i] : path, `invalid dns server "${d}": must be an IP address`);
+  });
+  return list;
 }
 
 function normalizeDependsOn(v: unknown): Record<string, DependsOnSpec> {

@@ -113,12 +113,14 @@ export function renderService(s: ServiceSpec): Dict {
     ),
     deploy,
     dns: s.dns,
+    dns_opt: s.dnsOpt,
     dns_search: s.dnsSearch,
     domainname: s.domainname,
     entrypoint: s.entrypoint,
     environment: s.environment,
     env_file: s.envFiles.map((e) => ({ path: e.path, required: e.required })),
     expose: s.expose,
+    external_links: s.externalLinks,
     extra_hosts: s.extraHosts,
     healthcheck: hc
       ? hc.disable
@@ -136,20 +138,21 @@ export function renderService(s: ServiceSpec): Dict {
     image: s.image,
     init: s.init || undefined,
     labels: s.labels,
+    links: s.links,
     logging: s.logging ? compact({ driver: s.logging.driver, options: s.logging.options }) : undefined,
     mac_address: s.macAddress,
     mem_limit: s.memLimit,
     network_mode: s.networkMode,
     networks: Object.fromEntries(
       Object.entries(s.networks).map(([k, n]) => {
-        const d = compact({ aliases: n.aliases, ipv4_address: n.ipv4Address, ipv6_address: n.ipv6Address, priority: n.priority || undefined });
+        const d = compact({ aliases: n.aliases, ipv4_address: n.ipv4Address, ipv6_address: n.ipv6Address, mac_address: n.macAddress, priority: n.priority || undefined });
         return [k, Object.keys(d).length === 0 ? null : d];
       }),
     ),
     pids_limit: s.pidsLimit,
     platform: s.platform,
     ports: s.ports.map((p) =>
-      compact({ mode: p.mode, host_ip: p.hostIp, target: p.target, published: p.published, protocol: p.protocol, name: p.name }),
+      compact({ name: p.name, mode: p.mode, host_ip: p.hostIp, target: p.target, published: p.published, protocol: p.protocol, app_protocol: p.appProtocol }),
     ),
     privileged: s.privileged || undefined,
     profiles: s.profiles,
