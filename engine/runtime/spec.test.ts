@@ -5,7 +5,7 @@ import { DEFAULT_CAPABILITIES, capabilitiesFromMask, capabilitySet } from "./cap
 import { hostsFile, parseExtraHost, resolvConf } from "./etcfiles.js";
 import { mergeTmpfsOptions } from "./mounts.js";
 import { containerRlimits, parseProcLimits } from "./rlimits.js";
-import { DEFAULT_PATH, MASKED_PATHS, READONLY_PATHS, buildSpec, mergeEnv, resolveCommand, serializeSpec } from "./spec.js";
+import { DEFAULT_PATH, MASKED_PATHS, READONLY_PATHS, blkioDevicePaths, buildSpec, mergeEnv, resolveCommand, serializeSpec } from "./spec.js";
 import type { SpecInput } from "./spec.js";
 import { resolveUserFrom } from "./user.js";
 import { cpuList } from "./bundle.js";
@@ -264,12 +264,49 @@ describe("init, namespaces, hostname, sysctls", () => {
 });
 
 describe("resources and rlimits", () => {
-  it("memory (no extra swap), cpus, shares, cpuset, pids", () => {
+  it("memory (as much swap again, as Docker), cpus, shares, cpuset, pids", () => {
     const r = buildSpec(input({ resources: { memory: 16 << 20, cpus: 1.5, cpuShares: 512, cpuset: "0", pids: 100 } })).linux.resources;
-    expect(r.memory).toEqual({ limit: 16 << 20, swap: 16 << 20 });
+    expect(r.memory).toEqual({ limit: 16 << 20, swap: 32 << 20 });
     expect(r.cpu).toEqual({ period: 100000, quota: 150000, shares: 512, cpus: "0" });
     expect(r.pids).toEqual({ limit: 100 });
+    expect(r.blockIO).toBeUndefined();
     expect(buildSpec(input()).linux.resources.memory).toBeUndefined();
+  });
+  it("memswap, reservation, swappiness, OOM killer, CFS and RT periods, oom_score_adj", () => {
+    const base = { memory: 64 << 20, cpus: undefined, cpuShares: undefined, cpuset: undefined, pids: undefined };
+    const oci = buildSpec(
+      input({
+        oomScoreAdj: -500,
+        resources: { ...base, memorySwap: -1, memoryReservation: 32 << 20, memorySwappiness: 0, oomKillDisable: true, cpuPeriod: 50_000, cpuQuota: 25_000, cpuRtPeriod: 1_000_000, cpuRtRuntime: 1000 },
+      }),
+    );
+    expect(oci.process.oomScoreAdj).toBe(-500);
+    expect(oci.linux.resources.memory).toEqual({ limit: 64 << 20, swap: -1, reservation: 32 << 20, swappiness: 0, disableOOMKiller: true });
+    expect(oci.linux.resources.cpu).toEqual({ period: 50_000, quota: 25_000, realtimePeriod: 1_000_000, realtimeRuntime: 1000 });
+    const reservationOnly = buildSpec(input({ resources: { ...base, memory: undefined, memoryReservation: 32 << 20 } })).linux.resources.memory;
+    expect(reservationOnly).toEqual({ reservation: 32 << 20 });
+    expect(buildSpec(input()).process.oomScoreAdj).toBe(0);
+  });
+  it("blkio: weight and per-device limits by major:minor; a device the caller did not resolve is an error", () => {
+    const blkio = {
+      weight: 300,
+      weightDevice: [{ path: "/dev/vda", weight: 200 }],
+      readBps: [{ path: "/dev/vda", rate: 1 << 20 }],
+      writeBps: [{ path: "/dev/vdb", rate: 2 << 20 }],
+      readIops: [{ path: "/dev/vda", rate: 100 }],
+      writeIops: [],
+    };
+    expect(blkioDevicePaths(blkio)).toEqual(["/dev/vda", "/dev/vdb"]);
+    const base = { memory: undefined, cpus: undefined, cpuShares: undefined, cpuset: undefined, pids: undefined, blkio };
+    const io = buildSpec({ ...input({ resources: base }), blockDevices: { "/dev/vda": { major: 254, minor: 0 }, "/dev/vdb": { major: 254, minor: 16 } } }).linux.resources.blockIO;
+    expect(io).toEqual({
+      weight: 300,
+      weightDevice: [{ major: 254, minor: 0, weight: 200 }],
+      throttleReadBpsDevice: [{ major: 254, minor: 0, rate: 1 << 20 }],
+      throttleWriteBpsDevice: [{ major: 254, minor: 16, rate: 2 << 20 }],
+      throttleReadIOPSDevice: [{ major: 254, minor: 0, rate: 100 }],
+    });
+    expect(() => buildSpec(input({ resources: base }))).toThrow(/\/dev\/vda is not a block device/);
   });
   it("cgroupsPath", () => {
     expect(buildSpec(input()).linux.cgroupsPath).toBe(`/tscompose/${ID}`);

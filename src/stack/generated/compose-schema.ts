@@ -10,7 +10,7 @@ const require = createRequire(import.meta.url);
 /** Validates a stack file against schema/compose-spec.json, as ajv.compile(schema) would. */
 export const validate: ValidateFunction = validate18;
 
-const schema21 = {"$schema":"https://json-schema.org/draft/2019-09/schema","$id":"https://tscompose.dev/schema/compose-spec.json","title":"tscompose stack file","description":"The subset of the Compose Specification that tscompose supports. Follows compose-spec/schema/compose-spec.json, but with strict scalar types: the loader converts interpolated strings to numbers and booleans before validation.","type":"object","properties":{"version":{"type":["string","number"],"deprecated":true,"description":"Accepted for backward compatibility and ignored."},"name":{"type":"string","description":"Project name, unless given on the command line."},"include":{"type":"array","items":{"$ref":"#/$defs/include"}},"services":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/service"}},"additionalProperties":false},"networks":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/network"}},"additionalProperties":false},"volumes":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/volume"}},"additionalProperties":false},"secrets":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/secret"}},"additionalProperties":false},"configs":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/config"}},"additionalProperties":false}},"patternProperties":{"^x-":{}},"additionalProperties":false,"$defs":{"service":{"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"priority":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_search":{"$ref":"#/$defs/string_or_list"},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"healthcheck":{"type":"object","properties":{"test":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"interval":{"$ref":"#/$defs/duration"},"timeout":{"$ref":"#/$defs/duration"},"retries":{"type":"integer","minimum":0},"start_period":{"$ref":"#/$defs/duration"},"start_interval":{"$ref":"#/$defs/duration"},"disable":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"x_tscompose_service":{"type":"object","description":"tscompose's own per-service settings (docs/supervision.md).","properties":{"restart_on_unhealthy":{"type":["boolean","string"],"description":"Restart a container whose health check turns unhealthy, with the restart backoff."},"readiness":{"type":"object","description":"A probe run by the daemon; its success makes the container healthy for depends_on and up --wait. Exactly one of tcp, http, log.","properties":{"tcp":{"type":["integer","string"],"description":"A container port that accepts a TCP connection."},"http":{"oneOf":[{"type":["integer","string"]},{"type":"object","properties":{"port":{"type":["integer","string"]},"path":{"type":"string"}},"required":["port"],"additionalProperties":false}],"description":"A container port (and path, default /) that answers an HTTP GET with 2xx."},"log":{"type":"string","description":"A regular expression a line of the container's output matches."},"interval":{"type":["string","number"]},"timeout":{"type":["string","number"]}},"additionalProperties":false},"schedule":{"oneOf":[{"type":"string"},{"type":"object","properties":{"cron":{"type":"string"},"timezone":{"type":"string"},"overlap":{"type":"string","enum":["skip","queue","allow"]},"history":{"type":["integer","string"]}},"required":["cron"],"additionalProperties":false}],"description":"Run the service as a one-off container on a cron schedule instead of keeping it up."}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"development":{"type":["object","null"],"properties":{"watch":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"action":{"type":"string","enum":["sync","rebuild","sync+restart"]},"target":{"type":"string"},"ignore":{"$ref":"#/$defs/string_or_list"}},"required":["path","action"],"additionalProperties":false,"patternProperties":{"^x-":{}}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"deployment":{"type":["object","null"],"properties":{"mode":{"type":"string","description":"replicated or global; checked by the normalizer, as compose-spec leaves it a string."},"endpoint_mode":{"type":"string"},"replicas":{"type":"integer","minimum":0},"labels":{"$ref":"#/$defs/list_or_dict"},"resources":{"type":"object","properties":{"limits":{"$ref":"#/$defs/resource_limits"},"reservations":{"$ref":"#/$defs/resource_limits"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"restart_policy":{"type":"object","properties":{"condition":{"type":"string","description":"none, on-failure or any; checked by the normalizer."},"delay":{"$ref":"#/$defs/duration"},"max_attempts":{"type":"integer","minimum":0},"window":{"$ref":"#/$defs/duration"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"$ref":"#/$defs/update_config"},"rollback_config":{"$ref":"#/$defs/update_config"},"placement":{"type":"object","properties":{"constraints":{"$ref":"#/$defs/list_of_strings"},"preferences":{"type":"array","items":{"type":"object","properties":{"spread":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"max_replicas_per_node":{"type":"integer","minimum":0}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"resource_limits":{"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"type":"object","properties":{"parallelism":{"type":"integer","minimum":0},"delay":{"$ref":"#/$defs/duration"},"failure_action":{"type":"string"},"monitor":{"$ref":"#/$defs/duration"},"max_failure_ratio":{"type":"number"},"order":{"type":"string","enum":["start-first","stop-first"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"include":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"$ref":"#/$defs/string_or_list"},"env_file":{"$ref":"#/$defs/string_or_list"},"project_directory":{"type":"string"}},"required":["path"],"additionalProperties":false}]},"network":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"ipam":{"type":"object","properties":{"driver":{"type":"string"},"config":{"type":"array","items":{"type":"object","properties":{"subnet":{"type":"string"},"ip_range":{"type":"string"},"gateway":{"type":"string"},"aux_addresses":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"options":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"$ref":"#/$defs/external"},"internal":{"type":"boolean"},"attachable":{"type":"boolean"},"enable_ipv6":{"type":"boolean"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"secret":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"config":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"content":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"description":"true, or the legacy {name} form (use the resource's own name instead).","oneOf":[{"type":"boolean"},{"type":"object","properties":{"name":{"type":"string","deprecated":true}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"command":{"oneOf":[{"type":"null"},{"type":"string"},{"type":"array","items":{"type":"string"}}]},"env_file":{"oneOf":[{"type":"string"},{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"type":"string"},"required":{"type":"boolean"}},"required":["path"],"additionalProperties":false}]}}]},"service_config_or_secret":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"source":{"type":"string"},"target":{"type":"string"},"uid":{"type":"string"},"gid":{"type":"string"},"mode":{"type":["integer","string"]}},"required":["source"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"ulimits":{"type":"object","patternProperties":{"^[a-z]+$":{"oneOf":[{"type":"integer"},{"type":"object","properties":{"soft":{"type":"integer"},"hard":{"type":"integer"}},"required":["soft","hard"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"additionalProperties":false},"extra_hosts":{"oneOf":[{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]},"duration":{"type":"string","format":"duration","description":"A Go duration: 1h30m, 10s, 1.5s, 100ms, 10us, 0."},"size":{"type":["integer","string"],"description":"Bytes, or a string with a unit (512m, 1g); parsed by the normalizer."},"cpus":{"type":["number","string"],"description":"Number of CPUs. Strings are common in compose files ('0.50'); parsed by the normalizer."},"string_or_list":{"oneOf":[{"type":"string"},{"$ref":"#/$defs/list_of_strings"}]},"list_of_strings":{"type":"array","items":{"type":"string"},"uniqueItems":true},"list_or_dict":{"oneOf":[{"type":"object","patternProperties":{".+":{"type":["string","number","boolean","null"]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]}}};
+const schema21 = {"$schema":"https://json-schema.org/draft/2019-09/schema","$id":"https://tscompose.dev/schema/compose-spec.json","title":"tscompose stack file","description":"The subset of the Compose Specification that tscompose supports. Follows compose-spec/schema/compose-spec.json, but with strict scalar types: the loader converts interpolated strings to numbers and booleans before validation.","type":"object","properties":{"version":{"type":["string","number"],"deprecated":true,"description":"Accepted for backward compatibility and ignored."},"name":{"type":"string","description":"Project name, unless given on the command line."},"include":{"type":"array","items":{"$ref":"#/$defs/include"}},"services":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/service"}},"additionalProperties":false},"networks":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/network"}},"additionalProperties":false},"volumes":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/volume"}},"additionalProperties":false},"secrets":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/secret"}},"additionalProperties":false},"configs":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/config"}},"additionalProperties":false}},"patternProperties":{"^x-":{}},"additionalProperties":false,"$defs":{"service":{"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"priority":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_search":{"$ref":"#/$defs/string_or_list"},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"cpu_count":{"type":"integer","minimum":0},"cpu_percent":{"type":"integer","minimum":0,"maximum":100},"cpu_period":{"type":"integer"},"cpu_quota":{"type":"integer"},"cpu_rt_period":{"type":["integer","string"],"description":"Microseconds, or a duration (400ms); checked by the normalizer."},"cpu_rt_runtime":{"type":["integer","string"],"description":"Microseconds, or a duration (95ms); checked by the normalizer."},"mem_reservation":{"$ref":"#/$defs/size"},"mem_swappiness":{"type":"integer"},"oom_kill_disable":{"type":"boolean"},"oom_score_adj":{"type":"integer","minimum":-1000,"maximum":1000},"blkio_config":{"type":"object","properties":{"device_read_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_read_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"weight":{"type":"integer"},"weight_device":{"type":"array","items":{"$ref":"#/$defs/blkio_weight"}}},"additionalProperties":false},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"healthcheck":{"type":"object","properties":{"test":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"interval":{"$ref":"#/$defs/duration"},"timeout":{"$ref":"#/$defs/duration"},"retries":{"type":"integer","minimum":0},"start_period":{"$ref":"#/$defs/duration"},"start_interval":{"$ref":"#/$defs/duration"},"disable":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"x_tscompose_service":{"type":"object","description":"tscompose's own per-service settings (docs/supervision.md).","properties":{"restart_on_unhealthy":{"type":["boolean","string"],"description":"Restart a container whose health check turns unhealthy, with the restart backoff."},"readiness":{"type":"object","description":"A probe run by the daemon; its success makes the container healthy for depends_on and up --wait. Exactly one of tcp, http, log.","properties":{"tcp":{"type":["integer","string"],"description":"A container port that accepts a TCP connection."},"http":{"oneOf":[{"type":["integer","string"]},{"type":"object","properties":{"port":{"type":["integer","string"]},"path":{"type":"string"}},"required":["port"],"additionalProperties":false}],"description":"A container port (and path, default /) that answers an HTTP GET with 2xx."},"log":{"type":"string","description":"A regular expression a line of the container's output matches."},"interval":{"type":["string","number"]},"timeout":{"type":["string","number"]}},"additionalProperties":false},"schedule":{"oneOf":[{"type":"string"},{"type":"object","properties":{"cron":{"type":"string"},"timezone":{"type":"string"},"overlap":{"type":"string","enum":["skip","queue","allow"]},"history":{"type":["integer","string"]}},"required":["cron"],"additionalProperties":false}],"description":"Run the service as a one-off container on a cron schedule instead of keeping it up."}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"development":{"type":["object","null"],"properties":{"watch":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"action":{"type":"string","enum":["sync","rebuild","sync+restart"]},"target":{"type":"string"},"ignore":{"$ref":"#/$defs/string_or_list"}},"required":["path","action"],"additionalProperties":false,"patternProperties":{"^x-":{}}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"deployment":{"type":["object","null"],"properties":{"mode":{"type":"string","description":"replicated or global; checked by the normalizer, as compose-spec leaves it a string."},"endpoint_mode":{"type":"string"},"replicas":{"type":"integer","minimum":0},"labels":{"$ref":"#/$defs/list_or_dict"},"resources":{"type":"object","properties":{"limits":{"$ref":"#/$defs/resource_limits"},"reservations":{"$ref":"#/$defs/resource_reservations"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"restart_policy":{"type":"object","properties":{"condition":{"type":"string","description":"none, on-failure or any; checked by the normalizer."},"delay":{"$ref":"#/$defs/duration"},"max_attempts":{"type":"integer","minimum":0},"window":{"$ref":"#/$defs/duration"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"$ref":"#/$defs/update_config"},"rollback_config":{"$ref":"#/$defs/update_config"},"placement":{"type":"object","properties":{"constraints":{"$ref":"#/$defs/list_of_strings"},"preferences":{"type":"array","items":{"type":"object","properties":{"spread":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"max_replicas_per_node":{"type":"integer","minimum":0}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"blkio_limit":{"type":"object","properties":{"path":{"type":"string"},"rate":{"$ref":"#/$defs/size","description":"Bytes per second (a size: 1mb) or IO per second."}},"additionalProperties":false},"blkio_weight":{"type":"object","properties":{"path":{"type":"string"},"weight":{"type":"integer"}},"additionalProperties":false},"resource_reservations":{"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"},"generic_resources":{"type":"array","description":"Swarm only; refused by the normalizer."},"devices":{"type":"array","description":"GPU reservations; refused by the normalizer."}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"resource_limits":{"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"type":"object","properties":{"parallelism":{"type":"integer","minimum":0},"delay":{"$ref":"#/$defs/duration"},"failure_action":{"type":"string"},"monitor":{"$ref":"#/$defs/duration"},"max_failure_ratio":{"type":"number"},"order":{"type":"string","enum":["start-first","stop-first"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"include":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"$ref":"#/$defs/string_or_list"},"env_file":{"$ref":"#/$defs/string_or_list"},"project_directory":{"type":"string"}},"required":["path"],"additionalProperties":false}]},"network":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"ipam":{"type":"object","properties":{"driver":{"type":"string"},"config":{"type":"array","items":{"type":"object","properties":{"subnet":{"type":"string"},"ip_range":{"type":"string"},"gateway":{"type":"string"},"aux_addresses":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"options":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"$ref":"#/$defs/external"},"internal":{"type":"boolean"},"attachable":{"type":"boolean"},"enable_ipv6":{"type":"boolean"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"secret":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"config":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"content":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"description":"true, or the legacy {name} form (use the resource's own name instead).","oneOf":[{"type":"boolean"},{"type":"object","properties":{"name":{"type":"string","deprecated":true}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"command":{"oneOf":[{"type":"null"},{"type":"string"},{"type":"array","items":{"type":"string"}}]},"env_file":{"oneOf":[{"type":"string"},{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"type":"string"},"required":{"type":"boolean"}},"required":["path"],"additionalProperties":false}]}}]},"service_config_or_secret":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"source":{"type":"string"},"target":{"type":"string"},"uid":{"type":"string"},"gid":{"type":"string"},"mode":{"type":["integer","string"]}},"required":["source"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"ulimits":{"type":"object","patternProperties":{"^[a-z]+$":{"oneOf":[{"type":"integer"},{"type":"object","properties":{"soft":{"type":"integer"},"hard":{"type":"integer"}},"required":["soft","hard"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"additionalProperties":false},"extra_hosts":{"oneOf":[{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]},"duration":{"type":"string","format":"duration","description":"A Go duration: 1h30m, 10s, 1.5s, 100ms, 10us, 0."},"size":{"type":["integer","string"],"description":"Bytes, or a string with a unit (512m, 1g); parsed by the normalizer."},"cpus":{"type":["number","string"],"description":"Number of CPUs. Strings are common in compose files ('0.50'); parsed by the normalizer."},"string_or_list":{"oneOf":[{"type":"string"},{"$ref":"#/$defs/list_of_strings"}]},"list_of_strings":{"type":"array","items":{"type":"string"},"uniqueItems":true},"list_or_dict":{"oneOf":[{"type":"object","patternProperties":{".+":{"type":["string","number","boolean","null"]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]}}};
 const pattern2 = new RegExp("^x-", "u");
 const pattern3 = new RegExp("^[a-zA-Z0-9._-]+$", "u");
 const schema22 = {"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"$ref":"#/$defs/string_or_list"},"env_file":{"$ref":"#/$defs/string_or_list"},"project_directory":{"type":"string"}},"required":["path"],"additionalProperties":false}]};
@@ -308,7 +308,7 @@ return errors === 0;
 }
 validate19.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
-const schema25 = {"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"priority":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_search":{"$ref":"#/$defs/string_or_list"},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema25 = {"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"priority":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_search":{"$ref":"#/$defs/string_or_list"},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"cpu_count":{"type":"integer","minimum":0},"cpu_percent":{"type":"integer","minimum":0,"maximum":100},"cpu_period":{"type":"integer"},"cpu_quota":{"type":"integer"},"cpu_rt_period":{"type":["integer","string"],"description":"Microseconds, or a duration (400ms); checked by the normalizer."},"cpu_rt_runtime":{"type":["integer","string"],"description":"Microseconds, or a duration (95ms); checked by the normalizer."},"mem_reservation":{"$ref":"#/$defs/size"},"mem_swappiness":{"type":"integer"},"oom_kill_disable":{"type":"boolean"},"oom_score_adj":{"type":"integer","minimum":-1000,"maximum":1000},"blkio_config":{"type":"object","properties":{"device_read_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_read_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"weight":{"type":"integer"},"weight_device":{"type":"array","items":{"$ref":"#/$defs/blkio_weight"}}},"additionalProperties":false},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 const schema26 = {"oneOf":[{"type":"object","patternProperties":{".+":{"type":["string","number","boolean","null"]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]};
 const schema30 = {"type":["integer","string"],"description":"Bytes, or a string with a unit (512m, 1g); parsed by the normalizer."};
 const schema31 = {"oneOf":[{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]};
@@ -316,15 +316,16 @@ const schema34 = {"type":"array","items":{"oneOf":[{"type":"string"},{"type":"ob
 const schema35 = {"oneOf":[{"type":"null"},{"type":"string"},{"type":"array","items":{"type":"string"}}]};
 const schema38 = {"oneOf":[{"type":"string"},{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"type":"string"},"required":{"type":"boolean"}},"required":["path"],"additionalProperties":false}]}}]};
 const schema45 = {"type":"string","format":"duration","description":"A Go duration: 1h30m, 10s, 1.5s, 100ms, 10us, 0."};
-const schema67 = {"type":"object","patternProperties":{"^[a-z]+$":{"oneOf":[{"type":"integer"},{"type":"object","properties":{"soft":{"type":"integer"},"hard":{"type":"integer"}},"required":["soft","hard"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"additionalProperties":false};
+const schema70 = {"type":"object","patternProperties":{"^[a-z]+$":{"oneOf":[{"type":"integer"},{"type":"object","properties":{"soft":{"type":"integer"},"hard":{"type":"integer"}},"required":["soft","hard"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"additionalProperties":false};
 const schema52 = {"type":["number","string"],"description":"Number of CPUs. Strings are common in compose files ('0.50'); parsed by the normalizer."};
-const schema75 = {"type":"object","description":"tscompose's own per-service settings (docs/supervision.md).","properties":{"restart_on_unhealthy":{"type":["boolean","string"],"description":"Restart a container whose health check turns unhealthy, with the restart backoff."},"readiness":{"type":"object","description":"A probe run by the daemon; its success makes the container healthy for depends_on and up --wait. Exactly one of tcp, http, log.","properties":{"tcp":{"type":["integer","string"],"description":"A container port that accepts a TCP connection."},"http":{"oneOf":[{"type":["integer","string"]},{"type":"object","properties":{"port":{"type":["integer","string"]},"path":{"type":"string"}},"required":["port"],"additionalProperties":false}],"description":"A container port (and path, default /) that answers an HTTP GET with 2xx."},"log":{"type":"string","description":"A regular expression a line of the container's output matches."},"interval":{"type":["string","number"]},"timeout":{"type":["string","number"]}},"additionalProperties":false},"schedule":{"oneOf":[{"type":"string"},{"type":"object","properties":{"cron":{"type":"string"},"timezone":{"type":"string"},"overlap":{"type":"string","enum":["skip","queue","allow"]},"history":{"type":["integer","string"]}},"required":["cron"],"additionalProperties":false}],"description":"Run the service as a one-off container on a cron schedule instead of keeping it up."}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema78 = {"type":"object","properties":{"path":{"type":"string"},"weight":{"type":"integer"}},"additionalProperties":false};
+const schema82 = {"type":"object","description":"tscompose's own per-service settings (docs/supervision.md).","properties":{"restart_on_unhealthy":{"type":["boolean","string"],"description":"Restart a container whose health check turns unhealthy, with the restart backoff."},"readiness":{"type":"object","description":"A probe run by the daemon; its success makes the container healthy for depends_on and up --wait. Exactly one of tcp, http, log.","properties":{"tcp":{"type":["integer","string"],"description":"A container port that accepts a TCP connection."},"http":{"oneOf":[{"type":["integer","string"]},{"type":"object","properties":{"port":{"type":["integer","string"]},"path":{"type":"string"}},"required":["port"],"additionalProperties":false}],"description":"A container port (and path, default /) that answers an HTTP GET with 2xx."},"log":{"type":"string","description":"A regular expression a line of the container's output matches."},"interval":{"type":["string","number"]},"timeout":{"type":["string","number"]}},"additionalProperties":false},"schedule":{"oneOf":[{"type":"string"},{"type":"object","properties":{"cron":{"type":"string"},"timezone":{"type":"string"},"overlap":{"type":"string","enum":["skip","queue","allow"]},"history":{"type":["integer","string"]}},"required":["cron"],"additionalProperties":false}],"description":"Run the service as a one-off container on a cron schedule instead of keeping it up."}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 const func1 = Object.prototype.hasOwnProperty;
 const func0 = require("ajv/dist/runtime/equal").default;
 const pattern7 = new RegExp(".+", "u");
 const pattern11 = new RegExp("^.+$", "u");
-const pattern39 = new RegExp("^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$", "u");
-const pattern42 = new RegExp("^[a-z]+$", "u");
+const pattern40 = new RegExp("^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$", "u");
+const pattern43 = new RegExp("^[a-z]+$", "u");
 const formats0 = schemaFormats.ports;
 const formats2 = schemaFormats["port-range"];
 const formats4 = schemaFormats.duration;
@@ -595,7 +596,7 @@ return errors === 0;
 }
 validate26.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema49 = {"type":["object","null"],"properties":{"mode":{"type":"string","description":"replicated or global; checked by the normalizer, as compose-spec leaves it a string."},"endpoint_mode":{"type":"string"},"replicas":{"type":"integer","minimum":0},"labels":{"$ref":"#/$defs/list_or_dict"},"resources":{"type":"object","properties":{"limits":{"$ref":"#/$defs/resource_limits"},"reservations":{"$ref":"#/$defs/resource_limits"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"restart_policy":{"type":"object","properties":{"condition":{"type":"string","description":"none, on-failure or any; checked by the normalizer."},"delay":{"$ref":"#/$defs/duration"},"max_attempts":{"type":"integer","minimum":0},"window":{"$ref":"#/$defs/duration"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"$ref":"#/$defs/update_config"},"rollback_config":{"$ref":"#/$defs/update_config"},"placement":{"type":"object","properties":{"constraints":{"$ref":"#/$defs/list_of_strings"},"preferences":{"type":"array","items":{"type":"object","properties":{"spread":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"max_replicas_per_node":{"type":"integer","minimum":0}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema49 = {"type":["object","null"],"properties":{"mode":{"type":"string","description":"replicated or global; checked by the normalizer, as compose-spec leaves it a string."},"endpoint_mode":{"type":"string"},"replicas":{"type":"integer","minimum":0},"labels":{"$ref":"#/$defs/list_or_dict"},"resources":{"type":"object","properties":{"limits":{"$ref":"#/$defs/resource_limits"},"reservations":{"$ref":"#/$defs/resource_reservations"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"restart_policy":{"type":"object","properties":{"condition":{"type":"string","description":"none, on-failure or any; checked by the normalizer."},"delay":{"$ref":"#/$defs/duration"},"max_attempts":{"type":"integer","minimum":0},"window":{"$ref":"#/$defs/duration"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"$ref":"#/$defs/update_config"},"rollback_config":{"$ref":"#/$defs/update_config"},"placement":{"type":"object","properties":{"constraints":{"$ref":"#/$defs/list_of_strings"},"preferences":{"type":"array","items":{"type":"object","properties":{"spread":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"max_replicas_per_node":{"type":"integer","minimum":0}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 const schema51 = {"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 
 function validate29(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -671,12 +672,115 @@ return errors === 0;
 }
 validate29.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema56 = {"type":"object","properties":{"parallelism":{"type":"integer","minimum":0},"delay":{"$ref":"#/$defs/duration"},"failure_action":{"type":"string"},"monitor":{"$ref":"#/$defs/duration"},"max_failure_ratio":{"type":"number"},"order":{"type":"string","enum":["start-first","stop-first"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema54 = {"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"},"generic_resources":{"type":"array","description":"Swarm only; refused by the normalizer."},"devices":{"type":"array","description":"GPU reservations; refused by the normalizer."}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 
-function validate32(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate31(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate32.evaluated;
+const evaluated0 = validate31.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+const _errs1 = errors;
+for(const key0 in data){
+if(!((((((key0 === "cpus") || (key0 === "memory")) || (key0 === "pids")) || (key0 === "generic_resources")) || (key0 === "devices")) || (pattern2.test(key0)))){
+validate31.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema54,data}];
+return false;
+break;
+}
+}
+if(_errs1 === errors){
+if(data.cpus !== undefined){
+let data0 = data.cpus;
+const _errs2 = errors;
+if((!((typeof data0 == "number") && (isFinite(data0)))) && (typeof data0 !== "string")){
+validate31.errors = [{instancePath:instancePath+"/cpus",schemaPath:"#/$defs/cpus/type",keyword:"type",params:{type: schema52.type},message:"must be number,string",schema:schema52.type,parentSchema:schema52,data:data0}];
+return false;
+}
+var valid0 = _errs2 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.memory !== undefined){
+let data1 = data.memory;
+const _errs5 = errors;
+if((!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))) && (typeof data1 !== "string")){
+validate31.errors = [{instancePath:instancePath+"/memory",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data1}];
+return false;
+}
+var valid0 = _errs5 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.pids !== undefined){
+let data2 = data.pids;
+const _errs8 = errors;
+if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
+validate31.errors = [{instancePath:instancePath+"/pids",schemaPath:"#/properties/pids/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema54.properties.pids.type,parentSchema:schema54.properties.pids,data:data2}];
+return false;
+}
+var valid0 = _errs8 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.generic_resources !== undefined){
+let data3 = data.generic_resources;
+const _errs10 = errors;
+if(!(Array.isArray(data3))){
+validate31.errors = [{instancePath:instancePath+"/generic_resources",schemaPath:"#/properties/generic_resources/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema54.properties.generic_resources.type,parentSchema:schema54.properties.generic_resources,data:data3}];
+return false;
+}
+var valid0 = _errs10 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.devices !== undefined){
+let data4 = data.devices;
+const _errs12 = errors;
+if(!(Array.isArray(data4))){
+validate31.errors = [{instancePath:instancePath+"/devices",schemaPath:"#/properties/devices/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema54.properties.devices.type,parentSchema:schema54.properties.devices,data:data4}];
+return false;
+}
+var valid0 = _errs12 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+}
+}
+else {
+validate31.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema54.type,parentSchema:schema54,data}];
+return false;
+}
+}
+validate31.errors = vErrors;
+return errors === 0;
+}
+validate31.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+const schema59 = {"type":"object","properties":{"parallelism":{"type":"integer","minimum":0},"delay":{"$ref":"#/$defs/duration"},"failure_action":{"type":"string"},"monitor":{"$ref":"#/$defs/duration"},"max_failure_ratio":{"type":"number"},"order":{"type":"string","enum":["start-first","stop-first"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+
+function validate33(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate33.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -688,7 +792,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
 if(!(((((((key0 === "parallelism") || (key0 === "delay")) || (key0 === "failure_action")) || (key0 === "monitor")) || (key0 === "max_failure_ratio")) || (key0 === "order")) || (pattern2.test(key0)))){
-validate32.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema56,data}];
+validate33.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema59,data}];
 return false;
 break;
 }
@@ -698,13 +802,13 @@ if(data.parallelism !== undefined){
 let data0 = data.parallelism;
 const _errs2 = errors;
 if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-validate32.errors = [{instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema56.properties.parallelism.type,parentSchema:schema56.properties.parallelism,data:data0}];
+validate33.errors = [{instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema59.properties.parallelism.type,parentSchema:schema59.properties.parallelism,data:data0}];
 return false;
 }
 if(errors === _errs2){
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 < 0 || isNaN(data0)){
-validate32.errors = [{instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema56.properties.parallelism,data:data0}];
+validate33.errors = [{instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema59.properties.parallelism,data:data0}];
 return false;
 }
 }
@@ -723,12 +827,12 @@ if(errors === _errs5){
 if(errors === _errs5){
 if(typeof data1 === "string"){
 if(!(formats4.validate(data1))){
-validate32.errors = [{instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data1}];
+validate33.errors = [{instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data1}];
 return false;
 }
 }
 else {
-validate32.errors = [{instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data1}];
+validate33.errors = [{instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data1}];
 return false;
 }
 }
@@ -743,7 +847,7 @@ if(data.failure_action !== undefined){
 let data2 = data.failure_action;
 const _errs7 = errors;
 if(typeof data2 !== "string"){
-validate32.errors = [{instancePath:instancePath+"/failure_action",schemaPath:"#/properties/failure_action/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.properties.failure_action.type,parentSchema:schema56.properties.failure_action,data:data2}];
+validate33.errors = [{instancePath:instancePath+"/failure_action",schemaPath:"#/properties/failure_action/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema59.properties.failure_action.type,parentSchema:schema59.properties.failure_action,data:data2}];
 return false;
 }
 var valid0 = _errs7 === errors;
@@ -760,12 +864,12 @@ if(errors === _errs10){
 if(errors === _errs10){
 if(typeof data3 === "string"){
 if(!(formats4.validate(data3))){
-validate32.errors = [{instancePath:instancePath+"/monitor",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data3}];
+validate33.errors = [{instancePath:instancePath+"/monitor",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data3}];
 return false;
 }
 }
 else {
-validate32.errors = [{instancePath:instancePath+"/monitor",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data3}];
+validate33.errors = [{instancePath:instancePath+"/monitor",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data3}];
 return false;
 }
 }
@@ -780,7 +884,7 @@ if(data.max_failure_ratio !== undefined){
 let data4 = data.max_failure_ratio;
 const _errs12 = errors;
 if(!((typeof data4 == "number") && (isFinite(data4)))){
-validate32.errors = [{instancePath:instancePath+"/max_failure_ratio",schemaPath:"#/properties/max_failure_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema56.properties.max_failure_ratio.type,parentSchema:schema56.properties.max_failure_ratio,data:data4}];
+validate33.errors = [{instancePath:instancePath+"/max_failure_ratio",schemaPath:"#/properties/max_failure_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema59.properties.max_failure_ratio.type,parentSchema:schema59.properties.max_failure_ratio,data:data4}];
 return false;
 }
 var valid0 = _errs12 === errors;
@@ -793,11 +897,11 @@ if(data.order !== undefined){
 let data5 = data.order;
 const _errs14 = errors;
 if(typeof data5 !== "string"){
-validate32.errors = [{instancePath:instancePath+"/order",schemaPath:"#/properties/order/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.properties.order.type,parentSchema:schema56.properties.order,data:data5}];
+validate33.errors = [{instancePath:instancePath+"/order",schemaPath:"#/properties/order/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema59.properties.order.type,parentSchema:schema59.properties.order,data:data5}];
 return false;
 }
 if(!((data5 === "start-first") || (data5 === "stop-first"))){
-validate32.errors = [{instancePath:instancePath+"/order",schemaPath:"#/properties/order/enum",keyword:"enum",params:{allowedValues: schema56.properties.order.enum},message:"must be equal to one of the allowed values",schema:schema56.properties.order.enum,parentSchema:schema56.properties.order,data:data5}];
+validate33.errors = [{instancePath:instancePath+"/order",schemaPath:"#/properties/order/enum",keyword:"enum",params:{allowedValues: schema59.properties.order.enum},message:"must be equal to one of the allowed values",schema:schema59.properties.order.enum,parentSchema:schema59.properties.order,data:data5}];
 return false;
 }
 var valid0 = _errs14 === errors;
@@ -813,14 +917,14 @@ var valid0 = true;
 }
 }
 else {
-validate32.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema56.type,parentSchema:schema56,data}];
+validate33.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema59.type,parentSchema:schema59,data}];
 return false;
 }
 }
-validate32.errors = vErrors;
+validate33.errors = vErrors;
 return errors === 0;
 }
-validate32.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate33.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
 function validate28(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -1087,8 +1191,8 @@ var valid6 = true;
 if(valid6){
 if(data6.reservations !== undefined){
 const _errs24 = errors;
-if(!(validate29(data6.reservations, {instancePath:instancePath+"/resources/reservations",parentData:data6,parentDataProperty:"reservations",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate29.errors : vErrors.concat(validate29.errors);
+if(!(validate31(data6.reservations, {instancePath:instancePath+"/resources/reservations",parentData:data6,parentDataProperty:"reservations",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate31.errors : vErrors.concat(validate31.errors);
 errors = vErrors.length;
 }
 var valid6 = _errs24 === errors;
@@ -1223,8 +1327,8 @@ var valid0 = true;
 if(valid0){
 if(data.update_config !== undefined){
 const _errs38 = errors;
-if(!(validate32(data.update_config, {instancePath:instancePath+"/update_config",parentData:data,parentDataProperty:"update_config",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate32.errors : vErrors.concat(validate32.errors);
+if(!(validate33(data.update_config, {instancePath:instancePath+"/update_config",parentData:data,parentDataProperty:"update_config",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate33.errors : vErrors.concat(validate33.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs38 === errors;
@@ -1235,8 +1339,8 @@ var valid0 = true;
 if(valid0){
 if(data.rollback_config !== undefined){
 const _errs39 = errors;
-if(!(validate32(data.rollback_config, {instancePath:instancePath+"/rollback_config",parentData:data,parentDataProperty:"rollback_config",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate32.errors : vErrors.concat(validate32.errors);
+if(!(validate33(data.rollback_config, {instancePath:instancePath+"/rollback_config",parentData:data,parentDataProperty:"rollback_config",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate33.errors : vErrors.concat(validate33.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs39 === errors;
@@ -1413,12 +1517,73 @@ return errors === 0;
 }
 validate28.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema74 = {"type":["object","null"],"properties":{"watch":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"action":{"type":"string","enum":["sync","rebuild","sync+restart"]},"target":{"type":"string"},"ignore":{"$ref":"#/$defs/string_or_list"}},"required":["path","action"],"additionalProperties":false,"patternProperties":{"^x-":{}}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema76 = {"type":"object","properties":{"path":{"type":"string"},"rate":{"$ref":"#/$defs/size","description":"Bytes per second (a size: 1mb) or IO per second."}},"additionalProperties":false};
 
-function validate38(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate39(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate38.evaluated;
+const evaluated0 = validate39.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+const _errs1 = errors;
+for(const key0 in data){
+if(!((key0 === "path") || (key0 === "rate"))){
+validate39.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema76,data}];
+return false;
+break;
+}
+}
+if(_errs1 === errors){
+if(data.path !== undefined){
+let data0 = data.path;
+const _errs2 = errors;
+if(typeof data0 !== "string"){
+validate39.errors = [{instancePath:instancePath+"/path",schemaPath:"#/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.path.type,parentSchema:schema76.properties.path,data:data0}];
+return false;
+}
+var valid0 = _errs2 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.rate !== undefined){
+let data1 = data.rate;
+const _errs4 = errors;
+if((!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))) && (typeof data1 !== "string")){
+validate39.errors = [{instancePath:instancePath+"/rate",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data1}];
+return false;
+}
+var valid0 = _errs4 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+else {
+validate39.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema76.type,parentSchema:schema76,data}];
+return false;
+}
+}
+validate39.errors = vErrors;
+return errors === 0;
+}
+validate39.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+const schema81 = {"type":["object","null"],"properties":{"watch":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"action":{"type":"string","enum":["sync","rebuild","sync+restart"]},"target":{"type":"string"},"ignore":{"$ref":"#/$defs/string_or_list"}},"required":["path","action"],"additionalProperties":false,"patternProperties":{"^x-":{}}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+
+function validate44(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate44.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -1426,7 +1591,7 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if((!(data && typeof data == "object" && !Array.isArray(data))) && (data !== null)){
-validate38.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema74.type},message:"must be object,null",schema:schema74.type,parentSchema:schema74,data}];
+validate44.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema81.type},message:"must be object,null",schema:schema81.type,parentSchema:schema81,data}];
 return false;
 }
 if(errors === 0){
@@ -1434,7 +1599,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
 if(!((key0 === "watch") || (pattern2.test(key0)))){
-validate38.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema74,data}];
+validate44.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema81,data}];
 return false;
 break;
 }
@@ -1454,14 +1619,14 @@ if(errors === _errs4){
 if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
 let missing0;
 if(((data1.path === undefined) && (missing0 = "path")) || ((data1.action === undefined) && (missing0 = "action"))){
-validate38.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'",schema:schema74.properties.watch.items.required,parentSchema:schema74.properties.watch.items,data:data1}];
+validate44.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'",schema:schema81.properties.watch.items.required,parentSchema:schema81.properties.watch.items,data:data1}];
 return false;
 }
 else {
 const _errs6 = errors;
 for(const key1 in data1){
 if(!(((((key1 === "path") || (key1 === "action")) || (key1 === "target")) || (key1 === "ignore")) || (pattern2.test(key1)))){
-validate38.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema74.properties.watch.items,data:data1}];
+validate44.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema81.properties.watch.items,data:data1}];
 return false;
 break;
 }
@@ -1471,7 +1636,7 @@ if(data1.path !== undefined){
 let data2 = data1.path;
 const _errs7 = errors;
 if(typeof data2 !== "string"){
-validate38.errors = [{instancePath:instancePath+"/watch/" + i0+"/path",schemaPath:"#/properties/watch/items/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.properties.watch.items.properties.path.type,parentSchema:schema74.properties.watch.items.properties.path,data:data2}];
+validate44.errors = [{instancePath:instancePath+"/watch/" + i0+"/path",schemaPath:"#/properties/watch/items/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema81.properties.watch.items.properties.path.type,parentSchema:schema81.properties.watch.items.properties.path,data:data2}];
 return false;
 }
 var valid2 = _errs7 === errors;
@@ -1484,11 +1649,11 @@ if(data1.action !== undefined){
 let data3 = data1.action;
 const _errs9 = errors;
 if(typeof data3 !== "string"){
-validate38.errors = [{instancePath:instancePath+"/watch/" + i0+"/action",schemaPath:"#/properties/watch/items/properties/action/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.properties.watch.items.properties.action.type,parentSchema:schema74.properties.watch.items.properties.action,data:data3}];
+validate44.errors = [{instancePath:instancePath+"/watch/" + i0+"/action",schemaPath:"#/properties/watch/items/properties/action/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema81.properties.watch.items.properties.action.type,parentSchema:schema81.properties.watch.items.properties.action,data:data3}];
 return false;
 }
 if(!(((data3 === "sync") || (data3 === "rebuild")) || (data3 === "sync+restart"))){
-validate38.errors = [{instancePath:instancePath+"/watch/" + i0+"/action",schemaPath:"#/properties/watch/items/properties/action/enum",keyword:"enum",params:{allowedValues: schema74.properties.watch.items.properties.action.enum},message:"must be equal to one of the allowed values",schema:schema74.properties.watch.items.properties.action.enum,parentSchema:schema74.properties.watch.items.properties.action,data:data3}];
+validate44.errors = [{instancePath:instancePath+"/watch/" + i0+"/action",schemaPath:"#/properties/watch/items/properties/action/enum",keyword:"enum",params:{allowedValues: schema81.properties.watch.items.properties.action.enum},message:"must be equal to one of the allowed values",schema:schema81.properties.watch.items.properties.action.enum,parentSchema:schema81.properties.watch.items.properties.action,data:data3}];
 return false;
 }
 var valid2 = _errs9 === errors;
@@ -1501,7 +1666,7 @@ if(data1.target !== undefined){
 let data4 = data1.target;
 const _errs11 = errors;
 if(typeof data4 !== "string"){
-validate38.errors = [{instancePath:instancePath+"/watch/" + i0+"/target",schemaPath:"#/properties/watch/items/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.properties.watch.items.properties.target.type,parentSchema:schema74.properties.watch.items.properties.target,data:data4}];
+validate44.errors = [{instancePath:instancePath+"/watch/" + i0+"/target",schemaPath:"#/properties/watch/items/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema81.properties.watch.items.properties.target.type,parentSchema:schema81.properties.watch.items.properties.target,data:data4}];
 return false;
 }
 var valid2 = _errs11 === errors;
@@ -1528,7 +1693,7 @@ var valid2 = true;
 }
 }
 else {
-validate38.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema74.properties.watch.items.type,parentSchema:schema74.properties.watch.items,data:data1}];
+validate44.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema81.properties.watch.items.type,parentSchema:schema81.properties.watch.items,data:data1}];
 return false;
 }
 }
@@ -1539,7 +1704,7 @@ break;
 }
 }
 else {
-validate38.errors = [{instancePath:instancePath+"/watch",schemaPath:"#/properties/watch/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema74.properties.watch.type,parentSchema:schema74.properties.watch,data:data0}];
+validate44.errors = [{instancePath:instancePath+"/watch",schemaPath:"#/properties/watch/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema81.properties.watch.type,parentSchema:schema81.properties.watch,data:data0}];
 return false;
 }
 }
@@ -1547,10 +1712,10 @@ return false;
 }
 }
 }
-validate38.errors = vErrors;
+validate44.errors = vErrors;
 return errors === 0;
 }
-validate38.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate44.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
 function validate24(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -5583,7 +5748,7 @@ let data104 = data.pull_policy;
 const _errs321 = errors;
 if(errors === _errs321){
 if(typeof data104 === "string"){
-if(!pattern39.test(data104)){
+if(!pattern40.test(data104)){
 validate24.errors = [{instancePath:instancePath+"/pull_policy",schemaPath:"#/properties/pull_policy/pattern",keyword:"pattern",params:{pattern: "^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},message:"must match pattern \""+"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"+"\"",schema:"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$",parentSchema:schema25.properties.pull_policy,data:data104}];
 return false;
 }
@@ -6042,8 +6207,8 @@ if(errors === _errs369){
 if(data122 && typeof data122 == "object" && !Array.isArray(data122)){
 const _errs371 = errors;
 for(const key27 in data122){
-if(!(pattern42.test(key27))){
-validate24.errors = [{instancePath:instancePath+"/ulimits",schemaPath:"#/$defs/ulimits/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties",schema:false,parentSchema:schema67,data:data122}];
+if(!(pattern43.test(key27))){
+validate24.errors = [{instancePath:instancePath+"/ulimits",schemaPath:"#/$defs/ulimits/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties",schema:false,parentSchema:schema70,data:data122}];
 return false;
 break;
 }
@@ -6051,7 +6216,7 @@ break;
 if(_errs371 === errors){
 var valid109 = true;
 for(const key28 in data122){
-if(pattern42.test(key28)){
+if(pattern43.test(key28)){
 let data123 = data122[key28];
 const _errs372 = errors;
 const _errs373 = errors;
@@ -6059,7 +6224,7 @@ let valid110 = false;
 let passing19 = null;
 const _errs374 = errors;
 if(!(((typeof data123 == "number") && (!(data123 % 1) && !isNaN(data123))) && (isFinite(data123)))){
-const err179 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.patternProperties["^[a-z]+$"].oneOf[0].type,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[0],data:data123};
+const err179 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema70.patternProperties["^[a-z]+$"].oneOf[0].type,parentSchema:schema70.patternProperties["^[a-z]+$"].oneOf[0],data:data123};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -6078,7 +6243,7 @@ if(errors === _errs376){
 if(data123 && typeof data123 == "object" && !Array.isArray(data123)){
 let missing4;
 if(((data123.soft === undefined) && (missing4 = "soft")) || ((data123.hard === undefined) && (missing4 = "hard"))){
-const err180 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'",schema:schema67.patternProperties["^[a-z]+$"].oneOf[1].required,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1],data:data123};
+const err180 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'",schema:schema70.patternProperties["^[a-z]+$"].oneOf[1].required,parentSchema:schema70.patternProperties["^[a-z]+$"].oneOf[1],data:data123};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -6091,7 +6256,7 @@ else {
 const _errs378 = errors;
 for(const key29 in data123){
 if(!(((key29 === "soft") || (key29 === "hard")) || (pattern2.test(key29)))){
-const err181 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties",schema:false,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1],data:data123};
+const err181 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties",schema:false,parentSchema:schema70.patternProperties["^[a-z]+$"].oneOf[1],data:data123};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -6107,7 +6272,7 @@ if(data123.soft !== undefined){
 let data124 = data123.soft;
 const _errs379 = errors;
 if(!(((typeof data124 == "number") && (!(data124 % 1) && !isNaN(data124))) && (isFinite(data124)))){
-const err182 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1")+"/soft",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/soft/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.patternProperties["^[a-z]+$"].oneOf[1].properties.soft.type,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1].properties.soft,data:data124};
+const err182 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1")+"/soft",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/soft/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema70.patternProperties["^[a-z]+$"].oneOf[1].properties.soft.type,parentSchema:schema70.patternProperties["^[a-z]+$"].oneOf[1].properties.soft,data:data124};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -6126,7 +6291,7 @@ if(data123.hard !== undefined){
 let data125 = data123.hard;
 const _errs381 = errors;
 if(!(((typeof data125 == "number") && (!(data125 % 1) && !isNaN(data125))) && (isFinite(data125)))){
-const err183 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1")+"/hard",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/hard/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.patternProperties["^[a-z]+$"].oneOf[1].properties.hard.type,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1].properties.hard,data:data125};
+const err183 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1")+"/hard",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/hard/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema70.patternProperties["^[a-z]+$"].oneOf[1].properties.hard.type,parentSchema:schema70.patternProperties["^[a-z]+$"].oneOf[1].properties.hard,data:data125};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -6145,7 +6310,7 @@ var valid111 = true;
 }
 }
 else {
-const err184 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.patternProperties["^[a-z]+$"].oneOf[1].type,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1],data:data123};
+const err184 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema70.patternProperties["^[a-z]+$"].oneOf[1].type,parentSchema:schema70.patternProperties["^[a-z]+$"].oneOf[1],data:data123};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -6167,7 +6332,7 @@ passing19 = 1;
 }
 }
 if(!valid110){
-const err185 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing19},message:"must match exactly one schema in oneOf",schema:schema67.patternProperties["^[a-z]+$"].oneOf,parentSchema:schema67.patternProperties["^[a-z]+$"],data:data123};
+const err185 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing19},message:"must match exactly one schema in oneOf",schema:schema70.patternProperties["^[a-z]+$"].oneOf,parentSchema:schema70.patternProperties["^[a-z]+$"],data:data123};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -6198,7 +6363,7 @@ break;
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/ulimits",schemaPath:"#/$defs/ulimits/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.type,parentSchema:schema67,data:data122}];
+validate24.errors = [{instancePath:instancePath+"/ulimits",schemaPath:"#/$defs/ulimits/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema70.type,parentSchema:schema70,data:data122}];
 return false;
 }
 }
@@ -6558,12 +6723,20 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.pids_limit !== undefined){
-let data138 = data.pids_limit;
+if(data.cpu_count !== undefined){
+let data138 = data.cpu_count;
 const _errs418 = errors;
 if(!(((typeof data138 == "number") && (!(data138 % 1) && !isNaN(data138))) && (isFinite(data138)))){
-validate24.errors = [{instancePath:instancePath+"/pids_limit",schemaPath:"#/properties/pids_limit/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.pids_limit.type,parentSchema:schema25.properties.pids_limit,data:data138}];
+validate24.errors = [{instancePath:instancePath+"/cpu_count",schemaPath:"#/properties/cpu_count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_count.type,parentSchema:schema25.properties.cpu_count,data:data138}];
 return false;
+}
+if(errors === _errs418){
+if((typeof data138 == "number") && (isFinite(data138))){
+if(data138 < 0 || isNaN(data138)){
+validate24.errors = [{instancePath:instancePath+"/cpu_count",schemaPath:"#/properties/cpu_count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.cpu_count,data:data138}];
+return false;
+}
+}
 }
 var valid0 = _errs418 === errors;
 }
@@ -6571,12 +6744,26 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.platform !== undefined){
-let data139 = data.platform;
+if(data.cpu_percent !== undefined){
+let data139 = data.cpu_percent;
 const _errs420 = errors;
-if(typeof data139 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/platform",schemaPath:"#/properties/platform/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.platform.type,parentSchema:schema25.properties.platform,data:data139}];
+if(!(((typeof data139 == "number") && (!(data139 % 1) && !isNaN(data139))) && (isFinite(data139)))){
+validate24.errors = [{instancePath:instancePath+"/cpu_percent",schemaPath:"#/properties/cpu_percent/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_percent.type,parentSchema:schema25.properties.cpu_percent,data:data139}];
 return false;
+}
+if(errors === _errs420){
+if((typeof data139 == "number") && (isFinite(data139))){
+if(data139 > 100 || isNaN(data139)){
+validate24.errors = [{instancePath:instancePath+"/cpu_percent",schemaPath:"#/properties/cpu_percent/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema25.properties.cpu_percent,data:data139}];
+return false;
+}
+else {
+if(data139 < 0 || isNaN(data139)){
+validate24.errors = [{instancePath:instancePath+"/cpu_percent",schemaPath:"#/properties/cpu_percent/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.cpu_percent,data:data139}];
+return false;
+}
+}
+}
 }
 var valid0 = _errs420 === errors;
 }
@@ -6584,23 +6771,403 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.secrets !== undefined){
-let data140 = data.secrets;
+if(data.cpu_period !== undefined){
+let data140 = data.cpu_period;
 const _errs422 = errors;
-const _errs423 = errors;
-if(errors === _errs423){
-if(Array.isArray(data140)){
-var valid123 = true;
-const len27 = data140.length;
-for(let i48=0; i48<len27; i48++){
-let data141 = data140[i48];
-const _errs425 = errors;
+if(!(((typeof data140 == "number") && (!(data140 % 1) && !isNaN(data140))) && (isFinite(data140)))){
+validate24.errors = [{instancePath:instancePath+"/cpu_period",schemaPath:"#/properties/cpu_period/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_period.type,parentSchema:schema25.properties.cpu_period,data:data140}];
+return false;
+}
+var valid0 = _errs422 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cpu_quota !== undefined){
+let data141 = data.cpu_quota;
+const _errs424 = errors;
+if(!(((typeof data141 == "number") && (!(data141 % 1) && !isNaN(data141))) && (isFinite(data141)))){
+validate24.errors = [{instancePath:instancePath+"/cpu_quota",schemaPath:"#/properties/cpu_quota/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_quota.type,parentSchema:schema25.properties.cpu_quota,data:data141}];
+return false;
+}
+var valid0 = _errs424 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cpu_rt_period !== undefined){
+let data142 = data.cpu_rt_period;
 const _errs426 = errors;
-let valid124 = false;
+if((!(((typeof data142 == "number") && (!(data142 % 1) && !isNaN(data142))) && (isFinite(data142)))) && (typeof data142 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/cpu_rt_period",schemaPath:"#/properties/cpu_rt_period/type",keyword:"type",params:{type: schema25.properties.cpu_rt_period.type},message:"must be integer,string",schema:schema25.properties.cpu_rt_period.type,parentSchema:schema25.properties.cpu_rt_period,data:data142}];
+return false;
+}
+var valid0 = _errs426 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cpu_rt_runtime !== undefined){
+let data143 = data.cpu_rt_runtime;
+const _errs428 = errors;
+if((!(((typeof data143 == "number") && (!(data143 % 1) && !isNaN(data143))) && (isFinite(data143)))) && (typeof data143 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/cpu_rt_runtime",schemaPath:"#/properties/cpu_rt_runtime/type",keyword:"type",params:{type: schema25.properties.cpu_rt_runtime.type},message:"must be integer,string",schema:schema25.properties.cpu_rt_runtime.type,parentSchema:schema25.properties.cpu_rt_runtime,data:data143}];
+return false;
+}
+var valid0 = _errs428 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.mem_reservation !== undefined){
+let data144 = data.mem_reservation;
+const _errs430 = errors;
+if((!(((typeof data144 == "number") && (!(data144 % 1) && !isNaN(data144))) && (isFinite(data144)))) && (typeof data144 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/mem_reservation",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data144}];
+return false;
+}
+var valid0 = _errs430 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.mem_swappiness !== undefined){
+let data145 = data.mem_swappiness;
+const _errs433 = errors;
+if(!(((typeof data145 == "number") && (!(data145 % 1) && !isNaN(data145))) && (isFinite(data145)))){
+validate24.errors = [{instancePath:instancePath+"/mem_swappiness",schemaPath:"#/properties/mem_swappiness/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.mem_swappiness.type,parentSchema:schema25.properties.mem_swappiness,data:data145}];
+return false;
+}
+var valid0 = _errs433 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.oom_kill_disable !== undefined){
+let data146 = data.oom_kill_disable;
+const _errs435 = errors;
+if(typeof data146 !== "boolean"){
+validate24.errors = [{instancePath:instancePath+"/oom_kill_disable",schemaPath:"#/properties/oom_kill_disable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.oom_kill_disable.type,parentSchema:schema25.properties.oom_kill_disable,data:data146}];
+return false;
+}
+var valid0 = _errs435 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.oom_score_adj !== undefined){
+let data147 = data.oom_score_adj;
+const _errs437 = errors;
+if(!(((typeof data147 == "number") && (!(data147 % 1) && !isNaN(data147))) && (isFinite(data147)))){
+validate24.errors = [{instancePath:instancePath+"/oom_score_adj",schemaPath:"#/properties/oom_score_adj/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.oom_score_adj.type,parentSchema:schema25.properties.oom_score_adj,data:data147}];
+return false;
+}
+if(errors === _errs437){
+if((typeof data147 == "number") && (isFinite(data147))){
+if(data147 > 1000 || isNaN(data147)){
+validate24.errors = [{instancePath:instancePath+"/oom_score_adj",schemaPath:"#/properties/oom_score_adj/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema25.properties.oom_score_adj,data:data147}];
+return false;
+}
+else {
+if(data147 < -1000 || isNaN(data147)){
+validate24.errors = [{instancePath:instancePath+"/oom_score_adj",schemaPath:"#/properties/oom_score_adj/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1000},message:"must be >= -1000",schema:-1000,parentSchema:schema25.properties.oom_score_adj,data:data147}];
+return false;
+}
+}
+}
+}
+var valid0 = _errs437 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.blkio_config !== undefined){
+let data148 = data.blkio_config;
+const _errs439 = errors;
+if(errors === _errs439){
+if(data148 && typeof data148 == "object" && !Array.isArray(data148)){
+const _errs441 = errors;
+for(const key32 in data148){
+if(!((((((key32 === "device_read_bps") || (key32 === "device_read_iops")) || (key32 === "device_write_bps")) || (key32 === "device_write_iops")) || (key32 === "weight")) || (key32 === "weight_device"))){
+validate24.errors = [{instancePath:instancePath+"/blkio_config",schemaPath:"#/properties/blkio_config/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key32},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.blkio_config,data:data148}];
+return false;
+break;
+}
+}
+if(_errs441 === errors){
+if(data148.device_read_bps !== undefined){
+let data149 = data148.device_read_bps;
+const _errs442 = errors;
+if(errors === _errs442){
+if(Array.isArray(data149)){
+var valid124 = true;
+const len27 = data149.length;
+for(let i48=0; i48<len27; i48++){
+const _errs444 = errors;
+if(!(validate39(data149[i48], {instancePath:instancePath+"/blkio_config/device_read_bps/" + i48,parentData:data149,parentDataProperty:i48,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
+errors = vErrors.length;
+}
+var valid124 = _errs444 === errors;
+if(!valid124){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_bps",schemaPath:"#/properties/blkio_config/properties/device_read_bps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.device_read_bps.type,parentSchema:schema25.properties.blkio_config.properties.device_read_bps,data:data149}];
+return false;
+}
+}
+var valid123 = _errs442 === errors;
+}
+else {
+var valid123 = true;
+}
+if(valid123){
+if(data148.device_read_iops !== undefined){
+let data151 = data148.device_read_iops;
+const _errs445 = errors;
+if(errors === _errs445){
+if(Array.isArray(data151)){
+var valid125 = true;
+const len28 = data151.length;
+for(let i49=0; i49<len28; i49++){
+const _errs447 = errors;
+if(!(validate39(data151[i49], {instancePath:instancePath+"/blkio_config/device_read_iops/" + i49,parentData:data151,parentDataProperty:i49,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
+errors = vErrors.length;
+}
+var valid125 = _errs447 === errors;
+if(!valid125){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_iops",schemaPath:"#/properties/blkio_config/properties/device_read_iops/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.device_read_iops.type,parentSchema:schema25.properties.blkio_config.properties.device_read_iops,data:data151}];
+return false;
+}
+}
+var valid123 = _errs445 === errors;
+}
+else {
+var valid123 = true;
+}
+if(valid123){
+if(data148.device_write_bps !== undefined){
+let data153 = data148.device_write_bps;
+const _errs448 = errors;
+if(errors === _errs448){
+if(Array.isArray(data153)){
+var valid126 = true;
+const len29 = data153.length;
+for(let i50=0; i50<len29; i50++){
+const _errs450 = errors;
+if(!(validate39(data153[i50], {instancePath:instancePath+"/blkio_config/device_write_bps/" + i50,parentData:data153,parentDataProperty:i50,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
+errors = vErrors.length;
+}
+var valid126 = _errs450 === errors;
+if(!valid126){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_bps",schemaPath:"#/properties/blkio_config/properties/device_write_bps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.device_write_bps.type,parentSchema:schema25.properties.blkio_config.properties.device_write_bps,data:data153}];
+return false;
+}
+}
+var valid123 = _errs448 === errors;
+}
+else {
+var valid123 = true;
+}
+if(valid123){
+if(data148.device_write_iops !== undefined){
+let data155 = data148.device_write_iops;
+const _errs451 = errors;
+if(errors === _errs451){
+if(Array.isArray(data155)){
+var valid127 = true;
+const len30 = data155.length;
+for(let i51=0; i51<len30; i51++){
+const _errs453 = errors;
+if(!(validate39(data155[i51], {instancePath:instancePath+"/blkio_config/device_write_iops/" + i51,parentData:data155,parentDataProperty:i51,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
+errors = vErrors.length;
+}
+var valid127 = _errs453 === errors;
+if(!valid127){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_iops",schemaPath:"#/properties/blkio_config/properties/device_write_iops/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.device_write_iops.type,parentSchema:schema25.properties.blkio_config.properties.device_write_iops,data:data155}];
+return false;
+}
+}
+var valid123 = _errs451 === errors;
+}
+else {
+var valid123 = true;
+}
+if(valid123){
+if(data148.weight !== undefined){
+let data157 = data148.weight;
+const _errs454 = errors;
+if(!(((typeof data157 == "number") && (!(data157 % 1) && !isNaN(data157))) && (isFinite(data157)))){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/weight",schemaPath:"#/properties/blkio_config/properties/weight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.blkio_config.properties.weight.type,parentSchema:schema25.properties.blkio_config.properties.weight,data:data157}];
+return false;
+}
+var valid123 = _errs454 === errors;
+}
+else {
+var valid123 = true;
+}
+if(valid123){
+if(data148.weight_device !== undefined){
+let data158 = data148.weight_device;
+const _errs456 = errors;
+if(errors === _errs456){
+if(Array.isArray(data158)){
+var valid128 = true;
+const len31 = data158.length;
+for(let i52=0; i52<len31; i52++){
+let data159 = data158[i52];
+const _errs458 = errors;
+const _errs459 = errors;
+if(errors === _errs459){
+if(data159 && typeof data159 == "object" && !Array.isArray(data159)){
+const _errs461 = errors;
+for(const key33 in data159){
+if(!((key33 === "path") || (key33 === "weight"))){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device/" + i52,schemaPath:"#/$defs/blkio_weight/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key33},message:"must NOT have additional properties",schema:false,parentSchema:schema78,data:data159}];
+return false;
+break;
+}
+}
+if(_errs461 === errors){
+if(data159.path !== undefined){
+let data160 = data159.path;
+const _errs462 = errors;
+if(typeof data160 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device/" + i52+"/path",schemaPath:"#/$defs/blkio_weight/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.properties.path.type,parentSchema:schema78.properties.path,data:data160}];
+return false;
+}
+var valid130 = _errs462 === errors;
+}
+else {
+var valid130 = true;
+}
+if(valid130){
+if(data159.weight !== undefined){
+let data161 = data159.weight;
+const _errs464 = errors;
+if(!(((typeof data161 == "number") && (!(data161 % 1) && !isNaN(data161))) && (isFinite(data161)))){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device/" + i52+"/weight",schemaPath:"#/$defs/blkio_weight/properties/weight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema78.properties.weight.type,parentSchema:schema78.properties.weight,data:data161}];
+return false;
+}
+var valid130 = _errs464 === errors;
+}
+else {
+var valid130 = true;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device/" + i52,schemaPath:"#/$defs/blkio_weight/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema78.type,parentSchema:schema78,data:data159}];
+return false;
+}
+}
+var valid128 = _errs458 === errors;
+if(!valid128){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device",schemaPath:"#/properties/blkio_config/properties/weight_device/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.weight_device.type,parentSchema:schema25.properties.blkio_config.properties.weight_device,data:data158}];
+return false;
+}
+}
+var valid123 = _errs456 === errors;
+}
+else {
+var valid123 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config",schemaPath:"#/properties/blkio_config/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.blkio_config.type,parentSchema:schema25.properties.blkio_config,data:data148}];
+return false;
+}
+}
+var valid0 = _errs439 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.pids_limit !== undefined){
+let data162 = data.pids_limit;
+const _errs466 = errors;
+if(!(((typeof data162 == "number") && (!(data162 % 1) && !isNaN(data162))) && (isFinite(data162)))){
+validate24.errors = [{instancePath:instancePath+"/pids_limit",schemaPath:"#/properties/pids_limit/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.pids_limit.type,parentSchema:schema25.properties.pids_limit,data:data162}];
+return false;
+}
+var valid0 = _errs466 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.platform !== undefined){
+let data163 = data.platform;
+const _errs468 = errors;
+if(typeof data163 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/platform",schemaPath:"#/properties/platform/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.platform.type,parentSchema:schema25.properties.platform,data:data163}];
+return false;
+}
+var valid0 = _errs468 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.secrets !== undefined){
+let data164 = data.secrets;
+const _errs470 = errors;
+const _errs471 = errors;
+if(errors === _errs471){
+if(Array.isArray(data164)){
+var valid132 = true;
+const len32 = data164.length;
+for(let i53=0; i53<len32; i53++){
+let data165 = data164[i53];
+const _errs473 = errors;
+const _errs474 = errors;
+let valid133 = false;
 let passing22 = null;
-const _errs427 = errors;
-if(typeof data141 !== "string"){
-const err196 = {instancePath:instancePath+"/secrets/" + i48,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data141};
+const _errs475 = errors;
+if(typeof data165 !== "string"){
+const err196 = {instancePath:instancePath+"/secrets/" + i53,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data165};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -6609,17 +7176,17 @@ vErrors.push(err196);
 }
 errors++;
 }
-var _valid22 = _errs427 === errors;
+var _valid22 = _errs475 === errors;
 if(_valid22){
-valid124 = true;
+valid133 = true;
 passing22 = 0;
 }
-const _errs429 = errors;
-if(errors === _errs429){
-if(data141 && typeof data141 == "object" && !Array.isArray(data141)){
+const _errs477 = errors;
+if(errors === _errs477){
+if(data165 && typeof data165 == "object" && !Array.isArray(data165)){
 let missing5;
-if((data141.source === undefined) && (missing5 = "source")){
-const err197 = {instancePath:instancePath+"/secrets/" + i48,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data141};
+if((data165.source === undefined) && (missing5 = "source")){
+const err197 = {instancePath:instancePath+"/secrets/" + i53,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data165};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -6629,10 +7196,10 @@ vErrors.push(err197);
 errors++;
 }
 else {
-const _errs431 = errors;
-for(const key32 in data141){
-if(!((((((key32 === "source") || (key32 === "target")) || (key32 === "uid")) || (key32 === "gid")) || (key32 === "mode")) || (pattern2.test(key32)))){
-const err198 = {instancePath:instancePath+"/secrets/" + i48,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key32},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data141};
+const _errs479 = errors;
+for(const key34 in data165){
+if(!((((((key34 === "source") || (key34 === "target")) || (key34 === "uid")) || (key34 === "gid")) || (key34 === "mode")) || (pattern2.test(key34)))){
+const err198 = {instancePath:instancePath+"/secrets/" + i53,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key34},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data165};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -6643,12 +7210,12 @@ errors++;
 break;
 }
 }
-if(_errs431 === errors){
-if(data141.source !== undefined){
-let data142 = data141.source;
-const _errs432 = errors;
-if(typeof data142 !== "string"){
-const err199 = {instancePath:instancePath+"/secrets/" + i48+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data142};
+if(_errs479 === errors){
+if(data165.source !== undefined){
+let data166 = data165.source;
+const _errs480 = errors;
+if(typeof data166 !== "string"){
+const err199 = {instancePath:instancePath+"/secrets/" + i53+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data166};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -6657,17 +7224,17 @@ vErrors.push(err199);
 }
 errors++;
 }
-var valid125 = _errs432 === errors;
+var valid134 = _errs480 === errors;
 }
 else {
-var valid125 = true;
+var valid134 = true;
 }
-if(valid125){
-if(data141.target !== undefined){
-let data143 = data141.target;
-const _errs434 = errors;
-if(typeof data143 !== "string"){
-const err200 = {instancePath:instancePath+"/secrets/" + i48+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data143};
+if(valid134){
+if(data165.target !== undefined){
+let data167 = data165.target;
+const _errs482 = errors;
+if(typeof data167 !== "string"){
+const err200 = {instancePath:instancePath+"/secrets/" + i53+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data167};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -6676,17 +7243,17 @@ vErrors.push(err200);
 }
 errors++;
 }
-var valid125 = _errs434 === errors;
+var valid134 = _errs482 === errors;
 }
 else {
-var valid125 = true;
+var valid134 = true;
 }
-if(valid125){
-if(data141.uid !== undefined){
-let data144 = data141.uid;
-const _errs436 = errors;
-if(typeof data144 !== "string"){
-const err201 = {instancePath:instancePath+"/secrets/" + i48+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data144};
+if(valid134){
+if(data165.uid !== undefined){
+let data168 = data165.uid;
+const _errs484 = errors;
+if(typeof data168 !== "string"){
+const err201 = {instancePath:instancePath+"/secrets/" + i53+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data168};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -6695,17 +7262,17 @@ vErrors.push(err201);
 }
 errors++;
 }
-var valid125 = _errs436 === errors;
+var valid134 = _errs484 === errors;
 }
 else {
-var valid125 = true;
+var valid134 = true;
 }
-if(valid125){
-if(data141.gid !== undefined){
-let data145 = data141.gid;
-const _errs438 = errors;
-if(typeof data145 !== "string"){
-const err202 = {instancePath:instancePath+"/secrets/" + i48+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data145};
+if(valid134){
+if(data165.gid !== undefined){
+let data169 = data165.gid;
+const _errs486 = errors;
+if(typeof data169 !== "string"){
+const err202 = {instancePath:instancePath+"/secrets/" + i53+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data169};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -6714,17 +7281,17 @@ vErrors.push(err202);
 }
 errors++;
 }
-var valid125 = _errs438 === errors;
+var valid134 = _errs486 === errors;
 }
 else {
-var valid125 = true;
+var valid134 = true;
 }
-if(valid125){
-if(data141.mode !== undefined){
-let data146 = data141.mode;
-const _errs440 = errors;
-if((!(((typeof data146 == "number") && (!(data146 % 1) && !isNaN(data146))) && (isFinite(data146)))) && (typeof data146 !== "string")){
-const err203 = {instancePath:instancePath+"/secrets/" + i48+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data146};
+if(valid134){
+if(data165.mode !== undefined){
+let data170 = data165.mode;
+const _errs488 = errors;
+if((!(((typeof data170 == "number") && (!(data170 % 1) && !isNaN(data170))) && (isFinite(data170)))) && (typeof data170 !== "string")){
+const err203 = {instancePath:instancePath+"/secrets/" + i53+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data170};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -6733,10 +7300,10 @@ vErrors.push(err203);
 }
 errors++;
 }
-var valid125 = _errs440 === errors;
+var valid134 = _errs488 === errors;
 }
 else {
-var valid125 = true;
+var valid134 = true;
 }
 }
 }
@@ -6746,7 +7313,7 @@ var valid125 = true;
 }
 }
 else {
-const err204 = {instancePath:instancePath+"/secrets/" + i48,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data141};
+const err204 = {instancePath:instancePath+"/secrets/" + i53,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data165};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -6756,19 +7323,19 @@ vErrors.push(err204);
 errors++;
 }
 }
-var _valid22 = _errs429 === errors;
-if(_valid22 && valid124){
-valid124 = false;
+var _valid22 = _errs477 === errors;
+if(_valid22 && valid133){
+valid133 = false;
 passing22 = [passing22, 1];
 }
 else {
 if(_valid22){
-valid124 = true;
+valid133 = true;
 passing22 = 1;
 }
 }
-if(!valid124){
-const err205 = {instancePath:instancePath+"/secrets/" + i48,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing22},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data141};
+if(!valid133){
+const err205 = {instancePath:instancePath+"/secrets/" + i53,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing22},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data165};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -6780,50 +7347,50 @@ validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs426;
+errors = _errs474;
 if(vErrors !== null){
-if(_errs426){
-vErrors.length = _errs426;
+if(_errs474){
+vErrors.length = _errs474;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid123 = _errs425 === errors;
-if(!valid123){
+var valid132 = _errs473 === errors;
+if(!valid132){
 break;
 }
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/secrets",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data140}];
+validate24.errors = [{instancePath:instancePath+"/secrets",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data164}];
 return false;
 }
 }
-var valid0 = _errs422 === errors;
+var valid0 = _errs470 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.configs !== undefined){
-let data147 = data.configs;
-const _errs442 = errors;
-const _errs443 = errors;
-if(errors === _errs443){
-if(Array.isArray(data147)){
-var valid127 = true;
-const len28 = data147.length;
-for(let i49=0; i49<len28; i49++){
-let data148 = data147[i49];
-const _errs445 = errors;
-const _errs446 = errors;
-let valid128 = false;
+let data171 = data.configs;
+const _errs490 = errors;
+const _errs491 = errors;
+if(errors === _errs491){
+if(Array.isArray(data171)){
+var valid136 = true;
+const len33 = data171.length;
+for(let i54=0; i54<len33; i54++){
+let data172 = data171[i54];
+const _errs493 = errors;
+const _errs494 = errors;
+let valid137 = false;
 let passing23 = null;
-const _errs447 = errors;
-if(typeof data148 !== "string"){
-const err206 = {instancePath:instancePath+"/configs/" + i49,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data148};
+const _errs495 = errors;
+if(typeof data172 !== "string"){
+const err206 = {instancePath:instancePath+"/configs/" + i54,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data172};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -6832,17 +7399,17 @@ vErrors.push(err206);
 }
 errors++;
 }
-var _valid23 = _errs447 === errors;
+var _valid23 = _errs495 === errors;
 if(_valid23){
-valid128 = true;
+valid137 = true;
 passing23 = 0;
 }
-const _errs449 = errors;
-if(errors === _errs449){
-if(data148 && typeof data148 == "object" && !Array.isArray(data148)){
+const _errs497 = errors;
+if(errors === _errs497){
+if(data172 && typeof data172 == "object" && !Array.isArray(data172)){
 let missing6;
-if((data148.source === undefined) && (missing6 = "source")){
-const err207 = {instancePath:instancePath+"/configs/" + i49,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing6},message:"must have required property '"+missing6+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data148};
+if((data172.source === undefined) && (missing6 = "source")){
+const err207 = {instancePath:instancePath+"/configs/" + i54,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing6},message:"must have required property '"+missing6+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data172};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -6852,10 +7419,10 @@ vErrors.push(err207);
 errors++;
 }
 else {
-const _errs451 = errors;
-for(const key33 in data148){
-if(!((((((key33 === "source") || (key33 === "target")) || (key33 === "uid")) || (key33 === "gid")) || (key33 === "mode")) || (pattern2.test(key33)))){
-const err208 = {instancePath:instancePath+"/configs/" + i49,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key33},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data148};
+const _errs499 = errors;
+for(const key35 in data172){
+if(!((((((key35 === "source") || (key35 === "target")) || (key35 === "uid")) || (key35 === "gid")) || (key35 === "mode")) || (pattern2.test(key35)))){
+const err208 = {instancePath:instancePath+"/configs/" + i54,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key35},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data172};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -6866,12 +7433,12 @@ errors++;
 break;
 }
 }
-if(_errs451 === errors){
-if(data148.source !== undefined){
-let data149 = data148.source;
-const _errs452 = errors;
-if(typeof data149 !== "string"){
-const err209 = {instancePath:instancePath+"/configs/" + i49+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data149};
+if(_errs499 === errors){
+if(data172.source !== undefined){
+let data173 = data172.source;
+const _errs500 = errors;
+if(typeof data173 !== "string"){
+const err209 = {instancePath:instancePath+"/configs/" + i54+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data173};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -6880,17 +7447,17 @@ vErrors.push(err209);
 }
 errors++;
 }
-var valid129 = _errs452 === errors;
+var valid138 = _errs500 === errors;
 }
 else {
-var valid129 = true;
+var valid138 = true;
 }
-if(valid129){
-if(data148.target !== undefined){
-let data150 = data148.target;
-const _errs454 = errors;
-if(typeof data150 !== "string"){
-const err210 = {instancePath:instancePath+"/configs/" + i49+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data150};
+if(valid138){
+if(data172.target !== undefined){
+let data174 = data172.target;
+const _errs502 = errors;
+if(typeof data174 !== "string"){
+const err210 = {instancePath:instancePath+"/configs/" + i54+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data174};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -6899,17 +7466,17 @@ vErrors.push(err210);
 }
 errors++;
 }
-var valid129 = _errs454 === errors;
+var valid138 = _errs502 === errors;
 }
 else {
-var valid129 = true;
+var valid138 = true;
 }
-if(valid129){
-if(data148.uid !== undefined){
-let data151 = data148.uid;
-const _errs456 = errors;
-if(typeof data151 !== "string"){
-const err211 = {instancePath:instancePath+"/configs/" + i49+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data151};
+if(valid138){
+if(data172.uid !== undefined){
+let data175 = data172.uid;
+const _errs504 = errors;
+if(typeof data175 !== "string"){
+const err211 = {instancePath:instancePath+"/configs/" + i54+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data175};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -6918,17 +7485,17 @@ vErrors.push(err211);
 }
 errors++;
 }
-var valid129 = _errs456 === errors;
+var valid138 = _errs504 === errors;
 }
 else {
-var valid129 = true;
+var valid138 = true;
 }
-if(valid129){
-if(data148.gid !== undefined){
-let data152 = data148.gid;
-const _errs458 = errors;
-if(typeof data152 !== "string"){
-const err212 = {instancePath:instancePath+"/configs/" + i49+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data152};
+if(valid138){
+if(data172.gid !== undefined){
+let data176 = data172.gid;
+const _errs506 = errors;
+if(typeof data176 !== "string"){
+const err212 = {instancePath:instancePath+"/configs/" + i54+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data176};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -6937,17 +7504,17 @@ vErrors.push(err212);
 }
 errors++;
 }
-var valid129 = _errs458 === errors;
+var valid138 = _errs506 === errors;
 }
 else {
-var valid129 = true;
+var valid138 = true;
 }
-if(valid129){
-if(data148.mode !== undefined){
-let data153 = data148.mode;
-const _errs460 = errors;
-if((!(((typeof data153 == "number") && (!(data153 % 1) && !isNaN(data153))) && (isFinite(data153)))) && (typeof data153 !== "string")){
-const err213 = {instancePath:instancePath+"/configs/" + i49+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data153};
+if(valid138){
+if(data172.mode !== undefined){
+let data177 = data172.mode;
+const _errs508 = errors;
+if((!(((typeof data177 == "number") && (!(data177 % 1) && !isNaN(data177))) && (isFinite(data177)))) && (typeof data177 !== "string")){
+const err213 = {instancePath:instancePath+"/configs/" + i54+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data177};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -6956,10 +7523,10 @@ vErrors.push(err213);
 }
 errors++;
 }
-var valid129 = _errs460 === errors;
+var valid138 = _errs508 === errors;
 }
 else {
-var valid129 = true;
+var valid138 = true;
 }
 }
 }
@@ -6969,7 +7536,7 @@ var valid129 = true;
 }
 }
 else {
-const err214 = {instancePath:instancePath+"/configs/" + i49,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data148};
+const err214 = {instancePath:instancePath+"/configs/" + i54,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data172};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -6979,19 +7546,19 @@ vErrors.push(err214);
 errors++;
 }
 }
-var _valid23 = _errs449 === errors;
-if(_valid23 && valid128){
-valid128 = false;
+var _valid23 = _errs497 === errors;
+if(_valid23 && valid137){
+valid137 = false;
 passing23 = [passing23, 1];
 }
 else {
 if(_valid23){
-valid128 = true;
+valid137 = true;
 passing23 = 1;
 }
 }
-if(!valid128){
-const err215 = {instancePath:instancePath+"/configs/" + i49,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing23},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data148};
+if(!valid137){
+const err215 = {instancePath:instancePath+"/configs/" + i54,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing23},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data172};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -7003,110 +7570,110 @@ validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs446;
+errors = _errs494;
 if(vErrors !== null){
-if(_errs446){
-vErrors.length = _errs446;
+if(_errs494){
+vErrors.length = _errs494;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid127 = _errs445 === errors;
-if(!valid127){
+var valid136 = _errs493 === errors;
+if(!valid136){
 break;
 }
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/configs",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data147}];
+validate24.errors = [{instancePath:instancePath+"/configs",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data171}];
 return false;
 }
 }
-var valid0 = _errs442 === errors;
+var valid0 = _errs490 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.logging !== undefined){
-let data154 = data.logging;
-const _errs462 = errors;
-if(errors === _errs462){
-if(data154 && typeof data154 == "object" && !Array.isArray(data154)){
-const _errs464 = errors;
-for(const key34 in data154){
-if(!(((key34 === "driver") || (key34 === "options")) || (pattern2.test(key34)))){
-validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key34},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.logging,data:data154}];
+let data178 = data.logging;
+const _errs510 = errors;
+if(errors === _errs510){
+if(data178 && typeof data178 == "object" && !Array.isArray(data178)){
+const _errs512 = errors;
+for(const key36 in data178){
+if(!(((key36 === "driver") || (key36 === "options")) || (pattern2.test(key36)))){
+validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key36},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.logging,data:data178}];
 return false;
 break;
 }
 }
-if(_errs464 === errors){
-if(data154.driver !== undefined){
-let data155 = data154.driver;
-const _errs465 = errors;
-if(typeof data155 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/logging/driver",schemaPath:"#/properties/logging/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.logging.properties.driver.type,parentSchema:schema25.properties.logging.properties.driver,data:data155}];
+if(_errs512 === errors){
+if(data178.driver !== undefined){
+let data179 = data178.driver;
+const _errs513 = errors;
+if(typeof data179 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/logging/driver",schemaPath:"#/properties/logging/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.logging.properties.driver.type,parentSchema:schema25.properties.logging.properties.driver,data:data179}];
 return false;
 }
-var valid130 = _errs465 === errors;
+var valid139 = _errs513 === errors;
 }
 else {
-var valid130 = true;
+var valid139 = true;
 }
-if(valid130){
-if(data154.options !== undefined){
-let data156 = data154.options;
-const _errs467 = errors;
-if(errors === _errs467){
-if(data156 && typeof data156 == "object" && !Array.isArray(data156)){
+if(valid139){
+if(data178.options !== undefined){
+let data180 = data178.options;
+const _errs515 = errors;
+if(errors === _errs515){
+if(data180 && typeof data180 == "object" && !Array.isArray(data180)){
 var props18 = {};
-for(const key35 in data156){
-if(pattern11.test(key35)){
-let data157 = data156[key35];
-if(((typeof data157 !== "string") && (!((typeof data157 == "number") && (isFinite(data157))))) && (data157 !== null)){
-validate24.errors = [{instancePath:instancePath+"/logging/options/" + key35.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/logging/properties/options/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema25.properties.logging.properties.options.patternProperties["^.+$"].type},message:"must be string,number,null",schema:schema25.properties.logging.properties.options.patternProperties["^.+$"].type,parentSchema:schema25.properties.logging.properties.options.patternProperties["^.+$"],data:data157}];
+for(const key37 in data180){
+if(pattern11.test(key37)){
+let data181 = data180[key37];
+if(((typeof data181 !== "string") && (!((typeof data181 == "number") && (isFinite(data181))))) && (data181 !== null)){
+validate24.errors = [{instancePath:instancePath+"/logging/options/" + key37.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/logging/properties/options/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema25.properties.logging.properties.options.patternProperties["^.+$"].type},message:"must be string,number,null",schema:schema25.properties.logging.properties.options.patternProperties["^.+$"].type,parentSchema:schema25.properties.logging.properties.options.patternProperties["^.+$"],data:data181}];
 return false;
 }
-props18[key35] = true;
+props18[key37] = true;
 }
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/logging/options",schemaPath:"#/properties/logging/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.properties.options.type,parentSchema:schema25.properties.logging.properties.options,data:data156}];
+validate24.errors = [{instancePath:instancePath+"/logging/options",schemaPath:"#/properties/logging/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.properties.options.type,parentSchema:schema25.properties.logging.properties.options,data:data180}];
 return false;
 }
 }
-var valid130 = _errs467 === errors;
+var valid139 = _errs515 === errors;
 }
 else {
-var valid130 = true;
+var valid139 = true;
 }
 }
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.type,parentSchema:schema25.properties.logging,data:data154}];
+validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.type,parentSchema:schema25.properties.logging,data:data178}];
 return false;
 }
 }
-var valid0 = _errs462 === errors;
+var valid0 = _errs510 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.extends !== undefined){
-let data158 = data.extends;
-const _errs471 = errors;
-const _errs472 = errors;
-let valid132 = false;
+let data182 = data.extends;
+const _errs519 = errors;
+const _errs520 = errors;
+let valid141 = false;
 let passing24 = null;
-const _errs473 = errors;
-if(typeof data158 !== "string"){
-const err216 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[0].type,parentSchema:schema25.properties.extends.oneOf[0],data:data158};
+const _errs521 = errors;
+if(typeof data182 !== "string"){
+const err216 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[0].type,parentSchema:schema25.properties.extends.oneOf[0],data:data182};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -7115,17 +7682,17 @@ vErrors.push(err216);
 }
 errors++;
 }
-var _valid24 = _errs473 === errors;
+var _valid24 = _errs521 === errors;
 if(_valid24){
-valid132 = true;
+valid141 = true;
 passing24 = 0;
 }
-const _errs475 = errors;
-if(errors === _errs475){
-if(data158 && typeof data158 == "object" && !Array.isArray(data158)){
+const _errs523 = errors;
+if(errors === _errs523){
+if(data182 && typeof data182 == "object" && !Array.isArray(data182)){
 let missing7;
-if((data158.service === undefined) && (missing7 = "service")){
-const err217 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/required",keyword:"required",params:{missingProperty: missing7},message:"must have required property '"+missing7+"'",schema:schema25.properties.extends.oneOf[1].required,parentSchema:schema25.properties.extends.oneOf[1],data:data158};
+if((data182.service === undefined) && (missing7 = "service")){
+const err217 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/required",keyword:"required",params:{missingProperty: missing7},message:"must have required property '"+missing7+"'",schema:schema25.properties.extends.oneOf[1].required,parentSchema:schema25.properties.extends.oneOf[1],data:data182};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -7135,10 +7702,10 @@ vErrors.push(err217);
 errors++;
 }
 else {
-const _errs477 = errors;
-for(const key36 in data158){
-if(!((key36 === "service") || (key36 === "file"))){
-const err218 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key36},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.extends.oneOf[1],data:data158};
+const _errs525 = errors;
+for(const key38 in data182){
+if(!((key38 === "service") || (key38 === "file"))){
+const err218 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key38},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.extends.oneOf[1],data:data182};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -7149,12 +7716,12 @@ errors++;
 break;
 }
 }
-if(_errs477 === errors){
-if(data158.service !== undefined){
-let data159 = data158.service;
-const _errs478 = errors;
-if(typeof data159 !== "string"){
-const err219 = {instancePath:instancePath+"/extends/service",schemaPath:"#/properties/extends/oneOf/1/properties/service/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.service.type,parentSchema:schema25.properties.extends.oneOf[1].properties.service,data:data159};
+if(_errs525 === errors){
+if(data182.service !== undefined){
+let data183 = data182.service;
+const _errs526 = errors;
+if(typeof data183 !== "string"){
+const err219 = {instancePath:instancePath+"/extends/service",schemaPath:"#/properties/extends/oneOf/1/properties/service/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.service.type,parentSchema:schema25.properties.extends.oneOf[1].properties.service,data:data183};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -7163,17 +7730,17 @@ vErrors.push(err219);
 }
 errors++;
 }
-var valid133 = _errs478 === errors;
+var valid142 = _errs526 === errors;
 }
 else {
-var valid133 = true;
+var valid142 = true;
 }
-if(valid133){
-if(data158.file !== undefined){
-let data160 = data158.file;
-const _errs480 = errors;
-if(typeof data160 !== "string"){
-const err220 = {instancePath:instancePath+"/extends/file",schemaPath:"#/properties/extends/oneOf/1/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.file.type,parentSchema:schema25.properties.extends.oneOf[1].properties.file,data:data160};
+if(valid142){
+if(data182.file !== undefined){
+let data184 = data182.file;
+const _errs528 = errors;
+if(typeof data184 !== "string"){
+const err220 = {instancePath:instancePath+"/extends/file",schemaPath:"#/properties/extends/oneOf/1/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.file.type,parentSchema:schema25.properties.extends.oneOf[1].properties.file,data:data184};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -7182,17 +7749,17 @@ vErrors.push(err220);
 }
 errors++;
 }
-var valid133 = _errs480 === errors;
+var valid142 = _errs528 === errors;
 }
 else {
-var valid133 = true;
+var valid142 = true;
 }
 }
 }
 }
 }
 else {
-const err221 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.extends.oneOf[1].type,parentSchema:schema25.properties.extends.oneOf[1],data:data158};
+const err221 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.extends.oneOf[1].type,parentSchema:schema25.properties.extends.oneOf[1],data:data182};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -7202,19 +7769,19 @@ vErrors.push(err221);
 errors++;
 }
 }
-var _valid24 = _errs475 === errors;
-if(_valid24 && valid132){
-valid132 = false;
+var _valid24 = _errs523 === errors;
+if(_valid24 && valid141){
+valid141 = false;
 passing24 = [passing24, 1];
 }
 else {
 if(_valid24){
-valid132 = true;
+valid141 = true;
 passing24 = 1;
 }
 }
-if(!valid132){
-const err222 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf",keyword:"oneOf",params:{passingSchemas: passing24},message:"must match exactly one schema in oneOf",schema:schema25.properties.extends.oneOf,parentSchema:schema25.properties.extends,data:data158};
+if(!valid141){
+const err222 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf",keyword:"oneOf",params:{passingSchemas: passing24},message:"must match exactly one schema in oneOf",schema:schema25.properties.extends.oneOf,parentSchema:schema25.properties.extends,data:data182};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -7226,98 +7793,98 @@ validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs472;
+errors = _errs520;
 if(vErrors !== null){
-if(_errs472){
-vErrors.length = _errs472;
+if(_errs520){
+vErrors.length = _errs520;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid0 = _errs471 === errors;
+var valid0 = _errs519 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.develop !== undefined){
-const _errs482 = errors;
-if(!(validate38(data.develop, {instancePath:instancePath+"/develop",parentData:data,parentDataProperty:"develop",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate38.errors : vErrors.concat(validate38.errors);
+const _errs530 = errors;
+if(!(validate44(data.develop, {instancePath:instancePath+"/develop",parentData:data,parentDataProperty:"develop",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate44.errors : vErrors.concat(validate44.errors);
 errors = vErrors.length;
 }
-var valid0 = _errs482 === errors;
+var valid0 = _errs530 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data["x-tscompose"] !== undefined){
-let data162 = data["x-tscompose"];
-const _errs483 = errors;
-const _errs484 = errors;
-if(errors === _errs484){
-if(data162 && typeof data162 == "object" && !Array.isArray(data162)){
-const _errs486 = errors;
-for(const key37 in data162){
-if(!((((key37 === "restart_on_unhealthy") || (key37 === "readiness")) || (key37 === "schedule")) || (pattern2.test(key37)))){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose",schemaPath:"#/$defs/x_tscompose_service/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key37},message:"must NOT have additional properties",schema:false,parentSchema:schema75,data:data162}];
+let data186 = data["x-tscompose"];
+const _errs531 = errors;
+const _errs532 = errors;
+if(errors === _errs532){
+if(data186 && typeof data186 == "object" && !Array.isArray(data186)){
+const _errs534 = errors;
+for(const key39 in data186){
+if(!((((key39 === "restart_on_unhealthy") || (key39 === "readiness")) || (key39 === "schedule")) || (pattern2.test(key39)))){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose",schemaPath:"#/$defs/x_tscompose_service/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key39},message:"must NOT have additional properties",schema:false,parentSchema:schema82,data:data186}];
 return false;
 break;
 }
 }
-if(_errs486 === errors){
-if(data162.restart_on_unhealthy !== undefined){
-let data163 = data162.restart_on_unhealthy;
-const _errs487 = errors;
-if((typeof data163 !== "boolean") && (typeof data163 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/restart_on_unhealthy",schemaPath:"#/$defs/x_tscompose_service/properties/restart_on_unhealthy/type",keyword:"type",params:{type: schema75.properties.restart_on_unhealthy.type},message:"must be boolean,string",schema:schema75.properties.restart_on_unhealthy.type,parentSchema:schema75.properties.restart_on_unhealthy,data:data163}];
+if(_errs534 === errors){
+if(data186.restart_on_unhealthy !== undefined){
+let data187 = data186.restart_on_unhealthy;
+const _errs535 = errors;
+if((typeof data187 !== "boolean") && (typeof data187 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/restart_on_unhealthy",schemaPath:"#/$defs/x_tscompose_service/properties/restart_on_unhealthy/type",keyword:"type",params:{type: schema82.properties.restart_on_unhealthy.type},message:"must be boolean,string",schema:schema82.properties.restart_on_unhealthy.type,parentSchema:schema82.properties.restart_on_unhealthy,data:data187}];
 return false;
 }
-var valid135 = _errs487 === errors;
+var valid144 = _errs535 === errors;
 }
 else {
-var valid135 = true;
+var valid144 = true;
 }
-if(valid135){
-if(data162.readiness !== undefined){
-let data164 = data162.readiness;
-const _errs489 = errors;
-if(errors === _errs489){
-if(data164 && typeof data164 == "object" && !Array.isArray(data164)){
-const _errs491 = errors;
-for(const key38 in data164){
-if(!(((((key38 === "tcp") || (key38 === "http")) || (key38 === "log")) || (key38 === "interval")) || (key38 === "timeout"))){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key38},message:"must NOT have additional properties",schema:false,parentSchema:schema75.properties.readiness,data:data164}];
+if(valid144){
+if(data186.readiness !== undefined){
+let data188 = data186.readiness;
+const _errs537 = errors;
+if(errors === _errs537){
+if(data188 && typeof data188 == "object" && !Array.isArray(data188)){
+const _errs539 = errors;
+for(const key40 in data188){
+if(!(((((key40 === "tcp") || (key40 === "http")) || (key40 === "log")) || (key40 === "interval")) || (key40 === "timeout"))){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key40},message:"must NOT have additional properties",schema:false,parentSchema:schema82.properties.readiness,data:data188}];
 return false;
 break;
 }
 }
-if(_errs491 === errors){
-if(data164.tcp !== undefined){
-let data165 = data164.tcp;
-const _errs492 = errors;
-if((!(((typeof data165 == "number") && (!(data165 % 1) && !isNaN(data165))) && (isFinite(data165)))) && (typeof data165 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/tcp",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/tcp/type",keyword:"type",params:{type: schema75.properties.readiness.properties.tcp.type},message:"must be integer,string",schema:schema75.properties.readiness.properties.tcp.type,parentSchema:schema75.properties.readiness.properties.tcp,data:data165}];
+if(_errs539 === errors){
+if(data188.tcp !== undefined){
+let data189 = data188.tcp;
+const _errs540 = errors;
+if((!(((typeof data189 == "number") && (!(data189 % 1) && !isNaN(data189))) && (isFinite(data189)))) && (typeof data189 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/tcp",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/tcp/type",keyword:"type",params:{type: schema82.properties.readiness.properties.tcp.type},message:"must be integer,string",schema:schema82.properties.readiness.properties.tcp.type,parentSchema:schema82.properties.readiness.properties.tcp,data:data189}];
 return false;
 }
-var valid136 = _errs492 === errors;
+var valid145 = _errs540 === errors;
 }
 else {
-var valid136 = true;
+var valid145 = true;
 }
-if(valid136){
-if(data164.http !== undefined){
-let data166 = data164.http;
-const _errs494 = errors;
-const _errs495 = errors;
-let valid137 = false;
+if(valid145){
+if(data188.http !== undefined){
+let data190 = data188.http;
+const _errs542 = errors;
+const _errs543 = errors;
+let valid146 = false;
 let passing25 = null;
-const _errs496 = errors;
-if((!(((typeof data166 == "number") && (!(data166 % 1) && !isNaN(data166))) && (isFinite(data166)))) && (typeof data166 !== "string")){
-const err223 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/0/type",keyword:"type",params:{type: schema75.properties.readiness.properties.http.oneOf[0].type},message:"must be integer,string",schema:schema75.properties.readiness.properties.http.oneOf[0].type,parentSchema:schema75.properties.readiness.properties.http.oneOf[0],data:data166};
+const _errs544 = errors;
+if((!(((typeof data190 == "number") && (!(data190 % 1) && !isNaN(data190))) && (isFinite(data190)))) && (typeof data190 !== "string")){
+const err223 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/0/type",keyword:"type",params:{type: schema82.properties.readiness.properties.http.oneOf[0].type},message:"must be integer,string",schema:schema82.properties.readiness.properties.http.oneOf[0].type,parentSchema:schema82.properties.readiness.properties.http.oneOf[0],data:data190};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -7326,17 +7893,17 @@ vErrors.push(err223);
 }
 errors++;
 }
-var _valid25 = _errs496 === errors;
+var _valid25 = _errs544 === errors;
 if(_valid25){
-valid137 = true;
+valid146 = true;
 passing25 = 0;
 }
-const _errs498 = errors;
-if(errors === _errs498){
-if(data166 && typeof data166 == "object" && !Array.isArray(data166)){
+const _errs546 = errors;
+if(errors === _errs546){
+if(data190 && typeof data190 == "object" && !Array.isArray(data190)){
 let missing8;
-if((data166.port === undefined) && (missing8 = "port")){
-const err224 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/required",keyword:"required",params:{missingProperty: missing8},message:"must have required property '"+missing8+"'",schema:schema75.properties.readiness.properties.http.oneOf[1].required,parentSchema:schema75.properties.readiness.properties.http.oneOf[1],data:data166};
+if((data190.port === undefined) && (missing8 = "port")){
+const err224 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/required",keyword:"required",params:{missingProperty: missing8},message:"must have required property '"+missing8+"'",schema:schema82.properties.readiness.properties.http.oneOf[1].required,parentSchema:schema82.properties.readiness.properties.http.oneOf[1],data:data190};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -7346,10 +7913,10 @@ vErrors.push(err224);
 errors++;
 }
 else {
-const _errs500 = errors;
-for(const key39 in data166){
-if(!((key39 === "port") || (key39 === "path"))){
-const err225 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key39},message:"must NOT have additional properties",schema:false,parentSchema:schema75.properties.readiness.properties.http.oneOf[1],data:data166};
+const _errs548 = errors;
+for(const key41 in data190){
+if(!((key41 === "port") || (key41 === "path"))){
+const err225 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key41},message:"must NOT have additional properties",schema:false,parentSchema:schema82.properties.readiness.properties.http.oneOf[1],data:data190};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -7360,12 +7927,12 @@ errors++;
 break;
 }
 }
-if(_errs500 === errors){
-if(data166.port !== undefined){
-let data167 = data166.port;
-const _errs501 = errors;
-if((!(((typeof data167 == "number") && (!(data167 % 1) && !isNaN(data167))) && (isFinite(data167)))) && (typeof data167 !== "string")){
-const err226 = {instancePath:instancePath+"/x-tscompose/readiness/http/port",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/properties/port/type",keyword:"type",params:{type: schema75.properties.readiness.properties.http.oneOf[1].properties.port.type},message:"must be integer,string",schema:schema75.properties.readiness.properties.http.oneOf[1].properties.port.type,parentSchema:schema75.properties.readiness.properties.http.oneOf[1].properties.port,data:data167};
+if(_errs548 === errors){
+if(data190.port !== undefined){
+let data191 = data190.port;
+const _errs549 = errors;
+if((!(((typeof data191 == "number") && (!(data191 % 1) && !isNaN(data191))) && (isFinite(data191)))) && (typeof data191 !== "string")){
+const err226 = {instancePath:instancePath+"/x-tscompose/readiness/http/port",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/properties/port/type",keyword:"type",params:{type: schema82.properties.readiness.properties.http.oneOf[1].properties.port.type},message:"must be integer,string",schema:schema82.properties.readiness.properties.http.oneOf[1].properties.port.type,parentSchema:schema82.properties.readiness.properties.http.oneOf[1].properties.port,data:data191};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -7374,17 +7941,17 @@ vErrors.push(err226);
 }
 errors++;
 }
-var valid138 = _errs501 === errors;
+var valid147 = _errs549 === errors;
 }
 else {
-var valid138 = true;
+var valid147 = true;
 }
-if(valid138){
-if(data166.path !== undefined){
-let data168 = data166.path;
-const _errs503 = errors;
-if(typeof data168 !== "string"){
-const err227 = {instancePath:instancePath+"/x-tscompose/readiness/http/path",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.readiness.properties.http.oneOf[1].properties.path.type,parentSchema:schema75.properties.readiness.properties.http.oneOf[1].properties.path,data:data168};
+if(valid147){
+if(data190.path !== undefined){
+let data192 = data190.path;
+const _errs551 = errors;
+if(typeof data192 !== "string"){
+const err227 = {instancePath:instancePath+"/x-tscompose/readiness/http/path",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema82.properties.readiness.properties.http.oneOf[1].properties.path.type,parentSchema:schema82.properties.readiness.properties.http.oneOf[1].properties.path,data:data192};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -7393,17 +7960,17 @@ vErrors.push(err227);
 }
 errors++;
 }
-var valid138 = _errs503 === errors;
+var valid147 = _errs551 === errors;
 }
 else {
-var valid138 = true;
+var valid147 = true;
 }
 }
 }
 }
 }
 else {
-const err228 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.properties.readiness.properties.http.oneOf[1].type,parentSchema:schema75.properties.readiness.properties.http.oneOf[1],data:data166};
+const err228 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema82.properties.readiness.properties.http.oneOf[1].type,parentSchema:schema82.properties.readiness.properties.http.oneOf[1],data:data190};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -7413,19 +7980,19 @@ vErrors.push(err228);
 errors++;
 }
 }
-var _valid25 = _errs498 === errors;
-if(_valid25 && valid137){
-valid137 = false;
+var _valid25 = _errs546 === errors;
+if(_valid25 && valid146){
+valid146 = false;
 passing25 = [passing25, 1];
 }
 else {
 if(_valid25){
-valid137 = true;
+valid146 = true;
 passing25 = 1;
 }
 }
-if(!valid137){
-const err229 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf",keyword:"oneOf",params:{passingSchemas: passing25},message:"must match exactly one schema in oneOf",schema:schema75.properties.readiness.properties.http.oneOf,parentSchema:schema75.properties.readiness.properties.http,data:data166};
+if(!valid146){
+const err229 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf",keyword:"oneOf",params:{passingSchemas: passing25},message:"must match exactly one schema in oneOf",schema:schema82.properties.readiness.properties.http.oneOf,parentSchema:schema82.properties.readiness.properties.http,data:data190};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -7437,59 +8004,59 @@ validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs495;
+errors = _errs543;
 if(vErrors !== null){
-if(_errs495){
-vErrors.length = _errs495;
+if(_errs543){
+vErrors.length = _errs543;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid136 = _errs494 === errors;
+var valid145 = _errs542 === errors;
 }
 else {
-var valid136 = true;
+var valid145 = true;
 }
-if(valid136){
-if(data164.log !== undefined){
-let data169 = data164.log;
-const _errs505 = errors;
-if(typeof data169 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/log",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/log/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.readiness.properties.log.type,parentSchema:schema75.properties.readiness.properties.log,data:data169}];
+if(valid145){
+if(data188.log !== undefined){
+let data193 = data188.log;
+const _errs553 = errors;
+if(typeof data193 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/log",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/log/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema82.properties.readiness.properties.log.type,parentSchema:schema82.properties.readiness.properties.log,data:data193}];
 return false;
 }
-var valid136 = _errs505 === errors;
+var valid145 = _errs553 === errors;
 }
 else {
-var valid136 = true;
+var valid145 = true;
 }
-if(valid136){
-if(data164.interval !== undefined){
-let data170 = data164.interval;
-const _errs507 = errors;
-if((typeof data170 !== "string") && (!((typeof data170 == "number") && (isFinite(data170))))){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/interval",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/interval/type",keyword:"type",params:{type: schema75.properties.readiness.properties.interval.type},message:"must be string,number",schema:schema75.properties.readiness.properties.interval.type,parentSchema:schema75.properties.readiness.properties.interval,data:data170}];
+if(valid145){
+if(data188.interval !== undefined){
+let data194 = data188.interval;
+const _errs555 = errors;
+if((typeof data194 !== "string") && (!((typeof data194 == "number") && (isFinite(data194))))){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/interval",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/interval/type",keyword:"type",params:{type: schema82.properties.readiness.properties.interval.type},message:"must be string,number",schema:schema82.properties.readiness.properties.interval.type,parentSchema:schema82.properties.readiness.properties.interval,data:data194}];
 return false;
 }
-var valid136 = _errs507 === errors;
+var valid145 = _errs555 === errors;
 }
 else {
-var valid136 = true;
+var valid145 = true;
 }
-if(valid136){
-if(data164.timeout !== undefined){
-let data171 = data164.timeout;
-const _errs509 = errors;
-if((typeof data171 !== "string") && (!((typeof data171 == "number") && (isFinite(data171))))){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/timeout",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/timeout/type",keyword:"type",params:{type: schema75.properties.readiness.properties.timeout.type},message:"must be string,number",schema:schema75.properties.readiness.properties.timeout.type,parentSchema:schema75.properties.readiness.properties.timeout,data:data171}];
+if(valid145){
+if(data188.timeout !== undefined){
+let data195 = data188.timeout;
+const _errs557 = errors;
+if((typeof data195 !== "string") && (!((typeof data195 == "number") && (isFinite(data195))))){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/timeout",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/timeout/type",keyword:"type",params:{type: schema82.properties.readiness.properties.timeout.type},message:"must be string,number",schema:schema82.properties.readiness.properties.timeout.type,parentSchema:schema82.properties.readiness.properties.timeout,data:data195}];
 return false;
 }
-var valid136 = _errs509 === errors;
+var valid145 = _errs557 === errors;
 }
 else {
-var valid136 = true;
+var valid145 = true;
 }
 }
 }
@@ -7498,25 +8065,25 @@ var valid136 = true;
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.properties.readiness.type,parentSchema:schema75.properties.readiness,data:data164}];
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema82.properties.readiness.type,parentSchema:schema82.properties.readiness,data:data188}];
 return false;
 }
 }
-var valid135 = _errs489 === errors;
+var valid144 = _errs537 === errors;
 }
 else {
-var valid135 = true;
+var valid144 = true;
 }
-if(valid135){
-if(data162.schedule !== undefined){
-let data172 = data162.schedule;
-const _errs511 = errors;
-const _errs512 = errors;
-let valid139 = false;
+if(valid144){
+if(data186.schedule !== undefined){
+let data196 = data186.schedule;
+const _errs559 = errors;
+const _errs560 = errors;
+let valid148 = false;
 let passing26 = null;
-const _errs513 = errors;
-if(typeof data172 !== "string"){
-const err230 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.schedule.oneOf[0].type,parentSchema:schema75.properties.schedule.oneOf[0],data:data172};
+const _errs561 = errors;
+if(typeof data196 !== "string"){
+const err230 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema82.properties.schedule.oneOf[0].type,parentSchema:schema82.properties.schedule.oneOf[0],data:data196};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -7525,17 +8092,17 @@ vErrors.push(err230);
 }
 errors++;
 }
-var _valid26 = _errs513 === errors;
+var _valid26 = _errs561 === errors;
 if(_valid26){
-valid139 = true;
+valid148 = true;
 passing26 = 0;
 }
-const _errs515 = errors;
-if(errors === _errs515){
-if(data172 && typeof data172 == "object" && !Array.isArray(data172)){
+const _errs563 = errors;
+if(errors === _errs563){
+if(data196 && typeof data196 == "object" && !Array.isArray(data196)){
 let missing9;
-if((data172.cron === undefined) && (missing9 = "cron")){
-const err231 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/required",keyword:"required",params:{missingProperty: missing9},message:"must have required property '"+missing9+"'",schema:schema75.properties.schedule.oneOf[1].required,parentSchema:schema75.properties.schedule.oneOf[1],data:data172};
+if((data196.cron === undefined) && (missing9 = "cron")){
+const err231 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/required",keyword:"required",params:{missingProperty: missing9},message:"must have required property '"+missing9+"'",schema:schema82.properties.schedule.oneOf[1].required,parentSchema:schema82.properties.schedule.oneOf[1],data:data196};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -7545,10 +8112,10 @@ vErrors.push(err231);
 errors++;
 }
 else {
-const _errs517 = errors;
-for(const key40 in data172){
-if(!((((key40 === "cron") || (key40 === "timezone")) || (key40 === "overlap")) || (key40 === "history"))){
-const err232 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key40},message:"must NOT have additional properties",schema:false,parentSchema:schema75.properties.schedule.oneOf[1],data:data172};
+const _errs565 = errors;
+for(const key42 in data196){
+if(!((((key42 === "cron") || (key42 === "timezone")) || (key42 === "overlap")) || (key42 === "history"))){
+const err232 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key42},message:"must NOT have additional properties",schema:false,parentSchema:schema82.properties.schedule.oneOf[1],data:data196};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -7559,12 +8126,12 @@ errors++;
 break;
 }
 }
-if(_errs517 === errors){
-if(data172.cron !== undefined){
-let data173 = data172.cron;
-const _errs518 = errors;
-if(typeof data173 !== "string"){
-const err233 = {instancePath:instancePath+"/x-tscompose/schedule/cron",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/cron/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.schedule.oneOf[1].properties.cron.type,parentSchema:schema75.properties.schedule.oneOf[1].properties.cron,data:data173};
+if(_errs565 === errors){
+if(data196.cron !== undefined){
+let data197 = data196.cron;
+const _errs566 = errors;
+if(typeof data197 !== "string"){
+const err233 = {instancePath:instancePath+"/x-tscompose/schedule/cron",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/cron/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema82.properties.schedule.oneOf[1].properties.cron.type,parentSchema:schema82.properties.schedule.oneOf[1].properties.cron,data:data197};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -7573,17 +8140,17 @@ vErrors.push(err233);
 }
 errors++;
 }
-var valid140 = _errs518 === errors;
+var valid149 = _errs566 === errors;
 }
 else {
-var valid140 = true;
+var valid149 = true;
 }
-if(valid140){
-if(data172.timezone !== undefined){
-let data174 = data172.timezone;
-const _errs520 = errors;
-if(typeof data174 !== "string"){
-const err234 = {instancePath:instancePath+"/x-tscompose/schedule/timezone",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.schedule.oneOf[1].properties.timezone.type,parentSchema:schema75.properties.schedule.oneOf[1].properties.timezone,data:data174};
+if(valid149){
+if(data196.timezone !== undefined){
+let data198 = data196.timezone;
+const _errs568 = errors;
+if(typeof data198 !== "string"){
+const err234 = {instancePath:instancePath+"/x-tscompose/schedule/timezone",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema82.properties.schedule.oneOf[1].properties.timezone.type,parentSchema:schema82.properties.schedule.oneOf[1].properties.timezone,data:data198};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -7592,17 +8159,17 @@ vErrors.push(err234);
 }
 errors++;
 }
-var valid140 = _errs520 === errors;
+var valid149 = _errs568 === errors;
 }
 else {
-var valid140 = true;
+var valid149 = true;
 }
-if(valid140){
-if(data172.overlap !== undefined){
-let data175 = data172.overlap;
-const _errs522 = errors;
-if(typeof data175 !== "string"){
-const err235 = {instancePath:instancePath+"/x-tscompose/schedule/overlap",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/overlap/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.schedule.oneOf[1].properties.overlap.type,parentSchema:schema75.properties.schedule.oneOf[1].properties.overlap,data:data175};
+if(valid149){
+if(data196.overlap !== undefined){
+let data199 = data196.overlap;
+const _errs570 = errors;
+if(typeof data199 !== "string"){
+const err235 = {instancePath:instancePath+"/x-tscompose/schedule/overlap",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/overlap/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema82.properties.schedule.oneOf[1].properties.overlap.type,parentSchema:schema82.properties.schedule.oneOf[1].properties.overlap,data:data199};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -7611,8 +8178,8 @@ vErrors.push(err235);
 }
 errors++;
 }
-if(!(((data175 === "skip") || (data175 === "queue")) || (data175 === "allow"))){
-const err236 = {instancePath:instancePath+"/x-tscompose/schedule/overlap",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/overlap/enum",keyword:"enum",params:{allowedValues: schema75.properties.schedule.oneOf[1].properties.overlap.enum},message:"must be equal to one of the allowed values",schema:schema75.properties.schedule.oneOf[1].properties.overlap.enum,parentSchema:schema75.properties.schedule.oneOf[1].properties.overlap,data:data175};
+if(!(((data199 === "skip") || (data199 === "queue")) || (data199 === "allow"))){
+const err236 = {instancePath:instancePath+"/x-tscompose/schedule/overlap",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/overlap/enum",keyword:"enum",params:{allowedValues: schema82.properties.schedule.oneOf[1].properties.overlap.enum},message:"must be equal to one of the allowed values",schema:schema82.properties.schedule.oneOf[1].properties.overlap.enum,parentSchema:schema82.properties.schedule.oneOf[1].properties.overlap,data:data199};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -7621,17 +8188,17 @@ vErrors.push(err236);
 }
 errors++;
 }
-var valid140 = _errs522 === errors;
+var valid149 = _errs570 === errors;
 }
 else {
-var valid140 = true;
+var valid149 = true;
 }
-if(valid140){
-if(data172.history !== undefined){
-let data176 = data172.history;
-const _errs524 = errors;
-if((!(((typeof data176 == "number") && (!(data176 % 1) && !isNaN(data176))) && (isFinite(data176)))) && (typeof data176 !== "string")){
-const err237 = {instancePath:instancePath+"/x-tscompose/schedule/history",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/history/type",keyword:"type",params:{type: schema75.properties.schedule.oneOf[1].properties.history.type},message:"must be integer,string",schema:schema75.properties.schedule.oneOf[1].properties.history.type,parentSchema:schema75.properties.schedule.oneOf[1].properties.history,data:data176};
+if(valid149){
+if(data196.history !== undefined){
+let data200 = data196.history;
+const _errs572 = errors;
+if((!(((typeof data200 == "number") && (!(data200 % 1) && !isNaN(data200))) && (isFinite(data200)))) && (typeof data200 !== "string")){
+const err237 = {instancePath:instancePath+"/x-tscompose/schedule/history",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/history/type",keyword:"type",params:{type: schema82.properties.schedule.oneOf[1].properties.history.type},message:"must be integer,string",schema:schema82.properties.schedule.oneOf[1].properties.history.type,parentSchema:schema82.properties.schedule.oneOf[1].properties.history,data:data200};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -7640,10 +8207,10 @@ vErrors.push(err237);
 }
 errors++;
 }
-var valid140 = _errs524 === errors;
+var valid149 = _errs572 === errors;
 }
 else {
-var valid140 = true;
+var valid149 = true;
 }
 }
 }
@@ -7652,7 +8219,7 @@ var valid140 = true;
 }
 }
 else {
-const err238 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.properties.schedule.oneOf[1].type,parentSchema:schema75.properties.schedule.oneOf[1],data:data172};
+const err238 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema82.properties.schedule.oneOf[1].type,parentSchema:schema82.properties.schedule.oneOf[1],data:data196};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -7662,19 +8229,19 @@ vErrors.push(err238);
 errors++;
 }
 }
-var _valid26 = _errs515 === errors;
-if(_valid26 && valid139){
-valid139 = false;
+var _valid26 = _errs563 === errors;
+if(_valid26 && valid148){
+valid148 = false;
 passing26 = [passing26, 1];
 }
 else {
 if(_valid26){
-valid139 = true;
+valid148 = true;
 passing26 = 1;
 }
 }
-if(!valid139){
-const err239 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf",keyword:"oneOf",params:{passingSchemas: passing26},message:"must match exactly one schema in oneOf",schema:schema75.properties.schedule.oneOf,parentSchema:schema75.properties.schedule,data:data172};
+if(!valid148){
+const err239 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf",keyword:"oneOf",params:{passingSchemas: passing26},message:"must match exactly one schema in oneOf",schema:schema82.properties.schedule.oneOf,parentSchema:schema82.properties.schedule,data:data196};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -7686,34 +8253,45 @@ validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs512;
+errors = _errs560;
 if(vErrors !== null){
-if(_errs512){
-vErrors.length = _errs512;
+if(_errs560){
+vErrors.length = _errs560;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid135 = _errs511 === errors;
+var valid144 = _errs559 === errors;
 }
 else {
-var valid135 = true;
+var valid144 = true;
 }
 }
 }
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/x-tscompose",schemaPath:"#/$defs/x_tscompose_service/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.type,parentSchema:schema75,data:data162}];
+validate24.errors = [{instancePath:instancePath+"/x-tscompose",schemaPath:"#/$defs/x_tscompose_service/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema82.type,parentSchema:schema82,data:data186}];
 return false;
 }
 }
-var valid0 = _errs483 === errors;
+var valid0 = _errs531 === errors;
 }
 else {
 var valid0 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
 }
 }
 }
@@ -7781,14 +8359,14 @@ return errors === 0;
 }
 validate24.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema76 = {"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"ipam":{"type":"object","properties":{"driver":{"type":"string"},"config":{"type":"array","items":{"type":"object","properties":{"subnet":{"type":"string"},"ip_range":{"type":"string"},"gateway":{"type":"string"},"aux_addresses":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"options":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"$ref":"#/$defs/external"},"internal":{"type":"boolean"},"attachable":{"type":"boolean"},"enable_ipv6":{"type":"boolean"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
-const schema77 = {"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}};
-const schema78 = {"description":"true, or the legacy {name} form (use the resource's own name instead).","oneOf":[{"type":"boolean"},{"type":"object","properties":{"name":{"type":"string","deprecated":true}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]};
+const schema83 = {"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"ipam":{"type":"object","properties":{"driver":{"type":"string"},"config":{"type":"array","items":{"type":"object","properties":{"subnet":{"type":"string"},"ip_range":{"type":"string"},"gateway":{"type":"string"},"aux_addresses":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"options":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"$ref":"#/$defs/external"},"internal":{"type":"boolean"},"attachable":{"type":"boolean"},"enable_ipv6":{"type":"boolean"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema84 = {"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}};
+const schema85 = {"description":"true, or the legacy {name} form (use the resource's own name instead).","oneOf":[{"type":"boolean"},{"type":"object","properties":{"name":{"type":"string","deprecated":true}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]};
 
-function validate42(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate48(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate42.evaluated;
+const evaluated0 = validate48.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -7796,15 +8374,15 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if((!(data && typeof data == "object" && !Array.isArray(data))) && (data !== null)){
-validate42.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema76.type},message:"must be object,null",schema:schema76.type,parentSchema:schema76,data}];
+validate48.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema83.type},message:"must be object,null",schema:schema83.type,parentSchema:schema83,data}];
 return false;
 }
 if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
-if(!((func1.call(schema76.properties, key0)) || (pattern2.test(key0)))){
-validate42.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema76,data}];
+if(!((func1.call(schema83.properties, key0)) || (pattern2.test(key0)))){
+validate48.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema83,data}];
 return false;
 break;
 }
@@ -7814,7 +8392,7 @@ if(data.name !== undefined){
 let data0 = data.name;
 const _errs2 = errors;
 if(typeof data0 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.name.type,parentSchema:schema76.properties.name,data:data0}];
+validate48.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema83.properties.name.type,parentSchema:schema83.properties.name,data:data0}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -7827,7 +8405,7 @@ if(data.driver !== undefined){
 let data1 = data.driver;
 const _errs4 = errors;
 if(typeof data1 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/driver",schemaPath:"#/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.driver.type,parentSchema:schema76.properties.driver,data:data1}];
+validate48.errors = [{instancePath:instancePath+"/driver",schemaPath:"#/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema83.properties.driver.type,parentSchema:schema83.properties.driver,data:data1}];
 return false;
 }
 var valid0 = _errs4 === errors;
@@ -7847,7 +8425,7 @@ for(const key1 in data2){
 if(pattern11.test(key1)){
 let data3 = data2[key1];
 if((typeof data3 !== "string") && (!((typeof data3 == "number") && (isFinite(data3))))){
-validate42.errors = [{instancePath:instancePath+"/driver_opts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/driver_opts/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema77.patternProperties["^.+$"].type},message:"must be string,number",schema:schema77.patternProperties["^.+$"].type,parentSchema:schema77.patternProperties["^.+$"],data:data3}];
+validate48.errors = [{instancePath:instancePath+"/driver_opts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/driver_opts/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema84.patternProperties["^.+$"].type},message:"must be string,number",schema:schema84.patternProperties["^.+$"].type,parentSchema:schema84.patternProperties["^.+$"],data:data3}];
 return false;
 }
 props0[key1] = true;
@@ -7855,7 +8433,7 @@ props0[key1] = true;
 }
 }
 else {
-validate42.errors = [{instancePath:instancePath+"/driver_opts",schemaPath:"#/$defs/driver_opts/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema77.type,parentSchema:schema77,data:data2}];
+validate48.errors = [{instancePath:instancePath+"/driver_opts",schemaPath:"#/$defs/driver_opts/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema84.type,parentSchema:schema84,data:data2}];
 return false;
 }
 }
@@ -7873,7 +8451,7 @@ if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 const _errs13 = errors;
 for(const key2 in data4){
 if(!((((key2 === "driver") || (key2 === "config")) || (key2 === "options")) || (pattern2.test(key2)))){
-validate42.errors = [{instancePath:instancePath+"/ipam",schemaPath:"#/properties/ipam/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema76.properties.ipam,data:data4}];
+validate48.errors = [{instancePath:instancePath+"/ipam",schemaPath:"#/properties/ipam/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema83.properties.ipam,data:data4}];
 return false;
 break;
 }
@@ -7883,7 +8461,7 @@ if(data4.driver !== undefined){
 let data5 = data4.driver;
 const _errs14 = errors;
 if(typeof data5 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/ipam/driver",schemaPath:"#/properties/ipam/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.ipam.properties.driver.type,parentSchema:schema76.properties.ipam.properties.driver,data:data5}];
+validate48.errors = [{instancePath:instancePath+"/ipam/driver",schemaPath:"#/properties/ipam/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema83.properties.ipam.properties.driver.type,parentSchema:schema83.properties.ipam.properties.driver,data:data5}];
 return false;
 }
 var valid3 = _errs14 === errors;
@@ -7907,7 +8485,7 @@ if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
 const _errs20 = errors;
 for(const key3 in data7){
 if(!(((((key3 === "subnet") || (key3 === "ip_range")) || (key3 === "gateway")) || (key3 === "aux_addresses")) || (pattern2.test(key3)))){
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0,schemaPath:"#/properties/ipam/properties/config/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema76.properties.ipam.properties.config.items,data:data7}];
+validate48.errors = [{instancePath:instancePath+"/ipam/config/" + i0,schemaPath:"#/properties/ipam/properties/config/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema83.properties.ipam.properties.config.items,data:data7}];
 return false;
 break;
 }
@@ -7917,7 +8495,7 @@ if(data7.subnet !== undefined){
 let data8 = data7.subnet;
 const _errs21 = errors;
 if(typeof data8 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/subnet",schemaPath:"#/properties/ipam/properties/config/items/properties/subnet/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.ipam.properties.config.items.properties.subnet.type,parentSchema:schema76.properties.ipam.properties.config.items.properties.subnet,data:data8}];
+validate48.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/subnet",schemaPath:"#/properties/ipam/properties/config/items/properties/subnet/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema83.properties.ipam.properties.config.items.properties.subnet.type,parentSchema:schema83.properties.ipam.properties.config.items.properties.subnet,data:data8}];
 return false;
 }
 var valid5 = _errs21 === errors;
@@ -7930,7 +8508,7 @@ if(data7.ip_range !== undefined){
 let data9 = data7.ip_range;
 const _errs23 = errors;
 if(typeof data9 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/ip_range",schemaPath:"#/properties/ipam/properties/config/items/properties/ip_range/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.ipam.properties.config.items.properties.ip_range.type,parentSchema:schema76.properties.ipam.properties.config.items.properties.ip_range,data:data9}];
+validate48.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/ip_range",schemaPath:"#/properties/ipam/properties/config/items/properties/ip_range/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema83.properties.ipam.properties.config.items.properties.ip_range.type,parentSchema:schema83.properties.ipam.properties.config.items.properties.ip_range,data:data9}];
 return false;
 }
 var valid5 = _errs23 === errors;
@@ -7943,7 +8521,7 @@ if(data7.gateway !== undefined){
 let data10 = data7.gateway;
 const _errs25 = errors;
 if(typeof data10 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/gateway",schemaPath:"#/properties/ipam/properties/config/items/properties/gateway/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.ipam.properties.config.items.properties.gateway.type,parentSchema:schema76.properties.ipam.properties.config.items.properties.gateway,data:data10}];
+validate48.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/gateway",schemaPath:"#/properties/ipam/properties/config/items/properties/gateway/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema83.properties.ipam.properties.config.items.properties.gateway.type,parentSchema:schema83.properties.ipam.properties.config.items.properties.gateway,data:data10}];
 return false;
 }
 var valid5 = _errs25 === errors;
@@ -7960,7 +8538,7 @@ if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
 const _errs29 = errors;
 for(const key4 in data11){
 if(!(pattern11.test(key4))){
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/aux_addresses",schemaPath:"#/properties/ipam/properties/config/items/properties/aux_addresses/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema76.properties.ipam.properties.config.items.properties.aux_addresses,data:data11}];
+validate48.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/aux_addresses",schemaPath:"#/properties/ipam/properties/config/items/properties/aux_addresses/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema83.properties.ipam.properties.config.items.properties.aux_addresses,data:data11}];
 return false;
 break;
 }
@@ -7972,7 +8550,7 @@ if(pattern11.test(key5)){
 let data12 = data11[key5];
 const _errs30 = errors;
 if(typeof data12 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/aux_addresses/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ipam/properties/config/items/properties/aux_addresses/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.ipam.properties.config.items.properties.aux_addresses.patternProperties["^.+$"].type,parentSchema:schema76.properties.ipam.properties.config.items.properties.aux_addresses.patternProperties["^.+$"],data:data12}];
+validate48.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/aux_addresses/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ipam/properties/config/items/properties/aux_addresses/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema83.properties.ipam.properties.config.items.properties.aux_addresses.patternProperties["^.+$"].type,parentSchema:schema83.properties.ipam.properties.config.items.properties.aux_addresses.patternProperties["^.+$"],data:data12}];
 return false;
 }
 var valid6 = _errs30 === errors;
@@ -7984,7 +8562,7 @@ break;
 }
 }
 else {
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/aux_addresses",schemaPath:"#/properties/ipam/properties/config/items/properties/aux_addresses/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema76.properties.ipam.properties.config.items.properties.aux_addresses.type,parentSchema:schema76.properties.ipam.properties.config.items.properties.aux_addresses,data:data11}];
+validate48.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/aux_addresses",schemaPath:"#/properties/ipam/properties/config/items/properties/aux_addresses/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema83.properties.ipam.properties.config.items.properties.aux_addresses.type,parentSchema:schema83.properties.ipam.properties.config.items.properties.aux_addresses,data:data11}];
 return false;
 }
 }
@@ -7999,7 +8577,7 @@ var valid5 = true;
 }
 }
 else {
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0,schemaPath:"#/properties/ipam/properties/config/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema76.properties.ipam.properties.config.items.type,parentSchema:schema76.properties.ipam.properties.config.items,data:data7}];
+validate48.errors = [{instancePath:instancePath+"/ipam/config/" + i0,schemaPath:"#/properties/ipam/properties/config/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema83.properties.ipam.properties.config.items.type,parentSchema:schema83.properties.ipam.properties.config.items,data:data7}];
 return false;
 }
 }
@@ -8010,7 +8588,7 @@ break;
 }
 }
 else {
-validate42.errors = [{instancePath:instancePath+"/ipam/config",schemaPath:"#/properties/ipam/properties/config/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema76.properties.ipam.properties.config.type,parentSchema:schema76.properties.ipam.properties.config,data:data6}];
+validate48.errors = [{instancePath:instancePath+"/ipam/config",schemaPath:"#/properties/ipam/properties/config/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema83.properties.ipam.properties.config.type,parentSchema:schema83.properties.ipam.properties.config,data:data6}];
 return false;
 }
 }
@@ -8028,7 +8606,7 @@ if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
 const _errs34 = errors;
 for(const key6 in data13){
 if(!(pattern11.test(key6))){
-validate42.errors = [{instancePath:instancePath+"/ipam/options",schemaPath:"#/properties/ipam/properties/options/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema76.properties.ipam.properties.options,data:data13}];
+validate48.errors = [{instancePath:instancePath+"/ipam/options",schemaPath:"#/properties/ipam/properties/options/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema83.properties.ipam.properties.options,data:data13}];
 return false;
 break;
 }
@@ -8040,7 +8618,7 @@ if(pattern11.test(key7)){
 let data14 = data13[key7];
 const _errs35 = errors;
 if(typeof data14 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/ipam/options/" + key7.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ipam/properties/options/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.ipam.properties.options.patternProperties["^.+$"].type,parentSchema:schema76.properties.ipam.properties.options.patternProperties["^.+$"],data:data14}];
+validate48.errors = [{instancePath:instancePath+"/ipam/options/" + key7.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ipam/properties/options/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema83.properties.ipam.properties.options.patternProperties["^.+$"].type,parentSchema:schema83.properties.ipam.properties.options.patternProperties["^.+$"],data:data14}];
 return false;
 }
 var valid7 = _errs35 === errors;
@@ -8052,7 +8630,7 @@ break;
 }
 }
 else {
-validate42.errors = [{instancePath:instancePath+"/ipam/options",schemaPath:"#/properties/ipam/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema76.properties.ipam.properties.options.type,parentSchema:schema76.properties.ipam.properties.options,data:data13}];
+validate48.errors = [{instancePath:instancePath+"/ipam/options",schemaPath:"#/properties/ipam/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema83.properties.ipam.properties.options.type,parentSchema:schema83.properties.ipam.properties.options,data:data13}];
 return false;
 }
 }
@@ -8066,7 +8644,7 @@ var valid3 = true;
 }
 }
 else {
-validate42.errors = [{instancePath:instancePath+"/ipam",schemaPath:"#/properties/ipam/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema76.properties.ipam.type,parentSchema:schema76.properties.ipam,data:data4}];
+validate48.errors = [{instancePath:instancePath+"/ipam",schemaPath:"#/properties/ipam/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema83.properties.ipam.type,parentSchema:schema83.properties.ipam,data:data4}];
 return false;
 }
 }
@@ -8084,7 +8662,7 @@ let valid9 = false;
 let passing0 = null;
 const _errs40 = errors;
 if(typeof data15 !== "boolean"){
-const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema78.oneOf[0].type,parentSchema:schema78.oneOf[0],data:data15};
+const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema85.oneOf[0].type,parentSchema:schema85.oneOf[0],data:data15};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8104,7 +8682,7 @@ if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
 const _errs44 = errors;
 for(const key8 in data15){
 if(!((key8 === "name") || (pattern2.test(key8)))){
-const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema78.oneOf[1],data:data15};
+const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema85.oneOf[1],data:data15};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8119,7 +8697,7 @@ if(_errs44 === errors){
 if(data15.name !== undefined){
 let data16 = data15.name;
 if(typeof data16 !== "string"){
-const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.oneOf[1].properties.name.type,parentSchema:schema78.oneOf[1].properties.name,data:data16};
+const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema85.oneOf[1].properties.name.type,parentSchema:schema85.oneOf[1].properties.name,data:data16};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8132,7 +8710,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema78.oneOf[1].type,parentSchema:schema78.oneOf[1],data:data15};
+const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema85.oneOf[1].type,parentSchema:schema85.oneOf[1],data:data15};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8154,7 +8732,7 @@ passing0 = 1;
 }
 }
 if(!valid9){
-const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema78.oneOf,parentSchema:schema78,data:data15};
+const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema85.oneOf,parentSchema:schema85,data:data15};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8162,7 +8740,7 @@ else {
 vErrors.push(err4);
 }
 errors++;
-validate42.errors = vErrors;
+validate48.errors = vErrors;
 return false;
 }
 else {
@@ -8186,7 +8764,7 @@ if(data.internal !== undefined){
 let data17 = data.internal;
 const _errs47 = errors;
 if(typeof data17 !== "boolean"){
-validate42.errors = [{instancePath:instancePath+"/internal",schemaPath:"#/properties/internal/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema76.properties.internal.type,parentSchema:schema76.properties.internal,data:data17}];
+validate48.errors = [{instancePath:instancePath+"/internal",schemaPath:"#/properties/internal/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema83.properties.internal.type,parentSchema:schema83.properties.internal,data:data17}];
 return false;
 }
 var valid0 = _errs47 === errors;
@@ -8199,7 +8777,7 @@ if(data.attachable !== undefined){
 let data18 = data.attachable;
 const _errs49 = errors;
 if(typeof data18 !== "boolean"){
-validate42.errors = [{instancePath:instancePath+"/attachable",schemaPath:"#/properties/attachable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema76.properties.attachable.type,parentSchema:schema76.properties.attachable,data:data18}];
+validate48.errors = [{instancePath:instancePath+"/attachable",schemaPath:"#/properties/attachable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema83.properties.attachable.type,parentSchema:schema83.properties.attachable,data:data18}];
 return false;
 }
 var valid0 = _errs49 === errors;
@@ -8212,7 +8790,7 @@ if(data.enable_ipv6 !== undefined){
 let data19 = data.enable_ipv6;
 const _errs51 = errors;
 if(typeof data19 !== "boolean"){
-validate42.errors = [{instancePath:instancePath+"/enable_ipv6",schemaPath:"#/properties/enable_ipv6/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema76.properties.enable_ipv6.type,parentSchema:schema76.properties.enable_ipv6,data:data19}];
+validate48.errors = [{instancePath:instancePath+"/enable_ipv6",schemaPath:"#/properties/enable_ipv6/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema83.properties.enable_ipv6.type,parentSchema:schema83.properties.enable_ipv6,data:data19}];
 return false;
 }
 var valid0 = _errs51 === errors;
@@ -8365,7 +8943,7 @@ else {
 vErrors.push(err11);
 }
 errors++;
-validate42.errors = vErrors;
+validate48.errors = vErrors;
 return false;
 }
 else {
@@ -8395,17 +8973,17 @@ var valid0 = true;
 }
 }
 }
-validate42.errors = vErrors;
+validate48.errors = vErrors;
 return errors === 0;
 }
-validate42.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate48.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema80 = {"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema87 = {"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 
-function validate44(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate50(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate44.evaluated;
+const evaluated0 = validate50.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -8413,7 +8991,7 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if((!(data && typeof data == "object" && !Array.isArray(data))) && (data !== null)){
-validate44.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema80.type},message:"must be object,null",schema:schema80.type,parentSchema:schema80,data}];
+validate50.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema87.type},message:"must be object,null",schema:schema87.type,parentSchema:schema87,data}];
 return false;
 }
 if(errors === 0){
@@ -8421,7 +8999,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
 if(!((((((key0 === "name") || (key0 === "driver")) || (key0 === "driver_opts")) || (key0 === "external")) || (key0 === "labels")) || (pattern2.test(key0)))){
-validate44.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema80,data}];
+validate50.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema87,data}];
 return false;
 break;
 }
@@ -8431,7 +9009,7 @@ if(data.name !== undefined){
 let data0 = data.name;
 const _errs2 = errors;
 if(typeof data0 !== "string"){
-validate44.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema80.properties.name.type,parentSchema:schema80.properties.name,data:data0}];
+validate50.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema87.properties.name.type,parentSchema:schema87.properties.name,data:data0}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -8444,7 +9022,7 @@ if(data.driver !== undefined){
 let data1 = data.driver;
 const _errs4 = errors;
 if(typeof data1 !== "string"){
-validate44.errors = [{instancePath:instancePath+"/driver",schemaPath:"#/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema80.properties.driver.type,parentSchema:schema80.properties.driver,data:data1}];
+validate50.errors = [{instancePath:instancePath+"/driver",schemaPath:"#/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema87.properties.driver.type,parentSchema:schema87.properties.driver,data:data1}];
 return false;
 }
 var valid0 = _errs4 === errors;
@@ -8464,7 +9042,7 @@ for(const key1 in data2){
 if(pattern11.test(key1)){
 let data3 = data2[key1];
 if((typeof data3 !== "string") && (!((typeof data3 == "number") && (isFinite(data3))))){
-validate44.errors = [{instancePath:instancePath+"/driver_opts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/driver_opts/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema77.patternProperties["^.+$"].type},message:"must be string,number",schema:schema77.patternProperties["^.+$"].type,parentSchema:schema77.patternProperties["^.+$"],data:data3}];
+validate50.errors = [{instancePath:instancePath+"/driver_opts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/driver_opts/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema84.patternProperties["^.+$"].type},message:"must be string,number",schema:schema84.patternProperties["^.+$"].type,parentSchema:schema84.patternProperties["^.+$"],data:data3}];
 return false;
 }
 props0[key1] = true;
@@ -8472,7 +9050,7 @@ props0[key1] = true;
 }
 }
 else {
-validate44.errors = [{instancePath:instancePath+"/driver_opts",schemaPath:"#/$defs/driver_opts/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema77.type,parentSchema:schema77,data:data2}];
+validate50.errors = [{instancePath:instancePath+"/driver_opts",schemaPath:"#/$defs/driver_opts/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema84.type,parentSchema:schema84,data:data2}];
 return false;
 }
 }
@@ -8490,7 +9068,7 @@ let valid4 = false;
 let passing0 = null;
 const _errs14 = errors;
 if(typeof data4 !== "boolean"){
-const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema78.oneOf[0].type,parentSchema:schema78.oneOf[0],data:data4};
+const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema85.oneOf[0].type,parentSchema:schema85.oneOf[0],data:data4};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8510,7 +9088,7 @@ if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 const _errs18 = errors;
 for(const key2 in data4){
 if(!((key2 === "name") || (pattern2.test(key2)))){
-const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema78.oneOf[1],data:data4};
+const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema85.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8525,7 +9103,7 @@ if(_errs18 === errors){
 if(data4.name !== undefined){
 let data5 = data4.name;
 if(typeof data5 !== "string"){
-const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.oneOf[1].properties.name.type,parentSchema:schema78.oneOf[1].properties.name,data:data5};
+const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema85.oneOf[1].properties.name.type,parentSchema:schema85.oneOf[1].properties.name,data:data5};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8538,7 +9116,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema78.oneOf[1].type,parentSchema:schema78.oneOf[1],data:data4};
+const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema85.oneOf[1].type,parentSchema:schema85.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8560,7 +9138,7 @@ passing0 = 1;
 }
 }
 if(!valid4){
-const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema78.oneOf,parentSchema:schema78,data:data4};
+const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema85.oneOf,parentSchema:schema85,data:data4};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8568,7 +9146,7 @@ else {
 vErrors.push(err4);
 }
 errors++;
-validate44.errors = vErrors;
+validate50.errors = vErrors;
 return false;
 }
 else {
@@ -8732,7 +9310,7 @@ else {
 vErrors.push(err11);
 }
 errors++;
-validate44.errors = vErrors;
+validate50.errors = vErrors;
 return false;
 }
 else {
@@ -8758,17 +9336,17 @@ var valid0 = true;
 }
 }
 }
-validate44.errors = vErrors;
+validate50.errors = vErrors;
 return errors === 0;
 }
-validate44.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate50.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema84 = {"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema91 = {"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 
-function validate46(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate52(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate46.evaluated;
+const evaluated0 = validate52.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -8780,7 +9358,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
 if(!(((((key0 === "name") || (key0 === "file")) || (key0 === "environment")) || (key0 === "external")) || (pattern2.test(key0)))){
-validate46.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema84,data}];
+validate52.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema91,data}];
 return false;
 break;
 }
@@ -8790,7 +9368,7 @@ if(data.name !== undefined){
 let data0 = data.name;
 const _errs2 = errors;
 if(typeof data0 !== "string"){
-validate46.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.name.type,parentSchema:schema84.properties.name,data:data0}];
+validate52.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema91.properties.name.type,parentSchema:schema91.properties.name,data:data0}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -8803,7 +9381,7 @@ if(data.file !== undefined){
 let data1 = data.file;
 const _errs4 = errors;
 if(typeof data1 !== "string"){
-validate46.errors = [{instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.file.type,parentSchema:schema84.properties.file,data:data1}];
+validate52.errors = [{instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema91.properties.file.type,parentSchema:schema91.properties.file,data:data1}];
 return false;
 }
 var valid0 = _errs4 === errors;
@@ -8816,7 +9394,7 @@ if(data.environment !== undefined){
 let data2 = data.environment;
 const _errs6 = errors;
 if(typeof data2 !== "string"){
-validate46.errors = [{instancePath:instancePath+"/environment",schemaPath:"#/properties/environment/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.environment.type,parentSchema:schema84.properties.environment,data:data2}];
+validate52.errors = [{instancePath:instancePath+"/environment",schemaPath:"#/properties/environment/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema91.properties.environment.type,parentSchema:schema91.properties.environment,data:data2}];
 return false;
 }
 var valid0 = _errs6 === errors;
@@ -8833,7 +9411,7 @@ let valid2 = false;
 let passing0 = null;
 const _errs11 = errors;
 if(typeof data3 !== "boolean"){
-const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema78.oneOf[0].type,parentSchema:schema78.oneOf[0],data:data3};
+const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema85.oneOf[0].type,parentSchema:schema85.oneOf[0],data:data3};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8853,7 +9431,7 @@ if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
 const _errs15 = errors;
 for(const key1 in data3){
 if(!((key1 === "name") || (pattern2.test(key1)))){
-const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema78.oneOf[1],data:data3};
+const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema85.oneOf[1],data:data3};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8868,7 +9446,7 @@ if(_errs15 === errors){
 if(data3.name !== undefined){
 let data4 = data3.name;
 if(typeof data4 !== "string"){
-const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.oneOf[1].properties.name.type,parentSchema:schema78.oneOf[1].properties.name,data:data4};
+const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema85.oneOf[1].properties.name.type,parentSchema:schema85.oneOf[1].properties.name,data:data4};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8881,7 +9459,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema78.oneOf[1].type,parentSchema:schema78.oneOf[1],data:data3};
+const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema85.oneOf[1].type,parentSchema:schema85.oneOf[1],data:data3};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8903,7 +9481,7 @@ passing0 = 1;
 }
 }
 if(!valid2){
-const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema78.oneOf,parentSchema:schema78,data:data3};
+const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema85.oneOf,parentSchema:schema85,data:data3};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8911,7 +9489,7 @@ else {
 vErrors.push(err4);
 }
 errors++;
-validate46.errors = vErrors;
+validate52.errors = vErrors;
 return false;
 }
 else {
@@ -8936,21 +9514,21 @@ var valid0 = true;
 }
 }
 else {
-validate46.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema84.type,parentSchema:schema84,data}];
+validate52.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema91.type,parentSchema:schema91,data}];
 return false;
 }
 }
-validate46.errors = vErrors;
+validate52.errors = vErrors;
 return errors === 0;
 }
-validate46.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate52.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema86 = {"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"content":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema93 = {"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"content":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 
-function validate48(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate54(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate48.evaluated;
+const evaluated0 = validate54.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -8962,7 +9540,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
 if(!((((((key0 === "name") || (key0 === "file")) || (key0 === "environment")) || (key0 === "content")) || (key0 === "external")) || (pattern2.test(key0)))){
-validate48.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema86,data}];
+validate54.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema93,data}];
 return false;
 break;
 }
@@ -8972,7 +9550,7 @@ if(data.name !== undefined){
 let data0 = data.name;
 const _errs2 = errors;
 if(typeof data0 !== "string"){
-validate48.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.name.type,parentSchema:schema86.properties.name,data:data0}];
+validate54.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema93.properties.name.type,parentSchema:schema93.properties.name,data:data0}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -8985,7 +9563,7 @@ if(data.file !== undefined){
 let data1 = data.file;
 const _errs4 = errors;
 if(typeof data1 !== "string"){
-validate48.errors = [{instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.file.type,parentSchema:schema86.properties.file,data:data1}];
+validate54.errors = [{instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema93.properties.file.type,parentSchema:schema93.properties.file,data:data1}];
 return false;
 }
 var valid0 = _errs4 === errors;
@@ -8998,7 +9576,7 @@ if(data.environment !== undefined){
 let data2 = data.environment;
 const _errs6 = errors;
 if(typeof data2 !== "string"){
-validate48.errors = [{instancePath:instancePath+"/environment",schemaPath:"#/properties/environment/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.environment.type,parentSchema:schema86.properties.environment,data:data2}];
+validate54.errors = [{instancePath:instancePath+"/environment",schemaPath:"#/properties/environment/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema93.properties.environment.type,parentSchema:schema93.properties.environment,data:data2}];
 return false;
 }
 var valid0 = _errs6 === errors;
@@ -9011,7 +9589,7 @@ if(data.content !== undefined){
 let data3 = data.content;
 const _errs8 = errors;
 if(typeof data3 !== "string"){
-validate48.errors = [{instancePath:instancePath+"/content",schemaPath:"#/properties/content/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.content.type,parentSchema:schema86.properties.content,data:data3}];
+validate54.errors = [{instancePath:instancePath+"/content",schemaPath:"#/properties/content/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema93.properties.content.type,parentSchema:schema93.properties.content,data:data3}];
 return false;
 }
 var valid0 = _errs8 === errors;
@@ -9028,7 +9606,7 @@ let valid2 = false;
 let passing0 = null;
 const _errs13 = errors;
 if(typeof data4 !== "boolean"){
-const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema78.oneOf[0].type,parentSchema:schema78.oneOf[0],data:data4};
+const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema85.oneOf[0].type,parentSchema:schema85.oneOf[0],data:data4};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -9048,7 +9626,7 @@ if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 const _errs17 = errors;
 for(const key1 in data4){
 if(!((key1 === "name") || (pattern2.test(key1)))){
-const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema78.oneOf[1],data:data4};
+const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema85.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -9063,7 +9641,7 @@ if(_errs17 === errors){
 if(data4.name !== undefined){
 let data5 = data4.name;
 if(typeof data5 !== "string"){
-const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.oneOf[1].properties.name.type,parentSchema:schema78.oneOf[1].properties.name,data:data5};
+const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema85.oneOf[1].properties.name.type,parentSchema:schema85.oneOf[1].properties.name,data:data5};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -9076,7 +9654,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema78.oneOf[1].type,parentSchema:schema78.oneOf[1],data:data4};
+const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema85.oneOf[1].type,parentSchema:schema85.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -9098,7 +9676,7 @@ passing0 = 1;
 }
 }
 if(!valid2){
-const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema78.oneOf,parentSchema:schema78,data:data4};
+const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema85.oneOf,parentSchema:schema85,data:data4};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -9106,7 +9684,7 @@ else {
 vErrors.push(err4);
 }
 errors++;
-validate48.errors = vErrors;
+validate54.errors = vErrors;
 return false;
 }
 else {
@@ -9132,14 +9710,14 @@ var valid0 = true;
 }
 }
 else {
-validate48.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema86.type,parentSchema:schema86,data}];
+validate54.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema93.type,parentSchema:schema93,data}];
 return false;
 }
 }
-validate48.errors = vErrors;
+validate54.errors = vErrors;
 return errors === 0;
 }
-validate48.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate54.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
 function validate18(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -9279,8 +9857,8 @@ var valid3 = true;
 for(const key4 in data6){
 if(pattern3.test(key4)){
 const _errs16 = errors;
-if(!(validate42(data6[key4], {instancePath:instancePath+"/networks/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data6,parentDataProperty:key4,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate42.errors : vErrors.concat(validate42.errors);
+if(!(validate48(data6[key4], {instancePath:instancePath+"/networks/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data6,parentDataProperty:key4,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate48.errors : vErrors.concat(validate48.errors);
 errors = vErrors.length;
 }
 var valid3 = _errs16 === errors;
@@ -9320,8 +9898,8 @@ var valid4 = true;
 for(const key6 in data8){
 if(pattern3.test(key6)){
 const _errs20 = errors;
-if(!(validate44(data8[key6], {instancePath:instancePath+"/volumes/" + key6.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data8,parentDataProperty:key6,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate44.errors : vErrors.concat(validate44.errors);
+if(!(validate50(data8[key6], {instancePath:instancePath+"/volumes/" + key6.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data8,parentDataProperty:key6,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate50.errors : vErrors.concat(validate50.errors);
 errors = vErrors.length;
 }
 var valid4 = _errs20 === errors;
@@ -9361,8 +9939,8 @@ var valid5 = true;
 for(const key8 in data10){
 if(pattern3.test(key8)){
 const _errs24 = errors;
-if(!(validate46(data10[key8], {instancePath:instancePath+"/secrets/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data10,parentDataProperty:key8,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate46.errors : vErrors.concat(validate46.errors);
+if(!(validate52(data10[key8], {instancePath:instancePath+"/secrets/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data10,parentDataProperty:key8,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate52.errors : vErrors.concat(validate52.errors);
 errors = vErrors.length;
 }
 var valid5 = _errs24 === errors;
@@ -9402,8 +9980,8 @@ var valid6 = true;
 for(const key10 in data12){
 if(pattern3.test(key10)){
 const _errs28 = errors;
-if(!(validate48(data12[key10], {instancePath:instancePath+"/configs/" + key10.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data12,parentDataProperty:key10,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate48.errors : vErrors.concat(validate48.errors);
+if(!(validate54(data12[key10], {instancePath:instancePath+"/configs/" + key10.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data12,parentDataProperty:key10,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate54.errors : vErrors.concat(validate54.errors);
 errors = vErrors.length;
 }
 var valid6 = _errs28 === errors;
