@@ -16,7 +16,7 @@ import { mountsFromSpec } from "./mounts.js";
 import type { ResolvedMount } from "./mounts.js";
 import { which } from "./monitor.js";
 import type { OciDevice, OciSpec, RootfsMount } from "./oci.js";
-import { hostRlimits } from "./rlimits.js";
+import { canRaiseRlimits, hostRlimits } from "./rlimits.js";
 import type { HostRlimits } from "./rlimits.js";
 import { blkioDevicePaths, buildSpec, containerHostname, serializeSpec } from "./spec.js";
 import type { BlockDevices } from "./spec.js";
@@ -117,6 +117,7 @@ export async function prepareBundle(b: BundleInput): Promise<OciSpec> {
     etcFiles: files,
     netnsPath: b.netnsPath,
     hostRlimits: b.hostLimits ?? hostRlimits(),
+    mayRaiseRlimits: canRaiseRlimits(),
     cgroupsPath: b.cgroupsPath,
     initBinary: spec.init ? findInitBinary() : undefined,
     hostDevices: spec.privileged ? await hostDevices() : undefined,

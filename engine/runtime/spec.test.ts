@@ -4,7 +4,7 @@ import { baseImage, baseSpec } from "./testing.js";
 import { DEFAULT_CAPABILITIES, capabilitiesFromMask, capabilitySet } from "./caps.js";
 import { hostsFile, parseExtraHost, resolvConf } from "./etcfiles.js";
 import { mergeTmpfsOptions } from "./mounts.js";
-import { containerRlimits, parseProcLimits } from "./rlimits.js";
+import { containerRlimits, hasSysResource, parseProcLimits } from "./rlimits.js";
 import { DEFAULT_PATH, MASKED_PATHS, READONLY_PATHS, blkioDevicePaths, buildSpec, mergeEnv, resolveCommand, serializeSpec } from "./spec.js";
 import type { SpecInput } from "./spec.js";
 import { resolveUserFrom } from "./user.js";
@@ -311,7 +311,7 @@ describe("resources and rlimits", () => {
   it("cgroupsPath", () => {
     expect(buildSpec(input()).linux.cgroupsPath).toBe(`/tscompose/${ID}`);
   });
-  it("NOFILE default clamped to the host's hard limit; ulimits clamped; unlimited stays unlimited where the host allows", () => {
+  it("NOFILE default clamped to the host's hard limit; a ulimit above it is refused, or granted as asked by an engine that may raise limits", () => {
     const host = parseProcLimits(
       "Limit                     Soft Limit           Hard Limit           Units     \n" +
         "Max core file size        0                    unlimited            bytes     \n" +
@@ -320,12 +320,20 @@ describe("resources and rlimits", () => {
     );
     expect(host.RLIMIT_NOFILE).toEqual({ soft: 20000, hard: 20000 });
     expect(host.RLIMIT_CORE).toEqual({ soft: 0, hard: Infinity });
-    const rl = containerRlimits({ nproc: { soft: 1000000, hard: 2000000 }, core: { soft: -1, hard: -1 } }, host);
-    expect(rl).toEqual([
+    const asked = { nproc: { soft: 1000000, hard: 2000000 }, core: { soft: -1, hard: -1 } };
+    expect(() => containerRlimits(asked, host)).toThrow("ulimit nproc: 2000000 is above the engine's hard limit 96365, which it may not raise (no CAP_SYS_RESOURCE)");
+    expect(containerRlimits(asked, host, true)).toEqual([
       { type: "RLIMIT_NOFILE", soft: 20000, hard: 20000 },
-      { type: "RLIMIT_NPROC", soft: 96365, hard: 96365 },
+      { type: "RLIMIT_NPROC", soft: 1000000, hard: 2000000 },
       { type: "RLIMIT_CORE", soft: Infinity, hard: Infinity },
     ]);
+    expect(containerRlimits({ nproc: { soft: 100, hard: 1000 }, core: { soft: -1, hard: -1 } }, host)).toEqual([
+      { type: "RLIMIT_NOFILE", soft: 20000, hard: 20000 },
+      { type: "RLIMIT_NPROC", soft: 100, hard: 1000 },
+      { type: "RLIMIT_CORE", soft: Infinity, hard: Infinity },
+    ]);
+    expect(hasSysResource("CapEff:\t000001fffeffffff\n")).toBe(false);
+    expect(hasSysResource("CapEff:\t000001ffffffffff\n")).toBe(true);
     const json = serializeSpec(buildSpec(input({ ulimits: { core: { soft: -1, hard: -1 } } })));
     expect(json).toContain('"hard": 18446744073709551615');
     expect(() => containerRlimits({ wings: { soft: 1, hard: 1 } }, host)).toThrow(/unknown ulimit/);

@@ -134,6 +134,8 @@ export interface SpecInput {
   /** A network namespace to join; undefined = a new one (or the host's with networkMode "host"). */
   netnsPath: string | undefined;
   hostRlimits: HostRlimits;
+  /** The engine holds CAP_SYS_RESOURCE: ulimits above hostRlimits are granted, not refused. */
+  mayRaiseRlimits?: boolean;
   cgroupsPath: string;
   /** Host path of docker-init/tini, required when spec.init. */
   initBinary: string | undefined;
@@ -196,7 +198,7 @@ export function buildSpec(input: SpecInput): OciSpec {
       env: containerEnv(spec, image, hostname ?? ""),
       cwd: spec.workingDir || image.workingDir || "/",
       capabilities: processCapabilities(caps, user.uid),
-      rlimits: containerRlimits(spec.ulimits, input.hostRlimits),
+      rlimits: containerRlimits(spec.ulimits, input.hostRlimits, input.mayRaiseRlimits),
       // Docker leaves no_new_privs off unless asked (security_opt).
       noNewPrivileges: spec.noNewPrivileges === true,
       oomScoreAdj: spec.oomScoreAdj ?? 0,

@@ -61,7 +61,7 @@ export function normalizeResources({ service: s, at, limits, reservations, fail 
     if (v === undefined || v === null) return undefined;
     if (typeof v === "number") return v;
     try {
-      return Math.round(parseDuration(String(v)) * 1000);
+      return Math.round(parseDuration(typeof v === "string" ? v : JSON.stringify(v)) * 1000);
     } catch (e) {
       return fail(at(key), (e as Error).message);
     }
@@ -83,7 +83,7 @@ export function normalizeResources({ service: s, at, limits, reservations, fail 
     memLimit: size(s.mem_limit, at("mem_limit")) ?? limits?.memory,
     cpus: num(s.cpus) ?? limits?.cpus,
     cpuShares: num(s.cpu_shares),
-    cpuset: s.cpuset === undefined || s.cpuset === null ? undefined : String(s.cpuset),
+    cpuset: typeof s.cpuset === "string" ? s.cpuset : undefined,
     pidsLimit: num(s.pids_limit) ?? limits?.pids,
     memReservation: size(s.mem_reservation, at("mem_reservation")) ?? reservations?.memory,
     memswapLimit: size(s.memswap_limit, at("memswap_limit")),
