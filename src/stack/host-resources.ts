@@ -23,7 +23,8 @@ export interface HostResources {
   deviceKind(path: string): "block" | "missing" | "other";
 }
 
-const unsupported = (svc: string, key: string, why: string) => `services.${svc}.${key}: not supported by the embedded engine: ${why}`;
+// The error's location already names the key (services.NAME.KEY: ...).
+const unsupported = (why: string) => `not supported by the embedded engine: ${why}`;
 
 export function checkHostResources(stack: StackSpec, host: HostResources, fail: Fail, warn: (message: string) => void): void {
   for (const svc of Object.values(stack.services)) checkService(svc, host, fail, warn);
@@ -41,28 +42,28 @@ function checkService(s: ServiceSpec, host: HostResources, fail: Fail, warn: (me
     warn(`services.${s.name}.mem_swappiness: ignored: this kernel does not support memory swappiness (${v}), as docker`);
   }
   if (s.memReservation !== undefined && !cg.memoryReservation) {
-    fail(at("mem_reservation"), unsupported(s.name, "mem_reservation", `${v} has no memory soft limit here`));
+    fail(at("mem_reservation"), unsupported(`${v} has no memory soft limit here`));
   }
   if (s.memswapLimit !== undefined && s.memswapLimit !== 0 && !cg.memorySwap) {
-    fail(at("memswap_limit"), unsupported(s.name, "memswap_limit", "the kernel has no swap accounting (boot with swapaccount=1)"));
+    fail(at("memswap_limit"), unsupported("the kernel has no swap accounting (boot with swapaccount=1)"));
   }
   for (const [key, value] of [["cpu_period", s.cpuPeriod], ["cpu_quota", s.cpuQuota]] as const) {
-    if (value !== undefined && value !== 0 && !cg.cpuCfs) fail(at(key), unsupported(s.name, key, `${v} has no CPU CFS bandwidth control`));
+    if (value !== undefined && value !== 0 && !cg.cpuCfs) fail(at(key), unsupported(`${v} has no CPU CFS bandwidth control`));
   }
   for (const [key, value] of [["cpu_rt_period", s.cpuRtPeriod], ["cpu_rt_runtime", s.cpuRtRuntime]] as const) {
     if (value === undefined || value === 0 || cg.cpuRealtime) continue;
     const why = cg.version === 2 ? "cgroup v2 has no real-time group scheduling" : "the kernel has no real-time group scheduling (CONFIG_RT_GROUP_SCHED)";
-    fail(at(key), unsupported(s.name, key, why));
+    fail(at(key), unsupported(why));
   }
   if (s.cpuset !== undefined) {
-    if (!cg.cpuset) fail(at("cpuset"), unsupported(s.name, "cpuset", `${v} has no cpuset controller here`));
+    if (!cg.cpuset) fail(at("cpuset"), unsupported(`${v} has no cpuset controller here`));
     const available = new Set(parseCpuList(cg.cpus));
     if (parseCpuList(s.cpuset).some((c) => !available.has(c))) fail(at("cpuset"), `Requested CPUs are not available - requested ${s.cpuset}, available: ${cg.cpus}`);
   }
   const b = s.blkioConfig;
   if (b) {
-    if ((b.weight ?? 0) > 0 && !cg.blkioWeight) fail(at("blkio_config", "weight"), unsupported(s.name, "blkio_config.weight", `${v} has no proportional block IO weight here (no BFQ or CFQ scheduler)`));
-    if (b.weightDevice.length > 0 && !cg.blkioWeight) fail(at("blkio_config", "weight_device"), unsupported(s.name, "blkio_config.weight_device", `${v} has no proportional block IO weight here (no BFQ or CFQ scheduler)`));
+    if ((b.weight ?? 0) > 0 && !cg.blkioWeight) fail(at("blkio_config", "weight"), unsupported(`${v} has no proportional block IO weight here (no BFQ or CFQ scheduler)`));
+    if (b.weightDevice.length > 0 && !cg.blkioWeight) fail(at("blkio_config", "weight_device"), unsupported(`${v} has no proportional block IO weight here (no BFQ or CFQ scheduler)`));
     const throttles = [
       ["device_read_bps", b.deviceReadBps],
       ["device_write_bps", b.deviceWriteBps],
@@ -70,7 +71,7 @@ function checkService(s: ServiceSpec, host: HostResources, fail: Fail, warn: (me
       ["device_write_iops", b.deviceWriteIops],
     ] as const;
     for (const [key, list] of throttles) {
-      if (list.length > 0 && !cg.blkioThrottle) fail(at("blkio_config", key), unsupported(s.name, `blkio_config.${key}`, `${v} has no block IO throttling here`));
+      if (list.length > 0 && !cg.blkioThrottle) fail(at("blkio_config", key), unsupported(`${v} has no block IO throttling here`));
     }
     const devices: [PathSegment[], string][] = [
       ...b.weightDevice.map((d, i): [PathSegment[], string] => [at("blkio_config", "weight_device", i, "path"), d.path]),
