@@ -6,6 +6,7 @@ import { realpathSync } from "node:fs";
 import { chmod, lstat, mkdir, readFile, readdir, stat, writeFile } from "node:fs/promises";
 import { hostname as osHostname } from "node:os";
 import { join } from "node:path";
+import { detectCgroupVersion } from "../cgroups/detect.js";
 import { writeFileAtomic } from "../sys/atomic-file.js";
 import type { ContainerSpec, ImageConfig } from "../types.js";
 import { EngineError } from "../types.js";
@@ -124,6 +125,7 @@ export async function prepareBundle(b: BundleInput): Promise<OciSpec> {
     hostCapabilities: spec.privileged ? await hostBoundingCapabilities() : undefined,
     hostMaskedPaths: spec.privileged ? undefined : await hostMaskedPaths(),
     blockDevices: await resolveBlockDevices(blkioDevicePaths(spec.resources.blkio)),
+    cgroupVersion: detectCgroupVersion(),
   });
   if (b.annotations) config.annotations = { ...config.annotations, ...b.annotations };
   // 0600: the spec holds the container's environment (secrets).

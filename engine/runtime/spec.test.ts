@@ -283,6 +283,8 @@ describe("resources and rlimits", () => {
     expect(oci.process.oomScoreAdj).toBe(-500);
     expect(oci.linux.resources.memory).toEqual({ limit: 64 << 20, swap: -1, reservation: 32 << 20, swappiness: 0, disableOOMKiller: true });
     expect(oci.linux.resources.cpu).toEqual({ period: 50_000, quota: 25_000, realtimePeriod: 1_000_000, realtimeRuntime: 1000 });
+    const v2 = buildSpec({ ...input({ resources: { ...base, memorySwappiness: 0, oomKillDisable: true } }), cgroupVersion: 2 }).linux.resources.memory;
+    expect(v2).toEqual({ limit: 64 << 20, swap: 128 << 20 });
     const reservationOnly = buildSpec(input({ resources: { ...base, memory: undefined, memoryReservation: 32 << 20 } })).linux.resources.memory;
     expect(reservationOnly).toEqual({ reservation: 32 << 20 });
     expect(buildSpec(input()).process.oomScoreAdj).toBe(0);

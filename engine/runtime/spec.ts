@@ -145,6 +145,8 @@ export interface SpecInput {
   hostMaskedPaths?: readonly string[];
   /** The engine's own bounding capabilities: all a privileged container can get. */
   hostCapabilities?: readonly string[];
+  /** The host's cgroup version (v1 when not given): v1-only limits are left out on v2. */
+  cgroupVersion?: 1 | 2;
   /** The block devices spec.resources.blkio names (blkioDevicePaths), resolved. */
   blockDevices?: BlockDevices;
 }
@@ -213,7 +215,7 @@ export function buildSpec(input: SpecInput): OciSpec {
     ],
     linux: {
       namespaces,
-      resources: resources(spec, input.blockDevices ?? {}),
+      resources: resources(spec, input.blockDevices ?? {}, input.cgroupVersion ?? 1),
       cgroupsPath: input.cgroupsPath,
       ...(Object.keys(sysctl).length ? { sysctl } : {}),
       ...(spec.privileged
@@ -238,7 +240,7 @@ function containerSeccompFor(spec: Pick<ContainerSpec, "seccompProfile" | "privi
   return containerSeccomp(spec.seccompProfile, caps);
 }
 
-function resources(spec: ContainerSpec, blockDevices: BlockDevices): OciResources {
+function resources(spec: ContainerSpec, blockDevices: BlockDevices, cgroupVersion: 1 | 2): OciResources {
   const r = spec.resources;
   const out: OciResources = {
     devices: spec.privileged ? [{ allow: true, access: "rwm" }] : DEFAULT_DEVICE_RULES.map((d) => ({ ...d })),
@@ -251,8 +253,9 @@ function resources(spec: ContainerSpec, blockDevices: BlockDevices): OciResource
     memory.swap = r.memorySwap !== undefined && r.memorySwap !== 0 ? r.memorySwap : r.memory * 2;
   }
   if (r.memoryReservation !== undefined && r.memoryReservation > 0) memory.reservation = r.memoryReservation;
-  if (r.memorySwappiness !== undefined && r.memorySwappiness >= 0) memory.swappiness = r.memorySwappiness;
-  if (r.oomKillDisable) memory.disableOOMKiller = true;
+  // cgroup v2 has neither knob: dockerd drops both (with a warning, which `up` prints).
+  if (r.memorySwappiness !== undefined && r.memorySwappiness >= 0 && cgroupVersion === 1) memory.swappiness = r.memorySwappiness;
+  if (r.oomKillDisable && cgroupVersion === 1) memory.disableOOMKiller = true;
   if (Object.keys(memory).length) out.memory = memory;
   const cpu: NonNullable<OciResources["cpu"]> = {};
   if (r.cpus !== undefined && r.cpus > 0) {
