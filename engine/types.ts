@@ -176,10 +176,37 @@ export interface ContainerSpec {
     cpuShares: number | undefined;
     cpuset: string | undefined;
     pids: number | undefined;
+    /** Soft limit, bytes (memory.low on v2, memory.soft_limit_in_bytes on v1). */
+    memoryReservation?: number | undefined;
+    /** Memory plus swap, bytes; -1 = unlimited swap; undefined = twice the memory limit, as Docker. */
+    memorySwap?: number | undefined;
+    /** v1 only. */
+    memorySwappiness?: number | undefined;
+    /** v1 only (memory.oom_control). */
+    oomKillDisable?: boolean | undefined;
+    /** CFS period and quota, microseconds. */
+    cpuPeriod?: number | undefined;
+    cpuQuota?: number | undefined;
+    /** Real-time period and runtime, microseconds (CONFIG_RT_GROUP_SCHED, v1 only). */
+    cpuRtPeriod?: number | undefined;
+    cpuRtRuntime?: number | undefined;
+    /** Block IO weight and throttles; devices by host path. */
+    blkio?: BlkioLimits | undefined;
   };
+  /** The process's /proc/self/oom_score_adj (-1000..1000); undefined = 0. */
+  oomScoreAdj?: number | undefined;
   healthcheck: HealthcheckConfig | undefined;
   /** Log rotation, json-file style. */
   log: { maxSize: number | undefined; maxFiles: number | undefined };
+}
+
+export interface BlkioLimits {
+  weight: number | undefined;
+  weightDevice: { path: string; weight: number }[];
+  readBps: { path: string; rate: number }[];
+  writeBps: { path: string; rate: number }[];
+  readIops: { path: string; rate: number }[];
+  writeIops: { path: string; rate: number }[];
 }
 
 export interface ContainerInfo {

@@ -95,6 +95,20 @@ export interface ServiceSpec {
   cpuShares: number | undefined;
   cpuset: string | undefined;
   pidsLimit: number | undefined;
+  /** mem_reservation, else deploy.resources.reservations.memory: a soft limit (memory.low / soft_limit_in_bytes). */
+  memReservation: number | undefined;
+  /** memswap_limit: memory plus swap, bytes; -1 = unlimited swap. */
+  memswapLimit: number | undefined;
+  memSwappiness: number | undefined;
+  oomKillDisable: boolean;
+  oomScoreAdj: number | undefined;
+  /** CFS period and quota, microseconds. */
+  cpuPeriod: number | undefined;
+  cpuQuota: number | undefined;
+  /** Real-time scheduling period and runtime, microseconds. */
+  cpuRtPeriod: number | undefined;
+  cpuRtRuntime: number | undefined;
+  blkioConfig: BlkioSpec | undefined;
   platform: string | undefined;
   secrets: ServiceFileRef[];
   configs: ServiceFileRef[];
@@ -109,6 +123,21 @@ export interface ServiceSpec {
   extensions: Record<string, unknown>;
   /** Stable hash of everything that requires a new container when it changes. */
   configHash: string;
+}
+
+/** blkio_config; devices by host path, rates in bytes (or IOs) per second. */
+export interface BlkioSpec {
+  weight: number | undefined;
+  weightDevice: { path: string; weight: number }[];
+  deviceReadBps: BlkioRate[];
+  deviceWriteBps: BlkioRate[];
+  deviceReadIops: BlkioRate[];
+  deviceWriteIops: BlkioRate[];
+}
+
+export interface BlkioRate {
+  path: string;
+  rate: number;
 }
 
 export interface BuildSpec {

@@ -6,6 +6,7 @@ import { realpathSync } from "node:fs";
 import { chmod, lstat, mkdir, readFile, readdir, stat, writeFile } from "node:fs/promises";
 import { hostname as osHostname } from "node:os";
 import { join } from "node:path";
+import { detectCgroupVersion } from "../cgroups/detect.js";
 import { writeFileAtomic } from "../sys/atomic-file.js";
 import type { ContainerSpec, ImageConfig } from "../types.js";
 import { EngineError } from "../types.js";
@@ -16,9 +17,10 @@ import { mountsFromSpec } from "./mounts.js";
 import type { ResolvedMount } from "./mounts.js";
 import { which } from "./monitor.js";
 import type { OciDevice, OciSpec, RootfsMount } from "./oci.js";
-import { hostRlimits } from "./rlimits.js";
+import { canRaiseRlimits, hostRlimits } from "./rlimits.js";
 import type { HostRlimits } from "./rlimits.js";
-import { buildSpec, containerHostname, serializeSpec } from "./spec.js";
+import { blkioDevicePaths, buildSpec, containerHostname, serializeSpec } from "./spec.js";
+import type { BlockDevices } from "./spec.js";
 import { resolveInRoot, resolveUser } from "./user.js";
 import type { ResolvedUser } from "./user.js";
 
@@ -120,11 +122,14 @@ export async function prepareBundle(b: BundleInput): Promise<OciSpec> {
     etcFiles: files,
     netnsPath: b.netnsPath,
     hostRlimits: b.hostLimits ?? hostRlimits(),
+    mayRaiseRlimits: canRaiseRlimits(),
     cgroupsPath: b.cgroupsPath,
     initBinary: spec.init ? findInitBinary() : undefined,
     hostDevices: spec.privileged ? await hostDevices() : undefined,
     hostCapabilities: spec.privileged ? await hostBoundingCapabilities() : undefined,
     hostMaskedPaths: spec.privileged ? undefined : await hostMaskedPaths(),
+    blockDevices: await resolveBlockDevices(blkioDevicePaths(spec.resources.blkio)),
+    cgroupVersion: detectCgroupVersion(),
   });
   if (b.annotations) config.annotations = { ...config.annotations, ...b.annotations };
   // 0600: the spec holds the container's environment (secrets).
@@ -176,6 +181,27 @@ function withExtraHosts(content: string, extraHosts: string[]): string {
   return base + extraHosts.map((h) => parseExtraHost(h)).map((e) => `${e.ip}\t${e.names.join(" ")}\n`).join("");
 }
 
+/** glibc's major()/minor() of a dev_t. */
+export function deviceNumbers(rdev: number): { major: number; minor: number } {
+  const d = BigInt(rdev);
+  return { major: Number(((d >> 8n) & 0xfffn) | ((d >> 32n) & ~0xfffn)), minor: Number((d & 0xffn) | ((d >> 12n) & 0xfff00n)) };
+}
+
+/**
+ * The block devices blkio limits name, by path (symlinks followed, as dockerd's
+ * os.Stat): a missing path or one that is not a block device is the user's error.
+ */
+export async function resolveBlockDevices(paths: readonly string[]): Promise<BlockDevices> {
+  const out: BlockDevices = {};
+  for (const path of paths) {
+    const st = await stat(path).catch(() => undefined);
+    if (!st) throw new EngineError("invalid", `blkio_config: no such device ${path}`);
+    if (!st.isBlockDevice()) throw new EngineError("invalid", `blkio_config: ${path} is not a block device`);
+    out[path] = deviceNumbers(st.rdev);
+  }
+  return out;
+}
+
 // runc's devices.HostDevices skips these: they are per-container or virtual.
 const SKIP_DIRS = new Set(["pts", "shm", "fd", "mqueue", ".lxc", ".lxd-mounts", ".udev"]);
 
@@ -197,10 +223,7 @@ export async function hostDevices(dir = "/dev", depth = 0): Promise<OciDevice[]>
       continue;
     }
     if (path === "/dev/console" || (!st.isCharacterDevice() && !st.isBlockDevice())) continue;
-    const rdev = st.rdev;
-    const major = Number((BigInt(rdev) >> 8n) & 0xfffn) | Number((BigInt(rdev) >> 32n) & ~0xfffn);
-    const minor = Number(BigInt(rdev) & 0xffn) | Number((BigInt(rdev) >> 12n) & 0xfff00n);
-    out.push({ path, type: st.isCharacterDevice() ? "c" : "b", major, minor, fileMode: st.mode & 0o7777, uid: st.uid, gid: st.gid });
+    out.push({ path, type: st.isCharacterDevice() ? "c" : "b", ...deviceNumbers(st.rdev), fileMode: st.mode & 0o7777, uid: st.uid, gid: st.gid });
   }
   return out;
 }

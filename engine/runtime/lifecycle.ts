@@ -6,10 +6,12 @@
 import { MAX_TIMEOUT_MS } from "../timeout.js";
 import { randomBytes } from "node:crypto";
 import { access, readFile, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { join, posix } from "node:path";
 import { KeyedMutex } from "../sys/keyed-mutex.js";
 import { isRunning } from "../sys/proc.js";
+import { reserveRealtime } from "../cgroups/realtime.js";
 import type { CgroupManager } from "../cgroups/types.js";
+import { hostV1Mounts } from "../cgroups/v1.js";
 import type { ContainerInfo, EngineEvent } from "../types.js";
 import { EngineError } from "../types.js";
 import { startViaExecFifo } from "./execfifo.js";
@@ -117,6 +119,14 @@ export class Lifecycle {
     return this.d.store.containerDir(id);
   }
 
+  /** cpu_rt_runtime: the parent cgroup must hold the real-time budget before runc writes the container's (realtime.ts). */
+  private async reserveRealtime(rec: ContainerRecord): Promise<void> {
+    const runtime = rec.spec.resources.cpuRtRuntime;
+    if (runtime === undefined || runtime <= 0 || this.d.cgroups.version !== 1) return;
+    const cpuRoot = hostV1Mounts().cpu;
+    if (cpuRoot) await reserveRealtime(cpuRoot, posix.dirname(rec.cgroupsPath), runtime, rec.spec.resources.cpuRtPeriod ?? 1_000_000);
+  }
+
   start(id: string): Promise<void> {
     return this.serialize(id, async () => {
       const rec = this.rec(id);
@@ -132,6 +142,7 @@ export class Lifecycle {
       ]);
       // Normally deleted when the last run ended; runc is only asked when its state dir is still there.
       if (await exists(join(this.d.paths.runcRoot, id))) await this.d.runc.delete(id, { force: true });
+      await this.reserveRealtime(rec);
       this.starting.add(id);
       try {
         let pid: number;

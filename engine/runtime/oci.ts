@@ -57,9 +57,31 @@ export interface OciDeviceRule {
 
 export interface OciResources {
   devices: OciDeviceRule[];
-  memory?: { limit: number; swap: number };
-  cpu?: { shares?: number; quota?: number; period?: number; cpus?: string };
+  memory?: { limit?: number; reservation?: number; swap?: number; swappiness?: number; disableOOMKiller?: boolean };
+  cpu?: { shares?: number; quota?: number; period?: number; realtimeRuntime?: number; realtimePeriod?: number; cpus?: string };
   pids?: { limit: number };
+  blockIO?: OciBlockIO;
+}
+
+export interface OciDeviceWeight {
+  major: number;
+  minor: number;
+  weight: number;
+}
+
+export interface OciDeviceRate {
+  major: number;
+  minor: number;
+  rate: number;
+}
+
+export interface OciBlockIO {
+  weight?: number;
+  weightDevice?: OciDeviceWeight[];
+  throttleReadBpsDevice?: OciDeviceRate[];
+  throttleWriteBpsDevice?: OciDeviceRate[];
+  throttleReadIOPSDevice?: OciDeviceRate[];
+  throttleWriteIOPSDevice?: OciDeviceRate[];
 }
 
 export interface OciNamespace {

@@ -63,17 +63,42 @@ const DEFAULT_RLIMITS: Record<string, { soft: number; hard: number }> = {
   RLIMIT_NOFILE: { soft: 1048576, hard: 1048576 },
 };
 
+/** CAP_SYS_RESOURCE in the effective set: the holder may raise hard limits (runc's init inherits it). */
+export function hasSysResource(status = readFileSync("/proc/self/status", "utf8")): boolean {
+  const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(status);
+  return m?.[1] !== undefined && ((BigInt(`0x${m[1]}`) >> 24n) & 1n) === 1n;
+}
+
+let raise: boolean | undefined;
+
+/** Whether this engine may grant a ulimit above its own hard limit, read once. */
+export function canRaiseRlimits(): boolean {
+  raise ??= hasSysResource();
+  return raise;
+}
+
 /**
  * Defaults, overridden by the container's ulimits (-1 = unlimited, as in
- * compose), each clamped to the host's hard limit with soft <= hard.
+ * compose). The defaults are clamped to the host's hard limit; a ulimit the
+ * stack asks for is granted as asked when the engine may raise limits (dockerd
+ * as root does so) and is an error otherwise, as runc's setrlimit would fail:
+ * `up` checks this first (src/stack/host-resources.ts), this is the backstop.
  */
-export function containerRlimits(ulimits: Record<string, { soft: number; hard: number }>, host: HostRlimits): OciRlimit[] {
+export function containerRlimits(ulimits: Record<string, { soft: number; hard: number }>, host: HostRlimits, mayRaise = false): OciRlimit[] {
   const wanted = new Map<string, { soft: number; hard: number }>(Object.entries(DEFAULT_RLIMITS));
+  const asked = new Set<string>();
   for (const [name, l] of Object.entries(ulimits)) {
     const unl = (n: number) => (n < 0 ? Infinity : n);
-    wanted.set(rlimitName(name), { soft: unl(l.soft), hard: unl(l.hard) });
+    const type = rlimitName(name);
+    const max = host[type]?.hard ?? Infinity;
+    if (unl(l.hard) > max && !mayRaise) {
+      throw new EngineError("invalid", `ulimit ${name}: ${l.hard < 0 ? "unlimited" : l.hard} is above the engine's hard limit ${max === Infinity ? "unlimited" : max}, which it may not raise (no CAP_SYS_RESOURCE)`);
+    }
+    wanted.set(type, { soft: unl(l.soft), hard: unl(l.hard) });
+    asked.add(type);
   }
   return [...wanted].map(([type, l]) => {
+    if (asked.has(type)) return { type, hard: l.hard, soft: Math.min(l.soft, l.hard) };
     const max = host[type]?.hard ?? Infinity;
     const hard = Math.min(l.hard, max);
     const soft = Math.min(l.soft, hard);

@@ -4,8 +4,8 @@ import { baseImage, baseSpec } from "./testing.js";
 import { DEFAULT_CAPABILITIES, capabilitiesFromMask, capabilitySet } from "./caps.js";
 import { hostsFile, parseExtraHost, resolvConf } from "./etcfiles.js";
 import { mergeTmpfsOptions } from "./mounts.js";
-import { containerRlimits, parseProcLimits } from "./rlimits.js";
-import { DEFAULT_PATH, MASKED_PATHS, READONLY_PATHS, buildSpec, mergeEnv, resolveCommand, serializeSpec } from "./spec.js";
+import { containerRlimits, hasSysResource, parseProcLimits } from "./rlimits.js";
+import { DEFAULT_PATH, MASKED_PATHS, READONLY_PATHS, blkioDevicePaths, buildSpec, mergeEnv, resolveCommand, serializeSpec } from "./spec.js";
 import type { SpecInput } from "./spec.js";
 import { resolveUserFrom } from "./user.js";
 import { cpuList } from "./bundle.js";
@@ -264,17 +264,56 @@ describe("init, namespaces, hostname, sysctls", () => {
 });
 
 describe("resources and rlimits", () => {
-  it("memory (no extra swap), cpus, shares, cpuset, pids", () => {
+  it("memory (as much swap again, as Docker), cpus, shares, cpuset, pids", () => {
     const r = buildSpec(input({ resources: { memory: 16 << 20, cpus: 1.5, cpuShares: 512, cpuset: "0", pids: 100 } })).linux.resources;
-    expect(r.memory).toEqual({ limit: 16 << 20, swap: 16 << 20 });
+    expect(r.memory).toEqual({ limit: 16 << 20, swap: 32 << 20 });
     expect(r.cpu).toEqual({ period: 100000, quota: 150000, shares: 512, cpus: "0" });
     expect(r.pids).toEqual({ limit: 100 });
+    expect(r.blockIO).toBeUndefined();
     expect(buildSpec(input()).linux.resources.memory).toBeUndefined();
+  });
+  it("memswap, reservation, swappiness, OOM killer, CFS and RT periods, oom_score_adj", () => {
+    const base = { memory: 64 << 20, cpus: undefined, cpuShares: undefined, cpuset: undefined, pids: undefined };
+    const oci = buildSpec(
+      input({
+        oomScoreAdj: -500,
+        resources: { ...base, memorySwap: -1, memoryReservation: 32 << 20, memorySwappiness: 0, oomKillDisable: true, cpuPeriod: 50_000, cpuQuota: 25_000, cpuRtPeriod: 1_000_000, cpuRtRuntime: 1000 },
+      }),
+    );
+    expect(oci.process.oomScoreAdj).toBe(-500);
+    expect(oci.linux.resources.memory).toEqual({ limit: 64 << 20, swap: -1, reservation: 32 << 20, swappiness: 0, disableOOMKiller: true });
+    expect(oci.linux.resources.cpu).toEqual({ period: 50_000, quota: 25_000, realtimePeriod: 1_000_000, realtimeRuntime: 1000 });
+    const v2 = buildSpec({ ...input({ resources: { ...base, memorySwappiness: 0, oomKillDisable: true } }), cgroupVersion: 2 }).linux.resources.memory;
+    expect(v2).toEqual({ limit: 64 << 20, swap: 128 << 20 });
+    const reservationOnly = buildSpec(input({ resources: { ...base, memory: undefined, memoryReservation: 32 << 20 } })).linux.resources.memory;
+    expect(reservationOnly).toEqual({ reservation: 32 << 20 });
+    expect(buildSpec(input()).process.oomScoreAdj).toBe(0);
+  });
+  it("blkio: weight and per-device limits by major:minor; a device the caller did not resolve is an error", () => {
+    const blkio = {
+      weight: 300,
+      weightDevice: [{ path: "/dev/vda", weight: 200 }],
+      readBps: [{ path: "/dev/vda", rate: 1 << 20 }],
+      writeBps: [{ path: "/dev/vdb", rate: 2 << 20 }],
+      readIops: [{ path: "/dev/vda", rate: 100 }],
+      writeIops: [],
+    };
+    expect(blkioDevicePaths(blkio)).toEqual(["/dev/vda", "/dev/vdb"]);
+    const base = { memory: undefined, cpus: undefined, cpuShares: undefined, cpuset: undefined, pids: undefined, blkio };
+    const io = buildSpec({ ...input({ resources: base }), blockDevices: { "/dev/vda": { major: 254, minor: 0 }, "/dev/vdb": { major: 254, minor: 16 } } }).linux.resources.blockIO;
+    expect(io).toEqual({
+      weight: 300,
+      weightDevice: [{ major: 254, minor: 0, weight: 200 }],
+      throttleReadBpsDevice: [{ major: 254, minor: 0, rate: 1 << 20 }],
+      throttleWriteBpsDevice: [{ major: 254, minor: 16, rate: 2 << 20 }],
+      throttleReadIOPSDevice: [{ major: 254, minor: 0, rate: 100 }],
+    });
+    expect(() => buildSpec(input({ resources: base }))).toThrow(/\/dev\/vda is not a block device/);
   });
   it("cgroupsPath", () => {
     expect(buildSpec(input()).linux.cgroupsPath).toBe(`/tscompose/${ID}`);
   });
-  it("NOFILE default clamped to the host's hard limit; ulimits clamped; unlimited stays unlimited where the host allows", () => {
+  it("NOFILE default clamped to the host's hard limit; a ulimit above it is refused, or granted as asked by an engine that may raise limits", () => {
     const host = parseProcLimits(
       "Limit                     Soft Limit           Hard Limit           Units     \n" +
         "Max core file size        0                    unlimited            bytes     \n" +
@@ -283,12 +322,20 @@ describe("resources and rlimits", () => {
     );
     expect(host.RLIMIT_NOFILE).toEqual({ soft: 20000, hard: 20000 });
     expect(host.RLIMIT_CORE).toEqual({ soft: 0, hard: Infinity });
-    const rl = containerRlimits({ nproc: { soft: 1000000, hard: 2000000 }, core: { soft: -1, hard: -1 } }, host);
-    expect(rl).toEqual([
+    const asked = { nproc: { soft: 1000000, hard: 2000000 }, core: { soft: -1, hard: -1 } };
+    expect(() => containerRlimits(asked, host)).toThrow("ulimit nproc: 2000000 is above the engine's hard limit 96365, which it may not raise (no CAP_SYS_RESOURCE)");
+    expect(containerRlimits(asked, host, true)).toEqual([
       { type: "RLIMIT_NOFILE", soft: 20000, hard: 20000 },
-      { type: "RLIMIT_NPROC", soft: 96365, hard: 96365 },
+      { type: "RLIMIT_NPROC", soft: 1000000, hard: 2000000 },
       { type: "RLIMIT_CORE", soft: Infinity, hard: Infinity },
     ]);
+    expect(containerRlimits({ nproc: { soft: 100, hard: 1000 }, core: { soft: -1, hard: -1 } }, host)).toEqual([
+      { type: "RLIMIT_NOFILE", soft: 20000, hard: 20000 },
+      { type: "RLIMIT_NPROC", soft: 100, hard: 1000 },
+      { type: "RLIMIT_CORE", soft: Infinity, hard: Infinity },
+    ]);
+    expect(hasSysResource("CapEff:\t000001fffeffffff\n")).toBe(false);
+    expect(hasSysResource("CapEff:\t000001ffffffffff\n")).toBe(true);
     const json = serializeSpec(buildSpec(input({ ulimits: { core: { soft: -1, hard: -1 } } })));
     expect(json).toContain('"hard": 18446744073709551615');
     expect(() => containerRlimits({ wings: { soft: 1, hard: 1 } }, host)).toThrow(/unknown ulimit/);

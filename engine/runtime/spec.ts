@@ -5,11 +5,11 @@
 // namespace. Pure: every input that needs I/O is resolved by the caller, so
 // the whole Docker-compatibility surface is unit-testable.
 import { EngineError } from "../types.js";
-import type { ContainerSpec, ImageConfig } from "../types.js";
+import type { BlkioLimits, ContainerSpec, ImageConfig } from "../types.js";
 import { capabilitySet, processCapabilities } from "./caps.js";
 import { assembleMounts, defaultMounts, parseTmpfs } from "./mounts.js";
 import type { ResolvedMount } from "./mounts.js";
-import type { OciDevice, OciDeviceRule, OciMount, OciNamespace, OciResources, OciSpec, RootfsMount } from "./oci.js";
+import type { OciBlockIO, OciDevice, OciDeviceRule, OciMount, OciNamespace, OciResources, OciSpec, RootfsMount } from "./oci.js";
 import { containerRlimits } from "./rlimits.js";
 import { containerSeccomp } from "./seccomp.js";
 import type { OciSeccomp } from "./seccomp.js";
@@ -134,6 +134,8 @@ export interface SpecInput {
   /** A network namespace to join; undefined = a new one (or the host's with networkMode "host"). */
   netnsPath: string | undefined;
   hostRlimits: HostRlimits;
+  /** The engine holds CAP_SYS_RESOURCE: ulimits above hostRlimits are granted, not refused. */
+  mayRaiseRlimits?: boolean;
   cgroupsPath: string;
   /** Host path of docker-init/tini, required when spec.init. */
   initBinary: string | undefined;
@@ -143,6 +145,10 @@ export interface SpecInput {
   hostMaskedPaths?: readonly string[];
   /** The engine's own bounding capabilities: all a privileged container can get. */
   hostCapabilities?: readonly string[];
+  /** The host's cgroup version (v1 when not given): v1-only limits are left out on v2. */
+  cgroupVersion?: 1 | 2;
+  /** The block devices spec.resources.blkio names (blkioDevicePaths), resolved. */
+  blockDevices?: BlockDevices;
 }
 
 export function buildSpec(input: SpecInput): OciSpec {
@@ -194,10 +200,10 @@ export function buildSpec(input: SpecInput): OciSpec {
       env: containerEnv(spec, image, hostname ?? ""),
       cwd: spec.workingDir || image.workingDir || "/",
       capabilities: processCapabilities(caps, user.uid),
-      rlimits: containerRlimits(spec.ulimits, input.hostRlimits),
+      rlimits: containerRlimits(spec.ulimits, input.hostRlimits, input.mayRaiseRlimits),
       // Docker leaves no_new_privs off unless asked (security_opt).
       noNewPrivileges: spec.noNewPrivileges === true,
-      oomScoreAdj: 0,
+      oomScoreAdj: spec.oomScoreAdj ?? 0,
     },
     root: { path: input.rootfs, readonly: spec.readOnly },
     ...(hostname !== undefined ? { hostname } : {}),
@@ -209,7 +215,7 @@ export function buildSpec(input: SpecInput): OciSpec {
     ],
     linux: {
       namespaces,
-      resources: resources(spec),
+      resources: resources(spec, input.blockDevices ?? {}, input.cgroupVersion ?? 1),
       cgroupsPath: input.cgroupsPath,
       ...(Object.keys(sysctl).length ? { sysctl } : {}),
       ...(spec.privileged
@@ -234,26 +240,67 @@ function containerSeccompFor(spec: Pick<ContainerSpec, "seccompProfile" | "privi
   return containerSeccomp(spec.seccompProfile, caps);
 }
 
-function resources(spec: ContainerSpec): OciResources {
+function resources(spec: ContainerSpec, blockDevices: BlockDevices, cgroupVersion: 1 | 2): OciResources {
   const r = spec.resources;
   const out: OciResources = {
     devices: spec.privileged ? [{ allow: true, access: "rwm" }] : DEFAULT_DEVICE_RULES.map((d) => ({ ...d })),
   };
+  const memory: NonNullable<OciResources["memory"]> = {};
   if (r.memory !== undefined && r.memory > 0) {
-    // swap == limit: memory+swap capped at the memory limit, i.e. no swap on
-    // top (on v1 this is memory.memsw.limit_in_bytes).
-    out.memory = { limit: r.memory, swap: r.memory };
+    memory.limit = r.memory;
+    // Docker's default: as much swap as memory (memory+swap = twice the limit;
+    // memory.memsw.limit_in_bytes on v1, memory.swap.max = swap on v2).
+    memory.swap = r.memorySwap !== undefined && r.memorySwap !== 0 ? r.memorySwap : r.memory * 2;
   }
+  if (r.memoryReservation !== undefined && r.memoryReservation > 0) memory.reservation = r.memoryReservation;
+  // cgroup v2 has neither knob: dockerd drops both (with a warning, which `up` prints).
+  if (r.memorySwappiness !== undefined && r.memorySwappiness >= 0 && cgroupVersion === 1) memory.swappiness = r.memorySwappiness;
+  if (r.oomKillDisable && cgroupVersion === 1) memory.disableOOMKiller = true;
+  if (Object.keys(memory).length) out.memory = memory;
   const cpu: NonNullable<OciResources["cpu"]> = {};
   if (r.cpus !== undefined && r.cpus > 0) {
     cpu.period = 100_000;
     cpu.quota = Math.round(r.cpus * 100_000);
   }
+  if (r.cpuPeriod !== undefined && r.cpuPeriod > 0) cpu.period = r.cpuPeriod;
+  if (r.cpuQuota !== undefined && r.cpuQuota !== 0) cpu.quota = r.cpuQuota;
+  if (r.cpuRtPeriod !== undefined && r.cpuRtPeriod > 0) cpu.realtimePeriod = r.cpuRtPeriod;
+  if (r.cpuRtRuntime !== undefined && r.cpuRtRuntime !== 0) cpu.realtimeRuntime = r.cpuRtRuntime;
   if (r.cpuShares !== undefined && r.cpuShares > 0) cpu.shares = r.cpuShares;
   if (r.cpuset) cpu.cpus = r.cpuset;
   if (Object.keys(cpu).length) out.cpu = cpu;
   if (r.pids !== undefined && r.pids !== 0) out.pids = { limit: r.pids };
+  if (r.blkio) {
+    const blockIO = blockIOFor(r.blkio, blockDevices);
+    if (Object.keys(blockIO).length) out.blockIO = blockIO;
+  }
   return out;
+}
+
+/** Host block devices by path, resolved by the caller (stat's rdev). */
+export type BlockDevices = Record<string, { major: number; minor: number }>;
+
+function blockIOFor(b: BlkioLimits, devices: BlockDevices): OciBlockIO {
+  const dev = (path: string): { major: number; minor: number } => {
+    const d = devices[path];
+    if (!d) throw new EngineError("invalid", `blkio_config: ${path} is not a block device on this host`);
+    return d;
+  };
+  const rates = (list: { path: string; rate: number }[]) => list.map((x) => ({ ...dev(x.path), rate: x.rate }));
+  const out: OciBlockIO = {};
+  if (b.weight !== undefined && b.weight > 0) out.weight = b.weight;
+  if (b.weightDevice.length) out.weightDevice = b.weightDevice.map((x) => ({ ...dev(x.path), weight: x.weight }));
+  if (b.readBps.length) out.throttleReadBpsDevice = rates(b.readBps);
+  if (b.writeBps.length) out.throttleWriteBpsDevice = rates(b.writeBps);
+  if (b.readIops.length) out.throttleReadIOPSDevice = rates(b.readIops);
+  if (b.writeIops.length) out.throttleWriteIOPSDevice = rates(b.writeIops);
+  return out;
+}
+
+/** Every device path blkio limits name: what the caller resolves into BlockDevices. */
+export function blkioDevicePaths(b: BlkioLimits | undefined): string[] {
+  if (!b) return [];
+  return [...new Set([...b.weightDevice, ...b.readBps, ...b.writeBps, ...b.readIops, ...b.writeIops].map((x) => x.path))];
 }
 
 const RLIM_INFINITY_MARK = "\u0000rlim-infinity\u0000";

@@ -18,6 +18,7 @@ import type { ObservedStack } from "../../reconciler/observed.js";
 import { planDown, planUp, selectServices } from "../../reconciler/plan.js";
 import type { Plan, UpOptions } from "../../reconciler/plan.js";
 import { loadStack } from "../stack/load.js";
+import { embeddedHostResources } from "./host-resources.js";
 import { NO_SUCH_SERVICE } from "./api.js";
 import type { ContainerView, DaemonEvent, DownRequest, JobView, StackSummary, UpRequest } from "./api.js";
 import { withLabelledResources } from "./labelled-resources.js";
@@ -97,7 +98,7 @@ export class StackController {
   }
 
   async up(req: UpRequest, emit: Emit): Promise<boolean> {
-    const loaded = loadStack({ ...req.project });
+    const loaded = loadStack({ ...req.project, host: embeddedHostResources() });
     for (const w of loaded.warnings) emit({ type: "warning", message: w });
     const spec = loaded.stack;
     checkName("project", spec.name);
@@ -203,7 +204,7 @@ export class StackController {
     if (!record) return;
     let loaded;
     try {
-      loaded = loadStack({ ...record.project });
+      loaded = loadStack({ ...record.project, host: embeddedHostResources() });
     } catch (err) {
       this.reportReloadError(project, (err as Error).message);
       return;

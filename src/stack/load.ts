@@ -8,6 +8,8 @@
 // fastest way through 200 services (see bench/config.ts).
 import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
+import { checkHostResources } from "./host-resources.js";
+import type { HostResources } from "./host-resources.js";
 import type { StackSpec } from "../../model/stack.js";
 import { checkConsistency } from "./consistency.js";
 import { parseDotenv } from "./dotenv.js";
@@ -38,6 +40,8 @@ export interface ProjectOptions {
   cwd: string;
   /** false: leave ${VAR} as written (config --no-interpolate). */
   interpolate?: boolean;
+  /** The host the stack is to run on: its resource keys are checked against it (`up`; not `config`). */
+  host?: HostResources | undefined;
 }
 
 export interface LoadResult {
@@ -201,6 +205,7 @@ export function loadStack(opts: ProjectOptions): LoadResult {
     }
   }
   checkConsistency(stack, (path, message) => session.fail(message.includes("cycle") ? "cycle" : "reference", path, message));
+  if (opts.host) checkHostResources(stack, opts.host, fail, (message) => session.warn(message));
   for (const svc of Object.values(stack.services)) svc.configHash = serviceConfigHash(svc, stack);
 
   return {

@@ -25,6 +25,7 @@ import type {
 import { parseDuration } from "./duration.js";
 import { parsePortShort } from "./ports.js";
 import type { PortShort } from "./ports.js";
+import { normalizeResources } from "./resources.js";
 import { normalizeSecurityOpt } from "./security-opt.js";
 import { parseSize, shellSplit } from "./units.js";
 import { normalizeDevelop, normalizeSupervision } from "./x-tscompose.js";
@@ -253,11 +254,7 @@ function normalizeService(name: string, s: Dict, ctx: NormalizeContext): Service
     links: strList(s.links),
     externalLinks: strList(s.external_links),
     macAddress: str(s.mac_address),
-    memLimit: size(s.mem_limit, at("mem_limit")) ?? limits?.memory,
-    cpus: num(s.cpus) ?? limits?.cpus,
-    cpuShares: num(s.cpu_shares),
-    cpuset: str(s.cpuset),
-    pidsLimit: num(s.pids_limit) ?? limits?.pids,
+    ...normalizeResources({ service: s, at, limits, reservations: deploy.resources.reservations, fail: ctx.fail }),
     platform: str(s.platform),
     secrets: fileRefs(s.secrets, (src) => `/run/secrets/${src}`),
     configs: fileRefs(s.configs, (src) => `/${src}`),

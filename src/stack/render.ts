@@ -105,6 +105,20 @@ export function renderService(s: ServiceSpec): Dict {
     command: s.command,
     configs: s.configs.map((c) => compact({ ...c })),
     container_name: s.containerName,
+    blkio_config: s.blkioConfig
+      ? compact({
+          weight: s.blkioConfig.weight,
+          weight_device: s.blkioConfig.weightDevice,
+          device_read_bps: s.blkioConfig.deviceReadBps,
+          device_read_iops: s.blkioConfig.deviceReadIops,
+          device_write_bps: s.blkioConfig.deviceWriteBps,
+          device_write_iops: s.blkioConfig.deviceWriteIops,
+        })
+      : undefined,
+    cpu_period: s.cpuPeriod,
+    cpu_quota: s.cpuQuota,
+    cpu_rt_period: s.cpuRtPeriod,
+    cpu_rt_runtime: s.cpuRtRuntime,
     cpu_shares: s.cpuShares,
     cpus: s.cpus,
     cpuset: s.cpuset,
@@ -142,6 +156,9 @@ export function renderService(s: ServiceSpec): Dict {
     logging: s.logging ? compact({ driver: s.logging.driver, options: s.logging.options }) : undefined,
     mac_address: s.macAddress,
     mem_limit: s.memLimit,
+    mem_reservation: s.memReservation,
+    mem_swappiness: s.memSwappiness,
+    memswap_limit: s.memswapLimit,
     network_mode: s.networkMode,
     networks: Object.fromEntries(
       Object.entries(s.networks).map(([k, n]) => {
@@ -149,6 +166,8 @@ export function renderService(s: ServiceSpec): Dict {
         return [k, Object.keys(d).length === 0 ? null : d];
       }),
     ),
+    oom_kill_disable: s.oomKillDisable || undefined,
+    oom_score_adj: s.oomScoreAdj,
     pids_limit: s.pidsLimit,
     platform: s.platform,
     ports: s.ports.map((p) =>

@@ -10,7 +10,7 @@ const require = createRequire(import.meta.url);
 /** Validates a stack file against schema/compose-spec.json, as ajv.compile(schema) would. */
 export const validate: ValidateFunction = validate18;
 
-const schema21 = {"$schema":"https://json-schema.org/draft/2019-09/schema","$id":"https://tscompose.dev/schema/compose-spec.json","title":"tscompose stack file","description":"The subset of the Compose Specification that tscompose supports. Follows compose-spec/schema/compose-spec.json, but with strict scalar types: the loader converts interpolated strings to numbers and booleans before validation.","type":"object","properties":{"version":{"type":["string","number"],"deprecated":true,"description":"Accepted for backward compatibility and ignored."},"name":{"type":"string","description":"Project name, unless given on the command line."},"include":{"type":"array","items":{"$ref":"#/$defs/include"}},"services":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/service"}},"additionalProperties":false},"networks":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/network"}},"additionalProperties":false},"volumes":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/volume"}},"additionalProperties":false},"secrets":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/secret"}},"additionalProperties":false},"configs":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/config"}},"additionalProperties":false}},"patternProperties":{"^x-":{}},"additionalProperties":false,"$defs":{"service":{"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"mac_address":{"type":"string"},"priority":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_opt":{"type":"array","items":{"type":"string"},"uniqueItems":true},"dns_search":{"$ref":"#/$defs/string_or_list"},"links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"external_links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"healthcheck":{"type":"object","properties":{"test":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"interval":{"$ref":"#/$defs/duration"},"timeout":{"$ref":"#/$defs/duration"},"retries":{"type":"integer","minimum":0},"start_period":{"$ref":"#/$defs/duration"},"start_interval":{"$ref":"#/$defs/duration"},"disable":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"x_tscompose_service":{"type":"object","description":"tscompose's own per-service settings (docs/supervision.md).","properties":{"restart_on_unhealthy":{"type":["boolean","string"],"description":"Restart a container whose health check turns unhealthy, with the restart backoff."},"readiness":{"type":"object","description":"A probe run by the daemon; its success makes the container healthy for depends_on and up --wait. Exactly one of tcp, http, log.","properties":{"tcp":{"type":["integer","string"],"description":"A container port that accepts a TCP connection."},"http":{"oneOf":[{"type":["integer","string"]},{"type":"object","properties":{"port":{"type":["integer","string"]},"path":{"type":"string"}},"required":["port"],"additionalProperties":false}],"description":"A container port (and path, default /) that answers an HTTP GET with 2xx."},"log":{"type":"string","description":"A regular expression a line of the container's output matches."},"interval":{"type":["string","number"]},"timeout":{"type":["string","number"]}},"additionalProperties":false},"schedule":{"oneOf":[{"type":"string"},{"type":"object","properties":{"cron":{"type":"string"},"timezone":{"type":"string"},"overlap":{"type":"string","enum":["skip","queue","allow"]},"history":{"type":["integer","string"]}},"required":["cron"],"additionalProperties":false}],"description":"Run the service as a one-off container on a cron schedule instead of keeping it up."}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"development":{"type":["object","null"],"properties":{"watch":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"action":{"type":"string","enum":["sync","rebuild","sync+restart"]},"target":{"type":"string"},"ignore":{"$ref":"#/$defs/string_or_list"}},"required":["path","action"],"additionalProperties":false,"patternProperties":{"^x-":{}}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"deployment":{"type":["object","null"],"properties":{"mode":{"type":"string","description":"replicated or global; checked by the normalizer, as compose-spec leaves it a string."},"endpoint_mode":{"type":"string"},"replicas":{"type":"integer","minimum":0},"labels":{"$ref":"#/$defs/list_or_dict"},"resources":{"type":"object","properties":{"limits":{"$ref":"#/$defs/resource_limits"},"reservations":{"$ref":"#/$defs/resource_limits"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"restart_policy":{"type":"object","properties":{"condition":{"type":"string","description":"none, on-failure or any; checked by the normalizer."},"delay":{"$ref":"#/$defs/duration"},"max_attempts":{"type":"integer","minimum":0},"window":{"$ref":"#/$defs/duration"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"$ref":"#/$defs/update_config"},"rollback_config":{"$ref":"#/$defs/update_config"},"placement":{"type":"object","properties":{"constraints":{"$ref":"#/$defs/list_of_strings"},"preferences":{"type":"array","items":{"type":"object","properties":{"spread":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"max_replicas_per_node":{"type":"integer","minimum":0}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"resource_limits":{"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"type":"object","properties":{"parallelism":{"type":"integer","minimum":0},"delay":{"$ref":"#/$defs/duration"},"failure_action":{"type":"string"},"monitor":{"$ref":"#/$defs/duration"},"max_failure_ratio":{"type":"number"},"order":{"type":"string","enum":["start-first","stop-first"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"include":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"$ref":"#/$defs/string_or_list"},"env_file":{"$ref":"#/$defs/string_or_list"},"project_directory":{"type":"string"}},"required":["path"],"additionalProperties":false}]},"network":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"ipam":{"type":"object","properties":{"driver":{"type":"string"},"config":{"type":"array","items":{"type":"object","properties":{"subnet":{"type":"string"},"ip_range":{"type":"string"},"gateway":{"type":"string"},"aux_addresses":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"options":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"$ref":"#/$defs/external"},"internal":{"type":"boolean"},"attachable":{"type":"boolean"},"enable_ipv6":{"type":"boolean"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"secret":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"config":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"content":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"description":"true, or the legacy {name} form (use the resource's own name instead).","oneOf":[{"type":"boolean"},{"type":"object","properties":{"name":{"type":"string","deprecated":true}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"command":{"oneOf":[{"type":"null"},{"type":"string"},{"type":"array","items":{"type":"string"}}]},"env_file":{"oneOf":[{"type":"string"},{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"type":"string"},"required":{"type":"boolean"}},"required":["path"],"additionalProperties":false}]}}]},"service_config_or_secret":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"source":{"type":"string"},"target":{"type":"string"},"uid":{"type":"string"},"gid":{"type":"string"},"mode":{"type":["integer","string"]}},"required":["source"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"ulimits":{"type":"object","patternProperties":{"^[a-z]+$":{"oneOf":[{"type":"integer"},{"type":"object","properties":{"soft":{"type":"integer"},"hard":{"type":"integer"}},"required":["soft","hard"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"additionalProperties":false},"extra_hosts":{"oneOf":[{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]},"duration":{"type":"string","format":"duration","description":"A Go duration: 1h30m, 10s, 1.5s, 100ms, 10us, 0."},"size":{"type":["integer","string"],"description":"Bytes, or a string with a unit (512m, 1g); parsed by the normalizer."},"cpus":{"type":["number","string"],"description":"Number of CPUs. Strings are common in compose files ('0.50'); parsed by the normalizer."},"string_or_list":{"oneOf":[{"type":"string"},{"$ref":"#/$defs/list_of_strings"}]},"list_of_strings":{"type":"array","items":{"type":"string"},"uniqueItems":true},"list_or_dict":{"oneOf":[{"type":"object","patternProperties":{".+":{"type":["string","number","boolean","null"]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]}}};
+const schema21 = {"$schema":"https://json-schema.org/draft/2019-09/schema","$id":"https://tscompose.dev/schema/compose-spec.json","title":"tscompose stack file","description":"The subset of the Compose Specification that tscompose supports. Follows compose-spec/schema/compose-spec.json, but with strict scalar types: the loader converts interpolated strings to numbers and booleans before validation.","type":"object","properties":{"version":{"type":["string","number"],"deprecated":true,"description":"Accepted for backward compatibility and ignored."},"name":{"type":"string","description":"Project name, unless given on the command line."},"include":{"type":"array","items":{"$ref":"#/$defs/include"}},"services":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/service"}},"additionalProperties":false},"networks":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/network"}},"additionalProperties":false},"volumes":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/volume"}},"additionalProperties":false},"secrets":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/secret"}},"additionalProperties":false},"configs":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/config"}},"additionalProperties":false}},"patternProperties":{"^x-":{}},"additionalProperties":false,"$defs":{"service":{"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"mac_address":{"type":"string"},"priority":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_opt":{"type":"array","items":{"type":"string"},"uniqueItems":true},"dns_search":{"$ref":"#/$defs/string_or_list"},"links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"external_links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"cpu_count":{"type":"integer","minimum":0},"cpu_percent":{"type":"integer","minimum":0,"maximum":100},"cpu_period":{"type":"integer"},"cpu_quota":{"type":"integer"},"cpu_rt_period":{"type":["integer","string"],"description":"Microseconds, or a duration (400ms); checked by the normalizer."},"cpu_rt_runtime":{"type":["integer","string"],"description":"Microseconds, or a duration (95ms); checked by the normalizer."},"mem_reservation":{"$ref":"#/$defs/size"},"mem_swappiness":{"type":"integer"},"oom_kill_disable":{"type":"boolean"},"oom_score_adj":{"type":"integer","minimum":-1000,"maximum":1000},"blkio_config":{"type":"object","properties":{"device_read_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_read_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"weight":{"type":"integer"},"weight_device":{"type":"array","items":{"$ref":"#/$defs/blkio_weight"}}},"additionalProperties":false},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"healthcheck":{"type":"object","properties":{"test":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"interval":{"$ref":"#/$defs/duration"},"timeout":{"$ref":"#/$defs/duration"},"retries":{"type":"integer","minimum":0},"start_period":{"$ref":"#/$defs/duration"},"start_interval":{"$ref":"#/$defs/duration"},"disable":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"x_tscompose_service":{"type":"object","description":"tscompose's own per-service settings (docs/supervision.md).","properties":{"restart_on_unhealthy":{"type":["boolean","string"],"description":"Restart a container whose health check turns unhealthy, with the restart backoff."},"readiness":{"type":"object","description":"A probe run by the daemon; its success makes the container healthy for depends_on and up --wait. Exactly one of tcp, http, log.","properties":{"tcp":{"type":["integer","string"],"description":"A container port that accepts a TCP connection."},"http":{"oneOf":[{"type":["integer","string"]},{"type":"object","properties":{"port":{"type":["integer","string"]},"path":{"type":"string"}},"required":["port"],"additionalProperties":false}],"description":"A container port (and path, default /) that answers an HTTP GET with 2xx."},"log":{"type":"string","description":"A regular expression a line of the container's output matches."},"interval":{"type":["string","number"]},"timeout":{"type":["string","number"]}},"additionalProperties":false},"schedule":{"oneOf":[{"type":"string"},{"type":"object","properties":{"cron":{"type":"string"},"timezone":{"type":"string"},"overlap":{"type":"string","enum":["skip","queue","allow"]},"history":{"type":["integer","string"]}},"required":["cron"],"additionalProperties":false}],"description":"Run the service as a one-off container on a cron schedule instead of keeping it up."}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"development":{"type":["object","null"],"properties":{"watch":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"action":{"type":"string","enum":["sync","rebuild","sync+restart"]},"target":{"type":"string"},"ignore":{"$ref":"#/$defs/string_or_list"}},"required":["path","action"],"additionalProperties":false,"patternProperties":{"^x-":{}}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"deployment":{"type":["object","null"],"properties":{"mode":{"type":"string","description":"replicated or global; checked by the normalizer, as compose-spec leaves it a string."},"endpoint_mode":{"type":"string"},"replicas":{"type":"integer","minimum":0},"labels":{"$ref":"#/$defs/list_or_dict"},"resources":{"type":"object","properties":{"limits":{"$ref":"#/$defs/resource_limits"},"reservations":{"$ref":"#/$defs/resource_reservations"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"restart_policy":{"type":"object","properties":{"condition":{"type":"string","description":"none, on-failure or any; checked by the normalizer."},"delay":{"$ref":"#/$defs/duration"},"max_attempts":{"type":"integer","minimum":0},"window":{"$ref":"#/$defs/duration"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"$ref":"#/$defs/update_config"},"rollback_config":{"$ref":"#/$defs/update_config"},"placement":{"type":"object","properties":{"constraints":{"$ref":"#/$defs/list_of_strings"},"preferences":{"type":"array","items":{"type":"object","properties":{"spread":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"max_replicas_per_node":{"type":"integer","minimum":0}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"blkio_limit":{"type":"object","properties":{"path":{"type":"string"},"rate":{"$ref":"#/$defs/size","description":"Bytes per second (a size: 1mb) or IO per second."}},"additionalProperties":false},"blkio_weight":{"type":"object","properties":{"path":{"type":"string"},"weight":{"type":"integer"}},"additionalProperties":false},"resource_reservations":{"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"},"generic_resources":{"type":"array","description":"Swarm only; refused by the normalizer."},"devices":{"type":"array","description":"GPU reservations; refused by the normalizer."}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"resource_limits":{"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"type":"object","properties":{"parallelism":{"type":"integer","minimum":0},"delay":{"$ref":"#/$defs/duration"},"failure_action":{"type":"string"},"monitor":{"$ref":"#/$defs/duration"},"max_failure_ratio":{"type":"number"},"order":{"type":"string","enum":["start-first","stop-first"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"include":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"$ref":"#/$defs/string_or_list"},"env_file":{"$ref":"#/$defs/string_or_list"},"project_directory":{"type":"string"}},"required":["path"],"additionalProperties":false}]},"network":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"ipam":{"type":"object","properties":{"driver":{"type":"string"},"config":{"type":"array","items":{"type":"object","properties":{"subnet":{"type":"string"},"ip_range":{"type":"string"},"gateway":{"type":"string"},"aux_addresses":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"options":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"$ref":"#/$defs/external"},"internal":{"type":"boolean"},"attachable":{"type":"boolean"},"enable_ipv6":{"type":"boolean"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"secret":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"config":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"content":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"description":"true, or the legacy {name} form (use the resource's own name instead).","oneOf":[{"type":"boolean"},{"type":"object","properties":{"name":{"type":"string","deprecated":true}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"command":{"oneOf":[{"type":"null"},{"type":"string"},{"type":"array","items":{"type":"string"}}]},"env_file":{"oneOf":[{"type":"string"},{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"type":"string"},"required":{"type":"boolean"}},"required":["path"],"additionalProperties":false}]}}]},"service_config_or_secret":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"source":{"type":"string"},"target":{"type":"string"},"uid":{"type":"string"},"gid":{"type":"string"},"mode":{"type":["integer","string"]}},"required":["source"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"ulimits":{"type":"object","patternProperties":{"^[a-z]+$":{"oneOf":[{"type":"integer"},{"type":"object","properties":{"soft":{"type":"integer"},"hard":{"type":"integer"}},"required":["soft","hard"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"additionalProperties":false},"extra_hosts":{"oneOf":[{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]},"duration":{"type":"string","format":"duration","description":"A Go duration: 1h30m, 10s, 1.5s, 100ms, 10us, 0."},"size":{"type":["integer","string"],"description":"Bytes, or a string with a unit (512m, 1g); parsed by the normalizer."},"cpus":{"type":["number","string"],"description":"Number of CPUs. Strings are common in compose files ('0.50'); parsed by the normalizer."},"string_or_list":{"oneOf":[{"type":"string"},{"$ref":"#/$defs/list_of_strings"}]},"list_of_strings":{"type":"array","items":{"type":"string"},"uniqueItems":true},"list_or_dict":{"oneOf":[{"type":"object","patternProperties":{".+":{"type":["string","number","boolean","null"]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]}}};
 const pattern2 = new RegExp("^x-", "u");
 const pattern3 = new RegExp("^[a-zA-Z0-9._-]+$", "u");
 const schema22 = {"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"$ref":"#/$defs/string_or_list"},"env_file":{"$ref":"#/$defs/string_or_list"},"project_directory":{"type":"string"}},"required":["path"],"additionalProperties":false}]};
@@ -308,7 +308,7 @@ return errors === 0;
 }
 validate19.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
-const schema25 = {"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"mac_address":{"type":"string"},"priority":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_opt":{"type":"array","items":{"type":"string"},"uniqueItems":true},"dns_search":{"$ref":"#/$defs/string_or_list"},"links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"external_links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema25 = {"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"mac_address":{"type":"string"},"priority":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_opt":{"type":"array","items":{"type":"string"},"uniqueItems":true},"dns_search":{"$ref":"#/$defs/string_or_list"},"links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"external_links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"cpu_count":{"type":"integer","minimum":0},"cpu_percent":{"type":"integer","minimum":0,"maximum":100},"cpu_period":{"type":"integer"},"cpu_quota":{"type":"integer"},"cpu_rt_period":{"type":["integer","string"],"description":"Microseconds, or a duration (400ms); checked by the normalizer."},"cpu_rt_runtime":{"type":["integer","string"],"description":"Microseconds, or a duration (95ms); checked by the normalizer."},"mem_reservation":{"$ref":"#/$defs/size"},"mem_swappiness":{"type":"integer"},"oom_kill_disable":{"type":"boolean"},"oom_score_adj":{"type":"integer","minimum":-1000,"maximum":1000},"blkio_config":{"type":"object","properties":{"device_read_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_read_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"weight":{"type":"integer"},"weight_device":{"type":"array","items":{"$ref":"#/$defs/blkio_weight"}}},"additionalProperties":false},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 const schema26 = {"oneOf":[{"type":"object","patternProperties":{".+":{"type":["string","number","boolean","null"]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]};
 const schema30 = {"type":["integer","string"],"description":"Bytes, or a string with a unit (512m, 1g); parsed by the normalizer."};
 const schema31 = {"oneOf":[{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]};
@@ -316,15 +316,16 @@ const schema34 = {"type":"array","items":{"oneOf":[{"type":"string"},{"type":"ob
 const schema35 = {"oneOf":[{"type":"null"},{"type":"string"},{"type":"array","items":{"type":"string"}}]};
 const schema38 = {"oneOf":[{"type":"string"},{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"type":"string"},"required":{"type":"boolean"}},"required":["path"],"additionalProperties":false}]}}]};
 const schema45 = {"type":"string","format":"duration","description":"A Go duration: 1h30m, 10s, 1.5s, 100ms, 10us, 0."};
-const schema67 = {"type":"object","patternProperties":{"^[a-z]+$":{"oneOf":[{"type":"integer"},{"type":"object","properties":{"soft":{"type":"integer"},"hard":{"type":"integer"}},"required":["soft","hard"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"additionalProperties":false};
+const schema70 = {"type":"object","patternProperties":{"^[a-z]+$":{"oneOf":[{"type":"integer"},{"type":"object","properties":{"soft":{"type":"integer"},"hard":{"type":"integer"}},"required":["soft","hard"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"additionalProperties":false};
 const schema52 = {"type":["number","string"],"description":"Number of CPUs. Strings are common in compose files ('0.50'); parsed by the normalizer."};
-const schema75 = {"type":"object","description":"tscompose's own per-service settings (docs/supervision.md).","properties":{"restart_on_unhealthy":{"type":["boolean","string"],"description":"Restart a container whose health check turns unhealthy, with the restart backoff."},"readiness":{"type":"object","description":"A probe run by the daemon; its success makes the container healthy for depends_on and up --wait. Exactly one of tcp, http, log.","properties":{"tcp":{"type":["integer","string"],"description":"A container port that accepts a TCP connection."},"http":{"oneOf":[{"type":["integer","string"]},{"type":"object","properties":{"port":{"type":["integer","string"]},"path":{"type":"string"}},"required":["port"],"additionalProperties":false}],"description":"A container port (and path, default /) that answers an HTTP GET with 2xx."},"log":{"type":"string","description":"A regular expression a line of the container's output matches."},"interval":{"type":["string","number"]},"timeout":{"type":["string","number"]}},"additionalProperties":false},"schedule":{"oneOf":[{"type":"string"},{"type":"object","properties":{"cron":{"type":"string"},"timezone":{"type":"string"},"overlap":{"type":"string","enum":["skip","queue","allow"]},"history":{"type":["integer","string"]}},"required":["cron"],"additionalProperties":false}],"description":"Run the service as a one-off container on a cron schedule instead of keeping it up."}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema78 = {"type":"object","properties":{"path":{"type":"string"},"weight":{"type":"integer"}},"additionalProperties":false};
+const schema82 = {"type":"object","description":"tscompose's own per-service settings (docs/supervision.md).","properties":{"restart_on_unhealthy":{"type":["boolean","string"],"description":"Restart a container whose health check turns unhealthy, with the restart backoff."},"readiness":{"type":"object","description":"A probe run by the daemon; its success makes the container healthy for depends_on and up --wait. Exactly one of tcp, http, log.","properties":{"tcp":{"type":["integer","string"],"description":"A container port that accepts a TCP connection."},"http":{"oneOf":[{"type":["integer","string"]},{"type":"object","properties":{"port":{"type":["integer","string"]},"path":{"type":"string"}},"required":["port"],"additionalProperties":false}],"description":"A container port (and path, default /) that answers an HTTP GET with 2xx."},"log":{"type":"string","description":"A regular expression a line of the container's output matches."},"interval":{"type":["string","number"]},"timeout":{"type":["string","number"]}},"additionalProperties":false},"schedule":{"oneOf":[{"type":"string"},{"type":"object","properties":{"cron":{"type":"string"},"timezone":{"type":"string"},"overlap":{"type":"string","enum":["skip","queue","allow"]},"history":{"type":["integer","string"]}},"required":["cron"],"additionalProperties":false}],"description":"Run the service as a one-off container on a cron schedule instead of keeping it up."}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 const func1 = Object.prototype.hasOwnProperty;
 const func0 = require("ajv/dist/runtime/equal").default;
 const pattern7 = new RegExp(".+", "u");
 const pattern11 = new RegExp("^.+$", "u");
-const pattern39 = new RegExp("^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$", "u");
-const pattern42 = new RegExp("^[a-z]+$", "u");
+const pattern40 = new RegExp("^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$", "u");
+const pattern43 = new RegExp("^[a-z]+$", "u");
 const formats0 = schemaFormats.ports;
 const formats2 = schemaFormats["port-range"];
 const formats4 = schemaFormats.duration;
@@ -595,7 +596,7 @@ return errors === 0;
 }
 validate26.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema49 = {"type":["object","null"],"properties":{"mode":{"type":"string","description":"replicated or global; checked by the normalizer, as compose-spec leaves it a string."},"endpoint_mode":{"type":"string"},"replicas":{"type":"integer","minimum":0},"labels":{"$ref":"#/$defs/list_or_dict"},"resources":{"type":"object","properties":{"limits":{"$ref":"#/$defs/resource_limits"},"reservations":{"$ref":"#/$defs/resource_limits"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"restart_policy":{"type":"object","properties":{"condition":{"type":"string","description":"none, on-failure or any; checked by the normalizer."},"delay":{"$ref":"#/$defs/duration"},"max_attempts":{"type":"integer","minimum":0},"window":{"$ref":"#/$defs/duration"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"$ref":"#/$defs/update_config"},"rollback_config":{"$ref":"#/$defs/update_config"},"placement":{"type":"object","properties":{"constraints":{"$ref":"#/$defs/list_of_strings"},"preferences":{"type":"array","items":{"type":"object","properties":{"spread":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"max_replicas_per_node":{"type":"integer","minimum":0}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema49 = {"type":["object","null"],"properties":{"mode":{"type":"string","description":"replicated or global; checked by the normalizer, as compose-spec leaves it a string."},"endpoint_mode":{"type":"string"},"replicas":{"type":"integer","minimum":0},"labels":{"$ref":"#/$defs/list_or_dict"},"resources":{"type":"object","properties":{"limits":{"$ref":"#/$defs/resource_limits"},"reservations":{"$ref":"#/$defs/resource_reservations"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"restart_policy":{"type":"object","properties":{"condition":{"type":"string","description":"none, on-failure or any; checked by the normalizer."},"delay":{"$ref":"#/$defs/duration"},"max_attempts":{"type":"integer","minimum":0},"window":{"$ref":"#/$defs/duration"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"$ref":"#/$defs/update_config"},"rollback_config":{"$ref":"#/$defs/update_config"},"placement":{"type":"object","properties":{"constraints":{"$ref":"#/$defs/list_of_strings"},"preferences":{"type":"array","items":{"type":"object","properties":{"spread":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"max_replicas_per_node":{"type":"integer","minimum":0}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 const schema51 = {"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 
 function validate29(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -671,12 +672,115 @@ return errors === 0;
 }
 validate29.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema56 = {"type":"object","properties":{"parallelism":{"type":"integer","minimum":0},"delay":{"$ref":"#/$defs/duration"},"failure_action":{"type":"string"},"monitor":{"$ref":"#/$defs/duration"},"max_failure_ratio":{"type":"number"},"order":{"type":"string","enum":["start-first","stop-first"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema54 = {"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"},"generic_resources":{"type":"array","description":"Swarm only; refused by the normalizer."},"devices":{"type":"array","description":"GPU reservations; refused by the normalizer."}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 
-function validate32(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate31(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate32.evaluated;
+const evaluated0 = validate31.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+const _errs1 = errors;
+for(const key0 in data){
+if(!((((((key0 === "cpus") || (key0 === "memory")) || (key0 === "pids")) || (key0 === "generic_resources")) || (key0 === "devices")) || (pattern2.test(key0)))){
+validate31.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema54,data}];
+return false;
+break;
+}
+}
+if(_errs1 === errors){
+if(data.cpus !== undefined){
+let data0 = data.cpus;
+const _errs2 = errors;
+if((!((typeof data0 == "number") && (isFinite(data0)))) && (typeof data0 !== "string")){
+validate31.errors = [{instancePath:instancePath+"/cpus",schemaPath:"#/$defs/cpus/type",keyword:"type",params:{type: schema52.type},message:"must be number,string",schema:schema52.type,parentSchema:schema52,data:data0}];
+return false;
+}
+var valid0 = _errs2 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.memory !== undefined){
+let data1 = data.memory;
+const _errs5 = errors;
+if((!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))) && (typeof data1 !== "string")){
+validate31.errors = [{instancePath:instancePath+"/memory",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data1}];
+return false;
+}
+var valid0 = _errs5 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.pids !== undefined){
+let data2 = data.pids;
+const _errs8 = errors;
+if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
+validate31.errors = [{instancePath:instancePath+"/pids",schemaPath:"#/properties/pids/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema54.properties.pids.type,parentSchema:schema54.properties.pids,data:data2}];
+return false;
+}
+var valid0 = _errs8 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.generic_resources !== undefined){
+let data3 = data.generic_resources;
+const _errs10 = errors;
+if(!(Array.isArray(data3))){
+validate31.errors = [{instancePath:instancePath+"/generic_resources",schemaPath:"#/properties/generic_resources/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema54.properties.generic_resources.type,parentSchema:schema54.properties.generic_resources,data:data3}];
+return false;
+}
+var valid0 = _errs10 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.devices !== undefined){
+let data4 = data.devices;
+const _errs12 = errors;
+if(!(Array.isArray(data4))){
+validate31.errors = [{instancePath:instancePath+"/devices",schemaPath:"#/properties/devices/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema54.properties.devices.type,parentSchema:schema54.properties.devices,data:data4}];
+return false;
+}
+var valid0 = _errs12 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+}
+}
+else {
+validate31.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema54.type,parentSchema:schema54,data}];
+return false;
+}
+}
+validate31.errors = vErrors;
+return errors === 0;
+}
+validate31.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+const schema59 = {"type":"object","properties":{"parallelism":{"type":"integer","minimum":0},"delay":{"$ref":"#/$defs/duration"},"failure_action":{"type":"string"},"monitor":{"$ref":"#/$defs/duration"},"max_failure_ratio":{"type":"number"},"order":{"type":"string","enum":["start-first","stop-first"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+
+function validate33(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate33.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -688,7 +792,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
 if(!(((((((key0 === "parallelism") || (key0 === "delay")) || (key0 === "failure_action")) || (key0 === "monitor")) || (key0 === "max_failure_ratio")) || (key0 === "order")) || (pattern2.test(key0)))){
-validate32.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema56,data}];
+validate33.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema59,data}];
 return false;
 break;
 }
@@ -698,13 +802,13 @@ if(data.parallelism !== undefined){
 let data0 = data.parallelism;
 const _errs2 = errors;
 if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-validate32.errors = [{instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema56.properties.parallelism.type,parentSchema:schema56.properties.parallelism,data:data0}];
+validate33.errors = [{instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema59.properties.parallelism.type,parentSchema:schema59.properties.parallelism,data:data0}];
 return false;
 }
 if(errors === _errs2){
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 < 0 || isNaN(data0)){
-validate32.errors = [{instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema56.properties.parallelism,data:data0}];
+validate33.errors = [{instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema59.properties.parallelism,data:data0}];
 return false;
 }
 }
@@ -723,12 +827,12 @@ if(errors === _errs5){
 if(errors === _errs5){
 if(typeof data1 === "string"){
 if(!(formats4.validate(data1))){
-validate32.errors = [{instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data1}];
+validate33.errors = [{instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data1}];
 return false;
 }
 }
 else {
-validate32.errors = [{instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data1}];
+validate33.errors = [{instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data1}];
 return false;
 }
 }
@@ -743,7 +847,7 @@ if(data.failure_action !== undefined){
 let data2 = data.failure_action;
 const _errs7 = errors;
 if(typeof data2 !== "string"){
-validate32.errors = [{instancePath:instancePath+"/failure_action",schemaPath:"#/properties/failure_action/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.properties.failure_action.type,parentSchema:schema56.properties.failure_action,data:data2}];
+validate33.errors = [{instancePath:instancePath+"/failure_action",schemaPath:"#/properties/failure_action/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema59.properties.failure_action.type,parentSchema:schema59.properties.failure_action,data:data2}];
 return false;
 }
 var valid0 = _errs7 === errors;
@@ -760,12 +864,12 @@ if(errors === _errs10){
 if(errors === _errs10){
 if(typeof data3 === "string"){
 if(!(formats4.validate(data3))){
-validate32.errors = [{instancePath:instancePath+"/monitor",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data3}];
+validate33.errors = [{instancePath:instancePath+"/monitor",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data3}];
 return false;
 }
 }
 else {
-validate32.errors = [{instancePath:instancePath+"/monitor",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data3}];
+validate33.errors = [{instancePath:instancePath+"/monitor",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data3}];
 return false;
 }
 }
@@ -780,7 +884,7 @@ if(data.max_failure_ratio !== undefined){
 let data4 = data.max_failure_ratio;
 const _errs12 = errors;
 if(!((typeof data4 == "number") && (isFinite(data4)))){
-validate32.errors = [{instancePath:instancePath+"/max_failure_ratio",schemaPath:"#/properties/max_failure_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema56.properties.max_failure_ratio.type,parentSchema:schema56.properties.max_failure_ratio,data:data4}];
+validate33.errors = [{instancePath:instancePath+"/max_failure_ratio",schemaPath:"#/properties/max_failure_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema59.properties.max_failure_ratio.type,parentSchema:schema59.properties.max_failure_ratio,data:data4}];
 return false;
 }
 var valid0 = _errs12 === errors;
@@ -793,11 +897,11 @@ if(data.order !== undefined){
 let data5 = data.order;
 const _errs14 = errors;
 if(typeof data5 !== "string"){
-validate32.errors = [{instancePath:instancePath+"/order",schemaPath:"#/properties/order/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.properties.order.type,parentSchema:schema56.properties.order,data:data5}];
+validate33.errors = [{instancePath:instancePath+"/order",schemaPath:"#/properties/order/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema59.properties.order.type,parentSchema:schema59.properties.order,data:data5}];
 return false;
 }
 if(!((data5 === "start-first") || (data5 === "stop-first"))){
-validate32.errors = [{instancePath:instancePath+"/order",schemaPath:"#/properties/order/enum",keyword:"enum",params:{allowedValues: schema56.properties.order.enum},message:"must be equal to one of the allowed values",schema:schema56.properties.order.enum,parentSchema:schema56.properties.order,data:data5}];
+validate33.errors = [{instancePath:instancePath+"/order",schemaPath:"#/properties/order/enum",keyword:"enum",params:{allowedValues: schema59.properties.order.enum},message:"must be equal to one of the allowed values",schema:schema59.properties.order.enum,parentSchema:schema59.properties.order,data:data5}];
 return false;
 }
 var valid0 = _errs14 === errors;
@@ -813,14 +917,14 @@ var valid0 = true;
 }
 }
 else {
-validate32.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema56.type,parentSchema:schema56,data}];
+validate33.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema59.type,parentSchema:schema59,data}];
 return false;
 }
 }
-validate32.errors = vErrors;
+validate33.errors = vErrors;
 return errors === 0;
 }
-validate32.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate33.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
 function validate28(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -1087,8 +1191,8 @@ var valid6 = true;
 if(valid6){
 if(data6.reservations !== undefined){
 const _errs24 = errors;
-if(!(validate29(data6.reservations, {instancePath:instancePath+"/resources/reservations",parentData:data6,parentDataProperty:"reservations",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate29.errors : vErrors.concat(validate29.errors);
+if(!(validate31(data6.reservations, {instancePath:instancePath+"/resources/reservations",parentData:data6,parentDataProperty:"reservations",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate31.errors : vErrors.concat(validate31.errors);
 errors = vErrors.length;
 }
 var valid6 = _errs24 === errors;
@@ -1223,8 +1327,8 @@ var valid0 = true;
 if(valid0){
 if(data.update_config !== undefined){
 const _errs38 = errors;
-if(!(validate32(data.update_config, {instancePath:instancePath+"/update_config",parentData:data,parentDataProperty:"update_config",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate32.errors : vErrors.concat(validate32.errors);
+if(!(validate33(data.update_config, {instancePath:instancePath+"/update_config",parentData:data,parentDataProperty:"update_config",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate33.errors : vErrors.concat(validate33.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs38 === errors;
@@ -1235,8 +1339,8 @@ var valid0 = true;
 if(valid0){
 if(data.rollback_config !== undefined){
 const _errs39 = errors;
-if(!(validate32(data.rollback_config, {instancePath:instancePath+"/rollback_config",parentData:data,parentDataProperty:"rollback_config",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate32.errors : vErrors.concat(validate32.errors);
+if(!(validate33(data.rollback_config, {instancePath:instancePath+"/rollback_config",parentData:data,parentDataProperty:"rollback_config",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate33.errors : vErrors.concat(validate33.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs39 === errors;
@@ -1413,12 +1517,73 @@ return errors === 0;
 }
 validate28.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema74 = {"type":["object","null"],"properties":{"watch":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"action":{"type":"string","enum":["sync","rebuild","sync+restart"]},"target":{"type":"string"},"ignore":{"$ref":"#/$defs/string_or_list"}},"required":["path","action"],"additionalProperties":false,"patternProperties":{"^x-":{}}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema76 = {"type":"object","properties":{"path":{"type":"string"},"rate":{"$ref":"#/$defs/size","description":"Bytes per second (a size: 1mb) or IO per second."}},"additionalProperties":false};
 
-function validate38(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate39(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate38.evaluated;
+const evaluated0 = validate39.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+const _errs1 = errors;
+for(const key0 in data){
+if(!((key0 === "path") || (key0 === "rate"))){
+validate39.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema76,data}];
+return false;
+break;
+}
+}
+if(_errs1 === errors){
+if(data.path !== undefined){
+let data0 = data.path;
+const _errs2 = errors;
+if(typeof data0 !== "string"){
+validate39.errors = [{instancePath:instancePath+"/path",schemaPath:"#/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.path.type,parentSchema:schema76.properties.path,data:data0}];
+return false;
+}
+var valid0 = _errs2 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.rate !== undefined){
+let data1 = data.rate;
+const _errs4 = errors;
+if((!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))) && (typeof data1 !== "string")){
+validate39.errors = [{instancePath:instancePath+"/rate",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data1}];
+return false;
+}
+var valid0 = _errs4 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+else {
+validate39.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema76.type,parentSchema:schema76,data}];
+return false;
+}
+}
+validate39.errors = vErrors;
+return errors === 0;
+}
+validate39.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+const schema81 = {"type":["object","null"],"properties":{"watch":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"action":{"type":"string","enum":["sync","rebuild","sync+restart"]},"target":{"type":"string"},"ignore":{"$ref":"#/$defs/string_or_list"}},"required":["path","action"],"additionalProperties":false,"patternProperties":{"^x-":{}}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+
+function validate44(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate44.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -1426,7 +1591,7 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if((!(data && typeof data == "object" && !Array.isArray(data))) && (data !== null)){
-validate38.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema74.type},message:"must be object,null",schema:schema74.type,parentSchema:schema74,data}];
+validate44.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema81.type},message:"must be object,null",schema:schema81.type,parentSchema:schema81,data}];
 return false;
 }
 if(errors === 0){
@@ -1434,7 +1599,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
 if(!((key0 === "watch") || (pattern2.test(key0)))){
-validate38.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema74,data}];
+validate44.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema81,data}];
 return false;
 break;
 }
@@ -1454,14 +1619,14 @@ if(errors === _errs4){
 if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
 let missing0;
 if(((data1.path === undefined) && (missing0 = "path")) || ((data1.action === undefined) && (missing0 = "action"))){
-validate38.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'",schema:schema74.properties.watch.items.required,parentSchema:schema74.properties.watch.items,data:data1}];
+validate44.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'",schema:schema81.properties.watch.items.required,parentSchema:schema81.properties.watch.items,data:data1}];
 return false;
 }
 else {
 const _errs6 = errors;
 for(const key1 in data1){
 if(!(((((key1 === "path") || (key1 === "action")) || (key1 === "target")) || (key1 === "ignore")) || (pattern2.test(key1)))){
-validate38.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema74.properties.watch.items,data:data1}];
+validate44.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema81.properties.watch.items,data:data1}];
 return false;
 break;
 }
@@ -1471,7 +1636,7 @@ if(data1.path !== undefined){
 let data2 = data1.path;
 const _errs7 = errors;
 if(typeof data2 !== "string"){
-validate38.errors = [{instancePath:instancePath+"/watch/" + i0+"/path",schemaPath:"#/properties/watch/items/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.properties.watch.items.properties.path.type,parentSchema:schema74.properties.watch.items.properties.path,data:data2}];
+validate44.errors = [{instancePath:instancePath+"/watch/" + i0+"/path",schemaPath:"#/properties/watch/items/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema81.properties.watch.items.properties.path.type,parentSchema:schema81.properties.watch.items.properties.path,data:data2}];
 return false;
 }
 var valid2 = _errs7 === errors;
@@ -1484,11 +1649,11 @@ if(data1.action !== undefined){
 let data3 = data1.action;
 const _errs9 = errors;
 if(typeof data3 !== "string"){
-validate38.errors = [{instancePath:instancePath+"/watch/" + i0+"/action",schemaPath:"#/properties/watch/items/properties/action/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.properties.watch.items.properties.action.type,parentSchema:schema74.properties.watch.items.properties.action,data:data3}];
+validate44.errors = [{instancePath:instancePath+"/watch/" + i0+"/action",schemaPath:"#/properties/watch/items/properties/action/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema81.properties.watch.items.properties.action.type,parentSchema:schema81.properties.watch.items.properties.action,data:data3}];
 return false;
 }
 if(!(((data3 === "sync") || (data3 === "rebuild")) || (data3 === "sync+restart"))){
-validate38.errors = [{instancePath:instancePath+"/watch/" + i0+"/action",schemaPath:"#/properties/watch/items/properties/action/enum",keyword:"enum",params:{allowedValues: schema74.properties.watch.items.properties.action.enum},message:"must be equal to one of the allowed values",schema:schema74.properties.watch.items.properties.action.enum,parentSchema:schema74.properties.watch.items.properties.action,data:data3}];
+validate44.errors = [{instancePath:instancePath+"/watch/" + i0+"/action",schemaPath:"#/properties/watch/items/properties/action/enum",keyword:"enum",params:{allowedValues: schema81.properties.watch.items.properties.action.enum},message:"must be equal to one of the allowed values",schema:schema81.properties.watch.items.properties.action.enum,parentSchema:schema81.properties.watch.items.properties.action,data:data3}];
 return false;
 }
 var valid2 = _errs9 === errors;
@@ -1501,7 +1666,7 @@ if(data1.target !== undefined){
 let data4 = data1.target;
 const _errs11 = errors;
 if(typeof data4 !== "string"){
-validate38.errors = [{instancePath:instancePath+"/watch/" + i0+"/target",schemaPath:"#/properties/watch/items/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.properties.watch.items.properties.target.type,parentSchema:schema74.properties.watch.items.properties.target,data:data4}];
+validate44.errors = [{instancePath:instancePath+"/watch/" + i0+"/target",schemaPath:"#/properties/watch/items/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema81.properties.watch.items.properties.target.type,parentSchema:schema81.properties.watch.items.properties.target,data:data4}];
 return false;
 }
 var valid2 = _errs11 === errors;
@@ -1528,7 +1693,7 @@ var valid2 = true;
 }
 }
 else {
-validate38.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema74.properties.watch.items.type,parentSchema:schema74.properties.watch.items,data:data1}];
+validate44.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema81.properties.watch.items.type,parentSchema:schema81.properties.watch.items,data:data1}];
 return false;
 }
 }
@@ -1539,7 +1704,7 @@ break;
 }
 }
 else {
-validate38.errors = [{instancePath:instancePath+"/watch",schemaPath:"#/properties/watch/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema74.properties.watch.type,parentSchema:schema74.properties.watch,data:data0}];
+validate44.errors = [{instancePath:instancePath+"/watch",schemaPath:"#/properties/watch/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema81.properties.watch.type,parentSchema:schema81.properties.watch,data:data0}];
 return false;
 }
 }
@@ -1547,10 +1712,10 @@ return false;
 }
 }
 }
-validate38.errors = vErrors;
+validate44.errors = vErrors;
 return errors === 0;
 }
-validate38.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate44.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
 function validate24(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -5603,7 +5768,7 @@ let data105 = data.pull_policy;
 const _errs323 = errors;
 if(errors === _errs323){
 if(typeof data105 === "string"){
-if(!pattern39.test(data105)){
+if(!pattern40.test(data105)){
 validate24.errors = [{instancePath:instancePath+"/pull_policy",schemaPath:"#/properties/pull_policy/pattern",keyword:"pattern",params:{pattern: "^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},message:"must match pattern \""+"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"+"\"",schema:"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$",parentSchema:schema25.properties.pull_policy,data:data105}];
 return false;
 }
@@ -6062,8 +6227,8 @@ if(errors === _errs371){
 if(data123 && typeof data123 == "object" && !Array.isArray(data123)){
 const _errs373 = errors;
 for(const key27 in data123){
-if(!(pattern42.test(key27))){
-validate24.errors = [{instancePath:instancePath+"/ulimits",schemaPath:"#/$defs/ulimits/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties",schema:false,parentSchema:schema67,data:data123}];
+if(!(pattern43.test(key27))){
+validate24.errors = [{instancePath:instancePath+"/ulimits",schemaPath:"#/$defs/ulimits/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties",schema:false,parentSchema:schema70,data:data123}];
 return false;
 break;
 }
@@ -6071,7 +6236,7 @@ break;
 if(_errs373 === errors){
 var valid109 = true;
 for(const key28 in data123){
-if(pattern42.test(key28)){
+if(pattern43.test(key28)){
 let data124 = data123[key28];
 const _errs374 = errors;
 const _errs375 = errors;
@@ -6079,7 +6244,7 @@ let valid110 = false;
 let passing19 = null;
 const _errs376 = errors;
 if(!(((typeof data124 == "number") && (!(data124 % 1) && !isNaN(data124))) && (isFinite(data124)))){
-const err180 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.patternProperties["^[a-z]+$"].oneOf[0].type,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[0],data:data124};
+const err180 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema70.patternProperties["^[a-z]+$"].oneOf[0].type,parentSchema:schema70.patternProperties["^[a-z]+$"].oneOf[0],data:data124};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -6098,7 +6263,7 @@ if(errors === _errs378){
 if(data124 && typeof data124 == "object" && !Array.isArray(data124)){
 let missing4;
 if(((data124.soft === undefined) && (missing4 = "soft")) || ((data124.hard === undefined) && (missing4 = "hard"))){
-const err181 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'",schema:schema67.patternProperties["^[a-z]+$"].oneOf[1].required,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1],data:data124};
+const err181 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'",schema:schema70.patternProperties["^[a-z]+$"].oneOf[1].required,parentSchema:schema70.patternProperties["^[a-z]+$"].oneOf[1],data:data124};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -6111,7 +6276,7 @@ else {
 const _errs380 = errors;
 for(const key29 in data124){
 if(!(((key29 === "soft") || (key29 === "hard")) || (pattern2.test(key29)))){
-const err182 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties",schema:false,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1],data:data124};
+const err182 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties",schema:false,parentSchema:schema70.patternProperties["^[a-z]+$"].oneOf[1],data:data124};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -6127,7 +6292,7 @@ if(data124.soft !== undefined){
 let data125 = data124.soft;
 const _errs381 = errors;
 if(!(((typeof data125 == "number") && (!(data125 % 1) && !isNaN(data125))) && (isFinite(data125)))){
-const err183 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1")+"/soft",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/soft/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.patternProperties["^[a-z]+$"].oneOf[1].properties.soft.type,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1].properties.soft,data:data125};
+const err183 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1")+"/soft",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/soft/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema70.patternProperties["^[a-z]+$"].oneOf[1].properties.soft.type,parentSchema:schema70.patternProperties["^[a-z]+$"].oneOf[1].properties.soft,data:data125};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -6146,7 +6311,7 @@ if(data124.hard !== undefined){
 let data126 = data124.hard;
 const _errs383 = errors;
 if(!(((typeof data126 == "number") && (!(data126 % 1) && !isNaN(data126))) && (isFinite(data126)))){
-const err184 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1")+"/hard",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/hard/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.patternProperties["^[a-z]+$"].oneOf[1].properties.hard.type,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1].properties.hard,data:data126};
+const err184 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1")+"/hard",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/hard/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema70.patternProperties["^[a-z]+$"].oneOf[1].properties.hard.type,parentSchema:schema70.patternProperties["^[a-z]+$"].oneOf[1].properties.hard,data:data126};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -6165,7 +6330,7 @@ var valid111 = true;
 }
 }
 else {
-const err185 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.patternProperties["^[a-z]+$"].oneOf[1].type,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1],data:data124};
+const err185 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema70.patternProperties["^[a-z]+$"].oneOf[1].type,parentSchema:schema70.patternProperties["^[a-z]+$"].oneOf[1],data:data124};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -6187,7 +6352,7 @@ passing19 = 1;
 }
 }
 if(!valid110){
-const err186 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing19},message:"must match exactly one schema in oneOf",schema:schema67.patternProperties["^[a-z]+$"].oneOf,parentSchema:schema67.patternProperties["^[a-z]+$"],data:data124};
+const err186 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing19},message:"must match exactly one schema in oneOf",schema:schema70.patternProperties["^[a-z]+$"].oneOf,parentSchema:schema70.patternProperties["^[a-z]+$"],data:data124};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -6218,7 +6383,7 @@ break;
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/ulimits",schemaPath:"#/$defs/ulimits/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.type,parentSchema:schema67,data:data123}];
+validate24.errors = [{instancePath:instancePath+"/ulimits",schemaPath:"#/$defs/ulimits/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema70.type,parentSchema:schema70,data:data123}];
 return false;
 }
 }
@@ -6731,12 +6896,20 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.pids_limit !== undefined){
-let data145 = data.pids_limit;
+if(data.cpu_count !== undefined){
+let data145 = data.cpu_count;
 const _errs432 = errors;
 if(!(((typeof data145 == "number") && (!(data145 % 1) && !isNaN(data145))) && (isFinite(data145)))){
-validate24.errors = [{instancePath:instancePath+"/pids_limit",schemaPath:"#/properties/pids_limit/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.pids_limit.type,parentSchema:schema25.properties.pids_limit,data:data145}];
+validate24.errors = [{instancePath:instancePath+"/cpu_count",schemaPath:"#/properties/cpu_count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_count.type,parentSchema:schema25.properties.cpu_count,data:data145}];
 return false;
+}
+if(errors === _errs432){
+if((typeof data145 == "number") && (isFinite(data145))){
+if(data145 < 0 || isNaN(data145)){
+validate24.errors = [{instancePath:instancePath+"/cpu_count",schemaPath:"#/properties/cpu_count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.cpu_count,data:data145}];
+return false;
+}
+}
 }
 var valid0 = _errs432 === errors;
 }
@@ -6744,12 +6917,26 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.platform !== undefined){
-let data146 = data.platform;
+if(data.cpu_percent !== undefined){
+let data146 = data.cpu_percent;
 const _errs434 = errors;
-if(typeof data146 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/platform",schemaPath:"#/properties/platform/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.platform.type,parentSchema:schema25.properties.platform,data:data146}];
+if(!(((typeof data146 == "number") && (!(data146 % 1) && !isNaN(data146))) && (isFinite(data146)))){
+validate24.errors = [{instancePath:instancePath+"/cpu_percent",schemaPath:"#/properties/cpu_percent/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_percent.type,parentSchema:schema25.properties.cpu_percent,data:data146}];
 return false;
+}
+if(errors === _errs434){
+if((typeof data146 == "number") && (isFinite(data146))){
+if(data146 > 100 || isNaN(data146)){
+validate24.errors = [{instancePath:instancePath+"/cpu_percent",schemaPath:"#/properties/cpu_percent/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema25.properties.cpu_percent,data:data146}];
+return false;
+}
+else {
+if(data146 < 0 || isNaN(data146)){
+validate24.errors = [{instancePath:instancePath+"/cpu_percent",schemaPath:"#/properties/cpu_percent/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.cpu_percent,data:data146}];
+return false;
+}
+}
+}
 }
 var valid0 = _errs434 === errors;
 }
@@ -6757,23 +6944,403 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.secrets !== undefined){
-let data147 = data.secrets;
+if(data.cpu_period !== undefined){
+let data147 = data.cpu_period;
 const _errs436 = errors;
-const _errs437 = errors;
-if(errors === _errs437){
-if(Array.isArray(data147)){
-var valid129 = true;
-const len30 = data147.length;
-for(let i54=0; i54<len30; i54++){
-let data148 = data147[i54];
-const _errs439 = errors;
+if(!(((typeof data147 == "number") && (!(data147 % 1) && !isNaN(data147))) && (isFinite(data147)))){
+validate24.errors = [{instancePath:instancePath+"/cpu_period",schemaPath:"#/properties/cpu_period/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_period.type,parentSchema:schema25.properties.cpu_period,data:data147}];
+return false;
+}
+var valid0 = _errs436 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cpu_quota !== undefined){
+let data148 = data.cpu_quota;
+const _errs438 = errors;
+if(!(((typeof data148 == "number") && (!(data148 % 1) && !isNaN(data148))) && (isFinite(data148)))){
+validate24.errors = [{instancePath:instancePath+"/cpu_quota",schemaPath:"#/properties/cpu_quota/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_quota.type,parentSchema:schema25.properties.cpu_quota,data:data148}];
+return false;
+}
+var valid0 = _errs438 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cpu_rt_period !== undefined){
+let data149 = data.cpu_rt_period;
 const _errs440 = errors;
-let valid130 = false;
+if((!(((typeof data149 == "number") && (!(data149 % 1) && !isNaN(data149))) && (isFinite(data149)))) && (typeof data149 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/cpu_rt_period",schemaPath:"#/properties/cpu_rt_period/type",keyword:"type",params:{type: schema25.properties.cpu_rt_period.type},message:"must be integer,string",schema:schema25.properties.cpu_rt_period.type,parentSchema:schema25.properties.cpu_rt_period,data:data149}];
+return false;
+}
+var valid0 = _errs440 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cpu_rt_runtime !== undefined){
+let data150 = data.cpu_rt_runtime;
+const _errs442 = errors;
+if((!(((typeof data150 == "number") && (!(data150 % 1) && !isNaN(data150))) && (isFinite(data150)))) && (typeof data150 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/cpu_rt_runtime",schemaPath:"#/properties/cpu_rt_runtime/type",keyword:"type",params:{type: schema25.properties.cpu_rt_runtime.type},message:"must be integer,string",schema:schema25.properties.cpu_rt_runtime.type,parentSchema:schema25.properties.cpu_rt_runtime,data:data150}];
+return false;
+}
+var valid0 = _errs442 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.mem_reservation !== undefined){
+let data151 = data.mem_reservation;
+const _errs444 = errors;
+if((!(((typeof data151 == "number") && (!(data151 % 1) && !isNaN(data151))) && (isFinite(data151)))) && (typeof data151 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/mem_reservation",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data151}];
+return false;
+}
+var valid0 = _errs444 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.mem_swappiness !== undefined){
+let data152 = data.mem_swappiness;
+const _errs447 = errors;
+if(!(((typeof data152 == "number") && (!(data152 % 1) && !isNaN(data152))) && (isFinite(data152)))){
+validate24.errors = [{instancePath:instancePath+"/mem_swappiness",schemaPath:"#/properties/mem_swappiness/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.mem_swappiness.type,parentSchema:schema25.properties.mem_swappiness,data:data152}];
+return false;
+}
+var valid0 = _errs447 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.oom_kill_disable !== undefined){
+let data153 = data.oom_kill_disable;
+const _errs449 = errors;
+if(typeof data153 !== "boolean"){
+validate24.errors = [{instancePath:instancePath+"/oom_kill_disable",schemaPath:"#/properties/oom_kill_disable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.oom_kill_disable.type,parentSchema:schema25.properties.oom_kill_disable,data:data153}];
+return false;
+}
+var valid0 = _errs449 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.oom_score_adj !== undefined){
+let data154 = data.oom_score_adj;
+const _errs451 = errors;
+if(!(((typeof data154 == "number") && (!(data154 % 1) && !isNaN(data154))) && (isFinite(data154)))){
+validate24.errors = [{instancePath:instancePath+"/oom_score_adj",schemaPath:"#/properties/oom_score_adj/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.oom_score_adj.type,parentSchema:schema25.properties.oom_score_adj,data:data154}];
+return false;
+}
+if(errors === _errs451){
+if((typeof data154 == "number") && (isFinite(data154))){
+if(data154 > 1000 || isNaN(data154)){
+validate24.errors = [{instancePath:instancePath+"/oom_score_adj",schemaPath:"#/properties/oom_score_adj/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema25.properties.oom_score_adj,data:data154}];
+return false;
+}
+else {
+if(data154 < -1000 || isNaN(data154)){
+validate24.errors = [{instancePath:instancePath+"/oom_score_adj",schemaPath:"#/properties/oom_score_adj/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1000},message:"must be >= -1000",schema:-1000,parentSchema:schema25.properties.oom_score_adj,data:data154}];
+return false;
+}
+}
+}
+}
+var valid0 = _errs451 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.blkio_config !== undefined){
+let data155 = data.blkio_config;
+const _errs453 = errors;
+if(errors === _errs453){
+if(data155 && typeof data155 == "object" && !Array.isArray(data155)){
+const _errs455 = errors;
+for(const key32 in data155){
+if(!((((((key32 === "device_read_bps") || (key32 === "device_read_iops")) || (key32 === "device_write_bps")) || (key32 === "device_write_iops")) || (key32 === "weight")) || (key32 === "weight_device"))){
+validate24.errors = [{instancePath:instancePath+"/blkio_config",schemaPath:"#/properties/blkio_config/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key32},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.blkio_config,data:data155}];
+return false;
+break;
+}
+}
+if(_errs455 === errors){
+if(data155.device_read_bps !== undefined){
+let data156 = data155.device_read_bps;
+const _errs456 = errors;
+if(errors === _errs456){
+if(Array.isArray(data156)){
+var valid130 = true;
+const len30 = data156.length;
+for(let i54=0; i54<len30; i54++){
+const _errs458 = errors;
+if(!(validate39(data156[i54], {instancePath:instancePath+"/blkio_config/device_read_bps/" + i54,parentData:data156,parentDataProperty:i54,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
+errors = vErrors.length;
+}
+var valid130 = _errs458 === errors;
+if(!valid130){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_bps",schemaPath:"#/properties/blkio_config/properties/device_read_bps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.device_read_bps.type,parentSchema:schema25.properties.blkio_config.properties.device_read_bps,data:data156}];
+return false;
+}
+}
+var valid129 = _errs456 === errors;
+}
+else {
+var valid129 = true;
+}
+if(valid129){
+if(data155.device_read_iops !== undefined){
+let data158 = data155.device_read_iops;
+const _errs459 = errors;
+if(errors === _errs459){
+if(Array.isArray(data158)){
+var valid131 = true;
+const len31 = data158.length;
+for(let i55=0; i55<len31; i55++){
+const _errs461 = errors;
+if(!(validate39(data158[i55], {instancePath:instancePath+"/blkio_config/device_read_iops/" + i55,parentData:data158,parentDataProperty:i55,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
+errors = vErrors.length;
+}
+var valid131 = _errs461 === errors;
+if(!valid131){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_iops",schemaPath:"#/properties/blkio_config/properties/device_read_iops/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.device_read_iops.type,parentSchema:schema25.properties.blkio_config.properties.device_read_iops,data:data158}];
+return false;
+}
+}
+var valid129 = _errs459 === errors;
+}
+else {
+var valid129 = true;
+}
+if(valid129){
+if(data155.device_write_bps !== undefined){
+let data160 = data155.device_write_bps;
+const _errs462 = errors;
+if(errors === _errs462){
+if(Array.isArray(data160)){
+var valid132 = true;
+const len32 = data160.length;
+for(let i56=0; i56<len32; i56++){
+const _errs464 = errors;
+if(!(validate39(data160[i56], {instancePath:instancePath+"/blkio_config/device_write_bps/" + i56,parentData:data160,parentDataProperty:i56,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
+errors = vErrors.length;
+}
+var valid132 = _errs464 === errors;
+if(!valid132){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_bps",schemaPath:"#/properties/blkio_config/properties/device_write_bps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.device_write_bps.type,parentSchema:schema25.properties.blkio_config.properties.device_write_bps,data:data160}];
+return false;
+}
+}
+var valid129 = _errs462 === errors;
+}
+else {
+var valid129 = true;
+}
+if(valid129){
+if(data155.device_write_iops !== undefined){
+let data162 = data155.device_write_iops;
+const _errs465 = errors;
+if(errors === _errs465){
+if(Array.isArray(data162)){
+var valid133 = true;
+const len33 = data162.length;
+for(let i57=0; i57<len33; i57++){
+const _errs467 = errors;
+if(!(validate39(data162[i57], {instancePath:instancePath+"/blkio_config/device_write_iops/" + i57,parentData:data162,parentDataProperty:i57,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
+errors = vErrors.length;
+}
+var valid133 = _errs467 === errors;
+if(!valid133){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_iops",schemaPath:"#/properties/blkio_config/properties/device_write_iops/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.device_write_iops.type,parentSchema:schema25.properties.blkio_config.properties.device_write_iops,data:data162}];
+return false;
+}
+}
+var valid129 = _errs465 === errors;
+}
+else {
+var valid129 = true;
+}
+if(valid129){
+if(data155.weight !== undefined){
+let data164 = data155.weight;
+const _errs468 = errors;
+if(!(((typeof data164 == "number") && (!(data164 % 1) && !isNaN(data164))) && (isFinite(data164)))){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/weight",schemaPath:"#/properties/blkio_config/properties/weight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.blkio_config.properties.weight.type,parentSchema:schema25.properties.blkio_config.properties.weight,data:data164}];
+return false;
+}
+var valid129 = _errs468 === errors;
+}
+else {
+var valid129 = true;
+}
+if(valid129){
+if(data155.weight_device !== undefined){
+let data165 = data155.weight_device;
+const _errs470 = errors;
+if(errors === _errs470){
+if(Array.isArray(data165)){
+var valid134 = true;
+const len34 = data165.length;
+for(let i58=0; i58<len34; i58++){
+let data166 = data165[i58];
+const _errs472 = errors;
+const _errs473 = errors;
+if(errors === _errs473){
+if(data166 && typeof data166 == "object" && !Array.isArray(data166)){
+const _errs475 = errors;
+for(const key33 in data166){
+if(!((key33 === "path") || (key33 === "weight"))){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device/" + i58,schemaPath:"#/$defs/blkio_weight/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key33},message:"must NOT have additional properties",schema:false,parentSchema:schema78,data:data166}];
+return false;
+break;
+}
+}
+if(_errs475 === errors){
+if(data166.path !== undefined){
+let data167 = data166.path;
+const _errs476 = errors;
+if(typeof data167 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device/" + i58+"/path",schemaPath:"#/$defs/blkio_weight/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.properties.path.type,parentSchema:schema78.properties.path,data:data167}];
+return false;
+}
+var valid136 = _errs476 === errors;
+}
+else {
+var valid136 = true;
+}
+if(valid136){
+if(data166.weight !== undefined){
+let data168 = data166.weight;
+const _errs478 = errors;
+if(!(((typeof data168 == "number") && (!(data168 % 1) && !isNaN(data168))) && (isFinite(data168)))){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device/" + i58+"/weight",schemaPath:"#/$defs/blkio_weight/properties/weight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema78.properties.weight.type,parentSchema:schema78.properties.weight,data:data168}];
+return false;
+}
+var valid136 = _errs478 === errors;
+}
+else {
+var valid136 = true;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device/" + i58,schemaPath:"#/$defs/blkio_weight/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema78.type,parentSchema:schema78,data:data166}];
+return false;
+}
+}
+var valid134 = _errs472 === errors;
+if(!valid134){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device",schemaPath:"#/properties/blkio_config/properties/weight_device/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.weight_device.type,parentSchema:schema25.properties.blkio_config.properties.weight_device,data:data165}];
+return false;
+}
+}
+var valid129 = _errs470 === errors;
+}
+else {
+var valid129 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config",schemaPath:"#/properties/blkio_config/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.blkio_config.type,parentSchema:schema25.properties.blkio_config,data:data155}];
+return false;
+}
+}
+var valid0 = _errs453 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.pids_limit !== undefined){
+let data169 = data.pids_limit;
+const _errs480 = errors;
+if(!(((typeof data169 == "number") && (!(data169 % 1) && !isNaN(data169))) && (isFinite(data169)))){
+validate24.errors = [{instancePath:instancePath+"/pids_limit",schemaPath:"#/properties/pids_limit/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.pids_limit.type,parentSchema:schema25.properties.pids_limit,data:data169}];
+return false;
+}
+var valid0 = _errs480 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.platform !== undefined){
+let data170 = data.platform;
+const _errs482 = errors;
+if(typeof data170 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/platform",schemaPath:"#/properties/platform/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.platform.type,parentSchema:schema25.properties.platform,data:data170}];
+return false;
+}
+var valid0 = _errs482 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.secrets !== undefined){
+let data171 = data.secrets;
+const _errs484 = errors;
+const _errs485 = errors;
+if(errors === _errs485){
+if(Array.isArray(data171)){
+var valid138 = true;
+const len35 = data171.length;
+for(let i59=0; i59<len35; i59++){
+let data172 = data171[i59];
+const _errs487 = errors;
+const _errs488 = errors;
+let valid139 = false;
 let passing22 = null;
-const _errs441 = errors;
-if(typeof data148 !== "string"){
-const err197 = {instancePath:instancePath+"/secrets/" + i54,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data148};
+const _errs489 = errors;
+if(typeof data172 !== "string"){
+const err197 = {instancePath:instancePath+"/secrets/" + i59,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data172};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -6782,17 +7349,17 @@ vErrors.push(err197);
 }
 errors++;
 }
-var _valid22 = _errs441 === errors;
+var _valid22 = _errs489 === errors;
 if(_valid22){
-valid130 = true;
+valid139 = true;
 passing22 = 0;
 }
-const _errs443 = errors;
-if(errors === _errs443){
-if(data148 && typeof data148 == "object" && !Array.isArray(data148)){
+const _errs491 = errors;
+if(errors === _errs491){
+if(data172 && typeof data172 == "object" && !Array.isArray(data172)){
 let missing5;
-if((data148.source === undefined) && (missing5 = "source")){
-const err198 = {instancePath:instancePath+"/secrets/" + i54,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data148};
+if((data172.source === undefined) && (missing5 = "source")){
+const err198 = {instancePath:instancePath+"/secrets/" + i59,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data172};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -6802,10 +7369,10 @@ vErrors.push(err198);
 errors++;
 }
 else {
-const _errs445 = errors;
-for(const key32 in data148){
-if(!((((((key32 === "source") || (key32 === "target")) || (key32 === "uid")) || (key32 === "gid")) || (key32 === "mode")) || (pattern2.test(key32)))){
-const err199 = {instancePath:instancePath+"/secrets/" + i54,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key32},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data148};
+const _errs493 = errors;
+for(const key34 in data172){
+if(!((((((key34 === "source") || (key34 === "target")) || (key34 === "uid")) || (key34 === "gid")) || (key34 === "mode")) || (pattern2.test(key34)))){
+const err199 = {instancePath:instancePath+"/secrets/" + i59,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key34},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data172};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -6816,12 +7383,12 @@ errors++;
 break;
 }
 }
-if(_errs445 === errors){
-if(data148.source !== undefined){
-let data149 = data148.source;
-const _errs446 = errors;
-if(typeof data149 !== "string"){
-const err200 = {instancePath:instancePath+"/secrets/" + i54+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data149};
+if(_errs493 === errors){
+if(data172.source !== undefined){
+let data173 = data172.source;
+const _errs494 = errors;
+if(typeof data173 !== "string"){
+const err200 = {instancePath:instancePath+"/secrets/" + i59+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data173};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -6830,17 +7397,17 @@ vErrors.push(err200);
 }
 errors++;
 }
-var valid131 = _errs446 === errors;
+var valid140 = _errs494 === errors;
 }
 else {
-var valid131 = true;
+var valid140 = true;
 }
-if(valid131){
-if(data148.target !== undefined){
-let data150 = data148.target;
-const _errs448 = errors;
-if(typeof data150 !== "string"){
-const err201 = {instancePath:instancePath+"/secrets/" + i54+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data150};
+if(valid140){
+if(data172.target !== undefined){
+let data174 = data172.target;
+const _errs496 = errors;
+if(typeof data174 !== "string"){
+const err201 = {instancePath:instancePath+"/secrets/" + i59+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data174};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -6849,17 +7416,17 @@ vErrors.push(err201);
 }
 errors++;
 }
-var valid131 = _errs448 === errors;
+var valid140 = _errs496 === errors;
 }
 else {
-var valid131 = true;
+var valid140 = true;
 }
-if(valid131){
-if(data148.uid !== undefined){
-let data151 = data148.uid;
-const _errs450 = errors;
-if(typeof data151 !== "string"){
-const err202 = {instancePath:instancePath+"/secrets/" + i54+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data151};
+if(valid140){
+if(data172.uid !== undefined){
+let data175 = data172.uid;
+const _errs498 = errors;
+if(typeof data175 !== "string"){
+const err202 = {instancePath:instancePath+"/secrets/" + i59+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data175};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -6868,17 +7435,17 @@ vErrors.push(err202);
 }
 errors++;
 }
-var valid131 = _errs450 === errors;
+var valid140 = _errs498 === errors;
 }
 else {
-var valid131 = true;
+var valid140 = true;
 }
-if(valid131){
-if(data148.gid !== undefined){
-let data152 = data148.gid;
-const _errs452 = errors;
-if(typeof data152 !== "string"){
-const err203 = {instancePath:instancePath+"/secrets/" + i54+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data152};
+if(valid140){
+if(data172.gid !== undefined){
+let data176 = data172.gid;
+const _errs500 = errors;
+if(typeof data176 !== "string"){
+const err203 = {instancePath:instancePath+"/secrets/" + i59+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data176};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -6887,17 +7454,17 @@ vErrors.push(err203);
 }
 errors++;
 }
-var valid131 = _errs452 === errors;
+var valid140 = _errs500 === errors;
 }
 else {
-var valid131 = true;
+var valid140 = true;
 }
-if(valid131){
-if(data148.mode !== undefined){
-let data153 = data148.mode;
-const _errs454 = errors;
-if((!(((typeof data153 == "number") && (!(data153 % 1) && !isNaN(data153))) && (isFinite(data153)))) && (typeof data153 !== "string")){
-const err204 = {instancePath:instancePath+"/secrets/" + i54+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data153};
+if(valid140){
+if(data172.mode !== undefined){
+let data177 = data172.mode;
+const _errs502 = errors;
+if((!(((typeof data177 == "number") && (!(data177 % 1) && !isNaN(data177))) && (isFinite(data177)))) && (typeof data177 !== "string")){
+const err204 = {instancePath:instancePath+"/secrets/" + i59+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data177};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -6906,10 +7473,10 @@ vErrors.push(err204);
 }
 errors++;
 }
-var valid131 = _errs454 === errors;
+var valid140 = _errs502 === errors;
 }
 else {
-var valid131 = true;
+var valid140 = true;
 }
 }
 }
@@ -6919,7 +7486,7 @@ var valid131 = true;
 }
 }
 else {
-const err205 = {instancePath:instancePath+"/secrets/" + i54,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data148};
+const err205 = {instancePath:instancePath+"/secrets/" + i59,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data172};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -6929,19 +7496,19 @@ vErrors.push(err205);
 errors++;
 }
 }
-var _valid22 = _errs443 === errors;
-if(_valid22 && valid130){
-valid130 = false;
+var _valid22 = _errs491 === errors;
+if(_valid22 && valid139){
+valid139 = false;
 passing22 = [passing22, 1];
 }
 else {
 if(_valid22){
-valid130 = true;
+valid139 = true;
 passing22 = 1;
 }
 }
-if(!valid130){
-const err206 = {instancePath:instancePath+"/secrets/" + i54,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing22},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data148};
+if(!valid139){
+const err206 = {instancePath:instancePath+"/secrets/" + i59,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing22},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data172};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -6953,50 +7520,50 @@ validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs440;
+errors = _errs488;
 if(vErrors !== null){
-if(_errs440){
-vErrors.length = _errs440;
+if(_errs488){
+vErrors.length = _errs488;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid129 = _errs439 === errors;
-if(!valid129){
+var valid138 = _errs487 === errors;
+if(!valid138){
 break;
 }
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/secrets",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data147}];
+validate24.errors = [{instancePath:instancePath+"/secrets",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data171}];
 return false;
 }
 }
-var valid0 = _errs436 === errors;
+var valid0 = _errs484 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.configs !== undefined){
-let data154 = data.configs;
-const _errs456 = errors;
-const _errs457 = errors;
-if(errors === _errs457){
-if(Array.isArray(data154)){
-var valid133 = true;
-const len31 = data154.length;
-for(let i55=0; i55<len31; i55++){
-let data155 = data154[i55];
-const _errs459 = errors;
-const _errs460 = errors;
-let valid134 = false;
+let data178 = data.configs;
+const _errs504 = errors;
+const _errs505 = errors;
+if(errors === _errs505){
+if(Array.isArray(data178)){
+var valid142 = true;
+const len36 = data178.length;
+for(let i60=0; i60<len36; i60++){
+let data179 = data178[i60];
+const _errs507 = errors;
+const _errs508 = errors;
+let valid143 = false;
 let passing23 = null;
-const _errs461 = errors;
-if(typeof data155 !== "string"){
-const err207 = {instancePath:instancePath+"/configs/" + i55,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data155};
+const _errs509 = errors;
+if(typeof data179 !== "string"){
+const err207 = {instancePath:instancePath+"/configs/" + i60,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data179};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -7005,17 +7572,17 @@ vErrors.push(err207);
 }
 errors++;
 }
-var _valid23 = _errs461 === errors;
+var _valid23 = _errs509 === errors;
 if(_valid23){
-valid134 = true;
+valid143 = true;
 passing23 = 0;
 }
-const _errs463 = errors;
-if(errors === _errs463){
-if(data155 && typeof data155 == "object" && !Array.isArray(data155)){
+const _errs511 = errors;
+if(errors === _errs511){
+if(data179 && typeof data179 == "object" && !Array.isArray(data179)){
 let missing6;
-if((data155.source === undefined) && (missing6 = "source")){
-const err208 = {instancePath:instancePath+"/configs/" + i55,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing6},message:"must have required property '"+missing6+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data155};
+if((data179.source === undefined) && (missing6 = "source")){
+const err208 = {instancePath:instancePath+"/configs/" + i60,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing6},message:"must have required property '"+missing6+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data179};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -7025,10 +7592,10 @@ vErrors.push(err208);
 errors++;
 }
 else {
-const _errs465 = errors;
-for(const key33 in data155){
-if(!((((((key33 === "source") || (key33 === "target")) || (key33 === "uid")) || (key33 === "gid")) || (key33 === "mode")) || (pattern2.test(key33)))){
-const err209 = {instancePath:instancePath+"/configs/" + i55,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key33},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data155};
+const _errs513 = errors;
+for(const key35 in data179){
+if(!((((((key35 === "source") || (key35 === "target")) || (key35 === "uid")) || (key35 === "gid")) || (key35 === "mode")) || (pattern2.test(key35)))){
+const err209 = {instancePath:instancePath+"/configs/" + i60,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key35},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data179};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -7039,12 +7606,12 @@ errors++;
 break;
 }
 }
-if(_errs465 === errors){
-if(data155.source !== undefined){
-let data156 = data155.source;
-const _errs466 = errors;
-if(typeof data156 !== "string"){
-const err210 = {instancePath:instancePath+"/configs/" + i55+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data156};
+if(_errs513 === errors){
+if(data179.source !== undefined){
+let data180 = data179.source;
+const _errs514 = errors;
+if(typeof data180 !== "string"){
+const err210 = {instancePath:instancePath+"/configs/" + i60+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data180};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -7053,17 +7620,17 @@ vErrors.push(err210);
 }
 errors++;
 }
-var valid135 = _errs466 === errors;
+var valid144 = _errs514 === errors;
 }
 else {
-var valid135 = true;
+var valid144 = true;
 }
-if(valid135){
-if(data155.target !== undefined){
-let data157 = data155.target;
-const _errs468 = errors;
-if(typeof data157 !== "string"){
-const err211 = {instancePath:instancePath+"/configs/" + i55+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data157};
+if(valid144){
+if(data179.target !== undefined){
+let data181 = data179.target;
+const _errs516 = errors;
+if(typeof data181 !== "string"){
+const err211 = {instancePath:instancePath+"/configs/" + i60+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data181};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -7072,17 +7639,17 @@ vErrors.push(err211);
 }
 errors++;
 }
-var valid135 = _errs468 === errors;
+var valid144 = _errs516 === errors;
 }
 else {
-var valid135 = true;
+var valid144 = true;
 }
-if(valid135){
-if(data155.uid !== undefined){
-let data158 = data155.uid;
-const _errs470 = errors;
-if(typeof data158 !== "string"){
-const err212 = {instancePath:instancePath+"/configs/" + i55+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data158};
+if(valid144){
+if(data179.uid !== undefined){
+let data182 = data179.uid;
+const _errs518 = errors;
+if(typeof data182 !== "string"){
+const err212 = {instancePath:instancePath+"/configs/" + i60+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data182};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -7091,17 +7658,17 @@ vErrors.push(err212);
 }
 errors++;
 }
-var valid135 = _errs470 === errors;
+var valid144 = _errs518 === errors;
 }
 else {
-var valid135 = true;
+var valid144 = true;
 }
-if(valid135){
-if(data155.gid !== undefined){
-let data159 = data155.gid;
-const _errs472 = errors;
-if(typeof data159 !== "string"){
-const err213 = {instancePath:instancePath+"/configs/" + i55+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data159};
+if(valid144){
+if(data179.gid !== undefined){
+let data183 = data179.gid;
+const _errs520 = errors;
+if(typeof data183 !== "string"){
+const err213 = {instancePath:instancePath+"/configs/" + i60+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data183};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -7110,17 +7677,17 @@ vErrors.push(err213);
 }
 errors++;
 }
-var valid135 = _errs472 === errors;
+var valid144 = _errs520 === errors;
 }
 else {
-var valid135 = true;
+var valid144 = true;
 }
-if(valid135){
-if(data155.mode !== undefined){
-let data160 = data155.mode;
-const _errs474 = errors;
-if((!(((typeof data160 == "number") && (!(data160 % 1) && !isNaN(data160))) && (isFinite(data160)))) && (typeof data160 !== "string")){
-const err214 = {instancePath:instancePath+"/configs/" + i55+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data160};
+if(valid144){
+if(data179.mode !== undefined){
+let data184 = data179.mode;
+const _errs522 = errors;
+if((!(((typeof data184 == "number") && (!(data184 % 1) && !isNaN(data184))) && (isFinite(data184)))) && (typeof data184 !== "string")){
+const err214 = {instancePath:instancePath+"/configs/" + i60+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data184};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -7129,10 +7696,10 @@ vErrors.push(err214);
 }
 errors++;
 }
-var valid135 = _errs474 === errors;
+var valid144 = _errs522 === errors;
 }
 else {
-var valid135 = true;
+var valid144 = true;
 }
 }
 }
@@ -7142,7 +7709,7 @@ var valid135 = true;
 }
 }
 else {
-const err215 = {instancePath:instancePath+"/configs/" + i55,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data155};
+const err215 = {instancePath:instancePath+"/configs/" + i60,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data179};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -7152,19 +7719,19 @@ vErrors.push(err215);
 errors++;
 }
 }
-var _valid23 = _errs463 === errors;
-if(_valid23 && valid134){
-valid134 = false;
+var _valid23 = _errs511 === errors;
+if(_valid23 && valid143){
+valid143 = false;
 passing23 = [passing23, 1];
 }
 else {
 if(_valid23){
-valid134 = true;
+valid143 = true;
 passing23 = 1;
 }
 }
-if(!valid134){
-const err216 = {instancePath:instancePath+"/configs/" + i55,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing23},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data155};
+if(!valid143){
+const err216 = {instancePath:instancePath+"/configs/" + i60,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing23},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data179};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -7176,110 +7743,110 @@ validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs460;
+errors = _errs508;
 if(vErrors !== null){
-if(_errs460){
-vErrors.length = _errs460;
+if(_errs508){
+vErrors.length = _errs508;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid133 = _errs459 === errors;
-if(!valid133){
+var valid142 = _errs507 === errors;
+if(!valid142){
 break;
 }
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/configs",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data154}];
+validate24.errors = [{instancePath:instancePath+"/configs",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data178}];
 return false;
 }
 }
-var valid0 = _errs456 === errors;
+var valid0 = _errs504 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.logging !== undefined){
-let data161 = data.logging;
-const _errs476 = errors;
-if(errors === _errs476){
-if(data161 && typeof data161 == "object" && !Array.isArray(data161)){
-const _errs478 = errors;
-for(const key34 in data161){
-if(!(((key34 === "driver") || (key34 === "options")) || (pattern2.test(key34)))){
-validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key34},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.logging,data:data161}];
+let data185 = data.logging;
+const _errs524 = errors;
+if(errors === _errs524){
+if(data185 && typeof data185 == "object" && !Array.isArray(data185)){
+const _errs526 = errors;
+for(const key36 in data185){
+if(!(((key36 === "driver") || (key36 === "options")) || (pattern2.test(key36)))){
+validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key36},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.logging,data:data185}];
 return false;
 break;
 }
 }
-if(_errs478 === errors){
-if(data161.driver !== undefined){
-let data162 = data161.driver;
-const _errs479 = errors;
-if(typeof data162 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/logging/driver",schemaPath:"#/properties/logging/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.logging.properties.driver.type,parentSchema:schema25.properties.logging.properties.driver,data:data162}];
+if(_errs526 === errors){
+if(data185.driver !== undefined){
+let data186 = data185.driver;
+const _errs527 = errors;
+if(typeof data186 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/logging/driver",schemaPath:"#/properties/logging/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.logging.properties.driver.type,parentSchema:schema25.properties.logging.properties.driver,data:data186}];
 return false;
 }
-var valid136 = _errs479 === errors;
+var valid145 = _errs527 === errors;
 }
 else {
-var valid136 = true;
+var valid145 = true;
 }
-if(valid136){
-if(data161.options !== undefined){
-let data163 = data161.options;
-const _errs481 = errors;
-if(errors === _errs481){
-if(data163 && typeof data163 == "object" && !Array.isArray(data163)){
+if(valid145){
+if(data185.options !== undefined){
+let data187 = data185.options;
+const _errs529 = errors;
+if(errors === _errs529){
+if(data187 && typeof data187 == "object" && !Array.isArray(data187)){
 var props18 = {};
-for(const key35 in data163){
-if(pattern11.test(key35)){
-let data164 = data163[key35];
-if(((typeof data164 !== "string") && (!((typeof data164 == "number") && (isFinite(data164))))) && (data164 !== null)){
-validate24.errors = [{instancePath:instancePath+"/logging/options/" + key35.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/logging/properties/options/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema25.properties.logging.properties.options.patternProperties["^.+$"].type},message:"must be string,number,null",schema:schema25.properties.logging.properties.options.patternProperties["^.+$"].type,parentSchema:schema25.properties.logging.properties.options.patternProperties["^.+$"],data:data164}];
+for(const key37 in data187){
+if(pattern11.test(key37)){
+let data188 = data187[key37];
+if(((typeof data188 !== "string") && (!((typeof data188 == "number") && (isFinite(data188))))) && (data188 !== null)){
+validate24.errors = [{instancePath:instancePath+"/logging/options/" + key37.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/logging/properties/options/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema25.properties.logging.properties.options.patternProperties["^.+$"].type},message:"must be string,number,null",schema:schema25.properties.logging.properties.options.patternProperties["^.+$"].type,parentSchema:schema25.properties.logging.properties.options.patternProperties["^.+$"],data:data188}];
 return false;
 }
-props18[key35] = true;
+props18[key37] = true;
 }
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/logging/options",schemaPath:"#/properties/logging/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.properties.options.type,parentSchema:schema25.properties.logging.properties.options,data:data163}];
+validate24.errors = [{instancePath:instancePath+"/logging/options",schemaPath:"#/properties/logging/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.properties.options.type,parentSchema:schema25.properties.logging.properties.options,data:data187}];
 return false;
 }
 }
-var valid136 = _errs481 === errors;
+var valid145 = _errs529 === errors;
 }
 else {
-var valid136 = true;
+var valid145 = true;
 }
 }
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.type,parentSchema:schema25.properties.logging,data:data161}];
+validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.type,parentSchema:schema25.properties.logging,data:data185}];
 return false;
 }
 }
-var valid0 = _errs476 === errors;
+var valid0 = _errs524 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.extends !== undefined){
-let data165 = data.extends;
-const _errs485 = errors;
-const _errs486 = errors;
-let valid138 = false;
+let data189 = data.extends;
+const _errs533 = errors;
+const _errs534 = errors;
+let valid147 = false;
 let passing24 = null;
-const _errs487 = errors;
-if(typeof data165 !== "string"){
-const err217 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[0].type,parentSchema:schema25.properties.extends.oneOf[0],data:data165};
+const _errs535 = errors;
+if(typeof data189 !== "string"){
+const err217 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[0].type,parentSchema:schema25.properties.extends.oneOf[0],data:data189};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -7288,17 +7855,17 @@ vErrors.push(err217);
 }
 errors++;
 }
-var _valid24 = _errs487 === errors;
+var _valid24 = _errs535 === errors;
 if(_valid24){
-valid138 = true;
+valid147 = true;
 passing24 = 0;
 }
-const _errs489 = errors;
-if(errors === _errs489){
-if(data165 && typeof data165 == "object" && !Array.isArray(data165)){
+const _errs537 = errors;
+if(errors === _errs537){
+if(data189 && typeof data189 == "object" && !Array.isArray(data189)){
 let missing7;
-if((data165.service === undefined) && (missing7 = "service")){
-const err218 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/required",keyword:"required",params:{missingProperty: missing7},message:"must have required property '"+missing7+"'",schema:schema25.properties.extends.oneOf[1].required,parentSchema:schema25.properties.extends.oneOf[1],data:data165};
+if((data189.service === undefined) && (missing7 = "service")){
+const err218 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/required",keyword:"required",params:{missingProperty: missing7},message:"must have required property '"+missing7+"'",schema:schema25.properties.extends.oneOf[1].required,parentSchema:schema25.properties.extends.oneOf[1],data:data189};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -7308,10 +7875,10 @@ vErrors.push(err218);
 errors++;
 }
 else {
-const _errs491 = errors;
-for(const key36 in data165){
-if(!((key36 === "service") || (key36 === "file"))){
-const err219 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key36},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.extends.oneOf[1],data:data165};
+const _errs539 = errors;
+for(const key38 in data189){
+if(!((key38 === "service") || (key38 === "file"))){
+const err219 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key38},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.extends.oneOf[1],data:data189};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -7322,12 +7889,12 @@ errors++;
 break;
 }
 }
-if(_errs491 === errors){
-if(data165.service !== undefined){
-let data166 = data165.service;
-const _errs492 = errors;
-if(typeof data166 !== "string"){
-const err220 = {instancePath:instancePath+"/extends/service",schemaPath:"#/properties/extends/oneOf/1/properties/service/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.service.type,parentSchema:schema25.properties.extends.oneOf[1].properties.service,data:data166};
+if(_errs539 === errors){
+if(data189.service !== undefined){
+let data190 = data189.service;
+const _errs540 = errors;
+if(typeof data190 !== "string"){
+const err220 = {instancePath:instancePath+"/extends/service",schemaPath:"#/properties/extends/oneOf/1/properties/service/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.service.type,parentSchema:schema25.properties.extends.oneOf[1].properties.service,data:data190};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -7336,17 +7903,17 @@ vErrors.push(err220);
 }
 errors++;
 }
-var valid139 = _errs492 === errors;
+var valid148 = _errs540 === errors;
 }
 else {
-var valid139 = true;
+var valid148 = true;
 }
-if(valid139){
-if(data165.file !== undefined){
-let data167 = data165.file;
-const _errs494 = errors;
-if(typeof data167 !== "string"){
-const err221 = {instancePath:instancePath+"/extends/file",schemaPath:"#/properties/extends/oneOf/1/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.file.type,parentSchema:schema25.properties.extends.oneOf[1].properties.file,data:data167};
+if(valid148){
+if(data189.file !== undefined){
+let data191 = data189.file;
+const _errs542 = errors;
+if(typeof data191 !== "string"){
+const err221 = {instancePath:instancePath+"/extends/file",schemaPath:"#/properties/extends/oneOf/1/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.file.type,parentSchema:schema25.properties.extends.oneOf[1].properties.file,data:data191};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -7355,17 +7922,17 @@ vErrors.push(err221);
 }
 errors++;
 }
-var valid139 = _errs494 === errors;
+var valid148 = _errs542 === errors;
 }
 else {
-var valid139 = true;
+var valid148 = true;
 }
 }
 }
 }
 }
 else {
-const err222 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.extends.oneOf[1].type,parentSchema:schema25.properties.extends.oneOf[1],data:data165};
+const err222 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.extends.oneOf[1].type,parentSchema:schema25.properties.extends.oneOf[1],data:data189};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -7375,19 +7942,19 @@ vErrors.push(err222);
 errors++;
 }
 }
-var _valid24 = _errs489 === errors;
-if(_valid24 && valid138){
-valid138 = false;
+var _valid24 = _errs537 === errors;
+if(_valid24 && valid147){
+valid147 = false;
 passing24 = [passing24, 1];
 }
 else {
 if(_valid24){
-valid138 = true;
+valid147 = true;
 passing24 = 1;
 }
 }
-if(!valid138){
-const err223 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf",keyword:"oneOf",params:{passingSchemas: passing24},message:"must match exactly one schema in oneOf",schema:schema25.properties.extends.oneOf,parentSchema:schema25.properties.extends,data:data165};
+if(!valid147){
+const err223 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf",keyword:"oneOf",params:{passingSchemas: passing24},message:"must match exactly one schema in oneOf",schema:schema25.properties.extends.oneOf,parentSchema:schema25.properties.extends,data:data189};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -7399,98 +7966,98 @@ validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs486;
+errors = _errs534;
 if(vErrors !== null){
-if(_errs486){
-vErrors.length = _errs486;
+if(_errs534){
+vErrors.length = _errs534;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid0 = _errs485 === errors;
+var valid0 = _errs533 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.develop !== undefined){
-const _errs496 = errors;
-if(!(validate38(data.develop, {instancePath:instancePath+"/develop",parentData:data,parentDataProperty:"develop",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate38.errors : vErrors.concat(validate38.errors);
+const _errs544 = errors;
+if(!(validate44(data.develop, {instancePath:instancePath+"/develop",parentData:data,parentDataProperty:"develop",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate44.errors : vErrors.concat(validate44.errors);
 errors = vErrors.length;
 }
-var valid0 = _errs496 === errors;
+var valid0 = _errs544 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data["x-tscompose"] !== undefined){
-let data169 = data["x-tscompose"];
-const _errs497 = errors;
-const _errs498 = errors;
-if(errors === _errs498){
-if(data169 && typeof data169 == "object" && !Array.isArray(data169)){
-const _errs500 = errors;
-for(const key37 in data169){
-if(!((((key37 === "restart_on_unhealthy") || (key37 === "readiness")) || (key37 === "schedule")) || (pattern2.test(key37)))){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose",schemaPath:"#/$defs/x_tscompose_service/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key37},message:"must NOT have additional properties",schema:false,parentSchema:schema75,data:data169}];
+let data193 = data["x-tscompose"];
+const _errs545 = errors;
+const _errs546 = errors;
+if(errors === _errs546){
+if(data193 && typeof data193 == "object" && !Array.isArray(data193)){
+const _errs548 = errors;
+for(const key39 in data193){
+if(!((((key39 === "restart_on_unhealthy") || (key39 === "readiness")) || (key39 === "schedule")) || (pattern2.test(key39)))){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose",schemaPath:"#/$defs/x_tscompose_service/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key39},message:"must NOT have additional properties",schema:false,parentSchema:schema82,data:data193}];
 return false;
 break;
 }
 }
-if(_errs500 === errors){
-if(data169.restart_on_unhealthy !== undefined){
-let data170 = data169.restart_on_unhealthy;
-const _errs501 = errors;
-if((typeof data170 !== "boolean") && (typeof data170 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/restart_on_unhealthy",schemaPath:"#/$defs/x_tscompose_service/properties/restart_on_unhealthy/type",keyword:"type",params:{type: schema75.properties.restart_on_unhealthy.type},message:"must be boolean,string",schema:schema75.properties.restart_on_unhealthy.type,parentSchema:schema75.properties.restart_on_unhealthy,data:data170}];
+if(_errs548 === errors){
+if(data193.restart_on_unhealthy !== undefined){
+let data194 = data193.restart_on_unhealthy;
+const _errs549 = errors;
+if((typeof data194 !== "boolean") && (typeof data194 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/restart_on_unhealthy",schemaPath:"#/$defs/x_tscompose_service/properties/restart_on_unhealthy/type",keyword:"type",params:{type: schema82.properties.restart_on_unhealthy.type},message:"must be boolean,string",schema:schema82.properties.restart_on_unhealthy.type,parentSchema:schema82.properties.restart_on_unhealthy,data:data194}];
 return false;
 }
-var valid141 = _errs501 === errors;
+var valid150 = _errs549 === errors;
 }
 else {
-var valid141 = true;
+var valid150 = true;
 }
-if(valid141){
-if(data169.readiness !== undefined){
-let data171 = data169.readiness;
-const _errs503 = errors;
-if(errors === _errs503){
-if(data171 && typeof data171 == "object" && !Array.isArray(data171)){
-const _errs505 = errors;
-for(const key38 in data171){
-if(!(((((key38 === "tcp") || (key38 === "http")) || (key38 === "log")) || (key38 === "interval")) || (key38 === "timeout"))){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key38},message:"must NOT have additional properties",schema:false,parentSchema:schema75.properties.readiness,data:data171}];
+if(valid150){
+if(data193.readiness !== undefined){
+let data195 = data193.readiness;
+const _errs551 = errors;
+if(errors === _errs551){
+if(data195 && typeof data195 == "object" && !Array.isArray(data195)){
+const _errs553 = errors;
+for(const key40 in data195){
+if(!(((((key40 === "tcp") || (key40 === "http")) || (key40 === "log")) || (key40 === "interval")) || (key40 === "timeout"))){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key40},message:"must NOT have additional properties",schema:false,parentSchema:schema82.properties.readiness,data:data195}];
 return false;
 break;
 }
 }
-if(_errs505 === errors){
-if(data171.tcp !== undefined){
-let data172 = data171.tcp;
-const _errs506 = errors;
-if((!(((typeof data172 == "number") && (!(data172 % 1) && !isNaN(data172))) && (isFinite(data172)))) && (typeof data172 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/tcp",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/tcp/type",keyword:"type",params:{type: schema75.properties.readiness.properties.tcp.type},message:"must be integer,string",schema:schema75.properties.readiness.properties.tcp.type,parentSchema:schema75.properties.readiness.properties.tcp,data:data172}];
+if(_errs553 === errors){
+if(data195.tcp !== undefined){
+let data196 = data195.tcp;
+const _errs554 = errors;
+if((!(((typeof data196 == "number") && (!(data196 % 1) && !isNaN(data196))) && (isFinite(data196)))) && (typeof data196 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/tcp",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/tcp/type",keyword:"type",params:{type: schema82.properties.readiness.properties.tcp.type},message:"must be integer,string",schema:schema82.properties.readiness.properties.tcp.type,parentSchema:schema82.properties.readiness.properties.tcp,data:data196}];
 return false;
 }
-var valid142 = _errs506 === errors;
+var valid151 = _errs554 === errors;
 }
 else {
-var valid142 = true;
+var valid151 = true;
 }
-if(valid142){
-if(data171.http !== undefined){
-let data173 = data171.http;
-const _errs508 = errors;
-const _errs509 = errors;
-let valid143 = false;
+if(valid151){
+if(data195.http !== undefined){
+let data197 = data195.http;
+const _errs556 = errors;
+const _errs557 = errors;
+let valid152 = false;
 let passing25 = null;
-const _errs510 = errors;
-if((!(((typeof data173 == "number") && (!(data173 % 1) && !isNaN(data173))) && (isFinite(data173)))) && (typeof data173 !== "string")){
-const err224 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/0/type",keyword:"type",params:{type: schema75.properties.readiness.properties.http.oneOf[0].type},message:"must be integer,string",schema:schema75.properties.readiness.properties.http.oneOf[0].type,parentSchema:schema75.properties.readiness.properties.http.oneOf[0],data:data173};
+const _errs558 = errors;
+if((!(((typeof data197 == "number") && (!(data197 % 1) && !isNaN(data197))) && (isFinite(data197)))) && (typeof data197 !== "string")){
+const err224 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/0/type",keyword:"type",params:{type: schema82.properties.readiness.properties.http.oneOf[0].type},message:"must be integer,string",schema:schema82.properties.readiness.properties.http.oneOf[0].type,parentSchema:schema82.properties.readiness.properties.http.oneOf[0],data:data197};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -7499,17 +8066,17 @@ vErrors.push(err224);
 }
 errors++;
 }
-var _valid25 = _errs510 === errors;
+var _valid25 = _errs558 === errors;
 if(_valid25){
-valid143 = true;
+valid152 = true;
 passing25 = 0;
 }
-const _errs512 = errors;
-if(errors === _errs512){
-if(data173 && typeof data173 == "object" && !Array.isArray(data173)){
+const _errs560 = errors;
+if(errors === _errs560){
+if(data197 && typeof data197 == "object" && !Array.isArray(data197)){
 let missing8;
-if((data173.port === undefined) && (missing8 = "port")){
-const err225 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/required",keyword:"required",params:{missingProperty: missing8},message:"must have required property '"+missing8+"'",schema:schema75.properties.readiness.properties.http.oneOf[1].required,parentSchema:schema75.properties.readiness.properties.http.oneOf[1],data:data173};
+if((data197.port === undefined) && (missing8 = "port")){
+const err225 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/required",keyword:"required",params:{missingProperty: missing8},message:"must have required property '"+missing8+"'",schema:schema82.properties.readiness.properties.http.oneOf[1].required,parentSchema:schema82.properties.readiness.properties.http.oneOf[1],data:data197};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -7519,10 +8086,10 @@ vErrors.push(err225);
 errors++;
 }
 else {
-const _errs514 = errors;
-for(const key39 in data173){
-if(!((key39 === "port") || (key39 === "path"))){
-const err226 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key39},message:"must NOT have additional properties",schema:false,parentSchema:schema75.properties.readiness.properties.http.oneOf[1],data:data173};
+const _errs562 = errors;
+for(const key41 in data197){
+if(!((key41 === "port") || (key41 === "path"))){
+const err226 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key41},message:"must NOT have additional properties",schema:false,parentSchema:schema82.properties.readiness.properties.http.oneOf[1],data:data197};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -7533,12 +8100,12 @@ errors++;
 break;
 }
 }
-if(_errs514 === errors){
-if(data173.port !== undefined){
-let data174 = data173.port;
-const _errs515 = errors;
-if((!(((typeof data174 == "number") && (!(data174 % 1) && !isNaN(data174))) && (isFinite(data174)))) && (typeof data174 !== "string")){
-const err227 = {instancePath:instancePath+"/x-tscompose/readiness/http/port",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/properties/port/type",keyword:"type",params:{type: schema75.properties.readiness.properties.http.oneOf[1].properties.port.type},message:"must be integer,string",schema:schema75.properties.readiness.properties.http.oneOf[1].properties.port.type,parentSchema:schema75.properties.readiness.properties.http.oneOf[1].properties.port,data:data174};
+if(_errs562 === errors){
+if(data197.port !== undefined){
+let data198 = data197.port;
+const _errs563 = errors;
+if((!(((typeof data198 == "number") && (!(data198 % 1) && !isNaN(data198))) && (isFinite(data198)))) && (typeof data198 !== "string")){
+const err227 = {instancePath:instancePath+"/x-tscompose/readiness/http/port",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/properties/port/type",keyword:"type",params:{type: schema82.properties.readiness.properties.http.oneOf[1].properties.port.type},message:"must be integer,string",schema:schema82.properties.readiness.properties.http.oneOf[1].properties.port.type,parentSchema:schema82.properties.readiness.properties.http.oneOf[1].properties.port,data:data198};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -7547,17 +8114,17 @@ vErrors.push(err227);
 }
 errors++;
 }
-var valid144 = _errs515 === errors;
+var valid153 = _errs563 === errors;
 }
 else {
-var valid144 = true;
+var valid153 = true;
 }
-if(valid144){
-if(data173.path !== undefined){
-let data175 = data173.path;
-const _errs517 = errors;
-if(typeof data175 !== "string"){
-const err228 = {instancePath:instancePath+"/x-tscompose/readiness/http/path",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.readiness.properties.http.oneOf[1].properties.path.type,parentSchema:schema75.properties.readiness.properties.http.oneOf[1].properties.path,data:data175};
+if(valid153){
+if(data197.path !== undefined){
+let data199 = data197.path;
+const _errs565 = errors;
+if(typeof data199 !== "string"){
+const err228 = {instancePath:instancePath+"/x-tscompose/readiness/http/path",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema82.properties.readiness.properties.http.oneOf[1].properties.path.type,parentSchema:schema82.properties.readiness.properties.http.oneOf[1].properties.path,data:data199};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -7566,17 +8133,17 @@ vErrors.push(err228);
 }
 errors++;
 }
-var valid144 = _errs517 === errors;
+var valid153 = _errs565 === errors;
 }
 else {
-var valid144 = true;
+var valid153 = true;
 }
 }
 }
 }
 }
 else {
-const err229 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.properties.readiness.properties.http.oneOf[1].type,parentSchema:schema75.properties.readiness.properties.http.oneOf[1],data:data173};
+const err229 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema82.properties.readiness.properties.http.oneOf[1].type,parentSchema:schema82.properties.readiness.properties.http.oneOf[1],data:data197};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -7586,19 +8153,19 @@ vErrors.push(err229);
 errors++;
 }
 }
-var _valid25 = _errs512 === errors;
-if(_valid25 && valid143){
-valid143 = false;
+var _valid25 = _errs560 === errors;
+if(_valid25 && valid152){
+valid152 = false;
 passing25 = [passing25, 1];
 }
 else {
 if(_valid25){
-valid143 = true;
+valid152 = true;
 passing25 = 1;
 }
 }
-if(!valid143){
-const err230 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf",keyword:"oneOf",params:{passingSchemas: passing25},message:"must match exactly one schema in oneOf",schema:schema75.properties.readiness.properties.http.oneOf,parentSchema:schema75.properties.readiness.properties.http,data:data173};
+if(!valid152){
+const err230 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf",keyword:"oneOf",params:{passingSchemas: passing25},message:"must match exactly one schema in oneOf",schema:schema82.properties.readiness.properties.http.oneOf,parentSchema:schema82.properties.readiness.properties.http,data:data197};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -7610,59 +8177,59 @@ validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs509;
+errors = _errs557;
 if(vErrors !== null){
-if(_errs509){
-vErrors.length = _errs509;
+if(_errs557){
+vErrors.length = _errs557;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid142 = _errs508 === errors;
+var valid151 = _errs556 === errors;
 }
 else {
-var valid142 = true;
+var valid151 = true;
 }
-if(valid142){
-if(data171.log !== undefined){
-let data176 = data171.log;
-const _errs519 = errors;
-if(typeof data176 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/log",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/log/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.readiness.properties.log.type,parentSchema:schema75.properties.readiness.properties.log,data:data176}];
+if(valid151){
+if(data195.log !== undefined){
+let data200 = data195.log;
+const _errs567 = errors;
+if(typeof data200 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/log",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/log/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema82.properties.readiness.properties.log.type,parentSchema:schema82.properties.readiness.properties.log,data:data200}];
 return false;
 }
-var valid142 = _errs519 === errors;
+var valid151 = _errs567 === errors;
 }
 else {
-var valid142 = true;
+var valid151 = true;
 }
-if(valid142){
-if(data171.interval !== undefined){
-let data177 = data171.interval;
-const _errs521 = errors;
-if((typeof data177 !== "string") && (!((typeof data177 == "number") && (isFinite(data177))))){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/interval",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/interval/type",keyword:"type",params:{type: schema75.properties.readiness.properties.interval.type},message:"must be string,number",schema:schema75.properties.readiness.properties.interval.type,parentSchema:schema75.properties.readiness.properties.interval,data:data177}];
+if(valid151){
+if(data195.interval !== undefined){
+let data201 = data195.interval;
+const _errs569 = errors;
+if((typeof data201 !== "string") && (!((typeof data201 == "number") && (isFinite(data201))))){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/interval",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/interval/type",keyword:"type",params:{type: schema82.properties.readiness.properties.interval.type},message:"must be string,number",schema:schema82.properties.readiness.properties.interval.type,parentSchema:schema82.properties.readiness.properties.interval,data:data201}];
 return false;
 }
-var valid142 = _errs521 === errors;
+var valid151 = _errs569 === errors;
 }
 else {
-var valid142 = true;
+var valid151 = true;
 }
-if(valid142){
-if(data171.timeout !== undefined){
-let data178 = data171.timeout;
-const _errs523 = errors;
-if((typeof data178 !== "string") && (!((typeof data178 == "number") && (isFinite(data178))))){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/timeout",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/timeout/type",keyword:"type",params:{type: schema75.properties.readiness.properties.timeout.type},message:"must be string,number",schema:schema75.properties.readiness.properties.timeout.type,parentSchema:schema75.properties.readiness.properties.timeout,data:data178}];
+if(valid151){
+if(data195.timeout !== undefined){
+let data202 = data195.timeout;
+const _errs571 = errors;
+if((typeof data202 !== "string") && (!((typeof data202 == "number") && (isFinite(data202))))){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/timeout",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/timeout/type",keyword:"type",params:{type: schema82.properties.readiness.properties.timeout.type},message:"must be string,number",schema:schema82.properties.readiness.properties.timeout.type,parentSchema:schema82.properties.readiness.properties.timeout,data:data202}];
 return false;
 }
-var valid142 = _errs523 === errors;
+var valid151 = _errs571 === errors;
 }
 else {
-var valid142 = true;
+var valid151 = true;
 }
 }
 }
@@ -7671,25 +8238,25 @@ var valid142 = true;
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.properties.readiness.type,parentSchema:schema75.properties.readiness,data:data171}];
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema82.properties.readiness.type,parentSchema:schema82.properties.readiness,data:data195}];
 return false;
 }
 }
-var valid141 = _errs503 === errors;
+var valid150 = _errs551 === errors;
 }
 else {
-var valid141 = true;
+var valid150 = true;
 }
-if(valid141){
-if(data169.schedule !== undefined){
-let data179 = data169.schedule;
-const _errs525 = errors;
-const _errs526 = errors;
-let valid145 = false;
+if(valid150){
+if(data193.schedule !== undefined){
+let data203 = data193.schedule;
+const _errs573 = errors;
+const _errs574 = errors;
+let valid154 = false;
 let passing26 = null;
-const _errs527 = errors;
-if(typeof data179 !== "string"){
-const err231 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.schedule.oneOf[0].type,parentSchema:schema75.properties.schedule.oneOf[0],data:data179};
+const _errs575 = errors;
+if(typeof data203 !== "string"){
+const err231 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema82.properties.schedule.oneOf[0].type,parentSchema:schema82.properties.schedule.oneOf[0],data:data203};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -7698,17 +8265,17 @@ vErrors.push(err231);
 }
 errors++;
 }
-var _valid26 = _errs527 === errors;
+var _valid26 = _errs575 === errors;
 if(_valid26){
-valid145 = true;
+valid154 = true;
 passing26 = 0;
 }
-const _errs529 = errors;
-if(errors === _errs529){
-if(data179 && typeof data179 == "object" && !Array.isArray(data179)){
+const _errs577 = errors;
+if(errors === _errs577){
+if(data203 && typeof data203 == "object" && !Array.isArray(data203)){
 let missing9;
-if((data179.cron === undefined) && (missing9 = "cron")){
-const err232 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/required",keyword:"required",params:{missingProperty: missing9},message:"must have required property '"+missing9+"'",schema:schema75.properties.schedule.oneOf[1].required,parentSchema:schema75.properties.schedule.oneOf[1],data:data179};
+if((data203.cron === undefined) && (missing9 = "cron")){
+const err232 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/required",keyword:"required",params:{missingProperty: missing9},message:"must have required property '"+missing9+"'",schema:schema82.properties.schedule.oneOf[1].required,parentSchema:schema82.properties.schedule.oneOf[1],data:data203};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -7718,10 +8285,10 @@ vErrors.push(err232);
 errors++;
 }
 else {
-const _errs531 = errors;
-for(const key40 in data179){
-if(!((((key40 === "cron") || (key40 === "timezone")) || (key40 === "overlap")) || (key40 === "history"))){
-const err233 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key40},message:"must NOT have additional properties",schema:false,parentSchema:schema75.properties.schedule.oneOf[1],data:data179};
+const _errs579 = errors;
+for(const key42 in data203){
+if(!((((key42 === "cron") || (key42 === "timezone")) || (key42 === "overlap")) || (key42 === "history"))){
+const err233 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key42},message:"must NOT have additional properties",schema:false,parentSchema:schema82.properties.schedule.oneOf[1],data:data203};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -7732,12 +8299,12 @@ errors++;
 break;
 }
 }
-if(_errs531 === errors){
-if(data179.cron !== undefined){
-let data180 = data179.cron;
-const _errs532 = errors;
-if(typeof data180 !== "string"){
-const err234 = {instancePath:instancePath+"/x-tscompose/schedule/cron",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/cron/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.schedule.oneOf[1].properties.cron.type,parentSchema:schema75.properties.schedule.oneOf[1].properties.cron,data:data180};
+if(_errs579 === errors){
+if(data203.cron !== undefined){
+let data204 = data203.cron;
+const _errs580 = errors;
+if(typeof data204 !== "string"){
+const err234 = {instancePath:instancePath+"/x-tscompose/schedule/cron",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/cron/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema82.properties.schedule.oneOf[1].properties.cron.type,parentSchema:schema82.properties.schedule.oneOf[1].properties.cron,data:data204};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -7746,17 +8313,17 @@ vErrors.push(err234);
 }
 errors++;
 }
-var valid146 = _errs532 === errors;
+var valid155 = _errs580 === errors;
 }
 else {
-var valid146 = true;
+var valid155 = true;
 }
-if(valid146){
-if(data179.timezone !== undefined){
-let data181 = data179.timezone;
-const _errs534 = errors;
-if(typeof data181 !== "string"){
-const err235 = {instancePath:instancePath+"/x-tscompose/schedule/timezone",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.schedule.oneOf[1].properties.timezone.type,parentSchema:schema75.properties.schedule.oneOf[1].properties.timezone,data:data181};
+if(valid155){
+if(data203.timezone !== undefined){
+let data205 = data203.timezone;
+const _errs582 = errors;
+if(typeof data205 !== "string"){
+const err235 = {instancePath:instancePath+"/x-tscompose/schedule/timezone",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema82.properties.schedule.oneOf[1].properties.timezone.type,parentSchema:schema82.properties.schedule.oneOf[1].properties.timezone,data:data205};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -7765,17 +8332,17 @@ vErrors.push(err235);
 }
 errors++;
 }
-var valid146 = _errs534 === errors;
+var valid155 = _errs582 === errors;
 }
 else {
-var valid146 = true;
+var valid155 = true;
 }
-if(valid146){
-if(data179.overlap !== undefined){
-let data182 = data179.overlap;
-const _errs536 = errors;
-if(typeof data182 !== "string"){
-const err236 = {instancePath:instancePath+"/x-tscompose/schedule/overlap",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/overlap/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.schedule.oneOf[1].properties.overlap.type,parentSchema:schema75.properties.schedule.oneOf[1].properties.overlap,data:data182};
+if(valid155){
+if(data203.overlap !== undefined){
+let data206 = data203.overlap;
+const _errs584 = errors;
+if(typeof data206 !== "string"){
+const err236 = {instancePath:instancePath+"/x-tscompose/schedule/overlap",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/overlap/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema82.properties.schedule.oneOf[1].properties.overlap.type,parentSchema:schema82.properties.schedule.oneOf[1].properties.overlap,data:data206};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -7784,8 +8351,8 @@ vErrors.push(err236);
 }
 errors++;
 }
-if(!(((data182 === "skip") || (data182 === "queue")) || (data182 === "allow"))){
-const err237 = {instancePath:instancePath+"/x-tscompose/schedule/overlap",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/overlap/enum",keyword:"enum",params:{allowedValues: schema75.properties.schedule.oneOf[1].properties.overlap.enum},message:"must be equal to one of the allowed values",schema:schema75.properties.schedule.oneOf[1].properties.overlap.enum,parentSchema:schema75.properties.schedule.oneOf[1].properties.overlap,data:data182};
+if(!(((data206 === "skip") || (data206 === "queue")) || (data206 === "allow"))){
+const err237 = {instancePath:instancePath+"/x-tscompose/schedule/overlap",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/overlap/enum",keyword:"enum",params:{allowedValues: schema82.properties.schedule.oneOf[1].properties.overlap.enum},message:"must be equal to one of the allowed values",schema:schema82.properties.schedule.oneOf[1].properties.overlap.enum,parentSchema:schema82.properties.schedule.oneOf[1].properties.overlap,data:data206};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -7794,17 +8361,17 @@ vErrors.push(err237);
 }
 errors++;
 }
-var valid146 = _errs536 === errors;
+var valid155 = _errs584 === errors;
 }
 else {
-var valid146 = true;
+var valid155 = true;
 }
-if(valid146){
-if(data179.history !== undefined){
-let data183 = data179.history;
-const _errs538 = errors;
-if((!(((typeof data183 == "number") && (!(data183 % 1) && !isNaN(data183))) && (isFinite(data183)))) && (typeof data183 !== "string")){
-const err238 = {instancePath:instancePath+"/x-tscompose/schedule/history",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/history/type",keyword:"type",params:{type: schema75.properties.schedule.oneOf[1].properties.history.type},message:"must be integer,string",schema:schema75.properties.schedule.oneOf[1].properties.history.type,parentSchema:schema75.properties.schedule.oneOf[1].properties.history,data:data183};
+if(valid155){
+if(data203.history !== undefined){
+let data207 = data203.history;
+const _errs586 = errors;
+if((!(((typeof data207 == "number") && (!(data207 % 1) && !isNaN(data207))) && (isFinite(data207)))) && (typeof data207 !== "string")){
+const err238 = {instancePath:instancePath+"/x-tscompose/schedule/history",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/history/type",keyword:"type",params:{type: schema82.properties.schedule.oneOf[1].properties.history.type},message:"must be integer,string",schema:schema82.properties.schedule.oneOf[1].properties.history.type,parentSchema:schema82.properties.schedule.oneOf[1].properties.history,data:data207};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -7813,10 +8380,10 @@ vErrors.push(err238);
 }
 errors++;
 }
-var valid146 = _errs538 === errors;
+var valid155 = _errs586 === errors;
 }
 else {
-var valid146 = true;
+var valid155 = true;
 }
 }
 }
@@ -7825,7 +8392,7 @@ var valid146 = true;
 }
 }
 else {
-const err239 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.properties.schedule.oneOf[1].type,parentSchema:schema75.properties.schedule.oneOf[1],data:data179};
+const err239 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema82.properties.schedule.oneOf[1].type,parentSchema:schema82.properties.schedule.oneOf[1],data:data203};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -7835,19 +8402,19 @@ vErrors.push(err239);
 errors++;
 }
 }
-var _valid26 = _errs529 === errors;
-if(_valid26 && valid145){
-valid145 = false;
+var _valid26 = _errs577 === errors;
+if(_valid26 && valid154){
+valid154 = false;
 passing26 = [passing26, 1];
 }
 else {
 if(_valid26){
-valid145 = true;
+valid154 = true;
 passing26 = 1;
 }
 }
-if(!valid145){
-const err240 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf",keyword:"oneOf",params:{passingSchemas: passing26},message:"must match exactly one schema in oneOf",schema:schema75.properties.schedule.oneOf,parentSchema:schema75.properties.schedule,data:data179};
+if(!valid154){
+const err240 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf",keyword:"oneOf",params:{passingSchemas: passing26},message:"must match exactly one schema in oneOf",schema:schema82.properties.schedule.oneOf,parentSchema:schema82.properties.schedule,data:data203};
 if(vErrors === null){
 vErrors = [err240];
 }
@@ -7859,34 +8426,45 @@ validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs526;
+errors = _errs574;
 if(vErrors !== null){
-if(_errs526){
-vErrors.length = _errs526;
+if(_errs574){
+vErrors.length = _errs574;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid141 = _errs525 === errors;
+var valid150 = _errs573 === errors;
 }
 else {
-var valid141 = true;
+var valid150 = true;
 }
 }
 }
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/x-tscompose",schemaPath:"#/$defs/x_tscompose_service/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.type,parentSchema:schema75,data:data169}];
+validate24.errors = [{instancePath:instancePath+"/x-tscompose",schemaPath:"#/$defs/x_tscompose_service/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema82.type,parentSchema:schema82,data:data193}];
 return false;
 }
 }
-var valid0 = _errs497 === errors;
+var valid0 = _errs545 === errors;
 }
 else {
 var valid0 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
 }
 }
 }
@@ -7957,14 +8535,14 @@ return errors === 0;
 }
 validate24.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema76 = {"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"ipam":{"type":"object","properties":{"driver":{"type":"string"},"config":{"type":"array","items":{"type":"object","properties":{"subnet":{"type":"string"},"ip_range":{"type":"string"},"gateway":{"type":"string"},"aux_addresses":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"options":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"$ref":"#/$defs/external"},"internal":{"type":"boolean"},"attachable":{"type":"boolean"},"enable_ipv6":{"type":"boolean"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
-const schema77 = {"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}};
-const schema78 = {"description":"true, or the legacy {name} form (use the resource's own name instead).","oneOf":[{"type":"boolean"},{"type":"object","properties":{"name":{"type":"string","deprecated":true}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]};
+const schema83 = {"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"ipam":{"type":"object","properties":{"driver":{"type":"string"},"config":{"type":"array","items":{"type":"object","properties":{"subnet":{"type":"string"},"ip_range":{"type":"string"},"gateway":{"type":"string"},"aux_addresses":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"options":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"$ref":"#/$defs/external"},"internal":{"type":"boolean"},"attachable":{"type":"boolean"},"enable_ipv6":{"type":"boolean"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema84 = {"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}};
+const schema85 = {"description":"true, or the legacy {name} form (use the resource's own name instead).","oneOf":[{"type":"boolean"},{"type":"object","properties":{"name":{"type":"string","deprecated":true}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]};
 
-function validate42(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate48(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate42.evaluated;
+const evaluated0 = validate48.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -7972,15 +8550,15 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if((!(data && typeof data == "object" && !Array.isArray(data))) && (data !== null)){
-validate42.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema76.type},message:"must be object,null",schema:schema76.type,parentSchema:schema76,data}];
+validate48.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema83.type},message:"must be object,null",schema:schema83.type,parentSchema:schema83,data}];
 return false;
 }
 if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
-if(!((func1.call(schema76.properties, key0)) || (pattern2.test(key0)))){
-validate42.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema76,data}];
+if(!((func1.call(schema83.properties, key0)) || (pattern2.test(key0)))){
+validate48.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema83,data}];
 return false;
 break;
 }
@@ -7990,7 +8568,7 @@ if(data.name !== undefined){
 let data0 = data.name;
 const _errs2 = errors;
 if(typeof data0 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.name.type,parentSchema:schema76.properties.name,data:data0}];
+validate48.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema83.properties.name.type,parentSchema:schema83.properties.name,data:data0}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -8003,7 +8581,7 @@ if(data.driver !== undefined){
 let data1 = data.driver;
 const _errs4 = errors;
 if(typeof data1 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/driver",schemaPath:"#/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.driver.type,parentSchema:schema76.properties.driver,data:data1}];
+validate48.errors = [{instancePath:instancePath+"/driver",schemaPath:"#/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema83.properties.driver.type,parentSchema:schema83.properties.driver,data:data1}];
 return false;
 }
 var valid0 = _errs4 === errors;
@@ -8023,7 +8601,7 @@ for(const key1 in data2){
 if(pattern11.test(key1)){
 let data3 = data2[key1];
 if((typeof data3 !== "string") && (!((typeof data3 == "number") && (isFinite(data3))))){
-validate42.errors = [{instancePath:instancePath+"/driver_opts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/driver_opts/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema77.patternProperties["^.+$"].type},message:"must be string,number",schema:schema77.patternProperties["^.+$"].type,parentSchema:schema77.patternProperties["^.+$"],data:data3}];
+validate48.errors = [{instancePath:instancePath+"/driver_opts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/driver_opts/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema84.patternProperties["^.+$"].type},message:"must be string,number",schema:schema84.patternProperties["^.+$"].type,parentSchema:schema84.patternProperties["^.+$"],data:data3}];
 return false;
 }
 props0[key1] = true;
@@ -8031,7 +8609,7 @@ props0[key1] = true;
 }
 }
 else {
-validate42.errors = [{instancePath:instancePath+"/driver_opts",schemaPath:"#/$defs/driver_opts/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema77.type,parentSchema:schema77,data:data2}];
+validate48.errors = [{instancePath:instancePath+"/driver_opts",schemaPath:"#/$defs/driver_opts/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema84.type,parentSchema:schema84,data:data2}];
 return false;
 }
 }
@@ -8049,7 +8627,7 @@ if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 const _errs13 = errors;
 for(const key2 in data4){
 if(!((((key2 === "driver") || (key2 === "config")) || (key2 === "options")) || (pattern2.test(key2)))){
-validate42.errors = [{instancePath:instancePath+"/ipam",schemaPath:"#/properties/ipam/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema76.properties.ipam,data:data4}];
+validate48.errors = [{instancePath:instancePath+"/ipam",schemaPath:"#/properties/ipam/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema83.properties.ipam,data:data4}];
 return false;
 break;
 }
@@ -8059,7 +8637,7 @@ if(data4.driver !== undefined){
 let data5 = data4.driver;
 const _errs14 = errors;
 if(typeof data5 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/ipam/driver",schemaPath:"#/properties/ipam/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.ipam.properties.driver.type,parentSchema:schema76.properties.ipam.properties.driver,data:data5}];
+validate48.errors = [{instancePath:instancePath+"/ipam/driver",schemaPath:"#/properties/ipam/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema83.properties.ipam.properties.driver.type,parentSchema:schema83.properties.ipam.properties.driver,data:data5}];
 return false;
 }
 var valid3 = _errs14 === errors;
@@ -8083,7 +8661,7 @@ if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
 const _errs20 = errors;
 for(const key3 in data7){
 if(!(((((key3 === "subnet") || (key3 === "ip_range")) || (key3 === "gateway")) || (key3 === "aux_addresses")) || (pattern2.test(key3)))){
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0,schemaPath:"#/properties/ipam/properties/config/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema76.properties.ipam.properties.config.items,data:data7}];
+validate48.errors = [{instancePath:instancePath+"/ipam/config/" + i0,schemaPath:"#/properties/ipam/properties/config/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema83.properties.ipam.properties.config.items,data:data7}];
 return false;
 break;
 }
@@ -8093,7 +8671,7 @@ if(data7.subnet !== undefined){
 let data8 = data7.subnet;
 const _errs21 = errors;
 if(typeof data8 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/subnet",schemaPath:"#/properties/ipam/properties/config/items/properties/subnet/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.ipam.properties.config.items.properties.subnet.type,parentSchema:schema76.properties.ipam.properties.config.items.properties.subnet,data:data8}];
+validate48.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/subnet",schemaPath:"#/properties/ipam/properties/config/items/properties/subnet/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema83.properties.ipam.properties.config.items.properties.subnet.type,parentSchema:schema83.properties.ipam.properties.config.items.properties.subnet,data:data8}];
 return false;
 }
 var valid5 = _errs21 === errors;
@@ -8106,7 +8684,7 @@ if(data7.ip_range !== undefined){
 let data9 = data7.ip_range;
 const _errs23 = errors;
 if(typeof data9 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/ip_range",schemaPath:"#/properties/ipam/properties/config/items/properties/ip_range/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.ipam.properties.config.items.properties.ip_range.type,parentSchema:schema76.properties.ipam.properties.config.items.properties.ip_range,data:data9}];
+validate48.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/ip_range",schemaPath:"#/properties/ipam/properties/config/items/properties/ip_range/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema83.properties.ipam.properties.config.items.properties.ip_range.type,parentSchema:schema83.properties.ipam.properties.config.items.properties.ip_range,data:data9}];
 return false;
 }
 var valid5 = _errs23 === errors;
@@ -8119,7 +8697,7 @@ if(data7.gateway !== undefined){
 let data10 = data7.gateway;
 const _errs25 = errors;
 if(typeof data10 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/gateway",schemaPath:"#/properties/ipam/properties/config/items/properties/gateway/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.ipam.properties.config.items.properties.gateway.type,parentSchema:schema76.properties.ipam.properties.config.items.properties.gateway,data:data10}];
+validate48.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/gateway",schemaPath:"#/properties/ipam/properties/config/items/properties/gateway/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema83.properties.ipam.properties.config.items.properties.gateway.type,parentSchema:schema83.properties.ipam.properties.config.items.properties.gateway,data:data10}];
 return false;
 }
 var valid5 = _errs25 === errors;
@@ -8136,7 +8714,7 @@ if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
 const _errs29 = errors;
 for(const key4 in data11){
 if(!(pattern11.test(key4))){
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/aux_addresses",schemaPath:"#/properties/ipam/properties/config/items/properties/aux_addresses/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema76.properties.ipam.properties.config.items.properties.aux_addresses,data:data11}];
+validate48.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/aux_addresses",schemaPath:"#/properties/ipam/properties/config/items/properties/aux_addresses/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema83.properties.ipam.properties.config.items.properties.aux_addresses,data:data11}];
 return false;
 break;
 }
@@ -8148,7 +8726,7 @@ if(pattern11.test(key5)){
 let data12 = data11[key5];
 const _errs30 = errors;
 if(typeof data12 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/aux_addresses/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ipam/properties/config/items/properties/aux_addresses/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.ipam.properties.config.items.properties.aux_addresses.patternProperties["^.+$"].type,parentSchema:schema76.properties.ipam.properties.config.items.properties.aux_addresses.patternProperties["^.+$"],data:data12}];
+validate48.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/aux_addresses/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ipam/properties/config/items/properties/aux_addresses/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema83.properties.ipam.properties.config.items.properties.aux_addresses.patternProperties["^.+$"].type,parentSchema:schema83.properties.ipam.properties.config.items.properties.aux_addresses.patternProperties["^.+$"],data:data12}];
 return false;
 }
 var valid6 = _errs30 === errors;
@@ -8160,7 +8738,7 @@ break;
 }
 }
 else {
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/aux_addresses",schemaPath:"#/properties/ipam/properties/config/items/properties/aux_addresses/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema76.properties.ipam.properties.config.items.properties.aux_addresses.type,parentSchema:schema76.properties.ipam.properties.config.items.properties.aux_addresses,data:data11}];
+validate48.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/aux_addresses",schemaPath:"#/properties/ipam/properties/config/items/properties/aux_addresses/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema83.properties.ipam.properties.config.items.properties.aux_addresses.type,parentSchema:schema83.properties.ipam.properties.config.items.properties.aux_addresses,data:data11}];
 return false;
 }
 }
@@ -8175,7 +8753,7 @@ var valid5 = true;
 }
 }
 else {
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0,schemaPath:"#/properties/ipam/properties/config/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema76.properties.ipam.properties.config.items.type,parentSchema:schema76.properties.ipam.properties.config.items,data:data7}];
+validate48.errors = [{instancePath:instancePath+"/ipam/config/" + i0,schemaPath:"#/properties/ipam/properties/config/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema83.properties.ipam.properties.config.items.type,parentSchema:schema83.properties.ipam.properties.config.items,data:data7}];
 return false;
 }
 }
@@ -8186,7 +8764,7 @@ break;
 }
 }
 else {
-validate42.errors = [{instancePath:instancePath+"/ipam/config",schemaPath:"#/properties/ipam/properties/config/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema76.properties.ipam.properties.config.type,parentSchema:schema76.properties.ipam.properties.config,data:data6}];
+validate48.errors = [{instancePath:instancePath+"/ipam/config",schemaPath:"#/properties/ipam/properties/config/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema83.properties.ipam.properties.config.type,parentSchema:schema83.properties.ipam.properties.config,data:data6}];
 return false;
 }
 }
@@ -8204,7 +8782,7 @@ if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
 const _errs34 = errors;
 for(const key6 in data13){
 if(!(pattern11.test(key6))){
-validate42.errors = [{instancePath:instancePath+"/ipam/options",schemaPath:"#/properties/ipam/properties/options/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema76.properties.ipam.properties.options,data:data13}];
+validate48.errors = [{instancePath:instancePath+"/ipam/options",schemaPath:"#/properties/ipam/properties/options/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema83.properties.ipam.properties.options,data:data13}];
 return false;
 break;
 }
@@ -8216,7 +8794,7 @@ if(pattern11.test(key7)){
 let data14 = data13[key7];
 const _errs35 = errors;
 if(typeof data14 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/ipam/options/" + key7.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ipam/properties/options/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.ipam.properties.options.patternProperties["^.+$"].type,parentSchema:schema76.properties.ipam.properties.options.patternProperties["^.+$"],data:data14}];
+validate48.errors = [{instancePath:instancePath+"/ipam/options/" + key7.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ipam/properties/options/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema83.properties.ipam.properties.options.patternProperties["^.+$"].type,parentSchema:schema83.properties.ipam.properties.options.patternProperties["^.+$"],data:data14}];
 return false;
 }
 var valid7 = _errs35 === errors;
@@ -8228,7 +8806,7 @@ break;
 }
 }
 else {
-validate42.errors = [{instancePath:instancePath+"/ipam/options",schemaPath:"#/properties/ipam/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema76.properties.ipam.properties.options.type,parentSchema:schema76.properties.ipam.properties.options,data:data13}];
+validate48.errors = [{instancePath:instancePath+"/ipam/options",schemaPath:"#/properties/ipam/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema83.properties.ipam.properties.options.type,parentSchema:schema83.properties.ipam.properties.options,data:data13}];
 return false;
 }
 }
@@ -8242,7 +8820,7 @@ var valid3 = true;
 }
 }
 else {
-validate42.errors = [{instancePath:instancePath+"/ipam",schemaPath:"#/properties/ipam/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema76.properties.ipam.type,parentSchema:schema76.properties.ipam,data:data4}];
+validate48.errors = [{instancePath:instancePath+"/ipam",schemaPath:"#/properties/ipam/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema83.properties.ipam.type,parentSchema:schema83.properties.ipam,data:data4}];
 return false;
 }
 }
@@ -8260,7 +8838,7 @@ let valid9 = false;
 let passing0 = null;
 const _errs40 = errors;
 if(typeof data15 !== "boolean"){
-const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema78.oneOf[0].type,parentSchema:schema78.oneOf[0],data:data15};
+const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema85.oneOf[0].type,parentSchema:schema85.oneOf[0],data:data15};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8280,7 +8858,7 @@ if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
 const _errs44 = errors;
 for(const key8 in data15){
 if(!((key8 === "name") || (pattern2.test(key8)))){
-const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema78.oneOf[1],data:data15};
+const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema85.oneOf[1],data:data15};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8295,7 +8873,7 @@ if(_errs44 === errors){
 if(data15.name !== undefined){
 let data16 = data15.name;
 if(typeof data16 !== "string"){
-const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.oneOf[1].properties.name.type,parentSchema:schema78.oneOf[1].properties.name,data:data16};
+const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema85.oneOf[1].properties.name.type,parentSchema:schema85.oneOf[1].properties.name,data:data16};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8308,7 +8886,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema78.oneOf[1].type,parentSchema:schema78.oneOf[1],data:data15};
+const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema85.oneOf[1].type,parentSchema:schema85.oneOf[1],data:data15};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8330,7 +8908,7 @@ passing0 = 1;
 }
 }
 if(!valid9){
-const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema78.oneOf,parentSchema:schema78,data:data15};
+const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema85.oneOf,parentSchema:schema85,data:data15};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8338,7 +8916,7 @@ else {
 vErrors.push(err4);
 }
 errors++;
-validate42.errors = vErrors;
+validate48.errors = vErrors;
 return false;
 }
 else {
@@ -8362,7 +8940,7 @@ if(data.internal !== undefined){
 let data17 = data.internal;
 const _errs47 = errors;
 if(typeof data17 !== "boolean"){
-validate42.errors = [{instancePath:instancePath+"/internal",schemaPath:"#/properties/internal/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema76.properties.internal.type,parentSchema:schema76.properties.internal,data:data17}];
+validate48.errors = [{instancePath:instancePath+"/internal",schemaPath:"#/properties/internal/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema83.properties.internal.type,parentSchema:schema83.properties.internal,data:data17}];
 return false;
 }
 var valid0 = _errs47 === errors;
@@ -8375,7 +8953,7 @@ if(data.attachable !== undefined){
 let data18 = data.attachable;
 const _errs49 = errors;
 if(typeof data18 !== "boolean"){
-validate42.errors = [{instancePath:instancePath+"/attachable",schemaPath:"#/properties/attachable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema76.properties.attachable.type,parentSchema:schema76.properties.attachable,data:data18}];
+validate48.errors = [{instancePath:instancePath+"/attachable",schemaPath:"#/properties/attachable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema83.properties.attachable.type,parentSchema:schema83.properties.attachable,data:data18}];
 return false;
 }
 var valid0 = _errs49 === errors;
@@ -8388,7 +8966,7 @@ if(data.enable_ipv6 !== undefined){
 let data19 = data.enable_ipv6;
 const _errs51 = errors;
 if(typeof data19 !== "boolean"){
-validate42.errors = [{instancePath:instancePath+"/enable_ipv6",schemaPath:"#/properties/enable_ipv6/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema76.properties.enable_ipv6.type,parentSchema:schema76.properties.enable_ipv6,data:data19}];
+validate48.errors = [{instancePath:instancePath+"/enable_ipv6",schemaPath:"#/properties/enable_ipv6/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema83.properties.enable_ipv6.type,parentSchema:schema83.properties.enable_ipv6,data:data19}];
 return false;
 }
 var valid0 = _errs51 === errors;
@@ -8541,7 +9119,7 @@ else {
 vErrors.push(err11);
 }
 errors++;
-validate42.errors = vErrors;
+validate48.errors = vErrors;
 return false;
 }
 else {
@@ -8571,17 +9149,17 @@ var valid0 = true;
 }
 }
 }
-validate42.errors = vErrors;
+validate48.errors = vErrors;
 return errors === 0;
 }
-validate42.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate48.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema80 = {"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema87 = {"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 
-function validate44(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate50(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate44.evaluated;
+const evaluated0 = validate50.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -8589,7 +9167,7 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if((!(data && typeof data == "object" && !Array.isArray(data))) && (data !== null)){
-validate44.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema80.type},message:"must be object,null",schema:schema80.type,parentSchema:schema80,data}];
+validate50.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema87.type},message:"must be object,null",schema:schema87.type,parentSchema:schema87,data}];
 return false;
 }
 if(errors === 0){
@@ -8597,7 +9175,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
 if(!((((((key0 === "name") || (key0 === "driver")) || (key0 === "driver_opts")) || (key0 === "external")) || (key0 === "labels")) || (pattern2.test(key0)))){
-validate44.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema80,data}];
+validate50.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema87,data}];
 return false;
 break;
 }
@@ -8607,7 +9185,7 @@ if(data.name !== undefined){
 let data0 = data.name;
 const _errs2 = errors;
 if(typeof data0 !== "string"){
-validate44.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema80.properties.name.type,parentSchema:schema80.properties.name,data:data0}];
+validate50.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema87.properties.name.type,parentSchema:schema87.properties.name,data:data0}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -8620,7 +9198,7 @@ if(data.driver !== undefined){
 let data1 = data.driver;
 const _errs4 = errors;
 if(typeof data1 !== "string"){
-validate44.errors = [{instancePath:instancePath+"/driver",schemaPath:"#/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema80.properties.driver.type,parentSchema:schema80.properties.driver,data:data1}];
+validate50.errors = [{instancePath:instancePath+"/driver",schemaPath:"#/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema87.properties.driver.type,parentSchema:schema87.properties.driver,data:data1}];
 return false;
 }
 var valid0 = _errs4 === errors;
@@ -8640,7 +9218,7 @@ for(const key1 in data2){
 if(pattern11.test(key1)){
 let data3 = data2[key1];
 if((typeof data3 !== "string") && (!((typeof data3 == "number") && (isFinite(data3))))){
-validate44.errors = [{instancePath:instancePath+"/driver_opts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/driver_opts/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema77.patternProperties["^.+$"].type},message:"must be string,number",schema:schema77.patternProperties["^.+$"].type,parentSchema:schema77.patternProperties["^.+$"],data:data3}];
+validate50.errors = [{instancePath:instancePath+"/driver_opts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/driver_opts/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema84.patternProperties["^.+$"].type},message:"must be string,number",schema:schema84.patternProperties["^.+$"].type,parentSchema:schema84.patternProperties["^.+$"],data:data3}];
 return false;
 }
 props0[key1] = true;
@@ -8648,7 +9226,7 @@ props0[key1] = true;
 }
 }
 else {
-validate44.errors = [{instancePath:instancePath+"/driver_opts",schemaPath:"#/$defs/driver_opts/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema77.type,parentSchema:schema77,data:data2}];
+validate50.errors = [{instancePath:instancePath+"/driver_opts",schemaPath:"#/$defs/driver_opts/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema84.type,parentSchema:schema84,data:data2}];
 return false;
 }
 }
@@ -8666,7 +9244,7 @@ let valid4 = false;
 let passing0 = null;
 const _errs14 = errors;
 if(typeof data4 !== "boolean"){
-const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema78.oneOf[0].type,parentSchema:schema78.oneOf[0],data:data4};
+const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema85.oneOf[0].type,parentSchema:schema85.oneOf[0],data:data4};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8686,7 +9264,7 @@ if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 const _errs18 = errors;
 for(const key2 in data4){
 if(!((key2 === "name") || (pattern2.test(key2)))){
-const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema78.oneOf[1],data:data4};
+const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema85.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8701,7 +9279,7 @@ if(_errs18 === errors){
 if(data4.name !== undefined){
 let data5 = data4.name;
 if(typeof data5 !== "string"){
-const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.oneOf[1].properties.name.type,parentSchema:schema78.oneOf[1].properties.name,data:data5};
+const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema85.oneOf[1].properties.name.type,parentSchema:schema85.oneOf[1].properties.name,data:data5};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8714,7 +9292,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema78.oneOf[1].type,parentSchema:schema78.oneOf[1],data:data4};
+const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema85.oneOf[1].type,parentSchema:schema85.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8736,7 +9314,7 @@ passing0 = 1;
 }
 }
 if(!valid4){
-const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema78.oneOf,parentSchema:schema78,data:data4};
+const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema85.oneOf,parentSchema:schema85,data:data4};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8744,7 +9322,7 @@ else {
 vErrors.push(err4);
 }
 errors++;
-validate44.errors = vErrors;
+validate50.errors = vErrors;
 return false;
 }
 else {
@@ -8908,7 +9486,7 @@ else {
 vErrors.push(err11);
 }
 errors++;
-validate44.errors = vErrors;
+validate50.errors = vErrors;
 return false;
 }
 else {
@@ -8934,17 +9512,17 @@ var valid0 = true;
 }
 }
 }
-validate44.errors = vErrors;
+validate50.errors = vErrors;
 return errors === 0;
 }
-validate44.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate50.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema84 = {"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema91 = {"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 
-function validate46(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate52(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate46.evaluated;
+const evaluated0 = validate52.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -8956,7 +9534,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
 if(!(((((key0 === "name") || (key0 === "file")) || (key0 === "environment")) || (key0 === "external")) || (pattern2.test(key0)))){
-validate46.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema84,data}];
+validate52.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema91,data}];
 return false;
 break;
 }
@@ -8966,7 +9544,7 @@ if(data.name !== undefined){
 let data0 = data.name;
 const _errs2 = errors;
 if(typeof data0 !== "string"){
-validate46.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.name.type,parentSchema:schema84.properties.name,data:data0}];
+validate52.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema91.properties.name.type,parentSchema:schema91.properties.name,data:data0}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -8979,7 +9557,7 @@ if(data.file !== undefined){
 let data1 = data.file;
 const _errs4 = errors;
 if(typeof data1 !== "string"){
-validate46.errors = [{instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.file.type,parentSchema:schema84.properties.file,data:data1}];
+validate52.errors = [{instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema91.properties.file.type,parentSchema:schema91.properties.file,data:data1}];
 return false;
 }
 var valid0 = _errs4 === errors;
@@ -8992,7 +9570,7 @@ if(data.environment !== undefined){
 let data2 = data.environment;
 const _errs6 = errors;
 if(typeof data2 !== "string"){
-validate46.errors = [{instancePath:instancePath+"/environment",schemaPath:"#/properties/environment/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.environment.type,parentSchema:schema84.properties.environment,data:data2}];
+validate52.errors = [{instancePath:instancePath+"/environment",schemaPath:"#/properties/environment/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema91.properties.environment.type,parentSchema:schema91.properties.environment,data:data2}];
 return false;
 }
 var valid0 = _errs6 === errors;
@@ -9009,7 +9587,7 @@ let valid2 = false;
 let passing0 = null;
 const _errs11 = errors;
 if(typeof data3 !== "boolean"){
-const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema78.oneOf[0].type,parentSchema:schema78.oneOf[0],data:data3};
+const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema85.oneOf[0].type,parentSchema:schema85.oneOf[0],data:data3};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -9029,7 +9607,7 @@ if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
 const _errs15 = errors;
 for(const key1 in data3){
 if(!((key1 === "name") || (pattern2.test(key1)))){
-const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema78.oneOf[1],data:data3};
+const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema85.oneOf[1],data:data3};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -9044,7 +9622,7 @@ if(_errs15 === errors){
 if(data3.name !== undefined){
 let data4 = data3.name;
 if(typeof data4 !== "string"){
-const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.oneOf[1].properties.name.type,parentSchema:schema78.oneOf[1].properties.name,data:data4};
+const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema85.oneOf[1].properties.name.type,parentSchema:schema85.oneOf[1].properties.name,data:data4};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -9057,7 +9635,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema78.oneOf[1].type,parentSchema:schema78.oneOf[1],data:data3};
+const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema85.oneOf[1].type,parentSchema:schema85.oneOf[1],data:data3};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -9079,7 +9657,7 @@ passing0 = 1;
 }
 }
 if(!valid2){
-const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema78.oneOf,parentSchema:schema78,data:data3};
+const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema85.oneOf,parentSchema:schema85,data:data3};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -9087,7 +9665,7 @@ else {
 vErrors.push(err4);
 }
 errors++;
-validate46.errors = vErrors;
+validate52.errors = vErrors;
 return false;
 }
 else {
@@ -9112,21 +9690,21 @@ var valid0 = true;
 }
 }
 else {
-validate46.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema84.type,parentSchema:schema84,data}];
+validate52.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema91.type,parentSchema:schema91,data}];
 return false;
 }
 }
-validate46.errors = vErrors;
+validate52.errors = vErrors;
 return errors === 0;
 }
-validate46.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate52.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema86 = {"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"content":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema93 = {"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"content":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 
-function validate48(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate54(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate48.evaluated;
+const evaluated0 = validate54.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -9138,7 +9716,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
 if(!((((((key0 === "name") || (key0 === "file")) || (key0 === "environment")) || (key0 === "content")) || (key0 === "external")) || (pattern2.test(key0)))){
-validate48.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema86,data}];
+validate54.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema93,data}];
 return false;
 break;
 }
@@ -9148,7 +9726,7 @@ if(data.name !== undefined){
 let data0 = data.name;
 const _errs2 = errors;
 if(typeof data0 !== "string"){
-validate48.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.name.type,parentSchema:schema86.properties.name,data:data0}];
+validate54.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema93.properties.name.type,parentSchema:schema93.properties.name,data:data0}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -9161,7 +9739,7 @@ if(data.file !== undefined){
 let data1 = data.file;
 const _errs4 = errors;
 if(typeof data1 !== "string"){
-validate48.errors = [{instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.file.type,parentSchema:schema86.properties.file,data:data1}];
+validate54.errors = [{instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema93.properties.file.type,parentSchema:schema93.properties.file,data:data1}];
 return false;
 }
 var valid0 = _errs4 === errors;
@@ -9174,7 +9752,7 @@ if(data.environment !== undefined){
 let data2 = data.environment;
 const _errs6 = errors;
 if(typeof data2 !== "string"){
-validate48.errors = [{instancePath:instancePath+"/environment",schemaPath:"#/properties/environment/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.environment.type,parentSchema:schema86.properties.environment,data:data2}];
+validate54.errors = [{instancePath:instancePath+"/environment",schemaPath:"#/properties/environment/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema93.properties.environment.type,parentSchema:schema93.properties.environment,data:data2}];
 return false;
 }
 var valid0 = _errs6 === errors;
@@ -9187,7 +9765,7 @@ if(data.content !== undefined){
 let data3 = data.content;
 const _errs8 = errors;
 if(typeof data3 !== "string"){
-validate48.errors = [{instancePath:instancePath+"/content",schemaPath:"#/properties/content/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.content.type,parentSchema:schema86.properties.content,data:data3}];
+validate54.errors = [{instancePath:instancePath+"/content",schemaPath:"#/properties/content/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema93.properties.content.type,parentSchema:schema93.properties.content,data:data3}];
 return false;
 }
 var valid0 = _errs8 === errors;
@@ -9204,7 +9782,7 @@ let valid2 = false;
 let passing0 = null;
 const _errs13 = errors;
 if(typeof data4 !== "boolean"){
-const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema78.oneOf[0].type,parentSchema:schema78.oneOf[0],data:data4};
+const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema85.oneOf[0].type,parentSchema:schema85.oneOf[0],data:data4};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -9224,7 +9802,7 @@ if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 const _errs17 = errors;
 for(const key1 in data4){
 if(!((key1 === "name") || (pattern2.test(key1)))){
-const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema78.oneOf[1],data:data4};
+const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema85.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -9239,7 +9817,7 @@ if(_errs17 === errors){
 if(data4.name !== undefined){
 let data5 = data4.name;
 if(typeof data5 !== "string"){
-const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.oneOf[1].properties.name.type,parentSchema:schema78.oneOf[1].properties.name,data:data5};
+const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema85.oneOf[1].properties.name.type,parentSchema:schema85.oneOf[1].properties.name,data:data5};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -9252,7 +9830,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema78.oneOf[1].type,parentSchema:schema78.oneOf[1],data:data4};
+const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema85.oneOf[1].type,parentSchema:schema85.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -9274,7 +9852,7 @@ passing0 = 1;
 }
 }
 if(!valid2){
-const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema78.oneOf,parentSchema:schema78,data:data4};
+const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema85.oneOf,parentSchema:schema85,data:data4};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -9282,7 +9860,7 @@ else {
 vErrors.push(err4);
 }
 errors++;
-validate48.errors = vErrors;
+validate54.errors = vErrors;
 return false;
 }
 else {
@@ -9308,14 +9886,14 @@ var valid0 = true;
 }
 }
 else {
-validate48.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema86.type,parentSchema:schema86,data}];
+validate54.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema93.type,parentSchema:schema93,data}];
 return false;
 }
 }
-validate48.errors = vErrors;
+validate54.errors = vErrors;
 return errors === 0;
 }
-validate48.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate54.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
 function validate18(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -9455,8 +10033,8 @@ var valid3 = true;
 for(const key4 in data6){
 if(pattern3.test(key4)){
 const _errs16 = errors;
-if(!(validate42(data6[key4], {instancePath:instancePath+"/networks/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data6,parentDataProperty:key4,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate42.errors : vErrors.concat(validate42.errors);
+if(!(validate48(data6[key4], {instancePath:instancePath+"/networks/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data6,parentDataProperty:key4,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate48.errors : vErrors.concat(validate48.errors);
 errors = vErrors.length;
 }
 var valid3 = _errs16 === errors;
@@ -9496,8 +10074,8 @@ var valid4 = true;
 for(const key6 in data8){
 if(pattern3.test(key6)){
 const _errs20 = errors;
-if(!(validate44(data8[key6], {instancePath:instancePath+"/volumes/" + key6.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data8,parentDataProperty:key6,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate44.errors : vErrors.concat(validate44.errors);
+if(!(validate50(data8[key6], {instancePath:instancePath+"/volumes/" + key6.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data8,parentDataProperty:key6,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate50.errors : vErrors.concat(validate50.errors);
 errors = vErrors.length;
 }
 var valid4 = _errs20 === errors;
@@ -9537,8 +10115,8 @@ var valid5 = true;
 for(const key8 in data10){
 if(pattern3.test(key8)){
 const _errs24 = errors;
-if(!(validate46(data10[key8], {instancePath:instancePath+"/secrets/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data10,parentDataProperty:key8,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate46.errors : vErrors.concat(validate46.errors);
+if(!(validate52(data10[key8], {instancePath:instancePath+"/secrets/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data10,parentDataProperty:key8,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate52.errors : vErrors.concat(validate52.errors);
 errors = vErrors.length;
 }
 var valid5 = _errs24 === errors;
@@ -9578,8 +10156,8 @@ var valid6 = true;
 for(const key10 in data12){
 if(pattern3.test(key10)){
 const _errs28 = errors;
-if(!(validate48(data12[key10], {instancePath:instancePath+"/configs/" + key10.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data12,parentDataProperty:key10,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate48.errors : vErrors.concat(validate48.errors);
+if(!(validate54(data12[key10], {instancePath:instancePath+"/configs/" + key10.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data12,parentDataProperty:key10,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate54.errors : vErrors.concat(validate54.errors);
 errors = vErrors.length;
 }
 var valid6 = _errs28 === errors;
