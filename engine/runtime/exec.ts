@@ -28,7 +28,7 @@ import type { OciProcess, OciSpec } from "./oci.js";
 import type { Runc } from "./runc.js";
 import { mergeEnv } from "./spec.js";
 import { signalNumber } from "./signals.js";
-import { resolveUser } from "./user.js";
+import { ociUser, resolveUser } from "./user.js";
 
 export interface ExecContext {
   runc: Runc;
@@ -56,7 +56,7 @@ export async function execProcess(ctx: ExecContext, spec: ExecSpec): Promise<Oci
     args: [...spec.cmd],
     env,
     cwd: spec.workingDir || base.cwd,
-    user: { uid: user.uid, gid: user.gid, ...(user.additionalGids.length ? { additionalGids: user.additionalGids } : {}) },
+    user: ociUser(user),
     // The same set as the container, but a non-root exec gets only the bounding set (as Docker).
     capabilities: processCapabilities(base.capabilities.bounding, user.uid),
   };
