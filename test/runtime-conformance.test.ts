@@ -127,6 +127,8 @@ describe("what containers see matches docker-compose 1.29 on dockerd", () => {
           // The probe ran to its end on both sides: a shell that stopped early would compare two empty sections as equal.
           expect(Object.keys(mine)).toEqual(Object.keys(theirs));
           expect(mine.files, `${service}: the probe's last section`).toBeDefined();
+          // The names are the stack's own: both sides must resolve them, or equal "bad address" lines would pass.
+          for (const line of [...(mine.resolve ?? []), ...(theirs.resolve ?? [])]) expect(line).toMatch(/^\S+: PING \S+ \(\d+\.\d+\.\d+\.\d+\)/);
           const defaultHostname = spec.hostname === undefined;
           if (defaultHostname) {
             // Both default to the first 12 hex digits of the container id (normalized away below).

@@ -20,10 +20,10 @@ const output = [
 ].join("\n");
 
 describe("probe", () => {
-  it("passes the paths as the script's arguments and the sysctls in its variable", () => {
-    const argv = probeCommand({ paths: ["/a", "/b c"], sysctls: ["net.core.somaxconn"] });
+  it("passes the paths as the script's arguments, the sysctls and names in its variables", () => {
+    const argv = probeCommand({ paths: ["/a", "/b c"], sysctls: ["net.core.somaxconn"], names: ["db", "cache"] });
     expect(argv.slice(0, 2)).toEqual(["sh", "-c"]);
-    expect(argv[2]).toMatch(/^PROBE_SYSCTLS='net.core.somaxconn'\n/);
+    expect(argv[2]).toMatch(/^PROBE_SYSCTLS='net.core.somaxconn'\nPROBE_NAMES='db cache'\n/);
     expect(argv.slice(3)).toEqual(["probe", "/a", "/b c"]);
   });
 

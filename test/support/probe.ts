@@ -8,6 +8,8 @@
 export interface ProbeTargets {
   paths: string[];
   sysctls?: string[];
+  /** Names to resolve: other services, aliases (only the stack's own: an unknown name would be forwarded off the machine). */
+  names?: string[];
 }
 
 // Each section starts with "### name". The exec'd probe and the container's
@@ -36,6 +38,8 @@ done
 section pid1; tr '\0' ' ' < /proc/1/cmdline; echo
 section sysctls
 for k in $PROBE_SYSCTLS; do echo "$k = $(cat "/proc/sys/$(echo "$k" | tr . /)")"; done
+section resolve
+for n in $PROBE_NAMES; do echo "$n: $(ping -c 1 -W 1 "$n" 2>&1 | head -n 1)"; done
 section mounts
 for t in "$@"; do
   awk -v t="$t" '$5 == t { sep = 0; for (i = 7; i <= NF; i++) if ($i == "-") { sep = i; break }
@@ -53,7 +57,8 @@ true
 /** The argv (after the executable) of `sh -c SCRIPT probe PATH...` for the exec of one probe. */
 export function probeCommand(targets: ProbeTargets): string[] {
   const sysctls = (targets.sysctls ?? []).join(" ");
-  return ["sh", "-c", `PROBE_SYSCTLS='${sysctls}'\n${SCRIPT}`, "probe", ...targets.paths];
+  const names = (targets.names ?? []).join(" ");
+  return ["sh", "-c", `PROBE_SYSCTLS='${sysctls}'\nPROBE_NAMES='${names}'\n${SCRIPT}`, "probe", ...targets.paths];
 }
 
 export type Probe = Record<string, string[]>;
