@@ -45,6 +45,13 @@ for t in "$@"; do
   awk -v t="$t" '$5 == t { sep = 0; for (i = 7; i <= NF; i++) if ($i == "-") { sep = i; break }
     line = $5 " " $6 " " $(sep + 1); if ($(sep + 1) == "tmpfs") line = line " " $(sep + 3); print line }' /proc/self/mountinfo
 done
+# Docker's default confinement as mounts: masked and read-only paths, /dev, /sys, the etc files.
+section default-mounts
+for t in / /proc /proc/sys /proc/kcore /proc/keys /proc/timer_list /proc/acpi /proc/scsi /sys /sys/firmware /sys/fs/cgroup /dev /dev/pts /dev/mqueue /dev/shm /etc/hosts /etc/hostname /etc/resolv.conf; do
+  awk -v t="$t" '$5 == t { sep = 0; for (i = 7; i <= NF; i++) if ($i == "-") { sep = i; break }
+    print $5 " " $6 " " $(sep + 1) }' /proc/self/mountinfo
+done
+section devices; for e in /dev/*; do stat -c '%A %u:%g %t,%T %n' "$e"; done
 section files
 for t in "$@"; do
   stat -c '%A %u:%g %s %n' "$t"
