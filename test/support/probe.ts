@@ -36,6 +36,7 @@ for f in cpuset/cpuset.cpus memory/memory.limit_in_bytes memory/memory.memsw.lim
   [ -f "/sys/fs/cgroup/$f" ] && echo "$f $(cat "/sys/fs/cgroup/$f")"
 done
 section pid1; tr '\0' ' ' < /proc/1/cmdline; echo
+section pid1-fds; for fd in 0 1 2; do echo "$fd $(readlink /proc/1/fd/$fd)"; done
 section sysctls
 for k in $PROBE_SYSCTLS; do echo "$k = $(cat "/proc/sys/$(echo "$k" | tr . /)")"; done
 section resolve
@@ -113,6 +114,7 @@ export interface NormalizeContext {
  *   the container's netns), tscompose's is the network's gateway; both answer
  *   the service names and forward the rest;
  * - the default hostname: a prefix of the container id, which is random;
+ * - the inode numbers of pid 1's pipes and sockets (its stdio): per run;
  * - the container's own address and gateway are not compared, only used
  *   for the replacements: the subnet's size is each daemon's pool setting;
  * - the env's order is already fixed by `sort`.
@@ -125,6 +127,7 @@ export function normalizeProbe(probe: Probe, ctx: NormalizeContext): Probe {
   const replace = (line: string): string => {
     let out = line.replace(/\b(\d{1,3}(?:\.\d{1,3}){3})\b/g, (ip) => (ip === dns ? "<embedded-dns>" : local(ip) ? "<subnet-ip>" : ip));
     if (ctx.defaultHostname && hostname) out = out.split(hostname).join("<container-id-prefix>");
+    out = out.replace(/^(\d) (pipe|socket):\[\d+\]$/, "$1 $2:[<inode>]");
     return out;
   };
   const result: Probe = {};
