@@ -14,8 +14,9 @@ export interface ProbeTargets {
 
 // Each section starts with "### name". The exec'd probe and the container's
 // main process (pid 1: its env, status and limits) are both reported: an exec
-// is built from the container's process spec but is not the same process. Files are described by stat (type,
-// mode, owner, size) rather than `ls -l`, whose dates differ between runs.
+// is built from the container's process spec but is not the same process.
+// Files are described by stat (type, mode, owner, size) rather than `ls -l`,
+// whose dates differ between runs.
 const SCRIPT = String.raw`
 section() { printf '### %s\n' "$1"; }
 section id; id
