@@ -197,7 +197,8 @@ export class EmbeddedEngine implements Engine {
         imageId: image.info.id,
         netnsPath,
         resolvConf: sandbox ? { content: sandbox.resolvConf } : undefined,
-        hostsContent: sandbox?.hosts,
+        // /etc/hosts as dockerd writes it: defaults, extra_hosts, then the first address under hostname.domainname and hostname.
+        ...(sandbox?.endpoints[0] ? { ipAddress: sandbox.endpoints[0].ipAddress } : {}),
         mounts,
         networks,
         ports: (sandbox?.ports ?? []).map((p) => ({ containerPort: p.containerPort, protocol: p.protocol, hostIp: p.hostIp, hostPort: String(p.hostPort) })),

@@ -108,7 +108,12 @@ export async function prepareBundle(b: BundleInput): Promise<OciSpec> {
 
   const mounts = b.mounts ?? mountsFromSpec(spec.mounts);
   for (const m of spec.mounts) {
-    if (m.type === "bind" && m.createHostPath && m.source) await mkdir(m.source, { recursive: true });
+    // Only a missing source becomes a directory: an existing file (a bound config file) is left as it is.
+    if (m.type === "bind" && m.createHostPath && m.source) {
+      await mkdir(m.source, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== "EEXIST") throw err;
+      });
+    }
   }
 
   const config = buildSpec({

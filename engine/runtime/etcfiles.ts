@@ -98,7 +98,8 @@ export function resolvConf(
   }
   if (opts.dnsSearch.length > 0) {
     lines = lines.filter((l) => !/^\s*(search|domain)\s/.test(l));
-    lines.push(`search ${opts.dnsSearch.join(" ")}`);
+    // First, where dockerd writes it (the resolver takes the lines in any order; readers of the file may not).
+    lines.unshift(`search ${opts.dnsSearch.join(" ")}`);
   }
   const dnsOptions = opts.dnsOptions ?? [];
   if (dnsOptions.length > 0) {

@@ -28,7 +28,7 @@ import type { OciProcess, OciSpec } from "./oci.js";
 import type { Runc } from "./runc.js";
 import { mergeEnv } from "./spec.js";
 import { signalNumber } from "./signals.js";
-import { resolveUser } from "./user.js";
+import { ociUser, resolveUser } from "./user.js";
 
 export interface ExecContext {
   runc: Runc;
@@ -40,6 +40,13 @@ export interface ExecContext {
   rootfs: string;
   /** The container's configured user (spec.user ?? image.user). */
   defaultUser: string | undefined;
+  /**
+   * The container's environment for a process with or without a terminal:
+   * as dockerd, an exec's TERM=xterm follows the exec's own tty, not the
+   * container's (an `exec -T` in a `tty: true` container has no TERM unless
+   * the service sets one).
+   */
+  env(tty: boolean): string[];
 }
 
 /** The process.json of an exec: the container's process with the exec's command, env, user and cwd. */
@@ -47,16 +54,14 @@ export async function execProcess(ctx: ExecContext, spec: ExecSpec): Promise<Oci
   if (spec.cmd.length === 0) throw new EngineError("invalid", "exec: no command given");
   const base = ctx.config.process;
   const user = await resolveUser(ctx.rootfs, spec.user ?? ctx.defaultUser);
-  let env = base.env;
-  if (spec.tty && !env.some((e) => e.startsWith("TERM="))) env = [...env, "TERM=xterm"];
-  env = mergeEnv(env, spec.env ?? []);
+  const env = mergeEnv(ctx.env(spec.tty === true), spec.env ?? []);
   return {
     ...base,
     terminal: spec.tty === true,
     args: [...spec.cmd],
     env,
     cwd: spec.workingDir || base.cwd,
-    user: { uid: user.uid, gid: user.gid, ...(user.additionalGids.length ? { additionalGids: user.additionalGids } : {}) },
+    user: ociUser(user),
     // The same set as the container, but a non-root exec gets only the bounding set (as Docker).
     capabilities: processCapabilities(base.capabilities.bounding, user.uid),
   };

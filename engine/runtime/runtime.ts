@@ -35,7 +35,7 @@ import type { ResolvedMount } from "./mounts.js";
 import type { OciSpec, RootfsMount } from "./oci.js";
 import { Runc } from "./runc.js";
 import { normalizeSignal } from "./signals.js";
-import { resolveCommand } from "./spec.js";
+import { containerEnv, resolveCommand } from "./spec.js";
 import { collectStats, parsePs } from "./stats.js";
 import { RECORD_ANNOTATION, RecordStore, toInfo } from "./store.js";
 import type { ContainerRecord, UnreadableRecord } from "./store.js";
@@ -290,7 +290,10 @@ export class ContainerRuntime {
     // The user is looked up in the running container's own view of its files (its passwd as it is
     // now; and a rootfs runc mounted exists only in the container's mount namespace).
     const root = rec.pid !== undefined ? `/proc/${rec.pid}/root` : rec.rootfs;
-    return runExec({ runc: this.runc, id: rec.id, containerDir: dir, config, rootfs: root, defaultUser: rec.spec.user ?? rec.imageConfig.user }, spec);
+    // The HOSTNAME the container was given (empty with the host's network), whatever the service's env overrides.
+    const hostname = config.process.env.find((e) => e.startsWith("HOSTNAME="))?.slice("HOSTNAME=".length) ?? "";
+    const env = (tty: boolean): string[] => containerEnv({ env: rec.spec.env, tty }, rec.imageConfig, hostname);
+    return runExec({ runc: this.runc, id: rec.id, containerDir: dir, config, rootfs: root, defaultUser: rec.spec.user ?? rec.imageConfig.user, env }, spec);
   }
 
   async stats(id: string): Promise<ContainerStats> {

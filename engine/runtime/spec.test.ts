@@ -259,7 +259,12 @@ describe("init, namespaces, hostname, sysctls", () => {
   });
   it("user with supplementary groups", () => {
     const oci = buildSpec(input({}, {}, { user: { uid: 1000, gid: 1000, additionalGids: [10], home: "/", name: "app" } }));
-    expect(oci.process.user).toEqual({ uid: 1000, gid: 1000, additionalGids: [10] });
+    // The primary group comes first among the supplementary ones, as dockerd sets them.
+    expect(oci.process.user).toEqual({ uid: 1000, gid: 1000, additionalGids: [1000, 10] });
+  });
+  it("user without supplementary groups still has its primary group among them", () => {
+    const oci = buildSpec(input({}, {}, { user: { uid: 33, gid: 33, additionalGids: [], home: "/", name: undefined } }));
+    expect(oci.process.user).toEqual({ uid: 33, gid: 33, additionalGids: [33] });
   });
 });
 

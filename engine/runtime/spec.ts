@@ -14,7 +14,7 @@ import { containerRlimits } from "./rlimits.js";
 import { containerSeccomp } from "./seccomp.js";
 import type { OciSeccomp } from "./seccomp.js";
 import type { HostRlimits } from "./rlimits.js";
-import type { ResolvedUser } from "./user.js";
+import { ociUser, type ResolvedUser } from "./user.js";
 
 export const DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 /** Where Docker mounts its init (tini) inside the container. */
@@ -195,7 +195,7 @@ export function buildSpec(input: SpecInput): OciSpec {
     ociVersion: "1.0.2",
     process: {
       terminal: spec.tty,
-      user: { uid: user.uid, gid: user.gid, ...(user.additionalGids.length ? { additionalGids: user.additionalGids } : {}) },
+      user: ociUser(user),
       args,
       env: containerEnv(spec, image, hostname ?? ""),
       cwd: spec.workingDir || image.workingDir || "/",

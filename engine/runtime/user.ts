@@ -11,6 +11,7 @@ import { constants } from "node:fs";
 import { lstat, open, readlink } from "node:fs/promises";
 import { posix } from "node:path";
 import { EngineError } from "../types.js";
+import type { OciUser } from "./oci.js";
 
 export interface ResolvedUser {
   uid: number;
@@ -99,6 +100,15 @@ export function resolveUserFrom(spec: string | undefined, passwd: string | undef
     additionalGids = groups.filter((g) => g.members.includes(who)).map((g) => g.gid);
   }
   return { uid, gid, additionalGids, home, name };
+}
+
+/**
+ * The process's user as dockerd 20.10.18+ hands it to runc: the primary gid
+ * is also the first supplementary group (moby's fix for CVE-2022-36109), so
+ * `id` shows groups=GID and a group-denied file stays denied.
+ */
+export function ociUser(user: ResolvedUser): OciUser {
+  return { uid: user.uid, gid: user.gid, additionalGids: [...new Set([user.gid, ...user.additionalGids])] };
 }
 
 /** Reads and resolves the user inside a rootfs. */
