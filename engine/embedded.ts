@@ -238,6 +238,7 @@ export class EmbeddedEngine implements Engine {
       } else if (m.type === "bind") {
         if (!m.source) throw new EngineError("invalid", `bind mount of ${m.target} has no source`);
         if (m.createHostPath !== false) await mkdir(m.source, { recursive: true }).catch(() => undefined);
+        else if (!(await stat(m.source).catch(() => undefined))) throw new EngineError("invalid", `invalid mount config for type "bind": bind source path does not exist: ${m.source}`);
         out.push({ type: "bind", source: m.source, target: m.target, readOnly: m.readOnly, propagation: m.propagation });
       } else {
         const anonymous = m.source === undefined || m.anonymous === true;

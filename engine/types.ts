@@ -78,6 +78,23 @@ export interface MountSpec {
   propagation?: string;
 }
 
+/**
+ * A file the engine writes for one container and mounts read-only at
+ * `target`: compose's secrets and configs that are not a plain bind of a host
+ * file (an environment variable's value, inline content, or a file given its
+ * own owner and mode).
+ */
+export interface ContainerFile {
+  target: string;
+  /** The text to write; or */
+  content?: string;
+  /** a host file to copy (read when the container is created). */
+  source?: string;
+  uid: number;
+  gid: number;
+  mode: number;
+}
+
 export interface PortBinding {
   containerPort: number;
   protocol: "tcp" | "udp" | "sctp";
@@ -125,6 +142,8 @@ export interface ContainerSpec {
    */
   inheritVolumes?: { name: string; target: string }[];
   tmpfs: string[];
+  /** Files made for this container (secrets and configs), each mounted read-only at its target. */
+  files?: ContainerFile[];
   /** Network name -> attachment. Empty with networkMode "none". */
   networks: Record<string, NetworkAttachment>;
   /** "bridge" (default: attach to `networks`), "none", "host", "container:<id>". */

@@ -10,6 +10,7 @@ import { writeFileAtomic } from "../sys/atomic-file.js";
 import type { ContainerSpec, ImageConfig } from "../types.js";
 import { EngineError } from "../types.js";
 import { capabilitiesFromMask } from "./caps.js";
+import { writeContainerFiles } from "./container-files.js";
 import { hostsFile, parseExtraHost, resolvConf } from "./etcfiles.js";
 import type { HostsEntry } from "./etcfiles.js";
 import { mountsFromSpec } from "./mounts.js";
@@ -100,7 +101,7 @@ export async function prepareBundle(b: BundleInput): Promise<OciSpec> {
         ),
   ]);
 
-  const mounts = b.mounts ?? mountsFromSpec(spec.mounts);
+  const mounts = [...(b.mounts ?? mountsFromSpec(spec.mounts)), ...(await writeContainerFiles(b.dir, spec.files ?? []))];
   for (const m of spec.mounts) {
     if (m.type === "bind" && m.createHostPath && m.source) await mkdir(m.source, { recursive: true });
   }

@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import type { StackSpec } from "../../model/stack.js";
 import { checkConsistency } from "./consistency.js";
+import { checkFileObjects } from "./file-objects.js";
 import { parseDotenv } from "./dotenv.js";
 import { MergeError, StackError, formatPath } from "./errors.js";
 import type { SourceLocation } from "./errors.js";
@@ -201,6 +202,7 @@ export function loadStack(opts: ProjectOptions): LoadResult {
     }
   }
   checkConsistency(stack, (path, message) => session.fail(message.includes("cycle") ? "cycle" : "reference", path, message));
+  checkFileObjects(stack, fail);
   for (const svc of Object.values(stack.services)) svc.configHash = serviceConfigHash(svc, stack);
 
   return {

@@ -7,14 +7,12 @@ import { basename } from "node:path";
 import type {
   DependsOnSpec,
   DeploySpec,
-  FileObjectSpec,
   HealthcheckSpec,
   NetworkSpec,
   PortSpec,
   PullPolicy,
   ResourceSpec,
   RestartPolicy,
-  ServiceFileRef,
   ServiceNetworkSpec,
   ServiceSpec,
   ServiceVolumeSpec,
@@ -22,6 +20,7 @@ import type {
   VolumeSpec,
 } from "../../model/stack.js";
 import { parseDuration } from "./duration.js";
+import { isExternal, normalizeFileObjects, normalizeFileRefs } from "./file-objects.js";
 import { parsePortShort } from "./ports.js";
 import type { PortShort } from "./ports.js";
 import { normalizeSecurityOpt } from "./security-opt.js";
@@ -82,14 +81,12 @@ export function normalizeStack(raw: Dict, ctx: NormalizeContext): StackSpec {
     services,
     networks,
     volumes,
-    secrets: fileObjects(asDict(raw.secrets), ctx.projectName),
-    configs: fileObjects(asDict(raw.configs), ctx.projectName),
+    secrets: normalizeFileObjects(asDict(raw.secrets), ctx.projectName, (n) => ctx.lookupEnv(n)),
+    configs: normalizeFileObjects(asDict(raw.configs), ctx.projectName, (n) => ctx.lookupEnv(n)),
     extensions,
   };
 }
 
-// compose-spec allowed `external: {name: x}` in old files; treat any truthy form as external.
-const isExternal = (v: unknown): boolean => v === true || v === "true" || isDict(v);
 
 function normalizeNetworks(raw: Dict, services: Record<string, ServiceSpec>, ctx: NormalizeContext): Record<string, NetworkSpec> {
   const out: Record<string, NetworkSpec> = {};
@@ -116,22 +113,6 @@ function normalizeNetworks(raw: Dict, services: Record<string, ServiceSpec>, ctx
         }),
       },
       labels: labelMap(d.labels),
-    };
-  }
-  return out;
-}
-
-function fileObjects(raw: Dict, project: string): Record<string, FileObjectSpec> {
-  const out: Record<string, FileObjectSpec> = {};
-  for (const [key, v] of Object.entries(raw)) {
-    const d = asDict(v);
-    const external = isExternal(d.external);
-    out[key] = {
-      name: str(d.name) ?? (external ? key : `${project}_${key}`),
-      file: str(d.file),
-      environment: str(d.environment),
-      content: str(d.content),
-      external,
     };
   }
   return out;
@@ -255,8 +236,8 @@ function normalizeService(name: string, s: Dict, ctx: NormalizeContext): Service
     cpuset: str(s.cpuset),
     pidsLimit: num(s.pids_limit) ?? limits?.pids,
     platform: str(s.platform),
-    secrets: fileRefs(s.secrets, (src) => `/run/secrets/${src}`),
-    configs: fileRefs(s.configs, (src) => `/${src}`),
+    secrets: normalizeFileRefs(s.secrets, "secrets", at("secrets"), ctx.fail),
+    configs: normalizeFileRefs(s.configs, "configs", at("configs"), ctx.fail),
     logging: isDict(s.logging) ? { driver: str(s.logging.driver), options: stringMap(s.logging.options) } : undefined,
     xTscompose: asDict(s["x-tscompose"]),
     supervision: normalizeSupervision(s["x-tscompose"], at("x-tscompose"), ctx.fail, duration),
@@ -549,26 +530,6 @@ function normalizeExtraHosts(v: unknown): string[] {
   return strList(v).map((s) => {
     const eq = s.indexOf("=");
     return eq > 0 ? `${s.slice(0, eq)}:${s.slice(eq + 1)}` : s;
-  });
-}
-
-function fileRefs(v: unknown, defaultTarget: (source: string) => string): ServiceFileRef[] {
-  if (!Array.isArray(v)) return [];
-  return v.map((item) => {
-    if (!isDict(item)) {
-      const source = String(item);
-      return { source, target: defaultTarget(source), uid: undefined, gid: undefined, mode: undefined };
-    }
-    const source = String(item.source);
-    const target = str(item.target);
-    return {
-      source,
-      // A relative target of a secret lives under /run/secrets, as in compose.
-      target: target === undefined ? defaultTarget(source) : target.startsWith("/") ? target : defaultTarget(target),
-      uid: str(item.uid),
-      gid: str(item.gid),
-      mode: num(item.mode),
-    };
   });
 }
 

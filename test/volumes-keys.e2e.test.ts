@@ -1,0 +1,122 @@
+// Mounts and files as a container sees them (issue 16, volumes area): secrets
+// and configs from a file, an environment variable and inline content, with
+// their long syntax's target/uid/gid/mode; volume subpath, create_host_path,
+// read_only, local driver_opts, tmpfs options. Keys the embedded engine
+// cannot honour stop `up` with a located error before anything is made.
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli, spawnCli } from "./support/e2e.js";
+import { startStackSuite, stopStackSuite } from "./support/stack.js";
+import type { StackSuite } from "./support/stack.js";
+
+let s: StackSuite;
+const project = `tvk${process.pid}`;
+
+// Asynchronous, so the test's worker keeps answering vitest while a long `up` runs.
+async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
+  const run = spawnCli(s.daemon, ["-p", project, ...args], { cwd: s.work, env });
+  const code = await run.exited(240_000);
+  if (code !== 0) throw new Error(`tscompose ${args.join(" ")} exited ${code}: ${run.stderr()}`);
+  return run.stdout();
+}
+const sh = (service: string, script: string): Promise<string> => cli(["exec", "-T", service, "sh", "-c", script]);
+
+beforeAll(async () => {
+  s = await startStackSuite("volumes-keys");
+  s.projects.push({ name: project, cwd: s.work });
+}, 300_000);
+
+afterAll(async () => {
+  expect(await stopStackSuite(s, ["-v", "-t", "0"])).toEqual([]);
+}, 180_000);
+
+describe("secrets and configs", () => {
+  it("puts file, environment and inline ones in the container with their target, owner and mode, read-only", async () => {
+    writeFileSync(join(s.work, "token.txt"), "from-file\n", { mode: 0o640 });
+    writeFileSync(
+      join(s.work, "compose.yaml"),
+      `
+services:
+  files:
+    image: busybox
+    command: sleep 3600
+    secrets:
+      - token
+      - source: token
+        target: owned
+        uid: "1000"
+        gid: "1001"
+        mode: 0400
+      - source: fromenv
+        target: /etc/fromenv.txt
+    configs:
+      - source: inline
+        target: app/inline.conf
+      - source: inline
+        target: /etc/inline-owned.conf
+        uid: "7"
+        mode: 0640
+secrets:
+  token:
+    file: ./token.txt
+  fromenv:
+    environment: TVK_SECRET
+configs:
+  inline:
+    content: |
+      inline content
+`,
+    );
+    await cli(["up", "-d"], { TVK_SECRET: "from-env" });
+    const stat = (path: string) => sh("files", `stat -c '%u %g %a' ${path} && cat ${path}`);
+    // A plain file secret is the host file itself (bind), as compose mounts it: its owner and mode are the host's.
+    expect(await stat("/run/secrets/token")).toBe("0 0 640\nfrom-file\n");
+    // uid/gid/mode: a copy with that owner and mode; a relative secret target is under /run/secrets.
+    expect(await stat("/run/secrets/owned")).toBe("1000 1001 400\nfrom-file\n");
+    // Environment and inline content: compose's defaults, root's and 0444.
+    expect(await stat("/etc/fromenv.txt")).toBe("0 0 444\nfrom-env");
+    // A relative config target is under /.
+    expect(await stat("/app/inline.conf")).toBe("0 0 444\ninline content\n");
+    expect(await stat("/etc/inline-owned.conf")).toBe("7 0 640\ninline content\n");
+    // Read-only, even for root in the container; the positive control writes beside them.
+    expect(await sh("files", "echo x >> /run/secrets/owned 2>/dev/null && echo wrote || echo refused; echo x > /tmp/w && echo wrote")).toBe("refused\nwrote\n");
+    expect(await sh("files", "echo x >> /app/inline.conf 2>/dev/null && echo wrote || echo refused")).toBe("refused\n");
+
+    // The variable's new value is a new container with the new file (the config hash sees the value).
+    await cli(["up", "-d"], { TVK_SECRET: "rotated" });
+    expect(await sh("files", "cat /etc/fromenv.txt")).toBe("rotated");
+    await cli(["down", "-t", "0"]);
+  }, 300_000);
+
+  it("refuses a missing secret file, an unset variable and an external secret at the key, before creating anything", () => {
+    const missing = join(s.work, "missing", "nothere.txt");
+    const cases: [string, string, RegExp][] = [
+      ["file", `file: ${missing}`, /compose\.yaml:10:\d+: .*secrets\.s\.file: .*nothere\.txt does not exist/],
+      ["environment", "environment: TVK_UNSET_VARIABLE", /compose\.yaml:10:\d+: .*secrets\.s\.environment: environment variable "TVK_UNSET_VARIABLE" is not set/],
+      ["external", "external: true", /compose\.yaml:10:\d+: .*secrets\.s\.external: not supported by the embedded engine: external secrets live in a swarm/],
+    ];
+    for (const [what, line, expected] of cases) {
+      writeFileSync(
+        join(s.work, "compose.yaml"),
+        `services:
+  bad:
+    image: busybox
+    command: sleep 3600
+    secrets:
+      - s
+secrets:
+  s:
+    x-case: ${what}
+    ${line}
+`,
+      );
+      const r = runCli(s.daemon, ["-p", project, "up", "-d"], { cwd: s.work });
+      expect(r.code, what).not.toBe(0);
+      expect(r.stderr, what).toMatch(expected);
+    }
+    // Never a directory made in the missing file's place, and no container.
+    expect(existsSync(join(s.work, "missing"))).toBe(false);
+    expect(runCli(s.daemon, ["-p", project, "ps", "-aq"], { cwd: s.work }).stdout.trim()).toBe("");
+  }, 120_000);
+});
