@@ -253,12 +253,14 @@ export class EmbeddedEngine implements Engine {
           undo.push(() => this.parts.volumes.remove(name));
         }
         if (anonymous) spec.mounts[i] = { ...m, source: name, anonymous: true };
-        if (await this.parts.volumes.needsInitializing(name)) {
+        // A subpath mounts part of the volume: the image's content is not copied into it (nor into its root).
+        if (m.subpath === undefined && (await this.parts.volumes.needsInitializing(name))) {
           // Only a copy reads the image's files (and may need a view of them mounted).
           if (m.noCopy === true) await this.parts.volumes.initializeFrom(name, undefined);
           else await imageFiles((dir) => this.parts.volumes.initializeFrom(name, { root: dir, target: m.target }));
         }
-        out.push({ type: "bind", source: this.parts.volumes.mountpoint(name), target: m.target, readOnly: m.readOnly });
+        const root = await this.parts.volumes.source(name);
+        out.push({ type: "bind", source: m.subpath === undefined ? root : await volumeSubpath(root, m.subpath, name), target: m.target, readOnly: m.readOnly });
       }
     }
     for (const t of spec.tmpfs) {
@@ -443,7 +445,7 @@ export class EmbeddedEngine implements Engine {
 
   // ---- volumes
 
-  async createVolume(spec: { name: string; labels: Record<string, string>; driver?: string }): Promise<VolumeInfo> {
+  async createVolume(spec: { name: string; labels: Record<string, string>; driver?: string; driverOpts?: Record<string, string> }): Promise<VolumeInfo> {
     const info = await this.parts.volumes.create(spec);
     this.emit({ type: "volume", action: "create", name: info.name, time: Date.now() });
     return info;
@@ -500,4 +502,15 @@ export function withImageVolumes(spec: ContainerSpec, imageVolumes: string[]): C
     mounts.push({ type: "volume", source: inherited.get(clean), target: clean, readOnly: false, anonymous: true });
   }
   return { ...spec, mounts, inheritVolumes: undefined };
+}
+
+/**
+ * docker's volume subpath: a directory or file that must already exist in the
+ * volume ("subpath does not exist"), resolved as inside the volume's root, so
+ * a link in the volume cannot lead the mount to a host path.
+ */
+async function volumeSubpath(root: string, subpath: string, volume: string): Promise<string> {
+  const path = await resolveInRoot(root, subpath);
+  if (!(await lstatOrUndefined(path))) throw new EngineError("invalid", `cannot mount volume ${volume}: subpath "${subpath}" does not exist in the volume`);
+  return path;
 }

@@ -65,6 +65,8 @@ export interface MountSpec {
   createHostPath?: boolean;
   /** Volume: do not copy the image's content into a new volume. */
   noCopy?: boolean;
+  /** Volume: mount this existing directory of the volume (relative, inside it) instead of its root. */
+  subpath?: string;
   /**
    * Volume: an anonymous volume (the engine names it when source is
    * undefined). With a source, it is one carried over from the container this
@@ -412,7 +414,7 @@ export interface Engine {
   inspectNetwork(name: string): Promise<NetworkInfo | undefined>;
   listNetworks(filter?: { labels?: Record<string, string | undefined> }): Promise<NetworkInfo[]>;
 
-  createVolume(spec: { name: string; labels: Record<string, string>; driver?: string }): Promise<VolumeInfo>;
+  createVolume(spec: { name: string; labels: Record<string, string>; driver?: string; driverOpts?: Record<string, string> }): Promise<VolumeInfo>;
   removeVolume(name: string, opts?: { force?: boolean }): Promise<void>;
   inspectVolume(name: string): Promise<VolumeInfo | undefined>;
   listVolumes(filter?: { labels?: Record<string, string | undefined> }): Promise<VolumeInfo[]>;

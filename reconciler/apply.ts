@@ -196,7 +196,7 @@ async function execute(a: Action, opts: ApplyOptions, created: Map<string, strin
       const vol = stack.volumes[a.volume];
       if (!vol) throw new Error(`no such volume: ${a.volume}`);
       if (await engine.inspectVolume(vol.name)) return;
-      await engine.createVolume({ name: vol.name, labels: { ...vol.labels, [LABEL.project]: stack.name, [LABEL.volume]: a.volume }, driver: vol.driver });
+      await engine.createVolume({ name: vol.name, labels: { ...vol.labels, [LABEL.project]: stack.name, [LABEL.volume]: a.volume }, driver: vol.driver, driverOpts: vol.driverOpts });
       return;
     }
     case "create": {

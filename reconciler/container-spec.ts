@@ -105,6 +105,7 @@ function mountsFor(stack: StackSpec, svc: ServiceSpec): MountSpec[] {
       readOnly: v.readOnly,
       createHostPath: v.bind?.createHostPath,
       noCopy: v.volume?.nocopy,
+      ...(v.volume?.subpath !== undefined ? { subpath: v.volume.subpath } : {}),
       tmpfsSize: v.tmpfs?.size,
       tmpfsMode: v.tmpfs?.mode,
       propagation: v.bind?.propagation,

@@ -3,7 +3,7 @@
 // their long syntax's target/uid/gid/mode; volume subpath, create_host_path,
 // read_only, local driver_opts, tmpfs options. Keys the embedded engine
 // cannot honour stop `up` with a located error before anything is made.
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli, spawnCli } from "./support/e2e.js";
@@ -120,3 +120,110 @@ secrets:
     expect(runCli(s.daemon, ["-p", project, "ps", "-aq"], { cwd: s.work }).stdout.trim()).toBe("");
   }, 120_000);
 });
+
+describe("volumes", () => {
+  const mountsStack = (withSubpath: boolean, extra = ""): string => `
+services:
+  m:
+    image: busybox
+    command: sleep 3600
+    tmpfs:
+      - /short:size=1m,mode=1770,uid=5,gid=6
+    volumes:
+      - type: volume
+        source: data
+        target: /whole
+        read_only: ${withSubpath}
+${withSubpath ? "      - type: volume\n        source: data\n        target: /sub\n        volume: {subpath: app/dir}\n" : ""}      - type: volume
+        source: hostdir
+        target: /hostdir
+      - type: volume
+        source: mem
+        target: /mem
+      - type: tmpfs
+        target: /long
+        tmpfs: {size: 2m, mode: 0700}
+      - type: bind
+        source: ./robind
+        target: /robind
+        read_only: true
+${extra}
+volumes:
+  data: {}
+  hostdir:
+    driver_opts: {type: none, o: bind, device: "${join(s.work, "device")}"}
+  mem:
+    driver_opts: {type: tmpfs, o: "size=3m,uid=7"}
+`;
+  const mountLine = async (target: string): Promise<string> => (await sh("m", `grep ' ${target} ' /proc/mounts`)).trim();
+
+  it("mounts a volume's subpath, local bind and tmpfs volumes, tmpfs options and read_only as the container sees them", async () => {
+    mkdirSync(join(s.work, "device"));
+    mkdirSync(join(s.work, "robind"));
+    writeFileSync(join(s.work, "device", "host.txt"), "on the host\n");
+    writeFileSync(join(s.work, "compose.yaml"), mountsStack(false));
+    await cli(["up", "-d"]);
+    await sh("m", "mkdir -p /whole/app/dir && echo in-subpath > /whole/app/dir/f");
+
+    // The same volume again, read-only, and its subpath: a recreate with both.
+    writeFileSync(join(s.work, "compose.yaml"), mountsStack(true));
+    await cli(["up", "-d"]);
+    expect(await sh("m", "cat /sub/f; ls /sub")).toBe("in-subpath\nf\n");
+    expect(await sh("m", "echo x > /whole/w 2>/dev/null && echo wrote || echo refused; echo y > /sub/g && cat /whole/app/dir/g")).toBe("refused\ny\n");
+
+    // type none, o bind: the host directory itself, both ways.
+    expect(await sh("m", "cat /hostdir/host.txt; echo from-container > /hostdir/back.txt")).toBe("on the host\n");
+    expect(readFileSync(join(s.work, "device", "back.txt"), "utf8")).toBe("from-container\n");
+
+    // type tmpfs: a tmpfs with the volume's options.
+    expect(await mountLine("/mem")).toMatch(/^tmpfs \/mem tmpfs rw,.*size=3072k/);
+    expect(await sh("m", "stat -c %u /mem")).toBe("7\n");
+
+    // tmpfs long form and short options.
+    expect(await mountLine("/long")).toMatch(/size=2048k/);
+    expect(await sh("m", "stat -c %a /long")).toBe("700\n");
+    expect(await mountLine("/short")).toMatch(/size=1024k/);
+    expect(await sh("m", "stat -c '%a %u %g' /short")).toBe("1770 5 6\n");
+
+    // read_only on a bind; the control writes to a writable tmpfs.
+    expect(await sh("m", "touch /robind/x 2>/dev/null && echo wrote || echo refused; touch /long/x && echo wrote")).toBe("refused\nwrote\n");
+  }, 300_000);
+
+  it("refuses a missing subpath and a missing host path with create_host_path false when the container is made, without making the path", () => {
+    const missingHost = join(s.work, "not-created");
+    const extra = `  nosub:
+    image: busybox
+    command: sleep 3600
+    volumes:
+      - {type: volume, source: data, target: /x, volume: {subpath: nothere}}
+  nohost:
+    image: busybox
+    command: sleep 3600
+    volumes:
+      - {type: bind, source: "${missingHost}", target: /x, bind: {create_host_path: false}}
+`;
+    writeFileSync(join(s.work, "compose.yaml"), mountsStack(true, extra));
+    const sub = runCli(s.daemon, ["-p", project, "up", "-d", "nosub"], { cwd: s.work });
+    expect(sub.code).not.toBe(0);
+    expect(sub.stderr).toMatch(/subpath "nothere" does not exist/);
+    const host = runCli(s.daemon, ["-p", project, "up", "-d", "nohost"], { cwd: s.work });
+    expect(host.code).not.toBe(0);
+    expect(host.stderr).toContain(`bind source path does not exist: ${missingHost}`);
+    expect(existsSync(missingHost)).toBe(false);
+  }, 300_000);
+
+  it("refuses what the embedded engine cannot mount at the key, at load", () => {
+    const cases: [string, string, RegExp][] = [
+      ["image", "volumes:\n      - {type: image, source: busybox, target: /img}", /bad\.yaml:6:\d+: .*services\.bad\.volumes\.0\.type: not supported by the embedded engine: image mounts/],
+      ["subpath", "volumes:\n      - {type: volume, source: v, target: /v, volume: {subpath: ../up}}", /bad\.yaml:6:\d+: .*volume\.subpath: "\.\.\/up" must be a relative path inside the volume/],
+      ["nfs", "volumes: [v:/v]\nvolumes:\n  v:\n    driver_opts: {type: nfs, o: addr=127.0.0.1, device: \":/export\"}", /bad\.yaml:8:\d+: .*volumes\.v\.driver_opts: not supported by the embedded engine: type "nfs" (needs mount\.nfs|mounts are not implemented)/],
+    ];
+    for (const [what, lines, expected] of cases) {
+      writeFileSync(join(s.work, "bad.yaml"), `services:\n  bad:\n    image: busybox\n    x-case: ${what}\n    ${lines}\n${what === "subpath" ? "volumes:\n  v: {}\n" : ""}`);
+      const r = runCli(s.daemon, ["-p", project, "-f", "bad.yaml", "config"], { cwd: s.work });
+      expect(r.code, what).not.toBe(0);
+      expect(r.stderr, what).toMatch(expected);
+    }
+  }, 120_000);
+});
+

@@ -20,6 +20,7 @@ import type {
   VolumeSpec,
 } from "../../model/stack.js";
 import { parseDuration } from "./duration.js";
+import { localVolumeKind } from "../../engine/volume-options.js";
 import { isExternal, normalizeFileObjects, normalizeFileRefs } from "./file-objects.js";
 import { parsePortShort } from "./ports.js";
 import type { PortShort } from "./ports.js";
@@ -71,6 +72,7 @@ export function normalizeStack(raw: Dict, ctx: NormalizeContext): StackSpec {
       external,
       labels: labelMap(d.labels),
     };
+    if (!external) checkVolumeDriver(key, volumes[key], ctx);
   }
   const extensions: Dict = {};
   for (const [k, v] of Object.entries(raw)) if (k.startsWith("x-")) extensions[k] = v;
@@ -394,8 +396,28 @@ function normalizePorts(v: unknown, ctx: NormalizeContext, path: PathSegment[]):
 
 function normalizeVolumes(v: unknown, ctx: NormalizeContext, path: PathSegment[]): ServiceVolumeSpec[] {
   if (!Array.isArray(v)) return [];
-  return v.map((item, i) => (isDict(item) ? longVolume(item) : shortVolume(String(item), ctx, [...path, i])));
+  return v.map((item, i) => {
+    const at = [...path, i];
+    const key = at.join(".");
+    if (isDict(item) && ENGINE_CANNOT_MOUNT[String(item.type)]) {
+      ctx.fail([...at, "type"], `${key}.type: not supported by the embedded engine: ${ENGINE_CANNOT_MOUNT[String(item.type)]}`);
+    }
+    const volume = isDict(item) ? longVolume(item) : shortVolume(String(item), ctx, at);
+    const subpath = volume.volume?.subpath;
+    // docker refuses a subpath that leaves the volume; compose would only fail at start.
+    if (subpath !== undefined && (subpath.startsWith("/") || subpath.split("/").includes(".."))) {
+      ctx.fail([...at, "volume", "subpath"], `${key}.volume.subpath: "${subpath}" must be a relative path inside the volume`);
+    }
+    return volume;
+  });
 }
+
+/** Volume types the schema accepts (compose-spec) and the embedded engine cannot mount, and why. */
+const ENGINE_CANNOT_MOUNT: Record<string, string> = {
+  image: "image mounts (an image's filesystem at a path) are not implemented",
+  npipe: "named pipes exist on Windows only",
+  cluster: "cluster volumes need a swarm",
+};
 
 function longVolume(d: Dict): ServiceVolumeSpec {
   const type = (str(d.type) ?? "volume") as ServiceVolumeSpec["type"];
@@ -418,6 +440,16 @@ function longVolume(d: Dict): ServiceVolumeSpec {
         : undefined,
     consistency: str(d.consistency),
   };
+}
+
+/** What `up` would create: only the local driver, with the driver_opts the embedded engine can honour. */
+function checkVolumeDriver(key: string, v: VolumeSpec, ctx: NormalizeContext): void {
+  if (v.driver !== "local") ctx.fail(["volumes", key, "driver"], `volumes.${key}.driver: not supported by the embedded engine: only the "local" driver exists`);
+  try {
+    localVolumeKind(v.driverOpts);
+  } catch (err) {
+    ctx.fail(["volumes", key, "driver_opts"], `volumes.${key}.driver_opts: not supported by the embedded engine: ${(err as Error).message}`);
+  }
 }
 
 // A short volume source is a host path when it looks like one (compose's rule).
