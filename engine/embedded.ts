@@ -176,7 +176,7 @@ export class EmbeddedEngine implements Engine {
 
       // The image's VOLUMEs become anonymous volumes where the spec mounts nothing, as dockerd does:
       // without them a database's data would live in the writable layer and die with the container.
-      const recorded = withImageVolumes(spec, image.info.config.volumes);
+      const recorded = withImageVolumes(this.withVolumesFrom(spec), image.info.config.volumes);
       // The host as the container reaches it: its default route's gateway; with the host's network, loopback.
       const gateway = spec.networkMode === "host" ? "127.0.0.1" : (sandbox?.endpoints.find((e) => e.defaultRoute) ?? sandbox?.endpoints[0])?.gateway;
       recorded.extraHosts = resolveHostGateway(spec.extraHosts, gateway);
@@ -217,6 +217,27 @@ export class EmbeddedEngine implements Engine {
     if (this.users.size >= 256) this.users.clear();
     this.users.set(key, user);
     return user;
+  }
+
+  /**
+   * volumes_from: the other containers' volumes and binds, as recorded (their
+   * anonymous volumes by name, mounted here as they are: they stay the other
+   * container's, so its `rm -v` is what removes them).
+   */
+  private withVolumesFrom(spec: ContainerSpec): ContainerSpec {
+    if (!spec.volumesFrom || spec.volumesFrom.length === 0) return spec;
+    const taken = new Set(spec.mounts.map((m) => posix.normalize(m.target)));
+    const mounts = [...spec.mounts];
+    for (const from of spec.volumesFrom) {
+      const other = this.parts.runtime.get(from.container);
+      for (const m of other.spec.mounts) {
+        if (m.type === "tmpfs" || taken.has(posix.normalize(m.target))) continue;
+        taken.add(posix.normalize(m.target));
+        const { anonymous: _a, createHostPath: _c, noCopy: _n, ...shared } = m;
+        mounts.push({ ...shared, noCopy: true, readOnly: from.mode === undefined ? m.readOnly : from.mode === "ro" });
+      }
+    }
+    return { ...spec, mounts };
   }
 
   /**

@@ -144,6 +144,12 @@ export interface ContainerSpec {
    */
   inheritVolumes?: { name: string; target: string }[];
   tmpfs: string[];
+  /**
+   * Docker's --volumes-from: every volume and bind of these containers (by id
+   * or name) at the same targets, read-only with mode "ro", read-write with
+   * "rw", else as there; a mount of this spec at the same target wins.
+   */
+  volumesFrom?: { container: string; mode?: "ro" | "rw" }[];
   /** Files made for this container (secrets and configs), each mounted read-only at its target. */
   files?: ContainerFile[];
   /** Network name -> attachment. Empty with networkMode "none". */

@@ -47,6 +47,8 @@ export interface ServiceSpec {
   expose: string[];
   volumes: ServiceVolumeSpec[];
   tmpfs: string[];
+  /** `service`, `service:ro`, `container:NAME[:ro]`: the mounts of that container, as written. */
+  volumesFrom: string[];
   networks: Record<string, ServiceNetworkSpec>;
   networkMode: string | undefined;
   dependsOn: Record<string, DependsOnSpec>;

@@ -15,6 +15,8 @@ export interface ContainerSpecOptions {
   oneoff?: boolean;
   /** `network_mode: service:x` resolved to the id of x's container by the caller. */
   sharedNetworkContainer?: string;
+  /** volumes_from resolved to containers by the caller (see ContainerSpec.volumesFrom). */
+  volumesFrom?: { container: string; mode?: "ro" | "rw" }[];
   /** The anonymous volumes of the container this one replaces (see ContainerSpec.inheritVolumes). */
   inheritVolumes?: { name: string; target: string }[];
   /** Overrides for `tscompose run`: command, env, entrypoint, name. */
@@ -66,6 +68,7 @@ export function containerSpecFor(stack: StackSpec, svc: ServiceSpec, number: num
     ...(opts.inheritVolumes && opts.inheritVolumes.length > 0 ? { inheritVolumes: opts.inheritVolumes } : {}),
     tmpfs: svc.tmpfs,
     ...(files.length > 0 ? { files } : {}),
+    ...(opts.volumesFrom && opts.volumesFrom.length > 0 ? { volumesFrom: opts.volumesFrom } : {}),
     networks: networksFor(stack, svc, name),
     networkMode: networkModeFor(svc, opts.sharedNetworkContainer),
     ports: opts.oneoff ? [] : svc.ports.map(portBinding),

@@ -227,3 +227,41 @@ volumes:
   }, 120_000);
 });
 
+describe("volumes_from", () => {
+  it("gives a service the named, anonymous and bind mounts of another service's container and of a container by name, read-only with :ro", async () => {
+    mkdirSync(join(s.work, "bindsrc"), { recursive: true });
+    writeFileSync(
+      join(s.work, "compose.yaml"),
+      `
+services:
+  src:
+    image: busybox
+    command: sleep 3600
+    volumes:
+      - shared:/shared
+      - /anon
+      - ./bindsrc:/bound
+  user:
+    image: busybox
+    command: sleep 3600
+    volumes_from: [src]
+  reader:
+    image: busybox
+    command: sleep 3600
+    volumes_from: ["container:${project}-src-1:ro"]
+volumes:
+  shared: {}
+`,
+    );
+    // container:NAME names a container that exists already (compose orders services, not containers).
+    await cli(["up", "-d", "src"]);
+    await cli(["up", "-d"]);
+    await sh("src", "echo a > /shared/a && echo b > /anon/b && echo c > /bound/c");
+    expect(await sh("user", "cat /shared/a /anon/b /bound/c && echo u > /anon/u && echo wrote")).toBe("a\nb\nc\nwrote\n");
+    expect(await sh("src", "cat /anon/u")).toBe("u\n");
+    expect(await sh("reader", "cat /shared/a /anon/b /bound/c")).toBe("a\nb\nc\n");
+    expect(await sh("reader", "echo x > /anon/x 2>/dev/null && echo wrote || echo refused; echo x > /tmp/x && echo wrote")).toBe("refused\nwrote\n");
+    await cli(["down", "-v", "-t", "0"]);
+  }, 300_000);
+});
+

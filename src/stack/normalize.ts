@@ -203,6 +203,7 @@ function normalizeService(name: string, s: Dict, ctx: NormalizeContext): Service
     expose: strList(s.expose),
     volumes: normalizeVolumes(s.volumes, ctx, at("volumes")),
     tmpfs: strList(s.tmpfs),
+    volumesFrom: strList(s.volumes_from),
     networks: networkMode !== undefined ? {} : normalizeServiceNetworks(s.networks),
     networkMode,
     dependsOn: normalizeDependsOn(s.depends_on),

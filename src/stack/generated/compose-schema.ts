@@ -10,7 +10,7 @@ const require = createRequire(import.meta.url);
 /** Validates a stack file against schema/compose-spec.json, as ajv.compile(schema) would. */
 export const validate: ValidateFunction = validate18;
 
-const schema21 = {"$schema":"https://json-schema.org/draft/2019-09/schema","$id":"https://tscompose.dev/schema/compose-spec.json","title":"tscompose stack file","description":"The subset of the Compose Specification that tscompose supports. Follows compose-spec/schema/compose-spec.json, but with strict scalar types: the loader converts interpolated strings to numbers and booleans before validation.","type":"object","properties":{"version":{"type":["string","number"],"deprecated":true,"description":"Accepted for backward compatibility and ignored."},"name":{"type":"string","description":"Project name, unless given on the command line."},"include":{"type":"array","items":{"$ref":"#/$defs/include"}},"services":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/service"}},"additionalProperties":false},"networks":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/network"}},"additionalProperties":false},"volumes":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/volume"}},"additionalProperties":false},"secrets":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/secret"}},"additionalProperties":false},"configs":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/config"}},"additionalProperties":false}},"patternProperties":{"^x-":{}},"additionalProperties":false,"$defs":{"service":{"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs","cluster","npipe","image"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"image":{"type":"object","properties":{"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"priority":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_search":{"$ref":"#/$defs/string_or_list"},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"healthcheck":{"type":"object","properties":{"test":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"interval":{"$ref":"#/$defs/duration"},"timeout":{"$ref":"#/$defs/duration"},"retries":{"type":"integer","minimum":0},"start_period":{"$ref":"#/$defs/duration"},"start_interval":{"$ref":"#/$defs/duration"},"disable":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"x_tscompose_service":{"type":"object","description":"tscompose's own per-service settings (docs/supervision.md).","properties":{"restart_on_unhealthy":{"type":["boolean","string"],"description":"Restart a container whose health check turns unhealthy, with the restart backoff."},"readiness":{"type":"object","description":"A probe run by the daemon; its success makes the container healthy for depends_on and up --wait. Exactly one of tcp, http, log.","properties":{"tcp":{"type":["integer","string"],"description":"A container port that accepts a TCP connection."},"http":{"oneOf":[{"type":["integer","string"]},{"type":"object","properties":{"port":{"type":["integer","string"]},"path":{"type":"string"}},"required":["port"],"additionalProperties":false}],"description":"A container port (and path, default /) that answers an HTTP GET with 2xx."},"log":{"type":"string","description":"A regular expression a line of the container's output matches."},"interval":{"type":["string","number"]},"timeout":{"type":["string","number"]}},"additionalProperties":false},"schedule":{"oneOf":[{"type":"string"},{"type":"object","properties":{"cron":{"type":"string"},"timezone":{"type":"string"},"overlap":{"type":"string","enum":["skip","queue","allow"]},"history":{"type":["integer","string"]}},"required":["cron"],"additionalProperties":false}],"description":"Run the service as a one-off container on a cron schedule instead of keeping it up."}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"development":{"type":["object","null"],"properties":{"watch":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"action":{"type":"string","enum":["sync","rebuild","sync+restart"]},"target":{"type":"string"},"ignore":{"$ref":"#/$defs/string_or_list"}},"required":["path","action"],"additionalProperties":false,"patternProperties":{"^x-":{}}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"deployment":{"type":["object","null"],"properties":{"mode":{"type":"string","description":"replicated or global; checked by the normalizer, as compose-spec leaves it a string."},"endpoint_mode":{"type":"string"},"replicas":{"type":"integer","minimum":0},"labels":{"$ref":"#/$defs/list_or_dict"},"resources":{"type":"object","properties":{"limits":{"$ref":"#/$defs/resource_limits"},"reservations":{"$ref":"#/$defs/resource_limits"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"restart_policy":{"type":"object","properties":{"condition":{"type":"string","description":"none, on-failure or any; checked by the normalizer."},"delay":{"$ref":"#/$defs/duration"},"max_attempts":{"type":"integer","minimum":0},"window":{"$ref":"#/$defs/duration"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"$ref":"#/$defs/update_config"},"rollback_config":{"$ref":"#/$defs/update_config"},"placement":{"type":"object","properties":{"constraints":{"$ref":"#/$defs/list_of_strings"},"preferences":{"type":"array","items":{"type":"object","properties":{"spread":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"max_replicas_per_node":{"type":"integer","minimum":0}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"resource_limits":{"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"type":"object","properties":{"parallelism":{"type":"integer","minimum":0},"delay":{"$ref":"#/$defs/duration"},"failure_action":{"type":"string"},"monitor":{"$ref":"#/$defs/duration"},"max_failure_ratio":{"type":"number"},"order":{"type":"string","enum":["start-first","stop-first"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"include":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"$ref":"#/$defs/string_or_list"},"env_file":{"$ref":"#/$defs/string_or_list"},"project_directory":{"type":"string"}},"required":["path"],"additionalProperties":false}]},"network":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"ipam":{"type":"object","properties":{"driver":{"type":"string"},"config":{"type":"array","items":{"type":"object","properties":{"subnet":{"type":"string"},"ip_range":{"type":"string"},"gateway":{"type":"string"},"aux_addresses":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"options":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"$ref":"#/$defs/external"},"internal":{"type":"boolean"},"attachable":{"type":"boolean"},"enable_ipv6":{"type":"boolean"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"secret":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"config":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"content":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"description":"true, or the legacy {name} form (use the resource's own name instead).","oneOf":[{"type":"boolean"},{"type":"object","properties":{"name":{"type":"string","deprecated":true}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"command":{"oneOf":[{"type":"null"},{"type":"string"},{"type":"array","items":{"type":"string"}}]},"env_file":{"oneOf":[{"type":"string"},{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"type":"string"},"required":{"type":"boolean"}},"required":["path"],"additionalProperties":false}]}}]},"service_config_or_secret":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"source":{"type":"string"},"target":{"type":"string"},"uid":{"type":"string"},"gid":{"type":"string"},"mode":{"type":["integer","string"]}},"required":["source"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"ulimits":{"type":"object","patternProperties":{"^[a-z]+$":{"oneOf":[{"type":"integer"},{"type":"object","properties":{"soft":{"type":"integer"},"hard":{"type":"integer"}},"required":["soft","hard"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"additionalProperties":false},"extra_hosts":{"oneOf":[{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]},"duration":{"type":"string","format":"duration","description":"A Go duration: 1h30m, 10s, 1.5s, 100ms, 10us, 0."},"size":{"type":["integer","string"],"description":"Bytes, or a string with a unit (512m, 1g); parsed by the normalizer."},"cpus":{"type":["number","string"],"description":"Number of CPUs. Strings are common in compose files ('0.50'); parsed by the normalizer."},"string_or_list":{"oneOf":[{"type":"string"},{"$ref":"#/$defs/list_of_strings"}]},"list_of_strings":{"type":"array","items":{"type":"string"},"uniqueItems":true},"list_or_dict":{"oneOf":[{"type":"object","patternProperties":{".+":{"type":["string","number","boolean","null"]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]}}};
+const schema21 = {"$schema":"https://json-schema.org/draft/2019-09/schema","$id":"https://tscompose.dev/schema/compose-spec.json","title":"tscompose stack file","description":"The subset of the Compose Specification that tscompose supports. Follows compose-spec/schema/compose-spec.json, but with strict scalar types: the loader converts interpolated strings to numbers and booleans before validation.","type":"object","properties":{"version":{"type":["string","number"],"deprecated":true,"description":"Accepted for backward compatibility and ignored."},"name":{"type":"string","description":"Project name, unless given on the command line."},"include":{"type":"array","items":{"$ref":"#/$defs/include"}},"services":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/service"}},"additionalProperties":false},"networks":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/network"}},"additionalProperties":false},"volumes":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/volume"}},"additionalProperties":false},"secrets":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/secret"}},"additionalProperties":false},"configs":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/config"}},"additionalProperties":false}},"patternProperties":{"^x-":{}},"additionalProperties":false,"$defs":{"service":{"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs","cluster","npipe","image"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"image":{"type":"object","properties":{"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"volumes_from":{"type":"array","items":{"type":"string"},"uniqueItems":true},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"priority":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_search":{"$ref":"#/$defs/string_or_list"},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"healthcheck":{"type":"object","properties":{"test":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"interval":{"$ref":"#/$defs/duration"},"timeout":{"$ref":"#/$defs/duration"},"retries":{"type":"integer","minimum":0},"start_period":{"$ref":"#/$defs/duration"},"start_interval":{"$ref":"#/$defs/duration"},"disable":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"x_tscompose_service":{"type":"object","description":"tscompose's own per-service settings (docs/supervision.md).","properties":{"restart_on_unhealthy":{"type":["boolean","string"],"description":"Restart a container whose health check turns unhealthy, with the restart backoff."},"readiness":{"type":"object","description":"A probe run by the daemon; its success makes the container healthy for depends_on and up --wait. Exactly one of tcp, http, log.","properties":{"tcp":{"type":["integer","string"],"description":"A container port that accepts a TCP connection."},"http":{"oneOf":[{"type":["integer","string"]},{"type":"object","properties":{"port":{"type":["integer","string"]},"path":{"type":"string"}},"required":["port"],"additionalProperties":false}],"description":"A container port (and path, default /) that answers an HTTP GET with 2xx."},"log":{"type":"string","description":"A regular expression a line of the container's output matches."},"interval":{"type":["string","number"]},"timeout":{"type":["string","number"]}},"additionalProperties":false},"schedule":{"oneOf":[{"type":"string"},{"type":"object","properties":{"cron":{"type":"string"},"timezone":{"type":"string"},"overlap":{"type":"string","enum":["skip","queue","allow"]},"history":{"type":["integer","string"]}},"required":["cron"],"additionalProperties":false}],"description":"Run the service as a one-off container on a cron schedule instead of keeping it up."}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"development":{"type":["object","null"],"properties":{"watch":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"action":{"type":"string","enum":["sync","rebuild","sync+restart"]},"target":{"type":"string"},"ignore":{"$ref":"#/$defs/string_or_list"}},"required":["path","action"],"additionalProperties":false,"patternProperties":{"^x-":{}}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"deployment":{"type":["object","null"],"properties":{"mode":{"type":"string","description":"replicated or global; checked by the normalizer, as compose-spec leaves it a string."},"endpoint_mode":{"type":"string"},"replicas":{"type":"integer","minimum":0},"labels":{"$ref":"#/$defs/list_or_dict"},"resources":{"type":"object","properties":{"limits":{"$ref":"#/$defs/resource_limits"},"reservations":{"$ref":"#/$defs/resource_limits"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"restart_policy":{"type":"object","properties":{"condition":{"type":"string","description":"none, on-failure or any; checked by the normalizer."},"delay":{"$ref":"#/$defs/duration"},"max_attempts":{"type":"integer","minimum":0},"window":{"$ref":"#/$defs/duration"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"$ref":"#/$defs/update_config"},"rollback_config":{"$ref":"#/$defs/update_config"},"placement":{"type":"object","properties":{"constraints":{"$ref":"#/$defs/list_of_strings"},"preferences":{"type":"array","items":{"type":"object","properties":{"spread":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"max_replicas_per_node":{"type":"integer","minimum":0}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"resource_limits":{"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"type":"object","properties":{"parallelism":{"type":"integer","minimum":0},"delay":{"$ref":"#/$defs/duration"},"failure_action":{"type":"string"},"monitor":{"$ref":"#/$defs/duration"},"max_failure_ratio":{"type":"number"},"order":{"type":"string","enum":["start-first","stop-first"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"include":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"$ref":"#/$defs/string_or_list"},"env_file":{"$ref":"#/$defs/string_or_list"},"project_directory":{"type":"string"}},"required":["path"],"additionalProperties":false}]},"network":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"ipam":{"type":"object","properties":{"driver":{"type":"string"},"config":{"type":"array","items":{"type":"object","properties":{"subnet":{"type":"string"},"ip_range":{"type":"string"},"gateway":{"type":"string"},"aux_addresses":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"options":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"$ref":"#/$defs/external"},"internal":{"type":"boolean"},"attachable":{"type":"boolean"},"enable_ipv6":{"type":"boolean"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"secret":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"config":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"content":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"description":"true, or the legacy {name} form (use the resource's own name instead).","oneOf":[{"type":"boolean"},{"type":"object","properties":{"name":{"type":"string","deprecated":true}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"command":{"oneOf":[{"type":"null"},{"type":"string"},{"type":"array","items":{"type":"string"}}]},"env_file":{"oneOf":[{"type":"string"},{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"type":"string"},"required":{"type":"boolean"}},"required":["path"],"additionalProperties":false}]}}]},"service_config_or_secret":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"source":{"type":"string"},"target":{"type":"string"},"uid":{"type":"string"},"gid":{"type":"string"},"mode":{"type":["integer","string"]}},"required":["source"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"ulimits":{"type":"object","patternProperties":{"^[a-z]+$":{"oneOf":[{"type":"integer"},{"type":"object","properties":{"soft":{"type":"integer"},"hard":{"type":"integer"}},"required":["soft","hard"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"additionalProperties":false},"extra_hosts":{"oneOf":[{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]},"duration":{"type":"string","format":"duration","description":"A Go duration: 1h30m, 10s, 1.5s, 100ms, 10us, 0."},"size":{"type":["integer","string"],"description":"Bytes, or a string with a unit (512m, 1g); parsed by the normalizer."},"cpus":{"type":["number","string"],"description":"Number of CPUs. Strings are common in compose files ('0.50'); parsed by the normalizer."},"string_or_list":{"oneOf":[{"type":"string"},{"$ref":"#/$defs/list_of_strings"}]},"list_of_strings":{"type":"array","items":{"type":"string"},"uniqueItems":true},"list_or_dict":{"oneOf":[{"type":"object","patternProperties":{".+":{"type":["string","number","boolean","null"]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]}}};
 const pattern2 = new RegExp("^x-", "u");
 const pattern3 = new RegExp("^[a-zA-Z0-9._-]+$", "u");
 const schema22 = {"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"$ref":"#/$defs/string_or_list"},"env_file":{"$ref":"#/$defs/string_or_list"},"project_directory":{"type":"string"}},"required":["path"],"additionalProperties":false}]};
@@ -308,7 +308,7 @@ return errors === 0;
 }
 validate19.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
-const schema25 = {"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs","cluster","npipe","image"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"image":{"type":"object","properties":{"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"priority":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_search":{"$ref":"#/$defs/string_or_list"},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema25 = {"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs","cluster","npipe","image"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"image":{"type":"object","properties":{"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"volumes_from":{"type":"array","items":{"type":"string"},"uniqueItems":true},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"priority":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_search":{"$ref":"#/$defs/string_or_list"},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 const schema26 = {"oneOf":[{"type":"object","patternProperties":{".+":{"type":["string","number","boolean","null"]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]};
 const schema30 = {"type":["integer","string"],"description":"Bytes, or a string with a unit (512m, 1g); parsed by the normalizer."};
 const schema31 = {"oneOf":[{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]};
@@ -4889,37 +4889,26 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.networks !== undefined){
-let data85 = data.networks;
+if(data.volumes_from !== undefined){
+let data85 = data.volumes_from;
 const _errs266 = errors;
-const _errs267 = errors;
-let valid74 = false;
-let passing15 = null;
-const _errs268 = errors;
-const _errs269 = errors;
-if(errors === _errs269){
+if(errors === _errs266){
 if(Array.isArray(data85)){
-var valid76 = true;
+var valid74 = true;
 const len17 = data85.length;
 for(let i29=0; i29<len17; i29++){
 let data86 = data85[i29];
-const _errs271 = errors;
+const _errs268 = errors;
 if(typeof data86 !== "string"){
-const err147 = {instancePath:instancePath+"/networks/" + i29,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data86};
-if(vErrors === null){
-vErrors = [err147];
+validate24.errors = [{instancePath:instancePath+"/volumes_from/" + i29,schemaPath:"#/properties/volumes_from/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes_from.items.type,parentSchema:schema25.properties.volumes_from.items,data:data86}];
+return false;
 }
-else {
-vErrors.push(err147);
-}
-errors++;
-}
-var valid76 = _errs271 === errors;
-if(!valid76){
+var valid74 = _errs268 === errors;
+if(!valid74){
 break;
 }
 }
-if(valid76){
+if(valid74){
 let i30 = data85.length;
 let j12;
 if(i30 > 1){
@@ -4931,14 +4920,8 @@ continue;
 }
 if(typeof indices10[item10] == "number"){
 j12 = indices10[item10];
-const err148 = {instancePath:instancePath+"/networks",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i30, j: j12},message:"must NOT have duplicate items (items ## "+j12+" and "+i30+" are identical)",schema:true,parentSchema:schema24,data:data85};
-if(vErrors === null){
-vErrors = [err148];
-}
-else {
-vErrors.push(err148);
-}
-errors++;
+validate24.errors = [{instancePath:instancePath+"/volumes_from",schemaPath:"#/properties/volumes_from/uniqueItems",keyword:"uniqueItems",params:{i: i30, j: j12},message:"must NOT have duplicate items (items ## "+j12+" and "+i30+" are identical)",schema:true,parentSchema:schema25.properties.volumes_from,data:data85}];
+return false;
 break;
 }
 indices10[item10] = i30;
@@ -4947,109 +4930,64 @@ indices10[item10] = i30;
 }
 }
 else {
-const err149 = {instancePath:instancePath+"/networks",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data85};
-if(vErrors === null){
-vErrors = [err149];
+validate24.errors = [{instancePath:instancePath+"/volumes_from",schemaPath:"#/properties/volumes_from/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.volumes_from.type,parentSchema:schema25.properties.volumes_from,data:data85}];
+return false;
+}
+}
+var valid0 = _errs266 === errors;
 }
 else {
-vErrors.push(err149);
+var valid0 = true;
 }
-errors++;
-}
-}
-var _valid15 = _errs268 === errors;
-if(_valid15){
-valid74 = true;
-passing15 = 0;
-}
+if(valid0){
+if(data.networks !== undefined){
+let data87 = data.networks;
+const _errs270 = errors;
+const _errs271 = errors;
+let valid76 = false;
+let passing15 = null;
+const _errs272 = errors;
 const _errs273 = errors;
 if(errors === _errs273){
-if(data85 && typeof data85 == "object" && !Array.isArray(data85)){
-const _errs275 = errors;
-for(const key20 in data85){
-if(!(pattern3.test(key20))){
-const err150 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.networks.oneOf[1],data:data85};
-if(vErrors === null){
-vErrors = [err150];
-}
-else {
-vErrors.push(err150);
-}
-errors++;
-break;
-}
-}
-if(_errs275 === errors){
+if(Array.isArray(data87)){
 var valid78 = true;
-for(const key21 in data85){
-if(pattern3.test(key21)){
-let data87 = data85[key21];
-const _errs276 = errors;
-const _errs277 = errors;
-let valid79 = false;
-let passing16 = null;
-const _errs278 = errors;
-if(errors === _errs278){
-if(data87 && typeof data87 == "object" && !Array.isArray(data87)){
-const _errs280 = errors;
-for(const key22 in data87){
-if(!(((((key22 === "aliases") || (key22 === "ipv4_address")) || (key22 === "ipv6_address")) || (key22 === "priority")) || (pattern2.test(key22)))){
-const err151 = {instancePath:instancePath+"/networks/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0],data:data87};
-if(vErrors === null){
-vErrors = [err151];
-}
-else {
-vErrors.push(err151);
-}
-errors++;
-break;
-}
-}
-if(_errs280 === errors){
-if(data87.aliases !== undefined){
-let data88 = data87.aliases;
-const _errs281 = errors;
-const _errs282 = errors;
-if(errors === _errs282){
-if(Array.isArray(data88)){
-var valid82 = true;
-const len18 = data88.length;
+const len18 = data87.length;
 for(let i31=0; i31<len18; i31++){
-let data89 = data88[i31];
-const _errs284 = errors;
-if(typeof data89 !== "string"){
-const err152 = {instancePath:instancePath+"/networks/" + key21.replace(/~/g, "~0").replace(/\//g, "~1")+"/aliases/" + i31,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data89};
+let data88 = data87[i31];
+const _errs275 = errors;
+if(typeof data88 !== "string"){
+const err147 = {instancePath:instancePath+"/networks/" + i31,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data88};
 if(vErrors === null){
-vErrors = [err152];
+vErrors = [err147];
 }
 else {
-vErrors.push(err152);
+vErrors.push(err147);
 }
 errors++;
 }
-var valid82 = _errs284 === errors;
-if(!valid82){
+var valid78 = _errs275 === errors;
+if(!valid78){
 break;
 }
 }
-if(valid82){
-let i32 = data88.length;
+if(valid78){
+let i32 = data87.length;
 let j13;
 if(i32 > 1){
 const indices11 = {};
 for(;i32--;){
-let item11 = data88[i32];
+let item11 = data87[i32];
 if(typeof item11 !== "string"){
 continue;
 }
 if(typeof indices11[item11] == "number"){
 j13 = indices11[item11];
-const err153 = {instancePath:instancePath+"/networks/" + key21.replace(/~/g, "~0").replace(/\//g, "~1")+"/aliases",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i32, j: j13},message:"must NOT have duplicate items (items ## "+j13+" and "+i32+" are identical)",schema:true,parentSchema:schema24,data:data88};
+const err148 = {instancePath:instancePath+"/networks",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i32, j: j13},message:"must NOT have duplicate items (items ## "+j13+" and "+i32+" are identical)",schema:true,parentSchema:schema24,data:data87};
 if(vErrors === null){
-vErrors = [err153];
+vErrors = [err148];
 }
 else {
-vErrors.push(err153);
+vErrors.push(err148);
 }
 errors++;
 break;
@@ -5060,7 +4998,120 @@ indices11[item11] = i32;
 }
 }
 else {
-const err154 = {instancePath:instancePath+"/networks/" + key21.replace(/~/g, "~0").replace(/\//g, "~1")+"/aliases",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data88};
+const err149 = {instancePath:instancePath+"/networks",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data87};
+if(vErrors === null){
+vErrors = [err149];
+}
+else {
+vErrors.push(err149);
+}
+errors++;
+}
+}
+var _valid15 = _errs272 === errors;
+if(_valid15){
+valid76 = true;
+passing15 = 0;
+}
+const _errs277 = errors;
+if(errors === _errs277){
+if(data87 && typeof data87 == "object" && !Array.isArray(data87)){
+const _errs279 = errors;
+for(const key20 in data87){
+if(!(pattern3.test(key20))){
+const err150 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.networks.oneOf[1],data:data87};
+if(vErrors === null){
+vErrors = [err150];
+}
+else {
+vErrors.push(err150);
+}
+errors++;
+break;
+}
+}
+if(_errs279 === errors){
+var valid80 = true;
+for(const key21 in data87){
+if(pattern3.test(key21)){
+let data89 = data87[key21];
+const _errs280 = errors;
+const _errs281 = errors;
+let valid81 = false;
+let passing16 = null;
+const _errs282 = errors;
+if(errors === _errs282){
+if(data89 && typeof data89 == "object" && !Array.isArray(data89)){
+const _errs284 = errors;
+for(const key22 in data89){
+if(!(((((key22 === "aliases") || (key22 === "ipv4_address")) || (key22 === "ipv6_address")) || (key22 === "priority")) || (pattern2.test(key22)))){
+const err151 = {instancePath:instancePath+"/networks/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0],data:data89};
+if(vErrors === null){
+vErrors = [err151];
+}
+else {
+vErrors.push(err151);
+}
+errors++;
+break;
+}
+}
+if(_errs284 === errors){
+if(data89.aliases !== undefined){
+let data90 = data89.aliases;
+const _errs285 = errors;
+const _errs286 = errors;
+if(errors === _errs286){
+if(Array.isArray(data90)){
+var valid84 = true;
+const len19 = data90.length;
+for(let i33=0; i33<len19; i33++){
+let data91 = data90[i33];
+const _errs288 = errors;
+if(typeof data91 !== "string"){
+const err152 = {instancePath:instancePath+"/networks/" + key21.replace(/~/g, "~0").replace(/\//g, "~1")+"/aliases/" + i33,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data91};
+if(vErrors === null){
+vErrors = [err152];
+}
+else {
+vErrors.push(err152);
+}
+errors++;
+}
+var valid84 = _errs288 === errors;
+if(!valid84){
+break;
+}
+}
+if(valid84){
+let i34 = data90.length;
+let j14;
+if(i34 > 1){
+const indices12 = {};
+for(;i34--;){
+let item12 = data90[i34];
+if(typeof item12 !== "string"){
+continue;
+}
+if(typeof indices12[item12] == "number"){
+j14 = indices12[item12];
+const err153 = {instancePath:instancePath+"/networks/" + key21.replace(/~/g, "~0").replace(/\//g, "~1")+"/aliases",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i34, j: j14},message:"must NOT have duplicate items (items ## "+j14+" and "+i34+" are identical)",schema:true,parentSchema:schema24,data:data90};
+if(vErrors === null){
+vErrors = [err153];
+}
+else {
+vErrors.push(err153);
+}
+errors++;
+break;
+}
+indices12[item12] = i34;
+}
+}
+}
+}
+else {
+const err154 = {instancePath:instancePath+"/networks/" + key21.replace(/~/g, "~0").replace(/\//g, "~1")+"/aliases",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data90};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -5070,17 +5121,17 @@ vErrors.push(err154);
 errors++;
 }
 }
-var valid80 = _errs281 === errors;
+var valid82 = _errs285 === errors;
 }
 else {
-var valid80 = true;
+var valid82 = true;
 }
-if(valid80){
-if(data87.ipv4_address !== undefined){
-let data90 = data87.ipv4_address;
-const _errs286 = errors;
-if(typeof data90 !== "string"){
-const err155 = {instancePath:instancePath+"/networks/" + key21.replace(/~/g, "~0").replace(/\//g, "~1")+"/ipv4_address",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/ipv4_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv4_address.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv4_address,data:data90};
+if(valid82){
+if(data89.ipv4_address !== undefined){
+let data92 = data89.ipv4_address;
+const _errs290 = errors;
+if(typeof data92 !== "string"){
+const err155 = {instancePath:instancePath+"/networks/" + key21.replace(/~/g, "~0").replace(/\//g, "~1")+"/ipv4_address",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/ipv4_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv4_address.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv4_address,data:data92};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -5089,17 +5140,17 @@ vErrors.push(err155);
 }
 errors++;
 }
-var valid80 = _errs286 === errors;
+var valid82 = _errs290 === errors;
 }
 else {
-var valid80 = true;
+var valid82 = true;
 }
-if(valid80){
-if(data87.ipv6_address !== undefined){
-let data91 = data87.ipv6_address;
-const _errs288 = errors;
-if(typeof data91 !== "string"){
-const err156 = {instancePath:instancePath+"/networks/" + key21.replace(/~/g, "~0").replace(/\//g, "~1")+"/ipv6_address",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/ipv6_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv6_address.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv6_address,data:data91};
+if(valid82){
+if(data89.ipv6_address !== undefined){
+let data93 = data89.ipv6_address;
+const _errs292 = errors;
+if(typeof data93 !== "string"){
+const err156 = {instancePath:instancePath+"/networks/" + key21.replace(/~/g, "~0").replace(/\//g, "~1")+"/ipv6_address",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/ipv6_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv6_address.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv6_address,data:data93};
 if(vErrors === null){
 vErrors = [err156];
 }
@@ -5108,17 +5159,17 @@ vErrors.push(err156);
 }
 errors++;
 }
-var valid80 = _errs288 === errors;
+var valid82 = _errs292 === errors;
 }
 else {
-var valid80 = true;
+var valid82 = true;
 }
-if(valid80){
-if(data87.priority !== undefined){
-let data92 = data87.priority;
-const _errs290 = errors;
-if(!(((typeof data92 == "number") && (!(data92 % 1) && !isNaN(data92))) && (isFinite(data92)))){
-const err157 = {instancePath:instancePath+"/networks/" + key21.replace(/~/g, "~0").replace(/\//g, "~1")+"/priority",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/priority/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.priority.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.priority,data:data92};
+if(valid82){
+if(data89.priority !== undefined){
+let data94 = data89.priority;
+const _errs294 = errors;
+if(!(((typeof data94 == "number") && (!(data94 % 1) && !isNaN(data94))) && (isFinite(data94)))){
+const err157 = {instancePath:instancePath+"/networks/" + key21.replace(/~/g, "~0").replace(/\//g, "~1")+"/priority",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/priority/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.priority.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.priority,data:data94};
 if(vErrors === null){
 vErrors = [err157];
 }
@@ -5127,10 +5178,10 @@ vErrors.push(err157);
 }
 errors++;
 }
-var valid80 = _errs290 === errors;
+var valid82 = _errs294 === errors;
 }
 else {
-var valid80 = true;
+var valid82 = true;
 }
 }
 }
@@ -5138,7 +5189,7 @@ var valid80 = true;
 }
 }
 else {
-const err158 = {instancePath:instancePath+"/networks/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0],data:data87};
+const err158 = {instancePath:instancePath+"/networks/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0],data:data89};
 if(vErrors === null){
 vErrors = [err158];
 }
@@ -5148,14 +5199,14 @@ vErrors.push(err158);
 errors++;
 }
 }
-var _valid16 = _errs278 === errors;
+var _valid16 = _errs282 === errors;
 if(_valid16){
-valid79 = true;
+valid81 = true;
 passing16 = 0;
 }
-const _errs292 = errors;
-if(data87 !== null){
-const err159 = {instancePath:instancePath+"/networks/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[1].type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[1],data:data87};
+const _errs296 = errors;
+if(data89 !== null){
+const err159 = {instancePath:instancePath+"/networks/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[1].type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[1],data:data89};
 if(vErrors === null){
 vErrors = [err159];
 }
@@ -5164,19 +5215,19 @@ vErrors.push(err159);
 }
 errors++;
 }
-var _valid16 = _errs292 === errors;
-if(_valid16 && valid79){
-valid79 = false;
+var _valid16 = _errs296 === errors;
+if(_valid16 && valid81){
+valid81 = false;
 passing16 = [passing16, 1];
 }
 else {
 if(_valid16){
-valid79 = true;
+valid81 = true;
 passing16 = 1;
 }
 }
-if(!valid79){
-const err160 = {instancePath:instancePath+"/networks/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing16},message:"must match exactly one schema in oneOf",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data87};
+if(!valid81){
+const err160 = {instancePath:instancePath+"/networks/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing16},message:"must match exactly one schema in oneOf",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data89};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -5186,18 +5237,18 @@ vErrors.push(err160);
 errors++;
 }
 else {
-errors = _errs277;
+errors = _errs281;
 if(vErrors !== null){
-if(_errs277){
-vErrors.length = _errs277;
+if(_errs281){
+vErrors.length = _errs281;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid78 = _errs276 === errors;
-if(!valid78){
+var valid80 = _errs280 === errors;
+if(!valid80){
 break;
 }
 }
@@ -5205,7 +5256,7 @@ break;
 }
 }
 else {
-const err161 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.networks.oneOf[1].type,parentSchema:schema25.properties.networks.oneOf[1],data:data85};
+const err161 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.networks.oneOf[1].type,parentSchema:schema25.properties.networks.oneOf[1],data:data87};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -5215,19 +5266,19 @@ vErrors.push(err161);
 errors++;
 }
 }
-var _valid15 = _errs273 === errors;
-if(_valid15 && valid74){
-valid74 = false;
+var _valid15 = _errs277 === errors;
+if(_valid15 && valid76){
+valid76 = false;
 passing15 = [passing15, 1];
 }
 else {
 if(_valid15){
-valid74 = true;
+valid76 = true;
 passing15 = 1;
 }
 }
-if(!valid74){
-const err162 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/oneOf",keyword:"oneOf",params:{passingSchemas: passing15},message:"must match exactly one schema in oneOf",schema:schema25.properties.networks.oneOf,parentSchema:schema25.properties.networks,data:data85};
+if(!valid76){
+const err162 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/oneOf",keyword:"oneOf",params:{passingSchemas: passing15},message:"must match exactly one schema in oneOf",schema:schema25.properties.networks.oneOf,parentSchema:schema25.properties.networks,data:data87};
 if(vErrors === null){
 vErrors = [err162];
 }
@@ -5239,52 +5290,52 @@ validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs267;
+errors = _errs271;
 if(vErrors !== null){
-if(_errs267){
-vErrors.length = _errs267;
+if(_errs271){
+vErrors.length = _errs271;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid0 = _errs266 === errors;
+var valid0 = _errs270 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.network_mode !== undefined){
-let data93 = data.network_mode;
-const _errs294 = errors;
-if(typeof data93 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/network_mode",schemaPath:"#/properties/network_mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.network_mode.type,parentSchema:schema25.properties.network_mode,data:data93}];
+let data95 = data.network_mode;
+const _errs298 = errors;
+if(typeof data95 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/network_mode",schemaPath:"#/properties/network_mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.network_mode.type,parentSchema:schema25.properties.network_mode,data:data95}];
 return false;
 }
-var valid0 = _errs294 === errors;
+var valid0 = _errs298 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.depends_on !== undefined){
-let data94 = data.depends_on;
-const _errs296 = errors;
-const _errs297 = errors;
-let valid84 = false;
-let passing17 = null;
-const _errs298 = errors;
-const _errs299 = errors;
-if(errors === _errs299){
-if(Array.isArray(data94)){
-var valid86 = true;
-const len19 = data94.length;
-for(let i33=0; i33<len19; i33++){
-let data95 = data94[i33];
+let data96 = data.depends_on;
+const _errs300 = errors;
 const _errs301 = errors;
-if(typeof data95 !== "string"){
-const err163 = {instancePath:instancePath+"/depends_on/" + i33,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data95};
+let valid86 = false;
+let passing17 = null;
+const _errs302 = errors;
+const _errs303 = errors;
+if(errors === _errs303){
+if(Array.isArray(data96)){
+var valid88 = true;
+const len20 = data96.length;
+for(let i35=0; i35<len20; i35++){
+let data97 = data96[i35];
+const _errs305 = errors;
+if(typeof data97 !== "string"){
+const err163 = {instancePath:instancePath+"/depends_on/" + i35,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data97};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -5293,24 +5344,24 @@ vErrors.push(err163);
 }
 errors++;
 }
-var valid86 = _errs301 === errors;
-if(!valid86){
+var valid88 = _errs305 === errors;
+if(!valid88){
 break;
 }
 }
-if(valid86){
-let i34 = data94.length;
-let j14;
-if(i34 > 1){
-const indices12 = {};
-for(;i34--;){
-let item12 = data94[i34];
-if(typeof item12 !== "string"){
+if(valid88){
+let i36 = data96.length;
+let j15;
+if(i36 > 1){
+const indices13 = {};
+for(;i36--;){
+let item13 = data96[i36];
+if(typeof item13 !== "string"){
 continue;
 }
-if(typeof indices12[item12] == "number"){
-j14 = indices12[item12];
-const err164 = {instancePath:instancePath+"/depends_on",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i34, j: j14},message:"must NOT have duplicate items (items ## "+j14+" and "+i34+" are identical)",schema:true,parentSchema:schema24,data:data94};
+if(typeof indices13[item13] == "number"){
+j15 = indices13[item13];
+const err164 = {instancePath:instancePath+"/depends_on",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i36, j: j15},message:"must NOT have duplicate items (items ## "+j15+" and "+i36+" are identical)",schema:true,parentSchema:schema24,data:data96};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -5320,13 +5371,13 @@ vErrors.push(err164);
 errors++;
 break;
 }
-indices12[item12] = i34;
+indices13[item13] = i36;
 }
 }
 }
 }
 else {
-const err165 = {instancePath:instancePath+"/depends_on",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data94};
+const err165 = {instancePath:instancePath+"/depends_on",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data96};
 if(vErrors === null){
 vErrors = [err165];
 }
@@ -5336,18 +5387,18 @@ vErrors.push(err165);
 errors++;
 }
 }
-var _valid17 = _errs298 === errors;
+var _valid17 = _errs302 === errors;
 if(_valid17){
-valid84 = true;
+valid86 = true;
 passing17 = 0;
 }
-const _errs303 = errors;
-if(errors === _errs303){
-if(data94 && typeof data94 == "object" && !Array.isArray(data94)){
-const _errs305 = errors;
-for(const key23 in data94){
+const _errs307 = errors;
+if(errors === _errs307){
+if(data96 && typeof data96 == "object" && !Array.isArray(data96)){
+const _errs309 = errors;
+for(const key23 in data96){
 if(!(pattern3.test(key23))){
-const err166 = {instancePath:instancePath+"/depends_on",schemaPath:"#/properties/depends_on/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.depends_on.oneOf[1],data:data94};
+const err166 = {instancePath:instancePath+"/depends_on",schemaPath:"#/properties/depends_on/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.depends_on.oneOf[1],data:data96};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -5358,18 +5409,18 @@ errors++;
 break;
 }
 }
-if(_errs305 === errors){
-var valid88 = true;
-for(const key24 in data94){
+if(_errs309 === errors){
+var valid90 = true;
+for(const key24 in data96){
 if(pattern3.test(key24)){
-let data96 = data94[key24];
-const _errs306 = errors;
-if(errors === _errs306){
-if(data96 && typeof data96 == "object" && !Array.isArray(data96)){
-const _errs308 = errors;
-for(const key25 in data96){
+let data98 = data96[key24];
+const _errs310 = errors;
+if(errors === _errs310){
+if(data98 && typeof data98 == "object" && !Array.isArray(data98)){
+const _errs312 = errors;
+for(const key25 in data98){
 if(!((((key25 === "condition") || (key25 === "restart")) || (key25 === "required")) || (pattern2.test(key25)))){
-const err167 = {instancePath:instancePath+"/depends_on/" + key24.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data96};
+const err167 = {instancePath:instancePath+"/depends_on/" + key24.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data98};
 if(vErrors === null){
 vErrors = [err167];
 }
@@ -5380,12 +5431,12 @@ errors++;
 break;
 }
 }
-if(_errs308 === errors){
-if(data96.condition !== undefined){
-let data97 = data96.condition;
-const _errs309 = errors;
-if(typeof data97 !== "string"){
-const err168 = {instancePath:instancePath+"/depends_on/" + key24.replace(/~/g, "~0").replace(/\//g, "~1")+"/condition",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/condition/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition.type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition,data:data97};
+if(_errs312 === errors){
+if(data98.condition !== undefined){
+let data99 = data98.condition;
+const _errs313 = errors;
+if(typeof data99 !== "string"){
+const err168 = {instancePath:instancePath+"/depends_on/" + key24.replace(/~/g, "~0").replace(/\//g, "~1")+"/condition",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/condition/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition.type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition,data:data99};
 if(vErrors === null){
 vErrors = [err168];
 }
@@ -5394,8 +5445,8 @@ vErrors.push(err168);
 }
 errors++;
 }
-if(!(((data97 === "service_started") || (data97 === "service_healthy")) || (data97 === "service_completed_successfully"))){
-const err169 = {instancePath:instancePath+"/depends_on/" + key24.replace(/~/g, "~0").replace(/\//g, "~1")+"/condition",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/condition/enum",keyword:"enum",params:{allowedValues: schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition.enum,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition,data:data97};
+if(!(((data99 === "service_started") || (data99 === "service_healthy")) || (data99 === "service_completed_successfully"))){
+const err169 = {instancePath:instancePath+"/depends_on/" + key24.replace(/~/g, "~0").replace(/\//g, "~1")+"/condition",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/condition/enum",keyword:"enum",params:{allowedValues: schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition.enum,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition,data:data99};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -5404,17 +5455,17 @@ vErrors.push(err169);
 }
 errors++;
 }
-var valid89 = _errs309 === errors;
+var valid91 = _errs313 === errors;
 }
 else {
-var valid89 = true;
+var valid91 = true;
 }
-if(valid89){
-if(data96.restart !== undefined){
-let data98 = data96.restart;
-const _errs311 = errors;
-if(typeof data98 !== "boolean"){
-const err170 = {instancePath:instancePath+"/depends_on/" + key24.replace(/~/g, "~0").replace(/\//g, "~1")+"/restart",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/restart/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.restart.type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.restart,data:data98};
+if(valid91){
+if(data98.restart !== undefined){
+let data100 = data98.restart;
+const _errs315 = errors;
+if(typeof data100 !== "boolean"){
+const err170 = {instancePath:instancePath+"/depends_on/" + key24.replace(/~/g, "~0").replace(/\//g, "~1")+"/restart",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/restart/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.restart.type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.restart,data:data100};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -5423,17 +5474,17 @@ vErrors.push(err170);
 }
 errors++;
 }
-var valid89 = _errs311 === errors;
+var valid91 = _errs315 === errors;
 }
 else {
-var valid89 = true;
+var valid91 = true;
 }
-if(valid89){
-if(data96.required !== undefined){
-let data99 = data96.required;
-const _errs313 = errors;
-if(typeof data99 !== "boolean"){
-const err171 = {instancePath:instancePath+"/depends_on/" + key24.replace(/~/g, "~0").replace(/\//g, "~1")+"/required",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/required/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.required.type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.required,data:data99};
+if(valid91){
+if(data98.required !== undefined){
+let data101 = data98.required;
+const _errs317 = errors;
+if(typeof data101 !== "boolean"){
+const err171 = {instancePath:instancePath+"/depends_on/" + key24.replace(/~/g, "~0").replace(/\//g, "~1")+"/required",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/required/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.required.type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.required,data:data101};
 if(vErrors === null){
 vErrors = [err171];
 }
@@ -5442,17 +5493,17 @@ vErrors.push(err171);
 }
 errors++;
 }
-var valid89 = _errs313 === errors;
+var valid91 = _errs317 === errors;
 }
 else {
-var valid89 = true;
+var valid91 = true;
 }
 }
 }
 }
 }
 else {
-const err172 = {instancePath:instancePath+"/depends_on/" + key24.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data96};
+const err172 = {instancePath:instancePath+"/depends_on/" + key24.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data98};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -5462,8 +5513,8 @@ vErrors.push(err172);
 errors++;
 }
 }
-var valid88 = _errs306 === errors;
-if(!valid88){
+var valid90 = _errs310 === errors;
+if(!valid90){
 break;
 }
 }
@@ -5471,7 +5522,7 @@ break;
 }
 }
 else {
-const err173 = {instancePath:instancePath+"/depends_on",schemaPath:"#/properties/depends_on/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.depends_on.oneOf[1].type,parentSchema:schema25.properties.depends_on.oneOf[1],data:data94};
+const err173 = {instancePath:instancePath+"/depends_on",schemaPath:"#/properties/depends_on/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.depends_on.oneOf[1].type,parentSchema:schema25.properties.depends_on.oneOf[1],data:data96};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -5481,19 +5532,19 @@ vErrors.push(err173);
 errors++;
 }
 }
-var _valid17 = _errs303 === errors;
-if(_valid17 && valid84){
-valid84 = false;
+var _valid17 = _errs307 === errors;
+if(_valid17 && valid86){
+valid86 = false;
 passing17 = [passing17, 1];
 }
 else {
 if(_valid17){
-valid84 = true;
+valid86 = true;
 passing17 = 1;
 }
 }
-if(!valid84){
-const err174 = {instancePath:instancePath+"/depends_on",schemaPath:"#/properties/depends_on/oneOf",keyword:"oneOf",params:{passingSchemas: passing17},message:"must match exactly one schema in oneOf",schema:schema25.properties.depends_on.oneOf,parentSchema:schema25.properties.depends_on,data:data94};
+if(!valid86){
+const err174 = {instancePath:instancePath+"/depends_on",schemaPath:"#/properties/depends_on/oneOf",keyword:"oneOf",params:{passingSchemas: passing17},message:"must match exactly one schema in oneOf",schema:schema25.properties.depends_on.oneOf,parentSchema:schema25.properties.depends_on,data:data96};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -5505,73 +5556,27 @@ validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs297;
+errors = _errs301;
 if(vErrors !== null){
-if(_errs297){
-vErrors.length = _errs297;
+if(_errs301){
+vErrors.length = _errs301;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid0 = _errs296 === errors;
+var valid0 = _errs300 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.healthcheck !== undefined){
-const _errs315 = errors;
+const _errs319 = errors;
 if(!(validate26(data.healthcheck, {instancePath:instancePath+"/healthcheck",parentData:data,parentDataProperty:"healthcheck",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate26.errors : vErrors.concat(validate26.errors);
 errors = vErrors.length;
-}
-var valid0 = _errs315 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.restart !== undefined){
-let data101 = data.restart;
-const _errs316 = errors;
-if(typeof data101 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/restart",schemaPath:"#/properties/restart/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.restart.type,parentSchema:schema25.properties.restart,data:data101}];
-return false;
-}
-var valid0 = _errs316 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.deploy !== undefined){
-const _errs318 = errors;
-if(!(validate28(data.deploy, {instancePath:instancePath+"/deploy",parentData:data,parentDataProperty:"deploy",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate28.errors : vErrors.concat(validate28.errors);
-errors = vErrors.length;
-}
-var valid0 = _errs318 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.scale !== undefined){
-let data103 = data.scale;
-const _errs319 = errors;
-if(!(((typeof data103 == "number") && (!(data103 % 1) && !isNaN(data103))) && (isFinite(data103)))){
-validate24.errors = [{instancePath:instancePath+"/scale",schemaPath:"#/properties/scale/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.scale.type,parentSchema:schema25.properties.scale,data:data103}];
-return false;
-}
-if(errors === _errs319){
-if((typeof data103 == "number") && (isFinite(data103))){
-if(data103 < 0 || isNaN(data103)){
-validate24.errors = [{instancePath:instancePath+"/scale",schemaPath:"#/properties/scale/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.scale,data:data103}];
-return false;
-}
-}
 }
 var valid0 = _errs319 === errors;
 }
@@ -5579,112 +5584,85 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.profiles !== undefined){
-let data104 = data.profiles;
-const _errs321 = errors;
-const _errs322 = errors;
-if(errors === _errs322){
-if(Array.isArray(data104)){
-var valid91 = true;
-const len20 = data104.length;
-for(let i35=0; i35<len20; i35++){
-let data105 = data104[i35];
-const _errs324 = errors;
-if(typeof data105 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/profiles/" + i35,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data105}];
+if(data.restart !== undefined){
+let data103 = data.restart;
+const _errs320 = errors;
+if(typeof data103 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/restart",schemaPath:"#/properties/restart/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.restart.type,parentSchema:schema25.properties.restart,data:data103}];
 return false;
 }
-var valid91 = _errs324 === errors;
-if(!valid91){
-break;
-}
-}
-if(valid91){
-let i36 = data104.length;
-let j15;
-if(i36 > 1){
-const indices13 = {};
-for(;i36--;){
-let item13 = data104[i36];
-if(typeof item13 !== "string"){
-continue;
-}
-if(typeof indices13[item13] == "number"){
-j15 = indices13[item13];
-validate24.errors = [{instancePath:instancePath+"/profiles",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i36, j: j15},message:"must NOT have duplicate items (items ## "+j15+" and "+i36+" are identical)",schema:true,parentSchema:schema24,data:data104}];
-return false;
-break;
-}
-indices13[item13] = i36;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/profiles",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data104}];
-return false;
-}
-}
-var valid0 = _errs321 === errors;
+var valid0 = _errs320 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
-if(data.pull_policy !== undefined){
-let data106 = data.pull_policy;
+if(data.deploy !== undefined){
+const _errs322 = errors;
+if(!(validate28(data.deploy, {instancePath:instancePath+"/deploy",parentData:data,parentDataProperty:"deploy",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate28.errors : vErrors.concat(validate28.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs322 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.scale !== undefined){
+let data105 = data.scale;
+const _errs323 = errors;
+if(!(((typeof data105 == "number") && (!(data105 % 1) && !isNaN(data105))) && (isFinite(data105)))){
+validate24.errors = [{instancePath:instancePath+"/scale",schemaPath:"#/properties/scale/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.scale.type,parentSchema:schema25.properties.scale,data:data105}];
+return false;
+}
+if(errors === _errs323){
+if((typeof data105 == "number") && (isFinite(data105))){
+if(data105 < 0 || isNaN(data105)){
+validate24.errors = [{instancePath:instancePath+"/scale",schemaPath:"#/properties/scale/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.scale,data:data105}];
+return false;
+}
+}
+}
+var valid0 = _errs323 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.profiles !== undefined){
+let data106 = data.profiles;
+const _errs325 = errors;
 const _errs326 = errors;
 if(errors === _errs326){
-if(typeof data106 === "string"){
-if(!pattern40.test(data106)){
-validate24.errors = [{instancePath:instancePath+"/pull_policy",schemaPath:"#/properties/pull_policy/pattern",keyword:"pattern",params:{pattern: "^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},message:"must match pattern \""+"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"+"\"",schema:"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$",parentSchema:schema25.properties.pull_policy,data:data106}];
-return false;
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/pull_policy",schemaPath:"#/properties/pull_policy/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.pull_policy.type,parentSchema:schema25.properties.pull_policy,data:data106}];
-return false;
-}
-}
-var valid0 = _errs326 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cap_add !== undefined){
-let data107 = data.cap_add;
-const _errs328 = errors;
-const _errs329 = errors;
-if(errors === _errs329){
-if(Array.isArray(data107)){
-var valid94 = true;
-const len21 = data107.length;
+if(Array.isArray(data106)){
+var valid93 = true;
+const len21 = data106.length;
 for(let i37=0; i37<len21; i37++){
-let data108 = data107[i37];
-const _errs331 = errors;
-if(typeof data108 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/cap_add/" + i37,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data108}];
+let data107 = data106[i37];
+const _errs328 = errors;
+if(typeof data107 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/profiles/" + i37,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data107}];
 return false;
 }
-var valid94 = _errs331 === errors;
-if(!valid94){
+var valid93 = _errs328 === errors;
+if(!valid93){
 break;
 }
 }
-if(valid94){
-let i38 = data107.length;
+if(valid93){
+let i38 = data106.length;
 let j16;
 if(i38 > 1){
 const indices14 = {};
 for(;i38--;){
-let item14 = data107[i38];
+let item14 = data106[i38];
 if(typeof item14 !== "string"){
 continue;
 }
 if(typeof indices14[item14] == "number"){
 j16 = indices14[item14];
-validate24.errors = [{instancePath:instancePath+"/cap_add",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i38, j: j16},message:"must NOT have duplicate items (items ## "+j16+" and "+i38+" are identical)",schema:true,parentSchema:schema24,data:data107}];
+validate24.errors = [{instancePath:instancePath+"/profiles",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i38, j: j16},message:"must NOT have duplicate items (items ## "+j16+" and "+i38+" are identical)",schema:true,parentSchema:schema24,data:data106}];
 return false;
 break;
 }
@@ -5694,37 +5672,58 @@ indices14[item14] = i38;
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/cap_add",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data107}];
+validate24.errors = [{instancePath:instancePath+"/profiles",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data106}];
 return false;
 }
 }
-var valid0 = _errs328 === errors;
+var valid0 = _errs325 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
-if(data.cap_drop !== undefined){
-let data109 = data.cap_drop;
+if(data.pull_policy !== undefined){
+let data108 = data.pull_policy;
+const _errs330 = errors;
+if(errors === _errs330){
+if(typeof data108 === "string"){
+if(!pattern40.test(data108)){
+validate24.errors = [{instancePath:instancePath+"/pull_policy",schemaPath:"#/properties/pull_policy/pattern",keyword:"pattern",params:{pattern: "^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},message:"must match pattern \""+"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"+"\"",schema:"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$",parentSchema:schema25.properties.pull_policy,data:data108}];
+return false;
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/pull_policy",schemaPath:"#/properties/pull_policy/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.pull_policy.type,parentSchema:schema25.properties.pull_policy,data:data108}];
+return false;
+}
+}
+var valid0 = _errs330 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cap_add !== undefined){
+let data109 = data.cap_add;
+const _errs332 = errors;
 const _errs333 = errors;
-const _errs334 = errors;
-if(errors === _errs334){
+if(errors === _errs333){
 if(Array.isArray(data109)){
-var valid97 = true;
+var valid96 = true;
 const len22 = data109.length;
 for(let i39=0; i39<len22; i39++){
 let data110 = data109[i39];
-const _errs336 = errors;
+const _errs335 = errors;
 if(typeof data110 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/cap_drop/" + i39,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data110}];
+validate24.errors = [{instancePath:instancePath+"/cap_add/" + i39,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data110}];
 return false;
 }
-var valid97 = _errs336 === errors;
-if(!valid97){
+var valid96 = _errs335 === errors;
+if(!valid96){
 break;
 }
 }
-if(valid97){
+if(valid96){
 let i40 = data109.length;
 let j17;
 if(i40 > 1){
@@ -5736,7 +5735,7 @@ continue;
 }
 if(typeof indices15[item15] == "number"){
 j17 = indices15[item15];
-validate24.errors = [{instancePath:instancePath+"/cap_drop",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i40, j: j17},message:"must NOT have duplicate items (items ## "+j17+" and "+i40+" are identical)",schema:true,parentSchema:schema24,data:data109}];
+validate24.errors = [{instancePath:instancePath+"/cap_add",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i40, j: j17},message:"must NOT have duplicate items (items ## "+j17+" and "+i40+" are identical)",schema:true,parentSchema:schema24,data:data109}];
 return false;
 break;
 }
@@ -5746,62 +5745,49 @@ indices15[item15] = i40;
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/cap_drop",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data109}];
+validate24.errors = [{instancePath:instancePath+"/cap_add",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data109}];
 return false;
 }
 }
-var valid0 = _errs333 === errors;
+var valid0 = _errs332 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
-if(data.privileged !== undefined){
-let data111 = data.privileged;
+if(data.cap_drop !== undefined){
+let data111 = data.cap_drop;
+const _errs337 = errors;
 const _errs338 = errors;
-if(typeof data111 !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/privileged",schemaPath:"#/properties/privileged/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.privileged.type,parentSchema:schema25.properties.privileged,data:data111}];
-return false;
-}
-var valid0 = _errs338 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.security_opt !== undefined){
-let data112 = data.security_opt;
-const _errs340 = errors;
-const _errs341 = errors;
-if(errors === _errs341){
-if(Array.isArray(data112)){
-var valid100 = true;
-const len23 = data112.length;
+if(errors === _errs338){
+if(Array.isArray(data111)){
+var valid99 = true;
+const len23 = data111.length;
 for(let i41=0; i41<len23; i41++){
-let data113 = data112[i41];
-const _errs343 = errors;
-if(typeof data113 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/security_opt/" + i41,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data113}];
+let data112 = data111[i41];
+const _errs340 = errors;
+if(typeof data112 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/cap_drop/" + i41,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data112}];
 return false;
 }
-var valid100 = _errs343 === errors;
-if(!valid100){
+var valid99 = _errs340 === errors;
+if(!valid99){
 break;
 }
 }
-if(valid100){
-let i42 = data112.length;
+if(valid99){
+let i42 = data111.length;
 let j18;
 if(i42 > 1){
 const indices16 = {};
 for(;i42--;){
-let item16 = data112[i42];
+let item16 = data111[i42];
 if(typeof item16 !== "string"){
 continue;
 }
 if(typeof indices16[item16] == "number"){
 j18 = indices16[item16];
-validate24.errors = [{instancePath:instancePath+"/security_opt",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i42, j: j18},message:"must NOT have duplicate items (items ## "+j18+" and "+i42+" are identical)",schema:true,parentSchema:schema24,data:data112}];
+validate24.errors = [{instancePath:instancePath+"/cap_drop",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i42, j: j18},message:"must NOT have duplicate items (items ## "+j18+" and "+i42+" are identical)",schema:true,parentSchema:schema24,data:data111}];
 return false;
 break;
 }
@@ -5811,47 +5797,86 @@ indices16[item16] = i42;
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/security_opt",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data112}];
+validate24.errors = [{instancePath:instancePath+"/cap_drop",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data111}];
 return false;
 }
 }
-var valid0 = _errs340 === errors;
+var valid0 = _errs337 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.privileged !== undefined){
+let data113 = data.privileged;
+const _errs342 = errors;
+if(typeof data113 !== "boolean"){
+validate24.errors = [{instancePath:instancePath+"/privileged",schemaPath:"#/properties/privileged/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.privileged.type,parentSchema:schema25.properties.privileged,data:data113}];
+return false;
+}
+var valid0 = _errs342 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.security_opt !== undefined){
+let data114 = data.security_opt;
+const _errs344 = errors;
+const _errs345 = errors;
+if(errors === _errs345){
+if(Array.isArray(data114)){
+var valid102 = true;
+const len24 = data114.length;
+for(let i43=0; i43<len24; i43++){
+let data115 = data114[i43];
+const _errs347 = errors;
+if(typeof data115 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/security_opt/" + i43,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data115}];
+return false;
+}
+var valid102 = _errs347 === errors;
+if(!valid102){
+break;
+}
+}
+if(valid102){
+let i44 = data114.length;
+let j19;
+if(i44 > 1){
+const indices17 = {};
+for(;i44--;){
+let item17 = data114[i44];
+if(typeof item17 !== "string"){
+continue;
+}
+if(typeof indices17[item17] == "number"){
+j19 = indices17[item17];
+validate24.errors = [{instancePath:instancePath+"/security_opt",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i44, j: j19},message:"must NOT have duplicate items (items ## "+j19+" and "+i44+" are identical)",schema:true,parentSchema:schema24,data:data114}];
+return false;
+break;
+}
+indices17[item17] = i44;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/security_opt",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data114}];
+return false;
+}
+}
+var valid0 = _errs344 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.read_only !== undefined){
-let data114 = data.read_only;
-const _errs345 = errors;
-if(typeof data114 !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/read_only",schemaPath:"#/properties/read_only/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.read_only.type,parentSchema:schema25.properties.read_only,data:data114}];
-return false;
-}
-var valid0 = _errs345 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.init !== undefined){
-let data115 = data.init;
-const _errs347 = errors;
-if(typeof data115 !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/init",schemaPath:"#/properties/init/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.init.type,parentSchema:schema25.properties.init,data:data115}];
-return false;
-}
-var valid0 = _errs347 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.tty !== undefined){
-let data116 = data.tty;
+let data116 = data.read_only;
 const _errs349 = errors;
 if(typeof data116 !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/tty",schemaPath:"#/properties/tty/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.tty.type,parentSchema:schema25.properties.tty,data:data116}];
+validate24.errors = [{instancePath:instancePath+"/read_only",schemaPath:"#/properties/read_only/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.read_only.type,parentSchema:schema25.properties.read_only,data:data116}];
 return false;
 }
 var valid0 = _errs349 === errors;
@@ -5860,11 +5885,11 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.stdin_open !== undefined){
-let data117 = data.stdin_open;
+if(data.init !== undefined){
+let data117 = data.init;
 const _errs351 = errors;
 if(typeof data117 !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/stdin_open",schemaPath:"#/properties/stdin_open/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.stdin_open.type,parentSchema:schema25.properties.stdin_open,data:data117}];
+validate24.errors = [{instancePath:instancePath+"/init",schemaPath:"#/properties/init/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.init.type,parentSchema:schema25.properties.init,data:data117}];
 return false;
 }
 var valid0 = _errs351 === errors;
@@ -5873,11 +5898,11 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.stop_signal !== undefined){
-let data118 = data.stop_signal;
+if(data.tty !== undefined){
+let data118 = data.tty;
 const _errs353 = errors;
-if(typeof data118 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/stop_signal",schemaPath:"#/properties/stop_signal/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.stop_signal.type,parentSchema:schema25.properties.stop_signal,data:data118}];
+if(typeof data118 !== "boolean"){
+validate24.errors = [{instancePath:instancePath+"/tty",schemaPath:"#/properties/tty/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.tty.type,parentSchema:schema25.properties.tty,data:data118}];
 return false;
 }
 var valid0 = _errs353 === errors;
@@ -5886,23 +5911,12 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.stop_grace_period !== undefined){
-let data119 = data.stop_grace_period;
+if(data.stdin_open !== undefined){
+let data119 = data.stdin_open;
 const _errs355 = errors;
-const _errs356 = errors;
-if(errors === _errs356){
-if(errors === _errs356){
-if(typeof data119 === "string"){
-if(!(formats4.validate(data119))){
-validate24.errors = [{instancePath:instancePath+"/stop_grace_period",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data119}];
+if(typeof data119 !== "boolean"){
+validate24.errors = [{instancePath:instancePath+"/stdin_open",schemaPath:"#/properties/stdin_open/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.stdin_open.type,parentSchema:schema25.properties.stdin_open,data:data119}];
 return false;
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/stop_grace_period",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data119}];
-return false;
-}
-}
 }
 var valid0 = _errs355 === errors;
 }
@@ -5910,32 +5924,69 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.shm_size !== undefined){
-let data120 = data.shm_size;
-const _errs358 = errors;
-if((!(((typeof data120 == "number") && (!(data120 % 1) && !isNaN(data120))) && (isFinite(data120)))) && (typeof data120 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/shm_size",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data120}];
+if(data.stop_signal !== undefined){
+let data120 = data.stop_signal;
+const _errs357 = errors;
+if(typeof data120 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/stop_signal",schemaPath:"#/properties/stop_signal/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.stop_signal.type,parentSchema:schema25.properties.stop_signal,data:data120}];
 return false;
 }
-var valid0 = _errs358 === errors;
+var valid0 = _errs357 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.stop_grace_period !== undefined){
+let data121 = data.stop_grace_period;
+const _errs359 = errors;
+const _errs360 = errors;
+if(errors === _errs360){
+if(errors === _errs360){
+if(typeof data121 === "string"){
+if(!(formats4.validate(data121))){
+validate24.errors = [{instancePath:instancePath+"/stop_grace_period",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data121}];
+return false;
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/stop_grace_period",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data121}];
+return false;
+}
+}
+}
+var valid0 = _errs359 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.shm_size !== undefined){
+let data122 = data.shm_size;
+const _errs362 = errors;
+if((!(((typeof data122 == "number") && (!(data122 % 1) && !isNaN(data122))) && (isFinite(data122)))) && (typeof data122 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/shm_size",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data122}];
+return false;
+}
+var valid0 = _errs362 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.sysctls !== undefined){
-let data121 = data.sysctls;
-const _errs361 = errors;
-const _errs363 = errors;
-let valid105 = false;
+let data123 = data.sysctls;
+const _errs365 = errors;
+const _errs367 = errors;
+let valid107 = false;
 let passing18 = null;
-const _errs364 = errors;
-if(errors === _errs364){
-if(data121 && typeof data121 == "object" && !Array.isArray(data121)){
-const _errs366 = errors;
-for(const key26 in data121){
+const _errs368 = errors;
+if(errors === _errs368){
+if(data123 && typeof data123 == "object" && !Array.isArray(data123)){
+const _errs370 = errors;
+for(const key26 in data123){
 if(!(pattern7.test(key26))){
-const err175 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data121};
+const err175 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data123};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -5946,14 +5997,14 @@ errors++;
 break;
 }
 }
-if(_errs366 === errors){
-var valid106 = true;
-for(const key27 in data121){
+if(_errs370 === errors){
+var valid108 = true;
+for(const key27 in data123){
 if(pattern7.test(key27)){
-let data122 = data121[key27];
-const _errs367 = errors;
-if((((typeof data122 !== "string") && (!((typeof data122 == "number") && (isFinite(data122))))) && (typeof data122 !== "boolean")) && (data122 !== null)){
-const err176 = {instancePath:instancePath+"/sysctls/" + key27.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data122};
+let data124 = data123[key27];
+const _errs371 = errors;
+if((((typeof data124 !== "string") && (!((typeof data124 == "number") && (isFinite(data124))))) && (typeof data124 !== "boolean")) && (data124 !== null)){
+const err176 = {instancePath:instancePath+"/sysctls/" + key27.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data124};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -5962,8 +6013,8 @@ vErrors.push(err176);
 }
 errors++;
 }
-var valid106 = _errs367 === errors;
-if(!valid106){
+var valid108 = _errs371 === errors;
+if(!valid108){
 break;
 }
 }
@@ -5971,7 +6022,7 @@ break;
 }
 }
 else {
-const err177 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data121};
+const err177 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data123};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -5981,21 +6032,21 @@ vErrors.push(err177);
 errors++;
 }
 }
-var _valid18 = _errs364 === errors;
+var _valid18 = _errs368 === errors;
 if(_valid18){
-valid105 = true;
+valid107 = true;
 passing18 = 0;
 }
-const _errs369 = errors;
-if(errors === _errs369){
-if(Array.isArray(data121)){
-var valid107 = true;
-const len24 = data121.length;
-for(let i43=0; i43<len24; i43++){
-let data123 = data121[i43];
-const _errs371 = errors;
-if(typeof data123 !== "string"){
-const err178 = {instancePath:instancePath+"/sysctls/" + i43,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data123};
+const _errs373 = errors;
+if(errors === _errs373){
+if(Array.isArray(data123)){
+var valid109 = true;
+const len25 = data123.length;
+for(let i45=0; i45<len25; i45++){
+let data125 = data123[i45];
+const _errs375 = errors;
+if(typeof data125 !== "string"){
+const err178 = {instancePath:instancePath+"/sysctls/" + i45,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data125};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -6004,24 +6055,24 @@ vErrors.push(err178);
 }
 errors++;
 }
-var valid107 = _errs371 === errors;
-if(!valid107){
+var valid109 = _errs375 === errors;
+if(!valid109){
 break;
 }
 }
-if(valid107){
-let i44 = data121.length;
-let j19;
-if(i44 > 1){
-const indices17 = {};
-for(;i44--;){
-let item17 = data121[i44];
-if(typeof item17 !== "string"){
+if(valid109){
+let i46 = data123.length;
+let j20;
+if(i46 > 1){
+const indices18 = {};
+for(;i46--;){
+let item18 = data123[i46];
+if(typeof item18 !== "string"){
 continue;
 }
-if(typeof indices17[item17] == "number"){
-j19 = indices17[item17];
-const err179 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i44, j: j19},message:"must NOT have duplicate items (items ## "+j19+" and "+i44+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data121};
+if(typeof indices18[item18] == "number"){
+j20 = indices18[item18];
+const err179 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i46, j: j20},message:"must NOT have duplicate items (items ## "+j20+" and "+i46+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data123};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -6031,13 +6082,13 @@ vErrors.push(err179);
 errors++;
 break;
 }
-indices17[item17] = i44;
+indices18[item18] = i46;
 }
 }
 }
 }
 else {
-const err180 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data121};
+const err180 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data123};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -6047,19 +6098,19 @@ vErrors.push(err180);
 errors++;
 }
 }
-var _valid18 = _errs369 === errors;
-if(_valid18 && valid105){
-valid105 = false;
+var _valid18 = _errs373 === errors;
+if(_valid18 && valid107){
+valid107 = false;
 passing18 = [passing18, 1];
 }
 else {
 if(_valid18){
-valid105 = true;
+valid107 = true;
 passing18 = 1;
 }
 }
-if(!valid105){
-const err181 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing18},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data121};
+if(!valid107){
+const err181 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing18},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data123};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -6071,48 +6122,48 @@ validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs363;
+errors = _errs367;
 if(vErrors !== null){
-if(_errs363){
-vErrors.length = _errs363;
+if(_errs367){
+vErrors.length = _errs367;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid0 = _errs361 === errors;
+var valid0 = _errs365 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.ulimits !== undefined){
-let data124 = data.ulimits;
-const _errs373 = errors;
-const _errs374 = errors;
-if(errors === _errs374){
-if(data124 && typeof data124 == "object" && !Array.isArray(data124)){
-const _errs376 = errors;
-for(const key28 in data124){
+let data126 = data.ulimits;
+const _errs377 = errors;
+const _errs378 = errors;
+if(errors === _errs378){
+if(data126 && typeof data126 == "object" && !Array.isArray(data126)){
+const _errs380 = errors;
+for(const key28 in data126){
 if(!(pattern43.test(key28))){
-validate24.errors = [{instancePath:instancePath+"/ulimits",schemaPath:"#/$defs/ulimits/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key28},message:"must NOT have additional properties",schema:false,parentSchema:schema67,data:data124}];
+validate24.errors = [{instancePath:instancePath+"/ulimits",schemaPath:"#/$defs/ulimits/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key28},message:"must NOT have additional properties",schema:false,parentSchema:schema67,data:data126}];
 return false;
 break;
 }
 }
-if(_errs376 === errors){
-var valid110 = true;
-for(const key29 in data124){
+if(_errs380 === errors){
+var valid112 = true;
+for(const key29 in data126){
 if(pattern43.test(key29)){
-let data125 = data124[key29];
-const _errs377 = errors;
-const _errs378 = errors;
-let valid111 = false;
+let data127 = data126[key29];
+const _errs381 = errors;
+const _errs382 = errors;
+let valid113 = false;
 let passing19 = null;
-const _errs379 = errors;
-if(!(((typeof data125 == "number") && (!(data125 % 1) && !isNaN(data125))) && (isFinite(data125)))){
-const err182 = {instancePath:instancePath+"/ulimits/" + key29.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.patternProperties["^[a-z]+$"].oneOf[0].type,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[0],data:data125};
+const _errs383 = errors;
+if(!(((typeof data127 == "number") && (!(data127 % 1) && !isNaN(data127))) && (isFinite(data127)))){
+const err182 = {instancePath:instancePath+"/ulimits/" + key29.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.patternProperties["^[a-z]+$"].oneOf[0].type,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[0],data:data127};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -6121,17 +6172,17 @@ vErrors.push(err182);
 }
 errors++;
 }
-var _valid19 = _errs379 === errors;
+var _valid19 = _errs383 === errors;
 if(_valid19){
-valid111 = true;
+valid113 = true;
 passing19 = 0;
 }
-const _errs381 = errors;
-if(errors === _errs381){
-if(data125 && typeof data125 == "object" && !Array.isArray(data125)){
+const _errs385 = errors;
+if(errors === _errs385){
+if(data127 && typeof data127 == "object" && !Array.isArray(data127)){
 let missing4;
-if(((data125.soft === undefined) && (missing4 = "soft")) || ((data125.hard === undefined) && (missing4 = "hard"))){
-const err183 = {instancePath:instancePath+"/ulimits/" + key29.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'",schema:schema67.patternProperties["^[a-z]+$"].oneOf[1].required,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1],data:data125};
+if(((data127.soft === undefined) && (missing4 = "soft")) || ((data127.hard === undefined) && (missing4 = "hard"))){
+const err183 = {instancePath:instancePath+"/ulimits/" + key29.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'",schema:schema67.patternProperties["^[a-z]+$"].oneOf[1].required,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1],data:data127};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -6141,10 +6192,10 @@ vErrors.push(err183);
 errors++;
 }
 else {
-const _errs383 = errors;
-for(const key30 in data125){
+const _errs387 = errors;
+for(const key30 in data127){
 if(!(((key30 === "soft") || (key30 === "hard")) || (pattern2.test(key30)))){
-const err184 = {instancePath:instancePath+"/ulimits/" + key29.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key30},message:"must NOT have additional properties",schema:false,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1],data:data125};
+const err184 = {instancePath:instancePath+"/ulimits/" + key29.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key30},message:"must NOT have additional properties",schema:false,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1],data:data127};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -6155,12 +6206,12 @@ errors++;
 break;
 }
 }
-if(_errs383 === errors){
-if(data125.soft !== undefined){
-let data126 = data125.soft;
-const _errs384 = errors;
-if(!(((typeof data126 == "number") && (!(data126 % 1) && !isNaN(data126))) && (isFinite(data126)))){
-const err185 = {instancePath:instancePath+"/ulimits/" + key29.replace(/~/g, "~0").replace(/\//g, "~1")+"/soft",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/soft/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.patternProperties["^[a-z]+$"].oneOf[1].properties.soft.type,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1].properties.soft,data:data126};
+if(_errs387 === errors){
+if(data127.soft !== undefined){
+let data128 = data127.soft;
+const _errs388 = errors;
+if(!(((typeof data128 == "number") && (!(data128 % 1) && !isNaN(data128))) && (isFinite(data128)))){
+const err185 = {instancePath:instancePath+"/ulimits/" + key29.replace(/~/g, "~0").replace(/\//g, "~1")+"/soft",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/soft/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.patternProperties["^[a-z]+$"].oneOf[1].properties.soft.type,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1].properties.soft,data:data128};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -6169,17 +6220,17 @@ vErrors.push(err185);
 }
 errors++;
 }
-var valid112 = _errs384 === errors;
+var valid114 = _errs388 === errors;
 }
 else {
-var valid112 = true;
+var valid114 = true;
 }
-if(valid112){
-if(data125.hard !== undefined){
-let data127 = data125.hard;
-const _errs386 = errors;
-if(!(((typeof data127 == "number") && (!(data127 % 1) && !isNaN(data127))) && (isFinite(data127)))){
-const err186 = {instancePath:instancePath+"/ulimits/" + key29.replace(/~/g, "~0").replace(/\//g, "~1")+"/hard",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/hard/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.patternProperties["^[a-z]+$"].oneOf[1].properties.hard.type,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1].properties.hard,data:data127};
+if(valid114){
+if(data127.hard !== undefined){
+let data129 = data127.hard;
+const _errs390 = errors;
+if(!(((typeof data129 == "number") && (!(data129 % 1) && !isNaN(data129))) && (isFinite(data129)))){
+const err186 = {instancePath:instancePath+"/ulimits/" + key29.replace(/~/g, "~0").replace(/\//g, "~1")+"/hard",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/hard/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.patternProperties["^[a-z]+$"].oneOf[1].properties.hard.type,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1].properties.hard,data:data129};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -6188,17 +6239,17 @@ vErrors.push(err186);
 }
 errors++;
 }
-var valid112 = _errs386 === errors;
+var valid114 = _errs390 === errors;
 }
 else {
-var valid112 = true;
+var valid114 = true;
 }
 }
 }
 }
 }
 else {
-const err187 = {instancePath:instancePath+"/ulimits/" + key29.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.patternProperties["^[a-z]+$"].oneOf[1].type,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1],data:data125};
+const err187 = {instancePath:instancePath+"/ulimits/" + key29.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.patternProperties["^[a-z]+$"].oneOf[1].type,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1],data:data127};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -6208,19 +6259,19 @@ vErrors.push(err187);
 errors++;
 }
 }
-var _valid19 = _errs381 === errors;
-if(_valid19 && valid111){
-valid111 = false;
+var _valid19 = _errs385 === errors;
+if(_valid19 && valid113){
+valid113 = false;
 passing19 = [passing19, 1];
 }
 else {
 if(_valid19){
-valid111 = true;
+valid113 = true;
 passing19 = 1;
 }
 }
-if(!valid111){
-const err188 = {instancePath:instancePath+"/ulimits/" + key29.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing19},message:"must match exactly one schema in oneOf",schema:schema67.patternProperties["^[a-z]+$"].oneOf,parentSchema:schema67.patternProperties["^[a-z]+$"],data:data125};
+if(!valid113){
+const err188 = {instancePath:instancePath+"/ulimits/" + key29.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing19},message:"must match exactly one schema in oneOf",schema:schema67.patternProperties["^[a-z]+$"].oneOf,parentSchema:schema67.patternProperties["^[a-z]+$"],data:data127};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -6232,18 +6283,18 @@ validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs378;
+errors = _errs382;
 if(vErrors !== null){
-if(_errs378){
-vErrors.length = _errs378;
+if(_errs382){
+vErrors.length = _errs382;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid110 = _errs377 === errors;
-if(!valid110){
+var valid112 = _errs381 === errors;
+if(!valid112){
 break;
 }
 }
@@ -6251,29 +6302,29 @@ break;
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/ulimits",schemaPath:"#/$defs/ulimits/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.type,parentSchema:schema67,data:data124}];
+validate24.errors = [{instancePath:instancePath+"/ulimits",schemaPath:"#/$defs/ulimits/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.type,parentSchema:schema67,data:data126}];
 return false;
 }
 }
-var valid0 = _errs373 === errors;
+var valid0 = _errs377 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.extra_hosts !== undefined){
-let data128 = data.extra_hosts;
-const _errs388 = errors;
-const _errs390 = errors;
-let valid114 = false;
+let data130 = data.extra_hosts;
+const _errs392 = errors;
+const _errs394 = errors;
+let valid116 = false;
 let passing20 = null;
-const _errs391 = errors;
-if(errors === _errs391){
-if(data128 && typeof data128 == "object" && !Array.isArray(data128)){
-const _errs393 = errors;
-for(const key31 in data128){
+const _errs395 = errors;
+if(errors === _errs395){
+if(data130 && typeof data130 == "object" && !Array.isArray(data130)){
+const _errs397 = errors;
+for(const key31 in data130){
 if(!(pattern11.test(key31))){
-const err189 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key31},message:"must NOT have additional properties",schema:false,parentSchema:schema31.oneOf[0],data:data128};
+const err189 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key31},message:"must NOT have additional properties",schema:false,parentSchema:schema31.oneOf[0],data:data130};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -6284,18 +6335,18 @@ errors++;
 break;
 }
 }
-if(_errs393 === errors){
-var valid115 = true;
-for(const key32 in data128){
+if(_errs397 === errors){
+var valid117 = true;
+for(const key32 in data130){
 if(pattern11.test(key32)){
-let data129 = data128[key32];
-const _errs394 = errors;
-const _errs395 = errors;
-let valid116 = false;
+let data131 = data130[key32];
+const _errs398 = errors;
+const _errs399 = errors;
+let valid118 = false;
 let passing21 = null;
-const _errs396 = errors;
-if(typeof data129 !== "string"){
-const err190 = {instancePath:instancePath+"/extra_hosts/" + key32.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[0].type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[0],data:data129};
+const _errs400 = errors;
+if(typeof data131 !== "string"){
+const err190 = {instancePath:instancePath+"/extra_hosts/" + key32.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[0].type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[0],data:data131};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -6304,21 +6355,21 @@ vErrors.push(err190);
 }
 errors++;
 }
-var _valid21 = _errs396 === errors;
+var _valid21 = _errs400 === errors;
 if(_valid21){
-valid116 = true;
+valid118 = true;
 passing21 = 0;
 }
-const _errs398 = errors;
-if(errors === _errs398){
-if(Array.isArray(data129)){
-var valid117 = true;
-const len25 = data129.length;
-for(let i45=0; i45<len25; i45++){
-let data130 = data129[i45];
-const _errs400 = errors;
-if(typeof data130 !== "string"){
-const err191 = {instancePath:instancePath+"/extra_hosts/" + key32.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i45,schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].items.type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].items,data:data130};
+const _errs402 = errors;
+if(errors === _errs402){
+if(Array.isArray(data131)){
+var valid119 = true;
+const len26 = data131.length;
+for(let i47=0; i47<len26; i47++){
+let data132 = data131[i47];
+const _errs404 = errors;
+if(typeof data132 !== "string"){
+const err191 = {instancePath:instancePath+"/extra_hosts/" + key32.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i47,schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].items.type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].items,data:data132};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -6327,14 +6378,14 @@ vErrors.push(err191);
 }
 errors++;
 }
-var valid117 = _errs400 === errors;
-if(!valid117){
+var valid119 = _errs404 === errors;
+if(!valid119){
 break;
 }
 }
 }
 else {
-const err192 = {instancePath:instancePath+"/extra_hosts/" + key32.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1],data:data129};
+const err192 = {instancePath:instancePath+"/extra_hosts/" + key32.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1],data:data131};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -6344,19 +6395,19 @@ vErrors.push(err192);
 errors++;
 }
 }
-var _valid21 = _errs398 === errors;
-if(_valid21 && valid116){
-valid116 = false;
+var _valid21 = _errs402 === errors;
+if(_valid21 && valid118){
+valid118 = false;
 passing21 = [passing21, 1];
 }
 else {
 if(_valid21){
-valid116 = true;
+valid118 = true;
 passing21 = 1;
 }
 }
-if(!valid116){
-const err193 = {instancePath:instancePath+"/extra_hosts/" + key32.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing21},message:"must match exactly one schema in oneOf",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf,parentSchema:schema31.oneOf[0].patternProperties["^.+$"],data:data129};
+if(!valid118){
+const err193 = {instancePath:instancePath+"/extra_hosts/" + key32.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing21},message:"must match exactly one schema in oneOf",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf,parentSchema:schema31.oneOf[0].patternProperties["^.+$"],data:data131};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -6366,18 +6417,18 @@ vErrors.push(err193);
 errors++;
 }
 else {
-errors = _errs395;
+errors = _errs399;
 if(vErrors !== null){
-if(_errs395){
-vErrors.length = _errs395;
+if(_errs399){
+vErrors.length = _errs399;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid115 = _errs394 === errors;
-if(!valid115){
+var valid117 = _errs398 === errors;
+if(!valid117){
 break;
 }
 }
@@ -6385,7 +6436,7 @@ break;
 }
 }
 else {
-const err194 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.oneOf[0].type,parentSchema:schema31.oneOf[0],data:data128};
+const err194 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.oneOf[0].type,parentSchema:schema31.oneOf[0],data:data130};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -6395,21 +6446,21 @@ vErrors.push(err194);
 errors++;
 }
 }
-var _valid20 = _errs391 === errors;
+var _valid20 = _errs395 === errors;
 if(_valid20){
-valid114 = true;
+valid116 = true;
 passing20 = 0;
 }
-const _errs402 = errors;
-if(errors === _errs402){
-if(Array.isArray(data128)){
-var valid118 = true;
-const len26 = data128.length;
-for(let i46=0; i46<len26; i46++){
-let data131 = data128[i46];
-const _errs404 = errors;
-if(typeof data131 !== "string"){
-const err195 = {instancePath:instancePath+"/extra_hosts/" + i46,schemaPath:"#/$defs/extra_hosts/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[1].items.type,parentSchema:schema31.oneOf[1].items,data:data131};
+const _errs406 = errors;
+if(errors === _errs406){
+if(Array.isArray(data130)){
+var valid120 = true;
+const len27 = data130.length;
+for(let i48=0; i48<len27; i48++){
+let data133 = data130[i48];
+const _errs408 = errors;
+if(typeof data133 !== "string"){
+const err195 = {instancePath:instancePath+"/extra_hosts/" + i48,schemaPath:"#/$defs/extra_hosts/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[1].items.type,parentSchema:schema31.oneOf[1].items,data:data133};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -6418,24 +6469,24 @@ vErrors.push(err195);
 }
 errors++;
 }
-var valid118 = _errs404 === errors;
-if(!valid118){
+var valid120 = _errs408 === errors;
+if(!valid120){
 break;
 }
 }
-if(valid118){
-let i47 = data128.length;
-let j20;
-if(i47 > 1){
-const indices18 = {};
-for(;i47--;){
-let item18 = data128[i47];
-if(typeof item18 !== "string"){
+if(valid120){
+let i49 = data130.length;
+let j21;
+if(i49 > 1){
+const indices19 = {};
+for(;i49--;){
+let item19 = data130[i49];
+if(typeof item19 !== "string"){
 continue;
 }
-if(typeof indices18[item18] == "number"){
-j20 = indices18[item18];
-const err196 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i47, j: j20},message:"must NOT have duplicate items (items ## "+j20+" and "+i47+" are identical)",schema:true,parentSchema:schema31.oneOf[1],data:data128};
+if(typeof indices19[item19] == "number"){
+j21 = indices19[item19];
+const err196 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i49, j: j21},message:"must NOT have duplicate items (items ## "+j21+" and "+i49+" are identical)",schema:true,parentSchema:schema31.oneOf[1],data:data130};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -6445,13 +6496,13 @@ vErrors.push(err196);
 errors++;
 break;
 }
-indices18[item18] = i47;
+indices19[item19] = i49;
 }
 }
 }
 }
 else {
-const err197 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.oneOf[1].type,parentSchema:schema31.oneOf[1],data:data128};
+const err197 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.oneOf[1].type,parentSchema:schema31.oneOf[1],data:data130};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -6461,19 +6512,19 @@ vErrors.push(err197);
 errors++;
 }
 }
-var _valid20 = _errs402 === errors;
-if(_valid20 && valid114){
-valid114 = false;
+var _valid20 = _errs406 === errors;
+if(_valid20 && valid116){
+valid116 = false;
 passing20 = [passing20, 1];
 }
 else {
 if(_valid20){
-valid114 = true;
+valid116 = true;
 passing20 = 1;
 }
 }
-if(!valid114){
-const err198 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf",keyword:"oneOf",params:{passingSchemas: passing20},message:"must match exactly one schema in oneOf",schema:schema31.oneOf,parentSchema:schema31,data:data128};
+if(!valid116){
+const err198 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf",keyword:"oneOf",params:{passingSchemas: passing20},message:"must match exactly one schema in oneOf",schema:schema31.oneOf,parentSchema:schema31,data:data130};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -6485,65 +6536,27 @@ validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs390;
+errors = _errs394;
 if(vErrors !== null){
-if(_errs390){
-vErrors.length = _errs390;
+if(_errs394){
+vErrors.length = _errs394;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid0 = _errs388 === errors;
+var valid0 = _errs392 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.dns !== undefined){
-const _errs406 = errors;
+const _errs410 = errors;
 if(!(validate20(data.dns, {instancePath:instancePath+"/dns",parentData:data,parentDataProperty:"dns",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
 errors = vErrors.length;
-}
-var valid0 = _errs406 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.dns_search !== undefined){
-const _errs407 = errors;
-if(!(validate20(data.dns_search, {instancePath:instancePath+"/dns_search",parentData:data,parentDataProperty:"dns_search",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
-errors = vErrors.length;
-}
-var valid0 = _errs407 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.mac_address !== undefined){
-let data134 = data.mac_address;
-const _errs408 = errors;
-if(typeof data134 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/mac_address",schemaPath:"#/properties/mac_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.mac_address.type,parentSchema:schema25.properties.mac_address,data:data134}];
-return false;
-}
-var valid0 = _errs408 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.mem_limit !== undefined){
-let data135 = data.mem_limit;
-const _errs410 = errors;
-if((!(((typeof data135 == "number") && (!(data135 % 1) && !isNaN(data135))) && (isFinite(data135)))) && (typeof data135 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/mem_limit",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data135}];
-return false;
 }
 var valid0 = _errs410 === errors;
 }
@@ -6551,72 +6564,84 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.memswap_limit !== undefined){
-let data136 = data.memswap_limit;
-const _errs413 = errors;
-if((!(((typeof data136 == "number") && (!(data136 % 1) && !isNaN(data136))) && (isFinite(data136)))) && (typeof data136 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/memswap_limit",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data136}];
+if(data.dns_search !== undefined){
+const _errs411 = errors;
+if(!(validate20(data.dns_search, {instancePath:instancePath+"/dns_search",parentData:data,parentDataProperty:"dns_search",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs411 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.mac_address !== undefined){
+let data136 = data.mac_address;
+const _errs412 = errors;
+if(typeof data136 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/mac_address",schemaPath:"#/properties/mac_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.mac_address.type,parentSchema:schema25.properties.mac_address,data:data136}];
 return false;
 }
-var valid0 = _errs413 === errors;
+var valid0 = _errs412 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.mem_limit !== undefined){
+let data137 = data.mem_limit;
+const _errs414 = errors;
+if((!(((typeof data137 == "number") && (!(data137 % 1) && !isNaN(data137))) && (isFinite(data137)))) && (typeof data137 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/mem_limit",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data137}];
+return false;
+}
+var valid0 = _errs414 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.memswap_limit !== undefined){
+let data138 = data.memswap_limit;
+const _errs417 = errors;
+if((!(((typeof data138 == "number") && (!(data138 % 1) && !isNaN(data138))) && (isFinite(data138)))) && (typeof data138 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/memswap_limit",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data138}];
+return false;
+}
+var valid0 = _errs417 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.cpus !== undefined){
-let data137 = data.cpus;
-const _errs416 = errors;
-if((!((typeof data137 == "number") && (isFinite(data137)))) && (typeof data137 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/cpus",schemaPath:"#/$defs/cpus/type",keyword:"type",params:{type: schema52.type},message:"must be number,string",schema:schema52.type,parentSchema:schema52,data:data137}];
+let data139 = data.cpus;
+const _errs420 = errors;
+if((!((typeof data139 == "number") && (isFinite(data139)))) && (typeof data139 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/cpus",schemaPath:"#/$defs/cpus/type",keyword:"type",params:{type: schema52.type},message:"must be number,string",schema:schema52.type,parentSchema:schema52,data:data139}];
 return false;
 }
-var valid0 = _errs416 === errors;
+var valid0 = _errs420 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.cpu_shares !== undefined){
-let data138 = data.cpu_shares;
-const _errs419 = errors;
-if(!(((typeof data138 == "number") && (!(data138 % 1) && !isNaN(data138))) && (isFinite(data138)))){
-validate24.errors = [{instancePath:instancePath+"/cpu_shares",schemaPath:"#/properties/cpu_shares/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_shares.type,parentSchema:schema25.properties.cpu_shares,data:data138}];
-return false;
-}
-if(errors === _errs419){
-if((typeof data138 == "number") && (isFinite(data138))){
-if(data138 < 0 || isNaN(data138)){
-validate24.errors = [{instancePath:instancePath+"/cpu_shares",schemaPath:"#/properties/cpu_shares/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.cpu_shares,data:data138}];
-return false;
-}
-}
-}
-var valid0 = _errs419 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cpuset !== undefined){
-let data139 = data.cpuset;
-const _errs421 = errors;
-if(typeof data139 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/cpuset",schemaPath:"#/properties/cpuset/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.cpuset.type,parentSchema:schema25.properties.cpuset,data:data139}];
-return false;
-}
-var valid0 = _errs421 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.pids_limit !== undefined){
-let data140 = data.pids_limit;
+let data140 = data.cpu_shares;
 const _errs423 = errors;
 if(!(((typeof data140 == "number") && (!(data140 % 1) && !isNaN(data140))) && (isFinite(data140)))){
-validate24.errors = [{instancePath:instancePath+"/pids_limit",schemaPath:"#/properties/pids_limit/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.pids_limit.type,parentSchema:schema25.properties.pids_limit,data:data140}];
+validate24.errors = [{instancePath:instancePath+"/cpu_shares",schemaPath:"#/properties/cpu_shares/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_shares.type,parentSchema:schema25.properties.cpu_shares,data:data140}];
 return false;
+}
+if(errors === _errs423){
+if((typeof data140 == "number") && (isFinite(data140))){
+if(data140 < 0 || isNaN(data140)){
+validate24.errors = [{instancePath:instancePath+"/cpu_shares",schemaPath:"#/properties/cpu_shares/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.cpu_shares,data:data140}];
+return false;
+}
+}
 }
 var valid0 = _errs423 === errors;
 }
@@ -6624,11 +6649,11 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.platform !== undefined){
-let data141 = data.platform;
+if(data.cpuset !== undefined){
+let data141 = data.cpuset;
 const _errs425 = errors;
 if(typeof data141 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/platform",schemaPath:"#/properties/platform/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.platform.type,parentSchema:schema25.properties.platform,data:data141}];
+validate24.errors = [{instancePath:instancePath+"/cpuset",schemaPath:"#/properties/cpuset/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.cpuset.type,parentSchema:schema25.properties.cpuset,data:data141}];
 return false;
 }
 var valid0 = _errs425 === errors;
@@ -6637,23 +6662,49 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.secrets !== undefined){
-let data142 = data.secrets;
+if(data.pids_limit !== undefined){
+let data142 = data.pids_limit;
 const _errs427 = errors;
-const _errs428 = errors;
-if(errors === _errs428){
-if(Array.isArray(data142)){
-var valid124 = true;
-const len27 = data142.length;
-for(let i48=0; i48<len27; i48++){
-let data143 = data142[i48];
-const _errs430 = errors;
-const _errs431 = errors;
-let valid125 = false;
-let passing22 = null;
-const _errs432 = errors;
+if(!(((typeof data142 == "number") && (!(data142 % 1) && !isNaN(data142))) && (isFinite(data142)))){
+validate24.errors = [{instancePath:instancePath+"/pids_limit",schemaPath:"#/properties/pids_limit/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.pids_limit.type,parentSchema:schema25.properties.pids_limit,data:data142}];
+return false;
+}
+var valid0 = _errs427 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.platform !== undefined){
+let data143 = data.platform;
+const _errs429 = errors;
 if(typeof data143 !== "string"){
-const err199 = {instancePath:instancePath+"/secrets/" + i48,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data143};
+validate24.errors = [{instancePath:instancePath+"/platform",schemaPath:"#/properties/platform/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.platform.type,parentSchema:schema25.properties.platform,data:data143}];
+return false;
+}
+var valid0 = _errs429 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.secrets !== undefined){
+let data144 = data.secrets;
+const _errs431 = errors;
+const _errs432 = errors;
+if(errors === _errs432){
+if(Array.isArray(data144)){
+var valid126 = true;
+const len28 = data144.length;
+for(let i50=0; i50<len28; i50++){
+let data145 = data144[i50];
+const _errs434 = errors;
+const _errs435 = errors;
+let valid127 = false;
+let passing22 = null;
+const _errs436 = errors;
+if(typeof data145 !== "string"){
+const err199 = {instancePath:instancePath+"/secrets/" + i50,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data145};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -6662,17 +6713,17 @@ vErrors.push(err199);
 }
 errors++;
 }
-var _valid22 = _errs432 === errors;
+var _valid22 = _errs436 === errors;
 if(_valid22){
-valid125 = true;
+valid127 = true;
 passing22 = 0;
 }
-const _errs434 = errors;
-if(errors === _errs434){
-if(data143 && typeof data143 == "object" && !Array.isArray(data143)){
+const _errs438 = errors;
+if(errors === _errs438){
+if(data145 && typeof data145 == "object" && !Array.isArray(data145)){
 let missing5;
-if((data143.source === undefined) && (missing5 = "source")){
-const err200 = {instancePath:instancePath+"/secrets/" + i48,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data143};
+if((data145.source === undefined) && (missing5 = "source")){
+const err200 = {instancePath:instancePath+"/secrets/" + i50,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data145};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -6682,10 +6733,10 @@ vErrors.push(err200);
 errors++;
 }
 else {
-const _errs436 = errors;
-for(const key33 in data143){
+const _errs440 = errors;
+for(const key33 in data145){
 if(!((((((key33 === "source") || (key33 === "target")) || (key33 === "uid")) || (key33 === "gid")) || (key33 === "mode")) || (pattern2.test(key33)))){
-const err201 = {instancePath:instancePath+"/secrets/" + i48,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key33},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data143};
+const err201 = {instancePath:instancePath+"/secrets/" + i50,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key33},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data145};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -6696,12 +6747,12 @@ errors++;
 break;
 }
 }
-if(_errs436 === errors){
-if(data143.source !== undefined){
-let data144 = data143.source;
-const _errs437 = errors;
-if(typeof data144 !== "string"){
-const err202 = {instancePath:instancePath+"/secrets/" + i48+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data144};
+if(_errs440 === errors){
+if(data145.source !== undefined){
+let data146 = data145.source;
+const _errs441 = errors;
+if(typeof data146 !== "string"){
+const err202 = {instancePath:instancePath+"/secrets/" + i50+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data146};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -6710,17 +6761,17 @@ vErrors.push(err202);
 }
 errors++;
 }
-var valid126 = _errs437 === errors;
+var valid128 = _errs441 === errors;
 }
 else {
-var valid126 = true;
+var valid128 = true;
 }
-if(valid126){
-if(data143.target !== undefined){
-let data145 = data143.target;
-const _errs439 = errors;
-if(typeof data145 !== "string"){
-const err203 = {instancePath:instancePath+"/secrets/" + i48+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data145};
+if(valid128){
+if(data145.target !== undefined){
+let data147 = data145.target;
+const _errs443 = errors;
+if(typeof data147 !== "string"){
+const err203 = {instancePath:instancePath+"/secrets/" + i50+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data147};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -6729,17 +6780,17 @@ vErrors.push(err203);
 }
 errors++;
 }
-var valid126 = _errs439 === errors;
+var valid128 = _errs443 === errors;
 }
 else {
-var valid126 = true;
+var valid128 = true;
 }
-if(valid126){
-if(data143.uid !== undefined){
-let data146 = data143.uid;
-const _errs441 = errors;
-if(typeof data146 !== "string"){
-const err204 = {instancePath:instancePath+"/secrets/" + i48+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data146};
+if(valid128){
+if(data145.uid !== undefined){
+let data148 = data145.uid;
+const _errs445 = errors;
+if(typeof data148 !== "string"){
+const err204 = {instancePath:instancePath+"/secrets/" + i50+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data148};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -6748,17 +6799,17 @@ vErrors.push(err204);
 }
 errors++;
 }
-var valid126 = _errs441 === errors;
+var valid128 = _errs445 === errors;
 }
 else {
-var valid126 = true;
+var valid128 = true;
 }
-if(valid126){
-if(data143.gid !== undefined){
-let data147 = data143.gid;
-const _errs443 = errors;
-if(typeof data147 !== "string"){
-const err205 = {instancePath:instancePath+"/secrets/" + i48+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data147};
+if(valid128){
+if(data145.gid !== undefined){
+let data149 = data145.gid;
+const _errs447 = errors;
+if(typeof data149 !== "string"){
+const err205 = {instancePath:instancePath+"/secrets/" + i50+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data149};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -6767,17 +6818,17 @@ vErrors.push(err205);
 }
 errors++;
 }
-var valid126 = _errs443 === errors;
+var valid128 = _errs447 === errors;
 }
 else {
-var valid126 = true;
+var valid128 = true;
 }
-if(valid126){
-if(data143.mode !== undefined){
-let data148 = data143.mode;
-const _errs445 = errors;
-if((!(((typeof data148 == "number") && (!(data148 % 1) && !isNaN(data148))) && (isFinite(data148)))) && (typeof data148 !== "string")){
-const err206 = {instancePath:instancePath+"/secrets/" + i48+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data148};
+if(valid128){
+if(data145.mode !== undefined){
+let data150 = data145.mode;
+const _errs449 = errors;
+if((!(((typeof data150 == "number") && (!(data150 % 1) && !isNaN(data150))) && (isFinite(data150)))) && (typeof data150 !== "string")){
+const err206 = {instancePath:instancePath+"/secrets/" + i50+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data150};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -6786,10 +6837,10 @@ vErrors.push(err206);
 }
 errors++;
 }
-var valid126 = _errs445 === errors;
+var valid128 = _errs449 === errors;
 }
 else {
-var valid126 = true;
+var valid128 = true;
 }
 }
 }
@@ -6799,7 +6850,7 @@ var valid126 = true;
 }
 }
 else {
-const err207 = {instancePath:instancePath+"/secrets/" + i48,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data143};
+const err207 = {instancePath:instancePath+"/secrets/" + i50,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data145};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -6809,19 +6860,19 @@ vErrors.push(err207);
 errors++;
 }
 }
-var _valid22 = _errs434 === errors;
-if(_valid22 && valid125){
-valid125 = false;
+var _valid22 = _errs438 === errors;
+if(_valid22 && valid127){
+valid127 = false;
 passing22 = [passing22, 1];
 }
 else {
 if(_valid22){
-valid125 = true;
+valid127 = true;
 passing22 = 1;
 }
 }
-if(!valid125){
-const err208 = {instancePath:instancePath+"/secrets/" + i48,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing22},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data143};
+if(!valid127){
+const err208 = {instancePath:instancePath+"/secrets/" + i50,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing22},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data145};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -6833,50 +6884,50 @@ validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs431;
+errors = _errs435;
 if(vErrors !== null){
-if(_errs431){
-vErrors.length = _errs431;
+if(_errs435){
+vErrors.length = _errs435;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid124 = _errs430 === errors;
-if(!valid124){
+var valid126 = _errs434 === errors;
+if(!valid126){
 break;
 }
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/secrets",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data142}];
+validate24.errors = [{instancePath:instancePath+"/secrets",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data144}];
 return false;
 }
 }
-var valid0 = _errs427 === errors;
+var valid0 = _errs431 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.configs !== undefined){
-let data149 = data.configs;
-const _errs447 = errors;
-const _errs448 = errors;
-if(errors === _errs448){
-if(Array.isArray(data149)){
-var valid128 = true;
-const len28 = data149.length;
-for(let i49=0; i49<len28; i49++){
-let data150 = data149[i49];
-const _errs450 = errors;
+let data151 = data.configs;
 const _errs451 = errors;
-let valid129 = false;
-let passing23 = null;
 const _errs452 = errors;
-if(typeof data150 !== "string"){
-const err209 = {instancePath:instancePath+"/configs/" + i49,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data150};
+if(errors === _errs452){
+if(Array.isArray(data151)){
+var valid130 = true;
+const len29 = data151.length;
+for(let i51=0; i51<len29; i51++){
+let data152 = data151[i51];
+const _errs454 = errors;
+const _errs455 = errors;
+let valid131 = false;
+let passing23 = null;
+const _errs456 = errors;
+if(typeof data152 !== "string"){
+const err209 = {instancePath:instancePath+"/configs/" + i51,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data152};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -6885,17 +6936,17 @@ vErrors.push(err209);
 }
 errors++;
 }
-var _valid23 = _errs452 === errors;
+var _valid23 = _errs456 === errors;
 if(_valid23){
-valid129 = true;
+valid131 = true;
 passing23 = 0;
 }
-const _errs454 = errors;
-if(errors === _errs454){
-if(data150 && typeof data150 == "object" && !Array.isArray(data150)){
+const _errs458 = errors;
+if(errors === _errs458){
+if(data152 && typeof data152 == "object" && !Array.isArray(data152)){
 let missing6;
-if((data150.source === undefined) && (missing6 = "source")){
-const err210 = {instancePath:instancePath+"/configs/" + i49,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing6},message:"must have required property '"+missing6+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data150};
+if((data152.source === undefined) && (missing6 = "source")){
+const err210 = {instancePath:instancePath+"/configs/" + i51,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing6},message:"must have required property '"+missing6+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data152};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -6905,10 +6956,10 @@ vErrors.push(err210);
 errors++;
 }
 else {
-const _errs456 = errors;
-for(const key34 in data150){
+const _errs460 = errors;
+for(const key34 in data152){
 if(!((((((key34 === "source") || (key34 === "target")) || (key34 === "uid")) || (key34 === "gid")) || (key34 === "mode")) || (pattern2.test(key34)))){
-const err211 = {instancePath:instancePath+"/configs/" + i49,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key34},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data150};
+const err211 = {instancePath:instancePath+"/configs/" + i51,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key34},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data152};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -6919,12 +6970,12 @@ errors++;
 break;
 }
 }
-if(_errs456 === errors){
-if(data150.source !== undefined){
-let data151 = data150.source;
-const _errs457 = errors;
-if(typeof data151 !== "string"){
-const err212 = {instancePath:instancePath+"/configs/" + i49+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data151};
+if(_errs460 === errors){
+if(data152.source !== undefined){
+let data153 = data152.source;
+const _errs461 = errors;
+if(typeof data153 !== "string"){
+const err212 = {instancePath:instancePath+"/configs/" + i51+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data153};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -6933,17 +6984,17 @@ vErrors.push(err212);
 }
 errors++;
 }
-var valid130 = _errs457 === errors;
+var valid132 = _errs461 === errors;
 }
 else {
-var valid130 = true;
+var valid132 = true;
 }
-if(valid130){
-if(data150.target !== undefined){
-let data152 = data150.target;
-const _errs459 = errors;
-if(typeof data152 !== "string"){
-const err213 = {instancePath:instancePath+"/configs/" + i49+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data152};
+if(valid132){
+if(data152.target !== undefined){
+let data154 = data152.target;
+const _errs463 = errors;
+if(typeof data154 !== "string"){
+const err213 = {instancePath:instancePath+"/configs/" + i51+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data154};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -6952,17 +7003,17 @@ vErrors.push(err213);
 }
 errors++;
 }
-var valid130 = _errs459 === errors;
+var valid132 = _errs463 === errors;
 }
 else {
-var valid130 = true;
+var valid132 = true;
 }
-if(valid130){
-if(data150.uid !== undefined){
-let data153 = data150.uid;
-const _errs461 = errors;
-if(typeof data153 !== "string"){
-const err214 = {instancePath:instancePath+"/configs/" + i49+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data153};
+if(valid132){
+if(data152.uid !== undefined){
+let data155 = data152.uid;
+const _errs465 = errors;
+if(typeof data155 !== "string"){
+const err214 = {instancePath:instancePath+"/configs/" + i51+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data155};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -6971,17 +7022,17 @@ vErrors.push(err214);
 }
 errors++;
 }
-var valid130 = _errs461 === errors;
+var valid132 = _errs465 === errors;
 }
 else {
-var valid130 = true;
+var valid132 = true;
 }
-if(valid130){
-if(data150.gid !== undefined){
-let data154 = data150.gid;
-const _errs463 = errors;
-if(typeof data154 !== "string"){
-const err215 = {instancePath:instancePath+"/configs/" + i49+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data154};
+if(valid132){
+if(data152.gid !== undefined){
+let data156 = data152.gid;
+const _errs467 = errors;
+if(typeof data156 !== "string"){
+const err215 = {instancePath:instancePath+"/configs/" + i51+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data156};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -6990,17 +7041,17 @@ vErrors.push(err215);
 }
 errors++;
 }
-var valid130 = _errs463 === errors;
+var valid132 = _errs467 === errors;
 }
 else {
-var valid130 = true;
+var valid132 = true;
 }
-if(valid130){
-if(data150.mode !== undefined){
-let data155 = data150.mode;
-const _errs465 = errors;
-if((!(((typeof data155 == "number") && (!(data155 % 1) && !isNaN(data155))) && (isFinite(data155)))) && (typeof data155 !== "string")){
-const err216 = {instancePath:instancePath+"/configs/" + i49+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data155};
+if(valid132){
+if(data152.mode !== undefined){
+let data157 = data152.mode;
+const _errs469 = errors;
+if((!(((typeof data157 == "number") && (!(data157 % 1) && !isNaN(data157))) && (isFinite(data157)))) && (typeof data157 !== "string")){
+const err216 = {instancePath:instancePath+"/configs/" + i51+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data157};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -7009,10 +7060,10 @@ vErrors.push(err216);
 }
 errors++;
 }
-var valid130 = _errs465 === errors;
+var valid132 = _errs469 === errors;
 }
 else {
-var valid130 = true;
+var valid132 = true;
 }
 }
 }
@@ -7022,7 +7073,7 @@ var valid130 = true;
 }
 }
 else {
-const err217 = {instancePath:instancePath+"/configs/" + i49,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data150};
+const err217 = {instancePath:instancePath+"/configs/" + i51,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data152};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -7032,19 +7083,19 @@ vErrors.push(err217);
 errors++;
 }
 }
-var _valid23 = _errs454 === errors;
-if(_valid23 && valid129){
-valid129 = false;
+var _valid23 = _errs458 === errors;
+if(_valid23 && valid131){
+valid131 = false;
 passing23 = [passing23, 1];
 }
 else {
 if(_valid23){
-valid129 = true;
+valid131 = true;
 passing23 = 1;
 }
 }
-if(!valid129){
-const err218 = {instancePath:instancePath+"/configs/" + i49,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing23},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data150};
+if(!valid131){
+const err218 = {instancePath:instancePath+"/configs/" + i51,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing23},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data152};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -7056,71 +7107,71 @@ validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs451;
+errors = _errs455;
 if(vErrors !== null){
-if(_errs451){
-vErrors.length = _errs451;
+if(_errs455){
+vErrors.length = _errs455;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid128 = _errs450 === errors;
-if(!valid128){
+var valid130 = _errs454 === errors;
+if(!valid130){
 break;
 }
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/configs",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data149}];
+validate24.errors = [{instancePath:instancePath+"/configs",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data151}];
 return false;
 }
 }
-var valid0 = _errs447 === errors;
+var valid0 = _errs451 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.logging !== undefined){
-let data156 = data.logging;
-const _errs467 = errors;
-if(errors === _errs467){
-if(data156 && typeof data156 == "object" && !Array.isArray(data156)){
-const _errs469 = errors;
-for(const key35 in data156){
+let data158 = data.logging;
+const _errs471 = errors;
+if(errors === _errs471){
+if(data158 && typeof data158 == "object" && !Array.isArray(data158)){
+const _errs473 = errors;
+for(const key35 in data158){
 if(!(((key35 === "driver") || (key35 === "options")) || (pattern2.test(key35)))){
-validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key35},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.logging,data:data156}];
+validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key35},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.logging,data:data158}];
 return false;
 break;
 }
 }
-if(_errs469 === errors){
-if(data156.driver !== undefined){
-let data157 = data156.driver;
-const _errs470 = errors;
-if(typeof data157 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/logging/driver",schemaPath:"#/properties/logging/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.logging.properties.driver.type,parentSchema:schema25.properties.logging.properties.driver,data:data157}];
+if(_errs473 === errors){
+if(data158.driver !== undefined){
+let data159 = data158.driver;
+const _errs474 = errors;
+if(typeof data159 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/logging/driver",schemaPath:"#/properties/logging/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.logging.properties.driver.type,parentSchema:schema25.properties.logging.properties.driver,data:data159}];
 return false;
 }
-var valid131 = _errs470 === errors;
+var valid133 = _errs474 === errors;
 }
 else {
-var valid131 = true;
+var valid133 = true;
 }
-if(valid131){
-if(data156.options !== undefined){
-let data158 = data156.options;
-const _errs472 = errors;
-if(errors === _errs472){
-if(data158 && typeof data158 == "object" && !Array.isArray(data158)){
+if(valid133){
+if(data158.options !== undefined){
+let data160 = data158.options;
+const _errs476 = errors;
+if(errors === _errs476){
+if(data160 && typeof data160 == "object" && !Array.isArray(data160)){
 var props18 = {};
-for(const key36 in data158){
+for(const key36 in data160){
 if(pattern11.test(key36)){
-let data159 = data158[key36];
-if(((typeof data159 !== "string") && (!((typeof data159 == "number") && (isFinite(data159))))) && (data159 !== null)){
-validate24.errors = [{instancePath:instancePath+"/logging/options/" + key36.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/logging/properties/options/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema25.properties.logging.properties.options.patternProperties["^.+$"].type},message:"must be string,number,null",schema:schema25.properties.logging.properties.options.patternProperties["^.+$"].type,parentSchema:schema25.properties.logging.properties.options.patternProperties["^.+$"],data:data159}];
+let data161 = data160[key36];
+if(((typeof data161 !== "string") && (!((typeof data161 == "number") && (isFinite(data161))))) && (data161 !== null)){
+validate24.errors = [{instancePath:instancePath+"/logging/options/" + key36.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/logging/properties/options/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema25.properties.logging.properties.options.patternProperties["^.+$"].type},message:"must be string,number,null",schema:schema25.properties.logging.properties.options.patternProperties["^.+$"].type,parentSchema:schema25.properties.logging.properties.options.patternProperties["^.+$"],data:data161}];
 return false;
 }
 props18[key36] = true;
@@ -7128,38 +7179,38 @@ props18[key36] = true;
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/logging/options",schemaPath:"#/properties/logging/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.properties.options.type,parentSchema:schema25.properties.logging.properties.options,data:data158}];
+validate24.errors = [{instancePath:instancePath+"/logging/options",schemaPath:"#/properties/logging/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.properties.options.type,parentSchema:schema25.properties.logging.properties.options,data:data160}];
 return false;
 }
 }
-var valid131 = _errs472 === errors;
+var valid133 = _errs476 === errors;
 }
 else {
-var valid131 = true;
+var valid133 = true;
 }
 }
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.type,parentSchema:schema25.properties.logging,data:data156}];
+validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.type,parentSchema:schema25.properties.logging,data:data158}];
 return false;
 }
 }
-var valid0 = _errs467 === errors;
+var valid0 = _errs471 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.extends !== undefined){
-let data160 = data.extends;
-const _errs476 = errors;
-const _errs477 = errors;
-let valid133 = false;
+let data162 = data.extends;
+const _errs480 = errors;
+const _errs481 = errors;
+let valid135 = false;
 let passing24 = null;
-const _errs478 = errors;
-if(typeof data160 !== "string"){
-const err219 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[0].type,parentSchema:schema25.properties.extends.oneOf[0],data:data160};
+const _errs482 = errors;
+if(typeof data162 !== "string"){
+const err219 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[0].type,parentSchema:schema25.properties.extends.oneOf[0],data:data162};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -7168,17 +7219,17 @@ vErrors.push(err219);
 }
 errors++;
 }
-var _valid24 = _errs478 === errors;
+var _valid24 = _errs482 === errors;
 if(_valid24){
-valid133 = true;
+valid135 = true;
 passing24 = 0;
 }
-const _errs480 = errors;
-if(errors === _errs480){
-if(data160 && typeof data160 == "object" && !Array.isArray(data160)){
+const _errs484 = errors;
+if(errors === _errs484){
+if(data162 && typeof data162 == "object" && !Array.isArray(data162)){
 let missing7;
-if((data160.service === undefined) && (missing7 = "service")){
-const err220 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/required",keyword:"required",params:{missingProperty: missing7},message:"must have required property '"+missing7+"'",schema:schema25.properties.extends.oneOf[1].required,parentSchema:schema25.properties.extends.oneOf[1],data:data160};
+if((data162.service === undefined) && (missing7 = "service")){
+const err220 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/required",keyword:"required",params:{missingProperty: missing7},message:"must have required property '"+missing7+"'",schema:schema25.properties.extends.oneOf[1].required,parentSchema:schema25.properties.extends.oneOf[1],data:data162};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -7188,10 +7239,10 @@ vErrors.push(err220);
 errors++;
 }
 else {
-const _errs482 = errors;
-for(const key37 in data160){
+const _errs486 = errors;
+for(const key37 in data162){
 if(!((key37 === "service") || (key37 === "file"))){
-const err221 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key37},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.extends.oneOf[1],data:data160};
+const err221 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key37},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.extends.oneOf[1],data:data162};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -7202,12 +7253,12 @@ errors++;
 break;
 }
 }
-if(_errs482 === errors){
-if(data160.service !== undefined){
-let data161 = data160.service;
-const _errs483 = errors;
-if(typeof data161 !== "string"){
-const err222 = {instancePath:instancePath+"/extends/service",schemaPath:"#/properties/extends/oneOf/1/properties/service/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.service.type,parentSchema:schema25.properties.extends.oneOf[1].properties.service,data:data161};
+if(_errs486 === errors){
+if(data162.service !== undefined){
+let data163 = data162.service;
+const _errs487 = errors;
+if(typeof data163 !== "string"){
+const err222 = {instancePath:instancePath+"/extends/service",schemaPath:"#/properties/extends/oneOf/1/properties/service/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.service.type,parentSchema:schema25.properties.extends.oneOf[1].properties.service,data:data163};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -7216,17 +7267,17 @@ vErrors.push(err222);
 }
 errors++;
 }
-var valid134 = _errs483 === errors;
+var valid136 = _errs487 === errors;
 }
 else {
-var valid134 = true;
+var valid136 = true;
 }
-if(valid134){
-if(data160.file !== undefined){
-let data162 = data160.file;
-const _errs485 = errors;
-if(typeof data162 !== "string"){
-const err223 = {instancePath:instancePath+"/extends/file",schemaPath:"#/properties/extends/oneOf/1/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.file.type,parentSchema:schema25.properties.extends.oneOf[1].properties.file,data:data162};
+if(valid136){
+if(data162.file !== undefined){
+let data164 = data162.file;
+const _errs489 = errors;
+if(typeof data164 !== "string"){
+const err223 = {instancePath:instancePath+"/extends/file",schemaPath:"#/properties/extends/oneOf/1/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.file.type,parentSchema:schema25.properties.extends.oneOf[1].properties.file,data:data164};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -7235,17 +7286,17 @@ vErrors.push(err223);
 }
 errors++;
 }
-var valid134 = _errs485 === errors;
+var valid136 = _errs489 === errors;
 }
 else {
-var valid134 = true;
+var valid136 = true;
 }
 }
 }
 }
 }
 else {
-const err224 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.extends.oneOf[1].type,parentSchema:schema25.properties.extends.oneOf[1],data:data160};
+const err224 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.extends.oneOf[1].type,parentSchema:schema25.properties.extends.oneOf[1],data:data162};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -7255,19 +7306,19 @@ vErrors.push(err224);
 errors++;
 }
 }
-var _valid24 = _errs480 === errors;
-if(_valid24 && valid133){
-valid133 = false;
+var _valid24 = _errs484 === errors;
+if(_valid24 && valid135){
+valid135 = false;
 passing24 = [passing24, 1];
 }
 else {
 if(_valid24){
-valid133 = true;
+valid135 = true;
 passing24 = 1;
 }
 }
-if(!valid133){
-const err225 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf",keyword:"oneOf",params:{passingSchemas: passing24},message:"must match exactly one schema in oneOf",schema:schema25.properties.extends.oneOf,parentSchema:schema25.properties.extends,data:data160};
+if(!valid135){
+const err225 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf",keyword:"oneOf",params:{passingSchemas: passing24},message:"must match exactly one schema in oneOf",schema:schema25.properties.extends.oneOf,parentSchema:schema25.properties.extends,data:data162};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -7279,98 +7330,98 @@ validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs477;
+errors = _errs481;
 if(vErrors !== null){
-if(_errs477){
-vErrors.length = _errs477;
+if(_errs481){
+vErrors.length = _errs481;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid0 = _errs476 === errors;
+var valid0 = _errs480 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.develop !== undefined){
-const _errs487 = errors;
+const _errs491 = errors;
 if(!(validate38(data.develop, {instancePath:instancePath+"/develop",parentData:data,parentDataProperty:"develop",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate38.errors : vErrors.concat(validate38.errors);
 errors = vErrors.length;
 }
-var valid0 = _errs487 === errors;
+var valid0 = _errs491 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data["x-tscompose"] !== undefined){
-let data164 = data["x-tscompose"];
-const _errs488 = errors;
-const _errs489 = errors;
-if(errors === _errs489){
-if(data164 && typeof data164 == "object" && !Array.isArray(data164)){
-const _errs491 = errors;
-for(const key38 in data164){
-if(!((((key38 === "restart_on_unhealthy") || (key38 === "readiness")) || (key38 === "schedule")) || (pattern2.test(key38)))){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose",schemaPath:"#/$defs/x_tscompose_service/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key38},message:"must NOT have additional properties",schema:false,parentSchema:schema75,data:data164}];
-return false;
-break;
-}
-}
-if(_errs491 === errors){
-if(data164.restart_on_unhealthy !== undefined){
-let data165 = data164.restart_on_unhealthy;
+let data166 = data["x-tscompose"];
 const _errs492 = errors;
-if((typeof data165 !== "boolean") && (typeof data165 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/restart_on_unhealthy",schemaPath:"#/$defs/x_tscompose_service/properties/restart_on_unhealthy/type",keyword:"type",params:{type: schema75.properties.restart_on_unhealthy.type},message:"must be boolean,string",schema:schema75.properties.restart_on_unhealthy.type,parentSchema:schema75.properties.restart_on_unhealthy,data:data165}];
-return false;
-}
-var valid136 = _errs492 === errors;
-}
-else {
-var valid136 = true;
-}
-if(valid136){
-if(data164.readiness !== undefined){
-let data166 = data164.readiness;
-const _errs494 = errors;
-if(errors === _errs494){
+const _errs493 = errors;
+if(errors === _errs493){
 if(data166 && typeof data166 == "object" && !Array.isArray(data166)){
-const _errs496 = errors;
-for(const key39 in data166){
-if(!(((((key39 === "tcp") || (key39 === "http")) || (key39 === "log")) || (key39 === "interval")) || (key39 === "timeout"))){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key39},message:"must NOT have additional properties",schema:false,parentSchema:schema75.properties.readiness,data:data166}];
+const _errs495 = errors;
+for(const key38 in data166){
+if(!((((key38 === "restart_on_unhealthy") || (key38 === "readiness")) || (key38 === "schedule")) || (pattern2.test(key38)))){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose",schemaPath:"#/$defs/x_tscompose_service/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key38},message:"must NOT have additional properties",schema:false,parentSchema:schema75,data:data166}];
 return false;
 break;
 }
 }
-if(_errs496 === errors){
-if(data166.tcp !== undefined){
-let data167 = data166.tcp;
-const _errs497 = errors;
-if((!(((typeof data167 == "number") && (!(data167 % 1) && !isNaN(data167))) && (isFinite(data167)))) && (typeof data167 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/tcp",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/tcp/type",keyword:"type",params:{type: schema75.properties.readiness.properties.tcp.type},message:"must be integer,string",schema:schema75.properties.readiness.properties.tcp.type,parentSchema:schema75.properties.readiness.properties.tcp,data:data167}];
+if(_errs495 === errors){
+if(data166.restart_on_unhealthy !== undefined){
+let data167 = data166.restart_on_unhealthy;
+const _errs496 = errors;
+if((typeof data167 !== "boolean") && (typeof data167 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/restart_on_unhealthy",schemaPath:"#/$defs/x_tscompose_service/properties/restart_on_unhealthy/type",keyword:"type",params:{type: schema75.properties.restart_on_unhealthy.type},message:"must be boolean,string",schema:schema75.properties.restart_on_unhealthy.type,parentSchema:schema75.properties.restart_on_unhealthy,data:data167}];
 return false;
 }
-var valid137 = _errs497 === errors;
+var valid138 = _errs496 === errors;
 }
 else {
-var valid137 = true;
+var valid138 = true;
 }
-if(valid137){
-if(data166.http !== undefined){
-let data168 = data166.http;
-const _errs499 = errors;
+if(valid138){
+if(data166.readiness !== undefined){
+let data168 = data166.readiness;
+const _errs498 = errors;
+if(errors === _errs498){
+if(data168 && typeof data168 == "object" && !Array.isArray(data168)){
 const _errs500 = errors;
-let valid138 = false;
-let passing25 = null;
+for(const key39 in data168){
+if(!(((((key39 === "tcp") || (key39 === "http")) || (key39 === "log")) || (key39 === "interval")) || (key39 === "timeout"))){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key39},message:"must NOT have additional properties",schema:false,parentSchema:schema75.properties.readiness,data:data168}];
+return false;
+break;
+}
+}
+if(_errs500 === errors){
+if(data168.tcp !== undefined){
+let data169 = data168.tcp;
 const _errs501 = errors;
-if((!(((typeof data168 == "number") && (!(data168 % 1) && !isNaN(data168))) && (isFinite(data168)))) && (typeof data168 !== "string")){
-const err226 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/0/type",keyword:"type",params:{type: schema75.properties.readiness.properties.http.oneOf[0].type},message:"must be integer,string",schema:schema75.properties.readiness.properties.http.oneOf[0].type,parentSchema:schema75.properties.readiness.properties.http.oneOf[0],data:data168};
+if((!(((typeof data169 == "number") && (!(data169 % 1) && !isNaN(data169))) && (isFinite(data169)))) && (typeof data169 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/tcp",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/tcp/type",keyword:"type",params:{type: schema75.properties.readiness.properties.tcp.type},message:"must be integer,string",schema:schema75.properties.readiness.properties.tcp.type,parentSchema:schema75.properties.readiness.properties.tcp,data:data169}];
+return false;
+}
+var valid139 = _errs501 === errors;
+}
+else {
+var valid139 = true;
+}
+if(valid139){
+if(data168.http !== undefined){
+let data170 = data168.http;
+const _errs503 = errors;
+const _errs504 = errors;
+let valid140 = false;
+let passing25 = null;
+const _errs505 = errors;
+if((!(((typeof data170 == "number") && (!(data170 % 1) && !isNaN(data170))) && (isFinite(data170)))) && (typeof data170 !== "string")){
+const err226 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/0/type",keyword:"type",params:{type: schema75.properties.readiness.properties.http.oneOf[0].type},message:"must be integer,string",schema:schema75.properties.readiness.properties.http.oneOf[0].type,parentSchema:schema75.properties.readiness.properties.http.oneOf[0],data:data170};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -7379,17 +7430,17 @@ vErrors.push(err226);
 }
 errors++;
 }
-var _valid25 = _errs501 === errors;
+var _valid25 = _errs505 === errors;
 if(_valid25){
-valid138 = true;
+valid140 = true;
 passing25 = 0;
 }
-const _errs503 = errors;
-if(errors === _errs503){
-if(data168 && typeof data168 == "object" && !Array.isArray(data168)){
+const _errs507 = errors;
+if(errors === _errs507){
+if(data170 && typeof data170 == "object" && !Array.isArray(data170)){
 let missing8;
-if((data168.port === undefined) && (missing8 = "port")){
-const err227 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/required",keyword:"required",params:{missingProperty: missing8},message:"must have required property '"+missing8+"'",schema:schema75.properties.readiness.properties.http.oneOf[1].required,parentSchema:schema75.properties.readiness.properties.http.oneOf[1],data:data168};
+if((data170.port === undefined) && (missing8 = "port")){
+const err227 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/required",keyword:"required",params:{missingProperty: missing8},message:"must have required property '"+missing8+"'",schema:schema75.properties.readiness.properties.http.oneOf[1].required,parentSchema:schema75.properties.readiness.properties.http.oneOf[1],data:data170};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -7399,10 +7450,10 @@ vErrors.push(err227);
 errors++;
 }
 else {
-const _errs505 = errors;
-for(const key40 in data168){
+const _errs509 = errors;
+for(const key40 in data170){
 if(!((key40 === "port") || (key40 === "path"))){
-const err228 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key40},message:"must NOT have additional properties",schema:false,parentSchema:schema75.properties.readiness.properties.http.oneOf[1],data:data168};
+const err228 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key40},message:"must NOT have additional properties",schema:false,parentSchema:schema75.properties.readiness.properties.http.oneOf[1],data:data170};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -7413,12 +7464,12 @@ errors++;
 break;
 }
 }
-if(_errs505 === errors){
-if(data168.port !== undefined){
-let data169 = data168.port;
-const _errs506 = errors;
-if((!(((typeof data169 == "number") && (!(data169 % 1) && !isNaN(data169))) && (isFinite(data169)))) && (typeof data169 !== "string")){
-const err229 = {instancePath:instancePath+"/x-tscompose/readiness/http/port",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/properties/port/type",keyword:"type",params:{type: schema75.properties.readiness.properties.http.oneOf[1].properties.port.type},message:"must be integer,string",schema:schema75.properties.readiness.properties.http.oneOf[1].properties.port.type,parentSchema:schema75.properties.readiness.properties.http.oneOf[1].properties.port,data:data169};
+if(_errs509 === errors){
+if(data170.port !== undefined){
+let data171 = data170.port;
+const _errs510 = errors;
+if((!(((typeof data171 == "number") && (!(data171 % 1) && !isNaN(data171))) && (isFinite(data171)))) && (typeof data171 !== "string")){
+const err229 = {instancePath:instancePath+"/x-tscompose/readiness/http/port",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/properties/port/type",keyword:"type",params:{type: schema75.properties.readiness.properties.http.oneOf[1].properties.port.type},message:"must be integer,string",schema:schema75.properties.readiness.properties.http.oneOf[1].properties.port.type,parentSchema:schema75.properties.readiness.properties.http.oneOf[1].properties.port,data:data171};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -7427,17 +7478,17 @@ vErrors.push(err229);
 }
 errors++;
 }
-var valid139 = _errs506 === errors;
+var valid141 = _errs510 === errors;
 }
 else {
-var valid139 = true;
+var valid141 = true;
 }
-if(valid139){
-if(data168.path !== undefined){
-let data170 = data168.path;
-const _errs508 = errors;
-if(typeof data170 !== "string"){
-const err230 = {instancePath:instancePath+"/x-tscompose/readiness/http/path",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.readiness.properties.http.oneOf[1].properties.path.type,parentSchema:schema75.properties.readiness.properties.http.oneOf[1].properties.path,data:data170};
+if(valid141){
+if(data170.path !== undefined){
+let data172 = data170.path;
+const _errs512 = errors;
+if(typeof data172 !== "string"){
+const err230 = {instancePath:instancePath+"/x-tscompose/readiness/http/path",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.readiness.properties.http.oneOf[1].properties.path.type,parentSchema:schema75.properties.readiness.properties.http.oneOf[1].properties.path,data:data172};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -7446,17 +7497,17 @@ vErrors.push(err230);
 }
 errors++;
 }
-var valid139 = _errs508 === errors;
+var valid141 = _errs512 === errors;
 }
 else {
-var valid139 = true;
+var valid141 = true;
 }
 }
 }
 }
 }
 else {
-const err231 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.properties.readiness.properties.http.oneOf[1].type,parentSchema:schema75.properties.readiness.properties.http.oneOf[1],data:data168};
+const err231 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.properties.readiness.properties.http.oneOf[1].type,parentSchema:schema75.properties.readiness.properties.http.oneOf[1],data:data170};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -7466,19 +7517,19 @@ vErrors.push(err231);
 errors++;
 }
 }
-var _valid25 = _errs503 === errors;
-if(_valid25 && valid138){
-valid138 = false;
+var _valid25 = _errs507 === errors;
+if(_valid25 && valid140){
+valid140 = false;
 passing25 = [passing25, 1];
 }
 else {
 if(_valid25){
-valid138 = true;
+valid140 = true;
 passing25 = 1;
 }
 }
-if(!valid138){
-const err232 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf",keyword:"oneOf",params:{passingSchemas: passing25},message:"must match exactly one schema in oneOf",schema:schema75.properties.readiness.properties.http.oneOf,parentSchema:schema75.properties.readiness.properties.http,data:data168};
+if(!valid140){
+const err232 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf",keyword:"oneOf",params:{passingSchemas: passing25},message:"must match exactly one schema in oneOf",schema:schema75.properties.readiness.properties.http.oneOf,parentSchema:schema75.properties.readiness.properties.http,data:data170};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -7490,86 +7541,86 @@ validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs500;
+errors = _errs504;
 if(vErrors !== null){
-if(_errs500){
-vErrors.length = _errs500;
+if(_errs504){
+vErrors.length = _errs504;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid137 = _errs499 === errors;
+var valid139 = _errs503 === errors;
 }
 else {
-var valid137 = true;
+var valid139 = true;
 }
-if(valid137){
-if(data166.log !== undefined){
-let data171 = data166.log;
-const _errs510 = errors;
-if(typeof data171 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/log",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/log/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.readiness.properties.log.type,parentSchema:schema75.properties.readiness.properties.log,data:data171}];
-return false;
-}
-var valid137 = _errs510 === errors;
-}
-else {
-var valid137 = true;
-}
-if(valid137){
-if(data166.interval !== undefined){
-let data172 = data166.interval;
-const _errs512 = errors;
-if((typeof data172 !== "string") && (!((typeof data172 == "number") && (isFinite(data172))))){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/interval",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/interval/type",keyword:"type",params:{type: schema75.properties.readiness.properties.interval.type},message:"must be string,number",schema:schema75.properties.readiness.properties.interval.type,parentSchema:schema75.properties.readiness.properties.interval,data:data172}];
-return false;
-}
-var valid137 = _errs512 === errors;
-}
-else {
-var valid137 = true;
-}
-if(valid137){
-if(data166.timeout !== undefined){
-let data173 = data166.timeout;
+if(valid139){
+if(data168.log !== undefined){
+let data173 = data168.log;
 const _errs514 = errors;
-if((typeof data173 !== "string") && (!((typeof data173 == "number") && (isFinite(data173))))){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/timeout",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/timeout/type",keyword:"type",params:{type: schema75.properties.readiness.properties.timeout.type},message:"must be string,number",schema:schema75.properties.readiness.properties.timeout.type,parentSchema:schema75.properties.readiness.properties.timeout,data:data173}];
+if(typeof data173 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/log",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/log/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.readiness.properties.log.type,parentSchema:schema75.properties.readiness.properties.log,data:data173}];
 return false;
 }
-var valid137 = _errs514 === errors;
+var valid139 = _errs514 === errors;
 }
 else {
-var valid137 = true;
+var valid139 = true;
 }
-}
-}
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.properties.readiness.type,parentSchema:schema75.properties.readiness,data:data166}];
-return false;
-}
-}
-var valid136 = _errs494 === errors;
-}
-else {
-var valid136 = true;
-}
-if(valid136){
-if(data164.schedule !== undefined){
-let data174 = data164.schedule;
+if(valid139){
+if(data168.interval !== undefined){
+let data174 = data168.interval;
 const _errs516 = errors;
-const _errs517 = errors;
-let valid140 = false;
-let passing26 = null;
+if((typeof data174 !== "string") && (!((typeof data174 == "number") && (isFinite(data174))))){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/interval",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/interval/type",keyword:"type",params:{type: schema75.properties.readiness.properties.interval.type},message:"must be string,number",schema:schema75.properties.readiness.properties.interval.type,parentSchema:schema75.properties.readiness.properties.interval,data:data174}];
+return false;
+}
+var valid139 = _errs516 === errors;
+}
+else {
+var valid139 = true;
+}
+if(valid139){
+if(data168.timeout !== undefined){
+let data175 = data168.timeout;
 const _errs518 = errors;
-if(typeof data174 !== "string"){
-const err233 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.schedule.oneOf[0].type,parentSchema:schema75.properties.schedule.oneOf[0],data:data174};
+if((typeof data175 !== "string") && (!((typeof data175 == "number") && (isFinite(data175))))){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/timeout",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/timeout/type",keyword:"type",params:{type: schema75.properties.readiness.properties.timeout.type},message:"must be string,number",schema:schema75.properties.readiness.properties.timeout.type,parentSchema:schema75.properties.readiness.properties.timeout,data:data175}];
+return false;
+}
+var valid139 = _errs518 === errors;
+}
+else {
+var valid139 = true;
+}
+}
+}
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.properties.readiness.type,parentSchema:schema75.properties.readiness,data:data168}];
+return false;
+}
+}
+var valid138 = _errs498 === errors;
+}
+else {
+var valid138 = true;
+}
+if(valid138){
+if(data166.schedule !== undefined){
+let data176 = data166.schedule;
+const _errs520 = errors;
+const _errs521 = errors;
+let valid142 = false;
+let passing26 = null;
+const _errs522 = errors;
+if(typeof data176 !== "string"){
+const err233 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.schedule.oneOf[0].type,parentSchema:schema75.properties.schedule.oneOf[0],data:data176};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -7578,17 +7629,17 @@ vErrors.push(err233);
 }
 errors++;
 }
-var _valid26 = _errs518 === errors;
+var _valid26 = _errs522 === errors;
 if(_valid26){
-valid140 = true;
+valid142 = true;
 passing26 = 0;
 }
-const _errs520 = errors;
-if(errors === _errs520){
-if(data174 && typeof data174 == "object" && !Array.isArray(data174)){
+const _errs524 = errors;
+if(errors === _errs524){
+if(data176 && typeof data176 == "object" && !Array.isArray(data176)){
 let missing9;
-if((data174.cron === undefined) && (missing9 = "cron")){
-const err234 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/required",keyword:"required",params:{missingProperty: missing9},message:"must have required property '"+missing9+"'",schema:schema75.properties.schedule.oneOf[1].required,parentSchema:schema75.properties.schedule.oneOf[1],data:data174};
+if((data176.cron === undefined) && (missing9 = "cron")){
+const err234 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/required",keyword:"required",params:{missingProperty: missing9},message:"must have required property '"+missing9+"'",schema:schema75.properties.schedule.oneOf[1].required,parentSchema:schema75.properties.schedule.oneOf[1],data:data176};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -7598,10 +7649,10 @@ vErrors.push(err234);
 errors++;
 }
 else {
-const _errs522 = errors;
-for(const key41 in data174){
+const _errs526 = errors;
+for(const key41 in data176){
 if(!((((key41 === "cron") || (key41 === "timezone")) || (key41 === "overlap")) || (key41 === "history"))){
-const err235 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key41},message:"must NOT have additional properties",schema:false,parentSchema:schema75.properties.schedule.oneOf[1],data:data174};
+const err235 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key41},message:"must NOT have additional properties",schema:false,parentSchema:schema75.properties.schedule.oneOf[1],data:data176};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -7612,12 +7663,12 @@ errors++;
 break;
 }
 }
-if(_errs522 === errors){
-if(data174.cron !== undefined){
-let data175 = data174.cron;
-const _errs523 = errors;
-if(typeof data175 !== "string"){
-const err236 = {instancePath:instancePath+"/x-tscompose/schedule/cron",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/cron/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.schedule.oneOf[1].properties.cron.type,parentSchema:schema75.properties.schedule.oneOf[1].properties.cron,data:data175};
+if(_errs526 === errors){
+if(data176.cron !== undefined){
+let data177 = data176.cron;
+const _errs527 = errors;
+if(typeof data177 !== "string"){
+const err236 = {instancePath:instancePath+"/x-tscompose/schedule/cron",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/cron/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.schedule.oneOf[1].properties.cron.type,parentSchema:schema75.properties.schedule.oneOf[1].properties.cron,data:data177};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -7626,17 +7677,17 @@ vErrors.push(err236);
 }
 errors++;
 }
-var valid141 = _errs523 === errors;
+var valid143 = _errs527 === errors;
 }
 else {
-var valid141 = true;
+var valid143 = true;
 }
-if(valid141){
-if(data174.timezone !== undefined){
-let data176 = data174.timezone;
-const _errs525 = errors;
-if(typeof data176 !== "string"){
-const err237 = {instancePath:instancePath+"/x-tscompose/schedule/timezone",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.schedule.oneOf[1].properties.timezone.type,parentSchema:schema75.properties.schedule.oneOf[1].properties.timezone,data:data176};
+if(valid143){
+if(data176.timezone !== undefined){
+let data178 = data176.timezone;
+const _errs529 = errors;
+if(typeof data178 !== "string"){
+const err237 = {instancePath:instancePath+"/x-tscompose/schedule/timezone",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.schedule.oneOf[1].properties.timezone.type,parentSchema:schema75.properties.schedule.oneOf[1].properties.timezone,data:data178};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -7645,17 +7696,17 @@ vErrors.push(err237);
 }
 errors++;
 }
-var valid141 = _errs525 === errors;
+var valid143 = _errs529 === errors;
 }
 else {
-var valid141 = true;
+var valid143 = true;
 }
-if(valid141){
-if(data174.overlap !== undefined){
-let data177 = data174.overlap;
-const _errs527 = errors;
-if(typeof data177 !== "string"){
-const err238 = {instancePath:instancePath+"/x-tscompose/schedule/overlap",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/overlap/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.schedule.oneOf[1].properties.overlap.type,parentSchema:schema75.properties.schedule.oneOf[1].properties.overlap,data:data177};
+if(valid143){
+if(data176.overlap !== undefined){
+let data179 = data176.overlap;
+const _errs531 = errors;
+if(typeof data179 !== "string"){
+const err238 = {instancePath:instancePath+"/x-tscompose/schedule/overlap",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/overlap/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.schedule.oneOf[1].properties.overlap.type,parentSchema:schema75.properties.schedule.oneOf[1].properties.overlap,data:data179};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -7664,8 +7715,8 @@ vErrors.push(err238);
 }
 errors++;
 }
-if(!(((data177 === "skip") || (data177 === "queue")) || (data177 === "allow"))){
-const err239 = {instancePath:instancePath+"/x-tscompose/schedule/overlap",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/overlap/enum",keyword:"enum",params:{allowedValues: schema75.properties.schedule.oneOf[1].properties.overlap.enum},message:"must be equal to one of the allowed values",schema:schema75.properties.schedule.oneOf[1].properties.overlap.enum,parentSchema:schema75.properties.schedule.oneOf[1].properties.overlap,data:data177};
+if(!(((data179 === "skip") || (data179 === "queue")) || (data179 === "allow"))){
+const err239 = {instancePath:instancePath+"/x-tscompose/schedule/overlap",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/overlap/enum",keyword:"enum",params:{allowedValues: schema75.properties.schedule.oneOf[1].properties.overlap.enum},message:"must be equal to one of the allowed values",schema:schema75.properties.schedule.oneOf[1].properties.overlap.enum,parentSchema:schema75.properties.schedule.oneOf[1].properties.overlap,data:data179};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -7674,17 +7725,17 @@ vErrors.push(err239);
 }
 errors++;
 }
-var valid141 = _errs527 === errors;
+var valid143 = _errs531 === errors;
 }
 else {
-var valid141 = true;
+var valid143 = true;
 }
-if(valid141){
-if(data174.history !== undefined){
-let data178 = data174.history;
-const _errs529 = errors;
-if((!(((typeof data178 == "number") && (!(data178 % 1) && !isNaN(data178))) && (isFinite(data178)))) && (typeof data178 !== "string")){
-const err240 = {instancePath:instancePath+"/x-tscompose/schedule/history",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/history/type",keyword:"type",params:{type: schema75.properties.schedule.oneOf[1].properties.history.type},message:"must be integer,string",schema:schema75.properties.schedule.oneOf[1].properties.history.type,parentSchema:schema75.properties.schedule.oneOf[1].properties.history,data:data178};
+if(valid143){
+if(data176.history !== undefined){
+let data180 = data176.history;
+const _errs533 = errors;
+if((!(((typeof data180 == "number") && (!(data180 % 1) && !isNaN(data180))) && (isFinite(data180)))) && (typeof data180 !== "string")){
+const err240 = {instancePath:instancePath+"/x-tscompose/schedule/history",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/history/type",keyword:"type",params:{type: schema75.properties.schedule.oneOf[1].properties.history.type},message:"must be integer,string",schema:schema75.properties.schedule.oneOf[1].properties.history.type,parentSchema:schema75.properties.schedule.oneOf[1].properties.history,data:data180};
 if(vErrors === null){
 vErrors = [err240];
 }
@@ -7693,10 +7744,10 @@ vErrors.push(err240);
 }
 errors++;
 }
-var valid141 = _errs529 === errors;
+var valid143 = _errs533 === errors;
 }
 else {
-var valid141 = true;
+var valid143 = true;
 }
 }
 }
@@ -7705,7 +7756,7 @@ var valid141 = true;
 }
 }
 else {
-const err241 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.properties.schedule.oneOf[1].type,parentSchema:schema75.properties.schedule.oneOf[1],data:data174};
+const err241 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.properties.schedule.oneOf[1].type,parentSchema:schema75.properties.schedule.oneOf[1],data:data176};
 if(vErrors === null){
 vErrors = [err241];
 }
@@ -7715,19 +7766,19 @@ vErrors.push(err241);
 errors++;
 }
 }
-var _valid26 = _errs520 === errors;
-if(_valid26 && valid140){
-valid140 = false;
+var _valid26 = _errs524 === errors;
+if(_valid26 && valid142){
+valid142 = false;
 passing26 = [passing26, 1];
 }
 else {
 if(_valid26){
-valid140 = true;
+valid142 = true;
 passing26 = 1;
 }
 }
-if(!valid140){
-const err242 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf",keyword:"oneOf",params:{passingSchemas: passing26},message:"must match exactly one schema in oneOf",schema:schema75.properties.schedule.oneOf,parentSchema:schema75.properties.schedule,data:data174};
+if(!valid142){
+const err242 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf",keyword:"oneOf",params:{passingSchemas: passing26},message:"must match exactly one schema in oneOf",schema:schema75.properties.schedule.oneOf,parentSchema:schema75.properties.schedule,data:data176};
 if(vErrors === null){
 vErrors = [err242];
 }
@@ -7739,34 +7790,35 @@ validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs517;
+errors = _errs521;
 if(vErrors !== null){
-if(_errs517){
-vErrors.length = _errs517;
+if(_errs521){
+vErrors.length = _errs521;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid136 = _errs516 === errors;
+var valid138 = _errs520 === errors;
 }
 else {
-var valid136 = true;
+var valid138 = true;
 }
 }
 }
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/x-tscompose",schemaPath:"#/$defs/x_tscompose_service/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.type,parentSchema:schema75,data:data164}];
+validate24.errors = [{instancePath:instancePath+"/x-tscompose",schemaPath:"#/$defs/x_tscompose_service/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.type,parentSchema:schema75,data:data166}];
 return false;
 }
 }
-var valid0 = _errs488 === errors;
+var valid0 = _errs492 === errors;
 }
 else {
 var valid0 = true;
+}
 }
 }
 }
