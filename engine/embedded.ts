@@ -181,7 +181,7 @@ export class EmbeddedEngine implements Engine {
 
       // The image's VOLUMEs become anonymous volumes where the spec mounts nothing, as dockerd does:
       // without them a database's data would live in the writable layer and die with the container.
-      const recorded = withImageVolumes(spec, image.info.config.volumes);
+      const recorded = withImageVolumes(this.withVolumesFrom(spec), image.info.config.volumes);
       // The host as the container reaches it: its default route's gateway; with the host's network, loopback.
       const gateway = spec.networkMode === "host" ? "127.0.0.1" : (sandbox?.endpoints.find((e) => e.defaultRoute) ?? sandbox?.endpoints[0])?.gateway;
       recorded.extraHosts = resolveHostGateway(spec.extraHosts, gateway);
@@ -228,6 +228,27 @@ export class EmbeddedEngine implements Engine {
   }
 
   /**
+   * volumes_from: the other containers' volumes and binds, as recorded (their
+   * anonymous volumes by name, mounted here as they are: they stay the other
+   * container's, so its `rm -v` is what removes them).
+   */
+  private withVolumesFrom(spec: ContainerSpec): ContainerSpec {
+    if (!spec.volumesFrom || spec.volumesFrom.length === 0) return spec;
+    const taken = new Set(spec.mounts.map((m) => posix.normalize(m.target)));
+    const mounts = [...spec.mounts];
+    for (const from of spec.volumesFrom) {
+      const other = this.parts.runtime.get(from.container);
+      for (const m of other.spec.mounts) {
+        if (m.type === "tmpfs" || taken.has(posix.normalize(m.target))) continue;
+        taken.add(posix.normalize(m.target));
+        const { anonymous: _a, createHostPath: _c, noCopy: _n, ...shared } = m;
+        mounts.push({ ...shared, noCopy: true, readOnly: from.mode === undefined ? m.readOnly : from.mode === "ro" });
+      }
+    }
+    return { ...spec, mounts };
+  }
+
+  /**
    * Volumes become binds of their directories; anonymous ones are created
    * here, labelled with the container's id so rm -v finds them, and named in
    * `spec.mounts` (which the caller records). A carried-over anonymous volume
@@ -246,6 +267,7 @@ export class EmbeddedEngine implements Engine {
       } else if (m.type === "bind") {
         if (!m.source) throw new EngineError("invalid", `bind mount of ${m.target} has no source`);
         if (m.createHostPath !== false) await mkdir(m.source, { recursive: true }).catch(() => undefined);
+        else if (!(await stat(m.source).catch(() => undefined))) throw new EngineError("invalid", `invalid mount config for type "bind": bind source path does not exist: ${m.source}`);
         out.push({ type: "bind", source: m.source, target: m.target, readOnly: m.readOnly, propagation: m.propagation });
       } else {
         const anonymous = m.source === undefined || m.anonymous === true;
@@ -260,12 +282,14 @@ export class EmbeddedEngine implements Engine {
           undo.push(() => this.parts.volumes.remove(name));
         }
         if (anonymous) spec.mounts[i] = { ...m, source: name, anonymous: true };
-        if (await this.parts.volumes.needsInitializing(name)) {
+        // A subpath mounts part of the volume: the image's content is not copied into it (nor into its root).
+        if (m.subpath === undefined && (await this.parts.volumes.needsInitializing(name))) {
           // Only a copy reads the image's files (and may need a view of them mounted).
           if (m.noCopy === true) await this.parts.volumes.initializeFrom(name, undefined);
           else await imageFiles((dir) => this.parts.volumes.initializeFrom(name, { root: dir, target: m.target }));
         }
-        out.push({ type: "bind", source: this.parts.volumes.mountpoint(name), target: m.target, readOnly: m.readOnly });
+        const root = await this.parts.volumes.source(name);
+        out.push({ type: "bind", source: m.subpath === undefined ? root : await volumeSubpath(root, m.subpath, name), target: m.target, readOnly: m.readOnly });
       }
     }
     for (const t of spec.tmpfs) {
@@ -470,7 +494,7 @@ export class EmbeddedEngine implements Engine {
 
   // ---- volumes
 
-  async createVolume(spec: { name: string; labels: Record<string, string>; driver?: string }): Promise<VolumeInfo> {
+  async createVolume(spec: { name: string; labels: Record<string, string>; driver?: string; driverOpts?: Record<string, string> }): Promise<VolumeInfo> {
     const info = await this.parts.volumes.create(spec);
     this.emit({ type: "volume", action: "create", name: info.name, time: Date.now() });
     return info;
@@ -527,4 +551,15 @@ export function withImageVolumes(spec: ContainerSpec, imageVolumes: string[]): C
     mounts.push({ type: "volume", source: inherited.get(clean), target: clean, readOnly: false, anonymous: true });
   }
   return { ...spec, mounts, inheritVolumes: undefined };
+}
+
+/**
+ * docker's volume subpath: a directory or file that must already exist in the
+ * volume ("subpath does not exist"), resolved as inside the volume's root, so
+ * a link in the volume cannot lead the mount to a host path.
+ */
+async function volumeSubpath(root: string, subpath: string, volume: string): Promise<string> {
+  const path = await resolveInRoot(root, subpath);
+  if (!(await lstatOrUndefined(path))) throw new EngineError("invalid", `cannot mount volume ${volume}: subpath "${subpath}" does not exist in the volume`);
+  return path;
 }

@@ -65,6 +65,8 @@ export interface MountSpec {
   createHostPath?: boolean;
   /** Volume: do not copy the image's content into a new volume. */
   noCopy?: boolean;
+  /** Volume: mount this existing directory of the volume (relative, inside it) instead of its root. */
+  subpath?: string;
   /**
    * Volume: an anonymous volume (the engine names it when source is
    * undefined). With a source, it is one carried over from the container this
@@ -76,6 +78,23 @@ export interface MountSpec {
   tmpfsSize?: number;
   tmpfsMode?: number;
   propagation?: string;
+}
+
+/**
+ * A file the engine writes for one container and mounts read-only at
+ * `target`: compose's secrets and configs that are not a plain bind of a host
+ * file (an environment variable's value, inline content, or a file given its
+ * own owner and mode).
+ */
+export interface ContainerFile {
+  target: string;
+  /** The text to write; or */
+  content?: string;
+  /** a host file to copy (read when the container is created). */
+  source?: string;
+  uid: number;
+  gid: number;
+  mode: number;
 }
 
 export interface PortBinding {
@@ -133,6 +152,14 @@ export interface ContainerSpec {
    */
   inheritVolumes?: { name: string; target: string }[];
   tmpfs: string[];
+  /**
+   * Docker's --volumes-from: every volume and bind of these containers (by id
+   * or name) at the same targets, read-only with mode "ro", read-write with
+   * "rw", else as there; a mount of this spec at the same target wins.
+   */
+  volumesFrom?: { container: string; mode?: "ro" | "rw" }[];
+  /** Files made for this container (secrets and configs), each mounted read-only at its target. */
+  files?: ContainerFile[];
   /** Network name -> attachment. Empty with networkMode "none". */
   networks: Record<string, NetworkAttachment>;
   /** "bridge" (default: attach to `networks`), "none", "host", "container:<id>". */
@@ -451,7 +478,7 @@ export interface Engine {
   inspectNetwork(name: string): Promise<NetworkInfo | undefined>;
   listNetworks(filter?: { labels?: Record<string, string | undefined> }): Promise<NetworkInfo[]>;
 
-  createVolume(spec: { name: string; labels: Record<string, string>; driver?: string }): Promise<VolumeInfo>;
+  createVolume(spec: { name: string; labels: Record<string, string>; driver?: string; driverOpts?: Record<string, string> }): Promise<VolumeInfo>;
   removeVolume(name: string, opts?: { force?: boolean }): Promise<void>;
   inspectVolume(name: string): Promise<VolumeInfo | undefined>;
   listVolumes(filter?: { labels?: Record<string, string | undefined> }): Promise<VolumeInfo[]>;

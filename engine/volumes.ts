@@ -3,11 +3,14 @@
 // labels and creation time. A new volume mounted where the image has content
 // is first filled with that content (Docker's copy-up), once, and only while
 // it is still empty.
-import { cp, lstat, mkdir, readFile, readdir, rm } from "node:fs/promises";
+import { cp, lstat, mkdir, readFile, readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { checkName } from "./names.js";
 import { resolveInRoot } from "./runtime/user.js";
+import { isMounted, mountOverlay, unmount } from "./snapshot/mount.js";
 import { writeFileAtomic } from "./sys/atomic-file.js";
+import { localVolumeKind } from "./volume-options.js";
+import type { LocalVolumeKind } from "./volume-options.js";
 import type { VolumeInfo } from "./types.js";
 import { EngineError } from "./types.js";
 
@@ -19,6 +22,8 @@ interface VolumeRecord {
   createdAt: string;
   /** Set once the image's content was copied in (or nocopy said not to). */
   initialized: boolean;
+  /** The local driver's driver_opts (type, o, device); absent for a plain volume. */
+  options?: Record<string, string>;
 }
 
 export class VolumeStore {
@@ -36,16 +41,19 @@ export class VolumeStore {
     return join(this.dir(name), "_data");
   }
 
-  async create(spec: { name: string; labels: Record<string, string>; driver?: string }): Promise<VolumeInfo> {
+  async create(spec: { name: string; labels: Record<string, string>; driver?: string; driverOpts?: Record<string, string> }): Promise<VolumeInfo> {
     const existing = await this.inspect(spec.name);
     if (existing) return existing;
     if (spec.driver && spec.driver !== "local") throw new EngineError("invalid", `volume driver "${spec.driver}" is not supported (only "local")`);
+    const options = spec.driverOpts && Object.keys(spec.driverOpts).length > 0 ? spec.driverOpts : undefined;
+    const kind = checkedKind(options);
+    if (kind.kind === "bind") await checkDevice(kind.device);
     const dir = this.dir(spec.name);
     // The volumes dir is private (0700: volumes hold data other users must not reach);
     // _data itself is the volume's root as a container sees it: 0755 as Docker's.
     await mkdir(this.root, { recursive: true, mode: 0o700 });
     await mkdir(join(dir, "_data"), { recursive: true, mode: 0o755 });
-    const record: VolumeRecord = { name: spec.name, driver: "local", labels: spec.labels, createdAt: new Date().toISOString(), initialized: false };
+    const record: VolumeRecord = { name: spec.name, driver: "local", labels: spec.labels, createdAt: new Date().toISOString(), initialized: false, ...(options ? { options } : {}) };
     await this.write(record);
     return this.info(record);
   }
@@ -97,8 +105,29 @@ export class VolumeStore {
     return r.labels;
   }
 
+  /**
+   * The host directory a container's mount of the volume binds: its _data, or
+   * the device of a bind volume; a tmpfs volume's tmpfs is mounted on _data
+   * at its first use (and stays until the volume is removed, shared by every
+   * container mounting it, as with dockerd's local driver).
+   */
+  async source(name: string): Promise<string> {
+    const r = await this.read(name);
+    if (!r) throw new EngineError("not-found", `no such volume: ${name}`);
+    const kind = checkedKind(r.options);
+    if (kind.kind === "bind") {
+      await checkDevice(kind.device);
+      return kind.device;
+    }
+    const data = this.mountpoint(name);
+    if (kind.kind === "tmpfs" && !(await isMounted(data))) await mountOverlay({ type: "tmpfs", source: "tmpfs", options: kind.options }, data);
+    return data;
+  }
+
   async remove(name: string): Promise<void> {
-    if (!(await this.read(name))) throw new EngineError("not-found", `no such volume: ${name}`);
+    const r = await this.read(name);
+    if (!r) throw new EngineError("not-found", `no such volume: ${name}`);
+    if (r.options?.type === "tmpfs") await unmount(this.mountpoint(name));
     await rm(this.dir(name), { recursive: true, force: true });
   }
 
@@ -120,7 +149,7 @@ export class VolumeStore {
   async initializeFrom(name: string, from: { root: string; target: string } | undefined): Promise<void> {
     const r = await this.read(name);
     if (!r || r.initialized) return;
-    const data = this.mountpoint(name);
+    const data = await this.source(name);
     if (from && (await readdir(data)).length === 0) {
       const source = await resolveInRoot(from.root, from.target);
       // lstat: the resolved path has no symlink left in it; one appearing now is not followed either.
@@ -130,4 +159,18 @@ export class VolumeStore {
     }
     await this.write({ ...r, initialized: true });
   }
+}
+
+function checkedKind(options: Record<string, string> | undefined): LocalVolumeKind {
+  try {
+    return localVolumeKind(options ?? {});
+  } catch (err) {
+    throw new EngineError("invalid", `local volume driver_opts: ${(err as Error).message}`);
+  }
+}
+
+/** dockerd fails the mount of a bind volume whose device is missing; so does this, before the container exists. */
+async function checkDevice(device: string): Promise<void> {
+  const st = await stat(device).catch(() => undefined);
+  if (!st?.isDirectory()) throw new EngineError("invalid", `failed to mount local volume: device ${device} is not an existing directory`);
 }

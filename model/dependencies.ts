@@ -18,10 +18,16 @@ export function selectServices(stack: StackSpec, services: string[] | undefined,
   return [...out];
 }
 
-/** depends_on plus the implicit dependency of `network_mode: service:x`. */
+/** The services whose mounts `volumes_from` takes (`service` or `service:ro`; `container:x` is no service). */
+export function volumesFromServices(svc: ServiceSpec): string[] {
+  return svc.volumesFrom.filter((v) => !v.startsWith("container:")).map((v) => v.split(":")[0] as string);
+}
+
+/** depends_on plus the implicit dependencies of `network_mode: service:x` and `volumes_from`. */
 export function dependenciesOf(svc: ServiceSpec): string[] {
   const deps = Object.keys(svc.dependsOn);
   const shared = svc.networkMode?.startsWith("service:") ? svc.networkMode.slice("service:".length) : undefined;
   if (shared !== undefined && !deps.includes(shared)) deps.push(shared);
+  for (const from of volumesFromServices(svc)) if (!deps.includes(from)) deps.push(from);
   return deps;
 }

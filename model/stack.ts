@@ -47,6 +47,8 @@ export interface ServiceSpec {
   expose: string[];
   volumes: ServiceVolumeSpec[];
   tmpfs: string[];
+  /** `service`, `service:ro`, `container:NAME[:ro]`: the mounts of that container, as written. */
+  volumesFrom: string[];
   networks: Record<string, ServiceNetworkSpec>;
   networkMode: string | undefined;
   dependsOn: Record<string, DependsOnSpec>;
@@ -275,7 +277,9 @@ export interface ResourceSpec {
 
 export interface ServiceFileRef {
   source: string;
+  /** Absolute: a relative target is under /run/secrets (secrets) or / (configs), as in compose. */
   target: string;
+  /** Numeric, as compose requires. */
   uid: string | undefined;
   gid: string | undefined;
   mode: number | undefined;
@@ -307,6 +311,8 @@ export interface FileObjectSpec {
   /** Absolute path of the file backing it; undefined for external or environment-backed ones. */
   file: string | undefined;
   environment: string | undefined;
+  /** The value of `environment`'s variable, read at load; undefined when it is not set. */
+  environmentValue: string | undefined;
   content: string | undefined;
   external: boolean;
 }

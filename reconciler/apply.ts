@@ -197,14 +197,15 @@ async function execute(a: Action, opts: ApplyOptions, created: Map<string, strin
       const vol = stack.volumes[a.volume];
       if (!vol) throw new Error(`no such volume: ${a.volume}`);
       if (await engine.inspectVolume(vol.name)) return;
-      await engine.createVolume({ name: vol.name, labels: { ...vol.labels, [LABEL.project]: stack.name, [LABEL.volume]: a.volume }, driver: vol.driver });
+      await engine.createVolume({ name: vol.name, labels: { ...vol.labels, [LABEL.project]: stack.name, [LABEL.volume]: a.volume }, driver: vol.driver, driverOpts: vol.driverOpts });
       return;
     }
     case "create": {
       const svc = svcOf(a.service);
       let shared: string | undefined;
       if (svc.networkMode?.startsWith("service:")) shared = await firstRunning(engine, stack.name, svc.networkMode.slice(8));
-      const info = await engine.createContainer(containerSpecFor(stack, svc, a.number, { sharedNetworkContainer: shared, inheritVolumes: a.inheritVolumes }));
+      const volumesFrom = await resolveVolumesFrom(engine, stack.name, svc.volumesFrom);
+      const info = await engine.createContainer(containerSpecFor(stack, svc, a.number, { sharedNetworkContainer: shared, inheritVolumes: a.inheritVolumes, volumesFrom }));
       created.set(`${a.service}:${a.number}`, info.id);
       return;
     }
@@ -253,6 +254,27 @@ function goneIsFine(err: unknown): void {
 async function firstRunning(engine: Engine, project: string, service: string): Promise<string | undefined> {
   const list = await engine.listContainers({ labels: { [LABEL.project]: project, [LABEL.service]: service } });
   return list.sort((x, y) => Number(x.labels[LABEL.number]) - Number(y.labels[LABEL.number]))[0]?.id;
+}
+
+/**
+ * volumes_from as compose resolves it: `service[:mode]` is that service's first
+ * container (running or not), `container:NAME[:mode]` a container by name.
+ */
+async function resolveVolumesFrom(engine: Engine, project: string, entries: string[]): Promise<{ container: string; mode?: "ro" | "rw" }[]> {
+  const out: { container: string; mode?: "ro" | "rw" }[] = [];
+  for (const entry of entries) {
+    const isContainer = entry.startsWith("container:");
+    const [name, mode] = (isContainer ? entry.slice("container:".length) : entry).split(":") as [string, "ro" | "rw" | undefined];
+    let container = name;
+    if (!isContainer) {
+      const list = await engine.listContainers({ all: true, labels: { [LABEL.project]: project, [LABEL.service]: name, [LABEL.oneoff]: "False" } });
+      const first = list.sort((x, y) => Number(x.labels[LABEL.number]) - Number(y.labels[LABEL.number]))[0];
+      if (!first) throw new Error(`volumes_from: service "${name}" has no container`);
+      container = first.id;
+    }
+    out.push({ container, ...(mode ? { mode } : {}) });
+  }
+  return out;
 }
 
 /** Waits until every container of a service meets a depends_on condition. */

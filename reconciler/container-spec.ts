@@ -5,7 +5,7 @@
 // the DNS aliases (service name and container name on every network, as
 // compose v2 gives them), named volumes resolved to their engine names, and
 // env entries without a value dropped (compose passes only set variables).
-import type { ContainerLink, ContainerSpec, HealthcheckConfig, MountSpec, NetworkAttachment, PortBinding } from "../engine/types.js";
+import type { ContainerFile, ContainerLink, ContainerSpec, HealthcheckConfig, MountSpec, NetworkAttachment, PortBinding } from "../engine/types.js";
 import { COMPOSE_VERSION, LABEL, containerName } from "../model/labels.js";
 import type { ServiceSpec, StackSpec } from "../model/stack.js";
 import { imageOf } from "./plan.js";
@@ -15,6 +15,8 @@ export interface ContainerSpecOptions {
   oneoff?: boolean;
   /** `network_mode: service:x` resolved to the id of x's container by the caller. */
   sharedNetworkContainer?: string;
+  /** volumes_from resolved to containers by the caller (see ContainerSpec.volumesFrom). */
+  volumesFrom?: { container: string; mode?: "ro" | "rw" }[];
   /** The anonymous volumes of the container this one replaces (see ContainerSpec.inheritVolumes). */
   inheritVolumes?: { name: string; target: string }[];
   /** Overrides for `tscompose run`: command, env, entrypoint, name. */
@@ -34,6 +36,7 @@ export function containerSpecFor(stack: StackSpec, svc: ServiceSpec, number: num
   const env = Object.entries({ ...svc.environment, ...opts.extraEnv })
     .filter((e): e is [string, string] => e[1] !== null)
     .map(([k, v]) => `${k}=${v}`);
+  const files = filesFor(stack, svc);
   const labels: Record<string, string> = {
     ...svc.labels,
     [LABEL.project]: stack.name,
@@ -64,6 +67,8 @@ export function containerSpecFor(stack: StackSpec, svc: ServiceSpec, number: num
     mounts: mountsFor(stack, svc),
     ...(opts.inheritVolumes && opts.inheritVolumes.length > 0 ? { inheritVolumes: opts.inheritVolumes } : {}),
     tmpfs: svc.tmpfs,
+    ...(files.length > 0 ? { files } : {}),
+    ...(opts.volumesFrom && opts.volumesFrom.length > 0 ? { volumesFrom: opts.volumesFrom } : {}),
     networks: networksFor(stack, svc, name),
     networkMode: networkModeFor(svc, opts.sharedNetworkContainer),
     ports: opts.oneoff ? [] : svc.ports.map(portBinding),
@@ -128,21 +133,41 @@ function mountsFor(stack: StackSpec, svc: ServiceSpec): MountSpec[] {
       readOnly: v.readOnly,
       createHostPath: v.bind?.createHostPath,
       noCopy: v.volume?.nocopy,
+      ...(v.volume?.subpath !== undefined ? { subpath: v.volume.subpath } : {}),
       tmpfsSize: v.tmpfs?.size,
       tmpfsMode: v.tmpfs?.mode,
       propagation: v.bind?.propagation,
     };
   });
-  // Secrets and configs are files bind-mounted read-only at their targets.
-  for (const ref of svc.secrets) {
-    const file = stack.secrets[ref.source]?.file;
-    if (file) mounts.push({ type: "bind", source: file, target: ref.target, readOnly: true });
-  }
-  for (const ref of svc.configs) {
-    const file = stack.configs[ref.source]?.file;
-    if (file) mounts.push({ type: "bind", source: file, target: ref.target, readOnly: true });
+  // A secret or config from a host file is a read-only bind of it, as compose makes it (never
+  // a directory made in its place: the loader checked the file); the others are files the engine writes.
+  for (const [r, obj] of fileRefs(stack, svc)) {
+    if (obj?.file !== undefined && r.uid === undefined && r.gid === undefined && r.mode === undefined) {
+      mounts.push({ type: "bind", source: obj.file, target: r.target, readOnly: true, createHostPath: false });
+    }
   }
   return mounts;
+}
+
+const fileRefs = (stack: StackSpec, svc: ServiceSpec) => [
+  ...svc.secrets.map((r) => [r, stack.secrets[r.source]] as const),
+  ...svc.configs.map((r) => [r, stack.configs[r.source]] as const),
+];
+
+/** compose's defaults for the files it copies into a container: root's, mode 0444. */
+function filesFor(stack: StackSpec, svc: ServiceSpec): ContainerFile[] {
+  const out: ContainerFile[] = [];
+  for (const [r, obj] of fileRefs(stack, svc)) {
+    if (!obj || obj.external) continue;
+    const owned = { target: r.target, uid: Number(r.uid ?? 0), gid: Number(r.gid ?? 0), mode: r.mode ?? 0o444 };
+    if (obj.file !== undefined) {
+      if (r.uid !== undefined || r.gid !== undefined || r.mode !== undefined) out.push({ ...owned, source: obj.file });
+    } else {
+      const content = obj.content ?? obj.environmentValue;
+      if (content !== undefined) out.push({ ...owned, content });
+    }
+  }
+  return out;
 }
 
 function networksFor(stack: StackSpec, svc: ServiceSpec, name: string): Record<string, NetworkAttachment> {

@@ -293,6 +293,14 @@ describe("planUp", () => {
     expect(byId.get("create:web:1")!.after.some((d) => d.startsWith("wait:"))).toBe(false);
   });
 
+  it("volumes_from: the service is created after the service whose mounts it takes, and started after it", () => {
+    const plan = planUp(stackOf([service("user", { volumesFrom: ["data:ro"] }), service("data")]), observed());
+    const byId = new Map(plan.actions.map((a) => [a.id, a]));
+    expect(byId.get("create:user:1")!.after).toContain("create:data:1");
+    expect(byId.get("start:user:1")!.after).toContain("wait:data:service_started");
+    expect(byId.get("create:data:1")!.after).not.toContain("create:user:1");
+  });
+
   it("a recreated container is removed before its replacement is created (the name is reused)", () => {
     const plan = planUp(stackOf([web, { ...db, configHash: "v2" }]), converged);
     const create = plan.actions.find((a) => a.id === "create:db:1")!;

@@ -15,7 +15,7 @@
 // Containers are created early and in parallel; only starting waits on
 // dependencies, as docker compose does.
 import type { DependsOnCondition, ServiceSpec, StackSpec } from "../model/stack.js";
-import { dependenciesOf, selectServices } from "../model/dependencies.js";
+import { dependenciesOf, selectServices, volumesFromServices } from "../model/dependencies.js";
 import { handoverKey } from "../model/labels.js";
 import type { ObservedContainer, ObservedStack } from "./observed.js";
 
@@ -250,6 +250,13 @@ export function planUp(stack: StackSpec, observed: ObservedStack, opts: UpOption
       }
       start.after.push(id);
     }
+  }
+
+  // volumes_from reads the other service's container when this one is created: create after it.
+  for (const a of actions) {
+    if (a.kind !== "create") continue;
+    const from = volumesFromServices(stack.services[a.service] as ServiceSpec);
+    for (const b of actions) if (b.kind === "create" && from.includes(b.service) && !a.after.includes(b.id)) a.after.push(b.id);
   }
 
   // Containers of services no longer in the stack.

@@ -27,6 +27,7 @@ export function service(name: string, over: Partial<ServiceSpec> = {}): ServiceS
     expose: [],
     volumes: [],
     tmpfs: [],
+    volumesFrom: [],
     networks: { default: { aliases: [], ipv4Address: undefined, ipv6Address: undefined, priority: 0, macAddress: undefined } },
     networkMode: undefined,
     dependsOn: {},

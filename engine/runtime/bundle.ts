@@ -11,6 +11,7 @@ import { writeFileAtomic } from "../sys/atomic-file.js";
 import type { ContainerSpec, ImageConfig } from "../types.js";
 import { EngineError } from "../types.js";
 import { capabilitiesFromMask } from "./caps.js";
+import { writeContainerFiles } from "./container-files.js";
 import { hostsFile, parseExtraHost, resolvConf } from "./etcfiles.js";
 import type { HostsEntry } from "./etcfiles.js";
 import { mountsFromSpec } from "./mounts.js";
@@ -106,7 +107,7 @@ export async function prepareBundle(b: BundleInput): Promise<OciSpec> {
         ),
   ]);
 
-  const mounts = b.mounts ?? mountsFromSpec(spec.mounts);
+  const mounts = [...(b.mounts ?? mountsFromSpec(spec.mounts)), ...(await writeContainerFiles(b.dir, spec.files ?? []))];
   for (const m of spec.mounts) {
     // Only a missing source becomes a directory: an existing file (a bound config file) is left as it is.
     if (m.type === "bind" && m.createHostPath && m.source) {

@@ -34,6 +34,11 @@ export function checkConsistency(stack: StackSpec, fail: Fail): void {
         fail(["services", name, "volumes", i], `service "${name}" refers to undefined volume "${v.source}"`);
       }
     });
+    svc.volumesFrom.forEach((v, i) => {
+      const [source, mode, more] = v.startsWith("container:") ? [v, ...v.slice("container:".length).split(":").slice(1)] : v.split(":");
+      if (more !== undefined || (mode !== undefined && mode !== "ro" && mode !== "rw")) fail(["services", name, "volumes_from", i], `invalid volumes_from "${v}": the mode is ro or rw`);
+      if (!v.startsWith("container:") && !((source as string) in services)) fail(["services", name, "volumes_from", i], `service "${name}" takes the volumes of undefined service "${source}"`);
+    });
     svc.secrets.forEach((s, i) => {
       if (!(s.source in stack.secrets)) fail(["services", name, "secrets", i], `service "${name}" refers to undefined secret "${s.source}"`);
     });

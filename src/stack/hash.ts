@@ -17,6 +17,7 @@ export function serviceConfigHash(svc: ServiceSpec, stack: Pick<StackSpec, "secr
     const obj = ref[0] === "secret" ? stack.secrets[ref[1]] : stack.configs[ref[1]];
     if (obj?.file) fileContents[`${ref[0]}:${ref[1]}`] = digestFile(obj.file);
     else if (obj?.content !== undefined) fileContents[`${ref[0]}:${ref[1]}`] = obj.content;
+    else if (obj?.environmentValue !== undefined) fileContents[`${ref[0]}:${ref[1]}`] = obj.environmentValue;
   }
   const canonical = canonicalJson({ ...rest, deploy: deployRest, fileContents });
   return createHash("sha256").update(canonical).digest("hex");

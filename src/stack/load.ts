@@ -12,6 +12,7 @@ import { checkHostResources } from "./host-resources.js";
 import type { HostResources } from "./host-resources.js";
 import type { StackSpec } from "../../model/stack.js";
 import { checkConsistency } from "./consistency.js";
+import { checkFileObjects } from "./file-objects.js";
 import { parseDotenv } from "./dotenv.js";
 import { MergeError, StackError, formatPath } from "./errors.js";
 import type { SourceLocation } from "./errors.js";
@@ -205,6 +206,7 @@ export function loadStack(opts: ProjectOptions): LoadResult {
     }
   }
   checkConsistency(stack, (path, message) => session.fail(message.includes("cycle") ? "cycle" : "reference", path, message));
+  checkFileObjects(stack, fail);
   if (opts.host) checkHostResources(stack, opts.host, fail, (message) => session.warn(message));
   for (const svc of Object.values(stack.services)) svc.configHash = serviceConfigHash(svc, stack);
 

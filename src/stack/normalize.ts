@@ -8,14 +8,12 @@ import { basename } from "node:path";
 import type {
   DependsOnSpec,
   DeploySpec,
-  FileObjectSpec,
   HealthcheckSpec,
   NetworkSpec,
   PortSpec,
   PullPolicy,
   ResourceSpec,
   RestartPolicy,
-  ServiceFileRef,
   ServiceNetworkSpec,
   ServiceSpec,
   ServiceVolumeSpec,
@@ -23,6 +21,8 @@ import type {
   VolumeSpec,
 } from "../../model/stack.js";
 import { parseDuration } from "./duration.js";
+import { localVolumeKind } from "../../engine/volume-options.js";
+import { isExternal, normalizeFileObjects, normalizeFileRefs } from "./file-objects.js";
 import { parsePortShort } from "./ports.js";
 import type { PortShort } from "./ports.js";
 import { normalizeResources } from "./resources.js";
@@ -74,6 +74,7 @@ export function normalizeStack(raw: Dict, ctx: NormalizeContext): StackSpec {
       external,
       labels: labelMap(d.labels),
     };
+    if (!external) checkVolumeDriver(key, volumes[key], ctx);
   }
   const extensions: Dict = {};
   for (const [k, v] of Object.entries(raw)) if (k.startsWith("x-")) extensions[k] = v;
@@ -84,14 +85,12 @@ export function normalizeStack(raw: Dict, ctx: NormalizeContext): StackSpec {
     services,
     networks,
     volumes,
-    secrets: fileObjects(asDict(raw.secrets), ctx.projectName),
-    configs: fileObjects(asDict(raw.configs), ctx.projectName),
+    secrets: normalizeFileObjects(asDict(raw.secrets), ctx.projectName, (n) => ctx.lookupEnv(n)),
+    configs: normalizeFileObjects(asDict(raw.configs), ctx.projectName, (n) => ctx.lookupEnv(n)),
     extensions,
   };
 }
 
-// compose-spec allowed `external: {name: x}` in old files; treat any truthy form as external.
-const isExternal = (v: unknown): boolean => v === true || v === "true" || isDict(v);
 
 function normalizeNetworks(raw: Dict, services: Record<string, ServiceSpec>, ctx: NormalizeContext): Record<string, NetworkSpec> {
   const out: Record<string, NetworkSpec> = {};
@@ -118,22 +117,6 @@ function normalizeNetworks(raw: Dict, services: Record<string, ServiceSpec>, ctx
         }),
       },
       labels: labelMap(d.labels),
-    };
-  }
-  return out;
-}
-
-function fileObjects(raw: Dict, project: string): Record<string, FileObjectSpec> {
-  const out: Record<string, FileObjectSpec> = {};
-  for (const [key, v] of Object.entries(raw)) {
-    const d = asDict(v);
-    const external = isExternal(d.external);
-    out[key] = {
-      name: str(d.name) ?? (external ? key : `${project}_${key}`),
-      file: str(d.file),
-      environment: str(d.environment),
-      content: str(d.content),
-      external,
     };
   }
   return out;
@@ -222,6 +205,7 @@ function normalizeService(name: string, s: Dict, ctx: NormalizeContext): Service
     expose: strList(s.expose),
     volumes: normalizeVolumes(s.volumes, ctx, at("volumes")),
     tmpfs: strList(s.tmpfs),
+    volumesFrom: strList(s.volumes_from),
     networks: networkMode !== undefined ? {} : normalizeServiceNetworks(s.networks),
     networkMode,
     dependsOn: withLinkDependencies(normalizeDependsOn(s.depends_on), strList(s.links)),
@@ -256,8 +240,8 @@ function normalizeService(name: string, s: Dict, ctx: NormalizeContext): Service
     macAddress: str(s.mac_address),
     ...normalizeResources({ service: s, at, limits, reservations: deploy.resources.reservations, fail: ctx.fail }),
     platform: str(s.platform),
-    secrets: fileRefs(s.secrets, (src) => `/run/secrets/${src}`),
-    configs: fileRefs(s.configs, (src) => `/${src}`),
+    secrets: normalizeFileRefs(s.secrets, "secrets", at("secrets"), ctx.fail),
+    configs: normalizeFileRefs(s.configs, "configs", at("configs"), ctx.fail),
     logging: isDict(s.logging) ? { driver: str(s.logging.driver), options: stringMap(s.logging.options) } : undefined,
     xTscompose: asDict(s["x-tscompose"]),
     supervision: normalizeSupervision(s["x-tscompose"], at("x-tscompose"), ctx.fail, duration),
@@ -417,8 +401,28 @@ function normalizePorts(v: unknown, ctx: NormalizeContext, path: PathSegment[]):
 
 function normalizeVolumes(v: unknown, ctx: NormalizeContext, path: PathSegment[]): ServiceVolumeSpec[] {
   if (!Array.isArray(v)) return [];
-  return v.map((item, i) => (isDict(item) ? longVolume(item) : shortVolume(String(item), ctx, [...path, i])));
+  return v.map((item, i) => {
+    const at = [...path, i];
+    const key = at.join(".");
+    if (isDict(item) && ENGINE_CANNOT_MOUNT[String(item.type)]) {
+      ctx.fail([...at, "type"], `${key}.type: not supported by the embedded engine: ${ENGINE_CANNOT_MOUNT[String(item.type)]}`);
+    }
+    const volume = isDict(item) ? longVolume(item) : shortVolume(String(item), ctx, at);
+    const subpath = volume.volume?.subpath;
+    // docker refuses a subpath that leaves the volume; compose would only fail at start.
+    if (subpath !== undefined && (subpath.startsWith("/") || subpath.split("/").includes(".."))) {
+      ctx.fail([...at, "volume", "subpath"], `${key}.volume.subpath: "${subpath}" must be a relative path inside the volume`);
+    }
+    return volume;
+  });
 }
+
+/** Volume types the schema accepts (compose-spec) and the embedded engine cannot mount, and why. */
+const ENGINE_CANNOT_MOUNT: Record<string, string> = {
+  image: "image mounts (an image's filesystem at a path) are not implemented",
+  npipe: "named pipes exist on Windows only",
+  cluster: "cluster volumes need a swarm",
+};
 
 function longVolume(d: Dict): ServiceVolumeSpec {
   const type = (str(d.type) ?? "volume") as ServiceVolumeSpec["type"];
@@ -441,6 +445,16 @@ function longVolume(d: Dict): ServiceVolumeSpec {
         : undefined,
     consistency: str(d.consistency),
   };
+}
+
+/** What `up` would create: only the local driver, with the driver_opts the embedded engine can honour. */
+function checkVolumeDriver(key: string, v: VolumeSpec, ctx: NormalizeContext): void {
+  if (v.driver !== "local") ctx.fail(["volumes", key, "driver"], `volumes.${key}.driver: not supported by the embedded engine: only the "local" driver exists`);
+  try {
+    localVolumeKind(v.driverOpts);
+  } catch (err) {
+    ctx.fail(["volumes", key, "driver_opts"], `volumes.${key}.driver_opts: not supported by the embedded engine: ${(err as Error).message}`);
+  }
 }
 
 // A short volume source is a host path when it looks like one (compose's rule).
@@ -590,26 +604,6 @@ function normalizeExtraHosts(v: unknown): string[] {
   return strList(v).map((s) => {
     const eq = s.indexOf("=");
     return eq > 0 ? `${s.slice(0, eq)}:${s.slice(eq + 1)}` : s;
-  });
-}
-
-function fileRefs(v: unknown, defaultTarget: (source: string) => string): ServiceFileRef[] {
-  if (!Array.isArray(v)) return [];
-  return v.map((item) => {
-    if (!isDict(item)) {
-      const source = String(item);
-      return { source, target: defaultTarget(source), uid: undefined, gid: undefined, mode: undefined };
-    }
-    const source = String(item.source);
-    const target = str(item.target);
-    return {
-      source,
-      // A relative target of a secret lives under /run/secrets, as in compose.
-      target: target === undefined ? defaultTarget(source) : target.startsWith("/") ? target : defaultTarget(target),
-      uid: str(item.uid),
-      gid: str(item.gid),
-      mode: num(item.mode),
-    };
   });
 }
 

@@ -186,6 +186,7 @@ export function renderService(s: ServiceSpec): Dict {
     stop_signal: s.stopSignal,
     sysctls: s.sysctls,
     tmpfs: s.tmpfs,
+    volumes_from: s.volumesFrom.length > 0 ? s.volumesFrom : undefined,
     tty: s.tty || undefined,
     ulimits: s.ulimits,
     user: s.user,

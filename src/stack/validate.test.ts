@@ -450,8 +450,8 @@ const cases: Case[] = [
   },
   {
     name: "long volume with an unsupported mount type",
-    yaml: "services:\n  web:\n    image: a\n    volumes:\n      - type: npipe\n        target: /x\n",
-    wantErr: /volumes\[0\]\.type: must be one of bind, volume, tmpfs; got "npipe"$/,
+    yaml: "services:\n  web:\n    image: a\n    volumes:\n      - type: nfs\n        target: /x\n",
+    wantErr: /volumes\[0\]\.type: must be one of bind, volume, tmpfs, cluster, npipe, image; got "nfs"$/,
     wantLine: 5,
     wantColumn: 9,
   },

@@ -42,7 +42,6 @@ const UNSUPPORTED_SERVICE_KEYS = new Set([
   "use_api_socket",
   "userns_mode",
   "uts",
-  "volumes_from",
 ]);
 
 /** Throws a StackError (code "schema") on the first key or value the schema rejects. */

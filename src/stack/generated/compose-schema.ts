@@ -10,7 +10,7 @@ const require = createRequire(import.meta.url);
 /** Validates a stack file against schema/compose-spec.json, as ajv.compile(schema) would. */
 export const validate: ValidateFunction = validate18;
 
-const schema21 = {"$schema":"https://json-schema.org/draft/2019-09/schema","$id":"https://tscompose.dev/schema/compose-spec.json","title":"tscompose stack file","description":"The subset of the Compose Specification that tscompose supports. Follows compose-spec/schema/compose-spec.json, but with strict scalar types: the loader converts interpolated strings to numbers and booleans before validation.","type":"object","properties":{"version":{"type":["string","number"],"deprecated":true,"description":"Accepted for backward compatibility and ignored."},"name":{"type":"string","description":"Project name, unless given on the command line."},"include":{"type":"array","items":{"$ref":"#/$defs/include"}},"services":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/service"}},"additionalProperties":false},"networks":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/network"}},"additionalProperties":false},"volumes":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/volume"}},"additionalProperties":false},"secrets":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/secret"}},"additionalProperties":false},"configs":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/config"}},"additionalProperties":false}},"patternProperties":{"^x-":{}},"additionalProperties":false,"$defs":{"service":{"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"mac_address":{"type":"string"},"priority":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_opt":{"type":"array","items":{"type":"string"},"uniqueItems":true},"dns_search":{"$ref":"#/$defs/string_or_list"},"links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"external_links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"cpu_count":{"type":"integer","minimum":0},"cpu_percent":{"type":"integer","minimum":0,"maximum":100},"cpu_period":{"type":"integer"},"cpu_quota":{"type":"integer"},"cpu_rt_period":{"type":["integer","string"],"description":"Microseconds, or a duration (400ms); checked by the normalizer."},"cpu_rt_runtime":{"type":["integer","string"],"description":"Microseconds, or a duration (95ms); checked by the normalizer."},"mem_reservation":{"$ref":"#/$defs/size"},"mem_swappiness":{"type":"integer"},"oom_kill_disable":{"type":"boolean"},"oom_score_adj":{"type":"integer","minimum":-1000,"maximum":1000},"blkio_config":{"type":"object","properties":{"device_read_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_read_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"weight":{"type":"integer"},"weight_device":{"type":"array","items":{"$ref":"#/$defs/blkio_weight"}}},"additionalProperties":false},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"healthcheck":{"type":"object","properties":{"test":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"interval":{"$ref":"#/$defs/duration"},"timeout":{"$ref":"#/$defs/duration"},"retries":{"type":"integer","minimum":0},"start_period":{"$ref":"#/$defs/duration"},"start_interval":{"$ref":"#/$defs/duration"},"disable":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"x_tscompose_service":{"type":"object","description":"tscompose's own per-service settings (docs/supervision.md).","properties":{"restart_on_unhealthy":{"type":["boolean","string"],"description":"Restart a container whose health check turns unhealthy, with the restart backoff."},"readiness":{"type":"object","description":"A probe run by the daemon; its success makes the container healthy for depends_on and up --wait. Exactly one of tcp, http, log.","properties":{"tcp":{"type":["integer","string"],"description":"A container port that accepts a TCP connection."},"http":{"oneOf":[{"type":["integer","string"]},{"type":"object","properties":{"port":{"type":["integer","string"]},"path":{"type":"string"}},"required":["port"],"additionalProperties":false}],"description":"A container port (and path, default /) that answers an HTTP GET with 2xx."},"log":{"type":"string","description":"A regular expression a line of the container's output matches."},"interval":{"type":["string","number"]},"timeout":{"type":["string","number"]}},"additionalProperties":false},"schedule":{"oneOf":[{"type":"string"},{"type":"object","properties":{"cron":{"type":"string"},"timezone":{"type":"string"},"overlap":{"type":"string","enum":["skip","queue","allow"]},"history":{"type":["integer","string"]}},"required":["cron"],"additionalProperties":false}],"description":"Run the service as a one-off container on a cron schedule instead of keeping it up."}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"development":{"type":["object","null"],"properties":{"watch":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"action":{"type":"string","enum":["sync","rebuild","sync+restart"]},"target":{"type":"string"},"ignore":{"$ref":"#/$defs/string_or_list"}},"required":["path","action"],"additionalProperties":false,"patternProperties":{"^x-":{}}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"deployment":{"type":["object","null"],"properties":{"mode":{"type":"string","description":"replicated or global; checked by the normalizer, as compose-spec leaves it a string."},"endpoint_mode":{"type":"string"},"replicas":{"type":"integer","minimum":0},"labels":{"$ref":"#/$defs/list_or_dict"},"resources":{"type":"object","properties":{"limits":{"$ref":"#/$defs/resource_limits"},"reservations":{"$ref":"#/$defs/resource_reservations"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"restart_policy":{"type":"object","properties":{"condition":{"type":"string","description":"none, on-failure or any; checked by the normalizer."},"delay":{"$ref":"#/$defs/duration"},"max_attempts":{"type":"integer","minimum":0},"window":{"$ref":"#/$defs/duration"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"$ref":"#/$defs/update_config"},"rollback_config":{"$ref":"#/$defs/update_config"},"placement":{"type":"object","properties":{"constraints":{"$ref":"#/$defs/list_of_strings"},"preferences":{"type":"array","items":{"type":"object","properties":{"spread":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"max_replicas_per_node":{"type":"integer","minimum":0}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"blkio_limit":{"type":"object","properties":{"path":{"type":"string"},"rate":{"$ref":"#/$defs/size","description":"Bytes per second (a size: 1mb) or IO per second."}},"additionalProperties":false},"blkio_weight":{"type":"object","properties":{"path":{"type":"string"},"weight":{"type":"integer"}},"additionalProperties":false},"resource_reservations":{"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"},"generic_resources":{"type":"array","description":"Swarm only; refused by the normalizer."},"devices":{"type":"array","description":"GPU reservations; refused by the normalizer."}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"resource_limits":{"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"type":"object","properties":{"parallelism":{"type":"integer","minimum":0},"delay":{"$ref":"#/$defs/duration"},"failure_action":{"type":"string"},"monitor":{"$ref":"#/$defs/duration"},"max_failure_ratio":{"type":"number"},"order":{"type":"string","enum":["start-first","stop-first"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"include":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"$ref":"#/$defs/string_or_list"},"env_file":{"$ref":"#/$defs/string_or_list"},"project_directory":{"type":"string"}},"required":["path"],"additionalProperties":false}]},"network":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"ipam":{"type":"object","properties":{"driver":{"type":"string"},"config":{"type":"array","items":{"type":"object","properties":{"subnet":{"type":"string"},"ip_range":{"type":"string"},"gateway":{"type":"string"},"aux_addresses":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"options":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"$ref":"#/$defs/external"},"internal":{"type":"boolean"},"attachable":{"type":"boolean"},"enable_ipv6":{"type":"boolean"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"secret":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"config":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"content":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"description":"true, or the legacy {name} form (use the resource's own name instead).","oneOf":[{"type":"boolean"},{"type":"object","properties":{"name":{"type":"string","deprecated":true}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"command":{"oneOf":[{"type":"null"},{"type":"string"},{"type":"array","items":{"type":"string"}}]},"env_file":{"oneOf":[{"type":"string"},{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"type":"string"},"required":{"type":"boolean"}},"required":["path"],"additionalProperties":false}]}}]},"service_config_or_secret":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"source":{"type":"string"},"target":{"type":"string"},"uid":{"type":"string"},"gid":{"type":"string"},"mode":{"type":["integer","string"]}},"required":["source"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"ulimits":{"type":"object","patternProperties":{"^[a-z]+$":{"oneOf":[{"type":"integer"},{"type":"object","properties":{"soft":{"type":"integer"},"hard":{"type":"integer"}},"required":["soft","hard"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"additionalProperties":false},"extra_hosts":{"oneOf":[{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]},"duration":{"type":"string","format":"duration","description":"A Go duration: 1h30m, 10s, 1.5s, 100ms, 10us, 0."},"size":{"type":["integer","string"],"description":"Bytes, or a string with a unit (512m, 1g); parsed by the normalizer."},"cpus":{"type":["number","string"],"description":"Number of CPUs. Strings are common in compose files ('0.50'); parsed by the normalizer."},"string_or_list":{"oneOf":[{"type":"string"},{"$ref":"#/$defs/list_of_strings"}]},"list_of_strings":{"type":"array","items":{"type":"string"},"uniqueItems":true},"list_or_dict":{"oneOf":[{"type":"object","patternProperties":{".+":{"type":["string","number","boolean","null"]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]}}};
+const schema21 = {"$schema":"https://json-schema.org/draft/2019-09/schema","$id":"https://tscompose.dev/schema/compose-spec.json","title":"tscompose stack file","description":"The subset of the Compose Specification that tscompose supports. Follows compose-spec/schema/compose-spec.json, but with strict scalar types: the loader converts interpolated strings to numbers and booleans before validation.","type":"object","properties":{"version":{"type":["string","number"],"deprecated":true,"description":"Accepted for backward compatibility and ignored."},"name":{"type":"string","description":"Project name, unless given on the command line."},"include":{"type":"array","items":{"$ref":"#/$defs/include"}},"services":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/service"}},"additionalProperties":false},"networks":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/network"}},"additionalProperties":false},"volumes":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/volume"}},"additionalProperties":false},"secrets":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/secret"}},"additionalProperties":false},"configs":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/config"}},"additionalProperties":false}},"patternProperties":{"^x-":{}},"additionalProperties":false,"$defs":{"service":{"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs","cluster","npipe","image"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"image":{"type":"object","properties":{"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"volumes_from":{"type":"array","items":{"type":"string"},"uniqueItems":true},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"mac_address":{"type":"string"},"priority":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_opt":{"type":"array","items":{"type":"string"},"uniqueItems":true},"dns_search":{"$ref":"#/$defs/string_or_list"},"links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"external_links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"cpu_count":{"type":"integer","minimum":0},"cpu_percent":{"type":"integer","minimum":0,"maximum":100},"cpu_period":{"type":"integer"},"cpu_quota":{"type":"integer"},"cpu_rt_period":{"type":["integer","string"],"description":"Microseconds, or a duration (400ms); checked by the normalizer."},"cpu_rt_runtime":{"type":["integer","string"],"description":"Microseconds, or a duration (95ms); checked by the normalizer."},"mem_reservation":{"$ref":"#/$defs/size"},"mem_swappiness":{"type":"integer"},"oom_kill_disable":{"type":"boolean"},"oom_score_adj":{"type":"integer","minimum":-1000,"maximum":1000},"blkio_config":{"type":"object","properties":{"device_read_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_read_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"weight":{"type":"integer"},"weight_device":{"type":"array","items":{"$ref":"#/$defs/blkio_weight"}}},"additionalProperties":false},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"healthcheck":{"type":"object","properties":{"test":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"interval":{"$ref":"#/$defs/duration"},"timeout":{"$ref":"#/$defs/duration"},"retries":{"type":"integer","minimum":0},"start_period":{"$ref":"#/$defs/duration"},"start_interval":{"$ref":"#/$defs/duration"},"disable":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"x_tscompose_service":{"type":"object","description":"tscompose's own per-service settings (docs/supervision.md).","properties":{"restart_on_unhealthy":{"type":["boolean","string"],"description":"Restart a container whose health check turns unhealthy, with the restart backoff."},"readiness":{"type":"object","description":"A probe run by the daemon; its success makes the container healthy for depends_on and up --wait. Exactly one of tcp, http, log.","properties":{"tcp":{"type":["integer","string"],"description":"A container port that accepts a TCP connection."},"http":{"oneOf":[{"type":["integer","string"]},{"type":"object","properties":{"port":{"type":["integer","string"]},"path":{"type":"string"}},"required":["port"],"additionalProperties":false}],"description":"A container port (and path, default /) that answers an HTTP GET with 2xx."},"log":{"type":"string","description":"A regular expression a line of the container's output matches."},"interval":{"type":["string","number"]},"timeout":{"type":["string","number"]}},"additionalProperties":false},"schedule":{"oneOf":[{"type":"string"},{"type":"object","properties":{"cron":{"type":"string"},"timezone":{"type":"string"},"overlap":{"type":"string","enum":["skip","queue","allow"]},"history":{"type":["integer","string"]}},"required":["cron"],"additionalProperties":false}],"description":"Run the service as a one-off container on a cron schedule instead of keeping it up."}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"development":{"type":["object","null"],"properties":{"watch":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"action":{"type":"string","enum":["sync","rebuild","sync+restart"]},"target":{"type":"string"},"ignore":{"$ref":"#/$defs/string_or_list"}},"required":["path","action"],"additionalProperties":false,"patternProperties":{"^x-":{}}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"deployment":{"type":["object","null"],"properties":{"mode":{"type":"string","description":"replicated or global; checked by the normalizer, as compose-spec leaves it a string."},"endpoint_mode":{"type":"string"},"replicas":{"type":"integer","minimum":0},"labels":{"$ref":"#/$defs/list_or_dict"},"resources":{"type":"object","properties":{"limits":{"$ref":"#/$defs/resource_limits"},"reservations":{"$ref":"#/$defs/resource_reservations"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"restart_policy":{"type":"object","properties":{"condition":{"type":"string","description":"none, on-failure or any; checked by the normalizer."},"delay":{"$ref":"#/$defs/duration"},"max_attempts":{"type":"integer","minimum":0},"window":{"$ref":"#/$defs/duration"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"$ref":"#/$defs/update_config"},"rollback_config":{"$ref":"#/$defs/update_config"},"placement":{"type":"object","properties":{"constraints":{"$ref":"#/$defs/list_of_strings"},"preferences":{"type":"array","items":{"type":"object","properties":{"spread":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"max_replicas_per_node":{"type":"integer","minimum":0}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"blkio_limit":{"type":"object","properties":{"path":{"type":"string"},"rate":{"$ref":"#/$defs/size","description":"Bytes per second (a size: 1mb) or IO per second."}},"additionalProperties":false},"blkio_weight":{"type":"object","properties":{"path":{"type":"string"},"weight":{"type":"integer"}},"additionalProperties":false},"resource_reservations":{"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"},"generic_resources":{"type":"array","description":"Swarm only; refused by the normalizer."},"devices":{"type":"array","description":"GPU reservations; refused by the normalizer."}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"resource_limits":{"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"type":"object","properties":{"parallelism":{"type":"integer","minimum":0},"delay":{"$ref":"#/$defs/duration"},"failure_action":{"type":"string"},"monitor":{"$ref":"#/$defs/duration"},"max_failure_ratio":{"type":"number"},"order":{"type":"string","enum":["start-first","stop-first"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"include":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"$ref":"#/$defs/string_or_list"},"env_file":{"$ref":"#/$defs/string_or_list"},"project_directory":{"type":"string"}},"required":["path"],"additionalProperties":false}]},"network":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"ipam":{"type":"object","properties":{"driver":{"type":"string"},"config":{"type":"array","items":{"type":"object","properties":{"subnet":{"type":"string"},"ip_range":{"type":"string"},"gateway":{"type":"string"},"aux_addresses":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"options":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"$ref":"#/$defs/external"},"internal":{"type":"boolean"},"attachable":{"type":"boolean"},"enable_ipv6":{"type":"boolean"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"secret":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"config":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"content":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"description":"true, or the legacy {name} form (use the resource's own name instead).","oneOf":[{"type":"boolean"},{"type":"object","properties":{"name":{"type":"string","deprecated":true}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"command":{"oneOf":[{"type":"null"},{"type":"string"},{"type":"array","items":{"type":"string"}}]},"env_file":{"oneOf":[{"type":"string"},{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"type":"string"},"required":{"type":"boolean"}},"required":["path"],"additionalProperties":false}]}}]},"service_config_or_secret":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"source":{"type":"string"},"target":{"type":"string"},"uid":{"type":"string"},"gid":{"type":"string"},"mode":{"type":["integer","string"]}},"required":["source"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"ulimits":{"type":"object","patternProperties":{"^[a-z]+$":{"oneOf":[{"type":"integer"},{"type":"object","properties":{"soft":{"type":"integer"},"hard":{"type":"integer"}},"required":["soft","hard"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"additionalProperties":false},"extra_hosts":{"oneOf":[{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]},"duration":{"type":"string","format":"duration","description":"A Go duration: 1h30m, 10s, 1.5s, 100ms, 10us, 0."},"size":{"type":["integer","string"],"description":"Bytes, or a string with a unit (512m, 1g); parsed by the normalizer."},"cpus":{"type":["number","string"],"description":"Number of CPUs. Strings are common in compose files ('0.50'); parsed by the normalizer."},"string_or_list":{"oneOf":[{"type":"string"},{"$ref":"#/$defs/list_of_strings"}]},"list_of_strings":{"type":"array","items":{"type":"string"},"uniqueItems":true},"list_or_dict":{"oneOf":[{"type":"object","patternProperties":{".+":{"type":["string","number","boolean","null"]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]}}};
 const pattern2 = new RegExp("^x-", "u");
 const pattern3 = new RegExp("^[a-zA-Z0-9._-]+$", "u");
 const schema22 = {"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"$ref":"#/$defs/string_or_list"},"env_file":{"$ref":"#/$defs/string_or_list"},"project_directory":{"type":"string"}},"required":["path"],"additionalProperties":false}]};
@@ -308,7 +308,7 @@ return errors === 0;
 }
 validate19.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
-const schema25 = {"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"mac_address":{"type":"string"},"priority":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_opt":{"type":"array","items":{"type":"string"},"uniqueItems":true},"dns_search":{"$ref":"#/$defs/string_or_list"},"links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"external_links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"cpu_count":{"type":"integer","minimum":0},"cpu_percent":{"type":"integer","minimum":0,"maximum":100},"cpu_period":{"type":"integer"},"cpu_quota":{"type":"integer"},"cpu_rt_period":{"type":["integer","string"],"description":"Microseconds, or a duration (400ms); checked by the normalizer."},"cpu_rt_runtime":{"type":["integer","string"],"description":"Microseconds, or a duration (95ms); checked by the normalizer."},"mem_reservation":{"$ref":"#/$defs/size"},"mem_swappiness":{"type":"integer"},"oom_kill_disable":{"type":"boolean"},"oom_score_adj":{"type":"integer","minimum":-1000,"maximum":1000},"blkio_config":{"type":"object","properties":{"device_read_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_read_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"weight":{"type":"integer"},"weight_device":{"type":"array","items":{"$ref":"#/$defs/blkio_weight"}}},"additionalProperties":false},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema25 = {"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs","cluster","npipe","image"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"image":{"type":"object","properties":{"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"volumes_from":{"type":"array","items":{"type":"string"},"uniqueItems":true},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"mac_address":{"type":"string"},"priority":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_opt":{"type":"array","items":{"type":"string"},"uniqueItems":true},"dns_search":{"$ref":"#/$defs/string_or_list"},"links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"external_links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"cpu_count":{"type":"integer","minimum":0},"cpu_percent":{"type":"integer","minimum":0,"maximum":100},"cpu_period":{"type":"integer"},"cpu_quota":{"type":"integer"},"cpu_rt_period":{"type":["integer","string"],"description":"Microseconds, or a duration (400ms); checked by the normalizer."},"cpu_rt_runtime":{"type":["integer","string"],"description":"Microseconds, or a duration (95ms); checked by the normalizer."},"mem_reservation":{"$ref":"#/$defs/size"},"mem_swappiness":{"type":"integer"},"oom_kill_disable":{"type":"boolean"},"oom_score_adj":{"type":"integer","minimum":-1000,"maximum":1000},"blkio_config":{"type":"object","properties":{"device_read_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_read_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"weight":{"type":"integer"},"weight_device":{"type":"array","items":{"$ref":"#/$defs/blkio_weight"}}},"additionalProperties":false},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 const schema26 = {"oneOf":[{"type":"object","patternProperties":{".+":{"type":["string","number","boolean","null"]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]};
 const schema30 = {"type":["integer","string"],"description":"Bytes, or a string with a unit (512m, 1g); parsed by the normalizer."};
 const schema31 = {"oneOf":[{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]};
@@ -324,8 +324,8 @@ const func1 = Object.prototype.hasOwnProperty;
 const func0 = require("ajv/dist/runtime/equal").default;
 const pattern7 = new RegExp(".+", "u");
 const pattern11 = new RegExp("^.+$", "u");
-const pattern40 = new RegExp("^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$", "u");
-const pattern43 = new RegExp("^[a-z]+$", "u");
+const pattern41 = new RegExp("^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$", "u");
+const pattern44 = new RegExp("^[a-z]+$", "u");
 const formats0 = schemaFormats.ports;
 const formats2 = schemaFormats["port-range"];
 const formats4 = schemaFormats.duration;
@@ -4513,7 +4513,7 @@ errors++;
 else {
 const _errs225 = errors;
 for(const key15 in data66){
-if(!(((((((((key15 === "type") || (key15 === "source")) || (key15 === "target")) || (key15 === "read_only")) || (key15 === "consistency")) || (key15 === "bind")) || (key15 === "volume")) || (key15 === "tmpfs")) || (pattern2.test(key15)))){
+if(!((func1.call(schema25.properties.volumes.items.oneOf[1].properties, key15)) || (pattern2.test(key15)))){
 const err120 = {instancePath:instancePath+"/volumes/" + i27,schemaPath:"#/properties/volumes/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.volumes.items.oneOf[1],data:data66};
 if(vErrors === null){
 vErrors = [err120];
@@ -4539,7 +4539,7 @@ vErrors.push(err121);
 }
 errors++;
 }
-if(!(((data67 === "bind") || (data67 === "volume")) || (data67 === "tmpfs"))){
+if(!((((((data67 === "bind") || (data67 === "volume")) || (data67 === "tmpfs")) || (data67 === "cluster")) || (data67 === "npipe")) || (data67 === "image"))){
 const err122 = {instancePath:instancePath+"/volumes/" + i27+"/type",schemaPath:"#/properties/volumes/items/oneOf/1/properties/type/enum",keyword:"enum",params:{allowedValues: schema25.properties.volumes.items.oneOf[1].properties.type.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.volumes.items.oneOf[1].properties.type.enum,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.type,data:data67};
 if(vErrors === null){
 vErrors = [err122];
@@ -4901,23 +4901,76 @@ var valid67 = _errs252 === errors;
 else {
 var valid67 = true;
 }
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-else {
-const err142 = {instancePath:instancePath+"/volumes/" + i27,schemaPath:"#/properties/volumes/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.volumes.items.oneOf[1].type,parentSchema:schema25.properties.volumes.items.oneOf[1],data:data66};
+if(valid67){
+if(data66.image !== undefined){
+let data82 = data66.image;
+const _errs260 = errors;
+if(errors === _errs260){
+if(data82 && typeof data82 == "object" && !Array.isArray(data82)){
+const _errs262 = errors;
+for(const key19 in data82){
+if(!((key19 === "subpath") || (pattern2.test(key19)))){
+const err142 = {instancePath:instancePath+"/volumes/" + i27+"/image",schemaPath:"#/properties/volumes/items/oneOf/1/properties/image/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.image,data:data82};
 if(vErrors === null){
 vErrors = [err142];
 }
 else {
 vErrors.push(err142);
+}
+errors++;
+break;
+}
+}
+if(_errs262 === errors){
+if(data82.subpath !== undefined){
+let data83 = data82.subpath;
+if(typeof data83 !== "string"){
+const err143 = {instancePath:instancePath+"/volumes/" + i27+"/image/subpath",schemaPath:"#/properties/volumes/items/oneOf/1/properties/image/properties/subpath/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.image.properties.subpath.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.image.properties.subpath,data:data83};
+if(vErrors === null){
+vErrors = [err143];
+}
+else {
+vErrors.push(err143);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err144 = {instancePath:instancePath+"/volumes/" + i27+"/image",schemaPath:"#/properties/volumes/items/oneOf/1/properties/image/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.volumes.items.oneOf[1].properties.image.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.image,data:data82};
+if(vErrors === null){
+vErrors = [err144];
+}
+else {
+vErrors.push(err144);
+}
+errors++;
+}
+}
+var valid67 = _errs260 === errors;
+}
+else {
+var valid67 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+const err145 = {instancePath:instancePath+"/volumes/" + i27,schemaPath:"#/properties/volumes/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.volumes.items.oneOf[1].type,parentSchema:schema25.properties.volumes.items.oneOf[1],data:data66};
+if(vErrors === null){
+vErrors = [err145];
+}
+else {
+vErrors.push(err145);
 }
 errors++;
 }
@@ -4934,12 +4987,12 @@ passing14 = 1;
 }
 }
 if(!valid66){
-const err143 = {instancePath:instancePath+"/volumes/" + i27,schemaPath:"#/properties/volumes/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing14},message:"must match exactly one schema in oneOf",schema:schema25.properties.volumes.items.oneOf,parentSchema:schema25.properties.volumes.items,data:data66};
+const err146 = {instancePath:instancePath+"/volumes/" + i27,schemaPath:"#/properties/volumes/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing14},message:"must match exactly one schema in oneOf",schema:schema25.properties.volumes.items.oneOf,parentSchema:schema25.properties.volumes.items,data:data66};
 if(vErrors === null){
-vErrors = [err143];
+vErrors = [err146];
 }
 else {
-vErrors.push(err143);
+vErrors.push(err146);
 }
 errors++;
 validate24.errors = vErrors;
@@ -4990,67 +5043,50 @@ var valid0 = true;
 }
 if(valid0){
 if(data.tmpfs !== undefined){
-const _errs260 = errors;
+const _errs265 = errors;
 if(!(validate20(data.tmpfs, {instancePath:instancePath+"/tmpfs",parentData:data,parentDataProperty:"tmpfs",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
 errors = vErrors.length;
 }
-var valid0 = _errs260 === errors;
+var valid0 = _errs265 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
-if(data.networks !== undefined){
-let data83 = data.networks;
-const _errs261 = errors;
-const _errs262 = errors;
-let valid73 = false;
-let passing15 = null;
-const _errs263 = errors;
-const _errs264 = errors;
-if(errors === _errs264){
-if(Array.isArray(data83)){
-var valid75 = true;
-const len17 = data83.length;
-for(let i29=0; i29<len17; i29++){
-let data84 = data83[i29];
+if(data.volumes_from !== undefined){
+let data85 = data.volumes_from;
 const _errs266 = errors;
-if(typeof data84 !== "string"){
-const err144 = {instancePath:instancePath+"/networks/" + i29,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data84};
-if(vErrors === null){
-vErrors = [err144];
+if(errors === _errs266){
+if(Array.isArray(data85)){
+var valid74 = true;
+const len17 = data85.length;
+for(let i29=0; i29<len17; i29++){
+let data86 = data85[i29];
+const _errs268 = errors;
+if(typeof data86 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/volumes_from/" + i29,schemaPath:"#/properties/volumes_from/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes_from.items.type,parentSchema:schema25.properties.volumes_from.items,data:data86}];
+return false;
 }
-else {
-vErrors.push(err144);
-}
-errors++;
-}
-var valid75 = _errs266 === errors;
-if(!valid75){
+var valid74 = _errs268 === errors;
+if(!valid74){
 break;
 }
 }
-if(valid75){
-let i30 = data83.length;
+if(valid74){
+let i30 = data85.length;
 let j12;
 if(i30 > 1){
 const indices10 = {};
 for(;i30--;){
-let item10 = data83[i30];
+let item10 = data85[i30];
 if(typeof item10 !== "string"){
 continue;
 }
 if(typeof indices10[item10] == "number"){
 j12 = indices10[item10];
-const err145 = {instancePath:instancePath+"/networks",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i30, j: j12},message:"must NOT have duplicate items (items ## "+j12+" and "+i30+" are identical)",schema:true,parentSchema:schema24,data:data83};
-if(vErrors === null){
-vErrors = [err145];
-}
-else {
-vErrors.push(err145);
-}
-errors++;
+validate24.errors = [{instancePath:instancePath+"/volumes_from",schemaPath:"#/properties/volumes_from/uniqueItems",keyword:"uniqueItems",params:{i: i30, j: j12},message:"must NOT have duplicate items (items ## "+j12+" and "+i30+" are identical)",schema:true,parentSchema:schema25.properties.volumes_from,data:data85}];
+return false;
 break;
 }
 indices10[item10] = i30;
@@ -5059,28 +5095,33 @@ indices10[item10] = i30;
 }
 }
 else {
-const err146 = {instancePath:instancePath+"/networks",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data83};
-if(vErrors === null){
-vErrors = [err146];
+validate24.errors = [{instancePath:instancePath+"/volumes_from",schemaPath:"#/properties/volumes_from/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.volumes_from.type,parentSchema:schema25.properties.volumes_from,data:data85}];
+return false;
+}
+}
+var valid0 = _errs266 === errors;
 }
 else {
-vErrors.push(err146);
+var valid0 = true;
 }
-errors++;
-}
-}
-var _valid15 = _errs263 === errors;
-if(_valid15){
-valid73 = true;
-passing15 = 0;
-}
-const _errs268 = errors;
-if(errors === _errs268){
-if(data83 && typeof data83 == "object" && !Array.isArray(data83)){
+if(valid0){
+if(data.networks !== undefined){
+let data87 = data.networks;
 const _errs270 = errors;
-for(const key19 in data83){
-if(!(pattern3.test(key19))){
-const err147 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.networks.oneOf[1],data:data83};
+const _errs271 = errors;
+let valid76 = false;
+let passing15 = null;
+const _errs272 = errors;
+const _errs273 = errors;
+if(errors === _errs273){
+if(Array.isArray(data87)){
+var valid78 = true;
+const len18 = data87.length;
+for(let i31=0; i31<len18; i31++){
+let data88 = data87[i31];
+const _errs275 = errors;
+if(typeof data88 !== "string"){
+const err147 = {instancePath:instancePath+"/networks/" + i31,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data88};
 if(vErrors === null){
 vErrors = [err147];
 }
@@ -5088,80 +5129,30 @@ else {
 vErrors.push(err147);
 }
 errors++;
+}
+var valid78 = _errs275 === errors;
+if(!valid78){
 break;
 }
 }
-if(_errs270 === errors){
-var valid77 = true;
-for(const key20 in data83){
-if(pattern3.test(key20)){
-let data85 = data83[key20];
-const _errs271 = errors;
-const _errs272 = errors;
-let valid78 = false;
-let passing16 = null;
-const _errs273 = errors;
-if(errors === _errs273){
-if(data85 && typeof data85 == "object" && !Array.isArray(data85)){
-const _errs275 = errors;
-for(const key21 in data85){
-if(!((((((key21 === "aliases") || (key21 === "ipv4_address")) || (key21 === "ipv6_address")) || (key21 === "mac_address")) || (key21 === "priority")) || (pattern2.test(key21)))){
-const err148 = {instancePath:instancePath+"/networks/" + key20.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key21},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0],data:data85};
-if(vErrors === null){
-vErrors = [err148];
-}
-else {
-vErrors.push(err148);
-}
-errors++;
-break;
-}
-}
-if(_errs275 === errors){
-if(data85.aliases !== undefined){
-let data86 = data85.aliases;
-const _errs276 = errors;
-const _errs277 = errors;
-if(errors === _errs277){
-if(Array.isArray(data86)){
-var valid81 = true;
-const len18 = data86.length;
-for(let i31=0; i31<len18; i31++){
-let data87 = data86[i31];
-const _errs279 = errors;
-if(typeof data87 !== "string"){
-const err149 = {instancePath:instancePath+"/networks/" + key20.replace(/~/g, "~0").replace(/\//g, "~1")+"/aliases/" + i31,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data87};
-if(vErrors === null){
-vErrors = [err149];
-}
-else {
-vErrors.push(err149);
-}
-errors++;
-}
-var valid81 = _errs279 === errors;
-if(!valid81){
-break;
-}
-}
-if(valid81){
-let i32 = data86.length;
+if(valid78){
+let i32 = data87.length;
 let j13;
 if(i32 > 1){
 const indices11 = {};
 for(;i32--;){
-let item11 = data86[i32];
+let item11 = data87[i32];
 if(typeof item11 !== "string"){
 continue;
 }
 if(typeof indices11[item11] == "number"){
 j13 = indices11[item11];
-const err150 = {instancePath:instancePath+"/networks/" + key20.replace(/~/g, "~0").replace(/\//g, "~1")+"/aliases",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i32, j: j13},message:"must NOT have duplicate items (items ## "+j13+" and "+i32+" are identical)",schema:true,parentSchema:schema24,data:data86};
+const err148 = {instancePath:instancePath+"/networks",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i32, j: j13},message:"must NOT have duplicate items (items ## "+j13+" and "+i32+" are identical)",schema:true,parentSchema:schema24,data:data87};
 if(vErrors === null){
-vErrors = [err150];
+vErrors = [err148];
 }
 else {
-vErrors.push(err150);
+vErrors.push(err148);
 }
 errors++;
 break;
@@ -5172,7 +5163,54 @@ indices11[item11] = i32;
 }
 }
 else {
-const err151 = {instancePath:instancePath+"/networks/" + key20.replace(/~/g, "~0").replace(/\//g, "~1")+"/aliases",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data86};
+const err149 = {instancePath:instancePath+"/networks",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data87};
+if(vErrors === null){
+vErrors = [err149];
+}
+else {
+vErrors.push(err149);
+}
+errors++;
+}
+}
+var _valid15 = _errs272 === errors;
+if(_valid15){
+valid76 = true;
+passing15 = 0;
+}
+const _errs277 = errors;
+if(errors === _errs277){
+if(data87 && typeof data87 == "object" && !Array.isArray(data87)){
+const _errs279 = errors;
+for(const key20 in data87){
+if(!(pattern3.test(key20))){
+const err150 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.networks.oneOf[1],data:data87};
+if(vErrors === null){
+vErrors = [err150];
+}
+else {
+vErrors.push(err150);
+}
+errors++;
+break;
+}
+}
+if(_errs279 === errors){
+var valid80 = true;
+for(const key21 in data87){
+if(pattern3.test(key21)){
+let data89 = data87[key21];
+const _errs280 = errors;
+const _errs281 = errors;
+let valid81 = false;
+let passing16 = null;
+const _errs282 = errors;
+if(errors === _errs282){
+if(data89 && typeof data89 == "object" && !Array.isArray(data89)){
+const _errs284 = errors;
+for(const key22 in data89){
+if(!((((((key22 === "aliases") || (key22 === "ipv4_address")) || (key22 === "ipv6_address")) || (key22 === "mac_address")) || (key22 === "priority")) || (pattern2.test(key22)))){
+const err151 = {instancePath:instancePath+"/networks/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0],data:data89};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -5180,19 +5218,23 @@ else {
 vErrors.push(err151);
 }
 errors++;
+break;
 }
 }
-var valid79 = _errs276 === errors;
-}
-else {
-var valid79 = true;
-}
-if(valid79){
-if(data85.ipv4_address !== undefined){
-let data88 = data85.ipv4_address;
-const _errs281 = errors;
-if(typeof data88 !== "string"){
-const err152 = {instancePath:instancePath+"/networks/" + key20.replace(/~/g, "~0").replace(/\//g, "~1")+"/ipv4_address",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/ipv4_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv4_address.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv4_address,data:data88};
+if(_errs284 === errors){
+if(data89.aliases !== undefined){
+let data90 = data89.aliases;
+const _errs285 = errors;
+const _errs286 = errors;
+if(errors === _errs286){
+if(Array.isArray(data90)){
+var valid84 = true;
+const len19 = data90.length;
+for(let i33=0; i33<len19; i33++){
+let data91 = data90[i33];
+const _errs288 = errors;
+if(typeof data91 !== "string"){
+const err152 = {instancePath:instancePath+"/networks/" + key21.replace(/~/g, "~0").replace(/\//g, "~1")+"/aliases/" + i33,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data91};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -5201,253 +5243,29 @@ vErrors.push(err152);
 }
 errors++;
 }
-var valid79 = _errs281 === errors;
-}
-else {
-var valid79 = true;
-}
-if(valid79){
-if(data85.ipv6_address !== undefined){
-let data89 = data85.ipv6_address;
-const _errs283 = errors;
-if(typeof data89 !== "string"){
-const err153 = {instancePath:instancePath+"/networks/" + key20.replace(/~/g, "~0").replace(/\//g, "~1")+"/ipv6_address",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/ipv6_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv6_address.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv6_address,data:data89};
-if(vErrors === null){
-vErrors = [err153];
-}
-else {
-vErrors.push(err153);
-}
-errors++;
-}
-var valid79 = _errs283 === errors;
-}
-else {
-var valid79 = true;
-}
-if(valid79){
-if(data85.mac_address !== undefined){
-let data90 = data85.mac_address;
-const _errs285 = errors;
-if(typeof data90 !== "string"){
-const err154 = {instancePath:instancePath+"/networks/" + key20.replace(/~/g, "~0").replace(/\//g, "~1")+"/mac_address",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/mac_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.mac_address.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.mac_address,data:data90};
-if(vErrors === null){
-vErrors = [err154];
-}
-else {
-vErrors.push(err154);
-}
-errors++;
-}
-var valid79 = _errs285 === errors;
-}
-else {
-var valid79 = true;
-}
-if(valid79){
-if(data85.priority !== undefined){
-let data91 = data85.priority;
-const _errs287 = errors;
-if(!(((typeof data91 == "number") && (!(data91 % 1) && !isNaN(data91))) && (isFinite(data91)))){
-const err155 = {instancePath:instancePath+"/networks/" + key20.replace(/~/g, "~0").replace(/\//g, "~1")+"/priority",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/priority/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.priority.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.priority,data:data91};
-if(vErrors === null){
-vErrors = [err155];
-}
-else {
-vErrors.push(err155);
-}
-errors++;
-}
-var valid79 = _errs287 === errors;
-}
-else {
-var valid79 = true;
-}
-}
-}
-}
-}
-}
-}
-else {
-const err156 = {instancePath:instancePath+"/networks/" + key20.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0],data:data85};
-if(vErrors === null){
-vErrors = [err156];
-}
-else {
-vErrors.push(err156);
-}
-errors++;
-}
-}
-var _valid16 = _errs273 === errors;
-if(_valid16){
-valid78 = true;
-passing16 = 0;
-}
-const _errs289 = errors;
-if(data85 !== null){
-const err157 = {instancePath:instancePath+"/networks/" + key20.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[1].type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[1],data:data85};
-if(vErrors === null){
-vErrors = [err157];
-}
-else {
-vErrors.push(err157);
-}
-errors++;
-}
-var _valid16 = _errs289 === errors;
-if(_valid16 && valid78){
-valid78 = false;
-passing16 = [passing16, 1];
-}
-else {
-if(_valid16){
-valid78 = true;
-passing16 = 1;
-}
-}
-if(!valid78){
-const err158 = {instancePath:instancePath+"/networks/" + key20.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing16},message:"must match exactly one schema in oneOf",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data85};
-if(vErrors === null){
-vErrors = [err158];
-}
-else {
-vErrors.push(err158);
-}
-errors++;
-}
-else {
-errors = _errs272;
-if(vErrors !== null){
-if(_errs272){
-vErrors.length = _errs272;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid77 = _errs271 === errors;
-if(!valid77){
+var valid84 = _errs288 === errors;
+if(!valid84){
 break;
 }
 }
-}
-}
-}
-else {
-const err159 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.networks.oneOf[1].type,parentSchema:schema25.properties.networks.oneOf[1],data:data83};
-if(vErrors === null){
-vErrors = [err159];
-}
-else {
-vErrors.push(err159);
-}
-errors++;
-}
-}
-var _valid15 = _errs268 === errors;
-if(_valid15 && valid73){
-valid73 = false;
-passing15 = [passing15, 1];
-}
-else {
-if(_valid15){
-valid73 = true;
-passing15 = 1;
-}
-}
-if(!valid73){
-const err160 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/oneOf",keyword:"oneOf",params:{passingSchemas: passing15},message:"must match exactly one schema in oneOf",schema:schema25.properties.networks.oneOf,parentSchema:schema25.properties.networks,data:data83};
-if(vErrors === null){
-vErrors = [err160];
-}
-else {
-vErrors.push(err160);
-}
-errors++;
-validate24.errors = vErrors;
-return false;
-}
-else {
-errors = _errs262;
-if(vErrors !== null){
-if(_errs262){
-vErrors.length = _errs262;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs261 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.network_mode !== undefined){
-let data92 = data.network_mode;
-const _errs291 = errors;
-if(typeof data92 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/network_mode",schemaPath:"#/properties/network_mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.network_mode.type,parentSchema:schema25.properties.network_mode,data:data92}];
-return false;
-}
-var valid0 = _errs291 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.depends_on !== undefined){
-let data93 = data.depends_on;
-const _errs293 = errors;
-const _errs294 = errors;
-let valid83 = false;
-let passing17 = null;
-const _errs295 = errors;
-const _errs296 = errors;
-if(errors === _errs296){
-if(Array.isArray(data93)){
-var valid85 = true;
-const len19 = data93.length;
-for(let i33=0; i33<len19; i33++){
-let data94 = data93[i33];
-const _errs298 = errors;
-if(typeof data94 !== "string"){
-const err161 = {instancePath:instancePath+"/depends_on/" + i33,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data94};
-if(vErrors === null){
-vErrors = [err161];
-}
-else {
-vErrors.push(err161);
-}
-errors++;
-}
-var valid85 = _errs298 === errors;
-if(!valid85){
-break;
-}
-}
-if(valid85){
-let i34 = data93.length;
+if(valid84){
+let i34 = data90.length;
 let j14;
 if(i34 > 1){
 const indices12 = {};
 for(;i34--;){
-let item12 = data93[i34];
+let item12 = data90[i34];
 if(typeof item12 !== "string"){
 continue;
 }
 if(typeof indices12[item12] == "number"){
 j14 = indices12[item12];
-const err162 = {instancePath:instancePath+"/depends_on",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i34, j: j14},message:"must NOT have duplicate items (items ## "+j14+" and "+i34+" are identical)",schema:true,parentSchema:schema24,data:data93};
+const err153 = {instancePath:instancePath+"/networks/" + key21.replace(/~/g, "~0").replace(/\//g, "~1")+"/aliases",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i34, j: j14},message:"must NOT have duplicate items (items ## "+j14+" and "+i34+" are identical)",schema:true,parentSchema:schema24,data:data90};
 if(vErrors === null){
-vErrors = [err162];
+vErrors = [err153];
 }
 else {
-vErrors.push(err162);
+vErrors.push(err153);
 }
 errors++;
 break;
@@ -5458,7 +5276,194 @@ indices12[item12] = i34;
 }
 }
 else {
-const err163 = {instancePath:instancePath+"/depends_on",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data93};
+const err154 = {instancePath:instancePath+"/networks/" + key21.replace(/~/g, "~0").replace(/\//g, "~1")+"/aliases",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data90};
+if(vErrors === null){
+vErrors = [err154];
+}
+else {
+vErrors.push(err154);
+}
+errors++;
+}
+}
+var valid82 = _errs285 === errors;
+}
+else {
+var valid82 = true;
+}
+if(valid82){
+if(data89.ipv4_address !== undefined){
+let data92 = data89.ipv4_address;
+const _errs290 = errors;
+if(typeof data92 !== "string"){
+const err155 = {instancePath:instancePath+"/networks/" + key21.replace(/~/g, "~0").replace(/\//g, "~1")+"/ipv4_address",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/ipv4_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv4_address.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv4_address,data:data92};
+if(vErrors === null){
+vErrors = [err155];
+}
+else {
+vErrors.push(err155);
+}
+errors++;
+}
+var valid82 = _errs290 === errors;
+}
+else {
+var valid82 = true;
+}
+if(valid82){
+if(data89.ipv6_address !== undefined){
+let data93 = data89.ipv6_address;
+const _errs292 = errors;
+if(typeof data93 !== "string"){
+const err156 = {instancePath:instancePath+"/networks/" + key21.replace(/~/g, "~0").replace(/\//g, "~1")+"/ipv6_address",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/ipv6_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv6_address.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv6_address,data:data93};
+if(vErrors === null){
+vErrors = [err156];
+}
+else {
+vErrors.push(err156);
+}
+errors++;
+}
+var valid82 = _errs292 === errors;
+}
+else {
+var valid82 = true;
+}
+if(valid82){
+if(data89.mac_address !== undefined){
+let data94 = data89.mac_address;
+const _errs294 = errors;
+if(typeof data94 !== "string"){
+const err157 = {instancePath:instancePath+"/networks/" + key21.replace(/~/g, "~0").replace(/\//g, "~1")+"/mac_address",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/mac_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.mac_address.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.mac_address,data:data94};
+if(vErrors === null){
+vErrors = [err157];
+}
+else {
+vErrors.push(err157);
+}
+errors++;
+}
+var valid82 = _errs294 === errors;
+}
+else {
+var valid82 = true;
+}
+if(valid82){
+if(data89.priority !== undefined){
+let data95 = data89.priority;
+const _errs296 = errors;
+if(!(((typeof data95 == "number") && (!(data95 % 1) && !isNaN(data95))) && (isFinite(data95)))){
+const err158 = {instancePath:instancePath+"/networks/" + key21.replace(/~/g, "~0").replace(/\//g, "~1")+"/priority",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/priority/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.priority.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.priority,data:data95};
+if(vErrors === null){
+vErrors = [err158];
+}
+else {
+vErrors.push(err158);
+}
+errors++;
+}
+var valid82 = _errs296 === errors;
+}
+else {
+var valid82 = true;
+}
+}
+}
+}
+}
+}
+}
+else {
+const err159 = {instancePath:instancePath+"/networks/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0],data:data89};
+if(vErrors === null){
+vErrors = [err159];
+}
+else {
+vErrors.push(err159);
+}
+errors++;
+}
+}
+var _valid16 = _errs282 === errors;
+if(_valid16){
+valid81 = true;
+passing16 = 0;
+}
+const _errs298 = errors;
+if(data89 !== null){
+const err160 = {instancePath:instancePath+"/networks/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[1].type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[1],data:data89};
+if(vErrors === null){
+vErrors = [err160];
+}
+else {
+vErrors.push(err160);
+}
+errors++;
+}
+var _valid16 = _errs298 === errors;
+if(_valid16 && valid81){
+valid81 = false;
+passing16 = [passing16, 1];
+}
+else {
+if(_valid16){
+valid81 = true;
+passing16 = 1;
+}
+}
+if(!valid81){
+const err161 = {instancePath:instancePath+"/networks/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing16},message:"must match exactly one schema in oneOf",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data89};
+if(vErrors === null){
+vErrors = [err161];
+}
+else {
+vErrors.push(err161);
+}
+errors++;
+}
+else {
+errors = _errs281;
+if(vErrors !== null){
+if(_errs281){
+vErrors.length = _errs281;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid80 = _errs280 === errors;
+if(!valid80){
+break;
+}
+}
+}
+}
+}
+else {
+const err162 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.networks.oneOf[1].type,parentSchema:schema25.properties.networks.oneOf[1],data:data87};
+if(vErrors === null){
+vErrors = [err162];
+}
+else {
+vErrors.push(err162);
+}
+errors++;
+}
+}
+var _valid15 = _errs277 === errors;
+if(_valid15 && valid76){
+valid76 = false;
+passing15 = [passing15, 1];
+}
+else {
+if(_valid15){
+valid76 = true;
+passing15 = 1;
+}
+}
+if(!valid76){
+const err163 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/oneOf",keyword:"oneOf",params:{passingSchemas: passing15},message:"must match exactly one schema in oneOf",schema:schema25.properties.networks.oneOf,parentSchema:schema25.properties.networks,data:data87};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -5466,20 +5471,56 @@ else {
 vErrors.push(err163);
 }
 errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs271;
+if(vErrors !== null){
+if(_errs271){
+vErrors.length = _errs271;
+}
+else {
+vErrors = null;
 }
 }
-var _valid17 = _errs295 === errors;
-if(_valid17){
-valid83 = true;
-passing17 = 0;
 }
+var valid0 = _errs270 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.network_mode !== undefined){
+let data96 = data.network_mode;
 const _errs300 = errors;
-if(errors === _errs300){
-if(data93 && typeof data93 == "object" && !Array.isArray(data93)){
+if(typeof data96 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/network_mode",schemaPath:"#/properties/network_mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.network_mode.type,parentSchema:schema25.properties.network_mode,data:data96}];
+return false;
+}
+var valid0 = _errs300 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.depends_on !== undefined){
+let data97 = data.depends_on;
 const _errs302 = errors;
-for(const key22 in data93){
-if(!(pattern3.test(key22))){
-const err164 = {instancePath:instancePath+"/depends_on",schemaPath:"#/properties/depends_on/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.depends_on.oneOf[1],data:data93};
+const _errs303 = errors;
+let valid86 = false;
+let passing17 = null;
+const _errs304 = errors;
+const _errs305 = errors;
+if(errors === _errs305){
+if(Array.isArray(data97)){
+var valid88 = true;
+const len20 = data97.length;
+for(let i35=0; i35<len20; i35++){
+let data98 = data97[i35];
+const _errs307 = errors;
+if(typeof data98 !== "string"){
+const err164 = {instancePath:instancePath+"/depends_on/" + i35,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data98};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -5487,21 +5528,25 @@ else {
 vErrors.push(err164);
 }
 errors++;
+}
+var valid88 = _errs307 === errors;
+if(!valid88){
 break;
 }
 }
-if(_errs302 === errors){
-var valid87 = true;
-for(const key23 in data93){
-if(pattern3.test(key23)){
-let data95 = data93[key23];
-const _errs303 = errors;
-if(errors === _errs303){
-if(data95 && typeof data95 == "object" && !Array.isArray(data95)){
-const _errs305 = errors;
-for(const key24 in data95){
-if(!((((key24 === "condition") || (key24 === "restart")) || (key24 === "required")) || (pattern2.test(key24)))){
-const err165 = {instancePath:instancePath+"/depends_on/" + key23.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data95};
+if(valid88){
+let i36 = data97.length;
+let j15;
+if(i36 > 1){
+const indices13 = {};
+for(;i36--;){
+let item13 = data97[i36];
+if(typeof item13 !== "string"){
+continue;
+}
+if(typeof indices13[item13] == "number"){
+j15 = indices13[item13];
+const err165 = {instancePath:instancePath+"/depends_on",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i36, j: j15},message:"must NOT have duplicate items (items ## "+j15+" and "+i36+" are identical)",schema:true,parentSchema:schema24,data:data97};
 if(vErrors === null){
 vErrors = [err165];
 }
@@ -5511,13 +5556,13 @@ vErrors.push(err165);
 errors++;
 break;
 }
+indices13[item13] = i36;
 }
-if(_errs305 === errors){
-if(data95.condition !== undefined){
-let data96 = data95.condition;
-const _errs306 = errors;
-if(typeof data96 !== "string"){
-const err166 = {instancePath:instancePath+"/depends_on/" + key23.replace(/~/g, "~0").replace(/\//g, "~1")+"/condition",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/condition/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition.type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition,data:data96};
+}
+}
+}
+else {
+const err166 = {instancePath:instancePath+"/depends_on",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data97};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -5526,8 +5571,19 @@ vErrors.push(err166);
 }
 errors++;
 }
-if(!(((data96 === "service_started") || (data96 === "service_healthy")) || (data96 === "service_completed_successfully"))){
-const err167 = {instancePath:instancePath+"/depends_on/" + key23.replace(/~/g, "~0").replace(/\//g, "~1")+"/condition",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/condition/enum",keyword:"enum",params:{allowedValues: schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition.enum,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition,data:data96};
+}
+var _valid17 = _errs304 === errors;
+if(_valid17){
+valid86 = true;
+passing17 = 0;
+}
+const _errs309 = errors;
+if(errors === _errs309){
+if(data97 && typeof data97 == "object" && !Array.isArray(data97)){
+const _errs311 = errors;
+for(const key23 in data97){
+if(!(pattern3.test(key23))){
+const err167 = {instancePath:instancePath+"/depends_on",schemaPath:"#/properties/depends_on/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.depends_on.oneOf[1],data:data97};
 if(vErrors === null){
 vErrors = [err167];
 }
@@ -5535,18 +5591,21 @@ else {
 vErrors.push(err167);
 }
 errors++;
+break;
 }
-var valid88 = _errs306 === errors;
 }
-else {
-var valid88 = true;
-}
-if(valid88){
-if(data95.restart !== undefined){
-let data97 = data95.restart;
-const _errs308 = errors;
-if(typeof data97 !== "boolean"){
-const err168 = {instancePath:instancePath+"/depends_on/" + key23.replace(/~/g, "~0").replace(/\//g, "~1")+"/restart",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/restart/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.restart.type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.restart,data:data97};
+if(_errs311 === errors){
+var valid90 = true;
+for(const key24 in data97){
+if(pattern3.test(key24)){
+let data99 = data97[key24];
+const _errs312 = errors;
+if(errors === _errs312){
+if(data99 && typeof data99 == "object" && !Array.isArray(data99)){
+const _errs314 = errors;
+for(const key25 in data99){
+if(!((((key25 === "condition") || (key25 === "restart")) || (key25 === "required")) || (pattern2.test(key25)))){
+const err168 = {instancePath:instancePath+"/depends_on/" + key24.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data99};
 if(vErrors === null){
 vErrors = [err168];
 }
@@ -5554,18 +5613,15 @@ else {
 vErrors.push(err168);
 }
 errors++;
+break;
 }
-var valid88 = _errs308 === errors;
 }
-else {
-var valid88 = true;
-}
-if(valid88){
-if(data95.required !== undefined){
-let data98 = data95.required;
-const _errs310 = errors;
-if(typeof data98 !== "boolean"){
-const err169 = {instancePath:instancePath+"/depends_on/" + key23.replace(/~/g, "~0").replace(/\//g, "~1")+"/required",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/required/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.required.type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.required,data:data98};
+if(_errs314 === errors){
+if(data99.condition !== undefined){
+let data100 = data99.condition;
+const _errs315 = errors;
+if(typeof data100 !== "string"){
+const err169 = {instancePath:instancePath+"/depends_on/" + key24.replace(/~/g, "~0").replace(/\//g, "~1")+"/condition",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/condition/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition.type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition,data:data100};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -5574,17 +5630,8 @@ vErrors.push(err169);
 }
 errors++;
 }
-var valid88 = _errs310 === errors;
-}
-else {
-var valid88 = true;
-}
-}
-}
-}
-}
-else {
-const err170 = {instancePath:instancePath+"/depends_on/" + key23.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data95};
+if(!(((data100 === "service_started") || (data100 === "service_healthy")) || (data100 === "service_completed_successfully"))){
+const err170 = {instancePath:instancePath+"/depends_on/" + key24.replace(/~/g, "~0").replace(/\//g, "~1")+"/condition",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/condition/enum",keyword:"enum",params:{allowedValues: schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition.enum,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition,data:data100};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -5593,17 +5640,17 @@ vErrors.push(err170);
 }
 errors++;
 }
-}
-var valid87 = _errs303 === errors;
-if(!valid87){
-break;
-}
-}
-}
-}
+var valid91 = _errs315 === errors;
 }
 else {
-const err171 = {instancePath:instancePath+"/depends_on",schemaPath:"#/properties/depends_on/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.depends_on.oneOf[1].type,parentSchema:schema25.properties.depends_on.oneOf[1],data:data93};
+var valid91 = true;
+}
+if(valid91){
+if(data99.restart !== undefined){
+let data101 = data99.restart;
+const _errs317 = errors;
+if(typeof data101 !== "boolean"){
+const err171 = {instancePath:instancePath+"/depends_on/" + key24.replace(/~/g, "~0").replace(/\//g, "~1")+"/restart",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/restart/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.restart.type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.restart,data:data101};
 if(vErrors === null){
 vErrors = [err171];
 }
@@ -5612,20 +5659,17 @@ vErrors.push(err171);
 }
 errors++;
 }
-}
-var _valid17 = _errs300 === errors;
-if(_valid17 && valid83){
-valid83 = false;
-passing17 = [passing17, 1];
+var valid91 = _errs317 === errors;
 }
 else {
-if(_valid17){
-valid83 = true;
-passing17 = 1;
+var valid91 = true;
 }
-}
-if(!valid83){
-const err172 = {instancePath:instancePath+"/depends_on",schemaPath:"#/properties/depends_on/oneOf",keyword:"oneOf",params:{passingSchemas: passing17},message:"must match exactly one schema in oneOf",schema:schema25.properties.depends_on.oneOf,parentSchema:schema25.properties.depends_on,data:data93};
+if(valid91){
+if(data99.required !== undefined){
+let data102 = data99.required;
+const _errs319 = errors;
+if(typeof data102 !== "boolean"){
+const err172 = {instancePath:instancePath+"/depends_on/" + key24.replace(/~/g, "~0").replace(/\//g, "~1")+"/required",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/required/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.required.type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.required,data:data102};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -5633,190 +5677,177 @@ else {
 vErrors.push(err172);
 }
 errors++;
+}
+var valid91 = _errs319 === errors;
+}
+else {
+var valid91 = true;
+}
+}
+}
+}
+}
+else {
+const err173 = {instancePath:instancePath+"/depends_on/" + key24.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data99};
+if(vErrors === null){
+vErrors = [err173];
+}
+else {
+vErrors.push(err173);
+}
+errors++;
+}
+}
+var valid90 = _errs312 === errors;
+if(!valid90){
+break;
+}
+}
+}
+}
+}
+else {
+const err174 = {instancePath:instancePath+"/depends_on",schemaPath:"#/properties/depends_on/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.depends_on.oneOf[1].type,parentSchema:schema25.properties.depends_on.oneOf[1],data:data97};
+if(vErrors === null){
+vErrors = [err174];
+}
+else {
+vErrors.push(err174);
+}
+errors++;
+}
+}
+var _valid17 = _errs309 === errors;
+if(_valid17 && valid86){
+valid86 = false;
+passing17 = [passing17, 1];
+}
+else {
+if(_valid17){
+valid86 = true;
+passing17 = 1;
+}
+}
+if(!valid86){
+const err175 = {instancePath:instancePath+"/depends_on",schemaPath:"#/properties/depends_on/oneOf",keyword:"oneOf",params:{passingSchemas: passing17},message:"must match exactly one schema in oneOf",schema:schema25.properties.depends_on.oneOf,parentSchema:schema25.properties.depends_on,data:data97};
+if(vErrors === null){
+vErrors = [err175];
+}
+else {
+vErrors.push(err175);
+}
+errors++;
 validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs294;
+errors = _errs303;
 if(vErrors !== null){
-if(_errs294){
-vErrors.length = _errs294;
+if(_errs303){
+vErrors.length = _errs303;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid0 = _errs293 === errors;
+var valid0 = _errs302 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.healthcheck !== undefined){
-const _errs312 = errors;
+const _errs321 = errors;
 if(!(validate26(data.healthcheck, {instancePath:instancePath+"/healthcheck",parentData:data,parentDataProperty:"healthcheck",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate26.errors : vErrors.concat(validate26.errors);
 errors = vErrors.length;
 }
-var valid0 = _errs312 === errors;
+var valid0 = _errs321 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.restart !== undefined){
-let data100 = data.restart;
-const _errs313 = errors;
-if(typeof data100 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/restart",schemaPath:"#/properties/restart/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.restart.type,parentSchema:schema25.properties.restart,data:data100}];
+let data104 = data.restart;
+const _errs322 = errors;
+if(typeof data104 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/restart",schemaPath:"#/properties/restart/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.restart.type,parentSchema:schema25.properties.restart,data:data104}];
 return false;
 }
-var valid0 = _errs313 === errors;
+var valid0 = _errs322 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.deploy !== undefined){
-const _errs315 = errors;
+const _errs324 = errors;
 if(!(validate28(data.deploy, {instancePath:instancePath+"/deploy",parentData:data,parentDataProperty:"deploy",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate28.errors : vErrors.concat(validate28.errors);
 errors = vErrors.length;
 }
-var valid0 = _errs315 === errors;
+var valid0 = _errs324 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.scale !== undefined){
-let data102 = data.scale;
-const _errs316 = errors;
-if(!(((typeof data102 == "number") && (!(data102 % 1) && !isNaN(data102))) && (isFinite(data102)))){
-validate24.errors = [{instancePath:instancePath+"/scale",schemaPath:"#/properties/scale/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.scale.type,parentSchema:schema25.properties.scale,data:data102}];
+let data106 = data.scale;
+const _errs325 = errors;
+if(!(((typeof data106 == "number") && (!(data106 % 1) && !isNaN(data106))) && (isFinite(data106)))){
+validate24.errors = [{instancePath:instancePath+"/scale",schemaPath:"#/properties/scale/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.scale.type,parentSchema:schema25.properties.scale,data:data106}];
 return false;
 }
-if(errors === _errs316){
-if((typeof data102 == "number") && (isFinite(data102))){
-if(data102 < 0 || isNaN(data102)){
-validate24.errors = [{instancePath:instancePath+"/scale",schemaPath:"#/properties/scale/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.scale,data:data102}];
+if(errors === _errs325){
+if((typeof data106 == "number") && (isFinite(data106))){
+if(data106 < 0 || isNaN(data106)){
+validate24.errors = [{instancePath:instancePath+"/scale",schemaPath:"#/properties/scale/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.scale,data:data106}];
 return false;
 }
 }
 }
-var valid0 = _errs316 === errors;
+var valid0 = _errs325 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.profiles !== undefined){
-let data103 = data.profiles;
-const _errs318 = errors;
-const _errs319 = errors;
-if(errors === _errs319){
-if(Array.isArray(data103)){
-var valid90 = true;
-const len20 = data103.length;
-for(let i35=0; i35<len20; i35++){
-let data104 = data103[i35];
-const _errs321 = errors;
-if(typeof data104 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/profiles/" + i35,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data104}];
-return false;
-}
-var valid90 = _errs321 === errors;
-if(!valid90){
-break;
-}
-}
-if(valid90){
-let i36 = data103.length;
-let j15;
-if(i36 > 1){
-const indices13 = {};
-for(;i36--;){
-let item13 = data103[i36];
-if(typeof item13 !== "string"){
-continue;
-}
-if(typeof indices13[item13] == "number"){
-j15 = indices13[item13];
-validate24.errors = [{instancePath:instancePath+"/profiles",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i36, j: j15},message:"must NOT have duplicate items (items ## "+j15+" and "+i36+" are identical)",schema:true,parentSchema:schema24,data:data103}];
-return false;
-break;
-}
-indices13[item13] = i36;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/profiles",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data103}];
-return false;
-}
-}
-var valid0 = _errs318 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.pull_policy !== undefined){
-let data105 = data.pull_policy;
-const _errs323 = errors;
-if(errors === _errs323){
-if(typeof data105 === "string"){
-if(!pattern40.test(data105)){
-validate24.errors = [{instancePath:instancePath+"/pull_policy",schemaPath:"#/properties/pull_policy/pattern",keyword:"pattern",params:{pattern: "^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},message:"must match pattern \""+"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"+"\"",schema:"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$",parentSchema:schema25.properties.pull_policy,data:data105}];
-return false;
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/pull_policy",schemaPath:"#/properties/pull_policy/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.pull_policy.type,parentSchema:schema25.properties.pull_policy,data:data105}];
-return false;
-}
-}
-var valid0 = _errs323 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cap_add !== undefined){
-let data106 = data.cap_add;
-const _errs325 = errors;
-const _errs326 = errors;
-if(errors === _errs326){
-if(Array.isArray(data106)){
-var valid93 = true;
-const len21 = data106.length;
-for(let i37=0; i37<len21; i37++){
-let data107 = data106[i37];
+let data107 = data.profiles;
+const _errs327 = errors;
 const _errs328 = errors;
-if(typeof data107 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/cap_add/" + i37,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data107}];
+if(errors === _errs328){
+if(Array.isArray(data107)){
+var valid93 = true;
+const len21 = data107.length;
+for(let i37=0; i37<len21; i37++){
+let data108 = data107[i37];
+const _errs330 = errors;
+if(typeof data108 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/profiles/" + i37,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data108}];
 return false;
 }
-var valid93 = _errs328 === errors;
+var valid93 = _errs330 === errors;
 if(!valid93){
 break;
 }
 }
 if(valid93){
-let i38 = data106.length;
+let i38 = data107.length;
 let j16;
 if(i38 > 1){
 const indices14 = {};
 for(;i38--;){
-let item14 = data106[i38];
+let item14 = data107[i38];
 if(typeof item14 !== "string"){
 continue;
 }
 if(typeof indices14[item14] == "number"){
 j16 = indices14[item14];
-validate24.errors = [{instancePath:instancePath+"/cap_add",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i38, j: j16},message:"must NOT have duplicate items (items ## "+j16+" and "+i38+" are identical)",schema:true,parentSchema:schema24,data:data106}];
+validate24.errors = [{instancePath:instancePath+"/profiles",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i38, j: j16},message:"must NOT have duplicate items (items ## "+j16+" and "+i38+" are identical)",schema:true,parentSchema:schema24,data:data107}];
 return false;
 break;
 }
@@ -5826,49 +5857,70 @@ indices14[item14] = i38;
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/cap_add",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data106}];
+validate24.errors = [{instancePath:instancePath+"/profiles",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data107}];
 return false;
 }
 }
-var valid0 = _errs325 === errors;
+var valid0 = _errs327 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
-if(data.cap_drop !== undefined){
-let data108 = data.cap_drop;
-const _errs330 = errors;
-const _errs331 = errors;
-if(errors === _errs331){
-if(Array.isArray(data108)){
-var valid96 = true;
-const len22 = data108.length;
-for(let i39=0; i39<len22; i39++){
-let data109 = data108[i39];
-const _errs333 = errors;
-if(typeof data109 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/cap_drop/" + i39,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data109}];
+if(data.pull_policy !== undefined){
+let data109 = data.pull_policy;
+const _errs332 = errors;
+if(errors === _errs332){
+if(typeof data109 === "string"){
+if(!pattern41.test(data109)){
+validate24.errors = [{instancePath:instancePath+"/pull_policy",schemaPath:"#/properties/pull_policy/pattern",keyword:"pattern",params:{pattern: "^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},message:"must match pattern \""+"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"+"\"",schema:"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$",parentSchema:schema25.properties.pull_policy,data:data109}];
 return false;
 }
-var valid96 = _errs333 === errors;
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/pull_policy",schemaPath:"#/properties/pull_policy/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.pull_policy.type,parentSchema:schema25.properties.pull_policy,data:data109}];
+return false;
+}
+}
+var valid0 = _errs332 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cap_add !== undefined){
+let data110 = data.cap_add;
+const _errs334 = errors;
+const _errs335 = errors;
+if(errors === _errs335){
+if(Array.isArray(data110)){
+var valid96 = true;
+const len22 = data110.length;
+for(let i39=0; i39<len22; i39++){
+let data111 = data110[i39];
+const _errs337 = errors;
+if(typeof data111 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/cap_add/" + i39,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data111}];
+return false;
+}
+var valid96 = _errs337 === errors;
 if(!valid96){
 break;
 }
 }
 if(valid96){
-let i40 = data108.length;
+let i40 = data110.length;
 let j17;
 if(i40 > 1){
 const indices15 = {};
 for(;i40--;){
-let item15 = data108[i40];
+let item15 = data110[i40];
 if(typeof item15 !== "string"){
 continue;
 }
 if(typeof indices15[item15] == "number"){
 j17 = indices15[item15];
-validate24.errors = [{instancePath:instancePath+"/cap_drop",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i40, j: j17},message:"must NOT have duplicate items (items ## "+j17+" and "+i40+" are identical)",schema:true,parentSchema:schema24,data:data108}];
+validate24.errors = [{instancePath:instancePath+"/cap_add",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i40, j: j17},message:"must NOT have duplicate items (items ## "+j17+" and "+i40+" are identical)",schema:true,parentSchema:schema24,data:data110}];
 return false;
 break;
 }
@@ -5878,62 +5930,49 @@ indices15[item15] = i40;
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/cap_drop",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data108}];
+validate24.errors = [{instancePath:instancePath+"/cap_add",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data110}];
 return false;
 }
 }
-var valid0 = _errs330 === errors;
+var valid0 = _errs334 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
-if(data.privileged !== undefined){
-let data110 = data.privileged;
-const _errs335 = errors;
-if(typeof data110 !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/privileged",schemaPath:"#/properties/privileged/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.privileged.type,parentSchema:schema25.properties.privileged,data:data110}];
-return false;
-}
-var valid0 = _errs335 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.security_opt !== undefined){
-let data111 = data.security_opt;
-const _errs337 = errors;
-const _errs338 = errors;
-if(errors === _errs338){
-if(Array.isArray(data111)){
-var valid99 = true;
-const len23 = data111.length;
-for(let i41=0; i41<len23; i41++){
-let data112 = data111[i41];
+if(data.cap_drop !== undefined){
+let data112 = data.cap_drop;
+const _errs339 = errors;
 const _errs340 = errors;
-if(typeof data112 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/security_opt/" + i41,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data112}];
+if(errors === _errs340){
+if(Array.isArray(data112)){
+var valid99 = true;
+const len23 = data112.length;
+for(let i41=0; i41<len23; i41++){
+let data113 = data112[i41];
+const _errs342 = errors;
+if(typeof data113 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/cap_drop/" + i41,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data113}];
 return false;
 }
-var valid99 = _errs340 === errors;
+var valid99 = _errs342 === errors;
 if(!valid99){
 break;
 }
 }
 if(valid99){
-let i42 = data111.length;
+let i42 = data112.length;
 let j18;
 if(i42 > 1){
 const indices16 = {};
 for(;i42--;){
-let item16 = data111[i42];
+let item16 = data112[i42];
 if(typeof item16 !== "string"){
 continue;
 }
 if(typeof indices16[item16] == "number"){
 j18 = indices16[item16];
-validate24.errors = [{instancePath:instancePath+"/security_opt",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i42, j: j18},message:"must NOT have duplicate items (items ## "+j18+" and "+i42+" are identical)",schema:true,parentSchema:schema24,data:data111}];
+validate24.errors = [{instancePath:instancePath+"/cap_drop",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i42, j: j18},message:"must NOT have duplicate items (items ## "+j18+" and "+i42+" are identical)",schema:true,parentSchema:schema24,data:data112}];
 return false;
 break;
 }
@@ -5943,34 +5982,21 @@ indices16[item16] = i42;
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/security_opt",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data111}];
+validate24.errors = [{instancePath:instancePath+"/cap_drop",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data112}];
 return false;
 }
 }
-var valid0 = _errs337 === errors;
+var valid0 = _errs339 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
-if(data.read_only !== undefined){
-let data113 = data.read_only;
-const _errs342 = errors;
-if(typeof data113 !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/read_only",schemaPath:"#/properties/read_only/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.read_only.type,parentSchema:schema25.properties.read_only,data:data113}];
-return false;
-}
-var valid0 = _errs342 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.init !== undefined){
-let data114 = data.init;
+if(data.privileged !== undefined){
+let data114 = data.privileged;
 const _errs344 = errors;
 if(typeof data114 !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/init",schemaPath:"#/properties/init/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.init.type,parentSchema:schema25.properties.init,data:data114}];
+validate24.errors = [{instancePath:instancePath+"/privileged",schemaPath:"#/properties/privileged/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.privileged.type,parentSchema:schema25.properties.privileged,data:data114}];
 return false;
 }
 var valid0 = _errs344 === errors;
@@ -5979,188 +6005,40 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.tty !== undefined){
-let data115 = data.tty;
+if(data.security_opt !== undefined){
+let data115 = data.security_opt;
 const _errs346 = errors;
-if(typeof data115 !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/tty",schemaPath:"#/properties/tty/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.tty.type,parentSchema:schema25.properties.tty,data:data115}];
-return false;
-}
-var valid0 = _errs346 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.stdin_open !== undefined){
-let data116 = data.stdin_open;
-const _errs348 = errors;
-if(typeof data116 !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/stdin_open",schemaPath:"#/properties/stdin_open/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.stdin_open.type,parentSchema:schema25.properties.stdin_open,data:data116}];
-return false;
-}
-var valid0 = _errs348 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.stop_signal !== undefined){
-let data117 = data.stop_signal;
-const _errs350 = errors;
-if(typeof data117 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/stop_signal",schemaPath:"#/properties/stop_signal/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.stop_signal.type,parentSchema:schema25.properties.stop_signal,data:data117}];
-return false;
-}
-var valid0 = _errs350 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.stop_grace_period !== undefined){
-let data118 = data.stop_grace_period;
-const _errs352 = errors;
-const _errs353 = errors;
-if(errors === _errs353){
-if(errors === _errs353){
-if(typeof data118 === "string"){
-if(!(formats4.validate(data118))){
-validate24.errors = [{instancePath:instancePath+"/stop_grace_period",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data118}];
-return false;
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/stop_grace_period",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data118}];
-return false;
-}
-}
-}
-var valid0 = _errs352 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.shm_size !== undefined){
-let data119 = data.shm_size;
-const _errs355 = errors;
-if((!(((typeof data119 == "number") && (!(data119 % 1) && !isNaN(data119))) && (isFinite(data119)))) && (typeof data119 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/shm_size",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data119}];
-return false;
-}
-var valid0 = _errs355 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.sysctls !== undefined){
-let data120 = data.sysctls;
-const _errs358 = errors;
-const _errs360 = errors;
-let valid104 = false;
-let passing18 = null;
-const _errs361 = errors;
-if(errors === _errs361){
-if(data120 && typeof data120 == "object" && !Array.isArray(data120)){
-const _errs363 = errors;
-for(const key25 in data120){
-if(!(pattern7.test(key25))){
-const err173 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data120};
-if(vErrors === null){
-vErrors = [err173];
-}
-else {
-vErrors.push(err173);
-}
-errors++;
-break;
-}
-}
-if(_errs363 === errors){
-var valid105 = true;
-for(const key26 in data120){
-if(pattern7.test(key26)){
-let data121 = data120[key26];
-const _errs364 = errors;
-if((((typeof data121 !== "string") && (!((typeof data121 == "number") && (isFinite(data121))))) && (typeof data121 !== "boolean")) && (data121 !== null)){
-const err174 = {instancePath:instancePath+"/sysctls/" + key26.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data121};
-if(vErrors === null){
-vErrors = [err174];
-}
-else {
-vErrors.push(err174);
-}
-errors++;
-}
-var valid105 = _errs364 === errors;
-if(!valid105){
-break;
-}
-}
-}
-}
-}
-else {
-const err175 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data120};
-if(vErrors === null){
-vErrors = [err175];
-}
-else {
-vErrors.push(err175);
-}
-errors++;
-}
-}
-var _valid18 = _errs361 === errors;
-if(_valid18){
-valid104 = true;
-passing18 = 0;
-}
-const _errs366 = errors;
-if(errors === _errs366){
-if(Array.isArray(data120)){
-var valid106 = true;
-const len24 = data120.length;
+const _errs347 = errors;
+if(errors === _errs347){
+if(Array.isArray(data115)){
+var valid102 = true;
+const len24 = data115.length;
 for(let i43=0; i43<len24; i43++){
-let data122 = data120[i43];
-const _errs368 = errors;
-if(typeof data122 !== "string"){
-const err176 = {instancePath:instancePath+"/sysctls/" + i43,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data122};
-if(vErrors === null){
-vErrors = [err176];
+let data116 = data115[i43];
+const _errs349 = errors;
+if(typeof data116 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/security_opt/" + i43,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data116}];
+return false;
 }
-else {
-vErrors.push(err176);
-}
-errors++;
-}
-var valid106 = _errs368 === errors;
-if(!valid106){
+var valid102 = _errs349 === errors;
+if(!valid102){
 break;
 }
 }
-if(valid106){
-let i44 = data120.length;
+if(valid102){
+let i44 = data115.length;
 let j19;
 if(i44 > 1){
 const indices17 = {};
 for(;i44--;){
-let item17 = data120[i44];
+let item17 = data115[i44];
 if(typeof item17 !== "string"){
 continue;
 }
 if(typeof indices17[item17] == "number"){
 j19 = indices17[item17];
-const err177 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i44, j: j19},message:"must NOT have duplicate items (items ## "+j19+" and "+i44+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data120};
-if(vErrors === null){
-vErrors = [err177];
-}
-else {
-vErrors.push(err177);
-}
-errors++;
+validate24.errors = [{instancePath:instancePath+"/security_opt",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i44, j: j19},message:"must NOT have duplicate items (items ## "+j19+" and "+i44+" are identical)",schema:true,parentSchema:schema24,data:data115}];
+return false;
 break;
 }
 indices17[item17] = i44;
@@ -6169,7 +6047,167 @@ indices17[item17] = i44;
 }
 }
 else {
-const err178 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data120};
+validate24.errors = [{instancePath:instancePath+"/security_opt",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data115}];
+return false;
+}
+}
+var valid0 = _errs346 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.read_only !== undefined){
+let data117 = data.read_only;
+const _errs351 = errors;
+if(typeof data117 !== "boolean"){
+validate24.errors = [{instancePath:instancePath+"/read_only",schemaPath:"#/properties/read_only/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.read_only.type,parentSchema:schema25.properties.read_only,data:data117}];
+return false;
+}
+var valid0 = _errs351 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.init !== undefined){
+let data118 = data.init;
+const _errs353 = errors;
+if(typeof data118 !== "boolean"){
+validate24.errors = [{instancePath:instancePath+"/init",schemaPath:"#/properties/init/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.init.type,parentSchema:schema25.properties.init,data:data118}];
+return false;
+}
+var valid0 = _errs353 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.tty !== undefined){
+let data119 = data.tty;
+const _errs355 = errors;
+if(typeof data119 !== "boolean"){
+validate24.errors = [{instancePath:instancePath+"/tty",schemaPath:"#/properties/tty/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.tty.type,parentSchema:schema25.properties.tty,data:data119}];
+return false;
+}
+var valid0 = _errs355 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.stdin_open !== undefined){
+let data120 = data.stdin_open;
+const _errs357 = errors;
+if(typeof data120 !== "boolean"){
+validate24.errors = [{instancePath:instancePath+"/stdin_open",schemaPath:"#/properties/stdin_open/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.stdin_open.type,parentSchema:schema25.properties.stdin_open,data:data120}];
+return false;
+}
+var valid0 = _errs357 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.stop_signal !== undefined){
+let data121 = data.stop_signal;
+const _errs359 = errors;
+if(typeof data121 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/stop_signal",schemaPath:"#/properties/stop_signal/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.stop_signal.type,parentSchema:schema25.properties.stop_signal,data:data121}];
+return false;
+}
+var valid0 = _errs359 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.stop_grace_period !== undefined){
+let data122 = data.stop_grace_period;
+const _errs361 = errors;
+const _errs362 = errors;
+if(errors === _errs362){
+if(errors === _errs362){
+if(typeof data122 === "string"){
+if(!(formats4.validate(data122))){
+validate24.errors = [{instancePath:instancePath+"/stop_grace_period",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data122}];
+return false;
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/stop_grace_period",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data122}];
+return false;
+}
+}
+}
+var valid0 = _errs361 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.shm_size !== undefined){
+let data123 = data.shm_size;
+const _errs364 = errors;
+if((!(((typeof data123 == "number") && (!(data123 % 1) && !isNaN(data123))) && (isFinite(data123)))) && (typeof data123 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/shm_size",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data123}];
+return false;
+}
+var valid0 = _errs364 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.sysctls !== undefined){
+let data124 = data.sysctls;
+const _errs367 = errors;
+const _errs369 = errors;
+let valid107 = false;
+let passing18 = null;
+const _errs370 = errors;
+if(errors === _errs370){
+if(data124 && typeof data124 == "object" && !Array.isArray(data124)){
+const _errs372 = errors;
+for(const key26 in data124){
+if(!(pattern7.test(key26))){
+const err176 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data124};
+if(vErrors === null){
+vErrors = [err176];
+}
+else {
+vErrors.push(err176);
+}
+errors++;
+break;
+}
+}
+if(_errs372 === errors){
+var valid108 = true;
+for(const key27 in data124){
+if(pattern7.test(key27)){
+let data125 = data124[key27];
+const _errs373 = errors;
+if((((typeof data125 !== "string") && (!((typeof data125 == "number") && (isFinite(data125))))) && (typeof data125 !== "boolean")) && (data125 !== null)){
+const err177 = {instancePath:instancePath+"/sysctls/" + key27.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data125};
+if(vErrors === null){
+vErrors = [err177];
+}
+else {
+vErrors.push(err177);
+}
+errors++;
+}
+var valid108 = _errs373 === errors;
+if(!valid108){
+break;
+}
+}
+}
+}
+}
+else {
+const err178 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data124};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -6179,19 +6217,21 @@ vErrors.push(err178);
 errors++;
 }
 }
-var _valid18 = _errs366 === errors;
-if(_valid18 && valid104){
-valid104 = false;
-passing18 = [passing18, 1];
-}
-else {
+var _valid18 = _errs370 === errors;
 if(_valid18){
-valid104 = true;
-passing18 = 1;
+valid107 = true;
+passing18 = 0;
 }
-}
-if(!valid104){
-const err179 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing18},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data120};
+const _errs375 = errors;
+if(errors === _errs375){
+if(Array.isArray(data124)){
+var valid109 = true;
+const len25 = data124.length;
+for(let i45=0; i45<len25; i45++){
+let data126 = data124[i45];
+const _errs377 = errors;
+if(typeof data126 !== "string"){
+const err179 = {instancePath:instancePath+"/sysctls/" + i45,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data126};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -6199,52 +6239,25 @@ else {
 vErrors.push(err179);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
 }
-else {
-errors = _errs360;
-if(vErrors !== null){
-if(_errs360){
-vErrors.length = _errs360;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs358 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.ulimits !== undefined){
-let data123 = data.ulimits;
-const _errs370 = errors;
-const _errs371 = errors;
-if(errors === _errs371){
-if(data123 && typeof data123 == "object" && !Array.isArray(data123)){
-const _errs373 = errors;
-for(const key27 in data123){
-if(!(pattern43.test(key27))){
-validate24.errors = [{instancePath:instancePath+"/ulimits",schemaPath:"#/$defs/ulimits/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties",schema:false,parentSchema:schema70,data:data123}];
-return false;
+var valid109 = _errs377 === errors;
+if(!valid109){
 break;
 }
 }
-if(_errs373 === errors){
-var valid109 = true;
-for(const key28 in data123){
-if(pattern43.test(key28)){
-let data124 = data123[key28];
-const _errs374 = errors;
-const _errs375 = errors;
-let valid110 = false;
-let passing19 = null;
-const _errs376 = errors;
-if(!(((typeof data124 == "number") && (!(data124 % 1) && !isNaN(data124))) && (isFinite(data124)))){
-const err180 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema70.patternProperties["^[a-z]+$"].oneOf[0].type,parentSchema:schema70.patternProperties["^[a-z]+$"].oneOf[0],data:data124};
+if(valid109){
+let i46 = data124.length;
+let j20;
+if(i46 > 1){
+const indices18 = {};
+for(;i46--;){
+let item18 = data124[i46];
+if(typeof item18 !== "string"){
+continue;
+}
+if(typeof indices18[item18] == "number"){
+j20 = indices18[item18];
+const err180 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i46, j: j20},message:"must NOT have duplicate items (items ## "+j20+" and "+i46+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data124};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -6252,18 +6265,15 @@ else {
 vErrors.push(err180);
 }
 errors++;
+break;
 }
-var _valid19 = _errs376 === errors;
-if(_valid19){
-valid110 = true;
-passing19 = 0;
+indices18[item18] = i46;
 }
-const _errs378 = errors;
-if(errors === _errs378){
-if(data124 && typeof data124 == "object" && !Array.isArray(data124)){
-let missing4;
-if(((data124.soft === undefined) && (missing4 = "soft")) || ((data124.hard === undefined) && (missing4 = "hard"))){
-const err181 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'",schema:schema70.patternProperties["^[a-z]+$"].oneOf[1].required,parentSchema:schema70.patternProperties["^[a-z]+$"].oneOf[1],data:data124};
+}
+}
+}
+else {
+const err181 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data124};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -6272,11 +6282,20 @@ vErrors.push(err181);
 }
 errors++;
 }
+}
+var _valid18 = _errs375 === errors;
+if(_valid18 && valid107){
+valid107 = false;
+passing18 = [passing18, 1];
+}
 else {
-const _errs380 = errors;
-for(const key29 in data124){
-if(!(((key29 === "soft") || (key29 === "hard")) || (pattern2.test(key29)))){
-const err182 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties",schema:false,parentSchema:schema70.patternProperties["^[a-z]+$"].oneOf[1],data:data124};
+if(_valid18){
+valid107 = true;
+passing18 = 1;
+}
+}
+if(!valid107){
+const err182 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing18},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data124};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -6284,15 +6303,52 @@ else {
 vErrors.push(err182);
 }
 errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs369;
+if(vErrors !== null){
+if(_errs369){
+vErrors.length = _errs369;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs367 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.ulimits !== undefined){
+let data127 = data.ulimits;
+const _errs379 = errors;
+const _errs380 = errors;
+if(errors === _errs380){
+if(data127 && typeof data127 == "object" && !Array.isArray(data127)){
+const _errs382 = errors;
+for(const key28 in data127){
+if(!(pattern44.test(key28))){
+validate24.errors = [{instancePath:instancePath+"/ulimits",schemaPath:"#/$defs/ulimits/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key28},message:"must NOT have additional properties",schema:false,parentSchema:schema70,data:data127}];
+return false;
 break;
 }
 }
-if(_errs380 === errors){
-if(data124.soft !== undefined){
-let data125 = data124.soft;
-const _errs381 = errors;
-if(!(((typeof data125 == "number") && (!(data125 % 1) && !isNaN(data125))) && (isFinite(data125)))){
-const err183 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1")+"/soft",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/soft/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema70.patternProperties["^[a-z]+$"].oneOf[1].properties.soft.type,parentSchema:schema70.patternProperties["^[a-z]+$"].oneOf[1].properties.soft,data:data125};
+if(_errs382 === errors){
+var valid112 = true;
+for(const key29 in data127){
+if(pattern44.test(key29)){
+let data128 = data127[key29];
+const _errs383 = errors;
+const _errs384 = errors;
+let valid113 = false;
+let passing19 = null;
+const _errs385 = errors;
+if(!(((typeof data128 == "number") && (!(data128 % 1) && !isNaN(data128))) && (isFinite(data128)))){
+const err183 = {instancePath:instancePath+"/ulimits/" + key29.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema70.patternProperties["^[a-z]+$"].oneOf[0].type,parentSchema:schema70.patternProperties["^[a-z]+$"].oneOf[0],data:data128};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -6301,17 +6357,17 @@ vErrors.push(err183);
 }
 errors++;
 }
-var valid111 = _errs381 === errors;
+var _valid19 = _errs385 === errors;
+if(_valid19){
+valid113 = true;
+passing19 = 0;
 }
-else {
-var valid111 = true;
-}
-if(valid111){
-if(data124.hard !== undefined){
-let data126 = data124.hard;
-const _errs383 = errors;
-if(!(((typeof data126 == "number") && (!(data126 % 1) && !isNaN(data126))) && (isFinite(data126)))){
-const err184 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1")+"/hard",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/hard/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema70.patternProperties["^[a-z]+$"].oneOf[1].properties.hard.type,parentSchema:schema70.patternProperties["^[a-z]+$"].oneOf[1].properties.hard,data:data126};
+const _errs387 = errors;
+if(errors === _errs387){
+if(data128 && typeof data128 == "object" && !Array.isArray(data128)){
+let missing4;
+if(((data128.soft === undefined) && (missing4 = "soft")) || ((data128.hard === undefined) && (missing4 = "hard"))){
+const err184 = {instancePath:instancePath+"/ulimits/" + key29.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'",schema:schema70.patternProperties["^[a-z]+$"].oneOf[1].required,parentSchema:schema70.patternProperties["^[a-z]+$"].oneOf[1],data:data128};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -6320,17 +6376,11 @@ vErrors.push(err184);
 }
 errors++;
 }
-var valid111 = _errs383 === errors;
-}
 else {
-var valid111 = true;
-}
-}
-}
-}
-}
-else {
-const err185 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema70.patternProperties["^[a-z]+$"].oneOf[1].type,parentSchema:schema70.patternProperties["^[a-z]+$"].oneOf[1],data:data124};
+const _errs389 = errors;
+for(const key30 in data128){
+if(!(((key30 === "soft") || (key30 === "hard")) || (pattern2.test(key30)))){
+const err185 = {instancePath:instancePath+"/ulimits/" + key29.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key30},message:"must NOT have additional properties",schema:false,parentSchema:schema70.patternProperties["^[a-z]+$"].oneOf[1],data:data128};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -6338,21 +6388,15 @@ else {
 vErrors.push(err185);
 }
 errors++;
+break;
 }
 }
-var _valid19 = _errs378 === errors;
-if(_valid19 && valid110){
-valid110 = false;
-passing19 = [passing19, 1];
-}
-else {
-if(_valid19){
-valid110 = true;
-passing19 = 1;
-}
-}
-if(!valid110){
-const err186 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing19},message:"must match exactly one schema in oneOf",schema:schema70.patternProperties["^[a-z]+$"].oneOf,parentSchema:schema70.patternProperties["^[a-z]+$"],data:data124};
+if(_errs389 === errors){
+if(data128.soft !== undefined){
+let data129 = data128.soft;
+const _errs390 = errors;
+if(!(((typeof data129 == "number") && (!(data129 % 1) && !isNaN(data129))) && (isFinite(data129)))){
+const err186 = {instancePath:instancePath+"/ulimits/" + key29.replace(/~/g, "~0").replace(/\//g, "~1")+"/soft",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/soft/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema70.patternProperties["^[a-z]+$"].oneOf[1].properties.soft.type,parentSchema:schema70.patternProperties["^[a-z]+$"].oneOf[1].properties.soft,data:data129};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -6360,52 +6404,18 @@ else {
 vErrors.push(err186);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
+}
+var valid114 = _errs390 === errors;
 }
 else {
-errors = _errs375;
-if(vErrors !== null){
-if(_errs375){
-vErrors.length = _errs375;
+var valid114 = true;
 }
-else {
-vErrors = null;
-}
-}
-}
-var valid109 = _errs374 === errors;
-if(!valid109){
-break;
-}
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/ulimits",schemaPath:"#/$defs/ulimits/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema70.type,parentSchema:schema70,data:data123}];
-return false;
-}
-}
-var valid0 = _errs370 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.extra_hosts !== undefined){
-let data127 = data.extra_hosts;
-const _errs385 = errors;
-const _errs387 = errors;
-let valid113 = false;
-let passing20 = null;
-const _errs388 = errors;
-if(errors === _errs388){
-if(data127 && typeof data127 == "object" && !Array.isArray(data127)){
-const _errs390 = errors;
-for(const key30 in data127){
-if(!(pattern11.test(key30))){
-const err187 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key30},message:"must NOT have additional properties",schema:false,parentSchema:schema31.oneOf[0],data:data127};
+if(valid114){
+if(data128.hard !== undefined){
+let data130 = data128.hard;
+const _errs392 = errors;
+if(!(((typeof data130 == "number") && (!(data130 % 1) && !isNaN(data130))) && (isFinite(data130)))){
+const err187 = {instancePath:instancePath+"/ulimits/" + key29.replace(/~/g, "~0").replace(/\//g, "~1")+"/hard",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/hard/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema70.patternProperties["^[a-z]+$"].oneOf[1].properties.hard.type,parentSchema:schema70.patternProperties["^[a-z]+$"].oneOf[1].properties.hard,data:data130};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -6413,21 +6423,18 @@ else {
 vErrors.push(err187);
 }
 errors++;
-break;
 }
+var valid114 = _errs392 === errors;
 }
-if(_errs390 === errors){
+else {
 var valid114 = true;
-for(const key31 in data127){
-if(pattern11.test(key31)){
-let data128 = data127[key31];
-const _errs391 = errors;
-const _errs392 = errors;
-let valid115 = false;
-let passing21 = null;
-const _errs393 = errors;
-if(typeof data128 !== "string"){
-const err188 = {instancePath:instancePath+"/extra_hosts/" + key31.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[0].type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[0],data:data128};
+}
+}
+}
+}
+}
+else {
+const err188 = {instancePath:instancePath+"/ulimits/" + key29.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema70.patternProperties["^[a-z]+$"].oneOf[1].type,parentSchema:schema70.patternProperties["^[a-z]+$"].oneOf[1],data:data128};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -6436,21 +6443,20 @@ vErrors.push(err188);
 }
 errors++;
 }
-var _valid21 = _errs393 === errors;
-if(_valid21){
-valid115 = true;
-passing21 = 0;
 }
-const _errs395 = errors;
-if(errors === _errs395){
-if(Array.isArray(data128)){
-var valid116 = true;
-const len25 = data128.length;
-for(let i45=0; i45<len25; i45++){
-let data129 = data128[i45];
-const _errs397 = errors;
-if(typeof data129 !== "string"){
-const err189 = {instancePath:instancePath+"/extra_hosts/" + key31.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i45,schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].items.type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].items,data:data129};
+var _valid19 = _errs387 === errors;
+if(_valid19 && valid113){
+valid113 = false;
+passing19 = [passing19, 1];
+}
+else {
+if(_valid19){
+valid113 = true;
+passing19 = 1;
+}
+}
+if(!valid113){
+const err189 = {instancePath:instancePath+"/ulimits/" + key29.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing19},message:"must match exactly one schema in oneOf",schema:schema70.patternProperties["^[a-z]+$"].oneOf,parentSchema:schema70.patternProperties["^[a-z]+$"],data:data128};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -6458,15 +6464,52 @@ else {
 vErrors.push(err189);
 }
 errors++;
+validate24.errors = vErrors;
+return false;
 }
-var valid116 = _errs397 === errors;
-if(!valid116){
+else {
+errors = _errs384;
+if(vErrors !== null){
+if(_errs384){
+vErrors.length = _errs384;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid112 = _errs383 === errors;
+if(!valid112){
 break;
 }
 }
 }
+}
+}
 else {
-const err190 = {instancePath:instancePath+"/extra_hosts/" + key31.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1],data:data128};
+validate24.errors = [{instancePath:instancePath+"/ulimits",schemaPath:"#/$defs/ulimits/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema70.type,parentSchema:schema70,data:data127}];
+return false;
+}
+}
+var valid0 = _errs379 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.extra_hosts !== undefined){
+let data131 = data.extra_hosts;
+const _errs394 = errors;
+const _errs396 = errors;
+let valid116 = false;
+let passing20 = null;
+const _errs397 = errors;
+if(errors === _errs397){
+if(data131 && typeof data131 == "object" && !Array.isArray(data131)){
+const _errs399 = errors;
+for(const key31 in data131){
+if(!(pattern11.test(key31))){
+const err190 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key31},message:"must NOT have additional properties",schema:false,parentSchema:schema31.oneOf[0],data:data131};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -6474,21 +6517,21 @@ else {
 vErrors.push(err190);
 }
 errors++;
+break;
 }
 }
-var _valid21 = _errs395 === errors;
-if(_valid21 && valid115){
-valid115 = false;
-passing21 = [passing21, 1];
-}
-else {
-if(_valid21){
-valid115 = true;
-passing21 = 1;
-}
-}
-if(!valid115){
-const err191 = {instancePath:instancePath+"/extra_hosts/" + key31.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing21},message:"must match exactly one schema in oneOf",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf,parentSchema:schema31.oneOf[0].patternProperties["^.+$"],data:data128};
+if(_errs399 === errors){
+var valid117 = true;
+for(const key32 in data131){
+if(pattern11.test(key32)){
+let data132 = data131[key32];
+const _errs400 = errors;
+const _errs401 = errors;
+let valid118 = false;
+let passing21 = null;
+const _errs402 = errors;
+if(typeof data132 !== "string"){
+const err191 = {instancePath:instancePath+"/extra_hosts/" + key32.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[0].type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[0],data:data132};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -6497,27 +6540,21 @@ vErrors.push(err191);
 }
 errors++;
 }
-else {
-errors = _errs392;
-if(vErrors !== null){
-if(_errs392){
-vErrors.length = _errs392;
+var _valid21 = _errs402 === errors;
+if(_valid21){
+valid118 = true;
+passing21 = 0;
 }
-else {
-vErrors = null;
-}
-}
-}
-var valid114 = _errs391 === errors;
-if(!valid114){
-break;
-}
-}
-}
-}
-}
-else {
-const err192 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.oneOf[0].type,parentSchema:schema31.oneOf[0],data:data127};
+const _errs404 = errors;
+if(errors === _errs404){
+if(Array.isArray(data132)){
+var valid119 = true;
+const len26 = data132.length;
+for(let i47=0; i47<len26; i47++){
+let data133 = data132[i47];
+const _errs406 = errors;
+if(typeof data133 !== "string"){
+const err192 = {instancePath:instancePath+"/extra_hosts/" + key32.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i47,schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].items.type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].items,data:data133};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -6526,22 +6563,14 @@ vErrors.push(err192);
 }
 errors++;
 }
+var valid119 = _errs406 === errors;
+if(!valid119){
+break;
 }
-var _valid20 = _errs388 === errors;
-if(_valid20){
-valid113 = true;
-passing20 = 0;
 }
-const _errs399 = errors;
-if(errors === _errs399){
-if(Array.isArray(data127)){
-var valid117 = true;
-const len26 = data127.length;
-for(let i46=0; i46<len26; i46++){
-let data130 = data127[i46];
-const _errs401 = errors;
-if(typeof data130 !== "string"){
-const err193 = {instancePath:instancePath+"/extra_hosts/" + i46,schemaPath:"#/$defs/extra_hosts/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[1].items.type,parentSchema:schema31.oneOf[1].items,data:data130};
+}
+else {
+const err193 = {instancePath:instancePath+"/extra_hosts/" + key32.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1],data:data132};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -6550,24 +6579,20 @@ vErrors.push(err193);
 }
 errors++;
 }
-var valid117 = _errs401 === errors;
-if(!valid117){
-break;
+}
+var _valid21 = _errs404 === errors;
+if(_valid21 && valid118){
+valid118 = false;
+passing21 = [passing21, 1];
+}
+else {
+if(_valid21){
+valid118 = true;
+passing21 = 1;
 }
 }
-if(valid117){
-let i47 = data127.length;
-let j20;
-if(i47 > 1){
-const indices18 = {};
-for(;i47--;){
-let item18 = data127[i47];
-if(typeof item18 !== "string"){
-continue;
-}
-if(typeof indices18[item18] == "number"){
-j20 = indices18[item18];
-const err194 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i47, j: j20},message:"must NOT have duplicate items (items ## "+j20+" and "+i47+" are identical)",schema:true,parentSchema:schema31.oneOf[1],data:data127};
+if(!valid118){
+const err194 = {instancePath:instancePath+"/extra_hosts/" + key32.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing21},message:"must match exactly one schema in oneOf",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf,parentSchema:schema31.oneOf[0].patternProperties["^.+$"],data:data132};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -6575,15 +6600,28 @@ else {
 vErrors.push(err194);
 }
 errors++;
+}
+else {
+errors = _errs401;
+if(vErrors !== null){
+if(_errs401){
+vErrors.length = _errs401;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid117 = _errs400 === errors;
+if(!valid117){
 break;
 }
-indices18[item18] = i47;
 }
 }
 }
 }
 else {
-const err195 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.oneOf[1].type,parentSchema:schema31.oneOf[1],data:data127};
+const err195 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.oneOf[0].type,parentSchema:schema31.oneOf[0],data:data131};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -6593,19 +6631,21 @@ vErrors.push(err195);
 errors++;
 }
 }
-var _valid20 = _errs399 === errors;
-if(_valid20 && valid113){
-valid113 = false;
-passing20 = [passing20, 1];
-}
-else {
+var _valid20 = _errs397 === errors;
 if(_valid20){
-valid113 = true;
-passing20 = 1;
+valid116 = true;
+passing20 = 0;
 }
-}
-if(!valid113){
-const err196 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf",keyword:"oneOf",params:{passingSchemas: passing20},message:"must match exactly one schema in oneOf",schema:schema31.oneOf,parentSchema:schema31,data:data127};
+const _errs408 = errors;
+if(errors === _errs408){
+if(Array.isArray(data131)){
+var valid120 = true;
+const len27 = data131.length;
+for(let i48=0; i48<len27; i48++){
+let data134 = data131[i48];
+const _errs410 = errors;
+if(typeof data134 !== "string"){
+const err196 = {instancePath:instancePath+"/extra_hosts/" + i48,schemaPath:"#/$defs/extra_hosts/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[1].items.type,parentSchema:schema31.oneOf[1].items,data:data134};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -6613,71 +6653,32 @@ else {
 vErrors.push(err196);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
 }
-else {
-errors = _errs387;
-if(vErrors !== null){
-if(_errs387){
-vErrors.length = _errs387;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs385 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.dns !== undefined){
-const _errs403 = errors;
-if(!(validate20(data.dns, {instancePath:instancePath+"/dns",parentData:data,parentDataProperty:"dns",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
-errors = vErrors.length;
-}
-var valid0 = _errs403 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.dns_opt !== undefined){
-let data132 = data.dns_opt;
-const _errs404 = errors;
-if(errors === _errs404){
-if(Array.isArray(data132)){
-var valid119 = true;
-const len27 = data132.length;
-for(let i48=0; i48<len27; i48++){
-let data133 = data132[i48];
-const _errs406 = errors;
-if(typeof data133 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/dns_opt/" + i48,schemaPath:"#/properties/dns_opt/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.dns_opt.items.type,parentSchema:schema25.properties.dns_opt.items,data:data133}];
-return false;
-}
-var valid119 = _errs406 === errors;
-if(!valid119){
+var valid120 = _errs410 === errors;
+if(!valid120){
 break;
 }
 }
-if(valid119){
-let i49 = data132.length;
+if(valid120){
+let i49 = data131.length;
 let j21;
 if(i49 > 1){
 const indices19 = {};
 for(;i49--;){
-let item19 = data132[i49];
+let item19 = data131[i49];
 if(typeof item19 !== "string"){
 continue;
 }
 if(typeof indices19[item19] == "number"){
 j21 = indices19[item19];
-validate24.errors = [{instancePath:instancePath+"/dns_opt",schemaPath:"#/properties/dns_opt/uniqueItems",keyword:"uniqueItems",params:{i: i49, j: j21},message:"must NOT have duplicate items (items ## "+j21+" and "+i49+" are identical)",schema:true,parentSchema:schema25.properties.dns_opt,data:data132}];
-return false;
+const err197 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i49, j: j21},message:"must NOT have duplicate items (items ## "+j21+" and "+i49+" are identical)",schema:true,parentSchema:schema31.oneOf[1],data:data131};
+if(vErrors === null){
+vErrors = [err197];
+}
+else {
+vErrors.push(err197);
+}
+errors++;
 break;
 }
 indices19[item19] = i49;
@@ -6686,60 +6687,100 @@ indices19[item19] = i49;
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/dns_opt",schemaPath:"#/properties/dns_opt/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.dns_opt.type,parentSchema:schema25.properties.dns_opt,data:data132}];
+const err198 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.oneOf[1].type,parentSchema:schema31.oneOf[1],data:data131};
+if(vErrors === null){
+vErrors = [err198];
+}
+else {
+vErrors.push(err198);
+}
+errors++;
+}
+}
+var _valid20 = _errs408 === errors;
+if(_valid20 && valid116){
+valid116 = false;
+passing20 = [passing20, 1];
+}
+else {
+if(_valid20){
+valid116 = true;
+passing20 = 1;
+}
+}
+if(!valid116){
+const err199 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf",keyword:"oneOf",params:{passingSchemas: passing20},message:"must match exactly one schema in oneOf",schema:schema31.oneOf,parentSchema:schema31,data:data131};
+if(vErrors === null){
+vErrors = [err199];
+}
+else {
+vErrors.push(err199);
+}
+errors++;
+validate24.errors = vErrors;
 return false;
 }
+else {
+errors = _errs396;
+if(vErrors !== null){
+if(_errs396){
+vErrors.length = _errs396;
 }
-var valid0 = _errs404 === errors;
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs394 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
-if(data.dns_search !== undefined){
-const _errs408 = errors;
-if(!(validate20(data.dns_search, {instancePath:instancePath+"/dns_search",parentData:data,parentDataProperty:"dns_search",rootData,dynamicAnchors}))){
+if(data.dns !== undefined){
+const _errs412 = errors;
+if(!(validate20(data.dns, {instancePath:instancePath+"/dns",parentData:data,parentDataProperty:"dns",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
 errors = vErrors.length;
 }
-var valid0 = _errs408 === errors;
+var valid0 = _errs412 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
-if(data.links !== undefined){
-let data135 = data.links;
-const _errs409 = errors;
-if(errors === _errs409){
-if(Array.isArray(data135)){
-var valid121 = true;
-const len28 = data135.length;
+if(data.dns_opt !== undefined){
+let data136 = data.dns_opt;
+const _errs413 = errors;
+if(errors === _errs413){
+if(Array.isArray(data136)){
+var valid122 = true;
+const len28 = data136.length;
 for(let i50=0; i50<len28; i50++){
-let data136 = data135[i50];
-const _errs411 = errors;
-if(typeof data136 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/links/" + i50,schemaPath:"#/properties/links/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.links.items.type,parentSchema:schema25.properties.links.items,data:data136}];
+let data137 = data136[i50];
+const _errs415 = errors;
+if(typeof data137 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/dns_opt/" + i50,schemaPath:"#/properties/dns_opt/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.dns_opt.items.type,parentSchema:schema25.properties.dns_opt.items,data:data137}];
 return false;
 }
-var valid121 = _errs411 === errors;
-if(!valid121){
+var valid122 = _errs415 === errors;
+if(!valid122){
 break;
 }
 }
-if(valid121){
-let i51 = data135.length;
+if(valid122){
+let i51 = data136.length;
 let j22;
 if(i51 > 1){
 const indices20 = {};
 for(;i51--;){
-let item20 = data135[i51];
+let item20 = data136[i51];
 if(typeof item20 !== "string"){
 continue;
 }
 if(typeof indices20[item20] == "number"){
 j22 = indices20[item20];
-validate24.errors = [{instancePath:instancePath+"/links",schemaPath:"#/properties/links/uniqueItems",keyword:"uniqueItems",params:{i: i51, j: j22},message:"must NOT have duplicate items (items ## "+j22+" and "+i51+" are identical)",schema:true,parentSchema:schema25.properties.links,data:data135}];
+validate24.errors = [{instancePath:instancePath+"/dns_opt",schemaPath:"#/properties/dns_opt/uniqueItems",keyword:"uniqueItems",params:{i: i51, j: j22},message:"must NOT have duplicate items (items ## "+j22+" and "+i51+" are identical)",schema:true,parentSchema:schema25.properties.dns_opt,data:data136}];
 return false;
 break;
 }
@@ -6749,58 +6790,7 @@ indices20[item20] = i51;
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/links",schemaPath:"#/properties/links/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.links.type,parentSchema:schema25.properties.links,data:data135}];
-return false;
-}
-}
-var valid0 = _errs409 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.external_links !== undefined){
-let data137 = data.external_links;
-const _errs413 = errors;
-if(errors === _errs413){
-if(Array.isArray(data137)){
-var valid123 = true;
-const len29 = data137.length;
-for(let i52=0; i52<len29; i52++){
-let data138 = data137[i52];
-const _errs415 = errors;
-if(typeof data138 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/external_links/" + i52,schemaPath:"#/properties/external_links/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.external_links.items.type,parentSchema:schema25.properties.external_links.items,data:data138}];
-return false;
-}
-var valid123 = _errs415 === errors;
-if(!valid123){
-break;
-}
-}
-if(valid123){
-let i53 = data137.length;
-let j23;
-if(i53 > 1){
-const indices21 = {};
-for(;i53--;){
-let item21 = data137[i53];
-if(typeof item21 !== "string"){
-continue;
-}
-if(typeof indices21[item21] == "number"){
-j23 = indices21[item21];
-validate24.errors = [{instancePath:instancePath+"/external_links",schemaPath:"#/properties/external_links/uniqueItems",keyword:"uniqueItems",params:{i: i53, j: j23},message:"must NOT have duplicate items (items ## "+j23+" and "+i53+" are identical)",schema:true,parentSchema:schema25.properties.external_links,data:data137}];
-return false;
-break;
-}
-indices21[item21] = i53;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/external_links",schemaPath:"#/properties/external_links/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.external_links.type,parentSchema:schema25.properties.external_links,data:data137}];
+validate24.errors = [{instancePath:instancePath+"/dns_opt",schemaPath:"#/properties/dns_opt/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.dns_opt.type,parentSchema:schema25.properties.dns_opt,data:data136}];
 return false;
 }
 }
@@ -6810,12 +6800,11 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.mac_address !== undefined){
-let data139 = data.mac_address;
+if(data.dns_search !== undefined){
 const _errs417 = errors;
-if(typeof data139 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/mac_address",schemaPath:"#/properties/mac_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.mac_address.type,parentSchema:schema25.properties.mac_address,data:data139}];
-return false;
+if(!(validate20(data.dns_search, {instancePath:instancePath+"/dns_search",parentData:data,parentDataProperty:"dns_search",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
+errors = vErrors.length;
 }
 var valid0 = _errs417 === errors;
 }
@@ -6823,25 +6812,101 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.mem_limit !== undefined){
-let data140 = data.mem_limit;
-const _errs419 = errors;
-if((!(((typeof data140 == "number") && (!(data140 % 1) && !isNaN(data140))) && (isFinite(data140)))) && (typeof data140 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/mem_limit",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data140}];
+if(data.links !== undefined){
+let data139 = data.links;
+const _errs418 = errors;
+if(errors === _errs418){
+if(Array.isArray(data139)){
+var valid124 = true;
+const len29 = data139.length;
+for(let i52=0; i52<len29; i52++){
+let data140 = data139[i52];
+const _errs420 = errors;
+if(typeof data140 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/links/" + i52,schemaPath:"#/properties/links/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.links.items.type,parentSchema:schema25.properties.links.items,data:data140}];
 return false;
 }
-var valid0 = _errs419 === errors;
+var valid124 = _errs420 === errors;
+if(!valid124){
+break;
+}
+}
+if(valid124){
+let i53 = data139.length;
+let j23;
+if(i53 > 1){
+const indices21 = {};
+for(;i53--;){
+let item21 = data139[i53];
+if(typeof item21 !== "string"){
+continue;
+}
+if(typeof indices21[item21] == "number"){
+j23 = indices21[item21];
+validate24.errors = [{instancePath:instancePath+"/links",schemaPath:"#/properties/links/uniqueItems",keyword:"uniqueItems",params:{i: i53, j: j23},message:"must NOT have duplicate items (items ## "+j23+" and "+i53+" are identical)",schema:true,parentSchema:schema25.properties.links,data:data139}];
+return false;
+break;
+}
+indices21[item21] = i53;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/links",schemaPath:"#/properties/links/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.links.type,parentSchema:schema25.properties.links,data:data139}];
+return false;
+}
+}
+var valid0 = _errs418 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
-if(data.memswap_limit !== undefined){
-let data141 = data.memswap_limit;
+if(data.external_links !== undefined){
+let data141 = data.external_links;
 const _errs422 = errors;
-if((!(((typeof data141 == "number") && (!(data141 % 1) && !isNaN(data141))) && (isFinite(data141)))) && (typeof data141 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/memswap_limit",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data141}];
+if(errors === _errs422){
+if(Array.isArray(data141)){
+var valid126 = true;
+const len30 = data141.length;
+for(let i54=0; i54<len30; i54++){
+let data142 = data141[i54];
+const _errs424 = errors;
+if(typeof data142 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/external_links/" + i54,schemaPath:"#/properties/external_links/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.external_links.items.type,parentSchema:schema25.properties.external_links.items,data:data142}];
 return false;
+}
+var valid126 = _errs424 === errors;
+if(!valid126){
+break;
+}
+}
+if(valid126){
+let i55 = data141.length;
+let j24;
+if(i55 > 1){
+const indices22 = {};
+for(;i55--;){
+let item22 = data141[i55];
+if(typeof item22 !== "string"){
+continue;
+}
+if(typeof indices22[item22] == "number"){
+j24 = indices22[item22];
+validate24.errors = [{instancePath:instancePath+"/external_links",schemaPath:"#/properties/external_links/uniqueItems",keyword:"uniqueItems",params:{i: i55, j: j24},message:"must NOT have duplicate items (items ## "+j24+" and "+i55+" are identical)",schema:true,parentSchema:schema25.properties.external_links,data:data141}];
+return false;
+break;
+}
+indices22[item22] = i55;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/external_links",schemaPath:"#/properties/external_links/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.external_links.type,parentSchema:schema25.properties.external_links,data:data141}];
+return false;
+}
 }
 var valid0 = _errs422 === errors;
 }
@@ -6849,33 +6914,25 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.cpus !== undefined){
-let data142 = data.cpus;
-const _errs425 = errors;
-if((!((typeof data142 == "number") && (isFinite(data142)))) && (typeof data142 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/cpus",schemaPath:"#/$defs/cpus/type",keyword:"type",params:{type: schema52.type},message:"must be number,string",schema:schema52.type,parentSchema:schema52,data:data142}];
+if(data.mac_address !== undefined){
+let data143 = data.mac_address;
+const _errs426 = errors;
+if(typeof data143 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/mac_address",schemaPath:"#/properties/mac_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.mac_address.type,parentSchema:schema25.properties.mac_address,data:data143}];
 return false;
 }
-var valid0 = _errs425 === errors;
+var valid0 = _errs426 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
-if(data.cpu_shares !== undefined){
-let data143 = data.cpu_shares;
+if(data.mem_limit !== undefined){
+let data144 = data.mem_limit;
 const _errs428 = errors;
-if(!(((typeof data143 == "number") && (!(data143 % 1) && !isNaN(data143))) && (isFinite(data143)))){
-validate24.errors = [{instancePath:instancePath+"/cpu_shares",schemaPath:"#/properties/cpu_shares/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_shares.type,parentSchema:schema25.properties.cpu_shares,data:data143}];
+if((!(((typeof data144 == "number") && (!(data144 % 1) && !isNaN(data144))) && (isFinite(data144)))) && (typeof data144 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/mem_limit",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data144}];
 return false;
-}
-if(errors === _errs428){
-if((typeof data143 == "number") && (isFinite(data143))){
-if(data143 < 0 || isNaN(data143)){
-validate24.errors = [{instancePath:instancePath+"/cpu_shares",schemaPath:"#/properties/cpu_shares/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.cpu_shares,data:data143}];
-return false;
-}
-}
 }
 var valid0 = _errs428 === errors;
 }
@@ -6883,60 +6940,25 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.cpuset !== undefined){
-let data144 = data.cpuset;
-const _errs430 = errors;
-if(typeof data144 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/cpuset",schemaPath:"#/properties/cpuset/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.cpuset.type,parentSchema:schema25.properties.cpuset,data:data144}];
+if(data.memswap_limit !== undefined){
+let data145 = data.memswap_limit;
+const _errs431 = errors;
+if((!(((typeof data145 == "number") && (!(data145 % 1) && !isNaN(data145))) && (isFinite(data145)))) && (typeof data145 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/memswap_limit",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data145}];
 return false;
 }
-var valid0 = _errs430 === errors;
+var valid0 = _errs431 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
-if(data.cpu_count !== undefined){
-let data145 = data.cpu_count;
-const _errs432 = errors;
-if(!(((typeof data145 == "number") && (!(data145 % 1) && !isNaN(data145))) && (isFinite(data145)))){
-validate24.errors = [{instancePath:instancePath+"/cpu_count",schemaPath:"#/properties/cpu_count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_count.type,parentSchema:schema25.properties.cpu_count,data:data145}];
-return false;
-}
-if(errors === _errs432){
-if((typeof data145 == "number") && (isFinite(data145))){
-if(data145 < 0 || isNaN(data145)){
-validate24.errors = [{instancePath:instancePath+"/cpu_count",schemaPath:"#/properties/cpu_count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.cpu_count,data:data145}];
-return false;
-}
-}
-}
-var valid0 = _errs432 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cpu_percent !== undefined){
-let data146 = data.cpu_percent;
+if(data.cpus !== undefined){
+let data146 = data.cpus;
 const _errs434 = errors;
-if(!(((typeof data146 == "number") && (!(data146 % 1) && !isNaN(data146))) && (isFinite(data146)))){
-validate24.errors = [{instancePath:instancePath+"/cpu_percent",schemaPath:"#/properties/cpu_percent/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_percent.type,parentSchema:schema25.properties.cpu_percent,data:data146}];
+if((!((typeof data146 == "number") && (isFinite(data146)))) && (typeof data146 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/cpus",schemaPath:"#/$defs/cpus/type",keyword:"type",params:{type: schema52.type},message:"must be number,string",schema:schema52.type,parentSchema:schema52,data:data146}];
 return false;
-}
-if(errors === _errs434){
-if((typeof data146 == "number") && (isFinite(data146))){
-if(data146 > 100 || isNaN(data146)){
-validate24.errors = [{instancePath:instancePath+"/cpu_percent",schemaPath:"#/properties/cpu_percent/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema25.properties.cpu_percent,data:data146}];
-return false;
-}
-else {
-if(data146 < 0 || isNaN(data146)){
-validate24.errors = [{instancePath:instancePath+"/cpu_percent",schemaPath:"#/properties/cpu_percent/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.cpu_percent,data:data146}];
-return false;
-}
-}
-}
 }
 var valid0 = _errs434 === errors;
 }
@@ -6944,76 +6966,106 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.cpu_period !== undefined){
-let data147 = data.cpu_period;
-const _errs436 = errors;
+if(data.cpu_shares !== undefined){
+let data147 = data.cpu_shares;
+const _errs437 = errors;
 if(!(((typeof data147 == "number") && (!(data147 % 1) && !isNaN(data147))) && (isFinite(data147)))){
-validate24.errors = [{instancePath:instancePath+"/cpu_period",schemaPath:"#/properties/cpu_period/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_period.type,parentSchema:schema25.properties.cpu_period,data:data147}];
+validate24.errors = [{instancePath:instancePath+"/cpu_shares",schemaPath:"#/properties/cpu_shares/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_shares.type,parentSchema:schema25.properties.cpu_shares,data:data147}];
 return false;
 }
-var valid0 = _errs436 === errors;
+if(errors === _errs437){
+if((typeof data147 == "number") && (isFinite(data147))){
+if(data147 < 0 || isNaN(data147)){
+validate24.errors = [{instancePath:instancePath+"/cpu_shares",schemaPath:"#/properties/cpu_shares/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.cpu_shares,data:data147}];
+return false;
+}
+}
+}
+var valid0 = _errs437 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cpuset !== undefined){
+let data148 = data.cpuset;
+const _errs439 = errors;
+if(typeof data148 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/cpuset",schemaPath:"#/properties/cpuset/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.cpuset.type,parentSchema:schema25.properties.cpuset,data:data148}];
+return false;
+}
+var valid0 = _errs439 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cpu_count !== undefined){
+let data149 = data.cpu_count;
+const _errs441 = errors;
+if(!(((typeof data149 == "number") && (!(data149 % 1) && !isNaN(data149))) && (isFinite(data149)))){
+validate24.errors = [{instancePath:instancePath+"/cpu_count",schemaPath:"#/properties/cpu_count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_count.type,parentSchema:schema25.properties.cpu_count,data:data149}];
+return false;
+}
+if(errors === _errs441){
+if((typeof data149 == "number") && (isFinite(data149))){
+if(data149 < 0 || isNaN(data149)){
+validate24.errors = [{instancePath:instancePath+"/cpu_count",schemaPath:"#/properties/cpu_count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.cpu_count,data:data149}];
+return false;
+}
+}
+}
+var valid0 = _errs441 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cpu_percent !== undefined){
+let data150 = data.cpu_percent;
+const _errs443 = errors;
+if(!(((typeof data150 == "number") && (!(data150 % 1) && !isNaN(data150))) && (isFinite(data150)))){
+validate24.errors = [{instancePath:instancePath+"/cpu_percent",schemaPath:"#/properties/cpu_percent/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_percent.type,parentSchema:schema25.properties.cpu_percent,data:data150}];
+return false;
+}
+if(errors === _errs443){
+if((typeof data150 == "number") && (isFinite(data150))){
+if(data150 > 100 || isNaN(data150)){
+validate24.errors = [{instancePath:instancePath+"/cpu_percent",schemaPath:"#/properties/cpu_percent/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema25.properties.cpu_percent,data:data150}];
+return false;
+}
+else {
+if(data150 < 0 || isNaN(data150)){
+validate24.errors = [{instancePath:instancePath+"/cpu_percent",schemaPath:"#/properties/cpu_percent/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.cpu_percent,data:data150}];
+return false;
+}
+}
+}
+}
+var valid0 = _errs443 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cpu_period !== undefined){
+let data151 = data.cpu_period;
+const _errs445 = errors;
+if(!(((typeof data151 == "number") && (!(data151 % 1) && !isNaN(data151))) && (isFinite(data151)))){
+validate24.errors = [{instancePath:instancePath+"/cpu_period",schemaPath:"#/properties/cpu_period/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_period.type,parentSchema:schema25.properties.cpu_period,data:data151}];
+return false;
+}
+var valid0 = _errs445 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.cpu_quota !== undefined){
-let data148 = data.cpu_quota;
-const _errs438 = errors;
-if(!(((typeof data148 == "number") && (!(data148 % 1) && !isNaN(data148))) && (isFinite(data148)))){
-validate24.errors = [{instancePath:instancePath+"/cpu_quota",schemaPath:"#/properties/cpu_quota/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_quota.type,parentSchema:schema25.properties.cpu_quota,data:data148}];
-return false;
-}
-var valid0 = _errs438 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cpu_rt_period !== undefined){
-let data149 = data.cpu_rt_period;
-const _errs440 = errors;
-if((!(((typeof data149 == "number") && (!(data149 % 1) && !isNaN(data149))) && (isFinite(data149)))) && (typeof data149 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/cpu_rt_period",schemaPath:"#/properties/cpu_rt_period/type",keyword:"type",params:{type: schema25.properties.cpu_rt_period.type},message:"must be integer,string",schema:schema25.properties.cpu_rt_period.type,parentSchema:schema25.properties.cpu_rt_period,data:data149}];
-return false;
-}
-var valid0 = _errs440 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cpu_rt_runtime !== undefined){
-let data150 = data.cpu_rt_runtime;
-const _errs442 = errors;
-if((!(((typeof data150 == "number") && (!(data150 % 1) && !isNaN(data150))) && (isFinite(data150)))) && (typeof data150 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/cpu_rt_runtime",schemaPath:"#/properties/cpu_rt_runtime/type",keyword:"type",params:{type: schema25.properties.cpu_rt_runtime.type},message:"must be integer,string",schema:schema25.properties.cpu_rt_runtime.type,parentSchema:schema25.properties.cpu_rt_runtime,data:data150}];
-return false;
-}
-var valid0 = _errs442 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.mem_reservation !== undefined){
-let data151 = data.mem_reservation;
-const _errs444 = errors;
-if((!(((typeof data151 == "number") && (!(data151 % 1) && !isNaN(data151))) && (isFinite(data151)))) && (typeof data151 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/mem_reservation",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data151}];
-return false;
-}
-var valid0 = _errs444 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.mem_swappiness !== undefined){
-let data152 = data.mem_swappiness;
+let data152 = data.cpu_quota;
 const _errs447 = errors;
 if(!(((typeof data152 == "number") && (!(data152 % 1) && !isNaN(data152))) && (isFinite(data152)))){
-validate24.errors = [{instancePath:instancePath+"/mem_swappiness",schemaPath:"#/properties/mem_swappiness/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.mem_swappiness.type,parentSchema:schema25.properties.mem_swappiness,data:data152}];
+validate24.errors = [{instancePath:instancePath+"/cpu_quota",schemaPath:"#/properties/cpu_quota/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_quota.type,parentSchema:schema25.properties.cpu_quota,data:data152}];
 return false;
 }
 var valid0 = _errs447 === errors;
@@ -7022,11 +7074,11 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.oom_kill_disable !== undefined){
-let data153 = data.oom_kill_disable;
+if(data.cpu_rt_period !== undefined){
+let data153 = data.cpu_rt_period;
 const _errs449 = errors;
-if(typeof data153 !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/oom_kill_disable",schemaPath:"#/properties/oom_kill_disable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.oom_kill_disable.type,parentSchema:schema25.properties.oom_kill_disable,data:data153}];
+if((!(((typeof data153 == "number") && (!(data153 % 1) && !isNaN(data153))) && (isFinite(data153)))) && (typeof data153 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/cpu_rt_period",schemaPath:"#/properties/cpu_rt_period/type",keyword:"type",params:{type: schema25.properties.cpu_rt_period.type},message:"must be integer,string",schema:schema25.properties.cpu_rt_period.type,parentSchema:schema25.properties.cpu_rt_period,data:data153}];
 return false;
 }
 var valid0 = _errs449 === errors;
@@ -7035,26 +7087,12 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.oom_score_adj !== undefined){
-let data154 = data.oom_score_adj;
+if(data.cpu_rt_runtime !== undefined){
+let data154 = data.cpu_rt_runtime;
 const _errs451 = errors;
-if(!(((typeof data154 == "number") && (!(data154 % 1) && !isNaN(data154))) && (isFinite(data154)))){
-validate24.errors = [{instancePath:instancePath+"/oom_score_adj",schemaPath:"#/properties/oom_score_adj/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.oom_score_adj.type,parentSchema:schema25.properties.oom_score_adj,data:data154}];
+if((!(((typeof data154 == "number") && (!(data154 % 1) && !isNaN(data154))) && (isFinite(data154)))) && (typeof data154 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/cpu_rt_runtime",schemaPath:"#/properties/cpu_rt_runtime/type",keyword:"type",params:{type: schema25.properties.cpu_rt_runtime.type},message:"must be integer,string",schema:schema25.properties.cpu_rt_runtime.type,parentSchema:schema25.properties.cpu_rt_runtime,data:data154}];
 return false;
-}
-if(errors === _errs451){
-if((typeof data154 == "number") && (isFinite(data154))){
-if(data154 > 1000 || isNaN(data154)){
-validate24.errors = [{instancePath:instancePath+"/oom_score_adj",schemaPath:"#/properties/oom_score_adj/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema25.properties.oom_score_adj,data:data154}];
-return false;
-}
-else {
-if(data154 < -1000 || isNaN(data154)){
-validate24.errors = [{instancePath:instancePath+"/oom_score_adj",schemaPath:"#/properties/oom_score_adj/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1000},message:"must be >= -1000",schema:-1000,parentSchema:schema25.properties.oom_score_adj,data:data154}];
-return false;
-}
-}
-}
 }
 var valid0 = _errs451 === errors;
 }
@@ -7062,120 +7100,96 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.blkio_config !== undefined){
-let data155 = data.blkio_config;
+if(data.mem_reservation !== undefined){
+let data155 = data.mem_reservation;
 const _errs453 = errors;
-if(errors === _errs453){
-if(data155 && typeof data155 == "object" && !Array.isArray(data155)){
-const _errs455 = errors;
-for(const key32 in data155){
-if(!((((((key32 === "device_read_bps") || (key32 === "device_read_iops")) || (key32 === "device_write_bps")) || (key32 === "device_write_iops")) || (key32 === "weight")) || (key32 === "weight_device"))){
-validate24.errors = [{instancePath:instancePath+"/blkio_config",schemaPath:"#/properties/blkio_config/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key32},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.blkio_config,data:data155}];
+if((!(((typeof data155 == "number") && (!(data155 % 1) && !isNaN(data155))) && (isFinite(data155)))) && (typeof data155 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/mem_reservation",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data155}];
 return false;
-break;
 }
+var valid0 = _errs453 === errors;
 }
-if(_errs455 === errors){
-if(data155.device_read_bps !== undefined){
-let data156 = data155.device_read_bps;
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.mem_swappiness !== undefined){
+let data156 = data.mem_swappiness;
 const _errs456 = errors;
-if(errors === _errs456){
-if(Array.isArray(data156)){
-var valid130 = true;
-const len30 = data156.length;
-for(let i54=0; i54<len30; i54++){
+if(!(((typeof data156 == "number") && (!(data156 % 1) && !isNaN(data156))) && (isFinite(data156)))){
+validate24.errors = [{instancePath:instancePath+"/mem_swappiness",schemaPath:"#/properties/mem_swappiness/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.mem_swappiness.type,parentSchema:schema25.properties.mem_swappiness,data:data156}];
+return false;
+}
+var valid0 = _errs456 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.oom_kill_disable !== undefined){
+let data157 = data.oom_kill_disable;
 const _errs458 = errors;
-if(!(validate39(data156[i54], {instancePath:instancePath+"/blkio_config/device_read_bps/" + i54,parentData:data156,parentDataProperty:i54,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
-errors = vErrors.length;
+if(typeof data157 !== "boolean"){
+validate24.errors = [{instancePath:instancePath+"/oom_kill_disable",schemaPath:"#/properties/oom_kill_disable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.oom_kill_disable.type,parentSchema:schema25.properties.oom_kill_disable,data:data157}];
+return false;
 }
-var valid130 = _errs458 === errors;
-if(!valid130){
-break;
-}
-}
+var valid0 = _errs458 === errors;
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_bps",schemaPath:"#/properties/blkio_config/properties/device_read_bps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.device_read_bps.type,parentSchema:schema25.properties.blkio_config.properties.device_read_bps,data:data156}];
+var valid0 = true;
+}
+if(valid0){
+if(data.oom_score_adj !== undefined){
+let data158 = data.oom_score_adj;
+const _errs460 = errors;
+if(!(((typeof data158 == "number") && (!(data158 % 1) && !isNaN(data158))) && (isFinite(data158)))){
+validate24.errors = [{instancePath:instancePath+"/oom_score_adj",schemaPath:"#/properties/oom_score_adj/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.oom_score_adj.type,parentSchema:schema25.properties.oom_score_adj,data:data158}];
+return false;
+}
+if(errors === _errs460){
+if((typeof data158 == "number") && (isFinite(data158))){
+if(data158 > 1000 || isNaN(data158)){
+validate24.errors = [{instancePath:instancePath+"/oom_score_adj",schemaPath:"#/properties/oom_score_adj/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema25.properties.oom_score_adj,data:data158}];
+return false;
+}
+else {
+if(data158 < -1000 || isNaN(data158)){
+validate24.errors = [{instancePath:instancePath+"/oom_score_adj",schemaPath:"#/properties/oom_score_adj/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1000},message:"must be >= -1000",schema:-1000,parentSchema:schema25.properties.oom_score_adj,data:data158}];
 return false;
 }
 }
-var valid129 = _errs456 === errors;
+}
+}
+var valid0 = _errs460 === errors;
 }
 else {
-var valid129 = true;
+var valid0 = true;
 }
-if(valid129){
-if(data155.device_read_iops !== undefined){
-let data158 = data155.device_read_iops;
-const _errs459 = errors;
-if(errors === _errs459){
-if(Array.isArray(data158)){
-var valid131 = true;
-const len31 = data158.length;
-for(let i55=0; i55<len31; i55++){
-const _errs461 = errors;
-if(!(validate39(data158[i55], {instancePath:instancePath+"/blkio_config/device_read_iops/" + i55,parentData:data158,parentDataProperty:i55,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
-errors = vErrors.length;
-}
-var valid131 = _errs461 === errors;
-if(!valid131){
-break;
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_iops",schemaPath:"#/properties/blkio_config/properties/device_read_iops/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.device_read_iops.type,parentSchema:schema25.properties.blkio_config.properties.device_read_iops,data:data158}];
-return false;
-}
-}
-var valid129 = _errs459 === errors;
-}
-else {
-var valid129 = true;
-}
-if(valid129){
-if(data155.device_write_bps !== undefined){
-let data160 = data155.device_write_bps;
+if(valid0){
+if(data.blkio_config !== undefined){
+let data159 = data.blkio_config;
 const _errs462 = errors;
 if(errors === _errs462){
-if(Array.isArray(data160)){
-var valid132 = true;
-const len32 = data160.length;
-for(let i56=0; i56<len32; i56++){
+if(data159 && typeof data159 == "object" && !Array.isArray(data159)){
 const _errs464 = errors;
-if(!(validate39(data160[i56], {instancePath:instancePath+"/blkio_config/device_write_bps/" + i56,parentData:data160,parentDataProperty:i56,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
-errors = vErrors.length;
-}
-var valid132 = _errs464 === errors;
-if(!valid132){
+for(const key33 in data159){
+if(!((((((key33 === "device_read_bps") || (key33 === "device_read_iops")) || (key33 === "device_write_bps")) || (key33 === "device_write_iops")) || (key33 === "weight")) || (key33 === "weight_device"))){
+validate24.errors = [{instancePath:instancePath+"/blkio_config",schemaPath:"#/properties/blkio_config/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key33},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.blkio_config,data:data159}];
+return false;
 break;
 }
 }
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_bps",schemaPath:"#/properties/blkio_config/properties/device_write_bps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.device_write_bps.type,parentSchema:schema25.properties.blkio_config.properties.device_write_bps,data:data160}];
-return false;
-}
-}
-var valid129 = _errs462 === errors;
-}
-else {
-var valid129 = true;
-}
-if(valid129){
-if(data155.device_write_iops !== undefined){
-let data162 = data155.device_write_iops;
+if(_errs464 === errors){
+if(data159.device_read_bps !== undefined){
+let data160 = data159.device_read_bps;
 const _errs465 = errors;
 if(errors === _errs465){
-if(Array.isArray(data162)){
+if(Array.isArray(data160)){
 var valid133 = true;
-const len33 = data162.length;
-for(let i57=0; i57<len33; i57++){
+const len31 = data160.length;
+for(let i56=0; i56<len31; i56++){
 const _errs467 = errors;
-if(!(validate39(data162[i57], {instancePath:instancePath+"/blkio_config/device_write_iops/" + i57,parentData:data162,parentDataProperty:i57,rootData,dynamicAnchors}))){
+if(!(validate39(data160[i56], {instancePath:instancePath+"/blkio_config/device_read_bps/" + i56,parentData:data160,parentDataProperty:i56,rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
 errors = vErrors.length;
 }
@@ -7186,209 +7200,251 @@ break;
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_iops",schemaPath:"#/properties/blkio_config/properties/device_write_iops/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.device_write_iops.type,parentSchema:schema25.properties.blkio_config.properties.device_write_iops,data:data162}];
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_bps",schemaPath:"#/properties/blkio_config/properties/device_read_bps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.device_read_bps.type,parentSchema:schema25.properties.blkio_config.properties.device_read_bps,data:data160}];
 return false;
 }
 }
-var valid129 = _errs465 === errors;
+var valid132 = _errs465 === errors;
 }
 else {
-var valid129 = true;
+var valid132 = true;
 }
-if(valid129){
-if(data155.weight !== undefined){
-let data164 = data155.weight;
+if(valid132){
+if(data159.device_read_iops !== undefined){
+let data162 = data159.device_read_iops;
 const _errs468 = errors;
-if(!(((typeof data164 == "number") && (!(data164 % 1) && !isNaN(data164))) && (isFinite(data164)))){
-validate24.errors = [{instancePath:instancePath+"/blkio_config/weight",schemaPath:"#/properties/blkio_config/properties/weight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.blkio_config.properties.weight.type,parentSchema:schema25.properties.blkio_config.properties.weight,data:data164}];
-return false;
-}
-var valid129 = _errs468 === errors;
-}
-else {
-var valid129 = true;
-}
-if(valid129){
-if(data155.weight_device !== undefined){
-let data165 = data155.weight_device;
-const _errs470 = errors;
-if(errors === _errs470){
-if(Array.isArray(data165)){
+if(errors === _errs468){
+if(Array.isArray(data162)){
 var valid134 = true;
-const len34 = data165.length;
-for(let i58=0; i58<len34; i58++){
-let data166 = data165[i58];
-const _errs472 = errors;
-const _errs473 = errors;
-if(errors === _errs473){
-if(data166 && typeof data166 == "object" && !Array.isArray(data166)){
-const _errs475 = errors;
-for(const key33 in data166){
-if(!((key33 === "path") || (key33 === "weight"))){
-validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device/" + i58,schemaPath:"#/$defs/blkio_weight/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key33},message:"must NOT have additional properties",schema:false,parentSchema:schema78,data:data166}];
-return false;
-break;
+const len32 = data162.length;
+for(let i57=0; i57<len32; i57++){
+const _errs470 = errors;
+if(!(validate39(data162[i57], {instancePath:instancePath+"/blkio_config/device_read_iops/" + i57,parentData:data162,parentDataProperty:i57,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
+errors = vErrors.length;
 }
-}
-if(_errs475 === errors){
-if(data166.path !== undefined){
-let data167 = data166.path;
-const _errs476 = errors;
-if(typeof data167 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device/" + i58+"/path",schemaPath:"#/$defs/blkio_weight/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.properties.path.type,parentSchema:schema78.properties.path,data:data167}];
-return false;
-}
-var valid136 = _errs476 === errors;
-}
-else {
-var valid136 = true;
-}
-if(valid136){
-if(data166.weight !== undefined){
-let data168 = data166.weight;
-const _errs478 = errors;
-if(!(((typeof data168 == "number") && (!(data168 % 1) && !isNaN(data168))) && (isFinite(data168)))){
-validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device/" + i58+"/weight",schemaPath:"#/$defs/blkio_weight/properties/weight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema78.properties.weight.type,parentSchema:schema78.properties.weight,data:data168}];
-return false;
-}
-var valid136 = _errs478 === errors;
-}
-else {
-var valid136 = true;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device/" + i58,schemaPath:"#/$defs/blkio_weight/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema78.type,parentSchema:schema78,data:data166}];
-return false;
-}
-}
-var valid134 = _errs472 === errors;
+var valid134 = _errs470 === errors;
 if(!valid134){
 break;
 }
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device",schemaPath:"#/properties/blkio_config/properties/weight_device/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.weight_device.type,parentSchema:schema25.properties.blkio_config.properties.weight_device,data:data165}];
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_iops",schemaPath:"#/properties/blkio_config/properties/device_read_iops/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.device_read_iops.type,parentSchema:schema25.properties.blkio_config.properties.device_read_iops,data:data162}];
 return false;
 }
 }
-var valid129 = _errs470 === errors;
+var valid132 = _errs468 === errors;
 }
 else {
-var valid129 = true;
+var valid132 = true;
 }
+if(valid132){
+if(data159.device_write_bps !== undefined){
+let data164 = data159.device_write_bps;
+const _errs471 = errors;
+if(errors === _errs471){
+if(Array.isArray(data164)){
+var valid135 = true;
+const len33 = data164.length;
+for(let i58=0; i58<len33; i58++){
+const _errs473 = errors;
+if(!(validate39(data164[i58], {instancePath:instancePath+"/blkio_config/device_write_bps/" + i58,parentData:data164,parentDataProperty:i58,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
+errors = vErrors.length;
 }
-}
-}
-}
+var valid135 = _errs473 === errors;
+if(!valid135){
+break;
 }
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/blkio_config",schemaPath:"#/properties/blkio_config/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.blkio_config.type,parentSchema:schema25.properties.blkio_config,data:data155}];
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_bps",schemaPath:"#/properties/blkio_config/properties/device_write_bps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.device_write_bps.type,parentSchema:schema25.properties.blkio_config.properties.device_write_bps,data:data164}];
 return false;
 }
 }
-var valid0 = _errs453 === errors;
+var valid132 = _errs471 === errors;
+}
+else {
+var valid132 = true;
+}
+if(valid132){
+if(data159.device_write_iops !== undefined){
+let data166 = data159.device_write_iops;
+const _errs474 = errors;
+if(errors === _errs474){
+if(Array.isArray(data166)){
+var valid136 = true;
+const len34 = data166.length;
+for(let i59=0; i59<len34; i59++){
+const _errs476 = errors;
+if(!(validate39(data166[i59], {instancePath:instancePath+"/blkio_config/device_write_iops/" + i59,parentData:data166,parentDataProperty:i59,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
+errors = vErrors.length;
+}
+var valid136 = _errs476 === errors;
+if(!valid136){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_iops",schemaPath:"#/properties/blkio_config/properties/device_write_iops/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.device_write_iops.type,parentSchema:schema25.properties.blkio_config.properties.device_write_iops,data:data166}];
+return false;
+}
+}
+var valid132 = _errs474 === errors;
+}
+else {
+var valid132 = true;
+}
+if(valid132){
+if(data159.weight !== undefined){
+let data168 = data159.weight;
+const _errs477 = errors;
+if(!(((typeof data168 == "number") && (!(data168 % 1) && !isNaN(data168))) && (isFinite(data168)))){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/weight",schemaPath:"#/properties/blkio_config/properties/weight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.blkio_config.properties.weight.type,parentSchema:schema25.properties.blkio_config.properties.weight,data:data168}];
+return false;
+}
+var valid132 = _errs477 === errors;
+}
+else {
+var valid132 = true;
+}
+if(valid132){
+if(data159.weight_device !== undefined){
+let data169 = data159.weight_device;
+const _errs479 = errors;
+if(errors === _errs479){
+if(Array.isArray(data169)){
+var valid137 = true;
+const len35 = data169.length;
+for(let i60=0; i60<len35; i60++){
+let data170 = data169[i60];
+const _errs481 = errors;
+const _errs482 = errors;
+if(errors === _errs482){
+if(data170 && typeof data170 == "object" && !Array.isArray(data170)){
+const _errs484 = errors;
+for(const key34 in data170){
+if(!((key34 === "path") || (key34 === "weight"))){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device/" + i60,schemaPath:"#/$defs/blkio_weight/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key34},message:"must NOT have additional properties",schema:false,parentSchema:schema78,data:data170}];
+return false;
+break;
+}
+}
+if(_errs484 === errors){
+if(data170.path !== undefined){
+let data171 = data170.path;
+const _errs485 = errors;
+if(typeof data171 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device/" + i60+"/path",schemaPath:"#/$defs/blkio_weight/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.properties.path.type,parentSchema:schema78.properties.path,data:data171}];
+return false;
+}
+var valid139 = _errs485 === errors;
+}
+else {
+var valid139 = true;
+}
+if(valid139){
+if(data170.weight !== undefined){
+let data172 = data170.weight;
+const _errs487 = errors;
+if(!(((typeof data172 == "number") && (!(data172 % 1) && !isNaN(data172))) && (isFinite(data172)))){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device/" + i60+"/weight",schemaPath:"#/$defs/blkio_weight/properties/weight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema78.properties.weight.type,parentSchema:schema78.properties.weight,data:data172}];
+return false;
+}
+var valid139 = _errs487 === errors;
+}
+else {
+var valid139 = true;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device/" + i60,schemaPath:"#/$defs/blkio_weight/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema78.type,parentSchema:schema78,data:data170}];
+return false;
+}
+}
+var valid137 = _errs481 === errors;
+if(!valid137){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device",schemaPath:"#/properties/blkio_config/properties/weight_device/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.weight_device.type,parentSchema:schema25.properties.blkio_config.properties.weight_device,data:data169}];
+return false;
+}
+}
+var valid132 = _errs479 === errors;
+}
+else {
+var valid132 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config",schemaPath:"#/properties/blkio_config/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.blkio_config.type,parentSchema:schema25.properties.blkio_config,data:data159}];
+return false;
+}
+}
+var valid0 = _errs462 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.pids_limit !== undefined){
-let data169 = data.pids_limit;
-const _errs480 = errors;
-if(!(((typeof data169 == "number") && (!(data169 % 1) && !isNaN(data169))) && (isFinite(data169)))){
-validate24.errors = [{instancePath:instancePath+"/pids_limit",schemaPath:"#/properties/pids_limit/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.pids_limit.type,parentSchema:schema25.properties.pids_limit,data:data169}];
+let data173 = data.pids_limit;
+const _errs489 = errors;
+if(!(((typeof data173 == "number") && (!(data173 % 1) && !isNaN(data173))) && (isFinite(data173)))){
+validate24.errors = [{instancePath:instancePath+"/pids_limit",schemaPath:"#/properties/pids_limit/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.pids_limit.type,parentSchema:schema25.properties.pids_limit,data:data173}];
 return false;
 }
-var valid0 = _errs480 === errors;
+var valid0 = _errs489 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.platform !== undefined){
-let data170 = data.platform;
-const _errs482 = errors;
-if(typeof data170 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/platform",schemaPath:"#/properties/platform/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.platform.type,parentSchema:schema25.properties.platform,data:data170}];
+let data174 = data.platform;
+const _errs491 = errors;
+if(typeof data174 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/platform",schemaPath:"#/properties/platform/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.platform.type,parentSchema:schema25.properties.platform,data:data174}];
 return false;
 }
-var valid0 = _errs482 === errors;
+var valid0 = _errs491 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.secrets !== undefined){
-let data171 = data.secrets;
-const _errs484 = errors;
-const _errs485 = errors;
-if(errors === _errs485){
-if(Array.isArray(data171)){
-var valid138 = true;
-const len35 = data171.length;
-for(let i59=0; i59<len35; i59++){
-let data172 = data171[i59];
-const _errs487 = errors;
-const _errs488 = errors;
-let valid139 = false;
-let passing22 = null;
-const _errs489 = errors;
-if(typeof data172 !== "string"){
-const err197 = {instancePath:instancePath+"/secrets/" + i59,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data172};
-if(vErrors === null){
-vErrors = [err197];
-}
-else {
-vErrors.push(err197);
-}
-errors++;
-}
-var _valid22 = _errs489 === errors;
-if(_valid22){
-valid139 = true;
-passing22 = 0;
-}
-const _errs491 = errors;
-if(errors === _errs491){
-if(data172 && typeof data172 == "object" && !Array.isArray(data172)){
-let missing5;
-if((data172.source === undefined) && (missing5 = "source")){
-const err198 = {instancePath:instancePath+"/secrets/" + i59,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data172};
-if(vErrors === null){
-vErrors = [err198];
-}
-else {
-vErrors.push(err198);
-}
-errors++;
-}
-else {
+let data175 = data.secrets;
 const _errs493 = errors;
-for(const key34 in data172){
-if(!((((((key34 === "source") || (key34 === "target")) || (key34 === "uid")) || (key34 === "gid")) || (key34 === "mode")) || (pattern2.test(key34)))){
-const err199 = {instancePath:instancePath+"/secrets/" + i59,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key34},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data172};
-if(vErrors === null){
-vErrors = [err199];
-}
-else {
-vErrors.push(err199);
-}
-errors++;
-break;
-}
-}
-if(_errs493 === errors){
-if(data172.source !== undefined){
-let data173 = data172.source;
 const _errs494 = errors;
-if(typeof data173 !== "string"){
-const err200 = {instancePath:instancePath+"/secrets/" + i59+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data173};
+if(errors === _errs494){
+if(Array.isArray(data175)){
+var valid141 = true;
+const len36 = data175.length;
+for(let i61=0; i61<len36; i61++){
+let data176 = data175[i61];
+const _errs496 = errors;
+const _errs497 = errors;
+let valid142 = false;
+let passing22 = null;
+const _errs498 = errors;
+if(typeof data176 !== "string"){
+const err200 = {instancePath:instancePath+"/secrets/" + i61,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data176};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -7397,17 +7453,17 @@ vErrors.push(err200);
 }
 errors++;
 }
-var valid140 = _errs494 === errors;
+var _valid22 = _errs498 === errors;
+if(_valid22){
+valid142 = true;
+passing22 = 0;
 }
-else {
-var valid140 = true;
-}
-if(valid140){
-if(data172.target !== undefined){
-let data174 = data172.target;
-const _errs496 = errors;
-if(typeof data174 !== "string"){
-const err201 = {instancePath:instancePath+"/secrets/" + i59+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data174};
+const _errs500 = errors;
+if(errors === _errs500){
+if(data176 && typeof data176 == "object" && !Array.isArray(data176)){
+let missing5;
+if((data176.source === undefined) && (missing5 = "source")){
+const err201 = {instancePath:instancePath+"/secrets/" + i61,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data176};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -7416,17 +7472,11 @@ vErrors.push(err201);
 }
 errors++;
 }
-var valid140 = _errs496 === errors;
-}
 else {
-var valid140 = true;
-}
-if(valid140){
-if(data172.uid !== undefined){
-let data175 = data172.uid;
-const _errs498 = errors;
-if(typeof data175 !== "string"){
-const err202 = {instancePath:instancePath+"/secrets/" + i59+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data175};
+const _errs502 = errors;
+for(const key35 in data176){
+if(!((((((key35 === "source") || (key35 === "target")) || (key35 === "uid")) || (key35 === "gid")) || (key35 === "mode")) || (pattern2.test(key35)))){
+const err202 = {instancePath:instancePath+"/secrets/" + i61,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key35},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data176};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -7434,18 +7484,15 @@ else {
 vErrors.push(err202);
 }
 errors++;
+break;
 }
-var valid140 = _errs498 === errors;
 }
-else {
-var valid140 = true;
-}
-if(valid140){
-if(data172.gid !== undefined){
-let data176 = data172.gid;
-const _errs500 = errors;
-if(typeof data176 !== "string"){
-const err203 = {instancePath:instancePath+"/secrets/" + i59+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data176};
+if(_errs502 === errors){
+if(data176.source !== undefined){
+let data177 = data176.source;
+const _errs503 = errors;
+if(typeof data177 !== "string"){
+const err203 = {instancePath:instancePath+"/secrets/" + i61+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data177};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -7454,17 +7501,17 @@ vErrors.push(err203);
 }
 errors++;
 }
-var valid140 = _errs500 === errors;
+var valid143 = _errs503 === errors;
 }
 else {
-var valid140 = true;
+var valid143 = true;
 }
-if(valid140){
-if(data172.mode !== undefined){
-let data177 = data172.mode;
-const _errs502 = errors;
-if((!(((typeof data177 == "number") && (!(data177 % 1) && !isNaN(data177))) && (isFinite(data177)))) && (typeof data177 !== "string")){
-const err204 = {instancePath:instancePath+"/secrets/" + i59+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data177};
+if(valid143){
+if(data176.target !== undefined){
+let data178 = data176.target;
+const _errs505 = errors;
+if(typeof data178 !== "string"){
+const err204 = {instancePath:instancePath+"/secrets/" + i61+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data178};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -7473,20 +7520,17 @@ vErrors.push(err204);
 }
 errors++;
 }
-var valid140 = _errs502 === errors;
+var valid143 = _errs505 === errors;
 }
 else {
-var valid140 = true;
+var valid143 = true;
 }
-}
-}
-}
-}
-}
-}
-}
-else {
-const err205 = {instancePath:instancePath+"/secrets/" + i59,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data172};
+if(valid143){
+if(data176.uid !== undefined){
+let data179 = data176.uid;
+const _errs507 = errors;
+if(typeof data179 !== "string"){
+const err205 = {instancePath:instancePath+"/secrets/" + i61+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data179};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -7495,20 +7539,17 @@ vErrors.push(err205);
 }
 errors++;
 }
-}
-var _valid22 = _errs491 === errors;
-if(_valid22 && valid139){
-valid139 = false;
-passing22 = [passing22, 1];
+var valid143 = _errs507 === errors;
 }
 else {
-if(_valid22){
-valid139 = true;
-passing22 = 1;
+var valid143 = true;
 }
-}
-if(!valid139){
-const err206 = {instancePath:instancePath+"/secrets/" + i59,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing22},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data172};
+if(valid143){
+if(data176.gid !== undefined){
+let data180 = data176.gid;
+const _errs509 = errors;
+if(typeof data180 !== "string"){
+const err206 = {instancePath:instancePath+"/secrets/" + i61+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data180};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -7516,54 +7557,18 @@ else {
 vErrors.push(err206);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
+}
+var valid143 = _errs509 === errors;
 }
 else {
-errors = _errs488;
-if(vErrors !== null){
-if(_errs488){
-vErrors.length = _errs488;
+var valid143 = true;
 }
-else {
-vErrors = null;
-}
-}
-}
-var valid138 = _errs487 === errors;
-if(!valid138){
-break;
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/secrets",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data171}];
-return false;
-}
-}
-var valid0 = _errs484 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.configs !== undefined){
-let data178 = data.configs;
-const _errs504 = errors;
-const _errs505 = errors;
-if(errors === _errs505){
-if(Array.isArray(data178)){
-var valid142 = true;
-const len36 = data178.length;
-for(let i60=0; i60<len36; i60++){
-let data179 = data178[i60];
-const _errs507 = errors;
-const _errs508 = errors;
-let valid143 = false;
-let passing23 = null;
-const _errs509 = errors;
-if(typeof data179 !== "string"){
-const err207 = {instancePath:instancePath+"/configs/" + i60,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data179};
+if(valid143){
+if(data176.mode !== undefined){
+let data181 = data176.mode;
+const _errs511 = errors;
+if((!(((typeof data181 == "number") && (!(data181 % 1) && !isNaN(data181))) && (isFinite(data181)))) && (typeof data181 !== "string")){
+const err207 = {instancePath:instancePath+"/secrets/" + i61+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data181};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -7572,17 +7577,20 @@ vErrors.push(err207);
 }
 errors++;
 }
-var _valid23 = _errs509 === errors;
-if(_valid23){
-valid143 = true;
-passing23 = 0;
+var valid143 = _errs511 === errors;
 }
-const _errs511 = errors;
-if(errors === _errs511){
-if(data179 && typeof data179 == "object" && !Array.isArray(data179)){
-let missing6;
-if((data179.source === undefined) && (missing6 = "source")){
-const err208 = {instancePath:instancePath+"/configs/" + i60,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing6},message:"must have required property '"+missing6+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data179};
+else {
+var valid143 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+const err208 = {instancePath:instancePath+"/secrets/" + i61,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data176};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -7591,11 +7599,20 @@ vErrors.push(err208);
 }
 errors++;
 }
+}
+var _valid22 = _errs500 === errors;
+if(_valid22 && valid142){
+valid142 = false;
+passing22 = [passing22, 1];
+}
 else {
-const _errs513 = errors;
-for(const key35 in data179){
-if(!((((((key35 === "source") || (key35 === "target")) || (key35 === "uid")) || (key35 === "gid")) || (key35 === "mode")) || (pattern2.test(key35)))){
-const err209 = {instancePath:instancePath+"/configs/" + i60,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key35},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data179};
+if(_valid22){
+valid142 = true;
+passing22 = 1;
+}
+}
+if(!valid142){
+const err209 = {instancePath:instancePath+"/secrets/" + i61,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing22},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data176};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -7603,15 +7620,54 @@ else {
 vErrors.push(err209);
 }
 errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs497;
+if(vErrors !== null){
+if(_errs497){
+vErrors.length = _errs497;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid141 = _errs496 === errors;
+if(!valid141){
 break;
 }
 }
-if(_errs513 === errors){
-if(data179.source !== undefined){
-let data180 = data179.source;
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/secrets",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data175}];
+return false;
+}
+}
+var valid0 = _errs493 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.configs !== undefined){
+let data182 = data.configs;
+const _errs513 = errors;
 const _errs514 = errors;
-if(typeof data180 !== "string"){
-const err210 = {instancePath:instancePath+"/configs/" + i60+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data180};
+if(errors === _errs514){
+if(Array.isArray(data182)){
+var valid145 = true;
+const len37 = data182.length;
+for(let i62=0; i62<len37; i62++){
+let data183 = data182[i62];
+const _errs516 = errors;
+const _errs517 = errors;
+let valid146 = false;
+let passing23 = null;
+const _errs518 = errors;
+if(typeof data183 !== "string"){
+const err210 = {instancePath:instancePath+"/configs/" + i62,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data183};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -7620,17 +7676,17 @@ vErrors.push(err210);
 }
 errors++;
 }
-var valid144 = _errs514 === errors;
+var _valid23 = _errs518 === errors;
+if(_valid23){
+valid146 = true;
+passing23 = 0;
 }
-else {
-var valid144 = true;
-}
-if(valid144){
-if(data179.target !== undefined){
-let data181 = data179.target;
-const _errs516 = errors;
-if(typeof data181 !== "string"){
-const err211 = {instancePath:instancePath+"/configs/" + i60+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data181};
+const _errs520 = errors;
+if(errors === _errs520){
+if(data183 && typeof data183 == "object" && !Array.isArray(data183)){
+let missing6;
+if((data183.source === undefined) && (missing6 = "source")){
+const err211 = {instancePath:instancePath+"/configs/" + i62,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing6},message:"must have required property '"+missing6+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data183};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -7639,17 +7695,11 @@ vErrors.push(err211);
 }
 errors++;
 }
-var valid144 = _errs516 === errors;
-}
 else {
-var valid144 = true;
-}
-if(valid144){
-if(data179.uid !== undefined){
-let data182 = data179.uid;
-const _errs518 = errors;
-if(typeof data182 !== "string"){
-const err212 = {instancePath:instancePath+"/configs/" + i60+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data182};
+const _errs522 = errors;
+for(const key36 in data183){
+if(!((((((key36 === "source") || (key36 === "target")) || (key36 === "uid")) || (key36 === "gid")) || (key36 === "mode")) || (pattern2.test(key36)))){
+const err212 = {instancePath:instancePath+"/configs/" + i62,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key36},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data183};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -7657,18 +7707,15 @@ else {
 vErrors.push(err212);
 }
 errors++;
+break;
 }
-var valid144 = _errs518 === errors;
 }
-else {
-var valid144 = true;
-}
-if(valid144){
-if(data179.gid !== undefined){
-let data183 = data179.gid;
-const _errs520 = errors;
-if(typeof data183 !== "string"){
-const err213 = {instancePath:instancePath+"/configs/" + i60+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data183};
+if(_errs522 === errors){
+if(data183.source !== undefined){
+let data184 = data183.source;
+const _errs523 = errors;
+if(typeof data184 !== "string"){
+const err213 = {instancePath:instancePath+"/configs/" + i62+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data184};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -7677,17 +7724,17 @@ vErrors.push(err213);
 }
 errors++;
 }
-var valid144 = _errs520 === errors;
+var valid147 = _errs523 === errors;
 }
 else {
-var valid144 = true;
+var valid147 = true;
 }
-if(valid144){
-if(data179.mode !== undefined){
-let data184 = data179.mode;
-const _errs522 = errors;
-if((!(((typeof data184 == "number") && (!(data184 % 1) && !isNaN(data184))) && (isFinite(data184)))) && (typeof data184 !== "string")){
-const err214 = {instancePath:instancePath+"/configs/" + i60+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data184};
+if(valid147){
+if(data183.target !== undefined){
+let data185 = data183.target;
+const _errs525 = errors;
+if(typeof data185 !== "string"){
+const err214 = {instancePath:instancePath+"/configs/" + i62+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data185};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -7696,20 +7743,17 @@ vErrors.push(err214);
 }
 errors++;
 }
-var valid144 = _errs522 === errors;
+var valid147 = _errs525 === errors;
 }
 else {
-var valid144 = true;
+var valid147 = true;
 }
-}
-}
-}
-}
-}
-}
-}
-else {
-const err215 = {instancePath:instancePath+"/configs/" + i60,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data179};
+if(valid147){
+if(data183.uid !== undefined){
+let data186 = data183.uid;
+const _errs527 = errors;
+if(typeof data186 !== "string"){
+const err215 = {instancePath:instancePath+"/configs/" + i62+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data186};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -7718,20 +7762,17 @@ vErrors.push(err215);
 }
 errors++;
 }
-}
-var _valid23 = _errs511 === errors;
-if(_valid23 && valid143){
-valid143 = false;
-passing23 = [passing23, 1];
+var valid147 = _errs527 === errors;
 }
 else {
-if(_valid23){
-valid143 = true;
-passing23 = 1;
+var valid147 = true;
 }
-}
-if(!valid143){
-const err216 = {instancePath:instancePath+"/configs/" + i60,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing23},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data179};
+if(valid147){
+if(data183.gid !== undefined){
+let data187 = data183.gid;
+const _errs529 = errors;
+if(typeof data187 !== "string"){
+const err216 = {instancePath:instancePath+"/configs/" + i62+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data187};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -7739,114 +7780,18 @@ else {
 vErrors.push(err216);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
+}
+var valid147 = _errs529 === errors;
 }
 else {
-errors = _errs508;
-if(vErrors !== null){
-if(_errs508){
-vErrors.length = _errs508;
+var valid147 = true;
 }
-else {
-vErrors = null;
-}
-}
-}
-var valid142 = _errs507 === errors;
-if(!valid142){
-break;
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/configs",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data178}];
-return false;
-}
-}
-var valid0 = _errs504 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.logging !== undefined){
-let data185 = data.logging;
-const _errs524 = errors;
-if(errors === _errs524){
-if(data185 && typeof data185 == "object" && !Array.isArray(data185)){
-const _errs526 = errors;
-for(const key36 in data185){
-if(!(((key36 === "driver") || (key36 === "options")) || (pattern2.test(key36)))){
-validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key36},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.logging,data:data185}];
-return false;
-break;
-}
-}
-if(_errs526 === errors){
-if(data185.driver !== undefined){
-let data186 = data185.driver;
-const _errs527 = errors;
-if(typeof data186 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/logging/driver",schemaPath:"#/properties/logging/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.logging.properties.driver.type,parentSchema:schema25.properties.logging.properties.driver,data:data186}];
-return false;
-}
-var valid145 = _errs527 === errors;
-}
-else {
-var valid145 = true;
-}
-if(valid145){
-if(data185.options !== undefined){
-let data187 = data185.options;
-const _errs529 = errors;
-if(errors === _errs529){
-if(data187 && typeof data187 == "object" && !Array.isArray(data187)){
-var props18 = {};
-for(const key37 in data187){
-if(pattern11.test(key37)){
-let data188 = data187[key37];
-if(((typeof data188 !== "string") && (!((typeof data188 == "number") && (isFinite(data188))))) && (data188 !== null)){
-validate24.errors = [{instancePath:instancePath+"/logging/options/" + key37.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/logging/properties/options/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema25.properties.logging.properties.options.patternProperties["^.+$"].type},message:"must be string,number,null",schema:schema25.properties.logging.properties.options.patternProperties["^.+$"].type,parentSchema:schema25.properties.logging.properties.options.patternProperties["^.+$"],data:data188}];
-return false;
-}
-props18[key37] = true;
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/logging/options",schemaPath:"#/properties/logging/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.properties.options.type,parentSchema:schema25.properties.logging.properties.options,data:data187}];
-return false;
-}
-}
-var valid145 = _errs529 === errors;
-}
-else {
-var valid145 = true;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.type,parentSchema:schema25.properties.logging,data:data185}];
-return false;
-}
-}
-var valid0 = _errs524 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.extends !== undefined){
-let data189 = data.extends;
-const _errs533 = errors;
-const _errs534 = errors;
-let valid147 = false;
-let passing24 = null;
-const _errs535 = errors;
-if(typeof data189 !== "string"){
-const err217 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[0].type,parentSchema:schema25.properties.extends.oneOf[0],data:data189};
+if(valid147){
+if(data183.mode !== undefined){
+let data188 = data183.mode;
+const _errs531 = errors;
+if((!(((typeof data188 == "number") && (!(data188 % 1) && !isNaN(data188))) && (isFinite(data188)))) && (typeof data188 !== "string")){
+const err217 = {instancePath:instancePath+"/configs/" + i62+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data188};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -7855,17 +7800,20 @@ vErrors.push(err217);
 }
 errors++;
 }
-var _valid24 = _errs535 === errors;
-if(_valid24){
-valid147 = true;
-passing24 = 0;
+var valid147 = _errs531 === errors;
 }
-const _errs537 = errors;
-if(errors === _errs537){
-if(data189 && typeof data189 == "object" && !Array.isArray(data189)){
-let missing7;
-if((data189.service === undefined) && (missing7 = "service")){
-const err218 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/required",keyword:"required",params:{missingProperty: missing7},message:"must have required property '"+missing7+"'",schema:schema25.properties.extends.oneOf[1].required,parentSchema:schema25.properties.extends.oneOf[1],data:data189};
+else {
+var valid147 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+const err218 = {instancePath:instancePath+"/configs/" + i62,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data183};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -7874,11 +7822,20 @@ vErrors.push(err218);
 }
 errors++;
 }
+}
+var _valid23 = _errs520 === errors;
+if(_valid23 && valid146){
+valid146 = false;
+passing23 = [passing23, 1];
+}
 else {
-const _errs539 = errors;
-for(const key38 in data189){
-if(!((key38 === "service") || (key38 === "file"))){
-const err219 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key38},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.extends.oneOf[1],data:data189};
+if(_valid23){
+valid146 = true;
+passing23 = 1;
+}
+}
+if(!valid146){
+const err219 = {instancePath:instancePath+"/configs/" + i62,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing23},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data183};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -7886,43 +7843,87 @@ else {
 vErrors.push(err219);
 }
 errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs517;
+if(vErrors !== null){
+if(_errs517){
+vErrors.length = _errs517;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid145 = _errs516 === errors;
+if(!valid145){
 break;
 }
 }
-if(_errs539 === errors){
-if(data189.service !== undefined){
-let data190 = data189.service;
-const _errs540 = errors;
-if(typeof data190 !== "string"){
-const err220 = {instancePath:instancePath+"/extends/service",schemaPath:"#/properties/extends/oneOf/1/properties/service/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.service.type,parentSchema:schema25.properties.extends.oneOf[1].properties.service,data:data190};
-if(vErrors === null){
-vErrors = [err220];
 }
 else {
-vErrors.push(err220);
+validate24.errors = [{instancePath:instancePath+"/configs",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data182}];
+return false;
 }
-errors++;
 }
-var valid148 = _errs540 === errors;
+var valid0 = _errs513 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.logging !== undefined){
+let data189 = data.logging;
+const _errs533 = errors;
+if(errors === _errs533){
+if(data189 && typeof data189 == "object" && !Array.isArray(data189)){
+const _errs535 = errors;
+for(const key37 in data189){
+if(!(((key37 === "driver") || (key37 === "options")) || (pattern2.test(key37)))){
+validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key37},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.logging,data:data189}];
+return false;
+break;
+}
+}
+if(_errs535 === errors){
+if(data189.driver !== undefined){
+let data190 = data189.driver;
+const _errs536 = errors;
+if(typeof data190 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/logging/driver",schemaPath:"#/properties/logging/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.logging.properties.driver.type,parentSchema:schema25.properties.logging.properties.driver,data:data190}];
+return false;
+}
+var valid148 = _errs536 === errors;
 }
 else {
 var valid148 = true;
 }
 if(valid148){
-if(data189.file !== undefined){
-let data191 = data189.file;
-const _errs542 = errors;
-if(typeof data191 !== "string"){
-const err221 = {instancePath:instancePath+"/extends/file",schemaPath:"#/properties/extends/oneOf/1/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.file.type,parentSchema:schema25.properties.extends.oneOf[1].properties.file,data:data191};
-if(vErrors === null){
-vErrors = [err221];
+if(data189.options !== undefined){
+let data191 = data189.options;
+const _errs538 = errors;
+if(errors === _errs538){
+if(data191 && typeof data191 == "object" && !Array.isArray(data191)){
+var props18 = {};
+for(const key38 in data191){
+if(pattern11.test(key38)){
+let data192 = data191[key38];
+if(((typeof data192 !== "string") && (!((typeof data192 == "number") && (isFinite(data192))))) && (data192 !== null)){
+validate24.errors = [{instancePath:instancePath+"/logging/options/" + key38.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/logging/properties/options/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema25.properties.logging.properties.options.patternProperties["^.+$"].type},message:"must be string,number,null",schema:schema25.properties.logging.properties.options.patternProperties["^.+$"].type,parentSchema:schema25.properties.logging.properties.options.patternProperties["^.+$"],data:data192}];
+return false;
+}
+props18[key38] = true;
+}
+}
 }
 else {
-vErrors.push(err221);
+validate24.errors = [{instancePath:instancePath+"/logging/options",schemaPath:"#/properties/logging/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.properties.options.type,parentSchema:schema25.properties.logging.properties.options,data:data191}];
+return false;
 }
-errors++;
 }
-var valid148 = _errs542 === errors;
+var valid148 = _errs538 === errors;
 }
 else {
 var valid148 = true;
@@ -7930,50 +7931,9 @@ var valid148 = true;
 }
 }
 }
-}
 else {
-const err222 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.extends.oneOf[1].type,parentSchema:schema25.properties.extends.oneOf[1],data:data189};
-if(vErrors === null){
-vErrors = [err222];
-}
-else {
-vErrors.push(err222);
-}
-errors++;
-}
-}
-var _valid24 = _errs537 === errors;
-if(_valid24 && valid147){
-valid147 = false;
-passing24 = [passing24, 1];
-}
-else {
-if(_valid24){
-valid147 = true;
-passing24 = 1;
-}
-}
-if(!valid147){
-const err223 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf",keyword:"oneOf",params:{passingSchemas: passing24},message:"must match exactly one schema in oneOf",schema:schema25.properties.extends.oneOf,parentSchema:schema25.properties.extends,data:data189};
-if(vErrors === null){
-vErrors = [err223];
-}
-else {
-vErrors.push(err223);
-}
-errors++;
-validate24.errors = vErrors;
+validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.type,parentSchema:schema25.properties.logging,data:data189}];
 return false;
-}
-else {
-errors = _errs534;
-if(vErrors !== null){
-if(_errs534){
-vErrors.length = _errs534;
-}
-else {
-vErrors = null;
-}
 }
 }
 var valid0 = _errs533 === errors;
@@ -7982,82 +7942,82 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.develop !== undefined){
+if(data.extends !== undefined){
+let data193 = data.extends;
+const _errs542 = errors;
+const _errs543 = errors;
+let valid150 = false;
+let passing24 = null;
 const _errs544 = errors;
-if(!(validate44(data.develop, {instancePath:instancePath+"/develop",parentData:data,parentDataProperty:"develop",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate44.errors : vErrors.concat(validate44.errors);
-errors = vErrors.length;
-}
-var valid0 = _errs544 === errors;
+if(typeof data193 !== "string"){
+const err220 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[0].type,parentSchema:schema25.properties.extends.oneOf[0],data:data193};
+if(vErrors === null){
+vErrors = [err220];
 }
 else {
-var valid0 = true;
+vErrors.push(err220);
 }
-if(valid0){
-if(data["x-tscompose"] !== undefined){
-let data193 = data["x-tscompose"];
-const _errs545 = errors;
+errors++;
+}
+var _valid24 = _errs544 === errors;
+if(_valid24){
+valid150 = true;
+passing24 = 0;
+}
 const _errs546 = errors;
 if(errors === _errs546){
 if(data193 && typeof data193 == "object" && !Array.isArray(data193)){
+let missing7;
+if((data193.service === undefined) && (missing7 = "service")){
+const err221 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/required",keyword:"required",params:{missingProperty: missing7},message:"must have required property '"+missing7+"'",schema:schema25.properties.extends.oneOf[1].required,parentSchema:schema25.properties.extends.oneOf[1],data:data193};
+if(vErrors === null){
+vErrors = [err221];
+}
+else {
+vErrors.push(err221);
+}
+errors++;
+}
+else {
 const _errs548 = errors;
 for(const key39 in data193){
-if(!((((key39 === "restart_on_unhealthy") || (key39 === "readiness")) || (key39 === "schedule")) || (pattern2.test(key39)))){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose",schemaPath:"#/$defs/x_tscompose_service/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key39},message:"must NOT have additional properties",schema:false,parentSchema:schema82,data:data193}];
-return false;
+if(!((key39 === "service") || (key39 === "file"))){
+const err222 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key39},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.extends.oneOf[1],data:data193};
+if(vErrors === null){
+vErrors = [err222];
+}
+else {
+vErrors.push(err222);
+}
+errors++;
 break;
 }
 }
 if(_errs548 === errors){
-if(data193.restart_on_unhealthy !== undefined){
-let data194 = data193.restart_on_unhealthy;
+if(data193.service !== undefined){
+let data194 = data193.service;
 const _errs549 = errors;
-if((typeof data194 !== "boolean") && (typeof data194 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/restart_on_unhealthy",schemaPath:"#/$defs/x_tscompose_service/properties/restart_on_unhealthy/type",keyword:"type",params:{type: schema82.properties.restart_on_unhealthy.type},message:"must be boolean,string",schema:schema82.properties.restart_on_unhealthy.type,parentSchema:schema82.properties.restart_on_unhealthy,data:data194}];
-return false;
-}
-var valid150 = _errs549 === errors;
+if(typeof data194 !== "string"){
+const err223 = {instancePath:instancePath+"/extends/service",schemaPath:"#/properties/extends/oneOf/1/properties/service/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.service.type,parentSchema:schema25.properties.extends.oneOf[1].properties.service,data:data194};
+if(vErrors === null){
+vErrors = [err223];
 }
 else {
-var valid150 = true;
+vErrors.push(err223);
 }
-if(valid150){
-if(data193.readiness !== undefined){
-let data195 = data193.readiness;
-const _errs551 = errors;
-if(errors === _errs551){
-if(data195 && typeof data195 == "object" && !Array.isArray(data195)){
-const _errs553 = errors;
-for(const key40 in data195){
-if(!(((((key40 === "tcp") || (key40 === "http")) || (key40 === "log")) || (key40 === "interval")) || (key40 === "timeout"))){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key40},message:"must NOT have additional properties",schema:false,parentSchema:schema82.properties.readiness,data:data195}];
-return false;
-break;
+errors++;
 }
-}
-if(_errs553 === errors){
-if(data195.tcp !== undefined){
-let data196 = data195.tcp;
-const _errs554 = errors;
-if((!(((typeof data196 == "number") && (!(data196 % 1) && !isNaN(data196))) && (isFinite(data196)))) && (typeof data196 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/tcp",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/tcp/type",keyword:"type",params:{type: schema82.properties.readiness.properties.tcp.type},message:"must be integer,string",schema:schema82.properties.readiness.properties.tcp.type,parentSchema:schema82.properties.readiness.properties.tcp,data:data196}];
-return false;
-}
-var valid151 = _errs554 === errors;
+var valid151 = _errs549 === errors;
 }
 else {
 var valid151 = true;
 }
 if(valid151){
-if(data195.http !== undefined){
-let data197 = data195.http;
-const _errs556 = errors;
-const _errs557 = errors;
-let valid152 = false;
-let passing25 = null;
-const _errs558 = errors;
-if((!(((typeof data197 == "number") && (!(data197 % 1) && !isNaN(data197))) && (isFinite(data197)))) && (typeof data197 !== "string")){
-const err224 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/0/type",keyword:"type",params:{type: schema82.properties.readiness.properties.http.oneOf[0].type},message:"must be integer,string",schema:schema82.properties.readiness.properties.http.oneOf[0].type,parentSchema:schema82.properties.readiness.properties.http.oneOf[0],data:data197};
+if(data193.file !== undefined){
+let data195 = data193.file;
+const _errs551 = errors;
+if(typeof data195 !== "string"){
+const err224 = {instancePath:instancePath+"/extends/file",schemaPath:"#/properties/extends/oneOf/1/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.file.type,parentSchema:schema25.properties.extends.oneOf[1].properties.file,data:data195};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -8066,17 +8026,17 @@ vErrors.push(err224);
 }
 errors++;
 }
-var _valid25 = _errs558 === errors;
-if(_valid25){
-valid152 = true;
-passing25 = 0;
+var valid151 = _errs551 === errors;
 }
-const _errs560 = errors;
-if(errors === _errs560){
-if(data197 && typeof data197 == "object" && !Array.isArray(data197)){
-let missing8;
-if((data197.port === undefined) && (missing8 = "port")){
-const err225 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/required",keyword:"required",params:{missingProperty: missing8},message:"must have required property '"+missing8+"'",schema:schema82.properties.readiness.properties.http.oneOf[1].required,parentSchema:schema82.properties.readiness.properties.http.oneOf[1],data:data197};
+else {
+var valid151 = true;
+}
+}
+}
+}
+}
+else {
+const err225 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.extends.oneOf[1].type,parentSchema:schema25.properties.extends.oneOf[1],data:data193};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -8085,11 +8045,20 @@ vErrors.push(err225);
 }
 errors++;
 }
+}
+var _valid24 = _errs546 === errors;
+if(_valid24 && valid150){
+valid150 = false;
+passing24 = [passing24, 1];
+}
 else {
-const _errs562 = errors;
-for(const key41 in data197){
-if(!((key41 === "port") || (key41 === "path"))){
-const err226 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key41},message:"must NOT have additional properties",schema:false,parentSchema:schema82.properties.readiness.properties.http.oneOf[1],data:data197};
+if(_valid24){
+valid150 = true;
+passing24 = 1;
+}
+}
+if(!valid150){
+const err226 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf",keyword:"oneOf",params:{passingSchemas: passing24},message:"must match exactly one schema in oneOf",schema:schema25.properties.extends.oneOf,parentSchema:schema25.properties.extends,data:data193};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -8097,15 +8066,102 @@ else {
 vErrors.push(err226);
 }
 errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs543;
+if(vErrors !== null){
+if(_errs543){
+vErrors.length = _errs543;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs542 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.develop !== undefined){
+const _errs553 = errors;
+if(!(validate44(data.develop, {instancePath:instancePath+"/develop",parentData:data,parentDataProperty:"develop",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate44.errors : vErrors.concat(validate44.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs553 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data["x-tscompose"] !== undefined){
+let data197 = data["x-tscompose"];
+const _errs554 = errors;
+const _errs555 = errors;
+if(errors === _errs555){
+if(data197 && typeof data197 == "object" && !Array.isArray(data197)){
+const _errs557 = errors;
+for(const key40 in data197){
+if(!((((key40 === "restart_on_unhealthy") || (key40 === "readiness")) || (key40 === "schedule")) || (pattern2.test(key40)))){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose",schemaPath:"#/$defs/x_tscompose_service/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key40},message:"must NOT have additional properties",schema:false,parentSchema:schema82,data:data197}];
+return false;
+break;
+}
+}
+if(_errs557 === errors){
+if(data197.restart_on_unhealthy !== undefined){
+let data198 = data197.restart_on_unhealthy;
+const _errs558 = errors;
+if((typeof data198 !== "boolean") && (typeof data198 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/restart_on_unhealthy",schemaPath:"#/$defs/x_tscompose_service/properties/restart_on_unhealthy/type",keyword:"type",params:{type: schema82.properties.restart_on_unhealthy.type},message:"must be boolean,string",schema:schema82.properties.restart_on_unhealthy.type,parentSchema:schema82.properties.restart_on_unhealthy,data:data198}];
+return false;
+}
+var valid153 = _errs558 === errors;
+}
+else {
+var valid153 = true;
+}
+if(valid153){
+if(data197.readiness !== undefined){
+let data199 = data197.readiness;
+const _errs560 = errors;
+if(errors === _errs560){
+if(data199 && typeof data199 == "object" && !Array.isArray(data199)){
+const _errs562 = errors;
+for(const key41 in data199){
+if(!(((((key41 === "tcp") || (key41 === "http")) || (key41 === "log")) || (key41 === "interval")) || (key41 === "timeout"))){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key41},message:"must NOT have additional properties",schema:false,parentSchema:schema82.properties.readiness,data:data199}];
+return false;
 break;
 }
 }
 if(_errs562 === errors){
-if(data197.port !== undefined){
-let data198 = data197.port;
+if(data199.tcp !== undefined){
+let data200 = data199.tcp;
 const _errs563 = errors;
-if((!(((typeof data198 == "number") && (!(data198 % 1) && !isNaN(data198))) && (isFinite(data198)))) && (typeof data198 !== "string")){
-const err227 = {instancePath:instancePath+"/x-tscompose/readiness/http/port",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/properties/port/type",keyword:"type",params:{type: schema82.properties.readiness.properties.http.oneOf[1].properties.port.type},message:"must be integer,string",schema:schema82.properties.readiness.properties.http.oneOf[1].properties.port.type,parentSchema:schema82.properties.readiness.properties.http.oneOf[1].properties.port,data:data198};
+if((!(((typeof data200 == "number") && (!(data200 % 1) && !isNaN(data200))) && (isFinite(data200)))) && (typeof data200 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/tcp",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/tcp/type",keyword:"type",params:{type: schema82.properties.readiness.properties.tcp.type},message:"must be integer,string",schema:schema82.properties.readiness.properties.tcp.type,parentSchema:schema82.properties.readiness.properties.tcp,data:data200}];
+return false;
+}
+var valid154 = _errs563 === errors;
+}
+else {
+var valid154 = true;
+}
+if(valid154){
+if(data199.http !== undefined){
+let data201 = data199.http;
+const _errs565 = errors;
+const _errs566 = errors;
+let valid155 = false;
+let passing25 = null;
+const _errs567 = errors;
+if((!(((typeof data201 == "number") && (!(data201 % 1) && !isNaN(data201))) && (isFinite(data201)))) && (typeof data201 !== "string")){
+const err227 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/0/type",keyword:"type",params:{type: schema82.properties.readiness.properties.http.oneOf[0].type},message:"must be integer,string",schema:schema82.properties.readiness.properties.http.oneOf[0].type,parentSchema:schema82.properties.readiness.properties.http.oneOf[0],data:data201};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -8114,17 +8170,17 @@ vErrors.push(err227);
 }
 errors++;
 }
-var valid153 = _errs563 === errors;
+var _valid25 = _errs567 === errors;
+if(_valid25){
+valid155 = true;
+passing25 = 0;
 }
-else {
-var valid153 = true;
-}
-if(valid153){
-if(data197.path !== undefined){
-let data199 = data197.path;
-const _errs565 = errors;
-if(typeof data199 !== "string"){
-const err228 = {instancePath:instancePath+"/x-tscompose/readiness/http/path",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema82.properties.readiness.properties.http.oneOf[1].properties.path.type,parentSchema:schema82.properties.readiness.properties.http.oneOf[1].properties.path,data:data199};
+const _errs569 = errors;
+if(errors === _errs569){
+if(data201 && typeof data201 == "object" && !Array.isArray(data201)){
+let missing8;
+if((data201.port === undefined) && (missing8 = "port")){
+const err228 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/required",keyword:"required",params:{missingProperty: missing8},message:"must have required property '"+missing8+"'",schema:schema82.properties.readiness.properties.http.oneOf[1].required,parentSchema:schema82.properties.readiness.properties.http.oneOf[1],data:data201};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -8133,7 +8189,358 @@ vErrors.push(err228);
 }
 errors++;
 }
-var valid153 = _errs565 === errors;
+else {
+const _errs571 = errors;
+for(const key42 in data201){
+if(!((key42 === "port") || (key42 === "path"))){
+const err229 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key42},message:"must NOT have additional properties",schema:false,parentSchema:schema82.properties.readiness.properties.http.oneOf[1],data:data201};
+if(vErrors === null){
+vErrors = [err229];
+}
+else {
+vErrors.push(err229);
+}
+errors++;
+break;
+}
+}
+if(_errs571 === errors){
+if(data201.port !== undefined){
+let data202 = data201.port;
+const _errs572 = errors;
+if((!(((typeof data202 == "number") && (!(data202 % 1) && !isNaN(data202))) && (isFinite(data202)))) && (typeof data202 !== "string")){
+const err230 = {instancePath:instancePath+"/x-tscompose/readiness/http/port",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/properties/port/type",keyword:"type",params:{type: schema82.properties.readiness.properties.http.oneOf[1].properties.port.type},message:"must be integer,string",schema:schema82.properties.readiness.properties.http.oneOf[1].properties.port.type,parentSchema:schema82.properties.readiness.properties.http.oneOf[1].properties.port,data:data202};
+if(vErrors === null){
+vErrors = [err230];
+}
+else {
+vErrors.push(err230);
+}
+errors++;
+}
+var valid156 = _errs572 === errors;
+}
+else {
+var valid156 = true;
+}
+if(valid156){
+if(data201.path !== undefined){
+let data203 = data201.path;
+const _errs574 = errors;
+if(typeof data203 !== "string"){
+const err231 = {instancePath:instancePath+"/x-tscompose/readiness/http/path",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema82.properties.readiness.properties.http.oneOf[1].properties.path.type,parentSchema:schema82.properties.readiness.properties.http.oneOf[1].properties.path,data:data203};
+if(vErrors === null){
+vErrors = [err231];
+}
+else {
+vErrors.push(err231);
+}
+errors++;
+}
+var valid156 = _errs574 === errors;
+}
+else {
+var valid156 = true;
+}
+}
+}
+}
+}
+else {
+const err232 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema82.properties.readiness.properties.http.oneOf[1].type,parentSchema:schema82.properties.readiness.properties.http.oneOf[1],data:data201};
+if(vErrors === null){
+vErrors = [err232];
+}
+else {
+vErrors.push(err232);
+}
+errors++;
+}
+}
+var _valid25 = _errs569 === errors;
+if(_valid25 && valid155){
+valid155 = false;
+passing25 = [passing25, 1];
+}
+else {
+if(_valid25){
+valid155 = true;
+passing25 = 1;
+}
+}
+if(!valid155){
+const err233 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf",keyword:"oneOf",params:{passingSchemas: passing25},message:"must match exactly one schema in oneOf",schema:schema82.properties.readiness.properties.http.oneOf,parentSchema:schema82.properties.readiness.properties.http,data:data201};
+if(vErrors === null){
+vErrors = [err233];
+}
+else {
+vErrors.push(err233);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs566;
+if(vErrors !== null){
+if(_errs566){
+vErrors.length = _errs566;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid154 = _errs565 === errors;
+}
+else {
+var valid154 = true;
+}
+if(valid154){
+if(data199.log !== undefined){
+let data204 = data199.log;
+const _errs576 = errors;
+if(typeof data204 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/log",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/log/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema82.properties.readiness.properties.log.type,parentSchema:schema82.properties.readiness.properties.log,data:data204}];
+return false;
+}
+var valid154 = _errs576 === errors;
+}
+else {
+var valid154 = true;
+}
+if(valid154){
+if(data199.interval !== undefined){
+let data205 = data199.interval;
+const _errs578 = errors;
+if((typeof data205 !== "string") && (!((typeof data205 == "number") && (isFinite(data205))))){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/interval",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/interval/type",keyword:"type",params:{type: schema82.properties.readiness.properties.interval.type},message:"must be string,number",schema:schema82.properties.readiness.properties.interval.type,parentSchema:schema82.properties.readiness.properties.interval,data:data205}];
+return false;
+}
+var valid154 = _errs578 === errors;
+}
+else {
+var valid154 = true;
+}
+if(valid154){
+if(data199.timeout !== undefined){
+let data206 = data199.timeout;
+const _errs580 = errors;
+if((typeof data206 !== "string") && (!((typeof data206 == "number") && (isFinite(data206))))){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/timeout",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/timeout/type",keyword:"type",params:{type: schema82.properties.readiness.properties.timeout.type},message:"must be string,number",schema:schema82.properties.readiness.properties.timeout.type,parentSchema:schema82.properties.readiness.properties.timeout,data:data206}];
+return false;
+}
+var valid154 = _errs580 === errors;
+}
+else {
+var valid154 = true;
+}
+}
+}
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema82.properties.readiness.type,parentSchema:schema82.properties.readiness,data:data199}];
+return false;
+}
+}
+var valid153 = _errs560 === errors;
+}
+else {
+var valid153 = true;
+}
+if(valid153){
+if(data197.schedule !== undefined){
+let data207 = data197.schedule;
+const _errs582 = errors;
+const _errs583 = errors;
+let valid157 = false;
+let passing26 = null;
+const _errs584 = errors;
+if(typeof data207 !== "string"){
+const err234 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema82.properties.schedule.oneOf[0].type,parentSchema:schema82.properties.schedule.oneOf[0],data:data207};
+if(vErrors === null){
+vErrors = [err234];
+}
+else {
+vErrors.push(err234);
+}
+errors++;
+}
+var _valid26 = _errs584 === errors;
+if(_valid26){
+valid157 = true;
+passing26 = 0;
+}
+const _errs586 = errors;
+if(errors === _errs586){
+if(data207 && typeof data207 == "object" && !Array.isArray(data207)){
+let missing9;
+if((data207.cron === undefined) && (missing9 = "cron")){
+const err235 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/required",keyword:"required",params:{missingProperty: missing9},message:"must have required property '"+missing9+"'",schema:schema82.properties.schedule.oneOf[1].required,parentSchema:schema82.properties.schedule.oneOf[1],data:data207};
+if(vErrors === null){
+vErrors = [err235];
+}
+else {
+vErrors.push(err235);
+}
+errors++;
+}
+else {
+const _errs588 = errors;
+for(const key43 in data207){
+if(!((((key43 === "cron") || (key43 === "timezone")) || (key43 === "overlap")) || (key43 === "history"))){
+const err236 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key43},message:"must NOT have additional properties",schema:false,parentSchema:schema82.properties.schedule.oneOf[1],data:data207};
+if(vErrors === null){
+vErrors = [err236];
+}
+else {
+vErrors.push(err236);
+}
+errors++;
+break;
+}
+}
+if(_errs588 === errors){
+if(data207.cron !== undefined){
+let data208 = data207.cron;
+const _errs589 = errors;
+if(typeof data208 !== "string"){
+const err237 = {instancePath:instancePath+"/x-tscompose/schedule/cron",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/cron/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema82.properties.schedule.oneOf[1].properties.cron.type,parentSchema:schema82.properties.schedule.oneOf[1].properties.cron,data:data208};
+if(vErrors === null){
+vErrors = [err237];
+}
+else {
+vErrors.push(err237);
+}
+errors++;
+}
+var valid158 = _errs589 === errors;
+}
+else {
+var valid158 = true;
+}
+if(valid158){
+if(data207.timezone !== undefined){
+let data209 = data207.timezone;
+const _errs591 = errors;
+if(typeof data209 !== "string"){
+const err238 = {instancePath:instancePath+"/x-tscompose/schedule/timezone",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema82.properties.schedule.oneOf[1].properties.timezone.type,parentSchema:schema82.properties.schedule.oneOf[1].properties.timezone,data:data209};
+if(vErrors === null){
+vErrors = [err238];
+}
+else {
+vErrors.push(err238);
+}
+errors++;
+}
+var valid158 = _errs591 === errors;
+}
+else {
+var valid158 = true;
+}
+if(valid158){
+if(data207.overlap !== undefined){
+let data210 = data207.overlap;
+const _errs593 = errors;
+if(typeof data210 !== "string"){
+const err239 = {instancePath:instancePath+"/x-tscompose/schedule/overlap",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/overlap/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema82.properties.schedule.oneOf[1].properties.overlap.type,parentSchema:schema82.properties.schedule.oneOf[1].properties.overlap,data:data210};
+if(vErrors === null){
+vErrors = [err239];
+}
+else {
+vErrors.push(err239);
+}
+errors++;
+}
+if(!(((data210 === "skip") || (data210 === "queue")) || (data210 === "allow"))){
+const err240 = {instancePath:instancePath+"/x-tscompose/schedule/overlap",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/overlap/enum",keyword:"enum",params:{allowedValues: schema82.properties.schedule.oneOf[1].properties.overlap.enum},message:"must be equal to one of the allowed values",schema:schema82.properties.schedule.oneOf[1].properties.overlap.enum,parentSchema:schema82.properties.schedule.oneOf[1].properties.overlap,data:data210};
+if(vErrors === null){
+vErrors = [err240];
+}
+else {
+vErrors.push(err240);
+}
+errors++;
+}
+var valid158 = _errs593 === errors;
+}
+else {
+var valid158 = true;
+}
+if(valid158){
+if(data207.history !== undefined){
+let data211 = data207.history;
+const _errs595 = errors;
+if((!(((typeof data211 == "number") && (!(data211 % 1) && !isNaN(data211))) && (isFinite(data211)))) && (typeof data211 !== "string")){
+const err241 = {instancePath:instancePath+"/x-tscompose/schedule/history",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/history/type",keyword:"type",params:{type: schema82.properties.schedule.oneOf[1].properties.history.type},message:"must be integer,string",schema:schema82.properties.schedule.oneOf[1].properties.history.type,parentSchema:schema82.properties.schedule.oneOf[1].properties.history,data:data211};
+if(vErrors === null){
+vErrors = [err241];
+}
+else {
+vErrors.push(err241);
+}
+errors++;
+}
+var valid158 = _errs595 === errors;
+}
+else {
+var valid158 = true;
+}
+}
+}
+}
+}
+}
+}
+else {
+const err242 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema82.properties.schedule.oneOf[1].type,parentSchema:schema82.properties.schedule.oneOf[1],data:data207};
+if(vErrors === null){
+vErrors = [err242];
+}
+else {
+vErrors.push(err242);
+}
+errors++;
+}
+}
+var _valid26 = _errs586 === errors;
+if(_valid26 && valid157){
+valid157 = false;
+passing26 = [passing26, 1];
+}
+else {
+if(_valid26){
+valid157 = true;
+passing26 = 1;
+}
+}
+if(!valid157){
+const err243 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf",keyword:"oneOf",params:{passingSchemas: passing26},message:"must match exactly one schema in oneOf",schema:schema82.properties.schedule.oneOf,parentSchema:schema82.properties.schedule,data:data207};
+if(vErrors === null){
+vErrors = [err243];
+}
+else {
+vErrors.push(err243);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs583;
+if(vErrors !== null){
+if(_errs583){
+vErrors.length = _errs583;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid153 = _errs582 === errors;
 }
 else {
 var valid153 = true;
@@ -8143,317 +8550,15 @@ var valid153 = true;
 }
 }
 else {
-const err229 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema82.properties.readiness.properties.http.oneOf[1].type,parentSchema:schema82.properties.readiness.properties.http.oneOf[1],data:data197};
-if(vErrors === null){
-vErrors = [err229];
-}
-else {
-vErrors.push(err229);
-}
-errors++;
-}
-}
-var _valid25 = _errs560 === errors;
-if(_valid25 && valid152){
-valid152 = false;
-passing25 = [passing25, 1];
-}
-else {
-if(_valid25){
-valid152 = true;
-passing25 = 1;
-}
-}
-if(!valid152){
-const err230 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf",keyword:"oneOf",params:{passingSchemas: passing25},message:"must match exactly one schema in oneOf",schema:schema82.properties.readiness.properties.http.oneOf,parentSchema:schema82.properties.readiness.properties.http,data:data197};
-if(vErrors === null){
-vErrors = [err230];
-}
-else {
-vErrors.push(err230);
-}
-errors++;
-validate24.errors = vErrors;
-return false;
-}
-else {
-errors = _errs557;
-if(vErrors !== null){
-if(_errs557){
-vErrors.length = _errs557;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid151 = _errs556 === errors;
-}
-else {
-var valid151 = true;
-}
-if(valid151){
-if(data195.log !== undefined){
-let data200 = data195.log;
-const _errs567 = errors;
-if(typeof data200 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/log",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/log/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema82.properties.readiness.properties.log.type,parentSchema:schema82.properties.readiness.properties.log,data:data200}];
-return false;
-}
-var valid151 = _errs567 === errors;
-}
-else {
-var valid151 = true;
-}
-if(valid151){
-if(data195.interval !== undefined){
-let data201 = data195.interval;
-const _errs569 = errors;
-if((typeof data201 !== "string") && (!((typeof data201 == "number") && (isFinite(data201))))){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/interval",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/interval/type",keyword:"type",params:{type: schema82.properties.readiness.properties.interval.type},message:"must be string,number",schema:schema82.properties.readiness.properties.interval.type,parentSchema:schema82.properties.readiness.properties.interval,data:data201}];
-return false;
-}
-var valid151 = _errs569 === errors;
-}
-else {
-var valid151 = true;
-}
-if(valid151){
-if(data195.timeout !== undefined){
-let data202 = data195.timeout;
-const _errs571 = errors;
-if((typeof data202 !== "string") && (!((typeof data202 == "number") && (isFinite(data202))))){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/timeout",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/timeout/type",keyword:"type",params:{type: schema82.properties.readiness.properties.timeout.type},message:"must be string,number",schema:schema82.properties.readiness.properties.timeout.type,parentSchema:schema82.properties.readiness.properties.timeout,data:data202}];
-return false;
-}
-var valid151 = _errs571 === errors;
-}
-else {
-var valid151 = true;
-}
-}
-}
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema82.properties.readiness.type,parentSchema:schema82.properties.readiness,data:data195}];
+validate24.errors = [{instancePath:instancePath+"/x-tscompose",schemaPath:"#/$defs/x_tscompose_service/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema82.type,parentSchema:schema82,data:data197}];
 return false;
 }
 }
-var valid150 = _errs551 === errors;
-}
-else {
-var valid150 = true;
-}
-if(valid150){
-if(data193.schedule !== undefined){
-let data203 = data193.schedule;
-const _errs573 = errors;
-const _errs574 = errors;
-let valid154 = false;
-let passing26 = null;
-const _errs575 = errors;
-if(typeof data203 !== "string"){
-const err231 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema82.properties.schedule.oneOf[0].type,parentSchema:schema82.properties.schedule.oneOf[0],data:data203};
-if(vErrors === null){
-vErrors = [err231];
-}
-else {
-vErrors.push(err231);
-}
-errors++;
-}
-var _valid26 = _errs575 === errors;
-if(_valid26){
-valid154 = true;
-passing26 = 0;
-}
-const _errs577 = errors;
-if(errors === _errs577){
-if(data203 && typeof data203 == "object" && !Array.isArray(data203)){
-let missing9;
-if((data203.cron === undefined) && (missing9 = "cron")){
-const err232 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/required",keyword:"required",params:{missingProperty: missing9},message:"must have required property '"+missing9+"'",schema:schema82.properties.schedule.oneOf[1].required,parentSchema:schema82.properties.schedule.oneOf[1],data:data203};
-if(vErrors === null){
-vErrors = [err232];
-}
-else {
-vErrors.push(err232);
-}
-errors++;
-}
-else {
-const _errs579 = errors;
-for(const key42 in data203){
-if(!((((key42 === "cron") || (key42 === "timezone")) || (key42 === "overlap")) || (key42 === "history"))){
-const err233 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key42},message:"must NOT have additional properties",schema:false,parentSchema:schema82.properties.schedule.oneOf[1],data:data203};
-if(vErrors === null){
-vErrors = [err233];
-}
-else {
-vErrors.push(err233);
-}
-errors++;
-break;
-}
-}
-if(_errs579 === errors){
-if(data203.cron !== undefined){
-let data204 = data203.cron;
-const _errs580 = errors;
-if(typeof data204 !== "string"){
-const err234 = {instancePath:instancePath+"/x-tscompose/schedule/cron",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/cron/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema82.properties.schedule.oneOf[1].properties.cron.type,parentSchema:schema82.properties.schedule.oneOf[1].properties.cron,data:data204};
-if(vErrors === null){
-vErrors = [err234];
-}
-else {
-vErrors.push(err234);
-}
-errors++;
-}
-var valid155 = _errs580 === errors;
-}
-else {
-var valid155 = true;
-}
-if(valid155){
-if(data203.timezone !== undefined){
-let data205 = data203.timezone;
-const _errs582 = errors;
-if(typeof data205 !== "string"){
-const err235 = {instancePath:instancePath+"/x-tscompose/schedule/timezone",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema82.properties.schedule.oneOf[1].properties.timezone.type,parentSchema:schema82.properties.schedule.oneOf[1].properties.timezone,data:data205};
-if(vErrors === null){
-vErrors = [err235];
-}
-else {
-vErrors.push(err235);
-}
-errors++;
-}
-var valid155 = _errs582 === errors;
-}
-else {
-var valid155 = true;
-}
-if(valid155){
-if(data203.overlap !== undefined){
-let data206 = data203.overlap;
-const _errs584 = errors;
-if(typeof data206 !== "string"){
-const err236 = {instancePath:instancePath+"/x-tscompose/schedule/overlap",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/overlap/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema82.properties.schedule.oneOf[1].properties.overlap.type,parentSchema:schema82.properties.schedule.oneOf[1].properties.overlap,data:data206};
-if(vErrors === null){
-vErrors = [err236];
-}
-else {
-vErrors.push(err236);
-}
-errors++;
-}
-if(!(((data206 === "skip") || (data206 === "queue")) || (data206 === "allow"))){
-const err237 = {instancePath:instancePath+"/x-tscompose/schedule/overlap",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/overlap/enum",keyword:"enum",params:{allowedValues: schema82.properties.schedule.oneOf[1].properties.overlap.enum},message:"must be equal to one of the allowed values",schema:schema82.properties.schedule.oneOf[1].properties.overlap.enum,parentSchema:schema82.properties.schedule.oneOf[1].properties.overlap,data:data206};
-if(vErrors === null){
-vErrors = [err237];
-}
-else {
-vErrors.push(err237);
-}
-errors++;
-}
-var valid155 = _errs584 === errors;
-}
-else {
-var valid155 = true;
-}
-if(valid155){
-if(data203.history !== undefined){
-let data207 = data203.history;
-const _errs586 = errors;
-if((!(((typeof data207 == "number") && (!(data207 % 1) && !isNaN(data207))) && (isFinite(data207)))) && (typeof data207 !== "string")){
-const err238 = {instancePath:instancePath+"/x-tscompose/schedule/history",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/history/type",keyword:"type",params:{type: schema82.properties.schedule.oneOf[1].properties.history.type},message:"must be integer,string",schema:schema82.properties.schedule.oneOf[1].properties.history.type,parentSchema:schema82.properties.schedule.oneOf[1].properties.history,data:data207};
-if(vErrors === null){
-vErrors = [err238];
-}
-else {
-vErrors.push(err238);
-}
-errors++;
-}
-var valid155 = _errs586 === errors;
-}
-else {
-var valid155 = true;
-}
-}
-}
-}
-}
-}
-}
-else {
-const err239 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema82.properties.schedule.oneOf[1].type,parentSchema:schema82.properties.schedule.oneOf[1],data:data203};
-if(vErrors === null){
-vErrors = [err239];
-}
-else {
-vErrors.push(err239);
-}
-errors++;
-}
-}
-var _valid26 = _errs577 === errors;
-if(_valid26 && valid154){
-valid154 = false;
-passing26 = [passing26, 1];
-}
-else {
-if(_valid26){
-valid154 = true;
-passing26 = 1;
-}
-}
-if(!valid154){
-const err240 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf",keyword:"oneOf",params:{passingSchemas: passing26},message:"must match exactly one schema in oneOf",schema:schema82.properties.schedule.oneOf,parentSchema:schema82.properties.schedule,data:data203};
-if(vErrors === null){
-vErrors = [err240];
-}
-else {
-vErrors.push(err240);
-}
-errors++;
-validate24.errors = vErrors;
-return false;
-}
-else {
-errors = _errs574;
-if(vErrors !== null){
-if(_errs574){
-vErrors.length = _errs574;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid150 = _errs573 === errors;
-}
-else {
-var valid150 = true;
-}
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/x-tscompose",schemaPath:"#/$defs/x_tscompose_service/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema82.type,parentSchema:schema82,data:data193}];
-return false;
-}
-}
-var valid0 = _errs545 === errors;
+var valid0 = _errs554 === errors;
 }
 else {
 var valid0 = true;
+}
 }
 }
 }
