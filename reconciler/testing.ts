@@ -69,6 +69,7 @@ export function service(name: string, over: Partial<ServiceSpec> = {}): ServiceS
     supervision: { restartOnUnhealthy: false, readiness: undefined, schedule: undefined },
     develop: undefined,
     extensions: {},
+    unsupported: [],
     configHash: `hash-${name}`,
     ...over,
   };
@@ -100,6 +101,7 @@ export function stackOf(services: ServiceSpec[], over: Partial<StackSpec> = {}):
     secrets: {},
     configs: {},
     extensions: {},
+    unsupported: [],
     ...over,
   };
 }

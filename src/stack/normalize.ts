@@ -29,6 +29,8 @@ import { parseSize, shellSplit } from "./units.js";
 import { normalizeDevelop, normalizeSupervision } from "./x-tscompose.js";
 import type { PathSegment } from "./parse.js";
 import { isDict, type Dict } from "./dict.js";
+import type { SourceLocation } from "./errors.js";
+import { SERVICE_ROWS, TOP_LEVEL_ROWS, findUnsupported } from "./support.js";
 
 
 /** Reports an error at a key path; the loader turns it into file:line:col. */
@@ -44,6 +46,8 @@ export interface NormalizeContext {
   readFile(path: string, what: string): string;
   lookupEnv(name: string): string | undefined;
   fail: Fail;
+  /** Where a key path was written, for errors raised after loading (src/stack/support.ts). */
+  locate: (path: readonly PathSegment[]) => SourceLocation | undefined;
 }
 
 const asDict = (v: unknown): Dict => (isDict(v) ? v : {});
@@ -85,6 +89,7 @@ export function normalizeStack(raw: Dict, ctx: NormalizeContext): StackSpec {
     secrets: fileObjects(asDict(raw.secrets), ctx.projectName),
     configs: fileObjects(asDict(raw.configs), ctx.projectName),
     extensions,
+    unsupported: findUnsupported(TOP_LEVEL_ROWS, raw, [], ctx.locate),
   };
 }
 
@@ -262,6 +267,7 @@ function normalizeService(name: string, s: Dict, ctx: NormalizeContext): Service
     supervision: normalizeSupervision(s["x-tscompose"], at("x-tscompose"), ctx.fail, duration),
     develop: normalizeDevelop(s.develop, ctx.workingDir),
     extensions: Object.fromEntries(Object.entries(s).filter(([k]) => k.startsWith("x-") && k !== "x-tscompose")),
+    unsupported: findUnsupported(SERVICE_ROWS, s, at(), ctx.locate),
     configHash: "",
   };
   if (spec.image === undefined && spec.build === undefined) {

@@ -10,7 +10,9 @@ const require = createRequire(import.meta.url);
 /** Validates a stack file against schema/compose-spec.json, as ajv.compile(schema) would. */
 export const validate: ValidateFunction = validate18;
 
-const schema21 = {"$schema":"https://json-schema.org/draft/2019-09/schema","$id":"https://tscompose.dev/schema/compose-spec.json","title":"tscompose stack file","description":"The subset of the Compose Specification that tscompose supports. Follows compose-spec/schema/compose-spec.json, but with strict scalar types: the loader converts interpolated strings to numbers and booleans before validation.","type":"object","properties":{"version":{"type":["string","number"],"deprecated":true,"description":"Accepted for backward compatibility and ignored."},"name":{"type":"string","description":"Project name, unless given on the command line."},"include":{"type":"array","items":{"$ref":"#/$defs/include"}},"services":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/service"}},"additionalProperties":false},"networks":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/network"}},"additionalProperties":false},"volumes":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/volume"}},"additionalProperties":false},"secrets":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/secret"}},"additionalProperties":false},"configs":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/config"}},"additionalProperties":false}},"patternProperties":{"^x-":{}},"additionalProperties":false,"$defs":{"service":{"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"priority":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_search":{"$ref":"#/$defs/string_or_list"},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"healthcheck":{"type":"object","properties":{"test":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"interval":{"$ref":"#/$defs/duration"},"timeout":{"$ref":"#/$defs/duration"},"retries":{"type":"integer","minimum":0},"start_period":{"$ref":"#/$defs/duration"},"start_interval":{"$ref":"#/$defs/duration"},"disable":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"x_tscompose_service":{"type":"object","description":"tscompose's own per-service settings (docs/supervision.md).","properties":{"restart_on_unhealthy":{"type":["boolean","string"],"description":"Restart a container whose health check turns unhealthy, with the restart backoff."},"readiness":{"type":"object","description":"A probe run by the daemon; its success makes the container healthy for depends_on and up --wait. Exactly one of tcp, http, log.","properties":{"tcp":{"type":["integer","string"],"description":"A container port that accepts a TCP connection."},"http":{"oneOf":[{"type":["integer","string"]},{"type":"object","properties":{"port":{"type":["integer","string"]},"path":{"type":"string"}},"required":["port"],"additionalProperties":false}],"description":"A container port (and path, default /) that answers an HTTP GET with 2xx."},"log":{"type":"string","description":"A regular expression a line of the container's output matches."},"interval":{"type":["string","number"]},"timeout":{"type":["string","number"]}},"additionalProperties":false},"schedule":{"oneOf":[{"type":"string"},{"type":"object","properties":{"cron":{"type":"string"},"timezone":{"type":"string"},"overlap":{"type":"string","enum":["skip","queue","allow"]},"history":{"type":["integer","string"]}},"required":["cron"],"additionalProperties":false}],"description":"Run the service as a one-off container on a cron schedule instead of keeping it up."}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"development":{"type":["object","null"],"properties":{"watch":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"action":{"type":"string","enum":["sync","rebuild","sync+restart"]},"target":{"type":"string"},"ignore":{"$ref":"#/$defs/string_or_list"}},"required":["path","action"],"additionalProperties":false,"patternProperties":{"^x-":{}}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"deployment":{"type":["object","null"],"properties":{"mode":{"type":"string","description":"replicated or global; checked by the normalizer, as compose-spec leaves it a string."},"endpoint_mode":{"type":"string"},"replicas":{"type":"integer","minimum":0},"labels":{"$ref":"#/$defs/list_or_dict"},"resources":{"type":"object","properties":{"limits":{"$ref":"#/$defs/resource_limits"},"reservations":{"$ref":"#/$defs/resource_limits"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"restart_policy":{"type":"object","properties":{"condition":{"type":"string","description":"none, on-failure or any; checked by the normalizer."},"delay":{"$ref":"#/$defs/duration"},"max_attempts":{"type":"integer","minimum":0},"window":{"$ref":"#/$defs/duration"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"$ref":"#/$defs/update_config"},"rollback_config":{"$ref":"#/$defs/update_config"},"placement":{"type":"object","properties":{"constraints":{"$ref":"#/$defs/list_of_strings"},"preferences":{"type":"array","items":{"type":"object","properties":{"spread":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"max_replicas_per_node":{"type":"integer","minimum":0}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"resource_limits":{"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"type":"object","properties":{"parallelism":{"type":"integer","minimum":0},"delay":{"$ref":"#/$defs/duration"},"failure_action":{"type":"string"},"monitor":{"$ref":"#/$defs/duration"},"max_failure_ratio":{"type":"number"},"order":{"type":"string","enum":["start-first","stop-first"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"include":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"$ref":"#/$defs/string_or_list"},"env_file":{"$ref":"#/$defs/string_or_list"},"project_directory":{"type":"string"}},"required":["path"],"additionalProperties":false}]},"network":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"ipam":{"type":"object","properties":{"driver":{"type":"string"},"config":{"type":"array","items":{"type":"object","properties":{"subnet":{"type":"string"},"ip_range":{"type":"string"},"gateway":{"type":"string"},"aux_addresses":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"options":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"$ref":"#/$defs/external"},"internal":{"type":"boolean"},"attachable":{"type":"boolean"},"enable_ipv6":{"type":"boolean"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"secret":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"config":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"content":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"description":"true, or the legacy {name} form (use the resource's own name instead).","oneOf":[{"type":"boolean"},{"type":"object","properties":{"name":{"type":"string","deprecated":true}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"command":{"oneOf":[{"type":"null"},{"type":"string"},{"type":"array","items":{"type":"string"}}]},"env_file":{"oneOf":[{"type":"string"},{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"type":"string"},"required":{"type":"boolean"}},"required":["path"],"additionalProperties":false}]}}]},"service_config_or_secret":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"source":{"type":"string"},"target":{"type":"string"},"uid":{"type":"string"},"gid":{"type":"string"},"mode":{"type":["integer","string"]}},"required":["source"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"ulimits":{"type":"object","patternProperties":{"^[a-z]+$":{"oneOf":[{"type":"integer"},{"type":"object","properties":{"soft":{"type":"integer"},"hard":{"type":"integer"}},"required":["soft","hard"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"additionalProperties":false},"extra_hosts":{"oneOf":[{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]},"duration":{"type":"string","format":"duration","description":"A Go duration: 1h30m, 10s, 1.5s, 100ms, 10us, 0."},"size":{"type":["integer","string"],"description":"Bytes, or a string with a unit (512m, 1g); parsed by the normalizer."},"cpus":{"type":["number","string"],"description":"Number of CPUs. Strings are common in compose files ('0.50'); parsed by the normalizer."},"string_or_list":{"oneOf":[{"type":"string"},{"$ref":"#/$defs/list_of_strings"}]},"list_of_strings":{"type":"array","items":{"type":"string"},"uniqueItems":true},"list_or_dict":{"oneOf":[{"type":"object","patternProperties":{".+":{"type":["string","number","boolean","null"]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]}}};
+const schema21 = {"$schema":"https://json-schema.org/draft/2019-09/schema","$id":"https://tscompose.dev/schema/compose-spec.json","title":"tscompose stack file","description":"The subset of the Compose Specification that tscompose supports. Follows compose-spec/schema/compose-spec.json, but with strict scalar types: the loader converts interpolated strings to numbers and booleans before validation.","type":"object","properties":{"version":{"type":["string","number"],"deprecated":true,"description":"Accepted for backward compatibility and ignored."},"name":{"type":"string","description":"Project name, unless given on the command line."},"include":{"type":"array","items":{"$ref":"#/$defs/include"}},"services":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/service"}},"additionalProperties":false},"networks":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/network"}},"additionalProperties":false},"volumes":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/volume"}},"additionalProperties":false},"secrets":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/secret"}},"additionalProperties":false},"configs":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/config"}},"additionalProperties":false},"models":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/model"}}}},"patternProperties":{"^x-":{}},"additionalProperties":false,"$defs":{"service":{"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"additional_contexts":{"$ref":"#/$defs/list_or_dict"},"entitlements":{"type":"array","items":{"type":"string"}},"isolation":{"type":"string"},"privileged":{"type":["boolean","string"]},"provenance":{"type":["string","boolean"]},"sbom":{"type":["string","boolean"]},"ssh":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs","image","npipe","cluster"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]},"recursive":{"type":"string","enum":["enabled","disabled","writable","readonly"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"image":{"type":"object","properties":{"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"priority":{"type":"integer"},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"gw_priority":{"type":"number"},"interface_name":{"type":"string"},"link_local_ips":{"$ref":"#/$defs/list_of_strings"},"mac_address":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_search":{"$ref":"#/$defs/string_or_list"},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"annotations":{"$ref":"#/$defs/list_or_dict"},"attach":{"type":["boolean","string"]},"blkio_config":{"type":"object","properties":{"device_read_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_read_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"weight":{"type":["integer","string"]},"weight_device":{"type":"array","items":{"$ref":"#/$defs/blkio_weight"}}},"additionalProperties":false},"cgroup":{"type":"string","enum":["host","private"]},"cgroup_parent":{"type":"string"},"cpu_count":{"oneOf":[{"type":"string"},{"type":"integer","minimum":0}]},"cpu_percent":{"oneOf":[{"type":"string"},{"type":"integer","minimum":0,"maximum":100}]},"cpu_period":{"type":["number","string"]},"cpu_quota":{"type":["number","string"]},"cpu_rt_period":{"type":["number","string"]},"cpu_rt_runtime":{"type":["number","string"]},"credential_spec":{"type":"object","properties":{"config":{"type":"string"},"file":{"type":"string"},"registry":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"device_cgroup_rules":{"$ref":"#/$defs/list_of_strings"},"devices":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","required":["source"],"properties":{"source":{"type":"string"},"target":{"type":"string"},"permissions":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"dns_opt":{"type":"array","items":{"type":"string"},"uniqueItems":true},"external_links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"gpus":{"$ref":"#/$defs/gpus"},"group_add":{"type":"array","items":{"type":["string","number"]},"uniqueItems":true},"ipc":{"type":"string"},"isolation":{"type":"string"},"label_file":{"$ref":"#/$defs/label_file"},"links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"mem_reservation":{"type":["string","integer"]},"mem_swappiness":{"type":["integer","string"]},"models":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"endpoint_var":{"type":"string"},"model_var":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}}}]},"oom_kill_disable":{"type":["boolean","string"]},"oom_score_adj":{"oneOf":[{"type":"string"},{"type":"integer","minimum":-1000,"maximum":1000}]},"pid":{"type":["string","null"]},"post_start":{"type":"array","items":{"$ref":"#/$defs/service_hook"}},"pre_stop":{"type":"array","items":{"$ref":"#/$defs/service_hook"}},"provider":{"type":"object","required":["type"],"properties":{"type":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":["string","number","boolean"]},{"type":"array","items":{"type":["string","number","boolean"]}}]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"pull_refresh_after":{"type":"string"},"runtime":{"type":"string"},"storage_opt":{"type":"object"},"use_api_socket":{"type":"boolean"},"userns_mode":{"type":"string"},"uts":{"type":"string"},"volumes_from":{"type":"array","items":{"type":"string"},"uniqueItems":true},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"healthcheck":{"type":"object","properties":{"test":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"interval":{"$ref":"#/$defs/duration"},"timeout":{"$ref":"#/$defs/duration"},"retries":{"type":"integer","minimum":0},"start_period":{"$ref":"#/$defs/duration"},"start_interval":{"$ref":"#/$defs/duration"},"disable":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"x_tscompose_service":{"type":"object","description":"tscompose's own per-service settings (docs/supervision.md).","properties":{"restart_on_unhealthy":{"type":["boolean","string"],"description":"Restart a container whose health check turns unhealthy, with the restart backoff."},"readiness":{"type":"object","description":"A probe run by the daemon; its success makes the container healthy for depends_on and up --wait. Exactly one of tcp, http, log.","properties":{"tcp":{"type":["integer","string"],"description":"A container port that accepts a TCP connection."},"http":{"oneOf":[{"type":["integer","string"]},{"type":"object","properties":{"port":{"type":["integer","string"]},"path":{"type":"string"}},"required":["port"],"additionalProperties":false}],"description":"A container port (and path, default /) that answers an HTTP GET with 2xx."},"log":{"type":"string","description":"A regular expression a line of the container's output matches."},"interval":{"type":["string","number"]},"timeout":{"type":["string","number"]}},"additionalProperties":false},"schedule":{"oneOf":[{"type":"string"},{"type":"object","properties":{"cron":{"type":"string"},"timezone":{"type":"string"},"overlap":{"type":"string","enum":["skip","queue","allow"]},"history":{"type":["integer","string"]}},"required":["cron"],"additionalProperties":false}],"description":"Run the service as a one-off container on a cron schedule instead of keeping it up."}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"development":{"type":["object","null"],"properties":{"watch":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"action":{"type":"string","enum":["rebuild","sync","restart","sync+restart","sync+exec"]},"target":{"type":"string"},"ignore":{"$ref":"#/$defs/string_or_list"},"include":{"$ref":"#/$defs/string_or_list"},"exec":{"$ref":"#/$defs/service_hook"},"initial_sync":{"type":"boolean"}},"required":["path","action"],"additionalProperties":false,"patternProperties":{"^x-":{}}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"deployment":{"type":["object","null"],"properties":{"mode":{"type":"string","description":"replicated or global; checked by the normalizer, as compose-spec leaves it a string."},"endpoint_mode":{"type":"string"},"replicas":{"type":"integer","minimum":0},"labels":{"$ref":"#/$defs/list_or_dict"},"resources":{"type":"object","properties":{"limits":{"$ref":"#/$defs/resource_limits"},"reservations":{"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"},"generic_resources":{"$ref":"#/$defs/generic_resources"},"devices":{"$ref":"#/$defs/devices"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"restart_policy":{"type":"object","properties":{"condition":{"type":"string","description":"none, on-failure or any; checked by the normalizer."},"delay":{"$ref":"#/$defs/duration"},"max_attempts":{"type":"integer","minimum":0},"window":{"$ref":"#/$defs/duration"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"$ref":"#/$defs/update_config"},"rollback_config":{"$ref":"#/$defs/update_config"},"placement":{"type":"object","properties":{"constraints":{"$ref":"#/$defs/list_of_strings"},"preferences":{"type":"array","items":{"type":"object","properties":{"spread":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"max_replicas_per_node":{"type":"integer","minimum":0}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"resource_limits":{"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"type":"object","properties":{"parallelism":{"type":"integer","minimum":0},"delay":{"$ref":"#/$defs/duration"},"failure_action":{"type":"string"},"monitor":{"$ref":"#/$defs/duration"},"max_failure_ratio":{"type":"number"},"order":{"type":"string","enum":["start-first","stop-first"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"include":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"$ref":"#/$defs/string_or_list"},"env_file":{"$ref":"#/$defs/string_or_list"},"project_directory":{"type":"string"}},"required":["path"],"additionalProperties":false}]},"network":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"ipam":{"type":"object","properties":{"driver":{"type":"string"},"config":{"type":"array","items":{"type":"object","properties":{"subnet":{"type":"string"},"ip_range":{"type":"string"},"gateway":{"type":"string"},"aux_addresses":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"options":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"$ref":"#/$defs/external"},"internal":{"type":"boolean"},"attachable":{"type":"boolean"},"enable_ipv4":{"type":"boolean"},"enable_ipv6":{"type":"boolean"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"secret":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"},"driver":{"type":"string"},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"template_driver":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"config":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"content":{"type":"string"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"},"template_driver":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"description":"true, or the legacy {name} form (use the resource's own name instead).","oneOf":[{"type":"boolean"},{"type":"object","properties":{"name":{"type":"string","deprecated":true}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"command":{"oneOf":[{"type":"null"},{"type":"string"},{"type":"array","items":{"type":"string"}}]},"env_file":{"oneOf":[{"type":"string"},{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"type":"string"},"format":{"type":"string"},"required":{"type":"boolean"}},"required":["path"],"additionalProperties":false}]}}]},"service_config_or_secret":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"source":{"type":"string"},"target":{"type":"string"},"uid":{"type":"string"},"gid":{"type":"string"},"mode":{"type":["integer","string"]}},"required":["source"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"ulimits":{"type":"object","patternProperties":{"^[a-z]+$":{"oneOf":[{"type":"integer"},{"type":"object","properties":{"soft":{"type":"integer"},"hard":{"type":"integer"}},"required":["soft","hard"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"additionalProperties":false},"extra_hosts":{"oneOf":[{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]},"duration":{"type":"string","format":"duration","description":"A Go duration: 1h30m, 10s, 1.5s, 100ms, 10us, 0."},"size":{"type":["integer","string"],"description":"Bytes, or a string with a unit (512m, 1g); parsed by the normalizer."},"cpus":{"type":["number","string"],"description":"Number of CPUs. Strings are common in compose files ('0.50'); parsed by the normalizer."},"string_or_list":{"oneOf":[{"type":"string"},{"$ref":"#/$defs/list_of_strings"}]},"list_of_strings":{"type":"array","items":{"type":"string"},"uniqueItems":true},"list_or_dict":{"oneOf":[{"type":"object","patternProperties":{".+":{"type":["string","number","boolean","null"]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]},"devices":{"type":"array","items":{"type":"object","properties":{"capabilities":{"$ref":"#/$defs/list_of_strings"},"count":{"type":["string","integer"]},"device_ids":{"$ref":"#/$defs/list_of_strings"},"driver":{"type":"string"},"options":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}},"required":["capabilities"]}},"gpus":{"oneOf":[{"type":"string","enum":["all"]},{"type":"array","items":{"type":"object","properties":{"capabilities":{"$ref":"#/$defs/list_of_strings"},"count":{"type":["string","integer"]},"device_ids":{"$ref":"#/$defs/list_of_strings"},"driver":{"type":"string"},"options":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}}]},"model":{"type":"object","properties":{"name":{"type":"string"},"model":{"type":"string"},"context_size":{"type":"integer"},"runtime_flags":{"type":"array","items":{"type":"string"}}},"required":["model"],"additionalProperties":false,"patternProperties":{"^x-":{}}},"service_hook":{"type":"object","properties":{"command":{"$ref":"#/$defs/command"},"user":{"type":"string"},"privileged":{"type":["boolean","string"]},"working_dir":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}},"required":["command"]},"label_file":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"blkio_limit":{"type":"object","properties":{"path":{"type":"string"},"rate":{"type":["integer","string"]}},"additionalProperties":false},"blkio_weight":{"type":"object","properties":{"path":{"type":"string"},"weight":{"type":["integer","string"]}},"additionalProperties":false},"generic_resources":{"type":"array","items":{"type":"object","properties":{"discrete_resource_spec":{"type":"object","properties":{"kind":{"type":"string"},"value":{"type":["number","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}}}}};
+const schema118 = {"type":"object","properties":{"name":{"type":"string"},"model":{"type":"string"},"context_size":{"type":"integer"},"runtime_flags":{"type":"array","items":{"type":"string"}}},"required":["model"],"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const func1 = Object.prototype.hasOwnProperty;
 const pattern2 = new RegExp("^x-", "u");
 const pattern3 = new RegExp("^[a-zA-Z0-9._-]+$", "u");
 const schema22 = {"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"$ref":"#/$defs/string_or_list"},"env_file":{"$ref":"#/$defs/string_or_list"},"project_directory":{"type":"string"}},"required":["path"],"additionalProperties":false}]};
@@ -308,27 +310,29 @@ return errors === 0;
 }
 validate19.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
-const schema25 = {"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"priority":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_search":{"$ref":"#/$defs/string_or_list"},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema25 = {"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"additional_contexts":{"$ref":"#/$defs/list_or_dict"},"entitlements":{"type":"array","items":{"type":"string"}},"isolation":{"type":"string"},"privileged":{"type":["boolean","string"]},"provenance":{"type":["string","boolean"]},"sbom":{"type":["string","boolean"]},"ssh":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs","image","npipe","cluster"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]},"recursive":{"type":"string","enum":["enabled","disabled","writable","readonly"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"image":{"type":"object","properties":{"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"priority":{"type":"integer"},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"gw_priority":{"type":"number"},"interface_name":{"type":"string"},"link_local_ips":{"$ref":"#/$defs/list_of_strings"},"mac_address":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_search":{"$ref":"#/$defs/string_or_list"},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"annotations":{"$ref":"#/$defs/list_or_dict"},"attach":{"type":["boolean","string"]},"blkio_config":{"type":"object","properties":{"device_read_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_read_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"weight":{"type":["integer","string"]},"weight_device":{"type":"array","items":{"$ref":"#/$defs/blkio_weight"}}},"additionalProperties":false},"cgroup":{"type":"string","enum":["host","private"]},"cgroup_parent":{"type":"string"},"cpu_count":{"oneOf":[{"type":"string"},{"type":"integer","minimum":0}]},"cpu_percent":{"oneOf":[{"type":"string"},{"type":"integer","minimum":0,"maximum":100}]},"cpu_period":{"type":["number","string"]},"cpu_quota":{"type":["number","string"]},"cpu_rt_period":{"type":["number","string"]},"cpu_rt_runtime":{"type":["number","string"]},"credential_spec":{"type":"object","properties":{"config":{"type":"string"},"file":{"type":"string"},"registry":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"device_cgroup_rules":{"$ref":"#/$defs/list_of_strings"},"devices":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","required":["source"],"properties":{"source":{"type":"string"},"target":{"type":"string"},"permissions":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"dns_opt":{"type":"array","items":{"type":"string"},"uniqueItems":true},"external_links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"gpus":{"$ref":"#/$defs/gpus"},"group_add":{"type":"array","items":{"type":["string","number"]},"uniqueItems":true},"ipc":{"type":"string"},"isolation":{"type":"string"},"label_file":{"$ref":"#/$defs/label_file"},"links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"mem_reservation":{"type":["string","integer"]},"mem_swappiness":{"type":["integer","string"]},"models":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"endpoint_var":{"type":"string"},"model_var":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}}}]},"oom_kill_disable":{"type":["boolean","string"]},"oom_score_adj":{"oneOf":[{"type":"string"},{"type":"integer","minimum":-1000,"maximum":1000}]},"pid":{"type":["string","null"]},"post_start":{"type":"array","items":{"$ref":"#/$defs/service_hook"}},"pre_stop":{"type":"array","items":{"$ref":"#/$defs/service_hook"}},"provider":{"type":"object","required":["type"],"properties":{"type":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":["string","number","boolean"]},{"type":"array","items":{"type":["string","number","boolean"]}}]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"pull_refresh_after":{"type":"string"},"runtime":{"type":"string"},"storage_opt":{"type":"object"},"use_api_socket":{"type":"boolean"},"userns_mode":{"type":"string"},"uts":{"type":"string"},"volumes_from":{"type":"array","items":{"type":"string"},"uniqueItems":true},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 const schema26 = {"oneOf":[{"type":"object","patternProperties":{".+":{"type":["string","number","boolean","null"]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]};
 const schema30 = {"type":["integer","string"],"description":"Bytes, or a string with a unit (512m, 1g); parsed by the normalizer."};
 const schema31 = {"oneOf":[{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]};
 const schema34 = {"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"source":{"type":"string"},"target":{"type":"string"},"uid":{"type":"string"},"gid":{"type":"string"},"mode":{"type":["integer","string"]}},"required":["source"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}};
-const schema35 = {"oneOf":[{"type":"null"},{"type":"string"},{"type":"array","items":{"type":"string"}}]};
-const schema38 = {"oneOf":[{"type":"string"},{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"type":"string"},"required":{"type":"boolean"}},"required":["path"],"additionalProperties":false}]}}]};
-const schema45 = {"type":"string","format":"duration","description":"A Go duration: 1h30m, 10s, 1.5s, 100ms, 10us, 0."};
-const schema67 = {"type":"object","patternProperties":{"^[a-z]+$":{"oneOf":[{"type":"integer"},{"type":"object","properties":{"soft":{"type":"integer"},"hard":{"type":"integer"}},"required":["soft","hard"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"additionalProperties":false};
-const schema52 = {"type":["number","string"],"description":"Number of CPUs. Strings are common in compose files ('0.50'); parsed by the normalizer."};
-const schema75 = {"type":"object","description":"tscompose's own per-service settings (docs/supervision.md).","properties":{"restart_on_unhealthy":{"type":["boolean","string"],"description":"Restart a container whose health check turns unhealthy, with the restart backoff."},"readiness":{"type":"object","description":"A probe run by the daemon; its success makes the container healthy for depends_on and up --wait. Exactly one of tcp, http, log.","properties":{"tcp":{"type":["integer","string"],"description":"A container port that accepts a TCP connection."},"http":{"oneOf":[{"type":["integer","string"]},{"type":"object","properties":{"port":{"type":["integer","string"]},"path":{"type":"string"}},"required":["port"],"additionalProperties":false}],"description":"A container port (and path, default /) that answers an HTTP GET with 2xx."},"log":{"type":"string","description":"A regular expression a line of the container's output matches."},"interval":{"type":["string","number"]},"timeout":{"type":["string","number"]}},"additionalProperties":false},"schedule":{"oneOf":[{"type":"string"},{"type":"object","properties":{"cron":{"type":"string"},"timezone":{"type":"string"},"overlap":{"type":"string","enum":["skip","queue","allow"]},"history":{"type":["integer","string"]}},"required":["cron"],"additionalProperties":false}],"description":"Run the service as a one-off container on a cron schedule instead of keeping it up."}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
-const func1 = Object.prototype.hasOwnProperty;
+const schema37 = {"type":"object","patternProperties":{"^[a-z]+$":{"oneOf":[{"type":"integer"},{"type":"object","properties":{"soft":{"type":"integer"},"hard":{"type":"integer"}},"required":["soft","hard"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"additionalProperties":false};
+const schema38 = {"oneOf":[{"type":"null"},{"type":"string"},{"type":"array","items":{"type":"string"}}]};
+const schema41 = {"oneOf":[{"type":"string"},{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"type":"string"},"format":{"type":"string"},"required":{"type":"boolean"}},"required":["path"],"additionalProperties":false}]}}]};
+const schema50 = {"type":"string","format":"duration","description":"A Go duration: 1h30m, 10s, 1.5s, 100ms, 10us, 0."};
+const schema57 = {"type":["number","string"],"description":"Number of CPUs. Strings are common in compose files ('0.50'); parsed by the normalizer."};
+const schema91 = {"type":"object","properties":{"path":{"type":"string"},"rate":{"type":["integer","string"]}},"additionalProperties":false};
+const schema95 = {"type":"object","properties":{"path":{"type":"string"},"weight":{"type":["integer","string"]}},"additionalProperties":false};
+const schema101 = {"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]};
+const schema103 = {"type":"object","description":"tscompose's own per-service settings (docs/supervision.md).","properties":{"restart_on_unhealthy":{"type":["boolean","string"],"description":"Restart a container whose health check turns unhealthy, with the restart backoff."},"readiness":{"type":"object","description":"A probe run by the daemon; its success makes the container healthy for depends_on and up --wait. Exactly one of tcp, http, log.","properties":{"tcp":{"type":["integer","string"],"description":"A container port that accepts a TCP connection."},"http":{"oneOf":[{"type":["integer","string"]},{"type":"object","properties":{"port":{"type":["integer","string"]},"path":{"type":"string"}},"required":["port"],"additionalProperties":false}],"description":"A container port (and path, default /) that answers an HTTP GET with 2xx."},"log":{"type":"string","description":"A regular expression a line of the container's output matches."},"interval":{"type":["string","number"]},"timeout":{"type":["string","number"]}},"additionalProperties":false},"schedule":{"oneOf":[{"type":"string"},{"type":"object","properties":{"cron":{"type":"string"},"timezone":{"type":"string"},"overlap":{"type":"string","enum":["skip","queue","allow"]},"history":{"type":["integer","string"]}},"required":["cron"],"additionalProperties":false}],"description":"Run the service as a one-off container on a cron schedule instead of keeping it up."}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 const func0 = require("ajv/dist/runtime/equal").default;
 const pattern7 = new RegExp(".+", "u");
 const pattern11 = new RegExp("^.+$", "u");
-const pattern39 = new RegExp("^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$", "u");
-const pattern42 = new RegExp("^[a-z]+$", "u");
+const pattern18 = new RegExp("^[a-z]+$", "u");
+const pattern56 = new RegExp("^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$", "u");
 const formats0 = schemaFormats.ports;
 const formats2 = schemaFormats["port-range"];
 const formats4 = schemaFormats.duration;
-const schema44 = {"type":"object","properties":{"test":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"interval":{"$ref":"#/$defs/duration"},"timeout":{"$ref":"#/$defs/duration"},"retries":{"type":"integer","minimum":0},"start_period":{"$ref":"#/$defs/duration"},"start_interval":{"$ref":"#/$defs/duration"},"disable":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema49 = {"type":"object","properties":{"test":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"interval":{"$ref":"#/$defs/duration"},"timeout":{"$ref":"#/$defs/duration"},"retries":{"type":"integer","minimum":0},"start_period":{"$ref":"#/$defs/duration"},"start_interval":{"$ref":"#/$defs/duration"},"disable":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 
 function validate26(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -345,7 +349,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
 if(!((((((((key0 === "test") || (key0 === "interval")) || (key0 === "timeout")) || (key0 === "retries")) || (key0 === "start_period")) || (key0 === "start_interval")) || (key0 === "disable")) || (pattern2.test(key0)))){
-validate26.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema44,data}];
+validate26.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema49,data}];
 return false;
 break;
 }
@@ -359,7 +363,7 @@ let valid1 = false;
 let passing0 = null;
 const _errs4 = errors;
 if(typeof data0 !== "string"){
-const err0 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.properties.test.oneOf[0].type,parentSchema:schema44.properties.test.oneOf[0],data:data0};
+const err0 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema49.properties.test.oneOf[0].type,parentSchema:schema49.properties.test.oneOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -382,7 +386,7 @@ for(let i0=0; i0<len0; i0++){
 let data1 = data0[i0];
 const _errs8 = errors;
 if(typeof data1 !== "string"){
-const err1 = {instancePath:instancePath+"/test/" + i0,schemaPath:"#/properties/test/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.properties.test.oneOf[1].items.type,parentSchema:schema44.properties.test.oneOf[1].items,data:data1};
+const err1 = {instancePath:instancePath+"/test/" + i0,schemaPath:"#/properties/test/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema49.properties.test.oneOf[1].items.type,parentSchema:schema49.properties.test.oneOf[1].items,data:data1};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -398,7 +402,7 @@ break;
 }
 }
 else {
-const err2 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema44.properties.test.oneOf[1].type,parentSchema:schema44.properties.test.oneOf[1],data:data0};
+const err2 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema49.properties.test.oneOf[1].type,parentSchema:schema49.properties.test.oneOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -420,7 +424,7 @@ passing0 = 1;
 }
 }
 if(!valid1){
-const err3 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema44.properties.test.oneOf,parentSchema:schema44.properties.test,data:data0};
+const err3 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema49.properties.test.oneOf,parentSchema:schema49.properties.test,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -456,12 +460,12 @@ if(errors === _errs11){
 if(errors === _errs11){
 if(typeof data2 === "string"){
 if(!(formats4.validate(data2))){
-validate26.errors = [{instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data2}];
+validate26.errors = [{instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema50,data:data2}];
 return false;
 }
 }
 else {
-validate26.errors = [{instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data2}];
+validate26.errors = [{instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.type,parentSchema:schema50,data:data2}];
 return false;
 }
 }
@@ -480,12 +484,12 @@ if(errors === _errs14){
 if(errors === _errs14){
 if(typeof data3 === "string"){
 if(!(formats4.validate(data3))){
-validate26.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data3}];
+validate26.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema50,data:data3}];
 return false;
 }
 }
 else {
-validate26.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data3}];
+validate26.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.type,parentSchema:schema50,data:data3}];
 return false;
 }
 }
@@ -500,13 +504,13 @@ if(data.retries !== undefined){
 let data4 = data.retries;
 const _errs16 = errors;
 if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
-validate26.errors = [{instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema44.properties.retries.type,parentSchema:schema44.properties.retries,data:data4}];
+validate26.errors = [{instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema49.properties.retries.type,parentSchema:schema49.properties.retries,data:data4}];
 return false;
 }
 if(errors === _errs16){
 if((typeof data4 == "number") && (isFinite(data4))){
 if(data4 < 0 || isNaN(data4)){
-validate26.errors = [{instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema44.properties.retries,data:data4}];
+validate26.errors = [{instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema49.properties.retries,data:data4}];
 return false;
 }
 }
@@ -525,12 +529,12 @@ if(errors === _errs19){
 if(errors === _errs19){
 if(typeof data5 === "string"){
 if(!(formats4.validate(data5))){
-validate26.errors = [{instancePath:instancePath+"/start_period",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data5}];
+validate26.errors = [{instancePath:instancePath+"/start_period",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema50,data:data5}];
 return false;
 }
 }
 else {
-validate26.errors = [{instancePath:instancePath+"/start_period",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data5}];
+validate26.errors = [{instancePath:instancePath+"/start_period",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.type,parentSchema:schema50,data:data5}];
 return false;
 }
 }
@@ -549,12 +553,12 @@ if(errors === _errs22){
 if(errors === _errs22){
 if(typeof data6 === "string"){
 if(!(formats4.validate(data6))){
-validate26.errors = [{instancePath:instancePath+"/start_interval",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data6}];
+validate26.errors = [{instancePath:instancePath+"/start_interval",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema50,data:data6}];
 return false;
 }
 }
 else {
-validate26.errors = [{instancePath:instancePath+"/start_interval",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data6}];
+validate26.errors = [{instancePath:instancePath+"/start_interval",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.type,parentSchema:schema50,data:data6}];
 return false;
 }
 }
@@ -569,7 +573,7 @@ if(data.disable !== undefined){
 let data7 = data.disable;
 const _errs24 = errors;
 if(typeof data7 !== "boolean"){
-validate26.errors = [{instancePath:instancePath+"/disable",schemaPath:"#/properties/disable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema44.properties.disable.type,parentSchema:schema44.properties.disable,data:data7}];
+validate26.errors = [{instancePath:instancePath+"/disable",schemaPath:"#/properties/disable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema49.properties.disable.type,parentSchema:schema49.properties.disable,data:data7}];
 return false;
 }
 var valid0 = _errs24 === errors;
@@ -586,7 +590,7 @@ var valid0 = true;
 }
 }
 else {
-validate26.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema44.type,parentSchema:schema44,data}];
+validate26.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema49.type,parentSchema:schema49,data}];
 return false;
 }
 }
@@ -595,8 +599,9 @@ return errors === 0;
 }
 validate26.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema49 = {"type":["object","null"],"properties":{"mode":{"type":"string","description":"replicated or global; checked by the normalizer, as compose-spec leaves it a string."},"endpoint_mode":{"type":"string"},"replicas":{"type":"integer","minimum":0},"labels":{"$ref":"#/$defs/list_or_dict"},"resources":{"type":"object","properties":{"limits":{"$ref":"#/$defs/resource_limits"},"reservations":{"$ref":"#/$defs/resource_limits"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"restart_policy":{"type":"object","properties":{"condition":{"type":"string","description":"none, on-failure or any; checked by the normalizer."},"delay":{"$ref":"#/$defs/duration"},"max_attempts":{"type":"integer","minimum":0},"window":{"$ref":"#/$defs/duration"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"$ref":"#/$defs/update_config"},"rollback_config":{"$ref":"#/$defs/update_config"},"placement":{"type":"object","properties":{"constraints":{"$ref":"#/$defs/list_of_strings"},"preferences":{"type":"array","items":{"type":"object","properties":{"spread":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"max_replicas_per_node":{"type":"integer","minimum":0}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
-const schema51 = {"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema54 = {"type":["object","null"],"properties":{"mode":{"type":"string","description":"replicated or global; checked by the normalizer, as compose-spec leaves it a string."},"endpoint_mode":{"type":"string"},"replicas":{"type":"integer","minimum":0},"labels":{"$ref":"#/$defs/list_or_dict"},"resources":{"type":"object","properties":{"limits":{"$ref":"#/$defs/resource_limits"},"reservations":{"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"},"generic_resources":{"$ref":"#/$defs/generic_resources"},"devices":{"$ref":"#/$defs/devices"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"restart_policy":{"type":"object","properties":{"condition":{"type":"string","description":"none, on-failure or any; checked by the normalizer."},"delay":{"$ref":"#/$defs/duration"},"max_attempts":{"type":"integer","minimum":0},"window":{"$ref":"#/$defs/duration"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"$ref":"#/$defs/update_config"},"rollback_config":{"$ref":"#/$defs/update_config"},"placement":{"type":"object","properties":{"constraints":{"$ref":"#/$defs/list_of_strings"},"preferences":{"type":"array","items":{"type":"object","properties":{"spread":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"max_replicas_per_node":{"type":"integer","minimum":0}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema61 = {"type":"array","items":{"type":"object","properties":{"discrete_resource_spec":{"type":"object","properties":{"kind":{"type":"string"},"value":{"type":["number","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}}};
+const schema56 = {"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 
 function validate29(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -613,7 +618,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
 if(!((((key0 === "cpus") || (key0 === "memory")) || (key0 === "pids")) || (pattern2.test(key0)))){
-validate29.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema51,data}];
+validate29.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema56,data}];
 return false;
 break;
 }
@@ -623,7 +628,7 @@ if(data.cpus !== undefined){
 let data0 = data.cpus;
 const _errs2 = errors;
 if((!((typeof data0 == "number") && (isFinite(data0)))) && (typeof data0 !== "string")){
-validate29.errors = [{instancePath:instancePath+"/cpus",schemaPath:"#/$defs/cpus/type",keyword:"type",params:{type: schema52.type},message:"must be number,string",schema:schema52.type,parentSchema:schema52,data:data0}];
+validate29.errors = [{instancePath:instancePath+"/cpus",schemaPath:"#/$defs/cpus/type",keyword:"type",params:{type: schema57.type},message:"must be number,string",schema:schema57.type,parentSchema:schema57,data:data0}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -649,7 +654,7 @@ if(data.pids !== undefined){
 let data2 = data.pids;
 const _errs8 = errors;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-validate29.errors = [{instancePath:instancePath+"/pids",schemaPath:"#/properties/pids/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema51.properties.pids.type,parentSchema:schema51.properties.pids,data:data2}];
+validate29.errors = [{instancePath:instancePath+"/pids",schemaPath:"#/properties/pids/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema56.properties.pids.type,parentSchema:schema56.properties.pids,data:data2}];
 return false;
 }
 var valid0 = _errs8 === errors;
@@ -662,7 +667,7 @@ var valid0 = true;
 }
 }
 else {
-validate29.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema51.type,parentSchema:schema51,data}];
+validate29.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema56.type,parentSchema:schema56,data}];
 return false;
 }
 }
@@ -671,12 +676,369 @@ return errors === 0;
 }
 validate29.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema56 = {"type":"object","properties":{"parallelism":{"type":"integer","minimum":0},"delay":{"$ref":"#/$defs/duration"},"failure_action":{"type":"string"},"monitor":{"$ref":"#/$defs/duration"},"max_failure_ratio":{"type":"number"},"order":{"type":"string","enum":["start-first","stop-first"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema62 = {"type":"array","items":{"type":"object","properties":{"capabilities":{"$ref":"#/$defs/list_of_strings"},"count":{"type":["string","integer"]},"device_ids":{"$ref":"#/$defs/list_of_strings"},"driver":{"type":"string"},"options":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}},"required":["capabilities"]}};
 
-function validate32(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate31(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate32.evaluated;
+const evaluated0 = validate31.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(Array.isArray(data)){
+var valid0 = true;
+const len0 = data.length;
+for(let i0=0; i0<len0; i0++){
+let data0 = data[i0];
+const _errs1 = errors;
+if(errors === _errs1){
+if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
+let missing0;
+if((data0.capabilities === undefined) && (missing0 = "capabilities")){
+validate31.errors = [{instancePath:instancePath+"/" + i0,schemaPath:"#/items/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'",schema:schema62.items.required,parentSchema:schema62.items,data:data0}];
+return false;
+}
+else {
+const _errs3 = errors;
+for(const key0 in data0){
+if(!((((((key0 === "capabilities") || (key0 === "count")) || (key0 === "device_ids")) || (key0 === "driver")) || (key0 === "options")) || (pattern2.test(key0)))){
+validate31.errors = [{instancePath:instancePath+"/" + i0,schemaPath:"#/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema62.items,data:data0}];
+return false;
+break;
+}
+}
+if(_errs3 === errors){
+if(data0.capabilities !== undefined){
+let data1 = data0.capabilities;
+const _errs4 = errors;
+const _errs5 = errors;
+if(errors === _errs5){
+if(Array.isArray(data1)){
+var valid3 = true;
+const len1 = data1.length;
+for(let i1=0; i1<len1; i1++){
+let data2 = data1[i1];
+const _errs7 = errors;
+if(typeof data2 !== "string"){
+validate31.errors = [{instancePath:instancePath+"/" + i0+"/capabilities/" + i1,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data2}];
+return false;
+}
+var valid3 = _errs7 === errors;
+if(!valid3){
+break;
+}
+}
+if(valid3){
+let i2 = data1.length;
+let j0;
+if(i2 > 1){
+const indices0 = {};
+for(;i2--;){
+let item0 = data1[i2];
+if(typeof item0 !== "string"){
+continue;
+}
+if(typeof indices0[item0] == "number"){
+j0 = indices0[item0];
+validate31.errors = [{instancePath:instancePath+"/" + i0+"/capabilities",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i2, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i2+" are identical)",schema:true,parentSchema:schema24,data:data1}];
+return false;
+break;
+}
+indices0[item0] = i2;
+}
+}
+}
+}
+else {
+validate31.errors = [{instancePath:instancePath+"/" + i0+"/capabilities",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data1}];
+return false;
+}
+}
+var valid1 = _errs4 === errors;
+}
+else {
+var valid1 = true;
+}
+if(valid1){
+if(data0.count !== undefined){
+let data3 = data0.count;
+const _errs9 = errors;
+if((typeof data3 !== "string") && (!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3))))){
+validate31.errors = [{instancePath:instancePath+"/" + i0+"/count",schemaPath:"#/items/properties/count/type",keyword:"type",params:{type: schema62.items.properties.count.type},message:"must be string,integer",schema:schema62.items.properties.count.type,parentSchema:schema62.items.properties.count,data:data3}];
+return false;
+}
+var valid1 = _errs9 === errors;
+}
+else {
+var valid1 = true;
+}
+if(valid1){
+if(data0.device_ids !== undefined){
+let data4 = data0.device_ids;
+const _errs11 = errors;
+const _errs12 = errors;
+if(errors === _errs12){
+if(Array.isArray(data4)){
+var valid6 = true;
+const len2 = data4.length;
+for(let i3=0; i3<len2; i3++){
+let data5 = data4[i3];
+const _errs14 = errors;
+if(typeof data5 !== "string"){
+validate31.errors = [{instancePath:instancePath+"/" + i0+"/device_ids/" + i3,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data5}];
+return false;
+}
+var valid6 = _errs14 === errors;
+if(!valid6){
+break;
+}
+}
+if(valid6){
+let i4 = data4.length;
+let j1;
+if(i4 > 1){
+const indices1 = {};
+for(;i4--;){
+let item1 = data4[i4];
+if(typeof item1 !== "string"){
+continue;
+}
+if(typeof indices1[item1] == "number"){
+j1 = indices1[item1];
+validate31.errors = [{instancePath:instancePath+"/" + i0+"/device_ids",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i4, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i4+" are identical)",schema:true,parentSchema:schema24,data:data4}];
+return false;
+break;
+}
+indices1[item1] = i4;
+}
+}
+}
+}
+else {
+validate31.errors = [{instancePath:instancePath+"/" + i0+"/device_ids",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data4}];
+return false;
+}
+}
+var valid1 = _errs11 === errors;
+}
+else {
+var valid1 = true;
+}
+if(valid1){
+if(data0.driver !== undefined){
+let data6 = data0.driver;
+const _errs16 = errors;
+if(typeof data6 !== "string"){
+validate31.errors = [{instancePath:instancePath+"/" + i0+"/driver",schemaPath:"#/items/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema62.items.properties.driver.type,parentSchema:schema62.items.properties.driver,data:data6}];
+return false;
+}
+var valid1 = _errs16 === errors;
+}
+else {
+var valid1 = true;
+}
+if(valid1){
+if(data0.options !== undefined){
+let data7 = data0.options;
+const _errs18 = errors;
+const _errs20 = errors;
+let valid9 = false;
+let passing0 = null;
+const _errs21 = errors;
+if(errors === _errs21){
+if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
+const _errs23 = errors;
+for(const key1 in data7){
+if(!(pattern7.test(key1))){
+const err0 = {instancePath:instancePath+"/" + i0+"/options",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data7};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+break;
+}
+}
+if(_errs23 === errors){
+var valid10 = true;
+for(const key2 in data7){
+if(pattern7.test(key2)){
+let data8 = data7[key2];
+const _errs24 = errors;
+if((((typeof data8 !== "string") && (!((typeof data8 == "number") && (isFinite(data8))))) && (typeof data8 !== "boolean")) && (data8 !== null)){
+const err1 = {instancePath:instancePath+"/" + i0+"/options/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data8};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+var valid10 = _errs24 === errors;
+if(!valid10){
+break;
+}
+}
+}
+}
+}
+else {
+const err2 = {instancePath:instancePath+"/" + i0+"/options",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data7};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+var _valid0 = _errs21 === errors;
+if(_valid0){
+valid9 = true;
+passing0 = 0;
+}
+const _errs26 = errors;
+if(errors === _errs26){
+if(Array.isArray(data7)){
+var valid11 = true;
+const len3 = data7.length;
+for(let i5=0; i5<len3; i5++){
+let data9 = data7[i5];
+const _errs28 = errors;
+if(typeof data9 !== "string"){
+const err3 = {instancePath:instancePath+"/" + i0+"/options/" + i5,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data9};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+var valid11 = _errs28 === errors;
+if(!valid11){
+break;
+}
+}
+if(valid11){
+let i6 = data7.length;
+let j2;
+if(i6 > 1){
+const indices2 = {};
+for(;i6--;){
+let item2 = data7[i6];
+if(typeof item2 !== "string"){
+continue;
+}
+if(typeof indices2[item2] == "number"){
+j2 = indices2[item2];
+const err4 = {instancePath:instancePath+"/" + i0+"/options",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i6, j: j2},message:"must NOT have duplicate items (items ## "+j2+" and "+i6+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data7};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+break;
+}
+indices2[item2] = i6;
+}
+}
+}
+}
+else {
+const err5 = {instancePath:instancePath+"/" + i0+"/options",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data7};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+var _valid0 = _errs26 === errors;
+if(_valid0 && valid9){
+valid9 = false;
+passing0 = [passing0, 1];
+}
+else {
+if(_valid0){
+valid9 = true;
+passing0 = 1;
+}
+}
+if(!valid9){
+const err6 = {instancePath:instancePath+"/" + i0+"/options",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data7};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+validate31.errors = vErrors;
+return false;
+}
+else {
+errors = _errs20;
+if(vErrors !== null){
+if(_errs20){
+vErrors.length = _errs20;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid1 = _errs18 === errors;
+}
+else {
+var valid1 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate31.errors = [{instancePath:instancePath+"/" + i0,schemaPath:"#/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema62.items.type,parentSchema:schema62.items,data:data0}];
+return false;
+}
+}
+var valid0 = _errs1 === errors;
+if(!valid0){
+break;
+}
+}
+}
+else {
+validate31.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema62.type,parentSchema:schema62,data}];
+return false;
+}
+}
+validate31.errors = vErrors;
+return errors === 0;
+}
+validate31.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
+
+const schema68 = {"type":"object","properties":{"parallelism":{"type":"integer","minimum":0},"delay":{"$ref":"#/$defs/duration"},"failure_action":{"type":"string"},"monitor":{"$ref":"#/$defs/duration"},"max_failure_ratio":{"type":"number"},"order":{"type":"string","enum":["start-first","stop-first"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+
+function validate33(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate33.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -688,7 +1050,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
 if(!(((((((key0 === "parallelism") || (key0 === "delay")) || (key0 === "failure_action")) || (key0 === "monitor")) || (key0 === "max_failure_ratio")) || (key0 === "order")) || (pattern2.test(key0)))){
-validate32.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema56,data}];
+validate33.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema68,data}];
 return false;
 break;
 }
@@ -698,13 +1060,13 @@ if(data.parallelism !== undefined){
 let data0 = data.parallelism;
 const _errs2 = errors;
 if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-validate32.errors = [{instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema56.properties.parallelism.type,parentSchema:schema56.properties.parallelism,data:data0}];
+validate33.errors = [{instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema68.properties.parallelism.type,parentSchema:schema68.properties.parallelism,data:data0}];
 return false;
 }
 if(errors === _errs2){
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 < 0 || isNaN(data0)){
-validate32.errors = [{instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema56.properties.parallelism,data:data0}];
+validate33.errors = [{instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema68.properties.parallelism,data:data0}];
 return false;
 }
 }
@@ -723,12 +1085,12 @@ if(errors === _errs5){
 if(errors === _errs5){
 if(typeof data1 === "string"){
 if(!(formats4.validate(data1))){
-validate32.errors = [{instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data1}];
+validate33.errors = [{instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema50,data:data1}];
 return false;
 }
 }
 else {
-validate32.errors = [{instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data1}];
+validate33.errors = [{instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.type,parentSchema:schema50,data:data1}];
 return false;
 }
 }
@@ -743,7 +1105,7 @@ if(data.failure_action !== undefined){
 let data2 = data.failure_action;
 const _errs7 = errors;
 if(typeof data2 !== "string"){
-validate32.errors = [{instancePath:instancePath+"/failure_action",schemaPath:"#/properties/failure_action/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.properties.failure_action.type,parentSchema:schema56.properties.failure_action,data:data2}];
+validate33.errors = [{instancePath:instancePath+"/failure_action",schemaPath:"#/properties/failure_action/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema68.properties.failure_action.type,parentSchema:schema68.properties.failure_action,data:data2}];
 return false;
 }
 var valid0 = _errs7 === errors;
@@ -760,12 +1122,12 @@ if(errors === _errs10){
 if(errors === _errs10){
 if(typeof data3 === "string"){
 if(!(formats4.validate(data3))){
-validate32.errors = [{instancePath:instancePath+"/monitor",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data3}];
+validate33.errors = [{instancePath:instancePath+"/monitor",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema50,data:data3}];
 return false;
 }
 }
 else {
-validate32.errors = [{instancePath:instancePath+"/monitor",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data3}];
+validate33.errors = [{instancePath:instancePath+"/monitor",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.type,parentSchema:schema50,data:data3}];
 return false;
 }
 }
@@ -780,7 +1142,7 @@ if(data.max_failure_ratio !== undefined){
 let data4 = data.max_failure_ratio;
 const _errs12 = errors;
 if(!((typeof data4 == "number") && (isFinite(data4)))){
-validate32.errors = [{instancePath:instancePath+"/max_failure_ratio",schemaPath:"#/properties/max_failure_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema56.properties.max_failure_ratio.type,parentSchema:schema56.properties.max_failure_ratio,data:data4}];
+validate33.errors = [{instancePath:instancePath+"/max_failure_ratio",schemaPath:"#/properties/max_failure_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema68.properties.max_failure_ratio.type,parentSchema:schema68.properties.max_failure_ratio,data:data4}];
 return false;
 }
 var valid0 = _errs12 === errors;
@@ -793,11 +1155,11 @@ if(data.order !== undefined){
 let data5 = data.order;
 const _errs14 = errors;
 if(typeof data5 !== "string"){
-validate32.errors = [{instancePath:instancePath+"/order",schemaPath:"#/properties/order/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.properties.order.type,parentSchema:schema56.properties.order,data:data5}];
+validate33.errors = [{instancePath:instancePath+"/order",schemaPath:"#/properties/order/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema68.properties.order.type,parentSchema:schema68.properties.order,data:data5}];
 return false;
 }
 if(!((data5 === "start-first") || (data5 === "stop-first"))){
-validate32.errors = [{instancePath:instancePath+"/order",schemaPath:"#/properties/order/enum",keyword:"enum",params:{allowedValues: schema56.properties.order.enum},message:"must be equal to one of the allowed values",schema:schema56.properties.order.enum,parentSchema:schema56.properties.order,data:data5}];
+validate33.errors = [{instancePath:instancePath+"/order",schemaPath:"#/properties/order/enum",keyword:"enum",params:{allowedValues: schema68.properties.order.enum},message:"must be equal to one of the allowed values",schema:schema68.properties.order.enum,parentSchema:schema68.properties.order,data:data5}];
 return false;
 }
 var valid0 = _errs14 === errors;
@@ -813,14 +1175,14 @@ var valid0 = true;
 }
 }
 else {
-validate32.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema56.type,parentSchema:schema56,data}];
+validate33.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema68.type,parentSchema:schema68,data}];
 return false;
 }
 }
-validate32.errors = vErrors;
+validate33.errors = vErrors;
 return errors === 0;
 }
-validate32.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate33.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
 function validate28(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -834,15 +1196,15 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if((!(data && typeof data == "object" && !Array.isArray(data))) && (data !== null)){
-validate28.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema49.type},message:"must be object,null",schema:schema49.type,parentSchema:schema49,data}];
+validate28.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema54.type},message:"must be object,null",schema:schema54.type,parentSchema:schema54,data}];
 return false;
 }
 if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
-if(!((func1.call(schema49.properties, key0)) || (pattern2.test(key0)))){
-validate28.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema49,data}];
+if(!((func1.call(schema54.properties, key0)) || (pattern2.test(key0)))){
+validate28.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema54,data}];
 return false;
 break;
 }
@@ -852,7 +1214,7 @@ if(data.mode !== undefined){
 let data0 = data.mode;
 const _errs2 = errors;
 if(typeof data0 !== "string"){
-validate28.errors = [{instancePath:instancePath+"/mode",schemaPath:"#/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema49.properties.mode.type,parentSchema:schema49.properties.mode,data:data0}];
+validate28.errors = [{instancePath:instancePath+"/mode",schemaPath:"#/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.properties.mode.type,parentSchema:schema54.properties.mode,data:data0}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -865,7 +1227,7 @@ if(data.endpoint_mode !== undefined){
 let data1 = data.endpoint_mode;
 const _errs4 = errors;
 if(typeof data1 !== "string"){
-validate28.errors = [{instancePath:instancePath+"/endpoint_mode",schemaPath:"#/properties/endpoint_mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema49.properties.endpoint_mode.type,parentSchema:schema49.properties.endpoint_mode,data:data1}];
+validate28.errors = [{instancePath:instancePath+"/endpoint_mode",schemaPath:"#/properties/endpoint_mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.properties.endpoint_mode.type,parentSchema:schema54.properties.endpoint_mode,data:data1}];
 return false;
 }
 var valid0 = _errs4 === errors;
@@ -878,13 +1240,13 @@ if(data.replicas !== undefined){
 let data2 = data.replicas;
 const _errs6 = errors;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-validate28.errors = [{instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema49.properties.replicas.type,parentSchema:schema49.properties.replicas,data:data2}];
+validate28.errors = [{instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema54.properties.replicas.type,parentSchema:schema54.properties.replicas,data:data2}];
 return false;
 }
 if(errors === _errs6){
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 < 0 || isNaN(data2)){
-validate28.errors = [{instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema49.properties.replicas,data:data2}];
+validate28.errors = [{instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema54.properties.replicas,data:data2}];
 return false;
 }
 }
@@ -1067,7 +1429,7 @@ if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
 const _errs22 = errors;
 for(const key3 in data6){
 if(!(((key3 === "limits") || (key3 === "reservations")) || (pattern2.test(key3)))){
-validate28.errors = [{instancePath:instancePath+"/resources",schemaPath:"#/properties/resources/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema49.properties.resources,data:data6}];
+validate28.errors = [{instancePath:instancePath+"/resources",schemaPath:"#/properties/resources/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema54.properties.resources,data:data6}];
 return false;
 break;
 }
@@ -1086,10 +1448,173 @@ var valid6 = true;
 }
 if(valid6){
 if(data6.reservations !== undefined){
+let data8 = data6.reservations;
 const _errs24 = errors;
-if(!(validate29(data6.reservations, {instancePath:instancePath+"/resources/reservations",parentData:data6,parentDataProperty:"reservations",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate29.errors : vErrors.concat(validate29.errors);
+if(errors === _errs24){
+if(data8 && typeof data8 == "object" && !Array.isArray(data8)){
+const _errs26 = errors;
+for(const key4 in data8){
+if(!((((((key4 === "cpus") || (key4 === "memory")) || (key4 === "pids")) || (key4 === "generic_resources")) || (key4 === "devices")) || (pattern2.test(key4)))){
+validate28.errors = [{instancePath:instancePath+"/resources/reservations",schemaPath:"#/properties/resources/properties/reservations/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema54.properties.resources.properties.reservations,data:data8}];
+return false;
+break;
+}
+}
+if(_errs26 === errors){
+if(data8.cpus !== undefined){
+let data9 = data8.cpus;
+const _errs27 = errors;
+if((!((typeof data9 == "number") && (isFinite(data9)))) && (typeof data9 !== "string")){
+validate28.errors = [{instancePath:instancePath+"/resources/reservations/cpus",schemaPath:"#/$defs/cpus/type",keyword:"type",params:{type: schema57.type},message:"must be number,string",schema:schema57.type,parentSchema:schema57,data:data9}];
+return false;
+}
+var valid7 = _errs27 === errors;
+}
+else {
+var valid7 = true;
+}
+if(valid7){
+if(data8.memory !== undefined){
+let data10 = data8.memory;
+const _errs30 = errors;
+if((!(((typeof data10 == "number") && (!(data10 % 1) && !isNaN(data10))) && (isFinite(data10)))) && (typeof data10 !== "string")){
+validate28.errors = [{instancePath:instancePath+"/resources/reservations/memory",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data10}];
+return false;
+}
+var valid7 = _errs30 === errors;
+}
+else {
+var valid7 = true;
+}
+if(valid7){
+if(data8.pids !== undefined){
+let data11 = data8.pids;
+const _errs33 = errors;
+if(!(((typeof data11 == "number") && (!(data11 % 1) && !isNaN(data11))) && (isFinite(data11)))){
+validate28.errors = [{instancePath:instancePath+"/resources/reservations/pids",schemaPath:"#/properties/resources/properties/reservations/properties/pids/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema54.properties.resources.properties.reservations.properties.pids.type,parentSchema:schema54.properties.resources.properties.reservations.properties.pids,data:data11}];
+return false;
+}
+var valid7 = _errs33 === errors;
+}
+else {
+var valid7 = true;
+}
+if(valid7){
+if(data8.generic_resources !== undefined){
+let data12 = data8.generic_resources;
+const _errs35 = errors;
+const _errs36 = errors;
+if(errors === _errs36){
+if(Array.isArray(data12)){
+var valid11 = true;
+const len1 = data12.length;
+for(let i2=0; i2<len1; i2++){
+let data13 = data12[i2];
+const _errs38 = errors;
+if(errors === _errs38){
+if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
+const _errs40 = errors;
+for(const key5 in data13){
+if(!((key5 === "discrete_resource_spec") || (pattern2.test(key5)))){
+validate28.errors = [{instancePath:instancePath+"/resources/reservations/generic_resources/" + i2,schemaPath:"#/$defs/generic_resources/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema61.items,data:data13}];
+return false;
+break;
+}
+}
+if(_errs40 === errors){
+if(data13.discrete_resource_spec !== undefined){
+let data14 = data13.discrete_resource_spec;
+const _errs41 = errors;
+if(errors === _errs41){
+if(data14 && typeof data14 == "object" && !Array.isArray(data14)){
+const _errs43 = errors;
+for(const key6 in data14){
+if(!(((key6 === "kind") || (key6 === "value")) || (pattern2.test(key6)))){
+validate28.errors = [{instancePath:instancePath+"/resources/reservations/generic_resources/" + i2+"/discrete_resource_spec",schemaPath:"#/$defs/generic_resources/items/properties/discrete_resource_spec/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema61.items.properties.discrete_resource_spec,data:data14}];
+return false;
+break;
+}
+}
+if(_errs43 === errors){
+if(data14.kind !== undefined){
+let data15 = data14.kind;
+const _errs44 = errors;
+if(typeof data15 !== "string"){
+validate28.errors = [{instancePath:instancePath+"/resources/reservations/generic_resources/" + i2+"/discrete_resource_spec/kind",schemaPath:"#/$defs/generic_resources/items/properties/discrete_resource_spec/properties/kind/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema61.items.properties.discrete_resource_spec.properties.kind.type,parentSchema:schema61.items.properties.discrete_resource_spec.properties.kind,data:data15}];
+return false;
+}
+var valid13 = _errs44 === errors;
+}
+else {
+var valid13 = true;
+}
+if(valid13){
+if(data14.value !== undefined){
+let data16 = data14.value;
+const _errs46 = errors;
+if((!((typeof data16 == "number") && (isFinite(data16)))) && (typeof data16 !== "string")){
+validate28.errors = [{instancePath:instancePath+"/resources/reservations/generic_resources/" + i2+"/discrete_resource_spec/value",schemaPath:"#/$defs/generic_resources/items/properties/discrete_resource_spec/properties/value/type",keyword:"type",params:{type: schema61.items.properties.discrete_resource_spec.properties.value.type},message:"must be number,string",schema:schema61.items.properties.discrete_resource_spec.properties.value.type,parentSchema:schema61.items.properties.discrete_resource_spec.properties.value,data:data16}];
+return false;
+}
+var valid13 = _errs46 === errors;
+}
+else {
+var valid13 = true;
+}
+}
+}
+}
+else {
+validate28.errors = [{instancePath:instancePath+"/resources/reservations/generic_resources/" + i2+"/discrete_resource_spec",schemaPath:"#/$defs/generic_resources/items/properties/discrete_resource_spec/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema61.items.properties.discrete_resource_spec.type,parentSchema:schema61.items.properties.discrete_resource_spec,data:data14}];
+return false;
+}
+}
+}
+}
+}
+else {
+validate28.errors = [{instancePath:instancePath+"/resources/reservations/generic_resources/" + i2,schemaPath:"#/$defs/generic_resources/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema61.items.type,parentSchema:schema61.items,data:data13}];
+return false;
+}
+}
+var valid11 = _errs38 === errors;
+if(!valid11){
+break;
+}
+}
+}
+else {
+validate28.errors = [{instancePath:instancePath+"/resources/reservations/generic_resources",schemaPath:"#/$defs/generic_resources/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema61.type,parentSchema:schema61,data:data12}];
+return false;
+}
+}
+var valid7 = _errs35 === errors;
+}
+else {
+var valid7 = true;
+}
+if(valid7){
+if(data8.devices !== undefined){
+const _errs48 = errors;
+if(!(validate31(data8.devices, {instancePath:instancePath+"/resources/reservations/devices",parentData:data8,parentDataProperty:"devices",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate31.errors : vErrors.concat(validate31.errors);
 errors = vErrors.length;
+}
+var valid7 = _errs48 === errors;
+}
+else {
+var valid7 = true;
+}
+}
+}
+}
+}
+}
+}
+else {
+validate28.errors = [{instancePath:instancePath+"/resources/reservations",schemaPath:"#/properties/resources/properties/reservations/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema54.properties.resources.properties.reservations.type,parentSchema:schema54.properties.resources.properties.reservations,data:data8}];
+return false;
+}
 }
 var valid6 = _errs24 === errors;
 }
@@ -1100,7 +1625,7 @@ var valid6 = true;
 }
 }
 else {
-validate28.errors = [{instancePath:instancePath+"/resources",schemaPath:"#/properties/resources/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema49.properties.resources.type,parentSchema:schema49.properties.resources,data:data6}];
+validate28.errors = [{instancePath:instancePath+"/resources",schemaPath:"#/properties/resources/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema54.properties.resources.type,parentSchema:schema54.properties.resources,data:data6}];
 return false;
 }
 }
@@ -1111,288 +1636,288 @@ var valid0 = true;
 }
 if(valid0){
 if(data.restart_policy !== undefined){
-let data9 = data.restart_policy;
-const _errs25 = errors;
-if(errors === _errs25){
-if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
-const _errs27 = errors;
-for(const key4 in data9){
-if(!(((((key4 === "condition") || (key4 === "delay")) || (key4 === "max_attempts")) || (key4 === "window")) || (pattern2.test(key4)))){
-validate28.errors = [{instancePath:instancePath+"/restart_policy",schemaPath:"#/properties/restart_policy/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema49.properties.restart_policy,data:data9}];
+let data18 = data.restart_policy;
+const _errs49 = errors;
+if(errors === _errs49){
+if(data18 && typeof data18 == "object" && !Array.isArray(data18)){
+const _errs51 = errors;
+for(const key7 in data18){
+if(!(((((key7 === "condition") || (key7 === "delay")) || (key7 === "max_attempts")) || (key7 === "window")) || (pattern2.test(key7)))){
+validate28.errors = [{instancePath:instancePath+"/restart_policy",schemaPath:"#/properties/restart_policy/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema54.properties.restart_policy,data:data18}];
 return false;
 break;
 }
 }
-if(_errs27 === errors){
-if(data9.condition !== undefined){
-let data10 = data9.condition;
-const _errs28 = errors;
-if(typeof data10 !== "string"){
-validate28.errors = [{instancePath:instancePath+"/restart_policy/condition",schemaPath:"#/properties/restart_policy/properties/condition/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema49.properties.restart_policy.properties.condition.type,parentSchema:schema49.properties.restart_policy.properties.condition,data:data10}];
+if(_errs51 === errors){
+if(data18.condition !== undefined){
+let data19 = data18.condition;
+const _errs52 = errors;
+if(typeof data19 !== "string"){
+validate28.errors = [{instancePath:instancePath+"/restart_policy/condition",schemaPath:"#/properties/restart_policy/properties/condition/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.properties.restart_policy.properties.condition.type,parentSchema:schema54.properties.restart_policy.properties.condition,data:data19}];
 return false;
 }
-var valid7 = _errs28 === errors;
+var valid14 = _errs52 === errors;
 }
 else {
-var valid7 = true;
+var valid14 = true;
 }
-if(valid7){
-if(data9.delay !== undefined){
-let data11 = data9.delay;
-const _errs30 = errors;
-const _errs31 = errors;
-if(errors === _errs31){
-if(errors === _errs31){
-if(typeof data11 === "string"){
-if(!(formats4.validate(data11))){
-validate28.errors = [{instancePath:instancePath+"/restart_policy/delay",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data11}];
-return false;
-}
-}
-else {
-validate28.errors = [{instancePath:instancePath+"/restart_policy/delay",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data11}];
-return false;
-}
-}
-}
-var valid7 = _errs30 === errors;
-}
-else {
-var valid7 = true;
-}
-if(valid7){
-if(data9.max_attempts !== undefined){
-let data12 = data9.max_attempts;
-const _errs33 = errors;
-if(!(((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12))) && (isFinite(data12)))){
-validate28.errors = [{instancePath:instancePath+"/restart_policy/max_attempts",schemaPath:"#/properties/restart_policy/properties/max_attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema49.properties.restart_policy.properties.max_attempts.type,parentSchema:schema49.properties.restart_policy.properties.max_attempts,data:data12}];
-return false;
-}
-if(errors === _errs33){
-if((typeof data12 == "number") && (isFinite(data12))){
-if(data12 < 0 || isNaN(data12)){
-validate28.errors = [{instancePath:instancePath+"/restart_policy/max_attempts",schemaPath:"#/properties/restart_policy/properties/max_attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema49.properties.restart_policy.properties.max_attempts,data:data12}];
-return false;
-}
-}
-}
-var valid7 = _errs33 === errors;
-}
-else {
-var valid7 = true;
-}
-if(valid7){
-if(data9.window !== undefined){
-let data13 = data9.window;
-const _errs35 = errors;
-const _errs36 = errors;
-if(errors === _errs36){
-if(errors === _errs36){
-if(typeof data13 === "string"){
-if(!(formats4.validate(data13))){
-validate28.errors = [{instancePath:instancePath+"/restart_policy/window",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data13}];
+if(valid14){
+if(data18.delay !== undefined){
+let data20 = data18.delay;
+const _errs54 = errors;
+const _errs55 = errors;
+if(errors === _errs55){
+if(errors === _errs55){
+if(typeof data20 === "string"){
+if(!(formats4.validate(data20))){
+validate28.errors = [{instancePath:instancePath+"/restart_policy/delay",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema50,data:data20}];
 return false;
 }
 }
 else {
-validate28.errors = [{instancePath:instancePath+"/restart_policy/window",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data13}];
+validate28.errors = [{instancePath:instancePath+"/restart_policy/delay",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.type,parentSchema:schema50,data:data20}];
 return false;
 }
 }
 }
-var valid7 = _errs35 === errors;
+var valid14 = _errs54 === errors;
 }
 else {
-var valid7 = true;
+var valid14 = true;
 }
+if(valid14){
+if(data18.max_attempts !== undefined){
+let data21 = data18.max_attempts;
+const _errs57 = errors;
+if(!(((typeof data21 == "number") && (!(data21 % 1) && !isNaN(data21))) && (isFinite(data21)))){
+validate28.errors = [{instancePath:instancePath+"/restart_policy/max_attempts",schemaPath:"#/properties/restart_policy/properties/max_attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema54.properties.restart_policy.properties.max_attempts.type,parentSchema:schema54.properties.restart_policy.properties.max_attempts,data:data21}];
+return false;
 }
-}
-}
-}
-}
-else {
-validate28.errors = [{instancePath:instancePath+"/restart_policy",schemaPath:"#/properties/restart_policy/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema49.properties.restart_policy.type,parentSchema:schema49.properties.restart_policy,data:data9}];
+if(errors === _errs57){
+if((typeof data21 == "number") && (isFinite(data21))){
+if(data21 < 0 || isNaN(data21)){
+validate28.errors = [{instancePath:instancePath+"/restart_policy/max_attempts",schemaPath:"#/properties/restart_policy/properties/max_attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema54.properties.restart_policy.properties.max_attempts,data:data21}];
 return false;
 }
 }
-var valid0 = _errs25 === errors;
+}
+var valid14 = _errs57 === errors;
+}
+else {
+var valid14 = true;
+}
+if(valid14){
+if(data18.window !== undefined){
+let data22 = data18.window;
+const _errs59 = errors;
+const _errs60 = errors;
+if(errors === _errs60){
+if(errors === _errs60){
+if(typeof data22 === "string"){
+if(!(formats4.validate(data22))){
+validate28.errors = [{instancePath:instancePath+"/restart_policy/window",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema50,data:data22}];
+return false;
+}
+}
+else {
+validate28.errors = [{instancePath:instancePath+"/restart_policy/window",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.type,parentSchema:schema50,data:data22}];
+return false;
+}
+}
+}
+var valid14 = _errs59 === errors;
+}
+else {
+var valid14 = true;
+}
+}
+}
+}
+}
+}
+else {
+validate28.errors = [{instancePath:instancePath+"/restart_policy",schemaPath:"#/properties/restart_policy/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema54.properties.restart_policy.type,parentSchema:schema54.properties.restart_policy,data:data18}];
+return false;
+}
+}
+var valid0 = _errs49 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.update_config !== undefined){
-const _errs38 = errors;
-if(!(validate32(data.update_config, {instancePath:instancePath+"/update_config",parentData:data,parentDataProperty:"update_config",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate32.errors : vErrors.concat(validate32.errors);
+const _errs62 = errors;
+if(!(validate33(data.update_config, {instancePath:instancePath+"/update_config",parentData:data,parentDataProperty:"update_config",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate33.errors : vErrors.concat(validate33.errors);
 errors = vErrors.length;
 }
-var valid0 = _errs38 === errors;
+var valid0 = _errs62 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.rollback_config !== undefined){
-const _errs39 = errors;
-if(!(validate32(data.rollback_config, {instancePath:instancePath+"/rollback_config",parentData:data,parentDataProperty:"rollback_config",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate32.errors : vErrors.concat(validate32.errors);
+const _errs63 = errors;
+if(!(validate33(data.rollback_config, {instancePath:instancePath+"/rollback_config",parentData:data,parentDataProperty:"rollback_config",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate33.errors : vErrors.concat(validate33.errors);
 errors = vErrors.length;
 }
-var valid0 = _errs39 === errors;
+var valid0 = _errs63 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.placement !== undefined){
-let data16 = data.placement;
-const _errs40 = errors;
-if(errors === _errs40){
-if(data16 && typeof data16 == "object" && !Array.isArray(data16)){
-const _errs42 = errors;
-for(const key5 in data16){
-if(!((((key5 === "constraints") || (key5 === "preferences")) || (key5 === "max_replicas_per_node")) || (pattern2.test(key5)))){
-validate28.errors = [{instancePath:instancePath+"/placement",schemaPath:"#/properties/placement/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema49.properties.placement,data:data16}];
+let data25 = data.placement;
+const _errs64 = errors;
+if(errors === _errs64){
+if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
+const _errs66 = errors;
+for(const key8 in data25){
+if(!((((key8 === "constraints") || (key8 === "preferences")) || (key8 === "max_replicas_per_node")) || (pattern2.test(key8)))){
+validate28.errors = [{instancePath:instancePath+"/placement",schemaPath:"#/properties/placement/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema54.properties.placement,data:data25}];
 return false;
 break;
 }
 }
-if(_errs42 === errors){
-if(data16.constraints !== undefined){
-let data17 = data16.constraints;
-const _errs43 = errors;
-const _errs44 = errors;
-if(errors === _errs44){
-if(Array.isArray(data17)){
-var valid12 = true;
-const len1 = data17.length;
-for(let i2=0; i2<len1; i2++){
-let data18 = data17[i2];
-const _errs46 = errors;
-if(typeof data18 !== "string"){
-validate28.errors = [{instancePath:instancePath+"/placement/constraints/" + i2,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data18}];
+if(_errs66 === errors){
+if(data25.constraints !== undefined){
+let data26 = data25.constraints;
+const _errs67 = errors;
+const _errs68 = errors;
+if(errors === _errs68){
+if(Array.isArray(data26)){
+var valid19 = true;
+const len2 = data26.length;
+for(let i3=0; i3<len2; i3++){
+let data27 = data26[i3];
+const _errs70 = errors;
+if(typeof data27 !== "string"){
+validate28.errors = [{instancePath:instancePath+"/placement/constraints/" + i3,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data27}];
 return false;
 }
-var valid12 = _errs46 === errors;
-if(!valid12){
+var valid19 = _errs70 === errors;
+if(!valid19){
 break;
 }
 }
-if(valid12){
-let i3 = data17.length;
+if(valid19){
+let i4 = data26.length;
 let j1;
-if(i3 > 1){
+if(i4 > 1){
 const indices1 = {};
-for(;i3--;){
-let item1 = data17[i3];
+for(;i4--;){
+let item1 = data26[i4];
 if(typeof item1 !== "string"){
 continue;
 }
 if(typeof indices1[item1] == "number"){
 j1 = indices1[item1];
-validate28.errors = [{instancePath:instancePath+"/placement/constraints",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i3, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i3+" are identical)",schema:true,parentSchema:schema24,data:data17}];
+validate28.errors = [{instancePath:instancePath+"/placement/constraints",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i4, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i4+" are identical)",schema:true,parentSchema:schema24,data:data26}];
 return false;
 break;
 }
-indices1[item1] = i3;
+indices1[item1] = i4;
 }
 }
 }
 }
 else {
-validate28.errors = [{instancePath:instancePath+"/placement/constraints",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data17}];
+validate28.errors = [{instancePath:instancePath+"/placement/constraints",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data26}];
 return false;
 }
 }
-var valid10 = _errs43 === errors;
+var valid17 = _errs67 === errors;
 }
 else {
-var valid10 = true;
+var valid17 = true;
 }
-if(valid10){
-if(data16.preferences !== undefined){
-let data19 = data16.preferences;
-const _errs48 = errors;
-if(errors === _errs48){
-if(Array.isArray(data19)){
-var valid14 = true;
-const len2 = data19.length;
-for(let i4=0; i4<len2; i4++){
-let data20 = data19[i4];
-const _errs50 = errors;
-if(errors === _errs50){
-if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
-const _errs52 = errors;
-for(const key6 in data20){
-if(!((key6 === "spread") || (pattern2.test(key6)))){
-validate28.errors = [{instancePath:instancePath+"/placement/preferences/" + i4,schemaPath:"#/properties/placement/properties/preferences/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema49.properties.placement.properties.preferences.items,data:data20}];
+if(valid17){
+if(data25.preferences !== undefined){
+let data28 = data25.preferences;
+const _errs72 = errors;
+if(errors === _errs72){
+if(Array.isArray(data28)){
+var valid21 = true;
+const len3 = data28.length;
+for(let i5=0; i5<len3; i5++){
+let data29 = data28[i5];
+const _errs74 = errors;
+if(errors === _errs74){
+if(data29 && typeof data29 == "object" && !Array.isArray(data29)){
+const _errs76 = errors;
+for(const key9 in data29){
+if(!((key9 === "spread") || (pattern2.test(key9)))){
+validate28.errors = [{instancePath:instancePath+"/placement/preferences/" + i5,schemaPath:"#/properties/placement/properties/preferences/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema54.properties.placement.properties.preferences.items,data:data29}];
 return false;
 break;
 }
 }
-if(_errs52 === errors){
-if(data20.spread !== undefined){
-let data21 = data20.spread;
-if(typeof data21 !== "string"){
-validate28.errors = [{instancePath:instancePath+"/placement/preferences/" + i4+"/spread",schemaPath:"#/properties/placement/properties/preferences/items/properties/spread/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema49.properties.placement.properties.preferences.items.properties.spread.type,parentSchema:schema49.properties.placement.properties.preferences.items.properties.spread,data:data21}];
+if(_errs76 === errors){
+if(data29.spread !== undefined){
+let data30 = data29.spread;
+if(typeof data30 !== "string"){
+validate28.errors = [{instancePath:instancePath+"/placement/preferences/" + i5+"/spread",schemaPath:"#/properties/placement/properties/preferences/items/properties/spread/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.properties.placement.properties.preferences.items.properties.spread.type,parentSchema:schema54.properties.placement.properties.preferences.items.properties.spread,data:data30}];
 return false;
 }
 }
 }
 }
 else {
-validate28.errors = [{instancePath:instancePath+"/placement/preferences/" + i4,schemaPath:"#/properties/placement/properties/preferences/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema49.properties.placement.properties.preferences.items.type,parentSchema:schema49.properties.placement.properties.preferences.items,data:data20}];
+validate28.errors = [{instancePath:instancePath+"/placement/preferences/" + i5,schemaPath:"#/properties/placement/properties/preferences/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema54.properties.placement.properties.preferences.items.type,parentSchema:schema54.properties.placement.properties.preferences.items,data:data29}];
 return false;
 }
 }
-var valid14 = _errs50 === errors;
-if(!valid14){
+var valid21 = _errs74 === errors;
+if(!valid21){
 break;
 }
 }
 }
 else {
-validate28.errors = [{instancePath:instancePath+"/placement/preferences",schemaPath:"#/properties/placement/properties/preferences/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema49.properties.placement.properties.preferences.type,parentSchema:schema49.properties.placement.properties.preferences,data:data19}];
+validate28.errors = [{instancePath:instancePath+"/placement/preferences",schemaPath:"#/properties/placement/properties/preferences/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema54.properties.placement.properties.preferences.type,parentSchema:schema54.properties.placement.properties.preferences,data:data28}];
 return false;
 }
 }
-var valid10 = _errs48 === errors;
+var valid17 = _errs72 === errors;
 }
 else {
-var valid10 = true;
+var valid17 = true;
 }
-if(valid10){
-if(data16.max_replicas_per_node !== undefined){
-let data22 = data16.max_replicas_per_node;
-const _errs55 = errors;
-if(!(((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22))) && (isFinite(data22)))){
-validate28.errors = [{instancePath:instancePath+"/placement/max_replicas_per_node",schemaPath:"#/properties/placement/properties/max_replicas_per_node/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema49.properties.placement.properties.max_replicas_per_node.type,parentSchema:schema49.properties.placement.properties.max_replicas_per_node,data:data22}];
+if(valid17){
+if(data25.max_replicas_per_node !== undefined){
+let data31 = data25.max_replicas_per_node;
+const _errs79 = errors;
+if(!(((typeof data31 == "number") && (!(data31 % 1) && !isNaN(data31))) && (isFinite(data31)))){
+validate28.errors = [{instancePath:instancePath+"/placement/max_replicas_per_node",schemaPath:"#/properties/placement/properties/max_replicas_per_node/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema54.properties.placement.properties.max_replicas_per_node.type,parentSchema:schema54.properties.placement.properties.max_replicas_per_node,data:data31}];
 return false;
 }
-if(errors === _errs55){
-if((typeof data22 == "number") && (isFinite(data22))){
-if(data22 < 0 || isNaN(data22)){
-validate28.errors = [{instancePath:instancePath+"/placement/max_replicas_per_node",schemaPath:"#/properties/placement/properties/max_replicas_per_node/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema49.properties.placement.properties.max_replicas_per_node,data:data22}];
+if(errors === _errs79){
+if((typeof data31 == "number") && (isFinite(data31))){
+if(data31 < 0 || isNaN(data31)){
+validate28.errors = [{instancePath:instancePath+"/placement/max_replicas_per_node",schemaPath:"#/properties/placement/properties/max_replicas_per_node/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema54.properties.placement.properties.max_replicas_per_node,data:data31}];
 return false;
 }
 }
 }
-var valid10 = _errs55 === errors;
+var valid17 = _errs79 === errors;
 }
 else {
-var valid10 = true;
+var valid17 = true;
 }
 }
 }
 }
 }
 else {
-validate28.errors = [{instancePath:instancePath+"/placement",schemaPath:"#/properties/placement/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema49.properties.placement.type,parentSchema:schema49.properties.placement,data:data16}];
+validate28.errors = [{instancePath:instancePath+"/placement",schemaPath:"#/properties/placement/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema54.properties.placement.type,parentSchema:schema54.properties.placement,data:data25}];
 return false;
 }
 }
-var valid0 = _errs40 === errors;
+var valid0 = _errs64 === errors;
 }
 else {
 var valid0 = true;
@@ -1413,12 +1938,379 @@ return errors === 0;
 }
 validate28.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema74 = {"type":["object","null"],"properties":{"watch":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"action":{"type":"string","enum":["sync","rebuild","sync+restart"]},"target":{"type":"string"},"ignore":{"$ref":"#/$defs/string_or_list"}},"required":["path","action"],"additionalProperties":false,"patternProperties":{"^x-":{}}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema86 = {"type":["object","null"],"properties":{"watch":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"action":{"type":"string","enum":["rebuild","sync","restart","sync+restart","sync+exec"]},"target":{"type":"string"},"ignore":{"$ref":"#/$defs/string_or_list"},"include":{"$ref":"#/$defs/string_or_list"},"exec":{"$ref":"#/$defs/service_hook"},"initial_sync":{"type":"boolean"}},"required":["path","action"],"additionalProperties":false,"patternProperties":{"^x-":{}}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema87 = {"type":"object","properties":{"command":{"$ref":"#/$defs/command"},"user":{"type":"string"},"privileged":{"type":["boolean","string"]},"working_dir":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}},"required":["command"]};
 
-function validate38(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate42(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate38.evaluated;
+const evaluated0 = validate42.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if((data.command === undefined) && (missing0 = "command")){
+validate42.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'",schema:schema87.required,parentSchema:schema87,data}];
+return false;
+}
+else {
+const _errs1 = errors;
+for(const key0 in data){
+if(!((((((key0 === "command") || (key0 === "user")) || (key0 === "privileged")) || (key0 === "working_dir")) || (key0 === "environment")) || (pattern2.test(key0)))){
+validate42.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema87,data}];
+return false;
+break;
+}
+}
+if(_errs1 === errors){
+if(data.command !== undefined){
+let data0 = data.command;
+const _errs2 = errors;
+const _errs4 = errors;
+let valid2 = false;
+let passing0 = null;
+const _errs5 = errors;
+if(data0 !== null){
+const err0 = {instancePath:instancePath+"/command",schemaPath:"#/$defs/command/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema38.oneOf[0].type,parentSchema:schema38.oneOf[0],data:data0};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+var _valid0 = _errs5 === errors;
+if(_valid0){
+valid2 = true;
+passing0 = 0;
+}
+const _errs7 = errors;
+if(typeof data0 !== "string"){
+const err1 = {instancePath:instancePath+"/command",schemaPath:"#/$defs/command/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema38.oneOf[1].type,parentSchema:schema38.oneOf[1],data:data0};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+var _valid0 = _errs7 === errors;
+if(_valid0 && valid2){
+valid2 = false;
+passing0 = [passing0, 1];
+}
+else {
+if(_valid0){
+valid2 = true;
+passing0 = 1;
+}
+const _errs9 = errors;
+if(errors === _errs9){
+if(Array.isArray(data0)){
+var valid3 = true;
+const len0 = data0.length;
+for(let i0=0; i0<len0; i0++){
+let data1 = data0[i0];
+const _errs11 = errors;
+if(typeof data1 !== "string"){
+const err2 = {instancePath:instancePath+"/command/" + i0,schemaPath:"#/$defs/command/oneOf/2/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema38.oneOf[2].items.type,parentSchema:schema38.oneOf[2].items,data:data1};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+var valid3 = _errs11 === errors;
+if(!valid3){
+break;
+}
+}
+}
+else {
+const err3 = {instancePath:instancePath+"/command",schemaPath:"#/$defs/command/oneOf/2/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema38.oneOf[2].type,parentSchema:schema38.oneOf[2],data:data0};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+var _valid0 = _errs9 === errors;
+if(_valid0 && valid2){
+valid2 = false;
+passing0 = [passing0, 2];
+}
+else {
+if(_valid0){
+valid2 = true;
+passing0 = 2;
+}
+}
+}
+if(!valid2){
+const err4 = {instancePath:instancePath+"/command",schemaPath:"#/$defs/command/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema38.oneOf,parentSchema:schema38,data:data0};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+validate42.errors = vErrors;
+return false;
+}
+else {
+errors = _errs4;
+if(vErrors !== null){
+if(_errs4){
+vErrors.length = _errs4;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs2 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.user !== undefined){
+let data2 = data.user;
+const _errs13 = errors;
+if(typeof data2 !== "string"){
+validate42.errors = [{instancePath:instancePath+"/user",schemaPath:"#/properties/user/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema87.properties.user.type,parentSchema:schema87.properties.user,data:data2}];
+return false;
+}
+var valid0 = _errs13 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.privileged !== undefined){
+let data3 = data.privileged;
+const _errs15 = errors;
+if((typeof data3 !== "boolean") && (typeof data3 !== "string")){
+validate42.errors = [{instancePath:instancePath+"/privileged",schemaPath:"#/properties/privileged/type",keyword:"type",params:{type: schema87.properties.privileged.type},message:"must be boolean,string",schema:schema87.properties.privileged.type,parentSchema:schema87.properties.privileged,data:data3}];
+return false;
+}
+var valid0 = _errs15 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.working_dir !== undefined){
+let data4 = data.working_dir;
+const _errs17 = errors;
+if(typeof data4 !== "string"){
+validate42.errors = [{instancePath:instancePath+"/working_dir",schemaPath:"#/properties/working_dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema87.properties.working_dir.type,parentSchema:schema87.properties.working_dir,data:data4}];
+return false;
+}
+var valid0 = _errs17 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.environment !== undefined){
+let data5 = data.environment;
+const _errs19 = errors;
+const _errs21 = errors;
+let valid5 = false;
+let passing1 = null;
+const _errs22 = errors;
+if(errors === _errs22){
+if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
+const _errs24 = errors;
+for(const key1 in data5){
+if(!(pattern7.test(key1))){
+const err5 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data5};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+break;
+}
+}
+if(_errs24 === errors){
+var valid6 = true;
+for(const key2 in data5){
+if(pattern7.test(key2)){
+let data6 = data5[key2];
+const _errs25 = errors;
+if((((typeof data6 !== "string") && (!((typeof data6 == "number") && (isFinite(data6))))) && (typeof data6 !== "boolean")) && (data6 !== null)){
+const err6 = {instancePath:instancePath+"/environment/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data6};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+var valid6 = _errs25 === errors;
+if(!valid6){
+break;
+}
+}
+}
+}
+}
+else {
+const err7 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data5};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+var _valid1 = _errs22 === errors;
+if(_valid1){
+valid5 = true;
+passing1 = 0;
+}
+const _errs27 = errors;
+if(errors === _errs27){
+if(Array.isArray(data5)){
+var valid7 = true;
+const len1 = data5.length;
+for(let i1=0; i1<len1; i1++){
+let data7 = data5[i1];
+const _errs29 = errors;
+if(typeof data7 !== "string"){
+const err8 = {instancePath:instancePath+"/environment/" + i1,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data7};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+var valid7 = _errs29 === errors;
+if(!valid7){
+break;
+}
+}
+if(valid7){
+let i2 = data5.length;
+let j0;
+if(i2 > 1){
+const indices0 = {};
+for(;i2--;){
+let item0 = data5[i2];
+if(typeof item0 !== "string"){
+continue;
+}
+if(typeof indices0[item0] == "number"){
+j0 = indices0[item0];
+const err9 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i2, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i2+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data5};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+break;
+}
+indices0[item0] = i2;
+}
+}
+}
+}
+else {
+const err10 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data5};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+var _valid1 = _errs27 === errors;
+if(_valid1 && valid5){
+valid5 = false;
+passing1 = [passing1, 1];
+}
+else {
+if(_valid1){
+valid5 = true;
+passing1 = 1;
+}
+}
+if(!valid5){
+const err11 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data5};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+validate42.errors = vErrors;
+return false;
+}
+else {
+errors = _errs21;
+if(vErrors !== null){
+if(_errs21){
+vErrors.length = _errs21;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs19 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate42.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema87.type,parentSchema:schema87,data}];
+return false;
+}
+}
+validate42.errors = vErrors;
+return errors === 0;
+}
+validate42.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+
+function validate39(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate39.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -1426,7 +2318,7 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if((!(data && typeof data == "object" && !Array.isArray(data))) && (data !== null)){
-validate38.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema74.type},message:"must be object,null",schema:schema74.type,parentSchema:schema74,data}];
+validate39.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema86.type},message:"must be object,null",schema:schema86.type,parentSchema:schema86,data}];
 return false;
 }
 if(errors === 0){
@@ -1434,7 +2326,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
 if(!((key0 === "watch") || (pattern2.test(key0)))){
-validate38.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema74,data}];
+validate39.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema86,data}];
 return false;
 break;
 }
@@ -1454,14 +2346,14 @@ if(errors === _errs4){
 if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
 let missing0;
 if(((data1.path === undefined) && (missing0 = "path")) || ((data1.action === undefined) && (missing0 = "action"))){
-validate38.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'",schema:schema74.properties.watch.items.required,parentSchema:schema74.properties.watch.items,data:data1}];
+validate39.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'",schema:schema86.properties.watch.items.required,parentSchema:schema86.properties.watch.items,data:data1}];
 return false;
 }
 else {
 const _errs6 = errors;
 for(const key1 in data1){
-if(!(((((key1 === "path") || (key1 === "action")) || (key1 === "target")) || (key1 === "ignore")) || (pattern2.test(key1)))){
-validate38.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema74.properties.watch.items,data:data1}];
+if(!((((((((key1 === "path") || (key1 === "action")) || (key1 === "target")) || (key1 === "ignore")) || (key1 === "include")) || (key1 === "exec")) || (key1 === "initial_sync")) || (pattern2.test(key1)))){
+validate39.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema86.properties.watch.items,data:data1}];
 return false;
 break;
 }
@@ -1471,7 +2363,7 @@ if(data1.path !== undefined){
 let data2 = data1.path;
 const _errs7 = errors;
 if(typeof data2 !== "string"){
-validate38.errors = [{instancePath:instancePath+"/watch/" + i0+"/path",schemaPath:"#/properties/watch/items/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.properties.watch.items.properties.path.type,parentSchema:schema74.properties.watch.items.properties.path,data:data2}];
+validate39.errors = [{instancePath:instancePath+"/watch/" + i0+"/path",schemaPath:"#/properties/watch/items/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.watch.items.properties.path.type,parentSchema:schema86.properties.watch.items.properties.path,data:data2}];
 return false;
 }
 var valid2 = _errs7 === errors;
@@ -1484,11 +2376,11 @@ if(data1.action !== undefined){
 let data3 = data1.action;
 const _errs9 = errors;
 if(typeof data3 !== "string"){
-validate38.errors = [{instancePath:instancePath+"/watch/" + i0+"/action",schemaPath:"#/properties/watch/items/properties/action/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.properties.watch.items.properties.action.type,parentSchema:schema74.properties.watch.items.properties.action,data:data3}];
+validate39.errors = [{instancePath:instancePath+"/watch/" + i0+"/action",schemaPath:"#/properties/watch/items/properties/action/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.watch.items.properties.action.type,parentSchema:schema86.properties.watch.items.properties.action,data:data3}];
 return false;
 }
-if(!(((data3 === "sync") || (data3 === "rebuild")) || (data3 === "sync+restart"))){
-validate38.errors = [{instancePath:instancePath+"/watch/" + i0+"/action",schemaPath:"#/properties/watch/items/properties/action/enum",keyword:"enum",params:{allowedValues: schema74.properties.watch.items.properties.action.enum},message:"must be equal to one of the allowed values",schema:schema74.properties.watch.items.properties.action.enum,parentSchema:schema74.properties.watch.items.properties.action,data:data3}];
+if(!(((((data3 === "rebuild") || (data3 === "sync")) || (data3 === "restart")) || (data3 === "sync+restart")) || (data3 === "sync+exec"))){
+validate39.errors = [{instancePath:instancePath+"/watch/" + i0+"/action",schemaPath:"#/properties/watch/items/properties/action/enum",keyword:"enum",params:{allowedValues: schema86.properties.watch.items.properties.action.enum},message:"must be equal to one of the allowed values",schema:schema86.properties.watch.items.properties.action.enum,parentSchema:schema86.properties.watch.items.properties.action,data:data3}];
 return false;
 }
 var valid2 = _errs9 === errors;
@@ -1501,7 +2393,7 @@ if(data1.target !== undefined){
 let data4 = data1.target;
 const _errs11 = errors;
 if(typeof data4 !== "string"){
-validate38.errors = [{instancePath:instancePath+"/watch/" + i0+"/target",schemaPath:"#/properties/watch/items/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.properties.watch.items.properties.target.type,parentSchema:schema74.properties.watch.items.properties.target,data:data4}];
+validate39.errors = [{instancePath:instancePath+"/watch/" + i0+"/target",schemaPath:"#/properties/watch/items/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.watch.items.properties.target.type,parentSchema:schema86.properties.watch.items.properties.target,data:data4}];
 return false;
 }
 var valid2 = _errs11 === errors;
@@ -1521,6 +2413,46 @@ var valid2 = _errs13 === errors;
 else {
 var valid2 = true;
 }
+if(valid2){
+if(data1.include !== undefined){
+const _errs14 = errors;
+if(!(validate20(data1.include, {instancePath:instancePath+"/watch/" + i0+"/include",parentData:data1,parentDataProperty:"include",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
+errors = vErrors.length;
+}
+var valid2 = _errs14 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
+if(data1.exec !== undefined){
+const _errs15 = errors;
+if(!(validate42(data1.exec, {instancePath:instancePath+"/watch/" + i0+"/exec",parentData:data1,parentDataProperty:"exec",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate42.errors : vErrors.concat(validate42.errors);
+errors = vErrors.length;
+}
+var valid2 = _errs15 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
+if(data1.initial_sync !== undefined){
+let data8 = data1.initial_sync;
+const _errs16 = errors;
+if(typeof data8 !== "boolean"){
+validate39.errors = [{instancePath:instancePath+"/watch/" + i0+"/initial_sync",schemaPath:"#/properties/watch/items/properties/initial_sync/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema86.properties.watch.items.properties.initial_sync.type,parentSchema:schema86.properties.watch.items.properties.initial_sync,data:data8}];
+return false;
+}
+var valid2 = _errs16 === errors;
+}
+else {
+var valid2 = true;
+}
+}
+}
+}
 }
 }
 }
@@ -1528,7 +2460,7 @@ var valid2 = true;
 }
 }
 else {
-validate38.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema74.properties.watch.items.type,parentSchema:schema74.properties.watch.items,data:data1}];
+validate39.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema86.properties.watch.items.type,parentSchema:schema86.properties.watch.items,data:data1}];
 return false;
 }
 }
@@ -1539,7 +2471,7 @@ break;
 }
 }
 else {
-validate38.errors = [{instancePath:instancePath+"/watch",schemaPath:"#/properties/watch/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema74.properties.watch.type,parentSchema:schema74.properties.watch,data:data0}];
+validate39.errors = [{instancePath:instancePath+"/watch",schemaPath:"#/properties/watch/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema86.properties.watch.type,parentSchema:schema86.properties.watch,data:data0}];
 return false;
 }
 }
@@ -1547,10 +2479,490 @@ return false;
 }
 }
 }
-validate38.errors = vErrors;
+validate39.errors = vErrors;
 return errors === 0;
 }
-validate38.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate39.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+const schema97 = {"oneOf":[{"type":"string","enum":["all"]},{"type":"array","items":{"type":"object","properties":{"capabilities":{"$ref":"#/$defs/list_of_strings"},"count":{"type":["string","integer"]},"device_ids":{"$ref":"#/$defs/list_of_strings"},"driver":{"type":"string"},"options":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}}]};
+
+function validate45(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate45.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+const _errs0 = errors;
+let valid0 = false;
+let passing0 = null;
+const _errs1 = errors;
+if(typeof data !== "string"){
+const err0 = {instancePath,schemaPath:"#/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema97.oneOf[0].type,parentSchema:schema97.oneOf[0],data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(!(data === "all")){
+const err1 = {instancePath,schemaPath:"#/oneOf/0/enum",keyword:"enum",params:{allowedValues: schema97.oneOf[0].enum},message:"must be equal to one of the allowed values",schema:schema97.oneOf[0].enum,parentSchema:schema97.oneOf[0],data};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+var _valid0 = _errs1 === errors;
+if(_valid0){
+valid0 = true;
+passing0 = 0;
+}
+const _errs3 = errors;
+if(errors === _errs3){
+if(Array.isArray(data)){
+var valid1 = true;
+const len0 = data.length;
+for(let i0=0; i0<len0; i0++){
+let data0 = data[i0];
+const _errs5 = errors;
+if(errors === _errs5){
+if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
+const _errs7 = errors;
+for(const key0 in data0){
+if(!((((((key0 === "capabilities") || (key0 === "count")) || (key0 === "device_ids")) || (key0 === "driver")) || (key0 === "options")) || (pattern2.test(key0)))){
+const err2 = {instancePath:instancePath+"/" + i0,schemaPath:"#/oneOf/1/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema97.oneOf[1].items,data:data0};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+break;
+}
+}
+if(_errs7 === errors){
+if(data0.capabilities !== undefined){
+let data1 = data0.capabilities;
+const _errs8 = errors;
+const _errs9 = errors;
+if(errors === _errs9){
+if(Array.isArray(data1)){
+var valid4 = true;
+const len1 = data1.length;
+for(let i1=0; i1<len1; i1++){
+let data2 = data1[i1];
+const _errs11 = errors;
+if(typeof data2 !== "string"){
+const err3 = {instancePath:instancePath+"/" + i0+"/capabilities/" + i1,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data2};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+var valid4 = _errs11 === errors;
+if(!valid4){
+break;
+}
+}
+if(valid4){
+let i2 = data1.length;
+let j0;
+if(i2 > 1){
+const indices0 = {};
+for(;i2--;){
+let item0 = data1[i2];
+if(typeof item0 !== "string"){
+continue;
+}
+if(typeof indices0[item0] == "number"){
+j0 = indices0[item0];
+const err4 = {instancePath:instancePath+"/" + i0+"/capabilities",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i2, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i2+" are identical)",schema:true,parentSchema:schema24,data:data1};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+break;
+}
+indices0[item0] = i2;
+}
+}
+}
+}
+else {
+const err5 = {instancePath:instancePath+"/" + i0+"/capabilities",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data1};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+var valid2 = _errs8 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
+if(data0.count !== undefined){
+let data3 = data0.count;
+const _errs13 = errors;
+if((typeof data3 !== "string") && (!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3))))){
+const err6 = {instancePath:instancePath+"/" + i0+"/count",schemaPath:"#/oneOf/1/items/properties/count/type",keyword:"type",params:{type: schema97.oneOf[1].items.properties.count.type},message:"must be string,integer",schema:schema97.oneOf[1].items.properties.count.type,parentSchema:schema97.oneOf[1].items.properties.count,data:data3};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+var valid2 = _errs13 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
+if(data0.device_ids !== undefined){
+let data4 = data0.device_ids;
+const _errs15 = errors;
+const _errs16 = errors;
+if(errors === _errs16){
+if(Array.isArray(data4)){
+var valid7 = true;
+const len2 = data4.length;
+for(let i3=0; i3<len2; i3++){
+let data5 = data4[i3];
+const _errs18 = errors;
+if(typeof data5 !== "string"){
+const err7 = {instancePath:instancePath+"/" + i0+"/device_ids/" + i3,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data5};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+var valid7 = _errs18 === errors;
+if(!valid7){
+break;
+}
+}
+if(valid7){
+let i4 = data4.length;
+let j1;
+if(i4 > 1){
+const indices1 = {};
+for(;i4--;){
+let item1 = data4[i4];
+if(typeof item1 !== "string"){
+continue;
+}
+if(typeof indices1[item1] == "number"){
+j1 = indices1[item1];
+const err8 = {instancePath:instancePath+"/" + i0+"/device_ids",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i4, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i4+" are identical)",schema:true,parentSchema:schema24,data:data4};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+break;
+}
+indices1[item1] = i4;
+}
+}
+}
+}
+else {
+const err9 = {instancePath:instancePath+"/" + i0+"/device_ids",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data4};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+var valid2 = _errs15 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
+if(data0.driver !== undefined){
+let data6 = data0.driver;
+const _errs20 = errors;
+if(typeof data6 !== "string"){
+const err10 = {instancePath:instancePath+"/" + i0+"/driver",schemaPath:"#/oneOf/1/items/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema97.oneOf[1].items.properties.driver.type,parentSchema:schema97.oneOf[1].items.properties.driver,data:data6};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+var valid2 = _errs20 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
+if(data0.options !== undefined){
+let data7 = data0.options;
+const _errs22 = errors;
+const _errs24 = errors;
+let valid10 = false;
+let passing1 = null;
+const _errs25 = errors;
+if(errors === _errs25){
+if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
+const _errs27 = errors;
+for(const key1 in data7){
+if(!(pattern7.test(key1))){
+const err11 = {instancePath:instancePath+"/" + i0+"/options",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data7};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+break;
+}
+}
+if(_errs27 === errors){
+var valid11 = true;
+for(const key2 in data7){
+if(pattern7.test(key2)){
+let data8 = data7[key2];
+const _errs28 = errors;
+if((((typeof data8 !== "string") && (!((typeof data8 == "number") && (isFinite(data8))))) && (typeof data8 !== "boolean")) && (data8 !== null)){
+const err12 = {instancePath:instancePath+"/" + i0+"/options/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data8};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+var valid11 = _errs28 === errors;
+if(!valid11){
+break;
+}
+}
+}
+}
+}
+else {
+const err13 = {instancePath:instancePath+"/" + i0+"/options",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data7};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+var _valid1 = _errs25 === errors;
+if(_valid1){
+valid10 = true;
+passing1 = 0;
+}
+const _errs30 = errors;
+if(errors === _errs30){
+if(Array.isArray(data7)){
+var valid12 = true;
+const len3 = data7.length;
+for(let i5=0; i5<len3; i5++){
+let data9 = data7[i5];
+const _errs32 = errors;
+if(typeof data9 !== "string"){
+const err14 = {instancePath:instancePath+"/" + i0+"/options/" + i5,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data9};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+var valid12 = _errs32 === errors;
+if(!valid12){
+break;
+}
+}
+if(valid12){
+let i6 = data7.length;
+let j2;
+if(i6 > 1){
+const indices2 = {};
+for(;i6--;){
+let item2 = data7[i6];
+if(typeof item2 !== "string"){
+continue;
+}
+if(typeof indices2[item2] == "number"){
+j2 = indices2[item2];
+const err15 = {instancePath:instancePath+"/" + i0+"/options",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i6, j: j2},message:"must NOT have duplicate items (items ## "+j2+" and "+i6+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data7};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+break;
+}
+indices2[item2] = i6;
+}
+}
+}
+}
+else {
+const err16 = {instancePath:instancePath+"/" + i0+"/options",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data7};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+var _valid1 = _errs30 === errors;
+if(_valid1 && valid10){
+valid10 = false;
+passing1 = [passing1, 1];
+}
+else {
+if(_valid1){
+valid10 = true;
+passing1 = 1;
+}
+}
+if(!valid10){
+const err17 = {instancePath:instancePath+"/" + i0+"/options",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data7};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+else {
+errors = _errs24;
+if(vErrors !== null){
+if(_errs24){
+vErrors.length = _errs24;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid2 = _errs22 === errors;
+}
+else {
+var valid2 = true;
+}
+}
+}
+}
+}
+}
+}
+else {
+const err18 = {instancePath:instancePath+"/" + i0,schemaPath:"#/oneOf/1/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema97.oneOf[1].items.type,parentSchema:schema97.oneOf[1].items,data:data0};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+var valid1 = _errs5 === errors;
+if(!valid1){
+break;
+}
+}
+}
+else {
+const err19 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema97.oneOf[1].type,parentSchema:schema97.oneOf[1],data};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+var _valid0 = _errs3 === errors;
+if(_valid0 && valid0){
+valid0 = false;
+passing0 = [passing0, 1];
+}
+else {
+if(_valid0){
+valid0 = true;
+passing0 = 1;
+var items1 = true;
+}
+}
+if(!valid0){
+const err20 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema97.oneOf,parentSchema:schema97,data};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+validate45.errors = vErrors;
+return false;
+}
+else {
+errors = _errs0;
+if(vErrors !== null){
+if(_errs0){
+vErrors.length = _errs0;
+}
+else {
+vErrors = null;
+}
+}
+}
+validate45.errors = vErrors;
+evaluated0.items = items1;
+return errors === 0;
+}
+validate45.evaluated = {"dynamicProps":false,"dynamicItems":true};
 
 
 function validate24(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -2847,30 +4259,665 @@ var valid2 = _errs90 === errors;
 else {
 var valid2 = true;
 }
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-else {
-const err57 = {instancePath:instancePath+"/build",schemaPath:"#/properties/build/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.build.oneOf[1].type,parentSchema:schema25.properties.build.oneOf[1],data:data1};
+if(valid2){
+if(data1.additional_contexts !== undefined){
+let data35 = data1.additional_contexts;
+const _errs110 = errors;
+const _errs112 = errors;
+let valid38 = false;
+let passing6 = null;
+const _errs113 = errors;
+if(errors === _errs113){
+if(data35 && typeof data35 == "object" && !Array.isArray(data35)){
+const _errs115 = errors;
+for(const key9 in data35){
+if(!(pattern7.test(key9))){
+const err57 = {instancePath:instancePath+"/build/additional_contexts",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data35};
 if(vErrors === null){
 vErrors = [err57];
 }
 else {
 vErrors.push(err57);
+}
+errors++;
+break;
+}
+}
+if(_errs115 === errors){
+var valid39 = true;
+for(const key10 in data35){
+if(pattern7.test(key10)){
+let data36 = data35[key10];
+const _errs116 = errors;
+if((((typeof data36 !== "string") && (!((typeof data36 == "number") && (isFinite(data36))))) && (typeof data36 !== "boolean")) && (data36 !== null)){
+const err58 = {instancePath:instancePath+"/build/additional_contexts/" + key10.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data36};
+if(vErrors === null){
+vErrors = [err58];
+}
+else {
+vErrors.push(err58);
+}
+errors++;
+}
+var valid39 = _errs116 === errors;
+if(!valid39){
+break;
+}
+}
+}
+}
+}
+else {
+const err59 = {instancePath:instancePath+"/build/additional_contexts",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data35};
+if(vErrors === null){
+vErrors = [err59];
+}
+else {
+vErrors.push(err59);
+}
+errors++;
+}
+}
+var _valid6 = _errs113 === errors;
+if(_valid6){
+valid38 = true;
+passing6 = 0;
+}
+const _errs118 = errors;
+if(errors === _errs118){
+if(Array.isArray(data35)){
+var valid40 = true;
+const len9 = data35.length;
+for(let i16=0; i16<len9; i16++){
+let data37 = data35[i16];
+const _errs120 = errors;
+if(typeof data37 !== "string"){
+const err60 = {instancePath:instancePath+"/build/additional_contexts/" + i16,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data37};
+if(vErrors === null){
+vErrors = [err60];
+}
+else {
+vErrors.push(err60);
+}
+errors++;
+}
+var valid40 = _errs120 === errors;
+if(!valid40){
+break;
+}
+}
+if(valid40){
+let i17 = data35.length;
+let j7;
+if(i17 > 1){
+const indices7 = {};
+for(;i17--;){
+let item7 = data35[i17];
+if(typeof item7 !== "string"){
+continue;
+}
+if(typeof indices7[item7] == "number"){
+j7 = indices7[item7];
+const err61 = {instancePath:instancePath+"/build/additional_contexts",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i17, j: j7},message:"must NOT have duplicate items (items ## "+j7+" and "+i17+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data35};
+if(vErrors === null){
+vErrors = [err61];
+}
+else {
+vErrors.push(err61);
+}
+errors++;
+break;
+}
+indices7[item7] = i17;
+}
+}
+}
+}
+else {
+const err62 = {instancePath:instancePath+"/build/additional_contexts",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data35};
+if(vErrors === null){
+vErrors = [err62];
+}
+else {
+vErrors.push(err62);
+}
+errors++;
+}
+}
+var _valid6 = _errs118 === errors;
+if(_valid6 && valid38){
+valid38 = false;
+passing6 = [passing6, 1];
+}
+else {
+if(_valid6){
+valid38 = true;
+passing6 = 1;
+}
+}
+if(!valid38){
+const err63 = {instancePath:instancePath+"/build/additional_contexts",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing6},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data35};
+if(vErrors === null){
+vErrors = [err63];
+}
+else {
+vErrors.push(err63);
+}
+errors++;
+}
+else {
+errors = _errs112;
+if(vErrors !== null){
+if(_errs112){
+vErrors.length = _errs112;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid2 = _errs110 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
+if(data1.entitlements !== undefined){
+let data38 = data1.entitlements;
+const _errs122 = errors;
+if(errors === _errs122){
+if(Array.isArray(data38)){
+var valid42 = true;
+const len10 = data38.length;
+for(let i18=0; i18<len10; i18++){
+let data39 = data38[i18];
+const _errs124 = errors;
+if(typeof data39 !== "string"){
+const err64 = {instancePath:instancePath+"/build/entitlements/" + i18,schemaPath:"#/properties/build/oneOf/1/properties/entitlements/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.build.oneOf[1].properties.entitlements.items.type,parentSchema:schema25.properties.build.oneOf[1].properties.entitlements.items,data:data39};
+if(vErrors === null){
+vErrors = [err64];
+}
+else {
+vErrors.push(err64);
+}
+errors++;
+}
+var valid42 = _errs124 === errors;
+if(!valid42){
+break;
+}
+}
+}
+else {
+const err65 = {instancePath:instancePath+"/build/entitlements",schemaPath:"#/properties/build/oneOf/1/properties/entitlements/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.build.oneOf[1].properties.entitlements.type,parentSchema:schema25.properties.build.oneOf[1].properties.entitlements,data:data38};
+if(vErrors === null){
+vErrors = [err65];
+}
+else {
+vErrors.push(err65);
+}
+errors++;
+}
+}
+var valid2 = _errs122 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
+if(data1.isolation !== undefined){
+let data40 = data1.isolation;
+const _errs126 = errors;
+if(typeof data40 !== "string"){
+const err66 = {instancePath:instancePath+"/build/isolation",schemaPath:"#/properties/build/oneOf/1/properties/isolation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.build.oneOf[1].properties.isolation.type,parentSchema:schema25.properties.build.oneOf[1].properties.isolation,data:data40};
+if(vErrors === null){
+vErrors = [err66];
+}
+else {
+vErrors.push(err66);
+}
+errors++;
+}
+var valid2 = _errs126 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
+if(data1.privileged !== undefined){
+let data41 = data1.privileged;
+const _errs128 = errors;
+if((typeof data41 !== "boolean") && (typeof data41 !== "string")){
+const err67 = {instancePath:instancePath+"/build/privileged",schemaPath:"#/properties/build/oneOf/1/properties/privileged/type",keyword:"type",params:{type: schema25.properties.build.oneOf[1].properties.privileged.type},message:"must be boolean,string",schema:schema25.properties.build.oneOf[1].properties.privileged.type,parentSchema:schema25.properties.build.oneOf[1].properties.privileged,data:data41};
+if(vErrors === null){
+vErrors = [err67];
+}
+else {
+vErrors.push(err67);
+}
+errors++;
+}
+var valid2 = _errs128 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
+if(data1.provenance !== undefined){
+let data42 = data1.provenance;
+const _errs130 = errors;
+if((typeof data42 !== "string") && (typeof data42 !== "boolean")){
+const err68 = {instancePath:instancePath+"/build/provenance",schemaPath:"#/properties/build/oneOf/1/properties/provenance/type",keyword:"type",params:{type: schema25.properties.build.oneOf[1].properties.provenance.type},message:"must be string,boolean",schema:schema25.properties.build.oneOf[1].properties.provenance.type,parentSchema:schema25.properties.build.oneOf[1].properties.provenance,data:data42};
+if(vErrors === null){
+vErrors = [err68];
+}
+else {
+vErrors.push(err68);
+}
+errors++;
+}
+var valid2 = _errs130 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
+if(data1.sbom !== undefined){
+let data43 = data1.sbom;
+const _errs132 = errors;
+if((typeof data43 !== "string") && (typeof data43 !== "boolean")){
+const err69 = {instancePath:instancePath+"/build/sbom",schemaPath:"#/properties/build/oneOf/1/properties/sbom/type",keyword:"type",params:{type: schema25.properties.build.oneOf[1].properties.sbom.type},message:"must be string,boolean",schema:schema25.properties.build.oneOf[1].properties.sbom.type,parentSchema:schema25.properties.build.oneOf[1].properties.sbom,data:data43};
+if(vErrors === null){
+vErrors = [err69];
+}
+else {
+vErrors.push(err69);
+}
+errors++;
+}
+var valid2 = _errs132 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
+if(data1.ssh !== undefined){
+let data44 = data1.ssh;
+const _errs134 = errors;
+const _errs136 = errors;
+let valid44 = false;
+let passing7 = null;
+const _errs137 = errors;
+if(errors === _errs137){
+if(data44 && typeof data44 == "object" && !Array.isArray(data44)){
+const _errs139 = errors;
+for(const key11 in data44){
+if(!(pattern7.test(key11))){
+const err70 = {instancePath:instancePath+"/build/ssh",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data44};
+if(vErrors === null){
+vErrors = [err70];
+}
+else {
+vErrors.push(err70);
+}
+errors++;
+break;
+}
+}
+if(_errs139 === errors){
+var valid45 = true;
+for(const key12 in data44){
+if(pattern7.test(key12)){
+let data45 = data44[key12];
+const _errs140 = errors;
+if((((typeof data45 !== "string") && (!((typeof data45 == "number") && (isFinite(data45))))) && (typeof data45 !== "boolean")) && (data45 !== null)){
+const err71 = {instancePath:instancePath+"/build/ssh/" + key12.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data45};
+if(vErrors === null){
+vErrors = [err71];
+}
+else {
+vErrors.push(err71);
+}
+errors++;
+}
+var valid45 = _errs140 === errors;
+if(!valid45){
+break;
+}
+}
+}
+}
+}
+else {
+const err72 = {instancePath:instancePath+"/build/ssh",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data44};
+if(vErrors === null){
+vErrors = [err72];
+}
+else {
+vErrors.push(err72);
+}
+errors++;
+}
+}
+var _valid7 = _errs137 === errors;
+if(_valid7){
+valid44 = true;
+passing7 = 0;
+}
+const _errs142 = errors;
+if(errors === _errs142){
+if(Array.isArray(data44)){
+var valid46 = true;
+const len11 = data44.length;
+for(let i19=0; i19<len11; i19++){
+let data46 = data44[i19];
+const _errs144 = errors;
+if(typeof data46 !== "string"){
+const err73 = {instancePath:instancePath+"/build/ssh/" + i19,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data46};
+if(vErrors === null){
+vErrors = [err73];
+}
+else {
+vErrors.push(err73);
+}
+errors++;
+}
+var valid46 = _errs144 === errors;
+if(!valid46){
+break;
+}
+}
+if(valid46){
+let i20 = data44.length;
+let j8;
+if(i20 > 1){
+const indices8 = {};
+for(;i20--;){
+let item8 = data44[i20];
+if(typeof item8 !== "string"){
+continue;
+}
+if(typeof indices8[item8] == "number"){
+j8 = indices8[item8];
+const err74 = {instancePath:instancePath+"/build/ssh",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i20, j: j8},message:"must NOT have duplicate items (items ## "+j8+" and "+i20+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data44};
+if(vErrors === null){
+vErrors = [err74];
+}
+else {
+vErrors.push(err74);
+}
+errors++;
+break;
+}
+indices8[item8] = i20;
+}
+}
+}
+}
+else {
+const err75 = {instancePath:instancePath+"/build/ssh",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data44};
+if(vErrors === null){
+vErrors = [err75];
+}
+else {
+vErrors.push(err75);
+}
+errors++;
+}
+}
+var _valid7 = _errs142 === errors;
+if(_valid7 && valid44){
+valid44 = false;
+passing7 = [passing7, 1];
+}
+else {
+if(_valid7){
+valid44 = true;
+passing7 = 1;
+}
+}
+if(!valid44){
+const err76 = {instancePath:instancePath+"/build/ssh",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing7},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data44};
+if(vErrors === null){
+vErrors = [err76];
+}
+else {
+vErrors.push(err76);
+}
+errors++;
+}
+else {
+errors = _errs136;
+if(vErrors !== null){
+if(_errs136){
+vErrors.length = _errs136;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid2 = _errs134 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
+if(data1.ulimits !== undefined){
+let data47 = data1.ulimits;
+const _errs146 = errors;
+const _errs147 = errors;
+if(errors === _errs147){
+if(data47 && typeof data47 == "object" && !Array.isArray(data47)){
+const _errs149 = errors;
+for(const key13 in data47){
+if(!(pattern18.test(key13))){
+const err77 = {instancePath:instancePath+"/build/ulimits",schemaPath:"#/$defs/ulimits/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema37,data:data47};
+if(vErrors === null){
+vErrors = [err77];
+}
+else {
+vErrors.push(err77);
+}
+errors++;
+break;
+}
+}
+if(_errs149 === errors){
+var valid49 = true;
+for(const key14 in data47){
+if(pattern18.test(key14)){
+let data48 = data47[key14];
+const _errs150 = errors;
+const _errs151 = errors;
+let valid50 = false;
+let passing8 = null;
+const _errs152 = errors;
+if(!(((typeof data48 == "number") && (!(data48 % 1) && !isNaN(data48))) && (isFinite(data48)))){
+const err78 = {instancePath:instancePath+"/build/ulimits/" + key14.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema37.patternProperties["^[a-z]+$"].oneOf[0].type,parentSchema:schema37.patternProperties["^[a-z]+$"].oneOf[0],data:data48};
+if(vErrors === null){
+vErrors = [err78];
+}
+else {
+vErrors.push(err78);
+}
+errors++;
+}
+var _valid8 = _errs152 === errors;
+if(_valid8){
+valid50 = true;
+passing8 = 0;
+}
+const _errs154 = errors;
+if(errors === _errs154){
+if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
+let missing1;
+if(((data48.soft === undefined) && (missing1 = "soft")) || ((data48.hard === undefined) && (missing1 = "hard"))){
+const err79 = {instancePath:instancePath+"/build/ulimits/" + key14.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'",schema:schema37.patternProperties["^[a-z]+$"].oneOf[1].required,parentSchema:schema37.patternProperties["^[a-z]+$"].oneOf[1],data:data48};
+if(vErrors === null){
+vErrors = [err79];
+}
+else {
+vErrors.push(err79);
+}
+errors++;
+}
+else {
+const _errs156 = errors;
+for(const key15 in data48){
+if(!(((key15 === "soft") || (key15 === "hard")) || (pattern2.test(key15)))){
+const err80 = {instancePath:instancePath+"/build/ulimits/" + key14.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema37.patternProperties["^[a-z]+$"].oneOf[1],data:data48};
+if(vErrors === null){
+vErrors = [err80];
+}
+else {
+vErrors.push(err80);
+}
+errors++;
+break;
+}
+}
+if(_errs156 === errors){
+if(data48.soft !== undefined){
+let data49 = data48.soft;
+const _errs157 = errors;
+if(!(((typeof data49 == "number") && (!(data49 % 1) && !isNaN(data49))) && (isFinite(data49)))){
+const err81 = {instancePath:instancePath+"/build/ulimits/" + key14.replace(/~/g, "~0").replace(/\//g, "~1")+"/soft",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/soft/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema37.patternProperties["^[a-z]+$"].oneOf[1].properties.soft.type,parentSchema:schema37.patternProperties["^[a-z]+$"].oneOf[1].properties.soft,data:data49};
+if(vErrors === null){
+vErrors = [err81];
+}
+else {
+vErrors.push(err81);
+}
+errors++;
+}
+var valid51 = _errs157 === errors;
+}
+else {
+var valid51 = true;
+}
+if(valid51){
+if(data48.hard !== undefined){
+let data50 = data48.hard;
+const _errs159 = errors;
+if(!(((typeof data50 == "number") && (!(data50 % 1) && !isNaN(data50))) && (isFinite(data50)))){
+const err82 = {instancePath:instancePath+"/build/ulimits/" + key14.replace(/~/g, "~0").replace(/\//g, "~1")+"/hard",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/hard/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema37.patternProperties["^[a-z]+$"].oneOf[1].properties.hard.type,parentSchema:schema37.patternProperties["^[a-z]+$"].oneOf[1].properties.hard,data:data50};
+if(vErrors === null){
+vErrors = [err82];
+}
+else {
+vErrors.push(err82);
+}
+errors++;
+}
+var valid51 = _errs159 === errors;
+}
+else {
+var valid51 = true;
+}
+}
+}
+}
+}
+else {
+const err83 = {instancePath:instancePath+"/build/ulimits/" + key14.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema37.patternProperties["^[a-z]+$"].oneOf[1].type,parentSchema:schema37.patternProperties["^[a-z]+$"].oneOf[1],data:data48};
+if(vErrors === null){
+vErrors = [err83];
+}
+else {
+vErrors.push(err83);
+}
+errors++;
+}
+}
+var _valid8 = _errs154 === errors;
+if(_valid8 && valid50){
+valid50 = false;
+passing8 = [passing8, 1];
+}
+else {
+if(_valid8){
+valid50 = true;
+passing8 = 1;
+}
+}
+if(!valid50){
+const err84 = {instancePath:instancePath+"/build/ulimits/" + key14.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing8},message:"must match exactly one schema in oneOf",schema:schema37.patternProperties["^[a-z]+$"].oneOf,parentSchema:schema37.patternProperties["^[a-z]+$"],data:data48};
+if(vErrors === null){
+vErrors = [err84];
+}
+else {
+vErrors.push(err84);
+}
+errors++;
+}
+else {
+errors = _errs151;
+if(vErrors !== null){
+if(_errs151){
+vErrors.length = _errs151;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid49 = _errs150 === errors;
+if(!valid49){
+break;
+}
+}
+}
+}
+}
+else {
+const err85 = {instancePath:instancePath+"/build/ulimits",schemaPath:"#/$defs/ulimits/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema37.type,parentSchema:schema37,data:data47};
+if(vErrors === null){
+vErrors = [err85];
+}
+else {
+vErrors.push(err85);
+}
+errors++;
+}
+}
+var valid2 = _errs146 === errors;
+}
+else {
+var valid2 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+const err86 = {instancePath:instancePath+"/build",schemaPath:"#/properties/build/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.build.oneOf[1].type,parentSchema:schema25.properties.build.oneOf[1],data:data1};
+if(vErrors === null){
+vErrors = [err86];
+}
+else {
+vErrors.push(err86);
 }
 errors++;
 }
@@ -2887,12 +4934,12 @@ passing0 = 1;
 }
 }
 if(!valid1){
-const err58 = {instancePath:instancePath+"/build",schemaPath:"#/properties/build/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema25.properties.build.oneOf,parentSchema:schema25.properties.build,data:data1};
+const err87 = {instancePath:instancePath+"/build",schemaPath:"#/properties/build/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema25.properties.build.oneOf,parentSchema:schema25.properties.build,data:data1};
 if(vErrors === null){
-vErrors = [err58];
+vErrors = [err87];
 }
 else {
-vErrors.push(err58);
+vErrors.push(err87);
 }
 errors++;
 validate24.errors = vErrors;
@@ -2916,741 +4963,53 @@ var valid0 = true;
 }
 if(valid0){
 if(data.container_name !== undefined){
-let data35 = data.container_name;
-const _errs110 = errors;
-if(typeof data35 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/container_name",schemaPath:"#/properties/container_name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.container_name.type,parentSchema:schema25.properties.container_name,data:data35}];
+let data51 = data.container_name;
+const _errs161 = errors;
+if(typeof data51 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/container_name",schemaPath:"#/properties/container_name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.container_name.type,parentSchema:schema25.properties.container_name,data:data51}];
 return false;
 }
-var valid0 = _errs110 === errors;
+var valid0 = _errs161 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.hostname !== undefined){
-let data36 = data.hostname;
-const _errs112 = errors;
-if(typeof data36 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/hostname",schemaPath:"#/properties/hostname/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.hostname.type,parentSchema:schema25.properties.hostname,data:data36}];
+let data52 = data.hostname;
+const _errs163 = errors;
+if(typeof data52 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/hostname",schemaPath:"#/properties/hostname/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.hostname.type,parentSchema:schema25.properties.hostname,data:data52}];
 return false;
 }
-var valid0 = _errs112 === errors;
+var valid0 = _errs163 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.domainname !== undefined){
-let data37 = data.domainname;
-const _errs114 = errors;
-if(typeof data37 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/domainname",schemaPath:"#/properties/domainname/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.domainname.type,parentSchema:schema25.properties.domainname,data:data37}];
+let data53 = data.domainname;
+const _errs165 = errors;
+if(typeof data53 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/domainname",schemaPath:"#/properties/domainname/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.domainname.type,parentSchema:schema25.properties.domainname,data:data53}];
 return false;
 }
-var valid0 = _errs114 === errors;
+var valid0 = _errs165 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.entrypoint !== undefined){
-let data38 = data.entrypoint;
-const _errs116 = errors;
-const _errs118 = errors;
-let valid38 = false;
-let passing6 = null;
-const _errs119 = errors;
-if(data38 !== null){
-const err59 = {instancePath:instancePath+"/entrypoint",schemaPath:"#/$defs/command/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema35.oneOf[0].type,parentSchema:schema35.oneOf[0],data:data38};
-if(vErrors === null){
-vErrors = [err59];
-}
-else {
-vErrors.push(err59);
-}
-errors++;
-}
-var _valid6 = _errs119 === errors;
-if(_valid6){
-valid38 = true;
-passing6 = 0;
-}
-const _errs121 = errors;
-if(typeof data38 !== "string"){
-const err60 = {instancePath:instancePath+"/entrypoint",schemaPath:"#/$defs/command/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.oneOf[1].type,parentSchema:schema35.oneOf[1],data:data38};
-if(vErrors === null){
-vErrors = [err60];
-}
-else {
-vErrors.push(err60);
-}
-errors++;
-}
-var _valid6 = _errs121 === errors;
-if(_valid6 && valid38){
-valid38 = false;
-passing6 = [passing6, 1];
-}
-else {
-if(_valid6){
-valid38 = true;
-passing6 = 1;
-}
-const _errs123 = errors;
-if(errors === _errs123){
-if(Array.isArray(data38)){
-var valid39 = true;
-const len9 = data38.length;
-for(let i16=0; i16<len9; i16++){
-let data39 = data38[i16];
-const _errs125 = errors;
-if(typeof data39 !== "string"){
-const err61 = {instancePath:instancePath+"/entrypoint/" + i16,schemaPath:"#/$defs/command/oneOf/2/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.oneOf[2].items.type,parentSchema:schema35.oneOf[2].items,data:data39};
-if(vErrors === null){
-vErrors = [err61];
-}
-else {
-vErrors.push(err61);
-}
-errors++;
-}
-var valid39 = _errs125 === errors;
-if(!valid39){
-break;
-}
-}
-}
-else {
-const err62 = {instancePath:instancePath+"/entrypoint",schemaPath:"#/$defs/command/oneOf/2/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema35.oneOf[2].type,parentSchema:schema35.oneOf[2],data:data38};
-if(vErrors === null){
-vErrors = [err62];
-}
-else {
-vErrors.push(err62);
-}
-errors++;
-}
-}
-var _valid6 = _errs123 === errors;
-if(_valid6 && valid38){
-valid38 = false;
-passing6 = [passing6, 2];
-}
-else {
-if(_valid6){
-valid38 = true;
-passing6 = 2;
-}
-}
-}
-if(!valid38){
-const err63 = {instancePath:instancePath+"/entrypoint",schemaPath:"#/$defs/command/oneOf",keyword:"oneOf",params:{passingSchemas: passing6},message:"must match exactly one schema in oneOf",schema:schema35.oneOf,parentSchema:schema35,data:data38};
-if(vErrors === null){
-vErrors = [err63];
-}
-else {
-vErrors.push(err63);
-}
-errors++;
-validate24.errors = vErrors;
-return false;
-}
-else {
-errors = _errs118;
-if(vErrors !== null){
-if(_errs118){
-vErrors.length = _errs118;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs116 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.command !== undefined){
-let data40 = data.command;
-const _errs127 = errors;
-const _errs129 = errors;
-let valid41 = false;
-let passing7 = null;
-const _errs130 = errors;
-if(data40 !== null){
-const err64 = {instancePath:instancePath+"/command",schemaPath:"#/$defs/command/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema35.oneOf[0].type,parentSchema:schema35.oneOf[0],data:data40};
-if(vErrors === null){
-vErrors = [err64];
-}
-else {
-vErrors.push(err64);
-}
-errors++;
-}
-var _valid7 = _errs130 === errors;
-if(_valid7){
-valid41 = true;
-passing7 = 0;
-}
-const _errs132 = errors;
-if(typeof data40 !== "string"){
-const err65 = {instancePath:instancePath+"/command",schemaPath:"#/$defs/command/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.oneOf[1].type,parentSchema:schema35.oneOf[1],data:data40};
-if(vErrors === null){
-vErrors = [err65];
-}
-else {
-vErrors.push(err65);
-}
-errors++;
-}
-var _valid7 = _errs132 === errors;
-if(_valid7 && valid41){
-valid41 = false;
-passing7 = [passing7, 1];
-}
-else {
-if(_valid7){
-valid41 = true;
-passing7 = 1;
-}
-const _errs134 = errors;
-if(errors === _errs134){
-if(Array.isArray(data40)){
-var valid42 = true;
-const len10 = data40.length;
-for(let i17=0; i17<len10; i17++){
-let data41 = data40[i17];
-const _errs136 = errors;
-if(typeof data41 !== "string"){
-const err66 = {instancePath:instancePath+"/command/" + i17,schemaPath:"#/$defs/command/oneOf/2/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.oneOf[2].items.type,parentSchema:schema35.oneOf[2].items,data:data41};
-if(vErrors === null){
-vErrors = [err66];
-}
-else {
-vErrors.push(err66);
-}
-errors++;
-}
-var valid42 = _errs136 === errors;
-if(!valid42){
-break;
-}
-}
-}
-else {
-const err67 = {instancePath:instancePath+"/command",schemaPath:"#/$defs/command/oneOf/2/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema35.oneOf[2].type,parentSchema:schema35.oneOf[2],data:data40};
-if(vErrors === null){
-vErrors = [err67];
-}
-else {
-vErrors.push(err67);
-}
-errors++;
-}
-}
-var _valid7 = _errs134 === errors;
-if(_valid7 && valid41){
-valid41 = false;
-passing7 = [passing7, 2];
-}
-else {
-if(_valid7){
-valid41 = true;
-passing7 = 2;
-}
-}
-}
-if(!valid41){
-const err68 = {instancePath:instancePath+"/command",schemaPath:"#/$defs/command/oneOf",keyword:"oneOf",params:{passingSchemas: passing7},message:"must match exactly one schema in oneOf",schema:schema35.oneOf,parentSchema:schema35,data:data40};
-if(vErrors === null){
-vErrors = [err68];
-}
-else {
-vErrors.push(err68);
-}
-errors++;
-validate24.errors = vErrors;
-return false;
-}
-else {
-errors = _errs129;
-if(vErrors !== null){
-if(_errs129){
-vErrors.length = _errs129;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs127 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.working_dir !== undefined){
-let data42 = data.working_dir;
-const _errs138 = errors;
-if(typeof data42 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/working_dir",schemaPath:"#/properties/working_dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.working_dir.type,parentSchema:schema25.properties.working_dir,data:data42}];
-return false;
-}
-var valid0 = _errs138 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.user !== undefined){
-let data43 = data.user;
-const _errs140 = errors;
-if(typeof data43 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/user",schemaPath:"#/properties/user/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.user.type,parentSchema:schema25.properties.user,data:data43}];
-return false;
-}
-var valid0 = _errs140 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.environment !== undefined){
-let data44 = data.environment;
-const _errs142 = errors;
-const _errs144 = errors;
-let valid44 = false;
-let passing8 = null;
-const _errs145 = errors;
-if(errors === _errs145){
-if(data44 && typeof data44 == "object" && !Array.isArray(data44)){
-const _errs147 = errors;
-for(const key9 in data44){
-if(!(pattern7.test(key9))){
-const err69 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data44};
-if(vErrors === null){
-vErrors = [err69];
-}
-else {
-vErrors.push(err69);
-}
-errors++;
-break;
-}
-}
-if(_errs147 === errors){
-var valid45 = true;
-for(const key10 in data44){
-if(pattern7.test(key10)){
-let data45 = data44[key10];
-const _errs148 = errors;
-if((((typeof data45 !== "string") && (!((typeof data45 == "number") && (isFinite(data45))))) && (typeof data45 !== "boolean")) && (data45 !== null)){
-const err70 = {instancePath:instancePath+"/environment/" + key10.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data45};
-if(vErrors === null){
-vErrors = [err70];
-}
-else {
-vErrors.push(err70);
-}
-errors++;
-}
-var valid45 = _errs148 === errors;
-if(!valid45){
-break;
-}
-}
-}
-}
-}
-else {
-const err71 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data44};
-if(vErrors === null){
-vErrors = [err71];
-}
-else {
-vErrors.push(err71);
-}
-errors++;
-}
-}
-var _valid8 = _errs145 === errors;
-if(_valid8){
-valid44 = true;
-passing8 = 0;
-}
-const _errs150 = errors;
-if(errors === _errs150){
-if(Array.isArray(data44)){
-var valid46 = true;
-const len11 = data44.length;
-for(let i18=0; i18<len11; i18++){
-let data46 = data44[i18];
-const _errs152 = errors;
-if(typeof data46 !== "string"){
-const err72 = {instancePath:instancePath+"/environment/" + i18,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data46};
-if(vErrors === null){
-vErrors = [err72];
-}
-else {
-vErrors.push(err72);
-}
-errors++;
-}
-var valid46 = _errs152 === errors;
-if(!valid46){
-break;
-}
-}
-if(valid46){
-let i19 = data44.length;
-let j7;
-if(i19 > 1){
-const indices7 = {};
-for(;i19--;){
-let item7 = data44[i19];
-if(typeof item7 !== "string"){
-continue;
-}
-if(typeof indices7[item7] == "number"){
-j7 = indices7[item7];
-const err73 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i19, j: j7},message:"must NOT have duplicate items (items ## "+j7+" and "+i19+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data44};
-if(vErrors === null){
-vErrors = [err73];
-}
-else {
-vErrors.push(err73);
-}
-errors++;
-break;
-}
-indices7[item7] = i19;
-}
-}
-}
-}
-else {
-const err74 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data44};
-if(vErrors === null){
-vErrors = [err74];
-}
-else {
-vErrors.push(err74);
-}
-errors++;
-}
-}
-var _valid8 = _errs150 === errors;
-if(_valid8 && valid44){
-valid44 = false;
-passing8 = [passing8, 1];
-}
-else {
-if(_valid8){
-valid44 = true;
-passing8 = 1;
-}
-}
-if(!valid44){
-const err75 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing8},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data44};
-if(vErrors === null){
-vErrors = [err75];
-}
-else {
-vErrors.push(err75);
-}
-errors++;
-validate24.errors = vErrors;
-return false;
-}
-else {
-errors = _errs144;
-if(vErrors !== null){
-if(_errs144){
-vErrors.length = _errs144;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs142 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.env_file !== undefined){
-let data47 = data.env_file;
-const _errs154 = errors;
-const _errs156 = errors;
-let valid49 = false;
-let passing9 = null;
-const _errs157 = errors;
-if(typeof data47 !== "string"){
-const err76 = {instancePath:instancePath+"/env_file",schemaPath:"#/$defs/env_file/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema38.oneOf[0].type,parentSchema:schema38.oneOf[0],data:data47};
-if(vErrors === null){
-vErrors = [err76];
-}
-else {
-vErrors.push(err76);
-}
-errors++;
-}
-var _valid9 = _errs157 === errors;
-if(_valid9){
-valid49 = true;
-passing9 = 0;
-}
-const _errs159 = errors;
-if(errors === _errs159){
-if(Array.isArray(data47)){
-var valid50 = true;
-const len12 = data47.length;
-for(let i20=0; i20<len12; i20++){
-let data48 = data47[i20];
-const _errs161 = errors;
-const _errs162 = errors;
-let valid51 = false;
-let passing10 = null;
-const _errs163 = errors;
-if(typeof data48 !== "string"){
-const err77 = {instancePath:instancePath+"/env_file/" + i20,schemaPath:"#/$defs/env_file/oneOf/1/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema38.oneOf[1].items.oneOf[0].type,parentSchema:schema38.oneOf[1].items.oneOf[0],data:data48};
-if(vErrors === null){
-vErrors = [err77];
-}
-else {
-vErrors.push(err77);
-}
-errors++;
-}
-var _valid10 = _errs163 === errors;
-if(_valid10){
-valid51 = true;
-passing10 = 0;
-}
-const _errs165 = errors;
-if(errors === _errs165){
-if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
-let missing1;
-if((data48.path === undefined) && (missing1 = "path")){
-const err78 = {instancePath:instancePath+"/env_file/" + i20,schemaPath:"#/$defs/env_file/oneOf/1/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'",schema:schema38.oneOf[1].items.oneOf[1].required,parentSchema:schema38.oneOf[1].items.oneOf[1],data:data48};
-if(vErrors === null){
-vErrors = [err78];
-}
-else {
-vErrors.push(err78);
-}
-errors++;
-}
-else {
+let data54 = data.entrypoint;
 const _errs167 = errors;
-for(const key11 in data48){
-if(!((key11 === "path") || (key11 === "required"))){
-const err79 = {instancePath:instancePath+"/env_file/" + i20,schemaPath:"#/$defs/env_file/oneOf/1/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties",schema:false,parentSchema:schema38.oneOf[1].items.oneOf[1],data:data48};
-if(vErrors === null){
-vErrors = [err79];
-}
-else {
-vErrors.push(err79);
-}
-errors++;
-break;
-}
-}
-if(_errs167 === errors){
-if(data48.path !== undefined){
-let data49 = data48.path;
-const _errs168 = errors;
-if(typeof data49 !== "string"){
-const err80 = {instancePath:instancePath+"/env_file/" + i20+"/path",schemaPath:"#/$defs/env_file/oneOf/1/items/oneOf/1/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema38.oneOf[1].items.oneOf[1].properties.path.type,parentSchema:schema38.oneOf[1].items.oneOf[1].properties.path,data:data49};
-if(vErrors === null){
-vErrors = [err80];
-}
-else {
-vErrors.push(err80);
-}
-errors++;
-}
-var valid52 = _errs168 === errors;
-}
-else {
-var valid52 = true;
-}
-if(valid52){
-if(data48.required !== undefined){
-let data50 = data48.required;
+const _errs169 = errors;
+let valid53 = false;
+let passing9 = null;
 const _errs170 = errors;
-if(typeof data50 !== "boolean"){
-const err81 = {instancePath:instancePath+"/env_file/" + i20+"/required",schemaPath:"#/$defs/env_file/oneOf/1/items/oneOf/1/properties/required/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema38.oneOf[1].items.oneOf[1].properties.required.type,parentSchema:schema38.oneOf[1].items.oneOf[1].properties.required,data:data50};
-if(vErrors === null){
-vErrors = [err81];
-}
-else {
-vErrors.push(err81);
-}
-errors++;
-}
-var valid52 = _errs170 === errors;
-}
-else {
-var valid52 = true;
-}
-}
-}
-}
-}
-else {
-const err82 = {instancePath:instancePath+"/env_file/" + i20,schemaPath:"#/$defs/env_file/oneOf/1/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema38.oneOf[1].items.oneOf[1].type,parentSchema:schema38.oneOf[1].items.oneOf[1],data:data48};
-if(vErrors === null){
-vErrors = [err82];
-}
-else {
-vErrors.push(err82);
-}
-errors++;
-}
-}
-var _valid10 = _errs165 === errors;
-if(_valid10 && valid51){
-valid51 = false;
-passing10 = [passing10, 1];
-}
-else {
-if(_valid10){
-valid51 = true;
-passing10 = 1;
-}
-}
-if(!valid51){
-const err83 = {instancePath:instancePath+"/env_file/" + i20,schemaPath:"#/$defs/env_file/oneOf/1/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing10},message:"must match exactly one schema in oneOf",schema:schema38.oneOf[1].items.oneOf,parentSchema:schema38.oneOf[1].items,data:data48};
-if(vErrors === null){
-vErrors = [err83];
-}
-else {
-vErrors.push(err83);
-}
-errors++;
-}
-else {
-errors = _errs162;
-if(vErrors !== null){
-if(_errs162){
-vErrors.length = _errs162;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid50 = _errs161 === errors;
-if(!valid50){
-break;
-}
-}
-}
-else {
-const err84 = {instancePath:instancePath+"/env_file",schemaPath:"#/$defs/env_file/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema38.oneOf[1].type,parentSchema:schema38.oneOf[1],data:data47};
-if(vErrors === null){
-vErrors = [err84];
-}
-else {
-vErrors.push(err84);
-}
-errors++;
-}
-}
-var _valid9 = _errs159 === errors;
-if(_valid9 && valid49){
-valid49 = false;
-passing9 = [passing9, 1];
-}
-else {
-if(_valid9){
-valid49 = true;
-passing9 = 1;
-}
-}
-if(!valid49){
-const err85 = {instancePath:instancePath+"/env_file",schemaPath:"#/$defs/env_file/oneOf",keyword:"oneOf",params:{passingSchemas: passing9},message:"must match exactly one schema in oneOf",schema:schema38.oneOf,parentSchema:schema38,data:data47};
-if(vErrors === null){
-vErrors = [err85];
-}
-else {
-vErrors.push(err85);
-}
-errors++;
-validate24.errors = vErrors;
-return false;
-}
-else {
-errors = _errs156;
-if(vErrors !== null){
-if(_errs156){
-vErrors.length = _errs156;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs154 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.labels !== undefined){
-let data51 = data.labels;
-const _errs172 = errors;
-const _errs174 = errors;
-let valid54 = false;
-let passing11 = null;
-const _errs175 = errors;
-if(errors === _errs175){
-if(data51 && typeof data51 == "object" && !Array.isArray(data51)){
-const _errs177 = errors;
-for(const key12 in data51){
-if(!(pattern7.test(key12))){
-const err86 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data51};
-if(vErrors === null){
-vErrors = [err86];
-}
-else {
-vErrors.push(err86);
-}
-errors++;
-break;
-}
-}
-if(_errs177 === errors){
-var valid55 = true;
-for(const key13 in data51){
-if(pattern7.test(key13)){
-let data52 = data51[key13];
-const _errs178 = errors;
-if((((typeof data52 !== "string") && (!((typeof data52 == "number") && (isFinite(data52))))) && (typeof data52 !== "boolean")) && (data52 !== null)){
-const err87 = {instancePath:instancePath+"/labels/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data52};
-if(vErrors === null){
-vErrors = [err87];
-}
-else {
-vErrors.push(err87);
-}
-errors++;
-}
-var valid55 = _errs178 === errors;
-if(!valid55){
-break;
-}
-}
-}
-}
-}
-else {
-const err88 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data51};
+if(data54 !== null){
+const err88 = {instancePath:instancePath+"/entrypoint",schemaPath:"#/$defs/command/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema38.oneOf[0].type,parentSchema:schema38.oneOf[0],data:data54};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -3659,22 +5018,14 @@ vErrors.push(err88);
 }
 errors++;
 }
+var _valid9 = _errs170 === errors;
+if(_valid9){
+valid53 = true;
+passing9 = 0;
 }
-var _valid11 = _errs175 === errors;
-if(_valid11){
-valid54 = true;
-passing11 = 0;
-}
-const _errs180 = errors;
-if(errors === _errs180){
-if(Array.isArray(data51)){
-var valid56 = true;
-const len13 = data51.length;
-for(let i21=0; i21<len13; i21++){
-let data53 = data51[i21];
-const _errs182 = errors;
-if(typeof data53 !== "string"){
-const err89 = {instancePath:instancePath+"/labels/" + i21,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data53};
+const _errs172 = errors;
+if(typeof data54 !== "string"){
+const err89 = {instancePath:instancePath+"/entrypoint",schemaPath:"#/$defs/command/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema38.oneOf[1].type,parentSchema:schema38.oneOf[1],data:data54};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -3683,24 +5034,26 @@ vErrors.push(err89);
 }
 errors++;
 }
-var valid56 = _errs182 === errors;
-if(!valid56){
-break;
+var _valid9 = _errs172 === errors;
+if(_valid9 && valid53){
+valid53 = false;
+passing9 = [passing9, 1];
 }
+else {
+if(_valid9){
+valid53 = true;
+passing9 = 1;
 }
-if(valid56){
-let i22 = data51.length;
-let j8;
-if(i22 > 1){
-const indices8 = {};
-for(;i22--;){
-let item8 = data51[i22];
-if(typeof item8 !== "string"){
-continue;
-}
-if(typeof indices8[item8] == "number"){
-j8 = indices8[item8];
-const err90 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i22, j: j8},message:"must NOT have duplicate items (items ## "+j8+" and "+i22+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data51};
+const _errs174 = errors;
+if(errors === _errs174){
+if(Array.isArray(data54)){
+var valid54 = true;
+const len12 = data54.length;
+for(let i21=0; i21<len12; i21++){
+let data55 = data54[i21];
+const _errs176 = errors;
+if(typeof data55 !== "string"){
+const err90 = {instancePath:instancePath+"/entrypoint/" + i21,schemaPath:"#/$defs/command/oneOf/2/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema38.oneOf[2].items.type,parentSchema:schema38.oneOf[2].items,data:data55};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -3708,15 +5061,15 @@ else {
 vErrors.push(err90);
 }
 errors++;
+}
+var valid54 = _errs176 === errors;
+if(!valid54){
 break;
-}
-indices8[item8] = i22;
-}
 }
 }
 }
 else {
-const err91 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data51};
+const err91 = {instancePath:instancePath+"/entrypoint",schemaPath:"#/$defs/command/oneOf/2/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema38.oneOf[2].type,parentSchema:schema38.oneOf[2],data:data54};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -3726,19 +5079,20 @@ vErrors.push(err91);
 errors++;
 }
 }
-var _valid11 = _errs180 === errors;
-if(_valid11 && valid54){
-valid54 = false;
-passing11 = [passing11, 1];
+var _valid9 = _errs174 === errors;
+if(_valid9 && valid53){
+valid53 = false;
+passing9 = [passing9, 2];
 }
 else {
-if(_valid11){
-valid54 = true;
-passing11 = 1;
+if(_valid9){
+valid53 = true;
+passing9 = 2;
 }
 }
-if(!valid54){
-const err92 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing11},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data51};
+}
+if(!valid53){
+const err92 = {instancePath:instancePath+"/entrypoint",schemaPath:"#/$defs/command/oneOf",keyword:"oneOf",params:{passingSchemas: passing9},message:"must match exactly one schema in oneOf",schema:schema38.oneOf,parentSchema:schema38,data:data54};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -3750,38 +5104,31 @@ validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs174;
+errors = _errs169;
 if(vErrors !== null){
-if(_errs174){
-vErrors.length = _errs174;
+if(_errs169){
+vErrors.length = _errs169;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid0 = _errs172 === errors;
+var valid0 = _errs167 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
-if(data.ports !== undefined){
-let data54 = data.ports;
-const _errs184 = errors;
-if(errors === _errs184){
-if(Array.isArray(data54)){
-var valid58 = true;
-const len14 = data54.length;
-for(let i23=0; i23<len14; i23++){
-let data55 = data54[i23];
-const _errs186 = errors;
-const _errs187 = errors;
-let valid59 = false;
-let passing12 = null;
-const _errs188 = errors;
-if(!(((typeof data55 == "number") && (!(data55 % 1) && !isNaN(data55))) && (isFinite(data55)))){
-const err93 = {instancePath:instancePath+"/ports/" + i23,schemaPath:"#/properties/ports/items/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.ports.items.oneOf[0].type,parentSchema:schema25.properties.ports.items.oneOf[0],data:data55};
+if(data.command !== undefined){
+let data56 = data.command;
+const _errs178 = errors;
+const _errs180 = errors;
+let valid56 = false;
+let passing10 = null;
+const _errs181 = errors;
+if(data56 !== null){
+const err93 = {instancePath:instancePath+"/command",schemaPath:"#/$defs/command/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema38.oneOf[0].type,parentSchema:schema38.oneOf[0],data:data56};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -3790,10 +5137,14 @@ vErrors.push(err93);
 }
 errors++;
 }
-if(errors === _errs188){
-if((typeof data55 == "number") && (isFinite(data55))){
-if(data55 > 65535 || isNaN(data55)){
-const err94 = {instancePath:instancePath+"/ports/" + i23,schemaPath:"#/properties/ports/items/oneOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema25.properties.ports.items.oneOf[0],data:data55};
+var _valid10 = _errs181 === errors;
+if(_valid10){
+valid56 = true;
+passing10 = 0;
+}
+const _errs183 = errors;
+if(typeof data56 !== "string"){
+const err94 = {instancePath:instancePath+"/command",schemaPath:"#/$defs/command/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema38.oneOf[1].type,parentSchema:schema38.oneOf[1],data:data56};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -3802,9 +5153,26 @@ vErrors.push(err94);
 }
 errors++;
 }
+var _valid10 = _errs183 === errors;
+if(_valid10 && valid56){
+valid56 = false;
+passing10 = [passing10, 1];
+}
 else {
-if(data55 < 1 || isNaN(data55)){
-const err95 = {instancePath:instancePath+"/ports/" + i23,schemaPath:"#/properties/ports/items/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema25.properties.ports.items.oneOf[0],data:data55};
+if(_valid10){
+valid56 = true;
+passing10 = 1;
+}
+const _errs185 = errors;
+if(errors === _errs185){
+if(Array.isArray(data56)){
+var valid57 = true;
+const len13 = data56.length;
+for(let i22=0; i22<len13; i22++){
+let data57 = data56[i22];
+const _errs187 = errors;
+if(typeof data57 !== "string"){
+const err95 = {instancePath:instancePath+"/command/" + i22,schemaPath:"#/$defs/command/oneOf/2/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema38.oneOf[2].items.type,parentSchema:schema38.oneOf[2].items,data:data57};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -3813,20 +5181,14 @@ vErrors.push(err95);
 }
 errors++;
 }
+var valid57 = _errs187 === errors;
+if(!valid57){
+break;
 }
 }
 }
-var _valid12 = _errs188 === errors;
-if(_valid12){
-valid59 = true;
-passing12 = 0;
-}
-const _errs190 = errors;
-if(errors === _errs190){
-if(errors === _errs190){
-if(typeof data55 === "string"){
-if(!(formats0.validate(data55))){
-const err96 = {instancePath:instancePath+"/ports/" + i23,schemaPath:"#/properties/ports/items/oneOf/1/format",keyword:"format",params:{format: "ports"},message:"must match format \""+"ports"+"\"",schema:"ports",parentSchema:schema25.properties.ports.items.oneOf[1],data:data55};
+else {
+const err96 = {instancePath:instancePath+"/command",schemaPath:"#/$defs/command/oneOf/2/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema38.oneOf[2].type,parentSchema:schema38.oneOf[2],data:data56};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -3836,8 +5198,20 @@ vErrors.push(err96);
 errors++;
 }
 }
+var _valid10 = _errs185 === errors;
+if(_valid10 && valid56){
+valid56 = false;
+passing10 = [passing10, 2];
+}
 else {
-const err97 = {instancePath:instancePath+"/ports/" + i23,schemaPath:"#/properties/ports/items/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[1].type,parentSchema:schema25.properties.ports.items.oneOf[1],data:data55};
+if(_valid10){
+valid56 = true;
+passing10 = 2;
+}
+}
+}
+if(!valid56){
+const err97 = {instancePath:instancePath+"/command",schemaPath:"#/$defs/command/oneOf",keyword:"oneOf",params:{passingSchemas: passing10},message:"must match exactly one schema in oneOf",schema:schema38.oneOf,parentSchema:schema38,data:data56};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -3845,25 +5219,65 @@ else {
 vErrors.push(err97);
 }
 errors++;
-}
-}
-}
-var _valid12 = _errs190 === errors;
-if(_valid12 && valid59){
-valid59 = false;
-passing12 = [passing12, 1];
+validate24.errors = vErrors;
+return false;
 }
 else {
-if(_valid12){
-valid59 = true;
-passing12 = 1;
+errors = _errs180;
+if(vErrors !== null){
+if(_errs180){
+vErrors.length = _errs180;
 }
-const _errs192 = errors;
-if(errors === _errs192){
-if(data55 && typeof data55 == "object" && !Array.isArray(data55)){
-let missing2;
-if((data55.target === undefined) && (missing2 = "target")){
-const err98 = {instancePath:instancePath+"/ports/" + i23,schemaPath:"#/properties/ports/items/oneOf/2/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'",schema:schema25.properties.ports.items.oneOf[2].required,parentSchema:schema25.properties.ports.items.oneOf[2],data:data55};
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs178 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.working_dir !== undefined){
+let data58 = data.working_dir;
+const _errs189 = errors;
+if(typeof data58 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/working_dir",schemaPath:"#/properties/working_dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.working_dir.type,parentSchema:schema25.properties.working_dir,data:data58}];
+return false;
+}
+var valid0 = _errs189 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.user !== undefined){
+let data59 = data.user;
+const _errs191 = errors;
+if(typeof data59 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/user",schemaPath:"#/properties/user/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.user.type,parentSchema:schema25.properties.user,data:data59}];
+return false;
+}
+var valid0 = _errs191 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.environment !== undefined){
+let data60 = data.environment;
+const _errs193 = errors;
+const _errs195 = errors;
+let valid59 = false;
+let passing11 = null;
+const _errs196 = errors;
+if(errors === _errs196){
+if(data60 && typeof data60 == "object" && !Array.isArray(data60)){
+const _errs198 = errors;
+for(const key16 in data60){
+if(!(pattern7.test(key16))){
+const err98 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data60};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -3871,12 +5285,17 @@ else {
 vErrors.push(err98);
 }
 errors++;
+break;
 }
-else {
-const _errs194 = errors;
-for(const key14 in data55){
-if(!((((((((key14 === "name") || (key14 === "target")) || (key14 === "published")) || (key14 === "host_ip")) || (key14 === "protocol")) || (key14 === "mode")) || (key14 === "app_protocol")) || (pattern2.test(key14)))){
-const err99 = {instancePath:instancePath+"/ports/" + i23,schemaPath:"#/properties/ports/items/oneOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.ports.items.oneOf[2],data:data55};
+}
+if(_errs198 === errors){
+var valid60 = true;
+for(const key17 in data60){
+if(pattern7.test(key17)){
+let data61 = data60[key17];
+const _errs199 = errors;
+if((((typeof data61 !== "string") && (!((typeof data61 == "number") && (isFinite(data61))))) && (typeof data61 !== "boolean")) && (data61 !== null)){
+const err99 = {instancePath:instancePath+"/environment/" + key17.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data61};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -3884,15 +5303,17 @@ else {
 vErrors.push(err99);
 }
 errors++;
+}
+var valid60 = _errs199 === errors;
+if(!valid60){
 break;
 }
 }
-if(_errs194 === errors){
-if(data55.name !== undefined){
-let data56 = data55.name;
-const _errs195 = errors;
-if(typeof data56 !== "string"){
-const err100 = {instancePath:instancePath+"/ports/" + i23+"/name",schemaPath:"#/properties/ports/items/oneOf/2/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.name.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.name,data:data56};
+}
+}
+}
+else {
+const err100 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data60};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -3901,17 +5322,22 @@ vErrors.push(err100);
 }
 errors++;
 }
-var valid60 = _errs195 === errors;
 }
-else {
-var valid60 = true;
+var _valid11 = _errs196 === errors;
+if(_valid11){
+valid59 = true;
+passing11 = 0;
 }
-if(valid60){
-if(data55.target !== undefined){
-let data57 = data55.target;
-const _errs197 = errors;
-if(!(((typeof data57 == "number") && (!(data57 % 1) && !isNaN(data57))) && (isFinite(data57)))){
-const err101 = {instancePath:instancePath+"/ports/" + i23+"/target",schemaPath:"#/properties/ports/items/oneOf/2/properties/target/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.ports.items.oneOf[2].properties.target.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.target,data:data57};
+const _errs201 = errors;
+if(errors === _errs201){
+if(Array.isArray(data60)){
+var valid61 = true;
+const len14 = data60.length;
+for(let i23=0; i23<len14; i23++){
+let data62 = data60[i23];
+const _errs203 = errors;
+if(typeof data62 !== "string"){
+const err101 = {instancePath:instancePath+"/environment/" + i23,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data62};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -3920,10 +5346,24 @@ vErrors.push(err101);
 }
 errors++;
 }
-if(errors === _errs197){
-if((typeof data57 == "number") && (isFinite(data57))){
-if(data57 > 65535 || isNaN(data57)){
-const err102 = {instancePath:instancePath+"/ports/" + i23+"/target",schemaPath:"#/properties/ports/items/oneOf/2/properties/target/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema25.properties.ports.items.oneOf[2].properties.target,data:data57};
+var valid61 = _errs203 === errors;
+if(!valid61){
+break;
+}
+}
+if(valid61){
+let i24 = data60.length;
+let j9;
+if(i24 > 1){
+const indices9 = {};
+for(;i24--;){
+let item9 = data60[i24];
+if(typeof item9 !== "string"){
+continue;
+}
+if(typeof indices9[item9] == "number"){
+j9 = indices9[item9];
+const err102 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i24, j: j9},message:"must NOT have duplicate items (items ## "+j9+" and "+i24+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data60};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -3931,10 +5371,15 @@ else {
 vErrors.push(err102);
 }
 errors++;
+break;
+}
+indices9[item9] = i24;
+}
+}
+}
 }
 else {
-if(data57 < 1 || isNaN(data57)){
-const err103 = {instancePath:instancePath+"/ports/" + i23+"/target",schemaPath:"#/properties/ports/items/oneOf/2/properties/target/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema25.properties.ports.items.oneOf[2].properties.target,data:data57};
+const err103 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data60};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -3944,23 +5389,19 @@ vErrors.push(err103);
 errors++;
 }
 }
-}
-}
-var valid60 = _errs197 === errors;
+var _valid11 = _errs201 === errors;
+if(_valid11 && valid59){
+valid59 = false;
+passing11 = [passing11, 1];
 }
 else {
-var valid60 = true;
+if(_valid11){
+valid59 = true;
+passing11 = 1;
 }
-if(valid60){
-if(data55.published !== undefined){
-let data58 = data55.published;
-const _errs199 = errors;
-const _errs200 = errors;
-let valid61 = false;
-let passing13 = null;
-const _errs201 = errors;
-if(!(((typeof data58 == "number") && (!(data58 % 1) && !isNaN(data58))) && (isFinite(data58)))){
-const err104 = {instancePath:instancePath+"/ports/" + i23+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[0].type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[0],data:data58};
+}
+if(!valid59){
+const err104 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing11},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data60};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -3968,11 +5409,35 @@ else {
 vErrors.push(err104);
 }
 errors++;
+validate24.errors = vErrors;
+return false;
 }
-if(errors === _errs201){
-if((typeof data58 == "number") && (isFinite(data58))){
-if(data58 > 65535 || isNaN(data58)){
-const err105 = {instancePath:instancePath+"/ports/" + i23+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[0],data:data58};
+else {
+errors = _errs195;
+if(vErrors !== null){
+if(_errs195){
+vErrors.length = _errs195;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs193 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.env_file !== undefined){
+let data63 = data.env_file;
+const _errs205 = errors;
+const _errs207 = errors;
+let valid64 = false;
+let passing12 = null;
+const _errs208 = errors;
+if(typeof data63 !== "string"){
+const err105 = {instancePath:instancePath+"/env_file",schemaPath:"#/$defs/env_file/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.oneOf[0].type,parentSchema:schema41.oneOf[0],data:data63};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -3981,9 +5446,25 @@ vErrors.push(err105);
 }
 errors++;
 }
-else {
-if(data58 < 0 || isNaN(data58)){
-const err106 = {instancePath:instancePath+"/ports/" + i23+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[0],data:data58};
+var _valid12 = _errs208 === errors;
+if(_valid12){
+valid64 = true;
+passing12 = 0;
+}
+const _errs210 = errors;
+if(errors === _errs210){
+if(Array.isArray(data63)){
+var valid65 = true;
+const len15 = data63.length;
+for(let i25=0; i25<len15; i25++){
+let data64 = data63[i25];
+const _errs212 = errors;
+const _errs213 = errors;
+let valid66 = false;
+let passing13 = null;
+const _errs214 = errors;
+if(typeof data64 !== "string"){
+const err106 = {instancePath:instancePath+"/env_file/" + i25,schemaPath:"#/$defs/env_file/oneOf/1/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.oneOf[1].items.oneOf[0].type,parentSchema:schema41.oneOf[1].items.oneOf[0],data:data64};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -3992,20 +5473,17 @@ vErrors.push(err106);
 }
 errors++;
 }
-}
-}
-}
-var _valid13 = _errs201 === errors;
+var _valid13 = _errs214 === errors;
 if(_valid13){
-valid61 = true;
+valid66 = true;
 passing13 = 0;
 }
-const _errs203 = errors;
-if(errors === _errs203){
-if(errors === _errs203){
-if(typeof data58 === "string"){
-if(!(formats2.validate(data58))){
-const err107 = {instancePath:instancePath+"/ports/" + i23+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf/1/format",keyword:"format",params:{format: "port-range"},message:"must match format \""+"port-range"+"\"",schema:"port-range",parentSchema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[1],data:data58};
+const _errs216 = errors;
+if(errors === _errs216){
+if(data64 && typeof data64 == "object" && !Array.isArray(data64)){
+let missing2;
+if((data64.path === undefined) && (missing2 = "path")){
+const err107 = {instancePath:instancePath+"/env_file/" + i25,schemaPath:"#/$defs/env_file/oneOf/1/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'",schema:schema41.oneOf[1].items.oneOf[1].required,parentSchema:schema41.oneOf[1].items.oneOf[1],data:data64};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -4014,9 +5492,11 @@ vErrors.push(err107);
 }
 errors++;
 }
-}
 else {
-const err108 = {instancePath:instancePath+"/ports/" + i23+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[1].type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[1],data:data58};
+const _errs218 = errors;
+for(const key18 in data64){
+if(!(((key18 === "path") || (key18 === "format")) || (key18 === "required"))){
+const err108 = {instancePath:instancePath+"/env_file/" + i25,schemaPath:"#/$defs/env_file/oneOf/1/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties",schema:false,parentSchema:schema41.oneOf[1].items.oneOf[1],data:data64};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -4024,22 +5504,15 @@ else {
 vErrors.push(err108);
 }
 errors++;
+break;
 }
 }
-}
-var _valid13 = _errs203 === errors;
-if(_valid13 && valid61){
-valid61 = false;
-passing13 = [passing13, 1];
-}
-else {
-if(_valid13){
-valid61 = true;
-passing13 = 1;
-}
-}
-if(!valid61){
-const err109 = {instancePath:instancePath+"/ports/" + i23+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf",keyword:"oneOf",params:{passingSchemas: passing13},message:"must match exactly one schema in oneOf",schema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf,parentSchema:schema25.properties.ports.items.oneOf[2].properties.published,data:data58};
+if(_errs218 === errors){
+if(data64.path !== undefined){
+let data65 = data64.path;
+const _errs219 = errors;
+if(typeof data65 !== "string"){
+const err109 = {instancePath:instancePath+"/env_file/" + i25+"/path",schemaPath:"#/$defs/env_file/oneOf/1/items/oneOf/1/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.oneOf[1].items.oneOf[1].properties.path.type,parentSchema:schema41.oneOf[1].items.oneOf[1].properties.path,data:data65};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -4048,28 +5521,17 @@ vErrors.push(err109);
 }
 errors++;
 }
-else {
-errors = _errs200;
-if(vErrors !== null){
-if(_errs200){
-vErrors.length = _errs200;
+var valid67 = _errs219 === errors;
 }
 else {
-vErrors = null;
+var valid67 = true;
 }
-}
-}
-var valid60 = _errs199 === errors;
-}
-else {
-var valid60 = true;
-}
-if(valid60){
-if(data55.host_ip !== undefined){
-let data59 = data55.host_ip;
-const _errs205 = errors;
-if(typeof data59 !== "string"){
-const err110 = {instancePath:instancePath+"/ports/" + i23+"/host_ip",schemaPath:"#/properties/ports/items/oneOf/2/properties/host_ip/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.host_ip.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.host_ip,data:data59};
+if(valid67){
+if(data64.format !== undefined){
+let data66 = data64.format;
+const _errs221 = errors;
+if(typeof data66 !== "string"){
+const err110 = {instancePath:instancePath+"/env_file/" + i25+"/format",schemaPath:"#/$defs/env_file/oneOf/1/items/oneOf/1/properties/format/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.oneOf[1].items.oneOf[1].properties.format.type,parentSchema:schema41.oneOf[1].items.oneOf[1].properties.format,data:data66};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -4078,17 +5540,17 @@ vErrors.push(err110);
 }
 errors++;
 }
-var valid60 = _errs205 === errors;
+var valid67 = _errs221 === errors;
 }
 else {
-var valid60 = true;
+var valid67 = true;
 }
-if(valid60){
-if(data55.protocol !== undefined){
-let data60 = data55.protocol;
-const _errs207 = errors;
-if(typeof data60 !== "string"){
-const err111 = {instancePath:instancePath+"/ports/" + i23+"/protocol",schemaPath:"#/properties/ports/items/oneOf/2/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.protocol.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.protocol,data:data60};
+if(valid67){
+if(data64.required !== undefined){
+let data67 = data64.required;
+const _errs223 = errors;
+if(typeof data67 !== "boolean"){
+const err111 = {instancePath:instancePath+"/env_file/" + i25+"/required",schemaPath:"#/$defs/env_file/oneOf/1/items/oneOf/1/properties/required/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema41.oneOf[1].items.oneOf[1].properties.required.type,parentSchema:schema41.oneOf[1].items.oneOf[1].properties.required,data:data67};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -4097,8 +5559,18 @@ vErrors.push(err111);
 }
 errors++;
 }
-if(!(((data60 === "tcp") || (data60 === "udp")) || (data60 === "sctp"))){
-const err112 = {instancePath:instancePath+"/ports/" + i23+"/protocol",schemaPath:"#/properties/ports/items/oneOf/2/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema25.properties.ports.items.oneOf[2].properties.protocol.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.ports.items.oneOf[2].properties.protocol.enum,parentSchema:schema25.properties.ports.items.oneOf[2].properties.protocol,data:data60};
+var valid67 = _errs223 === errors;
+}
+else {
+var valid67 = true;
+}
+}
+}
+}
+}
+}
+else {
+const err112 = {instancePath:instancePath+"/env_file/" + i25,schemaPath:"#/$defs/env_file/oneOf/1/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema41.oneOf[1].items.oneOf[1].type,parentSchema:schema41.oneOf[1].items.oneOf[1],data:data64};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -4107,17 +5579,20 @@ vErrors.push(err112);
 }
 errors++;
 }
-var valid60 = _errs207 === errors;
+}
+var _valid13 = _errs216 === errors;
+if(_valid13 && valid66){
+valid66 = false;
+passing13 = [passing13, 1];
 }
 else {
-var valid60 = true;
+if(_valid13){
+valid66 = true;
+passing13 = 1;
 }
-if(valid60){
-if(data55.mode !== undefined){
-let data61 = data55.mode;
-const _errs209 = errors;
-if(typeof data61 !== "string"){
-const err113 = {instancePath:instancePath+"/ports/" + i23+"/mode",schemaPath:"#/properties/ports/items/oneOf/2/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.mode.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.mode,data:data61};
+}
+if(!valid66){
+const err113 = {instancePath:instancePath+"/env_file/" + i25,schemaPath:"#/$defs/env_file/oneOf/1/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing13},message:"must match exactly one schema in oneOf",schema:schema41.oneOf[1].items.oneOf,parentSchema:schema41.oneOf[1].items,data:data64};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -4126,8 +5601,25 @@ vErrors.push(err113);
 }
 errors++;
 }
-if(!((data61 === "host") || (data61 === "ingress"))){
-const err114 = {instancePath:instancePath+"/ports/" + i23+"/mode",schemaPath:"#/properties/ports/items/oneOf/2/properties/mode/enum",keyword:"enum",params:{allowedValues: schema25.properties.ports.items.oneOf[2].properties.mode.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.ports.items.oneOf[2].properties.mode.enum,parentSchema:schema25.properties.ports.items.oneOf[2].properties.mode,data:data61};
+else {
+errors = _errs213;
+if(vErrors !== null){
+if(_errs213){
+vErrors.length = _errs213;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid65 = _errs212 === errors;
+if(!valid65){
+break;
+}
+}
+}
+else {
+const err114 = {instancePath:instancePath+"/env_file",schemaPath:"#/$defs/env_file/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema41.oneOf[1].type,parentSchema:schema41.oneOf[1],data:data63};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -4136,17 +5628,20 @@ vErrors.push(err114);
 }
 errors++;
 }
-var valid60 = _errs209 === errors;
+}
+var _valid12 = _errs210 === errors;
+if(_valid12 && valid64){
+valid64 = false;
+passing12 = [passing12, 1];
 }
 else {
-var valid60 = true;
+if(_valid12){
+valid64 = true;
+passing12 = 1;
 }
-if(valid60){
-if(data55.app_protocol !== undefined){
-let data62 = data55.app_protocol;
-const _errs211 = errors;
-if(typeof data62 !== "string"){
-const err115 = {instancePath:instancePath+"/ports/" + i23+"/app_protocol",schemaPath:"#/properties/ports/items/oneOf/2/properties/app_protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.app_protocol.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.app_protocol,data:data62};
+}
+if(!valid64){
+const err115 = {instancePath:instancePath+"/env_file",schemaPath:"#/$defs/env_file/oneOf",keyword:"oneOf",params:{passingSchemas: passing12},message:"must match exactly one schema in oneOf",schema:schema41.oneOf,parentSchema:schema41,data:data63};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -4154,23 +5649,39 @@ else {
 vErrors.push(err115);
 }
 errors++;
-}
-var valid60 = _errs211 === errors;
-}
-else {
-var valid60 = true;
-}
-}
-}
-}
-}
-}
-}
-}
-}
+validate24.errors = vErrors;
+return false;
 }
 else {
-const err116 = {instancePath:instancePath+"/ports/" + i23,schemaPath:"#/properties/ports/items/oneOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.ports.items.oneOf[2].type,parentSchema:schema25.properties.ports.items.oneOf[2],data:data55};
+errors = _errs207;
+if(vErrors !== null){
+if(_errs207){
+vErrors.length = _errs207;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs205 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.labels !== undefined){
+let data68 = data.labels;
+const _errs225 = errors;
+const _errs227 = errors;
+let valid69 = false;
+let passing14 = null;
+const _errs228 = errors;
+if(errors === _errs228){
+if(data68 && typeof data68 == "object" && !Array.isArray(data68)){
+const _errs230 = errors;
+for(const key19 in data68){
+if(!(pattern7.test(key19))){
+const err116 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data68};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -4178,22 +5689,17 @@ else {
 vErrors.push(err116);
 }
 errors++;
+break;
 }
 }
-var _valid12 = _errs192 === errors;
-if(_valid12 && valid59){
-valid59 = false;
-passing12 = [passing12, 2];
-}
-else {
-if(_valid12){
-valid59 = true;
-passing12 = 2;
-}
-}
-}
-if(!valid59){
-const err117 = {instancePath:instancePath+"/ports/" + i23,schemaPath:"#/properties/ports/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing12},message:"must match exactly one schema in oneOf",schema:schema25.properties.ports.items.oneOf,parentSchema:schema25.properties.ports.items,data:data55};
+if(_errs230 === errors){
+var valid70 = true;
+for(const key20 in data68){
+if(pattern7.test(key20)){
+let data69 = data68[key20];
+const _errs231 = errors;
+if((((typeof data69 !== "string") && (!((typeof data69 == "number") && (isFinite(data69))))) && (typeof data69 !== "boolean")) && (data69 !== null)){
+const err117 = {instancePath:instancePath+"/labels/" + key20.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data69};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -4201,123 +5707,17 @@ else {
 vErrors.push(err117);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
 }
-else {
-errors = _errs187;
-if(vErrors !== null){
-if(_errs187){
-vErrors.length = _errs187;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid58 = _errs186 === errors;
-if(!valid58){
+var valid70 = _errs231 === errors;
+if(!valid70){
 break;
 }
 }
-if(valid58){
-let i24 = data54.length;
-let j9;
-if(i24 > 1){
-outer0:
-for(;i24--;){
-for(j9 = i24; j9--;){
-if(func0(data54[i24], data54[j9])){
-validate24.errors = [{instancePath:instancePath+"/ports",schemaPath:"#/properties/ports/uniqueItems",keyword:"uniqueItems",params:{i: i24, j: j9},message:"must NOT have duplicate items (items ## "+j9+" and "+i24+" are identical)",schema:true,parentSchema:schema25.properties.ports,data:data54}];
-return false;
-break outer0;
-}
-}
-}
 }
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/ports",schemaPath:"#/properties/ports/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.ports.type,parentSchema:schema25.properties.ports,data:data54}];
-return false;
-}
-}
-var valid0 = _errs184 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.expose !== undefined){
-let data63 = data.expose;
-const _errs213 = errors;
-if(errors === _errs213){
-if(Array.isArray(data63)){
-var valid63 = true;
-const len15 = data63.length;
-for(let i25=0; i25<len15; i25++){
-let data64 = data63[i25];
-const _errs215 = errors;
-if((typeof data64 !== "string") && (!(((typeof data64 == "number") && (!(data64 % 1) && !isNaN(data64))) && (isFinite(data64))))){
-validate24.errors = [{instancePath:instancePath+"/expose/" + i25,schemaPath:"#/properties/expose/items/type",keyword:"type",params:{type: schema25.properties.expose.items.type},message:"must be string,integer",schema:schema25.properties.expose.items.type,parentSchema:schema25.properties.expose.items,data:data64}];
-return false;
-}
-var valid63 = _errs215 === errors;
-if(!valid63){
-break;
-}
-}
-if(valid63){
-let i26 = data63.length;
-let j10;
-if(i26 > 1){
-const indices9 = {};
-for(;i26--;){
-let item9 = data63[i26];
-if((typeof item9 !== "string") && (!(((typeof item9 == "number") && (!(item9 % 1) && !isNaN(item9))) && (isFinite(item9))))){
-continue;
-}
-if(typeof item9 == "string"){
-item9 += "_";
-}
-if(typeof indices9[item9] == "number"){
-j10 = indices9[item9];
-validate24.errors = [{instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/uniqueItems",keyword:"uniqueItems",params:{i: i26, j: j10},message:"must NOT have duplicate items (items ## "+j10+" and "+i26+" are identical)",schema:true,parentSchema:schema25.properties.expose,data:data63}];
-return false;
-break;
-}
-indices9[item9] = i26;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.expose.type,parentSchema:schema25.properties.expose,data:data63}];
-return false;
-}
-}
-var valid0 = _errs213 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.volumes !== undefined){
-let data65 = data.volumes;
-const _errs217 = errors;
-if(errors === _errs217){
-if(Array.isArray(data65)){
-var valid65 = true;
-const len16 = data65.length;
-for(let i27=0; i27<len16; i27++){
-let data66 = data65[i27];
-const _errs219 = errors;
-const _errs220 = errors;
-let valid66 = false;
-let passing14 = null;
-const _errs221 = errors;
-if(typeof data66 !== "string"){
-const err118 = {instancePath:instancePath+"/volumes/" + i27,schemaPath:"#/properties/volumes/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[0].type,parentSchema:schema25.properties.volumes.items.oneOf[0],data:data66};
+const err118 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data68};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -4326,17 +5726,22 @@ vErrors.push(err118);
 }
 errors++;
 }
-var _valid14 = _errs221 === errors;
+}
+var _valid14 = _errs228 === errors;
 if(_valid14){
-valid66 = true;
+valid69 = true;
 passing14 = 0;
 }
-const _errs223 = errors;
-if(errors === _errs223){
-if(data66 && typeof data66 == "object" && !Array.isArray(data66)){
-let missing3;
-if(((data66.type === undefined) && (missing3 = "type")) || ((data66.target === undefined) && (missing3 = "target"))){
-const err119 = {instancePath:instancePath+"/volumes/" + i27,schemaPath:"#/properties/volumes/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'",schema:schema25.properties.volumes.items.oneOf[1].required,parentSchema:schema25.properties.volumes.items.oneOf[1],data:data66};
+const _errs233 = errors;
+if(errors === _errs233){
+if(Array.isArray(data68)){
+var valid71 = true;
+const len16 = data68.length;
+for(let i26=0; i26<len16; i26++){
+let data70 = data68[i26];
+const _errs235 = errors;
+if(typeof data70 !== "string"){
+const err119 = {instancePath:instancePath+"/labels/" + i26,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data70};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -4345,11 +5750,24 @@ vErrors.push(err119);
 }
 errors++;
 }
-else {
-const _errs225 = errors;
-for(const key15 in data66){
-if(!(((((((((key15 === "type") || (key15 === "source")) || (key15 === "target")) || (key15 === "read_only")) || (key15 === "consistency")) || (key15 === "bind")) || (key15 === "volume")) || (key15 === "tmpfs")) || (pattern2.test(key15)))){
-const err120 = {instancePath:instancePath+"/volumes/" + i27,schemaPath:"#/properties/volumes/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.volumes.items.oneOf[1],data:data66};
+var valid71 = _errs235 === errors;
+if(!valid71){
+break;
+}
+}
+if(valid71){
+let i27 = data68.length;
+let j10;
+if(i27 > 1){
+const indices10 = {};
+for(;i27--;){
+let item10 = data68[i27];
+if(typeof item10 !== "string"){
+continue;
+}
+if(typeof indices10[item10] == "number"){
+j10 = indices10[item10];
+const err120 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i27, j: j10},message:"must NOT have duplicate items (items ## "+j10+" and "+i27+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data68};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -4359,13 +5777,13 @@ vErrors.push(err120);
 errors++;
 break;
 }
+indices10[item10] = i27;
 }
-if(_errs225 === errors){
-if(data66.type !== undefined){
-let data67 = data66.type;
-const _errs226 = errors;
-if(typeof data67 !== "string"){
-const err121 = {instancePath:instancePath+"/volumes/" + i27+"/type",schemaPath:"#/properties/volumes/items/oneOf/1/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.type.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.type,data:data67};
+}
+}
+}
+else {
+const err121 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data68};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -4374,8 +5792,20 @@ vErrors.push(err121);
 }
 errors++;
 }
-if(!(((data67 === "bind") || (data67 === "volume")) || (data67 === "tmpfs"))){
-const err122 = {instancePath:instancePath+"/volumes/" + i27+"/type",schemaPath:"#/properties/volumes/items/oneOf/1/properties/type/enum",keyword:"enum",params:{allowedValues: schema25.properties.volumes.items.oneOf[1].properties.type.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.volumes.items.oneOf[1].properties.type.enum,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.type,data:data67};
+}
+var _valid14 = _errs233 === errors;
+if(_valid14 && valid69){
+valid69 = false;
+passing14 = [passing14, 1];
+}
+else {
+if(_valid14){
+valid69 = true;
+passing14 = 1;
+}
+}
+if(!valid69){
+const err122 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing14},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data68};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -4383,18 +5813,42 @@ else {
 vErrors.push(err122);
 }
 errors++;
-}
-var valid67 = _errs226 === errors;
+validate24.errors = vErrors;
+return false;
 }
 else {
-var valid67 = true;
+errors = _errs227;
+if(vErrors !== null){
+if(_errs227){
+vErrors.length = _errs227;
 }
-if(valid67){
-if(data66.source !== undefined){
-let data68 = data66.source;
-const _errs228 = errors;
-if(typeof data68 !== "string"){
-const err123 = {instancePath:instancePath+"/volumes/" + i27+"/source",schemaPath:"#/properties/volumes/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.source.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.source,data:data68};
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs225 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.ports !== undefined){
+let data71 = data.ports;
+const _errs237 = errors;
+if(errors === _errs237){
+if(Array.isArray(data71)){
+var valid73 = true;
+const len17 = data71.length;
+for(let i28=0; i28<len17; i28++){
+let data72 = data71[i28];
+const _errs239 = errors;
+const _errs240 = errors;
+let valid74 = false;
+let passing15 = null;
+const _errs241 = errors;
+if(!(((typeof data72 == "number") && (!(data72 % 1) && !isNaN(data72))) && (isFinite(data72)))){
+const err123 = {instancePath:instancePath+"/ports/" + i28,schemaPath:"#/properties/ports/items/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.ports.items.oneOf[0].type,parentSchema:schema25.properties.ports.items.oneOf[0],data:data72};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -4403,17 +5857,10 @@ vErrors.push(err123);
 }
 errors++;
 }
-var valid67 = _errs228 === errors;
-}
-else {
-var valid67 = true;
-}
-if(valid67){
-if(data66.target !== undefined){
-let data69 = data66.target;
-const _errs230 = errors;
-if(typeof data69 !== "string"){
-const err124 = {instancePath:instancePath+"/volumes/" + i27+"/target",schemaPath:"#/properties/volumes/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.target.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.target,data:data69};
+if(errors === _errs241){
+if((typeof data72 == "number") && (isFinite(data72))){
+if(data72 > 65535 || isNaN(data72)){
+const err124 = {instancePath:instancePath+"/ports/" + i28,schemaPath:"#/properties/ports/items/oneOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema25.properties.ports.items.oneOf[0],data:data72};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -4422,17 +5869,9 @@ vErrors.push(err124);
 }
 errors++;
 }
-var valid67 = _errs230 === errors;
-}
 else {
-var valid67 = true;
-}
-if(valid67){
-if(data66.read_only !== undefined){
-let data70 = data66.read_only;
-const _errs232 = errors;
-if(typeof data70 !== "boolean"){
-const err125 = {instancePath:instancePath+"/volumes/" + i27+"/read_only",schemaPath:"#/properties/volumes/items/oneOf/1/properties/read_only/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.volumes.items.oneOf[1].properties.read_only.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.read_only,data:data70};
+if(data72 < 1 || isNaN(data72)){
+const err125 = {instancePath:instancePath+"/ports/" + i28,schemaPath:"#/properties/ports/items/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema25.properties.ports.items.oneOf[0],data:data72};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -4441,17 +5880,20 @@ vErrors.push(err125);
 }
 errors++;
 }
-var valid67 = _errs232 === errors;
 }
-else {
-var valid67 = true;
 }
-if(valid67){
-if(data66.consistency !== undefined){
-let data71 = data66.consistency;
-const _errs234 = errors;
-if(typeof data71 !== "string"){
-const err126 = {instancePath:instancePath+"/volumes/" + i27+"/consistency",schemaPath:"#/properties/volumes/items/oneOf/1/properties/consistency/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.consistency.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.consistency,data:data71};
+}
+var _valid15 = _errs241 === errors;
+if(_valid15){
+valid74 = true;
+passing15 = 0;
+}
+const _errs243 = errors;
+if(errors === _errs243){
+if(errors === _errs243){
+if(typeof data72 === "string"){
+if(!(formats0.validate(data72))){
+const err126 = {instancePath:instancePath+"/ports/" + i28,schemaPath:"#/properties/ports/items/oneOf/1/format",keyword:"format",params:{format: "ports"},message:"must match format \""+"ports"+"\"",schema:"ports",parentSchema:schema25.properties.ports.items.oneOf[1],data:data72};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -4460,21 +5902,9 @@ vErrors.push(err126);
 }
 errors++;
 }
-var valid67 = _errs234 === errors;
 }
 else {
-var valid67 = true;
-}
-if(valid67){
-if(data66.bind !== undefined){
-let data72 = data66.bind;
-const _errs236 = errors;
-if(errors === _errs236){
-if(data72 && typeof data72 == "object" && !Array.isArray(data72)){
-const _errs238 = errors;
-for(const key16 in data72){
-if(!((((key16 === "propagation") || (key16 === "create_host_path")) || (key16 === "selinux")) || (pattern2.test(key16)))){
-const err127 = {instancePath:instancePath+"/volumes/" + i27+"/bind",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind,data:data72};
+const err127 = {instancePath:instancePath+"/ports/" + i28,schemaPath:"#/properties/ports/items/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[1].type,parentSchema:schema25.properties.ports.items.oneOf[1],data:data72};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -4482,15 +5912,25 @@ else {
 vErrors.push(err127);
 }
 errors++;
-break;
 }
 }
-if(_errs238 === errors){
-if(data72.propagation !== undefined){
-let data73 = data72.propagation;
-const _errs239 = errors;
-if(typeof data73 !== "string"){
-const err128 = {instancePath:instancePath+"/volumes/" + i27+"/bind/propagation",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/propagation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.propagation.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.propagation,data:data73};
+}
+var _valid15 = _errs243 === errors;
+if(_valid15 && valid74){
+valid74 = false;
+passing15 = [passing15, 1];
+}
+else {
+if(_valid15){
+valid74 = true;
+passing15 = 1;
+}
+const _errs245 = errors;
+if(errors === _errs245){
+if(data72 && typeof data72 == "object" && !Array.isArray(data72)){
+let missing3;
+if((data72.target === undefined) && (missing3 = "target")){
+const err128 = {instancePath:instancePath+"/ports/" + i28,schemaPath:"#/properties/ports/items/oneOf/2/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'",schema:schema25.properties.ports.items.oneOf[2].required,parentSchema:schema25.properties.ports.items.oneOf[2],data:data72};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -4499,8 +5939,11 @@ vErrors.push(err128);
 }
 errors++;
 }
-if(!((((((data73 === "shared") || (data73 === "slave")) || (data73 === "private")) || (data73 === "rshared")) || (data73 === "rslave")) || (data73 === "rprivate"))){
-const err129 = {instancePath:instancePath+"/volumes/" + i27+"/bind/propagation",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/propagation/enum",keyword:"enum",params:{allowedValues: schema25.properties.volumes.items.oneOf[1].properties.bind.properties.propagation.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.propagation.enum,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.propagation,data:data73};
+else {
+const _errs247 = errors;
+for(const key21 in data72){
+if(!((((((((key21 === "name") || (key21 === "target")) || (key21 === "published")) || (key21 === "host_ip")) || (key21 === "protocol")) || (key21 === "mode")) || (key21 === "app_protocol")) || (pattern2.test(key21)))){
+const err129 = {instancePath:instancePath+"/ports/" + i28,schemaPath:"#/properties/ports/items/oneOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key21},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.ports.items.oneOf[2],data:data72};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -4508,18 +5951,15 @@ else {
 vErrors.push(err129);
 }
 errors++;
+break;
 }
-var valid68 = _errs239 === errors;
 }
-else {
-var valid68 = true;
-}
-if(valid68){
-if(data72.create_host_path !== undefined){
-let data74 = data72.create_host_path;
-const _errs241 = errors;
-if(typeof data74 !== "boolean"){
-const err130 = {instancePath:instancePath+"/volumes/" + i27+"/bind/create_host_path",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/create_host_path/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.create_host_path.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.create_host_path,data:data74};
+if(_errs247 === errors){
+if(data72.name !== undefined){
+let data73 = data72.name;
+const _errs248 = errors;
+if(typeof data73 !== "string"){
+const err130 = {instancePath:instancePath+"/ports/" + i28+"/name",schemaPath:"#/properties/ports/items/oneOf/2/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.name.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.name,data:data73};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -4528,17 +5968,17 @@ vErrors.push(err130);
 }
 errors++;
 }
-var valid68 = _errs241 === errors;
+var valid75 = _errs248 === errors;
 }
 else {
-var valid68 = true;
+var valid75 = true;
 }
-if(valid68){
-if(data72.selinux !== undefined){
-let data75 = data72.selinux;
-const _errs243 = errors;
-if(typeof data75 !== "string"){
-const err131 = {instancePath:instancePath+"/volumes/" + i27+"/bind/selinux",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/selinux/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.selinux.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.selinux,data:data75};
+if(valid75){
+if(data72.target !== undefined){
+let data74 = data72.target;
+const _errs250 = errors;
+if(!(((typeof data74 == "number") && (!(data74 % 1) && !isNaN(data74))) && (isFinite(data74)))){
+const err131 = {instancePath:instancePath+"/ports/" + i28+"/target",schemaPath:"#/properties/ports/items/oneOf/2/properties/target/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.ports.items.oneOf[2].properties.target.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.target,data:data74};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -4547,8 +5987,10 @@ vErrors.push(err131);
 }
 errors++;
 }
-if(!((data75 === "z") || (data75 === "Z"))){
-const err132 = {instancePath:instancePath+"/volumes/" + i27+"/bind/selinux",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/selinux/enum",keyword:"enum",params:{allowedValues: schema25.properties.volumes.items.oneOf[1].properties.bind.properties.selinux.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.selinux.enum,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.selinux,data:data75};
+if(errors === _errs250){
+if((typeof data74 == "number") && (isFinite(data74))){
+if(data74 > 65535 || isNaN(data74)){
+const err132 = {instancePath:instancePath+"/ports/" + i28+"/target",schemaPath:"#/properties/ports/items/oneOf/2/properties/target/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema25.properties.ports.items.oneOf[2].properties.target,data:data74};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -4557,17 +5999,9 @@ vErrors.push(err132);
 }
 errors++;
 }
-var valid68 = _errs243 === errors;
-}
 else {
-var valid68 = true;
-}
-}
-}
-}
-}
-else {
-const err133 = {instancePath:instancePath+"/volumes/" + i27+"/bind",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind,data:data72};
+if(data74 < 1 || isNaN(data74)){
+const err133 = {instancePath:instancePath+"/ports/" + i28+"/target",schemaPath:"#/properties/ports/items/oneOf/2/properties/target/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema25.properties.ports.items.oneOf[2].properties.target,data:data74};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -4577,21 +6011,23 @@ vErrors.push(err133);
 errors++;
 }
 }
-var valid67 = _errs236 === errors;
+}
+}
+var valid75 = _errs250 === errors;
 }
 else {
-var valid67 = true;
+var valid75 = true;
 }
-if(valid67){
-if(data66.volume !== undefined){
-let data76 = data66.volume;
-const _errs245 = errors;
-if(errors === _errs245){
-if(data76 && typeof data76 == "object" && !Array.isArray(data76)){
-const _errs247 = errors;
-for(const key17 in data76){
-if(!(((key17 === "nocopy") || (key17 === "subpath")) || (pattern2.test(key17)))){
-const err134 = {instancePath:instancePath+"/volumes/" + i27+"/volume",schemaPath:"#/properties/volumes/items/oneOf/1/properties/volume/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.volume,data:data76};
+if(valid75){
+if(data72.published !== undefined){
+let data75 = data72.published;
+const _errs252 = errors;
+const _errs253 = errors;
+let valid76 = false;
+let passing16 = null;
+const _errs254 = errors;
+if(!(((typeof data75 == "number") && (!(data75 % 1) && !isNaN(data75))) && (isFinite(data75)))){
+const err134 = {instancePath:instancePath+"/ports/" + i28+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[0].type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[0],data:data75};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -4599,15 +6035,11 @@ else {
 vErrors.push(err134);
 }
 errors++;
-break;
 }
-}
-if(_errs247 === errors){
-if(data76.nocopy !== undefined){
-let data77 = data76.nocopy;
-const _errs248 = errors;
-if(typeof data77 !== "boolean"){
-const err135 = {instancePath:instancePath+"/volumes/" + i27+"/volume/nocopy",schemaPath:"#/properties/volumes/items/oneOf/1/properties/volume/properties/nocopy/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.volumes.items.oneOf[1].properties.volume.properties.nocopy.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.volume.properties.nocopy,data:data77};
+if(errors === _errs254){
+if((typeof data75 == "number") && (isFinite(data75))){
+if(data75 > 65535 || isNaN(data75)){
+const err135 = {instancePath:instancePath+"/ports/" + i28+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[0],data:data75};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -4616,17 +6048,9 @@ vErrors.push(err135);
 }
 errors++;
 }
-var valid69 = _errs248 === errors;
-}
 else {
-var valid69 = true;
-}
-if(valid69){
-if(data76.subpath !== undefined){
-let data78 = data76.subpath;
-const _errs250 = errors;
-if(typeof data78 !== "string"){
-const err136 = {instancePath:instancePath+"/volumes/" + i27+"/volume/subpath",schemaPath:"#/properties/volumes/items/oneOf/1/properties/volume/properties/subpath/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.volume.properties.subpath.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.volume.properties.subpath,data:data78};
+if(data75 < 0 || isNaN(data75)){
+const err136 = {instancePath:instancePath+"/ports/" + i28+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[0],data:data75};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -4635,16 +6059,20 @@ vErrors.push(err136);
 }
 errors++;
 }
-var valid69 = _errs250 === errors;
-}
-else {
-var valid69 = true;
 }
 }
 }
+var _valid16 = _errs254 === errors;
+if(_valid16){
+valid76 = true;
+passing16 = 0;
 }
-else {
-const err137 = {instancePath:instancePath+"/volumes/" + i27+"/volume",schemaPath:"#/properties/volumes/items/oneOf/1/properties/volume/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.volumes.items.oneOf[1].properties.volume.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.volume,data:data76};
+const _errs256 = errors;
+if(errors === _errs256){
+if(errors === _errs256){
+if(typeof data75 === "string"){
+if(!(formats2.validate(data75))){
+const err137 = {instancePath:instancePath+"/ports/" + i28+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf/1/format",keyword:"format",params:{format: "port-range"},message:"must match format \""+"port-range"+"\"",schema:"port-range",parentSchema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[1],data:data75};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -4654,21 +6082,8 @@ vErrors.push(err137);
 errors++;
 }
 }
-var valid67 = _errs245 === errors;
-}
 else {
-var valid67 = true;
-}
-if(valid67){
-if(data66.tmpfs !== undefined){
-let data79 = data66.tmpfs;
-const _errs252 = errors;
-if(errors === _errs252){
-if(data79 && typeof data79 == "object" && !Array.isArray(data79)){
-const _errs254 = errors;
-for(const key18 in data79){
-if(!(((key18 === "size") || (key18 === "mode")) || (pattern2.test(key18)))){
-const err138 = {instancePath:instancePath+"/volumes/" + i27+"/tmpfs",schemaPath:"#/properties/volumes/items/oneOf/1/properties/tmpfs/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.tmpfs,data:data79};
+const err138 = {instancePath:instancePath+"/ports/" + i28+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[1].type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[1],data:data75};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -4676,15 +6091,22 @@ else {
 vErrors.push(err138);
 }
 errors++;
-break;
 }
 }
-if(_errs254 === errors){
-if(data79.size !== undefined){
-let data80 = data79.size;
-const _errs255 = errors;
-if((!(((typeof data80 == "number") && (!(data80 % 1) && !isNaN(data80))) && (isFinite(data80)))) && (typeof data80 !== "string")){
-const err139 = {instancePath:instancePath+"/volumes/" + i27+"/tmpfs/size",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data80};
+}
+var _valid16 = _errs256 === errors;
+if(_valid16 && valid76){
+valid76 = false;
+passing16 = [passing16, 1];
+}
+else {
+if(_valid16){
+valid76 = true;
+passing16 = 1;
+}
+}
+if(!valid76){
+const err139 = {instancePath:instancePath+"/ports/" + i28+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf",keyword:"oneOf",params:{passingSchemas: passing16},message:"must match exactly one schema in oneOf",schema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf,parentSchema:schema25.properties.ports.items.oneOf[2].properties.published,data:data75};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -4693,17 +6115,28 @@ vErrors.push(err139);
 }
 errors++;
 }
-var valid70 = _errs255 === errors;
+else {
+errors = _errs253;
+if(vErrors !== null){
+if(_errs253){
+vErrors.length = _errs253;
 }
 else {
-var valid70 = true;
+vErrors = null;
 }
-if(valid70){
-if(data79.mode !== undefined){
-let data81 = data79.mode;
+}
+}
+var valid75 = _errs252 === errors;
+}
+else {
+var valid75 = true;
+}
+if(valid75){
+if(data72.host_ip !== undefined){
+let data76 = data72.host_ip;
 const _errs258 = errors;
-if((!(((typeof data81 == "number") && (!(data81 % 1) && !isNaN(data81))) && (isFinite(data81)))) && (typeof data81 !== "string")){
-const err140 = {instancePath:instancePath+"/volumes/" + i27+"/tmpfs/mode",schemaPath:"#/properties/volumes/items/oneOf/1/properties/tmpfs/properties/mode/type",keyword:"type",params:{type: schema25.properties.volumes.items.oneOf[1].properties.tmpfs.properties.mode.type},message:"must be integer,string",schema:schema25.properties.volumes.items.oneOf[1].properties.tmpfs.properties.mode.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.tmpfs.properties.mode,data:data81};
+if(typeof data76 !== "string"){
+const err140 = {instancePath:instancePath+"/ports/" + i28+"/host_ip",schemaPath:"#/properties/ports/items/oneOf/2/properties/host_ip/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.host_ip.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.host_ip,data:data76};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -4712,16 +6145,17 @@ vErrors.push(err140);
 }
 errors++;
 }
-var valid70 = _errs258 === errors;
+var valid75 = _errs258 === errors;
 }
 else {
-var valid70 = true;
+var valid75 = true;
 }
-}
-}
-}
-else {
-const err141 = {instancePath:instancePath+"/volumes/" + i27+"/tmpfs",schemaPath:"#/properties/volumes/items/oneOf/1/properties/tmpfs/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.volumes.items.oneOf[1].properties.tmpfs.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.tmpfs,data:data79};
+if(valid75){
+if(data72.protocol !== undefined){
+let data77 = data72.protocol;
+const _errs260 = errors;
+if(typeof data77 !== "string"){
+const err141 = {instancePath:instancePath+"/ports/" + i28+"/protocol",schemaPath:"#/properties/ports/items/oneOf/2/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.protocol.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.protocol,data:data77};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -4730,24 +6164,8 @@ vErrors.push(err141);
 }
 errors++;
 }
-}
-var valid67 = _errs252 === errors;
-}
-else {
-var valid67 = true;
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-else {
-const err142 = {instancePath:instancePath+"/volumes/" + i27,schemaPath:"#/properties/volumes/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.volumes.items.oneOf[1].type,parentSchema:schema25.properties.volumes.items.oneOf[1],data:data66};
+if(!(((data77 === "tcp") || (data77 === "udp")) || (data77 === "sctp"))){
+const err142 = {instancePath:instancePath+"/ports/" + i28+"/protocol",schemaPath:"#/properties/ports/items/oneOf/2/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema25.properties.ports.items.oneOf[2].properties.protocol.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.ports.items.oneOf[2].properties.protocol.enum,parentSchema:schema25.properties.ports.items.oneOf[2].properties.protocol,data:data77};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -4756,20 +6174,17 @@ vErrors.push(err142);
 }
 errors++;
 }
-}
-var _valid14 = _errs223 === errors;
-if(_valid14 && valid66){
-valid66 = false;
-passing14 = [passing14, 1];
+var valid75 = _errs260 === errors;
 }
 else {
-if(_valid14){
-valid66 = true;
-passing14 = 1;
+var valid75 = true;
 }
-}
-if(!valid66){
-const err143 = {instancePath:instancePath+"/volumes/" + i27,schemaPath:"#/properties/volumes/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing14},message:"must match exactly one schema in oneOf",schema:schema25.properties.volumes.items.oneOf,parentSchema:schema25.properties.volumes.items,data:data66};
+if(valid75){
+if(data72.mode !== undefined){
+let data78 = data72.mode;
+const _errs262 = errors;
+if(typeof data78 !== "string"){
+const err143 = {instancePath:instancePath+"/ports/" + i28+"/mode",schemaPath:"#/properties/ports/items/oneOf/2/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.mode.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.mode,data:data78};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -4777,82 +6192,9 @@ else {
 vErrors.push(err143);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
 }
-else {
-errors = _errs220;
-if(vErrors !== null){
-if(_errs220){
-vErrors.length = _errs220;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid65 = _errs219 === errors;
-if(!valid65){
-break;
-}
-}
-if(valid65){
-let i28 = data65.length;
-let j11;
-if(i28 > 1){
-outer1:
-for(;i28--;){
-for(j11 = i28; j11--;){
-if(func0(data65[i28], data65[j11])){
-validate24.errors = [{instancePath:instancePath+"/volumes",schemaPath:"#/properties/volumes/uniqueItems",keyword:"uniqueItems",params:{i: i28, j: j11},message:"must NOT have duplicate items (items ## "+j11+" and "+i28+" are identical)",schema:true,parentSchema:schema25.properties.volumes,data:data65}];
-return false;
-break outer1;
-}
-}
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/volumes",schemaPath:"#/properties/volumes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.volumes.type,parentSchema:schema25.properties.volumes,data:data65}];
-return false;
-}
-}
-var valid0 = _errs217 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.tmpfs !== undefined){
-const _errs260 = errors;
-if(!(validate20(data.tmpfs, {instancePath:instancePath+"/tmpfs",parentData:data,parentDataProperty:"tmpfs",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
-errors = vErrors.length;
-}
-var valid0 = _errs260 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.networks !== undefined){
-let data83 = data.networks;
-const _errs261 = errors;
-const _errs262 = errors;
-let valid73 = false;
-let passing15 = null;
-const _errs263 = errors;
-const _errs264 = errors;
-if(errors === _errs264){
-if(Array.isArray(data83)){
-var valid75 = true;
-const len17 = data83.length;
-for(let i29=0; i29<len17; i29++){
-let data84 = data83[i29];
-const _errs266 = errors;
-if(typeof data84 !== "string"){
-const err144 = {instancePath:instancePath+"/networks/" + i29,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data84};
+if(!((data78 === "host") || (data78 === "ingress"))){
+const err144 = {instancePath:instancePath+"/ports/" + i28+"/mode",schemaPath:"#/properties/ports/items/oneOf/2/properties/mode/enum",keyword:"enum",params:{allowedValues: schema25.properties.ports.items.oneOf[2].properties.mode.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.ports.items.oneOf[2].properties.mode.enum,parentSchema:schema25.properties.ports.items.oneOf[2].properties.mode,data:data78};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -4861,24 +6203,17 @@ vErrors.push(err144);
 }
 errors++;
 }
-var valid75 = _errs266 === errors;
-if(!valid75){
-break;
+var valid75 = _errs262 === errors;
 }
+else {
+var valid75 = true;
 }
 if(valid75){
-let i30 = data83.length;
-let j12;
-if(i30 > 1){
-const indices10 = {};
-for(;i30--;){
-let item10 = data83[i30];
-if(typeof item10 !== "string"){
-continue;
-}
-if(typeof indices10[item10] == "number"){
-j12 = indices10[item10];
-const err145 = {instancePath:instancePath+"/networks",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i30, j: j12},message:"must NOT have duplicate items (items ## "+j12+" and "+i30+" are identical)",schema:true,parentSchema:schema24,data:data83};
+if(data72.app_protocol !== undefined){
+let data79 = data72.app_protocol;
+const _errs264 = errors;
+if(typeof data79 !== "string"){
+const err145 = {instancePath:instancePath+"/ports/" + i28+"/app_protocol",schemaPath:"#/properties/ports/items/oneOf/2/properties/app_protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.app_protocol.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.app_protocol,data:data79};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -4886,15 +6221,23 @@ else {
 vErrors.push(err145);
 }
 errors++;
-break;
 }
-indices10[item10] = i30;
+var valid75 = _errs264 === errors;
+}
+else {
+var valid75 = true;
+}
+}
+}
+}
+}
+}
 }
 }
 }
 }
 else {
-const err146 = {instancePath:instancePath+"/networks",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data83};
+const err146 = {instancePath:instancePath+"/ports/" + i28,schemaPath:"#/properties/ports/items/oneOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.ports.items.oneOf[2].type,parentSchema:schema25.properties.ports.items.oneOf[2],data:data72};
 if(vErrors === null){
 vErrors = [err146];
 }
@@ -4904,18 +6247,20 @@ vErrors.push(err146);
 errors++;
 }
 }
-var _valid15 = _errs263 === errors;
-if(_valid15){
-valid73 = true;
-passing15 = 0;
+var _valid15 = _errs245 === errors;
+if(_valid15 && valid74){
+valid74 = false;
+passing15 = [passing15, 2];
 }
-const _errs268 = errors;
-if(errors === _errs268){
-if(data83 && typeof data83 == "object" && !Array.isArray(data83)){
-const _errs270 = errors;
-for(const key19 in data83){
-if(!(pattern3.test(key19))){
-const err147 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.networks.oneOf[1],data:data83};
+else {
+if(_valid15){
+valid74 = true;
+passing15 = 2;
+}
+}
+}
+if(!valid74){
+const err147 = {instancePath:instancePath+"/ports/" + i28,schemaPath:"#/properties/ports/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing15},message:"must match exactly one schema in oneOf",schema:schema25.properties.ports.items.oneOf,parentSchema:schema25.properties.ports.items,data:data72};
 if(vErrors === null){
 vErrors = [err147];
 }
@@ -4923,25 +6268,123 @@ else {
 vErrors.push(err147);
 }
 errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs240;
+if(vErrors !== null){
+if(_errs240){
+vErrors.length = _errs240;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid73 = _errs239 === errors;
+if(!valid73){
 break;
 }
 }
-if(_errs270 === errors){
-var valid77 = true;
-for(const key20 in data83){
-if(pattern3.test(key20)){
-let data85 = data83[key20];
-const _errs271 = errors;
+if(valid73){
+let i29 = data71.length;
+let j11;
+if(i29 > 1){
+outer0:
+for(;i29--;){
+for(j11 = i29; j11--;){
+if(func0(data71[i29], data71[j11])){
+validate24.errors = [{instancePath:instancePath+"/ports",schemaPath:"#/properties/ports/uniqueItems",keyword:"uniqueItems",params:{i: i29, j: j11},message:"must NOT have duplicate items (items ## "+j11+" and "+i29+" are identical)",schema:true,parentSchema:schema25.properties.ports,data:data71}];
+return false;
+break outer0;
+}
+}
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/ports",schemaPath:"#/properties/ports/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.ports.type,parentSchema:schema25.properties.ports,data:data71}];
+return false;
+}
+}
+var valid0 = _errs237 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.expose !== undefined){
+let data80 = data.expose;
+const _errs266 = errors;
+if(errors === _errs266){
+if(Array.isArray(data80)){
+var valid78 = true;
+const len18 = data80.length;
+for(let i30=0; i30<len18; i30++){
+let data81 = data80[i30];
+const _errs268 = errors;
+if((typeof data81 !== "string") && (!(((typeof data81 == "number") && (!(data81 % 1) && !isNaN(data81))) && (isFinite(data81))))){
+validate24.errors = [{instancePath:instancePath+"/expose/" + i30,schemaPath:"#/properties/expose/items/type",keyword:"type",params:{type: schema25.properties.expose.items.type},message:"must be string,integer",schema:schema25.properties.expose.items.type,parentSchema:schema25.properties.expose.items,data:data81}];
+return false;
+}
+var valid78 = _errs268 === errors;
+if(!valid78){
+break;
+}
+}
+if(valid78){
+let i31 = data80.length;
+let j12;
+if(i31 > 1){
+const indices11 = {};
+for(;i31--;){
+let item11 = data80[i31];
+if((typeof item11 !== "string") && (!(((typeof item11 == "number") && (!(item11 % 1) && !isNaN(item11))) && (isFinite(item11))))){
+continue;
+}
+if(typeof item11 == "string"){
+item11 += "_";
+}
+if(typeof indices11[item11] == "number"){
+j12 = indices11[item11];
+validate24.errors = [{instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/uniqueItems",keyword:"uniqueItems",params:{i: i31, j: j12},message:"must NOT have duplicate items (items ## "+j12+" and "+i31+" are identical)",schema:true,parentSchema:schema25.properties.expose,data:data80}];
+return false;
+break;
+}
+indices11[item11] = i31;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.expose.type,parentSchema:schema25.properties.expose,data:data80}];
+return false;
+}
+}
+var valid0 = _errs266 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.volumes !== undefined){
+let data82 = data.volumes;
+const _errs270 = errors;
+if(errors === _errs270){
+if(Array.isArray(data82)){
+var valid80 = true;
+const len19 = data82.length;
+for(let i32=0; i32<len19; i32++){
+let data83 = data82[i32];
 const _errs272 = errors;
-let valid78 = false;
-let passing16 = null;
 const _errs273 = errors;
-if(errors === _errs273){
-if(data85 && typeof data85 == "object" && !Array.isArray(data85)){
-const _errs275 = errors;
-for(const key21 in data85){
-if(!(((((key21 === "aliases") || (key21 === "ipv4_address")) || (key21 === "ipv6_address")) || (key21 === "priority")) || (pattern2.test(key21)))){
-const err148 = {instancePath:instancePath+"/networks/" + key20.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key21},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0],data:data85};
+let valid81 = false;
+let passing17 = null;
+const _errs274 = errors;
+if(typeof data83 !== "string"){
+const err148 = {instancePath:instancePath+"/volumes/" + i32,schemaPath:"#/properties/volumes/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[0].type,parentSchema:schema25.properties.volumes.items.oneOf[0],data:data83};
 if(vErrors === null){
 vErrors = [err148];
 }
@@ -4949,23 +6392,18 @@ else {
 vErrors.push(err148);
 }
 errors++;
-break;
 }
+var _valid17 = _errs274 === errors;
+if(_valid17){
+valid81 = true;
+passing17 = 0;
 }
-if(_errs275 === errors){
-if(data85.aliases !== undefined){
-let data86 = data85.aliases;
 const _errs276 = errors;
-const _errs277 = errors;
-if(errors === _errs277){
-if(Array.isArray(data86)){
-var valid81 = true;
-const len18 = data86.length;
-for(let i31=0; i31<len18; i31++){
-let data87 = data86[i31];
-const _errs279 = errors;
-if(typeof data87 !== "string"){
-const err149 = {instancePath:instancePath+"/networks/" + key20.replace(/~/g, "~0").replace(/\//g, "~1")+"/aliases/" + i31,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data87};
+if(errors === _errs276){
+if(data83 && typeof data83 == "object" && !Array.isArray(data83)){
+let missing4;
+if(((data83.type === undefined) && (missing4 = "type")) || ((data83.target === undefined) && (missing4 = "target"))){
+const err149 = {instancePath:instancePath+"/volumes/" + i32,schemaPath:"#/properties/volumes/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'",schema:schema25.properties.volumes.items.oneOf[1].required,parentSchema:schema25.properties.volumes.items.oneOf[1],data:data83};
 if(vErrors === null){
 vErrors = [err149];
 }
@@ -4974,24 +6412,11 @@ vErrors.push(err149);
 }
 errors++;
 }
-var valid81 = _errs279 === errors;
-if(!valid81){
-break;
-}
-}
-if(valid81){
-let i32 = data86.length;
-let j13;
-if(i32 > 1){
-const indices11 = {};
-for(;i32--;){
-let item11 = data86[i32];
-if(typeof item11 !== "string"){
-continue;
-}
-if(typeof indices11[item11] == "number"){
-j13 = indices11[item11];
-const err150 = {instancePath:instancePath+"/networks/" + key20.replace(/~/g, "~0").replace(/\//g, "~1")+"/aliases",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i32, j: j13},message:"must NOT have duplicate items (items ## "+j13+" and "+i32+" are identical)",schema:true,parentSchema:schema24,data:data86};
+else {
+const _errs278 = errors;
+for(const key22 in data83){
+if(!((func1.call(schema25.properties.volumes.items.oneOf[1].properties, key22)) || (pattern2.test(key22)))){
+const err150 = {instancePath:instancePath+"/volumes/" + i32,schemaPath:"#/properties/volumes/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.volumes.items.oneOf[1],data:data83};
 if(vErrors === null){
 vErrors = [err150];
 }
@@ -5001,13 +6426,13 @@ vErrors.push(err150);
 errors++;
 break;
 }
-indices11[item11] = i32;
 }
-}
-}
-}
-else {
-const err151 = {instancePath:instancePath+"/networks/" + key20.replace(/~/g, "~0").replace(/\//g, "~1")+"/aliases",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data86};
+if(_errs278 === errors){
+if(data83.type !== undefined){
+let data84 = data83.type;
+const _errs279 = errors;
+if(typeof data84 !== "string"){
+const err151 = {instancePath:instancePath+"/volumes/" + i32+"/type",schemaPath:"#/properties/volumes/items/oneOf/1/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.type.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.type,data:data84};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -5016,18 +6441,8 @@ vErrors.push(err151);
 }
 errors++;
 }
-}
-var valid79 = _errs276 === errors;
-}
-else {
-var valid79 = true;
-}
-if(valid79){
-if(data85.ipv4_address !== undefined){
-let data88 = data85.ipv4_address;
-const _errs281 = errors;
-if(typeof data88 !== "string"){
-const err152 = {instancePath:instancePath+"/networks/" + key20.replace(/~/g, "~0").replace(/\//g, "~1")+"/ipv4_address",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/ipv4_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv4_address.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv4_address,data:data88};
+if(!((((((data84 === "bind") || (data84 === "volume")) || (data84 === "tmpfs")) || (data84 === "image")) || (data84 === "npipe")) || (data84 === "cluster"))){
+const err152 = {instancePath:instancePath+"/volumes/" + i32+"/type",schemaPath:"#/properties/volumes/items/oneOf/1/properties/type/enum",keyword:"enum",params:{allowedValues: schema25.properties.volumes.items.oneOf[1].properties.type.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.volumes.items.oneOf[1].properties.type.enum,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.type,data:data84};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -5036,17 +6451,17 @@ vErrors.push(err152);
 }
 errors++;
 }
-var valid79 = _errs281 === errors;
+var valid82 = _errs279 === errors;
 }
 else {
-var valid79 = true;
+var valid82 = true;
 }
-if(valid79){
-if(data85.ipv6_address !== undefined){
-let data89 = data85.ipv6_address;
-const _errs283 = errors;
-if(typeof data89 !== "string"){
-const err153 = {instancePath:instancePath+"/networks/" + key20.replace(/~/g, "~0").replace(/\//g, "~1")+"/ipv6_address",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/ipv6_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv6_address.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv6_address,data:data89};
+if(valid82){
+if(data83.source !== undefined){
+let data85 = data83.source;
+const _errs281 = errors;
+if(typeof data85 !== "string"){
+const err153 = {instancePath:instancePath+"/volumes/" + i32+"/source",schemaPath:"#/properties/volumes/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.source.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.source,data:data85};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -5055,17 +6470,17 @@ vErrors.push(err153);
 }
 errors++;
 }
-var valid79 = _errs283 === errors;
+var valid82 = _errs281 === errors;
 }
 else {
-var valid79 = true;
+var valid82 = true;
 }
-if(valid79){
-if(data85.priority !== undefined){
-let data90 = data85.priority;
-const _errs285 = errors;
-if(!(((typeof data90 == "number") && (!(data90 % 1) && !isNaN(data90))) && (isFinite(data90)))){
-const err154 = {instancePath:instancePath+"/networks/" + key20.replace(/~/g, "~0").replace(/\//g, "~1")+"/priority",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/priority/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.priority.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.priority,data:data90};
+if(valid82){
+if(data83.target !== undefined){
+let data86 = data83.target;
+const _errs283 = errors;
+if(typeof data86 !== "string"){
+const err154 = {instancePath:instancePath+"/volumes/" + i32+"/target",schemaPath:"#/properties/volumes/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.target.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.target,data:data86};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -5074,18 +6489,17 @@ vErrors.push(err154);
 }
 errors++;
 }
-var valid79 = _errs285 === errors;
+var valid82 = _errs283 === errors;
 }
 else {
-var valid79 = true;
+var valid82 = true;
 }
-}
-}
-}
-}
-}
-else {
-const err155 = {instancePath:instancePath+"/networks/" + key20.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0],data:data85};
+if(valid82){
+if(data83.read_only !== undefined){
+let data87 = data83.read_only;
+const _errs285 = errors;
+if(typeof data87 !== "boolean"){
+const err155 = {instancePath:instancePath+"/volumes/" + i32+"/read_only",schemaPath:"#/properties/volumes/items/oneOf/1/properties/read_only/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.volumes.items.oneOf[1].properties.read_only.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.read_only,data:data87};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -5094,15 +6508,17 @@ vErrors.push(err155);
 }
 errors++;
 }
+var valid82 = _errs285 === errors;
 }
-var _valid16 = _errs273 === errors;
-if(_valid16){
-valid78 = true;
-passing16 = 0;
+else {
+var valid82 = true;
 }
+if(valid82){
+if(data83.consistency !== undefined){
+let data88 = data83.consistency;
 const _errs287 = errors;
-if(data85 !== null){
-const err156 = {instancePath:instancePath+"/networks/" + key20.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[1].type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[1],data:data85};
+if(typeof data88 !== "string"){
+const err156 = {instancePath:instancePath+"/volumes/" + i32+"/consistency",schemaPath:"#/properties/volumes/items/oneOf/1/properties/consistency/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.consistency.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.consistency,data:data88};
 if(vErrors === null){
 vErrors = [err156];
 }
@@ -5111,19 +6527,21 @@ vErrors.push(err156);
 }
 errors++;
 }
-var _valid16 = _errs287 === errors;
-if(_valid16 && valid78){
-valid78 = false;
-passing16 = [passing16, 1];
+var valid82 = _errs287 === errors;
 }
 else {
-if(_valid16){
-valid78 = true;
-passing16 = 1;
+var valid82 = true;
 }
-}
-if(!valid78){
-const err157 = {instancePath:instancePath+"/networks/" + key20.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing16},message:"must match exactly one schema in oneOf",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data85};
+if(valid82){
+if(data83.bind !== undefined){
+let data89 = data83.bind;
+const _errs289 = errors;
+if(errors === _errs289){
+if(data89 && typeof data89 == "object" && !Array.isArray(data89)){
+const _errs291 = errors;
+for(const key23 in data89){
+if(!(((((key23 === "propagation") || (key23 === "create_host_path")) || (key23 === "selinux")) || (key23 === "recursive")) || (pattern2.test(key23)))){
+const err157 = {instancePath:instancePath+"/volumes/" + i32+"/bind",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind,data:data89};
 if(vErrors === null){
 vErrors = [err157];
 }
@@ -5131,28 +6549,15 @@ else {
 vErrors.push(err157);
 }
 errors++;
-}
-else {
-errors = _errs272;
-if(vErrors !== null){
-if(_errs272){
-vErrors.length = _errs272;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid77 = _errs271 === errors;
-if(!valid77){
 break;
 }
 }
-}
-}
-}
-else {
-const err158 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.networks.oneOf[1].type,parentSchema:schema25.properties.networks.oneOf[1],data:data83};
+if(_errs291 === errors){
+if(data89.propagation !== undefined){
+let data90 = data89.propagation;
+const _errs292 = errors;
+if(typeof data90 !== "string"){
+const err158 = {instancePath:instancePath+"/volumes/" + i32+"/bind/propagation",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/propagation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.propagation.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.propagation,data:data90};
 if(vErrors === null){
 vErrors = [err158];
 }
@@ -5161,20 +6566,8 @@ vErrors.push(err158);
 }
 errors++;
 }
-}
-var _valid15 = _errs268 === errors;
-if(_valid15 && valid73){
-valid73 = false;
-passing15 = [passing15, 1];
-}
-else {
-if(_valid15){
-valid73 = true;
-passing15 = 1;
-}
-}
-if(!valid73){
-const err159 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/oneOf",keyword:"oneOf",params:{passingSchemas: passing15},message:"must match exactly one schema in oneOf",schema:schema25.properties.networks.oneOf,parentSchema:schema25.properties.networks,data:data83};
+if(!((((((data90 === "shared") || (data90 === "slave")) || (data90 === "private")) || (data90 === "rshared")) || (data90 === "rslave")) || (data90 === "rprivate"))){
+const err159 = {instancePath:instancePath+"/volumes/" + i32+"/bind/propagation",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/propagation/enum",keyword:"enum",params:{allowedValues: schema25.properties.volumes.items.oneOf[1].properties.bind.properties.propagation.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.propagation.enum,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.propagation,data:data90};
 if(vErrors === null){
 vErrors = [err159];
 }
@@ -5182,56 +6575,18 @@ else {
 vErrors.push(err159);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
+}
+var valid83 = _errs292 === errors;
 }
 else {
-errors = _errs262;
-if(vErrors !== null){
-if(_errs262){
-vErrors.length = _errs262;
+var valid83 = true;
 }
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs261 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.network_mode !== undefined){
-let data91 = data.network_mode;
-const _errs289 = errors;
-if(typeof data91 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/network_mode",schemaPath:"#/properties/network_mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.network_mode.type,parentSchema:schema25.properties.network_mode,data:data91}];
-return false;
-}
-var valid0 = _errs289 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.depends_on !== undefined){
-let data92 = data.depends_on;
-const _errs291 = errors;
-const _errs292 = errors;
-let valid83 = false;
-let passing17 = null;
-const _errs293 = errors;
+if(valid83){
+if(data89.create_host_path !== undefined){
+let data91 = data89.create_host_path;
 const _errs294 = errors;
-if(errors === _errs294){
-if(Array.isArray(data92)){
-var valid85 = true;
-const len19 = data92.length;
-for(let i33=0; i33<len19; i33++){
-let data93 = data92[i33];
-const _errs296 = errors;
-if(typeof data93 !== "string"){
-const err160 = {instancePath:instancePath+"/depends_on/" + i33,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data93};
+if(typeof data91 !== "boolean"){
+const err160 = {instancePath:instancePath+"/volumes/" + i32+"/bind/create_host_path",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/create_host_path/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.create_host_path.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.create_host_path,data:data91};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -5240,29 +6595,253 @@ vErrors.push(err160);
 }
 errors++;
 }
-var valid85 = _errs296 === errors;
-if(!valid85){
-break;
+var valid83 = _errs294 === errors;
 }
+else {
+var valid83 = true;
 }
-if(valid85){
-let i34 = data92.length;
-let j14;
-if(i34 > 1){
-const indices12 = {};
-for(;i34--;){
-let item12 = data92[i34];
-if(typeof item12 !== "string"){
-continue;
-}
-if(typeof indices12[item12] == "number"){
-j14 = indices12[item12];
-const err161 = {instancePath:instancePath+"/depends_on",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i34, j: j14},message:"must NOT have duplicate items (items ## "+j14+" and "+i34+" are identical)",schema:true,parentSchema:schema24,data:data92};
+if(valid83){
+if(data89.selinux !== undefined){
+let data92 = data89.selinux;
+const _errs296 = errors;
+if(typeof data92 !== "string"){
+const err161 = {instancePath:instancePath+"/volumes/" + i32+"/bind/selinux",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/selinux/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.selinux.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.selinux,data:data92};
 if(vErrors === null){
 vErrors = [err161];
 }
 else {
 vErrors.push(err161);
+}
+errors++;
+}
+if(!((data92 === "z") || (data92 === "Z"))){
+const err162 = {instancePath:instancePath+"/volumes/" + i32+"/bind/selinux",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/selinux/enum",keyword:"enum",params:{allowedValues: schema25.properties.volumes.items.oneOf[1].properties.bind.properties.selinux.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.selinux.enum,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.selinux,data:data92};
+if(vErrors === null){
+vErrors = [err162];
+}
+else {
+vErrors.push(err162);
+}
+errors++;
+}
+var valid83 = _errs296 === errors;
+}
+else {
+var valid83 = true;
+}
+if(valid83){
+if(data89.recursive !== undefined){
+let data93 = data89.recursive;
+const _errs298 = errors;
+if(typeof data93 !== "string"){
+const err163 = {instancePath:instancePath+"/volumes/" + i32+"/bind/recursive",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/recursive/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.recursive.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.recursive,data:data93};
+if(vErrors === null){
+vErrors = [err163];
+}
+else {
+vErrors.push(err163);
+}
+errors++;
+}
+if(!((((data93 === "enabled") || (data93 === "disabled")) || (data93 === "writable")) || (data93 === "readonly"))){
+const err164 = {instancePath:instancePath+"/volumes/" + i32+"/bind/recursive",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/recursive/enum",keyword:"enum",params:{allowedValues: schema25.properties.volumes.items.oneOf[1].properties.bind.properties.recursive.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.recursive.enum,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.recursive,data:data93};
+if(vErrors === null){
+vErrors = [err164];
+}
+else {
+vErrors.push(err164);
+}
+errors++;
+}
+var valid83 = _errs298 === errors;
+}
+else {
+var valid83 = true;
+}
+}
+}
+}
+}
+}
+else {
+const err165 = {instancePath:instancePath+"/volumes/" + i32+"/bind",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind,data:data89};
+if(vErrors === null){
+vErrors = [err165];
+}
+else {
+vErrors.push(err165);
+}
+errors++;
+}
+}
+var valid82 = _errs289 === errors;
+}
+else {
+var valid82 = true;
+}
+if(valid82){
+if(data83.volume !== undefined){
+let data94 = data83.volume;
+const _errs300 = errors;
+if(errors === _errs300){
+if(data94 && typeof data94 == "object" && !Array.isArray(data94)){
+const _errs302 = errors;
+for(const key24 in data94){
+if(!((((key24 === "nocopy") || (key24 === "subpath")) || (key24 === "labels")) || (pattern2.test(key24)))){
+const err166 = {instancePath:instancePath+"/volumes/" + i32+"/volume",schemaPath:"#/properties/volumes/items/oneOf/1/properties/volume/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.volume,data:data94};
+if(vErrors === null){
+vErrors = [err166];
+}
+else {
+vErrors.push(err166);
+}
+errors++;
+break;
+}
+}
+if(_errs302 === errors){
+if(data94.nocopy !== undefined){
+let data95 = data94.nocopy;
+const _errs303 = errors;
+if(typeof data95 !== "boolean"){
+const err167 = {instancePath:instancePath+"/volumes/" + i32+"/volume/nocopy",schemaPath:"#/properties/volumes/items/oneOf/1/properties/volume/properties/nocopy/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.volumes.items.oneOf[1].properties.volume.properties.nocopy.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.volume.properties.nocopy,data:data95};
+if(vErrors === null){
+vErrors = [err167];
+}
+else {
+vErrors.push(err167);
+}
+errors++;
+}
+var valid84 = _errs303 === errors;
+}
+else {
+var valid84 = true;
+}
+if(valid84){
+if(data94.subpath !== undefined){
+let data96 = data94.subpath;
+const _errs305 = errors;
+if(typeof data96 !== "string"){
+const err168 = {instancePath:instancePath+"/volumes/" + i32+"/volume/subpath",schemaPath:"#/properties/volumes/items/oneOf/1/properties/volume/properties/subpath/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.volume.properties.subpath.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.volume.properties.subpath,data:data96};
+if(vErrors === null){
+vErrors = [err168];
+}
+else {
+vErrors.push(err168);
+}
+errors++;
+}
+var valid84 = _errs305 === errors;
+}
+else {
+var valid84 = true;
+}
+if(valid84){
+if(data94.labels !== undefined){
+let data97 = data94.labels;
+const _errs307 = errors;
+const _errs309 = errors;
+let valid86 = false;
+let passing18 = null;
+const _errs310 = errors;
+if(errors === _errs310){
+if(data97 && typeof data97 == "object" && !Array.isArray(data97)){
+const _errs312 = errors;
+for(const key25 in data97){
+if(!(pattern7.test(key25))){
+const err169 = {instancePath:instancePath+"/volumes/" + i32+"/volume/labels",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data97};
+if(vErrors === null){
+vErrors = [err169];
+}
+else {
+vErrors.push(err169);
+}
+errors++;
+break;
+}
+}
+if(_errs312 === errors){
+var valid87 = true;
+for(const key26 in data97){
+if(pattern7.test(key26)){
+let data98 = data97[key26];
+const _errs313 = errors;
+if((((typeof data98 !== "string") && (!((typeof data98 == "number") && (isFinite(data98))))) && (typeof data98 !== "boolean")) && (data98 !== null)){
+const err170 = {instancePath:instancePath+"/volumes/" + i32+"/volume/labels/" + key26.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data98};
+if(vErrors === null){
+vErrors = [err170];
+}
+else {
+vErrors.push(err170);
+}
+errors++;
+}
+var valid87 = _errs313 === errors;
+if(!valid87){
+break;
+}
+}
+}
+}
+}
+else {
+const err171 = {instancePath:instancePath+"/volumes/" + i32+"/volume/labels",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data97};
+if(vErrors === null){
+vErrors = [err171];
+}
+else {
+vErrors.push(err171);
+}
+errors++;
+}
+}
+var _valid18 = _errs310 === errors;
+if(_valid18){
+valid86 = true;
+passing18 = 0;
+}
+const _errs315 = errors;
+if(errors === _errs315){
+if(Array.isArray(data97)){
+var valid88 = true;
+const len20 = data97.length;
+for(let i33=0; i33<len20; i33++){
+let data99 = data97[i33];
+const _errs317 = errors;
+if(typeof data99 !== "string"){
+const err172 = {instancePath:instancePath+"/volumes/" + i32+"/volume/labels/" + i33,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data99};
+if(vErrors === null){
+vErrors = [err172];
+}
+else {
+vErrors.push(err172);
+}
+errors++;
+}
+var valid88 = _errs317 === errors;
+if(!valid88){
+break;
+}
+}
+if(valid88){
+let i34 = data97.length;
+let j13;
+if(i34 > 1){
+const indices12 = {};
+for(;i34--;){
+let item12 = data97[i34];
+if(typeof item12 !== "string"){
+continue;
+}
+if(typeof indices12[item12] == "number"){
+j13 = indices12[item12];
+const err173 = {instancePath:instancePath+"/volumes/" + i32+"/volume/labels",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i34, j: j13},message:"must NOT have duplicate items (items ## "+j13+" and "+i34+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data97};
+if(vErrors === null){
+vErrors = [err173];
+}
+else {
+vErrors.push(err173);
 }
 errors++;
 break;
@@ -5273,652 +6852,7 @@ indices12[item12] = i34;
 }
 }
 else {
-const err162 = {instancePath:instancePath+"/depends_on",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data92};
-if(vErrors === null){
-vErrors = [err162];
-}
-else {
-vErrors.push(err162);
-}
-errors++;
-}
-}
-var _valid17 = _errs293 === errors;
-if(_valid17){
-valid83 = true;
-passing17 = 0;
-}
-const _errs298 = errors;
-if(errors === _errs298){
-if(data92 && typeof data92 == "object" && !Array.isArray(data92)){
-const _errs300 = errors;
-for(const key22 in data92){
-if(!(pattern3.test(key22))){
-const err163 = {instancePath:instancePath+"/depends_on",schemaPath:"#/properties/depends_on/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.depends_on.oneOf[1],data:data92};
-if(vErrors === null){
-vErrors = [err163];
-}
-else {
-vErrors.push(err163);
-}
-errors++;
-break;
-}
-}
-if(_errs300 === errors){
-var valid87 = true;
-for(const key23 in data92){
-if(pattern3.test(key23)){
-let data94 = data92[key23];
-const _errs301 = errors;
-if(errors === _errs301){
-if(data94 && typeof data94 == "object" && !Array.isArray(data94)){
-const _errs303 = errors;
-for(const key24 in data94){
-if(!((((key24 === "condition") || (key24 === "restart")) || (key24 === "required")) || (pattern2.test(key24)))){
-const err164 = {instancePath:instancePath+"/depends_on/" + key23.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data94};
-if(vErrors === null){
-vErrors = [err164];
-}
-else {
-vErrors.push(err164);
-}
-errors++;
-break;
-}
-}
-if(_errs303 === errors){
-if(data94.condition !== undefined){
-let data95 = data94.condition;
-const _errs304 = errors;
-if(typeof data95 !== "string"){
-const err165 = {instancePath:instancePath+"/depends_on/" + key23.replace(/~/g, "~0").replace(/\//g, "~1")+"/condition",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/condition/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition.type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition,data:data95};
-if(vErrors === null){
-vErrors = [err165];
-}
-else {
-vErrors.push(err165);
-}
-errors++;
-}
-if(!(((data95 === "service_started") || (data95 === "service_healthy")) || (data95 === "service_completed_successfully"))){
-const err166 = {instancePath:instancePath+"/depends_on/" + key23.replace(/~/g, "~0").replace(/\//g, "~1")+"/condition",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/condition/enum",keyword:"enum",params:{allowedValues: schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition.enum,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition,data:data95};
-if(vErrors === null){
-vErrors = [err166];
-}
-else {
-vErrors.push(err166);
-}
-errors++;
-}
-var valid88 = _errs304 === errors;
-}
-else {
-var valid88 = true;
-}
-if(valid88){
-if(data94.restart !== undefined){
-let data96 = data94.restart;
-const _errs306 = errors;
-if(typeof data96 !== "boolean"){
-const err167 = {instancePath:instancePath+"/depends_on/" + key23.replace(/~/g, "~0").replace(/\//g, "~1")+"/restart",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/restart/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.restart.type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.restart,data:data96};
-if(vErrors === null){
-vErrors = [err167];
-}
-else {
-vErrors.push(err167);
-}
-errors++;
-}
-var valid88 = _errs306 === errors;
-}
-else {
-var valid88 = true;
-}
-if(valid88){
-if(data94.required !== undefined){
-let data97 = data94.required;
-const _errs308 = errors;
-if(typeof data97 !== "boolean"){
-const err168 = {instancePath:instancePath+"/depends_on/" + key23.replace(/~/g, "~0").replace(/\//g, "~1")+"/required",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/required/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.required.type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.required,data:data97};
-if(vErrors === null){
-vErrors = [err168];
-}
-else {
-vErrors.push(err168);
-}
-errors++;
-}
-var valid88 = _errs308 === errors;
-}
-else {
-var valid88 = true;
-}
-}
-}
-}
-}
-else {
-const err169 = {instancePath:instancePath+"/depends_on/" + key23.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data94};
-if(vErrors === null){
-vErrors = [err169];
-}
-else {
-vErrors.push(err169);
-}
-errors++;
-}
-}
-var valid87 = _errs301 === errors;
-if(!valid87){
-break;
-}
-}
-}
-}
-}
-else {
-const err170 = {instancePath:instancePath+"/depends_on",schemaPath:"#/properties/depends_on/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.depends_on.oneOf[1].type,parentSchema:schema25.properties.depends_on.oneOf[1],data:data92};
-if(vErrors === null){
-vErrors = [err170];
-}
-else {
-vErrors.push(err170);
-}
-errors++;
-}
-}
-var _valid17 = _errs298 === errors;
-if(_valid17 && valid83){
-valid83 = false;
-passing17 = [passing17, 1];
-}
-else {
-if(_valid17){
-valid83 = true;
-passing17 = 1;
-}
-}
-if(!valid83){
-const err171 = {instancePath:instancePath+"/depends_on",schemaPath:"#/properties/depends_on/oneOf",keyword:"oneOf",params:{passingSchemas: passing17},message:"must match exactly one schema in oneOf",schema:schema25.properties.depends_on.oneOf,parentSchema:schema25.properties.depends_on,data:data92};
-if(vErrors === null){
-vErrors = [err171];
-}
-else {
-vErrors.push(err171);
-}
-errors++;
-validate24.errors = vErrors;
-return false;
-}
-else {
-errors = _errs292;
-if(vErrors !== null){
-if(_errs292){
-vErrors.length = _errs292;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs291 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.healthcheck !== undefined){
-const _errs310 = errors;
-if(!(validate26(data.healthcheck, {instancePath:instancePath+"/healthcheck",parentData:data,parentDataProperty:"healthcheck",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate26.errors : vErrors.concat(validate26.errors);
-errors = vErrors.length;
-}
-var valid0 = _errs310 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.restart !== undefined){
-let data99 = data.restart;
-const _errs311 = errors;
-if(typeof data99 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/restart",schemaPath:"#/properties/restart/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.restart.type,parentSchema:schema25.properties.restart,data:data99}];
-return false;
-}
-var valid0 = _errs311 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.deploy !== undefined){
-const _errs313 = errors;
-if(!(validate28(data.deploy, {instancePath:instancePath+"/deploy",parentData:data,parentDataProperty:"deploy",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate28.errors : vErrors.concat(validate28.errors);
-errors = vErrors.length;
-}
-var valid0 = _errs313 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.scale !== undefined){
-let data101 = data.scale;
-const _errs314 = errors;
-if(!(((typeof data101 == "number") && (!(data101 % 1) && !isNaN(data101))) && (isFinite(data101)))){
-validate24.errors = [{instancePath:instancePath+"/scale",schemaPath:"#/properties/scale/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.scale.type,parentSchema:schema25.properties.scale,data:data101}];
-return false;
-}
-if(errors === _errs314){
-if((typeof data101 == "number") && (isFinite(data101))){
-if(data101 < 0 || isNaN(data101)){
-validate24.errors = [{instancePath:instancePath+"/scale",schemaPath:"#/properties/scale/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.scale,data:data101}];
-return false;
-}
-}
-}
-var valid0 = _errs314 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.profiles !== undefined){
-let data102 = data.profiles;
-const _errs316 = errors;
-const _errs317 = errors;
-if(errors === _errs317){
-if(Array.isArray(data102)){
-var valid90 = true;
-const len20 = data102.length;
-for(let i35=0; i35<len20; i35++){
-let data103 = data102[i35];
-const _errs319 = errors;
-if(typeof data103 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/profiles/" + i35,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data103}];
-return false;
-}
-var valid90 = _errs319 === errors;
-if(!valid90){
-break;
-}
-}
-if(valid90){
-let i36 = data102.length;
-let j15;
-if(i36 > 1){
-const indices13 = {};
-for(;i36--;){
-let item13 = data102[i36];
-if(typeof item13 !== "string"){
-continue;
-}
-if(typeof indices13[item13] == "number"){
-j15 = indices13[item13];
-validate24.errors = [{instancePath:instancePath+"/profiles",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i36, j: j15},message:"must NOT have duplicate items (items ## "+j15+" and "+i36+" are identical)",schema:true,parentSchema:schema24,data:data102}];
-return false;
-break;
-}
-indices13[item13] = i36;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/profiles",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data102}];
-return false;
-}
-}
-var valid0 = _errs316 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.pull_policy !== undefined){
-let data104 = data.pull_policy;
-const _errs321 = errors;
-if(errors === _errs321){
-if(typeof data104 === "string"){
-if(!pattern39.test(data104)){
-validate24.errors = [{instancePath:instancePath+"/pull_policy",schemaPath:"#/properties/pull_policy/pattern",keyword:"pattern",params:{pattern: "^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},message:"must match pattern \""+"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"+"\"",schema:"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$",parentSchema:schema25.properties.pull_policy,data:data104}];
-return false;
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/pull_policy",schemaPath:"#/properties/pull_policy/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.pull_policy.type,parentSchema:schema25.properties.pull_policy,data:data104}];
-return false;
-}
-}
-var valid0 = _errs321 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cap_add !== undefined){
-let data105 = data.cap_add;
-const _errs323 = errors;
-const _errs324 = errors;
-if(errors === _errs324){
-if(Array.isArray(data105)){
-var valid93 = true;
-const len21 = data105.length;
-for(let i37=0; i37<len21; i37++){
-let data106 = data105[i37];
-const _errs326 = errors;
-if(typeof data106 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/cap_add/" + i37,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data106}];
-return false;
-}
-var valid93 = _errs326 === errors;
-if(!valid93){
-break;
-}
-}
-if(valid93){
-let i38 = data105.length;
-let j16;
-if(i38 > 1){
-const indices14 = {};
-for(;i38--;){
-let item14 = data105[i38];
-if(typeof item14 !== "string"){
-continue;
-}
-if(typeof indices14[item14] == "number"){
-j16 = indices14[item14];
-validate24.errors = [{instancePath:instancePath+"/cap_add",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i38, j: j16},message:"must NOT have duplicate items (items ## "+j16+" and "+i38+" are identical)",schema:true,parentSchema:schema24,data:data105}];
-return false;
-break;
-}
-indices14[item14] = i38;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/cap_add",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data105}];
-return false;
-}
-}
-var valid0 = _errs323 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cap_drop !== undefined){
-let data107 = data.cap_drop;
-const _errs328 = errors;
-const _errs329 = errors;
-if(errors === _errs329){
-if(Array.isArray(data107)){
-var valid96 = true;
-const len22 = data107.length;
-for(let i39=0; i39<len22; i39++){
-let data108 = data107[i39];
-const _errs331 = errors;
-if(typeof data108 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/cap_drop/" + i39,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data108}];
-return false;
-}
-var valid96 = _errs331 === errors;
-if(!valid96){
-break;
-}
-}
-if(valid96){
-let i40 = data107.length;
-let j17;
-if(i40 > 1){
-const indices15 = {};
-for(;i40--;){
-let item15 = data107[i40];
-if(typeof item15 !== "string"){
-continue;
-}
-if(typeof indices15[item15] == "number"){
-j17 = indices15[item15];
-validate24.errors = [{instancePath:instancePath+"/cap_drop",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i40, j: j17},message:"must NOT have duplicate items (items ## "+j17+" and "+i40+" are identical)",schema:true,parentSchema:schema24,data:data107}];
-return false;
-break;
-}
-indices15[item15] = i40;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/cap_drop",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data107}];
-return false;
-}
-}
-var valid0 = _errs328 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.privileged !== undefined){
-let data109 = data.privileged;
-const _errs333 = errors;
-if(typeof data109 !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/privileged",schemaPath:"#/properties/privileged/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.privileged.type,parentSchema:schema25.properties.privileged,data:data109}];
-return false;
-}
-var valid0 = _errs333 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.security_opt !== undefined){
-let data110 = data.security_opt;
-const _errs335 = errors;
-const _errs336 = errors;
-if(errors === _errs336){
-if(Array.isArray(data110)){
-var valid99 = true;
-const len23 = data110.length;
-for(let i41=0; i41<len23; i41++){
-let data111 = data110[i41];
-const _errs338 = errors;
-if(typeof data111 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/security_opt/" + i41,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data111}];
-return false;
-}
-var valid99 = _errs338 === errors;
-if(!valid99){
-break;
-}
-}
-if(valid99){
-let i42 = data110.length;
-let j18;
-if(i42 > 1){
-const indices16 = {};
-for(;i42--;){
-let item16 = data110[i42];
-if(typeof item16 !== "string"){
-continue;
-}
-if(typeof indices16[item16] == "number"){
-j18 = indices16[item16];
-validate24.errors = [{instancePath:instancePath+"/security_opt",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i42, j: j18},message:"must NOT have duplicate items (items ## "+j18+" and "+i42+" are identical)",schema:true,parentSchema:schema24,data:data110}];
-return false;
-break;
-}
-indices16[item16] = i42;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/security_opt",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data110}];
-return false;
-}
-}
-var valid0 = _errs335 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.read_only !== undefined){
-let data112 = data.read_only;
-const _errs340 = errors;
-if(typeof data112 !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/read_only",schemaPath:"#/properties/read_only/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.read_only.type,parentSchema:schema25.properties.read_only,data:data112}];
-return false;
-}
-var valid0 = _errs340 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.init !== undefined){
-let data113 = data.init;
-const _errs342 = errors;
-if(typeof data113 !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/init",schemaPath:"#/properties/init/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.init.type,parentSchema:schema25.properties.init,data:data113}];
-return false;
-}
-var valid0 = _errs342 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.tty !== undefined){
-let data114 = data.tty;
-const _errs344 = errors;
-if(typeof data114 !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/tty",schemaPath:"#/properties/tty/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.tty.type,parentSchema:schema25.properties.tty,data:data114}];
-return false;
-}
-var valid0 = _errs344 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.stdin_open !== undefined){
-let data115 = data.stdin_open;
-const _errs346 = errors;
-if(typeof data115 !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/stdin_open",schemaPath:"#/properties/stdin_open/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.stdin_open.type,parentSchema:schema25.properties.stdin_open,data:data115}];
-return false;
-}
-var valid0 = _errs346 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.stop_signal !== undefined){
-let data116 = data.stop_signal;
-const _errs348 = errors;
-if(typeof data116 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/stop_signal",schemaPath:"#/properties/stop_signal/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.stop_signal.type,parentSchema:schema25.properties.stop_signal,data:data116}];
-return false;
-}
-var valid0 = _errs348 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.stop_grace_period !== undefined){
-let data117 = data.stop_grace_period;
-const _errs350 = errors;
-const _errs351 = errors;
-if(errors === _errs351){
-if(errors === _errs351){
-if(typeof data117 === "string"){
-if(!(formats4.validate(data117))){
-validate24.errors = [{instancePath:instancePath+"/stop_grace_period",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data117}];
-return false;
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/stop_grace_period",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data117}];
-return false;
-}
-}
-}
-var valid0 = _errs350 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.shm_size !== undefined){
-let data118 = data.shm_size;
-const _errs353 = errors;
-if((!(((typeof data118 == "number") && (!(data118 % 1) && !isNaN(data118))) && (isFinite(data118)))) && (typeof data118 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/shm_size",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data118}];
-return false;
-}
-var valid0 = _errs353 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.sysctls !== undefined){
-let data119 = data.sysctls;
-const _errs356 = errors;
-const _errs358 = errors;
-let valid104 = false;
-let passing18 = null;
-const _errs359 = errors;
-if(errors === _errs359){
-if(data119 && typeof data119 == "object" && !Array.isArray(data119)){
-const _errs361 = errors;
-for(const key25 in data119){
-if(!(pattern7.test(key25))){
-const err172 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data119};
-if(vErrors === null){
-vErrors = [err172];
-}
-else {
-vErrors.push(err172);
-}
-errors++;
-break;
-}
-}
-if(_errs361 === errors){
-var valid105 = true;
-for(const key26 in data119){
-if(pattern7.test(key26)){
-let data120 = data119[key26];
-const _errs362 = errors;
-if((((typeof data120 !== "string") && (!((typeof data120 == "number") && (isFinite(data120))))) && (typeof data120 !== "boolean")) && (data120 !== null)){
-const err173 = {instancePath:instancePath+"/sysctls/" + key26.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data120};
-if(vErrors === null){
-vErrors = [err173];
-}
-else {
-vErrors.push(err173);
-}
-errors++;
-}
-var valid105 = _errs362 === errors;
-if(!valid105){
-break;
-}
-}
-}
-}
-}
-else {
-const err174 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data119};
+const err174 = {instancePath:instancePath+"/volumes/" + i32+"/volume/labels",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data97};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -5928,21 +6862,19 @@ vErrors.push(err174);
 errors++;
 }
 }
-var _valid18 = _errs359 === errors;
-if(_valid18){
-valid104 = true;
-passing18 = 0;
+var _valid18 = _errs315 === errors;
+if(_valid18 && valid86){
+valid86 = false;
+passing18 = [passing18, 1];
 }
-const _errs364 = errors;
-if(errors === _errs364){
-if(Array.isArray(data119)){
-var valid106 = true;
-const len24 = data119.length;
-for(let i43=0; i43<len24; i43++){
-let data121 = data119[i43];
-const _errs366 = errors;
-if(typeof data121 !== "string"){
-const err175 = {instancePath:instancePath+"/sysctls/" + i43,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data121};
+else {
+if(_valid18){
+valid86 = true;
+passing18 = 1;
+}
+}
+if(!valid86){
+const err175 = {instancePath:instancePath+"/volumes/" + i32+"/volume/labels",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing18},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data97};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -5951,24 +6883,28 @@ vErrors.push(err175);
 }
 errors++;
 }
-var valid106 = _errs366 === errors;
-if(!valid106){
-break;
+else {
+errors = _errs309;
+if(vErrors !== null){
+if(_errs309){
+vErrors.length = _errs309;
+}
+else {
+vErrors = null;
 }
 }
-if(valid106){
-let i44 = data119.length;
-let j19;
-if(i44 > 1){
-const indices17 = {};
-for(;i44--;){
-let item17 = data119[i44];
-if(typeof item17 !== "string"){
-continue;
 }
-if(typeof indices17[item17] == "number"){
-j19 = indices17[item17];
-const err176 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i44, j: j19},message:"must NOT have duplicate items (items ## "+j19+" and "+i44+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data119};
+var valid84 = _errs307 === errors;
+}
+else {
+var valid84 = true;
+}
+}
+}
+}
+}
+else {
+const err176 = {instancePath:instancePath+"/volumes/" + i32+"/volume",schemaPath:"#/properties/volumes/items/oneOf/1/properties/volume/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.volumes.items.oneOf[1].properties.volume.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.volume,data:data94};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -5976,15 +6912,23 @@ else {
 vErrors.push(err176);
 }
 errors++;
-break;
-}
-indices17[item17] = i44;
 }
 }
-}
+var valid82 = _errs300 === errors;
 }
 else {
-const err177 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data119};
+var valid82 = true;
+}
+if(valid82){
+if(data83.image !== undefined){
+let data100 = data83.image;
+const _errs319 = errors;
+if(errors === _errs319){
+if(data100 && typeof data100 == "object" && !Array.isArray(data100)){
+const _errs321 = errors;
+for(const key27 in data100){
+if(!((key27 === "subpath") || (pattern2.test(key27)))){
+const err177 = {instancePath:instancePath+"/volumes/" + i32+"/image",schemaPath:"#/properties/volumes/items/oneOf/1/properties/image/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.image,data:data100};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -5992,21 +6936,14 @@ else {
 vErrors.push(err177);
 }
 errors++;
+break;
 }
 }
-var _valid18 = _errs364 === errors;
-if(_valid18 && valid104){
-valid104 = false;
-passing18 = [passing18, 1];
-}
-else {
-if(_valid18){
-valid104 = true;
-passing18 = 1;
-}
-}
-if(!valid104){
-const err178 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing18},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data119};
+if(_errs321 === errors){
+if(data100.subpath !== undefined){
+let data101 = data100.subpath;
+if(typeof data101 !== "string"){
+const err178 = {instancePath:instancePath+"/volumes/" + i32+"/image/subpath",schemaPath:"#/properties/volumes/items/oneOf/1/properties/image/properties/subpath/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.image.properties.subpath.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.image.properties.subpath,data:data101};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -6014,52 +6951,12 @@ else {
 vErrors.push(err178);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
-}
-else {
-errors = _errs358;
-if(vErrors !== null){
-if(_errs358){
-vErrors.length = _errs358;
-}
-else {
-vErrors = null;
 }
 }
 }
-var valid0 = _errs356 === errors;
 }
 else {
-var valid0 = true;
-}
-if(valid0){
-if(data.ulimits !== undefined){
-let data122 = data.ulimits;
-const _errs368 = errors;
-const _errs369 = errors;
-if(errors === _errs369){
-if(data122 && typeof data122 == "object" && !Array.isArray(data122)){
-const _errs371 = errors;
-for(const key27 in data122){
-if(!(pattern42.test(key27))){
-validate24.errors = [{instancePath:instancePath+"/ulimits",schemaPath:"#/$defs/ulimits/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties",schema:false,parentSchema:schema67,data:data122}];
-return false;
-break;
-}
-}
-if(_errs371 === errors){
-var valid109 = true;
-for(const key28 in data122){
-if(pattern42.test(key28)){
-let data123 = data122[key28];
-const _errs372 = errors;
-const _errs373 = errors;
-let valid110 = false;
-let passing19 = null;
-const _errs374 = errors;
-if(!(((typeof data123 == "number") && (!(data123 % 1) && !isNaN(data123))) && (isFinite(data123)))){
-const err179 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.patternProperties["^[a-z]+$"].oneOf[0].type,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[0],data:data123};
+const err179 = {instancePath:instancePath+"/volumes/" + i32+"/image",schemaPath:"#/properties/volumes/items/oneOf/1/properties/image/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.volumes.items.oneOf[1].properties.image.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.image,data:data100};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -6068,17 +6965,22 @@ vErrors.push(err179);
 }
 errors++;
 }
-var _valid19 = _errs374 === errors;
-if(_valid19){
-valid110 = true;
-passing19 = 0;
 }
-const _errs376 = errors;
-if(errors === _errs376){
-if(data123 && typeof data123 == "object" && !Array.isArray(data123)){
-let missing4;
-if(((data123.soft === undefined) && (missing4 = "soft")) || ((data123.hard === undefined) && (missing4 = "hard"))){
-const err180 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'",schema:schema67.patternProperties["^[a-z]+$"].oneOf[1].required,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1],data:data123};
+var valid82 = _errs319 === errors;
+}
+else {
+var valid82 = true;
+}
+if(valid82){
+if(data83.tmpfs !== undefined){
+let data102 = data83.tmpfs;
+const _errs324 = errors;
+if(errors === _errs324){
+if(data102 && typeof data102 == "object" && !Array.isArray(data102)){
+const _errs326 = errors;
+for(const key28 in data102){
+if(!(((key28 === "size") || (key28 === "mode")) || (pattern2.test(key28)))){
+const err180 = {instancePath:instancePath+"/volumes/" + i32+"/tmpfs",schemaPath:"#/properties/volumes/items/oneOf/1/properties/tmpfs/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key28},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.tmpfs,data:data102};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -6086,12 +6988,15 @@ else {
 vErrors.push(err180);
 }
 errors++;
+break;
 }
-else {
-const _errs378 = errors;
-for(const key29 in data123){
-if(!(((key29 === "soft") || (key29 === "hard")) || (pattern2.test(key29)))){
-const err181 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties",schema:false,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1],data:data123};
+}
+if(_errs326 === errors){
+if(data102.size !== undefined){
+let data103 = data102.size;
+const _errs327 = errors;
+if((!(((typeof data103 == "number") && (!(data103 % 1) && !isNaN(data103))) && (isFinite(data103)))) && (typeof data103 !== "string")){
+const err181 = {instancePath:instancePath+"/volumes/" + i32+"/tmpfs/size",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data103};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -6099,15 +7004,18 @@ else {
 vErrors.push(err181);
 }
 errors++;
-break;
 }
+var valid91 = _errs327 === errors;
 }
-if(_errs378 === errors){
-if(data123.soft !== undefined){
-let data124 = data123.soft;
-const _errs379 = errors;
-if(!(((typeof data124 == "number") && (!(data124 % 1) && !isNaN(data124))) && (isFinite(data124)))){
-const err182 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1")+"/soft",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/soft/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.patternProperties["^[a-z]+$"].oneOf[1].properties.soft.type,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1].properties.soft,data:data124};
+else {
+var valid91 = true;
+}
+if(valid91){
+if(data102.mode !== undefined){
+let data104 = data102.mode;
+const _errs330 = errors;
+if((!(((typeof data104 == "number") && (!(data104 % 1) && !isNaN(data104))) && (isFinite(data104)))) && (typeof data104 !== "string")){
+const err182 = {instancePath:instancePath+"/volumes/" + i32+"/tmpfs/mode",schemaPath:"#/properties/volumes/items/oneOf/1/properties/tmpfs/properties/mode/type",keyword:"type",params:{type: schema25.properties.volumes.items.oneOf[1].properties.tmpfs.properties.mode.type},message:"must be integer,string",schema:schema25.properties.volumes.items.oneOf[1].properties.tmpfs.properties.mode.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.tmpfs.properties.mode,data:data104};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -6116,17 +7024,16 @@ vErrors.push(err182);
 }
 errors++;
 }
-var valid111 = _errs379 === errors;
+var valid91 = _errs330 === errors;
 }
 else {
-var valid111 = true;
+var valid91 = true;
 }
-if(valid111){
-if(data123.hard !== undefined){
-let data125 = data123.hard;
-const _errs381 = errors;
-if(!(((typeof data125 == "number") && (!(data125 % 1) && !isNaN(data125))) && (isFinite(data125)))){
-const err183 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1")+"/hard",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/hard/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.patternProperties["^[a-z]+$"].oneOf[1].properties.hard.type,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1].properties.hard,data:data125};
+}
+}
+}
+else {
+const err183 = {instancePath:instancePath+"/volumes/" + i32+"/tmpfs",schemaPath:"#/properties/volumes/items/oneOf/1/properties/tmpfs/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.volumes.items.oneOf[1].properties.tmpfs.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.tmpfs,data:data102};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -6135,17 +7042,25 @@ vErrors.push(err183);
 }
 errors++;
 }
-var valid111 = _errs381 === errors;
+}
+var valid82 = _errs324 === errors;
 }
 else {
-var valid111 = true;
+var valid82 = true;
+}
+}
+}
+}
+}
+}
+}
 }
 }
 }
 }
 }
 else {
-const err184 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.patternProperties["^[a-z]+$"].oneOf[1].type,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1],data:data123};
+const err184 = {instancePath:instancePath+"/volumes/" + i32,schemaPath:"#/properties/volumes/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.volumes.items.oneOf[1].type,parentSchema:schema25.properties.volumes.items.oneOf[1],data:data83};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -6155,19 +7070,19 @@ vErrors.push(err184);
 errors++;
 }
 }
-var _valid19 = _errs376 === errors;
-if(_valid19 && valid110){
-valid110 = false;
-passing19 = [passing19, 1];
+var _valid17 = _errs276 === errors;
+if(_valid17 && valid81){
+valid81 = false;
+passing17 = [passing17, 1];
 }
 else {
-if(_valid19){
-valid110 = true;
-passing19 = 1;
+if(_valid17){
+valid81 = true;
+passing17 = 1;
 }
 }
-if(!valid110){
-const err185 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing19},message:"must match exactly one schema in oneOf",schema:schema67.patternProperties["^[a-z]+$"].oneOf,parentSchema:schema67.patternProperties["^[a-z]+$"],data:data123};
+if(!valid81){
+const err185 = {instancePath:instancePath+"/volumes/" + i32,schemaPath:"#/properties/volumes/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing17},message:"must match exactly one schema in oneOf",schema:schema25.properties.volumes.items.oneOf,parentSchema:schema25.properties.volumes.items,data:data83};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -6179,48 +7094,78 @@ validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs373;
+errors = _errs273;
 if(vErrors !== null){
-if(_errs373){
-vErrors.length = _errs373;
+if(_errs273){
+vErrors.length = _errs273;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid109 = _errs372 === errors;
-if(!valid109){
+var valid80 = _errs272 === errors;
+if(!valid80){
 break;
+}
+}
+if(valid80){
+let i35 = data82.length;
+let j14;
+if(i35 > 1){
+outer1:
+for(;i35--;){
+for(j14 = i35; j14--;){
+if(func0(data82[i35], data82[j14])){
+validate24.errors = [{instancePath:instancePath+"/volumes",schemaPath:"#/properties/volumes/uniqueItems",keyword:"uniqueItems",params:{i: i35, j: j14},message:"must NOT have duplicate items (items ## "+j14+" and "+i35+" are identical)",schema:true,parentSchema:schema25.properties.volumes,data:data82}];
+return false;
+break outer1;
+}
 }
 }
 }
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/ulimits",schemaPath:"#/$defs/ulimits/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.type,parentSchema:schema67,data:data122}];
+validate24.errors = [{instancePath:instancePath+"/volumes",schemaPath:"#/properties/volumes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.volumes.type,parentSchema:schema25.properties.volumes,data:data82}];
 return false;
 }
 }
-var valid0 = _errs368 === errors;
+var valid0 = _errs270 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
-if(data.extra_hosts !== undefined){
-let data126 = data.extra_hosts;
-const _errs383 = errors;
-const _errs385 = errors;
-let valid113 = false;
-let passing20 = null;
-const _errs386 = errors;
-if(errors === _errs386){
-if(data126 && typeof data126 == "object" && !Array.isArray(data126)){
-const _errs388 = errors;
-for(const key30 in data126){
-if(!(pattern11.test(key30))){
-const err186 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key30},message:"must NOT have additional properties",schema:false,parentSchema:schema31.oneOf[0],data:data126};
+if(data.tmpfs !== undefined){
+const _errs332 = errors;
+if(!(validate20(data.tmpfs, {instancePath:instancePath+"/tmpfs",parentData:data,parentDataProperty:"tmpfs",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs332 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.networks !== undefined){
+let data106 = data.networks;
+const _errs333 = errors;
+const _errs334 = errors;
+let valid94 = false;
+let passing19 = null;
+const _errs335 = errors;
+const _errs336 = errors;
+if(errors === _errs336){
+if(Array.isArray(data106)){
+var valid96 = true;
+const len21 = data106.length;
+for(let i36=0; i36<len21; i36++){
+let data107 = data106[i36];
+const _errs338 = errors;
+if(typeof data107 !== "string"){
+const err186 = {instancePath:instancePath+"/networks/" + i36,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data107};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -6228,21 +7173,25 @@ else {
 vErrors.push(err186);
 }
 errors++;
+}
+var valid96 = _errs338 === errors;
+if(!valid96){
 break;
 }
 }
-if(_errs388 === errors){
-var valid114 = true;
-for(const key31 in data126){
-if(pattern11.test(key31)){
-let data127 = data126[key31];
-const _errs389 = errors;
-const _errs390 = errors;
-let valid115 = false;
-let passing21 = null;
-const _errs391 = errors;
-if(typeof data127 !== "string"){
-const err187 = {instancePath:instancePath+"/extra_hosts/" + key31.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[0].type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[0],data:data127};
+if(valid96){
+let i37 = data106.length;
+let j15;
+if(i37 > 1){
+const indices13 = {};
+for(;i37--;){
+let item13 = data106[i37];
+if(typeof item13 !== "string"){
+continue;
+}
+if(typeof indices13[item13] == "number"){
+j15 = indices13[item13];
+const err187 = {instancePath:instancePath+"/networks",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i37, j: j15},message:"must NOT have duplicate items (items ## "+j15+" and "+i37+" are identical)",schema:true,parentSchema:schema24,data:data106};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -6250,22 +7199,15 @@ else {
 vErrors.push(err187);
 }
 errors++;
+break;
 }
-var _valid21 = _errs391 === errors;
-if(_valid21){
-valid115 = true;
-passing21 = 0;
+indices13[item13] = i37;
 }
-const _errs393 = errors;
-if(errors === _errs393){
-if(Array.isArray(data127)){
-var valid116 = true;
-const len25 = data127.length;
-for(let i45=0; i45<len25; i45++){
-let data128 = data127[i45];
-const _errs395 = errors;
-if(typeof data128 !== "string"){
-const err188 = {instancePath:instancePath+"/extra_hosts/" + key31.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i45,schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].items.type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].items,data:data128};
+}
+}
+}
+else {
+const err188 = {instancePath:instancePath+"/networks",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data106};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -6274,14 +7216,19 @@ vErrors.push(err188);
 }
 errors++;
 }
-var valid116 = _errs395 === errors;
-if(!valid116){
-break;
 }
+var _valid19 = _errs335 === errors;
+if(_valid19){
+valid94 = true;
+passing19 = 0;
 }
-}
-else {
-const err189 = {instancePath:instancePath+"/extra_hosts/" + key31.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1],data:data127};
+const _errs340 = errors;
+if(errors === _errs340){
+if(data106 && typeof data106 == "object" && !Array.isArray(data106)){
+const _errs342 = errors;
+for(const key29 in data106){
+if(!(pattern3.test(key29))){
+const err189 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.networks.oneOf[1],data:data106};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -6289,21 +7236,25 @@ else {
 vErrors.push(err189);
 }
 errors++;
+break;
 }
 }
-var _valid21 = _errs393 === errors;
-if(_valid21 && valid115){
-valid115 = false;
-passing21 = [passing21, 1];
-}
-else {
-if(_valid21){
-valid115 = true;
-passing21 = 1;
-}
-}
-if(!valid115){
-const err190 = {instancePath:instancePath+"/extra_hosts/" + key31.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing21},message:"must match exactly one schema in oneOf",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf,parentSchema:schema31.oneOf[0].patternProperties["^.+$"],data:data127};
+if(_errs342 === errors){
+var valid98 = true;
+for(const key30 in data106){
+if(pattern3.test(key30)){
+let data108 = data106[key30];
+const _errs343 = errors;
+const _errs344 = errors;
+let valid99 = false;
+let passing20 = null;
+const _errs345 = errors;
+if(errors === _errs345){
+if(data108 && typeof data108 == "object" && !Array.isArray(data108)){
+const _errs347 = errors;
+for(const key31 in data108){
+if(!((func1.call(schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties, key31)) || (pattern2.test(key31)))){
+const err190 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key31},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0],data:data108};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -6311,28 +7262,23 @@ else {
 vErrors.push(err190);
 }
 errors++;
-}
-else {
-errors = _errs390;
-if(vErrors !== null){
-if(_errs390){
-vErrors.length = _errs390;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid114 = _errs389 === errors;
-if(!valid114){
 break;
 }
 }
-}
-}
-}
-else {
-const err191 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.oneOf[0].type,parentSchema:schema31.oneOf[0],data:data126};
+if(_errs347 === errors){
+if(data108.aliases !== undefined){
+let data109 = data108.aliases;
+const _errs348 = errors;
+const _errs349 = errors;
+if(errors === _errs349){
+if(Array.isArray(data109)){
+var valid102 = true;
+const len22 = data109.length;
+for(let i38=0; i38<len22; i38++){
+let data110 = data109[i38];
+const _errs351 = errors;
+if(typeof data110 !== "string"){
+const err191 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/aliases/" + i38,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data110};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -6341,22 +7287,24 @@ vErrors.push(err191);
 }
 errors++;
 }
+var valid102 = _errs351 === errors;
+if(!valid102){
+break;
 }
-var _valid20 = _errs386 === errors;
-if(_valid20){
-valid113 = true;
-passing20 = 0;
 }
-const _errs397 = errors;
-if(errors === _errs397){
-if(Array.isArray(data126)){
-var valid117 = true;
-const len26 = data126.length;
-for(let i46=0; i46<len26; i46++){
-let data129 = data126[i46];
-const _errs399 = errors;
-if(typeof data129 !== "string"){
-const err192 = {instancePath:instancePath+"/extra_hosts/" + i46,schemaPath:"#/$defs/extra_hosts/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[1].items.type,parentSchema:schema31.oneOf[1].items,data:data129};
+if(valid102){
+let i39 = data109.length;
+let j16;
+if(i39 > 1){
+const indices14 = {};
+for(;i39--;){
+let item14 = data109[i39];
+if(typeof item14 !== "string"){
+continue;
+}
+if(typeof indices14[item14] == "number"){
+j16 = indices14[item14];
+const err192 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/aliases",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i39, j: j16},message:"must NOT have duplicate items (items ## "+j16+" and "+i39+" are identical)",schema:true,parentSchema:schema24,data:data109};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -6364,25 +7312,15 @@ else {
 vErrors.push(err192);
 }
 errors++;
-}
-var valid117 = _errs399 === errors;
-if(!valid117){
 break;
 }
+indices14[item14] = i39;
 }
-if(valid117){
-let i47 = data126.length;
-let j20;
-if(i47 > 1){
-const indices18 = {};
-for(;i47--;){
-let item18 = data126[i47];
-if(typeof item18 !== "string"){
-continue;
 }
-if(typeof indices18[item18] == "number"){
-j20 = indices18[item18];
-const err193 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i47, j: j20},message:"must NOT have duplicate items (items ## "+j20+" and "+i47+" are identical)",schema:true,parentSchema:schema31.oneOf[1],data:data126};
+}
+}
+else {
+const err193 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/aliases",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data109};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -6390,15 +7328,19 @@ else {
 vErrors.push(err193);
 }
 errors++;
-break;
-}
-indices18[item18] = i47;
 }
 }
-}
+var valid100 = _errs348 === errors;
 }
 else {
-const err194 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.oneOf[1].type,parentSchema:schema31.oneOf[1],data:data126};
+var valid100 = true;
+}
+if(valid100){
+if(data108.ipv4_address !== undefined){
+let data111 = data108.ipv4_address;
+const _errs353 = errors;
+if(typeof data111 !== "string"){
+const err194 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/ipv4_address",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/ipv4_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv4_address.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv4_address,data:data111};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -6407,20 +7349,17 @@ vErrors.push(err194);
 }
 errors++;
 }
-}
-var _valid20 = _errs397 === errors;
-if(_valid20 && valid113){
-valid113 = false;
-passing20 = [passing20, 1];
+var valid100 = _errs353 === errors;
 }
 else {
-if(_valid20){
-valid113 = true;
-passing20 = 1;
+var valid100 = true;
 }
-}
-if(!valid113){
-const err195 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf",keyword:"oneOf",params:{passingSchemas: passing20},message:"must match exactly one schema in oneOf",schema:schema31.oneOf,parentSchema:schema31,data:data126};
+if(valid100){
+if(data108.ipv6_address !== undefined){
+let data112 = data108.ipv6_address;
+const _errs355 = errors;
+if(typeof data112 !== "string"){
+const err195 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/ipv6_address",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/ipv6_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv6_address.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv6_address,data:data112};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -6428,179 +7367,18 @@ else {
 vErrors.push(err195);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
+}
+var valid100 = _errs355 === errors;
 }
 else {
-errors = _errs385;
-if(vErrors !== null){
-if(_errs385){
-vErrors.length = _errs385;
+var valid100 = true;
 }
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs383 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.dns !== undefined){
-const _errs401 = errors;
-if(!(validate20(data.dns, {instancePath:instancePath+"/dns",parentData:data,parentDataProperty:"dns",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
-errors = vErrors.length;
-}
-var valid0 = _errs401 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.dns_search !== undefined){
-const _errs402 = errors;
-if(!(validate20(data.dns_search, {instancePath:instancePath+"/dns_search",parentData:data,parentDataProperty:"dns_search",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
-errors = vErrors.length;
-}
-var valid0 = _errs402 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.mac_address !== undefined){
-let data132 = data.mac_address;
-const _errs403 = errors;
-if(typeof data132 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/mac_address",schemaPath:"#/properties/mac_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.mac_address.type,parentSchema:schema25.properties.mac_address,data:data132}];
-return false;
-}
-var valid0 = _errs403 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.mem_limit !== undefined){
-let data133 = data.mem_limit;
-const _errs405 = errors;
-if((!(((typeof data133 == "number") && (!(data133 % 1) && !isNaN(data133))) && (isFinite(data133)))) && (typeof data133 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/mem_limit",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data133}];
-return false;
-}
-var valid0 = _errs405 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.memswap_limit !== undefined){
-let data134 = data.memswap_limit;
-const _errs408 = errors;
-if((!(((typeof data134 == "number") && (!(data134 % 1) && !isNaN(data134))) && (isFinite(data134)))) && (typeof data134 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/memswap_limit",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data134}];
-return false;
-}
-var valid0 = _errs408 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cpus !== undefined){
-let data135 = data.cpus;
-const _errs411 = errors;
-if((!((typeof data135 == "number") && (isFinite(data135)))) && (typeof data135 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/cpus",schemaPath:"#/$defs/cpus/type",keyword:"type",params:{type: schema52.type},message:"must be number,string",schema:schema52.type,parentSchema:schema52,data:data135}];
-return false;
-}
-var valid0 = _errs411 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cpu_shares !== undefined){
-let data136 = data.cpu_shares;
-const _errs414 = errors;
-if(!(((typeof data136 == "number") && (!(data136 % 1) && !isNaN(data136))) && (isFinite(data136)))){
-validate24.errors = [{instancePath:instancePath+"/cpu_shares",schemaPath:"#/properties/cpu_shares/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_shares.type,parentSchema:schema25.properties.cpu_shares,data:data136}];
-return false;
-}
-if(errors === _errs414){
-if((typeof data136 == "number") && (isFinite(data136))){
-if(data136 < 0 || isNaN(data136)){
-validate24.errors = [{instancePath:instancePath+"/cpu_shares",schemaPath:"#/properties/cpu_shares/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.cpu_shares,data:data136}];
-return false;
-}
-}
-}
-var valid0 = _errs414 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cpuset !== undefined){
-let data137 = data.cpuset;
-const _errs416 = errors;
-if(typeof data137 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/cpuset",schemaPath:"#/properties/cpuset/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.cpuset.type,parentSchema:schema25.properties.cpuset,data:data137}];
-return false;
-}
-var valid0 = _errs416 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.pids_limit !== undefined){
-let data138 = data.pids_limit;
-const _errs418 = errors;
-if(!(((typeof data138 == "number") && (!(data138 % 1) && !isNaN(data138))) && (isFinite(data138)))){
-validate24.errors = [{instancePath:instancePath+"/pids_limit",schemaPath:"#/properties/pids_limit/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.pids_limit.type,parentSchema:schema25.properties.pids_limit,data:data138}];
-return false;
-}
-var valid0 = _errs418 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.platform !== undefined){
-let data139 = data.platform;
-const _errs420 = errors;
-if(typeof data139 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/platform",schemaPath:"#/properties/platform/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.platform.type,parentSchema:schema25.properties.platform,data:data139}];
-return false;
-}
-var valid0 = _errs420 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.secrets !== undefined){
-let data140 = data.secrets;
-const _errs422 = errors;
-const _errs423 = errors;
-if(errors === _errs423){
-if(Array.isArray(data140)){
-var valid123 = true;
-const len27 = data140.length;
-for(let i48=0; i48<len27; i48++){
-let data141 = data140[i48];
-const _errs425 = errors;
-const _errs426 = errors;
-let valid124 = false;
-let passing22 = null;
-const _errs427 = errors;
-if(typeof data141 !== "string"){
-const err196 = {instancePath:instancePath+"/secrets/" + i48,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data141};
+if(valid100){
+if(data108.priority !== undefined){
+let data113 = data108.priority;
+const _errs357 = errors;
+if(!(((typeof data113 == "number") && (!(data113 % 1) && !isNaN(data113))) && (isFinite(data113)))){
+const err196 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/priority",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/priority/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.priority.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.priority,data:data113};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -6609,17 +7387,23 @@ vErrors.push(err196);
 }
 errors++;
 }
-var _valid22 = _errs427 === errors;
-if(_valid22){
-valid124 = true;
-passing22 = 0;
+var valid100 = _errs357 === errors;
 }
-const _errs429 = errors;
-if(errors === _errs429){
-if(data141 && typeof data141 == "object" && !Array.isArray(data141)){
-let missing5;
-if((data141.source === undefined) && (missing5 = "source")){
-const err197 = {instancePath:instancePath+"/secrets/" + i48,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data141};
+else {
+var valid100 = true;
+}
+if(valid100){
+if(data108.driver_opts !== undefined){
+let data114 = data108.driver_opts;
+const _errs359 = errors;
+if(errors === _errs359){
+if(data114 && typeof data114 == "object" && !Array.isArray(data114)){
+var props14 = {};
+for(const key32 in data114){
+if(pattern11.test(key32)){
+let data115 = data114[key32];
+if((typeof data115 !== "string") && (!((typeof data115 == "number") && (isFinite(data115))))){
+const err197 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/driver_opts/" + key32.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/driver_opts/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.driver_opts.patternProperties["^.+$"].type},message:"must be string,number",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.driver_opts.patternProperties["^.+$"].type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.driver_opts.patternProperties["^.+$"],data:data115};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -6628,11 +7412,12 @@ vErrors.push(err197);
 }
 errors++;
 }
+props14[key32] = true;
+}
+}
+}
 else {
-const _errs431 = errors;
-for(const key32 in data141){
-if(!((((((key32 === "source") || (key32 === "target")) || (key32 === "uid")) || (key32 === "gid")) || (key32 === "mode")) || (pattern2.test(key32)))){
-const err198 = {instancePath:instancePath+"/secrets/" + i48,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key32},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data141};
+const err198 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/driver_opts",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/driver_opts/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.driver_opts.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.driver_opts,data:data114};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -6640,15 +7425,19 @@ else {
 vErrors.push(err198);
 }
 errors++;
-break;
 }
 }
-if(_errs431 === errors){
-if(data141.source !== undefined){
-let data142 = data141.source;
-const _errs432 = errors;
-if(typeof data142 !== "string"){
-const err199 = {instancePath:instancePath+"/secrets/" + i48+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data142};
+var valid100 = _errs359 === errors;
+}
+else {
+var valid100 = true;
+}
+if(valid100){
+if(data108.gw_priority !== undefined){
+let data116 = data108.gw_priority;
+const _errs363 = errors;
+if(!((typeof data116 == "number") && (isFinite(data116)))){
+const err199 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/gw_priority",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/gw_priority/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.gw_priority.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.gw_priority,data:data116};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -6657,17 +7446,17 @@ vErrors.push(err199);
 }
 errors++;
 }
-var valid125 = _errs432 === errors;
+var valid100 = _errs363 === errors;
 }
 else {
-var valid125 = true;
+var valid100 = true;
 }
-if(valid125){
-if(data141.target !== undefined){
-let data143 = data141.target;
-const _errs434 = errors;
-if(typeof data143 !== "string"){
-const err200 = {instancePath:instancePath+"/secrets/" + i48+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data143};
+if(valid100){
+if(data108.interface_name !== undefined){
+let data117 = data108.interface_name;
+const _errs365 = errors;
+if(typeof data117 !== "string"){
+const err200 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/interface_name",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/interface_name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.interface_name.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.interface_name,data:data117};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -6676,17 +7465,25 @@ vErrors.push(err200);
 }
 errors++;
 }
-var valid125 = _errs434 === errors;
+var valid100 = _errs365 === errors;
 }
 else {
-var valid125 = true;
+var valid100 = true;
 }
-if(valid125){
-if(data141.uid !== undefined){
-let data144 = data141.uid;
-const _errs436 = errors;
-if(typeof data144 !== "string"){
-const err201 = {instancePath:instancePath+"/secrets/" + i48+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data144};
+if(valid100){
+if(data108.link_local_ips !== undefined){
+let data118 = data108.link_local_ips;
+const _errs367 = errors;
+const _errs368 = errors;
+if(errors === _errs368){
+if(Array.isArray(data118)){
+var valid106 = true;
+const len23 = data118.length;
+for(let i40=0; i40<len23; i40++){
+let data119 = data118[i40];
+const _errs370 = errors;
+if(typeof data119 !== "string"){
+const err201 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/link_local_ips/" + i40,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data119};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -6695,17 +7492,24 @@ vErrors.push(err201);
 }
 errors++;
 }
-var valid125 = _errs436 === errors;
+var valid106 = _errs370 === errors;
+if(!valid106){
+break;
 }
-else {
-var valid125 = true;
 }
-if(valid125){
-if(data141.gid !== undefined){
-let data145 = data141.gid;
-const _errs438 = errors;
-if(typeof data145 !== "string"){
-const err202 = {instancePath:instancePath+"/secrets/" + i48+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data145};
+if(valid106){
+let i41 = data118.length;
+let j17;
+if(i41 > 1){
+const indices15 = {};
+for(;i41--;){
+let item15 = data118[i41];
+if(typeof item15 !== "string"){
+continue;
+}
+if(typeof indices15[item15] == "number"){
+j17 = indices15[item15];
+const err202 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/link_local_ips",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i41, j: j17},message:"must NOT have duplicate items (items ## "+j17+" and "+i41+" are identical)",schema:true,parentSchema:schema24,data:data118};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -6713,18 +7517,15 @@ else {
 vErrors.push(err202);
 }
 errors++;
+break;
 }
-var valid125 = _errs438 === errors;
+indices15[item15] = i41;
+}
+}
+}
 }
 else {
-var valid125 = true;
-}
-if(valid125){
-if(data141.mode !== undefined){
-let data146 = data141.mode;
-const _errs440 = errors;
-if((!(((typeof data146 == "number") && (!(data146 % 1) && !isNaN(data146))) && (isFinite(data146)))) && (typeof data146 !== "string")){
-const err203 = {instancePath:instancePath+"/secrets/" + i48+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data146};
+const err203 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/link_local_ips",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data118};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -6733,20 +7534,18 @@ vErrors.push(err203);
 }
 errors++;
 }
-var valid125 = _errs440 === errors;
+}
+var valid100 = _errs367 === errors;
 }
 else {
-var valid125 = true;
+var valid100 = true;
 }
-}
-}
-}
-}
-}
-}
-}
-else {
-const err204 = {instancePath:instancePath+"/secrets/" + i48,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data141};
+if(valid100){
+if(data108.mac_address !== undefined){
+let data120 = data108.mac_address;
+const _errs372 = errors;
+if(typeof data120 !== "string"){
+const err204 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/mac_address",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/mac_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.mac_address.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.mac_address,data:data120};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -6755,20 +7554,23 @@ vErrors.push(err204);
 }
 errors++;
 }
-}
-var _valid22 = _errs429 === errors;
-if(_valid22 && valid124){
-valid124 = false;
-passing22 = [passing22, 1];
+var valid100 = _errs372 === errors;
 }
 else {
-if(_valid22){
-valid124 = true;
-passing22 = 1;
+var valid100 = true;
 }
 }
-if(!valid124){
-const err205 = {instancePath:instancePath+"/secrets/" + i48,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing22},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data141};
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+const err205 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0],data:data108};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -6776,54 +7578,16 @@ else {
 vErrors.push(err205);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
-}
-else {
-errors = _errs426;
-if(vErrors !== null){
-if(_errs426){
-vErrors.length = _errs426;
-}
-else {
-vErrors = null;
 }
 }
+var _valid20 = _errs345 === errors;
+if(_valid20){
+valid99 = true;
+passing20 = 0;
 }
-var valid123 = _errs425 === errors;
-if(!valid123){
-break;
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/secrets",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data140}];
-return false;
-}
-}
-var valid0 = _errs422 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.configs !== undefined){
-let data147 = data.configs;
-const _errs442 = errors;
-const _errs443 = errors;
-if(errors === _errs443){
-if(Array.isArray(data147)){
-var valid127 = true;
-const len28 = data147.length;
-for(let i49=0; i49<len28; i49++){
-let data148 = data147[i49];
-const _errs445 = errors;
-const _errs446 = errors;
-let valid128 = false;
-let passing23 = null;
-const _errs447 = errors;
-if(typeof data148 !== "string"){
-const err206 = {instancePath:instancePath+"/configs/" + i49,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data148};
+const _errs374 = errors;
+if(data108 !== null){
+const err206 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[1].type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[1],data:data108};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -6832,17 +7596,19 @@ vErrors.push(err206);
 }
 errors++;
 }
-var _valid23 = _errs447 === errors;
-if(_valid23){
-valid128 = true;
-passing23 = 0;
+var _valid20 = _errs374 === errors;
+if(_valid20 && valid99){
+valid99 = false;
+passing20 = [passing20, 1];
 }
-const _errs449 = errors;
-if(errors === _errs449){
-if(data148 && typeof data148 == "object" && !Array.isArray(data148)){
-let missing6;
-if((data148.source === undefined) && (missing6 = "source")){
-const err207 = {instancePath:instancePath+"/configs/" + i49,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing6},message:"must have required property '"+missing6+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data148};
+else {
+if(_valid20){
+valid99 = true;
+passing20 = 1;
+}
+}
+if(!valid99){
+const err207 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing20},message:"must match exactly one schema in oneOf",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data108};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -6852,10 +7618,26 @@ vErrors.push(err207);
 errors++;
 }
 else {
-const _errs451 = errors;
-for(const key33 in data148){
-if(!((((((key33 === "source") || (key33 === "target")) || (key33 === "uid")) || (key33 === "gid")) || (key33 === "mode")) || (pattern2.test(key33)))){
-const err208 = {instancePath:instancePath+"/configs/" + i49,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key33},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data148};
+errors = _errs344;
+if(vErrors !== null){
+if(_errs344){
+vErrors.length = _errs344;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid98 = _errs343 === errors;
+if(!valid98){
+break;
+}
+}
+}
+}
+}
+else {
+const err208 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.networks.oneOf[1].type,parentSchema:schema25.properties.networks.oneOf[1],data:data106};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -6863,15 +7645,21 @@ else {
 vErrors.push(err208);
 }
 errors++;
-break;
 }
 }
-if(_errs451 === errors){
-if(data148.source !== undefined){
-let data149 = data148.source;
-const _errs452 = errors;
-if(typeof data149 !== "string"){
-const err209 = {instancePath:instancePath+"/configs/" + i49+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data149};
+var _valid19 = _errs340 === errors;
+if(_valid19 && valid94){
+valid94 = false;
+passing19 = [passing19, 1];
+}
+else {
+if(_valid19){
+valid94 = true;
+passing19 = 1;
+}
+}
+if(!valid94){
+const err209 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/oneOf",keyword:"oneOf",params:{passingSchemas: passing19},message:"must match exactly one schema in oneOf",schema:schema25.properties.networks.oneOf,parentSchema:schema25.properties.networks,data:data106};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -6879,18 +7667,56 @@ else {
 vErrors.push(err209);
 }
 errors++;
-}
-var valid129 = _errs452 === errors;
+validate24.errors = vErrors;
+return false;
 }
 else {
-var valid129 = true;
+errors = _errs334;
+if(vErrors !== null){
+if(_errs334){
+vErrors.length = _errs334;
 }
-if(valid129){
-if(data148.target !== undefined){
-let data150 = data148.target;
-const _errs454 = errors;
-if(typeof data150 !== "string"){
-const err210 = {instancePath:instancePath+"/configs/" + i49+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data150};
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs333 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.network_mode !== undefined){
+let data121 = data.network_mode;
+const _errs376 = errors;
+if(typeof data121 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/network_mode",schemaPath:"#/properties/network_mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.network_mode.type,parentSchema:schema25.properties.network_mode,data:data121}];
+return false;
+}
+var valid0 = _errs376 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.depends_on !== undefined){
+let data122 = data.depends_on;
+const _errs378 = errors;
+const _errs379 = errors;
+let valid108 = false;
+let passing21 = null;
+const _errs380 = errors;
+const _errs381 = errors;
+if(errors === _errs381){
+if(Array.isArray(data122)){
+var valid110 = true;
+const len24 = data122.length;
+for(let i42=0; i42<len24; i42++){
+let data123 = data122[i42];
+const _errs383 = errors;
+if(typeof data123 !== "string"){
+const err210 = {instancePath:instancePath+"/depends_on/" + i42,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data123};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -6899,17 +7725,24 @@ vErrors.push(err210);
 }
 errors++;
 }
-var valid129 = _errs454 === errors;
+var valid110 = _errs383 === errors;
+if(!valid110){
+break;
 }
-else {
-var valid129 = true;
 }
-if(valid129){
-if(data148.uid !== undefined){
-let data151 = data148.uid;
-const _errs456 = errors;
-if(typeof data151 !== "string"){
-const err211 = {instancePath:instancePath+"/configs/" + i49+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data151};
+if(valid110){
+let i43 = data122.length;
+let j18;
+if(i43 > 1){
+const indices16 = {};
+for(;i43--;){
+let item16 = data122[i43];
+if(typeof item16 !== "string"){
+continue;
+}
+if(typeof indices16[item16] == "number"){
+j18 = indices16[item16];
+const err211 = {instancePath:instancePath+"/depends_on",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i43, j: j18},message:"must NOT have duplicate items (items ## "+j18+" and "+i43+" are identical)",schema:true,parentSchema:schema24,data:data122};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -6917,18 +7750,15 @@ else {
 vErrors.push(err211);
 }
 errors++;
+break;
 }
-var valid129 = _errs456 === errors;
+indices16[item16] = i43;
+}
+}
+}
 }
 else {
-var valid129 = true;
-}
-if(valid129){
-if(data148.gid !== undefined){
-let data152 = data148.gid;
-const _errs458 = errors;
-if(typeof data152 !== "string"){
-const err212 = {instancePath:instancePath+"/configs/" + i49+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data152};
+const err212 = {instancePath:instancePath+"/depends_on",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data122};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -6937,17 +7767,19 @@ vErrors.push(err212);
 }
 errors++;
 }
-var valid129 = _errs458 === errors;
 }
-else {
-var valid129 = true;
+var _valid21 = _errs380 === errors;
+if(_valid21){
+valid108 = true;
+passing21 = 0;
 }
-if(valid129){
-if(data148.mode !== undefined){
-let data153 = data148.mode;
-const _errs460 = errors;
-if((!(((typeof data153 == "number") && (!(data153 % 1) && !isNaN(data153))) && (isFinite(data153)))) && (typeof data153 !== "string")){
-const err213 = {instancePath:instancePath+"/configs/" + i49+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data153};
+const _errs385 = errors;
+if(errors === _errs385){
+if(data122 && typeof data122 == "object" && !Array.isArray(data122)){
+const _errs387 = errors;
+for(const key33 in data122){
+if(!(pattern3.test(key33))){
+const err213 = {instancePath:instancePath+"/depends_on",schemaPath:"#/properties/depends_on/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key33},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.depends_on.oneOf[1],data:data122};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -6955,21 +7787,21 @@ else {
 vErrors.push(err213);
 }
 errors++;
-}
-var valid129 = _errs460 === errors;
-}
-else {
-var valid129 = true;
+break;
 }
 }
-}
-}
-}
-}
-}
-}
-else {
-const err214 = {instancePath:instancePath+"/configs/" + i49,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data148};
+if(_errs387 === errors){
+var valid112 = true;
+for(const key34 in data122){
+if(pattern3.test(key34)){
+let data124 = data122[key34];
+const _errs388 = errors;
+if(errors === _errs388){
+if(data124 && typeof data124 == "object" && !Array.isArray(data124)){
+const _errs390 = errors;
+for(const key35 in data124){
+if(!((((key35 === "condition") || (key35 === "restart")) || (key35 === "required")) || (pattern2.test(key35)))){
+const err214 = {instancePath:instancePath+"/depends_on/" + key34.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key35},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data124};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -6977,21 +7809,15 @@ else {
 vErrors.push(err214);
 }
 errors++;
+break;
 }
 }
-var _valid23 = _errs449 === errors;
-if(_valid23 && valid128){
-valid128 = false;
-passing23 = [passing23, 1];
-}
-else {
-if(_valid23){
-valid128 = true;
-passing23 = 1;
-}
-}
-if(!valid128){
-const err215 = {instancePath:instancePath+"/configs/" + i49,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing23},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data148};
+if(_errs390 === errors){
+if(data124.condition !== undefined){
+let data125 = data124.condition;
+const _errs391 = errors;
+if(typeof data125 !== "string"){
+const err215 = {instancePath:instancePath+"/depends_on/" + key34.replace(/~/g, "~0").replace(/\//g, "~1")+"/condition",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/condition/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition.type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition,data:data125};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -6999,114 +7825,9 @@ else {
 vErrors.push(err215);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
 }
-else {
-errors = _errs446;
-if(vErrors !== null){
-if(_errs446){
-vErrors.length = _errs446;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid127 = _errs445 === errors;
-if(!valid127){
-break;
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/configs",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data147}];
-return false;
-}
-}
-var valid0 = _errs442 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.logging !== undefined){
-let data154 = data.logging;
-const _errs462 = errors;
-if(errors === _errs462){
-if(data154 && typeof data154 == "object" && !Array.isArray(data154)){
-const _errs464 = errors;
-for(const key34 in data154){
-if(!(((key34 === "driver") || (key34 === "options")) || (pattern2.test(key34)))){
-validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key34},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.logging,data:data154}];
-return false;
-break;
-}
-}
-if(_errs464 === errors){
-if(data154.driver !== undefined){
-let data155 = data154.driver;
-const _errs465 = errors;
-if(typeof data155 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/logging/driver",schemaPath:"#/properties/logging/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.logging.properties.driver.type,parentSchema:schema25.properties.logging.properties.driver,data:data155}];
-return false;
-}
-var valid130 = _errs465 === errors;
-}
-else {
-var valid130 = true;
-}
-if(valid130){
-if(data154.options !== undefined){
-let data156 = data154.options;
-const _errs467 = errors;
-if(errors === _errs467){
-if(data156 && typeof data156 == "object" && !Array.isArray(data156)){
-var props18 = {};
-for(const key35 in data156){
-if(pattern11.test(key35)){
-let data157 = data156[key35];
-if(((typeof data157 !== "string") && (!((typeof data157 == "number") && (isFinite(data157))))) && (data157 !== null)){
-validate24.errors = [{instancePath:instancePath+"/logging/options/" + key35.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/logging/properties/options/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema25.properties.logging.properties.options.patternProperties["^.+$"].type},message:"must be string,number,null",schema:schema25.properties.logging.properties.options.patternProperties["^.+$"].type,parentSchema:schema25.properties.logging.properties.options.patternProperties["^.+$"],data:data157}];
-return false;
-}
-props18[key35] = true;
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/logging/options",schemaPath:"#/properties/logging/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.properties.options.type,parentSchema:schema25.properties.logging.properties.options,data:data156}];
-return false;
-}
-}
-var valid130 = _errs467 === errors;
-}
-else {
-var valid130 = true;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.type,parentSchema:schema25.properties.logging,data:data154}];
-return false;
-}
-}
-var valid0 = _errs462 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.extends !== undefined){
-let data158 = data.extends;
-const _errs471 = errors;
-const _errs472 = errors;
-let valid132 = false;
-let passing24 = null;
-const _errs473 = errors;
-if(typeof data158 !== "string"){
-const err216 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[0].type,parentSchema:schema25.properties.extends.oneOf[0],data:data158};
+if(!(((data125 === "service_started") || (data125 === "service_healthy")) || (data125 === "service_completed_successfully"))){
+const err216 = {instancePath:instancePath+"/depends_on/" + key34.replace(/~/g, "~0").replace(/\//g, "~1")+"/condition",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/condition/enum",keyword:"enum",params:{allowedValues: schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition.enum,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition,data:data125};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -7115,17 +7836,17 @@ vErrors.push(err216);
 }
 errors++;
 }
-var _valid24 = _errs473 === errors;
-if(_valid24){
-valid132 = true;
-passing24 = 0;
+var valid113 = _errs391 === errors;
 }
-const _errs475 = errors;
-if(errors === _errs475){
-if(data158 && typeof data158 == "object" && !Array.isArray(data158)){
-let missing7;
-if((data158.service === undefined) && (missing7 = "service")){
-const err217 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/required",keyword:"required",params:{missingProperty: missing7},message:"must have required property '"+missing7+"'",schema:schema25.properties.extends.oneOf[1].required,parentSchema:schema25.properties.extends.oneOf[1],data:data158};
+else {
+var valid113 = true;
+}
+if(valid113){
+if(data124.restart !== undefined){
+let data126 = data124.restart;
+const _errs393 = errors;
+if(typeof data126 !== "boolean"){
+const err217 = {instancePath:instancePath+"/depends_on/" + key34.replace(/~/g, "~0").replace(/\//g, "~1")+"/restart",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/restart/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.restart.type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.restart,data:data126};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -7134,11 +7855,17 @@ vErrors.push(err217);
 }
 errors++;
 }
+var valid113 = _errs393 === errors;
+}
 else {
-const _errs477 = errors;
-for(const key36 in data158){
-if(!((key36 === "service") || (key36 === "file"))){
-const err218 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key36},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.extends.oneOf[1],data:data158};
+var valid113 = true;
+}
+if(valid113){
+if(data124.required !== undefined){
+let data127 = data124.required;
+const _errs395 = errors;
+if(typeof data127 !== "boolean"){
+const err218 = {instancePath:instancePath+"/depends_on/" + key34.replace(/~/g, "~0").replace(/\//g, "~1")+"/required",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/required/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.required.type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.required,data:data127};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -7146,15 +7873,18 @@ else {
 vErrors.push(err218);
 }
 errors++;
-break;
+}
+var valid113 = _errs395 === errors;
+}
+else {
+var valid113 = true;
 }
 }
-if(_errs477 === errors){
-if(data158.service !== undefined){
-let data159 = data158.service;
-const _errs478 = errors;
-if(typeof data159 !== "string"){
-const err219 = {instancePath:instancePath+"/extends/service",schemaPath:"#/properties/extends/oneOf/1/properties/service/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.service.type,parentSchema:schema25.properties.extends.oneOf[1].properties.service,data:data159};
+}
+}
+}
+else {
+const err219 = {instancePath:instancePath+"/depends_on/" + key34.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data124};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -7163,17 +7893,17 @@ vErrors.push(err219);
 }
 errors++;
 }
-var valid133 = _errs478 === errors;
+}
+var valid112 = _errs388 === errors;
+if(!valid112){
+break;
+}
+}
+}
+}
 }
 else {
-var valid133 = true;
-}
-if(valid133){
-if(data158.file !== undefined){
-let data160 = data158.file;
-const _errs480 = errors;
-if(typeof data160 !== "string"){
-const err220 = {instancePath:instancePath+"/extends/file",schemaPath:"#/properties/extends/oneOf/1/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.file.type,parentSchema:schema25.properties.extends.oneOf[1].properties.file,data:data160};
+const err220 = {instancePath:instancePath+"/depends_on",schemaPath:"#/properties/depends_on/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.depends_on.oneOf[1].type,parentSchema:schema25.properties.depends_on.oneOf[1],data:data122};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -7182,17 +7912,20 @@ vErrors.push(err220);
 }
 errors++;
 }
-var valid133 = _errs480 === errors;
+}
+var _valid21 = _errs385 === errors;
+if(_valid21 && valid108){
+valid108 = false;
+passing21 = [passing21, 1];
 }
 else {
-var valid133 = true;
+if(_valid21){
+valid108 = true;
+passing21 = 1;
 }
 }
-}
-}
-}
-else {
-const err221 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.extends.oneOf[1].type,parentSchema:schema25.properties.extends.oneOf[1],data:data158};
+if(!valid108){
+const err221 = {instancePath:instancePath+"/depends_on",schemaPath:"#/properties/depends_on/oneOf",keyword:"oneOf",params:{passingSchemas: passing21},message:"must match exactly one schema in oneOf",schema:schema25.properties.depends_on.oneOf,parentSchema:schema25.properties.depends_on,data:data122};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -7200,26 +7933,984 @@ else {
 vErrors.push(err221);
 }
 errors++;
-}
-}
-var _valid24 = _errs475 === errors;
-if(_valid24 && valid132){
-valid132 = false;
-passing24 = [passing24, 1];
+validate24.errors = vErrors;
+return false;
 }
 else {
-if(_valid24){
-valid132 = true;
-passing24 = 1;
+errors = _errs379;
+if(vErrors !== null){
+if(_errs379){
+vErrors.length = _errs379;
+}
+else {
+vErrors = null;
 }
 }
-if(!valid132){
-const err222 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf",keyword:"oneOf",params:{passingSchemas: passing24},message:"must match exactly one schema in oneOf",schema:schema25.properties.extends.oneOf,parentSchema:schema25.properties.extends,data:data158};
+}
+var valid0 = _errs378 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.healthcheck !== undefined){
+const _errs397 = errors;
+if(!(validate26(data.healthcheck, {instancePath:instancePath+"/healthcheck",parentData:data,parentDataProperty:"healthcheck",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate26.errors : vErrors.concat(validate26.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs397 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.restart !== undefined){
+let data129 = data.restart;
+const _errs398 = errors;
+if(typeof data129 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/restart",schemaPath:"#/properties/restart/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.restart.type,parentSchema:schema25.properties.restart,data:data129}];
+return false;
+}
+var valid0 = _errs398 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.deploy !== undefined){
+const _errs400 = errors;
+if(!(validate28(data.deploy, {instancePath:instancePath+"/deploy",parentData:data,parentDataProperty:"deploy",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate28.errors : vErrors.concat(validate28.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs400 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.scale !== undefined){
+let data131 = data.scale;
+const _errs401 = errors;
+if(!(((typeof data131 == "number") && (!(data131 % 1) && !isNaN(data131))) && (isFinite(data131)))){
+validate24.errors = [{instancePath:instancePath+"/scale",schemaPath:"#/properties/scale/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.scale.type,parentSchema:schema25.properties.scale,data:data131}];
+return false;
+}
+if(errors === _errs401){
+if((typeof data131 == "number") && (isFinite(data131))){
+if(data131 < 0 || isNaN(data131)){
+validate24.errors = [{instancePath:instancePath+"/scale",schemaPath:"#/properties/scale/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.scale,data:data131}];
+return false;
+}
+}
+}
+var valid0 = _errs401 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.profiles !== undefined){
+let data132 = data.profiles;
+const _errs403 = errors;
+const _errs404 = errors;
+if(errors === _errs404){
+if(Array.isArray(data132)){
+var valid115 = true;
+const len25 = data132.length;
+for(let i44=0; i44<len25; i44++){
+let data133 = data132[i44];
+const _errs406 = errors;
+if(typeof data133 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/profiles/" + i44,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data133}];
+return false;
+}
+var valid115 = _errs406 === errors;
+if(!valid115){
+break;
+}
+}
+if(valid115){
+let i45 = data132.length;
+let j19;
+if(i45 > 1){
+const indices17 = {};
+for(;i45--;){
+let item17 = data132[i45];
+if(typeof item17 !== "string"){
+continue;
+}
+if(typeof indices17[item17] == "number"){
+j19 = indices17[item17];
+validate24.errors = [{instancePath:instancePath+"/profiles",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i45, j: j19},message:"must NOT have duplicate items (items ## "+j19+" and "+i45+" are identical)",schema:true,parentSchema:schema24,data:data132}];
+return false;
+break;
+}
+indices17[item17] = i45;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/profiles",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data132}];
+return false;
+}
+}
+var valid0 = _errs403 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.pull_policy !== undefined){
+let data134 = data.pull_policy;
+const _errs408 = errors;
+if(errors === _errs408){
+if(typeof data134 === "string"){
+if(!pattern56.test(data134)){
+validate24.errors = [{instancePath:instancePath+"/pull_policy",schemaPath:"#/properties/pull_policy/pattern",keyword:"pattern",params:{pattern: "^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},message:"must match pattern \""+"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"+"\"",schema:"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$",parentSchema:schema25.properties.pull_policy,data:data134}];
+return false;
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/pull_policy",schemaPath:"#/properties/pull_policy/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.pull_policy.type,parentSchema:schema25.properties.pull_policy,data:data134}];
+return false;
+}
+}
+var valid0 = _errs408 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cap_add !== undefined){
+let data135 = data.cap_add;
+const _errs410 = errors;
+const _errs411 = errors;
+if(errors === _errs411){
+if(Array.isArray(data135)){
+var valid118 = true;
+const len26 = data135.length;
+for(let i46=0; i46<len26; i46++){
+let data136 = data135[i46];
+const _errs413 = errors;
+if(typeof data136 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/cap_add/" + i46,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data136}];
+return false;
+}
+var valid118 = _errs413 === errors;
+if(!valid118){
+break;
+}
+}
+if(valid118){
+let i47 = data135.length;
+let j20;
+if(i47 > 1){
+const indices18 = {};
+for(;i47--;){
+let item18 = data135[i47];
+if(typeof item18 !== "string"){
+continue;
+}
+if(typeof indices18[item18] == "number"){
+j20 = indices18[item18];
+validate24.errors = [{instancePath:instancePath+"/cap_add",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i47, j: j20},message:"must NOT have duplicate items (items ## "+j20+" and "+i47+" are identical)",schema:true,parentSchema:schema24,data:data135}];
+return false;
+break;
+}
+indices18[item18] = i47;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/cap_add",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data135}];
+return false;
+}
+}
+var valid0 = _errs410 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cap_drop !== undefined){
+let data137 = data.cap_drop;
+const _errs415 = errors;
+const _errs416 = errors;
+if(errors === _errs416){
+if(Array.isArray(data137)){
+var valid121 = true;
+const len27 = data137.length;
+for(let i48=0; i48<len27; i48++){
+let data138 = data137[i48];
+const _errs418 = errors;
+if(typeof data138 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/cap_drop/" + i48,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data138}];
+return false;
+}
+var valid121 = _errs418 === errors;
+if(!valid121){
+break;
+}
+}
+if(valid121){
+let i49 = data137.length;
+let j21;
+if(i49 > 1){
+const indices19 = {};
+for(;i49--;){
+let item19 = data137[i49];
+if(typeof item19 !== "string"){
+continue;
+}
+if(typeof indices19[item19] == "number"){
+j21 = indices19[item19];
+validate24.errors = [{instancePath:instancePath+"/cap_drop",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i49, j: j21},message:"must NOT have duplicate items (items ## "+j21+" and "+i49+" are identical)",schema:true,parentSchema:schema24,data:data137}];
+return false;
+break;
+}
+indices19[item19] = i49;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/cap_drop",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data137}];
+return false;
+}
+}
+var valid0 = _errs415 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.privileged !== undefined){
+let data139 = data.privileged;
+const _errs420 = errors;
+if(typeof data139 !== "boolean"){
+validate24.errors = [{instancePath:instancePath+"/privileged",schemaPath:"#/properties/privileged/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.privileged.type,parentSchema:schema25.properties.privileged,data:data139}];
+return false;
+}
+var valid0 = _errs420 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.security_opt !== undefined){
+let data140 = data.security_opt;
+const _errs422 = errors;
+const _errs423 = errors;
+if(errors === _errs423){
+if(Array.isArray(data140)){
+var valid124 = true;
+const len28 = data140.length;
+for(let i50=0; i50<len28; i50++){
+let data141 = data140[i50];
+const _errs425 = errors;
+if(typeof data141 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/security_opt/" + i50,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data141}];
+return false;
+}
+var valid124 = _errs425 === errors;
+if(!valid124){
+break;
+}
+}
+if(valid124){
+let i51 = data140.length;
+let j22;
+if(i51 > 1){
+const indices20 = {};
+for(;i51--;){
+let item20 = data140[i51];
+if(typeof item20 !== "string"){
+continue;
+}
+if(typeof indices20[item20] == "number"){
+j22 = indices20[item20];
+validate24.errors = [{instancePath:instancePath+"/security_opt",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i51, j: j22},message:"must NOT have duplicate items (items ## "+j22+" and "+i51+" are identical)",schema:true,parentSchema:schema24,data:data140}];
+return false;
+break;
+}
+indices20[item20] = i51;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/security_opt",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data140}];
+return false;
+}
+}
+var valid0 = _errs422 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.read_only !== undefined){
+let data142 = data.read_only;
+const _errs427 = errors;
+if(typeof data142 !== "boolean"){
+validate24.errors = [{instancePath:instancePath+"/read_only",schemaPath:"#/properties/read_only/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.read_only.type,parentSchema:schema25.properties.read_only,data:data142}];
+return false;
+}
+var valid0 = _errs427 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.init !== undefined){
+let data143 = data.init;
+const _errs429 = errors;
+if(typeof data143 !== "boolean"){
+validate24.errors = [{instancePath:instancePath+"/init",schemaPath:"#/properties/init/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.init.type,parentSchema:schema25.properties.init,data:data143}];
+return false;
+}
+var valid0 = _errs429 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.tty !== undefined){
+let data144 = data.tty;
+const _errs431 = errors;
+if(typeof data144 !== "boolean"){
+validate24.errors = [{instancePath:instancePath+"/tty",schemaPath:"#/properties/tty/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.tty.type,parentSchema:schema25.properties.tty,data:data144}];
+return false;
+}
+var valid0 = _errs431 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.stdin_open !== undefined){
+let data145 = data.stdin_open;
+const _errs433 = errors;
+if(typeof data145 !== "boolean"){
+validate24.errors = [{instancePath:instancePath+"/stdin_open",schemaPath:"#/properties/stdin_open/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.stdin_open.type,parentSchema:schema25.properties.stdin_open,data:data145}];
+return false;
+}
+var valid0 = _errs433 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.stop_signal !== undefined){
+let data146 = data.stop_signal;
+const _errs435 = errors;
+if(typeof data146 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/stop_signal",schemaPath:"#/properties/stop_signal/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.stop_signal.type,parentSchema:schema25.properties.stop_signal,data:data146}];
+return false;
+}
+var valid0 = _errs435 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.stop_grace_period !== undefined){
+let data147 = data.stop_grace_period;
+const _errs437 = errors;
+const _errs438 = errors;
+if(errors === _errs438){
+if(errors === _errs438){
+if(typeof data147 === "string"){
+if(!(formats4.validate(data147))){
+validate24.errors = [{instancePath:instancePath+"/stop_grace_period",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema50,data:data147}];
+return false;
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/stop_grace_period",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.type,parentSchema:schema50,data:data147}];
+return false;
+}
+}
+}
+var valid0 = _errs437 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.shm_size !== undefined){
+let data148 = data.shm_size;
+const _errs440 = errors;
+if((!(((typeof data148 == "number") && (!(data148 % 1) && !isNaN(data148))) && (isFinite(data148)))) && (typeof data148 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/shm_size",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data148}];
+return false;
+}
+var valid0 = _errs440 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.sysctls !== undefined){
+let data149 = data.sysctls;
+const _errs443 = errors;
+const _errs445 = errors;
+let valid129 = false;
+let passing22 = null;
+const _errs446 = errors;
+if(errors === _errs446){
+if(data149 && typeof data149 == "object" && !Array.isArray(data149)){
+const _errs448 = errors;
+for(const key36 in data149){
+if(!(pattern7.test(key36))){
+const err222 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key36},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data149};
 if(vErrors === null){
 vErrors = [err222];
 }
 else {
 vErrors.push(err222);
+}
+errors++;
+break;
+}
+}
+if(_errs448 === errors){
+var valid130 = true;
+for(const key37 in data149){
+if(pattern7.test(key37)){
+let data150 = data149[key37];
+const _errs449 = errors;
+if((((typeof data150 !== "string") && (!((typeof data150 == "number") && (isFinite(data150))))) && (typeof data150 !== "boolean")) && (data150 !== null)){
+const err223 = {instancePath:instancePath+"/sysctls/" + key37.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data150};
+if(vErrors === null){
+vErrors = [err223];
+}
+else {
+vErrors.push(err223);
+}
+errors++;
+}
+var valid130 = _errs449 === errors;
+if(!valid130){
+break;
+}
+}
+}
+}
+}
+else {
+const err224 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data149};
+if(vErrors === null){
+vErrors = [err224];
+}
+else {
+vErrors.push(err224);
+}
+errors++;
+}
+}
+var _valid22 = _errs446 === errors;
+if(_valid22){
+valid129 = true;
+passing22 = 0;
+}
+const _errs451 = errors;
+if(errors === _errs451){
+if(Array.isArray(data149)){
+var valid131 = true;
+const len29 = data149.length;
+for(let i52=0; i52<len29; i52++){
+let data151 = data149[i52];
+const _errs453 = errors;
+if(typeof data151 !== "string"){
+const err225 = {instancePath:instancePath+"/sysctls/" + i52,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data151};
+if(vErrors === null){
+vErrors = [err225];
+}
+else {
+vErrors.push(err225);
+}
+errors++;
+}
+var valid131 = _errs453 === errors;
+if(!valid131){
+break;
+}
+}
+if(valid131){
+let i53 = data149.length;
+let j23;
+if(i53 > 1){
+const indices21 = {};
+for(;i53--;){
+let item21 = data149[i53];
+if(typeof item21 !== "string"){
+continue;
+}
+if(typeof indices21[item21] == "number"){
+j23 = indices21[item21];
+const err226 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i53, j: j23},message:"must NOT have duplicate items (items ## "+j23+" and "+i53+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data149};
+if(vErrors === null){
+vErrors = [err226];
+}
+else {
+vErrors.push(err226);
+}
+errors++;
+break;
+}
+indices21[item21] = i53;
+}
+}
+}
+}
+else {
+const err227 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data149};
+if(vErrors === null){
+vErrors = [err227];
+}
+else {
+vErrors.push(err227);
+}
+errors++;
+}
+}
+var _valid22 = _errs451 === errors;
+if(_valid22 && valid129){
+valid129 = false;
+passing22 = [passing22, 1];
+}
+else {
+if(_valid22){
+valid129 = true;
+passing22 = 1;
+}
+}
+if(!valid129){
+const err228 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing22},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data149};
+if(vErrors === null){
+vErrors = [err228];
+}
+else {
+vErrors.push(err228);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs445;
+if(vErrors !== null){
+if(_errs445){
+vErrors.length = _errs445;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs443 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.ulimits !== undefined){
+let data152 = data.ulimits;
+const _errs455 = errors;
+const _errs456 = errors;
+if(errors === _errs456){
+if(data152 && typeof data152 == "object" && !Array.isArray(data152)){
+const _errs458 = errors;
+for(const key38 in data152){
+if(!(pattern18.test(key38))){
+validate24.errors = [{instancePath:instancePath+"/ulimits",schemaPath:"#/$defs/ulimits/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key38},message:"must NOT have additional properties",schema:false,parentSchema:schema37,data:data152}];
+return false;
+break;
+}
+}
+if(_errs458 === errors){
+var valid134 = true;
+for(const key39 in data152){
+if(pattern18.test(key39)){
+let data153 = data152[key39];
+const _errs459 = errors;
+const _errs460 = errors;
+let valid135 = false;
+let passing23 = null;
+const _errs461 = errors;
+if(!(((typeof data153 == "number") && (!(data153 % 1) && !isNaN(data153))) && (isFinite(data153)))){
+const err229 = {instancePath:instancePath+"/ulimits/" + key39.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema37.patternProperties["^[a-z]+$"].oneOf[0].type,parentSchema:schema37.patternProperties["^[a-z]+$"].oneOf[0],data:data153};
+if(vErrors === null){
+vErrors = [err229];
+}
+else {
+vErrors.push(err229);
+}
+errors++;
+}
+var _valid23 = _errs461 === errors;
+if(_valid23){
+valid135 = true;
+passing23 = 0;
+}
+const _errs463 = errors;
+if(errors === _errs463){
+if(data153 && typeof data153 == "object" && !Array.isArray(data153)){
+let missing5;
+if(((data153.soft === undefined) && (missing5 = "soft")) || ((data153.hard === undefined) && (missing5 = "hard"))){
+const err230 = {instancePath:instancePath+"/ulimits/" + key39.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'",schema:schema37.patternProperties["^[a-z]+$"].oneOf[1].required,parentSchema:schema37.patternProperties["^[a-z]+$"].oneOf[1],data:data153};
+if(vErrors === null){
+vErrors = [err230];
+}
+else {
+vErrors.push(err230);
+}
+errors++;
+}
+else {
+const _errs465 = errors;
+for(const key40 in data153){
+if(!(((key40 === "soft") || (key40 === "hard")) || (pattern2.test(key40)))){
+const err231 = {instancePath:instancePath+"/ulimits/" + key39.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key40},message:"must NOT have additional properties",schema:false,parentSchema:schema37.patternProperties["^[a-z]+$"].oneOf[1],data:data153};
+if(vErrors === null){
+vErrors = [err231];
+}
+else {
+vErrors.push(err231);
+}
+errors++;
+break;
+}
+}
+if(_errs465 === errors){
+if(data153.soft !== undefined){
+let data154 = data153.soft;
+const _errs466 = errors;
+if(!(((typeof data154 == "number") && (!(data154 % 1) && !isNaN(data154))) && (isFinite(data154)))){
+const err232 = {instancePath:instancePath+"/ulimits/" + key39.replace(/~/g, "~0").replace(/\//g, "~1")+"/soft",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/soft/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema37.patternProperties["^[a-z]+$"].oneOf[1].properties.soft.type,parentSchema:schema37.patternProperties["^[a-z]+$"].oneOf[1].properties.soft,data:data154};
+if(vErrors === null){
+vErrors = [err232];
+}
+else {
+vErrors.push(err232);
+}
+errors++;
+}
+var valid136 = _errs466 === errors;
+}
+else {
+var valid136 = true;
+}
+if(valid136){
+if(data153.hard !== undefined){
+let data155 = data153.hard;
+const _errs468 = errors;
+if(!(((typeof data155 == "number") && (!(data155 % 1) && !isNaN(data155))) && (isFinite(data155)))){
+const err233 = {instancePath:instancePath+"/ulimits/" + key39.replace(/~/g, "~0").replace(/\//g, "~1")+"/hard",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/hard/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema37.patternProperties["^[a-z]+$"].oneOf[1].properties.hard.type,parentSchema:schema37.patternProperties["^[a-z]+$"].oneOf[1].properties.hard,data:data155};
+if(vErrors === null){
+vErrors = [err233];
+}
+else {
+vErrors.push(err233);
+}
+errors++;
+}
+var valid136 = _errs468 === errors;
+}
+else {
+var valid136 = true;
+}
+}
+}
+}
+}
+else {
+const err234 = {instancePath:instancePath+"/ulimits/" + key39.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema37.patternProperties["^[a-z]+$"].oneOf[1].type,parentSchema:schema37.patternProperties["^[a-z]+$"].oneOf[1],data:data153};
+if(vErrors === null){
+vErrors = [err234];
+}
+else {
+vErrors.push(err234);
+}
+errors++;
+}
+}
+var _valid23 = _errs463 === errors;
+if(_valid23 && valid135){
+valid135 = false;
+passing23 = [passing23, 1];
+}
+else {
+if(_valid23){
+valid135 = true;
+passing23 = 1;
+}
+}
+if(!valid135){
+const err235 = {instancePath:instancePath+"/ulimits/" + key39.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing23},message:"must match exactly one schema in oneOf",schema:schema37.patternProperties["^[a-z]+$"].oneOf,parentSchema:schema37.patternProperties["^[a-z]+$"],data:data153};
+if(vErrors === null){
+vErrors = [err235];
+}
+else {
+vErrors.push(err235);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs460;
+if(vErrors !== null){
+if(_errs460){
+vErrors.length = _errs460;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid134 = _errs459 === errors;
+if(!valid134){
+break;
+}
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/ulimits",schemaPath:"#/$defs/ulimits/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema37.type,parentSchema:schema37,data:data152}];
+return false;
+}
+}
+var valid0 = _errs455 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.extra_hosts !== undefined){
+let data156 = data.extra_hosts;
+const _errs470 = errors;
+const _errs472 = errors;
+let valid138 = false;
+let passing24 = null;
+const _errs473 = errors;
+if(errors === _errs473){
+if(data156 && typeof data156 == "object" && !Array.isArray(data156)){
+const _errs475 = errors;
+for(const key41 in data156){
+if(!(pattern11.test(key41))){
+const err236 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key41},message:"must NOT have additional properties",schema:false,parentSchema:schema31.oneOf[0],data:data156};
+if(vErrors === null){
+vErrors = [err236];
+}
+else {
+vErrors.push(err236);
+}
+errors++;
+break;
+}
+}
+if(_errs475 === errors){
+var valid139 = true;
+for(const key42 in data156){
+if(pattern11.test(key42)){
+let data157 = data156[key42];
+const _errs476 = errors;
+const _errs477 = errors;
+let valid140 = false;
+let passing25 = null;
+const _errs478 = errors;
+if(typeof data157 !== "string"){
+const err237 = {instancePath:instancePath+"/extra_hosts/" + key42.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[0].type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[0],data:data157};
+if(vErrors === null){
+vErrors = [err237];
+}
+else {
+vErrors.push(err237);
+}
+errors++;
+}
+var _valid25 = _errs478 === errors;
+if(_valid25){
+valid140 = true;
+passing25 = 0;
+}
+const _errs480 = errors;
+if(errors === _errs480){
+if(Array.isArray(data157)){
+var valid141 = true;
+const len30 = data157.length;
+for(let i54=0; i54<len30; i54++){
+let data158 = data157[i54];
+const _errs482 = errors;
+if(typeof data158 !== "string"){
+const err238 = {instancePath:instancePath+"/extra_hosts/" + key42.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i54,schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].items.type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].items,data:data158};
+if(vErrors === null){
+vErrors = [err238];
+}
+else {
+vErrors.push(err238);
+}
+errors++;
+}
+var valid141 = _errs482 === errors;
+if(!valid141){
+break;
+}
+}
+}
+else {
+const err239 = {instancePath:instancePath+"/extra_hosts/" + key42.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1],data:data157};
+if(vErrors === null){
+vErrors = [err239];
+}
+else {
+vErrors.push(err239);
+}
+errors++;
+}
+}
+var _valid25 = _errs480 === errors;
+if(_valid25 && valid140){
+valid140 = false;
+passing25 = [passing25, 1];
+}
+else {
+if(_valid25){
+valid140 = true;
+passing25 = 1;
+}
+}
+if(!valid140){
+const err240 = {instancePath:instancePath+"/extra_hosts/" + key42.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing25},message:"must match exactly one schema in oneOf",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf,parentSchema:schema31.oneOf[0].patternProperties["^.+$"],data:data157};
+if(vErrors === null){
+vErrors = [err240];
+}
+else {
+vErrors.push(err240);
+}
+errors++;
+}
+else {
+errors = _errs477;
+if(vErrors !== null){
+if(_errs477){
+vErrors.length = _errs477;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid139 = _errs476 === errors;
+if(!valid139){
+break;
+}
+}
+}
+}
+}
+else {
+const err241 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.oneOf[0].type,parentSchema:schema31.oneOf[0],data:data156};
+if(vErrors === null){
+vErrors = [err241];
+}
+else {
+vErrors.push(err241);
+}
+errors++;
+}
+}
+var _valid24 = _errs473 === errors;
+if(_valid24){
+valid138 = true;
+passing24 = 0;
+}
+const _errs484 = errors;
+if(errors === _errs484){
+if(Array.isArray(data156)){
+var valid142 = true;
+const len31 = data156.length;
+for(let i55=0; i55<len31; i55++){
+let data159 = data156[i55];
+const _errs486 = errors;
+if(typeof data159 !== "string"){
+const err242 = {instancePath:instancePath+"/extra_hosts/" + i55,schemaPath:"#/$defs/extra_hosts/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[1].items.type,parentSchema:schema31.oneOf[1].items,data:data159};
+if(vErrors === null){
+vErrors = [err242];
+}
+else {
+vErrors.push(err242);
+}
+errors++;
+}
+var valid142 = _errs486 === errors;
+if(!valid142){
+break;
+}
+}
+if(valid142){
+let i56 = data156.length;
+let j24;
+if(i56 > 1){
+const indices22 = {};
+for(;i56--;){
+let item22 = data156[i56];
+if(typeof item22 !== "string"){
+continue;
+}
+if(typeof indices22[item22] == "number"){
+j24 = indices22[item22];
+const err243 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i56, j: j24},message:"must NOT have duplicate items (items ## "+j24+" and "+i56+" are identical)",schema:true,parentSchema:schema31.oneOf[1],data:data156};
+if(vErrors === null){
+vErrors = [err243];
+}
+else {
+vErrors.push(err243);
+}
+errors++;
+break;
+}
+indices22[item22] = i56;
+}
+}
+}
+}
+else {
+const err244 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.oneOf[1].type,parentSchema:schema31.oneOf[1],data:data156};
+if(vErrors === null){
+vErrors = [err244];
+}
+else {
+vErrors.push(err244);
+}
+errors++;
+}
+}
+var _valid24 = _errs484 === errors;
+if(_valid24 && valid138){
+valid138 = false;
+passing24 = [passing24, 1];
+}
+else {
+if(_valid24){
+valid138 = true;
+passing24 = 1;
+}
+}
+if(!valid138){
+const err245 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf",keyword:"oneOf",params:{passingSchemas: passing24},message:"must match exactly one schema in oneOf",schema:schema31.oneOf,parentSchema:schema31,data:data156};
+if(vErrors === null){
+vErrors = [err245];
+}
+else {
+vErrors.push(err245);
 }
 errors++;
 validate24.errors = vErrors;
@@ -7236,260 +8927,3249 @@ vErrors = null;
 }
 }
 }
-var valid0 = _errs471 === errors;
+var valid0 = _errs470 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.dns !== undefined){
+const _errs488 = errors;
+if(!(validate20(data.dns, {instancePath:instancePath+"/dns",parentData:data,parentDataProperty:"dns",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs488 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.dns_search !== undefined){
+const _errs489 = errors;
+if(!(validate20(data.dns_search, {instancePath:instancePath+"/dns_search",parentData:data,parentDataProperty:"dns_search",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs489 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.mac_address !== undefined){
+let data162 = data.mac_address;
+const _errs490 = errors;
+if(typeof data162 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/mac_address",schemaPath:"#/properties/mac_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.mac_address.type,parentSchema:schema25.properties.mac_address,data:data162}];
+return false;
+}
+var valid0 = _errs490 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.mem_limit !== undefined){
+let data163 = data.mem_limit;
+const _errs492 = errors;
+if((!(((typeof data163 == "number") && (!(data163 % 1) && !isNaN(data163))) && (isFinite(data163)))) && (typeof data163 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/mem_limit",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data163}];
+return false;
+}
+var valid0 = _errs492 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.memswap_limit !== undefined){
+let data164 = data.memswap_limit;
+const _errs495 = errors;
+if((!(((typeof data164 == "number") && (!(data164 % 1) && !isNaN(data164))) && (isFinite(data164)))) && (typeof data164 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/memswap_limit",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data164}];
+return false;
+}
+var valid0 = _errs495 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cpus !== undefined){
+let data165 = data.cpus;
+const _errs498 = errors;
+if((!((typeof data165 == "number") && (isFinite(data165)))) && (typeof data165 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/cpus",schemaPath:"#/$defs/cpus/type",keyword:"type",params:{type: schema57.type},message:"must be number,string",schema:schema57.type,parentSchema:schema57,data:data165}];
+return false;
+}
+var valid0 = _errs498 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cpu_shares !== undefined){
+let data166 = data.cpu_shares;
+const _errs501 = errors;
+if(!(((typeof data166 == "number") && (!(data166 % 1) && !isNaN(data166))) && (isFinite(data166)))){
+validate24.errors = [{instancePath:instancePath+"/cpu_shares",schemaPath:"#/properties/cpu_shares/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_shares.type,parentSchema:schema25.properties.cpu_shares,data:data166}];
+return false;
+}
+if(errors === _errs501){
+if((typeof data166 == "number") && (isFinite(data166))){
+if(data166 < 0 || isNaN(data166)){
+validate24.errors = [{instancePath:instancePath+"/cpu_shares",schemaPath:"#/properties/cpu_shares/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.cpu_shares,data:data166}];
+return false;
+}
+}
+}
+var valid0 = _errs501 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cpuset !== undefined){
+let data167 = data.cpuset;
+const _errs503 = errors;
+if(typeof data167 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/cpuset",schemaPath:"#/properties/cpuset/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.cpuset.type,parentSchema:schema25.properties.cpuset,data:data167}];
+return false;
+}
+var valid0 = _errs503 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.pids_limit !== undefined){
+let data168 = data.pids_limit;
+const _errs505 = errors;
+if(!(((typeof data168 == "number") && (!(data168 % 1) && !isNaN(data168))) && (isFinite(data168)))){
+validate24.errors = [{instancePath:instancePath+"/pids_limit",schemaPath:"#/properties/pids_limit/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.pids_limit.type,parentSchema:schema25.properties.pids_limit,data:data168}];
+return false;
+}
+var valid0 = _errs505 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.platform !== undefined){
+let data169 = data.platform;
+const _errs507 = errors;
+if(typeof data169 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/platform",schemaPath:"#/properties/platform/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.platform.type,parentSchema:schema25.properties.platform,data:data169}];
+return false;
+}
+var valid0 = _errs507 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.secrets !== undefined){
+let data170 = data.secrets;
+const _errs509 = errors;
+const _errs510 = errors;
+if(errors === _errs510){
+if(Array.isArray(data170)){
+var valid148 = true;
+const len32 = data170.length;
+for(let i57=0; i57<len32; i57++){
+let data171 = data170[i57];
+const _errs512 = errors;
+const _errs513 = errors;
+let valid149 = false;
+let passing26 = null;
+const _errs514 = errors;
+if(typeof data171 !== "string"){
+const err246 = {instancePath:instancePath+"/secrets/" + i57,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data171};
+if(vErrors === null){
+vErrors = [err246];
+}
+else {
+vErrors.push(err246);
+}
+errors++;
+}
+var _valid26 = _errs514 === errors;
+if(_valid26){
+valid149 = true;
+passing26 = 0;
+}
+const _errs516 = errors;
+if(errors === _errs516){
+if(data171 && typeof data171 == "object" && !Array.isArray(data171)){
+let missing6;
+if((data171.source === undefined) && (missing6 = "source")){
+const err247 = {instancePath:instancePath+"/secrets/" + i57,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing6},message:"must have required property '"+missing6+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data171};
+if(vErrors === null){
+vErrors = [err247];
+}
+else {
+vErrors.push(err247);
+}
+errors++;
+}
+else {
+const _errs518 = errors;
+for(const key43 in data171){
+if(!((((((key43 === "source") || (key43 === "target")) || (key43 === "uid")) || (key43 === "gid")) || (key43 === "mode")) || (pattern2.test(key43)))){
+const err248 = {instancePath:instancePath+"/secrets/" + i57,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key43},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data171};
+if(vErrors === null){
+vErrors = [err248];
+}
+else {
+vErrors.push(err248);
+}
+errors++;
+break;
+}
+}
+if(_errs518 === errors){
+if(data171.source !== undefined){
+let data172 = data171.source;
+const _errs519 = errors;
+if(typeof data172 !== "string"){
+const err249 = {instancePath:instancePath+"/secrets/" + i57+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data172};
+if(vErrors === null){
+vErrors = [err249];
+}
+else {
+vErrors.push(err249);
+}
+errors++;
+}
+var valid150 = _errs519 === errors;
+}
+else {
+var valid150 = true;
+}
+if(valid150){
+if(data171.target !== undefined){
+let data173 = data171.target;
+const _errs521 = errors;
+if(typeof data173 !== "string"){
+const err250 = {instancePath:instancePath+"/secrets/" + i57+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data173};
+if(vErrors === null){
+vErrors = [err250];
+}
+else {
+vErrors.push(err250);
+}
+errors++;
+}
+var valid150 = _errs521 === errors;
+}
+else {
+var valid150 = true;
+}
+if(valid150){
+if(data171.uid !== undefined){
+let data174 = data171.uid;
+const _errs523 = errors;
+if(typeof data174 !== "string"){
+const err251 = {instancePath:instancePath+"/secrets/" + i57+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data174};
+if(vErrors === null){
+vErrors = [err251];
+}
+else {
+vErrors.push(err251);
+}
+errors++;
+}
+var valid150 = _errs523 === errors;
+}
+else {
+var valid150 = true;
+}
+if(valid150){
+if(data171.gid !== undefined){
+let data175 = data171.gid;
+const _errs525 = errors;
+if(typeof data175 !== "string"){
+const err252 = {instancePath:instancePath+"/secrets/" + i57+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data175};
+if(vErrors === null){
+vErrors = [err252];
+}
+else {
+vErrors.push(err252);
+}
+errors++;
+}
+var valid150 = _errs525 === errors;
+}
+else {
+var valid150 = true;
+}
+if(valid150){
+if(data171.mode !== undefined){
+let data176 = data171.mode;
+const _errs527 = errors;
+if((!(((typeof data176 == "number") && (!(data176 % 1) && !isNaN(data176))) && (isFinite(data176)))) && (typeof data176 !== "string")){
+const err253 = {instancePath:instancePath+"/secrets/" + i57+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data176};
+if(vErrors === null){
+vErrors = [err253];
+}
+else {
+vErrors.push(err253);
+}
+errors++;
+}
+var valid150 = _errs527 === errors;
+}
+else {
+var valid150 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+const err254 = {instancePath:instancePath+"/secrets/" + i57,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data171};
+if(vErrors === null){
+vErrors = [err254];
+}
+else {
+vErrors.push(err254);
+}
+errors++;
+}
+}
+var _valid26 = _errs516 === errors;
+if(_valid26 && valid149){
+valid149 = false;
+passing26 = [passing26, 1];
+}
+else {
+if(_valid26){
+valid149 = true;
+passing26 = 1;
+}
+}
+if(!valid149){
+const err255 = {instancePath:instancePath+"/secrets/" + i57,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing26},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data171};
+if(vErrors === null){
+vErrors = [err255];
+}
+else {
+vErrors.push(err255);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs513;
+if(vErrors !== null){
+if(_errs513){
+vErrors.length = _errs513;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid148 = _errs512 === errors;
+if(!valid148){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/secrets",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data170}];
+return false;
+}
+}
+var valid0 = _errs509 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.configs !== undefined){
+let data177 = data.configs;
+const _errs529 = errors;
+const _errs530 = errors;
+if(errors === _errs530){
+if(Array.isArray(data177)){
+var valid152 = true;
+const len33 = data177.length;
+for(let i58=0; i58<len33; i58++){
+let data178 = data177[i58];
+const _errs532 = errors;
+const _errs533 = errors;
+let valid153 = false;
+let passing27 = null;
+const _errs534 = errors;
+if(typeof data178 !== "string"){
+const err256 = {instancePath:instancePath+"/configs/" + i58,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data178};
+if(vErrors === null){
+vErrors = [err256];
+}
+else {
+vErrors.push(err256);
+}
+errors++;
+}
+var _valid27 = _errs534 === errors;
+if(_valid27){
+valid153 = true;
+passing27 = 0;
+}
+const _errs536 = errors;
+if(errors === _errs536){
+if(data178 && typeof data178 == "object" && !Array.isArray(data178)){
+let missing7;
+if((data178.source === undefined) && (missing7 = "source")){
+const err257 = {instancePath:instancePath+"/configs/" + i58,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing7},message:"must have required property '"+missing7+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data178};
+if(vErrors === null){
+vErrors = [err257];
+}
+else {
+vErrors.push(err257);
+}
+errors++;
+}
+else {
+const _errs538 = errors;
+for(const key44 in data178){
+if(!((((((key44 === "source") || (key44 === "target")) || (key44 === "uid")) || (key44 === "gid")) || (key44 === "mode")) || (pattern2.test(key44)))){
+const err258 = {instancePath:instancePath+"/configs/" + i58,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key44},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data178};
+if(vErrors === null){
+vErrors = [err258];
+}
+else {
+vErrors.push(err258);
+}
+errors++;
+break;
+}
+}
+if(_errs538 === errors){
+if(data178.source !== undefined){
+let data179 = data178.source;
+const _errs539 = errors;
+if(typeof data179 !== "string"){
+const err259 = {instancePath:instancePath+"/configs/" + i58+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data179};
+if(vErrors === null){
+vErrors = [err259];
+}
+else {
+vErrors.push(err259);
+}
+errors++;
+}
+var valid154 = _errs539 === errors;
+}
+else {
+var valid154 = true;
+}
+if(valid154){
+if(data178.target !== undefined){
+let data180 = data178.target;
+const _errs541 = errors;
+if(typeof data180 !== "string"){
+const err260 = {instancePath:instancePath+"/configs/" + i58+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data180};
+if(vErrors === null){
+vErrors = [err260];
+}
+else {
+vErrors.push(err260);
+}
+errors++;
+}
+var valid154 = _errs541 === errors;
+}
+else {
+var valid154 = true;
+}
+if(valid154){
+if(data178.uid !== undefined){
+let data181 = data178.uid;
+const _errs543 = errors;
+if(typeof data181 !== "string"){
+const err261 = {instancePath:instancePath+"/configs/" + i58+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data181};
+if(vErrors === null){
+vErrors = [err261];
+}
+else {
+vErrors.push(err261);
+}
+errors++;
+}
+var valid154 = _errs543 === errors;
+}
+else {
+var valid154 = true;
+}
+if(valid154){
+if(data178.gid !== undefined){
+let data182 = data178.gid;
+const _errs545 = errors;
+if(typeof data182 !== "string"){
+const err262 = {instancePath:instancePath+"/configs/" + i58+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data182};
+if(vErrors === null){
+vErrors = [err262];
+}
+else {
+vErrors.push(err262);
+}
+errors++;
+}
+var valid154 = _errs545 === errors;
+}
+else {
+var valid154 = true;
+}
+if(valid154){
+if(data178.mode !== undefined){
+let data183 = data178.mode;
+const _errs547 = errors;
+if((!(((typeof data183 == "number") && (!(data183 % 1) && !isNaN(data183))) && (isFinite(data183)))) && (typeof data183 !== "string")){
+const err263 = {instancePath:instancePath+"/configs/" + i58+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data183};
+if(vErrors === null){
+vErrors = [err263];
+}
+else {
+vErrors.push(err263);
+}
+errors++;
+}
+var valid154 = _errs547 === errors;
+}
+else {
+var valid154 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+const err264 = {instancePath:instancePath+"/configs/" + i58,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data178};
+if(vErrors === null){
+vErrors = [err264];
+}
+else {
+vErrors.push(err264);
+}
+errors++;
+}
+}
+var _valid27 = _errs536 === errors;
+if(_valid27 && valid153){
+valid153 = false;
+passing27 = [passing27, 1];
+}
+else {
+if(_valid27){
+valid153 = true;
+passing27 = 1;
+}
+}
+if(!valid153){
+const err265 = {instancePath:instancePath+"/configs/" + i58,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing27},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data178};
+if(vErrors === null){
+vErrors = [err265];
+}
+else {
+vErrors.push(err265);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs533;
+if(vErrors !== null){
+if(_errs533){
+vErrors.length = _errs533;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid152 = _errs532 === errors;
+if(!valid152){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/configs",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data177}];
+return false;
+}
+}
+var valid0 = _errs529 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.logging !== undefined){
+let data184 = data.logging;
+const _errs549 = errors;
+if(errors === _errs549){
+if(data184 && typeof data184 == "object" && !Array.isArray(data184)){
+const _errs551 = errors;
+for(const key45 in data184){
+if(!(((key45 === "driver") || (key45 === "options")) || (pattern2.test(key45)))){
+validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key45},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.logging,data:data184}];
+return false;
+break;
+}
+}
+if(_errs551 === errors){
+if(data184.driver !== undefined){
+let data185 = data184.driver;
+const _errs552 = errors;
+if(typeof data185 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/logging/driver",schemaPath:"#/properties/logging/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.logging.properties.driver.type,parentSchema:schema25.properties.logging.properties.driver,data:data185}];
+return false;
+}
+var valid155 = _errs552 === errors;
+}
+else {
+var valid155 = true;
+}
+if(valid155){
+if(data184.options !== undefined){
+let data186 = data184.options;
+const _errs554 = errors;
+if(errors === _errs554){
+if(data186 && typeof data186 == "object" && !Array.isArray(data186)){
+var props23 = {};
+for(const key46 in data186){
+if(pattern11.test(key46)){
+let data187 = data186[key46];
+if(((typeof data187 !== "string") && (!((typeof data187 == "number") && (isFinite(data187))))) && (data187 !== null)){
+validate24.errors = [{instancePath:instancePath+"/logging/options/" + key46.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/logging/properties/options/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema25.properties.logging.properties.options.patternProperties["^.+$"].type},message:"must be string,number,null",schema:schema25.properties.logging.properties.options.patternProperties["^.+$"].type,parentSchema:schema25.properties.logging.properties.options.patternProperties["^.+$"],data:data187}];
+return false;
+}
+props23[key46] = true;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/logging/options",schemaPath:"#/properties/logging/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.properties.options.type,parentSchema:schema25.properties.logging.properties.options,data:data186}];
+return false;
+}
+}
+var valid155 = _errs554 === errors;
+}
+else {
+var valid155 = true;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.type,parentSchema:schema25.properties.logging,data:data184}];
+return false;
+}
+}
+var valid0 = _errs549 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.extends !== undefined){
+let data188 = data.extends;
+const _errs558 = errors;
+const _errs559 = errors;
+let valid157 = false;
+let passing28 = null;
+const _errs560 = errors;
+if(typeof data188 !== "string"){
+const err266 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[0].type,parentSchema:schema25.properties.extends.oneOf[0],data:data188};
+if(vErrors === null){
+vErrors = [err266];
+}
+else {
+vErrors.push(err266);
+}
+errors++;
+}
+var _valid28 = _errs560 === errors;
+if(_valid28){
+valid157 = true;
+passing28 = 0;
+}
+const _errs562 = errors;
+if(errors === _errs562){
+if(data188 && typeof data188 == "object" && !Array.isArray(data188)){
+let missing8;
+if((data188.service === undefined) && (missing8 = "service")){
+const err267 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/required",keyword:"required",params:{missingProperty: missing8},message:"must have required property '"+missing8+"'",schema:schema25.properties.extends.oneOf[1].required,parentSchema:schema25.properties.extends.oneOf[1],data:data188};
+if(vErrors === null){
+vErrors = [err267];
+}
+else {
+vErrors.push(err267);
+}
+errors++;
+}
+else {
+const _errs564 = errors;
+for(const key47 in data188){
+if(!((key47 === "service") || (key47 === "file"))){
+const err268 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key47},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.extends.oneOf[1],data:data188};
+if(vErrors === null){
+vErrors = [err268];
+}
+else {
+vErrors.push(err268);
+}
+errors++;
+break;
+}
+}
+if(_errs564 === errors){
+if(data188.service !== undefined){
+let data189 = data188.service;
+const _errs565 = errors;
+if(typeof data189 !== "string"){
+const err269 = {instancePath:instancePath+"/extends/service",schemaPath:"#/properties/extends/oneOf/1/properties/service/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.service.type,parentSchema:schema25.properties.extends.oneOf[1].properties.service,data:data189};
+if(vErrors === null){
+vErrors = [err269];
+}
+else {
+vErrors.push(err269);
+}
+errors++;
+}
+var valid158 = _errs565 === errors;
+}
+else {
+var valid158 = true;
+}
+if(valid158){
+if(data188.file !== undefined){
+let data190 = data188.file;
+const _errs567 = errors;
+if(typeof data190 !== "string"){
+const err270 = {instancePath:instancePath+"/extends/file",schemaPath:"#/properties/extends/oneOf/1/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.file.type,parentSchema:schema25.properties.extends.oneOf[1].properties.file,data:data190};
+if(vErrors === null){
+vErrors = [err270];
+}
+else {
+vErrors.push(err270);
+}
+errors++;
+}
+var valid158 = _errs567 === errors;
+}
+else {
+var valid158 = true;
+}
+}
+}
+}
+}
+else {
+const err271 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.extends.oneOf[1].type,parentSchema:schema25.properties.extends.oneOf[1],data:data188};
+if(vErrors === null){
+vErrors = [err271];
+}
+else {
+vErrors.push(err271);
+}
+errors++;
+}
+}
+var _valid28 = _errs562 === errors;
+if(_valid28 && valid157){
+valid157 = false;
+passing28 = [passing28, 1];
+}
+else {
+if(_valid28){
+valid157 = true;
+passing28 = 1;
+}
+}
+if(!valid157){
+const err272 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf",keyword:"oneOf",params:{passingSchemas: passing28},message:"must match exactly one schema in oneOf",schema:schema25.properties.extends.oneOf,parentSchema:schema25.properties.extends,data:data188};
+if(vErrors === null){
+vErrors = [err272];
+}
+else {
+vErrors.push(err272);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs559;
+if(vErrors !== null){
+if(_errs559){
+vErrors.length = _errs559;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs558 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.develop !== undefined){
-const _errs482 = errors;
-if(!(validate38(data.develop, {instancePath:instancePath+"/develop",parentData:data,parentDataProperty:"develop",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate38.errors : vErrors.concat(validate38.errors);
+const _errs569 = errors;
+if(!(validate39(data.develop, {instancePath:instancePath+"/develop",parentData:data,parentDataProperty:"develop",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
 errors = vErrors.length;
 }
-var valid0 = _errs482 === errors;
+var valid0 = _errs569 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.annotations !== undefined){
+let data192 = data.annotations;
+const _errs570 = errors;
+const _errs572 = errors;
+let valid160 = false;
+let passing29 = null;
+const _errs573 = errors;
+if(errors === _errs573){
+if(data192 && typeof data192 == "object" && !Array.isArray(data192)){
+const _errs575 = errors;
+for(const key48 in data192){
+if(!(pattern7.test(key48))){
+const err273 = {instancePath:instancePath+"/annotations",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key48},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data192};
+if(vErrors === null){
+vErrors = [err273];
+}
+else {
+vErrors.push(err273);
+}
+errors++;
+break;
+}
+}
+if(_errs575 === errors){
+var valid161 = true;
+for(const key49 in data192){
+if(pattern7.test(key49)){
+let data193 = data192[key49];
+const _errs576 = errors;
+if((((typeof data193 !== "string") && (!((typeof data193 == "number") && (isFinite(data193))))) && (typeof data193 !== "boolean")) && (data193 !== null)){
+const err274 = {instancePath:instancePath+"/annotations/" + key49.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data193};
+if(vErrors === null){
+vErrors = [err274];
+}
+else {
+vErrors.push(err274);
+}
+errors++;
+}
+var valid161 = _errs576 === errors;
+if(!valid161){
+break;
+}
+}
+}
+}
+}
+else {
+const err275 = {instancePath:instancePath+"/annotations",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data192};
+if(vErrors === null){
+vErrors = [err275];
+}
+else {
+vErrors.push(err275);
+}
+errors++;
+}
+}
+var _valid29 = _errs573 === errors;
+if(_valid29){
+valid160 = true;
+passing29 = 0;
+}
+const _errs578 = errors;
+if(errors === _errs578){
+if(Array.isArray(data192)){
+var valid162 = true;
+const len34 = data192.length;
+for(let i59=0; i59<len34; i59++){
+let data194 = data192[i59];
+const _errs580 = errors;
+if(typeof data194 !== "string"){
+const err276 = {instancePath:instancePath+"/annotations/" + i59,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data194};
+if(vErrors === null){
+vErrors = [err276];
+}
+else {
+vErrors.push(err276);
+}
+errors++;
+}
+var valid162 = _errs580 === errors;
+if(!valid162){
+break;
+}
+}
+if(valid162){
+let i60 = data192.length;
+let j25;
+if(i60 > 1){
+const indices23 = {};
+for(;i60--;){
+let item23 = data192[i60];
+if(typeof item23 !== "string"){
+continue;
+}
+if(typeof indices23[item23] == "number"){
+j25 = indices23[item23];
+const err277 = {instancePath:instancePath+"/annotations",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i60, j: j25},message:"must NOT have duplicate items (items ## "+j25+" and "+i60+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data192};
+if(vErrors === null){
+vErrors = [err277];
+}
+else {
+vErrors.push(err277);
+}
+errors++;
+break;
+}
+indices23[item23] = i60;
+}
+}
+}
+}
+else {
+const err278 = {instancePath:instancePath+"/annotations",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data192};
+if(vErrors === null){
+vErrors = [err278];
+}
+else {
+vErrors.push(err278);
+}
+errors++;
+}
+}
+var _valid29 = _errs578 === errors;
+if(_valid29 && valid160){
+valid160 = false;
+passing29 = [passing29, 1];
+}
+else {
+if(_valid29){
+valid160 = true;
+passing29 = 1;
+}
+}
+if(!valid160){
+const err279 = {instancePath:instancePath+"/annotations",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing29},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data192};
+if(vErrors === null){
+vErrors = [err279];
+}
+else {
+vErrors.push(err279);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs572;
+if(vErrors !== null){
+if(_errs572){
+vErrors.length = _errs572;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs570 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.attach !== undefined){
+let data195 = data.attach;
+const _errs582 = errors;
+if((typeof data195 !== "boolean") && (typeof data195 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/attach",schemaPath:"#/properties/attach/type",keyword:"type",params:{type: schema25.properties.attach.type},message:"must be boolean,string",schema:schema25.properties.attach.type,parentSchema:schema25.properties.attach,data:data195}];
+return false;
+}
+var valid0 = _errs582 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.blkio_config !== undefined){
+let data196 = data.blkio_config;
+const _errs584 = errors;
+if(errors === _errs584){
+if(data196 && typeof data196 == "object" && !Array.isArray(data196)){
+const _errs586 = errors;
+for(const key50 in data196){
+if(!((((((key50 === "device_read_bps") || (key50 === "device_read_iops")) || (key50 === "device_write_bps")) || (key50 === "device_write_iops")) || (key50 === "weight")) || (key50 === "weight_device"))){
+validate24.errors = [{instancePath:instancePath+"/blkio_config",schemaPath:"#/properties/blkio_config/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key50},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.blkio_config,data:data196}];
+return false;
+break;
+}
+}
+if(_errs586 === errors){
+if(data196.device_read_bps !== undefined){
+let data197 = data196.device_read_bps;
+const _errs587 = errors;
+if(errors === _errs587){
+if(Array.isArray(data197)){
+var valid165 = true;
+const len35 = data197.length;
+for(let i61=0; i61<len35; i61++){
+let data198 = data197[i61];
+const _errs589 = errors;
+const _errs590 = errors;
+if(errors === _errs590){
+if(data198 && typeof data198 == "object" && !Array.isArray(data198)){
+const _errs592 = errors;
+for(const key51 in data198){
+if(!((key51 === "path") || (key51 === "rate"))){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_bps/" + i61,schemaPath:"#/$defs/blkio_limit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key51},message:"must NOT have additional properties",schema:false,parentSchema:schema91,data:data198}];
+return false;
+break;
+}
+}
+if(_errs592 === errors){
+if(data198.path !== undefined){
+let data199 = data198.path;
+const _errs593 = errors;
+if(typeof data199 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_bps/" + i61+"/path",schemaPath:"#/$defs/blkio_limit/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema91.properties.path.type,parentSchema:schema91.properties.path,data:data199}];
+return false;
+}
+var valid167 = _errs593 === errors;
+}
+else {
+var valid167 = true;
+}
+if(valid167){
+if(data198.rate !== undefined){
+let data200 = data198.rate;
+const _errs595 = errors;
+if((!(((typeof data200 == "number") && (!(data200 % 1) && !isNaN(data200))) && (isFinite(data200)))) && (typeof data200 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_bps/" + i61+"/rate",schemaPath:"#/$defs/blkio_limit/properties/rate/type",keyword:"type",params:{type: schema91.properties.rate.type},message:"must be integer,string",schema:schema91.properties.rate.type,parentSchema:schema91.properties.rate,data:data200}];
+return false;
+}
+var valid167 = _errs595 === errors;
+}
+else {
+var valid167 = true;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_bps/" + i61,schemaPath:"#/$defs/blkio_limit/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema91.type,parentSchema:schema91,data:data198}];
+return false;
+}
+}
+var valid165 = _errs589 === errors;
+if(!valid165){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_bps",schemaPath:"#/properties/blkio_config/properties/device_read_bps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.device_read_bps.type,parentSchema:schema25.properties.blkio_config.properties.device_read_bps,data:data197}];
+return false;
+}
+}
+var valid164 = _errs587 === errors;
+}
+else {
+var valid164 = true;
+}
+if(valid164){
+if(data196.device_read_iops !== undefined){
+let data201 = data196.device_read_iops;
+const _errs597 = errors;
+if(errors === _errs597){
+if(Array.isArray(data201)){
+var valid168 = true;
+const len36 = data201.length;
+for(let i62=0; i62<len36; i62++){
+let data202 = data201[i62];
+const _errs599 = errors;
+const _errs600 = errors;
+if(errors === _errs600){
+if(data202 && typeof data202 == "object" && !Array.isArray(data202)){
+const _errs602 = errors;
+for(const key52 in data202){
+if(!((key52 === "path") || (key52 === "rate"))){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_iops/" + i62,schemaPath:"#/$defs/blkio_limit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key52},message:"must NOT have additional properties",schema:false,parentSchema:schema91,data:data202}];
+return false;
+break;
+}
+}
+if(_errs602 === errors){
+if(data202.path !== undefined){
+let data203 = data202.path;
+const _errs603 = errors;
+if(typeof data203 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_iops/" + i62+"/path",schemaPath:"#/$defs/blkio_limit/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema91.properties.path.type,parentSchema:schema91.properties.path,data:data203}];
+return false;
+}
+var valid170 = _errs603 === errors;
+}
+else {
+var valid170 = true;
+}
+if(valid170){
+if(data202.rate !== undefined){
+let data204 = data202.rate;
+const _errs605 = errors;
+if((!(((typeof data204 == "number") && (!(data204 % 1) && !isNaN(data204))) && (isFinite(data204)))) && (typeof data204 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_iops/" + i62+"/rate",schemaPath:"#/$defs/blkio_limit/properties/rate/type",keyword:"type",params:{type: schema91.properties.rate.type},message:"must be integer,string",schema:schema91.properties.rate.type,parentSchema:schema91.properties.rate,data:data204}];
+return false;
+}
+var valid170 = _errs605 === errors;
+}
+else {
+var valid170 = true;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_iops/" + i62,schemaPath:"#/$defs/blkio_limit/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema91.type,parentSchema:schema91,data:data202}];
+return false;
+}
+}
+var valid168 = _errs599 === errors;
+if(!valid168){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_iops",schemaPath:"#/properties/blkio_config/properties/device_read_iops/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.device_read_iops.type,parentSchema:schema25.properties.blkio_config.properties.device_read_iops,data:data201}];
+return false;
+}
+}
+var valid164 = _errs597 === errors;
+}
+else {
+var valid164 = true;
+}
+if(valid164){
+if(data196.device_write_bps !== undefined){
+let data205 = data196.device_write_bps;
+const _errs607 = errors;
+if(errors === _errs607){
+if(Array.isArray(data205)){
+var valid171 = true;
+const len37 = data205.length;
+for(let i63=0; i63<len37; i63++){
+let data206 = data205[i63];
+const _errs609 = errors;
+const _errs610 = errors;
+if(errors === _errs610){
+if(data206 && typeof data206 == "object" && !Array.isArray(data206)){
+const _errs612 = errors;
+for(const key53 in data206){
+if(!((key53 === "path") || (key53 === "rate"))){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_bps/" + i63,schemaPath:"#/$defs/blkio_limit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key53},message:"must NOT have additional properties",schema:false,parentSchema:schema91,data:data206}];
+return false;
+break;
+}
+}
+if(_errs612 === errors){
+if(data206.path !== undefined){
+let data207 = data206.path;
+const _errs613 = errors;
+if(typeof data207 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_bps/" + i63+"/path",schemaPath:"#/$defs/blkio_limit/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema91.properties.path.type,parentSchema:schema91.properties.path,data:data207}];
+return false;
+}
+var valid173 = _errs613 === errors;
+}
+else {
+var valid173 = true;
+}
+if(valid173){
+if(data206.rate !== undefined){
+let data208 = data206.rate;
+const _errs615 = errors;
+if((!(((typeof data208 == "number") && (!(data208 % 1) && !isNaN(data208))) && (isFinite(data208)))) && (typeof data208 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_bps/" + i63+"/rate",schemaPath:"#/$defs/blkio_limit/properties/rate/type",keyword:"type",params:{type: schema91.properties.rate.type},message:"must be integer,string",schema:schema91.properties.rate.type,parentSchema:schema91.properties.rate,data:data208}];
+return false;
+}
+var valid173 = _errs615 === errors;
+}
+else {
+var valid173 = true;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_bps/" + i63,schemaPath:"#/$defs/blkio_limit/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema91.type,parentSchema:schema91,data:data206}];
+return false;
+}
+}
+var valid171 = _errs609 === errors;
+if(!valid171){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_bps",schemaPath:"#/properties/blkio_config/properties/device_write_bps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.device_write_bps.type,parentSchema:schema25.properties.blkio_config.properties.device_write_bps,data:data205}];
+return false;
+}
+}
+var valid164 = _errs607 === errors;
+}
+else {
+var valid164 = true;
+}
+if(valid164){
+if(data196.device_write_iops !== undefined){
+let data209 = data196.device_write_iops;
+const _errs617 = errors;
+if(errors === _errs617){
+if(Array.isArray(data209)){
+var valid174 = true;
+const len38 = data209.length;
+for(let i64=0; i64<len38; i64++){
+let data210 = data209[i64];
+const _errs619 = errors;
+const _errs620 = errors;
+if(errors === _errs620){
+if(data210 && typeof data210 == "object" && !Array.isArray(data210)){
+const _errs622 = errors;
+for(const key54 in data210){
+if(!((key54 === "path") || (key54 === "rate"))){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_iops/" + i64,schemaPath:"#/$defs/blkio_limit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key54},message:"must NOT have additional properties",schema:false,parentSchema:schema91,data:data210}];
+return false;
+break;
+}
+}
+if(_errs622 === errors){
+if(data210.path !== undefined){
+let data211 = data210.path;
+const _errs623 = errors;
+if(typeof data211 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_iops/" + i64+"/path",schemaPath:"#/$defs/blkio_limit/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema91.properties.path.type,parentSchema:schema91.properties.path,data:data211}];
+return false;
+}
+var valid176 = _errs623 === errors;
+}
+else {
+var valid176 = true;
+}
+if(valid176){
+if(data210.rate !== undefined){
+let data212 = data210.rate;
+const _errs625 = errors;
+if((!(((typeof data212 == "number") && (!(data212 % 1) && !isNaN(data212))) && (isFinite(data212)))) && (typeof data212 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_iops/" + i64+"/rate",schemaPath:"#/$defs/blkio_limit/properties/rate/type",keyword:"type",params:{type: schema91.properties.rate.type},message:"must be integer,string",schema:schema91.properties.rate.type,parentSchema:schema91.properties.rate,data:data212}];
+return false;
+}
+var valid176 = _errs625 === errors;
+}
+else {
+var valid176 = true;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_iops/" + i64,schemaPath:"#/$defs/blkio_limit/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema91.type,parentSchema:schema91,data:data210}];
+return false;
+}
+}
+var valid174 = _errs619 === errors;
+if(!valid174){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_iops",schemaPath:"#/properties/blkio_config/properties/device_write_iops/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.device_write_iops.type,parentSchema:schema25.properties.blkio_config.properties.device_write_iops,data:data209}];
+return false;
+}
+}
+var valid164 = _errs617 === errors;
+}
+else {
+var valid164 = true;
+}
+if(valid164){
+if(data196.weight !== undefined){
+let data213 = data196.weight;
+const _errs627 = errors;
+if((!(((typeof data213 == "number") && (!(data213 % 1) && !isNaN(data213))) && (isFinite(data213)))) && (typeof data213 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/weight",schemaPath:"#/properties/blkio_config/properties/weight/type",keyword:"type",params:{type: schema25.properties.blkio_config.properties.weight.type},message:"must be integer,string",schema:schema25.properties.blkio_config.properties.weight.type,parentSchema:schema25.properties.blkio_config.properties.weight,data:data213}];
+return false;
+}
+var valid164 = _errs627 === errors;
+}
+else {
+var valid164 = true;
+}
+if(valid164){
+if(data196.weight_device !== undefined){
+let data214 = data196.weight_device;
+const _errs629 = errors;
+if(errors === _errs629){
+if(Array.isArray(data214)){
+var valid177 = true;
+const len39 = data214.length;
+for(let i65=0; i65<len39; i65++){
+let data215 = data214[i65];
+const _errs631 = errors;
+const _errs632 = errors;
+if(errors === _errs632){
+if(data215 && typeof data215 == "object" && !Array.isArray(data215)){
+const _errs634 = errors;
+for(const key55 in data215){
+if(!((key55 === "path") || (key55 === "weight"))){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device/" + i65,schemaPath:"#/$defs/blkio_weight/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key55},message:"must NOT have additional properties",schema:false,parentSchema:schema95,data:data215}];
+return false;
+break;
+}
+}
+if(_errs634 === errors){
+if(data215.path !== undefined){
+let data216 = data215.path;
+const _errs635 = errors;
+if(typeof data216 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device/" + i65+"/path",schemaPath:"#/$defs/blkio_weight/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema95.properties.path.type,parentSchema:schema95.properties.path,data:data216}];
+return false;
+}
+var valid179 = _errs635 === errors;
+}
+else {
+var valid179 = true;
+}
+if(valid179){
+if(data215.weight !== undefined){
+let data217 = data215.weight;
+const _errs637 = errors;
+if((!(((typeof data217 == "number") && (!(data217 % 1) && !isNaN(data217))) && (isFinite(data217)))) && (typeof data217 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device/" + i65+"/weight",schemaPath:"#/$defs/blkio_weight/properties/weight/type",keyword:"type",params:{type: schema95.properties.weight.type},message:"must be integer,string",schema:schema95.properties.weight.type,parentSchema:schema95.properties.weight,data:data217}];
+return false;
+}
+var valid179 = _errs637 === errors;
+}
+else {
+var valid179 = true;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device/" + i65,schemaPath:"#/$defs/blkio_weight/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema95.type,parentSchema:schema95,data:data215}];
+return false;
+}
+}
+var valid177 = _errs631 === errors;
+if(!valid177){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device",schemaPath:"#/properties/blkio_config/properties/weight_device/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.weight_device.type,parentSchema:schema25.properties.blkio_config.properties.weight_device,data:data214}];
+return false;
+}
+}
+var valid164 = _errs629 === errors;
+}
+else {
+var valid164 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config",schemaPath:"#/properties/blkio_config/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.blkio_config.type,parentSchema:schema25.properties.blkio_config,data:data196}];
+return false;
+}
+}
+var valid0 = _errs584 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cgroup !== undefined){
+let data218 = data.cgroup;
+const _errs639 = errors;
+if(typeof data218 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/cgroup",schemaPath:"#/properties/cgroup/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.cgroup.type,parentSchema:schema25.properties.cgroup,data:data218}];
+return false;
+}
+if(!((data218 === "host") || (data218 === "private"))){
+validate24.errors = [{instancePath:instancePath+"/cgroup",schemaPath:"#/properties/cgroup/enum",keyword:"enum",params:{allowedValues: schema25.properties.cgroup.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.cgroup.enum,parentSchema:schema25.properties.cgroup,data:data218}];
+return false;
+}
+var valid0 = _errs639 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cgroup_parent !== undefined){
+let data219 = data.cgroup_parent;
+const _errs641 = errors;
+if(typeof data219 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/cgroup_parent",schemaPath:"#/properties/cgroup_parent/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.cgroup_parent.type,parentSchema:schema25.properties.cgroup_parent,data:data219}];
+return false;
+}
+var valid0 = _errs641 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cpu_count !== undefined){
+let data220 = data.cpu_count;
+const _errs643 = errors;
+const _errs644 = errors;
+let valid180 = false;
+let passing30 = null;
+const _errs645 = errors;
+if(typeof data220 !== "string"){
+const err280 = {instancePath:instancePath+"/cpu_count",schemaPath:"#/properties/cpu_count/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.cpu_count.oneOf[0].type,parentSchema:schema25.properties.cpu_count.oneOf[0],data:data220};
+if(vErrors === null){
+vErrors = [err280];
+}
+else {
+vErrors.push(err280);
+}
+errors++;
+}
+var _valid30 = _errs645 === errors;
+if(_valid30){
+valid180 = true;
+passing30 = 0;
+}
+const _errs647 = errors;
+if(!(((typeof data220 == "number") && (!(data220 % 1) && !isNaN(data220))) && (isFinite(data220)))){
+const err281 = {instancePath:instancePath+"/cpu_count",schemaPath:"#/properties/cpu_count/oneOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_count.oneOf[1].type,parentSchema:schema25.properties.cpu_count.oneOf[1],data:data220};
+if(vErrors === null){
+vErrors = [err281];
+}
+else {
+vErrors.push(err281);
+}
+errors++;
+}
+if(errors === _errs647){
+if((typeof data220 == "number") && (isFinite(data220))){
+if(data220 < 0 || isNaN(data220)){
+const err282 = {instancePath:instancePath+"/cpu_count",schemaPath:"#/properties/cpu_count/oneOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.cpu_count.oneOf[1],data:data220};
+if(vErrors === null){
+vErrors = [err282];
+}
+else {
+vErrors.push(err282);
+}
+errors++;
+}
+}
+}
+var _valid30 = _errs647 === errors;
+if(_valid30 && valid180){
+valid180 = false;
+passing30 = [passing30, 1];
+}
+else {
+if(_valid30){
+valid180 = true;
+passing30 = 1;
+}
+}
+if(!valid180){
+const err283 = {instancePath:instancePath+"/cpu_count",schemaPath:"#/properties/cpu_count/oneOf",keyword:"oneOf",params:{passingSchemas: passing30},message:"must match exactly one schema in oneOf",schema:schema25.properties.cpu_count.oneOf,parentSchema:schema25.properties.cpu_count,data:data220};
+if(vErrors === null){
+vErrors = [err283];
+}
+else {
+vErrors.push(err283);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs644;
+if(vErrors !== null){
+if(_errs644){
+vErrors.length = _errs644;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs643 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cpu_percent !== undefined){
+let data221 = data.cpu_percent;
+const _errs649 = errors;
+const _errs650 = errors;
+let valid181 = false;
+let passing31 = null;
+const _errs651 = errors;
+if(typeof data221 !== "string"){
+const err284 = {instancePath:instancePath+"/cpu_percent",schemaPath:"#/properties/cpu_percent/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.cpu_percent.oneOf[0].type,parentSchema:schema25.properties.cpu_percent.oneOf[0],data:data221};
+if(vErrors === null){
+vErrors = [err284];
+}
+else {
+vErrors.push(err284);
+}
+errors++;
+}
+var _valid31 = _errs651 === errors;
+if(_valid31){
+valid181 = true;
+passing31 = 0;
+}
+const _errs653 = errors;
+if(!(((typeof data221 == "number") && (!(data221 % 1) && !isNaN(data221))) && (isFinite(data221)))){
+const err285 = {instancePath:instancePath+"/cpu_percent",schemaPath:"#/properties/cpu_percent/oneOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_percent.oneOf[1].type,parentSchema:schema25.properties.cpu_percent.oneOf[1],data:data221};
+if(vErrors === null){
+vErrors = [err285];
+}
+else {
+vErrors.push(err285);
+}
+errors++;
+}
+if(errors === _errs653){
+if((typeof data221 == "number") && (isFinite(data221))){
+if(data221 > 100 || isNaN(data221)){
+const err286 = {instancePath:instancePath+"/cpu_percent",schemaPath:"#/properties/cpu_percent/oneOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema25.properties.cpu_percent.oneOf[1],data:data221};
+if(vErrors === null){
+vErrors = [err286];
+}
+else {
+vErrors.push(err286);
+}
+errors++;
+}
+else {
+if(data221 < 0 || isNaN(data221)){
+const err287 = {instancePath:instancePath+"/cpu_percent",schemaPath:"#/properties/cpu_percent/oneOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.cpu_percent.oneOf[1],data:data221};
+if(vErrors === null){
+vErrors = [err287];
+}
+else {
+vErrors.push(err287);
+}
+errors++;
+}
+}
+}
+}
+var _valid31 = _errs653 === errors;
+if(_valid31 && valid181){
+valid181 = false;
+passing31 = [passing31, 1];
+}
+else {
+if(_valid31){
+valid181 = true;
+passing31 = 1;
+}
+}
+if(!valid181){
+const err288 = {instancePath:instancePath+"/cpu_percent",schemaPath:"#/properties/cpu_percent/oneOf",keyword:"oneOf",params:{passingSchemas: passing31},message:"must match exactly one schema in oneOf",schema:schema25.properties.cpu_percent.oneOf,parentSchema:schema25.properties.cpu_percent,data:data221};
+if(vErrors === null){
+vErrors = [err288];
+}
+else {
+vErrors.push(err288);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs650;
+if(vErrors !== null){
+if(_errs650){
+vErrors.length = _errs650;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs649 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cpu_period !== undefined){
+let data222 = data.cpu_period;
+const _errs655 = errors;
+if((!((typeof data222 == "number") && (isFinite(data222)))) && (typeof data222 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/cpu_period",schemaPath:"#/properties/cpu_period/type",keyword:"type",params:{type: schema25.properties.cpu_period.type},message:"must be number,string",schema:schema25.properties.cpu_period.type,parentSchema:schema25.properties.cpu_period,data:data222}];
+return false;
+}
+var valid0 = _errs655 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cpu_quota !== undefined){
+let data223 = data.cpu_quota;
+const _errs657 = errors;
+if((!((typeof data223 == "number") && (isFinite(data223)))) && (typeof data223 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/cpu_quota",schemaPath:"#/properties/cpu_quota/type",keyword:"type",params:{type: schema25.properties.cpu_quota.type},message:"must be number,string",schema:schema25.properties.cpu_quota.type,parentSchema:schema25.properties.cpu_quota,data:data223}];
+return false;
+}
+var valid0 = _errs657 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cpu_rt_period !== undefined){
+let data224 = data.cpu_rt_period;
+const _errs659 = errors;
+if((!((typeof data224 == "number") && (isFinite(data224)))) && (typeof data224 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/cpu_rt_period",schemaPath:"#/properties/cpu_rt_period/type",keyword:"type",params:{type: schema25.properties.cpu_rt_period.type},message:"must be number,string",schema:schema25.properties.cpu_rt_period.type,parentSchema:schema25.properties.cpu_rt_period,data:data224}];
+return false;
+}
+var valid0 = _errs659 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cpu_rt_runtime !== undefined){
+let data225 = data.cpu_rt_runtime;
+const _errs661 = errors;
+if((!((typeof data225 == "number") && (isFinite(data225)))) && (typeof data225 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/cpu_rt_runtime",schemaPath:"#/properties/cpu_rt_runtime/type",keyword:"type",params:{type: schema25.properties.cpu_rt_runtime.type},message:"must be number,string",schema:schema25.properties.cpu_rt_runtime.type,parentSchema:schema25.properties.cpu_rt_runtime,data:data225}];
+return false;
+}
+var valid0 = _errs661 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.credential_spec !== undefined){
+let data226 = data.credential_spec;
+const _errs663 = errors;
+if(errors === _errs663){
+if(data226 && typeof data226 == "object" && !Array.isArray(data226)){
+const _errs665 = errors;
+for(const key56 in data226){
+if(!((((key56 === "config") || (key56 === "file")) || (key56 === "registry")) || (pattern2.test(key56)))){
+validate24.errors = [{instancePath:instancePath+"/credential_spec",schemaPath:"#/properties/credential_spec/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key56},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.credential_spec,data:data226}];
+return false;
+break;
+}
+}
+if(_errs665 === errors){
+if(data226.config !== undefined){
+let data227 = data226.config;
+const _errs666 = errors;
+if(typeof data227 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/credential_spec/config",schemaPath:"#/properties/credential_spec/properties/config/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.credential_spec.properties.config.type,parentSchema:schema25.properties.credential_spec.properties.config,data:data227}];
+return false;
+}
+var valid182 = _errs666 === errors;
+}
+else {
+var valid182 = true;
+}
+if(valid182){
+if(data226.file !== undefined){
+let data228 = data226.file;
+const _errs668 = errors;
+if(typeof data228 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/credential_spec/file",schemaPath:"#/properties/credential_spec/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.credential_spec.properties.file.type,parentSchema:schema25.properties.credential_spec.properties.file,data:data228}];
+return false;
+}
+var valid182 = _errs668 === errors;
+}
+else {
+var valid182 = true;
+}
+if(valid182){
+if(data226.registry !== undefined){
+let data229 = data226.registry;
+const _errs670 = errors;
+if(typeof data229 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/credential_spec/registry",schemaPath:"#/properties/credential_spec/properties/registry/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.credential_spec.properties.registry.type,parentSchema:schema25.properties.credential_spec.properties.registry,data:data229}];
+return false;
+}
+var valid182 = _errs670 === errors;
+}
+else {
+var valid182 = true;
+}
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/credential_spec",schemaPath:"#/properties/credential_spec/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.credential_spec.type,parentSchema:schema25.properties.credential_spec,data:data226}];
+return false;
+}
+}
+var valid0 = _errs663 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.device_cgroup_rules !== undefined){
+let data230 = data.device_cgroup_rules;
+const _errs672 = errors;
+const _errs673 = errors;
+if(errors === _errs673){
+if(Array.isArray(data230)){
+var valid184 = true;
+const len40 = data230.length;
+for(let i66=0; i66<len40; i66++){
+let data231 = data230[i66];
+const _errs675 = errors;
+if(typeof data231 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/device_cgroup_rules/" + i66,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data231}];
+return false;
+}
+var valid184 = _errs675 === errors;
+if(!valid184){
+break;
+}
+}
+if(valid184){
+let i67 = data230.length;
+let j26;
+if(i67 > 1){
+const indices24 = {};
+for(;i67--;){
+let item24 = data230[i67];
+if(typeof item24 !== "string"){
+continue;
+}
+if(typeof indices24[item24] == "number"){
+j26 = indices24[item24];
+validate24.errors = [{instancePath:instancePath+"/device_cgroup_rules",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i67, j: j26},message:"must NOT have duplicate items (items ## "+j26+" and "+i67+" are identical)",schema:true,parentSchema:schema24,data:data230}];
+return false;
+break;
+}
+indices24[item24] = i67;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/device_cgroup_rules",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data230}];
+return false;
+}
+}
+var valid0 = _errs672 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.devices !== undefined){
+let data232 = data.devices;
+const _errs677 = errors;
+if(errors === _errs677){
+if(Array.isArray(data232)){
+var valid186 = true;
+const len41 = data232.length;
+for(let i68=0; i68<len41; i68++){
+let data233 = data232[i68];
+const _errs679 = errors;
+const _errs680 = errors;
+let valid187 = false;
+let passing32 = null;
+const _errs681 = errors;
+if(typeof data233 !== "string"){
+const err289 = {instancePath:instancePath+"/devices/" + i68,schemaPath:"#/properties/devices/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.devices.items.oneOf[0].type,parentSchema:schema25.properties.devices.items.oneOf[0],data:data233};
+if(vErrors === null){
+vErrors = [err289];
+}
+else {
+vErrors.push(err289);
+}
+errors++;
+}
+var _valid32 = _errs681 === errors;
+if(_valid32){
+valid187 = true;
+passing32 = 0;
+}
+const _errs683 = errors;
+if(errors === _errs683){
+if(data233 && typeof data233 == "object" && !Array.isArray(data233)){
+let missing9;
+if((data233.source === undefined) && (missing9 = "source")){
+const err290 = {instancePath:instancePath+"/devices/" + i68,schemaPath:"#/properties/devices/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing9},message:"must have required property '"+missing9+"'",schema:schema25.properties.devices.items.oneOf[1].required,parentSchema:schema25.properties.devices.items.oneOf[1],data:data233};
+if(vErrors === null){
+vErrors = [err290];
+}
+else {
+vErrors.push(err290);
+}
+errors++;
+}
+else {
+const _errs685 = errors;
+for(const key57 in data233){
+if(!((((key57 === "source") || (key57 === "target")) || (key57 === "permissions")) || (pattern2.test(key57)))){
+const err291 = {instancePath:instancePath+"/devices/" + i68,schemaPath:"#/properties/devices/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key57},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.devices.items.oneOf[1],data:data233};
+if(vErrors === null){
+vErrors = [err291];
+}
+else {
+vErrors.push(err291);
+}
+errors++;
+break;
+}
+}
+if(_errs685 === errors){
+if(data233.source !== undefined){
+let data234 = data233.source;
+const _errs686 = errors;
+if(typeof data234 !== "string"){
+const err292 = {instancePath:instancePath+"/devices/" + i68+"/source",schemaPath:"#/properties/devices/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.devices.items.oneOf[1].properties.source.type,parentSchema:schema25.properties.devices.items.oneOf[1].properties.source,data:data234};
+if(vErrors === null){
+vErrors = [err292];
+}
+else {
+vErrors.push(err292);
+}
+errors++;
+}
+var valid188 = _errs686 === errors;
+}
+else {
+var valid188 = true;
+}
+if(valid188){
+if(data233.target !== undefined){
+let data235 = data233.target;
+const _errs688 = errors;
+if(typeof data235 !== "string"){
+const err293 = {instancePath:instancePath+"/devices/" + i68+"/target",schemaPath:"#/properties/devices/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.devices.items.oneOf[1].properties.target.type,parentSchema:schema25.properties.devices.items.oneOf[1].properties.target,data:data235};
+if(vErrors === null){
+vErrors = [err293];
+}
+else {
+vErrors.push(err293);
+}
+errors++;
+}
+var valid188 = _errs688 === errors;
+}
+else {
+var valid188 = true;
+}
+if(valid188){
+if(data233.permissions !== undefined){
+let data236 = data233.permissions;
+const _errs690 = errors;
+if(typeof data236 !== "string"){
+const err294 = {instancePath:instancePath+"/devices/" + i68+"/permissions",schemaPath:"#/properties/devices/items/oneOf/1/properties/permissions/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.devices.items.oneOf[1].properties.permissions.type,parentSchema:schema25.properties.devices.items.oneOf[1].properties.permissions,data:data236};
+if(vErrors === null){
+vErrors = [err294];
+}
+else {
+vErrors.push(err294);
+}
+errors++;
+}
+var valid188 = _errs690 === errors;
+}
+else {
+var valid188 = true;
+}
+}
+}
+}
+}
+}
+else {
+const err295 = {instancePath:instancePath+"/devices/" + i68,schemaPath:"#/properties/devices/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.devices.items.oneOf[1].type,parentSchema:schema25.properties.devices.items.oneOf[1],data:data233};
+if(vErrors === null){
+vErrors = [err295];
+}
+else {
+vErrors.push(err295);
+}
+errors++;
+}
+}
+var _valid32 = _errs683 === errors;
+if(_valid32 && valid187){
+valid187 = false;
+passing32 = [passing32, 1];
+}
+else {
+if(_valid32){
+valid187 = true;
+passing32 = 1;
+}
+}
+if(!valid187){
+const err296 = {instancePath:instancePath+"/devices/" + i68,schemaPath:"#/properties/devices/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing32},message:"must match exactly one schema in oneOf",schema:schema25.properties.devices.items.oneOf,parentSchema:schema25.properties.devices.items,data:data233};
+if(vErrors === null){
+vErrors = [err296];
+}
+else {
+vErrors.push(err296);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs680;
+if(vErrors !== null){
+if(_errs680){
+vErrors.length = _errs680;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid186 = _errs679 === errors;
+if(!valid186){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/devices",schemaPath:"#/properties/devices/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.devices.type,parentSchema:schema25.properties.devices,data:data232}];
+return false;
+}
+}
+var valid0 = _errs677 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.dns_opt !== undefined){
+let data237 = data.dns_opt;
+const _errs692 = errors;
+if(errors === _errs692){
+if(Array.isArray(data237)){
+var valid189 = true;
+const len42 = data237.length;
+for(let i69=0; i69<len42; i69++){
+let data238 = data237[i69];
+const _errs694 = errors;
+if(typeof data238 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/dns_opt/" + i69,schemaPath:"#/properties/dns_opt/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.dns_opt.items.type,parentSchema:schema25.properties.dns_opt.items,data:data238}];
+return false;
+}
+var valid189 = _errs694 === errors;
+if(!valid189){
+break;
+}
+}
+if(valid189){
+let i70 = data237.length;
+let j27;
+if(i70 > 1){
+const indices25 = {};
+for(;i70--;){
+let item25 = data237[i70];
+if(typeof item25 !== "string"){
+continue;
+}
+if(typeof indices25[item25] == "number"){
+j27 = indices25[item25];
+validate24.errors = [{instancePath:instancePath+"/dns_opt",schemaPath:"#/properties/dns_opt/uniqueItems",keyword:"uniqueItems",params:{i: i70, j: j27},message:"must NOT have duplicate items (items ## "+j27+" and "+i70+" are identical)",schema:true,parentSchema:schema25.properties.dns_opt,data:data237}];
+return false;
+break;
+}
+indices25[item25] = i70;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/dns_opt",schemaPath:"#/properties/dns_opt/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.dns_opt.type,parentSchema:schema25.properties.dns_opt,data:data237}];
+return false;
+}
+}
+var valid0 = _errs692 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.external_links !== undefined){
+let data239 = data.external_links;
+const _errs696 = errors;
+if(errors === _errs696){
+if(Array.isArray(data239)){
+var valid191 = true;
+const len43 = data239.length;
+for(let i71=0; i71<len43; i71++){
+let data240 = data239[i71];
+const _errs698 = errors;
+if(typeof data240 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/external_links/" + i71,schemaPath:"#/properties/external_links/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.external_links.items.type,parentSchema:schema25.properties.external_links.items,data:data240}];
+return false;
+}
+var valid191 = _errs698 === errors;
+if(!valid191){
+break;
+}
+}
+if(valid191){
+let i72 = data239.length;
+let j28;
+if(i72 > 1){
+const indices26 = {};
+for(;i72--;){
+let item26 = data239[i72];
+if(typeof item26 !== "string"){
+continue;
+}
+if(typeof indices26[item26] == "number"){
+j28 = indices26[item26];
+validate24.errors = [{instancePath:instancePath+"/external_links",schemaPath:"#/properties/external_links/uniqueItems",keyword:"uniqueItems",params:{i: i72, j: j28},message:"must NOT have duplicate items (items ## "+j28+" and "+i72+" are identical)",schema:true,parentSchema:schema25.properties.external_links,data:data239}];
+return false;
+break;
+}
+indices26[item26] = i72;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/external_links",schemaPath:"#/properties/external_links/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.external_links.type,parentSchema:schema25.properties.external_links,data:data239}];
+return false;
+}
+}
+var valid0 = _errs696 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.gpus !== undefined){
+const _errs700 = errors;
+if(!(validate45(data.gpus, {instancePath:instancePath+"/gpus",parentData:data,parentDataProperty:"gpus",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate45.errors : vErrors.concat(validate45.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs700 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.group_add !== undefined){
+let data242 = data.group_add;
+const _errs701 = errors;
+if(errors === _errs701){
+if(Array.isArray(data242)){
+var valid193 = true;
+const len44 = data242.length;
+for(let i73=0; i73<len44; i73++){
+let data243 = data242[i73];
+const _errs703 = errors;
+if((typeof data243 !== "string") && (!((typeof data243 == "number") && (isFinite(data243))))){
+validate24.errors = [{instancePath:instancePath+"/group_add/" + i73,schemaPath:"#/properties/group_add/items/type",keyword:"type",params:{type: schema25.properties.group_add.items.type},message:"must be string,number",schema:schema25.properties.group_add.items.type,parentSchema:schema25.properties.group_add.items,data:data243}];
+return false;
+}
+var valid193 = _errs703 === errors;
+if(!valid193){
+break;
+}
+}
+if(valid193){
+let i74 = data242.length;
+let j29;
+if(i74 > 1){
+const indices27 = {};
+for(;i74--;){
+let item27 = data242[i74];
+if((typeof item27 !== "string") && (!((typeof item27 == "number") && (isFinite(item27))))){
+continue;
+}
+if(typeof item27 == "string"){
+item27 += "_";
+}
+if(typeof indices27[item27] == "number"){
+j29 = indices27[item27];
+validate24.errors = [{instancePath:instancePath+"/group_add",schemaPath:"#/properties/group_add/uniqueItems",keyword:"uniqueItems",params:{i: i74, j: j29},message:"must NOT have duplicate items (items ## "+j29+" and "+i74+" are identical)",schema:true,parentSchema:schema25.properties.group_add,data:data242}];
+return false;
+break;
+}
+indices27[item27] = i74;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/group_add",schemaPath:"#/properties/group_add/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.group_add.type,parentSchema:schema25.properties.group_add,data:data242}];
+return false;
+}
+}
+var valid0 = _errs701 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.ipc !== undefined){
+let data244 = data.ipc;
+const _errs705 = errors;
+if(typeof data244 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/ipc",schemaPath:"#/properties/ipc/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ipc.type,parentSchema:schema25.properties.ipc,data:data244}];
+return false;
+}
+var valid0 = _errs705 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.isolation !== undefined){
+let data245 = data.isolation;
+const _errs707 = errors;
+if(typeof data245 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/isolation",schemaPath:"#/properties/isolation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.isolation.type,parentSchema:schema25.properties.isolation,data:data245}];
+return false;
+}
+var valid0 = _errs707 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.label_file !== undefined){
+let data246 = data.label_file;
+const _errs709 = errors;
+const _errs711 = errors;
+let valid196 = false;
+let passing33 = null;
+const _errs712 = errors;
+if(typeof data246 !== "string"){
+const err297 = {instancePath:instancePath+"/label_file",schemaPath:"#/$defs/label_file/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema101.oneOf[0].type,parentSchema:schema101.oneOf[0],data:data246};
+if(vErrors === null){
+vErrors = [err297];
+}
+else {
+vErrors.push(err297);
+}
+errors++;
+}
+var _valid33 = _errs712 === errors;
+if(_valid33){
+valid196 = true;
+passing33 = 0;
+}
+const _errs714 = errors;
+if(errors === _errs714){
+if(Array.isArray(data246)){
+var valid197 = true;
+const len45 = data246.length;
+for(let i75=0; i75<len45; i75++){
+let data247 = data246[i75];
+const _errs716 = errors;
+if(typeof data247 !== "string"){
+const err298 = {instancePath:instancePath+"/label_file/" + i75,schemaPath:"#/$defs/label_file/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema101.oneOf[1].items.type,parentSchema:schema101.oneOf[1].items,data:data247};
+if(vErrors === null){
+vErrors = [err298];
+}
+else {
+vErrors.push(err298);
+}
+errors++;
+}
+var valid197 = _errs716 === errors;
+if(!valid197){
+break;
+}
+}
+}
+else {
+const err299 = {instancePath:instancePath+"/label_file",schemaPath:"#/$defs/label_file/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema101.oneOf[1].type,parentSchema:schema101.oneOf[1],data:data246};
+if(vErrors === null){
+vErrors = [err299];
+}
+else {
+vErrors.push(err299);
+}
+errors++;
+}
+}
+var _valid33 = _errs714 === errors;
+if(_valid33 && valid196){
+valid196 = false;
+passing33 = [passing33, 1];
+}
+else {
+if(_valid33){
+valid196 = true;
+passing33 = 1;
+}
+}
+if(!valid196){
+const err300 = {instancePath:instancePath+"/label_file",schemaPath:"#/$defs/label_file/oneOf",keyword:"oneOf",params:{passingSchemas: passing33},message:"must match exactly one schema in oneOf",schema:schema101.oneOf,parentSchema:schema101,data:data246};
+if(vErrors === null){
+vErrors = [err300];
+}
+else {
+vErrors.push(err300);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs711;
+if(vErrors !== null){
+if(_errs711){
+vErrors.length = _errs711;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs709 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.links !== undefined){
+let data248 = data.links;
+const _errs718 = errors;
+if(errors === _errs718){
+if(Array.isArray(data248)){
+var valid198 = true;
+const len46 = data248.length;
+for(let i76=0; i76<len46; i76++){
+let data249 = data248[i76];
+const _errs720 = errors;
+if(typeof data249 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/links/" + i76,schemaPath:"#/properties/links/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.links.items.type,parentSchema:schema25.properties.links.items,data:data249}];
+return false;
+}
+var valid198 = _errs720 === errors;
+if(!valid198){
+break;
+}
+}
+if(valid198){
+let i77 = data248.length;
+let j30;
+if(i77 > 1){
+const indices28 = {};
+for(;i77--;){
+let item28 = data248[i77];
+if(typeof item28 !== "string"){
+continue;
+}
+if(typeof indices28[item28] == "number"){
+j30 = indices28[item28];
+validate24.errors = [{instancePath:instancePath+"/links",schemaPath:"#/properties/links/uniqueItems",keyword:"uniqueItems",params:{i: i77, j: j30},message:"must NOT have duplicate items (items ## "+j30+" and "+i77+" are identical)",schema:true,parentSchema:schema25.properties.links,data:data248}];
+return false;
+break;
+}
+indices28[item28] = i77;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/links",schemaPath:"#/properties/links/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.links.type,parentSchema:schema25.properties.links,data:data248}];
+return false;
+}
+}
+var valid0 = _errs718 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.mem_reservation !== undefined){
+let data250 = data.mem_reservation;
+const _errs722 = errors;
+if((typeof data250 !== "string") && (!(((typeof data250 == "number") && (!(data250 % 1) && !isNaN(data250))) && (isFinite(data250))))){
+validate24.errors = [{instancePath:instancePath+"/mem_reservation",schemaPath:"#/properties/mem_reservation/type",keyword:"type",params:{type: schema25.properties.mem_reservation.type},message:"must be string,integer",schema:schema25.properties.mem_reservation.type,parentSchema:schema25.properties.mem_reservation,data:data250}];
+return false;
+}
+var valid0 = _errs722 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.mem_swappiness !== undefined){
+let data251 = data.mem_swappiness;
+const _errs724 = errors;
+if((!(((typeof data251 == "number") && (!(data251 % 1) && !isNaN(data251))) && (isFinite(data251)))) && (typeof data251 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/mem_swappiness",schemaPath:"#/properties/mem_swappiness/type",keyword:"type",params:{type: schema25.properties.mem_swappiness.type},message:"must be integer,string",schema:schema25.properties.mem_swappiness.type,parentSchema:schema25.properties.mem_swappiness,data:data251}];
+return false;
+}
+var valid0 = _errs724 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.models !== undefined){
+let data252 = data.models;
+const _errs726 = errors;
+const _errs727 = errors;
+let valid200 = false;
+let passing34 = null;
+const _errs728 = errors;
+const _errs729 = errors;
+if(errors === _errs729){
+if(Array.isArray(data252)){
+var valid202 = true;
+const len47 = data252.length;
+for(let i78=0; i78<len47; i78++){
+let data253 = data252[i78];
+const _errs731 = errors;
+if(typeof data253 !== "string"){
+const err301 = {instancePath:instancePath+"/models/" + i78,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data253};
+if(vErrors === null){
+vErrors = [err301];
+}
+else {
+vErrors.push(err301);
+}
+errors++;
+}
+var valid202 = _errs731 === errors;
+if(!valid202){
+break;
+}
+}
+if(valid202){
+let i79 = data252.length;
+let j31;
+if(i79 > 1){
+const indices29 = {};
+for(;i79--;){
+let item29 = data252[i79];
+if(typeof item29 !== "string"){
+continue;
+}
+if(typeof indices29[item29] == "number"){
+j31 = indices29[item29];
+const err302 = {instancePath:instancePath+"/models",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i79, j: j31},message:"must NOT have duplicate items (items ## "+j31+" and "+i79+" are identical)",schema:true,parentSchema:schema24,data:data252};
+if(vErrors === null){
+vErrors = [err302];
+}
+else {
+vErrors.push(err302);
+}
+errors++;
+break;
+}
+indices29[item29] = i79;
+}
+}
+}
+}
+else {
+const err303 = {instancePath:instancePath+"/models",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data252};
+if(vErrors === null){
+vErrors = [err303];
+}
+else {
+vErrors.push(err303);
+}
+errors++;
+}
+}
+var _valid34 = _errs728 === errors;
+if(_valid34){
+valid200 = true;
+passing34 = 0;
+}
+const _errs733 = errors;
+if(errors === _errs733){
+if(data252 && typeof data252 == "object" && !Array.isArray(data252)){
+var props27 = {};
+for(const key58 in data252){
+if(pattern3.test(key58)){
+let data254 = data252[key58];
+const _errs735 = errors;
+if(errors === _errs735){
+if(data254 && typeof data254 == "object" && !Array.isArray(data254)){
+const _errs737 = errors;
+for(const key59 in data254){
+if(!(((key59 === "endpoint_var") || (key59 === "model_var")) || (pattern2.test(key59)))){
+const err304 = {instancePath:instancePath+"/models/" + key58.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/models/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key59},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.models.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data254};
+if(vErrors === null){
+vErrors = [err304];
+}
+else {
+vErrors.push(err304);
+}
+errors++;
+break;
+}
+}
+if(_errs737 === errors){
+if(data254.endpoint_var !== undefined){
+let data255 = data254.endpoint_var;
+const _errs738 = errors;
+if(typeof data255 !== "string"){
+const err305 = {instancePath:instancePath+"/models/" + key58.replace(/~/g, "~0").replace(/\//g, "~1")+"/endpoint_var",schemaPath:"#/properties/models/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/endpoint_var/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.models.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.endpoint_var.type,parentSchema:schema25.properties.models.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.endpoint_var,data:data255};
+if(vErrors === null){
+vErrors = [err305];
+}
+else {
+vErrors.push(err305);
+}
+errors++;
+}
+var valid205 = _errs738 === errors;
+}
+else {
+var valid205 = true;
+}
+if(valid205){
+if(data254.model_var !== undefined){
+let data256 = data254.model_var;
+const _errs740 = errors;
+if(typeof data256 !== "string"){
+const err306 = {instancePath:instancePath+"/models/" + key58.replace(/~/g, "~0").replace(/\//g, "~1")+"/model_var",schemaPath:"#/properties/models/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/model_var/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.models.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.model_var.type,parentSchema:schema25.properties.models.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.model_var,data:data256};
+if(vErrors === null){
+vErrors = [err306];
+}
+else {
+vErrors.push(err306);
+}
+errors++;
+}
+var valid205 = _errs740 === errors;
+}
+else {
+var valid205 = true;
+}
+}
+}
+}
+else {
+const err307 = {instancePath:instancePath+"/models/" + key58.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/models/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.models.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].type,parentSchema:schema25.properties.models.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data254};
+if(vErrors === null){
+vErrors = [err307];
+}
+else {
+vErrors.push(err307);
+}
+errors++;
+}
+}
+props27[key58] = true;
+}
+}
+}
+else {
+const err308 = {instancePath:instancePath+"/models",schemaPath:"#/properties/models/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.models.oneOf[1].type,parentSchema:schema25.properties.models.oneOf[1],data:data252};
+if(vErrors === null){
+vErrors = [err308];
+}
+else {
+vErrors.push(err308);
+}
+errors++;
+}
+}
+var _valid34 = _errs733 === errors;
+if(_valid34 && valid200){
+valid200 = false;
+passing34 = [passing34, 1];
+}
+else {
+if(_valid34){
+valid200 = true;
+passing34 = 1;
+}
+}
+if(!valid200){
+const err309 = {instancePath:instancePath+"/models",schemaPath:"#/properties/models/oneOf",keyword:"oneOf",params:{passingSchemas: passing34},message:"must match exactly one schema in oneOf",schema:schema25.properties.models.oneOf,parentSchema:schema25.properties.models,data:data252};
+if(vErrors === null){
+vErrors = [err309];
+}
+else {
+vErrors.push(err309);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs727;
+if(vErrors !== null){
+if(_errs727){
+vErrors.length = _errs727;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs726 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.oom_kill_disable !== undefined){
+let data257 = data.oom_kill_disable;
+const _errs742 = errors;
+if((typeof data257 !== "boolean") && (typeof data257 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/oom_kill_disable",schemaPath:"#/properties/oom_kill_disable/type",keyword:"type",params:{type: schema25.properties.oom_kill_disable.type},message:"must be boolean,string",schema:schema25.properties.oom_kill_disable.type,parentSchema:schema25.properties.oom_kill_disable,data:data257}];
+return false;
+}
+var valid0 = _errs742 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.oom_score_adj !== undefined){
+let data258 = data.oom_score_adj;
+const _errs744 = errors;
+const _errs745 = errors;
+let valid206 = false;
+let passing35 = null;
+const _errs746 = errors;
+if(typeof data258 !== "string"){
+const err310 = {instancePath:instancePath+"/oom_score_adj",schemaPath:"#/properties/oom_score_adj/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.oom_score_adj.oneOf[0].type,parentSchema:schema25.properties.oom_score_adj.oneOf[0],data:data258};
+if(vErrors === null){
+vErrors = [err310];
+}
+else {
+vErrors.push(err310);
+}
+errors++;
+}
+var _valid35 = _errs746 === errors;
+if(_valid35){
+valid206 = true;
+passing35 = 0;
+}
+const _errs748 = errors;
+if(!(((typeof data258 == "number") && (!(data258 % 1) && !isNaN(data258))) && (isFinite(data258)))){
+const err311 = {instancePath:instancePath+"/oom_score_adj",schemaPath:"#/properties/oom_score_adj/oneOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.oom_score_adj.oneOf[1].type,parentSchema:schema25.properties.oom_score_adj.oneOf[1],data:data258};
+if(vErrors === null){
+vErrors = [err311];
+}
+else {
+vErrors.push(err311);
+}
+errors++;
+}
+if(errors === _errs748){
+if((typeof data258 == "number") && (isFinite(data258))){
+if(data258 > 1000 || isNaN(data258)){
+const err312 = {instancePath:instancePath+"/oom_score_adj",schemaPath:"#/properties/oom_score_adj/oneOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema25.properties.oom_score_adj.oneOf[1],data:data258};
+if(vErrors === null){
+vErrors = [err312];
+}
+else {
+vErrors.push(err312);
+}
+errors++;
+}
+else {
+if(data258 < -1000 || isNaN(data258)){
+const err313 = {instancePath:instancePath+"/oom_score_adj",schemaPath:"#/properties/oom_score_adj/oneOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1000},message:"must be >= -1000",schema:-1000,parentSchema:schema25.properties.oom_score_adj.oneOf[1],data:data258};
+if(vErrors === null){
+vErrors = [err313];
+}
+else {
+vErrors.push(err313);
+}
+errors++;
+}
+}
+}
+}
+var _valid35 = _errs748 === errors;
+if(_valid35 && valid206){
+valid206 = false;
+passing35 = [passing35, 1];
+}
+else {
+if(_valid35){
+valid206 = true;
+passing35 = 1;
+}
+}
+if(!valid206){
+const err314 = {instancePath:instancePath+"/oom_score_adj",schemaPath:"#/properties/oom_score_adj/oneOf",keyword:"oneOf",params:{passingSchemas: passing35},message:"must match exactly one schema in oneOf",schema:schema25.properties.oom_score_adj.oneOf,parentSchema:schema25.properties.oom_score_adj,data:data258};
+if(vErrors === null){
+vErrors = [err314];
+}
+else {
+vErrors.push(err314);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs745;
+if(vErrors !== null){
+if(_errs745){
+vErrors.length = _errs745;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs744 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.pid !== undefined){
+let data259 = data.pid;
+const _errs750 = errors;
+if((typeof data259 !== "string") && (data259 !== null)){
+validate24.errors = [{instancePath:instancePath+"/pid",schemaPath:"#/properties/pid/type",keyword:"type",params:{type: schema25.properties.pid.type},message:"must be string,null",schema:schema25.properties.pid.type,parentSchema:schema25.properties.pid,data:data259}];
+return false;
+}
+var valid0 = _errs750 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.post_start !== undefined){
+let data260 = data.post_start;
+const _errs752 = errors;
+if(errors === _errs752){
+if(Array.isArray(data260)){
+var valid207 = true;
+const len48 = data260.length;
+for(let i80=0; i80<len48; i80++){
+const _errs754 = errors;
+if(!(validate42(data260[i80], {instancePath:instancePath+"/post_start/" + i80,parentData:data260,parentDataProperty:i80,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate42.errors : vErrors.concat(validate42.errors);
+errors = vErrors.length;
+}
+var valid207 = _errs754 === errors;
+if(!valid207){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/post_start",schemaPath:"#/properties/post_start/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.post_start.type,parentSchema:schema25.properties.post_start,data:data260}];
+return false;
+}
+}
+var valid0 = _errs752 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.pre_stop !== undefined){
+let data262 = data.pre_stop;
+const _errs755 = errors;
+if(errors === _errs755){
+if(Array.isArray(data262)){
+var valid208 = true;
+const len49 = data262.length;
+for(let i81=0; i81<len49; i81++){
+const _errs757 = errors;
+if(!(validate42(data262[i81], {instancePath:instancePath+"/pre_stop/" + i81,parentData:data262,parentDataProperty:i81,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate42.errors : vErrors.concat(validate42.errors);
+errors = vErrors.length;
+}
+var valid208 = _errs757 === errors;
+if(!valid208){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/pre_stop",schemaPath:"#/properties/pre_stop/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.pre_stop.type,parentSchema:schema25.properties.pre_stop,data:data262}];
+return false;
+}
+}
+var valid0 = _errs755 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.provider !== undefined){
+let data264 = data.provider;
+const _errs758 = errors;
+if(errors === _errs758){
+if(data264 && typeof data264 == "object" && !Array.isArray(data264)){
+let missing10;
+if((data264.type === undefined) && (missing10 = "type")){
+validate24.errors = [{instancePath:instancePath+"/provider",schemaPath:"#/properties/provider/required",keyword:"required",params:{missingProperty: missing10},message:"must have required property '"+missing10+"'",schema:schema25.properties.provider.required,parentSchema:schema25.properties.provider,data:data264}];
+return false;
+}
+else {
+const _errs760 = errors;
+for(const key60 in data264){
+if(!(((key60 === "type") || (key60 === "options")) || (pattern2.test(key60)))){
+validate24.errors = [{instancePath:instancePath+"/provider",schemaPath:"#/properties/provider/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key60},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.provider,data:data264}];
+return false;
+break;
+}
+}
+if(_errs760 === errors){
+if(data264.type !== undefined){
+let data265 = data264.type;
+const _errs761 = errors;
+if(typeof data265 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/provider/type",schemaPath:"#/properties/provider/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.provider.properties.type.type,parentSchema:schema25.properties.provider.properties.type,data:data265}];
+return false;
+}
+var valid209 = _errs761 === errors;
+}
+else {
+var valid209 = true;
+}
+if(valid209){
+if(data264.options !== undefined){
+let data266 = data264.options;
+const _errs763 = errors;
+if(errors === _errs763){
+if(data266 && typeof data266 == "object" && !Array.isArray(data266)){
+var props28 = {};
+for(const key61 in data266){
+if(pattern11.test(key61)){
+let data267 = data266[key61];
+const _errs766 = errors;
+let valid211 = false;
+let passing36 = null;
+const _errs767 = errors;
+if(((typeof data267 !== "string") && (!((typeof data267 == "number") && (isFinite(data267))))) && (typeof data267 !== "boolean")){
+const err315 = {instancePath:instancePath+"/provider/options/" + key61.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/provider/properties/options/patternProperties/%5E.%2B%24/oneOf/0/type",keyword:"type",params:{type: schema25.properties.provider.properties.options.patternProperties["^.+$"].oneOf[0].type},message:"must be string,number,boolean",schema:schema25.properties.provider.properties.options.patternProperties["^.+$"].oneOf[0].type,parentSchema:schema25.properties.provider.properties.options.patternProperties["^.+$"].oneOf[0],data:data267};
+if(vErrors === null){
+vErrors = [err315];
+}
+else {
+vErrors.push(err315);
+}
+errors++;
+}
+var _valid36 = _errs767 === errors;
+if(_valid36){
+valid211 = true;
+passing36 = 0;
+}
+const _errs769 = errors;
+if(errors === _errs769){
+if(Array.isArray(data267)){
+var valid212 = true;
+const len50 = data267.length;
+for(let i82=0; i82<len50; i82++){
+let data268 = data267[i82];
+const _errs771 = errors;
+if(((typeof data268 !== "string") && (!((typeof data268 == "number") && (isFinite(data268))))) && (typeof data268 !== "boolean")){
+const err316 = {instancePath:instancePath+"/provider/options/" + key61.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i82,schemaPath:"#/properties/provider/properties/options/patternProperties/%5E.%2B%24/oneOf/1/items/type",keyword:"type",params:{type: schema25.properties.provider.properties.options.patternProperties["^.+$"].oneOf[1].items.type},message:"must be string,number,boolean",schema:schema25.properties.provider.properties.options.patternProperties["^.+$"].oneOf[1].items.type,parentSchema:schema25.properties.provider.properties.options.patternProperties["^.+$"].oneOf[1].items,data:data268};
+if(vErrors === null){
+vErrors = [err316];
+}
+else {
+vErrors.push(err316);
+}
+errors++;
+}
+var valid212 = _errs771 === errors;
+if(!valid212){
+break;
+}
+}
+}
+else {
+const err317 = {instancePath:instancePath+"/provider/options/" + key61.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/provider/properties/options/patternProperties/%5E.%2B%24/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.provider.properties.options.patternProperties["^.+$"].oneOf[1].type,parentSchema:schema25.properties.provider.properties.options.patternProperties["^.+$"].oneOf[1],data:data267};
+if(vErrors === null){
+vErrors = [err317];
+}
+else {
+vErrors.push(err317);
+}
+errors++;
+}
+}
+var _valid36 = _errs769 === errors;
+if(_valid36 && valid211){
+valid211 = false;
+passing36 = [passing36, 1];
+}
+else {
+if(_valid36){
+valid211 = true;
+passing36 = 1;
+}
+}
+if(!valid211){
+const err318 = {instancePath:instancePath+"/provider/options/" + key61.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/provider/properties/options/patternProperties/%5E.%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing36},message:"must match exactly one schema in oneOf",schema:schema25.properties.provider.properties.options.patternProperties["^.+$"].oneOf,parentSchema:schema25.properties.provider.properties.options.patternProperties["^.+$"],data:data267};
+if(vErrors === null){
+vErrors = [err318];
+}
+else {
+vErrors.push(err318);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs766;
+if(vErrors !== null){
+if(_errs766){
+vErrors.length = _errs766;
+}
+else {
+vErrors = null;
+}
+}
+}
+props28[key61] = true;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/provider/options",schemaPath:"#/properties/provider/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.provider.properties.options.type,parentSchema:schema25.properties.provider.properties.options,data:data266}];
+return false;
+}
+}
+var valid209 = _errs763 === errors;
+}
+else {
+var valid209 = true;
+}
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/provider",schemaPath:"#/properties/provider/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.provider.type,parentSchema:schema25.properties.provider,data:data264}];
+return false;
+}
+}
+var valid0 = _errs758 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.pull_refresh_after !== undefined){
+let data269 = data.pull_refresh_after;
+const _errs773 = errors;
+if(typeof data269 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/pull_refresh_after",schemaPath:"#/properties/pull_refresh_after/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.pull_refresh_after.type,parentSchema:schema25.properties.pull_refresh_after,data:data269}];
+return false;
+}
+var valid0 = _errs773 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.runtime !== undefined){
+let data270 = data.runtime;
+const _errs775 = errors;
+if(typeof data270 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/runtime",schemaPath:"#/properties/runtime/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.runtime.type,parentSchema:schema25.properties.runtime,data:data270}];
+return false;
+}
+var valid0 = _errs775 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.storage_opt !== undefined){
+let data271 = data.storage_opt;
+const _errs777 = errors;
+if(!(data271 && typeof data271 == "object" && !Array.isArray(data271))){
+validate24.errors = [{instancePath:instancePath+"/storage_opt",schemaPath:"#/properties/storage_opt/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.storage_opt.type,parentSchema:schema25.properties.storage_opt,data:data271}];
+return false;
+}
+var valid0 = _errs777 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.use_api_socket !== undefined){
+let data272 = data.use_api_socket;
+const _errs779 = errors;
+if(typeof data272 !== "boolean"){
+validate24.errors = [{instancePath:instancePath+"/use_api_socket",schemaPath:"#/properties/use_api_socket/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.use_api_socket.type,parentSchema:schema25.properties.use_api_socket,data:data272}];
+return false;
+}
+var valid0 = _errs779 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.userns_mode !== undefined){
+let data273 = data.userns_mode;
+const _errs781 = errors;
+if(typeof data273 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/userns_mode",schemaPath:"#/properties/userns_mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.userns_mode.type,parentSchema:schema25.properties.userns_mode,data:data273}];
+return false;
+}
+var valid0 = _errs781 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.uts !== undefined){
+let data274 = data.uts;
+const _errs783 = errors;
+if(typeof data274 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/uts",schemaPath:"#/properties/uts/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.uts.type,parentSchema:schema25.properties.uts,data:data274}];
+return false;
+}
+var valid0 = _errs783 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.volumes_from !== undefined){
+let data275 = data.volumes_from;
+const _errs785 = errors;
+if(errors === _errs785){
+if(Array.isArray(data275)){
+var valid213 = true;
+const len51 = data275.length;
+for(let i83=0; i83<len51; i83++){
+let data276 = data275[i83];
+const _errs787 = errors;
+if(typeof data276 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/volumes_from/" + i83,schemaPath:"#/properties/volumes_from/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes_from.items.type,parentSchema:schema25.properties.volumes_from.items,data:data276}];
+return false;
+}
+var valid213 = _errs787 === errors;
+if(!valid213){
+break;
+}
+}
+if(valid213){
+let i84 = data275.length;
+let j32;
+if(i84 > 1){
+const indices30 = {};
+for(;i84--;){
+let item30 = data275[i84];
+if(typeof item30 !== "string"){
+continue;
+}
+if(typeof indices30[item30] == "number"){
+j32 = indices30[item30];
+validate24.errors = [{instancePath:instancePath+"/volumes_from",schemaPath:"#/properties/volumes_from/uniqueItems",keyword:"uniqueItems",params:{i: i84, j: j32},message:"must NOT have duplicate items (items ## "+j32+" and "+i84+" are identical)",schema:true,parentSchema:schema25.properties.volumes_from,data:data275}];
+return false;
+break;
+}
+indices30[item30] = i84;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/volumes_from",schemaPath:"#/properties/volumes_from/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.volumes_from.type,parentSchema:schema25.properties.volumes_from,data:data275}];
+return false;
+}
+}
+var valid0 = _errs785 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data["x-tscompose"] !== undefined){
-let data162 = data["x-tscompose"];
-const _errs483 = errors;
-const _errs484 = errors;
-if(errors === _errs484){
-if(data162 && typeof data162 == "object" && !Array.isArray(data162)){
-const _errs486 = errors;
-for(const key37 in data162){
-if(!((((key37 === "restart_on_unhealthy") || (key37 === "readiness")) || (key37 === "schedule")) || (pattern2.test(key37)))){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose",schemaPath:"#/$defs/x_tscompose_service/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key37},message:"must NOT have additional properties",schema:false,parentSchema:schema75,data:data162}];
+let data277 = data["x-tscompose"];
+const _errs789 = errors;
+const _errs790 = errors;
+if(errors === _errs790){
+if(data277 && typeof data277 == "object" && !Array.isArray(data277)){
+const _errs792 = errors;
+for(const key62 in data277){
+if(!((((key62 === "restart_on_unhealthy") || (key62 === "readiness")) || (key62 === "schedule")) || (pattern2.test(key62)))){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose",schemaPath:"#/$defs/x_tscompose_service/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key62},message:"must NOT have additional properties",schema:false,parentSchema:schema103,data:data277}];
 return false;
 break;
 }
 }
-if(_errs486 === errors){
-if(data162.restart_on_unhealthy !== undefined){
-let data163 = data162.restart_on_unhealthy;
-const _errs487 = errors;
-if((typeof data163 !== "boolean") && (typeof data163 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/restart_on_unhealthy",schemaPath:"#/$defs/x_tscompose_service/properties/restart_on_unhealthy/type",keyword:"type",params:{type: schema75.properties.restart_on_unhealthy.type},message:"must be boolean,string",schema:schema75.properties.restart_on_unhealthy.type,parentSchema:schema75.properties.restart_on_unhealthy,data:data163}];
+if(_errs792 === errors){
+if(data277.restart_on_unhealthy !== undefined){
+let data278 = data277.restart_on_unhealthy;
+const _errs793 = errors;
+if((typeof data278 !== "boolean") && (typeof data278 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/restart_on_unhealthy",schemaPath:"#/$defs/x_tscompose_service/properties/restart_on_unhealthy/type",keyword:"type",params:{type: schema103.properties.restart_on_unhealthy.type},message:"must be boolean,string",schema:schema103.properties.restart_on_unhealthy.type,parentSchema:schema103.properties.restart_on_unhealthy,data:data278}];
 return false;
 }
-var valid135 = _errs487 === errors;
+var valid216 = _errs793 === errors;
 }
 else {
-var valid135 = true;
+var valid216 = true;
 }
-if(valid135){
-if(data162.readiness !== undefined){
-let data164 = data162.readiness;
-const _errs489 = errors;
-if(errors === _errs489){
-if(data164 && typeof data164 == "object" && !Array.isArray(data164)){
-const _errs491 = errors;
-for(const key38 in data164){
-if(!(((((key38 === "tcp") || (key38 === "http")) || (key38 === "log")) || (key38 === "interval")) || (key38 === "timeout"))){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key38},message:"must NOT have additional properties",schema:false,parentSchema:schema75.properties.readiness,data:data164}];
+if(valid216){
+if(data277.readiness !== undefined){
+let data279 = data277.readiness;
+const _errs795 = errors;
+if(errors === _errs795){
+if(data279 && typeof data279 == "object" && !Array.isArray(data279)){
+const _errs797 = errors;
+for(const key63 in data279){
+if(!(((((key63 === "tcp") || (key63 === "http")) || (key63 === "log")) || (key63 === "interval")) || (key63 === "timeout"))){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key63},message:"must NOT have additional properties",schema:false,parentSchema:schema103.properties.readiness,data:data279}];
 return false;
 break;
 }
 }
-if(_errs491 === errors){
-if(data164.tcp !== undefined){
-let data165 = data164.tcp;
-const _errs492 = errors;
-if((!(((typeof data165 == "number") && (!(data165 % 1) && !isNaN(data165))) && (isFinite(data165)))) && (typeof data165 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/tcp",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/tcp/type",keyword:"type",params:{type: schema75.properties.readiness.properties.tcp.type},message:"must be integer,string",schema:schema75.properties.readiness.properties.tcp.type,parentSchema:schema75.properties.readiness.properties.tcp,data:data165}];
+if(_errs797 === errors){
+if(data279.tcp !== undefined){
+let data280 = data279.tcp;
+const _errs798 = errors;
+if((!(((typeof data280 == "number") && (!(data280 % 1) && !isNaN(data280))) && (isFinite(data280)))) && (typeof data280 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/tcp",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/tcp/type",keyword:"type",params:{type: schema103.properties.readiness.properties.tcp.type},message:"must be integer,string",schema:schema103.properties.readiness.properties.tcp.type,parentSchema:schema103.properties.readiness.properties.tcp,data:data280}];
 return false;
 }
-var valid136 = _errs492 === errors;
+var valid217 = _errs798 === errors;
 }
 else {
-var valid136 = true;
+var valid217 = true;
 }
-if(valid136){
-if(data164.http !== undefined){
-let data166 = data164.http;
-const _errs494 = errors;
-const _errs495 = errors;
-let valid137 = false;
-let passing25 = null;
-const _errs496 = errors;
-if((!(((typeof data166 == "number") && (!(data166 % 1) && !isNaN(data166))) && (isFinite(data166)))) && (typeof data166 !== "string")){
-const err223 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/0/type",keyword:"type",params:{type: schema75.properties.readiness.properties.http.oneOf[0].type},message:"must be integer,string",schema:schema75.properties.readiness.properties.http.oneOf[0].type,parentSchema:schema75.properties.readiness.properties.http.oneOf[0],data:data166};
+if(valid217){
+if(data279.http !== undefined){
+let data281 = data279.http;
+const _errs800 = errors;
+const _errs801 = errors;
+let valid218 = false;
+let passing37 = null;
+const _errs802 = errors;
+if((!(((typeof data281 == "number") && (!(data281 % 1) && !isNaN(data281))) && (isFinite(data281)))) && (typeof data281 !== "string")){
+const err319 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/0/type",keyword:"type",params:{type: schema103.properties.readiness.properties.http.oneOf[0].type},message:"must be integer,string",schema:schema103.properties.readiness.properties.http.oneOf[0].type,parentSchema:schema103.properties.readiness.properties.http.oneOf[0],data:data281};
 if(vErrors === null){
-vErrors = [err223];
+vErrors = [err319];
 }
 else {
-vErrors.push(err223);
+vErrors.push(err319);
 }
 errors++;
 }
-var _valid25 = _errs496 === errors;
-if(_valid25){
-valid137 = true;
-passing25 = 0;
+var _valid37 = _errs802 === errors;
+if(_valid37){
+valid218 = true;
+passing37 = 0;
 }
-const _errs498 = errors;
-if(errors === _errs498){
-if(data166 && typeof data166 == "object" && !Array.isArray(data166)){
-let missing8;
-if((data166.port === undefined) && (missing8 = "port")){
-const err224 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/required",keyword:"required",params:{missingProperty: missing8},message:"must have required property '"+missing8+"'",schema:schema75.properties.readiness.properties.http.oneOf[1].required,parentSchema:schema75.properties.readiness.properties.http.oneOf[1],data:data166};
+const _errs804 = errors;
+if(errors === _errs804){
+if(data281 && typeof data281 == "object" && !Array.isArray(data281)){
+let missing11;
+if((data281.port === undefined) && (missing11 = "port")){
+const err320 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/required",keyword:"required",params:{missingProperty: missing11},message:"must have required property '"+missing11+"'",schema:schema103.properties.readiness.properties.http.oneOf[1].required,parentSchema:schema103.properties.readiness.properties.http.oneOf[1],data:data281};
 if(vErrors === null){
-vErrors = [err224];
+vErrors = [err320];
 }
 else {
-vErrors.push(err224);
+vErrors.push(err320);
 }
 errors++;
 }
 else {
-const _errs500 = errors;
-for(const key39 in data166){
-if(!((key39 === "port") || (key39 === "path"))){
-const err225 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key39},message:"must NOT have additional properties",schema:false,parentSchema:schema75.properties.readiness.properties.http.oneOf[1],data:data166};
+const _errs806 = errors;
+for(const key64 in data281){
+if(!((key64 === "port") || (key64 === "path"))){
+const err321 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key64},message:"must NOT have additional properties",schema:false,parentSchema:schema103.properties.readiness.properties.http.oneOf[1],data:data281};
 if(vErrors === null){
-vErrors = [err225];
+vErrors = [err321];
 }
 else {
-vErrors.push(err225);
+vErrors.push(err321);
 }
 errors++;
 break;
 }
 }
-if(_errs500 === errors){
-if(data166.port !== undefined){
-let data167 = data166.port;
-const _errs501 = errors;
-if((!(((typeof data167 == "number") && (!(data167 % 1) && !isNaN(data167))) && (isFinite(data167)))) && (typeof data167 !== "string")){
-const err226 = {instancePath:instancePath+"/x-tscompose/readiness/http/port",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/properties/port/type",keyword:"type",params:{type: schema75.properties.readiness.properties.http.oneOf[1].properties.port.type},message:"must be integer,string",schema:schema75.properties.readiness.properties.http.oneOf[1].properties.port.type,parentSchema:schema75.properties.readiness.properties.http.oneOf[1].properties.port,data:data167};
+if(_errs806 === errors){
+if(data281.port !== undefined){
+let data282 = data281.port;
+const _errs807 = errors;
+if((!(((typeof data282 == "number") && (!(data282 % 1) && !isNaN(data282))) && (isFinite(data282)))) && (typeof data282 !== "string")){
+const err322 = {instancePath:instancePath+"/x-tscompose/readiness/http/port",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/properties/port/type",keyword:"type",params:{type: schema103.properties.readiness.properties.http.oneOf[1].properties.port.type},message:"must be integer,string",schema:schema103.properties.readiness.properties.http.oneOf[1].properties.port.type,parentSchema:schema103.properties.readiness.properties.http.oneOf[1].properties.port,data:data282};
 if(vErrors === null){
-vErrors = [err226];
+vErrors = [err322];
 }
 else {
-vErrors.push(err226);
+vErrors.push(err322);
 }
 errors++;
 }
-var valid138 = _errs501 === errors;
+var valid219 = _errs807 === errors;
 }
 else {
-var valid138 = true;
+var valid219 = true;
 }
-if(valid138){
-if(data166.path !== undefined){
-let data168 = data166.path;
-const _errs503 = errors;
-if(typeof data168 !== "string"){
-const err227 = {instancePath:instancePath+"/x-tscompose/readiness/http/path",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.readiness.properties.http.oneOf[1].properties.path.type,parentSchema:schema75.properties.readiness.properties.http.oneOf[1].properties.path,data:data168};
+if(valid219){
+if(data281.path !== undefined){
+let data283 = data281.path;
+const _errs809 = errors;
+if(typeof data283 !== "string"){
+const err323 = {instancePath:instancePath+"/x-tscompose/readiness/http/path",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema103.properties.readiness.properties.http.oneOf[1].properties.path.type,parentSchema:schema103.properties.readiness.properties.http.oneOf[1].properties.path,data:data283};
 if(vErrors === null){
-vErrors = [err227];
+vErrors = [err323];
 }
 else {
-vErrors.push(err227);
+vErrors.push(err323);
 }
 errors++;
 }
-var valid138 = _errs503 === errors;
+var valid219 = _errs809 === errors;
 }
 else {
-var valid138 = true;
+var valid219 = true;
 }
 }
 }
 }
 }
 else {
-const err228 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.properties.readiness.properties.http.oneOf[1].type,parentSchema:schema75.properties.readiness.properties.http.oneOf[1],data:data166};
+const err324 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema103.properties.readiness.properties.http.oneOf[1].type,parentSchema:schema103.properties.readiness.properties.http.oneOf[1],data:data281};
 if(vErrors === null){
-vErrors = [err228];
+vErrors = [err324];
 }
 else {
-vErrors.push(err228);
+vErrors.push(err324);
 }
 errors++;
 }
 }
-var _valid25 = _errs498 === errors;
-if(_valid25 && valid137){
-valid137 = false;
-passing25 = [passing25, 1];
+var _valid37 = _errs804 === errors;
+if(_valid37 && valid218){
+valid218 = false;
+passing37 = [passing37, 1];
 }
 else {
-if(_valid25){
-valid137 = true;
-passing25 = 1;
+if(_valid37){
+valid218 = true;
+passing37 = 1;
 }
 }
-if(!valid137){
-const err229 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf",keyword:"oneOf",params:{passingSchemas: passing25},message:"must match exactly one schema in oneOf",schema:schema75.properties.readiness.properties.http.oneOf,parentSchema:schema75.properties.readiness.properties.http,data:data166};
+if(!valid218){
+const err325 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf",keyword:"oneOf",params:{passingSchemas: passing37},message:"must match exactly one schema in oneOf",schema:schema103.properties.readiness.properties.http.oneOf,parentSchema:schema103.properties.readiness.properties.http,data:data281};
 if(vErrors === null){
-vErrors = [err229];
+vErrors = [err325];
 }
 else {
-vErrors.push(err229);
+vErrors.push(err325);
 }
 errors++;
 validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs495;
+errors = _errs801;
 if(vErrors !== null){
-if(_errs495){
-vErrors.length = _errs495;
+if(_errs801){
+vErrors.length = _errs801;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid136 = _errs494 === errors;
+var valid217 = _errs800 === errors;
 }
 else {
-var valid136 = true;
+var valid217 = true;
 }
-if(valid136){
-if(data164.log !== undefined){
-let data169 = data164.log;
-const _errs505 = errors;
-if(typeof data169 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/log",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/log/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.readiness.properties.log.type,parentSchema:schema75.properties.readiness.properties.log,data:data169}];
+if(valid217){
+if(data279.log !== undefined){
+let data284 = data279.log;
+const _errs811 = errors;
+if(typeof data284 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/log",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/log/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema103.properties.readiness.properties.log.type,parentSchema:schema103.properties.readiness.properties.log,data:data284}];
 return false;
 }
-var valid136 = _errs505 === errors;
+var valid217 = _errs811 === errors;
 }
 else {
-var valid136 = true;
+var valid217 = true;
 }
-if(valid136){
-if(data164.interval !== undefined){
-let data170 = data164.interval;
-const _errs507 = errors;
-if((typeof data170 !== "string") && (!((typeof data170 == "number") && (isFinite(data170))))){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/interval",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/interval/type",keyword:"type",params:{type: schema75.properties.readiness.properties.interval.type},message:"must be string,number",schema:schema75.properties.readiness.properties.interval.type,parentSchema:schema75.properties.readiness.properties.interval,data:data170}];
+if(valid217){
+if(data279.interval !== undefined){
+let data285 = data279.interval;
+const _errs813 = errors;
+if((typeof data285 !== "string") && (!((typeof data285 == "number") && (isFinite(data285))))){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/interval",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/interval/type",keyword:"type",params:{type: schema103.properties.readiness.properties.interval.type},message:"must be string,number",schema:schema103.properties.readiness.properties.interval.type,parentSchema:schema103.properties.readiness.properties.interval,data:data285}];
 return false;
 }
-var valid136 = _errs507 === errors;
+var valid217 = _errs813 === errors;
 }
 else {
-var valid136 = true;
+var valid217 = true;
 }
-if(valid136){
-if(data164.timeout !== undefined){
-let data171 = data164.timeout;
-const _errs509 = errors;
-if((typeof data171 !== "string") && (!((typeof data171 == "number") && (isFinite(data171))))){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/timeout",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/timeout/type",keyword:"type",params:{type: schema75.properties.readiness.properties.timeout.type},message:"must be string,number",schema:schema75.properties.readiness.properties.timeout.type,parentSchema:schema75.properties.readiness.properties.timeout,data:data171}];
+if(valid217){
+if(data279.timeout !== undefined){
+let data286 = data279.timeout;
+const _errs815 = errors;
+if((typeof data286 !== "string") && (!((typeof data286 == "number") && (isFinite(data286))))){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/timeout",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/timeout/type",keyword:"type",params:{type: schema103.properties.readiness.properties.timeout.type},message:"must be string,number",schema:schema103.properties.readiness.properties.timeout.type,parentSchema:schema103.properties.readiness.properties.timeout,data:data286}];
 return false;
 }
-var valid136 = _errs509 === errors;
+var valid217 = _errs815 === errors;
 }
 else {
-var valid136 = true;
+var valid217 = true;
 }
 }
 }
@@ -7498,152 +12178,152 @@ var valid136 = true;
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.properties.readiness.type,parentSchema:schema75.properties.readiness,data:data164}];
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema103.properties.readiness.type,parentSchema:schema103.properties.readiness,data:data279}];
 return false;
 }
 }
-var valid135 = _errs489 === errors;
+var valid216 = _errs795 === errors;
 }
 else {
-var valid135 = true;
+var valid216 = true;
 }
-if(valid135){
-if(data162.schedule !== undefined){
-let data172 = data162.schedule;
-const _errs511 = errors;
-const _errs512 = errors;
-let valid139 = false;
-let passing26 = null;
-const _errs513 = errors;
-if(typeof data172 !== "string"){
-const err230 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.schedule.oneOf[0].type,parentSchema:schema75.properties.schedule.oneOf[0],data:data172};
+if(valid216){
+if(data277.schedule !== undefined){
+let data287 = data277.schedule;
+const _errs817 = errors;
+const _errs818 = errors;
+let valid220 = false;
+let passing38 = null;
+const _errs819 = errors;
+if(typeof data287 !== "string"){
+const err326 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema103.properties.schedule.oneOf[0].type,parentSchema:schema103.properties.schedule.oneOf[0],data:data287};
 if(vErrors === null){
-vErrors = [err230];
+vErrors = [err326];
 }
 else {
-vErrors.push(err230);
+vErrors.push(err326);
 }
 errors++;
 }
-var _valid26 = _errs513 === errors;
-if(_valid26){
-valid139 = true;
-passing26 = 0;
+var _valid38 = _errs819 === errors;
+if(_valid38){
+valid220 = true;
+passing38 = 0;
 }
-const _errs515 = errors;
-if(errors === _errs515){
-if(data172 && typeof data172 == "object" && !Array.isArray(data172)){
-let missing9;
-if((data172.cron === undefined) && (missing9 = "cron")){
-const err231 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/required",keyword:"required",params:{missingProperty: missing9},message:"must have required property '"+missing9+"'",schema:schema75.properties.schedule.oneOf[1].required,parentSchema:schema75.properties.schedule.oneOf[1],data:data172};
+const _errs821 = errors;
+if(errors === _errs821){
+if(data287 && typeof data287 == "object" && !Array.isArray(data287)){
+let missing12;
+if((data287.cron === undefined) && (missing12 = "cron")){
+const err327 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/required",keyword:"required",params:{missingProperty: missing12},message:"must have required property '"+missing12+"'",schema:schema103.properties.schedule.oneOf[1].required,parentSchema:schema103.properties.schedule.oneOf[1],data:data287};
 if(vErrors === null){
-vErrors = [err231];
+vErrors = [err327];
 }
 else {
-vErrors.push(err231);
+vErrors.push(err327);
 }
 errors++;
 }
 else {
-const _errs517 = errors;
-for(const key40 in data172){
-if(!((((key40 === "cron") || (key40 === "timezone")) || (key40 === "overlap")) || (key40 === "history"))){
-const err232 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key40},message:"must NOT have additional properties",schema:false,parentSchema:schema75.properties.schedule.oneOf[1],data:data172};
+const _errs823 = errors;
+for(const key65 in data287){
+if(!((((key65 === "cron") || (key65 === "timezone")) || (key65 === "overlap")) || (key65 === "history"))){
+const err328 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key65},message:"must NOT have additional properties",schema:false,parentSchema:schema103.properties.schedule.oneOf[1],data:data287};
 if(vErrors === null){
-vErrors = [err232];
+vErrors = [err328];
 }
 else {
-vErrors.push(err232);
+vErrors.push(err328);
 }
 errors++;
 break;
 }
 }
-if(_errs517 === errors){
-if(data172.cron !== undefined){
-let data173 = data172.cron;
-const _errs518 = errors;
-if(typeof data173 !== "string"){
-const err233 = {instancePath:instancePath+"/x-tscompose/schedule/cron",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/cron/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.schedule.oneOf[1].properties.cron.type,parentSchema:schema75.properties.schedule.oneOf[1].properties.cron,data:data173};
+if(_errs823 === errors){
+if(data287.cron !== undefined){
+let data288 = data287.cron;
+const _errs824 = errors;
+if(typeof data288 !== "string"){
+const err329 = {instancePath:instancePath+"/x-tscompose/schedule/cron",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/cron/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema103.properties.schedule.oneOf[1].properties.cron.type,parentSchema:schema103.properties.schedule.oneOf[1].properties.cron,data:data288};
 if(vErrors === null){
-vErrors = [err233];
+vErrors = [err329];
 }
 else {
-vErrors.push(err233);
+vErrors.push(err329);
 }
 errors++;
 }
-var valid140 = _errs518 === errors;
+var valid221 = _errs824 === errors;
 }
 else {
-var valid140 = true;
+var valid221 = true;
 }
-if(valid140){
-if(data172.timezone !== undefined){
-let data174 = data172.timezone;
-const _errs520 = errors;
-if(typeof data174 !== "string"){
-const err234 = {instancePath:instancePath+"/x-tscompose/schedule/timezone",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.schedule.oneOf[1].properties.timezone.type,parentSchema:schema75.properties.schedule.oneOf[1].properties.timezone,data:data174};
+if(valid221){
+if(data287.timezone !== undefined){
+let data289 = data287.timezone;
+const _errs826 = errors;
+if(typeof data289 !== "string"){
+const err330 = {instancePath:instancePath+"/x-tscompose/schedule/timezone",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema103.properties.schedule.oneOf[1].properties.timezone.type,parentSchema:schema103.properties.schedule.oneOf[1].properties.timezone,data:data289};
 if(vErrors === null){
-vErrors = [err234];
+vErrors = [err330];
 }
 else {
-vErrors.push(err234);
+vErrors.push(err330);
 }
 errors++;
 }
-var valid140 = _errs520 === errors;
+var valid221 = _errs826 === errors;
 }
 else {
-var valid140 = true;
+var valid221 = true;
 }
-if(valid140){
-if(data172.overlap !== undefined){
-let data175 = data172.overlap;
-const _errs522 = errors;
-if(typeof data175 !== "string"){
-const err235 = {instancePath:instancePath+"/x-tscompose/schedule/overlap",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/overlap/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.schedule.oneOf[1].properties.overlap.type,parentSchema:schema75.properties.schedule.oneOf[1].properties.overlap,data:data175};
+if(valid221){
+if(data287.overlap !== undefined){
+let data290 = data287.overlap;
+const _errs828 = errors;
+if(typeof data290 !== "string"){
+const err331 = {instancePath:instancePath+"/x-tscompose/schedule/overlap",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/overlap/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema103.properties.schedule.oneOf[1].properties.overlap.type,parentSchema:schema103.properties.schedule.oneOf[1].properties.overlap,data:data290};
 if(vErrors === null){
-vErrors = [err235];
+vErrors = [err331];
 }
 else {
-vErrors.push(err235);
+vErrors.push(err331);
 }
 errors++;
 }
-if(!(((data175 === "skip") || (data175 === "queue")) || (data175 === "allow"))){
-const err236 = {instancePath:instancePath+"/x-tscompose/schedule/overlap",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/overlap/enum",keyword:"enum",params:{allowedValues: schema75.properties.schedule.oneOf[1].properties.overlap.enum},message:"must be equal to one of the allowed values",schema:schema75.properties.schedule.oneOf[1].properties.overlap.enum,parentSchema:schema75.properties.schedule.oneOf[1].properties.overlap,data:data175};
+if(!(((data290 === "skip") || (data290 === "queue")) || (data290 === "allow"))){
+const err332 = {instancePath:instancePath+"/x-tscompose/schedule/overlap",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/overlap/enum",keyword:"enum",params:{allowedValues: schema103.properties.schedule.oneOf[1].properties.overlap.enum},message:"must be equal to one of the allowed values",schema:schema103.properties.schedule.oneOf[1].properties.overlap.enum,parentSchema:schema103.properties.schedule.oneOf[1].properties.overlap,data:data290};
 if(vErrors === null){
-vErrors = [err236];
+vErrors = [err332];
 }
 else {
-vErrors.push(err236);
+vErrors.push(err332);
 }
 errors++;
 }
-var valid140 = _errs522 === errors;
+var valid221 = _errs828 === errors;
 }
 else {
-var valid140 = true;
+var valid221 = true;
 }
-if(valid140){
-if(data172.history !== undefined){
-let data176 = data172.history;
-const _errs524 = errors;
-if((!(((typeof data176 == "number") && (!(data176 % 1) && !isNaN(data176))) && (isFinite(data176)))) && (typeof data176 !== "string")){
-const err237 = {instancePath:instancePath+"/x-tscompose/schedule/history",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/history/type",keyword:"type",params:{type: schema75.properties.schedule.oneOf[1].properties.history.type},message:"must be integer,string",schema:schema75.properties.schedule.oneOf[1].properties.history.type,parentSchema:schema75.properties.schedule.oneOf[1].properties.history,data:data176};
+if(valid221){
+if(data287.history !== undefined){
+let data291 = data287.history;
+const _errs830 = errors;
+if((!(((typeof data291 == "number") && (!(data291 % 1) && !isNaN(data291))) && (isFinite(data291)))) && (typeof data291 !== "string")){
+const err333 = {instancePath:instancePath+"/x-tscompose/schedule/history",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/history/type",keyword:"type",params:{type: schema103.properties.schedule.oneOf[1].properties.history.type},message:"must be integer,string",schema:schema103.properties.schedule.oneOf[1].properties.history.type,parentSchema:schema103.properties.schedule.oneOf[1].properties.history,data:data291};
 if(vErrors === null){
-vErrors = [err237];
+vErrors = [err333];
 }
 else {
-vErrors.push(err237);
+vErrors.push(err333);
 }
 errors++;
 }
-var valid140 = _errs524 === errors;
+var valid221 = _errs830 === errors;
 }
 else {
-var valid140 = true;
+var valid221 = true;
 }
 }
 }
@@ -7652,68 +12332,106 @@ var valid140 = true;
 }
 }
 else {
-const err238 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.properties.schedule.oneOf[1].type,parentSchema:schema75.properties.schedule.oneOf[1],data:data172};
+const err334 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema103.properties.schedule.oneOf[1].type,parentSchema:schema103.properties.schedule.oneOf[1],data:data287};
 if(vErrors === null){
-vErrors = [err238];
+vErrors = [err334];
 }
 else {
-vErrors.push(err238);
+vErrors.push(err334);
 }
 errors++;
 }
 }
-var _valid26 = _errs515 === errors;
-if(_valid26 && valid139){
-valid139 = false;
-passing26 = [passing26, 1];
+var _valid38 = _errs821 === errors;
+if(_valid38 && valid220){
+valid220 = false;
+passing38 = [passing38, 1];
 }
 else {
-if(_valid26){
-valid139 = true;
-passing26 = 1;
+if(_valid38){
+valid220 = true;
+passing38 = 1;
 }
 }
-if(!valid139){
-const err239 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf",keyword:"oneOf",params:{passingSchemas: passing26},message:"must match exactly one schema in oneOf",schema:schema75.properties.schedule.oneOf,parentSchema:schema75.properties.schedule,data:data172};
+if(!valid220){
+const err335 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf",keyword:"oneOf",params:{passingSchemas: passing38},message:"must match exactly one schema in oneOf",schema:schema103.properties.schedule.oneOf,parentSchema:schema103.properties.schedule,data:data287};
 if(vErrors === null){
-vErrors = [err239];
+vErrors = [err335];
 }
 else {
-vErrors.push(err239);
+vErrors.push(err335);
 }
 errors++;
 validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs512;
+errors = _errs818;
 if(vErrors !== null){
-if(_errs512){
-vErrors.length = _errs512;
+if(_errs818){
+vErrors.length = _errs818;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid135 = _errs511 === errors;
+var valid216 = _errs817 === errors;
 }
 else {
-var valid135 = true;
+var valid216 = true;
 }
 }
 }
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/x-tscompose",schemaPath:"#/$defs/x_tscompose_service/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.type,parentSchema:schema75,data:data162}];
+validate24.errors = [{instancePath:instancePath+"/x-tscompose",schemaPath:"#/$defs/x_tscompose_service/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema103.type,parentSchema:schema103,data:data277}];
 return false;
 }
 }
-var valid0 = _errs483 === errors;
+var valid0 = _errs789 === errors;
 }
 else {
 var valid0 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
 }
 }
 }
@@ -7781,14 +12499,14 @@ return errors === 0;
 }
 validate24.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema76 = {"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"ipam":{"type":"object","properties":{"driver":{"type":"string"},"config":{"type":"array","items":{"type":"object","properties":{"subnet":{"type":"string"},"ip_range":{"type":"string"},"gateway":{"type":"string"},"aux_addresses":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"options":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"$ref":"#/$defs/external"},"internal":{"type":"boolean"},"attachable":{"type":"boolean"},"enable_ipv6":{"type":"boolean"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
-const schema77 = {"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}};
-const schema78 = {"description":"true, or the legacy {name} form (use the resource's own name instead).","oneOf":[{"type":"boolean"},{"type":"object","properties":{"name":{"type":"string","deprecated":true}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]};
+const schema104 = {"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"ipam":{"type":"object","properties":{"driver":{"type":"string"},"config":{"type":"array","items":{"type":"object","properties":{"subnet":{"type":"string"},"ip_range":{"type":"string"},"gateway":{"type":"string"},"aux_addresses":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"options":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"$ref":"#/$defs/external"},"internal":{"type":"boolean"},"attachable":{"type":"boolean"},"enable_ipv4":{"type":"boolean"},"enable_ipv6":{"type":"boolean"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema105 = {"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}};
+const schema106 = {"description":"true, or the legacy {name} form (use the resource's own name instead).","oneOf":[{"type":"boolean"},{"type":"object","properties":{"name":{"type":"string","deprecated":true}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]};
 
-function validate42(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate50(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate42.evaluated;
+const evaluated0 = validate50.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -7796,15 +12514,15 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if((!(data && typeof data == "object" && !Array.isArray(data))) && (data !== null)){
-validate42.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema76.type},message:"must be object,null",schema:schema76.type,parentSchema:schema76,data}];
+validate50.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema104.type},message:"must be object,null",schema:schema104.type,parentSchema:schema104,data}];
 return false;
 }
 if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
-if(!((func1.call(schema76.properties, key0)) || (pattern2.test(key0)))){
-validate42.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema76,data}];
+if(!((func1.call(schema104.properties, key0)) || (pattern2.test(key0)))){
+validate50.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema104,data}];
 return false;
 break;
 }
@@ -7814,7 +12532,7 @@ if(data.name !== undefined){
 let data0 = data.name;
 const _errs2 = errors;
 if(typeof data0 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.name.type,parentSchema:schema76.properties.name,data:data0}];
+validate50.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema104.properties.name.type,parentSchema:schema104.properties.name,data:data0}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -7827,7 +12545,7 @@ if(data.driver !== undefined){
 let data1 = data.driver;
 const _errs4 = errors;
 if(typeof data1 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/driver",schemaPath:"#/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.driver.type,parentSchema:schema76.properties.driver,data:data1}];
+validate50.errors = [{instancePath:instancePath+"/driver",schemaPath:"#/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema104.properties.driver.type,parentSchema:schema104.properties.driver,data:data1}];
 return false;
 }
 var valid0 = _errs4 === errors;
@@ -7847,7 +12565,7 @@ for(const key1 in data2){
 if(pattern11.test(key1)){
 let data3 = data2[key1];
 if((typeof data3 !== "string") && (!((typeof data3 == "number") && (isFinite(data3))))){
-validate42.errors = [{instancePath:instancePath+"/driver_opts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/driver_opts/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema77.patternProperties["^.+$"].type},message:"must be string,number",schema:schema77.patternProperties["^.+$"].type,parentSchema:schema77.patternProperties["^.+$"],data:data3}];
+validate50.errors = [{instancePath:instancePath+"/driver_opts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/driver_opts/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema105.patternProperties["^.+$"].type},message:"must be string,number",schema:schema105.patternProperties["^.+$"].type,parentSchema:schema105.patternProperties["^.+$"],data:data3}];
 return false;
 }
 props0[key1] = true;
@@ -7855,7 +12573,7 @@ props0[key1] = true;
 }
 }
 else {
-validate42.errors = [{instancePath:instancePath+"/driver_opts",schemaPath:"#/$defs/driver_opts/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema77.type,parentSchema:schema77,data:data2}];
+validate50.errors = [{instancePath:instancePath+"/driver_opts",schemaPath:"#/$defs/driver_opts/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema105.type,parentSchema:schema105,data:data2}];
 return false;
 }
 }
@@ -7873,7 +12591,7 @@ if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 const _errs13 = errors;
 for(const key2 in data4){
 if(!((((key2 === "driver") || (key2 === "config")) || (key2 === "options")) || (pattern2.test(key2)))){
-validate42.errors = [{instancePath:instancePath+"/ipam",schemaPath:"#/properties/ipam/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema76.properties.ipam,data:data4}];
+validate50.errors = [{instancePath:instancePath+"/ipam",schemaPath:"#/properties/ipam/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema104.properties.ipam,data:data4}];
 return false;
 break;
 }
@@ -7883,7 +12601,7 @@ if(data4.driver !== undefined){
 let data5 = data4.driver;
 const _errs14 = errors;
 if(typeof data5 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/ipam/driver",schemaPath:"#/properties/ipam/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.ipam.properties.driver.type,parentSchema:schema76.properties.ipam.properties.driver,data:data5}];
+validate50.errors = [{instancePath:instancePath+"/ipam/driver",schemaPath:"#/properties/ipam/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema104.properties.ipam.properties.driver.type,parentSchema:schema104.properties.ipam.properties.driver,data:data5}];
 return false;
 }
 var valid3 = _errs14 === errors;
@@ -7907,7 +12625,7 @@ if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
 const _errs20 = errors;
 for(const key3 in data7){
 if(!(((((key3 === "subnet") || (key3 === "ip_range")) || (key3 === "gateway")) || (key3 === "aux_addresses")) || (pattern2.test(key3)))){
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0,schemaPath:"#/properties/ipam/properties/config/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema76.properties.ipam.properties.config.items,data:data7}];
+validate50.errors = [{instancePath:instancePath+"/ipam/config/" + i0,schemaPath:"#/properties/ipam/properties/config/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema104.properties.ipam.properties.config.items,data:data7}];
 return false;
 break;
 }
@@ -7917,7 +12635,7 @@ if(data7.subnet !== undefined){
 let data8 = data7.subnet;
 const _errs21 = errors;
 if(typeof data8 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/subnet",schemaPath:"#/properties/ipam/properties/config/items/properties/subnet/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.ipam.properties.config.items.properties.subnet.type,parentSchema:schema76.properties.ipam.properties.config.items.properties.subnet,data:data8}];
+validate50.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/subnet",schemaPath:"#/properties/ipam/properties/config/items/properties/subnet/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema104.properties.ipam.properties.config.items.properties.subnet.type,parentSchema:schema104.properties.ipam.properties.config.items.properties.subnet,data:data8}];
 return false;
 }
 var valid5 = _errs21 === errors;
@@ -7930,7 +12648,7 @@ if(data7.ip_range !== undefined){
 let data9 = data7.ip_range;
 const _errs23 = errors;
 if(typeof data9 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/ip_range",schemaPath:"#/properties/ipam/properties/config/items/properties/ip_range/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.ipam.properties.config.items.properties.ip_range.type,parentSchema:schema76.properties.ipam.properties.config.items.properties.ip_range,data:data9}];
+validate50.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/ip_range",schemaPath:"#/properties/ipam/properties/config/items/properties/ip_range/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema104.properties.ipam.properties.config.items.properties.ip_range.type,parentSchema:schema104.properties.ipam.properties.config.items.properties.ip_range,data:data9}];
 return false;
 }
 var valid5 = _errs23 === errors;
@@ -7943,7 +12661,7 @@ if(data7.gateway !== undefined){
 let data10 = data7.gateway;
 const _errs25 = errors;
 if(typeof data10 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/gateway",schemaPath:"#/properties/ipam/properties/config/items/properties/gateway/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.ipam.properties.config.items.properties.gateway.type,parentSchema:schema76.properties.ipam.properties.config.items.properties.gateway,data:data10}];
+validate50.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/gateway",schemaPath:"#/properties/ipam/properties/config/items/properties/gateway/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema104.properties.ipam.properties.config.items.properties.gateway.type,parentSchema:schema104.properties.ipam.properties.config.items.properties.gateway,data:data10}];
 return false;
 }
 var valid5 = _errs25 === errors;
@@ -7960,7 +12678,7 @@ if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
 const _errs29 = errors;
 for(const key4 in data11){
 if(!(pattern11.test(key4))){
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/aux_addresses",schemaPath:"#/properties/ipam/properties/config/items/properties/aux_addresses/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema76.properties.ipam.properties.config.items.properties.aux_addresses,data:data11}];
+validate50.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/aux_addresses",schemaPath:"#/properties/ipam/properties/config/items/properties/aux_addresses/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema104.properties.ipam.properties.config.items.properties.aux_addresses,data:data11}];
 return false;
 break;
 }
@@ -7972,7 +12690,7 @@ if(pattern11.test(key5)){
 let data12 = data11[key5];
 const _errs30 = errors;
 if(typeof data12 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/aux_addresses/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ipam/properties/config/items/properties/aux_addresses/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.ipam.properties.config.items.properties.aux_addresses.patternProperties["^.+$"].type,parentSchema:schema76.properties.ipam.properties.config.items.properties.aux_addresses.patternProperties["^.+$"],data:data12}];
+validate50.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/aux_addresses/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ipam/properties/config/items/properties/aux_addresses/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema104.properties.ipam.properties.config.items.properties.aux_addresses.patternProperties["^.+$"].type,parentSchema:schema104.properties.ipam.properties.config.items.properties.aux_addresses.patternProperties["^.+$"],data:data12}];
 return false;
 }
 var valid6 = _errs30 === errors;
@@ -7984,7 +12702,7 @@ break;
 }
 }
 else {
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/aux_addresses",schemaPath:"#/properties/ipam/properties/config/items/properties/aux_addresses/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema76.properties.ipam.properties.config.items.properties.aux_addresses.type,parentSchema:schema76.properties.ipam.properties.config.items.properties.aux_addresses,data:data11}];
+validate50.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/aux_addresses",schemaPath:"#/properties/ipam/properties/config/items/properties/aux_addresses/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema104.properties.ipam.properties.config.items.properties.aux_addresses.type,parentSchema:schema104.properties.ipam.properties.config.items.properties.aux_addresses,data:data11}];
 return false;
 }
 }
@@ -7999,7 +12717,7 @@ var valid5 = true;
 }
 }
 else {
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0,schemaPath:"#/properties/ipam/properties/config/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema76.properties.ipam.properties.config.items.type,parentSchema:schema76.properties.ipam.properties.config.items,data:data7}];
+validate50.errors = [{instancePath:instancePath+"/ipam/config/" + i0,schemaPath:"#/properties/ipam/properties/config/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema104.properties.ipam.properties.config.items.type,parentSchema:schema104.properties.ipam.properties.config.items,data:data7}];
 return false;
 }
 }
@@ -8010,7 +12728,7 @@ break;
 }
 }
 else {
-validate42.errors = [{instancePath:instancePath+"/ipam/config",schemaPath:"#/properties/ipam/properties/config/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema76.properties.ipam.properties.config.type,parentSchema:schema76.properties.ipam.properties.config,data:data6}];
+validate50.errors = [{instancePath:instancePath+"/ipam/config",schemaPath:"#/properties/ipam/properties/config/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema104.properties.ipam.properties.config.type,parentSchema:schema104.properties.ipam.properties.config,data:data6}];
 return false;
 }
 }
@@ -8028,7 +12746,7 @@ if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
 const _errs34 = errors;
 for(const key6 in data13){
 if(!(pattern11.test(key6))){
-validate42.errors = [{instancePath:instancePath+"/ipam/options",schemaPath:"#/properties/ipam/properties/options/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema76.properties.ipam.properties.options,data:data13}];
+validate50.errors = [{instancePath:instancePath+"/ipam/options",schemaPath:"#/properties/ipam/properties/options/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema104.properties.ipam.properties.options,data:data13}];
 return false;
 break;
 }
@@ -8040,7 +12758,7 @@ if(pattern11.test(key7)){
 let data14 = data13[key7];
 const _errs35 = errors;
 if(typeof data14 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/ipam/options/" + key7.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ipam/properties/options/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.ipam.properties.options.patternProperties["^.+$"].type,parentSchema:schema76.properties.ipam.properties.options.patternProperties["^.+$"],data:data14}];
+validate50.errors = [{instancePath:instancePath+"/ipam/options/" + key7.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ipam/properties/options/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema104.properties.ipam.properties.options.patternProperties["^.+$"].type,parentSchema:schema104.properties.ipam.properties.options.patternProperties["^.+$"],data:data14}];
 return false;
 }
 var valid7 = _errs35 === errors;
@@ -8052,7 +12770,7 @@ break;
 }
 }
 else {
-validate42.errors = [{instancePath:instancePath+"/ipam/options",schemaPath:"#/properties/ipam/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema76.properties.ipam.properties.options.type,parentSchema:schema76.properties.ipam.properties.options,data:data13}];
+validate50.errors = [{instancePath:instancePath+"/ipam/options",schemaPath:"#/properties/ipam/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema104.properties.ipam.properties.options.type,parentSchema:schema104.properties.ipam.properties.options,data:data13}];
 return false;
 }
 }
@@ -8066,7 +12784,7 @@ var valid3 = true;
 }
 }
 else {
-validate42.errors = [{instancePath:instancePath+"/ipam",schemaPath:"#/properties/ipam/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema76.properties.ipam.type,parentSchema:schema76.properties.ipam,data:data4}];
+validate50.errors = [{instancePath:instancePath+"/ipam",schemaPath:"#/properties/ipam/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema104.properties.ipam.type,parentSchema:schema104.properties.ipam,data:data4}];
 return false;
 }
 }
@@ -8084,7 +12802,7 @@ let valid9 = false;
 let passing0 = null;
 const _errs40 = errors;
 if(typeof data15 !== "boolean"){
-const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema78.oneOf[0].type,parentSchema:schema78.oneOf[0],data:data15};
+const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema106.oneOf[0].type,parentSchema:schema106.oneOf[0],data:data15};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8104,7 +12822,7 @@ if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
 const _errs44 = errors;
 for(const key8 in data15){
 if(!((key8 === "name") || (pattern2.test(key8)))){
-const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema78.oneOf[1],data:data15};
+const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema106.oneOf[1],data:data15};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8119,7 +12837,7 @@ if(_errs44 === errors){
 if(data15.name !== undefined){
 let data16 = data15.name;
 if(typeof data16 !== "string"){
-const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.oneOf[1].properties.name.type,parentSchema:schema78.oneOf[1].properties.name,data:data16};
+const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema106.oneOf[1].properties.name.type,parentSchema:schema106.oneOf[1].properties.name,data:data16};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8132,7 +12850,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema78.oneOf[1].type,parentSchema:schema78.oneOf[1],data:data15};
+const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema106.oneOf[1].type,parentSchema:schema106.oneOf[1],data:data15};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8154,7 +12872,7 @@ passing0 = 1;
 }
 }
 if(!valid9){
-const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema78.oneOf,parentSchema:schema78,data:data15};
+const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema106.oneOf,parentSchema:schema106,data:data15};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8162,7 +12880,7 @@ else {
 vErrors.push(err4);
 }
 errors++;
-validate42.errors = vErrors;
+validate50.errors = vErrors;
 return false;
 }
 else {
@@ -8186,7 +12904,7 @@ if(data.internal !== undefined){
 let data17 = data.internal;
 const _errs47 = errors;
 if(typeof data17 !== "boolean"){
-validate42.errors = [{instancePath:instancePath+"/internal",schemaPath:"#/properties/internal/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema76.properties.internal.type,parentSchema:schema76.properties.internal,data:data17}];
+validate50.errors = [{instancePath:instancePath+"/internal",schemaPath:"#/properties/internal/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema104.properties.internal.type,parentSchema:schema104.properties.internal,data:data17}];
 return false;
 }
 var valid0 = _errs47 === errors;
@@ -8199,7 +12917,7 @@ if(data.attachable !== undefined){
 let data18 = data.attachable;
 const _errs49 = errors;
 if(typeof data18 !== "boolean"){
-validate42.errors = [{instancePath:instancePath+"/attachable",schemaPath:"#/properties/attachable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema76.properties.attachable.type,parentSchema:schema76.properties.attachable,data:data18}];
+validate50.errors = [{instancePath:instancePath+"/attachable",schemaPath:"#/properties/attachable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema104.properties.attachable.type,parentSchema:schema104.properties.attachable,data:data18}];
 return false;
 }
 var valid0 = _errs49 === errors;
@@ -8208,11 +12926,11 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.enable_ipv6 !== undefined){
-let data19 = data.enable_ipv6;
+if(data.enable_ipv4 !== undefined){
+let data19 = data.enable_ipv4;
 const _errs51 = errors;
 if(typeof data19 !== "boolean"){
-validate42.errors = [{instancePath:instancePath+"/enable_ipv6",schemaPath:"#/properties/enable_ipv6/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema76.properties.enable_ipv6.type,parentSchema:schema76.properties.enable_ipv6,data:data19}];
+validate50.errors = [{instancePath:instancePath+"/enable_ipv4",schemaPath:"#/properties/enable_ipv4/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema104.properties.enable_ipv4.type,parentSchema:schema104.properties.enable_ipv4,data:data19}];
 return false;
 }
 var valid0 = _errs51 === errors;
@@ -8221,19 +12939,32 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.labels !== undefined){
-let data20 = data.labels;
+if(data.enable_ipv6 !== undefined){
+let data20 = data.enable_ipv6;
 const _errs53 = errors;
+if(typeof data20 !== "boolean"){
+validate50.errors = [{instancePath:instancePath+"/enable_ipv6",schemaPath:"#/properties/enable_ipv6/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema104.properties.enable_ipv6.type,parentSchema:schema104.properties.enable_ipv6,data:data20}];
+return false;
+}
+var valid0 = _errs53 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.labels !== undefined){
+let data21 = data.labels;
 const _errs55 = errors;
+const _errs57 = errors;
 let valid12 = false;
 let passing1 = null;
-const _errs56 = errors;
-if(errors === _errs56){
-if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
 const _errs58 = errors;
-for(const key9 in data20){
+if(errors === _errs58){
+if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
+const _errs60 = errors;
+for(const key9 in data21){
 if(!(pattern7.test(key9))){
-const err5 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data20};
+const err5 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data21};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -8244,14 +12975,14 @@ errors++;
 break;
 }
 }
-if(_errs58 === errors){
+if(_errs60 === errors){
 var valid13 = true;
-for(const key10 in data20){
+for(const key10 in data21){
 if(pattern7.test(key10)){
-let data21 = data20[key10];
-const _errs59 = errors;
-if((((typeof data21 !== "string") && (!((typeof data21 == "number") && (isFinite(data21))))) && (typeof data21 !== "boolean")) && (data21 !== null)){
-const err6 = {instancePath:instancePath+"/labels/" + key10.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data21};
+let data22 = data21[key10];
+const _errs61 = errors;
+if((((typeof data22 !== "string") && (!((typeof data22 == "number") && (isFinite(data22))))) && (typeof data22 !== "boolean")) && (data22 !== null)){
+const err6 = {instancePath:instancePath+"/labels/" + key10.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data22};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -8260,7 +12991,7 @@ vErrors.push(err6);
 }
 errors++;
 }
-var valid13 = _errs59 === errors;
+var valid13 = _errs61 === errors;
 if(!valid13){
 break;
 }
@@ -8269,7 +13000,7 @@ break;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data20};
+const err7 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data21};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -8279,21 +13010,21 @@ vErrors.push(err7);
 errors++;
 }
 }
-var _valid1 = _errs56 === errors;
+var _valid1 = _errs58 === errors;
 if(_valid1){
 valid12 = true;
 passing1 = 0;
 }
-const _errs61 = errors;
-if(errors === _errs61){
-if(Array.isArray(data20)){
-var valid14 = true;
-const len1 = data20.length;
-for(let i1=0; i1<len1; i1++){
-let data22 = data20[i1];
 const _errs63 = errors;
-if(typeof data22 !== "string"){
-const err8 = {instancePath:instancePath+"/labels/" + i1,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data22};
+if(errors === _errs63){
+if(Array.isArray(data21)){
+var valid14 = true;
+const len1 = data21.length;
+for(let i1=0; i1<len1; i1++){
+let data23 = data21[i1];
+const _errs65 = errors;
+if(typeof data23 !== "string"){
+const err8 = {instancePath:instancePath+"/labels/" + i1,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data23};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -8302,24 +13033,24 @@ vErrors.push(err8);
 }
 errors++;
 }
-var valid14 = _errs63 === errors;
+var valid14 = _errs65 === errors;
 if(!valid14){
 break;
 }
 }
 if(valid14){
-let i2 = data20.length;
+let i2 = data21.length;
 let j0;
 if(i2 > 1){
 const indices0 = {};
 for(;i2--;){
-let item0 = data20[i2];
+let item0 = data21[i2];
 if(typeof item0 !== "string"){
 continue;
 }
 if(typeof indices0[item0] == "number"){
 j0 = indices0[item0];
-const err9 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i2, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i2+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data20};
+const err9 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i2, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i2+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data21};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -8335,7 +13066,7 @@ indices0[item0] = i2;
 }
 }
 else {
-const err10 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data20};
+const err10 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data21};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -8345,7 +13076,7 @@ vErrors.push(err10);
 errors++;
 }
 }
-var _valid1 = _errs61 === errors;
+var _valid1 = _errs63 === errors;
 if(_valid1 && valid12){
 valid12 = false;
 passing1 = [passing1, 1];
@@ -8357,7 +13088,7 @@ passing1 = 1;
 }
 }
 if(!valid12){
-const err11 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data20};
+const err11 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data21};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -8365,21 +13096,21 @@ else {
 vErrors.push(err11);
 }
 errors++;
-validate42.errors = vErrors;
+validate50.errors = vErrors;
 return false;
 }
 else {
-errors = _errs55;
+errors = _errs57;
 if(vErrors !== null){
-if(_errs55){
-vErrors.length = _errs55;
+if(_errs57){
+vErrors.length = _errs57;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid0 = _errs53 === errors;
+var valid0 = _errs55 === errors;
 }
 else {
 var valid0 = true;
@@ -8395,17 +13126,18 @@ var valid0 = true;
 }
 }
 }
-validate42.errors = vErrors;
+}
+validate50.errors = vErrors;
 return errors === 0;
 }
-validate42.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate50.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema80 = {"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema108 = {"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 
-function validate44(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate52(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate44.evaluated;
+const evaluated0 = validate52.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -8413,7 +13145,7 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if((!(data && typeof data == "object" && !Array.isArray(data))) && (data !== null)){
-validate44.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema80.type},message:"must be object,null",schema:schema80.type,parentSchema:schema80,data}];
+validate52.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema108.type},message:"must be object,null",schema:schema108.type,parentSchema:schema108,data}];
 return false;
 }
 if(errors === 0){
@@ -8421,7 +13153,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
 if(!((((((key0 === "name") || (key0 === "driver")) || (key0 === "driver_opts")) || (key0 === "external")) || (key0 === "labels")) || (pattern2.test(key0)))){
-validate44.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema80,data}];
+validate52.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema108,data}];
 return false;
 break;
 }
@@ -8431,7 +13163,7 @@ if(data.name !== undefined){
 let data0 = data.name;
 const _errs2 = errors;
 if(typeof data0 !== "string"){
-validate44.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema80.properties.name.type,parentSchema:schema80.properties.name,data:data0}];
+validate52.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema108.properties.name.type,parentSchema:schema108.properties.name,data:data0}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -8444,7 +13176,7 @@ if(data.driver !== undefined){
 let data1 = data.driver;
 const _errs4 = errors;
 if(typeof data1 !== "string"){
-validate44.errors = [{instancePath:instancePath+"/driver",schemaPath:"#/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema80.properties.driver.type,parentSchema:schema80.properties.driver,data:data1}];
+validate52.errors = [{instancePath:instancePath+"/driver",schemaPath:"#/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema108.properties.driver.type,parentSchema:schema108.properties.driver,data:data1}];
 return false;
 }
 var valid0 = _errs4 === errors;
@@ -8464,7 +13196,7 @@ for(const key1 in data2){
 if(pattern11.test(key1)){
 let data3 = data2[key1];
 if((typeof data3 !== "string") && (!((typeof data3 == "number") && (isFinite(data3))))){
-validate44.errors = [{instancePath:instancePath+"/driver_opts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/driver_opts/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema77.patternProperties["^.+$"].type},message:"must be string,number",schema:schema77.patternProperties["^.+$"].type,parentSchema:schema77.patternProperties["^.+$"],data:data3}];
+validate52.errors = [{instancePath:instancePath+"/driver_opts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/driver_opts/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema105.patternProperties["^.+$"].type},message:"must be string,number",schema:schema105.patternProperties["^.+$"].type,parentSchema:schema105.patternProperties["^.+$"],data:data3}];
 return false;
 }
 props0[key1] = true;
@@ -8472,7 +13204,7 @@ props0[key1] = true;
 }
 }
 else {
-validate44.errors = [{instancePath:instancePath+"/driver_opts",schemaPath:"#/$defs/driver_opts/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema77.type,parentSchema:schema77,data:data2}];
+validate52.errors = [{instancePath:instancePath+"/driver_opts",schemaPath:"#/$defs/driver_opts/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema105.type,parentSchema:schema105,data:data2}];
 return false;
 }
 }
@@ -8490,7 +13222,7 @@ let valid4 = false;
 let passing0 = null;
 const _errs14 = errors;
 if(typeof data4 !== "boolean"){
-const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema78.oneOf[0].type,parentSchema:schema78.oneOf[0],data:data4};
+const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema106.oneOf[0].type,parentSchema:schema106.oneOf[0],data:data4};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8510,7 +13242,7 @@ if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 const _errs18 = errors;
 for(const key2 in data4){
 if(!((key2 === "name") || (pattern2.test(key2)))){
-const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema78.oneOf[1],data:data4};
+const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema106.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8525,7 +13257,7 @@ if(_errs18 === errors){
 if(data4.name !== undefined){
 let data5 = data4.name;
 if(typeof data5 !== "string"){
-const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.oneOf[1].properties.name.type,parentSchema:schema78.oneOf[1].properties.name,data:data5};
+const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema106.oneOf[1].properties.name.type,parentSchema:schema106.oneOf[1].properties.name,data:data5};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8538,7 +13270,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema78.oneOf[1].type,parentSchema:schema78.oneOf[1],data:data4};
+const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema106.oneOf[1].type,parentSchema:schema106.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8560,7 +13292,7 @@ passing0 = 1;
 }
 }
 if(!valid4){
-const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema78.oneOf,parentSchema:schema78,data:data4};
+const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema106.oneOf,parentSchema:schema106,data:data4};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8568,7 +13300,7 @@ else {
 vErrors.push(err4);
 }
 errors++;
-validate44.errors = vErrors;
+validate52.errors = vErrors;
 return false;
 }
 else {
@@ -8732,7 +13464,7 @@ else {
 vErrors.push(err11);
 }
 errors++;
-validate44.errors = vErrors;
+validate52.errors = vErrors;
 return false;
 }
 else {
@@ -8758,17 +13490,17 @@ var valid0 = true;
 }
 }
 }
-validate44.errors = vErrors;
+validate52.errors = vErrors;
 return errors === 0;
 }
-validate44.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate52.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema84 = {"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema112 = {"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"},"driver":{"type":"string"},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"template_driver":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 
-function validate46(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate54(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate46.evaluated;
+const evaluated0 = validate54.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -8779,8 +13511,8 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
-if(!(((((key0 === "name") || (key0 === "file")) || (key0 === "environment")) || (key0 === "external")) || (pattern2.test(key0)))){
-validate46.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema84,data}];
+if(!(((((((((key0 === "name") || (key0 === "file")) || (key0 === "environment")) || (key0 === "external")) || (key0 === "labels")) || (key0 === "driver")) || (key0 === "driver_opts")) || (key0 === "template_driver")) || (pattern2.test(key0)))){
+validate54.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema112,data}];
 return false;
 break;
 }
@@ -8790,7 +13522,7 @@ if(data.name !== undefined){
 let data0 = data.name;
 const _errs2 = errors;
 if(typeof data0 !== "string"){
-validate46.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.name.type,parentSchema:schema84.properties.name,data:data0}];
+validate54.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema112.properties.name.type,parentSchema:schema112.properties.name,data:data0}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -8803,7 +13535,7 @@ if(data.file !== undefined){
 let data1 = data.file;
 const _errs4 = errors;
 if(typeof data1 !== "string"){
-validate46.errors = [{instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.file.type,parentSchema:schema84.properties.file,data:data1}];
+validate54.errors = [{instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema112.properties.file.type,parentSchema:schema112.properties.file,data:data1}];
 return false;
 }
 var valid0 = _errs4 === errors;
@@ -8816,7 +13548,7 @@ if(data.environment !== undefined){
 let data2 = data.environment;
 const _errs6 = errors;
 if(typeof data2 !== "string"){
-validate46.errors = [{instancePath:instancePath+"/environment",schemaPath:"#/properties/environment/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.environment.type,parentSchema:schema84.properties.environment,data:data2}];
+validate54.errors = [{instancePath:instancePath+"/environment",schemaPath:"#/properties/environment/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema112.properties.environment.type,parentSchema:schema112.properties.environment,data:data2}];
 return false;
 }
 var valid0 = _errs6 === errors;
@@ -8833,7 +13565,7 @@ let valid2 = false;
 let passing0 = null;
 const _errs11 = errors;
 if(typeof data3 !== "boolean"){
-const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema78.oneOf[0].type,parentSchema:schema78.oneOf[0],data:data3};
+const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema106.oneOf[0].type,parentSchema:schema106.oneOf[0],data:data3};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8853,7 +13585,7 @@ if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
 const _errs15 = errors;
 for(const key1 in data3){
 if(!((key1 === "name") || (pattern2.test(key1)))){
-const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema78.oneOf[1],data:data3};
+const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema106.oneOf[1],data:data3};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8868,7 +13600,7 @@ if(_errs15 === errors){
 if(data3.name !== undefined){
 let data4 = data3.name;
 if(typeof data4 !== "string"){
-const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.oneOf[1].properties.name.type,parentSchema:schema78.oneOf[1].properties.name,data:data4};
+const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema106.oneOf[1].properties.name.type,parentSchema:schema106.oneOf[1].properties.name,data:data4};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8881,7 +13613,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema78.oneOf[1].type,parentSchema:schema78.oneOf[1],data:data3};
+const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema106.oneOf[1].type,parentSchema:schema106.oneOf[1],data:data3};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8903,7 +13635,7 @@ passing0 = 1;
 }
 }
 if(!valid2){
-const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema78.oneOf,parentSchema:schema78,data:data3};
+const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema106.oneOf,parentSchema:schema106,data:data3};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8911,7 +13643,7 @@ else {
 vErrors.push(err4);
 }
 errors++;
-validate46.errors = vErrors;
+validate54.errors = vErrors;
 return false;
 }
 else {
@@ -8930,27 +13662,249 @@ var valid0 = _errs8 === errors;
 else {
 var valid0 = true;
 }
+if(valid0){
+if(data.labels !== undefined){
+let data5 = data.labels;
+const _errs18 = errors;
+const _errs20 = errors;
+let valid5 = false;
+let passing1 = null;
+const _errs21 = errors;
+if(errors === _errs21){
+if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
+const _errs23 = errors;
+for(const key2 in data5){
+if(!(pattern7.test(key2))){
+const err5 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data5};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+break;
+}
+}
+if(_errs23 === errors){
+var valid6 = true;
+for(const key3 in data5){
+if(pattern7.test(key3)){
+let data6 = data5[key3];
+const _errs24 = errors;
+if((((typeof data6 !== "string") && (!((typeof data6 == "number") && (isFinite(data6))))) && (typeof data6 !== "boolean")) && (data6 !== null)){
+const err6 = {instancePath:instancePath+"/labels/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data6};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+var valid6 = _errs24 === errors;
+if(!valid6){
+break;
 }
 }
 }
 }
 }
 else {
-validate46.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema84.type,parentSchema:schema84,data}];
+const err7 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data5};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+var _valid1 = _errs21 === errors;
+if(_valid1){
+valid5 = true;
+passing1 = 0;
+}
+const _errs26 = errors;
+if(errors === _errs26){
+if(Array.isArray(data5)){
+var valid7 = true;
+const len0 = data5.length;
+for(let i0=0; i0<len0; i0++){
+let data7 = data5[i0];
+const _errs28 = errors;
+if(typeof data7 !== "string"){
+const err8 = {instancePath:instancePath+"/labels/" + i0,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data7};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+var valid7 = _errs28 === errors;
+if(!valid7){
+break;
+}
+}
+if(valid7){
+let i1 = data5.length;
+let j0;
+if(i1 > 1){
+const indices0 = {};
+for(;i1--;){
+let item0 = data5[i1];
+if(typeof item0 !== "string"){
+continue;
+}
+if(typeof indices0[item0] == "number"){
+j0 = indices0[item0];
+const err9 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data5};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+break;
+}
+indices0[item0] = i1;
+}
+}
+}
+}
+else {
+const err10 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data5};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+var _valid1 = _errs26 === errors;
+if(_valid1 && valid5){
+valid5 = false;
+passing1 = [passing1, 1];
+}
+else {
+if(_valid1){
+valid5 = true;
+passing1 = 1;
+}
+}
+if(!valid5){
+const err11 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data5};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+validate54.errors = vErrors;
+return false;
+}
+else {
+errors = _errs20;
+if(vErrors !== null){
+if(_errs20){
+vErrors.length = _errs20;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs18 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.driver !== undefined){
+let data8 = data.driver;
+const _errs30 = errors;
+if(typeof data8 !== "string"){
+validate54.errors = [{instancePath:instancePath+"/driver",schemaPath:"#/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema112.properties.driver.type,parentSchema:schema112.properties.driver,data:data8}];
+return false;
+}
+var valid0 = _errs30 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.driver_opts !== undefined){
+let data9 = data.driver_opts;
+const _errs32 = errors;
+if(errors === _errs32){
+if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
+var props2 = {};
+for(const key4 in data9){
+if(pattern11.test(key4)){
+let data10 = data9[key4];
+if((typeof data10 !== "string") && (!((typeof data10 == "number") && (isFinite(data10))))){
+validate54.errors = [{instancePath:instancePath+"/driver_opts/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/driver_opts/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema112.properties.driver_opts.patternProperties["^.+$"].type},message:"must be string,number",schema:schema112.properties.driver_opts.patternProperties["^.+$"].type,parentSchema:schema112.properties.driver_opts.patternProperties["^.+$"],data:data10}];
+return false;
+}
+props2[key4] = true;
+}
+}
+}
+else {
+validate54.errors = [{instancePath:instancePath+"/driver_opts",schemaPath:"#/properties/driver_opts/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema112.properties.driver_opts.type,parentSchema:schema112.properties.driver_opts,data:data9}];
 return false;
 }
 }
-validate46.errors = vErrors;
+var valid0 = _errs32 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.template_driver !== undefined){
+let data11 = data.template_driver;
+const _errs36 = errors;
+if(typeof data11 !== "string"){
+validate54.errors = [{instancePath:instancePath+"/template_driver",schemaPath:"#/properties/template_driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema112.properties.template_driver.type,parentSchema:schema112.properties.template_driver,data:data11}];
+return false;
+}
+var valid0 = _errs36 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate54.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema112.type,parentSchema:schema112,data}];
+return false;
+}
+}
+validate54.errors = vErrors;
 return errors === 0;
 }
-validate46.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate54.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema86 = {"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"content":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema115 = {"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"content":{"type":"string"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"},"template_driver":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 
-function validate48(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate56(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate48.evaluated;
+const evaluated0 = validate56.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -8961,8 +13915,8 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
-if(!((((((key0 === "name") || (key0 === "file")) || (key0 === "environment")) || (key0 === "content")) || (key0 === "external")) || (pattern2.test(key0)))){
-validate48.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema86,data}];
+if(!((((((((key0 === "name") || (key0 === "file")) || (key0 === "environment")) || (key0 === "content")) || (key0 === "external")) || (key0 === "labels")) || (key0 === "template_driver")) || (pattern2.test(key0)))){
+validate56.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema115,data}];
 return false;
 break;
 }
@@ -8972,7 +13926,7 @@ if(data.name !== undefined){
 let data0 = data.name;
 const _errs2 = errors;
 if(typeof data0 !== "string"){
-validate48.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.name.type,parentSchema:schema86.properties.name,data:data0}];
+validate56.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema115.properties.name.type,parentSchema:schema115.properties.name,data:data0}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -8985,7 +13939,7 @@ if(data.file !== undefined){
 let data1 = data.file;
 const _errs4 = errors;
 if(typeof data1 !== "string"){
-validate48.errors = [{instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.file.type,parentSchema:schema86.properties.file,data:data1}];
+validate56.errors = [{instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema115.properties.file.type,parentSchema:schema115.properties.file,data:data1}];
 return false;
 }
 var valid0 = _errs4 === errors;
@@ -8998,7 +13952,7 @@ if(data.environment !== undefined){
 let data2 = data.environment;
 const _errs6 = errors;
 if(typeof data2 !== "string"){
-validate48.errors = [{instancePath:instancePath+"/environment",schemaPath:"#/properties/environment/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.environment.type,parentSchema:schema86.properties.environment,data:data2}];
+validate56.errors = [{instancePath:instancePath+"/environment",schemaPath:"#/properties/environment/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema115.properties.environment.type,parentSchema:schema115.properties.environment,data:data2}];
 return false;
 }
 var valid0 = _errs6 === errors;
@@ -9011,7 +13965,7 @@ if(data.content !== undefined){
 let data3 = data.content;
 const _errs8 = errors;
 if(typeof data3 !== "string"){
-validate48.errors = [{instancePath:instancePath+"/content",schemaPath:"#/properties/content/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.content.type,parentSchema:schema86.properties.content,data:data3}];
+validate56.errors = [{instancePath:instancePath+"/content",schemaPath:"#/properties/content/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema115.properties.content.type,parentSchema:schema115.properties.content,data:data3}];
 return false;
 }
 var valid0 = _errs8 === errors;
@@ -9028,7 +13982,7 @@ let valid2 = false;
 let passing0 = null;
 const _errs13 = errors;
 if(typeof data4 !== "boolean"){
-const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema78.oneOf[0].type,parentSchema:schema78.oneOf[0],data:data4};
+const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema106.oneOf[0].type,parentSchema:schema106.oneOf[0],data:data4};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -9048,7 +14002,7 @@ if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 const _errs17 = errors;
 for(const key1 in data4){
 if(!((key1 === "name") || (pattern2.test(key1)))){
-const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema78.oneOf[1],data:data4};
+const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema106.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -9063,7 +14017,7 @@ if(_errs17 === errors){
 if(data4.name !== undefined){
 let data5 = data4.name;
 if(typeof data5 !== "string"){
-const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.oneOf[1].properties.name.type,parentSchema:schema78.oneOf[1].properties.name,data:data5};
+const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema106.oneOf[1].properties.name.type,parentSchema:schema106.oneOf[1].properties.name,data:data5};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -9076,7 +14030,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema78.oneOf[1].type,parentSchema:schema78.oneOf[1],data:data4};
+const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema106.oneOf[1].type,parentSchema:schema106.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -9098,7 +14052,7 @@ passing0 = 1;
 }
 }
 if(!valid2){
-const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema78.oneOf,parentSchema:schema78,data:data4};
+const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema106.oneOf,parentSchema:schema106,data:data4};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -9106,7 +14060,7 @@ else {
 vErrors.push(err4);
 }
 errors++;
-validate48.errors = vErrors;
+validate56.errors = vErrors;
 return false;
 }
 else {
@@ -9125,6 +14079,185 @@ var valid0 = _errs10 === errors;
 else {
 var valid0 = true;
 }
+if(valid0){
+if(data.labels !== undefined){
+let data6 = data.labels;
+const _errs20 = errors;
+const _errs22 = errors;
+let valid5 = false;
+let passing1 = null;
+const _errs23 = errors;
+if(errors === _errs23){
+if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
+const _errs25 = errors;
+for(const key2 in data6){
+if(!(pattern7.test(key2))){
+const err5 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data6};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+break;
+}
+}
+if(_errs25 === errors){
+var valid6 = true;
+for(const key3 in data6){
+if(pattern7.test(key3)){
+let data7 = data6[key3];
+const _errs26 = errors;
+if((((typeof data7 !== "string") && (!((typeof data7 == "number") && (isFinite(data7))))) && (typeof data7 !== "boolean")) && (data7 !== null)){
+const err6 = {instancePath:instancePath+"/labels/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data7};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+var valid6 = _errs26 === errors;
+if(!valid6){
+break;
+}
+}
+}
+}
+}
+else {
+const err7 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data6};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+var _valid1 = _errs23 === errors;
+if(_valid1){
+valid5 = true;
+passing1 = 0;
+}
+const _errs28 = errors;
+if(errors === _errs28){
+if(Array.isArray(data6)){
+var valid7 = true;
+const len0 = data6.length;
+for(let i0=0; i0<len0; i0++){
+let data8 = data6[i0];
+const _errs30 = errors;
+if(typeof data8 !== "string"){
+const err8 = {instancePath:instancePath+"/labels/" + i0,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data8};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+var valid7 = _errs30 === errors;
+if(!valid7){
+break;
+}
+}
+if(valid7){
+let i1 = data6.length;
+let j0;
+if(i1 > 1){
+const indices0 = {};
+for(;i1--;){
+let item0 = data6[i1];
+if(typeof item0 !== "string"){
+continue;
+}
+if(typeof indices0[item0] == "number"){
+j0 = indices0[item0];
+const err9 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data6};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+break;
+}
+indices0[item0] = i1;
+}
+}
+}
+}
+else {
+const err10 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data6};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+var _valid1 = _errs28 === errors;
+if(_valid1 && valid5){
+valid5 = false;
+passing1 = [passing1, 1];
+}
+else {
+if(_valid1){
+valid5 = true;
+passing1 = 1;
+}
+}
+if(!valid5){
+const err11 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data6};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+validate56.errors = vErrors;
+return false;
+}
+else {
+errors = _errs22;
+if(vErrors !== null){
+if(_errs22){
+vErrors.length = _errs22;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs20 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.template_driver !== undefined){
+let data9 = data.template_driver;
+const _errs32 = errors;
+if(typeof data9 !== "string"){
+validate56.errors = [{instancePath:instancePath+"/template_driver",schemaPath:"#/properties/template_driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema115.properties.template_driver.type,parentSchema:schema115.properties.template_driver,data:data9}];
+return false;
+}
+var valid0 = _errs32 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
 }
 }
 }
@@ -9132,14 +14265,14 @@ var valid0 = true;
 }
 }
 else {
-validate48.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema86.type,parentSchema:schema86,data}];
+validate56.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema115.type,parentSchema:schema115,data}];
 return false;
 }
 }
-validate48.errors = vErrors;
+validate56.errors = vErrors;
 return errors === 0;
 }
-validate48.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate56.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
 function validate18(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -9157,7 +14290,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
-if(!(((((((((key0 === "version") || (key0 === "name")) || (key0 === "include")) || (key0 === "services")) || (key0 === "networks")) || (key0 === "volumes")) || (key0 === "secrets")) || (key0 === "configs")) || (pattern2.test(key0)))){
+if(!((func1.call(schema21.properties, key0)) || (pattern2.test(key0)))){
 validate18.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema21,data}];
 return false;
 break;
@@ -9279,8 +14412,8 @@ var valid3 = true;
 for(const key4 in data6){
 if(pattern3.test(key4)){
 const _errs16 = errors;
-if(!(validate42(data6[key4], {instancePath:instancePath+"/networks/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data6,parentDataProperty:key4,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate42.errors : vErrors.concat(validate42.errors);
+if(!(validate50(data6[key4], {instancePath:instancePath+"/networks/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data6,parentDataProperty:key4,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate50.errors : vErrors.concat(validate50.errors);
 errors = vErrors.length;
 }
 var valid3 = _errs16 === errors;
@@ -9320,8 +14453,8 @@ var valid4 = true;
 for(const key6 in data8){
 if(pattern3.test(key6)){
 const _errs20 = errors;
-if(!(validate44(data8[key6], {instancePath:instancePath+"/volumes/" + key6.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data8,parentDataProperty:key6,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate44.errors : vErrors.concat(validate44.errors);
+if(!(validate52(data8[key6], {instancePath:instancePath+"/volumes/" + key6.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data8,parentDataProperty:key6,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate52.errors : vErrors.concat(validate52.errors);
 errors = vErrors.length;
 }
 var valid4 = _errs20 === errors;
@@ -9361,8 +14494,8 @@ var valid5 = true;
 for(const key8 in data10){
 if(pattern3.test(key8)){
 const _errs24 = errors;
-if(!(validate46(data10[key8], {instancePath:instancePath+"/secrets/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data10,parentDataProperty:key8,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate46.errors : vErrors.concat(validate46.errors);
+if(!(validate54(data10[key8], {instancePath:instancePath+"/secrets/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data10,parentDataProperty:key8,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate54.errors : vErrors.concat(validate54.errors);
 errors = vErrors.length;
 }
 var valid5 = _errs24 === errors;
@@ -9402,8 +14535,8 @@ var valid6 = true;
 for(const key10 in data12){
 if(pattern3.test(key10)){
 const _errs28 = errors;
-if(!(validate48(data12[key10], {instancePath:instancePath+"/configs/" + key10.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data12,parentDataProperty:key10,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate48.errors : vErrors.concat(validate48.errors);
+if(!(validate56(data12[key10], {instancePath:instancePath+"/configs/" + key10.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data12,parentDataProperty:key10,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate56.errors : vErrors.concat(validate56.errors);
 errors = vErrors.length;
 }
 var valid6 = _errs28 === errors;
@@ -9423,6 +14556,129 @@ var valid0 = _errs25 === errors;
 }
 else {
 var valid0 = true;
+}
+if(valid0){
+if(data.models !== undefined){
+let data14 = data.models;
+const _errs29 = errors;
+if(errors === _errs29){
+if(data14 && typeof data14 == "object" && !Array.isArray(data14)){
+var props1 = {};
+for(const key11 in data14){
+if(pattern3.test(key11)){
+let data15 = data14[key11];
+const _errs32 = errors;
+if(errors === _errs32){
+if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
+let missing0;
+if((data15.model === undefined) && (missing0 = "model")){
+validate18.errors = [{instancePath:instancePath+"/models/" + key11.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/model/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'",schema:schema118.required,parentSchema:schema118,data:data15}];
+return false;
+}
+else {
+const _errs34 = errors;
+for(const key12 in data15){
+if(!(((((key12 === "name") || (key12 === "model")) || (key12 === "context_size")) || (key12 === "runtime_flags")) || (pattern2.test(key12)))){
+validate18.errors = [{instancePath:instancePath+"/models/" + key11.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/model/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema118,data:data15}];
+return false;
+break;
+}
+}
+if(_errs34 === errors){
+if(data15.name !== undefined){
+let data16 = data15.name;
+const _errs35 = errors;
+if(typeof data16 !== "string"){
+validate18.errors = [{instancePath:instancePath+"/models/" + key11.replace(/~/g, "~0").replace(/\//g, "~1")+"/name",schemaPath:"#/$defs/model/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema118.properties.name.type,parentSchema:schema118.properties.name,data:data16}];
+return false;
+}
+var valid9 = _errs35 === errors;
+}
+else {
+var valid9 = true;
+}
+if(valid9){
+if(data15.model !== undefined){
+let data17 = data15.model;
+const _errs37 = errors;
+if(typeof data17 !== "string"){
+validate18.errors = [{instancePath:instancePath+"/models/" + key11.replace(/~/g, "~0").replace(/\//g, "~1")+"/model",schemaPath:"#/$defs/model/properties/model/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema118.properties.model.type,parentSchema:schema118.properties.model,data:data17}];
+return false;
+}
+var valid9 = _errs37 === errors;
+}
+else {
+var valid9 = true;
+}
+if(valid9){
+if(data15.context_size !== undefined){
+let data18 = data15.context_size;
+const _errs39 = errors;
+if(!(((typeof data18 == "number") && (!(data18 % 1) && !isNaN(data18))) && (isFinite(data18)))){
+validate18.errors = [{instancePath:instancePath+"/models/" + key11.replace(/~/g, "~0").replace(/\//g, "~1")+"/context_size",schemaPath:"#/$defs/model/properties/context_size/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema118.properties.context_size.type,parentSchema:schema118.properties.context_size,data:data18}];
+return false;
+}
+var valid9 = _errs39 === errors;
+}
+else {
+var valid9 = true;
+}
+if(valid9){
+if(data15.runtime_flags !== undefined){
+let data19 = data15.runtime_flags;
+const _errs41 = errors;
+if(errors === _errs41){
+if(Array.isArray(data19)){
+var valid10 = true;
+const len1 = data19.length;
+for(let i1=0; i1<len1; i1++){
+let data20 = data19[i1];
+const _errs43 = errors;
+if(typeof data20 !== "string"){
+validate18.errors = [{instancePath:instancePath+"/models/" + key11.replace(/~/g, "~0").replace(/\//g, "~1")+"/runtime_flags/" + i1,schemaPath:"#/$defs/model/properties/runtime_flags/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema118.properties.runtime_flags.items.type,parentSchema:schema118.properties.runtime_flags.items,data:data20}];
+return false;
+}
+var valid10 = _errs43 === errors;
+if(!valid10){
+break;
+}
+}
+}
+else {
+validate18.errors = [{instancePath:instancePath+"/models/" + key11.replace(/~/g, "~0").replace(/\//g, "~1")+"/runtime_flags",schemaPath:"#/$defs/model/properties/runtime_flags/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema118.properties.runtime_flags.type,parentSchema:schema118.properties.runtime_flags,data:data19}];
+return false;
+}
+}
+var valid9 = _errs41 === errors;
+}
+else {
+var valid9 = true;
+}
+}
+}
+}
+}
+}
+}
+else {
+validate18.errors = [{instancePath:instancePath+"/models/" + key11.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/model/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema118.type,parentSchema:schema118,data:data15}];
+return false;
+}
+}
+props1[key11] = true;
+}
+}
+}
+else {
+validate18.errors = [{instancePath:instancePath+"/models",schemaPath:"#/properties/models/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema21.properties.models.type,parentSchema:schema21.properties.models,data:data14}];
+return false;
+}
+}
+var valid0 = _errs29 === errors;
+}
+else {
+var valid0 = true;
+}
 }
 }
 }
