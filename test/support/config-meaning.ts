@@ -18,6 +18,15 @@ export function meaning(s: ServiceSpec): Record<string, unknown> {
     secrets: sorted(s.secrets),
     configs: sorted(s.configs),
     networks: Object.fromEntries(Object.entries(s.networks).map(([k, n]) => [k, { ...n, aliases: sorted(n.aliases) }])),
-    unsupported: sorted(s.unsupported.map((u) => ({ path: u.path, value: u.value, refused: u.refused }))),
+    unsupported: sorted(s.unsupported.map((u) => ({ path: itemsByIdentity(s, u.path), value: u.value, refused: u.refused }))),
   };
+}
+
+/** A list item's index means nothing once the list is sorted: name it by what identifies it (compose's merge identities). */
+function itemsByIdentity(s: ServiceSpec, path: readonly (string | number)[]): (string | number)[] {
+  const [list, index, ...rest] = path;
+  if (typeof index !== "number") return [...path];
+  const identity =
+    list === "secrets" ? s.secrets[index]?.source : list === "configs" ? s.configs[index]?.source : list === "volumes" ? s.volumes[index]?.target : undefined;
+  return identity === undefined ? [...path] : [list as string, identity, ...rest];
 }
