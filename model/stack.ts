@@ -21,6 +21,26 @@ export interface StackSpec {
   configs: Record<string, FileObjectSpec>;
   /** Top-level x-* keys, kept as written. */
   extensions: Record<string, unknown>;
+  /** Keys outside services that tscompose does not implement (src/stack/support.ts), as written; paths from the file's root. */
+  unsupported: UnsupportedKey[];
+}
+
+/**
+ * A compose-spec key the model has no field for yet, carried as written so that
+ * `config` prints it, the config hash covers it, and `up` refuses it where it
+ * would be dropped.
+ */
+export interface UnsupportedKey {
+  /** Key path relative to its service (or to the file's root for StackSpec.unsupported). */
+  path: (string | number)[];
+  /** The value as written (interpolated). */
+  value: unknown;
+  /** Why the embedded engine cannot honour it. */
+  reason: string;
+  /** true: commands that create containers refuse the stack; false: printed and ignored, as docker compose ignores it. */
+  refused: boolean;
+  /** Where it was written, for the error; undefined when the source is not known. */
+  location: { file: string; line: number; column: number } | undefined;
 }
 
 export type RestartPolicy = "no" | "always" | "on-failure" | "unless-stopped";
@@ -123,6 +143,8 @@ export interface ServiceSpec {
   develop: DevelopSpec | undefined;
   /** Other service-level x-* keys. */
   extensions: Record<string, unknown>;
+  /** Keys without a field here that tscompose does not implement yet (src/stack/support.ts), as written. */
+  unsupported: UnsupportedKey[];
   /** Stable hash of everything that requires a new container when it changes. */
   configHash: string;
 }

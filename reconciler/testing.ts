@@ -83,6 +83,7 @@ export function service(name: string, over: Partial<ServiceSpec> = {}): ServiceS
     supervision: { restartOnUnhealthy: false, readiness: undefined, schedule: undefined },
     develop: undefined,
     extensions: {},
+    unsupported: [],
     configHash: `hash-${name}`,
     ...over,
   };
@@ -114,6 +115,7 @@ export function stackOf(services: ServiceSpec[], over: Partial<StackSpec> = {}):
     secrets: {},
     configs: {},
     extensions: {},
+    unsupported: [],
     ...over,
   };
 }

@@ -15,9 +15,10 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse, stringify } from "yaml";
 import { afterAll, describe, expect, it } from "vitest";
-import type { ServiceSpec, StackSpec } from "../model/stack.js";
+import type { StackSpec } from "../model/stack.js";
 import { loadStack } from "../src/stack/load.js";
 import { renderStack } from "../src/stack/render.js";
+import { meaning } from "./support/config-meaning.js";
 
 const stacksDir = resolve(import.meta.dirname, "stacks");
 const scratch = mkdtempSync(join(tmpdir(), "tscompose-test-conformance-"));
@@ -65,24 +66,6 @@ function theirs(c: Case, output: string, enabled: string[]): StackSpec {
   const file = join(scratch, `${c.dir}-${Math.random().toString(36).slice(2)}.yml`);
   writeFileSync(file, stringify(doc));
   return loadStack({ files: [file], projectName: c.project, projectDirectory: join(stacksDir, c.dir), envFiles: [], profiles: c.profiles, env: { ...env, ...c.env }, cwd: scratch }).stack;
-}
-
-/** The meaning of a service: order-free where order carries no meaning; env_file paths already folded into environment. */
-function meaning(s: ServiceSpec): Record<string, unknown> {
-  const { configHash: _h, envFiles: _e, ...rest } = s;
-  const sorted = <T>(xs: T[]): T[] => [...xs].sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
-  return {
-    ...rest,
-    ports: sorted(s.ports),
-    volumes: sorted(s.volumes),
-    expose: sorted(s.expose),
-    capAdd: sorted(s.capAdd),
-    capDrop: sorted(s.capDrop),
-    extraHosts: sorted(s.extraHosts),
-    secrets: sorted(s.secrets),
-    configs: sorted(s.configs),
-    networks: Object.fromEntries(Object.entries(s.networks).map(([k, n]) => [k, { ...n, aliases: sorted(n.aliases) }])),
-  };
 }
 
 describe("config matches docker-compose 1.29", () => {

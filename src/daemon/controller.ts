@@ -19,6 +19,7 @@ import { planDown, planUp, selectServices } from "../../reconciler/plan.js";
 import type { Plan, UpOptions } from "../../reconciler/plan.js";
 import { loadStack } from "../stack/load.js";
 import { embeddedHostResources } from "./host-resources.js";
+import { checkEngineSupport } from "../stack/support.js";
 import { NO_SUCH_SERVICE } from "./api.js";
 import type { ContainerView, DaemonEvent, DownRequest, JobView, StackSummary, UpRequest } from "./api.js";
 import { withLabelledResources } from "./labelled-resources.js";
@@ -102,6 +103,8 @@ export class StackController {
     for (const w of loaded.warnings) emit({ type: "warning", message: w });
     const spec = loaded.stack;
     checkName("project", spec.name);
+    // Before anything is stored or touched: a key the engine would drop stops up, create and scale.
+    checkEngineSupport(spec);
     for (const s of [...(req.options.services ?? []), ...(req.options.mustExist ?? [])]) {
       if (!(s in spec.services)) throw Object.assign(new Error(`no such service: ${s}`), { code: NO_SUCH_SERVICE });
     }
@@ -205,6 +208,7 @@ export class StackController {
     let loaded;
     try {
       loaded = loadStack({ ...record.project, host: embeddedHostResources() });
+      checkEngineSupport(loaded.stack);
     } catch (err) {
       this.reportReloadError(project, (err as Error).message);
       return;
@@ -302,7 +306,7 @@ export class StackController {
 }
 
 function emptyStack(name: string): StackSpec {
-  return { name, workingDir: "", configFiles: [], services: {}, networks: {}, volumes: {}, secrets: {}, configs: {}, extensions: {} };
+  return { name, workingDir: "", configFiles: [], services: {}, networks: {}, volumes: {}, secrets: {}, configs: {}, extensions: {}, unsupported: [] };
 }
 
 /** The services an `up SERVICE...` touches (undefined: all of them). */

@@ -3,7 +3,7 @@ import type { NetworkInfo, VolumeInfo } from "../../engine/types.js";
 import type { StackSpec } from "../../model/stack.js";
 import { withLabelledResources } from "./labelled-resources.js";
 
-const empty = (name: string): StackSpec => ({ name, workingDir: "", configFiles: [], services: {}, networks: {}, volumes: {}, secrets: {}, configs: {}, extensions: {} });
+const empty = (name: string): StackSpec => ({ name, workingDir: "", configFiles: [], services: {}, networks: {}, volumes: {}, secrets: {}, configs: {}, extensions: {}, unsupported: [] });
 const net = (name: string, labels: Record<string, string>): NetworkInfo => ({ id: name, name, driver: "bridge", labels, subnet: "10.0.0.0/24", gateway: "10.0.0.1", internal: false, bridge: undefined });
 const vol = (name: string, labels: Record<string, string>): VolumeInfo => ({ name, driver: "local", labels, mountpoint: `/v/${name}`, createdAt: "" });
 const P = "com.docker.compose.project";

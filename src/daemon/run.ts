@@ -15,6 +15,7 @@ import { planUp } from "../../reconciler/plan.js";
 import type { RunRequest, StreamMessage } from "./api.js";
 import type { StackController } from "./controller.js";
 import { progressMessage } from "./to-wire.js";
+import { checkEngineSupport } from "../stack/support.js";
 
 
 /**
@@ -32,6 +33,7 @@ export async function createRunContainer(
 ): Promise<ContainerInfo> {
   const svc = stack.services[req.service];
   if (!svc) throw new Error(`no such service: ${req.service}`);
+  checkEngineSupport(stack);
   const engine = controller.engine;
   return controller.serialize(stack.name, async () => {
     guard();

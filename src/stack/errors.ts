@@ -18,6 +18,7 @@ export const STACK_ERROR_CODES = [
   "cycle", // depends_on, extends or include loops
   "file", // a stack file, env_file, extends/include target cannot be read
   "invalid", // any other semantic error found during normalization
+  "unsupported", // a compose-spec key the engine does not implement (src/stack/support.ts), refused before acting
 ] as const;
 
 export type StackErrorCode = (typeof STACK_ERROR_CODES)[number];

@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import type { ServiceSpec, StackSpec } from "../../model/stack.js";
 
 export function serviceConfigHash(svc: ServiceSpec, stack: Pick<StackSpec, "secrets" | "configs">): string {
-  const { configHash: _h, replicas: _r, dependsOn: _d, profiles: _p, pullPolicy: _pp, build: _b, xTscompose: _x, supervision: _s, develop: _dv, deploy, ...rest } = svc;
+  const { configHash: _h, replicas: _r, dependsOn: _d, profiles: _p, pullPolicy: _pp, build: _b, xTscompose: _x, supervision: _s, develop: _dv, deploy, unsupported, ...rest } = svc;
   const { replicas: _dr, ...deployRest } = deploy;
   const fileContents: Record<string, string> = {};
   for (const ref of [...svc.secrets.map((s) => ["secret", s.source] as const), ...svc.configs.map((c) => ["config", c.source] as const)]) {
@@ -19,7 +19,10 @@ export function serviceConfigHash(svc: ServiceSpec, stack: Pick<StackSpec, "secr
     else if (obj?.content !== undefined) fileContents[`${ref[0]}:${ref[1]}`] = obj.content;
     else if (obj?.environmentValue !== undefined) fileContents[`${ref[0]}:${ref[1]}`] = obj.environmentValue;
   }
-  const canonical = canonicalJson({ ...rest, deploy: deployRest, fileContents });
+  // Keys carried as written count by what they say, not by where they were written;
+  // build and develop keys among them are left out as build and develop are.
+  const written = unsupported.filter((u) => u.path[0] !== "build" && u.path[0] !== "develop").map((u) => ({ path: u.path, value: u.value }));
+  const canonical = canonicalJson({ ...rest, deploy: deployRest, fileContents, ...(written.length > 0 ? { unsupported: written } : {}) });
   return createHash("sha256").update(canonical).digest("hex");
 }
 

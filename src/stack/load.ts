@@ -187,6 +187,7 @@ export function loadStack(opts: ProjectOptions): LoadResult {
     readFile: (path, what) => session.readText(path, what),
     lookupEnv: lookup,
     fail,
+    locate: (path) => session.locate(path),
   });
   // A dependency on a service of an inactive profile fails as in compose v2,
   // unless it is `required: false`, which only warns and drops the edge.

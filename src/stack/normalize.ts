@@ -31,6 +31,8 @@ import { parseSize, shellSplit } from "./units.js";
 import { normalizeDevelop, normalizeSupervision } from "./x-tscompose.js";
 import type { PathSegment } from "./parse.js";
 import { isDict, type Dict } from "./dict.js";
+import type { SourceLocation } from "./errors.js";
+import { SERVICE_ROWS, TOP_LEVEL_ROWS, findUnsupported } from "./support.js";
 
 
 /** Reports an error at a key path; the loader turns it into file:line:col. */
@@ -46,6 +48,8 @@ export interface NormalizeContext {
   readFile(path: string, what: string): string;
   lookupEnv(name: string): string | undefined;
   fail: Fail;
+  /** Where a key path was written, for errors raised after loading (src/stack/support.ts). */
+  locate: (path: readonly PathSegment[]) => SourceLocation | undefined;
 }
 
 const asDict = (v: unknown): Dict => (isDict(v) ? v : {});
@@ -88,6 +92,7 @@ export function normalizeStack(raw: Dict, ctx: NormalizeContext): StackSpec {
     secrets: normalizeFileObjects(asDict(raw.secrets), ctx.projectName, (n) => ctx.lookupEnv(n)),
     configs: normalizeFileObjects(asDict(raw.configs), ctx.projectName, (n) => ctx.lookupEnv(n)),
     extensions,
+    unsupported: findUnsupported(TOP_LEVEL_ROWS, raw, [], ctx.locate),
   };
 }
 
@@ -247,6 +252,7 @@ function normalizeService(name: string, s: Dict, ctx: NormalizeContext): Service
     supervision: normalizeSupervision(s["x-tscompose"], at("x-tscompose"), ctx.fail, duration),
     develop: normalizeDevelop(s.develop, ctx.workingDir),
     extensions: Object.fromEntries(Object.entries(s).filter(([k]) => k.startsWith("x-") && k !== "x-tscompose")),
+    unsupported: findUnsupported(SERVICE_ROWS, s, at(), ctx.locate),
     configHash: "",
   };
   if (spec.image === undefined && spec.build === undefined) {
@@ -403,26 +409,15 @@ function normalizeVolumes(v: unknown, ctx: NormalizeContext, path: PathSegment[]
   if (!Array.isArray(v)) return [];
   return v.map((item, i) => {
     const at = [...path, i];
-    const key = at.join(".");
-    if (isDict(item) && ENGINE_CANNOT_MOUNT[String(item.type)]) {
-      ctx.fail([...at, "type"], `${key}.type: not supported by the embedded engine: ${ENGINE_CANNOT_MOUNT[String(item.type)]}`);
-    }
     const volume = isDict(item) ? longVolume(item) : shortVolume(String(item), ctx, at);
     const subpath = volume.volume?.subpath;
     // docker refuses a subpath that leaves the volume; compose would only fail at start.
     if (subpath !== undefined && (subpath.startsWith("/") || subpath.split("/").includes(".."))) {
-      ctx.fail([...at, "volume", "subpath"], `${key}.volume.subpath: "${subpath}" must be a relative path inside the volume`);
+      ctx.fail([...at, "volume", "subpath"], `"${subpath}" must be a relative path inside the volume`);
     }
     return volume;
   });
 }
-
-/** Volume types the schema accepts (compose-spec) and the embedded engine cannot mount, and why. */
-const ENGINE_CANNOT_MOUNT: Record<string, string> = {
-  image: "image mounts (an image's filesystem at a path) are not implemented",
-  npipe: "named pipes exist on Windows only",
-  cluster: "cluster volumes need a swarm",
-};
 
 function longVolume(d: Dict): ServiceVolumeSpec {
   const type = (str(d.type) ?? "volume") as ServiceVolumeSpec["type"];

@@ -2,10 +2,9 @@
 // only, snake_case keys as in the compose-spec, empty and default-less fields
 // left out, keys sorted as docker compose v2 prints them. The output is itself
 // a valid stack file that loads back into the same StackSpec.
-import type { ServiceSpec, ServiceVolumeSpec, StackSpec } from "../../model/stack.js";
-import { formatDuration } from "./units.js";
-
-type Dict = Record<string, unknown>;
+import type { ServiceSpec, ServiceVolumeSpec, StackSpec, UnsupportedKey } from "../../model/stack.js";
+import { isDict, type Dict } from "./dict.js";
+import { formatDuration, parseSize } from "./units.js";
 
 /** Drops undefined, empty arrays and empty objects, and sorts keys. */
 function compact(d: Dict, sort = true): Dict {
@@ -61,18 +60,20 @@ export function renderStack(stack: StackSpec): Dict {
       ]),
     );
   // Top-level keys in compose v2's order; everything inside sorted, as Go prints maps.
+  const top = withWritten(
+    compact({ services, networks, volumes, secrets: fileObjects(stack.secrets), configs: fileObjects(stack.configs) }, false),
+    stack.unsupported,
+  );
+  const { services: svcs, networks: nets, volumes: vols, secrets, configs, models } = top;
   return {
     name: stack.name,
-    ...compact({
-      services: sortDeep(services),
-      networks,
-      volumes,
-      secrets: fileObjects(stack.secrets),
-      configs: fileObjects(stack.configs),
-    }, false),
+    ...compact({ services: sortDeep(svcs), networks: sortEach(nets), volumes: vols, secrets: sortEach(secrets), configs: sortEach(configs), models }, false),
     ...stack.extensions,
   };
 }
+
+/** Each entry's keys sorted (a key added as written lands in order), the entries left in file order. */
+const sortEach = (v: unknown): unknown => (isDict(v) ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, sortDeep(x)])) : v);
 
 function sortDeep(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortDeep);
@@ -97,7 +98,7 @@ export function renderService(s: ServiceSpec): Dict {
     labels: s.deploy.labels,
   });
   const hc = s.healthcheck;
-  return compact({
+  const out = compact({
     build: s.build ? compact({ context: s.build.context, dockerfile: s.build.dockerfile, args: s.build.args, target: s.build.target }) : undefined,
     cap_add: s.capAdd,
     cap_drop: s.capDrop,
@@ -196,6 +197,66 @@ export function renderService(s: ServiceSpec): Dict {
     "x-tscompose": Object.keys(s.xTscompose).length > 0 ? s.xTscompose : undefined,
     ...s.extensions,
   });
+  return withWritten(out, s.unsupported);
+}
+
+/**
+ * Adds the keys the model carries only as written (src/stack/support.ts) to the
+ * rendered mapping at their paths, where the model did not print that path itself.
+ */
+function withWritten(out: Dict, keys: readonly UnsupportedKey[]): Dict {
+  for (const k of keys) setAbsent(out, k.path, canonicalValue(k.path, k.value));
+  return out;
+}
+
+function setAbsent(root: Dict, path: readonly (string | number)[], value: unknown): void {
+  let node: unknown = root;
+  for (const [i, seg] of path.entries()) {
+    const last = i === path.length - 1;
+    if (typeof seg === "number") {
+      if (!Array.isArray(node) || last) return;
+      node = node[seg];
+      continue;
+    }
+    if (!isDict(node)) return;
+    if (last) {
+      if (node[seg] === undefined || node[seg] === null) node[seg] = sortDeep(value);
+      return;
+    }
+    // A network attached with no options renders as null; an option now makes it a mapping.
+    if (node[seg] === undefined || node[seg] === null) {
+      if (typeof path[i + 1] === "number") return;
+      node[seg] = {};
+    }
+    node = node[seg];
+  }
+}
+
+/** The few conversions compose v2's `config` applies to these keys: sizes in bytes, list_or_dict as a mapping. */
+function canonicalValue(path: readonly (string | number)[], value: unknown): unknown {
+  const key = path.join(".");
+  if (key === "annotations" || /^volumes\.\d+\.volume\.labels$/.test(key) || key === "build.labels" || key === "build.additional_contexts") {
+    return listOrDict(value);
+  }
+  if (key === "mem_reservation" && (typeof value === "string" || typeof value === "number")) {
+    try {
+      return parseSize(value);
+    } catch {
+      return value;
+    }
+  }
+  return value;
+}
+
+function listOrDict(v: unknown): unknown {
+  if (!Array.isArray(v)) return v;
+  const out: Dict = {};
+  for (const item of v) {
+    const s = String(item);
+    const eq = s.indexOf("=");
+    out[eq < 0 ? s : s.slice(0, eq)] = eq < 0 ? "" : s.slice(eq + 1);
+  }
+  return out;
 }
 
 function renderVolume(v: ServiceVolumeSpec): Dict {

@@ -15,35 +15,6 @@ import { locateNearest } from "./parse.js";
 import type { ParsedFile, PathSegment } from "./parse.js";
 import { parsePortRange, parsePortShort } from "./ports.js";
 
-// Keys that compose-spec defines but tscompose does not implement. Saying so is
-// kinder than "not allowed", which would suggest the file itself is wrong.
-const UNSUPPORTED_TOP_LEVEL = new Set(["models"]);
-const UNSUPPORTED_SERVICE_KEYS = new Set([
-  "annotations",
-  "attach",
-  "cgroup",
-  "cgroup_parent",
-  "credential_spec",
-  "device_cgroup_rules",
-  "devices",
-  "gpus",
-  "group_add",
-  "ipc",
-  "isolation",
-  "label_file",
-  "models",
-  "pid",
-  "post_start",
-  "pre_stop",
-  "provider",
-  "pull_refresh_after",
-  "runtime",
-  "storage_opt",
-  "use_api_socket",
-  "userns_mode",
-  "uts",
-]);
-
 /** Throws a StackError (code "schema") on the first key or value the schema rejects. */
 export function validateSchema(parsed: ParsedFile): void {
   if (validate(parsed.value)) return;
@@ -171,10 +142,6 @@ function unknownKeyMessage(key: string, path: readonly PathSegment[], parentSche
   // A map of user-chosen names (services, networks, ulimits ...): the name is malformed, not unknown.
   if (namePatterns.length > 0 && known.length === 0) {
     return `invalid name "${key}": must match ${namePatterns.join(" or ")}`;
-  }
-  if (path.length === 0 && UNSUPPORTED_TOP_LEVEL.has(key)) return `"${key}" is not supported by tscompose`;
-  if (path.length === 2 && path[0] === "services" && UNSUPPORTED_SERVICE_KEYS.has(key)) {
-    return `"${key}" is not supported by tscompose`;
   }
   const suggestion = closest(key, known);
   return `additional property "${key}" is not allowed${suggestion ? ` (did you mean "${suggestion}"?)` : ""}`;

@@ -10,7 +10,9 @@ const require = createRequire(import.meta.url);
 /** Validates a stack file against schema/compose-spec.json, as ajv.compile(schema) would. */
 export const validate: ValidateFunction = validate18;
 
-const schema21 = {"$schema":"https://json-schema.org/draft/2019-09/schema","$id":"https://tscompose.dev/schema/compose-spec.json","title":"tscompose stack file","description":"The subset of the Compose Specification that tscompose supports. Follows compose-spec/schema/compose-spec.json, but with strict scalar types: the loader converts interpolated strings to numbers and booleans before validation.","type":"object","properties":{"version":{"type":["string","number"],"deprecated":true,"description":"Accepted for backward compatibility and ignored."},"name":{"type":"string","description":"Project name, unless given on the command line."},"include":{"type":"array","items":{"$ref":"#/$defs/include"}},"services":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/service"}},"additionalProperties":false},"networks":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/network"}},"additionalProperties":false},"volumes":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/volume"}},"additionalProperties":false},"secrets":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/secret"}},"additionalProperties":false},"configs":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/config"}},"additionalProperties":false}},"patternProperties":{"^x-":{}},"additionalProperties":false,"$defs":{"service":{"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs","cluster","npipe","image"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"image":{"type":"object","properties":{"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"volumes_from":{"type":"array","items":{"type":"string"},"uniqueItems":true},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"mac_address":{"type":"string"},"priority":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_opt":{"type":"array","items":{"type":"string"},"uniqueItems":true},"dns_search":{"$ref":"#/$defs/string_or_list"},"links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"external_links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"cpu_count":{"type":"integer","minimum":0},"cpu_percent":{"type":"integer","minimum":0,"maximum":100},"cpu_period":{"type":"integer"},"cpu_quota":{"type":"integer"},"cpu_rt_period":{"type":["integer","string"],"description":"Microseconds, or a duration (400ms); checked by the normalizer."},"cpu_rt_runtime":{"type":["integer","string"],"description":"Microseconds, or a duration (95ms); checked by the normalizer."},"mem_reservation":{"$ref":"#/$defs/size"},"mem_swappiness":{"type":"integer"},"oom_kill_disable":{"type":"boolean"},"oom_score_adj":{"type":"integer","minimum":-1000,"maximum":1000},"blkio_config":{"type":"object","properties":{"device_read_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_read_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"weight":{"type":"integer"},"weight_device":{"type":"array","items":{"$ref":"#/$defs/blkio_weight"}}},"additionalProperties":false},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"healthcheck":{"type":"object","properties":{"test":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"interval":{"$ref":"#/$defs/duration"},"timeout":{"$ref":"#/$defs/duration"},"retries":{"type":"integer","minimum":0},"start_period":{"$ref":"#/$defs/duration"},"start_interval":{"$ref":"#/$defs/duration"},"disable":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"x_tscompose_service":{"type":"object","description":"tscompose's own per-service settings (docs/supervision.md).","properties":{"restart_on_unhealthy":{"type":["boolean","string"],"description":"Restart a container whose health check turns unhealthy, with the restart backoff."},"readiness":{"type":"object","description":"A probe run by the daemon; its success makes the container healthy for depends_on and up --wait. Exactly one of tcp, http, log.","properties":{"tcp":{"type":["integer","string"],"description":"A container port that accepts a TCP connection."},"http":{"oneOf":[{"type":["integer","string"]},{"type":"object","properties":{"port":{"type":["integer","string"]},"path":{"type":"string"}},"required":["port"],"additionalProperties":false}],"description":"A container port (and path, default /) that answers an HTTP GET with 2xx."},"log":{"type":"string","description":"A regular expression a line of the container's output matches."},"interval":{"type":["string","number"]},"timeout":{"type":["string","number"]}},"additionalProperties":false},"schedule":{"oneOf":[{"type":"string"},{"type":"object","properties":{"cron":{"type":"string"},"timezone":{"type":"string"},"overlap":{"type":"string","enum":["skip","queue","allow"]},"history":{"type":["integer","string"]}},"required":["cron"],"additionalProperties":false}],"description":"Run the service as a one-off container on a cron schedule instead of keeping it up."}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"development":{"type":["object","null"],"properties":{"watch":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"action":{"type":"string","enum":["sync","rebuild","sync+restart"]},"target":{"type":"string"},"ignore":{"$ref":"#/$defs/string_or_list"}},"required":["path","action"],"additionalProperties":false,"patternProperties":{"^x-":{}}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"deployment":{"type":["object","null"],"properties":{"mode":{"type":"string","description":"replicated or global; checked by the normalizer, as compose-spec leaves it a string."},"endpoint_mode":{"type":"string"},"replicas":{"type":"integer","minimum":0},"labels":{"$ref":"#/$defs/list_or_dict"},"resources":{"type":"object","properties":{"limits":{"$ref":"#/$defs/resource_limits"},"reservations":{"$ref":"#/$defs/resource_reservations"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"restart_policy":{"type":"object","properties":{"condition":{"type":"string","description":"none, on-failure or any; checked by the normalizer."},"delay":{"$ref":"#/$defs/duration"},"max_attempts":{"type":"integer","minimum":0},"window":{"$ref":"#/$defs/duration"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"$ref":"#/$defs/update_config"},"rollback_config":{"$ref":"#/$defs/update_config"},"placement":{"type":"object","properties":{"constraints":{"$ref":"#/$defs/list_of_strings"},"preferences":{"type":"array","items":{"type":"object","properties":{"spread":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"max_replicas_per_node":{"type":"integer","minimum":0}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"blkio_limit":{"type":"object","properties":{"path":{"type":"string"},"rate":{"$ref":"#/$defs/size","description":"Bytes per second (a size: 1mb) or IO per second."}},"additionalProperties":false},"blkio_weight":{"type":"object","properties":{"path":{"type":"string"},"weight":{"type":"integer"}},"additionalProperties":false},"resource_reservations":{"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"},"generic_resources":{"type":"array","description":"Swarm only; refused by the normalizer."},"devices":{"type":"array","description":"GPU reservations; refused by the normalizer."}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"resource_limits":{"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"type":"object","properties":{"parallelism":{"type":"integer","minimum":0},"delay":{"$ref":"#/$defs/duration"},"failure_action":{"type":"string"},"monitor":{"$ref":"#/$defs/duration"},"max_failure_ratio":{"type":"number"},"order":{"type":"string","enum":["start-first","stop-first"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"include":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"$ref":"#/$defs/string_or_list"},"env_file":{"$ref":"#/$defs/string_or_list"},"project_directory":{"type":"string"}},"required":["path"],"additionalProperties":false}]},"network":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"ipam":{"type":"object","properties":{"driver":{"type":"string"},"config":{"type":"array","items":{"type":"object","properties":{"subnet":{"type":"string"},"ip_range":{"type":"string"},"gateway":{"type":"string"},"aux_addresses":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"options":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"$ref":"#/$defs/external"},"internal":{"type":"boolean"},"attachable":{"type":"boolean"},"enable_ipv6":{"type":"boolean"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"secret":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"config":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"content":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"description":"true, or the legacy {name} form (use the resource's own name instead).","oneOf":[{"type":"boolean"},{"type":"object","properties":{"name":{"type":"string","deprecated":true}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"command":{"oneOf":[{"type":"null"},{"type":"string"},{"type":"array","items":{"type":"string"}}]},"env_file":{"oneOf":[{"type":"string"},{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"type":"string"},"required":{"type":"boolean"}},"required":["path"],"additionalProperties":false}]}}]},"service_config_or_secret":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"source":{"type":"string"},"target":{"type":"string"},"uid":{"type":"string"},"gid":{"type":"string"},"mode":{"type":["integer","string"]}},"required":["source"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"ulimits":{"type":"object","patternProperties":{"^[a-z]+$":{"oneOf":[{"type":"integer"},{"type":"object","properties":{"soft":{"type":"integer"},"hard":{"type":"integer"}},"required":["soft","hard"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"additionalProperties":false},"extra_hosts":{"oneOf":[{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]},"duration":{"type":"string","format":"duration","description":"A Go duration: 1h30m, 10s, 1.5s, 100ms, 10us, 0."},"size":{"type":["integer","string"],"description":"Bytes, or a string with a unit (512m, 1g); parsed by the normalizer."},"cpus":{"type":["number","string"],"description":"Number of CPUs. Strings are common in compose files ('0.50'); parsed by the normalizer."},"string_or_list":{"oneOf":[{"type":"string"},{"$ref":"#/$defs/list_of_strings"}]},"list_of_strings":{"type":"array","items":{"type":"string"},"uniqueItems":true},"list_or_dict":{"oneOf":[{"type":"object","patternProperties":{".+":{"type":["string","number","boolean","null"]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]}}};
+const schema21 = {"$schema":"https://json-schema.org/draft/2019-09/schema","$id":"https://tscompose.dev/schema/compose-spec.json","title":"tscompose stack file","description":"The subset of the Compose Specification that tscompose supports. Follows compose-spec/schema/compose-spec.json, but with strict scalar types: the loader converts interpolated strings to numbers and booleans before validation.","type":"object","properties":{"version":{"type":["string","number"],"deprecated":true,"description":"Accepted for backward compatibility and ignored."},"name":{"type":"string","description":"Project name, unless given on the command line."},"include":{"type":"array","items":{"$ref":"#/$defs/include"}},"services":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/service"}},"additionalProperties":false},"networks":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/network"}},"additionalProperties":false},"volumes":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/volume"}},"additionalProperties":false},"secrets":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/secret"}},"additionalProperties":false},"configs":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/config"}},"additionalProperties":false},"models":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/model"}}}},"patternProperties":{"^x-":{}},"additionalProperties":false,"$defs":{"service":{"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"additional_contexts":{"$ref":"#/$defs/list_or_dict"},"entitlements":{"type":"array","items":{"type":"string"}},"isolation":{"type":"string"},"privileged":{"type":["boolean","string"]},"provenance":{"type":["string","boolean"]},"sbom":{"type":["string","boolean"]},"ssh":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs","image","npipe","cluster"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]},"recursive":{"type":"string","enum":["enabled","disabled","writable","readonly"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"image":{"type":"object","properties":{"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"volumes_from":{"type":"array","items":{"type":"string"},"uniqueItems":true},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"priority":{"type":"integer"},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"gw_priority":{"type":"number"},"interface_name":{"type":"string"},"link_local_ips":{"$ref":"#/$defs/list_of_strings"},"mac_address":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_opt":{"type":"array","items":{"type":"string"},"uniqueItems":true},"dns_search":{"$ref":"#/$defs/string_or_list"},"links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"external_links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"cpu_count":{"oneOf":[{"type":"string"},{"type":"integer","minimum":0}]},"cpu_percent":{"oneOf":[{"type":"string"},{"type":"integer","minimum":0,"maximum":100}]},"cpu_period":{"type":["number","string"]},"cpu_quota":{"type":["number","string"]},"cpu_rt_period":{"type":["number","string"]},"cpu_rt_runtime":{"type":["number","string"]},"mem_reservation":{"type":["string","integer"]},"mem_swappiness":{"type":["integer","string"]},"oom_kill_disable":{"type":["boolean","string"]},"oom_score_adj":{"oneOf":[{"type":"string"},{"type":"integer","minimum":-1000,"maximum":1000}]},"blkio_config":{"type":"object","properties":{"device_read_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_read_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"weight":{"type":["integer","string"]},"weight_device":{"type":"array","items":{"$ref":"#/$defs/blkio_weight"}}},"additionalProperties":false},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"annotations":{"$ref":"#/$defs/list_or_dict"},"attach":{"type":["boolean","string"]},"cgroup":{"type":"string","enum":["host","private"]},"cgroup_parent":{"type":"string"},"credential_spec":{"type":"object","properties":{"config":{"type":"string"},"file":{"type":"string"},"registry":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"device_cgroup_rules":{"$ref":"#/$defs/list_of_strings"},"devices":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","required":["source"],"properties":{"source":{"type":"string"},"target":{"type":"string"},"permissions":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"gpus":{"$ref":"#/$defs/gpus"},"group_add":{"type":"array","items":{"type":["string","number"]},"uniqueItems":true},"ipc":{"type":"string"},"isolation":{"type":"string"},"label_file":{"$ref":"#/$defs/label_file"},"models":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"endpoint_var":{"type":"string"},"model_var":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}}}]},"pid":{"type":["string","null"]},"post_start":{"type":"array","items":{"$ref":"#/$defs/service_hook"}},"pre_stop":{"type":"array","items":{"$ref":"#/$defs/service_hook"}},"provider":{"type":"object","required":["type"],"properties":{"type":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":["string","number","boolean"]},{"type":"array","items":{"type":["string","number","boolean"]}}]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"pull_refresh_after":{"type":"string"},"runtime":{"type":"string"},"storage_opt":{"type":"object"},"use_api_socket":{"type":"boolean"},"userns_mode":{"type":"string"},"uts":{"type":"string"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"healthcheck":{"type":"object","properties":{"test":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"interval":{"$ref":"#/$defs/duration"},"timeout":{"$ref":"#/$defs/duration"},"retries":{"type":"integer","minimum":0},"start_period":{"$ref":"#/$defs/duration"},"start_interval":{"$ref":"#/$defs/duration"},"disable":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"x_tscompose_service":{"type":"object","description":"tscompose's own per-service settings (docs/supervision.md).","properties":{"restart_on_unhealthy":{"type":["boolean","string"],"description":"Restart a container whose health check turns unhealthy, with the restart backoff."},"readiness":{"type":"object","description":"A probe run by the daemon; its success makes the container healthy for depends_on and up --wait. Exactly one of tcp, http, log.","properties":{"tcp":{"type":["integer","string"],"description":"A container port that accepts a TCP connection."},"http":{"oneOf":[{"type":["integer","string"]},{"type":"object","properties":{"port":{"type":["integer","string"]},"path":{"type":"string"}},"required":["port"],"additionalProperties":false}],"description":"A container port (and path, default /) that answers an HTTP GET with 2xx."},"log":{"type":"string","description":"A regular expression a line of the container's output matches."},"interval":{"type":["string","number"]},"timeout":{"type":["string","number"]}},"additionalProperties":false},"schedule":{"oneOf":[{"type":"string"},{"type":"object","properties":{"cron":{"type":"string"},"timezone":{"type":"string"},"overlap":{"type":"string","enum":["skip","queue","allow"]},"history":{"type":["integer","string"]}},"required":["cron"],"additionalProperties":false}],"description":"Run the service as a one-off container on a cron schedule instead of keeping it up."}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"development":{"type":["object","null"],"properties":{"watch":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"action":{"type":"string","enum":["rebuild","sync","restart","sync+restart","sync+exec"]},"target":{"type":"string"},"ignore":{"$ref":"#/$defs/string_or_list"},"include":{"$ref":"#/$defs/string_or_list"},"exec":{"$ref":"#/$defs/service_hook"},"initial_sync":{"type":"boolean"}},"required":["path","action"],"additionalProperties":false,"patternProperties":{"^x-":{}}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"deployment":{"type":["object","null"],"properties":{"mode":{"type":"string","description":"replicated or global; checked by the normalizer, as compose-spec leaves it a string."},"endpoint_mode":{"type":"string"},"replicas":{"type":"integer","minimum":0},"labels":{"$ref":"#/$defs/list_or_dict"},"resources":{"type":"object","properties":{"limits":{"$ref":"#/$defs/resource_limits"},"reservations":{"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"},"generic_resources":{"$ref":"#/$defs/generic_resources"},"devices":{"$ref":"#/$defs/devices"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"restart_policy":{"type":"object","properties":{"condition":{"type":"string","description":"none, on-failure or any; checked by the normalizer."},"delay":{"$ref":"#/$defs/duration"},"max_attempts":{"type":"integer","minimum":0},"window":{"$ref":"#/$defs/duration"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"$ref":"#/$defs/update_config"},"rollback_config":{"$ref":"#/$defs/update_config"},"placement":{"type":"object","properties":{"constraints":{"$ref":"#/$defs/list_of_strings"},"preferences":{"type":"array","items":{"type":"object","properties":{"spread":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"max_replicas_per_node":{"type":"integer","minimum":0}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"blkio_limit":{"type":"object","properties":{"path":{"type":"string"},"rate":{"type":["integer","string"]}},"additionalProperties":false},"blkio_weight":{"type":"object","properties":{"path":{"type":"string"},"weight":{"type":["integer","string"]}},"additionalProperties":false},"resource_limits":{"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"type":"object","properties":{"parallelism":{"type":"integer","minimum":0},"delay":{"$ref":"#/$defs/duration"},"failure_action":{"type":"string"},"monitor":{"$ref":"#/$defs/duration"},"max_failure_ratio":{"type":"number"},"order":{"type":"string","enum":["start-first","stop-first"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"include":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"$ref":"#/$defs/string_or_list"},"env_file":{"$ref":"#/$defs/string_or_list"},"project_directory":{"type":"string"}},"required":["path"],"additionalProperties":false}]},"network":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"ipam":{"type":"object","properties":{"driver":{"type":"string"},"config":{"type":"array","items":{"type":"object","properties":{"subnet":{"type":"string"},"ip_range":{"type":"string"},"gateway":{"type":"string"},"aux_addresses":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"options":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"$ref":"#/$defs/external"},"internal":{"type":"boolean"},"attachable":{"type":"boolean"},"enable_ipv4":{"type":"boolean"},"enable_ipv6":{"type":"boolean"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"secret":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"},"driver":{"type":"string"},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"template_driver":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"config":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"content":{"type":"string"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"},"template_driver":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"description":"true, or the legacy {name} form (use the resource's own name instead).","oneOf":[{"type":"boolean"},{"type":"object","properties":{"name":{"type":"string","deprecated":true}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"command":{"oneOf":[{"type":"null"},{"type":"string"},{"type":"array","items":{"type":"string"}}]},"env_file":{"oneOf":[{"type":"string"},{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"type":"string"},"format":{"type":"string"},"required":{"type":"boolean"}},"required":["path"],"additionalProperties":false}]}}]},"service_config_or_secret":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"source":{"type":"string"},"target":{"type":"string"},"uid":{"type":"string"},"gid":{"type":"string"},"mode":{"type":["integer","string"]}},"required":["source"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"ulimits":{"type":"object","patternProperties":{"^[a-z]+$":{"oneOf":[{"type":"integer"},{"type":"object","properties":{"soft":{"type":"integer"},"hard":{"type":"integer"}},"required":["soft","hard"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"additionalProperties":false},"extra_hosts":{"oneOf":[{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]},"duration":{"type":"string","format":"duration","description":"A Go duration: 1h30m, 10s, 1.5s, 100ms, 10us, 0."},"size":{"type":["integer","string"],"description":"Bytes, or a string with a unit (512m, 1g); parsed by the normalizer."},"cpus":{"type":["number","string"],"description":"Number of CPUs. Strings are common in compose files ('0.50'); parsed by the normalizer."},"string_or_list":{"oneOf":[{"type":"string"},{"$ref":"#/$defs/list_of_strings"}]},"list_of_strings":{"type":"array","items":{"type":"string"},"uniqueItems":true},"list_or_dict":{"oneOf":[{"type":"object","patternProperties":{".+":{"type":["string","number","boolean","null"]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]},"devices":{"type":"array","items":{"type":"object","properties":{"capabilities":{"$ref":"#/$defs/list_of_strings"},"count":{"type":["string","integer"]},"device_ids":{"$ref":"#/$defs/list_of_strings"},"driver":{"type":"string"},"options":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}},"required":["capabilities"]}},"gpus":{"oneOf":[{"type":"string","enum":["all"]},{"type":"array","items":{"type":"object","properties":{"capabilities":{"$ref":"#/$defs/list_of_strings"},"count":{"type":["string","integer"]},"device_ids":{"$ref":"#/$defs/list_of_strings"},"driver":{"type":"string"},"options":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}}]},"model":{"type":"object","properties":{"name":{"type":"string"},"model":{"type":"string"},"context_size":{"type":"integer"},"runtime_flags":{"type":"array","items":{"type":"string"}}},"required":["model"],"additionalProperties":false,"patternProperties":{"^x-":{}}},"service_hook":{"type":"object","properties":{"command":{"$ref":"#/$defs/command"},"user":{"type":"string"},"privileged":{"type":["boolean","string"]},"working_dir":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}},"required":["command"]},"label_file":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"generic_resources":{"type":"array","items":{"type":"object","properties":{"discrete_resource_spec":{"type":"object","properties":{"kind":{"type":"string"},"value":{"type":["number","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}}}}};
+const schema118 = {"type":"object","properties":{"name":{"type":"string"},"model":{"type":"string"},"context_size":{"type":"integer"},"runtime_flags":{"type":"array","items":{"type":"string"}}},"required":["model"],"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const func1 = Object.prototype.hasOwnProperty;
 const pattern2 = new RegExp("^x-", "u");
 const pattern3 = new RegExp("^[a-zA-Z0-9._-]+$", "u");
 const schema22 = {"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"$ref":"#/$defs/string_or_list"},"env_file":{"$ref":"#/$defs/string_or_list"},"project_directory":{"type":"string"}},"required":["path"],"additionalProperties":false}]};
@@ -308,28 +310,29 @@ return errors === 0;
 }
 validate19.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
-const schema25 = {"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs","cluster","npipe","image"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"image":{"type":"object","properties":{"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"volumes_from":{"type":"array","items":{"type":"string"},"uniqueItems":true},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"mac_address":{"type":"string"},"priority":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_opt":{"type":"array","items":{"type":"string"},"uniqueItems":true},"dns_search":{"$ref":"#/$defs/string_or_list"},"links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"external_links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"cpu_count":{"type":"integer","minimum":0},"cpu_percent":{"type":"integer","minimum":0,"maximum":100},"cpu_period":{"type":"integer"},"cpu_quota":{"type":"integer"},"cpu_rt_period":{"type":["integer","string"],"description":"Microseconds, or a duration (400ms); checked by the normalizer."},"cpu_rt_runtime":{"type":["integer","string"],"description":"Microseconds, or a duration (95ms); checked by the normalizer."},"mem_reservation":{"$ref":"#/$defs/size"},"mem_swappiness":{"type":"integer"},"oom_kill_disable":{"type":"boolean"},"oom_score_adj":{"type":"integer","minimum":-1000,"maximum":1000},"blkio_config":{"type":"object","properties":{"device_read_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_read_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"weight":{"type":"integer"},"weight_device":{"type":"array","items":{"$ref":"#/$defs/blkio_weight"}}},"additionalProperties":false},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema25 = {"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"additional_contexts":{"$ref":"#/$defs/list_or_dict"},"entitlements":{"type":"array","items":{"type":"string"}},"isolation":{"type":"string"},"privileged":{"type":["boolean","string"]},"provenance":{"type":["string","boolean"]},"sbom":{"type":["string","boolean"]},"ssh":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs","image","npipe","cluster"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]},"recursive":{"type":"string","enum":["enabled","disabled","writable","readonly"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"image":{"type":"object","properties":{"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"volumes_from":{"type":"array","items":{"type":"string"},"uniqueItems":true},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"priority":{"type":"integer"},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"gw_priority":{"type":"number"},"interface_name":{"type":"string"},"link_local_ips":{"$ref":"#/$defs/list_of_strings"},"mac_address":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_opt":{"type":"array","items":{"type":"string"},"uniqueItems":true},"dns_search":{"$ref":"#/$defs/string_or_list"},"links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"external_links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"cpu_count":{"oneOf":[{"type":"string"},{"type":"integer","minimum":0}]},"cpu_percent":{"oneOf":[{"type":"string"},{"type":"integer","minimum":0,"maximum":100}]},"cpu_period":{"type":["number","string"]},"cpu_quota":{"type":["number","string"]},"cpu_rt_period":{"type":["number","string"]},"cpu_rt_runtime":{"type":["number","string"]},"mem_reservation":{"type":["string","integer"]},"mem_swappiness":{"type":["integer","string"]},"oom_kill_disable":{"type":["boolean","string"]},"oom_score_adj":{"oneOf":[{"type":"string"},{"type":"integer","minimum":-1000,"maximum":1000}]},"blkio_config":{"type":"object","properties":{"device_read_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_read_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"weight":{"type":["integer","string"]},"weight_device":{"type":"array","items":{"$ref":"#/$defs/blkio_weight"}}},"additionalProperties":false},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"annotations":{"$ref":"#/$defs/list_or_dict"},"attach":{"type":["boolean","string"]},"cgroup":{"type":"string","enum":["host","private"]},"cgroup_parent":{"type":"string"},"credential_spec":{"type":"object","properties":{"config":{"type":"string"},"file":{"type":"string"},"registry":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"device_cgroup_rules":{"$ref":"#/$defs/list_of_strings"},"devices":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","required":["source"],"properties":{"source":{"type":"string"},"target":{"type":"string"},"permissions":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"gpus":{"$ref":"#/$defs/gpus"},"group_add":{"type":"array","items":{"type":["string","number"]},"uniqueItems":true},"ipc":{"type":"string"},"isolation":{"type":"string"},"label_file":{"$ref":"#/$defs/label_file"},"models":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"endpoint_var":{"type":"string"},"model_var":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}}}]},"pid":{"type":["string","null"]},"post_start":{"type":"array","items":{"$ref":"#/$defs/service_hook"}},"pre_stop":{"type":"array","items":{"$ref":"#/$defs/service_hook"}},"provider":{"type":"object","required":["type"],"properties":{"type":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":["string","number","boolean"]},{"type":"array","items":{"type":["string","number","boolean"]}}]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"pull_refresh_after":{"type":"string"},"runtime":{"type":"string"},"storage_opt":{"type":"object"},"use_api_socket":{"type":"boolean"},"userns_mode":{"type":"string"},"uts":{"type":"string"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 const schema26 = {"oneOf":[{"type":"object","patternProperties":{".+":{"type":["string","number","boolean","null"]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]};
 const schema30 = {"type":["integer","string"],"description":"Bytes, or a string with a unit (512m, 1g); parsed by the normalizer."};
 const schema31 = {"oneOf":[{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]};
 const schema34 = {"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"source":{"type":"string"},"target":{"type":"string"},"uid":{"type":"string"},"gid":{"type":"string"},"mode":{"type":["integer","string"]}},"required":["source"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}};
-const schema35 = {"oneOf":[{"type":"null"},{"type":"string"},{"type":"array","items":{"type":"string"}}]};
-const schema38 = {"oneOf":[{"type":"string"},{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"type":"string"},"required":{"type":"boolean"}},"required":["path"],"additionalProperties":false}]}}]};
-const schema45 = {"type":"string","format":"duration","description":"A Go duration: 1h30m, 10s, 1.5s, 100ms, 10us, 0."};
-const schema70 = {"type":"object","patternProperties":{"^[a-z]+$":{"oneOf":[{"type":"integer"},{"type":"object","properties":{"soft":{"type":"integer"},"hard":{"type":"integer"}},"required":["soft","hard"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"additionalProperties":false};
-const schema52 = {"type":["number","string"],"description":"Number of CPUs. Strings are common in compose files ('0.50'); parsed by the normalizer."};
-const schema78 = {"type":"object","properties":{"path":{"type":"string"},"weight":{"type":"integer"}},"additionalProperties":false};
-const schema82 = {"type":"object","description":"tscompose's own per-service settings (docs/supervision.md).","properties":{"restart_on_unhealthy":{"type":["boolean","string"],"description":"Restart a container whose health check turns unhealthy, with the restart backoff."},"readiness":{"type":"object","description":"A probe run by the daemon; its success makes the container healthy for depends_on and up --wait. Exactly one of tcp, http, log.","properties":{"tcp":{"type":["integer","string"],"description":"A container port that accepts a TCP connection."},"http":{"oneOf":[{"type":["integer","string"]},{"type":"object","properties":{"port":{"type":["integer","string"]},"path":{"type":"string"}},"required":["port"],"additionalProperties":false}],"description":"A container port (and path, default /) that answers an HTTP GET with 2xx."},"log":{"type":"string","description":"A regular expression a line of the container's output matches."},"interval":{"type":["string","number"]},"timeout":{"type":["string","number"]}},"additionalProperties":false},"schedule":{"oneOf":[{"type":"string"},{"type":"object","properties":{"cron":{"type":"string"},"timezone":{"type":"string"},"overlap":{"type":"string","enum":["skip","queue","allow"]},"history":{"type":["integer","string"]}},"required":["cron"],"additionalProperties":false}],"description":"Run the service as a one-off container on a cron schedule instead of keeping it up."}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
-const func1 = Object.prototype.hasOwnProperty;
+const schema37 = {"type":"object","patternProperties":{"^[a-z]+$":{"oneOf":[{"type":"integer"},{"type":"object","properties":{"soft":{"type":"integer"},"hard":{"type":"integer"}},"required":["soft","hard"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"additionalProperties":false};
+const schema38 = {"oneOf":[{"type":"null"},{"type":"string"},{"type":"array","items":{"type":"string"}}]};
+const schema41 = {"oneOf":[{"type":"string"},{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"type":"string"},"format":{"type":"string"},"required":{"type":"boolean"}},"required":["path"],"additionalProperties":false}]}}]};
+const schema50 = {"type":"string","format":"duration","description":"A Go duration: 1h30m, 10s, 1.5s, 100ms, 10us, 0."};
+const schema57 = {"type":["number","string"],"description":"Number of CPUs. Strings are common in compose files ('0.50'); parsed by the normalizer."};
+const schema84 = {"type":"object","properties":{"path":{"type":"string"},"rate":{"type":["integer","string"]}},"additionalProperties":false};
+const schema88 = {"type":"object","properties":{"path":{"type":"string"},"weight":{"type":["integer","string"]}},"additionalProperties":false};
+const schema101 = {"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]};
+const schema103 = {"type":"object","description":"tscompose's own per-service settings (docs/supervision.md).","properties":{"restart_on_unhealthy":{"type":["boolean","string"],"description":"Restart a container whose health check turns unhealthy, with the restart backoff."},"readiness":{"type":"object","description":"A probe run by the daemon; its success makes the container healthy for depends_on and up --wait. Exactly one of tcp, http, log.","properties":{"tcp":{"type":["integer","string"],"description":"A container port that accepts a TCP connection."},"http":{"oneOf":[{"type":["integer","string"]},{"type":"object","properties":{"port":{"type":["integer","string"]},"path":{"type":"string"}},"required":["port"],"additionalProperties":false}],"description":"A container port (and path, default /) that answers an HTTP GET with 2xx."},"log":{"type":"string","description":"A regular expression a line of the container's output matches."},"interval":{"type":["string","number"]},"timeout":{"type":["string","number"]}},"additionalProperties":false},"schedule":{"oneOf":[{"type":"string"},{"type":"object","properties":{"cron":{"type":"string"},"timezone":{"type":"string"},"overlap":{"type":"string","enum":["skip","queue","allow"]},"history":{"type":["integer","string"]}},"required":["cron"],"additionalProperties":false}],"description":"Run the service as a one-off container on a cron schedule instead of keeping it up."}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 const func0 = require("ajv/dist/runtime/equal").default;
 const pattern7 = new RegExp(".+", "u");
 const pattern11 = new RegExp("^.+$", "u");
-const pattern41 = new RegExp("^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$", "u");
-const pattern44 = new RegExp("^[a-z]+$", "u");
+const pattern18 = new RegExp("^[a-z]+$", "u");
+const pattern56 = new RegExp("^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$", "u");
 const formats0 = schemaFormats.ports;
 const formats2 = schemaFormats["port-range"];
 const formats4 = schemaFormats.duration;
-const schema44 = {"type":"object","properties":{"test":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"interval":{"$ref":"#/$defs/duration"},"timeout":{"$ref":"#/$defs/duration"},"retries":{"type":"integer","minimum":0},"start_period":{"$ref":"#/$defs/duration"},"start_interval":{"$ref":"#/$defs/duration"},"disable":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema49 = {"type":"object","properties":{"test":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"interval":{"$ref":"#/$defs/duration"},"timeout":{"$ref":"#/$defs/duration"},"retries":{"type":"integer","minimum":0},"start_period":{"$ref":"#/$defs/duration"},"start_interval":{"$ref":"#/$defs/duration"},"disable":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 
 function validate26(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -346,7 +349,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
 if(!((((((((key0 === "test") || (key0 === "interval")) || (key0 === "timeout")) || (key0 === "retries")) || (key0 === "start_period")) || (key0 === "start_interval")) || (key0 === "disable")) || (pattern2.test(key0)))){
-validate26.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema44,data}];
+validate26.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema49,data}];
 return false;
 break;
 }
@@ -360,7 +363,7 @@ let valid1 = false;
 let passing0 = null;
 const _errs4 = errors;
 if(typeof data0 !== "string"){
-const err0 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.properties.test.oneOf[0].type,parentSchema:schema44.properties.test.oneOf[0],data:data0};
+const err0 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema49.properties.test.oneOf[0].type,parentSchema:schema49.properties.test.oneOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -383,7 +386,7 @@ for(let i0=0; i0<len0; i0++){
 let data1 = data0[i0];
 const _errs8 = errors;
 if(typeof data1 !== "string"){
-const err1 = {instancePath:instancePath+"/test/" + i0,schemaPath:"#/properties/test/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.properties.test.oneOf[1].items.type,parentSchema:schema44.properties.test.oneOf[1].items,data:data1};
+const err1 = {instancePath:instancePath+"/test/" + i0,schemaPath:"#/properties/test/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema49.properties.test.oneOf[1].items.type,parentSchema:schema49.properties.test.oneOf[1].items,data:data1};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -399,7 +402,7 @@ break;
 }
 }
 else {
-const err2 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema44.properties.test.oneOf[1].type,parentSchema:schema44.properties.test.oneOf[1],data:data0};
+const err2 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema49.properties.test.oneOf[1].type,parentSchema:schema49.properties.test.oneOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -421,7 +424,7 @@ passing0 = 1;
 }
 }
 if(!valid1){
-const err3 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema44.properties.test.oneOf,parentSchema:schema44.properties.test,data:data0};
+const err3 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema49.properties.test.oneOf,parentSchema:schema49.properties.test,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -457,12 +460,12 @@ if(errors === _errs11){
 if(errors === _errs11){
 if(typeof data2 === "string"){
 if(!(formats4.validate(data2))){
-validate26.errors = [{instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data2}];
+validate26.errors = [{instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema50,data:data2}];
 return false;
 }
 }
 else {
-validate26.errors = [{instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data2}];
+validate26.errors = [{instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.type,parentSchema:schema50,data:data2}];
 return false;
 }
 }
@@ -481,12 +484,12 @@ if(errors === _errs14){
 if(errors === _errs14){
 if(typeof data3 === "string"){
 if(!(formats4.validate(data3))){
-validate26.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data3}];
+validate26.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema50,data:data3}];
 return false;
 }
 }
 else {
-validate26.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data3}];
+validate26.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.type,parentSchema:schema50,data:data3}];
 return false;
 }
 }
@@ -501,13 +504,13 @@ if(data.retries !== undefined){
 let data4 = data.retries;
 const _errs16 = errors;
 if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
-validate26.errors = [{instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema44.properties.retries.type,parentSchema:schema44.properties.retries,data:data4}];
+validate26.errors = [{instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema49.properties.retries.type,parentSchema:schema49.properties.retries,data:data4}];
 return false;
 }
 if(errors === _errs16){
 if((typeof data4 == "number") && (isFinite(data4))){
 if(data4 < 0 || isNaN(data4)){
-validate26.errors = [{instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema44.properties.retries,data:data4}];
+validate26.errors = [{instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema49.properties.retries,data:data4}];
 return false;
 }
 }
@@ -526,12 +529,12 @@ if(errors === _errs19){
 if(errors === _errs19){
 if(typeof data5 === "string"){
 if(!(formats4.validate(data5))){
-validate26.errors = [{instancePath:instancePath+"/start_period",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data5}];
+validate26.errors = [{instancePath:instancePath+"/start_period",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema50,data:data5}];
 return false;
 }
 }
 else {
-validate26.errors = [{instancePath:instancePath+"/start_period",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data5}];
+validate26.errors = [{instancePath:instancePath+"/start_period",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.type,parentSchema:schema50,data:data5}];
 return false;
 }
 }
@@ -550,12 +553,12 @@ if(errors === _errs22){
 if(errors === _errs22){
 if(typeof data6 === "string"){
 if(!(formats4.validate(data6))){
-validate26.errors = [{instancePath:instancePath+"/start_interval",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data6}];
+validate26.errors = [{instancePath:instancePath+"/start_interval",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema50,data:data6}];
 return false;
 }
 }
 else {
-validate26.errors = [{instancePath:instancePath+"/start_interval",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data6}];
+validate26.errors = [{instancePath:instancePath+"/start_interval",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.type,parentSchema:schema50,data:data6}];
 return false;
 }
 }
@@ -570,7 +573,7 @@ if(data.disable !== undefined){
 let data7 = data.disable;
 const _errs24 = errors;
 if(typeof data7 !== "boolean"){
-validate26.errors = [{instancePath:instancePath+"/disable",schemaPath:"#/properties/disable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema44.properties.disable.type,parentSchema:schema44.properties.disable,data:data7}];
+validate26.errors = [{instancePath:instancePath+"/disable",schemaPath:"#/properties/disable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema49.properties.disable.type,parentSchema:schema49.properties.disable,data:data7}];
 return false;
 }
 var valid0 = _errs24 === errors;
@@ -587,7 +590,7 @@ var valid0 = true;
 }
 }
 else {
-validate26.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema44.type,parentSchema:schema44,data}];
+validate26.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema49.type,parentSchema:schema49,data}];
 return false;
 }
 }
@@ -596,8 +599,9 @@ return errors === 0;
 }
 validate26.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema49 = {"type":["object","null"],"properties":{"mode":{"type":"string","description":"replicated or global; checked by the normalizer, as compose-spec leaves it a string."},"endpoint_mode":{"type":"string"},"replicas":{"type":"integer","minimum":0},"labels":{"$ref":"#/$defs/list_or_dict"},"resources":{"type":"object","properties":{"limits":{"$ref":"#/$defs/resource_limits"},"reservations":{"$ref":"#/$defs/resource_reservations"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"restart_policy":{"type":"object","properties":{"condition":{"type":"string","description":"none, on-failure or any; checked by the normalizer."},"delay":{"$ref":"#/$defs/duration"},"max_attempts":{"type":"integer","minimum":0},"window":{"$ref":"#/$defs/duration"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"$ref":"#/$defs/update_config"},"rollback_config":{"$ref":"#/$defs/update_config"},"placement":{"type":"object","properties":{"constraints":{"$ref":"#/$defs/list_of_strings"},"preferences":{"type":"array","items":{"type":"object","properties":{"spread":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"max_replicas_per_node":{"type":"integer","minimum":0}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
-const schema51 = {"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema54 = {"type":["object","null"],"properties":{"mode":{"type":"string","description":"replicated or global; checked by the normalizer, as compose-spec leaves it a string."},"endpoint_mode":{"type":"string"},"replicas":{"type":"integer","minimum":0},"labels":{"$ref":"#/$defs/list_or_dict"},"resources":{"type":"object","properties":{"limits":{"$ref":"#/$defs/resource_limits"},"reservations":{"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"},"generic_resources":{"$ref":"#/$defs/generic_resources"},"devices":{"$ref":"#/$defs/devices"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"restart_policy":{"type":"object","properties":{"condition":{"type":"string","description":"none, on-failure or any; checked by the normalizer."},"delay":{"$ref":"#/$defs/duration"},"max_attempts":{"type":"integer","minimum":0},"window":{"$ref":"#/$defs/duration"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"$ref":"#/$defs/update_config"},"rollback_config":{"$ref":"#/$defs/update_config"},"placement":{"type":"object","properties":{"constraints":{"$ref":"#/$defs/list_of_strings"},"preferences":{"type":"array","items":{"type":"object","properties":{"spread":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"max_replicas_per_node":{"type":"integer","minimum":0}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema61 = {"type":"array","items":{"type":"object","properties":{"discrete_resource_spec":{"type":"object","properties":{"kind":{"type":"string"},"value":{"type":["number","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}}};
+const schema56 = {"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 
 function validate29(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -614,7 +618,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
 if(!((((key0 === "cpus") || (key0 === "memory")) || (key0 === "pids")) || (pattern2.test(key0)))){
-validate29.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema51,data}];
+validate29.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema56,data}];
 return false;
 break;
 }
@@ -624,7 +628,7 @@ if(data.cpus !== undefined){
 let data0 = data.cpus;
 const _errs2 = errors;
 if((!((typeof data0 == "number") && (isFinite(data0)))) && (typeof data0 !== "string")){
-validate29.errors = [{instancePath:instancePath+"/cpus",schemaPath:"#/$defs/cpus/type",keyword:"type",params:{type: schema52.type},message:"must be number,string",schema:schema52.type,parentSchema:schema52,data:data0}];
+validate29.errors = [{instancePath:instancePath+"/cpus",schemaPath:"#/$defs/cpus/type",keyword:"type",params:{type: schema57.type},message:"must be number,string",schema:schema57.type,parentSchema:schema57,data:data0}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -650,7 +654,7 @@ if(data.pids !== undefined){
 let data2 = data.pids;
 const _errs8 = errors;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-validate29.errors = [{instancePath:instancePath+"/pids",schemaPath:"#/properties/pids/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema51.properties.pids.type,parentSchema:schema51.properties.pids,data:data2}];
+validate29.errors = [{instancePath:instancePath+"/pids",schemaPath:"#/properties/pids/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema56.properties.pids.type,parentSchema:schema56.properties.pids,data:data2}];
 return false;
 }
 var valid0 = _errs8 === errors;
@@ -663,7 +667,7 @@ var valid0 = true;
 }
 }
 else {
-validate29.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema51.type,parentSchema:schema51,data}];
+validate29.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema56.type,parentSchema:schema56,data}];
 return false;
 }
 }
@@ -672,7 +676,7 @@ return errors === 0;
 }
 validate29.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema54 = {"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"},"generic_resources":{"type":"array","description":"Swarm only; refused by the normalizer."},"devices":{"type":"array","description":"GPU reservations; refused by the normalizer."}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema62 = {"type":"array","items":{"type":"object","properties":{"capabilities":{"$ref":"#/$defs/list_of_strings"},"count":{"type":["string","integer"]},"device_ids":{"$ref":"#/$defs/list_of_strings"},"driver":{"type":"string"},"options":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}},"required":["capabilities"]}};
 
 function validate31(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -685,79 +689,322 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(errors === 0){
-if(data && typeof data == "object" && !Array.isArray(data)){
+if(Array.isArray(data)){
+var valid0 = true;
+const len0 = data.length;
+for(let i0=0; i0<len0; i0++){
+let data0 = data[i0];
 const _errs1 = errors;
-for(const key0 in data){
-if(!((((((key0 === "cpus") || (key0 === "memory")) || (key0 === "pids")) || (key0 === "generic_resources")) || (key0 === "devices")) || (pattern2.test(key0)))){
-validate31.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema54,data}];
+if(errors === _errs1){
+if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
+let missing0;
+if((data0.capabilities === undefined) && (missing0 = "capabilities")){
+validate31.errors = [{instancePath:instancePath+"/" + i0,schemaPath:"#/items/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'",schema:schema62.items.required,parentSchema:schema62.items,data:data0}];
+return false;
+}
+else {
+const _errs3 = errors;
+for(const key0 in data0){
+if(!((((((key0 === "capabilities") || (key0 === "count")) || (key0 === "device_ids")) || (key0 === "driver")) || (key0 === "options")) || (pattern2.test(key0)))){
+validate31.errors = [{instancePath:instancePath+"/" + i0,schemaPath:"#/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema62.items,data:data0}];
 return false;
 break;
 }
 }
-if(_errs1 === errors){
-if(data.cpus !== undefined){
-let data0 = data.cpus;
-const _errs2 = errors;
-if((!((typeof data0 == "number") && (isFinite(data0)))) && (typeof data0 !== "string")){
-validate31.errors = [{instancePath:instancePath+"/cpus",schemaPath:"#/$defs/cpus/type",keyword:"type",params:{type: schema52.type},message:"must be number,string",schema:schema52.type,parentSchema:schema52,data:data0}];
-return false;
-}
-var valid0 = _errs2 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.memory !== undefined){
-let data1 = data.memory;
+if(_errs3 === errors){
+if(data0.capabilities !== undefined){
+let data1 = data0.capabilities;
+const _errs4 = errors;
 const _errs5 = errors;
-if((!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))) && (typeof data1 !== "string")){
-validate31.errors = [{instancePath:instancePath+"/memory",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data1}];
+if(errors === _errs5){
+if(Array.isArray(data1)){
+var valid3 = true;
+const len1 = data1.length;
+for(let i1=0; i1<len1; i1++){
+let data2 = data1[i1];
+const _errs7 = errors;
+if(typeof data2 !== "string"){
+validate31.errors = [{instancePath:instancePath+"/" + i0+"/capabilities/" + i1,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data2}];
 return false;
 }
-var valid0 = _errs5 === errors;
+var valid3 = _errs7 === errors;
+if(!valid3){
+break;
+}
+}
+if(valid3){
+let i2 = data1.length;
+let j0;
+if(i2 > 1){
+const indices0 = {};
+for(;i2--;){
+let item0 = data1[i2];
+if(typeof item0 !== "string"){
+continue;
+}
+if(typeof indices0[item0] == "number"){
+j0 = indices0[item0];
+validate31.errors = [{instancePath:instancePath+"/" + i0+"/capabilities",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i2, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i2+" are identical)",schema:true,parentSchema:schema24,data:data1}];
+return false;
+break;
+}
+indices0[item0] = i2;
+}
+}
+}
 }
 else {
-var valid0 = true;
-}
-if(valid0){
-if(data.pids !== undefined){
-let data2 = data.pids;
-const _errs8 = errors;
-if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-validate31.errors = [{instancePath:instancePath+"/pids",schemaPath:"#/properties/pids/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema54.properties.pids.type,parentSchema:schema54.properties.pids,data:data2}];
+validate31.errors = [{instancePath:instancePath+"/" + i0+"/capabilities",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data1}];
 return false;
 }
-var valid0 = _errs8 === errors;
+}
+var valid1 = _errs4 === errors;
 }
 else {
-var valid0 = true;
+var valid1 = true;
 }
-if(valid0){
-if(data.generic_resources !== undefined){
-let data3 = data.generic_resources;
-const _errs10 = errors;
-if(!(Array.isArray(data3))){
-validate31.errors = [{instancePath:instancePath+"/generic_resources",schemaPath:"#/properties/generic_resources/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema54.properties.generic_resources.type,parentSchema:schema54.properties.generic_resources,data:data3}];
+if(valid1){
+if(data0.count !== undefined){
+let data3 = data0.count;
+const _errs9 = errors;
+if((typeof data3 !== "string") && (!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3))))){
+validate31.errors = [{instancePath:instancePath+"/" + i0+"/count",schemaPath:"#/items/properties/count/type",keyword:"type",params:{type: schema62.items.properties.count.type},message:"must be string,integer",schema:schema62.items.properties.count.type,parentSchema:schema62.items.properties.count,data:data3}];
 return false;
 }
-var valid0 = _errs10 === errors;
+var valid1 = _errs9 === errors;
 }
 else {
-var valid0 = true;
+var valid1 = true;
 }
-if(valid0){
-if(data.devices !== undefined){
-let data4 = data.devices;
+if(valid1){
+if(data0.device_ids !== undefined){
+let data4 = data0.device_ids;
+const _errs11 = errors;
 const _errs12 = errors;
-if(!(Array.isArray(data4))){
-validate31.errors = [{instancePath:instancePath+"/devices",schemaPath:"#/properties/devices/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema54.properties.devices.type,parentSchema:schema54.properties.devices,data:data4}];
+if(errors === _errs12){
+if(Array.isArray(data4)){
+var valid6 = true;
+const len2 = data4.length;
+for(let i3=0; i3<len2; i3++){
+let data5 = data4[i3];
+const _errs14 = errors;
+if(typeof data5 !== "string"){
+validate31.errors = [{instancePath:instancePath+"/" + i0+"/device_ids/" + i3,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data5}];
 return false;
 }
-var valid0 = _errs12 === errors;
+var valid6 = _errs14 === errors;
+if(!valid6){
+break;
+}
+}
+if(valid6){
+let i4 = data4.length;
+let j1;
+if(i4 > 1){
+const indices1 = {};
+for(;i4--;){
+let item1 = data4[i4];
+if(typeof item1 !== "string"){
+continue;
+}
+if(typeof indices1[item1] == "number"){
+j1 = indices1[item1];
+validate31.errors = [{instancePath:instancePath+"/" + i0+"/device_ids",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i4, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i4+" are identical)",schema:true,parentSchema:schema24,data:data4}];
+return false;
+break;
+}
+indices1[item1] = i4;
+}
+}
+}
 }
 else {
-var valid0 = true;
+validate31.errors = [{instancePath:instancePath+"/" + i0+"/device_ids",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data4}];
+return false;
+}
+}
+var valid1 = _errs11 === errors;
+}
+else {
+var valid1 = true;
+}
+if(valid1){
+if(data0.driver !== undefined){
+let data6 = data0.driver;
+const _errs16 = errors;
+if(typeof data6 !== "string"){
+validate31.errors = [{instancePath:instancePath+"/" + i0+"/driver",schemaPath:"#/items/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema62.items.properties.driver.type,parentSchema:schema62.items.properties.driver,data:data6}];
+return false;
+}
+var valid1 = _errs16 === errors;
+}
+else {
+var valid1 = true;
+}
+if(valid1){
+if(data0.options !== undefined){
+let data7 = data0.options;
+const _errs18 = errors;
+const _errs20 = errors;
+let valid9 = false;
+let passing0 = null;
+const _errs21 = errors;
+if(errors === _errs21){
+if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
+const _errs23 = errors;
+for(const key1 in data7){
+if(!(pattern7.test(key1))){
+const err0 = {instancePath:instancePath+"/" + i0+"/options",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data7};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+break;
+}
+}
+if(_errs23 === errors){
+var valid10 = true;
+for(const key2 in data7){
+if(pattern7.test(key2)){
+let data8 = data7[key2];
+const _errs24 = errors;
+if((((typeof data8 !== "string") && (!((typeof data8 == "number") && (isFinite(data8))))) && (typeof data8 !== "boolean")) && (data8 !== null)){
+const err1 = {instancePath:instancePath+"/" + i0+"/options/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data8};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+var valid10 = _errs24 === errors;
+if(!valid10){
+break;
+}
+}
+}
+}
+}
+else {
+const err2 = {instancePath:instancePath+"/" + i0+"/options",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data7};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+var _valid0 = _errs21 === errors;
+if(_valid0){
+valid9 = true;
+passing0 = 0;
+}
+const _errs26 = errors;
+if(errors === _errs26){
+if(Array.isArray(data7)){
+var valid11 = true;
+const len3 = data7.length;
+for(let i5=0; i5<len3; i5++){
+let data9 = data7[i5];
+const _errs28 = errors;
+if(typeof data9 !== "string"){
+const err3 = {instancePath:instancePath+"/" + i0+"/options/" + i5,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data9};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+var valid11 = _errs28 === errors;
+if(!valid11){
+break;
+}
+}
+if(valid11){
+let i6 = data7.length;
+let j2;
+if(i6 > 1){
+const indices2 = {};
+for(;i6--;){
+let item2 = data7[i6];
+if(typeof item2 !== "string"){
+continue;
+}
+if(typeof indices2[item2] == "number"){
+j2 = indices2[item2];
+const err4 = {instancePath:instancePath+"/" + i0+"/options",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i6, j: j2},message:"must NOT have duplicate items (items ## "+j2+" and "+i6+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data7};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+break;
+}
+indices2[item2] = i6;
+}
+}
+}
+}
+else {
+const err5 = {instancePath:instancePath+"/" + i0+"/options",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data7};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+var _valid0 = _errs26 === errors;
+if(_valid0 && valid9){
+valid9 = false;
+passing0 = [passing0, 1];
+}
+else {
+if(_valid0){
+valid9 = true;
+passing0 = 1;
+}
+}
+if(!valid9){
+const err6 = {instancePath:instancePath+"/" + i0+"/options",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data7};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+validate31.errors = vErrors;
+return false;
+}
+else {
+errors = _errs20;
+if(vErrors !== null){
+if(_errs20){
+vErrors.length = _errs20;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid1 = _errs18 === errors;
+}
+else {
+var valid1 = true;
+}
 }
 }
 }
@@ -766,16 +1013,27 @@ var valid0 = true;
 }
 }
 else {
-validate31.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema54.type,parentSchema:schema54,data}];
+validate31.errors = [{instancePath:instancePath+"/" + i0,schemaPath:"#/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema62.items.type,parentSchema:schema62.items,data:data0}];
+return false;
+}
+}
+var valid0 = _errs1 === errors;
+if(!valid0){
+break;
+}
+}
+}
+else {
+validate31.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema62.type,parentSchema:schema62,data}];
 return false;
 }
 }
 validate31.errors = vErrors;
 return errors === 0;
 }
-validate31.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate31.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema59 = {"type":"object","properties":{"parallelism":{"type":"integer","minimum":0},"delay":{"$ref":"#/$defs/duration"},"failure_action":{"type":"string"},"monitor":{"$ref":"#/$defs/duration"},"max_failure_ratio":{"type":"number"},"order":{"type":"string","enum":["start-first","stop-first"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema68 = {"type":"object","properties":{"parallelism":{"type":"integer","minimum":0},"delay":{"$ref":"#/$defs/duration"},"failure_action":{"type":"string"},"monitor":{"$ref":"#/$defs/duration"},"max_failure_ratio":{"type":"number"},"order":{"type":"string","enum":["start-first","stop-first"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 
 function validate33(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -792,7 +1050,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
 if(!(((((((key0 === "parallelism") || (key0 === "delay")) || (key0 === "failure_action")) || (key0 === "monitor")) || (key0 === "max_failure_ratio")) || (key0 === "order")) || (pattern2.test(key0)))){
-validate33.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema59,data}];
+validate33.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema68,data}];
 return false;
 break;
 }
@@ -802,13 +1060,13 @@ if(data.parallelism !== undefined){
 let data0 = data.parallelism;
 const _errs2 = errors;
 if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-validate33.errors = [{instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema59.properties.parallelism.type,parentSchema:schema59.properties.parallelism,data:data0}];
+validate33.errors = [{instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema68.properties.parallelism.type,parentSchema:schema68.properties.parallelism,data:data0}];
 return false;
 }
 if(errors === _errs2){
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 < 0 || isNaN(data0)){
-validate33.errors = [{instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema59.properties.parallelism,data:data0}];
+validate33.errors = [{instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema68.properties.parallelism,data:data0}];
 return false;
 }
 }
@@ -827,12 +1085,12 @@ if(errors === _errs5){
 if(errors === _errs5){
 if(typeof data1 === "string"){
 if(!(formats4.validate(data1))){
-validate33.errors = [{instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data1}];
+validate33.errors = [{instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema50,data:data1}];
 return false;
 }
 }
 else {
-validate33.errors = [{instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data1}];
+validate33.errors = [{instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.type,parentSchema:schema50,data:data1}];
 return false;
 }
 }
@@ -847,7 +1105,7 @@ if(data.failure_action !== undefined){
 let data2 = data.failure_action;
 const _errs7 = errors;
 if(typeof data2 !== "string"){
-validate33.errors = [{instancePath:instancePath+"/failure_action",schemaPath:"#/properties/failure_action/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema59.properties.failure_action.type,parentSchema:schema59.properties.failure_action,data:data2}];
+validate33.errors = [{instancePath:instancePath+"/failure_action",schemaPath:"#/properties/failure_action/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema68.properties.failure_action.type,parentSchema:schema68.properties.failure_action,data:data2}];
 return false;
 }
 var valid0 = _errs7 === errors;
@@ -864,12 +1122,12 @@ if(errors === _errs10){
 if(errors === _errs10){
 if(typeof data3 === "string"){
 if(!(formats4.validate(data3))){
-validate33.errors = [{instancePath:instancePath+"/monitor",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data3}];
+validate33.errors = [{instancePath:instancePath+"/monitor",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema50,data:data3}];
 return false;
 }
 }
 else {
-validate33.errors = [{instancePath:instancePath+"/monitor",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data3}];
+validate33.errors = [{instancePath:instancePath+"/monitor",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.type,parentSchema:schema50,data:data3}];
 return false;
 }
 }
@@ -884,7 +1142,7 @@ if(data.max_failure_ratio !== undefined){
 let data4 = data.max_failure_ratio;
 const _errs12 = errors;
 if(!((typeof data4 == "number") && (isFinite(data4)))){
-validate33.errors = [{instancePath:instancePath+"/max_failure_ratio",schemaPath:"#/properties/max_failure_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema59.properties.max_failure_ratio.type,parentSchema:schema59.properties.max_failure_ratio,data:data4}];
+validate33.errors = [{instancePath:instancePath+"/max_failure_ratio",schemaPath:"#/properties/max_failure_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema68.properties.max_failure_ratio.type,parentSchema:schema68.properties.max_failure_ratio,data:data4}];
 return false;
 }
 var valid0 = _errs12 === errors;
@@ -897,11 +1155,11 @@ if(data.order !== undefined){
 let data5 = data.order;
 const _errs14 = errors;
 if(typeof data5 !== "string"){
-validate33.errors = [{instancePath:instancePath+"/order",schemaPath:"#/properties/order/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema59.properties.order.type,parentSchema:schema59.properties.order,data:data5}];
+validate33.errors = [{instancePath:instancePath+"/order",schemaPath:"#/properties/order/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema68.properties.order.type,parentSchema:schema68.properties.order,data:data5}];
 return false;
 }
 if(!((data5 === "start-first") || (data5 === "stop-first"))){
-validate33.errors = [{instancePath:instancePath+"/order",schemaPath:"#/properties/order/enum",keyword:"enum",params:{allowedValues: schema59.properties.order.enum},message:"must be equal to one of the allowed values",schema:schema59.properties.order.enum,parentSchema:schema59.properties.order,data:data5}];
+validate33.errors = [{instancePath:instancePath+"/order",schemaPath:"#/properties/order/enum",keyword:"enum",params:{allowedValues: schema68.properties.order.enum},message:"must be equal to one of the allowed values",schema:schema68.properties.order.enum,parentSchema:schema68.properties.order,data:data5}];
 return false;
 }
 var valid0 = _errs14 === errors;
@@ -917,7 +1175,7 @@ var valid0 = true;
 }
 }
 else {
-validate33.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema59.type,parentSchema:schema59,data}];
+validate33.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema68.type,parentSchema:schema68,data}];
 return false;
 }
 }
@@ -938,15 +1196,15 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if((!(data && typeof data == "object" && !Array.isArray(data))) && (data !== null)){
-validate28.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema49.type},message:"must be object,null",schema:schema49.type,parentSchema:schema49,data}];
+validate28.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema54.type},message:"must be object,null",schema:schema54.type,parentSchema:schema54,data}];
 return false;
 }
 if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
-if(!((func1.call(schema49.properties, key0)) || (pattern2.test(key0)))){
-validate28.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema49,data}];
+if(!((func1.call(schema54.properties, key0)) || (pattern2.test(key0)))){
+validate28.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema54,data}];
 return false;
 break;
 }
@@ -956,7 +1214,7 @@ if(data.mode !== undefined){
 let data0 = data.mode;
 const _errs2 = errors;
 if(typeof data0 !== "string"){
-validate28.errors = [{instancePath:instancePath+"/mode",schemaPath:"#/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema49.properties.mode.type,parentSchema:schema49.properties.mode,data:data0}];
+validate28.errors = [{instancePath:instancePath+"/mode",schemaPath:"#/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.properties.mode.type,parentSchema:schema54.properties.mode,data:data0}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -969,7 +1227,7 @@ if(data.endpoint_mode !== undefined){
 let data1 = data.endpoint_mode;
 const _errs4 = errors;
 if(typeof data1 !== "string"){
-validate28.errors = [{instancePath:instancePath+"/endpoint_mode",schemaPath:"#/properties/endpoint_mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema49.properties.endpoint_mode.type,parentSchema:schema49.properties.endpoint_mode,data:data1}];
+validate28.errors = [{instancePath:instancePath+"/endpoint_mode",schemaPath:"#/properties/endpoint_mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.properties.endpoint_mode.type,parentSchema:schema54.properties.endpoint_mode,data:data1}];
 return false;
 }
 var valid0 = _errs4 === errors;
@@ -982,13 +1240,13 @@ if(data.replicas !== undefined){
 let data2 = data.replicas;
 const _errs6 = errors;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-validate28.errors = [{instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema49.properties.replicas.type,parentSchema:schema49.properties.replicas,data:data2}];
+validate28.errors = [{instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema54.properties.replicas.type,parentSchema:schema54.properties.replicas,data:data2}];
 return false;
 }
 if(errors === _errs6){
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 < 0 || isNaN(data2)){
-validate28.errors = [{instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema49.properties.replicas,data:data2}];
+validate28.errors = [{instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema54.properties.replicas,data:data2}];
 return false;
 }
 }
@@ -1171,7 +1429,7 @@ if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
 const _errs22 = errors;
 for(const key3 in data6){
 if(!(((key3 === "limits") || (key3 === "reservations")) || (pattern2.test(key3)))){
-validate28.errors = [{instancePath:instancePath+"/resources",schemaPath:"#/properties/resources/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema49.properties.resources,data:data6}];
+validate28.errors = [{instancePath:instancePath+"/resources",schemaPath:"#/properties/resources/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema54.properties.resources,data:data6}];
 return false;
 break;
 }
@@ -1190,10 +1448,173 @@ var valid6 = true;
 }
 if(valid6){
 if(data6.reservations !== undefined){
+let data8 = data6.reservations;
 const _errs24 = errors;
-if(!(validate31(data6.reservations, {instancePath:instancePath+"/resources/reservations",parentData:data6,parentDataProperty:"reservations",rootData,dynamicAnchors}))){
+if(errors === _errs24){
+if(data8 && typeof data8 == "object" && !Array.isArray(data8)){
+const _errs26 = errors;
+for(const key4 in data8){
+if(!((((((key4 === "cpus") || (key4 === "memory")) || (key4 === "pids")) || (key4 === "generic_resources")) || (key4 === "devices")) || (pattern2.test(key4)))){
+validate28.errors = [{instancePath:instancePath+"/resources/reservations",schemaPath:"#/properties/resources/properties/reservations/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema54.properties.resources.properties.reservations,data:data8}];
+return false;
+break;
+}
+}
+if(_errs26 === errors){
+if(data8.cpus !== undefined){
+let data9 = data8.cpus;
+const _errs27 = errors;
+if((!((typeof data9 == "number") && (isFinite(data9)))) && (typeof data9 !== "string")){
+validate28.errors = [{instancePath:instancePath+"/resources/reservations/cpus",schemaPath:"#/$defs/cpus/type",keyword:"type",params:{type: schema57.type},message:"must be number,string",schema:schema57.type,parentSchema:schema57,data:data9}];
+return false;
+}
+var valid7 = _errs27 === errors;
+}
+else {
+var valid7 = true;
+}
+if(valid7){
+if(data8.memory !== undefined){
+let data10 = data8.memory;
+const _errs30 = errors;
+if((!(((typeof data10 == "number") && (!(data10 % 1) && !isNaN(data10))) && (isFinite(data10)))) && (typeof data10 !== "string")){
+validate28.errors = [{instancePath:instancePath+"/resources/reservations/memory",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data10}];
+return false;
+}
+var valid7 = _errs30 === errors;
+}
+else {
+var valid7 = true;
+}
+if(valid7){
+if(data8.pids !== undefined){
+let data11 = data8.pids;
+const _errs33 = errors;
+if(!(((typeof data11 == "number") && (!(data11 % 1) && !isNaN(data11))) && (isFinite(data11)))){
+validate28.errors = [{instancePath:instancePath+"/resources/reservations/pids",schemaPath:"#/properties/resources/properties/reservations/properties/pids/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema54.properties.resources.properties.reservations.properties.pids.type,parentSchema:schema54.properties.resources.properties.reservations.properties.pids,data:data11}];
+return false;
+}
+var valid7 = _errs33 === errors;
+}
+else {
+var valid7 = true;
+}
+if(valid7){
+if(data8.generic_resources !== undefined){
+let data12 = data8.generic_resources;
+const _errs35 = errors;
+const _errs36 = errors;
+if(errors === _errs36){
+if(Array.isArray(data12)){
+var valid11 = true;
+const len1 = data12.length;
+for(let i2=0; i2<len1; i2++){
+let data13 = data12[i2];
+const _errs38 = errors;
+if(errors === _errs38){
+if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
+const _errs40 = errors;
+for(const key5 in data13){
+if(!((key5 === "discrete_resource_spec") || (pattern2.test(key5)))){
+validate28.errors = [{instancePath:instancePath+"/resources/reservations/generic_resources/" + i2,schemaPath:"#/$defs/generic_resources/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema61.items,data:data13}];
+return false;
+break;
+}
+}
+if(_errs40 === errors){
+if(data13.discrete_resource_spec !== undefined){
+let data14 = data13.discrete_resource_spec;
+const _errs41 = errors;
+if(errors === _errs41){
+if(data14 && typeof data14 == "object" && !Array.isArray(data14)){
+const _errs43 = errors;
+for(const key6 in data14){
+if(!(((key6 === "kind") || (key6 === "value")) || (pattern2.test(key6)))){
+validate28.errors = [{instancePath:instancePath+"/resources/reservations/generic_resources/" + i2+"/discrete_resource_spec",schemaPath:"#/$defs/generic_resources/items/properties/discrete_resource_spec/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema61.items.properties.discrete_resource_spec,data:data14}];
+return false;
+break;
+}
+}
+if(_errs43 === errors){
+if(data14.kind !== undefined){
+let data15 = data14.kind;
+const _errs44 = errors;
+if(typeof data15 !== "string"){
+validate28.errors = [{instancePath:instancePath+"/resources/reservations/generic_resources/" + i2+"/discrete_resource_spec/kind",schemaPath:"#/$defs/generic_resources/items/properties/discrete_resource_spec/properties/kind/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema61.items.properties.discrete_resource_spec.properties.kind.type,parentSchema:schema61.items.properties.discrete_resource_spec.properties.kind,data:data15}];
+return false;
+}
+var valid13 = _errs44 === errors;
+}
+else {
+var valid13 = true;
+}
+if(valid13){
+if(data14.value !== undefined){
+let data16 = data14.value;
+const _errs46 = errors;
+if((!((typeof data16 == "number") && (isFinite(data16)))) && (typeof data16 !== "string")){
+validate28.errors = [{instancePath:instancePath+"/resources/reservations/generic_resources/" + i2+"/discrete_resource_spec/value",schemaPath:"#/$defs/generic_resources/items/properties/discrete_resource_spec/properties/value/type",keyword:"type",params:{type: schema61.items.properties.discrete_resource_spec.properties.value.type},message:"must be number,string",schema:schema61.items.properties.discrete_resource_spec.properties.value.type,parentSchema:schema61.items.properties.discrete_resource_spec.properties.value,data:data16}];
+return false;
+}
+var valid13 = _errs46 === errors;
+}
+else {
+var valid13 = true;
+}
+}
+}
+}
+else {
+validate28.errors = [{instancePath:instancePath+"/resources/reservations/generic_resources/" + i2+"/discrete_resource_spec",schemaPath:"#/$defs/generic_resources/items/properties/discrete_resource_spec/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema61.items.properties.discrete_resource_spec.type,parentSchema:schema61.items.properties.discrete_resource_spec,data:data14}];
+return false;
+}
+}
+}
+}
+}
+else {
+validate28.errors = [{instancePath:instancePath+"/resources/reservations/generic_resources/" + i2,schemaPath:"#/$defs/generic_resources/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema61.items.type,parentSchema:schema61.items,data:data13}];
+return false;
+}
+}
+var valid11 = _errs38 === errors;
+if(!valid11){
+break;
+}
+}
+}
+else {
+validate28.errors = [{instancePath:instancePath+"/resources/reservations/generic_resources",schemaPath:"#/$defs/generic_resources/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema61.type,parentSchema:schema61,data:data12}];
+return false;
+}
+}
+var valid7 = _errs35 === errors;
+}
+else {
+var valid7 = true;
+}
+if(valid7){
+if(data8.devices !== undefined){
+const _errs48 = errors;
+if(!(validate31(data8.devices, {instancePath:instancePath+"/resources/reservations/devices",parentData:data8,parentDataProperty:"devices",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate31.errors : vErrors.concat(validate31.errors);
 errors = vErrors.length;
+}
+var valid7 = _errs48 === errors;
+}
+else {
+var valid7 = true;
+}
+}
+}
+}
+}
+}
+}
+else {
+validate28.errors = [{instancePath:instancePath+"/resources/reservations",schemaPath:"#/properties/resources/properties/reservations/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema54.properties.resources.properties.reservations.type,parentSchema:schema54.properties.resources.properties.reservations,data:data8}];
+return false;
+}
 }
 var valid6 = _errs24 === errors;
 }
@@ -1204,7 +1625,7 @@ var valid6 = true;
 }
 }
 else {
-validate28.errors = [{instancePath:instancePath+"/resources",schemaPath:"#/properties/resources/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema49.properties.resources.type,parentSchema:schema49.properties.resources,data:data6}];
+validate28.errors = [{instancePath:instancePath+"/resources",schemaPath:"#/properties/resources/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema54.properties.resources.type,parentSchema:schema54.properties.resources,data:data6}];
 return false;
 }
 }
@@ -1215,288 +1636,288 @@ var valid0 = true;
 }
 if(valid0){
 if(data.restart_policy !== undefined){
-let data9 = data.restart_policy;
-const _errs25 = errors;
-if(errors === _errs25){
-if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
-const _errs27 = errors;
-for(const key4 in data9){
-if(!(((((key4 === "condition") || (key4 === "delay")) || (key4 === "max_attempts")) || (key4 === "window")) || (pattern2.test(key4)))){
-validate28.errors = [{instancePath:instancePath+"/restart_policy",schemaPath:"#/properties/restart_policy/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema49.properties.restart_policy,data:data9}];
+let data18 = data.restart_policy;
+const _errs49 = errors;
+if(errors === _errs49){
+if(data18 && typeof data18 == "object" && !Array.isArray(data18)){
+const _errs51 = errors;
+for(const key7 in data18){
+if(!(((((key7 === "condition") || (key7 === "delay")) || (key7 === "max_attempts")) || (key7 === "window")) || (pattern2.test(key7)))){
+validate28.errors = [{instancePath:instancePath+"/restart_policy",schemaPath:"#/properties/restart_policy/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema54.properties.restart_policy,data:data18}];
 return false;
 break;
 }
 }
-if(_errs27 === errors){
-if(data9.condition !== undefined){
-let data10 = data9.condition;
-const _errs28 = errors;
-if(typeof data10 !== "string"){
-validate28.errors = [{instancePath:instancePath+"/restart_policy/condition",schemaPath:"#/properties/restart_policy/properties/condition/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema49.properties.restart_policy.properties.condition.type,parentSchema:schema49.properties.restart_policy.properties.condition,data:data10}];
+if(_errs51 === errors){
+if(data18.condition !== undefined){
+let data19 = data18.condition;
+const _errs52 = errors;
+if(typeof data19 !== "string"){
+validate28.errors = [{instancePath:instancePath+"/restart_policy/condition",schemaPath:"#/properties/restart_policy/properties/condition/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.properties.restart_policy.properties.condition.type,parentSchema:schema54.properties.restart_policy.properties.condition,data:data19}];
 return false;
 }
-var valid7 = _errs28 === errors;
+var valid14 = _errs52 === errors;
 }
 else {
-var valid7 = true;
+var valid14 = true;
 }
-if(valid7){
-if(data9.delay !== undefined){
-let data11 = data9.delay;
-const _errs30 = errors;
-const _errs31 = errors;
-if(errors === _errs31){
-if(errors === _errs31){
-if(typeof data11 === "string"){
-if(!(formats4.validate(data11))){
-validate28.errors = [{instancePath:instancePath+"/restart_policy/delay",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data11}];
-return false;
-}
-}
-else {
-validate28.errors = [{instancePath:instancePath+"/restart_policy/delay",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data11}];
-return false;
-}
-}
-}
-var valid7 = _errs30 === errors;
-}
-else {
-var valid7 = true;
-}
-if(valid7){
-if(data9.max_attempts !== undefined){
-let data12 = data9.max_attempts;
-const _errs33 = errors;
-if(!(((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12))) && (isFinite(data12)))){
-validate28.errors = [{instancePath:instancePath+"/restart_policy/max_attempts",schemaPath:"#/properties/restart_policy/properties/max_attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema49.properties.restart_policy.properties.max_attempts.type,parentSchema:schema49.properties.restart_policy.properties.max_attempts,data:data12}];
-return false;
-}
-if(errors === _errs33){
-if((typeof data12 == "number") && (isFinite(data12))){
-if(data12 < 0 || isNaN(data12)){
-validate28.errors = [{instancePath:instancePath+"/restart_policy/max_attempts",schemaPath:"#/properties/restart_policy/properties/max_attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema49.properties.restart_policy.properties.max_attempts,data:data12}];
-return false;
-}
-}
-}
-var valid7 = _errs33 === errors;
-}
-else {
-var valid7 = true;
-}
-if(valid7){
-if(data9.window !== undefined){
-let data13 = data9.window;
-const _errs35 = errors;
-const _errs36 = errors;
-if(errors === _errs36){
-if(errors === _errs36){
-if(typeof data13 === "string"){
-if(!(formats4.validate(data13))){
-validate28.errors = [{instancePath:instancePath+"/restart_policy/window",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data13}];
+if(valid14){
+if(data18.delay !== undefined){
+let data20 = data18.delay;
+const _errs54 = errors;
+const _errs55 = errors;
+if(errors === _errs55){
+if(errors === _errs55){
+if(typeof data20 === "string"){
+if(!(formats4.validate(data20))){
+validate28.errors = [{instancePath:instancePath+"/restart_policy/delay",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema50,data:data20}];
 return false;
 }
 }
 else {
-validate28.errors = [{instancePath:instancePath+"/restart_policy/window",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data13}];
+validate28.errors = [{instancePath:instancePath+"/restart_policy/delay",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.type,parentSchema:schema50,data:data20}];
 return false;
 }
 }
 }
-var valid7 = _errs35 === errors;
+var valid14 = _errs54 === errors;
 }
 else {
-var valid7 = true;
+var valid14 = true;
 }
+if(valid14){
+if(data18.max_attempts !== undefined){
+let data21 = data18.max_attempts;
+const _errs57 = errors;
+if(!(((typeof data21 == "number") && (!(data21 % 1) && !isNaN(data21))) && (isFinite(data21)))){
+validate28.errors = [{instancePath:instancePath+"/restart_policy/max_attempts",schemaPath:"#/properties/restart_policy/properties/max_attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema54.properties.restart_policy.properties.max_attempts.type,parentSchema:schema54.properties.restart_policy.properties.max_attempts,data:data21}];
+return false;
 }
-}
-}
-}
-}
-else {
-validate28.errors = [{instancePath:instancePath+"/restart_policy",schemaPath:"#/properties/restart_policy/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema49.properties.restart_policy.type,parentSchema:schema49.properties.restart_policy,data:data9}];
+if(errors === _errs57){
+if((typeof data21 == "number") && (isFinite(data21))){
+if(data21 < 0 || isNaN(data21)){
+validate28.errors = [{instancePath:instancePath+"/restart_policy/max_attempts",schemaPath:"#/properties/restart_policy/properties/max_attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema54.properties.restart_policy.properties.max_attempts,data:data21}];
 return false;
 }
 }
-var valid0 = _errs25 === errors;
+}
+var valid14 = _errs57 === errors;
+}
+else {
+var valid14 = true;
+}
+if(valid14){
+if(data18.window !== undefined){
+let data22 = data18.window;
+const _errs59 = errors;
+const _errs60 = errors;
+if(errors === _errs60){
+if(errors === _errs60){
+if(typeof data22 === "string"){
+if(!(formats4.validate(data22))){
+validate28.errors = [{instancePath:instancePath+"/restart_policy/window",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema50,data:data22}];
+return false;
+}
+}
+else {
+validate28.errors = [{instancePath:instancePath+"/restart_policy/window",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.type,parentSchema:schema50,data:data22}];
+return false;
+}
+}
+}
+var valid14 = _errs59 === errors;
+}
+else {
+var valid14 = true;
+}
+}
+}
+}
+}
+}
+else {
+validate28.errors = [{instancePath:instancePath+"/restart_policy",schemaPath:"#/properties/restart_policy/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema54.properties.restart_policy.type,parentSchema:schema54.properties.restart_policy,data:data18}];
+return false;
+}
+}
+var valid0 = _errs49 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.update_config !== undefined){
-const _errs38 = errors;
+const _errs62 = errors;
 if(!(validate33(data.update_config, {instancePath:instancePath+"/update_config",parentData:data,parentDataProperty:"update_config",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate33.errors : vErrors.concat(validate33.errors);
 errors = vErrors.length;
 }
-var valid0 = _errs38 === errors;
+var valid0 = _errs62 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.rollback_config !== undefined){
-const _errs39 = errors;
+const _errs63 = errors;
 if(!(validate33(data.rollback_config, {instancePath:instancePath+"/rollback_config",parentData:data,parentDataProperty:"rollback_config",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate33.errors : vErrors.concat(validate33.errors);
 errors = vErrors.length;
 }
-var valid0 = _errs39 === errors;
+var valid0 = _errs63 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.placement !== undefined){
-let data16 = data.placement;
-const _errs40 = errors;
-if(errors === _errs40){
-if(data16 && typeof data16 == "object" && !Array.isArray(data16)){
-const _errs42 = errors;
-for(const key5 in data16){
-if(!((((key5 === "constraints") || (key5 === "preferences")) || (key5 === "max_replicas_per_node")) || (pattern2.test(key5)))){
-validate28.errors = [{instancePath:instancePath+"/placement",schemaPath:"#/properties/placement/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema49.properties.placement,data:data16}];
+let data25 = data.placement;
+const _errs64 = errors;
+if(errors === _errs64){
+if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
+const _errs66 = errors;
+for(const key8 in data25){
+if(!((((key8 === "constraints") || (key8 === "preferences")) || (key8 === "max_replicas_per_node")) || (pattern2.test(key8)))){
+validate28.errors = [{instancePath:instancePath+"/placement",schemaPath:"#/properties/placement/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema54.properties.placement,data:data25}];
 return false;
 break;
 }
 }
-if(_errs42 === errors){
-if(data16.constraints !== undefined){
-let data17 = data16.constraints;
-const _errs43 = errors;
-const _errs44 = errors;
-if(errors === _errs44){
-if(Array.isArray(data17)){
-var valid12 = true;
-const len1 = data17.length;
-for(let i2=0; i2<len1; i2++){
-let data18 = data17[i2];
-const _errs46 = errors;
-if(typeof data18 !== "string"){
-validate28.errors = [{instancePath:instancePath+"/placement/constraints/" + i2,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data18}];
+if(_errs66 === errors){
+if(data25.constraints !== undefined){
+let data26 = data25.constraints;
+const _errs67 = errors;
+const _errs68 = errors;
+if(errors === _errs68){
+if(Array.isArray(data26)){
+var valid19 = true;
+const len2 = data26.length;
+for(let i3=0; i3<len2; i3++){
+let data27 = data26[i3];
+const _errs70 = errors;
+if(typeof data27 !== "string"){
+validate28.errors = [{instancePath:instancePath+"/placement/constraints/" + i3,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data27}];
 return false;
 }
-var valid12 = _errs46 === errors;
-if(!valid12){
+var valid19 = _errs70 === errors;
+if(!valid19){
 break;
 }
 }
-if(valid12){
-let i3 = data17.length;
+if(valid19){
+let i4 = data26.length;
 let j1;
-if(i3 > 1){
+if(i4 > 1){
 const indices1 = {};
-for(;i3--;){
-let item1 = data17[i3];
+for(;i4--;){
+let item1 = data26[i4];
 if(typeof item1 !== "string"){
 continue;
 }
 if(typeof indices1[item1] == "number"){
 j1 = indices1[item1];
-validate28.errors = [{instancePath:instancePath+"/placement/constraints",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i3, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i3+" are identical)",schema:true,parentSchema:schema24,data:data17}];
+validate28.errors = [{instancePath:instancePath+"/placement/constraints",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i4, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i4+" are identical)",schema:true,parentSchema:schema24,data:data26}];
 return false;
 break;
 }
-indices1[item1] = i3;
+indices1[item1] = i4;
 }
 }
 }
 }
 else {
-validate28.errors = [{instancePath:instancePath+"/placement/constraints",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data17}];
+validate28.errors = [{instancePath:instancePath+"/placement/constraints",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data26}];
 return false;
 }
 }
-var valid10 = _errs43 === errors;
+var valid17 = _errs67 === errors;
 }
 else {
-var valid10 = true;
+var valid17 = true;
 }
-if(valid10){
-if(data16.preferences !== undefined){
-let data19 = data16.preferences;
-const _errs48 = errors;
-if(errors === _errs48){
-if(Array.isArray(data19)){
-var valid14 = true;
-const len2 = data19.length;
-for(let i4=0; i4<len2; i4++){
-let data20 = data19[i4];
-const _errs50 = errors;
-if(errors === _errs50){
-if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
-const _errs52 = errors;
-for(const key6 in data20){
-if(!((key6 === "spread") || (pattern2.test(key6)))){
-validate28.errors = [{instancePath:instancePath+"/placement/preferences/" + i4,schemaPath:"#/properties/placement/properties/preferences/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema49.properties.placement.properties.preferences.items,data:data20}];
+if(valid17){
+if(data25.preferences !== undefined){
+let data28 = data25.preferences;
+const _errs72 = errors;
+if(errors === _errs72){
+if(Array.isArray(data28)){
+var valid21 = true;
+const len3 = data28.length;
+for(let i5=0; i5<len3; i5++){
+let data29 = data28[i5];
+const _errs74 = errors;
+if(errors === _errs74){
+if(data29 && typeof data29 == "object" && !Array.isArray(data29)){
+const _errs76 = errors;
+for(const key9 in data29){
+if(!((key9 === "spread") || (pattern2.test(key9)))){
+validate28.errors = [{instancePath:instancePath+"/placement/preferences/" + i5,schemaPath:"#/properties/placement/properties/preferences/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema54.properties.placement.properties.preferences.items,data:data29}];
 return false;
 break;
 }
 }
-if(_errs52 === errors){
-if(data20.spread !== undefined){
-let data21 = data20.spread;
-if(typeof data21 !== "string"){
-validate28.errors = [{instancePath:instancePath+"/placement/preferences/" + i4+"/spread",schemaPath:"#/properties/placement/properties/preferences/items/properties/spread/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema49.properties.placement.properties.preferences.items.properties.spread.type,parentSchema:schema49.properties.placement.properties.preferences.items.properties.spread,data:data21}];
+if(_errs76 === errors){
+if(data29.spread !== undefined){
+let data30 = data29.spread;
+if(typeof data30 !== "string"){
+validate28.errors = [{instancePath:instancePath+"/placement/preferences/" + i5+"/spread",schemaPath:"#/properties/placement/properties/preferences/items/properties/spread/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.properties.placement.properties.preferences.items.properties.spread.type,parentSchema:schema54.properties.placement.properties.preferences.items.properties.spread,data:data30}];
 return false;
 }
 }
 }
 }
 else {
-validate28.errors = [{instancePath:instancePath+"/placement/preferences/" + i4,schemaPath:"#/properties/placement/properties/preferences/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema49.properties.placement.properties.preferences.items.type,parentSchema:schema49.properties.placement.properties.preferences.items,data:data20}];
+validate28.errors = [{instancePath:instancePath+"/placement/preferences/" + i5,schemaPath:"#/properties/placement/properties/preferences/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema54.properties.placement.properties.preferences.items.type,parentSchema:schema54.properties.placement.properties.preferences.items,data:data29}];
 return false;
 }
 }
-var valid14 = _errs50 === errors;
-if(!valid14){
+var valid21 = _errs74 === errors;
+if(!valid21){
 break;
 }
 }
 }
 else {
-validate28.errors = [{instancePath:instancePath+"/placement/preferences",schemaPath:"#/properties/placement/properties/preferences/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema49.properties.placement.properties.preferences.type,parentSchema:schema49.properties.placement.properties.preferences,data:data19}];
+validate28.errors = [{instancePath:instancePath+"/placement/preferences",schemaPath:"#/properties/placement/properties/preferences/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema54.properties.placement.properties.preferences.type,parentSchema:schema54.properties.placement.properties.preferences,data:data28}];
 return false;
 }
 }
-var valid10 = _errs48 === errors;
+var valid17 = _errs72 === errors;
 }
 else {
-var valid10 = true;
+var valid17 = true;
 }
-if(valid10){
-if(data16.max_replicas_per_node !== undefined){
-let data22 = data16.max_replicas_per_node;
-const _errs55 = errors;
-if(!(((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22))) && (isFinite(data22)))){
-validate28.errors = [{instancePath:instancePath+"/placement/max_replicas_per_node",schemaPath:"#/properties/placement/properties/max_replicas_per_node/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema49.properties.placement.properties.max_replicas_per_node.type,parentSchema:schema49.properties.placement.properties.max_replicas_per_node,data:data22}];
+if(valid17){
+if(data25.max_replicas_per_node !== undefined){
+let data31 = data25.max_replicas_per_node;
+const _errs79 = errors;
+if(!(((typeof data31 == "number") && (!(data31 % 1) && !isNaN(data31))) && (isFinite(data31)))){
+validate28.errors = [{instancePath:instancePath+"/placement/max_replicas_per_node",schemaPath:"#/properties/placement/properties/max_replicas_per_node/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema54.properties.placement.properties.max_replicas_per_node.type,parentSchema:schema54.properties.placement.properties.max_replicas_per_node,data:data31}];
 return false;
 }
-if(errors === _errs55){
-if((typeof data22 == "number") && (isFinite(data22))){
-if(data22 < 0 || isNaN(data22)){
-validate28.errors = [{instancePath:instancePath+"/placement/max_replicas_per_node",schemaPath:"#/properties/placement/properties/max_replicas_per_node/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema49.properties.placement.properties.max_replicas_per_node,data:data22}];
+if(errors === _errs79){
+if((typeof data31 == "number") && (isFinite(data31))){
+if(data31 < 0 || isNaN(data31)){
+validate28.errors = [{instancePath:instancePath+"/placement/max_replicas_per_node",schemaPath:"#/properties/placement/properties/max_replicas_per_node/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema54.properties.placement.properties.max_replicas_per_node,data:data31}];
 return false;
 }
 }
 }
-var valid10 = _errs55 === errors;
+var valid17 = _errs79 === errors;
 }
 else {
-var valid10 = true;
+var valid17 = true;
 }
 }
 }
 }
 }
 else {
-validate28.errors = [{instancePath:instancePath+"/placement",schemaPath:"#/properties/placement/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema49.properties.placement.type,parentSchema:schema49.properties.placement,data:data16}];
+validate28.errors = [{instancePath:instancePath+"/placement",schemaPath:"#/properties/placement/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema54.properties.placement.type,parentSchema:schema54.properties.placement,data:data25}];
 return false;
 }
 }
-var valid0 = _errs40 === errors;
+var valid0 = _errs64 === errors;
 }
 else {
 var valid0 = true;
@@ -1517,7 +1938,374 @@ return errors === 0;
 }
 validate28.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema76 = {"type":"object","properties":{"path":{"type":"string"},"rate":{"$ref":"#/$defs/size","description":"Bytes per second (a size: 1mb) or IO per second."}},"additionalProperties":false};
+const schema91 = {"type":["object","null"],"properties":{"watch":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"action":{"type":"string","enum":["rebuild","sync","restart","sync+restart","sync+exec"]},"target":{"type":"string"},"ignore":{"$ref":"#/$defs/string_or_list"},"include":{"$ref":"#/$defs/string_or_list"},"exec":{"$ref":"#/$defs/service_hook"},"initial_sync":{"type":"boolean"}},"required":["path","action"],"additionalProperties":false,"patternProperties":{"^x-":{}}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema92 = {"type":"object","properties":{"command":{"$ref":"#/$defs/command"},"user":{"type":"string"},"privileged":{"type":["boolean","string"]},"working_dir":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}},"required":["command"]};
+
+function validate42(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate42.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if((data.command === undefined) && (missing0 = "command")){
+validate42.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'",schema:schema92.required,parentSchema:schema92,data}];
+return false;
+}
+else {
+const _errs1 = errors;
+for(const key0 in data){
+if(!((((((key0 === "command") || (key0 === "user")) || (key0 === "privileged")) || (key0 === "working_dir")) || (key0 === "environment")) || (pattern2.test(key0)))){
+validate42.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema92,data}];
+return false;
+break;
+}
+}
+if(_errs1 === errors){
+if(data.command !== undefined){
+let data0 = data.command;
+const _errs2 = errors;
+const _errs4 = errors;
+let valid2 = false;
+let passing0 = null;
+const _errs5 = errors;
+if(data0 !== null){
+const err0 = {instancePath:instancePath+"/command",schemaPath:"#/$defs/command/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema38.oneOf[0].type,parentSchema:schema38.oneOf[0],data:data0};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+var _valid0 = _errs5 === errors;
+if(_valid0){
+valid2 = true;
+passing0 = 0;
+}
+const _errs7 = errors;
+if(typeof data0 !== "string"){
+const err1 = {instancePath:instancePath+"/command",schemaPath:"#/$defs/command/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema38.oneOf[1].type,parentSchema:schema38.oneOf[1],data:data0};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+var _valid0 = _errs7 === errors;
+if(_valid0 && valid2){
+valid2 = false;
+passing0 = [passing0, 1];
+}
+else {
+if(_valid0){
+valid2 = true;
+passing0 = 1;
+}
+const _errs9 = errors;
+if(errors === _errs9){
+if(Array.isArray(data0)){
+var valid3 = true;
+const len0 = data0.length;
+for(let i0=0; i0<len0; i0++){
+let data1 = data0[i0];
+const _errs11 = errors;
+if(typeof data1 !== "string"){
+const err2 = {instancePath:instancePath+"/command/" + i0,schemaPath:"#/$defs/command/oneOf/2/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema38.oneOf[2].items.type,parentSchema:schema38.oneOf[2].items,data:data1};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+var valid3 = _errs11 === errors;
+if(!valid3){
+break;
+}
+}
+}
+else {
+const err3 = {instancePath:instancePath+"/command",schemaPath:"#/$defs/command/oneOf/2/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema38.oneOf[2].type,parentSchema:schema38.oneOf[2],data:data0};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+var _valid0 = _errs9 === errors;
+if(_valid0 && valid2){
+valid2 = false;
+passing0 = [passing0, 2];
+}
+else {
+if(_valid0){
+valid2 = true;
+passing0 = 2;
+}
+}
+}
+if(!valid2){
+const err4 = {instancePath:instancePath+"/command",schemaPath:"#/$defs/command/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema38.oneOf,parentSchema:schema38,data:data0};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+validate42.errors = vErrors;
+return false;
+}
+else {
+errors = _errs4;
+if(vErrors !== null){
+if(_errs4){
+vErrors.length = _errs4;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs2 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.user !== undefined){
+let data2 = data.user;
+const _errs13 = errors;
+if(typeof data2 !== "string"){
+validate42.errors = [{instancePath:instancePath+"/user",schemaPath:"#/properties/user/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema92.properties.user.type,parentSchema:schema92.properties.user,data:data2}];
+return false;
+}
+var valid0 = _errs13 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.privileged !== undefined){
+let data3 = data.privileged;
+const _errs15 = errors;
+if((typeof data3 !== "boolean") && (typeof data3 !== "string")){
+validate42.errors = [{instancePath:instancePath+"/privileged",schemaPath:"#/properties/privileged/type",keyword:"type",params:{type: schema92.properties.privileged.type},message:"must be boolean,string",schema:schema92.properties.privileged.type,parentSchema:schema92.properties.privileged,data:data3}];
+return false;
+}
+var valid0 = _errs15 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.working_dir !== undefined){
+let data4 = data.working_dir;
+const _errs17 = errors;
+if(typeof data4 !== "string"){
+validate42.errors = [{instancePath:instancePath+"/working_dir",schemaPath:"#/properties/working_dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema92.properties.working_dir.type,parentSchema:schema92.properties.working_dir,data:data4}];
+return false;
+}
+var valid0 = _errs17 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.environment !== undefined){
+let data5 = data.environment;
+const _errs19 = errors;
+const _errs21 = errors;
+let valid5 = false;
+let passing1 = null;
+const _errs22 = errors;
+if(errors === _errs22){
+if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
+const _errs24 = errors;
+for(const key1 in data5){
+if(!(pattern7.test(key1))){
+const err5 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data5};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+break;
+}
+}
+if(_errs24 === errors){
+var valid6 = true;
+for(const key2 in data5){
+if(pattern7.test(key2)){
+let data6 = data5[key2];
+const _errs25 = errors;
+if((((typeof data6 !== "string") && (!((typeof data6 == "number") && (isFinite(data6))))) && (typeof data6 !== "boolean")) && (data6 !== null)){
+const err6 = {instancePath:instancePath+"/environment/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data6};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+var valid6 = _errs25 === errors;
+if(!valid6){
+break;
+}
+}
+}
+}
+}
+else {
+const err7 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data5};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+var _valid1 = _errs22 === errors;
+if(_valid1){
+valid5 = true;
+passing1 = 0;
+}
+const _errs27 = errors;
+if(errors === _errs27){
+if(Array.isArray(data5)){
+var valid7 = true;
+const len1 = data5.length;
+for(let i1=0; i1<len1; i1++){
+let data7 = data5[i1];
+const _errs29 = errors;
+if(typeof data7 !== "string"){
+const err8 = {instancePath:instancePath+"/environment/" + i1,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data7};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+var valid7 = _errs29 === errors;
+if(!valid7){
+break;
+}
+}
+if(valid7){
+let i2 = data5.length;
+let j0;
+if(i2 > 1){
+const indices0 = {};
+for(;i2--;){
+let item0 = data5[i2];
+if(typeof item0 !== "string"){
+continue;
+}
+if(typeof indices0[item0] == "number"){
+j0 = indices0[item0];
+const err9 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i2, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i2+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data5};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+break;
+}
+indices0[item0] = i2;
+}
+}
+}
+}
+else {
+const err10 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data5};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+var _valid1 = _errs27 === errors;
+if(_valid1 && valid5){
+valid5 = false;
+passing1 = [passing1, 1];
+}
+else {
+if(_valid1){
+valid5 = true;
+passing1 = 1;
+}
+}
+if(!valid5){
+const err11 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data5};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+validate42.errors = vErrors;
+return false;
+}
+else {
+errors = _errs21;
+if(vErrors !== null){
+if(_errs21){
+vErrors.length = _errs21;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs19 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate42.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema92.type,parentSchema:schema92,data}];
+return false;
+}
+}
+validate42.errors = vErrors;
+return errors === 0;
+}
+validate42.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
 
 function validate39(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -1529,69 +2317,8 @@ evaluated0.props = undefined;
 if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
-if(errors === 0){
-if(data && typeof data == "object" && !Array.isArray(data)){
-const _errs1 = errors;
-for(const key0 in data){
-if(!((key0 === "path") || (key0 === "rate"))){
-validate39.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema76,data}];
-return false;
-break;
-}
-}
-if(_errs1 === errors){
-if(data.path !== undefined){
-let data0 = data.path;
-const _errs2 = errors;
-if(typeof data0 !== "string"){
-validate39.errors = [{instancePath:instancePath+"/path",schemaPath:"#/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.path.type,parentSchema:schema76.properties.path,data:data0}];
-return false;
-}
-var valid0 = _errs2 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.rate !== undefined){
-let data1 = data.rate;
-const _errs4 = errors;
-if((!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))) && (typeof data1 !== "string")){
-validate39.errors = [{instancePath:instancePath+"/rate",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data1}];
-return false;
-}
-var valid0 = _errs4 === errors;
-}
-else {
-var valid0 = true;
-}
-}
-}
-}
-else {
-validate39.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema76.type,parentSchema:schema76,data}];
-return false;
-}
-}
-validate39.errors = vErrors;
-return errors === 0;
-}
-validate39.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
-
-const schema81 = {"type":["object","null"],"properties":{"watch":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"action":{"type":"string","enum":["sync","rebuild","sync+restart"]},"target":{"type":"string"},"ignore":{"$ref":"#/$defs/string_or_list"}},"required":["path","action"],"additionalProperties":false,"patternProperties":{"^x-":{}}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
-
-function validate44(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate44.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
 if((!(data && typeof data == "object" && !Array.isArray(data))) && (data !== null)){
-validate44.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema81.type},message:"must be object,null",schema:schema81.type,parentSchema:schema81,data}];
+validate39.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema91.type},message:"must be object,null",schema:schema91.type,parentSchema:schema91,data}];
 return false;
 }
 if(errors === 0){
@@ -1599,7 +2326,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
 if(!((key0 === "watch") || (pattern2.test(key0)))){
-validate44.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema81,data}];
+validate39.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema91,data}];
 return false;
 break;
 }
@@ -1619,14 +2346,14 @@ if(errors === _errs4){
 if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
 let missing0;
 if(((data1.path === undefined) && (missing0 = "path")) || ((data1.action === undefined) && (missing0 = "action"))){
-validate44.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'",schema:schema81.properties.watch.items.required,parentSchema:schema81.properties.watch.items,data:data1}];
+validate39.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'",schema:schema91.properties.watch.items.required,parentSchema:schema91.properties.watch.items,data:data1}];
 return false;
 }
 else {
 const _errs6 = errors;
 for(const key1 in data1){
-if(!(((((key1 === "path") || (key1 === "action")) || (key1 === "target")) || (key1 === "ignore")) || (pattern2.test(key1)))){
-validate44.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema81.properties.watch.items,data:data1}];
+if(!((((((((key1 === "path") || (key1 === "action")) || (key1 === "target")) || (key1 === "ignore")) || (key1 === "include")) || (key1 === "exec")) || (key1 === "initial_sync")) || (pattern2.test(key1)))){
+validate39.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema91.properties.watch.items,data:data1}];
 return false;
 break;
 }
@@ -1636,7 +2363,7 @@ if(data1.path !== undefined){
 let data2 = data1.path;
 const _errs7 = errors;
 if(typeof data2 !== "string"){
-validate44.errors = [{instancePath:instancePath+"/watch/" + i0+"/path",schemaPath:"#/properties/watch/items/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema81.properties.watch.items.properties.path.type,parentSchema:schema81.properties.watch.items.properties.path,data:data2}];
+validate39.errors = [{instancePath:instancePath+"/watch/" + i0+"/path",schemaPath:"#/properties/watch/items/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema91.properties.watch.items.properties.path.type,parentSchema:schema91.properties.watch.items.properties.path,data:data2}];
 return false;
 }
 var valid2 = _errs7 === errors;
@@ -1649,11 +2376,11 @@ if(data1.action !== undefined){
 let data3 = data1.action;
 const _errs9 = errors;
 if(typeof data3 !== "string"){
-validate44.errors = [{instancePath:instancePath+"/watch/" + i0+"/action",schemaPath:"#/properties/watch/items/properties/action/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema81.properties.watch.items.properties.action.type,parentSchema:schema81.properties.watch.items.properties.action,data:data3}];
+validate39.errors = [{instancePath:instancePath+"/watch/" + i0+"/action",schemaPath:"#/properties/watch/items/properties/action/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema91.properties.watch.items.properties.action.type,parentSchema:schema91.properties.watch.items.properties.action,data:data3}];
 return false;
 }
-if(!(((data3 === "sync") || (data3 === "rebuild")) || (data3 === "sync+restart"))){
-validate44.errors = [{instancePath:instancePath+"/watch/" + i0+"/action",schemaPath:"#/properties/watch/items/properties/action/enum",keyword:"enum",params:{allowedValues: schema81.properties.watch.items.properties.action.enum},message:"must be equal to one of the allowed values",schema:schema81.properties.watch.items.properties.action.enum,parentSchema:schema81.properties.watch.items.properties.action,data:data3}];
+if(!(((((data3 === "rebuild") || (data3 === "sync")) || (data3 === "restart")) || (data3 === "sync+restart")) || (data3 === "sync+exec"))){
+validate39.errors = [{instancePath:instancePath+"/watch/" + i0+"/action",schemaPath:"#/properties/watch/items/properties/action/enum",keyword:"enum",params:{allowedValues: schema91.properties.watch.items.properties.action.enum},message:"must be equal to one of the allowed values",schema:schema91.properties.watch.items.properties.action.enum,parentSchema:schema91.properties.watch.items.properties.action,data:data3}];
 return false;
 }
 var valid2 = _errs9 === errors;
@@ -1666,7 +2393,7 @@ if(data1.target !== undefined){
 let data4 = data1.target;
 const _errs11 = errors;
 if(typeof data4 !== "string"){
-validate44.errors = [{instancePath:instancePath+"/watch/" + i0+"/target",schemaPath:"#/properties/watch/items/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema81.properties.watch.items.properties.target.type,parentSchema:schema81.properties.watch.items.properties.target,data:data4}];
+validate39.errors = [{instancePath:instancePath+"/watch/" + i0+"/target",schemaPath:"#/properties/watch/items/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema91.properties.watch.items.properties.target.type,parentSchema:schema91.properties.watch.items.properties.target,data:data4}];
 return false;
 }
 var valid2 = _errs11 === errors;
@@ -1686,6 +2413,46 @@ var valid2 = _errs13 === errors;
 else {
 var valid2 = true;
 }
+if(valid2){
+if(data1.include !== undefined){
+const _errs14 = errors;
+if(!(validate20(data1.include, {instancePath:instancePath+"/watch/" + i0+"/include",parentData:data1,parentDataProperty:"include",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
+errors = vErrors.length;
+}
+var valid2 = _errs14 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
+if(data1.exec !== undefined){
+const _errs15 = errors;
+if(!(validate42(data1.exec, {instancePath:instancePath+"/watch/" + i0+"/exec",parentData:data1,parentDataProperty:"exec",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate42.errors : vErrors.concat(validate42.errors);
+errors = vErrors.length;
+}
+var valid2 = _errs15 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
+if(data1.initial_sync !== undefined){
+let data8 = data1.initial_sync;
+const _errs16 = errors;
+if(typeof data8 !== "boolean"){
+validate39.errors = [{instancePath:instancePath+"/watch/" + i0+"/initial_sync",schemaPath:"#/properties/watch/items/properties/initial_sync/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema91.properties.watch.items.properties.initial_sync.type,parentSchema:schema91.properties.watch.items.properties.initial_sync,data:data8}];
+return false;
+}
+var valid2 = _errs16 === errors;
+}
+else {
+var valid2 = true;
+}
+}
+}
+}
 }
 }
 }
@@ -1693,7 +2460,7 @@ var valid2 = true;
 }
 }
 else {
-validate44.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema81.properties.watch.items.type,parentSchema:schema81.properties.watch.items,data:data1}];
+validate39.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema91.properties.watch.items.type,parentSchema:schema91.properties.watch.items,data:data1}];
 return false;
 }
 }
@@ -1704,7 +2471,7 @@ break;
 }
 }
 else {
-validate44.errors = [{instancePath:instancePath+"/watch",schemaPath:"#/properties/watch/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema81.properties.watch.type,parentSchema:schema81.properties.watch,data:data0}];
+validate39.errors = [{instancePath:instancePath+"/watch",schemaPath:"#/properties/watch/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema91.properties.watch.type,parentSchema:schema91.properties.watch,data:data0}];
 return false;
 }
 }
@@ -1712,10 +2479,490 @@ return false;
 }
 }
 }
-validate44.errors = vErrors;
+validate39.errors = vErrors;
 return errors === 0;
 }
-validate44.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate39.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+const schema97 = {"oneOf":[{"type":"string","enum":["all"]},{"type":"array","items":{"type":"object","properties":{"capabilities":{"$ref":"#/$defs/list_of_strings"},"count":{"type":["string","integer"]},"device_ids":{"$ref":"#/$defs/list_of_strings"},"driver":{"type":"string"},"options":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}}]};
+
+function validate45(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate45.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+const _errs0 = errors;
+let valid0 = false;
+let passing0 = null;
+const _errs1 = errors;
+if(typeof data !== "string"){
+const err0 = {instancePath,schemaPath:"#/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema97.oneOf[0].type,parentSchema:schema97.oneOf[0],data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(!(data === "all")){
+const err1 = {instancePath,schemaPath:"#/oneOf/0/enum",keyword:"enum",params:{allowedValues: schema97.oneOf[0].enum},message:"must be equal to one of the allowed values",schema:schema97.oneOf[0].enum,parentSchema:schema97.oneOf[0],data};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+var _valid0 = _errs1 === errors;
+if(_valid0){
+valid0 = true;
+passing0 = 0;
+}
+const _errs3 = errors;
+if(errors === _errs3){
+if(Array.isArray(data)){
+var valid1 = true;
+const len0 = data.length;
+for(let i0=0; i0<len0; i0++){
+let data0 = data[i0];
+const _errs5 = errors;
+if(errors === _errs5){
+if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
+const _errs7 = errors;
+for(const key0 in data0){
+if(!((((((key0 === "capabilities") || (key0 === "count")) || (key0 === "device_ids")) || (key0 === "driver")) || (key0 === "options")) || (pattern2.test(key0)))){
+const err2 = {instancePath:instancePath+"/" + i0,schemaPath:"#/oneOf/1/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema97.oneOf[1].items,data:data0};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+break;
+}
+}
+if(_errs7 === errors){
+if(data0.capabilities !== undefined){
+let data1 = data0.capabilities;
+const _errs8 = errors;
+const _errs9 = errors;
+if(errors === _errs9){
+if(Array.isArray(data1)){
+var valid4 = true;
+const len1 = data1.length;
+for(let i1=0; i1<len1; i1++){
+let data2 = data1[i1];
+const _errs11 = errors;
+if(typeof data2 !== "string"){
+const err3 = {instancePath:instancePath+"/" + i0+"/capabilities/" + i1,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data2};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+var valid4 = _errs11 === errors;
+if(!valid4){
+break;
+}
+}
+if(valid4){
+let i2 = data1.length;
+let j0;
+if(i2 > 1){
+const indices0 = {};
+for(;i2--;){
+let item0 = data1[i2];
+if(typeof item0 !== "string"){
+continue;
+}
+if(typeof indices0[item0] == "number"){
+j0 = indices0[item0];
+const err4 = {instancePath:instancePath+"/" + i0+"/capabilities",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i2, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i2+" are identical)",schema:true,parentSchema:schema24,data:data1};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+break;
+}
+indices0[item0] = i2;
+}
+}
+}
+}
+else {
+const err5 = {instancePath:instancePath+"/" + i0+"/capabilities",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data1};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+var valid2 = _errs8 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
+if(data0.count !== undefined){
+let data3 = data0.count;
+const _errs13 = errors;
+if((typeof data3 !== "string") && (!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3))))){
+const err6 = {instancePath:instancePath+"/" + i0+"/count",schemaPath:"#/oneOf/1/items/properties/count/type",keyword:"type",params:{type: schema97.oneOf[1].items.properties.count.type},message:"must be string,integer",schema:schema97.oneOf[1].items.properties.count.type,parentSchema:schema97.oneOf[1].items.properties.count,data:data3};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+var valid2 = _errs13 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
+if(data0.device_ids !== undefined){
+let data4 = data0.device_ids;
+const _errs15 = errors;
+const _errs16 = errors;
+if(errors === _errs16){
+if(Array.isArray(data4)){
+var valid7 = true;
+const len2 = data4.length;
+for(let i3=0; i3<len2; i3++){
+let data5 = data4[i3];
+const _errs18 = errors;
+if(typeof data5 !== "string"){
+const err7 = {instancePath:instancePath+"/" + i0+"/device_ids/" + i3,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data5};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+var valid7 = _errs18 === errors;
+if(!valid7){
+break;
+}
+}
+if(valid7){
+let i4 = data4.length;
+let j1;
+if(i4 > 1){
+const indices1 = {};
+for(;i4--;){
+let item1 = data4[i4];
+if(typeof item1 !== "string"){
+continue;
+}
+if(typeof indices1[item1] == "number"){
+j1 = indices1[item1];
+const err8 = {instancePath:instancePath+"/" + i0+"/device_ids",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i4, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i4+" are identical)",schema:true,parentSchema:schema24,data:data4};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+break;
+}
+indices1[item1] = i4;
+}
+}
+}
+}
+else {
+const err9 = {instancePath:instancePath+"/" + i0+"/device_ids",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data4};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+var valid2 = _errs15 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
+if(data0.driver !== undefined){
+let data6 = data0.driver;
+const _errs20 = errors;
+if(typeof data6 !== "string"){
+const err10 = {instancePath:instancePath+"/" + i0+"/driver",schemaPath:"#/oneOf/1/items/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema97.oneOf[1].items.properties.driver.type,parentSchema:schema97.oneOf[1].items.properties.driver,data:data6};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+var valid2 = _errs20 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
+if(data0.options !== undefined){
+let data7 = data0.options;
+const _errs22 = errors;
+const _errs24 = errors;
+let valid10 = false;
+let passing1 = null;
+const _errs25 = errors;
+if(errors === _errs25){
+if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
+const _errs27 = errors;
+for(const key1 in data7){
+if(!(pattern7.test(key1))){
+const err11 = {instancePath:instancePath+"/" + i0+"/options",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data7};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+break;
+}
+}
+if(_errs27 === errors){
+var valid11 = true;
+for(const key2 in data7){
+if(pattern7.test(key2)){
+let data8 = data7[key2];
+const _errs28 = errors;
+if((((typeof data8 !== "string") && (!((typeof data8 == "number") && (isFinite(data8))))) && (typeof data8 !== "boolean")) && (data8 !== null)){
+const err12 = {instancePath:instancePath+"/" + i0+"/options/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data8};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+var valid11 = _errs28 === errors;
+if(!valid11){
+break;
+}
+}
+}
+}
+}
+else {
+const err13 = {instancePath:instancePath+"/" + i0+"/options",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data7};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+var _valid1 = _errs25 === errors;
+if(_valid1){
+valid10 = true;
+passing1 = 0;
+}
+const _errs30 = errors;
+if(errors === _errs30){
+if(Array.isArray(data7)){
+var valid12 = true;
+const len3 = data7.length;
+for(let i5=0; i5<len3; i5++){
+let data9 = data7[i5];
+const _errs32 = errors;
+if(typeof data9 !== "string"){
+const err14 = {instancePath:instancePath+"/" + i0+"/options/" + i5,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data9};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+var valid12 = _errs32 === errors;
+if(!valid12){
+break;
+}
+}
+if(valid12){
+let i6 = data7.length;
+let j2;
+if(i6 > 1){
+const indices2 = {};
+for(;i6--;){
+let item2 = data7[i6];
+if(typeof item2 !== "string"){
+continue;
+}
+if(typeof indices2[item2] == "number"){
+j2 = indices2[item2];
+const err15 = {instancePath:instancePath+"/" + i0+"/options",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i6, j: j2},message:"must NOT have duplicate items (items ## "+j2+" and "+i6+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data7};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+break;
+}
+indices2[item2] = i6;
+}
+}
+}
+}
+else {
+const err16 = {instancePath:instancePath+"/" + i0+"/options",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data7};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+var _valid1 = _errs30 === errors;
+if(_valid1 && valid10){
+valid10 = false;
+passing1 = [passing1, 1];
+}
+else {
+if(_valid1){
+valid10 = true;
+passing1 = 1;
+}
+}
+if(!valid10){
+const err17 = {instancePath:instancePath+"/" + i0+"/options",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data7};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+else {
+errors = _errs24;
+if(vErrors !== null){
+if(_errs24){
+vErrors.length = _errs24;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid2 = _errs22 === errors;
+}
+else {
+var valid2 = true;
+}
+}
+}
+}
+}
+}
+}
+else {
+const err18 = {instancePath:instancePath+"/" + i0,schemaPath:"#/oneOf/1/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema97.oneOf[1].items.type,parentSchema:schema97.oneOf[1].items,data:data0};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+var valid1 = _errs5 === errors;
+if(!valid1){
+break;
+}
+}
+}
+else {
+const err19 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema97.oneOf[1].type,parentSchema:schema97.oneOf[1],data};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+var _valid0 = _errs3 === errors;
+if(_valid0 && valid0){
+valid0 = false;
+passing0 = [passing0, 1];
+}
+else {
+if(_valid0){
+valid0 = true;
+passing0 = 1;
+var items1 = true;
+}
+}
+if(!valid0){
+const err20 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema97.oneOf,parentSchema:schema97,data};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+validate45.errors = vErrors;
+return false;
+}
+else {
+errors = _errs0;
+if(vErrors !== null){
+if(_errs0){
+vErrors.length = _errs0;
+}
+else {
+vErrors = null;
+}
+}
+}
+validate45.errors = vErrors;
+evaluated0.items = items1;
+return errors === 0;
+}
+validate45.evaluated = {"dynamicProps":false,"dynamicItems":true};
 
 
 function validate24(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -3012,30 +4259,665 @@ var valid2 = _errs90 === errors;
 else {
 var valid2 = true;
 }
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-else {
-const err57 = {instancePath:instancePath+"/build",schemaPath:"#/properties/build/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.build.oneOf[1].type,parentSchema:schema25.properties.build.oneOf[1],data:data1};
+if(valid2){
+if(data1.additional_contexts !== undefined){
+let data35 = data1.additional_contexts;
+const _errs110 = errors;
+const _errs112 = errors;
+let valid38 = false;
+let passing6 = null;
+const _errs113 = errors;
+if(errors === _errs113){
+if(data35 && typeof data35 == "object" && !Array.isArray(data35)){
+const _errs115 = errors;
+for(const key9 in data35){
+if(!(pattern7.test(key9))){
+const err57 = {instancePath:instancePath+"/build/additional_contexts",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data35};
 if(vErrors === null){
 vErrors = [err57];
 }
 else {
 vErrors.push(err57);
+}
+errors++;
+break;
+}
+}
+if(_errs115 === errors){
+var valid39 = true;
+for(const key10 in data35){
+if(pattern7.test(key10)){
+let data36 = data35[key10];
+const _errs116 = errors;
+if((((typeof data36 !== "string") && (!((typeof data36 == "number") && (isFinite(data36))))) && (typeof data36 !== "boolean")) && (data36 !== null)){
+const err58 = {instancePath:instancePath+"/build/additional_contexts/" + key10.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data36};
+if(vErrors === null){
+vErrors = [err58];
+}
+else {
+vErrors.push(err58);
+}
+errors++;
+}
+var valid39 = _errs116 === errors;
+if(!valid39){
+break;
+}
+}
+}
+}
+}
+else {
+const err59 = {instancePath:instancePath+"/build/additional_contexts",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data35};
+if(vErrors === null){
+vErrors = [err59];
+}
+else {
+vErrors.push(err59);
+}
+errors++;
+}
+}
+var _valid6 = _errs113 === errors;
+if(_valid6){
+valid38 = true;
+passing6 = 0;
+}
+const _errs118 = errors;
+if(errors === _errs118){
+if(Array.isArray(data35)){
+var valid40 = true;
+const len9 = data35.length;
+for(let i16=0; i16<len9; i16++){
+let data37 = data35[i16];
+const _errs120 = errors;
+if(typeof data37 !== "string"){
+const err60 = {instancePath:instancePath+"/build/additional_contexts/" + i16,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data37};
+if(vErrors === null){
+vErrors = [err60];
+}
+else {
+vErrors.push(err60);
+}
+errors++;
+}
+var valid40 = _errs120 === errors;
+if(!valid40){
+break;
+}
+}
+if(valid40){
+let i17 = data35.length;
+let j7;
+if(i17 > 1){
+const indices7 = {};
+for(;i17--;){
+let item7 = data35[i17];
+if(typeof item7 !== "string"){
+continue;
+}
+if(typeof indices7[item7] == "number"){
+j7 = indices7[item7];
+const err61 = {instancePath:instancePath+"/build/additional_contexts",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i17, j: j7},message:"must NOT have duplicate items (items ## "+j7+" and "+i17+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data35};
+if(vErrors === null){
+vErrors = [err61];
+}
+else {
+vErrors.push(err61);
+}
+errors++;
+break;
+}
+indices7[item7] = i17;
+}
+}
+}
+}
+else {
+const err62 = {instancePath:instancePath+"/build/additional_contexts",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data35};
+if(vErrors === null){
+vErrors = [err62];
+}
+else {
+vErrors.push(err62);
+}
+errors++;
+}
+}
+var _valid6 = _errs118 === errors;
+if(_valid6 && valid38){
+valid38 = false;
+passing6 = [passing6, 1];
+}
+else {
+if(_valid6){
+valid38 = true;
+passing6 = 1;
+}
+}
+if(!valid38){
+const err63 = {instancePath:instancePath+"/build/additional_contexts",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing6},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data35};
+if(vErrors === null){
+vErrors = [err63];
+}
+else {
+vErrors.push(err63);
+}
+errors++;
+}
+else {
+errors = _errs112;
+if(vErrors !== null){
+if(_errs112){
+vErrors.length = _errs112;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid2 = _errs110 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
+if(data1.entitlements !== undefined){
+let data38 = data1.entitlements;
+const _errs122 = errors;
+if(errors === _errs122){
+if(Array.isArray(data38)){
+var valid42 = true;
+const len10 = data38.length;
+for(let i18=0; i18<len10; i18++){
+let data39 = data38[i18];
+const _errs124 = errors;
+if(typeof data39 !== "string"){
+const err64 = {instancePath:instancePath+"/build/entitlements/" + i18,schemaPath:"#/properties/build/oneOf/1/properties/entitlements/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.build.oneOf[1].properties.entitlements.items.type,parentSchema:schema25.properties.build.oneOf[1].properties.entitlements.items,data:data39};
+if(vErrors === null){
+vErrors = [err64];
+}
+else {
+vErrors.push(err64);
+}
+errors++;
+}
+var valid42 = _errs124 === errors;
+if(!valid42){
+break;
+}
+}
+}
+else {
+const err65 = {instancePath:instancePath+"/build/entitlements",schemaPath:"#/properties/build/oneOf/1/properties/entitlements/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.build.oneOf[1].properties.entitlements.type,parentSchema:schema25.properties.build.oneOf[1].properties.entitlements,data:data38};
+if(vErrors === null){
+vErrors = [err65];
+}
+else {
+vErrors.push(err65);
+}
+errors++;
+}
+}
+var valid2 = _errs122 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
+if(data1.isolation !== undefined){
+let data40 = data1.isolation;
+const _errs126 = errors;
+if(typeof data40 !== "string"){
+const err66 = {instancePath:instancePath+"/build/isolation",schemaPath:"#/properties/build/oneOf/1/properties/isolation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.build.oneOf[1].properties.isolation.type,parentSchema:schema25.properties.build.oneOf[1].properties.isolation,data:data40};
+if(vErrors === null){
+vErrors = [err66];
+}
+else {
+vErrors.push(err66);
+}
+errors++;
+}
+var valid2 = _errs126 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
+if(data1.privileged !== undefined){
+let data41 = data1.privileged;
+const _errs128 = errors;
+if((typeof data41 !== "boolean") && (typeof data41 !== "string")){
+const err67 = {instancePath:instancePath+"/build/privileged",schemaPath:"#/properties/build/oneOf/1/properties/privileged/type",keyword:"type",params:{type: schema25.properties.build.oneOf[1].properties.privileged.type},message:"must be boolean,string",schema:schema25.properties.build.oneOf[1].properties.privileged.type,parentSchema:schema25.properties.build.oneOf[1].properties.privileged,data:data41};
+if(vErrors === null){
+vErrors = [err67];
+}
+else {
+vErrors.push(err67);
+}
+errors++;
+}
+var valid2 = _errs128 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
+if(data1.provenance !== undefined){
+let data42 = data1.provenance;
+const _errs130 = errors;
+if((typeof data42 !== "string") && (typeof data42 !== "boolean")){
+const err68 = {instancePath:instancePath+"/build/provenance",schemaPath:"#/properties/build/oneOf/1/properties/provenance/type",keyword:"type",params:{type: schema25.properties.build.oneOf[1].properties.provenance.type},message:"must be string,boolean",schema:schema25.properties.build.oneOf[1].properties.provenance.type,parentSchema:schema25.properties.build.oneOf[1].properties.provenance,data:data42};
+if(vErrors === null){
+vErrors = [err68];
+}
+else {
+vErrors.push(err68);
+}
+errors++;
+}
+var valid2 = _errs130 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
+if(data1.sbom !== undefined){
+let data43 = data1.sbom;
+const _errs132 = errors;
+if((typeof data43 !== "string") && (typeof data43 !== "boolean")){
+const err69 = {instancePath:instancePath+"/build/sbom",schemaPath:"#/properties/build/oneOf/1/properties/sbom/type",keyword:"type",params:{type: schema25.properties.build.oneOf[1].properties.sbom.type},message:"must be string,boolean",schema:schema25.properties.build.oneOf[1].properties.sbom.type,parentSchema:schema25.properties.build.oneOf[1].properties.sbom,data:data43};
+if(vErrors === null){
+vErrors = [err69];
+}
+else {
+vErrors.push(err69);
+}
+errors++;
+}
+var valid2 = _errs132 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
+if(data1.ssh !== undefined){
+let data44 = data1.ssh;
+const _errs134 = errors;
+const _errs136 = errors;
+let valid44 = false;
+let passing7 = null;
+const _errs137 = errors;
+if(errors === _errs137){
+if(data44 && typeof data44 == "object" && !Array.isArray(data44)){
+const _errs139 = errors;
+for(const key11 in data44){
+if(!(pattern7.test(key11))){
+const err70 = {instancePath:instancePath+"/build/ssh",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data44};
+if(vErrors === null){
+vErrors = [err70];
+}
+else {
+vErrors.push(err70);
+}
+errors++;
+break;
+}
+}
+if(_errs139 === errors){
+var valid45 = true;
+for(const key12 in data44){
+if(pattern7.test(key12)){
+let data45 = data44[key12];
+const _errs140 = errors;
+if((((typeof data45 !== "string") && (!((typeof data45 == "number") && (isFinite(data45))))) && (typeof data45 !== "boolean")) && (data45 !== null)){
+const err71 = {instancePath:instancePath+"/build/ssh/" + key12.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data45};
+if(vErrors === null){
+vErrors = [err71];
+}
+else {
+vErrors.push(err71);
+}
+errors++;
+}
+var valid45 = _errs140 === errors;
+if(!valid45){
+break;
+}
+}
+}
+}
+}
+else {
+const err72 = {instancePath:instancePath+"/build/ssh",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data44};
+if(vErrors === null){
+vErrors = [err72];
+}
+else {
+vErrors.push(err72);
+}
+errors++;
+}
+}
+var _valid7 = _errs137 === errors;
+if(_valid7){
+valid44 = true;
+passing7 = 0;
+}
+const _errs142 = errors;
+if(errors === _errs142){
+if(Array.isArray(data44)){
+var valid46 = true;
+const len11 = data44.length;
+for(let i19=0; i19<len11; i19++){
+let data46 = data44[i19];
+const _errs144 = errors;
+if(typeof data46 !== "string"){
+const err73 = {instancePath:instancePath+"/build/ssh/" + i19,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data46};
+if(vErrors === null){
+vErrors = [err73];
+}
+else {
+vErrors.push(err73);
+}
+errors++;
+}
+var valid46 = _errs144 === errors;
+if(!valid46){
+break;
+}
+}
+if(valid46){
+let i20 = data44.length;
+let j8;
+if(i20 > 1){
+const indices8 = {};
+for(;i20--;){
+let item8 = data44[i20];
+if(typeof item8 !== "string"){
+continue;
+}
+if(typeof indices8[item8] == "number"){
+j8 = indices8[item8];
+const err74 = {instancePath:instancePath+"/build/ssh",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i20, j: j8},message:"must NOT have duplicate items (items ## "+j8+" and "+i20+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data44};
+if(vErrors === null){
+vErrors = [err74];
+}
+else {
+vErrors.push(err74);
+}
+errors++;
+break;
+}
+indices8[item8] = i20;
+}
+}
+}
+}
+else {
+const err75 = {instancePath:instancePath+"/build/ssh",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data44};
+if(vErrors === null){
+vErrors = [err75];
+}
+else {
+vErrors.push(err75);
+}
+errors++;
+}
+}
+var _valid7 = _errs142 === errors;
+if(_valid7 && valid44){
+valid44 = false;
+passing7 = [passing7, 1];
+}
+else {
+if(_valid7){
+valid44 = true;
+passing7 = 1;
+}
+}
+if(!valid44){
+const err76 = {instancePath:instancePath+"/build/ssh",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing7},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data44};
+if(vErrors === null){
+vErrors = [err76];
+}
+else {
+vErrors.push(err76);
+}
+errors++;
+}
+else {
+errors = _errs136;
+if(vErrors !== null){
+if(_errs136){
+vErrors.length = _errs136;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid2 = _errs134 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
+if(data1.ulimits !== undefined){
+let data47 = data1.ulimits;
+const _errs146 = errors;
+const _errs147 = errors;
+if(errors === _errs147){
+if(data47 && typeof data47 == "object" && !Array.isArray(data47)){
+const _errs149 = errors;
+for(const key13 in data47){
+if(!(pattern18.test(key13))){
+const err77 = {instancePath:instancePath+"/build/ulimits",schemaPath:"#/$defs/ulimits/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema37,data:data47};
+if(vErrors === null){
+vErrors = [err77];
+}
+else {
+vErrors.push(err77);
+}
+errors++;
+break;
+}
+}
+if(_errs149 === errors){
+var valid49 = true;
+for(const key14 in data47){
+if(pattern18.test(key14)){
+let data48 = data47[key14];
+const _errs150 = errors;
+const _errs151 = errors;
+let valid50 = false;
+let passing8 = null;
+const _errs152 = errors;
+if(!(((typeof data48 == "number") && (!(data48 % 1) && !isNaN(data48))) && (isFinite(data48)))){
+const err78 = {instancePath:instancePath+"/build/ulimits/" + key14.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema37.patternProperties["^[a-z]+$"].oneOf[0].type,parentSchema:schema37.patternProperties["^[a-z]+$"].oneOf[0],data:data48};
+if(vErrors === null){
+vErrors = [err78];
+}
+else {
+vErrors.push(err78);
+}
+errors++;
+}
+var _valid8 = _errs152 === errors;
+if(_valid8){
+valid50 = true;
+passing8 = 0;
+}
+const _errs154 = errors;
+if(errors === _errs154){
+if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
+let missing1;
+if(((data48.soft === undefined) && (missing1 = "soft")) || ((data48.hard === undefined) && (missing1 = "hard"))){
+const err79 = {instancePath:instancePath+"/build/ulimits/" + key14.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'",schema:schema37.patternProperties["^[a-z]+$"].oneOf[1].required,parentSchema:schema37.patternProperties["^[a-z]+$"].oneOf[1],data:data48};
+if(vErrors === null){
+vErrors = [err79];
+}
+else {
+vErrors.push(err79);
+}
+errors++;
+}
+else {
+const _errs156 = errors;
+for(const key15 in data48){
+if(!(((key15 === "soft") || (key15 === "hard")) || (pattern2.test(key15)))){
+const err80 = {instancePath:instancePath+"/build/ulimits/" + key14.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema37.patternProperties["^[a-z]+$"].oneOf[1],data:data48};
+if(vErrors === null){
+vErrors = [err80];
+}
+else {
+vErrors.push(err80);
+}
+errors++;
+break;
+}
+}
+if(_errs156 === errors){
+if(data48.soft !== undefined){
+let data49 = data48.soft;
+const _errs157 = errors;
+if(!(((typeof data49 == "number") && (!(data49 % 1) && !isNaN(data49))) && (isFinite(data49)))){
+const err81 = {instancePath:instancePath+"/build/ulimits/" + key14.replace(/~/g, "~0").replace(/\//g, "~1")+"/soft",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/soft/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema37.patternProperties["^[a-z]+$"].oneOf[1].properties.soft.type,parentSchema:schema37.patternProperties["^[a-z]+$"].oneOf[1].properties.soft,data:data49};
+if(vErrors === null){
+vErrors = [err81];
+}
+else {
+vErrors.push(err81);
+}
+errors++;
+}
+var valid51 = _errs157 === errors;
+}
+else {
+var valid51 = true;
+}
+if(valid51){
+if(data48.hard !== undefined){
+let data50 = data48.hard;
+const _errs159 = errors;
+if(!(((typeof data50 == "number") && (!(data50 % 1) && !isNaN(data50))) && (isFinite(data50)))){
+const err82 = {instancePath:instancePath+"/build/ulimits/" + key14.replace(/~/g, "~0").replace(/\//g, "~1")+"/hard",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/hard/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema37.patternProperties["^[a-z]+$"].oneOf[1].properties.hard.type,parentSchema:schema37.patternProperties["^[a-z]+$"].oneOf[1].properties.hard,data:data50};
+if(vErrors === null){
+vErrors = [err82];
+}
+else {
+vErrors.push(err82);
+}
+errors++;
+}
+var valid51 = _errs159 === errors;
+}
+else {
+var valid51 = true;
+}
+}
+}
+}
+}
+else {
+const err83 = {instancePath:instancePath+"/build/ulimits/" + key14.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema37.patternProperties["^[a-z]+$"].oneOf[1].type,parentSchema:schema37.patternProperties["^[a-z]+$"].oneOf[1],data:data48};
+if(vErrors === null){
+vErrors = [err83];
+}
+else {
+vErrors.push(err83);
+}
+errors++;
+}
+}
+var _valid8 = _errs154 === errors;
+if(_valid8 && valid50){
+valid50 = false;
+passing8 = [passing8, 1];
+}
+else {
+if(_valid8){
+valid50 = true;
+passing8 = 1;
+}
+}
+if(!valid50){
+const err84 = {instancePath:instancePath+"/build/ulimits/" + key14.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing8},message:"must match exactly one schema in oneOf",schema:schema37.patternProperties["^[a-z]+$"].oneOf,parentSchema:schema37.patternProperties["^[a-z]+$"],data:data48};
+if(vErrors === null){
+vErrors = [err84];
+}
+else {
+vErrors.push(err84);
+}
+errors++;
+}
+else {
+errors = _errs151;
+if(vErrors !== null){
+if(_errs151){
+vErrors.length = _errs151;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid49 = _errs150 === errors;
+if(!valid49){
+break;
+}
+}
+}
+}
+}
+else {
+const err85 = {instancePath:instancePath+"/build/ulimits",schemaPath:"#/$defs/ulimits/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema37.type,parentSchema:schema37,data:data47};
+if(vErrors === null){
+vErrors = [err85];
+}
+else {
+vErrors.push(err85);
+}
+errors++;
+}
+}
+var valid2 = _errs146 === errors;
+}
+else {
+var valid2 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+const err86 = {instancePath:instancePath+"/build",schemaPath:"#/properties/build/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.build.oneOf[1].type,parentSchema:schema25.properties.build.oneOf[1],data:data1};
+if(vErrors === null){
+vErrors = [err86];
+}
+else {
+vErrors.push(err86);
 }
 errors++;
 }
@@ -3052,12 +4934,12 @@ passing0 = 1;
 }
 }
 if(!valid1){
-const err58 = {instancePath:instancePath+"/build",schemaPath:"#/properties/build/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema25.properties.build.oneOf,parentSchema:schema25.properties.build,data:data1};
+const err87 = {instancePath:instancePath+"/build",schemaPath:"#/properties/build/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema25.properties.build.oneOf,parentSchema:schema25.properties.build,data:data1};
 if(vErrors === null){
-vErrors = [err58];
+vErrors = [err87];
 }
 else {
-vErrors.push(err58);
+vErrors.push(err87);
 }
 errors++;
 validate24.errors = vErrors;
@@ -3081,741 +4963,53 @@ var valid0 = true;
 }
 if(valid0){
 if(data.container_name !== undefined){
-let data35 = data.container_name;
-const _errs110 = errors;
-if(typeof data35 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/container_name",schemaPath:"#/properties/container_name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.container_name.type,parentSchema:schema25.properties.container_name,data:data35}];
+let data51 = data.container_name;
+const _errs161 = errors;
+if(typeof data51 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/container_name",schemaPath:"#/properties/container_name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.container_name.type,parentSchema:schema25.properties.container_name,data:data51}];
 return false;
 }
-var valid0 = _errs110 === errors;
+var valid0 = _errs161 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.hostname !== undefined){
-let data36 = data.hostname;
-const _errs112 = errors;
-if(typeof data36 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/hostname",schemaPath:"#/properties/hostname/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.hostname.type,parentSchema:schema25.properties.hostname,data:data36}];
+let data52 = data.hostname;
+const _errs163 = errors;
+if(typeof data52 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/hostname",schemaPath:"#/properties/hostname/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.hostname.type,parentSchema:schema25.properties.hostname,data:data52}];
 return false;
 }
-var valid0 = _errs112 === errors;
+var valid0 = _errs163 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.domainname !== undefined){
-let data37 = data.domainname;
-const _errs114 = errors;
-if(typeof data37 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/domainname",schemaPath:"#/properties/domainname/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.domainname.type,parentSchema:schema25.properties.domainname,data:data37}];
+let data53 = data.domainname;
+const _errs165 = errors;
+if(typeof data53 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/domainname",schemaPath:"#/properties/domainname/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.domainname.type,parentSchema:schema25.properties.domainname,data:data53}];
 return false;
 }
-var valid0 = _errs114 === errors;
+var valid0 = _errs165 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.entrypoint !== undefined){
-let data38 = data.entrypoint;
-const _errs116 = errors;
-const _errs118 = errors;
-let valid38 = false;
-let passing6 = null;
-const _errs119 = errors;
-if(data38 !== null){
-const err59 = {instancePath:instancePath+"/entrypoint",schemaPath:"#/$defs/command/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema35.oneOf[0].type,parentSchema:schema35.oneOf[0],data:data38};
-if(vErrors === null){
-vErrors = [err59];
-}
-else {
-vErrors.push(err59);
-}
-errors++;
-}
-var _valid6 = _errs119 === errors;
-if(_valid6){
-valid38 = true;
-passing6 = 0;
-}
-const _errs121 = errors;
-if(typeof data38 !== "string"){
-const err60 = {instancePath:instancePath+"/entrypoint",schemaPath:"#/$defs/command/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.oneOf[1].type,parentSchema:schema35.oneOf[1],data:data38};
-if(vErrors === null){
-vErrors = [err60];
-}
-else {
-vErrors.push(err60);
-}
-errors++;
-}
-var _valid6 = _errs121 === errors;
-if(_valid6 && valid38){
-valid38 = false;
-passing6 = [passing6, 1];
-}
-else {
-if(_valid6){
-valid38 = true;
-passing6 = 1;
-}
-const _errs123 = errors;
-if(errors === _errs123){
-if(Array.isArray(data38)){
-var valid39 = true;
-const len9 = data38.length;
-for(let i16=0; i16<len9; i16++){
-let data39 = data38[i16];
-const _errs125 = errors;
-if(typeof data39 !== "string"){
-const err61 = {instancePath:instancePath+"/entrypoint/" + i16,schemaPath:"#/$defs/command/oneOf/2/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.oneOf[2].items.type,parentSchema:schema35.oneOf[2].items,data:data39};
-if(vErrors === null){
-vErrors = [err61];
-}
-else {
-vErrors.push(err61);
-}
-errors++;
-}
-var valid39 = _errs125 === errors;
-if(!valid39){
-break;
-}
-}
-}
-else {
-const err62 = {instancePath:instancePath+"/entrypoint",schemaPath:"#/$defs/command/oneOf/2/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema35.oneOf[2].type,parentSchema:schema35.oneOf[2],data:data38};
-if(vErrors === null){
-vErrors = [err62];
-}
-else {
-vErrors.push(err62);
-}
-errors++;
-}
-}
-var _valid6 = _errs123 === errors;
-if(_valid6 && valid38){
-valid38 = false;
-passing6 = [passing6, 2];
-}
-else {
-if(_valid6){
-valid38 = true;
-passing6 = 2;
-}
-}
-}
-if(!valid38){
-const err63 = {instancePath:instancePath+"/entrypoint",schemaPath:"#/$defs/command/oneOf",keyword:"oneOf",params:{passingSchemas: passing6},message:"must match exactly one schema in oneOf",schema:schema35.oneOf,parentSchema:schema35,data:data38};
-if(vErrors === null){
-vErrors = [err63];
-}
-else {
-vErrors.push(err63);
-}
-errors++;
-validate24.errors = vErrors;
-return false;
-}
-else {
-errors = _errs118;
-if(vErrors !== null){
-if(_errs118){
-vErrors.length = _errs118;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs116 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.command !== undefined){
-let data40 = data.command;
-const _errs127 = errors;
-const _errs129 = errors;
-let valid41 = false;
-let passing7 = null;
-const _errs130 = errors;
-if(data40 !== null){
-const err64 = {instancePath:instancePath+"/command",schemaPath:"#/$defs/command/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema35.oneOf[0].type,parentSchema:schema35.oneOf[0],data:data40};
-if(vErrors === null){
-vErrors = [err64];
-}
-else {
-vErrors.push(err64);
-}
-errors++;
-}
-var _valid7 = _errs130 === errors;
-if(_valid7){
-valid41 = true;
-passing7 = 0;
-}
-const _errs132 = errors;
-if(typeof data40 !== "string"){
-const err65 = {instancePath:instancePath+"/command",schemaPath:"#/$defs/command/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.oneOf[1].type,parentSchema:schema35.oneOf[1],data:data40};
-if(vErrors === null){
-vErrors = [err65];
-}
-else {
-vErrors.push(err65);
-}
-errors++;
-}
-var _valid7 = _errs132 === errors;
-if(_valid7 && valid41){
-valid41 = false;
-passing7 = [passing7, 1];
-}
-else {
-if(_valid7){
-valid41 = true;
-passing7 = 1;
-}
-const _errs134 = errors;
-if(errors === _errs134){
-if(Array.isArray(data40)){
-var valid42 = true;
-const len10 = data40.length;
-for(let i17=0; i17<len10; i17++){
-let data41 = data40[i17];
-const _errs136 = errors;
-if(typeof data41 !== "string"){
-const err66 = {instancePath:instancePath+"/command/" + i17,schemaPath:"#/$defs/command/oneOf/2/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.oneOf[2].items.type,parentSchema:schema35.oneOf[2].items,data:data41};
-if(vErrors === null){
-vErrors = [err66];
-}
-else {
-vErrors.push(err66);
-}
-errors++;
-}
-var valid42 = _errs136 === errors;
-if(!valid42){
-break;
-}
-}
-}
-else {
-const err67 = {instancePath:instancePath+"/command",schemaPath:"#/$defs/command/oneOf/2/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema35.oneOf[2].type,parentSchema:schema35.oneOf[2],data:data40};
-if(vErrors === null){
-vErrors = [err67];
-}
-else {
-vErrors.push(err67);
-}
-errors++;
-}
-}
-var _valid7 = _errs134 === errors;
-if(_valid7 && valid41){
-valid41 = false;
-passing7 = [passing7, 2];
-}
-else {
-if(_valid7){
-valid41 = true;
-passing7 = 2;
-}
-}
-}
-if(!valid41){
-const err68 = {instancePath:instancePath+"/command",schemaPath:"#/$defs/command/oneOf",keyword:"oneOf",params:{passingSchemas: passing7},message:"must match exactly one schema in oneOf",schema:schema35.oneOf,parentSchema:schema35,data:data40};
-if(vErrors === null){
-vErrors = [err68];
-}
-else {
-vErrors.push(err68);
-}
-errors++;
-validate24.errors = vErrors;
-return false;
-}
-else {
-errors = _errs129;
-if(vErrors !== null){
-if(_errs129){
-vErrors.length = _errs129;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs127 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.working_dir !== undefined){
-let data42 = data.working_dir;
-const _errs138 = errors;
-if(typeof data42 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/working_dir",schemaPath:"#/properties/working_dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.working_dir.type,parentSchema:schema25.properties.working_dir,data:data42}];
-return false;
-}
-var valid0 = _errs138 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.user !== undefined){
-let data43 = data.user;
-const _errs140 = errors;
-if(typeof data43 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/user",schemaPath:"#/properties/user/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.user.type,parentSchema:schema25.properties.user,data:data43}];
-return false;
-}
-var valid0 = _errs140 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.environment !== undefined){
-let data44 = data.environment;
-const _errs142 = errors;
-const _errs144 = errors;
-let valid44 = false;
-let passing8 = null;
-const _errs145 = errors;
-if(errors === _errs145){
-if(data44 && typeof data44 == "object" && !Array.isArray(data44)){
-const _errs147 = errors;
-for(const key9 in data44){
-if(!(pattern7.test(key9))){
-const err69 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data44};
-if(vErrors === null){
-vErrors = [err69];
-}
-else {
-vErrors.push(err69);
-}
-errors++;
-break;
-}
-}
-if(_errs147 === errors){
-var valid45 = true;
-for(const key10 in data44){
-if(pattern7.test(key10)){
-let data45 = data44[key10];
-const _errs148 = errors;
-if((((typeof data45 !== "string") && (!((typeof data45 == "number") && (isFinite(data45))))) && (typeof data45 !== "boolean")) && (data45 !== null)){
-const err70 = {instancePath:instancePath+"/environment/" + key10.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data45};
-if(vErrors === null){
-vErrors = [err70];
-}
-else {
-vErrors.push(err70);
-}
-errors++;
-}
-var valid45 = _errs148 === errors;
-if(!valid45){
-break;
-}
-}
-}
-}
-}
-else {
-const err71 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data44};
-if(vErrors === null){
-vErrors = [err71];
-}
-else {
-vErrors.push(err71);
-}
-errors++;
-}
-}
-var _valid8 = _errs145 === errors;
-if(_valid8){
-valid44 = true;
-passing8 = 0;
-}
-const _errs150 = errors;
-if(errors === _errs150){
-if(Array.isArray(data44)){
-var valid46 = true;
-const len11 = data44.length;
-for(let i18=0; i18<len11; i18++){
-let data46 = data44[i18];
-const _errs152 = errors;
-if(typeof data46 !== "string"){
-const err72 = {instancePath:instancePath+"/environment/" + i18,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data46};
-if(vErrors === null){
-vErrors = [err72];
-}
-else {
-vErrors.push(err72);
-}
-errors++;
-}
-var valid46 = _errs152 === errors;
-if(!valid46){
-break;
-}
-}
-if(valid46){
-let i19 = data44.length;
-let j7;
-if(i19 > 1){
-const indices7 = {};
-for(;i19--;){
-let item7 = data44[i19];
-if(typeof item7 !== "string"){
-continue;
-}
-if(typeof indices7[item7] == "number"){
-j7 = indices7[item7];
-const err73 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i19, j: j7},message:"must NOT have duplicate items (items ## "+j7+" and "+i19+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data44};
-if(vErrors === null){
-vErrors = [err73];
-}
-else {
-vErrors.push(err73);
-}
-errors++;
-break;
-}
-indices7[item7] = i19;
-}
-}
-}
-}
-else {
-const err74 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data44};
-if(vErrors === null){
-vErrors = [err74];
-}
-else {
-vErrors.push(err74);
-}
-errors++;
-}
-}
-var _valid8 = _errs150 === errors;
-if(_valid8 && valid44){
-valid44 = false;
-passing8 = [passing8, 1];
-}
-else {
-if(_valid8){
-valid44 = true;
-passing8 = 1;
-}
-}
-if(!valid44){
-const err75 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing8},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data44};
-if(vErrors === null){
-vErrors = [err75];
-}
-else {
-vErrors.push(err75);
-}
-errors++;
-validate24.errors = vErrors;
-return false;
-}
-else {
-errors = _errs144;
-if(vErrors !== null){
-if(_errs144){
-vErrors.length = _errs144;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs142 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.env_file !== undefined){
-let data47 = data.env_file;
-const _errs154 = errors;
-const _errs156 = errors;
-let valid49 = false;
-let passing9 = null;
-const _errs157 = errors;
-if(typeof data47 !== "string"){
-const err76 = {instancePath:instancePath+"/env_file",schemaPath:"#/$defs/env_file/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema38.oneOf[0].type,parentSchema:schema38.oneOf[0],data:data47};
-if(vErrors === null){
-vErrors = [err76];
-}
-else {
-vErrors.push(err76);
-}
-errors++;
-}
-var _valid9 = _errs157 === errors;
-if(_valid9){
-valid49 = true;
-passing9 = 0;
-}
-const _errs159 = errors;
-if(errors === _errs159){
-if(Array.isArray(data47)){
-var valid50 = true;
-const len12 = data47.length;
-for(let i20=0; i20<len12; i20++){
-let data48 = data47[i20];
-const _errs161 = errors;
-const _errs162 = errors;
-let valid51 = false;
-let passing10 = null;
-const _errs163 = errors;
-if(typeof data48 !== "string"){
-const err77 = {instancePath:instancePath+"/env_file/" + i20,schemaPath:"#/$defs/env_file/oneOf/1/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema38.oneOf[1].items.oneOf[0].type,parentSchema:schema38.oneOf[1].items.oneOf[0],data:data48};
-if(vErrors === null){
-vErrors = [err77];
-}
-else {
-vErrors.push(err77);
-}
-errors++;
-}
-var _valid10 = _errs163 === errors;
-if(_valid10){
-valid51 = true;
-passing10 = 0;
-}
-const _errs165 = errors;
-if(errors === _errs165){
-if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
-let missing1;
-if((data48.path === undefined) && (missing1 = "path")){
-const err78 = {instancePath:instancePath+"/env_file/" + i20,schemaPath:"#/$defs/env_file/oneOf/1/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'",schema:schema38.oneOf[1].items.oneOf[1].required,parentSchema:schema38.oneOf[1].items.oneOf[1],data:data48};
-if(vErrors === null){
-vErrors = [err78];
-}
-else {
-vErrors.push(err78);
-}
-errors++;
-}
-else {
+let data54 = data.entrypoint;
 const _errs167 = errors;
-for(const key11 in data48){
-if(!((key11 === "path") || (key11 === "required"))){
-const err79 = {instancePath:instancePath+"/env_file/" + i20,schemaPath:"#/$defs/env_file/oneOf/1/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties",schema:false,parentSchema:schema38.oneOf[1].items.oneOf[1],data:data48};
-if(vErrors === null){
-vErrors = [err79];
-}
-else {
-vErrors.push(err79);
-}
-errors++;
-break;
-}
-}
-if(_errs167 === errors){
-if(data48.path !== undefined){
-let data49 = data48.path;
-const _errs168 = errors;
-if(typeof data49 !== "string"){
-const err80 = {instancePath:instancePath+"/env_file/" + i20+"/path",schemaPath:"#/$defs/env_file/oneOf/1/items/oneOf/1/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema38.oneOf[1].items.oneOf[1].properties.path.type,parentSchema:schema38.oneOf[1].items.oneOf[1].properties.path,data:data49};
-if(vErrors === null){
-vErrors = [err80];
-}
-else {
-vErrors.push(err80);
-}
-errors++;
-}
-var valid52 = _errs168 === errors;
-}
-else {
-var valid52 = true;
-}
-if(valid52){
-if(data48.required !== undefined){
-let data50 = data48.required;
+const _errs169 = errors;
+let valid53 = false;
+let passing9 = null;
 const _errs170 = errors;
-if(typeof data50 !== "boolean"){
-const err81 = {instancePath:instancePath+"/env_file/" + i20+"/required",schemaPath:"#/$defs/env_file/oneOf/1/items/oneOf/1/properties/required/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema38.oneOf[1].items.oneOf[1].properties.required.type,parentSchema:schema38.oneOf[1].items.oneOf[1].properties.required,data:data50};
-if(vErrors === null){
-vErrors = [err81];
-}
-else {
-vErrors.push(err81);
-}
-errors++;
-}
-var valid52 = _errs170 === errors;
-}
-else {
-var valid52 = true;
-}
-}
-}
-}
-}
-else {
-const err82 = {instancePath:instancePath+"/env_file/" + i20,schemaPath:"#/$defs/env_file/oneOf/1/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema38.oneOf[1].items.oneOf[1].type,parentSchema:schema38.oneOf[1].items.oneOf[1],data:data48};
-if(vErrors === null){
-vErrors = [err82];
-}
-else {
-vErrors.push(err82);
-}
-errors++;
-}
-}
-var _valid10 = _errs165 === errors;
-if(_valid10 && valid51){
-valid51 = false;
-passing10 = [passing10, 1];
-}
-else {
-if(_valid10){
-valid51 = true;
-passing10 = 1;
-}
-}
-if(!valid51){
-const err83 = {instancePath:instancePath+"/env_file/" + i20,schemaPath:"#/$defs/env_file/oneOf/1/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing10},message:"must match exactly one schema in oneOf",schema:schema38.oneOf[1].items.oneOf,parentSchema:schema38.oneOf[1].items,data:data48};
-if(vErrors === null){
-vErrors = [err83];
-}
-else {
-vErrors.push(err83);
-}
-errors++;
-}
-else {
-errors = _errs162;
-if(vErrors !== null){
-if(_errs162){
-vErrors.length = _errs162;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid50 = _errs161 === errors;
-if(!valid50){
-break;
-}
-}
-}
-else {
-const err84 = {instancePath:instancePath+"/env_file",schemaPath:"#/$defs/env_file/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema38.oneOf[1].type,parentSchema:schema38.oneOf[1],data:data47};
-if(vErrors === null){
-vErrors = [err84];
-}
-else {
-vErrors.push(err84);
-}
-errors++;
-}
-}
-var _valid9 = _errs159 === errors;
-if(_valid9 && valid49){
-valid49 = false;
-passing9 = [passing9, 1];
-}
-else {
-if(_valid9){
-valid49 = true;
-passing9 = 1;
-}
-}
-if(!valid49){
-const err85 = {instancePath:instancePath+"/env_file",schemaPath:"#/$defs/env_file/oneOf",keyword:"oneOf",params:{passingSchemas: passing9},message:"must match exactly one schema in oneOf",schema:schema38.oneOf,parentSchema:schema38,data:data47};
-if(vErrors === null){
-vErrors = [err85];
-}
-else {
-vErrors.push(err85);
-}
-errors++;
-validate24.errors = vErrors;
-return false;
-}
-else {
-errors = _errs156;
-if(vErrors !== null){
-if(_errs156){
-vErrors.length = _errs156;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs154 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.labels !== undefined){
-let data51 = data.labels;
-const _errs172 = errors;
-const _errs174 = errors;
-let valid54 = false;
-let passing11 = null;
-const _errs175 = errors;
-if(errors === _errs175){
-if(data51 && typeof data51 == "object" && !Array.isArray(data51)){
-const _errs177 = errors;
-for(const key12 in data51){
-if(!(pattern7.test(key12))){
-const err86 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data51};
-if(vErrors === null){
-vErrors = [err86];
-}
-else {
-vErrors.push(err86);
-}
-errors++;
-break;
-}
-}
-if(_errs177 === errors){
-var valid55 = true;
-for(const key13 in data51){
-if(pattern7.test(key13)){
-let data52 = data51[key13];
-const _errs178 = errors;
-if((((typeof data52 !== "string") && (!((typeof data52 == "number") && (isFinite(data52))))) && (typeof data52 !== "boolean")) && (data52 !== null)){
-const err87 = {instancePath:instancePath+"/labels/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data52};
-if(vErrors === null){
-vErrors = [err87];
-}
-else {
-vErrors.push(err87);
-}
-errors++;
-}
-var valid55 = _errs178 === errors;
-if(!valid55){
-break;
-}
-}
-}
-}
-}
-else {
-const err88 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data51};
+if(data54 !== null){
+const err88 = {instancePath:instancePath+"/entrypoint",schemaPath:"#/$defs/command/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema38.oneOf[0].type,parentSchema:schema38.oneOf[0],data:data54};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -3824,22 +5018,14 @@ vErrors.push(err88);
 }
 errors++;
 }
+var _valid9 = _errs170 === errors;
+if(_valid9){
+valid53 = true;
+passing9 = 0;
 }
-var _valid11 = _errs175 === errors;
-if(_valid11){
-valid54 = true;
-passing11 = 0;
-}
-const _errs180 = errors;
-if(errors === _errs180){
-if(Array.isArray(data51)){
-var valid56 = true;
-const len13 = data51.length;
-for(let i21=0; i21<len13; i21++){
-let data53 = data51[i21];
-const _errs182 = errors;
-if(typeof data53 !== "string"){
-const err89 = {instancePath:instancePath+"/labels/" + i21,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data53};
+const _errs172 = errors;
+if(typeof data54 !== "string"){
+const err89 = {instancePath:instancePath+"/entrypoint",schemaPath:"#/$defs/command/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema38.oneOf[1].type,parentSchema:schema38.oneOf[1],data:data54};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -3848,24 +5034,26 @@ vErrors.push(err89);
 }
 errors++;
 }
-var valid56 = _errs182 === errors;
-if(!valid56){
-break;
+var _valid9 = _errs172 === errors;
+if(_valid9 && valid53){
+valid53 = false;
+passing9 = [passing9, 1];
 }
+else {
+if(_valid9){
+valid53 = true;
+passing9 = 1;
 }
-if(valid56){
-let i22 = data51.length;
-let j8;
-if(i22 > 1){
-const indices8 = {};
-for(;i22--;){
-let item8 = data51[i22];
-if(typeof item8 !== "string"){
-continue;
-}
-if(typeof indices8[item8] == "number"){
-j8 = indices8[item8];
-const err90 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i22, j: j8},message:"must NOT have duplicate items (items ## "+j8+" and "+i22+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data51};
+const _errs174 = errors;
+if(errors === _errs174){
+if(Array.isArray(data54)){
+var valid54 = true;
+const len12 = data54.length;
+for(let i21=0; i21<len12; i21++){
+let data55 = data54[i21];
+const _errs176 = errors;
+if(typeof data55 !== "string"){
+const err90 = {instancePath:instancePath+"/entrypoint/" + i21,schemaPath:"#/$defs/command/oneOf/2/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema38.oneOf[2].items.type,parentSchema:schema38.oneOf[2].items,data:data55};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -3873,15 +5061,15 @@ else {
 vErrors.push(err90);
 }
 errors++;
+}
+var valid54 = _errs176 === errors;
+if(!valid54){
 break;
-}
-indices8[item8] = i22;
-}
 }
 }
 }
 else {
-const err91 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data51};
+const err91 = {instancePath:instancePath+"/entrypoint",schemaPath:"#/$defs/command/oneOf/2/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema38.oneOf[2].type,parentSchema:schema38.oneOf[2],data:data54};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -3891,19 +5079,20 @@ vErrors.push(err91);
 errors++;
 }
 }
-var _valid11 = _errs180 === errors;
-if(_valid11 && valid54){
-valid54 = false;
-passing11 = [passing11, 1];
+var _valid9 = _errs174 === errors;
+if(_valid9 && valid53){
+valid53 = false;
+passing9 = [passing9, 2];
 }
 else {
-if(_valid11){
-valid54 = true;
-passing11 = 1;
+if(_valid9){
+valid53 = true;
+passing9 = 2;
 }
 }
-if(!valid54){
-const err92 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing11},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data51};
+}
+if(!valid53){
+const err92 = {instancePath:instancePath+"/entrypoint",schemaPath:"#/$defs/command/oneOf",keyword:"oneOf",params:{passingSchemas: passing9},message:"must match exactly one schema in oneOf",schema:schema38.oneOf,parentSchema:schema38,data:data54};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -3915,38 +5104,31 @@ validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs174;
+errors = _errs169;
 if(vErrors !== null){
-if(_errs174){
-vErrors.length = _errs174;
+if(_errs169){
+vErrors.length = _errs169;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid0 = _errs172 === errors;
+var valid0 = _errs167 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
-if(data.ports !== undefined){
-let data54 = data.ports;
-const _errs184 = errors;
-if(errors === _errs184){
-if(Array.isArray(data54)){
-var valid58 = true;
-const len14 = data54.length;
-for(let i23=0; i23<len14; i23++){
-let data55 = data54[i23];
-const _errs186 = errors;
-const _errs187 = errors;
-let valid59 = false;
-let passing12 = null;
-const _errs188 = errors;
-if(!(((typeof data55 == "number") && (!(data55 % 1) && !isNaN(data55))) && (isFinite(data55)))){
-const err93 = {instancePath:instancePath+"/ports/" + i23,schemaPath:"#/properties/ports/items/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.ports.items.oneOf[0].type,parentSchema:schema25.properties.ports.items.oneOf[0],data:data55};
+if(data.command !== undefined){
+let data56 = data.command;
+const _errs178 = errors;
+const _errs180 = errors;
+let valid56 = false;
+let passing10 = null;
+const _errs181 = errors;
+if(data56 !== null){
+const err93 = {instancePath:instancePath+"/command",schemaPath:"#/$defs/command/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema38.oneOf[0].type,parentSchema:schema38.oneOf[0],data:data56};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -3955,10 +5137,14 @@ vErrors.push(err93);
 }
 errors++;
 }
-if(errors === _errs188){
-if((typeof data55 == "number") && (isFinite(data55))){
-if(data55 > 65535 || isNaN(data55)){
-const err94 = {instancePath:instancePath+"/ports/" + i23,schemaPath:"#/properties/ports/items/oneOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema25.properties.ports.items.oneOf[0],data:data55};
+var _valid10 = _errs181 === errors;
+if(_valid10){
+valid56 = true;
+passing10 = 0;
+}
+const _errs183 = errors;
+if(typeof data56 !== "string"){
+const err94 = {instancePath:instancePath+"/command",schemaPath:"#/$defs/command/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema38.oneOf[1].type,parentSchema:schema38.oneOf[1],data:data56};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -3967,9 +5153,26 @@ vErrors.push(err94);
 }
 errors++;
 }
+var _valid10 = _errs183 === errors;
+if(_valid10 && valid56){
+valid56 = false;
+passing10 = [passing10, 1];
+}
 else {
-if(data55 < 1 || isNaN(data55)){
-const err95 = {instancePath:instancePath+"/ports/" + i23,schemaPath:"#/properties/ports/items/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema25.properties.ports.items.oneOf[0],data:data55};
+if(_valid10){
+valid56 = true;
+passing10 = 1;
+}
+const _errs185 = errors;
+if(errors === _errs185){
+if(Array.isArray(data56)){
+var valid57 = true;
+const len13 = data56.length;
+for(let i22=0; i22<len13; i22++){
+let data57 = data56[i22];
+const _errs187 = errors;
+if(typeof data57 !== "string"){
+const err95 = {instancePath:instancePath+"/command/" + i22,schemaPath:"#/$defs/command/oneOf/2/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema38.oneOf[2].items.type,parentSchema:schema38.oneOf[2].items,data:data57};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -3978,20 +5181,14 @@ vErrors.push(err95);
 }
 errors++;
 }
+var valid57 = _errs187 === errors;
+if(!valid57){
+break;
 }
 }
 }
-var _valid12 = _errs188 === errors;
-if(_valid12){
-valid59 = true;
-passing12 = 0;
-}
-const _errs190 = errors;
-if(errors === _errs190){
-if(errors === _errs190){
-if(typeof data55 === "string"){
-if(!(formats0.validate(data55))){
-const err96 = {instancePath:instancePath+"/ports/" + i23,schemaPath:"#/properties/ports/items/oneOf/1/format",keyword:"format",params:{format: "ports"},message:"must match format \""+"ports"+"\"",schema:"ports",parentSchema:schema25.properties.ports.items.oneOf[1],data:data55};
+else {
+const err96 = {instancePath:instancePath+"/command",schemaPath:"#/$defs/command/oneOf/2/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema38.oneOf[2].type,parentSchema:schema38.oneOf[2],data:data56};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -4001,8 +5198,20 @@ vErrors.push(err96);
 errors++;
 }
 }
+var _valid10 = _errs185 === errors;
+if(_valid10 && valid56){
+valid56 = false;
+passing10 = [passing10, 2];
+}
 else {
-const err97 = {instancePath:instancePath+"/ports/" + i23,schemaPath:"#/properties/ports/items/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[1].type,parentSchema:schema25.properties.ports.items.oneOf[1],data:data55};
+if(_valid10){
+valid56 = true;
+passing10 = 2;
+}
+}
+}
+if(!valid56){
+const err97 = {instancePath:instancePath+"/command",schemaPath:"#/$defs/command/oneOf",keyword:"oneOf",params:{passingSchemas: passing10},message:"must match exactly one schema in oneOf",schema:schema38.oneOf,parentSchema:schema38,data:data56};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -4010,25 +5219,65 @@ else {
 vErrors.push(err97);
 }
 errors++;
-}
-}
-}
-var _valid12 = _errs190 === errors;
-if(_valid12 && valid59){
-valid59 = false;
-passing12 = [passing12, 1];
+validate24.errors = vErrors;
+return false;
 }
 else {
-if(_valid12){
-valid59 = true;
-passing12 = 1;
+errors = _errs180;
+if(vErrors !== null){
+if(_errs180){
+vErrors.length = _errs180;
 }
-const _errs192 = errors;
-if(errors === _errs192){
-if(data55 && typeof data55 == "object" && !Array.isArray(data55)){
-let missing2;
-if((data55.target === undefined) && (missing2 = "target")){
-const err98 = {instancePath:instancePath+"/ports/" + i23,schemaPath:"#/properties/ports/items/oneOf/2/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'",schema:schema25.properties.ports.items.oneOf[2].required,parentSchema:schema25.properties.ports.items.oneOf[2],data:data55};
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs178 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.working_dir !== undefined){
+let data58 = data.working_dir;
+const _errs189 = errors;
+if(typeof data58 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/working_dir",schemaPath:"#/properties/working_dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.working_dir.type,parentSchema:schema25.properties.working_dir,data:data58}];
+return false;
+}
+var valid0 = _errs189 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.user !== undefined){
+let data59 = data.user;
+const _errs191 = errors;
+if(typeof data59 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/user",schemaPath:"#/properties/user/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.user.type,parentSchema:schema25.properties.user,data:data59}];
+return false;
+}
+var valid0 = _errs191 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.environment !== undefined){
+let data60 = data.environment;
+const _errs193 = errors;
+const _errs195 = errors;
+let valid59 = false;
+let passing11 = null;
+const _errs196 = errors;
+if(errors === _errs196){
+if(data60 && typeof data60 == "object" && !Array.isArray(data60)){
+const _errs198 = errors;
+for(const key16 in data60){
+if(!(pattern7.test(key16))){
+const err98 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data60};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -4036,12 +5285,17 @@ else {
 vErrors.push(err98);
 }
 errors++;
+break;
 }
-else {
-const _errs194 = errors;
-for(const key14 in data55){
-if(!((((((((key14 === "name") || (key14 === "target")) || (key14 === "published")) || (key14 === "host_ip")) || (key14 === "protocol")) || (key14 === "mode")) || (key14 === "app_protocol")) || (pattern2.test(key14)))){
-const err99 = {instancePath:instancePath+"/ports/" + i23,schemaPath:"#/properties/ports/items/oneOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.ports.items.oneOf[2],data:data55};
+}
+if(_errs198 === errors){
+var valid60 = true;
+for(const key17 in data60){
+if(pattern7.test(key17)){
+let data61 = data60[key17];
+const _errs199 = errors;
+if((((typeof data61 !== "string") && (!((typeof data61 == "number") && (isFinite(data61))))) && (typeof data61 !== "boolean")) && (data61 !== null)){
+const err99 = {instancePath:instancePath+"/environment/" + key17.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data61};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -4049,15 +5303,17 @@ else {
 vErrors.push(err99);
 }
 errors++;
+}
+var valid60 = _errs199 === errors;
+if(!valid60){
 break;
 }
 }
-if(_errs194 === errors){
-if(data55.name !== undefined){
-let data56 = data55.name;
-const _errs195 = errors;
-if(typeof data56 !== "string"){
-const err100 = {instancePath:instancePath+"/ports/" + i23+"/name",schemaPath:"#/properties/ports/items/oneOf/2/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.name.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.name,data:data56};
+}
+}
+}
+else {
+const err100 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data60};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -4066,17 +5322,22 @@ vErrors.push(err100);
 }
 errors++;
 }
-var valid60 = _errs195 === errors;
 }
-else {
-var valid60 = true;
+var _valid11 = _errs196 === errors;
+if(_valid11){
+valid59 = true;
+passing11 = 0;
 }
-if(valid60){
-if(data55.target !== undefined){
-let data57 = data55.target;
-const _errs197 = errors;
-if(!(((typeof data57 == "number") && (!(data57 % 1) && !isNaN(data57))) && (isFinite(data57)))){
-const err101 = {instancePath:instancePath+"/ports/" + i23+"/target",schemaPath:"#/properties/ports/items/oneOf/2/properties/target/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.ports.items.oneOf[2].properties.target.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.target,data:data57};
+const _errs201 = errors;
+if(errors === _errs201){
+if(Array.isArray(data60)){
+var valid61 = true;
+const len14 = data60.length;
+for(let i23=0; i23<len14; i23++){
+let data62 = data60[i23];
+const _errs203 = errors;
+if(typeof data62 !== "string"){
+const err101 = {instancePath:instancePath+"/environment/" + i23,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data62};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -4085,10 +5346,24 @@ vErrors.push(err101);
 }
 errors++;
 }
-if(errors === _errs197){
-if((typeof data57 == "number") && (isFinite(data57))){
-if(data57 > 65535 || isNaN(data57)){
-const err102 = {instancePath:instancePath+"/ports/" + i23+"/target",schemaPath:"#/properties/ports/items/oneOf/2/properties/target/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema25.properties.ports.items.oneOf[2].properties.target,data:data57};
+var valid61 = _errs203 === errors;
+if(!valid61){
+break;
+}
+}
+if(valid61){
+let i24 = data60.length;
+let j9;
+if(i24 > 1){
+const indices9 = {};
+for(;i24--;){
+let item9 = data60[i24];
+if(typeof item9 !== "string"){
+continue;
+}
+if(typeof indices9[item9] == "number"){
+j9 = indices9[item9];
+const err102 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i24, j: j9},message:"must NOT have duplicate items (items ## "+j9+" and "+i24+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data60};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -4096,10 +5371,15 @@ else {
 vErrors.push(err102);
 }
 errors++;
+break;
+}
+indices9[item9] = i24;
+}
+}
+}
 }
 else {
-if(data57 < 1 || isNaN(data57)){
-const err103 = {instancePath:instancePath+"/ports/" + i23+"/target",schemaPath:"#/properties/ports/items/oneOf/2/properties/target/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema25.properties.ports.items.oneOf[2].properties.target,data:data57};
+const err103 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data60};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -4109,23 +5389,19 @@ vErrors.push(err103);
 errors++;
 }
 }
-}
-}
-var valid60 = _errs197 === errors;
+var _valid11 = _errs201 === errors;
+if(_valid11 && valid59){
+valid59 = false;
+passing11 = [passing11, 1];
 }
 else {
-var valid60 = true;
+if(_valid11){
+valid59 = true;
+passing11 = 1;
 }
-if(valid60){
-if(data55.published !== undefined){
-let data58 = data55.published;
-const _errs199 = errors;
-const _errs200 = errors;
-let valid61 = false;
-let passing13 = null;
-const _errs201 = errors;
-if(!(((typeof data58 == "number") && (!(data58 % 1) && !isNaN(data58))) && (isFinite(data58)))){
-const err104 = {instancePath:instancePath+"/ports/" + i23+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[0].type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[0],data:data58};
+}
+if(!valid59){
+const err104 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing11},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data60};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -4133,11 +5409,35 @@ else {
 vErrors.push(err104);
 }
 errors++;
+validate24.errors = vErrors;
+return false;
 }
-if(errors === _errs201){
-if((typeof data58 == "number") && (isFinite(data58))){
-if(data58 > 65535 || isNaN(data58)){
-const err105 = {instancePath:instancePath+"/ports/" + i23+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[0],data:data58};
+else {
+errors = _errs195;
+if(vErrors !== null){
+if(_errs195){
+vErrors.length = _errs195;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs193 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.env_file !== undefined){
+let data63 = data.env_file;
+const _errs205 = errors;
+const _errs207 = errors;
+let valid64 = false;
+let passing12 = null;
+const _errs208 = errors;
+if(typeof data63 !== "string"){
+const err105 = {instancePath:instancePath+"/env_file",schemaPath:"#/$defs/env_file/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.oneOf[0].type,parentSchema:schema41.oneOf[0],data:data63};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -4146,9 +5446,25 @@ vErrors.push(err105);
 }
 errors++;
 }
-else {
-if(data58 < 0 || isNaN(data58)){
-const err106 = {instancePath:instancePath+"/ports/" + i23+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[0],data:data58};
+var _valid12 = _errs208 === errors;
+if(_valid12){
+valid64 = true;
+passing12 = 0;
+}
+const _errs210 = errors;
+if(errors === _errs210){
+if(Array.isArray(data63)){
+var valid65 = true;
+const len15 = data63.length;
+for(let i25=0; i25<len15; i25++){
+let data64 = data63[i25];
+const _errs212 = errors;
+const _errs213 = errors;
+let valid66 = false;
+let passing13 = null;
+const _errs214 = errors;
+if(typeof data64 !== "string"){
+const err106 = {instancePath:instancePath+"/env_file/" + i25,schemaPath:"#/$defs/env_file/oneOf/1/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.oneOf[1].items.oneOf[0].type,parentSchema:schema41.oneOf[1].items.oneOf[0],data:data64};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -4157,20 +5473,17 @@ vErrors.push(err106);
 }
 errors++;
 }
-}
-}
-}
-var _valid13 = _errs201 === errors;
+var _valid13 = _errs214 === errors;
 if(_valid13){
-valid61 = true;
+valid66 = true;
 passing13 = 0;
 }
-const _errs203 = errors;
-if(errors === _errs203){
-if(errors === _errs203){
-if(typeof data58 === "string"){
-if(!(formats2.validate(data58))){
-const err107 = {instancePath:instancePath+"/ports/" + i23+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf/1/format",keyword:"format",params:{format: "port-range"},message:"must match format \""+"port-range"+"\"",schema:"port-range",parentSchema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[1],data:data58};
+const _errs216 = errors;
+if(errors === _errs216){
+if(data64 && typeof data64 == "object" && !Array.isArray(data64)){
+let missing2;
+if((data64.path === undefined) && (missing2 = "path")){
+const err107 = {instancePath:instancePath+"/env_file/" + i25,schemaPath:"#/$defs/env_file/oneOf/1/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'",schema:schema41.oneOf[1].items.oneOf[1].required,parentSchema:schema41.oneOf[1].items.oneOf[1],data:data64};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -4179,9 +5492,11 @@ vErrors.push(err107);
 }
 errors++;
 }
-}
 else {
-const err108 = {instancePath:instancePath+"/ports/" + i23+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[1].type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[1],data:data58};
+const _errs218 = errors;
+for(const key18 in data64){
+if(!(((key18 === "path") || (key18 === "format")) || (key18 === "required"))){
+const err108 = {instancePath:instancePath+"/env_file/" + i25,schemaPath:"#/$defs/env_file/oneOf/1/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties",schema:false,parentSchema:schema41.oneOf[1].items.oneOf[1],data:data64};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -4189,22 +5504,15 @@ else {
 vErrors.push(err108);
 }
 errors++;
+break;
 }
 }
-}
-var _valid13 = _errs203 === errors;
-if(_valid13 && valid61){
-valid61 = false;
-passing13 = [passing13, 1];
-}
-else {
-if(_valid13){
-valid61 = true;
-passing13 = 1;
-}
-}
-if(!valid61){
-const err109 = {instancePath:instancePath+"/ports/" + i23+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf",keyword:"oneOf",params:{passingSchemas: passing13},message:"must match exactly one schema in oneOf",schema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf,parentSchema:schema25.properties.ports.items.oneOf[2].properties.published,data:data58};
+if(_errs218 === errors){
+if(data64.path !== undefined){
+let data65 = data64.path;
+const _errs219 = errors;
+if(typeof data65 !== "string"){
+const err109 = {instancePath:instancePath+"/env_file/" + i25+"/path",schemaPath:"#/$defs/env_file/oneOf/1/items/oneOf/1/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.oneOf[1].items.oneOf[1].properties.path.type,parentSchema:schema41.oneOf[1].items.oneOf[1].properties.path,data:data65};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -4213,28 +5521,17 @@ vErrors.push(err109);
 }
 errors++;
 }
-else {
-errors = _errs200;
-if(vErrors !== null){
-if(_errs200){
-vErrors.length = _errs200;
+var valid67 = _errs219 === errors;
 }
 else {
-vErrors = null;
+var valid67 = true;
 }
-}
-}
-var valid60 = _errs199 === errors;
-}
-else {
-var valid60 = true;
-}
-if(valid60){
-if(data55.host_ip !== undefined){
-let data59 = data55.host_ip;
-const _errs205 = errors;
-if(typeof data59 !== "string"){
-const err110 = {instancePath:instancePath+"/ports/" + i23+"/host_ip",schemaPath:"#/properties/ports/items/oneOf/2/properties/host_ip/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.host_ip.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.host_ip,data:data59};
+if(valid67){
+if(data64.format !== undefined){
+let data66 = data64.format;
+const _errs221 = errors;
+if(typeof data66 !== "string"){
+const err110 = {instancePath:instancePath+"/env_file/" + i25+"/format",schemaPath:"#/$defs/env_file/oneOf/1/items/oneOf/1/properties/format/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.oneOf[1].items.oneOf[1].properties.format.type,parentSchema:schema41.oneOf[1].items.oneOf[1].properties.format,data:data66};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -4243,17 +5540,17 @@ vErrors.push(err110);
 }
 errors++;
 }
-var valid60 = _errs205 === errors;
+var valid67 = _errs221 === errors;
 }
 else {
-var valid60 = true;
+var valid67 = true;
 }
-if(valid60){
-if(data55.protocol !== undefined){
-let data60 = data55.protocol;
-const _errs207 = errors;
-if(typeof data60 !== "string"){
-const err111 = {instancePath:instancePath+"/ports/" + i23+"/protocol",schemaPath:"#/properties/ports/items/oneOf/2/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.protocol.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.protocol,data:data60};
+if(valid67){
+if(data64.required !== undefined){
+let data67 = data64.required;
+const _errs223 = errors;
+if(typeof data67 !== "boolean"){
+const err111 = {instancePath:instancePath+"/env_file/" + i25+"/required",schemaPath:"#/$defs/env_file/oneOf/1/items/oneOf/1/properties/required/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema41.oneOf[1].items.oneOf[1].properties.required.type,parentSchema:schema41.oneOf[1].items.oneOf[1].properties.required,data:data67};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -4262,8 +5559,18 @@ vErrors.push(err111);
 }
 errors++;
 }
-if(!(((data60 === "tcp") || (data60 === "udp")) || (data60 === "sctp"))){
-const err112 = {instancePath:instancePath+"/ports/" + i23+"/protocol",schemaPath:"#/properties/ports/items/oneOf/2/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema25.properties.ports.items.oneOf[2].properties.protocol.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.ports.items.oneOf[2].properties.protocol.enum,parentSchema:schema25.properties.ports.items.oneOf[2].properties.protocol,data:data60};
+var valid67 = _errs223 === errors;
+}
+else {
+var valid67 = true;
+}
+}
+}
+}
+}
+}
+else {
+const err112 = {instancePath:instancePath+"/env_file/" + i25,schemaPath:"#/$defs/env_file/oneOf/1/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema41.oneOf[1].items.oneOf[1].type,parentSchema:schema41.oneOf[1].items.oneOf[1],data:data64};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -4272,17 +5579,20 @@ vErrors.push(err112);
 }
 errors++;
 }
-var valid60 = _errs207 === errors;
+}
+var _valid13 = _errs216 === errors;
+if(_valid13 && valid66){
+valid66 = false;
+passing13 = [passing13, 1];
 }
 else {
-var valid60 = true;
+if(_valid13){
+valid66 = true;
+passing13 = 1;
 }
-if(valid60){
-if(data55.mode !== undefined){
-let data61 = data55.mode;
-const _errs209 = errors;
-if(typeof data61 !== "string"){
-const err113 = {instancePath:instancePath+"/ports/" + i23+"/mode",schemaPath:"#/properties/ports/items/oneOf/2/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.mode.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.mode,data:data61};
+}
+if(!valid66){
+const err113 = {instancePath:instancePath+"/env_file/" + i25,schemaPath:"#/$defs/env_file/oneOf/1/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing13},message:"must match exactly one schema in oneOf",schema:schema41.oneOf[1].items.oneOf,parentSchema:schema41.oneOf[1].items,data:data64};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -4291,8 +5601,25 @@ vErrors.push(err113);
 }
 errors++;
 }
-if(!((data61 === "host") || (data61 === "ingress"))){
-const err114 = {instancePath:instancePath+"/ports/" + i23+"/mode",schemaPath:"#/properties/ports/items/oneOf/2/properties/mode/enum",keyword:"enum",params:{allowedValues: schema25.properties.ports.items.oneOf[2].properties.mode.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.ports.items.oneOf[2].properties.mode.enum,parentSchema:schema25.properties.ports.items.oneOf[2].properties.mode,data:data61};
+else {
+errors = _errs213;
+if(vErrors !== null){
+if(_errs213){
+vErrors.length = _errs213;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid65 = _errs212 === errors;
+if(!valid65){
+break;
+}
+}
+}
+else {
+const err114 = {instancePath:instancePath+"/env_file",schemaPath:"#/$defs/env_file/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema41.oneOf[1].type,parentSchema:schema41.oneOf[1],data:data63};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -4301,17 +5628,20 @@ vErrors.push(err114);
 }
 errors++;
 }
-var valid60 = _errs209 === errors;
+}
+var _valid12 = _errs210 === errors;
+if(_valid12 && valid64){
+valid64 = false;
+passing12 = [passing12, 1];
 }
 else {
-var valid60 = true;
+if(_valid12){
+valid64 = true;
+passing12 = 1;
 }
-if(valid60){
-if(data55.app_protocol !== undefined){
-let data62 = data55.app_protocol;
-const _errs211 = errors;
-if(typeof data62 !== "string"){
-const err115 = {instancePath:instancePath+"/ports/" + i23+"/app_protocol",schemaPath:"#/properties/ports/items/oneOf/2/properties/app_protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.app_protocol.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.app_protocol,data:data62};
+}
+if(!valid64){
+const err115 = {instancePath:instancePath+"/env_file",schemaPath:"#/$defs/env_file/oneOf",keyword:"oneOf",params:{passingSchemas: passing12},message:"must match exactly one schema in oneOf",schema:schema41.oneOf,parentSchema:schema41,data:data63};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -4319,23 +5649,39 @@ else {
 vErrors.push(err115);
 }
 errors++;
-}
-var valid60 = _errs211 === errors;
-}
-else {
-var valid60 = true;
-}
-}
-}
-}
-}
-}
-}
-}
-}
+validate24.errors = vErrors;
+return false;
 }
 else {
-const err116 = {instancePath:instancePath+"/ports/" + i23,schemaPath:"#/properties/ports/items/oneOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.ports.items.oneOf[2].type,parentSchema:schema25.properties.ports.items.oneOf[2],data:data55};
+errors = _errs207;
+if(vErrors !== null){
+if(_errs207){
+vErrors.length = _errs207;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs205 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.labels !== undefined){
+let data68 = data.labels;
+const _errs225 = errors;
+const _errs227 = errors;
+let valid69 = false;
+let passing14 = null;
+const _errs228 = errors;
+if(errors === _errs228){
+if(data68 && typeof data68 == "object" && !Array.isArray(data68)){
+const _errs230 = errors;
+for(const key19 in data68){
+if(!(pattern7.test(key19))){
+const err116 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data68};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -4343,22 +5689,17 @@ else {
 vErrors.push(err116);
 }
 errors++;
+break;
 }
 }
-var _valid12 = _errs192 === errors;
-if(_valid12 && valid59){
-valid59 = false;
-passing12 = [passing12, 2];
-}
-else {
-if(_valid12){
-valid59 = true;
-passing12 = 2;
-}
-}
-}
-if(!valid59){
-const err117 = {instancePath:instancePath+"/ports/" + i23,schemaPath:"#/properties/ports/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing12},message:"must match exactly one schema in oneOf",schema:schema25.properties.ports.items.oneOf,parentSchema:schema25.properties.ports.items,data:data55};
+if(_errs230 === errors){
+var valid70 = true;
+for(const key20 in data68){
+if(pattern7.test(key20)){
+let data69 = data68[key20];
+const _errs231 = errors;
+if((((typeof data69 !== "string") && (!((typeof data69 == "number") && (isFinite(data69))))) && (typeof data69 !== "boolean")) && (data69 !== null)){
+const err117 = {instancePath:instancePath+"/labels/" + key20.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data69};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -4366,123 +5707,17 @@ else {
 vErrors.push(err117);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
 }
-else {
-errors = _errs187;
-if(vErrors !== null){
-if(_errs187){
-vErrors.length = _errs187;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid58 = _errs186 === errors;
-if(!valid58){
+var valid70 = _errs231 === errors;
+if(!valid70){
 break;
 }
 }
-if(valid58){
-let i24 = data54.length;
-let j9;
-if(i24 > 1){
-outer0:
-for(;i24--;){
-for(j9 = i24; j9--;){
-if(func0(data54[i24], data54[j9])){
-validate24.errors = [{instancePath:instancePath+"/ports",schemaPath:"#/properties/ports/uniqueItems",keyword:"uniqueItems",params:{i: i24, j: j9},message:"must NOT have duplicate items (items ## "+j9+" and "+i24+" are identical)",schema:true,parentSchema:schema25.properties.ports,data:data54}];
-return false;
-break outer0;
-}
-}
-}
 }
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/ports",schemaPath:"#/properties/ports/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.ports.type,parentSchema:schema25.properties.ports,data:data54}];
-return false;
-}
-}
-var valid0 = _errs184 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.expose !== undefined){
-let data63 = data.expose;
-const _errs213 = errors;
-if(errors === _errs213){
-if(Array.isArray(data63)){
-var valid63 = true;
-const len15 = data63.length;
-for(let i25=0; i25<len15; i25++){
-let data64 = data63[i25];
-const _errs215 = errors;
-if((typeof data64 !== "string") && (!(((typeof data64 == "number") && (!(data64 % 1) && !isNaN(data64))) && (isFinite(data64))))){
-validate24.errors = [{instancePath:instancePath+"/expose/" + i25,schemaPath:"#/properties/expose/items/type",keyword:"type",params:{type: schema25.properties.expose.items.type},message:"must be string,integer",schema:schema25.properties.expose.items.type,parentSchema:schema25.properties.expose.items,data:data64}];
-return false;
-}
-var valid63 = _errs215 === errors;
-if(!valid63){
-break;
-}
-}
-if(valid63){
-let i26 = data63.length;
-let j10;
-if(i26 > 1){
-const indices9 = {};
-for(;i26--;){
-let item9 = data63[i26];
-if((typeof item9 !== "string") && (!(((typeof item9 == "number") && (!(item9 % 1) && !isNaN(item9))) && (isFinite(item9))))){
-continue;
-}
-if(typeof item9 == "string"){
-item9 += "_";
-}
-if(typeof indices9[item9] == "number"){
-j10 = indices9[item9];
-validate24.errors = [{instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/uniqueItems",keyword:"uniqueItems",params:{i: i26, j: j10},message:"must NOT have duplicate items (items ## "+j10+" and "+i26+" are identical)",schema:true,parentSchema:schema25.properties.expose,data:data63}];
-return false;
-break;
-}
-indices9[item9] = i26;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.expose.type,parentSchema:schema25.properties.expose,data:data63}];
-return false;
-}
-}
-var valid0 = _errs213 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.volumes !== undefined){
-let data65 = data.volumes;
-const _errs217 = errors;
-if(errors === _errs217){
-if(Array.isArray(data65)){
-var valid65 = true;
-const len16 = data65.length;
-for(let i27=0; i27<len16; i27++){
-let data66 = data65[i27];
-const _errs219 = errors;
-const _errs220 = errors;
-let valid66 = false;
-let passing14 = null;
-const _errs221 = errors;
-if(typeof data66 !== "string"){
-const err118 = {instancePath:instancePath+"/volumes/" + i27,schemaPath:"#/properties/volumes/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[0].type,parentSchema:schema25.properties.volumes.items.oneOf[0],data:data66};
+const err118 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data68};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -4491,17 +5726,22 @@ vErrors.push(err118);
 }
 errors++;
 }
-var _valid14 = _errs221 === errors;
+}
+var _valid14 = _errs228 === errors;
 if(_valid14){
-valid66 = true;
+valid69 = true;
 passing14 = 0;
 }
-const _errs223 = errors;
-if(errors === _errs223){
-if(data66 && typeof data66 == "object" && !Array.isArray(data66)){
-let missing3;
-if(((data66.type === undefined) && (missing3 = "type")) || ((data66.target === undefined) && (missing3 = "target"))){
-const err119 = {instancePath:instancePath+"/volumes/" + i27,schemaPath:"#/properties/volumes/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'",schema:schema25.properties.volumes.items.oneOf[1].required,parentSchema:schema25.properties.volumes.items.oneOf[1],data:data66};
+const _errs233 = errors;
+if(errors === _errs233){
+if(Array.isArray(data68)){
+var valid71 = true;
+const len16 = data68.length;
+for(let i26=0; i26<len16; i26++){
+let data70 = data68[i26];
+const _errs235 = errors;
+if(typeof data70 !== "string"){
+const err119 = {instancePath:instancePath+"/labels/" + i26,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data70};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -4510,11 +5750,24 @@ vErrors.push(err119);
 }
 errors++;
 }
-else {
-const _errs225 = errors;
-for(const key15 in data66){
-if(!((func1.call(schema25.properties.volumes.items.oneOf[1].properties, key15)) || (pattern2.test(key15)))){
-const err120 = {instancePath:instancePath+"/volumes/" + i27,schemaPath:"#/properties/volumes/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.volumes.items.oneOf[1],data:data66};
+var valid71 = _errs235 === errors;
+if(!valid71){
+break;
+}
+}
+if(valid71){
+let i27 = data68.length;
+let j10;
+if(i27 > 1){
+const indices10 = {};
+for(;i27--;){
+let item10 = data68[i27];
+if(typeof item10 !== "string"){
+continue;
+}
+if(typeof indices10[item10] == "number"){
+j10 = indices10[item10];
+const err120 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i27, j: j10},message:"must NOT have duplicate items (items ## "+j10+" and "+i27+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data68};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -4524,13 +5777,13 @@ vErrors.push(err120);
 errors++;
 break;
 }
+indices10[item10] = i27;
 }
-if(_errs225 === errors){
-if(data66.type !== undefined){
-let data67 = data66.type;
-const _errs226 = errors;
-if(typeof data67 !== "string"){
-const err121 = {instancePath:instancePath+"/volumes/" + i27+"/type",schemaPath:"#/properties/volumes/items/oneOf/1/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.type.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.type,data:data67};
+}
+}
+}
+else {
+const err121 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data68};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -4539,8 +5792,20 @@ vErrors.push(err121);
 }
 errors++;
 }
-if(!((((((data67 === "bind") || (data67 === "volume")) || (data67 === "tmpfs")) || (data67 === "cluster")) || (data67 === "npipe")) || (data67 === "image"))){
-const err122 = {instancePath:instancePath+"/volumes/" + i27+"/type",schemaPath:"#/properties/volumes/items/oneOf/1/properties/type/enum",keyword:"enum",params:{allowedValues: schema25.properties.volumes.items.oneOf[1].properties.type.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.volumes.items.oneOf[1].properties.type.enum,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.type,data:data67};
+}
+var _valid14 = _errs233 === errors;
+if(_valid14 && valid69){
+valid69 = false;
+passing14 = [passing14, 1];
+}
+else {
+if(_valid14){
+valid69 = true;
+passing14 = 1;
+}
+}
+if(!valid69){
+const err122 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing14},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data68};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -4548,18 +5813,42 @@ else {
 vErrors.push(err122);
 }
 errors++;
-}
-var valid67 = _errs226 === errors;
+validate24.errors = vErrors;
+return false;
 }
 else {
-var valid67 = true;
+errors = _errs227;
+if(vErrors !== null){
+if(_errs227){
+vErrors.length = _errs227;
 }
-if(valid67){
-if(data66.source !== undefined){
-let data68 = data66.source;
-const _errs228 = errors;
-if(typeof data68 !== "string"){
-const err123 = {instancePath:instancePath+"/volumes/" + i27+"/source",schemaPath:"#/properties/volumes/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.source.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.source,data:data68};
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs225 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.ports !== undefined){
+let data71 = data.ports;
+const _errs237 = errors;
+if(errors === _errs237){
+if(Array.isArray(data71)){
+var valid73 = true;
+const len17 = data71.length;
+for(let i28=0; i28<len17; i28++){
+let data72 = data71[i28];
+const _errs239 = errors;
+const _errs240 = errors;
+let valid74 = false;
+let passing15 = null;
+const _errs241 = errors;
+if(!(((typeof data72 == "number") && (!(data72 % 1) && !isNaN(data72))) && (isFinite(data72)))){
+const err123 = {instancePath:instancePath+"/ports/" + i28,schemaPath:"#/properties/ports/items/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.ports.items.oneOf[0].type,parentSchema:schema25.properties.ports.items.oneOf[0],data:data72};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -4568,17 +5857,10 @@ vErrors.push(err123);
 }
 errors++;
 }
-var valid67 = _errs228 === errors;
-}
-else {
-var valid67 = true;
-}
-if(valid67){
-if(data66.target !== undefined){
-let data69 = data66.target;
-const _errs230 = errors;
-if(typeof data69 !== "string"){
-const err124 = {instancePath:instancePath+"/volumes/" + i27+"/target",schemaPath:"#/properties/volumes/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.target.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.target,data:data69};
+if(errors === _errs241){
+if((typeof data72 == "number") && (isFinite(data72))){
+if(data72 > 65535 || isNaN(data72)){
+const err124 = {instancePath:instancePath+"/ports/" + i28,schemaPath:"#/properties/ports/items/oneOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema25.properties.ports.items.oneOf[0],data:data72};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -4587,17 +5869,9 @@ vErrors.push(err124);
 }
 errors++;
 }
-var valid67 = _errs230 === errors;
-}
 else {
-var valid67 = true;
-}
-if(valid67){
-if(data66.read_only !== undefined){
-let data70 = data66.read_only;
-const _errs232 = errors;
-if(typeof data70 !== "boolean"){
-const err125 = {instancePath:instancePath+"/volumes/" + i27+"/read_only",schemaPath:"#/properties/volumes/items/oneOf/1/properties/read_only/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.volumes.items.oneOf[1].properties.read_only.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.read_only,data:data70};
+if(data72 < 1 || isNaN(data72)){
+const err125 = {instancePath:instancePath+"/ports/" + i28,schemaPath:"#/properties/ports/items/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema25.properties.ports.items.oneOf[0],data:data72};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -4606,17 +5880,20 @@ vErrors.push(err125);
 }
 errors++;
 }
-var valid67 = _errs232 === errors;
 }
-else {
-var valid67 = true;
 }
-if(valid67){
-if(data66.consistency !== undefined){
-let data71 = data66.consistency;
-const _errs234 = errors;
-if(typeof data71 !== "string"){
-const err126 = {instancePath:instancePath+"/volumes/" + i27+"/consistency",schemaPath:"#/properties/volumes/items/oneOf/1/properties/consistency/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.consistency.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.consistency,data:data71};
+}
+var _valid15 = _errs241 === errors;
+if(_valid15){
+valid74 = true;
+passing15 = 0;
+}
+const _errs243 = errors;
+if(errors === _errs243){
+if(errors === _errs243){
+if(typeof data72 === "string"){
+if(!(formats0.validate(data72))){
+const err126 = {instancePath:instancePath+"/ports/" + i28,schemaPath:"#/properties/ports/items/oneOf/1/format",keyword:"format",params:{format: "ports"},message:"must match format \""+"ports"+"\"",schema:"ports",parentSchema:schema25.properties.ports.items.oneOf[1],data:data72};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -4625,21 +5902,9 @@ vErrors.push(err126);
 }
 errors++;
 }
-var valid67 = _errs234 === errors;
 }
 else {
-var valid67 = true;
-}
-if(valid67){
-if(data66.bind !== undefined){
-let data72 = data66.bind;
-const _errs236 = errors;
-if(errors === _errs236){
-if(data72 && typeof data72 == "object" && !Array.isArray(data72)){
-const _errs238 = errors;
-for(const key16 in data72){
-if(!((((key16 === "propagation") || (key16 === "create_host_path")) || (key16 === "selinux")) || (pattern2.test(key16)))){
-const err127 = {instancePath:instancePath+"/volumes/" + i27+"/bind",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind,data:data72};
+const err127 = {instancePath:instancePath+"/ports/" + i28,schemaPath:"#/properties/ports/items/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[1].type,parentSchema:schema25.properties.ports.items.oneOf[1],data:data72};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -4647,15 +5912,25 @@ else {
 vErrors.push(err127);
 }
 errors++;
-break;
 }
 }
-if(_errs238 === errors){
-if(data72.propagation !== undefined){
-let data73 = data72.propagation;
-const _errs239 = errors;
-if(typeof data73 !== "string"){
-const err128 = {instancePath:instancePath+"/volumes/" + i27+"/bind/propagation",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/propagation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.propagation.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.propagation,data:data73};
+}
+var _valid15 = _errs243 === errors;
+if(_valid15 && valid74){
+valid74 = false;
+passing15 = [passing15, 1];
+}
+else {
+if(_valid15){
+valid74 = true;
+passing15 = 1;
+}
+const _errs245 = errors;
+if(errors === _errs245){
+if(data72 && typeof data72 == "object" && !Array.isArray(data72)){
+let missing3;
+if((data72.target === undefined) && (missing3 = "target")){
+const err128 = {instancePath:instancePath+"/ports/" + i28,schemaPath:"#/properties/ports/items/oneOf/2/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'",schema:schema25.properties.ports.items.oneOf[2].required,parentSchema:schema25.properties.ports.items.oneOf[2],data:data72};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -4664,8 +5939,11 @@ vErrors.push(err128);
 }
 errors++;
 }
-if(!((((((data73 === "shared") || (data73 === "slave")) || (data73 === "private")) || (data73 === "rshared")) || (data73 === "rslave")) || (data73 === "rprivate"))){
-const err129 = {instancePath:instancePath+"/volumes/" + i27+"/bind/propagation",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/propagation/enum",keyword:"enum",params:{allowedValues: schema25.properties.volumes.items.oneOf[1].properties.bind.properties.propagation.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.propagation.enum,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.propagation,data:data73};
+else {
+const _errs247 = errors;
+for(const key21 in data72){
+if(!((((((((key21 === "name") || (key21 === "target")) || (key21 === "published")) || (key21 === "host_ip")) || (key21 === "protocol")) || (key21 === "mode")) || (key21 === "app_protocol")) || (pattern2.test(key21)))){
+const err129 = {instancePath:instancePath+"/ports/" + i28,schemaPath:"#/properties/ports/items/oneOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key21},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.ports.items.oneOf[2],data:data72};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -4673,18 +5951,15 @@ else {
 vErrors.push(err129);
 }
 errors++;
+break;
 }
-var valid68 = _errs239 === errors;
 }
-else {
-var valid68 = true;
-}
-if(valid68){
-if(data72.create_host_path !== undefined){
-let data74 = data72.create_host_path;
-const _errs241 = errors;
-if(typeof data74 !== "boolean"){
-const err130 = {instancePath:instancePath+"/volumes/" + i27+"/bind/create_host_path",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/create_host_path/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.create_host_path.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.create_host_path,data:data74};
+if(_errs247 === errors){
+if(data72.name !== undefined){
+let data73 = data72.name;
+const _errs248 = errors;
+if(typeof data73 !== "string"){
+const err130 = {instancePath:instancePath+"/ports/" + i28+"/name",schemaPath:"#/properties/ports/items/oneOf/2/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.name.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.name,data:data73};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -4693,17 +5968,17 @@ vErrors.push(err130);
 }
 errors++;
 }
-var valid68 = _errs241 === errors;
+var valid75 = _errs248 === errors;
 }
 else {
-var valid68 = true;
+var valid75 = true;
 }
-if(valid68){
-if(data72.selinux !== undefined){
-let data75 = data72.selinux;
-const _errs243 = errors;
-if(typeof data75 !== "string"){
-const err131 = {instancePath:instancePath+"/volumes/" + i27+"/bind/selinux",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/selinux/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.selinux.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.selinux,data:data75};
+if(valid75){
+if(data72.target !== undefined){
+let data74 = data72.target;
+const _errs250 = errors;
+if(!(((typeof data74 == "number") && (!(data74 % 1) && !isNaN(data74))) && (isFinite(data74)))){
+const err131 = {instancePath:instancePath+"/ports/" + i28+"/target",schemaPath:"#/properties/ports/items/oneOf/2/properties/target/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.ports.items.oneOf[2].properties.target.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.target,data:data74};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -4712,8 +5987,10 @@ vErrors.push(err131);
 }
 errors++;
 }
-if(!((data75 === "z") || (data75 === "Z"))){
-const err132 = {instancePath:instancePath+"/volumes/" + i27+"/bind/selinux",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/selinux/enum",keyword:"enum",params:{allowedValues: schema25.properties.volumes.items.oneOf[1].properties.bind.properties.selinux.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.selinux.enum,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.selinux,data:data75};
+if(errors === _errs250){
+if((typeof data74 == "number") && (isFinite(data74))){
+if(data74 > 65535 || isNaN(data74)){
+const err132 = {instancePath:instancePath+"/ports/" + i28+"/target",schemaPath:"#/properties/ports/items/oneOf/2/properties/target/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema25.properties.ports.items.oneOf[2].properties.target,data:data74};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -4722,17 +5999,9 @@ vErrors.push(err132);
 }
 errors++;
 }
-var valid68 = _errs243 === errors;
-}
 else {
-var valid68 = true;
-}
-}
-}
-}
-}
-else {
-const err133 = {instancePath:instancePath+"/volumes/" + i27+"/bind",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind,data:data72};
+if(data74 < 1 || isNaN(data74)){
+const err133 = {instancePath:instancePath+"/ports/" + i28+"/target",schemaPath:"#/properties/ports/items/oneOf/2/properties/target/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema25.properties.ports.items.oneOf[2].properties.target,data:data74};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -4742,21 +6011,23 @@ vErrors.push(err133);
 errors++;
 }
 }
-var valid67 = _errs236 === errors;
+}
+}
+var valid75 = _errs250 === errors;
 }
 else {
-var valid67 = true;
+var valid75 = true;
 }
-if(valid67){
-if(data66.volume !== undefined){
-let data76 = data66.volume;
-const _errs245 = errors;
-if(errors === _errs245){
-if(data76 && typeof data76 == "object" && !Array.isArray(data76)){
-const _errs247 = errors;
-for(const key17 in data76){
-if(!(((key17 === "nocopy") || (key17 === "subpath")) || (pattern2.test(key17)))){
-const err134 = {instancePath:instancePath+"/volumes/" + i27+"/volume",schemaPath:"#/properties/volumes/items/oneOf/1/properties/volume/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.volume,data:data76};
+if(valid75){
+if(data72.published !== undefined){
+let data75 = data72.published;
+const _errs252 = errors;
+const _errs253 = errors;
+let valid76 = false;
+let passing16 = null;
+const _errs254 = errors;
+if(!(((typeof data75 == "number") && (!(data75 % 1) && !isNaN(data75))) && (isFinite(data75)))){
+const err134 = {instancePath:instancePath+"/ports/" + i28+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[0].type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[0],data:data75};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -4764,15 +6035,11 @@ else {
 vErrors.push(err134);
 }
 errors++;
-break;
 }
-}
-if(_errs247 === errors){
-if(data76.nocopy !== undefined){
-let data77 = data76.nocopy;
-const _errs248 = errors;
-if(typeof data77 !== "boolean"){
-const err135 = {instancePath:instancePath+"/volumes/" + i27+"/volume/nocopy",schemaPath:"#/properties/volumes/items/oneOf/1/properties/volume/properties/nocopy/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.volumes.items.oneOf[1].properties.volume.properties.nocopy.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.volume.properties.nocopy,data:data77};
+if(errors === _errs254){
+if((typeof data75 == "number") && (isFinite(data75))){
+if(data75 > 65535 || isNaN(data75)){
+const err135 = {instancePath:instancePath+"/ports/" + i28+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[0],data:data75};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -4781,17 +6048,9 @@ vErrors.push(err135);
 }
 errors++;
 }
-var valid69 = _errs248 === errors;
-}
 else {
-var valid69 = true;
-}
-if(valid69){
-if(data76.subpath !== undefined){
-let data78 = data76.subpath;
-const _errs250 = errors;
-if(typeof data78 !== "string"){
-const err136 = {instancePath:instancePath+"/volumes/" + i27+"/volume/subpath",schemaPath:"#/properties/volumes/items/oneOf/1/properties/volume/properties/subpath/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.volume.properties.subpath.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.volume.properties.subpath,data:data78};
+if(data75 < 0 || isNaN(data75)){
+const err136 = {instancePath:instancePath+"/ports/" + i28+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[0],data:data75};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -4800,16 +6059,20 @@ vErrors.push(err136);
 }
 errors++;
 }
-var valid69 = _errs250 === errors;
-}
-else {
-var valid69 = true;
 }
 }
 }
+var _valid16 = _errs254 === errors;
+if(_valid16){
+valid76 = true;
+passing16 = 0;
 }
-else {
-const err137 = {instancePath:instancePath+"/volumes/" + i27+"/volume",schemaPath:"#/properties/volumes/items/oneOf/1/properties/volume/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.volumes.items.oneOf[1].properties.volume.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.volume,data:data76};
+const _errs256 = errors;
+if(errors === _errs256){
+if(errors === _errs256){
+if(typeof data75 === "string"){
+if(!(formats2.validate(data75))){
+const err137 = {instancePath:instancePath+"/ports/" + i28+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf/1/format",keyword:"format",params:{format: "port-range"},message:"must match format \""+"port-range"+"\"",schema:"port-range",parentSchema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[1],data:data75};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -4819,21 +6082,8 @@ vErrors.push(err137);
 errors++;
 }
 }
-var valid67 = _errs245 === errors;
-}
 else {
-var valid67 = true;
-}
-if(valid67){
-if(data66.tmpfs !== undefined){
-let data79 = data66.tmpfs;
-const _errs252 = errors;
-if(errors === _errs252){
-if(data79 && typeof data79 == "object" && !Array.isArray(data79)){
-const _errs254 = errors;
-for(const key18 in data79){
-if(!(((key18 === "size") || (key18 === "mode")) || (pattern2.test(key18)))){
-const err138 = {instancePath:instancePath+"/volumes/" + i27+"/tmpfs",schemaPath:"#/properties/volumes/items/oneOf/1/properties/tmpfs/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.tmpfs,data:data79};
+const err138 = {instancePath:instancePath+"/ports/" + i28+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[1].type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[1],data:data75};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -4841,15 +6091,22 @@ else {
 vErrors.push(err138);
 }
 errors++;
-break;
 }
 }
-if(_errs254 === errors){
-if(data79.size !== undefined){
-let data80 = data79.size;
-const _errs255 = errors;
-if((!(((typeof data80 == "number") && (!(data80 % 1) && !isNaN(data80))) && (isFinite(data80)))) && (typeof data80 !== "string")){
-const err139 = {instancePath:instancePath+"/volumes/" + i27+"/tmpfs/size",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data80};
+}
+var _valid16 = _errs256 === errors;
+if(_valid16 && valid76){
+valid76 = false;
+passing16 = [passing16, 1];
+}
+else {
+if(_valid16){
+valid76 = true;
+passing16 = 1;
+}
+}
+if(!valid76){
+const err139 = {instancePath:instancePath+"/ports/" + i28+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf",keyword:"oneOf",params:{passingSchemas: passing16},message:"must match exactly one schema in oneOf",schema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf,parentSchema:schema25.properties.ports.items.oneOf[2].properties.published,data:data75};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -4858,17 +6115,28 @@ vErrors.push(err139);
 }
 errors++;
 }
-var valid70 = _errs255 === errors;
+else {
+errors = _errs253;
+if(vErrors !== null){
+if(_errs253){
+vErrors.length = _errs253;
 }
 else {
-var valid70 = true;
+vErrors = null;
 }
-if(valid70){
-if(data79.mode !== undefined){
-let data81 = data79.mode;
+}
+}
+var valid75 = _errs252 === errors;
+}
+else {
+var valid75 = true;
+}
+if(valid75){
+if(data72.host_ip !== undefined){
+let data76 = data72.host_ip;
 const _errs258 = errors;
-if((!(((typeof data81 == "number") && (!(data81 % 1) && !isNaN(data81))) && (isFinite(data81)))) && (typeof data81 !== "string")){
-const err140 = {instancePath:instancePath+"/volumes/" + i27+"/tmpfs/mode",schemaPath:"#/properties/volumes/items/oneOf/1/properties/tmpfs/properties/mode/type",keyword:"type",params:{type: schema25.properties.volumes.items.oneOf[1].properties.tmpfs.properties.mode.type},message:"must be integer,string",schema:schema25.properties.volumes.items.oneOf[1].properties.tmpfs.properties.mode.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.tmpfs.properties.mode,data:data81};
+if(typeof data76 !== "string"){
+const err140 = {instancePath:instancePath+"/ports/" + i28+"/host_ip",schemaPath:"#/properties/ports/items/oneOf/2/properties/host_ip/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.host_ip.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.host_ip,data:data76};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -4877,16 +6145,17 @@ vErrors.push(err140);
 }
 errors++;
 }
-var valid70 = _errs258 === errors;
+var valid75 = _errs258 === errors;
 }
 else {
-var valid70 = true;
+var valid75 = true;
 }
-}
-}
-}
-else {
-const err141 = {instancePath:instancePath+"/volumes/" + i27+"/tmpfs",schemaPath:"#/properties/volumes/items/oneOf/1/properties/tmpfs/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.volumes.items.oneOf[1].properties.tmpfs.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.tmpfs,data:data79};
+if(valid75){
+if(data72.protocol !== undefined){
+let data77 = data72.protocol;
+const _errs260 = errors;
+if(typeof data77 !== "string"){
+const err141 = {instancePath:instancePath+"/ports/" + i28+"/protocol",schemaPath:"#/properties/ports/items/oneOf/2/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.protocol.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.protocol,data:data77};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -4895,22 +6164,8 @@ vErrors.push(err141);
 }
 errors++;
 }
-}
-var valid67 = _errs252 === errors;
-}
-else {
-var valid67 = true;
-}
-if(valid67){
-if(data66.image !== undefined){
-let data82 = data66.image;
-const _errs260 = errors;
-if(errors === _errs260){
-if(data82 && typeof data82 == "object" && !Array.isArray(data82)){
-const _errs262 = errors;
-for(const key19 in data82){
-if(!((key19 === "subpath") || (pattern2.test(key19)))){
-const err142 = {instancePath:instancePath+"/volumes/" + i27+"/image",schemaPath:"#/properties/volumes/items/oneOf/1/properties/image/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.image,data:data82};
+if(!(((data77 === "tcp") || (data77 === "udp")) || (data77 === "sctp"))){
+const err142 = {instancePath:instancePath+"/ports/" + i28+"/protocol",schemaPath:"#/properties/ports/items/oneOf/2/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema25.properties.ports.items.oneOf[2].properties.protocol.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.ports.items.oneOf[2].properties.protocol.enum,parentSchema:schema25.properties.ports.items.oneOf[2].properties.protocol,data:data77};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -4918,14 +6173,18 @@ else {
 vErrors.push(err142);
 }
 errors++;
-break;
 }
+var valid75 = _errs260 === errors;
 }
-if(_errs262 === errors){
-if(data82.subpath !== undefined){
-let data83 = data82.subpath;
-if(typeof data83 !== "string"){
-const err143 = {instancePath:instancePath+"/volumes/" + i27+"/image/subpath",schemaPath:"#/properties/volumes/items/oneOf/1/properties/image/properties/subpath/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.image.properties.subpath.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.image.properties.subpath,data:data83};
+else {
+var valid75 = true;
+}
+if(valid75){
+if(data72.mode !== undefined){
+let data78 = data72.mode;
+const _errs262 = errors;
+if(typeof data78 !== "string"){
+const err143 = {instancePath:instancePath+"/ports/" + i28+"/mode",schemaPath:"#/properties/ports/items/oneOf/2/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.mode.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.mode,data:data78};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -4934,11 +6193,8 @@ vErrors.push(err143);
 }
 errors++;
 }
-}
-}
-}
-else {
-const err144 = {instancePath:instancePath+"/volumes/" + i27+"/image",schemaPath:"#/properties/volumes/items/oneOf/1/properties/image/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.volumes.items.oneOf[1].properties.image.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.image,data:data82};
+if(!((data78 === "host") || (data78 === "ingress"))){
+const err144 = {instancePath:instancePath+"/ports/" + i28+"/mode",schemaPath:"#/properties/ports/items/oneOf/2/properties/mode/enum",keyword:"enum",params:{allowedValues: schema25.properties.ports.items.oneOf[2].properties.mode.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.ports.items.oneOf[2].properties.mode.enum,parentSchema:schema25.properties.ports.items.oneOf[2].properties.mode,data:data78};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -4947,25 +6203,17 @@ vErrors.push(err144);
 }
 errors++;
 }
-}
-var valid67 = _errs260 === errors;
-}
-else {
-var valid67 = true;
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
+var valid75 = _errs262 === errors;
 }
 else {
-const err145 = {instancePath:instancePath+"/volumes/" + i27,schemaPath:"#/properties/volumes/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.volumes.items.oneOf[1].type,parentSchema:schema25.properties.volumes.items.oneOf[1],data:data66};
+var valid75 = true;
+}
+if(valid75){
+if(data72.app_protocol !== undefined){
+let data79 = data72.app_protocol;
+const _errs264 = errors;
+if(typeof data79 !== "string"){
+const err145 = {instancePath:instancePath+"/ports/" + i28+"/app_protocol",schemaPath:"#/properties/ports/items/oneOf/2/properties/app_protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.app_protocol.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.app_protocol,data:data79};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -4974,20 +6222,22 @@ vErrors.push(err145);
 }
 errors++;
 }
-}
-var _valid14 = _errs223 === errors;
-if(_valid14 && valid66){
-valid66 = false;
-passing14 = [passing14, 1];
+var valid75 = _errs264 === errors;
 }
 else {
-if(_valid14){
-valid66 = true;
-passing14 = 1;
+var valid75 = true;
 }
 }
-if(!valid66){
-const err146 = {instancePath:instancePath+"/volumes/" + i27,schemaPath:"#/properties/volumes/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing14},message:"must match exactly one schema in oneOf",schema:schema25.properties.volumes.items.oneOf,parentSchema:schema25.properties.volumes.items,data:data66};
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+const err146 = {instancePath:instancePath+"/ports/" + i28,schemaPath:"#/properties/ports/items/oneOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.ports.items.oneOf[2].type,parentSchema:schema25.properties.ports.items.oneOf[2],data:data72};
 if(vErrors === null){
 vErrors = [err146];
 }
@@ -4995,36 +6245,59 @@ else {
 vErrors.push(err146);
 }
 errors++;
+}
+}
+var _valid15 = _errs245 === errors;
+if(_valid15 && valid74){
+valid74 = false;
+passing15 = [passing15, 2];
+}
+else {
+if(_valid15){
+valid74 = true;
+passing15 = 2;
+}
+}
+}
+if(!valid74){
+const err147 = {instancePath:instancePath+"/ports/" + i28,schemaPath:"#/properties/ports/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing15},message:"must match exactly one schema in oneOf",schema:schema25.properties.ports.items.oneOf,parentSchema:schema25.properties.ports.items,data:data72};
+if(vErrors === null){
+vErrors = [err147];
+}
+else {
+vErrors.push(err147);
+}
+errors++;
 validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs220;
+errors = _errs240;
 if(vErrors !== null){
-if(_errs220){
-vErrors.length = _errs220;
+if(_errs240){
+vErrors.length = _errs240;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid65 = _errs219 === errors;
-if(!valid65){
+var valid73 = _errs239 === errors;
+if(!valid73){
 break;
 }
 }
-if(valid65){
-let i28 = data65.length;
+if(valid73){
+let i29 = data71.length;
 let j11;
-if(i28 > 1){
-outer1:
-for(;i28--;){
-for(j11 = i28; j11--;){
-if(func0(data65[i28], data65[j11])){
-validate24.errors = [{instancePath:instancePath+"/volumes",schemaPath:"#/properties/volumes/uniqueItems",keyword:"uniqueItems",params:{i: i28, j: j11},message:"must NOT have duplicate items (items ## "+j11+" and "+i28+" are identical)",schema:true,parentSchema:schema25.properties.volumes,data:data65}];
+if(i29 > 1){
+outer0:
+for(;i29--;){
+for(j11 = i29; j11--;){
+if(func0(data71[i29], data71[j11])){
+validate24.errors = [{instancePath:instancePath+"/ports",schemaPath:"#/properties/ports/uniqueItems",keyword:"uniqueItems",params:{i: i29, j: j11},message:"must NOT have duplicate items (items ## "+j11+" and "+i29+" are identical)",schema:true,parentSchema:schema25.properties.ports,data:data71}];
 return false;
-break outer1;
+break outer0;
 }
 }
 }
@@ -5032,70 +6305,61 @@ break outer1;
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/volumes",schemaPath:"#/properties/volumes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.volumes.type,parentSchema:schema25.properties.volumes,data:data65}];
+validate24.errors = [{instancePath:instancePath+"/ports",schemaPath:"#/properties/ports/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.ports.type,parentSchema:schema25.properties.ports,data:data71}];
 return false;
 }
 }
-var valid0 = _errs217 === errors;
+var valid0 = _errs237 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
-if(data.tmpfs !== undefined){
-const _errs265 = errors;
-if(!(validate20(data.tmpfs, {instancePath:instancePath+"/tmpfs",parentData:data,parentDataProperty:"tmpfs",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
-errors = vErrors.length;
-}
-var valid0 = _errs265 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.volumes_from !== undefined){
-let data85 = data.volumes_from;
+if(data.expose !== undefined){
+let data80 = data.expose;
 const _errs266 = errors;
 if(errors === _errs266){
-if(Array.isArray(data85)){
-var valid74 = true;
-const len17 = data85.length;
-for(let i29=0; i29<len17; i29++){
-let data86 = data85[i29];
+if(Array.isArray(data80)){
+var valid78 = true;
+const len18 = data80.length;
+for(let i30=0; i30<len18; i30++){
+let data81 = data80[i30];
 const _errs268 = errors;
-if(typeof data86 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/volumes_from/" + i29,schemaPath:"#/properties/volumes_from/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes_from.items.type,parentSchema:schema25.properties.volumes_from.items,data:data86}];
+if((typeof data81 !== "string") && (!(((typeof data81 == "number") && (!(data81 % 1) && !isNaN(data81))) && (isFinite(data81))))){
+validate24.errors = [{instancePath:instancePath+"/expose/" + i30,schemaPath:"#/properties/expose/items/type",keyword:"type",params:{type: schema25.properties.expose.items.type},message:"must be string,integer",schema:schema25.properties.expose.items.type,parentSchema:schema25.properties.expose.items,data:data81}];
 return false;
 }
-var valid74 = _errs268 === errors;
-if(!valid74){
+var valid78 = _errs268 === errors;
+if(!valid78){
 break;
 }
 }
-if(valid74){
-let i30 = data85.length;
+if(valid78){
+let i31 = data80.length;
 let j12;
-if(i30 > 1){
-const indices10 = {};
-for(;i30--;){
-let item10 = data85[i30];
-if(typeof item10 !== "string"){
+if(i31 > 1){
+const indices11 = {};
+for(;i31--;){
+let item11 = data80[i31];
+if((typeof item11 !== "string") && (!(((typeof item11 == "number") && (!(item11 % 1) && !isNaN(item11))) && (isFinite(item11))))){
 continue;
 }
-if(typeof indices10[item10] == "number"){
-j12 = indices10[item10];
-validate24.errors = [{instancePath:instancePath+"/volumes_from",schemaPath:"#/properties/volumes_from/uniqueItems",keyword:"uniqueItems",params:{i: i30, j: j12},message:"must NOT have duplicate items (items ## "+j12+" and "+i30+" are identical)",schema:true,parentSchema:schema25.properties.volumes_from,data:data85}];
+if(typeof item11 == "string"){
+item11 += "_";
+}
+if(typeof indices11[item11] == "number"){
+j12 = indices11[item11];
+validate24.errors = [{instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/uniqueItems",keyword:"uniqueItems",params:{i: i31, j: j12},message:"must NOT have duplicate items (items ## "+j12+" and "+i31+" are identical)",schema:true,parentSchema:schema25.properties.expose,data:data80}];
 return false;
 break;
 }
-indices10[item10] = i30;
+indices11[item11] = i31;
 }
 }
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/volumes_from",schemaPath:"#/properties/volumes_from/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.volumes_from.type,parentSchema:schema25.properties.volumes_from,data:data85}];
+validate24.errors = [{instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.expose.type,parentSchema:schema25.properties.expose,data:data80}];
 return false;
 }
 }
@@ -5105,49 +6369,22 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.networks !== undefined){
-let data87 = data.networks;
+if(data.volumes !== undefined){
+let data82 = data.volumes;
 const _errs270 = errors;
-const _errs271 = errors;
-let valid76 = false;
-let passing15 = null;
+if(errors === _errs270){
+if(Array.isArray(data82)){
+var valid80 = true;
+const len19 = data82.length;
+for(let i32=0; i32<len19; i32++){
+let data83 = data82[i32];
 const _errs272 = errors;
 const _errs273 = errors;
-if(errors === _errs273){
-if(Array.isArray(data87)){
-var valid78 = true;
-const len18 = data87.length;
-for(let i31=0; i31<len18; i31++){
-let data88 = data87[i31];
-const _errs275 = errors;
-if(typeof data88 !== "string"){
-const err147 = {instancePath:instancePath+"/networks/" + i31,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data88};
-if(vErrors === null){
-vErrors = [err147];
-}
-else {
-vErrors.push(err147);
-}
-errors++;
-}
-var valid78 = _errs275 === errors;
-if(!valid78){
-break;
-}
-}
-if(valid78){
-let i32 = data87.length;
-let j13;
-if(i32 > 1){
-const indices11 = {};
-for(;i32--;){
-let item11 = data87[i32];
-if(typeof item11 !== "string"){
-continue;
-}
-if(typeof indices11[item11] == "number"){
-j13 = indices11[item11];
-const err148 = {instancePath:instancePath+"/networks",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i32, j: j13},message:"must NOT have duplicate items (items ## "+j13+" and "+i32+" are identical)",schema:true,parentSchema:schema24,data:data87};
+let valid81 = false;
+let passing17 = null;
+const _errs274 = errors;
+if(typeof data83 !== "string"){
+const err148 = {instancePath:instancePath+"/volumes/" + i32,schemaPath:"#/properties/volumes/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[0].type,parentSchema:schema25.properties.volumes.items.oneOf[0],data:data83};
 if(vErrors === null){
 vErrors = [err148];
 }
@@ -5155,15 +6392,18 @@ else {
 vErrors.push(err148);
 }
 errors++;
-break;
 }
-indices11[item11] = i32;
+var _valid17 = _errs274 === errors;
+if(_valid17){
+valid81 = true;
+passing17 = 0;
 }
-}
-}
-}
-else {
-const err149 = {instancePath:instancePath+"/networks",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data87};
+const _errs276 = errors;
+if(errors === _errs276){
+if(data83 && typeof data83 == "object" && !Array.isArray(data83)){
+let missing4;
+if(((data83.type === undefined) && (missing4 = "type")) || ((data83.target === undefined) && (missing4 = "target"))){
+const err149 = {instancePath:instancePath+"/volumes/" + i32,schemaPath:"#/properties/volumes/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'",schema:schema25.properties.volumes.items.oneOf[1].required,parentSchema:schema25.properties.volumes.items.oneOf[1],data:data83};
 if(vErrors === null){
 vErrors = [err149];
 }
@@ -5172,19 +6412,11 @@ vErrors.push(err149);
 }
 errors++;
 }
-}
-var _valid15 = _errs272 === errors;
-if(_valid15){
-valid76 = true;
-passing15 = 0;
-}
-const _errs277 = errors;
-if(errors === _errs277){
-if(data87 && typeof data87 == "object" && !Array.isArray(data87)){
-const _errs279 = errors;
-for(const key20 in data87){
-if(!(pattern3.test(key20))){
-const err150 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.networks.oneOf[1],data:data87};
+else {
+const _errs278 = errors;
+for(const key22 in data83){
+if(!((func1.call(schema25.properties.volumes.items.oneOf[1].properties, key22)) || (pattern2.test(key22)))){
+const err150 = {instancePath:instancePath+"/volumes/" + i32,schemaPath:"#/properties/volumes/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.volumes.items.oneOf[1],data:data83};
 if(vErrors === null){
 vErrors = [err150];
 }
@@ -5195,22 +6427,12 @@ errors++;
 break;
 }
 }
-if(_errs279 === errors){
-var valid80 = true;
-for(const key21 in data87){
-if(pattern3.test(key21)){
-let data89 = data87[key21];
-const _errs280 = errors;
-const _errs281 = errors;
-let valid81 = false;
-let passing16 = null;
-const _errs282 = errors;
-if(errors === _errs282){
-if(data89 && typeof data89 == "object" && !Array.isArray(data89)){
-const _errs284 = errors;
-for(const key22 in data89){
-if(!((((((key22 === "aliases") || (key22 === "ipv4_address")) || (key22 === "ipv6_address")) || (key22 === "mac_address")) || (key22 === "priority")) || (pattern2.test(key22)))){
-const err151 = {instancePath:instancePath+"/networks/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0],data:data89};
+if(_errs278 === errors){
+if(data83.type !== undefined){
+let data84 = data83.type;
+const _errs279 = errors;
+if(typeof data84 !== "string"){
+const err151 = {instancePath:instancePath+"/volumes/" + i32+"/type",schemaPath:"#/properties/volumes/items/oneOf/1/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.type.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.type,data:data84};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -5218,23 +6440,9 @@ else {
 vErrors.push(err151);
 }
 errors++;
-break;
 }
-}
-if(_errs284 === errors){
-if(data89.aliases !== undefined){
-let data90 = data89.aliases;
-const _errs285 = errors;
-const _errs286 = errors;
-if(errors === _errs286){
-if(Array.isArray(data90)){
-var valid84 = true;
-const len19 = data90.length;
-for(let i33=0; i33<len19; i33++){
-let data91 = data90[i33];
-const _errs288 = errors;
-if(typeof data91 !== "string"){
-const err152 = {instancePath:instancePath+"/networks/" + key21.replace(/~/g, "~0").replace(/\//g, "~1")+"/aliases/" + i33,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data91};
+if(!((((((data84 === "bind") || (data84 === "volume")) || (data84 === "tmpfs")) || (data84 === "image")) || (data84 === "npipe")) || (data84 === "cluster"))){
+const err152 = {instancePath:instancePath+"/volumes/" + i32+"/type",schemaPath:"#/properties/volumes/items/oneOf/1/properties/type/enum",keyword:"enum",params:{allowedValues: schema25.properties.volumes.items.oneOf[1].properties.type.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.volumes.items.oneOf[1].properties.type.enum,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.type,data:data84};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -5243,29 +6451,397 @@ vErrors.push(err152);
 }
 errors++;
 }
-var valid84 = _errs288 === errors;
-if(!valid84){
-break;
+var valid82 = _errs279 === errors;
 }
+else {
+var valid82 = true;
 }
-if(valid84){
-let i34 = data90.length;
-let j14;
-if(i34 > 1){
-const indices12 = {};
-for(;i34--;){
-let item12 = data90[i34];
-if(typeof item12 !== "string"){
-continue;
-}
-if(typeof indices12[item12] == "number"){
-j14 = indices12[item12];
-const err153 = {instancePath:instancePath+"/networks/" + key21.replace(/~/g, "~0").replace(/\//g, "~1")+"/aliases",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i34, j: j14},message:"must NOT have duplicate items (items ## "+j14+" and "+i34+" are identical)",schema:true,parentSchema:schema24,data:data90};
+if(valid82){
+if(data83.source !== undefined){
+let data85 = data83.source;
+const _errs281 = errors;
+if(typeof data85 !== "string"){
+const err153 = {instancePath:instancePath+"/volumes/" + i32+"/source",schemaPath:"#/properties/volumes/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.source.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.source,data:data85};
 if(vErrors === null){
 vErrors = [err153];
 }
 else {
 vErrors.push(err153);
+}
+errors++;
+}
+var valid82 = _errs281 === errors;
+}
+else {
+var valid82 = true;
+}
+if(valid82){
+if(data83.target !== undefined){
+let data86 = data83.target;
+const _errs283 = errors;
+if(typeof data86 !== "string"){
+const err154 = {instancePath:instancePath+"/volumes/" + i32+"/target",schemaPath:"#/properties/volumes/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.target.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.target,data:data86};
+if(vErrors === null){
+vErrors = [err154];
+}
+else {
+vErrors.push(err154);
+}
+errors++;
+}
+var valid82 = _errs283 === errors;
+}
+else {
+var valid82 = true;
+}
+if(valid82){
+if(data83.read_only !== undefined){
+let data87 = data83.read_only;
+const _errs285 = errors;
+if(typeof data87 !== "boolean"){
+const err155 = {instancePath:instancePath+"/volumes/" + i32+"/read_only",schemaPath:"#/properties/volumes/items/oneOf/1/properties/read_only/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.volumes.items.oneOf[1].properties.read_only.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.read_only,data:data87};
+if(vErrors === null){
+vErrors = [err155];
+}
+else {
+vErrors.push(err155);
+}
+errors++;
+}
+var valid82 = _errs285 === errors;
+}
+else {
+var valid82 = true;
+}
+if(valid82){
+if(data83.consistency !== undefined){
+let data88 = data83.consistency;
+const _errs287 = errors;
+if(typeof data88 !== "string"){
+const err156 = {instancePath:instancePath+"/volumes/" + i32+"/consistency",schemaPath:"#/properties/volumes/items/oneOf/1/properties/consistency/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.consistency.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.consistency,data:data88};
+if(vErrors === null){
+vErrors = [err156];
+}
+else {
+vErrors.push(err156);
+}
+errors++;
+}
+var valid82 = _errs287 === errors;
+}
+else {
+var valid82 = true;
+}
+if(valid82){
+if(data83.bind !== undefined){
+let data89 = data83.bind;
+const _errs289 = errors;
+if(errors === _errs289){
+if(data89 && typeof data89 == "object" && !Array.isArray(data89)){
+const _errs291 = errors;
+for(const key23 in data89){
+if(!(((((key23 === "propagation") || (key23 === "create_host_path")) || (key23 === "selinux")) || (key23 === "recursive")) || (pattern2.test(key23)))){
+const err157 = {instancePath:instancePath+"/volumes/" + i32+"/bind",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind,data:data89};
+if(vErrors === null){
+vErrors = [err157];
+}
+else {
+vErrors.push(err157);
+}
+errors++;
+break;
+}
+}
+if(_errs291 === errors){
+if(data89.propagation !== undefined){
+let data90 = data89.propagation;
+const _errs292 = errors;
+if(typeof data90 !== "string"){
+const err158 = {instancePath:instancePath+"/volumes/" + i32+"/bind/propagation",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/propagation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.propagation.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.propagation,data:data90};
+if(vErrors === null){
+vErrors = [err158];
+}
+else {
+vErrors.push(err158);
+}
+errors++;
+}
+if(!((((((data90 === "shared") || (data90 === "slave")) || (data90 === "private")) || (data90 === "rshared")) || (data90 === "rslave")) || (data90 === "rprivate"))){
+const err159 = {instancePath:instancePath+"/volumes/" + i32+"/bind/propagation",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/propagation/enum",keyword:"enum",params:{allowedValues: schema25.properties.volumes.items.oneOf[1].properties.bind.properties.propagation.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.propagation.enum,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.propagation,data:data90};
+if(vErrors === null){
+vErrors = [err159];
+}
+else {
+vErrors.push(err159);
+}
+errors++;
+}
+var valid83 = _errs292 === errors;
+}
+else {
+var valid83 = true;
+}
+if(valid83){
+if(data89.create_host_path !== undefined){
+let data91 = data89.create_host_path;
+const _errs294 = errors;
+if(typeof data91 !== "boolean"){
+const err160 = {instancePath:instancePath+"/volumes/" + i32+"/bind/create_host_path",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/create_host_path/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.create_host_path.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.create_host_path,data:data91};
+if(vErrors === null){
+vErrors = [err160];
+}
+else {
+vErrors.push(err160);
+}
+errors++;
+}
+var valid83 = _errs294 === errors;
+}
+else {
+var valid83 = true;
+}
+if(valid83){
+if(data89.selinux !== undefined){
+let data92 = data89.selinux;
+const _errs296 = errors;
+if(typeof data92 !== "string"){
+const err161 = {instancePath:instancePath+"/volumes/" + i32+"/bind/selinux",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/selinux/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.selinux.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.selinux,data:data92};
+if(vErrors === null){
+vErrors = [err161];
+}
+else {
+vErrors.push(err161);
+}
+errors++;
+}
+if(!((data92 === "z") || (data92 === "Z"))){
+const err162 = {instancePath:instancePath+"/volumes/" + i32+"/bind/selinux",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/selinux/enum",keyword:"enum",params:{allowedValues: schema25.properties.volumes.items.oneOf[1].properties.bind.properties.selinux.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.selinux.enum,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.selinux,data:data92};
+if(vErrors === null){
+vErrors = [err162];
+}
+else {
+vErrors.push(err162);
+}
+errors++;
+}
+var valid83 = _errs296 === errors;
+}
+else {
+var valid83 = true;
+}
+if(valid83){
+if(data89.recursive !== undefined){
+let data93 = data89.recursive;
+const _errs298 = errors;
+if(typeof data93 !== "string"){
+const err163 = {instancePath:instancePath+"/volumes/" + i32+"/bind/recursive",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/recursive/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.recursive.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.recursive,data:data93};
+if(vErrors === null){
+vErrors = [err163];
+}
+else {
+vErrors.push(err163);
+}
+errors++;
+}
+if(!((((data93 === "enabled") || (data93 === "disabled")) || (data93 === "writable")) || (data93 === "readonly"))){
+const err164 = {instancePath:instancePath+"/volumes/" + i32+"/bind/recursive",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/recursive/enum",keyword:"enum",params:{allowedValues: schema25.properties.volumes.items.oneOf[1].properties.bind.properties.recursive.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.recursive.enum,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.recursive,data:data93};
+if(vErrors === null){
+vErrors = [err164];
+}
+else {
+vErrors.push(err164);
+}
+errors++;
+}
+var valid83 = _errs298 === errors;
+}
+else {
+var valid83 = true;
+}
+}
+}
+}
+}
+}
+else {
+const err165 = {instancePath:instancePath+"/volumes/" + i32+"/bind",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind,data:data89};
+if(vErrors === null){
+vErrors = [err165];
+}
+else {
+vErrors.push(err165);
+}
+errors++;
+}
+}
+var valid82 = _errs289 === errors;
+}
+else {
+var valid82 = true;
+}
+if(valid82){
+if(data83.volume !== undefined){
+let data94 = data83.volume;
+const _errs300 = errors;
+if(errors === _errs300){
+if(data94 && typeof data94 == "object" && !Array.isArray(data94)){
+const _errs302 = errors;
+for(const key24 in data94){
+if(!((((key24 === "nocopy") || (key24 === "subpath")) || (key24 === "labels")) || (pattern2.test(key24)))){
+const err166 = {instancePath:instancePath+"/volumes/" + i32+"/volume",schemaPath:"#/properties/volumes/items/oneOf/1/properties/volume/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.volume,data:data94};
+if(vErrors === null){
+vErrors = [err166];
+}
+else {
+vErrors.push(err166);
+}
+errors++;
+break;
+}
+}
+if(_errs302 === errors){
+if(data94.nocopy !== undefined){
+let data95 = data94.nocopy;
+const _errs303 = errors;
+if(typeof data95 !== "boolean"){
+const err167 = {instancePath:instancePath+"/volumes/" + i32+"/volume/nocopy",schemaPath:"#/properties/volumes/items/oneOf/1/properties/volume/properties/nocopy/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.volumes.items.oneOf[1].properties.volume.properties.nocopy.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.volume.properties.nocopy,data:data95};
+if(vErrors === null){
+vErrors = [err167];
+}
+else {
+vErrors.push(err167);
+}
+errors++;
+}
+var valid84 = _errs303 === errors;
+}
+else {
+var valid84 = true;
+}
+if(valid84){
+if(data94.subpath !== undefined){
+let data96 = data94.subpath;
+const _errs305 = errors;
+if(typeof data96 !== "string"){
+const err168 = {instancePath:instancePath+"/volumes/" + i32+"/volume/subpath",schemaPath:"#/properties/volumes/items/oneOf/1/properties/volume/properties/subpath/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.volume.properties.subpath.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.volume.properties.subpath,data:data96};
+if(vErrors === null){
+vErrors = [err168];
+}
+else {
+vErrors.push(err168);
+}
+errors++;
+}
+var valid84 = _errs305 === errors;
+}
+else {
+var valid84 = true;
+}
+if(valid84){
+if(data94.labels !== undefined){
+let data97 = data94.labels;
+const _errs307 = errors;
+const _errs309 = errors;
+let valid86 = false;
+let passing18 = null;
+const _errs310 = errors;
+if(errors === _errs310){
+if(data97 && typeof data97 == "object" && !Array.isArray(data97)){
+const _errs312 = errors;
+for(const key25 in data97){
+if(!(pattern7.test(key25))){
+const err169 = {instancePath:instancePath+"/volumes/" + i32+"/volume/labels",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data97};
+if(vErrors === null){
+vErrors = [err169];
+}
+else {
+vErrors.push(err169);
+}
+errors++;
+break;
+}
+}
+if(_errs312 === errors){
+var valid87 = true;
+for(const key26 in data97){
+if(pattern7.test(key26)){
+let data98 = data97[key26];
+const _errs313 = errors;
+if((((typeof data98 !== "string") && (!((typeof data98 == "number") && (isFinite(data98))))) && (typeof data98 !== "boolean")) && (data98 !== null)){
+const err170 = {instancePath:instancePath+"/volumes/" + i32+"/volume/labels/" + key26.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data98};
+if(vErrors === null){
+vErrors = [err170];
+}
+else {
+vErrors.push(err170);
+}
+errors++;
+}
+var valid87 = _errs313 === errors;
+if(!valid87){
+break;
+}
+}
+}
+}
+}
+else {
+const err171 = {instancePath:instancePath+"/volumes/" + i32+"/volume/labels",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data97};
+if(vErrors === null){
+vErrors = [err171];
+}
+else {
+vErrors.push(err171);
+}
+errors++;
+}
+}
+var _valid18 = _errs310 === errors;
+if(_valid18){
+valid86 = true;
+passing18 = 0;
+}
+const _errs315 = errors;
+if(errors === _errs315){
+if(Array.isArray(data97)){
+var valid88 = true;
+const len20 = data97.length;
+for(let i33=0; i33<len20; i33++){
+let data99 = data97[i33];
+const _errs317 = errors;
+if(typeof data99 !== "string"){
+const err172 = {instancePath:instancePath+"/volumes/" + i32+"/volume/labels/" + i33,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data99};
+if(vErrors === null){
+vErrors = [err172];
+}
+else {
+vErrors.push(err172);
+}
+errors++;
+}
+var valid88 = _errs317 === errors;
+if(!valid88){
+break;
+}
+}
+if(valid88){
+let i34 = data97.length;
+let j13;
+if(i34 > 1){
+const indices12 = {};
+for(;i34--;){
+let item12 = data97[i34];
+if(typeof item12 !== "string"){
+continue;
+}
+if(typeof indices12[item12] == "number"){
+j13 = indices12[item12];
+const err173 = {instancePath:instancePath+"/volumes/" + i32+"/volume/labels",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i34, j: j13},message:"must NOT have duplicate items (items ## "+j13+" and "+i34+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data97};
+if(vErrors === null){
+vErrors = [err173];
+}
+else {
+vErrors.push(err173);
 }
 errors++;
 break;
@@ -5276,438 +6852,7 @@ indices12[item12] = i34;
 }
 }
 else {
-const err154 = {instancePath:instancePath+"/networks/" + key21.replace(/~/g, "~0").replace(/\//g, "~1")+"/aliases",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data90};
-if(vErrors === null){
-vErrors = [err154];
-}
-else {
-vErrors.push(err154);
-}
-errors++;
-}
-}
-var valid82 = _errs285 === errors;
-}
-else {
-var valid82 = true;
-}
-if(valid82){
-if(data89.ipv4_address !== undefined){
-let data92 = data89.ipv4_address;
-const _errs290 = errors;
-if(typeof data92 !== "string"){
-const err155 = {instancePath:instancePath+"/networks/" + key21.replace(/~/g, "~0").replace(/\//g, "~1")+"/ipv4_address",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/ipv4_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv4_address.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv4_address,data:data92};
-if(vErrors === null){
-vErrors = [err155];
-}
-else {
-vErrors.push(err155);
-}
-errors++;
-}
-var valid82 = _errs290 === errors;
-}
-else {
-var valid82 = true;
-}
-if(valid82){
-if(data89.ipv6_address !== undefined){
-let data93 = data89.ipv6_address;
-const _errs292 = errors;
-if(typeof data93 !== "string"){
-const err156 = {instancePath:instancePath+"/networks/" + key21.replace(/~/g, "~0").replace(/\//g, "~1")+"/ipv6_address",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/ipv6_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv6_address.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv6_address,data:data93};
-if(vErrors === null){
-vErrors = [err156];
-}
-else {
-vErrors.push(err156);
-}
-errors++;
-}
-var valid82 = _errs292 === errors;
-}
-else {
-var valid82 = true;
-}
-if(valid82){
-if(data89.mac_address !== undefined){
-let data94 = data89.mac_address;
-const _errs294 = errors;
-if(typeof data94 !== "string"){
-const err157 = {instancePath:instancePath+"/networks/" + key21.replace(/~/g, "~0").replace(/\//g, "~1")+"/mac_address",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/mac_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.mac_address.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.mac_address,data:data94};
-if(vErrors === null){
-vErrors = [err157];
-}
-else {
-vErrors.push(err157);
-}
-errors++;
-}
-var valid82 = _errs294 === errors;
-}
-else {
-var valid82 = true;
-}
-if(valid82){
-if(data89.priority !== undefined){
-let data95 = data89.priority;
-const _errs296 = errors;
-if(!(((typeof data95 == "number") && (!(data95 % 1) && !isNaN(data95))) && (isFinite(data95)))){
-const err158 = {instancePath:instancePath+"/networks/" + key21.replace(/~/g, "~0").replace(/\//g, "~1")+"/priority",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/priority/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.priority.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.priority,data:data95};
-if(vErrors === null){
-vErrors = [err158];
-}
-else {
-vErrors.push(err158);
-}
-errors++;
-}
-var valid82 = _errs296 === errors;
-}
-else {
-var valid82 = true;
-}
-}
-}
-}
-}
-}
-}
-else {
-const err159 = {instancePath:instancePath+"/networks/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0],data:data89};
-if(vErrors === null){
-vErrors = [err159];
-}
-else {
-vErrors.push(err159);
-}
-errors++;
-}
-}
-var _valid16 = _errs282 === errors;
-if(_valid16){
-valid81 = true;
-passing16 = 0;
-}
-const _errs298 = errors;
-if(data89 !== null){
-const err160 = {instancePath:instancePath+"/networks/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[1].type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[1],data:data89};
-if(vErrors === null){
-vErrors = [err160];
-}
-else {
-vErrors.push(err160);
-}
-errors++;
-}
-var _valid16 = _errs298 === errors;
-if(_valid16 && valid81){
-valid81 = false;
-passing16 = [passing16, 1];
-}
-else {
-if(_valid16){
-valid81 = true;
-passing16 = 1;
-}
-}
-if(!valid81){
-const err161 = {instancePath:instancePath+"/networks/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing16},message:"must match exactly one schema in oneOf",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data89};
-if(vErrors === null){
-vErrors = [err161];
-}
-else {
-vErrors.push(err161);
-}
-errors++;
-}
-else {
-errors = _errs281;
-if(vErrors !== null){
-if(_errs281){
-vErrors.length = _errs281;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid80 = _errs280 === errors;
-if(!valid80){
-break;
-}
-}
-}
-}
-}
-else {
-const err162 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.networks.oneOf[1].type,parentSchema:schema25.properties.networks.oneOf[1],data:data87};
-if(vErrors === null){
-vErrors = [err162];
-}
-else {
-vErrors.push(err162);
-}
-errors++;
-}
-}
-var _valid15 = _errs277 === errors;
-if(_valid15 && valid76){
-valid76 = false;
-passing15 = [passing15, 1];
-}
-else {
-if(_valid15){
-valid76 = true;
-passing15 = 1;
-}
-}
-if(!valid76){
-const err163 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/oneOf",keyword:"oneOf",params:{passingSchemas: passing15},message:"must match exactly one schema in oneOf",schema:schema25.properties.networks.oneOf,parentSchema:schema25.properties.networks,data:data87};
-if(vErrors === null){
-vErrors = [err163];
-}
-else {
-vErrors.push(err163);
-}
-errors++;
-validate24.errors = vErrors;
-return false;
-}
-else {
-errors = _errs271;
-if(vErrors !== null){
-if(_errs271){
-vErrors.length = _errs271;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs270 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.network_mode !== undefined){
-let data96 = data.network_mode;
-const _errs300 = errors;
-if(typeof data96 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/network_mode",schemaPath:"#/properties/network_mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.network_mode.type,parentSchema:schema25.properties.network_mode,data:data96}];
-return false;
-}
-var valid0 = _errs300 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.depends_on !== undefined){
-let data97 = data.depends_on;
-const _errs302 = errors;
-const _errs303 = errors;
-let valid86 = false;
-let passing17 = null;
-const _errs304 = errors;
-const _errs305 = errors;
-if(errors === _errs305){
-if(Array.isArray(data97)){
-var valid88 = true;
-const len20 = data97.length;
-for(let i35=0; i35<len20; i35++){
-let data98 = data97[i35];
-const _errs307 = errors;
-if(typeof data98 !== "string"){
-const err164 = {instancePath:instancePath+"/depends_on/" + i35,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data98};
-if(vErrors === null){
-vErrors = [err164];
-}
-else {
-vErrors.push(err164);
-}
-errors++;
-}
-var valid88 = _errs307 === errors;
-if(!valid88){
-break;
-}
-}
-if(valid88){
-let i36 = data97.length;
-let j15;
-if(i36 > 1){
-const indices13 = {};
-for(;i36--;){
-let item13 = data97[i36];
-if(typeof item13 !== "string"){
-continue;
-}
-if(typeof indices13[item13] == "number"){
-j15 = indices13[item13];
-const err165 = {instancePath:instancePath+"/depends_on",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i36, j: j15},message:"must NOT have duplicate items (items ## "+j15+" and "+i36+" are identical)",schema:true,parentSchema:schema24,data:data97};
-if(vErrors === null){
-vErrors = [err165];
-}
-else {
-vErrors.push(err165);
-}
-errors++;
-break;
-}
-indices13[item13] = i36;
-}
-}
-}
-}
-else {
-const err166 = {instancePath:instancePath+"/depends_on",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data97};
-if(vErrors === null){
-vErrors = [err166];
-}
-else {
-vErrors.push(err166);
-}
-errors++;
-}
-}
-var _valid17 = _errs304 === errors;
-if(_valid17){
-valid86 = true;
-passing17 = 0;
-}
-const _errs309 = errors;
-if(errors === _errs309){
-if(data97 && typeof data97 == "object" && !Array.isArray(data97)){
-const _errs311 = errors;
-for(const key23 in data97){
-if(!(pattern3.test(key23))){
-const err167 = {instancePath:instancePath+"/depends_on",schemaPath:"#/properties/depends_on/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.depends_on.oneOf[1],data:data97};
-if(vErrors === null){
-vErrors = [err167];
-}
-else {
-vErrors.push(err167);
-}
-errors++;
-break;
-}
-}
-if(_errs311 === errors){
-var valid90 = true;
-for(const key24 in data97){
-if(pattern3.test(key24)){
-let data99 = data97[key24];
-const _errs312 = errors;
-if(errors === _errs312){
-if(data99 && typeof data99 == "object" && !Array.isArray(data99)){
-const _errs314 = errors;
-for(const key25 in data99){
-if(!((((key25 === "condition") || (key25 === "restart")) || (key25 === "required")) || (pattern2.test(key25)))){
-const err168 = {instancePath:instancePath+"/depends_on/" + key24.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data99};
-if(vErrors === null){
-vErrors = [err168];
-}
-else {
-vErrors.push(err168);
-}
-errors++;
-break;
-}
-}
-if(_errs314 === errors){
-if(data99.condition !== undefined){
-let data100 = data99.condition;
-const _errs315 = errors;
-if(typeof data100 !== "string"){
-const err169 = {instancePath:instancePath+"/depends_on/" + key24.replace(/~/g, "~0").replace(/\//g, "~1")+"/condition",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/condition/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition.type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition,data:data100};
-if(vErrors === null){
-vErrors = [err169];
-}
-else {
-vErrors.push(err169);
-}
-errors++;
-}
-if(!(((data100 === "service_started") || (data100 === "service_healthy")) || (data100 === "service_completed_successfully"))){
-const err170 = {instancePath:instancePath+"/depends_on/" + key24.replace(/~/g, "~0").replace(/\//g, "~1")+"/condition",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/condition/enum",keyword:"enum",params:{allowedValues: schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition.enum,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition,data:data100};
-if(vErrors === null){
-vErrors = [err170];
-}
-else {
-vErrors.push(err170);
-}
-errors++;
-}
-var valid91 = _errs315 === errors;
-}
-else {
-var valid91 = true;
-}
-if(valid91){
-if(data99.restart !== undefined){
-let data101 = data99.restart;
-const _errs317 = errors;
-if(typeof data101 !== "boolean"){
-const err171 = {instancePath:instancePath+"/depends_on/" + key24.replace(/~/g, "~0").replace(/\//g, "~1")+"/restart",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/restart/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.restart.type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.restart,data:data101};
-if(vErrors === null){
-vErrors = [err171];
-}
-else {
-vErrors.push(err171);
-}
-errors++;
-}
-var valid91 = _errs317 === errors;
-}
-else {
-var valid91 = true;
-}
-if(valid91){
-if(data99.required !== undefined){
-let data102 = data99.required;
-const _errs319 = errors;
-if(typeof data102 !== "boolean"){
-const err172 = {instancePath:instancePath+"/depends_on/" + key24.replace(/~/g, "~0").replace(/\//g, "~1")+"/required",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/required/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.required.type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.required,data:data102};
-if(vErrors === null){
-vErrors = [err172];
-}
-else {
-vErrors.push(err172);
-}
-errors++;
-}
-var valid91 = _errs319 === errors;
-}
-else {
-var valid91 = true;
-}
-}
-}
-}
-}
-else {
-const err173 = {instancePath:instancePath+"/depends_on/" + key24.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data99};
-if(vErrors === null){
-vErrors = [err173];
-}
-else {
-vErrors.push(err173);
-}
-errors++;
-}
-}
-var valid90 = _errs312 === errors;
-if(!valid90){
-break;
-}
-}
-}
-}
-}
-else {
-const err174 = {instancePath:instancePath+"/depends_on",schemaPath:"#/properties/depends_on/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.depends_on.oneOf[1].type,parentSchema:schema25.properties.depends_on.oneOf[1],data:data97};
+const err174 = {instancePath:instancePath+"/volumes/" + i32+"/volume/labels",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data97};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -5717,19 +6862,19 @@ vErrors.push(err174);
 errors++;
 }
 }
-var _valid17 = _errs309 === errors;
-if(_valid17 && valid86){
+var _valid18 = _errs315 === errors;
+if(_valid18 && valid86){
 valid86 = false;
-passing17 = [passing17, 1];
+passing18 = [passing18, 1];
 }
 else {
-if(_valid17){
+if(_valid18){
 valid86 = true;
-passing17 = 1;
+passing18 = 1;
 }
 }
 if(!valid86){
-const err175 = {instancePath:instancePath+"/depends_on",schemaPath:"#/properties/depends_on/oneOf",keyword:"oneOf",params:{passingSchemas: passing17},message:"must match exactly one schema in oneOf",schema:schema25.properties.depends_on.oneOf,parentSchema:schema25.properties.depends_on,data:data97};
+const err175 = {instancePath:instancePath+"/volumes/" + i32+"/volume/labels",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing18},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data97};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -5737,441 +6882,29 @@ else {
 vErrors.push(err175);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
 }
 else {
-errors = _errs303;
+errors = _errs309;
 if(vErrors !== null){
-if(_errs303){
-vErrors.length = _errs303;
+if(_errs309){
+vErrors.length = _errs309;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid0 = _errs302 === errors;
+var valid84 = _errs307 === errors;
 }
 else {
-var valid0 = true;
+var valid84 = true;
 }
-if(valid0){
-if(data.healthcheck !== undefined){
-const _errs321 = errors;
-if(!(validate26(data.healthcheck, {instancePath:instancePath+"/healthcheck",parentData:data,parentDataProperty:"healthcheck",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate26.errors : vErrors.concat(validate26.errors);
-errors = vErrors.length;
-}
-var valid0 = _errs321 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.restart !== undefined){
-let data104 = data.restart;
-const _errs322 = errors;
-if(typeof data104 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/restart",schemaPath:"#/properties/restart/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.restart.type,parentSchema:schema25.properties.restart,data:data104}];
-return false;
-}
-var valid0 = _errs322 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.deploy !== undefined){
-const _errs324 = errors;
-if(!(validate28(data.deploy, {instancePath:instancePath+"/deploy",parentData:data,parentDataProperty:"deploy",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate28.errors : vErrors.concat(validate28.errors);
-errors = vErrors.length;
-}
-var valid0 = _errs324 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.scale !== undefined){
-let data106 = data.scale;
-const _errs325 = errors;
-if(!(((typeof data106 == "number") && (!(data106 % 1) && !isNaN(data106))) && (isFinite(data106)))){
-validate24.errors = [{instancePath:instancePath+"/scale",schemaPath:"#/properties/scale/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.scale.type,parentSchema:schema25.properties.scale,data:data106}];
-return false;
-}
-if(errors === _errs325){
-if((typeof data106 == "number") && (isFinite(data106))){
-if(data106 < 0 || isNaN(data106)){
-validate24.errors = [{instancePath:instancePath+"/scale",schemaPath:"#/properties/scale/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.scale,data:data106}];
-return false;
-}
-}
-}
-var valid0 = _errs325 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.profiles !== undefined){
-let data107 = data.profiles;
-const _errs327 = errors;
-const _errs328 = errors;
-if(errors === _errs328){
-if(Array.isArray(data107)){
-var valid93 = true;
-const len21 = data107.length;
-for(let i37=0; i37<len21; i37++){
-let data108 = data107[i37];
-const _errs330 = errors;
-if(typeof data108 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/profiles/" + i37,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data108}];
-return false;
-}
-var valid93 = _errs330 === errors;
-if(!valid93){
-break;
-}
-}
-if(valid93){
-let i38 = data107.length;
-let j16;
-if(i38 > 1){
-const indices14 = {};
-for(;i38--;){
-let item14 = data107[i38];
-if(typeof item14 !== "string"){
-continue;
-}
-if(typeof indices14[item14] == "number"){
-j16 = indices14[item14];
-validate24.errors = [{instancePath:instancePath+"/profiles",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i38, j: j16},message:"must NOT have duplicate items (items ## "+j16+" and "+i38+" are identical)",schema:true,parentSchema:schema24,data:data107}];
-return false;
-break;
-}
-indices14[item14] = i38;
 }
 }
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/profiles",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data107}];
-return false;
-}
-}
-var valid0 = _errs327 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.pull_policy !== undefined){
-let data109 = data.pull_policy;
-const _errs332 = errors;
-if(errors === _errs332){
-if(typeof data109 === "string"){
-if(!pattern41.test(data109)){
-validate24.errors = [{instancePath:instancePath+"/pull_policy",schemaPath:"#/properties/pull_policy/pattern",keyword:"pattern",params:{pattern: "^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},message:"must match pattern \""+"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"+"\"",schema:"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$",parentSchema:schema25.properties.pull_policy,data:data109}];
-return false;
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/pull_policy",schemaPath:"#/properties/pull_policy/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.pull_policy.type,parentSchema:schema25.properties.pull_policy,data:data109}];
-return false;
-}
-}
-var valid0 = _errs332 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cap_add !== undefined){
-let data110 = data.cap_add;
-const _errs334 = errors;
-const _errs335 = errors;
-if(errors === _errs335){
-if(Array.isArray(data110)){
-var valid96 = true;
-const len22 = data110.length;
-for(let i39=0; i39<len22; i39++){
-let data111 = data110[i39];
-const _errs337 = errors;
-if(typeof data111 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/cap_add/" + i39,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data111}];
-return false;
-}
-var valid96 = _errs337 === errors;
-if(!valid96){
-break;
-}
-}
-if(valid96){
-let i40 = data110.length;
-let j17;
-if(i40 > 1){
-const indices15 = {};
-for(;i40--;){
-let item15 = data110[i40];
-if(typeof item15 !== "string"){
-continue;
-}
-if(typeof indices15[item15] == "number"){
-j17 = indices15[item15];
-validate24.errors = [{instancePath:instancePath+"/cap_add",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i40, j: j17},message:"must NOT have duplicate items (items ## "+j17+" and "+i40+" are identical)",schema:true,parentSchema:schema24,data:data110}];
-return false;
-break;
-}
-indices15[item15] = i40;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/cap_add",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data110}];
-return false;
-}
-}
-var valid0 = _errs334 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cap_drop !== undefined){
-let data112 = data.cap_drop;
-const _errs339 = errors;
-const _errs340 = errors;
-if(errors === _errs340){
-if(Array.isArray(data112)){
-var valid99 = true;
-const len23 = data112.length;
-for(let i41=0; i41<len23; i41++){
-let data113 = data112[i41];
-const _errs342 = errors;
-if(typeof data113 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/cap_drop/" + i41,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data113}];
-return false;
-}
-var valid99 = _errs342 === errors;
-if(!valid99){
-break;
-}
-}
-if(valid99){
-let i42 = data112.length;
-let j18;
-if(i42 > 1){
-const indices16 = {};
-for(;i42--;){
-let item16 = data112[i42];
-if(typeof item16 !== "string"){
-continue;
-}
-if(typeof indices16[item16] == "number"){
-j18 = indices16[item16];
-validate24.errors = [{instancePath:instancePath+"/cap_drop",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i42, j: j18},message:"must NOT have duplicate items (items ## "+j18+" and "+i42+" are identical)",schema:true,parentSchema:schema24,data:data112}];
-return false;
-break;
-}
-indices16[item16] = i42;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/cap_drop",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data112}];
-return false;
-}
-}
-var valid0 = _errs339 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.privileged !== undefined){
-let data114 = data.privileged;
-const _errs344 = errors;
-if(typeof data114 !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/privileged",schemaPath:"#/properties/privileged/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.privileged.type,parentSchema:schema25.properties.privileged,data:data114}];
-return false;
-}
-var valid0 = _errs344 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.security_opt !== undefined){
-let data115 = data.security_opt;
-const _errs346 = errors;
-const _errs347 = errors;
-if(errors === _errs347){
-if(Array.isArray(data115)){
-var valid102 = true;
-const len24 = data115.length;
-for(let i43=0; i43<len24; i43++){
-let data116 = data115[i43];
-const _errs349 = errors;
-if(typeof data116 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/security_opt/" + i43,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data116}];
-return false;
-}
-var valid102 = _errs349 === errors;
-if(!valid102){
-break;
-}
-}
-if(valid102){
-let i44 = data115.length;
-let j19;
-if(i44 > 1){
-const indices17 = {};
-for(;i44--;){
-let item17 = data115[i44];
-if(typeof item17 !== "string"){
-continue;
-}
-if(typeof indices17[item17] == "number"){
-j19 = indices17[item17];
-validate24.errors = [{instancePath:instancePath+"/security_opt",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i44, j: j19},message:"must NOT have duplicate items (items ## "+j19+" and "+i44+" are identical)",schema:true,parentSchema:schema24,data:data115}];
-return false;
-break;
-}
-indices17[item17] = i44;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/security_opt",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data115}];
-return false;
-}
-}
-var valid0 = _errs346 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.read_only !== undefined){
-let data117 = data.read_only;
-const _errs351 = errors;
-if(typeof data117 !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/read_only",schemaPath:"#/properties/read_only/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.read_only.type,parentSchema:schema25.properties.read_only,data:data117}];
-return false;
-}
-var valid0 = _errs351 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.init !== undefined){
-let data118 = data.init;
-const _errs353 = errors;
-if(typeof data118 !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/init",schemaPath:"#/properties/init/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.init.type,parentSchema:schema25.properties.init,data:data118}];
-return false;
-}
-var valid0 = _errs353 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.tty !== undefined){
-let data119 = data.tty;
-const _errs355 = errors;
-if(typeof data119 !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/tty",schemaPath:"#/properties/tty/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.tty.type,parentSchema:schema25.properties.tty,data:data119}];
-return false;
-}
-var valid0 = _errs355 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.stdin_open !== undefined){
-let data120 = data.stdin_open;
-const _errs357 = errors;
-if(typeof data120 !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/stdin_open",schemaPath:"#/properties/stdin_open/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.stdin_open.type,parentSchema:schema25.properties.stdin_open,data:data120}];
-return false;
-}
-var valid0 = _errs357 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.stop_signal !== undefined){
-let data121 = data.stop_signal;
-const _errs359 = errors;
-if(typeof data121 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/stop_signal",schemaPath:"#/properties/stop_signal/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.stop_signal.type,parentSchema:schema25.properties.stop_signal,data:data121}];
-return false;
-}
-var valid0 = _errs359 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.stop_grace_period !== undefined){
-let data122 = data.stop_grace_period;
-const _errs361 = errors;
-const _errs362 = errors;
-if(errors === _errs362){
-if(errors === _errs362){
-if(typeof data122 === "string"){
-if(!(formats4.validate(data122))){
-validate24.errors = [{instancePath:instancePath+"/stop_grace_period",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data122}];
-return false;
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/stop_grace_period",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data122}];
-return false;
-}
-}
-}
-var valid0 = _errs361 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.shm_size !== undefined){
-let data123 = data.shm_size;
-const _errs364 = errors;
-if((!(((typeof data123 == "number") && (!(data123 % 1) && !isNaN(data123))) && (isFinite(data123)))) && (typeof data123 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/shm_size",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data123}];
-return false;
-}
-var valid0 = _errs364 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.sysctls !== undefined){
-let data124 = data.sysctls;
-const _errs367 = errors;
-const _errs369 = errors;
-let valid107 = false;
-let passing18 = null;
-const _errs370 = errors;
-if(errors === _errs370){
-if(data124 && typeof data124 == "object" && !Array.isArray(data124)){
-const _errs372 = errors;
-for(const key26 in data124){
-if(!(pattern7.test(key26))){
-const err176 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data124};
+const err176 = {instancePath:instancePath+"/volumes/" + i32+"/volume",schemaPath:"#/properties/volumes/items/oneOf/1/properties/volume/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.volumes.items.oneOf[1].properties.volume.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.volume,data:data94};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -6179,17 +6912,23 @@ else {
 vErrors.push(err176);
 }
 errors++;
-break;
 }
 }
-if(_errs372 === errors){
-var valid108 = true;
-for(const key27 in data124){
-if(pattern7.test(key27)){
-let data125 = data124[key27];
-const _errs373 = errors;
-if((((typeof data125 !== "string") && (!((typeof data125 == "number") && (isFinite(data125))))) && (typeof data125 !== "boolean")) && (data125 !== null)){
-const err177 = {instancePath:instancePath+"/sysctls/" + key27.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data125};
+var valid82 = _errs300 === errors;
+}
+else {
+var valid82 = true;
+}
+if(valid82){
+if(data83.image !== undefined){
+let data100 = data83.image;
+const _errs319 = errors;
+if(errors === _errs319){
+if(data100 && typeof data100 == "object" && !Array.isArray(data100)){
+const _errs321 = errors;
+for(const key27 in data100){
+if(!((key27 === "subpath") || (pattern2.test(key27)))){
+const err177 = {instancePath:instancePath+"/volumes/" + i32+"/image",schemaPath:"#/properties/volumes/items/oneOf/1/properties/image/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.image,data:data100};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -6197,17 +6936,14 @@ else {
 vErrors.push(err177);
 }
 errors++;
-}
-var valid108 = _errs373 === errors;
-if(!valid108){
 break;
 }
 }
-}
-}
-}
-else {
-const err178 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data124};
+if(_errs321 === errors){
+if(data100.subpath !== undefined){
+let data101 = data100.subpath;
+if(typeof data101 !== "string"){
+const err178 = {instancePath:instancePath+"/volumes/" + i32+"/image/subpath",schemaPath:"#/properties/volumes/items/oneOf/1/properties/image/properties/subpath/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.image.properties.subpath.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.image.properties.subpath,data:data101};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -6217,21 +6953,10 @@ vErrors.push(err178);
 errors++;
 }
 }
-var _valid18 = _errs370 === errors;
-if(_valid18){
-valid107 = true;
-passing18 = 0;
 }
-const _errs375 = errors;
-if(errors === _errs375){
-if(Array.isArray(data124)){
-var valid109 = true;
-const len25 = data124.length;
-for(let i45=0; i45<len25; i45++){
-let data126 = data124[i45];
-const _errs377 = errors;
-if(typeof data126 !== "string"){
-const err179 = {instancePath:instancePath+"/sysctls/" + i45,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data126};
+}
+else {
+const err179 = {instancePath:instancePath+"/volumes/" + i32+"/image",schemaPath:"#/properties/volumes/items/oneOf/1/properties/image/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.volumes.items.oneOf[1].properties.image.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.image,data:data100};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -6240,24 +6965,22 @@ vErrors.push(err179);
 }
 errors++;
 }
-var valid109 = _errs377 === errors;
-if(!valid109){
-break;
 }
+var valid82 = _errs319 === errors;
 }
-if(valid109){
-let i46 = data124.length;
-let j20;
-if(i46 > 1){
-const indices18 = {};
-for(;i46--;){
-let item18 = data124[i46];
-if(typeof item18 !== "string"){
-continue;
+else {
+var valid82 = true;
 }
-if(typeof indices18[item18] == "number"){
-j20 = indices18[item18];
-const err180 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i46, j: j20},message:"must NOT have duplicate items (items ## "+j20+" and "+i46+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data124};
+if(valid82){
+if(data83.tmpfs !== undefined){
+let data102 = data83.tmpfs;
+const _errs324 = errors;
+if(errors === _errs324){
+if(data102 && typeof data102 == "object" && !Array.isArray(data102)){
+const _errs326 = errors;
+for(const key28 in data102){
+if(!(((key28 === "size") || (key28 === "mode")) || (pattern2.test(key28)))){
+const err180 = {instancePath:instancePath+"/volumes/" + i32+"/tmpfs",schemaPath:"#/properties/volumes/items/oneOf/1/properties/tmpfs/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key28},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.tmpfs,data:data102};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -6267,13 +6990,13 @@ vErrors.push(err180);
 errors++;
 break;
 }
-indices18[item18] = i46;
 }
-}
-}
-}
-else {
-const err181 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data124};
+if(_errs326 === errors){
+if(data102.size !== undefined){
+let data103 = data102.size;
+const _errs327 = errors;
+if((!(((typeof data103 == "number") && (!(data103 % 1) && !isNaN(data103))) && (isFinite(data103)))) && (typeof data103 !== "string")){
+const err181 = {instancePath:instancePath+"/volumes/" + i32+"/tmpfs/size",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data103};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -6282,20 +7005,17 @@ vErrors.push(err181);
 }
 errors++;
 }
-}
-var _valid18 = _errs375 === errors;
-if(_valid18 && valid107){
-valid107 = false;
-passing18 = [passing18, 1];
+var valid91 = _errs327 === errors;
 }
 else {
-if(_valid18){
-valid107 = true;
-passing18 = 1;
+var valid91 = true;
 }
-}
-if(!valid107){
-const err182 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing18},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data124};
+if(valid91){
+if(data102.mode !== undefined){
+let data104 = data102.mode;
+const _errs330 = errors;
+if((!(((typeof data104 == "number") && (!(data104 % 1) && !isNaN(data104))) && (isFinite(data104)))) && (typeof data104 !== "string")){
+const err182 = {instancePath:instancePath+"/volumes/" + i32+"/tmpfs/mode",schemaPath:"#/properties/volumes/items/oneOf/1/properties/tmpfs/properties/mode/type",keyword:"type",params:{type: schema25.properties.volumes.items.oneOf[1].properties.tmpfs.properties.mode.type},message:"must be integer,string",schema:schema25.properties.volumes.items.oneOf[1].properties.tmpfs.properties.mode.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.tmpfs.properties.mode,data:data104};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -6303,52 +7023,17 @@ else {
 vErrors.push(err182);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
+}
+var valid91 = _errs330 === errors;
 }
 else {
-errors = _errs369;
-if(vErrors !== null){
-if(_errs369){
-vErrors.length = _errs369;
-}
-else {
-vErrors = null;
+var valid91 = true;
 }
 }
 }
-var valid0 = _errs367 === errors;
 }
 else {
-var valid0 = true;
-}
-if(valid0){
-if(data.ulimits !== undefined){
-let data127 = data.ulimits;
-const _errs379 = errors;
-const _errs380 = errors;
-if(errors === _errs380){
-if(data127 && typeof data127 == "object" && !Array.isArray(data127)){
-const _errs382 = errors;
-for(const key28 in data127){
-if(!(pattern44.test(key28))){
-validate24.errors = [{instancePath:instancePath+"/ulimits",schemaPath:"#/$defs/ulimits/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key28},message:"must NOT have additional properties",schema:false,parentSchema:schema70,data:data127}];
-return false;
-break;
-}
-}
-if(_errs382 === errors){
-var valid112 = true;
-for(const key29 in data127){
-if(pattern44.test(key29)){
-let data128 = data127[key29];
-const _errs383 = errors;
-const _errs384 = errors;
-let valid113 = false;
-let passing19 = null;
-const _errs385 = errors;
-if(!(((typeof data128 == "number") && (!(data128 % 1) && !isNaN(data128))) && (isFinite(data128)))){
-const err183 = {instancePath:instancePath+"/ulimits/" + key29.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema70.patternProperties["^[a-z]+$"].oneOf[0].type,parentSchema:schema70.patternProperties["^[a-z]+$"].oneOf[0],data:data128};
+const err183 = {instancePath:instancePath+"/volumes/" + i32+"/tmpfs",schemaPath:"#/properties/volumes/items/oneOf/1/properties/tmpfs/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.volumes.items.oneOf[1].properties.tmpfs.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.tmpfs,data:data102};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -6357,17 +7042,25 @@ vErrors.push(err183);
 }
 errors++;
 }
-var _valid19 = _errs385 === errors;
-if(_valid19){
-valid113 = true;
-passing19 = 0;
 }
-const _errs387 = errors;
-if(errors === _errs387){
-if(data128 && typeof data128 == "object" && !Array.isArray(data128)){
-let missing4;
-if(((data128.soft === undefined) && (missing4 = "soft")) || ((data128.hard === undefined) && (missing4 = "hard"))){
-const err184 = {instancePath:instancePath+"/ulimits/" + key29.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'",schema:schema70.patternProperties["^[a-z]+$"].oneOf[1].required,parentSchema:schema70.patternProperties["^[a-z]+$"].oneOf[1],data:data128};
+var valid82 = _errs324 === errors;
+}
+else {
+var valid82 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+const err184 = {instancePath:instancePath+"/volumes/" + i32,schemaPath:"#/properties/volumes/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.volumes.items.oneOf[1].type,parentSchema:schema25.properties.volumes.items.oneOf[1],data:data83};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -6376,11 +7069,20 @@ vErrors.push(err184);
 }
 errors++;
 }
+}
+var _valid17 = _errs276 === errors;
+if(_valid17 && valid81){
+valid81 = false;
+passing17 = [passing17, 1];
+}
 else {
-const _errs389 = errors;
-for(const key30 in data128){
-if(!(((key30 === "soft") || (key30 === "hard")) || (pattern2.test(key30)))){
-const err185 = {instancePath:instancePath+"/ulimits/" + key29.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key30},message:"must NOT have additional properties",schema:false,parentSchema:schema70.patternProperties["^[a-z]+$"].oneOf[1],data:data128};
+if(_valid17){
+valid81 = true;
+passing17 = 1;
+}
+}
+if(!valid81){
+const err185 = {instancePath:instancePath+"/volumes/" + i32,schemaPath:"#/properties/volumes/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing17},message:"must match exactly one schema in oneOf",schema:schema25.properties.volumes.items.oneOf,parentSchema:schema25.properties.volumes.items,data:data83};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -6388,15 +7090,133 @@ else {
 vErrors.push(err185);
 }
 errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs273;
+if(vErrors !== null){
+if(_errs273){
+vErrors.length = _errs273;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid80 = _errs272 === errors;
+if(!valid80){
 break;
 }
 }
-if(_errs389 === errors){
-if(data128.soft !== undefined){
-let data129 = data128.soft;
-const _errs390 = errors;
-if(!(((typeof data129 == "number") && (!(data129 % 1) && !isNaN(data129))) && (isFinite(data129)))){
-const err186 = {instancePath:instancePath+"/ulimits/" + key29.replace(/~/g, "~0").replace(/\//g, "~1")+"/soft",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/soft/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema70.patternProperties["^[a-z]+$"].oneOf[1].properties.soft.type,parentSchema:schema70.patternProperties["^[a-z]+$"].oneOf[1].properties.soft,data:data129};
+if(valid80){
+let i35 = data82.length;
+let j14;
+if(i35 > 1){
+outer1:
+for(;i35--;){
+for(j14 = i35; j14--;){
+if(func0(data82[i35], data82[j14])){
+validate24.errors = [{instancePath:instancePath+"/volumes",schemaPath:"#/properties/volumes/uniqueItems",keyword:"uniqueItems",params:{i: i35, j: j14},message:"must NOT have duplicate items (items ## "+j14+" and "+i35+" are identical)",schema:true,parentSchema:schema25.properties.volumes,data:data82}];
+return false;
+break outer1;
+}
+}
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/volumes",schemaPath:"#/properties/volumes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.volumes.type,parentSchema:schema25.properties.volumes,data:data82}];
+return false;
+}
+}
+var valid0 = _errs270 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.tmpfs !== undefined){
+const _errs332 = errors;
+if(!(validate20(data.tmpfs, {instancePath:instancePath+"/tmpfs",parentData:data,parentDataProperty:"tmpfs",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs332 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.volumes_from !== undefined){
+let data106 = data.volumes_from;
+const _errs333 = errors;
+if(errors === _errs333){
+if(Array.isArray(data106)){
+var valid94 = true;
+const len21 = data106.length;
+for(let i36=0; i36<len21; i36++){
+let data107 = data106[i36];
+const _errs335 = errors;
+if(typeof data107 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/volumes_from/" + i36,schemaPath:"#/properties/volumes_from/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes_from.items.type,parentSchema:schema25.properties.volumes_from.items,data:data107}];
+return false;
+}
+var valid94 = _errs335 === errors;
+if(!valid94){
+break;
+}
+}
+if(valid94){
+let i37 = data106.length;
+let j15;
+if(i37 > 1){
+const indices13 = {};
+for(;i37--;){
+let item13 = data106[i37];
+if(typeof item13 !== "string"){
+continue;
+}
+if(typeof indices13[item13] == "number"){
+j15 = indices13[item13];
+validate24.errors = [{instancePath:instancePath+"/volumes_from",schemaPath:"#/properties/volumes_from/uniqueItems",keyword:"uniqueItems",params:{i: i37, j: j15},message:"must NOT have duplicate items (items ## "+j15+" and "+i37+" are identical)",schema:true,parentSchema:schema25.properties.volumes_from,data:data106}];
+return false;
+break;
+}
+indices13[item13] = i37;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/volumes_from",schemaPath:"#/properties/volumes_from/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.volumes_from.type,parentSchema:schema25.properties.volumes_from,data:data106}];
+return false;
+}
+}
+var valid0 = _errs333 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.networks !== undefined){
+let data108 = data.networks;
+const _errs337 = errors;
+const _errs338 = errors;
+let valid96 = false;
+let passing19 = null;
+const _errs339 = errors;
+const _errs340 = errors;
+if(errors === _errs340){
+if(Array.isArray(data108)){
+var valid98 = true;
+const len22 = data108.length;
+for(let i38=0; i38<len22; i38++){
+let data109 = data108[i38];
+const _errs342 = errors;
+if(typeof data109 !== "string"){
+const err186 = {instancePath:instancePath+"/networks/" + i38,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data109};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -6405,17 +7225,24 @@ vErrors.push(err186);
 }
 errors++;
 }
-var valid114 = _errs390 === errors;
+var valid98 = _errs342 === errors;
+if(!valid98){
+break;
 }
-else {
-var valid114 = true;
 }
-if(valid114){
-if(data128.hard !== undefined){
-let data130 = data128.hard;
-const _errs392 = errors;
-if(!(((typeof data130 == "number") && (!(data130 % 1) && !isNaN(data130))) && (isFinite(data130)))){
-const err187 = {instancePath:instancePath+"/ulimits/" + key29.replace(/~/g, "~0").replace(/\//g, "~1")+"/hard",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/hard/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema70.patternProperties["^[a-z]+$"].oneOf[1].properties.hard.type,parentSchema:schema70.patternProperties["^[a-z]+$"].oneOf[1].properties.hard,data:data130};
+if(valid98){
+let i39 = data108.length;
+let j16;
+if(i39 > 1){
+const indices14 = {};
+for(;i39--;){
+let item14 = data108[i39];
+if(typeof item14 !== "string"){
+continue;
+}
+if(typeof indices14[item14] == "number"){
+j16 = indices14[item14];
+const err187 = {instancePath:instancePath+"/networks",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i39, j: j16},message:"must NOT have duplicate items (items ## "+j16+" and "+i39+" are identical)",schema:true,parentSchema:schema24,data:data108};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -6423,18 +7250,15 @@ else {
 vErrors.push(err187);
 }
 errors++;
+break;
 }
-var valid114 = _errs392 === errors;
-}
-else {
-var valid114 = true;
-}
+indices14[item14] = i39;
 }
 }
 }
 }
 else {
-const err188 = {instancePath:instancePath+"/ulimits/" + key29.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema70.patternProperties["^[a-z]+$"].oneOf[1].type,parentSchema:schema70.patternProperties["^[a-z]+$"].oneOf[1],data:data128};
+const err188 = {instancePath:instancePath+"/networks",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data108};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -6444,19 +7268,18 @@ vErrors.push(err188);
 errors++;
 }
 }
-var _valid19 = _errs387 === errors;
-if(_valid19 && valid113){
-valid113 = false;
-passing19 = [passing19, 1];
-}
-else {
+var _valid19 = _errs339 === errors;
 if(_valid19){
-valid113 = true;
-passing19 = 1;
+valid96 = true;
+passing19 = 0;
 }
-}
-if(!valid113){
-const err189 = {instancePath:instancePath+"/ulimits/" + key29.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing19},message:"must match exactly one schema in oneOf",schema:schema70.patternProperties["^[a-z]+$"].oneOf,parentSchema:schema70.patternProperties["^[a-z]+$"],data:data128};
+const _errs344 = errors;
+if(errors === _errs344){
+if(data108 && typeof data108 == "object" && !Array.isArray(data108)){
+const _errs346 = errors;
+for(const key29 in data108){
+if(!(pattern3.test(key29))){
+const err189 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.networks.oneOf[1],data:data108};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -6464,52 +7287,25 @@ else {
 vErrors.push(err189);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
-}
-else {
-errors = _errs384;
-if(vErrors !== null){
-if(_errs384){
-vErrors.length = _errs384;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid112 = _errs383 === errors;
-if(!valid112){
 break;
 }
 }
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/ulimits",schemaPath:"#/$defs/ulimits/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema70.type,parentSchema:schema70,data:data127}];
-return false;
-}
-}
-var valid0 = _errs379 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.extra_hosts !== undefined){
-let data131 = data.extra_hosts;
-const _errs394 = errors;
-const _errs396 = errors;
-let valid116 = false;
+if(_errs346 === errors){
+var valid100 = true;
+for(const key30 in data108){
+if(pattern3.test(key30)){
+let data110 = data108[key30];
+const _errs347 = errors;
+const _errs348 = errors;
+let valid101 = false;
 let passing20 = null;
-const _errs397 = errors;
-if(errors === _errs397){
-if(data131 && typeof data131 == "object" && !Array.isArray(data131)){
-const _errs399 = errors;
-for(const key31 in data131){
-if(!(pattern11.test(key31))){
-const err190 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key31},message:"must NOT have additional properties",schema:false,parentSchema:schema31.oneOf[0],data:data131};
+const _errs349 = errors;
+if(errors === _errs349){
+if(data110 && typeof data110 == "object" && !Array.isArray(data110)){
+const _errs351 = errors;
+for(const key31 in data110){
+if(!((func1.call(schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties, key31)) || (pattern2.test(key31)))){
+const err190 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key31},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0],data:data110};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -6520,18 +7316,20 @@ errors++;
 break;
 }
 }
-if(_errs399 === errors){
-var valid117 = true;
-for(const key32 in data131){
-if(pattern11.test(key32)){
-let data132 = data131[key32];
-const _errs400 = errors;
-const _errs401 = errors;
-let valid118 = false;
-let passing21 = null;
-const _errs402 = errors;
-if(typeof data132 !== "string"){
-const err191 = {instancePath:instancePath+"/extra_hosts/" + key32.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[0].type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[0],data:data132};
+if(_errs351 === errors){
+if(data110.aliases !== undefined){
+let data111 = data110.aliases;
+const _errs352 = errors;
+const _errs353 = errors;
+if(errors === _errs353){
+if(Array.isArray(data111)){
+var valid104 = true;
+const len23 = data111.length;
+for(let i40=0; i40<len23; i40++){
+let data112 = data111[i40];
+const _errs355 = errors;
+if(typeof data112 !== "string"){
+const err191 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/aliases/" + i40,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data112};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -6540,21 +7338,24 @@ vErrors.push(err191);
 }
 errors++;
 }
-var _valid21 = _errs402 === errors;
-if(_valid21){
-valid118 = true;
-passing21 = 0;
+var valid104 = _errs355 === errors;
+if(!valid104){
+break;
 }
-const _errs404 = errors;
-if(errors === _errs404){
-if(Array.isArray(data132)){
-var valid119 = true;
-const len26 = data132.length;
-for(let i47=0; i47<len26; i47++){
-let data133 = data132[i47];
-const _errs406 = errors;
-if(typeof data133 !== "string"){
-const err192 = {instancePath:instancePath+"/extra_hosts/" + key32.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i47,schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].items.type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].items,data:data133};
+}
+if(valid104){
+let i41 = data111.length;
+let j17;
+if(i41 > 1){
+const indices15 = {};
+for(;i41--;){
+let item15 = data111[i41];
+if(typeof item15 !== "string"){
+continue;
+}
+if(typeof indices15[item15] == "number"){
+j17 = indices15[item15];
+const err192 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/aliases",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i41, j: j17},message:"must NOT have duplicate items (items ## "+j17+" and "+i41+" are identical)",schema:true,parentSchema:schema24,data:data111};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -6562,15 +7363,15 @@ else {
 vErrors.push(err192);
 }
 errors++;
-}
-var valid119 = _errs406 === errors;
-if(!valid119){
 break;
+}
+indices15[item15] = i41;
+}
 }
 }
 }
 else {
-const err193 = {instancePath:instancePath+"/extra_hosts/" + key32.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1],data:data132};
+const err193 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/aliases",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data111};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -6580,19 +7381,17 @@ vErrors.push(err193);
 errors++;
 }
 }
-var _valid21 = _errs404 === errors;
-if(_valid21 && valid118){
-valid118 = false;
-passing21 = [passing21, 1];
+var valid102 = _errs352 === errors;
 }
 else {
-if(_valid21){
-valid118 = true;
-passing21 = 1;
+var valid102 = true;
 }
-}
-if(!valid118){
-const err194 = {instancePath:instancePath+"/extra_hosts/" + key32.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing21},message:"must match exactly one schema in oneOf",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf,parentSchema:schema31.oneOf[0].patternProperties["^.+$"],data:data132};
+if(valid102){
+if(data110.ipv4_address !== undefined){
+let data113 = data110.ipv4_address;
+const _errs357 = errors;
+if(typeof data113 !== "string"){
+const err194 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/ipv4_address",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/ipv4_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv4_address.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv4_address,data:data113};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -6601,27 +7400,17 @@ vErrors.push(err194);
 }
 errors++;
 }
-else {
-errors = _errs401;
-if(vErrors !== null){
-if(_errs401){
-vErrors.length = _errs401;
+var valid102 = _errs357 === errors;
 }
 else {
-vErrors = null;
+var valid102 = true;
 }
-}
-}
-var valid117 = _errs400 === errors;
-if(!valid117){
-break;
-}
-}
-}
-}
-}
-else {
-const err195 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.oneOf[0].type,parentSchema:schema31.oneOf[0],data:data131};
+if(valid102){
+if(data110.ipv6_address !== undefined){
+let data114 = data110.ipv6_address;
+const _errs359 = errors;
+if(typeof data114 !== "string"){
+const err195 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/ipv6_address",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/ipv6_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv6_address.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv6_address,data:data114};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -6630,22 +7419,17 @@ vErrors.push(err195);
 }
 errors++;
 }
+var valid102 = _errs359 === errors;
 }
-var _valid20 = _errs397 === errors;
-if(_valid20){
-valid116 = true;
-passing20 = 0;
+else {
+var valid102 = true;
 }
-const _errs408 = errors;
-if(errors === _errs408){
-if(Array.isArray(data131)){
-var valid120 = true;
-const len27 = data131.length;
-for(let i48=0; i48<len27; i48++){
-let data134 = data131[i48];
-const _errs410 = errors;
-if(typeof data134 !== "string"){
-const err196 = {instancePath:instancePath+"/extra_hosts/" + i48,schemaPath:"#/$defs/extra_hosts/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[1].items.type,parentSchema:schema31.oneOf[1].items,data:data134};
+if(valid102){
+if(data110.priority !== undefined){
+let data115 = data110.priority;
+const _errs361 = errors;
+if(!(((typeof data115 == "number") && (!(data115 % 1) && !isNaN(data115))) && (isFinite(data115)))){
+const err196 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/priority",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/priority/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.priority.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.priority,data:data115};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -6654,24 +7438,23 @@ vErrors.push(err196);
 }
 errors++;
 }
-var valid120 = _errs410 === errors;
-if(!valid120){
-break;
+var valid102 = _errs361 === errors;
 }
+else {
+var valid102 = true;
 }
-if(valid120){
-let i49 = data131.length;
-let j21;
-if(i49 > 1){
-const indices19 = {};
-for(;i49--;){
-let item19 = data131[i49];
-if(typeof item19 !== "string"){
-continue;
-}
-if(typeof indices19[item19] == "number"){
-j21 = indices19[item19];
-const err197 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i49, j: j21},message:"must NOT have duplicate items (items ## "+j21+" and "+i49+" are identical)",schema:true,parentSchema:schema31.oneOf[1],data:data131};
+if(valid102){
+if(data110.driver_opts !== undefined){
+let data116 = data110.driver_opts;
+const _errs363 = errors;
+if(errors === _errs363){
+if(data116 && typeof data116 == "object" && !Array.isArray(data116)){
+var props14 = {};
+for(const key32 in data116){
+if(pattern11.test(key32)){
+let data117 = data116[key32];
+if((typeof data117 !== "string") && (!((typeof data117 == "number") && (isFinite(data117))))){
+const err197 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/driver_opts/" + key32.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/driver_opts/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.driver_opts.patternProperties["^.+$"].type},message:"must be string,number",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.driver_opts.patternProperties["^.+$"].type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.driver_opts.patternProperties["^.+$"],data:data117};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -6679,15 +7462,13 @@ else {
 vErrors.push(err197);
 }
 errors++;
-break;
 }
-indices19[item19] = i49;
-}
+props14[key32] = true;
 }
 }
 }
 else {
-const err198 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.oneOf[1].type,parentSchema:schema31.oneOf[1],data:data131};
+const err198 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/driver_opts",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/driver_opts/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.driver_opts.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.driver_opts,data:data116};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -6697,19 +7478,17 @@ vErrors.push(err198);
 errors++;
 }
 }
-var _valid20 = _errs408 === errors;
-if(_valid20 && valid116){
-valid116 = false;
-passing20 = [passing20, 1];
+var valid102 = _errs363 === errors;
 }
 else {
-if(_valid20){
-valid116 = true;
-passing20 = 1;
+var valid102 = true;
 }
-}
-if(!valid116){
-const err199 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf",keyword:"oneOf",params:{passingSchemas: passing20},message:"must match exactly one schema in oneOf",schema:schema31.oneOf,parentSchema:schema31,data:data131};
+if(valid102){
+if(data110.gw_priority !== undefined){
+let data118 = data110.gw_priority;
+const _errs367 = errors;
+if(!((typeof data118 == "number") && (isFinite(data118)))){
+const err199 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/gw_priority",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/gw_priority/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.gw_priority.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.gw_priority,data:data118};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -6717,734 +7496,18 @@ else {
 vErrors.push(err199);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
+}
+var valid102 = _errs367 === errors;
 }
 else {
-errors = _errs396;
-if(vErrors !== null){
-if(_errs396){
-vErrors.length = _errs396;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs394 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.dns !== undefined){
-const _errs412 = errors;
-if(!(validate20(data.dns, {instancePath:instancePath+"/dns",parentData:data,parentDataProperty:"dns",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
-errors = vErrors.length;
-}
-var valid0 = _errs412 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.dns_opt !== undefined){
-let data136 = data.dns_opt;
-const _errs413 = errors;
-if(errors === _errs413){
-if(Array.isArray(data136)){
-var valid122 = true;
-const len28 = data136.length;
-for(let i50=0; i50<len28; i50++){
-let data137 = data136[i50];
-const _errs415 = errors;
-if(typeof data137 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/dns_opt/" + i50,schemaPath:"#/properties/dns_opt/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.dns_opt.items.type,parentSchema:schema25.properties.dns_opt.items,data:data137}];
-return false;
-}
-var valid122 = _errs415 === errors;
-if(!valid122){
-break;
-}
-}
-if(valid122){
-let i51 = data136.length;
-let j22;
-if(i51 > 1){
-const indices20 = {};
-for(;i51--;){
-let item20 = data136[i51];
-if(typeof item20 !== "string"){
-continue;
-}
-if(typeof indices20[item20] == "number"){
-j22 = indices20[item20];
-validate24.errors = [{instancePath:instancePath+"/dns_opt",schemaPath:"#/properties/dns_opt/uniqueItems",keyword:"uniqueItems",params:{i: i51, j: j22},message:"must NOT have duplicate items (items ## "+j22+" and "+i51+" are identical)",schema:true,parentSchema:schema25.properties.dns_opt,data:data136}];
-return false;
-break;
-}
-indices20[item20] = i51;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/dns_opt",schemaPath:"#/properties/dns_opt/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.dns_opt.type,parentSchema:schema25.properties.dns_opt,data:data136}];
-return false;
-}
-}
-var valid0 = _errs413 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.dns_search !== undefined){
-const _errs417 = errors;
-if(!(validate20(data.dns_search, {instancePath:instancePath+"/dns_search",parentData:data,parentDataProperty:"dns_search",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
-errors = vErrors.length;
-}
-var valid0 = _errs417 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.links !== undefined){
-let data139 = data.links;
-const _errs418 = errors;
-if(errors === _errs418){
-if(Array.isArray(data139)){
-var valid124 = true;
-const len29 = data139.length;
-for(let i52=0; i52<len29; i52++){
-let data140 = data139[i52];
-const _errs420 = errors;
-if(typeof data140 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/links/" + i52,schemaPath:"#/properties/links/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.links.items.type,parentSchema:schema25.properties.links.items,data:data140}];
-return false;
-}
-var valid124 = _errs420 === errors;
-if(!valid124){
-break;
-}
-}
-if(valid124){
-let i53 = data139.length;
-let j23;
-if(i53 > 1){
-const indices21 = {};
-for(;i53--;){
-let item21 = data139[i53];
-if(typeof item21 !== "string"){
-continue;
-}
-if(typeof indices21[item21] == "number"){
-j23 = indices21[item21];
-validate24.errors = [{instancePath:instancePath+"/links",schemaPath:"#/properties/links/uniqueItems",keyword:"uniqueItems",params:{i: i53, j: j23},message:"must NOT have duplicate items (items ## "+j23+" and "+i53+" are identical)",schema:true,parentSchema:schema25.properties.links,data:data139}];
-return false;
-break;
-}
-indices21[item21] = i53;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/links",schemaPath:"#/properties/links/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.links.type,parentSchema:schema25.properties.links,data:data139}];
-return false;
-}
-}
-var valid0 = _errs418 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.external_links !== undefined){
-let data141 = data.external_links;
-const _errs422 = errors;
-if(errors === _errs422){
-if(Array.isArray(data141)){
-var valid126 = true;
-const len30 = data141.length;
-for(let i54=0; i54<len30; i54++){
-let data142 = data141[i54];
-const _errs424 = errors;
-if(typeof data142 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/external_links/" + i54,schemaPath:"#/properties/external_links/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.external_links.items.type,parentSchema:schema25.properties.external_links.items,data:data142}];
-return false;
-}
-var valid126 = _errs424 === errors;
-if(!valid126){
-break;
-}
-}
-if(valid126){
-let i55 = data141.length;
-let j24;
-if(i55 > 1){
-const indices22 = {};
-for(;i55--;){
-let item22 = data141[i55];
-if(typeof item22 !== "string"){
-continue;
-}
-if(typeof indices22[item22] == "number"){
-j24 = indices22[item22];
-validate24.errors = [{instancePath:instancePath+"/external_links",schemaPath:"#/properties/external_links/uniqueItems",keyword:"uniqueItems",params:{i: i55, j: j24},message:"must NOT have duplicate items (items ## "+j24+" and "+i55+" are identical)",schema:true,parentSchema:schema25.properties.external_links,data:data141}];
-return false;
-break;
-}
-indices22[item22] = i55;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/external_links",schemaPath:"#/properties/external_links/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.external_links.type,parentSchema:schema25.properties.external_links,data:data141}];
-return false;
-}
-}
-var valid0 = _errs422 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.mac_address !== undefined){
-let data143 = data.mac_address;
-const _errs426 = errors;
-if(typeof data143 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/mac_address",schemaPath:"#/properties/mac_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.mac_address.type,parentSchema:schema25.properties.mac_address,data:data143}];
-return false;
-}
-var valid0 = _errs426 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.mem_limit !== undefined){
-let data144 = data.mem_limit;
-const _errs428 = errors;
-if((!(((typeof data144 == "number") && (!(data144 % 1) && !isNaN(data144))) && (isFinite(data144)))) && (typeof data144 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/mem_limit",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data144}];
-return false;
-}
-var valid0 = _errs428 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.memswap_limit !== undefined){
-let data145 = data.memswap_limit;
-const _errs431 = errors;
-if((!(((typeof data145 == "number") && (!(data145 % 1) && !isNaN(data145))) && (isFinite(data145)))) && (typeof data145 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/memswap_limit",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data145}];
-return false;
-}
-var valid0 = _errs431 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cpus !== undefined){
-let data146 = data.cpus;
-const _errs434 = errors;
-if((!((typeof data146 == "number") && (isFinite(data146)))) && (typeof data146 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/cpus",schemaPath:"#/$defs/cpus/type",keyword:"type",params:{type: schema52.type},message:"must be number,string",schema:schema52.type,parentSchema:schema52,data:data146}];
-return false;
-}
-var valid0 = _errs434 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cpu_shares !== undefined){
-let data147 = data.cpu_shares;
-const _errs437 = errors;
-if(!(((typeof data147 == "number") && (!(data147 % 1) && !isNaN(data147))) && (isFinite(data147)))){
-validate24.errors = [{instancePath:instancePath+"/cpu_shares",schemaPath:"#/properties/cpu_shares/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_shares.type,parentSchema:schema25.properties.cpu_shares,data:data147}];
-return false;
-}
-if(errors === _errs437){
-if((typeof data147 == "number") && (isFinite(data147))){
-if(data147 < 0 || isNaN(data147)){
-validate24.errors = [{instancePath:instancePath+"/cpu_shares",schemaPath:"#/properties/cpu_shares/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.cpu_shares,data:data147}];
-return false;
-}
-}
-}
-var valid0 = _errs437 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cpuset !== undefined){
-let data148 = data.cpuset;
-const _errs439 = errors;
-if(typeof data148 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/cpuset",schemaPath:"#/properties/cpuset/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.cpuset.type,parentSchema:schema25.properties.cpuset,data:data148}];
-return false;
-}
-var valid0 = _errs439 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cpu_count !== undefined){
-let data149 = data.cpu_count;
-const _errs441 = errors;
-if(!(((typeof data149 == "number") && (!(data149 % 1) && !isNaN(data149))) && (isFinite(data149)))){
-validate24.errors = [{instancePath:instancePath+"/cpu_count",schemaPath:"#/properties/cpu_count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_count.type,parentSchema:schema25.properties.cpu_count,data:data149}];
-return false;
-}
-if(errors === _errs441){
-if((typeof data149 == "number") && (isFinite(data149))){
-if(data149 < 0 || isNaN(data149)){
-validate24.errors = [{instancePath:instancePath+"/cpu_count",schemaPath:"#/properties/cpu_count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.cpu_count,data:data149}];
-return false;
-}
-}
-}
-var valid0 = _errs441 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cpu_percent !== undefined){
-let data150 = data.cpu_percent;
-const _errs443 = errors;
-if(!(((typeof data150 == "number") && (!(data150 % 1) && !isNaN(data150))) && (isFinite(data150)))){
-validate24.errors = [{instancePath:instancePath+"/cpu_percent",schemaPath:"#/properties/cpu_percent/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_percent.type,parentSchema:schema25.properties.cpu_percent,data:data150}];
-return false;
-}
-if(errors === _errs443){
-if((typeof data150 == "number") && (isFinite(data150))){
-if(data150 > 100 || isNaN(data150)){
-validate24.errors = [{instancePath:instancePath+"/cpu_percent",schemaPath:"#/properties/cpu_percent/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema25.properties.cpu_percent,data:data150}];
-return false;
-}
-else {
-if(data150 < 0 || isNaN(data150)){
-validate24.errors = [{instancePath:instancePath+"/cpu_percent",schemaPath:"#/properties/cpu_percent/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.cpu_percent,data:data150}];
-return false;
-}
-}
-}
-}
-var valid0 = _errs443 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cpu_period !== undefined){
-let data151 = data.cpu_period;
-const _errs445 = errors;
-if(!(((typeof data151 == "number") && (!(data151 % 1) && !isNaN(data151))) && (isFinite(data151)))){
-validate24.errors = [{instancePath:instancePath+"/cpu_period",schemaPath:"#/properties/cpu_period/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_period.type,parentSchema:schema25.properties.cpu_period,data:data151}];
-return false;
-}
-var valid0 = _errs445 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cpu_quota !== undefined){
-let data152 = data.cpu_quota;
-const _errs447 = errors;
-if(!(((typeof data152 == "number") && (!(data152 % 1) && !isNaN(data152))) && (isFinite(data152)))){
-validate24.errors = [{instancePath:instancePath+"/cpu_quota",schemaPath:"#/properties/cpu_quota/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_quota.type,parentSchema:schema25.properties.cpu_quota,data:data152}];
-return false;
-}
-var valid0 = _errs447 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cpu_rt_period !== undefined){
-let data153 = data.cpu_rt_period;
-const _errs449 = errors;
-if((!(((typeof data153 == "number") && (!(data153 % 1) && !isNaN(data153))) && (isFinite(data153)))) && (typeof data153 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/cpu_rt_period",schemaPath:"#/properties/cpu_rt_period/type",keyword:"type",params:{type: schema25.properties.cpu_rt_period.type},message:"must be integer,string",schema:schema25.properties.cpu_rt_period.type,parentSchema:schema25.properties.cpu_rt_period,data:data153}];
-return false;
-}
-var valid0 = _errs449 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cpu_rt_runtime !== undefined){
-let data154 = data.cpu_rt_runtime;
-const _errs451 = errors;
-if((!(((typeof data154 == "number") && (!(data154 % 1) && !isNaN(data154))) && (isFinite(data154)))) && (typeof data154 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/cpu_rt_runtime",schemaPath:"#/properties/cpu_rt_runtime/type",keyword:"type",params:{type: schema25.properties.cpu_rt_runtime.type},message:"must be integer,string",schema:schema25.properties.cpu_rt_runtime.type,parentSchema:schema25.properties.cpu_rt_runtime,data:data154}];
-return false;
-}
-var valid0 = _errs451 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.mem_reservation !== undefined){
-let data155 = data.mem_reservation;
-const _errs453 = errors;
-if((!(((typeof data155 == "number") && (!(data155 % 1) && !isNaN(data155))) && (isFinite(data155)))) && (typeof data155 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/mem_reservation",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data155}];
-return false;
-}
-var valid0 = _errs453 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.mem_swappiness !== undefined){
-let data156 = data.mem_swappiness;
-const _errs456 = errors;
-if(!(((typeof data156 == "number") && (!(data156 % 1) && !isNaN(data156))) && (isFinite(data156)))){
-validate24.errors = [{instancePath:instancePath+"/mem_swappiness",schemaPath:"#/properties/mem_swappiness/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.mem_swappiness.type,parentSchema:schema25.properties.mem_swappiness,data:data156}];
-return false;
-}
-var valid0 = _errs456 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.oom_kill_disable !== undefined){
-let data157 = data.oom_kill_disable;
-const _errs458 = errors;
-if(typeof data157 !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/oom_kill_disable",schemaPath:"#/properties/oom_kill_disable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.oom_kill_disable.type,parentSchema:schema25.properties.oom_kill_disable,data:data157}];
-return false;
-}
-var valid0 = _errs458 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.oom_score_adj !== undefined){
-let data158 = data.oom_score_adj;
-const _errs460 = errors;
-if(!(((typeof data158 == "number") && (!(data158 % 1) && !isNaN(data158))) && (isFinite(data158)))){
-validate24.errors = [{instancePath:instancePath+"/oom_score_adj",schemaPath:"#/properties/oom_score_adj/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.oom_score_adj.type,parentSchema:schema25.properties.oom_score_adj,data:data158}];
-return false;
-}
-if(errors === _errs460){
-if((typeof data158 == "number") && (isFinite(data158))){
-if(data158 > 1000 || isNaN(data158)){
-validate24.errors = [{instancePath:instancePath+"/oom_score_adj",schemaPath:"#/properties/oom_score_adj/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema25.properties.oom_score_adj,data:data158}];
-return false;
-}
-else {
-if(data158 < -1000 || isNaN(data158)){
-validate24.errors = [{instancePath:instancePath+"/oom_score_adj",schemaPath:"#/properties/oom_score_adj/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1000},message:"must be >= -1000",schema:-1000,parentSchema:schema25.properties.oom_score_adj,data:data158}];
-return false;
-}
-}
-}
-}
-var valid0 = _errs460 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.blkio_config !== undefined){
-let data159 = data.blkio_config;
-const _errs462 = errors;
-if(errors === _errs462){
-if(data159 && typeof data159 == "object" && !Array.isArray(data159)){
-const _errs464 = errors;
-for(const key33 in data159){
-if(!((((((key33 === "device_read_bps") || (key33 === "device_read_iops")) || (key33 === "device_write_bps")) || (key33 === "device_write_iops")) || (key33 === "weight")) || (key33 === "weight_device"))){
-validate24.errors = [{instancePath:instancePath+"/blkio_config",schemaPath:"#/properties/blkio_config/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key33},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.blkio_config,data:data159}];
-return false;
-break;
-}
-}
-if(_errs464 === errors){
-if(data159.device_read_bps !== undefined){
-let data160 = data159.device_read_bps;
-const _errs465 = errors;
-if(errors === _errs465){
-if(Array.isArray(data160)){
-var valid133 = true;
-const len31 = data160.length;
-for(let i56=0; i56<len31; i56++){
-const _errs467 = errors;
-if(!(validate39(data160[i56], {instancePath:instancePath+"/blkio_config/device_read_bps/" + i56,parentData:data160,parentDataProperty:i56,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
-errors = vErrors.length;
-}
-var valid133 = _errs467 === errors;
-if(!valid133){
-break;
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_bps",schemaPath:"#/properties/blkio_config/properties/device_read_bps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.device_read_bps.type,parentSchema:schema25.properties.blkio_config.properties.device_read_bps,data:data160}];
-return false;
-}
-}
-var valid132 = _errs465 === errors;
-}
-else {
-var valid132 = true;
-}
-if(valid132){
-if(data159.device_read_iops !== undefined){
-let data162 = data159.device_read_iops;
-const _errs468 = errors;
-if(errors === _errs468){
-if(Array.isArray(data162)){
-var valid134 = true;
-const len32 = data162.length;
-for(let i57=0; i57<len32; i57++){
-const _errs470 = errors;
-if(!(validate39(data162[i57], {instancePath:instancePath+"/blkio_config/device_read_iops/" + i57,parentData:data162,parentDataProperty:i57,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
-errors = vErrors.length;
-}
-var valid134 = _errs470 === errors;
-if(!valid134){
-break;
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_iops",schemaPath:"#/properties/blkio_config/properties/device_read_iops/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.device_read_iops.type,parentSchema:schema25.properties.blkio_config.properties.device_read_iops,data:data162}];
-return false;
-}
-}
-var valid132 = _errs468 === errors;
-}
-else {
-var valid132 = true;
-}
-if(valid132){
-if(data159.device_write_bps !== undefined){
-let data164 = data159.device_write_bps;
-const _errs471 = errors;
-if(errors === _errs471){
-if(Array.isArray(data164)){
-var valid135 = true;
-const len33 = data164.length;
-for(let i58=0; i58<len33; i58++){
-const _errs473 = errors;
-if(!(validate39(data164[i58], {instancePath:instancePath+"/blkio_config/device_write_bps/" + i58,parentData:data164,parentDataProperty:i58,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
-errors = vErrors.length;
-}
-var valid135 = _errs473 === errors;
-if(!valid135){
-break;
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_bps",schemaPath:"#/properties/blkio_config/properties/device_write_bps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.device_write_bps.type,parentSchema:schema25.properties.blkio_config.properties.device_write_bps,data:data164}];
-return false;
-}
-}
-var valid132 = _errs471 === errors;
-}
-else {
-var valid132 = true;
-}
-if(valid132){
-if(data159.device_write_iops !== undefined){
-let data166 = data159.device_write_iops;
-const _errs474 = errors;
-if(errors === _errs474){
-if(Array.isArray(data166)){
-var valid136 = true;
-const len34 = data166.length;
-for(let i59=0; i59<len34; i59++){
-const _errs476 = errors;
-if(!(validate39(data166[i59], {instancePath:instancePath+"/blkio_config/device_write_iops/" + i59,parentData:data166,parentDataProperty:i59,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
-errors = vErrors.length;
-}
-var valid136 = _errs476 === errors;
-if(!valid136){
-break;
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_iops",schemaPath:"#/properties/blkio_config/properties/device_write_iops/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.device_write_iops.type,parentSchema:schema25.properties.blkio_config.properties.device_write_iops,data:data166}];
-return false;
-}
-}
-var valid132 = _errs474 === errors;
-}
-else {
-var valid132 = true;
-}
-if(valid132){
-if(data159.weight !== undefined){
-let data168 = data159.weight;
-const _errs477 = errors;
-if(!(((typeof data168 == "number") && (!(data168 % 1) && !isNaN(data168))) && (isFinite(data168)))){
-validate24.errors = [{instancePath:instancePath+"/blkio_config/weight",schemaPath:"#/properties/blkio_config/properties/weight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.blkio_config.properties.weight.type,parentSchema:schema25.properties.blkio_config.properties.weight,data:data168}];
-return false;
-}
-var valid132 = _errs477 === errors;
-}
-else {
-var valid132 = true;
-}
-if(valid132){
-if(data159.weight_device !== undefined){
-let data169 = data159.weight_device;
-const _errs479 = errors;
-if(errors === _errs479){
-if(Array.isArray(data169)){
-var valid137 = true;
-const len35 = data169.length;
-for(let i60=0; i60<len35; i60++){
-let data170 = data169[i60];
-const _errs481 = errors;
-const _errs482 = errors;
-if(errors === _errs482){
-if(data170 && typeof data170 == "object" && !Array.isArray(data170)){
-const _errs484 = errors;
-for(const key34 in data170){
-if(!((key34 === "path") || (key34 === "weight"))){
-validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device/" + i60,schemaPath:"#/$defs/blkio_weight/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key34},message:"must NOT have additional properties",schema:false,parentSchema:schema78,data:data170}];
-return false;
-break;
-}
-}
-if(_errs484 === errors){
-if(data170.path !== undefined){
-let data171 = data170.path;
-const _errs485 = errors;
-if(typeof data171 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device/" + i60+"/path",schemaPath:"#/$defs/blkio_weight/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.properties.path.type,parentSchema:schema78.properties.path,data:data171}];
-return false;
-}
-var valid139 = _errs485 === errors;
-}
-else {
-var valid139 = true;
-}
-if(valid139){
-if(data170.weight !== undefined){
-let data172 = data170.weight;
-const _errs487 = errors;
-if(!(((typeof data172 == "number") && (!(data172 % 1) && !isNaN(data172))) && (isFinite(data172)))){
-validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device/" + i60+"/weight",schemaPath:"#/$defs/blkio_weight/properties/weight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema78.properties.weight.type,parentSchema:schema78.properties.weight,data:data172}];
-return false;
-}
-var valid139 = _errs487 === errors;
-}
-else {
-var valid139 = true;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device/" + i60,schemaPath:"#/$defs/blkio_weight/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema78.type,parentSchema:schema78,data:data170}];
-return false;
-}
-}
-var valid137 = _errs481 === errors;
-if(!valid137){
-break;
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device",schemaPath:"#/properties/blkio_config/properties/weight_device/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.weight_device.type,parentSchema:schema25.properties.blkio_config.properties.weight_device,data:data169}];
-return false;
-}
-}
-var valid132 = _errs479 === errors;
-}
-else {
-var valid132 = true;
-}
-}
-}
-}
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/blkio_config",schemaPath:"#/properties/blkio_config/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.blkio_config.type,parentSchema:schema25.properties.blkio_config,data:data159}];
-return false;
-}
-}
-var valid0 = _errs462 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.pids_limit !== undefined){
-let data173 = data.pids_limit;
-const _errs489 = errors;
-if(!(((typeof data173 == "number") && (!(data173 % 1) && !isNaN(data173))) && (isFinite(data173)))){
-validate24.errors = [{instancePath:instancePath+"/pids_limit",schemaPath:"#/properties/pids_limit/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.pids_limit.type,parentSchema:schema25.properties.pids_limit,data:data173}];
-return false;
-}
-var valid0 = _errs489 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.platform !== undefined){
-let data174 = data.platform;
-const _errs491 = errors;
-if(typeof data174 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/platform",schemaPath:"#/properties/platform/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.platform.type,parentSchema:schema25.properties.platform,data:data174}];
-return false;
-}
-var valid0 = _errs491 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.secrets !== undefined){
-let data175 = data.secrets;
-const _errs493 = errors;
-const _errs494 = errors;
-if(errors === _errs494){
-if(Array.isArray(data175)){
-var valid141 = true;
-const len36 = data175.length;
-for(let i61=0; i61<len36; i61++){
-let data176 = data175[i61];
-const _errs496 = errors;
-const _errs497 = errors;
-let valid142 = false;
-let passing22 = null;
-const _errs498 = errors;
-if(typeof data176 !== "string"){
-const err200 = {instancePath:instancePath+"/secrets/" + i61,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data176};
+var valid102 = true;
+}
+if(valid102){
+if(data110.interface_name !== undefined){
+let data119 = data110.interface_name;
+const _errs369 = errors;
+if(typeof data119 !== "string"){
+const err200 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/interface_name",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/interface_name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.interface_name.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.interface_name,data:data119};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -7453,17 +7516,25 @@ vErrors.push(err200);
 }
 errors++;
 }
-var _valid22 = _errs498 === errors;
-if(_valid22){
-valid142 = true;
-passing22 = 0;
+var valid102 = _errs369 === errors;
 }
-const _errs500 = errors;
-if(errors === _errs500){
-if(data176 && typeof data176 == "object" && !Array.isArray(data176)){
-let missing5;
-if((data176.source === undefined) && (missing5 = "source")){
-const err201 = {instancePath:instancePath+"/secrets/" + i61,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data176};
+else {
+var valid102 = true;
+}
+if(valid102){
+if(data110.link_local_ips !== undefined){
+let data120 = data110.link_local_ips;
+const _errs371 = errors;
+const _errs372 = errors;
+if(errors === _errs372){
+if(Array.isArray(data120)){
+var valid108 = true;
+const len24 = data120.length;
+for(let i42=0; i42<len24; i42++){
+let data121 = data120[i42];
+const _errs374 = errors;
+if(typeof data121 !== "string"){
+const err201 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/link_local_ips/" + i42,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data121};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -7472,11 +7543,24 @@ vErrors.push(err201);
 }
 errors++;
 }
-else {
-const _errs502 = errors;
-for(const key35 in data176){
-if(!((((((key35 === "source") || (key35 === "target")) || (key35 === "uid")) || (key35 === "gid")) || (key35 === "mode")) || (pattern2.test(key35)))){
-const err202 = {instancePath:instancePath+"/secrets/" + i61,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key35},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data176};
+var valid108 = _errs374 === errors;
+if(!valid108){
+break;
+}
+}
+if(valid108){
+let i43 = data120.length;
+let j18;
+if(i43 > 1){
+const indices16 = {};
+for(;i43--;){
+let item16 = data120[i43];
+if(typeof item16 !== "string"){
+continue;
+}
+if(typeof indices16[item16] == "number"){
+j18 = indices16[item16];
+const err202 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/link_local_ips",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i43, j: j18},message:"must NOT have duplicate items (items ## "+j18+" and "+i43+" are identical)",schema:true,parentSchema:schema24,data:data120};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -7486,13 +7570,13 @@ vErrors.push(err202);
 errors++;
 break;
 }
+indices16[item16] = i43;
 }
-if(_errs502 === errors){
-if(data176.source !== undefined){
-let data177 = data176.source;
-const _errs503 = errors;
-if(typeof data177 !== "string"){
-const err203 = {instancePath:instancePath+"/secrets/" + i61+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data177};
+}
+}
+}
+else {
+const err203 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/link_local_ips",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data120};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -7501,17 +7585,18 @@ vErrors.push(err203);
 }
 errors++;
 }
-var valid143 = _errs503 === errors;
+}
+var valid102 = _errs371 === errors;
 }
 else {
-var valid143 = true;
+var valid102 = true;
 }
-if(valid143){
-if(data176.target !== undefined){
-let data178 = data176.target;
-const _errs505 = errors;
-if(typeof data178 !== "string"){
-const err204 = {instancePath:instancePath+"/secrets/" + i61+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data178};
+if(valid102){
+if(data110.mac_address !== undefined){
+let data122 = data110.mac_address;
+const _errs376 = errors;
+if(typeof data122 !== "string"){
+const err204 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/mac_address",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/mac_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.mac_address.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.mac_address,data:data122};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -7520,17 +7605,23 @@ vErrors.push(err204);
 }
 errors++;
 }
-var valid143 = _errs505 === errors;
+var valid102 = _errs376 === errors;
 }
 else {
-var valid143 = true;
+var valid102 = true;
 }
-if(valid143){
-if(data176.uid !== undefined){
-let data179 = data176.uid;
-const _errs507 = errors;
-if(typeof data179 !== "string"){
-const err205 = {instancePath:instancePath+"/secrets/" + i61+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data179};
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+const err205 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0],data:data110};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -7539,17 +7630,15 @@ vErrors.push(err205);
 }
 errors++;
 }
-var valid143 = _errs507 === errors;
 }
-else {
-var valid143 = true;
+var _valid20 = _errs349 === errors;
+if(_valid20){
+valid101 = true;
+passing20 = 0;
 }
-if(valid143){
-if(data176.gid !== undefined){
-let data180 = data176.gid;
-const _errs509 = errors;
-if(typeof data180 !== "string"){
-const err206 = {instancePath:instancePath+"/secrets/" + i61+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data180};
+const _errs378 = errors;
+if(data110 !== null){
+const err206 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[1].type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[1],data:data110};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -7558,17 +7647,19 @@ vErrors.push(err206);
 }
 errors++;
 }
-var valid143 = _errs509 === errors;
+var _valid20 = _errs378 === errors;
+if(_valid20 && valid101){
+valid101 = false;
+passing20 = [passing20, 1];
 }
 else {
-var valid143 = true;
+if(_valid20){
+valid101 = true;
+passing20 = 1;
 }
-if(valid143){
-if(data176.mode !== undefined){
-let data181 = data176.mode;
-const _errs511 = errors;
-if((!(((typeof data181 == "number") && (!(data181 % 1) && !isNaN(data181))) && (isFinite(data181)))) && (typeof data181 !== "string")){
-const err207 = {instancePath:instancePath+"/secrets/" + i61+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data181};
+}
+if(!valid101){
+const err207 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing20},message:"must match exactly one schema in oneOf",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data110};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -7577,20 +7668,27 @@ vErrors.push(err207);
 }
 errors++;
 }
-var valid143 = _errs511 === errors;
+else {
+errors = _errs348;
+if(vErrors !== null){
+if(_errs348){
+vErrors.length = _errs348;
 }
 else {
-var valid143 = true;
+vErrors = null;
 }
 }
 }
+var valid100 = _errs347 === errors;
+if(!valid100){
+break;
 }
 }
 }
 }
 }
 else {
-const err208 = {instancePath:instancePath+"/secrets/" + i61,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data176};
+const err208 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.networks.oneOf[1].type,parentSchema:schema25.properties.networks.oneOf[1],data:data108};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -7600,19 +7698,19 @@ vErrors.push(err208);
 errors++;
 }
 }
-var _valid22 = _errs500 === errors;
-if(_valid22 && valid142){
-valid142 = false;
-passing22 = [passing22, 1];
+var _valid19 = _errs344 === errors;
+if(_valid19 && valid96){
+valid96 = false;
+passing19 = [passing19, 1];
 }
 else {
-if(_valid22){
-valid142 = true;
-passing22 = 1;
+if(_valid19){
+valid96 = true;
+passing19 = 1;
 }
 }
-if(!valid142){
-const err209 = {instancePath:instancePath+"/secrets/" + i61,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing22},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data176};
+if(!valid96){
+const err209 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/oneOf",keyword:"oneOf",params:{passingSchemas: passing19},message:"must match exactly one schema in oneOf",schema:schema25.properties.networks.oneOf,parentSchema:schema25.properties.networks,data:data108};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -7624,50 +7722,52 @@ validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs497;
+errors = _errs338;
 if(vErrors !== null){
-if(_errs497){
-vErrors.length = _errs497;
+if(_errs338){
+vErrors.length = _errs338;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid141 = _errs496 === errors;
-if(!valid141){
-break;
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/secrets",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data175}];
-return false;
-}
-}
-var valid0 = _errs493 === errors;
+var valid0 = _errs337 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
-if(data.configs !== undefined){
-let data182 = data.configs;
-const _errs513 = errors;
-const _errs514 = errors;
-if(errors === _errs514){
-if(Array.isArray(data182)){
-var valid145 = true;
-const len37 = data182.length;
-for(let i62=0; i62<len37; i62++){
-let data183 = data182[i62];
-const _errs516 = errors;
-const _errs517 = errors;
-let valid146 = false;
-let passing23 = null;
-const _errs518 = errors;
-if(typeof data183 !== "string"){
-const err210 = {instancePath:instancePath+"/configs/" + i62,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data183};
+if(data.network_mode !== undefined){
+let data123 = data.network_mode;
+const _errs380 = errors;
+if(typeof data123 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/network_mode",schemaPath:"#/properties/network_mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.network_mode.type,parentSchema:schema25.properties.network_mode,data:data123}];
+return false;
+}
+var valid0 = _errs380 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.depends_on !== undefined){
+let data124 = data.depends_on;
+const _errs382 = errors;
+const _errs383 = errors;
+let valid110 = false;
+let passing21 = null;
+const _errs384 = errors;
+const _errs385 = errors;
+if(errors === _errs385){
+if(Array.isArray(data124)){
+var valid112 = true;
+const len25 = data124.length;
+for(let i44=0; i44<len25; i44++){
+let data125 = data124[i44];
+const _errs387 = errors;
+if(typeof data125 !== "string"){
+const err210 = {instancePath:instancePath+"/depends_on/" + i44,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data125};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -7676,17 +7776,24 @@ vErrors.push(err210);
 }
 errors++;
 }
-var _valid23 = _errs518 === errors;
-if(_valid23){
-valid146 = true;
-passing23 = 0;
+var valid112 = _errs387 === errors;
+if(!valid112){
+break;
 }
-const _errs520 = errors;
-if(errors === _errs520){
-if(data183 && typeof data183 == "object" && !Array.isArray(data183)){
-let missing6;
-if((data183.source === undefined) && (missing6 = "source")){
-const err211 = {instancePath:instancePath+"/configs/" + i62,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing6},message:"must have required property '"+missing6+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data183};
+}
+if(valid112){
+let i45 = data124.length;
+let j19;
+if(i45 > 1){
+const indices17 = {};
+for(;i45--;){
+let item17 = data124[i45];
+if(typeof item17 !== "string"){
+continue;
+}
+if(typeof indices17[item17] == "number"){
+j19 = indices17[item17];
+const err211 = {instancePath:instancePath+"/depends_on",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i45, j: j19},message:"must NOT have duplicate items (items ## "+j19+" and "+i45+" are identical)",schema:true,parentSchema:schema24,data:data124};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -7694,12 +7801,15 @@ else {
 vErrors.push(err211);
 }
 errors++;
+break;
+}
+indices17[item17] = i45;
+}
+}
+}
 }
 else {
-const _errs522 = errors;
-for(const key36 in data183){
-if(!((((((key36 === "source") || (key36 === "target")) || (key36 === "uid")) || (key36 === "gid")) || (key36 === "mode")) || (pattern2.test(key36)))){
-const err212 = {instancePath:instancePath+"/configs/" + i62,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key36},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data183};
+const err212 = {instancePath:instancePath+"/depends_on",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data124};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -7707,15 +7817,20 @@ else {
 vErrors.push(err212);
 }
 errors++;
-break;
 }
 }
-if(_errs522 === errors){
-if(data183.source !== undefined){
-let data184 = data183.source;
-const _errs523 = errors;
-if(typeof data184 !== "string"){
-const err213 = {instancePath:instancePath+"/configs/" + i62+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data184};
+var _valid21 = _errs384 === errors;
+if(_valid21){
+valid110 = true;
+passing21 = 0;
+}
+const _errs389 = errors;
+if(errors === _errs389){
+if(data124 && typeof data124 == "object" && !Array.isArray(data124)){
+const _errs391 = errors;
+for(const key33 in data124){
+if(!(pattern3.test(key33))){
+const err213 = {instancePath:instancePath+"/depends_on",schemaPath:"#/properties/depends_on/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key33},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.depends_on.oneOf[1],data:data124};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -7723,18 +7838,21 @@ else {
 vErrors.push(err213);
 }
 errors++;
+break;
 }
-var valid147 = _errs523 === errors;
 }
-else {
-var valid147 = true;
-}
-if(valid147){
-if(data183.target !== undefined){
-let data185 = data183.target;
-const _errs525 = errors;
-if(typeof data185 !== "string"){
-const err214 = {instancePath:instancePath+"/configs/" + i62+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data185};
+if(_errs391 === errors){
+var valid114 = true;
+for(const key34 in data124){
+if(pattern3.test(key34)){
+let data126 = data124[key34];
+const _errs392 = errors;
+if(errors === _errs392){
+if(data126 && typeof data126 == "object" && !Array.isArray(data126)){
+const _errs394 = errors;
+for(const key35 in data126){
+if(!((((key35 === "condition") || (key35 === "restart")) || (key35 === "required")) || (pattern2.test(key35)))){
+const err214 = {instancePath:instancePath+"/depends_on/" + key34.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key35},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data126};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -7742,18 +7860,15 @@ else {
 vErrors.push(err214);
 }
 errors++;
+break;
 }
-var valid147 = _errs525 === errors;
 }
-else {
-var valid147 = true;
-}
-if(valid147){
-if(data183.uid !== undefined){
-let data186 = data183.uid;
-const _errs527 = errors;
-if(typeof data186 !== "string"){
-const err215 = {instancePath:instancePath+"/configs/" + i62+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data186};
+if(_errs394 === errors){
+if(data126.condition !== undefined){
+let data127 = data126.condition;
+const _errs395 = errors;
+if(typeof data127 !== "string"){
+const err215 = {instancePath:instancePath+"/depends_on/" + key34.replace(/~/g, "~0").replace(/\//g, "~1")+"/condition",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/condition/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition.type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition,data:data127};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -7762,17 +7877,8 @@ vErrors.push(err215);
 }
 errors++;
 }
-var valid147 = _errs527 === errors;
-}
-else {
-var valid147 = true;
-}
-if(valid147){
-if(data183.gid !== undefined){
-let data187 = data183.gid;
-const _errs529 = errors;
-if(typeof data187 !== "string"){
-const err216 = {instancePath:instancePath+"/configs/" + i62+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data187};
+if(!(((data127 === "service_started") || (data127 === "service_healthy")) || (data127 === "service_completed_successfully"))){
+const err216 = {instancePath:instancePath+"/depends_on/" + key34.replace(/~/g, "~0").replace(/\//g, "~1")+"/condition",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/condition/enum",keyword:"enum",params:{allowedValues: schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition.enum,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition,data:data127};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -7781,17 +7887,17 @@ vErrors.push(err216);
 }
 errors++;
 }
-var valid147 = _errs529 === errors;
+var valid115 = _errs395 === errors;
 }
 else {
-var valid147 = true;
+var valid115 = true;
 }
-if(valid147){
-if(data183.mode !== undefined){
-let data188 = data183.mode;
-const _errs531 = errors;
-if((!(((typeof data188 == "number") && (!(data188 % 1) && !isNaN(data188))) && (isFinite(data188)))) && (typeof data188 !== "string")){
-const err217 = {instancePath:instancePath+"/configs/" + i62+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data188};
+if(valid115){
+if(data126.restart !== undefined){
+let data128 = data126.restart;
+const _errs397 = errors;
+if(typeof data128 !== "boolean"){
+const err217 = {instancePath:instancePath+"/depends_on/" + key34.replace(/~/g, "~0").replace(/\//g, "~1")+"/restart",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/restart/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.restart.type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.restart,data:data128};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -7800,20 +7906,17 @@ vErrors.push(err217);
 }
 errors++;
 }
-var valid147 = _errs531 === errors;
+var valid115 = _errs397 === errors;
 }
 else {
-var valid147 = true;
+var valid115 = true;
 }
-}
-}
-}
-}
-}
-}
-}
-else {
-const err218 = {instancePath:instancePath+"/configs/" + i62,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data183};
+if(valid115){
+if(data126.required !== undefined){
+let data129 = data126.required;
+const _errs399 = errors;
+if(typeof data129 !== "boolean"){
+const err218 = {instancePath:instancePath+"/depends_on/" + key34.replace(/~/g, "~0").replace(/\//g, "~1")+"/required",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/required/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.required.type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.required,data:data129};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -7822,20 +7925,17 @@ vErrors.push(err218);
 }
 errors++;
 }
-}
-var _valid23 = _errs520 === errors;
-if(_valid23 && valid146){
-valid146 = false;
-passing23 = [passing23, 1];
+var valid115 = _errs399 === errors;
 }
 else {
-if(_valid23){
-valid146 = true;
-passing23 = 1;
+var valid115 = true;
 }
 }
-if(!valid146){
-const err219 = {instancePath:instancePath+"/configs/" + i62,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing23},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data183};
+}
+}
+}
+else {
+const err219 = {instancePath:instancePath+"/depends_on/" + key34.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data126};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -7843,114 +7943,18 @@ else {
 vErrors.push(err219);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
-}
-else {
-errors = _errs517;
-if(vErrors !== null){
-if(_errs517){
-vErrors.length = _errs517;
-}
-else {
-vErrors = null;
 }
 }
-}
-var valid145 = _errs516 === errors;
-if(!valid145){
+var valid114 = _errs392 === errors;
+if(!valid114){
 break;
 }
 }
 }
-else {
-validate24.errors = [{instancePath:instancePath+"/configs",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data182}];
-return false;
-}
-}
-var valid0 = _errs513 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.logging !== undefined){
-let data189 = data.logging;
-const _errs533 = errors;
-if(errors === _errs533){
-if(data189 && typeof data189 == "object" && !Array.isArray(data189)){
-const _errs535 = errors;
-for(const key37 in data189){
-if(!(((key37 === "driver") || (key37 === "options")) || (pattern2.test(key37)))){
-validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key37},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.logging,data:data189}];
-return false;
-break;
-}
-}
-if(_errs535 === errors){
-if(data189.driver !== undefined){
-let data190 = data189.driver;
-const _errs536 = errors;
-if(typeof data190 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/logging/driver",schemaPath:"#/properties/logging/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.logging.properties.driver.type,parentSchema:schema25.properties.logging.properties.driver,data:data190}];
-return false;
-}
-var valid148 = _errs536 === errors;
-}
-else {
-var valid148 = true;
-}
-if(valid148){
-if(data189.options !== undefined){
-let data191 = data189.options;
-const _errs538 = errors;
-if(errors === _errs538){
-if(data191 && typeof data191 == "object" && !Array.isArray(data191)){
-var props18 = {};
-for(const key38 in data191){
-if(pattern11.test(key38)){
-let data192 = data191[key38];
-if(((typeof data192 !== "string") && (!((typeof data192 == "number") && (isFinite(data192))))) && (data192 !== null)){
-validate24.errors = [{instancePath:instancePath+"/logging/options/" + key38.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/logging/properties/options/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema25.properties.logging.properties.options.patternProperties["^.+$"].type},message:"must be string,number,null",schema:schema25.properties.logging.properties.options.patternProperties["^.+$"].type,parentSchema:schema25.properties.logging.properties.options.patternProperties["^.+$"],data:data192}];
-return false;
-}
-props18[key38] = true;
-}
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/logging/options",schemaPath:"#/properties/logging/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.properties.options.type,parentSchema:schema25.properties.logging.properties.options,data:data191}];
-return false;
-}
-}
-var valid148 = _errs538 === errors;
-}
-else {
-var valid148 = true;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.type,parentSchema:schema25.properties.logging,data:data189}];
-return false;
-}
-}
-var valid0 = _errs533 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.extends !== undefined){
-let data193 = data.extends;
-const _errs542 = errors;
-const _errs543 = errors;
-let valid150 = false;
-let passing24 = null;
-const _errs544 = errors;
-if(typeof data193 !== "string"){
-const err220 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[0].type,parentSchema:schema25.properties.extends.oneOf[0],data:data193};
+const err220 = {instancePath:instancePath+"/depends_on",schemaPath:"#/properties/depends_on/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.depends_on.oneOf[1].type,parentSchema:schema25.properties.depends_on.oneOf[1],data:data124};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -7959,17 +7963,20 @@ vErrors.push(err220);
 }
 errors++;
 }
-var _valid24 = _errs544 === errors;
-if(_valid24){
-valid150 = true;
-passing24 = 0;
 }
-const _errs546 = errors;
-if(errors === _errs546){
-if(data193 && typeof data193 == "object" && !Array.isArray(data193)){
-let missing7;
-if((data193.service === undefined) && (missing7 = "service")){
-const err221 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/required",keyword:"required",params:{missingProperty: missing7},message:"must have required property '"+missing7+"'",schema:schema25.properties.extends.oneOf[1].required,parentSchema:schema25.properties.extends.oneOf[1],data:data193};
+var _valid21 = _errs389 === errors;
+if(_valid21 && valid110){
+valid110 = false;
+passing21 = [passing21, 1];
+}
+else {
+if(_valid21){
+valid110 = true;
+passing21 = 1;
+}
+}
+if(!valid110){
+const err221 = {instancePath:instancePath+"/depends_on",schemaPath:"#/properties/depends_on/oneOf",keyword:"oneOf",params:{passingSchemas: passing21},message:"must match exactly one schema in oneOf",schema:schema25.properties.depends_on.oneOf,parentSchema:schema25.properties.depends_on,data:data124};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -7977,12 +7984,441 @@ else {
 vErrors.push(err221);
 }
 errors++;
+validate24.errors = vErrors;
+return false;
 }
 else {
-const _errs548 = errors;
-for(const key39 in data193){
-if(!((key39 === "service") || (key39 === "file"))){
-const err222 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key39},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.extends.oneOf[1],data:data193};
+errors = _errs383;
+if(vErrors !== null){
+if(_errs383){
+vErrors.length = _errs383;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs382 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.healthcheck !== undefined){
+const _errs401 = errors;
+if(!(validate26(data.healthcheck, {instancePath:instancePath+"/healthcheck",parentData:data,parentDataProperty:"healthcheck",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate26.errors : vErrors.concat(validate26.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs401 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.restart !== undefined){
+let data131 = data.restart;
+const _errs402 = errors;
+if(typeof data131 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/restart",schemaPath:"#/properties/restart/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.restart.type,parentSchema:schema25.properties.restart,data:data131}];
+return false;
+}
+var valid0 = _errs402 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.deploy !== undefined){
+const _errs404 = errors;
+if(!(validate28(data.deploy, {instancePath:instancePath+"/deploy",parentData:data,parentDataProperty:"deploy",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate28.errors : vErrors.concat(validate28.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs404 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.scale !== undefined){
+let data133 = data.scale;
+const _errs405 = errors;
+if(!(((typeof data133 == "number") && (!(data133 % 1) && !isNaN(data133))) && (isFinite(data133)))){
+validate24.errors = [{instancePath:instancePath+"/scale",schemaPath:"#/properties/scale/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.scale.type,parentSchema:schema25.properties.scale,data:data133}];
+return false;
+}
+if(errors === _errs405){
+if((typeof data133 == "number") && (isFinite(data133))){
+if(data133 < 0 || isNaN(data133)){
+validate24.errors = [{instancePath:instancePath+"/scale",schemaPath:"#/properties/scale/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.scale,data:data133}];
+return false;
+}
+}
+}
+var valid0 = _errs405 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.profiles !== undefined){
+let data134 = data.profiles;
+const _errs407 = errors;
+const _errs408 = errors;
+if(errors === _errs408){
+if(Array.isArray(data134)){
+var valid117 = true;
+const len26 = data134.length;
+for(let i46=0; i46<len26; i46++){
+let data135 = data134[i46];
+const _errs410 = errors;
+if(typeof data135 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/profiles/" + i46,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data135}];
+return false;
+}
+var valid117 = _errs410 === errors;
+if(!valid117){
+break;
+}
+}
+if(valid117){
+let i47 = data134.length;
+let j20;
+if(i47 > 1){
+const indices18 = {};
+for(;i47--;){
+let item18 = data134[i47];
+if(typeof item18 !== "string"){
+continue;
+}
+if(typeof indices18[item18] == "number"){
+j20 = indices18[item18];
+validate24.errors = [{instancePath:instancePath+"/profiles",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i47, j: j20},message:"must NOT have duplicate items (items ## "+j20+" and "+i47+" are identical)",schema:true,parentSchema:schema24,data:data134}];
+return false;
+break;
+}
+indices18[item18] = i47;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/profiles",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data134}];
+return false;
+}
+}
+var valid0 = _errs407 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.pull_policy !== undefined){
+let data136 = data.pull_policy;
+const _errs412 = errors;
+if(errors === _errs412){
+if(typeof data136 === "string"){
+if(!pattern56.test(data136)){
+validate24.errors = [{instancePath:instancePath+"/pull_policy",schemaPath:"#/properties/pull_policy/pattern",keyword:"pattern",params:{pattern: "^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},message:"must match pattern \""+"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"+"\"",schema:"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$",parentSchema:schema25.properties.pull_policy,data:data136}];
+return false;
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/pull_policy",schemaPath:"#/properties/pull_policy/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.pull_policy.type,parentSchema:schema25.properties.pull_policy,data:data136}];
+return false;
+}
+}
+var valid0 = _errs412 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cap_add !== undefined){
+let data137 = data.cap_add;
+const _errs414 = errors;
+const _errs415 = errors;
+if(errors === _errs415){
+if(Array.isArray(data137)){
+var valid120 = true;
+const len27 = data137.length;
+for(let i48=0; i48<len27; i48++){
+let data138 = data137[i48];
+const _errs417 = errors;
+if(typeof data138 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/cap_add/" + i48,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data138}];
+return false;
+}
+var valid120 = _errs417 === errors;
+if(!valid120){
+break;
+}
+}
+if(valid120){
+let i49 = data137.length;
+let j21;
+if(i49 > 1){
+const indices19 = {};
+for(;i49--;){
+let item19 = data137[i49];
+if(typeof item19 !== "string"){
+continue;
+}
+if(typeof indices19[item19] == "number"){
+j21 = indices19[item19];
+validate24.errors = [{instancePath:instancePath+"/cap_add",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i49, j: j21},message:"must NOT have duplicate items (items ## "+j21+" and "+i49+" are identical)",schema:true,parentSchema:schema24,data:data137}];
+return false;
+break;
+}
+indices19[item19] = i49;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/cap_add",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data137}];
+return false;
+}
+}
+var valid0 = _errs414 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cap_drop !== undefined){
+let data139 = data.cap_drop;
+const _errs419 = errors;
+const _errs420 = errors;
+if(errors === _errs420){
+if(Array.isArray(data139)){
+var valid123 = true;
+const len28 = data139.length;
+for(let i50=0; i50<len28; i50++){
+let data140 = data139[i50];
+const _errs422 = errors;
+if(typeof data140 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/cap_drop/" + i50,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data140}];
+return false;
+}
+var valid123 = _errs422 === errors;
+if(!valid123){
+break;
+}
+}
+if(valid123){
+let i51 = data139.length;
+let j22;
+if(i51 > 1){
+const indices20 = {};
+for(;i51--;){
+let item20 = data139[i51];
+if(typeof item20 !== "string"){
+continue;
+}
+if(typeof indices20[item20] == "number"){
+j22 = indices20[item20];
+validate24.errors = [{instancePath:instancePath+"/cap_drop",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i51, j: j22},message:"must NOT have duplicate items (items ## "+j22+" and "+i51+" are identical)",schema:true,parentSchema:schema24,data:data139}];
+return false;
+break;
+}
+indices20[item20] = i51;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/cap_drop",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data139}];
+return false;
+}
+}
+var valid0 = _errs419 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.privileged !== undefined){
+let data141 = data.privileged;
+const _errs424 = errors;
+if(typeof data141 !== "boolean"){
+validate24.errors = [{instancePath:instancePath+"/privileged",schemaPath:"#/properties/privileged/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.privileged.type,parentSchema:schema25.properties.privileged,data:data141}];
+return false;
+}
+var valid0 = _errs424 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.security_opt !== undefined){
+let data142 = data.security_opt;
+const _errs426 = errors;
+const _errs427 = errors;
+if(errors === _errs427){
+if(Array.isArray(data142)){
+var valid126 = true;
+const len29 = data142.length;
+for(let i52=0; i52<len29; i52++){
+let data143 = data142[i52];
+const _errs429 = errors;
+if(typeof data143 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/security_opt/" + i52,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data143}];
+return false;
+}
+var valid126 = _errs429 === errors;
+if(!valid126){
+break;
+}
+}
+if(valid126){
+let i53 = data142.length;
+let j23;
+if(i53 > 1){
+const indices21 = {};
+for(;i53--;){
+let item21 = data142[i53];
+if(typeof item21 !== "string"){
+continue;
+}
+if(typeof indices21[item21] == "number"){
+j23 = indices21[item21];
+validate24.errors = [{instancePath:instancePath+"/security_opt",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i53, j: j23},message:"must NOT have duplicate items (items ## "+j23+" and "+i53+" are identical)",schema:true,parentSchema:schema24,data:data142}];
+return false;
+break;
+}
+indices21[item21] = i53;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/security_opt",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data142}];
+return false;
+}
+}
+var valid0 = _errs426 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.read_only !== undefined){
+let data144 = data.read_only;
+const _errs431 = errors;
+if(typeof data144 !== "boolean"){
+validate24.errors = [{instancePath:instancePath+"/read_only",schemaPath:"#/properties/read_only/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.read_only.type,parentSchema:schema25.properties.read_only,data:data144}];
+return false;
+}
+var valid0 = _errs431 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.init !== undefined){
+let data145 = data.init;
+const _errs433 = errors;
+if(typeof data145 !== "boolean"){
+validate24.errors = [{instancePath:instancePath+"/init",schemaPath:"#/properties/init/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.init.type,parentSchema:schema25.properties.init,data:data145}];
+return false;
+}
+var valid0 = _errs433 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.tty !== undefined){
+let data146 = data.tty;
+const _errs435 = errors;
+if(typeof data146 !== "boolean"){
+validate24.errors = [{instancePath:instancePath+"/tty",schemaPath:"#/properties/tty/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.tty.type,parentSchema:schema25.properties.tty,data:data146}];
+return false;
+}
+var valid0 = _errs435 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.stdin_open !== undefined){
+let data147 = data.stdin_open;
+const _errs437 = errors;
+if(typeof data147 !== "boolean"){
+validate24.errors = [{instancePath:instancePath+"/stdin_open",schemaPath:"#/properties/stdin_open/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.stdin_open.type,parentSchema:schema25.properties.stdin_open,data:data147}];
+return false;
+}
+var valid0 = _errs437 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.stop_signal !== undefined){
+let data148 = data.stop_signal;
+const _errs439 = errors;
+if(typeof data148 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/stop_signal",schemaPath:"#/properties/stop_signal/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.stop_signal.type,parentSchema:schema25.properties.stop_signal,data:data148}];
+return false;
+}
+var valid0 = _errs439 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.stop_grace_period !== undefined){
+let data149 = data.stop_grace_period;
+const _errs441 = errors;
+const _errs442 = errors;
+if(errors === _errs442){
+if(errors === _errs442){
+if(typeof data149 === "string"){
+if(!(formats4.validate(data149))){
+validate24.errors = [{instancePath:instancePath+"/stop_grace_period",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema50,data:data149}];
+return false;
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/stop_grace_period",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.type,parentSchema:schema50,data:data149}];
+return false;
+}
+}
+}
+var valid0 = _errs441 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.shm_size !== undefined){
+let data150 = data.shm_size;
+const _errs444 = errors;
+if((!(((typeof data150 == "number") && (!(data150 % 1) && !isNaN(data150))) && (isFinite(data150)))) && (typeof data150 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/shm_size",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data150}];
+return false;
+}
+var valid0 = _errs444 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.sysctls !== undefined){
+let data151 = data.sysctls;
+const _errs447 = errors;
+const _errs449 = errors;
+let valid131 = false;
+let passing22 = null;
+const _errs450 = errors;
+if(errors === _errs450){
+if(data151 && typeof data151 == "object" && !Array.isArray(data151)){
+const _errs452 = errors;
+for(const key36 in data151){
+if(!(pattern7.test(key36))){
+const err222 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key36},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data151};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -7993,12 +8429,14 @@ errors++;
 break;
 }
 }
-if(_errs548 === errors){
-if(data193.service !== undefined){
-let data194 = data193.service;
-const _errs549 = errors;
-if(typeof data194 !== "string"){
-const err223 = {instancePath:instancePath+"/extends/service",schemaPath:"#/properties/extends/oneOf/1/properties/service/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.service.type,parentSchema:schema25.properties.extends.oneOf[1].properties.service,data:data194};
+if(_errs452 === errors){
+var valid132 = true;
+for(const key37 in data151){
+if(pattern7.test(key37)){
+let data152 = data151[key37];
+const _errs453 = errors;
+if((((typeof data152 !== "string") && (!((typeof data152 == "number") && (isFinite(data152))))) && (typeof data152 !== "boolean")) && (data152 !== null)){
+const err223 = {instancePath:instancePath+"/sysctls/" + key37.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data152};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -8007,17 +8445,16 @@ vErrors.push(err223);
 }
 errors++;
 }
-var valid151 = _errs549 === errors;
+var valid132 = _errs453 === errors;
+if(!valid132){
+break;
+}
+}
+}
+}
 }
 else {
-var valid151 = true;
-}
-if(valid151){
-if(data193.file !== undefined){
-let data195 = data193.file;
-const _errs551 = errors;
-if(typeof data195 !== "string"){
-const err224 = {instancePath:instancePath+"/extends/file",schemaPath:"#/properties/extends/oneOf/1/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.file.type,parentSchema:schema25.properties.extends.oneOf[1].properties.file,data:data195};
+const err224 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data151};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -8026,17 +8463,22 @@ vErrors.push(err224);
 }
 errors++;
 }
-var valid151 = _errs551 === errors;
 }
-else {
-var valid151 = true;
+var _valid22 = _errs450 === errors;
+if(_valid22){
+valid131 = true;
+passing22 = 0;
 }
-}
-}
-}
-}
-else {
-const err225 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.extends.oneOf[1].type,parentSchema:schema25.properties.extends.oneOf[1],data:data193};
+const _errs455 = errors;
+if(errors === _errs455){
+if(Array.isArray(data151)){
+var valid133 = true;
+const len30 = data151.length;
+for(let i54=0; i54<len30; i54++){
+let data153 = data151[i54];
+const _errs457 = errors;
+if(typeof data153 !== "string"){
+const err225 = {instancePath:instancePath+"/sysctls/" + i54,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data153};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -8045,20 +8487,24 @@ vErrors.push(err225);
 }
 errors++;
 }
-}
-var _valid24 = _errs546 === errors;
-if(_valid24 && valid150){
-valid150 = false;
-passing24 = [passing24, 1];
-}
-else {
-if(_valid24){
-valid150 = true;
-passing24 = 1;
+var valid133 = _errs457 === errors;
+if(!valid133){
+break;
 }
 }
-if(!valid150){
-const err226 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf",keyword:"oneOf",params:{passingSchemas: passing24},message:"must match exactly one schema in oneOf",schema:schema25.properties.extends.oneOf,parentSchema:schema25.properties.extends,data:data193};
+if(valid133){
+let i55 = data151.length;
+let j24;
+if(i55 > 1){
+const indices22 = {};
+for(;i55--;){
+let item22 = data151[i55];
+if(typeof item22 !== "string"){
+continue;
+}
+if(typeof indices22[item22] == "number"){
+j24 = indices22[item22];
+const err226 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i55, j: j24},message:"must NOT have duplicate items (items ## "+j24+" and "+i55+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data151};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -8066,102 +8512,15 @@ else {
 vErrors.push(err226);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
-}
-else {
-errors = _errs543;
-if(vErrors !== null){
-if(_errs543){
-vErrors.length = _errs543;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs542 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.develop !== undefined){
-const _errs553 = errors;
-if(!(validate44(data.develop, {instancePath:instancePath+"/develop",parentData:data,parentDataProperty:"develop",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate44.errors : vErrors.concat(validate44.errors);
-errors = vErrors.length;
-}
-var valid0 = _errs553 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data["x-tscompose"] !== undefined){
-let data197 = data["x-tscompose"];
-const _errs554 = errors;
-const _errs555 = errors;
-if(errors === _errs555){
-if(data197 && typeof data197 == "object" && !Array.isArray(data197)){
-const _errs557 = errors;
-for(const key40 in data197){
-if(!((((key40 === "restart_on_unhealthy") || (key40 === "readiness")) || (key40 === "schedule")) || (pattern2.test(key40)))){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose",schemaPath:"#/$defs/x_tscompose_service/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key40},message:"must NOT have additional properties",schema:false,parentSchema:schema82,data:data197}];
-return false;
 break;
 }
+indices22[item22] = i55;
 }
-if(_errs557 === errors){
-if(data197.restart_on_unhealthy !== undefined){
-let data198 = data197.restart_on_unhealthy;
-const _errs558 = errors;
-if((typeof data198 !== "boolean") && (typeof data198 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/restart_on_unhealthy",schemaPath:"#/$defs/x_tscompose_service/properties/restart_on_unhealthy/type",keyword:"type",params:{type: schema82.properties.restart_on_unhealthy.type},message:"must be boolean,string",schema:schema82.properties.restart_on_unhealthy.type,parentSchema:schema82.properties.restart_on_unhealthy,data:data198}];
-return false;
 }
-var valid153 = _errs558 === errors;
+}
 }
 else {
-var valid153 = true;
-}
-if(valid153){
-if(data197.readiness !== undefined){
-let data199 = data197.readiness;
-const _errs560 = errors;
-if(errors === _errs560){
-if(data199 && typeof data199 == "object" && !Array.isArray(data199)){
-const _errs562 = errors;
-for(const key41 in data199){
-if(!(((((key41 === "tcp") || (key41 === "http")) || (key41 === "log")) || (key41 === "interval")) || (key41 === "timeout"))){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key41},message:"must NOT have additional properties",schema:false,parentSchema:schema82.properties.readiness,data:data199}];
-return false;
-break;
-}
-}
-if(_errs562 === errors){
-if(data199.tcp !== undefined){
-let data200 = data199.tcp;
-const _errs563 = errors;
-if((!(((typeof data200 == "number") && (!(data200 % 1) && !isNaN(data200))) && (isFinite(data200)))) && (typeof data200 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/tcp",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/tcp/type",keyword:"type",params:{type: schema82.properties.readiness.properties.tcp.type},message:"must be integer,string",schema:schema82.properties.readiness.properties.tcp.type,parentSchema:schema82.properties.readiness.properties.tcp,data:data200}];
-return false;
-}
-var valid154 = _errs563 === errors;
-}
-else {
-var valid154 = true;
-}
-if(valid154){
-if(data199.http !== undefined){
-let data201 = data199.http;
-const _errs565 = errors;
-const _errs566 = errors;
-let valid155 = false;
-let passing25 = null;
-const _errs567 = errors;
-if((!(((typeof data201 == "number") && (!(data201 % 1) && !isNaN(data201))) && (isFinite(data201)))) && (typeof data201 !== "string")){
-const err227 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/0/type",keyword:"type",params:{type: schema82.properties.readiness.properties.http.oneOf[0].type},message:"must be integer,string",schema:schema82.properties.readiness.properties.http.oneOf[0].type,parentSchema:schema82.properties.readiness.properties.http.oneOf[0],data:data201};
+const err227 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data151};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -8170,17 +8529,20 @@ vErrors.push(err227);
 }
 errors++;
 }
-var _valid25 = _errs567 === errors;
-if(_valid25){
-valid155 = true;
-passing25 = 0;
 }
-const _errs569 = errors;
-if(errors === _errs569){
-if(data201 && typeof data201 == "object" && !Array.isArray(data201)){
-let missing8;
-if((data201.port === undefined) && (missing8 = "port")){
-const err228 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/required",keyword:"required",params:{missingProperty: missing8},message:"must have required property '"+missing8+"'",schema:schema82.properties.readiness.properties.http.oneOf[1].required,parentSchema:schema82.properties.readiness.properties.http.oneOf[1],data:data201};
+var _valid22 = _errs455 === errors;
+if(_valid22 && valid131){
+valid131 = false;
+passing22 = [passing22, 1];
+}
+else {
+if(_valid22){
+valid131 = true;
+passing22 = 1;
+}
+}
+if(!valid131){
+const err228 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing22},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data151};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -8188,12 +8550,52 @@ else {
 vErrors.push(err228);
 }
 errors++;
+validate24.errors = vErrors;
+return false;
 }
 else {
-const _errs571 = errors;
-for(const key42 in data201){
-if(!((key42 === "port") || (key42 === "path"))){
-const err229 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key42},message:"must NOT have additional properties",schema:false,parentSchema:schema82.properties.readiness.properties.http.oneOf[1],data:data201};
+errors = _errs449;
+if(vErrors !== null){
+if(_errs449){
+vErrors.length = _errs449;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs447 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.ulimits !== undefined){
+let data154 = data.ulimits;
+const _errs459 = errors;
+const _errs460 = errors;
+if(errors === _errs460){
+if(data154 && typeof data154 == "object" && !Array.isArray(data154)){
+const _errs462 = errors;
+for(const key38 in data154){
+if(!(pattern18.test(key38))){
+validate24.errors = [{instancePath:instancePath+"/ulimits",schemaPath:"#/$defs/ulimits/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key38},message:"must NOT have additional properties",schema:false,parentSchema:schema37,data:data154}];
+return false;
+break;
+}
+}
+if(_errs462 === errors){
+var valid136 = true;
+for(const key39 in data154){
+if(pattern18.test(key39)){
+let data155 = data154[key39];
+const _errs463 = errors;
+const _errs464 = errors;
+let valid137 = false;
+let passing23 = null;
+const _errs465 = errors;
+if(!(((typeof data155 == "number") && (!(data155 % 1) && !isNaN(data155))) && (isFinite(data155)))){
+const err229 = {instancePath:instancePath+"/ulimits/" + key39.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema37.patternProperties["^[a-z]+$"].oneOf[0].type,parentSchema:schema37.patternProperties["^[a-z]+$"].oneOf[0],data:data155};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -8201,15 +8603,18 @@ else {
 vErrors.push(err229);
 }
 errors++;
-break;
 }
+var _valid23 = _errs465 === errors;
+if(_valid23){
+valid137 = true;
+passing23 = 0;
 }
-if(_errs571 === errors){
-if(data201.port !== undefined){
-let data202 = data201.port;
-const _errs572 = errors;
-if((!(((typeof data202 == "number") && (!(data202 % 1) && !isNaN(data202))) && (isFinite(data202)))) && (typeof data202 !== "string")){
-const err230 = {instancePath:instancePath+"/x-tscompose/readiness/http/port",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/properties/port/type",keyword:"type",params:{type: schema82.properties.readiness.properties.http.oneOf[1].properties.port.type},message:"must be integer,string",schema:schema82.properties.readiness.properties.http.oneOf[1].properties.port.type,parentSchema:schema82.properties.readiness.properties.http.oneOf[1].properties.port,data:data202};
+const _errs467 = errors;
+if(errors === _errs467){
+if(data155 && typeof data155 == "object" && !Array.isArray(data155)){
+let missing5;
+if(((data155.soft === undefined) && (missing5 = "soft")) || ((data155.hard === undefined) && (missing5 = "hard"))){
+const err230 = {instancePath:instancePath+"/ulimits/" + key39.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'",schema:schema37.patternProperties["^[a-z]+$"].oneOf[1].required,parentSchema:schema37.patternProperties["^[a-z]+$"].oneOf[1],data:data155};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -8218,17 +8623,11 @@ vErrors.push(err230);
 }
 errors++;
 }
-var valid156 = _errs572 === errors;
-}
 else {
-var valid156 = true;
-}
-if(valid156){
-if(data201.path !== undefined){
-let data203 = data201.path;
-const _errs574 = errors;
-if(typeof data203 !== "string"){
-const err231 = {instancePath:instancePath+"/x-tscompose/readiness/http/path",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema82.properties.readiness.properties.http.oneOf[1].properties.path.type,parentSchema:schema82.properties.readiness.properties.http.oneOf[1].properties.path,data:data203};
+const _errs469 = errors;
+for(const key40 in data155){
+if(!(((key40 === "soft") || (key40 === "hard")) || (pattern2.test(key40)))){
+const err231 = {instancePath:instancePath+"/ulimits/" + key39.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key40},message:"must NOT have additional properties",schema:false,parentSchema:schema37.patternProperties["^[a-z]+$"].oneOf[1],data:data155};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -8236,18 +8635,15 @@ else {
 vErrors.push(err231);
 }
 errors++;
-}
-var valid156 = _errs574 === errors;
-}
-else {
-var valid156 = true;
+break;
 }
 }
-}
-}
-}
-else {
-const err232 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema82.properties.readiness.properties.http.oneOf[1].type,parentSchema:schema82.properties.readiness.properties.http.oneOf[1],data:data201};
+if(_errs469 === errors){
+if(data155.soft !== undefined){
+let data156 = data155.soft;
+const _errs470 = errors;
+if(!(((typeof data156 == "number") && (!(data156 % 1) && !isNaN(data156))) && (isFinite(data156)))){
+const err232 = {instancePath:instancePath+"/ulimits/" + key39.replace(/~/g, "~0").replace(/\//g, "~1")+"/soft",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/soft/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema37.patternProperties["^[a-z]+$"].oneOf[1].properties.soft.type,parentSchema:schema37.patternProperties["^[a-z]+$"].oneOf[1].properties.soft,data:data156};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -8256,20 +8652,17 @@ vErrors.push(err232);
 }
 errors++;
 }
-}
-var _valid25 = _errs569 === errors;
-if(_valid25 && valid155){
-valid155 = false;
-passing25 = [passing25, 1];
+var valid138 = _errs470 === errors;
 }
 else {
-if(_valid25){
-valid155 = true;
-passing25 = 1;
+var valid138 = true;
 }
-}
-if(!valid155){
-const err233 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf",keyword:"oneOf",params:{passingSchemas: passing25},message:"must match exactly one schema in oneOf",schema:schema82.properties.readiness.properties.http.oneOf,parentSchema:schema82.properties.readiness.properties.http,data:data201};
+if(valid138){
+if(data155.hard !== undefined){
+let data157 = data155.hard;
+const _errs472 = errors;
+if(!(((typeof data157 == "number") && (!(data157 % 1) && !isNaN(data157))) && (isFinite(data157)))){
+const err233 = {instancePath:instancePath+"/ulimits/" + key39.replace(/~/g, "~0").replace(/\//g, "~1")+"/hard",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/hard/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema37.patternProperties["^[a-z]+$"].oneOf[1].properties.hard.type,parentSchema:schema37.patternProperties["^[a-z]+$"].oneOf[1].properties.hard,data:data157};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -8277,90 +8670,18 @@ else {
 vErrors.push(err233);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
+}
+var valid138 = _errs472 === errors;
 }
 else {
-errors = _errs566;
-if(vErrors !== null){
-if(_errs566){
-vErrors.length = _errs566;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid154 = _errs565 === errors;
-}
-else {
-var valid154 = true;
-}
-if(valid154){
-if(data199.log !== undefined){
-let data204 = data199.log;
-const _errs576 = errors;
-if(typeof data204 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/log",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/log/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema82.properties.readiness.properties.log.type,parentSchema:schema82.properties.readiness.properties.log,data:data204}];
-return false;
-}
-var valid154 = _errs576 === errors;
-}
-else {
-var valid154 = true;
-}
-if(valid154){
-if(data199.interval !== undefined){
-let data205 = data199.interval;
-const _errs578 = errors;
-if((typeof data205 !== "string") && (!((typeof data205 == "number") && (isFinite(data205))))){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/interval",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/interval/type",keyword:"type",params:{type: schema82.properties.readiness.properties.interval.type},message:"must be string,number",schema:schema82.properties.readiness.properties.interval.type,parentSchema:schema82.properties.readiness.properties.interval,data:data205}];
-return false;
-}
-var valid154 = _errs578 === errors;
-}
-else {
-var valid154 = true;
-}
-if(valid154){
-if(data199.timeout !== undefined){
-let data206 = data199.timeout;
-const _errs580 = errors;
-if((typeof data206 !== "string") && (!((typeof data206 == "number") && (isFinite(data206))))){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/timeout",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/timeout/type",keyword:"type",params:{type: schema82.properties.readiness.properties.timeout.type},message:"must be string,number",schema:schema82.properties.readiness.properties.timeout.type,parentSchema:schema82.properties.readiness.properties.timeout,data:data206}];
-return false;
-}
-var valid154 = _errs580 === errors;
-}
-else {
-var valid154 = true;
-}
-}
+var valid138 = true;
 }
 }
 }
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema82.properties.readiness.type,parentSchema:schema82.properties.readiness,data:data199}];
-return false;
-}
-}
-var valid153 = _errs560 === errors;
-}
-else {
-var valid153 = true;
-}
-if(valid153){
-if(data197.schedule !== undefined){
-let data207 = data197.schedule;
-const _errs582 = errors;
-const _errs583 = errors;
-let valid157 = false;
-let passing26 = null;
-const _errs584 = errors;
-if(typeof data207 !== "string"){
-const err234 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema82.properties.schedule.oneOf[0].type,parentSchema:schema82.properties.schedule.oneOf[0],data:data207};
+const err234 = {instancePath:instancePath+"/ulimits/" + key39.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema37.patternProperties["^[a-z]+$"].oneOf[1].type,parentSchema:schema37.patternProperties["^[a-z]+$"].oneOf[1],data:data155};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -8369,17 +8690,20 @@ vErrors.push(err234);
 }
 errors++;
 }
-var _valid26 = _errs584 === errors;
-if(_valid26){
-valid157 = true;
-passing26 = 0;
 }
-const _errs586 = errors;
-if(errors === _errs586){
-if(data207 && typeof data207 == "object" && !Array.isArray(data207)){
-let missing9;
-if((data207.cron === undefined) && (missing9 = "cron")){
-const err235 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/required",keyword:"required",params:{missingProperty: missing9},message:"must have required property '"+missing9+"'",schema:schema82.properties.schedule.oneOf[1].required,parentSchema:schema82.properties.schedule.oneOf[1],data:data207};
+var _valid23 = _errs467 === errors;
+if(_valid23 && valid137){
+valid137 = false;
+passing23 = [passing23, 1];
+}
+else {
+if(_valid23){
+valid137 = true;
+passing23 = 1;
+}
+}
+if(!valid137){
+const err235 = {instancePath:instancePath+"/ulimits/" + key39.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing23},message:"must match exactly one schema in oneOf",schema:schema37.patternProperties["^[a-z]+$"].oneOf,parentSchema:schema37.patternProperties["^[a-z]+$"],data:data155};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -8387,12 +8711,52 @@ else {
 vErrors.push(err235);
 }
 errors++;
+validate24.errors = vErrors;
+return false;
 }
 else {
-const _errs588 = errors;
-for(const key43 in data207){
-if(!((((key43 === "cron") || (key43 === "timezone")) || (key43 === "overlap")) || (key43 === "history"))){
-const err236 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key43},message:"must NOT have additional properties",schema:false,parentSchema:schema82.properties.schedule.oneOf[1],data:data207};
+errors = _errs464;
+if(vErrors !== null){
+if(_errs464){
+vErrors.length = _errs464;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid136 = _errs463 === errors;
+if(!valid136){
+break;
+}
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/ulimits",schemaPath:"#/$defs/ulimits/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema37.type,parentSchema:schema37,data:data154}];
+return false;
+}
+}
+var valid0 = _errs459 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.extra_hosts !== undefined){
+let data158 = data.extra_hosts;
+const _errs474 = errors;
+const _errs476 = errors;
+let valid140 = false;
+let passing24 = null;
+const _errs477 = errors;
+if(errors === _errs477){
+if(data158 && typeof data158 == "object" && !Array.isArray(data158)){
+const _errs479 = errors;
+for(const key41 in data158){
+if(!(pattern11.test(key41))){
+const err236 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key41},message:"must NOT have additional properties",schema:false,parentSchema:schema31.oneOf[0],data:data158};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -8403,12 +8767,18 @@ errors++;
 break;
 }
 }
-if(_errs588 === errors){
-if(data207.cron !== undefined){
-let data208 = data207.cron;
-const _errs589 = errors;
-if(typeof data208 !== "string"){
-const err237 = {instancePath:instancePath+"/x-tscompose/schedule/cron",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/cron/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema82.properties.schedule.oneOf[1].properties.cron.type,parentSchema:schema82.properties.schedule.oneOf[1].properties.cron,data:data208};
+if(_errs479 === errors){
+var valid141 = true;
+for(const key42 in data158){
+if(pattern11.test(key42)){
+let data159 = data158[key42];
+const _errs480 = errors;
+const _errs481 = errors;
+let valid142 = false;
+let passing25 = null;
+const _errs482 = errors;
+if(typeof data159 !== "string"){
+const err237 = {instancePath:instancePath+"/extra_hosts/" + key42.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[0].type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[0],data:data159};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -8417,17 +8787,21 @@ vErrors.push(err237);
 }
 errors++;
 }
-var valid158 = _errs589 === errors;
+var _valid25 = _errs482 === errors;
+if(_valid25){
+valid142 = true;
+passing25 = 0;
 }
-else {
-var valid158 = true;
-}
-if(valid158){
-if(data207.timezone !== undefined){
-let data209 = data207.timezone;
-const _errs591 = errors;
-if(typeof data209 !== "string"){
-const err238 = {instancePath:instancePath+"/x-tscompose/schedule/timezone",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema82.properties.schedule.oneOf[1].properties.timezone.type,parentSchema:schema82.properties.schedule.oneOf[1].properties.timezone,data:data209};
+const _errs484 = errors;
+if(errors === _errs484){
+if(Array.isArray(data159)){
+var valid143 = true;
+const len31 = data159.length;
+for(let i56=0; i56<len31; i56++){
+let data160 = data159[i56];
+const _errs486 = errors;
+if(typeof data160 !== "string"){
+const err238 = {instancePath:instancePath+"/extra_hosts/" + key42.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i56,schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].items.type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].items,data:data160};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -8436,17 +8810,14 @@ vErrors.push(err238);
 }
 errors++;
 }
-var valid158 = _errs591 === errors;
+var valid143 = _errs486 === errors;
+if(!valid143){
+break;
+}
+}
 }
 else {
-var valid158 = true;
-}
-if(valid158){
-if(data207.overlap !== undefined){
-let data210 = data207.overlap;
-const _errs593 = errors;
-if(typeof data210 !== "string"){
-const err239 = {instancePath:instancePath+"/x-tscompose/schedule/overlap",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/overlap/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema82.properties.schedule.oneOf[1].properties.overlap.type,parentSchema:schema82.properties.schedule.oneOf[1].properties.overlap,data:data210};
+const err239 = {instancePath:instancePath+"/extra_hosts/" + key42.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1],data:data159};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -8455,8 +8826,20 @@ vErrors.push(err239);
 }
 errors++;
 }
-if(!(((data210 === "skip") || (data210 === "queue")) || (data210 === "allow"))){
-const err240 = {instancePath:instancePath+"/x-tscompose/schedule/overlap",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/overlap/enum",keyword:"enum",params:{allowedValues: schema82.properties.schedule.oneOf[1].properties.overlap.enum},message:"must be equal to one of the allowed values",schema:schema82.properties.schedule.oneOf[1].properties.overlap.enum,parentSchema:schema82.properties.schedule.oneOf[1].properties.overlap,data:data210};
+}
+var _valid25 = _errs484 === errors;
+if(_valid25 && valid142){
+valid142 = false;
+passing25 = [passing25, 1];
+}
+else {
+if(_valid25){
+valid142 = true;
+passing25 = 1;
+}
+}
+if(!valid142){
+const err240 = {instancePath:instancePath+"/extra_hosts/" + key42.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing25},message:"must match exactly one schema in oneOf",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf,parentSchema:schema31.oneOf[0].patternProperties["^.+$"],data:data159};
 if(vErrors === null){
 vErrors = [err240];
 }
@@ -8465,17 +8848,27 @@ vErrors.push(err240);
 }
 errors++;
 }
-var valid158 = _errs593 === errors;
+else {
+errors = _errs481;
+if(vErrors !== null){
+if(_errs481){
+vErrors.length = _errs481;
 }
 else {
-var valid158 = true;
+vErrors = null;
 }
-if(valid158){
-if(data207.history !== undefined){
-let data211 = data207.history;
-const _errs595 = errors;
-if((!(((typeof data211 == "number") && (!(data211 % 1) && !isNaN(data211))) && (isFinite(data211)))) && (typeof data211 !== "string")){
-const err241 = {instancePath:instancePath+"/x-tscompose/schedule/history",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/history/type",keyword:"type",params:{type: schema82.properties.schedule.oneOf[1].properties.history.type},message:"must be integer,string",schema:schema82.properties.schedule.oneOf[1].properties.history.type,parentSchema:schema82.properties.schedule.oneOf[1].properties.history,data:data211};
+}
+}
+var valid141 = _errs480 === errors;
+if(!valid141){
+break;
+}
+}
+}
+}
+}
+else {
+const err241 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.oneOf[0].type,parentSchema:schema31.oneOf[0],data:data158};
 if(vErrors === null){
 vErrors = [err241];
 }
@@ -8484,7 +8877,1134 @@ vErrors.push(err241);
 }
 errors++;
 }
-var valid158 = _errs595 === errors;
+}
+var _valid24 = _errs477 === errors;
+if(_valid24){
+valid140 = true;
+passing24 = 0;
+}
+const _errs488 = errors;
+if(errors === _errs488){
+if(Array.isArray(data158)){
+var valid144 = true;
+const len32 = data158.length;
+for(let i57=0; i57<len32; i57++){
+let data161 = data158[i57];
+const _errs490 = errors;
+if(typeof data161 !== "string"){
+const err242 = {instancePath:instancePath+"/extra_hosts/" + i57,schemaPath:"#/$defs/extra_hosts/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[1].items.type,parentSchema:schema31.oneOf[1].items,data:data161};
+if(vErrors === null){
+vErrors = [err242];
+}
+else {
+vErrors.push(err242);
+}
+errors++;
+}
+var valid144 = _errs490 === errors;
+if(!valid144){
+break;
+}
+}
+if(valid144){
+let i58 = data158.length;
+let j25;
+if(i58 > 1){
+const indices23 = {};
+for(;i58--;){
+let item23 = data158[i58];
+if(typeof item23 !== "string"){
+continue;
+}
+if(typeof indices23[item23] == "number"){
+j25 = indices23[item23];
+const err243 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i58, j: j25},message:"must NOT have duplicate items (items ## "+j25+" and "+i58+" are identical)",schema:true,parentSchema:schema31.oneOf[1],data:data158};
+if(vErrors === null){
+vErrors = [err243];
+}
+else {
+vErrors.push(err243);
+}
+errors++;
+break;
+}
+indices23[item23] = i58;
+}
+}
+}
+}
+else {
+const err244 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.oneOf[1].type,parentSchema:schema31.oneOf[1],data:data158};
+if(vErrors === null){
+vErrors = [err244];
+}
+else {
+vErrors.push(err244);
+}
+errors++;
+}
+}
+var _valid24 = _errs488 === errors;
+if(_valid24 && valid140){
+valid140 = false;
+passing24 = [passing24, 1];
+}
+else {
+if(_valid24){
+valid140 = true;
+passing24 = 1;
+}
+}
+if(!valid140){
+const err245 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf",keyword:"oneOf",params:{passingSchemas: passing24},message:"must match exactly one schema in oneOf",schema:schema31.oneOf,parentSchema:schema31,data:data158};
+if(vErrors === null){
+vErrors = [err245];
+}
+else {
+vErrors.push(err245);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs476;
+if(vErrors !== null){
+if(_errs476){
+vErrors.length = _errs476;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs474 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.dns !== undefined){
+const _errs492 = errors;
+if(!(validate20(data.dns, {instancePath:instancePath+"/dns",parentData:data,parentDataProperty:"dns",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs492 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.dns_opt !== undefined){
+let data163 = data.dns_opt;
+const _errs493 = errors;
+if(errors === _errs493){
+if(Array.isArray(data163)){
+var valid146 = true;
+const len33 = data163.length;
+for(let i59=0; i59<len33; i59++){
+let data164 = data163[i59];
+const _errs495 = errors;
+if(typeof data164 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/dns_opt/" + i59,schemaPath:"#/properties/dns_opt/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.dns_opt.items.type,parentSchema:schema25.properties.dns_opt.items,data:data164}];
+return false;
+}
+var valid146 = _errs495 === errors;
+if(!valid146){
+break;
+}
+}
+if(valid146){
+let i60 = data163.length;
+let j26;
+if(i60 > 1){
+const indices24 = {};
+for(;i60--;){
+let item24 = data163[i60];
+if(typeof item24 !== "string"){
+continue;
+}
+if(typeof indices24[item24] == "number"){
+j26 = indices24[item24];
+validate24.errors = [{instancePath:instancePath+"/dns_opt",schemaPath:"#/properties/dns_opt/uniqueItems",keyword:"uniqueItems",params:{i: i60, j: j26},message:"must NOT have duplicate items (items ## "+j26+" and "+i60+" are identical)",schema:true,parentSchema:schema25.properties.dns_opt,data:data163}];
+return false;
+break;
+}
+indices24[item24] = i60;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/dns_opt",schemaPath:"#/properties/dns_opt/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.dns_opt.type,parentSchema:schema25.properties.dns_opt,data:data163}];
+return false;
+}
+}
+var valid0 = _errs493 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.dns_search !== undefined){
+const _errs497 = errors;
+if(!(validate20(data.dns_search, {instancePath:instancePath+"/dns_search",parentData:data,parentDataProperty:"dns_search",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs497 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.links !== undefined){
+let data166 = data.links;
+const _errs498 = errors;
+if(errors === _errs498){
+if(Array.isArray(data166)){
+var valid148 = true;
+const len34 = data166.length;
+for(let i61=0; i61<len34; i61++){
+let data167 = data166[i61];
+const _errs500 = errors;
+if(typeof data167 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/links/" + i61,schemaPath:"#/properties/links/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.links.items.type,parentSchema:schema25.properties.links.items,data:data167}];
+return false;
+}
+var valid148 = _errs500 === errors;
+if(!valid148){
+break;
+}
+}
+if(valid148){
+let i62 = data166.length;
+let j27;
+if(i62 > 1){
+const indices25 = {};
+for(;i62--;){
+let item25 = data166[i62];
+if(typeof item25 !== "string"){
+continue;
+}
+if(typeof indices25[item25] == "number"){
+j27 = indices25[item25];
+validate24.errors = [{instancePath:instancePath+"/links",schemaPath:"#/properties/links/uniqueItems",keyword:"uniqueItems",params:{i: i62, j: j27},message:"must NOT have duplicate items (items ## "+j27+" and "+i62+" are identical)",schema:true,parentSchema:schema25.properties.links,data:data166}];
+return false;
+break;
+}
+indices25[item25] = i62;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/links",schemaPath:"#/properties/links/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.links.type,parentSchema:schema25.properties.links,data:data166}];
+return false;
+}
+}
+var valid0 = _errs498 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.external_links !== undefined){
+let data168 = data.external_links;
+const _errs502 = errors;
+if(errors === _errs502){
+if(Array.isArray(data168)){
+var valid150 = true;
+const len35 = data168.length;
+for(let i63=0; i63<len35; i63++){
+let data169 = data168[i63];
+const _errs504 = errors;
+if(typeof data169 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/external_links/" + i63,schemaPath:"#/properties/external_links/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.external_links.items.type,parentSchema:schema25.properties.external_links.items,data:data169}];
+return false;
+}
+var valid150 = _errs504 === errors;
+if(!valid150){
+break;
+}
+}
+if(valid150){
+let i64 = data168.length;
+let j28;
+if(i64 > 1){
+const indices26 = {};
+for(;i64--;){
+let item26 = data168[i64];
+if(typeof item26 !== "string"){
+continue;
+}
+if(typeof indices26[item26] == "number"){
+j28 = indices26[item26];
+validate24.errors = [{instancePath:instancePath+"/external_links",schemaPath:"#/properties/external_links/uniqueItems",keyword:"uniqueItems",params:{i: i64, j: j28},message:"must NOT have duplicate items (items ## "+j28+" and "+i64+" are identical)",schema:true,parentSchema:schema25.properties.external_links,data:data168}];
+return false;
+break;
+}
+indices26[item26] = i64;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/external_links",schemaPath:"#/properties/external_links/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.external_links.type,parentSchema:schema25.properties.external_links,data:data168}];
+return false;
+}
+}
+var valid0 = _errs502 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.mac_address !== undefined){
+let data170 = data.mac_address;
+const _errs506 = errors;
+if(typeof data170 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/mac_address",schemaPath:"#/properties/mac_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.mac_address.type,parentSchema:schema25.properties.mac_address,data:data170}];
+return false;
+}
+var valid0 = _errs506 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.mem_limit !== undefined){
+let data171 = data.mem_limit;
+const _errs508 = errors;
+if((!(((typeof data171 == "number") && (!(data171 % 1) && !isNaN(data171))) && (isFinite(data171)))) && (typeof data171 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/mem_limit",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data171}];
+return false;
+}
+var valid0 = _errs508 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.memswap_limit !== undefined){
+let data172 = data.memswap_limit;
+const _errs511 = errors;
+if((!(((typeof data172 == "number") && (!(data172 % 1) && !isNaN(data172))) && (isFinite(data172)))) && (typeof data172 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/memswap_limit",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data172}];
+return false;
+}
+var valid0 = _errs511 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cpus !== undefined){
+let data173 = data.cpus;
+const _errs514 = errors;
+if((!((typeof data173 == "number") && (isFinite(data173)))) && (typeof data173 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/cpus",schemaPath:"#/$defs/cpus/type",keyword:"type",params:{type: schema57.type},message:"must be number,string",schema:schema57.type,parentSchema:schema57,data:data173}];
+return false;
+}
+var valid0 = _errs514 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cpu_shares !== undefined){
+let data174 = data.cpu_shares;
+const _errs517 = errors;
+if(!(((typeof data174 == "number") && (!(data174 % 1) && !isNaN(data174))) && (isFinite(data174)))){
+validate24.errors = [{instancePath:instancePath+"/cpu_shares",schemaPath:"#/properties/cpu_shares/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_shares.type,parentSchema:schema25.properties.cpu_shares,data:data174}];
+return false;
+}
+if(errors === _errs517){
+if((typeof data174 == "number") && (isFinite(data174))){
+if(data174 < 0 || isNaN(data174)){
+validate24.errors = [{instancePath:instancePath+"/cpu_shares",schemaPath:"#/properties/cpu_shares/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.cpu_shares,data:data174}];
+return false;
+}
+}
+}
+var valid0 = _errs517 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cpuset !== undefined){
+let data175 = data.cpuset;
+const _errs519 = errors;
+if(typeof data175 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/cpuset",schemaPath:"#/properties/cpuset/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.cpuset.type,parentSchema:schema25.properties.cpuset,data:data175}];
+return false;
+}
+var valid0 = _errs519 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cpu_count !== undefined){
+let data176 = data.cpu_count;
+const _errs521 = errors;
+const _errs522 = errors;
+let valid155 = false;
+let passing26 = null;
+const _errs523 = errors;
+if(typeof data176 !== "string"){
+const err246 = {instancePath:instancePath+"/cpu_count",schemaPath:"#/properties/cpu_count/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.cpu_count.oneOf[0].type,parentSchema:schema25.properties.cpu_count.oneOf[0],data:data176};
+if(vErrors === null){
+vErrors = [err246];
+}
+else {
+vErrors.push(err246);
+}
+errors++;
+}
+var _valid26 = _errs523 === errors;
+if(_valid26){
+valid155 = true;
+passing26 = 0;
+}
+const _errs525 = errors;
+if(!(((typeof data176 == "number") && (!(data176 % 1) && !isNaN(data176))) && (isFinite(data176)))){
+const err247 = {instancePath:instancePath+"/cpu_count",schemaPath:"#/properties/cpu_count/oneOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_count.oneOf[1].type,parentSchema:schema25.properties.cpu_count.oneOf[1],data:data176};
+if(vErrors === null){
+vErrors = [err247];
+}
+else {
+vErrors.push(err247);
+}
+errors++;
+}
+if(errors === _errs525){
+if((typeof data176 == "number") && (isFinite(data176))){
+if(data176 < 0 || isNaN(data176)){
+const err248 = {instancePath:instancePath+"/cpu_count",schemaPath:"#/properties/cpu_count/oneOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.cpu_count.oneOf[1],data:data176};
+if(vErrors === null){
+vErrors = [err248];
+}
+else {
+vErrors.push(err248);
+}
+errors++;
+}
+}
+}
+var _valid26 = _errs525 === errors;
+if(_valid26 && valid155){
+valid155 = false;
+passing26 = [passing26, 1];
+}
+else {
+if(_valid26){
+valid155 = true;
+passing26 = 1;
+}
+}
+if(!valid155){
+const err249 = {instancePath:instancePath+"/cpu_count",schemaPath:"#/properties/cpu_count/oneOf",keyword:"oneOf",params:{passingSchemas: passing26},message:"must match exactly one schema in oneOf",schema:schema25.properties.cpu_count.oneOf,parentSchema:schema25.properties.cpu_count,data:data176};
+if(vErrors === null){
+vErrors = [err249];
+}
+else {
+vErrors.push(err249);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs522;
+if(vErrors !== null){
+if(_errs522){
+vErrors.length = _errs522;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs521 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cpu_percent !== undefined){
+let data177 = data.cpu_percent;
+const _errs527 = errors;
+const _errs528 = errors;
+let valid156 = false;
+let passing27 = null;
+const _errs529 = errors;
+if(typeof data177 !== "string"){
+const err250 = {instancePath:instancePath+"/cpu_percent",schemaPath:"#/properties/cpu_percent/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.cpu_percent.oneOf[0].type,parentSchema:schema25.properties.cpu_percent.oneOf[0],data:data177};
+if(vErrors === null){
+vErrors = [err250];
+}
+else {
+vErrors.push(err250);
+}
+errors++;
+}
+var _valid27 = _errs529 === errors;
+if(_valid27){
+valid156 = true;
+passing27 = 0;
+}
+const _errs531 = errors;
+if(!(((typeof data177 == "number") && (!(data177 % 1) && !isNaN(data177))) && (isFinite(data177)))){
+const err251 = {instancePath:instancePath+"/cpu_percent",schemaPath:"#/properties/cpu_percent/oneOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_percent.oneOf[1].type,parentSchema:schema25.properties.cpu_percent.oneOf[1],data:data177};
+if(vErrors === null){
+vErrors = [err251];
+}
+else {
+vErrors.push(err251);
+}
+errors++;
+}
+if(errors === _errs531){
+if((typeof data177 == "number") && (isFinite(data177))){
+if(data177 > 100 || isNaN(data177)){
+const err252 = {instancePath:instancePath+"/cpu_percent",schemaPath:"#/properties/cpu_percent/oneOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema25.properties.cpu_percent.oneOf[1],data:data177};
+if(vErrors === null){
+vErrors = [err252];
+}
+else {
+vErrors.push(err252);
+}
+errors++;
+}
+else {
+if(data177 < 0 || isNaN(data177)){
+const err253 = {instancePath:instancePath+"/cpu_percent",schemaPath:"#/properties/cpu_percent/oneOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.cpu_percent.oneOf[1],data:data177};
+if(vErrors === null){
+vErrors = [err253];
+}
+else {
+vErrors.push(err253);
+}
+errors++;
+}
+}
+}
+}
+var _valid27 = _errs531 === errors;
+if(_valid27 && valid156){
+valid156 = false;
+passing27 = [passing27, 1];
+}
+else {
+if(_valid27){
+valid156 = true;
+passing27 = 1;
+}
+}
+if(!valid156){
+const err254 = {instancePath:instancePath+"/cpu_percent",schemaPath:"#/properties/cpu_percent/oneOf",keyword:"oneOf",params:{passingSchemas: passing27},message:"must match exactly one schema in oneOf",schema:schema25.properties.cpu_percent.oneOf,parentSchema:schema25.properties.cpu_percent,data:data177};
+if(vErrors === null){
+vErrors = [err254];
+}
+else {
+vErrors.push(err254);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs528;
+if(vErrors !== null){
+if(_errs528){
+vErrors.length = _errs528;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs527 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cpu_period !== undefined){
+let data178 = data.cpu_period;
+const _errs533 = errors;
+if((!((typeof data178 == "number") && (isFinite(data178)))) && (typeof data178 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/cpu_period",schemaPath:"#/properties/cpu_period/type",keyword:"type",params:{type: schema25.properties.cpu_period.type},message:"must be number,string",schema:schema25.properties.cpu_period.type,parentSchema:schema25.properties.cpu_period,data:data178}];
+return false;
+}
+var valid0 = _errs533 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cpu_quota !== undefined){
+let data179 = data.cpu_quota;
+const _errs535 = errors;
+if((!((typeof data179 == "number") && (isFinite(data179)))) && (typeof data179 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/cpu_quota",schemaPath:"#/properties/cpu_quota/type",keyword:"type",params:{type: schema25.properties.cpu_quota.type},message:"must be number,string",schema:schema25.properties.cpu_quota.type,parentSchema:schema25.properties.cpu_quota,data:data179}];
+return false;
+}
+var valid0 = _errs535 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cpu_rt_period !== undefined){
+let data180 = data.cpu_rt_period;
+const _errs537 = errors;
+if((!((typeof data180 == "number") && (isFinite(data180)))) && (typeof data180 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/cpu_rt_period",schemaPath:"#/properties/cpu_rt_period/type",keyword:"type",params:{type: schema25.properties.cpu_rt_period.type},message:"must be number,string",schema:schema25.properties.cpu_rt_period.type,parentSchema:schema25.properties.cpu_rt_period,data:data180}];
+return false;
+}
+var valid0 = _errs537 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cpu_rt_runtime !== undefined){
+let data181 = data.cpu_rt_runtime;
+const _errs539 = errors;
+if((!((typeof data181 == "number") && (isFinite(data181)))) && (typeof data181 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/cpu_rt_runtime",schemaPath:"#/properties/cpu_rt_runtime/type",keyword:"type",params:{type: schema25.properties.cpu_rt_runtime.type},message:"must be number,string",schema:schema25.properties.cpu_rt_runtime.type,parentSchema:schema25.properties.cpu_rt_runtime,data:data181}];
+return false;
+}
+var valid0 = _errs539 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.mem_reservation !== undefined){
+let data182 = data.mem_reservation;
+const _errs541 = errors;
+if((typeof data182 !== "string") && (!(((typeof data182 == "number") && (!(data182 % 1) && !isNaN(data182))) && (isFinite(data182))))){
+validate24.errors = [{instancePath:instancePath+"/mem_reservation",schemaPath:"#/properties/mem_reservation/type",keyword:"type",params:{type: schema25.properties.mem_reservation.type},message:"must be string,integer",schema:schema25.properties.mem_reservation.type,parentSchema:schema25.properties.mem_reservation,data:data182}];
+return false;
+}
+var valid0 = _errs541 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.mem_swappiness !== undefined){
+let data183 = data.mem_swappiness;
+const _errs543 = errors;
+if((!(((typeof data183 == "number") && (!(data183 % 1) && !isNaN(data183))) && (isFinite(data183)))) && (typeof data183 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/mem_swappiness",schemaPath:"#/properties/mem_swappiness/type",keyword:"type",params:{type: schema25.properties.mem_swappiness.type},message:"must be integer,string",schema:schema25.properties.mem_swappiness.type,parentSchema:schema25.properties.mem_swappiness,data:data183}];
+return false;
+}
+var valid0 = _errs543 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.oom_kill_disable !== undefined){
+let data184 = data.oom_kill_disable;
+const _errs545 = errors;
+if((typeof data184 !== "boolean") && (typeof data184 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/oom_kill_disable",schemaPath:"#/properties/oom_kill_disable/type",keyword:"type",params:{type: schema25.properties.oom_kill_disable.type},message:"must be boolean,string",schema:schema25.properties.oom_kill_disable.type,parentSchema:schema25.properties.oom_kill_disable,data:data184}];
+return false;
+}
+var valid0 = _errs545 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.oom_score_adj !== undefined){
+let data185 = data.oom_score_adj;
+const _errs547 = errors;
+const _errs548 = errors;
+let valid157 = false;
+let passing28 = null;
+const _errs549 = errors;
+if(typeof data185 !== "string"){
+const err255 = {instancePath:instancePath+"/oom_score_adj",schemaPath:"#/properties/oom_score_adj/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.oom_score_adj.oneOf[0].type,parentSchema:schema25.properties.oom_score_adj.oneOf[0],data:data185};
+if(vErrors === null){
+vErrors = [err255];
+}
+else {
+vErrors.push(err255);
+}
+errors++;
+}
+var _valid28 = _errs549 === errors;
+if(_valid28){
+valid157 = true;
+passing28 = 0;
+}
+const _errs551 = errors;
+if(!(((typeof data185 == "number") && (!(data185 % 1) && !isNaN(data185))) && (isFinite(data185)))){
+const err256 = {instancePath:instancePath+"/oom_score_adj",schemaPath:"#/properties/oom_score_adj/oneOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.oom_score_adj.oneOf[1].type,parentSchema:schema25.properties.oom_score_adj.oneOf[1],data:data185};
+if(vErrors === null){
+vErrors = [err256];
+}
+else {
+vErrors.push(err256);
+}
+errors++;
+}
+if(errors === _errs551){
+if((typeof data185 == "number") && (isFinite(data185))){
+if(data185 > 1000 || isNaN(data185)){
+const err257 = {instancePath:instancePath+"/oom_score_adj",schemaPath:"#/properties/oom_score_adj/oneOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema25.properties.oom_score_adj.oneOf[1],data:data185};
+if(vErrors === null){
+vErrors = [err257];
+}
+else {
+vErrors.push(err257);
+}
+errors++;
+}
+else {
+if(data185 < -1000 || isNaN(data185)){
+const err258 = {instancePath:instancePath+"/oom_score_adj",schemaPath:"#/properties/oom_score_adj/oneOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1000},message:"must be >= -1000",schema:-1000,parentSchema:schema25.properties.oom_score_adj.oneOf[1],data:data185};
+if(vErrors === null){
+vErrors = [err258];
+}
+else {
+vErrors.push(err258);
+}
+errors++;
+}
+}
+}
+}
+var _valid28 = _errs551 === errors;
+if(_valid28 && valid157){
+valid157 = false;
+passing28 = [passing28, 1];
+}
+else {
+if(_valid28){
+valid157 = true;
+passing28 = 1;
+}
+}
+if(!valid157){
+const err259 = {instancePath:instancePath+"/oom_score_adj",schemaPath:"#/properties/oom_score_adj/oneOf",keyword:"oneOf",params:{passingSchemas: passing28},message:"must match exactly one schema in oneOf",schema:schema25.properties.oom_score_adj.oneOf,parentSchema:schema25.properties.oom_score_adj,data:data185};
+if(vErrors === null){
+vErrors = [err259];
+}
+else {
+vErrors.push(err259);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs548;
+if(vErrors !== null){
+if(_errs548){
+vErrors.length = _errs548;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs547 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.blkio_config !== undefined){
+let data186 = data.blkio_config;
+const _errs553 = errors;
+if(errors === _errs553){
+if(data186 && typeof data186 == "object" && !Array.isArray(data186)){
+const _errs555 = errors;
+for(const key43 in data186){
+if(!((((((key43 === "device_read_bps") || (key43 === "device_read_iops")) || (key43 === "device_write_bps")) || (key43 === "device_write_iops")) || (key43 === "weight")) || (key43 === "weight_device"))){
+validate24.errors = [{instancePath:instancePath+"/blkio_config",schemaPath:"#/properties/blkio_config/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key43},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.blkio_config,data:data186}];
+return false;
+break;
+}
+}
+if(_errs555 === errors){
+if(data186.device_read_bps !== undefined){
+let data187 = data186.device_read_bps;
+const _errs556 = errors;
+if(errors === _errs556){
+if(Array.isArray(data187)){
+var valid159 = true;
+const len36 = data187.length;
+for(let i65=0; i65<len36; i65++){
+let data188 = data187[i65];
+const _errs558 = errors;
+const _errs559 = errors;
+if(errors === _errs559){
+if(data188 && typeof data188 == "object" && !Array.isArray(data188)){
+const _errs561 = errors;
+for(const key44 in data188){
+if(!((key44 === "path") || (key44 === "rate"))){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_bps/" + i65,schemaPath:"#/$defs/blkio_limit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key44},message:"must NOT have additional properties",schema:false,parentSchema:schema84,data:data188}];
+return false;
+break;
+}
+}
+if(_errs561 === errors){
+if(data188.path !== undefined){
+let data189 = data188.path;
+const _errs562 = errors;
+if(typeof data189 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_bps/" + i65+"/path",schemaPath:"#/$defs/blkio_limit/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.path.type,parentSchema:schema84.properties.path,data:data189}];
+return false;
+}
+var valid161 = _errs562 === errors;
+}
+else {
+var valid161 = true;
+}
+if(valid161){
+if(data188.rate !== undefined){
+let data190 = data188.rate;
+const _errs564 = errors;
+if((!(((typeof data190 == "number") && (!(data190 % 1) && !isNaN(data190))) && (isFinite(data190)))) && (typeof data190 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_bps/" + i65+"/rate",schemaPath:"#/$defs/blkio_limit/properties/rate/type",keyword:"type",params:{type: schema84.properties.rate.type},message:"must be integer,string",schema:schema84.properties.rate.type,parentSchema:schema84.properties.rate,data:data190}];
+return false;
+}
+var valid161 = _errs564 === errors;
+}
+else {
+var valid161 = true;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_bps/" + i65,schemaPath:"#/$defs/blkio_limit/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema84.type,parentSchema:schema84,data:data188}];
+return false;
+}
+}
+var valid159 = _errs558 === errors;
+if(!valid159){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_bps",schemaPath:"#/properties/blkio_config/properties/device_read_bps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.device_read_bps.type,parentSchema:schema25.properties.blkio_config.properties.device_read_bps,data:data187}];
+return false;
+}
+}
+var valid158 = _errs556 === errors;
+}
+else {
+var valid158 = true;
+}
+if(valid158){
+if(data186.device_read_iops !== undefined){
+let data191 = data186.device_read_iops;
+const _errs566 = errors;
+if(errors === _errs566){
+if(Array.isArray(data191)){
+var valid162 = true;
+const len37 = data191.length;
+for(let i66=0; i66<len37; i66++){
+let data192 = data191[i66];
+const _errs568 = errors;
+const _errs569 = errors;
+if(errors === _errs569){
+if(data192 && typeof data192 == "object" && !Array.isArray(data192)){
+const _errs571 = errors;
+for(const key45 in data192){
+if(!((key45 === "path") || (key45 === "rate"))){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_iops/" + i66,schemaPath:"#/$defs/blkio_limit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key45},message:"must NOT have additional properties",schema:false,parentSchema:schema84,data:data192}];
+return false;
+break;
+}
+}
+if(_errs571 === errors){
+if(data192.path !== undefined){
+let data193 = data192.path;
+const _errs572 = errors;
+if(typeof data193 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_iops/" + i66+"/path",schemaPath:"#/$defs/blkio_limit/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.path.type,parentSchema:schema84.properties.path,data:data193}];
+return false;
+}
+var valid164 = _errs572 === errors;
+}
+else {
+var valid164 = true;
+}
+if(valid164){
+if(data192.rate !== undefined){
+let data194 = data192.rate;
+const _errs574 = errors;
+if((!(((typeof data194 == "number") && (!(data194 % 1) && !isNaN(data194))) && (isFinite(data194)))) && (typeof data194 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_iops/" + i66+"/rate",schemaPath:"#/$defs/blkio_limit/properties/rate/type",keyword:"type",params:{type: schema84.properties.rate.type},message:"must be integer,string",schema:schema84.properties.rate.type,parentSchema:schema84.properties.rate,data:data194}];
+return false;
+}
+var valid164 = _errs574 === errors;
+}
+else {
+var valid164 = true;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_iops/" + i66,schemaPath:"#/$defs/blkio_limit/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema84.type,parentSchema:schema84,data:data192}];
+return false;
+}
+}
+var valid162 = _errs568 === errors;
+if(!valid162){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_iops",schemaPath:"#/properties/blkio_config/properties/device_read_iops/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.device_read_iops.type,parentSchema:schema25.properties.blkio_config.properties.device_read_iops,data:data191}];
+return false;
+}
+}
+var valid158 = _errs566 === errors;
+}
+else {
+var valid158 = true;
+}
+if(valid158){
+if(data186.device_write_bps !== undefined){
+let data195 = data186.device_write_bps;
+const _errs576 = errors;
+if(errors === _errs576){
+if(Array.isArray(data195)){
+var valid165 = true;
+const len38 = data195.length;
+for(let i67=0; i67<len38; i67++){
+let data196 = data195[i67];
+const _errs578 = errors;
+const _errs579 = errors;
+if(errors === _errs579){
+if(data196 && typeof data196 == "object" && !Array.isArray(data196)){
+const _errs581 = errors;
+for(const key46 in data196){
+if(!((key46 === "path") || (key46 === "rate"))){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_bps/" + i67,schemaPath:"#/$defs/blkio_limit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key46},message:"must NOT have additional properties",schema:false,parentSchema:schema84,data:data196}];
+return false;
+break;
+}
+}
+if(_errs581 === errors){
+if(data196.path !== undefined){
+let data197 = data196.path;
+const _errs582 = errors;
+if(typeof data197 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_bps/" + i67+"/path",schemaPath:"#/$defs/blkio_limit/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.path.type,parentSchema:schema84.properties.path,data:data197}];
+return false;
+}
+var valid167 = _errs582 === errors;
+}
+else {
+var valid167 = true;
+}
+if(valid167){
+if(data196.rate !== undefined){
+let data198 = data196.rate;
+const _errs584 = errors;
+if((!(((typeof data198 == "number") && (!(data198 % 1) && !isNaN(data198))) && (isFinite(data198)))) && (typeof data198 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_bps/" + i67+"/rate",schemaPath:"#/$defs/blkio_limit/properties/rate/type",keyword:"type",params:{type: schema84.properties.rate.type},message:"must be integer,string",schema:schema84.properties.rate.type,parentSchema:schema84.properties.rate,data:data198}];
+return false;
+}
+var valid167 = _errs584 === errors;
+}
+else {
+var valid167 = true;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_bps/" + i67,schemaPath:"#/$defs/blkio_limit/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema84.type,parentSchema:schema84,data:data196}];
+return false;
+}
+}
+var valid165 = _errs578 === errors;
+if(!valid165){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_bps",schemaPath:"#/properties/blkio_config/properties/device_write_bps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.device_write_bps.type,parentSchema:schema25.properties.blkio_config.properties.device_write_bps,data:data195}];
+return false;
+}
+}
+var valid158 = _errs576 === errors;
+}
+else {
+var valid158 = true;
+}
+if(valid158){
+if(data186.device_write_iops !== undefined){
+let data199 = data186.device_write_iops;
+const _errs586 = errors;
+if(errors === _errs586){
+if(Array.isArray(data199)){
+var valid168 = true;
+const len39 = data199.length;
+for(let i68=0; i68<len39; i68++){
+let data200 = data199[i68];
+const _errs588 = errors;
+const _errs589 = errors;
+if(errors === _errs589){
+if(data200 && typeof data200 == "object" && !Array.isArray(data200)){
+const _errs591 = errors;
+for(const key47 in data200){
+if(!((key47 === "path") || (key47 === "rate"))){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_iops/" + i68,schemaPath:"#/$defs/blkio_limit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key47},message:"must NOT have additional properties",schema:false,parentSchema:schema84,data:data200}];
+return false;
+break;
+}
+}
+if(_errs591 === errors){
+if(data200.path !== undefined){
+let data201 = data200.path;
+const _errs592 = errors;
+if(typeof data201 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_iops/" + i68+"/path",schemaPath:"#/$defs/blkio_limit/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.path.type,parentSchema:schema84.properties.path,data:data201}];
+return false;
+}
+var valid170 = _errs592 === errors;
+}
+else {
+var valid170 = true;
+}
+if(valid170){
+if(data200.rate !== undefined){
+let data202 = data200.rate;
+const _errs594 = errors;
+if((!(((typeof data202 == "number") && (!(data202 % 1) && !isNaN(data202))) && (isFinite(data202)))) && (typeof data202 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_iops/" + i68+"/rate",schemaPath:"#/$defs/blkio_limit/properties/rate/type",keyword:"type",params:{type: schema84.properties.rate.type},message:"must be integer,string",schema:schema84.properties.rate.type,parentSchema:schema84.properties.rate,data:data202}];
+return false;
+}
+var valid170 = _errs594 === errors;
+}
+else {
+var valid170 = true;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_iops/" + i68,schemaPath:"#/$defs/blkio_limit/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema84.type,parentSchema:schema84,data:data200}];
+return false;
+}
+}
+var valid168 = _errs588 === errors;
+if(!valid168){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_iops",schemaPath:"#/properties/blkio_config/properties/device_write_iops/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.device_write_iops.type,parentSchema:schema25.properties.blkio_config.properties.device_write_iops,data:data199}];
+return false;
+}
+}
+var valid158 = _errs586 === errors;
+}
+else {
+var valid158 = true;
+}
+if(valid158){
+if(data186.weight !== undefined){
+let data203 = data186.weight;
+const _errs596 = errors;
+if((!(((typeof data203 == "number") && (!(data203 % 1) && !isNaN(data203))) && (isFinite(data203)))) && (typeof data203 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/weight",schemaPath:"#/properties/blkio_config/properties/weight/type",keyword:"type",params:{type: schema25.properties.blkio_config.properties.weight.type},message:"must be integer,string",schema:schema25.properties.blkio_config.properties.weight.type,parentSchema:schema25.properties.blkio_config.properties.weight,data:data203}];
+return false;
+}
+var valid158 = _errs596 === errors;
+}
+else {
+var valid158 = true;
+}
+if(valid158){
+if(data186.weight_device !== undefined){
+let data204 = data186.weight_device;
+const _errs598 = errors;
+if(errors === _errs598){
+if(Array.isArray(data204)){
+var valid171 = true;
+const len40 = data204.length;
+for(let i69=0; i69<len40; i69++){
+let data205 = data204[i69];
+const _errs600 = errors;
+const _errs601 = errors;
+if(errors === _errs601){
+if(data205 && typeof data205 == "object" && !Array.isArray(data205)){
+const _errs603 = errors;
+for(const key48 in data205){
+if(!((key48 === "path") || (key48 === "weight"))){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device/" + i69,schemaPath:"#/$defs/blkio_weight/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key48},message:"must NOT have additional properties",schema:false,parentSchema:schema88,data:data205}];
+return false;
+break;
+}
+}
+if(_errs603 === errors){
+if(data205.path !== undefined){
+let data206 = data205.path;
+const _errs604 = errors;
+if(typeof data206 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device/" + i69+"/path",schemaPath:"#/$defs/blkio_weight/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema88.properties.path.type,parentSchema:schema88.properties.path,data:data206}];
+return false;
+}
+var valid173 = _errs604 === errors;
+}
+else {
+var valid173 = true;
+}
+if(valid173){
+if(data205.weight !== undefined){
+let data207 = data205.weight;
+const _errs606 = errors;
+if((!(((typeof data207 == "number") && (!(data207 % 1) && !isNaN(data207))) && (isFinite(data207)))) && (typeof data207 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device/" + i69+"/weight",schemaPath:"#/$defs/blkio_weight/properties/weight/type",keyword:"type",params:{type: schema88.properties.weight.type},message:"must be integer,string",schema:schema88.properties.weight.type,parentSchema:schema88.properties.weight,data:data207}];
+return false;
+}
+var valid173 = _errs606 === errors;
+}
+else {
+var valid173 = true;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device/" + i69,schemaPath:"#/$defs/blkio_weight/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema88.type,parentSchema:schema88,data:data205}];
+return false;
+}
+}
+var valid171 = _errs600 === errors;
+if(!valid171){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device",schemaPath:"#/properties/blkio_config/properties/weight_device/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.weight_device.type,parentSchema:schema25.properties.blkio_config.properties.weight_device,data:data204}];
+return false;
+}
+}
+var valid158 = _errs598 === errors;
 }
 else {
 var valid158 = true;
@@ -8495,69 +10015,2408 @@ var valid158 = true;
 }
 }
 }
-else {
-const err242 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema82.properties.schedule.oneOf[1].type,parentSchema:schema82.properties.schedule.oneOf[1],data:data207};
-if(vErrors === null){
-vErrors = [err242];
 }
 else {
-vErrors.push(err242);
+validate24.errors = [{instancePath:instancePath+"/blkio_config",schemaPath:"#/properties/blkio_config/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.blkio_config.type,parentSchema:schema25.properties.blkio_config,data:data186}];
+return false;
+}
+}
+var valid0 = _errs553 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.pids_limit !== undefined){
+let data208 = data.pids_limit;
+const _errs608 = errors;
+if(!(((typeof data208 == "number") && (!(data208 % 1) && !isNaN(data208))) && (isFinite(data208)))){
+validate24.errors = [{instancePath:instancePath+"/pids_limit",schemaPath:"#/properties/pids_limit/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.pids_limit.type,parentSchema:schema25.properties.pids_limit,data:data208}];
+return false;
+}
+var valid0 = _errs608 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.platform !== undefined){
+let data209 = data.platform;
+const _errs610 = errors;
+if(typeof data209 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/platform",schemaPath:"#/properties/platform/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.platform.type,parentSchema:schema25.properties.platform,data:data209}];
+return false;
+}
+var valid0 = _errs610 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.secrets !== undefined){
+let data210 = data.secrets;
+const _errs612 = errors;
+const _errs613 = errors;
+if(errors === _errs613){
+if(Array.isArray(data210)){
+var valid175 = true;
+const len41 = data210.length;
+for(let i70=0; i70<len41; i70++){
+let data211 = data210[i70];
+const _errs615 = errors;
+const _errs616 = errors;
+let valid176 = false;
+let passing29 = null;
+const _errs617 = errors;
+if(typeof data211 !== "string"){
+const err260 = {instancePath:instancePath+"/secrets/" + i70,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data211};
+if(vErrors === null){
+vErrors = [err260];
+}
+else {
+vErrors.push(err260);
+}
+errors++;
+}
+var _valid29 = _errs617 === errors;
+if(_valid29){
+valid176 = true;
+passing29 = 0;
+}
+const _errs619 = errors;
+if(errors === _errs619){
+if(data211 && typeof data211 == "object" && !Array.isArray(data211)){
+let missing6;
+if((data211.source === undefined) && (missing6 = "source")){
+const err261 = {instancePath:instancePath+"/secrets/" + i70,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing6},message:"must have required property '"+missing6+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data211};
+if(vErrors === null){
+vErrors = [err261];
+}
+else {
+vErrors.push(err261);
+}
+errors++;
+}
+else {
+const _errs621 = errors;
+for(const key49 in data211){
+if(!((((((key49 === "source") || (key49 === "target")) || (key49 === "uid")) || (key49 === "gid")) || (key49 === "mode")) || (pattern2.test(key49)))){
+const err262 = {instancePath:instancePath+"/secrets/" + i70,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key49},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data211};
+if(vErrors === null){
+vErrors = [err262];
+}
+else {
+vErrors.push(err262);
+}
+errors++;
+break;
+}
+}
+if(_errs621 === errors){
+if(data211.source !== undefined){
+let data212 = data211.source;
+const _errs622 = errors;
+if(typeof data212 !== "string"){
+const err263 = {instancePath:instancePath+"/secrets/" + i70+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data212};
+if(vErrors === null){
+vErrors = [err263];
+}
+else {
+vErrors.push(err263);
+}
+errors++;
+}
+var valid177 = _errs622 === errors;
+}
+else {
+var valid177 = true;
+}
+if(valid177){
+if(data211.target !== undefined){
+let data213 = data211.target;
+const _errs624 = errors;
+if(typeof data213 !== "string"){
+const err264 = {instancePath:instancePath+"/secrets/" + i70+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data213};
+if(vErrors === null){
+vErrors = [err264];
+}
+else {
+vErrors.push(err264);
+}
+errors++;
+}
+var valid177 = _errs624 === errors;
+}
+else {
+var valid177 = true;
+}
+if(valid177){
+if(data211.uid !== undefined){
+let data214 = data211.uid;
+const _errs626 = errors;
+if(typeof data214 !== "string"){
+const err265 = {instancePath:instancePath+"/secrets/" + i70+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data214};
+if(vErrors === null){
+vErrors = [err265];
+}
+else {
+vErrors.push(err265);
+}
+errors++;
+}
+var valid177 = _errs626 === errors;
+}
+else {
+var valid177 = true;
+}
+if(valid177){
+if(data211.gid !== undefined){
+let data215 = data211.gid;
+const _errs628 = errors;
+if(typeof data215 !== "string"){
+const err266 = {instancePath:instancePath+"/secrets/" + i70+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data215};
+if(vErrors === null){
+vErrors = [err266];
+}
+else {
+vErrors.push(err266);
+}
+errors++;
+}
+var valid177 = _errs628 === errors;
+}
+else {
+var valid177 = true;
+}
+if(valid177){
+if(data211.mode !== undefined){
+let data216 = data211.mode;
+const _errs630 = errors;
+if((!(((typeof data216 == "number") && (!(data216 % 1) && !isNaN(data216))) && (isFinite(data216)))) && (typeof data216 !== "string")){
+const err267 = {instancePath:instancePath+"/secrets/" + i70+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data216};
+if(vErrors === null){
+vErrors = [err267];
+}
+else {
+vErrors.push(err267);
+}
+errors++;
+}
+var valid177 = _errs630 === errors;
+}
+else {
+var valid177 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+const err268 = {instancePath:instancePath+"/secrets/" + i70,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data211};
+if(vErrors === null){
+vErrors = [err268];
+}
+else {
+vErrors.push(err268);
 }
 errors++;
 }
 }
-var _valid26 = _errs586 === errors;
-if(_valid26 && valid157){
-valid157 = false;
-passing26 = [passing26, 1];
+var _valid29 = _errs619 === errors;
+if(_valid29 && valid176){
+valid176 = false;
+passing29 = [passing29, 1];
 }
 else {
-if(_valid26){
-valid157 = true;
-passing26 = 1;
+if(_valid29){
+valid176 = true;
+passing29 = 1;
 }
 }
-if(!valid157){
-const err243 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf",keyword:"oneOf",params:{passingSchemas: passing26},message:"must match exactly one schema in oneOf",schema:schema82.properties.schedule.oneOf,parentSchema:schema82.properties.schedule,data:data207};
+if(!valid176){
+const err269 = {instancePath:instancePath+"/secrets/" + i70,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing29},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data211};
 if(vErrors === null){
-vErrors = [err243];
+vErrors = [err269];
 }
 else {
-vErrors.push(err243);
+vErrors.push(err269);
 }
 errors++;
 validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs583;
+errors = _errs616;
 if(vErrors !== null){
-if(_errs583){
-vErrors.length = _errs583;
+if(_errs616){
+vErrors.length = _errs616;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid153 = _errs582 === errors;
-}
-else {
-var valid153 = true;
-}
-}
+var valid175 = _errs615 === errors;
+if(!valid175){
+break;
 }
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/x-tscompose",schemaPath:"#/$defs/x_tscompose_service/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema82.type,parentSchema:schema82,data:data197}];
+validate24.errors = [{instancePath:instancePath+"/secrets",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data210}];
 return false;
 }
 }
-var valid0 = _errs554 === errors;
+var valid0 = _errs612 === errors;
 }
 else {
 var valid0 = true;
+}
+if(valid0){
+if(data.configs !== undefined){
+let data217 = data.configs;
+const _errs632 = errors;
+const _errs633 = errors;
+if(errors === _errs633){
+if(Array.isArray(data217)){
+var valid179 = true;
+const len42 = data217.length;
+for(let i71=0; i71<len42; i71++){
+let data218 = data217[i71];
+const _errs635 = errors;
+const _errs636 = errors;
+let valid180 = false;
+let passing30 = null;
+const _errs637 = errors;
+if(typeof data218 !== "string"){
+const err270 = {instancePath:instancePath+"/configs/" + i71,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data218};
+if(vErrors === null){
+vErrors = [err270];
+}
+else {
+vErrors.push(err270);
+}
+errors++;
+}
+var _valid30 = _errs637 === errors;
+if(_valid30){
+valid180 = true;
+passing30 = 0;
+}
+const _errs639 = errors;
+if(errors === _errs639){
+if(data218 && typeof data218 == "object" && !Array.isArray(data218)){
+let missing7;
+if((data218.source === undefined) && (missing7 = "source")){
+const err271 = {instancePath:instancePath+"/configs/" + i71,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing7},message:"must have required property '"+missing7+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data218};
+if(vErrors === null){
+vErrors = [err271];
+}
+else {
+vErrors.push(err271);
+}
+errors++;
+}
+else {
+const _errs641 = errors;
+for(const key50 in data218){
+if(!((((((key50 === "source") || (key50 === "target")) || (key50 === "uid")) || (key50 === "gid")) || (key50 === "mode")) || (pattern2.test(key50)))){
+const err272 = {instancePath:instancePath+"/configs/" + i71,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key50},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data218};
+if(vErrors === null){
+vErrors = [err272];
+}
+else {
+vErrors.push(err272);
+}
+errors++;
+break;
+}
+}
+if(_errs641 === errors){
+if(data218.source !== undefined){
+let data219 = data218.source;
+const _errs642 = errors;
+if(typeof data219 !== "string"){
+const err273 = {instancePath:instancePath+"/configs/" + i71+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data219};
+if(vErrors === null){
+vErrors = [err273];
+}
+else {
+vErrors.push(err273);
+}
+errors++;
+}
+var valid181 = _errs642 === errors;
+}
+else {
+var valid181 = true;
+}
+if(valid181){
+if(data218.target !== undefined){
+let data220 = data218.target;
+const _errs644 = errors;
+if(typeof data220 !== "string"){
+const err274 = {instancePath:instancePath+"/configs/" + i71+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data220};
+if(vErrors === null){
+vErrors = [err274];
+}
+else {
+vErrors.push(err274);
+}
+errors++;
+}
+var valid181 = _errs644 === errors;
+}
+else {
+var valid181 = true;
+}
+if(valid181){
+if(data218.uid !== undefined){
+let data221 = data218.uid;
+const _errs646 = errors;
+if(typeof data221 !== "string"){
+const err275 = {instancePath:instancePath+"/configs/" + i71+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data221};
+if(vErrors === null){
+vErrors = [err275];
+}
+else {
+vErrors.push(err275);
+}
+errors++;
+}
+var valid181 = _errs646 === errors;
+}
+else {
+var valid181 = true;
+}
+if(valid181){
+if(data218.gid !== undefined){
+let data222 = data218.gid;
+const _errs648 = errors;
+if(typeof data222 !== "string"){
+const err276 = {instancePath:instancePath+"/configs/" + i71+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data222};
+if(vErrors === null){
+vErrors = [err276];
+}
+else {
+vErrors.push(err276);
+}
+errors++;
+}
+var valid181 = _errs648 === errors;
+}
+else {
+var valid181 = true;
+}
+if(valid181){
+if(data218.mode !== undefined){
+let data223 = data218.mode;
+const _errs650 = errors;
+if((!(((typeof data223 == "number") && (!(data223 % 1) && !isNaN(data223))) && (isFinite(data223)))) && (typeof data223 !== "string")){
+const err277 = {instancePath:instancePath+"/configs/" + i71+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data223};
+if(vErrors === null){
+vErrors = [err277];
+}
+else {
+vErrors.push(err277);
+}
+errors++;
+}
+var valid181 = _errs650 === errors;
+}
+else {
+var valid181 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+const err278 = {instancePath:instancePath+"/configs/" + i71,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data218};
+if(vErrors === null){
+vErrors = [err278];
+}
+else {
+vErrors.push(err278);
+}
+errors++;
+}
+}
+var _valid30 = _errs639 === errors;
+if(_valid30 && valid180){
+valid180 = false;
+passing30 = [passing30, 1];
+}
+else {
+if(_valid30){
+valid180 = true;
+passing30 = 1;
+}
+}
+if(!valid180){
+const err279 = {instancePath:instancePath+"/configs/" + i71,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing30},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data218};
+if(vErrors === null){
+vErrors = [err279];
+}
+else {
+vErrors.push(err279);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs636;
+if(vErrors !== null){
+if(_errs636){
+vErrors.length = _errs636;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid179 = _errs635 === errors;
+if(!valid179){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/configs",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data217}];
+return false;
+}
+}
+var valid0 = _errs632 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.logging !== undefined){
+let data224 = data.logging;
+const _errs652 = errors;
+if(errors === _errs652){
+if(data224 && typeof data224 == "object" && !Array.isArray(data224)){
+const _errs654 = errors;
+for(const key51 in data224){
+if(!(((key51 === "driver") || (key51 === "options")) || (pattern2.test(key51)))){
+validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key51},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.logging,data:data224}];
+return false;
+break;
+}
+}
+if(_errs654 === errors){
+if(data224.driver !== undefined){
+let data225 = data224.driver;
+const _errs655 = errors;
+if(typeof data225 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/logging/driver",schemaPath:"#/properties/logging/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.logging.properties.driver.type,parentSchema:schema25.properties.logging.properties.driver,data:data225}];
+return false;
+}
+var valid182 = _errs655 === errors;
+}
+else {
+var valid182 = true;
+}
+if(valid182){
+if(data224.options !== undefined){
+let data226 = data224.options;
+const _errs657 = errors;
+if(errors === _errs657){
+if(data226 && typeof data226 == "object" && !Array.isArray(data226)){
+var props23 = {};
+for(const key52 in data226){
+if(pattern11.test(key52)){
+let data227 = data226[key52];
+if(((typeof data227 !== "string") && (!((typeof data227 == "number") && (isFinite(data227))))) && (data227 !== null)){
+validate24.errors = [{instancePath:instancePath+"/logging/options/" + key52.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/logging/properties/options/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema25.properties.logging.properties.options.patternProperties["^.+$"].type},message:"must be string,number,null",schema:schema25.properties.logging.properties.options.patternProperties["^.+$"].type,parentSchema:schema25.properties.logging.properties.options.patternProperties["^.+$"],data:data227}];
+return false;
+}
+props23[key52] = true;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/logging/options",schemaPath:"#/properties/logging/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.properties.options.type,parentSchema:schema25.properties.logging.properties.options,data:data226}];
+return false;
+}
+}
+var valid182 = _errs657 === errors;
+}
+else {
+var valid182 = true;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.type,parentSchema:schema25.properties.logging,data:data224}];
+return false;
+}
+}
+var valid0 = _errs652 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.extends !== undefined){
+let data228 = data.extends;
+const _errs661 = errors;
+const _errs662 = errors;
+let valid184 = false;
+let passing31 = null;
+const _errs663 = errors;
+if(typeof data228 !== "string"){
+const err280 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[0].type,parentSchema:schema25.properties.extends.oneOf[0],data:data228};
+if(vErrors === null){
+vErrors = [err280];
+}
+else {
+vErrors.push(err280);
+}
+errors++;
+}
+var _valid31 = _errs663 === errors;
+if(_valid31){
+valid184 = true;
+passing31 = 0;
+}
+const _errs665 = errors;
+if(errors === _errs665){
+if(data228 && typeof data228 == "object" && !Array.isArray(data228)){
+let missing8;
+if((data228.service === undefined) && (missing8 = "service")){
+const err281 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/required",keyword:"required",params:{missingProperty: missing8},message:"must have required property '"+missing8+"'",schema:schema25.properties.extends.oneOf[1].required,parentSchema:schema25.properties.extends.oneOf[1],data:data228};
+if(vErrors === null){
+vErrors = [err281];
+}
+else {
+vErrors.push(err281);
+}
+errors++;
+}
+else {
+const _errs667 = errors;
+for(const key53 in data228){
+if(!((key53 === "service") || (key53 === "file"))){
+const err282 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key53},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.extends.oneOf[1],data:data228};
+if(vErrors === null){
+vErrors = [err282];
+}
+else {
+vErrors.push(err282);
+}
+errors++;
+break;
+}
+}
+if(_errs667 === errors){
+if(data228.service !== undefined){
+let data229 = data228.service;
+const _errs668 = errors;
+if(typeof data229 !== "string"){
+const err283 = {instancePath:instancePath+"/extends/service",schemaPath:"#/properties/extends/oneOf/1/properties/service/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.service.type,parentSchema:schema25.properties.extends.oneOf[1].properties.service,data:data229};
+if(vErrors === null){
+vErrors = [err283];
+}
+else {
+vErrors.push(err283);
+}
+errors++;
+}
+var valid185 = _errs668 === errors;
+}
+else {
+var valid185 = true;
+}
+if(valid185){
+if(data228.file !== undefined){
+let data230 = data228.file;
+const _errs670 = errors;
+if(typeof data230 !== "string"){
+const err284 = {instancePath:instancePath+"/extends/file",schemaPath:"#/properties/extends/oneOf/1/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.file.type,parentSchema:schema25.properties.extends.oneOf[1].properties.file,data:data230};
+if(vErrors === null){
+vErrors = [err284];
+}
+else {
+vErrors.push(err284);
+}
+errors++;
+}
+var valid185 = _errs670 === errors;
+}
+else {
+var valid185 = true;
+}
+}
+}
+}
+}
+else {
+const err285 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.extends.oneOf[1].type,parentSchema:schema25.properties.extends.oneOf[1],data:data228};
+if(vErrors === null){
+vErrors = [err285];
+}
+else {
+vErrors.push(err285);
+}
+errors++;
+}
+}
+var _valid31 = _errs665 === errors;
+if(_valid31 && valid184){
+valid184 = false;
+passing31 = [passing31, 1];
+}
+else {
+if(_valid31){
+valid184 = true;
+passing31 = 1;
+}
+}
+if(!valid184){
+const err286 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf",keyword:"oneOf",params:{passingSchemas: passing31},message:"must match exactly one schema in oneOf",schema:schema25.properties.extends.oneOf,parentSchema:schema25.properties.extends,data:data228};
+if(vErrors === null){
+vErrors = [err286];
+}
+else {
+vErrors.push(err286);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs662;
+if(vErrors !== null){
+if(_errs662){
+vErrors.length = _errs662;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs661 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.develop !== undefined){
+const _errs672 = errors;
+if(!(validate39(data.develop, {instancePath:instancePath+"/develop",parentData:data,parentDataProperty:"develop",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs672 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.annotations !== undefined){
+let data232 = data.annotations;
+const _errs673 = errors;
+const _errs675 = errors;
+let valid187 = false;
+let passing32 = null;
+const _errs676 = errors;
+if(errors === _errs676){
+if(data232 && typeof data232 == "object" && !Array.isArray(data232)){
+const _errs678 = errors;
+for(const key54 in data232){
+if(!(pattern7.test(key54))){
+const err287 = {instancePath:instancePath+"/annotations",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key54},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data232};
+if(vErrors === null){
+vErrors = [err287];
+}
+else {
+vErrors.push(err287);
+}
+errors++;
+break;
+}
+}
+if(_errs678 === errors){
+var valid188 = true;
+for(const key55 in data232){
+if(pattern7.test(key55)){
+let data233 = data232[key55];
+const _errs679 = errors;
+if((((typeof data233 !== "string") && (!((typeof data233 == "number") && (isFinite(data233))))) && (typeof data233 !== "boolean")) && (data233 !== null)){
+const err288 = {instancePath:instancePath+"/annotations/" + key55.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data233};
+if(vErrors === null){
+vErrors = [err288];
+}
+else {
+vErrors.push(err288);
+}
+errors++;
+}
+var valid188 = _errs679 === errors;
+if(!valid188){
+break;
+}
+}
+}
+}
+}
+else {
+const err289 = {instancePath:instancePath+"/annotations",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data232};
+if(vErrors === null){
+vErrors = [err289];
+}
+else {
+vErrors.push(err289);
+}
+errors++;
+}
+}
+var _valid32 = _errs676 === errors;
+if(_valid32){
+valid187 = true;
+passing32 = 0;
+}
+const _errs681 = errors;
+if(errors === _errs681){
+if(Array.isArray(data232)){
+var valid189 = true;
+const len43 = data232.length;
+for(let i72=0; i72<len43; i72++){
+let data234 = data232[i72];
+const _errs683 = errors;
+if(typeof data234 !== "string"){
+const err290 = {instancePath:instancePath+"/annotations/" + i72,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data234};
+if(vErrors === null){
+vErrors = [err290];
+}
+else {
+vErrors.push(err290);
+}
+errors++;
+}
+var valid189 = _errs683 === errors;
+if(!valid189){
+break;
+}
+}
+if(valid189){
+let i73 = data232.length;
+let j29;
+if(i73 > 1){
+const indices27 = {};
+for(;i73--;){
+let item27 = data232[i73];
+if(typeof item27 !== "string"){
+continue;
+}
+if(typeof indices27[item27] == "number"){
+j29 = indices27[item27];
+const err291 = {instancePath:instancePath+"/annotations",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i73, j: j29},message:"must NOT have duplicate items (items ## "+j29+" and "+i73+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data232};
+if(vErrors === null){
+vErrors = [err291];
+}
+else {
+vErrors.push(err291);
+}
+errors++;
+break;
+}
+indices27[item27] = i73;
+}
+}
+}
+}
+else {
+const err292 = {instancePath:instancePath+"/annotations",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data232};
+if(vErrors === null){
+vErrors = [err292];
+}
+else {
+vErrors.push(err292);
+}
+errors++;
+}
+}
+var _valid32 = _errs681 === errors;
+if(_valid32 && valid187){
+valid187 = false;
+passing32 = [passing32, 1];
+}
+else {
+if(_valid32){
+valid187 = true;
+passing32 = 1;
+}
+}
+if(!valid187){
+const err293 = {instancePath:instancePath+"/annotations",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing32},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data232};
+if(vErrors === null){
+vErrors = [err293];
+}
+else {
+vErrors.push(err293);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs675;
+if(vErrors !== null){
+if(_errs675){
+vErrors.length = _errs675;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs673 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.attach !== undefined){
+let data235 = data.attach;
+const _errs685 = errors;
+if((typeof data235 !== "boolean") && (typeof data235 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/attach",schemaPath:"#/properties/attach/type",keyword:"type",params:{type: schema25.properties.attach.type},message:"must be boolean,string",schema:schema25.properties.attach.type,parentSchema:schema25.properties.attach,data:data235}];
+return false;
+}
+var valid0 = _errs685 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cgroup !== undefined){
+let data236 = data.cgroup;
+const _errs687 = errors;
+if(typeof data236 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/cgroup",schemaPath:"#/properties/cgroup/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.cgroup.type,parentSchema:schema25.properties.cgroup,data:data236}];
+return false;
+}
+if(!((data236 === "host") || (data236 === "private"))){
+validate24.errors = [{instancePath:instancePath+"/cgroup",schemaPath:"#/properties/cgroup/enum",keyword:"enum",params:{allowedValues: schema25.properties.cgroup.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.cgroup.enum,parentSchema:schema25.properties.cgroup,data:data236}];
+return false;
+}
+var valid0 = _errs687 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cgroup_parent !== undefined){
+let data237 = data.cgroup_parent;
+const _errs689 = errors;
+if(typeof data237 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/cgroup_parent",schemaPath:"#/properties/cgroup_parent/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.cgroup_parent.type,parentSchema:schema25.properties.cgroup_parent,data:data237}];
+return false;
+}
+var valid0 = _errs689 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.credential_spec !== undefined){
+let data238 = data.credential_spec;
+const _errs691 = errors;
+if(errors === _errs691){
+if(data238 && typeof data238 == "object" && !Array.isArray(data238)){
+const _errs693 = errors;
+for(const key56 in data238){
+if(!((((key56 === "config") || (key56 === "file")) || (key56 === "registry")) || (pattern2.test(key56)))){
+validate24.errors = [{instancePath:instancePath+"/credential_spec",schemaPath:"#/properties/credential_spec/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key56},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.credential_spec,data:data238}];
+return false;
+break;
+}
+}
+if(_errs693 === errors){
+if(data238.config !== undefined){
+let data239 = data238.config;
+const _errs694 = errors;
+if(typeof data239 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/credential_spec/config",schemaPath:"#/properties/credential_spec/properties/config/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.credential_spec.properties.config.type,parentSchema:schema25.properties.credential_spec.properties.config,data:data239}];
+return false;
+}
+var valid191 = _errs694 === errors;
+}
+else {
+var valid191 = true;
+}
+if(valid191){
+if(data238.file !== undefined){
+let data240 = data238.file;
+const _errs696 = errors;
+if(typeof data240 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/credential_spec/file",schemaPath:"#/properties/credential_spec/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.credential_spec.properties.file.type,parentSchema:schema25.properties.credential_spec.properties.file,data:data240}];
+return false;
+}
+var valid191 = _errs696 === errors;
+}
+else {
+var valid191 = true;
+}
+if(valid191){
+if(data238.registry !== undefined){
+let data241 = data238.registry;
+const _errs698 = errors;
+if(typeof data241 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/credential_spec/registry",schemaPath:"#/properties/credential_spec/properties/registry/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.credential_spec.properties.registry.type,parentSchema:schema25.properties.credential_spec.properties.registry,data:data241}];
+return false;
+}
+var valid191 = _errs698 === errors;
+}
+else {
+var valid191 = true;
+}
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/credential_spec",schemaPath:"#/properties/credential_spec/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.credential_spec.type,parentSchema:schema25.properties.credential_spec,data:data238}];
+return false;
+}
+}
+var valid0 = _errs691 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.device_cgroup_rules !== undefined){
+let data242 = data.device_cgroup_rules;
+const _errs700 = errors;
+const _errs701 = errors;
+if(errors === _errs701){
+if(Array.isArray(data242)){
+var valid193 = true;
+const len44 = data242.length;
+for(let i74=0; i74<len44; i74++){
+let data243 = data242[i74];
+const _errs703 = errors;
+if(typeof data243 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/device_cgroup_rules/" + i74,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data243}];
+return false;
+}
+var valid193 = _errs703 === errors;
+if(!valid193){
+break;
+}
+}
+if(valid193){
+let i75 = data242.length;
+let j30;
+if(i75 > 1){
+const indices28 = {};
+for(;i75--;){
+let item28 = data242[i75];
+if(typeof item28 !== "string"){
+continue;
+}
+if(typeof indices28[item28] == "number"){
+j30 = indices28[item28];
+validate24.errors = [{instancePath:instancePath+"/device_cgroup_rules",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i75, j: j30},message:"must NOT have duplicate items (items ## "+j30+" and "+i75+" are identical)",schema:true,parentSchema:schema24,data:data242}];
+return false;
+break;
+}
+indices28[item28] = i75;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/device_cgroup_rules",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data242}];
+return false;
+}
+}
+var valid0 = _errs700 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.devices !== undefined){
+let data244 = data.devices;
+const _errs705 = errors;
+if(errors === _errs705){
+if(Array.isArray(data244)){
+var valid195 = true;
+const len45 = data244.length;
+for(let i76=0; i76<len45; i76++){
+let data245 = data244[i76];
+const _errs707 = errors;
+const _errs708 = errors;
+let valid196 = false;
+let passing33 = null;
+const _errs709 = errors;
+if(typeof data245 !== "string"){
+const err294 = {instancePath:instancePath+"/devices/" + i76,schemaPath:"#/properties/devices/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.devices.items.oneOf[0].type,parentSchema:schema25.properties.devices.items.oneOf[0],data:data245};
+if(vErrors === null){
+vErrors = [err294];
+}
+else {
+vErrors.push(err294);
+}
+errors++;
+}
+var _valid33 = _errs709 === errors;
+if(_valid33){
+valid196 = true;
+passing33 = 0;
+}
+const _errs711 = errors;
+if(errors === _errs711){
+if(data245 && typeof data245 == "object" && !Array.isArray(data245)){
+let missing9;
+if((data245.source === undefined) && (missing9 = "source")){
+const err295 = {instancePath:instancePath+"/devices/" + i76,schemaPath:"#/properties/devices/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing9},message:"must have required property '"+missing9+"'",schema:schema25.properties.devices.items.oneOf[1].required,parentSchema:schema25.properties.devices.items.oneOf[1],data:data245};
+if(vErrors === null){
+vErrors = [err295];
+}
+else {
+vErrors.push(err295);
+}
+errors++;
+}
+else {
+const _errs713 = errors;
+for(const key57 in data245){
+if(!((((key57 === "source") || (key57 === "target")) || (key57 === "permissions")) || (pattern2.test(key57)))){
+const err296 = {instancePath:instancePath+"/devices/" + i76,schemaPath:"#/properties/devices/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key57},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.devices.items.oneOf[1],data:data245};
+if(vErrors === null){
+vErrors = [err296];
+}
+else {
+vErrors.push(err296);
+}
+errors++;
+break;
+}
+}
+if(_errs713 === errors){
+if(data245.source !== undefined){
+let data246 = data245.source;
+const _errs714 = errors;
+if(typeof data246 !== "string"){
+const err297 = {instancePath:instancePath+"/devices/" + i76+"/source",schemaPath:"#/properties/devices/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.devices.items.oneOf[1].properties.source.type,parentSchema:schema25.properties.devices.items.oneOf[1].properties.source,data:data246};
+if(vErrors === null){
+vErrors = [err297];
+}
+else {
+vErrors.push(err297);
+}
+errors++;
+}
+var valid197 = _errs714 === errors;
+}
+else {
+var valid197 = true;
+}
+if(valid197){
+if(data245.target !== undefined){
+let data247 = data245.target;
+const _errs716 = errors;
+if(typeof data247 !== "string"){
+const err298 = {instancePath:instancePath+"/devices/" + i76+"/target",schemaPath:"#/properties/devices/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.devices.items.oneOf[1].properties.target.type,parentSchema:schema25.properties.devices.items.oneOf[1].properties.target,data:data247};
+if(vErrors === null){
+vErrors = [err298];
+}
+else {
+vErrors.push(err298);
+}
+errors++;
+}
+var valid197 = _errs716 === errors;
+}
+else {
+var valid197 = true;
+}
+if(valid197){
+if(data245.permissions !== undefined){
+let data248 = data245.permissions;
+const _errs718 = errors;
+if(typeof data248 !== "string"){
+const err299 = {instancePath:instancePath+"/devices/" + i76+"/permissions",schemaPath:"#/properties/devices/items/oneOf/1/properties/permissions/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.devices.items.oneOf[1].properties.permissions.type,parentSchema:schema25.properties.devices.items.oneOf[1].properties.permissions,data:data248};
+if(vErrors === null){
+vErrors = [err299];
+}
+else {
+vErrors.push(err299);
+}
+errors++;
+}
+var valid197 = _errs718 === errors;
+}
+else {
+var valid197 = true;
+}
+}
+}
+}
+}
+}
+else {
+const err300 = {instancePath:instancePath+"/devices/" + i76,schemaPath:"#/properties/devices/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.devices.items.oneOf[1].type,parentSchema:schema25.properties.devices.items.oneOf[1],data:data245};
+if(vErrors === null){
+vErrors = [err300];
+}
+else {
+vErrors.push(err300);
+}
+errors++;
+}
+}
+var _valid33 = _errs711 === errors;
+if(_valid33 && valid196){
+valid196 = false;
+passing33 = [passing33, 1];
+}
+else {
+if(_valid33){
+valid196 = true;
+passing33 = 1;
+}
+}
+if(!valid196){
+const err301 = {instancePath:instancePath+"/devices/" + i76,schemaPath:"#/properties/devices/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing33},message:"must match exactly one schema in oneOf",schema:schema25.properties.devices.items.oneOf,parentSchema:schema25.properties.devices.items,data:data245};
+if(vErrors === null){
+vErrors = [err301];
+}
+else {
+vErrors.push(err301);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs708;
+if(vErrors !== null){
+if(_errs708){
+vErrors.length = _errs708;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid195 = _errs707 === errors;
+if(!valid195){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/devices",schemaPath:"#/properties/devices/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.devices.type,parentSchema:schema25.properties.devices,data:data244}];
+return false;
+}
+}
+var valid0 = _errs705 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.gpus !== undefined){
+const _errs720 = errors;
+if(!(validate45(data.gpus, {instancePath:instancePath+"/gpus",parentData:data,parentDataProperty:"gpus",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate45.errors : vErrors.concat(validate45.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs720 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.group_add !== undefined){
+let data250 = data.group_add;
+const _errs721 = errors;
+if(errors === _errs721){
+if(Array.isArray(data250)){
+var valid198 = true;
+const len46 = data250.length;
+for(let i77=0; i77<len46; i77++){
+let data251 = data250[i77];
+const _errs723 = errors;
+if((typeof data251 !== "string") && (!((typeof data251 == "number") && (isFinite(data251))))){
+validate24.errors = [{instancePath:instancePath+"/group_add/" + i77,schemaPath:"#/properties/group_add/items/type",keyword:"type",params:{type: schema25.properties.group_add.items.type},message:"must be string,number",schema:schema25.properties.group_add.items.type,parentSchema:schema25.properties.group_add.items,data:data251}];
+return false;
+}
+var valid198 = _errs723 === errors;
+if(!valid198){
+break;
+}
+}
+if(valid198){
+let i78 = data250.length;
+let j31;
+if(i78 > 1){
+const indices29 = {};
+for(;i78--;){
+let item29 = data250[i78];
+if((typeof item29 !== "string") && (!((typeof item29 == "number") && (isFinite(item29))))){
+continue;
+}
+if(typeof item29 == "string"){
+item29 += "_";
+}
+if(typeof indices29[item29] == "number"){
+j31 = indices29[item29];
+validate24.errors = [{instancePath:instancePath+"/group_add",schemaPath:"#/properties/group_add/uniqueItems",keyword:"uniqueItems",params:{i: i78, j: j31},message:"must NOT have duplicate items (items ## "+j31+" and "+i78+" are identical)",schema:true,parentSchema:schema25.properties.group_add,data:data250}];
+return false;
+break;
+}
+indices29[item29] = i78;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/group_add",schemaPath:"#/properties/group_add/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.group_add.type,parentSchema:schema25.properties.group_add,data:data250}];
+return false;
+}
+}
+var valid0 = _errs721 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.ipc !== undefined){
+let data252 = data.ipc;
+const _errs725 = errors;
+if(typeof data252 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/ipc",schemaPath:"#/properties/ipc/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ipc.type,parentSchema:schema25.properties.ipc,data:data252}];
+return false;
+}
+var valid0 = _errs725 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.isolation !== undefined){
+let data253 = data.isolation;
+const _errs727 = errors;
+if(typeof data253 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/isolation",schemaPath:"#/properties/isolation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.isolation.type,parentSchema:schema25.properties.isolation,data:data253}];
+return false;
+}
+var valid0 = _errs727 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.label_file !== undefined){
+let data254 = data.label_file;
+const _errs729 = errors;
+const _errs731 = errors;
+let valid201 = false;
+let passing34 = null;
+const _errs732 = errors;
+if(typeof data254 !== "string"){
+const err302 = {instancePath:instancePath+"/label_file",schemaPath:"#/$defs/label_file/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema101.oneOf[0].type,parentSchema:schema101.oneOf[0],data:data254};
+if(vErrors === null){
+vErrors = [err302];
+}
+else {
+vErrors.push(err302);
+}
+errors++;
+}
+var _valid34 = _errs732 === errors;
+if(_valid34){
+valid201 = true;
+passing34 = 0;
+}
+const _errs734 = errors;
+if(errors === _errs734){
+if(Array.isArray(data254)){
+var valid202 = true;
+const len47 = data254.length;
+for(let i79=0; i79<len47; i79++){
+let data255 = data254[i79];
+const _errs736 = errors;
+if(typeof data255 !== "string"){
+const err303 = {instancePath:instancePath+"/label_file/" + i79,schemaPath:"#/$defs/label_file/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema101.oneOf[1].items.type,parentSchema:schema101.oneOf[1].items,data:data255};
+if(vErrors === null){
+vErrors = [err303];
+}
+else {
+vErrors.push(err303);
+}
+errors++;
+}
+var valid202 = _errs736 === errors;
+if(!valid202){
+break;
+}
+}
+}
+else {
+const err304 = {instancePath:instancePath+"/label_file",schemaPath:"#/$defs/label_file/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema101.oneOf[1].type,parentSchema:schema101.oneOf[1],data:data254};
+if(vErrors === null){
+vErrors = [err304];
+}
+else {
+vErrors.push(err304);
+}
+errors++;
+}
+}
+var _valid34 = _errs734 === errors;
+if(_valid34 && valid201){
+valid201 = false;
+passing34 = [passing34, 1];
+}
+else {
+if(_valid34){
+valid201 = true;
+passing34 = 1;
+}
+}
+if(!valid201){
+const err305 = {instancePath:instancePath+"/label_file",schemaPath:"#/$defs/label_file/oneOf",keyword:"oneOf",params:{passingSchemas: passing34},message:"must match exactly one schema in oneOf",schema:schema101.oneOf,parentSchema:schema101,data:data254};
+if(vErrors === null){
+vErrors = [err305];
+}
+else {
+vErrors.push(err305);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs731;
+if(vErrors !== null){
+if(_errs731){
+vErrors.length = _errs731;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs729 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.models !== undefined){
+let data256 = data.models;
+const _errs738 = errors;
+const _errs739 = errors;
+let valid203 = false;
+let passing35 = null;
+const _errs740 = errors;
+const _errs741 = errors;
+if(errors === _errs741){
+if(Array.isArray(data256)){
+var valid205 = true;
+const len48 = data256.length;
+for(let i80=0; i80<len48; i80++){
+let data257 = data256[i80];
+const _errs743 = errors;
+if(typeof data257 !== "string"){
+const err306 = {instancePath:instancePath+"/models/" + i80,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data257};
+if(vErrors === null){
+vErrors = [err306];
+}
+else {
+vErrors.push(err306);
+}
+errors++;
+}
+var valid205 = _errs743 === errors;
+if(!valid205){
+break;
+}
+}
+if(valid205){
+let i81 = data256.length;
+let j32;
+if(i81 > 1){
+const indices30 = {};
+for(;i81--;){
+let item30 = data256[i81];
+if(typeof item30 !== "string"){
+continue;
+}
+if(typeof indices30[item30] == "number"){
+j32 = indices30[item30];
+const err307 = {instancePath:instancePath+"/models",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i81, j: j32},message:"must NOT have duplicate items (items ## "+j32+" and "+i81+" are identical)",schema:true,parentSchema:schema24,data:data256};
+if(vErrors === null){
+vErrors = [err307];
+}
+else {
+vErrors.push(err307);
+}
+errors++;
+break;
+}
+indices30[item30] = i81;
+}
+}
+}
+}
+else {
+const err308 = {instancePath:instancePath+"/models",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data256};
+if(vErrors === null){
+vErrors = [err308];
+}
+else {
+vErrors.push(err308);
+}
+errors++;
+}
+}
+var _valid35 = _errs740 === errors;
+if(_valid35){
+valid203 = true;
+passing35 = 0;
+}
+const _errs745 = errors;
+if(errors === _errs745){
+if(data256 && typeof data256 == "object" && !Array.isArray(data256)){
+var props27 = {};
+for(const key58 in data256){
+if(pattern3.test(key58)){
+let data258 = data256[key58];
+const _errs747 = errors;
+if(errors === _errs747){
+if(data258 && typeof data258 == "object" && !Array.isArray(data258)){
+const _errs749 = errors;
+for(const key59 in data258){
+if(!(((key59 === "endpoint_var") || (key59 === "model_var")) || (pattern2.test(key59)))){
+const err309 = {instancePath:instancePath+"/models/" + key58.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/models/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key59},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.models.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data258};
+if(vErrors === null){
+vErrors = [err309];
+}
+else {
+vErrors.push(err309);
+}
+errors++;
+break;
+}
+}
+if(_errs749 === errors){
+if(data258.endpoint_var !== undefined){
+let data259 = data258.endpoint_var;
+const _errs750 = errors;
+if(typeof data259 !== "string"){
+const err310 = {instancePath:instancePath+"/models/" + key58.replace(/~/g, "~0").replace(/\//g, "~1")+"/endpoint_var",schemaPath:"#/properties/models/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/endpoint_var/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.models.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.endpoint_var.type,parentSchema:schema25.properties.models.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.endpoint_var,data:data259};
+if(vErrors === null){
+vErrors = [err310];
+}
+else {
+vErrors.push(err310);
+}
+errors++;
+}
+var valid208 = _errs750 === errors;
+}
+else {
+var valid208 = true;
+}
+if(valid208){
+if(data258.model_var !== undefined){
+let data260 = data258.model_var;
+const _errs752 = errors;
+if(typeof data260 !== "string"){
+const err311 = {instancePath:instancePath+"/models/" + key58.replace(/~/g, "~0").replace(/\//g, "~1")+"/model_var",schemaPath:"#/properties/models/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/model_var/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.models.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.model_var.type,parentSchema:schema25.properties.models.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.model_var,data:data260};
+if(vErrors === null){
+vErrors = [err311];
+}
+else {
+vErrors.push(err311);
+}
+errors++;
+}
+var valid208 = _errs752 === errors;
+}
+else {
+var valid208 = true;
+}
+}
+}
+}
+else {
+const err312 = {instancePath:instancePath+"/models/" + key58.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/models/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.models.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].type,parentSchema:schema25.properties.models.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data258};
+if(vErrors === null){
+vErrors = [err312];
+}
+else {
+vErrors.push(err312);
+}
+errors++;
+}
+}
+props27[key58] = true;
+}
+}
+}
+else {
+const err313 = {instancePath:instancePath+"/models",schemaPath:"#/properties/models/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.models.oneOf[1].type,parentSchema:schema25.properties.models.oneOf[1],data:data256};
+if(vErrors === null){
+vErrors = [err313];
+}
+else {
+vErrors.push(err313);
+}
+errors++;
+}
+}
+var _valid35 = _errs745 === errors;
+if(_valid35 && valid203){
+valid203 = false;
+passing35 = [passing35, 1];
+}
+else {
+if(_valid35){
+valid203 = true;
+passing35 = 1;
+}
+}
+if(!valid203){
+const err314 = {instancePath:instancePath+"/models",schemaPath:"#/properties/models/oneOf",keyword:"oneOf",params:{passingSchemas: passing35},message:"must match exactly one schema in oneOf",schema:schema25.properties.models.oneOf,parentSchema:schema25.properties.models,data:data256};
+if(vErrors === null){
+vErrors = [err314];
+}
+else {
+vErrors.push(err314);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs739;
+if(vErrors !== null){
+if(_errs739){
+vErrors.length = _errs739;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs738 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.pid !== undefined){
+let data261 = data.pid;
+const _errs754 = errors;
+if((typeof data261 !== "string") && (data261 !== null)){
+validate24.errors = [{instancePath:instancePath+"/pid",schemaPath:"#/properties/pid/type",keyword:"type",params:{type: schema25.properties.pid.type},message:"must be string,null",schema:schema25.properties.pid.type,parentSchema:schema25.properties.pid,data:data261}];
+return false;
+}
+var valid0 = _errs754 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.post_start !== undefined){
+let data262 = data.post_start;
+const _errs756 = errors;
+if(errors === _errs756){
+if(Array.isArray(data262)){
+var valid209 = true;
+const len49 = data262.length;
+for(let i82=0; i82<len49; i82++){
+const _errs758 = errors;
+if(!(validate42(data262[i82], {instancePath:instancePath+"/post_start/" + i82,parentData:data262,parentDataProperty:i82,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate42.errors : vErrors.concat(validate42.errors);
+errors = vErrors.length;
+}
+var valid209 = _errs758 === errors;
+if(!valid209){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/post_start",schemaPath:"#/properties/post_start/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.post_start.type,parentSchema:schema25.properties.post_start,data:data262}];
+return false;
+}
+}
+var valid0 = _errs756 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.pre_stop !== undefined){
+let data264 = data.pre_stop;
+const _errs759 = errors;
+if(errors === _errs759){
+if(Array.isArray(data264)){
+var valid210 = true;
+const len50 = data264.length;
+for(let i83=0; i83<len50; i83++){
+const _errs761 = errors;
+if(!(validate42(data264[i83], {instancePath:instancePath+"/pre_stop/" + i83,parentData:data264,parentDataProperty:i83,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate42.errors : vErrors.concat(validate42.errors);
+errors = vErrors.length;
+}
+var valid210 = _errs761 === errors;
+if(!valid210){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/pre_stop",schemaPath:"#/properties/pre_stop/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.pre_stop.type,parentSchema:schema25.properties.pre_stop,data:data264}];
+return false;
+}
+}
+var valid0 = _errs759 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.provider !== undefined){
+let data266 = data.provider;
+const _errs762 = errors;
+if(errors === _errs762){
+if(data266 && typeof data266 == "object" && !Array.isArray(data266)){
+let missing10;
+if((data266.type === undefined) && (missing10 = "type")){
+validate24.errors = [{instancePath:instancePath+"/provider",schemaPath:"#/properties/provider/required",keyword:"required",params:{missingProperty: missing10},message:"must have required property '"+missing10+"'",schema:schema25.properties.provider.required,parentSchema:schema25.properties.provider,data:data266}];
+return false;
+}
+else {
+const _errs764 = errors;
+for(const key60 in data266){
+if(!(((key60 === "type") || (key60 === "options")) || (pattern2.test(key60)))){
+validate24.errors = [{instancePath:instancePath+"/provider",schemaPath:"#/properties/provider/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key60},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.provider,data:data266}];
+return false;
+break;
+}
+}
+if(_errs764 === errors){
+if(data266.type !== undefined){
+let data267 = data266.type;
+const _errs765 = errors;
+if(typeof data267 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/provider/type",schemaPath:"#/properties/provider/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.provider.properties.type.type,parentSchema:schema25.properties.provider.properties.type,data:data267}];
+return false;
+}
+var valid211 = _errs765 === errors;
+}
+else {
+var valid211 = true;
+}
+if(valid211){
+if(data266.options !== undefined){
+let data268 = data266.options;
+const _errs767 = errors;
+if(errors === _errs767){
+if(data268 && typeof data268 == "object" && !Array.isArray(data268)){
+var props28 = {};
+for(const key61 in data268){
+if(pattern11.test(key61)){
+let data269 = data268[key61];
+const _errs770 = errors;
+let valid213 = false;
+let passing36 = null;
+const _errs771 = errors;
+if(((typeof data269 !== "string") && (!((typeof data269 == "number") && (isFinite(data269))))) && (typeof data269 !== "boolean")){
+const err315 = {instancePath:instancePath+"/provider/options/" + key61.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/provider/properties/options/patternProperties/%5E.%2B%24/oneOf/0/type",keyword:"type",params:{type: schema25.properties.provider.properties.options.patternProperties["^.+$"].oneOf[0].type},message:"must be string,number,boolean",schema:schema25.properties.provider.properties.options.patternProperties["^.+$"].oneOf[0].type,parentSchema:schema25.properties.provider.properties.options.patternProperties["^.+$"].oneOf[0],data:data269};
+if(vErrors === null){
+vErrors = [err315];
+}
+else {
+vErrors.push(err315);
+}
+errors++;
+}
+var _valid36 = _errs771 === errors;
+if(_valid36){
+valid213 = true;
+passing36 = 0;
+}
+const _errs773 = errors;
+if(errors === _errs773){
+if(Array.isArray(data269)){
+var valid214 = true;
+const len51 = data269.length;
+for(let i84=0; i84<len51; i84++){
+let data270 = data269[i84];
+const _errs775 = errors;
+if(((typeof data270 !== "string") && (!((typeof data270 == "number") && (isFinite(data270))))) && (typeof data270 !== "boolean")){
+const err316 = {instancePath:instancePath+"/provider/options/" + key61.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i84,schemaPath:"#/properties/provider/properties/options/patternProperties/%5E.%2B%24/oneOf/1/items/type",keyword:"type",params:{type: schema25.properties.provider.properties.options.patternProperties["^.+$"].oneOf[1].items.type},message:"must be string,number,boolean",schema:schema25.properties.provider.properties.options.patternProperties["^.+$"].oneOf[1].items.type,parentSchema:schema25.properties.provider.properties.options.patternProperties["^.+$"].oneOf[1].items,data:data270};
+if(vErrors === null){
+vErrors = [err316];
+}
+else {
+vErrors.push(err316);
+}
+errors++;
+}
+var valid214 = _errs775 === errors;
+if(!valid214){
+break;
+}
+}
+}
+else {
+const err317 = {instancePath:instancePath+"/provider/options/" + key61.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/provider/properties/options/patternProperties/%5E.%2B%24/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.provider.properties.options.patternProperties["^.+$"].oneOf[1].type,parentSchema:schema25.properties.provider.properties.options.patternProperties["^.+$"].oneOf[1],data:data269};
+if(vErrors === null){
+vErrors = [err317];
+}
+else {
+vErrors.push(err317);
+}
+errors++;
+}
+}
+var _valid36 = _errs773 === errors;
+if(_valid36 && valid213){
+valid213 = false;
+passing36 = [passing36, 1];
+}
+else {
+if(_valid36){
+valid213 = true;
+passing36 = 1;
+}
+}
+if(!valid213){
+const err318 = {instancePath:instancePath+"/provider/options/" + key61.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/provider/properties/options/patternProperties/%5E.%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing36},message:"must match exactly one schema in oneOf",schema:schema25.properties.provider.properties.options.patternProperties["^.+$"].oneOf,parentSchema:schema25.properties.provider.properties.options.patternProperties["^.+$"],data:data269};
+if(vErrors === null){
+vErrors = [err318];
+}
+else {
+vErrors.push(err318);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs770;
+if(vErrors !== null){
+if(_errs770){
+vErrors.length = _errs770;
+}
+else {
+vErrors = null;
+}
+}
+}
+props28[key61] = true;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/provider/options",schemaPath:"#/properties/provider/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.provider.properties.options.type,parentSchema:schema25.properties.provider.properties.options,data:data268}];
+return false;
+}
+}
+var valid211 = _errs767 === errors;
+}
+else {
+var valid211 = true;
+}
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/provider",schemaPath:"#/properties/provider/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.provider.type,parentSchema:schema25.properties.provider,data:data266}];
+return false;
+}
+}
+var valid0 = _errs762 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.pull_refresh_after !== undefined){
+let data271 = data.pull_refresh_after;
+const _errs777 = errors;
+if(typeof data271 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/pull_refresh_after",schemaPath:"#/properties/pull_refresh_after/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.pull_refresh_after.type,parentSchema:schema25.properties.pull_refresh_after,data:data271}];
+return false;
+}
+var valid0 = _errs777 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.runtime !== undefined){
+let data272 = data.runtime;
+const _errs779 = errors;
+if(typeof data272 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/runtime",schemaPath:"#/properties/runtime/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.runtime.type,parentSchema:schema25.properties.runtime,data:data272}];
+return false;
+}
+var valid0 = _errs779 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.storage_opt !== undefined){
+let data273 = data.storage_opt;
+const _errs781 = errors;
+if(!(data273 && typeof data273 == "object" && !Array.isArray(data273))){
+validate24.errors = [{instancePath:instancePath+"/storage_opt",schemaPath:"#/properties/storage_opt/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.storage_opt.type,parentSchema:schema25.properties.storage_opt,data:data273}];
+return false;
+}
+var valid0 = _errs781 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.use_api_socket !== undefined){
+let data274 = data.use_api_socket;
+const _errs783 = errors;
+if(typeof data274 !== "boolean"){
+validate24.errors = [{instancePath:instancePath+"/use_api_socket",schemaPath:"#/properties/use_api_socket/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.use_api_socket.type,parentSchema:schema25.properties.use_api_socket,data:data274}];
+return false;
+}
+var valid0 = _errs783 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.userns_mode !== undefined){
+let data275 = data.userns_mode;
+const _errs785 = errors;
+if(typeof data275 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/userns_mode",schemaPath:"#/properties/userns_mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.userns_mode.type,parentSchema:schema25.properties.userns_mode,data:data275}];
+return false;
+}
+var valid0 = _errs785 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.uts !== undefined){
+let data276 = data.uts;
+const _errs787 = errors;
+if(typeof data276 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/uts",schemaPath:"#/properties/uts/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.uts.type,parentSchema:schema25.properties.uts,data:data276}];
+return false;
+}
+var valid0 = _errs787 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data["x-tscompose"] !== undefined){
+let data277 = data["x-tscompose"];
+const _errs789 = errors;
+const _errs790 = errors;
+if(errors === _errs790){
+if(data277 && typeof data277 == "object" && !Array.isArray(data277)){
+const _errs792 = errors;
+for(const key62 in data277){
+if(!((((key62 === "restart_on_unhealthy") || (key62 === "readiness")) || (key62 === "schedule")) || (pattern2.test(key62)))){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose",schemaPath:"#/$defs/x_tscompose_service/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key62},message:"must NOT have additional properties",schema:false,parentSchema:schema103,data:data277}];
+return false;
+break;
+}
+}
+if(_errs792 === errors){
+if(data277.restart_on_unhealthy !== undefined){
+let data278 = data277.restart_on_unhealthy;
+const _errs793 = errors;
+if((typeof data278 !== "boolean") && (typeof data278 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/restart_on_unhealthy",schemaPath:"#/$defs/x_tscompose_service/properties/restart_on_unhealthy/type",keyword:"type",params:{type: schema103.properties.restart_on_unhealthy.type},message:"must be boolean,string",schema:schema103.properties.restart_on_unhealthy.type,parentSchema:schema103.properties.restart_on_unhealthy,data:data278}];
+return false;
+}
+var valid216 = _errs793 === errors;
+}
+else {
+var valid216 = true;
+}
+if(valid216){
+if(data277.readiness !== undefined){
+let data279 = data277.readiness;
+const _errs795 = errors;
+if(errors === _errs795){
+if(data279 && typeof data279 == "object" && !Array.isArray(data279)){
+const _errs797 = errors;
+for(const key63 in data279){
+if(!(((((key63 === "tcp") || (key63 === "http")) || (key63 === "log")) || (key63 === "interval")) || (key63 === "timeout"))){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key63},message:"must NOT have additional properties",schema:false,parentSchema:schema103.properties.readiness,data:data279}];
+return false;
+break;
+}
+}
+if(_errs797 === errors){
+if(data279.tcp !== undefined){
+let data280 = data279.tcp;
+const _errs798 = errors;
+if((!(((typeof data280 == "number") && (!(data280 % 1) && !isNaN(data280))) && (isFinite(data280)))) && (typeof data280 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/tcp",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/tcp/type",keyword:"type",params:{type: schema103.properties.readiness.properties.tcp.type},message:"must be integer,string",schema:schema103.properties.readiness.properties.tcp.type,parentSchema:schema103.properties.readiness.properties.tcp,data:data280}];
+return false;
+}
+var valid217 = _errs798 === errors;
+}
+else {
+var valid217 = true;
+}
+if(valid217){
+if(data279.http !== undefined){
+let data281 = data279.http;
+const _errs800 = errors;
+const _errs801 = errors;
+let valid218 = false;
+let passing37 = null;
+const _errs802 = errors;
+if((!(((typeof data281 == "number") && (!(data281 % 1) && !isNaN(data281))) && (isFinite(data281)))) && (typeof data281 !== "string")){
+const err319 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/0/type",keyword:"type",params:{type: schema103.properties.readiness.properties.http.oneOf[0].type},message:"must be integer,string",schema:schema103.properties.readiness.properties.http.oneOf[0].type,parentSchema:schema103.properties.readiness.properties.http.oneOf[0],data:data281};
+if(vErrors === null){
+vErrors = [err319];
+}
+else {
+vErrors.push(err319);
+}
+errors++;
+}
+var _valid37 = _errs802 === errors;
+if(_valid37){
+valid218 = true;
+passing37 = 0;
+}
+const _errs804 = errors;
+if(errors === _errs804){
+if(data281 && typeof data281 == "object" && !Array.isArray(data281)){
+let missing11;
+if((data281.port === undefined) && (missing11 = "port")){
+const err320 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/required",keyword:"required",params:{missingProperty: missing11},message:"must have required property '"+missing11+"'",schema:schema103.properties.readiness.properties.http.oneOf[1].required,parentSchema:schema103.properties.readiness.properties.http.oneOf[1],data:data281};
+if(vErrors === null){
+vErrors = [err320];
+}
+else {
+vErrors.push(err320);
+}
+errors++;
+}
+else {
+const _errs806 = errors;
+for(const key64 in data281){
+if(!((key64 === "port") || (key64 === "path"))){
+const err321 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key64},message:"must NOT have additional properties",schema:false,parentSchema:schema103.properties.readiness.properties.http.oneOf[1],data:data281};
+if(vErrors === null){
+vErrors = [err321];
+}
+else {
+vErrors.push(err321);
+}
+errors++;
+break;
+}
+}
+if(_errs806 === errors){
+if(data281.port !== undefined){
+let data282 = data281.port;
+const _errs807 = errors;
+if((!(((typeof data282 == "number") && (!(data282 % 1) && !isNaN(data282))) && (isFinite(data282)))) && (typeof data282 !== "string")){
+const err322 = {instancePath:instancePath+"/x-tscompose/readiness/http/port",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/properties/port/type",keyword:"type",params:{type: schema103.properties.readiness.properties.http.oneOf[1].properties.port.type},message:"must be integer,string",schema:schema103.properties.readiness.properties.http.oneOf[1].properties.port.type,parentSchema:schema103.properties.readiness.properties.http.oneOf[1].properties.port,data:data282};
+if(vErrors === null){
+vErrors = [err322];
+}
+else {
+vErrors.push(err322);
+}
+errors++;
+}
+var valid219 = _errs807 === errors;
+}
+else {
+var valid219 = true;
+}
+if(valid219){
+if(data281.path !== undefined){
+let data283 = data281.path;
+const _errs809 = errors;
+if(typeof data283 !== "string"){
+const err323 = {instancePath:instancePath+"/x-tscompose/readiness/http/path",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema103.properties.readiness.properties.http.oneOf[1].properties.path.type,parentSchema:schema103.properties.readiness.properties.http.oneOf[1].properties.path,data:data283};
+if(vErrors === null){
+vErrors = [err323];
+}
+else {
+vErrors.push(err323);
+}
+errors++;
+}
+var valid219 = _errs809 === errors;
+}
+else {
+var valid219 = true;
+}
+}
+}
+}
+}
+else {
+const err324 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema103.properties.readiness.properties.http.oneOf[1].type,parentSchema:schema103.properties.readiness.properties.http.oneOf[1],data:data281};
+if(vErrors === null){
+vErrors = [err324];
+}
+else {
+vErrors.push(err324);
+}
+errors++;
+}
+}
+var _valid37 = _errs804 === errors;
+if(_valid37 && valid218){
+valid218 = false;
+passing37 = [passing37, 1];
+}
+else {
+if(_valid37){
+valid218 = true;
+passing37 = 1;
+}
+}
+if(!valid218){
+const err325 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf",keyword:"oneOf",params:{passingSchemas: passing37},message:"must match exactly one schema in oneOf",schema:schema103.properties.readiness.properties.http.oneOf,parentSchema:schema103.properties.readiness.properties.http,data:data281};
+if(vErrors === null){
+vErrors = [err325];
+}
+else {
+vErrors.push(err325);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs801;
+if(vErrors !== null){
+if(_errs801){
+vErrors.length = _errs801;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid217 = _errs800 === errors;
+}
+else {
+var valid217 = true;
+}
+if(valid217){
+if(data279.log !== undefined){
+let data284 = data279.log;
+const _errs811 = errors;
+if(typeof data284 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/log",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/log/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema103.properties.readiness.properties.log.type,parentSchema:schema103.properties.readiness.properties.log,data:data284}];
+return false;
+}
+var valid217 = _errs811 === errors;
+}
+else {
+var valid217 = true;
+}
+if(valid217){
+if(data279.interval !== undefined){
+let data285 = data279.interval;
+const _errs813 = errors;
+if((typeof data285 !== "string") && (!((typeof data285 == "number") && (isFinite(data285))))){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/interval",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/interval/type",keyword:"type",params:{type: schema103.properties.readiness.properties.interval.type},message:"must be string,number",schema:schema103.properties.readiness.properties.interval.type,parentSchema:schema103.properties.readiness.properties.interval,data:data285}];
+return false;
+}
+var valid217 = _errs813 === errors;
+}
+else {
+var valid217 = true;
+}
+if(valid217){
+if(data279.timeout !== undefined){
+let data286 = data279.timeout;
+const _errs815 = errors;
+if((typeof data286 !== "string") && (!((typeof data286 == "number") && (isFinite(data286))))){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/timeout",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/timeout/type",keyword:"type",params:{type: schema103.properties.readiness.properties.timeout.type},message:"must be string,number",schema:schema103.properties.readiness.properties.timeout.type,parentSchema:schema103.properties.readiness.properties.timeout,data:data286}];
+return false;
+}
+var valid217 = _errs815 === errors;
+}
+else {
+var valid217 = true;
+}
+}
+}
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema103.properties.readiness.type,parentSchema:schema103.properties.readiness,data:data279}];
+return false;
+}
+}
+var valid216 = _errs795 === errors;
+}
+else {
+var valid216 = true;
+}
+if(valid216){
+if(data277.schedule !== undefined){
+let data287 = data277.schedule;
+const _errs817 = errors;
+const _errs818 = errors;
+let valid220 = false;
+let passing38 = null;
+const _errs819 = errors;
+if(typeof data287 !== "string"){
+const err326 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema103.properties.schedule.oneOf[0].type,parentSchema:schema103.properties.schedule.oneOf[0],data:data287};
+if(vErrors === null){
+vErrors = [err326];
+}
+else {
+vErrors.push(err326);
+}
+errors++;
+}
+var _valid38 = _errs819 === errors;
+if(_valid38){
+valid220 = true;
+passing38 = 0;
+}
+const _errs821 = errors;
+if(errors === _errs821){
+if(data287 && typeof data287 == "object" && !Array.isArray(data287)){
+let missing12;
+if((data287.cron === undefined) && (missing12 = "cron")){
+const err327 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/required",keyword:"required",params:{missingProperty: missing12},message:"must have required property '"+missing12+"'",schema:schema103.properties.schedule.oneOf[1].required,parentSchema:schema103.properties.schedule.oneOf[1],data:data287};
+if(vErrors === null){
+vErrors = [err327];
+}
+else {
+vErrors.push(err327);
+}
+errors++;
+}
+else {
+const _errs823 = errors;
+for(const key65 in data287){
+if(!((((key65 === "cron") || (key65 === "timezone")) || (key65 === "overlap")) || (key65 === "history"))){
+const err328 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key65},message:"must NOT have additional properties",schema:false,parentSchema:schema103.properties.schedule.oneOf[1],data:data287};
+if(vErrors === null){
+vErrors = [err328];
+}
+else {
+vErrors.push(err328);
+}
+errors++;
+break;
+}
+}
+if(_errs823 === errors){
+if(data287.cron !== undefined){
+let data288 = data287.cron;
+const _errs824 = errors;
+if(typeof data288 !== "string"){
+const err329 = {instancePath:instancePath+"/x-tscompose/schedule/cron",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/cron/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema103.properties.schedule.oneOf[1].properties.cron.type,parentSchema:schema103.properties.schedule.oneOf[1].properties.cron,data:data288};
+if(vErrors === null){
+vErrors = [err329];
+}
+else {
+vErrors.push(err329);
+}
+errors++;
+}
+var valid221 = _errs824 === errors;
+}
+else {
+var valid221 = true;
+}
+if(valid221){
+if(data287.timezone !== undefined){
+let data289 = data287.timezone;
+const _errs826 = errors;
+if(typeof data289 !== "string"){
+const err330 = {instancePath:instancePath+"/x-tscompose/schedule/timezone",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema103.properties.schedule.oneOf[1].properties.timezone.type,parentSchema:schema103.properties.schedule.oneOf[1].properties.timezone,data:data289};
+if(vErrors === null){
+vErrors = [err330];
+}
+else {
+vErrors.push(err330);
+}
+errors++;
+}
+var valid221 = _errs826 === errors;
+}
+else {
+var valid221 = true;
+}
+if(valid221){
+if(data287.overlap !== undefined){
+let data290 = data287.overlap;
+const _errs828 = errors;
+if(typeof data290 !== "string"){
+const err331 = {instancePath:instancePath+"/x-tscompose/schedule/overlap",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/overlap/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema103.properties.schedule.oneOf[1].properties.overlap.type,parentSchema:schema103.properties.schedule.oneOf[1].properties.overlap,data:data290};
+if(vErrors === null){
+vErrors = [err331];
+}
+else {
+vErrors.push(err331);
+}
+errors++;
+}
+if(!(((data290 === "skip") || (data290 === "queue")) || (data290 === "allow"))){
+const err332 = {instancePath:instancePath+"/x-tscompose/schedule/overlap",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/overlap/enum",keyword:"enum",params:{allowedValues: schema103.properties.schedule.oneOf[1].properties.overlap.enum},message:"must be equal to one of the allowed values",schema:schema103.properties.schedule.oneOf[1].properties.overlap.enum,parentSchema:schema103.properties.schedule.oneOf[1].properties.overlap,data:data290};
+if(vErrors === null){
+vErrors = [err332];
+}
+else {
+vErrors.push(err332);
+}
+errors++;
+}
+var valid221 = _errs828 === errors;
+}
+else {
+var valid221 = true;
+}
+if(valid221){
+if(data287.history !== undefined){
+let data291 = data287.history;
+const _errs830 = errors;
+if((!(((typeof data291 == "number") && (!(data291 % 1) && !isNaN(data291))) && (isFinite(data291)))) && (typeof data291 !== "string")){
+const err333 = {instancePath:instancePath+"/x-tscompose/schedule/history",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/history/type",keyword:"type",params:{type: schema103.properties.schedule.oneOf[1].properties.history.type},message:"must be integer,string",schema:schema103.properties.schedule.oneOf[1].properties.history.type,parentSchema:schema103.properties.schedule.oneOf[1].properties.history,data:data291};
+if(vErrors === null){
+vErrors = [err333];
+}
+else {
+vErrors.push(err333);
+}
+errors++;
+}
+var valid221 = _errs830 === errors;
+}
+else {
+var valid221 = true;
+}
+}
+}
+}
+}
+}
+}
+else {
+const err334 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema103.properties.schedule.oneOf[1].type,parentSchema:schema103.properties.schedule.oneOf[1],data:data287};
+if(vErrors === null){
+vErrors = [err334];
+}
+else {
+vErrors.push(err334);
+}
+errors++;
+}
+}
+var _valid38 = _errs821 === errors;
+if(_valid38 && valid220){
+valid220 = false;
+passing38 = [passing38, 1];
+}
+else {
+if(_valid38){
+valid220 = true;
+passing38 = 1;
+}
+}
+if(!valid220){
+const err335 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf",keyword:"oneOf",params:{passingSchemas: passing38},message:"must match exactly one schema in oneOf",schema:schema103.properties.schedule.oneOf,parentSchema:schema103.properties.schedule,data:data287};
+if(vErrors === null){
+vErrors = [err335];
+}
+else {
+vErrors.push(err335);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs818;
+if(vErrors !== null){
+if(_errs818){
+vErrors.length = _errs818;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid216 = _errs817 === errors;
+}
+else {
+var valid216 = true;
+}
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/x-tscompose",schemaPath:"#/$defs/x_tscompose_service/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema103.type,parentSchema:schema103,data:data277}];
+return false;
+}
+}
+var valid0 = _errs789 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
 }
 }
 }
@@ -8640,14 +12499,14 @@ return errors === 0;
 }
 validate24.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema83 = {"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"ipam":{"type":"object","properties":{"driver":{"type":"string"},"config":{"type":"array","items":{"type":"object","properties":{"subnet":{"type":"string"},"ip_range":{"type":"string"},"gateway":{"type":"string"},"aux_addresses":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"options":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"$ref":"#/$defs/external"},"internal":{"type":"boolean"},"attachable":{"type":"boolean"},"enable_ipv6":{"type":"boolean"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
-const schema84 = {"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}};
-const schema85 = {"description":"true, or the legacy {name} form (use the resource's own name instead).","oneOf":[{"type":"boolean"},{"type":"object","properties":{"name":{"type":"string","deprecated":true}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]};
+const schema104 = {"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"ipam":{"type":"object","properties":{"driver":{"type":"string"},"config":{"type":"array","items":{"type":"object","properties":{"subnet":{"type":"string"},"ip_range":{"type":"string"},"gateway":{"type":"string"},"aux_addresses":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"options":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"$ref":"#/$defs/external"},"internal":{"type":"boolean"},"attachable":{"type":"boolean"},"enable_ipv4":{"type":"boolean"},"enable_ipv6":{"type":"boolean"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema105 = {"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}};
+const schema106 = {"description":"true, or the legacy {name} form (use the resource's own name instead).","oneOf":[{"type":"boolean"},{"type":"object","properties":{"name":{"type":"string","deprecated":true}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]};
 
-function validate48(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate50(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate48.evaluated;
+const evaluated0 = validate50.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -8655,15 +12514,15 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if((!(data && typeof data == "object" && !Array.isArray(data))) && (data !== null)){
-validate48.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema83.type},message:"must be object,null",schema:schema83.type,parentSchema:schema83,data}];
+validate50.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema104.type},message:"must be object,null",schema:schema104.type,parentSchema:schema104,data}];
 return false;
 }
 if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
-if(!((func1.call(schema83.properties, key0)) || (pattern2.test(key0)))){
-validate48.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema83,data}];
+if(!((func1.call(schema104.properties, key0)) || (pattern2.test(key0)))){
+validate50.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema104,data}];
 return false;
 break;
 }
@@ -8673,7 +12532,7 @@ if(data.name !== undefined){
 let data0 = data.name;
 const _errs2 = errors;
 if(typeof data0 !== "string"){
-validate48.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema83.properties.name.type,parentSchema:schema83.properties.name,data:data0}];
+validate50.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema104.properties.name.type,parentSchema:schema104.properties.name,data:data0}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -8686,7 +12545,7 @@ if(data.driver !== undefined){
 let data1 = data.driver;
 const _errs4 = errors;
 if(typeof data1 !== "string"){
-validate48.errors = [{instancePath:instancePath+"/driver",schemaPath:"#/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema83.properties.driver.type,parentSchema:schema83.properties.driver,data:data1}];
+validate50.errors = [{instancePath:instancePath+"/driver",schemaPath:"#/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema104.properties.driver.type,parentSchema:schema104.properties.driver,data:data1}];
 return false;
 }
 var valid0 = _errs4 === errors;
@@ -8706,7 +12565,7 @@ for(const key1 in data2){
 if(pattern11.test(key1)){
 let data3 = data2[key1];
 if((typeof data3 !== "string") && (!((typeof data3 == "number") && (isFinite(data3))))){
-validate48.errors = [{instancePath:instancePath+"/driver_opts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/driver_opts/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema84.patternProperties["^.+$"].type},message:"must be string,number",schema:schema84.patternProperties["^.+$"].type,parentSchema:schema84.patternProperties["^.+$"],data:data3}];
+validate50.errors = [{instancePath:instancePath+"/driver_opts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/driver_opts/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema105.patternProperties["^.+$"].type},message:"must be string,number",schema:schema105.patternProperties["^.+$"].type,parentSchema:schema105.patternProperties["^.+$"],data:data3}];
 return false;
 }
 props0[key1] = true;
@@ -8714,7 +12573,7 @@ props0[key1] = true;
 }
 }
 else {
-validate48.errors = [{instancePath:instancePath+"/driver_opts",schemaPath:"#/$defs/driver_opts/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema84.type,parentSchema:schema84,data:data2}];
+validate50.errors = [{instancePath:instancePath+"/driver_opts",schemaPath:"#/$defs/driver_opts/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema105.type,parentSchema:schema105,data:data2}];
 return false;
 }
 }
@@ -8732,7 +12591,7 @@ if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 const _errs13 = errors;
 for(const key2 in data4){
 if(!((((key2 === "driver") || (key2 === "config")) || (key2 === "options")) || (pattern2.test(key2)))){
-validate48.errors = [{instancePath:instancePath+"/ipam",schemaPath:"#/properties/ipam/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema83.properties.ipam,data:data4}];
+validate50.errors = [{instancePath:instancePath+"/ipam",schemaPath:"#/properties/ipam/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema104.properties.ipam,data:data4}];
 return false;
 break;
 }
@@ -8742,7 +12601,7 @@ if(data4.driver !== undefined){
 let data5 = data4.driver;
 const _errs14 = errors;
 if(typeof data5 !== "string"){
-validate48.errors = [{instancePath:instancePath+"/ipam/driver",schemaPath:"#/properties/ipam/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema83.properties.ipam.properties.driver.type,parentSchema:schema83.properties.ipam.properties.driver,data:data5}];
+validate50.errors = [{instancePath:instancePath+"/ipam/driver",schemaPath:"#/properties/ipam/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema104.properties.ipam.properties.driver.type,parentSchema:schema104.properties.ipam.properties.driver,data:data5}];
 return false;
 }
 var valid3 = _errs14 === errors;
@@ -8766,7 +12625,7 @@ if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
 const _errs20 = errors;
 for(const key3 in data7){
 if(!(((((key3 === "subnet") || (key3 === "ip_range")) || (key3 === "gateway")) || (key3 === "aux_addresses")) || (pattern2.test(key3)))){
-validate48.errors = [{instancePath:instancePath+"/ipam/config/" + i0,schemaPath:"#/properties/ipam/properties/config/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema83.properties.ipam.properties.config.items,data:data7}];
+validate50.errors = [{instancePath:instancePath+"/ipam/config/" + i0,schemaPath:"#/properties/ipam/properties/config/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema104.properties.ipam.properties.config.items,data:data7}];
 return false;
 break;
 }
@@ -8776,7 +12635,7 @@ if(data7.subnet !== undefined){
 let data8 = data7.subnet;
 const _errs21 = errors;
 if(typeof data8 !== "string"){
-validate48.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/subnet",schemaPath:"#/properties/ipam/properties/config/items/properties/subnet/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema83.properties.ipam.properties.config.items.properties.subnet.type,parentSchema:schema83.properties.ipam.properties.config.items.properties.subnet,data:data8}];
+validate50.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/subnet",schemaPath:"#/properties/ipam/properties/config/items/properties/subnet/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema104.properties.ipam.properties.config.items.properties.subnet.type,parentSchema:schema104.properties.ipam.properties.config.items.properties.subnet,data:data8}];
 return false;
 }
 var valid5 = _errs21 === errors;
@@ -8789,7 +12648,7 @@ if(data7.ip_range !== undefined){
 let data9 = data7.ip_range;
 const _errs23 = errors;
 if(typeof data9 !== "string"){
-validate48.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/ip_range",schemaPath:"#/properties/ipam/properties/config/items/properties/ip_range/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema83.properties.ipam.properties.config.items.properties.ip_range.type,parentSchema:schema83.properties.ipam.properties.config.items.properties.ip_range,data:data9}];
+validate50.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/ip_range",schemaPath:"#/properties/ipam/properties/config/items/properties/ip_range/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema104.properties.ipam.properties.config.items.properties.ip_range.type,parentSchema:schema104.properties.ipam.properties.config.items.properties.ip_range,data:data9}];
 return false;
 }
 var valid5 = _errs23 === errors;
@@ -8802,7 +12661,7 @@ if(data7.gateway !== undefined){
 let data10 = data7.gateway;
 const _errs25 = errors;
 if(typeof data10 !== "string"){
-validate48.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/gateway",schemaPath:"#/properties/ipam/properties/config/items/properties/gateway/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema83.properties.ipam.properties.config.items.properties.gateway.type,parentSchema:schema83.properties.ipam.properties.config.items.properties.gateway,data:data10}];
+validate50.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/gateway",schemaPath:"#/properties/ipam/properties/config/items/properties/gateway/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema104.properties.ipam.properties.config.items.properties.gateway.type,parentSchema:schema104.properties.ipam.properties.config.items.properties.gateway,data:data10}];
 return false;
 }
 var valid5 = _errs25 === errors;
@@ -8819,7 +12678,7 @@ if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
 const _errs29 = errors;
 for(const key4 in data11){
 if(!(pattern11.test(key4))){
-validate48.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/aux_addresses",schemaPath:"#/properties/ipam/properties/config/items/properties/aux_addresses/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema83.properties.ipam.properties.config.items.properties.aux_addresses,data:data11}];
+validate50.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/aux_addresses",schemaPath:"#/properties/ipam/properties/config/items/properties/aux_addresses/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema104.properties.ipam.properties.config.items.properties.aux_addresses,data:data11}];
 return false;
 break;
 }
@@ -8831,7 +12690,7 @@ if(pattern11.test(key5)){
 let data12 = data11[key5];
 const _errs30 = errors;
 if(typeof data12 !== "string"){
-validate48.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/aux_addresses/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ipam/properties/config/items/properties/aux_addresses/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema83.properties.ipam.properties.config.items.properties.aux_addresses.patternProperties["^.+$"].type,parentSchema:schema83.properties.ipam.properties.config.items.properties.aux_addresses.patternProperties["^.+$"],data:data12}];
+validate50.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/aux_addresses/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ipam/properties/config/items/properties/aux_addresses/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema104.properties.ipam.properties.config.items.properties.aux_addresses.patternProperties["^.+$"].type,parentSchema:schema104.properties.ipam.properties.config.items.properties.aux_addresses.patternProperties["^.+$"],data:data12}];
 return false;
 }
 var valid6 = _errs30 === errors;
@@ -8843,7 +12702,7 @@ break;
 }
 }
 else {
-validate48.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/aux_addresses",schemaPath:"#/properties/ipam/properties/config/items/properties/aux_addresses/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema83.properties.ipam.properties.config.items.properties.aux_addresses.type,parentSchema:schema83.properties.ipam.properties.config.items.properties.aux_addresses,data:data11}];
+validate50.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/aux_addresses",schemaPath:"#/properties/ipam/properties/config/items/properties/aux_addresses/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema104.properties.ipam.properties.config.items.properties.aux_addresses.type,parentSchema:schema104.properties.ipam.properties.config.items.properties.aux_addresses,data:data11}];
 return false;
 }
 }
@@ -8858,7 +12717,7 @@ var valid5 = true;
 }
 }
 else {
-validate48.errors = [{instancePath:instancePath+"/ipam/config/" + i0,schemaPath:"#/properties/ipam/properties/config/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema83.properties.ipam.properties.config.items.type,parentSchema:schema83.properties.ipam.properties.config.items,data:data7}];
+validate50.errors = [{instancePath:instancePath+"/ipam/config/" + i0,schemaPath:"#/properties/ipam/properties/config/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema104.properties.ipam.properties.config.items.type,parentSchema:schema104.properties.ipam.properties.config.items,data:data7}];
 return false;
 }
 }
@@ -8869,7 +12728,7 @@ break;
 }
 }
 else {
-validate48.errors = [{instancePath:instancePath+"/ipam/config",schemaPath:"#/properties/ipam/properties/config/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema83.properties.ipam.properties.config.type,parentSchema:schema83.properties.ipam.properties.config,data:data6}];
+validate50.errors = [{instancePath:instancePath+"/ipam/config",schemaPath:"#/properties/ipam/properties/config/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema104.properties.ipam.properties.config.type,parentSchema:schema104.properties.ipam.properties.config,data:data6}];
 return false;
 }
 }
@@ -8887,7 +12746,7 @@ if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
 const _errs34 = errors;
 for(const key6 in data13){
 if(!(pattern11.test(key6))){
-validate48.errors = [{instancePath:instancePath+"/ipam/options",schemaPath:"#/properties/ipam/properties/options/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema83.properties.ipam.properties.options,data:data13}];
+validate50.errors = [{instancePath:instancePath+"/ipam/options",schemaPath:"#/properties/ipam/properties/options/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema104.properties.ipam.properties.options,data:data13}];
 return false;
 break;
 }
@@ -8899,7 +12758,7 @@ if(pattern11.test(key7)){
 let data14 = data13[key7];
 const _errs35 = errors;
 if(typeof data14 !== "string"){
-validate48.errors = [{instancePath:instancePath+"/ipam/options/" + key7.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ipam/properties/options/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema83.properties.ipam.properties.options.patternProperties["^.+$"].type,parentSchema:schema83.properties.ipam.properties.options.patternProperties["^.+$"],data:data14}];
+validate50.errors = [{instancePath:instancePath+"/ipam/options/" + key7.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ipam/properties/options/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema104.properties.ipam.properties.options.patternProperties["^.+$"].type,parentSchema:schema104.properties.ipam.properties.options.patternProperties["^.+$"],data:data14}];
 return false;
 }
 var valid7 = _errs35 === errors;
@@ -8911,7 +12770,7 @@ break;
 }
 }
 else {
-validate48.errors = [{instancePath:instancePath+"/ipam/options",schemaPath:"#/properties/ipam/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema83.properties.ipam.properties.options.type,parentSchema:schema83.properties.ipam.properties.options,data:data13}];
+validate50.errors = [{instancePath:instancePath+"/ipam/options",schemaPath:"#/properties/ipam/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema104.properties.ipam.properties.options.type,parentSchema:schema104.properties.ipam.properties.options,data:data13}];
 return false;
 }
 }
@@ -8925,7 +12784,7 @@ var valid3 = true;
 }
 }
 else {
-validate48.errors = [{instancePath:instancePath+"/ipam",schemaPath:"#/properties/ipam/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema83.properties.ipam.type,parentSchema:schema83.properties.ipam,data:data4}];
+validate50.errors = [{instancePath:instancePath+"/ipam",schemaPath:"#/properties/ipam/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema104.properties.ipam.type,parentSchema:schema104.properties.ipam,data:data4}];
 return false;
 }
 }
@@ -8943,7 +12802,7 @@ let valid9 = false;
 let passing0 = null;
 const _errs40 = errors;
 if(typeof data15 !== "boolean"){
-const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema85.oneOf[0].type,parentSchema:schema85.oneOf[0],data:data15};
+const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema106.oneOf[0].type,parentSchema:schema106.oneOf[0],data:data15};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8963,7 +12822,7 @@ if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
 const _errs44 = errors;
 for(const key8 in data15){
 if(!((key8 === "name") || (pattern2.test(key8)))){
-const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema85.oneOf[1],data:data15};
+const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema106.oneOf[1],data:data15};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8978,7 +12837,7 @@ if(_errs44 === errors){
 if(data15.name !== undefined){
 let data16 = data15.name;
 if(typeof data16 !== "string"){
-const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema85.oneOf[1].properties.name.type,parentSchema:schema85.oneOf[1].properties.name,data:data16};
+const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema106.oneOf[1].properties.name.type,parentSchema:schema106.oneOf[1].properties.name,data:data16};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8991,7 +12850,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema85.oneOf[1].type,parentSchema:schema85.oneOf[1],data:data15};
+const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema106.oneOf[1].type,parentSchema:schema106.oneOf[1],data:data15};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -9013,7 +12872,7 @@ passing0 = 1;
 }
 }
 if(!valid9){
-const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema85.oneOf,parentSchema:schema85,data:data15};
+const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema106.oneOf,parentSchema:schema106,data:data15};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -9021,7 +12880,7 @@ else {
 vErrors.push(err4);
 }
 errors++;
-validate48.errors = vErrors;
+validate50.errors = vErrors;
 return false;
 }
 else {
@@ -9045,7 +12904,7 @@ if(data.internal !== undefined){
 let data17 = data.internal;
 const _errs47 = errors;
 if(typeof data17 !== "boolean"){
-validate48.errors = [{instancePath:instancePath+"/internal",schemaPath:"#/properties/internal/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema83.properties.internal.type,parentSchema:schema83.properties.internal,data:data17}];
+validate50.errors = [{instancePath:instancePath+"/internal",schemaPath:"#/properties/internal/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema104.properties.internal.type,parentSchema:schema104.properties.internal,data:data17}];
 return false;
 }
 var valid0 = _errs47 === errors;
@@ -9058,7 +12917,7 @@ if(data.attachable !== undefined){
 let data18 = data.attachable;
 const _errs49 = errors;
 if(typeof data18 !== "boolean"){
-validate48.errors = [{instancePath:instancePath+"/attachable",schemaPath:"#/properties/attachable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema83.properties.attachable.type,parentSchema:schema83.properties.attachable,data:data18}];
+validate50.errors = [{instancePath:instancePath+"/attachable",schemaPath:"#/properties/attachable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema104.properties.attachable.type,parentSchema:schema104.properties.attachable,data:data18}];
 return false;
 }
 var valid0 = _errs49 === errors;
@@ -9067,11 +12926,11 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.enable_ipv6 !== undefined){
-let data19 = data.enable_ipv6;
+if(data.enable_ipv4 !== undefined){
+let data19 = data.enable_ipv4;
 const _errs51 = errors;
 if(typeof data19 !== "boolean"){
-validate48.errors = [{instancePath:instancePath+"/enable_ipv6",schemaPath:"#/properties/enable_ipv6/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema83.properties.enable_ipv6.type,parentSchema:schema83.properties.enable_ipv6,data:data19}];
+validate50.errors = [{instancePath:instancePath+"/enable_ipv4",schemaPath:"#/properties/enable_ipv4/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema104.properties.enable_ipv4.type,parentSchema:schema104.properties.enable_ipv4,data:data19}];
 return false;
 }
 var valid0 = _errs51 === errors;
@@ -9080,19 +12939,32 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.labels !== undefined){
-let data20 = data.labels;
+if(data.enable_ipv6 !== undefined){
+let data20 = data.enable_ipv6;
 const _errs53 = errors;
+if(typeof data20 !== "boolean"){
+validate50.errors = [{instancePath:instancePath+"/enable_ipv6",schemaPath:"#/properties/enable_ipv6/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema104.properties.enable_ipv6.type,parentSchema:schema104.properties.enable_ipv6,data:data20}];
+return false;
+}
+var valid0 = _errs53 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.labels !== undefined){
+let data21 = data.labels;
 const _errs55 = errors;
+const _errs57 = errors;
 let valid12 = false;
 let passing1 = null;
-const _errs56 = errors;
-if(errors === _errs56){
-if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
 const _errs58 = errors;
-for(const key9 in data20){
+if(errors === _errs58){
+if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
+const _errs60 = errors;
+for(const key9 in data21){
 if(!(pattern7.test(key9))){
-const err5 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data20};
+const err5 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data21};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -9103,14 +12975,14 @@ errors++;
 break;
 }
 }
-if(_errs58 === errors){
+if(_errs60 === errors){
 var valid13 = true;
-for(const key10 in data20){
+for(const key10 in data21){
 if(pattern7.test(key10)){
-let data21 = data20[key10];
-const _errs59 = errors;
-if((((typeof data21 !== "string") && (!((typeof data21 == "number") && (isFinite(data21))))) && (typeof data21 !== "boolean")) && (data21 !== null)){
-const err6 = {instancePath:instancePath+"/labels/" + key10.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data21};
+let data22 = data21[key10];
+const _errs61 = errors;
+if((((typeof data22 !== "string") && (!((typeof data22 == "number") && (isFinite(data22))))) && (typeof data22 !== "boolean")) && (data22 !== null)){
+const err6 = {instancePath:instancePath+"/labels/" + key10.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data22};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -9119,7 +12991,7 @@ vErrors.push(err6);
 }
 errors++;
 }
-var valid13 = _errs59 === errors;
+var valid13 = _errs61 === errors;
 if(!valid13){
 break;
 }
@@ -9128,7 +13000,7 @@ break;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data20};
+const err7 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data21};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -9138,21 +13010,21 @@ vErrors.push(err7);
 errors++;
 }
 }
-var _valid1 = _errs56 === errors;
+var _valid1 = _errs58 === errors;
 if(_valid1){
 valid12 = true;
 passing1 = 0;
 }
-const _errs61 = errors;
-if(errors === _errs61){
-if(Array.isArray(data20)){
-var valid14 = true;
-const len1 = data20.length;
-for(let i1=0; i1<len1; i1++){
-let data22 = data20[i1];
 const _errs63 = errors;
-if(typeof data22 !== "string"){
-const err8 = {instancePath:instancePath+"/labels/" + i1,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data22};
+if(errors === _errs63){
+if(Array.isArray(data21)){
+var valid14 = true;
+const len1 = data21.length;
+for(let i1=0; i1<len1; i1++){
+let data23 = data21[i1];
+const _errs65 = errors;
+if(typeof data23 !== "string"){
+const err8 = {instancePath:instancePath+"/labels/" + i1,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data23};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -9161,24 +13033,24 @@ vErrors.push(err8);
 }
 errors++;
 }
-var valid14 = _errs63 === errors;
+var valid14 = _errs65 === errors;
 if(!valid14){
 break;
 }
 }
 if(valid14){
-let i2 = data20.length;
+let i2 = data21.length;
 let j0;
 if(i2 > 1){
 const indices0 = {};
 for(;i2--;){
-let item0 = data20[i2];
+let item0 = data21[i2];
 if(typeof item0 !== "string"){
 continue;
 }
 if(typeof indices0[item0] == "number"){
 j0 = indices0[item0];
-const err9 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i2, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i2+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data20};
+const err9 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i2, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i2+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data21};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -9194,7 +13066,7 @@ indices0[item0] = i2;
 }
 }
 else {
-const err10 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data20};
+const err10 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data21};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -9204,7 +13076,7 @@ vErrors.push(err10);
 errors++;
 }
 }
-var _valid1 = _errs61 === errors;
+var _valid1 = _errs63 === errors;
 if(_valid1 && valid12){
 valid12 = false;
 passing1 = [passing1, 1];
@@ -9216,7 +13088,7 @@ passing1 = 1;
 }
 }
 if(!valid12){
-const err11 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data20};
+const err11 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data21};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -9224,21 +13096,21 @@ else {
 vErrors.push(err11);
 }
 errors++;
-validate48.errors = vErrors;
+validate50.errors = vErrors;
 return false;
 }
 else {
-errors = _errs55;
+errors = _errs57;
 if(vErrors !== null){
-if(_errs55){
-vErrors.length = _errs55;
+if(_errs57){
+vErrors.length = _errs57;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid0 = _errs53 === errors;
+var valid0 = _errs55 === errors;
 }
 else {
 var valid0 = true;
@@ -9254,17 +13126,18 @@ var valid0 = true;
 }
 }
 }
-validate48.errors = vErrors;
+}
+validate50.errors = vErrors;
 return errors === 0;
 }
-validate48.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate50.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema87 = {"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema108 = {"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 
-function validate50(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate52(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate50.evaluated;
+const evaluated0 = validate52.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -9272,7 +13145,7 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if((!(data && typeof data == "object" && !Array.isArray(data))) && (data !== null)){
-validate50.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema87.type},message:"must be object,null",schema:schema87.type,parentSchema:schema87,data}];
+validate52.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema108.type},message:"must be object,null",schema:schema108.type,parentSchema:schema108,data}];
 return false;
 }
 if(errors === 0){
@@ -9280,7 +13153,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
 if(!((((((key0 === "name") || (key0 === "driver")) || (key0 === "driver_opts")) || (key0 === "external")) || (key0 === "labels")) || (pattern2.test(key0)))){
-validate50.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema87,data}];
+validate52.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema108,data}];
 return false;
 break;
 }
@@ -9290,7 +13163,7 @@ if(data.name !== undefined){
 let data0 = data.name;
 const _errs2 = errors;
 if(typeof data0 !== "string"){
-validate50.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema87.properties.name.type,parentSchema:schema87.properties.name,data:data0}];
+validate52.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema108.properties.name.type,parentSchema:schema108.properties.name,data:data0}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -9303,7 +13176,7 @@ if(data.driver !== undefined){
 let data1 = data.driver;
 const _errs4 = errors;
 if(typeof data1 !== "string"){
-validate50.errors = [{instancePath:instancePath+"/driver",schemaPath:"#/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema87.properties.driver.type,parentSchema:schema87.properties.driver,data:data1}];
+validate52.errors = [{instancePath:instancePath+"/driver",schemaPath:"#/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema108.properties.driver.type,parentSchema:schema108.properties.driver,data:data1}];
 return false;
 }
 var valid0 = _errs4 === errors;
@@ -9323,7 +13196,7 @@ for(const key1 in data2){
 if(pattern11.test(key1)){
 let data3 = data2[key1];
 if((typeof data3 !== "string") && (!((typeof data3 == "number") && (isFinite(data3))))){
-validate50.errors = [{instancePath:instancePath+"/driver_opts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/driver_opts/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema84.patternProperties["^.+$"].type},message:"must be string,number",schema:schema84.patternProperties["^.+$"].type,parentSchema:schema84.patternProperties["^.+$"],data:data3}];
+validate52.errors = [{instancePath:instancePath+"/driver_opts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/driver_opts/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema105.patternProperties["^.+$"].type},message:"must be string,number",schema:schema105.patternProperties["^.+$"].type,parentSchema:schema105.patternProperties["^.+$"],data:data3}];
 return false;
 }
 props0[key1] = true;
@@ -9331,7 +13204,7 @@ props0[key1] = true;
 }
 }
 else {
-validate50.errors = [{instancePath:instancePath+"/driver_opts",schemaPath:"#/$defs/driver_opts/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema84.type,parentSchema:schema84,data:data2}];
+validate52.errors = [{instancePath:instancePath+"/driver_opts",schemaPath:"#/$defs/driver_opts/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema105.type,parentSchema:schema105,data:data2}];
 return false;
 }
 }
@@ -9349,7 +13222,7 @@ let valid4 = false;
 let passing0 = null;
 const _errs14 = errors;
 if(typeof data4 !== "boolean"){
-const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema85.oneOf[0].type,parentSchema:schema85.oneOf[0],data:data4};
+const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema106.oneOf[0].type,parentSchema:schema106.oneOf[0],data:data4};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -9369,7 +13242,7 @@ if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 const _errs18 = errors;
 for(const key2 in data4){
 if(!((key2 === "name") || (pattern2.test(key2)))){
-const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema85.oneOf[1],data:data4};
+const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema106.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -9384,7 +13257,7 @@ if(_errs18 === errors){
 if(data4.name !== undefined){
 let data5 = data4.name;
 if(typeof data5 !== "string"){
-const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema85.oneOf[1].properties.name.type,parentSchema:schema85.oneOf[1].properties.name,data:data5};
+const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema106.oneOf[1].properties.name.type,parentSchema:schema106.oneOf[1].properties.name,data:data5};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -9397,7 +13270,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema85.oneOf[1].type,parentSchema:schema85.oneOf[1],data:data4};
+const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema106.oneOf[1].type,parentSchema:schema106.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -9419,7 +13292,7 @@ passing0 = 1;
 }
 }
 if(!valid4){
-const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema85.oneOf,parentSchema:schema85,data:data4};
+const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema106.oneOf,parentSchema:schema106,data:data4};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -9427,7 +13300,7 @@ else {
 vErrors.push(err4);
 }
 errors++;
-validate50.errors = vErrors;
+validate52.errors = vErrors;
 return false;
 }
 else {
@@ -9591,7 +13464,7 @@ else {
 vErrors.push(err11);
 }
 errors++;
-validate50.errors = vErrors;
+validate52.errors = vErrors;
 return false;
 }
 else {
@@ -9617,17 +13490,17 @@ var valid0 = true;
 }
 }
 }
-validate50.errors = vErrors;
+validate52.errors = vErrors;
 return errors === 0;
 }
-validate50.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate52.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema91 = {"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema112 = {"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"},"driver":{"type":"string"},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"template_driver":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 
-function validate52(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate54(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate52.evaluated;
+const evaluated0 = validate54.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -9638,8 +13511,8 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
-if(!(((((key0 === "name") || (key0 === "file")) || (key0 === "environment")) || (key0 === "external")) || (pattern2.test(key0)))){
-validate52.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema91,data}];
+if(!(((((((((key0 === "name") || (key0 === "file")) || (key0 === "environment")) || (key0 === "external")) || (key0 === "labels")) || (key0 === "driver")) || (key0 === "driver_opts")) || (key0 === "template_driver")) || (pattern2.test(key0)))){
+validate54.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema112,data}];
 return false;
 break;
 }
@@ -9649,7 +13522,7 @@ if(data.name !== undefined){
 let data0 = data.name;
 const _errs2 = errors;
 if(typeof data0 !== "string"){
-validate52.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema91.properties.name.type,parentSchema:schema91.properties.name,data:data0}];
+validate54.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema112.properties.name.type,parentSchema:schema112.properties.name,data:data0}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -9662,7 +13535,7 @@ if(data.file !== undefined){
 let data1 = data.file;
 const _errs4 = errors;
 if(typeof data1 !== "string"){
-validate52.errors = [{instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema91.properties.file.type,parentSchema:schema91.properties.file,data:data1}];
+validate54.errors = [{instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema112.properties.file.type,parentSchema:schema112.properties.file,data:data1}];
 return false;
 }
 var valid0 = _errs4 === errors;
@@ -9675,7 +13548,7 @@ if(data.environment !== undefined){
 let data2 = data.environment;
 const _errs6 = errors;
 if(typeof data2 !== "string"){
-validate52.errors = [{instancePath:instancePath+"/environment",schemaPath:"#/properties/environment/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema91.properties.environment.type,parentSchema:schema91.properties.environment,data:data2}];
+validate54.errors = [{instancePath:instancePath+"/environment",schemaPath:"#/properties/environment/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema112.properties.environment.type,parentSchema:schema112.properties.environment,data:data2}];
 return false;
 }
 var valid0 = _errs6 === errors;
@@ -9692,7 +13565,7 @@ let valid2 = false;
 let passing0 = null;
 const _errs11 = errors;
 if(typeof data3 !== "boolean"){
-const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema85.oneOf[0].type,parentSchema:schema85.oneOf[0],data:data3};
+const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema106.oneOf[0].type,parentSchema:schema106.oneOf[0],data:data3};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -9712,7 +13585,7 @@ if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
 const _errs15 = errors;
 for(const key1 in data3){
 if(!((key1 === "name") || (pattern2.test(key1)))){
-const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema85.oneOf[1],data:data3};
+const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema106.oneOf[1],data:data3};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -9727,7 +13600,7 @@ if(_errs15 === errors){
 if(data3.name !== undefined){
 let data4 = data3.name;
 if(typeof data4 !== "string"){
-const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema85.oneOf[1].properties.name.type,parentSchema:schema85.oneOf[1].properties.name,data:data4};
+const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema106.oneOf[1].properties.name.type,parentSchema:schema106.oneOf[1].properties.name,data:data4};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -9740,7 +13613,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema85.oneOf[1].type,parentSchema:schema85.oneOf[1],data:data3};
+const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema106.oneOf[1].type,parentSchema:schema106.oneOf[1],data:data3};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -9762,7 +13635,7 @@ passing0 = 1;
 }
 }
 if(!valid2){
-const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema85.oneOf,parentSchema:schema85,data:data3};
+const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema106.oneOf,parentSchema:schema106,data:data3};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -9770,7 +13643,7 @@ else {
 vErrors.push(err4);
 }
 errors++;
-validate52.errors = vErrors;
+validate54.errors = vErrors;
 return false;
 }
 else {
@@ -9789,27 +13662,249 @@ var valid0 = _errs8 === errors;
 else {
 var valid0 = true;
 }
+if(valid0){
+if(data.labels !== undefined){
+let data5 = data.labels;
+const _errs18 = errors;
+const _errs20 = errors;
+let valid5 = false;
+let passing1 = null;
+const _errs21 = errors;
+if(errors === _errs21){
+if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
+const _errs23 = errors;
+for(const key2 in data5){
+if(!(pattern7.test(key2))){
+const err5 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data5};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+break;
+}
+}
+if(_errs23 === errors){
+var valid6 = true;
+for(const key3 in data5){
+if(pattern7.test(key3)){
+let data6 = data5[key3];
+const _errs24 = errors;
+if((((typeof data6 !== "string") && (!((typeof data6 == "number") && (isFinite(data6))))) && (typeof data6 !== "boolean")) && (data6 !== null)){
+const err6 = {instancePath:instancePath+"/labels/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data6};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+var valid6 = _errs24 === errors;
+if(!valid6){
+break;
 }
 }
 }
 }
 }
 else {
-validate52.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema91.type,parentSchema:schema91,data}];
+const err7 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data5};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+var _valid1 = _errs21 === errors;
+if(_valid1){
+valid5 = true;
+passing1 = 0;
+}
+const _errs26 = errors;
+if(errors === _errs26){
+if(Array.isArray(data5)){
+var valid7 = true;
+const len0 = data5.length;
+for(let i0=0; i0<len0; i0++){
+let data7 = data5[i0];
+const _errs28 = errors;
+if(typeof data7 !== "string"){
+const err8 = {instancePath:instancePath+"/labels/" + i0,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data7};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+var valid7 = _errs28 === errors;
+if(!valid7){
+break;
+}
+}
+if(valid7){
+let i1 = data5.length;
+let j0;
+if(i1 > 1){
+const indices0 = {};
+for(;i1--;){
+let item0 = data5[i1];
+if(typeof item0 !== "string"){
+continue;
+}
+if(typeof indices0[item0] == "number"){
+j0 = indices0[item0];
+const err9 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data5};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+break;
+}
+indices0[item0] = i1;
+}
+}
+}
+}
+else {
+const err10 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data5};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+var _valid1 = _errs26 === errors;
+if(_valid1 && valid5){
+valid5 = false;
+passing1 = [passing1, 1];
+}
+else {
+if(_valid1){
+valid5 = true;
+passing1 = 1;
+}
+}
+if(!valid5){
+const err11 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data5};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+validate54.errors = vErrors;
+return false;
+}
+else {
+errors = _errs20;
+if(vErrors !== null){
+if(_errs20){
+vErrors.length = _errs20;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs18 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.driver !== undefined){
+let data8 = data.driver;
+const _errs30 = errors;
+if(typeof data8 !== "string"){
+validate54.errors = [{instancePath:instancePath+"/driver",schemaPath:"#/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema112.properties.driver.type,parentSchema:schema112.properties.driver,data:data8}];
+return false;
+}
+var valid0 = _errs30 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.driver_opts !== undefined){
+let data9 = data.driver_opts;
+const _errs32 = errors;
+if(errors === _errs32){
+if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
+var props2 = {};
+for(const key4 in data9){
+if(pattern11.test(key4)){
+let data10 = data9[key4];
+if((typeof data10 !== "string") && (!((typeof data10 == "number") && (isFinite(data10))))){
+validate54.errors = [{instancePath:instancePath+"/driver_opts/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/driver_opts/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema112.properties.driver_opts.patternProperties["^.+$"].type},message:"must be string,number",schema:schema112.properties.driver_opts.patternProperties["^.+$"].type,parentSchema:schema112.properties.driver_opts.patternProperties["^.+$"],data:data10}];
+return false;
+}
+props2[key4] = true;
+}
+}
+}
+else {
+validate54.errors = [{instancePath:instancePath+"/driver_opts",schemaPath:"#/properties/driver_opts/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema112.properties.driver_opts.type,parentSchema:schema112.properties.driver_opts,data:data9}];
 return false;
 }
 }
-validate52.errors = vErrors;
+var valid0 = _errs32 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.template_driver !== undefined){
+let data11 = data.template_driver;
+const _errs36 = errors;
+if(typeof data11 !== "string"){
+validate54.errors = [{instancePath:instancePath+"/template_driver",schemaPath:"#/properties/template_driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema112.properties.template_driver.type,parentSchema:schema112.properties.template_driver,data:data11}];
+return false;
+}
+var valid0 = _errs36 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate54.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema112.type,parentSchema:schema112,data}];
+return false;
+}
+}
+validate54.errors = vErrors;
 return errors === 0;
 }
-validate52.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate54.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema93 = {"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"content":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema115 = {"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"content":{"type":"string"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"},"template_driver":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 
-function validate54(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate56(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate54.evaluated;
+const evaluated0 = validate56.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -9820,8 +13915,8 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
-if(!((((((key0 === "name") || (key0 === "file")) || (key0 === "environment")) || (key0 === "content")) || (key0 === "external")) || (pattern2.test(key0)))){
-validate54.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema93,data}];
+if(!((((((((key0 === "name") || (key0 === "file")) || (key0 === "environment")) || (key0 === "content")) || (key0 === "external")) || (key0 === "labels")) || (key0 === "template_driver")) || (pattern2.test(key0)))){
+validate56.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema115,data}];
 return false;
 break;
 }
@@ -9831,7 +13926,7 @@ if(data.name !== undefined){
 let data0 = data.name;
 const _errs2 = errors;
 if(typeof data0 !== "string"){
-validate54.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema93.properties.name.type,parentSchema:schema93.properties.name,data:data0}];
+validate56.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema115.properties.name.type,parentSchema:schema115.properties.name,data:data0}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -9844,7 +13939,7 @@ if(data.file !== undefined){
 let data1 = data.file;
 const _errs4 = errors;
 if(typeof data1 !== "string"){
-validate54.errors = [{instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema93.properties.file.type,parentSchema:schema93.properties.file,data:data1}];
+validate56.errors = [{instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema115.properties.file.type,parentSchema:schema115.properties.file,data:data1}];
 return false;
 }
 var valid0 = _errs4 === errors;
@@ -9857,7 +13952,7 @@ if(data.environment !== undefined){
 let data2 = data.environment;
 const _errs6 = errors;
 if(typeof data2 !== "string"){
-validate54.errors = [{instancePath:instancePath+"/environment",schemaPath:"#/properties/environment/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema93.properties.environment.type,parentSchema:schema93.properties.environment,data:data2}];
+validate56.errors = [{instancePath:instancePath+"/environment",schemaPath:"#/properties/environment/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema115.properties.environment.type,parentSchema:schema115.properties.environment,data:data2}];
 return false;
 }
 var valid0 = _errs6 === errors;
@@ -9870,7 +13965,7 @@ if(data.content !== undefined){
 let data3 = data.content;
 const _errs8 = errors;
 if(typeof data3 !== "string"){
-validate54.errors = [{instancePath:instancePath+"/content",schemaPath:"#/properties/content/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema93.properties.content.type,parentSchema:schema93.properties.content,data:data3}];
+validate56.errors = [{instancePath:instancePath+"/content",schemaPath:"#/properties/content/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema115.properties.content.type,parentSchema:schema115.properties.content,data:data3}];
 return false;
 }
 var valid0 = _errs8 === errors;
@@ -9887,7 +13982,7 @@ let valid2 = false;
 let passing0 = null;
 const _errs13 = errors;
 if(typeof data4 !== "boolean"){
-const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema85.oneOf[0].type,parentSchema:schema85.oneOf[0],data:data4};
+const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema106.oneOf[0].type,parentSchema:schema106.oneOf[0],data:data4};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -9907,7 +14002,7 @@ if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 const _errs17 = errors;
 for(const key1 in data4){
 if(!((key1 === "name") || (pattern2.test(key1)))){
-const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema85.oneOf[1],data:data4};
+const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema106.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -9922,7 +14017,7 @@ if(_errs17 === errors){
 if(data4.name !== undefined){
 let data5 = data4.name;
 if(typeof data5 !== "string"){
-const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema85.oneOf[1].properties.name.type,parentSchema:schema85.oneOf[1].properties.name,data:data5};
+const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema106.oneOf[1].properties.name.type,parentSchema:schema106.oneOf[1].properties.name,data:data5};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -9935,7 +14030,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema85.oneOf[1].type,parentSchema:schema85.oneOf[1],data:data4};
+const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema106.oneOf[1].type,parentSchema:schema106.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -9957,7 +14052,7 @@ passing0 = 1;
 }
 }
 if(!valid2){
-const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema85.oneOf,parentSchema:schema85,data:data4};
+const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema106.oneOf,parentSchema:schema106,data:data4};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -9965,7 +14060,7 @@ else {
 vErrors.push(err4);
 }
 errors++;
-validate54.errors = vErrors;
+validate56.errors = vErrors;
 return false;
 }
 else {
@@ -9984,6 +14079,185 @@ var valid0 = _errs10 === errors;
 else {
 var valid0 = true;
 }
+if(valid0){
+if(data.labels !== undefined){
+let data6 = data.labels;
+const _errs20 = errors;
+const _errs22 = errors;
+let valid5 = false;
+let passing1 = null;
+const _errs23 = errors;
+if(errors === _errs23){
+if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
+const _errs25 = errors;
+for(const key2 in data6){
+if(!(pattern7.test(key2))){
+const err5 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data6};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+break;
+}
+}
+if(_errs25 === errors){
+var valid6 = true;
+for(const key3 in data6){
+if(pattern7.test(key3)){
+let data7 = data6[key3];
+const _errs26 = errors;
+if((((typeof data7 !== "string") && (!((typeof data7 == "number") && (isFinite(data7))))) && (typeof data7 !== "boolean")) && (data7 !== null)){
+const err6 = {instancePath:instancePath+"/labels/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data7};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+var valid6 = _errs26 === errors;
+if(!valid6){
+break;
+}
+}
+}
+}
+}
+else {
+const err7 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data6};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+var _valid1 = _errs23 === errors;
+if(_valid1){
+valid5 = true;
+passing1 = 0;
+}
+const _errs28 = errors;
+if(errors === _errs28){
+if(Array.isArray(data6)){
+var valid7 = true;
+const len0 = data6.length;
+for(let i0=0; i0<len0; i0++){
+let data8 = data6[i0];
+const _errs30 = errors;
+if(typeof data8 !== "string"){
+const err8 = {instancePath:instancePath+"/labels/" + i0,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data8};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+var valid7 = _errs30 === errors;
+if(!valid7){
+break;
+}
+}
+if(valid7){
+let i1 = data6.length;
+let j0;
+if(i1 > 1){
+const indices0 = {};
+for(;i1--;){
+let item0 = data6[i1];
+if(typeof item0 !== "string"){
+continue;
+}
+if(typeof indices0[item0] == "number"){
+j0 = indices0[item0];
+const err9 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data6};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+break;
+}
+indices0[item0] = i1;
+}
+}
+}
+}
+else {
+const err10 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data6};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+var _valid1 = _errs28 === errors;
+if(_valid1 && valid5){
+valid5 = false;
+passing1 = [passing1, 1];
+}
+else {
+if(_valid1){
+valid5 = true;
+passing1 = 1;
+}
+}
+if(!valid5){
+const err11 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data6};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+validate56.errors = vErrors;
+return false;
+}
+else {
+errors = _errs22;
+if(vErrors !== null){
+if(_errs22){
+vErrors.length = _errs22;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs20 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.template_driver !== undefined){
+let data9 = data.template_driver;
+const _errs32 = errors;
+if(typeof data9 !== "string"){
+validate56.errors = [{instancePath:instancePath+"/template_driver",schemaPath:"#/properties/template_driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema115.properties.template_driver.type,parentSchema:schema115.properties.template_driver,data:data9}];
+return false;
+}
+var valid0 = _errs32 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
 }
 }
 }
@@ -9991,14 +14265,14 @@ var valid0 = true;
 }
 }
 else {
-validate54.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema93.type,parentSchema:schema93,data}];
+validate56.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema115.type,parentSchema:schema115,data}];
 return false;
 }
 }
-validate54.errors = vErrors;
+validate56.errors = vErrors;
 return errors === 0;
 }
-validate54.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate56.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
 function validate18(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -10016,7 +14290,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
-if(!(((((((((key0 === "version") || (key0 === "name")) || (key0 === "include")) || (key0 === "services")) || (key0 === "networks")) || (key0 === "volumes")) || (key0 === "secrets")) || (key0 === "configs")) || (pattern2.test(key0)))){
+if(!((func1.call(schema21.properties, key0)) || (pattern2.test(key0)))){
 validate18.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema21,data}];
 return false;
 break;
@@ -10138,8 +14412,8 @@ var valid3 = true;
 for(const key4 in data6){
 if(pattern3.test(key4)){
 const _errs16 = errors;
-if(!(validate48(data6[key4], {instancePath:instancePath+"/networks/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data6,parentDataProperty:key4,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate48.errors : vErrors.concat(validate48.errors);
+if(!(validate50(data6[key4], {instancePath:instancePath+"/networks/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data6,parentDataProperty:key4,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate50.errors : vErrors.concat(validate50.errors);
 errors = vErrors.length;
 }
 var valid3 = _errs16 === errors;
@@ -10179,8 +14453,8 @@ var valid4 = true;
 for(const key6 in data8){
 if(pattern3.test(key6)){
 const _errs20 = errors;
-if(!(validate50(data8[key6], {instancePath:instancePath+"/volumes/" + key6.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data8,parentDataProperty:key6,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate50.errors : vErrors.concat(validate50.errors);
+if(!(validate52(data8[key6], {instancePath:instancePath+"/volumes/" + key6.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data8,parentDataProperty:key6,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate52.errors : vErrors.concat(validate52.errors);
 errors = vErrors.length;
 }
 var valid4 = _errs20 === errors;
@@ -10220,8 +14494,8 @@ var valid5 = true;
 for(const key8 in data10){
 if(pattern3.test(key8)){
 const _errs24 = errors;
-if(!(validate52(data10[key8], {instancePath:instancePath+"/secrets/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data10,parentDataProperty:key8,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate52.errors : vErrors.concat(validate52.errors);
+if(!(validate54(data10[key8], {instancePath:instancePath+"/secrets/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data10,parentDataProperty:key8,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate54.errors : vErrors.concat(validate54.errors);
 errors = vErrors.length;
 }
 var valid5 = _errs24 === errors;
@@ -10261,8 +14535,8 @@ var valid6 = true;
 for(const key10 in data12){
 if(pattern3.test(key10)){
 const _errs28 = errors;
-if(!(validate54(data12[key10], {instancePath:instancePath+"/configs/" + key10.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data12,parentDataProperty:key10,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate54.errors : vErrors.concat(validate54.errors);
+if(!(validate56(data12[key10], {instancePath:instancePath+"/configs/" + key10.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data12,parentDataProperty:key10,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate56.errors : vErrors.concat(validate56.errors);
 errors = vErrors.length;
 }
 var valid6 = _errs28 === errors;
@@ -10282,6 +14556,129 @@ var valid0 = _errs25 === errors;
 }
 else {
 var valid0 = true;
+}
+if(valid0){
+if(data.models !== undefined){
+let data14 = data.models;
+const _errs29 = errors;
+if(errors === _errs29){
+if(data14 && typeof data14 == "object" && !Array.isArray(data14)){
+var props1 = {};
+for(const key11 in data14){
+if(pattern3.test(key11)){
+let data15 = data14[key11];
+const _errs32 = errors;
+if(errors === _errs32){
+if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
+let missing0;
+if((data15.model === undefined) && (missing0 = "model")){
+validate18.errors = [{instancePath:instancePath+"/models/" + key11.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/model/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'",schema:schema118.required,parentSchema:schema118,data:data15}];
+return false;
+}
+else {
+const _errs34 = errors;
+for(const key12 in data15){
+if(!(((((key12 === "name") || (key12 === "model")) || (key12 === "context_size")) || (key12 === "runtime_flags")) || (pattern2.test(key12)))){
+validate18.errors = [{instancePath:instancePath+"/models/" + key11.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/model/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema118,data:data15}];
+return false;
+break;
+}
+}
+if(_errs34 === errors){
+if(data15.name !== undefined){
+let data16 = data15.name;
+const _errs35 = errors;
+if(typeof data16 !== "string"){
+validate18.errors = [{instancePath:instancePath+"/models/" + key11.replace(/~/g, "~0").replace(/\//g, "~1")+"/name",schemaPath:"#/$defs/model/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema118.properties.name.type,parentSchema:schema118.properties.name,data:data16}];
+return false;
+}
+var valid9 = _errs35 === errors;
+}
+else {
+var valid9 = true;
+}
+if(valid9){
+if(data15.model !== undefined){
+let data17 = data15.model;
+const _errs37 = errors;
+if(typeof data17 !== "string"){
+validate18.errors = [{instancePath:instancePath+"/models/" + key11.replace(/~/g, "~0").replace(/\//g, "~1")+"/model",schemaPath:"#/$defs/model/properties/model/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema118.properties.model.type,parentSchema:schema118.properties.model,data:data17}];
+return false;
+}
+var valid9 = _errs37 === errors;
+}
+else {
+var valid9 = true;
+}
+if(valid9){
+if(data15.context_size !== undefined){
+let data18 = data15.context_size;
+const _errs39 = errors;
+if(!(((typeof data18 == "number") && (!(data18 % 1) && !isNaN(data18))) && (isFinite(data18)))){
+validate18.errors = [{instancePath:instancePath+"/models/" + key11.replace(/~/g, "~0").replace(/\//g, "~1")+"/context_size",schemaPath:"#/$defs/model/properties/context_size/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema118.properties.context_size.type,parentSchema:schema118.properties.context_size,data:data18}];
+return false;
+}
+var valid9 = _errs39 === errors;
+}
+else {
+var valid9 = true;
+}
+if(valid9){
+if(data15.runtime_flags !== undefined){
+let data19 = data15.runtime_flags;
+const _errs41 = errors;
+if(errors === _errs41){
+if(Array.isArray(data19)){
+var valid10 = true;
+const len1 = data19.length;
+for(let i1=0; i1<len1; i1++){
+let data20 = data19[i1];
+const _errs43 = errors;
+if(typeof data20 !== "string"){
+validate18.errors = [{instancePath:instancePath+"/models/" + key11.replace(/~/g, "~0").replace(/\//g, "~1")+"/runtime_flags/" + i1,schemaPath:"#/$defs/model/properties/runtime_flags/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema118.properties.runtime_flags.items.type,parentSchema:schema118.properties.runtime_flags.items,data:data20}];
+return false;
+}
+var valid10 = _errs43 === errors;
+if(!valid10){
+break;
+}
+}
+}
+else {
+validate18.errors = [{instancePath:instancePath+"/models/" + key11.replace(/~/g, "~0").replace(/\//g, "~1")+"/runtime_flags",schemaPath:"#/$defs/model/properties/runtime_flags/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema118.properties.runtime_flags.type,parentSchema:schema118.properties.runtime_flags,data:data19}];
+return false;
+}
+}
+var valid9 = _errs41 === errors;
+}
+else {
+var valid9 = true;
+}
+}
+}
+}
+}
+}
+}
+else {
+validate18.errors = [{instancePath:instancePath+"/models/" + key11.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/model/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema118.type,parentSchema:schema118,data:data15}];
+return false;
+}
+}
+props1[key11] = true;
+}
+}
+}
+else {
+validate18.errors = [{instancePath:instancePath+"/models",schemaPath:"#/properties/models/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema21.properties.models.type,parentSchema:schema21.properties.models,data:data14}];
+return false;
+}
+}
+var valid0 = _errs29 === errors;
+}
+else {
+var valid0 = true;
+}
 }
 }
 }

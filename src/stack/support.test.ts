@@ -1,0 +1,112 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { StackError } from "./errors.js";
+import { loadStack } from "./load.js";
+import { renderStack } from "./render.js";
+import { checkEngineSupport } from "./support.js";
+
+const root = mkdtempSync(join(tmpdir(), "tscompose-test-support-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+let counter = 0;
+function load(yaml: string) {
+  const dir = join(root, `p${counter++}`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "compose.yaml"), yaml);
+  return { dir, ...loadStack({ files: [], envFiles: [], profiles: [], env: {}, cwd: dir, projectName: "app" }) };
+}
+
+function refusal(yaml: string): StackError {
+  const { stack } = load(yaml);
+  try {
+    checkEngineSupport(stack);
+  } catch (err) {
+    if (err instanceof StackError) return err;
+    throw err;
+  }
+  throw new Error("expected the stack to be refused");
+}
+
+describe("keys the embedded engine does not implement", () => {
+  it("config prints them as written (compose's canonical forms for sizes and annotations)", () => {
+    const { stack } = load(
+      [
+        "services:",
+        "  web:",
+        "    image: busybox",
+        "    runtime: runc",
+        "    group_add: [audio, 20]",
+        "    annotations: [com.example.a=b]",
+        "    mem_reservation: 64m",
+        "    networks:",
+        "      front:",
+        "        gw_priority: 3",
+        "networks:",
+        "  front:",
+        "    enable_ipv4: true",
+        "models:",
+        "  llm:",
+        "    model: ai/smollm2",
+        "",
+      ].join("\n"),
+    );
+    const out = renderStack(stack) as { services: { web: Record<string, unknown> }; networks: Record<string, unknown>; models: unknown };
+    expect(out.services.web.runtime).toBe("runc");
+    expect(out.services.web.group_add).toEqual(["audio", 20]);
+    expect(out.services.web.annotations).toEqual({ "com.example.a": "b" });
+    expect(out.services.web.mem_reservation).toBe(64 * 1024 * 1024);
+    expect(out.services.web.networks).toEqual({ front: { gw_priority: 3 } });
+    expect(out.networks.front).toMatchObject({ enable_ipv4: true });
+    expect(out.models).toEqual({ llm: { model: "ai/smollm2" } });
+  });
+
+  it("values that ask for what the engine does anyway are not refused", () => {
+    const { stack } = load("services:\n  web:\n    image: busybox\n    runtime: runc\n    attach: true\nnetworks:\n  n:\n    enable_ipv4: true\n");
+    expect(() => checkEngineSupport(stack)).not.toThrow();
+  });
+
+  it("up is refused at the first such key, named with file:line:col and the reason", () => {
+    const err = refusal(["services:", "  web:", "    image: busybox", "    labels: [a=b]", "    gpus: all", "    runtime: kata", ""].join("\n"));
+    expect(err.code).toBe("unsupported");
+    expect(err.path).toBe("services.web.gpus");
+    expect(err.location).toMatchObject({ line: 5, column: 5 });
+    expect(err.message).toMatch(/compose\.yaml:5:5: services\.web\.gpus: not supported by the embedded engine: no GPU support \(and 1 more unsupported key\)$/);
+  });
+
+  it("nested keys and refused values are located too", () => {
+    const volumeType = refusal(["services:", "  web:", "    image: busybox", "    volumes:", "      - type: npipe", "        source: p", "        target: /p", ""].join("\n"));
+    expect(volumeType.path).toBe("services.web.volumes[0].type");
+    expect(volumeType.message).toMatch(/:5:9: services\.web\.volumes\[0\]\.type: not supported by the embedded engine: named pipes are Windows only$/);
+    const topLevel = refusal(["services:", "  web:", "    image: busybox", "networks:", "  n:", "    enable_ipv4: false", ""].join("\n"));
+    expect(topLevel.path).toBe("networks.n.enable_ipv4");
+    expect(topLevel.location?.line).toBe(6);
+  });
+
+  it("Swarm-only keys are printed and ignored, as docker compose ignores them", () => {
+    const { stack } = load(["services:", "  web:", "    image: busybox", "    deploy:", "      placement:", "        constraints: [node.role==manager]", ""].join("\n"));
+    expect(() => checkEngineSupport(stack)).not.toThrow();
+    const out = renderStack(stack) as { services: { web: { deploy: unknown } } };
+    expect(out.services.web.deploy).toEqual({ placement: { constraints: ["node.role==manager"] } });
+  });
+
+  it("a service built from a Dockerfile without an image is refused at build; with an image it is pulled", () => {
+    const err = refusal(["services:", "  web:", "    build:", "      context: .", "      tags: [x:1]", ""].join("\n"));
+    expect(err.path).toBe("services.web.build");
+    expect(err.message).toMatch(/not supported by the embedded engine: image builds are not implemented yet/);
+    const { stack } = load(["services:", "  web:", "    image: busybox", "    build:", "      context: .", "      tags: [x:1]", ""].join("\n"));
+    expect(() => checkEngineSupport(stack)).not.toThrow();
+    expect((renderStack(stack) as { services: { web: { build: unknown } } }).services.web.build).toMatchObject({ tags: ["x:1"] });
+  });
+
+  it("the config hash follows the value, not where it is written", () => {
+    const a = load("services:\n  web:\n    image: busybox\n    runtime: runc\n").stack.services.web?.configHash;
+    const moved = load("services:\n  web:\n    runtime: runc\n    image: busybox\n").stack.services.web?.configHash;
+    const changed = load("services:\n  web:\n    image: busybox\n    runtime: kata\n").stack.services.web?.configHash;
+    const without = load("services:\n  web:\n    image: busybox\n").stack.services.web?.configHash;
+    expect(moved).toBe(a);
+    expect(changed).not.toBe(a);
+    expect(without).not.toBe(a);
+  });
+});

@@ -1,0 +1,199 @@
+// Which compose-spec keys the embedded engine does not implement yet, and why.
+//
+// The loader accepts every key the compose-spec accepts, so `config` prints a
+// real-world file as docker compose does; a key listed here is carried in the
+// model as written (ServiceSpec.unsupported / StackSpec.unsupported) with where
+// it was written. Commands that create or change containers call
+// checkEngineSupport() before touching anything, so a stack is never brought
+// up with one of these keys silently dropped.
+//
+// One table: implementing a key means deleting its row (and wiring the key
+// through the model). docs/compat.md lists the status of every key.
+import type { UnsupportedKey } from "../../model/stack.js";
+import { isDict, type Dict } from "./dict.js";
+import { StackError, formatPath } from "./errors.js";
+import type { SourceLocation } from "./errors.js";
+import type { PathSegment } from "./parse.js";
+
+type AtUp = "error" | "ignore";
+
+export interface SupportRow {
+  /**
+   * The key, relative to a service (SERVICE_ROWS) or to the file's root
+   * (TOP_LEVEL_ROWS): dotted, `*` for any name of a mapping, `[]` for any item of a list.
+   */
+  key: string;
+  /** What `up` says after "not supported by the embedded engine: ". */
+  reason: string;
+  /** Only some values are unsupported (undefined: any value but null). `owner` is the service's (or file's) mapping. */
+  when?: (value: unknown, owner: Dict) => boolean;
+  /**
+   * "ignore": docker compose ignores the key outside Swarm (or it does not change
+   * what the container sees), so tscompose prints it and goes on; the default
+   * "error" refuses the stack at `up`.
+   */
+  atUp?: AtUp | ((value: unknown, owner: Dict) => AtUp);
+}
+
+const WINDOWS = "Windows containers only";
+const SWARM = "a Swarm feature; docker compose ignores it outside Swarm";
+const BUILDS = "image builds are not implemented yet (issue 18); give the service an `image:` that can be pulled";
+const noImage = (_v: unknown, svc: Dict): boolean => svc.image === undefined || svc.image === null;
+/** The values that ask for what the engine does anyway are fine. */
+const unless = (...values: unknown[]) => (v: unknown): AtUp => (values.includes(v) ? "ignore" : "error");
+const oneOf = (...values: unknown[]) => (v: unknown): boolean => values.includes(v);
+
+/** Service keys, relative to `services.NAME`. */
+export const SERVICE_ROWS: readonly SupportRow[] = [
+  { key: "annotations", reason: "OCI annotations are not passed to the runtime yet" },
+  { key: "attach", reason: "attach: false (not attaching to a service's logs) is not implemented yet", atUp: unless(true, "true") },
+  { key: "build", reason: BUILDS, when: noImage },
+  ...[
+    "additional_contexts", "cache_from", "cache_to", "dockerfile_inline", "entitlements", "extra_hosts", "isolation",
+    "labels", "network", "no_cache", "platforms", "privileged", "provenance", "pull", "sbom", "secrets", "shm_size",
+    "ssh", "tags", "ulimits",
+  ].map((k): SupportRow => ({ key: `build.${k}`, reason: BUILDS, atUp: (v, svc) => (noImage(v, svc) ? "error" : "ignore") })),
+  { key: "cgroup", reason: "cgroup namespace modes are not implemented (containers get a private cgroup namespace)" },
+  { key: "cgroup_parent", reason: "containers are placed in the daemon's own cgroup tree" },
+  { key: "cpu_count", reason: WINDOWS },
+  { key: "cpu_percent", reason: WINDOWS },
+  { key: "credential_spec", reason: WINDOWS },
+  { key: "deploy.endpoint_mode", reason: SWARM, atUp: "ignore" },
+  { key: "deploy.placement", reason: SWARM, atUp: "ignore" },
+  { key: "deploy.rollback_config", reason: SWARM, atUp: "ignore" },
+  { key: "deploy.update_config", reason: SWARM, atUp: "ignore" },
+  { key: "deploy.resources.reservations.cpus", reason: "docker compose does not apply a CPU reservation outside Swarm either", atUp: "ignore" },
+  { key: "deploy.resources.reservations.pids", reason: "docker compose does not apply a pids reservation outside Swarm either", atUp: "ignore" },
+  { key: "deploy.resources.reservations.devices", reason: "device reservations (GPUs) are not supported" },
+  { key: "deploy.resources.reservations.generic_resources", reason: SWARM, atUp: "ignore" },
+  { key: "develop.watch[].action", reason: "watch actions sync+exec and restart are not implemented yet", when: oneOf("sync+exec", "restart") },
+  { key: "develop.watch[].exec", reason: "watch action sync+exec is not implemented yet" },
+  { key: "develop.watch[].include", reason: "watch include patterns are not implemented yet" },
+  { key: "develop.watch[].initial_sync", reason: "watch initial_sync is not implemented yet" },
+  { key: "device_cgroup_rules", reason: "device cgroup rules are not implemented" },
+  { key: "devices", reason: "host devices are not mapped into containers yet" },
+  { key: "env_file[].format", reason: "env_file formats other than the default are not implemented yet" },
+  { key: "gpus", reason: "no GPU support" },
+  { key: "group_add", reason: "supplementary groups are not implemented yet" },
+  { key: "ipc", reason: "IPC namespace modes are not implemented (containers get a private IPC namespace)" },
+  { key: "isolation", reason: WINDOWS },
+  { key: "label_file", reason: "label files are not read yet" },
+  { key: "logging.driver", reason: "only the json-file and local drivers (logs kept by the daemon) are implemented", when: (v) => v !== "json-file" && v !== "local" },
+  { key: "models", reason: "no model runner (Docker Model Runner) in the embedded engine" },
+  { key: "networks.*.driver_opts", reason: "per-endpoint driver options are not implemented" },
+  { key: "networks.*.gw_priority", reason: "gateway priority is not implemented yet" },
+  { key: "networks.*.ipv6_address", reason: "IPv6 is not implemented yet" },
+  { key: "networks.*.interface_name", reason: "naming the container's interface is not implemented" },
+  { key: "networks.*.link_local_ips", reason: "link-local addresses are not implemented" },
+  { key: "pid", reason: "PID namespace modes are not implemented (containers get a private PID namespace)" },
+  { key: "post_start", reason: "lifecycle hooks are not implemented yet" },
+  { key: "pre_stop", reason: "lifecycle hooks are not implemented yet" },
+  { key: "provider", reason: "provider services (compose plugins) are not supported" },
+  { key: "pull_policy", reason: "pull policies by age (refresh, daily, weekly, every_<duration>) are not implemented yet", when: (v) => typeof v === "string" && /^(refresh|daily|weekly|every_)/.test(v) },
+  { key: "pull_refresh_after", reason: "pull_refresh_after is not implemented" },
+  { key: "runtime", reason: "only the runc runtime is available", atUp: unless("runc") },
+  { key: "storage_opt", reason: "the overlay snapshotter has no per-container storage options" },
+  { key: "use_api_socket", reason: "the embedded engine has no Docker API socket to share" },
+  { key: "userns_mode", reason: "user namespace modes are not implemented" },
+  { key: "uts", reason: "UTS namespace modes are not implemented (containers get a private UTS namespace)" },
+  { key: "volumes[].bind.recursive", reason: "recursive bind mount options are not implemented" },
+  { key: "volumes[].image", reason: "image volumes are not implemented yet" },
+  { key: "volumes[].type", reason: "image volumes are not implemented yet", when: oneOf("image") },
+  { key: "volumes[].type", reason: "named pipes are Windows only", when: oneOf("npipe") },
+  { key: "volumes[].type", reason: "cluster volumes are a Swarm feature", when: oneOf("cluster") },
+  { key: "volumes[].volume.labels", reason: "labels of volumes made for a mount are not implemented" },
+];
+
+/** Keys outside services, relative to the file's root. */
+export const TOP_LEVEL_ROWS: readonly SupportRow[] = [
+  { key: "models", reason: "no model runner (Docker Model Runner) in the embedded engine" },
+  { key: "networks.*.enable_ipv4", reason: "networks without IPv4 are not implemented", atUp: unless(true, "true") },
+  { key: "networks.*.enable_ipv6", reason: "IPv6 is not implemented yet", when: oneOf(true, "true") },
+  { key: "networks.*.driver_opts", reason: "network driver options are not implemented yet" },
+  { key: "networks.*.ipam.driver", reason: "only the default IPAM driver is available", when: (v) => v !== "default" },
+  { key: "networks.*.ipam.options", reason: "IPAM options are not implemented" },
+  { key: "networks.*.ipam.config", reason: "only one IPAM config (subnet) per network is implemented yet", when: (v) => Array.isArray(v) && v.length > 1 },
+  { key: "networks.*.ipam.config[].ip_range", reason: "ip_range is not implemented yet" },
+  { key: "networks.*.ipam.config[].aux_addresses", reason: "aux_addresses are not implemented yet" },
+  { key: "secrets.*.driver", reason: SWARM, atUp: "ignore" },
+  { key: "secrets.*.driver_opts", reason: SWARM, atUp: "ignore" },
+  { key: "secrets.*.labels", reason: SWARM, atUp: "ignore" },
+  { key: "secrets.*.template_driver", reason: SWARM, atUp: "ignore" },
+  { key: "configs.*.labels", reason: SWARM, atUp: "ignore" },
+  { key: "configs.*.template_driver", reason: SWARM, atUp: "ignore" },
+];
+
+/**
+ * The table's keys found in a mapping (a service's or the file's), as written, with
+ * where they were written. `base` is the mapping's own path, for locating.
+ */
+export function findUnsupported(
+  rows: readonly SupportRow[],
+  owner: Dict,
+  base: readonly PathSegment[],
+  locate: (path: readonly PathSegment[]) => SourceLocation | undefined,
+): UnsupportedKey[] {
+  const found: UnsupportedKey[] = [];
+  for (const row of rows) {
+    for (const { path, value } of valuesAt(owner, row.key.replace(/\[\]/g, ".[]").split("."))) {
+      if (value === undefined || value === null) continue;
+      if (row.when && !row.when(value, owner)) continue;
+      // Several rows may name one key (values with different reasons); the first that applies wins.
+      if (found.some((f) => samePath(f.path, path))) continue;
+      const atUp = typeof row.atUp === "function" ? row.atUp(value, owner) : (row.atUp ?? "error");
+      found.push({ path, value, reason: row.reason, refused: atUp === "error", location: locate([...base, ...path]) });
+    }
+  }
+  return found;
+}
+
+function* valuesAt(node: unknown, pattern: readonly string[], prefix: PathSegment[] = []): Generator<{ path: PathSegment[]; value: unknown }> {
+  const [head, ...rest] = pattern;
+  if (head === undefined) {
+    yield { path: prefix, value: node };
+    return;
+  }
+  if (head === "[]") {
+    if (Array.isArray(node)) for (const [i, item] of node.entries()) yield* valuesAt(item, rest, [...prefix, i]);
+    return;
+  }
+  if (!isDict(node)) return;
+  if (head === "*") {
+    for (const [k, v] of Object.entries(node)) yield* valuesAt(v, rest, [...prefix, k]);
+    return;
+  }
+  if (Object.hasOwn(node, head)) yield* valuesAt(node[head], rest, [...prefix, head]);
+}
+
+const samePath = (a: readonly PathSegment[], b: readonly PathSegment[]): boolean =>
+  a.length === b.length && a.every((s, i) => s === b[i]);
+
+/**
+ * Throws the located StackError for the first key the embedded engine would have to
+ * drop. Called before a command creates or changes anything (up, create, run, scale,
+ * a watched file's reload).
+ */
+export function checkEngineSupport(stack: {
+  services: Record<string, { name: string; unsupported: readonly UnsupportedKey[] }>;
+  unsupported: readonly UnsupportedKey[];
+}): void {
+  const refused: { path: PathSegment[]; key: UnsupportedKey }[] = [];
+  for (const key of stack.unsupported) if (key.refused) refused.push({ path: key.path, key });
+  for (const svc of Object.values(stack.services)) {
+    for (const key of svc.unsupported) if (key.refused) refused.push({ path: ["services", svc.name, ...key.path], key });
+  }
+  if (refused.length === 0) return;
+  // The first in the files, so that fixing them in order is fixing them one by one.
+  refused.sort((a, b) => compareLocations(a.key.location, b.key.location));
+  const first = refused[0] as (typeof refused)[number];
+  const more = refused.length > 1 ? ` (and ${refused.length - 1} more unsupported key${refused.length > 2 ? "s" : ""})` : "";
+  throw new StackError("unsupported", `not supported by the embedded engine: ${first.key.reason}${more}`, {
+    path: formatPath(first.path),
+    location: first.key.location,
+  });
+}
+
+function compareLocations(a: SourceLocation | undefined, b: SourceLocation | undefined): number {
+  if (!a || !b) return a ? -1 : b ? 1 : 0;
+  return a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column;
+}
