@@ -13,8 +13,8 @@ import { imageOf } from "./plan.js";
 export interface ContainerSpecOptions {
   /** One-off containers (`run`) get their own number space and the oneoff label. */
   oneoff?: boolean;
-  /** `network_mode: service:x` resolved to the id of x's container by the caller. */
-  sharedNetworkContainer?: string;
+  /** Service -> its first container's id, for the `service:x` of network_mode, pid and ipc (see namespace-containers.ts). */
+  namespaceContainers?: Record<string, string>;
   /** The anonymous volumes of the container this one replaces (see ContainerSpec.inheritVolumes). */
   inheritVolumes?: { name: string; target: string }[];
   /** Overrides for `tscompose run`: command, env, entrypoint, name. */
@@ -65,7 +65,7 @@ export function containerSpecFor(stack: StackSpec, svc: ServiceSpec, number: num
     ...(opts.inheritVolumes && opts.inheritVolumes.length > 0 ? { inheritVolumes: opts.inheritVolumes } : {}),
     tmpfs: svc.tmpfs,
     networks: networksFor(stack, svc, name),
-    networkMode: networkModeFor(svc, opts.sharedNetworkContainer),
+    networkMode: joinMode(svc, "network_mode", svc.networkMode, opts.namespaceContainers) ?? "bridge",
     ports: opts.oneoff ? [] : svc.ports.map(portBinding),
     exposedPorts: svc.expose,
     extraHosts: svc.extraHosts,
@@ -78,6 +78,16 @@ export function containerSpecFor(stack: StackSpec, svc: ServiceSpec, number: num
     noNewPrivileges: svc.noNewPrivileges,
     readOnly: svc.readOnly,
     init: svc.init,
+    pidMode: joinMode(svc, "pid", svc.pid, opts.namespaceContainers),
+    ipcMode: joinMode(svc, "ipc", svc.ipc, opts.namespaceContainers),
+    utsMode: svc.uts,
+    cgroupnsMode: svc.cgroup,
+    cgroupParent: svc.cgroupParent,
+    groupAdd: svc.groupAdd,
+    devices: svc.devices,
+    deviceCgroupRules: svc.deviceCgroupRules,
+    runtime: svc.runtime,
+    platform: svc.platform,
     stopSignal: svc.stopSignal,
     stopTimeoutMs: svc.stopGracePeriodMs,
     shmSize: svc.shmSize,
@@ -133,14 +143,12 @@ function networksFor(stack: StackSpec, svc: ServiceSpec, name: string): Record<s
   return out;
 }
 
-function networkModeFor(svc: ServiceSpec, shared: string | undefined): string {
-  const mode = svc.networkMode;
-  if (mode === undefined) return "bridge";
-  if (mode.startsWith("service:")) {
-    if (!shared) throw new Error(`service "${svc.name}": the container of ${mode} is not running`);
-    return `container:${shared}`;
-  }
-  return mode;
+/** A namespace mode with `service:x` turned into `container:<id of x's first container>`. */
+function joinMode(svc: ServiceSpec, key: string, mode: string | undefined, containers: Record<string, string> | undefined): string | undefined {
+  if (!mode?.startsWith("service:")) return mode;
+  const shared = containers?.[mode.slice("service:".length)];
+  if (!shared) throw new Error(`service "${svc.name}": ${key}: the container of ${mode} is not running`);
+  return `container:${shared}`;
 }
 
 function portBinding(p: ServiceSpec["ports"][number]): PortBinding {

@@ -15,7 +15,7 @@
 // Containers are created early and in parallel; only starting waits on
 // dependencies, as docker compose does.
 import type { DependsOnCondition, ServiceSpec, StackSpec } from "../model/stack.js";
-import { dependenciesOf, selectServices } from "../model/dependencies.js";
+import { dependenciesOf, namespaceServicesOf, selectServices } from "../model/dependencies.js";
 import type { ObservedContainer, ObservedStack } from "./observed.js";
 
 // The daemon asks for a selection as the planner makes it.
@@ -133,8 +133,8 @@ export function planUp(stack: StackSpec, observed: ObservedStack, opts: UpOption
     changed = false;
     for (const name of selected) {
       const svc = stack.services[name] as ServiceSpec;
-      const shared = svc.networkMode?.startsWith("service:") ? svc.networkMode.slice(8) : undefined;
-      if (shared !== undefined && recreated.has(shared) && !recreated.has(name) && (byService.get(name)?.length ?? 0) > 0) {
+      const joinsRecreated = namespaceServicesOf(svc).some((shared) => recreated.has(shared));
+      if (joinsRecreated && !recreated.has(name) && (byService.get(name)?.length ?? 0) > 0) {
         recreated.add(name);
         changed = true;
       }

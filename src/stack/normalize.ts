@@ -24,6 +24,7 @@ import type {
 import { parseDuration } from "./duration.js";
 import { parsePortShort } from "./ports.js";
 import type { PortShort } from "./ports.js";
+import { normalizeProcessKeys } from "./process-keys.js";
 import { normalizeSecurityOpt } from "./security-opt.js";
 import { parseSize, shellSplit } from "./units.js";
 import { normalizeDevelop, normalizeSupervision } from "./x-tscompose.js";
@@ -255,6 +256,7 @@ function normalizeService(name: string, s: Dict, ctx: NormalizeContext): Service
     cpuset: str(s.cpuset),
     pidsLimit: num(s.pids_limit) ?? limits?.pids,
     platform: str(s.platform),
+    ...normalizeProcessKeys(s, at, ctx.fail),
     secrets: fileRefs(s.secrets, (src) => `/run/secrets/${src}`),
     configs: fileRefs(s.configs, (src) => `/${src}`),
     logging: isDict(s.logging) ? { driver: str(s.logging.driver), options: stringMap(s.logging.options) } : undefined,

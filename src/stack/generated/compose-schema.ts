@@ -10,7 +10,7 @@ const require = createRequire(import.meta.url);
 /** Validates a stack file against schema/compose-spec.json, as ajv.compile(schema) would. */
 export const validate: ValidateFunction = validate18;
 
-const schema21 = {"$schema":"https://json-schema.org/draft/2019-09/schema","$id":"https://tscompose.dev/schema/compose-spec.json","title":"tscompose stack file","description":"The subset of the Compose Specification that tscompose supports. Follows compose-spec/schema/compose-spec.json, but with strict scalar types: the loader converts interpolated strings to numbers and booleans before validation.","type":"object","properties":{"version":{"type":["string","number"],"deprecated":true,"description":"Accepted for backward compatibility and ignored."},"name":{"type":"string","description":"Project name, unless given on the command line."},"include":{"type":"array","items":{"$ref":"#/$defs/include"}},"services":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/service"}},"additionalProperties":false},"networks":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/network"}},"additionalProperties":false},"volumes":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/volume"}},"additionalProperties":false},"secrets":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/secret"}},"additionalProperties":false},"configs":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/config"}},"additionalProperties":false}},"patternProperties":{"^x-":{}},"additionalProperties":false,"$defs":{"service":{"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"priority":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_search":{"$ref":"#/$defs/string_or_list"},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"healthcheck":{"type":"object","properties":{"test":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"interval":{"$ref":"#/$defs/duration"},"timeout":{"$ref":"#/$defs/duration"},"retries":{"type":"integer","minimum":0},"start_period":{"$ref":"#/$defs/duration"},"start_interval":{"$ref":"#/$defs/duration"},"disable":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"x_tscompose_service":{"type":"object","description":"tscompose's own per-service settings (docs/supervision.md).","properties":{"restart_on_unhealthy":{"type":["boolean","string"],"description":"Restart a container whose health check turns unhealthy, with the restart backoff."},"readiness":{"type":"object","description":"A probe run by the daemon; its success makes the container healthy for depends_on and up --wait. Exactly one of tcp, http, log.","properties":{"tcp":{"type":["integer","string"],"description":"A container port that accepts a TCP connection."},"http":{"oneOf":[{"type":["integer","string"]},{"type":"object","properties":{"port":{"type":["integer","string"]},"path":{"type":"string"}},"required":["port"],"additionalProperties":false}],"description":"A container port (and path, default /) that answers an HTTP GET with 2xx."},"log":{"type":"string","description":"A regular expression a line of the container's output matches."},"interval":{"type":["string","number"]},"timeout":{"type":["string","number"]}},"additionalProperties":false},"schedule":{"oneOf":[{"type":"string"},{"type":"object","properties":{"cron":{"type":"string"},"timezone":{"type":"string"},"overlap":{"type":"string","enum":["skip","queue","allow"]},"history":{"type":["integer","string"]}},"required":["cron"],"additionalProperties":false}],"description":"Run the service as a one-off container on a cron schedule instead of keeping it up."}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"development":{"type":["object","null"],"properties":{"watch":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"action":{"type":"string","enum":["sync","rebuild","sync+restart"]},"target":{"type":"string"},"ignore":{"$ref":"#/$defs/string_or_list"}},"required":["path","action"],"additionalProperties":false,"patternProperties":{"^x-":{}}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"deployment":{"type":["object","null"],"properties":{"mode":{"type":"string","description":"replicated or global; checked by the normalizer, as compose-spec leaves it a string."},"endpoint_mode":{"type":"string"},"replicas":{"type":"integer","minimum":0},"labels":{"$ref":"#/$defs/list_or_dict"},"resources":{"type":"object","properties":{"limits":{"$ref":"#/$defs/resource_limits"},"reservations":{"$ref":"#/$defs/resource_limits"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"restart_policy":{"type":"object","properties":{"condition":{"type":"string","description":"none, on-failure or any; checked by the normalizer."},"delay":{"$ref":"#/$defs/duration"},"max_attempts":{"type":"integer","minimum":0},"window":{"$ref":"#/$defs/duration"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"$ref":"#/$defs/update_config"},"rollback_config":{"$ref":"#/$defs/update_config"},"placement":{"type":"object","properties":{"constraints":{"$ref":"#/$defs/list_of_strings"},"preferences":{"type":"array","items":{"type":"object","properties":{"spread":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"max_replicas_per_node":{"type":"integer","minimum":0}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"resource_limits":{"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"type":"object","properties":{"parallelism":{"type":"integer","minimum":0},"delay":{"$ref":"#/$defs/duration"},"failure_action":{"type":"string"},"monitor":{"$ref":"#/$defs/duration"},"max_failure_ratio":{"type":"number"},"order":{"type":"string","enum":["start-first","stop-first"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"include":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"$ref":"#/$defs/string_or_list"},"env_file":{"$ref":"#/$defs/string_or_list"},"project_directory":{"type":"string"}},"required":["path"],"additionalProperties":false}]},"network":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"ipam":{"type":"object","properties":{"driver":{"type":"string"},"config":{"type":"array","items":{"type":"object","properties":{"subnet":{"type":"string"},"ip_range":{"type":"string"},"gateway":{"type":"string"},"aux_addresses":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"options":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"$ref":"#/$defs/external"},"internal":{"type":"boolean"},"attachable":{"type":"boolean"},"enable_ipv6":{"type":"boolean"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"secret":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"config":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"content":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"description":"true, or the legacy {name} form (use the resource's own name instead).","oneOf":[{"type":"boolean"},{"type":"object","properties":{"name":{"type":"string","deprecated":true}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"command":{"oneOf":[{"type":"null"},{"type":"string"},{"type":"array","items":{"type":"string"}}]},"env_file":{"oneOf":[{"type":"string"},{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"type":"string"},"required":{"type":"boolean"}},"required":["path"],"additionalProperties":false}]}}]},"service_config_or_secret":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"source":{"type":"string"},"target":{"type":"string"},"uid":{"type":"string"},"gid":{"type":"string"},"mode":{"type":["integer","string"]}},"required":["source"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"ulimits":{"type":"object","patternProperties":{"^[a-z]+$":{"oneOf":[{"type":"integer"},{"type":"object","properties":{"soft":{"type":"integer"},"hard":{"type":"integer"}},"required":["soft","hard"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"additionalProperties":false},"extra_hosts":{"oneOf":[{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]},"duration":{"type":"string","format":"duration","description":"A Go duration: 1h30m, 10s, 1.5s, 100ms, 10us, 0."},"size":{"type":["integer","string"],"description":"Bytes, or a string with a unit (512m, 1g); parsed by the normalizer."},"cpus":{"type":["number","string"],"description":"Number of CPUs. Strings are common in compose files ('0.50'); parsed by the normalizer."},"string_or_list":{"oneOf":[{"type":"string"},{"$ref":"#/$defs/list_of_strings"}]},"list_of_strings":{"type":"array","items":{"type":"string"},"uniqueItems":true},"list_or_dict":{"oneOf":[{"type":"object","patternProperties":{".+":{"type":["string","number","boolean","null"]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]}}};
+const schema21 = {"$schema":"https://json-schema.org/draft/2019-09/schema","$id":"https://tscompose.dev/schema/compose-spec.json","title":"tscompose stack file","description":"The subset of the Compose Specification that tscompose supports. Follows compose-spec/schema/compose-spec.json, but with strict scalar types: the loader converts interpolated strings to numbers and booleans before validation.","type":"object","properties":{"version":{"type":["string","number"],"deprecated":true,"description":"Accepted for backward compatibility and ignored."},"name":{"type":"string","description":"Project name, unless given on the command line."},"include":{"type":"array","items":{"$ref":"#/$defs/include"}},"services":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/service"}},"additionalProperties":false},"networks":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/network"}},"additionalProperties":false},"volumes":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/volume"}},"additionalProperties":false},"secrets":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/secret"}},"additionalProperties":false},"configs":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/config"}},"additionalProperties":false}},"patternProperties":{"^x-":{}},"additionalProperties":false,"$defs":{"service":{"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"priority":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_search":{"$ref":"#/$defs/string_or_list"},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"pid":{"type":["string","null"]},"ipc":{"type":"string"},"uts":{"type":"string"},"userns_mode":{"type":"string"},"cgroup":{"type":"string","enum":["host","private"]},"cgroup_parent":{"type":"string"},"group_add":{"type":"array","items":{"type":["string","number"]},"uniqueItems":true},"devices":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","required":["source"],"properties":{"source":{"type":"string"},"target":{"type":"string"},"permissions":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"device_cgroup_rules":{"$ref":"#/$defs/list_of_strings"},"runtime":{"type":"string"},"storage_opt":{"type":"object"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"healthcheck":{"type":"object","properties":{"test":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"interval":{"$ref":"#/$defs/duration"},"timeout":{"$ref":"#/$defs/duration"},"retries":{"type":"integer","minimum":0},"start_period":{"$ref":"#/$defs/duration"},"start_interval":{"$ref":"#/$defs/duration"},"disable":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"x_tscompose_service":{"type":"object","description":"tscompose's own per-service settings (docs/supervision.md).","properties":{"restart_on_unhealthy":{"type":["boolean","string"],"description":"Restart a container whose health check turns unhealthy, with the restart backoff."},"readiness":{"type":"object","description":"A probe run by the daemon; its success makes the container healthy for depends_on and up --wait. Exactly one of tcp, http, log.","properties":{"tcp":{"type":["integer","string"],"description":"A container port that accepts a TCP connection."},"http":{"oneOf":[{"type":["integer","string"]},{"type":"object","properties":{"port":{"type":["integer","string"]},"path":{"type":"string"}},"required":["port"],"additionalProperties":false}],"description":"A container port (and path, default /) that answers an HTTP GET with 2xx."},"log":{"type":"string","description":"A regular expression a line of the container's output matches."},"interval":{"type":["string","number"]},"timeout":{"type":["string","number"]}},"additionalProperties":false},"schedule":{"oneOf":[{"type":"string"},{"type":"object","properties":{"cron":{"type":"string"},"timezone":{"type":"string"},"overlap":{"type":"string","enum":["skip","queue","allow"]},"history":{"type":["integer","string"]}},"required":["cron"],"additionalProperties":false}],"description":"Run the service as a one-off container on a cron schedule instead of keeping it up."}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"development":{"type":["object","null"],"properties":{"watch":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"action":{"type":"string","enum":["sync","rebuild","sync+restart"]},"target":{"type":"string"},"ignore":{"$ref":"#/$defs/string_or_list"}},"required":["path","action"],"additionalProperties":false,"patternProperties":{"^x-":{}}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"deployment":{"type":["object","null"],"properties":{"mode":{"type":"string","description":"replicated or global; checked by the normalizer, as compose-spec leaves it a string."},"endpoint_mode":{"type":"string"},"replicas":{"type":"integer","minimum":0},"labels":{"$ref":"#/$defs/list_or_dict"},"resources":{"type":"object","properties":{"limits":{"$ref":"#/$defs/resource_limits"},"reservations":{"$ref":"#/$defs/resource_limits"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"restart_policy":{"type":"object","properties":{"condition":{"type":"string","description":"none, on-failure or any; checked by the normalizer."},"delay":{"$ref":"#/$defs/duration"},"max_attempts":{"type":"integer","minimum":0},"window":{"$ref":"#/$defs/duration"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"$ref":"#/$defs/update_config"},"rollback_config":{"$ref":"#/$defs/update_config"},"placement":{"type":"object","properties":{"constraints":{"$ref":"#/$defs/list_of_strings"},"preferences":{"type":"array","items":{"type":"object","properties":{"spread":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"max_replicas_per_node":{"type":"integer","minimum":0}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"resource_limits":{"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"type":"object","properties":{"parallelism":{"type":"integer","minimum":0},"delay":{"$ref":"#/$defs/duration"},"failure_action":{"type":"string"},"monitor":{"$ref":"#/$defs/duration"},"max_failure_ratio":{"type":"number"},"order":{"type":"string","enum":["start-first","stop-first"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"include":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"$ref":"#/$defs/string_or_list"},"env_file":{"$ref":"#/$defs/string_or_list"},"project_directory":{"type":"string"}},"required":["path"],"additionalProperties":false}]},"network":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"ipam":{"type":"object","properties":{"driver":{"type":"string"},"config":{"type":"array","items":{"type":"object","properties":{"subnet":{"type":"string"},"ip_range":{"type":"string"},"gateway":{"type":"string"},"aux_addresses":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"options":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"$ref":"#/$defs/external"},"internal":{"type":"boolean"},"attachable":{"type":"boolean"},"enable_ipv6":{"type":"boolean"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"secret":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"config":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"content":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"description":"true, or the legacy {name} form (use the resource's own name instead).","oneOf":[{"type":"boolean"},{"type":"object","properties":{"name":{"type":"string","deprecated":true}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"command":{"oneOf":[{"type":"null"},{"type":"string"},{"type":"array","items":{"type":"string"}}]},"env_file":{"oneOf":[{"type":"string"},{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"type":"string"},"required":{"type":"boolean"}},"required":["path"],"additionalProperties":false}]}}]},"service_config_or_secret":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"source":{"type":"string"},"target":{"type":"string"},"uid":{"type":"string"},"gid":{"type":"string"},"mode":{"type":["integer","string"]}},"required":["source"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"ulimits":{"type":"object","patternProperties":{"^[a-z]+$":{"oneOf":[{"type":"integer"},{"type":"object","properties":{"soft":{"type":"integer"},"hard":{"type":"integer"}},"required":["soft","hard"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"additionalProperties":false},"extra_hosts":{"oneOf":[{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]},"duration":{"type":"string","format":"duration","description":"A Go duration: 1h30m, 10s, 1.5s, 100ms, 10us, 0."},"size":{"type":["integer","string"],"description":"Bytes, or a string with a unit (512m, 1g); parsed by the normalizer."},"cpus":{"type":["number","string"],"description":"Number of CPUs. Strings are common in compose files ('0.50'); parsed by the normalizer."},"string_or_list":{"oneOf":[{"type":"string"},{"$ref":"#/$defs/list_of_strings"}]},"list_of_strings":{"type":"array","items":{"type":"string"},"uniqueItems":true},"list_or_dict":{"oneOf":[{"type":"object","patternProperties":{".+":{"type":["string","number","boolean","null"]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]}}};
 const pattern2 = new RegExp("^x-", "u");
 const pattern3 = new RegExp("^[a-zA-Z0-9._-]+$", "u");
 const schema22 = {"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"$ref":"#/$defs/string_or_list"},"env_file":{"$ref":"#/$defs/string_or_list"},"project_directory":{"type":"string"}},"required":["path"],"additionalProperties":false}]};
@@ -308,7 +308,7 @@ return errors === 0;
 }
 validate19.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
-const schema25 = {"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"priority":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_search":{"$ref":"#/$defs/string_or_list"},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema25 = {"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"priority":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_search":{"$ref":"#/$defs/string_or_list"},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"pid":{"type":["string","null"]},"ipc":{"type":"string"},"uts":{"type":"string"},"userns_mode":{"type":"string"},"cgroup":{"type":"string","enum":["host","private"]},"cgroup_parent":{"type":"string"},"group_add":{"type":"array","items":{"type":["string","number"]},"uniqueItems":true},"devices":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","required":["source"],"properties":{"source":{"type":"string"},"target":{"type":"string"},"permissions":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"device_cgroup_rules":{"$ref":"#/$defs/list_of_strings"},"runtime":{"type":"string"},"storage_opt":{"type":"object"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 const schema26 = {"oneOf":[{"type":"object","patternProperties":{".+":{"type":["string","number","boolean","null"]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]};
 const schema30 = {"type":["integer","string"],"description":"Bytes, or a string with a unit (512m, 1g); parsed by the normalizer."};
 const schema31 = {"oneOf":[{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]};
@@ -318,7 +318,7 @@ const schema38 = {"oneOf":[{"type":"string"},{"type":"array","items":{"oneOf":[{
 const schema45 = {"type":"string","format":"duration","description":"A Go duration: 1h30m, 10s, 1.5s, 100ms, 10us, 0."};
 const schema67 = {"type":"object","patternProperties":{"^[a-z]+$":{"oneOf":[{"type":"integer"},{"type":"object","properties":{"soft":{"type":"integer"},"hard":{"type":"integer"}},"required":["soft","hard"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"additionalProperties":false};
 const schema52 = {"type":["number","string"],"description":"Number of CPUs. Strings are common in compose files ('0.50'); parsed by the normalizer."};
-const schema75 = {"type":"object","description":"tscompose's own per-service settings (docs/supervision.md).","properties":{"restart_on_unhealthy":{"type":["boolean","string"],"description":"Restart a container whose health check turns unhealthy, with the restart backoff."},"readiness":{"type":"object","description":"A probe run by the daemon; its success makes the container healthy for depends_on and up --wait. Exactly one of tcp, http, log.","properties":{"tcp":{"type":["integer","string"],"description":"A container port that accepts a TCP connection."},"http":{"oneOf":[{"type":["integer","string"]},{"type":"object","properties":{"port":{"type":["integer","string"]},"path":{"type":"string"}},"required":["port"],"additionalProperties":false}],"description":"A container port (and path, default /) that answers an HTTP GET with 2xx."},"log":{"type":"string","description":"A regular expression a line of the container's output matches."},"interval":{"type":["string","number"]},"timeout":{"type":["string","number"]}},"additionalProperties":false},"schedule":{"oneOf":[{"type":"string"},{"type":"object","properties":{"cron":{"type":"string"},"timezone":{"type":"string"},"overlap":{"type":"string","enum":["skip","queue","allow"]},"history":{"type":["integer","string"]}},"required":["cron"],"additionalProperties":false}],"description":"Run the service as a one-off container on a cron schedule instead of keeping it up."}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema76 = {"type":"object","description":"tscompose's own per-service settings (docs/supervision.md).","properties":{"restart_on_unhealthy":{"type":["boolean","string"],"description":"Restart a container whose health check turns unhealthy, with the restart backoff."},"readiness":{"type":"object","description":"A probe run by the daemon; its success makes the container healthy for depends_on and up --wait. Exactly one of tcp, http, log.","properties":{"tcp":{"type":["integer","string"],"description":"A container port that accepts a TCP connection."},"http":{"oneOf":[{"type":["integer","string"]},{"type":"object","properties":{"port":{"type":["integer","string"]},"path":{"type":"string"}},"required":["port"],"additionalProperties":false}],"description":"A container port (and path, default /) that answers an HTTP GET with 2xx."},"log":{"type":"string","description":"A regular expression a line of the container's output matches."},"interval":{"type":["string","number"]},"timeout":{"type":["string","number"]}},"additionalProperties":false},"schedule":{"oneOf":[{"type":"string"},{"type":"object","properties":{"cron":{"type":"string"},"timezone":{"type":"string"},"overlap":{"type":"string","enum":["skip","queue","allow"]},"history":{"type":["integer","string"]}},"required":["cron"],"additionalProperties":false}],"description":"Run the service as a one-off container on a cron schedule instead of keeping it up."}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 const func1 = Object.prototype.hasOwnProperty;
 const func0 = require("ajv/dist/runtime/equal").default;
 const pattern7 = new RegExp(".+", "u");
@@ -1413,7 +1413,7 @@ return errors === 0;
 }
 validate28.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema74 = {"type":["object","null"],"properties":{"watch":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"action":{"type":"string","enum":["sync","rebuild","sync+restart"]},"target":{"type":"string"},"ignore":{"$ref":"#/$defs/string_or_list"}},"required":["path","action"],"additionalProperties":false,"patternProperties":{"^x-":{}}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema75 = {"type":["object","null"],"properties":{"watch":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"action":{"type":"string","enum":["sync","rebuild","sync+restart"]},"target":{"type":"string"},"ignore":{"$ref":"#/$defs/string_or_list"}},"required":["path","action"],"additionalProperties":false,"patternProperties":{"^x-":{}}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 
 function validate38(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -1426,7 +1426,7 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if((!(data && typeof data == "object" && !Array.isArray(data))) && (data !== null)){
-validate38.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema74.type},message:"must be object,null",schema:schema74.type,parentSchema:schema74,data}];
+validate38.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema75.type},message:"must be object,null",schema:schema75.type,parentSchema:schema75,data}];
 return false;
 }
 if(errors === 0){
@@ -1434,7 +1434,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
 if(!((key0 === "watch") || (pattern2.test(key0)))){
-validate38.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema74,data}];
+validate38.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema75,data}];
 return false;
 break;
 }
@@ -1454,14 +1454,14 @@ if(errors === _errs4){
 if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
 let missing0;
 if(((data1.path === undefined) && (missing0 = "path")) || ((data1.action === undefined) && (missing0 = "action"))){
-validate38.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'",schema:schema74.properties.watch.items.required,parentSchema:schema74.properties.watch.items,data:data1}];
+validate38.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'",schema:schema75.properties.watch.items.required,parentSchema:schema75.properties.watch.items,data:data1}];
 return false;
 }
 else {
 const _errs6 = errors;
 for(const key1 in data1){
 if(!(((((key1 === "path") || (key1 === "action")) || (key1 === "target")) || (key1 === "ignore")) || (pattern2.test(key1)))){
-validate38.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema74.properties.watch.items,data:data1}];
+validate38.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema75.properties.watch.items,data:data1}];
 return false;
 break;
 }
@@ -1471,7 +1471,7 @@ if(data1.path !== undefined){
 let data2 = data1.path;
 const _errs7 = errors;
 if(typeof data2 !== "string"){
-validate38.errors = [{instancePath:instancePath+"/watch/" + i0+"/path",schemaPath:"#/properties/watch/items/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.properties.watch.items.properties.path.type,parentSchema:schema74.properties.watch.items.properties.path,data:data2}];
+validate38.errors = [{instancePath:instancePath+"/watch/" + i0+"/path",schemaPath:"#/properties/watch/items/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.watch.items.properties.path.type,parentSchema:schema75.properties.watch.items.properties.path,data:data2}];
 return false;
 }
 var valid2 = _errs7 === errors;
@@ -1484,11 +1484,11 @@ if(data1.action !== undefined){
 let data3 = data1.action;
 const _errs9 = errors;
 if(typeof data3 !== "string"){
-validate38.errors = [{instancePath:instancePath+"/watch/" + i0+"/action",schemaPath:"#/properties/watch/items/properties/action/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.properties.watch.items.properties.action.type,parentSchema:schema74.properties.watch.items.properties.action,data:data3}];
+validate38.errors = [{instancePath:instancePath+"/watch/" + i0+"/action",schemaPath:"#/properties/watch/items/properties/action/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.watch.items.properties.action.type,parentSchema:schema75.properties.watch.items.properties.action,data:data3}];
 return false;
 }
 if(!(((data3 === "sync") || (data3 === "rebuild")) || (data3 === "sync+restart"))){
-validate38.errors = [{instancePath:instancePath+"/watch/" + i0+"/action",schemaPath:"#/properties/watch/items/properties/action/enum",keyword:"enum",params:{allowedValues: schema74.properties.watch.items.properties.action.enum},message:"must be equal to one of the allowed values",schema:schema74.properties.watch.items.properties.action.enum,parentSchema:schema74.properties.watch.items.properties.action,data:data3}];
+validate38.errors = [{instancePath:instancePath+"/watch/" + i0+"/action",schemaPath:"#/properties/watch/items/properties/action/enum",keyword:"enum",params:{allowedValues: schema75.properties.watch.items.properties.action.enum},message:"must be equal to one of the allowed values",schema:schema75.properties.watch.items.properties.action.enum,parentSchema:schema75.properties.watch.items.properties.action,data:data3}];
 return false;
 }
 var valid2 = _errs9 === errors;
@@ -1501,7 +1501,7 @@ if(data1.target !== undefined){
 let data4 = data1.target;
 const _errs11 = errors;
 if(typeof data4 !== "string"){
-validate38.errors = [{instancePath:instancePath+"/watch/" + i0+"/target",schemaPath:"#/properties/watch/items/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.properties.watch.items.properties.target.type,parentSchema:schema74.properties.watch.items.properties.target,data:data4}];
+validate38.errors = [{instancePath:instancePath+"/watch/" + i0+"/target",schemaPath:"#/properties/watch/items/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.watch.items.properties.target.type,parentSchema:schema75.properties.watch.items.properties.target,data:data4}];
 return false;
 }
 var valid2 = _errs11 === errors;
@@ -1528,7 +1528,7 @@ var valid2 = true;
 }
 }
 else {
-validate38.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema74.properties.watch.items.type,parentSchema:schema74.properties.watch.items,data:data1}];
+validate38.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.properties.watch.items.type,parentSchema:schema75.properties.watch.items,data:data1}];
 return false;
 }
 }
@@ -1539,7 +1539,7 @@ break;
 }
 }
 else {
-validate38.errors = [{instancePath:instancePath+"/watch",schemaPath:"#/properties/watch/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema74.properties.watch.type,parentSchema:schema74.properties.watch,data:data0}];
+validate38.errors = [{instancePath:instancePath+"/watch",schemaPath:"#/properties/watch/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema75.properties.watch.type,parentSchema:schema75.properties.watch,data:data0}];
 return false;
 }
 }
@@ -6584,23 +6584,158 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.secrets !== undefined){
-let data140 = data.secrets;
+if(data.pid !== undefined){
+let data140 = data.pid;
 const _errs422 = errors;
-const _errs423 = errors;
-if(errors === _errs423){
-if(Array.isArray(data140)){
-var valid123 = true;
-const len27 = data140.length;
-for(let i48=0; i48<len27; i48++){
-let data141 = data140[i48];
-const _errs425 = errors;
-const _errs426 = errors;
-let valid124 = false;
-let passing22 = null;
-const _errs427 = errors;
+if((typeof data140 !== "string") && (data140 !== null)){
+validate24.errors = [{instancePath:instancePath+"/pid",schemaPath:"#/properties/pid/type",keyword:"type",params:{type: schema25.properties.pid.type},message:"must be string,null",schema:schema25.properties.pid.type,parentSchema:schema25.properties.pid,data:data140}];
+return false;
+}
+var valid0 = _errs422 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.ipc !== undefined){
+let data141 = data.ipc;
+const _errs424 = errors;
 if(typeof data141 !== "string"){
-const err196 = {instancePath:instancePath+"/secrets/" + i48,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data141};
+validate24.errors = [{instancePath:instancePath+"/ipc",schemaPath:"#/properties/ipc/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ipc.type,parentSchema:schema25.properties.ipc,data:data141}];
+return false;
+}
+var valid0 = _errs424 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.uts !== undefined){
+let data142 = data.uts;
+const _errs426 = errors;
+if(typeof data142 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/uts",schemaPath:"#/properties/uts/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.uts.type,parentSchema:schema25.properties.uts,data:data142}];
+return false;
+}
+var valid0 = _errs426 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.userns_mode !== undefined){
+let data143 = data.userns_mode;
+const _errs428 = errors;
+if(typeof data143 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/userns_mode",schemaPath:"#/properties/userns_mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.userns_mode.type,parentSchema:schema25.properties.userns_mode,data:data143}];
+return false;
+}
+var valid0 = _errs428 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cgroup !== undefined){
+let data144 = data.cgroup;
+const _errs430 = errors;
+if(typeof data144 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/cgroup",schemaPath:"#/properties/cgroup/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.cgroup.type,parentSchema:schema25.properties.cgroup,data:data144}];
+return false;
+}
+if(!((data144 === "host") || (data144 === "private"))){
+validate24.errors = [{instancePath:instancePath+"/cgroup",schemaPath:"#/properties/cgroup/enum",keyword:"enum",params:{allowedValues: schema25.properties.cgroup.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.cgroup.enum,parentSchema:schema25.properties.cgroup,data:data144}];
+return false;
+}
+var valid0 = _errs430 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cgroup_parent !== undefined){
+let data145 = data.cgroup_parent;
+const _errs432 = errors;
+if(typeof data145 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/cgroup_parent",schemaPath:"#/properties/cgroup_parent/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.cgroup_parent.type,parentSchema:schema25.properties.cgroup_parent,data:data145}];
+return false;
+}
+var valid0 = _errs432 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.group_add !== undefined){
+let data146 = data.group_add;
+const _errs434 = errors;
+if(errors === _errs434){
+if(Array.isArray(data146)){
+var valid122 = true;
+const len27 = data146.length;
+for(let i48=0; i48<len27; i48++){
+let data147 = data146[i48];
+const _errs436 = errors;
+if((typeof data147 !== "string") && (!((typeof data147 == "number") && (isFinite(data147))))){
+validate24.errors = [{instancePath:instancePath+"/group_add/" + i48,schemaPath:"#/properties/group_add/items/type",keyword:"type",params:{type: schema25.properties.group_add.items.type},message:"must be string,number",schema:schema25.properties.group_add.items.type,parentSchema:schema25.properties.group_add.items,data:data147}];
+return false;
+}
+var valid122 = _errs436 === errors;
+if(!valid122){
+break;
+}
+}
+if(valid122){
+let i49 = data146.length;
+let j21;
+if(i49 > 1){
+const indices19 = {};
+for(;i49--;){
+let item19 = data146[i49];
+if((typeof item19 !== "string") && (!((typeof item19 == "number") && (isFinite(item19))))){
+continue;
+}
+if(typeof item19 == "string"){
+item19 += "_";
+}
+if(typeof indices19[item19] == "number"){
+j21 = indices19[item19];
+validate24.errors = [{instancePath:instancePath+"/group_add",schemaPath:"#/properties/group_add/uniqueItems",keyword:"uniqueItems",params:{i: i49, j: j21},message:"must NOT have duplicate items (items ## "+j21+" and "+i49+" are identical)",schema:true,parentSchema:schema25.properties.group_add,data:data146}];
+return false;
+break;
+}
+indices19[item19] = i49;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/group_add",schemaPath:"#/properties/group_add/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.group_add.type,parentSchema:schema25.properties.group_add,data:data146}];
+return false;
+}
+}
+var valid0 = _errs434 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.devices !== undefined){
+let data148 = data.devices;
+const _errs438 = errors;
+if(errors === _errs438){
+if(Array.isArray(data148)){
+var valid124 = true;
+const len28 = data148.length;
+for(let i50=0; i50<len28; i50++){
+let data149 = data148[i50];
+const _errs440 = errors;
+const _errs441 = errors;
+let valid125 = false;
+let passing22 = null;
+const _errs442 = errors;
+if(typeof data149 !== "string"){
+const err196 = {instancePath:instancePath+"/devices/" + i50,schemaPath:"#/properties/devices/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.devices.items.oneOf[0].type,parentSchema:schema25.properties.devices.items.oneOf[0],data:data149};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -6609,17 +6744,17 @@ vErrors.push(err196);
 }
 errors++;
 }
-var _valid22 = _errs427 === errors;
+var _valid22 = _errs442 === errors;
 if(_valid22){
-valid124 = true;
+valid125 = true;
 passing22 = 0;
 }
-const _errs429 = errors;
-if(errors === _errs429){
-if(data141 && typeof data141 == "object" && !Array.isArray(data141)){
+const _errs444 = errors;
+if(errors === _errs444){
+if(data149 && typeof data149 == "object" && !Array.isArray(data149)){
 let missing5;
-if((data141.source === undefined) && (missing5 = "source")){
-const err197 = {instancePath:instancePath+"/secrets/" + i48,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data141};
+if((data149.source === undefined) && (missing5 = "source")){
+const err197 = {instancePath:instancePath+"/devices/" + i50,schemaPath:"#/properties/devices/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'",schema:schema25.properties.devices.items.oneOf[1].required,parentSchema:schema25.properties.devices.items.oneOf[1],data:data149};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -6629,10 +6764,10 @@ vErrors.push(err197);
 errors++;
 }
 else {
-const _errs431 = errors;
-for(const key32 in data141){
-if(!((((((key32 === "source") || (key32 === "target")) || (key32 === "uid")) || (key32 === "gid")) || (key32 === "mode")) || (pattern2.test(key32)))){
-const err198 = {instancePath:instancePath+"/secrets/" + i48,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key32},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data141};
+const _errs446 = errors;
+for(const key32 in data149){
+if(!((((key32 === "source") || (key32 === "target")) || (key32 === "permissions")) || (pattern2.test(key32)))){
+const err198 = {instancePath:instancePath+"/devices/" + i50,schemaPath:"#/properties/devices/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key32},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.devices.items.oneOf[1],data:data149};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -6643,12 +6778,12 @@ errors++;
 break;
 }
 }
-if(_errs431 === errors){
-if(data141.source !== undefined){
-let data142 = data141.source;
-const _errs432 = errors;
-if(typeof data142 !== "string"){
-const err199 = {instancePath:instancePath+"/secrets/" + i48+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data142};
+if(_errs446 === errors){
+if(data149.source !== undefined){
+let data150 = data149.source;
+const _errs447 = errors;
+if(typeof data150 !== "string"){
+const err199 = {instancePath:instancePath+"/devices/" + i50+"/source",schemaPath:"#/properties/devices/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.devices.items.oneOf[1].properties.source.type,parentSchema:schema25.properties.devices.items.oneOf[1].properties.source,data:data150};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -6657,17 +6792,17 @@ vErrors.push(err199);
 }
 errors++;
 }
-var valid125 = _errs432 === errors;
+var valid126 = _errs447 === errors;
 }
 else {
-var valid125 = true;
+var valid126 = true;
 }
-if(valid125){
-if(data141.target !== undefined){
-let data143 = data141.target;
-const _errs434 = errors;
-if(typeof data143 !== "string"){
-const err200 = {instancePath:instancePath+"/secrets/" + i48+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data143};
+if(valid126){
+if(data149.target !== undefined){
+let data151 = data149.target;
+const _errs449 = errors;
+if(typeof data151 !== "string"){
+const err200 = {instancePath:instancePath+"/devices/" + i50+"/target",schemaPath:"#/properties/devices/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.devices.items.oneOf[1].properties.target.type,parentSchema:schema25.properties.devices.items.oneOf[1].properties.target,data:data151};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -6676,17 +6811,17 @@ vErrors.push(err200);
 }
 errors++;
 }
-var valid125 = _errs434 === errors;
+var valid126 = _errs449 === errors;
 }
 else {
-var valid125 = true;
+var valid126 = true;
 }
-if(valid125){
-if(data141.uid !== undefined){
-let data144 = data141.uid;
-const _errs436 = errors;
-if(typeof data144 !== "string"){
-const err201 = {instancePath:instancePath+"/secrets/" + i48+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data144};
+if(valid126){
+if(data149.permissions !== undefined){
+let data152 = data149.permissions;
+const _errs451 = errors;
+if(typeof data152 !== "string"){
+const err201 = {instancePath:instancePath+"/devices/" + i50+"/permissions",schemaPath:"#/properties/devices/items/oneOf/1/properties/permissions/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.devices.items.oneOf[1].properties.permissions.type,parentSchema:schema25.properties.devices.items.oneOf[1].properties.permissions,data:data152};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -6695,17 +6830,18 @@ vErrors.push(err201);
 }
 errors++;
 }
-var valid125 = _errs436 === errors;
+var valid126 = _errs451 === errors;
 }
 else {
-var valid125 = true;
+var valid126 = true;
 }
-if(valid125){
-if(data141.gid !== undefined){
-let data145 = data141.gid;
-const _errs438 = errors;
-if(typeof data145 !== "string"){
-const err202 = {instancePath:instancePath+"/secrets/" + i48+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data145};
+}
+}
+}
+}
+}
+else {
+const err202 = {instancePath:instancePath+"/devices/" + i50,schemaPath:"#/properties/devices/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.devices.items.oneOf[1].type,parentSchema:schema25.properties.devices.items.oneOf[1],data:data149};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -6714,17 +6850,20 @@ vErrors.push(err202);
 }
 errors++;
 }
-var valid125 = _errs438 === errors;
+}
+var _valid22 = _errs444 === errors;
+if(_valid22 && valid125){
+valid125 = false;
+passing22 = [passing22, 1];
 }
 else {
-var valid125 = true;
+if(_valid22){
+valid125 = true;
+passing22 = 1;
 }
-if(valid125){
-if(data141.mode !== undefined){
-let data146 = data141.mode;
-const _errs440 = errors;
-if((!(((typeof data146 == "number") && (!(data146 % 1) && !isNaN(data146))) && (isFinite(data146)))) && (typeof data146 !== "string")){
-const err203 = {instancePath:instancePath+"/secrets/" + i48+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data146};
+}
+if(!valid125){
+const err203 = {instancePath:instancePath+"/devices/" + i50,schemaPath:"#/properties/devices/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing22},message:"must match exactly one schema in oneOf",schema:schema25.properties.devices.items.oneOf,parentSchema:schema25.properties.devices.items,data:data149};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -6732,21 +6871,148 @@ else {
 vErrors.push(err203);
 }
 errors++;
-}
-var valid125 = _errs440 === errors;
-}
-else {
-var valid125 = true;
-}
-}
-}
-}
-}
-}
-}
+validate24.errors = vErrors;
+return false;
 }
 else {
-const err204 = {instancePath:instancePath+"/secrets/" + i48,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data141};
+errors = _errs441;
+if(vErrors !== null){
+if(_errs441){
+vErrors.length = _errs441;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid124 = _errs440 === errors;
+if(!valid124){
+break;
+}
+}
+if(valid124){
+let i51 = data148.length;
+let j22;
+if(i51 > 1){
+outer2:
+for(;i51--;){
+for(j22 = i51; j22--;){
+if(func0(data148[i51], data148[j22])){
+validate24.errors = [{instancePath:instancePath+"/devices",schemaPath:"#/properties/devices/uniqueItems",keyword:"uniqueItems",params:{i: i51, j: j22},message:"must NOT have duplicate items (items ## "+j22+" and "+i51+" are identical)",schema:true,parentSchema:schema25.properties.devices,data:data148}];
+return false;
+break outer2;
+}
+}
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/devices",schemaPath:"#/properties/devices/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.devices.type,parentSchema:schema25.properties.devices,data:data148}];
+return false;
+}
+}
+var valid0 = _errs438 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.device_cgroup_rules !== undefined){
+let data153 = data.device_cgroup_rules;
+const _errs453 = errors;
+const _errs454 = errors;
+if(errors === _errs454){
+if(Array.isArray(data153)){
+var valid129 = true;
+const len29 = data153.length;
+for(let i52=0; i52<len29; i52++){
+let data154 = data153[i52];
+const _errs456 = errors;
+if(typeof data154 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/device_cgroup_rules/" + i52,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data154}];
+return false;
+}
+var valid129 = _errs456 === errors;
+if(!valid129){
+break;
+}
+}
+if(valid129){
+let i53 = data153.length;
+let j23;
+if(i53 > 1){
+const indices20 = {};
+for(;i53--;){
+let item20 = data153[i53];
+if(typeof item20 !== "string"){
+continue;
+}
+if(typeof indices20[item20] == "number"){
+j23 = indices20[item20];
+validate24.errors = [{instancePath:instancePath+"/device_cgroup_rules",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i53, j: j23},message:"must NOT have duplicate items (items ## "+j23+" and "+i53+" are identical)",schema:true,parentSchema:schema24,data:data153}];
+return false;
+break;
+}
+indices20[item20] = i53;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/device_cgroup_rules",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data153}];
+return false;
+}
+}
+var valid0 = _errs453 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.runtime !== undefined){
+let data155 = data.runtime;
+const _errs458 = errors;
+if(typeof data155 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/runtime",schemaPath:"#/properties/runtime/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.runtime.type,parentSchema:schema25.properties.runtime,data:data155}];
+return false;
+}
+var valid0 = _errs458 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.storage_opt !== undefined){
+let data156 = data.storage_opt;
+const _errs460 = errors;
+if(!(data156 && typeof data156 == "object" && !Array.isArray(data156))){
+validate24.errors = [{instancePath:instancePath+"/storage_opt",schemaPath:"#/properties/storage_opt/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.storage_opt.type,parentSchema:schema25.properties.storage_opt,data:data156}];
+return false;
+}
+var valid0 = _errs460 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.secrets !== undefined){
+let data157 = data.secrets;
+const _errs462 = errors;
+const _errs463 = errors;
+if(errors === _errs463){
+if(Array.isArray(data157)){
+var valid132 = true;
+const len30 = data157.length;
+for(let i54=0; i54<len30; i54++){
+let data158 = data157[i54];
+const _errs465 = errors;
+const _errs466 = errors;
+let valid133 = false;
+let passing23 = null;
+const _errs467 = errors;
+if(typeof data158 !== "string"){
+const err204 = {instancePath:instancePath+"/secrets/" + i54,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data158};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -6755,20 +7021,17 @@ vErrors.push(err204);
 }
 errors++;
 }
+var _valid23 = _errs467 === errors;
+if(_valid23){
+valid133 = true;
+passing23 = 0;
 }
-var _valid22 = _errs429 === errors;
-if(_valid22 && valid124){
-valid124 = false;
-passing22 = [passing22, 1];
-}
-else {
-if(_valid22){
-valid124 = true;
-passing22 = 1;
-}
-}
-if(!valid124){
-const err205 = {instancePath:instancePath+"/secrets/" + i48,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing22},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data141};
+const _errs469 = errors;
+if(errors === _errs469){
+if(data158 && typeof data158 == "object" && !Array.isArray(data158)){
+let missing6;
+if((data158.source === undefined) && (missing6 = "source")){
+const err205 = {instancePath:instancePath+"/secrets/" + i54,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing6},message:"must have required property '"+missing6+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data158};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -6776,54 +7039,12 @@ else {
 vErrors.push(err205);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
 }
 else {
-errors = _errs426;
-if(vErrors !== null){
-if(_errs426){
-vErrors.length = _errs426;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid123 = _errs425 === errors;
-if(!valid123){
-break;
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/secrets",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data140}];
-return false;
-}
-}
-var valid0 = _errs422 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.configs !== undefined){
-let data147 = data.configs;
-const _errs442 = errors;
-const _errs443 = errors;
-if(errors === _errs443){
-if(Array.isArray(data147)){
-var valid127 = true;
-const len28 = data147.length;
-for(let i49=0; i49<len28; i49++){
-let data148 = data147[i49];
-const _errs445 = errors;
-const _errs446 = errors;
-let valid128 = false;
-let passing23 = null;
-const _errs447 = errors;
-if(typeof data148 !== "string"){
-const err206 = {instancePath:instancePath+"/configs/" + i49,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data148};
+const _errs471 = errors;
+for(const key33 in data158){
+if(!((((((key33 === "source") || (key33 === "target")) || (key33 === "uid")) || (key33 === "gid")) || (key33 === "mode")) || (pattern2.test(key33)))){
+const err206 = {instancePath:instancePath+"/secrets/" + i54,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key33},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data158};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -6831,18 +7052,15 @@ else {
 vErrors.push(err206);
 }
 errors++;
+break;
 }
-var _valid23 = _errs447 === errors;
-if(_valid23){
-valid128 = true;
-passing23 = 0;
 }
-const _errs449 = errors;
-if(errors === _errs449){
-if(data148 && typeof data148 == "object" && !Array.isArray(data148)){
-let missing6;
-if((data148.source === undefined) && (missing6 = "source")){
-const err207 = {instancePath:instancePath+"/configs/" + i49,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing6},message:"must have required property '"+missing6+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data148};
+if(_errs471 === errors){
+if(data158.source !== undefined){
+let data159 = data158.source;
+const _errs472 = errors;
+if(typeof data159 !== "string"){
+const err207 = {instancePath:instancePath+"/secrets/" + i54+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data159};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -6851,11 +7069,17 @@ vErrors.push(err207);
 }
 errors++;
 }
+var valid134 = _errs472 === errors;
+}
 else {
-const _errs451 = errors;
-for(const key33 in data148){
-if(!((((((key33 === "source") || (key33 === "target")) || (key33 === "uid")) || (key33 === "gid")) || (key33 === "mode")) || (pattern2.test(key33)))){
-const err208 = {instancePath:instancePath+"/configs/" + i49,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key33},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data148};
+var valid134 = true;
+}
+if(valid134){
+if(data158.target !== undefined){
+let data160 = data158.target;
+const _errs474 = errors;
+if(typeof data160 !== "string"){
+const err208 = {instancePath:instancePath+"/secrets/" + i54+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data160};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -6863,15 +7087,18 @@ else {
 vErrors.push(err208);
 }
 errors++;
-break;
 }
+var valid134 = _errs474 === errors;
 }
-if(_errs451 === errors){
-if(data148.source !== undefined){
-let data149 = data148.source;
-const _errs452 = errors;
-if(typeof data149 !== "string"){
-const err209 = {instancePath:instancePath+"/configs/" + i49+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data149};
+else {
+var valid134 = true;
+}
+if(valid134){
+if(data158.uid !== undefined){
+let data161 = data158.uid;
+const _errs476 = errors;
+if(typeof data161 !== "string"){
+const err209 = {instancePath:instancePath+"/secrets/" + i54+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data161};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -6880,17 +7107,17 @@ vErrors.push(err209);
 }
 errors++;
 }
-var valid129 = _errs452 === errors;
+var valid134 = _errs476 === errors;
 }
 else {
-var valid129 = true;
+var valid134 = true;
 }
-if(valid129){
-if(data148.target !== undefined){
-let data150 = data148.target;
-const _errs454 = errors;
-if(typeof data150 !== "string"){
-const err210 = {instancePath:instancePath+"/configs/" + i49+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data150};
+if(valid134){
+if(data158.gid !== undefined){
+let data162 = data158.gid;
+const _errs478 = errors;
+if(typeof data162 !== "string"){
+const err210 = {instancePath:instancePath+"/secrets/" + i54+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data162};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -6899,17 +7126,17 @@ vErrors.push(err210);
 }
 errors++;
 }
-var valid129 = _errs454 === errors;
+var valid134 = _errs478 === errors;
 }
 else {
-var valid129 = true;
+var valid134 = true;
 }
-if(valid129){
-if(data148.uid !== undefined){
-let data151 = data148.uid;
-const _errs456 = errors;
-if(typeof data151 !== "string"){
-const err211 = {instancePath:instancePath+"/configs/" + i49+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data151};
+if(valid134){
+if(data158.mode !== undefined){
+let data163 = data158.mode;
+const _errs480 = errors;
+if((!(((typeof data163 == "number") && (!(data163 % 1) && !isNaN(data163))) && (isFinite(data163)))) && (typeof data163 !== "string")){
+const err211 = {instancePath:instancePath+"/secrets/" + i54+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data163};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -6918,17 +7145,20 @@ vErrors.push(err211);
 }
 errors++;
 }
-var valid129 = _errs456 === errors;
+var valid134 = _errs480 === errors;
 }
 else {
-var valid129 = true;
+var valid134 = true;
 }
-if(valid129){
-if(data148.gid !== undefined){
-let data152 = data148.gid;
-const _errs458 = errors;
-if(typeof data152 !== "string"){
-const err212 = {instancePath:instancePath+"/configs/" + i49+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data152};
+}
+}
+}
+}
+}
+}
+}
+else {
+const err212 = {instancePath:instancePath+"/secrets/" + i54,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data158};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -6937,17 +7167,20 @@ vErrors.push(err212);
 }
 errors++;
 }
-var valid129 = _errs458 === errors;
+}
+var _valid23 = _errs469 === errors;
+if(_valid23 && valid133){
+valid133 = false;
+passing23 = [passing23, 1];
 }
 else {
-var valid129 = true;
+if(_valid23){
+valid133 = true;
+passing23 = 1;
 }
-if(valid129){
-if(data148.mode !== undefined){
-let data153 = data148.mode;
-const _errs460 = errors;
-if((!(((typeof data153 == "number") && (!(data153 % 1) && !isNaN(data153))) && (isFinite(data153)))) && (typeof data153 !== "string")){
-const err213 = {instancePath:instancePath+"/configs/" + i49+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data153};
+}
+if(!valid133){
+const err213 = {instancePath:instancePath+"/secrets/" + i54,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing23},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data158};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -6955,140 +7188,28 @@ else {
 vErrors.push(err213);
 }
 errors++;
-}
-var valid129 = _errs460 === errors;
-}
-else {
-var valid129 = true;
-}
-}
-}
-}
-}
-}
-}
-}
-else {
-const err214 = {instancePath:instancePath+"/configs/" + i49,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data148};
-if(vErrors === null){
-vErrors = [err214];
-}
-else {
-vErrors.push(err214);
-}
-errors++;
-}
-}
-var _valid23 = _errs449 === errors;
-if(_valid23 && valid128){
-valid128 = false;
-passing23 = [passing23, 1];
-}
-else {
-if(_valid23){
-valid128 = true;
-passing23 = 1;
-}
-}
-if(!valid128){
-const err215 = {instancePath:instancePath+"/configs/" + i49,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing23},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data148};
-if(vErrors === null){
-vErrors = [err215];
-}
-else {
-vErrors.push(err215);
-}
-errors++;
 validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs446;
+errors = _errs466;
 if(vErrors !== null){
-if(_errs446){
-vErrors.length = _errs446;
+if(_errs466){
+vErrors.length = _errs466;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid127 = _errs445 === errors;
-if(!valid127){
+var valid132 = _errs465 === errors;
+if(!valid132){
 break;
 }
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/configs",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data147}];
-return false;
-}
-}
-var valid0 = _errs442 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.logging !== undefined){
-let data154 = data.logging;
-const _errs462 = errors;
-if(errors === _errs462){
-if(data154 && typeof data154 == "object" && !Array.isArray(data154)){
-const _errs464 = errors;
-for(const key34 in data154){
-if(!(((key34 === "driver") || (key34 === "options")) || (pattern2.test(key34)))){
-validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key34},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.logging,data:data154}];
-return false;
-break;
-}
-}
-if(_errs464 === errors){
-if(data154.driver !== undefined){
-let data155 = data154.driver;
-const _errs465 = errors;
-if(typeof data155 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/logging/driver",schemaPath:"#/properties/logging/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.logging.properties.driver.type,parentSchema:schema25.properties.logging.properties.driver,data:data155}];
-return false;
-}
-var valid130 = _errs465 === errors;
-}
-else {
-var valid130 = true;
-}
-if(valid130){
-if(data154.options !== undefined){
-let data156 = data154.options;
-const _errs467 = errors;
-if(errors === _errs467){
-if(data156 && typeof data156 == "object" && !Array.isArray(data156)){
-var props18 = {};
-for(const key35 in data156){
-if(pattern11.test(key35)){
-let data157 = data156[key35];
-if(((typeof data157 !== "string") && (!((typeof data157 == "number") && (isFinite(data157))))) && (data157 !== null)){
-validate24.errors = [{instancePath:instancePath+"/logging/options/" + key35.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/logging/properties/options/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema25.properties.logging.properties.options.patternProperties["^.+$"].type},message:"must be string,number,null",schema:schema25.properties.logging.properties.options.patternProperties["^.+$"].type,parentSchema:schema25.properties.logging.properties.options.patternProperties["^.+$"],data:data157}];
-return false;
-}
-props18[key35] = true;
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/logging/options",schemaPath:"#/properties/logging/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.properties.options.type,parentSchema:schema25.properties.logging.properties.options,data:data156}];
-return false;
-}
-}
-var valid130 = _errs467 === errors;
-}
-else {
-var valid130 = true;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.type,parentSchema:schema25.properties.logging,data:data154}];
+validate24.errors = [{instancePath:instancePath+"/secrets",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data157}];
 return false;
 }
 }
@@ -7098,15 +7219,55 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.extends !== undefined){
-let data158 = data.extends;
-const _errs471 = errors;
-const _errs472 = errors;
-let valid132 = false;
+if(data.configs !== undefined){
+let data164 = data.configs;
+const _errs482 = errors;
+const _errs483 = errors;
+if(errors === _errs483){
+if(Array.isArray(data164)){
+var valid136 = true;
+const len31 = data164.length;
+for(let i55=0; i55<len31; i55++){
+let data165 = data164[i55];
+const _errs485 = errors;
+const _errs486 = errors;
+let valid137 = false;
 let passing24 = null;
-const _errs473 = errors;
-if(typeof data158 !== "string"){
-const err216 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[0].type,parentSchema:schema25.properties.extends.oneOf[0],data:data158};
+const _errs487 = errors;
+if(typeof data165 !== "string"){
+const err214 = {instancePath:instancePath+"/configs/" + i55,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data165};
+if(vErrors === null){
+vErrors = [err214];
+}
+else {
+vErrors.push(err214);
+}
+errors++;
+}
+var _valid24 = _errs487 === errors;
+if(_valid24){
+valid137 = true;
+passing24 = 0;
+}
+const _errs489 = errors;
+if(errors === _errs489){
+if(data165 && typeof data165 == "object" && !Array.isArray(data165)){
+let missing7;
+if((data165.source === undefined) && (missing7 = "source")){
+const err215 = {instancePath:instancePath+"/configs/" + i55,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing7},message:"must have required property '"+missing7+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data165};
+if(vErrors === null){
+vErrors = [err215];
+}
+else {
+vErrors.push(err215);
+}
+errors++;
+}
+else {
+const _errs491 = errors;
+for(const key34 in data165){
+if(!((((((key34 === "source") || (key34 === "target")) || (key34 === "uid")) || (key34 === "gid")) || (key34 === "mode")) || (pattern2.test(key34)))){
+const err216 = {instancePath:instancePath+"/configs/" + i55,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key34},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data165};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -7114,18 +7275,15 @@ else {
 vErrors.push(err216);
 }
 errors++;
+break;
 }
-var _valid24 = _errs473 === errors;
-if(_valid24){
-valid132 = true;
-passing24 = 0;
 }
-const _errs475 = errors;
-if(errors === _errs475){
-if(data158 && typeof data158 == "object" && !Array.isArray(data158)){
-let missing7;
-if((data158.service === undefined) && (missing7 = "service")){
-const err217 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/required",keyword:"required",params:{missingProperty: missing7},message:"must have required property '"+missing7+"'",schema:schema25.properties.extends.oneOf[1].required,parentSchema:schema25.properties.extends.oneOf[1],data:data158};
+if(_errs491 === errors){
+if(data165.source !== undefined){
+let data166 = data165.source;
+const _errs492 = errors;
+if(typeof data166 !== "string"){
+const err217 = {instancePath:instancePath+"/configs/" + i55+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data166};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -7134,11 +7292,17 @@ vErrors.push(err217);
 }
 errors++;
 }
+var valid138 = _errs492 === errors;
+}
 else {
-const _errs477 = errors;
-for(const key36 in data158){
-if(!((key36 === "service") || (key36 === "file"))){
-const err218 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key36},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.extends.oneOf[1],data:data158};
+var valid138 = true;
+}
+if(valid138){
+if(data165.target !== undefined){
+let data167 = data165.target;
+const _errs494 = errors;
+if(typeof data167 !== "string"){
+const err218 = {instancePath:instancePath+"/configs/" + i55+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data167};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -7146,15 +7310,18 @@ else {
 vErrors.push(err218);
 }
 errors++;
-break;
 }
+var valid138 = _errs494 === errors;
 }
-if(_errs477 === errors){
-if(data158.service !== undefined){
-let data159 = data158.service;
-const _errs478 = errors;
-if(typeof data159 !== "string"){
-const err219 = {instancePath:instancePath+"/extends/service",schemaPath:"#/properties/extends/oneOf/1/properties/service/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.service.type,parentSchema:schema25.properties.extends.oneOf[1].properties.service,data:data159};
+else {
+var valid138 = true;
+}
+if(valid138){
+if(data165.uid !== undefined){
+let data168 = data165.uid;
+const _errs496 = errors;
+if(typeof data168 !== "string"){
+const err219 = {instancePath:instancePath+"/configs/" + i55+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data168};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -7163,17 +7330,17 @@ vErrors.push(err219);
 }
 errors++;
 }
-var valid133 = _errs478 === errors;
+var valid138 = _errs496 === errors;
 }
 else {
-var valid133 = true;
+var valid138 = true;
 }
-if(valid133){
-if(data158.file !== undefined){
-let data160 = data158.file;
-const _errs480 = errors;
-if(typeof data160 !== "string"){
-const err220 = {instancePath:instancePath+"/extends/file",schemaPath:"#/properties/extends/oneOf/1/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.file.type,parentSchema:schema25.properties.extends.oneOf[1].properties.file,data:data160};
+if(valid138){
+if(data165.gid !== undefined){
+let data169 = data165.gid;
+const _errs498 = errors;
+if(typeof data169 !== "string"){
+const err220 = {instancePath:instancePath+"/configs/" + i55+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data169};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -7182,17 +7349,17 @@ vErrors.push(err220);
 }
 errors++;
 }
-var valid133 = _errs480 === errors;
+var valid138 = _errs498 === errors;
 }
 else {
-var valid133 = true;
+var valid138 = true;
 }
-}
-}
-}
-}
-else {
-const err221 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.extends.oneOf[1].type,parentSchema:schema25.properties.extends.oneOf[1],data:data158};
+if(valid138){
+if(data165.mode !== undefined){
+let data170 = data165.mode;
+const _errs500 = errors;
+if((!(((typeof data170 == "number") && (!(data170 % 1) && !isNaN(data170))) && (isFinite(data170)))) && (typeof data170 !== "string")){
+const err221 = {instancePath:instancePath+"/configs/" + i55+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data170};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -7201,20 +7368,20 @@ vErrors.push(err221);
 }
 errors++;
 }
-}
-var _valid24 = _errs475 === errors;
-if(_valid24 && valid132){
-valid132 = false;
-passing24 = [passing24, 1];
+var valid138 = _errs500 === errors;
 }
 else {
-if(_valid24){
-valid132 = true;
-passing24 = 1;
+var valid138 = true;
 }
 }
-if(!valid132){
-const err222 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf",keyword:"oneOf",params:{passingSchemas: passing24},message:"must match exactly one schema in oneOf",schema:schema25.properties.extends.oneOf,parentSchema:schema25.properties.extends,data:data158};
+}
+}
+}
+}
+}
+}
+else {
+const err222 = {instancePath:instancePath+"/configs/" + i55,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data165};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -7222,102 +7389,21 @@ else {
 vErrors.push(err222);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
+}
+}
+var _valid24 = _errs489 === errors;
+if(_valid24 && valid137){
+valid137 = false;
+passing24 = [passing24, 1];
 }
 else {
-errors = _errs472;
-if(vErrors !== null){
-if(_errs472){
-vErrors.length = _errs472;
-}
-else {
-vErrors = null;
+if(_valid24){
+valid137 = true;
+passing24 = 1;
 }
 }
-}
-var valid0 = _errs471 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.develop !== undefined){
-const _errs482 = errors;
-if(!(validate38(data.develop, {instancePath:instancePath+"/develop",parentData:data,parentDataProperty:"develop",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate38.errors : vErrors.concat(validate38.errors);
-errors = vErrors.length;
-}
-var valid0 = _errs482 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data["x-tscompose"] !== undefined){
-let data162 = data["x-tscompose"];
-const _errs483 = errors;
-const _errs484 = errors;
-if(errors === _errs484){
-if(data162 && typeof data162 == "object" && !Array.isArray(data162)){
-const _errs486 = errors;
-for(const key37 in data162){
-if(!((((key37 === "restart_on_unhealthy") || (key37 === "readiness")) || (key37 === "schedule")) || (pattern2.test(key37)))){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose",schemaPath:"#/$defs/x_tscompose_service/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key37},message:"must NOT have additional properties",schema:false,parentSchema:schema75,data:data162}];
-return false;
-break;
-}
-}
-if(_errs486 === errors){
-if(data162.restart_on_unhealthy !== undefined){
-let data163 = data162.restart_on_unhealthy;
-const _errs487 = errors;
-if((typeof data163 !== "boolean") && (typeof data163 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/restart_on_unhealthy",schemaPath:"#/$defs/x_tscompose_service/properties/restart_on_unhealthy/type",keyword:"type",params:{type: schema75.properties.restart_on_unhealthy.type},message:"must be boolean,string",schema:schema75.properties.restart_on_unhealthy.type,parentSchema:schema75.properties.restart_on_unhealthy,data:data163}];
-return false;
-}
-var valid135 = _errs487 === errors;
-}
-else {
-var valid135 = true;
-}
-if(valid135){
-if(data162.readiness !== undefined){
-let data164 = data162.readiness;
-const _errs489 = errors;
-if(errors === _errs489){
-if(data164 && typeof data164 == "object" && !Array.isArray(data164)){
-const _errs491 = errors;
-for(const key38 in data164){
-if(!(((((key38 === "tcp") || (key38 === "http")) || (key38 === "log")) || (key38 === "interval")) || (key38 === "timeout"))){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key38},message:"must NOT have additional properties",schema:false,parentSchema:schema75.properties.readiness,data:data164}];
-return false;
-break;
-}
-}
-if(_errs491 === errors){
-if(data164.tcp !== undefined){
-let data165 = data164.tcp;
-const _errs492 = errors;
-if((!(((typeof data165 == "number") && (!(data165 % 1) && !isNaN(data165))) && (isFinite(data165)))) && (typeof data165 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/tcp",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/tcp/type",keyword:"type",params:{type: schema75.properties.readiness.properties.tcp.type},message:"must be integer,string",schema:schema75.properties.readiness.properties.tcp.type,parentSchema:schema75.properties.readiness.properties.tcp,data:data165}];
-return false;
-}
-var valid136 = _errs492 === errors;
-}
-else {
-var valid136 = true;
-}
-if(valid136){
-if(data164.http !== undefined){
-let data166 = data164.http;
-const _errs494 = errors;
-const _errs495 = errors;
-let valid137 = false;
-let passing25 = null;
-const _errs496 = errors;
-if((!(((typeof data166 == "number") && (!(data166 % 1) && !isNaN(data166))) && (isFinite(data166)))) && (typeof data166 !== "string")){
-const err223 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/0/type",keyword:"type",params:{type: schema75.properties.readiness.properties.http.oneOf[0].type},message:"must be integer,string",schema:schema75.properties.readiness.properties.http.oneOf[0].type,parentSchema:schema75.properties.readiness.properties.http.oneOf[0],data:data166};
+if(!valid137){
+const err223 = {instancePath:instancePath+"/configs/" + i55,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing24},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data165};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -7325,18 +7411,114 @@ else {
 vErrors.push(err223);
 }
 errors++;
+validate24.errors = vErrors;
+return false;
 }
-var _valid25 = _errs496 === errors;
-if(_valid25){
-valid137 = true;
-passing25 = 0;
+else {
+errors = _errs486;
+if(vErrors !== null){
+if(_errs486){
+vErrors.length = _errs486;
 }
-const _errs498 = errors;
-if(errors === _errs498){
-if(data166 && typeof data166 == "object" && !Array.isArray(data166)){
-let missing8;
-if((data166.port === undefined) && (missing8 = "port")){
-const err224 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/required",keyword:"required",params:{missingProperty: missing8},message:"must have required property '"+missing8+"'",schema:schema75.properties.readiness.properties.http.oneOf[1].required,parentSchema:schema75.properties.readiness.properties.http.oneOf[1],data:data166};
+else {
+vErrors = null;
+}
+}
+}
+var valid136 = _errs485 === errors;
+if(!valid136){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/configs",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data164}];
+return false;
+}
+}
+var valid0 = _errs482 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.logging !== undefined){
+let data171 = data.logging;
+const _errs502 = errors;
+if(errors === _errs502){
+if(data171 && typeof data171 == "object" && !Array.isArray(data171)){
+const _errs504 = errors;
+for(const key35 in data171){
+if(!(((key35 === "driver") || (key35 === "options")) || (pattern2.test(key35)))){
+validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key35},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.logging,data:data171}];
+return false;
+break;
+}
+}
+if(_errs504 === errors){
+if(data171.driver !== undefined){
+let data172 = data171.driver;
+const _errs505 = errors;
+if(typeof data172 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/logging/driver",schemaPath:"#/properties/logging/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.logging.properties.driver.type,parentSchema:schema25.properties.logging.properties.driver,data:data172}];
+return false;
+}
+var valid139 = _errs505 === errors;
+}
+else {
+var valid139 = true;
+}
+if(valid139){
+if(data171.options !== undefined){
+let data173 = data171.options;
+const _errs507 = errors;
+if(errors === _errs507){
+if(data173 && typeof data173 == "object" && !Array.isArray(data173)){
+var props19 = {};
+for(const key36 in data173){
+if(pattern11.test(key36)){
+let data174 = data173[key36];
+if(((typeof data174 !== "string") && (!((typeof data174 == "number") && (isFinite(data174))))) && (data174 !== null)){
+validate24.errors = [{instancePath:instancePath+"/logging/options/" + key36.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/logging/properties/options/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema25.properties.logging.properties.options.patternProperties["^.+$"].type},message:"must be string,number,null",schema:schema25.properties.logging.properties.options.patternProperties["^.+$"].type,parentSchema:schema25.properties.logging.properties.options.patternProperties["^.+$"],data:data174}];
+return false;
+}
+props19[key36] = true;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/logging/options",schemaPath:"#/properties/logging/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.properties.options.type,parentSchema:schema25.properties.logging.properties.options,data:data173}];
+return false;
+}
+}
+var valid139 = _errs507 === errors;
+}
+else {
+var valid139 = true;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.type,parentSchema:schema25.properties.logging,data:data171}];
+return false;
+}
+}
+var valid0 = _errs502 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.extends !== undefined){
+let data175 = data.extends;
+const _errs511 = errors;
+const _errs512 = errors;
+let valid141 = false;
+let passing25 = null;
+const _errs513 = errors;
+if(typeof data175 !== "string"){
+const err224 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[0].type,parentSchema:schema25.properties.extends.oneOf[0],data:data175};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -7345,11 +7527,17 @@ vErrors.push(err224);
 }
 errors++;
 }
-else {
-const _errs500 = errors;
-for(const key39 in data166){
-if(!((key39 === "port") || (key39 === "path"))){
-const err225 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key39},message:"must NOT have additional properties",schema:false,parentSchema:schema75.properties.readiness.properties.http.oneOf[1],data:data166};
+var _valid25 = _errs513 === errors;
+if(_valid25){
+valid141 = true;
+passing25 = 0;
+}
+const _errs515 = errors;
+if(errors === _errs515){
+if(data175 && typeof data175 == "object" && !Array.isArray(data175)){
+let missing8;
+if((data175.service === undefined) && (missing8 = "service")){
+const err225 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/required",keyword:"required",params:{missingProperty: missing8},message:"must have required property '"+missing8+"'",schema:schema25.properties.extends.oneOf[1].required,parentSchema:schema25.properties.extends.oneOf[1],data:data175};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -7357,15 +7545,12 @@ else {
 vErrors.push(err225);
 }
 errors++;
-break;
 }
-}
-if(_errs500 === errors){
-if(data166.port !== undefined){
-let data167 = data166.port;
-const _errs501 = errors;
-if((!(((typeof data167 == "number") && (!(data167 % 1) && !isNaN(data167))) && (isFinite(data167)))) && (typeof data167 !== "string")){
-const err226 = {instancePath:instancePath+"/x-tscompose/readiness/http/port",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/properties/port/type",keyword:"type",params:{type: schema75.properties.readiness.properties.http.oneOf[1].properties.port.type},message:"must be integer,string",schema:schema75.properties.readiness.properties.http.oneOf[1].properties.port.type,parentSchema:schema75.properties.readiness.properties.http.oneOf[1].properties.port,data:data167};
+else {
+const _errs517 = errors;
+for(const key37 in data175){
+if(!((key37 === "service") || (key37 === "file"))){
+const err226 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key37},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.extends.oneOf[1],data:data175};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -7373,18 +7558,15 @@ else {
 vErrors.push(err226);
 }
 errors++;
+break;
 }
-var valid138 = _errs501 === errors;
 }
-else {
-var valid138 = true;
-}
-if(valid138){
-if(data166.path !== undefined){
-let data168 = data166.path;
-const _errs503 = errors;
-if(typeof data168 !== "string"){
-const err227 = {instancePath:instancePath+"/x-tscompose/readiness/http/path",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.readiness.properties.http.oneOf[1].properties.path.type,parentSchema:schema75.properties.readiness.properties.http.oneOf[1].properties.path,data:data168};
+if(_errs517 === errors){
+if(data175.service !== undefined){
+let data176 = data175.service;
+const _errs518 = errors;
+if(typeof data176 !== "string"){
+const err227 = {instancePath:instancePath+"/extends/service",schemaPath:"#/properties/extends/oneOf/1/properties/service/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.service.type,parentSchema:schema25.properties.extends.oneOf[1].properties.service,data:data176};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -7393,17 +7575,17 @@ vErrors.push(err227);
 }
 errors++;
 }
-var valid138 = _errs503 === errors;
+var valid142 = _errs518 === errors;
 }
 else {
-var valid138 = true;
+var valid142 = true;
 }
-}
-}
-}
-}
-else {
-const err228 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.properties.readiness.properties.http.oneOf[1].type,parentSchema:schema75.properties.readiness.properties.http.oneOf[1],data:data166};
+if(valid142){
+if(data175.file !== undefined){
+let data177 = data175.file;
+const _errs520 = errors;
+if(typeof data177 !== "string"){
+const err228 = {instancePath:instancePath+"/extends/file",schemaPath:"#/properties/extends/oneOf/1/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.file.type,parentSchema:schema25.properties.extends.oneOf[1].properties.file,data:data177};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -7412,20 +7594,17 @@ vErrors.push(err228);
 }
 errors++;
 }
-}
-var _valid25 = _errs498 === errors;
-if(_valid25 && valid137){
-valid137 = false;
-passing25 = [passing25, 1];
+var valid142 = _errs520 === errors;
 }
 else {
-if(_valid25){
-valid137 = true;
-passing25 = 1;
+var valid142 = true;
 }
 }
-if(!valid137){
-const err229 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf",keyword:"oneOf",params:{passingSchemas: passing25},message:"must match exactly one schema in oneOf",schema:schema75.properties.readiness.properties.http.oneOf,parentSchema:schema75.properties.readiness.properties.http,data:data166};
+}
+}
+}
+else {
+const err229 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.extends.oneOf[1].type,parentSchema:schema25.properties.extends.oneOf[1],data:data175};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -7433,253 +7612,26 @@ else {
 vErrors.push(err229);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
+}
+}
+var _valid25 = _errs515 === errors;
+if(_valid25 && valid141){
+valid141 = false;
+passing25 = [passing25, 1];
 }
 else {
-errors = _errs495;
-if(vErrors !== null){
-if(_errs495){
-vErrors.length = _errs495;
-}
-else {
-vErrors = null;
+if(_valid25){
+valid141 = true;
+passing25 = 1;
 }
 }
-}
-var valid136 = _errs494 === errors;
-}
-else {
-var valid136 = true;
-}
-if(valid136){
-if(data164.log !== undefined){
-let data169 = data164.log;
-const _errs505 = errors;
-if(typeof data169 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/log",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/log/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.readiness.properties.log.type,parentSchema:schema75.properties.readiness.properties.log,data:data169}];
-return false;
-}
-var valid136 = _errs505 === errors;
-}
-else {
-var valid136 = true;
-}
-if(valid136){
-if(data164.interval !== undefined){
-let data170 = data164.interval;
-const _errs507 = errors;
-if((typeof data170 !== "string") && (!((typeof data170 == "number") && (isFinite(data170))))){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/interval",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/interval/type",keyword:"type",params:{type: schema75.properties.readiness.properties.interval.type},message:"must be string,number",schema:schema75.properties.readiness.properties.interval.type,parentSchema:schema75.properties.readiness.properties.interval,data:data170}];
-return false;
-}
-var valid136 = _errs507 === errors;
-}
-else {
-var valid136 = true;
-}
-if(valid136){
-if(data164.timeout !== undefined){
-let data171 = data164.timeout;
-const _errs509 = errors;
-if((typeof data171 !== "string") && (!((typeof data171 == "number") && (isFinite(data171))))){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/timeout",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/timeout/type",keyword:"type",params:{type: schema75.properties.readiness.properties.timeout.type},message:"must be string,number",schema:schema75.properties.readiness.properties.timeout.type,parentSchema:schema75.properties.readiness.properties.timeout,data:data171}];
-return false;
-}
-var valid136 = _errs509 === errors;
-}
-else {
-var valid136 = true;
-}
-}
-}
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.properties.readiness.type,parentSchema:schema75.properties.readiness,data:data164}];
-return false;
-}
-}
-var valid135 = _errs489 === errors;
-}
-else {
-var valid135 = true;
-}
-if(valid135){
-if(data162.schedule !== undefined){
-let data172 = data162.schedule;
-const _errs511 = errors;
-const _errs512 = errors;
-let valid139 = false;
-let passing26 = null;
-const _errs513 = errors;
-if(typeof data172 !== "string"){
-const err230 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.schedule.oneOf[0].type,parentSchema:schema75.properties.schedule.oneOf[0],data:data172};
+if(!valid141){
+const err230 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf",keyword:"oneOf",params:{passingSchemas: passing25},message:"must match exactly one schema in oneOf",schema:schema25.properties.extends.oneOf,parentSchema:schema25.properties.extends,data:data175};
 if(vErrors === null){
 vErrors = [err230];
 }
 else {
 vErrors.push(err230);
-}
-errors++;
-}
-var _valid26 = _errs513 === errors;
-if(_valid26){
-valid139 = true;
-passing26 = 0;
-}
-const _errs515 = errors;
-if(errors === _errs515){
-if(data172 && typeof data172 == "object" && !Array.isArray(data172)){
-let missing9;
-if((data172.cron === undefined) && (missing9 = "cron")){
-const err231 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/required",keyword:"required",params:{missingProperty: missing9},message:"must have required property '"+missing9+"'",schema:schema75.properties.schedule.oneOf[1].required,parentSchema:schema75.properties.schedule.oneOf[1],data:data172};
-if(vErrors === null){
-vErrors = [err231];
-}
-else {
-vErrors.push(err231);
-}
-errors++;
-}
-else {
-const _errs517 = errors;
-for(const key40 in data172){
-if(!((((key40 === "cron") || (key40 === "timezone")) || (key40 === "overlap")) || (key40 === "history"))){
-const err232 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key40},message:"must NOT have additional properties",schema:false,parentSchema:schema75.properties.schedule.oneOf[1],data:data172};
-if(vErrors === null){
-vErrors = [err232];
-}
-else {
-vErrors.push(err232);
-}
-errors++;
-break;
-}
-}
-if(_errs517 === errors){
-if(data172.cron !== undefined){
-let data173 = data172.cron;
-const _errs518 = errors;
-if(typeof data173 !== "string"){
-const err233 = {instancePath:instancePath+"/x-tscompose/schedule/cron",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/cron/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.schedule.oneOf[1].properties.cron.type,parentSchema:schema75.properties.schedule.oneOf[1].properties.cron,data:data173};
-if(vErrors === null){
-vErrors = [err233];
-}
-else {
-vErrors.push(err233);
-}
-errors++;
-}
-var valid140 = _errs518 === errors;
-}
-else {
-var valid140 = true;
-}
-if(valid140){
-if(data172.timezone !== undefined){
-let data174 = data172.timezone;
-const _errs520 = errors;
-if(typeof data174 !== "string"){
-const err234 = {instancePath:instancePath+"/x-tscompose/schedule/timezone",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.schedule.oneOf[1].properties.timezone.type,parentSchema:schema75.properties.schedule.oneOf[1].properties.timezone,data:data174};
-if(vErrors === null){
-vErrors = [err234];
-}
-else {
-vErrors.push(err234);
-}
-errors++;
-}
-var valid140 = _errs520 === errors;
-}
-else {
-var valid140 = true;
-}
-if(valid140){
-if(data172.overlap !== undefined){
-let data175 = data172.overlap;
-const _errs522 = errors;
-if(typeof data175 !== "string"){
-const err235 = {instancePath:instancePath+"/x-tscompose/schedule/overlap",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/overlap/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.schedule.oneOf[1].properties.overlap.type,parentSchema:schema75.properties.schedule.oneOf[1].properties.overlap,data:data175};
-if(vErrors === null){
-vErrors = [err235];
-}
-else {
-vErrors.push(err235);
-}
-errors++;
-}
-if(!(((data175 === "skip") || (data175 === "queue")) || (data175 === "allow"))){
-const err236 = {instancePath:instancePath+"/x-tscompose/schedule/overlap",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/overlap/enum",keyword:"enum",params:{allowedValues: schema75.properties.schedule.oneOf[1].properties.overlap.enum},message:"must be equal to one of the allowed values",schema:schema75.properties.schedule.oneOf[1].properties.overlap.enum,parentSchema:schema75.properties.schedule.oneOf[1].properties.overlap,data:data175};
-if(vErrors === null){
-vErrors = [err236];
-}
-else {
-vErrors.push(err236);
-}
-errors++;
-}
-var valid140 = _errs522 === errors;
-}
-else {
-var valid140 = true;
-}
-if(valid140){
-if(data172.history !== undefined){
-let data176 = data172.history;
-const _errs524 = errors;
-if((!(((typeof data176 == "number") && (!(data176 % 1) && !isNaN(data176))) && (isFinite(data176)))) && (typeof data176 !== "string")){
-const err237 = {instancePath:instancePath+"/x-tscompose/schedule/history",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/history/type",keyword:"type",params:{type: schema75.properties.schedule.oneOf[1].properties.history.type},message:"must be integer,string",schema:schema75.properties.schedule.oneOf[1].properties.history.type,parentSchema:schema75.properties.schedule.oneOf[1].properties.history,data:data176};
-if(vErrors === null){
-vErrors = [err237];
-}
-else {
-vErrors.push(err237);
-}
-errors++;
-}
-var valid140 = _errs524 === errors;
-}
-else {
-var valid140 = true;
-}
-}
-}
-}
-}
-}
-}
-else {
-const err238 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.properties.schedule.oneOf[1].type,parentSchema:schema75.properties.schedule.oneOf[1],data:data172};
-if(vErrors === null){
-vErrors = [err238];
-}
-else {
-vErrors.push(err238);
-}
-errors++;
-}
-}
-var _valid26 = _errs515 === errors;
-if(_valid26 && valid139){
-valid139 = false;
-passing26 = [passing26, 1];
-}
-else {
-if(_valid26){
-valid139 = true;
-passing26 = 1;
-}
-}
-if(!valid139){
-const err239 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf",keyword:"oneOf",params:{passingSchemas: passing26},message:"must match exactly one schema in oneOf",schema:schema75.properties.schedule.oneOf,parentSchema:schema75.properties.schedule,data:data172};
-if(vErrors === null){
-vErrors = [err239];
-}
-else {
-vErrors.push(err239);
 }
 errors++;
 validate24.errors = vErrors;
@@ -7696,24 +7648,495 @@ vErrors = null;
 }
 }
 }
-var valid135 = _errs511 === errors;
-}
-else {
-var valid135 = true;
-}
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/x-tscompose",schemaPath:"#/$defs/x_tscompose_service/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.type,parentSchema:schema75,data:data162}];
-return false;
-}
-}
-var valid0 = _errs483 === errors;
+var valid0 = _errs511 === errors;
 }
 else {
 var valid0 = true;
+}
+if(valid0){
+if(data.develop !== undefined){
+const _errs522 = errors;
+if(!(validate38(data.develop, {instancePath:instancePath+"/develop",parentData:data,parentDataProperty:"develop",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate38.errors : vErrors.concat(validate38.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs522 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data["x-tscompose"] !== undefined){
+let data179 = data["x-tscompose"];
+const _errs523 = errors;
+const _errs524 = errors;
+if(errors === _errs524){
+if(data179 && typeof data179 == "object" && !Array.isArray(data179)){
+const _errs526 = errors;
+for(const key38 in data179){
+if(!((((key38 === "restart_on_unhealthy") || (key38 === "readiness")) || (key38 === "schedule")) || (pattern2.test(key38)))){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose",schemaPath:"#/$defs/x_tscompose_service/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key38},message:"must NOT have additional properties",schema:false,parentSchema:schema76,data:data179}];
+return false;
+break;
+}
+}
+if(_errs526 === errors){
+if(data179.restart_on_unhealthy !== undefined){
+let data180 = data179.restart_on_unhealthy;
+const _errs527 = errors;
+if((typeof data180 !== "boolean") && (typeof data180 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/restart_on_unhealthy",schemaPath:"#/$defs/x_tscompose_service/properties/restart_on_unhealthy/type",keyword:"type",params:{type: schema76.properties.restart_on_unhealthy.type},message:"must be boolean,string",schema:schema76.properties.restart_on_unhealthy.type,parentSchema:schema76.properties.restart_on_unhealthy,data:data180}];
+return false;
+}
+var valid144 = _errs527 === errors;
+}
+else {
+var valid144 = true;
+}
+if(valid144){
+if(data179.readiness !== undefined){
+let data181 = data179.readiness;
+const _errs529 = errors;
+if(errors === _errs529){
+if(data181 && typeof data181 == "object" && !Array.isArray(data181)){
+const _errs531 = errors;
+for(const key39 in data181){
+if(!(((((key39 === "tcp") || (key39 === "http")) || (key39 === "log")) || (key39 === "interval")) || (key39 === "timeout"))){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key39},message:"must NOT have additional properties",schema:false,parentSchema:schema76.properties.readiness,data:data181}];
+return false;
+break;
+}
+}
+if(_errs531 === errors){
+if(data181.tcp !== undefined){
+let data182 = data181.tcp;
+const _errs532 = errors;
+if((!(((typeof data182 == "number") && (!(data182 % 1) && !isNaN(data182))) && (isFinite(data182)))) && (typeof data182 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/tcp",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/tcp/type",keyword:"type",params:{type: schema76.properties.readiness.properties.tcp.type},message:"must be integer,string",schema:schema76.properties.readiness.properties.tcp.type,parentSchema:schema76.properties.readiness.properties.tcp,data:data182}];
+return false;
+}
+var valid145 = _errs532 === errors;
+}
+else {
+var valid145 = true;
+}
+if(valid145){
+if(data181.http !== undefined){
+let data183 = data181.http;
+const _errs534 = errors;
+const _errs535 = errors;
+let valid146 = false;
+let passing26 = null;
+const _errs536 = errors;
+if((!(((typeof data183 == "number") && (!(data183 % 1) && !isNaN(data183))) && (isFinite(data183)))) && (typeof data183 !== "string")){
+const err231 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/0/type",keyword:"type",params:{type: schema76.properties.readiness.properties.http.oneOf[0].type},message:"must be integer,string",schema:schema76.properties.readiness.properties.http.oneOf[0].type,parentSchema:schema76.properties.readiness.properties.http.oneOf[0],data:data183};
+if(vErrors === null){
+vErrors = [err231];
+}
+else {
+vErrors.push(err231);
+}
+errors++;
+}
+var _valid26 = _errs536 === errors;
+if(_valid26){
+valid146 = true;
+passing26 = 0;
+}
+const _errs538 = errors;
+if(errors === _errs538){
+if(data183 && typeof data183 == "object" && !Array.isArray(data183)){
+let missing9;
+if((data183.port === undefined) && (missing9 = "port")){
+const err232 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/required",keyword:"required",params:{missingProperty: missing9},message:"must have required property '"+missing9+"'",schema:schema76.properties.readiness.properties.http.oneOf[1].required,parentSchema:schema76.properties.readiness.properties.http.oneOf[1],data:data183};
+if(vErrors === null){
+vErrors = [err232];
+}
+else {
+vErrors.push(err232);
+}
+errors++;
+}
+else {
+const _errs540 = errors;
+for(const key40 in data183){
+if(!((key40 === "port") || (key40 === "path"))){
+const err233 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key40},message:"must NOT have additional properties",schema:false,parentSchema:schema76.properties.readiness.properties.http.oneOf[1],data:data183};
+if(vErrors === null){
+vErrors = [err233];
+}
+else {
+vErrors.push(err233);
+}
+errors++;
+break;
+}
+}
+if(_errs540 === errors){
+if(data183.port !== undefined){
+let data184 = data183.port;
+const _errs541 = errors;
+if((!(((typeof data184 == "number") && (!(data184 % 1) && !isNaN(data184))) && (isFinite(data184)))) && (typeof data184 !== "string")){
+const err234 = {instancePath:instancePath+"/x-tscompose/readiness/http/port",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/properties/port/type",keyword:"type",params:{type: schema76.properties.readiness.properties.http.oneOf[1].properties.port.type},message:"must be integer,string",schema:schema76.properties.readiness.properties.http.oneOf[1].properties.port.type,parentSchema:schema76.properties.readiness.properties.http.oneOf[1].properties.port,data:data184};
+if(vErrors === null){
+vErrors = [err234];
+}
+else {
+vErrors.push(err234);
+}
+errors++;
+}
+var valid147 = _errs541 === errors;
+}
+else {
+var valid147 = true;
+}
+if(valid147){
+if(data183.path !== undefined){
+let data185 = data183.path;
+const _errs543 = errors;
+if(typeof data185 !== "string"){
+const err235 = {instancePath:instancePath+"/x-tscompose/readiness/http/path",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.readiness.properties.http.oneOf[1].properties.path.type,parentSchema:schema76.properties.readiness.properties.http.oneOf[1].properties.path,data:data185};
+if(vErrors === null){
+vErrors = [err235];
+}
+else {
+vErrors.push(err235);
+}
+errors++;
+}
+var valid147 = _errs543 === errors;
+}
+else {
+var valid147 = true;
+}
+}
+}
+}
+}
+else {
+const err236 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema76.properties.readiness.properties.http.oneOf[1].type,parentSchema:schema76.properties.readiness.properties.http.oneOf[1],data:data183};
+if(vErrors === null){
+vErrors = [err236];
+}
+else {
+vErrors.push(err236);
+}
+errors++;
+}
+}
+var _valid26 = _errs538 === errors;
+if(_valid26 && valid146){
+valid146 = false;
+passing26 = [passing26, 1];
+}
+else {
+if(_valid26){
+valid146 = true;
+passing26 = 1;
+}
+}
+if(!valid146){
+const err237 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf",keyword:"oneOf",params:{passingSchemas: passing26},message:"must match exactly one schema in oneOf",schema:schema76.properties.readiness.properties.http.oneOf,parentSchema:schema76.properties.readiness.properties.http,data:data183};
+if(vErrors === null){
+vErrors = [err237];
+}
+else {
+vErrors.push(err237);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs535;
+if(vErrors !== null){
+if(_errs535){
+vErrors.length = _errs535;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid145 = _errs534 === errors;
+}
+else {
+var valid145 = true;
+}
+if(valid145){
+if(data181.log !== undefined){
+let data186 = data181.log;
+const _errs545 = errors;
+if(typeof data186 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/log",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/log/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.readiness.properties.log.type,parentSchema:schema76.properties.readiness.properties.log,data:data186}];
+return false;
+}
+var valid145 = _errs545 === errors;
+}
+else {
+var valid145 = true;
+}
+if(valid145){
+if(data181.interval !== undefined){
+let data187 = data181.interval;
+const _errs547 = errors;
+if((typeof data187 !== "string") && (!((typeof data187 == "number") && (isFinite(data187))))){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/interval",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/interval/type",keyword:"type",params:{type: schema76.properties.readiness.properties.interval.type},message:"must be string,number",schema:schema76.properties.readiness.properties.interval.type,parentSchema:schema76.properties.readiness.properties.interval,data:data187}];
+return false;
+}
+var valid145 = _errs547 === errors;
+}
+else {
+var valid145 = true;
+}
+if(valid145){
+if(data181.timeout !== undefined){
+let data188 = data181.timeout;
+const _errs549 = errors;
+if((typeof data188 !== "string") && (!((typeof data188 == "number") && (isFinite(data188))))){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/timeout",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/timeout/type",keyword:"type",params:{type: schema76.properties.readiness.properties.timeout.type},message:"must be string,number",schema:schema76.properties.readiness.properties.timeout.type,parentSchema:schema76.properties.readiness.properties.timeout,data:data188}];
+return false;
+}
+var valid145 = _errs549 === errors;
+}
+else {
+var valid145 = true;
+}
+}
+}
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema76.properties.readiness.type,parentSchema:schema76.properties.readiness,data:data181}];
+return false;
+}
+}
+var valid144 = _errs529 === errors;
+}
+else {
+var valid144 = true;
+}
+if(valid144){
+if(data179.schedule !== undefined){
+let data189 = data179.schedule;
+const _errs551 = errors;
+const _errs552 = errors;
+let valid148 = false;
+let passing27 = null;
+const _errs553 = errors;
+if(typeof data189 !== "string"){
+const err238 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.schedule.oneOf[0].type,parentSchema:schema76.properties.schedule.oneOf[0],data:data189};
+if(vErrors === null){
+vErrors = [err238];
+}
+else {
+vErrors.push(err238);
+}
+errors++;
+}
+var _valid27 = _errs553 === errors;
+if(_valid27){
+valid148 = true;
+passing27 = 0;
+}
+const _errs555 = errors;
+if(errors === _errs555){
+if(data189 && typeof data189 == "object" && !Array.isArray(data189)){
+let missing10;
+if((data189.cron === undefined) && (missing10 = "cron")){
+const err239 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/required",keyword:"required",params:{missingProperty: missing10},message:"must have required property '"+missing10+"'",schema:schema76.properties.schedule.oneOf[1].required,parentSchema:schema76.properties.schedule.oneOf[1],data:data189};
+if(vErrors === null){
+vErrors = [err239];
+}
+else {
+vErrors.push(err239);
+}
+errors++;
+}
+else {
+const _errs557 = errors;
+for(const key41 in data189){
+if(!((((key41 === "cron") || (key41 === "timezone")) || (key41 === "overlap")) || (key41 === "history"))){
+const err240 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key41},message:"must NOT have additional properties",schema:false,parentSchema:schema76.properties.schedule.oneOf[1],data:data189};
+if(vErrors === null){
+vErrors = [err240];
+}
+else {
+vErrors.push(err240);
+}
+errors++;
+break;
+}
+}
+if(_errs557 === errors){
+if(data189.cron !== undefined){
+let data190 = data189.cron;
+const _errs558 = errors;
+if(typeof data190 !== "string"){
+const err241 = {instancePath:instancePath+"/x-tscompose/schedule/cron",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/cron/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.schedule.oneOf[1].properties.cron.type,parentSchema:schema76.properties.schedule.oneOf[1].properties.cron,data:data190};
+if(vErrors === null){
+vErrors = [err241];
+}
+else {
+vErrors.push(err241);
+}
+errors++;
+}
+var valid149 = _errs558 === errors;
+}
+else {
+var valid149 = true;
+}
+if(valid149){
+if(data189.timezone !== undefined){
+let data191 = data189.timezone;
+const _errs560 = errors;
+if(typeof data191 !== "string"){
+const err242 = {instancePath:instancePath+"/x-tscompose/schedule/timezone",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.schedule.oneOf[1].properties.timezone.type,parentSchema:schema76.properties.schedule.oneOf[1].properties.timezone,data:data191};
+if(vErrors === null){
+vErrors = [err242];
+}
+else {
+vErrors.push(err242);
+}
+errors++;
+}
+var valid149 = _errs560 === errors;
+}
+else {
+var valid149 = true;
+}
+if(valid149){
+if(data189.overlap !== undefined){
+let data192 = data189.overlap;
+const _errs562 = errors;
+if(typeof data192 !== "string"){
+const err243 = {instancePath:instancePath+"/x-tscompose/schedule/overlap",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/overlap/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.schedule.oneOf[1].properties.overlap.type,parentSchema:schema76.properties.schedule.oneOf[1].properties.overlap,data:data192};
+if(vErrors === null){
+vErrors = [err243];
+}
+else {
+vErrors.push(err243);
+}
+errors++;
+}
+if(!(((data192 === "skip") || (data192 === "queue")) || (data192 === "allow"))){
+const err244 = {instancePath:instancePath+"/x-tscompose/schedule/overlap",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/overlap/enum",keyword:"enum",params:{allowedValues: schema76.properties.schedule.oneOf[1].properties.overlap.enum},message:"must be equal to one of the allowed values",schema:schema76.properties.schedule.oneOf[1].properties.overlap.enum,parentSchema:schema76.properties.schedule.oneOf[1].properties.overlap,data:data192};
+if(vErrors === null){
+vErrors = [err244];
+}
+else {
+vErrors.push(err244);
+}
+errors++;
+}
+var valid149 = _errs562 === errors;
+}
+else {
+var valid149 = true;
+}
+if(valid149){
+if(data189.history !== undefined){
+let data193 = data189.history;
+const _errs564 = errors;
+if((!(((typeof data193 == "number") && (!(data193 % 1) && !isNaN(data193))) && (isFinite(data193)))) && (typeof data193 !== "string")){
+const err245 = {instancePath:instancePath+"/x-tscompose/schedule/history",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/history/type",keyword:"type",params:{type: schema76.properties.schedule.oneOf[1].properties.history.type},message:"must be integer,string",schema:schema76.properties.schedule.oneOf[1].properties.history.type,parentSchema:schema76.properties.schedule.oneOf[1].properties.history,data:data193};
+if(vErrors === null){
+vErrors = [err245];
+}
+else {
+vErrors.push(err245);
+}
+errors++;
+}
+var valid149 = _errs564 === errors;
+}
+else {
+var valid149 = true;
+}
+}
+}
+}
+}
+}
+}
+else {
+const err246 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema76.properties.schedule.oneOf[1].type,parentSchema:schema76.properties.schedule.oneOf[1],data:data189};
+if(vErrors === null){
+vErrors = [err246];
+}
+else {
+vErrors.push(err246);
+}
+errors++;
+}
+}
+var _valid27 = _errs555 === errors;
+if(_valid27 && valid148){
+valid148 = false;
+passing27 = [passing27, 1];
+}
+else {
+if(_valid27){
+valid148 = true;
+passing27 = 1;
+}
+}
+if(!valid148){
+const err247 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf",keyword:"oneOf",params:{passingSchemas: passing27},message:"must match exactly one schema in oneOf",schema:schema76.properties.schedule.oneOf,parentSchema:schema76.properties.schedule,data:data189};
+if(vErrors === null){
+vErrors = [err247];
+}
+else {
+vErrors.push(err247);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs552;
+if(vErrors !== null){
+if(_errs552){
+vErrors.length = _errs552;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid144 = _errs551 === errors;
+}
+else {
+var valid144 = true;
+}
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/x-tscompose",schemaPath:"#/$defs/x_tscompose_service/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema76.type,parentSchema:schema76,data:data179}];
+return false;
+}
+}
+var valid0 = _errs523 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
 }
 }
 }
@@ -7781,9 +8204,9 @@ return errors === 0;
 }
 validate24.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema76 = {"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"ipam":{"type":"object","properties":{"driver":{"type":"string"},"config":{"type":"array","items":{"type":"object","properties":{"subnet":{"type":"string"},"ip_range":{"type":"string"},"gateway":{"type":"string"},"aux_addresses":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"options":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"$ref":"#/$defs/external"},"internal":{"type":"boolean"},"attachable":{"type":"boolean"},"enable_ipv6":{"type":"boolean"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
-const schema77 = {"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}};
-const schema78 = {"description":"true, or the legacy {name} form (use the resource's own name instead).","oneOf":[{"type":"boolean"},{"type":"object","properties":{"name":{"type":"string","deprecated":true}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]};
+const schema77 = {"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"ipam":{"type":"object","properties":{"driver":{"type":"string"},"config":{"type":"array","items":{"type":"object","properties":{"subnet":{"type":"string"},"ip_range":{"type":"string"},"gateway":{"type":"string"},"aux_addresses":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"options":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"$ref":"#/$defs/external"},"internal":{"type":"boolean"},"attachable":{"type":"boolean"},"enable_ipv6":{"type":"boolean"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema78 = {"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}};
+const schema79 = {"description":"true, or the legacy {name} form (use the resource's own name instead).","oneOf":[{"type":"boolean"},{"type":"object","properties":{"name":{"type":"string","deprecated":true}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]};
 
 function validate42(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -7796,15 +8219,15 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if((!(data && typeof data == "object" && !Array.isArray(data))) && (data !== null)){
-validate42.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema76.type},message:"must be object,null",schema:schema76.type,parentSchema:schema76,data}];
+validate42.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema77.type},message:"must be object,null",schema:schema77.type,parentSchema:schema77,data}];
 return false;
 }
 if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
-if(!((func1.call(schema76.properties, key0)) || (pattern2.test(key0)))){
-validate42.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema76,data}];
+if(!((func1.call(schema77.properties, key0)) || (pattern2.test(key0)))){
+validate42.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema77,data}];
 return false;
 break;
 }
@@ -7814,7 +8237,7 @@ if(data.name !== undefined){
 let data0 = data.name;
 const _errs2 = errors;
 if(typeof data0 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.name.type,parentSchema:schema76.properties.name,data:data0}];
+validate42.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema77.properties.name.type,parentSchema:schema77.properties.name,data:data0}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -7827,7 +8250,7 @@ if(data.driver !== undefined){
 let data1 = data.driver;
 const _errs4 = errors;
 if(typeof data1 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/driver",schemaPath:"#/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.driver.type,parentSchema:schema76.properties.driver,data:data1}];
+validate42.errors = [{instancePath:instancePath+"/driver",schemaPath:"#/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema77.properties.driver.type,parentSchema:schema77.properties.driver,data:data1}];
 return false;
 }
 var valid0 = _errs4 === errors;
@@ -7847,7 +8270,7 @@ for(const key1 in data2){
 if(pattern11.test(key1)){
 let data3 = data2[key1];
 if((typeof data3 !== "string") && (!((typeof data3 == "number") && (isFinite(data3))))){
-validate42.errors = [{instancePath:instancePath+"/driver_opts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/driver_opts/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema77.patternProperties["^.+$"].type},message:"must be string,number",schema:schema77.patternProperties["^.+$"].type,parentSchema:schema77.patternProperties["^.+$"],data:data3}];
+validate42.errors = [{instancePath:instancePath+"/driver_opts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/driver_opts/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema78.patternProperties["^.+$"].type},message:"must be string,number",schema:schema78.patternProperties["^.+$"].type,parentSchema:schema78.patternProperties["^.+$"],data:data3}];
 return false;
 }
 props0[key1] = true;
@@ -7855,7 +8278,7 @@ props0[key1] = true;
 }
 }
 else {
-validate42.errors = [{instancePath:instancePath+"/driver_opts",schemaPath:"#/$defs/driver_opts/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema77.type,parentSchema:schema77,data:data2}];
+validate42.errors = [{instancePath:instancePath+"/driver_opts",schemaPath:"#/$defs/driver_opts/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema78.type,parentSchema:schema78,data:data2}];
 return false;
 }
 }
@@ -7873,7 +8296,7 @@ if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 const _errs13 = errors;
 for(const key2 in data4){
 if(!((((key2 === "driver") || (key2 === "config")) || (key2 === "options")) || (pattern2.test(key2)))){
-validate42.errors = [{instancePath:instancePath+"/ipam",schemaPath:"#/properties/ipam/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema76.properties.ipam,data:data4}];
+validate42.errors = [{instancePath:instancePath+"/ipam",schemaPath:"#/properties/ipam/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema77.properties.ipam,data:data4}];
 return false;
 break;
 }
@@ -7883,7 +8306,7 @@ if(data4.driver !== undefined){
 let data5 = data4.driver;
 const _errs14 = errors;
 if(typeof data5 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/ipam/driver",schemaPath:"#/properties/ipam/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.ipam.properties.driver.type,parentSchema:schema76.properties.ipam.properties.driver,data:data5}];
+validate42.errors = [{instancePath:instancePath+"/ipam/driver",schemaPath:"#/properties/ipam/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema77.properties.ipam.properties.driver.type,parentSchema:schema77.properties.ipam.properties.driver,data:data5}];
 return false;
 }
 var valid3 = _errs14 === errors;
@@ -7907,7 +8330,7 @@ if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
 const _errs20 = errors;
 for(const key3 in data7){
 if(!(((((key3 === "subnet") || (key3 === "ip_range")) || (key3 === "gateway")) || (key3 === "aux_addresses")) || (pattern2.test(key3)))){
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0,schemaPath:"#/properties/ipam/properties/config/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema76.properties.ipam.properties.config.items,data:data7}];
+validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0,schemaPath:"#/properties/ipam/properties/config/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema77.properties.ipam.properties.config.items,data:data7}];
 return false;
 break;
 }
@@ -7917,7 +8340,7 @@ if(data7.subnet !== undefined){
 let data8 = data7.subnet;
 const _errs21 = errors;
 if(typeof data8 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/subnet",schemaPath:"#/properties/ipam/properties/config/items/properties/subnet/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.ipam.properties.config.items.properties.subnet.type,parentSchema:schema76.properties.ipam.properties.config.items.properties.subnet,data:data8}];
+validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/subnet",schemaPath:"#/properties/ipam/properties/config/items/properties/subnet/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema77.properties.ipam.properties.config.items.properties.subnet.type,parentSchema:schema77.properties.ipam.properties.config.items.properties.subnet,data:data8}];
 return false;
 }
 var valid5 = _errs21 === errors;
@@ -7930,7 +8353,7 @@ if(data7.ip_range !== undefined){
 let data9 = data7.ip_range;
 const _errs23 = errors;
 if(typeof data9 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/ip_range",schemaPath:"#/properties/ipam/properties/config/items/properties/ip_range/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.ipam.properties.config.items.properties.ip_range.type,parentSchema:schema76.properties.ipam.properties.config.items.properties.ip_range,data:data9}];
+validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/ip_range",schemaPath:"#/properties/ipam/properties/config/items/properties/ip_range/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema77.properties.ipam.properties.config.items.properties.ip_range.type,parentSchema:schema77.properties.ipam.properties.config.items.properties.ip_range,data:data9}];
 return false;
 }
 var valid5 = _errs23 === errors;
@@ -7943,7 +8366,7 @@ if(data7.gateway !== undefined){
 let data10 = data7.gateway;
 const _errs25 = errors;
 if(typeof data10 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/gateway",schemaPath:"#/properties/ipam/properties/config/items/properties/gateway/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.ipam.properties.config.items.properties.gateway.type,parentSchema:schema76.properties.ipam.properties.config.items.properties.gateway,data:data10}];
+validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/gateway",schemaPath:"#/properties/ipam/properties/config/items/properties/gateway/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema77.properties.ipam.properties.config.items.properties.gateway.type,parentSchema:schema77.properties.ipam.properties.config.items.properties.gateway,data:data10}];
 return false;
 }
 var valid5 = _errs25 === errors;
@@ -7960,7 +8383,7 @@ if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
 const _errs29 = errors;
 for(const key4 in data11){
 if(!(pattern11.test(key4))){
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/aux_addresses",schemaPath:"#/properties/ipam/properties/config/items/properties/aux_addresses/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema76.properties.ipam.properties.config.items.properties.aux_addresses,data:data11}];
+validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/aux_addresses",schemaPath:"#/properties/ipam/properties/config/items/properties/aux_addresses/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema77.properties.ipam.properties.config.items.properties.aux_addresses,data:data11}];
 return false;
 break;
 }
@@ -7972,7 +8395,7 @@ if(pattern11.test(key5)){
 let data12 = data11[key5];
 const _errs30 = errors;
 if(typeof data12 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/aux_addresses/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ipam/properties/config/items/properties/aux_addresses/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.ipam.properties.config.items.properties.aux_addresses.patternProperties["^.+$"].type,parentSchema:schema76.properties.ipam.properties.config.items.properties.aux_addresses.patternProperties["^.+$"],data:data12}];
+validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/aux_addresses/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ipam/properties/config/items/properties/aux_addresses/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema77.properties.ipam.properties.config.items.properties.aux_addresses.patternProperties["^.+$"].type,parentSchema:schema77.properties.ipam.properties.config.items.properties.aux_addresses.patternProperties["^.+$"],data:data12}];
 return false;
 }
 var valid6 = _errs30 === errors;
@@ -7984,7 +8407,7 @@ break;
 }
 }
 else {
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/aux_addresses",schemaPath:"#/properties/ipam/properties/config/items/properties/aux_addresses/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema76.properties.ipam.properties.config.items.properties.aux_addresses.type,parentSchema:schema76.properties.ipam.properties.config.items.properties.aux_addresses,data:data11}];
+validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/aux_addresses",schemaPath:"#/properties/ipam/properties/config/items/properties/aux_addresses/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema77.properties.ipam.properties.config.items.properties.aux_addresses.type,parentSchema:schema77.properties.ipam.properties.config.items.properties.aux_addresses,data:data11}];
 return false;
 }
 }
@@ -7999,7 +8422,7 @@ var valid5 = true;
 }
 }
 else {
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0,schemaPath:"#/properties/ipam/properties/config/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema76.properties.ipam.properties.config.items.type,parentSchema:schema76.properties.ipam.properties.config.items,data:data7}];
+validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0,schemaPath:"#/properties/ipam/properties/config/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema77.properties.ipam.properties.config.items.type,parentSchema:schema77.properties.ipam.properties.config.items,data:data7}];
 return false;
 }
 }
@@ -8010,7 +8433,7 @@ break;
 }
 }
 else {
-validate42.errors = [{instancePath:instancePath+"/ipam/config",schemaPath:"#/properties/ipam/properties/config/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema76.properties.ipam.properties.config.type,parentSchema:schema76.properties.ipam.properties.config,data:data6}];
+validate42.errors = [{instancePath:instancePath+"/ipam/config",schemaPath:"#/properties/ipam/properties/config/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema77.properties.ipam.properties.config.type,parentSchema:schema77.properties.ipam.properties.config,data:data6}];
 return false;
 }
 }
@@ -8028,7 +8451,7 @@ if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
 const _errs34 = errors;
 for(const key6 in data13){
 if(!(pattern11.test(key6))){
-validate42.errors = [{instancePath:instancePath+"/ipam/options",schemaPath:"#/properties/ipam/properties/options/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema76.properties.ipam.properties.options,data:data13}];
+validate42.errors = [{instancePath:instancePath+"/ipam/options",schemaPath:"#/properties/ipam/properties/options/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema77.properties.ipam.properties.options,data:data13}];
 return false;
 break;
 }
@@ -8040,7 +8463,7 @@ if(pattern11.test(key7)){
 let data14 = data13[key7];
 const _errs35 = errors;
 if(typeof data14 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/ipam/options/" + key7.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ipam/properties/options/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.ipam.properties.options.patternProperties["^.+$"].type,parentSchema:schema76.properties.ipam.properties.options.patternProperties["^.+$"],data:data14}];
+validate42.errors = [{instancePath:instancePath+"/ipam/options/" + key7.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ipam/properties/options/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema77.properties.ipam.properties.options.patternProperties["^.+$"].type,parentSchema:schema77.properties.ipam.properties.options.patternProperties["^.+$"],data:data14}];
 return false;
 }
 var valid7 = _errs35 === errors;
@@ -8052,7 +8475,7 @@ break;
 }
 }
 else {
-validate42.errors = [{instancePath:instancePath+"/ipam/options",schemaPath:"#/properties/ipam/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema76.properties.ipam.properties.options.type,parentSchema:schema76.properties.ipam.properties.options,data:data13}];
+validate42.errors = [{instancePath:instancePath+"/ipam/options",schemaPath:"#/properties/ipam/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema77.properties.ipam.properties.options.type,parentSchema:schema77.properties.ipam.properties.options,data:data13}];
 return false;
 }
 }
@@ -8066,7 +8489,7 @@ var valid3 = true;
 }
 }
 else {
-validate42.errors = [{instancePath:instancePath+"/ipam",schemaPath:"#/properties/ipam/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema76.properties.ipam.type,parentSchema:schema76.properties.ipam,data:data4}];
+validate42.errors = [{instancePath:instancePath+"/ipam",schemaPath:"#/properties/ipam/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema77.properties.ipam.type,parentSchema:schema77.properties.ipam,data:data4}];
 return false;
 }
 }
@@ -8084,7 +8507,7 @@ let valid9 = false;
 let passing0 = null;
 const _errs40 = errors;
 if(typeof data15 !== "boolean"){
-const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema78.oneOf[0].type,parentSchema:schema78.oneOf[0],data:data15};
+const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema79.oneOf[0].type,parentSchema:schema79.oneOf[0],data:data15};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8104,7 +8527,7 @@ if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
 const _errs44 = errors;
 for(const key8 in data15){
 if(!((key8 === "name") || (pattern2.test(key8)))){
-const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema78.oneOf[1],data:data15};
+const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema79.oneOf[1],data:data15};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8119,7 +8542,7 @@ if(_errs44 === errors){
 if(data15.name !== undefined){
 let data16 = data15.name;
 if(typeof data16 !== "string"){
-const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.oneOf[1].properties.name.type,parentSchema:schema78.oneOf[1].properties.name,data:data16};
+const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema79.oneOf[1].properties.name.type,parentSchema:schema79.oneOf[1].properties.name,data:data16};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8132,7 +8555,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema78.oneOf[1].type,parentSchema:schema78.oneOf[1],data:data15};
+const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema79.oneOf[1].type,parentSchema:schema79.oneOf[1],data:data15};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8154,7 +8577,7 @@ passing0 = 1;
 }
 }
 if(!valid9){
-const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema78.oneOf,parentSchema:schema78,data:data15};
+const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema79.oneOf,parentSchema:schema79,data:data15};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8186,7 +8609,7 @@ if(data.internal !== undefined){
 let data17 = data.internal;
 const _errs47 = errors;
 if(typeof data17 !== "boolean"){
-validate42.errors = [{instancePath:instancePath+"/internal",schemaPath:"#/properties/internal/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema76.properties.internal.type,parentSchema:schema76.properties.internal,data:data17}];
+validate42.errors = [{instancePath:instancePath+"/internal",schemaPath:"#/properties/internal/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema77.properties.internal.type,parentSchema:schema77.properties.internal,data:data17}];
 return false;
 }
 var valid0 = _errs47 === errors;
@@ -8199,7 +8622,7 @@ if(data.attachable !== undefined){
 let data18 = data.attachable;
 const _errs49 = errors;
 if(typeof data18 !== "boolean"){
-validate42.errors = [{instancePath:instancePath+"/attachable",schemaPath:"#/properties/attachable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema76.properties.attachable.type,parentSchema:schema76.properties.attachable,data:data18}];
+validate42.errors = [{instancePath:instancePath+"/attachable",schemaPath:"#/properties/attachable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema77.properties.attachable.type,parentSchema:schema77.properties.attachable,data:data18}];
 return false;
 }
 var valid0 = _errs49 === errors;
@@ -8212,7 +8635,7 @@ if(data.enable_ipv6 !== undefined){
 let data19 = data.enable_ipv6;
 const _errs51 = errors;
 if(typeof data19 !== "boolean"){
-validate42.errors = [{instancePath:instancePath+"/enable_ipv6",schemaPath:"#/properties/enable_ipv6/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema76.properties.enable_ipv6.type,parentSchema:schema76.properties.enable_ipv6,data:data19}];
+validate42.errors = [{instancePath:instancePath+"/enable_ipv6",schemaPath:"#/properties/enable_ipv6/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema77.properties.enable_ipv6.type,parentSchema:schema77.properties.enable_ipv6,data:data19}];
 return false;
 }
 var valid0 = _errs51 === errors;
@@ -8400,7 +8823,7 @@ return errors === 0;
 }
 validate42.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema80 = {"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema81 = {"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 
 function validate44(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -8413,7 +8836,7 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if((!(data && typeof data == "object" && !Array.isArray(data))) && (data !== null)){
-validate44.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema80.type},message:"must be object,null",schema:schema80.type,parentSchema:schema80,data}];
+validate44.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema81.type},message:"must be object,null",schema:schema81.type,parentSchema:schema81,data}];
 return false;
 }
 if(errors === 0){
@@ -8421,7 +8844,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
 if(!((((((key0 === "name") || (key0 === "driver")) || (key0 === "driver_opts")) || (key0 === "external")) || (key0 === "labels")) || (pattern2.test(key0)))){
-validate44.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema80,data}];
+validate44.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema81,data}];
 return false;
 break;
 }
@@ -8431,7 +8854,7 @@ if(data.name !== undefined){
 let data0 = data.name;
 const _errs2 = errors;
 if(typeof data0 !== "string"){
-validate44.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema80.properties.name.type,parentSchema:schema80.properties.name,data:data0}];
+validate44.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema81.properties.name.type,parentSchema:schema81.properties.name,data:data0}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -8444,7 +8867,7 @@ if(data.driver !== undefined){
 let data1 = data.driver;
 const _errs4 = errors;
 if(typeof data1 !== "string"){
-validate44.errors = [{instancePath:instancePath+"/driver",schemaPath:"#/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema80.properties.driver.type,parentSchema:schema80.properties.driver,data:data1}];
+validate44.errors = [{instancePath:instancePath+"/driver",schemaPath:"#/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema81.properties.driver.type,parentSchema:schema81.properties.driver,data:data1}];
 return false;
 }
 var valid0 = _errs4 === errors;
@@ -8464,7 +8887,7 @@ for(const key1 in data2){
 if(pattern11.test(key1)){
 let data3 = data2[key1];
 if((typeof data3 !== "string") && (!((typeof data3 == "number") && (isFinite(data3))))){
-validate44.errors = [{instancePath:instancePath+"/driver_opts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/driver_opts/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema77.patternProperties["^.+$"].type},message:"must be string,number",schema:schema77.patternProperties["^.+$"].type,parentSchema:schema77.patternProperties["^.+$"],data:data3}];
+validate44.errors = [{instancePath:instancePath+"/driver_opts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/driver_opts/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema78.patternProperties["^.+$"].type},message:"must be string,number",schema:schema78.patternProperties["^.+$"].type,parentSchema:schema78.patternProperties["^.+$"],data:data3}];
 return false;
 }
 props0[key1] = true;
@@ -8472,7 +8895,7 @@ props0[key1] = true;
 }
 }
 else {
-validate44.errors = [{instancePath:instancePath+"/driver_opts",schemaPath:"#/$defs/driver_opts/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema77.type,parentSchema:schema77,data:data2}];
+validate44.errors = [{instancePath:instancePath+"/driver_opts",schemaPath:"#/$defs/driver_opts/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema78.type,parentSchema:schema78,data:data2}];
 return false;
 }
 }
@@ -8490,7 +8913,7 @@ let valid4 = false;
 let passing0 = null;
 const _errs14 = errors;
 if(typeof data4 !== "boolean"){
-const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema78.oneOf[0].type,parentSchema:schema78.oneOf[0],data:data4};
+const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema79.oneOf[0].type,parentSchema:schema79.oneOf[0],data:data4};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8510,7 +8933,7 @@ if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 const _errs18 = errors;
 for(const key2 in data4){
 if(!((key2 === "name") || (pattern2.test(key2)))){
-const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema78.oneOf[1],data:data4};
+const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema79.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8525,7 +8948,7 @@ if(_errs18 === errors){
 if(data4.name !== undefined){
 let data5 = data4.name;
 if(typeof data5 !== "string"){
-const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.oneOf[1].properties.name.type,parentSchema:schema78.oneOf[1].properties.name,data:data5};
+const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema79.oneOf[1].properties.name.type,parentSchema:schema79.oneOf[1].properties.name,data:data5};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8538,7 +8961,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema78.oneOf[1].type,parentSchema:schema78.oneOf[1],data:data4};
+const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema79.oneOf[1].type,parentSchema:schema79.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8560,7 +8983,7 @@ passing0 = 1;
 }
 }
 if(!valid4){
-const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema78.oneOf,parentSchema:schema78,data:data4};
+const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema79.oneOf,parentSchema:schema79,data:data4};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8763,7 +9186,7 @@ return errors === 0;
 }
 validate44.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema84 = {"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema85 = {"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 
 function validate46(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -8780,7 +9203,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
 if(!(((((key0 === "name") || (key0 === "file")) || (key0 === "environment")) || (key0 === "external")) || (pattern2.test(key0)))){
-validate46.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema84,data}];
+validate46.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema85,data}];
 return false;
 break;
 }
@@ -8790,7 +9213,7 @@ if(data.name !== undefined){
 let data0 = data.name;
 const _errs2 = errors;
 if(typeof data0 !== "string"){
-validate46.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.name.type,parentSchema:schema84.properties.name,data:data0}];
+validate46.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema85.properties.name.type,parentSchema:schema85.properties.name,data:data0}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -8803,7 +9226,7 @@ if(data.file !== undefined){
 let data1 = data.file;
 const _errs4 = errors;
 if(typeof data1 !== "string"){
-validate46.errors = [{instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.file.type,parentSchema:schema84.properties.file,data:data1}];
+validate46.errors = [{instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema85.properties.file.type,parentSchema:schema85.properties.file,data:data1}];
 return false;
 }
 var valid0 = _errs4 === errors;
@@ -8816,7 +9239,7 @@ if(data.environment !== undefined){
 let data2 = data.environment;
 const _errs6 = errors;
 if(typeof data2 !== "string"){
-validate46.errors = [{instancePath:instancePath+"/environment",schemaPath:"#/properties/environment/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.environment.type,parentSchema:schema84.properties.environment,data:data2}];
+validate46.errors = [{instancePath:instancePath+"/environment",schemaPath:"#/properties/environment/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema85.properties.environment.type,parentSchema:schema85.properties.environment,data:data2}];
 return false;
 }
 var valid0 = _errs6 === errors;
@@ -8833,7 +9256,7 @@ let valid2 = false;
 let passing0 = null;
 const _errs11 = errors;
 if(typeof data3 !== "boolean"){
-const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema78.oneOf[0].type,parentSchema:schema78.oneOf[0],data:data3};
+const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema79.oneOf[0].type,parentSchema:schema79.oneOf[0],data:data3};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8853,7 +9276,7 @@ if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
 const _errs15 = errors;
 for(const key1 in data3){
 if(!((key1 === "name") || (pattern2.test(key1)))){
-const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema78.oneOf[1],data:data3};
+const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema79.oneOf[1],data:data3};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8868,7 +9291,7 @@ if(_errs15 === errors){
 if(data3.name !== undefined){
 let data4 = data3.name;
 if(typeof data4 !== "string"){
-const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.oneOf[1].properties.name.type,parentSchema:schema78.oneOf[1].properties.name,data:data4};
+const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema79.oneOf[1].properties.name.type,parentSchema:schema79.oneOf[1].properties.name,data:data4};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8881,7 +9304,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema78.oneOf[1].type,parentSchema:schema78.oneOf[1],data:data3};
+const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema79.oneOf[1].type,parentSchema:schema79.oneOf[1],data:data3};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8903,7 +9326,7 @@ passing0 = 1;
 }
 }
 if(!valid2){
-const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema78.oneOf,parentSchema:schema78,data:data3};
+const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema79.oneOf,parentSchema:schema79,data:data3};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8936,7 +9359,7 @@ var valid0 = true;
 }
 }
 else {
-validate46.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema84.type,parentSchema:schema84,data}];
+validate46.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema85.type,parentSchema:schema85,data}];
 return false;
 }
 }
@@ -8945,7 +9368,7 @@ return errors === 0;
 }
 validate46.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema86 = {"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"content":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema87 = {"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"content":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 
 function validate48(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -8962,7 +9385,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
 if(!((((((key0 === "name") || (key0 === "file")) || (key0 === "environment")) || (key0 === "content")) || (key0 === "external")) || (pattern2.test(key0)))){
-validate48.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema86,data}];
+validate48.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema87,data}];
 return false;
 break;
 }
@@ -8972,7 +9395,7 @@ if(data.name !== undefined){
 let data0 = data.name;
 const _errs2 = errors;
 if(typeof data0 !== "string"){
-validate48.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.name.type,parentSchema:schema86.properties.name,data:data0}];
+validate48.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema87.properties.name.type,parentSchema:schema87.properties.name,data:data0}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -8985,7 +9408,7 @@ if(data.file !== undefined){
 let data1 = data.file;
 const _errs4 = errors;
 if(typeof data1 !== "string"){
-validate48.errors = [{instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.file.type,parentSchema:schema86.properties.file,data:data1}];
+validate48.errors = [{instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema87.properties.file.type,parentSchema:schema87.properties.file,data:data1}];
 return false;
 }
 var valid0 = _errs4 === errors;
@@ -8998,7 +9421,7 @@ if(data.environment !== undefined){
 let data2 = data.environment;
 const _errs6 = errors;
 if(typeof data2 !== "string"){
-validate48.errors = [{instancePath:instancePath+"/environment",schemaPath:"#/properties/environment/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.environment.type,parentSchema:schema86.properties.environment,data:data2}];
+validate48.errors = [{instancePath:instancePath+"/environment",schemaPath:"#/properties/environment/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema87.properties.environment.type,parentSchema:schema87.properties.environment,data:data2}];
 return false;
 }
 var valid0 = _errs6 === errors;
@@ -9011,7 +9434,7 @@ if(data.content !== undefined){
 let data3 = data.content;
 const _errs8 = errors;
 if(typeof data3 !== "string"){
-validate48.errors = [{instancePath:instancePath+"/content",schemaPath:"#/properties/content/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.content.type,parentSchema:schema86.properties.content,data:data3}];
+validate48.errors = [{instancePath:instancePath+"/content",schemaPath:"#/properties/content/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema87.properties.content.type,parentSchema:schema87.properties.content,data:data3}];
 return false;
 }
 var valid0 = _errs8 === errors;
@@ -9028,7 +9451,7 @@ let valid2 = false;
 let passing0 = null;
 const _errs13 = errors;
 if(typeof data4 !== "boolean"){
-const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema78.oneOf[0].type,parentSchema:schema78.oneOf[0],data:data4};
+const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema79.oneOf[0].type,parentSchema:schema79.oneOf[0],data:data4};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -9048,7 +9471,7 @@ if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 const _errs17 = errors;
 for(const key1 in data4){
 if(!((key1 === "name") || (pattern2.test(key1)))){
-const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema78.oneOf[1],data:data4};
+const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema79.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -9063,7 +9486,7 @@ if(_errs17 === errors){
 if(data4.name !== undefined){
 let data5 = data4.name;
 if(typeof data5 !== "string"){
-const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.oneOf[1].properties.name.type,parentSchema:schema78.oneOf[1].properties.name,data:data5};
+const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema79.oneOf[1].properties.name.type,parentSchema:schema79.oneOf[1].properties.name,data:data5};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -9076,7 +9499,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema78.oneOf[1].type,parentSchema:schema78.oneOf[1],data:data4};
+const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema79.oneOf[1].type,parentSchema:schema79.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -9098,7 +9521,7 @@ passing0 = 1;
 }
 }
 if(!valid2){
-const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema78.oneOf,parentSchema:schema78,data:data4};
+const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema79.oneOf,parentSchema:schema79,data:data4};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -9132,7 +9555,7 @@ var valid0 = true;
 }
 }
 else {
-validate48.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema86.type,parentSchema:schema86,data}];
+validate48.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema87.type,parentSchema:schema87,data}];
 return false;
 }
 }
