@@ -149,7 +149,7 @@ export class EmbeddedEngine implements Engine {
       // What a new container sees before it writes: the image's layers (its own upper is empty).
       const imageFiles = <T>(fn: (dir: string) => Promise<T>): Promise<T> => (rootfsMount ? snapshotter.withLayersView(image.chainIds, fn) : fn(rootfs));
       const userSpec = spec.user ?? image.info.config.user;
-      const user = rootfsMount ? await this.imageUser(image.chainIds, userSpec, imageFiles) : undefined;
+      const user = rootfsMount ? await this.imageUser(image.chainIds, userSpec, spec.groupAdd ?? [], imageFiles) : undefined;
 
       let sandbox: SandboxInfo | undefined;
       let netnsPath: string | undefined;
@@ -209,11 +209,16 @@ export class EmbeddedEngine implements Engine {
    * group from the image's layers, which never change, and with more than one layer that takes
    * a mount and an unmount. A failed lookup is not remembered.
    */
-  private async imageUser(layers: ChainId[], userSpec: string | undefined, imageFiles: <T>(fn: (dir: string) => Promise<T>) => Promise<T>): Promise<ResolvedUser> {
-    const key = `${layers.join(",")}\0${userSpec ?? ""}`;
+  private async imageUser(
+    layers: ChainId[],
+    userSpec: string | undefined,
+    groupAdd: readonly string[],
+    imageFiles: <T>(fn: (dir: string) => Promise<T>) => Promise<T>,
+  ): Promise<ResolvedUser> {
+    const key = `${layers.join(",")}\0${userSpec ?? ""}\0${groupAdd.join(",")}`;
     const known = this.users.get(key);
     if (known) return known;
-    const user = await imageFiles((dir) => resolveUser(dir, userSpec));
+    const user = await imageFiles((dir) => resolveUser(dir, userSpec, groupAdd));
     if (this.users.size >= 256) this.users.clear();
     this.users.set(key, user);
     return user;

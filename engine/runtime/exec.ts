@@ -40,13 +40,15 @@ export interface ExecContext {
   rootfs: string;
   /** The container's configured user (spec.user ?? image.user). */
   defaultUser: string | undefined;
+  /** The container's group_add: an exec gets those groups too, as in Docker. */
+  groupAdd?: readonly string[] | undefined;
 }
 
 /** The process.json of an exec: the container's process with the exec's command, env, user and cwd. */
 export async function execProcess(ctx: ExecContext, spec: ExecSpec): Promise<OciProcess> {
   if (spec.cmd.length === 0) throw new EngineError("invalid", "exec: no command given");
   const base = ctx.config.process;
-  const user = await resolveUser(ctx.rootfs, spec.user ?? ctx.defaultUser);
+  const user = await resolveUser(ctx.rootfs, spec.user ?? ctx.defaultUser, ctx.groupAdd);
   let env = base.env;
   if (spec.tty && !env.some((e) => e.startsWith("TERM="))) env = [...env, "TERM=xterm"];
   env = mergeEnv(env, spec.env ?? []);

@@ -3,6 +3,7 @@
 // storage_opt), checked as dockerd checks them when it creates the container
 // (moby runconfig/opts parse.go, daemon/container_operations_unix.go). A mode
 // the embedded engine cannot honour is an error at the key, never dropped.
+import { parseDeviceRule } from "../../engine/runtime/devices.js";
 import type { DeviceSpec, ServiceSpec } from "../../model/stack.js";
 import { isDict } from "./dict.js";
 import type { PathSegment } from "./parse.js";
@@ -33,6 +34,8 @@ export function normalizeProcessKeys(s: Record<string, unknown>, at: (...rest: P
   const storageOpt = isDict(s.storage_opt) ? Object.keys(s.storage_opt) : [];
   if (storageOpt.length > 0) unsupported("storage_opt", `the overlay snapshotter has no per-container quota (${storageOpt.join(", ")})`);
 
+  const cgroupParent = str(s.cgroup_parent);
+  if (cgroupParent?.split("/").includes("..")) fail(at("cgroup_parent"), `invalid cgroup_parent "${cgroupParent}": ".." is not allowed`);
   const groupAdd = Array.isArray(s.group_add) ? s.group_add.map(String) : [];
   groupAdd.forEach((g, i) => {
     if (g === "" || g.includes(":")) fail(at("group_add", i), `invalid group "${g}": a group name or number`);
@@ -40,7 +43,11 @@ export function normalizeProcessKeys(s: Record<string, unknown>, at: (...rest: P
   const devices = Array.isArray(s.devices) ? s.devices.map((d, i) => parseDevice(d, at("devices", i), fail)) : [];
   const deviceCgroupRules = Array.isArray(s.device_cgroup_rules) ? s.device_cgroup_rules.map(String) : [];
   deviceCgroupRules.forEach((r, i) => {
-    if (!DEVICE_RULE.test(r)) fail(at("device_cgroup_rules", i), `invalid device cgroup rule "${r}": must be "TYPE MAJOR:MINOR ACCESS" (a|b|c, a number or *, some of rwm)`);
+    try {
+      parseDeviceRule(r);
+    } catch (e) {
+      fail(at("device_cgroup_rules", i), (e as Error).message);
+    }
   });
 
   return {
@@ -49,16 +56,13 @@ export function normalizeProcessKeys(s: Record<string, unknown>, at: (...rest: P
     uts,
     usernsMode,
     cgroup: str(s.cgroup) as ProcessKeys["cgroup"],
-    cgroupParent: str(s.cgroup_parent),
+    cgroupParent,
     groupAdd,
     devices,
     deviceCgroupRules,
     runtime: str(s.runtime),
   };
 }
-
-/** moby's device cgroup rule syntax (runconfig/opts ValidateDeviceCgroupRule). */
-export const DEVICE_RULE = /^([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})$/;
 
 const PERMISSIONS = /^[rwm]{1,3}$/;
 

@@ -306,8 +306,8 @@ const cases: Case[] = [
   },
   {
     name: "compose keys tscompose does not implement say so",
-    yaml: "services:\n  web:\n    image: nginx\n    group_add: [audio]\n",
-    wantErr: /services\.web: "group_add" is not supported by tscompose$/,
+    yaml: "services:\n  web:\n    image: nginx\n    isolation: default\n",
+    wantErr: /services\.web: "isolation" is not supported by tscompose$/,
     wantLine: 4,
     wantColumn: 5,
   },
