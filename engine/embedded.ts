@@ -44,6 +44,7 @@ import type {
   VolumeInfo,
 } from "./types.js";
 import { checkName } from "./names.js";
+import { formatPlatform, normalizePlatform, parsePlatform, platformMatches } from "./content/platform.js";
 import { VOLUME_LABEL } from "../model/labels.js";
 import { EngineError } from "./types.js";
 import type { VolumeStore } from "./volumes.js";
@@ -130,6 +131,7 @@ export class EmbeddedEngine implements Engine {
     if (await runtime.inspect(spec.name)) throw new EngineError("conflict", `the container name "${spec.name}" is already in use`);
     const image = await this.parts.images.leaseLocal(spec.image);
     if (!image) throw new EngineError("not-found", `no such image: ${spec.image}`);
+    if (spec.platform !== undefined) checkImagePlatform(spec, image.info);
     const id = randomBytes(32).toString("hex");
     const undo: (() => Promise<unknown>)[] = [];
     try {
@@ -504,4 +506,18 @@ export function withImageVolumes(spec: ContainerSpec, imageVolumes: string[]): C
     mounts.push({ type: "volume", source: inherited.get(clean), target: clean, readOnly: false, anonymous: true });
   }
   return { ...spec, mounts, inheritVolumes: undefined };
+}
+
+/** `platform:` must name the image's platform, as dockerd's create checks it (after a pull of that platform). */
+function checkImagePlatform(spec: ContainerSpec, image: ImageInfo): void {
+  let want;
+  try {
+    want = parsePlatform(spec.platform ?? "");
+  } catch (err) {
+    throw new EngineError("invalid", (err as Error).message);
+  }
+  const have = { os: image.os, architecture: image.architecture, ...(image.variant ? { variant: image.variant } : {}) };
+  if (!platformMatches(want, have)) {
+    throw new EngineError("invalid", `image with reference ${spec.image} was found but does not match the specified platform: wanted ${formatPlatform(want)}, actual: ${formatPlatform(normalizePlatform(have))}`);
+  }
 }

@@ -52,6 +52,7 @@ export interface ImageInfo {
   layers?: { chainId: string; size: number }[];
   architecture: string;
   os: string;
+  variant?: string;
   config: ImageConfig;
 }
 

@@ -176,7 +176,7 @@ async function execute(a: Action, opts: ApplyOptions, created: Map<string, strin
   };
   switch (a.kind) {
     case "pull":
-      await engine.pullImage(a.image, { onProgress: (progress) => opts.onEvent?.({ type: "pull", image: a.image, progress }), signal: opts.signal });
+      await engine.pullImage(a.image, { ...(a.platform ? { platform: a.platform } : {}), onProgress: (progress) => opts.onEvent?.({ type: "pull", image: a.image, progress }), signal: opts.signal });
       return;
     case "create-network": {
       const net = stack.networks[a.network];

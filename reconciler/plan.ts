@@ -22,7 +22,7 @@ import type { ObservedContainer, ObservedStack } from "./observed.js";
 export { selectServices };
 
 export type Action =
-  | { kind: "pull"; id: string; after: string[]; image: string; service: string }
+  | { kind: "pull"; id: string; after: string[]; image: string; service: string; platform?: string }
   | { kind: "create-network"; id: string; after: string[]; network: string }
   | { kind: "create-volume"; id: string; after: string[]; volume: string }
   | {
@@ -160,7 +160,7 @@ export function planUp(stack: StackSpec, observed: ObservedStack, opts: UpOption
       if (!id) {
         id = `pull:${image}`;
         pulls.set(image, id);
-        actions.push({ kind: "pull", id, after: [], image, service: name });
+        actions.push({ kind: "pull", id, after: [], image, service: name, ...(svc.platform ? { platform: svc.platform } : {}) });
       }
       return [id];
     };

@@ -3,6 +3,7 @@
 // storage_opt), checked as dockerd checks them when it creates the container
 // (moby runconfig/opts parse.go, daemon/container_operations_unix.go). A mode
 // the embedded engine cannot honour is an error at the key, never dropped.
+import { parsePlatform } from "../../engine/content/platform.js";
 import { parseDeviceRule } from "../../engine/runtime/devices.js";
 import type { DeviceSpec, ServiceSpec } from "../../model/stack.js";
 import { isDict } from "./dict.js";
@@ -34,6 +35,13 @@ export function normalizeProcessKeys(s: Record<string, unknown>, at: (...rest: P
   const storageOpt = isDict(s.storage_opt) ? Object.keys(s.storage_opt) : [];
   if (storageOpt.length > 0) unsupported("storage_opt", `the overlay snapshotter has no per-container quota (${storageOpt.join(", ")})`);
 
+  if (s.platform !== undefined && s.platform !== null) {
+    try {
+      parsePlatform(String(s.platform));
+    } catch (e) {
+      fail(at("platform"), (e as Error).message);
+    }
+  }
   const cgroupParent = str(s.cgroup_parent);
   if (cgroupParent?.split("/").includes("..")) fail(at("cgroup_parent"), `invalid cgroup_parent "${cgroupParent}": ".." is not allowed`);
   const groupAdd = Array.isArray(s.group_add) ? s.group_add.map(String) : [];
