@@ -155,7 +155,7 @@ function portBinding(p: ServiceSpec["ports"][number]): PortBinding {
   return { containerPort: p.target, protocol: p.protocol, hostPort: p.published, hostIp: p.hostIp };
 }
 
-function healthcheckFor(svc: ServiceSpec): HealthcheckConfig | undefined {
+export function healthcheckFor(svc: ServiceSpec): HealthcheckConfig | undefined {
   const h = svc.healthcheck;
   if (!h || h.test === undefined) return h?.disable ? { test: ["NONE"], intervalMs: 0, timeoutMs: 0, retries: 0, startPeriodMs: 0, startIntervalMs: 0 } : undefined;
   return {

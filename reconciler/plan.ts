@@ -234,6 +234,11 @@ export function planUp(stack: StackSpec, observed: ObservedStack, opts: UpOption
         actions.push({ kind: "wait", id, after: startIds.get(dep) ?? [], service: dep, condition: d.condition, required: d.required });
       }
       start.after.push(id);
+      // Joining a namespace (network_mode, pid, ipc: service:x) needs x's container running at create already.
+      if (namespaceServicesOf(svc).includes(dep)) {
+        const create = actions.find((a) => a.kind === "create" && start.after.includes(a.id));
+        if (create && !create.after.includes(id)) create.after.push(id);
+      }
     }
   }
 

@@ -135,7 +135,7 @@ export async function prepareBundle(b: BundleInput): Promise<OciSpec> {
   return config;
 }
 
-/** Rewrites a bundle's joined namespace paths (and the shared /dev/shm) for the joined containers' current pids. */
+/** Rewrites a bundle's joined namespace paths for the joined containers' current pids. */
 export async function updateJoinPaths(dir: string, joined: JoinPaths): Promise<void> {
   const file = join(dir, "config.json");
   const config = JSON.parse(await readFile(file, "utf8")) as OciSpec;
@@ -147,8 +147,6 @@ export async function updateJoinPaths(dir: string, joined: JoinPaths): Promise<v
   for (const ns of config.linux.namespaces) {
     if ((ns.type === "pid" || ns.type === "ipc") && ns.path !== undefined && joined[ns.type]) ns.path = joined[ns.type];
   }
-  const shm = config.mounts.find((m) => m.destination === "/dev/shm" && m.type === "bind");
-  if (shm && joined.shm && shm.source !== "/dev/shm") shm.source = joined.shm;
   await writeFileAtomic(file, serializeSpec(config));
 }
 

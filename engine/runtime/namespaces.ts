@@ -2,8 +2,11 @@
 // and network modes (moby daemon/oci_linux.go WithNamespaces): "host" leaves
 // that namespace out of the OCI config (the container stays in the host's),
 // "container:X" joins X's through /proc/<X's pid>/ns/<type>, anything else is
-// a new namespace. IPC also decides /dev/shm: the host's for "host", X's for
-// "container:X", none at all for "none".
+// a new namespace. IPC also decides /dev/shm: the host's for "host", none at
+// all for "none". A joined container's /dev/shm is a tmpfs in its own mount
+// namespace, which the kernel does not let another namespace bind (EINVAL), so
+// "container:X" shares SysV IPC and POSIX message queues but has its own
+// /dev/shm (Docker keeps a shareable container's /dev/shm on the host instead).
 import { EngineError } from "../types.js";
 import type { ContainerSpec } from "../types.js";
 import type { OciMount, OciNamespace } from "./oci.js";
@@ -17,8 +20,6 @@ export type NamespaceModes = Pick<ContainerSpec, "pidMode" | "ipcMode" | "utsMod
 export interface JoinPaths {
   pid?: string;
   ipc?: string;
-  /** The joined container's /dev/shm (as seen from the host), for ipc "container:X". */
-  shm?: string;
 }
 
 /** The containers whose namespaces this one joins: type -> id or name. */
@@ -39,7 +40,6 @@ export function joinPaths(spec: Pick<ContainerSpec, "pidMode" | "ipcMode">, pidO
     const pid = pidOf(target);
     if (pid === undefined) throw new EngineError("invalid", `cannot join the ${type} namespace of container ${target}: it is not running`);
     out[type] = `/proc/${pid}/ns/${type}`;
-    if (type === "ipc") out.shm = `/proc/${pid}/root/dev/shm`;
   }
   return out;
 }
@@ -76,9 +76,8 @@ export function sharesHostUts(spec: Pick<ContainerSpec, "networkMode" | "utsMode
  * The /dev/shm mount for the IPC mode, in place of the default tmpfs:
  * undefined keeps the default, null means none.
  */
-export function shmMount(ipcMode: string | undefined, joined: JoinPaths): OciMount | null | undefined {
+export function shmMount(ipcMode: string | undefined): OciMount | null | undefined {
   if (ipcMode === "none") return null;
   if (ipcMode === "host") return { destination: "/dev/shm", type: "bind", source: "/dev/shm", options: ["rbind", "rprivate"] };
-  if (ipcMode?.startsWith("container:") && joined.shm) return { destination: "/dev/shm", type: "bind", source: joined.shm, options: ["rbind", "rprivate"] };
   return undefined;
 }

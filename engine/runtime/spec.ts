@@ -154,7 +154,6 @@ export interface SpecInput {
 
 export function buildSpec(input: SpecInput): OciSpec {
   const { spec, image, user } = input;
-  const hostNetwork = spec.networkMode === "host";
   if (spec.networkMode.startsWith("container:") && input.netnsPath === undefined) {
     throw new EngineError("invalid", `network mode ${spec.networkMode} needs the other container's network namespace path`);
   }
@@ -182,7 +181,7 @@ export function buildSpec(input: SpecInput): OciSpec {
 
   const joined = input.joinPaths ?? {};
   const namespaces = ociNamespaces(spec, input.netnsPath, joined);
-  const shm = shmMount(spec.ipcMode, joined);
+  const shm = shmMount(spec.ipcMode);
   const defaults = defaultMounts({ shmSize: spec.shmSize, privileged: spec.privileged }).flatMap((m) => (m.destination !== "/dev/shm" || shm === undefined ? [m] : shm ? [shm] : []));
 
   const seccomp = containerSeccompFor(spec, caps);
@@ -254,7 +253,8 @@ export function deviceRules(spec: Pick<ContainerSpec, "privileged" | "devices" |
   const out = DEFAULT_DEVICE_RULES.map((d) => ({ ...d }));
   const access = new Map((spec.devices ?? []).map((d) => [d.target, d.permissions]));
   for (const d of devices) {
-    if (d.type === "c" || d.type === "b") out.push({ allow: true, type: d.type, major: d.major, minor: d.minor, access: access.get(d.path) ?? "rwm" });
+    if (d.type !== "c" && d.type !== "b") continue;
+    out.push({ allow: true, type: d.type, major: d.major, minor: d.minor, access: access.get(d.path) ?? "rwm" });
   }
   for (const rule of spec.deviceCgroupRules ?? []) out.push(parseDeviceRule(rule));
   return out;

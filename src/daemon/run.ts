@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { EngineError } from "../../engine/errors.js";
 import type { ErrorKind } from "../../engine/errors.js";
-import type { ContainerInfo, ContainerSpec, Engine } from "../../engine/types.js";
+import type { ContainerInfo, ContainerSpec } from "../../engine/types.js";
 import { apply } from "../../reconciler/apply.js";
 import { containerSpecFor } from "../../reconciler/container-spec.js";
 import { namespaceContainers } from "../../reconciler/namespace-containers.js";

@@ -16,7 +16,8 @@ export type ProcessKeys = Pick<
   "pid" | "ipc" | "uts" | "usernsMode" | "cgroup" | "cgroupParent" | "groupAdd" | "devices" | "deviceCgroupRules" | "runtime"
 >;
 
-const str = (v: unknown): string | undefined => (v === undefined || v === null || v === "" ? undefined : String(v));
+/** The schema made these scalars (strings, or numbers in group_add). */
+const str = (v: unknown): string | undefined => (v === undefined || v === null || v === "" ? undefined : String(v as string));
 const JOIN = /^(service|container):(.+)$/;
 
 export function normalizeProcessKeys(s: Record<string, unknown>, at: (...rest: PathSegment[]) => PathSegment[], fail: Fail): ProcessKeys {
@@ -37,7 +38,7 @@ export function normalizeProcessKeys(s: Record<string, unknown>, at: (...rest: P
 
   if (s.platform !== undefined && s.platform !== null) {
     try {
-      parsePlatform(String(s.platform));
+      parsePlatform(String(s.platform as string));
     } catch (e) {
       fail(at("platform"), (e as Error).message);
     }
