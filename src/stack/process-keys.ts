@@ -17,7 +17,7 @@ export type ProcessKeys = Pick<
 >;
 
 /** The schema made these scalars (strings, or numbers in group_add). */
-const str = (v: unknown): string | undefined => (v === undefined || v === null || v === "" ? undefined : String(v as string));
+const str = (v: unknown): string | undefined => (v === undefined || v === null || v === "" ? undefined : typeof v === "string" ? v : JSON.stringify(v));
 const JOIN = /^(service|container):(.+)$/;
 
 export function normalizeProcessKeys(s: Record<string, unknown>, at: (...rest: PathSegment[]) => PathSegment[], fail: Fail): ProcessKeys {
@@ -36,9 +36,9 @@ export function normalizeProcessKeys(s: Record<string, unknown>, at: (...rest: P
   const storageOpt = isDict(s.storage_opt) ? Object.keys(s.storage_opt) : [];
   if (storageOpt.length > 0) unsupported("storage_opt", `the overlay snapshotter has no per-container quota (${storageOpt.join(", ")})`);
 
-  if (s.platform !== undefined && s.platform !== null) {
+  if (typeof s.platform === "string") {
     try {
-      parsePlatform(String(s.platform as string));
+      parsePlatform(s.platform);
     } catch (e) {
       fail(at("platform"), (e as Error).message);
     }
