@@ -29,6 +29,8 @@ describe("process keys", () => {
     expect(() => keys({ storage_opt: { size: "1G" } })).toThrow(/^services\.web\.storage_opt: .*not supported by the embedded engine: .*\(size\)/);
     expect(keys({ storage_opt: {} }).runtime).toBeUndefined();
     expect(() => keys({ cgroup_parent: "/a/../b" })).toThrow(/cgroup_parent/);
+    expect(keys({ runtime: "runc" }).runtime).toBe("runc");
+    expect(() => keys({ runtime: "nvidia" })).toThrow(/^services\.web\.runtime: .*not supported by the embedded engine: unknown runtime "nvidia"/);
     expect(() => keys({ platform: "amd64" })).toThrow(/^services\.web\.platform: invalid platform/);
   });
 

@@ -43,6 +43,9 @@ export function normalizeProcessKeys(s: Record<string, unknown>, at: (...rest: P
       fail(at("platform"), (e as Error).message);
     }
   }
+  const runtime = str(s.runtime);
+  // The engine has one runtime, runc (no daemon.json `runtimes` map yet): any other name would run on runc unnoticed.
+  if (runtime !== undefined && runtime !== "runc") unsupported("runtime", `unknown runtime "${runtime}": containers run on runc, the only runtime configured`);
   const cgroupParent = str(s.cgroup_parent);
   if (cgroupParent?.split("/").includes("..")) fail(at("cgroup_parent"), `invalid cgroup_parent "${cgroupParent}": ".." is not allowed`);
   const groupAdd = Array.isArray(s.group_add) ? s.group_add.map(String) : [];
@@ -69,7 +72,7 @@ export function normalizeProcessKeys(s: Record<string, unknown>, at: (...rest: P
     groupAdd,
     devices,
     deviceCgroupRules,
-    runtime: str(s.runtime),
+    runtime,
   };
 }
 
