@@ -45,6 +45,7 @@ import type {
   VolumeInfo,
 } from "./types.js";
 import { checkName } from "./names.js";
+import { formatPlatform, normalizePlatform, parsePlatform, platformMatches } from "./content/platform.js";
 import { VOLUME_LABEL } from "../model/labels.js";
 import { EngineError } from "./types.js";
 import type { VolumeStore } from "./volumes.js";
@@ -132,6 +133,7 @@ export class EmbeddedEngine implements Engine {
     if (await runtime.inspect(spec.name)) throw new EngineError("conflict", `the container name "${spec.name}" is already in use`);
     const image = await this.parts.images.leaseLocal(spec.image);
     if (!image) throw new EngineError("not-found", `no such image: ${spec.image}`);
+    if (spec.platform !== undefined) checkImagePlatform(spec, image.info);
     const id = randomBytes(32).toString("hex");
     const undo: (() => Promise<unknown>)[] = [];
     try {
@@ -151,7 +153,7 @@ export class EmbeddedEngine implements Engine {
       // What a new container sees before it writes: the image's layers (its own upper is empty).
       const imageFiles = <T>(fn: (dir: string) => Promise<T>): Promise<T> => (rootfsMount ? snapshotter.withLayersView(image.chainIds, fn) : fn(rootfs));
       const userSpec = spec.user ?? image.info.config.user;
-      const user = rootfsMount ? await this.imageUser(image.chainIds, userSpec, imageFiles) : undefined;
+      const user = rootfsMount ? await this.imageUser(image.chainIds, userSpec, spec.groupAdd ?? [], imageFiles) : undefined;
 
       let sandbox: SandboxInfo | undefined;
       let netnsPath: string | undefined;
@@ -217,11 +219,16 @@ export class EmbeddedEngine implements Engine {
    * group from the image's layers, which never change, and with more than one layer that takes
    * a mount and an unmount. A failed lookup is not remembered.
    */
-  private async imageUser(layers: ChainId[], userSpec: string | undefined, imageFiles: <T>(fn: (dir: string) => Promise<T>) => Promise<T>): Promise<ResolvedUser> {
-    const key = `${layers.join(",")}\0${userSpec ?? ""}`;
+  private async imageUser(
+    layers: ChainId[],
+    userSpec: string | undefined,
+    groupAdd: readonly string[],
+    imageFiles: <T>(fn: (dir: string) => Promise<T>) => Promise<T>,
+  ): Promise<ResolvedUser> {
+    const key = `${layers.join(",")}\0${userSpec ?? ""}\0${groupAdd.join(",")}`;
     const known = this.users.get(key);
     if (known) return known;
-    const user = await imageFiles((dir) => resolveUser(dir, userSpec));
+    const user = await imageFiles((dir) => resolveUser(dir, userSpec, groupAdd));
     if (this.users.size >= 256) this.users.clear();
     this.users.set(key, user);
     return user;
@@ -562,4 +569,18 @@ async function volumeSubpath(root: string, subpath: string, volume: string): Pro
   const path = await resolveInRoot(root, subpath);
   if (!(await lstatOrUndefined(path))) throw new EngineError("invalid", `cannot mount volume ${volume}: subpath "${subpath}" does not exist in the volume`);
   return path;
+}
+
+/** `platform:` must name the image's platform, as dockerd's create checks it (after a pull of that platform). */
+function checkImagePlatform(spec: ContainerSpec, image: ImageInfo): void {
+  let want;
+  try {
+    want = parsePlatform(spec.platform ?? "");
+  } catch (err) {
+    throw new EngineError("invalid", (err as Error).message);
+  }
+  const have = { os: image.os, architecture: image.architecture, ...(image.variant ? { variant: image.variant } : {}) };
+  if (!platformMatches(want, have)) {
+    throw new EngineError("invalid", `image with reference ${spec.image} was found but does not match the specified platform: wanted ${formatPlatform(want)}, actual: ${formatPlatform(normalizePlatform(have))}`);
+  }
 }

@@ -52,6 +52,7 @@ export interface ImageInfo {
   layers?: { chainId: string; size: number }[];
   architecture: string;
   os: string;
+  variant?: string;
   config: ImageConfig;
 }
 
@@ -192,6 +193,26 @@ export interface ContainerSpec {
   noNewPrivileges?: boolean | undefined;
   readOnly: boolean;
   init: boolean;
+  /** Docker's PidMode: undefined (a new namespace), "host", "container:<id or name>". */
+  pidMode?: string | undefined;
+  /** Docker's IpcMode: undefined or "private"/"shareable" (a new namespace), "none" (no /dev/shm), "host", "container:<id or name>". */
+  ipcMode?: string | undefined;
+  /** Docker's UTSMode: undefined (a new namespace) or "host". */
+  utsMode?: string | undefined;
+  /** Docker's CgroupnsMode: undefined (the engine's default, private) or "host". */
+  cgroupnsMode?: "host" | "private" | undefined;
+  /** The cgroup the container's cgroup goes under, instead of the engine's. */
+  cgroupParent?: string | undefined;
+  /** Supplementary groups: names from the image's /etc/group, or numbers. */
+  groupAdd?: string[] | undefined;
+  /** Host devices made available at a path in the container. */
+  devices?: { source: string; target: string; permissions: string }[] | undefined;
+  /** Device cgroup rules, "c 1:3 rwm". */
+  deviceCgroupRules?: string[] | undefined;
+  /** A runtime of the engine's configuration; undefined: its default. */
+  runtime?: string | undefined;
+  /** "os/arch[/variant]" the image must be. */
+  platform?: string | undefined;
   stopSignal: string | undefined;
   stopTimeoutMs: number;
   shmSize: number | undefined;

@@ -23,11 +23,20 @@ export function volumesFromServices(svc: ServiceSpec): string[] {
   return svc.volumesFrom.filter((v) => !v.startsWith("container:")).map((v) => v.split(":")[0] as string);
 }
 
-/** depends_on plus the implicit dependencies of `network_mode: service:x` and `volumes_from`. */
+/** depends_on plus the implicit dependencies of `network_mode`, `pid` and `ipc: service:x`, and of `volumes_from`. */
 export function dependenciesOf(svc: ServiceSpec): string[] {
   const deps = Object.keys(svc.dependsOn);
-  const shared = svc.networkMode?.startsWith("service:") ? svc.networkMode.slice("service:".length) : undefined;
-  if (shared !== undefined && !deps.includes(shared)) deps.push(shared);
+  for (const shared of namespaceServicesOf(svc)) if (!deps.includes(shared)) deps.push(shared);
   for (const from of volumesFromServices(svc)) if (!deps.includes(from)) deps.push(from);
   return deps;
+}
+
+/** The services whose namespaces a service joins (`service:x` in network_mode, pid, ipc): recreated with them. */
+export function namespaceServicesOf(svc: ServiceSpec): string[] {
+  const out: string[] = [];
+  for (const mode of [svc.networkMode, svc.pid, svc.ipc]) {
+    const shared = mode?.startsWith("service:") ? mode.slice("service:".length) : undefined;
+    if (shared !== undefined && !out.includes(shared)) out.push(shared);
+  }
+  return out;
 }

@@ -132,6 +132,24 @@ export interface ServiceSpec {
   cpuRtRuntime: number | undefined;
   blkioConfig: BlkioSpec | undefined;
   platform: string | undefined;
+  /** pid: undefined (its own), "host", "service:NAME" or "container:NAME". */
+  pid: string | undefined;
+  /** ipc: undefined (docker's default, private), "none", "private", "shareable", "host", "service:NAME", "container:NAME". */
+  ipc: string | undefined;
+  /** uts: undefined (its own) or "host". */
+  uts: string | undefined;
+  /** userns_mode: undefined or "host" (the only ones the embedded engine runs: it never remaps). */
+  usernsMode: string | undefined;
+  /** cgroup namespace: undefined (the engine's default, private), "host" or "private". */
+  cgroup: "host" | "private" | undefined;
+  cgroupParent: string | undefined;
+  /** Supplementary groups, by name (looked up in the image's /etc/group) or number. */
+  groupAdd: string[];
+  devices: DeviceSpec[];
+  /** Device cgroup rules, "TYPE MAJOR:MINOR ACCESS" (c 1:3 rwm). */
+  deviceCgroupRules: string[];
+  /** A runtime named in the daemon's configuration; undefined: its default (runc). */
+  runtime: string | undefined;
   secrets: ServiceFileRef[];
   configs: ServiceFileRef[];
   logging: { driver: string | undefined; options: Record<string, string> } | undefined;
@@ -162,6 +180,14 @@ export interface BlkioSpec {
 export interface BlkioRate {
   path: string;
   rate: number;
+}
+
+/** A host device made available in the container (docker's --device). */
+export interface DeviceSpec {
+  source: string;
+  target: string;
+  /** Some of r, w, m. */
+  permissions: string;
 }
 
 export interface BuildSpec {

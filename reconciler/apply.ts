@@ -9,6 +9,7 @@ import { kindOf } from "../engine/errors.js";
 import type { ErrorKind } from "../engine/errors.js";
 import type { ContainerInfo, Engine, PullProgress } from "../engine/types.js";
 import { containerNameFor, containerSpecFor } from "./container-spec.js";
+import { namespaceContainers } from "./namespace-containers.js";
 import { LABEL } from "../model/labels.js";
 import type { ServiceSpec, StackSpec } from "../model/stack.js";
 import type { Action, Plan } from "./plan.js";
@@ -176,7 +177,7 @@ async function execute(a: Action, opts: ApplyOptions, created: Map<string, strin
   };
   switch (a.kind) {
     case "pull":
-      await engine.pullImage(a.image, { onProgress: (progress) => opts.onEvent?.({ type: "pull", image: a.image, progress }), signal: opts.signal });
+      await engine.pullImage(a.image, { ...(a.platform ? { platform: a.platform } : {}), onProgress: (progress) => opts.onEvent?.({ type: "pull", image: a.image, progress }), signal: opts.signal });
       return;
     case "create-network": {
       const net = stack.networks[a.network];
@@ -202,10 +203,9 @@ async function execute(a: Action, opts: ApplyOptions, created: Map<string, strin
     }
     case "create": {
       const svc = svcOf(a.service);
-      let shared: string | undefined;
-      if (svc.networkMode?.startsWith("service:")) shared = await firstRunning(engine, stack.name, svc.networkMode.slice(8));
+      const shared = await namespaceContainers(engine, stack.name, svc);
       const volumesFrom = await resolveVolumesFrom(engine, stack.name, svc.volumesFrom);
-      const info = await engine.createContainer(containerSpecFor(stack, svc, a.number, { sharedNetworkContainer: shared, inheritVolumes: a.inheritVolumes, volumesFrom }));
+      const info = await engine.createContainer(containerSpecFor(stack, svc, a.number, { namespaceContainers: shared, inheritVolumes: a.inheritVolumes, volumesFrom }));
       created.set(`${a.service}:${a.number}`, info.id);
       return;
     }
@@ -249,11 +249,6 @@ async function execute(a: Action, opts: ApplyOptions, created: Map<string, strin
 /** For stop and remove: a container that no longer exists needs neither, whichever layer said so. */
 function goneIsFine(err: unknown): void {
   if (kindOf(err) !== "not-found") throw err;
-}
-
-async function firstRunning(engine: Engine, project: string, service: string): Promise<string | undefined> {
-  const list = await engine.listContainers({ labels: { [LABEL.project]: project, [LABEL.service]: service } });
-  return list.sort((x, y) => Number(x.labels[LABEL.number]) - Number(y.labels[LABEL.number]))[0]?.id;
 }
 
 /**

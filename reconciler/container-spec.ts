@@ -13,8 +13,8 @@ import { imageOf } from "./plan.js";
 export interface ContainerSpecOptions {
   /** One-off containers (`run`) get their own number space and the oneoff label. */
   oneoff?: boolean;
-  /** `network_mode: service:x` resolved to the id of x's container by the caller. */
-  sharedNetworkContainer?: string;
+  /** Service -> its first container's id, for the `service:x` of network_mode, pid and ipc (see namespace-containers.ts). */
+  namespaceContainers?: Record<string, string>;
   /** volumes_from resolved to containers by the caller (see ContainerSpec.volumesFrom). */
   volumesFrom?: { container: string; mode?: "ro" | "rw" }[];
   /** The anonymous volumes of the container this one replaces (see ContainerSpec.inheritVolumes). */
@@ -70,7 +70,7 @@ export function containerSpecFor(stack: StackSpec, svc: ServiceSpec, number: num
     ...(files.length > 0 ? { files } : {}),
     ...(opts.volumesFrom && opts.volumesFrom.length > 0 ? { volumesFrom: opts.volumesFrom } : {}),
     networks: networksFor(stack, svc, name),
-    networkMode: networkModeFor(svc, opts.sharedNetworkContainer),
+    networkMode: joinMode(svc, "network_mode", svc.networkMode, opts.namespaceContainers) ?? "bridge",
     ports: opts.oneoff ? [] : svc.ports.map(portBinding),
     exposedPorts: svc.expose,
     extraHosts: svc.extraHosts,
@@ -85,6 +85,16 @@ export function containerSpecFor(stack: StackSpec, svc: ServiceSpec, number: num
     noNewPrivileges: svc.noNewPrivileges,
     readOnly: svc.readOnly,
     init: svc.init,
+    pidMode: joinMode(svc, "pid", svc.pid, opts.namespaceContainers),
+    ipcMode: joinMode(svc, "ipc", svc.ipc, opts.namespaceContainers),
+    utsMode: svc.uts,
+    cgroupnsMode: svc.cgroup,
+    cgroupParent: svc.cgroupParent,
+    groupAdd: svc.groupAdd,
+    devices: svc.devices,
+    deviceCgroupRules: svc.deviceCgroupRules,
+    runtime: svc.runtime,
+    platform: svc.platform,
     stopSignal: svc.stopSignal,
     stopTimeoutMs: svc.stopGracePeriodMs,
     shmSize: svc.shmSize,
@@ -198,21 +208,19 @@ function linksFor(svc: ServiceSpec): ContainerLink[] {
   return [...svc.links.map((l) => parse(l)), ...svc.externalLinks.map((l) => ({ ...parse(l), required: true }))];
 }
 
-function networkModeFor(svc: ServiceSpec, shared: string | undefined): string {
-  const mode = svc.networkMode;
-  if (mode === undefined) return "bridge";
-  if (mode.startsWith("service:")) {
-    if (!shared) throw new Error(`service "${svc.name}": the container of ${mode} is not running`);
-    return `container:${shared}`;
-  }
-  return mode;
+/** A namespace mode with `service:x` turned into `container:<id of x's first container>`. */
+function joinMode(svc: ServiceSpec, key: string, mode: string | undefined, containers: Record<string, string> | undefined): string | undefined {
+  if (!mode?.startsWith("service:")) return mode;
+  const shared = containers?.[mode.slice("service:".length)];
+  if (!shared) throw new Error(`service "${svc.name}": ${key}: the container of ${mode} is not running`);
+  return `container:${shared}`;
 }
 
 function portBinding(p: ServiceSpec["ports"][number]): PortBinding {
   return { containerPort: p.target, protocol: p.protocol, hostPort: p.published, hostIp: p.hostIp };
 }
 
-function healthcheckFor(svc: ServiceSpec): HealthcheckConfig | undefined {
+export function healthcheckFor(svc: ServiceSpec): HealthcheckConfig | undefined {
   const h = svc.healthcheck;
   if (!h || h.test === undefined) return h?.disable ? { test: ["NONE"], intervalMs: 0, timeoutMs: 0, retries: 0, startPeriodMs: 0, startIntervalMs: 0 } : undefined;
   return {

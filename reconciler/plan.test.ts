@@ -301,6 +301,17 @@ describe("planUp", () => {
     expect(byId.get("create:data:1")!.after).not.toContain("create:user:1");
   });
 
+  it("a service joining another's pid or ipc namespace is created after that one started, and recreated with it", () => {
+    const stack = stackOf([service("main"), service("joiner", { pid: "service:main", ipc: "service:main" })]);
+    const byId = new Map(planUp(stack, observed()).actions.map((a) => [a.id, a]));
+    expect(byId.get("create:joiner:1")!.after).toContain("wait:main:service_started");
+    expect(byId.get("wait:main:service_started")!.after).toEqual(["start:main:1"]);
+
+    const changed = stackOf([service("main", { configHash: "v2" }), service("joiner", { ipc: "service:main" })]);
+    const recreate = planUp(changed, observed({ networks: ["app_default"], images: ["busybox"], containers: [container("main", 1), container("joiner", 1)] }));
+    expect(recreate.actions.map((a) => a.id)).toContain("create:joiner:1");
+  });
+
   it("a recreated container is removed before its replacement is created (the name is reused)", () => {
     const plan = planUp(stackOf([web, { ...db, configHash: "v2" }]), converged);
     const create = plan.actions.find((a) => a.id === "create:db:1")!;

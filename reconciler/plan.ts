@@ -15,7 +15,7 @@
 // Containers are created early and in parallel; only starting waits on
 // dependencies, as docker compose does.
 import type { DependsOnCondition, ServiceSpec, StackSpec } from "../model/stack.js";
-import { dependenciesOf, selectServices, volumesFromServices } from "../model/dependencies.js";
+import { dependenciesOf, namespaceServicesOf, selectServices, volumesFromServices } from "../model/dependencies.js";
 import { handoverKey } from "../model/labels.js";
 import type { ObservedContainer, ObservedStack } from "./observed.js";
 
@@ -23,7 +23,7 @@ import type { ObservedContainer, ObservedStack } from "./observed.js";
 export { selectServices };
 
 export type Action =
-  | { kind: "pull"; id: string; after: string[]; image: string; service: string }
+  | { kind: "pull"; id: string; after: string[]; image: string; service: string; platform?: string }
   | { kind: "create-network"; id: string; after: string[]; network: string }
   | { kind: "create-volume"; id: string; after: string[]; volume: string }
   | {
@@ -145,8 +145,8 @@ export function planUp(stack: StackSpec, observed: ObservedStack, opts: UpOption
     changed = false;
     for (const name of selected) {
       const svc = stack.services[name] as ServiceSpec;
-      const shared = svc.networkMode?.startsWith("service:") ? svc.networkMode.slice(8) : undefined;
-      if (shared !== undefined && recreated.has(shared) && !recreated.has(name) && (byService.get(name)?.length ?? 0) > 0) {
+      const joinsRecreated = namespaceServicesOf(svc).some((shared) => recreated.has(shared));
+      if (joinsRecreated && !recreated.has(name) && (byService.get(name)?.length ?? 0) > 0) {
         recreated.add(name);
         changed = true;
       }
@@ -172,7 +172,7 @@ export function planUp(stack: StackSpec, observed: ObservedStack, opts: UpOption
       if (!id) {
         id = `pull:${image}`;
         pulls.set(image, id);
-        actions.push({ kind: "pull", id, after: [], image, service: name });
+        actions.push({ kind: "pull", id, after: [], image, service: name, ...(svc.platform ? { platform: svc.platform } : {}) });
       }
       return [id];
     };
@@ -249,6 +249,11 @@ export function planUp(stack: StackSpec, observed: ObservedStack, opts: UpOption
         actions.push({ kind: "wait", id, after: startIds.get(dep) ?? [], service: dep, condition: d.condition, required: d.required });
       }
       start.after.push(id);
+      // Joining a namespace (network_mode, pid, ipc: service:x) needs x's container running at create already.
+      if (namespaceServicesOf(svc).includes(dep)) {
+        const create = actions.find((a) => a.kind === "create" && start.after.includes(a.id));
+        if (create && !create.after.includes(id)) create.after.push(id);
+      }
     }
   }
 

@@ -10,6 +10,7 @@ DEBIAN_PACKAGES=(
   docker-registry skopeo umoci                    # a real local registry and independent checks
   docker-compose                                  # the peer that conformance tests and benches compare with
   attr kmod tmux redis-server openssl
+  tini                                            # init: true (docker-init is the same program)
   docker.io                                       # a real dockerd: save/load interop tests and the pull bench peer
 )
 missing=()

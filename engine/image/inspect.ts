@@ -44,6 +44,7 @@ export function toImageInfo(e: ImageEntry): ImageInfo {
     layers: r.layers.map((l) => ({ chainId: l.chainId, size: l.unpackedSize })),
     architecture: r.platform.architecture,
     os: r.platform.os,
+    ...(r.platform.variant ? { variant: r.platform.variant } : {}),
     config: r.imageConfig,
   };
 }

@@ -12,11 +12,14 @@ import type { ContainerSpec, ImageConfig } from "../types.js";
 import { EngineError } from "../types.js";
 import { capabilitiesFromMask } from "./caps.js";
 import { writeContainerFiles } from "./container-files.js";
+import { containerDevices, deviceAt } from "./devices.js";
 import { hostsFile, parseExtraHost, resolvConf } from "./etcfiles.js";
 import type { HostsEntry } from "./etcfiles.js";
 import { mountsFromSpec } from "./mounts.js";
 import type { ResolvedMount } from "./mounts.js";
 import { which } from "./monitor.js";
+import { sharesHostUts } from "./namespaces.js";
+import type { JoinPaths } from "./namespaces.js";
 import type { OciDevice, OciSpec, RootfsMount } from "./oci.js";
 import { canRaiseRlimits, hostRlimits } from "./rlimits.js";
 import type { HostRlimits } from "./rlimits.js";
@@ -52,6 +55,8 @@ export interface BundleInput {
   /** Mounts with host paths resolved; default: spec.mounts (binds only). */
   mounts?: ResolvedMount[] | undefined;
   hostLimits?: HostRlimits;
+  /** The namespaces of other containers spec.pidMode/ipcMode join (namespaces.ts). */
+  joinPaths?: JoinPaths | undefined;
   /** Added to config.json's annotations (the container's record as created: see store.ts RECORD_ANNOTATION). */
   annotations?: Record<string, string>;
 }
@@ -71,7 +76,7 @@ export async function prepareBundle(b: BundleInput): Promise<OciSpec> {
   if (!st?.isDirectory()) throw new EngineError("invalid", `rootfs ${b.rootfs} is not a directory`);
 
   const hostNetwork = spec.networkMode === "host";
-  const hostname = hostNetwork ? osHostname() : containerHostname(spec, b.id);
+  const hostname = sharesHostUts(spec) ? osHostname() : containerHostname(spec, b.id);
   const files = { hosts: join(b.dir, "hosts"), hostname: join(b.dir, "hostname"), resolvConf: join(b.dir, "resolv.conf") };
   if (b.resolvConf && "path" in b.resolvConf) files.resolvConf = b.resolvConf.path;
   // Readable by any container user (writeFile honours our umask only).
@@ -83,7 +88,7 @@ export async function prepareBundle(b: BundleInput): Promise<OciSpec> {
   // Independent steps, at once: starting containers is CPU- and latency-bound.
   if (b.rootfsMount && !b.user) throw new EngineError("internal", "a rootfs runc mounts needs the user resolved beforehand");
   const [user] = await Promise.all([
-    b.user ?? resolveUser(b.rootfs, spec.user ?? image.user),
+    b.user ?? resolveUser(b.rootfs, spec.user ?? image.user, spec.groupAdd),
     // Docker creates a missing working directory in the container's filesystem (runc does it, in a rootfs it mounts).
     cwd && cwd !== "/" && !b.rootfsMount ? resolveInRoot(b.rootfs, cwd).then((d) => mkdir(d, { recursive: true })) : undefined,
     writeEtc(
@@ -132,6 +137,8 @@ export async function prepareBundle(b: BundleInput): Promise<OciSpec> {
     cgroupsPath: b.cgroupsPath,
     initBinary: spec.init ? findInitBinary() : undefined,
     hostDevices: spec.privileged ? await hostDevices() : undefined,
+    devices: await containerDevices(spec),
+    joinPaths: b.joinPaths,
     hostCapabilities: spec.privileged ? await hostBoundingCapabilities() : undefined,
     hostMaskedPaths: spec.privileged ? undefined : await hostMaskedPaths(),
     blockDevices: await resolveBlockDevices(blkioDevicePaths(spec.resources.blkio)),
@@ -141,6 +148,21 @@ export async function prepareBundle(b: BundleInput): Promise<OciSpec> {
   // 0600: the spec holds the container's environment (secrets).
   await writeFileAtomic(join(b.dir, "config.json"), serializeSpec(config));
   return config;
+}
+
+/** Rewrites a bundle's joined namespace paths for the joined containers' current pids. */
+export async function updateJoinPaths(dir: string, joined: JoinPaths): Promise<void> {
+  const file = join(dir, "config.json");
+  const config = JSON.parse(await readFile(file, "utf8")) as OciSpec;
+  // RLIM_INFINITY does not survive a JS number: back to the mark serializeSpec writes exactly.
+  for (const r of config.process.rlimits ?? []) {
+    if (r.hard > Number.MAX_SAFE_INTEGER) r.hard = Infinity;
+    if (r.soft > Number.MAX_SAFE_INTEGER) r.soft = Infinity;
+  }
+  for (const ns of config.linux.namespaces) {
+    if ((ns.type === "pid" || ns.type === "ipc") && ns.path !== undefined && joined[ns.type]) ns.path = joined[ns.type];
+  }
+  await writeFileAtomic(file, serializeSpec(config));
 }
 
 let maskedOfHost: Promise<string[]> | undefined;
@@ -228,8 +250,9 @@ export async function hostDevices(dir = "/dev", depth = 0): Promise<OciDevice[]>
       if (!SKIP_DIRS.has(name) && depth < 4) out.push(...(await hostDevices(path, depth + 1)));
       continue;
     }
-    if (path === "/dev/console" || (!st.isCharacterDevice() && !st.isBlockDevice())) continue;
-    out.push({ path, type: st.isCharacterDevice() ? "c" : "b", ...deviceNumbers(st.rdev), fileMode: st.mode & 0o7777, uid: st.uid, gid: st.gid });
+    if (path === "/dev/console") continue;
+    const dev = await deviceAt(path);
+    if (dev) out.push(dev);
   }
   return out;
 }

@@ -98,8 +98,9 @@ export function resolvConf(
   }
   if (opts.dnsSearch.length > 0) {
     lines = lines.filter((l) => !/^\s*(search|domain)\s/.test(l));
-    // First, where dockerd writes it (the resolver takes the lines in any order; readers of the file may not).
-    lines.unshift(`search ${opts.dnsSearch.join(" ")}`);
+    // Ahead of the nameservers, where dockerd writes it (the resolver takes the lines in any order; readers of the file may not).
+    const first = lines.findIndex((l) => /^\s*nameserver\s/.test(l));
+    lines.splice(first < 0 ? lines.length : first, 0, `search ${opts.dnsSearch.join(" ")}`);
   }
   const dnsOptions = opts.dnsOptions ?? [];
   if (dnsOptions.length > 0) {

@@ -47,13 +47,15 @@ export interface ExecContext {
    * the service sets one).
    */
   env(tty: boolean): string[];
+  /** The container's group_add: an exec gets those groups too, as in Docker. */
+  groupAdd?: readonly string[] | undefined;
 }
 
 /** The process.json of an exec: the container's process with the exec's command, env, user and cwd. */
 export async function execProcess(ctx: ExecContext, spec: ExecSpec): Promise<OciProcess> {
   if (spec.cmd.length === 0) throw new EngineError("invalid", "exec: no command given");
   const base = ctx.config.process;
-  const user = await resolveUser(ctx.rootfs, spec.user ?? ctx.defaultUser);
+  const user = await resolveUser(ctx.rootfs, spec.user ?? ctx.defaultUser, ctx.groupAdd);
   const env = mergeEnv(ctx.env(spec.tty === true), spec.env ?? []);
   return {
     ...base,

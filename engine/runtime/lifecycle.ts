@@ -14,7 +14,9 @@ import type { CgroupManager } from "../cgroups/types.js";
 import { hostV1Mounts } from "../cgroups/v1.js";
 import type { ContainerInfo, EngineEvent } from "../types.js";
 import { EngineError } from "../types.js";
+import { updateJoinPaths } from "./bundle.js";
 import { startViaExecFifo } from "./execfifo.js";
+import { joinPaths, namespaceJoins } from "./namespaces.js";
 import { readExitFile } from "./exits.js";
 import { rotationPolicy } from "./logrotate.js";
 import type { LogRotator } from "./logrotate.js";
@@ -43,6 +45,8 @@ export interface LifecycleDeps {
   log?: ((msg: string, fields?: Record<string, unknown>) => void) | undefined;
   /** Containers whose record could not be read nor rebuilt: left alone (never deleted), reported. */
   unreadable: Map<string, UnreadableRecord>;
+  /** A running container's pid (by id or name), for the namespaces another container joins. */
+  runningPid?: ((idOrName: string) => number | undefined) | undefined;
 }
 
 type ContainerAction = Exclude<Extract<EngineEvent, { type: "container" }>["action"], "health_status">;
@@ -140,6 +144,8 @@ export class Lifecycle {
         rec.rootfsMount ? undefined : this.d.beforeStart?.(toInfo(rec), rec.rootfs),
         ...[join(this.d.paths.exitDir, id), join(dir, "persist", "exit"), join(dir, "persist", "oom"), join(dir, "oom")].map((f) => rm(f, { force: true })),
       ]);
+      // The containers whose pid or ipc namespace this one joins may have restarted since: their pids now.
+      if (Object.keys(namespaceJoins(rec.spec)).length > 0) await updateJoinPaths(dir, joinPaths(rec.spec, (x) => this.d.runningPid?.(x)));
       // Normally deleted when the last run ended; runc is only asked when its state dir is still there.
       if (await exists(join(this.d.paths.runcRoot, id))) await this.d.runc.delete(id, { force: true });
       await this.reserveRealtime(rec);

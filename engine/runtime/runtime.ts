@@ -19,12 +19,13 @@
 //                            hosts, hostname, resolv.conf, persist/{exit,oom}
 import { EventEmitter } from "node:events";
 import { mkdir, readFile, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { join, posix } from "node:path";
 import { hostCgroups } from "../cgroups/detect.js";
 import type { CgroupManager } from "../cgroups/types.js";
 import type { ContainerFilter, ContainerInfo, ContainerSpec, ContainerStats, EngineEvent, ExecSpec, ImageConfig, LogEntry, LogOptions } from "../types.js";
 import { EngineError } from "../types.js";
 import { prepareBundle } from "./bundle.js";
+import { joinPaths } from "./namespaces.js";
 import type { HostsEntry } from "./etcfiles.js";
 import { runExec } from "./exec.js";
 import { ExitWatcher, readExitFile } from "./exits.js";
@@ -123,6 +124,7 @@ export class ContainerRuntime {
       log: opts.log,
       unreadable: this.unreadableRecords,
       emit: (e) => this.events.emit("event", e),
+      runningPid: (idOrName) => this.runningPid(idOrName),
     });
     this.watcher = new ExitWatcher(this.paths.exitDir, (id) => void this.life.checkExit(id), () => this.life.activeIds(), opts.pollMs);
   }
@@ -153,7 +155,8 @@ export class ContainerRuntime {
     try {
       // Inside the try: on a full disk the container's dir can be made and its persist/ not.
       await mkdir(join(dir, "persist"), { recursive: true, mode: 0o700 });
-      const cgroupsPath = `${this.opts.cgroupParent ?? "/tscompose"}/${id}`;
+      // cgroup_parent: the container's cgroup under that one, as dockerd's cgroupfs driver (an absolute path).
+      const cgroupsPath = `${posix.join("/", spec.cgroupParent ?? this.opts.cgroupParent ?? "/tscompose")}/${id}`;
       const rec: ContainerRecord = {
         id,
         name: name || id.slice(0, 12),
@@ -181,7 +184,16 @@ export class ContainerRuntime {
         networks: opts.networks ?? {},
       };
       // The bundle keeps the record as created: a corrupt record.json can be rebuilt from it (store.ts).
-      await prepareBundle({ ...opts, id, dir, spec, image: opts.imageConfig, cgroupsPath, annotations: { [RECORD_ANNOTATION]: JSON.stringify(rec) } });
+      await prepareBundle({
+        ...opts,
+        id,
+        dir,
+        spec,
+        image: opts.imageConfig,
+        cgroupsPath,
+        joinPaths: joinPaths(spec, (x) => this.runningPid(x)),
+        annotations: { [RECORD_ANNOTATION]: JSON.stringify(rec) },
+      });
       await this.store.save(rec);
       this.records.set(id, rec);
       this.life.event(rec, "create");
@@ -197,6 +209,12 @@ export class ContainerRuntime {
     const r = this.find(idOrName);
     if (!r) throw new EngineError("not-found", `no such container: ${idOrName}`);
     return r;
+  }
+
+  /** The pid of a running container, for joining its namespaces. */
+  private runningPid(idOrName: string): number | undefined {
+    const r = this.find(idOrName);
+    return r?.state === "running" ? r.pid : undefined;
   }
 
   private find(idOrName: string): ContainerRecord | undefined {
@@ -293,7 +311,7 @@ export class ContainerRuntime {
     // The HOSTNAME the container was given (empty with the host's network), whatever the service's env overrides.
     const hostname = config.process.env.find((e) => e.startsWith("HOSTNAME="))?.slice("HOSTNAME=".length) ?? "";
     const env = (tty: boolean): string[] => containerEnv({ env: rec.spec.env, tty }, rec.imageConfig, hostname);
-    return runExec({ runc: this.runc, id: rec.id, containerDir: dir, config, rootfs: root, defaultUser: rec.spec.user ?? rec.imageConfig.user, env }, spec);
+    return runExec({ runc: this.runc, id: rec.id, containerDir: dir, config, rootfs: root, defaultUser: rec.spec.user ?? rec.imageConfig.user, env, groupAdd: rec.spec.groupAdd }, spec);
   }
 
   async stats(id: string): Promise<ContainerStats> {

@@ -363,14 +363,14 @@ describe("/etc files", () => {
     const base = "# generated\nnameserver 127.0.0.53\nnameserver 10.0.0.2\nsearch corp\noptions ndots:2\n";
     expect(resolvConf(base, { dns: [], dnsSearch: [], hostNetwork: false })).toBe("# generated\nnameserver 10.0.0.2\nsearch corp\noptions ndots:2\n");
     expect(resolvConf(base, { dns: [], dnsSearch: [], hostNetwork: true })).toBe(base);
-    expect(resolvConf(base, { dns: ["1.1.1.1"], dnsSearch: ["a.b"], hostNetwork: false })).toBe("# generated\noptions ndots:2\nnameserver 1.1.1.1\nsearch a.b\n");
+    expect(resolvConf(base, { dns: ["1.1.1.1"], dnsSearch: ["a.b"], hostNetwork: false })).toBe("# generated\noptions ndots:2\nsearch a.b\nnameserver 1.1.1.1\n");
     expect(resolvConf(base, { dns: [], dnsSearch: [], dnsOptions: ["timeout:1", "rotate"], hostNetwork: false })).toBe("# generated\nnameserver 10.0.0.2\nsearch corp\noptions timeout:1 rotate\n");
   });
   it("resolv.conf naming the network's DNS server: dns is forwarded there, not written; the server's ndots:0 stays unless dns_opt sets ndots", () => {
     const base = "nameserver 10.213.0.1\nsearch corp\noptions ndots:0\n";
     expect(resolvConf(base, { dns: ["192.0.2.53"], dnsSearch: [], hostNetwork: false, embeddedDns: true })).toBe(base);
     expect(resolvConf(base, { dns: [], dnsSearch: ["a.b"], dnsOptions: ["timeout:1", "attempts:2"], hostNetwork: false, embeddedDns: true })).toBe(
-      "nameserver 10.213.0.1\nsearch a.b\noptions timeout:1 attempts:2 ndots:0\n",
+      "search a.b\nnameserver 10.213.0.1\noptions timeout:1 attempts:2 ndots:0\n",
     );
     expect(resolvConf(base, { dns: [], dnsSearch: [], dnsOptions: ["ndots:3", "use-vc"], hostNetwork: false, embeddedDns: true })).toBe(
       "nameserver 10.213.0.1\nsearch corp\noptions ndots:3 use-vc\n",

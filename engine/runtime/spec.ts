@@ -9,7 +9,10 @@ import type { BlkioLimits, ContainerSpec, ImageConfig } from "../types.js";
 import { capabilitySet, processCapabilities } from "./caps.js";
 import { assembleMounts, defaultMounts, parseTmpfs } from "./mounts.js";
 import type { ResolvedMount } from "./mounts.js";
-import type { OciBlockIO, OciDevice, OciDeviceRule, OciMount, OciNamespace, OciResources, OciSpec, RootfsMount } from "./oci.js";
+import { parseDeviceRule } from "./devices.js";
+import { ociNamespaces, sharesHostUts, shmMount } from "./namespaces.js";
+import type { JoinPaths } from "./namespaces.js";
+import type { OciBlockIO, OciDevice, OciDeviceRule, OciMount, OciResources, OciSpec, RootfsMount } from "./oci.js";
 import { containerRlimits } from "./rlimits.js";
 import { containerSeccomp } from "./seccomp.js";
 import type { OciSeccomp } from "./seccomp.js";
@@ -141,6 +144,10 @@ export interface SpecInput {
   initBinary: string | undefined;
   /** Host devices to expose to a privileged container. */
   hostDevices?: OciDevice[];
+  /** spec.devices with the host devices' numbers, at their paths in the container. */
+  devices?: OciDevice[];
+  /** The namespaces of other containers that spec.pidMode/ipcMode join (namespaces.ts joinPaths). */
+  joinPaths?: JoinPaths;
   /** Masked paths that depend on the host (per-CPU thermal_throttle), added to MASKED_PATHS. */
   hostMaskedPaths?: readonly string[];
   /** The engine's own bounding capabilities: all a privileged container can get. */
@@ -153,11 +160,10 @@ export interface SpecInput {
 
 export function buildSpec(input: SpecInput): OciSpec {
   const { spec, image, user } = input;
-  const hostNetwork = spec.networkMode === "host";
   if (spec.networkMode.startsWith("container:") && input.netnsPath === undefined) {
     throw new EngineError("invalid", `network mode ${spec.networkMode} needs the other container's network namespace path`);
   }
-  const hostname = hostNetwork ? undefined : containerHostname(spec, input.id);
+  const hostname = sharesHostUts(spec) ? undefined : containerHostname(spec, input.id);
 
   let args = resolveCommand(spec, image);
   const initMounts: OciMount[] = [];
@@ -179,17 +185,15 @@ export function buildSpec(input: SpecInput): OciSpec {
   const resolvedTargets = new Set(input.mounts.map((m) => m.target));
   const userMounts = [...input.mounts, ...spec.tmpfs.map(parseTmpfs).filter((m) => !resolvedTargets.has(m.target))];
 
-  const namespaces: OciNamespace[] = [{ type: "pid" }, { type: "ipc" }, { type: "mount" }, { type: "cgroup" }];
-  // Host networking shares the host's UTS namespace too, as Docker does.
-  if (!hostNetwork) {
-    namespaces.push({ type: "uts" });
-    namespaces.push(input.netnsPath ? { type: "network", path: input.netnsPath } : { type: "network" });
-  }
+  const joined = input.joinPaths ?? {};
+  const namespaces = ociNamespaces(spec, input.netnsPath, joined);
+  const shm = shmMount(spec.ipcMode);
+  const defaults = defaultMounts({ shmSize: spec.shmSize, privileged: spec.privileged }).flatMap((m) => (m.destination !== "/dev/shm" || shm === undefined ? [m] : shm ? [shm] : []));
 
   const seccomp = containerSeccompFor(spec, caps);
 
   const sysctl = { ...spec.sysctls };
-  if (spec.domainname && !hostNetwork) sysctl["kernel.domainname"] = spec.domainname;
+  if (spec.domainname && hostname !== undefined) sysctl["kernel.domainname"] = spec.domainname;
 
   const oci: OciSpec = {
     ociVersion: "1.0.2",
@@ -211,20 +215,19 @@ export function buildSpec(input: SpecInput): OciSpec {
       // First: every other mount lands inside it. runc mounts it on root.path in the container's
       // mount namespace, before pivot_root; a read-only root is remounted read-only after.
       ...(input.rootfsMount ? [{ destination: "/", ...input.rootfsMount }] : []),
-      ...assembleMounts(defaultMounts({ shmSize: spec.shmSize, privileged: spec.privileged }), etcMounts, userMounts),
+      ...assembleMounts(defaults, etcMounts, userMounts),
     ],
     linux: {
       namespaces,
-      resources: resources(spec, input.blockDevices ?? {}, input.cgroupVersion ?? 1),
+      resources: resources(spec, input.devices ?? [], input.blockDevices ?? {}, input.cgroupVersion ?? 1),
       cgroupsPath: input.cgroupsPath,
       ...(Object.keys(sysctl).length ? { sysctl } : {}),
-      ...(spec.privileged
-        ? { devices: input.hostDevices ?? [] }
-        : { maskedPaths: [...MASKED_PATHS, ...(input.hostMaskedPaths ?? [])], readonlyPaths: [...READONLY_PATHS] }),
+      ...(spec.privileged || input.devices?.length ? { devices: withDevices(spec.privileged ? (input.hostDevices ?? []) : [], input.devices ?? []) } : {}),
+      ...(spec.privileged ? {} : { maskedPaths: [...MASKED_PATHS, ...(input.hostMaskedPaths ?? [])], readonlyPaths: [...READONLY_PATHS] }),
       ...(seccomp ? { seccomp } : {}),
     },
   };
-  if (hostNetwork) oci.process.env = oci.process.env.filter((e) => !e.startsWith("HOSTNAME="));
+  if (hostname === undefined) oci.process.env = oci.process.env.filter((e) => !e.startsWith("HOSTNAME="));
   return oci;
 }
 
@@ -240,11 +243,32 @@ function containerSeccompFor(spec: Pick<ContainerSpec, "seccompProfile" | "privi
   return containerSeccomp(spec.seccompProfile, caps);
 }
 
-function resources(spec: ContainerSpec, blockDevices: BlockDevices, cgroupVersion: 1 | 2): OciResources {
+/** The privileged container's host devices, then the service's devices (which win at the same path). */
+function withDevices(host: OciDevice[], own: OciDevice[]): OciDevice[] {
+  const paths = new Set(own.map((d) => d.path));
+  return [...host.filter((d) => !paths.has(d.path)), ...own];
+}
+
+/**
+ * The device cgroup: a privileged container may use every device; others get
+ * Docker's default list, then an allow rule per `devices` entry (its
+ * permissions) and per `device_cgroup_rules` entry.
+ */
+export function deviceRules(spec: Pick<ContainerSpec, "privileged" | "devices" | "deviceCgroupRules">, devices: readonly OciDevice[]): OciDeviceRule[] {
+  if (spec.privileged) return [{ allow: true, access: "rwm" }];
+  const out = DEFAULT_DEVICE_RULES.map((d) => ({ ...d }));
+  const access = new Map((spec.devices ?? []).map((d) => [d.target, d.permissions]));
+  for (const d of devices) {
+    if (d.type !== "c" && d.type !== "b") continue;
+    out.push({ allow: true, type: d.type, major: d.major, minor: d.minor, access: access.get(d.path) ?? "rwm" });
+  }
+  for (const rule of spec.deviceCgroupRules ?? []) out.push(parseDeviceRule(rule));
+  return out;
+}
+
+function resources(spec: ContainerSpec, devices: readonly OciDevice[], blockDevices: BlockDevices, cgroupVersion: 1 | 2): OciResources {
   const r = spec.resources;
-  const out: OciResources = {
-    devices: spec.privileged ? [{ allow: true, access: "rwm" }] : DEFAULT_DEVICE_RULES.map((d) => ({ ...d })),
-  };
+  const out: OciResources = { devices: deviceRules(spec, devices) };
   const memory: NonNullable<OciResources["memory"]> = {};
   if (r.memory !== undefined && r.memory > 0) {
     memory.limit = r.memory;

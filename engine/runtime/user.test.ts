@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { mkfifo } from "../snapshot/nodes.js";
-import { readInRoot, resolveUser } from "./user.js";
+import { readInRoot, resolveUser, resolveUserFrom } from "./user.js";
 
 let base: string;
 let n = 0;
@@ -60,5 +60,16 @@ describe("readInRoot", () => {
     expect(await readInRoot(dir, "/etc/group")).toBeUndefined();
     expect(await readInRoot(dir, "/etc/shadow")).toBeUndefined();
     expect(await resolveUser(dir, "app")).toMatchObject({ uid: 1000, gid: 1000, home: "/home/app" });
+  });
+});
+
+describe("group_add", () => {
+  test("adds groups by name from the group file and by number; an unknown name is an error", () => {
+    const group = "root:x:0:\nwww-data:x:33:\naudio:x:29:app\n";
+    const passwd = "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n";
+    expect(resolveUserFrom(undefined, passwd, group, ["www-data", "4242"]).additionalGids).toEqual([33, 4242]);
+    // The user's own supplementary groups stay, without duplicates.
+    expect(resolveUserFrom("app", passwd, group, ["audio", "www-data"]).additionalGids).toEqual([29, 33]);
+    expect(() => resolveUserFrom(undefined, passwd, group, ["video"])).toThrow(/unable to find group video/);
   });
 });

@@ -64,7 +64,7 @@ export function parseGroup(text: string): GroupEntry[] {
 const isNumeric = (s: string) => /^\d+$/.test(s);
 
 /** Pure resolution from file contents (undefined content = file absent). */
-export function resolveUserFrom(spec: string | undefined, passwd: string | undefined, group: string | undefined): ResolvedUser {
+export function resolveUserFrom(spec: string | undefined, passwd: string | undefined, group: string | undefined, groupAdd: readonly string[] = []): ResolvedUser {
   const text = (spec ?? "").trim();
   const colon = text.indexOf(":");
   const userArg = colon < 0 ? text : text.slice(0, colon);
@@ -99,6 +99,12 @@ export function resolveUserFrom(spec: string | undefined, passwd: string | undef
     const who = name;
     additionalGids = groups.filter((g) => g.members.includes(who)).map((g) => g.gid);
   }
+  // group_add (docker's --group-add, runc's GetAdditionalGroups): a name must be in the image's group file, a number need not.
+  for (const extra of groupAdd) {
+    const g = groups.find((e) => e.name === extra) ?? (isNumeric(extra) ? { gid: Number(extra) } : undefined);
+    if (!g) throw new EngineError("invalid", `unable to find group ${extra}: no matching entries in group file`);
+    if (!additionalGids.includes(g.gid)) additionalGids.push(g.gid);
+  }
   return { uid, gid, additionalGids, home, name };
 }
 
@@ -112,9 +118,9 @@ export function ociUser(user: ResolvedUser): OciUser {
 }
 
 /** Reads and resolves the user inside a rootfs. */
-export async function resolveUser(rootfs: string, spec: string | undefined): Promise<ResolvedUser> {
+export async function resolveUser(rootfs: string, spec: string | undefined, groupAdd: readonly string[] = []): Promise<ResolvedUser> {
   const [passwd, group] = await Promise.all([readInRoot(rootfs, "/etc/passwd"), readInRoot(rootfs, "/etc/group")]);
-  return resolveUserFrom(spec, passwd, group);
+  return resolveUserFrom(spec, passwd, group, groupAdd);
 }
 
 /**

@@ -6,9 +6,10 @@
 import { randomBytes } from "node:crypto";
 import { EngineError } from "../../engine/errors.js";
 import type { ErrorKind } from "../../engine/errors.js";
-import type { ContainerInfo, ContainerSpec, Engine } from "../../engine/types.js";
+import type { ContainerInfo, ContainerSpec } from "../../engine/types.js";
 import { apply } from "../../reconciler/apply.js";
 import { containerSpecFor } from "../../reconciler/container-spec.js";
+import { namespaceContainers } from "../../reconciler/namespace-containers.js";
 import { LABEL } from "../../model/labels.js";
 import type { ServiceSpec, StackSpec } from "../../model/stack.js";
 import { planUp } from "../../reconciler/plan.js";
@@ -51,12 +52,12 @@ export async function createRunContainer(
     }
     const existing = await engine.listContainers({ all: true, labels: { [LABEL.project]: stack.name, [LABEL.service]: svc.name, [LABEL.oneoff]: "True" } });
     const number = Math.max(0, ...existing.map((c) => Number(c.labels[LABEL.number]) || 0)) + 1;
-    const shared = svc.networkMode?.startsWith("service:") ? await firstRunning(engine, stack.name, svc.networkMode.slice(8)) : undefined;
+    const shared = await namespaceContainers(engine, stack.name, svc);
     return engine.createContainer(runSpec(stack, svc, number, req, shared));
   });
 }
 
-export function runSpec(stack: StackSpec, svc: ServiceSpec, number: number, req: RunRequest, sharedNetworkContainer?: string): ContainerSpec {
+export function runSpec(stack: StackSpec, svc: ServiceSpec, number: number, req: RunRequest, shared: Record<string, string> = {}): ContainerSpec {
   const slug = randomBytes(32).toString("hex");
   const extraEnv: Record<string, string> = {};
   for (const e of req.env ?? []) {
@@ -71,7 +72,7 @@ export function runSpec(stack: StackSpec, svc: ServiceSpec, number: number, req:
     command,
     entrypoint: req.entrypoint,
     extraEnv,
-    sharedNetworkContainer,
+    namespaceContainers: shared,
   });
   spec.labels = { ...spec.labels, ...req.labels, [LABEL.slug]: slug };
   // Only its own name resolves to a one-off (compose without --use-aliases):
@@ -86,9 +87,4 @@ export function runSpec(stack: StackSpec, svc: ServiceSpec, number: number, req:
   const servicePorts = req.servicePorts ? svc.ports.map((p) => ({ containerPort: p.target, protocol: p.protocol, hostPort: p.published, hostIp: p.hostIp })) : [];
   spec.ports = [...servicePorts, ...(req.ports ?? [])];
   return spec;
-}
-
-async function firstRunning(engine: Engine, project: string, service: string): Promise<string | undefined> {
-  const list = await engine.listContainers({ labels: { [LABEL.project]: project, [LABEL.service]: service, [LABEL.oneoff]: "False" } });
-  return list.sort((a, b) => Number(a.labels[LABEL.number]) - Number(b.labels[LABEL.number]))[0]?.id;
 }

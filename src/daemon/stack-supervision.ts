@@ -4,7 +4,7 @@
 // to the supervisor first). The runtime itself is in ./supervision/; this
 // module says which container gets which checks.
 import type { ContainerInfo, Engine, HealthcheckConfig } from "../../engine/types.js";
-import { containerSpecFor } from "../../reconciler/container-spec.js";
+import { healthcheckFor } from "../../reconciler/container-spec.js";
 import { LABEL } from "../../model/labels.js";
 import type { StackSpec } from "../../model/stack.js";
 import { HealthMonitor } from "./supervision/health.js";
@@ -81,7 +81,8 @@ export class StackSupervision {
   private async healthcheckOf(spec: StackSpec, service: string, c: ContainerInfo): Promise<HealthcheckConfig | undefined> {
     const svc = spec.services[service];
     if (!svc) return undefined;
-    const fromStack = containerSpecFor(spec, svc, 1).healthcheck;
+    // Only the healthcheck: the whole container spec needs the containers whose namespaces it joins.
+    const fromStack = healthcheckFor(svc);
     const fromImage = (await this.engine.inspectImage(c.image))?.config.healthcheck;
     if (fromStack?.test[0] === "NONE") return undefined;
     if (fromStack && svc.healthcheck?.test !== undefined) return fromStack;

@@ -24,10 +24,16 @@ export function checkConsistency(stack: StackSpec, fail: Fail): void {
         fail(["services", name, "networks", net], `service "${name}" refers to undefined network "${net}"`);
       }
     }
-    const mode = svc.networkMode;
-    if (mode?.startsWith("service:")) {
+    const joins = [
+      ["network_mode", svc.networkMode, "network stack"],
+      ["pid", svc.pid, "pid namespace"],
+      ["ipc", svc.ipc, "ipc namespace"],
+    ] as const;
+    for (const [key, mode, what] of joins) {
+      if (!mode?.startsWith("service:")) continue;
       const target = mode.slice("service:".length);
-      if (!(target in services)) fail(["services", name, "network_mode"], `service "${name}" uses the network stack of undefined service "${target}"`);
+      if (!(target in services)) fail(["services", name, key], `service "${name}" uses the ${what} of undefined service "${target}"`);
+      if (target === name) fail(["services", name, key], `service "${name}" cannot share its own ${what}`);
     }
     svc.volumes.forEach((v, i) => {
       if (v.type === "volume" && v.source !== undefined && !(v.source in stack.volumes)) {

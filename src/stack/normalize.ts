@@ -26,6 +26,7 @@ import { isExternal, normalizeFileObjects, normalizeFileRefs } from "./file-obje
 import { parsePortShort } from "./ports.js";
 import type { PortShort } from "./ports.js";
 import { normalizeResources } from "./resources.js";
+import { normalizeProcessKeys } from "./process-keys.js";
 import { normalizeSecurityOpt } from "./security-opt.js";
 import { parseSize, shellSplit } from "./units.js";
 import { normalizeDevelop, normalizeSupervision } from "./x-tscompose.js";
@@ -245,6 +246,7 @@ function normalizeService(name: string, s: Dict, ctx: NormalizeContext): Service
     macAddress: str(s.mac_address),
     ...normalizeResources({ service: s, at, limits, reservations: deploy.resources.reservations, fail: ctx.fail }),
     platform: str(s.platform),
+    ...normalizeProcessKeys(s, at, ctx.fail),
     secrets: normalizeFileRefs(s.secrets, "secrets", at("secrets"), ctx.fail),
     configs: normalizeFileRefs(s.configs, "configs", at("configs"), ctx.fail),
     logging: isDict(s.logging) ? { driver: str(s.logging.driver), options: stringMap(s.logging.options) } : undefined,

@@ -54,7 +54,7 @@ describe("keys the embedded engine does not implement", () => {
     );
     const out = renderStack(stack) as { services: { web: Record<string, unknown> }; networks: Record<string, unknown>; models: unknown };
     expect(out.services.web.runtime).toBe("runc");
-    expect(out.services.web.group_add).toEqual(["audio", 20]);
+    expect(out.services.web.group_add).toEqual(["audio", "20"]);
     expect(out.services.web.annotations).toEqual({ "com.example.a": "b" });
     expect(out.services.web.mem_reservation).toBe(64 * 1024 * 1024);
     expect(out.services.web.networks).toEqual({ front: { gw_priority: 3 } });

@@ -10,7 +10,7 @@ const require = createRequire(import.meta.url);
 /** Validates a stack file against schema/compose-spec.json, as ajv.compile(schema) would. */
 export const validate: ValidateFunction = validate18;
 
-const schema21 = {"$schema":"https://json-schema.org/draft/2019-09/schema","$id":"https://tscompose.dev/schema/compose-spec.json","title":"tscompose stack file","description":"The subset of the Compose Specification that tscompose supports. Follows compose-spec/schema/compose-spec.json, but with strict scalar types: the loader converts interpolated strings to numbers and booleans before validation.","type":"object","properties":{"version":{"type":["string","number"],"deprecated":true,"description":"Accepted for backward compatibility and ignored."},"name":{"type":"string","description":"Project name, unless given on the command line."},"include":{"type":"array","items":{"$ref":"#/$defs/include"}},"services":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/service"}},"additionalProperties":false},"networks":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/network"}},"additionalProperties":false},"volumes":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/volume"}},"additionalProperties":false},"secrets":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/secret"}},"additionalProperties":false},"configs":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/config"}},"additionalProperties":false},"models":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/model"}}}},"patternProperties":{"^x-":{}},"additionalProperties":false,"$defs":{"service":{"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"additional_contexts":{"$ref":"#/$defs/list_or_dict"},"entitlements":{"type":"array","items":{"type":"string"}},"isolation":{"type":"string"},"privileged":{"type":["boolean","string"]},"provenance":{"type":["string","boolean"]},"sbom":{"type":["string","boolean"]},"ssh":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs","image","npipe","cluster"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]},"recursive":{"type":"string","enum":["enabled","disabled","writable","readonly"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"image":{"type":"object","properties":{"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"volumes_from":{"type":"array","items":{"type":"string"},"uniqueItems":true},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"priority":{"type":"integer"},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"gw_priority":{"type":"number"},"interface_name":{"type":"string"},"link_local_ips":{"$ref":"#/$defs/list_of_strings"},"mac_address":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_opt":{"type":"array","items":{"type":"string"},"uniqueItems":true},"dns_search":{"$ref":"#/$defs/string_or_list"},"links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"external_links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"cpu_count":{"oneOf":[{"type":"string"},{"type":"integer","minimum":0}]},"cpu_percent":{"oneOf":[{"type":"string"},{"type":"integer","minimum":0,"maximum":100}]},"cpu_period":{"type":["number","string"]},"cpu_quota":{"type":["number","string"]},"cpu_rt_period":{"type":["number","string"]},"cpu_rt_runtime":{"type":["number","string"]},"mem_reservation":{"type":["string","integer"]},"mem_swappiness":{"type":["integer","string"]},"oom_kill_disable":{"type":["boolean","string"]},"oom_score_adj":{"oneOf":[{"type":"string"},{"type":"integer","minimum":-1000,"maximum":1000}]},"blkio_config":{"type":"object","properties":{"device_read_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_read_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"weight":{"type":["integer","string"]},"weight_device":{"type":"array","items":{"$ref":"#/$defs/blkio_weight"}}},"additionalProperties":false},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"annotations":{"$ref":"#/$defs/list_or_dict"},"attach":{"type":["boolean","string"]},"cgroup":{"type":"string","enum":["host","private"]},"cgroup_parent":{"type":"string"},"credential_spec":{"type":"object","properties":{"config":{"type":"string"},"file":{"type":"string"},"registry":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"device_cgroup_rules":{"$ref":"#/$defs/list_of_strings"},"devices":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","required":["source"],"properties":{"source":{"type":"string"},"target":{"type":"string"},"permissions":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"gpus":{"$ref":"#/$defs/gpus"},"group_add":{"type":"array","items":{"type":["string","number"]},"uniqueItems":true},"ipc":{"type":"string"},"isolation":{"type":"string"},"label_file":{"$ref":"#/$defs/label_file"},"models":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"endpoint_var":{"type":"string"},"model_var":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}}}]},"pid":{"type":["string","null"]},"post_start":{"type":"array","items":{"$ref":"#/$defs/service_hook"}},"pre_stop":{"type":"array","items":{"$ref":"#/$defs/service_hook"}},"provider":{"type":"object","required":["type"],"properties":{"type":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":["string","number","boolean"]},{"type":"array","items":{"type":["string","number","boolean"]}}]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"pull_refresh_after":{"type":"string"},"runtime":{"type":"string"},"storage_opt":{"type":"object"},"use_api_socket":{"type":"boolean"},"userns_mode":{"type":"string"},"uts":{"type":"string"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"healthcheck":{"type":"object","properties":{"test":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"interval":{"$ref":"#/$defs/duration"},"timeout":{"$ref":"#/$defs/duration"},"retries":{"type":"integer","minimum":0},"start_period":{"$ref":"#/$defs/duration"},"start_interval":{"$ref":"#/$defs/duration"},"disable":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"x_tscompose_service":{"type":"object","description":"tscompose's own per-service settings (docs/supervision.md).","properties":{"restart_on_unhealthy":{"type":["boolean","string"],"description":"Restart a container whose health check turns unhealthy, with the restart backoff."},"readiness":{"type":"object","description":"A probe run by the daemon; its success makes the container healthy for depends_on and up --wait. Exactly one of tcp, http, log.","properties":{"tcp":{"type":["integer","string"],"description":"A container port that accepts a TCP connection."},"http":{"oneOf":[{"type":["integer","string"]},{"type":"object","properties":{"port":{"type":["integer","string"]},"path":{"type":"string"}},"required":["port"],"additionalProperties":false}],"description":"A container port (and path, default /) that answers an HTTP GET with 2xx."},"log":{"type":"string","description":"A regular expression a line of the container's output matches."},"interval":{"type":["string","number"]},"timeout":{"type":["string","number"]}},"additionalProperties":false},"schedule":{"oneOf":[{"type":"string"},{"type":"object","properties":{"cron":{"type":"string"},"timezone":{"type":"string"},"overlap":{"type":"string","enum":["skip","queue","allow"]},"history":{"type":["integer","string"]}},"required":["cron"],"additionalProperties":false}],"description":"Run the service as a one-off container on a cron schedule instead of keeping it up."}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"development":{"type":["object","null"],"properties":{"watch":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"action":{"type":"string","enum":["rebuild","sync","restart","sync+restart","sync+exec"]},"target":{"type":"string"},"ignore":{"$ref":"#/$defs/string_or_list"},"include":{"$ref":"#/$defs/string_or_list"},"exec":{"$ref":"#/$defs/service_hook"},"initial_sync":{"type":"boolean"}},"required":["path","action"],"additionalProperties":false,"patternProperties":{"^x-":{}}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"deployment":{"type":["object","null"],"properties":{"mode":{"type":"string","description":"replicated or global; checked by the normalizer, as compose-spec leaves it a string."},"endpoint_mode":{"type":"string"},"replicas":{"type":"integer","minimum":0},"labels":{"$ref":"#/$defs/list_or_dict"},"resources":{"type":"object","properties":{"limits":{"$ref":"#/$defs/resource_limits"},"reservations":{"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"},"generic_resources":{"$ref":"#/$defs/generic_resources"},"devices":{"$ref":"#/$defs/devices"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"restart_policy":{"type":"object","properties":{"condition":{"type":"string","description":"none, on-failure or any; checked by the normalizer."},"delay":{"$ref":"#/$defs/duration"},"max_attempts":{"type":"integer","minimum":0},"window":{"$ref":"#/$defs/duration"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"$ref":"#/$defs/update_config"},"rollback_config":{"$ref":"#/$defs/update_config"},"placement":{"type":"object","properties":{"constraints":{"$ref":"#/$defs/list_of_strings"},"preferences":{"type":"array","items":{"type":"object","properties":{"spread":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"max_replicas_per_node":{"type":"integer","minimum":0}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"blkio_limit":{"type":"object","properties":{"path":{"type":"string"},"rate":{"type":["integer","string"]}},"additionalProperties":false},"blkio_weight":{"type":"object","properties":{"path":{"type":"string"},"weight":{"type":["integer","string"]}},"additionalProperties":false},"resource_limits":{"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"type":"object","properties":{"parallelism":{"type":"integer","minimum":0},"delay":{"$ref":"#/$defs/duration"},"failure_action":{"type":"string"},"monitor":{"$ref":"#/$defs/duration"},"max_failure_ratio":{"type":"number"},"order":{"type":"string","enum":["start-first","stop-first"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"include":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"$ref":"#/$defs/string_or_list"},"env_file":{"$ref":"#/$defs/string_or_list"},"project_directory":{"type":"string"}},"required":["path"],"additionalProperties":false}]},"network":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"ipam":{"type":"object","properties":{"driver":{"type":"string"},"config":{"type":"array","items":{"type":"object","properties":{"subnet":{"type":"string"},"ip_range":{"type":"string"},"gateway":{"type":"string"},"aux_addresses":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"options":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"$ref":"#/$defs/external"},"internal":{"type":"boolean"},"attachable":{"type":"boolean"},"enable_ipv4":{"type":"boolean"},"enable_ipv6":{"type":"boolean"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"secret":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"},"driver":{"type":"string"},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"template_driver":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"config":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"content":{"type":"string"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"},"template_driver":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"description":"true, or the legacy {name} form (use the resource's own name instead).","oneOf":[{"type":"boolean"},{"type":"object","properties":{"name":{"type":"string","deprecated":true}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"command":{"oneOf":[{"type":"null"},{"type":"string"},{"type":"array","items":{"type":"string"}}]},"env_file":{"oneOf":[{"type":"string"},{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"type":"string"},"format":{"type":"string"},"required":{"type":"boolean"}},"required":["path"],"additionalProperties":false}]}}]},"service_config_or_secret":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"source":{"type":"string"},"target":{"type":"string"},"uid":{"type":"string"},"gid":{"type":"string"},"mode":{"type":["integer","string"]}},"required":["source"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"ulimits":{"type":"object","patternProperties":{"^[a-z]+$":{"oneOf":[{"type":"integer"},{"type":"object","properties":{"soft":{"type":"integer"},"hard":{"type":"integer"}},"required":["soft","hard"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"additionalProperties":false},"extra_hosts":{"oneOf":[{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]},"duration":{"type":"string","format":"duration","description":"A Go duration: 1h30m, 10s, 1.5s, 100ms, 10us, 0."},"size":{"type":["integer","string"],"description":"Bytes, or a string with a unit (512m, 1g); parsed by the normalizer."},"cpus":{"type":["number","string"],"description":"Number of CPUs. Strings are common in compose files ('0.50'); parsed by the normalizer."},"string_or_list":{"oneOf":[{"type":"string"},{"$ref":"#/$defs/list_of_strings"}]},"list_of_strings":{"type":"array","items":{"type":"string"},"uniqueItems":true},"list_or_dict":{"oneOf":[{"type":"object","patternProperties":{".+":{"type":["string","number","boolean","null"]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]},"devices":{"type":"array","items":{"type":"object","properties":{"capabilities":{"$ref":"#/$defs/list_of_strings"},"count":{"type":["string","integer"]},"device_ids":{"$ref":"#/$defs/list_of_strings"},"driver":{"type":"string"},"options":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}},"required":["capabilities"]}},"gpus":{"oneOf":[{"type":"string","enum":["all"]},{"type":"array","items":{"type":"object","properties":{"capabilities":{"$ref":"#/$defs/list_of_strings"},"count":{"type":["string","integer"]},"device_ids":{"$ref":"#/$defs/list_of_strings"},"driver":{"type":"string"},"options":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}}]},"model":{"type":"object","properties":{"name":{"type":"string"},"model":{"type":"string"},"context_size":{"type":"integer"},"runtime_flags":{"type":"array","items":{"type":"string"}}},"required":["model"],"additionalProperties":false,"patternProperties":{"^x-":{}}},"service_hook":{"type":"object","properties":{"command":{"$ref":"#/$defs/command"},"user":{"type":"string"},"privileged":{"type":["boolean","string"]},"working_dir":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}},"required":["command"]},"label_file":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"generic_resources":{"type":"array","items":{"type":"object","properties":{"discrete_resource_spec":{"type":"object","properties":{"kind":{"type":"string"},"value":{"type":["number","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}}}}};
+const schema21 = {"$schema":"https://json-schema.org/draft/2019-09/schema","$id":"https://tscompose.dev/schema/compose-spec.json","title":"tscompose stack file","description":"The subset of the Compose Specification that tscompose supports. Follows compose-spec/schema/compose-spec.json, but with strict scalar types: the loader converts interpolated strings to numbers and booleans before validation.","type":"object","properties":{"version":{"type":["string","number"],"deprecated":true,"description":"Accepted for backward compatibility and ignored."},"name":{"type":"string","description":"Project name, unless given on the command line."},"include":{"type":"array","items":{"$ref":"#/$defs/include"}},"services":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/service"}},"additionalProperties":false},"networks":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/network"}},"additionalProperties":false},"volumes":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/volume"}},"additionalProperties":false},"secrets":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/secret"}},"additionalProperties":false},"configs":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/config"}},"additionalProperties":false},"models":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/model"}}}},"patternProperties":{"^x-":{}},"additionalProperties":false,"$defs":{"service":{"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"additional_contexts":{"$ref":"#/$defs/list_or_dict"},"entitlements":{"type":"array","items":{"type":"string"}},"isolation":{"type":"string"},"privileged":{"type":["boolean","string"]},"provenance":{"type":["string","boolean"]},"sbom":{"type":["string","boolean"]},"ssh":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs","image","npipe","cluster"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]},"recursive":{"type":"string","enum":["enabled","disabled","writable","readonly"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"image":{"type":"object","properties":{"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"volumes_from":{"type":"array","items":{"type":"string"},"uniqueItems":true},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"priority":{"type":"integer"},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"gw_priority":{"type":"number"},"interface_name":{"type":"string"},"link_local_ips":{"$ref":"#/$defs/list_of_strings"},"mac_address":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_opt":{"type":"array","items":{"type":"string"},"uniqueItems":true},"dns_search":{"$ref":"#/$defs/string_or_list"},"links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"external_links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"cpu_count":{"oneOf":[{"type":"string"},{"type":"integer","minimum":0}]},"cpu_percent":{"oneOf":[{"type":"string"},{"type":"integer","minimum":0,"maximum":100}]},"cpu_period":{"type":["number","string"]},"cpu_quota":{"type":["number","string"]},"cpu_rt_period":{"type":["number","string"]},"cpu_rt_runtime":{"type":["number","string"]},"mem_reservation":{"type":["string","integer"]},"mem_swappiness":{"type":["integer","string"]},"oom_kill_disable":{"type":["boolean","string"]},"oom_score_adj":{"oneOf":[{"type":"string"},{"type":"integer","minimum":-1000,"maximum":1000}]},"blkio_config":{"type":"object","properties":{"device_read_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_read_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"weight":{"type":["integer","string"]},"weight_device":{"type":"array","items":{"$ref":"#/$defs/blkio_weight"}}},"additionalProperties":false},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"pid":{"type":["string","null"]},"ipc":{"type":"string"},"uts":{"type":"string"},"userns_mode":{"type":"string"},"cgroup":{"type":"string","enum":["host","private"]},"cgroup_parent":{"type":"string"},"group_add":{"type":"array","items":{"type":["string","number"]},"uniqueItems":true},"devices":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","required":["source"],"properties":{"source":{"type":"string"},"target":{"type":"string"},"permissions":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"device_cgroup_rules":{"$ref":"#/$defs/list_of_strings"},"runtime":{"type":"string"},"storage_opt":{"type":"object"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"annotations":{"$ref":"#/$defs/list_or_dict"},"attach":{"type":["boolean","string"]},"credential_spec":{"type":"object","properties":{"config":{"type":"string"},"file":{"type":"string"},"registry":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"gpus":{"$ref":"#/$defs/gpus"},"isolation":{"type":"string"},"label_file":{"$ref":"#/$defs/label_file"},"models":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"endpoint_var":{"type":"string"},"model_var":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}}}]},"post_start":{"type":"array","items":{"$ref":"#/$defs/service_hook"}},"pre_stop":{"type":"array","items":{"$ref":"#/$defs/service_hook"}},"provider":{"type":"object","required":["type"],"properties":{"type":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":["string","number","boolean"]},{"type":"array","items":{"type":["string","number","boolean"]}}]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"pull_refresh_after":{"type":"string"},"use_api_socket":{"type":"boolean"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"healthcheck":{"type":"object","properties":{"test":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"interval":{"$ref":"#/$defs/duration"},"timeout":{"$ref":"#/$defs/duration"},"retries":{"type":"integer","minimum":0},"start_period":{"$ref":"#/$defs/duration"},"start_interval":{"$ref":"#/$defs/duration"},"disable":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"x_tscompose_service":{"type":"object","description":"tscompose's own per-service settings (docs/supervision.md).","properties":{"restart_on_unhealthy":{"type":["boolean","string"],"description":"Restart a container whose health check turns unhealthy, with the restart backoff."},"readiness":{"type":"object","description":"A probe run by the daemon; its success makes the container healthy for depends_on and up --wait. Exactly one of tcp, http, log.","properties":{"tcp":{"type":["integer","string"],"description":"A container port that accepts a TCP connection."},"http":{"oneOf":[{"type":["integer","string"]},{"type":"object","properties":{"port":{"type":["integer","string"]},"path":{"type":"string"}},"required":["port"],"additionalProperties":false}],"description":"A container port (and path, default /) that answers an HTTP GET with 2xx."},"log":{"type":"string","description":"A regular expression a line of the container's output matches."},"interval":{"type":["string","number"]},"timeout":{"type":["string","number"]}},"additionalProperties":false},"schedule":{"oneOf":[{"type":"string"},{"type":"object","properties":{"cron":{"type":"string"},"timezone":{"type":"string"},"overlap":{"type":"string","enum":["skip","queue","allow"]},"history":{"type":["integer","string"]}},"required":["cron"],"additionalProperties":false}],"description":"Run the service as a one-off container on a cron schedule instead of keeping it up."}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"development":{"type":["object","null"],"properties":{"watch":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"action":{"type":"string","enum":["rebuild","sync","restart","sync+restart","sync+exec"]},"target":{"type":"string"},"ignore":{"$ref":"#/$defs/string_or_list"},"include":{"$ref":"#/$defs/string_or_list"},"exec":{"$ref":"#/$defs/service_hook"},"initial_sync":{"type":"boolean"}},"required":["path","action"],"additionalProperties":false,"patternProperties":{"^x-":{}}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"deployment":{"type":["object","null"],"properties":{"mode":{"type":"string","description":"replicated or global; checked by the normalizer, as compose-spec leaves it a string."},"endpoint_mode":{"type":"string"},"replicas":{"type":"integer","minimum":0},"labels":{"$ref":"#/$defs/list_or_dict"},"resources":{"type":"object","properties":{"limits":{"$ref":"#/$defs/resource_limits"},"reservations":{"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"},"generic_resources":{"$ref":"#/$defs/generic_resources"},"devices":{"$ref":"#/$defs/devices"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"restart_policy":{"type":"object","properties":{"condition":{"type":"string","description":"none, on-failure or any; checked by the normalizer."},"delay":{"$ref":"#/$defs/duration"},"max_attempts":{"type":"integer","minimum":0},"window":{"$ref":"#/$defs/duration"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"$ref":"#/$defs/update_config"},"rollback_config":{"$ref":"#/$defs/update_config"},"placement":{"type":"object","properties":{"constraints":{"$ref":"#/$defs/list_of_strings"},"preferences":{"type":"array","items":{"type":"object","properties":{"spread":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"max_replicas_per_node":{"type":"integer","minimum":0}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"blkio_limit":{"type":"object","properties":{"path":{"type":"string"},"rate":{"type":["integer","string"]}},"additionalProperties":false},"blkio_weight":{"type":"object","properties":{"path":{"type":"string"},"weight":{"type":["integer","string"]}},"additionalProperties":false},"resource_limits":{"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"type":"object","properties":{"parallelism":{"type":"integer","minimum":0},"delay":{"$ref":"#/$defs/duration"},"failure_action":{"type":"string"},"monitor":{"$ref":"#/$defs/duration"},"max_failure_ratio":{"type":"number"},"order":{"type":"string","enum":["start-first","stop-first"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"include":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"$ref":"#/$defs/string_or_list"},"env_file":{"$ref":"#/$defs/string_or_list"},"project_directory":{"type":"string"}},"required":["path"],"additionalProperties":false}]},"network":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"ipam":{"type":"object","properties":{"driver":{"type":"string"},"config":{"type":"array","items":{"type":"object","properties":{"subnet":{"type":"string"},"ip_range":{"type":"string"},"gateway":{"type":"string"},"aux_addresses":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"options":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"$ref":"#/$defs/external"},"internal":{"type":"boolean"},"attachable":{"type":"boolean"},"enable_ipv4":{"type":"boolean"},"enable_ipv6":{"type":"boolean"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"secret":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"},"driver":{"type":"string"},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"template_driver":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"config":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"content":{"type":"string"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"},"template_driver":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"description":"true, or the legacy {name} form (use the resource's own name instead).","oneOf":[{"type":"boolean"},{"type":"object","properties":{"name":{"type":"string","deprecated":true}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"command":{"oneOf":[{"type":"null"},{"type":"string"},{"type":"array","items":{"type":"string"}}]},"env_file":{"oneOf":[{"type":"string"},{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"type":"string"},"format":{"type":"string"},"required":{"type":"boolean"}},"required":["path"],"additionalProperties":false}]}}]},"service_config_or_secret":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"source":{"type":"string"},"target":{"type":"string"},"uid":{"type":"string"},"gid":{"type":"string"},"mode":{"type":["integer","string"]}},"required":["source"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"ulimits":{"type":"object","patternProperties":{"^[a-z]+$":{"oneOf":[{"type":"integer"},{"type":"object","properties":{"soft":{"type":"integer"},"hard":{"type":"integer"}},"required":["soft","hard"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"additionalProperties":false},"extra_hosts":{"oneOf":[{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]},"duration":{"type":"string","format":"duration","description":"A Go duration: 1h30m, 10s, 1.5s, 100ms, 10us, 0."},"size":{"type":["integer","string"],"description":"Bytes, or a string with a unit (512m, 1g); parsed by the normalizer."},"cpus":{"type":["number","string"],"description":"Number of CPUs. Strings are common in compose files ('0.50'); parsed by the normalizer."},"string_or_list":{"oneOf":[{"type":"string"},{"$ref":"#/$defs/list_of_strings"}]},"list_of_strings":{"type":"array","items":{"type":"string"},"uniqueItems":true},"list_or_dict":{"oneOf":[{"type":"object","patternProperties":{".+":{"type":["string","number","boolean","null"]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]},"devices":{"type":"array","items":{"type":"object","properties":{"capabilities":{"$ref":"#/$defs/list_of_strings"},"count":{"type":["string","integer"]},"device_ids":{"$ref":"#/$defs/list_of_strings"},"driver":{"type":"string"},"options":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}},"required":["capabilities"]}},"gpus":{"oneOf":[{"type":"string","enum":["all"]},{"type":"array","items":{"type":"object","properties":{"capabilities":{"$ref":"#/$defs/list_of_strings"},"count":{"type":["string","integer"]},"device_ids":{"$ref":"#/$defs/list_of_strings"},"driver":{"type":"string"},"options":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}}]},"model":{"type":"object","properties":{"name":{"type":"string"},"model":{"type":"string"},"context_size":{"type":"integer"},"runtime_flags":{"type":"array","items":{"type":"string"}}},"required":["model"],"additionalProperties":false,"patternProperties":{"^x-":{}}},"service_hook":{"type":"object","properties":{"command":{"$ref":"#/$defs/command"},"user":{"type":"string"},"privileged":{"type":["boolean","string"]},"working_dir":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}},"required":["command"]},"label_file":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"generic_resources":{"type":"array","items":{"type":"object","properties":{"discrete_resource_spec":{"type":"object","properties":{"kind":{"type":"string"},"value":{"type":["number","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}}}}};
 const schema118 = {"type":"object","properties":{"name":{"type":"string"},"model":{"type":"string"},"context_size":{"type":"integer"},"runtime_flags":{"type":"array","items":{"type":"string"}}},"required":["model"],"additionalProperties":false,"patternProperties":{"^x-":{}}};
 const func1 = Object.prototype.hasOwnProperty;
 const pattern2 = new RegExp("^x-", "u");
@@ -310,7 +310,7 @@ return errors === 0;
 }
 validate19.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
-const schema25 = {"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"additional_contexts":{"$ref":"#/$defs/list_or_dict"},"entitlements":{"type":"array","items":{"type":"string"}},"isolation":{"type":"string"},"privileged":{"type":["boolean","string"]},"provenance":{"type":["string","boolean"]},"sbom":{"type":["string","boolean"]},"ssh":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs","image","npipe","cluster"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]},"recursive":{"type":"string","enum":["enabled","disabled","writable","readonly"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"image":{"type":"object","properties":{"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"volumes_from":{"type":"array","items":{"type":"string"},"uniqueItems":true},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"priority":{"type":"integer"},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"gw_priority":{"type":"number"},"interface_name":{"type":"string"},"link_local_ips":{"$ref":"#/$defs/list_of_strings"},"mac_address":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_opt":{"type":"array","items":{"type":"string"},"uniqueItems":true},"dns_search":{"$ref":"#/$defs/string_or_list"},"links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"external_links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"cpu_count":{"oneOf":[{"type":"string"},{"type":"integer","minimum":0}]},"cpu_percent":{"oneOf":[{"type":"string"},{"type":"integer","minimum":0,"maximum":100}]},"cpu_period":{"type":["number","string"]},"cpu_quota":{"type":["number","string"]},"cpu_rt_period":{"type":["number","string"]},"cpu_rt_runtime":{"type":["number","string"]},"mem_reservation":{"type":["string","integer"]},"mem_swappiness":{"type":["integer","string"]},"oom_kill_disable":{"type":["boolean","string"]},"oom_score_adj":{"oneOf":[{"type":"string"},{"type":"integer","minimum":-1000,"maximum":1000}]},"blkio_config":{"type":"object","properties":{"device_read_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_read_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"weight":{"type":["integer","string"]},"weight_device":{"type":"array","items":{"$ref":"#/$defs/blkio_weight"}}},"additionalProperties":false},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"annotations":{"$ref":"#/$defs/list_or_dict"},"attach":{"type":["boolean","string"]},"cgroup":{"type":"string","enum":["host","private"]},"cgroup_parent":{"type":"string"},"credential_spec":{"type":"object","properties":{"config":{"type":"string"},"file":{"type":"string"},"registry":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"device_cgroup_rules":{"$ref":"#/$defs/list_of_strings"},"devices":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","required":["source"],"properties":{"source":{"type":"string"},"target":{"type":"string"},"permissions":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"gpus":{"$ref":"#/$defs/gpus"},"group_add":{"type":"array","items":{"type":["string","number"]},"uniqueItems":true},"ipc":{"type":"string"},"isolation":{"type":"string"},"label_file":{"$ref":"#/$defs/label_file"},"models":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"endpoint_var":{"type":"string"},"model_var":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}}}]},"pid":{"type":["string","null"]},"post_start":{"type":"array","items":{"$ref":"#/$defs/service_hook"}},"pre_stop":{"type":"array","items":{"$ref":"#/$defs/service_hook"}},"provider":{"type":"object","required":["type"],"properties":{"type":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":["string","number","boolean"]},{"type":"array","items":{"type":["string","number","boolean"]}}]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"pull_refresh_after":{"type":"string"},"runtime":{"type":"string"},"storage_opt":{"type":"object"},"use_api_socket":{"type":"boolean"},"userns_mode":{"type":"string"},"uts":{"type":"string"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema25 = {"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"additional_contexts":{"$ref":"#/$defs/list_or_dict"},"entitlements":{"type":"array","items":{"type":"string"}},"isolation":{"type":"string"},"privileged":{"type":["boolean","string"]},"provenance":{"type":["string","boolean"]},"sbom":{"type":["string","boolean"]},"ssh":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs","image","npipe","cluster"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]},"recursive":{"type":"string","enum":["enabled","disabled","writable","readonly"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"image":{"type":"object","properties":{"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"volumes_from":{"type":"array","items":{"type":"string"},"uniqueItems":true},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"priority":{"type":"integer"},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"gw_priority":{"type":"number"},"interface_name":{"type":"string"},"link_local_ips":{"$ref":"#/$defs/list_of_strings"},"mac_address":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_opt":{"type":"array","items":{"type":"string"},"uniqueItems":true},"dns_search":{"$ref":"#/$defs/string_or_list"},"links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"external_links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"cpu_count":{"oneOf":[{"type":"string"},{"type":"integer","minimum":0}]},"cpu_percent":{"oneOf":[{"type":"string"},{"type":"integer","minimum":0,"maximum":100}]},"cpu_period":{"type":["number","string"]},"cpu_quota":{"type":["number","string"]},"cpu_rt_period":{"type":["number","string"]},"cpu_rt_runtime":{"type":["number","string"]},"mem_reservation":{"type":["string","integer"]},"mem_swappiness":{"type":["integer","string"]},"oom_kill_disable":{"type":["boolean","string"]},"oom_score_adj":{"oneOf":[{"type":"string"},{"type":"integer","minimum":-1000,"maximum":1000}]},"blkio_config":{"type":"object","properties":{"device_read_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_read_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"weight":{"type":["integer","string"]},"weight_device":{"type":"array","items":{"$ref":"#/$defs/blkio_weight"}}},"additionalProperties":false},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"pid":{"type":["string","null"]},"ipc":{"type":"string"},"uts":{"type":"string"},"userns_mode":{"type":"string"},"cgroup":{"type":"string","enum":["host","private"]},"cgroup_parent":{"type":"string"},"group_add":{"type":"array","items":{"type":["string","number"]},"uniqueItems":true},"devices":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","required":["source"],"properties":{"source":{"type":"string"},"target":{"type":"string"},"permissions":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"device_cgroup_rules":{"$ref":"#/$defs/list_of_strings"},"runtime":{"type":"string"},"storage_opt":{"type":"object"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"annotations":{"$ref":"#/$defs/list_or_dict"},"attach":{"type":["boolean","string"]},"credential_spec":{"type":"object","properties":{"config":{"type":"string"},"file":{"type":"string"},"registry":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"gpus":{"$ref":"#/$defs/gpus"},"isolation":{"type":"string"},"label_file":{"$ref":"#/$defs/label_file"},"models":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"endpoint_var":{"type":"string"},"model_var":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}}}]},"post_start":{"type":"array","items":{"$ref":"#/$defs/service_hook"}},"pre_stop":{"type":"array","items":{"$ref":"#/$defs/service_hook"}},"provider":{"type":"object","required":["type"],"properties":{"type":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":["string","number","boolean"]},{"type":"array","items":{"type":["string","number","boolean"]}}]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"pull_refresh_after":{"type":"string"},"use_api_socket":{"type":"boolean"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 const schema26 = {"oneOf":[{"type":"object","patternProperties":{".+":{"type":["string","number","boolean","null"]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]};
 const schema30 = {"type":["integer","string"],"description":"Bytes, or a string with a unit (512m, 1g); parsed by the normalizer."};
 const schema31 = {"oneOf":[{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]};
@@ -1938,8 +1938,8 @@ return errors === 0;
 }
 validate28.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema91 = {"type":["object","null"],"properties":{"watch":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"action":{"type":"string","enum":["rebuild","sync","restart","sync+restart","sync+exec"]},"target":{"type":"string"},"ignore":{"$ref":"#/$defs/string_or_list"},"include":{"$ref":"#/$defs/string_or_list"},"exec":{"$ref":"#/$defs/service_hook"},"initial_sync":{"type":"boolean"}},"required":["path","action"],"additionalProperties":false,"patternProperties":{"^x-":{}}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
-const schema92 = {"type":"object","properties":{"command":{"$ref":"#/$defs/command"},"user":{"type":"string"},"privileged":{"type":["boolean","string"]},"working_dir":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}},"required":["command"]};
+const schema92 = {"type":["object","null"],"properties":{"watch":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"action":{"type":"string","enum":["rebuild","sync","restart","sync+restart","sync+exec"]},"target":{"type":"string"},"ignore":{"$ref":"#/$defs/string_or_list"},"include":{"$ref":"#/$defs/string_or_list"},"exec":{"$ref":"#/$defs/service_hook"},"initial_sync":{"type":"boolean"}},"required":["path","action"],"additionalProperties":false,"patternProperties":{"^x-":{}}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema93 = {"type":"object","properties":{"command":{"$ref":"#/$defs/command"},"user":{"type":"string"},"privileged":{"type":["boolean","string"]},"working_dir":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}},"required":["command"]};
 
 function validate42(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -1955,14 +1955,14 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((data.command === undefined) && (missing0 = "command")){
-validate42.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'",schema:schema92.required,parentSchema:schema92,data}];
+validate42.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'",schema:schema93.required,parentSchema:schema93,data}];
 return false;
 }
 else {
 const _errs1 = errors;
 for(const key0 in data){
 if(!((((((key0 === "command") || (key0 === "user")) || (key0 === "privileged")) || (key0 === "working_dir")) || (key0 === "environment")) || (pattern2.test(key0)))){
-validate42.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema92,data}];
+validate42.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema93,data}];
 return false;
 break;
 }
@@ -2091,7 +2091,7 @@ if(data.user !== undefined){
 let data2 = data.user;
 const _errs13 = errors;
 if(typeof data2 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/user",schemaPath:"#/properties/user/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema92.properties.user.type,parentSchema:schema92.properties.user,data:data2}];
+validate42.errors = [{instancePath:instancePath+"/user",schemaPath:"#/properties/user/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema93.properties.user.type,parentSchema:schema93.properties.user,data:data2}];
 return false;
 }
 var valid0 = _errs13 === errors;
@@ -2104,7 +2104,7 @@ if(data.privileged !== undefined){
 let data3 = data.privileged;
 const _errs15 = errors;
 if((typeof data3 !== "boolean") && (typeof data3 !== "string")){
-validate42.errors = [{instancePath:instancePath+"/privileged",schemaPath:"#/properties/privileged/type",keyword:"type",params:{type: schema92.properties.privileged.type},message:"must be boolean,string",schema:schema92.properties.privileged.type,parentSchema:schema92.properties.privileged,data:data3}];
+validate42.errors = [{instancePath:instancePath+"/privileged",schemaPath:"#/properties/privileged/type",keyword:"type",params:{type: schema93.properties.privileged.type},message:"must be boolean,string",schema:schema93.properties.privileged.type,parentSchema:schema93.properties.privileged,data:data3}];
 return false;
 }
 var valid0 = _errs15 === errors;
@@ -2117,7 +2117,7 @@ if(data.working_dir !== undefined){
 let data4 = data.working_dir;
 const _errs17 = errors;
 if(typeof data4 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/working_dir",schemaPath:"#/properties/working_dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema92.properties.working_dir.type,parentSchema:schema92.properties.working_dir,data:data4}];
+validate42.errors = [{instancePath:instancePath+"/working_dir",schemaPath:"#/properties/working_dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema93.properties.working_dir.type,parentSchema:schema93.properties.working_dir,data:data4}];
 return false;
 }
 var valid0 = _errs17 === errors;
@@ -2297,7 +2297,7 @@ var valid0 = true;
 }
 }
 else {
-validate42.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema92.type,parentSchema:schema92,data}];
+validate42.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema93.type,parentSchema:schema93,data}];
 return false;
 }
 }
@@ -2318,7 +2318,7 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if((!(data && typeof data == "object" && !Array.isArray(data))) && (data !== null)){
-validate39.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema91.type},message:"must be object,null",schema:schema91.type,parentSchema:schema91,data}];
+validate39.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema92.type},message:"must be object,null",schema:schema92.type,parentSchema:schema92,data}];
 return false;
 }
 if(errors === 0){
@@ -2326,7 +2326,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
 if(!((key0 === "watch") || (pattern2.test(key0)))){
-validate39.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema91,data}];
+validate39.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema92,data}];
 return false;
 break;
 }
@@ -2346,14 +2346,14 @@ if(errors === _errs4){
 if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
 let missing0;
 if(((data1.path === undefined) && (missing0 = "path")) || ((data1.action === undefined) && (missing0 = "action"))){
-validate39.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'",schema:schema91.properties.watch.items.required,parentSchema:schema91.properties.watch.items,data:data1}];
+validate39.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'",schema:schema92.properties.watch.items.required,parentSchema:schema92.properties.watch.items,data:data1}];
 return false;
 }
 else {
 const _errs6 = errors;
 for(const key1 in data1){
 if(!((((((((key1 === "path") || (key1 === "action")) || (key1 === "target")) || (key1 === "ignore")) || (key1 === "include")) || (key1 === "exec")) || (key1 === "initial_sync")) || (pattern2.test(key1)))){
-validate39.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema91.properties.watch.items,data:data1}];
+validate39.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema92.properties.watch.items,data:data1}];
 return false;
 break;
 }
@@ -2363,7 +2363,7 @@ if(data1.path !== undefined){
 let data2 = data1.path;
 const _errs7 = errors;
 if(typeof data2 !== "string"){
-validate39.errors = [{instancePath:instancePath+"/watch/" + i0+"/path",schemaPath:"#/properties/watch/items/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema91.properties.watch.items.properties.path.type,parentSchema:schema91.properties.watch.items.properties.path,data:data2}];
+validate39.errors = [{instancePath:instancePath+"/watch/" + i0+"/path",schemaPath:"#/properties/watch/items/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema92.properties.watch.items.properties.path.type,parentSchema:schema92.properties.watch.items.properties.path,data:data2}];
 return false;
 }
 var valid2 = _errs7 === errors;
@@ -2376,11 +2376,11 @@ if(data1.action !== undefined){
 let data3 = data1.action;
 const _errs9 = errors;
 if(typeof data3 !== "string"){
-validate39.errors = [{instancePath:instancePath+"/watch/" + i0+"/action",schemaPath:"#/properties/watch/items/properties/action/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema91.properties.watch.items.properties.action.type,parentSchema:schema91.properties.watch.items.properties.action,data:data3}];
+validate39.errors = [{instancePath:instancePath+"/watch/" + i0+"/action",schemaPath:"#/properties/watch/items/properties/action/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema92.properties.watch.items.properties.action.type,parentSchema:schema92.properties.watch.items.properties.action,data:data3}];
 return false;
 }
 if(!(((((data3 === "rebuild") || (data3 === "sync")) || (data3 === "restart")) || (data3 === "sync+restart")) || (data3 === "sync+exec"))){
-validate39.errors = [{instancePath:instancePath+"/watch/" + i0+"/action",schemaPath:"#/properties/watch/items/properties/action/enum",keyword:"enum",params:{allowedValues: schema91.properties.watch.items.properties.action.enum},message:"must be equal to one of the allowed values",schema:schema91.properties.watch.items.properties.action.enum,parentSchema:schema91.properties.watch.items.properties.action,data:data3}];
+validate39.errors = [{instancePath:instancePath+"/watch/" + i0+"/action",schemaPath:"#/properties/watch/items/properties/action/enum",keyword:"enum",params:{allowedValues: schema92.properties.watch.items.properties.action.enum},message:"must be equal to one of the allowed values",schema:schema92.properties.watch.items.properties.action.enum,parentSchema:schema92.properties.watch.items.properties.action,data:data3}];
 return false;
 }
 var valid2 = _errs9 === errors;
@@ -2393,7 +2393,7 @@ if(data1.target !== undefined){
 let data4 = data1.target;
 const _errs11 = errors;
 if(typeof data4 !== "string"){
-validate39.errors = [{instancePath:instancePath+"/watch/" + i0+"/target",schemaPath:"#/properties/watch/items/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema91.properties.watch.items.properties.target.type,parentSchema:schema91.properties.watch.items.properties.target,data:data4}];
+validate39.errors = [{instancePath:instancePath+"/watch/" + i0+"/target",schemaPath:"#/properties/watch/items/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema92.properties.watch.items.properties.target.type,parentSchema:schema92.properties.watch.items.properties.target,data:data4}];
 return false;
 }
 var valid2 = _errs11 === errors;
@@ -2442,7 +2442,7 @@ if(data1.initial_sync !== undefined){
 let data8 = data1.initial_sync;
 const _errs16 = errors;
 if(typeof data8 !== "boolean"){
-validate39.errors = [{instancePath:instancePath+"/watch/" + i0+"/initial_sync",schemaPath:"#/properties/watch/items/properties/initial_sync/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema91.properties.watch.items.properties.initial_sync.type,parentSchema:schema91.properties.watch.items.properties.initial_sync,data:data8}];
+validate39.errors = [{instancePath:instancePath+"/watch/" + i0+"/initial_sync",schemaPath:"#/properties/watch/items/properties/initial_sync/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema92.properties.watch.items.properties.initial_sync.type,parentSchema:schema92.properties.watch.items.properties.initial_sync,data:data8}];
 return false;
 }
 var valid2 = _errs16 === errors;
@@ -2460,7 +2460,7 @@ var valid2 = true;
 }
 }
 else {
-validate39.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema91.properties.watch.items.type,parentSchema:schema91.properties.watch.items,data:data1}];
+validate39.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema92.properties.watch.items.type,parentSchema:schema92.properties.watch.items,data:data1}];
 return false;
 }
 }
@@ -2471,7 +2471,7 @@ break;
 }
 }
 else {
-validate39.errors = [{instancePath:instancePath+"/watch",schemaPath:"#/properties/watch/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema91.properties.watch.type,parentSchema:schema91.properties.watch,data:data0}];
+validate39.errors = [{instancePath:instancePath+"/watch",schemaPath:"#/properties/watch/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema92.properties.watch.type,parentSchema:schema92.properties.watch,data:data0}];
 return false;
 }
 }
@@ -10053,23 +10053,158 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.secrets !== undefined){
-let data210 = data.secrets;
+if(data.pid !== undefined){
+let data210 = data.pid;
 const _errs612 = errors;
-const _errs613 = errors;
-if(errors === _errs613){
-if(Array.isArray(data210)){
-var valid175 = true;
-const len41 = data210.length;
-for(let i70=0; i70<len41; i70++){
-let data211 = data210[i70];
-const _errs615 = errors;
-const _errs616 = errors;
-let valid176 = false;
-let passing29 = null;
-const _errs617 = errors;
+if((typeof data210 !== "string") && (data210 !== null)){
+validate24.errors = [{instancePath:instancePath+"/pid",schemaPath:"#/properties/pid/type",keyword:"type",params:{type: schema25.properties.pid.type},message:"must be string,null",schema:schema25.properties.pid.type,parentSchema:schema25.properties.pid,data:data210}];
+return false;
+}
+var valid0 = _errs612 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.ipc !== undefined){
+let data211 = data.ipc;
+const _errs614 = errors;
 if(typeof data211 !== "string"){
-const err260 = {instancePath:instancePath+"/secrets/" + i70,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data211};
+validate24.errors = [{instancePath:instancePath+"/ipc",schemaPath:"#/properties/ipc/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ipc.type,parentSchema:schema25.properties.ipc,data:data211}];
+return false;
+}
+var valid0 = _errs614 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.uts !== undefined){
+let data212 = data.uts;
+const _errs616 = errors;
+if(typeof data212 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/uts",schemaPath:"#/properties/uts/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.uts.type,parentSchema:schema25.properties.uts,data:data212}];
+return false;
+}
+var valid0 = _errs616 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.userns_mode !== undefined){
+let data213 = data.userns_mode;
+const _errs618 = errors;
+if(typeof data213 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/userns_mode",schemaPath:"#/properties/userns_mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.userns_mode.type,parentSchema:schema25.properties.userns_mode,data:data213}];
+return false;
+}
+var valid0 = _errs618 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cgroup !== undefined){
+let data214 = data.cgroup;
+const _errs620 = errors;
+if(typeof data214 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/cgroup",schemaPath:"#/properties/cgroup/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.cgroup.type,parentSchema:schema25.properties.cgroup,data:data214}];
+return false;
+}
+if(!((data214 === "host") || (data214 === "private"))){
+validate24.errors = [{instancePath:instancePath+"/cgroup",schemaPath:"#/properties/cgroup/enum",keyword:"enum",params:{allowedValues: schema25.properties.cgroup.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.cgroup.enum,parentSchema:schema25.properties.cgroup,data:data214}];
+return false;
+}
+var valid0 = _errs620 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cgroup_parent !== undefined){
+let data215 = data.cgroup_parent;
+const _errs622 = errors;
+if(typeof data215 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/cgroup_parent",schemaPath:"#/properties/cgroup_parent/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.cgroup_parent.type,parentSchema:schema25.properties.cgroup_parent,data:data215}];
+return false;
+}
+var valid0 = _errs622 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.group_add !== undefined){
+let data216 = data.group_add;
+const _errs624 = errors;
+if(errors === _errs624){
+if(Array.isArray(data216)){
+var valid174 = true;
+const len41 = data216.length;
+for(let i70=0; i70<len41; i70++){
+let data217 = data216[i70];
+const _errs626 = errors;
+if((typeof data217 !== "string") && (!((typeof data217 == "number") && (isFinite(data217))))){
+validate24.errors = [{instancePath:instancePath+"/group_add/" + i70,schemaPath:"#/properties/group_add/items/type",keyword:"type",params:{type: schema25.properties.group_add.items.type},message:"must be string,number",schema:schema25.properties.group_add.items.type,parentSchema:schema25.properties.group_add.items,data:data217}];
+return false;
+}
+var valid174 = _errs626 === errors;
+if(!valid174){
+break;
+}
+}
+if(valid174){
+let i71 = data216.length;
+let j29;
+if(i71 > 1){
+const indices27 = {};
+for(;i71--;){
+let item27 = data216[i71];
+if((typeof item27 !== "string") && (!((typeof item27 == "number") && (isFinite(item27))))){
+continue;
+}
+if(typeof item27 == "string"){
+item27 += "_";
+}
+if(typeof indices27[item27] == "number"){
+j29 = indices27[item27];
+validate24.errors = [{instancePath:instancePath+"/group_add",schemaPath:"#/properties/group_add/uniqueItems",keyword:"uniqueItems",params:{i: i71, j: j29},message:"must NOT have duplicate items (items ## "+j29+" and "+i71+" are identical)",schema:true,parentSchema:schema25.properties.group_add,data:data216}];
+return false;
+break;
+}
+indices27[item27] = i71;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/group_add",schemaPath:"#/properties/group_add/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.group_add.type,parentSchema:schema25.properties.group_add,data:data216}];
+return false;
+}
+}
+var valid0 = _errs624 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.devices !== undefined){
+let data218 = data.devices;
+const _errs628 = errors;
+if(errors === _errs628){
+if(Array.isArray(data218)){
+var valid176 = true;
+const len42 = data218.length;
+for(let i72=0; i72<len42; i72++){
+let data219 = data218[i72];
+const _errs630 = errors;
+const _errs631 = errors;
+let valid177 = false;
+let passing29 = null;
+const _errs632 = errors;
+if(typeof data219 !== "string"){
+const err260 = {instancePath:instancePath+"/devices/" + i72,schemaPath:"#/properties/devices/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.devices.items.oneOf[0].type,parentSchema:schema25.properties.devices.items.oneOf[0],data:data219};
 if(vErrors === null){
 vErrors = [err260];
 }
@@ -10078,17 +10213,17 @@ vErrors.push(err260);
 }
 errors++;
 }
-var _valid29 = _errs617 === errors;
+var _valid29 = _errs632 === errors;
 if(_valid29){
-valid176 = true;
+valid177 = true;
 passing29 = 0;
 }
-const _errs619 = errors;
-if(errors === _errs619){
-if(data211 && typeof data211 == "object" && !Array.isArray(data211)){
+const _errs634 = errors;
+if(errors === _errs634){
+if(data219 && typeof data219 == "object" && !Array.isArray(data219)){
 let missing6;
-if((data211.source === undefined) && (missing6 = "source")){
-const err261 = {instancePath:instancePath+"/secrets/" + i70,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing6},message:"must have required property '"+missing6+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data211};
+if((data219.source === undefined) && (missing6 = "source")){
+const err261 = {instancePath:instancePath+"/devices/" + i72,schemaPath:"#/properties/devices/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing6},message:"must have required property '"+missing6+"'",schema:schema25.properties.devices.items.oneOf[1].required,parentSchema:schema25.properties.devices.items.oneOf[1],data:data219};
 if(vErrors === null){
 vErrors = [err261];
 }
@@ -10098,10 +10233,10 @@ vErrors.push(err261);
 errors++;
 }
 else {
-const _errs621 = errors;
-for(const key49 in data211){
-if(!((((((key49 === "source") || (key49 === "target")) || (key49 === "uid")) || (key49 === "gid")) || (key49 === "mode")) || (pattern2.test(key49)))){
-const err262 = {instancePath:instancePath+"/secrets/" + i70,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key49},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data211};
+const _errs636 = errors;
+for(const key49 in data219){
+if(!((((key49 === "source") || (key49 === "target")) || (key49 === "permissions")) || (pattern2.test(key49)))){
+const err262 = {instancePath:instancePath+"/devices/" + i72,schemaPath:"#/properties/devices/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key49},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.devices.items.oneOf[1],data:data219};
 if(vErrors === null){
 vErrors = [err262];
 }
@@ -10112,12 +10247,12 @@ errors++;
 break;
 }
 }
-if(_errs621 === errors){
-if(data211.source !== undefined){
-let data212 = data211.source;
-const _errs622 = errors;
-if(typeof data212 !== "string"){
-const err263 = {instancePath:instancePath+"/secrets/" + i70+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data212};
+if(_errs636 === errors){
+if(data219.source !== undefined){
+let data220 = data219.source;
+const _errs637 = errors;
+if(typeof data220 !== "string"){
+const err263 = {instancePath:instancePath+"/devices/" + i72+"/source",schemaPath:"#/properties/devices/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.devices.items.oneOf[1].properties.source.type,parentSchema:schema25.properties.devices.items.oneOf[1].properties.source,data:data220};
 if(vErrors === null){
 vErrors = [err263];
 }
@@ -10126,17 +10261,17 @@ vErrors.push(err263);
 }
 errors++;
 }
-var valid177 = _errs622 === errors;
+var valid178 = _errs637 === errors;
 }
 else {
-var valid177 = true;
+var valid178 = true;
 }
-if(valid177){
-if(data211.target !== undefined){
-let data213 = data211.target;
-const _errs624 = errors;
-if(typeof data213 !== "string"){
-const err264 = {instancePath:instancePath+"/secrets/" + i70+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data213};
+if(valid178){
+if(data219.target !== undefined){
+let data221 = data219.target;
+const _errs639 = errors;
+if(typeof data221 !== "string"){
+const err264 = {instancePath:instancePath+"/devices/" + i72+"/target",schemaPath:"#/properties/devices/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.devices.items.oneOf[1].properties.target.type,parentSchema:schema25.properties.devices.items.oneOf[1].properties.target,data:data221};
 if(vErrors === null){
 vErrors = [err264];
 }
@@ -10145,17 +10280,17 @@ vErrors.push(err264);
 }
 errors++;
 }
-var valid177 = _errs624 === errors;
+var valid178 = _errs639 === errors;
 }
 else {
-var valid177 = true;
+var valid178 = true;
 }
-if(valid177){
-if(data211.uid !== undefined){
-let data214 = data211.uid;
-const _errs626 = errors;
-if(typeof data214 !== "string"){
-const err265 = {instancePath:instancePath+"/secrets/" + i70+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data214};
+if(valid178){
+if(data219.permissions !== undefined){
+let data222 = data219.permissions;
+const _errs641 = errors;
+if(typeof data222 !== "string"){
+const err265 = {instancePath:instancePath+"/devices/" + i72+"/permissions",schemaPath:"#/properties/devices/items/oneOf/1/properties/permissions/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.devices.items.oneOf[1].properties.permissions.type,parentSchema:schema25.properties.devices.items.oneOf[1].properties.permissions,data:data222};
 if(vErrors === null){
 vErrors = [err265];
 }
@@ -10164,17 +10299,18 @@ vErrors.push(err265);
 }
 errors++;
 }
-var valid177 = _errs626 === errors;
+var valid178 = _errs641 === errors;
 }
 else {
-var valid177 = true;
+var valid178 = true;
 }
-if(valid177){
-if(data211.gid !== undefined){
-let data215 = data211.gid;
-const _errs628 = errors;
-if(typeof data215 !== "string"){
-const err266 = {instancePath:instancePath+"/secrets/" + i70+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data215};
+}
+}
+}
+}
+}
+else {
+const err266 = {instancePath:instancePath+"/devices/" + i72,schemaPath:"#/properties/devices/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.devices.items.oneOf[1].type,parentSchema:schema25.properties.devices.items.oneOf[1],data:data219};
 if(vErrors === null){
 vErrors = [err266];
 }
@@ -10183,17 +10319,20 @@ vErrors.push(err266);
 }
 errors++;
 }
-var valid177 = _errs628 === errors;
+}
+var _valid29 = _errs634 === errors;
+if(_valid29 && valid177){
+valid177 = false;
+passing29 = [passing29, 1];
 }
 else {
-var valid177 = true;
+if(_valid29){
+valid177 = true;
+passing29 = 1;
 }
-if(valid177){
-if(data211.mode !== undefined){
-let data216 = data211.mode;
-const _errs630 = errors;
-if((!(((typeof data216 == "number") && (!(data216 % 1) && !isNaN(data216))) && (isFinite(data216)))) && (typeof data216 !== "string")){
-const err267 = {instancePath:instancePath+"/secrets/" + i70+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data216};
+}
+if(!valid177){
+const err267 = {instancePath:instancePath+"/devices/" + i72,schemaPath:"#/properties/devices/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing29},message:"must match exactly one schema in oneOf",schema:schema25.properties.devices.items.oneOf,parentSchema:schema25.properties.devices.items,data:data219};
 if(vErrors === null){
 vErrors = [err267];
 }
@@ -10201,21 +10340,132 @@ else {
 vErrors.push(err267);
 }
 errors++;
-}
-var valid177 = _errs630 === errors;
-}
-else {
-var valid177 = true;
-}
-}
-}
-}
-}
-}
-}
+validate24.errors = vErrors;
+return false;
 }
 else {
-const err268 = {instancePath:instancePath+"/secrets/" + i70,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data211};
+errors = _errs631;
+if(vErrors !== null){
+if(_errs631){
+vErrors.length = _errs631;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid176 = _errs630 === errors;
+if(!valid176){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/devices",schemaPath:"#/properties/devices/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.devices.type,parentSchema:schema25.properties.devices,data:data218}];
+return false;
+}
+}
+var valid0 = _errs628 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.device_cgroup_rules !== undefined){
+let data223 = data.device_cgroup_rules;
+const _errs643 = errors;
+const _errs644 = errors;
+if(errors === _errs644){
+if(Array.isArray(data223)){
+var valid180 = true;
+const len43 = data223.length;
+for(let i73=0; i73<len43; i73++){
+let data224 = data223[i73];
+const _errs646 = errors;
+if(typeof data224 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/device_cgroup_rules/" + i73,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data224}];
+return false;
+}
+var valid180 = _errs646 === errors;
+if(!valid180){
+break;
+}
+}
+if(valid180){
+let i74 = data223.length;
+let j30;
+if(i74 > 1){
+const indices28 = {};
+for(;i74--;){
+let item28 = data223[i74];
+if(typeof item28 !== "string"){
+continue;
+}
+if(typeof indices28[item28] == "number"){
+j30 = indices28[item28];
+validate24.errors = [{instancePath:instancePath+"/device_cgroup_rules",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i74, j: j30},message:"must NOT have duplicate items (items ## "+j30+" and "+i74+" are identical)",schema:true,parentSchema:schema24,data:data223}];
+return false;
+break;
+}
+indices28[item28] = i74;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/device_cgroup_rules",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data223}];
+return false;
+}
+}
+var valid0 = _errs643 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.runtime !== undefined){
+let data225 = data.runtime;
+const _errs648 = errors;
+if(typeof data225 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/runtime",schemaPath:"#/properties/runtime/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.runtime.type,parentSchema:schema25.properties.runtime,data:data225}];
+return false;
+}
+var valid0 = _errs648 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.storage_opt !== undefined){
+let data226 = data.storage_opt;
+const _errs650 = errors;
+if(!(data226 && typeof data226 == "object" && !Array.isArray(data226))){
+validate24.errors = [{instancePath:instancePath+"/storage_opt",schemaPath:"#/properties/storage_opt/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.storage_opt.type,parentSchema:schema25.properties.storage_opt,data:data226}];
+return false;
+}
+var valid0 = _errs650 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.secrets !== undefined){
+let data227 = data.secrets;
+const _errs652 = errors;
+const _errs653 = errors;
+if(errors === _errs653){
+if(Array.isArray(data227)){
+var valid183 = true;
+const len44 = data227.length;
+for(let i75=0; i75<len44; i75++){
+let data228 = data227[i75];
+const _errs655 = errors;
+const _errs656 = errors;
+let valid184 = false;
+let passing30 = null;
+const _errs657 = errors;
+if(typeof data228 !== "string"){
+const err268 = {instancePath:instancePath+"/secrets/" + i75,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data228};
 if(vErrors === null){
 vErrors = [err268];
 }
@@ -10224,20 +10474,17 @@ vErrors.push(err268);
 }
 errors++;
 }
+var _valid30 = _errs657 === errors;
+if(_valid30){
+valid184 = true;
+passing30 = 0;
 }
-var _valid29 = _errs619 === errors;
-if(_valid29 && valid176){
-valid176 = false;
-passing29 = [passing29, 1];
-}
-else {
-if(_valid29){
-valid176 = true;
-passing29 = 1;
-}
-}
-if(!valid176){
-const err269 = {instancePath:instancePath+"/secrets/" + i70,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing29},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data211};
+const _errs659 = errors;
+if(errors === _errs659){
+if(data228 && typeof data228 == "object" && !Array.isArray(data228)){
+let missing7;
+if((data228.source === undefined) && (missing7 = "source")){
+const err269 = {instancePath:instancePath+"/secrets/" + i75,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing7},message:"must have required property '"+missing7+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data228};
 if(vErrors === null){
 vErrors = [err269];
 }
@@ -10245,54 +10492,12 @@ else {
 vErrors.push(err269);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
 }
 else {
-errors = _errs616;
-if(vErrors !== null){
-if(_errs616){
-vErrors.length = _errs616;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid175 = _errs615 === errors;
-if(!valid175){
-break;
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/secrets",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data210}];
-return false;
-}
-}
-var valid0 = _errs612 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.configs !== undefined){
-let data217 = data.configs;
-const _errs632 = errors;
-const _errs633 = errors;
-if(errors === _errs633){
-if(Array.isArray(data217)){
-var valid179 = true;
-const len42 = data217.length;
-for(let i71=0; i71<len42; i71++){
-let data218 = data217[i71];
-const _errs635 = errors;
-const _errs636 = errors;
-let valid180 = false;
-let passing30 = null;
-const _errs637 = errors;
-if(typeof data218 !== "string"){
-const err270 = {instancePath:instancePath+"/configs/" + i71,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data218};
+const _errs661 = errors;
+for(const key50 in data228){
+if(!((((((key50 === "source") || (key50 === "target")) || (key50 === "uid")) || (key50 === "gid")) || (key50 === "mode")) || (pattern2.test(key50)))){
+const err270 = {instancePath:instancePath+"/secrets/" + i75,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key50},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data228};
 if(vErrors === null){
 vErrors = [err270];
 }
@@ -10300,18 +10505,15 @@ else {
 vErrors.push(err270);
 }
 errors++;
+break;
 }
-var _valid30 = _errs637 === errors;
-if(_valid30){
-valid180 = true;
-passing30 = 0;
 }
-const _errs639 = errors;
-if(errors === _errs639){
-if(data218 && typeof data218 == "object" && !Array.isArray(data218)){
-let missing7;
-if((data218.source === undefined) && (missing7 = "source")){
-const err271 = {instancePath:instancePath+"/configs/" + i71,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing7},message:"must have required property '"+missing7+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data218};
+if(_errs661 === errors){
+if(data228.source !== undefined){
+let data229 = data228.source;
+const _errs662 = errors;
+if(typeof data229 !== "string"){
+const err271 = {instancePath:instancePath+"/secrets/" + i75+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data229};
 if(vErrors === null){
 vErrors = [err271];
 }
@@ -10320,11 +10522,17 @@ vErrors.push(err271);
 }
 errors++;
 }
+var valid185 = _errs662 === errors;
+}
 else {
-const _errs641 = errors;
-for(const key50 in data218){
-if(!((((((key50 === "source") || (key50 === "target")) || (key50 === "uid")) || (key50 === "gid")) || (key50 === "mode")) || (pattern2.test(key50)))){
-const err272 = {instancePath:instancePath+"/configs/" + i71,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key50},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data218};
+var valid185 = true;
+}
+if(valid185){
+if(data228.target !== undefined){
+let data230 = data228.target;
+const _errs664 = errors;
+if(typeof data230 !== "string"){
+const err272 = {instancePath:instancePath+"/secrets/" + i75+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data230};
 if(vErrors === null){
 vErrors = [err272];
 }
@@ -10332,15 +10540,18 @@ else {
 vErrors.push(err272);
 }
 errors++;
-break;
 }
+var valid185 = _errs664 === errors;
 }
-if(_errs641 === errors){
-if(data218.source !== undefined){
-let data219 = data218.source;
-const _errs642 = errors;
-if(typeof data219 !== "string"){
-const err273 = {instancePath:instancePath+"/configs/" + i71+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data219};
+else {
+var valid185 = true;
+}
+if(valid185){
+if(data228.uid !== undefined){
+let data231 = data228.uid;
+const _errs666 = errors;
+if(typeof data231 !== "string"){
+const err273 = {instancePath:instancePath+"/secrets/" + i75+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data231};
 if(vErrors === null){
 vErrors = [err273];
 }
@@ -10349,286 +10560,22 @@ vErrors.push(err273);
 }
 errors++;
 }
-var valid181 = _errs642 === errors;
+var valid185 = _errs666 === errors;
 }
 else {
-var valid181 = true;
+var valid185 = true;
 }
-if(valid181){
-if(data218.target !== undefined){
-let data220 = data218.target;
-const _errs644 = errors;
-if(typeof data220 !== "string"){
-const err274 = {instancePath:instancePath+"/configs/" + i71+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data220};
+if(valid185){
+if(data228.gid !== undefined){
+let data232 = data228.gid;
+const _errs668 = errors;
+if(typeof data232 !== "string"){
+const err274 = {instancePath:instancePath+"/secrets/" + i75+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data232};
 if(vErrors === null){
 vErrors = [err274];
 }
 else {
 vErrors.push(err274);
-}
-errors++;
-}
-var valid181 = _errs644 === errors;
-}
-else {
-var valid181 = true;
-}
-if(valid181){
-if(data218.uid !== undefined){
-let data221 = data218.uid;
-const _errs646 = errors;
-if(typeof data221 !== "string"){
-const err275 = {instancePath:instancePath+"/configs/" + i71+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data221};
-if(vErrors === null){
-vErrors = [err275];
-}
-else {
-vErrors.push(err275);
-}
-errors++;
-}
-var valid181 = _errs646 === errors;
-}
-else {
-var valid181 = true;
-}
-if(valid181){
-if(data218.gid !== undefined){
-let data222 = data218.gid;
-const _errs648 = errors;
-if(typeof data222 !== "string"){
-const err276 = {instancePath:instancePath+"/configs/" + i71+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data222};
-if(vErrors === null){
-vErrors = [err276];
-}
-else {
-vErrors.push(err276);
-}
-errors++;
-}
-var valid181 = _errs648 === errors;
-}
-else {
-var valid181 = true;
-}
-if(valid181){
-if(data218.mode !== undefined){
-let data223 = data218.mode;
-const _errs650 = errors;
-if((!(((typeof data223 == "number") && (!(data223 % 1) && !isNaN(data223))) && (isFinite(data223)))) && (typeof data223 !== "string")){
-const err277 = {instancePath:instancePath+"/configs/" + i71+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data223};
-if(vErrors === null){
-vErrors = [err277];
-}
-else {
-vErrors.push(err277);
-}
-errors++;
-}
-var valid181 = _errs650 === errors;
-}
-else {
-var valid181 = true;
-}
-}
-}
-}
-}
-}
-}
-}
-else {
-const err278 = {instancePath:instancePath+"/configs/" + i71,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data218};
-if(vErrors === null){
-vErrors = [err278];
-}
-else {
-vErrors.push(err278);
-}
-errors++;
-}
-}
-var _valid30 = _errs639 === errors;
-if(_valid30 && valid180){
-valid180 = false;
-passing30 = [passing30, 1];
-}
-else {
-if(_valid30){
-valid180 = true;
-passing30 = 1;
-}
-}
-if(!valid180){
-const err279 = {instancePath:instancePath+"/configs/" + i71,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing30},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data218};
-if(vErrors === null){
-vErrors = [err279];
-}
-else {
-vErrors.push(err279);
-}
-errors++;
-validate24.errors = vErrors;
-return false;
-}
-else {
-errors = _errs636;
-if(vErrors !== null){
-if(_errs636){
-vErrors.length = _errs636;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid179 = _errs635 === errors;
-if(!valid179){
-break;
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/configs",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data217}];
-return false;
-}
-}
-var valid0 = _errs632 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.logging !== undefined){
-let data224 = data.logging;
-const _errs652 = errors;
-if(errors === _errs652){
-if(data224 && typeof data224 == "object" && !Array.isArray(data224)){
-const _errs654 = errors;
-for(const key51 in data224){
-if(!(((key51 === "driver") || (key51 === "options")) || (pattern2.test(key51)))){
-validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key51},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.logging,data:data224}];
-return false;
-break;
-}
-}
-if(_errs654 === errors){
-if(data224.driver !== undefined){
-let data225 = data224.driver;
-const _errs655 = errors;
-if(typeof data225 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/logging/driver",schemaPath:"#/properties/logging/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.logging.properties.driver.type,parentSchema:schema25.properties.logging.properties.driver,data:data225}];
-return false;
-}
-var valid182 = _errs655 === errors;
-}
-else {
-var valid182 = true;
-}
-if(valid182){
-if(data224.options !== undefined){
-let data226 = data224.options;
-const _errs657 = errors;
-if(errors === _errs657){
-if(data226 && typeof data226 == "object" && !Array.isArray(data226)){
-var props23 = {};
-for(const key52 in data226){
-if(pattern11.test(key52)){
-let data227 = data226[key52];
-if(((typeof data227 !== "string") && (!((typeof data227 == "number") && (isFinite(data227))))) && (data227 !== null)){
-validate24.errors = [{instancePath:instancePath+"/logging/options/" + key52.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/logging/properties/options/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema25.properties.logging.properties.options.patternProperties["^.+$"].type},message:"must be string,number,null",schema:schema25.properties.logging.properties.options.patternProperties["^.+$"].type,parentSchema:schema25.properties.logging.properties.options.patternProperties["^.+$"],data:data227}];
-return false;
-}
-props23[key52] = true;
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/logging/options",schemaPath:"#/properties/logging/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.properties.options.type,parentSchema:schema25.properties.logging.properties.options,data:data226}];
-return false;
-}
-}
-var valid182 = _errs657 === errors;
-}
-else {
-var valid182 = true;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.type,parentSchema:schema25.properties.logging,data:data224}];
-return false;
-}
-}
-var valid0 = _errs652 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.extends !== undefined){
-let data228 = data.extends;
-const _errs661 = errors;
-const _errs662 = errors;
-let valid184 = false;
-let passing31 = null;
-const _errs663 = errors;
-if(typeof data228 !== "string"){
-const err280 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[0].type,parentSchema:schema25.properties.extends.oneOf[0],data:data228};
-if(vErrors === null){
-vErrors = [err280];
-}
-else {
-vErrors.push(err280);
-}
-errors++;
-}
-var _valid31 = _errs663 === errors;
-if(_valid31){
-valid184 = true;
-passing31 = 0;
-}
-const _errs665 = errors;
-if(errors === _errs665){
-if(data228 && typeof data228 == "object" && !Array.isArray(data228)){
-let missing8;
-if((data228.service === undefined) && (missing8 = "service")){
-const err281 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/required",keyword:"required",params:{missingProperty: missing8},message:"must have required property '"+missing8+"'",schema:schema25.properties.extends.oneOf[1].required,parentSchema:schema25.properties.extends.oneOf[1],data:data228};
-if(vErrors === null){
-vErrors = [err281];
-}
-else {
-vErrors.push(err281);
-}
-errors++;
-}
-else {
-const _errs667 = errors;
-for(const key53 in data228){
-if(!((key53 === "service") || (key53 === "file"))){
-const err282 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key53},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.extends.oneOf[1],data:data228};
-if(vErrors === null){
-vErrors = [err282];
-}
-else {
-vErrors.push(err282);
-}
-errors++;
-break;
-}
-}
-if(_errs667 === errors){
-if(data228.service !== undefined){
-let data229 = data228.service;
-const _errs668 = errors;
-if(typeof data229 !== "string"){
-const err283 = {instancePath:instancePath+"/extends/service",schemaPath:"#/properties/extends/oneOf/1/properties/service/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.service.type,parentSchema:schema25.properties.extends.oneOf[1].properties.service,data:data229};
-if(vErrors === null){
-vErrors = [err283];
-}
-else {
-vErrors.push(err283);
 }
 errors++;
 }
@@ -10638,16 +10585,16 @@ else {
 var valid185 = true;
 }
 if(valid185){
-if(data228.file !== undefined){
-let data230 = data228.file;
+if(data228.mode !== undefined){
+let data233 = data228.mode;
 const _errs670 = errors;
-if(typeof data230 !== "string"){
-const err284 = {instancePath:instancePath+"/extends/file",schemaPath:"#/properties/extends/oneOf/1/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.file.type,parentSchema:schema25.properties.extends.oneOf[1].properties.file,data:data230};
+if((!(((typeof data233 == "number") && (!(data233 % 1) && !isNaN(data233))) && (isFinite(data233)))) && (typeof data233 !== "string")){
+const err275 = {instancePath:instancePath+"/secrets/" + i75+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data233};
 if(vErrors === null){
-vErrors = [err284];
+vErrors = [err275];
 }
 else {
-vErrors.push(err284);
+vErrors.push(err275);
 }
 errors++;
 }
@@ -10660,8 +10607,212 @@ var valid185 = true;
 }
 }
 }
+}
+}
+}
 else {
-const err285 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.extends.oneOf[1].type,parentSchema:schema25.properties.extends.oneOf[1],data:data228};
+const err276 = {instancePath:instancePath+"/secrets/" + i75,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data228};
+if(vErrors === null){
+vErrors = [err276];
+}
+else {
+vErrors.push(err276);
+}
+errors++;
+}
+}
+var _valid30 = _errs659 === errors;
+if(_valid30 && valid184){
+valid184 = false;
+passing30 = [passing30, 1];
+}
+else {
+if(_valid30){
+valid184 = true;
+passing30 = 1;
+}
+}
+if(!valid184){
+const err277 = {instancePath:instancePath+"/secrets/" + i75,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing30},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data228};
+if(vErrors === null){
+vErrors = [err277];
+}
+else {
+vErrors.push(err277);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs656;
+if(vErrors !== null){
+if(_errs656){
+vErrors.length = _errs656;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid183 = _errs655 === errors;
+if(!valid183){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/secrets",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data227}];
+return false;
+}
+}
+var valid0 = _errs652 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.configs !== undefined){
+let data234 = data.configs;
+const _errs672 = errors;
+const _errs673 = errors;
+if(errors === _errs673){
+if(Array.isArray(data234)){
+var valid187 = true;
+const len45 = data234.length;
+for(let i76=0; i76<len45; i76++){
+let data235 = data234[i76];
+const _errs675 = errors;
+const _errs676 = errors;
+let valid188 = false;
+let passing31 = null;
+const _errs677 = errors;
+if(typeof data235 !== "string"){
+const err278 = {instancePath:instancePath+"/configs/" + i76,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data235};
+if(vErrors === null){
+vErrors = [err278];
+}
+else {
+vErrors.push(err278);
+}
+errors++;
+}
+var _valid31 = _errs677 === errors;
+if(_valid31){
+valid188 = true;
+passing31 = 0;
+}
+const _errs679 = errors;
+if(errors === _errs679){
+if(data235 && typeof data235 == "object" && !Array.isArray(data235)){
+let missing8;
+if((data235.source === undefined) && (missing8 = "source")){
+const err279 = {instancePath:instancePath+"/configs/" + i76,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing8},message:"must have required property '"+missing8+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data235};
+if(vErrors === null){
+vErrors = [err279];
+}
+else {
+vErrors.push(err279);
+}
+errors++;
+}
+else {
+const _errs681 = errors;
+for(const key51 in data235){
+if(!((((((key51 === "source") || (key51 === "target")) || (key51 === "uid")) || (key51 === "gid")) || (key51 === "mode")) || (pattern2.test(key51)))){
+const err280 = {instancePath:instancePath+"/configs/" + i76,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key51},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data235};
+if(vErrors === null){
+vErrors = [err280];
+}
+else {
+vErrors.push(err280);
+}
+errors++;
+break;
+}
+}
+if(_errs681 === errors){
+if(data235.source !== undefined){
+let data236 = data235.source;
+const _errs682 = errors;
+if(typeof data236 !== "string"){
+const err281 = {instancePath:instancePath+"/configs/" + i76+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data236};
+if(vErrors === null){
+vErrors = [err281];
+}
+else {
+vErrors.push(err281);
+}
+errors++;
+}
+var valid189 = _errs682 === errors;
+}
+else {
+var valid189 = true;
+}
+if(valid189){
+if(data235.target !== undefined){
+let data237 = data235.target;
+const _errs684 = errors;
+if(typeof data237 !== "string"){
+const err282 = {instancePath:instancePath+"/configs/" + i76+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data237};
+if(vErrors === null){
+vErrors = [err282];
+}
+else {
+vErrors.push(err282);
+}
+errors++;
+}
+var valid189 = _errs684 === errors;
+}
+else {
+var valid189 = true;
+}
+if(valid189){
+if(data235.uid !== undefined){
+let data238 = data235.uid;
+const _errs686 = errors;
+if(typeof data238 !== "string"){
+const err283 = {instancePath:instancePath+"/configs/" + i76+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data238};
+if(vErrors === null){
+vErrors = [err283];
+}
+else {
+vErrors.push(err283);
+}
+errors++;
+}
+var valid189 = _errs686 === errors;
+}
+else {
+var valid189 = true;
+}
+if(valid189){
+if(data235.gid !== undefined){
+let data239 = data235.gid;
+const _errs688 = errors;
+if(typeof data239 !== "string"){
+const err284 = {instancePath:instancePath+"/configs/" + i76+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data239};
+if(vErrors === null){
+vErrors = [err284];
+}
+else {
+vErrors.push(err284);
+}
+errors++;
+}
+var valid189 = _errs688 === errors;
+}
+else {
+var valid189 = true;
+}
+if(valid189){
+if(data235.mode !== undefined){
+let data240 = data235.mode;
+const _errs690 = errors;
+if((!(((typeof data240 == "number") && (!(data240 % 1) && !isNaN(data240))) && (isFinite(data240)))) && (typeof data240 !== "string")){
+const err285 = {instancePath:instancePath+"/configs/" + i76+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data240};
 if(vErrors === null){
 vErrors = [err285];
 }
@@ -10670,20 +10821,20 @@ vErrors.push(err285);
 }
 errors++;
 }
-}
-var _valid31 = _errs665 === errors;
-if(_valid31 && valid184){
-valid184 = false;
-passing31 = [passing31, 1];
+var valid189 = _errs690 === errors;
 }
 else {
-if(_valid31){
-valid184 = true;
-passing31 = 1;
+var valid189 = true;
 }
 }
-if(!valid184){
-const err286 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf",keyword:"oneOf",params:{passingSchemas: passing31},message:"must match exactly one schema in oneOf",schema:schema25.properties.extends.oneOf,parentSchema:schema25.properties.extends,data:data228};
+}
+}
+}
+}
+}
+}
+else {
+const err286 = {instancePath:instancePath+"/configs/" + i76,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data235};
 if(vErrors === null){
 vErrors = [err286];
 }
@@ -10691,51 +10842,21 @@ else {
 vErrors.push(err286);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
+}
+}
+var _valid31 = _errs679 === errors;
+if(_valid31 && valid188){
+valid188 = false;
+passing31 = [passing31, 1];
 }
 else {
-errors = _errs662;
-if(vErrors !== null){
-if(_errs662){
-vErrors.length = _errs662;
-}
-else {
-vErrors = null;
+if(_valid31){
+valid188 = true;
+passing31 = 1;
 }
 }
-}
-var valid0 = _errs661 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.develop !== undefined){
-const _errs672 = errors;
-if(!(validate39(data.develop, {instancePath:instancePath+"/develop",parentData:data,parentDataProperty:"develop",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
-errors = vErrors.length;
-}
-var valid0 = _errs672 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.annotations !== undefined){
-let data232 = data.annotations;
-const _errs673 = errors;
-const _errs675 = errors;
-let valid187 = false;
-let passing32 = null;
-const _errs676 = errors;
-if(errors === _errs676){
-if(data232 && typeof data232 == "object" && !Array.isArray(data232)){
-const _errs678 = errors;
-for(const key54 in data232){
-if(!(pattern7.test(key54))){
-const err287 = {instancePath:instancePath+"/annotations",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key54},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data232};
+if(!valid188){
+const err287 = {instancePath:instancePath+"/configs/" + i76,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing31},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data235};
 if(vErrors === null){
 vErrors = [err287];
 }
@@ -10743,17 +10864,114 @@ else {
 vErrors.push(err287);
 }
 errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs676;
+if(vErrors !== null){
+if(_errs676){
+vErrors.length = _errs676;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid187 = _errs675 === errors;
+if(!valid187){
 break;
 }
 }
-if(_errs678 === errors){
-var valid188 = true;
-for(const key55 in data232){
-if(pattern7.test(key55)){
-let data233 = data232[key55];
-const _errs679 = errors;
-if((((typeof data233 !== "string") && (!((typeof data233 == "number") && (isFinite(data233))))) && (typeof data233 !== "boolean")) && (data233 !== null)){
-const err288 = {instancePath:instancePath+"/annotations/" + key55.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data233};
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/configs",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data234}];
+return false;
+}
+}
+var valid0 = _errs672 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.logging !== undefined){
+let data241 = data.logging;
+const _errs692 = errors;
+if(errors === _errs692){
+if(data241 && typeof data241 == "object" && !Array.isArray(data241)){
+const _errs694 = errors;
+for(const key52 in data241){
+if(!(((key52 === "driver") || (key52 === "options")) || (pattern2.test(key52)))){
+validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key52},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.logging,data:data241}];
+return false;
+break;
+}
+}
+if(_errs694 === errors){
+if(data241.driver !== undefined){
+let data242 = data241.driver;
+const _errs695 = errors;
+if(typeof data242 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/logging/driver",schemaPath:"#/properties/logging/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.logging.properties.driver.type,parentSchema:schema25.properties.logging.properties.driver,data:data242}];
+return false;
+}
+var valid190 = _errs695 === errors;
+}
+else {
+var valid190 = true;
+}
+if(valid190){
+if(data241.options !== undefined){
+let data243 = data241.options;
+const _errs697 = errors;
+if(errors === _errs697){
+if(data243 && typeof data243 == "object" && !Array.isArray(data243)){
+var props24 = {};
+for(const key53 in data243){
+if(pattern11.test(key53)){
+let data244 = data243[key53];
+if(((typeof data244 !== "string") && (!((typeof data244 == "number") && (isFinite(data244))))) && (data244 !== null)){
+validate24.errors = [{instancePath:instancePath+"/logging/options/" + key53.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/logging/properties/options/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema25.properties.logging.properties.options.patternProperties["^.+$"].type},message:"must be string,number,null",schema:schema25.properties.logging.properties.options.patternProperties["^.+$"].type,parentSchema:schema25.properties.logging.properties.options.patternProperties["^.+$"],data:data244}];
+return false;
+}
+props24[key53] = true;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/logging/options",schemaPath:"#/properties/logging/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.properties.options.type,parentSchema:schema25.properties.logging.properties.options,data:data243}];
+return false;
+}
+}
+var valid190 = _errs697 === errors;
+}
+else {
+var valid190 = true;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.type,parentSchema:schema25.properties.logging,data:data241}];
+return false;
+}
+}
+var valid0 = _errs692 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.extends !== undefined){
+let data245 = data.extends;
+const _errs701 = errors;
+const _errs702 = errors;
+let valid192 = false;
+let passing32 = null;
+const _errs703 = errors;
+if(typeof data245 !== "string"){
+const err288 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[0].type,parentSchema:schema25.properties.extends.oneOf[0],data:data245};
 if(vErrors === null){
 vErrors = [err288];
 }
@@ -10762,16 +10980,17 @@ vErrors.push(err288);
 }
 errors++;
 }
-var valid188 = _errs679 === errors;
-if(!valid188){
-break;
+var _valid32 = _errs703 === errors;
+if(_valid32){
+valid192 = true;
+passing32 = 0;
 }
-}
-}
-}
-}
-else {
-const err289 = {instancePath:instancePath+"/annotations",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data232};
+const _errs705 = errors;
+if(errors === _errs705){
+if(data245 && typeof data245 == "object" && !Array.isArray(data245)){
+let missing9;
+if((data245.service === undefined) && (missing9 = "service")){
+const err289 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/required",keyword:"required",params:{missingProperty: missing9},message:"must have required property '"+missing9+"'",schema:schema25.properties.extends.oneOf[1].required,parentSchema:schema25.properties.extends.oneOf[1],data:data245};
 if(vErrors === null){
 vErrors = [err289];
 }
@@ -10780,22 +10999,11 @@ vErrors.push(err289);
 }
 errors++;
 }
-}
-var _valid32 = _errs676 === errors;
-if(_valid32){
-valid187 = true;
-passing32 = 0;
-}
-const _errs681 = errors;
-if(errors === _errs681){
-if(Array.isArray(data232)){
-var valid189 = true;
-const len43 = data232.length;
-for(let i72=0; i72<len43; i72++){
-let data234 = data232[i72];
-const _errs683 = errors;
-if(typeof data234 !== "string"){
-const err290 = {instancePath:instancePath+"/annotations/" + i72,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data234};
+else {
+const _errs707 = errors;
+for(const key54 in data245){
+if(!((key54 === "service") || (key54 === "file"))){
+const err290 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key54},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.extends.oneOf[1],data:data245};
 if(vErrors === null){
 vErrors = [err290];
 }
@@ -10803,25 +11011,15 @@ else {
 vErrors.push(err290);
 }
 errors++;
-}
-var valid189 = _errs683 === errors;
-if(!valid189){
 break;
 }
 }
-if(valid189){
-let i73 = data232.length;
-let j29;
-if(i73 > 1){
-const indices27 = {};
-for(;i73--;){
-let item27 = data232[i73];
-if(typeof item27 !== "string"){
-continue;
-}
-if(typeof indices27[item27] == "number"){
-j29 = indices27[item27];
-const err291 = {instancePath:instancePath+"/annotations",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i73, j: j29},message:"must NOT have duplicate items (items ## "+j29+" and "+i73+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data232};
+if(_errs707 === errors){
+if(data245.service !== undefined){
+let data246 = data245.service;
+const _errs708 = errors;
+if(typeof data246 !== "string"){
+const err291 = {instancePath:instancePath+"/extends/service",schemaPath:"#/properties/extends/oneOf/1/properties/service/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.service.type,parentSchema:schema25.properties.extends.oneOf[1].properties.service,data:data246};
 if(vErrors === null){
 vErrors = [err291];
 }
@@ -10829,15 +11027,18 @@ else {
 vErrors.push(err291);
 }
 errors++;
-break;
 }
-indices27[item27] = i73;
-}
-}
-}
+var valid193 = _errs708 === errors;
 }
 else {
-const err292 = {instancePath:instancePath+"/annotations",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data232};
+var valid193 = true;
+}
+if(valid193){
+if(data245.file !== undefined){
+let data247 = data245.file;
+const _errs710 = errors;
+if(typeof data247 !== "string"){
+const err292 = {instancePath:instancePath+"/extends/file",schemaPath:"#/properties/extends/oneOf/1/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.file.type,parentSchema:schema25.properties.extends.oneOf[1].properties.file,data:data247};
 if(vErrors === null){
 vErrors = [err292];
 }
@@ -10846,20 +11047,17 @@ vErrors.push(err292);
 }
 errors++;
 }
-}
-var _valid32 = _errs681 === errors;
-if(_valid32 && valid187){
-valid187 = false;
-passing32 = [passing32, 1];
+var valid193 = _errs710 === errors;
 }
 else {
-if(_valid32){
-valid187 = true;
-passing32 = 1;
+var valid193 = true;
 }
 }
-if(!valid187){
-const err293 = {instancePath:instancePath+"/annotations",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing32},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data232};
+}
+}
+}
+else {
+const err293 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.extends.oneOf[1].type,parentSchema:schema25.properties.extends.oneOf[1],data:data245};
 if(vErrors === null){
 vErrors = [err293];
 }
@@ -10867,204 +11065,21 @@ else {
 vErrors.push(err293);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
+}
+}
+var _valid32 = _errs705 === errors;
+if(_valid32 && valid192){
+valid192 = false;
+passing32 = [passing32, 1];
 }
 else {
-errors = _errs675;
-if(vErrors !== null){
-if(_errs675){
-vErrors.length = _errs675;
-}
-else {
-vErrors = null;
+if(_valid32){
+valid192 = true;
+passing32 = 1;
 }
 }
-}
-var valid0 = _errs673 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.attach !== undefined){
-let data235 = data.attach;
-const _errs685 = errors;
-if((typeof data235 !== "boolean") && (typeof data235 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/attach",schemaPath:"#/properties/attach/type",keyword:"type",params:{type: schema25.properties.attach.type},message:"must be boolean,string",schema:schema25.properties.attach.type,parentSchema:schema25.properties.attach,data:data235}];
-return false;
-}
-var valid0 = _errs685 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cgroup !== undefined){
-let data236 = data.cgroup;
-const _errs687 = errors;
-if(typeof data236 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/cgroup",schemaPath:"#/properties/cgroup/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.cgroup.type,parentSchema:schema25.properties.cgroup,data:data236}];
-return false;
-}
-if(!((data236 === "host") || (data236 === "private"))){
-validate24.errors = [{instancePath:instancePath+"/cgroup",schemaPath:"#/properties/cgroup/enum",keyword:"enum",params:{allowedValues: schema25.properties.cgroup.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.cgroup.enum,parentSchema:schema25.properties.cgroup,data:data236}];
-return false;
-}
-var valid0 = _errs687 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cgroup_parent !== undefined){
-let data237 = data.cgroup_parent;
-const _errs689 = errors;
-if(typeof data237 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/cgroup_parent",schemaPath:"#/properties/cgroup_parent/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.cgroup_parent.type,parentSchema:schema25.properties.cgroup_parent,data:data237}];
-return false;
-}
-var valid0 = _errs689 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.credential_spec !== undefined){
-let data238 = data.credential_spec;
-const _errs691 = errors;
-if(errors === _errs691){
-if(data238 && typeof data238 == "object" && !Array.isArray(data238)){
-const _errs693 = errors;
-for(const key56 in data238){
-if(!((((key56 === "config") || (key56 === "file")) || (key56 === "registry")) || (pattern2.test(key56)))){
-validate24.errors = [{instancePath:instancePath+"/credential_spec",schemaPath:"#/properties/credential_spec/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key56},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.credential_spec,data:data238}];
-return false;
-break;
-}
-}
-if(_errs693 === errors){
-if(data238.config !== undefined){
-let data239 = data238.config;
-const _errs694 = errors;
-if(typeof data239 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/credential_spec/config",schemaPath:"#/properties/credential_spec/properties/config/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.credential_spec.properties.config.type,parentSchema:schema25.properties.credential_spec.properties.config,data:data239}];
-return false;
-}
-var valid191 = _errs694 === errors;
-}
-else {
-var valid191 = true;
-}
-if(valid191){
-if(data238.file !== undefined){
-let data240 = data238.file;
-const _errs696 = errors;
-if(typeof data240 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/credential_spec/file",schemaPath:"#/properties/credential_spec/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.credential_spec.properties.file.type,parentSchema:schema25.properties.credential_spec.properties.file,data:data240}];
-return false;
-}
-var valid191 = _errs696 === errors;
-}
-else {
-var valid191 = true;
-}
-if(valid191){
-if(data238.registry !== undefined){
-let data241 = data238.registry;
-const _errs698 = errors;
-if(typeof data241 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/credential_spec/registry",schemaPath:"#/properties/credential_spec/properties/registry/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.credential_spec.properties.registry.type,parentSchema:schema25.properties.credential_spec.properties.registry,data:data241}];
-return false;
-}
-var valid191 = _errs698 === errors;
-}
-else {
-var valid191 = true;
-}
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/credential_spec",schemaPath:"#/properties/credential_spec/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.credential_spec.type,parentSchema:schema25.properties.credential_spec,data:data238}];
-return false;
-}
-}
-var valid0 = _errs691 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.device_cgroup_rules !== undefined){
-let data242 = data.device_cgroup_rules;
-const _errs700 = errors;
-const _errs701 = errors;
-if(errors === _errs701){
-if(Array.isArray(data242)){
-var valid193 = true;
-const len44 = data242.length;
-for(let i74=0; i74<len44; i74++){
-let data243 = data242[i74];
-const _errs703 = errors;
-if(typeof data243 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/device_cgroup_rules/" + i74,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data243}];
-return false;
-}
-var valid193 = _errs703 === errors;
-if(!valid193){
-break;
-}
-}
-if(valid193){
-let i75 = data242.length;
-let j30;
-if(i75 > 1){
-const indices28 = {};
-for(;i75--;){
-let item28 = data242[i75];
-if(typeof item28 !== "string"){
-continue;
-}
-if(typeof indices28[item28] == "number"){
-j30 = indices28[item28];
-validate24.errors = [{instancePath:instancePath+"/device_cgroup_rules",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i75, j: j30},message:"must NOT have duplicate items (items ## "+j30+" and "+i75+" are identical)",schema:true,parentSchema:schema24,data:data242}];
-return false;
-break;
-}
-indices28[item28] = i75;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/device_cgroup_rules",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data242}];
-return false;
-}
-}
-var valid0 = _errs700 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.devices !== undefined){
-let data244 = data.devices;
-const _errs705 = errors;
-if(errors === _errs705){
-if(Array.isArray(data244)){
-var valid195 = true;
-const len45 = data244.length;
-for(let i76=0; i76<len45; i76++){
-let data245 = data244[i76];
-const _errs707 = errors;
-const _errs708 = errors;
-let valid196 = false;
-let passing33 = null;
-const _errs709 = errors;
-if(typeof data245 !== "string"){
-const err294 = {instancePath:instancePath+"/devices/" + i76,schemaPath:"#/properties/devices/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.devices.items.oneOf[0].type,parentSchema:schema25.properties.devices.items.oneOf[0],data:data245};
+if(!valid192){
+const err294 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf",keyword:"oneOf",params:{passingSchemas: passing32},message:"must match exactly one schema in oneOf",schema:schema25.properties.extends.oneOf,parentSchema:schema25.properties.extends,data:data245};
 if(vErrors === null){
 vErrors = [err294];
 }
@@ -11072,18 +11087,51 @@ else {
 vErrors.push(err294);
 }
 errors++;
+validate24.errors = vErrors;
+return false;
 }
-var _valid33 = _errs709 === errors;
-if(_valid33){
-valid196 = true;
-passing33 = 0;
+else {
+errors = _errs702;
+if(vErrors !== null){
+if(_errs702){
+vErrors.length = _errs702;
 }
-const _errs711 = errors;
-if(errors === _errs711){
-if(data245 && typeof data245 == "object" && !Array.isArray(data245)){
-let missing9;
-if((data245.source === undefined) && (missing9 = "source")){
-const err295 = {instancePath:instancePath+"/devices/" + i76,schemaPath:"#/properties/devices/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing9},message:"must have required property '"+missing9+"'",schema:schema25.properties.devices.items.oneOf[1].required,parentSchema:schema25.properties.devices.items.oneOf[1],data:data245};
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs701 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.develop !== undefined){
+const _errs712 = errors;
+if(!(validate39(data.develop, {instancePath:instancePath+"/develop",parentData:data,parentDataProperty:"develop",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs712 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.annotations !== undefined){
+let data249 = data.annotations;
+const _errs713 = errors;
+const _errs715 = errors;
+let valid195 = false;
+let passing33 = null;
+const _errs716 = errors;
+if(errors === _errs716){
+if(data249 && typeof data249 == "object" && !Array.isArray(data249)){
+const _errs718 = errors;
+for(const key55 in data249){
+if(!(pattern7.test(key55))){
+const err295 = {instancePath:instancePath+"/annotations",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key55},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data249};
 if(vErrors === null){
 vErrors = [err295];
 }
@@ -11091,12 +11139,17 @@ else {
 vErrors.push(err295);
 }
 errors++;
+break;
 }
-else {
-const _errs713 = errors;
-for(const key57 in data245){
-if(!((((key57 === "source") || (key57 === "target")) || (key57 === "permissions")) || (pattern2.test(key57)))){
-const err296 = {instancePath:instancePath+"/devices/" + i76,schemaPath:"#/properties/devices/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key57},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.devices.items.oneOf[1],data:data245};
+}
+if(_errs718 === errors){
+var valid196 = true;
+for(const key56 in data249){
+if(pattern7.test(key56)){
+let data250 = data249[key56];
+const _errs719 = errors;
+if((((typeof data250 !== "string") && (!((typeof data250 == "number") && (isFinite(data250))))) && (typeof data250 !== "boolean")) && (data250 !== null)){
+const err296 = {instancePath:instancePath+"/annotations/" + key56.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data250};
 if(vErrors === null){
 vErrors = [err296];
 }
@@ -11104,15 +11157,17 @@ else {
 vErrors.push(err296);
 }
 errors++;
+}
+var valid196 = _errs719 === errors;
+if(!valid196){
 break;
 }
 }
-if(_errs713 === errors){
-if(data245.source !== undefined){
-let data246 = data245.source;
-const _errs714 = errors;
-if(typeof data246 !== "string"){
-const err297 = {instancePath:instancePath+"/devices/" + i76+"/source",schemaPath:"#/properties/devices/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.devices.items.oneOf[1].properties.source.type,parentSchema:schema25.properties.devices.items.oneOf[1].properties.source,data:data246};
+}
+}
+}
+else {
+const err297 = {instancePath:instancePath+"/annotations",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data249};
 if(vErrors === null){
 vErrors = [err297];
 }
@@ -11121,17 +11176,22 @@ vErrors.push(err297);
 }
 errors++;
 }
-var valid197 = _errs714 === errors;
 }
-else {
+var _valid33 = _errs716 === errors;
+if(_valid33){
+valid195 = true;
+passing33 = 0;
+}
+const _errs721 = errors;
+if(errors === _errs721){
+if(Array.isArray(data249)){
 var valid197 = true;
-}
-if(valid197){
-if(data245.target !== undefined){
-let data247 = data245.target;
-const _errs716 = errors;
-if(typeof data247 !== "string"){
-const err298 = {instancePath:instancePath+"/devices/" + i76+"/target",schemaPath:"#/properties/devices/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.devices.items.oneOf[1].properties.target.type,parentSchema:schema25.properties.devices.items.oneOf[1].properties.target,data:data247};
+const len46 = data249.length;
+for(let i77=0; i77<len46; i77++){
+let data251 = data249[i77];
+const _errs723 = errors;
+if(typeof data251 !== "string"){
+const err298 = {instancePath:instancePath+"/annotations/" + i77,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data251};
 if(vErrors === null){
 vErrors = [err298];
 }
@@ -11140,17 +11200,24 @@ vErrors.push(err298);
 }
 errors++;
 }
-var valid197 = _errs716 === errors;
+var valid197 = _errs723 === errors;
+if(!valid197){
+break;
 }
-else {
-var valid197 = true;
 }
 if(valid197){
-if(data245.permissions !== undefined){
-let data248 = data245.permissions;
-const _errs718 = errors;
-if(typeof data248 !== "string"){
-const err299 = {instancePath:instancePath+"/devices/" + i76+"/permissions",schemaPath:"#/properties/devices/items/oneOf/1/properties/permissions/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.devices.items.oneOf[1].properties.permissions.type,parentSchema:schema25.properties.devices.items.oneOf[1].properties.permissions,data:data248};
+let i78 = data249.length;
+let j31;
+if(i78 > 1){
+const indices29 = {};
+for(;i78--;){
+let item29 = data249[i78];
+if(typeof item29 !== "string"){
+continue;
+}
+if(typeof indices29[item29] == "number"){
+j31 = indices29[item29];
+const err299 = {instancePath:instancePath+"/annotations",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i78, j: j31},message:"must NOT have duplicate items (items ## "+j31+" and "+i78+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data249};
 if(vErrors === null){
 vErrors = [err299];
 }
@@ -11158,19 +11225,15 @@ else {
 vErrors.push(err299);
 }
 errors++;
+break;
 }
-var valid197 = _errs718 === errors;
-}
-else {
-var valid197 = true;
-}
-}
+indices29[item29] = i78;
 }
 }
 }
 }
 else {
-const err300 = {instancePath:instancePath+"/devices/" + i76,schemaPath:"#/properties/devices/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.devices.items.oneOf[1].type,parentSchema:schema25.properties.devices.items.oneOf[1],data:data245};
+const err300 = {instancePath:instancePath+"/annotations",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data249};
 if(vErrors === null){
 vErrors = [err300];
 }
@@ -11180,19 +11243,19 @@ vErrors.push(err300);
 errors++;
 }
 }
-var _valid33 = _errs711 === errors;
-if(_valid33 && valid196){
-valid196 = false;
+var _valid33 = _errs721 === errors;
+if(_valid33 && valid195){
+valid195 = false;
 passing33 = [passing33, 1];
 }
 else {
 if(_valid33){
-valid196 = true;
+valid195 = true;
 passing33 = 1;
 }
 }
-if(!valid196){
-const err301 = {instancePath:instancePath+"/devices/" + i76,schemaPath:"#/properties/devices/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing33},message:"must match exactly one schema in oneOf",schema:schema25.properties.devices.items.oneOf,parentSchema:schema25.properties.devices.items,data:data245};
+if(!valid195){
+const err301 = {instancePath:instancePath+"/annotations",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing33},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data249};
 if(vErrors === null){
 vErrors = [err301];
 }
@@ -11204,104 +11267,27 @@ validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs708;
+errors = _errs715;
 if(vErrors !== null){
-if(_errs708){
-vErrors.length = _errs708;
+if(_errs715){
+vErrors.length = _errs715;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid195 = _errs707 === errors;
-if(!valid195){
-break;
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/devices",schemaPath:"#/properties/devices/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.devices.type,parentSchema:schema25.properties.devices,data:data244}];
-return false;
-}
-}
-var valid0 = _errs705 === errors;
+var valid0 = _errs713 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
-if(data.gpus !== undefined){
-const _errs720 = errors;
-if(!(validate45(data.gpus, {instancePath:instancePath+"/gpus",parentData:data,parentDataProperty:"gpus",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate45.errors : vErrors.concat(validate45.errors);
-errors = vErrors.length;
-}
-var valid0 = _errs720 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.group_add !== undefined){
-let data250 = data.group_add;
-const _errs721 = errors;
-if(errors === _errs721){
-if(Array.isArray(data250)){
-var valid198 = true;
-const len46 = data250.length;
-for(let i77=0; i77<len46; i77++){
-let data251 = data250[i77];
-const _errs723 = errors;
-if((typeof data251 !== "string") && (!((typeof data251 == "number") && (isFinite(data251))))){
-validate24.errors = [{instancePath:instancePath+"/group_add/" + i77,schemaPath:"#/properties/group_add/items/type",keyword:"type",params:{type: schema25.properties.group_add.items.type},message:"must be string,number",schema:schema25.properties.group_add.items.type,parentSchema:schema25.properties.group_add.items,data:data251}];
-return false;
-}
-var valid198 = _errs723 === errors;
-if(!valid198){
-break;
-}
-}
-if(valid198){
-let i78 = data250.length;
-let j31;
-if(i78 > 1){
-const indices29 = {};
-for(;i78--;){
-let item29 = data250[i78];
-if((typeof item29 !== "string") && (!((typeof item29 == "number") && (isFinite(item29))))){
-continue;
-}
-if(typeof item29 == "string"){
-item29 += "_";
-}
-if(typeof indices29[item29] == "number"){
-j31 = indices29[item29];
-validate24.errors = [{instancePath:instancePath+"/group_add",schemaPath:"#/properties/group_add/uniqueItems",keyword:"uniqueItems",params:{i: i78, j: j31},message:"must NOT have duplicate items (items ## "+j31+" and "+i78+" are identical)",schema:true,parentSchema:schema25.properties.group_add,data:data250}];
-return false;
-break;
-}
-indices29[item29] = i78;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/group_add",schemaPath:"#/properties/group_add/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.group_add.type,parentSchema:schema25.properties.group_add,data:data250}];
-return false;
-}
-}
-var valid0 = _errs721 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.ipc !== undefined){
-let data252 = data.ipc;
+if(data.attach !== undefined){
+let data252 = data.attach;
 const _errs725 = errors;
-if(typeof data252 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/ipc",schemaPath:"#/properties/ipc/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ipc.type,parentSchema:schema25.properties.ipc,data:data252}];
+if((typeof data252 !== "boolean") && (typeof data252 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/attach",schemaPath:"#/properties/attach/type",keyword:"type",params:{type: schema25.properties.attach.type},message:"must be boolean,string",schema:schema25.properties.attach.type,parentSchema:schema25.properties.attach,data:data252}];
 return false;
 }
 var valid0 = _errs725 === errors;
@@ -11310,12 +11296,66 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.isolation !== undefined){
-let data253 = data.isolation;
+if(data.credential_spec !== undefined){
+let data253 = data.credential_spec;
 const _errs727 = errors;
-if(typeof data253 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/isolation",schemaPath:"#/properties/isolation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.isolation.type,parentSchema:schema25.properties.isolation,data:data253}];
+if(errors === _errs727){
+if(data253 && typeof data253 == "object" && !Array.isArray(data253)){
+const _errs729 = errors;
+for(const key57 in data253){
+if(!((((key57 === "config") || (key57 === "file")) || (key57 === "registry")) || (pattern2.test(key57)))){
+validate24.errors = [{instancePath:instancePath+"/credential_spec",schemaPath:"#/properties/credential_spec/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key57},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.credential_spec,data:data253}];
 return false;
+break;
+}
+}
+if(_errs729 === errors){
+if(data253.config !== undefined){
+let data254 = data253.config;
+const _errs730 = errors;
+if(typeof data254 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/credential_spec/config",schemaPath:"#/properties/credential_spec/properties/config/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.credential_spec.properties.config.type,parentSchema:schema25.properties.credential_spec.properties.config,data:data254}];
+return false;
+}
+var valid199 = _errs730 === errors;
+}
+else {
+var valid199 = true;
+}
+if(valid199){
+if(data253.file !== undefined){
+let data255 = data253.file;
+const _errs732 = errors;
+if(typeof data255 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/credential_spec/file",schemaPath:"#/properties/credential_spec/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.credential_spec.properties.file.type,parentSchema:schema25.properties.credential_spec.properties.file,data:data255}];
+return false;
+}
+var valid199 = _errs732 === errors;
+}
+else {
+var valid199 = true;
+}
+if(valid199){
+if(data253.registry !== undefined){
+let data256 = data253.registry;
+const _errs734 = errors;
+if(typeof data256 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/credential_spec/registry",schemaPath:"#/properties/credential_spec/properties/registry/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.credential_spec.properties.registry.type,parentSchema:schema25.properties.credential_spec.properties.registry,data:data256}];
+return false;
+}
+var valid199 = _errs734 === errors;
+}
+else {
+var valid199 = true;
+}
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/credential_spec",schemaPath:"#/properties/credential_spec/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.credential_spec.type,parentSchema:schema25.properties.credential_spec,data:data253}];
+return false;
+}
 }
 var valid0 = _errs727 === errors;
 }
@@ -11323,15 +11363,40 @@ else {
 var valid0 = true;
 }
 if(valid0){
+if(data.gpus !== undefined){
+const _errs736 = errors;
+if(!(validate45(data.gpus, {instancePath:instancePath+"/gpus",parentData:data,parentDataProperty:"gpus",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate45.errors : vErrors.concat(validate45.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs736 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.isolation !== undefined){
+let data258 = data.isolation;
+const _errs737 = errors;
+if(typeof data258 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/isolation",schemaPath:"#/properties/isolation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.isolation.type,parentSchema:schema25.properties.isolation,data:data258}];
+return false;
+}
+var valid0 = _errs737 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
 if(data.label_file !== undefined){
-let data254 = data.label_file;
-const _errs729 = errors;
-const _errs731 = errors;
+let data259 = data.label_file;
+const _errs739 = errors;
+const _errs741 = errors;
 let valid201 = false;
 let passing34 = null;
-const _errs732 = errors;
-if(typeof data254 !== "string"){
-const err302 = {instancePath:instancePath+"/label_file",schemaPath:"#/$defs/label_file/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema101.oneOf[0].type,parentSchema:schema101.oneOf[0],data:data254};
+const _errs742 = errors;
+if(typeof data259 !== "string"){
+const err302 = {instancePath:instancePath+"/label_file",schemaPath:"#/$defs/label_file/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema101.oneOf[0].type,parentSchema:schema101.oneOf[0],data:data259};
 if(vErrors === null){
 vErrors = [err302];
 }
@@ -11340,21 +11405,21 @@ vErrors.push(err302);
 }
 errors++;
 }
-var _valid34 = _errs732 === errors;
+var _valid34 = _errs742 === errors;
 if(_valid34){
 valid201 = true;
 passing34 = 0;
 }
-const _errs734 = errors;
-if(errors === _errs734){
-if(Array.isArray(data254)){
+const _errs744 = errors;
+if(errors === _errs744){
+if(Array.isArray(data259)){
 var valid202 = true;
-const len47 = data254.length;
+const len47 = data259.length;
 for(let i79=0; i79<len47; i79++){
-let data255 = data254[i79];
-const _errs736 = errors;
-if(typeof data255 !== "string"){
-const err303 = {instancePath:instancePath+"/label_file/" + i79,schemaPath:"#/$defs/label_file/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema101.oneOf[1].items.type,parentSchema:schema101.oneOf[1].items,data:data255};
+let data260 = data259[i79];
+const _errs746 = errors;
+if(typeof data260 !== "string"){
+const err303 = {instancePath:instancePath+"/label_file/" + i79,schemaPath:"#/$defs/label_file/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema101.oneOf[1].items.type,parentSchema:schema101.oneOf[1].items,data:data260};
 if(vErrors === null){
 vErrors = [err303];
 }
@@ -11363,14 +11428,14 @@ vErrors.push(err303);
 }
 errors++;
 }
-var valid202 = _errs736 === errors;
+var valid202 = _errs746 === errors;
 if(!valid202){
 break;
 }
 }
 }
 else {
-const err304 = {instancePath:instancePath+"/label_file",schemaPath:"#/$defs/label_file/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema101.oneOf[1].type,parentSchema:schema101.oneOf[1],data:data254};
+const err304 = {instancePath:instancePath+"/label_file",schemaPath:"#/$defs/label_file/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema101.oneOf[1].type,parentSchema:schema101.oneOf[1],data:data259};
 if(vErrors === null){
 vErrors = [err304];
 }
@@ -11380,7 +11445,7 @@ vErrors.push(err304);
 errors++;
 }
 }
-var _valid34 = _errs734 === errors;
+var _valid34 = _errs744 === errors;
 if(_valid34 && valid201){
 valid201 = false;
 passing34 = [passing34, 1];
@@ -11392,7 +11457,7 @@ passing34 = 1;
 }
 }
 if(!valid201){
-const err305 = {instancePath:instancePath+"/label_file",schemaPath:"#/$defs/label_file/oneOf",keyword:"oneOf",params:{passingSchemas: passing34},message:"must match exactly one schema in oneOf",schema:schema101.oneOf,parentSchema:schema101,data:data254};
+const err305 = {instancePath:instancePath+"/label_file",schemaPath:"#/$defs/label_file/oneOf",keyword:"oneOf",params:{passingSchemas: passing34},message:"must match exactly one schema in oneOf",schema:schema101.oneOf,parentSchema:schema101,data:data259};
 if(vErrors === null){
 vErrors = [err305];
 }
@@ -11404,39 +11469,39 @@ validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs731;
+errors = _errs741;
 if(vErrors !== null){
-if(_errs731){
-vErrors.length = _errs731;
+if(_errs741){
+vErrors.length = _errs741;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid0 = _errs729 === errors;
+var valid0 = _errs739 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.models !== undefined){
-let data256 = data.models;
-const _errs738 = errors;
-const _errs739 = errors;
+let data261 = data.models;
+const _errs748 = errors;
+const _errs749 = errors;
 let valid203 = false;
 let passing35 = null;
-const _errs740 = errors;
-const _errs741 = errors;
-if(errors === _errs741){
-if(Array.isArray(data256)){
+const _errs750 = errors;
+const _errs751 = errors;
+if(errors === _errs751){
+if(Array.isArray(data261)){
 var valid205 = true;
-const len48 = data256.length;
+const len48 = data261.length;
 for(let i80=0; i80<len48; i80++){
-let data257 = data256[i80];
-const _errs743 = errors;
-if(typeof data257 !== "string"){
-const err306 = {instancePath:instancePath+"/models/" + i80,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data257};
+let data262 = data261[i80];
+const _errs753 = errors;
+if(typeof data262 !== "string"){
+const err306 = {instancePath:instancePath+"/models/" + i80,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data262};
 if(vErrors === null){
 vErrors = [err306];
 }
@@ -11445,24 +11510,24 @@ vErrors.push(err306);
 }
 errors++;
 }
-var valid205 = _errs743 === errors;
+var valid205 = _errs753 === errors;
 if(!valid205){
 break;
 }
 }
 if(valid205){
-let i81 = data256.length;
+let i81 = data261.length;
 let j32;
 if(i81 > 1){
 const indices30 = {};
 for(;i81--;){
-let item30 = data256[i81];
+let item30 = data261[i81];
 if(typeof item30 !== "string"){
 continue;
 }
 if(typeof indices30[item30] == "number"){
 j32 = indices30[item30];
-const err307 = {instancePath:instancePath+"/models",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i81, j: j32},message:"must NOT have duplicate items (items ## "+j32+" and "+i81+" are identical)",schema:true,parentSchema:schema24,data:data256};
+const err307 = {instancePath:instancePath+"/models",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i81, j: j32},message:"must NOT have duplicate items (items ## "+j32+" and "+i81+" are identical)",schema:true,parentSchema:schema24,data:data261};
 if(vErrors === null){
 vErrors = [err307];
 }
@@ -11478,7 +11543,7 @@ indices30[item30] = i81;
 }
 }
 else {
-const err308 = {instancePath:instancePath+"/models",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data256};
+const err308 = {instancePath:instancePath+"/models",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data261};
 if(vErrors === null){
 vErrors = [err308];
 }
@@ -11488,25 +11553,25 @@ vErrors.push(err308);
 errors++;
 }
 }
-var _valid35 = _errs740 === errors;
+var _valid35 = _errs750 === errors;
 if(_valid35){
 valid203 = true;
 passing35 = 0;
 }
-const _errs745 = errors;
-if(errors === _errs745){
-if(data256 && typeof data256 == "object" && !Array.isArray(data256)){
+const _errs755 = errors;
+if(errors === _errs755){
+if(data261 && typeof data261 == "object" && !Array.isArray(data261)){
 var props27 = {};
-for(const key58 in data256){
+for(const key58 in data261){
 if(pattern3.test(key58)){
-let data258 = data256[key58];
-const _errs747 = errors;
-if(errors === _errs747){
-if(data258 && typeof data258 == "object" && !Array.isArray(data258)){
-const _errs749 = errors;
-for(const key59 in data258){
+let data263 = data261[key58];
+const _errs757 = errors;
+if(errors === _errs757){
+if(data263 && typeof data263 == "object" && !Array.isArray(data263)){
+const _errs759 = errors;
+for(const key59 in data263){
 if(!(((key59 === "endpoint_var") || (key59 === "model_var")) || (pattern2.test(key59)))){
-const err309 = {instancePath:instancePath+"/models/" + key58.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/models/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key59},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.models.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data258};
+const err309 = {instancePath:instancePath+"/models/" + key58.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/models/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key59},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.models.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data263};
 if(vErrors === null){
 vErrors = [err309];
 }
@@ -11517,12 +11582,12 @@ errors++;
 break;
 }
 }
-if(_errs749 === errors){
-if(data258.endpoint_var !== undefined){
-let data259 = data258.endpoint_var;
-const _errs750 = errors;
-if(typeof data259 !== "string"){
-const err310 = {instancePath:instancePath+"/models/" + key58.replace(/~/g, "~0").replace(/\//g, "~1")+"/endpoint_var",schemaPath:"#/properties/models/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/endpoint_var/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.models.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.endpoint_var.type,parentSchema:schema25.properties.models.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.endpoint_var,data:data259};
+if(_errs759 === errors){
+if(data263.endpoint_var !== undefined){
+let data264 = data263.endpoint_var;
+const _errs760 = errors;
+if(typeof data264 !== "string"){
+const err310 = {instancePath:instancePath+"/models/" + key58.replace(/~/g, "~0").replace(/\//g, "~1")+"/endpoint_var",schemaPath:"#/properties/models/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/endpoint_var/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.models.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.endpoint_var.type,parentSchema:schema25.properties.models.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.endpoint_var,data:data264};
 if(vErrors === null){
 vErrors = [err310];
 }
@@ -11531,17 +11596,17 @@ vErrors.push(err310);
 }
 errors++;
 }
-var valid208 = _errs750 === errors;
+var valid208 = _errs760 === errors;
 }
 else {
 var valid208 = true;
 }
 if(valid208){
-if(data258.model_var !== undefined){
-let data260 = data258.model_var;
-const _errs752 = errors;
-if(typeof data260 !== "string"){
-const err311 = {instancePath:instancePath+"/models/" + key58.replace(/~/g, "~0").replace(/\//g, "~1")+"/model_var",schemaPath:"#/properties/models/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/model_var/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.models.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.model_var.type,parentSchema:schema25.properties.models.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.model_var,data:data260};
+if(data263.model_var !== undefined){
+let data265 = data263.model_var;
+const _errs762 = errors;
+if(typeof data265 !== "string"){
+const err311 = {instancePath:instancePath+"/models/" + key58.replace(/~/g, "~0").replace(/\//g, "~1")+"/model_var",schemaPath:"#/properties/models/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/model_var/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.models.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.model_var.type,parentSchema:schema25.properties.models.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.model_var,data:data265};
 if(vErrors === null){
 vErrors = [err311];
 }
@@ -11550,7 +11615,7 @@ vErrors.push(err311);
 }
 errors++;
 }
-var valid208 = _errs752 === errors;
+var valid208 = _errs762 === errors;
 }
 else {
 var valid208 = true;
@@ -11559,7 +11624,7 @@ var valid208 = true;
 }
 }
 else {
-const err312 = {instancePath:instancePath+"/models/" + key58.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/models/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.models.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].type,parentSchema:schema25.properties.models.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data258};
+const err312 = {instancePath:instancePath+"/models/" + key58.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/models/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.models.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].type,parentSchema:schema25.properties.models.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data263};
 if(vErrors === null){
 vErrors = [err312];
 }
@@ -11574,7 +11639,7 @@ props27[key58] = true;
 }
 }
 else {
-const err313 = {instancePath:instancePath+"/models",schemaPath:"#/properties/models/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.models.oneOf[1].type,parentSchema:schema25.properties.models.oneOf[1],data:data256};
+const err313 = {instancePath:instancePath+"/models",schemaPath:"#/properties/models/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.models.oneOf[1].type,parentSchema:schema25.properties.models.oneOf[1],data:data261};
 if(vErrors === null){
 vErrors = [err313];
 }
@@ -11584,7 +11649,7 @@ vErrors.push(err313);
 errors++;
 }
 }
-var _valid35 = _errs745 === errors;
+var _valid35 = _errs755 === errors;
 if(_valid35 && valid203){
 valid203 = false;
 passing35 = [passing35, 1];
@@ -11596,7 +11661,7 @@ passing35 = 1;
 }
 }
 if(!valid203){
-const err314 = {instancePath:instancePath+"/models",schemaPath:"#/properties/models/oneOf",keyword:"oneOf",params:{passingSchemas: passing35},message:"must match exactly one schema in oneOf",schema:schema25.properties.models.oneOf,parentSchema:schema25.properties.models,data:data256};
+const err314 = {instancePath:instancePath+"/models",schemaPath:"#/properties/models/oneOf",keyword:"oneOf",params:{passingSchemas: passing35},message:"must match exactly one schema in oneOf",schema:schema25.properties.models.oneOf,parentSchema:schema25.properties.models,data:data261};
 if(vErrors === null){
 vErrors = [err314];
 }
@@ -11608,143 +11673,130 @@ validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs739;
+errors = _errs749;
 if(vErrors !== null){
-if(_errs739){
-vErrors.length = _errs739;
+if(_errs749){
+vErrors.length = _errs749;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid0 = _errs738 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.pid !== undefined){
-let data261 = data.pid;
-const _errs754 = errors;
-if((typeof data261 !== "string") && (data261 !== null)){
-validate24.errors = [{instancePath:instancePath+"/pid",schemaPath:"#/properties/pid/type",keyword:"type",params:{type: schema25.properties.pid.type},message:"must be string,null",schema:schema25.properties.pid.type,parentSchema:schema25.properties.pid,data:data261}];
-return false;
-}
-var valid0 = _errs754 === errors;
+var valid0 = _errs748 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.post_start !== undefined){
-let data262 = data.post_start;
-const _errs756 = errors;
-if(errors === _errs756){
-if(Array.isArray(data262)){
+let data266 = data.post_start;
+const _errs764 = errors;
+if(errors === _errs764){
+if(Array.isArray(data266)){
 var valid209 = true;
-const len49 = data262.length;
+const len49 = data266.length;
 for(let i82=0; i82<len49; i82++){
-const _errs758 = errors;
-if(!(validate42(data262[i82], {instancePath:instancePath+"/post_start/" + i82,parentData:data262,parentDataProperty:i82,rootData,dynamicAnchors}))){
+const _errs766 = errors;
+if(!(validate42(data266[i82], {instancePath:instancePath+"/post_start/" + i82,parentData:data266,parentDataProperty:i82,rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate42.errors : vErrors.concat(validate42.errors);
 errors = vErrors.length;
 }
-var valid209 = _errs758 === errors;
+var valid209 = _errs766 === errors;
 if(!valid209){
 break;
 }
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/post_start",schemaPath:"#/properties/post_start/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.post_start.type,parentSchema:schema25.properties.post_start,data:data262}];
+validate24.errors = [{instancePath:instancePath+"/post_start",schemaPath:"#/properties/post_start/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.post_start.type,parentSchema:schema25.properties.post_start,data:data266}];
 return false;
 }
 }
-var valid0 = _errs756 === errors;
+var valid0 = _errs764 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.pre_stop !== undefined){
-let data264 = data.pre_stop;
-const _errs759 = errors;
-if(errors === _errs759){
-if(Array.isArray(data264)){
+let data268 = data.pre_stop;
+const _errs767 = errors;
+if(errors === _errs767){
+if(Array.isArray(data268)){
 var valid210 = true;
-const len50 = data264.length;
+const len50 = data268.length;
 for(let i83=0; i83<len50; i83++){
-const _errs761 = errors;
-if(!(validate42(data264[i83], {instancePath:instancePath+"/pre_stop/" + i83,parentData:data264,parentDataProperty:i83,rootData,dynamicAnchors}))){
+const _errs769 = errors;
+if(!(validate42(data268[i83], {instancePath:instancePath+"/pre_stop/" + i83,parentData:data268,parentDataProperty:i83,rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate42.errors : vErrors.concat(validate42.errors);
 errors = vErrors.length;
 }
-var valid210 = _errs761 === errors;
+var valid210 = _errs769 === errors;
 if(!valid210){
 break;
 }
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/pre_stop",schemaPath:"#/properties/pre_stop/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.pre_stop.type,parentSchema:schema25.properties.pre_stop,data:data264}];
+validate24.errors = [{instancePath:instancePath+"/pre_stop",schemaPath:"#/properties/pre_stop/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.pre_stop.type,parentSchema:schema25.properties.pre_stop,data:data268}];
 return false;
 }
 }
-var valid0 = _errs759 === errors;
+var valid0 = _errs767 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.provider !== undefined){
-let data266 = data.provider;
-const _errs762 = errors;
-if(errors === _errs762){
-if(data266 && typeof data266 == "object" && !Array.isArray(data266)){
+let data270 = data.provider;
+const _errs770 = errors;
+if(errors === _errs770){
+if(data270 && typeof data270 == "object" && !Array.isArray(data270)){
 let missing10;
-if((data266.type === undefined) && (missing10 = "type")){
-validate24.errors = [{instancePath:instancePath+"/provider",schemaPath:"#/properties/provider/required",keyword:"required",params:{missingProperty: missing10},message:"must have required property '"+missing10+"'",schema:schema25.properties.provider.required,parentSchema:schema25.properties.provider,data:data266}];
+if((data270.type === undefined) && (missing10 = "type")){
+validate24.errors = [{instancePath:instancePath+"/provider",schemaPath:"#/properties/provider/required",keyword:"required",params:{missingProperty: missing10},message:"must have required property '"+missing10+"'",schema:schema25.properties.provider.required,parentSchema:schema25.properties.provider,data:data270}];
 return false;
 }
 else {
-const _errs764 = errors;
-for(const key60 in data266){
+const _errs772 = errors;
+for(const key60 in data270){
 if(!(((key60 === "type") || (key60 === "options")) || (pattern2.test(key60)))){
-validate24.errors = [{instancePath:instancePath+"/provider",schemaPath:"#/properties/provider/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key60},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.provider,data:data266}];
+validate24.errors = [{instancePath:instancePath+"/provider",schemaPath:"#/properties/provider/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key60},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.provider,data:data270}];
 return false;
 break;
 }
 }
-if(_errs764 === errors){
-if(data266.type !== undefined){
-let data267 = data266.type;
-const _errs765 = errors;
-if(typeof data267 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/provider/type",schemaPath:"#/properties/provider/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.provider.properties.type.type,parentSchema:schema25.properties.provider.properties.type,data:data267}];
+if(_errs772 === errors){
+if(data270.type !== undefined){
+let data271 = data270.type;
+const _errs773 = errors;
+if(typeof data271 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/provider/type",schemaPath:"#/properties/provider/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.provider.properties.type.type,parentSchema:schema25.properties.provider.properties.type,data:data271}];
 return false;
 }
-var valid211 = _errs765 === errors;
+var valid211 = _errs773 === errors;
 }
 else {
 var valid211 = true;
 }
 if(valid211){
-if(data266.options !== undefined){
-let data268 = data266.options;
-const _errs767 = errors;
-if(errors === _errs767){
-if(data268 && typeof data268 == "object" && !Array.isArray(data268)){
+if(data270.options !== undefined){
+let data272 = data270.options;
+const _errs775 = errors;
+if(errors === _errs775){
+if(data272 && typeof data272 == "object" && !Array.isArray(data272)){
 var props28 = {};
-for(const key61 in data268){
+for(const key61 in data272){
 if(pattern11.test(key61)){
-let data269 = data268[key61];
-const _errs770 = errors;
+let data273 = data272[key61];
+const _errs778 = errors;
 let valid213 = false;
 let passing36 = null;
-const _errs771 = errors;
-if(((typeof data269 !== "string") && (!((typeof data269 == "number") && (isFinite(data269))))) && (typeof data269 !== "boolean")){
-const err315 = {instancePath:instancePath+"/provider/options/" + key61.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/provider/properties/options/patternProperties/%5E.%2B%24/oneOf/0/type",keyword:"type",params:{type: schema25.properties.provider.properties.options.patternProperties["^.+$"].oneOf[0].type},message:"must be string,number,boolean",schema:schema25.properties.provider.properties.options.patternProperties["^.+$"].oneOf[0].type,parentSchema:schema25.properties.provider.properties.options.patternProperties["^.+$"].oneOf[0],data:data269};
+const _errs779 = errors;
+if(((typeof data273 !== "string") && (!((typeof data273 == "number") && (isFinite(data273))))) && (typeof data273 !== "boolean")){
+const err315 = {instancePath:instancePath+"/provider/options/" + key61.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/provider/properties/options/patternProperties/%5E.%2B%24/oneOf/0/type",keyword:"type",params:{type: schema25.properties.provider.properties.options.patternProperties["^.+$"].oneOf[0].type},message:"must be string,number,boolean",schema:schema25.properties.provider.properties.options.patternProperties["^.+$"].oneOf[0].type,parentSchema:schema25.properties.provider.properties.options.patternProperties["^.+$"].oneOf[0],data:data273};
 if(vErrors === null){
 vErrors = [err315];
 }
@@ -11753,21 +11805,21 @@ vErrors.push(err315);
 }
 errors++;
 }
-var _valid36 = _errs771 === errors;
+var _valid36 = _errs779 === errors;
 if(_valid36){
 valid213 = true;
 passing36 = 0;
 }
-const _errs773 = errors;
-if(errors === _errs773){
-if(Array.isArray(data269)){
+const _errs781 = errors;
+if(errors === _errs781){
+if(Array.isArray(data273)){
 var valid214 = true;
-const len51 = data269.length;
+const len51 = data273.length;
 for(let i84=0; i84<len51; i84++){
-let data270 = data269[i84];
-const _errs775 = errors;
-if(((typeof data270 !== "string") && (!((typeof data270 == "number") && (isFinite(data270))))) && (typeof data270 !== "boolean")){
-const err316 = {instancePath:instancePath+"/provider/options/" + key61.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i84,schemaPath:"#/properties/provider/properties/options/patternProperties/%5E.%2B%24/oneOf/1/items/type",keyword:"type",params:{type: schema25.properties.provider.properties.options.patternProperties["^.+$"].oneOf[1].items.type},message:"must be string,number,boolean",schema:schema25.properties.provider.properties.options.patternProperties["^.+$"].oneOf[1].items.type,parentSchema:schema25.properties.provider.properties.options.patternProperties["^.+$"].oneOf[1].items,data:data270};
+let data274 = data273[i84];
+const _errs783 = errors;
+if(((typeof data274 !== "string") && (!((typeof data274 == "number") && (isFinite(data274))))) && (typeof data274 !== "boolean")){
+const err316 = {instancePath:instancePath+"/provider/options/" + key61.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i84,schemaPath:"#/properties/provider/properties/options/patternProperties/%5E.%2B%24/oneOf/1/items/type",keyword:"type",params:{type: schema25.properties.provider.properties.options.patternProperties["^.+$"].oneOf[1].items.type},message:"must be string,number,boolean",schema:schema25.properties.provider.properties.options.patternProperties["^.+$"].oneOf[1].items.type,parentSchema:schema25.properties.provider.properties.options.patternProperties["^.+$"].oneOf[1].items,data:data274};
 if(vErrors === null){
 vErrors = [err316];
 }
@@ -11776,14 +11828,14 @@ vErrors.push(err316);
 }
 errors++;
 }
-var valid214 = _errs775 === errors;
+var valid214 = _errs783 === errors;
 if(!valid214){
 break;
 }
 }
 }
 else {
-const err317 = {instancePath:instancePath+"/provider/options/" + key61.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/provider/properties/options/patternProperties/%5E.%2B%24/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.provider.properties.options.patternProperties["^.+$"].oneOf[1].type,parentSchema:schema25.properties.provider.properties.options.patternProperties["^.+$"].oneOf[1],data:data269};
+const err317 = {instancePath:instancePath+"/provider/options/" + key61.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/provider/properties/options/patternProperties/%5E.%2B%24/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.provider.properties.options.patternProperties["^.+$"].oneOf[1].type,parentSchema:schema25.properties.provider.properties.options.patternProperties["^.+$"].oneOf[1],data:data273};
 if(vErrors === null){
 vErrors = [err317];
 }
@@ -11793,7 +11845,7 @@ vErrors.push(err317);
 errors++;
 }
 }
-var _valid36 = _errs773 === errors;
+var _valid36 = _errs781 === errors;
 if(_valid36 && valid213){
 valid213 = false;
 passing36 = [passing36, 1];
@@ -11805,7 +11857,7 @@ passing36 = 1;
 }
 }
 if(!valid213){
-const err318 = {instancePath:instancePath+"/provider/options/" + key61.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/provider/properties/options/patternProperties/%5E.%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing36},message:"must match exactly one schema in oneOf",schema:schema25.properties.provider.properties.options.patternProperties["^.+$"].oneOf,parentSchema:schema25.properties.provider.properties.options.patternProperties["^.+$"],data:data269};
+const err318 = {instancePath:instancePath+"/provider/options/" + key61.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/provider/properties/options/patternProperties/%5E.%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing36},message:"must match exactly one schema in oneOf",schema:schema25.properties.provider.properties.options.patternProperties["^.+$"].oneOf,parentSchema:schema25.properties.provider.properties.options.patternProperties["^.+$"],data:data273};
 if(vErrors === null){
 vErrors = [err318];
 }
@@ -11817,10 +11869,10 @@ validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs770;
+errors = _errs778;
 if(vErrors !== null){
-if(_errs770){
-vErrors.length = _errs770;
+if(_errs778){
+vErrors.length = _errs778;
 }
 else {
 vErrors = null;
@@ -11832,11 +11884,11 @@ props28[key61] = true;
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/provider/options",schemaPath:"#/properties/provider/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.provider.properties.options.type,parentSchema:schema25.properties.provider.properties.options,data:data268}];
+validate24.errors = [{instancePath:instancePath+"/provider/options",schemaPath:"#/properties/provider/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.provider.properties.options.type,parentSchema:schema25.properties.provider.properties.options,data:data272}];
 return false;
 }
 }
-var valid211 = _errs767 === errors;
+var valid211 = _errs775 === errors;
 }
 else {
 var valid211 = true;
@@ -11846,73 +11898,21 @@ var valid211 = true;
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/provider",schemaPath:"#/properties/provider/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.provider.type,parentSchema:schema25.properties.provider,data:data266}];
+validate24.errors = [{instancePath:instancePath+"/provider",schemaPath:"#/properties/provider/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.provider.type,parentSchema:schema25.properties.provider,data:data270}];
 return false;
 }
 }
-var valid0 = _errs762 === errors;
+var valid0 = _errs770 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.pull_refresh_after !== undefined){
-let data271 = data.pull_refresh_after;
-const _errs777 = errors;
-if(typeof data271 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/pull_refresh_after",schemaPath:"#/properties/pull_refresh_after/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.pull_refresh_after.type,parentSchema:schema25.properties.pull_refresh_after,data:data271}];
-return false;
-}
-var valid0 = _errs777 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.runtime !== undefined){
-let data272 = data.runtime;
-const _errs779 = errors;
-if(typeof data272 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/runtime",schemaPath:"#/properties/runtime/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.runtime.type,parentSchema:schema25.properties.runtime,data:data272}];
-return false;
-}
-var valid0 = _errs779 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.storage_opt !== undefined){
-let data273 = data.storage_opt;
-const _errs781 = errors;
-if(!(data273 && typeof data273 == "object" && !Array.isArray(data273))){
-validate24.errors = [{instancePath:instancePath+"/storage_opt",schemaPath:"#/properties/storage_opt/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.storage_opt.type,parentSchema:schema25.properties.storage_opt,data:data273}];
-return false;
-}
-var valid0 = _errs781 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.use_api_socket !== undefined){
-let data274 = data.use_api_socket;
-const _errs783 = errors;
-if(typeof data274 !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/use_api_socket",schemaPath:"#/properties/use_api_socket/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.use_api_socket.type,parentSchema:schema25.properties.use_api_socket,data:data274}];
-return false;
-}
-var valid0 = _errs783 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.userns_mode !== undefined){
-let data275 = data.userns_mode;
+let data275 = data.pull_refresh_after;
 const _errs785 = errors;
 if(typeof data275 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/userns_mode",schemaPath:"#/properties/userns_mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.userns_mode.type,parentSchema:schema25.properties.userns_mode,data:data275}];
+validate24.errors = [{instancePath:instancePath+"/pull_refresh_after",schemaPath:"#/properties/pull_refresh_after/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.pull_refresh_after.type,parentSchema:schema25.properties.pull_refresh_after,data:data275}];
 return false;
 }
 var valid0 = _errs785 === errors;
@@ -11921,11 +11921,11 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.uts !== undefined){
-let data276 = data.uts;
+if(data.use_api_socket !== undefined){
+let data276 = data.use_api_socket;
 const _errs787 = errors;
-if(typeof data276 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/uts",schemaPath:"#/properties/uts/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.uts.type,parentSchema:schema25.properties.uts,data:data276}];
+if(typeof data276 !== "boolean"){
+validate24.errors = [{instancePath:instancePath+"/use_api_socket",schemaPath:"#/properties/use_api_socket/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.use_api_socket.type,parentSchema:schema25.properties.use_api_socket,data:data276}];
 return false;
 }
 var valid0 = _errs787 === errors;

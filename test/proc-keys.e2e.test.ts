@@ -1,0 +1,132 @@
+// Process and namespace keys on the embedded engine, checked from inside the
+// containers: pid/ipc service:x, uts host, cgroup host + cgroup_parent,
+// init, group_add, devices, userns_mode host, runtime, platform. One stack, so one daemon and one `up`.
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { jsonLines, spawnCli } from "./support/e2e.js";
+import { startStackSuite, stopStackSuite } from "./support/stack.js";
+import type { StackSuite } from "./support/stack.js";
+
+let s: StackSuite;
+const project = `tpk${process.pid}`;
+
+// Asynchronous, so the test's worker keeps answering vitest while a long `up` runs.
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const run = spawnCli(s.daemon, ["-p", project, ...args], { cwd: s.work });
+  const code = await run.exited(240_000);
+  return { code, stdout: run.stdout(), stderr: run.stderr() };
+}
+async function ok(args: string[]): Promise<string> {
+  const r = await cli(args);
+  if (r.code !== 0) throw new Error(`tscompose ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
+  return r.stdout;
+}
+const sh = (service: string, script: string): Promise<string> => ok(["exec", "-T", service, "sh", "-c", script]);
+/** Exit code and output of a script that may fail (a check that something is refused). */
+const tryShell = (service: string, script: string) => cli(["exec", "-T", service, "sh", "-c", `${script}; echo "rc=$?"`]);
+
+const parent = (): string => `/${s.daemon.prefix}/custom`;
+const stack = (): string => `
+services:
+  main:
+    image: busybox
+    command: ["sleep", "3600"]
+    init: true
+    ipc: shareable
+    cgroup: host
+    cgroup_parent: ${parent()}
+    group_add: [www-data, "4242"]
+    devices: ["/dev/net/tun:/dev/mytun:r"]
+    userns_mode: host
+    runtime: runc
+  joiner:
+    image: busybox
+    command: ["sleep", "3601"]
+    pid: service:main
+    ipc: service:main
+    uts: host
+  alone:
+    image: tscompose/multiplatform
+    platform: linux/arm64/v8
+    command: ["sleep", "3602"]
+`;
+
+beforeAll(async () => {
+  s = await startStackSuite("proc-keys", ["busybox", "multiplatform"]);
+  s.projects.push({ name: project, cwd: s.work });
+}, 300_000);
+
+afterAll(async () => {
+  expect(await stopStackSuite(s)).toEqual([]);
+}, 180_000);
+
+describe("process and namespace keys", () => {
+  it("share pid and ipc namespaces, keep the host's uts and cgroup namespaces, run an init, add groups and devices", async () => {
+    writeFileSync(join(s.work, "compose.yaml"), stack());
+    await ok(["up", "-d"]);
+
+    // pid: service:main: the joiner sees main's processes (and its own); alone does not.
+    const joinerPs = await sh("joiner", "ps -o args");
+    expect(joinerPs).toContain("sleep 3600");
+    expect(joinerPs).toContain("sleep 3601");
+    const alonePs = await sh("alone", "ps -o args");
+    expect(alonePs).toContain("sleep 3602");
+    expect(alonePs).not.toContain("sleep 3600");
+
+    // ipc: service:main: the same IPC namespace (SysV IPC, POSIX message queues); alone has its own.
+    const ipcOf = (svc: string) => sh(svc, "readlink /proc/self/ns/ipc");
+    expect(await ipcOf("joiner")).toBe(await ipcOf("main"));
+    expect(await ipcOf("alone")).not.toBe(await ipcOf("main"));
+
+    // uts: host: the host's hostname; the others have their own.
+    expect((await sh("joiner", "hostname")).trim()).toBe(hostname());
+    expect((await sh("alone", "hostname")).trim()).not.toBe(hostname());
+
+    // init: PID 1 is docker-init (tini), the command its child.
+    expect(await sh("main", "tr '\\0' ' ' < /proc/1/cmdline")).toBe("/sbin/docker-init -- sleep 3600 ");
+    const sleepParent = await sh("main", "for p in /proc/[0-9]*; do if [ \"$(tr '\\0' ' ' < $p/cmdline)\" = 'sleep 3600 ' ]; then awk '{print $4}' $p/stat; fi; done");
+    expect(sleepParent).toBe("1\n");
+
+    // cgroup: host with cgroup_parent: /proc/self/cgroup shows the host's path, under the parent; a private namespace shows "/".
+    const cgroups = await sh("main", "cat /proc/self/cgroup");
+    expect(cgroups).toMatch(new RegExp(`:${parent()}/[0-9a-f]{64}$`, "m"));
+    expect(await sh("alone", "cat /proc/self/cgroup")).not.toContain(parent());
+
+    // group_add: by name from the image's /etc/group and by number.
+    expect((await sh("main", "id -G")).trim().split(" ")).toEqual(expect.arrayContaining(["0", "33", "4242"]));
+    expect((await sh("alone", "id -G")).trim().split(" ")).not.toContain("33");
+
+    // devices: the host's tun device at /dev/mytun, opened (tun then says its state is bad: no interface attached),
+    // where joiner, without it, has no such node.
+    expect((await tryShell("main", "cat /dev/mytun 2>&1")).stdout).toContain("File descriptor in bad state");
+    expect((await tryShell("joiner", "test -e /dev/mytun")).stdout).toBe("rc=1\n");
+
+    // platform: the image pulled is the arm64 one of the index.
+    const [image] = JSON.parse(await ok(["image", "inspect", "tscompose/multiplatform"])) as { Architecture: string; Variant?: string }[];
+    expect(image?.Architecture).toBe("arm64");
+
+    // SIGTERM reaches the command through the init: it ends by the signal (143), not by the kill after the grace period (137).
+    await ok(["stop", "-t", "60", "main"]);
+    const ps = jsonLines<{ ExitCode: number }>(await ok(["ps", "-a", "--format", "json", "main"]));
+    expect(ps[0]?.ExitCode).toBe(143);
+
+    await ok(["down", "-t", "0"]);
+    // The container's cgroup under cgroup_parent went with it.
+    for (const root of ["/sys/fs/cgroup/pids", "/sys/fs/cgroup/unified", "/sys/fs/cgroup"]) {
+      const dir = join(root, parent());
+      if (existsSync(dir)) expect(readdirSync(dir).filter((n) => /^[0-9a-f]{64}$/.test(n))).toEqual([]);
+    }
+  }, 600_000);
+
+  it("refuses at load what the embedded engine cannot do, at the key's line", async () => {
+    writeFileSync(
+      join(s.work, "compose.yaml"),
+      "services:\n  x:\n    image: busybox\n    userns_mode: \"private\"\n",
+    );
+    const r = await cli(["config"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/compose\.yaml:4:5: .*services\.x\.userns_mode: not supported by the embedded engine: user namespace remapping/);
+  }, 120_000);
+});
