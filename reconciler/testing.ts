@@ -27,7 +27,7 @@ export function service(name: string, over: Partial<ServiceSpec> = {}): ServiceS
     expose: [],
     volumes: [],
     tmpfs: [],
-    networks: { default: { aliases: [], ipv4Address: undefined, ipv6Address: undefined, priority: 0 } },
+    networks: { default: { aliases: [], ipv4Address: undefined, ipv6Address: undefined, priority: 0, gwPriority: 0 } },
     networkMode: undefined,
     dependsOn: {},
     healthcheck: undefined,
@@ -91,7 +91,7 @@ export function stackOf(services: ServiceSpec[], over: Partial<StackSpec> = {}):
             internal: false,
             attachable: false,
             enableIpv6: false,
-            ipam: { driver: undefined, config: [] },
+            ipam: { driver: undefined, config: [], options: {} },
             labels: {},
           },
         }

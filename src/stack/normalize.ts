@@ -24,6 +24,7 @@ import type {
 import { parseDuration } from "./duration.js";
 import { parsePortShort } from "./ports.js";
 import type { PortShort } from "./ports.js";
+import { checkNetwork, checkServiceNetworks } from "./network-checks.js";
 import { normalizeSecurityOpt } from "./security-opt.js";
 import { parseSize, shellSplit } from "./units.js";
 import { normalizeDevelop, normalizeSupervision } from "./x-tscompose.js";
@@ -100,7 +101,7 @@ function normalizeNetworks(raw: Dict, services: Record<string, ServiceSpec>, ctx
     const d = asDict(v);
     const external = isExternal(d.external);
     const ipam = asDict(d.ipam);
-    out[key] = {
+    const spec: NetworkSpec = {
       name: str(d.name) ?? (external ? key : `${ctx.projectName}_${key}`),
       driver: str(d.driver) ?? "bridge",
       driverOpts: stringMap(d.driver_opts),
@@ -112,11 +113,15 @@ function normalizeNetworks(raw: Dict, services: Record<string, ServiceSpec>, ctx
         driver: str(ipam.driver),
         config: (Array.isArray(ipam.config) ? ipam.config : []).map((c) => {
           const cd = asDict(c);
-          return { subnet: str(cd.subnet), gateway: str(cd.gateway), ipRange: str(cd.ip_range) };
+          return { subnet: str(cd.subnet), gateway: str(cd.gateway), ipRange: str(cd.ip_range), auxAddresses: stringMap(cd.aux_addresses) };
         }),
+        options: stringMap(ipam.options),
       },
       labels: labelMap(d.labels),
     };
+    // An external network exists already: its settings are not ours to check.
+    if (!external) checkNetwork(key, spec, ctx.fail);
+    out[key] = spec;
   }
   return out;
 }
@@ -198,6 +203,7 @@ function normalizeService(name: string, s: Dict, ctx: NormalizeContext): Service
     ctx.fail(at("container_name"), `services.${name}: can't set container_name and scale to ${replicas}: container names must be unique`);
   }
   const networkMode = str(s.network_mode);
+  checkServiceNetworks(name, s, ctx.fail);
   const limits = deploy.resources.limits;
 
   const build = normalizeBuild(s.build);
@@ -472,7 +478,7 @@ function shortVolume(spec: string, ctx: NormalizeContext, path: PathSegment[]): 
 
 function normalizeServiceNetworks(v: unknown): Record<string, ServiceNetworkSpec> {
   const out: Record<string, ServiceNetworkSpec> = {};
-  const dflt = (): ServiceNetworkSpec => ({ aliases: [], ipv4Address: undefined, ipv6Address: undefined, priority: 0 });
+  const dflt = (): ServiceNetworkSpec => ({ aliases: [], ipv4Address: undefined, ipv6Address: undefined, priority: 0, gwPriority: 0 });
   if (v === undefined || v === null) return { default: dflt() };
   if (Array.isArray(v)) {
     for (const n of v) out[String(n)] = dflt();
@@ -485,6 +491,7 @@ function normalizeServiceNetworks(v: unknown): Record<string, ServiceNetworkSpec
       ipv4Address: str(d.ipv4_address),
       ipv6Address: str(d.ipv6_address),
       priority: num(d.priority) ?? 0,
+      gwPriority: num(d.gw_priority) ?? 0,
     };
   }
   return out;

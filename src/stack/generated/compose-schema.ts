@@ -10,7 +10,7 @@ const require = createRequire(import.meta.url);
 /** Validates a stack file against schema/compose-spec.json, as ajv.compile(schema) would. */
 export const validate: ValidateFunction = validate18;
 
-const schema21 = {"$schema":"https://json-schema.org/draft/2019-09/schema","$id":"https://tscompose.dev/schema/compose-spec.json","title":"tscompose stack file","description":"The subset of the Compose Specification that tscompose supports. Follows compose-spec/schema/compose-spec.json, but with strict scalar types: the loader converts interpolated strings to numbers and booleans before validation.","type":"object","properties":{"version":{"type":["string","number"],"deprecated":true,"description":"Accepted for backward compatibility and ignored."},"name":{"type":"string","description":"Project name, unless given on the command line."},"include":{"type":"array","items":{"$ref":"#/$defs/include"}},"services":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/service"}},"additionalProperties":false},"networks":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/network"}},"additionalProperties":false},"volumes":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/volume"}},"additionalProperties":false},"secrets":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/secret"}},"additionalProperties":false},"configs":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/config"}},"additionalProperties":false}},"patternProperties":{"^x-":{}},"additionalProperties":false,"$defs":{"service":{"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"priority":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_search":{"$ref":"#/$defs/string_or_list"},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"healthcheck":{"type":"object","properties":{"test":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"interval":{"$ref":"#/$defs/duration"},"timeout":{"$ref":"#/$defs/duration"},"retries":{"type":"integer","minimum":0},"start_period":{"$ref":"#/$defs/duration"},"start_interval":{"$ref":"#/$defs/duration"},"disable":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"x_tscompose_service":{"type":"object","description":"tscompose's own per-service settings (docs/supervision.md).","properties":{"restart_on_unhealthy":{"type":["boolean","string"],"description":"Restart a container whose health check turns unhealthy, with the restart backoff."},"readiness":{"type":"object","description":"A probe run by the daemon; its success makes the container healthy for depends_on and up --wait. Exactly one of tcp, http, log.","properties":{"tcp":{"type":["integer","string"],"description":"A container port that accepts a TCP connection."},"http":{"oneOf":[{"type":["integer","string"]},{"type":"object","properties":{"port":{"type":["integer","string"]},"path":{"type":"string"}},"required":["port"],"additionalProperties":false}],"description":"A container port (and path, default /) that answers an HTTP GET with 2xx."},"log":{"type":"string","description":"A regular expression a line of the container's output matches."},"interval":{"type":["string","number"]},"timeout":{"type":["string","number"]}},"additionalProperties":false},"schedule":{"oneOf":[{"type":"string"},{"type":"object","properties":{"cron":{"type":"string"},"timezone":{"type":"string"},"overlap":{"type":"string","enum":["skip","queue","allow"]},"history":{"type":["integer","string"]}},"required":["cron"],"additionalProperties":false}],"description":"Run the service as a one-off container on a cron schedule instead of keeping it up."}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"development":{"type":["object","null"],"properties":{"watch":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"action":{"type":"string","enum":["sync","rebuild","sync+restart"]},"target":{"type":"string"},"ignore":{"$ref":"#/$defs/string_or_list"}},"required":["path","action"],"additionalProperties":false,"patternProperties":{"^x-":{}}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"deployment":{"type":["object","null"],"properties":{"mode":{"type":"string","description":"replicated or global; checked by the normalizer, as compose-spec leaves it a string."},"endpoint_mode":{"type":"string"},"replicas":{"type":"integer","minimum":0},"labels":{"$ref":"#/$defs/list_or_dict"},"resources":{"type":"object","properties":{"limits":{"$ref":"#/$defs/resource_limits"},"reservations":{"$ref":"#/$defs/resource_limits"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"restart_policy":{"type":"object","properties":{"condition":{"type":"string","description":"none, on-failure or any; checked by the normalizer."},"delay":{"$ref":"#/$defs/duration"},"max_attempts":{"type":"integer","minimum":0},"window":{"$ref":"#/$defs/duration"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"$ref":"#/$defs/update_config"},"rollback_config":{"$ref":"#/$defs/update_config"},"placement":{"type":"object","properties":{"constraints":{"$ref":"#/$defs/list_of_strings"},"preferences":{"type":"array","items":{"type":"object","properties":{"spread":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"max_replicas_per_node":{"type":"integer","minimum":0}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"resource_limits":{"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"type":"object","properties":{"parallelism":{"type":"integer","minimum":0},"delay":{"$ref":"#/$defs/duration"},"failure_action":{"type":"string"},"monitor":{"$ref":"#/$defs/duration"},"max_failure_ratio":{"type":"number"},"order":{"type":"string","enum":["start-first","stop-first"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"include":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"$ref":"#/$defs/string_or_list"},"env_file":{"$ref":"#/$defs/string_or_list"},"project_directory":{"type":"string"}},"required":["path"],"additionalProperties":false}]},"network":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"ipam":{"type":"object","properties":{"driver":{"type":"string"},"config":{"type":"array","items":{"type":"object","properties":{"subnet":{"type":"string"},"ip_range":{"type":"string"},"gateway":{"type":"string"},"aux_addresses":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"options":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"$ref":"#/$defs/external"},"internal":{"type":"boolean"},"attachable":{"type":"boolean"},"enable_ipv6":{"type":"boolean"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"secret":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"config":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"content":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"description":"true, or the legacy {name} form (use the resource's own name instead).","oneOf":[{"type":"boolean"},{"type":"object","properties":{"name":{"type":"string","deprecated":true}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"command":{"oneOf":[{"type":"null"},{"type":"string"},{"type":"array","items":{"type":"string"}}]},"env_file":{"oneOf":[{"type":"string"},{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"type":"string"},"required":{"type":"boolean"}},"required":["path"],"additionalProperties":false}]}}]},"service_config_or_secret":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"source":{"type":"string"},"target":{"type":"string"},"uid":{"type":"string"},"gid":{"type":"string"},"mode":{"type":["integer","string"]}},"required":["source"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"ulimits":{"type":"object","patternProperties":{"^[a-z]+$":{"oneOf":[{"type":"integer"},{"type":"object","properties":{"soft":{"type":"integer"},"hard":{"type":"integer"}},"required":["soft","hard"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"additionalProperties":false},"extra_hosts":{"oneOf":[{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]},"duration":{"type":"string","format":"duration","description":"A Go duration: 1h30m, 10s, 1.5s, 100ms, 10us, 0."},"size":{"type":["integer","string"],"description":"Bytes, or a string with a unit (512m, 1g); parsed by the normalizer."},"cpus":{"type":["number","string"],"description":"Number of CPUs. Strings are common in compose files ('0.50'); parsed by the normalizer."},"string_or_list":{"oneOf":[{"type":"string"},{"$ref":"#/$defs/list_of_strings"}]},"list_of_strings":{"type":"array","items":{"type":"string"},"uniqueItems":true},"list_or_dict":{"oneOf":[{"type":"object","patternProperties":{".+":{"type":["string","number","boolean","null"]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]}}};
+const schema21 = {"$schema":"https://json-schema.org/draft/2019-09/schema","$id":"https://tscompose.dev/schema/compose-spec.json","title":"tscompose stack file","description":"The subset of the Compose Specification that tscompose supports. Follows compose-spec/schema/compose-spec.json, but with strict scalar types: the loader converts interpolated strings to numbers and booleans before validation.","type":"object","properties":{"version":{"type":["string","number"],"deprecated":true,"description":"Accepted for backward compatibility and ignored."},"name":{"type":"string","description":"Project name, unless given on the command line."},"include":{"type":"array","items":{"$ref":"#/$defs/include"}},"services":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/service"}},"additionalProperties":false},"networks":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/network"}},"additionalProperties":false},"volumes":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/volume"}},"additionalProperties":false},"secrets":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/secret"}},"additionalProperties":false},"configs":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/config"}},"additionalProperties":false}},"patternProperties":{"^x-":{}},"additionalProperties":false,"$defs":{"service":{"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"priority":{"type":"integer"},"gw_priority":{"type":"number"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_search":{"$ref":"#/$defs/string_or_list"},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"healthcheck":{"type":"object","properties":{"test":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"interval":{"$ref":"#/$defs/duration"},"timeout":{"$ref":"#/$defs/duration"},"retries":{"type":"integer","minimum":0},"start_period":{"$ref":"#/$defs/duration"},"start_interval":{"$ref":"#/$defs/duration"},"disable":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"x_tscompose_service":{"type":"object","description":"tscompose's own per-service settings (docs/supervision.md).","properties":{"restart_on_unhealthy":{"type":["boolean","string"],"description":"Restart a container whose health check turns unhealthy, with the restart backoff."},"readiness":{"type":"object","description":"A probe run by the daemon; its success makes the container healthy for depends_on and up --wait. Exactly one of tcp, http, log.","properties":{"tcp":{"type":["integer","string"],"description":"A container port that accepts a TCP connection."},"http":{"oneOf":[{"type":["integer","string"]},{"type":"object","properties":{"port":{"type":["integer","string"]},"path":{"type":"string"}},"required":["port"],"additionalProperties":false}],"description":"A container port (and path, default /) that answers an HTTP GET with 2xx."},"log":{"type":"string","description":"A regular expression a line of the container's output matches."},"interval":{"type":["string","number"]},"timeout":{"type":["string","number"]}},"additionalProperties":false},"schedule":{"oneOf":[{"type":"string"},{"type":"object","properties":{"cron":{"type":"string"},"timezone":{"type":"string"},"overlap":{"type":"string","enum":["skip","queue","allow"]},"history":{"type":["integer","string"]}},"required":["cron"],"additionalProperties":false}],"description":"Run the service as a one-off container on a cron schedule instead of keeping it up."}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"development":{"type":["object","null"],"properties":{"watch":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"action":{"type":"string","enum":["sync","rebuild","sync+restart"]},"target":{"type":"string"},"ignore":{"$ref":"#/$defs/string_or_list"}},"required":["path","action"],"additionalProperties":false,"patternProperties":{"^x-":{}}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"deployment":{"type":["object","null"],"properties":{"mode":{"type":"string","description":"replicated or global; checked by the normalizer, as compose-spec leaves it a string."},"endpoint_mode":{"type":"string"},"replicas":{"type":"integer","minimum":0},"labels":{"$ref":"#/$defs/list_or_dict"},"resources":{"type":"object","properties":{"limits":{"$ref":"#/$defs/resource_limits"},"reservations":{"$ref":"#/$defs/resource_limits"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"restart_policy":{"type":"object","properties":{"condition":{"type":"string","description":"none, on-failure or any; checked by the normalizer."},"delay":{"$ref":"#/$defs/duration"},"max_attempts":{"type":"integer","minimum":0},"window":{"$ref":"#/$defs/duration"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"$ref":"#/$defs/update_config"},"rollback_config":{"$ref":"#/$defs/update_config"},"placement":{"type":"object","properties":{"constraints":{"$ref":"#/$defs/list_of_strings"},"preferences":{"type":"array","items":{"type":"object","properties":{"spread":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"max_replicas_per_node":{"type":"integer","minimum":0}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"resource_limits":{"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"type":"object","properties":{"parallelism":{"type":"integer","minimum":0},"delay":{"$ref":"#/$defs/duration"},"failure_action":{"type":"string"},"monitor":{"$ref":"#/$defs/duration"},"max_failure_ratio":{"type":"number"},"order":{"type":"string","enum":["start-first","stop-first"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"include":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"$ref":"#/$defs/string_or_list"},"env_file":{"$ref":"#/$defs/string_or_list"},"project_directory":{"type":"string"}},"required":["path"],"additionalProperties":false}]},"network":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"ipam":{"type":"object","properties":{"driver":{"type":"string"},"config":{"type":"array","items":{"type":"object","properties":{"subnet":{"type":"string"},"ip_range":{"type":"string"},"gateway":{"type":"string"},"aux_addresses":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"options":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"$ref":"#/$defs/external"},"internal":{"type":"boolean"},"attachable":{"type":"boolean"},"enable_ipv6":{"type":"boolean"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"secret":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"config":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"content":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"description":"true, or the legacy {name} form (use the resource's own name instead).","oneOf":[{"type":"boolean"},{"type":"object","properties":{"name":{"type":"string","deprecated":true}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"command":{"oneOf":[{"type":"null"},{"type":"string"},{"type":"array","items":{"type":"string"}}]},"env_file":{"oneOf":[{"type":"string"},{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"type":"string"},"required":{"type":"boolean"}},"required":["path"],"additionalProperties":false}]}}]},"service_config_or_secret":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"source":{"type":"string"},"target":{"type":"string"},"uid":{"type":"string"},"gid":{"type":"string"},"mode":{"type":["integer","string"]}},"required":["source"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"ulimits":{"type":"object","patternProperties":{"^[a-z]+$":{"oneOf":[{"type":"integer"},{"type":"object","properties":{"soft":{"type":"integer"},"hard":{"type":"integer"}},"required":["soft","hard"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"additionalProperties":false},"extra_hosts":{"oneOf":[{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]},"duration":{"type":"string","format":"duration","description":"A Go duration: 1h30m, 10s, 1.5s, 100ms, 10us, 0."},"size":{"type":["integer","string"],"description":"Bytes, or a string with a unit (512m, 1g); parsed by the normalizer."},"cpus":{"type":["number","string"],"description":"Number of CPUs. Strings are common in compose files ('0.50'); parsed by the normalizer."},"string_or_list":{"oneOf":[{"type":"string"},{"$ref":"#/$defs/list_of_strings"}]},"list_of_strings":{"type":"array","items":{"type":"string"},"uniqueItems":true},"list_or_dict":{"oneOf":[{"type":"object","patternProperties":{".+":{"type":["string","number","boolean","null"]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]}}};
 const pattern2 = new RegExp("^x-", "u");
 const pattern3 = new RegExp("^[a-zA-Z0-9._-]+$", "u");
 const schema22 = {"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"$ref":"#/$defs/string_or_list"},"env_file":{"$ref":"#/$defs/string_or_list"},"project_directory":{"type":"string"}},"required":["path"],"additionalProperties":false}]};
@@ -308,7 +308,7 @@ return errors === 0;
 }
 validate19.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
-const schema25 = {"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"priority":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_search":{"$ref":"#/$defs/string_or_list"},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema25 = {"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"priority":{"type":"integer"},"gw_priority":{"type":"number"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_search":{"$ref":"#/$defs/string_or_list"},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 const schema26 = {"oneOf":[{"type":"object","patternProperties":{".+":{"type":["string","number","boolean","null"]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]};
 const schema30 = {"type":["integer","string"],"description":"Bytes, or a string with a unit (512m, 1g); parsed by the normalizer."};
 const schema31 = {"oneOf":[{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]};
@@ -4940,7 +4940,7 @@ if(errors === _errs273){
 if(data85 && typeof data85 == "object" && !Array.isArray(data85)){
 const _errs275 = errors;
 for(const key21 in data85){
-if(!(((((key21 === "aliases") || (key21 === "ipv4_address")) || (key21 === "ipv6_address")) || (key21 === "priority")) || (pattern2.test(key21)))){
+if(!((((((key21 === "aliases") || (key21 === "ipv4_address")) || (key21 === "ipv6_address")) || (key21 === "priority")) || (key21 === "gw_priority")) || (pattern2.test(key21)))){
 const err148 = {instancePath:instancePath+"/networks/" + key20.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key21},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0],data:data85};
 if(vErrors === null){
 vErrors = [err148];
@@ -5079,18 +5079,38 @@ var valid79 = _errs285 === errors;
 else {
 var valid79 = true;
 }
-}
-}
-}
-}
-}
-else {
-const err155 = {instancePath:instancePath+"/networks/" + key20.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0],data:data85};
+if(valid79){
+if(data85.gw_priority !== undefined){
+let data91 = data85.gw_priority;
+const _errs287 = errors;
+if(!((typeof data91 == "number") && (isFinite(data91)))){
+const err155 = {instancePath:instancePath+"/networks/" + key20.replace(/~/g, "~0").replace(/\//g, "~1")+"/gw_priority",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/gw_priority/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.gw_priority.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.gw_priority,data:data91};
 if(vErrors === null){
 vErrors = [err155];
 }
 else {
 vErrors.push(err155);
+}
+errors++;
+}
+var valid79 = _errs287 === errors;
+}
+else {
+var valid79 = true;
+}
+}
+}
+}
+}
+}
+}
+else {
+const err156 = {instancePath:instancePath+"/networks/" + key20.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0],data:data85};
+if(vErrors === null){
+vErrors = [err156];
+}
+else {
+vErrors.push(err156);
 }
 errors++;
 }
@@ -5100,18 +5120,18 @@ if(_valid16){
 valid78 = true;
 passing16 = 0;
 }
-const _errs287 = errors;
+const _errs289 = errors;
 if(data85 !== null){
-const err156 = {instancePath:instancePath+"/networks/" + key20.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[1].type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[1],data:data85};
+const err157 = {instancePath:instancePath+"/networks/" + key20.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[1].type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[1],data:data85};
 if(vErrors === null){
-vErrors = [err156];
+vErrors = [err157];
 }
 else {
-vErrors.push(err156);
+vErrors.push(err157);
 }
 errors++;
 }
-var _valid16 = _errs287 === errors;
+var _valid16 = _errs289 === errors;
 if(_valid16 && valid78){
 valid78 = false;
 passing16 = [passing16, 1];
@@ -5123,12 +5143,12 @@ passing16 = 1;
 }
 }
 if(!valid78){
-const err157 = {instancePath:instancePath+"/networks/" + key20.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing16},message:"must match exactly one schema in oneOf",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data85};
+const err158 = {instancePath:instancePath+"/networks/" + key20.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing16},message:"must match exactly one schema in oneOf",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data85};
 if(vErrors === null){
-vErrors = [err157];
+vErrors = [err158];
 }
 else {
-vErrors.push(err157);
+vErrors.push(err158);
 }
 errors++;
 }
@@ -5152,12 +5172,12 @@ break;
 }
 }
 else {
-const err158 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.networks.oneOf[1].type,parentSchema:schema25.properties.networks.oneOf[1],data:data83};
+const err159 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.networks.oneOf[1].type,parentSchema:schema25.properties.networks.oneOf[1],data:data83};
 if(vErrors === null){
-vErrors = [err158];
+vErrors = [err159];
 }
 else {
-vErrors.push(err158);
+vErrors.push(err159);
 }
 errors++;
 }
@@ -5174,12 +5194,12 @@ passing15 = 1;
 }
 }
 if(!valid73){
-const err159 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/oneOf",keyword:"oneOf",params:{passingSchemas: passing15},message:"must match exactly one schema in oneOf",schema:schema25.properties.networks.oneOf,parentSchema:schema25.properties.networks,data:data83};
+const err160 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/oneOf",keyword:"oneOf",params:{passingSchemas: passing15},message:"must match exactly one schema in oneOf",schema:schema25.properties.networks.oneOf,parentSchema:schema25.properties.networks,data:data83};
 if(vErrors === null){
-vErrors = [err159];
+vErrors = [err160];
 }
 else {
-vErrors.push(err159);
+vErrors.push(err160);
 }
 errors++;
 validate24.errors = vErrors;
@@ -5203,66 +5223,66 @@ var valid0 = true;
 }
 if(valid0){
 if(data.network_mode !== undefined){
-let data91 = data.network_mode;
-const _errs289 = errors;
-if(typeof data91 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/network_mode",schemaPath:"#/properties/network_mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.network_mode.type,parentSchema:schema25.properties.network_mode,data:data91}];
+let data92 = data.network_mode;
+const _errs291 = errors;
+if(typeof data92 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/network_mode",schemaPath:"#/properties/network_mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.network_mode.type,parentSchema:schema25.properties.network_mode,data:data92}];
 return false;
 }
-var valid0 = _errs289 === errors;
+var valid0 = _errs291 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.depends_on !== undefined){
-let data92 = data.depends_on;
-const _errs291 = errors;
-const _errs292 = errors;
-let valid83 = false;
-let passing17 = null;
+let data93 = data.depends_on;
 const _errs293 = errors;
 const _errs294 = errors;
-if(errors === _errs294){
-if(Array.isArray(data92)){
-var valid85 = true;
-const len19 = data92.length;
-for(let i33=0; i33<len19; i33++){
-let data93 = data92[i33];
+let valid83 = false;
+let passing17 = null;
+const _errs295 = errors;
 const _errs296 = errors;
-if(typeof data93 !== "string"){
-const err160 = {instancePath:instancePath+"/depends_on/" + i33,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data93};
-if(vErrors === null){
-vErrors = [err160];
-}
-else {
-vErrors.push(err160);
-}
-errors++;
-}
-var valid85 = _errs296 === errors;
-if(!valid85){
-break;
-}
-}
-if(valid85){
-let i34 = data92.length;
-let j14;
-if(i34 > 1){
-const indices12 = {};
-for(;i34--;){
-let item12 = data92[i34];
-if(typeof item12 !== "string"){
-continue;
-}
-if(typeof indices12[item12] == "number"){
-j14 = indices12[item12];
-const err161 = {instancePath:instancePath+"/depends_on",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i34, j: j14},message:"must NOT have duplicate items (items ## "+j14+" and "+i34+" are identical)",schema:true,parentSchema:schema24,data:data92};
+if(errors === _errs296){
+if(Array.isArray(data93)){
+var valid85 = true;
+const len19 = data93.length;
+for(let i33=0; i33<len19; i33++){
+let data94 = data93[i33];
+const _errs298 = errors;
+if(typeof data94 !== "string"){
+const err161 = {instancePath:instancePath+"/depends_on/" + i33,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data94};
 if(vErrors === null){
 vErrors = [err161];
 }
 else {
 vErrors.push(err161);
+}
+errors++;
+}
+var valid85 = _errs298 === errors;
+if(!valid85){
+break;
+}
+}
+if(valid85){
+let i34 = data93.length;
+let j14;
+if(i34 > 1){
+const indices12 = {};
+for(;i34--;){
+let item12 = data93[i34];
+if(typeof item12 !== "string"){
+continue;
+}
+if(typeof indices12[item12] == "number"){
+j14 = indices12[item12];
+const err162 = {instancePath:instancePath+"/depends_on",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i34, j: j14},message:"must NOT have duplicate items (items ## "+j14+" and "+i34+" are identical)",schema:true,parentSchema:schema24,data:data93};
+if(vErrors === null){
+vErrors = [err162];
+}
+else {
+vErrors.push(err162);
 }
 errors++;
 break;
@@ -5273,28 +5293,7 @@ indices12[item12] = i34;
 }
 }
 else {
-const err162 = {instancePath:instancePath+"/depends_on",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data92};
-if(vErrors === null){
-vErrors = [err162];
-}
-else {
-vErrors.push(err162);
-}
-errors++;
-}
-}
-var _valid17 = _errs293 === errors;
-if(_valid17){
-valid83 = true;
-passing17 = 0;
-}
-const _errs298 = errors;
-if(errors === _errs298){
-if(data92 && typeof data92 == "object" && !Array.isArray(data92)){
-const _errs300 = errors;
-for(const key22 in data92){
-if(!(pattern3.test(key22))){
-const err163 = {instancePath:instancePath+"/depends_on",schemaPath:"#/properties/depends_on/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.depends_on.oneOf[1],data:data92};
+const err163 = {instancePath:instancePath+"/depends_on",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data93};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -5302,21 +5301,20 @@ else {
 vErrors.push(err163);
 }
 errors++;
-break;
 }
 }
-if(_errs300 === errors){
-var valid87 = true;
-for(const key23 in data92){
-if(pattern3.test(key23)){
-let data94 = data92[key23];
-const _errs301 = errors;
-if(errors === _errs301){
-if(data94 && typeof data94 == "object" && !Array.isArray(data94)){
-const _errs303 = errors;
-for(const key24 in data94){
-if(!((((key24 === "condition") || (key24 === "restart")) || (key24 === "required")) || (pattern2.test(key24)))){
-const err164 = {instancePath:instancePath+"/depends_on/" + key23.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data94};
+var _valid17 = _errs295 === errors;
+if(_valid17){
+valid83 = true;
+passing17 = 0;
+}
+const _errs300 = errors;
+if(errors === _errs300){
+if(data93 && typeof data93 == "object" && !Array.isArray(data93)){
+const _errs302 = errors;
+for(const key22 in data93){
+if(!(pattern3.test(key22))){
+const err164 = {instancePath:instancePath+"/depends_on",schemaPath:"#/properties/depends_on/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.depends_on.oneOf[1],data:data93};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -5327,12 +5325,18 @@ errors++;
 break;
 }
 }
-if(_errs303 === errors){
-if(data94.condition !== undefined){
-let data95 = data94.condition;
-const _errs304 = errors;
-if(typeof data95 !== "string"){
-const err165 = {instancePath:instancePath+"/depends_on/" + key23.replace(/~/g, "~0").replace(/\//g, "~1")+"/condition",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/condition/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition.type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition,data:data95};
+if(_errs302 === errors){
+var valid87 = true;
+for(const key23 in data93){
+if(pattern3.test(key23)){
+let data95 = data93[key23];
+const _errs303 = errors;
+if(errors === _errs303){
+if(data95 && typeof data95 == "object" && !Array.isArray(data95)){
+const _errs305 = errors;
+for(const key24 in data95){
+if(!((((key24 === "condition") || (key24 === "restart")) || (key24 === "required")) || (pattern2.test(key24)))){
+const err165 = {instancePath:instancePath+"/depends_on/" + key23.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data95};
 if(vErrors === null){
 vErrors = [err165];
 }
@@ -5340,9 +5344,15 @@ else {
 vErrors.push(err165);
 }
 errors++;
+break;
 }
-if(!(((data95 === "service_started") || (data95 === "service_healthy")) || (data95 === "service_completed_successfully"))){
-const err166 = {instancePath:instancePath+"/depends_on/" + key23.replace(/~/g, "~0").replace(/\//g, "~1")+"/condition",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/condition/enum",keyword:"enum",params:{allowedValues: schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition.enum,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition,data:data95};
+}
+if(_errs305 === errors){
+if(data95.condition !== undefined){
+let data96 = data95.condition;
+const _errs306 = errors;
+if(typeof data96 !== "string"){
+const err166 = {instancePath:instancePath+"/depends_on/" + key23.replace(/~/g, "~0").replace(/\//g, "~1")+"/condition",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/condition/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition.type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition,data:data96};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -5351,17 +5361,8 @@ vErrors.push(err166);
 }
 errors++;
 }
-var valid88 = _errs304 === errors;
-}
-else {
-var valid88 = true;
-}
-if(valid88){
-if(data94.restart !== undefined){
-let data96 = data94.restart;
-const _errs306 = errors;
-if(typeof data96 !== "boolean"){
-const err167 = {instancePath:instancePath+"/depends_on/" + key23.replace(/~/g, "~0").replace(/\//g, "~1")+"/restart",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/restart/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.restart.type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.restart,data:data96};
+if(!(((data96 === "service_started") || (data96 === "service_healthy")) || (data96 === "service_completed_successfully"))){
+const err167 = {instancePath:instancePath+"/depends_on/" + key23.replace(/~/g, "~0").replace(/\//g, "~1")+"/condition",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/condition/enum",keyword:"enum",params:{allowedValues: schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition.enum,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition,data:data96};
 if(vErrors === null){
 vErrors = [err167];
 }
@@ -5376,11 +5377,11 @@ else {
 var valid88 = true;
 }
 if(valid88){
-if(data94.required !== undefined){
-let data97 = data94.required;
+if(data95.restart !== undefined){
+let data97 = data95.restart;
 const _errs308 = errors;
 if(typeof data97 !== "boolean"){
-const err168 = {instancePath:instancePath+"/depends_on/" + key23.replace(/~/g, "~0").replace(/\//g, "~1")+"/required",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/required/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.required.type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.required,data:data97};
+const err168 = {instancePath:instancePath+"/depends_on/" + key23.replace(/~/g, "~0").replace(/\//g, "~1")+"/restart",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/restart/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.restart.type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.restart,data:data97};
 if(vErrors === null){
 vErrors = [err168];
 }
@@ -5394,12 +5395,12 @@ var valid88 = _errs308 === errors;
 else {
 var valid88 = true;
 }
-}
-}
-}
-}
-else {
-const err169 = {instancePath:instancePath+"/depends_on/" + key23.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data94};
+if(valid88){
+if(data95.required !== undefined){
+let data98 = data95.required;
+const _errs310 = errors;
+if(typeof data98 !== "boolean"){
+const err169 = {instancePath:instancePath+"/depends_on/" + key23.replace(/~/g, "~0").replace(/\//g, "~1")+"/required",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/required/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.required.type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.required,data:data98};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -5408,17 +5409,17 @@ vErrors.push(err169);
 }
 errors++;
 }
+var valid88 = _errs310 === errors;
 }
-var valid87 = _errs301 === errors;
-if(!valid87){
-break;
+else {
+var valid88 = true;
 }
 }
 }
 }
 }
 else {
-const err170 = {instancePath:instancePath+"/depends_on",schemaPath:"#/properties/depends_on/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.depends_on.oneOf[1].type,parentSchema:schema25.properties.depends_on.oneOf[1],data:data92};
+const err170 = {instancePath:instancePath+"/depends_on/" + key23.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data95};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -5428,7 +5429,26 @@ vErrors.push(err170);
 errors++;
 }
 }
-var _valid17 = _errs298 === errors;
+var valid87 = _errs303 === errors;
+if(!valid87){
+break;
+}
+}
+}
+}
+}
+else {
+const err171 = {instancePath:instancePath+"/depends_on",schemaPath:"#/properties/depends_on/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.depends_on.oneOf[1].type,parentSchema:schema25.properties.depends_on.oneOf[1],data:data93};
+if(vErrors === null){
+vErrors = [err171];
+}
+else {
+vErrors.push(err171);
+}
+errors++;
+}
+}
+var _valid17 = _errs300 === errors;
 if(_valid17 && valid83){
 valid83 = false;
 passing17 = [passing17, 1];
@@ -5440,64 +5460,52 @@ passing17 = 1;
 }
 }
 if(!valid83){
-const err171 = {instancePath:instancePath+"/depends_on",schemaPath:"#/properties/depends_on/oneOf",keyword:"oneOf",params:{passingSchemas: passing17},message:"must match exactly one schema in oneOf",schema:schema25.properties.depends_on.oneOf,parentSchema:schema25.properties.depends_on,data:data92};
+const err172 = {instancePath:instancePath+"/depends_on",schemaPath:"#/properties/depends_on/oneOf",keyword:"oneOf",params:{passingSchemas: passing17},message:"must match exactly one schema in oneOf",schema:schema25.properties.depends_on.oneOf,parentSchema:schema25.properties.depends_on,data:data93};
 if(vErrors === null){
-vErrors = [err171];
+vErrors = [err172];
 }
 else {
-vErrors.push(err171);
+vErrors.push(err172);
 }
 errors++;
 validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs292;
+errors = _errs294;
 if(vErrors !== null){
-if(_errs292){
-vErrors.length = _errs292;
+if(_errs294){
+vErrors.length = _errs294;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid0 = _errs291 === errors;
+var valid0 = _errs293 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.healthcheck !== undefined){
-const _errs310 = errors;
+const _errs312 = errors;
 if(!(validate26(data.healthcheck, {instancePath:instancePath+"/healthcheck",parentData:data,parentDataProperty:"healthcheck",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate26.errors : vErrors.concat(validate26.errors);
 errors = vErrors.length;
 }
-var valid0 = _errs310 === errors;
+var valid0 = _errs312 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.restart !== undefined){
-let data99 = data.restart;
-const _errs311 = errors;
-if(typeof data99 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/restart",schemaPath:"#/properties/restart/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.restart.type,parentSchema:schema25.properties.restart,data:data99}];
-return false;
-}
-var valid0 = _errs311 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.deploy !== undefined){
+let data100 = data.restart;
 const _errs313 = errors;
-if(!(validate28(data.deploy, {instancePath:instancePath+"/deploy",parentData:data,parentDataProperty:"deploy",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate28.errors : vErrors.concat(validate28.errors);
-errors = vErrors.length;
+if(typeof data100 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/restart",schemaPath:"#/properties/restart/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.restart.type,parentSchema:schema25.properties.restart,data:data100}];
+return false;
 }
 var valid0 = _errs313 === errors;
 }
@@ -5505,60 +5513,72 @@ else {
 var valid0 = true;
 }
 if(valid0){
+if(data.deploy !== undefined){
+const _errs315 = errors;
+if(!(validate28(data.deploy, {instancePath:instancePath+"/deploy",parentData:data,parentDataProperty:"deploy",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate28.errors : vErrors.concat(validate28.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs315 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
 if(data.scale !== undefined){
-let data101 = data.scale;
-const _errs314 = errors;
-if(!(((typeof data101 == "number") && (!(data101 % 1) && !isNaN(data101))) && (isFinite(data101)))){
-validate24.errors = [{instancePath:instancePath+"/scale",schemaPath:"#/properties/scale/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.scale.type,parentSchema:schema25.properties.scale,data:data101}];
+let data102 = data.scale;
+const _errs316 = errors;
+if(!(((typeof data102 == "number") && (!(data102 % 1) && !isNaN(data102))) && (isFinite(data102)))){
+validate24.errors = [{instancePath:instancePath+"/scale",schemaPath:"#/properties/scale/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.scale.type,parentSchema:schema25.properties.scale,data:data102}];
 return false;
 }
-if(errors === _errs314){
-if((typeof data101 == "number") && (isFinite(data101))){
-if(data101 < 0 || isNaN(data101)){
-validate24.errors = [{instancePath:instancePath+"/scale",schemaPath:"#/properties/scale/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.scale,data:data101}];
+if(errors === _errs316){
+if((typeof data102 == "number") && (isFinite(data102))){
+if(data102 < 0 || isNaN(data102)){
+validate24.errors = [{instancePath:instancePath+"/scale",schemaPath:"#/properties/scale/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.scale,data:data102}];
 return false;
 }
 }
 }
-var valid0 = _errs314 === errors;
+var valid0 = _errs316 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.profiles !== undefined){
-let data102 = data.profiles;
-const _errs316 = errors;
-const _errs317 = errors;
-if(errors === _errs317){
-if(Array.isArray(data102)){
-var valid90 = true;
-const len20 = data102.length;
-for(let i35=0; i35<len20; i35++){
-let data103 = data102[i35];
+let data103 = data.profiles;
+const _errs318 = errors;
 const _errs319 = errors;
-if(typeof data103 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/profiles/" + i35,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data103}];
+if(errors === _errs319){
+if(Array.isArray(data103)){
+var valid90 = true;
+const len20 = data103.length;
+for(let i35=0; i35<len20; i35++){
+let data104 = data103[i35];
+const _errs321 = errors;
+if(typeof data104 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/profiles/" + i35,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data104}];
 return false;
 }
-var valid90 = _errs319 === errors;
+var valid90 = _errs321 === errors;
 if(!valid90){
 break;
 }
 }
 if(valid90){
-let i36 = data102.length;
+let i36 = data103.length;
 let j15;
 if(i36 > 1){
 const indices13 = {};
 for(;i36--;){
-let item13 = data102[i36];
+let item13 = data103[i36];
 if(typeof item13 !== "string"){
 continue;
 }
 if(typeof indices13[item13] == "number"){
 j15 = indices13[item13];
-validate24.errors = [{instancePath:instancePath+"/profiles",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i36, j: j15},message:"must NOT have duplicate items (items ## "+j15+" and "+i36+" are identical)",schema:true,parentSchema:schema24,data:data102}];
+validate24.errors = [{instancePath:instancePath+"/profiles",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i36, j: j15},message:"must NOT have duplicate items (items ## "+j15+" and "+i36+" are identical)",schema:true,parentSchema:schema24,data:data103}];
 return false;
 break;
 }
@@ -5568,80 +5588,28 @@ indices13[item13] = i36;
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/profiles",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data102}];
+validate24.errors = [{instancePath:instancePath+"/profiles",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data103}];
 return false;
 }
 }
-var valid0 = _errs316 === errors;
+var valid0 = _errs318 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.pull_policy !== undefined){
-let data104 = data.pull_policy;
-const _errs321 = errors;
-if(errors === _errs321){
-if(typeof data104 === "string"){
-if(!pattern39.test(data104)){
-validate24.errors = [{instancePath:instancePath+"/pull_policy",schemaPath:"#/properties/pull_policy/pattern",keyword:"pattern",params:{pattern: "^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},message:"must match pattern \""+"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"+"\"",schema:"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$",parentSchema:schema25.properties.pull_policy,data:data104}];
-return false;
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/pull_policy",schemaPath:"#/properties/pull_policy/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.pull_policy.type,parentSchema:schema25.properties.pull_policy,data:data104}];
-return false;
-}
-}
-var valid0 = _errs321 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cap_add !== undefined){
-let data105 = data.cap_add;
+let data105 = data.pull_policy;
 const _errs323 = errors;
-const _errs324 = errors;
-if(errors === _errs324){
-if(Array.isArray(data105)){
-var valid93 = true;
-const len21 = data105.length;
-for(let i37=0; i37<len21; i37++){
-let data106 = data105[i37];
-const _errs326 = errors;
-if(typeof data106 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/cap_add/" + i37,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data106}];
+if(errors === _errs323){
+if(typeof data105 === "string"){
+if(!pattern39.test(data105)){
+validate24.errors = [{instancePath:instancePath+"/pull_policy",schemaPath:"#/properties/pull_policy/pattern",keyword:"pattern",params:{pattern: "^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},message:"must match pattern \""+"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"+"\"",schema:"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$",parentSchema:schema25.properties.pull_policy,data:data105}];
 return false;
-}
-var valid93 = _errs326 === errors;
-if(!valid93){
-break;
-}
-}
-if(valid93){
-let i38 = data105.length;
-let j16;
-if(i38 > 1){
-const indices14 = {};
-for(;i38--;){
-let item14 = data105[i38];
-if(typeof item14 !== "string"){
-continue;
-}
-if(typeof indices14[item14] == "number"){
-j16 = indices14[item14];
-validate24.errors = [{instancePath:instancePath+"/cap_add",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i38, j: j16},message:"must NOT have duplicate items (items ## "+j16+" and "+i38+" are identical)",schema:true,parentSchema:schema24,data:data105}];
-return false;
-break;
-}
-indices14[item14] = i38;
-}
-}
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/cap_add",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data105}];
+validate24.errors = [{instancePath:instancePath+"/pull_policy",schemaPath:"#/properties/pull_policy/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.pull_policy.type,parentSchema:schema25.properties.pull_policy,data:data105}];
 return false;
 }
 }
@@ -5651,39 +5619,91 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.cap_drop !== undefined){
-let data107 = data.cap_drop;
+if(data.cap_add !== undefined){
+let data106 = data.cap_add;
+const _errs325 = errors;
+const _errs326 = errors;
+if(errors === _errs326){
+if(Array.isArray(data106)){
+var valid93 = true;
+const len21 = data106.length;
+for(let i37=0; i37<len21; i37++){
+let data107 = data106[i37];
 const _errs328 = errors;
-const _errs329 = errors;
-if(errors === _errs329){
-if(Array.isArray(data107)){
-var valid96 = true;
-const len22 = data107.length;
-for(let i39=0; i39<len22; i39++){
-let data108 = data107[i39];
-const _errs331 = errors;
-if(typeof data108 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/cap_drop/" + i39,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data108}];
+if(typeof data107 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/cap_add/" + i37,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data107}];
 return false;
 }
-var valid96 = _errs331 === errors;
+var valid93 = _errs328 === errors;
+if(!valid93){
+break;
+}
+}
+if(valid93){
+let i38 = data106.length;
+let j16;
+if(i38 > 1){
+const indices14 = {};
+for(;i38--;){
+let item14 = data106[i38];
+if(typeof item14 !== "string"){
+continue;
+}
+if(typeof indices14[item14] == "number"){
+j16 = indices14[item14];
+validate24.errors = [{instancePath:instancePath+"/cap_add",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i38, j: j16},message:"must NOT have duplicate items (items ## "+j16+" and "+i38+" are identical)",schema:true,parentSchema:schema24,data:data106}];
+return false;
+break;
+}
+indices14[item14] = i38;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/cap_add",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data106}];
+return false;
+}
+}
+var valid0 = _errs325 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cap_drop !== undefined){
+let data108 = data.cap_drop;
+const _errs330 = errors;
+const _errs331 = errors;
+if(errors === _errs331){
+if(Array.isArray(data108)){
+var valid96 = true;
+const len22 = data108.length;
+for(let i39=0; i39<len22; i39++){
+let data109 = data108[i39];
+const _errs333 = errors;
+if(typeof data109 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/cap_drop/" + i39,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data109}];
+return false;
+}
+var valid96 = _errs333 === errors;
 if(!valid96){
 break;
 }
 }
 if(valid96){
-let i40 = data107.length;
+let i40 = data108.length;
 let j17;
 if(i40 > 1){
 const indices15 = {};
 for(;i40--;){
-let item15 = data107[i40];
+let item15 = data108[i40];
 if(typeof item15 !== "string"){
 continue;
 }
 if(typeof indices15[item15] == "number"){
 j17 = indices15[item15];
-validate24.errors = [{instancePath:instancePath+"/cap_drop",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i40, j: j17},message:"must NOT have duplicate items (items ## "+j17+" and "+i40+" are identical)",schema:true,parentSchema:schema24,data:data107}];
+validate24.errors = [{instancePath:instancePath+"/cap_drop",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i40, j: j17},message:"must NOT have duplicate items (items ## "+j17+" and "+i40+" are identical)",schema:true,parentSchema:schema24,data:data108}];
 return false;
 break;
 }
@@ -5693,62 +5713,62 @@ indices15[item15] = i40;
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/cap_drop",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data107}];
+validate24.errors = [{instancePath:instancePath+"/cap_drop",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data108}];
 return false;
 }
 }
-var valid0 = _errs328 === errors;
+var valid0 = _errs330 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.privileged !== undefined){
-let data109 = data.privileged;
-const _errs333 = errors;
-if(typeof data109 !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/privileged",schemaPath:"#/properties/privileged/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.privileged.type,parentSchema:schema25.properties.privileged,data:data109}];
+let data110 = data.privileged;
+const _errs335 = errors;
+if(typeof data110 !== "boolean"){
+validate24.errors = [{instancePath:instancePath+"/privileged",schemaPath:"#/properties/privileged/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.privileged.type,parentSchema:schema25.properties.privileged,data:data110}];
 return false;
 }
-var valid0 = _errs333 === errors;
+var valid0 = _errs335 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.security_opt !== undefined){
-let data110 = data.security_opt;
-const _errs335 = errors;
-const _errs336 = errors;
-if(errors === _errs336){
-if(Array.isArray(data110)){
-var valid99 = true;
-const len23 = data110.length;
-for(let i41=0; i41<len23; i41++){
-let data111 = data110[i41];
+let data111 = data.security_opt;
+const _errs337 = errors;
 const _errs338 = errors;
-if(typeof data111 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/security_opt/" + i41,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data111}];
+if(errors === _errs338){
+if(Array.isArray(data111)){
+var valid99 = true;
+const len23 = data111.length;
+for(let i41=0; i41<len23; i41++){
+let data112 = data111[i41];
+const _errs340 = errors;
+if(typeof data112 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/security_opt/" + i41,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data112}];
 return false;
 }
-var valid99 = _errs338 === errors;
+var valid99 = _errs340 === errors;
 if(!valid99){
 break;
 }
 }
 if(valid99){
-let i42 = data110.length;
+let i42 = data111.length;
 let j18;
 if(i42 > 1){
 const indices16 = {};
 for(;i42--;){
-let item16 = data110[i42];
+let item16 = data111[i42];
 if(typeof item16 !== "string"){
 continue;
 }
 if(typeof indices16[item16] == "number"){
 j18 = indices16[item16];
-validate24.errors = [{instancePath:instancePath+"/security_opt",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i42, j: j18},message:"must NOT have duplicate items (items ## "+j18+" and "+i42+" are identical)",schema:true,parentSchema:schema24,data:data110}];
+validate24.errors = [{instancePath:instancePath+"/security_opt",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i42, j: j18},message:"must NOT have duplicate items (items ## "+j18+" and "+i42+" are identical)",schema:true,parentSchema:schema24,data:data111}];
 return false;
 break;
 }
@@ -5758,34 +5778,21 @@ indices16[item16] = i42;
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/security_opt",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data110}];
+validate24.errors = [{instancePath:instancePath+"/security_opt",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data111}];
 return false;
 }
 }
-var valid0 = _errs335 === errors;
+var valid0 = _errs337 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.read_only !== undefined){
-let data112 = data.read_only;
-const _errs340 = errors;
-if(typeof data112 !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/read_only",schemaPath:"#/properties/read_only/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.read_only.type,parentSchema:schema25.properties.read_only,data:data112}];
-return false;
-}
-var valid0 = _errs340 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.init !== undefined){
-let data113 = data.init;
+let data113 = data.read_only;
 const _errs342 = errors;
 if(typeof data113 !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/init",schemaPath:"#/properties/init/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.init.type,parentSchema:schema25.properties.init,data:data113}];
+validate24.errors = [{instancePath:instancePath+"/read_only",schemaPath:"#/properties/read_only/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.read_only.type,parentSchema:schema25.properties.read_only,data:data113}];
 return false;
 }
 var valid0 = _errs342 === errors;
@@ -5794,11 +5801,11 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.tty !== undefined){
-let data114 = data.tty;
+if(data.init !== undefined){
+let data114 = data.init;
 const _errs344 = errors;
 if(typeof data114 !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/tty",schemaPath:"#/properties/tty/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.tty.type,parentSchema:schema25.properties.tty,data:data114}];
+validate24.errors = [{instancePath:instancePath+"/init",schemaPath:"#/properties/init/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.init.type,parentSchema:schema25.properties.init,data:data114}];
 return false;
 }
 var valid0 = _errs344 === errors;
@@ -5807,11 +5814,11 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.stdin_open !== undefined){
-let data115 = data.stdin_open;
+if(data.tty !== undefined){
+let data115 = data.tty;
 const _errs346 = errors;
 if(typeof data115 !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/stdin_open",schemaPath:"#/properties/stdin_open/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.stdin_open.type,parentSchema:schema25.properties.stdin_open,data:data115}];
+validate24.errors = [{instancePath:instancePath+"/tty",schemaPath:"#/properties/tty/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.tty.type,parentSchema:schema25.properties.tty,data:data115}];
 return false;
 }
 var valid0 = _errs346 === errors;
@@ -5820,11 +5827,11 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.stop_signal !== undefined){
-let data116 = data.stop_signal;
+if(data.stdin_open !== undefined){
+let data116 = data.stdin_open;
 const _errs348 = errors;
-if(typeof data116 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/stop_signal",schemaPath:"#/properties/stop_signal/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.stop_signal.type,parentSchema:schema25.properties.stop_signal,data:data116}];
+if(typeof data116 !== "boolean"){
+validate24.errors = [{instancePath:instancePath+"/stdin_open",schemaPath:"#/properties/stdin_open/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.stdin_open.type,parentSchema:schema25.properties.stdin_open,data:data116}];
 return false;
 }
 var valid0 = _errs348 === errors;
@@ -5833,23 +5840,12 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.stop_grace_period !== undefined){
-let data117 = data.stop_grace_period;
+if(data.stop_signal !== undefined){
+let data117 = data.stop_signal;
 const _errs350 = errors;
-const _errs351 = errors;
-if(errors === _errs351){
-if(errors === _errs351){
-if(typeof data117 === "string"){
-if(!(formats4.validate(data117))){
-validate24.errors = [{instancePath:instancePath+"/stop_grace_period",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data117}];
+if(typeof data117 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/stop_signal",schemaPath:"#/properties/stop_signal/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.stop_signal.type,parentSchema:schema25.properties.stop_signal,data:data117}];
 return false;
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/stop_grace_period",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data117}];
-return false;
-}
-}
 }
 var valid0 = _errs350 === errors;
 }
@@ -5857,50 +5853,56 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.shm_size !== undefined){
-let data118 = data.shm_size;
+if(data.stop_grace_period !== undefined){
+let data118 = data.stop_grace_period;
+const _errs352 = errors;
 const _errs353 = errors;
-if((!(((typeof data118 == "number") && (!(data118 % 1) && !isNaN(data118))) && (isFinite(data118)))) && (typeof data118 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/shm_size",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data118}];
+if(errors === _errs353){
+if(errors === _errs353){
+if(typeof data118 === "string"){
+if(!(formats4.validate(data118))){
+validate24.errors = [{instancePath:instancePath+"/stop_grace_period",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data118}];
 return false;
 }
-var valid0 = _errs353 === errors;
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/stop_grace_period",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data118}];
+return false;
+}
+}
+}
+var valid0 = _errs352 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.shm_size !== undefined){
+let data119 = data.shm_size;
+const _errs355 = errors;
+if((!(((typeof data119 == "number") && (!(data119 % 1) && !isNaN(data119))) && (isFinite(data119)))) && (typeof data119 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/shm_size",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data119}];
+return false;
+}
+var valid0 = _errs355 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.sysctls !== undefined){
-let data119 = data.sysctls;
-const _errs356 = errors;
+let data120 = data.sysctls;
 const _errs358 = errors;
+const _errs360 = errors;
 let valid104 = false;
 let passing18 = null;
-const _errs359 = errors;
-if(errors === _errs359){
-if(data119 && typeof data119 == "object" && !Array.isArray(data119)){
 const _errs361 = errors;
-for(const key25 in data119){
+if(errors === _errs361){
+if(data120 && typeof data120 == "object" && !Array.isArray(data120)){
+const _errs363 = errors;
+for(const key25 in data120){
 if(!(pattern7.test(key25))){
-const err172 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data119};
-if(vErrors === null){
-vErrors = [err172];
-}
-else {
-vErrors.push(err172);
-}
-errors++;
-break;
-}
-}
-if(_errs361 === errors){
-var valid105 = true;
-for(const key26 in data119){
-if(pattern7.test(key26)){
-let data120 = data119[key26];
-const _errs362 = errors;
-if((((typeof data120 !== "string") && (!((typeof data120 == "number") && (isFinite(data120))))) && (typeof data120 !== "boolean")) && (data120 !== null)){
-const err173 = {instancePath:instancePath+"/sysctls/" + key26.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data120};
+const err173 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data120};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -5908,17 +5910,17 @@ else {
 vErrors.push(err173);
 }
 errors++;
-}
-var valid105 = _errs362 === errors;
-if(!valid105){
 break;
 }
 }
-}
-}
-}
-else {
-const err174 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data119};
+if(_errs363 === errors){
+var valid105 = true;
+for(const key26 in data120){
+if(pattern7.test(key26)){
+let data121 = data120[key26];
+const _errs364 = errors;
+if((((typeof data121 !== "string") && (!((typeof data121 == "number") && (isFinite(data121))))) && (typeof data121 !== "boolean")) && (data121 !== null)){
+const err174 = {instancePath:instancePath+"/sysctls/" + key26.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data121};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -5927,22 +5929,16 @@ vErrors.push(err174);
 }
 errors++;
 }
+var valid105 = _errs364 === errors;
+if(!valid105){
+break;
 }
-var _valid18 = _errs359 === errors;
-if(_valid18){
-valid104 = true;
-passing18 = 0;
 }
-const _errs364 = errors;
-if(errors === _errs364){
-if(Array.isArray(data119)){
-var valid106 = true;
-const len24 = data119.length;
-for(let i43=0; i43<len24; i43++){
-let data121 = data119[i43];
-const _errs366 = errors;
-if(typeof data121 !== "string"){
-const err175 = {instancePath:instancePath+"/sysctls/" + i43,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data121};
+}
+}
+}
+else {
+const err175 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data120};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -5951,29 +5947,53 @@ vErrors.push(err175);
 }
 errors++;
 }
-var valid106 = _errs366 === errors;
-if(!valid106){
-break;
 }
+var _valid18 = _errs361 === errors;
+if(_valid18){
+valid104 = true;
+passing18 = 0;
 }
-if(valid106){
-let i44 = data119.length;
-let j19;
-if(i44 > 1){
-const indices17 = {};
-for(;i44--;){
-let item17 = data119[i44];
-if(typeof item17 !== "string"){
-continue;
-}
-if(typeof indices17[item17] == "number"){
-j19 = indices17[item17];
-const err176 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i44, j: j19},message:"must NOT have duplicate items (items ## "+j19+" and "+i44+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data119};
+const _errs366 = errors;
+if(errors === _errs366){
+if(Array.isArray(data120)){
+var valid106 = true;
+const len24 = data120.length;
+for(let i43=0; i43<len24; i43++){
+let data122 = data120[i43];
+const _errs368 = errors;
+if(typeof data122 !== "string"){
+const err176 = {instancePath:instancePath+"/sysctls/" + i43,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data122};
 if(vErrors === null){
 vErrors = [err176];
 }
 else {
 vErrors.push(err176);
+}
+errors++;
+}
+var valid106 = _errs368 === errors;
+if(!valid106){
+break;
+}
+}
+if(valid106){
+let i44 = data120.length;
+let j19;
+if(i44 > 1){
+const indices17 = {};
+for(;i44--;){
+let item17 = data120[i44];
+if(typeof item17 !== "string"){
+continue;
+}
+if(typeof indices17[item17] == "number"){
+j19 = indices17[item17];
+const err177 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i44, j: j19},message:"must NOT have duplicate items (items ## "+j19+" and "+i44+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data120};
+if(vErrors === null){
+vErrors = [err177];
+}
+else {
+vErrors.push(err177);
 }
 errors++;
 break;
@@ -5984,17 +6004,17 @@ indices17[item17] = i44;
 }
 }
 else {
-const err177 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data119};
+const err178 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data120};
 if(vErrors === null){
-vErrors = [err177];
+vErrors = [err178];
 }
 else {
-vErrors.push(err177);
+vErrors.push(err178);
 }
 errors++;
 }
 }
-var _valid18 = _errs364 === errors;
+var _valid18 = _errs366 === errors;
 if(_valid18 && valid104){
 valid104 = false;
 passing18 = [passing18, 1];
@@ -6006,60 +6026,7 @@ passing18 = 1;
 }
 }
 if(!valid104){
-const err178 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing18},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data119};
-if(vErrors === null){
-vErrors = [err178];
-}
-else {
-vErrors.push(err178);
-}
-errors++;
-validate24.errors = vErrors;
-return false;
-}
-else {
-errors = _errs358;
-if(vErrors !== null){
-if(_errs358){
-vErrors.length = _errs358;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs356 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.ulimits !== undefined){
-let data122 = data.ulimits;
-const _errs368 = errors;
-const _errs369 = errors;
-if(errors === _errs369){
-if(data122 && typeof data122 == "object" && !Array.isArray(data122)){
-const _errs371 = errors;
-for(const key27 in data122){
-if(!(pattern42.test(key27))){
-validate24.errors = [{instancePath:instancePath+"/ulimits",schemaPath:"#/$defs/ulimits/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties",schema:false,parentSchema:schema67,data:data122}];
-return false;
-break;
-}
-}
-if(_errs371 === errors){
-var valid109 = true;
-for(const key28 in data122){
-if(pattern42.test(key28)){
-let data123 = data122[key28];
-const _errs372 = errors;
-const _errs373 = errors;
-let valid110 = false;
-let passing19 = null;
-const _errs374 = errors;
-if(!(((typeof data123 == "number") && (!(data123 % 1) && !isNaN(data123))) && (isFinite(data123)))){
-const err179 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.patternProperties["^[a-z]+$"].oneOf[0].type,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[0],data:data123};
+const err179 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing18},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data120};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -6067,18 +6034,52 @@ else {
 vErrors.push(err179);
 }
 errors++;
+validate24.errors = vErrors;
+return false;
 }
-var _valid19 = _errs374 === errors;
-if(_valid19){
-valid110 = true;
-passing19 = 0;
+else {
+errors = _errs360;
+if(vErrors !== null){
+if(_errs360){
+vErrors.length = _errs360;
 }
-const _errs376 = errors;
-if(errors === _errs376){
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs358 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.ulimits !== undefined){
+let data123 = data.ulimits;
+const _errs370 = errors;
+const _errs371 = errors;
+if(errors === _errs371){
 if(data123 && typeof data123 == "object" && !Array.isArray(data123)){
-let missing4;
-if(((data123.soft === undefined) && (missing4 = "soft")) || ((data123.hard === undefined) && (missing4 = "hard"))){
-const err180 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'",schema:schema67.patternProperties["^[a-z]+$"].oneOf[1].required,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1],data:data123};
+const _errs373 = errors;
+for(const key27 in data123){
+if(!(pattern42.test(key27))){
+validate24.errors = [{instancePath:instancePath+"/ulimits",schemaPath:"#/$defs/ulimits/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties",schema:false,parentSchema:schema67,data:data123}];
+return false;
+break;
+}
+}
+if(_errs373 === errors){
+var valid109 = true;
+for(const key28 in data123){
+if(pattern42.test(key28)){
+let data124 = data123[key28];
+const _errs374 = errors;
+const _errs375 = errors;
+let valid110 = false;
+let passing19 = null;
+const _errs376 = errors;
+if(!(((typeof data124 == "number") && (!(data124 % 1) && !isNaN(data124))) && (isFinite(data124)))){
+const err180 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.patternProperties["^[a-z]+$"].oneOf[0].type,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[0],data:data124};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -6087,11 +6088,17 @@ vErrors.push(err180);
 }
 errors++;
 }
-else {
+var _valid19 = _errs376 === errors;
+if(_valid19){
+valid110 = true;
+passing19 = 0;
+}
 const _errs378 = errors;
-for(const key29 in data123){
-if(!(((key29 === "soft") || (key29 === "hard")) || (pattern2.test(key29)))){
-const err181 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties",schema:false,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1],data:data123};
+if(errors === _errs378){
+if(data124 && typeof data124 == "object" && !Array.isArray(data124)){
+let missing4;
+if(((data124.soft === undefined) && (missing4 = "soft")) || ((data124.hard === undefined) && (missing4 = "hard"))){
+const err181 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'",schema:schema67.patternProperties["^[a-z]+$"].oneOf[1].required,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1],data:data124};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -6099,15 +6106,12 @@ else {
 vErrors.push(err181);
 }
 errors++;
-break;
 }
-}
-if(_errs378 === errors){
-if(data123.soft !== undefined){
-let data124 = data123.soft;
-const _errs379 = errors;
-if(!(((typeof data124 == "number") && (!(data124 % 1) && !isNaN(data124))) && (isFinite(data124)))){
-const err182 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1")+"/soft",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/soft/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.patternProperties["^[a-z]+$"].oneOf[1].properties.soft.type,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1].properties.soft,data:data124};
+else {
+const _errs380 = errors;
+for(const key29 in data124){
+if(!(((key29 === "soft") || (key29 === "hard")) || (pattern2.test(key29)))){
+const err182 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties",schema:false,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1],data:data124};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -6115,18 +6119,15 @@ else {
 vErrors.push(err182);
 }
 errors++;
+break;
 }
-var valid111 = _errs379 === errors;
 }
-else {
-var valid111 = true;
-}
-if(valid111){
-if(data123.hard !== undefined){
-let data125 = data123.hard;
+if(_errs380 === errors){
+if(data124.soft !== undefined){
+let data125 = data124.soft;
 const _errs381 = errors;
 if(!(((typeof data125 == "number") && (!(data125 % 1) && !isNaN(data125))) && (isFinite(data125)))){
-const err183 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1")+"/hard",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/hard/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.patternProperties["^[a-z]+$"].oneOf[1].properties.hard.type,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1].properties.hard,data:data125};
+const err183 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1")+"/soft",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/soft/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.patternProperties["^[a-z]+$"].oneOf[1].properties.soft.type,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1].properties.soft,data:data125};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -6140,12 +6141,12 @@ var valid111 = _errs381 === errors;
 else {
 var valid111 = true;
 }
-}
-}
-}
-}
-else {
-const err184 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.patternProperties["^[a-z]+$"].oneOf[1].type,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1],data:data123};
+if(valid111){
+if(data124.hard !== undefined){
+let data126 = data124.hard;
+const _errs383 = errors;
+if(!(((typeof data126 == "number") && (!(data126 % 1) && !isNaN(data126))) && (isFinite(data126)))){
+const err184 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1")+"/hard",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/hard/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.patternProperties["^[a-z]+$"].oneOf[1].properties.hard.type,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1].properties.hard,data:data126};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -6154,8 +6155,27 @@ vErrors.push(err184);
 }
 errors++;
 }
+var valid111 = _errs383 === errors;
 }
-var _valid19 = _errs376 === errors;
+else {
+var valid111 = true;
+}
+}
+}
+}
+}
+else {
+const err185 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.patternProperties["^[a-z]+$"].oneOf[1].type,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1],data:data124};
+if(vErrors === null){
+vErrors = [err185];
+}
+else {
+vErrors.push(err185);
+}
+errors++;
+}
+}
+var _valid19 = _errs378 === errors;
 if(_valid19 && valid110){
 valid110 = false;
 passing19 = [passing19, 1];
@@ -6167,29 +6187,29 @@ passing19 = 1;
 }
 }
 if(!valid110){
-const err185 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing19},message:"must match exactly one schema in oneOf",schema:schema67.patternProperties["^[a-z]+$"].oneOf,parentSchema:schema67.patternProperties["^[a-z]+$"],data:data123};
+const err186 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing19},message:"must match exactly one schema in oneOf",schema:schema67.patternProperties["^[a-z]+$"].oneOf,parentSchema:schema67.patternProperties["^[a-z]+$"],data:data124};
 if(vErrors === null){
-vErrors = [err185];
+vErrors = [err186];
 }
 else {
-vErrors.push(err185);
+vErrors.push(err186);
 }
 errors++;
 validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs373;
+errors = _errs375;
 if(vErrors !== null){
-if(_errs373){
-vErrors.length = _errs373;
+if(_errs375){
+vErrors.length = _errs375;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid109 = _errs372 === errors;
+var valid109 = _errs374 === errors;
 if(!valid109){
 break;
 }
@@ -6198,51 +6218,29 @@ break;
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/ulimits",schemaPath:"#/$defs/ulimits/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.type,parentSchema:schema67,data:data122}];
+validate24.errors = [{instancePath:instancePath+"/ulimits",schemaPath:"#/$defs/ulimits/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.type,parentSchema:schema67,data:data123}];
 return false;
 }
 }
-var valid0 = _errs368 === errors;
+var valid0 = _errs370 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.extra_hosts !== undefined){
-let data126 = data.extra_hosts;
-const _errs383 = errors;
+let data127 = data.extra_hosts;
 const _errs385 = errors;
+const _errs387 = errors;
 let valid113 = false;
 let passing20 = null;
-const _errs386 = errors;
-if(errors === _errs386){
-if(data126 && typeof data126 == "object" && !Array.isArray(data126)){
 const _errs388 = errors;
-for(const key30 in data126){
-if(!(pattern11.test(key30))){
-const err186 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key30},message:"must NOT have additional properties",schema:false,parentSchema:schema31.oneOf[0],data:data126};
-if(vErrors === null){
-vErrors = [err186];
-}
-else {
-vErrors.push(err186);
-}
-errors++;
-break;
-}
-}
-if(_errs388 === errors){
-var valid114 = true;
-for(const key31 in data126){
-if(pattern11.test(key31)){
-let data127 = data126[key31];
-const _errs389 = errors;
+if(errors === _errs388){
+if(data127 && typeof data127 == "object" && !Array.isArray(data127)){
 const _errs390 = errors;
-let valid115 = false;
-let passing21 = null;
-const _errs391 = errors;
-if(typeof data127 !== "string"){
-const err187 = {instancePath:instancePath+"/extra_hosts/" + key31.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[0].type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[0],data:data127};
+for(const key30 in data127){
+if(!(pattern11.test(key30))){
+const err187 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key30},message:"must NOT have additional properties",schema:false,parentSchema:schema31.oneOf[0],data:data127};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -6250,22 +6248,21 @@ else {
 vErrors.push(err187);
 }
 errors++;
+break;
 }
-var _valid21 = _errs391 === errors;
-if(_valid21){
-valid115 = true;
-passing21 = 0;
 }
+if(_errs390 === errors){
+var valid114 = true;
+for(const key31 in data127){
+if(pattern11.test(key31)){
+let data128 = data127[key31];
+const _errs391 = errors;
+const _errs392 = errors;
+let valid115 = false;
+let passing21 = null;
 const _errs393 = errors;
-if(errors === _errs393){
-if(Array.isArray(data127)){
-var valid116 = true;
-const len25 = data127.length;
-for(let i45=0; i45<len25; i45++){
-let data128 = data127[i45];
-const _errs395 = errors;
 if(typeof data128 !== "string"){
-const err188 = {instancePath:instancePath+"/extra_hosts/" + key31.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i45,schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].items.type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].items,data:data128};
+const err188 = {instancePath:instancePath+"/extra_hosts/" + key31.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[0].type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[0],data:data128};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -6274,14 +6271,21 @@ vErrors.push(err188);
 }
 errors++;
 }
-var valid116 = _errs395 === errors;
-if(!valid116){
-break;
+var _valid21 = _errs393 === errors;
+if(_valid21){
+valid115 = true;
+passing21 = 0;
 }
-}
-}
-else {
-const err189 = {instancePath:instancePath+"/extra_hosts/" + key31.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1],data:data127};
+const _errs395 = errors;
+if(errors === _errs395){
+if(Array.isArray(data128)){
+var valid116 = true;
+const len25 = data128.length;
+for(let i45=0; i45<len25; i45++){
+let data129 = data128[i45];
+const _errs397 = errors;
+if(typeof data129 !== "string"){
+const err189 = {instancePath:instancePath+"/extra_hosts/" + key31.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i45,schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].items.type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].items,data:data129};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -6290,8 +6294,24 @@ vErrors.push(err189);
 }
 errors++;
 }
+var valid116 = _errs397 === errors;
+if(!valid116){
+break;
 }
-var _valid21 = _errs393 === errors;
+}
+}
+else {
+const err190 = {instancePath:instancePath+"/extra_hosts/" + key31.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1],data:data128};
+if(vErrors === null){
+vErrors = [err190];
+}
+else {
+vErrors.push(err190);
+}
+errors++;
+}
+}
+var _valid21 = _errs395 === errors;
 if(_valid21 && valid115){
 valid115 = false;
 passing21 = [passing21, 1];
@@ -6303,36 +6323,7 @@ passing21 = 1;
 }
 }
 if(!valid115){
-const err190 = {instancePath:instancePath+"/extra_hosts/" + key31.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing21},message:"must match exactly one schema in oneOf",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf,parentSchema:schema31.oneOf[0].patternProperties["^.+$"],data:data127};
-if(vErrors === null){
-vErrors = [err190];
-}
-else {
-vErrors.push(err190);
-}
-errors++;
-}
-else {
-errors = _errs390;
-if(vErrors !== null){
-if(_errs390){
-vErrors.length = _errs390;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid114 = _errs389 === errors;
-if(!valid114){
-break;
-}
-}
-}
-}
-}
-else {
-const err191 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.oneOf[0].type,parentSchema:schema31.oneOf[0],data:data126};
+const err191 = {instancePath:instancePath+"/extra_hosts/" + key31.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing21},message:"must match exactly one schema in oneOf",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf,parentSchema:schema31.oneOf[0].patternProperties["^.+$"],data:data128};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -6341,22 +6332,27 @@ vErrors.push(err191);
 }
 errors++;
 }
+else {
+errors = _errs392;
+if(vErrors !== null){
+if(_errs392){
+vErrors.length = _errs392;
 }
-var _valid20 = _errs386 === errors;
-if(_valid20){
-valid113 = true;
-passing20 = 0;
+else {
+vErrors = null;
 }
-const _errs397 = errors;
-if(errors === _errs397){
-if(Array.isArray(data126)){
-var valid117 = true;
-const len26 = data126.length;
-for(let i46=0; i46<len26; i46++){
-let data129 = data126[i46];
-const _errs399 = errors;
-if(typeof data129 !== "string"){
-const err192 = {instancePath:instancePath+"/extra_hosts/" + i46,schemaPath:"#/$defs/extra_hosts/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[1].items.type,parentSchema:schema31.oneOf[1].items,data:data129};
+}
+}
+var valid114 = _errs391 === errors;
+if(!valid114){
+break;
+}
+}
+}
+}
+}
+else {
+const err192 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.oneOf[0].type,parentSchema:schema31.oneOf[0],data:data127};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -6365,29 +6361,53 @@ vErrors.push(err192);
 }
 errors++;
 }
-var valid117 = _errs399 === errors;
-if(!valid117){
-break;
 }
+var _valid20 = _errs388 === errors;
+if(_valid20){
+valid113 = true;
+passing20 = 0;
 }
-if(valid117){
-let i47 = data126.length;
-let j20;
-if(i47 > 1){
-const indices18 = {};
-for(;i47--;){
-let item18 = data126[i47];
-if(typeof item18 !== "string"){
-continue;
-}
-if(typeof indices18[item18] == "number"){
-j20 = indices18[item18];
-const err193 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i47, j: j20},message:"must NOT have duplicate items (items ## "+j20+" and "+i47+" are identical)",schema:true,parentSchema:schema31.oneOf[1],data:data126};
+const _errs399 = errors;
+if(errors === _errs399){
+if(Array.isArray(data127)){
+var valid117 = true;
+const len26 = data127.length;
+for(let i46=0; i46<len26; i46++){
+let data130 = data127[i46];
+const _errs401 = errors;
+if(typeof data130 !== "string"){
+const err193 = {instancePath:instancePath+"/extra_hosts/" + i46,schemaPath:"#/$defs/extra_hosts/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[1].items.type,parentSchema:schema31.oneOf[1].items,data:data130};
 if(vErrors === null){
 vErrors = [err193];
 }
 else {
 vErrors.push(err193);
+}
+errors++;
+}
+var valid117 = _errs401 === errors;
+if(!valid117){
+break;
+}
+}
+if(valid117){
+let i47 = data127.length;
+let j20;
+if(i47 > 1){
+const indices18 = {};
+for(;i47--;){
+let item18 = data127[i47];
+if(typeof item18 !== "string"){
+continue;
+}
+if(typeof indices18[item18] == "number"){
+j20 = indices18[item18];
+const err194 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i47, j: j20},message:"must NOT have duplicate items (items ## "+j20+" and "+i47+" are identical)",schema:true,parentSchema:schema31.oneOf[1],data:data127};
+if(vErrors === null){
+vErrors = [err194];
+}
+else {
+vErrors.push(err194);
 }
 errors++;
 break;
@@ -6398,17 +6418,17 @@ indices18[item18] = i47;
 }
 }
 else {
-const err194 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.oneOf[1].type,parentSchema:schema31.oneOf[1],data:data126};
+const err195 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.oneOf[1].type,parentSchema:schema31.oneOf[1],data:data127};
 if(vErrors === null){
-vErrors = [err194];
+vErrors = [err195];
 }
 else {
-vErrors.push(err194);
+vErrors.push(err195);
 }
 errors++;
 }
 }
-var _valid20 = _errs397 === errors;
+var _valid20 = _errs399 === errors;
 if(_valid20 && valid113){
 valid113 = false;
 passing20 = [passing20, 1];
@@ -6420,64 +6440,39 @@ passing20 = 1;
 }
 }
 if(!valid113){
-const err195 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf",keyword:"oneOf",params:{passingSchemas: passing20},message:"must match exactly one schema in oneOf",schema:schema31.oneOf,parentSchema:schema31,data:data126};
+const err196 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf",keyword:"oneOf",params:{passingSchemas: passing20},message:"must match exactly one schema in oneOf",schema:schema31.oneOf,parentSchema:schema31,data:data127};
 if(vErrors === null){
-vErrors = [err195];
+vErrors = [err196];
 }
 else {
-vErrors.push(err195);
+vErrors.push(err196);
 }
 errors++;
 validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs385;
+errors = _errs387;
 if(vErrors !== null){
-if(_errs385){
-vErrors.length = _errs385;
+if(_errs387){
+vErrors.length = _errs387;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid0 = _errs383 === errors;
+var valid0 = _errs385 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.dns !== undefined){
-const _errs401 = errors;
+const _errs403 = errors;
 if(!(validate20(data.dns, {instancePath:instancePath+"/dns",parentData:data,parentDataProperty:"dns",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
 errors = vErrors.length;
-}
-var valid0 = _errs401 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.dns_search !== undefined){
-const _errs402 = errors;
-if(!(validate20(data.dns_search, {instancePath:instancePath+"/dns_search",parentData:data,parentDataProperty:"dns_search",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
-errors = vErrors.length;
-}
-var valid0 = _errs402 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.mac_address !== undefined){
-let data132 = data.mac_address;
-const _errs403 = errors;
-if(typeof data132 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/mac_address",schemaPath:"#/properties/mac_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.mac_address.type,parentSchema:schema25.properties.mac_address,data:data132}];
-return false;
 }
 var valid0 = _errs403 === errors;
 }
@@ -6485,11 +6480,23 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.mem_limit !== undefined){
-let data133 = data.mem_limit;
+if(data.dns_search !== undefined){
+const _errs404 = errors;
+if(!(validate20(data.dns_search, {instancePath:instancePath+"/dns_search",parentData:data,parentDataProperty:"dns_search",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs404 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.mac_address !== undefined){
+let data133 = data.mac_address;
 const _errs405 = errors;
-if((!(((typeof data133 == "number") && (!(data133 % 1) && !isNaN(data133))) && (isFinite(data133)))) && (typeof data133 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/mem_limit",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data133}];
+if(typeof data133 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/mac_address",schemaPath:"#/properties/mac_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.mac_address.type,parentSchema:schema25.properties.mac_address,data:data133}];
 return false;
 }
 var valid0 = _errs405 === errors;
@@ -6498,59 +6505,59 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.memswap_limit !== undefined){
-let data134 = data.memswap_limit;
-const _errs408 = errors;
+if(data.mem_limit !== undefined){
+let data134 = data.mem_limit;
+const _errs407 = errors;
 if((!(((typeof data134 == "number") && (!(data134 % 1) && !isNaN(data134))) && (isFinite(data134)))) && (typeof data134 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/memswap_limit",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data134}];
+validate24.errors = [{instancePath:instancePath+"/mem_limit",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data134}];
 return false;
 }
-var valid0 = _errs408 === errors;
+var valid0 = _errs407 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.memswap_limit !== undefined){
+let data135 = data.memswap_limit;
+const _errs410 = errors;
+if((!(((typeof data135 == "number") && (!(data135 % 1) && !isNaN(data135))) && (isFinite(data135)))) && (typeof data135 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/memswap_limit",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data135}];
+return false;
+}
+var valid0 = _errs410 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.cpus !== undefined){
-let data135 = data.cpus;
-const _errs411 = errors;
-if((!((typeof data135 == "number") && (isFinite(data135)))) && (typeof data135 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/cpus",schemaPath:"#/$defs/cpus/type",keyword:"type",params:{type: schema52.type},message:"must be number,string",schema:schema52.type,parentSchema:schema52,data:data135}];
+let data136 = data.cpus;
+const _errs413 = errors;
+if((!((typeof data136 == "number") && (isFinite(data136)))) && (typeof data136 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/cpus",schemaPath:"#/$defs/cpus/type",keyword:"type",params:{type: schema52.type},message:"must be number,string",schema:schema52.type,parentSchema:schema52,data:data136}];
 return false;
 }
-var valid0 = _errs411 === errors;
+var valid0 = _errs413 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.cpu_shares !== undefined){
-let data136 = data.cpu_shares;
-const _errs414 = errors;
-if(!(((typeof data136 == "number") && (!(data136 % 1) && !isNaN(data136))) && (isFinite(data136)))){
-validate24.errors = [{instancePath:instancePath+"/cpu_shares",schemaPath:"#/properties/cpu_shares/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_shares.type,parentSchema:schema25.properties.cpu_shares,data:data136}];
-return false;
-}
-if(errors === _errs414){
-if((typeof data136 == "number") && (isFinite(data136))){
-if(data136 < 0 || isNaN(data136)){
-validate24.errors = [{instancePath:instancePath+"/cpu_shares",schemaPath:"#/properties/cpu_shares/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.cpu_shares,data:data136}];
-return false;
-}
-}
-}
-var valid0 = _errs414 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cpuset !== undefined){
-let data137 = data.cpuset;
+let data137 = data.cpu_shares;
 const _errs416 = errors;
-if(typeof data137 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/cpuset",schemaPath:"#/properties/cpuset/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.cpuset.type,parentSchema:schema25.properties.cpuset,data:data137}];
+if(!(((typeof data137 == "number") && (!(data137 % 1) && !isNaN(data137))) && (isFinite(data137)))){
+validate24.errors = [{instancePath:instancePath+"/cpu_shares",schemaPath:"#/properties/cpu_shares/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_shares.type,parentSchema:schema25.properties.cpu_shares,data:data137}];
 return false;
+}
+if(errors === _errs416){
+if((typeof data137 == "number") && (isFinite(data137))){
+if(data137 < 0 || isNaN(data137)){
+validate24.errors = [{instancePath:instancePath+"/cpu_shares",schemaPath:"#/properties/cpu_shares/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.cpu_shares,data:data137}];
+return false;
+}
+}
 }
 var valid0 = _errs416 === errors;
 }
@@ -6558,11 +6565,11 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.pids_limit !== undefined){
-let data138 = data.pids_limit;
+if(data.cpuset !== undefined){
+let data138 = data.cpuset;
 const _errs418 = errors;
-if(!(((typeof data138 == "number") && (!(data138 % 1) && !isNaN(data138))) && (isFinite(data138)))){
-validate24.errors = [{instancePath:instancePath+"/pids_limit",schemaPath:"#/properties/pids_limit/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.pids_limit.type,parentSchema:schema25.properties.pids_limit,data:data138}];
+if(typeof data138 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/cpuset",schemaPath:"#/properties/cpuset/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.cpuset.type,parentSchema:schema25.properties.cpuset,data:data138}];
 return false;
 }
 var valid0 = _errs418 === errors;
@@ -6571,11 +6578,11 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.platform !== undefined){
-let data139 = data.platform;
+if(data.pids_limit !== undefined){
+let data139 = data.pids_limit;
 const _errs420 = errors;
-if(typeof data139 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/platform",schemaPath:"#/properties/platform/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.platform.type,parentSchema:schema25.properties.platform,data:data139}];
+if(!(((typeof data139 == "number") && (!(data139 % 1) && !isNaN(data139))) && (isFinite(data139)))){
+validate24.errors = [{instancePath:instancePath+"/pids_limit",schemaPath:"#/properties/pids_limit/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.pids_limit.type,parentSchema:schema25.properties.pids_limit,data:data139}];
 return false;
 }
 var valid0 = _errs420 === errors;
@@ -6584,42 +6591,36 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.secrets !== undefined){
-let data140 = data.secrets;
+if(data.platform !== undefined){
+let data140 = data.platform;
 const _errs422 = errors;
-const _errs423 = errors;
-if(errors === _errs423){
-if(Array.isArray(data140)){
-var valid123 = true;
-const len27 = data140.length;
-for(let i48=0; i48<len27; i48++){
-let data141 = data140[i48];
-const _errs425 = errors;
-const _errs426 = errors;
-let valid124 = false;
-let passing22 = null;
-const _errs427 = errors;
-if(typeof data141 !== "string"){
-const err196 = {instancePath:instancePath+"/secrets/" + i48,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data141};
-if(vErrors === null){
-vErrors = [err196];
+if(typeof data140 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/platform",schemaPath:"#/properties/platform/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.platform.type,parentSchema:schema25.properties.platform,data:data140}];
+return false;
+}
+var valid0 = _errs422 === errors;
 }
 else {
-vErrors.push(err196);
+var valid0 = true;
 }
-errors++;
-}
-var _valid22 = _errs427 === errors;
-if(_valid22){
-valid124 = true;
-passing22 = 0;
-}
+if(valid0){
+if(data.secrets !== undefined){
+let data141 = data.secrets;
+const _errs424 = errors;
+const _errs425 = errors;
+if(errors === _errs425){
+if(Array.isArray(data141)){
+var valid123 = true;
+const len27 = data141.length;
+for(let i48=0; i48<len27; i48++){
+let data142 = data141[i48];
+const _errs427 = errors;
+const _errs428 = errors;
+let valid124 = false;
+let passing22 = null;
 const _errs429 = errors;
-if(errors === _errs429){
-if(data141 && typeof data141 == "object" && !Array.isArray(data141)){
-let missing5;
-if((data141.source === undefined) && (missing5 = "source")){
-const err197 = {instancePath:instancePath+"/secrets/" + i48,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data141};
+if(typeof data142 !== "string"){
+const err197 = {instancePath:instancePath+"/secrets/" + i48,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data142};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -6628,11 +6629,17 @@ vErrors.push(err197);
 }
 errors++;
 }
-else {
+var _valid22 = _errs429 === errors;
+if(_valid22){
+valid124 = true;
+passing22 = 0;
+}
 const _errs431 = errors;
-for(const key32 in data141){
-if(!((((((key32 === "source") || (key32 === "target")) || (key32 === "uid")) || (key32 === "gid")) || (key32 === "mode")) || (pattern2.test(key32)))){
-const err198 = {instancePath:instancePath+"/secrets/" + i48,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key32},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data141};
+if(errors === _errs431){
+if(data142 && typeof data142 == "object" && !Array.isArray(data142)){
+let missing5;
+if((data142.source === undefined) && (missing5 = "source")){
+const err198 = {instancePath:instancePath+"/secrets/" + i48,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data142};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -6640,15 +6647,12 @@ else {
 vErrors.push(err198);
 }
 errors++;
-break;
 }
-}
-if(_errs431 === errors){
-if(data141.source !== undefined){
-let data142 = data141.source;
-const _errs432 = errors;
-if(typeof data142 !== "string"){
-const err199 = {instancePath:instancePath+"/secrets/" + i48+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data142};
+else {
+const _errs433 = errors;
+for(const key32 in data142){
+if(!((((((key32 === "source") || (key32 === "target")) || (key32 === "uid")) || (key32 === "gid")) || (key32 === "mode")) || (pattern2.test(key32)))){
+const err199 = {instancePath:instancePath+"/secrets/" + i48,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key32},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data142};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -6656,18 +6660,15 @@ else {
 vErrors.push(err199);
 }
 errors++;
+break;
 }
-var valid125 = _errs432 === errors;
 }
-else {
-var valid125 = true;
-}
-if(valid125){
-if(data141.target !== undefined){
-let data143 = data141.target;
+if(_errs433 === errors){
+if(data142.source !== undefined){
+let data143 = data142.source;
 const _errs434 = errors;
 if(typeof data143 !== "string"){
-const err200 = {instancePath:instancePath+"/secrets/" + i48+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data143};
+const err200 = {instancePath:instancePath+"/secrets/" + i48+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data143};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -6682,11 +6683,11 @@ else {
 var valid125 = true;
 }
 if(valid125){
-if(data141.uid !== undefined){
-let data144 = data141.uid;
+if(data142.target !== undefined){
+let data144 = data142.target;
 const _errs436 = errors;
 if(typeof data144 !== "string"){
-const err201 = {instancePath:instancePath+"/secrets/" + i48+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data144};
+const err201 = {instancePath:instancePath+"/secrets/" + i48+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data144};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -6701,11 +6702,11 @@ else {
 var valid125 = true;
 }
 if(valid125){
-if(data141.gid !== undefined){
-let data145 = data141.gid;
+if(data142.uid !== undefined){
+let data145 = data142.uid;
 const _errs438 = errors;
 if(typeof data145 !== "string"){
-const err202 = {instancePath:instancePath+"/secrets/" + i48+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data145};
+const err202 = {instancePath:instancePath+"/secrets/" + i48+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data145};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -6720,11 +6721,11 @@ else {
 var valid125 = true;
 }
 if(valid125){
-if(data141.mode !== undefined){
-let data146 = data141.mode;
+if(data142.gid !== undefined){
+let data146 = data142.gid;
 const _errs440 = errors;
-if((!(((typeof data146 == "number") && (!(data146 % 1) && !isNaN(data146))) && (isFinite(data146)))) && (typeof data146 !== "string")){
-const err203 = {instancePath:instancePath+"/secrets/" + i48+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data146};
+if(typeof data146 !== "string"){
+const err203 = {instancePath:instancePath+"/secrets/" + i48+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data146};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -6738,15 +6739,12 @@ var valid125 = _errs440 === errors;
 else {
 var valid125 = true;
 }
-}
-}
-}
-}
-}
-}
-}
-else {
-const err204 = {instancePath:instancePath+"/secrets/" + i48,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data141};
+if(valid125){
+if(data142.mode !== undefined){
+let data147 = data142.mode;
+const _errs442 = errors;
+if((!(((typeof data147 == "number") && (!(data147 % 1) && !isNaN(data147))) && (isFinite(data147)))) && (typeof data147 !== "string")){
+const err204 = {instancePath:instancePath+"/secrets/" + i48+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data147};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -6755,8 +6753,30 @@ vErrors.push(err204);
 }
 errors++;
 }
+var valid125 = _errs442 === errors;
 }
-var _valid22 = _errs429 === errors;
+else {
+var valid125 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+const err205 = {instancePath:instancePath+"/secrets/" + i48,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data142};
+if(vErrors === null){
+vErrors = [err205];
+}
+else {
+vErrors.push(err205);
+}
+errors++;
+}
+}
+var _valid22 = _errs431 === errors;
 if(_valid22 && valid124){
 valid124 = false;
 passing22 = [passing22, 1];
@@ -6768,62 +6788,7 @@ passing22 = 1;
 }
 }
 if(!valid124){
-const err205 = {instancePath:instancePath+"/secrets/" + i48,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing22},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data141};
-if(vErrors === null){
-vErrors = [err205];
-}
-else {
-vErrors.push(err205);
-}
-errors++;
-validate24.errors = vErrors;
-return false;
-}
-else {
-errors = _errs426;
-if(vErrors !== null){
-if(_errs426){
-vErrors.length = _errs426;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid123 = _errs425 === errors;
-if(!valid123){
-break;
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/secrets",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data140}];
-return false;
-}
-}
-var valid0 = _errs422 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.configs !== undefined){
-let data147 = data.configs;
-const _errs442 = errors;
-const _errs443 = errors;
-if(errors === _errs443){
-if(Array.isArray(data147)){
-var valid127 = true;
-const len28 = data147.length;
-for(let i49=0; i49<len28; i49++){
-let data148 = data147[i49];
-const _errs445 = errors;
-const _errs446 = errors;
-let valid128 = false;
-let passing23 = null;
-const _errs447 = errors;
-if(typeof data148 !== "string"){
-const err206 = {instancePath:instancePath+"/configs/" + i49,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data148};
+const err206 = {instancePath:instancePath+"/secrets/" + i48,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing22},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data142};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -6831,18 +6796,54 @@ else {
 vErrors.push(err206);
 }
 errors++;
+validate24.errors = vErrors;
+return false;
 }
-var _valid23 = _errs447 === errors;
-if(_valid23){
-valid128 = true;
-passing23 = 0;
+else {
+errors = _errs428;
+if(vErrors !== null){
+if(_errs428){
+vErrors.length = _errs428;
 }
+else {
+vErrors = null;
+}
+}
+}
+var valid123 = _errs427 === errors;
+if(!valid123){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/secrets",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data141}];
+return false;
+}
+}
+var valid0 = _errs424 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.configs !== undefined){
+let data148 = data.configs;
+const _errs444 = errors;
+const _errs445 = errors;
+if(errors === _errs445){
+if(Array.isArray(data148)){
+var valid127 = true;
+const len28 = data148.length;
+for(let i49=0; i49<len28; i49++){
+let data149 = data148[i49];
+const _errs447 = errors;
+const _errs448 = errors;
+let valid128 = false;
+let passing23 = null;
 const _errs449 = errors;
-if(errors === _errs449){
-if(data148 && typeof data148 == "object" && !Array.isArray(data148)){
-let missing6;
-if((data148.source === undefined) && (missing6 = "source")){
-const err207 = {instancePath:instancePath+"/configs/" + i49,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing6},message:"must have required property '"+missing6+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data148};
+if(typeof data149 !== "string"){
+const err207 = {instancePath:instancePath+"/configs/" + i49,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data149};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -6851,11 +6852,17 @@ vErrors.push(err207);
 }
 errors++;
 }
-else {
+var _valid23 = _errs449 === errors;
+if(_valid23){
+valid128 = true;
+passing23 = 0;
+}
 const _errs451 = errors;
-for(const key33 in data148){
-if(!((((((key33 === "source") || (key33 === "target")) || (key33 === "uid")) || (key33 === "gid")) || (key33 === "mode")) || (pattern2.test(key33)))){
-const err208 = {instancePath:instancePath+"/configs/" + i49,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key33},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data148};
+if(errors === _errs451){
+if(data149 && typeof data149 == "object" && !Array.isArray(data149)){
+let missing6;
+if((data149.source === undefined) && (missing6 = "source")){
+const err208 = {instancePath:instancePath+"/configs/" + i49,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing6},message:"must have required property '"+missing6+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data149};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -6863,15 +6870,12 @@ else {
 vErrors.push(err208);
 }
 errors++;
-break;
 }
-}
-if(_errs451 === errors){
-if(data148.source !== undefined){
-let data149 = data148.source;
-const _errs452 = errors;
-if(typeof data149 !== "string"){
-const err209 = {instancePath:instancePath+"/configs/" + i49+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data149};
+else {
+const _errs453 = errors;
+for(const key33 in data149){
+if(!((((((key33 === "source") || (key33 === "target")) || (key33 === "uid")) || (key33 === "gid")) || (key33 === "mode")) || (pattern2.test(key33)))){
+const err209 = {instancePath:instancePath+"/configs/" + i49,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key33},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data149};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -6879,18 +6883,15 @@ else {
 vErrors.push(err209);
 }
 errors++;
+break;
 }
-var valid129 = _errs452 === errors;
 }
-else {
-var valid129 = true;
-}
-if(valid129){
-if(data148.target !== undefined){
-let data150 = data148.target;
+if(_errs453 === errors){
+if(data149.source !== undefined){
+let data150 = data149.source;
 const _errs454 = errors;
 if(typeof data150 !== "string"){
-const err210 = {instancePath:instancePath+"/configs/" + i49+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data150};
+const err210 = {instancePath:instancePath+"/configs/" + i49+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data150};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -6905,11 +6906,11 @@ else {
 var valid129 = true;
 }
 if(valid129){
-if(data148.uid !== undefined){
-let data151 = data148.uid;
+if(data149.target !== undefined){
+let data151 = data149.target;
 const _errs456 = errors;
 if(typeof data151 !== "string"){
-const err211 = {instancePath:instancePath+"/configs/" + i49+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data151};
+const err211 = {instancePath:instancePath+"/configs/" + i49+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data151};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -6924,11 +6925,11 @@ else {
 var valid129 = true;
 }
 if(valid129){
-if(data148.gid !== undefined){
-let data152 = data148.gid;
+if(data149.uid !== undefined){
+let data152 = data149.uid;
 const _errs458 = errors;
 if(typeof data152 !== "string"){
-const err212 = {instancePath:instancePath+"/configs/" + i49+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data152};
+const err212 = {instancePath:instancePath+"/configs/" + i49+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data152};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -6943,11 +6944,11 @@ else {
 var valid129 = true;
 }
 if(valid129){
-if(data148.mode !== undefined){
-let data153 = data148.mode;
+if(data149.gid !== undefined){
+let data153 = data149.gid;
 const _errs460 = errors;
-if((!(((typeof data153 == "number") && (!(data153 % 1) && !isNaN(data153))) && (isFinite(data153)))) && (typeof data153 !== "string")){
-const err213 = {instancePath:instancePath+"/configs/" + i49+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data153};
+if(typeof data153 !== "string"){
+const err213 = {instancePath:instancePath+"/configs/" + i49+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data153};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -6961,15 +6962,12 @@ var valid129 = _errs460 === errors;
 else {
 var valid129 = true;
 }
-}
-}
-}
-}
-}
-}
-}
-else {
-const err214 = {instancePath:instancePath+"/configs/" + i49,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data148};
+if(valid129){
+if(data149.mode !== undefined){
+let data154 = data149.mode;
+const _errs462 = errors;
+if((!(((typeof data154 == "number") && (!(data154 % 1) && !isNaN(data154))) && (isFinite(data154)))) && (typeof data154 !== "string")){
+const err214 = {instancePath:instancePath+"/configs/" + i49+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data154};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -6978,8 +6976,30 @@ vErrors.push(err214);
 }
 errors++;
 }
+var valid129 = _errs462 === errors;
 }
-var _valid23 = _errs449 === errors;
+else {
+var valid129 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+const err215 = {instancePath:instancePath+"/configs/" + i49,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data149};
+if(vErrors === null){
+vErrors = [err215];
+}
+else {
+vErrors.push(err215);
+}
+errors++;
+}
+}
+var _valid23 = _errs451 === errors;
 if(_valid23 && valid128){
 valid128 = false;
 passing23 = [passing23, 1];
@@ -6991,122 +7011,7 @@ passing23 = 1;
 }
 }
 if(!valid128){
-const err215 = {instancePath:instancePath+"/configs/" + i49,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing23},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data148};
-if(vErrors === null){
-vErrors = [err215];
-}
-else {
-vErrors.push(err215);
-}
-errors++;
-validate24.errors = vErrors;
-return false;
-}
-else {
-errors = _errs446;
-if(vErrors !== null){
-if(_errs446){
-vErrors.length = _errs446;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid127 = _errs445 === errors;
-if(!valid127){
-break;
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/configs",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data147}];
-return false;
-}
-}
-var valid0 = _errs442 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.logging !== undefined){
-let data154 = data.logging;
-const _errs462 = errors;
-if(errors === _errs462){
-if(data154 && typeof data154 == "object" && !Array.isArray(data154)){
-const _errs464 = errors;
-for(const key34 in data154){
-if(!(((key34 === "driver") || (key34 === "options")) || (pattern2.test(key34)))){
-validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key34},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.logging,data:data154}];
-return false;
-break;
-}
-}
-if(_errs464 === errors){
-if(data154.driver !== undefined){
-let data155 = data154.driver;
-const _errs465 = errors;
-if(typeof data155 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/logging/driver",schemaPath:"#/properties/logging/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.logging.properties.driver.type,parentSchema:schema25.properties.logging.properties.driver,data:data155}];
-return false;
-}
-var valid130 = _errs465 === errors;
-}
-else {
-var valid130 = true;
-}
-if(valid130){
-if(data154.options !== undefined){
-let data156 = data154.options;
-const _errs467 = errors;
-if(errors === _errs467){
-if(data156 && typeof data156 == "object" && !Array.isArray(data156)){
-var props18 = {};
-for(const key35 in data156){
-if(pattern11.test(key35)){
-let data157 = data156[key35];
-if(((typeof data157 !== "string") && (!((typeof data157 == "number") && (isFinite(data157))))) && (data157 !== null)){
-validate24.errors = [{instancePath:instancePath+"/logging/options/" + key35.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/logging/properties/options/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema25.properties.logging.properties.options.patternProperties["^.+$"].type},message:"must be string,number,null",schema:schema25.properties.logging.properties.options.patternProperties["^.+$"].type,parentSchema:schema25.properties.logging.properties.options.patternProperties["^.+$"],data:data157}];
-return false;
-}
-props18[key35] = true;
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/logging/options",schemaPath:"#/properties/logging/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.properties.options.type,parentSchema:schema25.properties.logging.properties.options,data:data156}];
-return false;
-}
-}
-var valid130 = _errs467 === errors;
-}
-else {
-var valid130 = true;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.type,parentSchema:schema25.properties.logging,data:data154}];
-return false;
-}
-}
-var valid0 = _errs462 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.extends !== undefined){
-let data158 = data.extends;
-const _errs471 = errors;
-const _errs472 = errors;
-let valid132 = false;
-let passing24 = null;
-const _errs473 = errors;
-if(typeof data158 !== "string"){
-const err216 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[0].type,parentSchema:schema25.properties.extends.oneOf[0],data:data158};
+const err216 = {instancePath:instancePath+"/configs/" + i49,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing23},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data149};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -7114,18 +7019,114 @@ else {
 vErrors.push(err216);
 }
 errors++;
+validate24.errors = vErrors;
+return false;
 }
-var _valid24 = _errs473 === errors;
-if(_valid24){
-valid132 = true;
-passing24 = 0;
+else {
+errors = _errs448;
+if(vErrors !== null){
+if(_errs448){
+vErrors.length = _errs448;
 }
+else {
+vErrors = null;
+}
+}
+}
+var valid127 = _errs447 === errors;
+if(!valid127){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/configs",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data148}];
+return false;
+}
+}
+var valid0 = _errs444 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.logging !== undefined){
+let data155 = data.logging;
+const _errs464 = errors;
+if(errors === _errs464){
+if(data155 && typeof data155 == "object" && !Array.isArray(data155)){
+const _errs466 = errors;
+for(const key34 in data155){
+if(!(((key34 === "driver") || (key34 === "options")) || (pattern2.test(key34)))){
+validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key34},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.logging,data:data155}];
+return false;
+break;
+}
+}
+if(_errs466 === errors){
+if(data155.driver !== undefined){
+let data156 = data155.driver;
+const _errs467 = errors;
+if(typeof data156 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/logging/driver",schemaPath:"#/properties/logging/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.logging.properties.driver.type,parentSchema:schema25.properties.logging.properties.driver,data:data156}];
+return false;
+}
+var valid130 = _errs467 === errors;
+}
+else {
+var valid130 = true;
+}
+if(valid130){
+if(data155.options !== undefined){
+let data157 = data155.options;
+const _errs469 = errors;
+if(errors === _errs469){
+if(data157 && typeof data157 == "object" && !Array.isArray(data157)){
+var props18 = {};
+for(const key35 in data157){
+if(pattern11.test(key35)){
+let data158 = data157[key35];
+if(((typeof data158 !== "string") && (!((typeof data158 == "number") && (isFinite(data158))))) && (data158 !== null)){
+validate24.errors = [{instancePath:instancePath+"/logging/options/" + key35.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/logging/properties/options/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema25.properties.logging.properties.options.patternProperties["^.+$"].type},message:"must be string,number,null",schema:schema25.properties.logging.properties.options.patternProperties["^.+$"].type,parentSchema:schema25.properties.logging.properties.options.patternProperties["^.+$"],data:data158}];
+return false;
+}
+props18[key35] = true;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/logging/options",schemaPath:"#/properties/logging/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.properties.options.type,parentSchema:schema25.properties.logging.properties.options,data:data157}];
+return false;
+}
+}
+var valid130 = _errs469 === errors;
+}
+else {
+var valid130 = true;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.type,parentSchema:schema25.properties.logging,data:data155}];
+return false;
+}
+}
+var valid0 = _errs464 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.extends !== undefined){
+let data159 = data.extends;
+const _errs473 = errors;
+const _errs474 = errors;
+let valid132 = false;
+let passing24 = null;
 const _errs475 = errors;
-if(errors === _errs475){
-if(data158 && typeof data158 == "object" && !Array.isArray(data158)){
-let missing7;
-if((data158.service === undefined) && (missing7 = "service")){
-const err217 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/required",keyword:"required",params:{missingProperty: missing7},message:"must have required property '"+missing7+"'",schema:schema25.properties.extends.oneOf[1].required,parentSchema:schema25.properties.extends.oneOf[1],data:data158};
+if(typeof data159 !== "string"){
+const err217 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[0].type,parentSchema:schema25.properties.extends.oneOf[0],data:data159};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -7134,11 +7135,17 @@ vErrors.push(err217);
 }
 errors++;
 }
-else {
+var _valid24 = _errs475 === errors;
+if(_valid24){
+valid132 = true;
+passing24 = 0;
+}
 const _errs477 = errors;
-for(const key36 in data158){
-if(!((key36 === "service") || (key36 === "file"))){
-const err218 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key36},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.extends.oneOf[1],data:data158};
+if(errors === _errs477){
+if(data159 && typeof data159 == "object" && !Array.isArray(data159)){
+let missing7;
+if((data159.service === undefined) && (missing7 = "service")){
+const err218 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/required",keyword:"required",params:{missingProperty: missing7},message:"must have required property '"+missing7+"'",schema:schema25.properties.extends.oneOf[1].required,parentSchema:schema25.properties.extends.oneOf[1],data:data159};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -7146,15 +7153,12 @@ else {
 vErrors.push(err218);
 }
 errors++;
-break;
 }
-}
-if(_errs477 === errors){
-if(data158.service !== undefined){
-let data159 = data158.service;
-const _errs478 = errors;
-if(typeof data159 !== "string"){
-const err219 = {instancePath:instancePath+"/extends/service",schemaPath:"#/properties/extends/oneOf/1/properties/service/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.service.type,parentSchema:schema25.properties.extends.oneOf[1].properties.service,data:data159};
+else {
+const _errs479 = errors;
+for(const key36 in data159){
+if(!((key36 === "service") || (key36 === "file"))){
+const err219 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key36},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.extends.oneOf[1],data:data159};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -7162,18 +7166,15 @@ else {
 vErrors.push(err219);
 }
 errors++;
+break;
 }
-var valid133 = _errs478 === errors;
 }
-else {
-var valid133 = true;
-}
-if(valid133){
-if(data158.file !== undefined){
-let data160 = data158.file;
+if(_errs479 === errors){
+if(data159.service !== undefined){
+let data160 = data159.service;
 const _errs480 = errors;
 if(typeof data160 !== "string"){
-const err220 = {instancePath:instancePath+"/extends/file",schemaPath:"#/properties/extends/oneOf/1/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.file.type,parentSchema:schema25.properties.extends.oneOf[1].properties.file,data:data160};
+const err220 = {instancePath:instancePath+"/extends/service",schemaPath:"#/properties/extends/oneOf/1/properties/service/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.service.type,parentSchema:schema25.properties.extends.oneOf[1].properties.service,data:data160};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -7187,12 +7188,12 @@ var valid133 = _errs480 === errors;
 else {
 var valid133 = true;
 }
-}
-}
-}
-}
-else {
-const err221 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.extends.oneOf[1].type,parentSchema:schema25.properties.extends.oneOf[1],data:data158};
+if(valid133){
+if(data159.file !== undefined){
+let data161 = data159.file;
+const _errs482 = errors;
+if(typeof data161 !== "string"){
+const err221 = {instancePath:instancePath+"/extends/file",schemaPath:"#/properties/extends/oneOf/1/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.file.type,parentSchema:schema25.properties.extends.oneOf[1].properties.file,data:data161};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -7201,8 +7202,27 @@ vErrors.push(err221);
 }
 errors++;
 }
+var valid133 = _errs482 === errors;
 }
-var _valid24 = _errs475 === errors;
+else {
+var valid133 = true;
+}
+}
+}
+}
+}
+else {
+const err222 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.extends.oneOf[1].type,parentSchema:schema25.properties.extends.oneOf[1],data:data159};
+if(vErrors === null){
+vErrors = [err222];
+}
+else {
+vErrors.push(err222);
+}
+errors++;
+}
+}
+var _valid24 = _errs477 === errors;
 if(_valid24 && valid132){
 valid132 = false;
 passing24 = [passing24, 1];
@@ -7214,110 +7234,7 @@ passing24 = 1;
 }
 }
 if(!valid132){
-const err222 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf",keyword:"oneOf",params:{passingSchemas: passing24},message:"must match exactly one schema in oneOf",schema:schema25.properties.extends.oneOf,parentSchema:schema25.properties.extends,data:data158};
-if(vErrors === null){
-vErrors = [err222];
-}
-else {
-vErrors.push(err222);
-}
-errors++;
-validate24.errors = vErrors;
-return false;
-}
-else {
-errors = _errs472;
-if(vErrors !== null){
-if(_errs472){
-vErrors.length = _errs472;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs471 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.develop !== undefined){
-const _errs482 = errors;
-if(!(validate38(data.develop, {instancePath:instancePath+"/develop",parentData:data,parentDataProperty:"develop",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate38.errors : vErrors.concat(validate38.errors);
-errors = vErrors.length;
-}
-var valid0 = _errs482 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data["x-tscompose"] !== undefined){
-let data162 = data["x-tscompose"];
-const _errs483 = errors;
-const _errs484 = errors;
-if(errors === _errs484){
-if(data162 && typeof data162 == "object" && !Array.isArray(data162)){
-const _errs486 = errors;
-for(const key37 in data162){
-if(!((((key37 === "restart_on_unhealthy") || (key37 === "readiness")) || (key37 === "schedule")) || (pattern2.test(key37)))){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose",schemaPath:"#/$defs/x_tscompose_service/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key37},message:"must NOT have additional properties",schema:false,parentSchema:schema75,data:data162}];
-return false;
-break;
-}
-}
-if(_errs486 === errors){
-if(data162.restart_on_unhealthy !== undefined){
-let data163 = data162.restart_on_unhealthy;
-const _errs487 = errors;
-if((typeof data163 !== "boolean") && (typeof data163 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/restart_on_unhealthy",schemaPath:"#/$defs/x_tscompose_service/properties/restart_on_unhealthy/type",keyword:"type",params:{type: schema75.properties.restart_on_unhealthy.type},message:"must be boolean,string",schema:schema75.properties.restart_on_unhealthy.type,parentSchema:schema75.properties.restart_on_unhealthy,data:data163}];
-return false;
-}
-var valid135 = _errs487 === errors;
-}
-else {
-var valid135 = true;
-}
-if(valid135){
-if(data162.readiness !== undefined){
-let data164 = data162.readiness;
-const _errs489 = errors;
-if(errors === _errs489){
-if(data164 && typeof data164 == "object" && !Array.isArray(data164)){
-const _errs491 = errors;
-for(const key38 in data164){
-if(!(((((key38 === "tcp") || (key38 === "http")) || (key38 === "log")) || (key38 === "interval")) || (key38 === "timeout"))){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key38},message:"must NOT have additional properties",schema:false,parentSchema:schema75.properties.readiness,data:data164}];
-return false;
-break;
-}
-}
-if(_errs491 === errors){
-if(data164.tcp !== undefined){
-let data165 = data164.tcp;
-const _errs492 = errors;
-if((!(((typeof data165 == "number") && (!(data165 % 1) && !isNaN(data165))) && (isFinite(data165)))) && (typeof data165 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/tcp",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/tcp/type",keyword:"type",params:{type: schema75.properties.readiness.properties.tcp.type},message:"must be integer,string",schema:schema75.properties.readiness.properties.tcp.type,parentSchema:schema75.properties.readiness.properties.tcp,data:data165}];
-return false;
-}
-var valid136 = _errs492 === errors;
-}
-else {
-var valid136 = true;
-}
-if(valid136){
-if(data164.http !== undefined){
-let data166 = data164.http;
-const _errs494 = errors;
-const _errs495 = errors;
-let valid137 = false;
-let passing25 = null;
-const _errs496 = errors;
-if((!(((typeof data166 == "number") && (!(data166 % 1) && !isNaN(data166))) && (isFinite(data166)))) && (typeof data166 !== "string")){
-const err223 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/0/type",keyword:"type",params:{type: schema75.properties.readiness.properties.http.oneOf[0].type},message:"must be integer,string",schema:schema75.properties.readiness.properties.http.oneOf[0].type,parentSchema:schema75.properties.readiness.properties.http.oneOf[0],data:data166};
+const err223 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf",keyword:"oneOf",params:{passingSchemas: passing24},message:"must match exactly one schema in oneOf",schema:schema25.properties.extends.oneOf,parentSchema:schema25.properties.extends,data:data159};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -7325,18 +7242,102 @@ else {
 vErrors.push(err223);
 }
 errors++;
+validate24.errors = vErrors;
+return false;
 }
-var _valid25 = _errs496 === errors;
-if(_valid25){
-valid137 = true;
-passing25 = 0;
+else {
+errors = _errs474;
+if(vErrors !== null){
+if(_errs474){
+vErrors.length = _errs474;
 }
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs473 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.develop !== undefined){
+const _errs484 = errors;
+if(!(validate38(data.develop, {instancePath:instancePath+"/develop",parentData:data,parentDataProperty:"develop",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate38.errors : vErrors.concat(validate38.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs484 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data["x-tscompose"] !== undefined){
+let data163 = data["x-tscompose"];
+const _errs485 = errors;
+const _errs486 = errors;
+if(errors === _errs486){
+if(data163 && typeof data163 == "object" && !Array.isArray(data163)){
+const _errs488 = errors;
+for(const key37 in data163){
+if(!((((key37 === "restart_on_unhealthy") || (key37 === "readiness")) || (key37 === "schedule")) || (pattern2.test(key37)))){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose",schemaPath:"#/$defs/x_tscompose_service/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key37},message:"must NOT have additional properties",schema:false,parentSchema:schema75,data:data163}];
+return false;
+break;
+}
+}
+if(_errs488 === errors){
+if(data163.restart_on_unhealthy !== undefined){
+let data164 = data163.restart_on_unhealthy;
+const _errs489 = errors;
+if((typeof data164 !== "boolean") && (typeof data164 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/restart_on_unhealthy",schemaPath:"#/$defs/x_tscompose_service/properties/restart_on_unhealthy/type",keyword:"type",params:{type: schema75.properties.restart_on_unhealthy.type},message:"must be boolean,string",schema:schema75.properties.restart_on_unhealthy.type,parentSchema:schema75.properties.restart_on_unhealthy,data:data164}];
+return false;
+}
+var valid135 = _errs489 === errors;
+}
+else {
+var valid135 = true;
+}
+if(valid135){
+if(data163.readiness !== undefined){
+let data165 = data163.readiness;
+const _errs491 = errors;
+if(errors === _errs491){
+if(data165 && typeof data165 == "object" && !Array.isArray(data165)){
+const _errs493 = errors;
+for(const key38 in data165){
+if(!(((((key38 === "tcp") || (key38 === "http")) || (key38 === "log")) || (key38 === "interval")) || (key38 === "timeout"))){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key38},message:"must NOT have additional properties",schema:false,parentSchema:schema75.properties.readiness,data:data165}];
+return false;
+break;
+}
+}
+if(_errs493 === errors){
+if(data165.tcp !== undefined){
+let data166 = data165.tcp;
+const _errs494 = errors;
+if((!(((typeof data166 == "number") && (!(data166 % 1) && !isNaN(data166))) && (isFinite(data166)))) && (typeof data166 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/tcp",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/tcp/type",keyword:"type",params:{type: schema75.properties.readiness.properties.tcp.type},message:"must be integer,string",schema:schema75.properties.readiness.properties.tcp.type,parentSchema:schema75.properties.readiness.properties.tcp,data:data166}];
+return false;
+}
+var valid136 = _errs494 === errors;
+}
+else {
+var valid136 = true;
+}
+if(valid136){
+if(data165.http !== undefined){
+let data167 = data165.http;
+const _errs496 = errors;
+const _errs497 = errors;
+let valid137 = false;
+let passing25 = null;
 const _errs498 = errors;
-if(errors === _errs498){
-if(data166 && typeof data166 == "object" && !Array.isArray(data166)){
-let missing8;
-if((data166.port === undefined) && (missing8 = "port")){
-const err224 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/required",keyword:"required",params:{missingProperty: missing8},message:"must have required property '"+missing8+"'",schema:schema75.properties.readiness.properties.http.oneOf[1].required,parentSchema:schema75.properties.readiness.properties.http.oneOf[1],data:data166};
+if((!(((typeof data167 == "number") && (!(data167 % 1) && !isNaN(data167))) && (isFinite(data167)))) && (typeof data167 !== "string")){
+const err224 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/0/type",keyword:"type",params:{type: schema75.properties.readiness.properties.http.oneOf[0].type},message:"must be integer,string",schema:schema75.properties.readiness.properties.http.oneOf[0].type,parentSchema:schema75.properties.readiness.properties.http.oneOf[0],data:data167};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -7345,11 +7346,17 @@ vErrors.push(err224);
 }
 errors++;
 }
-else {
+var _valid25 = _errs498 === errors;
+if(_valid25){
+valid137 = true;
+passing25 = 0;
+}
 const _errs500 = errors;
-for(const key39 in data166){
-if(!((key39 === "port") || (key39 === "path"))){
-const err225 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key39},message:"must NOT have additional properties",schema:false,parentSchema:schema75.properties.readiness.properties.http.oneOf[1],data:data166};
+if(errors === _errs500){
+if(data167 && typeof data167 == "object" && !Array.isArray(data167)){
+let missing8;
+if((data167.port === undefined) && (missing8 = "port")){
+const err225 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/required",keyword:"required",params:{missingProperty: missing8},message:"must have required property '"+missing8+"'",schema:schema75.properties.readiness.properties.http.oneOf[1].required,parentSchema:schema75.properties.readiness.properties.http.oneOf[1],data:data167};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -7357,15 +7364,12 @@ else {
 vErrors.push(err225);
 }
 errors++;
-break;
 }
-}
-if(_errs500 === errors){
-if(data166.port !== undefined){
-let data167 = data166.port;
-const _errs501 = errors;
-if((!(((typeof data167 == "number") && (!(data167 % 1) && !isNaN(data167))) && (isFinite(data167)))) && (typeof data167 !== "string")){
-const err226 = {instancePath:instancePath+"/x-tscompose/readiness/http/port",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/properties/port/type",keyword:"type",params:{type: schema75.properties.readiness.properties.http.oneOf[1].properties.port.type},message:"must be integer,string",schema:schema75.properties.readiness.properties.http.oneOf[1].properties.port.type,parentSchema:schema75.properties.readiness.properties.http.oneOf[1].properties.port,data:data167};
+else {
+const _errs502 = errors;
+for(const key39 in data167){
+if(!((key39 === "port") || (key39 === "path"))){
+const err226 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key39},message:"must NOT have additional properties",schema:false,parentSchema:schema75.properties.readiness.properties.http.oneOf[1],data:data167};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -7373,18 +7377,15 @@ else {
 vErrors.push(err226);
 }
 errors++;
+break;
 }
-var valid138 = _errs501 === errors;
 }
-else {
-var valid138 = true;
-}
-if(valid138){
-if(data166.path !== undefined){
-let data168 = data166.path;
+if(_errs502 === errors){
+if(data167.port !== undefined){
+let data168 = data167.port;
 const _errs503 = errors;
-if(typeof data168 !== "string"){
-const err227 = {instancePath:instancePath+"/x-tscompose/readiness/http/path",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.readiness.properties.http.oneOf[1].properties.path.type,parentSchema:schema75.properties.readiness.properties.http.oneOf[1].properties.path,data:data168};
+if((!(((typeof data168 == "number") && (!(data168 % 1) && !isNaN(data168))) && (isFinite(data168)))) && (typeof data168 !== "string")){
+const err227 = {instancePath:instancePath+"/x-tscompose/readiness/http/port",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/properties/port/type",keyword:"type",params:{type: schema75.properties.readiness.properties.http.oneOf[1].properties.port.type},message:"must be integer,string",schema:schema75.properties.readiness.properties.http.oneOf[1].properties.port.type,parentSchema:schema75.properties.readiness.properties.http.oneOf[1].properties.port,data:data168};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -7398,12 +7399,12 @@ var valid138 = _errs503 === errors;
 else {
 var valid138 = true;
 }
-}
-}
-}
-}
-else {
-const err228 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.properties.readiness.properties.http.oneOf[1].type,parentSchema:schema75.properties.readiness.properties.http.oneOf[1],data:data166};
+if(valid138){
+if(data167.path !== undefined){
+let data169 = data167.path;
+const _errs505 = errors;
+if(typeof data169 !== "string"){
+const err228 = {instancePath:instancePath+"/x-tscompose/readiness/http/path",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.readiness.properties.http.oneOf[1].properties.path.type,parentSchema:schema75.properties.readiness.properties.http.oneOf[1].properties.path,data:data169};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -7412,8 +7413,27 @@ vErrors.push(err228);
 }
 errors++;
 }
+var valid138 = _errs505 === errors;
 }
-var _valid25 = _errs498 === errors;
+else {
+var valid138 = true;
+}
+}
+}
+}
+}
+else {
+const err229 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.properties.readiness.properties.http.oneOf[1].type,parentSchema:schema75.properties.readiness.properties.http.oneOf[1],data:data167};
+if(vErrors === null){
+vErrors = [err229];
+}
+else {
+vErrors.push(err229);
+}
+errors++;
+}
+}
+var _valid25 = _errs500 === errors;
 if(_valid25 && valid137){
 valid137 = false;
 passing25 = [passing25, 1];
@@ -7425,52 +7445,39 @@ passing25 = 1;
 }
 }
 if(!valid137){
-const err229 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf",keyword:"oneOf",params:{passingSchemas: passing25},message:"must match exactly one schema in oneOf",schema:schema75.properties.readiness.properties.http.oneOf,parentSchema:schema75.properties.readiness.properties.http,data:data166};
+const err230 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf",keyword:"oneOf",params:{passingSchemas: passing25},message:"must match exactly one schema in oneOf",schema:schema75.properties.readiness.properties.http.oneOf,parentSchema:schema75.properties.readiness.properties.http,data:data167};
 if(vErrors === null){
-vErrors = [err229];
+vErrors = [err230];
 }
 else {
-vErrors.push(err229);
+vErrors.push(err230);
 }
 errors++;
 validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs495;
+errors = _errs497;
 if(vErrors !== null){
-if(_errs495){
-vErrors.length = _errs495;
+if(_errs497){
+vErrors.length = _errs497;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid136 = _errs494 === errors;
+var valid136 = _errs496 === errors;
 }
 else {
 var valid136 = true;
 }
 if(valid136){
-if(data164.log !== undefined){
-let data169 = data164.log;
-const _errs505 = errors;
-if(typeof data169 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/log",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/log/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.readiness.properties.log.type,parentSchema:schema75.properties.readiness.properties.log,data:data169}];
-return false;
-}
-var valid136 = _errs505 === errors;
-}
-else {
-var valid136 = true;
-}
-if(valid136){
-if(data164.interval !== undefined){
-let data170 = data164.interval;
+if(data165.log !== undefined){
+let data170 = data165.log;
 const _errs507 = errors;
-if((typeof data170 !== "string") && (!((typeof data170 == "number") && (isFinite(data170))))){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/interval",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/interval/type",keyword:"type",params:{type: schema75.properties.readiness.properties.interval.type},message:"must be string,number",schema:schema75.properties.readiness.properties.interval.type,parentSchema:schema75.properties.readiness.properties.interval,data:data170}];
+if(typeof data170 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/log",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/log/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.readiness.properties.log.type,parentSchema:schema75.properties.readiness.properties.log,data:data170}];
 return false;
 }
 var valid136 = _errs507 === errors;
@@ -7479,14 +7486,27 @@ else {
 var valid136 = true;
 }
 if(valid136){
-if(data164.timeout !== undefined){
-let data171 = data164.timeout;
+if(data165.interval !== undefined){
+let data171 = data165.interval;
 const _errs509 = errors;
 if((typeof data171 !== "string") && (!((typeof data171 == "number") && (isFinite(data171))))){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/timeout",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/timeout/type",keyword:"type",params:{type: schema75.properties.readiness.properties.timeout.type},message:"must be string,number",schema:schema75.properties.readiness.properties.timeout.type,parentSchema:schema75.properties.readiness.properties.timeout,data:data171}];
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/interval",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/interval/type",keyword:"type",params:{type: schema75.properties.readiness.properties.interval.type},message:"must be string,number",schema:schema75.properties.readiness.properties.interval.type,parentSchema:schema75.properties.readiness.properties.interval,data:data171}];
 return false;
 }
 var valid136 = _errs509 === errors;
+}
+else {
+var valid136 = true;
+}
+if(valid136){
+if(data165.timeout !== undefined){
+let data172 = data165.timeout;
+const _errs511 = errors;
+if((typeof data172 !== "string") && (!((typeof data172 == "number") && (isFinite(data172))))){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/timeout",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/timeout/type",keyword:"type",params:{type: schema75.properties.readiness.properties.timeout.type},message:"must be string,number",schema:schema75.properties.readiness.properties.timeout.type,parentSchema:schema75.properties.readiness.properties.timeout,data:data172}];
+return false;
+}
+var valid136 = _errs511 === errors;
 }
 else {
 var valid136 = true;
@@ -7498,44 +7518,25 @@ var valid136 = true;
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.properties.readiness.type,parentSchema:schema75.properties.readiness,data:data164}];
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.properties.readiness.type,parentSchema:schema75.properties.readiness,data:data165}];
 return false;
 }
 }
-var valid135 = _errs489 === errors;
+var valid135 = _errs491 === errors;
 }
 else {
 var valid135 = true;
 }
 if(valid135){
-if(data162.schedule !== undefined){
-let data172 = data162.schedule;
-const _errs511 = errors;
-const _errs512 = errors;
+if(data163.schedule !== undefined){
+let data173 = data163.schedule;
+const _errs513 = errors;
+const _errs514 = errors;
 let valid139 = false;
 let passing26 = null;
-const _errs513 = errors;
-if(typeof data172 !== "string"){
-const err230 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.schedule.oneOf[0].type,parentSchema:schema75.properties.schedule.oneOf[0],data:data172};
-if(vErrors === null){
-vErrors = [err230];
-}
-else {
-vErrors.push(err230);
-}
-errors++;
-}
-var _valid26 = _errs513 === errors;
-if(_valid26){
-valid139 = true;
-passing26 = 0;
-}
 const _errs515 = errors;
-if(errors === _errs515){
-if(data172 && typeof data172 == "object" && !Array.isArray(data172)){
-let missing9;
-if((data172.cron === undefined) && (missing9 = "cron")){
-const err231 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/required",keyword:"required",params:{missingProperty: missing9},message:"must have required property '"+missing9+"'",schema:schema75.properties.schedule.oneOf[1].required,parentSchema:schema75.properties.schedule.oneOf[1],data:data172};
+if(typeof data173 !== "string"){
+const err231 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.schedule.oneOf[0].type,parentSchema:schema75.properties.schedule.oneOf[0],data:data173};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -7544,11 +7545,17 @@ vErrors.push(err231);
 }
 errors++;
 }
-else {
+var _valid26 = _errs515 === errors;
+if(_valid26){
+valid139 = true;
+passing26 = 0;
+}
 const _errs517 = errors;
-for(const key40 in data172){
-if(!((((key40 === "cron") || (key40 === "timezone")) || (key40 === "overlap")) || (key40 === "history"))){
-const err232 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key40},message:"must NOT have additional properties",schema:false,parentSchema:schema75.properties.schedule.oneOf[1],data:data172};
+if(errors === _errs517){
+if(data173 && typeof data173 == "object" && !Array.isArray(data173)){
+let missing9;
+if((data173.cron === undefined) && (missing9 = "cron")){
+const err232 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/required",keyword:"required",params:{missingProperty: missing9},message:"must have required property '"+missing9+"'",schema:schema75.properties.schedule.oneOf[1].required,parentSchema:schema75.properties.schedule.oneOf[1],data:data173};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -7556,15 +7563,12 @@ else {
 vErrors.push(err232);
 }
 errors++;
-break;
 }
-}
-if(_errs517 === errors){
-if(data172.cron !== undefined){
-let data173 = data172.cron;
-const _errs518 = errors;
-if(typeof data173 !== "string"){
-const err233 = {instancePath:instancePath+"/x-tscompose/schedule/cron",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/cron/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.schedule.oneOf[1].properties.cron.type,parentSchema:schema75.properties.schedule.oneOf[1].properties.cron,data:data173};
+else {
+const _errs519 = errors;
+for(const key40 in data173){
+if(!((((key40 === "cron") || (key40 === "timezone")) || (key40 === "overlap")) || (key40 === "history"))){
+const err233 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key40},message:"must NOT have additional properties",schema:false,parentSchema:schema75.properties.schedule.oneOf[1],data:data173};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -7572,18 +7576,15 @@ else {
 vErrors.push(err233);
 }
 errors++;
+break;
 }
-var valid140 = _errs518 === errors;
 }
-else {
-var valid140 = true;
-}
-if(valid140){
-if(data172.timezone !== undefined){
-let data174 = data172.timezone;
+if(_errs519 === errors){
+if(data173.cron !== undefined){
+let data174 = data173.cron;
 const _errs520 = errors;
 if(typeof data174 !== "string"){
-const err234 = {instancePath:instancePath+"/x-tscompose/schedule/timezone",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.schedule.oneOf[1].properties.timezone.type,parentSchema:schema75.properties.schedule.oneOf[1].properties.timezone,data:data174};
+const err234 = {instancePath:instancePath+"/x-tscompose/schedule/cron",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/cron/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.schedule.oneOf[1].properties.cron.type,parentSchema:schema75.properties.schedule.oneOf[1].properties.cron,data:data174};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -7598,26 +7599,16 @@ else {
 var valid140 = true;
 }
 if(valid140){
-if(data172.overlap !== undefined){
-let data175 = data172.overlap;
+if(data173.timezone !== undefined){
+let data175 = data173.timezone;
 const _errs522 = errors;
 if(typeof data175 !== "string"){
-const err235 = {instancePath:instancePath+"/x-tscompose/schedule/overlap",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/overlap/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.schedule.oneOf[1].properties.overlap.type,parentSchema:schema75.properties.schedule.oneOf[1].properties.overlap,data:data175};
+const err235 = {instancePath:instancePath+"/x-tscompose/schedule/timezone",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.schedule.oneOf[1].properties.timezone.type,parentSchema:schema75.properties.schedule.oneOf[1].properties.timezone,data:data175};
 if(vErrors === null){
 vErrors = [err235];
 }
 else {
 vErrors.push(err235);
-}
-errors++;
-}
-if(!(((data175 === "skip") || (data175 === "queue")) || (data175 === "allow"))){
-const err236 = {instancePath:instancePath+"/x-tscompose/schedule/overlap",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/overlap/enum",keyword:"enum",params:{allowedValues: schema75.properties.schedule.oneOf[1].properties.overlap.enum},message:"must be equal to one of the allowed values",schema:schema75.properties.schedule.oneOf[1].properties.overlap.enum,parentSchema:schema75.properties.schedule.oneOf[1].properties.overlap,data:data175};
-if(vErrors === null){
-vErrors = [err236];
-}
-else {
-vErrors.push(err236);
 }
 errors++;
 }
@@ -7627,11 +7618,21 @@ else {
 var valid140 = true;
 }
 if(valid140){
-if(data172.history !== undefined){
-let data176 = data172.history;
+if(data173.overlap !== undefined){
+let data176 = data173.overlap;
 const _errs524 = errors;
-if((!(((typeof data176 == "number") && (!(data176 % 1) && !isNaN(data176))) && (isFinite(data176)))) && (typeof data176 !== "string")){
-const err237 = {instancePath:instancePath+"/x-tscompose/schedule/history",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/history/type",keyword:"type",params:{type: schema75.properties.schedule.oneOf[1].properties.history.type},message:"must be integer,string",schema:schema75.properties.schedule.oneOf[1].properties.history.type,parentSchema:schema75.properties.schedule.oneOf[1].properties.history,data:data176};
+if(typeof data176 !== "string"){
+const err236 = {instancePath:instancePath+"/x-tscompose/schedule/overlap",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/overlap/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.schedule.oneOf[1].properties.overlap.type,parentSchema:schema75.properties.schedule.oneOf[1].properties.overlap,data:data176};
+if(vErrors === null){
+vErrors = [err236];
+}
+else {
+vErrors.push(err236);
+}
+errors++;
+}
+if(!(((data176 === "skip") || (data176 === "queue")) || (data176 === "allow"))){
+const err237 = {instancePath:instancePath+"/x-tscompose/schedule/overlap",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/overlap/enum",keyword:"enum",params:{allowedValues: schema75.properties.schedule.oneOf[1].properties.overlap.enum},message:"must be equal to one of the allowed values",schema:schema75.properties.schedule.oneOf[1].properties.overlap.enum,parentSchema:schema75.properties.schedule.oneOf[1].properties.overlap,data:data176};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -7645,14 +7646,12 @@ var valid140 = _errs524 === errors;
 else {
 var valid140 = true;
 }
-}
-}
-}
-}
-}
-}
-else {
-const err238 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.properties.schedule.oneOf[1].type,parentSchema:schema75.properties.schedule.oneOf[1],data:data172};
+if(valid140){
+if(data173.history !== undefined){
+let data177 = data173.history;
+const _errs526 = errors;
+if((!(((typeof data177 == "number") && (!(data177 % 1) && !isNaN(data177))) && (isFinite(data177)))) && (typeof data177 !== "string")){
+const err238 = {instancePath:instancePath+"/x-tscompose/schedule/history",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/history/type",keyword:"type",params:{type: schema75.properties.schedule.oneOf[1].properties.history.type},message:"must be integer,string",schema:schema75.properties.schedule.oneOf[1].properties.history.type,parentSchema:schema75.properties.schedule.oneOf[1].properties.history,data:data177};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -7661,8 +7660,29 @@ vErrors.push(err238);
 }
 errors++;
 }
+var valid140 = _errs526 === errors;
 }
-var _valid26 = _errs515 === errors;
+else {
+var valid140 = true;
+}
+}
+}
+}
+}
+}
+}
+else {
+const err239 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.properties.schedule.oneOf[1].type,parentSchema:schema75.properties.schedule.oneOf[1],data:data173};
+if(vErrors === null){
+vErrors = [err239];
+}
+else {
+vErrors.push(err239);
+}
+errors++;
+}
+}
+var _valid26 = _errs517 === errors;
 if(_valid26 && valid139){
 valid139 = false;
 passing26 = [passing26, 1];
@@ -7674,29 +7694,29 @@ passing26 = 1;
 }
 }
 if(!valid139){
-const err239 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf",keyword:"oneOf",params:{passingSchemas: passing26},message:"must match exactly one schema in oneOf",schema:schema75.properties.schedule.oneOf,parentSchema:schema75.properties.schedule,data:data172};
+const err240 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf",keyword:"oneOf",params:{passingSchemas: passing26},message:"must match exactly one schema in oneOf",schema:schema75.properties.schedule.oneOf,parentSchema:schema75.properties.schedule,data:data173};
 if(vErrors === null){
-vErrors = [err239];
+vErrors = [err240];
 }
 else {
-vErrors.push(err239);
+vErrors.push(err240);
 }
 errors++;
 validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs512;
+errors = _errs514;
 if(vErrors !== null){
-if(_errs512){
-vErrors.length = _errs512;
+if(_errs514){
+vErrors.length = _errs514;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid135 = _errs511 === errors;
+var valid135 = _errs513 === errors;
 }
 else {
 var valid135 = true;
@@ -7706,11 +7726,11 @@ var valid135 = true;
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/x-tscompose",schemaPath:"#/$defs/x_tscompose_service/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.type,parentSchema:schema75,data:data162}];
+validate24.errors = [{instancePath:instancePath+"/x-tscompose",schemaPath:"#/$defs/x_tscompose_service/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.type,parentSchema:schema75,data:data163}];
 return false;
 }
 }
-var valid0 = _errs483 === errors;
+var valid0 = _errs485 === errors;
 }
 else {
 var valid0 = true;
