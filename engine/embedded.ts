@@ -158,7 +158,7 @@ export class EmbeddedEngine implements Engine {
           containerId: id,
           name: spec.name,
           hostname: spec.hostname,
-          networks: Object.entries(spec.networks).map(([name, a]) => ({ network: name, aliases: a.aliases, ipv4Address: a.ipv4Address, macAddress: a.macAddress })),
+          networks: Object.entries(spec.networks).map(([name, a]) => ({ network: name, aliases: a.aliases, ipv4Address: a.ipv4Address, macAddress: a.macAddress, gwPriority: a.gwPriority })),
         });
         undo.push(() => network.removeSandbox(id));
         if (spec.ports.length > 0) {

@@ -90,6 +90,8 @@ export interface NetworkAttachment {
   aliases: string[];
   ipv4Address: string | undefined;
   macAddress?: string | undefined;
+  /** The non-internal network with the highest value holds the default route (compose's gw_priority). */
+  gwPriority?: number | undefined;
 }
 
 export interface HealthcheckConfig {
@@ -254,6 +256,12 @@ export interface NetworkSpec {
   internal: boolean;
   subnet: string | undefined;
   gateway: string | undefined;
+  /** Dynamic addresses only from this part of the subnet. */
+  ipRange?: string | undefined;
+  /** name -> address: reserved, never handed out. */
+  auxAddresses?: Record<string, string> | undefined;
+  /** Driver options (compose's driver_opts); see engine/network/bridge-options.ts for the bridge's. */
+  options?: Record<string, string> | undefined;
 }
 
 export interface NetworkInfo {

@@ -128,7 +128,7 @@ function networksFor(stack: StackSpec, svc: ServiceSpec, name: string): Record<s
     if (!net) continue;
     const aliases = [svc.name, name, ...n.aliases];
     if (svc.hostname) aliases.push(svc.hostname);
-    out[net.name] = { aliases: [...new Set(aliases)], ipv4Address: n.ipv4Address, macAddress: svc.macAddress };
+    out[net.name] = { aliases: [...new Set(aliases)], ipv4Address: n.ipv4Address, macAddress: svc.macAddress, ...(n.gwPriority !== 0 ? { gwPriority: n.gwPriority } : {}) };
   }
   return out;
 }

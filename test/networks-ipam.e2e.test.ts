@@ -1,0 +1,131 @@
+// Network settings of a compose file as the containers see them on the
+// embedded engine: ipam ip_range and aux_addresses (which addresses are handed
+// out), the bridge's MTU (eth0 inside), enable_icc=false (neighbours cannot
+// talk, with a positive control on another network), gw_priority (which
+// network holds the default route) and host_binding_ipv4 (where a port that
+// names no host address is published).
+import { request } from "node:http";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawnCli } from "./support/e2e.js";
+import { startStackSuite, stopStackSuite } from "./support/stack.js";
+import type { StackSuite } from "./support/stack.js";
+
+let s: StackSuite;
+const project = `tni${process.pid}`;
+// Away from the test daemons' automatic pools (10.120-219.x.x, test/support/daemon.ts).
+const net = `10.250.${process.pid % 250}`;
+
+const stack = `
+services:
+  a:
+    image: busybox
+    command: ["sleep", "3600"]
+    networks:
+      quiet: {}
+      out: { gw_priority: 10 }
+  b:
+    image: busybox
+    command: ["sleep", "3600"]
+    networks: [quiet]
+  c:
+    image: busybox
+    command: ["sh", "-c", "echo hello-c > /tmp/index.html && exec httpd -f -p 80 -h /tmp"]
+    networks: [out]
+    ports: ["80"]
+networks:
+  quiet:
+    driver_opts:
+      com.docker.network.driver.mtu: "1400"
+      com.docker.network.bridge.enable_icc: "false"
+    ipam:
+      config:
+        - subnet: ${net}.0/24
+          ip_range: ${net}.64/28
+          aux_addresses: { printer: ${net}.64 }
+  out:
+    driver_opts:
+      com.docker.network.bridge.host_binding_ipv4: 127.0.0.1
+`;
+
+async function cli(args: string[]): Promise<string> {
+  const run = spawnCli(s.daemon, ["-p", project, ...args], { cwd: s.work });
+  const code = await run.exited(240_000);
+  if (code !== 0) throw new Error(`tscompose ${args.join(" ")} exited ${code}: ${run.stderr()}`);
+  return run.stdout();
+}
+const sh = (service: string, script: string): Promise<string> => cli(["exec", "-T", service, "sh", "-c", script]);
+/** `ip -o -4 addr` of a container: interface -> address. */
+async function addresses(service: string): Promise<Record<string, string>> {
+  const out = await sh(service, "ip -o -4 addr show");
+  const found: Record<string, string> = {};
+  for (const m of out.matchAll(/^\d+: (\S+)\s+inet (\S+)\//gm)) if (m[1] !== "lo") found[m[1] as string] = m[2] as string;
+  return found;
+}
+const ifOn = (addrs: Record<string, string>, prefix: string): string | undefined => Object.entries(addrs).find(([, ip]) => ip.startsWith(`${prefix}.`))?.[0];
+
+function httpGet(host: string, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host, port, path: "/index.html", timeout: 3000 }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => (body += c));
+      res.on("end", () => resolve(body));
+    });
+    req.on("timeout", () => req.destroy(new Error(`timeout on ${host}:${port}`)));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+beforeAll(async () => {
+  s = await startStackSuite("networks-ipam", ["busybox"]);
+  s.projects.push({ name: project, cwd: s.work });
+}, 300_000);
+
+afterAll(async () => {
+  expect(await stopStackSuite(s, ["-t", "0"])).toEqual([]);
+}, 180_000);
+
+describe("network ipam and bridge options", () => {
+  it("ip_range, aux_addresses, mtu, enable_icc=false, gw_priority and host_binding_ipv4 as the containers see them", async () => {
+    writeFileSync(join(s.work, "compose.yaml"), stack);
+    await cli(["up", "-d"]);
+    const a = await addresses("a");
+    const b = await addresses("b");
+    const c = await addresses("c");
+
+    // Dynamic addresses come from the range (.64-.79) and skip the aux address .64.
+    const quietA = ifOn(a, net);
+    const quietB = ifOn(b, net);
+    expect(quietA).toBeDefined();
+    for (const ip of [a[quietA as string], b[quietB as string]]) {
+      const last = Number(ip?.split(".")[3]);
+      expect(last).toBeGreaterThan(64);
+      expect(last).toBeLessThan(80);
+    }
+
+    // The network's MTU is the container's interface MTU; the other network keeps the default.
+    expect(await sh("a", `cat /sys/class/net/${quietA}/mtu`)).toBe("1400\n");
+    const outA = Object.keys(a).find((i) => i !== quietA) as string;
+    expect(await sh("a", `cat /sys/class/net/${outA}/mtu`)).toBe("1500\n");
+
+    // gw_priority: the default route goes through "out" although "quiet" is attached first.
+    expect(await sh("a", "ip route show default")).toMatch(new RegExp(`dev ${outA}\\b`));
+
+    // enable_icc=false: a cannot reach b on "quiet"; positive control: a reaches c on "out".
+    const ipC = Object.values(c)[0] as string;
+    expect(await sh("a", `ping -c 1 -W 2 ${ipC} >/dev/null && echo ok`)).toBe("ok\n");
+    expect(await sh("a", `ping -c 1 -W 2 ${b[quietB as string] ?? ""} >/dev/null && echo ok || echo blocked`)).toBe("blocked\n");
+
+    // host_binding_ipv4: the port is published on 127.0.0.1 only, not on the host's other addresses.
+    const port = Number(/:(\d+)\s*$/.exec((await cli(["port", "c", "80"])).trim())?.[1]);
+    expect(port).toBeGreaterThan(0);
+    expect(await httpGet("127.0.0.1", port)).toBe("hello-c\n");
+    const gatewayOut = (await sh("c", "ip route show default")).match(/via (\S+)/)?.[1] as string;
+    await expect(httpGet(gatewayOut, port)).rejects.toThrow();
+
+    await cli(["down", "-t", "0"]);
+  }, 600_000);
+});
