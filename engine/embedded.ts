@@ -45,7 +45,7 @@ import type {
 } from "./types.js";
 import { checkName } from "./names.js";
 import { VOLUME_LABEL } from "../model/labels.js";
-import { EngineError } from "./types.js";
+import { DEFAULT_BRIDGE_NETWORK, EngineError } from "./types.js";
 import type { VolumeStore } from "./volumes.js";
 
 /** What the engine needs from the image service. */
@@ -154,6 +154,7 @@ export class EmbeddedEngine implements Engine {
       let sandbox: SandboxInfo | undefined;
       let netnsPath: string | undefined;
       if (spec.networkMode === "bridge") {
+        if (DEFAULT_BRIDGE_NETWORK in spec.networks) await this.ensureDefaultBridge();
         sandbox = await network.createSandbox({
           containerId: id,
           name: spec.name,
@@ -202,6 +203,15 @@ export class EmbeddedEngine implements Engine {
       for (const step of undo.reverse()) await step().catch(() => undefined);
       throw err;
     }
+  }
+
+  /** docker's default network, created on first use; a concurrent create of it is as good as ours. */
+  private async ensureDefaultBridge(): Promise<void> {
+    const { network } = this.parts;
+    if (await network.inspectNetwork(DEFAULT_BRIDGE_NETWORK)) return;
+    await network.createNetwork({ name: DEFAULT_BRIDGE_NETWORK, labels: {}, driver: "bridge", internal: false, subnet: undefined, gateway: undefined }).catch((err: unknown) => {
+      if (!(err instanceof EngineError && err.kind === "conflict")) throw err;
+    });
   }
 
   /**

@@ -86,6 +86,12 @@ export interface PortBinding {
   hostIp: string | undefined;
 }
 
+/**
+ * docker's default network (compose's `network_mode: bridge`): the engine creates it on first
+ * use, no stack owns it (`down` leaves it), and it has no service-name DNS.
+ */
+export const DEFAULT_BRIDGE_NETWORK = "bridge";
+
 export interface NetworkAttachment {
   aliases: string[];
   ipv4Address: string | undefined;

@@ -205,7 +205,10 @@ async function execute(a: Action, opts: ApplyOptions, created: Map<string, strin
     case "create": {
       const svc = svcOf(a.service);
       let shared: string | undefined;
-      if (svc.networkMode?.startsWith("service:")) shared = await firstRunning(engine, stack.name, svc.networkMode.slice(8));
+      if (svc.networkMode?.startsWith("service:")) {
+        shared = await firstRunning(engine, stack.name, svc.networkMode.slice(8));
+        if (!shared) throw new Error(`service "${svc.name}": the container of ${svc.networkMode} is not running`);
+      }
       const info = await engine.createContainer(containerSpecFor(stack, svc, a.number, { sharedNetworkContainer: shared, inheritVolumes: a.inheritVolumes }));
       created.set(`${a.service}:${a.number}`, info.id);
       return;

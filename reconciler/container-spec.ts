@@ -5,6 +5,7 @@
 // the DNS aliases (service name and container name on every network, as
 // compose v2 gives them), named volumes resolved to their engine names, and
 // env entries without a value dropped (compose passes only set variables).
+import { DEFAULT_BRIDGE_NETWORK } from "../engine/types.js";
 import type { ContainerSpec, HealthcheckConfig, MountSpec, NetworkAttachment, PortBinding } from "../engine/types.js";
 import { COMPOSE_VERSION, LABEL, containerName } from "../model/labels.js";
 import type { ServiceSpec, StackSpec } from "../model/stack.js";
@@ -122,6 +123,8 @@ function mountsFor(stack: StackSpec, svc: ServiceSpec): MountSpec[] {
 
 function networksFor(stack: StackSpec, svc: ServiceSpec, name: string): Record<string, NetworkAttachment> {
   const out: Record<string, NetworkAttachment> = {};
+  // docker's default bridge network: no aliases there (it has no service-name DNS).
+  if (svc.networkMode === "bridge" || svc.networkMode === "default") return { [DEFAULT_BRIDGE_NETWORK]: { aliases: [], ipv4Address: undefined, macAddress: svc.macAddress } };
   const ordered = Object.entries(svc.networks).sort(([, a], [, b]) => b.priority - a.priority);
   for (const [key, n] of ordered) {
     const net = stack.networks[key];
@@ -135,11 +138,10 @@ function networksFor(stack: StackSpec, svc: ServiceSpec, name: string): Record<s
 
 function networkModeFor(svc: ServiceSpec, shared: string | undefined): string {
   const mode = svc.networkMode;
-  if (mode === undefined) return "bridge";
-  if (mode.startsWith("service:")) {
-    if (!shared) throw new Error(`service "${svc.name}": the container of ${mode} is not running`);
-    return `container:${shared}`;
-  }
+  if (mode === undefined || mode === "default") return "bridge";
+  // Unresolved (a caller that wants other parts of the spec, such as the healthcheck), it stays as
+  // it is; creating a container checks that it was resolved (apply.ts).
+  if (mode.startsWith("service:")) return shared ? `container:${shared}` : mode;
   return mode;
 }
 

@@ -237,6 +237,13 @@ export function planUp(stack: StackSpec, observed: ObservedStack, opts: UpOption
     }
   }
 
+  // network_mode service:x joins x's network namespace when the container is created: x must run by then.
+  for (const a of actions) {
+    if (a.kind !== "create") continue;
+    const mode = stack.services[a.service]?.networkMode;
+    if (mode?.startsWith("service:")) a.after.push(...(startIds.get(mode.slice("service:".length)) ?? []));
+  }
+
   // Containers of services no longer in the stack.
   const orphans = observed.containers.filter((c) => !c.oneoff && !(c.service in stack.services));
   if (orphans.length > 0) {

@@ -17,6 +17,26 @@ const project = `tni${process.pid}`;
 // Away from the test daemons' automatic pools (10.120-219.x.x, test/support/daemon.ts).
 const net = `10.250.${process.pid % 250}`;
 
+const modes = `tnm${process.pid}`;
+const modesStack = `
+services:
+  x:
+    image: busybox
+    command: ["sleep", "3600"]
+    network_mode: bridge
+  y:
+    image: busybox
+    command: ["sleep", "3600"]
+    network_mode: bridge
+  z:
+    image: busybox
+    command: ["sleep", "3600"]
+    network_mode: "service:x"
+  v:
+    image: busybox
+    command: ["sleep", "3600"]
+`;
+
 const stack = `
 services:
   a:
@@ -49,16 +69,16 @@ networks:
       com.docker.network.bridge.host_binding_ipv4: 127.0.0.1
 `;
 
-async function cli(args: string[]): Promise<string> {
-  const run = spawnCli(s.daemon, ["-p", project, ...args], { cwd: s.work });
+async function cli(args: string[], proj = project): Promise<string> {
+  const run = spawnCli(s.daemon, ["-p", proj, ...args], { cwd: s.work });
   const code = await run.exited(240_000);
   if (code !== 0) throw new Error(`tscompose ${args.join(" ")} exited ${code}: ${run.stderr()}`);
   return run.stdout();
 }
-const sh = (service: string, script: string): Promise<string> => cli(["exec", "-T", service, "sh", "-c", script]);
+const sh = (service: string, script: string, proj = project): Promise<string> => cli(["exec", "-T", service, "sh", "-c", script], proj);
 /** `ip -o -4 addr` of a container: interface -> address. */
-async function addresses(service: string): Promise<Record<string, string>> {
-  const out = await sh(service, "ip -o -4 addr show");
+async function addresses(service: string, proj = project): Promise<Record<string, string>> {
+  const out = await sh(service, "ip -o -4 addr show", proj);
   const found: Record<string, string> = {};
   for (const m of out.matchAll(/^\d+: (\S+)\s+inet (\S+)\//gm)) if (m[1] !== "lo") found[m[1] as string] = m[2] as string;
   return found;
@@ -81,10 +101,13 @@ function httpGet(host: string, port: number): Promise<string> {
 
 beforeAll(async () => {
   s = await startStackSuite("networks-ipam", ["busybox"]);
-  s.projects.push({ name: project, cwd: s.work });
+  s.projects.push({ name: project, cwd: s.work }, { name: modes, cwd: s.work });
 }, 300_000);
 
 afterAll(async () => {
+  // The default bridge network outlives every stack, as docker's does: the test removes it once its stack is down.
+  await cli(["-f", "modes.yaml", "down", "-t", "0"], modes).catch(() => undefined);
+  await cli(["network", "rm", "bridge"]).catch(() => undefined);
   expect(await stopStackSuite(s, ["-t", "0"])).toEqual([]);
 }, 180_000);
 
@@ -127,5 +150,27 @@ describe("network ipam and bridge options", () => {
     await expect(httpGet(gatewayOut, port)).rejects.toThrow();
 
     await cli(["down", "-t", "0"]);
+  }, 600_000);
+
+  it("network_mode: bridge joins docker's default network (no service names on it, left by down); service:x shares x's interfaces", async () => {
+    writeFileSync(join(s.work, "modes.yaml"), modesStack);
+    const m = (args: string[]): Promise<string> => cli(["-f", "modes.yaml", ...args], modes);
+    await m(["up", "-d"]);
+    const x = await addresses("x", modes);
+    const y = await addresses("y", modes);
+    const ipX = Object.values(x)[0] as string;
+    const ipY = Object.values(y)[0] as string;
+    expect(ipX).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    // Both on the one default network: same /24, and they reach each other by address.
+    expect(ipY.split(".").slice(0, 3)).toEqual(ipX.split(".").slice(0, 3));
+    expect(await m(["exec", "-T", "x", "sh", "-c", `ping -c 1 -W 2 ${ipY} >/dev/null && echo ok`])).toBe("ok\n");
+    // No service-name DNS there; positive control: v, on the project's default network, resolves itself by name.
+    expect(await m(["exec", "-T", "v", "sh", "-c", "timeout 5 nslookup v >/dev/null 2>&1 && echo found || echo none"])).toBe("found\n");
+    expect(await m(["exec", "-T", "x", "sh", "-c", "timeout 5 nslookup y >/dev/null 2>&1 && echo found || echo none"])).toBe("none\n");
+    // service:x: z has x's interfaces and address.
+    expect(await addresses("z", modes)).toEqual(x);
+
+    await m(["down", "-t", "0"]);
+    expect(await cli(["network", "inspect", "bridge"])).toMatch(/bridge/);
   }, 600_000);
 });

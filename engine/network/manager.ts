@@ -10,7 +10,7 @@ import { existsSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { NetworkInfo, NetworkSpec, PortBinding } from "../types.js";
-import { EngineError } from "../types.js";
+import { DEFAULT_BRIDGE_NETWORK, EngineError } from "../types.js";
 import { ipBatch } from "./ip-batch.js";
 import { BRIDGE_OPTION, parseBridgeOptions, type BridgeOptions } from "./bridge-options.js";
 import { checkIpamConfig } from "./ipam-config.js";
@@ -340,7 +340,8 @@ export class LinuxNetworkManager implements NetworkManager {
         gateway: plan.gateway,
         macAddress: plan.mac,
         aliases,
-        dnsNames: [...new Set([rec.name, rec.hostname, rec.containerId.slice(0, 12), ...aliases].map(normalizeName).filter((x) => x !== ""))],
+        // docker's default network resolves no container names (its containers use links or addresses).
+        dnsNames: net.name === DEFAULT_BRIDGE_NETWORK ? [] : [...new Set([rec.name, rec.hostname, rec.containerId.slice(0, 12), ...aliases].map(normalizeName).filter((x) => x !== ""))],
         defaultRoute: plan.defaultRoute,
       });
     }

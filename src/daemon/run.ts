@@ -50,6 +50,7 @@ export async function createRunContainer(
     const existing = await engine.listContainers({ all: true, labels: { [LABEL.project]: stack.name, [LABEL.service]: svc.name, [LABEL.oneoff]: "True" } });
     const number = Math.max(0, ...existing.map((c) => Number(c.labels[LABEL.number]) || 0)) + 1;
     const shared = svc.networkMode?.startsWith("service:") ? await firstRunning(engine, stack.name, svc.networkMode.slice(8)) : undefined;
+    if (svc.networkMode?.startsWith("service:") && !shared) throw new Error(`service "${svc.name}": the container of ${svc.networkMode} is not running`);
     return engine.createContainer(runSpec(stack, svc, number, req, shared));
   });
 }

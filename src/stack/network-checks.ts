@@ -39,9 +39,14 @@ export function checkNetwork(key: string, n: NetworkSpec, fail: Fail): void {
   });
 }
 
-/** The service's side: IPv6 addresses it asks for. */
+/** The service's side: its network mode, and IPv6 addresses it asks for. */
 export function checkServiceNetworks(name: string, raw: Readonly<Record<string, unknown>>, fail: Fail): void {
   const at = (...rest: (string | number)[]): (string | number)[] => ["services", name, ...rest];
+  const mode = raw.network_mode;
+  if (typeof mode === "string" && !["none", "host", "bridge", "default"].includes(mode) && !/^(service|container):./.test(mode)) {
+    // dockerd would take any other value for the name of a network to join as the only one.
+    fail(at("network_mode"), `"${mode}" is not supported by the embedded engine (none, host, bridge, service:NAME or container:NAME; join a network with networks: instead)`);
+  }
   if (isDict(raw.networks)) {
     for (const [net, v] of Object.entries(raw.networks)) {
       if (isDict(v) && v.ipv6_address !== undefined && v.ipv6_address !== null) {

@@ -228,7 +228,7 @@ function normalizeService(name: string, s: Dict, ctx: NormalizeContext): Service
     tmpfs: strList(s.tmpfs),
     networks: networkMode !== undefined ? {} : normalizeServiceNetworks(s.networks),
     networkMode,
-    dependsOn: normalizeDependsOn(s.depends_on),
+    dependsOn: withImplicitDependencies(normalizeDependsOn(s.depends_on), [networkMode]),
     healthcheck: normalizeHealthcheck(s.healthcheck, at("healthcheck"), duration),
     restart,
     restartMaxRetries,
@@ -495,6 +495,18 @@ function normalizeServiceNetworks(v: unknown): Record<string, ServiceNetworkSpec
     };
   }
   return out;
+}
+
+/**
+ * compose-go's inferImplicitDependencies: a service named in `service:NAME` (network_mode, and
+ * the namespace keys) is started first, unless depends_on already says how.
+ */
+function withImplicitDependencies(deps: Record<string, DependsOnSpec>, refs: readonly (string | undefined)[]): Record<string, DependsOnSpec> {
+  for (const ref of refs) {
+    if (!ref?.startsWith("service:")) continue;
+    deps[ref.slice("service:".length)] ??= { condition: "service_started", restart: false, required: true };
+  }
+  return deps;
 }
 
 function normalizeDependsOn(v: unknown): Record<string, DependsOnSpec> {
