@@ -476,6 +476,7 @@ describe("networks (netipam): what the embedded engine cannot honour is located"
       at: "6:9",
     },
     { name: "an IPv6 host_ip, short form", yaml: `${svc}    ports:\n      - "8080:80"\n      - "[::1]:8081:80"\n`, err: /services\.web\.ports\[1\]: an IPv6 host_ip/, at: "6:9" },
+    { name: "a network name as network_mode", yaml: `${svc}    network_mode: mynet\n`, err: /services\.web\.network_mode: "mynet" is not supported by the embedded engine/, at: "4:5" },
     { name: "an IPv6 host_ip, long form", yaml: `${svc}    ports:\n      - target: 80\n        host_ip: "::"\n`, err: /services\.web\.ports\[0\]\.host_ip: an IPv6 host_ip/, at: "6:9" },
   ];
   for (const c of cases) {
@@ -514,5 +515,13 @@ describe("networks (netipam): what the embedded engine cannot honour is located"
     const out = renderStack(stack) as { networks: Record<string, unknown>; services: Record<string, { networks: unknown }> };
     expect(out.networks.n).toMatchObject({ ipam: { options: { foo: "bar" }, config: [{ subnet: "10.5.0.0/24", ip_range: "10.5.0.128/25", gateway: "10.5.0.254", aux_addresses: { router: "10.5.0.129" } }] } });
     expect(out.services.web!.networks).toEqual({ n: { gw_priority: 5 } });
+  });
+
+  it("network_mode: service:x makes x an implicit dependency, as compose-go infers it", () => {
+    const dir = project({ "compose.yaml": "services:\n  x:\n    image: a\n  z:\n    image: a\n    network_mode: service:x\n  b:\n    image: a\n    network_mode: bridge\n" });
+    const { stack } = load(dir);
+    expect(stack.services.z!.dependsOn).toEqual({ x: { condition: "service_started", restart: false, required: true } });
+    expect(stack.services.b!.networkMode).toBe("bridge");
+    expect(stack.services.b!.dependsOn).toEqual({});
   });
 });
