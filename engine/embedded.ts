@@ -446,6 +446,26 @@ export class EmbeddedEngine implements Engine {
     return this.parts.network.inspectNetwork(name);
   }
 
+  // The container's netns outlives a stop (it goes with the container), so a stopped container
+  // is connected the same way and finds the interface when it starts. Its /etc/hosts is left
+  // as it is, as dockerd leaves it.
+  async connectNetwork(network: string, container: string, opts: { aliases?: string[]; ipv4Address?: string }): Promise<void> {
+    const id = await this.sandboxOwner(container);
+    await this.parts.network.attach(id, [{ network, aliases: opts.aliases ?? [], ...(opts.ipv4Address !== undefined ? { ipv4Address: opts.ipv4Address } : {}) }]);
+  }
+
+  async disconnectNetwork(network: string, container: string): Promise<void> {
+    await this.parts.network.detach(await this.sandboxOwner(container), network);
+  }
+
+  /** The id of a container with a network namespace of its own (not host, none or another's). */
+  private async sandboxOwner(container: string): Promise<string> {
+    const c = await this.parts.runtime.inspect(container);
+    if (!c) throw new EngineError("not-found", `no such container: ${container}`);
+    if (!(await this.parts.network.inspectSandbox(c.id))) throw new EngineError("invalid", `container ${c.name} has no network namespace of its own (network_mode host, none or another container's)`);
+    return c.id;
+  }
+
   listNetworks(filter?: { labels?: Record<string, string | undefined> }): Promise<NetworkInfo[]> {
     return this.parts.network.listNetworks(filter);
   }

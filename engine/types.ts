@@ -405,6 +405,10 @@ export interface Engine {
   createNetwork(spec: NetworkSpec): Promise<NetworkInfo>;
   removeNetwork(name: string): Promise<void>;
   inspectNetwork(name: string): Promise<NetworkInfo | undefined>;
+  /** docker network connect: a container (running or stopped) joins a network, answering there to its names and `aliases`. */
+  connectNetwork(network: string, container: string, opts: { aliases?: string[]; ipv4Address?: string }): Promise<void>;
+  /** docker network disconnect: the container's endpoint on the network goes (address, names, interface). */
+  disconnectNetwork(network: string, container: string): Promise<void>;
   listNetworks(filter?: { labels?: Record<string, string | undefined> }): Promise<NetworkInfo[]>;
 
   createVolume(spec: { name: string; labels: Record<string, string>; driver?: string }): Promise<VolumeInfo>;

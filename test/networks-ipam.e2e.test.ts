@@ -4,8 +4,9 @@
 // talk, with a positive control on another network), gw_priority (which
 // network holds the default route) and host_binding_ipv4 (where a port that
 // names no host address is published).
+import { execFileSync } from "node:child_process";
 import { request } from "node:http";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawnCli } from "./support/e2e.js";
@@ -35,6 +36,22 @@ services:
   v:
     image: busybox
     command: ["sleep", "3600"]
+`;
+
+const conn = `tnc${process.pid}`;
+const connStack = `
+services:
+  p:
+    image: busybox
+    command: ["sleep", "3600"]
+    networks: [one]
+  q:
+    image: busybox
+    command: ["sleep", "3600"]
+    networks: [two]
+networks:
+  one: {}
+  two: {}
 `;
 
 const stack = `
@@ -101,7 +118,7 @@ function httpGet(host: string, port: number): Promise<string> {
 
 beforeAll(async () => {
   s = await startStackSuite("networks-ipam", ["busybox"]);
-  s.projects.push({ name: project, cwd: s.work }, { name: modes, cwd: s.work });
+  s.projects.push({ name: project, cwd: s.work }, { name: modes, cwd: s.work }, { name: conn, cwd: join(s.work, "conn") });
 }, 300_000);
 
 afterAll(async () => {
@@ -172,5 +189,41 @@ describe("network ipam and bridge options", () => {
 
     await m(["down", "-t", "0"]);
     expect(await cli(["network", "inspect", "bridge"])).toMatch(/bridge/);
+  }, 600_000);
+
+  it("network connect/disconnect: a running container joins another network (reaches its containers by name, answers to its alias there) and leaves it (its veth gone)", async () => {
+    const dir = join(s.work, "conn");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "compose.yaml"), connStack);
+    const c = async (args: string[]): Promise<string> => {
+      const run = spawnCli(s.daemon, ["-p", conn, ...args], { cwd: dir });
+      const code = await run.exited(240_000);
+      if (code !== 0) throw new Error(`tscompose ${args.join(" ")} exited ${code}: ${run.stderr()}`);
+      return run.stdout();
+    };
+    const inP = (script: string): Promise<string> => c(["exec", "-T", "p", "sh", "-c", script]);
+    const reach = (from: string, name: string): Promise<string> => c(["exec", "-T", from, "sh", "-c", `ping -c 1 -W 2 ${name} >/dev/null 2>&1 && echo yes || echo no`]);
+    const hostHasIfindex = (index: string): boolean => execFileSync("ip", ["-o", "link"], { encoding: "utf8" }).split("\n").some((l) => l.startsWith(`${index}: `));
+    await c(["up", "-d"]);
+    // Positive control first: each reaches itself by name; p does not reach q across networks.
+    expect(await reach("p", "p")).toBe("yes\n");
+    expect(await reach("p", "q")).toBe("no\n");
+
+    await c(["network", "connect", "--alias", "pp", `${conn}_two`, `${conn}-p-1`]);
+    expect(await reach("p", "q")).toBe("yes\n");
+    expect(await reach("q", "pp")).toBe("yes\n");
+    expect(await inP("ls /sys/class/net | sort | tr '\\n' ' '")).toBe("eth0 eth1 lo ");
+    const hostEnd = (await inP("cat /sys/class/net/eth1/iflink")).trim();
+    expect(hostHasIfindex(hostEnd)).toBe(true);
+
+    await c(["network", "disconnect", `${conn}_two`, `${conn}-p-1`]);
+    expect(await reach("p", "q")).toBe("no\n");
+    expect(await reach("q", "pp")).toBe("no\n");
+    expect(await inP("ls /sys/class/net | sort | tr '\\n' ' '")).toBe("eth0 lo ");
+    expect(hostHasIfindex(hostEnd)).toBe(false);
+    // -f: disconnecting again is no error; without it, it is.
+    await c(["network", "disconnect", "-f", `${conn}_two`, `${conn}-p-1`]);
+    await expect(c(["network", "disconnect", `${conn}_two`, `${conn}-p-1`])).rejects.toThrow(/not attached/);
+    await c(["down", "-t", "0"]);
   }, 600_000);
 });
