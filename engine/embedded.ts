@@ -47,7 +47,7 @@ import type {
 import { checkName } from "./names.js";
 import { formatPlatform, normalizePlatform, parsePlatform, platformMatches } from "./content/platform.js";
 import { VOLUME_LABEL } from "../model/labels.js";
-import { EngineError } from "./types.js";
+import { DEFAULT_BRIDGE_NETWORK, EngineError } from "./types.js";
 import type { VolumeStore } from "./volumes.js";
 
 /** What the engine needs from the image service. */
@@ -158,11 +158,12 @@ export class EmbeddedEngine implements Engine {
       let sandbox: SandboxInfo | undefined;
       let netnsPath: string | undefined;
       if (spec.networkMode === "bridge") {
+        if (DEFAULT_BRIDGE_NETWORK in spec.networks) await this.ensureDefaultBridge();
         sandbox = await network.createSandbox({
           containerId: id,
           name: spec.name,
           hostname: spec.hostname,
-          networks: Object.entries(spec.networks).map(([name, a]) => ({ network: name, aliases: a.aliases, ipv4Address: a.ipv4Address, macAddress: a.macAddress })),
+          networks: Object.entries(spec.networks).map(([name, a]) => ({ network: name, aliases: a.aliases, ipv4Address: a.ipv4Address, macAddress: a.macAddress, gwPriority: a.gwPriority })),
           dns: spec.dns,
           dnsSearch: spec.dnsSearch,
           links: spec.links,
@@ -212,6 +213,15 @@ export class EmbeddedEngine implements Engine {
       for (const step of undo.reverse()) await step().catch(() => undefined);
       throw err;
     }
+  }
+
+  /** docker's default network, created on first use; a concurrent create of it is as good as ours. */
+  private async ensureDefaultBridge(): Promise<void> {
+    const { network } = this.parts;
+    if (await network.inspectNetwork(DEFAULT_BRIDGE_NETWORK)) return;
+    await network.createNetwork({ name: DEFAULT_BRIDGE_NETWORK, labels: {}, driver: "bridge", internal: false, subnet: undefined, gateway: undefined }).catch((err: unknown) => {
+      if (!(err instanceof EngineError && err.kind === "conflict")) throw err;
+    });
   }
 
   /**
@@ -493,6 +503,26 @@ export class EmbeddedEngine implements Engine {
 
   inspectNetwork(name: string): Promise<NetworkInfo | undefined> {
     return this.parts.network.inspectNetwork(name);
+  }
+
+  // The container's netns outlives a stop (it goes with the container), so a stopped container
+  // is connected the same way and finds the interface when it starts. Its /etc/hosts is left
+  // as it is, as dockerd leaves it.
+  async connectNetwork(network: string, container: string, opts: { aliases?: string[]; ipv4Address?: string }): Promise<void> {
+    const id = await this.sandboxOwner(container);
+    await this.parts.network.attach(id, [{ network, aliases: opts.aliases ?? [], ...(opts.ipv4Address !== undefined ? { ipv4Address: opts.ipv4Address } : {}) }]);
+  }
+
+  async disconnectNetwork(network: string, container: string): Promise<void> {
+    await this.parts.network.detach(await this.sandboxOwner(container), network);
+  }
+
+  /** The id of a container with a network namespace of its own (not host, none or another's). */
+  private async sandboxOwner(container: string): Promise<string> {
+    const c = await this.parts.runtime.inspect(container);
+    if (!c) throw new EngineError("not-found", `no such container: ${container}`);
+    if (!(await this.parts.network.inspectSandbox(c.id))) throw new EngineError("invalid", `container ${c.name} has no network namespace of its own (network_mode host, none or another container's)`);
+    return c.id;
   }
 
   listNetworks(filter?: { labels?: Record<string, string | undefined> }): Promise<NetworkInfo[]> {

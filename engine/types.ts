@@ -106,10 +106,18 @@ export interface PortBinding {
   hostIp: string | undefined;
 }
 
+/**
+ * docker's default network (compose's `network_mode: bridge`): the engine creates it on first
+ * use, no stack owns it (`down` leaves it), and it has no service-name DNS.
+ */
+export const DEFAULT_BRIDGE_NETWORK = "bridge";
+
 export interface NetworkAttachment {
   aliases: string[];
   ipv4Address: string | undefined;
   macAddress?: string | undefined;
+  /** The non-internal network with the highest value holds the default route (compose's gw_priority). */
+  gwPriority?: number | undefined;
 }
 
 export interface ContainerLink {
@@ -347,6 +355,12 @@ export interface NetworkSpec {
   internal: boolean;
   subnet: string | undefined;
   gateway: string | undefined;
+  /** Dynamic addresses only from this part of the subnet. */
+  ipRange?: string | undefined;
+  /** name -> address: reserved, never handed out. */
+  auxAddresses?: Record<string, string> | undefined;
+  /** Driver options (compose's driver_opts); see engine/network/bridge-options.ts for the bridge's. */
+  options?: Record<string, string> | undefined;
 }
 
 export interface NetworkInfo {
@@ -497,6 +511,10 @@ export interface Engine {
   createNetwork(spec: NetworkSpec): Promise<NetworkInfo>;
   removeNetwork(name: string): Promise<void>;
   inspectNetwork(name: string): Promise<NetworkInfo | undefined>;
+  /** docker network connect: a container (running or stopped) joins a network, answering there to its names and `aliases`. */
+  connectNetwork(network: string, container: string, opts: { aliases?: string[]; ipv4Address?: string }): Promise<void>;
+  /** docker network disconnect: the container's endpoint on the network goes (address, names, interface). */
+  disconnectNetwork(network: string, container: string): Promise<void>;
   listNetworks(filter?: { labels?: Record<string, string | undefined> }): Promise<NetworkInfo[]>;
 
   createVolume(spec: { name: string; labels: Record<string, string>; driver?: string; driverOpts?: Record<string, string> }): Promise<VolumeInfo>;

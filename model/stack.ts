@@ -231,8 +231,11 @@ export interface ServiceNetworkSpec {
   aliases: string[];
   ipv4Address: string | undefined;
   ipv6Address: string | undefined;
+  /** Order of attachment: the highest first (eth0). */
   priority: number;
   macAddress: string | undefined;
+  /** Which network's gateway is the default route: the highest among non-internal networks (compose 2.33+). */
+  gwPriority: number;
 }
 
 export interface DependsOnSpec {
@@ -342,7 +345,12 @@ export interface NetworkSpec {
   internal: boolean;
   attachable: boolean;
   enableIpv6: boolean;
-  ipam: { driver: string | undefined; config: { subnet: string | undefined; gateway: string | undefined; ipRange: string | undefined }[] };
+  ipam: {
+    driver: string | undefined;
+    config: { subnet: string | undefined; gateway: string | undefined; ipRange: string | undefined; auxAddresses: Record<string, string> }[];
+    /** Accepted and passed on as docker's default IPAM does: it reads none of them. */
+    options: Record<string, string>;
+  };
   labels: Record<string, string>;
 }
 

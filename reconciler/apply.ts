@@ -191,6 +191,9 @@ async function execute(a: Action, opts: ApplyOptions, created: Map<string, strin
         internal: net.internal,
         subnet: net.ipam.config[0]?.subnet,
         gateway: net.ipam.config[0]?.gateway,
+        ipRange: net.ipam.config[0]?.ipRange,
+        auxAddresses: net.ipam.config[0]?.auxAddresses,
+        options: net.driverOpts,
       });
       return;
     }

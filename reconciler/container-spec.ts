@@ -5,6 +5,7 @@
 // the DNS aliases (service name and container name on every network, as
 // compose v2 gives them), named volumes resolved to their engine names, and
 // env entries without a value dropped (compose passes only set variables).
+import { DEFAULT_BRIDGE_NETWORK } from "../engine/types.js";
 import type { ContainerFile, ContainerLink, ContainerSpec, HealthcheckConfig, MountSpec, NetworkAttachment, PortBinding } from "../engine/types.js";
 import { COMPOSE_VERSION, LABEL, containerName } from "../model/labels.js";
 import type { ServiceSpec, StackSpec } from "../model/stack.js";
@@ -70,7 +71,7 @@ export function containerSpecFor(stack: StackSpec, svc: ServiceSpec, number: num
     ...(files.length > 0 ? { files } : {}),
     ...(opts.volumesFrom && opts.volumesFrom.length > 0 ? { volumesFrom: opts.volumesFrom } : {}),
     networks: networksFor(stack, svc, name),
-    networkMode: joinMode(svc, "network_mode", svc.networkMode, opts.namespaceContainers) ?? "bridge",
+    networkMode: joinMode(svc, "network_mode", svc.networkMode === "default" ? undefined : svc.networkMode, opts.namespaceContainers) ?? "bridge",
     ports: opts.oneoff ? [] : svc.ports.map(portBinding),
     exposedPorts: svc.expose,
     extraHosts: svc.extraHosts,
@@ -182,6 +183,8 @@ function filesFor(stack: StackSpec, svc: ServiceSpec): ContainerFile[] {
 
 function networksFor(stack: StackSpec, svc: ServiceSpec, name: string): Record<string, NetworkAttachment> {
   const out: Record<string, NetworkAttachment> = {};
+  // docker's default bridge network: no aliases there (it has no service-name DNS).
+  if (svc.networkMode === "bridge" || svc.networkMode === "default") return { [DEFAULT_BRIDGE_NETWORK]: { aliases: [], ipv4Address: undefined, macAddress: svc.macAddress } };
   const ordered = Object.entries(svc.networks).sort(([, a], [, b]) => b.priority - a.priority);
   for (const [i, [key, n]] of ordered.entries()) {
     const net = stack.networks[key];
@@ -189,7 +192,7 @@ function networksFor(stack: StackSpec, svc: ServiceSpec, name: string): Record<s
     const aliases = [svc.name, name, ...n.aliases];
     if (svc.hostname) aliases.push(svc.hostname);
     // The service's mac_address is its primary network's (as compose does since API 1.44): one MAC on two bridges would be one too many.
-    out[net.name] = { aliases: [...new Set(aliases)], ipv4Address: n.ipv4Address, macAddress: n.macAddress ?? (i === 0 ? svc.macAddress : undefined) };
+    out[net.name] = { aliases: [...new Set(aliases)], ipv4Address: n.ipv4Address, macAddress: n.macAddress ?? (i === 0 ? svc.macAddress : undefined), ...(n.gwPriority !== 0 ? { gwPriority: n.gwPriority } : {}) };
   }
   return out;
 }

@@ -28,7 +28,7 @@ export function service(name: string, over: Partial<ServiceSpec> = {}): ServiceS
     volumes: [],
     tmpfs: [],
     volumesFrom: [],
-    networks: { default: { aliases: [], ipv4Address: undefined, ipv6Address: undefined, priority: 0, macAddress: undefined } },
+    networks: { default: { aliases: [], ipv4Address: undefined, ipv6Address: undefined, priority: 0, macAddress: undefined, gwPriority: 0 } },
     networkMode: undefined,
     dependsOn: {},
     healthcheck: undefined,
@@ -116,7 +116,7 @@ export function stackOf(services: ServiceSpec[], over: Partial<StackSpec> = {}):
             internal: false,
             attachable: false,
             enableIpv6: false,
-            ipam: { driver: undefined, config: [] },
+            ipam: { driver: undefined, config: [], options: {} },
             labels: {},
           },
         }

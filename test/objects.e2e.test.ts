@@ -189,12 +189,15 @@ describe("network", () => {
     expect(networkNames()).not.toContain("n1");
   });
 
-  it("connect and disconnect say they are not supported yet", () => {
-    for (const verb of ["connect", "disconnect"]) {
-      const r = cli(["network", verb, `${project}_back`, appId()]);
-      expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/not supported yet/);
-    }
+  it("connect refuses a network the container is on already; disconnect one it is not on (-f lets that pass)", () => {
+    // What connect and disconnect do is checked in test/networks-ipam.e2e.test.ts.
+    const again = cli(["network", "connect", `${project}_back`, appId()]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/already attached to network/);
+    const absent = cli(["network", "disconnect", `no${ext}`, appId()]);
+    expect(absent.code).toBe(1);
+    expect(absent.stderr).toMatch(/not attached to network/);
+    expect(cli(["network", "disconnect", "-f", `no${ext}`, appId()]).code).toBe(0);
   });
 });
 

@@ -14,6 +14,7 @@ import { emptyLines, mergeLines, networkRules, restoreText, TABLES, toDeletes, t
 export interface BridgeSpec extends NetworkRuleSpec {
   gateway: string;
   prefixLength: number;
+  mtu?: number | undefined;
 }
 
 export function linkExists(name: string): boolean {
@@ -29,6 +30,8 @@ export async function createBridge(spec: BridgeSpec): Promise<void> {
     // containers come and go, which makes every container's ARP entry for the gateway stale.
     lines.push(`link add ${b} address ${macForIp(parseIp(spec.gateway))} type bridge`);
   }
+  // An empty bridge takes any MTU; once ports join it follows the smallest of theirs (so veths get the same).
+  if (spec.mtu !== undefined) lines.push(`link set ${b} mtu ${spec.mtu}`);
   lines.push(`addr replace ${spec.gateway}/${spec.prefixLength} brd + dev ${b}`, `link set ${b} up`);
   try {
     await ipBatch(lines);
@@ -51,6 +54,9 @@ export async function removeBridge(name: string): Promise<void> {
   if (r.failures.length > 0 && linkExists(name)) throw new Error(`ip link del ${name} failed: ${r.stderr.trim()}`);
 }
 
+/** Exists when the br_netfilter module is loaded. */
+export const BR_NETFILTER = "/proc/sys/net/bridge/bridge-nf-call-iptables";
+
 /** Host-wide settings a routed bridge needs; each is written only when it differs. */
 export async function prepareHost(): Promise<void> {
   await writeSysctl("/proc/sys/net/ipv4/ip_forward", "1");
@@ -58,8 +64,7 @@ export async function prepareHost(): Promise<void> {
   // between two containers, so replies to a DNATed connection are translated back even when
   // they never leave the bridge (Docker sets it for the same reason). Our FORWARD rules accept
   // same-bridge traffic explicitly, so a host with FORWARD policy DROP keeps working.
-  const brnf = "/proc/sys/net/bridge/bridge-nf-call-iptables";
-  if (existsSync(brnf)) await writeSysctl(brnf, "1");
+  if (existsSync(BR_NETFILTER)) await writeSysctl(BR_NETFILTER, "1");
 }
 
 async function writeSysctl(path: string, value: string): Promise<void> {

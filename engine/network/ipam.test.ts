@@ -36,6 +36,20 @@ describe("Ipam", () => {
     await expect(ipam.allocateSubnet("e", { subnet: "10.213.60.0/24", gateway: "10.213.61.1", pools, hostRoutes: [] })).rejects.toThrow(/not a host address/);
   });
 
+  it("hands out dynamic addresses only from ip_range, never an aux address; static ones anywhere in the subnet; a reopened table keeps both", async () => {
+    const { ipam } = await Ipam.open(file);
+    await ipam.allocateSubnet("n", { subnet: "10.213.70.0/24", ipRange: "10.213.70.8/30", reserved: ["10.213.70.9"], pools, hostRoutes: [] });
+    const got = [await ipam.allocateAddress("n", "c1"), await ipam.allocateAddress("n", "c2"), await ipam.allocateAddress("n", "c3")];
+    expect(got).toEqual(["10.213.70.8", "10.213.70.10", "10.213.70.11"]);
+    await expect(ipam.allocateAddress("n", "c4")).rejects.toThrow(/no free address left in 10.213.70.8\/30/);
+    expect(await ipam.allocateAddress("n", "c5", "10.213.70.200")).toBe("10.213.70.200");
+    await expect(ipam.allocateAddress("n", "c6", "10.213.70.9")).rejects.toThrow(/reserved/);
+    await ipam.releaseOwner("c2");
+    const again = (await Ipam.open(file)).ipam;
+    expect(await again.allocateAddress("n", "c7")).toBe("10.213.70.10");
+    await expect(again.allocateAddress("n", "c8")).rejects.toThrow(/no free address/);
+  });
+
   it("never hands out an address twice, honours static addresses and frees on release", async () => {
     const { ipam } = await Ipam.open(file);
     await ipam.allocateSubnet("n", { subnet: "10.213.70.0/29", pools, hostRoutes: [] });

@@ -9,7 +9,7 @@
 // carved from a base range, first free one wins) but skip any block that
 // overlaps a host route, so a network never shadows the host's LAN or VPN.
 import { EngineError } from "../types.js";
-import { broadcast, contains, formatCidr, formatIp, overlaps, parseCidr, parseIp, size, type Cidr } from "./ipv4.js";
+import { broadcast, contains, formatCidr, formatIp, overlaps, parseCidr, parseIp, type Cidr } from "./ipv4.js";
 import { setAside } from "../sys/atomic-file.js";
 import { readJson, writeJsonAtomic } from "./jsonfile.js";
 import { Mutex } from "../sys/keyed-mutex.js";
@@ -30,6 +30,10 @@ interface NetworkAllocation {
   last: string | undefined;
   /** address -> owner (container id). */
   addresses: Record<string, string>;
+  /** Dynamic addresses come from this part of the subnet only (docker's --ip-range). */
+  range?: string | undefined;
+  /** Never handed out (docker's --aux-address). */
+  reserved?: string[] | undefined;
 }
 
 interface IpamFile {
@@ -40,6 +44,8 @@ interface IpamFile {
 export interface SubnetRequest {
   subnet?: string | undefined;
   gateway?: string | undefined;
+  ipRange?: string | undefined;
+  reserved?: readonly string[] | undefined;
   pools: readonly AddressPool[];
   /** Networks the host already routes: automatic choices avoid them, explicit ones must not overlap them. */
   hostRoutes: readonly (Cidr & { dev: string })[];
@@ -91,7 +97,8 @@ export class Ipam {
       if (!contains(cidr, gw) || gw === cidr.network || gw === broadcast(cidr)) {
         throw new EngineError("invalid", `gateway ${req.gateway ?? formatIp(gw)} is not a host address of ${formatCidr(cidr)}`);
       }
-      this.state.networks[networkId] = { subnet: formatCidr(cidr), gateway: formatIp(gw), last: undefined, addresses: {} };
+      if (req.ipRange !== undefined && req.subnet === undefined) throw new EngineError("invalid", `ip_range ${req.ipRange} needs a subnet`);
+      this.state.networks[networkId] = { subnet: formatCidr(cidr), gateway: formatIp(gw), last: undefined, addresses: {}, ...reservations(req.ipRange, req.reserved) };
       await this.save();
       return { subnet: formatCidr(cidr), gateway: formatIp(gw) };
     });
@@ -124,13 +131,14 @@ export class Ipam {
         if (!contains(cidr, ip) || ip === cidr.network || ip === broadcast(cidr) || ip === gw) {
           throw new EngineError("invalid", `address ${requested} is not a usable host address of ${n.subnet}`);
         }
+        if (n.reserved?.includes(formatIp(ip))) throw new EngineError("conflict", `address ${requested} is reserved (an aux address) on network ${networkId.slice(0, 12)}`);
         const holder = n.addresses[requested];
         if (holder !== undefined && holder !== owner) {
           throw new EngineError("conflict", `address ${requested} is already in use on network ${networkId.slice(0, 12)} (by ${holder.slice(0, 12)})`);
         }
       } else {
         const found = nextFree(cidr, gw, n);
-        if (found === undefined) throw new EngineError("unavailable", `no free address left in ${n.subnet}`);
+        if (found === undefined) throw new EngineError("unavailable", `no free address left in ${n.range ?? n.subnet}`);
         ip = found;
         n.last = formatIp(ip);
       }
@@ -177,7 +185,7 @@ export class Ipam {
    * records missing from the table (a lost or corrupt file) are put back.
    * Returns what was dropped, for the repair report.
    */
-  reconcile(want: Map<string, { subnet: string; gateway: string; addresses: Map<string, string> }>): Promise<string[]> {
+  reconcile(want: Map<string, { subnet: string; gateway: string; ipRange?: string | undefined; reserved?: readonly string[] | undefined; addresses: Map<string, string> }>): Promise<string[]> {
     return this.mutex.run(async () => {
       const dropped: string[] = [];
       for (const [id, n] of Object.entries(this.state.networks)) {
@@ -195,7 +203,7 @@ export class Ipam {
         }
       }
       for (const [id, w] of want) {
-        const n = (this.state.networks[id] ??= { subnet: w.subnet, gateway: w.gateway, last: undefined, addresses: {} });
+        const n = (this.state.networks[id] ??= { subnet: w.subnet, gateway: w.gateway, last: undefined, addresses: {}, ...reservations(w.ipRange, w.reserved) });
         for (const [ip, owner] of w.addresses) n.addresses[ip] = owner;
       }
       await this.save();
@@ -223,15 +231,25 @@ function pickSubnet(pools: readonly AddressPool[], avoid: readonly Cidr[]): Cidr
   return undefined;
 }
 
-function nextFree(cidr: Cidr, gw: number, n: NetworkAllocation): number | undefined {
-  const first = cidr.network + 1;
-  const last = broadcast(cidr) - 1;
-  const count = size(cidr) - 2;
+function reservations(ipRange: string | undefined, reserved: readonly string[] | undefined): Pick<NetworkAllocation, "range" | "reserved"> {
+  return {
+    ...(ipRange !== undefined ? { range: formatCidr(parseCidr(ipRange)) } : {}),
+    ...(reserved && reserved.length > 0 ? { reserved: reserved.map((a) => formatIp(parseIp(a))) } : {}),
+  };
+}
+
+function nextFree(subnet: Cidr, gw: number, n: NetworkAllocation): number | undefined {
+  // Within the range, still never the subnet's own network or broadcast address.
+  const cidr = n.range !== undefined ? parseCidr(n.range) : subnet;
+  const first = Math.max(cidr.network, subnet.network + 1);
+  const last = Math.min(broadcast(cidr), broadcast(subnet) - 1);
+  const count = last - first + 1;
+  const reserved = new Set(n.reserved ?? []);
   const prev = n.last !== undefined ? parseIp(n.last) : first - 1;
   let ip = prev;
   for (let i = 0; i < count; i++) {
     ip = ip >= last || ip < first - 1 ? first : ip + 1;
-    if (ip !== gw && n.addresses[formatIp(ip)] === undefined) return ip;
+    if (ip !== gw && n.addresses[formatIp(ip)] === undefined && !reserved.has(formatIp(ip))) return ip;
   }
   return undefined;
 }

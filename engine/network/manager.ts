@@ -6,12 +6,16 @@
 // and removed after it is deleted, so after a crash the kernel may hold more
 // than the records say, never less of what they promise except what a reboot
 // took; repair() settles both directions.
+import { existsSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { NetworkInfo, NetworkSpec, PortBinding } from "../types.js";
-import { EngineError } from "../types.js";
+import { DEFAULT_BRIDGE_NETWORK, EngineError } from "../types.js";
 import { ipBatch } from "./ip-batch.js";
-import { addNetworkRules, applyWithBase, createBridge, deleteByComment, linkExists, prepareHost, removeBridge, removeNetworkRules } from "./bridge.js";
+import { BRIDGE_OPTION, parseBridgeOptions, type BridgeOptions } from "./bridge-options.js";
+import { checkIpamConfig } from "./ipam-config.js";
+import type { NetworkRuleSpec } from "./rules.js";
+import { BR_NETFILTER, addNetworkRules, applyWithBase, createBridge, type BridgeSpec, deleteByComment, linkExists, prepareHost, removeBridge, removeNetworkRules } from "./bridge.js";
 import { createForwarder, DnsServer, type DnsUpstream, type Forward } from "./dns.js";
 import { networkDnsView, type ContainerDns, type DnsLink } from "./dnsview.js";
 import { pausePoint } from "./hooks.js";
@@ -33,6 +37,34 @@ import type { AttachRequest, Endpoint, NetworkManager, NetworkManagerOptions, Re
 interface NetworkRecord extends NetworkInfo {
   bridge: string;
   createdAt: string;
+  ipRange?: string | undefined;
+  auxAddresses?: Record<string, string> | undefined;
+  /** Driver options as given (parsed by bridge-options.ts where used). */
+  options?: Record<string, string> | undefined;
+}
+
+/** The network's firewall rules as rules.ts builds them. */
+function ruleSpecOf(n: NetworkRecord): NetworkRuleSpec {
+  const o = parseBridgeOptions(n.options ?? {});
+  return { id: n.id, bridge: n.bridge, subnet: n.subnet, internal: n.internal, icc: o.icc, masquerade: o.masquerade };
+}
+
+function bridgeSpecOf(n: NetworkRecord): BridgeSpec {
+  return { ...ruleSpecOf(n), gateway: n.gateway, prefixLength: parseCidr(n.subnet).prefix, mtu: parseBridgeOptions(n.options ?? {}).mtu };
+}
+
+/** Options and IPAM config checked before anything is created; a bad one is "invalid", naming it. */
+function checkNetworkSpec(spec: NetworkSpec): BridgeOptions {
+  let opts: BridgeOptions;
+  try {
+    opts = parseBridgeOptions(spec.options ?? {});
+  } catch (err) {
+    throw new EngineError("invalid", (err as Error).message);
+  }
+  checkIpamConfig({ subnet: spec.subnet, gateway: spec.gateway, ipRange: spec.ipRange, auxAddresses: spec.auxAddresses });
+  // Without br_netfilter, traffic between two ports of a bridge never meets iptables: the DROP would not hold.
+  if (!opts.icc && !existsSync(BR_NETFILTER)) throw new EngineError("invalid", `${BRIDGE_OPTION.icc}=false needs the br_netfilter kernel module (${BR_NETFILTER} is missing)`);
+  return opts;
 }
 
 interface SandboxRecord {
@@ -129,6 +161,7 @@ export class LinuxNetworkManager implements NetworkManager {
       this.checkOpen();
       if (spec.driver !== "" && spec.driver !== "bridge") throw new EngineError("invalid", `network driver "${spec.driver}" is not supported by the embedded engine (only "bridge")`);
       if (!spec.name) throw new EngineError("invalid", "a network needs a name");
+      checkNetworkSpec(spec);
       if (this.findNetwork(spec.name)?.name === spec.name) throw new EngineError("conflict", `network with name ${spec.name} already exists`);
       let id = newId();
       const taken = (candidate: string): boolean => {
@@ -137,7 +170,14 @@ export class LinuxNetworkManager implements NetworkManager {
       };
       while (taken(id)) id = newId();
       const bridge = bridgeName(this.prefixes, id);
-      const { subnet, gateway } = await this.ipam.allocateSubnet(id, { subnet: spec.subnet, gateway: spec.gateway, pools: this.pools, hostRoutes: await hostRoutes() });
+      const { subnet, gateway } = await this.ipam.allocateSubnet(id, {
+        subnet: spec.subnet,
+        gateway: spec.gateway,
+        ipRange: spec.ipRange,
+        reserved: Object.values(spec.auxAddresses ?? {}),
+        pools: this.pools,
+        hostRoutes: await hostRoutes(),
+      });
       const rec: NetworkRecord = {
         id,
         name: spec.name,
@@ -148,12 +188,15 @@ export class LinuxNetworkManager implements NetworkManager {
         internal: spec.internal,
         bridge,
         createdAt: new Date().toISOString(),
+        ...(spec.ipRange !== undefined ? { ipRange: spec.ipRange } : {}),
+        ...(spec.auxAddresses && Object.keys(spec.auxAddresses).length > 0 ? { auxAddresses: { ...spec.auxAddresses } } : {}),
+        ...(spec.options && Object.keys(spec.options).length > 0 ? { options: { ...spec.options } } : {}),
       };
-      const ruleSpec = { id, bridge, subnet, internal: rec.internal };
+      const ruleSpec = ruleSpecOf(rec);
       let rulesAdded = false;
       try {
         await this.prepareHostOnce();
-        await createBridge({ ...ruleSpec, gateway, prefixLength: parseCidr(subnet).prefix });
+        await createBridge(bridgeSpecOf(rec));
         await pausePoint("network:bridge-created");
         await addNetworkRules(this.prefixes, ruleSpec, { baseKnownPresent: this.baseReady });
         rulesAdded = true;
@@ -188,7 +231,7 @@ export class LinuxNetworkManager implements NetworkManager {
       this.networks.delete(rec.id);
       await this.stopDns(rec.id);
       this.registry.removeNetwork(rec.id);
-      await removeNetworkRules(this.prefixes, { id: rec.id, bridge: rec.bridge, subnet: rec.subnet, internal: rec.internal }, { lastNetwork: this.networks.size === 0 });
+      await removeNetworkRules(this.prefixes, ruleSpecOf(rec), { lastNetwork: this.networks.size === 0 });
       if (this.networks.size === 0) this.baseReady = false;
       await removeBridge(rec.bridge);
       await this.ipam.releaseSubnet(rec.id, { force: true });
@@ -252,11 +295,22 @@ export class LinuxNetworkManager implements NetworkManager {
   private async attachLocked(rec: SandboxRecord, requests: readonly AttachRequest[], create: boolean): Promise<void> {
     const plans: { req: AttachRequest; net: NetworkRecord; plan: EndpointPlan }[] = [];
     const usedIf = new Set(rec.endpoints.map((e) => e.ifname));
-    let hasDefault = rec.endpoints.some((e) => e.defaultRoute);
+    const hasDefault = rec.endpoints.some((e) => e.defaultRoute);
+    const nets = requests.map((req) => {
+      const net = this.findNetwork(req.network);
+      if (!net) throw new EngineError("not-found", `network ${req.network} not found`);
+      return net;
+    });
+    // The default route: the non-internal network of the highest gw_priority, the first of equals.
+    let gw: number | undefined;
+    if (!hasDefault) {
+      for (const [i, net] of nets.entries()) {
+        if (!net.internal && (gw === undefined || (requests[i]?.gwPriority ?? 0) > (requests[gw]?.gwPriority ?? 0))) gw = i;
+      }
+    }
     try {
-      for (const req of requests) {
-        const net = this.findNetwork(req.network);
-        if (!net) throw new EngineError("not-found", `network ${req.network} not found`);
+      for (const [i, req] of requests.entries()) {
+        const net = nets[i] as NetworkRecord;
         if (rec.endpoints.some((e) => e.networkId === net.id) || plans.some((p) => p.net.id === net.id)) {
           throw new EngineError("conflict", `container ${rec.name} is already attached to network ${net.name}`);
         }
@@ -264,8 +318,7 @@ export class LinuxNetworkManager implements NetworkManager {
         let n = 0;
         while (usedIf.has(`eth${n}`)) n++;
         usedIf.add(`eth${n}`);
-        const defaultRoute = !hasDefault && !net.internal;
-        hasDefault ||= defaultRoute;
+        const defaultRoute = i === gw;
         const hostVeth = vethName(this.prefixes);
         if (hostVeth.length > IFNAME_MAX) throw new Error(`veth name ${hostVeth} too long`);
         plans.push({
@@ -280,6 +333,7 @@ export class LinuxNetworkManager implements NetworkManager {
             gateway: net.gateway,
             mac: req.macAddress ?? macForIp(parseIp(ip)),
             defaultRoute,
+            mtu: parseBridgeOptions(net.options ?? {}).mtu,
           },
         });
       }
@@ -302,7 +356,8 @@ export class LinuxNetworkManager implements NetworkManager {
         gateway: plan.gateway,
         macAddress: plan.mac,
         aliases,
-        dnsNames: [...new Set([rec.name, rec.hostname, rec.containerId.slice(0, 12), ...aliases].map(normalizeName).filter((x) => x !== ""))],
+        // docker's default network resolves no container names (its containers use links or addresses).
+        dnsNames: net.name === DEFAULT_BRIDGE_NETWORK ? [] : [...new Set([rec.name, rec.hostname, rec.containerId.slice(0, 12), ...aliases].map(normalizeName).filter((x) => x !== ""))],
         defaultRoute: plan.defaultRoute,
       });
     }
@@ -381,7 +436,10 @@ export class LinuxNetworkManager implements NetworkManager {
         const ep = rec.endpoints.find((e) => !this.networks.get(e.networkId)?.internal);
         if (!ep) throw new EngineError("invalid", `container ${rec.name} has no network that can publish ports (it is on none, or only on internal networks)`);
         const taken = [...this.sandboxes.values()].flatMap((s) => s.ports);
-        const chosen = await choosePorts(ports, taken, { containerIp: ep.ipAddress, networkId: ep.networkId });
+        // A port that names no host address goes on the network's host_binding_ipv4, as dockerd does.
+        const binding = parseBridgeOptions(this.networks.get(ep.networkId)?.options ?? {}).hostBindingIpv4;
+        const wanted = binding === undefined ? ports : ports.map((p) => (p.hostIp === undefined || p.hostIp === "" ? { ...p, hostIp: binding } : p));
+        const chosen = await choosePorts(wanted, taken, { containerIp: ep.ipAddress, networkId: ep.networkId });
         const rules = portRules(this.prefixes, chosen.map((p) => portSpec(rec.containerId, p)));
         // Fast path: one exec. If our chains vanished (a firewall reload flushed them), put them back with the rules.
         await iptablesRestore(restoreText(rules)).catch(() => applyWithBase(this.prefixes, rules));
@@ -453,7 +511,7 @@ export class LinuxNetworkManager implements NetworkManager {
       // 3. Bridges of recorded networks: created again if missing; endpoints back on their bridge.
       for (const n of this.networks.values()) {
         if (!linkExists(n.bridge)) report.restored.push(`bridge ${n.bridge} (${n.name})`);
-        await createBridge({ id: n.id, bridge: n.bridge, subnet: n.subnet, internal: n.internal, gateway: n.gateway, prefixLength: parseCidr(n.subnet).prefix });
+        await createBridge(bridgeSpecOf(n));
       }
       const reattach = [...this.sandboxes.values()].flatMap((s) =>
         s.endpoints.map((e) => `link set ${e.hostVeth} master ${this.networks.get(e.networkId)?.bridge ?? ""} up`),
@@ -475,7 +533,7 @@ export class LinuxNetworkManager implements NetworkManager {
         const rebuilt = rebuildText(
           this.prefixes,
           saved,
-          [...this.networks.values()].map((n) => ({ id: n.id, bridge: n.bridge, subnet: n.subnet, internal: n.internal })),
+          [...this.networks.values()].map(ruleSpecOf),
           [...this.sandboxes.values()].flatMap((sb) => sb.ports.map((p) => portSpec(sb.containerId, p))),
         );
         report.removed.push(...rebuilt.unknownOwners.map((o) => `iptables rules of ${o.slice(0, 12)}`));
@@ -484,8 +542,10 @@ export class LinuxNetworkManager implements NetworkManager {
       }
 
       // 5. IPAM from the records: subnets of networks, addresses of endpoints.
-      const want = new Map<string, { subnet: string; gateway: string; addresses: Map<string, string> }>();
-      for (const n of this.networks.values()) want.set(n.id, { subnet: n.subnet, gateway: n.gateway, addresses: new Map() });
+      const want = new Map<string, { subnet: string; gateway: string; ipRange?: string | undefined; reserved?: string[]; addresses: Map<string, string> }>();
+      for (const n of this.networks.values()) {
+        want.set(n.id, { subnet: n.subnet, gateway: n.gateway, ipRange: n.ipRange, reserved: Object.values(n.auxAddresses ?? {}), addresses: new Map() });
+      }
       for (const s of this.sandboxes.values()) for (const e of s.endpoints) want.get(e.networkId)?.addresses.set(e.ipAddress, s.containerId);
       // With an unreadable record, its addresses may be in use: reconcile would free them for reuse.
       const dropped = sure ? await this.ipam.reconcile(want) : [];

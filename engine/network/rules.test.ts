@@ -31,6 +31,14 @@ describe("rules", () => {
     expect(r.filter.indexOf('-A TSCOMPOSE-FORWARD -i tsc-cccc0000 -o tsc-cccc0000 -m comment --comment "tscompose:n3" -j ACCEPT')).toBeLessThan(r.filter.indexOf(into[1]!));
   });
 
+  it("enable_icc=false drops traffic between the bridge's ports; enable_ip_masquerade=false keeps outbound sources, not the loopback hairpin", () => {
+    const r = networkRules(p, { id: "n4", bridge: "tsc-dddd0000", subnet: "10.213.8.0/24", internal: false, icc: false, masquerade: false });
+    expect(r.filter).toContain('-A TSCOMPOSE-FORWARD -i tsc-dddd0000 -o tsc-dddd0000 -m comment --comment "tscompose:n4" -j DROP');
+    expect(r.filter.some((l) => l.includes("-i tsc-dddd0000 -o tsc-dddd0000") && l.endsWith("-j ACCEPT"))).toBe(false);
+    expect(r.nat.some((l) => l.includes("! -o tsc-dddd0000"))).toBe(false);
+    expect(r.nat).toContain('-A TSCOMPOSE-POSTROUTING -s 127.0.0.0/8 -o tsc-dddd0000 -m comment --comment "tscompose:n4" -j MASQUERADE');
+  });
+
   it("ports become DNAT rules with the owner's comment; deletes mirror adds", () => {
     const r = portRules(p, [
       { ownerId: "c1", protocol: "tcp", hostIp: "0.0.0.0", hostPort: 8080, containerIp: "10.213.6.2", containerPort: 80 },

@@ -49,6 +49,10 @@ export interface NetworkRuleSpec {
   bridge: string;
   subnet: string;
   internal: boolean;
+  /** false (enable_icc): containers on the bridge cannot reach each other. Default true. */
+  icc?: boolean | undefined;
+  /** false (enable_ip_masquerade): traffic leaving the network keeps its source address. Default true. */
+  masquerade?: boolean | undefined;
 }
 
 export interface PortRuleSpec {
@@ -108,7 +112,8 @@ export function networkRules(p: NamePrefixes, n: NetworkRuleSpec): RuleLines {
   const cm = comment(n.id);
   const filter = [
     `-I ${c.filterIsolation} 1 -i ${b} -o ${b} ${cm} -j RETURN`,
-    `-A ${c.filterForward} -i ${b} -o ${b} ${cm} -j ACCEPT`,
+    // With br_netfilter (bridge.ts) bridged traffic between two containers passes FORWARD too.
+    `-A ${c.filterForward} -i ${b} -o ${b} ${cm} -j ${n.icc === false ? "DROP" : "ACCEPT"}`,
   ];
   if (n.internal) {
     filter.push(`-A ${c.filterForward} -i ${b} ${cm} -j DROP`);
@@ -123,7 +128,7 @@ export function networkRules(p: NamePrefixes, n: NetworkRuleSpec): RuleLines {
   const nat = n.internal
     ? []
     : [
-        `-A ${c.natPostrouting} -s ${n.subnet} ! -o ${b} ${cm} -j MASQUERADE`,
+        ...(n.masquerade === false ? [] : [`-A ${c.natPostrouting} -s ${n.subnet} ! -o ${b} ${cm} -j MASQUERADE`]),
         `-A ${c.natPostrouting} -s 127.0.0.0/8 -o ${b} ${cm} -j MASQUERADE`,
         `-A ${c.natPostrouting} -s ${n.subnet} -o ${b} -m conntrack --ctstate DNAT ${cm} -j MASQUERADE`,
       ];

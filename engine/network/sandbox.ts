@@ -29,6 +29,8 @@ export interface EndpointPlan {
   mac: string;
   /** Route the container's default traffic through this network's gateway. */
   defaultRoute: boolean;
+  /** The network's MTU (both veth ends); default: the manager's. */
+  mtu?: number | undefined;
 }
 
 export function netnsPath(name: string): string {
@@ -43,9 +45,10 @@ export function netnsExists(name: string): boolean {
 export async function setupEndpoints(netns: string, opts: { create: boolean; loopback: boolean; endpoints: readonly EndpointPlan[]; mtu?: number }): Promise<void> {
   const host: string[] = [];
   if (opts.create) host.push(`netns add ${netns}`);
-  const mtu = opts.mtu !== undefined ? ` mtu ${opts.mtu}` : "";
   for (const e of opts.endpoints) {
-    host.push(`link add ${e.hostVeth}${mtu} up master ${e.bridge} type veth peer name ${e.ifname} address ${e.mac} netns ${netns}`);
+    const m = e.mtu ?? opts.mtu;
+    const mtu = m !== undefined ? ` mtu ${m}` : "";
+    host.push(`link add ${e.hostVeth}${mtu} up master ${e.bridge} type veth peer name ${e.ifname}${mtu} address ${e.mac} netns ${netns}`);
     // Hairpin: with br_netfilter, a container's connection to its own published port is
     // DNATed back to itself and bridged out of the port it came in on, which a bridge
     // refuses unless the port is in hairpin mode (Docker sets it for the same case).

@@ -62,6 +62,8 @@ export interface AttachRequest {
   ipv4Address?: string;
   /** Default: derived from the address (02:42:<ip bytes>), as Docker does. */
   macAddress?: string;
+  /** Among the networks of one call (when none holds the default route yet), the non-internal one with the highest value gets it; ties go to the first. */
+  gwPriority?: number;
 }
 
 export interface SandboxSpec {

@@ -591,6 +591,28 @@ export class FakeEngine implements Engine {
     });
   }
 
+  connectNetwork(network: string, container: string, opts: { aliases?: string[]; ipv4Address?: string }): Promise<void> {
+    return this.call("connectNetwork", [network, container, opts], () => {
+      const c = this.get(container);
+      const n = this.networks.get(network) ?? [...this.networks.values()].find((x) => x.id === network);
+      if (!n) throw new EngineError("not-found", `network ${network} not found`);
+      if (n.name in c.info.networks) throw new EngineError("conflict", `container ${c.info.name} is already attached to network ${n.name}`);
+      const used = [...this.containers.values()].filter((x) => n.name in x.info.networks).length;
+      c.info.networks[n.name] = { ipAddress: opts.ipv4Address ?? n.subnet.replace(/0\/\d+$/, String(used + 2)), aliases: [...(opts.aliases ?? [])], macAddress: undefined };
+      return Promise.resolve();
+    });
+  }
+
+  disconnectNetwork(network: string, container: string): Promise<void> {
+    return this.call("disconnectNetwork", [network, container], () => {
+      const c = this.get(container);
+      const name = this.networks.get(network)?.name ?? [...this.networks.values()].find((x) => x.id === network)?.name ?? network;
+      if (!(name in c.info.networks)) throw new EngineError("not-found", `container ${c.info.name} is not attached to network ${network}`);
+      delete c.info.networks[name];
+      return Promise.resolve();
+    });
+  }
+
   inspectNetwork(name: string): Promise<NetworkInfo | undefined> {
     return this.call("inspectNetwork", [name], () => Promise.resolve(structuredClone(this.networks.get(name) ?? [...this.networks.values()].find((x) => x.id === name))));
   }

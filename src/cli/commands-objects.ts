@@ -107,17 +107,27 @@ export function registerObjectCommands(program: Command, projectOptions: () => P
       const { runNetworkPrune } = await import("./networks.js");
       process.exitCode = await runNetworkPrune(opts);
     });
-  for (const verb of ["connect", "disconnect"] as const) {
-    network
-      .command(verb)
-      .description(`${verb === "connect" ? "Connect a container to" : "Disconnect a container from"} a network (not supported yet)`)
-      .argument("<network>")
-      .argument("<container>")
-      .action(async () => {
-        const { runNetworkAttach } = await import("./networks.js");
-        process.exitCode = runNetworkAttach(verb);
-      });
-  }
+  network
+    .command("connect")
+    .description("Connect a container to a network")
+    .argument("<network>")
+    .argument("<container>")
+    .option("--alias <alias>", "add a network-scoped alias for the container (repeatable)", collect, [])
+    .option("--ip <address>", "IPv4 address")
+    .action(async (net: string, container: string, opts: { alias?: string[]; ip?: string }) => {
+      const { runNetworkConnect } = await import("./networks.js");
+      process.exitCode = await runNetworkConnect(net, container, opts);
+    });
+  network
+    .command("disconnect")
+    .description("Disconnect a container from a network")
+    .argument("<network>")
+    .argument("<container>")
+    .option("-f, --force", "do not error if the container is not attached")
+    .action(async (net: string, container: string, opts: { force?: boolean }) => {
+      const { runNetworkDisconnect } = await import("./networks.js");
+      process.exitCode = await runNetworkDisconnect(net, container, opts);
+    });
 
   const system = program.command("system").description("Manage the engine's data");
   system

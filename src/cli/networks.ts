@@ -2,7 +2,6 @@
 // docker CLI's), through the daemon.
 import type { NetworkView, PruneResult } from "../daemon/api.js";
 import { kindOf } from "../../engine/errors.js";
-import { CliError } from "./errors.js";
 import { filterQuery, inspectObjects, labelMap, labelsText, listText, pruneWith, removeEach } from "./object-output.js";
 import type { ListFlags } from "./object-output.js";
 import { daemon } from "./project-name.js";
@@ -83,6 +82,14 @@ export async function runNetworkPrune(flags: { force?: boolean; filter?: string[
 }
 
 /** The embedded engine cannot attach a container that exists to another network yet: said plainly, nothing changed. */
-export function runNetworkAttach(verb: "connect" | "disconnect"): number {
-  throw new CliError(`network ${verb}: not supported yet by tscompose's engine (a container's networks are set when it is created; change the stack's networks and run up)`);
+export async function runNetworkConnect(network: string, container: string, flags: { alias?: string[]; ip?: string }): Promise<number> {
+  const client = await daemon();
+  await client.json("POST", `/networks/${encodeURIComponent(network)}/connect`, { container, aliases: flags.alias ?? [], ...(flags.ip !== undefined ? { ipv4Address: flags.ip } : {}) });
+  return 0;
+}
+
+export async function runNetworkDisconnect(network: string, container: string, flags: { force?: boolean }): Promise<number> {
+  const client = await daemon();
+  await client.json("POST", `/networks/${encodeURIComponent(network)}/disconnect`, { container, force: flags.force === true });
+  return 0;
 }

@@ -11,6 +11,7 @@
 import { Ajv } from "ajv";
 import type { ErrorObject, ValidateFunction } from "ajv";
 import { MAX_TIMEOUT_MS } from "../../engine/timeout.js";
+import type { NetworkConnectRequest, NetworkDisconnectRequest } from "./api.js";
 import type { CopyRequest, DownRequest, ExecRequest, ExportRequest, NetworkCreateRequest, PortBinding, ProjectRef, RunRequest, UpRequest, VolumeCreateRequest } from "./api.js";
 import type { DockerConfigLocation, ImagePullRequest, ImagePushRequest, ImageRemoveRequest, ImageTagRequest, LoginRequest, LogoutRequest } from "./api.js";
 import { HttpError } from "./http.js";
@@ -169,6 +170,20 @@ export const networkCreateRequestSchema = {
   properties: { name: str, driver: str, subnet: str, gateway: str, internal: bool, labels: stringMap },
 } as const;
 
+export const networkConnectRequestSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["container"],
+  properties: { container: str, aliases: strings, ipv4Address: str },
+} as const;
+
+export const networkDisconnectRequestSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["container"],
+  properties: { container: str, force: bool },
+} as const;
+
 // --- images
 
 export const dockerConfigLocationSchema = {
@@ -229,6 +244,8 @@ const SCHEMAS = {
   ExportRequest: exportRequestSchema,
   VolumeCreateRequest: volumeCreateRequestSchema,
   NetworkCreateRequest: networkCreateRequestSchema,
+  NetworkConnectRequest: networkConnectRequestSchema,
+  NetworkDisconnectRequest: networkDisconnectRequestSchema,
   ImagePullRequest: imagePullRequestSchema,
   ImagePushRequest: imagePushRequestSchema,
   ImageTagRequest: imageTagRequestSchema,
@@ -246,6 +263,8 @@ export interface WireTypes {
   ExportRequest: ExportRequest;
   VolumeCreateRequest: VolumeCreateRequest;
   NetworkCreateRequest: NetworkCreateRequest;
+  NetworkConnectRequest: NetworkConnectRequest;
+  NetworkDisconnectRequest: NetworkDisconnectRequest;
   ImagePullRequest: ImagePullRequest;
   ImagePushRequest: ImagePushRequest;
   ImageTagRequest: ImageTagRequest;
@@ -295,6 +314,8 @@ export const SCHEMAS_MATCH_TYPES: {
   export: Same<Props<typeof exportRequestSchema>, keyof ExportRequest>;
   volumeCreate: Same<Props<typeof volumeCreateRequestSchema>, keyof VolumeCreateRequest>;
   networkCreate: Same<Props<typeof networkCreateRequestSchema>, keyof NetworkCreateRequest>;
+  networkConnect: Same<Props<typeof networkConnectRequestSchema>, keyof NetworkConnectRequest>;
+  networkDisconnect: Same<Props<typeof networkDisconnectRequestSchema>, keyof NetworkDisconnectRequest>;
   dockerConfigLocation: Same<Props<typeof dockerConfigLocationSchema>, keyof DockerConfigLocation>;
   imagePull: Same<Props<typeof imagePullRequestSchema>, keyof ImagePullRequest>;
   imagePush: Same<Props<typeof imagePushRequestSchema>, keyof ImagePushRequest>;
@@ -315,6 +336,8 @@ export const SCHEMAS_MATCH_TYPES: {
   export: true,
   volumeCreate: true,
   networkCreate: true,
+  networkConnect: true,
+  networkDisconnect: true,
   dockerConfigLocation: true,
   imagePull: true,
   imagePush: true,

@@ -485,6 +485,20 @@ export interface NetworkCreateRequest {
   labels?: Record<string, string>;
 }
 
+/** POST /networks/:name/connect (docker network connect). */
+export interface NetworkConnectRequest {
+  container: string;
+  aliases?: string[];
+  ipv4Address?: string;
+}
+
+/** POST /networks/:name/disconnect (docker network disconnect). */
+export interface NetworkDisconnectRequest {
+  container: string;
+  /** docker's -f: a container that is gone or not attached is no error. */
+  force?: boolean;
+}
+
 /** POST /volumes/prune, /networks/prune: what went, and the bytes freed (volumes). */
 export interface PruneResult {
   deleted: string[];

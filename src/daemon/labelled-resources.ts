@@ -29,7 +29,7 @@ export function withLabelledResources(spec: StackSpec, networks: NetworkInfo[], 
       internal: n.internal,
       attachable: false,
       enableIpv6: false,
-      ipam: { driver: undefined, config: [] },
+      ipam: { driver: undefined, config: [], options: {} },
       labels: n.labels,
     };
   }

@@ -12,7 +12,7 @@ import type { Duplex } from "node:stream";
 import { cleanContainerPath } from "../../engine/copy.js";
 import { LABEL } from "../../model/labels.js";
 import { checkName } from "../../engine/names.js";
-import { EngineError } from "../../engine/errors.js";
+import { EngineError, kindOf } from "../../engine/errors.js";
 import type { Engine } from "../../engine/types.js";
 import { API_VERSION, API_VERSION_HEADER } from "./api.js";
 import { AttachSessions } from "./attach-server.js";
@@ -344,6 +344,18 @@ function objectRoutes(engine: Engine, objects: ObjectService, r: (method: string
     r("GET", "/networks", async (_req, res, _p, q) => sendJson(res, 200, await objects.networks(filters(q)))),
     r("POST", "/networks", async (req, res) => sendJson(res, 201, await objects.createNetwork(checkRequest("NetworkCreateRequest", await readJsonBody(req))))),
     r("POST", "/networks/prune", async (_req, res, _p, q) => sendJson(res, 200, await objects.pruneNetworks(filters(q)))),
+    r("POST", "/networks/:name/connect", async (req, res, [name]) => {
+      const body = checkRequest("NetworkConnectRequest", await readJsonBody(req));
+      await engine.connectNetwork(name as string, body.container, { ...(body.aliases ? { aliases: body.aliases } : {}), ...(body.ipv4Address !== undefined ? { ipv4Address: body.ipv4Address } : {}) });
+      sendJson(res, 200, { ok: true });
+    }),
+    r("POST", "/networks/:name/disconnect", async (req, res, [name]) => {
+      const body = checkRequest("NetworkDisconnectRequest", await readJsonBody(req));
+      await engine.disconnectNetwork(name as string, body.container).catch((err: unknown) => {
+        if (!(body.force && kindOf(err) === "not-found")) throw err;
+      });
+      sendJson(res, 200, { ok: true });
+    }),
     r("GET", "/networks/:name", async (_req, res, [name]) => sendJson(res, 200, await objects.network(name as string))),
     r("DELETE", "/networks/:name", async (_req, res, [name]) => {
       await objects.removeNetwork(name as string);

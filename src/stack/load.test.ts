@@ -513,3 +513,102 @@ describe("keys that conflict with a shared network namespace", () => {
     }
   });
 });
+
+describe("networks (netipam): what the embedded engine cannot honour is located", () => {
+  const svc = "services:\n  web:\n    image: a\n";
+  const cases: { name: string; yaml: string; err: RegExp; at: string }[] = [
+    { name: "enable_ipv6", yaml: `${svc}networks:\n  n:\n    enable_ipv6: true\n`, err: /networks\.n\.enable_ipv6: not supported by the embedded engine/, at: "6:5" },
+    {
+      name: "an IPv6 subnet",
+      yaml: `${svc}networks:\n  n:\n    ipam:\n      config:\n        - subnet: 10.5.0.0/24\n        - subnet: fd00::/64\n`,
+      err: /networks\.n\.ipam\.config\[1\]\.subnet: not supported by the embedded engine/,
+      at: "9:11",
+    },
+    {
+      name: "a second IPv4 subnet",
+      yaml: `${svc}networks:\n  n:\n    ipam:\n      config:\n        - subnet: 10.5.0.0/24\n        - subnet: 10.6.0.0/24\n`,
+      err: /networks\.n\.ipam\.config\[1\]: a bridge network has one IPv4 subnet/,
+      at: "9:",
+    },
+    { name: "an ipam driver", yaml: `${svc}networks:\n  n:\n    ipam:\n      driver: dhcp\n`, err: /networks\.n\.ipam\.driver: "dhcp" is not supported/, at: "7:7" },
+    {
+      name: "ip_range outside the subnet",
+      yaml: `${svc}networks:\n  n:\n    ipam:\n      config:\n        - subnet: 10.5.0.0/24\n          ip_range: 10.5.1.0/28\n`,
+      err: /networks\.n\.ipam\.config\[0\]\.ip_range: ip_range 10\.5\.1\.0\/28 is not inside subnet 10\.5\.0\.0\/24/,
+      at: "9:11",
+    },
+    {
+      name: "an aux address outside the subnet",
+      yaml: `${svc}networks:\n  n:\n    ipam:\n      config:\n        - subnet: 10.5.0.0/24\n          aux_addresses:\n            router: 10.5.0.2\n            printer: 10.9.0.3\n`,
+      err: /networks\.n\.ipam\.config\[0\]\.aux_addresses\.printer: aux address printer=10\.9\.0\.3 is not a host address/,
+      at: "11:13",
+    },
+    {
+      name: "an unknown bridge option",
+      yaml: `${svc}networks:\n  n:\n    driver_opts:\n      com.docker.network.driver.mtu: "1400"\n      com.docker.network.bridge.foo: "x"\n`,
+      err: /networks\.n\.driver_opts\.com\.docker\.network\.bridge\.foo: not supported by the embedded engine/,
+      at: "8:7",
+    },
+    { name: "a bad MTU", yaml: `${svc}networks:\n  n:\n    driver_opts:\n      com.docker.network.driver.mtu: "9x"\n`, err: /driver_opts\.com\.docker\.network\.driver\.mtu: "9x" is not an MTU/, at: "7:7" },
+    {
+      name: "the bridge name",
+      yaml: `${svc}networks:\n  n:\n    driver_opts:\n      com.docker.network.bridge.name: br-mine\n`,
+      err: /driver_opts\.com\.docker\.network\.bridge\.name: not supported by the embedded engine/,
+      at: "7:7",
+    },
+    {
+      name: "ipv6_address",
+      yaml: "services:\n  web:\n    image: a\n    networks:\n      n:\n        ipv6_address: fd00::5\nnetworks:\n  n: {}\n",
+      err: /services\.web\.networks\.n\.ipv6_address: not supported by the embedded engine/,
+      at: "6:9",
+    },
+    { name: "an IPv6 host_ip, short form", yaml: `${svc}    ports:\n      - "8080:80"\n      - "[::1]:8081:80"\n`, err: /services\.web\.ports\[1\]: an IPv6 host_ip/, at: "6:9" },
+    { name: "a network name as network_mode", yaml: `${svc}    network_mode: mynet\n`, err: /services\.web\.network_mode: "mynet" is not supported by the embedded engine/, at: "4:5" },
+    { name: "an IPv6 host_ip, long form", yaml: `${svc}    ports:\n      - target: 80\n        host_ip: "::"\n`, err: /services\.web\.ports\[0\]\.host_ip: an IPv6 host_ip/, at: "6:9" },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const dir = project({ "compose.yaml": c.yaml });
+      const err = loadError(dir);
+      expect(err.message).toMatch(c.err);
+      expect(err.message).toContain(join(dir, `compose.yaml:${c.at}`));
+    });
+  }
+
+  it("ipam with ip_range, gateway, aux_addresses and options, bridge options, gw_priority: loaded and printed in compose's form", async () => {
+    const dir = project({
+      "compose.yaml": [
+        "services:",
+        "  web:",
+        "    image: a",
+        "    networks:",
+        "      n: {gw_priority: 5}",
+        "networks:",
+        "  n:",
+        "    driver_opts: {com.docker.network.driver.mtu: 1400, com.docker.network.bridge.enable_icc: 'false'}",
+        "    ipam:",
+        "      options: {foo: bar}",
+        "      config:",
+        "        - {subnet: 10.5.0.0/24, ip_range: 10.5.0.128/25, gateway: 10.5.0.254, aux_addresses: {router: 10.5.0.129}}",
+        "",
+      ].join("\n"),
+    });
+    const { stack } = load(dir);
+    const n = stack.networks.n!;
+    expect(n.ipam).toEqual({ driver: undefined, options: { foo: "bar" }, config: [{ subnet: "10.5.0.0/24", ipRange: "10.5.0.128/25", gateway: "10.5.0.254", auxAddresses: { router: "10.5.0.129" } }] });
+    expect(n.driverOpts).toEqual({ "com.docker.network.driver.mtu": "1400", "com.docker.network.bridge.enable_icc": "false" });
+    expect(stack.services.web!.networks.n!.gwPriority).toBe(5);
+    const { renderStack } = await import("./render.js");
+    const out = renderStack(stack) as { networks: Record<string, unknown>; services: Record<string, { networks: unknown }> };
+    expect(out.networks.n).toMatchObject({ ipam: { options: { foo: "bar" }, config: [{ subnet: "10.5.0.0/24", ip_range: "10.5.0.128/25", gateway: "10.5.0.254", aux_addresses: { router: "10.5.0.129" } }] } });
+    expect(out.services.web!.networks).toEqual({ n: { gw_priority: 5 } });
+  });
+
+  it("network_mode: service:x makes x an implicit dependency, as compose-go infers it", () => {
+    const dir = project({ "compose.yaml": "services:\n  x:\n    image: a\n  z:\n    image: a\n    network_mode: service:x\n  b:\n    image: a\n    network_mode: bridge\n" });
+    const { stack } = load(dir);
+    expect(stack.services.z!.dependsOn).toEqual({ x: { condition: "service_started", restart: false, required: true } });
+    expect(stack.services.b!.networkMode).toBe("bridge");
+    expect(stack.services.b!.dependsOn).toEqual({});
+  });
+});

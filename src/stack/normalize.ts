@@ -27,6 +27,7 @@ import { parsePortShort } from "./ports.js";
 import type { PortShort } from "./ports.js";
 import { normalizeResources } from "./resources.js";
 import { normalizeProcessKeys } from "./process-keys.js";
+import { checkNetwork, checkServiceNetworks } from "./network-checks.js";
 import { normalizeSecurityOpt } from "./security-opt.js";
 import { parseSize, shellSplit } from "./units.js";
 import { normalizeDevelop, normalizeSupervision } from "./x-tscompose.js";
@@ -107,7 +108,7 @@ function normalizeNetworks(raw: Dict, services: Record<string, ServiceSpec>, ctx
     const d = asDict(v);
     const external = isExternal(d.external);
     const ipam = asDict(d.ipam);
-    out[key] = {
+    const spec: NetworkSpec = {
       name: str(d.name) ?? (external ? key : `${ctx.projectName}_${key}`),
       driver: str(d.driver) ?? "bridge",
       driverOpts: stringMap(d.driver_opts),
@@ -119,11 +120,15 @@ function normalizeNetworks(raw: Dict, services: Record<string, ServiceSpec>, ctx
         driver: str(ipam.driver),
         config: (Array.isArray(ipam.config) ? ipam.config : []).map((c) => {
           const cd = asDict(c);
-          return { subnet: str(cd.subnet), gateway: str(cd.gateway), ipRange: str(cd.ip_range) };
+          return { subnet: str(cd.subnet), gateway: str(cd.gateway), ipRange: str(cd.ip_range), auxAddresses: stringMap(cd.aux_addresses) };
         }),
+        options: stringMap(ipam.options),
       },
       labels: labelMap(d.labels),
     };
+    // An external network exists already: its settings are not ours to check.
+    if (!external) checkNetwork(key, spec, ctx.fail);
+    out[key] = spec;
   }
   return out;
 }
@@ -189,6 +194,7 @@ function normalizeService(name: string, s: Dict, ctx: NormalizeContext): Service
     ctx.fail(at("container_name"), `services.${name}: can't set container_name and scale to ${replicas}: container names must be unique`);
   }
   const networkMode = str(s.network_mode);
+  checkServiceNetworks(name, s, ctx.fail);
   const limits = deploy.resources.limits;
 
   const build = normalizeBuild(s.build);
@@ -214,7 +220,7 @@ function normalizeService(name: string, s: Dict, ctx: NormalizeContext): Service
     volumesFrom: strList(s.volumes_from),
     networks: networkMode !== undefined ? {} : normalizeServiceNetworks(s.networks),
     networkMode,
-    dependsOn: withLinkDependencies(normalizeDependsOn(s.depends_on), strList(s.links)),
+    dependsOn: withImplicitDependencies(withLinkDependencies(normalizeDependsOn(s.depends_on), strList(s.links)), [networkMode]),
     healthcheck: normalizeHealthcheck(s.healthcheck, at("healthcheck"), duration),
     restart,
     restartMaxRetries,
@@ -487,7 +493,7 @@ function shortVolume(spec: string, ctx: NormalizeContext, path: PathSegment[]): 
 
 function normalizeServiceNetworks(v: unknown): Record<string, ServiceNetworkSpec> {
   const out: Record<string, ServiceNetworkSpec> = {};
-  const dflt = (): ServiceNetworkSpec => ({ aliases: [], ipv4Address: undefined, ipv6Address: undefined, priority: 0, macAddress: undefined });
+  const dflt = (): ServiceNetworkSpec => ({ aliases: [], ipv4Address: undefined, ipv6Address: undefined, priority: 0, macAddress: undefined, gwPriority: 0 });
   if (v === undefined || v === null) return { default: dflt() };
   if (Array.isArray(v)) {
     for (const n of v) out[String(n)] = dflt();
@@ -501,6 +507,7 @@ function normalizeServiceNetworks(v: unknown): Record<string, ServiceNetworkSpec
       ipv6Address: str(d.ipv6_address),
       priority: num(d.priority) ?? 0,
       macAddress: str(d.mac_address),
+      gwPriority: num(d.gw_priority) ?? 0,
     };
   }
   return out;
@@ -540,6 +547,18 @@ function normalizeDns(v: unknown, ctx: NormalizeContext, path: PathSegment[]): s
     if (isIP(d) === 0) ctx.fail(Array.isArray(v) ? [...path, i] : path, `invalid dns server "${d}": must be an IP address`);
   });
   return list;
+}
+
+/**
+ * compose-go's inferImplicitDependencies: a service named in `service:NAME` (network_mode, and
+ * the namespace keys) is started first, unless depends_on already says how.
+ */
+function withImplicitDependencies(deps: Record<string, DependsOnSpec>, refs: readonly (string | undefined)[]): Record<string, DependsOnSpec> {
+  for (const ref of refs) {
+    if (!ref?.startsWith("service:")) continue;
+    deps[ref.slice("service:".length)] ??= { condition: "service_started", restart: false, required: true };
+  }
+  return deps;
 }
 
 function normalizeDependsOn(v: unknown): Record<string, DependsOnSpec> {

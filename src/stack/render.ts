@@ -37,7 +37,8 @@ export function renderStack(stack: StackSpec): Dict {
       enable_ipv6: n.enableIpv6 || undefined,
       ipam: compact({
         driver: n.ipam.driver,
-        config: n.ipam.config.map((c) => compact({ subnet: c.subnet, gateway: c.gateway, ip_range: c.ipRange })),
+        config: n.ipam.config.map((c) => compact({ subnet: c.subnet, gateway: c.gateway, ip_range: c.ipRange, aux_addresses: c.auxAddresses })),
+        options: n.ipam.options,
       }),
       labels: n.labels,
     });
@@ -163,7 +164,7 @@ export function renderService(s: ServiceSpec): Dict {
     network_mode: s.networkMode,
     networks: Object.fromEntries(
       Object.entries(s.networks).map(([k, n]) => {
-        const d = compact({ aliases: n.aliases, ipv4_address: n.ipv4Address, ipv6_address: n.ipv6Address, mac_address: n.macAddress, priority: n.priority || undefined });
+        const d = compact({ aliases: n.aliases, ipv4_address: n.ipv4Address, ipv6_address: n.ipv6Address, mac_address: n.macAddress, priority: n.priority || undefined, gw_priority: n.gwPriority || undefined });
         return [k, Object.keys(d).length === 0 ? null : d];
       }),
     ),

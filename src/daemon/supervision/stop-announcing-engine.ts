@@ -163,6 +163,14 @@ export class StopAnnouncingEngine implements Engine {
     return this.inner.inspectNetwork(name);
   }
 
+  connectNetwork(network: string, container: string, opts: { aliases?: string[]; ipv4Address?: string }): Promise<void> {
+    return this.inner.connectNetwork(network, container, opts);
+  }
+
+  disconnectNetwork(network: string, container: string): Promise<void> {
+    return this.inner.disconnectNetwork(network, container);
+  }
+
   listNetworks(filter?: { labels?: Record<string, string | undefined> }): Promise<NetworkInfo[]> {
     return this.inner.listNetworks(filter);
   }
