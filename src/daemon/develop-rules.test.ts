@@ -7,7 +7,7 @@ import { Batcher, compileIgnore, compileRules, planBatch } from "./develop-rules
 import type { CompiledRule } from "./develop-rules.js";
 
 const svc = (name: string, watch: DevelopWatchRule[], build?: ServiceSpec["build"]): ServiceSpec => ({ name, develop: { watch }, build }) as unknown as ServiceSpec;
-const rule = (path: string, action: DevelopWatchRule["action"], target?: string, ignore: string[] = []): DevelopWatchRule => ({ path, action, target, ignore });
+const rule = (path: string, action: DevelopWatchRule["action"], target?: string, ignore: string[] = []): DevelopWatchRule => ({ path, action, target, ignore, exec: undefined, initialSync: false });
 
 describe("compileIgnore (dockerignore syntax)", () => {
   const cases: [string[], string, boolean][] = [

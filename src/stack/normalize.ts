@@ -29,6 +29,7 @@ import { parseSize, shellSplit } from "./units.js";
 import { normalizeDevelop, normalizeSupervision } from "./x-tscompose.js";
 import type { PathSegment } from "./parse.js";
 import { isDict, type Dict } from "./dict.js";
+import { checkLoggingDriver, checkPullPolicy, envFileFormat, labelFilePaths, mergeLabelFiles, normalizeHooks } from "./lifecycle.js";
 
 
 /** Reports an error at a key path; the loader turns it into file:line:col. */
@@ -38,8 +39,8 @@ export interface NormalizeContext {
   projectName: string;
   workingDir: string;
   configFiles: string[];
-  /** Reads an env_file, already parsed; undefined when the file is missing. */
-  readEnvFile(path: string): Record<string, string> | undefined;
+  /** Reads an env_file (or a label_file), already parsed by its format; undefined when the file is missing. */
+  readEnvFile(path: string, format?: "raw"): Record<string, string> | undefined;
   /** Reads a file a service names (a seccomp profile); throws a StackError saying why it cannot. */
   readFile(path: string, what: string): string;
   lookupEnv(name: string): string | undefined;
@@ -186,6 +187,7 @@ function normalizeService(name: string, s: Dict, ctx: NormalizeContext): Service
     }
   };
 
+  const lookupEnv = (n: string): string | undefined => ctx.lookupEnv(n);
   const { restart, restartMaxRetries } = normalizeRestart(s.restart, ctx, at("restart"));
   const deploy = normalizeDeploy(asDict(s.deploy), ctx, at("deploy"), duration, size);
   const scale = num(s.scale);
@@ -214,8 +216,13 @@ function normalizeService(name: string, s: Dict, ctx: NormalizeContext): Service
     workingDir: str(s.working_dir),
     user: str(s.user),
     environment: normalizeEnvironment(s, ctx, at),
-    envFiles: envFileRefs(s.env_file),
-    labels: labelMap(s.labels),
+    envFiles: envFileRefs(s.env_file, ctx, at("env_file")),
+    labels: mergeLabelFiles(labelFilePaths(s.label_file), labelMap(s.labels), (f) => ctx.readEnvFile(f), at("label_file"), ctx.fail),
+    labelFiles: labelFilePaths(s.label_file),
+    annotations: labelMap(s.annotations),
+    attach: bool(s.attach, true),
+    postStart: normalizeHooks(s.post_start, at("post_start"), ctx.fail, lookupEnv),
+    preStop: normalizeHooks(s.pre_stop, at("pre_stop"), ctx.fail, lookupEnv),
     ports: normalizePorts(s.ports, ctx, at("ports")),
     expose: strList(s.expose),
     volumes: normalizeVolumes(s.volumes, ctx, at("volumes")),
@@ -229,7 +236,7 @@ function normalizeService(name: string, s: Dict, ctx: NormalizeContext): Service
     deploy,
     replicas,
     profiles: strList(s.profiles),
-    pullPolicy: (str(s.pull_policy) ?? (build && s.image === undefined ? "build" : "missing")) as PullPolicy,
+    pullPolicy: checkPullPolicy((str(s.pull_policy) ?? (build && s.image === undefined ? "build" : "missing")) as PullPolicy, s.pull_policy !== undefined, at("pull_policy"), ctx.fail),
     capAdd: strList(s.cap_add),
     capDrop: strList(s.cap_drop),
     privileged: bool(s.privileged),
@@ -260,10 +267,11 @@ function normalizeService(name: string, s: Dict, ctx: NormalizeContext): Service
     logging: isDict(s.logging) ? { driver: str(s.logging.driver), options: stringMap(s.logging.options) } : undefined,
     xTscompose: asDict(s["x-tscompose"]),
     supervision: normalizeSupervision(s["x-tscompose"], at("x-tscompose"), ctx.fail, duration),
-    develop: normalizeDevelop(s.develop, ctx.workingDir),
+    develop: normalizeDevelop(s.develop, ctx.workingDir, at("develop"), ctx.fail, lookupEnv),
     extensions: Object.fromEntries(Object.entries(s).filter(([k]) => k.startsWith("x-") && k !== "x-tscompose")),
     configHash: "",
   };
+  if (spec.logging) checkLoggingDriver(spec.logging.driver, at("logging", "driver"), ctx.fail);
   if (spec.image === undefined && spec.build === undefined) {
     ctx.fail(at(), `service "${name}" has neither an image nor a build context specified`);
   }
@@ -326,11 +334,13 @@ function normalizeDeploy(
   };
 }
 
-function envFileRefs(v: unknown): ServiceSpec["envFiles"] {
+function envFileRefs(v: unknown, ctx: NormalizeContext, path: PathSegment[]): ServiceSpec["envFiles"] {
   if (v === undefined || v === null) return [];
   const items = Array.isArray(v) ? v : [v];
-  return items.map((item) =>
-    isDict(item) ? { path: String(item.path), required: bool(item.required, true) } : { path: String(item), required: true },
+  return items.map((item, i) =>
+    isDict(item)
+      ? { path: String(item.path), required: bool(item.required, true), format: envFileFormat(item.format, [...path, i, "format"], ctx.fail) }
+      : { path: String(item), required: true, format: undefined },
   );
 }
 
@@ -340,8 +350,8 @@ function normalizeEnvironment(
   at: (...rest: PathSegment[]) => PathSegment[],
 ): Record<string, string | null> {
   const env: Record<string, string | null> = {};
-  envFileRefs(s.env_file).forEach((ref, i) => {
-    const values = ctx.readEnvFile(ref.path);
+  envFileRefs(s.env_file, ctx, at("env_file")).forEach((ref, i) => {
+    const values = ctx.readEnvFile(ref.path, ref.format);
     if (values === undefined) {
       if (ref.required) ctx.fail(at("env_file", i), `env file ${ref.path} not found`);
       return;

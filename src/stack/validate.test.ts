@@ -479,7 +479,7 @@ const cases: Case[] = [
   {
     name: "develop.watch action is an enum",
     yaml: "services:\n  web:\n    image: a\n    develop:\n      watch:\n        - path: .\n          action: copy\n",
-    wantErr: /develop\.watch\[0\]\.action: must be one of sync, rebuild, sync\+restart; got "copy"$/,
+    wantErr: /develop\.watch\[0\]\.action: must be one of rebuild, sync, restart, sync\+restart, sync\+exec; got "copy"$/,
     wantLine: 7,
     wantColumn: 11,
   },

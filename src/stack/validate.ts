@@ -19,8 +19,6 @@ import { parsePortRange, parsePortShort } from "./ports.js";
 // kinder than "not allowed", which would suggest the file itself is wrong.
 const UNSUPPORTED_TOP_LEVEL = new Set(["models"]);
 const UNSUPPORTED_SERVICE_KEYS = new Set([
-  "annotations",
-  "attach",
   "blkio_config",
   "cgroup",
   "cgroup_parent",
@@ -39,7 +37,6 @@ const UNSUPPORTED_SERVICE_KEYS = new Set([
   "group_add",
   "ipc",
   "isolation",
-  "label_file",
   "links",
   "mem_reservation",
   "mem_swappiness",
@@ -47,8 +44,6 @@ const UNSUPPORTED_SERVICE_KEYS = new Set([
   "oom_kill_disable",
   "oom_score_adj",
   "pid",
-  "post_start",
-  "pre_stop",
   "provider",
   "pull_refresh_after",
   "runtime",

@@ -10,7 +10,7 @@ const require = createRequire(import.meta.url);
 /** Validates a stack file against schema/compose-spec.json, as ajv.compile(schema) would. */
 export const validate: ValidateFunction = validate18;
 
-const schema21 = {"$schema":"https://json-schema.org/draft/2019-09/schema","$id":"https://tscompose.dev/schema/compose-spec.json","title":"tscompose stack file","description":"The subset of the Compose Specification that tscompose supports. Follows compose-spec/schema/compose-spec.json, but with strict scalar types: the loader converts interpolated strings to numbers and booleans before validation.","type":"object","properties":{"version":{"type":["string","number"],"deprecated":true,"description":"Accepted for backward compatibility and ignored."},"name":{"type":"string","description":"Project name, unless given on the command line."},"include":{"type":"array","items":{"$ref":"#/$defs/include"}},"services":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/service"}},"additionalProperties":false},"networks":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/network"}},"additionalProperties":false},"volumes":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/volume"}},"additionalProperties":false},"secrets":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/secret"}},"additionalProperties":false},"configs":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/config"}},"additionalProperties":false}},"patternProperties":{"^x-":{}},"additionalProperties":false,"$defs":{"service":{"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"priority":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_search":{"$ref":"#/$defs/string_or_list"},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"healthcheck":{"type":"object","properties":{"test":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"interval":{"$ref":"#/$defs/duration"},"timeout":{"$ref":"#/$defs/duration"},"retries":{"type":"integer","minimum":0},"start_period":{"$ref":"#/$defs/duration"},"start_interval":{"$ref":"#/$defs/duration"},"disable":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"x_tscompose_service":{"type":"object","description":"tscompose's own per-service settings (docs/supervision.md).","properties":{"restart_on_unhealthy":{"type":["boolean","string"],"description":"Restart a container whose health check turns unhealthy, with the restart backoff."},"readiness":{"type":"object","description":"A probe run by the daemon; its success makes the container healthy for depends_on and up --wait. Exactly one of tcp, http, log.","properties":{"tcp":{"type":["integer","string"],"description":"A container port that accepts a TCP connection."},"http":{"oneOf":[{"type":["integer","string"]},{"type":"object","properties":{"port":{"type":["integer","string"]},"path":{"type":"string"}},"required":["port"],"additionalProperties":false}],"description":"A container port (and path, default /) that answers an HTTP GET with 2xx."},"log":{"type":"string","description":"A regular expression a line of the container's output matches."},"interval":{"type":["string","number"]},"timeout":{"type":["string","number"]}},"additionalProperties":false},"schedule":{"oneOf":[{"type":"string"},{"type":"object","properties":{"cron":{"type":"string"},"timezone":{"type":"string"},"overlap":{"type":"string","enum":["skip","queue","allow"]},"history":{"type":["integer","string"]}},"required":["cron"],"additionalProperties":false}],"description":"Run the service as a one-off container on a cron schedule instead of keeping it up."}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"development":{"type":["object","null"],"properties":{"watch":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"action":{"type":"string","enum":["sync","rebuild","sync+restart"]},"target":{"type":"string"},"ignore":{"$ref":"#/$defs/string_or_list"}},"required":["path","action"],"additionalProperties":false,"patternProperties":{"^x-":{}}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"deployment":{"type":["object","null"],"properties":{"mode":{"type":"string","description":"replicated or global; checked by the normalizer, as compose-spec leaves it a string."},"endpoint_mode":{"type":"string"},"replicas":{"type":"integer","minimum":0},"labels":{"$ref":"#/$defs/list_or_dict"},"resources":{"type":"object","properties":{"limits":{"$ref":"#/$defs/resource_limits"},"reservations":{"$ref":"#/$defs/resource_limits"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"restart_policy":{"type":"object","properties":{"condition":{"type":"string","description":"none, on-failure or any; checked by the normalizer."},"delay":{"$ref":"#/$defs/duration"},"max_attempts":{"type":"integer","minimum":0},"window":{"$ref":"#/$defs/duration"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"$ref":"#/$defs/update_config"},"rollback_config":{"$ref":"#/$defs/update_config"},"placement":{"type":"object","properties":{"constraints":{"$ref":"#/$defs/list_of_strings"},"preferences":{"type":"array","items":{"type":"object","properties":{"spread":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"max_replicas_per_node":{"type":"integer","minimum":0}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"resource_limits":{"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"type":"object","properties":{"parallelism":{"type":"integer","minimum":0},"delay":{"$ref":"#/$defs/duration"},"failure_action":{"type":"string"},"monitor":{"$ref":"#/$defs/duration"},"max_failure_ratio":{"type":"number"},"order":{"type":"string","enum":["start-first","stop-first"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"include":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"$ref":"#/$defs/string_or_list"},"env_file":{"$ref":"#/$defs/string_or_list"},"project_directory":{"type":"string"}},"required":["path"],"additionalProperties":false}]},"network":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"ipam":{"type":"object","properties":{"driver":{"type":"string"},"config":{"type":"array","items":{"type":"object","properties":{"subnet":{"type":"string"},"ip_range":{"type":"string"},"gateway":{"type":"string"},"aux_addresses":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"options":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"$ref":"#/$defs/external"},"internal":{"type":"boolean"},"attachable":{"type":"boolean"},"enable_ipv6":{"type":"boolean"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"secret":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"config":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"content":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"description":"true, or the legacy {name} form (use the resource's own name instead).","oneOf":[{"type":"boolean"},{"type":"object","properties":{"name":{"type":"string","deprecated":true}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"command":{"oneOf":[{"type":"null"},{"type":"string"},{"type":"array","items":{"type":"string"}}]},"env_file":{"oneOf":[{"type":"string"},{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"type":"string"},"required":{"type":"boolean"}},"required":["path"],"additionalProperties":false}]}}]},"service_config_or_secret":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"source":{"type":"string"},"target":{"type":"string"},"uid":{"type":"string"},"gid":{"type":"string"},"mode":{"type":["integer","string"]}},"required":["source"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"ulimits":{"type":"object","patternProperties":{"^[a-z]+$":{"oneOf":[{"type":"integer"},{"type":"object","properties":{"soft":{"type":"integer"},"hard":{"type":"integer"}},"required":["soft","hard"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"additionalProperties":false},"extra_hosts":{"oneOf":[{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]},"duration":{"type":"string","format":"duration","description":"A Go duration: 1h30m, 10s, 1.5s, 100ms, 10us, 0."},"size":{"type":["integer","string"],"description":"Bytes, or a string with a unit (512m, 1g); parsed by the normalizer."},"cpus":{"type":["number","string"],"description":"Number of CPUs. Strings are common in compose files ('0.50'); parsed by the normalizer."},"string_or_list":{"oneOf":[{"type":"string"},{"$ref":"#/$defs/list_of_strings"}]},"list_of_strings":{"type":"array","items":{"type":"string"},"uniqueItems":true},"list_or_dict":{"oneOf":[{"type":"object","patternProperties":{".+":{"type":["string","number","boolean","null"]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]}}};
+const schema21 = {"$schema":"https://json-schema.org/draft/2019-09/schema","$id":"https://tscompose.dev/schema/compose-spec.json","title":"tscompose stack file","description":"The subset of the Compose Specification that tscompose supports. Follows compose-spec/schema/compose-spec.json, but with strict scalar types: the loader converts interpolated strings to numbers and booleans before validation.","type":"object","properties":{"version":{"type":["string","number"],"deprecated":true,"description":"Accepted for backward compatibility and ignored."},"name":{"type":"string","description":"Project name, unless given on the command line."},"include":{"type":"array","items":{"$ref":"#/$defs/include"}},"services":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/service"}},"additionalProperties":false},"networks":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/network"}},"additionalProperties":false},"volumes":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/volume"}},"additionalProperties":false},"secrets":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/secret"}},"additionalProperties":false},"configs":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/config"}},"additionalProperties":false}},"patternProperties":{"^x-":{}},"additionalProperties":false,"$defs":{"service":{"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"label_file":{"$ref":"#/$defs/label_file"},"annotations":{"$ref":"#/$defs/list_or_dict"},"attach":{"type":"boolean"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"priority":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"post_start":{"type":"array","items":{"$ref":"#/$defs/service_hook"}},"pre_stop":{"type":"array","items":{"$ref":"#/$defs/service_hook"}},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_search":{"$ref":"#/$defs/string_or_list"},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"healthcheck":{"type":"object","properties":{"test":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"interval":{"$ref":"#/$defs/duration"},"timeout":{"$ref":"#/$defs/duration"},"retries":{"type":"integer","minimum":0},"start_period":{"$ref":"#/$defs/duration"},"start_interval":{"$ref":"#/$defs/duration"},"disable":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"x_tscompose_service":{"type":"object","description":"tscompose's own per-service settings (docs/supervision.md).","properties":{"restart_on_unhealthy":{"type":["boolean","string"],"description":"Restart a container whose health check turns unhealthy, with the restart backoff."},"readiness":{"type":"object","description":"A probe run by the daemon; its success makes the container healthy for depends_on and up --wait. Exactly one of tcp, http, log.","properties":{"tcp":{"type":["integer","string"],"description":"A container port that accepts a TCP connection."},"http":{"oneOf":[{"type":["integer","string"]},{"type":"object","properties":{"port":{"type":["integer","string"]},"path":{"type":"string"}},"required":["port"],"additionalProperties":false}],"description":"A container port (and path, default /) that answers an HTTP GET with 2xx."},"log":{"type":"string","description":"A regular expression a line of the container's output matches."},"interval":{"type":["string","number"]},"timeout":{"type":["string","number"]}},"additionalProperties":false},"schedule":{"oneOf":[{"type":"string"},{"type":"object","properties":{"cron":{"type":"string"},"timezone":{"type":"string"},"overlap":{"type":"string","enum":["skip","queue","allow"]},"history":{"type":["integer","string"]}},"required":["cron"],"additionalProperties":false}],"description":"Run the service as a one-off container on a cron schedule instead of keeping it up."}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"development":{"type":["object","null"],"properties":{"watch":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"action":{"type":"string","enum":["rebuild","sync","restart","sync+restart","sync+exec"]},"target":{"type":"string"},"exec":{"$ref":"#/$defs/service_hook"},"initial_sync":{"type":"boolean"},"ignore":{"$ref":"#/$defs/string_or_list"}},"required":["path","action"],"additionalProperties":false,"patternProperties":{"^x-":{}}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"deployment":{"type":["object","null"],"properties":{"mode":{"type":"string","description":"replicated or global; checked by the normalizer, as compose-spec leaves it a string."},"endpoint_mode":{"type":"string"},"replicas":{"type":"integer","minimum":0},"labels":{"$ref":"#/$defs/list_or_dict"},"resources":{"type":"object","properties":{"limits":{"$ref":"#/$defs/resource_limits"},"reservations":{"$ref":"#/$defs/resource_limits"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"restart_policy":{"type":"object","properties":{"condition":{"type":"string","description":"none, on-failure or any; checked by the normalizer."},"delay":{"$ref":"#/$defs/duration"},"max_attempts":{"type":"integer","minimum":0},"window":{"$ref":"#/$defs/duration"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"$ref":"#/$defs/update_config"},"rollback_config":{"$ref":"#/$defs/update_config"},"placement":{"type":"object","properties":{"constraints":{"$ref":"#/$defs/list_of_strings"},"preferences":{"type":"array","items":{"type":"object","properties":{"spread":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"max_replicas_per_node":{"type":"integer","minimum":0}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"resource_limits":{"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"type":"object","properties":{"parallelism":{"type":"integer","minimum":0},"delay":{"$ref":"#/$defs/duration"},"failure_action":{"type":"string"},"monitor":{"$ref":"#/$defs/duration"},"max_failure_ratio":{"type":"number"},"order":{"type":"string","enum":["start-first","stop-first"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"include":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"$ref":"#/$defs/string_or_list"},"env_file":{"$ref":"#/$defs/string_or_list"},"project_directory":{"type":"string"}},"required":["path"],"additionalProperties":false}]},"network":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"ipam":{"type":"object","properties":{"driver":{"type":"string"},"config":{"type":"array","items":{"type":"object","properties":{"subnet":{"type":"string"},"ip_range":{"type":"string"},"gateway":{"type":"string"},"aux_addresses":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"options":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"$ref":"#/$defs/external"},"internal":{"type":"boolean"},"attachable":{"type":"boolean"},"enable_ipv6":{"type":"boolean"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"secret":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"config":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"content":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"description":"true, or the legacy {name} form (use the resource's own name instead).","oneOf":[{"type":"boolean"},{"type":"object","properties":{"name":{"type":"string","deprecated":true}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"command":{"oneOf":[{"type":"null"},{"type":"string"},{"type":"array","items":{"type":"string"}}]},"env_file":{"oneOf":[{"type":"string"},{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"type":"string"},"format":{"type":"string"},"required":{"type":"boolean"}},"required":["path"],"additionalProperties":false}]}}]},"label_file":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"service_hook":{"type":"object","properties":{"command":{"$ref":"#/$defs/command"},"user":{"type":"string"},"privileged":{"type":"boolean"},"working_dir":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"}},"required":["command"],"additionalProperties":false,"patternProperties":{"^x-":{}}},"service_config_or_secret":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"source":{"type":"string"},"target":{"type":"string"},"uid":{"type":"string"},"gid":{"type":"string"},"mode":{"type":["integer","string"]}},"required":["source"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"ulimits":{"type":"object","patternProperties":{"^[a-z]+$":{"oneOf":[{"type":"integer"},{"type":"object","properties":{"soft":{"type":"integer"},"hard":{"type":"integer"}},"required":["soft","hard"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"additionalProperties":false},"extra_hosts":{"oneOf":[{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]},"duration":{"type":"string","format":"duration","description":"A Go duration: 1h30m, 10s, 1.5s, 100ms, 10us, 0."},"size":{"type":["integer","string"],"description":"Bytes, or a string with a unit (512m, 1g); parsed by the normalizer."},"cpus":{"type":["number","string"],"description":"Number of CPUs. Strings are common in compose files ('0.50'); parsed by the normalizer."},"string_or_list":{"oneOf":[{"type":"string"},{"$ref":"#/$defs/list_of_strings"}]},"list_of_strings":{"type":"array","items":{"type":"string"},"uniqueItems":true},"list_or_dict":{"oneOf":[{"type":"object","patternProperties":{".+":{"type":["string","number","boolean","null"]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]}}};
 const pattern2 = new RegExp("^x-", "u");
 const pattern3 = new RegExp("^[a-zA-Z0-9._-]+$", "u");
 const schema22 = {"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"$ref":"#/$defs/string_or_list"},"env_file":{"$ref":"#/$defs/string_or_list"},"project_directory":{"type":"string"}},"required":["path"],"additionalProperties":false}]};
@@ -308,27 +308,28 @@ return errors === 0;
 }
 validate19.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
-const schema25 = {"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"priority":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_search":{"$ref":"#/$defs/string_or_list"},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema25 = {"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"label_file":{"$ref":"#/$defs/label_file"},"annotations":{"$ref":"#/$defs/list_or_dict"},"attach":{"type":"boolean"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"priority":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"post_start":{"type":"array","items":{"$ref":"#/$defs/service_hook"}},"pre_stop":{"type":"array","items":{"$ref":"#/$defs/service_hook"}},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_search":{"$ref":"#/$defs/string_or_list"},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 const schema26 = {"oneOf":[{"type":"object","patternProperties":{".+":{"type":["string","number","boolean","null"]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]};
 const schema30 = {"type":["integer","string"],"description":"Bytes, or a string with a unit (512m, 1g); parsed by the normalizer."};
 const schema31 = {"oneOf":[{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]};
 const schema34 = {"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"source":{"type":"string"},"target":{"type":"string"},"uid":{"type":"string"},"gid":{"type":"string"},"mode":{"type":["integer","string"]}},"required":["source"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}};
 const schema35 = {"oneOf":[{"type":"null"},{"type":"string"},{"type":"array","items":{"type":"string"}}]};
-const schema38 = {"oneOf":[{"type":"string"},{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"type":"string"},"required":{"type":"boolean"}},"required":["path"],"additionalProperties":false}]}}]};
-const schema45 = {"type":"string","format":"duration","description":"A Go duration: 1h30m, 10s, 1.5s, 100ms, 10us, 0."};
-const schema67 = {"type":"object","patternProperties":{"^[a-z]+$":{"oneOf":[{"type":"integer"},{"type":"object","properties":{"soft":{"type":"integer"},"hard":{"type":"integer"}},"required":["soft","hard"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"additionalProperties":false};
-const schema52 = {"type":["number","string"],"description":"Number of CPUs. Strings are common in compose files ('0.50'); parsed by the normalizer."};
-const schema75 = {"type":"object","description":"tscompose's own per-service settings (docs/supervision.md).","properties":{"restart_on_unhealthy":{"type":["boolean","string"],"description":"Restart a container whose health check turns unhealthy, with the restart backoff."},"readiness":{"type":"object","description":"A probe run by the daemon; its success makes the container healthy for depends_on and up --wait. Exactly one of tcp, http, log.","properties":{"tcp":{"type":["integer","string"],"description":"A container port that accepts a TCP connection."},"http":{"oneOf":[{"type":["integer","string"]},{"type":"object","properties":{"port":{"type":["integer","string"]},"path":{"type":"string"}},"required":["port"],"additionalProperties":false}],"description":"A container port (and path, default /) that answers an HTTP GET with 2xx."},"log":{"type":"string","description":"A regular expression a line of the container's output matches."},"interval":{"type":["string","number"]},"timeout":{"type":["string","number"]}},"additionalProperties":false},"schedule":{"oneOf":[{"type":"string"},{"type":"object","properties":{"cron":{"type":"string"},"timezone":{"type":"string"},"overlap":{"type":"string","enum":["skip","queue","allow"]},"history":{"type":["integer","string"]}},"required":["cron"],"additionalProperties":false}],"description":"Run the service as a one-off container on a cron schedule instead of keeping it up."}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema38 = {"oneOf":[{"type":"string"},{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"type":"string"},"format":{"type":"string"},"required":{"type":"boolean"}},"required":["path"],"additionalProperties":false}]}}]};
+const schema40 = {"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]};
+const schema47 = {"type":"string","format":"duration","description":"A Go duration: 1h30m, 10s, 1.5s, 100ms, 10us, 0."};
+const schema72 = {"type":"object","patternProperties":{"^[a-z]+$":{"oneOf":[{"type":"integer"},{"type":"object","properties":{"soft":{"type":"integer"},"hard":{"type":"integer"}},"required":["soft","hard"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"additionalProperties":false};
+const schema57 = {"type":["number","string"],"description":"Number of CPUs. Strings are common in compose files ('0.50'); parsed by the normalizer."};
+const schema80 = {"type":"object","description":"tscompose's own per-service settings (docs/supervision.md).","properties":{"restart_on_unhealthy":{"type":["boolean","string"],"description":"Restart a container whose health check turns unhealthy, with the restart backoff."},"readiness":{"type":"object","description":"A probe run by the daemon; its success makes the container healthy for depends_on and up --wait. Exactly one of tcp, http, log.","properties":{"tcp":{"type":["integer","string"],"description":"A container port that accepts a TCP connection."},"http":{"oneOf":[{"type":["integer","string"]},{"type":"object","properties":{"port":{"type":["integer","string"]},"path":{"type":"string"}},"required":["port"],"additionalProperties":false}],"description":"A container port (and path, default /) that answers an HTTP GET with 2xx."},"log":{"type":"string","description":"A regular expression a line of the container's output matches."},"interval":{"type":["string","number"]},"timeout":{"type":["string","number"]}},"additionalProperties":false},"schedule":{"oneOf":[{"type":"string"},{"type":"object","properties":{"cron":{"type":"string"},"timezone":{"type":"string"},"overlap":{"type":"string","enum":["skip","queue","allow"]},"history":{"type":["integer","string"]}},"required":["cron"],"additionalProperties":false}],"description":"Run the service as a one-off container on a cron schedule instead of keeping it up."}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 const func1 = Object.prototype.hasOwnProperty;
 const func0 = require("ajv/dist/runtime/equal").default;
 const pattern7 = new RegExp(".+", "u");
 const pattern11 = new RegExp("^.+$", "u");
-const pattern39 = new RegExp("^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$", "u");
-const pattern42 = new RegExp("^[a-z]+$", "u");
+const pattern44 = new RegExp("^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$", "u");
+const pattern47 = new RegExp("^[a-z]+$", "u");
 const formats0 = schemaFormats.ports;
 const formats2 = schemaFormats["port-range"];
 const formats4 = schemaFormats.duration;
-const schema44 = {"type":"object","properties":{"test":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"interval":{"$ref":"#/$defs/duration"},"timeout":{"$ref":"#/$defs/duration"},"retries":{"type":"integer","minimum":0},"start_period":{"$ref":"#/$defs/duration"},"start_interval":{"$ref":"#/$defs/duration"},"disable":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema46 = {"type":"object","properties":{"test":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"interval":{"$ref":"#/$defs/duration"},"timeout":{"$ref":"#/$defs/duration"},"retries":{"type":"integer","minimum":0},"start_period":{"$ref":"#/$defs/duration"},"start_interval":{"$ref":"#/$defs/duration"},"disable":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 
 function validate26(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -345,7 +346,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
 if(!((((((((key0 === "test") || (key0 === "interval")) || (key0 === "timeout")) || (key0 === "retries")) || (key0 === "start_period")) || (key0 === "start_interval")) || (key0 === "disable")) || (pattern2.test(key0)))){
-validate26.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema44,data}];
+validate26.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema46,data}];
 return false;
 break;
 }
@@ -359,7 +360,7 @@ let valid1 = false;
 let passing0 = null;
 const _errs4 = errors;
 if(typeof data0 !== "string"){
-const err0 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.properties.test.oneOf[0].type,parentSchema:schema44.properties.test.oneOf[0],data:data0};
+const err0 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema46.properties.test.oneOf[0].type,parentSchema:schema46.properties.test.oneOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -382,7 +383,7 @@ for(let i0=0; i0<len0; i0++){
 let data1 = data0[i0];
 const _errs8 = errors;
 if(typeof data1 !== "string"){
-const err1 = {instancePath:instancePath+"/test/" + i0,schemaPath:"#/properties/test/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.properties.test.oneOf[1].items.type,parentSchema:schema44.properties.test.oneOf[1].items,data:data1};
+const err1 = {instancePath:instancePath+"/test/" + i0,schemaPath:"#/properties/test/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema46.properties.test.oneOf[1].items.type,parentSchema:schema46.properties.test.oneOf[1].items,data:data1};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -398,7 +399,7 @@ break;
 }
 }
 else {
-const err2 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema44.properties.test.oneOf[1].type,parentSchema:schema44.properties.test.oneOf[1],data:data0};
+const err2 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema46.properties.test.oneOf[1].type,parentSchema:schema46.properties.test.oneOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -420,7 +421,7 @@ passing0 = 1;
 }
 }
 if(!valid1){
-const err3 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema44.properties.test.oneOf,parentSchema:schema44.properties.test,data:data0};
+const err3 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema46.properties.test.oneOf,parentSchema:schema46.properties.test,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -456,12 +457,12 @@ if(errors === _errs11){
 if(errors === _errs11){
 if(typeof data2 === "string"){
 if(!(formats4.validate(data2))){
-validate26.errors = [{instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data2}];
+validate26.errors = [{instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema47,data:data2}];
 return false;
 }
 }
 else {
-validate26.errors = [{instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data2}];
+validate26.errors = [{instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema47.type,parentSchema:schema47,data:data2}];
 return false;
 }
 }
@@ -480,12 +481,12 @@ if(errors === _errs14){
 if(errors === _errs14){
 if(typeof data3 === "string"){
 if(!(formats4.validate(data3))){
-validate26.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data3}];
+validate26.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema47,data:data3}];
 return false;
 }
 }
 else {
-validate26.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data3}];
+validate26.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema47.type,parentSchema:schema47,data:data3}];
 return false;
 }
 }
@@ -500,13 +501,13 @@ if(data.retries !== undefined){
 let data4 = data.retries;
 const _errs16 = errors;
 if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
-validate26.errors = [{instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema44.properties.retries.type,parentSchema:schema44.properties.retries,data:data4}];
+validate26.errors = [{instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema46.properties.retries.type,parentSchema:schema46.properties.retries,data:data4}];
 return false;
 }
 if(errors === _errs16){
 if((typeof data4 == "number") && (isFinite(data4))){
 if(data4 < 0 || isNaN(data4)){
-validate26.errors = [{instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema44.properties.retries,data:data4}];
+validate26.errors = [{instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema46.properties.retries,data:data4}];
 return false;
 }
 }
@@ -525,12 +526,12 @@ if(errors === _errs19){
 if(errors === _errs19){
 if(typeof data5 === "string"){
 if(!(formats4.validate(data5))){
-validate26.errors = [{instancePath:instancePath+"/start_period",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data5}];
+validate26.errors = [{instancePath:instancePath+"/start_period",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema47,data:data5}];
 return false;
 }
 }
 else {
-validate26.errors = [{instancePath:instancePath+"/start_period",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data5}];
+validate26.errors = [{instancePath:instancePath+"/start_period",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema47.type,parentSchema:schema47,data:data5}];
 return false;
 }
 }
@@ -549,12 +550,12 @@ if(errors === _errs22){
 if(errors === _errs22){
 if(typeof data6 === "string"){
 if(!(formats4.validate(data6))){
-validate26.errors = [{instancePath:instancePath+"/start_interval",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data6}];
+validate26.errors = [{instancePath:instancePath+"/start_interval",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema47,data:data6}];
 return false;
 }
 }
 else {
-validate26.errors = [{instancePath:instancePath+"/start_interval",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data6}];
+validate26.errors = [{instancePath:instancePath+"/start_interval",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema47.type,parentSchema:schema47,data:data6}];
 return false;
 }
 }
@@ -569,7 +570,7 @@ if(data.disable !== undefined){
 let data7 = data.disable;
 const _errs24 = errors;
 if(typeof data7 !== "boolean"){
-validate26.errors = [{instancePath:instancePath+"/disable",schemaPath:"#/properties/disable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema44.properties.disable.type,parentSchema:schema44.properties.disable,data:data7}];
+validate26.errors = [{instancePath:instancePath+"/disable",schemaPath:"#/properties/disable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema46.properties.disable.type,parentSchema:schema46.properties.disable,data:data7}];
 return false;
 }
 var valid0 = _errs24 === errors;
@@ -586,7 +587,7 @@ var valid0 = true;
 }
 }
 else {
-validate26.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema44.type,parentSchema:schema44,data}];
+validate26.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema46.type,parentSchema:schema46,data}];
 return false;
 }
 }
@@ -595,13 +596,12 @@ return errors === 0;
 }
 validate26.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema49 = {"type":["object","null"],"properties":{"mode":{"type":"string","description":"replicated or global; checked by the normalizer, as compose-spec leaves it a string."},"endpoint_mode":{"type":"string"},"replicas":{"type":"integer","minimum":0},"labels":{"$ref":"#/$defs/list_or_dict"},"resources":{"type":"object","properties":{"limits":{"$ref":"#/$defs/resource_limits"},"reservations":{"$ref":"#/$defs/resource_limits"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"restart_policy":{"type":"object","properties":{"condition":{"type":"string","description":"none, on-failure or any; checked by the normalizer."},"delay":{"$ref":"#/$defs/duration"},"max_attempts":{"type":"integer","minimum":0},"window":{"$ref":"#/$defs/duration"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"$ref":"#/$defs/update_config"},"rollback_config":{"$ref":"#/$defs/update_config"},"placement":{"type":"object","properties":{"constraints":{"$ref":"#/$defs/list_of_strings"},"preferences":{"type":"array","items":{"type":"object","properties":{"spread":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"max_replicas_per_node":{"type":"integer","minimum":0}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
-const schema51 = {"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema51 = {"type":"object","properties":{"command":{"$ref":"#/$defs/command"},"user":{"type":"string"},"privileged":{"type":"boolean"},"working_dir":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"}},"required":["command"],"additionalProperties":false,"patternProperties":{"^x-":{}}};
 
-function validate29(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate28(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate29.evaluated;
+const evaluated0 = validate28.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -610,21 +610,133 @@ evaluated0.items = undefined;
 }
 if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if((data.command === undefined) && (missing0 = "command")){
+validate28.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'",schema:schema51.required,parentSchema:schema51,data}];
+return false;
+}
+else {
 const _errs1 = errors;
 for(const key0 in data){
-if(!((((key0 === "cpus") || (key0 === "memory")) || (key0 === "pids")) || (pattern2.test(key0)))){
-validate29.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema51,data}];
+if(!((((((key0 === "command") || (key0 === "user")) || (key0 === "privileged")) || (key0 === "working_dir")) || (key0 === "environment")) || (pattern2.test(key0)))){
+validate28.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema51,data}];
 return false;
 break;
 }
 }
 if(_errs1 === errors){
-if(data.cpus !== undefined){
-let data0 = data.cpus;
+if(data.command !== undefined){
+let data0 = data.command;
 const _errs2 = errors;
-if((!((typeof data0 == "number") && (isFinite(data0)))) && (typeof data0 !== "string")){
-validate29.errors = [{instancePath:instancePath+"/cpus",schemaPath:"#/$defs/cpus/type",keyword:"type",params:{type: schema52.type},message:"must be number,string",schema:schema52.type,parentSchema:schema52,data:data0}];
+const _errs4 = errors;
+let valid2 = false;
+let passing0 = null;
+const _errs5 = errors;
+if(data0 !== null){
+const err0 = {instancePath:instancePath+"/command",schemaPath:"#/$defs/command/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema35.oneOf[0].type,parentSchema:schema35.oneOf[0],data:data0};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+var _valid0 = _errs5 === errors;
+if(_valid0){
+valid2 = true;
+passing0 = 0;
+}
+const _errs7 = errors;
+if(typeof data0 !== "string"){
+const err1 = {instancePath:instancePath+"/command",schemaPath:"#/$defs/command/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.oneOf[1].type,parentSchema:schema35.oneOf[1],data:data0};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+var _valid0 = _errs7 === errors;
+if(_valid0 && valid2){
+valid2 = false;
+passing0 = [passing0, 1];
+}
+else {
+if(_valid0){
+valid2 = true;
+passing0 = 1;
+}
+const _errs9 = errors;
+if(errors === _errs9){
+if(Array.isArray(data0)){
+var valid3 = true;
+const len0 = data0.length;
+for(let i0=0; i0<len0; i0++){
+let data1 = data0[i0];
+const _errs11 = errors;
+if(typeof data1 !== "string"){
+const err2 = {instancePath:instancePath+"/command/" + i0,schemaPath:"#/$defs/command/oneOf/2/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.oneOf[2].items.type,parentSchema:schema35.oneOf[2].items,data:data1};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+var valid3 = _errs11 === errors;
+if(!valid3){
+break;
+}
+}
+}
+else {
+const err3 = {instancePath:instancePath+"/command",schemaPath:"#/$defs/command/oneOf/2/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema35.oneOf[2].type,parentSchema:schema35.oneOf[2],data:data0};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+var _valid0 = _errs9 === errors;
+if(_valid0 && valid2){
+valid2 = false;
+passing0 = [passing0, 2];
+}
+else {
+if(_valid0){
+valid2 = true;
+passing0 = 2;
+}
+}
+}
+if(!valid2){
+const err4 = {instancePath:instancePath+"/command",schemaPath:"#/$defs/command/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema35.oneOf,parentSchema:schema35,data:data0};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+validate28.errors = vErrors;
 return false;
+}
+else {
+errors = _errs4;
+if(vErrors !== null){
+if(_errs4){
+vErrors.length = _errs4;
+}
+else {
+vErrors = null;
+}
+}
 }
 var valid0 = _errs2 === errors;
 }
@@ -632,27 +744,204 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.memory !== undefined){
-let data1 = data.memory;
-const _errs5 = errors;
-if((!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))) && (typeof data1 !== "string")){
-validate29.errors = [{instancePath:instancePath+"/memory",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data1}];
+if(data.user !== undefined){
+let data2 = data.user;
+const _errs13 = errors;
+if(typeof data2 !== "string"){
+validate28.errors = [{instancePath:instancePath+"/user",schemaPath:"#/properties/user/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema51.properties.user.type,parentSchema:schema51.properties.user,data:data2}];
 return false;
 }
-var valid0 = _errs5 === errors;
+var valid0 = _errs13 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
-if(data.pids !== undefined){
-let data2 = data.pids;
-const _errs8 = errors;
-if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-validate29.errors = [{instancePath:instancePath+"/pids",schemaPath:"#/properties/pids/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema51.properties.pids.type,parentSchema:schema51.properties.pids,data:data2}];
+if(data.privileged !== undefined){
+let data3 = data.privileged;
+const _errs15 = errors;
+if(typeof data3 !== "boolean"){
+validate28.errors = [{instancePath:instancePath+"/privileged",schemaPath:"#/properties/privileged/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema51.properties.privileged.type,parentSchema:schema51.properties.privileged,data:data3}];
 return false;
 }
-var valid0 = _errs8 === errors;
+var valid0 = _errs15 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.working_dir !== undefined){
+let data4 = data.working_dir;
+const _errs17 = errors;
+if(typeof data4 !== "string"){
+validate28.errors = [{instancePath:instancePath+"/working_dir",schemaPath:"#/properties/working_dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema51.properties.working_dir.type,parentSchema:schema51.properties.working_dir,data:data4}];
+return false;
+}
+var valid0 = _errs17 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.environment !== undefined){
+let data5 = data.environment;
+const _errs19 = errors;
+const _errs21 = errors;
+let valid5 = false;
+let passing1 = null;
+const _errs22 = errors;
+if(errors === _errs22){
+if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
+const _errs24 = errors;
+for(const key1 in data5){
+if(!(pattern7.test(key1))){
+const err5 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data5};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+break;
+}
+}
+if(_errs24 === errors){
+var valid6 = true;
+for(const key2 in data5){
+if(pattern7.test(key2)){
+let data6 = data5[key2];
+const _errs25 = errors;
+if((((typeof data6 !== "string") && (!((typeof data6 == "number") && (isFinite(data6))))) && (typeof data6 !== "boolean")) && (data6 !== null)){
+const err6 = {instancePath:instancePath+"/environment/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data6};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+var valid6 = _errs25 === errors;
+if(!valid6){
+break;
+}
+}
+}
+}
+}
+else {
+const err7 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data5};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+var _valid1 = _errs22 === errors;
+if(_valid1){
+valid5 = true;
+passing1 = 0;
+}
+const _errs27 = errors;
+if(errors === _errs27){
+if(Array.isArray(data5)){
+var valid7 = true;
+const len1 = data5.length;
+for(let i1=0; i1<len1; i1++){
+let data7 = data5[i1];
+const _errs29 = errors;
+if(typeof data7 !== "string"){
+const err8 = {instancePath:instancePath+"/environment/" + i1,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data7};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+var valid7 = _errs29 === errors;
+if(!valid7){
+break;
+}
+}
+if(valid7){
+let i2 = data5.length;
+let j0;
+if(i2 > 1){
+const indices0 = {};
+for(;i2--;){
+let item0 = data5[i2];
+if(typeof item0 !== "string"){
+continue;
+}
+if(typeof indices0[item0] == "number"){
+j0 = indices0[item0];
+const err9 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i2, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i2+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data5};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+break;
+}
+indices0[item0] = i2;
+}
+}
+}
+}
+else {
+const err10 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data5};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+var _valid1 = _errs27 === errors;
+if(_valid1 && valid5){
+valid5 = false;
+passing1 = [passing1, 1];
+}
+else {
+if(_valid1){
+valid5 = true;
+passing1 = 1;
+}
+}
+if(!valid5){
+const err11 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data5};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+validate28.errors = vErrors;
+return false;
+}
+else {
+errors = _errs21;
+if(vErrors !== null){
+if(_errs21){
+vErrors.length = _errs21;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs19 === errors;
 }
 else {
 var valid0 = true;
@@ -661,17 +950,21 @@ var valid0 = true;
 }
 }
 }
+}
+}
+}
 else {
-validate29.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema51.type,parentSchema:schema51,data}];
+validate28.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema51.type,parentSchema:schema51,data}];
 return false;
 }
 }
-validate29.errors = vErrors;
+validate28.errors = vErrors;
 return errors === 0;
 }
-validate29.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate28.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema56 = {"type":"object","properties":{"parallelism":{"type":"integer","minimum":0},"delay":{"$ref":"#/$defs/duration"},"failure_action":{"type":"string"},"monitor":{"$ref":"#/$defs/duration"},"max_failure_ratio":{"type":"number"},"order":{"type":"string","enum":["start-first","stop-first"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema54 = {"type":["object","null"],"properties":{"mode":{"type":"string","description":"replicated or global; checked by the normalizer, as compose-spec leaves it a string."},"endpoint_mode":{"type":"string"},"replicas":{"type":"integer","minimum":0},"labels":{"$ref":"#/$defs/list_or_dict"},"resources":{"type":"object","properties":{"limits":{"$ref":"#/$defs/resource_limits"},"reservations":{"$ref":"#/$defs/resource_limits"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"restart_policy":{"type":"object","properties":{"condition":{"type":"string","description":"none, on-failure or any; checked by the normalizer."},"delay":{"$ref":"#/$defs/duration"},"max_attempts":{"type":"integer","minimum":0},"window":{"$ref":"#/$defs/duration"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"$ref":"#/$defs/update_config"},"rollback_config":{"$ref":"#/$defs/update_config"},"placement":{"type":"object","properties":{"constraints":{"$ref":"#/$defs/list_of_strings"},"preferences":{"type":"array","items":{"type":"object","properties":{"spread":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"max_replicas_per_node":{"type":"integer","minimum":0}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema56 = {"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 
 function validate32(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -687,8 +980,83 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
-if(!(((((((key0 === "parallelism") || (key0 === "delay")) || (key0 === "failure_action")) || (key0 === "monitor")) || (key0 === "max_failure_ratio")) || (key0 === "order")) || (pattern2.test(key0)))){
+if(!((((key0 === "cpus") || (key0 === "memory")) || (key0 === "pids")) || (pattern2.test(key0)))){
 validate32.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema56,data}];
+return false;
+break;
+}
+}
+if(_errs1 === errors){
+if(data.cpus !== undefined){
+let data0 = data.cpus;
+const _errs2 = errors;
+if((!((typeof data0 == "number") && (isFinite(data0)))) && (typeof data0 !== "string")){
+validate32.errors = [{instancePath:instancePath+"/cpus",schemaPath:"#/$defs/cpus/type",keyword:"type",params:{type: schema57.type},message:"must be number,string",schema:schema57.type,parentSchema:schema57,data:data0}];
+return false;
+}
+var valid0 = _errs2 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.memory !== undefined){
+let data1 = data.memory;
+const _errs5 = errors;
+if((!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))) && (typeof data1 !== "string")){
+validate32.errors = [{instancePath:instancePath+"/memory",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data1}];
+return false;
+}
+var valid0 = _errs5 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.pids !== undefined){
+let data2 = data.pids;
+const _errs8 = errors;
+if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
+validate32.errors = [{instancePath:instancePath+"/pids",schemaPath:"#/properties/pids/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema56.properties.pids.type,parentSchema:schema56.properties.pids,data:data2}];
+return false;
+}
+var valid0 = _errs8 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+else {
+validate32.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema56.type,parentSchema:schema56,data}];
+return false;
+}
+}
+validate32.errors = vErrors;
+return errors === 0;
+}
+validate32.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+const schema61 = {"type":"object","properties":{"parallelism":{"type":"integer","minimum":0},"delay":{"$ref":"#/$defs/duration"},"failure_action":{"type":"string"},"monitor":{"$ref":"#/$defs/duration"},"max_failure_ratio":{"type":"number"},"order":{"type":"string","enum":["start-first","stop-first"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+
+function validate35(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate35.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+const _errs1 = errors;
+for(const key0 in data){
+if(!(((((((key0 === "parallelism") || (key0 === "delay")) || (key0 === "failure_action")) || (key0 === "monitor")) || (key0 === "max_failure_ratio")) || (key0 === "order")) || (pattern2.test(key0)))){
+validate35.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema61,data}];
 return false;
 break;
 }
@@ -698,13 +1066,13 @@ if(data.parallelism !== undefined){
 let data0 = data.parallelism;
 const _errs2 = errors;
 if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-validate32.errors = [{instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema56.properties.parallelism.type,parentSchema:schema56.properties.parallelism,data:data0}];
+validate35.errors = [{instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema61.properties.parallelism.type,parentSchema:schema61.properties.parallelism,data:data0}];
 return false;
 }
 if(errors === _errs2){
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 < 0 || isNaN(data0)){
-validate32.errors = [{instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema56.properties.parallelism,data:data0}];
+validate35.errors = [{instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema61.properties.parallelism,data:data0}];
 return false;
 }
 }
@@ -723,12 +1091,12 @@ if(errors === _errs5){
 if(errors === _errs5){
 if(typeof data1 === "string"){
 if(!(formats4.validate(data1))){
-validate32.errors = [{instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data1}];
+validate35.errors = [{instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema47,data:data1}];
 return false;
 }
 }
 else {
-validate32.errors = [{instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data1}];
+validate35.errors = [{instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema47.type,parentSchema:schema47,data:data1}];
 return false;
 }
 }
@@ -743,7 +1111,7 @@ if(data.failure_action !== undefined){
 let data2 = data.failure_action;
 const _errs7 = errors;
 if(typeof data2 !== "string"){
-validate32.errors = [{instancePath:instancePath+"/failure_action",schemaPath:"#/properties/failure_action/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.properties.failure_action.type,parentSchema:schema56.properties.failure_action,data:data2}];
+validate35.errors = [{instancePath:instancePath+"/failure_action",schemaPath:"#/properties/failure_action/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema61.properties.failure_action.type,parentSchema:schema61.properties.failure_action,data:data2}];
 return false;
 }
 var valid0 = _errs7 === errors;
@@ -760,12 +1128,12 @@ if(errors === _errs10){
 if(errors === _errs10){
 if(typeof data3 === "string"){
 if(!(formats4.validate(data3))){
-validate32.errors = [{instancePath:instancePath+"/monitor",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data3}];
+validate35.errors = [{instancePath:instancePath+"/monitor",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema47,data:data3}];
 return false;
 }
 }
 else {
-validate32.errors = [{instancePath:instancePath+"/monitor",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data3}];
+validate35.errors = [{instancePath:instancePath+"/monitor",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema47.type,parentSchema:schema47,data:data3}];
 return false;
 }
 }
@@ -780,7 +1148,7 @@ if(data.max_failure_ratio !== undefined){
 let data4 = data.max_failure_ratio;
 const _errs12 = errors;
 if(!((typeof data4 == "number") && (isFinite(data4)))){
-validate32.errors = [{instancePath:instancePath+"/max_failure_ratio",schemaPath:"#/properties/max_failure_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema56.properties.max_failure_ratio.type,parentSchema:schema56.properties.max_failure_ratio,data:data4}];
+validate35.errors = [{instancePath:instancePath+"/max_failure_ratio",schemaPath:"#/properties/max_failure_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema61.properties.max_failure_ratio.type,parentSchema:schema61.properties.max_failure_ratio,data:data4}];
 return false;
 }
 var valid0 = _errs12 === errors;
@@ -793,11 +1161,11 @@ if(data.order !== undefined){
 let data5 = data.order;
 const _errs14 = errors;
 if(typeof data5 !== "string"){
-validate32.errors = [{instancePath:instancePath+"/order",schemaPath:"#/properties/order/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.properties.order.type,parentSchema:schema56.properties.order,data:data5}];
+validate35.errors = [{instancePath:instancePath+"/order",schemaPath:"#/properties/order/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema61.properties.order.type,parentSchema:schema61.properties.order,data:data5}];
 return false;
 }
 if(!((data5 === "start-first") || (data5 === "stop-first"))){
-validate32.errors = [{instancePath:instancePath+"/order",schemaPath:"#/properties/order/enum",keyword:"enum",params:{allowedValues: schema56.properties.order.enum},message:"must be equal to one of the allowed values",schema:schema56.properties.order.enum,parentSchema:schema56.properties.order,data:data5}];
+validate35.errors = [{instancePath:instancePath+"/order",schemaPath:"#/properties/order/enum",keyword:"enum",params:{allowedValues: schema61.properties.order.enum},message:"must be equal to one of the allowed values",schema:schema61.properties.order.enum,parentSchema:schema61.properties.order,data:data5}];
 return false;
 }
 var valid0 = _errs14 === errors;
@@ -813,20 +1181,20 @@ var valid0 = true;
 }
 }
 else {
-validate32.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema56.type,parentSchema:schema56,data}];
+validate35.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema61.type,parentSchema:schema61,data}];
 return false;
 }
 }
-validate32.errors = vErrors;
+validate35.errors = vErrors;
 return errors === 0;
 }
-validate32.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate35.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate28(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate31(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate28.evaluated;
+const evaluated0 = validate31.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -834,15 +1202,15 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if((!(data && typeof data == "object" && !Array.isArray(data))) && (data !== null)){
-validate28.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema49.type},message:"must be object,null",schema:schema49.type,parentSchema:schema49,data}];
+validate31.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema54.type},message:"must be object,null",schema:schema54.type,parentSchema:schema54,data}];
 return false;
 }
 if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
-if(!((func1.call(schema49.properties, key0)) || (pattern2.test(key0)))){
-validate28.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema49,data}];
+if(!((func1.call(schema54.properties, key0)) || (pattern2.test(key0)))){
+validate31.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema54,data}];
 return false;
 break;
 }
@@ -852,7 +1220,7 @@ if(data.mode !== undefined){
 let data0 = data.mode;
 const _errs2 = errors;
 if(typeof data0 !== "string"){
-validate28.errors = [{instancePath:instancePath+"/mode",schemaPath:"#/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema49.properties.mode.type,parentSchema:schema49.properties.mode,data:data0}];
+validate31.errors = [{instancePath:instancePath+"/mode",schemaPath:"#/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.properties.mode.type,parentSchema:schema54.properties.mode,data:data0}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -865,7 +1233,7 @@ if(data.endpoint_mode !== undefined){
 let data1 = data.endpoint_mode;
 const _errs4 = errors;
 if(typeof data1 !== "string"){
-validate28.errors = [{instancePath:instancePath+"/endpoint_mode",schemaPath:"#/properties/endpoint_mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema49.properties.endpoint_mode.type,parentSchema:schema49.properties.endpoint_mode,data:data1}];
+validate31.errors = [{instancePath:instancePath+"/endpoint_mode",schemaPath:"#/properties/endpoint_mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.properties.endpoint_mode.type,parentSchema:schema54.properties.endpoint_mode,data:data1}];
 return false;
 }
 var valid0 = _errs4 === errors;
@@ -878,13 +1246,13 @@ if(data.replicas !== undefined){
 let data2 = data.replicas;
 const _errs6 = errors;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-validate28.errors = [{instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema49.properties.replicas.type,parentSchema:schema49.properties.replicas,data:data2}];
+validate31.errors = [{instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema54.properties.replicas.type,parentSchema:schema54.properties.replicas,data:data2}];
 return false;
 }
 if(errors === _errs6){
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 < 0 || isNaN(data2)){
-validate28.errors = [{instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema49.properties.replicas,data:data2}];
+validate31.errors = [{instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema54.properties.replicas,data:data2}];
 return false;
 }
 }
@@ -1039,7 +1407,7 @@ else {
 vErrors.push(err6);
 }
 errors++;
-validate28.errors = vErrors;
+validate31.errors = vErrors;
 return false;
 }
 else {
@@ -1067,7 +1435,7 @@ if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
 const _errs22 = errors;
 for(const key3 in data6){
 if(!(((key3 === "limits") || (key3 === "reservations")) || (pattern2.test(key3)))){
-validate28.errors = [{instancePath:instancePath+"/resources",schemaPath:"#/properties/resources/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema49.properties.resources,data:data6}];
+validate31.errors = [{instancePath:instancePath+"/resources",schemaPath:"#/properties/resources/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema54.properties.resources,data:data6}];
 return false;
 break;
 }
@@ -1075,8 +1443,8 @@ break;
 if(_errs22 === errors){
 if(data6.limits !== undefined){
 const _errs23 = errors;
-if(!(validate29(data6.limits, {instancePath:instancePath+"/resources/limits",parentData:data6,parentDataProperty:"limits",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate29.errors : vErrors.concat(validate29.errors);
+if(!(validate32(data6.limits, {instancePath:instancePath+"/resources/limits",parentData:data6,parentDataProperty:"limits",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate32.errors : vErrors.concat(validate32.errors);
 errors = vErrors.length;
 }
 var valid6 = _errs23 === errors;
@@ -1087,8 +1455,8 @@ var valid6 = true;
 if(valid6){
 if(data6.reservations !== undefined){
 const _errs24 = errors;
-if(!(validate29(data6.reservations, {instancePath:instancePath+"/resources/reservations",parentData:data6,parentDataProperty:"reservations",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate29.errors : vErrors.concat(validate29.errors);
+if(!(validate32(data6.reservations, {instancePath:instancePath+"/resources/reservations",parentData:data6,parentDataProperty:"reservations",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate32.errors : vErrors.concat(validate32.errors);
 errors = vErrors.length;
 }
 var valid6 = _errs24 === errors;
@@ -1100,7 +1468,7 @@ var valid6 = true;
 }
 }
 else {
-validate28.errors = [{instancePath:instancePath+"/resources",schemaPath:"#/properties/resources/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema49.properties.resources.type,parentSchema:schema49.properties.resources,data:data6}];
+validate31.errors = [{instancePath:instancePath+"/resources",schemaPath:"#/properties/resources/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema54.properties.resources.type,parentSchema:schema54.properties.resources,data:data6}];
 return false;
 }
 }
@@ -1118,7 +1486,7 @@ if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
 const _errs27 = errors;
 for(const key4 in data9){
 if(!(((((key4 === "condition") || (key4 === "delay")) || (key4 === "max_attempts")) || (key4 === "window")) || (pattern2.test(key4)))){
-validate28.errors = [{instancePath:instancePath+"/restart_policy",schemaPath:"#/properties/restart_policy/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema49.properties.restart_policy,data:data9}];
+validate31.errors = [{instancePath:instancePath+"/restart_policy",schemaPath:"#/properties/restart_policy/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema54.properties.restart_policy,data:data9}];
 return false;
 break;
 }
@@ -1128,7 +1496,7 @@ if(data9.condition !== undefined){
 let data10 = data9.condition;
 const _errs28 = errors;
 if(typeof data10 !== "string"){
-validate28.errors = [{instancePath:instancePath+"/restart_policy/condition",schemaPath:"#/properties/restart_policy/properties/condition/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema49.properties.restart_policy.properties.condition.type,parentSchema:schema49.properties.restart_policy.properties.condition,data:data10}];
+validate31.errors = [{instancePath:instancePath+"/restart_policy/condition",schemaPath:"#/properties/restart_policy/properties/condition/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.properties.restart_policy.properties.condition.type,parentSchema:schema54.properties.restart_policy.properties.condition,data:data10}];
 return false;
 }
 var valid7 = _errs28 === errors;
@@ -1145,12 +1513,12 @@ if(errors === _errs31){
 if(errors === _errs31){
 if(typeof data11 === "string"){
 if(!(formats4.validate(data11))){
-validate28.errors = [{instancePath:instancePath+"/restart_policy/delay",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data11}];
+validate31.errors = [{instancePath:instancePath+"/restart_policy/delay",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema47,data:data11}];
 return false;
 }
 }
 else {
-validate28.errors = [{instancePath:instancePath+"/restart_policy/delay",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data11}];
+validate31.errors = [{instancePath:instancePath+"/restart_policy/delay",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema47.type,parentSchema:schema47,data:data11}];
 return false;
 }
 }
@@ -1165,13 +1533,13 @@ if(data9.max_attempts !== undefined){
 let data12 = data9.max_attempts;
 const _errs33 = errors;
 if(!(((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12))) && (isFinite(data12)))){
-validate28.errors = [{instancePath:instancePath+"/restart_policy/max_attempts",schemaPath:"#/properties/restart_policy/properties/max_attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema49.properties.restart_policy.properties.max_attempts.type,parentSchema:schema49.properties.restart_policy.properties.max_attempts,data:data12}];
+validate31.errors = [{instancePath:instancePath+"/restart_policy/max_attempts",schemaPath:"#/properties/restart_policy/properties/max_attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema54.properties.restart_policy.properties.max_attempts.type,parentSchema:schema54.properties.restart_policy.properties.max_attempts,data:data12}];
 return false;
 }
 if(errors === _errs33){
 if((typeof data12 == "number") && (isFinite(data12))){
 if(data12 < 0 || isNaN(data12)){
-validate28.errors = [{instancePath:instancePath+"/restart_policy/max_attempts",schemaPath:"#/properties/restart_policy/properties/max_attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema49.properties.restart_policy.properties.max_attempts,data:data12}];
+validate31.errors = [{instancePath:instancePath+"/restart_policy/max_attempts",schemaPath:"#/properties/restart_policy/properties/max_attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema54.properties.restart_policy.properties.max_attempts,data:data12}];
 return false;
 }
 }
@@ -1190,12 +1558,12 @@ if(errors === _errs36){
 if(errors === _errs36){
 if(typeof data13 === "string"){
 if(!(formats4.validate(data13))){
-validate28.errors = [{instancePath:instancePath+"/restart_policy/window",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data13}];
+validate31.errors = [{instancePath:instancePath+"/restart_policy/window",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema47,data:data13}];
 return false;
 }
 }
 else {
-validate28.errors = [{instancePath:instancePath+"/restart_policy/window",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data13}];
+validate31.errors = [{instancePath:instancePath+"/restart_policy/window",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema47.type,parentSchema:schema47,data:data13}];
 return false;
 }
 }
@@ -1211,7 +1579,7 @@ var valid7 = true;
 }
 }
 else {
-validate28.errors = [{instancePath:instancePath+"/restart_policy",schemaPath:"#/properties/restart_policy/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema49.properties.restart_policy.type,parentSchema:schema49.properties.restart_policy,data:data9}];
+validate31.errors = [{instancePath:instancePath+"/restart_policy",schemaPath:"#/properties/restart_policy/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema54.properties.restart_policy.type,parentSchema:schema54.properties.restart_policy,data:data9}];
 return false;
 }
 }
@@ -1223,8 +1591,8 @@ var valid0 = true;
 if(valid0){
 if(data.update_config !== undefined){
 const _errs38 = errors;
-if(!(validate32(data.update_config, {instancePath:instancePath+"/update_config",parentData:data,parentDataProperty:"update_config",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate32.errors : vErrors.concat(validate32.errors);
+if(!(validate35(data.update_config, {instancePath:instancePath+"/update_config",parentData:data,parentDataProperty:"update_config",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate35.errors : vErrors.concat(validate35.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs38 === errors;
@@ -1235,8 +1603,8 @@ var valid0 = true;
 if(valid0){
 if(data.rollback_config !== undefined){
 const _errs39 = errors;
-if(!(validate32(data.rollback_config, {instancePath:instancePath+"/rollback_config",parentData:data,parentDataProperty:"rollback_config",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate32.errors : vErrors.concat(validate32.errors);
+if(!(validate35(data.rollback_config, {instancePath:instancePath+"/rollback_config",parentData:data,parentDataProperty:"rollback_config",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate35.errors : vErrors.concat(validate35.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs39 === errors;
@@ -1253,7 +1621,7 @@ if(data16 && typeof data16 == "object" && !Array.isArray(data16)){
 const _errs42 = errors;
 for(const key5 in data16){
 if(!((((key5 === "constraints") || (key5 === "preferences")) || (key5 === "max_replicas_per_node")) || (pattern2.test(key5)))){
-validate28.errors = [{instancePath:instancePath+"/placement",schemaPath:"#/properties/placement/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema49.properties.placement,data:data16}];
+validate31.errors = [{instancePath:instancePath+"/placement",schemaPath:"#/properties/placement/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema54.properties.placement,data:data16}];
 return false;
 break;
 }
@@ -1271,7 +1639,7 @@ for(let i2=0; i2<len1; i2++){
 let data18 = data17[i2];
 const _errs46 = errors;
 if(typeof data18 !== "string"){
-validate28.errors = [{instancePath:instancePath+"/placement/constraints/" + i2,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data18}];
+validate31.errors = [{instancePath:instancePath+"/placement/constraints/" + i2,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data18}];
 return false;
 }
 var valid12 = _errs46 === errors;
@@ -1291,7 +1659,7 @@ continue;
 }
 if(typeof indices1[item1] == "number"){
 j1 = indices1[item1];
-validate28.errors = [{instancePath:instancePath+"/placement/constraints",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i3, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i3+" are identical)",schema:true,parentSchema:schema24,data:data17}];
+validate31.errors = [{instancePath:instancePath+"/placement/constraints",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i3, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i3+" are identical)",schema:true,parentSchema:schema24,data:data17}];
 return false;
 break;
 }
@@ -1301,7 +1669,7 @@ indices1[item1] = i3;
 }
 }
 else {
-validate28.errors = [{instancePath:instancePath+"/placement/constraints",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data17}];
+validate31.errors = [{instancePath:instancePath+"/placement/constraints",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data17}];
 return false;
 }
 }
@@ -1326,7 +1694,7 @@ if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
 const _errs52 = errors;
 for(const key6 in data20){
 if(!((key6 === "spread") || (pattern2.test(key6)))){
-validate28.errors = [{instancePath:instancePath+"/placement/preferences/" + i4,schemaPath:"#/properties/placement/properties/preferences/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema49.properties.placement.properties.preferences.items,data:data20}];
+validate31.errors = [{instancePath:instancePath+"/placement/preferences/" + i4,schemaPath:"#/properties/placement/properties/preferences/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema54.properties.placement.properties.preferences.items,data:data20}];
 return false;
 break;
 }
@@ -1335,14 +1703,14 @@ if(_errs52 === errors){
 if(data20.spread !== undefined){
 let data21 = data20.spread;
 if(typeof data21 !== "string"){
-validate28.errors = [{instancePath:instancePath+"/placement/preferences/" + i4+"/spread",schemaPath:"#/properties/placement/properties/preferences/items/properties/spread/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema49.properties.placement.properties.preferences.items.properties.spread.type,parentSchema:schema49.properties.placement.properties.preferences.items.properties.spread,data:data21}];
+validate31.errors = [{instancePath:instancePath+"/placement/preferences/" + i4+"/spread",schemaPath:"#/properties/placement/properties/preferences/items/properties/spread/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.properties.placement.properties.preferences.items.properties.spread.type,parentSchema:schema54.properties.placement.properties.preferences.items.properties.spread,data:data21}];
 return false;
 }
 }
 }
 }
 else {
-validate28.errors = [{instancePath:instancePath+"/placement/preferences/" + i4,schemaPath:"#/properties/placement/properties/preferences/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema49.properties.placement.properties.preferences.items.type,parentSchema:schema49.properties.placement.properties.preferences.items,data:data20}];
+validate31.errors = [{instancePath:instancePath+"/placement/preferences/" + i4,schemaPath:"#/properties/placement/properties/preferences/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema54.properties.placement.properties.preferences.items.type,parentSchema:schema54.properties.placement.properties.preferences.items,data:data20}];
 return false;
 }
 }
@@ -1353,7 +1721,7 @@ break;
 }
 }
 else {
-validate28.errors = [{instancePath:instancePath+"/placement/preferences",schemaPath:"#/properties/placement/properties/preferences/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema49.properties.placement.properties.preferences.type,parentSchema:schema49.properties.placement.properties.preferences,data:data19}];
+validate31.errors = [{instancePath:instancePath+"/placement/preferences",schemaPath:"#/properties/placement/properties/preferences/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema54.properties.placement.properties.preferences.type,parentSchema:schema54.properties.placement.properties.preferences,data:data19}];
 return false;
 }
 }
@@ -1367,13 +1735,13 @@ if(data16.max_replicas_per_node !== undefined){
 let data22 = data16.max_replicas_per_node;
 const _errs55 = errors;
 if(!(((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22))) && (isFinite(data22)))){
-validate28.errors = [{instancePath:instancePath+"/placement/max_replicas_per_node",schemaPath:"#/properties/placement/properties/max_replicas_per_node/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema49.properties.placement.properties.max_replicas_per_node.type,parentSchema:schema49.properties.placement.properties.max_replicas_per_node,data:data22}];
+validate31.errors = [{instancePath:instancePath+"/placement/max_replicas_per_node",schemaPath:"#/properties/placement/properties/max_replicas_per_node/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema54.properties.placement.properties.max_replicas_per_node.type,parentSchema:schema54.properties.placement.properties.max_replicas_per_node,data:data22}];
 return false;
 }
 if(errors === _errs55){
 if((typeof data22 == "number") && (isFinite(data22))){
 if(data22 < 0 || isNaN(data22)){
-validate28.errors = [{instancePath:instancePath+"/placement/max_replicas_per_node",schemaPath:"#/properties/placement/properties/max_replicas_per_node/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema49.properties.placement.properties.max_replicas_per_node,data:data22}];
+validate31.errors = [{instancePath:instancePath+"/placement/max_replicas_per_node",schemaPath:"#/properties/placement/properties/max_replicas_per_node/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema54.properties.placement.properties.max_replicas_per_node,data:data22}];
 return false;
 }
 }
@@ -1388,7 +1756,7 @@ var valid10 = true;
 }
 }
 else {
-validate28.errors = [{instancePath:instancePath+"/placement",schemaPath:"#/properties/placement/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema49.properties.placement.type,parentSchema:schema49.properties.placement,data:data16}];
+validate31.errors = [{instancePath:instancePath+"/placement",schemaPath:"#/properties/placement/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema54.properties.placement.type,parentSchema:schema54.properties.placement,data:data16}];
 return false;
 }
 }
@@ -1408,17 +1776,17 @@ var valid0 = true;
 }
 }
 }
-validate28.errors = vErrors;
+validate31.errors = vErrors;
 return errors === 0;
 }
-validate28.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate31.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema74 = {"type":["object","null"],"properties":{"watch":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"action":{"type":"string","enum":["sync","rebuild","sync+restart"]},"target":{"type":"string"},"ignore":{"$ref":"#/$defs/string_or_list"}},"required":["path","action"],"additionalProperties":false,"patternProperties":{"^x-":{}}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema79 = {"type":["object","null"],"properties":{"watch":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"action":{"type":"string","enum":["rebuild","sync","restart","sync+restart","sync+exec"]},"target":{"type":"string"},"exec":{"$ref":"#/$defs/service_hook"},"initial_sync":{"type":"boolean"},"ignore":{"$ref":"#/$defs/string_or_list"}},"required":["path","action"],"additionalProperties":false,"patternProperties":{"^x-":{}}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 
-function validate38(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate41(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate38.evaluated;
+const evaluated0 = validate41.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -1426,7 +1794,7 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if((!(data && typeof data == "object" && !Array.isArray(data))) && (data !== null)){
-validate38.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema74.type},message:"must be object,null",schema:schema74.type,parentSchema:schema74,data}];
+validate41.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema79.type},message:"must be object,null",schema:schema79.type,parentSchema:schema79,data}];
 return false;
 }
 if(errors === 0){
@@ -1434,7 +1802,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
 if(!((key0 === "watch") || (pattern2.test(key0)))){
-validate38.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema74,data}];
+validate41.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema79,data}];
 return false;
 break;
 }
@@ -1454,14 +1822,14 @@ if(errors === _errs4){
 if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
 let missing0;
 if(((data1.path === undefined) && (missing0 = "path")) || ((data1.action === undefined) && (missing0 = "action"))){
-validate38.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'",schema:schema74.properties.watch.items.required,parentSchema:schema74.properties.watch.items,data:data1}];
+validate41.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'",schema:schema79.properties.watch.items.required,parentSchema:schema79.properties.watch.items,data:data1}];
 return false;
 }
 else {
 const _errs6 = errors;
 for(const key1 in data1){
-if(!(((((key1 === "path") || (key1 === "action")) || (key1 === "target")) || (key1 === "ignore")) || (pattern2.test(key1)))){
-validate38.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema74.properties.watch.items,data:data1}];
+if(!(((((((key1 === "path") || (key1 === "action")) || (key1 === "target")) || (key1 === "exec")) || (key1 === "initial_sync")) || (key1 === "ignore")) || (pattern2.test(key1)))){
+validate41.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema79.properties.watch.items,data:data1}];
 return false;
 break;
 }
@@ -1471,7 +1839,7 @@ if(data1.path !== undefined){
 let data2 = data1.path;
 const _errs7 = errors;
 if(typeof data2 !== "string"){
-validate38.errors = [{instancePath:instancePath+"/watch/" + i0+"/path",schemaPath:"#/properties/watch/items/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.properties.watch.items.properties.path.type,parentSchema:schema74.properties.watch.items.properties.path,data:data2}];
+validate41.errors = [{instancePath:instancePath+"/watch/" + i0+"/path",schemaPath:"#/properties/watch/items/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema79.properties.watch.items.properties.path.type,parentSchema:schema79.properties.watch.items.properties.path,data:data2}];
 return false;
 }
 var valid2 = _errs7 === errors;
@@ -1484,11 +1852,11 @@ if(data1.action !== undefined){
 let data3 = data1.action;
 const _errs9 = errors;
 if(typeof data3 !== "string"){
-validate38.errors = [{instancePath:instancePath+"/watch/" + i0+"/action",schemaPath:"#/properties/watch/items/properties/action/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.properties.watch.items.properties.action.type,parentSchema:schema74.properties.watch.items.properties.action,data:data3}];
+validate41.errors = [{instancePath:instancePath+"/watch/" + i0+"/action",schemaPath:"#/properties/watch/items/properties/action/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema79.properties.watch.items.properties.action.type,parentSchema:schema79.properties.watch.items.properties.action,data:data3}];
 return false;
 }
-if(!(((data3 === "sync") || (data3 === "rebuild")) || (data3 === "sync+restart"))){
-validate38.errors = [{instancePath:instancePath+"/watch/" + i0+"/action",schemaPath:"#/properties/watch/items/properties/action/enum",keyword:"enum",params:{allowedValues: schema74.properties.watch.items.properties.action.enum},message:"must be equal to one of the allowed values",schema:schema74.properties.watch.items.properties.action.enum,parentSchema:schema74.properties.watch.items.properties.action,data:data3}];
+if(!(((((data3 === "rebuild") || (data3 === "sync")) || (data3 === "restart")) || (data3 === "sync+restart")) || (data3 === "sync+exec"))){
+validate41.errors = [{instancePath:instancePath+"/watch/" + i0+"/action",schemaPath:"#/properties/watch/items/properties/action/enum",keyword:"enum",params:{allowedValues: schema79.properties.watch.items.properties.action.enum},message:"must be equal to one of the allowed values",schema:schema79.properties.watch.items.properties.action.enum,parentSchema:schema79.properties.watch.items.properties.action,data:data3}];
 return false;
 }
 var valid2 = _errs9 === errors;
@@ -1501,7 +1869,7 @@ if(data1.target !== undefined){
 let data4 = data1.target;
 const _errs11 = errors;
 if(typeof data4 !== "string"){
-validate38.errors = [{instancePath:instancePath+"/watch/" + i0+"/target",schemaPath:"#/properties/watch/items/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.properties.watch.items.properties.target.type,parentSchema:schema74.properties.watch.items.properties.target,data:data4}];
+validate41.errors = [{instancePath:instancePath+"/watch/" + i0+"/target",schemaPath:"#/properties/watch/items/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema79.properties.watch.items.properties.target.type,parentSchema:schema79.properties.watch.items.properties.target,data:data4}];
 return false;
 }
 var valid2 = _errs11 === errors;
@@ -1510,13 +1878,38 @@ else {
 var valid2 = true;
 }
 if(valid2){
-if(data1.ignore !== undefined){
+if(data1.exec !== undefined){
 const _errs13 = errors;
+if(!(validate28(data1.exec, {instancePath:instancePath+"/watch/" + i0+"/exec",parentData:data1,parentDataProperty:"exec",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate28.errors : vErrors.concat(validate28.errors);
+errors = vErrors.length;
+}
+var valid2 = _errs13 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
+if(data1.initial_sync !== undefined){
+let data6 = data1.initial_sync;
+const _errs14 = errors;
+if(typeof data6 !== "boolean"){
+validate41.errors = [{instancePath:instancePath+"/watch/" + i0+"/initial_sync",schemaPath:"#/properties/watch/items/properties/initial_sync/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema79.properties.watch.items.properties.initial_sync.type,parentSchema:schema79.properties.watch.items.properties.initial_sync,data:data6}];
+return false;
+}
+var valid2 = _errs14 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
+if(data1.ignore !== undefined){
+const _errs16 = errors;
 if(!(validate20(data1.ignore, {instancePath:instancePath+"/watch/" + i0+"/ignore",parentData:data1,parentDataProperty:"ignore",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
 errors = vErrors.length;
 }
-var valid2 = _errs13 === errors;
+var valid2 = _errs16 === errors;
 }
 else {
 var valid2 = true;
@@ -1527,8 +1920,10 @@ var valid2 = true;
 }
 }
 }
+}
+}
 else {
-validate38.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema74.properties.watch.items.type,parentSchema:schema74.properties.watch.items,data:data1}];
+validate41.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema79.properties.watch.items.type,parentSchema:schema79.properties.watch.items,data:data1}];
 return false;
 }
 }
@@ -1539,7 +1934,7 @@ break;
 }
 }
 else {
-validate38.errors = [{instancePath:instancePath+"/watch",schemaPath:"#/properties/watch/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema74.properties.watch.type,parentSchema:schema74.properties.watch,data:data0}];
+validate41.errors = [{instancePath:instancePath+"/watch",schemaPath:"#/properties/watch/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema79.properties.watch.type,parentSchema:schema79.properties.watch,data:data0}];
 return false;
 }
 }
@@ -1547,10 +1942,10 @@ return false;
 }
 }
 }
-validate38.errors = vErrors;
+validate41.errors = vErrors;
 return errors === 0;
 }
-validate38.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate41.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
 function validate24(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -3448,7 +3843,7 @@ errors++;
 else {
 const _errs167 = errors;
 for(const key11 in data48){
-if(!((key11 === "path") || (key11 === "required"))){
+if(!(((key11 === "path") || (key11 === "format")) || (key11 === "required"))){
 const err79 = {instancePath:instancePath+"/env_file/" + i20,schemaPath:"#/$defs/env_file/oneOf/1/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties",schema:false,parentSchema:schema38.oneOf[1].items.oneOf[1],data:data48};
 if(vErrors === null){
 vErrors = [err79];
@@ -3480,11 +3875,11 @@ else {
 var valid52 = true;
 }
 if(valid52){
-if(data48.required !== undefined){
-let data50 = data48.required;
+if(data48.format !== undefined){
+let data50 = data48.format;
 const _errs170 = errors;
-if(typeof data50 !== "boolean"){
-const err81 = {instancePath:instancePath+"/env_file/" + i20+"/required",schemaPath:"#/$defs/env_file/oneOf/1/items/oneOf/1/properties/required/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema38.oneOf[1].items.oneOf[1].properties.required.type,parentSchema:schema38.oneOf[1].items.oneOf[1].properties.required,data:data50};
+if(typeof data50 !== "string"){
+const err81 = {instancePath:instancePath+"/env_file/" + i20+"/format",schemaPath:"#/$defs/env_file/oneOf/1/items/oneOf/1/properties/format/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema38.oneOf[1].items.oneOf[1].properties.format.type,parentSchema:schema38.oneOf[1].items.oneOf[1].properties.format,data:data50};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -3498,17 +3893,37 @@ var valid52 = _errs170 === errors;
 else {
 var valid52 = true;
 }
-}
-}
-}
-}
-else {
-const err82 = {instancePath:instancePath+"/env_file/" + i20,schemaPath:"#/$defs/env_file/oneOf/1/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema38.oneOf[1].items.oneOf[1].type,parentSchema:schema38.oneOf[1].items.oneOf[1],data:data48};
+if(valid52){
+if(data48.required !== undefined){
+let data51 = data48.required;
+const _errs172 = errors;
+if(typeof data51 !== "boolean"){
+const err82 = {instancePath:instancePath+"/env_file/" + i20+"/required",schemaPath:"#/$defs/env_file/oneOf/1/items/oneOf/1/properties/required/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema38.oneOf[1].items.oneOf[1].properties.required.type,parentSchema:schema38.oneOf[1].items.oneOf[1].properties.required,data:data51};
 if(vErrors === null){
 vErrors = [err82];
 }
 else {
 vErrors.push(err82);
+}
+errors++;
+}
+var valid52 = _errs172 === errors;
+}
+else {
+var valid52 = true;
+}
+}
+}
+}
+}
+}
+else {
+const err83 = {instancePath:instancePath+"/env_file/" + i20,schemaPath:"#/$defs/env_file/oneOf/1/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema38.oneOf[1].items.oneOf[1].type,parentSchema:schema38.oneOf[1].items.oneOf[1],data:data48};
+if(vErrors === null){
+vErrors = [err83];
+}
+else {
+vErrors.push(err83);
 }
 errors++;
 }
@@ -3525,12 +3940,12 @@ passing10 = 1;
 }
 }
 if(!valid51){
-const err83 = {instancePath:instancePath+"/env_file/" + i20,schemaPath:"#/$defs/env_file/oneOf/1/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing10},message:"must match exactly one schema in oneOf",schema:schema38.oneOf[1].items.oneOf,parentSchema:schema38.oneOf[1].items,data:data48};
+const err84 = {instancePath:instancePath+"/env_file/" + i20,schemaPath:"#/$defs/env_file/oneOf/1/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing10},message:"must match exactly one schema in oneOf",schema:schema38.oneOf[1].items.oneOf,parentSchema:schema38.oneOf[1].items,data:data48};
 if(vErrors === null){
-vErrors = [err83];
+vErrors = [err84];
 }
 else {
-vErrors.push(err83);
+vErrors.push(err84);
 }
 errors++;
 }
@@ -3552,12 +3967,12 @@ break;
 }
 }
 else {
-const err84 = {instancePath:instancePath+"/env_file",schemaPath:"#/$defs/env_file/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema38.oneOf[1].type,parentSchema:schema38.oneOf[1],data:data47};
+const err85 = {instancePath:instancePath+"/env_file",schemaPath:"#/$defs/env_file/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema38.oneOf[1].type,parentSchema:schema38.oneOf[1],data:data47};
 if(vErrors === null){
-vErrors = [err84];
+vErrors = [err85];
 }
 else {
-vErrors.push(err84);
+vErrors.push(err85);
 }
 errors++;
 }
@@ -3574,12 +3989,12 @@ passing9 = 1;
 }
 }
 if(!valid49){
-const err85 = {instancePath:instancePath+"/env_file",schemaPath:"#/$defs/env_file/oneOf",keyword:"oneOf",params:{passingSchemas: passing9},message:"must match exactly one schema in oneOf",schema:schema38.oneOf,parentSchema:schema38,data:data47};
+const err86 = {instancePath:instancePath+"/env_file",schemaPath:"#/$defs/env_file/oneOf",keyword:"oneOf",params:{passingSchemas: passing9},message:"must match exactly one schema in oneOf",schema:schema38.oneOf,parentSchema:schema38,data:data47};
 if(vErrors === null){
-vErrors = [err85];
+vErrors = [err86];
 }
 else {
-vErrors.push(err85);
+vErrors.push(err86);
 }
 errors++;
 validate24.errors = vErrors;
@@ -3603,36 +4018,18 @@ var valid0 = true;
 }
 if(valid0){
 if(data.labels !== undefined){
-let data51 = data.labels;
-const _errs172 = errors;
+let data52 = data.labels;
 const _errs174 = errors;
+const _errs176 = errors;
 let valid54 = false;
 let passing11 = null;
-const _errs175 = errors;
-if(errors === _errs175){
-if(data51 && typeof data51 == "object" && !Array.isArray(data51)){
 const _errs177 = errors;
-for(const key12 in data51){
+if(errors === _errs177){
+if(data52 && typeof data52 == "object" && !Array.isArray(data52)){
+const _errs179 = errors;
+for(const key12 in data52){
 if(!(pattern7.test(key12))){
-const err86 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data51};
-if(vErrors === null){
-vErrors = [err86];
-}
-else {
-vErrors.push(err86);
-}
-errors++;
-break;
-}
-}
-if(_errs177 === errors){
-var valid55 = true;
-for(const key13 in data51){
-if(pattern7.test(key13)){
-let data52 = data51[key13];
-const _errs178 = errors;
-if((((typeof data52 !== "string") && (!((typeof data52 == "number") && (isFinite(data52))))) && (typeof data52 !== "boolean")) && (data52 !== null)){
-const err87 = {instancePath:instancePath+"/labels/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data52};
+const err87 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data52};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -3640,17 +4037,17 @@ else {
 vErrors.push(err87);
 }
 errors++;
-}
-var valid55 = _errs178 === errors;
-if(!valid55){
 break;
 }
 }
-}
-}
-}
-else {
-const err88 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data51};
+if(_errs179 === errors){
+var valid55 = true;
+for(const key13 in data52){
+if(pattern7.test(key13)){
+let data53 = data52[key13];
+const _errs180 = errors;
+if((((typeof data53 !== "string") && (!((typeof data53 == "number") && (isFinite(data53))))) && (typeof data53 !== "boolean")) && (data53 !== null)){
+const err88 = {instancePath:instancePath+"/labels/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data53};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -3659,22 +4056,16 @@ vErrors.push(err88);
 }
 errors++;
 }
+var valid55 = _errs180 === errors;
+if(!valid55){
+break;
 }
-var _valid11 = _errs175 === errors;
-if(_valid11){
-valid54 = true;
-passing11 = 0;
 }
-const _errs180 = errors;
-if(errors === _errs180){
-if(Array.isArray(data51)){
-var valid56 = true;
-const len13 = data51.length;
-for(let i21=0; i21<len13; i21++){
-let data53 = data51[i21];
-const _errs182 = errors;
-if(typeof data53 !== "string"){
-const err89 = {instancePath:instancePath+"/labels/" + i21,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data53};
+}
+}
+}
+else {
+const err89 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data52};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -3683,29 +4074,53 @@ vErrors.push(err89);
 }
 errors++;
 }
-var valid56 = _errs182 === errors;
-if(!valid56){
-break;
 }
+var _valid11 = _errs177 === errors;
+if(_valid11){
+valid54 = true;
+passing11 = 0;
 }
-if(valid56){
-let i22 = data51.length;
-let j8;
-if(i22 > 1){
-const indices8 = {};
-for(;i22--;){
-let item8 = data51[i22];
-if(typeof item8 !== "string"){
-continue;
-}
-if(typeof indices8[item8] == "number"){
-j8 = indices8[item8];
-const err90 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i22, j: j8},message:"must NOT have duplicate items (items ## "+j8+" and "+i22+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data51};
+const _errs182 = errors;
+if(errors === _errs182){
+if(Array.isArray(data52)){
+var valid56 = true;
+const len13 = data52.length;
+for(let i21=0; i21<len13; i21++){
+let data54 = data52[i21];
+const _errs184 = errors;
+if(typeof data54 !== "string"){
+const err90 = {instancePath:instancePath+"/labels/" + i21,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data54};
 if(vErrors === null){
 vErrors = [err90];
 }
 else {
 vErrors.push(err90);
+}
+errors++;
+}
+var valid56 = _errs184 === errors;
+if(!valid56){
+break;
+}
+}
+if(valid56){
+let i22 = data52.length;
+let j8;
+if(i22 > 1){
+const indices8 = {};
+for(;i22--;){
+let item8 = data52[i22];
+if(typeof item8 !== "string"){
+continue;
+}
+if(typeof indices8[item8] == "number"){
+j8 = indices8[item8];
+const err91 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i22, j: j8},message:"must NOT have duplicate items (items ## "+j8+" and "+i22+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data52};
+if(vErrors === null){
+vErrors = [err91];
+}
+else {
+vErrors.push(err91);
 }
 errors++;
 break;
@@ -3716,17 +4131,17 @@ indices8[item8] = i22;
 }
 }
 else {
-const err91 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data51};
+const err92 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data52};
 if(vErrors === null){
-vErrors = [err91];
+vErrors = [err92];
 }
 else {
-vErrors.push(err91);
+vErrors.push(err92);
 }
 errors++;
 }
 }
-var _valid11 = _errs180 === errors;
+var _valid11 = _errs182 === errors;
 if(_valid11 && valid54){
 valid54 = false;
 passing11 = [passing11, 1];
@@ -3738,50 +4153,7 @@ passing11 = 1;
 }
 }
 if(!valid54){
-const err92 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing11},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data51};
-if(vErrors === null){
-vErrors = [err92];
-}
-else {
-vErrors.push(err92);
-}
-errors++;
-validate24.errors = vErrors;
-return false;
-}
-else {
-errors = _errs174;
-if(vErrors !== null){
-if(_errs174){
-vErrors.length = _errs174;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs172 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.ports !== undefined){
-let data54 = data.ports;
-const _errs184 = errors;
-if(errors === _errs184){
-if(Array.isArray(data54)){
-var valid58 = true;
-const len14 = data54.length;
-for(let i23=0; i23<len14; i23++){
-let data55 = data54[i23];
-const _errs186 = errors;
-const _errs187 = errors;
-let valid59 = false;
-let passing12 = null;
-const _errs188 = errors;
-if(!(((typeof data55 == "number") && (!(data55 % 1) && !isNaN(data55))) && (isFinite(data55)))){
-const err93 = {instancePath:instancePath+"/ports/" + i23,schemaPath:"#/properties/ports/items/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.ports.items.oneOf[0].type,parentSchema:schema25.properties.ports.items.oneOf[0],data:data55};
+const err93 = {instancePath:instancePath+"/labels",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing11},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data52};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -3789,11 +4161,35 @@ else {
 vErrors.push(err93);
 }
 errors++;
+validate24.errors = vErrors;
+return false;
 }
-if(errors === _errs188){
-if((typeof data55 == "number") && (isFinite(data55))){
-if(data55 > 65535 || isNaN(data55)){
-const err94 = {instancePath:instancePath+"/ports/" + i23,schemaPath:"#/properties/ports/items/oneOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema25.properties.ports.items.oneOf[0],data:data55};
+else {
+errors = _errs176;
+if(vErrors !== null){
+if(_errs176){
+vErrors.length = _errs176;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs174 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.label_file !== undefined){
+let data55 = data.label_file;
+const _errs186 = errors;
+const _errs188 = errors;
+let valid59 = false;
+let passing12 = null;
+const _errs189 = errors;
+if(typeof data55 !== "string"){
+const err94 = {instancePath:instancePath+"/label_file",schemaPath:"#/$defs/label_file/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema40.oneOf[0].type,parentSchema:schema40.oneOf[0],data:data55};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -3802,9 +4198,21 @@ vErrors.push(err94);
 }
 errors++;
 }
-else {
-if(data55 < 1 || isNaN(data55)){
-const err95 = {instancePath:instancePath+"/ports/" + i23,schemaPath:"#/properties/ports/items/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema25.properties.ports.items.oneOf[0],data:data55};
+var _valid12 = _errs189 === errors;
+if(_valid12){
+valid59 = true;
+passing12 = 0;
+}
+const _errs191 = errors;
+if(errors === _errs191){
+if(Array.isArray(data55)){
+var valid60 = true;
+const len14 = data55.length;
+for(let i23=0; i23<len14; i23++){
+let data56 = data55[i23];
+const _errs193 = errors;
+if(typeof data56 !== "string"){
+const err95 = {instancePath:instancePath+"/label_file/" + i23,schemaPath:"#/$defs/label_file/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema40.oneOf[1].items.type,parentSchema:schema40.oneOf[1].items,data:data56};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -3813,20 +4221,14 @@ vErrors.push(err95);
 }
 errors++;
 }
+var valid60 = _errs193 === errors;
+if(!valid60){
+break;
 }
 }
 }
-var _valid12 = _errs188 === errors;
-if(_valid12){
-valid59 = true;
-passing12 = 0;
-}
-const _errs190 = errors;
-if(errors === _errs190){
-if(errors === _errs190){
-if(typeof data55 === "string"){
-if(!(formats0.validate(data55))){
-const err96 = {instancePath:instancePath+"/ports/" + i23,schemaPath:"#/properties/ports/items/oneOf/1/format",keyword:"format",params:{format: "ports"},message:"must match format \""+"ports"+"\"",schema:"ports",parentSchema:schema25.properties.ports.items.oneOf[1],data:data55};
+else {
+const err96 = {instancePath:instancePath+"/label_file",schemaPath:"#/$defs/label_file/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema40.oneOf[1].type,parentSchema:schema40.oneOf[1],data:data55};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -3836,19 +4238,7 @@ vErrors.push(err96);
 errors++;
 }
 }
-else {
-const err97 = {instancePath:instancePath+"/ports/" + i23,schemaPath:"#/properties/ports/items/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[1].type,parentSchema:schema25.properties.ports.items.oneOf[1],data:data55};
-if(vErrors === null){
-vErrors = [err97];
-}
-else {
-vErrors.push(err97);
-}
-errors++;
-}
-}
-}
-var _valid12 = _errs190 === errors;
+var _valid12 = _errs191 === errors;
 if(_valid12 && valid59){
 valid59 = false;
 passing12 = [passing12, 1];
@@ -3858,12 +4248,49 @@ if(_valid12){
 valid59 = true;
 passing12 = 1;
 }
-const _errs192 = errors;
-if(errors === _errs192){
-if(data55 && typeof data55 == "object" && !Array.isArray(data55)){
-let missing2;
-if((data55.target === undefined) && (missing2 = "target")){
-const err98 = {instancePath:instancePath+"/ports/" + i23,schemaPath:"#/properties/ports/items/oneOf/2/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'",schema:schema25.properties.ports.items.oneOf[2].required,parentSchema:schema25.properties.ports.items.oneOf[2],data:data55};
+}
+if(!valid59){
+const err97 = {instancePath:instancePath+"/label_file",schemaPath:"#/$defs/label_file/oneOf",keyword:"oneOf",params:{passingSchemas: passing12},message:"must match exactly one schema in oneOf",schema:schema40.oneOf,parentSchema:schema40,data:data55};
+if(vErrors === null){
+vErrors = [err97];
+}
+else {
+vErrors.push(err97);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs188;
+if(vErrors !== null){
+if(_errs188){
+vErrors.length = _errs188;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs186 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.annotations !== undefined){
+let data57 = data.annotations;
+const _errs195 = errors;
+const _errs197 = errors;
+let valid62 = false;
+let passing13 = null;
+const _errs198 = errors;
+if(errors === _errs198){
+if(data57 && typeof data57 == "object" && !Array.isArray(data57)){
+const _errs200 = errors;
+for(const key14 in data57){
+if(!(pattern7.test(key14))){
+const err98 = {instancePath:instancePath+"/annotations",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data57};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -3871,12 +4298,17 @@ else {
 vErrors.push(err98);
 }
 errors++;
+break;
 }
-else {
-const _errs194 = errors;
-for(const key14 in data55){
-if(!((((((((key14 === "name") || (key14 === "target")) || (key14 === "published")) || (key14 === "host_ip")) || (key14 === "protocol")) || (key14 === "mode")) || (key14 === "app_protocol")) || (pattern2.test(key14)))){
-const err99 = {instancePath:instancePath+"/ports/" + i23,schemaPath:"#/properties/ports/items/oneOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.ports.items.oneOf[2],data:data55};
+}
+if(_errs200 === errors){
+var valid63 = true;
+for(const key15 in data57){
+if(pattern7.test(key15)){
+let data58 = data57[key15];
+const _errs201 = errors;
+if((((typeof data58 !== "string") && (!((typeof data58 == "number") && (isFinite(data58))))) && (typeof data58 !== "boolean")) && (data58 !== null)){
+const err99 = {instancePath:instancePath+"/annotations/" + key15.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data58};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -3884,15 +4316,17 @@ else {
 vErrors.push(err99);
 }
 errors++;
+}
+var valid63 = _errs201 === errors;
+if(!valid63){
 break;
 }
 }
-if(_errs194 === errors){
-if(data55.name !== undefined){
-let data56 = data55.name;
-const _errs195 = errors;
-if(typeof data56 !== "string"){
-const err100 = {instancePath:instancePath+"/ports/" + i23+"/name",schemaPath:"#/properties/ports/items/oneOf/2/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.name.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.name,data:data56};
+}
+}
+}
+else {
+const err100 = {instancePath:instancePath+"/annotations",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data57};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -3901,17 +4335,22 @@ vErrors.push(err100);
 }
 errors++;
 }
-var valid60 = _errs195 === errors;
 }
-else {
-var valid60 = true;
+var _valid13 = _errs198 === errors;
+if(_valid13){
+valid62 = true;
+passing13 = 0;
 }
-if(valid60){
-if(data55.target !== undefined){
-let data57 = data55.target;
-const _errs197 = errors;
-if(!(((typeof data57 == "number") && (!(data57 % 1) && !isNaN(data57))) && (isFinite(data57)))){
-const err101 = {instancePath:instancePath+"/ports/" + i23+"/target",schemaPath:"#/properties/ports/items/oneOf/2/properties/target/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.ports.items.oneOf[2].properties.target.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.target,data:data57};
+const _errs203 = errors;
+if(errors === _errs203){
+if(Array.isArray(data57)){
+var valid64 = true;
+const len15 = data57.length;
+for(let i24=0; i24<len15; i24++){
+let data59 = data57[i24];
+const _errs205 = errors;
+if(typeof data59 !== "string"){
+const err101 = {instancePath:instancePath+"/annotations/" + i24,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data59};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -3920,10 +4359,24 @@ vErrors.push(err101);
 }
 errors++;
 }
-if(errors === _errs197){
-if((typeof data57 == "number") && (isFinite(data57))){
-if(data57 > 65535 || isNaN(data57)){
-const err102 = {instancePath:instancePath+"/ports/" + i23+"/target",schemaPath:"#/properties/ports/items/oneOf/2/properties/target/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema25.properties.ports.items.oneOf[2].properties.target,data:data57};
+var valid64 = _errs205 === errors;
+if(!valid64){
+break;
+}
+}
+if(valid64){
+let i25 = data57.length;
+let j9;
+if(i25 > 1){
+const indices9 = {};
+for(;i25--;){
+let item9 = data57[i25];
+if(typeof item9 !== "string"){
+continue;
+}
+if(typeof indices9[item9] == "number"){
+j9 = indices9[item9];
+const err102 = {instancePath:instancePath+"/annotations",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i25, j: j9},message:"must NOT have duplicate items (items ## "+j9+" and "+i25+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data57};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -3931,10 +4384,15 @@ else {
 vErrors.push(err102);
 }
 errors++;
+break;
+}
+indices9[item9] = i25;
+}
+}
+}
 }
 else {
-if(data57 < 1 || isNaN(data57)){
-const err103 = {instancePath:instancePath+"/ports/" + i23+"/target",schemaPath:"#/properties/ports/items/oneOf/2/properties/target/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema25.properties.ports.items.oneOf[2].properties.target,data:data57};
+const err103 = {instancePath:instancePath+"/annotations",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data57};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -3944,23 +4402,19 @@ vErrors.push(err103);
 errors++;
 }
 }
-}
-}
-var valid60 = _errs197 === errors;
+var _valid13 = _errs203 === errors;
+if(_valid13 && valid62){
+valid62 = false;
+passing13 = [passing13, 1];
 }
 else {
-var valid60 = true;
+if(_valid13){
+valid62 = true;
+passing13 = 1;
 }
-if(valid60){
-if(data55.published !== undefined){
-let data58 = data55.published;
-const _errs199 = errors;
-const _errs200 = errors;
-let valid61 = false;
-let passing13 = null;
-const _errs201 = errors;
-if(!(((typeof data58 == "number") && (!(data58 % 1) && !isNaN(data58))) && (isFinite(data58)))){
-const err104 = {instancePath:instancePath+"/ports/" + i23+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[0].type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[0],data:data58};
+}
+if(!valid62){
+const err104 = {instancePath:instancePath+"/annotations",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing13},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data57};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -3968,11 +4422,55 @@ else {
 vErrors.push(err104);
 }
 errors++;
+validate24.errors = vErrors;
+return false;
 }
-if(errors === _errs201){
-if((typeof data58 == "number") && (isFinite(data58))){
-if(data58 > 65535 || isNaN(data58)){
-const err105 = {instancePath:instancePath+"/ports/" + i23+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[0],data:data58};
+else {
+errors = _errs197;
+if(vErrors !== null){
+if(_errs197){
+vErrors.length = _errs197;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs195 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.attach !== undefined){
+let data60 = data.attach;
+const _errs207 = errors;
+if(typeof data60 !== "boolean"){
+validate24.errors = [{instancePath:instancePath+"/attach",schemaPath:"#/properties/attach/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.attach.type,parentSchema:schema25.properties.attach,data:data60}];
+return false;
+}
+var valid0 = _errs207 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.ports !== undefined){
+let data61 = data.ports;
+const _errs209 = errors;
+if(errors === _errs209){
+if(Array.isArray(data61)){
+var valid66 = true;
+const len16 = data61.length;
+for(let i26=0; i26<len16; i26++){
+let data62 = data61[i26];
+const _errs211 = errors;
+const _errs212 = errors;
+let valid67 = false;
+let passing14 = null;
+const _errs213 = errors;
+if(!(((typeof data62 == "number") && (!(data62 % 1) && !isNaN(data62))) && (isFinite(data62)))){
+const err105 = {instancePath:instancePath+"/ports/" + i26,schemaPath:"#/properties/ports/items/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.ports.items.oneOf[0].type,parentSchema:schema25.properties.ports.items.oneOf[0],data:data62};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -3981,9 +4479,10 @@ vErrors.push(err105);
 }
 errors++;
 }
-else {
-if(data58 < 0 || isNaN(data58)){
-const err106 = {instancePath:instancePath+"/ports/" + i23+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[0],data:data58};
+if(errors === _errs213){
+if((typeof data62 == "number") && (isFinite(data62))){
+if(data62 > 65535 || isNaN(data62)){
+const err106 = {instancePath:instancePath+"/ports/" + i26,schemaPath:"#/properties/ports/items/oneOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema25.properties.ports.items.oneOf[0],data:data62};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -3992,20 +4491,9 @@ vErrors.push(err106);
 }
 errors++;
 }
-}
-}
-}
-var _valid13 = _errs201 === errors;
-if(_valid13){
-valid61 = true;
-passing13 = 0;
-}
-const _errs203 = errors;
-if(errors === _errs203){
-if(errors === _errs203){
-if(typeof data58 === "string"){
-if(!(formats2.validate(data58))){
-const err107 = {instancePath:instancePath+"/ports/" + i23+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf/1/format",keyword:"format",params:{format: "port-range"},message:"must match format \""+"port-range"+"\"",schema:"port-range",parentSchema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[1],data:data58};
+else {
+if(data62 < 1 || isNaN(data62)){
+const err107 = {instancePath:instancePath+"/ports/" + i26,schemaPath:"#/properties/ports/items/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema25.properties.ports.items.oneOf[0],data:data62};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -4015,8 +4503,19 @@ vErrors.push(err107);
 errors++;
 }
 }
-else {
-const err108 = {instancePath:instancePath+"/ports/" + i23+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[1].type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[1],data:data58};
+}
+}
+var _valid14 = _errs213 === errors;
+if(_valid14){
+valid67 = true;
+passing14 = 0;
+}
+const _errs215 = errors;
+if(errors === _errs215){
+if(errors === _errs215){
+if(typeof data62 === "string"){
+if(!(formats0.validate(data62))){
+const err108 = {instancePath:instancePath+"/ports/" + i26,schemaPath:"#/properties/ports/items/oneOf/1/format",keyword:"format",params:{format: "ports"},message:"must match format \""+"ports"+"\"",schema:"ports",parentSchema:schema25.properties.ports.items.oneOf[1],data:data62};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -4026,20 +4525,8 @@ vErrors.push(err108);
 errors++;
 }
 }
-}
-var _valid13 = _errs203 === errors;
-if(_valid13 && valid61){
-valid61 = false;
-passing13 = [passing13, 1];
-}
 else {
-if(_valid13){
-valid61 = true;
-passing13 = 1;
-}
-}
-if(!valid61){
-const err109 = {instancePath:instancePath+"/ports/" + i23+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf",keyword:"oneOf",params:{passingSchemas: passing13},message:"must match exactly one schema in oneOf",schema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf,parentSchema:schema25.properties.ports.items.oneOf[2].properties.published,data:data58};
+const err109 = {instancePath:instancePath+"/ports/" + i26,schemaPath:"#/properties/ports/items/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[1].type,parentSchema:schema25.properties.ports.items.oneOf[1],data:data62};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -4048,28 +4535,24 @@ vErrors.push(err109);
 }
 errors++;
 }
-else {
-errors = _errs200;
-if(vErrors !== null){
-if(_errs200){
-vErrors.length = _errs200;
+}
+}
+var _valid14 = _errs215 === errors;
+if(_valid14 && valid67){
+valid67 = false;
+passing14 = [passing14, 1];
 }
 else {
-vErrors = null;
+if(_valid14){
+valid67 = true;
+passing14 = 1;
 }
-}
-}
-var valid60 = _errs199 === errors;
-}
-else {
-var valid60 = true;
-}
-if(valid60){
-if(data55.host_ip !== undefined){
-let data59 = data55.host_ip;
-const _errs205 = errors;
-if(typeof data59 !== "string"){
-const err110 = {instancePath:instancePath+"/ports/" + i23+"/host_ip",schemaPath:"#/properties/ports/items/oneOf/2/properties/host_ip/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.host_ip.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.host_ip,data:data59};
+const _errs217 = errors;
+if(errors === _errs217){
+if(data62 && typeof data62 == "object" && !Array.isArray(data62)){
+let missing2;
+if((data62.target === undefined) && (missing2 = "target")){
+const err110 = {instancePath:instancePath+"/ports/" + i26,schemaPath:"#/properties/ports/items/oneOf/2/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'",schema:schema25.properties.ports.items.oneOf[2].required,parentSchema:schema25.properties.ports.items.oneOf[2],data:data62};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -4078,17 +4561,11 @@ vErrors.push(err110);
 }
 errors++;
 }
-var valid60 = _errs205 === errors;
-}
 else {
-var valid60 = true;
-}
-if(valid60){
-if(data55.protocol !== undefined){
-let data60 = data55.protocol;
-const _errs207 = errors;
-if(typeof data60 !== "string"){
-const err111 = {instancePath:instancePath+"/ports/" + i23+"/protocol",schemaPath:"#/properties/ports/items/oneOf/2/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.protocol.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.protocol,data:data60};
+const _errs219 = errors;
+for(const key16 in data62){
+if(!((((((((key16 === "name") || (key16 === "target")) || (key16 === "published")) || (key16 === "host_ip")) || (key16 === "protocol")) || (key16 === "mode")) || (key16 === "app_protocol")) || (pattern2.test(key16)))){
+const err111 = {instancePath:instancePath+"/ports/" + i26,schemaPath:"#/properties/ports/items/oneOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.ports.items.oneOf[2],data:data62};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -4096,9 +4573,15 @@ else {
 vErrors.push(err111);
 }
 errors++;
+break;
 }
-if(!(((data60 === "tcp") || (data60 === "udp")) || (data60 === "sctp"))){
-const err112 = {instancePath:instancePath+"/ports/" + i23+"/protocol",schemaPath:"#/properties/ports/items/oneOf/2/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema25.properties.ports.items.oneOf[2].properties.protocol.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.ports.items.oneOf[2].properties.protocol.enum,parentSchema:schema25.properties.ports.items.oneOf[2].properties.protocol,data:data60};
+}
+if(_errs219 === errors){
+if(data62.name !== undefined){
+let data63 = data62.name;
+const _errs220 = errors;
+if(typeof data63 !== "string"){
+const err112 = {instancePath:instancePath+"/ports/" + i26+"/name",schemaPath:"#/properties/ports/items/oneOf/2/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.name.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.name,data:data63};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -4107,17 +4590,17 @@ vErrors.push(err112);
 }
 errors++;
 }
-var valid60 = _errs207 === errors;
+var valid68 = _errs220 === errors;
 }
 else {
-var valid60 = true;
+var valid68 = true;
 }
-if(valid60){
-if(data55.mode !== undefined){
-let data61 = data55.mode;
-const _errs209 = errors;
-if(typeof data61 !== "string"){
-const err113 = {instancePath:instancePath+"/ports/" + i23+"/mode",schemaPath:"#/properties/ports/items/oneOf/2/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.mode.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.mode,data:data61};
+if(valid68){
+if(data62.target !== undefined){
+let data64 = data62.target;
+const _errs222 = errors;
+if(!(((typeof data64 == "number") && (!(data64 % 1) && !isNaN(data64))) && (isFinite(data64)))){
+const err113 = {instancePath:instancePath+"/ports/" + i26+"/target",schemaPath:"#/properties/ports/items/oneOf/2/properties/target/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.ports.items.oneOf[2].properties.target.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.target,data:data64};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -4126,8 +4609,10 @@ vErrors.push(err113);
 }
 errors++;
 }
-if(!((data61 === "host") || (data61 === "ingress"))){
-const err114 = {instancePath:instancePath+"/ports/" + i23+"/mode",schemaPath:"#/properties/ports/items/oneOf/2/properties/mode/enum",keyword:"enum",params:{allowedValues: schema25.properties.ports.items.oneOf[2].properties.mode.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.ports.items.oneOf[2].properties.mode.enum,parentSchema:schema25.properties.ports.items.oneOf[2].properties.mode,data:data61};
+if(errors === _errs222){
+if((typeof data64 == "number") && (isFinite(data64))){
+if(data64 > 65535 || isNaN(data64)){
+const err114 = {instancePath:instancePath+"/ports/" + i26+"/target",schemaPath:"#/properties/ports/items/oneOf/2/properties/target/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema25.properties.ports.items.oneOf[2].properties.target,data:data64};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -4136,17 +4621,9 @@ vErrors.push(err114);
 }
 errors++;
 }
-var valid60 = _errs209 === errors;
-}
 else {
-var valid60 = true;
-}
-if(valid60){
-if(data55.app_protocol !== undefined){
-let data62 = data55.app_protocol;
-const _errs211 = errors;
-if(typeof data62 !== "string"){
-const err115 = {instancePath:instancePath+"/ports/" + i23+"/app_protocol",schemaPath:"#/properties/ports/items/oneOf/2/properties/app_protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.app_protocol.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.app_protocol,data:data62};
+if(data64 < 1 || isNaN(data64)){
+const err115 = {instancePath:instancePath+"/ports/" + i26+"/target",schemaPath:"#/properties/ports/items/oneOf/2/properties/target/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema25.properties.ports.items.oneOf[2].properties.target,data:data64};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -4155,22 +4632,24 @@ vErrors.push(err115);
 }
 errors++;
 }
-var valid60 = _errs211 === errors;
+}
+}
+}
+var valid68 = _errs222 === errors;
 }
 else {
-var valid60 = true;
+var valid68 = true;
 }
-}
-}
-}
-}
-}
-}
-}
-}
-}
-else {
-const err116 = {instancePath:instancePath+"/ports/" + i23,schemaPath:"#/properties/ports/items/oneOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.ports.items.oneOf[2].type,parentSchema:schema25.properties.ports.items.oneOf[2],data:data55};
+if(valid68){
+if(data62.published !== undefined){
+let data65 = data62.published;
+const _errs224 = errors;
+const _errs225 = errors;
+let valid69 = false;
+let passing15 = null;
+const _errs226 = errors;
+if(!(((typeof data65 == "number") && (!(data65 % 1) && !isNaN(data65))) && (isFinite(data65)))){
+const err116 = {instancePath:instancePath+"/ports/" + i26+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[0].type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[0],data:data65};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -4179,21 +4658,10 @@ vErrors.push(err116);
 }
 errors++;
 }
-}
-var _valid12 = _errs192 === errors;
-if(_valid12 && valid59){
-valid59 = false;
-passing12 = [passing12, 2];
-}
-else {
-if(_valid12){
-valid59 = true;
-passing12 = 2;
-}
-}
-}
-if(!valid59){
-const err117 = {instancePath:instancePath+"/ports/" + i23,schemaPath:"#/properties/ports/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing12},message:"must match exactly one schema in oneOf",schema:schema25.properties.ports.items.oneOf,parentSchema:schema25.properties.ports.items,data:data55};
+if(errors === _errs226){
+if((typeof data65 == "number") && (isFinite(data65))){
+if(data65 > 65535 || isNaN(data65)){
+const err117 = {instancePath:instancePath+"/ports/" + i26+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[0],data:data65};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -4201,34 +4669,255 @@ else {
 vErrors.push(err117);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
 }
 else {
-errors = _errs187;
+if(data65 < 0 || isNaN(data65)){
+const err118 = {instancePath:instancePath+"/ports/" + i26+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[0],data:data65};
+if(vErrors === null){
+vErrors = [err118];
+}
+else {
+vErrors.push(err118);
+}
+errors++;
+}
+}
+}
+}
+var _valid15 = _errs226 === errors;
+if(_valid15){
+valid69 = true;
+passing15 = 0;
+}
+const _errs228 = errors;
+if(errors === _errs228){
+if(errors === _errs228){
+if(typeof data65 === "string"){
+if(!(formats2.validate(data65))){
+const err119 = {instancePath:instancePath+"/ports/" + i26+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf/1/format",keyword:"format",params:{format: "port-range"},message:"must match format \""+"port-range"+"\"",schema:"port-range",parentSchema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[1],data:data65};
+if(vErrors === null){
+vErrors = [err119];
+}
+else {
+vErrors.push(err119);
+}
+errors++;
+}
+}
+else {
+const err120 = {instancePath:instancePath+"/ports/" + i26+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[1].type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[1],data:data65};
+if(vErrors === null){
+vErrors = [err120];
+}
+else {
+vErrors.push(err120);
+}
+errors++;
+}
+}
+}
+var _valid15 = _errs228 === errors;
+if(_valid15 && valid69){
+valid69 = false;
+passing15 = [passing15, 1];
+}
+else {
+if(_valid15){
+valid69 = true;
+passing15 = 1;
+}
+}
+if(!valid69){
+const err121 = {instancePath:instancePath+"/ports/" + i26+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf",keyword:"oneOf",params:{passingSchemas: passing15},message:"must match exactly one schema in oneOf",schema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf,parentSchema:schema25.properties.ports.items.oneOf[2].properties.published,data:data65};
+if(vErrors === null){
+vErrors = [err121];
+}
+else {
+vErrors.push(err121);
+}
+errors++;
+}
+else {
+errors = _errs225;
 if(vErrors !== null){
-if(_errs187){
-vErrors.length = _errs187;
+if(_errs225){
+vErrors.length = _errs225;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid58 = _errs186 === errors;
-if(!valid58){
+var valid68 = _errs224 === errors;
+}
+else {
+var valid68 = true;
+}
+if(valid68){
+if(data62.host_ip !== undefined){
+let data66 = data62.host_ip;
+const _errs230 = errors;
+if(typeof data66 !== "string"){
+const err122 = {instancePath:instancePath+"/ports/" + i26+"/host_ip",schemaPath:"#/properties/ports/items/oneOf/2/properties/host_ip/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.host_ip.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.host_ip,data:data66};
+if(vErrors === null){
+vErrors = [err122];
+}
+else {
+vErrors.push(err122);
+}
+errors++;
+}
+var valid68 = _errs230 === errors;
+}
+else {
+var valid68 = true;
+}
+if(valid68){
+if(data62.protocol !== undefined){
+let data67 = data62.protocol;
+const _errs232 = errors;
+if(typeof data67 !== "string"){
+const err123 = {instancePath:instancePath+"/ports/" + i26+"/protocol",schemaPath:"#/properties/ports/items/oneOf/2/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.protocol.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.protocol,data:data67};
+if(vErrors === null){
+vErrors = [err123];
+}
+else {
+vErrors.push(err123);
+}
+errors++;
+}
+if(!(((data67 === "tcp") || (data67 === "udp")) || (data67 === "sctp"))){
+const err124 = {instancePath:instancePath+"/ports/" + i26+"/protocol",schemaPath:"#/properties/ports/items/oneOf/2/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema25.properties.ports.items.oneOf[2].properties.protocol.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.ports.items.oneOf[2].properties.protocol.enum,parentSchema:schema25.properties.ports.items.oneOf[2].properties.protocol,data:data67};
+if(vErrors === null){
+vErrors = [err124];
+}
+else {
+vErrors.push(err124);
+}
+errors++;
+}
+var valid68 = _errs232 === errors;
+}
+else {
+var valid68 = true;
+}
+if(valid68){
+if(data62.mode !== undefined){
+let data68 = data62.mode;
+const _errs234 = errors;
+if(typeof data68 !== "string"){
+const err125 = {instancePath:instancePath+"/ports/" + i26+"/mode",schemaPath:"#/properties/ports/items/oneOf/2/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.mode.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.mode,data:data68};
+if(vErrors === null){
+vErrors = [err125];
+}
+else {
+vErrors.push(err125);
+}
+errors++;
+}
+if(!((data68 === "host") || (data68 === "ingress"))){
+const err126 = {instancePath:instancePath+"/ports/" + i26+"/mode",schemaPath:"#/properties/ports/items/oneOf/2/properties/mode/enum",keyword:"enum",params:{allowedValues: schema25.properties.ports.items.oneOf[2].properties.mode.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.ports.items.oneOf[2].properties.mode.enum,parentSchema:schema25.properties.ports.items.oneOf[2].properties.mode,data:data68};
+if(vErrors === null){
+vErrors = [err126];
+}
+else {
+vErrors.push(err126);
+}
+errors++;
+}
+var valid68 = _errs234 === errors;
+}
+else {
+var valid68 = true;
+}
+if(valid68){
+if(data62.app_protocol !== undefined){
+let data69 = data62.app_protocol;
+const _errs236 = errors;
+if(typeof data69 !== "string"){
+const err127 = {instancePath:instancePath+"/ports/" + i26+"/app_protocol",schemaPath:"#/properties/ports/items/oneOf/2/properties/app_protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.app_protocol.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.app_protocol,data:data69};
+if(vErrors === null){
+vErrors = [err127];
+}
+else {
+vErrors.push(err127);
+}
+errors++;
+}
+var valid68 = _errs236 === errors;
+}
+else {
+var valid68 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+const err128 = {instancePath:instancePath+"/ports/" + i26,schemaPath:"#/properties/ports/items/oneOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.ports.items.oneOf[2].type,parentSchema:schema25.properties.ports.items.oneOf[2],data:data62};
+if(vErrors === null){
+vErrors = [err128];
+}
+else {
+vErrors.push(err128);
+}
+errors++;
+}
+}
+var _valid14 = _errs217 === errors;
+if(_valid14 && valid67){
+valid67 = false;
+passing14 = [passing14, 2];
+}
+else {
+if(_valid14){
+valid67 = true;
+passing14 = 2;
+}
+}
+}
+if(!valid67){
+const err129 = {instancePath:instancePath+"/ports/" + i26,schemaPath:"#/properties/ports/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing14},message:"must match exactly one schema in oneOf",schema:schema25.properties.ports.items.oneOf,parentSchema:schema25.properties.ports.items,data:data62};
+if(vErrors === null){
+vErrors = [err129];
+}
+else {
+vErrors.push(err129);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs212;
+if(vErrors !== null){
+if(_errs212){
+vErrors.length = _errs212;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid66 = _errs211 === errors;
+if(!valid66){
 break;
 }
 }
-if(valid58){
-let i24 = data54.length;
-let j9;
-if(i24 > 1){
+if(valid66){
+let i27 = data61.length;
+let j10;
+if(i27 > 1){
 outer0:
-for(;i24--;){
-for(j9 = i24; j9--;){
-if(func0(data54[i24], data54[j9])){
-validate24.errors = [{instancePath:instancePath+"/ports",schemaPath:"#/properties/ports/uniqueItems",keyword:"uniqueItems",params:{i: i24, j: j9},message:"must NOT have duplicate items (items ## "+j9+" and "+i24+" are identical)",schema:true,parentSchema:schema25.properties.ports,data:data54}];
+for(;i27--;){
+for(j10 = i27; j10--;){
+if(func0(data61[i27], data61[j10])){
+validate24.errors = [{instancePath:instancePath+"/ports",schemaPath:"#/properties/ports/uniqueItems",keyword:"uniqueItems",params:{i: i27, j: j10},message:"must NOT have duplicate items (items ## "+j10+" and "+i27+" are identical)",schema:true,parentSchema:schema25.properties.ports,data:data61}];
 return false;
 break outer0;
 }
@@ -4238,288 +4927,86 @@ break outer0;
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/ports",schemaPath:"#/properties/ports/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.ports.type,parentSchema:schema25.properties.ports,data:data54}];
+validate24.errors = [{instancePath:instancePath+"/ports",schemaPath:"#/properties/ports/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.ports.type,parentSchema:schema25.properties.ports,data:data61}];
 return false;
 }
 }
-var valid0 = _errs184 === errors;
+var valid0 = _errs209 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.expose !== undefined){
-let data63 = data.expose;
-const _errs213 = errors;
-if(errors === _errs213){
-if(Array.isArray(data63)){
-var valid63 = true;
-const len15 = data63.length;
-for(let i25=0; i25<len15; i25++){
-let data64 = data63[i25];
-const _errs215 = errors;
-if((typeof data64 !== "string") && (!(((typeof data64 == "number") && (!(data64 % 1) && !isNaN(data64))) && (isFinite(data64))))){
-validate24.errors = [{instancePath:instancePath+"/expose/" + i25,schemaPath:"#/properties/expose/items/type",keyword:"type",params:{type: schema25.properties.expose.items.type},message:"must be string,integer",schema:schema25.properties.expose.items.type,parentSchema:schema25.properties.expose.items,data:data64}];
+let data70 = data.expose;
+const _errs238 = errors;
+if(errors === _errs238){
+if(Array.isArray(data70)){
+var valid71 = true;
+const len17 = data70.length;
+for(let i28=0; i28<len17; i28++){
+let data71 = data70[i28];
+const _errs240 = errors;
+if((typeof data71 !== "string") && (!(((typeof data71 == "number") && (!(data71 % 1) && !isNaN(data71))) && (isFinite(data71))))){
+validate24.errors = [{instancePath:instancePath+"/expose/" + i28,schemaPath:"#/properties/expose/items/type",keyword:"type",params:{type: schema25.properties.expose.items.type},message:"must be string,integer",schema:schema25.properties.expose.items.type,parentSchema:schema25.properties.expose.items,data:data71}];
 return false;
 }
-var valid63 = _errs215 === errors;
-if(!valid63){
+var valid71 = _errs240 === errors;
+if(!valid71){
 break;
 }
 }
-if(valid63){
-let i26 = data63.length;
-let j10;
-if(i26 > 1){
-const indices9 = {};
-for(;i26--;){
-let item9 = data63[i26];
-if((typeof item9 !== "string") && (!(((typeof item9 == "number") && (!(item9 % 1) && !isNaN(item9))) && (isFinite(item9))))){
+if(valid71){
+let i29 = data70.length;
+let j11;
+if(i29 > 1){
+const indices10 = {};
+for(;i29--;){
+let item10 = data70[i29];
+if((typeof item10 !== "string") && (!(((typeof item10 == "number") && (!(item10 % 1) && !isNaN(item10))) && (isFinite(item10))))){
 continue;
 }
-if(typeof item9 == "string"){
-item9 += "_";
+if(typeof item10 == "string"){
+item10 += "_";
 }
-if(typeof indices9[item9] == "number"){
-j10 = indices9[item9];
-validate24.errors = [{instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/uniqueItems",keyword:"uniqueItems",params:{i: i26, j: j10},message:"must NOT have duplicate items (items ## "+j10+" and "+i26+" are identical)",schema:true,parentSchema:schema25.properties.expose,data:data63}];
+if(typeof indices10[item10] == "number"){
+j11 = indices10[item10];
+validate24.errors = [{instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/uniqueItems",keyword:"uniqueItems",params:{i: i29, j: j11},message:"must NOT have duplicate items (items ## "+j11+" and "+i29+" are identical)",schema:true,parentSchema:schema25.properties.expose,data:data70}];
 return false;
 break;
 }
-indices9[item9] = i26;
+indices10[item10] = i29;
 }
 }
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.expose.type,parentSchema:schema25.properties.expose,data:data63}];
+validate24.errors = [{instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.expose.type,parentSchema:schema25.properties.expose,data:data70}];
 return false;
 }
 }
-var valid0 = _errs213 === errors;
+var valid0 = _errs238 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.volumes !== undefined){
-let data65 = data.volumes;
-const _errs217 = errors;
-if(errors === _errs217){
-if(Array.isArray(data65)){
-var valid65 = true;
-const len16 = data65.length;
-for(let i27=0; i27<len16; i27++){
-let data66 = data65[i27];
-const _errs219 = errors;
-const _errs220 = errors;
-let valid66 = false;
-let passing14 = null;
-const _errs221 = errors;
-if(typeof data66 !== "string"){
-const err118 = {instancePath:instancePath+"/volumes/" + i27,schemaPath:"#/properties/volumes/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[0].type,parentSchema:schema25.properties.volumes.items.oneOf[0],data:data66};
-if(vErrors === null){
-vErrors = [err118];
-}
-else {
-vErrors.push(err118);
-}
-errors++;
-}
-var _valid14 = _errs221 === errors;
-if(_valid14){
-valid66 = true;
-passing14 = 0;
-}
-const _errs223 = errors;
-if(errors === _errs223){
-if(data66 && typeof data66 == "object" && !Array.isArray(data66)){
-let missing3;
-if(((data66.type === undefined) && (missing3 = "type")) || ((data66.target === undefined) && (missing3 = "target"))){
-const err119 = {instancePath:instancePath+"/volumes/" + i27,schemaPath:"#/properties/volumes/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'",schema:schema25.properties.volumes.items.oneOf[1].required,parentSchema:schema25.properties.volumes.items.oneOf[1],data:data66};
-if(vErrors === null){
-vErrors = [err119];
-}
-else {
-vErrors.push(err119);
-}
-errors++;
-}
-else {
-const _errs225 = errors;
-for(const key15 in data66){
-if(!(((((((((key15 === "type") || (key15 === "source")) || (key15 === "target")) || (key15 === "read_only")) || (key15 === "consistency")) || (key15 === "bind")) || (key15 === "volume")) || (key15 === "tmpfs")) || (pattern2.test(key15)))){
-const err120 = {instancePath:instancePath+"/volumes/" + i27,schemaPath:"#/properties/volumes/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.volumes.items.oneOf[1],data:data66};
-if(vErrors === null){
-vErrors = [err120];
-}
-else {
-vErrors.push(err120);
-}
-errors++;
-break;
-}
-}
-if(_errs225 === errors){
-if(data66.type !== undefined){
-let data67 = data66.type;
-const _errs226 = errors;
-if(typeof data67 !== "string"){
-const err121 = {instancePath:instancePath+"/volumes/" + i27+"/type",schemaPath:"#/properties/volumes/items/oneOf/1/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.type.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.type,data:data67};
-if(vErrors === null){
-vErrors = [err121];
-}
-else {
-vErrors.push(err121);
-}
-errors++;
-}
-if(!(((data67 === "bind") || (data67 === "volume")) || (data67 === "tmpfs"))){
-const err122 = {instancePath:instancePath+"/volumes/" + i27+"/type",schemaPath:"#/properties/volumes/items/oneOf/1/properties/type/enum",keyword:"enum",params:{allowedValues: schema25.properties.volumes.items.oneOf[1].properties.type.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.volumes.items.oneOf[1].properties.type.enum,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.type,data:data67};
-if(vErrors === null){
-vErrors = [err122];
-}
-else {
-vErrors.push(err122);
-}
-errors++;
-}
-var valid67 = _errs226 === errors;
-}
-else {
-var valid67 = true;
-}
-if(valid67){
-if(data66.source !== undefined){
-let data68 = data66.source;
-const _errs228 = errors;
-if(typeof data68 !== "string"){
-const err123 = {instancePath:instancePath+"/volumes/" + i27+"/source",schemaPath:"#/properties/volumes/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.source.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.source,data:data68};
-if(vErrors === null){
-vErrors = [err123];
-}
-else {
-vErrors.push(err123);
-}
-errors++;
-}
-var valid67 = _errs228 === errors;
-}
-else {
-var valid67 = true;
-}
-if(valid67){
-if(data66.target !== undefined){
-let data69 = data66.target;
-const _errs230 = errors;
-if(typeof data69 !== "string"){
-const err124 = {instancePath:instancePath+"/volumes/" + i27+"/target",schemaPath:"#/properties/volumes/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.target.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.target,data:data69};
-if(vErrors === null){
-vErrors = [err124];
-}
-else {
-vErrors.push(err124);
-}
-errors++;
-}
-var valid67 = _errs230 === errors;
-}
-else {
-var valid67 = true;
-}
-if(valid67){
-if(data66.read_only !== undefined){
-let data70 = data66.read_only;
-const _errs232 = errors;
-if(typeof data70 !== "boolean"){
-const err125 = {instancePath:instancePath+"/volumes/" + i27+"/read_only",schemaPath:"#/properties/volumes/items/oneOf/1/properties/read_only/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.volumes.items.oneOf[1].properties.read_only.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.read_only,data:data70};
-if(vErrors === null){
-vErrors = [err125];
-}
-else {
-vErrors.push(err125);
-}
-errors++;
-}
-var valid67 = _errs232 === errors;
-}
-else {
-var valid67 = true;
-}
-if(valid67){
-if(data66.consistency !== undefined){
-let data71 = data66.consistency;
-const _errs234 = errors;
-if(typeof data71 !== "string"){
-const err126 = {instancePath:instancePath+"/volumes/" + i27+"/consistency",schemaPath:"#/properties/volumes/items/oneOf/1/properties/consistency/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.consistency.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.consistency,data:data71};
-if(vErrors === null){
-vErrors = [err126];
-}
-else {
-vErrors.push(err126);
-}
-errors++;
-}
-var valid67 = _errs234 === errors;
-}
-else {
-var valid67 = true;
-}
-if(valid67){
-if(data66.bind !== undefined){
-let data72 = data66.bind;
-const _errs236 = errors;
-if(errors === _errs236){
-if(data72 && typeof data72 == "object" && !Array.isArray(data72)){
-const _errs238 = errors;
-for(const key16 in data72){
-if(!((((key16 === "propagation") || (key16 === "create_host_path")) || (key16 === "selinux")) || (pattern2.test(key16)))){
-const err127 = {instancePath:instancePath+"/volumes/" + i27+"/bind",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind,data:data72};
-if(vErrors === null){
-vErrors = [err127];
-}
-else {
-vErrors.push(err127);
-}
-errors++;
-break;
-}
-}
-if(_errs238 === errors){
-if(data72.propagation !== undefined){
-let data73 = data72.propagation;
-const _errs239 = errors;
+let data72 = data.volumes;
+const _errs242 = errors;
+if(errors === _errs242){
+if(Array.isArray(data72)){
+var valid73 = true;
+const len18 = data72.length;
+for(let i30=0; i30<len18; i30++){
+let data73 = data72[i30];
+const _errs244 = errors;
+const _errs245 = errors;
+let valid74 = false;
+let passing16 = null;
+const _errs246 = errors;
 if(typeof data73 !== "string"){
-const err128 = {instancePath:instancePath+"/volumes/" + i27+"/bind/propagation",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/propagation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.propagation.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.propagation,data:data73};
-if(vErrors === null){
-vErrors = [err128];
-}
-else {
-vErrors.push(err128);
-}
-errors++;
-}
-if(!((((((data73 === "shared") || (data73 === "slave")) || (data73 === "private")) || (data73 === "rshared")) || (data73 === "rslave")) || (data73 === "rprivate"))){
-const err129 = {instancePath:instancePath+"/volumes/" + i27+"/bind/propagation",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/propagation/enum",keyword:"enum",params:{allowedValues: schema25.properties.volumes.items.oneOf[1].properties.bind.properties.propagation.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.propagation.enum,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.propagation,data:data73};
-if(vErrors === null){
-vErrors = [err129];
-}
-else {
-vErrors.push(err129);
-}
-errors++;
-}
-var valid68 = _errs239 === errors;
-}
-else {
-var valid68 = true;
-}
-if(valid68){
-if(data72.create_host_path !== undefined){
-let data74 = data72.create_host_path;
-const _errs241 = errors;
-if(typeof data74 !== "boolean"){
-const err130 = {instancePath:instancePath+"/volumes/" + i27+"/bind/create_host_path",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/create_host_path/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.create_host_path.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.create_host_path,data:data74};
+const err130 = {instancePath:instancePath+"/volumes/" + i30,schemaPath:"#/properties/volumes/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[0].type,parentSchema:schema25.properties.volumes.items.oneOf[0],data:data73};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -4528,17 +5015,17 @@ vErrors.push(err130);
 }
 errors++;
 }
-var valid68 = _errs241 === errors;
+var _valid16 = _errs246 === errors;
+if(_valid16){
+valid74 = true;
+passing16 = 0;
 }
-else {
-var valid68 = true;
-}
-if(valid68){
-if(data72.selinux !== undefined){
-let data75 = data72.selinux;
-const _errs243 = errors;
-if(typeof data75 !== "string"){
-const err131 = {instancePath:instancePath+"/volumes/" + i27+"/bind/selinux",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/selinux/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.selinux.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.selinux,data:data75};
+const _errs248 = errors;
+if(errors === _errs248){
+if(data73 && typeof data73 == "object" && !Array.isArray(data73)){
+let missing3;
+if(((data73.type === undefined) && (missing3 = "type")) || ((data73.target === undefined) && (missing3 = "target"))){
+const err131 = {instancePath:instancePath+"/volumes/" + i30,schemaPath:"#/properties/volumes/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'",schema:schema25.properties.volumes.items.oneOf[1].required,parentSchema:schema25.properties.volumes.items.oneOf[1],data:data73};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -4547,8 +5034,11 @@ vErrors.push(err131);
 }
 errors++;
 }
-if(!((data75 === "z") || (data75 === "Z"))){
-const err132 = {instancePath:instancePath+"/volumes/" + i27+"/bind/selinux",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/selinux/enum",keyword:"enum",params:{allowedValues: schema25.properties.volumes.items.oneOf[1].properties.bind.properties.selinux.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.selinux.enum,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.selinux,data:data75};
+else {
+const _errs250 = errors;
+for(const key17 in data73){
+if(!(((((((((key17 === "type") || (key17 === "source")) || (key17 === "target")) || (key17 === "read_only")) || (key17 === "consistency")) || (key17 === "bind")) || (key17 === "volume")) || (key17 === "tmpfs")) || (pattern2.test(key17)))){
+const err132 = {instancePath:instancePath+"/volumes/" + i30,schemaPath:"#/properties/volumes/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.volumes.items.oneOf[1],data:data73};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -4556,18 +5046,15 @@ else {
 vErrors.push(err132);
 }
 errors++;
-}
-var valid68 = _errs243 === errors;
-}
-else {
-var valid68 = true;
+break;
 }
 }
-}
-}
-}
-else {
-const err133 = {instancePath:instancePath+"/volumes/" + i27+"/bind",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind,data:data72};
+if(_errs250 === errors){
+if(data73.type !== undefined){
+let data74 = data73.type;
+const _errs251 = errors;
+if(typeof data74 !== "string"){
+const err133 = {instancePath:instancePath+"/volumes/" + i30+"/type",schemaPath:"#/properties/volumes/items/oneOf/1/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.type.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.type,data:data74};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -4576,22 +5063,8 @@ vErrors.push(err133);
 }
 errors++;
 }
-}
-var valid67 = _errs236 === errors;
-}
-else {
-var valid67 = true;
-}
-if(valid67){
-if(data66.volume !== undefined){
-let data76 = data66.volume;
-const _errs245 = errors;
-if(errors === _errs245){
-if(data76 && typeof data76 == "object" && !Array.isArray(data76)){
-const _errs247 = errors;
-for(const key17 in data76){
-if(!(((key17 === "nocopy") || (key17 === "subpath")) || (pattern2.test(key17)))){
-const err134 = {instancePath:instancePath+"/volumes/" + i27+"/volume",schemaPath:"#/properties/volumes/items/oneOf/1/properties/volume/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.volume,data:data76};
+if(!(((data74 === "bind") || (data74 === "volume")) || (data74 === "tmpfs"))){
+const err134 = {instancePath:instancePath+"/volumes/" + i30+"/type",schemaPath:"#/properties/volumes/items/oneOf/1/properties/type/enum",keyword:"enum",params:{allowedValues: schema25.properties.volumes.items.oneOf[1].properties.type.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.volumes.items.oneOf[1].properties.type.enum,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.type,data:data74};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -4599,15 +5072,18 @@ else {
 vErrors.push(err134);
 }
 errors++;
-break;
 }
+var valid75 = _errs251 === errors;
 }
-if(_errs247 === errors){
-if(data76.nocopy !== undefined){
-let data77 = data76.nocopy;
-const _errs248 = errors;
-if(typeof data77 !== "boolean"){
-const err135 = {instancePath:instancePath+"/volumes/" + i27+"/volume/nocopy",schemaPath:"#/properties/volumes/items/oneOf/1/properties/volume/properties/nocopy/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.volumes.items.oneOf[1].properties.volume.properties.nocopy.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.volume.properties.nocopy,data:data77};
+else {
+var valid75 = true;
+}
+if(valid75){
+if(data73.source !== undefined){
+let data75 = data73.source;
+const _errs253 = errors;
+if(typeof data75 !== "string"){
+const err135 = {instancePath:instancePath+"/volumes/" + i30+"/source",schemaPath:"#/properties/volumes/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.source.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.source,data:data75};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -4616,17 +5092,17 @@ vErrors.push(err135);
 }
 errors++;
 }
-var valid69 = _errs248 === errors;
+var valid75 = _errs253 === errors;
 }
 else {
-var valid69 = true;
+var valid75 = true;
 }
-if(valid69){
-if(data76.subpath !== undefined){
-let data78 = data76.subpath;
-const _errs250 = errors;
-if(typeof data78 !== "string"){
-const err136 = {instancePath:instancePath+"/volumes/" + i27+"/volume/subpath",schemaPath:"#/properties/volumes/items/oneOf/1/properties/volume/properties/subpath/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.volume.properties.subpath.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.volume.properties.subpath,data:data78};
+if(valid75){
+if(data73.target !== undefined){
+let data76 = data73.target;
+const _errs255 = errors;
+if(typeof data76 !== "string"){
+const err136 = {instancePath:instancePath+"/volumes/" + i30+"/target",schemaPath:"#/properties/volumes/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.target.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.target,data:data76};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -4635,16 +5111,17 @@ vErrors.push(err136);
 }
 errors++;
 }
-var valid69 = _errs250 === errors;
+var valid75 = _errs255 === errors;
 }
 else {
-var valid69 = true;
+var valid75 = true;
 }
-}
-}
-}
-else {
-const err137 = {instancePath:instancePath+"/volumes/" + i27+"/volume",schemaPath:"#/properties/volumes/items/oneOf/1/properties/volume/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.volumes.items.oneOf[1].properties.volume.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.volume,data:data76};
+if(valid75){
+if(data73.read_only !== undefined){
+let data77 = data73.read_only;
+const _errs257 = errors;
+if(typeof data77 !== "boolean"){
+const err137 = {instancePath:instancePath+"/volumes/" + i30+"/read_only",schemaPath:"#/properties/volumes/items/oneOf/1/properties/read_only/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.volumes.items.oneOf[1].properties.read_only.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.read_only,data:data77};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -4653,22 +5130,17 @@ vErrors.push(err137);
 }
 errors++;
 }
-}
-var valid67 = _errs245 === errors;
+var valid75 = _errs257 === errors;
 }
 else {
-var valid67 = true;
+var valid75 = true;
 }
-if(valid67){
-if(data66.tmpfs !== undefined){
-let data79 = data66.tmpfs;
-const _errs252 = errors;
-if(errors === _errs252){
-if(data79 && typeof data79 == "object" && !Array.isArray(data79)){
-const _errs254 = errors;
-for(const key18 in data79){
-if(!(((key18 === "size") || (key18 === "mode")) || (pattern2.test(key18)))){
-const err138 = {instancePath:instancePath+"/volumes/" + i27+"/tmpfs",schemaPath:"#/properties/volumes/items/oneOf/1/properties/tmpfs/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.tmpfs,data:data79};
+if(valid75){
+if(data73.consistency !== undefined){
+let data78 = data73.consistency;
+const _errs259 = errors;
+if(typeof data78 !== "string"){
+const err138 = {instancePath:instancePath+"/volumes/" + i30+"/consistency",schemaPath:"#/properties/volumes/items/oneOf/1/properties/consistency/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.consistency.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.consistency,data:data78};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -4676,15 +5148,22 @@ else {
 vErrors.push(err138);
 }
 errors++;
-break;
 }
+var valid75 = _errs259 === errors;
 }
-if(_errs254 === errors){
-if(data79.size !== undefined){
-let data80 = data79.size;
-const _errs255 = errors;
-if((!(((typeof data80 == "number") && (!(data80 % 1) && !isNaN(data80))) && (isFinite(data80)))) && (typeof data80 !== "string")){
-const err139 = {instancePath:instancePath+"/volumes/" + i27+"/tmpfs/size",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data80};
+else {
+var valid75 = true;
+}
+if(valid75){
+if(data73.bind !== undefined){
+let data79 = data73.bind;
+const _errs261 = errors;
+if(errors === _errs261){
+if(data79 && typeof data79 == "object" && !Array.isArray(data79)){
+const _errs263 = errors;
+for(const key18 in data79){
+if(!((((key18 === "propagation") || (key18 === "create_host_path")) || (key18 === "selinux")) || (pattern2.test(key18)))){
+const err139 = {instancePath:instancePath+"/volumes/" + i30+"/bind",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind,data:data79};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -4692,18 +5171,15 @@ else {
 vErrors.push(err139);
 }
 errors++;
+break;
 }
-var valid70 = _errs255 === errors;
 }
-else {
-var valid70 = true;
-}
-if(valid70){
-if(data79.mode !== undefined){
-let data81 = data79.mode;
-const _errs258 = errors;
-if((!(((typeof data81 == "number") && (!(data81 % 1) && !isNaN(data81))) && (isFinite(data81)))) && (typeof data81 !== "string")){
-const err140 = {instancePath:instancePath+"/volumes/" + i27+"/tmpfs/mode",schemaPath:"#/properties/volumes/items/oneOf/1/properties/tmpfs/properties/mode/type",keyword:"type",params:{type: schema25.properties.volumes.items.oneOf[1].properties.tmpfs.properties.mode.type},message:"must be integer,string",schema:schema25.properties.volumes.items.oneOf[1].properties.tmpfs.properties.mode.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.tmpfs.properties.mode,data:data81};
+if(_errs263 === errors){
+if(data79.propagation !== undefined){
+let data80 = data79.propagation;
+const _errs264 = errors;
+if(typeof data80 !== "string"){
+const err140 = {instancePath:instancePath+"/volumes/" + i30+"/bind/propagation",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/propagation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.propagation.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.propagation,data:data80};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -4712,16 +5188,8 @@ vErrors.push(err140);
 }
 errors++;
 }
-var valid70 = _errs258 === errors;
-}
-else {
-var valid70 = true;
-}
-}
-}
-}
-else {
-const err141 = {instancePath:instancePath+"/volumes/" + i27+"/tmpfs",schemaPath:"#/properties/volumes/items/oneOf/1/properties/tmpfs/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.volumes.items.oneOf[1].properties.tmpfs.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.tmpfs,data:data79};
+if(!((((((data80 === "shared") || (data80 === "slave")) || (data80 === "private")) || (data80 === "rshared")) || (data80 === "rslave")) || (data80 === "rprivate"))){
+const err141 = {instancePath:instancePath+"/volumes/" + i30+"/bind/propagation",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/propagation/enum",keyword:"enum",params:{allowedValues: schema25.properties.volumes.items.oneOf[1].properties.bind.properties.propagation.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.propagation.enum,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.propagation,data:data80};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -4730,24 +5198,17 @@ vErrors.push(err141);
 }
 errors++;
 }
-}
-var valid67 = _errs252 === errors;
-}
-else {
-var valid67 = true;
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
+var valid76 = _errs264 === errors;
 }
 else {
-const err142 = {instancePath:instancePath+"/volumes/" + i27,schemaPath:"#/properties/volumes/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.volumes.items.oneOf[1].type,parentSchema:schema25.properties.volumes.items.oneOf[1],data:data66};
+var valid76 = true;
+}
+if(valid76){
+if(data79.create_host_path !== undefined){
+let data81 = data79.create_host_path;
+const _errs266 = errors;
+if(typeof data81 !== "boolean"){
+const err142 = {instancePath:instancePath+"/volumes/" + i30+"/bind/create_host_path",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/create_host_path/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.create_host_path.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.create_host_path,data:data81};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -4756,20 +5217,17 @@ vErrors.push(err142);
 }
 errors++;
 }
-}
-var _valid14 = _errs223 === errors;
-if(_valid14 && valid66){
-valid66 = false;
-passing14 = [passing14, 1];
+var valid76 = _errs266 === errors;
 }
 else {
-if(_valid14){
-valid66 = true;
-passing14 = 1;
+var valid76 = true;
 }
-}
-if(!valid66){
-const err143 = {instancePath:instancePath+"/volumes/" + i27,schemaPath:"#/properties/volumes/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing14},message:"must match exactly one schema in oneOf",schema:schema25.properties.volumes.items.oneOf,parentSchema:schema25.properties.volumes.items,data:data66};
+if(valid76){
+if(data79.selinux !== undefined){
+let data82 = data79.selinux;
+const _errs268 = errors;
+if(typeof data82 !== "string"){
+const err143 = {instancePath:instancePath+"/volumes/" + i30+"/bind/selinux",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/selinux/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.selinux.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.selinux,data:data82};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -4777,82 +5235,9 @@ else {
 vErrors.push(err143);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
 }
-else {
-errors = _errs220;
-if(vErrors !== null){
-if(_errs220){
-vErrors.length = _errs220;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid65 = _errs219 === errors;
-if(!valid65){
-break;
-}
-}
-if(valid65){
-let i28 = data65.length;
-let j11;
-if(i28 > 1){
-outer1:
-for(;i28--;){
-for(j11 = i28; j11--;){
-if(func0(data65[i28], data65[j11])){
-validate24.errors = [{instancePath:instancePath+"/volumes",schemaPath:"#/properties/volumes/uniqueItems",keyword:"uniqueItems",params:{i: i28, j: j11},message:"must NOT have duplicate items (items ## "+j11+" and "+i28+" are identical)",schema:true,parentSchema:schema25.properties.volumes,data:data65}];
-return false;
-break outer1;
-}
-}
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/volumes",schemaPath:"#/properties/volumes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.volumes.type,parentSchema:schema25.properties.volumes,data:data65}];
-return false;
-}
-}
-var valid0 = _errs217 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.tmpfs !== undefined){
-const _errs260 = errors;
-if(!(validate20(data.tmpfs, {instancePath:instancePath+"/tmpfs",parentData:data,parentDataProperty:"tmpfs",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
-errors = vErrors.length;
-}
-var valid0 = _errs260 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.networks !== undefined){
-let data83 = data.networks;
-const _errs261 = errors;
-const _errs262 = errors;
-let valid73 = false;
-let passing15 = null;
-const _errs263 = errors;
-const _errs264 = errors;
-if(errors === _errs264){
-if(Array.isArray(data83)){
-var valid75 = true;
-const len17 = data83.length;
-for(let i29=0; i29<len17; i29++){
-let data84 = data83[i29];
-const _errs266 = errors;
-if(typeof data84 !== "string"){
-const err144 = {instancePath:instancePath+"/networks/" + i29,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data84};
+if(!((data82 === "z") || (data82 === "Z"))){
+const err144 = {instancePath:instancePath+"/volumes/" + i30+"/bind/selinux",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/selinux/enum",keyword:"enum",params:{allowedValues: schema25.properties.volumes.items.oneOf[1].properties.bind.properties.selinux.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.selinux.enum,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.selinux,data:data82};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -4861,24 +5246,17 @@ vErrors.push(err144);
 }
 errors++;
 }
-var valid75 = _errs266 === errors;
-if(!valid75){
-break;
+var valid76 = _errs268 === errors;
+}
+else {
+var valid76 = true;
 }
 }
-if(valid75){
-let i30 = data83.length;
-let j12;
-if(i30 > 1){
-const indices10 = {};
-for(;i30--;){
-let item10 = data83[i30];
-if(typeof item10 !== "string"){
-continue;
 }
-if(typeof indices10[item10] == "number"){
-j12 = indices10[item10];
-const err145 = {instancePath:instancePath+"/networks",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i30, j: j12},message:"must NOT have duplicate items (items ## "+j12+" and "+i30+" are identical)",schema:true,parentSchema:schema24,data:data83};
+}
+}
+else {
+const err145 = {instancePath:instancePath+"/volumes/" + i30+"/bind",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind,data:data79};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -4886,15 +5264,23 @@ else {
 vErrors.push(err145);
 }
 errors++;
-break;
-}
-indices10[item10] = i30;
 }
 }
-}
+var valid75 = _errs261 === errors;
 }
 else {
-const err146 = {instancePath:instancePath+"/networks",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data83};
+var valid75 = true;
+}
+if(valid75){
+if(data73.volume !== undefined){
+let data83 = data73.volume;
+const _errs270 = errors;
+if(errors === _errs270){
+if(data83 && typeof data83 == "object" && !Array.isArray(data83)){
+const _errs272 = errors;
+for(const key19 in data83){
+if(!(((key19 === "nocopy") || (key19 === "subpath")) || (pattern2.test(key19)))){
+const err146 = {instancePath:instancePath+"/volumes/" + i30+"/volume",schemaPath:"#/properties/volumes/items/oneOf/1/properties/volume/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.volume,data:data83};
 if(vErrors === null){
 vErrors = [err146];
 }
@@ -4902,20 +5288,15 @@ else {
 vErrors.push(err146);
 }
 errors++;
+break;
 }
 }
-var _valid15 = _errs263 === errors;
-if(_valid15){
-valid73 = true;
-passing15 = 0;
-}
-const _errs268 = errors;
-if(errors === _errs268){
-if(data83 && typeof data83 == "object" && !Array.isArray(data83)){
-const _errs270 = errors;
-for(const key19 in data83){
-if(!(pattern3.test(key19))){
-const err147 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.networks.oneOf[1],data:data83};
+if(_errs272 === errors){
+if(data83.nocopy !== undefined){
+let data84 = data83.nocopy;
+const _errs273 = errors;
+if(typeof data84 !== "boolean"){
+const err147 = {instancePath:instancePath+"/volumes/" + i30+"/volume/nocopy",schemaPath:"#/properties/volumes/items/oneOf/1/properties/volume/properties/nocopy/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.volumes.items.oneOf[1].properties.volume.properties.nocopy.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.volume.properties.nocopy,data:data84};
 if(vErrors === null){
 vErrors = [err147];
 }
@@ -4923,25 +5304,18 @@ else {
 vErrors.push(err147);
 }
 errors++;
-break;
 }
+var valid77 = _errs273 === errors;
 }
-if(_errs270 === errors){
+else {
 var valid77 = true;
-for(const key20 in data83){
-if(pattern3.test(key20)){
-let data85 = data83[key20];
-const _errs271 = errors;
-const _errs272 = errors;
-let valid78 = false;
-let passing16 = null;
-const _errs273 = errors;
-if(errors === _errs273){
-if(data85 && typeof data85 == "object" && !Array.isArray(data85)){
+}
+if(valid77){
+if(data83.subpath !== undefined){
+let data85 = data83.subpath;
 const _errs275 = errors;
-for(const key21 in data85){
-if(!(((((key21 === "aliases") || (key21 === "ipv4_address")) || (key21 === "ipv6_address")) || (key21 === "priority")) || (pattern2.test(key21)))){
-const err148 = {instancePath:instancePath+"/networks/" + key20.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key21},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0],data:data85};
+if(typeof data85 !== "string"){
+const err148 = {instancePath:instancePath+"/volumes/" + i30+"/volume/subpath",schemaPath:"#/properties/volumes/items/oneOf/1/properties/volume/properties/subpath/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.volume.properties.subpath.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.volume.properties.subpath,data:data85};
 if(vErrors === null){
 vErrors = [err148];
 }
@@ -4949,23 +5323,17 @@ else {
 vErrors.push(err148);
 }
 errors++;
-break;
+}
+var valid77 = _errs275 === errors;
+}
+else {
+var valid77 = true;
 }
 }
-if(_errs275 === errors){
-if(data85.aliases !== undefined){
-let data86 = data85.aliases;
-const _errs276 = errors;
-const _errs277 = errors;
-if(errors === _errs277){
-if(Array.isArray(data86)){
-var valid81 = true;
-const len18 = data86.length;
-for(let i31=0; i31<len18; i31++){
-let data87 = data86[i31];
-const _errs279 = errors;
-if(typeof data87 !== "string"){
-const err149 = {instancePath:instancePath+"/networks/" + key20.replace(/~/g, "~0").replace(/\//g, "~1")+"/aliases/" + i31,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data87};
+}
+}
+else {
+const err149 = {instancePath:instancePath+"/volumes/" + i30+"/volume",schemaPath:"#/properties/volumes/items/oneOf/1/properties/volume/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.volumes.items.oneOf[1].properties.volume.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.volume,data:data83};
 if(vErrors === null){
 vErrors = [err149];
 }
@@ -4974,24 +5342,22 @@ vErrors.push(err149);
 }
 errors++;
 }
-var valid81 = _errs279 === errors;
-if(!valid81){
-break;
 }
+var valid75 = _errs270 === errors;
 }
-if(valid81){
-let i32 = data86.length;
-let j13;
-if(i32 > 1){
-const indices11 = {};
-for(;i32--;){
-let item11 = data86[i32];
-if(typeof item11 !== "string"){
-continue;
+else {
+var valid75 = true;
 }
-if(typeof indices11[item11] == "number"){
-j13 = indices11[item11];
-const err150 = {instancePath:instancePath+"/networks/" + key20.replace(/~/g, "~0").replace(/\//g, "~1")+"/aliases",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i32, j: j13},message:"must NOT have duplicate items (items ## "+j13+" and "+i32+" are identical)",schema:true,parentSchema:schema24,data:data86};
+if(valid75){
+if(data73.tmpfs !== undefined){
+let data86 = data73.tmpfs;
+const _errs277 = errors;
+if(errors === _errs277){
+if(data86 && typeof data86 == "object" && !Array.isArray(data86)){
+const _errs279 = errors;
+for(const key20 in data86){
+if(!(((key20 === "size") || (key20 === "mode")) || (pattern2.test(key20)))){
+const err150 = {instancePath:instancePath+"/volumes/" + i30+"/tmpfs",schemaPath:"#/properties/volumes/items/oneOf/1/properties/tmpfs/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.tmpfs,data:data86};
 if(vErrors === null){
 vErrors = [err150];
 }
@@ -5001,13 +5367,13 @@ vErrors.push(err150);
 errors++;
 break;
 }
-indices11[item11] = i32;
 }
-}
-}
-}
-else {
-const err151 = {instancePath:instancePath+"/networks/" + key20.replace(/~/g, "~0").replace(/\//g, "~1")+"/aliases",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data86};
+if(_errs279 === errors){
+if(data86.size !== undefined){
+let data87 = data86.size;
+const _errs280 = errors;
+if((!(((typeof data87 == "number") && (!(data87 % 1) && !isNaN(data87))) && (isFinite(data87)))) && (typeof data87 !== "string")){
+const err151 = {instancePath:instancePath+"/volumes/" + i30+"/tmpfs/size",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data87};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -5016,18 +5382,17 @@ vErrors.push(err151);
 }
 errors++;
 }
-}
-var valid79 = _errs276 === errors;
+var valid78 = _errs280 === errors;
 }
 else {
-var valid79 = true;
+var valid78 = true;
 }
-if(valid79){
-if(data85.ipv4_address !== undefined){
-let data88 = data85.ipv4_address;
-const _errs281 = errors;
-if(typeof data88 !== "string"){
-const err152 = {instancePath:instancePath+"/networks/" + key20.replace(/~/g, "~0").replace(/\//g, "~1")+"/ipv4_address",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/ipv4_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv4_address.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv4_address,data:data88};
+if(valid78){
+if(data86.mode !== undefined){
+let data88 = data86.mode;
+const _errs283 = errors;
+if((!(((typeof data88 == "number") && (!(data88 % 1) && !isNaN(data88))) && (isFinite(data88)))) && (typeof data88 !== "string")){
+const err152 = {instancePath:instancePath+"/volumes/" + i30+"/tmpfs/mode",schemaPath:"#/properties/volumes/items/oneOf/1/properties/tmpfs/properties/mode/type",keyword:"type",params:{type: schema25.properties.volumes.items.oneOf[1].properties.tmpfs.properties.mode.type},message:"must be integer,string",schema:schema25.properties.volumes.items.oneOf[1].properties.tmpfs.properties.mode.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.tmpfs.properties.mode,data:data88};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -5036,17 +5401,16 @@ vErrors.push(err152);
 }
 errors++;
 }
-var valid79 = _errs281 === errors;
+var valid78 = _errs283 === errors;
 }
 else {
-var valid79 = true;
+var valid78 = true;
 }
-if(valid79){
-if(data85.ipv6_address !== undefined){
-let data89 = data85.ipv6_address;
-const _errs283 = errors;
-if(typeof data89 !== "string"){
-const err153 = {instancePath:instancePath+"/networks/" + key20.replace(/~/g, "~0").replace(/\//g, "~1")+"/ipv6_address",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/ipv6_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv6_address.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv6_address,data:data89};
+}
+}
+}
+else {
+const err153 = {instancePath:instancePath+"/volumes/" + i30+"/tmpfs",schemaPath:"#/properties/volumes/items/oneOf/1/properties/tmpfs/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.volumes.items.oneOf[1].properties.tmpfs.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.tmpfs,data:data86};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -5055,17 +5419,24 @@ vErrors.push(err153);
 }
 errors++;
 }
-var valid79 = _errs283 === errors;
+}
+var valid75 = _errs277 === errors;
 }
 else {
-var valid79 = true;
+var valid75 = true;
 }
-if(valid79){
-if(data85.priority !== undefined){
-let data90 = data85.priority;
-const _errs285 = errors;
-if(!(((typeof data90 == "number") && (!(data90 % 1) && !isNaN(data90))) && (isFinite(data90)))){
-const err154 = {instancePath:instancePath+"/networks/" + key20.replace(/~/g, "~0").replace(/\//g, "~1")+"/priority",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/priority/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.priority.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.priority,data:data90};
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+const err154 = {instancePath:instancePath+"/volumes/" + i30,schemaPath:"#/properties/volumes/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.volumes.items.oneOf[1].type,parentSchema:schema25.properties.volumes.items.oneOf[1],data:data73};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -5074,18 +5445,20 @@ vErrors.push(err154);
 }
 errors++;
 }
-var valid79 = _errs285 === errors;
+}
+var _valid16 = _errs248 === errors;
+if(_valid16 && valid74){
+valid74 = false;
+passing16 = [passing16, 1];
 }
 else {
-var valid79 = true;
+if(_valid16){
+valid74 = true;
+passing16 = 1;
 }
 }
-}
-}
-}
-}
-else {
-const err155 = {instancePath:instancePath+"/networks/" + key20.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0],data:data85};
+if(!valid74){
+const err155 = {instancePath:instancePath+"/volumes/" + i30,schemaPath:"#/properties/volumes/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing16},message:"must match exactly one schema in oneOf",schema:schema25.properties.volumes.items.oneOf,parentSchema:schema25.properties.volumes.items,data:data73};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -5093,16 +5466,82 @@ else {
 vErrors.push(err155);
 }
 errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs245;
+if(vErrors !== null){
+if(_errs245){
+vErrors.length = _errs245;
+}
+else {
+vErrors = null;
 }
 }
-var _valid16 = _errs273 === errors;
-if(_valid16){
-valid78 = true;
-passing16 = 0;
 }
+var valid73 = _errs244 === errors;
+if(!valid73){
+break;
+}
+}
+if(valid73){
+let i31 = data72.length;
+let j12;
+if(i31 > 1){
+outer1:
+for(;i31--;){
+for(j12 = i31; j12--;){
+if(func0(data72[i31], data72[j12])){
+validate24.errors = [{instancePath:instancePath+"/volumes",schemaPath:"#/properties/volumes/uniqueItems",keyword:"uniqueItems",params:{i: i31, j: j12},message:"must NOT have duplicate items (items ## "+j12+" and "+i31+" are identical)",schema:true,parentSchema:schema25.properties.volumes,data:data72}];
+return false;
+break outer1;
+}
+}
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/volumes",schemaPath:"#/properties/volumes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.volumes.type,parentSchema:schema25.properties.volumes,data:data72}];
+return false;
+}
+}
+var valid0 = _errs242 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.tmpfs !== undefined){
+const _errs285 = errors;
+if(!(validate20(data.tmpfs, {instancePath:instancePath+"/tmpfs",parentData:data,parentDataProperty:"tmpfs",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs285 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.networks !== undefined){
+let data90 = data.networks;
+const _errs286 = errors;
 const _errs287 = errors;
-if(data85 !== null){
-const err156 = {instancePath:instancePath+"/networks/" + key20.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[1].type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[1],data:data85};
+let valid81 = false;
+let passing17 = null;
+const _errs288 = errors;
+const _errs289 = errors;
+if(errors === _errs289){
+if(Array.isArray(data90)){
+var valid83 = true;
+const len19 = data90.length;
+for(let i32=0; i32<len19; i32++){
+let data91 = data90[i32];
+const _errs291 = errors;
+if(typeof data91 !== "string"){
+const err156 = {instancePath:instancePath+"/networks/" + i32,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data91};
 if(vErrors === null){
 vErrors = [err156];
 }
@@ -5111,19 +5550,24 @@ vErrors.push(err156);
 }
 errors++;
 }
-var _valid16 = _errs287 === errors;
-if(_valid16 && valid78){
-valid78 = false;
-passing16 = [passing16, 1];
-}
-else {
-if(_valid16){
-valid78 = true;
-passing16 = 1;
+var valid83 = _errs291 === errors;
+if(!valid83){
+break;
 }
 }
-if(!valid78){
-const err157 = {instancePath:instancePath+"/networks/" + key20.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing16},message:"must match exactly one schema in oneOf",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data85};
+if(valid83){
+let i33 = data90.length;
+let j13;
+if(i33 > 1){
+const indices11 = {};
+for(;i33--;){
+let item11 = data90[i33];
+if(typeof item11 !== "string"){
+continue;
+}
+if(typeof indices11[item11] == "number"){
+j13 = indices11[item11];
+const err157 = {instancePath:instancePath+"/networks",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i33, j: j13},message:"must NOT have duplicate items (items ## "+j13+" and "+i33+" are identical)",schema:true,parentSchema:schema24,data:data90};
 if(vErrors === null){
 vErrors = [err157];
 }
@@ -5131,28 +5575,15 @@ else {
 vErrors.push(err157);
 }
 errors++;
-}
-else {
-errors = _errs272;
-if(vErrors !== null){
-if(_errs272){
-vErrors.length = _errs272;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid77 = _errs271 === errors;
-if(!valid77){
 break;
 }
+indices11[item11] = i33;
 }
 }
 }
 }
 else {
-const err158 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.networks.oneOf[1].type,parentSchema:schema25.properties.networks.oneOf[1],data:data83};
+const err158 = {instancePath:instancePath+"/networks",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data90};
 if(vErrors === null){
 vErrors = [err158];
 }
@@ -5162,19 +5593,18 @@ vErrors.push(err158);
 errors++;
 }
 }
-var _valid15 = _errs268 === errors;
-if(_valid15 && valid73){
-valid73 = false;
-passing15 = [passing15, 1];
+var _valid17 = _errs288 === errors;
+if(_valid17){
+valid81 = true;
+passing17 = 0;
 }
-else {
-if(_valid15){
-valid73 = true;
-passing15 = 1;
-}
-}
-if(!valid73){
-const err159 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/oneOf",keyword:"oneOf",params:{passingSchemas: passing15},message:"must match exactly one schema in oneOf",schema:schema25.properties.networks.oneOf,parentSchema:schema25.properties.networks,data:data83};
+const _errs293 = errors;
+if(errors === _errs293){
+if(data90 && typeof data90 == "object" && !Array.isArray(data90)){
+const _errs295 = errors;
+for(const key21 in data90){
+if(!(pattern3.test(key21))){
+const err159 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key21},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.networks.oneOf[1],data:data90};
 if(vErrors === null){
 vErrors = [err159];
 }
@@ -5182,56 +5612,25 @@ else {
 vErrors.push(err159);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
-}
-else {
-errors = _errs262;
-if(vErrors !== null){
-if(_errs262){
-vErrors.length = _errs262;
-}
-else {
-vErrors = null;
+break;
 }
 }
-}
-var valid0 = _errs261 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.network_mode !== undefined){
-let data91 = data.network_mode;
-const _errs289 = errors;
-if(typeof data91 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/network_mode",schemaPath:"#/properties/network_mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.network_mode.type,parentSchema:schema25.properties.network_mode,data:data91}];
-return false;
-}
-var valid0 = _errs289 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.depends_on !== undefined){
-let data92 = data.depends_on;
-const _errs291 = errors;
-const _errs292 = errors;
-let valid83 = false;
-let passing17 = null;
-const _errs293 = errors;
-const _errs294 = errors;
-if(errors === _errs294){
-if(Array.isArray(data92)){
+if(_errs295 === errors){
 var valid85 = true;
-const len19 = data92.length;
-for(let i33=0; i33<len19; i33++){
-let data93 = data92[i33];
+for(const key22 in data90){
+if(pattern3.test(key22)){
+let data92 = data90[key22];
 const _errs296 = errors;
-if(typeof data93 !== "string"){
-const err160 = {instancePath:instancePath+"/depends_on/" + i33,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data93};
+const _errs297 = errors;
+let valid86 = false;
+let passing18 = null;
+const _errs298 = errors;
+if(errors === _errs298){
+if(data92 && typeof data92 == "object" && !Array.isArray(data92)){
+const _errs300 = errors;
+for(const key23 in data92){
+if(!(((((key23 === "aliases") || (key23 === "ipv4_address")) || (key23 === "ipv6_address")) || (key23 === "priority")) || (pattern2.test(key23)))){
+const err160 = {instancePath:instancePath+"/networks/" + key22.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0],data:data92};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -5239,25 +5638,23 @@ else {
 vErrors.push(err160);
 }
 errors++;
-}
-var valid85 = _errs296 === errors;
-if(!valid85){
 break;
 }
 }
-if(valid85){
-let i34 = data92.length;
-let j14;
-if(i34 > 1){
-const indices12 = {};
-for(;i34--;){
-let item12 = data92[i34];
-if(typeof item12 !== "string"){
-continue;
-}
-if(typeof indices12[item12] == "number"){
-j14 = indices12[item12];
-const err161 = {instancePath:instancePath+"/depends_on",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i34, j: j14},message:"must NOT have duplicate items (items ## "+j14+" and "+i34+" are identical)",schema:true,parentSchema:schema24,data:data92};
+if(_errs300 === errors){
+if(data92.aliases !== undefined){
+let data93 = data92.aliases;
+const _errs301 = errors;
+const _errs302 = errors;
+if(errors === _errs302){
+if(Array.isArray(data93)){
+var valid89 = true;
+const len20 = data93.length;
+for(let i34=0; i34<len20; i34++){
+let data94 = data93[i34];
+const _errs304 = errors;
+if(typeof data94 !== "string"){
+const err161 = {instancePath:instancePath+"/networks/" + key22.replace(/~/g, "~0").replace(/\//g, "~1")+"/aliases/" + i34,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data94};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -5265,15 +5662,25 @@ else {
 vErrors.push(err161);
 }
 errors++;
+}
+var valid89 = _errs304 === errors;
+if(!valid89){
 break;
 }
-indices12[item12] = i34;
 }
+if(valid89){
+let i35 = data93.length;
+let j14;
+if(i35 > 1){
+const indices12 = {};
+for(;i35--;){
+let item12 = data93[i35];
+if(typeof item12 !== "string"){
+continue;
 }
-}
-}
-else {
-const err162 = {instancePath:instancePath+"/depends_on",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data92};
+if(typeof indices12[item12] == "number"){
+j14 = indices12[item12];
+const err162 = {instancePath:instancePath+"/networks/" + key22.replace(/~/g, "~0").replace(/\//g, "~1")+"/aliases",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i35, j: j14},message:"must NOT have duplicate items (items ## "+j14+" and "+i35+" are identical)",schema:true,parentSchema:schema24,data:data93};
 if(vErrors === null){
 vErrors = [err162];
 }
@@ -5281,20 +5688,15 @@ else {
 vErrors.push(err162);
 }
 errors++;
+break;
+}
+indices12[item12] = i35;
 }
 }
-var _valid17 = _errs293 === errors;
-if(_valid17){
-valid83 = true;
-passing17 = 0;
 }
-const _errs298 = errors;
-if(errors === _errs298){
-if(data92 && typeof data92 == "object" && !Array.isArray(data92)){
-const _errs300 = errors;
-for(const key22 in data92){
-if(!(pattern3.test(key22))){
-const err163 = {instancePath:instancePath+"/depends_on",schemaPath:"#/properties/depends_on/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.depends_on.oneOf[1],data:data92};
+}
+else {
+const err163 = {instancePath:instancePath+"/networks/" + key22.replace(/~/g, "~0").replace(/\//g, "~1")+"/aliases",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data93};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -5302,21 +5704,19 @@ else {
 vErrors.push(err163);
 }
 errors++;
-break;
 }
 }
-if(_errs300 === errors){
+var valid87 = _errs301 === errors;
+}
+else {
 var valid87 = true;
-for(const key23 in data92){
-if(pattern3.test(key23)){
-let data94 = data92[key23];
-const _errs301 = errors;
-if(errors === _errs301){
-if(data94 && typeof data94 == "object" && !Array.isArray(data94)){
-const _errs303 = errors;
-for(const key24 in data94){
-if(!((((key24 === "condition") || (key24 === "restart")) || (key24 === "required")) || (pattern2.test(key24)))){
-const err164 = {instancePath:instancePath+"/depends_on/" + key23.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data94};
+}
+if(valid87){
+if(data92.ipv4_address !== undefined){
+let data95 = data92.ipv4_address;
+const _errs306 = errors;
+if(typeof data95 !== "string"){
+const err164 = {instancePath:instancePath+"/networks/" + key22.replace(/~/g, "~0").replace(/\//g, "~1")+"/ipv4_address",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/ipv4_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv4_address.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv4_address,data:data95};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -5324,15 +5724,18 @@ else {
 vErrors.push(err164);
 }
 errors++;
-break;
 }
+var valid87 = _errs306 === errors;
 }
-if(_errs303 === errors){
-if(data94.condition !== undefined){
-let data95 = data94.condition;
-const _errs304 = errors;
-if(typeof data95 !== "string"){
-const err165 = {instancePath:instancePath+"/depends_on/" + key23.replace(/~/g, "~0").replace(/\//g, "~1")+"/condition",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/condition/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition.type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition,data:data95};
+else {
+var valid87 = true;
+}
+if(valid87){
+if(data92.ipv6_address !== undefined){
+let data96 = data92.ipv6_address;
+const _errs308 = errors;
+if(typeof data96 !== "string"){
+const err165 = {instancePath:instancePath+"/networks/" + key22.replace(/~/g, "~0").replace(/\//g, "~1")+"/ipv6_address",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/ipv6_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv6_address.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv6_address,data:data96};
 if(vErrors === null){
 vErrors = [err165];
 }
@@ -5341,8 +5744,17 @@ vErrors.push(err165);
 }
 errors++;
 }
-if(!(((data95 === "service_started") || (data95 === "service_healthy")) || (data95 === "service_completed_successfully"))){
-const err166 = {instancePath:instancePath+"/depends_on/" + key23.replace(/~/g, "~0").replace(/\//g, "~1")+"/condition",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/condition/enum",keyword:"enum",params:{allowedValues: schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition.enum,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition,data:data95};
+var valid87 = _errs308 === errors;
+}
+else {
+var valid87 = true;
+}
+if(valid87){
+if(data92.priority !== undefined){
+let data97 = data92.priority;
+const _errs310 = errors;
+if(!(((typeof data97 == "number") && (!(data97 % 1) && !isNaN(data97))) && (isFinite(data97)))){
+const err166 = {instancePath:instancePath+"/networks/" + key22.replace(/~/g, "~0").replace(/\//g, "~1")+"/priority",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/priority/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.priority.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.priority,data:data97};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -5351,17 +5763,18 @@ vErrors.push(err166);
 }
 errors++;
 }
-var valid88 = _errs304 === errors;
+var valid87 = _errs310 === errors;
 }
 else {
-var valid88 = true;
+var valid87 = true;
 }
-if(valid88){
-if(data94.restart !== undefined){
-let data96 = data94.restart;
-const _errs306 = errors;
-if(typeof data96 !== "boolean"){
-const err167 = {instancePath:instancePath+"/depends_on/" + key23.replace(/~/g, "~0").replace(/\//g, "~1")+"/restart",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/restart/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.restart.type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.restart,data:data96};
+}
+}
+}
+}
+}
+else {
+const err167 = {instancePath:instancePath+"/networks/" + key22.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0],data:data92};
 if(vErrors === null){
 vErrors = [err167];
 }
@@ -5370,17 +5783,15 @@ vErrors.push(err167);
 }
 errors++;
 }
-var valid88 = _errs306 === errors;
 }
-else {
-var valid88 = true;
+var _valid18 = _errs298 === errors;
+if(_valid18){
+valid86 = true;
+passing18 = 0;
 }
-if(valid88){
-if(data94.required !== undefined){
-let data97 = data94.required;
-const _errs308 = errors;
-if(typeof data97 !== "boolean"){
-const err168 = {instancePath:instancePath+"/depends_on/" + key23.replace(/~/g, "~0").replace(/\//g, "~1")+"/required",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/required/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.required.type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.required,data:data97};
+const _errs312 = errors;
+if(data92 !== null){
+const err168 = {instancePath:instancePath+"/networks/" + key22.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[1].type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[1],data:data92};
 if(vErrors === null){
 vErrors = [err168];
 }
@@ -5389,17 +5800,19 @@ vErrors.push(err168);
 }
 errors++;
 }
-var valid88 = _errs308 === errors;
+var _valid18 = _errs312 === errors;
+if(_valid18 && valid86){
+valid86 = false;
+passing18 = [passing18, 1];
 }
 else {
-var valid88 = true;
+if(_valid18){
+valid86 = true;
+passing18 = 1;
 }
 }
-}
-}
-}
-else {
-const err169 = {instancePath:instancePath+"/depends_on/" + key23.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data94};
+if(!valid86){
+const err169 = {instancePath:instancePath+"/networks/" + key22.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing18},message:"must match exactly one schema in oneOf",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data92};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -5408,9 +5821,19 @@ vErrors.push(err169);
 }
 errors++;
 }
+else {
+errors = _errs297;
+if(vErrors !== null){
+if(_errs297){
+vErrors.length = _errs297;
 }
-var valid87 = _errs301 === errors;
-if(!valid87){
+else {
+vErrors = null;
+}
+}
+}
+var valid85 = _errs296 === errors;
+if(!valid85){
 break;
 }
 }
@@ -5418,7 +5841,7 @@ break;
 }
 }
 else {
-const err170 = {instancePath:instancePath+"/depends_on",schemaPath:"#/properties/depends_on/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.depends_on.oneOf[1].type,parentSchema:schema25.properties.depends_on.oneOf[1],data:data92};
+const err170 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.networks.oneOf[1].type,parentSchema:schema25.properties.networks.oneOf[1],data:data90};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -5428,19 +5851,19 @@ vErrors.push(err170);
 errors++;
 }
 }
-var _valid17 = _errs298 === errors;
-if(_valid17 && valid83){
-valid83 = false;
+var _valid17 = _errs293 === errors;
+if(_valid17 && valid81){
+valid81 = false;
 passing17 = [passing17, 1];
 }
 else {
 if(_valid17){
-valid83 = true;
+valid81 = true;
 passing17 = 1;
 }
 }
-if(!valid83){
-const err171 = {instancePath:instancePath+"/depends_on",schemaPath:"#/properties/depends_on/oneOf",keyword:"oneOf",params:{passingSchemas: passing17},message:"must match exactly one schema in oneOf",schema:schema25.properties.depends_on.oneOf,parentSchema:schema25.properties.depends_on,data:data92};
+if(!valid81){
+const err171 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/oneOf",keyword:"oneOf",params:{passingSchemas: passing17},message:"must match exactly one schema in oneOf",schema:schema25.properties.networks.oneOf,parentSchema:schema25.properties.networks,data:data90};
 if(vErrors === null){
 vErrors = [err171];
 }
@@ -5452,73 +5875,28 @@ validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs292;
+errors = _errs287;
 if(vErrors !== null){
-if(_errs292){
-vErrors.length = _errs292;
+if(_errs287){
+vErrors.length = _errs287;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid0 = _errs291 === errors;
+var valid0 = _errs286 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
-if(data.healthcheck !== undefined){
-const _errs310 = errors;
-if(!(validate26(data.healthcheck, {instancePath:instancePath+"/healthcheck",parentData:data,parentDataProperty:"healthcheck",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate26.errors : vErrors.concat(validate26.errors);
-errors = vErrors.length;
-}
-var valid0 = _errs310 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.restart !== undefined){
-let data99 = data.restart;
-const _errs311 = errors;
-if(typeof data99 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/restart",schemaPath:"#/properties/restart/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.restart.type,parentSchema:schema25.properties.restart,data:data99}];
-return false;
-}
-var valid0 = _errs311 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.deploy !== undefined){
-const _errs313 = errors;
-if(!(validate28(data.deploy, {instancePath:instancePath+"/deploy",parentData:data,parentDataProperty:"deploy",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate28.errors : vErrors.concat(validate28.errors);
-errors = vErrors.length;
-}
-var valid0 = _errs313 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.scale !== undefined){
-let data101 = data.scale;
+if(data.network_mode !== undefined){
+let data98 = data.network_mode;
 const _errs314 = errors;
-if(!(((typeof data101 == "number") && (!(data101 % 1) && !isNaN(data101))) && (isFinite(data101)))){
-validate24.errors = [{instancePath:instancePath+"/scale",schemaPath:"#/properties/scale/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.scale.type,parentSchema:schema25.properties.scale,data:data101}];
+if(typeof data98 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/network_mode",schemaPath:"#/properties/network_mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.network_mode.type,parentSchema:schema25.properties.network_mode,data:data98}];
 return false;
-}
-if(errors === _errs314){
-if((typeof data101 == "number") && (isFinite(data101))){
-if(data101 < 0 || isNaN(data101)){
-validate24.errors = [{instancePath:instancePath+"/scale",schemaPath:"#/properties/scale/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.scale,data:data101}];
-return false;
-}
-}
 }
 var valid0 = _errs314 === errors;
 }
@@ -5526,363 +5904,23 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.profiles !== undefined){
-let data102 = data.profiles;
+if(data.depends_on !== undefined){
+let data99 = data.depends_on;
 const _errs316 = errors;
 const _errs317 = errors;
-if(errors === _errs317){
-if(Array.isArray(data102)){
-var valid90 = true;
-const len20 = data102.length;
-for(let i35=0; i35<len20; i35++){
-let data103 = data102[i35];
+let valid91 = false;
+let passing19 = null;
+const _errs318 = errors;
 const _errs319 = errors;
-if(typeof data103 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/profiles/" + i35,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data103}];
-return false;
-}
-var valid90 = _errs319 === errors;
-if(!valid90){
-break;
-}
-}
-if(valid90){
-let i36 = data102.length;
-let j15;
-if(i36 > 1){
-const indices13 = {};
-for(;i36--;){
-let item13 = data102[i36];
-if(typeof item13 !== "string"){
-continue;
-}
-if(typeof indices13[item13] == "number"){
-j15 = indices13[item13];
-validate24.errors = [{instancePath:instancePath+"/profiles",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i36, j: j15},message:"must NOT have duplicate items (items ## "+j15+" and "+i36+" are identical)",schema:true,parentSchema:schema24,data:data102}];
-return false;
-break;
-}
-indices13[item13] = i36;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/profiles",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data102}];
-return false;
-}
-}
-var valid0 = _errs316 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.pull_policy !== undefined){
-let data104 = data.pull_policy;
-const _errs321 = errors;
-if(errors === _errs321){
-if(typeof data104 === "string"){
-if(!pattern39.test(data104)){
-validate24.errors = [{instancePath:instancePath+"/pull_policy",schemaPath:"#/properties/pull_policy/pattern",keyword:"pattern",params:{pattern: "^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},message:"must match pattern \""+"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"+"\"",schema:"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$",parentSchema:schema25.properties.pull_policy,data:data104}];
-return false;
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/pull_policy",schemaPath:"#/properties/pull_policy/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.pull_policy.type,parentSchema:schema25.properties.pull_policy,data:data104}];
-return false;
-}
-}
-var valid0 = _errs321 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cap_add !== undefined){
-let data105 = data.cap_add;
-const _errs323 = errors;
-const _errs324 = errors;
-if(errors === _errs324){
-if(Array.isArray(data105)){
+if(errors === _errs319){
+if(Array.isArray(data99)){
 var valid93 = true;
-const len21 = data105.length;
-for(let i37=0; i37<len21; i37++){
-let data106 = data105[i37];
-const _errs326 = errors;
-if(typeof data106 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/cap_add/" + i37,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data106}];
-return false;
-}
-var valid93 = _errs326 === errors;
-if(!valid93){
-break;
-}
-}
-if(valid93){
-let i38 = data105.length;
-let j16;
-if(i38 > 1){
-const indices14 = {};
-for(;i38--;){
-let item14 = data105[i38];
-if(typeof item14 !== "string"){
-continue;
-}
-if(typeof indices14[item14] == "number"){
-j16 = indices14[item14];
-validate24.errors = [{instancePath:instancePath+"/cap_add",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i38, j: j16},message:"must NOT have duplicate items (items ## "+j16+" and "+i38+" are identical)",schema:true,parentSchema:schema24,data:data105}];
-return false;
-break;
-}
-indices14[item14] = i38;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/cap_add",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data105}];
-return false;
-}
-}
-var valid0 = _errs323 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cap_drop !== undefined){
-let data107 = data.cap_drop;
-const _errs328 = errors;
-const _errs329 = errors;
-if(errors === _errs329){
-if(Array.isArray(data107)){
-var valid96 = true;
-const len22 = data107.length;
-for(let i39=0; i39<len22; i39++){
-let data108 = data107[i39];
-const _errs331 = errors;
-if(typeof data108 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/cap_drop/" + i39,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data108}];
-return false;
-}
-var valid96 = _errs331 === errors;
-if(!valid96){
-break;
-}
-}
-if(valid96){
-let i40 = data107.length;
-let j17;
-if(i40 > 1){
-const indices15 = {};
-for(;i40--;){
-let item15 = data107[i40];
-if(typeof item15 !== "string"){
-continue;
-}
-if(typeof indices15[item15] == "number"){
-j17 = indices15[item15];
-validate24.errors = [{instancePath:instancePath+"/cap_drop",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i40, j: j17},message:"must NOT have duplicate items (items ## "+j17+" and "+i40+" are identical)",schema:true,parentSchema:schema24,data:data107}];
-return false;
-break;
-}
-indices15[item15] = i40;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/cap_drop",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data107}];
-return false;
-}
-}
-var valid0 = _errs328 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.privileged !== undefined){
-let data109 = data.privileged;
-const _errs333 = errors;
-if(typeof data109 !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/privileged",schemaPath:"#/properties/privileged/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.privileged.type,parentSchema:schema25.properties.privileged,data:data109}];
-return false;
-}
-var valid0 = _errs333 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.security_opt !== undefined){
-let data110 = data.security_opt;
-const _errs335 = errors;
-const _errs336 = errors;
-if(errors === _errs336){
-if(Array.isArray(data110)){
-var valid99 = true;
-const len23 = data110.length;
-for(let i41=0; i41<len23; i41++){
-let data111 = data110[i41];
-const _errs338 = errors;
-if(typeof data111 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/security_opt/" + i41,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data111}];
-return false;
-}
-var valid99 = _errs338 === errors;
-if(!valid99){
-break;
-}
-}
-if(valid99){
-let i42 = data110.length;
-let j18;
-if(i42 > 1){
-const indices16 = {};
-for(;i42--;){
-let item16 = data110[i42];
-if(typeof item16 !== "string"){
-continue;
-}
-if(typeof indices16[item16] == "number"){
-j18 = indices16[item16];
-validate24.errors = [{instancePath:instancePath+"/security_opt",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i42, j: j18},message:"must NOT have duplicate items (items ## "+j18+" and "+i42+" are identical)",schema:true,parentSchema:schema24,data:data110}];
-return false;
-break;
-}
-indices16[item16] = i42;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/security_opt",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data110}];
-return false;
-}
-}
-var valid0 = _errs335 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.read_only !== undefined){
-let data112 = data.read_only;
-const _errs340 = errors;
-if(typeof data112 !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/read_only",schemaPath:"#/properties/read_only/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.read_only.type,parentSchema:schema25.properties.read_only,data:data112}];
-return false;
-}
-var valid0 = _errs340 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.init !== undefined){
-let data113 = data.init;
-const _errs342 = errors;
-if(typeof data113 !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/init",schemaPath:"#/properties/init/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.init.type,parentSchema:schema25.properties.init,data:data113}];
-return false;
-}
-var valid0 = _errs342 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.tty !== undefined){
-let data114 = data.tty;
-const _errs344 = errors;
-if(typeof data114 !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/tty",schemaPath:"#/properties/tty/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.tty.type,parentSchema:schema25.properties.tty,data:data114}];
-return false;
-}
-var valid0 = _errs344 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.stdin_open !== undefined){
-let data115 = data.stdin_open;
-const _errs346 = errors;
-if(typeof data115 !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/stdin_open",schemaPath:"#/properties/stdin_open/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.stdin_open.type,parentSchema:schema25.properties.stdin_open,data:data115}];
-return false;
-}
-var valid0 = _errs346 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.stop_signal !== undefined){
-let data116 = data.stop_signal;
-const _errs348 = errors;
-if(typeof data116 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/stop_signal",schemaPath:"#/properties/stop_signal/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.stop_signal.type,parentSchema:schema25.properties.stop_signal,data:data116}];
-return false;
-}
-var valid0 = _errs348 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.stop_grace_period !== undefined){
-let data117 = data.stop_grace_period;
-const _errs350 = errors;
-const _errs351 = errors;
-if(errors === _errs351){
-if(errors === _errs351){
-if(typeof data117 === "string"){
-if(!(formats4.validate(data117))){
-validate24.errors = [{instancePath:instancePath+"/stop_grace_period",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema45,data:data117}];
-return false;
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/stop_grace_period",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.type,parentSchema:schema45,data:data117}];
-return false;
-}
-}
-}
-var valid0 = _errs350 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.shm_size !== undefined){
-let data118 = data.shm_size;
-const _errs353 = errors;
-if((!(((typeof data118 == "number") && (!(data118 % 1) && !isNaN(data118))) && (isFinite(data118)))) && (typeof data118 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/shm_size",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data118}];
-return false;
-}
-var valid0 = _errs353 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.sysctls !== undefined){
-let data119 = data.sysctls;
-const _errs356 = errors;
-const _errs358 = errors;
-let valid104 = false;
-let passing18 = null;
-const _errs359 = errors;
-if(errors === _errs359){
-if(data119 && typeof data119 == "object" && !Array.isArray(data119)){
-const _errs361 = errors;
-for(const key25 in data119){
-if(!(pattern7.test(key25))){
-const err172 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data119};
+const len21 = data99.length;
+for(let i36=0; i36<len21; i36++){
+let data100 = data99[i36];
+const _errs321 = errors;
+if(typeof data100 !== "string"){
+const err172 = {instancePath:instancePath+"/depends_on/" + i36,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data100};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -5890,17 +5928,25 @@ else {
 vErrors.push(err172);
 }
 errors++;
+}
+var valid93 = _errs321 === errors;
+if(!valid93){
 break;
 }
 }
-if(_errs361 === errors){
-var valid105 = true;
-for(const key26 in data119){
-if(pattern7.test(key26)){
-let data120 = data119[key26];
-const _errs362 = errors;
-if((((typeof data120 !== "string") && (!((typeof data120 == "number") && (isFinite(data120))))) && (typeof data120 !== "boolean")) && (data120 !== null)){
-const err173 = {instancePath:instancePath+"/sysctls/" + key26.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data120};
+if(valid93){
+let i37 = data99.length;
+let j15;
+if(i37 > 1){
+const indices13 = {};
+for(;i37--;){
+let item13 = data99[i37];
+if(typeof item13 !== "string"){
+continue;
+}
+if(typeof indices13[item13] == "number"){
+j15 = indices13[item13];
+const err173 = {instancePath:instancePath+"/depends_on",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i37, j: j15},message:"must NOT have duplicate items (items ## "+j15+" and "+i37+" are identical)",schema:true,parentSchema:schema24,data:data99};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -5908,17 +5954,15 @@ else {
 vErrors.push(err173);
 }
 errors++;
-}
-var valid105 = _errs362 === errors;
-if(!valid105){
 break;
 }
+indices13[item13] = i37;
 }
 }
 }
 }
 else {
-const err174 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data119};
+const err174 = {instancePath:instancePath+"/depends_on",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data99};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -5928,21 +5972,18 @@ vErrors.push(err174);
 errors++;
 }
 }
-var _valid18 = _errs359 === errors;
-if(_valid18){
-valid104 = true;
-passing18 = 0;
+var _valid19 = _errs318 === errors;
+if(_valid19){
+valid91 = true;
+passing19 = 0;
 }
-const _errs364 = errors;
-if(errors === _errs364){
-if(Array.isArray(data119)){
-var valid106 = true;
-const len24 = data119.length;
-for(let i43=0; i43<len24; i43++){
-let data121 = data119[i43];
-const _errs366 = errors;
-if(typeof data121 !== "string"){
-const err175 = {instancePath:instancePath+"/sysctls/" + i43,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data121};
+const _errs323 = errors;
+if(errors === _errs323){
+if(data99 && typeof data99 == "object" && !Array.isArray(data99)){
+const _errs325 = errors;
+for(const key24 in data99){
+if(!(pattern3.test(key24))){
+const err175 = {instancePath:instancePath+"/depends_on",schemaPath:"#/properties/depends_on/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.depends_on.oneOf[1],data:data99};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -5950,25 +5991,21 @@ else {
 vErrors.push(err175);
 }
 errors++;
-}
-var valid106 = _errs366 === errors;
-if(!valid106){
 break;
 }
 }
-if(valid106){
-let i44 = data119.length;
-let j19;
-if(i44 > 1){
-const indices17 = {};
-for(;i44--;){
-let item17 = data119[i44];
-if(typeof item17 !== "string"){
-continue;
-}
-if(typeof indices17[item17] == "number"){
-j19 = indices17[item17];
-const err176 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i44, j: j19},message:"must NOT have duplicate items (items ## "+j19+" and "+i44+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data119};
+if(_errs325 === errors){
+var valid95 = true;
+for(const key25 in data99){
+if(pattern3.test(key25)){
+let data101 = data99[key25];
+const _errs326 = errors;
+if(errors === _errs326){
+if(data101 && typeof data101 == "object" && !Array.isArray(data101)){
+const _errs328 = errors;
+for(const key26 in data101){
+if(!((((key26 === "condition") || (key26 === "restart")) || (key26 === "required")) || (pattern2.test(key26)))){
+const err176 = {instancePath:instancePath+"/depends_on/" + key25.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data101};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -5978,13 +6015,13 @@ vErrors.push(err176);
 errors++;
 break;
 }
-indices17[item17] = i44;
 }
-}
-}
-}
-else {
-const err177 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data119};
+if(_errs328 === errors){
+if(data101.condition !== undefined){
+let data102 = data101.condition;
+const _errs329 = errors;
+if(typeof data102 !== "string"){
+const err177 = {instancePath:instancePath+"/depends_on/" + key25.replace(/~/g, "~0").replace(/\//g, "~1")+"/condition",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/condition/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition.type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition,data:data102};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -5993,20 +6030,8 @@ vErrors.push(err177);
 }
 errors++;
 }
-}
-var _valid18 = _errs364 === errors;
-if(_valid18 && valid104){
-valid104 = false;
-passing18 = [passing18, 1];
-}
-else {
-if(_valid18){
-valid104 = true;
-passing18 = 1;
-}
-}
-if(!valid104){
-const err178 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing18},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data119};
+if(!(((data102 === "service_started") || (data102 === "service_healthy")) || (data102 === "service_completed_successfully"))){
+const err178 = {instancePath:instancePath+"/depends_on/" + key25.replace(/~/g, "~0").replace(/\//g, "~1")+"/condition",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/condition/enum",keyword:"enum",params:{allowedValues: schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition.enum,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition,data:data102};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -6014,52 +6039,18 @@ else {
 vErrors.push(err178);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
+}
+var valid96 = _errs329 === errors;
 }
 else {
-errors = _errs358;
-if(vErrors !== null){
-if(_errs358){
-vErrors.length = _errs358;
+var valid96 = true;
 }
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs356 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.ulimits !== undefined){
-let data122 = data.ulimits;
-const _errs368 = errors;
-const _errs369 = errors;
-if(errors === _errs369){
-if(data122 && typeof data122 == "object" && !Array.isArray(data122)){
-const _errs371 = errors;
-for(const key27 in data122){
-if(!(pattern42.test(key27))){
-validate24.errors = [{instancePath:instancePath+"/ulimits",schemaPath:"#/$defs/ulimits/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties",schema:false,parentSchema:schema67,data:data122}];
-return false;
-break;
-}
-}
-if(_errs371 === errors){
-var valid109 = true;
-for(const key28 in data122){
-if(pattern42.test(key28)){
-let data123 = data122[key28];
-const _errs372 = errors;
-const _errs373 = errors;
-let valid110 = false;
-let passing19 = null;
-const _errs374 = errors;
-if(!(((typeof data123 == "number") && (!(data123 % 1) && !isNaN(data123))) && (isFinite(data123)))){
-const err179 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.patternProperties["^[a-z]+$"].oneOf[0].type,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[0],data:data123};
+if(valid96){
+if(data101.restart !== undefined){
+let data103 = data101.restart;
+const _errs331 = errors;
+if(typeof data103 !== "boolean"){
+const err179 = {instancePath:instancePath+"/depends_on/" + key25.replace(/~/g, "~0").replace(/\//g, "~1")+"/restart",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/restart/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.restart.type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.restart,data:data103};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -6068,17 +6059,17 @@ vErrors.push(err179);
 }
 errors++;
 }
-var _valid19 = _errs374 === errors;
-if(_valid19){
-valid110 = true;
-passing19 = 0;
+var valid96 = _errs331 === errors;
 }
-const _errs376 = errors;
-if(errors === _errs376){
-if(data123 && typeof data123 == "object" && !Array.isArray(data123)){
-let missing4;
-if(((data123.soft === undefined) && (missing4 = "soft")) || ((data123.hard === undefined) && (missing4 = "hard"))){
-const err180 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'",schema:schema67.patternProperties["^[a-z]+$"].oneOf[1].required,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1],data:data123};
+else {
+var valid96 = true;
+}
+if(valid96){
+if(data101.required !== undefined){
+let data104 = data101.required;
+const _errs333 = errors;
+if(typeof data104 !== "boolean"){
+const err180 = {instancePath:instancePath+"/depends_on/" + key25.replace(/~/g, "~0").replace(/\//g, "~1")+"/required",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/required/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.required.type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.required,data:data104};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -6087,11 +6078,17 @@ vErrors.push(err180);
 }
 errors++;
 }
+var valid96 = _errs333 === errors;
+}
 else {
-const _errs378 = errors;
-for(const key29 in data123){
-if(!(((key29 === "soft") || (key29 === "hard")) || (pattern2.test(key29)))){
-const err181 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties",schema:false,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1],data:data123};
+var valid96 = true;
+}
+}
+}
+}
+}
+else {
+const err181 = {instancePath:instancePath+"/depends_on/" + key25.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data101};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -6099,15 +6096,18 @@ else {
 vErrors.push(err181);
 }
 errors++;
+}
+}
+var valid95 = _errs326 === errors;
+if(!valid95){
 break;
 }
 }
-if(_errs378 === errors){
-if(data123.soft !== undefined){
-let data124 = data123.soft;
-const _errs379 = errors;
-if(!(((typeof data124 == "number") && (!(data124 % 1) && !isNaN(data124))) && (isFinite(data124)))){
-const err182 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1")+"/soft",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/soft/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.patternProperties["^[a-z]+$"].oneOf[1].properties.soft.type,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1].properties.soft,data:data124};
+}
+}
+}
+else {
+const err182 = {instancePath:instancePath+"/depends_on",schemaPath:"#/properties/depends_on/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.depends_on.oneOf[1].type,parentSchema:schema25.properties.depends_on.oneOf[1],data:data99};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -6116,17 +6116,20 @@ vErrors.push(err182);
 }
 errors++;
 }
-var valid111 = _errs379 === errors;
+}
+var _valid19 = _errs323 === errors;
+if(_valid19 && valid91){
+valid91 = false;
+passing19 = [passing19, 1];
 }
 else {
-var valid111 = true;
+if(_valid19){
+valid91 = true;
+passing19 = 1;
 }
-if(valid111){
-if(data123.hard !== undefined){
-let data125 = data123.hard;
-const _errs381 = errors;
-if(!(((typeof data125 == "number") && (!(data125 % 1) && !isNaN(data125))) && (isFinite(data125)))){
-const err183 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1")+"/hard",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/hard/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.patternProperties["^[a-z]+$"].oneOf[1].properties.hard.type,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1].properties.hard,data:data125};
+}
+if(!valid91){
+const err183 = {instancePath:instancePath+"/depends_on",schemaPath:"#/properties/depends_on/oneOf",keyword:"oneOf",params:{passingSchemas: passing19},message:"must match exactly one schema in oneOf",schema:schema25.properties.depends_on.oneOf,parentSchema:schema25.properties.depends_on,data:data99};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -6134,18 +6137,501 @@ else {
 vErrors.push(err183);
 }
 errors++;
-}
-var valid111 = _errs381 === errors;
-}
-else {
-var valid111 = true;
-}
-}
-}
-}
+validate24.errors = vErrors;
+return false;
 }
 else {
-const err184 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.patternProperties["^[a-z]+$"].oneOf[1].type,parentSchema:schema67.patternProperties["^[a-z]+$"].oneOf[1],data:data123};
+errors = _errs317;
+if(vErrors !== null){
+if(_errs317){
+vErrors.length = _errs317;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs316 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.healthcheck !== undefined){
+const _errs335 = errors;
+if(!(validate26(data.healthcheck, {instancePath:instancePath+"/healthcheck",parentData:data,parentDataProperty:"healthcheck",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate26.errors : vErrors.concat(validate26.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs335 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.post_start !== undefined){
+let data106 = data.post_start;
+const _errs336 = errors;
+if(errors === _errs336){
+if(Array.isArray(data106)){
+var valid97 = true;
+const len22 = data106.length;
+for(let i38=0; i38<len22; i38++){
+const _errs338 = errors;
+if(!(validate28(data106[i38], {instancePath:instancePath+"/post_start/" + i38,parentData:data106,parentDataProperty:i38,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate28.errors : vErrors.concat(validate28.errors);
+errors = vErrors.length;
+}
+var valid97 = _errs338 === errors;
+if(!valid97){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/post_start",schemaPath:"#/properties/post_start/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.post_start.type,parentSchema:schema25.properties.post_start,data:data106}];
+return false;
+}
+}
+var valid0 = _errs336 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.pre_stop !== undefined){
+let data108 = data.pre_stop;
+const _errs339 = errors;
+if(errors === _errs339){
+if(Array.isArray(data108)){
+var valid98 = true;
+const len23 = data108.length;
+for(let i39=0; i39<len23; i39++){
+const _errs341 = errors;
+if(!(validate28(data108[i39], {instancePath:instancePath+"/pre_stop/" + i39,parentData:data108,parentDataProperty:i39,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate28.errors : vErrors.concat(validate28.errors);
+errors = vErrors.length;
+}
+var valid98 = _errs341 === errors;
+if(!valid98){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/pre_stop",schemaPath:"#/properties/pre_stop/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.pre_stop.type,parentSchema:schema25.properties.pre_stop,data:data108}];
+return false;
+}
+}
+var valid0 = _errs339 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.restart !== undefined){
+let data110 = data.restart;
+const _errs342 = errors;
+if(typeof data110 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/restart",schemaPath:"#/properties/restart/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.restart.type,parentSchema:schema25.properties.restart,data:data110}];
+return false;
+}
+var valid0 = _errs342 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.deploy !== undefined){
+const _errs344 = errors;
+if(!(validate31(data.deploy, {instancePath:instancePath+"/deploy",parentData:data,parentDataProperty:"deploy",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate31.errors : vErrors.concat(validate31.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs344 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.scale !== undefined){
+let data112 = data.scale;
+const _errs345 = errors;
+if(!(((typeof data112 == "number") && (!(data112 % 1) && !isNaN(data112))) && (isFinite(data112)))){
+validate24.errors = [{instancePath:instancePath+"/scale",schemaPath:"#/properties/scale/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.scale.type,parentSchema:schema25.properties.scale,data:data112}];
+return false;
+}
+if(errors === _errs345){
+if((typeof data112 == "number") && (isFinite(data112))){
+if(data112 < 0 || isNaN(data112)){
+validate24.errors = [{instancePath:instancePath+"/scale",schemaPath:"#/properties/scale/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.scale,data:data112}];
+return false;
+}
+}
+}
+var valid0 = _errs345 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.profiles !== undefined){
+let data113 = data.profiles;
+const _errs347 = errors;
+const _errs348 = errors;
+if(errors === _errs348){
+if(Array.isArray(data113)){
+var valid100 = true;
+const len24 = data113.length;
+for(let i40=0; i40<len24; i40++){
+let data114 = data113[i40];
+const _errs350 = errors;
+if(typeof data114 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/profiles/" + i40,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data114}];
+return false;
+}
+var valid100 = _errs350 === errors;
+if(!valid100){
+break;
+}
+}
+if(valid100){
+let i41 = data113.length;
+let j16;
+if(i41 > 1){
+const indices14 = {};
+for(;i41--;){
+let item14 = data113[i41];
+if(typeof item14 !== "string"){
+continue;
+}
+if(typeof indices14[item14] == "number"){
+j16 = indices14[item14];
+validate24.errors = [{instancePath:instancePath+"/profiles",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i41, j: j16},message:"must NOT have duplicate items (items ## "+j16+" and "+i41+" are identical)",schema:true,parentSchema:schema24,data:data113}];
+return false;
+break;
+}
+indices14[item14] = i41;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/profiles",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data113}];
+return false;
+}
+}
+var valid0 = _errs347 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.pull_policy !== undefined){
+let data115 = data.pull_policy;
+const _errs352 = errors;
+if(errors === _errs352){
+if(typeof data115 === "string"){
+if(!pattern44.test(data115)){
+validate24.errors = [{instancePath:instancePath+"/pull_policy",schemaPath:"#/properties/pull_policy/pattern",keyword:"pattern",params:{pattern: "^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},message:"must match pattern \""+"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"+"\"",schema:"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$",parentSchema:schema25.properties.pull_policy,data:data115}];
+return false;
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/pull_policy",schemaPath:"#/properties/pull_policy/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.pull_policy.type,parentSchema:schema25.properties.pull_policy,data:data115}];
+return false;
+}
+}
+var valid0 = _errs352 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cap_add !== undefined){
+let data116 = data.cap_add;
+const _errs354 = errors;
+const _errs355 = errors;
+if(errors === _errs355){
+if(Array.isArray(data116)){
+var valid103 = true;
+const len25 = data116.length;
+for(let i42=0; i42<len25; i42++){
+let data117 = data116[i42];
+const _errs357 = errors;
+if(typeof data117 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/cap_add/" + i42,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data117}];
+return false;
+}
+var valid103 = _errs357 === errors;
+if(!valid103){
+break;
+}
+}
+if(valid103){
+let i43 = data116.length;
+let j17;
+if(i43 > 1){
+const indices15 = {};
+for(;i43--;){
+let item15 = data116[i43];
+if(typeof item15 !== "string"){
+continue;
+}
+if(typeof indices15[item15] == "number"){
+j17 = indices15[item15];
+validate24.errors = [{instancePath:instancePath+"/cap_add",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i43, j: j17},message:"must NOT have duplicate items (items ## "+j17+" and "+i43+" are identical)",schema:true,parentSchema:schema24,data:data116}];
+return false;
+break;
+}
+indices15[item15] = i43;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/cap_add",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data116}];
+return false;
+}
+}
+var valid0 = _errs354 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cap_drop !== undefined){
+let data118 = data.cap_drop;
+const _errs359 = errors;
+const _errs360 = errors;
+if(errors === _errs360){
+if(Array.isArray(data118)){
+var valid106 = true;
+const len26 = data118.length;
+for(let i44=0; i44<len26; i44++){
+let data119 = data118[i44];
+const _errs362 = errors;
+if(typeof data119 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/cap_drop/" + i44,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data119}];
+return false;
+}
+var valid106 = _errs362 === errors;
+if(!valid106){
+break;
+}
+}
+if(valid106){
+let i45 = data118.length;
+let j18;
+if(i45 > 1){
+const indices16 = {};
+for(;i45--;){
+let item16 = data118[i45];
+if(typeof item16 !== "string"){
+continue;
+}
+if(typeof indices16[item16] == "number"){
+j18 = indices16[item16];
+validate24.errors = [{instancePath:instancePath+"/cap_drop",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i45, j: j18},message:"must NOT have duplicate items (items ## "+j18+" and "+i45+" are identical)",schema:true,parentSchema:schema24,data:data118}];
+return false;
+break;
+}
+indices16[item16] = i45;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/cap_drop",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data118}];
+return false;
+}
+}
+var valid0 = _errs359 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.privileged !== undefined){
+let data120 = data.privileged;
+const _errs364 = errors;
+if(typeof data120 !== "boolean"){
+validate24.errors = [{instancePath:instancePath+"/privileged",schemaPath:"#/properties/privileged/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.privileged.type,parentSchema:schema25.properties.privileged,data:data120}];
+return false;
+}
+var valid0 = _errs364 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.security_opt !== undefined){
+let data121 = data.security_opt;
+const _errs366 = errors;
+const _errs367 = errors;
+if(errors === _errs367){
+if(Array.isArray(data121)){
+var valid109 = true;
+const len27 = data121.length;
+for(let i46=0; i46<len27; i46++){
+let data122 = data121[i46];
+const _errs369 = errors;
+if(typeof data122 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/security_opt/" + i46,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data122}];
+return false;
+}
+var valid109 = _errs369 === errors;
+if(!valid109){
+break;
+}
+}
+if(valid109){
+let i47 = data121.length;
+let j19;
+if(i47 > 1){
+const indices17 = {};
+for(;i47--;){
+let item17 = data121[i47];
+if(typeof item17 !== "string"){
+continue;
+}
+if(typeof indices17[item17] == "number"){
+j19 = indices17[item17];
+validate24.errors = [{instancePath:instancePath+"/security_opt",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i47, j: j19},message:"must NOT have duplicate items (items ## "+j19+" and "+i47+" are identical)",schema:true,parentSchema:schema24,data:data121}];
+return false;
+break;
+}
+indices17[item17] = i47;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/security_opt",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data121}];
+return false;
+}
+}
+var valid0 = _errs366 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.read_only !== undefined){
+let data123 = data.read_only;
+const _errs371 = errors;
+if(typeof data123 !== "boolean"){
+validate24.errors = [{instancePath:instancePath+"/read_only",schemaPath:"#/properties/read_only/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.read_only.type,parentSchema:schema25.properties.read_only,data:data123}];
+return false;
+}
+var valid0 = _errs371 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.init !== undefined){
+let data124 = data.init;
+const _errs373 = errors;
+if(typeof data124 !== "boolean"){
+validate24.errors = [{instancePath:instancePath+"/init",schemaPath:"#/properties/init/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.init.type,parentSchema:schema25.properties.init,data:data124}];
+return false;
+}
+var valid0 = _errs373 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.tty !== undefined){
+let data125 = data.tty;
+const _errs375 = errors;
+if(typeof data125 !== "boolean"){
+validate24.errors = [{instancePath:instancePath+"/tty",schemaPath:"#/properties/tty/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.tty.type,parentSchema:schema25.properties.tty,data:data125}];
+return false;
+}
+var valid0 = _errs375 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.stdin_open !== undefined){
+let data126 = data.stdin_open;
+const _errs377 = errors;
+if(typeof data126 !== "boolean"){
+validate24.errors = [{instancePath:instancePath+"/stdin_open",schemaPath:"#/properties/stdin_open/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.stdin_open.type,parentSchema:schema25.properties.stdin_open,data:data126}];
+return false;
+}
+var valid0 = _errs377 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.stop_signal !== undefined){
+let data127 = data.stop_signal;
+const _errs379 = errors;
+if(typeof data127 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/stop_signal",schemaPath:"#/properties/stop_signal/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.stop_signal.type,parentSchema:schema25.properties.stop_signal,data:data127}];
+return false;
+}
+var valid0 = _errs379 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.stop_grace_period !== undefined){
+let data128 = data.stop_grace_period;
+const _errs381 = errors;
+const _errs382 = errors;
+if(errors === _errs382){
+if(errors === _errs382){
+if(typeof data128 === "string"){
+if(!(formats4.validate(data128))){
+validate24.errors = [{instancePath:instancePath+"/stop_grace_period",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema47,data:data128}];
+return false;
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/stop_grace_period",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema47.type,parentSchema:schema47,data:data128}];
+return false;
+}
+}
+}
+var valid0 = _errs381 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.shm_size !== undefined){
+let data129 = data.shm_size;
+const _errs384 = errors;
+if((!(((typeof data129 == "number") && (!(data129 % 1) && !isNaN(data129))) && (isFinite(data129)))) && (typeof data129 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/shm_size",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data129}];
+return false;
+}
+var valid0 = _errs384 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.sysctls !== undefined){
+let data130 = data.sysctls;
+const _errs387 = errors;
+const _errs389 = errors;
+let valid114 = false;
+let passing20 = null;
+const _errs390 = errors;
+if(errors === _errs390){
+if(data130 && typeof data130 == "object" && !Array.isArray(data130)){
+const _errs392 = errors;
+for(const key27 in data130){
+if(!(pattern7.test(key27))){
+const err184 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data130};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -6153,21 +6639,17 @@ else {
 vErrors.push(err184);
 }
 errors++;
+break;
 }
 }
-var _valid19 = _errs376 === errors;
-if(_valid19 && valid110){
-valid110 = false;
-passing19 = [passing19, 1];
-}
-else {
-if(_valid19){
-valid110 = true;
-passing19 = 1;
-}
-}
-if(!valid110){
-const err185 = {instancePath:instancePath+"/ulimits/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing19},message:"must match exactly one schema in oneOf",schema:schema67.patternProperties["^[a-z]+$"].oneOf,parentSchema:schema67.patternProperties["^[a-z]+$"],data:data123};
+if(_errs392 === errors){
+var valid115 = true;
+for(const key28 in data130){
+if(pattern7.test(key28)){
+let data131 = data130[key28];
+const _errs393 = errors;
+if((((typeof data131 !== "string") && (!((typeof data131 == "number") && (isFinite(data131))))) && (typeof data131 !== "boolean")) && (data131 !== null)){
+const err185 = {instancePath:instancePath+"/sysctls/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data131};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -6175,22 +6657,9 @@ else {
 vErrors.push(err185);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
 }
-else {
-errors = _errs373;
-if(vErrors !== null){
-if(_errs373){
-vErrors.length = _errs373;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid109 = _errs372 === errors;
-if(!valid109){
+var valid115 = _errs393 === errors;
+if(!valid115){
 break;
 }
 }
@@ -6198,29 +6667,7 @@ break;
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/ulimits",schemaPath:"#/$defs/ulimits/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.type,parentSchema:schema67,data:data122}];
-return false;
-}
-}
-var valid0 = _errs368 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.extra_hosts !== undefined){
-let data126 = data.extra_hosts;
-const _errs383 = errors;
-const _errs385 = errors;
-let valid113 = false;
-let passing20 = null;
-const _errs386 = errors;
-if(errors === _errs386){
-if(data126 && typeof data126 == "object" && !Array.isArray(data126)){
-const _errs388 = errors;
-for(const key30 in data126){
-if(!(pattern11.test(key30))){
-const err186 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key30},message:"must NOT have additional properties",schema:false,parentSchema:schema31.oneOf[0],data:data126};
+const err186 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data130};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -6228,21 +6675,23 @@ else {
 vErrors.push(err186);
 }
 errors++;
-break;
 }
 }
-if(_errs388 === errors){
-var valid114 = true;
-for(const key31 in data126){
-if(pattern11.test(key31)){
-let data127 = data126[key31];
-const _errs389 = errors;
-const _errs390 = errors;
-let valid115 = false;
-let passing21 = null;
-const _errs391 = errors;
-if(typeof data127 !== "string"){
-const err187 = {instancePath:instancePath+"/extra_hosts/" + key31.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[0].type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[0],data:data127};
+var _valid20 = _errs390 === errors;
+if(_valid20){
+valid114 = true;
+passing20 = 0;
+}
+const _errs395 = errors;
+if(errors === _errs395){
+if(Array.isArray(data130)){
+var valid116 = true;
+const len28 = data130.length;
+for(let i48=0; i48<len28; i48++){
+let data132 = data130[i48];
+const _errs397 = errors;
+if(typeof data132 !== "string"){
+const err187 = {instancePath:instancePath+"/sysctls/" + i48,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data132};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -6251,21 +6700,24 @@ vErrors.push(err187);
 }
 errors++;
 }
-var _valid21 = _errs391 === errors;
-if(_valid21){
-valid115 = true;
-passing21 = 0;
+var valid116 = _errs397 === errors;
+if(!valid116){
+break;
 }
-const _errs393 = errors;
-if(errors === _errs393){
-if(Array.isArray(data127)){
-var valid116 = true;
-const len25 = data127.length;
-for(let i45=0; i45<len25; i45++){
-let data128 = data127[i45];
-const _errs395 = errors;
-if(typeof data128 !== "string"){
-const err188 = {instancePath:instancePath+"/extra_hosts/" + key31.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i45,schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].items.type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].items,data:data128};
+}
+if(valid116){
+let i49 = data130.length;
+let j20;
+if(i49 > 1){
+const indices18 = {};
+for(;i49--;){
+let item18 = data130[i49];
+if(typeof item18 !== "string"){
+continue;
+}
+if(typeof indices18[item18] == "number"){
+j20 = indices18[item18];
+const err188 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i49, j: j20},message:"must NOT have duplicate items (items ## "+j20+" and "+i49+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data130};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -6273,15 +6725,15 @@ else {
 vErrors.push(err188);
 }
 errors++;
-}
-var valid116 = _errs395 === errors;
-if(!valid116){
 break;
+}
+indices18[item18] = i49;
+}
 }
 }
 }
 else {
-const err189 = {instancePath:instancePath+"/extra_hosts/" + key31.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1],data:data127};
+const err189 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data130};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -6291,19 +6743,19 @@ vErrors.push(err189);
 errors++;
 }
 }
-var _valid21 = _errs393 === errors;
-if(_valid21 && valid115){
-valid115 = false;
-passing21 = [passing21, 1];
+var _valid20 = _errs395 === errors;
+if(_valid20 && valid114){
+valid114 = false;
+passing20 = [passing20, 1];
 }
 else {
-if(_valid21){
-valid115 = true;
-passing21 = 1;
+if(_valid20){
+valid114 = true;
+passing20 = 1;
 }
 }
-if(!valid115){
-const err190 = {instancePath:instancePath+"/extra_hosts/" + key31.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing21},message:"must match exactly one schema in oneOf",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf,parentSchema:schema31.oneOf[0].patternProperties["^.+$"],data:data127};
+if(!valid114){
+const err190 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing20},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data130};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -6311,28 +6763,52 @@ else {
 vErrors.push(err190);
 }
 errors++;
+validate24.errors = vErrors;
+return false;
 }
 else {
-errors = _errs390;
+errors = _errs389;
 if(vErrors !== null){
-if(_errs390){
-vErrors.length = _errs390;
+if(_errs389){
+vErrors.length = _errs389;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid114 = _errs389 === errors;
-if(!valid114){
+var valid0 = _errs387 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.ulimits !== undefined){
+let data133 = data.ulimits;
+const _errs399 = errors;
+const _errs400 = errors;
+if(errors === _errs400){
+if(data133 && typeof data133 == "object" && !Array.isArray(data133)){
+const _errs402 = errors;
+for(const key29 in data133){
+if(!(pattern47.test(key29))){
+validate24.errors = [{instancePath:instancePath+"/ulimits",schemaPath:"#/$defs/ulimits/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties",schema:false,parentSchema:schema72,data:data133}];
+return false;
 break;
 }
 }
-}
-}
-}
-else {
-const err191 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.oneOf[0].type,parentSchema:schema31.oneOf[0],data:data126};
+if(_errs402 === errors){
+var valid119 = true;
+for(const key30 in data133){
+if(pattern47.test(key30)){
+let data134 = data133[key30];
+const _errs403 = errors;
+const _errs404 = errors;
+let valid120 = false;
+let passing21 = null;
+const _errs405 = errors;
+if(!(((typeof data134 == "number") && (!(data134 % 1) && !isNaN(data134))) && (isFinite(data134)))){
+const err191 = {instancePath:instancePath+"/ulimits/" + key30.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema72.patternProperties["^[a-z]+$"].oneOf[0].type,parentSchema:schema72.patternProperties["^[a-z]+$"].oneOf[0],data:data134};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -6341,22 +6817,17 @@ vErrors.push(err191);
 }
 errors++;
 }
+var _valid21 = _errs405 === errors;
+if(_valid21){
+valid120 = true;
+passing21 = 0;
 }
-var _valid20 = _errs386 === errors;
-if(_valid20){
-valid113 = true;
-passing20 = 0;
-}
-const _errs397 = errors;
-if(errors === _errs397){
-if(Array.isArray(data126)){
-var valid117 = true;
-const len26 = data126.length;
-for(let i46=0; i46<len26; i46++){
-let data129 = data126[i46];
-const _errs399 = errors;
-if(typeof data129 !== "string"){
-const err192 = {instancePath:instancePath+"/extra_hosts/" + i46,schemaPath:"#/$defs/extra_hosts/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[1].items.type,parentSchema:schema31.oneOf[1].items,data:data129};
+const _errs407 = errors;
+if(errors === _errs407){
+if(data134 && typeof data134 == "object" && !Array.isArray(data134)){
+let missing4;
+if(((data134.soft === undefined) && (missing4 = "soft")) || ((data134.hard === undefined) && (missing4 = "hard"))){
+const err192 = {instancePath:instancePath+"/ulimits/" + key30.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'",schema:schema72.patternProperties["^[a-z]+$"].oneOf[1].required,parentSchema:schema72.patternProperties["^[a-z]+$"].oneOf[1],data:data134};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -6365,24 +6836,11 @@ vErrors.push(err192);
 }
 errors++;
 }
-var valid117 = _errs399 === errors;
-if(!valid117){
-break;
-}
-}
-if(valid117){
-let i47 = data126.length;
-let j20;
-if(i47 > 1){
-const indices18 = {};
-for(;i47--;){
-let item18 = data126[i47];
-if(typeof item18 !== "string"){
-continue;
-}
-if(typeof indices18[item18] == "number"){
-j20 = indices18[item18];
-const err193 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i47, j: j20},message:"must NOT have duplicate items (items ## "+j20+" and "+i47+" are identical)",schema:true,parentSchema:schema31.oneOf[1],data:data126};
+else {
+const _errs409 = errors;
+for(const key31 in data134){
+if(!(((key31 === "soft") || (key31 === "hard")) || (pattern2.test(key31)))){
+const err193 = {instancePath:instancePath+"/ulimits/" + key30.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key31},message:"must NOT have additional properties",schema:false,parentSchema:schema72.patternProperties["^[a-z]+$"].oneOf[1],data:data134};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -6392,13 +6850,13 @@ vErrors.push(err193);
 errors++;
 break;
 }
-indices18[item18] = i47;
 }
-}
-}
-}
-else {
-const err194 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.oneOf[1].type,parentSchema:schema31.oneOf[1],data:data126};
+if(_errs409 === errors){
+if(data134.soft !== undefined){
+let data135 = data134.soft;
+const _errs410 = errors;
+if(!(((typeof data135 == "number") && (!(data135 % 1) && !isNaN(data135))) && (isFinite(data135)))){
+const err194 = {instancePath:instancePath+"/ulimits/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/soft",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/soft/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema72.patternProperties["^[a-z]+$"].oneOf[1].properties.soft.type,parentSchema:schema72.patternProperties["^[a-z]+$"].oneOf[1].properties.soft,data:data135};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -6407,20 +6865,17 @@ vErrors.push(err194);
 }
 errors++;
 }
-}
-var _valid20 = _errs397 === errors;
-if(_valid20 && valid113){
-valid113 = false;
-passing20 = [passing20, 1];
+var valid121 = _errs410 === errors;
 }
 else {
-if(_valid20){
-valid113 = true;
-passing20 = 1;
+var valid121 = true;
 }
-}
-if(!valid113){
-const err195 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf",keyword:"oneOf",params:{passingSchemas: passing20},message:"must match exactly one schema in oneOf",schema:schema31.oneOf,parentSchema:schema31,data:data126};
+if(valid121){
+if(data134.hard !== undefined){
+let data136 = data134.hard;
+const _errs412 = errors;
+if(!(((typeof data136 == "number") && (!(data136 % 1) && !isNaN(data136))) && (isFinite(data136)))){
+const err195 = {instancePath:instancePath+"/ulimits/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/hard",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/hard/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema72.patternProperties["^[a-z]+$"].oneOf[1].properties.hard.type,parentSchema:schema72.patternProperties["^[a-z]+$"].oneOf[1].properties.hard,data:data136};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -6428,179 +6883,18 @@ else {
 vErrors.push(err195);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
+}
+var valid121 = _errs412 === errors;
 }
 else {
-errors = _errs385;
-if(vErrors !== null){
-if(_errs385){
-vErrors.length = _errs385;
+var valid121 = true;
+}
+}
+}
+}
 }
 else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs383 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.dns !== undefined){
-const _errs401 = errors;
-if(!(validate20(data.dns, {instancePath:instancePath+"/dns",parentData:data,parentDataProperty:"dns",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
-errors = vErrors.length;
-}
-var valid0 = _errs401 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.dns_search !== undefined){
-const _errs402 = errors;
-if(!(validate20(data.dns_search, {instancePath:instancePath+"/dns_search",parentData:data,parentDataProperty:"dns_search",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
-errors = vErrors.length;
-}
-var valid0 = _errs402 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.mac_address !== undefined){
-let data132 = data.mac_address;
-const _errs403 = errors;
-if(typeof data132 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/mac_address",schemaPath:"#/properties/mac_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.mac_address.type,parentSchema:schema25.properties.mac_address,data:data132}];
-return false;
-}
-var valid0 = _errs403 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.mem_limit !== undefined){
-let data133 = data.mem_limit;
-const _errs405 = errors;
-if((!(((typeof data133 == "number") && (!(data133 % 1) && !isNaN(data133))) && (isFinite(data133)))) && (typeof data133 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/mem_limit",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data133}];
-return false;
-}
-var valid0 = _errs405 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.memswap_limit !== undefined){
-let data134 = data.memswap_limit;
-const _errs408 = errors;
-if((!(((typeof data134 == "number") && (!(data134 % 1) && !isNaN(data134))) && (isFinite(data134)))) && (typeof data134 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/memswap_limit",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data134}];
-return false;
-}
-var valid0 = _errs408 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cpus !== undefined){
-let data135 = data.cpus;
-const _errs411 = errors;
-if((!((typeof data135 == "number") && (isFinite(data135)))) && (typeof data135 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/cpus",schemaPath:"#/$defs/cpus/type",keyword:"type",params:{type: schema52.type},message:"must be number,string",schema:schema52.type,parentSchema:schema52,data:data135}];
-return false;
-}
-var valid0 = _errs411 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cpu_shares !== undefined){
-let data136 = data.cpu_shares;
-const _errs414 = errors;
-if(!(((typeof data136 == "number") && (!(data136 % 1) && !isNaN(data136))) && (isFinite(data136)))){
-validate24.errors = [{instancePath:instancePath+"/cpu_shares",schemaPath:"#/properties/cpu_shares/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_shares.type,parentSchema:schema25.properties.cpu_shares,data:data136}];
-return false;
-}
-if(errors === _errs414){
-if((typeof data136 == "number") && (isFinite(data136))){
-if(data136 < 0 || isNaN(data136)){
-validate24.errors = [{instancePath:instancePath+"/cpu_shares",schemaPath:"#/properties/cpu_shares/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.cpu_shares,data:data136}];
-return false;
-}
-}
-}
-var valid0 = _errs414 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cpuset !== undefined){
-let data137 = data.cpuset;
-const _errs416 = errors;
-if(typeof data137 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/cpuset",schemaPath:"#/properties/cpuset/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.cpuset.type,parentSchema:schema25.properties.cpuset,data:data137}];
-return false;
-}
-var valid0 = _errs416 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.pids_limit !== undefined){
-let data138 = data.pids_limit;
-const _errs418 = errors;
-if(!(((typeof data138 == "number") && (!(data138 % 1) && !isNaN(data138))) && (isFinite(data138)))){
-validate24.errors = [{instancePath:instancePath+"/pids_limit",schemaPath:"#/properties/pids_limit/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.pids_limit.type,parentSchema:schema25.properties.pids_limit,data:data138}];
-return false;
-}
-var valid0 = _errs418 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.platform !== undefined){
-let data139 = data.platform;
-const _errs420 = errors;
-if(typeof data139 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/platform",schemaPath:"#/properties/platform/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.platform.type,parentSchema:schema25.properties.platform,data:data139}];
-return false;
-}
-var valid0 = _errs420 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.secrets !== undefined){
-let data140 = data.secrets;
-const _errs422 = errors;
-const _errs423 = errors;
-if(errors === _errs423){
-if(Array.isArray(data140)){
-var valid123 = true;
-const len27 = data140.length;
-for(let i48=0; i48<len27; i48++){
-let data141 = data140[i48];
-const _errs425 = errors;
-const _errs426 = errors;
-let valid124 = false;
-let passing22 = null;
-const _errs427 = errors;
-if(typeof data141 !== "string"){
-const err196 = {instancePath:instancePath+"/secrets/" + i48,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data141};
+const err196 = {instancePath:instancePath+"/ulimits/" + key30.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema72.patternProperties["^[a-z]+$"].oneOf[1].type,parentSchema:schema72.patternProperties["^[a-z]+$"].oneOf[1],data:data134};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -6609,17 +6903,20 @@ vErrors.push(err196);
 }
 errors++;
 }
-var _valid22 = _errs427 === errors;
-if(_valid22){
-valid124 = true;
-passing22 = 0;
 }
-const _errs429 = errors;
-if(errors === _errs429){
-if(data141 && typeof data141 == "object" && !Array.isArray(data141)){
-let missing5;
-if((data141.source === undefined) && (missing5 = "source")){
-const err197 = {instancePath:instancePath+"/secrets/" + i48,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data141};
+var _valid21 = _errs407 === errors;
+if(_valid21 && valid120){
+valid120 = false;
+passing21 = [passing21, 1];
+}
+else {
+if(_valid21){
+valid120 = true;
+passing21 = 1;
+}
+}
+if(!valid120){
+const err197 = {instancePath:instancePath+"/ulimits/" + key30.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing21},message:"must match exactly one schema in oneOf",schema:schema72.patternProperties["^[a-z]+$"].oneOf,parentSchema:schema72.patternProperties["^[a-z]+$"],data:data134};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -6627,12 +6924,52 @@ else {
 vErrors.push(err197);
 }
 errors++;
+validate24.errors = vErrors;
+return false;
 }
 else {
-const _errs431 = errors;
-for(const key32 in data141){
-if(!((((((key32 === "source") || (key32 === "target")) || (key32 === "uid")) || (key32 === "gid")) || (key32 === "mode")) || (pattern2.test(key32)))){
-const err198 = {instancePath:instancePath+"/secrets/" + i48,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key32},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data141};
+errors = _errs404;
+if(vErrors !== null){
+if(_errs404){
+vErrors.length = _errs404;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid119 = _errs403 === errors;
+if(!valid119){
+break;
+}
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/ulimits",schemaPath:"#/$defs/ulimits/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema72.type,parentSchema:schema72,data:data133}];
+return false;
+}
+}
+var valid0 = _errs399 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.extra_hosts !== undefined){
+let data137 = data.extra_hosts;
+const _errs414 = errors;
+const _errs416 = errors;
+let valid123 = false;
+let passing22 = null;
+const _errs417 = errors;
+if(errors === _errs417){
+if(data137 && typeof data137 == "object" && !Array.isArray(data137)){
+const _errs419 = errors;
+for(const key32 in data137){
+if(!(pattern11.test(key32))){
+const err198 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key32},message:"must NOT have additional properties",schema:false,parentSchema:schema31.oneOf[0],data:data137};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -6643,12 +6980,18 @@ errors++;
 break;
 }
 }
-if(_errs431 === errors){
-if(data141.source !== undefined){
-let data142 = data141.source;
-const _errs432 = errors;
-if(typeof data142 !== "string"){
-const err199 = {instancePath:instancePath+"/secrets/" + i48+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data142};
+if(_errs419 === errors){
+var valid124 = true;
+for(const key33 in data137){
+if(pattern11.test(key33)){
+let data138 = data137[key33];
+const _errs420 = errors;
+const _errs421 = errors;
+let valid125 = false;
+let passing23 = null;
+const _errs422 = errors;
+if(typeof data138 !== "string"){
+const err199 = {instancePath:instancePath+"/extra_hosts/" + key33.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[0].type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[0],data:data138};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -6657,17 +7000,21 @@ vErrors.push(err199);
 }
 errors++;
 }
-var valid125 = _errs432 === errors;
+var _valid23 = _errs422 === errors;
+if(_valid23){
+valid125 = true;
+passing23 = 0;
 }
-else {
-var valid125 = true;
-}
-if(valid125){
-if(data141.target !== undefined){
-let data143 = data141.target;
-const _errs434 = errors;
-if(typeof data143 !== "string"){
-const err200 = {instancePath:instancePath+"/secrets/" + i48+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data143};
+const _errs424 = errors;
+if(errors === _errs424){
+if(Array.isArray(data138)){
+var valid126 = true;
+const len29 = data138.length;
+for(let i50=0; i50<len29; i50++){
+let data139 = data138[i50];
+const _errs426 = errors;
+if(typeof data139 !== "string"){
+const err200 = {instancePath:instancePath+"/extra_hosts/" + key33.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i50,schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].items.type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].items,data:data139};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -6676,17 +7023,14 @@ vErrors.push(err200);
 }
 errors++;
 }
-var valid125 = _errs434 === errors;
+var valid126 = _errs426 === errors;
+if(!valid126){
+break;
+}
+}
 }
 else {
-var valid125 = true;
-}
-if(valid125){
-if(data141.uid !== undefined){
-let data144 = data141.uid;
-const _errs436 = errors;
-if(typeof data144 !== "string"){
-const err201 = {instancePath:instancePath+"/secrets/" + i48+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data144};
+const err201 = {instancePath:instancePath+"/extra_hosts/" + key33.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1],data:data138};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -6695,17 +7039,20 @@ vErrors.push(err201);
 }
 errors++;
 }
-var valid125 = _errs436 === errors;
+}
+var _valid23 = _errs424 === errors;
+if(_valid23 && valid125){
+valid125 = false;
+passing23 = [passing23, 1];
 }
 else {
-var valid125 = true;
+if(_valid23){
+valid125 = true;
+passing23 = 1;
 }
-if(valid125){
-if(data141.gid !== undefined){
-let data145 = data141.gid;
-const _errs438 = errors;
-if(typeof data145 !== "string"){
-const err202 = {instancePath:instancePath+"/secrets/" + i48+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data145};
+}
+if(!valid125){
+const err202 = {instancePath:instancePath+"/extra_hosts/" + key33.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing23},message:"must match exactly one schema in oneOf",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf,parentSchema:schema31.oneOf[0].patternProperties["^.+$"],data:data138};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -6714,17 +7061,27 @@ vErrors.push(err202);
 }
 errors++;
 }
-var valid125 = _errs438 === errors;
+else {
+errors = _errs421;
+if(vErrors !== null){
+if(_errs421){
+vErrors.length = _errs421;
 }
 else {
-var valid125 = true;
+vErrors = null;
 }
-if(valid125){
-if(data141.mode !== undefined){
-let data146 = data141.mode;
-const _errs440 = errors;
-if((!(((typeof data146 == "number") && (!(data146 % 1) && !isNaN(data146))) && (isFinite(data146)))) && (typeof data146 !== "string")){
-const err203 = {instancePath:instancePath+"/secrets/" + i48+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data146};
+}
+}
+var valid124 = _errs420 === errors;
+if(!valid124){
+break;
+}
+}
+}
+}
+}
+else {
+const err203 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.oneOf[0].type,parentSchema:schema31.oneOf[0],data:data137};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -6733,20 +7090,22 @@ vErrors.push(err203);
 }
 errors++;
 }
-var valid125 = _errs440 === errors;
 }
-else {
-var valid125 = true;
+var _valid22 = _errs417 === errors;
+if(_valid22){
+valid123 = true;
+passing22 = 0;
 }
-}
-}
-}
-}
-}
-}
-}
-else {
-const err204 = {instancePath:instancePath+"/secrets/" + i48,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data141};
+const _errs428 = errors;
+if(errors === _errs428){
+if(Array.isArray(data137)){
+var valid127 = true;
+const len30 = data137.length;
+for(let i51=0; i51<len30; i51++){
+let data140 = data137[i51];
+const _errs430 = errors;
+if(typeof data140 !== "string"){
+const err204 = {instancePath:instancePath+"/extra_hosts/" + i51,schemaPath:"#/$defs/extra_hosts/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[1].items.type,parentSchema:schema31.oneOf[1].items,data:data140};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -6755,20 +7114,24 @@ vErrors.push(err204);
 }
 errors++;
 }
-}
-var _valid22 = _errs429 === errors;
-if(_valid22 && valid124){
-valid124 = false;
-passing22 = [passing22, 1];
-}
-else {
-if(_valid22){
-valid124 = true;
-passing22 = 1;
+var valid127 = _errs430 === errors;
+if(!valid127){
+break;
 }
 }
-if(!valid124){
-const err205 = {instancePath:instancePath+"/secrets/" + i48,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing22},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data141};
+if(valid127){
+let i52 = data137.length;
+let j21;
+if(i52 > 1){
+const indices19 = {};
+for(;i52--;){
+let item19 = data137[i52];
+if(typeof item19 !== "string"){
+continue;
+}
+if(typeof indices19[item19] == "number"){
+j21 = indices19[item19];
+const err205 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i52, j: j21},message:"must NOT have duplicate items (items ## "+j21+" and "+i52+" are identical)",schema:true,parentSchema:schema31.oneOf[1],data:data137};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -6776,54 +7139,15 @@ else {
 vErrors.push(err205);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
-}
-else {
-errors = _errs426;
-if(vErrors !== null){
-if(_errs426){
-vErrors.length = _errs426;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid123 = _errs425 === errors;
-if(!valid123){
 break;
 }
+indices19[item19] = i52;
+}
+}
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/secrets",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data140}];
-return false;
-}
-}
-var valid0 = _errs422 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.configs !== undefined){
-let data147 = data.configs;
-const _errs442 = errors;
-const _errs443 = errors;
-if(errors === _errs443){
-if(Array.isArray(data147)){
-var valid127 = true;
-const len28 = data147.length;
-for(let i49=0; i49<len28; i49++){
-let data148 = data147[i49];
-const _errs445 = errors;
-const _errs446 = errors;
-let valid128 = false;
-let passing23 = null;
-const _errs447 = errors;
-if(typeof data148 !== "string"){
-const err206 = {instancePath:instancePath+"/configs/" + i49,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data148};
+const err206 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.oneOf[1].type,parentSchema:schema31.oneOf[1],data:data137};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -6832,17 +7156,20 @@ vErrors.push(err206);
 }
 errors++;
 }
-var _valid23 = _errs447 === errors;
-if(_valid23){
-valid128 = true;
-passing23 = 0;
 }
-const _errs449 = errors;
-if(errors === _errs449){
-if(data148 && typeof data148 == "object" && !Array.isArray(data148)){
-let missing6;
-if((data148.source === undefined) && (missing6 = "source")){
-const err207 = {instancePath:instancePath+"/configs/" + i49,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing6},message:"must have required property '"+missing6+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data148};
+var _valid22 = _errs428 === errors;
+if(_valid22 && valid123){
+valid123 = false;
+passing22 = [passing22, 1];
+}
+else {
+if(_valid22){
+valid123 = true;
+passing22 = 1;
+}
+}
+if(!valid123){
+const err207 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf",keyword:"oneOf",params:{passingSchemas: passing22},message:"must match exactly one schema in oneOf",schema:schema31.oneOf,parentSchema:schema31,data:data137};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -6850,12 +7177,179 @@ else {
 vErrors.push(err207);
 }
 errors++;
+validate24.errors = vErrors;
+return false;
 }
 else {
+errors = _errs416;
+if(vErrors !== null){
+if(_errs416){
+vErrors.length = _errs416;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs414 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.dns !== undefined){
+const _errs432 = errors;
+if(!(validate20(data.dns, {instancePath:instancePath+"/dns",parentData:data,parentDataProperty:"dns",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs432 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.dns_search !== undefined){
+const _errs433 = errors;
+if(!(validate20(data.dns_search, {instancePath:instancePath+"/dns_search",parentData:data,parentDataProperty:"dns_search",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs433 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.mac_address !== undefined){
+let data143 = data.mac_address;
+const _errs434 = errors;
+if(typeof data143 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/mac_address",schemaPath:"#/properties/mac_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.mac_address.type,parentSchema:schema25.properties.mac_address,data:data143}];
+return false;
+}
+var valid0 = _errs434 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.mem_limit !== undefined){
+let data144 = data.mem_limit;
+const _errs436 = errors;
+if((!(((typeof data144 == "number") && (!(data144 % 1) && !isNaN(data144))) && (isFinite(data144)))) && (typeof data144 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/mem_limit",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data144}];
+return false;
+}
+var valid0 = _errs436 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.memswap_limit !== undefined){
+let data145 = data.memswap_limit;
+const _errs439 = errors;
+if((!(((typeof data145 == "number") && (!(data145 % 1) && !isNaN(data145))) && (isFinite(data145)))) && (typeof data145 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/memswap_limit",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data145}];
+return false;
+}
+var valid0 = _errs439 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cpus !== undefined){
+let data146 = data.cpus;
+const _errs442 = errors;
+if((!((typeof data146 == "number") && (isFinite(data146)))) && (typeof data146 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/cpus",schemaPath:"#/$defs/cpus/type",keyword:"type",params:{type: schema57.type},message:"must be number,string",schema:schema57.type,parentSchema:schema57,data:data146}];
+return false;
+}
+var valid0 = _errs442 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cpu_shares !== undefined){
+let data147 = data.cpu_shares;
+const _errs445 = errors;
+if(!(((typeof data147 == "number") && (!(data147 % 1) && !isNaN(data147))) && (isFinite(data147)))){
+validate24.errors = [{instancePath:instancePath+"/cpu_shares",schemaPath:"#/properties/cpu_shares/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_shares.type,parentSchema:schema25.properties.cpu_shares,data:data147}];
+return false;
+}
+if(errors === _errs445){
+if((typeof data147 == "number") && (isFinite(data147))){
+if(data147 < 0 || isNaN(data147)){
+validate24.errors = [{instancePath:instancePath+"/cpu_shares",schemaPath:"#/properties/cpu_shares/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.cpu_shares,data:data147}];
+return false;
+}
+}
+}
+var valid0 = _errs445 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cpuset !== undefined){
+let data148 = data.cpuset;
+const _errs447 = errors;
+if(typeof data148 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/cpuset",schemaPath:"#/properties/cpuset/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.cpuset.type,parentSchema:schema25.properties.cpuset,data:data148}];
+return false;
+}
+var valid0 = _errs447 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.pids_limit !== undefined){
+let data149 = data.pids_limit;
+const _errs449 = errors;
+if(!(((typeof data149 == "number") && (!(data149 % 1) && !isNaN(data149))) && (isFinite(data149)))){
+validate24.errors = [{instancePath:instancePath+"/pids_limit",schemaPath:"#/properties/pids_limit/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.pids_limit.type,parentSchema:schema25.properties.pids_limit,data:data149}];
+return false;
+}
+var valid0 = _errs449 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.platform !== undefined){
+let data150 = data.platform;
 const _errs451 = errors;
-for(const key33 in data148){
-if(!((((((key33 === "source") || (key33 === "target")) || (key33 === "uid")) || (key33 === "gid")) || (key33 === "mode")) || (pattern2.test(key33)))){
-const err208 = {instancePath:instancePath+"/configs/" + i49,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key33},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data148};
+if(typeof data150 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/platform",schemaPath:"#/properties/platform/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.platform.type,parentSchema:schema25.properties.platform,data:data150}];
+return false;
+}
+var valid0 = _errs451 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.secrets !== undefined){
+let data151 = data.secrets;
+const _errs453 = errors;
+const _errs454 = errors;
+if(errors === _errs454){
+if(Array.isArray(data151)){
+var valid133 = true;
+const len31 = data151.length;
+for(let i53=0; i53<len31; i53++){
+let data152 = data151[i53];
+const _errs456 = errors;
+const _errs457 = errors;
+let valid134 = false;
+let passing24 = null;
+const _errs458 = errors;
+if(typeof data152 !== "string"){
+const err208 = {instancePath:instancePath+"/secrets/" + i53,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data152};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -6863,15 +7357,18 @@ else {
 vErrors.push(err208);
 }
 errors++;
-break;
 }
+var _valid24 = _errs458 === errors;
+if(_valid24){
+valid134 = true;
+passing24 = 0;
 }
-if(_errs451 === errors){
-if(data148.source !== undefined){
-let data149 = data148.source;
-const _errs452 = errors;
-if(typeof data149 !== "string"){
-const err209 = {instancePath:instancePath+"/configs/" + i49+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data149};
+const _errs460 = errors;
+if(errors === _errs460){
+if(data152 && typeof data152 == "object" && !Array.isArray(data152)){
+let missing5;
+if((data152.source === undefined) && (missing5 = "source")){
+const err209 = {instancePath:instancePath+"/secrets/" + i53,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data152};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -6880,17 +7377,11 @@ vErrors.push(err209);
 }
 errors++;
 }
-var valid129 = _errs452 === errors;
-}
 else {
-var valid129 = true;
-}
-if(valid129){
-if(data148.target !== undefined){
-let data150 = data148.target;
-const _errs454 = errors;
-if(typeof data150 !== "string"){
-const err210 = {instancePath:instancePath+"/configs/" + i49+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data150};
+const _errs462 = errors;
+for(const key34 in data152){
+if(!((((((key34 === "source") || (key34 === "target")) || (key34 === "uid")) || (key34 === "gid")) || (key34 === "mode")) || (pattern2.test(key34)))){
+const err210 = {instancePath:instancePath+"/secrets/" + i53,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key34},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data152};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -6898,18 +7389,15 @@ else {
 vErrors.push(err210);
 }
 errors++;
+break;
 }
-var valid129 = _errs454 === errors;
 }
-else {
-var valid129 = true;
-}
-if(valid129){
-if(data148.uid !== undefined){
-let data151 = data148.uid;
-const _errs456 = errors;
-if(typeof data151 !== "string"){
-const err211 = {instancePath:instancePath+"/configs/" + i49+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data151};
+if(_errs462 === errors){
+if(data152.source !== undefined){
+let data153 = data152.source;
+const _errs463 = errors;
+if(typeof data153 !== "string"){
+const err211 = {instancePath:instancePath+"/secrets/" + i53+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data153};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -6918,17 +7406,17 @@ vErrors.push(err211);
 }
 errors++;
 }
-var valid129 = _errs456 === errors;
+var valid135 = _errs463 === errors;
 }
 else {
-var valid129 = true;
+var valid135 = true;
 }
-if(valid129){
-if(data148.gid !== undefined){
-let data152 = data148.gid;
-const _errs458 = errors;
-if(typeof data152 !== "string"){
-const err212 = {instancePath:instancePath+"/configs/" + i49+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data152};
+if(valid135){
+if(data152.target !== undefined){
+let data154 = data152.target;
+const _errs465 = errors;
+if(typeof data154 !== "string"){
+const err212 = {instancePath:instancePath+"/secrets/" + i53+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data154};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -6937,17 +7425,17 @@ vErrors.push(err212);
 }
 errors++;
 }
-var valid129 = _errs458 === errors;
+var valid135 = _errs465 === errors;
 }
 else {
-var valid129 = true;
+var valid135 = true;
 }
-if(valid129){
-if(data148.mode !== undefined){
-let data153 = data148.mode;
-const _errs460 = errors;
-if((!(((typeof data153 == "number") && (!(data153 % 1) && !isNaN(data153))) && (isFinite(data153)))) && (typeof data153 !== "string")){
-const err213 = {instancePath:instancePath+"/configs/" + i49+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data153};
+if(valid135){
+if(data152.uid !== undefined){
+let data155 = data152.uid;
+const _errs467 = errors;
+if(typeof data155 !== "string"){
+const err213 = {instancePath:instancePath+"/secrets/" + i53+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data155};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -6956,20 +7444,17 @@ vErrors.push(err213);
 }
 errors++;
 }
-var valid129 = _errs460 === errors;
+var valid135 = _errs467 === errors;
 }
 else {
-var valid129 = true;
+var valid135 = true;
 }
-}
-}
-}
-}
-}
-}
-}
-else {
-const err214 = {instancePath:instancePath+"/configs/" + i49,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data148};
+if(valid135){
+if(data152.gid !== undefined){
+let data156 = data152.gid;
+const _errs469 = errors;
+if(typeof data156 !== "string"){
+const err214 = {instancePath:instancePath+"/secrets/" + i53+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data156};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -6978,20 +7463,17 @@ vErrors.push(err214);
 }
 errors++;
 }
-}
-var _valid23 = _errs449 === errors;
-if(_valid23 && valid128){
-valid128 = false;
-passing23 = [passing23, 1];
+var valid135 = _errs469 === errors;
 }
 else {
-if(_valid23){
-valid128 = true;
-passing23 = 1;
+var valid135 = true;
 }
-}
-if(!valid128){
-const err215 = {instancePath:instancePath+"/configs/" + i49,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing23},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data148};
+if(valid135){
+if(data152.mode !== undefined){
+let data157 = data152.mode;
+const _errs471 = errors;
+if((!(((typeof data157 == "number") && (!(data157 % 1) && !isNaN(data157))) && (isFinite(data157)))) && (typeof data157 !== "string")){
+const err215 = {instancePath:instancePath+"/secrets/" + i53+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data157};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -6999,114 +7481,21 @@ else {
 vErrors.push(err215);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
+}
+var valid135 = _errs471 === errors;
 }
 else {
-errors = _errs446;
-if(vErrors !== null){
-if(_errs446){
-vErrors.length = _errs446;
-}
-else {
-vErrors = null;
+var valid135 = true;
 }
 }
 }
-var valid127 = _errs445 === errors;
-if(!valid127){
-break;
 }
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/configs",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data147}];
-return false;
-}
-}
-var valid0 = _errs442 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.logging !== undefined){
-let data154 = data.logging;
-const _errs462 = errors;
-if(errors === _errs462){
-if(data154 && typeof data154 == "object" && !Array.isArray(data154)){
-const _errs464 = errors;
-for(const key34 in data154){
-if(!(((key34 === "driver") || (key34 === "options")) || (pattern2.test(key34)))){
-validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key34},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.logging,data:data154}];
-return false;
-break;
-}
-}
-if(_errs464 === errors){
-if(data154.driver !== undefined){
-let data155 = data154.driver;
-const _errs465 = errors;
-if(typeof data155 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/logging/driver",schemaPath:"#/properties/logging/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.logging.properties.driver.type,parentSchema:schema25.properties.logging.properties.driver,data:data155}];
-return false;
-}
-var valid130 = _errs465 === errors;
-}
-else {
-var valid130 = true;
-}
-if(valid130){
-if(data154.options !== undefined){
-let data156 = data154.options;
-const _errs467 = errors;
-if(errors === _errs467){
-if(data156 && typeof data156 == "object" && !Array.isArray(data156)){
-var props18 = {};
-for(const key35 in data156){
-if(pattern11.test(key35)){
-let data157 = data156[key35];
-if(((typeof data157 !== "string") && (!((typeof data157 == "number") && (isFinite(data157))))) && (data157 !== null)){
-validate24.errors = [{instancePath:instancePath+"/logging/options/" + key35.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/logging/properties/options/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema25.properties.logging.properties.options.patternProperties["^.+$"].type},message:"must be string,number,null",schema:schema25.properties.logging.properties.options.patternProperties["^.+$"].type,parentSchema:schema25.properties.logging.properties.options.patternProperties["^.+$"],data:data157}];
-return false;
-}
-props18[key35] = true;
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/logging/options",schemaPath:"#/properties/logging/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.properties.options.type,parentSchema:schema25.properties.logging.properties.options,data:data156}];
-return false;
-}
-}
-var valid130 = _errs467 === errors;
-}
-else {
-var valid130 = true;
 }
 }
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.type,parentSchema:schema25.properties.logging,data:data154}];
-return false;
-}
-}
-var valid0 = _errs462 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.extends !== undefined){
-let data158 = data.extends;
-const _errs471 = errors;
-const _errs472 = errors;
-let valid132 = false;
-let passing24 = null;
-const _errs473 = errors;
-if(typeof data158 !== "string"){
-const err216 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[0].type,parentSchema:schema25.properties.extends.oneOf[0],data:data158};
+const err216 = {instancePath:instancePath+"/secrets/" + i53,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data152};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -7115,17 +7504,20 @@ vErrors.push(err216);
 }
 errors++;
 }
-var _valid24 = _errs473 === errors;
-if(_valid24){
-valid132 = true;
-passing24 = 0;
 }
-const _errs475 = errors;
-if(errors === _errs475){
-if(data158 && typeof data158 == "object" && !Array.isArray(data158)){
-let missing7;
-if((data158.service === undefined) && (missing7 = "service")){
-const err217 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/required",keyword:"required",params:{missingProperty: missing7},message:"must have required property '"+missing7+"'",schema:schema25.properties.extends.oneOf[1].required,parentSchema:schema25.properties.extends.oneOf[1],data:data158};
+var _valid24 = _errs460 === errors;
+if(_valid24 && valid134){
+valid134 = false;
+passing24 = [passing24, 1];
+}
+else {
+if(_valid24){
+valid134 = true;
+passing24 = 1;
+}
+}
+if(!valid134){
+const err217 = {instancePath:instancePath+"/secrets/" + i53,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing24},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data152};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -7133,12 +7525,54 @@ else {
 vErrors.push(err217);
 }
 errors++;
+validate24.errors = vErrors;
+return false;
 }
 else {
+errors = _errs457;
+if(vErrors !== null){
+if(_errs457){
+vErrors.length = _errs457;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid133 = _errs456 === errors;
+if(!valid133){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/secrets",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data151}];
+return false;
+}
+}
+var valid0 = _errs453 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.configs !== undefined){
+let data158 = data.configs;
+const _errs473 = errors;
+const _errs474 = errors;
+if(errors === _errs474){
+if(Array.isArray(data158)){
+var valid137 = true;
+const len32 = data158.length;
+for(let i54=0; i54<len32; i54++){
+let data159 = data158[i54];
+const _errs476 = errors;
 const _errs477 = errors;
-for(const key36 in data158){
-if(!((key36 === "service") || (key36 === "file"))){
-const err218 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key36},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.extends.oneOf[1],data:data158};
+let valid138 = false;
+let passing25 = null;
+const _errs478 = errors;
+if(typeof data159 !== "string"){
+const err218 = {instancePath:instancePath+"/configs/" + i54,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data159};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -7146,15 +7580,18 @@ else {
 vErrors.push(err218);
 }
 errors++;
-break;
 }
+var _valid25 = _errs478 === errors;
+if(_valid25){
+valid138 = true;
+passing25 = 0;
 }
-if(_errs477 === errors){
-if(data158.service !== undefined){
-let data159 = data158.service;
-const _errs478 = errors;
-if(typeof data159 !== "string"){
-const err219 = {instancePath:instancePath+"/extends/service",schemaPath:"#/properties/extends/oneOf/1/properties/service/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.service.type,parentSchema:schema25.properties.extends.oneOf[1].properties.service,data:data159};
+const _errs480 = errors;
+if(errors === _errs480){
+if(data159 && typeof data159 == "object" && !Array.isArray(data159)){
+let missing6;
+if((data159.source === undefined) && (missing6 = "source")){
+const err219 = {instancePath:instancePath+"/configs/" + i54,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing6},message:"must have required property '"+missing6+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data159};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -7163,17 +7600,11 @@ vErrors.push(err219);
 }
 errors++;
 }
-var valid133 = _errs478 === errors;
-}
 else {
-var valid133 = true;
-}
-if(valid133){
-if(data158.file !== undefined){
-let data160 = data158.file;
-const _errs480 = errors;
-if(typeof data160 !== "string"){
-const err220 = {instancePath:instancePath+"/extends/file",schemaPath:"#/properties/extends/oneOf/1/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.file.type,parentSchema:schema25.properties.extends.oneOf[1].properties.file,data:data160};
+const _errs482 = errors;
+for(const key35 in data159){
+if(!((((((key35 === "source") || (key35 === "target")) || (key35 === "uid")) || (key35 === "gid")) || (key35 === "mode")) || (pattern2.test(key35)))){
+const err220 = {instancePath:instancePath+"/configs/" + i54,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key35},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data159};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -7181,18 +7612,15 @@ else {
 vErrors.push(err220);
 }
 errors++;
-}
-var valid133 = _errs480 === errors;
-}
-else {
-var valid133 = true;
+break;
 }
 }
-}
-}
-}
-else {
-const err221 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.extends.oneOf[1].type,parentSchema:schema25.properties.extends.oneOf[1],data:data158};
+if(_errs482 === errors){
+if(data159.source !== undefined){
+let data160 = data159.source;
+const _errs483 = errors;
+if(typeof data160 !== "string"){
+const err221 = {instancePath:instancePath+"/configs/" + i54+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data160};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -7201,20 +7629,17 @@ vErrors.push(err221);
 }
 errors++;
 }
-}
-var _valid24 = _errs475 === errors;
-if(_valid24 && valid132){
-valid132 = false;
-passing24 = [passing24, 1];
+var valid139 = _errs483 === errors;
 }
 else {
-if(_valid24){
-valid132 = true;
-passing24 = 1;
+var valid139 = true;
 }
-}
-if(!valid132){
-const err222 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf",keyword:"oneOf",params:{passingSchemas: passing24},message:"must match exactly one schema in oneOf",schema:schema25.properties.extends.oneOf,parentSchema:schema25.properties.extends,data:data158};
+if(valid139){
+if(data159.target !== undefined){
+let data161 = data159.target;
+const _errs485 = errors;
+if(typeof data161 !== "string"){
+const err222 = {instancePath:instancePath+"/configs/" + i54+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data161};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -7222,102 +7647,18 @@ else {
 vErrors.push(err222);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
+}
+var valid139 = _errs485 === errors;
 }
 else {
-errors = _errs472;
-if(vErrors !== null){
-if(_errs472){
-vErrors.length = _errs472;
+var valid139 = true;
 }
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs471 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.develop !== undefined){
-const _errs482 = errors;
-if(!(validate38(data.develop, {instancePath:instancePath+"/develop",parentData:data,parentDataProperty:"develop",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate38.errors : vErrors.concat(validate38.errors);
-errors = vErrors.length;
-}
-var valid0 = _errs482 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data["x-tscompose"] !== undefined){
-let data162 = data["x-tscompose"];
-const _errs483 = errors;
-const _errs484 = errors;
-if(errors === _errs484){
-if(data162 && typeof data162 == "object" && !Array.isArray(data162)){
-const _errs486 = errors;
-for(const key37 in data162){
-if(!((((key37 === "restart_on_unhealthy") || (key37 === "readiness")) || (key37 === "schedule")) || (pattern2.test(key37)))){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose",schemaPath:"#/$defs/x_tscompose_service/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key37},message:"must NOT have additional properties",schema:false,parentSchema:schema75,data:data162}];
-return false;
-break;
-}
-}
-if(_errs486 === errors){
-if(data162.restart_on_unhealthy !== undefined){
-let data163 = data162.restart_on_unhealthy;
+if(valid139){
+if(data159.uid !== undefined){
+let data162 = data159.uid;
 const _errs487 = errors;
-if((typeof data163 !== "boolean") && (typeof data163 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/restart_on_unhealthy",schemaPath:"#/$defs/x_tscompose_service/properties/restart_on_unhealthy/type",keyword:"type",params:{type: schema75.properties.restart_on_unhealthy.type},message:"must be boolean,string",schema:schema75.properties.restart_on_unhealthy.type,parentSchema:schema75.properties.restart_on_unhealthy,data:data163}];
-return false;
-}
-var valid135 = _errs487 === errors;
-}
-else {
-var valid135 = true;
-}
-if(valid135){
-if(data162.readiness !== undefined){
-let data164 = data162.readiness;
-const _errs489 = errors;
-if(errors === _errs489){
-if(data164 && typeof data164 == "object" && !Array.isArray(data164)){
-const _errs491 = errors;
-for(const key38 in data164){
-if(!(((((key38 === "tcp") || (key38 === "http")) || (key38 === "log")) || (key38 === "interval")) || (key38 === "timeout"))){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key38},message:"must NOT have additional properties",schema:false,parentSchema:schema75.properties.readiness,data:data164}];
-return false;
-break;
-}
-}
-if(_errs491 === errors){
-if(data164.tcp !== undefined){
-let data165 = data164.tcp;
-const _errs492 = errors;
-if((!(((typeof data165 == "number") && (!(data165 % 1) && !isNaN(data165))) && (isFinite(data165)))) && (typeof data165 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/tcp",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/tcp/type",keyword:"type",params:{type: schema75.properties.readiness.properties.tcp.type},message:"must be integer,string",schema:schema75.properties.readiness.properties.tcp.type,parentSchema:schema75.properties.readiness.properties.tcp,data:data165}];
-return false;
-}
-var valid136 = _errs492 === errors;
-}
-else {
-var valid136 = true;
-}
-if(valid136){
-if(data164.http !== undefined){
-let data166 = data164.http;
-const _errs494 = errors;
-const _errs495 = errors;
-let valid137 = false;
-let passing25 = null;
-const _errs496 = errors;
-if((!(((typeof data166 == "number") && (!(data166 % 1) && !isNaN(data166))) && (isFinite(data166)))) && (typeof data166 !== "string")){
-const err223 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/0/type",keyword:"type",params:{type: schema75.properties.readiness.properties.http.oneOf[0].type},message:"must be integer,string",schema:schema75.properties.readiness.properties.http.oneOf[0].type,parentSchema:schema75.properties.readiness.properties.http.oneOf[0],data:data166};
+if(typeof data162 !== "string"){
+const err223 = {instancePath:instancePath+"/configs/" + i54+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data162};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -7326,17 +7667,17 @@ vErrors.push(err223);
 }
 errors++;
 }
-var _valid25 = _errs496 === errors;
-if(_valid25){
-valid137 = true;
-passing25 = 0;
+var valid139 = _errs487 === errors;
 }
-const _errs498 = errors;
-if(errors === _errs498){
-if(data166 && typeof data166 == "object" && !Array.isArray(data166)){
-let missing8;
-if((data166.port === undefined) && (missing8 = "port")){
-const err224 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/required",keyword:"required",params:{missingProperty: missing8},message:"must have required property '"+missing8+"'",schema:schema75.properties.readiness.properties.http.oneOf[1].required,parentSchema:schema75.properties.readiness.properties.http.oneOf[1],data:data166};
+else {
+var valid139 = true;
+}
+if(valid139){
+if(data159.gid !== undefined){
+let data163 = data159.gid;
+const _errs489 = errors;
+if(typeof data163 !== "string"){
+const err224 = {instancePath:instancePath+"/configs/" + i54+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data163};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -7345,11 +7686,17 @@ vErrors.push(err224);
 }
 errors++;
 }
+var valid139 = _errs489 === errors;
+}
 else {
-const _errs500 = errors;
-for(const key39 in data166){
-if(!((key39 === "port") || (key39 === "path"))){
-const err225 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key39},message:"must NOT have additional properties",schema:false,parentSchema:schema75.properties.readiness.properties.http.oneOf[1],data:data166};
+var valid139 = true;
+}
+if(valid139){
+if(data159.mode !== undefined){
+let data164 = data159.mode;
+const _errs491 = errors;
+if((!(((typeof data164 == "number") && (!(data164 % 1) && !isNaN(data164))) && (isFinite(data164)))) && (typeof data164 !== "string")){
+const err225 = {instancePath:instancePath+"/configs/" + i54+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data164};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -7357,15 +7704,21 @@ else {
 vErrors.push(err225);
 }
 errors++;
-break;
+}
+var valid139 = _errs491 === errors;
+}
+else {
+var valid139 = true;
 }
 }
-if(_errs500 === errors){
-if(data166.port !== undefined){
-let data167 = data166.port;
-const _errs501 = errors;
-if((!(((typeof data167 == "number") && (!(data167 % 1) && !isNaN(data167))) && (isFinite(data167)))) && (typeof data167 !== "string")){
-const err226 = {instancePath:instancePath+"/x-tscompose/readiness/http/port",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/properties/port/type",keyword:"type",params:{type: schema75.properties.readiness.properties.http.oneOf[1].properties.port.type},message:"must be integer,string",schema:schema75.properties.readiness.properties.http.oneOf[1].properties.port.type,parentSchema:schema75.properties.readiness.properties.http.oneOf[1].properties.port,data:data167};
+}
+}
+}
+}
+}
+}
+else {
+const err226 = {instancePath:instancePath+"/configs/" + i54,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data159};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -7374,17 +7727,20 @@ vErrors.push(err226);
 }
 errors++;
 }
-var valid138 = _errs501 === errors;
+}
+var _valid25 = _errs480 === errors;
+if(_valid25 && valid138){
+valid138 = false;
+passing25 = [passing25, 1];
 }
 else {
-var valid138 = true;
+if(_valid25){
+valid138 = true;
+passing25 = 1;
 }
-if(valid138){
-if(data166.path !== undefined){
-let data168 = data166.path;
-const _errs503 = errors;
-if(typeof data168 !== "string"){
-const err227 = {instancePath:instancePath+"/x-tscompose/readiness/http/path",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.readiness.properties.http.oneOf[1].properties.path.type,parentSchema:schema75.properties.readiness.properties.http.oneOf[1].properties.path,data:data168};
+}
+if(!valid138){
+const err227 = {instancePath:instancePath+"/configs/" + i54,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing25},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data159};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -7392,18 +7748,114 @@ else {
 vErrors.push(err227);
 }
 errors++;
-}
-var valid138 = _errs503 === errors;
-}
-else {
-var valid138 = true;
-}
-}
-}
-}
+validate24.errors = vErrors;
+return false;
 }
 else {
-const err228 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.properties.readiness.properties.http.oneOf[1].type,parentSchema:schema75.properties.readiness.properties.http.oneOf[1],data:data166};
+errors = _errs477;
+if(vErrors !== null){
+if(_errs477){
+vErrors.length = _errs477;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid137 = _errs476 === errors;
+if(!valid137){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/configs",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data158}];
+return false;
+}
+}
+var valid0 = _errs473 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.logging !== undefined){
+let data165 = data.logging;
+const _errs493 = errors;
+if(errors === _errs493){
+if(data165 && typeof data165 == "object" && !Array.isArray(data165)){
+const _errs495 = errors;
+for(const key36 in data165){
+if(!(((key36 === "driver") || (key36 === "options")) || (pattern2.test(key36)))){
+validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key36},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.logging,data:data165}];
+return false;
+break;
+}
+}
+if(_errs495 === errors){
+if(data165.driver !== undefined){
+let data166 = data165.driver;
+const _errs496 = errors;
+if(typeof data166 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/logging/driver",schemaPath:"#/properties/logging/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.logging.properties.driver.type,parentSchema:schema25.properties.logging.properties.driver,data:data166}];
+return false;
+}
+var valid140 = _errs496 === errors;
+}
+else {
+var valid140 = true;
+}
+if(valid140){
+if(data165.options !== undefined){
+let data167 = data165.options;
+const _errs498 = errors;
+if(errors === _errs498){
+if(data167 && typeof data167 == "object" && !Array.isArray(data167)){
+var props19 = {};
+for(const key37 in data167){
+if(pattern11.test(key37)){
+let data168 = data167[key37];
+if(((typeof data168 !== "string") && (!((typeof data168 == "number") && (isFinite(data168))))) && (data168 !== null)){
+validate24.errors = [{instancePath:instancePath+"/logging/options/" + key37.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/logging/properties/options/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema25.properties.logging.properties.options.patternProperties["^.+$"].type},message:"must be string,number,null",schema:schema25.properties.logging.properties.options.patternProperties["^.+$"].type,parentSchema:schema25.properties.logging.properties.options.patternProperties["^.+$"],data:data168}];
+return false;
+}
+props19[key37] = true;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/logging/options",schemaPath:"#/properties/logging/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.properties.options.type,parentSchema:schema25.properties.logging.properties.options,data:data167}];
+return false;
+}
+}
+var valid140 = _errs498 === errors;
+}
+else {
+var valid140 = true;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.type,parentSchema:schema25.properties.logging,data:data165}];
+return false;
+}
+}
+var valid0 = _errs493 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.extends !== undefined){
+let data169 = data.extends;
+const _errs502 = errors;
+const _errs503 = errors;
+let valid142 = false;
+let passing26 = null;
+const _errs504 = errors;
+if(typeof data169 !== "string"){
+const err228 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[0].type,parentSchema:schema25.properties.extends.oneOf[0],data:data169};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -7412,20 +7864,17 @@ vErrors.push(err228);
 }
 errors++;
 }
+var _valid26 = _errs504 === errors;
+if(_valid26){
+valid142 = true;
+passing26 = 0;
 }
-var _valid25 = _errs498 === errors;
-if(_valid25 && valid137){
-valid137 = false;
-passing25 = [passing25, 1];
-}
-else {
-if(_valid25){
-valid137 = true;
-passing25 = 1;
-}
-}
-if(!valid137){
-const err229 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf",keyword:"oneOf",params:{passingSchemas: passing25},message:"must match exactly one schema in oneOf",schema:schema75.properties.readiness.properties.http.oneOf,parentSchema:schema75.properties.readiness.properties.http,data:data166};
+const _errs506 = errors;
+if(errors === _errs506){
+if(data169 && typeof data169 == "object" && !Array.isArray(data169)){
+let missing7;
+if((data169.service === undefined) && (missing7 = "service")){
+const err229 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/required",keyword:"required",params:{missingProperty: missing7},message:"must have required property '"+missing7+"'",schema:schema25.properties.extends.oneOf[1].required,parentSchema:schema25.properties.extends.oneOf[1],data:data169};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -7433,90 +7882,12 @@ else {
 vErrors.push(err229);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
 }
 else {
-errors = _errs495;
-if(vErrors !== null){
-if(_errs495){
-vErrors.length = _errs495;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid136 = _errs494 === errors;
-}
-else {
-var valid136 = true;
-}
-if(valid136){
-if(data164.log !== undefined){
-let data169 = data164.log;
-const _errs505 = errors;
-if(typeof data169 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/log",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/log/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.readiness.properties.log.type,parentSchema:schema75.properties.readiness.properties.log,data:data169}];
-return false;
-}
-var valid136 = _errs505 === errors;
-}
-else {
-var valid136 = true;
-}
-if(valid136){
-if(data164.interval !== undefined){
-let data170 = data164.interval;
-const _errs507 = errors;
-if((typeof data170 !== "string") && (!((typeof data170 == "number") && (isFinite(data170))))){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/interval",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/interval/type",keyword:"type",params:{type: schema75.properties.readiness.properties.interval.type},message:"must be string,number",schema:schema75.properties.readiness.properties.interval.type,parentSchema:schema75.properties.readiness.properties.interval,data:data170}];
-return false;
-}
-var valid136 = _errs507 === errors;
-}
-else {
-var valid136 = true;
-}
-if(valid136){
-if(data164.timeout !== undefined){
-let data171 = data164.timeout;
-const _errs509 = errors;
-if((typeof data171 !== "string") && (!((typeof data171 == "number") && (isFinite(data171))))){
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/timeout",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/timeout/type",keyword:"type",params:{type: schema75.properties.readiness.properties.timeout.type},message:"must be string,number",schema:schema75.properties.readiness.properties.timeout.type,parentSchema:schema75.properties.readiness.properties.timeout,data:data171}];
-return false;
-}
-var valid136 = _errs509 === errors;
-}
-else {
-var valid136 = true;
-}
-}
-}
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.properties.readiness.type,parentSchema:schema75.properties.readiness,data:data164}];
-return false;
-}
-}
-var valid135 = _errs489 === errors;
-}
-else {
-var valid135 = true;
-}
-if(valid135){
-if(data162.schedule !== undefined){
-let data172 = data162.schedule;
-const _errs511 = errors;
-const _errs512 = errors;
-let valid139 = false;
-let passing26 = null;
-const _errs513 = errors;
-if(typeof data172 !== "string"){
-const err230 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.schedule.oneOf[0].type,parentSchema:schema75.properties.schedule.oneOf[0],data:data172};
+const _errs508 = errors;
+for(const key38 in data169){
+if(!((key38 === "service") || (key38 === "file"))){
+const err230 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key38},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.extends.oneOf[1],data:data169};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -7524,18 +7895,15 @@ else {
 vErrors.push(err230);
 }
 errors++;
+break;
 }
-var _valid26 = _errs513 === errors;
-if(_valid26){
-valid139 = true;
-passing26 = 0;
 }
-const _errs515 = errors;
-if(errors === _errs515){
-if(data172 && typeof data172 == "object" && !Array.isArray(data172)){
-let missing9;
-if((data172.cron === undefined) && (missing9 = "cron")){
-const err231 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/required",keyword:"required",params:{missingProperty: missing9},message:"must have required property '"+missing9+"'",schema:schema75.properties.schedule.oneOf[1].required,parentSchema:schema75.properties.schedule.oneOf[1],data:data172};
+if(_errs508 === errors){
+if(data169.service !== undefined){
+let data170 = data169.service;
+const _errs509 = errors;
+if(typeof data170 !== "string"){
+const err231 = {instancePath:instancePath+"/extends/service",schemaPath:"#/properties/extends/oneOf/1/properties/service/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.service.type,parentSchema:schema25.properties.extends.oneOf[1].properties.service,data:data170};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -7544,11 +7912,17 @@ vErrors.push(err231);
 }
 errors++;
 }
+var valid143 = _errs509 === errors;
+}
 else {
-const _errs517 = errors;
-for(const key40 in data172){
-if(!((((key40 === "cron") || (key40 === "timezone")) || (key40 === "overlap")) || (key40 === "history"))){
-const err232 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key40},message:"must NOT have additional properties",schema:false,parentSchema:schema75.properties.schedule.oneOf[1],data:data172};
+var valid143 = true;
+}
+if(valid143){
+if(data169.file !== undefined){
+let data171 = data169.file;
+const _errs511 = errors;
+if(typeof data171 !== "string"){
+const err232 = {instancePath:instancePath+"/extends/file",schemaPath:"#/properties/extends/oneOf/1/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.file.type,parentSchema:schema25.properties.extends.oneOf[1].properties.file,data:data171};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -7556,15 +7930,18 @@ else {
 vErrors.push(err232);
 }
 errors++;
-break;
+}
+var valid143 = _errs511 === errors;
+}
+else {
+var valid143 = true;
 }
 }
-if(_errs517 === errors){
-if(data172.cron !== undefined){
-let data173 = data172.cron;
-const _errs518 = errors;
-if(typeof data173 !== "string"){
-const err233 = {instancePath:instancePath+"/x-tscompose/schedule/cron",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/cron/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.schedule.oneOf[1].properties.cron.type,parentSchema:schema75.properties.schedule.oneOf[1].properties.cron,data:data173};
+}
+}
+}
+else {
+const err233 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.extends.oneOf[1].type,parentSchema:schema25.properties.extends.oneOf[1],data:data169};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -7573,17 +7950,20 @@ vErrors.push(err233);
 }
 errors++;
 }
-var valid140 = _errs518 === errors;
+}
+var _valid26 = _errs506 === errors;
+if(_valid26 && valid142){
+valid142 = false;
+passing26 = [passing26, 1];
 }
 else {
-var valid140 = true;
+if(_valid26){
+valid142 = true;
+passing26 = 1;
 }
-if(valid140){
-if(data172.timezone !== undefined){
-let data174 = data172.timezone;
-const _errs520 = errors;
-if(typeof data174 !== "string"){
-const err234 = {instancePath:instancePath+"/x-tscompose/schedule/timezone",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.schedule.oneOf[1].properties.timezone.type,parentSchema:schema75.properties.schedule.oneOf[1].properties.timezone,data:data174};
+}
+if(!valid142){
+const err234 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf",keyword:"oneOf",params:{passingSchemas: passing26},message:"must match exactly one schema in oneOf",schema:schema25.properties.extends.oneOf,parentSchema:schema25.properties.extends,data:data169};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -7591,18 +7971,102 @@ else {
 vErrors.push(err234);
 }
 errors++;
-}
-var valid140 = _errs520 === errors;
+validate24.errors = vErrors;
+return false;
 }
 else {
-var valid140 = true;
+errors = _errs503;
+if(vErrors !== null){
+if(_errs503){
+vErrors.length = _errs503;
 }
-if(valid140){
-if(data172.overlap !== undefined){
-let data175 = data172.overlap;
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs502 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.develop !== undefined){
+const _errs513 = errors;
+if(!(validate41(data.develop, {instancePath:instancePath+"/develop",parentData:data,parentDataProperty:"develop",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate41.errors : vErrors.concat(validate41.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs513 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data["x-tscompose"] !== undefined){
+let data173 = data["x-tscompose"];
+const _errs514 = errors;
+const _errs515 = errors;
+if(errors === _errs515){
+if(data173 && typeof data173 == "object" && !Array.isArray(data173)){
+const _errs517 = errors;
+for(const key39 in data173){
+if(!((((key39 === "restart_on_unhealthy") || (key39 === "readiness")) || (key39 === "schedule")) || (pattern2.test(key39)))){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose",schemaPath:"#/$defs/x_tscompose_service/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key39},message:"must NOT have additional properties",schema:false,parentSchema:schema80,data:data173}];
+return false;
+break;
+}
+}
+if(_errs517 === errors){
+if(data173.restart_on_unhealthy !== undefined){
+let data174 = data173.restart_on_unhealthy;
+const _errs518 = errors;
+if((typeof data174 !== "boolean") && (typeof data174 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/restart_on_unhealthy",schemaPath:"#/$defs/x_tscompose_service/properties/restart_on_unhealthy/type",keyword:"type",params:{type: schema80.properties.restart_on_unhealthy.type},message:"must be boolean,string",schema:schema80.properties.restart_on_unhealthy.type,parentSchema:schema80.properties.restart_on_unhealthy,data:data174}];
+return false;
+}
+var valid145 = _errs518 === errors;
+}
+else {
+var valid145 = true;
+}
+if(valid145){
+if(data173.readiness !== undefined){
+let data175 = data173.readiness;
+const _errs520 = errors;
+if(errors === _errs520){
+if(data175 && typeof data175 == "object" && !Array.isArray(data175)){
 const _errs522 = errors;
-if(typeof data175 !== "string"){
-const err235 = {instancePath:instancePath+"/x-tscompose/schedule/overlap",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/overlap/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.schedule.oneOf[1].properties.overlap.type,parentSchema:schema75.properties.schedule.oneOf[1].properties.overlap,data:data175};
+for(const key40 in data175){
+if(!(((((key40 === "tcp") || (key40 === "http")) || (key40 === "log")) || (key40 === "interval")) || (key40 === "timeout"))){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key40},message:"must NOT have additional properties",schema:false,parentSchema:schema80.properties.readiness,data:data175}];
+return false;
+break;
+}
+}
+if(_errs522 === errors){
+if(data175.tcp !== undefined){
+let data176 = data175.tcp;
+const _errs523 = errors;
+if((!(((typeof data176 == "number") && (!(data176 % 1) && !isNaN(data176))) && (isFinite(data176)))) && (typeof data176 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/tcp",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/tcp/type",keyword:"type",params:{type: schema80.properties.readiness.properties.tcp.type},message:"must be integer,string",schema:schema80.properties.readiness.properties.tcp.type,parentSchema:schema80.properties.readiness.properties.tcp,data:data176}];
+return false;
+}
+var valid146 = _errs523 === errors;
+}
+else {
+var valid146 = true;
+}
+if(valid146){
+if(data175.http !== undefined){
+let data177 = data175.http;
+const _errs525 = errors;
+const _errs526 = errors;
+let valid147 = false;
+let passing27 = null;
+const _errs527 = errors;
+if((!(((typeof data177 == "number") && (!(data177 % 1) && !isNaN(data177))) && (isFinite(data177)))) && (typeof data177 !== "string")){
+const err235 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/0/type",keyword:"type",params:{type: schema80.properties.readiness.properties.http.oneOf[0].type},message:"must be integer,string",schema:schema80.properties.readiness.properties.http.oneOf[0].type,parentSchema:schema80.properties.readiness.properties.http.oneOf[0],data:data177};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -7611,8 +8075,17 @@ vErrors.push(err235);
 }
 errors++;
 }
-if(!(((data175 === "skip") || (data175 === "queue")) || (data175 === "allow"))){
-const err236 = {instancePath:instancePath+"/x-tscompose/schedule/overlap",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/overlap/enum",keyword:"enum",params:{allowedValues: schema75.properties.schedule.oneOf[1].properties.overlap.enum},message:"must be equal to one of the allowed values",schema:schema75.properties.schedule.oneOf[1].properties.overlap.enum,parentSchema:schema75.properties.schedule.oneOf[1].properties.overlap,data:data175};
+var _valid27 = _errs527 === errors;
+if(_valid27){
+valid147 = true;
+passing27 = 0;
+}
+const _errs529 = errors;
+if(errors === _errs529){
+if(data177 && typeof data177 == "object" && !Array.isArray(data177)){
+let missing8;
+if((data177.port === undefined) && (missing8 = "port")){
+const err236 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/required",keyword:"required",params:{missingProperty: missing8},message:"must have required property '"+missing8+"'",schema:schema80.properties.readiness.properties.http.oneOf[1].required,parentSchema:schema80.properties.readiness.properties.http.oneOf[1],data:data177};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -7621,17 +8094,11 @@ vErrors.push(err236);
 }
 errors++;
 }
-var valid140 = _errs522 === errors;
-}
 else {
-var valid140 = true;
-}
-if(valid140){
-if(data172.history !== undefined){
-let data176 = data172.history;
-const _errs524 = errors;
-if((!(((typeof data176 == "number") && (!(data176 % 1) && !isNaN(data176))) && (isFinite(data176)))) && (typeof data176 !== "string")){
-const err237 = {instancePath:instancePath+"/x-tscompose/schedule/history",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/history/type",keyword:"type",params:{type: schema75.properties.schedule.oneOf[1].properties.history.type},message:"must be integer,string",schema:schema75.properties.schedule.oneOf[1].properties.history.type,parentSchema:schema75.properties.schedule.oneOf[1].properties.history,data:data176};
+const _errs531 = errors;
+for(const key41 in data177){
+if(!((key41 === "port") || (key41 === "path"))){
+const err237 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key41},message:"must NOT have additional properties",schema:false,parentSchema:schema80.properties.readiness.properties.http.oneOf[1],data:data177};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -7639,20 +8106,15 @@ else {
 vErrors.push(err237);
 }
 errors++;
-}
-var valid140 = _errs524 === errors;
-}
-else {
-var valid140 = true;
+break;
 }
 }
-}
-}
-}
-}
-}
-else {
-const err238 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.properties.schedule.oneOf[1].type,parentSchema:schema75.properties.schedule.oneOf[1],data:data172};
+if(_errs531 === errors){
+if(data177.port !== undefined){
+let data178 = data177.port;
+const _errs532 = errors;
+if((!(((typeof data178 == "number") && (!(data178 % 1) && !isNaN(data178))) && (isFinite(data178)))) && (typeof data178 !== "string")){
+const err238 = {instancePath:instancePath+"/x-tscompose/readiness/http/port",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/properties/port/type",keyword:"type",params:{type: schema80.properties.readiness.properties.http.oneOf[1].properties.port.type},message:"must be integer,string",schema:schema80.properties.readiness.properties.http.oneOf[1].properties.port.type,parentSchema:schema80.properties.readiness.properties.http.oneOf[1].properties.port,data:data178};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -7661,20 +8123,17 @@ vErrors.push(err238);
 }
 errors++;
 }
-}
-var _valid26 = _errs515 === errors;
-if(_valid26 && valid139){
-valid139 = false;
-passing26 = [passing26, 1];
+var valid148 = _errs532 === errors;
 }
 else {
-if(_valid26){
-valid139 = true;
-passing26 = 1;
+var valid148 = true;
 }
-}
-if(!valid139){
-const err239 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf",keyword:"oneOf",params:{passingSchemas: passing26},message:"must match exactly one schema in oneOf",schema:schema75.properties.schedule.oneOf,parentSchema:schema75.properties.schedule,data:data172};
+if(valid148){
+if(data177.path !== undefined){
+let data179 = data177.path;
+const _errs534 = errors;
+if(typeof data179 !== "string"){
+const err239 = {instancePath:instancePath+"/x-tscompose/readiness/http/path",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema80.properties.readiness.properties.http.oneOf[1].properties.path.type,parentSchema:schema80.properties.readiness.properties.http.oneOf[1].properties.path,data:data179};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -7682,38 +8141,333 @@ else {
 vErrors.push(err239);
 }
 errors++;
+}
+var valid148 = _errs534 === errors;
+}
+else {
+var valid148 = true;
+}
+}
+}
+}
+}
+else {
+const err240 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema80.properties.readiness.properties.http.oneOf[1].type,parentSchema:schema80.properties.readiness.properties.http.oneOf[1],data:data177};
+if(vErrors === null){
+vErrors = [err240];
+}
+else {
+vErrors.push(err240);
+}
+errors++;
+}
+}
+var _valid27 = _errs529 === errors;
+if(_valid27 && valid147){
+valid147 = false;
+passing27 = [passing27, 1];
+}
+else {
+if(_valid27){
+valid147 = true;
+passing27 = 1;
+}
+}
+if(!valid147){
+const err241 = {instancePath:instancePath+"/x-tscompose/readiness/http",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/http/oneOf",keyword:"oneOf",params:{passingSchemas: passing27},message:"must match exactly one schema in oneOf",schema:schema80.properties.readiness.properties.http.oneOf,parentSchema:schema80.properties.readiness.properties.http,data:data177};
+if(vErrors === null){
+vErrors = [err241];
+}
+else {
+vErrors.push(err241);
+}
+errors++;
 validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs512;
+errors = _errs526;
 if(vErrors !== null){
-if(_errs512){
-vErrors.length = _errs512;
+if(_errs526){
+vErrors.length = _errs526;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid135 = _errs511 === errors;
+var valid146 = _errs525 === errors;
 }
 else {
-var valid135 = true;
+var valid146 = true;
+}
+if(valid146){
+if(data175.log !== undefined){
+let data180 = data175.log;
+const _errs536 = errors;
+if(typeof data180 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/log",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/log/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema80.properties.readiness.properties.log.type,parentSchema:schema80.properties.readiness.properties.log,data:data180}];
+return false;
+}
+var valid146 = _errs536 === errors;
+}
+else {
+var valid146 = true;
+}
+if(valid146){
+if(data175.interval !== undefined){
+let data181 = data175.interval;
+const _errs538 = errors;
+if((typeof data181 !== "string") && (!((typeof data181 == "number") && (isFinite(data181))))){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/interval",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/interval/type",keyword:"type",params:{type: schema80.properties.readiness.properties.interval.type},message:"must be string,number",schema:schema80.properties.readiness.properties.interval.type,parentSchema:schema80.properties.readiness.properties.interval,data:data181}];
+return false;
+}
+var valid146 = _errs538 === errors;
+}
+else {
+var valid146 = true;
+}
+if(valid146){
+if(data175.timeout !== undefined){
+let data182 = data175.timeout;
+const _errs540 = errors;
+if((typeof data182 !== "string") && (!((typeof data182 == "number") && (isFinite(data182))))){
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness/timeout",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/properties/timeout/type",keyword:"type",params:{type: schema80.properties.readiness.properties.timeout.type},message:"must be string,number",schema:schema80.properties.readiness.properties.timeout.type,parentSchema:schema80.properties.readiness.properties.timeout,data:data182}];
+return false;
+}
+var valid146 = _errs540 === errors;
+}
+else {
+var valid146 = true;
+}
+}
 }
 }
 }
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/x-tscompose",schemaPath:"#/$defs/x_tscompose_service/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.type,parentSchema:schema75,data:data162}];
+validate24.errors = [{instancePath:instancePath+"/x-tscompose/readiness",schemaPath:"#/$defs/x_tscompose_service/properties/readiness/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema80.properties.readiness.type,parentSchema:schema80.properties.readiness,data:data175}];
 return false;
 }
 }
-var valid0 = _errs483 === errors;
+var valid145 = _errs520 === errors;
+}
+else {
+var valid145 = true;
+}
+if(valid145){
+if(data173.schedule !== undefined){
+let data183 = data173.schedule;
+const _errs542 = errors;
+const _errs543 = errors;
+let valid149 = false;
+let passing28 = null;
+const _errs544 = errors;
+if(typeof data183 !== "string"){
+const err242 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema80.properties.schedule.oneOf[0].type,parentSchema:schema80.properties.schedule.oneOf[0],data:data183};
+if(vErrors === null){
+vErrors = [err242];
+}
+else {
+vErrors.push(err242);
+}
+errors++;
+}
+var _valid28 = _errs544 === errors;
+if(_valid28){
+valid149 = true;
+passing28 = 0;
+}
+const _errs546 = errors;
+if(errors === _errs546){
+if(data183 && typeof data183 == "object" && !Array.isArray(data183)){
+let missing9;
+if((data183.cron === undefined) && (missing9 = "cron")){
+const err243 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/required",keyword:"required",params:{missingProperty: missing9},message:"must have required property '"+missing9+"'",schema:schema80.properties.schedule.oneOf[1].required,parentSchema:schema80.properties.schedule.oneOf[1],data:data183};
+if(vErrors === null){
+vErrors = [err243];
+}
+else {
+vErrors.push(err243);
+}
+errors++;
+}
+else {
+const _errs548 = errors;
+for(const key42 in data183){
+if(!((((key42 === "cron") || (key42 === "timezone")) || (key42 === "overlap")) || (key42 === "history"))){
+const err244 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key42},message:"must NOT have additional properties",schema:false,parentSchema:schema80.properties.schedule.oneOf[1],data:data183};
+if(vErrors === null){
+vErrors = [err244];
+}
+else {
+vErrors.push(err244);
+}
+errors++;
+break;
+}
+}
+if(_errs548 === errors){
+if(data183.cron !== undefined){
+let data184 = data183.cron;
+const _errs549 = errors;
+if(typeof data184 !== "string"){
+const err245 = {instancePath:instancePath+"/x-tscompose/schedule/cron",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/cron/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema80.properties.schedule.oneOf[1].properties.cron.type,parentSchema:schema80.properties.schedule.oneOf[1].properties.cron,data:data184};
+if(vErrors === null){
+vErrors = [err245];
+}
+else {
+vErrors.push(err245);
+}
+errors++;
+}
+var valid150 = _errs549 === errors;
+}
+else {
+var valid150 = true;
+}
+if(valid150){
+if(data183.timezone !== undefined){
+let data185 = data183.timezone;
+const _errs551 = errors;
+if(typeof data185 !== "string"){
+const err246 = {instancePath:instancePath+"/x-tscompose/schedule/timezone",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema80.properties.schedule.oneOf[1].properties.timezone.type,parentSchema:schema80.properties.schedule.oneOf[1].properties.timezone,data:data185};
+if(vErrors === null){
+vErrors = [err246];
+}
+else {
+vErrors.push(err246);
+}
+errors++;
+}
+var valid150 = _errs551 === errors;
+}
+else {
+var valid150 = true;
+}
+if(valid150){
+if(data183.overlap !== undefined){
+let data186 = data183.overlap;
+const _errs553 = errors;
+if(typeof data186 !== "string"){
+const err247 = {instancePath:instancePath+"/x-tscompose/schedule/overlap",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/overlap/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema80.properties.schedule.oneOf[1].properties.overlap.type,parentSchema:schema80.properties.schedule.oneOf[1].properties.overlap,data:data186};
+if(vErrors === null){
+vErrors = [err247];
+}
+else {
+vErrors.push(err247);
+}
+errors++;
+}
+if(!(((data186 === "skip") || (data186 === "queue")) || (data186 === "allow"))){
+const err248 = {instancePath:instancePath+"/x-tscompose/schedule/overlap",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/overlap/enum",keyword:"enum",params:{allowedValues: schema80.properties.schedule.oneOf[1].properties.overlap.enum},message:"must be equal to one of the allowed values",schema:schema80.properties.schedule.oneOf[1].properties.overlap.enum,parentSchema:schema80.properties.schedule.oneOf[1].properties.overlap,data:data186};
+if(vErrors === null){
+vErrors = [err248];
+}
+else {
+vErrors.push(err248);
+}
+errors++;
+}
+var valid150 = _errs553 === errors;
+}
+else {
+var valid150 = true;
+}
+if(valid150){
+if(data183.history !== undefined){
+let data187 = data183.history;
+const _errs555 = errors;
+if((!(((typeof data187 == "number") && (!(data187 % 1) && !isNaN(data187))) && (isFinite(data187)))) && (typeof data187 !== "string")){
+const err249 = {instancePath:instancePath+"/x-tscompose/schedule/history",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/properties/history/type",keyword:"type",params:{type: schema80.properties.schedule.oneOf[1].properties.history.type},message:"must be integer,string",schema:schema80.properties.schedule.oneOf[1].properties.history.type,parentSchema:schema80.properties.schedule.oneOf[1].properties.history,data:data187};
+if(vErrors === null){
+vErrors = [err249];
+}
+else {
+vErrors.push(err249);
+}
+errors++;
+}
+var valid150 = _errs555 === errors;
+}
+else {
+var valid150 = true;
+}
+}
+}
+}
+}
+}
+}
+else {
+const err250 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema80.properties.schedule.oneOf[1].type,parentSchema:schema80.properties.schedule.oneOf[1],data:data183};
+if(vErrors === null){
+vErrors = [err250];
+}
+else {
+vErrors.push(err250);
+}
+errors++;
+}
+}
+var _valid28 = _errs546 === errors;
+if(_valid28 && valid149){
+valid149 = false;
+passing28 = [passing28, 1];
+}
+else {
+if(_valid28){
+valid149 = true;
+passing28 = 1;
+}
+}
+if(!valid149){
+const err251 = {instancePath:instancePath+"/x-tscompose/schedule",schemaPath:"#/$defs/x_tscompose_service/properties/schedule/oneOf",keyword:"oneOf",params:{passingSchemas: passing28},message:"must match exactly one schema in oneOf",schema:schema80.properties.schedule.oneOf,parentSchema:schema80.properties.schedule,data:data183};
+if(vErrors === null){
+vErrors = [err251];
+}
+else {
+vErrors.push(err251);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs543;
+if(vErrors !== null){
+if(_errs543){
+vErrors.length = _errs543;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid145 = _errs542 === errors;
+}
+else {
+var valid145 = true;
+}
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/x-tscompose",schemaPath:"#/$defs/x_tscompose_service/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema80.type,parentSchema:schema80,data:data173}];
+return false;
+}
+}
+var valid0 = _errs514 === errors;
 }
 else {
 var valid0 = true;
+}
+}
+}
+}
+}
 }
 }
 }
@@ -7781,14 +8535,14 @@ return errors === 0;
 }
 validate24.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema76 = {"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"ipam":{"type":"object","properties":{"driver":{"type":"string"},"config":{"type":"array","items":{"type":"object","properties":{"subnet":{"type":"string"},"ip_range":{"type":"string"},"gateway":{"type":"string"},"aux_addresses":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"options":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"$ref":"#/$defs/external"},"internal":{"type":"boolean"},"attachable":{"type":"boolean"},"enable_ipv6":{"type":"boolean"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
-const schema77 = {"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}};
-const schema78 = {"description":"true, or the legacy {name} form (use the resource's own name instead).","oneOf":[{"type":"boolean"},{"type":"object","properties":{"name":{"type":"string","deprecated":true}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]};
+const schema81 = {"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"ipam":{"type":"object","properties":{"driver":{"type":"string"},"config":{"type":"array","items":{"type":"object","properties":{"subnet":{"type":"string"},"ip_range":{"type":"string"},"gateway":{"type":"string"},"aux_addresses":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"options":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"$ref":"#/$defs/external"},"internal":{"type":"boolean"},"attachable":{"type":"boolean"},"enable_ipv6":{"type":"boolean"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema82 = {"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}};
+const schema83 = {"description":"true, or the legacy {name} form (use the resource's own name instead).","oneOf":[{"type":"boolean"},{"type":"object","properties":{"name":{"type":"string","deprecated":true}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]};
 
-function validate42(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate46(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate42.evaluated;
+const evaluated0 = validate46.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -7796,15 +8550,15 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if((!(data && typeof data == "object" && !Array.isArray(data))) && (data !== null)){
-validate42.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema76.type},message:"must be object,null",schema:schema76.type,parentSchema:schema76,data}];
+validate46.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema81.type},message:"must be object,null",schema:schema81.type,parentSchema:schema81,data}];
 return false;
 }
 if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
-if(!((func1.call(schema76.properties, key0)) || (pattern2.test(key0)))){
-validate42.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema76,data}];
+if(!((func1.call(schema81.properties, key0)) || (pattern2.test(key0)))){
+validate46.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema81,data}];
 return false;
 break;
 }
@@ -7814,7 +8568,7 @@ if(data.name !== undefined){
 let data0 = data.name;
 const _errs2 = errors;
 if(typeof data0 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.name.type,parentSchema:schema76.properties.name,data:data0}];
+validate46.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema81.properties.name.type,parentSchema:schema81.properties.name,data:data0}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -7827,7 +8581,7 @@ if(data.driver !== undefined){
 let data1 = data.driver;
 const _errs4 = errors;
 if(typeof data1 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/driver",schemaPath:"#/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.driver.type,parentSchema:schema76.properties.driver,data:data1}];
+validate46.errors = [{instancePath:instancePath+"/driver",schemaPath:"#/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema81.properties.driver.type,parentSchema:schema81.properties.driver,data:data1}];
 return false;
 }
 var valid0 = _errs4 === errors;
@@ -7847,7 +8601,7 @@ for(const key1 in data2){
 if(pattern11.test(key1)){
 let data3 = data2[key1];
 if((typeof data3 !== "string") && (!((typeof data3 == "number") && (isFinite(data3))))){
-validate42.errors = [{instancePath:instancePath+"/driver_opts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/driver_opts/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema77.patternProperties["^.+$"].type},message:"must be string,number",schema:schema77.patternProperties["^.+$"].type,parentSchema:schema77.patternProperties["^.+$"],data:data3}];
+validate46.errors = [{instancePath:instancePath+"/driver_opts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/driver_opts/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema82.patternProperties["^.+$"].type},message:"must be string,number",schema:schema82.patternProperties["^.+$"].type,parentSchema:schema82.patternProperties["^.+$"],data:data3}];
 return false;
 }
 props0[key1] = true;
@@ -7855,7 +8609,7 @@ props0[key1] = true;
 }
 }
 else {
-validate42.errors = [{instancePath:instancePath+"/driver_opts",schemaPath:"#/$defs/driver_opts/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema77.type,parentSchema:schema77,data:data2}];
+validate46.errors = [{instancePath:instancePath+"/driver_opts",schemaPath:"#/$defs/driver_opts/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema82.type,parentSchema:schema82,data:data2}];
 return false;
 }
 }
@@ -7873,7 +8627,7 @@ if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 const _errs13 = errors;
 for(const key2 in data4){
 if(!((((key2 === "driver") || (key2 === "config")) || (key2 === "options")) || (pattern2.test(key2)))){
-validate42.errors = [{instancePath:instancePath+"/ipam",schemaPath:"#/properties/ipam/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema76.properties.ipam,data:data4}];
+validate46.errors = [{instancePath:instancePath+"/ipam",schemaPath:"#/properties/ipam/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema81.properties.ipam,data:data4}];
 return false;
 break;
 }
@@ -7883,7 +8637,7 @@ if(data4.driver !== undefined){
 let data5 = data4.driver;
 const _errs14 = errors;
 if(typeof data5 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/ipam/driver",schemaPath:"#/properties/ipam/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.ipam.properties.driver.type,parentSchema:schema76.properties.ipam.properties.driver,data:data5}];
+validate46.errors = [{instancePath:instancePath+"/ipam/driver",schemaPath:"#/properties/ipam/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema81.properties.ipam.properties.driver.type,parentSchema:schema81.properties.ipam.properties.driver,data:data5}];
 return false;
 }
 var valid3 = _errs14 === errors;
@@ -7907,7 +8661,7 @@ if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
 const _errs20 = errors;
 for(const key3 in data7){
 if(!(((((key3 === "subnet") || (key3 === "ip_range")) || (key3 === "gateway")) || (key3 === "aux_addresses")) || (pattern2.test(key3)))){
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0,schemaPath:"#/properties/ipam/properties/config/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema76.properties.ipam.properties.config.items,data:data7}];
+validate46.errors = [{instancePath:instancePath+"/ipam/config/" + i0,schemaPath:"#/properties/ipam/properties/config/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema81.properties.ipam.properties.config.items,data:data7}];
 return false;
 break;
 }
@@ -7917,7 +8671,7 @@ if(data7.subnet !== undefined){
 let data8 = data7.subnet;
 const _errs21 = errors;
 if(typeof data8 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/subnet",schemaPath:"#/properties/ipam/properties/config/items/properties/subnet/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.ipam.properties.config.items.properties.subnet.type,parentSchema:schema76.properties.ipam.properties.config.items.properties.subnet,data:data8}];
+validate46.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/subnet",schemaPath:"#/properties/ipam/properties/config/items/properties/subnet/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema81.properties.ipam.properties.config.items.properties.subnet.type,parentSchema:schema81.properties.ipam.properties.config.items.properties.subnet,data:data8}];
 return false;
 }
 var valid5 = _errs21 === errors;
@@ -7930,7 +8684,7 @@ if(data7.ip_range !== undefined){
 let data9 = data7.ip_range;
 const _errs23 = errors;
 if(typeof data9 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/ip_range",schemaPath:"#/properties/ipam/properties/config/items/properties/ip_range/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.ipam.properties.config.items.properties.ip_range.type,parentSchema:schema76.properties.ipam.properties.config.items.properties.ip_range,data:data9}];
+validate46.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/ip_range",schemaPath:"#/properties/ipam/properties/config/items/properties/ip_range/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema81.properties.ipam.properties.config.items.properties.ip_range.type,parentSchema:schema81.properties.ipam.properties.config.items.properties.ip_range,data:data9}];
 return false;
 }
 var valid5 = _errs23 === errors;
@@ -7943,7 +8697,7 @@ if(data7.gateway !== undefined){
 let data10 = data7.gateway;
 const _errs25 = errors;
 if(typeof data10 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/gateway",schemaPath:"#/properties/ipam/properties/config/items/properties/gateway/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.ipam.properties.config.items.properties.gateway.type,parentSchema:schema76.properties.ipam.properties.config.items.properties.gateway,data:data10}];
+validate46.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/gateway",schemaPath:"#/properties/ipam/properties/config/items/properties/gateway/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema81.properties.ipam.properties.config.items.properties.gateway.type,parentSchema:schema81.properties.ipam.properties.config.items.properties.gateway,data:data10}];
 return false;
 }
 var valid5 = _errs25 === errors;
@@ -7960,7 +8714,7 @@ if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
 const _errs29 = errors;
 for(const key4 in data11){
 if(!(pattern11.test(key4))){
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/aux_addresses",schemaPath:"#/properties/ipam/properties/config/items/properties/aux_addresses/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema76.properties.ipam.properties.config.items.properties.aux_addresses,data:data11}];
+validate46.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/aux_addresses",schemaPath:"#/properties/ipam/properties/config/items/properties/aux_addresses/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema81.properties.ipam.properties.config.items.properties.aux_addresses,data:data11}];
 return false;
 break;
 }
@@ -7972,7 +8726,7 @@ if(pattern11.test(key5)){
 let data12 = data11[key5];
 const _errs30 = errors;
 if(typeof data12 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/aux_addresses/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ipam/properties/config/items/properties/aux_addresses/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.ipam.properties.config.items.properties.aux_addresses.patternProperties["^.+$"].type,parentSchema:schema76.properties.ipam.properties.config.items.properties.aux_addresses.patternProperties["^.+$"],data:data12}];
+validate46.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/aux_addresses/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ipam/properties/config/items/properties/aux_addresses/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema81.properties.ipam.properties.config.items.properties.aux_addresses.patternProperties["^.+$"].type,parentSchema:schema81.properties.ipam.properties.config.items.properties.aux_addresses.patternProperties["^.+$"],data:data12}];
 return false;
 }
 var valid6 = _errs30 === errors;
@@ -7984,7 +8738,7 @@ break;
 }
 }
 else {
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/aux_addresses",schemaPath:"#/properties/ipam/properties/config/items/properties/aux_addresses/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema76.properties.ipam.properties.config.items.properties.aux_addresses.type,parentSchema:schema76.properties.ipam.properties.config.items.properties.aux_addresses,data:data11}];
+validate46.errors = [{instancePath:instancePath+"/ipam/config/" + i0+"/aux_addresses",schemaPath:"#/properties/ipam/properties/config/items/properties/aux_addresses/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema81.properties.ipam.properties.config.items.properties.aux_addresses.type,parentSchema:schema81.properties.ipam.properties.config.items.properties.aux_addresses,data:data11}];
 return false;
 }
 }
@@ -7999,7 +8753,7 @@ var valid5 = true;
 }
 }
 else {
-validate42.errors = [{instancePath:instancePath+"/ipam/config/" + i0,schemaPath:"#/properties/ipam/properties/config/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema76.properties.ipam.properties.config.items.type,parentSchema:schema76.properties.ipam.properties.config.items,data:data7}];
+validate46.errors = [{instancePath:instancePath+"/ipam/config/" + i0,schemaPath:"#/properties/ipam/properties/config/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema81.properties.ipam.properties.config.items.type,parentSchema:schema81.properties.ipam.properties.config.items,data:data7}];
 return false;
 }
 }
@@ -8010,7 +8764,7 @@ break;
 }
 }
 else {
-validate42.errors = [{instancePath:instancePath+"/ipam/config",schemaPath:"#/properties/ipam/properties/config/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema76.properties.ipam.properties.config.type,parentSchema:schema76.properties.ipam.properties.config,data:data6}];
+validate46.errors = [{instancePath:instancePath+"/ipam/config",schemaPath:"#/properties/ipam/properties/config/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema81.properties.ipam.properties.config.type,parentSchema:schema81.properties.ipam.properties.config,data:data6}];
 return false;
 }
 }
@@ -8028,7 +8782,7 @@ if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
 const _errs34 = errors;
 for(const key6 in data13){
 if(!(pattern11.test(key6))){
-validate42.errors = [{instancePath:instancePath+"/ipam/options",schemaPath:"#/properties/ipam/properties/options/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema76.properties.ipam.properties.options,data:data13}];
+validate46.errors = [{instancePath:instancePath+"/ipam/options",schemaPath:"#/properties/ipam/properties/options/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema81.properties.ipam.properties.options,data:data13}];
 return false;
 break;
 }
@@ -8040,7 +8794,7 @@ if(pattern11.test(key7)){
 let data14 = data13[key7];
 const _errs35 = errors;
 if(typeof data14 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/ipam/options/" + key7.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ipam/properties/options/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.properties.ipam.properties.options.patternProperties["^.+$"].type,parentSchema:schema76.properties.ipam.properties.options.patternProperties["^.+$"],data:data14}];
+validate46.errors = [{instancePath:instancePath+"/ipam/options/" + key7.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ipam/properties/options/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema81.properties.ipam.properties.options.patternProperties["^.+$"].type,parentSchema:schema81.properties.ipam.properties.options.patternProperties["^.+$"],data:data14}];
 return false;
 }
 var valid7 = _errs35 === errors;
@@ -8052,7 +8806,7 @@ break;
 }
 }
 else {
-validate42.errors = [{instancePath:instancePath+"/ipam/options",schemaPath:"#/properties/ipam/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema76.properties.ipam.properties.options.type,parentSchema:schema76.properties.ipam.properties.options,data:data13}];
+validate46.errors = [{instancePath:instancePath+"/ipam/options",schemaPath:"#/properties/ipam/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema81.properties.ipam.properties.options.type,parentSchema:schema81.properties.ipam.properties.options,data:data13}];
 return false;
 }
 }
@@ -8066,7 +8820,7 @@ var valid3 = true;
 }
 }
 else {
-validate42.errors = [{instancePath:instancePath+"/ipam",schemaPath:"#/properties/ipam/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema76.properties.ipam.type,parentSchema:schema76.properties.ipam,data:data4}];
+validate46.errors = [{instancePath:instancePath+"/ipam",schemaPath:"#/properties/ipam/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema81.properties.ipam.type,parentSchema:schema81.properties.ipam,data:data4}];
 return false;
 }
 }
@@ -8084,7 +8838,7 @@ let valid9 = false;
 let passing0 = null;
 const _errs40 = errors;
 if(typeof data15 !== "boolean"){
-const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema78.oneOf[0].type,parentSchema:schema78.oneOf[0],data:data15};
+const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema83.oneOf[0].type,parentSchema:schema83.oneOf[0],data:data15};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8104,7 +8858,7 @@ if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
 const _errs44 = errors;
 for(const key8 in data15){
 if(!((key8 === "name") || (pattern2.test(key8)))){
-const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema78.oneOf[1],data:data15};
+const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema83.oneOf[1],data:data15};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8119,7 +8873,7 @@ if(_errs44 === errors){
 if(data15.name !== undefined){
 let data16 = data15.name;
 if(typeof data16 !== "string"){
-const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.oneOf[1].properties.name.type,parentSchema:schema78.oneOf[1].properties.name,data:data16};
+const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema83.oneOf[1].properties.name.type,parentSchema:schema83.oneOf[1].properties.name,data:data16};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8132,7 +8886,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema78.oneOf[1].type,parentSchema:schema78.oneOf[1],data:data15};
+const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema83.oneOf[1].type,parentSchema:schema83.oneOf[1],data:data15};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8154,7 +8908,7 @@ passing0 = 1;
 }
 }
 if(!valid9){
-const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema78.oneOf,parentSchema:schema78,data:data15};
+const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema83.oneOf,parentSchema:schema83,data:data15};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8162,7 +8916,7 @@ else {
 vErrors.push(err4);
 }
 errors++;
-validate42.errors = vErrors;
+validate46.errors = vErrors;
 return false;
 }
 else {
@@ -8186,7 +8940,7 @@ if(data.internal !== undefined){
 let data17 = data.internal;
 const _errs47 = errors;
 if(typeof data17 !== "boolean"){
-validate42.errors = [{instancePath:instancePath+"/internal",schemaPath:"#/properties/internal/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema76.properties.internal.type,parentSchema:schema76.properties.internal,data:data17}];
+validate46.errors = [{instancePath:instancePath+"/internal",schemaPath:"#/properties/internal/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema81.properties.internal.type,parentSchema:schema81.properties.internal,data:data17}];
 return false;
 }
 var valid0 = _errs47 === errors;
@@ -8199,7 +8953,7 @@ if(data.attachable !== undefined){
 let data18 = data.attachable;
 const _errs49 = errors;
 if(typeof data18 !== "boolean"){
-validate42.errors = [{instancePath:instancePath+"/attachable",schemaPath:"#/properties/attachable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema76.properties.attachable.type,parentSchema:schema76.properties.attachable,data:data18}];
+validate46.errors = [{instancePath:instancePath+"/attachable",schemaPath:"#/properties/attachable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema81.properties.attachable.type,parentSchema:schema81.properties.attachable,data:data18}];
 return false;
 }
 var valid0 = _errs49 === errors;
@@ -8212,7 +8966,7 @@ if(data.enable_ipv6 !== undefined){
 let data19 = data.enable_ipv6;
 const _errs51 = errors;
 if(typeof data19 !== "boolean"){
-validate42.errors = [{instancePath:instancePath+"/enable_ipv6",schemaPath:"#/properties/enable_ipv6/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema76.properties.enable_ipv6.type,parentSchema:schema76.properties.enable_ipv6,data:data19}];
+validate46.errors = [{instancePath:instancePath+"/enable_ipv6",schemaPath:"#/properties/enable_ipv6/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema81.properties.enable_ipv6.type,parentSchema:schema81.properties.enable_ipv6,data:data19}];
 return false;
 }
 var valid0 = _errs51 === errors;
@@ -8365,7 +9119,7 @@ else {
 vErrors.push(err11);
 }
 errors++;
-validate42.errors = vErrors;
+validate46.errors = vErrors;
 return false;
 }
 else {
@@ -8395,17 +9149,17 @@ var valid0 = true;
 }
 }
 }
-validate42.errors = vErrors;
+validate46.errors = vErrors;
 return errors === 0;
 }
-validate42.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate46.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema80 = {"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema85 = {"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 
-function validate44(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate48(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate44.evaluated;
+const evaluated0 = validate48.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -8413,7 +9167,7 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if((!(data && typeof data == "object" && !Array.isArray(data))) && (data !== null)){
-validate44.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema80.type},message:"must be object,null",schema:schema80.type,parentSchema:schema80,data}];
+validate48.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema85.type},message:"must be object,null",schema:schema85.type,parentSchema:schema85,data}];
 return false;
 }
 if(errors === 0){
@@ -8421,7 +9175,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
 if(!((((((key0 === "name") || (key0 === "driver")) || (key0 === "driver_opts")) || (key0 === "external")) || (key0 === "labels")) || (pattern2.test(key0)))){
-validate44.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema80,data}];
+validate48.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema85,data}];
 return false;
 break;
 }
@@ -8431,7 +9185,7 @@ if(data.name !== undefined){
 let data0 = data.name;
 const _errs2 = errors;
 if(typeof data0 !== "string"){
-validate44.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema80.properties.name.type,parentSchema:schema80.properties.name,data:data0}];
+validate48.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema85.properties.name.type,parentSchema:schema85.properties.name,data:data0}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -8444,7 +9198,7 @@ if(data.driver !== undefined){
 let data1 = data.driver;
 const _errs4 = errors;
 if(typeof data1 !== "string"){
-validate44.errors = [{instancePath:instancePath+"/driver",schemaPath:"#/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema80.properties.driver.type,parentSchema:schema80.properties.driver,data:data1}];
+validate48.errors = [{instancePath:instancePath+"/driver",schemaPath:"#/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema85.properties.driver.type,parentSchema:schema85.properties.driver,data:data1}];
 return false;
 }
 var valid0 = _errs4 === errors;
@@ -8464,7 +9218,7 @@ for(const key1 in data2){
 if(pattern11.test(key1)){
 let data3 = data2[key1];
 if((typeof data3 !== "string") && (!((typeof data3 == "number") && (isFinite(data3))))){
-validate44.errors = [{instancePath:instancePath+"/driver_opts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/driver_opts/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema77.patternProperties["^.+$"].type},message:"must be string,number",schema:schema77.patternProperties["^.+$"].type,parentSchema:schema77.patternProperties["^.+$"],data:data3}];
+validate48.errors = [{instancePath:instancePath+"/driver_opts/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/driver_opts/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema82.patternProperties["^.+$"].type},message:"must be string,number",schema:schema82.patternProperties["^.+$"].type,parentSchema:schema82.patternProperties["^.+$"],data:data3}];
 return false;
 }
 props0[key1] = true;
@@ -8472,7 +9226,7 @@ props0[key1] = true;
 }
 }
 else {
-validate44.errors = [{instancePath:instancePath+"/driver_opts",schemaPath:"#/$defs/driver_opts/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema77.type,parentSchema:schema77,data:data2}];
+validate48.errors = [{instancePath:instancePath+"/driver_opts",schemaPath:"#/$defs/driver_opts/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema82.type,parentSchema:schema82,data:data2}];
 return false;
 }
 }
@@ -8490,7 +9244,7 @@ let valid4 = false;
 let passing0 = null;
 const _errs14 = errors;
 if(typeof data4 !== "boolean"){
-const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema78.oneOf[0].type,parentSchema:schema78.oneOf[0],data:data4};
+const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema83.oneOf[0].type,parentSchema:schema83.oneOf[0],data:data4};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8510,7 +9264,7 @@ if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 const _errs18 = errors;
 for(const key2 in data4){
 if(!((key2 === "name") || (pattern2.test(key2)))){
-const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema78.oneOf[1],data:data4};
+const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema83.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8525,7 +9279,7 @@ if(_errs18 === errors){
 if(data4.name !== undefined){
 let data5 = data4.name;
 if(typeof data5 !== "string"){
-const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.oneOf[1].properties.name.type,parentSchema:schema78.oneOf[1].properties.name,data:data5};
+const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema83.oneOf[1].properties.name.type,parentSchema:schema83.oneOf[1].properties.name,data:data5};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8538,7 +9292,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema78.oneOf[1].type,parentSchema:schema78.oneOf[1],data:data4};
+const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema83.oneOf[1].type,parentSchema:schema83.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8560,7 +9314,7 @@ passing0 = 1;
 }
 }
 if(!valid4){
-const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema78.oneOf,parentSchema:schema78,data:data4};
+const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema83.oneOf,parentSchema:schema83,data:data4};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8568,7 +9322,7 @@ else {
 vErrors.push(err4);
 }
 errors++;
-validate44.errors = vErrors;
+validate48.errors = vErrors;
 return false;
 }
 else {
@@ -8732,7 +9486,7 @@ else {
 vErrors.push(err11);
 }
 errors++;
-validate44.errors = vErrors;
+validate48.errors = vErrors;
 return false;
 }
 else {
@@ -8758,17 +9512,17 @@ var valid0 = true;
 }
 }
 }
-validate44.errors = vErrors;
+validate48.errors = vErrors;
 return errors === 0;
 }
-validate44.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate48.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema84 = {"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema89 = {"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 
-function validate46(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate50(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate46.evaluated;
+const evaluated0 = validate50.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -8780,7 +9534,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
 if(!(((((key0 === "name") || (key0 === "file")) || (key0 === "environment")) || (key0 === "external")) || (pattern2.test(key0)))){
-validate46.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema84,data}];
+validate50.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema89,data}];
 return false;
 break;
 }
@@ -8790,7 +9544,7 @@ if(data.name !== undefined){
 let data0 = data.name;
 const _errs2 = errors;
 if(typeof data0 !== "string"){
-validate46.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.name.type,parentSchema:schema84.properties.name,data:data0}];
+validate50.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema89.properties.name.type,parentSchema:schema89.properties.name,data:data0}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -8803,7 +9557,7 @@ if(data.file !== undefined){
 let data1 = data.file;
 const _errs4 = errors;
 if(typeof data1 !== "string"){
-validate46.errors = [{instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.file.type,parentSchema:schema84.properties.file,data:data1}];
+validate50.errors = [{instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema89.properties.file.type,parentSchema:schema89.properties.file,data:data1}];
 return false;
 }
 var valid0 = _errs4 === errors;
@@ -8816,7 +9570,7 @@ if(data.environment !== undefined){
 let data2 = data.environment;
 const _errs6 = errors;
 if(typeof data2 !== "string"){
-validate46.errors = [{instancePath:instancePath+"/environment",schemaPath:"#/properties/environment/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.environment.type,parentSchema:schema84.properties.environment,data:data2}];
+validate50.errors = [{instancePath:instancePath+"/environment",schemaPath:"#/properties/environment/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema89.properties.environment.type,parentSchema:schema89.properties.environment,data:data2}];
 return false;
 }
 var valid0 = _errs6 === errors;
@@ -8833,7 +9587,7 @@ let valid2 = false;
 let passing0 = null;
 const _errs11 = errors;
 if(typeof data3 !== "boolean"){
-const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema78.oneOf[0].type,parentSchema:schema78.oneOf[0],data:data3};
+const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema83.oneOf[0].type,parentSchema:schema83.oneOf[0],data:data3};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8853,7 +9607,7 @@ if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
 const _errs15 = errors;
 for(const key1 in data3){
 if(!((key1 === "name") || (pattern2.test(key1)))){
-const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema78.oneOf[1],data:data3};
+const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema83.oneOf[1],data:data3};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8868,7 +9622,7 @@ if(_errs15 === errors){
 if(data3.name !== undefined){
 let data4 = data3.name;
 if(typeof data4 !== "string"){
-const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.oneOf[1].properties.name.type,parentSchema:schema78.oneOf[1].properties.name,data:data4};
+const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema83.oneOf[1].properties.name.type,parentSchema:schema83.oneOf[1].properties.name,data:data4};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8881,7 +9635,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema78.oneOf[1].type,parentSchema:schema78.oneOf[1],data:data3};
+const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema83.oneOf[1].type,parentSchema:schema83.oneOf[1],data:data3};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8903,7 +9657,7 @@ passing0 = 1;
 }
 }
 if(!valid2){
-const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema78.oneOf,parentSchema:schema78,data:data3};
+const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema83.oneOf,parentSchema:schema83,data:data3};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8911,7 +9665,7 @@ else {
 vErrors.push(err4);
 }
 errors++;
-validate46.errors = vErrors;
+validate50.errors = vErrors;
 return false;
 }
 else {
@@ -8936,21 +9690,21 @@ var valid0 = true;
 }
 }
 else {
-validate46.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema84.type,parentSchema:schema84,data}];
+validate50.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema89.type,parentSchema:schema89,data}];
 return false;
 }
 }
-validate46.errors = vErrors;
+validate50.errors = vErrors;
 return errors === 0;
 }
-validate46.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate50.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema86 = {"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"content":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema91 = {"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"content":{"type":"string"},"external":{"$ref":"#/$defs/external"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 
-function validate48(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate52(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate48.evaluated;
+const evaluated0 = validate52.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -8962,7 +9716,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
 if(!((((((key0 === "name") || (key0 === "file")) || (key0 === "environment")) || (key0 === "content")) || (key0 === "external")) || (pattern2.test(key0)))){
-validate48.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema86,data}];
+validate52.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema91,data}];
 return false;
 break;
 }
@@ -8972,7 +9726,7 @@ if(data.name !== undefined){
 let data0 = data.name;
 const _errs2 = errors;
 if(typeof data0 !== "string"){
-validate48.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.name.type,parentSchema:schema86.properties.name,data:data0}];
+validate52.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema91.properties.name.type,parentSchema:schema91.properties.name,data:data0}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -8985,7 +9739,7 @@ if(data.file !== undefined){
 let data1 = data.file;
 const _errs4 = errors;
 if(typeof data1 !== "string"){
-validate48.errors = [{instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.file.type,parentSchema:schema86.properties.file,data:data1}];
+validate52.errors = [{instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema91.properties.file.type,parentSchema:schema91.properties.file,data:data1}];
 return false;
 }
 var valid0 = _errs4 === errors;
@@ -8998,7 +9752,7 @@ if(data.environment !== undefined){
 let data2 = data.environment;
 const _errs6 = errors;
 if(typeof data2 !== "string"){
-validate48.errors = [{instancePath:instancePath+"/environment",schemaPath:"#/properties/environment/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.environment.type,parentSchema:schema86.properties.environment,data:data2}];
+validate52.errors = [{instancePath:instancePath+"/environment",schemaPath:"#/properties/environment/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema91.properties.environment.type,parentSchema:schema91.properties.environment,data:data2}];
 return false;
 }
 var valid0 = _errs6 === errors;
@@ -9011,7 +9765,7 @@ if(data.content !== undefined){
 let data3 = data.content;
 const _errs8 = errors;
 if(typeof data3 !== "string"){
-validate48.errors = [{instancePath:instancePath+"/content",schemaPath:"#/properties/content/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.content.type,parentSchema:schema86.properties.content,data:data3}];
+validate52.errors = [{instancePath:instancePath+"/content",schemaPath:"#/properties/content/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema91.properties.content.type,parentSchema:schema91.properties.content,data:data3}];
 return false;
 }
 var valid0 = _errs8 === errors;
@@ -9028,7 +9782,7 @@ let valid2 = false;
 let passing0 = null;
 const _errs13 = errors;
 if(typeof data4 !== "boolean"){
-const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema78.oneOf[0].type,parentSchema:schema78.oneOf[0],data:data4};
+const err0 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema83.oneOf[0].type,parentSchema:schema83.oneOf[0],data:data4};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -9048,7 +9802,7 @@ if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 const _errs17 = errors;
 for(const key1 in data4){
 if(!((key1 === "name") || (pattern2.test(key1)))){
-const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema78.oneOf[1],data:data4};
+const err1 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema83.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -9063,7 +9817,7 @@ if(_errs17 === errors){
 if(data4.name !== undefined){
 let data5 = data4.name;
 if(typeof data5 !== "string"){
-const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.oneOf[1].properties.name.type,parentSchema:schema78.oneOf[1].properties.name,data:data5};
+const err2 = {instancePath:instancePath+"/external/name",schemaPath:"#/$defs/external/oneOf/1/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema83.oneOf[1].properties.name.type,parentSchema:schema83.oneOf[1].properties.name,data:data5};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -9076,7 +9830,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema78.oneOf[1].type,parentSchema:schema78.oneOf[1],data:data4};
+const err3 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema83.oneOf[1].type,parentSchema:schema83.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -9098,7 +9852,7 @@ passing0 = 1;
 }
 }
 if(!valid2){
-const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema78.oneOf,parentSchema:schema78,data:data4};
+const err4 = {instancePath:instancePath+"/external",schemaPath:"#/$defs/external/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema83.oneOf,parentSchema:schema83,data:data4};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -9106,7 +9860,7 @@ else {
 vErrors.push(err4);
 }
 errors++;
-validate48.errors = vErrors;
+validate52.errors = vErrors;
 return false;
 }
 else {
@@ -9132,14 +9886,14 @@ var valid0 = true;
 }
 }
 else {
-validate48.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema86.type,parentSchema:schema86,data}];
+validate52.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema91.type,parentSchema:schema91,data}];
 return false;
 }
 }
-validate48.errors = vErrors;
+validate52.errors = vErrors;
 return errors === 0;
 }
-validate48.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate52.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
 function validate18(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -9279,8 +10033,8 @@ var valid3 = true;
 for(const key4 in data6){
 if(pattern3.test(key4)){
 const _errs16 = errors;
-if(!(validate42(data6[key4], {instancePath:instancePath+"/networks/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data6,parentDataProperty:key4,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate42.errors : vErrors.concat(validate42.errors);
+if(!(validate46(data6[key4], {instancePath:instancePath+"/networks/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data6,parentDataProperty:key4,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate46.errors : vErrors.concat(validate46.errors);
 errors = vErrors.length;
 }
 var valid3 = _errs16 === errors;
@@ -9320,8 +10074,8 @@ var valid4 = true;
 for(const key6 in data8){
 if(pattern3.test(key6)){
 const _errs20 = errors;
-if(!(validate44(data8[key6], {instancePath:instancePath+"/volumes/" + key6.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data8,parentDataProperty:key6,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate44.errors : vErrors.concat(validate44.errors);
+if(!(validate48(data8[key6], {instancePath:instancePath+"/volumes/" + key6.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data8,parentDataProperty:key6,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate48.errors : vErrors.concat(validate48.errors);
 errors = vErrors.length;
 }
 var valid4 = _errs20 === errors;
@@ -9361,8 +10115,8 @@ var valid5 = true;
 for(const key8 in data10){
 if(pattern3.test(key8)){
 const _errs24 = errors;
-if(!(validate46(data10[key8], {instancePath:instancePath+"/secrets/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data10,parentDataProperty:key8,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate46.errors : vErrors.concat(validate46.errors);
+if(!(validate50(data10[key8], {instancePath:instancePath+"/secrets/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data10,parentDataProperty:key8,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate50.errors : vErrors.concat(validate50.errors);
 errors = vErrors.length;
 }
 var valid5 = _errs24 === errors;
@@ -9402,8 +10156,8 @@ var valid6 = true;
 for(const key10 in data12){
 if(pattern3.test(key10)){
 const _errs28 = errors;
-if(!(validate48(data12[key10], {instancePath:instancePath+"/configs/" + key10.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data12,parentDataProperty:key10,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate48.errors : vErrors.concat(validate48.errors);
+if(!(validate52(data12[key10], {instancePath:instancePath+"/configs/" + key10.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data12,parentDataProperty:key10,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate52.errors : vErrors.concat(validate52.errors);
 errors = vErrors.length;
 }
 var valid6 = _errs28 === errors;
