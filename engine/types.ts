@@ -162,6 +162,8 @@ export interface ContainerSpec {
   healthcheck: HealthcheckConfig | undefined;
   /** Log rotation, json-file style. */
   log: { maxSize: number | undefined; maxFiles: number | undefined };
+  /** OCI annotations of the container's runtime config (compose's `annotations`). */
+  annotations?: Record<string, string>;
 }
 
 export interface ContainerInfo {
@@ -225,6 +227,8 @@ export interface ExecSpec {
   env?: string[];
   user?: string;
   workingDir?: string;
+  /** Every capability, as `docker exec --privileged` (compose's privileged hooks). */
+  privileged?: boolean;
   tty?: boolean;
   stdin?: NodeJS.ReadableStream;
   stdout?: NodeJS.WritableStream;

@@ -85,6 +85,7 @@ export function containerSpecFor(stack: StackSpec, svc: ServiceSpec, number: num
     ulimits: svc.ulimits,
     resources: { memory: svc.memLimit, cpus: svc.cpus, cpuShares: svc.cpuShares, cpuset: svc.cpuset, pids: svc.pidsLimit },
     healthcheck: healthcheckFor(svc),
+    ...(Object.keys(svc.annotations).length > 0 ? { annotations: svc.annotations } : {}),
     log: {
       maxSize: sizeOption(svc.logging?.options["max-size"]),
       maxFiles: svc.logging?.options["max-file"] !== undefined ? Number(svc.logging.options["max-file"]) : undefined,
