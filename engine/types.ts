@@ -53,6 +53,8 @@ export interface ImageInfo {
   architecture: string;
   os: string;
   config: ImageConfig;
+  /** When the reference it was looked up by was last pulled, else when the image was added here (ISO time; pull_policy daily/weekly/every_). */
+  pulledAt?: string;
 }
 
 export interface MountSpec {

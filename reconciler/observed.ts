@@ -32,6 +32,10 @@ export interface ObservedStack {
   volumes: string[];
   /** Image references present locally (normalized or as written in the stack). */
   images: string[];
+  /** When each present image reference was last pulled (ms since the epoch), where the engine knows. */
+  imagePulledAt?: Record<string, number>;
+  /** When this was observed (ms since the epoch): what pull times are compared with; default the planning time. */
+  observedAtMs?: number;
 }
 
 /** What the engine's container record cannot say: health (from the supervisor) and user stops (from the daemon's state). */
