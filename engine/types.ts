@@ -162,8 +162,8 @@ export interface ContainerSpec {
     pids: number | undefined;
   };
   healthcheck: HealthcheckConfig | undefined;
-  /** Log rotation, json-file style. */
-  log: { maxSize: number | undefined; maxFiles: number | undefined };
+  /** Log rotation, json-file style; driver "none" keeps no log at all (docker's `--log-driver none`). */
+  log: { maxSize: number | undefined; maxFiles: number | undefined; driver?: "json-file" | "none" };
   /** OCI annotations of the container's runtime config (compose's `annotations`). */
   annotations?: Record<string, string>;
 }

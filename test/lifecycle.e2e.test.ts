@@ -8,7 +8,7 @@
 import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawnCli } from "./support/e2e.js";
+import { eventually, spawnCli } from "./support/e2e.js";
 import { startStackSuite, stopStackSuite } from "./support/stack.js";
 import type { StackSuite } from "./support/stack.js";
 
@@ -116,4 +116,41 @@ describe("lifecycle keys", () => {
     }
     await cli(["down", "-t", "0"]);
   }, 600_000);
+
+  it("logging none keeps no log and logs says so; local keeps one", async () => {
+    const dir = join(s.work, "logging");
+    mkdirSync(dir);
+    writeFileSync(
+      join(dir, "compose.yaml"),
+      `services:
+  nolog:
+    image: busybox
+    command: ["sh", "-c", "echo nolog-says-hi; exec sleep 1000"]
+    logging: { driver: none }
+  local:
+    image: busybox
+    command: ["sh", "-c", "echo local-says-hi; exec sleep 1000"]
+    logging: { driver: local }
+`,
+    );
+    const p = `${project}log`;
+    s.projects.push({ name: p, cwd: dir });
+    const run = async (args: string[]) => {
+      const r = spawnCli(s.daemon, ["-p", p, ...args], { cwd: dir });
+      return { code: await r.exited(240_000), stdout: r.stdout(), stderr: r.stderr() };
+    };
+    expect((await run(["up", "-d"])).code).toBe(0);
+    // The positive control: the local driver's log has its line.
+    await eventuallyContains(() => run(["logs", "local"]).then((r) => r.stdout), "local-says-hi");
+    const nolog = await run(["logs", "nolog"]);
+    expect(nolog.stdout).toBe("");
+    expect(nolog.stderr).toContain("configured logging driver does not support reading");
+    // It runs all the same.
+    expect((await run(["exec", "-T", "nolog", "echo", "alive"])).stdout).toBe("alive\n");
+    expect((await run(["down", "-t", "0"])).code).toBe(0);
+  }, 600_000);
 });
+
+async function eventuallyContains(read: () => Promise<string>, text: string): Promise<void> {
+  await eventually(read, (out) => out.includes(text), 60_000, text, 250);
+}
