@@ -149,6 +149,41 @@ describe("lifecycle keys", () => {
     expect((await run(["exec", "-T", "nolog", "echo", "alive"])).stdout).toBe("alive\n");
     expect((await run(["down", "-t", "0"])).code).toBe(0);
   }, 600_000);
+
+  it("develop.watch: initial_sync copies the path when watching starts, sync+exec runs its command after each sync", async () => {
+    const dir = join(s.work, "watch");
+    mkdirSync(join(dir, "src"), { recursive: true });
+    writeFileSync(join(dir, "src", "first.txt"), "before-watch\n");
+    writeFileSync(
+      join(dir, "compose.yaml"),
+      `services:
+  dev:
+    image: busybox
+    command: ["sleep", "1000"]
+    develop:
+      watch:
+        - path: ./src
+          target: /app
+          action: sync+exec
+          initial_sync: true
+          exec:
+            command: sh -c 'ls /app | sort | tr "\\n" " " >> /tmp/exec-log; echo >> /tmp/exec-log'
+`,
+    );
+    const p = `${project}w`;
+    s.projects.push({ name: p, cwd: dir });
+    const run = async (args: string[]) => {
+      const r = spawnCli(s.daemon, ["-p", p, ...args], { cwd: dir });
+      return { code: await r.exited(240_000), stdout: r.stdout(), stderr: r.stderr() };
+    };
+    expect((await run(["up", "-d", "--watch"])).code).toBe(0);
+    const inDev = async (script: string) => (await run(["exec", "-T", "dev", "sh", "-c", script])).stdout;
+    // A file written before watching started is in the container, and the exec ran after that sync.
+    await eventually(() => inDev("cat /app/first.txt 2>/dev/null; cat /tmp/exec-log 2>/dev/null"), (o) => o.includes("before-watch\nfirst.txt"), 60_000, "initial sync", 500);
+    writeFileSync(join(dir, "src", "second.txt"), "after\n");
+    await eventually(() => inDev("cat /tmp/exec-log"), (o) => o.includes("first.txt second.txt"), 60_000, "sync+exec after an edit", 500);
+    expect((await run(["down", "-t", "0"])).code).toBe(0);
+  }, 600_000);
 });
 
 async function eventuallyContains(read: () => Promise<string>, text: string): Promise<void> {
