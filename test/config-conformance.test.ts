@@ -54,7 +54,7 @@ function dockerCompose(c: Case): string {
 }
 
 function ours(c: Case): StackSpec {
-  return loadStack({ files: c.files, projectName: c.project, envFiles: [], profiles: c.profiles, env: { ...env, ...c.env }, cwd: join(stacksDir, c.dir) }).stack;
+  return loadStack({ files: c.files, projectName: c.project, envFiles: [], profiles: c.profiles, env: { ...env, ...c.env }, cwd: join(stacksDir, c.dir), acceptUnsupported: true }).stack;
 }
 
 /** Loads docker-compose's output with our loader, as if it were the user's file. */
@@ -64,7 +64,7 @@ function theirs(c: Case, output: string, enabled: string[]): StackSpec {
   for (const name of Object.keys(doc.services)) if (!enabled.includes(name)) delete doc.services[name];
   const file = join(scratch, `${c.dir}-${Math.random().toString(36).slice(2)}.yml`);
   writeFileSync(file, stringify(doc));
-  return loadStack({ files: [file], projectName: c.project, projectDirectory: join(stacksDir, c.dir), envFiles: [], profiles: c.profiles, env: { ...env, ...c.env }, cwd: scratch }).stack;
+  return loadStack({ files: [file], projectName: c.project, projectDirectory: join(stacksDir, c.dir), envFiles: [], profiles: c.profiles, env: { ...env, ...c.env }, cwd: scratch, acceptUnsupported: true }).stack;
 }
 
 /** The meaning of a service: order-free where order carries no meaning; env_file paths already folded into environment. */
@@ -108,7 +108,7 @@ describe("config matches docker-compose 1.29", () => {
       const mine = ours(c);
       const file = join(scratch, `${c.dir}-roundtrip.yml`);
       writeFileSync(file, stringify(renderStack(mine)));
-      const again = loadStack({ files: [file], projectName: c.project, projectDirectory: join(stacksDir, c.dir), envFiles: [], profiles: c.profiles, env, cwd: scratch }).stack;
+      const again = loadStack({ files: [file], projectName: c.project, projectDirectory: join(stacksDir, c.dir), envFiles: [], profiles: c.profiles, env, cwd: scratch, acceptUnsupported: true }).stack;
       for (const name of Object.keys(mine.services)) expect(meaning(again.services[name]!)).toEqual(meaning(mine.services[name]!));
     }
   });

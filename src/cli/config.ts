@@ -27,7 +27,7 @@ export function warn(lines: readonly string[]): void {
 }
 
 export async function runConfig(project: ProjectOptions, flags: ConfigFlags): Promise<void> {
-  const result = loadStack({ ...project, interpolate: flags.interpolate !== false });
+  const result = loadStack({ ...project, interpolate: flags.interpolate !== false, acceptUnsupported: true });
   warn(result.warnings);
   const { stack } = result;
   let out: string;

@@ -156,6 +156,13 @@ describe("pull_policy and logging values the embedded engine refuses", () => {
     });
   }
 
+  it("config (acceptUnsupported) loads them, to print them", () => {
+    const dir = project({ "compose.yaml": "services:\n  web:\n    image: busybox\n    pull_policy: build\n    logging:\n      driver: syslog\n" });
+    const s = loadStack({ files: [], envFiles: [], profiles: [], env: {}, cwd: dir, acceptUnsupported: true }).stack.services.web;
+    expect(s?.logging?.driver).toBe("syslog");
+    expect(s?.pullPolicy).toBe("build");
+  });
+
   it("accepts refresh, daily, weekly, every_<duration> and the local and none drivers", () => {
     for (const policy of ["refresh", "daily", "weekly", "every_1w2d", "every_90m"]) {
       expect(svc(project({ "compose.yaml": `services:\n  web:\n    image: busybox\n    pull_policy: ${policy}\n` })).pullPolicy).toBe(policy);

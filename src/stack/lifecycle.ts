@@ -8,6 +8,9 @@ import type { Fail } from "./normalize.js";
 import type { PathSegment } from "./parse.js";
 import { shellSplit } from "./units.js";
 
+/** Reports a value the embedded engine cannot honour (NormalizeContext.refuse). */
+type Refuse = (path: readonly PathSegment[], message: string) => void;
+
 const scalar = (v: unknown): string => (typeof v === "object" && v !== null ? JSON.stringify(v) : String(v));
 
 /** A hook's command: a list as written, a string split as compose splits it (shell words, no shell). */
@@ -113,19 +116,19 @@ export function mergeLabelFiles(
 }
 
 /** pull_policy as the model keeps it; `build` needs image builds, which the embedded engine does not do yet (issue 18). */
-export function checkPullPolicy(policy: PullPolicy, written: boolean, path: PathSegment[], fail: Fail): PullPolicy {
-  if (written && policy === "build") fail(path, 'not supported by the embedded engine: pull_policy "build" needs image builds, which are not supported yet');
+export function checkPullPolicy(policy: PullPolicy, written: boolean, path: PathSegment[], refuse: Refuse): PullPolicy {
+  if (written && policy === "build") refuse(path, 'not supported by the embedded engine: pull_policy "build" needs image builds, which are not supported yet');
   return policy;
 }
 
 /** What the embedded engine does with each logging driver: keeps a log file (json-file, local) or none. */
 export const LOG_DRIVERS = ["json-file", "local", "none"] as const;
 
-export function checkLoggingDriver(driver: string | undefined, path: PathSegment[], fail: Fail): void {
+export function checkLoggingDriver(driver: string | undefined, path: PathSegment[], refuse: Refuse): void {
   if (driver === undefined || (LOG_DRIVERS as readonly string[]).includes(driver)) return;
   const why =
     driver === "journald" || driver === "syslog"
       ? `the ${driver} driver is not implemented (containers' output goes to a log file the daemon reads: use json-file, local or none)`
       : `no "${driver}" logging driver (only json-file, local and none)`;
-  fail(path, `not supported by the embedded engine: ${why}`);
+  refuse(path, `not supported by the embedded engine: ${why}`);
 }

@@ -39,6 +39,8 @@ export interface ProjectOptions {
   cwd: string;
   /** false: leave ${VAR} as written (config --no-interpolate). */
   interpolate?: boolean;
+  /** true (config): accept values the embedded engine cannot honour, so they print; `up` loads without it and fails at them. */
+  acceptUnsupported?: boolean;
 }
 
 export interface LoadResult {
@@ -184,6 +186,9 @@ export function loadStack(opts: ProjectOptions): LoadResult {
     readFile: (path, what) => session.readText(path, what),
     lookupEnv: lookup,
     fail,
+    refuse: (path, message) => {
+      if (opts.acceptUnsupported !== true) fail(path, message);
+    },
   });
   // A dependency on a service of an inactive profile fails as in compose v2,
   // unless it is `required: false`, which only warns and drops the edge.

@@ -45,6 +45,8 @@ export interface NormalizeContext {
   readFile(path: string, what: string): string;
   lookupEnv(name: string): string | undefined;
   fail: Fail;
+  /** A valid value the embedded engine cannot honour: fails where the stack is to run, lets `config` print it. */
+  refuse(path: readonly PathSegment[], message: string): void;
 }
 
 const asDict = (v: unknown): Dict => (isDict(v) ? v : {});
@@ -188,6 +190,7 @@ function normalizeService(name: string, s: Dict, ctx: NormalizeContext): Service
   };
 
   const lookupEnv = (n: string): string | undefined => ctx.lookupEnv(n);
+  const refuse = (path: readonly PathSegment[], message: string): void => ctx.refuse(path, message);
   const { restart, restartMaxRetries } = normalizeRestart(s.restart, ctx, at("restart"));
   const deploy = normalizeDeploy(asDict(s.deploy), ctx, at("deploy"), duration, size);
   const scale = num(s.scale);
@@ -236,7 +239,7 @@ function normalizeService(name: string, s: Dict, ctx: NormalizeContext): Service
     deploy,
     replicas,
     profiles: strList(s.profiles),
-    pullPolicy: checkPullPolicy((str(s.pull_policy) ?? (build && s.image === undefined ? "build" : "missing")) as PullPolicy, s.pull_policy !== undefined, at("pull_policy"), ctx.fail),
+    pullPolicy: checkPullPolicy((str(s.pull_policy) ?? (build && s.image === undefined ? "build" : "missing")) as PullPolicy, s.pull_policy !== undefined, at("pull_policy"), refuse),
     capAdd: strList(s.cap_add),
     capDrop: strList(s.cap_drop),
     privileged: bool(s.privileged),
@@ -271,7 +274,7 @@ function normalizeService(name: string, s: Dict, ctx: NormalizeContext): Service
     extensions: Object.fromEntries(Object.entries(s).filter(([k]) => k.startsWith("x-") && k !== "x-tscompose")),
     configHash: "",
   };
-  if (spec.logging) checkLoggingDriver(spec.logging.driver, at("logging", "driver"), ctx.fail);
+  if (spec.logging) checkLoggingDriver(spec.logging.driver, at("logging", "driver"), refuse);
   if (spec.image === undefined && spec.build === undefined) {
     ctx.fail(at(), `service "${name}" has neither an image nor a build context specified`);
   }
