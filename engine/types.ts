@@ -54,6 +54,8 @@ export interface ImageInfo {
   os: string;
   variant?: string;
   config: ImageConfig;
+  /** When the reference it was looked up by was last pulled, else when the image was added here (ISO time; pull_policy daily/weekly/every_). */
+  pulledAt?: string;
 }
 
 export interface MountSpec {
@@ -252,8 +254,10 @@ export interface ContainerSpec {
   /** The process's /proc/self/oom_score_adj (-1000..1000); undefined = 0. */
   oomScoreAdj?: number | undefined;
   healthcheck: HealthcheckConfig | undefined;
-  /** Log rotation, json-file style. */
-  log: { maxSize: number | undefined; maxFiles: number | undefined };
+  /** Log rotation, json-file style; driver "none" keeps no log at all (docker's `--log-driver none`). */
+  log: { maxSize: number | undefined; maxFiles: number | undefined; driver?: "json-file" | "none" };
+  /** OCI annotations of the container's runtime config (compose's `annotations`). */
+  annotations?: Record<string, string>;
 }
 
 export interface BlkioLimits {
@@ -326,6 +330,8 @@ export interface ExecSpec {
   env?: string[];
   user?: string;
   workingDir?: string;
+  /** Every capability, as `docker exec --privileged` (compose's privileged hooks). */
+  privileged?: boolean;
   tty?: boolean;
   stdin?: NodeJS.ReadableStream;
   stdout?: NodeJS.WritableStream;

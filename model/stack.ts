@@ -45,7 +45,8 @@ export interface UnsupportedKey {
 
 export type RestartPolicy = "no" | "always" | "on-failure" | "unless-stopped";
 export type DependsOnCondition = "service_started" | "service_healthy" | "service_completed_successfully";
-export type PullPolicy = "always" | "never" | "missing" | "build" | "if_not_present" | "daily" | "weekly";
+/** every_<duration>: pull again when the local copy was pulled longer ago than that (as daily and weekly). */
+export type PullPolicy = "always" | "never" | "missing" | "build" | "if_not_present" | "refresh" | "daily" | "weekly" | `every_${string}`;
 
 export interface ServiceSpec {
   name: string;
@@ -62,7 +63,18 @@ export interface ServiceSpec {
   /** Resolved environment: env_file contents first, then `environment`. null: named without a value and unset on the host. */
   environment: Record<string, string | null>;
   envFiles: EnvFileRef[];
+  /** `labels`, over the contents of the `label_file`s (later files win, `labels` wins over all). */
   labels: Record<string, string>;
+  /** label_file paths, absolute, as written (for `config`). */
+  labelFiles: string[];
+  /** OCI annotations of the container's config.json. */
+  annotations: Record<string, string>;
+  /** false: `up` in the foreground does not show this service's output (its log is still kept). */
+  attach: boolean;
+  /** Execs run in each container after it started; a failure fails the service's start (the container keeps running). */
+  postStart: ServiceHook[];
+  /** Execs run in a running container before a stop, down or recreate stops it (not when it exits by itself). */
+  preStop: ServiceHook[];
   ports: PortSpec[];
   expose: string[];
   volumes: ServiceVolumeSpec[];
@@ -200,6 +212,17 @@ export interface BuildSpec {
 export interface EnvFileRef {
   path: string;
   required: boolean;
+  /** "raw": every line is KEY=VALUE taken literally (no quotes, escapes, comments or interpolation). */
+  format: "raw" | undefined;
+}
+
+/** A compose lifecycle hook (post_start, pre_stop, develop.watch exec): an exec in the service's container. */
+export interface ServiceHook {
+  command: string[];
+  user: string | undefined;
+  privileged: boolean;
+  workingDir: string | undefined;
+  environment: Record<string, string | null>;
 }
 
 export interface PortSpec {
@@ -284,9 +307,13 @@ export interface DevelopSpec {
 export interface DevelopWatchRule {
   /** Absolute path on the host. */
   path: string;
-  action: "sync" | "rebuild" | "sync+restart";
+  action: "sync" | "rebuild" | "restart" | "sync+restart" | "sync+exec";
   /** Path in the container (sync actions). */
   target: string | undefined;
+  /** sync+exec: what runs in each container after a sync. */
+  exec: ServiceHook | undefined;
+  /** Sync the whole path once when watching starts (sync actions). */
+  initialSync: boolean;
   /** Patterns relative to path, as compose reads them (gitignore-like). */
   ignore: string[];
 }

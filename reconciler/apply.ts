@@ -9,6 +9,7 @@ import { kindOf } from "../engine/errors.js";
 import type { ErrorKind } from "../engine/errors.js";
 import type { ContainerInfo, Engine, PullProgress } from "../engine/types.js";
 import { containerNameFor, containerSpecFor } from "./container-spec.js";
+import { startWithHooks, stopWithHooks } from "./hooks.js";
 import { namespaceContainers } from "./namespace-containers.js";
 import { LABEL } from "../model/labels.js";
 import type { ServiceSpec, StackSpec } from "../model/stack.js";
@@ -215,18 +216,18 @@ async function execute(a: Action, opts: ApplyOptions, created: Map<string, strin
     case "start": {
       const id = a.containerId ?? created.get(`${a.service}:${a.number}`);
       if (!id) throw new Error(`no container was created for ${a.service}-${a.number}`);
-      await engine.startContainer(id);
+      await startWithHooks(engine, id, stack.services[a.service]);
       return;
     }
     case "restart": {
       const svc = svcOf(a.service);
-      await engine.stopContainer(a.containerId, { timeoutMs: svc.stopGracePeriodMs });
-      await engine.startContainer(a.containerId);
+      await stopWithHooks(engine, a.containerId, svc, { timeoutMs: svc.stopGracePeriodMs });
+      await startWithHooks(engine, a.containerId, svc);
       return;
     }
     case "stop": {
-      const grace = stack.services[a.service]?.stopGracePeriodMs ?? 10_000;
-      await engine.stopContainer(a.containerId, { timeoutMs: grace }).catch(goneIsFine);
+      const svc = stack.services[a.service];
+      await stopWithHooks(engine, a.containerId, svc, { timeoutMs: svc?.stopGracePeriodMs ?? 10_000 }).catch(goneIsFine);
       return;
     }
     case "remove":

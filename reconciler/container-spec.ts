@@ -126,10 +126,8 @@ export function containerSpecFor(stack: StackSpec, svc: ServiceSpec, number: num
     },
     oomScoreAdj: svc.oomScoreAdj,
     healthcheck: healthcheckFor(svc),
-    log: {
-      maxSize: sizeOption(svc.logging?.options["max-size"]),
-      maxFiles: svc.logging?.options["max-file"] !== undefined ? Number(svc.logging.options["max-file"]) : undefined,
-    },
+    ...(Object.keys(svc.annotations).length > 0 ? { annotations: svc.annotations } : {}),
+    log: logSpec(svc.logging),
   };
 }
 
@@ -242,4 +240,18 @@ function sizeOption(v: string | undefined): number | undefined {
   if (!m) return undefined;
   const mult = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(m[2] ?? "").toLowerCase()] ?? 1;
   return Number(m[1]) * mult;
+}
+
+// docker's local driver: its own rotation defaults (20m, 5 files) unless told; our file is the same either way.
+const LOCAL_DEFAULTS = { "max-size": "20m", "max-file": "5" };
+
+/** logging -> the engine's log: json-file and local keep a rotated file (local with its defaults), none keeps nothing. */
+function logSpec(logging: ServiceSpec["logging"]): ContainerSpec["log"] {
+  const driver = logging?.driver ?? "json-file";
+  if (driver === "none") return { maxSize: undefined, maxFiles: undefined, driver: "none" };
+  const options = driver === "local" ? { ...LOCAL_DEFAULTS, ...logging?.options } : (logging?.options ?? {});
+  return {
+    maxSize: sizeOption(options["max-size"]),
+    maxFiles: options["max-file"] !== undefined ? Number(options["max-file"]) : undefined,
+  };
 }

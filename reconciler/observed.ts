@@ -39,6 +39,10 @@ export interface ObservedStack {
    * and number mounts them.
    */
   handedOver?: { service: string; number: number; name: string; target: string }[];
+  /** When each present image reference was last pulled (ms since the epoch), where the engine knows. */
+  imagePulledAt?: Record<string, number>;
+  /** When this was observed (ms since the epoch): what pull times are compared with; default the planning time. */
+  observedAtMs?: number;
 }
 
 /** What the engine's container record cannot say: health (from the supervisor) and user stops (from the daemon's state). */

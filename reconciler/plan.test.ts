@@ -72,6 +72,16 @@ const cases: Case[] = [
     want: ["create db-1", "create web-1", "pull busybox", "pull postgres", "start db-1", "start web-1", "wait db service_healthy"],
   },
   {
+    name: "pull_policy daily: creating, pulls again only the image pulled more than a day ago",
+    stack: stackOf([service("web", { pullPolicy: "daily" }), service("db", { image: "postgres", pullPolicy: "daily" })]),
+    observed: {
+      ...observed({ networks: ["app_default"], images: ["busybox", "postgres"] }),
+      imagePulledAt: { busybox: Date.parse("2026-01-09T11:00:00Z"), postgres: Date.parse("2026-01-09T13:00:00Z") },
+      observedAtMs: Date.parse("2026-01-10T12:00:00Z"),
+    },
+    want: ["create db-1", "create web-1", "pull busybox", "start db-1", "start web-1"],
+  },
+  {
     name: "a changed config hash recreates that service only; its dependants stay",
     stack: stackOf([web, { ...db, configHash: "hash-db-v2" }]),
     observed: converged,

@@ -18,6 +18,7 @@ import type { DependsOnCondition, ServiceSpec, StackSpec } from "../model/stack.
 import { dependenciesOf, namespaceServicesOf, selectServices, volumesFromServices } from "../model/dependencies.js";
 import { handoverKey } from "../model/labels.js";
 import type { ObservedContainer, ObservedStack } from "./observed.js";
+import { mustPull } from "./pull-policy.js";
 
 // The daemon asks for a selection as the planner makes it.
 export { selectServices };
@@ -165,9 +166,11 @@ export function planUp(stack: StackSpec, observed: ObservedStack, opts: UpOption
     const existing = [...(byService.get(name) ?? [])].sort((a, b) => a.number - b.number);
     const started: string[] = [];
     const image = imageOf(stack, svc);
-    const policy = opts.pull ?? (svc.pullPolicy === "always" ? "always" : svc.pullPolicy === "never" ? "never" : "missing");
+    // No builds yet (issue 18): a build-only service's image is looked for as with `missing`.
+    const policy = opts.pull ?? (svc.pullPolicy === "build" ? "missing" : svc.pullPolicy);
     const pullFor = (): string[] => {
-      if (policy === "never" || (policy === "missing" && observed.images.includes(image))) return [];
+      const local = { present: observed.images.includes(image), pulledAtMs: observed.imagePulledAt?.[image] };
+      if (!mustPull(policy, local, observed.observedAtMs ?? Date.now())) return [];
       let id = pulls.get(image);
       if (!id) {
         id = `pull:${image}`;

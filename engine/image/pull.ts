@@ -239,8 +239,9 @@ export async function pullImage(ctx: PullContext, input: string, opts: PullOptio
     const { existing, previousDigest, previousTag } = await ctx.storeLock.run(async () => {
       const existing = await ctx.store.get(record.id);
       if (!existing || existing.manifest.digest !== record.manifest.digest || existing.index?.digest !== record.index?.digest) await ctx.store.put(record);
-      const previousDigest = await ctx.store.setRef(digestRef, record.id);
-      const previousTag = tag !== undefined ? await ctx.store.setRef(tag, record.id) : undefined;
+      const pulledAt = new Date().toISOString();
+      const previousDigest = await ctx.store.setRef(digestRef, record.id, { pulledAt });
+      const previousTag = tag !== undefined ? await ctx.store.setRef(tag, record.id, { pulledAt }) : undefined;
       return { existing, previousDigest, previousTag };
     });
     const upToDate = downloads.size === 0 && createdChains.length === 0 && (tag !== undefined ? previousTag === record.id : previousDigest === record.id);

@@ -231,9 +231,11 @@ export class ImageService {
   }
 
   async resolveLocal(ref: string): Promise<{ info: ImageInfo; chainIds: ChainId[] } | undefined> {
-    const record = await this.get(ref);
-    if (!record) return undefined;
-    return { info: await this.#info(record), chainIds: record.layers.map((l) => l.chainId) };
+    const found = await this.store.lookup(ref);
+    const record = found ? await this.store.get(found.id) : undefined;
+    if (!found || !record) return undefined;
+    const pulledAt = (found.ref !== undefined ? await this.store.refPulledAt(found.ref) : undefined) ?? record.addedAt;
+    return { info: { ...(await this.#info(record)), pulledAt }, chainIds: record.layers.map((l) => l.chainId) };
   }
 
   /**

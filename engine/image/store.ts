@@ -27,6 +27,8 @@ import type { ImageEntry, ImageRecord } from "./types.js";
 interface RefFile {
   ref: string;
   id: Digest;
+  /** When a pull last set it (ISO time): pull_policy daily/weekly/every_ pull again past their age. */
+  pulledAt?: string;
 }
 
 // A writer killed mid-write leaves a temp file; one this old is certainly dead.
@@ -124,14 +126,23 @@ export class ImageStore {
     return (await readJsonFile<RefFile>(this.#refPath(key)))?.id;
   }
 
-  /** Points `ref` at image `id`; returns the image it named before, if any. */
-  async setRef(ref: ImageReference | string, id: Digest): Promise<Digest | undefined> {
+  /** Points `ref` at image `id`; returns the image it named before, if any. A pull gives its time, kept with the reference. */
+  async setRef(ref: ImageReference | string, id: Digest, opts: { pulledAt?: string } = {}): Promise<Digest | undefined> {
     const key = refKey(ref);
     return this.#refLocks.run(key, async () => {
       const previous = (await readJsonFile<RefFile>(this.#refPath(key)))?.id;
-      if (previous !== id) await writeFileAtomic(this.#refPath(key), JSON.stringify({ ref: key, id } satisfies RefFile), { sync: this.#sync });
+      if (previous !== id || opts.pulledAt !== undefined) {
+        const file: RefFile = { ref: key, id, ...(opts.pulledAt !== undefined ? { pulledAt: opts.pulledAt } : {}) };
+        await writeFileAtomic(this.#refPath(key), JSON.stringify(file), { sync: this.#sync });
+      }
       return previous;
     });
+  }
+
+  /** When a pull last set `ref`, if one did. */
+  async refPulledAt(ref: ImageReference | string): Promise<string | undefined> {
+    const file = await readJsonFile<RefFile>(this.#refPath(refKey(ref))).catch(() => undefined);
+    return typeof file?.pulledAt === "string" ? file.pulledAt : undefined;
   }
 
   /** Removes a reference; returns the image it named, or undefined if it did not exist. */

@@ -23,7 +23,8 @@ import { join } from "node:path";
 import type { Writable } from "node:stream";
 import type { ExecSpec } from "../types.js";
 import { EngineError } from "../types.js";
-import { processCapabilities } from "./caps.js";
+import { hostBoundingCapabilities } from "./bundle.js";
+import { capabilitySet, processCapabilities } from "./caps.js";
 import type { OciProcess, OciSpec } from "./oci.js";
 import type { Runc } from "./runc.js";
 import { mergeEnv } from "./spec.js";
@@ -64,8 +65,12 @@ export async function execProcess(ctx: ExecContext, spec: ExecSpec): Promise<Oci
     env,
     cwd: spec.workingDir || base.cwd,
     user: ociUser(user),
-    // The same set as the container, but a non-root exec gets only the bounding set (as Docker).
-    capabilities: processCapabilities(base.capabilities.bounding, user.uid),
+    // The same set as the container, but a non-root exec gets only the bounding set (as Docker);
+    // a privileged exec gets every capability the engine itself has, as `docker exec --privileged`.
+    capabilities: processCapabilities(
+      spec.privileged === true ? capabilitySet([], [], true, await hostBoundingCapabilities()) : base.capabilities.bounding,
+      user.uid,
+    ),
   };
 }
 

@@ -158,6 +158,7 @@ export class Lifecycle {
             name: rec.name,
             bundle: dir,
             logPath: join(dir, "ctr.log"),
+            logDriver: rec.spec.log.driver === "none" ? "none" : "k8s-file",
             exitDir: this.d.paths.exitDir,
             persistDir: join(dir, "persist"),
             socketDir: this.d.paths.socketDir,

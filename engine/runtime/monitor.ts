@@ -31,6 +31,8 @@ export interface MonitorOptions {
    * throws the log away; logrotate.ts rotates instead.
    */
   logPath: string;
+  /** "none": conmon keeps no log (the logging driver none). */
+  logDriver?: "k8s-file" | "none";
   exitDir: string;
   /** conmon writes `exit` and `oom` here. */
   persistDir: string;
@@ -87,7 +89,7 @@ export function conmonArgs(o: MonitorOptions, runtimePath: string): string[] {
     "-b", o.bundle,
     "-p", o.pidFile,
     "-P", o.conmonPidFile,
-    "-l", `k8s-file:${o.logPath}`,
+    "-l", `${o.logDriver ?? "k8s-file"}:${o.logPath}`,
     "--exit-dir", o.exitDir,
     "-0", o.persistDir,
     "--socket-dir-path", o.socketDir,

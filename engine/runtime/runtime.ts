@@ -292,6 +292,7 @@ export class ContainerRuntime {
 
   logs(id: string, opts: LogOptions = {}): AsyncIterable<LogEntry> {
     const rec = this.get(id);
+    if (rec.spec.log.driver === "none") return noLogs();
     const isDone = () => {
       const r = this.records.get(rec.id);
       return !r || !["running", "paused", "restarting"].includes(r.state);
@@ -347,4 +348,9 @@ export class ContainerRuntime {
   lastExit(id: string) {
     return readExitFile(this.paths.exitDir, this.get(id).id);
   }
+}
+
+/** What `logs` of a container without a log says, as docker's daemon says it. */
+function noLogs(): AsyncIterable<LogEntry> {
+  return { [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(new EngineError("invalid", "configured logging driver does not support reading")) }) };
 }

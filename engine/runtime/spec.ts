@@ -210,6 +210,7 @@ export function buildSpec(input: SpecInput): OciSpec {
       oomScoreAdj: spec.oomScoreAdj ?? 0,
     },
     root: { path: input.rootfs, readonly: spec.readOnly },
+    ...(spec.annotations && Object.keys(spec.annotations).length > 0 ? { annotations: { ...spec.annotations } } : {}),
     ...(hostname !== undefined ? { hostname } : {}),
     mounts: [
       // First: every other mount lands inside it. runc mounts it on root.path in the container's

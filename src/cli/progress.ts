@@ -48,6 +48,8 @@ export interface ProgressOutcome {
   ok: boolean;
   /** The project the daemon acted on (it resolves the name from the files). */
   project: string | undefined;
+  /** Services an attached `up` leaves out of its output (`attach: false`). */
+  notAttached: string[];
 }
 
 /** What compose prints before each line of a dry run (`--dry-run`). */
@@ -64,6 +66,7 @@ export async function renderProgress(messages: AsyncIterable<StreamMessage>, sty
   const prefix = style.dryRun ? `${DRY_RUN_PREFIX} ` : "";
   let ok = true;
   let project: string | undefined;
+  let notAttached: string[] = [];
   const errors: string[] = [];
   for await (const m of messages) {
     switch (m.type) {
@@ -94,10 +97,11 @@ export async function renderProgress(messages: AsyncIterable<StreamMessage>, sty
       case "result":
         if (!m.ok) ok = false;
         project = m.project;
+        notAttached = m.notAttached ?? [];
         break;
     }
   }
   // Root causes first: a skipped dependant only repeats its dependency's error.
   for (const e of [...new Set(errors)]) process.stderr.write(`Error: ${e}\n`);
-  return { ok: ok && errors.length === 0, project };
+  return { ok: ok && errors.length === 0, project, notAttached };
 }

@@ -70,22 +70,24 @@ export function scaleOf(pairs: string[], what: string): Record<string, number> {
 export async function runUp(opts: ProjectOptions, services: string[], flags: UpFlags): Promise<number> {
   const request = upRequest(opts, services, flags);
   const client = await daemon();
-  const { ok, project } = await renderProgress(client.stream<StreamMessage>("POST", "/stacks/up", request), { dryRun: flags.dryRun });
+  const { ok, project, notAttached } = await renderProgress(client.stream<StreamMessage>("POST", "/stacks/up", request), { dryRun: flags.dryRun });
   if (!ok || project === undefined) return 1;
   if (flags.detach || flags.wait || flags.dryRun) return 0;
-  return attach(client, project, services, flags);
+  return attach(client, project, services, flags, notAttached);
 }
 
 /** Attached mode: logs of every container of the stack until Ctrl-C or, with --abort-on-container-exit, the first exit. */
-async function attach(client: DaemonClient, project: string, services: string[], flags: UpFlags): Promise<number> {
+async function attach(client: DaemonClient, project: string, services: string[], flags: UpFlags, notAttached: string[]): Promise<number> {
   const abort = new AbortController();
   let exitCode = 0;
   let stopping = false;
   let codeFrom = flags.exitCodeFrom;
+  // `attach: false` services run, but their output stays out of this one (`logs` still shows it), as in compose.
   const containers = (await client.json<ContainerView[]>("GET", `/containers?project=${encodeURIComponent(project)}&all=1`)).filter(
     (c) => services.length === 0 || services.includes(c.service ?? ""),
   );
-  process.stdout.write(`Attaching to ${containers.map((c) => c.name).join(", ")}\n`);
+  const shown = containers.filter((c) => !notAttached.includes(c.service ?? ""));
+  process.stdout.write(`Attaching to ${shown.map((c) => c.name).join(", ")}\n`);
   const stopAll = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
@@ -103,7 +105,7 @@ async function attach(client: DaemonClient, project: string, services: string[],
   };
   process.on("SIGINT", onSigint);
   try {
-    await followLogs(client, containers, {
+    await followLogs(client, shown, {
       follow: true,
       signal: abort.signal,
       color: flags.color !== false,

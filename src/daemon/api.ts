@@ -136,7 +136,14 @@ export type StreamMessage =
   | PullMessage
   | { type: "warning"; message: string }
   | { type: "info"; message: string }
-  | { type: "result"; ok: boolean; failed: { id: string; target: string; error: string; /** an ErrorKind (engine/errors.ts) */ kind?: string }[]; project: string }
+  | {
+      type: "result";
+      ok: boolean;
+      failed: { id: string; target: string; error: string; /** an ErrorKind (engine/errors.ts) */ kind?: string }[];
+      project: string;
+      /** Services with `attach: false`: an attached `up` does not show their output. */
+      notAttached?: string[];
+    }
   | { type: "error"; message: string; code?: string; /** an ErrorKind (engine/errors.ts) */ kind?: string };
 
 export interface StackSummary {

@@ -7,7 +7,7 @@ import { Batcher, compileIgnore, compileRules, planBatch } from "./develop-rules
 import type { CompiledRule } from "./develop-rules.js";
 
 const svc = (name: string, watch: DevelopWatchRule[], build?: ServiceSpec["build"]): ServiceSpec => ({ name, develop: { watch }, build }) as unknown as ServiceSpec;
-const rule = (path: string, action: DevelopWatchRule["action"], target?: string, ignore: string[] = []): DevelopWatchRule => ({ path, action, target, ignore });
+const rule = (path: string, action: DevelopWatchRule["action"], target?: string, ignore: string[] = []): DevelopWatchRule => ({ path, action, target, ignore, exec: undefined, initialSync: false });
 
 describe("compileIgnore (dockerignore syntax)", () => {
   const cases: [string[], string, boolean][] = [
@@ -84,7 +84,32 @@ describe("planBatch", () => {
 
   it("maps paths below each rule to its target; gone paths become removals; ignored ones nothing", () => {
     const actions = planBatch(rules, ["/p/web/a.js", "/p/web/gone.js", "/p/web/x.tmp", "/p/elsewhere"], exists);
-    expect(actions).toEqual([{ kind: "sync", service: "web", restart: false, copies: [{ hostPath: "/p/web/a.js", containerPath: "/srv/a.js" }], removals: ["/srv/gone.js"], changes: 2 }]);
+    expect(actions).toEqual([{ kind: "sync", service: "web", restart: false, copies: [{ hostPath: "/p/web/a.js", containerPath: "/srv/a.js" }], removals: ["/srv/gone.js"], changes: 2, execs: [] }]);
+  });
+
+  it("restart restarts without copying; sync+exec copies and carries its command once per batch", () => {
+    const exec = { command: ["kill", "-HUP", "1"], user: undefined, privileged: false, workingDir: undefined, environment: {} };
+    const more: CompiledRule[] = [
+      ...compileRules(svc("cfg", [rule("/p/cfg", "restart")])),
+      ...compileRules(svc("app", [{ ...rule("/p/app", "sync+exec", "/app"), exec }])),
+    ];
+    const on = new Set(["/p/cfg/a.conf", "/p/app/x.js", "/p/app/y.js"]);
+    const actions = planBatch(more, ["/p/cfg/a.conf", "/p/app/x.js", "/p/app/y.js"], (p) => on.has(p));
+    expect(actions).toEqual([
+      {
+        kind: "sync",
+        service: "app",
+        restart: false,
+        copies: [
+          { hostPath: "/p/app/x.js", containerPath: "/app/x.js" },
+          { hostPath: "/p/app/y.js", containerPath: "/app/y.js" },
+        ],
+        removals: [],
+        changes: 2,
+        execs: [exec],
+      },
+      { kind: "sync", service: "cfg", restart: true, copies: [], removals: [], changes: 1, execs: [] },
+    ]);
   });
 
   it("copies a new directory once (recursively), not each file in it too", () => {

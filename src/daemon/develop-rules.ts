@@ -15,7 +15,7 @@
 import { readFileSync } from "node:fs";
 import { posix } from "node:path";
 import type { CopyEntry } from "../../engine/types.js";
-import type { DevelopWatchRule, ServiceSpec } from "../../model/stack.js";
+import type { DevelopWatchRule, ServiceHook, ServiceSpec } from "../../model/stack.js";
 
 /** compose's EphemeralPathMatcher, plus .git. */
 export const DEFAULT_IGNORES = [
@@ -171,7 +171,7 @@ function dockerignoreOf(context: string, dockerfile: string | undefined): { base
 }
 
 export type DevelopAction =
-  | { kind: "sync"; service: string; restart: boolean; copies: CopyEntry[]; removals: string[]; changes: number }
+  | { kind: "sync"; service: string; restart: boolean; copies: CopyEntry[]; removals: string[]; changes: number; execs: ServiceHook[] }
   | { kind: "rebuild"; service: string; changes: number };
 
 /**
@@ -181,18 +181,25 @@ export type DevelopAction =
  * (the new container gets the files from its image anyway, as compose does).
  */
 export function planBatch(rules: CompiledRule[], changed: string[], exists: (hostPath: string) => boolean): DevelopAction[] {
-  const byService = new Map<string, { rebuild: number; restart: boolean; copies: Map<string, string>; removals: Set<string>; changes: Set<string> }>();
+  const byService = new Map<string, { rebuild: number; restart: boolean; copies: Map<string, string>; removals: Set<string>; changes: Set<string>; execs: ServiceHook[] }>();
   for (const path of changed) {
     for (const r of rules) {
       if (relativeUnder(r.rule.path, path) === undefined || r.ignored(path)) continue;
       let s = byService.get(r.service);
-      if (!s) byService.set(r.service, (s = { rebuild: 0, restart: false, copies: new Map(), removals: new Set(), changes: new Set() }));
+      if (!s) byService.set(r.service, (s = { rebuild: 0, restart: false, copies: new Map(), removals: new Set(), changes: new Set(), execs: [] }));
       s.changes.add(path);
       if (r.rule.action === "rebuild") {
         s.rebuild++;
         continue;
       }
+      // restart: the container restarts, nothing is copied.
+      if (r.rule.action === "restart") {
+        s.restart = true;
+        continue;
+      }
       if (r.rule.target === undefined) continue;
+      // sync+exec: its command runs once per batch, after the copies.
+      if (r.rule.action === "sync+exec" && r.rule.exec && !s.execs.includes(r.rule.exec)) s.execs.push(r.rule.exec);
       const containerPath = posix.join(r.rule.target, relativeUnder(r.rule.path, path) as string);
       if (r.rule.action === "sync+restart") s.restart = true;
       if (exists(path)) s.copies.set(containerPath, path);
@@ -211,8 +218,8 @@ export function planBatch(rules: CompiledRule[], changed: string[], exists: (hos
     const covered = (p: string, by: string[]): boolean => by.some((q) => q !== p && relativeUnder(q, p) !== undefined);
     const copies = copyPaths.filter((p) => !covered(p, copyPaths)).sort().map((containerPath) => ({ hostPath: s.copies.get(containerPath) as string, containerPath }));
     const removals = removalPaths.filter((p) => !covered(p, removalPaths)).sort();
-    if (copies.length === 0 && removals.length === 0) continue;
-    out.push({ kind: "sync", service, restart: s.restart, copies, removals, changes: s.changes.size });
+    if (copies.length === 0 && removals.length === 0 && !s.restart) continue;
+    out.push({ kind: "sync", service, restart: s.restart, copies, removals, changes: s.changes.size, execs: s.execs });
   }
   return out.sort((a, b) => a.service.localeCompare(b.service));
 }

@@ -19,6 +19,7 @@ import { watch } from "chokidar";
 import type { FSWatcher } from "chokidar";
 import type { Engine } from "../../engine/types.js";
 import { LABEL } from "../../model/labels.js";
+import { runHooks } from "../../reconciler/hooks.js";
 import type { StackSpec } from "../../model/stack.js";
 import { imageOf } from "../../reconciler/plan.js";
 import type { DaemonEvent } from "./api.js";
@@ -118,6 +119,9 @@ export class DevelopWatcher {
     }
     entry.ready = Promise.all(ready).then(() => {
       this.log.info("develop.watch ready", { stack: spec.name, services: selected.map((s) => s.name), rules: rules.length });
+      // initial_sync: each such rule's whole path once, as a change of it, before any change is seen.
+      const initial = rules.filter((r) => r.rule.initialSync && r.rule.target !== undefined && r.rule.action.startsWith("sync")).map((r) => r.rule.path);
+      if (initial.length > 0) this.enqueue(spec.name, [...new Set(initial)]);
     });
     this.stacks.set(spec.name, entry);
     this.announce(spec.name, `watching ${rules.length} develop.watch rule(s) of ${selected.map((s) => s.name).join(", ")}`);
@@ -183,9 +187,11 @@ export class DevelopWatcher {
         return;
       }
       for (const c of running) {
+        if (a.copies.length === 0 && a.removals.length === 0) break;
         const r = await this.host.engine.copyToContainer(c.id, { copies: a.copies, removals: a.removals, exclude });
         this.log.info("develop.watch synced", { stack: project, container: c.name, copied: r.copied, removed: r.removed });
       }
+      for (const c of running) await runHooks(this.host.engine, c.id, a.execs, "develop.watch exec");
       if (!a.restart) return;
       const svc = entry.spec.services[a.service];
       for (const c of running) {

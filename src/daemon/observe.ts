@@ -16,12 +16,20 @@ export async function observe(engine: Engine, health: HealthSource, spec: StackS
     engine.listVolumes(),
   ]);
   const images: string[] = [];
+  const imagePulledAt: Record<string, number> = {};
   for (const svc of Object.values(spec.services)) {
     const image = imageOf(spec, svc);
-    if (!images.includes(image) && (await engine.inspectImage(image))) images.push(image);
+    if (images.includes(image)) continue;
+    const info = await engine.inspectImage(image);
+    if (!info) continue;
+    images.push(image);
+    if (info.pulledAt !== undefined && !Number.isNaN(Date.parse(info.pulledAt))) imagePulledAt[image] = Date.parse(info.pulledAt);
   }
-  return observeStack(spec.name, containers, networks, volumes, images, {
-    health: (id) => health.health(id),
-    stoppedByUser: (id) => stoppedByUser.includes(id),
-  });
+  return {
+    ...observeStack(spec.name, containers, networks, volumes, images, {
+      health: (id) => health.health(id),
+      stoppedByUser: (id) => stoppedByUser.includes(id),
+    }),
+    imagePulledAt,
+  };
 }

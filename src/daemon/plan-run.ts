@@ -37,7 +37,8 @@ export async function runPlan(runner: PlanRunner, spec: StackSpec, plan: Plan, e
     },
   });
   for (const f of result.failed) runner.log.warn("action failed", { stack: spec.name, action: f.id, error: f.error });
-  emit({ type: "result", ok: result.ok, failed: result.failed, project: spec.name });
+  const notAttached = Object.values(spec.services).filter((s) => !s.attach).map((s) => s.name);
+  emit({ type: "result", ok: result.ok, failed: result.failed, project: spec.name, ...(notAttached.length > 0 ? { notAttached } : {}) });
   return result.ok;
 }
 

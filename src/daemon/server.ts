@@ -11,6 +11,8 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { cleanContainerPath } from "../../engine/copy.js";
 import { LABEL } from "../../model/labels.js";
+import type { ServiceSpec } from "../../model/stack.js";
+import { startWithHooks, stopWithHooks } from "../../reconciler/hooks.js";
 import { checkName } from "../../engine/names.js";
 import { EngineError, kindOf } from "../../engine/errors.js";
 import type { Engine } from "../../engine/types.js";
@@ -148,6 +150,13 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
     };
   };
   const projectOf = async (id: string): Promise<string | undefined> => (await engine.inspectContainer(id))?.labels[LABEL.project];
+  /** The service a stack's container belongs to, for its lifecycle hooks; undefined for one-offs and other containers. */
+  const serviceOf = async (id: string): Promise<ServiceSpec | undefined> => {
+    const labels = (await engine.inspectContainer(id))?.labels ?? {};
+    const project = labels[LABEL.project];
+    if (!project || labels[LABEL.oneoff] === "True") return undefined;
+    return controller.stacks.get(project)?.spec.services[labels[LABEL.service] ?? ""];
+  };
   /** A user (re)started a container: it is no longer "stopped by the user", and its health checks run again. */
   const userStarted = async (id: string): Promise<void> => {
     const project = await projectOf(id);
@@ -201,7 +210,7 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
       "POST",
       "/containers/:id/start",
       containerAction(async (id) => {
-        await engine.startContainer(id);
+        await startWithHooks(engine, id, await serviceOf(id));
         await userStarted(id);
       }),
     ),
@@ -212,7 +221,7 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
         const project = await projectOf(id);
         if (project) controller.markStopped(project, id, true);
         controller.health.untrack(id);
-        await engine.stopContainer(id, { timeoutMs: stopTimeoutMs(q) });
+        await stopWithHooks(engine, id, await serviceOf(id), { timeoutMs: stopTimeoutMs(q) });
       }),
     ),
     r(
@@ -221,9 +230,10 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
       containerAction(async (id, q) => {
         controller.health.untrack(id);
         controller.intendStop(id);
-        await engine.stopContainer(id, { timeoutMs: stopTimeoutMs(q) });
+        const svc = await serviceOf(id);
+        await stopWithHooks(engine, id, svc, { timeoutMs: stopTimeoutMs(q) });
         controller.supervisor.clearExpected(id);
-        await engine.startContainer(id);
+        await startWithHooks(engine, id, svc);
         await userStarted(id);
       }),
     ),

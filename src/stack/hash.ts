@@ -1,6 +1,7 @@
 // The config hash of a service: changes exactly when its container must be
 // recreated. Like compose, it leaves out what does not touch the container
-// (replicas, depends_on, profiles, pull policy, build instructions), and our
+// (replicas, depends_on, profiles, pull policy, build instructions, attach,
+// post_start/pre_stop hooks), and our
 // daemon-side settings (x-tscompose, develop), which the daemon applies live. Beyond
 // compose, it covers the *contents* of env_files (already folded into the
 // environment) and of file-based configs and secrets, because an edit there
@@ -10,7 +11,8 @@ import { readFileSync } from "node:fs";
 import type { ServiceSpec, StackSpec } from "../../model/stack.js";
 
 export function serviceConfigHash(svc: ServiceSpec, stack: Pick<StackSpec, "secrets" | "configs">): string {
-  const { configHash: _h, replicas: _r, dependsOn: _d, profiles: _p, pullPolicy: _pp, build: _b, xTscompose: _x, supervision: _s, develop: _dv, deploy, unsupported, ...rest } = svc;
+  // attach, hooks and label_file paths (their labels are in `labels`) change what compose does around the container, not the container.
+  const { configHash: _h, replicas: _r, dependsOn: _d, profiles: _p, pullPolicy: _pp, build: _b, xTscompose: _x, supervision: _s, develop: _dv, attach: _at, postStart: _ps, preStop: _pr, labelFiles: _lf, deploy, unsupported, ...rest } = svc;
   const { replicas: _dr, ...deployRest } = deploy;
   const fileContents: Record<string, string> = {};
   for (const ref of [...svc.secrets.map((s) => ["secret", s.source] as const), ...svc.configs.map((c) => ["config", c.source] as const)]) {

@@ -13,6 +13,7 @@ import type { HostResources } from "./host-resources.js";
 import type { StackSpec } from "../../model/stack.js";
 import { checkConsistency } from "./consistency.js";
 import { checkFileObjects } from "./file-objects.js";
+import { parseRawEnvFile } from "./lifecycle.js";
 import { parseDotenv } from "./dotenv.js";
 import { MergeError, StackError, formatPath } from "./errors.js";
 import type { SourceLocation } from "./errors.js";
@@ -180,9 +181,10 @@ export function loadStack(opts: ProjectOptions): LoadResult {
     projectName,
     workingDir,
     configFiles: files,
-    readEnvFile: (path) => {
+    readEnvFile: (path, format) => {
       if (!existsSync(path)) return undefined;
-      return parseDotenv(session.readText(path, "env file"), path, lookup);
+      const text = session.readText(path, "env file");
+      return format === "raw" ? parseRawEnvFile(text, lookup) : parseDotenv(text, path, lookup);
     },
     readFile: (path, what) => session.readText(path, what),
     lookupEnv: lookup,

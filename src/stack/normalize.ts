@@ -35,6 +35,7 @@ import type { PathSegment } from "./parse.js";
 import { isDict, type Dict } from "./dict.js";
 import type { SourceLocation } from "./errors.js";
 import { SERVICE_ROWS, TOP_LEVEL_ROWS, findUnsupported } from "./support.js";
+import { envFileFormat, labelFilePaths, mergeLabelFiles, normalizeHooks } from "./lifecycle.js";
 
 
 /** Reports an error at a key path; the loader turns it into file:line:col. */
@@ -44,8 +45,8 @@ export interface NormalizeContext {
   projectName: string;
   workingDir: string;
   configFiles: string[];
-  /** Reads an env_file, already parsed; undefined when the file is missing. */
-  readEnvFile(path: string): Record<string, string> | undefined;
+  /** Reads an env_file (or a label_file), already parsed by its format; undefined when the file is missing. */
+  readEnvFile(path: string, format?: "raw"): Record<string, string> | undefined;
   /** Reads a file a service names (a seccomp profile); throws a StackError saying why it cannot. */
   readFile(path: string, what: string): string;
   lookupEnv(name: string): string | undefined;
@@ -182,6 +183,7 @@ function normalizeService(name: string, s: Dict, ctx: NormalizeContext): Service
     }
   };
 
+  const lookupEnv = (n: string): string | undefined => ctx.lookupEnv(n);
   const { restart, restartMaxRetries } = normalizeRestart(s.restart, ctx, at("restart"));
   const deploy = normalizeDeploy(asDict(s.deploy), ctx, at("deploy"), duration, size);
   const scale = num(s.scale);
@@ -211,8 +213,13 @@ function normalizeService(name: string, s: Dict, ctx: NormalizeContext): Service
     workingDir: str(s.working_dir),
     user: str(s.user),
     environment: normalizeEnvironment(s, ctx, at),
-    envFiles: envFileRefs(s.env_file),
-    labels: labelMap(s.labels),
+    envFiles: envFileRefs(s.env_file, ctx, at("env_file")),
+    labels: mergeLabelFiles(labelFilePaths(s.label_file), labelMap(s.labels), (f) => ctx.readEnvFile(f), at("label_file"), ctx.fail),
+    labelFiles: labelFilePaths(s.label_file),
+    annotations: labelMap(s.annotations),
+    attach: bool(s.attach, true),
+    postStart: normalizeHooks(s.post_start, at("post_start"), ctx.fail, lookupEnv),
+    preStop: normalizeHooks(s.pre_stop, at("pre_stop"), ctx.fail, lookupEnv),
     ports: normalizePorts(s.ports, ctx, at("ports")),
     expose: strList(s.expose),
     volumes: normalizeVolumes(s.volumes, ctx, at("volumes")),
@@ -258,7 +265,7 @@ function normalizeService(name: string, s: Dict, ctx: NormalizeContext): Service
     logging: isDict(s.logging) ? { driver: str(s.logging.driver), options: stringMap(s.logging.options) } : undefined,
     xTscompose: asDict(s["x-tscompose"]),
     supervision: normalizeSupervision(s["x-tscompose"], at("x-tscompose"), ctx.fail, duration),
-    develop: normalizeDevelop(s.develop, ctx.workingDir),
+    develop: normalizeDevelop(s.develop, ctx.workingDir, at("develop"), ctx.fail, lookupEnv),
     extensions: Object.fromEntries(Object.entries(s).filter(([k]) => k.startsWith("x-") && k !== "x-tscompose")),
     unsupported: findUnsupported(SERVICE_ROWS, s, at(), ctx.locate),
     configHash: "",
@@ -326,11 +333,13 @@ function normalizeDeploy(
   };
 }
 
-function envFileRefs(v: unknown): ServiceSpec["envFiles"] {
+function envFileRefs(v: unknown, ctx: NormalizeContext, path: PathSegment[]): ServiceSpec["envFiles"] {
   if (v === undefined || v === null) return [];
   const items = Array.isArray(v) ? v : [v];
-  return items.map((item) =>
-    isDict(item) ? { path: String(item.path), required: bool(item.required, true) } : { path: String(item), required: true },
+  return items.map((item, i) =>
+    isDict(item)
+      ? { path: String(item.path), required: bool(item.required, true), format: envFileFormat(item.format, [...path, i, "format"], ctx.fail) }
+      : { path: String(item), required: true, format: undefined },
   );
 }
 
@@ -340,8 +349,8 @@ function normalizeEnvironment(
   at: (...rest: PathSegment[]) => PathSegment[],
 ): Record<string, string | null> {
   const env: Record<string, string | null> = {};
-  envFileRefs(s.env_file).forEach((ref, i) => {
-    const values = ctx.readEnvFile(ref.path);
+  envFileRefs(s.env_file, ctx, at("env_file")).forEach((ref, i) => {
+    const values = ctx.readEnvFile(ref.path, ref.format);
     if (values === undefined) {
       if (ref.required) ctx.fail(at("env_file", i), `env file ${ref.path} not found`);
       return;

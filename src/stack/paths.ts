@@ -65,6 +65,8 @@ function resolveServicePaths(svc: Dict, baseDir: string, fileDir: string): Dict 
     const list = Array.isArray(s.env_file) ? s.env_file : [s.env_file];
     s.env_file = list.map((e) => (isDict(e) ? { ...e, path: expandPath(String(e.path), baseDir) } : expandPath(String(e), baseDir)));
   }
+  if (typeof s.label_file === "string") s.label_file = expandPath(s.label_file, baseDir);
+  else if (Array.isArray(s.label_file)) s.label_file = (s.label_file as unknown[]).map((e) => expandPath(String(e), baseDir));
   if (Array.isArray(s.volumes)) {
     s.volumes = (s.volumes as unknown[]).map((v) => {
       if (typeof v === "string") {

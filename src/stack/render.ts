@@ -2,7 +2,7 @@
 // only, snake_case keys as in the compose-spec, empty and default-less fields
 // left out, keys sorted as docker compose v2 prints them. The output is itself
 // a valid stack file that loads back into the same StackSpec.
-import type { ServiceSpec, ServiceVolumeSpec, StackSpec, UnsupportedKey } from "../../model/stack.js";
+import type { ServiceHook, ServiceSpec, ServiceVolumeSpec, StackSpec, UnsupportedKey } from "../../model/stack.js";
 import { isDict, type Dict } from "./dict.js";
 import { formatDuration, parseSize } from "./units.js";
 
@@ -134,7 +134,7 @@ export function renderService(s: ServiceSpec): Dict {
     domainname: s.domainname,
     entrypoint: s.entrypoint,
     environment: s.environment,
-    env_file: s.envFiles.map((e) => ({ path: e.path, required: e.required })),
+    env_file: s.envFiles.map((e) => compact({ path: e.path, format: e.format, required: e.required })),
     expose: s.expose,
     external_links: s.externalLinks,
     extra_hosts: s.extraHosts,
@@ -155,6 +155,11 @@ export function renderService(s: ServiceSpec): Dict {
     init: s.init || undefined,
     labels: s.labels,
     links: s.links,
+    label_file: s.labelFiles,
+    annotations: s.annotations,
+    attach: s.attach ? undefined : false,
+    post_start: s.postStart.map(renderHook),
+    pre_stop: s.preStop.map(renderHook),
     logging: s.logging ? compact({ driver: s.logging.driver, options: s.logging.options }) : undefined,
     mac_address: s.macAddress,
     mem_limit: s.memLimit,
@@ -204,7 +209,20 @@ export function renderService(s: ServiceSpec): Dict {
     user: s.user,
     volumes: s.volumes.map(renderVolume),
     working_dir: s.workingDir,
-    develop: s.develop ? { watch: s.develop.watch.map((w) => compact({ path: w.path, action: w.action, target: w.target, ignore: w.ignore.length > 0 ? w.ignore : undefined })) } : undefined,
+    develop: s.develop
+      ? {
+          watch: s.develop.watch.map((w) =>
+            compact({
+              path: w.path,
+              action: w.action,
+              target: w.target,
+              ignore: w.ignore.length > 0 ? w.ignore : undefined,
+              exec: w.exec ? renderHook(w.exec) : undefined,
+              initial_sync: w.initialSync || undefined,
+            }),
+          ),
+        }
+      : undefined,
     "x-tscompose": Object.keys(s.xTscompose).length > 0 ? s.xTscompose : undefined,
     ...s.extensions,
   });
@@ -268,6 +286,10 @@ function listOrDict(v: unknown): unknown {
     out[eq < 0 ? s : s.slice(0, eq)] = eq < 0 ? "" : s.slice(eq + 1);
   }
   return out;
+}
+
+function renderHook(h: ServiceHook): Dict {
+  return compact({ command: h.command, user: h.user, privileged: h.privileged || undefined, working_dir: h.workingDir, environment: h.environment });
 }
 
 function renderVolume(v: ServiceVolumeSpec): Dict {

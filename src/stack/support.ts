@@ -11,6 +11,7 @@
 // through the model). docs/compat.md lists the status of every key.
 import type { UnsupportedKey } from "../../model/stack.js";
 import { isDict, type Dict } from "./dict.js";
+import { LOG_DRIVERS } from "./lifecycle.js";
 import { StackError, formatPath } from "./errors.js";
 import type { SourceLocation } from "./errors.js";
 import type { PathSegment } from "./parse.js";
@@ -45,8 +46,6 @@ const oneOf = (...values: unknown[]) => (v: unknown): boolean => values.includes
 
 /** Service keys, relative to `services.NAME`. */
 export const SERVICE_ROWS: readonly SupportRow[] = [
-  { key: "annotations", reason: "OCI annotations are not passed to the runtime yet" },
-  { key: "attach", reason: "attach: false (not attaching to a service's logs) is not implemented yet", atUp: unless(true, "true") },
   { key: "build", reason: BUILDS, when: noImage },
   ...[
     "additional_contexts", "cache_from", "cache_to", "dockerfile_inline", "entitlements", "extra_hosts", "isolation",
@@ -64,24 +63,21 @@ export const SERVICE_ROWS: readonly SupportRow[] = [
   { key: "deploy.resources.reservations.pids", reason: "docker compose does not apply a pids reservation outside Swarm either", atUp: "ignore" },
   { key: "deploy.resources.reservations.devices", reason: "device reservations (GPUs) are not supported" },
   { key: "deploy.resources.reservations.generic_resources", reason: SWARM, atUp: "ignore" },
-  { key: "develop.watch[].action", reason: "watch actions sync+exec and restart are not implemented yet", when: oneOf("sync+exec", "restart") },
-  { key: "develop.watch[].exec", reason: "watch action sync+exec is not implemented yet" },
   { key: "develop.watch[].include", reason: "watch include patterns are not implemented yet" },
-  { key: "develop.watch[].initial_sync", reason: "watch initial_sync is not implemented yet" },
-  { key: "env_file[].format", reason: "env_file formats other than the default are not implemented yet" },
   { key: "gpus", reason: "no GPU support" },
   { key: "isolation", reason: WINDOWS },
-  { key: "label_file", reason: "label files are not read yet" },
-  { key: "logging.driver", reason: "only the json-file and local drivers (logs kept by the daemon) are implemented", when: (v) => v !== "json-file" && v !== "local" },
+  {
+    key: "logging.driver",
+    reason: "only the json-file, local and none drivers (journald and syslog are not implemented: a container's output goes to a log file the daemon reads)",
+    when: (v) => !(LOG_DRIVERS as readonly unknown[]).includes(v),
+  },
   { key: "models", reason: "no model runner (Docker Model Runner) in the embedded engine" },
   { key: "networks.*.driver_opts", reason: "per-endpoint driver options are not implemented" },
   { key: "networks.*.ipv6_address", reason: "IPv6 is not implemented yet" },
   { key: "networks.*.interface_name", reason: "naming the container's interface is not implemented" },
   { key: "networks.*.link_local_ips", reason: "link-local addresses are not implemented" },
-  { key: "post_start", reason: "lifecycle hooks are not implemented yet" },
-  { key: "pre_stop", reason: "lifecycle hooks are not implemented yet" },
   { key: "provider", reason: "provider services (compose plugins) are not supported" },
-  { key: "pull_policy", reason: "pull policies by age (refresh, daily, weekly, every_<duration>) are not implemented yet", when: (v) => typeof v === "string" && /^(refresh|daily|weekly|every_)/.test(v) },
+  { key: "pull_policy", reason: BUILDS, when: oneOf("build") },
   { key: "pull_refresh_after", reason: "pull_refresh_after is not implemented" },
   { key: "runtime", reason: "containers run on runc, the only runtime configured (no daemon.json `runtimes` yet)", atUp: unless("runc") },
   { key: "storage_opt", reason: "the overlay snapshotter has no per-container quota" },

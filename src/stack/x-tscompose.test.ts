@@ -69,7 +69,7 @@ describe("x-tscompose", () => {
   it("keeps develop.watch rules with absolute paths", () => {
     const s = load(svc("    develop:\n      watch:\n        - { path: ./src, action: sync, target: /app, ignore: [node_modules/] }\n        - { path: package.json, action: rebuild }\n"));
     const w = s.stack.services.web!.develop!.watch;
-    expect(w[0]).toEqual({ path: join(s.stack.workingDir, "src"), action: "sync", target: "/app", ignore: ["node_modules/"] });
+    expect(w[0]).toEqual({ path: join(s.stack.workingDir, "src"), action: "sync", target: "/app", ignore: ["node_modules/"], exec: undefined, initialSync: false });
     expect(w[1]).toMatchObject({ path: join(s.stack.workingDir, "package.json"), action: "rebuild", target: undefined, ignore: [] });
   });
 

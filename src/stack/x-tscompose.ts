@@ -9,6 +9,7 @@ import type { DevelopSpec, ReadinessSpec, ScheduleSpec, SupervisionSpec } from "
 import type { Fail } from "./normalize.js";
 import type { PathSegment } from "./parse.js";
 import { isDict, type Dict } from "./dict.js";
+import { normalizeHook } from "./lifecycle.js";
 
 /** The schema stage let only scalars through where this is used. */
 const scalar = (v: unknown): string => (typeof v === "string" ? v : JSON.stringify(v));
@@ -111,14 +112,29 @@ function normalizeSchedule(s: unknown, path: PathSegment[], fail: Fail): Schedul
 }
 
 /** compose-spec `develop.watch`: paths made absolute against the project directory. */
-export function normalizeDevelop(raw: unknown, workingDir: string): DevelopSpec | undefined {
+export function normalizeDevelop(
+  raw: unknown,
+  workingDir: string,
+  path: PathSegment[],
+  fail: Fail,
+  lookupEnv: (name: string) => string | undefined,
+): DevelopSpec | undefined {
   if (!isDict(raw) || !Array.isArray(raw.watch)) return undefined;
   return {
-    watch: raw.watch.filter(isDict).map((w) => ({
-      path: resolve(workingDir, String(w.path)),
-      action: w.action as DevelopSpec["watch"][number]["action"],
-      target: w.target === undefined ? undefined : scalar(w.target),
-      ignore: w.ignore === undefined ? [] : Array.isArray(w.ignore) ? w.ignore.map(scalar) : [scalar(w.ignore)],
-    })),
+    watch: raw.watch.map((item, i) => {
+      const w = isDict(item) ? item : {};
+      const action = w.action as DevelopSpec["watch"][number]["action"];
+      if (action === "sync+exec" && !isDict(w.exec)) {
+        fail([...path, "watch", i, "action"], `can't watch with action "sync+exec" on service ${String(path[1])} without a command (exec)`);
+      }
+      return {
+        path: resolve(workingDir, String(w.path)),
+        action,
+        target: w.target === undefined ? undefined : scalar(w.target),
+        ignore: w.ignore === undefined ? [] : Array.isArray(w.ignore) ? w.ignore.map(scalar) : [scalar(w.ignore)],
+        exec: isDict(w.exec) ? normalizeHook(w.exec, [...path, "watch", i, "exec"], fail, lookupEnv) : undefined,
+        initialSync: w.initial_sync === true,
+      };
+    }),
   };
 }

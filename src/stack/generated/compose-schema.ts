@@ -10,7 +10,7 @@ const require = createRequire(import.meta.url);
 /** Validates a stack file against schema/compose-spec.json, as ajv.compile(schema) would. */
 export const validate: ValidateFunction = validate18;
 
-const schema21 = {"$schema":"https://json-schema.org/draft/2019-09/schema","$id":"https://tscompose.dev/schema/compose-spec.json","title":"tscompose stack file","description":"The subset of the Compose Specification that tscompose supports. Follows compose-spec/schema/compose-spec.json, but with strict scalar types: the loader converts interpolated strings to numbers and booleans before validation.","type":"object","properties":{"version":{"type":["string","number"],"deprecated":true,"description":"Accepted for backward compatibility and ignored."},"name":{"type":"string","description":"Project name, unless given on the command line."},"include":{"type":"array","items":{"$ref":"#/$defs/include"}},"services":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/service"}},"additionalProperties":false},"networks":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/network"}},"additionalProperties":false},"volumes":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/volume"}},"additionalProperties":false},"secrets":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/secret"}},"additionalProperties":false},"configs":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/config"}},"additionalProperties":false},"models":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/model"}}}},"patternProperties":{"^x-":{}},"additionalProperties":false,"$defs":{"service":{"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"additional_contexts":{"$ref":"#/$defs/list_or_dict"},"entitlements":{"type":"array","items":{"type":"string"}},"isolation":{"type":"string"},"privileged":{"type":["boolean","string"]},"provenance":{"type":["string","boolean"]},"sbom":{"type":["string","boolean"]},"ssh":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs","image","npipe","cluster"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]},"recursive":{"type":"string","enum":["enabled","disabled","writable","readonly"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"image":{"type":"object","properties":{"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"volumes_from":{"type":"array","items":{"type":"string"},"uniqueItems":true},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"priority":{"type":"integer"},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"gw_priority":{"type":"number"},"interface_name":{"type":"string"},"link_local_ips":{"$ref":"#/$defs/list_of_strings"},"mac_address":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_opt":{"type":"array","items":{"type":"string"},"uniqueItems":true},"dns_search":{"$ref":"#/$defs/string_or_list"},"links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"external_links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"cpu_count":{"oneOf":[{"type":"string"},{"type":"integer","minimum":0}]},"cpu_percent":{"oneOf":[{"type":"string"},{"type":"integer","minimum":0,"maximum":100}]},"cpu_period":{"type":["number","string"]},"cpu_quota":{"type":["number","string"]},"cpu_rt_period":{"type":["number","string"]},"cpu_rt_runtime":{"type":["number","string"]},"mem_reservation":{"type":["string","integer"]},"mem_swappiness":{"type":["integer","string"]},"oom_kill_disable":{"type":["boolean","string"]},"oom_score_adj":{"oneOf":[{"type":"string"},{"type":"integer","minimum":-1000,"maximum":1000}]},"blkio_config":{"type":"object","properties":{"device_read_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_read_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"weight":{"type":["integer","string"]},"weight_device":{"type":"array","items":{"$ref":"#/$defs/blkio_weight"}}},"additionalProperties":false},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"pid":{"type":["string","null"]},"ipc":{"type":"string"},"uts":{"type":"string"},"userns_mode":{"type":"string"},"cgroup":{"type":"string","enum":["host","private"]},"cgroup_parent":{"type":"string"},"group_add":{"type":"array","items":{"type":["string","number"]},"uniqueItems":true},"devices":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","required":["source"],"properties":{"source":{"type":"string"},"target":{"type":"string"},"permissions":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"device_cgroup_rules":{"$ref":"#/$defs/list_of_strings"},"runtime":{"type":"string"},"storage_opt":{"type":"object"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"annotations":{"$ref":"#/$defs/list_or_dict"},"attach":{"type":["boolean","string"]},"credential_spec":{"type":"object","properties":{"config":{"type":"string"},"file":{"type":"string"},"registry":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"gpus":{"$ref":"#/$defs/gpus"},"isolation":{"type":"string"},"label_file":{"$ref":"#/$defs/label_file"},"models":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"endpoint_var":{"type":"string"},"model_var":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}}}]},"post_start":{"type":"array","items":{"$ref":"#/$defs/service_hook"}},"pre_stop":{"type":"array","items":{"$ref":"#/$defs/service_hook"}},"provider":{"type":"object","required":["type"],"properties":{"type":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":["string","number","boolean"]},{"type":"array","items":{"type":["string","number","boolean"]}}]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"pull_refresh_after":{"type":"string"},"use_api_socket":{"type":"boolean"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"healthcheck":{"type":"object","properties":{"test":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"interval":{"$ref":"#/$defs/duration"},"timeout":{"$ref":"#/$defs/duration"},"retries":{"type":"integer","minimum":0},"start_period":{"$ref":"#/$defs/duration"},"start_interval":{"$ref":"#/$defs/duration"},"disable":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"x_tscompose_service":{"type":"object","description":"tscompose's own per-service settings (docs/supervision.md).","properties":{"restart_on_unhealthy":{"type":["boolean","string"],"description":"Restart a container whose health check turns unhealthy, with the restart backoff."},"readiness":{"type":"object","description":"A probe run by the daemon; its success makes the container healthy for depends_on and up --wait. Exactly one of tcp, http, log.","properties":{"tcp":{"type":["integer","string"],"description":"A container port that accepts a TCP connection."},"http":{"oneOf":[{"type":["integer","string"]},{"type":"object","properties":{"port":{"type":["integer","string"]},"path":{"type":"string"}},"required":["port"],"additionalProperties":false}],"description":"A container port (and path, default /) that answers an HTTP GET with 2xx."},"log":{"type":"string","description":"A regular expression a line of the container's output matches."},"interval":{"type":["string","number"]},"timeout":{"type":["string","number"]}},"additionalProperties":false},"schedule":{"oneOf":[{"type":"string"},{"type":"object","properties":{"cron":{"type":"string"},"timezone":{"type":"string"},"overlap":{"type":"string","enum":["skip","queue","allow"]},"history":{"type":["integer","string"]}},"required":["cron"],"additionalProperties":false}],"description":"Run the service as a one-off container on a cron schedule instead of keeping it up."}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"development":{"type":["object","null"],"properties":{"watch":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"action":{"type":"string","enum":["rebuild","sync","restart","sync+restart","sync+exec"]},"target":{"type":"string"},"ignore":{"$ref":"#/$defs/string_or_list"},"include":{"$ref":"#/$defs/string_or_list"},"exec":{"$ref":"#/$defs/service_hook"},"initial_sync":{"type":"boolean"}},"required":["path","action"],"additionalProperties":false,"patternProperties":{"^x-":{}}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"deployment":{"type":["object","null"],"properties":{"mode":{"type":"string","description":"replicated or global; checked by the normalizer, as compose-spec leaves it a string."},"endpoint_mode":{"type":"string"},"replicas":{"type":"integer","minimum":0},"labels":{"$ref":"#/$defs/list_or_dict"},"resources":{"type":"object","properties":{"limits":{"$ref":"#/$defs/resource_limits"},"reservations":{"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"},"generic_resources":{"$ref":"#/$defs/generic_resources"},"devices":{"$ref":"#/$defs/devices"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"restart_policy":{"type":"object","properties":{"condition":{"type":"string","description":"none, on-failure or any; checked by the normalizer."},"delay":{"$ref":"#/$defs/duration"},"max_attempts":{"type":"integer","minimum":0},"window":{"$ref":"#/$defs/duration"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"$ref":"#/$defs/update_config"},"rollback_config":{"$ref":"#/$defs/update_config"},"placement":{"type":"object","properties":{"constraints":{"$ref":"#/$defs/list_of_strings"},"preferences":{"type":"array","items":{"type":"object","properties":{"spread":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"max_replicas_per_node":{"type":"integer","minimum":0}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"blkio_limit":{"type":"object","properties":{"path":{"type":"string"},"rate":{"type":["integer","string"]}},"additionalProperties":false},"blkio_weight":{"type":"object","properties":{"path":{"type":"string"},"weight":{"type":["integer","string"]}},"additionalProperties":false},"resource_limits":{"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"type":"object","properties":{"parallelism":{"type":"integer","minimum":0},"delay":{"$ref":"#/$defs/duration"},"failure_action":{"type":"string"},"monitor":{"$ref":"#/$defs/duration"},"max_failure_ratio":{"type":"number"},"order":{"type":"string","enum":["start-first","stop-first"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"include":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"$ref":"#/$defs/string_or_list"},"env_file":{"$ref":"#/$defs/string_or_list"},"project_directory":{"type":"string"}},"required":["path"],"additionalProperties":false}]},"network":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"ipam":{"type":"object","properties":{"driver":{"type":"string"},"config":{"type":"array","items":{"type":"object","properties":{"subnet":{"type":"string"},"ip_range":{"type":"string"},"gateway":{"type":"string"},"aux_addresses":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"options":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"$ref":"#/$defs/external"},"internal":{"type":"boolean"},"attachable":{"type":"boolean"},"enable_ipv4":{"type":"boolean"},"enable_ipv6":{"type":"boolean"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"secret":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"},"driver":{"type":"string"},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"template_driver":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"config":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"content":{"type":"string"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"},"template_driver":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"description":"true, or the legacy {name} form (use the resource's own name instead).","oneOf":[{"type":"boolean"},{"type":"object","properties":{"name":{"type":"string","deprecated":true}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"command":{"oneOf":[{"type":"null"},{"type":"string"},{"type":"array","items":{"type":"string"}}]},"env_file":{"oneOf":[{"type":"string"},{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"type":"string"},"format":{"type":"string"},"required":{"type":"boolean"}},"required":["path"],"additionalProperties":false}]}}]},"service_config_or_secret":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"source":{"type":"string"},"target":{"type":"string"},"uid":{"type":"string"},"gid":{"type":"string"},"mode":{"type":["integer","string"]}},"required":["source"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"ulimits":{"type":"object","patternProperties":{"^[a-z]+$":{"oneOf":[{"type":"integer"},{"type":"object","properties":{"soft":{"type":"integer"},"hard":{"type":"integer"}},"required":["soft","hard"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"additionalProperties":false},"extra_hosts":{"oneOf":[{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]},"duration":{"type":"string","format":"duration","description":"A Go duration: 1h30m, 10s, 1.5s, 100ms, 10us, 0."},"size":{"type":["integer","string"],"description":"Bytes, or a string with a unit (512m, 1g); parsed by the normalizer."},"cpus":{"type":["number","string"],"description":"Number of CPUs. Strings are common in compose files ('0.50'); parsed by the normalizer."},"string_or_list":{"oneOf":[{"type":"string"},{"$ref":"#/$defs/list_of_strings"}]},"list_of_strings":{"type":"array","items":{"type":"string"},"uniqueItems":true},"list_or_dict":{"oneOf":[{"type":"object","patternProperties":{".+":{"type":["string","number","boolean","null"]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]},"devices":{"type":"array","items":{"type":"object","properties":{"capabilities":{"$ref":"#/$defs/list_of_strings"},"count":{"type":["string","integer"]},"device_ids":{"$ref":"#/$defs/list_of_strings"},"driver":{"type":"string"},"options":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}},"required":["capabilities"]}},"gpus":{"oneOf":[{"type":"string","enum":["all"]},{"type":"array","items":{"type":"object","properties":{"capabilities":{"$ref":"#/$defs/list_of_strings"},"count":{"type":["string","integer"]},"device_ids":{"$ref":"#/$defs/list_of_strings"},"driver":{"type":"string"},"options":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}}]},"model":{"type":"object","properties":{"name":{"type":"string"},"model":{"type":"string"},"context_size":{"type":"integer"},"runtime_flags":{"type":"array","items":{"type":"string"}}},"required":["model"],"additionalProperties":false,"patternProperties":{"^x-":{}}},"service_hook":{"type":"object","properties":{"command":{"$ref":"#/$defs/command"},"user":{"type":"string"},"privileged":{"type":["boolean","string"]},"working_dir":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}},"required":["command"]},"label_file":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"generic_resources":{"type":"array","items":{"type":"object","properties":{"discrete_resource_spec":{"type":"object","properties":{"kind":{"type":"string"},"value":{"type":["number","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}}}}};
+const schema21 = {"$schema":"https://json-schema.org/draft/2019-09/schema","$id":"https://tscompose.dev/schema/compose-spec.json","title":"tscompose stack file","description":"The subset of the Compose Specification that tscompose supports. Follows compose-spec/schema/compose-spec.json, but with strict scalar types: the loader converts interpolated strings to numbers and booleans before validation.","type":"object","properties":{"version":{"type":["string","number"],"deprecated":true,"description":"Accepted for backward compatibility and ignored."},"name":{"type":"string","description":"Project name, unless given on the command line."},"include":{"type":"array","items":{"$ref":"#/$defs/include"}},"services":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/service"}},"additionalProperties":false},"networks":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/network"}},"additionalProperties":false},"volumes":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/volume"}},"additionalProperties":false},"secrets":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/secret"}},"additionalProperties":false},"configs":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/config"}},"additionalProperties":false},"models":{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"$ref":"#/$defs/model"}}}},"patternProperties":{"^x-":{}},"additionalProperties":false,"$defs":{"service":{"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"additional_contexts":{"$ref":"#/$defs/list_or_dict"},"entitlements":{"type":"array","items":{"type":"string"}},"isolation":{"type":"string"},"privileged":{"type":["boolean","string"]},"provenance":{"type":["string","boolean"]},"sbom":{"type":["string","boolean"]},"ssh":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"label_file":{"$ref":"#/$defs/label_file"},"annotations":{"$ref":"#/$defs/list_or_dict"},"attach":{"type":["boolean","string"]},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs","image","npipe","cluster"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]},"recursive":{"type":"string","enum":["enabled","disabled","writable","readonly"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"image":{"type":"object","properties":{"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"volumes_from":{"type":"array","items":{"type":"string"},"uniqueItems":true},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"priority":{"type":"integer"},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"gw_priority":{"type":"number"},"interface_name":{"type":"string"},"link_local_ips":{"$ref":"#/$defs/list_of_strings"},"mac_address":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"post_start":{"type":"array","items":{"$ref":"#/$defs/service_hook"}},"pre_stop":{"type":"array","items":{"$ref":"#/$defs/service_hook"}},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_opt":{"type":"array","items":{"type":"string"},"uniqueItems":true},"dns_search":{"$ref":"#/$defs/string_or_list"},"links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"external_links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"cpu_count":{"oneOf":[{"type":"string"},{"type":"integer","minimum":0}]},"cpu_percent":{"oneOf":[{"type":"string"},{"type":"integer","minimum":0,"maximum":100}]},"cpu_period":{"type":["number","string"]},"cpu_quota":{"type":["number","string"]},"cpu_rt_period":{"type":["number","string"]},"cpu_rt_runtime":{"type":["number","string"]},"mem_reservation":{"type":["string","integer"]},"mem_swappiness":{"type":["integer","string"]},"oom_kill_disable":{"type":["boolean","string"]},"oom_score_adj":{"oneOf":[{"type":"string"},{"type":"integer","minimum":-1000,"maximum":1000}]},"blkio_config":{"type":"object","properties":{"device_read_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_read_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"weight":{"type":["integer","string"]},"weight_device":{"type":"array","items":{"$ref":"#/$defs/blkio_weight"}}},"additionalProperties":false},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"pid":{"type":["string","null"]},"ipc":{"type":"string"},"uts":{"type":"string"},"userns_mode":{"type":"string"},"cgroup":{"type":"string","enum":["host","private"]},"cgroup_parent":{"type":"string"},"group_add":{"type":"array","items":{"type":["string","number"]},"uniqueItems":true},"devices":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","required":["source"],"properties":{"source":{"type":"string"},"target":{"type":"string"},"permissions":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"device_cgroup_rules":{"$ref":"#/$defs/list_of_strings"},"runtime":{"type":"string"},"storage_opt":{"type":"object"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"credential_spec":{"type":"object","properties":{"config":{"type":"string"},"file":{"type":"string"},"registry":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"gpus":{"$ref":"#/$defs/gpus"},"isolation":{"type":"string"},"models":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"endpoint_var":{"type":"string"},"model_var":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}}}]},"provider":{"type":"object","required":["type"],"properties":{"type":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":["string","number","boolean"]},{"type":"array","items":{"type":["string","number","boolean"]}}]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"pull_refresh_after":{"type":"string"},"use_api_socket":{"type":"boolean"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"healthcheck":{"type":"object","properties":{"test":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"interval":{"$ref":"#/$defs/duration"},"timeout":{"$ref":"#/$defs/duration"},"retries":{"type":"integer","minimum":0},"start_period":{"$ref":"#/$defs/duration"},"start_interval":{"$ref":"#/$defs/duration"},"disable":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"x_tscompose_service":{"type":"object","description":"tscompose's own per-service settings (docs/supervision.md).","properties":{"restart_on_unhealthy":{"type":["boolean","string"],"description":"Restart a container whose health check turns unhealthy, with the restart backoff."},"readiness":{"type":"object","description":"A probe run by the daemon; its success makes the container healthy for depends_on and up --wait. Exactly one of tcp, http, log.","properties":{"tcp":{"type":["integer","string"],"description":"A container port that accepts a TCP connection."},"http":{"oneOf":[{"type":["integer","string"]},{"type":"object","properties":{"port":{"type":["integer","string"]},"path":{"type":"string"}},"required":["port"],"additionalProperties":false}],"description":"A container port (and path, default /) that answers an HTTP GET with 2xx."},"log":{"type":"string","description":"A regular expression a line of the container's output matches."},"interval":{"type":["string","number"]},"timeout":{"type":["string","number"]}},"additionalProperties":false},"schedule":{"oneOf":[{"type":"string"},{"type":"object","properties":{"cron":{"type":"string"},"timezone":{"type":"string"},"overlap":{"type":"string","enum":["skip","queue","allow"]},"history":{"type":["integer","string"]}},"required":["cron"],"additionalProperties":false}],"description":"Run the service as a one-off container on a cron schedule instead of keeping it up."}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"development":{"type":["object","null"],"properties":{"watch":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"action":{"type":"string","enum":["rebuild","sync","restart","sync+restart","sync+exec"]},"target":{"type":"string"},"ignore":{"$ref":"#/$defs/string_or_list"},"include":{"$ref":"#/$defs/string_or_list"},"exec":{"$ref":"#/$defs/service_hook"},"initial_sync":{"type":"boolean"}},"required":["path","action"],"additionalProperties":false,"patternProperties":{"^x-":{}}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"deployment":{"type":["object","null"],"properties":{"mode":{"type":"string","description":"replicated or global; checked by the normalizer, as compose-spec leaves it a string."},"endpoint_mode":{"type":"string"},"replicas":{"type":"integer","minimum":0},"labels":{"$ref":"#/$defs/list_or_dict"},"resources":{"type":"object","properties":{"limits":{"$ref":"#/$defs/resource_limits"},"reservations":{"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"},"generic_resources":{"$ref":"#/$defs/generic_resources"},"devices":{"$ref":"#/$defs/devices"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"restart_policy":{"type":"object","properties":{"condition":{"type":"string","description":"none, on-failure or any; checked by the normalizer."},"delay":{"$ref":"#/$defs/duration"},"max_attempts":{"type":"integer","minimum":0},"window":{"$ref":"#/$defs/duration"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"$ref":"#/$defs/update_config"},"rollback_config":{"$ref":"#/$defs/update_config"},"placement":{"type":"object","properties":{"constraints":{"$ref":"#/$defs/list_of_strings"},"preferences":{"type":"array","items":{"type":"object","properties":{"spread":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"max_replicas_per_node":{"type":"integer","minimum":0}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"blkio_limit":{"type":"object","properties":{"path":{"type":"string"},"rate":{"type":["integer","string"]}},"additionalProperties":false},"blkio_weight":{"type":"object","properties":{"path":{"type":"string"},"weight":{"type":["integer","string"]}},"additionalProperties":false},"resource_limits":{"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"type":"object","properties":{"parallelism":{"type":"integer","minimum":0},"delay":{"$ref":"#/$defs/duration"},"failure_action":{"type":"string"},"monitor":{"$ref":"#/$defs/duration"},"max_failure_ratio":{"type":"number"},"order":{"type":"string","enum":["start-first","stop-first"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"include":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"$ref":"#/$defs/string_or_list"},"env_file":{"$ref":"#/$defs/string_or_list"},"project_directory":{"type":"string"}},"required":["path"],"additionalProperties":false}]},"network":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"ipam":{"type":"object","properties":{"driver":{"type":"string"},"config":{"type":"array","items":{"type":"object","properties":{"subnet":{"type":"string"},"ip_range":{"type":"string"},"gateway":{"type":"string"},"aux_addresses":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"options":{"type":"object","patternProperties":{"^.+$":{"type":"string"}},"additionalProperties":false}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"$ref":"#/$defs/external"},"internal":{"type":"boolean"},"attachable":{"type":"boolean"},"enable_ipv4":{"type":"boolean"},"enable_ipv6":{"type":"boolean"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":["object","null"],"properties":{"name":{"type":"string"},"driver":{"type":"string"},"driver_opts":{"$ref":"#/$defs/driver_opts"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"secret":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"},"driver":{"type":"string"},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"template_driver":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"config":{"type":"object","properties":{"name":{"type":"string"},"file":{"type":"string"},"environment":{"type":"string"},"content":{"type":"string"},"external":{"$ref":"#/$defs/external"},"labels":{"$ref":"#/$defs/list_or_dict"},"template_driver":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"external":{"description":"true, or the legacy {name} form (use the resource's own name instead).","oneOf":[{"type":"boolean"},{"type":"object","properties":{"name":{"type":"string","deprecated":true}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"command":{"oneOf":[{"type":"null"},{"type":"string"},{"type":"array","items":{"type":"string"}}]},"env_file":{"oneOf":[{"type":"string"},{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"type":"string"},"format":{"type":"string"},"required":{"type":"boolean"}},"required":["path"],"additionalProperties":false}]}}]},"label_file":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"service_hook":{"type":"object","properties":{"command":{"$ref":"#/$defs/command"},"user":{"type":"string"},"privileged":{"type":"boolean"},"working_dir":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"}},"required":["command"],"additionalProperties":false,"patternProperties":{"^x-":{}}},"service_config_or_secret":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"source":{"type":"string"},"target":{"type":"string"},"uid":{"type":"string"},"gid":{"type":"string"},"mode":{"type":["integer","string"]}},"required":["source"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"ulimits":{"type":"object","patternProperties":{"^[a-z]+$":{"oneOf":[{"type":"integer"},{"type":"object","properties":{"soft":{"type":"integer"},"hard":{"type":"integer"}},"required":["soft","hard"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"additionalProperties":false},"extra_hosts":{"oneOf":[{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]},"duration":{"type":"string","format":"duration","description":"A Go duration: 1h30m, 10s, 1.5s, 100ms, 10us, 0."},"size":{"type":["integer","string"],"description":"Bytes, or a string with a unit (512m, 1g); parsed by the normalizer."},"cpus":{"type":["number","string"],"description":"Number of CPUs. Strings are common in compose files ('0.50'); parsed by the normalizer."},"string_or_list":{"oneOf":[{"type":"string"},{"$ref":"#/$defs/list_of_strings"}]},"list_of_strings":{"type":"array","items":{"type":"string"},"uniqueItems":true},"list_or_dict":{"oneOf":[{"type":"object","patternProperties":{".+":{"type":["string","number","boolean","null"]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]},"devices":{"type":"array","items":{"type":"object","properties":{"capabilities":{"$ref":"#/$defs/list_of_strings"},"count":{"type":["string","integer"]},"device_ids":{"$ref":"#/$defs/list_of_strings"},"driver":{"type":"string"},"options":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}},"required":["capabilities"]}},"gpus":{"oneOf":[{"type":"string","enum":["all"]},{"type":"array","items":{"type":"object","properties":{"capabilities":{"$ref":"#/$defs/list_of_strings"},"count":{"type":["string","integer"]},"device_ids":{"$ref":"#/$defs/list_of_strings"},"driver":{"type":"string"},"options":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}}]},"model":{"type":"object","properties":{"name":{"type":"string"},"model":{"type":"string"},"context_size":{"type":"integer"},"runtime_flags":{"type":"array","items":{"type":"string"}}},"required":["model"],"additionalProperties":false,"patternProperties":{"^x-":{}}},"generic_resources":{"type":"array","items":{"type":"object","properties":{"discrete_resource_spec":{"type":"object","properties":{"kind":{"type":"string"},"value":{"type":["number","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}}}}};
 const schema118 = {"type":"object","properties":{"name":{"type":"string"},"model":{"type":"string"},"context_size":{"type":"integer"},"runtime_flags":{"type":"array","items":{"type":"string"}}},"required":["model"],"additionalProperties":false,"patternProperties":{"^x-":{}}};
 const func1 = Object.prototype.hasOwnProperty;
 const pattern2 = new RegExp("^x-", "u");
@@ -310,7 +310,7 @@ return errors === 0;
 }
 validate19.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
-const schema25 = {"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"additional_contexts":{"$ref":"#/$defs/list_or_dict"},"entitlements":{"type":"array","items":{"type":"string"}},"isolation":{"type":"string"},"privileged":{"type":["boolean","string"]},"provenance":{"type":["string","boolean"]},"sbom":{"type":["string","boolean"]},"ssh":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs","image","npipe","cluster"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]},"recursive":{"type":"string","enum":["enabled","disabled","writable","readonly"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"image":{"type":"object","properties":{"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"volumes_from":{"type":"array","items":{"type":"string"},"uniqueItems":true},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"priority":{"type":"integer"},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"gw_priority":{"type":"number"},"interface_name":{"type":"string"},"link_local_ips":{"$ref":"#/$defs/list_of_strings"},"mac_address":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_opt":{"type":"array","items":{"type":"string"},"uniqueItems":true},"dns_search":{"$ref":"#/$defs/string_or_list"},"links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"external_links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"cpu_count":{"oneOf":[{"type":"string"},{"type":"integer","minimum":0}]},"cpu_percent":{"oneOf":[{"type":"string"},{"type":"integer","minimum":0,"maximum":100}]},"cpu_period":{"type":["number","string"]},"cpu_quota":{"type":["number","string"]},"cpu_rt_period":{"type":["number","string"]},"cpu_rt_runtime":{"type":["number","string"]},"mem_reservation":{"type":["string","integer"]},"mem_swappiness":{"type":["integer","string"]},"oom_kill_disable":{"type":["boolean","string"]},"oom_score_adj":{"oneOf":[{"type":"string"},{"type":"integer","minimum":-1000,"maximum":1000}]},"blkio_config":{"type":"object","properties":{"device_read_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_read_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"weight":{"type":["integer","string"]},"weight_device":{"type":"array","items":{"$ref":"#/$defs/blkio_weight"}}},"additionalProperties":false},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"pid":{"type":["string","null"]},"ipc":{"type":"string"},"uts":{"type":"string"},"userns_mode":{"type":"string"},"cgroup":{"type":"string","enum":["host","private"]},"cgroup_parent":{"type":"string"},"group_add":{"type":"array","items":{"type":["string","number"]},"uniqueItems":true},"devices":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","required":["source"],"properties":{"source":{"type":"string"},"target":{"type":"string"},"permissions":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"device_cgroup_rules":{"$ref":"#/$defs/list_of_strings"},"runtime":{"type":"string"},"storage_opt":{"type":"object"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"annotations":{"$ref":"#/$defs/list_or_dict"},"attach":{"type":["boolean","string"]},"credential_spec":{"type":"object","properties":{"config":{"type":"string"},"file":{"type":"string"},"registry":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"gpus":{"$ref":"#/$defs/gpus"},"isolation":{"type":"string"},"label_file":{"$ref":"#/$defs/label_file"},"models":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"endpoint_var":{"type":"string"},"model_var":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}}}]},"post_start":{"type":"array","items":{"$ref":"#/$defs/service_hook"}},"pre_stop":{"type":"array","items":{"$ref":"#/$defs/service_hook"}},"provider":{"type":"object","required":["type"],"properties":{"type":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":["string","number","boolean"]},{"type":"array","items":{"type":["string","number","boolean"]}}]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"pull_refresh_after":{"type":"string"},"use_api_socket":{"type":"boolean"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema25 = {"type":"object","properties":{"image":{"type":"string"},"build":{"oneOf":[{"type":"string","description":"Path or URL of the build context."},{"type":"object","properties":{"context":{"type":"string"},"dockerfile":{"type":"string"},"dockerfile_inline":{"type":"string"},"args":{"$ref":"#/$defs/list_or_dict"},"target":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"},"cache_from":{"$ref":"#/$defs/list_of_strings"},"cache_to":{"$ref":"#/$defs/list_of_strings"},"no_cache":{"type":"boolean"},"pull":{"type":"boolean"},"network":{"type":"string"},"shm_size":{"$ref":"#/$defs/size"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"tags":{"$ref":"#/$defs/list_of_strings"},"platforms":{"$ref":"#/$defs/list_of_strings"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"additional_contexts":{"$ref":"#/$defs/list_or_dict"},"entitlements":{"type":"array","items":{"type":"string"}},"isolation":{"type":"string"},"privileged":{"type":["boolean","string"]},"provenance":{"type":["string","boolean"]},"sbom":{"type":["string","boolean"]},"ssh":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"container_name":{"type":"string"},"hostname":{"type":"string"},"domainname":{"type":"string"},"entrypoint":{"$ref":"#/$defs/command"},"command":{"$ref":"#/$defs/command"},"working_dir":{"type":"string"},"user":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"},"env_file":{"$ref":"#/$defs/env_file"},"labels":{"$ref":"#/$defs/list_or_dict"},"label_file":{"$ref":"#/$defs/label_file"},"annotations":{"$ref":"#/$defs/list_or_dict"},"attach":{"type":["boolean","string"]},"ports":{"type":"array","items":{"oneOf":[{"type":"integer","minimum":1,"maximum":65535},{"type":"string","format":"ports"},{"type":"object","properties":{"name":{"type":"string"},"target":{"type":"integer","minimum":1,"maximum":65535},"published":{"oneOf":[{"type":"integer","minimum":0,"maximum":65535},{"type":"string","format":"port-range"}]},"host_ip":{"type":"string"},"protocol":{"type":"string","enum":["tcp","udp","sctp"]},"mode":{"type":"string","enum":["host","ingress"]},"app_protocol":{"type":"string"}},"required":["target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"expose":{"type":"array","items":{"type":["string","integer"]},"uniqueItems":true},"volumes":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"type":{"type":"string","enum":["bind","volume","tmpfs","image","npipe","cluster"]},"source":{"type":"string"},"target":{"type":"string"},"read_only":{"type":"boolean"},"consistency":{"type":"string"},"bind":{"type":"object","properties":{"propagation":{"type":"string","enum":["shared","slave","private","rshared","rslave","rprivate"]},"create_host_path":{"type":"boolean"},"selinux":{"type":"string","enum":["z","Z"]},"recursive":{"type":"string","enum":["enabled","disabled","writable","readonly"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"volume":{"type":"object","properties":{"nocopy":{"type":"boolean"},"subpath":{"type":"string"},"labels":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"image":{"type":"object","properties":{"subpath":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"tmpfs":{"type":"object","properties":{"size":{"$ref":"#/$defs/size"},"mode":{"type":["integer","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"required":["type","target"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]},"uniqueItems":true},"tmpfs":{"$ref":"#/$defs/string_or_list"},"volumes_from":{"type":"array","items":{"type":"string"},"uniqueItems":true},"networks":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"oneOf":[{"type":"object","properties":{"aliases":{"$ref":"#/$defs/list_of_strings"},"ipv4_address":{"type":"string"},"ipv6_address":{"type":"string"},"priority":{"type":"integer"},"driver_opts":{"type":"object","patternProperties":{"^.+$":{"type":["string","number"]}}},"gw_priority":{"type":"number"},"interface_name":{"type":"string"},"link_local_ips":{"$ref":"#/$defs/list_of_strings"},"mac_address":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},{"type":"null"}]}},"additionalProperties":false}]},"network_mode":{"type":"string"},"depends_on":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"condition":{"type":"string","enum":["service_started","service_healthy","service_completed_successfully"],"description":"Defaults to service_started, as in docker compose."},"restart":{"type":"boolean"},"required":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false}]},"healthcheck":{"$ref":"#/$defs/healthcheck"},"post_start":{"type":"array","items":{"$ref":"#/$defs/service_hook"}},"pre_stop":{"type":"array","items":{"$ref":"#/$defs/service_hook"}},"restart":{"type":"string","description":"no, always, on-failure[:N], unless-stopped. A plain string in compose-spec; the normalizer checks the value."},"deploy":{"$ref":"#/$defs/deployment"},"scale":{"type":"integer","minimum":0},"profiles":{"$ref":"#/$defs/list_of_strings"},"pull_policy":{"type":"string","pattern":"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},"cap_add":{"$ref":"#/$defs/list_of_strings"},"cap_drop":{"$ref":"#/$defs/list_of_strings"},"privileged":{"type":"boolean"},"security_opt":{"$ref":"#/$defs/list_of_strings","description":"no-new-privileges[:true|false], seccomp=unconfined|PROFILE.json, label=disable, apparmor=unconfined; checked by the normalizer."},"read_only":{"type":"boolean"},"init":{"type":"boolean"},"tty":{"type":"boolean"},"stdin_open":{"type":"boolean"},"stop_signal":{"type":"string"},"stop_grace_period":{"$ref":"#/$defs/duration"},"shm_size":{"$ref":"#/$defs/size"},"sysctls":{"$ref":"#/$defs/list_or_dict"},"ulimits":{"$ref":"#/$defs/ulimits"},"extra_hosts":{"$ref":"#/$defs/extra_hosts"},"dns":{"$ref":"#/$defs/string_or_list"},"dns_opt":{"type":"array","items":{"type":"string"},"uniqueItems":true},"dns_search":{"$ref":"#/$defs/string_or_list"},"links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"external_links":{"type":"array","items":{"type":"string"},"uniqueItems":true},"mac_address":{"type":"string"},"mem_limit":{"$ref":"#/$defs/size"},"memswap_limit":{"$ref":"#/$defs/size"},"cpus":{"$ref":"#/$defs/cpus"},"cpu_shares":{"type":"integer","minimum":0},"cpuset":{"type":"string"},"cpu_count":{"oneOf":[{"type":"string"},{"type":"integer","minimum":0}]},"cpu_percent":{"oneOf":[{"type":"string"},{"type":"integer","minimum":0,"maximum":100}]},"cpu_period":{"type":["number","string"]},"cpu_quota":{"type":["number","string"]},"cpu_rt_period":{"type":["number","string"]},"cpu_rt_runtime":{"type":["number","string"]},"mem_reservation":{"type":["string","integer"]},"mem_swappiness":{"type":["integer","string"]},"oom_kill_disable":{"type":["boolean","string"]},"oom_score_adj":{"oneOf":[{"type":"string"},{"type":"integer","minimum":-1000,"maximum":1000}]},"blkio_config":{"type":"object","properties":{"device_read_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_read_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_bps":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"device_write_iops":{"type":"array","items":{"$ref":"#/$defs/blkio_limit"}},"weight":{"type":["integer","string"]},"weight_device":{"type":"array","items":{"$ref":"#/$defs/blkio_weight"}}},"additionalProperties":false},"pids_limit":{"type":"integer"},"platform":{"type":"string"},"pid":{"type":["string","null"]},"ipc":{"type":"string"},"uts":{"type":"string"},"userns_mode":{"type":"string"},"cgroup":{"type":"string","enum":["host","private"]},"cgroup_parent":{"type":"string"},"group_add":{"type":"array","items":{"type":["string","number"]},"uniqueItems":true},"devices":{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","required":["source"],"properties":{"source":{"type":"string"},"target":{"type":"string"},"permissions":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"device_cgroup_rules":{"$ref":"#/$defs/list_of_strings"},"runtime":{"type":"string"},"storage_opt":{"type":"object"},"secrets":{"$ref":"#/$defs/service_config_or_secret"},"configs":{"$ref":"#/$defs/service_config_or_secret"},"logging":{"type":"object","properties":{"driver":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"type":["string","number","null"]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"extends":{"oneOf":[{"type":"string"},{"type":"object","properties":{"service":{"type":"string"},"file":{"type":"string"}},"required":["service"],"additionalProperties":false}]},"develop":{"$ref":"#/$defs/development"},"credential_spec":{"type":"object","properties":{"config":{"type":"string"},"file":{"type":"string"},"registry":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"gpus":{"$ref":"#/$defs/gpus"},"isolation":{"type":"string"},"models":{"oneOf":[{"$ref":"#/$defs/list_of_strings"},{"type":"object","patternProperties":{"^[a-zA-Z0-9._-]+$":{"type":"object","properties":{"endpoint_var":{"type":"string"},"model_var":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}}}]},"provider":{"type":"object","required":["type"],"properties":{"type":{"type":"string"},"options":{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":["string","number","boolean"]},{"type":"array","items":{"type":["string","number","boolean"]}}]}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"pull_refresh_after":{"type":"string"},"use_api_socket":{"type":"boolean"},"x-tscompose":{"$ref":"#/$defs/x_tscompose_service"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 const schema26 = {"oneOf":[{"type":"object","patternProperties":{".+":{"type":["string","number","boolean","null"]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]};
 const schema30 = {"type":["integer","string"],"description":"Bytes, or a string with a unit (512m, 1g); parsed by the normalizer."};
 const schema31 = {"oneOf":[{"type":"object","patternProperties":{"^.+$":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]}},"additionalProperties":false},{"type":"array","items":{"type":"string"},"uniqueItems":true}]};
@@ -318,21 +318,21 @@ const schema34 = {"type":"array","items":{"oneOf":[{"type":"string"},{"type":"ob
 const schema37 = {"type":"object","patternProperties":{"^[a-z]+$":{"oneOf":[{"type":"integer"},{"type":"object","properties":{"soft":{"type":"integer"},"hard":{"type":"integer"}},"required":["soft","hard"],"additionalProperties":false,"patternProperties":{"^x-":{}}}]}},"additionalProperties":false};
 const schema38 = {"oneOf":[{"type":"null"},{"type":"string"},{"type":"array","items":{"type":"string"}}]};
 const schema41 = {"oneOf":[{"type":"string"},{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"object","properties":{"path":{"type":"string"},"format":{"type":"string"},"required":{"type":"boolean"}},"required":["path"],"additionalProperties":false}]}}]};
-const schema50 = {"type":"string","format":"duration","description":"A Go duration: 1h30m, 10s, 1.5s, 100ms, 10us, 0."};
-const schema57 = {"type":["number","string"],"description":"Number of CPUs. Strings are common in compose files ('0.50'); parsed by the normalizer."};
-const schema84 = {"type":"object","properties":{"path":{"type":"string"},"rate":{"type":["integer","string"]}},"additionalProperties":false};
-const schema88 = {"type":"object","properties":{"path":{"type":"string"},"weight":{"type":["integer","string"]}},"additionalProperties":false};
-const schema101 = {"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]};
+const schema43 = {"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]};
+const schema52 = {"type":"string","format":"duration","description":"A Go duration: 1h30m, 10s, 1.5s, 100ms, 10us, 0."};
+const schema62 = {"type":["number","string"],"description":"Number of CPUs. Strings are common in compose files ('0.50'); parsed by the normalizer."};
+const schema89 = {"type":"object","properties":{"path":{"type":"string"},"rate":{"type":["integer","string"]}},"additionalProperties":false};
+const schema93 = {"type":"object","properties":{"path":{"type":"string"},"weight":{"type":["integer","string"]}},"additionalProperties":false};
 const schema103 = {"type":"object","description":"tscompose's own per-service settings (docs/supervision.md).","properties":{"restart_on_unhealthy":{"type":["boolean","string"],"description":"Restart a container whose health check turns unhealthy, with the restart backoff."},"readiness":{"type":"object","description":"A probe run by the daemon; its success makes the container healthy for depends_on and up --wait. Exactly one of tcp, http, log.","properties":{"tcp":{"type":["integer","string"],"description":"A container port that accepts a TCP connection."},"http":{"oneOf":[{"type":["integer","string"]},{"type":"object","properties":{"port":{"type":["integer","string"]},"path":{"type":"string"}},"required":["port"],"additionalProperties":false}],"description":"A container port (and path, default /) that answers an HTTP GET with 2xx."},"log":{"type":"string","description":"A regular expression a line of the container's output matches."},"interval":{"type":["string","number"]},"timeout":{"type":["string","number"]}},"additionalProperties":false},"schedule":{"oneOf":[{"type":"string"},{"type":"object","properties":{"cron":{"type":"string"},"timezone":{"type":"string"},"overlap":{"type":"string","enum":["skip","queue","allow"]},"history":{"type":["integer","string"]}},"required":["cron"],"additionalProperties":false}],"description":"Run the service as a one-off container on a cron schedule instead of keeping it up."}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 const func0 = require("ajv/dist/runtime/equal").default;
 const pattern7 = new RegExp(".+", "u");
 const pattern11 = new RegExp("^.+$", "u");
 const pattern18 = new RegExp("^[a-z]+$", "u");
-const pattern56 = new RegExp("^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$", "u");
+const pattern61 = new RegExp("^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$", "u");
 const formats0 = schemaFormats.ports;
 const formats2 = schemaFormats["port-range"];
 const formats4 = schemaFormats.duration;
-const schema49 = {"type":"object","properties":{"test":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"interval":{"$ref":"#/$defs/duration"},"timeout":{"$ref":"#/$defs/duration"},"retries":{"type":"integer","minimum":0},"start_period":{"$ref":"#/$defs/duration"},"start_interval":{"$ref":"#/$defs/duration"},"disable":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema51 = {"type":"object","properties":{"test":{"oneOf":[{"type":"string"},{"type":"array","items":{"type":"string"}}]},"interval":{"$ref":"#/$defs/duration"},"timeout":{"$ref":"#/$defs/duration"},"retries":{"type":"integer","minimum":0},"start_period":{"$ref":"#/$defs/duration"},"start_interval":{"$ref":"#/$defs/duration"},"disable":{"type":"boolean"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 
 function validate26(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -349,7 +349,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
 if(!((((((((key0 === "test") || (key0 === "interval")) || (key0 === "timeout")) || (key0 === "retries")) || (key0 === "start_period")) || (key0 === "start_interval")) || (key0 === "disable")) || (pattern2.test(key0)))){
-validate26.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema49,data}];
+validate26.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema51,data}];
 return false;
 break;
 }
@@ -363,7 +363,7 @@ let valid1 = false;
 let passing0 = null;
 const _errs4 = errors;
 if(typeof data0 !== "string"){
-const err0 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema49.properties.test.oneOf[0].type,parentSchema:schema49.properties.test.oneOf[0],data:data0};
+const err0 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema51.properties.test.oneOf[0].type,parentSchema:schema51.properties.test.oneOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -386,7 +386,7 @@ for(let i0=0; i0<len0; i0++){
 let data1 = data0[i0];
 const _errs8 = errors;
 if(typeof data1 !== "string"){
-const err1 = {instancePath:instancePath+"/test/" + i0,schemaPath:"#/properties/test/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema49.properties.test.oneOf[1].items.type,parentSchema:schema49.properties.test.oneOf[1].items,data:data1};
+const err1 = {instancePath:instancePath+"/test/" + i0,schemaPath:"#/properties/test/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema51.properties.test.oneOf[1].items.type,parentSchema:schema51.properties.test.oneOf[1].items,data:data1};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -402,7 +402,7 @@ break;
 }
 }
 else {
-const err2 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema49.properties.test.oneOf[1].type,parentSchema:schema49.properties.test.oneOf[1],data:data0};
+const err2 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema51.properties.test.oneOf[1].type,parentSchema:schema51.properties.test.oneOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -424,7 +424,7 @@ passing0 = 1;
 }
 }
 if(!valid1){
-const err3 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema49.properties.test.oneOf,parentSchema:schema49.properties.test,data:data0};
+const err3 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema51.properties.test.oneOf,parentSchema:schema51.properties.test,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -460,12 +460,12 @@ if(errors === _errs11){
 if(errors === _errs11){
 if(typeof data2 === "string"){
 if(!(formats4.validate(data2))){
-validate26.errors = [{instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema50,data:data2}];
+validate26.errors = [{instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema52,data:data2}];
 return false;
 }
 }
 else {
-validate26.errors = [{instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.type,parentSchema:schema50,data:data2}];
+validate26.errors = [{instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data2}];
 return false;
 }
 }
@@ -484,12 +484,12 @@ if(errors === _errs14){
 if(errors === _errs14){
 if(typeof data3 === "string"){
 if(!(formats4.validate(data3))){
-validate26.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema50,data:data3}];
+validate26.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema52,data:data3}];
 return false;
 }
 }
 else {
-validate26.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.type,parentSchema:schema50,data:data3}];
+validate26.errors = [{instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data3}];
 return false;
 }
 }
@@ -504,13 +504,13 @@ if(data.retries !== undefined){
 let data4 = data.retries;
 const _errs16 = errors;
 if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
-validate26.errors = [{instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema49.properties.retries.type,parentSchema:schema49.properties.retries,data:data4}];
+validate26.errors = [{instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema51.properties.retries.type,parentSchema:schema51.properties.retries,data:data4}];
 return false;
 }
 if(errors === _errs16){
 if((typeof data4 == "number") && (isFinite(data4))){
 if(data4 < 0 || isNaN(data4)){
-validate26.errors = [{instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema49.properties.retries,data:data4}];
+validate26.errors = [{instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema51.properties.retries,data:data4}];
 return false;
 }
 }
@@ -529,12 +529,12 @@ if(errors === _errs19){
 if(errors === _errs19){
 if(typeof data5 === "string"){
 if(!(formats4.validate(data5))){
-validate26.errors = [{instancePath:instancePath+"/start_period",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema50,data:data5}];
+validate26.errors = [{instancePath:instancePath+"/start_period",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema52,data:data5}];
 return false;
 }
 }
 else {
-validate26.errors = [{instancePath:instancePath+"/start_period",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.type,parentSchema:schema50,data:data5}];
+validate26.errors = [{instancePath:instancePath+"/start_period",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data5}];
 return false;
 }
 }
@@ -553,12 +553,12 @@ if(errors === _errs22){
 if(errors === _errs22){
 if(typeof data6 === "string"){
 if(!(formats4.validate(data6))){
-validate26.errors = [{instancePath:instancePath+"/start_interval",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema50,data:data6}];
+validate26.errors = [{instancePath:instancePath+"/start_interval",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema52,data:data6}];
 return false;
 }
 }
 else {
-validate26.errors = [{instancePath:instancePath+"/start_interval",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.type,parentSchema:schema50,data:data6}];
+validate26.errors = [{instancePath:instancePath+"/start_interval",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data6}];
 return false;
 }
 }
@@ -573,7 +573,7 @@ if(data.disable !== undefined){
 let data7 = data.disable;
 const _errs24 = errors;
 if(typeof data7 !== "boolean"){
-validate26.errors = [{instancePath:instancePath+"/disable",schemaPath:"#/properties/disable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema49.properties.disable.type,parentSchema:schema49.properties.disable,data:data7}];
+validate26.errors = [{instancePath:instancePath+"/disable",schemaPath:"#/properties/disable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema51.properties.disable.type,parentSchema:schema51.properties.disable,data:data7}];
 return false;
 }
 var valid0 = _errs24 === errors;
@@ -590,7 +590,7 @@ var valid0 = true;
 }
 }
 else {
-validate26.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema49.type,parentSchema:schema49,data}];
+validate26.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema51.type,parentSchema:schema51,data}];
 return false;
 }
 }
@@ -599,14 +599,381 @@ return errors === 0;
 }
 validate26.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema54 = {"type":["object","null"],"properties":{"mode":{"type":"string","description":"replicated or global; checked by the normalizer, as compose-spec leaves it a string."},"endpoint_mode":{"type":"string"},"replicas":{"type":"integer","minimum":0},"labels":{"$ref":"#/$defs/list_or_dict"},"resources":{"type":"object","properties":{"limits":{"$ref":"#/$defs/resource_limits"},"reservations":{"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"},"generic_resources":{"$ref":"#/$defs/generic_resources"},"devices":{"$ref":"#/$defs/devices"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"restart_policy":{"type":"object","properties":{"condition":{"type":"string","description":"none, on-failure or any; checked by the normalizer."},"delay":{"$ref":"#/$defs/duration"},"max_attempts":{"type":"integer","minimum":0},"window":{"$ref":"#/$defs/duration"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"$ref":"#/$defs/update_config"},"rollback_config":{"$ref":"#/$defs/update_config"},"placement":{"type":"object","properties":{"constraints":{"$ref":"#/$defs/list_of_strings"},"preferences":{"type":"array","items":{"type":"object","properties":{"spread":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"max_replicas_per_node":{"type":"integer","minimum":0}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
-const schema61 = {"type":"array","items":{"type":"object","properties":{"discrete_resource_spec":{"type":"object","properties":{"kind":{"type":"string"},"value":{"type":["number","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}}};
-const schema56 = {"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema56 = {"type":"object","properties":{"command":{"$ref":"#/$defs/command"},"user":{"type":"string"},"privileged":{"type":"boolean"},"working_dir":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"}},"required":["command"],"additionalProperties":false,"patternProperties":{"^x-":{}}};
 
-function validate29(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate28(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate29.evaluated;
+const evaluated0 = validate28.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if((data.command === undefined) && (missing0 = "command")){
+validate28.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'",schema:schema56.required,parentSchema:schema56,data}];
+return false;
+}
+else {
+const _errs1 = errors;
+for(const key0 in data){
+if(!((((((key0 === "command") || (key0 === "user")) || (key0 === "privileged")) || (key0 === "working_dir")) || (key0 === "environment")) || (pattern2.test(key0)))){
+validate28.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema56,data}];
+return false;
+break;
+}
+}
+if(_errs1 === errors){
+if(data.command !== undefined){
+let data0 = data.command;
+const _errs2 = errors;
+const _errs4 = errors;
+let valid2 = false;
+let passing0 = null;
+const _errs5 = errors;
+if(data0 !== null){
+const err0 = {instancePath:instancePath+"/command",schemaPath:"#/$defs/command/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema38.oneOf[0].type,parentSchema:schema38.oneOf[0],data:data0};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+var _valid0 = _errs5 === errors;
+if(_valid0){
+valid2 = true;
+passing0 = 0;
+}
+const _errs7 = errors;
+if(typeof data0 !== "string"){
+const err1 = {instancePath:instancePath+"/command",schemaPath:"#/$defs/command/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema38.oneOf[1].type,parentSchema:schema38.oneOf[1],data:data0};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+var _valid0 = _errs7 === errors;
+if(_valid0 && valid2){
+valid2 = false;
+passing0 = [passing0, 1];
+}
+else {
+if(_valid0){
+valid2 = true;
+passing0 = 1;
+}
+const _errs9 = errors;
+if(errors === _errs9){
+if(Array.isArray(data0)){
+var valid3 = true;
+const len0 = data0.length;
+for(let i0=0; i0<len0; i0++){
+let data1 = data0[i0];
+const _errs11 = errors;
+if(typeof data1 !== "string"){
+const err2 = {instancePath:instancePath+"/command/" + i0,schemaPath:"#/$defs/command/oneOf/2/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema38.oneOf[2].items.type,parentSchema:schema38.oneOf[2].items,data:data1};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+var valid3 = _errs11 === errors;
+if(!valid3){
+break;
+}
+}
+}
+else {
+const err3 = {instancePath:instancePath+"/command",schemaPath:"#/$defs/command/oneOf/2/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema38.oneOf[2].type,parentSchema:schema38.oneOf[2],data:data0};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+var _valid0 = _errs9 === errors;
+if(_valid0 && valid2){
+valid2 = false;
+passing0 = [passing0, 2];
+}
+else {
+if(_valid0){
+valid2 = true;
+passing0 = 2;
+}
+}
+}
+if(!valid2){
+const err4 = {instancePath:instancePath+"/command",schemaPath:"#/$defs/command/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema38.oneOf,parentSchema:schema38,data:data0};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+validate28.errors = vErrors;
+return false;
+}
+else {
+errors = _errs4;
+if(vErrors !== null){
+if(_errs4){
+vErrors.length = _errs4;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs2 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.user !== undefined){
+let data2 = data.user;
+const _errs13 = errors;
+if(typeof data2 !== "string"){
+validate28.errors = [{instancePath:instancePath+"/user",schemaPath:"#/properties/user/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.properties.user.type,parentSchema:schema56.properties.user,data:data2}];
+return false;
+}
+var valid0 = _errs13 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.privileged !== undefined){
+let data3 = data.privileged;
+const _errs15 = errors;
+if(typeof data3 !== "boolean"){
+validate28.errors = [{instancePath:instancePath+"/privileged",schemaPath:"#/properties/privileged/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema56.properties.privileged.type,parentSchema:schema56.properties.privileged,data:data3}];
+return false;
+}
+var valid0 = _errs15 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.working_dir !== undefined){
+let data4 = data.working_dir;
+const _errs17 = errors;
+if(typeof data4 !== "string"){
+validate28.errors = [{instancePath:instancePath+"/working_dir",schemaPath:"#/properties/working_dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.properties.working_dir.type,parentSchema:schema56.properties.working_dir,data:data4}];
+return false;
+}
+var valid0 = _errs17 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.environment !== undefined){
+let data5 = data.environment;
+const _errs19 = errors;
+const _errs21 = errors;
+let valid5 = false;
+let passing1 = null;
+const _errs22 = errors;
+if(errors === _errs22){
+if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
+const _errs24 = errors;
+for(const key1 in data5){
+if(!(pattern7.test(key1))){
+const err5 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data5};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+break;
+}
+}
+if(_errs24 === errors){
+var valid6 = true;
+for(const key2 in data5){
+if(pattern7.test(key2)){
+let data6 = data5[key2];
+const _errs25 = errors;
+if((((typeof data6 !== "string") && (!((typeof data6 == "number") && (isFinite(data6))))) && (typeof data6 !== "boolean")) && (data6 !== null)){
+const err6 = {instancePath:instancePath+"/environment/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data6};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+var valid6 = _errs25 === errors;
+if(!valid6){
+break;
+}
+}
+}
+}
+}
+else {
+const err7 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data5};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+var _valid1 = _errs22 === errors;
+if(_valid1){
+valid5 = true;
+passing1 = 0;
+}
+const _errs27 = errors;
+if(errors === _errs27){
+if(Array.isArray(data5)){
+var valid7 = true;
+const len1 = data5.length;
+for(let i1=0; i1<len1; i1++){
+let data7 = data5[i1];
+const _errs29 = errors;
+if(typeof data7 !== "string"){
+const err8 = {instancePath:instancePath+"/environment/" + i1,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data7};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+var valid7 = _errs29 === errors;
+if(!valid7){
+break;
+}
+}
+if(valid7){
+let i2 = data5.length;
+let j0;
+if(i2 > 1){
+const indices0 = {};
+for(;i2--;){
+let item0 = data5[i2];
+if(typeof item0 !== "string"){
+continue;
+}
+if(typeof indices0[item0] == "number"){
+j0 = indices0[item0];
+const err9 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i2, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i2+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data5};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+break;
+}
+indices0[item0] = i2;
+}
+}
+}
+}
+else {
+const err10 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data5};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+var _valid1 = _errs27 === errors;
+if(_valid1 && valid5){
+valid5 = false;
+passing1 = [passing1, 1];
+}
+else {
+if(_valid1){
+valid5 = true;
+passing1 = 1;
+}
+}
+if(!valid5){
+const err11 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data5};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+validate28.errors = vErrors;
+return false;
+}
+else {
+errors = _errs21;
+if(vErrors !== null){
+if(_errs21){
+vErrors.length = _errs21;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs19 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate28.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema56.type,parentSchema:schema56,data}];
+return false;
+}
+}
+validate28.errors = vErrors;
+return errors === 0;
+}
+validate28.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+const schema59 = {"type":["object","null"],"properties":{"mode":{"type":"string","description":"replicated or global; checked by the normalizer, as compose-spec leaves it a string."},"endpoint_mode":{"type":"string"},"replicas":{"type":"integer","minimum":0},"labels":{"$ref":"#/$defs/list_or_dict"},"resources":{"type":"object","properties":{"limits":{"$ref":"#/$defs/resource_limits"},"reservations":{"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"},"generic_resources":{"$ref":"#/$defs/generic_resources"},"devices":{"$ref":"#/$defs/devices"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"restart_policy":{"type":"object","properties":{"condition":{"type":"string","description":"none, on-failure or any; checked by the normalizer."},"delay":{"$ref":"#/$defs/duration"},"max_attempts":{"type":"integer","minimum":0},"window":{"$ref":"#/$defs/duration"}},"additionalProperties":false,"patternProperties":{"^x-":{}}},"update_config":{"$ref":"#/$defs/update_config"},"rollback_config":{"$ref":"#/$defs/update_config"},"placement":{"type":"object","properties":{"constraints":{"$ref":"#/$defs/list_of_strings"},"preferences":{"type":"array","items":{"type":"object","properties":{"spread":{"type":"string"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"max_replicas_per_node":{"type":"integer","minimum":0}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema66 = {"type":"array","items":{"type":"object","properties":{"discrete_resource_spec":{"type":"object","properties":{"kind":{"type":"string"},"value":{"type":["number","string"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}}};
+const schema61 = {"type":"object","properties":{"cpus":{"$ref":"#/$defs/cpus"},"memory":{"$ref":"#/$defs/size"},"pids":{"type":"integer"}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+
+function validate32(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate32.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -618,7 +985,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
 if(!((((key0 === "cpus") || (key0 === "memory")) || (key0 === "pids")) || (pattern2.test(key0)))){
-validate29.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema56,data}];
+validate32.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema61,data}];
 return false;
 break;
 }
@@ -628,7 +995,7 @@ if(data.cpus !== undefined){
 let data0 = data.cpus;
 const _errs2 = errors;
 if((!((typeof data0 == "number") && (isFinite(data0)))) && (typeof data0 !== "string")){
-validate29.errors = [{instancePath:instancePath+"/cpus",schemaPath:"#/$defs/cpus/type",keyword:"type",params:{type: schema57.type},message:"must be number,string",schema:schema57.type,parentSchema:schema57,data:data0}];
+validate32.errors = [{instancePath:instancePath+"/cpus",schemaPath:"#/$defs/cpus/type",keyword:"type",params:{type: schema62.type},message:"must be number,string",schema:schema62.type,parentSchema:schema62,data:data0}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -641,7 +1008,7 @@ if(data.memory !== undefined){
 let data1 = data.memory;
 const _errs5 = errors;
 if((!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))) && (typeof data1 !== "string")){
-validate29.errors = [{instancePath:instancePath+"/memory",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data1}];
+validate32.errors = [{instancePath:instancePath+"/memory",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data1}];
 return false;
 }
 var valid0 = _errs5 === errors;
@@ -654,7 +1021,7 @@ if(data.pids !== undefined){
 let data2 = data.pids;
 const _errs8 = errors;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-validate29.errors = [{instancePath:instancePath+"/pids",schemaPath:"#/properties/pids/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema56.properties.pids.type,parentSchema:schema56.properties.pids,data:data2}];
+validate32.errors = [{instancePath:instancePath+"/pids",schemaPath:"#/properties/pids/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema61.properties.pids.type,parentSchema:schema61.properties.pids,data:data2}];
 return false;
 }
 var valid0 = _errs8 === errors;
@@ -667,21 +1034,21 @@ var valid0 = true;
 }
 }
 else {
-validate29.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema56.type,parentSchema:schema56,data}];
+validate32.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema61.type,parentSchema:schema61,data}];
 return false;
 }
 }
-validate29.errors = vErrors;
+validate32.errors = vErrors;
 return errors === 0;
 }
-validate29.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate32.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema62 = {"type":"array","items":{"type":"object","properties":{"capabilities":{"$ref":"#/$defs/list_of_strings"},"count":{"type":["string","integer"]},"device_ids":{"$ref":"#/$defs/list_of_strings"},"driver":{"type":"string"},"options":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}},"required":["capabilities"]}};
+const schema67 = {"type":"array","items":{"type":"object","properties":{"capabilities":{"$ref":"#/$defs/list_of_strings"},"count":{"type":["string","integer"]},"device_ids":{"$ref":"#/$defs/list_of_strings"},"driver":{"type":"string"},"options":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}},"required":["capabilities"]}};
 
-function validate31(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate34(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate31.evaluated;
+const evaluated0 = validate34.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -699,14 +1066,14 @@ if(errors === _errs1){
 if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
 let missing0;
 if((data0.capabilities === undefined) && (missing0 = "capabilities")){
-validate31.errors = [{instancePath:instancePath+"/" + i0,schemaPath:"#/items/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'",schema:schema62.items.required,parentSchema:schema62.items,data:data0}];
+validate34.errors = [{instancePath:instancePath+"/" + i0,schemaPath:"#/items/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'",schema:schema67.items.required,parentSchema:schema67.items,data:data0}];
 return false;
 }
 else {
 const _errs3 = errors;
 for(const key0 in data0){
 if(!((((((key0 === "capabilities") || (key0 === "count")) || (key0 === "device_ids")) || (key0 === "driver")) || (key0 === "options")) || (pattern2.test(key0)))){
-validate31.errors = [{instancePath:instancePath+"/" + i0,schemaPath:"#/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema62.items,data:data0}];
+validate34.errors = [{instancePath:instancePath+"/" + i0,schemaPath:"#/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema67.items,data:data0}];
 return false;
 break;
 }
@@ -724,7 +1091,7 @@ for(let i1=0; i1<len1; i1++){
 let data2 = data1[i1];
 const _errs7 = errors;
 if(typeof data2 !== "string"){
-validate31.errors = [{instancePath:instancePath+"/" + i0+"/capabilities/" + i1,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data2}];
+validate34.errors = [{instancePath:instancePath+"/" + i0+"/capabilities/" + i1,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data2}];
 return false;
 }
 var valid3 = _errs7 === errors;
@@ -744,7 +1111,7 @@ continue;
 }
 if(typeof indices0[item0] == "number"){
 j0 = indices0[item0];
-validate31.errors = [{instancePath:instancePath+"/" + i0+"/capabilities",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i2, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i2+" are identical)",schema:true,parentSchema:schema24,data:data1}];
+validate34.errors = [{instancePath:instancePath+"/" + i0+"/capabilities",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i2, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i2+" are identical)",schema:true,parentSchema:schema24,data:data1}];
 return false;
 break;
 }
@@ -754,7 +1121,7 @@ indices0[item0] = i2;
 }
 }
 else {
-validate31.errors = [{instancePath:instancePath+"/" + i0+"/capabilities",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data1}];
+validate34.errors = [{instancePath:instancePath+"/" + i0+"/capabilities",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data1}];
 return false;
 }
 }
@@ -768,7 +1135,7 @@ if(data0.count !== undefined){
 let data3 = data0.count;
 const _errs9 = errors;
 if((typeof data3 !== "string") && (!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3))))){
-validate31.errors = [{instancePath:instancePath+"/" + i0+"/count",schemaPath:"#/items/properties/count/type",keyword:"type",params:{type: schema62.items.properties.count.type},message:"must be string,integer",schema:schema62.items.properties.count.type,parentSchema:schema62.items.properties.count,data:data3}];
+validate34.errors = [{instancePath:instancePath+"/" + i0+"/count",schemaPath:"#/items/properties/count/type",keyword:"type",params:{type: schema67.items.properties.count.type},message:"must be string,integer",schema:schema67.items.properties.count.type,parentSchema:schema67.items.properties.count,data:data3}];
 return false;
 }
 var valid1 = _errs9 === errors;
@@ -789,7 +1156,7 @@ for(let i3=0; i3<len2; i3++){
 let data5 = data4[i3];
 const _errs14 = errors;
 if(typeof data5 !== "string"){
-validate31.errors = [{instancePath:instancePath+"/" + i0+"/device_ids/" + i3,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data5}];
+validate34.errors = [{instancePath:instancePath+"/" + i0+"/device_ids/" + i3,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data5}];
 return false;
 }
 var valid6 = _errs14 === errors;
@@ -809,7 +1176,7 @@ continue;
 }
 if(typeof indices1[item1] == "number"){
 j1 = indices1[item1];
-validate31.errors = [{instancePath:instancePath+"/" + i0+"/device_ids",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i4, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i4+" are identical)",schema:true,parentSchema:schema24,data:data4}];
+validate34.errors = [{instancePath:instancePath+"/" + i0+"/device_ids",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i4, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i4+" are identical)",schema:true,parentSchema:schema24,data:data4}];
 return false;
 break;
 }
@@ -819,7 +1186,7 @@ indices1[item1] = i4;
 }
 }
 else {
-validate31.errors = [{instancePath:instancePath+"/" + i0+"/device_ids",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data4}];
+validate34.errors = [{instancePath:instancePath+"/" + i0+"/device_ids",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data4}];
 return false;
 }
 }
@@ -833,7 +1200,7 @@ if(data0.driver !== undefined){
 let data6 = data0.driver;
 const _errs16 = errors;
 if(typeof data6 !== "string"){
-validate31.errors = [{instancePath:instancePath+"/" + i0+"/driver",schemaPath:"#/items/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema62.items.properties.driver.type,parentSchema:schema62.items.properties.driver,data:data6}];
+validate34.errors = [{instancePath:instancePath+"/" + i0+"/driver",schemaPath:"#/items/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema67.items.properties.driver.type,parentSchema:schema67.items.properties.driver,data:data6}];
 return false;
 }
 var valid1 = _errs16 === errors;
@@ -986,7 +1353,7 @@ else {
 vErrors.push(err6);
 }
 errors++;
-validate31.errors = vErrors;
+validate34.errors = vErrors;
 return false;
 }
 else {
@@ -1013,7 +1380,7 @@ var valid1 = true;
 }
 }
 else {
-validate31.errors = [{instancePath:instancePath+"/" + i0,schemaPath:"#/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema62.items.type,parentSchema:schema62.items,data:data0}];
+validate34.errors = [{instancePath:instancePath+"/" + i0,schemaPath:"#/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.items.type,parentSchema:schema67.items,data:data0}];
 return false;
 }
 }
@@ -1024,21 +1391,21 @@ break;
 }
 }
 else {
-validate31.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema62.type,parentSchema:schema62,data}];
+validate34.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema67.type,parentSchema:schema67,data}];
 return false;
 }
 }
-validate31.errors = vErrors;
+validate34.errors = vErrors;
 return errors === 0;
 }
-validate31.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
+validate34.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema68 = {"type":"object","properties":{"parallelism":{"type":"integer","minimum":0},"delay":{"$ref":"#/$defs/duration"},"failure_action":{"type":"string"},"monitor":{"$ref":"#/$defs/duration"},"max_failure_ratio":{"type":"number"},"order":{"type":"string","enum":["start-first","stop-first"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
+const schema73 = {"type":"object","properties":{"parallelism":{"type":"integer","minimum":0},"delay":{"$ref":"#/$defs/duration"},"failure_action":{"type":"string"},"monitor":{"$ref":"#/$defs/duration"},"max_failure_ratio":{"type":"number"},"order":{"type":"string","enum":["start-first","stop-first"]}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 
-function validate33(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate36(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate33.evaluated;
+const evaluated0 = validate36.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -1050,7 +1417,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
 if(!(((((((key0 === "parallelism") || (key0 === "delay")) || (key0 === "failure_action")) || (key0 === "monitor")) || (key0 === "max_failure_ratio")) || (key0 === "order")) || (pattern2.test(key0)))){
-validate33.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema68,data}];
+validate36.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema73,data}];
 return false;
 break;
 }
@@ -1060,13 +1427,13 @@ if(data.parallelism !== undefined){
 let data0 = data.parallelism;
 const _errs2 = errors;
 if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-validate33.errors = [{instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema68.properties.parallelism.type,parentSchema:schema68.properties.parallelism,data:data0}];
+validate36.errors = [{instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema73.properties.parallelism.type,parentSchema:schema73.properties.parallelism,data:data0}];
 return false;
 }
 if(errors === _errs2){
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 < 0 || isNaN(data0)){
-validate33.errors = [{instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema68.properties.parallelism,data:data0}];
+validate36.errors = [{instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema73.properties.parallelism,data:data0}];
 return false;
 }
 }
@@ -1085,12 +1452,12 @@ if(errors === _errs5){
 if(errors === _errs5){
 if(typeof data1 === "string"){
 if(!(formats4.validate(data1))){
-validate33.errors = [{instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema50,data:data1}];
+validate36.errors = [{instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema52,data:data1}];
 return false;
 }
 }
 else {
-validate33.errors = [{instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.type,parentSchema:schema50,data:data1}];
+validate36.errors = [{instancePath:instancePath+"/delay",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data1}];
 return false;
 }
 }
@@ -1105,7 +1472,7 @@ if(data.failure_action !== undefined){
 let data2 = data.failure_action;
 const _errs7 = errors;
 if(typeof data2 !== "string"){
-validate33.errors = [{instancePath:instancePath+"/failure_action",schemaPath:"#/properties/failure_action/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema68.properties.failure_action.type,parentSchema:schema68.properties.failure_action,data:data2}];
+validate36.errors = [{instancePath:instancePath+"/failure_action",schemaPath:"#/properties/failure_action/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema73.properties.failure_action.type,parentSchema:schema73.properties.failure_action,data:data2}];
 return false;
 }
 var valid0 = _errs7 === errors;
@@ -1122,12 +1489,12 @@ if(errors === _errs10){
 if(errors === _errs10){
 if(typeof data3 === "string"){
 if(!(formats4.validate(data3))){
-validate33.errors = [{instancePath:instancePath+"/monitor",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema50,data:data3}];
+validate36.errors = [{instancePath:instancePath+"/monitor",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema52,data:data3}];
 return false;
 }
 }
 else {
-validate33.errors = [{instancePath:instancePath+"/monitor",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.type,parentSchema:schema50,data:data3}];
+validate36.errors = [{instancePath:instancePath+"/monitor",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data3}];
 return false;
 }
 }
@@ -1142,7 +1509,7 @@ if(data.max_failure_ratio !== undefined){
 let data4 = data.max_failure_ratio;
 const _errs12 = errors;
 if(!((typeof data4 == "number") && (isFinite(data4)))){
-validate33.errors = [{instancePath:instancePath+"/max_failure_ratio",schemaPath:"#/properties/max_failure_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema68.properties.max_failure_ratio.type,parentSchema:schema68.properties.max_failure_ratio,data:data4}];
+validate36.errors = [{instancePath:instancePath+"/max_failure_ratio",schemaPath:"#/properties/max_failure_ratio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema73.properties.max_failure_ratio.type,parentSchema:schema73.properties.max_failure_ratio,data:data4}];
 return false;
 }
 var valid0 = _errs12 === errors;
@@ -1155,11 +1522,11 @@ if(data.order !== undefined){
 let data5 = data.order;
 const _errs14 = errors;
 if(typeof data5 !== "string"){
-validate33.errors = [{instancePath:instancePath+"/order",schemaPath:"#/properties/order/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema68.properties.order.type,parentSchema:schema68.properties.order,data:data5}];
+validate36.errors = [{instancePath:instancePath+"/order",schemaPath:"#/properties/order/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema73.properties.order.type,parentSchema:schema73.properties.order,data:data5}];
 return false;
 }
 if(!((data5 === "start-first") || (data5 === "stop-first"))){
-validate33.errors = [{instancePath:instancePath+"/order",schemaPath:"#/properties/order/enum",keyword:"enum",params:{allowedValues: schema68.properties.order.enum},message:"must be equal to one of the allowed values",schema:schema68.properties.order.enum,parentSchema:schema68.properties.order,data:data5}];
+validate36.errors = [{instancePath:instancePath+"/order",schemaPath:"#/properties/order/enum",keyword:"enum",params:{allowedValues: schema73.properties.order.enum},message:"must be equal to one of the allowed values",schema:schema73.properties.order.enum,parentSchema:schema73.properties.order,data:data5}];
 return false;
 }
 var valid0 = _errs14 === errors;
@@ -1175,20 +1542,20 @@ var valid0 = true;
 }
 }
 else {
-validate33.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema68.type,parentSchema:schema68,data}];
+validate36.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema73.type,parentSchema:schema73,data}];
 return false;
 }
 }
-validate33.errors = vErrors;
+validate36.errors = vErrors;
 return errors === 0;
 }
-validate33.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate36.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate28(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate31(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate28.evaluated;
+const evaluated0 = validate31.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -1196,15 +1563,15 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if((!(data && typeof data == "object" && !Array.isArray(data))) && (data !== null)){
-validate28.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema54.type},message:"must be object,null",schema:schema54.type,parentSchema:schema54,data}];
+validate31.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema59.type},message:"must be object,null",schema:schema59.type,parentSchema:schema59,data}];
 return false;
 }
 if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
-if(!((func1.call(schema54.properties, key0)) || (pattern2.test(key0)))){
-validate28.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema54,data}];
+if(!((func1.call(schema59.properties, key0)) || (pattern2.test(key0)))){
+validate31.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema59,data}];
 return false;
 break;
 }
@@ -1214,7 +1581,7 @@ if(data.mode !== undefined){
 let data0 = data.mode;
 const _errs2 = errors;
 if(typeof data0 !== "string"){
-validate28.errors = [{instancePath:instancePath+"/mode",schemaPath:"#/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.properties.mode.type,parentSchema:schema54.properties.mode,data:data0}];
+validate31.errors = [{instancePath:instancePath+"/mode",schemaPath:"#/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema59.properties.mode.type,parentSchema:schema59.properties.mode,data:data0}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -1227,7 +1594,7 @@ if(data.endpoint_mode !== undefined){
 let data1 = data.endpoint_mode;
 const _errs4 = errors;
 if(typeof data1 !== "string"){
-validate28.errors = [{instancePath:instancePath+"/endpoint_mode",schemaPath:"#/properties/endpoint_mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.properties.endpoint_mode.type,parentSchema:schema54.properties.endpoint_mode,data:data1}];
+validate31.errors = [{instancePath:instancePath+"/endpoint_mode",schemaPath:"#/properties/endpoint_mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema59.properties.endpoint_mode.type,parentSchema:schema59.properties.endpoint_mode,data:data1}];
 return false;
 }
 var valid0 = _errs4 === errors;
@@ -1240,13 +1607,13 @@ if(data.replicas !== undefined){
 let data2 = data.replicas;
 const _errs6 = errors;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-validate28.errors = [{instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema54.properties.replicas.type,parentSchema:schema54.properties.replicas,data:data2}];
+validate31.errors = [{instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema59.properties.replicas.type,parentSchema:schema59.properties.replicas,data:data2}];
 return false;
 }
 if(errors === _errs6){
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 < 0 || isNaN(data2)){
-validate28.errors = [{instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema54.properties.replicas,data:data2}];
+validate31.errors = [{instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema59.properties.replicas,data:data2}];
 return false;
 }
 }
@@ -1401,7 +1768,7 @@ else {
 vErrors.push(err6);
 }
 errors++;
-validate28.errors = vErrors;
+validate31.errors = vErrors;
 return false;
 }
 else {
@@ -1429,7 +1796,7 @@ if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
 const _errs22 = errors;
 for(const key3 in data6){
 if(!(((key3 === "limits") || (key3 === "reservations")) || (pattern2.test(key3)))){
-validate28.errors = [{instancePath:instancePath+"/resources",schemaPath:"#/properties/resources/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema54.properties.resources,data:data6}];
+validate31.errors = [{instancePath:instancePath+"/resources",schemaPath:"#/properties/resources/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema59.properties.resources,data:data6}];
 return false;
 break;
 }
@@ -1437,8 +1804,8 @@ break;
 if(_errs22 === errors){
 if(data6.limits !== undefined){
 const _errs23 = errors;
-if(!(validate29(data6.limits, {instancePath:instancePath+"/resources/limits",parentData:data6,parentDataProperty:"limits",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate29.errors : vErrors.concat(validate29.errors);
+if(!(validate32(data6.limits, {instancePath:instancePath+"/resources/limits",parentData:data6,parentDataProperty:"limits",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate32.errors : vErrors.concat(validate32.errors);
 errors = vErrors.length;
 }
 var valid6 = _errs23 === errors;
@@ -1455,7 +1822,7 @@ if(data8 && typeof data8 == "object" && !Array.isArray(data8)){
 const _errs26 = errors;
 for(const key4 in data8){
 if(!((((((key4 === "cpus") || (key4 === "memory")) || (key4 === "pids")) || (key4 === "generic_resources")) || (key4 === "devices")) || (pattern2.test(key4)))){
-validate28.errors = [{instancePath:instancePath+"/resources/reservations",schemaPath:"#/properties/resources/properties/reservations/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema54.properties.resources.properties.reservations,data:data8}];
+validate31.errors = [{instancePath:instancePath+"/resources/reservations",schemaPath:"#/properties/resources/properties/reservations/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema59.properties.resources.properties.reservations,data:data8}];
 return false;
 break;
 }
@@ -1465,7 +1832,7 @@ if(data8.cpus !== undefined){
 let data9 = data8.cpus;
 const _errs27 = errors;
 if((!((typeof data9 == "number") && (isFinite(data9)))) && (typeof data9 !== "string")){
-validate28.errors = [{instancePath:instancePath+"/resources/reservations/cpus",schemaPath:"#/$defs/cpus/type",keyword:"type",params:{type: schema57.type},message:"must be number,string",schema:schema57.type,parentSchema:schema57,data:data9}];
+validate31.errors = [{instancePath:instancePath+"/resources/reservations/cpus",schemaPath:"#/$defs/cpus/type",keyword:"type",params:{type: schema62.type},message:"must be number,string",schema:schema62.type,parentSchema:schema62,data:data9}];
 return false;
 }
 var valid7 = _errs27 === errors;
@@ -1478,7 +1845,7 @@ if(data8.memory !== undefined){
 let data10 = data8.memory;
 const _errs30 = errors;
 if((!(((typeof data10 == "number") && (!(data10 % 1) && !isNaN(data10))) && (isFinite(data10)))) && (typeof data10 !== "string")){
-validate28.errors = [{instancePath:instancePath+"/resources/reservations/memory",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data10}];
+validate31.errors = [{instancePath:instancePath+"/resources/reservations/memory",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data10}];
 return false;
 }
 var valid7 = _errs30 === errors;
@@ -1491,7 +1858,7 @@ if(data8.pids !== undefined){
 let data11 = data8.pids;
 const _errs33 = errors;
 if(!(((typeof data11 == "number") && (!(data11 % 1) && !isNaN(data11))) && (isFinite(data11)))){
-validate28.errors = [{instancePath:instancePath+"/resources/reservations/pids",schemaPath:"#/properties/resources/properties/reservations/properties/pids/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema54.properties.resources.properties.reservations.properties.pids.type,parentSchema:schema54.properties.resources.properties.reservations.properties.pids,data:data11}];
+validate31.errors = [{instancePath:instancePath+"/resources/reservations/pids",schemaPath:"#/properties/resources/properties/reservations/properties/pids/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema59.properties.resources.properties.reservations.properties.pids.type,parentSchema:schema59.properties.resources.properties.reservations.properties.pids,data:data11}];
 return false;
 }
 var valid7 = _errs33 === errors;
@@ -1516,7 +1883,7 @@ if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
 const _errs40 = errors;
 for(const key5 in data13){
 if(!((key5 === "discrete_resource_spec") || (pattern2.test(key5)))){
-validate28.errors = [{instancePath:instancePath+"/resources/reservations/generic_resources/" + i2,schemaPath:"#/$defs/generic_resources/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema61.items,data:data13}];
+validate31.errors = [{instancePath:instancePath+"/resources/reservations/generic_resources/" + i2,schemaPath:"#/$defs/generic_resources/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema66.items,data:data13}];
 return false;
 break;
 }
@@ -1530,7 +1897,7 @@ if(data14 && typeof data14 == "object" && !Array.isArray(data14)){
 const _errs43 = errors;
 for(const key6 in data14){
 if(!(((key6 === "kind") || (key6 === "value")) || (pattern2.test(key6)))){
-validate28.errors = [{instancePath:instancePath+"/resources/reservations/generic_resources/" + i2+"/discrete_resource_spec",schemaPath:"#/$defs/generic_resources/items/properties/discrete_resource_spec/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema61.items.properties.discrete_resource_spec,data:data14}];
+validate31.errors = [{instancePath:instancePath+"/resources/reservations/generic_resources/" + i2+"/discrete_resource_spec",schemaPath:"#/$defs/generic_resources/items/properties/discrete_resource_spec/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema66.items.properties.discrete_resource_spec,data:data14}];
 return false;
 break;
 }
@@ -1540,7 +1907,7 @@ if(data14.kind !== undefined){
 let data15 = data14.kind;
 const _errs44 = errors;
 if(typeof data15 !== "string"){
-validate28.errors = [{instancePath:instancePath+"/resources/reservations/generic_resources/" + i2+"/discrete_resource_spec/kind",schemaPath:"#/$defs/generic_resources/items/properties/discrete_resource_spec/properties/kind/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema61.items.properties.discrete_resource_spec.properties.kind.type,parentSchema:schema61.items.properties.discrete_resource_spec.properties.kind,data:data15}];
+validate31.errors = [{instancePath:instancePath+"/resources/reservations/generic_resources/" + i2+"/discrete_resource_spec/kind",schemaPath:"#/$defs/generic_resources/items/properties/discrete_resource_spec/properties/kind/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.items.properties.discrete_resource_spec.properties.kind.type,parentSchema:schema66.items.properties.discrete_resource_spec.properties.kind,data:data15}];
 return false;
 }
 var valid13 = _errs44 === errors;
@@ -1553,7 +1920,7 @@ if(data14.value !== undefined){
 let data16 = data14.value;
 const _errs46 = errors;
 if((!((typeof data16 == "number") && (isFinite(data16)))) && (typeof data16 !== "string")){
-validate28.errors = [{instancePath:instancePath+"/resources/reservations/generic_resources/" + i2+"/discrete_resource_spec/value",schemaPath:"#/$defs/generic_resources/items/properties/discrete_resource_spec/properties/value/type",keyword:"type",params:{type: schema61.items.properties.discrete_resource_spec.properties.value.type},message:"must be number,string",schema:schema61.items.properties.discrete_resource_spec.properties.value.type,parentSchema:schema61.items.properties.discrete_resource_spec.properties.value,data:data16}];
+validate31.errors = [{instancePath:instancePath+"/resources/reservations/generic_resources/" + i2+"/discrete_resource_spec/value",schemaPath:"#/$defs/generic_resources/items/properties/discrete_resource_spec/properties/value/type",keyword:"type",params:{type: schema66.items.properties.discrete_resource_spec.properties.value.type},message:"must be number,string",schema:schema66.items.properties.discrete_resource_spec.properties.value.type,parentSchema:schema66.items.properties.discrete_resource_spec.properties.value,data:data16}];
 return false;
 }
 var valid13 = _errs46 === errors;
@@ -1565,7 +1932,7 @@ var valid13 = true;
 }
 }
 else {
-validate28.errors = [{instancePath:instancePath+"/resources/reservations/generic_resources/" + i2+"/discrete_resource_spec",schemaPath:"#/$defs/generic_resources/items/properties/discrete_resource_spec/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema61.items.properties.discrete_resource_spec.type,parentSchema:schema61.items.properties.discrete_resource_spec,data:data14}];
+validate31.errors = [{instancePath:instancePath+"/resources/reservations/generic_resources/" + i2+"/discrete_resource_spec",schemaPath:"#/$defs/generic_resources/items/properties/discrete_resource_spec/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.items.properties.discrete_resource_spec.type,parentSchema:schema66.items.properties.discrete_resource_spec,data:data14}];
 return false;
 }
 }
@@ -1573,7 +1940,7 @@ return false;
 }
 }
 else {
-validate28.errors = [{instancePath:instancePath+"/resources/reservations/generic_resources/" + i2,schemaPath:"#/$defs/generic_resources/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema61.items.type,parentSchema:schema61.items,data:data13}];
+validate31.errors = [{instancePath:instancePath+"/resources/reservations/generic_resources/" + i2,schemaPath:"#/$defs/generic_resources/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.items.type,parentSchema:schema66.items,data:data13}];
 return false;
 }
 }
@@ -1584,7 +1951,7 @@ break;
 }
 }
 else {
-validate28.errors = [{instancePath:instancePath+"/resources/reservations/generic_resources",schemaPath:"#/$defs/generic_resources/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema61.type,parentSchema:schema61,data:data12}];
+validate31.errors = [{instancePath:instancePath+"/resources/reservations/generic_resources",schemaPath:"#/$defs/generic_resources/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema66.type,parentSchema:schema66,data:data12}];
 return false;
 }
 }
@@ -1596,8 +1963,8 @@ var valid7 = true;
 if(valid7){
 if(data8.devices !== undefined){
 const _errs48 = errors;
-if(!(validate31(data8.devices, {instancePath:instancePath+"/resources/reservations/devices",parentData:data8,parentDataProperty:"devices",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate31.errors : vErrors.concat(validate31.errors);
+if(!(validate34(data8.devices, {instancePath:instancePath+"/resources/reservations/devices",parentData:data8,parentDataProperty:"devices",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.errors);
 errors = vErrors.length;
 }
 var valid7 = _errs48 === errors;
@@ -1612,7 +1979,7 @@ var valid7 = true;
 }
 }
 else {
-validate28.errors = [{instancePath:instancePath+"/resources/reservations",schemaPath:"#/properties/resources/properties/reservations/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema54.properties.resources.properties.reservations.type,parentSchema:schema54.properties.resources.properties.reservations,data:data8}];
+validate31.errors = [{instancePath:instancePath+"/resources/reservations",schemaPath:"#/properties/resources/properties/reservations/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema59.properties.resources.properties.reservations.type,parentSchema:schema59.properties.resources.properties.reservations,data:data8}];
 return false;
 }
 }
@@ -1625,7 +1992,7 @@ var valid6 = true;
 }
 }
 else {
-validate28.errors = [{instancePath:instancePath+"/resources",schemaPath:"#/properties/resources/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema54.properties.resources.type,parentSchema:schema54.properties.resources,data:data6}];
+validate31.errors = [{instancePath:instancePath+"/resources",schemaPath:"#/properties/resources/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema59.properties.resources.type,parentSchema:schema59.properties.resources,data:data6}];
 return false;
 }
 }
@@ -1643,7 +2010,7 @@ if(data18 && typeof data18 == "object" && !Array.isArray(data18)){
 const _errs51 = errors;
 for(const key7 in data18){
 if(!(((((key7 === "condition") || (key7 === "delay")) || (key7 === "max_attempts")) || (key7 === "window")) || (pattern2.test(key7)))){
-validate28.errors = [{instancePath:instancePath+"/restart_policy",schemaPath:"#/properties/restart_policy/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema54.properties.restart_policy,data:data18}];
+validate31.errors = [{instancePath:instancePath+"/restart_policy",schemaPath:"#/properties/restart_policy/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema59.properties.restart_policy,data:data18}];
 return false;
 break;
 }
@@ -1653,7 +2020,7 @@ if(data18.condition !== undefined){
 let data19 = data18.condition;
 const _errs52 = errors;
 if(typeof data19 !== "string"){
-validate28.errors = [{instancePath:instancePath+"/restart_policy/condition",schemaPath:"#/properties/restart_policy/properties/condition/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.properties.restart_policy.properties.condition.type,parentSchema:schema54.properties.restart_policy.properties.condition,data:data19}];
+validate31.errors = [{instancePath:instancePath+"/restart_policy/condition",schemaPath:"#/properties/restart_policy/properties/condition/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema59.properties.restart_policy.properties.condition.type,parentSchema:schema59.properties.restart_policy.properties.condition,data:data19}];
 return false;
 }
 var valid14 = _errs52 === errors;
@@ -1670,12 +2037,12 @@ if(errors === _errs55){
 if(errors === _errs55){
 if(typeof data20 === "string"){
 if(!(formats4.validate(data20))){
-validate28.errors = [{instancePath:instancePath+"/restart_policy/delay",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema50,data:data20}];
+validate31.errors = [{instancePath:instancePath+"/restart_policy/delay",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema52,data:data20}];
 return false;
 }
 }
 else {
-validate28.errors = [{instancePath:instancePath+"/restart_policy/delay",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.type,parentSchema:schema50,data:data20}];
+validate31.errors = [{instancePath:instancePath+"/restart_policy/delay",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data20}];
 return false;
 }
 }
@@ -1690,13 +2057,13 @@ if(data18.max_attempts !== undefined){
 let data21 = data18.max_attempts;
 const _errs57 = errors;
 if(!(((typeof data21 == "number") && (!(data21 % 1) && !isNaN(data21))) && (isFinite(data21)))){
-validate28.errors = [{instancePath:instancePath+"/restart_policy/max_attempts",schemaPath:"#/properties/restart_policy/properties/max_attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema54.properties.restart_policy.properties.max_attempts.type,parentSchema:schema54.properties.restart_policy.properties.max_attempts,data:data21}];
+validate31.errors = [{instancePath:instancePath+"/restart_policy/max_attempts",schemaPath:"#/properties/restart_policy/properties/max_attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema59.properties.restart_policy.properties.max_attempts.type,parentSchema:schema59.properties.restart_policy.properties.max_attempts,data:data21}];
 return false;
 }
 if(errors === _errs57){
 if((typeof data21 == "number") && (isFinite(data21))){
 if(data21 < 0 || isNaN(data21)){
-validate28.errors = [{instancePath:instancePath+"/restart_policy/max_attempts",schemaPath:"#/properties/restart_policy/properties/max_attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema54.properties.restart_policy.properties.max_attempts,data:data21}];
+validate31.errors = [{instancePath:instancePath+"/restart_policy/max_attempts",schemaPath:"#/properties/restart_policy/properties/max_attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema59.properties.restart_policy.properties.max_attempts,data:data21}];
 return false;
 }
 }
@@ -1715,12 +2082,12 @@ if(errors === _errs60){
 if(errors === _errs60){
 if(typeof data22 === "string"){
 if(!(formats4.validate(data22))){
-validate28.errors = [{instancePath:instancePath+"/restart_policy/window",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema50,data:data22}];
+validate31.errors = [{instancePath:instancePath+"/restart_policy/window",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema52,data:data22}];
 return false;
 }
 }
 else {
-validate28.errors = [{instancePath:instancePath+"/restart_policy/window",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.type,parentSchema:schema50,data:data22}];
+validate31.errors = [{instancePath:instancePath+"/restart_policy/window",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data22}];
 return false;
 }
 }
@@ -1736,7 +2103,7 @@ var valid14 = true;
 }
 }
 else {
-validate28.errors = [{instancePath:instancePath+"/restart_policy",schemaPath:"#/properties/restart_policy/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema54.properties.restart_policy.type,parentSchema:schema54.properties.restart_policy,data:data18}];
+validate31.errors = [{instancePath:instancePath+"/restart_policy",schemaPath:"#/properties/restart_policy/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema59.properties.restart_policy.type,parentSchema:schema59.properties.restart_policy,data:data18}];
 return false;
 }
 }
@@ -1748,8 +2115,8 @@ var valid0 = true;
 if(valid0){
 if(data.update_config !== undefined){
 const _errs62 = errors;
-if(!(validate33(data.update_config, {instancePath:instancePath+"/update_config",parentData:data,parentDataProperty:"update_config",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate33.errors : vErrors.concat(validate33.errors);
+if(!(validate36(data.update_config, {instancePath:instancePath+"/update_config",parentData:data,parentDataProperty:"update_config",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate36.errors : vErrors.concat(validate36.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs62 === errors;
@@ -1760,8 +2127,8 @@ var valid0 = true;
 if(valid0){
 if(data.rollback_config !== undefined){
 const _errs63 = errors;
-if(!(validate33(data.rollback_config, {instancePath:instancePath+"/rollback_config",parentData:data,parentDataProperty:"rollback_config",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate33.errors : vErrors.concat(validate33.errors);
+if(!(validate36(data.rollback_config, {instancePath:instancePath+"/rollback_config",parentData:data,parentDataProperty:"rollback_config",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate36.errors : vErrors.concat(validate36.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs63 === errors;
@@ -1778,7 +2145,7 @@ if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
 const _errs66 = errors;
 for(const key8 in data25){
 if(!((((key8 === "constraints") || (key8 === "preferences")) || (key8 === "max_replicas_per_node")) || (pattern2.test(key8)))){
-validate28.errors = [{instancePath:instancePath+"/placement",schemaPath:"#/properties/placement/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema54.properties.placement,data:data25}];
+validate31.errors = [{instancePath:instancePath+"/placement",schemaPath:"#/properties/placement/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema59.properties.placement,data:data25}];
 return false;
 break;
 }
@@ -1796,7 +2163,7 @@ for(let i3=0; i3<len2; i3++){
 let data27 = data26[i3];
 const _errs70 = errors;
 if(typeof data27 !== "string"){
-validate28.errors = [{instancePath:instancePath+"/placement/constraints/" + i3,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data27}];
+validate31.errors = [{instancePath:instancePath+"/placement/constraints/" + i3,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data27}];
 return false;
 }
 var valid19 = _errs70 === errors;
@@ -1816,7 +2183,7 @@ continue;
 }
 if(typeof indices1[item1] == "number"){
 j1 = indices1[item1];
-validate28.errors = [{instancePath:instancePath+"/placement/constraints",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i4, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i4+" are identical)",schema:true,parentSchema:schema24,data:data26}];
+validate31.errors = [{instancePath:instancePath+"/placement/constraints",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i4, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i4+" are identical)",schema:true,parentSchema:schema24,data:data26}];
 return false;
 break;
 }
@@ -1826,7 +2193,7 @@ indices1[item1] = i4;
 }
 }
 else {
-validate28.errors = [{instancePath:instancePath+"/placement/constraints",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data26}];
+validate31.errors = [{instancePath:instancePath+"/placement/constraints",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data26}];
 return false;
 }
 }
@@ -1851,7 +2218,7 @@ if(data29 && typeof data29 == "object" && !Array.isArray(data29)){
 const _errs76 = errors;
 for(const key9 in data29){
 if(!((key9 === "spread") || (pattern2.test(key9)))){
-validate28.errors = [{instancePath:instancePath+"/placement/preferences/" + i5,schemaPath:"#/properties/placement/properties/preferences/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema54.properties.placement.properties.preferences.items,data:data29}];
+validate31.errors = [{instancePath:instancePath+"/placement/preferences/" + i5,schemaPath:"#/properties/placement/properties/preferences/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema59.properties.placement.properties.preferences.items,data:data29}];
 return false;
 break;
 }
@@ -1860,14 +2227,14 @@ if(_errs76 === errors){
 if(data29.spread !== undefined){
 let data30 = data29.spread;
 if(typeof data30 !== "string"){
-validate28.errors = [{instancePath:instancePath+"/placement/preferences/" + i5+"/spread",schemaPath:"#/properties/placement/properties/preferences/items/properties/spread/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.properties.placement.properties.preferences.items.properties.spread.type,parentSchema:schema54.properties.placement.properties.preferences.items.properties.spread,data:data30}];
+validate31.errors = [{instancePath:instancePath+"/placement/preferences/" + i5+"/spread",schemaPath:"#/properties/placement/properties/preferences/items/properties/spread/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema59.properties.placement.properties.preferences.items.properties.spread.type,parentSchema:schema59.properties.placement.properties.preferences.items.properties.spread,data:data30}];
 return false;
 }
 }
 }
 }
 else {
-validate28.errors = [{instancePath:instancePath+"/placement/preferences/" + i5,schemaPath:"#/properties/placement/properties/preferences/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema54.properties.placement.properties.preferences.items.type,parentSchema:schema54.properties.placement.properties.preferences.items,data:data29}];
+validate31.errors = [{instancePath:instancePath+"/placement/preferences/" + i5,schemaPath:"#/properties/placement/properties/preferences/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema59.properties.placement.properties.preferences.items.type,parentSchema:schema59.properties.placement.properties.preferences.items,data:data29}];
 return false;
 }
 }
@@ -1878,7 +2245,7 @@ break;
 }
 }
 else {
-validate28.errors = [{instancePath:instancePath+"/placement/preferences",schemaPath:"#/properties/placement/properties/preferences/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema54.properties.placement.properties.preferences.type,parentSchema:schema54.properties.placement.properties.preferences,data:data28}];
+validate31.errors = [{instancePath:instancePath+"/placement/preferences",schemaPath:"#/properties/placement/properties/preferences/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema59.properties.placement.properties.preferences.type,parentSchema:schema59.properties.placement.properties.preferences,data:data28}];
 return false;
 }
 }
@@ -1892,13 +2259,13 @@ if(data25.max_replicas_per_node !== undefined){
 let data31 = data25.max_replicas_per_node;
 const _errs79 = errors;
 if(!(((typeof data31 == "number") && (!(data31 % 1) && !isNaN(data31))) && (isFinite(data31)))){
-validate28.errors = [{instancePath:instancePath+"/placement/max_replicas_per_node",schemaPath:"#/properties/placement/properties/max_replicas_per_node/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema54.properties.placement.properties.max_replicas_per_node.type,parentSchema:schema54.properties.placement.properties.max_replicas_per_node,data:data31}];
+validate31.errors = [{instancePath:instancePath+"/placement/max_replicas_per_node",schemaPath:"#/properties/placement/properties/max_replicas_per_node/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema59.properties.placement.properties.max_replicas_per_node.type,parentSchema:schema59.properties.placement.properties.max_replicas_per_node,data:data31}];
 return false;
 }
 if(errors === _errs79){
 if((typeof data31 == "number") && (isFinite(data31))){
 if(data31 < 0 || isNaN(data31)){
-validate28.errors = [{instancePath:instancePath+"/placement/max_replicas_per_node",schemaPath:"#/properties/placement/properties/max_replicas_per_node/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema54.properties.placement.properties.max_replicas_per_node,data:data31}];
+validate31.errors = [{instancePath:instancePath+"/placement/max_replicas_per_node",schemaPath:"#/properties/placement/properties/max_replicas_per_node/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema59.properties.placement.properties.max_replicas_per_node,data:data31}];
 return false;
 }
 }
@@ -1913,7 +2280,7 @@ var valid17 = true;
 }
 }
 else {
-validate28.errors = [{instancePath:instancePath+"/placement",schemaPath:"#/properties/placement/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema54.properties.placement.type,parentSchema:schema54.properties.placement,data:data25}];
+validate31.errors = [{instancePath:instancePath+"/placement",schemaPath:"#/properties/placement/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema59.properties.placement.type,parentSchema:schema59.properties.placement,data:data25}];
 return false;
 }
 }
@@ -1933,13 +2300,12 @@ var valid0 = true;
 }
 }
 }
-validate28.errors = vErrors;
+validate31.errors = vErrors;
 return errors === 0;
 }
-validate28.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate31.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema92 = {"type":["object","null"],"properties":{"watch":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"action":{"type":"string","enum":["rebuild","sync","restart","sync+restart","sync+exec"]},"target":{"type":"string"},"ignore":{"$ref":"#/$defs/string_or_list"},"include":{"$ref":"#/$defs/string_or_list"},"exec":{"$ref":"#/$defs/service_hook"},"initial_sync":{"type":"boolean"}},"required":["path","action"],"additionalProperties":false,"patternProperties":{"^x-":{}}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
-const schema93 = {"type":"object","properties":{"command":{"$ref":"#/$defs/command"},"user":{"type":"string"},"privileged":{"type":["boolean","string"]},"working_dir":{"type":"string"},"environment":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}},"required":["command"]};
+const schema97 = {"type":["object","null"],"properties":{"watch":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"action":{"type":"string","enum":["rebuild","sync","restart","sync+restart","sync+exec"]},"target":{"type":"string"},"ignore":{"$ref":"#/$defs/string_or_list"},"include":{"$ref":"#/$defs/string_or_list"},"exec":{"$ref":"#/$defs/service_hook"},"initial_sync":{"type":"boolean"}},"required":["path","action"],"additionalProperties":false,"patternProperties":{"^x-":{}}}}},"additionalProperties":false,"patternProperties":{"^x-":{}}};
 
 function validate42(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -1951,374 +2317,8 @@ evaluated0.props = undefined;
 if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
-if(errors === 0){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if((data.command === undefined) && (missing0 = "command")){
-validate42.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'",schema:schema93.required,parentSchema:schema93,data}];
-return false;
-}
-else {
-const _errs1 = errors;
-for(const key0 in data){
-if(!((((((key0 === "command") || (key0 === "user")) || (key0 === "privileged")) || (key0 === "working_dir")) || (key0 === "environment")) || (pattern2.test(key0)))){
-validate42.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema93,data}];
-return false;
-break;
-}
-}
-if(_errs1 === errors){
-if(data.command !== undefined){
-let data0 = data.command;
-const _errs2 = errors;
-const _errs4 = errors;
-let valid2 = false;
-let passing0 = null;
-const _errs5 = errors;
-if(data0 !== null){
-const err0 = {instancePath:instancePath+"/command",schemaPath:"#/$defs/command/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema38.oneOf[0].type,parentSchema:schema38.oneOf[0],data:data0};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-var _valid0 = _errs5 === errors;
-if(_valid0){
-valid2 = true;
-passing0 = 0;
-}
-const _errs7 = errors;
-if(typeof data0 !== "string"){
-const err1 = {instancePath:instancePath+"/command",schemaPath:"#/$defs/command/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema38.oneOf[1].type,parentSchema:schema38.oneOf[1],data:data0};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-var _valid0 = _errs7 === errors;
-if(_valid0 && valid2){
-valid2 = false;
-passing0 = [passing0, 1];
-}
-else {
-if(_valid0){
-valid2 = true;
-passing0 = 1;
-}
-const _errs9 = errors;
-if(errors === _errs9){
-if(Array.isArray(data0)){
-var valid3 = true;
-const len0 = data0.length;
-for(let i0=0; i0<len0; i0++){
-let data1 = data0[i0];
-const _errs11 = errors;
-if(typeof data1 !== "string"){
-const err2 = {instancePath:instancePath+"/command/" + i0,schemaPath:"#/$defs/command/oneOf/2/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema38.oneOf[2].items.type,parentSchema:schema38.oneOf[2].items,data:data1};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-var valid3 = _errs11 === errors;
-if(!valid3){
-break;
-}
-}
-}
-else {
-const err3 = {instancePath:instancePath+"/command",schemaPath:"#/$defs/command/oneOf/2/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema38.oneOf[2].type,parentSchema:schema38.oneOf[2],data:data0};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-}
-var _valid0 = _errs9 === errors;
-if(_valid0 && valid2){
-valid2 = false;
-passing0 = [passing0, 2];
-}
-else {
-if(_valid0){
-valid2 = true;
-passing0 = 2;
-}
-}
-}
-if(!valid2){
-const err4 = {instancePath:instancePath+"/command",schemaPath:"#/$defs/command/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema38.oneOf,parentSchema:schema38,data:data0};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-validate42.errors = vErrors;
-return false;
-}
-else {
-errors = _errs4;
-if(vErrors !== null){
-if(_errs4){
-vErrors.length = _errs4;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs2 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.user !== undefined){
-let data2 = data.user;
-const _errs13 = errors;
-if(typeof data2 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/user",schemaPath:"#/properties/user/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema93.properties.user.type,parentSchema:schema93.properties.user,data:data2}];
-return false;
-}
-var valid0 = _errs13 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.privileged !== undefined){
-let data3 = data.privileged;
-const _errs15 = errors;
-if((typeof data3 !== "boolean") && (typeof data3 !== "string")){
-validate42.errors = [{instancePath:instancePath+"/privileged",schemaPath:"#/properties/privileged/type",keyword:"type",params:{type: schema93.properties.privileged.type},message:"must be boolean,string",schema:schema93.properties.privileged.type,parentSchema:schema93.properties.privileged,data:data3}];
-return false;
-}
-var valid0 = _errs15 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.working_dir !== undefined){
-let data4 = data.working_dir;
-const _errs17 = errors;
-if(typeof data4 !== "string"){
-validate42.errors = [{instancePath:instancePath+"/working_dir",schemaPath:"#/properties/working_dir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema93.properties.working_dir.type,parentSchema:schema93.properties.working_dir,data:data4}];
-return false;
-}
-var valid0 = _errs17 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.environment !== undefined){
-let data5 = data.environment;
-const _errs19 = errors;
-const _errs21 = errors;
-let valid5 = false;
-let passing1 = null;
-const _errs22 = errors;
-if(errors === _errs22){
-if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
-const _errs24 = errors;
-for(const key1 in data5){
-if(!(pattern7.test(key1))){
-const err5 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data5};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-break;
-}
-}
-if(_errs24 === errors){
-var valid6 = true;
-for(const key2 in data5){
-if(pattern7.test(key2)){
-let data6 = data5[key2];
-const _errs25 = errors;
-if((((typeof data6 !== "string") && (!((typeof data6 == "number") && (isFinite(data6))))) && (typeof data6 !== "boolean")) && (data6 !== null)){
-const err6 = {instancePath:instancePath+"/environment/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data6};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-var valid6 = _errs25 === errors;
-if(!valid6){
-break;
-}
-}
-}
-}
-}
-else {
-const err7 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data5};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-}
-var _valid1 = _errs22 === errors;
-if(_valid1){
-valid5 = true;
-passing1 = 0;
-}
-const _errs27 = errors;
-if(errors === _errs27){
-if(Array.isArray(data5)){
-var valid7 = true;
-const len1 = data5.length;
-for(let i1=0; i1<len1; i1++){
-let data7 = data5[i1];
-const _errs29 = errors;
-if(typeof data7 !== "string"){
-const err8 = {instancePath:instancePath+"/environment/" + i1,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data7};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-var valid7 = _errs29 === errors;
-if(!valid7){
-break;
-}
-}
-if(valid7){
-let i2 = data5.length;
-let j0;
-if(i2 > 1){
-const indices0 = {};
-for(;i2--;){
-let item0 = data5[i2];
-if(typeof item0 !== "string"){
-continue;
-}
-if(typeof indices0[item0] == "number"){
-j0 = indices0[item0];
-const err9 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i2, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i2+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data5};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-break;
-}
-indices0[item0] = i2;
-}
-}
-}
-}
-else {
-const err10 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data5};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-}
-var _valid1 = _errs27 === errors;
-if(_valid1 && valid5){
-valid5 = false;
-passing1 = [passing1, 1];
-}
-else {
-if(_valid1){
-valid5 = true;
-passing1 = 1;
-}
-}
-if(!valid5){
-const err11 = {instancePath:instancePath+"/environment",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data5};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
-}
-errors++;
-validate42.errors = vErrors;
-return false;
-}
-else {
-errors = _errs21;
-if(vErrors !== null){
-if(_errs21){
-vErrors.length = _errs21;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs19 === errors;
-}
-else {
-var valid0 = true;
-}
-}
-}
-}
-}
-}
-}
-}
-else {
-validate42.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema93.type,parentSchema:schema93,data}];
-return false;
-}
-}
-validate42.errors = vErrors;
-return errors === 0;
-}
-validate42.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
-
-
-function validate39(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate39.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
 if((!(data && typeof data == "object" && !Array.isArray(data))) && (data !== null)){
-validate39.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema92.type},message:"must be object,null",schema:schema92.type,parentSchema:schema92,data}];
+validate42.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema97.type},message:"must be object,null",schema:schema97.type,parentSchema:schema97,data}];
 return false;
 }
 if(errors === 0){
@@ -2326,7 +2326,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 const _errs1 = errors;
 for(const key0 in data){
 if(!((key0 === "watch") || (pattern2.test(key0)))){
-validate39.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema92,data}];
+validate42.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema97,data}];
 return false;
 break;
 }
@@ -2346,14 +2346,14 @@ if(errors === _errs4){
 if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
 let missing0;
 if(((data1.path === undefined) && (missing0 = "path")) || ((data1.action === undefined) && (missing0 = "action"))){
-validate39.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'",schema:schema92.properties.watch.items.required,parentSchema:schema92.properties.watch.items,data:data1}];
+validate42.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'",schema:schema97.properties.watch.items.required,parentSchema:schema97.properties.watch.items,data:data1}];
 return false;
 }
 else {
 const _errs6 = errors;
 for(const key1 in data1){
 if(!((((((((key1 === "path") || (key1 === "action")) || (key1 === "target")) || (key1 === "ignore")) || (key1 === "include")) || (key1 === "exec")) || (key1 === "initial_sync")) || (pattern2.test(key1)))){
-validate39.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema92.properties.watch.items,data:data1}];
+validate42.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema97.properties.watch.items,data:data1}];
 return false;
 break;
 }
@@ -2363,7 +2363,7 @@ if(data1.path !== undefined){
 let data2 = data1.path;
 const _errs7 = errors;
 if(typeof data2 !== "string"){
-validate39.errors = [{instancePath:instancePath+"/watch/" + i0+"/path",schemaPath:"#/properties/watch/items/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema92.properties.watch.items.properties.path.type,parentSchema:schema92.properties.watch.items.properties.path,data:data2}];
+validate42.errors = [{instancePath:instancePath+"/watch/" + i0+"/path",schemaPath:"#/properties/watch/items/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema97.properties.watch.items.properties.path.type,parentSchema:schema97.properties.watch.items.properties.path,data:data2}];
 return false;
 }
 var valid2 = _errs7 === errors;
@@ -2376,11 +2376,11 @@ if(data1.action !== undefined){
 let data3 = data1.action;
 const _errs9 = errors;
 if(typeof data3 !== "string"){
-validate39.errors = [{instancePath:instancePath+"/watch/" + i0+"/action",schemaPath:"#/properties/watch/items/properties/action/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema92.properties.watch.items.properties.action.type,parentSchema:schema92.properties.watch.items.properties.action,data:data3}];
+validate42.errors = [{instancePath:instancePath+"/watch/" + i0+"/action",schemaPath:"#/properties/watch/items/properties/action/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema97.properties.watch.items.properties.action.type,parentSchema:schema97.properties.watch.items.properties.action,data:data3}];
 return false;
 }
 if(!(((((data3 === "rebuild") || (data3 === "sync")) || (data3 === "restart")) || (data3 === "sync+restart")) || (data3 === "sync+exec"))){
-validate39.errors = [{instancePath:instancePath+"/watch/" + i0+"/action",schemaPath:"#/properties/watch/items/properties/action/enum",keyword:"enum",params:{allowedValues: schema92.properties.watch.items.properties.action.enum},message:"must be equal to one of the allowed values",schema:schema92.properties.watch.items.properties.action.enum,parentSchema:schema92.properties.watch.items.properties.action,data:data3}];
+validate42.errors = [{instancePath:instancePath+"/watch/" + i0+"/action",schemaPath:"#/properties/watch/items/properties/action/enum",keyword:"enum",params:{allowedValues: schema97.properties.watch.items.properties.action.enum},message:"must be equal to one of the allowed values",schema:schema97.properties.watch.items.properties.action.enum,parentSchema:schema97.properties.watch.items.properties.action,data:data3}];
 return false;
 }
 var valid2 = _errs9 === errors;
@@ -2393,7 +2393,7 @@ if(data1.target !== undefined){
 let data4 = data1.target;
 const _errs11 = errors;
 if(typeof data4 !== "string"){
-validate39.errors = [{instancePath:instancePath+"/watch/" + i0+"/target",schemaPath:"#/properties/watch/items/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema92.properties.watch.items.properties.target.type,parentSchema:schema92.properties.watch.items.properties.target,data:data4}];
+validate42.errors = [{instancePath:instancePath+"/watch/" + i0+"/target",schemaPath:"#/properties/watch/items/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema97.properties.watch.items.properties.target.type,parentSchema:schema97.properties.watch.items.properties.target,data:data4}];
 return false;
 }
 var valid2 = _errs11 === errors;
@@ -2428,8 +2428,8 @@ var valid2 = true;
 if(valid2){
 if(data1.exec !== undefined){
 const _errs15 = errors;
-if(!(validate42(data1.exec, {instancePath:instancePath+"/watch/" + i0+"/exec",parentData:data1,parentDataProperty:"exec",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate42.errors : vErrors.concat(validate42.errors);
+if(!(validate28(data1.exec, {instancePath:instancePath+"/watch/" + i0+"/exec",parentData:data1,parentDataProperty:"exec",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate28.errors : vErrors.concat(validate28.errors);
 errors = vErrors.length;
 }
 var valid2 = _errs15 === errors;
@@ -2442,7 +2442,7 @@ if(data1.initial_sync !== undefined){
 let data8 = data1.initial_sync;
 const _errs16 = errors;
 if(typeof data8 !== "boolean"){
-validate39.errors = [{instancePath:instancePath+"/watch/" + i0+"/initial_sync",schemaPath:"#/properties/watch/items/properties/initial_sync/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema92.properties.watch.items.properties.initial_sync.type,parentSchema:schema92.properties.watch.items.properties.initial_sync,data:data8}];
+validate42.errors = [{instancePath:instancePath+"/watch/" + i0+"/initial_sync",schemaPath:"#/properties/watch/items/properties/initial_sync/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema97.properties.watch.items.properties.initial_sync.type,parentSchema:schema97.properties.watch.items.properties.initial_sync,data:data8}];
 return false;
 }
 var valid2 = _errs16 === errors;
@@ -2460,7 +2460,7 @@ var valid2 = true;
 }
 }
 else {
-validate39.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema92.properties.watch.items.type,parentSchema:schema92.properties.watch.items,data:data1}];
+validate42.errors = [{instancePath:instancePath+"/watch/" + i0,schemaPath:"#/properties/watch/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema97.properties.watch.items.type,parentSchema:schema97.properties.watch.items,data:data1}];
 return false;
 }
 }
@@ -2471,7 +2471,7 @@ break;
 }
 }
 else {
-validate39.errors = [{instancePath:instancePath+"/watch",schemaPath:"#/properties/watch/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema92.properties.watch.type,parentSchema:schema92.properties.watch,data:data0}];
+validate42.errors = [{instancePath:instancePath+"/watch",schemaPath:"#/properties/watch/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema97.properties.watch.type,parentSchema:schema97.properties.watch,data:data0}];
 return false;
 }
 }
@@ -2479,17 +2479,17 @@ return false;
 }
 }
 }
-validate39.errors = vErrors;
+validate42.errors = vErrors;
 return errors === 0;
 }
-validate39.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate42.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema97 = {"oneOf":[{"type":"string","enum":["all"]},{"type":"array","items":{"type":"object","properties":{"capabilities":{"$ref":"#/$defs/list_of_strings"},"count":{"type":["string","integer"]},"device_ids":{"$ref":"#/$defs/list_of_strings"},"driver":{"type":"string"},"options":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}}]};
+const schema98 = {"oneOf":[{"type":"string","enum":["all"]},{"type":"array","items":{"type":"object","properties":{"capabilities":{"$ref":"#/$defs/list_of_strings"},"count":{"type":["string","integer"]},"device_ids":{"$ref":"#/$defs/list_of_strings"},"driver":{"type":"string"},"options":{"$ref":"#/$defs/list_or_dict"}},"additionalProperties":false,"patternProperties":{"^x-":{}}}}]};
 
-function validate45(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate47(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate45.evaluated;
+const evaluated0 = validate47.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -2501,7 +2501,7 @@ let valid0 = false;
 let passing0 = null;
 const _errs1 = errors;
 if(typeof data !== "string"){
-const err0 = {instancePath,schemaPath:"#/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema97.oneOf[0].type,parentSchema:schema97.oneOf[0],data};
+const err0 = {instancePath,schemaPath:"#/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema98.oneOf[0].type,parentSchema:schema98.oneOf[0],data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -2511,7 +2511,7 @@ vErrors.push(err0);
 errors++;
 }
 if(!(data === "all")){
-const err1 = {instancePath,schemaPath:"#/oneOf/0/enum",keyword:"enum",params:{allowedValues: schema97.oneOf[0].enum},message:"must be equal to one of the allowed values",schema:schema97.oneOf[0].enum,parentSchema:schema97.oneOf[0],data};
+const err1 = {instancePath,schemaPath:"#/oneOf/0/enum",keyword:"enum",params:{allowedValues: schema98.oneOf[0].enum},message:"must be equal to one of the allowed values",schema:schema98.oneOf[0].enum,parentSchema:schema98.oneOf[0],data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -2538,7 +2538,7 @@ if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
 const _errs7 = errors;
 for(const key0 in data0){
 if(!((((((key0 === "capabilities") || (key0 === "count")) || (key0 === "device_ids")) || (key0 === "driver")) || (key0 === "options")) || (pattern2.test(key0)))){
-const err2 = {instancePath:instancePath+"/" + i0,schemaPath:"#/oneOf/1/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema97.oneOf[1].items,data:data0};
+const err2 = {instancePath:instancePath+"/" + i0,schemaPath:"#/oneOf/1/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema98.oneOf[1].items,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -2624,7 +2624,7 @@ if(data0.count !== undefined){
 let data3 = data0.count;
 const _errs13 = errors;
 if((typeof data3 !== "string") && (!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3))))){
-const err6 = {instancePath:instancePath+"/" + i0+"/count",schemaPath:"#/oneOf/1/items/properties/count/type",keyword:"type",params:{type: schema97.oneOf[1].items.properties.count.type},message:"must be string,integer",schema:schema97.oneOf[1].items.properties.count.type,parentSchema:schema97.oneOf[1].items.properties.count,data:data3};
+const err6 = {instancePath:instancePath+"/" + i0+"/count",schemaPath:"#/oneOf/1/items/properties/count/type",keyword:"type",params:{type: schema98.oneOf[1].items.properties.count.type},message:"must be string,integer",schema:schema98.oneOf[1].items.properties.count.type,parentSchema:schema98.oneOf[1].items.properties.count,data:data3};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -2713,7 +2713,7 @@ if(data0.driver !== undefined){
 let data6 = data0.driver;
 const _errs20 = errors;
 if(typeof data6 !== "string"){
-const err10 = {instancePath:instancePath+"/" + i0+"/driver",schemaPath:"#/oneOf/1/items/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema97.oneOf[1].items.properties.driver.type,parentSchema:schema97.oneOf[1].items.properties.driver,data:data6};
+const err10 = {instancePath:instancePath+"/" + i0+"/driver",schemaPath:"#/oneOf/1/items/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema98.oneOf[1].items.properties.driver.type,parentSchema:schema98.oneOf[1].items.properties.driver,data:data6};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -2896,7 +2896,7 @@ var valid2 = true;
 }
 }
 else {
-const err18 = {instancePath:instancePath+"/" + i0,schemaPath:"#/oneOf/1/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema97.oneOf[1].items.type,parentSchema:schema97.oneOf[1].items,data:data0};
+const err18 = {instancePath:instancePath+"/" + i0,schemaPath:"#/oneOf/1/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema98.oneOf[1].items.type,parentSchema:schema98.oneOf[1].items,data:data0};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -2913,7 +2913,7 @@ break;
 }
 }
 else {
-const err19 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema97.oneOf[1].type,parentSchema:schema97.oneOf[1],data};
+const err19 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema98.oneOf[1].type,parentSchema:schema98.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -2936,7 +2936,7 @@ var items1 = true;
 }
 }
 if(!valid0){
-const err20 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema97.oneOf,parentSchema:schema97,data};
+const err20 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema98.oneOf,parentSchema:schema98,data};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -2944,7 +2944,7 @@ else {
 vErrors.push(err20);
 }
 errors++;
-validate45.errors = vErrors;
+validate47.errors = vErrors;
 return false;
 }
 else {
@@ -2958,11 +2958,11 @@ vErrors = null;
 }
 }
 }
-validate45.errors = vErrors;
+validate47.errors = vErrors;
 evaluated0.items = items1;
 return errors === 0;
 }
-validate45.evaluated = {"dynamicProps":false,"dynamicItems":true};
+validate47.evaluated = {"dynamicProps":false,"dynamicItems":true};
 
 
 function validate24(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -5833,22 +5833,15 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.ports !== undefined){
-let data71 = data.ports;
+if(data.label_file !== undefined){
+let data71 = data.label_file;
 const _errs237 = errors;
-if(errors === _errs237){
-if(Array.isArray(data71)){
-var valid73 = true;
-const len17 = data71.length;
-for(let i28=0; i28<len17; i28++){
-let data72 = data71[i28];
 const _errs239 = errors;
-const _errs240 = errors;
 let valid74 = false;
 let passing15 = null;
-const _errs241 = errors;
-if(!(((typeof data72 == "number") && (!(data72 % 1) && !isNaN(data72))) && (isFinite(data72)))){
-const err123 = {instancePath:instancePath+"/ports/" + i28,schemaPath:"#/properties/ports/items/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.ports.items.oneOf[0].type,parentSchema:schema25.properties.ports.items.oneOf[0],data:data72};
+const _errs240 = errors;
+if(typeof data71 !== "string"){
+const err123 = {instancePath:instancePath+"/label_file",schemaPath:"#/$defs/label_file/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema43.oneOf[0].type,parentSchema:schema43.oneOf[0],data:data71};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -5857,10 +5850,21 @@ vErrors.push(err123);
 }
 errors++;
 }
-if(errors === _errs241){
-if((typeof data72 == "number") && (isFinite(data72))){
-if(data72 > 65535 || isNaN(data72)){
-const err124 = {instancePath:instancePath+"/ports/" + i28,schemaPath:"#/properties/ports/items/oneOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema25.properties.ports.items.oneOf[0],data:data72};
+var _valid15 = _errs240 === errors;
+if(_valid15){
+valid74 = true;
+passing15 = 0;
+}
+const _errs242 = errors;
+if(errors === _errs242){
+if(Array.isArray(data71)){
+var valid75 = true;
+const len17 = data71.length;
+for(let i28=0; i28<len17; i28++){
+let data72 = data71[i28];
+const _errs244 = errors;
+if(typeof data72 !== "string"){
+const err124 = {instancePath:instancePath+"/label_file/" + i28,schemaPath:"#/$defs/label_file/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema43.oneOf[1].items.type,parentSchema:schema43.oneOf[1].items,data:data72};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -5869,9 +5873,14 @@ vErrors.push(err124);
 }
 errors++;
 }
+var valid75 = _errs244 === errors;
+if(!valid75){
+break;
+}
+}
+}
 else {
-if(data72 < 1 || isNaN(data72)){
-const err125 = {instancePath:instancePath+"/ports/" + i28,schemaPath:"#/properties/ports/items/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema25.properties.ports.items.oneOf[0],data:data72};
+const err125 = {instancePath:instancePath+"/label_file",schemaPath:"#/$defs/label_file/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema43.oneOf[1].type,parentSchema:schema43.oneOf[1],data:data71};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -5881,41 +5890,7 @@ vErrors.push(err125);
 errors++;
 }
 }
-}
-}
-var _valid15 = _errs241 === errors;
-if(_valid15){
-valid74 = true;
-passing15 = 0;
-}
-const _errs243 = errors;
-if(errors === _errs243){
-if(errors === _errs243){
-if(typeof data72 === "string"){
-if(!(formats0.validate(data72))){
-const err126 = {instancePath:instancePath+"/ports/" + i28,schemaPath:"#/properties/ports/items/oneOf/1/format",keyword:"format",params:{format: "ports"},message:"must match format \""+"ports"+"\"",schema:"ports",parentSchema:schema25.properties.ports.items.oneOf[1],data:data72};
-if(vErrors === null){
-vErrors = [err126];
-}
-else {
-vErrors.push(err126);
-}
-errors++;
-}
-}
-else {
-const err127 = {instancePath:instancePath+"/ports/" + i28,schemaPath:"#/properties/ports/items/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[1].type,parentSchema:schema25.properties.ports.items.oneOf[1],data:data72};
-if(vErrors === null){
-vErrors = [err127];
-}
-else {
-vErrors.push(err127);
-}
-errors++;
-}
-}
-}
-var _valid15 = _errs243 === errors;
+var _valid15 = _errs242 === errors;
 if(_valid15 && valid74){
 valid74 = false;
 passing15 = [passing15, 1];
@@ -5925,12 +5900,67 @@ if(_valid15){
 valid74 = true;
 passing15 = 1;
 }
-const _errs245 = errors;
-if(errors === _errs245){
-if(data72 && typeof data72 == "object" && !Array.isArray(data72)){
-let missing3;
-if((data72.target === undefined) && (missing3 = "target")){
-const err128 = {instancePath:instancePath+"/ports/" + i28,schemaPath:"#/properties/ports/items/oneOf/2/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'",schema:schema25.properties.ports.items.oneOf[2].required,parentSchema:schema25.properties.ports.items.oneOf[2],data:data72};
+}
+if(!valid74){
+const err126 = {instancePath:instancePath+"/label_file",schemaPath:"#/$defs/label_file/oneOf",keyword:"oneOf",params:{passingSchemas: passing15},message:"must match exactly one schema in oneOf",schema:schema43.oneOf,parentSchema:schema43,data:data71};
+if(vErrors === null){
+vErrors = [err126];
+}
+else {
+vErrors.push(err126);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs239;
+if(vErrors !== null){
+if(_errs239){
+vErrors.length = _errs239;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs237 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.annotations !== undefined){
+let data73 = data.annotations;
+const _errs246 = errors;
+const _errs248 = errors;
+let valid77 = false;
+let passing16 = null;
+const _errs249 = errors;
+if(errors === _errs249){
+if(data73 && typeof data73 == "object" && !Array.isArray(data73)){
+const _errs251 = errors;
+for(const key21 in data73){
+if(!(pattern7.test(key21))){
+const err127 = {instancePath:instancePath+"/annotations",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key21},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data73};
+if(vErrors === null){
+vErrors = [err127];
+}
+else {
+vErrors.push(err127);
+}
+errors++;
+break;
+}
+}
+if(_errs251 === errors){
+var valid78 = true;
+for(const key22 in data73){
+if(pattern7.test(key22)){
+let data74 = data73[key22];
+const _errs252 = errors;
+if((((typeof data74 !== "string") && (!((typeof data74 == "number") && (isFinite(data74))))) && (typeof data74 !== "boolean")) && (data74 !== null)){
+const err128 = {instancePath:instancePath+"/annotations/" + key22.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data74};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -5939,11 +5969,16 @@ vErrors.push(err128);
 }
 errors++;
 }
+var valid78 = _errs252 === errors;
+if(!valid78){
+break;
+}
+}
+}
+}
+}
 else {
-const _errs247 = errors;
-for(const key21 in data72){
-if(!((((((((key21 === "name") || (key21 === "target")) || (key21 === "published")) || (key21 === "host_ip")) || (key21 === "protocol")) || (key21 === "mode")) || (key21 === "app_protocol")) || (pattern2.test(key21)))){
-const err129 = {instancePath:instancePath+"/ports/" + i28,schemaPath:"#/properties/ports/items/oneOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key21},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.ports.items.oneOf[2],data:data72};
+const err129 = {instancePath:instancePath+"/annotations",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data73};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -5951,15 +5986,23 @@ else {
 vErrors.push(err129);
 }
 errors++;
-break;
 }
 }
-if(_errs247 === errors){
-if(data72.name !== undefined){
-let data73 = data72.name;
-const _errs248 = errors;
-if(typeof data73 !== "string"){
-const err130 = {instancePath:instancePath+"/ports/" + i28+"/name",schemaPath:"#/properties/ports/items/oneOf/2/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.name.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.name,data:data73};
+var _valid16 = _errs249 === errors;
+if(_valid16){
+valid77 = true;
+passing16 = 0;
+}
+const _errs254 = errors;
+if(errors === _errs254){
+if(Array.isArray(data73)){
+var valid79 = true;
+const len18 = data73.length;
+for(let i29=0; i29<len18; i29++){
+let data75 = data73[i29];
+const _errs256 = errors;
+if(typeof data75 !== "string"){
+const err130 = {instancePath:instancePath+"/annotations/" + i29,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data75};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -5968,17 +6011,24 @@ vErrors.push(err130);
 }
 errors++;
 }
-var valid75 = _errs248 === errors;
+var valid79 = _errs256 === errors;
+if(!valid79){
+break;
 }
-else {
-var valid75 = true;
 }
-if(valid75){
-if(data72.target !== undefined){
-let data74 = data72.target;
-const _errs250 = errors;
-if(!(((typeof data74 == "number") && (!(data74 % 1) && !isNaN(data74))) && (isFinite(data74)))){
-const err131 = {instancePath:instancePath+"/ports/" + i28+"/target",schemaPath:"#/properties/ports/items/oneOf/2/properties/target/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.ports.items.oneOf[2].properties.target.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.target,data:data74};
+if(valid79){
+let i30 = data73.length;
+let j11;
+if(i30 > 1){
+const indices11 = {};
+for(;i30--;){
+let item11 = data73[i30];
+if(typeof item11 !== "string"){
+continue;
+}
+if(typeof indices11[item11] == "number"){
+j11 = indices11[item11];
+const err131 = {instancePath:instancePath+"/annotations",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i30, j: j11},message:"must NOT have duplicate items (items ## "+j11+" and "+i30+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data73};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -5986,11 +6036,15 @@ else {
 vErrors.push(err131);
 }
 errors++;
+break;
 }
-if(errors === _errs250){
-if((typeof data74 == "number") && (isFinite(data74))){
-if(data74 > 65535 || isNaN(data74)){
-const err132 = {instancePath:instancePath+"/ports/" + i28+"/target",schemaPath:"#/properties/ports/items/oneOf/2/properties/target/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema25.properties.ports.items.oneOf[2].properties.target,data:data74};
+indices11[item11] = i30;
+}
+}
+}
+}
+else {
+const err132 = {instancePath:instancePath+"/annotations",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data73};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -5999,9 +6053,20 @@ vErrors.push(err132);
 }
 errors++;
 }
+}
+var _valid16 = _errs254 === errors;
+if(_valid16 && valid77){
+valid77 = false;
+passing16 = [passing16, 1];
+}
 else {
-if(data74 < 1 || isNaN(data74)){
-const err133 = {instancePath:instancePath+"/ports/" + i28+"/target",schemaPath:"#/properties/ports/items/oneOf/2/properties/target/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema25.properties.ports.items.oneOf[2].properties.target,data:data74};
+if(_valid16){
+valid77 = true;
+passing16 = 1;
+}
+}
+if(!valid77){
+const err133 = {instancePath:instancePath+"/annotations",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing16},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data73};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -6009,25 +6074,55 @@ else {
 vErrors.push(err133);
 }
 errors++;
-}
-}
-}
-}
-var valid75 = _errs250 === errors;
+validate24.errors = vErrors;
+return false;
 }
 else {
-var valid75 = true;
+errors = _errs248;
+if(vErrors !== null){
+if(_errs248){
+vErrors.length = _errs248;
 }
-if(valid75){
-if(data72.published !== undefined){
-let data75 = data72.published;
-const _errs252 = errors;
-const _errs253 = errors;
-let valid76 = false;
-let passing16 = null;
-const _errs254 = errors;
-if(!(((typeof data75 == "number") && (!(data75 % 1) && !isNaN(data75))) && (isFinite(data75)))){
-const err134 = {instancePath:instancePath+"/ports/" + i28+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[0].type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[0],data:data75};
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs246 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.attach !== undefined){
+let data76 = data.attach;
+const _errs258 = errors;
+if((typeof data76 !== "boolean") && (typeof data76 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/attach",schemaPath:"#/properties/attach/type",keyword:"type",params:{type: schema25.properties.attach.type},message:"must be boolean,string",schema:schema25.properties.attach.type,parentSchema:schema25.properties.attach,data:data76}];
+return false;
+}
+var valid0 = _errs258 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.ports !== undefined){
+let data77 = data.ports;
+const _errs260 = errors;
+if(errors === _errs260){
+if(Array.isArray(data77)){
+var valid81 = true;
+const len19 = data77.length;
+for(let i31=0; i31<len19; i31++){
+let data78 = data77[i31];
+const _errs262 = errors;
+const _errs263 = errors;
+let valid82 = false;
+let passing17 = null;
+const _errs264 = errors;
+if(!(((typeof data78 == "number") && (!(data78 % 1) && !isNaN(data78))) && (isFinite(data78)))){
+const err134 = {instancePath:instancePath+"/ports/" + i31,schemaPath:"#/properties/ports/items/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.ports.items.oneOf[0].type,parentSchema:schema25.properties.ports.items.oneOf[0],data:data78};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -6036,10 +6131,10 @@ vErrors.push(err134);
 }
 errors++;
 }
-if(errors === _errs254){
-if((typeof data75 == "number") && (isFinite(data75))){
-if(data75 > 65535 || isNaN(data75)){
-const err135 = {instancePath:instancePath+"/ports/" + i28+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[0],data:data75};
+if(errors === _errs264){
+if((typeof data78 == "number") && (isFinite(data78))){
+if(data78 > 65535 || isNaN(data78)){
+const err135 = {instancePath:instancePath+"/ports/" + i31,schemaPath:"#/properties/ports/items/oneOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema25.properties.ports.items.oneOf[0],data:data78};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -6049,8 +6144,8 @@ vErrors.push(err135);
 errors++;
 }
 else {
-if(data75 < 0 || isNaN(data75)){
-const err136 = {instancePath:instancePath+"/ports/" + i28+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[0],data:data75};
+if(data78 < 1 || isNaN(data78)){
+const err136 = {instancePath:instancePath+"/ports/" + i31,schemaPath:"#/properties/ports/items/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema25.properties.ports.items.oneOf[0],data:data78};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -6062,17 +6157,17 @@ errors++;
 }
 }
 }
-var _valid16 = _errs254 === errors;
-if(_valid16){
-valid76 = true;
-passing16 = 0;
+var _valid17 = _errs264 === errors;
+if(_valid17){
+valid82 = true;
+passing17 = 0;
 }
-const _errs256 = errors;
-if(errors === _errs256){
-if(errors === _errs256){
-if(typeof data75 === "string"){
-if(!(formats2.validate(data75))){
-const err137 = {instancePath:instancePath+"/ports/" + i28+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf/1/format",keyword:"format",params:{format: "port-range"},message:"must match format \""+"port-range"+"\"",schema:"port-range",parentSchema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[1],data:data75};
+const _errs266 = errors;
+if(errors === _errs266){
+if(errors === _errs266){
+if(typeof data78 === "string"){
+if(!(formats0.validate(data78))){
+const err137 = {instancePath:instancePath+"/ports/" + i31,schemaPath:"#/properties/ports/items/oneOf/1/format",keyword:"format",params:{format: "ports"},message:"must match format \""+"ports"+"\"",schema:"ports",parentSchema:schema25.properties.ports.items.oneOf[1],data:data78};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -6083,7 +6178,7 @@ errors++;
 }
 }
 else {
-const err138 = {instancePath:instancePath+"/ports/" + i28+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[1].type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[1],data:data75};
+const err138 = {instancePath:instancePath+"/ports/" + i31,schemaPath:"#/properties/ports/items/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[1].type,parentSchema:schema25.properties.ports.items.oneOf[1],data:data78};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -6094,19 +6189,22 @@ errors++;
 }
 }
 }
-var _valid16 = _errs256 === errors;
-if(_valid16 && valid76){
-valid76 = false;
-passing16 = [passing16, 1];
+var _valid17 = _errs266 === errors;
+if(_valid17 && valid82){
+valid82 = false;
+passing17 = [passing17, 1];
 }
 else {
-if(_valid16){
-valid76 = true;
-passing16 = 1;
+if(_valid17){
+valid82 = true;
+passing17 = 1;
 }
-}
-if(!valid76){
-const err139 = {instancePath:instancePath+"/ports/" + i28+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf",keyword:"oneOf",params:{passingSchemas: passing16},message:"must match exactly one schema in oneOf",schema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf,parentSchema:schema25.properties.ports.items.oneOf[2].properties.published,data:data75};
+const _errs268 = errors;
+if(errors === _errs268){
+if(data78 && typeof data78 == "object" && !Array.isArray(data78)){
+let missing3;
+if((data78.target === undefined) && (missing3 = "target")){
+const err139 = {instancePath:instancePath+"/ports/" + i31,schemaPath:"#/properties/ports/items/oneOf/2/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'",schema:schema25.properties.ports.items.oneOf[2].required,parentSchema:schema25.properties.ports.items.oneOf[2],data:data78};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -6116,27 +6214,10 @@ vErrors.push(err139);
 errors++;
 }
 else {
-errors = _errs253;
-if(vErrors !== null){
-if(_errs253){
-vErrors.length = _errs253;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid75 = _errs252 === errors;
-}
-else {
-var valid75 = true;
-}
-if(valid75){
-if(data72.host_ip !== undefined){
-let data76 = data72.host_ip;
-const _errs258 = errors;
-if(typeof data76 !== "string"){
-const err140 = {instancePath:instancePath+"/ports/" + i28+"/host_ip",schemaPath:"#/properties/ports/items/oneOf/2/properties/host_ip/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.host_ip.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.host_ip,data:data76};
+const _errs270 = errors;
+for(const key23 in data78){
+if(!((((((((key23 === "name") || (key23 === "target")) || (key23 === "published")) || (key23 === "host_ip")) || (key23 === "protocol")) || (key23 === "mode")) || (key23 === "app_protocol")) || (pattern2.test(key23)))){
+const err140 = {instancePath:instancePath+"/ports/" + i31,schemaPath:"#/properties/ports/items/oneOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.ports.items.oneOf[2],data:data78};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -6144,18 +6225,15 @@ else {
 vErrors.push(err140);
 }
 errors++;
+break;
 }
-var valid75 = _errs258 === errors;
 }
-else {
-var valid75 = true;
-}
-if(valid75){
-if(data72.protocol !== undefined){
-let data77 = data72.protocol;
-const _errs260 = errors;
-if(typeof data77 !== "string"){
-const err141 = {instancePath:instancePath+"/ports/" + i28+"/protocol",schemaPath:"#/properties/ports/items/oneOf/2/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.protocol.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.protocol,data:data77};
+if(_errs270 === errors){
+if(data78.name !== undefined){
+let data79 = data78.name;
+const _errs271 = errors;
+if(typeof data79 !== "string"){
+const err141 = {instancePath:instancePath+"/ports/" + i31+"/name",schemaPath:"#/properties/ports/items/oneOf/2/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.name.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.name,data:data79};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -6164,8 +6242,17 @@ vErrors.push(err141);
 }
 errors++;
 }
-if(!(((data77 === "tcp") || (data77 === "udp")) || (data77 === "sctp"))){
-const err142 = {instancePath:instancePath+"/ports/" + i28+"/protocol",schemaPath:"#/properties/ports/items/oneOf/2/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema25.properties.ports.items.oneOf[2].properties.protocol.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.ports.items.oneOf[2].properties.protocol.enum,parentSchema:schema25.properties.ports.items.oneOf[2].properties.protocol,data:data77};
+var valid83 = _errs271 === errors;
+}
+else {
+var valid83 = true;
+}
+if(valid83){
+if(data78.target !== undefined){
+let data80 = data78.target;
+const _errs273 = errors;
+if(!(((typeof data80 == "number") && (!(data80 % 1) && !isNaN(data80))) && (isFinite(data80)))){
+const err142 = {instancePath:instancePath+"/ports/" + i31+"/target",schemaPath:"#/properties/ports/items/oneOf/2/properties/target/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.ports.items.oneOf[2].properties.target.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.target,data:data80};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -6174,17 +6261,10 @@ vErrors.push(err142);
 }
 errors++;
 }
-var valid75 = _errs260 === errors;
-}
-else {
-var valid75 = true;
-}
-if(valid75){
-if(data72.mode !== undefined){
-let data78 = data72.mode;
-const _errs262 = errors;
-if(typeof data78 !== "string"){
-const err143 = {instancePath:instancePath+"/ports/" + i28+"/mode",schemaPath:"#/properties/ports/items/oneOf/2/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.mode.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.mode,data:data78};
+if(errors === _errs273){
+if((typeof data80 == "number") && (isFinite(data80))){
+if(data80 > 65535 || isNaN(data80)){
+const err143 = {instancePath:instancePath+"/ports/" + i31+"/target",schemaPath:"#/properties/ports/items/oneOf/2/properties/target/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema25.properties.ports.items.oneOf[2].properties.target,data:data80};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -6193,8 +6273,9 @@ vErrors.push(err143);
 }
 errors++;
 }
-if(!((data78 === "host") || (data78 === "ingress"))){
-const err144 = {instancePath:instancePath+"/ports/" + i28+"/mode",schemaPath:"#/properties/ports/items/oneOf/2/properties/mode/enum",keyword:"enum",params:{allowedValues: schema25.properties.ports.items.oneOf[2].properties.mode.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.ports.items.oneOf[2].properties.mode.enum,parentSchema:schema25.properties.ports.items.oneOf[2].properties.mode,data:data78};
+else {
+if(data80 < 1 || isNaN(data80)){
+const err144 = {instancePath:instancePath+"/ports/" + i31+"/target",schemaPath:"#/properties/ports/items/oneOf/2/properties/target/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema25.properties.ports.items.oneOf[2].properties.target,data:data80};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -6203,17 +6284,24 @@ vErrors.push(err144);
 }
 errors++;
 }
-var valid75 = _errs262 === errors;
+}
+}
+}
+var valid83 = _errs273 === errors;
 }
 else {
-var valid75 = true;
+var valid83 = true;
 }
-if(valid75){
-if(data72.app_protocol !== undefined){
-let data79 = data72.app_protocol;
-const _errs264 = errors;
-if(typeof data79 !== "string"){
-const err145 = {instancePath:instancePath+"/ports/" + i28+"/app_protocol",schemaPath:"#/properties/ports/items/oneOf/2/properties/app_protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.app_protocol.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.app_protocol,data:data79};
+if(valid83){
+if(data78.published !== undefined){
+let data81 = data78.published;
+const _errs275 = errors;
+const _errs276 = errors;
+let valid84 = false;
+let passing18 = null;
+const _errs277 = errors;
+if(!(((typeof data81 == "number") && (!(data81 % 1) && !isNaN(data81))) && (isFinite(data81)))){
+const err145 = {instancePath:instancePath+"/ports/" + i31+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[0].type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[0],data:data81};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -6222,22 +6310,10 @@ vErrors.push(err145);
 }
 errors++;
 }
-var valid75 = _errs264 === errors;
-}
-else {
-var valid75 = true;
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-else {
-const err146 = {instancePath:instancePath+"/ports/" + i28,schemaPath:"#/properties/ports/items/oneOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.ports.items.oneOf[2].type,parentSchema:schema25.properties.ports.items.oneOf[2],data:data72};
+if(errors === _errs277){
+if((typeof data81 == "number") && (isFinite(data81))){
+if(data81 > 65535 || isNaN(data81)){
+const err146 = {instancePath:instancePath+"/ports/" + i31+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[0],data:data81};
 if(vErrors === null){
 vErrors = [err146];
 }
@@ -6246,21 +6322,9 @@ vErrors.push(err146);
 }
 errors++;
 }
-}
-var _valid15 = _errs245 === errors;
-if(_valid15 && valid74){
-valid74 = false;
-passing15 = [passing15, 2];
-}
 else {
-if(_valid15){
-valid74 = true;
-passing15 = 2;
-}
-}
-}
-if(!valid74){
-const err147 = {instancePath:instancePath+"/ports/" + i28,schemaPath:"#/properties/ports/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing15},message:"must match exactly one schema in oneOf",schema:schema25.properties.ports.items.oneOf,parentSchema:schema25.properties.ports.items,data:data72};
+if(data81 < 0 || isNaN(data81)){
+const err147 = {instancePath:instancePath+"/ports/" + i31+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[0],data:data81};
 if(vErrors === null){
 vErrors = [err147];
 }
@@ -6268,34 +6332,244 @@ else {
 vErrors.push(err147);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
+}
+}
+}
+}
+var _valid18 = _errs277 === errors;
+if(_valid18){
+valid84 = true;
+passing18 = 0;
+}
+const _errs279 = errors;
+if(errors === _errs279){
+if(errors === _errs279){
+if(typeof data81 === "string"){
+if(!(formats2.validate(data81))){
+const err148 = {instancePath:instancePath+"/ports/" + i31+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf/1/format",keyword:"format",params:{format: "port-range"},message:"must match format \""+"port-range"+"\"",schema:"port-range",parentSchema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[1],data:data81};
+if(vErrors === null){
+vErrors = [err148];
 }
 else {
-errors = _errs240;
+vErrors.push(err148);
+}
+errors++;
+}
+}
+else {
+const err149 = {instancePath:instancePath+"/ports/" + i31+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[1].type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf[1],data:data81};
+if(vErrors === null){
+vErrors = [err149];
+}
+else {
+vErrors.push(err149);
+}
+errors++;
+}
+}
+}
+var _valid18 = _errs279 === errors;
+if(_valid18 && valid84){
+valid84 = false;
+passing18 = [passing18, 1];
+}
+else {
+if(_valid18){
+valid84 = true;
+passing18 = 1;
+}
+}
+if(!valid84){
+const err150 = {instancePath:instancePath+"/ports/" + i31+"/published",schemaPath:"#/properties/ports/items/oneOf/2/properties/published/oneOf",keyword:"oneOf",params:{passingSchemas: passing18},message:"must match exactly one schema in oneOf",schema:schema25.properties.ports.items.oneOf[2].properties.published.oneOf,parentSchema:schema25.properties.ports.items.oneOf[2].properties.published,data:data81};
+if(vErrors === null){
+vErrors = [err150];
+}
+else {
+vErrors.push(err150);
+}
+errors++;
+}
+else {
+errors = _errs276;
 if(vErrors !== null){
-if(_errs240){
-vErrors.length = _errs240;
+if(_errs276){
+vErrors.length = _errs276;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid73 = _errs239 === errors;
-if(!valid73){
+var valid83 = _errs275 === errors;
+}
+else {
+var valid83 = true;
+}
+if(valid83){
+if(data78.host_ip !== undefined){
+let data82 = data78.host_ip;
+const _errs281 = errors;
+if(typeof data82 !== "string"){
+const err151 = {instancePath:instancePath+"/ports/" + i31+"/host_ip",schemaPath:"#/properties/ports/items/oneOf/2/properties/host_ip/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.host_ip.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.host_ip,data:data82};
+if(vErrors === null){
+vErrors = [err151];
+}
+else {
+vErrors.push(err151);
+}
+errors++;
+}
+var valid83 = _errs281 === errors;
+}
+else {
+var valid83 = true;
+}
+if(valid83){
+if(data78.protocol !== undefined){
+let data83 = data78.protocol;
+const _errs283 = errors;
+if(typeof data83 !== "string"){
+const err152 = {instancePath:instancePath+"/ports/" + i31+"/protocol",schemaPath:"#/properties/ports/items/oneOf/2/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.protocol.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.protocol,data:data83};
+if(vErrors === null){
+vErrors = [err152];
+}
+else {
+vErrors.push(err152);
+}
+errors++;
+}
+if(!(((data83 === "tcp") || (data83 === "udp")) || (data83 === "sctp"))){
+const err153 = {instancePath:instancePath+"/ports/" + i31+"/protocol",schemaPath:"#/properties/ports/items/oneOf/2/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema25.properties.ports.items.oneOf[2].properties.protocol.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.ports.items.oneOf[2].properties.protocol.enum,parentSchema:schema25.properties.ports.items.oneOf[2].properties.protocol,data:data83};
+if(vErrors === null){
+vErrors = [err153];
+}
+else {
+vErrors.push(err153);
+}
+errors++;
+}
+var valid83 = _errs283 === errors;
+}
+else {
+var valid83 = true;
+}
+if(valid83){
+if(data78.mode !== undefined){
+let data84 = data78.mode;
+const _errs285 = errors;
+if(typeof data84 !== "string"){
+const err154 = {instancePath:instancePath+"/ports/" + i31+"/mode",schemaPath:"#/properties/ports/items/oneOf/2/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.mode.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.mode,data:data84};
+if(vErrors === null){
+vErrors = [err154];
+}
+else {
+vErrors.push(err154);
+}
+errors++;
+}
+if(!((data84 === "host") || (data84 === "ingress"))){
+const err155 = {instancePath:instancePath+"/ports/" + i31+"/mode",schemaPath:"#/properties/ports/items/oneOf/2/properties/mode/enum",keyword:"enum",params:{allowedValues: schema25.properties.ports.items.oneOf[2].properties.mode.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.ports.items.oneOf[2].properties.mode.enum,parentSchema:schema25.properties.ports.items.oneOf[2].properties.mode,data:data84};
+if(vErrors === null){
+vErrors = [err155];
+}
+else {
+vErrors.push(err155);
+}
+errors++;
+}
+var valid83 = _errs285 === errors;
+}
+else {
+var valid83 = true;
+}
+if(valid83){
+if(data78.app_protocol !== undefined){
+let data85 = data78.app_protocol;
+const _errs287 = errors;
+if(typeof data85 !== "string"){
+const err156 = {instancePath:instancePath+"/ports/" + i31+"/app_protocol",schemaPath:"#/properties/ports/items/oneOf/2/properties/app_protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ports.items.oneOf[2].properties.app_protocol.type,parentSchema:schema25.properties.ports.items.oneOf[2].properties.app_protocol,data:data85};
+if(vErrors === null){
+vErrors = [err156];
+}
+else {
+vErrors.push(err156);
+}
+errors++;
+}
+var valid83 = _errs287 === errors;
+}
+else {
+var valid83 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+const err157 = {instancePath:instancePath+"/ports/" + i31,schemaPath:"#/properties/ports/items/oneOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.ports.items.oneOf[2].type,parentSchema:schema25.properties.ports.items.oneOf[2],data:data78};
+if(vErrors === null){
+vErrors = [err157];
+}
+else {
+vErrors.push(err157);
+}
+errors++;
+}
+}
+var _valid17 = _errs268 === errors;
+if(_valid17 && valid82){
+valid82 = false;
+passing17 = [passing17, 2];
+}
+else {
+if(_valid17){
+valid82 = true;
+passing17 = 2;
+}
+}
+}
+if(!valid82){
+const err158 = {instancePath:instancePath+"/ports/" + i31,schemaPath:"#/properties/ports/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing17},message:"must match exactly one schema in oneOf",schema:schema25.properties.ports.items.oneOf,parentSchema:schema25.properties.ports.items,data:data78};
+if(vErrors === null){
+vErrors = [err158];
+}
+else {
+vErrors.push(err158);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs263;
+if(vErrors !== null){
+if(_errs263){
+vErrors.length = _errs263;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid81 = _errs262 === errors;
+if(!valid81){
 break;
 }
 }
-if(valid73){
-let i29 = data71.length;
-let j11;
-if(i29 > 1){
+if(valid81){
+let i32 = data77.length;
+let j12;
+if(i32 > 1){
 outer0:
-for(;i29--;){
-for(j11 = i29; j11--;){
-if(func0(data71[i29], data71[j11])){
-validate24.errors = [{instancePath:instancePath+"/ports",schemaPath:"#/properties/ports/uniqueItems",keyword:"uniqueItems",params:{i: i29, j: j11},message:"must NOT have duplicate items (items ## "+j11+" and "+i29+" are identical)",schema:true,parentSchema:schema25.properties.ports,data:data71}];
+for(;i32--;){
+for(j12 = i32; j12--;){
+if(func0(data77[i32], data77[j12])){
+validate24.errors = [{instancePath:instancePath+"/ports",schemaPath:"#/properties/ports/uniqueItems",keyword:"uniqueItems",params:{i: i32, j: j12},message:"must NOT have duplicate items (items ## "+j12+" and "+i32+" are identical)",schema:true,parentSchema:schema25.properties.ports,data:data77}];
 return false;
 break outer0;
 }
@@ -6305,545 +6579,52 @@ break outer0;
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/ports",schemaPath:"#/properties/ports/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.ports.type,parentSchema:schema25.properties.ports,data:data71}];
+validate24.errors = [{instancePath:instancePath+"/ports",schemaPath:"#/properties/ports/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.ports.type,parentSchema:schema25.properties.ports,data:data77}];
 return false;
 }
 }
-var valid0 = _errs237 === errors;
+var valid0 = _errs260 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.expose !== undefined){
-let data80 = data.expose;
-const _errs266 = errors;
-if(errors === _errs266){
-if(Array.isArray(data80)){
-var valid78 = true;
-const len18 = data80.length;
-for(let i30=0; i30<len18; i30++){
-let data81 = data80[i30];
-const _errs268 = errors;
-if((typeof data81 !== "string") && (!(((typeof data81 == "number") && (!(data81 % 1) && !isNaN(data81))) && (isFinite(data81))))){
-validate24.errors = [{instancePath:instancePath+"/expose/" + i30,schemaPath:"#/properties/expose/items/type",keyword:"type",params:{type: schema25.properties.expose.items.type},message:"must be string,integer",schema:schema25.properties.expose.items.type,parentSchema:schema25.properties.expose.items,data:data81}];
-return false;
-}
-var valid78 = _errs268 === errors;
-if(!valid78){
-break;
-}
-}
-if(valid78){
-let i31 = data80.length;
-let j12;
-if(i31 > 1){
-const indices11 = {};
-for(;i31--;){
-let item11 = data80[i31];
-if((typeof item11 !== "string") && (!(((typeof item11 == "number") && (!(item11 % 1) && !isNaN(item11))) && (isFinite(item11))))){
-continue;
-}
-if(typeof item11 == "string"){
-item11 += "_";
-}
-if(typeof indices11[item11] == "number"){
-j12 = indices11[item11];
-validate24.errors = [{instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/uniqueItems",keyword:"uniqueItems",params:{i: i31, j: j12},message:"must NOT have duplicate items (items ## "+j12+" and "+i31+" are identical)",schema:true,parentSchema:schema25.properties.expose,data:data80}];
-return false;
-break;
-}
-indices11[item11] = i31;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.expose.type,parentSchema:schema25.properties.expose,data:data80}];
-return false;
-}
-}
-var valid0 = _errs266 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.volumes !== undefined){
-let data82 = data.volumes;
-const _errs270 = errors;
-if(errors === _errs270){
-if(Array.isArray(data82)){
-var valid80 = true;
-const len19 = data82.length;
-for(let i32=0; i32<len19; i32++){
-let data83 = data82[i32];
-const _errs272 = errors;
-const _errs273 = errors;
-let valid81 = false;
-let passing17 = null;
-const _errs274 = errors;
-if(typeof data83 !== "string"){
-const err148 = {instancePath:instancePath+"/volumes/" + i32,schemaPath:"#/properties/volumes/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[0].type,parentSchema:schema25.properties.volumes.items.oneOf[0],data:data83};
-if(vErrors === null){
-vErrors = [err148];
-}
-else {
-vErrors.push(err148);
-}
-errors++;
-}
-var _valid17 = _errs274 === errors;
-if(_valid17){
-valid81 = true;
-passing17 = 0;
-}
-const _errs276 = errors;
-if(errors === _errs276){
-if(data83 && typeof data83 == "object" && !Array.isArray(data83)){
-let missing4;
-if(((data83.type === undefined) && (missing4 = "type")) || ((data83.target === undefined) && (missing4 = "target"))){
-const err149 = {instancePath:instancePath+"/volumes/" + i32,schemaPath:"#/properties/volumes/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'",schema:schema25.properties.volumes.items.oneOf[1].required,parentSchema:schema25.properties.volumes.items.oneOf[1],data:data83};
-if(vErrors === null){
-vErrors = [err149];
-}
-else {
-vErrors.push(err149);
-}
-errors++;
-}
-else {
-const _errs278 = errors;
-for(const key22 in data83){
-if(!((func1.call(schema25.properties.volumes.items.oneOf[1].properties, key22)) || (pattern2.test(key22)))){
-const err150 = {instancePath:instancePath+"/volumes/" + i32,schemaPath:"#/properties/volumes/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.volumes.items.oneOf[1],data:data83};
-if(vErrors === null){
-vErrors = [err150];
-}
-else {
-vErrors.push(err150);
-}
-errors++;
-break;
-}
-}
-if(_errs278 === errors){
-if(data83.type !== undefined){
-let data84 = data83.type;
-const _errs279 = errors;
-if(typeof data84 !== "string"){
-const err151 = {instancePath:instancePath+"/volumes/" + i32+"/type",schemaPath:"#/properties/volumes/items/oneOf/1/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.type.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.type,data:data84};
-if(vErrors === null){
-vErrors = [err151];
-}
-else {
-vErrors.push(err151);
-}
-errors++;
-}
-if(!((((((data84 === "bind") || (data84 === "volume")) || (data84 === "tmpfs")) || (data84 === "image")) || (data84 === "npipe")) || (data84 === "cluster"))){
-const err152 = {instancePath:instancePath+"/volumes/" + i32+"/type",schemaPath:"#/properties/volumes/items/oneOf/1/properties/type/enum",keyword:"enum",params:{allowedValues: schema25.properties.volumes.items.oneOf[1].properties.type.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.volumes.items.oneOf[1].properties.type.enum,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.type,data:data84};
-if(vErrors === null){
-vErrors = [err152];
-}
-else {
-vErrors.push(err152);
-}
-errors++;
-}
-var valid82 = _errs279 === errors;
-}
-else {
-var valid82 = true;
-}
-if(valid82){
-if(data83.source !== undefined){
-let data85 = data83.source;
-const _errs281 = errors;
-if(typeof data85 !== "string"){
-const err153 = {instancePath:instancePath+"/volumes/" + i32+"/source",schemaPath:"#/properties/volumes/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.source.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.source,data:data85};
-if(vErrors === null){
-vErrors = [err153];
-}
-else {
-vErrors.push(err153);
-}
-errors++;
-}
-var valid82 = _errs281 === errors;
-}
-else {
-var valid82 = true;
-}
-if(valid82){
-if(data83.target !== undefined){
-let data86 = data83.target;
-const _errs283 = errors;
-if(typeof data86 !== "string"){
-const err154 = {instancePath:instancePath+"/volumes/" + i32+"/target",schemaPath:"#/properties/volumes/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.target.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.target,data:data86};
-if(vErrors === null){
-vErrors = [err154];
-}
-else {
-vErrors.push(err154);
-}
-errors++;
-}
-var valid82 = _errs283 === errors;
-}
-else {
-var valid82 = true;
-}
-if(valid82){
-if(data83.read_only !== undefined){
-let data87 = data83.read_only;
-const _errs285 = errors;
-if(typeof data87 !== "boolean"){
-const err155 = {instancePath:instancePath+"/volumes/" + i32+"/read_only",schemaPath:"#/properties/volumes/items/oneOf/1/properties/read_only/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.volumes.items.oneOf[1].properties.read_only.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.read_only,data:data87};
-if(vErrors === null){
-vErrors = [err155];
-}
-else {
-vErrors.push(err155);
-}
-errors++;
-}
-var valid82 = _errs285 === errors;
-}
-else {
-var valid82 = true;
-}
-if(valid82){
-if(data83.consistency !== undefined){
-let data88 = data83.consistency;
-const _errs287 = errors;
-if(typeof data88 !== "string"){
-const err156 = {instancePath:instancePath+"/volumes/" + i32+"/consistency",schemaPath:"#/properties/volumes/items/oneOf/1/properties/consistency/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.consistency.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.consistency,data:data88};
-if(vErrors === null){
-vErrors = [err156];
-}
-else {
-vErrors.push(err156);
-}
-errors++;
-}
-var valid82 = _errs287 === errors;
-}
-else {
-var valid82 = true;
-}
-if(valid82){
-if(data83.bind !== undefined){
-let data89 = data83.bind;
+let data86 = data.expose;
 const _errs289 = errors;
 if(errors === _errs289){
-if(data89 && typeof data89 == "object" && !Array.isArray(data89)){
-const _errs291 = errors;
-for(const key23 in data89){
-if(!(((((key23 === "propagation") || (key23 === "create_host_path")) || (key23 === "selinux")) || (key23 === "recursive")) || (pattern2.test(key23)))){
-const err157 = {instancePath:instancePath+"/volumes/" + i32+"/bind",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind,data:data89};
-if(vErrors === null){
-vErrors = [err157];
-}
-else {
-vErrors.push(err157);
-}
-errors++;
-break;
-}
-}
-if(_errs291 === errors){
-if(data89.propagation !== undefined){
-let data90 = data89.propagation;
-const _errs292 = errors;
-if(typeof data90 !== "string"){
-const err158 = {instancePath:instancePath+"/volumes/" + i32+"/bind/propagation",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/propagation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.propagation.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.propagation,data:data90};
-if(vErrors === null){
-vErrors = [err158];
-}
-else {
-vErrors.push(err158);
-}
-errors++;
-}
-if(!((((((data90 === "shared") || (data90 === "slave")) || (data90 === "private")) || (data90 === "rshared")) || (data90 === "rslave")) || (data90 === "rprivate"))){
-const err159 = {instancePath:instancePath+"/volumes/" + i32+"/bind/propagation",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/propagation/enum",keyword:"enum",params:{allowedValues: schema25.properties.volumes.items.oneOf[1].properties.bind.properties.propagation.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.propagation.enum,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.propagation,data:data90};
-if(vErrors === null){
-vErrors = [err159];
-}
-else {
-vErrors.push(err159);
-}
-errors++;
-}
-var valid83 = _errs292 === errors;
-}
-else {
-var valid83 = true;
-}
-if(valid83){
-if(data89.create_host_path !== undefined){
-let data91 = data89.create_host_path;
-const _errs294 = errors;
-if(typeof data91 !== "boolean"){
-const err160 = {instancePath:instancePath+"/volumes/" + i32+"/bind/create_host_path",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/create_host_path/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.create_host_path.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.create_host_path,data:data91};
-if(vErrors === null){
-vErrors = [err160];
-}
-else {
-vErrors.push(err160);
-}
-errors++;
-}
-var valid83 = _errs294 === errors;
-}
-else {
-var valid83 = true;
-}
-if(valid83){
-if(data89.selinux !== undefined){
-let data92 = data89.selinux;
-const _errs296 = errors;
-if(typeof data92 !== "string"){
-const err161 = {instancePath:instancePath+"/volumes/" + i32+"/bind/selinux",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/selinux/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.selinux.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.selinux,data:data92};
-if(vErrors === null){
-vErrors = [err161];
-}
-else {
-vErrors.push(err161);
-}
-errors++;
-}
-if(!((data92 === "z") || (data92 === "Z"))){
-const err162 = {instancePath:instancePath+"/volumes/" + i32+"/bind/selinux",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/selinux/enum",keyword:"enum",params:{allowedValues: schema25.properties.volumes.items.oneOf[1].properties.bind.properties.selinux.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.selinux.enum,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.selinux,data:data92};
-if(vErrors === null){
-vErrors = [err162];
-}
-else {
-vErrors.push(err162);
-}
-errors++;
-}
-var valid83 = _errs296 === errors;
-}
-else {
-var valid83 = true;
-}
-if(valid83){
-if(data89.recursive !== undefined){
-let data93 = data89.recursive;
-const _errs298 = errors;
-if(typeof data93 !== "string"){
-const err163 = {instancePath:instancePath+"/volumes/" + i32+"/bind/recursive",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/recursive/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.recursive.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.recursive,data:data93};
-if(vErrors === null){
-vErrors = [err163];
-}
-else {
-vErrors.push(err163);
-}
-errors++;
-}
-if(!((((data93 === "enabled") || (data93 === "disabled")) || (data93 === "writable")) || (data93 === "readonly"))){
-const err164 = {instancePath:instancePath+"/volumes/" + i32+"/bind/recursive",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/recursive/enum",keyword:"enum",params:{allowedValues: schema25.properties.volumes.items.oneOf[1].properties.bind.properties.recursive.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.recursive.enum,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.recursive,data:data93};
-if(vErrors === null){
-vErrors = [err164];
-}
-else {
-vErrors.push(err164);
-}
-errors++;
-}
-var valid83 = _errs298 === errors;
-}
-else {
-var valid83 = true;
-}
-}
-}
-}
-}
-}
-else {
-const err165 = {instancePath:instancePath+"/volumes/" + i32+"/bind",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind,data:data89};
-if(vErrors === null){
-vErrors = [err165];
-}
-else {
-vErrors.push(err165);
-}
-errors++;
-}
-}
-var valid82 = _errs289 === errors;
-}
-else {
-var valid82 = true;
-}
-if(valid82){
-if(data83.volume !== undefined){
-let data94 = data83.volume;
-const _errs300 = errors;
-if(errors === _errs300){
-if(data94 && typeof data94 == "object" && !Array.isArray(data94)){
-const _errs302 = errors;
-for(const key24 in data94){
-if(!((((key24 === "nocopy") || (key24 === "subpath")) || (key24 === "labels")) || (pattern2.test(key24)))){
-const err166 = {instancePath:instancePath+"/volumes/" + i32+"/volume",schemaPath:"#/properties/volumes/items/oneOf/1/properties/volume/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.volume,data:data94};
-if(vErrors === null){
-vErrors = [err166];
-}
-else {
-vErrors.push(err166);
-}
-errors++;
-break;
-}
-}
-if(_errs302 === errors){
-if(data94.nocopy !== undefined){
-let data95 = data94.nocopy;
-const _errs303 = errors;
-if(typeof data95 !== "boolean"){
-const err167 = {instancePath:instancePath+"/volumes/" + i32+"/volume/nocopy",schemaPath:"#/properties/volumes/items/oneOf/1/properties/volume/properties/nocopy/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.volumes.items.oneOf[1].properties.volume.properties.nocopy.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.volume.properties.nocopy,data:data95};
-if(vErrors === null){
-vErrors = [err167];
-}
-else {
-vErrors.push(err167);
-}
-errors++;
-}
-var valid84 = _errs303 === errors;
-}
-else {
-var valid84 = true;
-}
-if(valid84){
-if(data94.subpath !== undefined){
-let data96 = data94.subpath;
-const _errs305 = errors;
-if(typeof data96 !== "string"){
-const err168 = {instancePath:instancePath+"/volumes/" + i32+"/volume/subpath",schemaPath:"#/properties/volumes/items/oneOf/1/properties/volume/properties/subpath/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.volume.properties.subpath.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.volume.properties.subpath,data:data96};
-if(vErrors === null){
-vErrors = [err168];
-}
-else {
-vErrors.push(err168);
-}
-errors++;
-}
-var valid84 = _errs305 === errors;
-}
-else {
-var valid84 = true;
-}
-if(valid84){
-if(data94.labels !== undefined){
-let data97 = data94.labels;
-const _errs307 = errors;
-const _errs309 = errors;
-let valid86 = false;
-let passing18 = null;
-const _errs310 = errors;
-if(errors === _errs310){
-if(data97 && typeof data97 == "object" && !Array.isArray(data97)){
-const _errs312 = errors;
-for(const key25 in data97){
-if(!(pattern7.test(key25))){
-const err169 = {instancePath:instancePath+"/volumes/" + i32+"/volume/labels",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data97};
-if(vErrors === null){
-vErrors = [err169];
-}
-else {
-vErrors.push(err169);
-}
-errors++;
-break;
-}
-}
-if(_errs312 === errors){
-var valid87 = true;
-for(const key26 in data97){
-if(pattern7.test(key26)){
-let data98 = data97[key26];
-const _errs313 = errors;
-if((((typeof data98 !== "string") && (!((typeof data98 == "number") && (isFinite(data98))))) && (typeof data98 !== "boolean")) && (data98 !== null)){
-const err170 = {instancePath:instancePath+"/volumes/" + i32+"/volume/labels/" + key26.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data98};
-if(vErrors === null){
-vErrors = [err170];
-}
-else {
-vErrors.push(err170);
-}
-errors++;
-}
-var valid87 = _errs313 === errors;
-if(!valid87){
-break;
-}
-}
-}
-}
-}
-else {
-const err171 = {instancePath:instancePath+"/volumes/" + i32+"/volume/labels",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data97};
-if(vErrors === null){
-vErrors = [err171];
-}
-else {
-vErrors.push(err171);
-}
-errors++;
-}
-}
-var _valid18 = _errs310 === errors;
-if(_valid18){
-valid86 = true;
-passing18 = 0;
-}
-const _errs315 = errors;
-if(errors === _errs315){
-if(Array.isArray(data97)){
-var valid88 = true;
-const len20 = data97.length;
+if(Array.isArray(data86)){
+var valid86 = true;
+const len20 = data86.length;
 for(let i33=0; i33<len20; i33++){
-let data99 = data97[i33];
-const _errs317 = errors;
-if(typeof data99 !== "string"){
-const err172 = {instancePath:instancePath+"/volumes/" + i32+"/volume/labels/" + i33,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data99};
-if(vErrors === null){
-vErrors = [err172];
+let data87 = data86[i33];
+const _errs291 = errors;
+if((typeof data87 !== "string") && (!(((typeof data87 == "number") && (!(data87 % 1) && !isNaN(data87))) && (isFinite(data87))))){
+validate24.errors = [{instancePath:instancePath+"/expose/" + i33,schemaPath:"#/properties/expose/items/type",keyword:"type",params:{type: schema25.properties.expose.items.type},message:"must be string,integer",schema:schema25.properties.expose.items.type,parentSchema:schema25.properties.expose.items,data:data87}];
+return false;
 }
-else {
-vErrors.push(err172);
-}
-errors++;
-}
-var valid88 = _errs317 === errors;
-if(!valid88){
+var valid86 = _errs291 === errors;
+if(!valid86){
 break;
 }
 }
-if(valid88){
-let i34 = data97.length;
+if(valid86){
+let i34 = data86.length;
 let j13;
 if(i34 > 1){
 const indices12 = {};
 for(;i34--;){
-let item12 = data97[i34];
-if(typeof item12 !== "string"){
+let item12 = data86[i34];
+if((typeof item12 !== "string") && (!(((typeof item12 == "number") && (!(item12 % 1) && !isNaN(item12))) && (isFinite(item12))))){
 continue;
+}
+if(typeof item12 == "string"){
+item12 += "_";
 }
 if(typeof indices12[item12] == "number"){
 j13 = indices12[item12];
-const err173 = {instancePath:instancePath+"/volumes/" + i32+"/volume/labels",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i34, j: j13},message:"must NOT have duplicate items (items ## "+j13+" and "+i34+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data97};
-if(vErrors === null){
-vErrors = [err173];
-}
-else {
-vErrors.push(err173);
-}
-errors++;
+validate24.errors = [{instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/uniqueItems",keyword:"uniqueItems",params:{i: i34, j: j13},message:"must NOT have duplicate items (items ## "+j13+" and "+i34+" are identical)",schema:true,parentSchema:schema25.properties.expose,data:data86}];
+return false;
 break;
 }
 indices12[item12] = i34;
@@ -6852,7 +6633,282 @@ indices12[item12] = i34;
 }
 }
 else {
-const err174 = {instancePath:instancePath+"/volumes/" + i32+"/volume/labels",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data97};
+validate24.errors = [{instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.expose.type,parentSchema:schema25.properties.expose,data:data86}];
+return false;
+}
+}
+var valid0 = _errs289 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.volumes !== undefined){
+let data88 = data.volumes;
+const _errs293 = errors;
+if(errors === _errs293){
+if(Array.isArray(data88)){
+var valid88 = true;
+const len21 = data88.length;
+for(let i35=0; i35<len21; i35++){
+let data89 = data88[i35];
+const _errs295 = errors;
+const _errs296 = errors;
+let valid89 = false;
+let passing19 = null;
+const _errs297 = errors;
+if(typeof data89 !== "string"){
+const err159 = {instancePath:instancePath+"/volumes/" + i35,schemaPath:"#/properties/volumes/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[0].type,parentSchema:schema25.properties.volumes.items.oneOf[0],data:data89};
+if(vErrors === null){
+vErrors = [err159];
+}
+else {
+vErrors.push(err159);
+}
+errors++;
+}
+var _valid19 = _errs297 === errors;
+if(_valid19){
+valid89 = true;
+passing19 = 0;
+}
+const _errs299 = errors;
+if(errors === _errs299){
+if(data89 && typeof data89 == "object" && !Array.isArray(data89)){
+let missing4;
+if(((data89.type === undefined) && (missing4 = "type")) || ((data89.target === undefined) && (missing4 = "target"))){
+const err160 = {instancePath:instancePath+"/volumes/" + i35,schemaPath:"#/properties/volumes/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'",schema:schema25.properties.volumes.items.oneOf[1].required,parentSchema:schema25.properties.volumes.items.oneOf[1],data:data89};
+if(vErrors === null){
+vErrors = [err160];
+}
+else {
+vErrors.push(err160);
+}
+errors++;
+}
+else {
+const _errs301 = errors;
+for(const key24 in data89){
+if(!((func1.call(schema25.properties.volumes.items.oneOf[1].properties, key24)) || (pattern2.test(key24)))){
+const err161 = {instancePath:instancePath+"/volumes/" + i35,schemaPath:"#/properties/volumes/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.volumes.items.oneOf[1],data:data89};
+if(vErrors === null){
+vErrors = [err161];
+}
+else {
+vErrors.push(err161);
+}
+errors++;
+break;
+}
+}
+if(_errs301 === errors){
+if(data89.type !== undefined){
+let data90 = data89.type;
+const _errs302 = errors;
+if(typeof data90 !== "string"){
+const err162 = {instancePath:instancePath+"/volumes/" + i35+"/type",schemaPath:"#/properties/volumes/items/oneOf/1/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.type.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.type,data:data90};
+if(vErrors === null){
+vErrors = [err162];
+}
+else {
+vErrors.push(err162);
+}
+errors++;
+}
+if(!((((((data90 === "bind") || (data90 === "volume")) || (data90 === "tmpfs")) || (data90 === "image")) || (data90 === "npipe")) || (data90 === "cluster"))){
+const err163 = {instancePath:instancePath+"/volumes/" + i35+"/type",schemaPath:"#/properties/volumes/items/oneOf/1/properties/type/enum",keyword:"enum",params:{allowedValues: schema25.properties.volumes.items.oneOf[1].properties.type.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.volumes.items.oneOf[1].properties.type.enum,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.type,data:data90};
+if(vErrors === null){
+vErrors = [err163];
+}
+else {
+vErrors.push(err163);
+}
+errors++;
+}
+var valid90 = _errs302 === errors;
+}
+else {
+var valid90 = true;
+}
+if(valid90){
+if(data89.source !== undefined){
+let data91 = data89.source;
+const _errs304 = errors;
+if(typeof data91 !== "string"){
+const err164 = {instancePath:instancePath+"/volumes/" + i35+"/source",schemaPath:"#/properties/volumes/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.source.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.source,data:data91};
+if(vErrors === null){
+vErrors = [err164];
+}
+else {
+vErrors.push(err164);
+}
+errors++;
+}
+var valid90 = _errs304 === errors;
+}
+else {
+var valid90 = true;
+}
+if(valid90){
+if(data89.target !== undefined){
+let data92 = data89.target;
+const _errs306 = errors;
+if(typeof data92 !== "string"){
+const err165 = {instancePath:instancePath+"/volumes/" + i35+"/target",schemaPath:"#/properties/volumes/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.target.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.target,data:data92};
+if(vErrors === null){
+vErrors = [err165];
+}
+else {
+vErrors.push(err165);
+}
+errors++;
+}
+var valid90 = _errs306 === errors;
+}
+else {
+var valid90 = true;
+}
+if(valid90){
+if(data89.read_only !== undefined){
+let data93 = data89.read_only;
+const _errs308 = errors;
+if(typeof data93 !== "boolean"){
+const err166 = {instancePath:instancePath+"/volumes/" + i35+"/read_only",schemaPath:"#/properties/volumes/items/oneOf/1/properties/read_only/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.volumes.items.oneOf[1].properties.read_only.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.read_only,data:data93};
+if(vErrors === null){
+vErrors = [err166];
+}
+else {
+vErrors.push(err166);
+}
+errors++;
+}
+var valid90 = _errs308 === errors;
+}
+else {
+var valid90 = true;
+}
+if(valid90){
+if(data89.consistency !== undefined){
+let data94 = data89.consistency;
+const _errs310 = errors;
+if(typeof data94 !== "string"){
+const err167 = {instancePath:instancePath+"/volumes/" + i35+"/consistency",schemaPath:"#/properties/volumes/items/oneOf/1/properties/consistency/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.consistency.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.consistency,data:data94};
+if(vErrors === null){
+vErrors = [err167];
+}
+else {
+vErrors.push(err167);
+}
+errors++;
+}
+var valid90 = _errs310 === errors;
+}
+else {
+var valid90 = true;
+}
+if(valid90){
+if(data89.bind !== undefined){
+let data95 = data89.bind;
+const _errs312 = errors;
+if(errors === _errs312){
+if(data95 && typeof data95 == "object" && !Array.isArray(data95)){
+const _errs314 = errors;
+for(const key25 in data95){
+if(!(((((key25 === "propagation") || (key25 === "create_host_path")) || (key25 === "selinux")) || (key25 === "recursive")) || (pattern2.test(key25)))){
+const err168 = {instancePath:instancePath+"/volumes/" + i35+"/bind",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind,data:data95};
+if(vErrors === null){
+vErrors = [err168];
+}
+else {
+vErrors.push(err168);
+}
+errors++;
+break;
+}
+}
+if(_errs314 === errors){
+if(data95.propagation !== undefined){
+let data96 = data95.propagation;
+const _errs315 = errors;
+if(typeof data96 !== "string"){
+const err169 = {instancePath:instancePath+"/volumes/" + i35+"/bind/propagation",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/propagation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.propagation.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.propagation,data:data96};
+if(vErrors === null){
+vErrors = [err169];
+}
+else {
+vErrors.push(err169);
+}
+errors++;
+}
+if(!((((((data96 === "shared") || (data96 === "slave")) || (data96 === "private")) || (data96 === "rshared")) || (data96 === "rslave")) || (data96 === "rprivate"))){
+const err170 = {instancePath:instancePath+"/volumes/" + i35+"/bind/propagation",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/propagation/enum",keyword:"enum",params:{allowedValues: schema25.properties.volumes.items.oneOf[1].properties.bind.properties.propagation.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.propagation.enum,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.propagation,data:data96};
+if(vErrors === null){
+vErrors = [err170];
+}
+else {
+vErrors.push(err170);
+}
+errors++;
+}
+var valid91 = _errs315 === errors;
+}
+else {
+var valid91 = true;
+}
+if(valid91){
+if(data95.create_host_path !== undefined){
+let data97 = data95.create_host_path;
+const _errs317 = errors;
+if(typeof data97 !== "boolean"){
+const err171 = {instancePath:instancePath+"/volumes/" + i35+"/bind/create_host_path",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/create_host_path/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.create_host_path.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.create_host_path,data:data97};
+if(vErrors === null){
+vErrors = [err171];
+}
+else {
+vErrors.push(err171);
+}
+errors++;
+}
+var valid91 = _errs317 === errors;
+}
+else {
+var valid91 = true;
+}
+if(valid91){
+if(data95.selinux !== undefined){
+let data98 = data95.selinux;
+const _errs319 = errors;
+if(typeof data98 !== "string"){
+const err172 = {instancePath:instancePath+"/volumes/" + i35+"/bind/selinux",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/selinux/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.selinux.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.selinux,data:data98};
+if(vErrors === null){
+vErrors = [err172];
+}
+else {
+vErrors.push(err172);
+}
+errors++;
+}
+if(!((data98 === "z") || (data98 === "Z"))){
+const err173 = {instancePath:instancePath+"/volumes/" + i35+"/bind/selinux",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/selinux/enum",keyword:"enum",params:{allowedValues: schema25.properties.volumes.items.oneOf[1].properties.bind.properties.selinux.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.selinux.enum,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.selinux,data:data98};
+if(vErrors === null){
+vErrors = [err173];
+}
+else {
+vErrors.push(err173);
+}
+errors++;
+}
+var valid91 = _errs319 === errors;
+}
+else {
+var valid91 = true;
+}
+if(valid91){
+if(data95.recursive !== undefined){
+let data99 = data95.recursive;
+const _errs321 = errors;
+if(typeof data99 !== "string"){
+const err174 = {instancePath:instancePath+"/volumes/" + i35+"/bind/recursive",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/recursive/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.recursive.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.recursive,data:data99};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -6861,20 +6917,8 @@ vErrors.push(err174);
 }
 errors++;
 }
-}
-var _valid18 = _errs315 === errors;
-if(_valid18 && valid86){
-valid86 = false;
-passing18 = [passing18, 1];
-}
-else {
-if(_valid18){
-valid86 = true;
-passing18 = 1;
-}
-}
-if(!valid86){
-const err175 = {instancePath:instancePath+"/volumes/" + i32+"/volume/labels",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing18},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data97};
+if(!((((data99 === "enabled") || (data99 === "disabled")) || (data99 === "writable")) || (data99 === "readonly"))){
+const err175 = {instancePath:instancePath+"/volumes/" + i35+"/bind/recursive",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/properties/recursive/enum",keyword:"enum",params:{allowedValues: schema25.properties.volumes.items.oneOf[1].properties.bind.properties.recursive.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.recursive.enum,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind.properties.recursive,data:data99};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -6883,28 +6927,18 @@ vErrors.push(err175);
 }
 errors++;
 }
-else {
-errors = _errs309;
-if(vErrors !== null){
-if(_errs309){
-vErrors.length = _errs309;
+var valid91 = _errs321 === errors;
 }
 else {
-vErrors = null;
+var valid91 = true;
 }
-}
-}
-var valid84 = _errs307 === errors;
-}
-else {
-var valid84 = true;
 }
 }
 }
 }
 }
 else {
-const err176 = {instancePath:instancePath+"/volumes/" + i32+"/volume",schemaPath:"#/properties/volumes/items/oneOf/1/properties/volume/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.volumes.items.oneOf[1].properties.volume.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.volume,data:data94};
+const err176 = {instancePath:instancePath+"/volumes/" + i35+"/bind",schemaPath:"#/properties/volumes/items/oneOf/1/properties/bind/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.volumes.items.oneOf[1].properties.bind.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.bind,data:data95};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -6914,21 +6948,21 @@ vErrors.push(err176);
 errors++;
 }
 }
-var valid82 = _errs300 === errors;
+var valid90 = _errs312 === errors;
 }
 else {
-var valid82 = true;
+var valid90 = true;
 }
-if(valid82){
-if(data83.image !== undefined){
-let data100 = data83.image;
-const _errs319 = errors;
-if(errors === _errs319){
+if(valid90){
+if(data89.volume !== undefined){
+let data100 = data89.volume;
+const _errs323 = errors;
+if(errors === _errs323){
 if(data100 && typeof data100 == "object" && !Array.isArray(data100)){
-const _errs321 = errors;
-for(const key27 in data100){
-if(!((key27 === "subpath") || (pattern2.test(key27)))){
-const err177 = {instancePath:instancePath+"/volumes/" + i32+"/image",schemaPath:"#/properties/volumes/items/oneOf/1/properties/image/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.image,data:data100};
+const _errs325 = errors;
+for(const key26 in data100){
+if(!((((key26 === "nocopy") || (key26 === "subpath")) || (key26 === "labels")) || (pattern2.test(key26)))){
+const err177 = {instancePath:instancePath+"/volumes/" + i35+"/volume",schemaPath:"#/properties/volumes/items/oneOf/1/properties/volume/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.volume,data:data100};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -6939,11 +6973,12 @@ errors++;
 break;
 }
 }
-if(_errs321 === errors){
-if(data100.subpath !== undefined){
-let data101 = data100.subpath;
-if(typeof data101 !== "string"){
-const err178 = {instancePath:instancePath+"/volumes/" + i32+"/image/subpath",schemaPath:"#/properties/volumes/items/oneOf/1/properties/image/properties/subpath/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.image.properties.subpath.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.image.properties.subpath,data:data101};
+if(_errs325 === errors){
+if(data100.nocopy !== undefined){
+let data101 = data100.nocopy;
+const _errs326 = errors;
+if(typeof data101 !== "boolean"){
+const err178 = {instancePath:instancePath+"/volumes/" + i35+"/volume/nocopy",schemaPath:"#/properties/volumes/items/oneOf/1/properties/volume/properties/nocopy/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.volumes.items.oneOf[1].properties.volume.properties.nocopy.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.volume.properties.nocopy,data:data101};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -6952,11 +6987,17 @@ vErrors.push(err178);
 }
 errors++;
 }
-}
-}
+var valid92 = _errs326 === errors;
 }
 else {
-const err179 = {instancePath:instancePath+"/volumes/" + i32+"/image",schemaPath:"#/properties/volumes/items/oneOf/1/properties/image/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.volumes.items.oneOf[1].properties.image.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.image,data:data100};
+var valid92 = true;
+}
+if(valid92){
+if(data100.subpath !== undefined){
+let data102 = data100.subpath;
+const _errs328 = errors;
+if(typeof data102 !== "string"){
+const err179 = {instancePath:instancePath+"/volumes/" + i35+"/volume/subpath",schemaPath:"#/properties/volumes/items/oneOf/1/properties/volume/properties/subpath/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.volume.properties.subpath.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.volume.properties.subpath,data:data102};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -6965,22 +7006,25 @@ vErrors.push(err179);
 }
 errors++;
 }
-}
-var valid82 = _errs319 === errors;
+var valid92 = _errs328 === errors;
 }
 else {
-var valid82 = true;
+var valid92 = true;
 }
-if(valid82){
-if(data83.tmpfs !== undefined){
-let data102 = data83.tmpfs;
-const _errs324 = errors;
-if(errors === _errs324){
-if(data102 && typeof data102 == "object" && !Array.isArray(data102)){
-const _errs326 = errors;
-for(const key28 in data102){
-if(!(((key28 === "size") || (key28 === "mode")) || (pattern2.test(key28)))){
-const err180 = {instancePath:instancePath+"/volumes/" + i32+"/tmpfs",schemaPath:"#/properties/volumes/items/oneOf/1/properties/tmpfs/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key28},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.tmpfs,data:data102};
+if(valid92){
+if(data100.labels !== undefined){
+let data103 = data100.labels;
+const _errs330 = errors;
+const _errs332 = errors;
+let valid94 = false;
+let passing20 = null;
+const _errs333 = errors;
+if(errors === _errs333){
+if(data103 && typeof data103 == "object" && !Array.isArray(data103)){
+const _errs335 = errors;
+for(const key27 in data103){
+if(!(pattern7.test(key27))){
+const err180 = {instancePath:instancePath+"/volumes/" + i35+"/volume/labels",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data103};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -6991,12 +7035,14 @@ errors++;
 break;
 }
 }
-if(_errs326 === errors){
-if(data102.size !== undefined){
-let data103 = data102.size;
-const _errs327 = errors;
-if((!(((typeof data103 == "number") && (!(data103 % 1) && !isNaN(data103))) && (isFinite(data103)))) && (typeof data103 !== "string")){
-const err181 = {instancePath:instancePath+"/volumes/" + i32+"/tmpfs/size",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data103};
+if(_errs335 === errors){
+var valid95 = true;
+for(const key28 in data103){
+if(pattern7.test(key28)){
+let data104 = data103[key28];
+const _errs336 = errors;
+if((((typeof data104 !== "string") && (!((typeof data104 == "number") && (isFinite(data104))))) && (typeof data104 !== "boolean")) && (data104 !== null)){
+const err181 = {instancePath:instancePath+"/volumes/" + i35+"/volume/labels/" + key28.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data104};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -7005,17 +7051,16 @@ vErrors.push(err181);
 }
 errors++;
 }
-var valid91 = _errs327 === errors;
+var valid95 = _errs336 === errors;
+if(!valid95){
+break;
+}
+}
+}
+}
 }
 else {
-var valid91 = true;
-}
-if(valid91){
-if(data102.mode !== undefined){
-let data104 = data102.mode;
-const _errs330 = errors;
-if((!(((typeof data104 == "number") && (!(data104 % 1) && !isNaN(data104))) && (isFinite(data104)))) && (typeof data104 !== "string")){
-const err182 = {instancePath:instancePath+"/volumes/" + i32+"/tmpfs/mode",schemaPath:"#/properties/volumes/items/oneOf/1/properties/tmpfs/properties/mode/type",keyword:"type",params:{type: schema25.properties.volumes.items.oneOf[1].properties.tmpfs.properties.mode.type},message:"must be integer,string",schema:schema25.properties.volumes.items.oneOf[1].properties.tmpfs.properties.mode.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.tmpfs.properties.mode,data:data104};
+const err182 = {instancePath:instancePath+"/volumes/" + i35+"/volume/labels",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data103};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -7024,16 +7069,22 @@ vErrors.push(err182);
 }
 errors++;
 }
-var valid91 = _errs330 === errors;
 }
-else {
-var valid91 = true;
+var _valid20 = _errs333 === errors;
+if(_valid20){
+valid94 = true;
+passing20 = 0;
 }
-}
-}
-}
-else {
-const err183 = {instancePath:instancePath+"/volumes/" + i32+"/tmpfs",schemaPath:"#/properties/volumes/items/oneOf/1/properties/tmpfs/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.volumes.items.oneOf[1].properties.tmpfs.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.tmpfs,data:data102};
+const _errs338 = errors;
+if(errors === _errs338){
+if(Array.isArray(data103)){
+var valid96 = true;
+const len22 = data103.length;
+for(let i36=0; i36<len22; i36++){
+let data105 = data103[i36];
+const _errs340 = errors;
+if(typeof data105 !== "string"){
+const err183 = {instancePath:instancePath+"/volumes/" + i35+"/volume/labels/" + i36,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data105};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -7042,25 +7093,24 @@ vErrors.push(err183);
 }
 errors++;
 }
-}
-var valid82 = _errs324 === errors;
-}
-else {
-var valid82 = true;
+var valid96 = _errs340 === errors;
+if(!valid96){
+break;
 }
 }
+if(valid96){
+let i37 = data103.length;
+let j14;
+if(i37 > 1){
+const indices13 = {};
+for(;i37--;){
+let item13 = data103[i37];
+if(typeof item13 !== "string"){
+continue;
 }
-}
-}
-}
-}
-}
-}
-}
-}
-}
-else {
-const err184 = {instancePath:instancePath+"/volumes/" + i32,schemaPath:"#/properties/volumes/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.volumes.items.oneOf[1].type,parentSchema:schema25.properties.volumes.items.oneOf[1],data:data83};
+if(typeof indices13[item13] == "number"){
+j14 = indices13[item13];
+const err184 = {instancePath:instancePath+"/volumes/" + i35+"/volume/labels",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i37, j: j14},message:"must NOT have duplicate items (items ## "+j14+" and "+i37+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data103};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -7068,21 +7118,15 @@ else {
 vErrors.push(err184);
 }
 errors++;
+break;
+}
+indices13[item13] = i37;
 }
 }
-var _valid17 = _errs276 === errors;
-if(_valid17 && valid81){
-valid81 = false;
-passing17 = [passing17, 1];
+}
 }
 else {
-if(_valid17){
-valid81 = true;
-passing17 = 1;
-}
-}
-if(!valid81){
-const err185 = {instancePath:instancePath+"/volumes/" + i32,schemaPath:"#/properties/volumes/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing17},message:"must match exactly one schema in oneOf",schema:schema25.properties.volumes.items.oneOf,parentSchema:schema25.properties.volumes.items,data:data83};
+const err185 = {instancePath:instancePath+"/volumes/" + i35+"/volume/labels",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data103};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -7090,34 +7134,264 @@ else {
 vErrors.push(err185);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
+}
+}
+var _valid20 = _errs338 === errors;
+if(_valid20 && valid94){
+valid94 = false;
+passing20 = [passing20, 1];
 }
 else {
-errors = _errs273;
+if(_valid20){
+valid94 = true;
+passing20 = 1;
+}
+}
+if(!valid94){
+const err186 = {instancePath:instancePath+"/volumes/" + i35+"/volume/labels",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing20},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data103};
+if(vErrors === null){
+vErrors = [err186];
+}
+else {
+vErrors.push(err186);
+}
+errors++;
+}
+else {
+errors = _errs332;
 if(vErrors !== null){
-if(_errs273){
-vErrors.length = _errs273;
+if(_errs332){
+vErrors.length = _errs332;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid80 = _errs272 === errors;
-if(!valid80){
+var valid92 = _errs330 === errors;
+}
+else {
+var valid92 = true;
+}
+}
+}
+}
+}
+else {
+const err187 = {instancePath:instancePath+"/volumes/" + i35+"/volume",schemaPath:"#/properties/volumes/items/oneOf/1/properties/volume/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.volumes.items.oneOf[1].properties.volume.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.volume,data:data100};
+if(vErrors === null){
+vErrors = [err187];
+}
+else {
+vErrors.push(err187);
+}
+errors++;
+}
+}
+var valid90 = _errs323 === errors;
+}
+else {
+var valid90 = true;
+}
+if(valid90){
+if(data89.image !== undefined){
+let data106 = data89.image;
+const _errs342 = errors;
+if(errors === _errs342){
+if(data106 && typeof data106 == "object" && !Array.isArray(data106)){
+const _errs344 = errors;
+for(const key29 in data106){
+if(!((key29 === "subpath") || (pattern2.test(key29)))){
+const err188 = {instancePath:instancePath+"/volumes/" + i35+"/image",schemaPath:"#/properties/volumes/items/oneOf/1/properties/image/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.image,data:data106};
+if(vErrors === null){
+vErrors = [err188];
+}
+else {
+vErrors.push(err188);
+}
+errors++;
 break;
 }
 }
-if(valid80){
-let i35 = data82.length;
-let j14;
-if(i35 > 1){
+if(_errs344 === errors){
+if(data106.subpath !== undefined){
+let data107 = data106.subpath;
+if(typeof data107 !== "string"){
+const err189 = {instancePath:instancePath+"/volumes/" + i35+"/image/subpath",schemaPath:"#/properties/volumes/items/oneOf/1/properties/image/properties/subpath/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes.items.oneOf[1].properties.image.properties.subpath.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.image.properties.subpath,data:data107};
+if(vErrors === null){
+vErrors = [err189];
+}
+else {
+vErrors.push(err189);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err190 = {instancePath:instancePath+"/volumes/" + i35+"/image",schemaPath:"#/properties/volumes/items/oneOf/1/properties/image/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.volumes.items.oneOf[1].properties.image.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.image,data:data106};
+if(vErrors === null){
+vErrors = [err190];
+}
+else {
+vErrors.push(err190);
+}
+errors++;
+}
+}
+var valid90 = _errs342 === errors;
+}
+else {
+var valid90 = true;
+}
+if(valid90){
+if(data89.tmpfs !== undefined){
+let data108 = data89.tmpfs;
+const _errs347 = errors;
+if(errors === _errs347){
+if(data108 && typeof data108 == "object" && !Array.isArray(data108)){
+const _errs349 = errors;
+for(const key30 in data108){
+if(!(((key30 === "size") || (key30 === "mode")) || (pattern2.test(key30)))){
+const err191 = {instancePath:instancePath+"/volumes/" + i35+"/tmpfs",schemaPath:"#/properties/volumes/items/oneOf/1/properties/tmpfs/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key30},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.tmpfs,data:data108};
+if(vErrors === null){
+vErrors = [err191];
+}
+else {
+vErrors.push(err191);
+}
+errors++;
+break;
+}
+}
+if(_errs349 === errors){
+if(data108.size !== undefined){
+let data109 = data108.size;
+const _errs350 = errors;
+if((!(((typeof data109 == "number") && (!(data109 % 1) && !isNaN(data109))) && (isFinite(data109)))) && (typeof data109 !== "string")){
+const err192 = {instancePath:instancePath+"/volumes/" + i35+"/tmpfs/size",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data109};
+if(vErrors === null){
+vErrors = [err192];
+}
+else {
+vErrors.push(err192);
+}
+errors++;
+}
+var valid99 = _errs350 === errors;
+}
+else {
+var valid99 = true;
+}
+if(valid99){
+if(data108.mode !== undefined){
+let data110 = data108.mode;
+const _errs353 = errors;
+if((!(((typeof data110 == "number") && (!(data110 % 1) && !isNaN(data110))) && (isFinite(data110)))) && (typeof data110 !== "string")){
+const err193 = {instancePath:instancePath+"/volumes/" + i35+"/tmpfs/mode",schemaPath:"#/properties/volumes/items/oneOf/1/properties/tmpfs/properties/mode/type",keyword:"type",params:{type: schema25.properties.volumes.items.oneOf[1].properties.tmpfs.properties.mode.type},message:"must be integer,string",schema:schema25.properties.volumes.items.oneOf[1].properties.tmpfs.properties.mode.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.tmpfs.properties.mode,data:data110};
+if(vErrors === null){
+vErrors = [err193];
+}
+else {
+vErrors.push(err193);
+}
+errors++;
+}
+var valid99 = _errs353 === errors;
+}
+else {
+var valid99 = true;
+}
+}
+}
+}
+else {
+const err194 = {instancePath:instancePath+"/volumes/" + i35+"/tmpfs",schemaPath:"#/properties/volumes/items/oneOf/1/properties/tmpfs/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.volumes.items.oneOf[1].properties.tmpfs.type,parentSchema:schema25.properties.volumes.items.oneOf[1].properties.tmpfs,data:data108};
+if(vErrors === null){
+vErrors = [err194];
+}
+else {
+vErrors.push(err194);
+}
+errors++;
+}
+}
+var valid90 = _errs347 === errors;
+}
+else {
+var valid90 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+const err195 = {instancePath:instancePath+"/volumes/" + i35,schemaPath:"#/properties/volumes/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.volumes.items.oneOf[1].type,parentSchema:schema25.properties.volumes.items.oneOf[1],data:data89};
+if(vErrors === null){
+vErrors = [err195];
+}
+else {
+vErrors.push(err195);
+}
+errors++;
+}
+}
+var _valid19 = _errs299 === errors;
+if(_valid19 && valid89){
+valid89 = false;
+passing19 = [passing19, 1];
+}
+else {
+if(_valid19){
+valid89 = true;
+passing19 = 1;
+}
+}
+if(!valid89){
+const err196 = {instancePath:instancePath+"/volumes/" + i35,schemaPath:"#/properties/volumes/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing19},message:"must match exactly one schema in oneOf",schema:schema25.properties.volumes.items.oneOf,parentSchema:schema25.properties.volumes.items,data:data89};
+if(vErrors === null){
+vErrors = [err196];
+}
+else {
+vErrors.push(err196);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs296;
+if(vErrors !== null){
+if(_errs296){
+vErrors.length = _errs296;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid88 = _errs295 === errors;
+if(!valid88){
+break;
+}
+}
+if(valid88){
+let i38 = data88.length;
+let j15;
+if(i38 > 1){
 outer1:
-for(;i35--;){
-for(j14 = i35; j14--;){
-if(func0(data82[i35], data82[j14])){
-validate24.errors = [{instancePath:instancePath+"/volumes",schemaPath:"#/properties/volumes/uniqueItems",keyword:"uniqueItems",params:{i: i35, j: j14},message:"must NOT have duplicate items (items ## "+j14+" and "+i35+" are identical)",schema:true,parentSchema:schema25.properties.volumes,data:data82}];
+for(;i38--;){
+for(j15 = i38; j15--;){
+if(func0(data88[i38], data88[j15])){
+validate24.errors = [{instancePath:instancePath+"/volumes",schemaPath:"#/properties/volumes/uniqueItems",keyword:"uniqueItems",params:{i: i38, j: j15},message:"must NOT have duplicate items (items ## "+j15+" and "+i38+" are identical)",schema:true,parentSchema:schema25.properties.volumes,data:data88}];
 return false;
 break outer1;
 }
@@ -7127,334 +7401,96 @@ break outer1;
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/volumes",schemaPath:"#/properties/volumes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.volumes.type,parentSchema:schema25.properties.volumes,data:data82}];
+validate24.errors = [{instancePath:instancePath+"/volumes",schemaPath:"#/properties/volumes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.volumes.type,parentSchema:schema25.properties.volumes,data:data88}];
 return false;
 }
 }
-var valid0 = _errs270 === errors;
+var valid0 = _errs293 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.tmpfs !== undefined){
-const _errs332 = errors;
+const _errs355 = errors;
 if(!(validate20(data.tmpfs, {instancePath:instancePath+"/tmpfs",parentData:data,parentDataProperty:"tmpfs",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
 errors = vErrors.length;
 }
-var valid0 = _errs332 === errors;
+var valid0 = _errs355 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.volumes_from !== undefined){
-let data106 = data.volumes_from;
-const _errs333 = errors;
-if(errors === _errs333){
-if(Array.isArray(data106)){
-var valid94 = true;
-const len21 = data106.length;
-for(let i36=0; i36<len21; i36++){
-let data107 = data106[i36];
-const _errs335 = errors;
-if(typeof data107 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/volumes_from/" + i36,schemaPath:"#/properties/volumes_from/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes_from.items.type,parentSchema:schema25.properties.volumes_from.items,data:data107}];
+let data112 = data.volumes_from;
+const _errs356 = errors;
+if(errors === _errs356){
+if(Array.isArray(data112)){
+var valid102 = true;
+const len23 = data112.length;
+for(let i39=0; i39<len23; i39++){
+let data113 = data112[i39];
+const _errs358 = errors;
+if(typeof data113 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/volumes_from/" + i39,schemaPath:"#/properties/volumes_from/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.volumes_from.items.type,parentSchema:schema25.properties.volumes_from.items,data:data113}];
 return false;
 }
-var valid94 = _errs335 === errors;
-if(!valid94){
+var valid102 = _errs358 === errors;
+if(!valid102){
 break;
 }
 }
-if(valid94){
-let i37 = data106.length;
-let j15;
-if(i37 > 1){
-const indices13 = {};
-for(;i37--;){
-let item13 = data106[i37];
-if(typeof item13 !== "string"){
+if(valid102){
+let i40 = data112.length;
+let j16;
+if(i40 > 1){
+const indices14 = {};
+for(;i40--;){
+let item14 = data112[i40];
+if(typeof item14 !== "string"){
 continue;
 }
-if(typeof indices13[item13] == "number"){
-j15 = indices13[item13];
-validate24.errors = [{instancePath:instancePath+"/volumes_from",schemaPath:"#/properties/volumes_from/uniqueItems",keyword:"uniqueItems",params:{i: i37, j: j15},message:"must NOT have duplicate items (items ## "+j15+" and "+i37+" are identical)",schema:true,parentSchema:schema25.properties.volumes_from,data:data106}];
+if(typeof indices14[item14] == "number"){
+j16 = indices14[item14];
+validate24.errors = [{instancePath:instancePath+"/volumes_from",schemaPath:"#/properties/volumes_from/uniqueItems",keyword:"uniqueItems",params:{i: i40, j: j16},message:"must NOT have duplicate items (items ## "+j16+" and "+i40+" are identical)",schema:true,parentSchema:schema25.properties.volumes_from,data:data112}];
 return false;
 break;
 }
-indices13[item13] = i37;
+indices14[item14] = i40;
 }
 }
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/volumes_from",schemaPath:"#/properties/volumes_from/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.volumes_from.type,parentSchema:schema25.properties.volumes_from,data:data106}];
+validate24.errors = [{instancePath:instancePath+"/volumes_from",schemaPath:"#/properties/volumes_from/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.volumes_from.type,parentSchema:schema25.properties.volumes_from,data:data112}];
 return false;
 }
 }
-var valid0 = _errs333 === errors;
+var valid0 = _errs356 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.networks !== undefined){
-let data108 = data.networks;
-const _errs337 = errors;
-const _errs338 = errors;
-let valid96 = false;
-let passing19 = null;
-const _errs339 = errors;
-const _errs340 = errors;
-if(errors === _errs340){
-if(Array.isArray(data108)){
-var valid98 = true;
-const len22 = data108.length;
-for(let i38=0; i38<len22; i38++){
-let data109 = data108[i38];
-const _errs342 = errors;
-if(typeof data109 !== "string"){
-const err186 = {instancePath:instancePath+"/networks/" + i38,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data109};
-if(vErrors === null){
-vErrors = [err186];
-}
-else {
-vErrors.push(err186);
-}
-errors++;
-}
-var valid98 = _errs342 === errors;
-if(!valid98){
-break;
-}
-}
-if(valid98){
-let i39 = data108.length;
-let j16;
-if(i39 > 1){
-const indices14 = {};
-for(;i39--;){
-let item14 = data108[i39];
-if(typeof item14 !== "string"){
-continue;
-}
-if(typeof indices14[item14] == "number"){
-j16 = indices14[item14];
-const err187 = {instancePath:instancePath+"/networks",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i39, j: j16},message:"must NOT have duplicate items (items ## "+j16+" and "+i39+" are identical)",schema:true,parentSchema:schema24,data:data108};
-if(vErrors === null){
-vErrors = [err187];
-}
-else {
-vErrors.push(err187);
-}
-errors++;
-break;
-}
-indices14[item14] = i39;
-}
-}
-}
-}
-else {
-const err188 = {instancePath:instancePath+"/networks",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data108};
-if(vErrors === null){
-vErrors = [err188];
-}
-else {
-vErrors.push(err188);
-}
-errors++;
-}
-}
-var _valid19 = _errs339 === errors;
-if(_valid19){
-valid96 = true;
-passing19 = 0;
-}
-const _errs344 = errors;
-if(errors === _errs344){
-if(data108 && typeof data108 == "object" && !Array.isArray(data108)){
-const _errs346 = errors;
-for(const key29 in data108){
-if(!(pattern3.test(key29))){
-const err189 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.networks.oneOf[1],data:data108};
-if(vErrors === null){
-vErrors = [err189];
-}
-else {
-vErrors.push(err189);
-}
-errors++;
-break;
-}
-}
-if(_errs346 === errors){
-var valid100 = true;
-for(const key30 in data108){
-if(pattern3.test(key30)){
-let data110 = data108[key30];
-const _errs347 = errors;
-const _errs348 = errors;
-let valid101 = false;
-let passing20 = null;
-const _errs349 = errors;
-if(errors === _errs349){
-if(data110 && typeof data110 == "object" && !Array.isArray(data110)){
-const _errs351 = errors;
-for(const key31 in data110){
-if(!((func1.call(schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties, key31)) || (pattern2.test(key31)))){
-const err190 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key31},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0],data:data110};
-if(vErrors === null){
-vErrors = [err190];
-}
-else {
-vErrors.push(err190);
-}
-errors++;
-break;
-}
-}
-if(_errs351 === errors){
-if(data110.aliases !== undefined){
-let data111 = data110.aliases;
-const _errs352 = errors;
-const _errs353 = errors;
-if(errors === _errs353){
-if(Array.isArray(data111)){
-var valid104 = true;
-const len23 = data111.length;
-for(let i40=0; i40<len23; i40++){
-let data112 = data111[i40];
-const _errs355 = errors;
-if(typeof data112 !== "string"){
-const err191 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/aliases/" + i40,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data112};
-if(vErrors === null){
-vErrors = [err191];
-}
-else {
-vErrors.push(err191);
-}
-errors++;
-}
-var valid104 = _errs355 === errors;
-if(!valid104){
-break;
-}
-}
-if(valid104){
-let i41 = data111.length;
-let j17;
-if(i41 > 1){
-const indices15 = {};
-for(;i41--;){
-let item15 = data111[i41];
-if(typeof item15 !== "string"){
-continue;
-}
-if(typeof indices15[item15] == "number"){
-j17 = indices15[item15];
-const err192 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/aliases",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i41, j: j17},message:"must NOT have duplicate items (items ## "+j17+" and "+i41+" are identical)",schema:true,parentSchema:schema24,data:data111};
-if(vErrors === null){
-vErrors = [err192];
-}
-else {
-vErrors.push(err192);
-}
-errors++;
-break;
-}
-indices15[item15] = i41;
-}
-}
-}
-}
-else {
-const err193 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/aliases",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data111};
-if(vErrors === null){
-vErrors = [err193];
-}
-else {
-vErrors.push(err193);
-}
-errors++;
-}
-}
-var valid102 = _errs352 === errors;
-}
-else {
-var valid102 = true;
-}
-if(valid102){
-if(data110.ipv4_address !== undefined){
-let data113 = data110.ipv4_address;
-const _errs357 = errors;
-if(typeof data113 !== "string"){
-const err194 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/ipv4_address",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/ipv4_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv4_address.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv4_address,data:data113};
-if(vErrors === null){
-vErrors = [err194];
-}
-else {
-vErrors.push(err194);
-}
-errors++;
-}
-var valid102 = _errs357 === errors;
-}
-else {
-var valid102 = true;
-}
-if(valid102){
-if(data110.ipv6_address !== undefined){
-let data114 = data110.ipv6_address;
-const _errs359 = errors;
-if(typeof data114 !== "string"){
-const err195 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/ipv6_address",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/ipv6_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv6_address.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv6_address,data:data114};
-if(vErrors === null){
-vErrors = [err195];
-}
-else {
-vErrors.push(err195);
-}
-errors++;
-}
-var valid102 = _errs359 === errors;
-}
-else {
-var valid102 = true;
-}
-if(valid102){
-if(data110.priority !== undefined){
-let data115 = data110.priority;
+let data114 = data.networks;
+const _errs360 = errors;
 const _errs361 = errors;
-if(!(((typeof data115 == "number") && (!(data115 % 1) && !isNaN(data115))) && (isFinite(data115)))){
-const err196 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/priority",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/priority/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.priority.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.priority,data:data115};
-if(vErrors === null){
-vErrors = [err196];
-}
-else {
-vErrors.push(err196);
-}
-errors++;
-}
-var valid102 = _errs361 === errors;
-}
-else {
-var valid102 = true;
-}
-if(valid102){
-if(data110.driver_opts !== undefined){
-let data116 = data110.driver_opts;
+let valid104 = false;
+let passing21 = null;
+const _errs362 = errors;
 const _errs363 = errors;
 if(errors === _errs363){
-if(data116 && typeof data116 == "object" && !Array.isArray(data116)){
-var props14 = {};
-for(const key32 in data116){
-if(pattern11.test(key32)){
-let data117 = data116[key32];
-if((typeof data117 !== "string") && (!((typeof data117 == "number") && (isFinite(data117))))){
-const err197 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/driver_opts/" + key32.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/driver_opts/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.driver_opts.patternProperties["^.+$"].type},message:"must be string,number",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.driver_opts.patternProperties["^.+$"].type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.driver_opts.patternProperties["^.+$"],data:data117};
+if(Array.isArray(data114)){
+var valid106 = true;
+const len24 = data114.length;
+for(let i41=0; i41<len24; i41++){
+let data115 = data114[i41];
+const _errs365 = errors;
+if(typeof data115 !== "string"){
+const err197 = {instancePath:instancePath+"/networks/" + i41,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data115};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -7463,12 +7499,24 @@ vErrors.push(err197);
 }
 errors++;
 }
-props14[key32] = true;
+var valid106 = _errs365 === errors;
+if(!valid106){
+break;
 }
 }
+if(valid106){
+let i42 = data114.length;
+let j17;
+if(i42 > 1){
+const indices15 = {};
+for(;i42--;){
+let item15 = data114[i42];
+if(typeof item15 !== "string"){
+continue;
 }
-else {
-const err198 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/driver_opts",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/driver_opts/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.driver_opts.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.driver_opts,data:data116};
+if(typeof indices15[item15] == "number"){
+j17 = indices15[item15];
+const err198 = {instancePath:instancePath+"/networks",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i42, j: j17},message:"must NOT have duplicate items (items ## "+j17+" and "+i42+" are identical)",schema:true,parentSchema:schema24,data:data114};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -7476,19 +7524,15 @@ else {
 vErrors.push(err198);
 }
 errors++;
+break;
+}
+indices15[item15] = i42;
 }
 }
-var valid102 = _errs363 === errors;
+}
 }
 else {
-var valid102 = true;
-}
-if(valid102){
-if(data110.gw_priority !== undefined){
-let data118 = data110.gw_priority;
-const _errs367 = errors;
-if(!((typeof data118 == "number") && (isFinite(data118)))){
-const err199 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/gw_priority",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/gw_priority/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.gw_priority.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.gw_priority,data:data118};
+const err199 = {instancePath:instancePath+"/networks",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data114};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -7497,17 +7541,19 @@ vErrors.push(err199);
 }
 errors++;
 }
-var valid102 = _errs367 === errors;
 }
-else {
-var valid102 = true;
+var _valid21 = _errs362 === errors;
+if(_valid21){
+valid104 = true;
+passing21 = 0;
 }
-if(valid102){
-if(data110.interface_name !== undefined){
-let data119 = data110.interface_name;
+const _errs367 = errors;
+if(errors === _errs367){
+if(data114 && typeof data114 == "object" && !Array.isArray(data114)){
 const _errs369 = errors;
-if(typeof data119 !== "string"){
-const err200 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/interface_name",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/interface_name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.interface_name.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.interface_name,data:data119};
+for(const key31 in data114){
+if(!(pattern3.test(key31))){
+const err200 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key31},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.networks.oneOf[1],data:data114};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -7515,26 +7561,25 @@ else {
 vErrors.push(err200);
 }
 errors++;
+break;
 }
-var valid102 = _errs369 === errors;
 }
-else {
-var valid102 = true;
-}
-if(valid102){
-if(data110.link_local_ips !== undefined){
-let data120 = data110.link_local_ips;
+if(_errs369 === errors){
+var valid108 = true;
+for(const key32 in data114){
+if(pattern3.test(key32)){
+let data116 = data114[key32];
+const _errs370 = errors;
 const _errs371 = errors;
+let valid109 = false;
+let passing22 = null;
 const _errs372 = errors;
 if(errors === _errs372){
-if(Array.isArray(data120)){
-var valid108 = true;
-const len24 = data120.length;
-for(let i42=0; i42<len24; i42++){
-let data121 = data120[i42];
+if(data116 && typeof data116 == "object" && !Array.isArray(data116)){
 const _errs374 = errors;
-if(typeof data121 !== "string"){
-const err201 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/link_local_ips/" + i42,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data121};
+for(const key33 in data116){
+if(!((func1.call(schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties, key33)) || (pattern2.test(key33)))){
+const err201 = {instancePath:instancePath+"/networks/" + key32.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key33},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0],data:data116};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -7542,25 +7587,23 @@ else {
 vErrors.push(err201);
 }
 errors++;
-}
-var valid108 = _errs374 === errors;
-if(!valid108){
 break;
 }
 }
-if(valid108){
-let i43 = data120.length;
-let j18;
-if(i43 > 1){
-const indices16 = {};
-for(;i43--;){
-let item16 = data120[i43];
-if(typeof item16 !== "string"){
-continue;
-}
-if(typeof indices16[item16] == "number"){
-j18 = indices16[item16];
-const err202 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/link_local_ips",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i43, j: j18},message:"must NOT have duplicate items (items ## "+j18+" and "+i43+" are identical)",schema:true,parentSchema:schema24,data:data120};
+if(_errs374 === errors){
+if(data116.aliases !== undefined){
+let data117 = data116.aliases;
+const _errs375 = errors;
+const _errs376 = errors;
+if(errors === _errs376){
+if(Array.isArray(data117)){
+var valid112 = true;
+const len25 = data117.length;
+for(let i43=0; i43<len25; i43++){
+let data118 = data117[i43];
+const _errs378 = errors;
+if(typeof data118 !== "string"){
+const err202 = {instancePath:instancePath+"/networks/" + key32.replace(/~/g, "~0").replace(/\//g, "~1")+"/aliases/" + i43,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data118};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -7568,15 +7611,25 @@ else {
 vErrors.push(err202);
 }
 errors++;
+}
+var valid112 = _errs378 === errors;
+if(!valid112){
 break;
 }
-indices16[item16] = i43;
 }
+if(valid112){
+let i44 = data117.length;
+let j18;
+if(i44 > 1){
+const indices16 = {};
+for(;i44--;){
+let item16 = data117[i44];
+if(typeof item16 !== "string"){
+continue;
 }
-}
-}
-else {
-const err203 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/link_local_ips",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data120};
+if(typeof indices16[item16] == "number"){
+j18 = indices16[item16];
+const err203 = {instancePath:instancePath+"/networks/" + key32.replace(/~/g, "~0").replace(/\//g, "~1")+"/aliases",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i44, j: j18},message:"must NOT have duplicate items (items ## "+j18+" and "+i44+" are identical)",schema:true,parentSchema:schema24,data:data117};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -7584,19 +7637,15 @@ else {
 vErrors.push(err203);
 }
 errors++;
+break;
+}
+indices16[item16] = i44;
 }
 }
-var valid102 = _errs371 === errors;
+}
 }
 else {
-var valid102 = true;
-}
-if(valid102){
-if(data110.mac_address !== undefined){
-let data122 = data110.mac_address;
-const _errs376 = errors;
-if(typeof data122 !== "string"){
-const err204 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1")+"/mac_address",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/mac_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.mac_address.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.mac_address,data:data122};
+const err204 = {instancePath:instancePath+"/networks/" + key32.replace(/~/g, "~0").replace(/\//g, "~1")+"/aliases",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data117};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -7605,23 +7654,18 @@ vErrors.push(err204);
 }
 errors++;
 }
-var valid102 = _errs376 === errors;
+}
+var valid110 = _errs375 === errors;
 }
 else {
-var valid102 = true;
+var valid110 = true;
 }
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-else {
-const err205 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0],data:data110};
+if(valid110){
+if(data116.ipv4_address !== undefined){
+let data119 = data116.ipv4_address;
+const _errs380 = errors;
+if(typeof data119 !== "string"){
+const err205 = {instancePath:instancePath+"/networks/" + key32.replace(/~/g, "~0").replace(/\//g, "~1")+"/ipv4_address",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/ipv4_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv4_address.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv4_address,data:data119};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -7630,15 +7674,17 @@ vErrors.push(err205);
 }
 errors++;
 }
+var valid110 = _errs380 === errors;
 }
-var _valid20 = _errs349 === errors;
-if(_valid20){
-valid101 = true;
-passing20 = 0;
+else {
+var valid110 = true;
 }
-const _errs378 = errors;
-if(data110 !== null){
-const err206 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[1].type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[1],data:data110};
+if(valid110){
+if(data116.ipv6_address !== undefined){
+let data120 = data116.ipv6_address;
+const _errs382 = errors;
+if(typeof data120 !== "string"){
+const err206 = {instancePath:instancePath+"/networks/" + key32.replace(/~/g, "~0").replace(/\//g, "~1")+"/ipv6_address",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/ipv6_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv6_address.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.ipv6_address,data:data120};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -7647,19 +7693,17 @@ vErrors.push(err206);
 }
 errors++;
 }
-var _valid20 = _errs378 === errors;
-if(_valid20 && valid101){
-valid101 = false;
-passing20 = [passing20, 1];
+var valid110 = _errs382 === errors;
 }
 else {
-if(_valid20){
-valid101 = true;
-passing20 = 1;
+var valid110 = true;
 }
-}
-if(!valid101){
-const err207 = {instancePath:instancePath+"/networks/" + key30.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing20},message:"must match exactly one schema in oneOf",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data110};
+if(valid110){
+if(data116.priority !== undefined){
+let data121 = data116.priority;
+const _errs384 = errors;
+if(!(((typeof data121 == "number") && (!(data121 % 1) && !isNaN(data121))) && (isFinite(data121)))){
+const err207 = {instancePath:instancePath+"/networks/" + key32.replace(/~/g, "~0").replace(/\//g, "~1")+"/priority",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/priority/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.priority.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.priority,data:data121};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -7668,27 +7712,23 @@ vErrors.push(err207);
 }
 errors++;
 }
-else {
-errors = _errs348;
-if(vErrors !== null){
-if(_errs348){
-vErrors.length = _errs348;
+var valid110 = _errs384 === errors;
 }
 else {
-vErrors = null;
+var valid110 = true;
 }
-}
-}
-var valid100 = _errs347 === errors;
-if(!valid100){
-break;
-}
-}
-}
-}
-}
-else {
-const err208 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.networks.oneOf[1].type,parentSchema:schema25.properties.networks.oneOf[1],data:data108};
+if(valid110){
+if(data116.driver_opts !== undefined){
+let data122 = data116.driver_opts;
+const _errs386 = errors;
+if(errors === _errs386){
+if(data122 && typeof data122 == "object" && !Array.isArray(data122)){
+var props15 = {};
+for(const key34 in data122){
+if(pattern11.test(key34)){
+let data123 = data122[key34];
+if((typeof data123 !== "string") && (!((typeof data123 == "number") && (isFinite(data123))))){
+const err208 = {instancePath:instancePath+"/networks/" + key32.replace(/~/g, "~0").replace(/\//g, "~1")+"/driver_opts/" + key34.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/driver_opts/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.driver_opts.patternProperties["^.+$"].type},message:"must be string,number",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.driver_opts.patternProperties["^.+$"].type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.driver_opts.patternProperties["^.+$"],data:data123};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -7697,20 +7737,12 @@ vErrors.push(err208);
 }
 errors++;
 }
+props15[key34] = true;
 }
-var _valid19 = _errs344 === errors;
-if(_valid19 && valid96){
-valid96 = false;
-passing19 = [passing19, 1];
+}
 }
 else {
-if(_valid19){
-valid96 = true;
-passing19 = 1;
-}
-}
-if(!valid96){
-const err209 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/oneOf",keyword:"oneOf",params:{passingSchemas: passing19},message:"must match exactly one schema in oneOf",schema:schema25.properties.networks.oneOf,parentSchema:schema25.properties.networks,data:data108};
+const err209 = {instancePath:instancePath+"/networks/" + key32.replace(/~/g, "~0").replace(/\//g, "~1")+"/driver_opts",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/driver_opts/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.driver_opts.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.driver_opts,data:data122};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -7718,56 +7750,19 @@ else {
 vErrors.push(err209);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
+}
+}
+var valid110 = _errs386 === errors;
 }
 else {
-errors = _errs338;
-if(vErrors !== null){
-if(_errs338){
-vErrors.length = _errs338;
+var valid110 = true;
 }
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs337 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.network_mode !== undefined){
-let data123 = data.network_mode;
-const _errs380 = errors;
-if(typeof data123 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/network_mode",schemaPath:"#/properties/network_mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.network_mode.type,parentSchema:schema25.properties.network_mode,data:data123}];
-return false;
-}
-var valid0 = _errs380 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.depends_on !== undefined){
-let data124 = data.depends_on;
-const _errs382 = errors;
-const _errs383 = errors;
-let valid110 = false;
-let passing21 = null;
-const _errs384 = errors;
-const _errs385 = errors;
-if(errors === _errs385){
-if(Array.isArray(data124)){
-var valid112 = true;
-const len25 = data124.length;
-for(let i44=0; i44<len25; i44++){
-let data125 = data124[i44];
-const _errs387 = errors;
-if(typeof data125 !== "string"){
-const err210 = {instancePath:instancePath+"/depends_on/" + i44,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data125};
+if(valid110){
+if(data116.gw_priority !== undefined){
+let data124 = data116.gw_priority;
+const _errs390 = errors;
+if(!((typeof data124 == "number") && (isFinite(data124)))){
+const err210 = {instancePath:instancePath+"/networks/" + key32.replace(/~/g, "~0").replace(/\//g, "~1")+"/gw_priority",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/gw_priority/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.gw_priority.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.gw_priority,data:data124};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -7776,24 +7771,17 @@ vErrors.push(err210);
 }
 errors++;
 }
-var valid112 = _errs387 === errors;
-if(!valid112){
-break;
+var valid110 = _errs390 === errors;
 }
+else {
+var valid110 = true;
 }
-if(valid112){
-let i45 = data124.length;
-let j19;
-if(i45 > 1){
-const indices17 = {};
-for(;i45--;){
-let item17 = data124[i45];
-if(typeof item17 !== "string"){
-continue;
-}
-if(typeof indices17[item17] == "number"){
-j19 = indices17[item17];
-const err211 = {instancePath:instancePath+"/depends_on",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i45, j: j19},message:"must NOT have duplicate items (items ## "+j19+" and "+i45+" are identical)",schema:true,parentSchema:schema24,data:data124};
+if(valid110){
+if(data116.interface_name !== undefined){
+let data125 = data116.interface_name;
+const _errs392 = errors;
+if(typeof data125 !== "string"){
+const err211 = {instancePath:instancePath+"/networks/" + key32.replace(/~/g, "~0").replace(/\//g, "~1")+"/interface_name",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/interface_name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.interface_name.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.interface_name,data:data125};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -7801,15 +7789,26 @@ else {
 vErrors.push(err211);
 }
 errors++;
-break;
 }
-indices17[item17] = i45;
-}
-}
-}
+var valid110 = _errs392 === errors;
 }
 else {
-const err212 = {instancePath:instancePath+"/depends_on",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data124};
+var valid110 = true;
+}
+if(valid110){
+if(data116.link_local_ips !== undefined){
+let data126 = data116.link_local_ips;
+const _errs394 = errors;
+const _errs395 = errors;
+if(errors === _errs395){
+if(Array.isArray(data126)){
+var valid116 = true;
+const len26 = data126.length;
+for(let i45=0; i45<len26; i45++){
+let data127 = data126[i45];
+const _errs397 = errors;
+if(typeof data127 !== "string"){
+const err212 = {instancePath:instancePath+"/networks/" + key32.replace(/~/g, "~0").replace(/\//g, "~1")+"/link_local_ips/" + i45,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data127};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -7818,19 +7817,24 @@ vErrors.push(err212);
 }
 errors++;
 }
+var valid116 = _errs397 === errors;
+if(!valid116){
+break;
 }
-var _valid21 = _errs384 === errors;
-if(_valid21){
-valid110 = true;
-passing21 = 0;
 }
-const _errs389 = errors;
-if(errors === _errs389){
-if(data124 && typeof data124 == "object" && !Array.isArray(data124)){
-const _errs391 = errors;
-for(const key33 in data124){
-if(!(pattern3.test(key33))){
-const err213 = {instancePath:instancePath+"/depends_on",schemaPath:"#/properties/depends_on/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key33},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.depends_on.oneOf[1],data:data124};
+if(valid116){
+let i46 = data126.length;
+let j19;
+if(i46 > 1){
+const indices17 = {};
+for(;i46--;){
+let item17 = data126[i46];
+if(typeof item17 !== "string"){
+continue;
+}
+if(typeof indices17[item17] == "number"){
+j19 = indices17[item17];
+const err213 = {instancePath:instancePath+"/networks/" + key32.replace(/~/g, "~0").replace(/\//g, "~1")+"/link_local_ips",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i46, j: j19},message:"must NOT have duplicate items (items ## "+j19+" and "+i46+" are identical)",schema:true,parentSchema:schema24,data:data126};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -7840,19 +7844,13 @@ vErrors.push(err213);
 errors++;
 break;
 }
+indices17[item17] = i46;
 }
-if(_errs391 === errors){
-var valid114 = true;
-for(const key34 in data124){
-if(pattern3.test(key34)){
-let data126 = data124[key34];
-const _errs392 = errors;
-if(errors === _errs392){
-if(data126 && typeof data126 == "object" && !Array.isArray(data126)){
-const _errs394 = errors;
-for(const key35 in data126){
-if(!((((key35 === "condition") || (key35 === "restart")) || (key35 === "required")) || (pattern2.test(key35)))){
-const err214 = {instancePath:instancePath+"/depends_on/" + key34.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key35},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data126};
+}
+}
+}
+else {
+const err214 = {instancePath:instancePath+"/networks/" + key32.replace(/~/g, "~0").replace(/\//g, "~1")+"/link_local_ips",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data126};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -7860,15 +7858,19 @@ else {
 vErrors.push(err214);
 }
 errors++;
-break;
 }
 }
-if(_errs394 === errors){
-if(data126.condition !== undefined){
-let data127 = data126.condition;
-const _errs395 = errors;
-if(typeof data127 !== "string"){
-const err215 = {instancePath:instancePath+"/depends_on/" + key34.replace(/~/g, "~0").replace(/\//g, "~1")+"/condition",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/condition/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition.type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition,data:data127};
+var valid110 = _errs394 === errors;
+}
+else {
+var valid110 = true;
+}
+if(valid110){
+if(data116.mac_address !== undefined){
+let data128 = data116.mac_address;
+const _errs399 = errors;
+if(typeof data128 !== "string"){
+const err215 = {instancePath:instancePath+"/networks/" + key32.replace(/~/g, "~0").replace(/\//g, "~1")+"/mac_address",schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/properties/mac_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.mac_address.type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].properties.mac_address,data:data128};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -7877,8 +7879,23 @@ vErrors.push(err215);
 }
 errors++;
 }
-if(!(((data127 === "service_started") || (data127 === "service_healthy")) || (data127 === "service_completed_successfully"))){
-const err216 = {instancePath:instancePath+"/depends_on/" + key34.replace(/~/g, "~0").replace(/\//g, "~1")+"/condition",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/condition/enum",keyword:"enum",params:{allowedValues: schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition.enum,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition,data:data127};
+var valid110 = _errs399 === errors;
+}
+else {
+var valid110 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+const err216 = {instancePath:instancePath+"/networks/" + key32.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0].type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[0],data:data116};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -7887,17 +7904,15 @@ vErrors.push(err216);
 }
 errors++;
 }
-var valid115 = _errs395 === errors;
 }
-else {
-var valid115 = true;
+var _valid22 = _errs372 === errors;
+if(_valid22){
+valid109 = true;
+passing22 = 0;
 }
-if(valid115){
-if(data126.restart !== undefined){
-let data128 = data126.restart;
-const _errs397 = errors;
-if(typeof data128 !== "boolean"){
-const err217 = {instancePath:instancePath+"/depends_on/" + key34.replace(/~/g, "~0").replace(/\//g, "~1")+"/restart",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/restart/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.restart.type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.restart,data:data128};
+const _errs401 = errors;
+if(data116 !== null){
+const err217 = {instancePath:instancePath+"/networks/" + key32.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[1].type,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf[1],data:data116};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -7906,17 +7921,19 @@ vErrors.push(err217);
 }
 errors++;
 }
-var valid115 = _errs397 === errors;
+var _valid22 = _errs401 === errors;
+if(_valid22 && valid109){
+valid109 = false;
+passing22 = [passing22, 1];
 }
 else {
-var valid115 = true;
+if(_valid22){
+valid109 = true;
+passing22 = 1;
 }
-if(valid115){
-if(data126.required !== undefined){
-let data129 = data126.required;
-const _errs399 = errors;
-if(typeof data129 !== "boolean"){
-const err218 = {instancePath:instancePath+"/depends_on/" + key34.replace(/~/g, "~0").replace(/\//g, "~1")+"/required",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/required/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.required.type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.required,data:data129};
+}
+if(!valid109){
+const err218 = {instancePath:instancePath+"/networks/" + key32.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/networks/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing22},message:"must match exactly one schema in oneOf",schema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].oneOf,parentSchema:schema25.properties.networks.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data116};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -7925,17 +7942,27 @@ vErrors.push(err218);
 }
 errors++;
 }
-var valid115 = _errs399 === errors;
+else {
+errors = _errs371;
+if(vErrors !== null){
+if(_errs371){
+vErrors.length = _errs371;
 }
 else {
-var valid115 = true;
+vErrors = null;
+}
+}
+}
+var valid108 = _errs370 === errors;
+if(!valid108){
+break;
 }
 }
 }
 }
 }
 else {
-const err219 = {instancePath:instancePath+"/depends_on/" + key34.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data126};
+const err219 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.networks.oneOf[1].type,parentSchema:schema25.properties.networks.oneOf[1],data:data114};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -7945,16 +7972,19 @@ vErrors.push(err219);
 errors++;
 }
 }
-var valid114 = _errs392 === errors;
-if(!valid114){
-break;
-}
-}
-}
-}
+var _valid21 = _errs367 === errors;
+if(_valid21 && valid104){
+valid104 = false;
+passing21 = [passing21, 1];
 }
 else {
-const err220 = {instancePath:instancePath+"/depends_on",schemaPath:"#/properties/depends_on/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.depends_on.oneOf[1].type,parentSchema:schema25.properties.depends_on.oneOf[1],data:data124};
+if(_valid21){
+valid104 = true;
+passing21 = 1;
+}
+}
+if(!valid104){
+const err220 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/oneOf",keyword:"oneOf",params:{passingSchemas: passing21},message:"must match exactly one schema in oneOf",schema:schema25.properties.networks.oneOf,parentSchema:schema25.properties.networks,data:data114};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -7962,21 +7992,56 @@ else {
 vErrors.push(err220);
 }
 errors++;
-}
-}
-var _valid21 = _errs389 === errors;
-if(_valid21 && valid110){
-valid110 = false;
-passing21 = [passing21, 1];
+validate24.errors = vErrors;
+return false;
 }
 else {
-if(_valid21){
-valid110 = true;
-passing21 = 1;
+errors = _errs361;
+if(vErrors !== null){
+if(_errs361){
+vErrors.length = _errs361;
+}
+else {
+vErrors = null;
 }
 }
-if(!valid110){
-const err221 = {instancePath:instancePath+"/depends_on",schemaPath:"#/properties/depends_on/oneOf",keyword:"oneOf",params:{passingSchemas: passing21},message:"must match exactly one schema in oneOf",schema:schema25.properties.depends_on.oneOf,parentSchema:schema25.properties.depends_on,data:data124};
+}
+var valid0 = _errs360 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.network_mode !== undefined){
+let data129 = data.network_mode;
+const _errs403 = errors;
+if(typeof data129 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/network_mode",schemaPath:"#/properties/network_mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.network_mode.type,parentSchema:schema25.properties.network_mode,data:data129}];
+return false;
+}
+var valid0 = _errs403 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.depends_on !== undefined){
+let data130 = data.depends_on;
+const _errs405 = errors;
+const _errs406 = errors;
+let valid118 = false;
+let passing23 = null;
+const _errs407 = errors;
+const _errs408 = errors;
+if(errors === _errs408){
+if(Array.isArray(data130)){
+var valid120 = true;
+const len27 = data130.length;
+for(let i47=0; i47<len27; i47++){
+let data131 = data130[i47];
+const _errs410 = errors;
+if(typeof data131 !== "string"){
+const err221 = {instancePath:instancePath+"/depends_on/" + i47,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data131};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -7984,441 +8049,25 @@ else {
 vErrors.push(err221);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
 }
-else {
-errors = _errs383;
-if(vErrors !== null){
-if(_errs383){
-vErrors.length = _errs383;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs382 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.healthcheck !== undefined){
-const _errs401 = errors;
-if(!(validate26(data.healthcheck, {instancePath:instancePath+"/healthcheck",parentData:data,parentDataProperty:"healthcheck",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate26.errors : vErrors.concat(validate26.errors);
-errors = vErrors.length;
-}
-var valid0 = _errs401 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.restart !== undefined){
-let data131 = data.restart;
-const _errs402 = errors;
-if(typeof data131 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/restart",schemaPath:"#/properties/restart/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.restart.type,parentSchema:schema25.properties.restart,data:data131}];
-return false;
-}
-var valid0 = _errs402 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.deploy !== undefined){
-const _errs404 = errors;
-if(!(validate28(data.deploy, {instancePath:instancePath+"/deploy",parentData:data,parentDataProperty:"deploy",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate28.errors : vErrors.concat(validate28.errors);
-errors = vErrors.length;
-}
-var valid0 = _errs404 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.scale !== undefined){
-let data133 = data.scale;
-const _errs405 = errors;
-if(!(((typeof data133 == "number") && (!(data133 % 1) && !isNaN(data133))) && (isFinite(data133)))){
-validate24.errors = [{instancePath:instancePath+"/scale",schemaPath:"#/properties/scale/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.scale.type,parentSchema:schema25.properties.scale,data:data133}];
-return false;
-}
-if(errors === _errs405){
-if((typeof data133 == "number") && (isFinite(data133))){
-if(data133 < 0 || isNaN(data133)){
-validate24.errors = [{instancePath:instancePath+"/scale",schemaPath:"#/properties/scale/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.scale,data:data133}];
-return false;
-}
-}
-}
-var valid0 = _errs405 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.profiles !== undefined){
-let data134 = data.profiles;
-const _errs407 = errors;
-const _errs408 = errors;
-if(errors === _errs408){
-if(Array.isArray(data134)){
-var valid117 = true;
-const len26 = data134.length;
-for(let i46=0; i46<len26; i46++){
-let data135 = data134[i46];
-const _errs410 = errors;
-if(typeof data135 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/profiles/" + i46,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data135}];
-return false;
-}
-var valid117 = _errs410 === errors;
-if(!valid117){
-break;
-}
-}
-if(valid117){
-let i47 = data134.length;
-let j20;
-if(i47 > 1){
-const indices18 = {};
-for(;i47--;){
-let item18 = data134[i47];
-if(typeof item18 !== "string"){
-continue;
-}
-if(typeof indices18[item18] == "number"){
-j20 = indices18[item18];
-validate24.errors = [{instancePath:instancePath+"/profiles",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i47, j: j20},message:"must NOT have duplicate items (items ## "+j20+" and "+i47+" are identical)",schema:true,parentSchema:schema24,data:data134}];
-return false;
-break;
-}
-indices18[item18] = i47;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/profiles",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data134}];
-return false;
-}
-}
-var valid0 = _errs407 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.pull_policy !== undefined){
-let data136 = data.pull_policy;
-const _errs412 = errors;
-if(errors === _errs412){
-if(typeof data136 === "string"){
-if(!pattern56.test(data136)){
-validate24.errors = [{instancePath:instancePath+"/pull_policy",schemaPath:"#/properties/pull_policy/pattern",keyword:"pattern",params:{pattern: "^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},message:"must match pattern \""+"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"+"\"",schema:"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$",parentSchema:schema25.properties.pull_policy,data:data136}];
-return false;
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/pull_policy",schemaPath:"#/properties/pull_policy/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.pull_policy.type,parentSchema:schema25.properties.pull_policy,data:data136}];
-return false;
-}
-}
-var valid0 = _errs412 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cap_add !== undefined){
-let data137 = data.cap_add;
-const _errs414 = errors;
-const _errs415 = errors;
-if(errors === _errs415){
-if(Array.isArray(data137)){
-var valid120 = true;
-const len27 = data137.length;
-for(let i48=0; i48<len27; i48++){
-let data138 = data137[i48];
-const _errs417 = errors;
-if(typeof data138 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/cap_add/" + i48,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data138}];
-return false;
-}
-var valid120 = _errs417 === errors;
+var valid120 = _errs410 === errors;
 if(!valid120){
 break;
 }
 }
 if(valid120){
-let i49 = data137.length;
-let j21;
-if(i49 > 1){
-const indices19 = {};
-for(;i49--;){
-let item19 = data137[i49];
-if(typeof item19 !== "string"){
+let i48 = data130.length;
+let j20;
+if(i48 > 1){
+const indices18 = {};
+for(;i48--;){
+let item18 = data130[i48];
+if(typeof item18 !== "string"){
 continue;
 }
-if(typeof indices19[item19] == "number"){
-j21 = indices19[item19];
-validate24.errors = [{instancePath:instancePath+"/cap_add",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i49, j: j21},message:"must NOT have duplicate items (items ## "+j21+" and "+i49+" are identical)",schema:true,parentSchema:schema24,data:data137}];
-return false;
-break;
-}
-indices19[item19] = i49;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/cap_add",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data137}];
-return false;
-}
-}
-var valid0 = _errs414 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cap_drop !== undefined){
-let data139 = data.cap_drop;
-const _errs419 = errors;
-const _errs420 = errors;
-if(errors === _errs420){
-if(Array.isArray(data139)){
-var valid123 = true;
-const len28 = data139.length;
-for(let i50=0; i50<len28; i50++){
-let data140 = data139[i50];
-const _errs422 = errors;
-if(typeof data140 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/cap_drop/" + i50,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data140}];
-return false;
-}
-var valid123 = _errs422 === errors;
-if(!valid123){
-break;
-}
-}
-if(valid123){
-let i51 = data139.length;
-let j22;
-if(i51 > 1){
-const indices20 = {};
-for(;i51--;){
-let item20 = data139[i51];
-if(typeof item20 !== "string"){
-continue;
-}
-if(typeof indices20[item20] == "number"){
-j22 = indices20[item20];
-validate24.errors = [{instancePath:instancePath+"/cap_drop",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i51, j: j22},message:"must NOT have duplicate items (items ## "+j22+" and "+i51+" are identical)",schema:true,parentSchema:schema24,data:data139}];
-return false;
-break;
-}
-indices20[item20] = i51;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/cap_drop",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data139}];
-return false;
-}
-}
-var valid0 = _errs419 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.privileged !== undefined){
-let data141 = data.privileged;
-const _errs424 = errors;
-if(typeof data141 !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/privileged",schemaPath:"#/properties/privileged/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.privileged.type,parentSchema:schema25.properties.privileged,data:data141}];
-return false;
-}
-var valid0 = _errs424 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.security_opt !== undefined){
-let data142 = data.security_opt;
-const _errs426 = errors;
-const _errs427 = errors;
-if(errors === _errs427){
-if(Array.isArray(data142)){
-var valid126 = true;
-const len29 = data142.length;
-for(let i52=0; i52<len29; i52++){
-let data143 = data142[i52];
-const _errs429 = errors;
-if(typeof data143 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/security_opt/" + i52,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data143}];
-return false;
-}
-var valid126 = _errs429 === errors;
-if(!valid126){
-break;
-}
-}
-if(valid126){
-let i53 = data142.length;
-let j23;
-if(i53 > 1){
-const indices21 = {};
-for(;i53--;){
-let item21 = data142[i53];
-if(typeof item21 !== "string"){
-continue;
-}
-if(typeof indices21[item21] == "number"){
-j23 = indices21[item21];
-validate24.errors = [{instancePath:instancePath+"/security_opt",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i53, j: j23},message:"must NOT have duplicate items (items ## "+j23+" and "+i53+" are identical)",schema:true,parentSchema:schema24,data:data142}];
-return false;
-break;
-}
-indices21[item21] = i53;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/security_opt",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data142}];
-return false;
-}
-}
-var valid0 = _errs426 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.read_only !== undefined){
-let data144 = data.read_only;
-const _errs431 = errors;
-if(typeof data144 !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/read_only",schemaPath:"#/properties/read_only/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.read_only.type,parentSchema:schema25.properties.read_only,data:data144}];
-return false;
-}
-var valid0 = _errs431 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.init !== undefined){
-let data145 = data.init;
-const _errs433 = errors;
-if(typeof data145 !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/init",schemaPath:"#/properties/init/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.init.type,parentSchema:schema25.properties.init,data:data145}];
-return false;
-}
-var valid0 = _errs433 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.tty !== undefined){
-let data146 = data.tty;
-const _errs435 = errors;
-if(typeof data146 !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/tty",schemaPath:"#/properties/tty/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.tty.type,parentSchema:schema25.properties.tty,data:data146}];
-return false;
-}
-var valid0 = _errs435 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.stdin_open !== undefined){
-let data147 = data.stdin_open;
-const _errs437 = errors;
-if(typeof data147 !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/stdin_open",schemaPath:"#/properties/stdin_open/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.stdin_open.type,parentSchema:schema25.properties.stdin_open,data:data147}];
-return false;
-}
-var valid0 = _errs437 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.stop_signal !== undefined){
-let data148 = data.stop_signal;
-const _errs439 = errors;
-if(typeof data148 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/stop_signal",schemaPath:"#/properties/stop_signal/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.stop_signal.type,parentSchema:schema25.properties.stop_signal,data:data148}];
-return false;
-}
-var valid0 = _errs439 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.stop_grace_period !== undefined){
-let data149 = data.stop_grace_period;
-const _errs441 = errors;
-const _errs442 = errors;
-if(errors === _errs442){
-if(errors === _errs442){
-if(typeof data149 === "string"){
-if(!(formats4.validate(data149))){
-validate24.errors = [{instancePath:instancePath+"/stop_grace_period",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema50,data:data149}];
-return false;
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/stop_grace_period",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.type,parentSchema:schema50,data:data149}];
-return false;
-}
-}
-}
-var valid0 = _errs441 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.shm_size !== undefined){
-let data150 = data.shm_size;
-const _errs444 = errors;
-if((!(((typeof data150 == "number") && (!(data150 % 1) && !isNaN(data150))) && (isFinite(data150)))) && (typeof data150 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/shm_size",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data150}];
-return false;
-}
-var valid0 = _errs444 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.sysctls !== undefined){
-let data151 = data.sysctls;
-const _errs447 = errors;
-const _errs449 = errors;
-let valid131 = false;
-let passing22 = null;
-const _errs450 = errors;
-if(errors === _errs450){
-if(data151 && typeof data151 == "object" && !Array.isArray(data151)){
-const _errs452 = errors;
-for(const key36 in data151){
-if(!(pattern7.test(key36))){
-const err222 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key36},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data151};
+if(typeof indices18[item18] == "number"){
+j20 = indices18[item18];
+const err222 = {instancePath:instancePath+"/depends_on",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i48, j: j20},message:"must NOT have duplicate items (items ## "+j20+" and "+i48+" are identical)",schema:true,parentSchema:schema24,data:data130};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -8428,15 +8077,13 @@ vErrors.push(err222);
 errors++;
 break;
 }
+indices18[item18] = i48;
 }
-if(_errs452 === errors){
-var valid132 = true;
-for(const key37 in data151){
-if(pattern7.test(key37)){
-let data152 = data151[key37];
-const _errs453 = errors;
-if((((typeof data152 !== "string") && (!((typeof data152 == "number") && (isFinite(data152))))) && (typeof data152 !== "boolean")) && (data152 !== null)){
-const err223 = {instancePath:instancePath+"/sysctls/" + key37.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data152};
+}
+}
+}
+else {
+const err223 = {instancePath:instancePath+"/depends_on",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data130};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -8445,16 +8092,19 @@ vErrors.push(err223);
 }
 errors++;
 }
-var valid132 = _errs453 === errors;
-if(!valid132){
-break;
 }
+var _valid23 = _errs407 === errors;
+if(_valid23){
+valid118 = true;
+passing23 = 0;
 }
-}
-}
-}
-else {
-const err224 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data151};
+const _errs412 = errors;
+if(errors === _errs412){
+if(data130 && typeof data130 == "object" && !Array.isArray(data130)){
+const _errs414 = errors;
+for(const key35 in data130){
+if(!(pattern3.test(key35))){
+const err224 = {instancePath:instancePath+"/depends_on",schemaPath:"#/properties/depends_on/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key35},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.depends_on.oneOf[1],data:data130};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -8462,23 +8112,21 @@ else {
 vErrors.push(err224);
 }
 errors++;
+break;
 }
 }
-var _valid22 = _errs450 === errors;
-if(_valid22){
-valid131 = true;
-passing22 = 0;
-}
-const _errs455 = errors;
-if(errors === _errs455){
-if(Array.isArray(data151)){
-var valid133 = true;
-const len30 = data151.length;
-for(let i54=0; i54<len30; i54++){
-let data153 = data151[i54];
-const _errs457 = errors;
-if(typeof data153 !== "string"){
-const err225 = {instancePath:instancePath+"/sysctls/" + i54,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data153};
+if(_errs414 === errors){
+var valid122 = true;
+for(const key36 in data130){
+if(pattern3.test(key36)){
+let data132 = data130[key36];
+const _errs415 = errors;
+if(errors === _errs415){
+if(data132 && typeof data132 == "object" && !Array.isArray(data132)){
+const _errs417 = errors;
+for(const key37 in data132){
+if(!((((key37 === "condition") || (key37 === "restart")) || (key37 === "required")) || (pattern2.test(key37)))){
+const err225 = {instancePath:instancePath+"/depends_on/" + key36.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key37},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data132};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -8486,25 +8134,15 @@ else {
 vErrors.push(err225);
 }
 errors++;
-}
-var valid133 = _errs457 === errors;
-if(!valid133){
 break;
 }
 }
-if(valid133){
-let i55 = data151.length;
-let j24;
-if(i55 > 1){
-const indices22 = {};
-for(;i55--;){
-let item22 = data151[i55];
-if(typeof item22 !== "string"){
-continue;
-}
-if(typeof indices22[item22] == "number"){
-j24 = indices22[item22];
-const err226 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i55, j: j24},message:"must NOT have duplicate items (items ## "+j24+" and "+i55+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data151};
+if(_errs417 === errors){
+if(data132.condition !== undefined){
+let data133 = data132.condition;
+const _errs418 = errors;
+if(typeof data133 !== "string"){
+const err226 = {instancePath:instancePath+"/depends_on/" + key36.replace(/~/g, "~0").replace(/\//g, "~1")+"/condition",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/condition/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition.type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition,data:data133};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -8512,15 +8150,9 @@ else {
 vErrors.push(err226);
 }
 errors++;
-break;
 }
-indices22[item22] = i55;
-}
-}
-}
-}
-else {
-const err227 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data151};
+if(!(((data133 === "service_started") || (data133 === "service_healthy")) || (data133 === "service_completed_successfully"))){
+const err227 = {instancePath:instancePath+"/depends_on/" + key36.replace(/~/g, "~0").replace(/\//g, "~1")+"/condition",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/condition/enum",keyword:"enum",params:{allowedValues: schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition.enum,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.condition,data:data133};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -8529,20 +8161,17 @@ vErrors.push(err227);
 }
 errors++;
 }
-}
-var _valid22 = _errs455 === errors;
-if(_valid22 && valid131){
-valid131 = false;
-passing22 = [passing22, 1];
+var valid123 = _errs418 === errors;
 }
 else {
-if(_valid22){
-valid131 = true;
-passing22 = 1;
+var valid123 = true;
 }
-}
-if(!valid131){
-const err228 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing22},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data151};
+if(valid123){
+if(data132.restart !== undefined){
+let data134 = data132.restart;
+const _errs420 = errors;
+if(typeof data134 !== "boolean"){
+const err228 = {instancePath:instancePath+"/depends_on/" + key36.replace(/~/g, "~0").replace(/\//g, "~1")+"/restart",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/restart/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.restart.type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.restart,data:data134};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -8550,52 +8179,18 @@ else {
 vErrors.push(err228);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
+}
+var valid123 = _errs420 === errors;
 }
 else {
-errors = _errs449;
-if(vErrors !== null){
-if(_errs449){
-vErrors.length = _errs449;
+var valid123 = true;
 }
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs447 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.ulimits !== undefined){
-let data154 = data.ulimits;
-const _errs459 = errors;
-const _errs460 = errors;
-if(errors === _errs460){
-if(data154 && typeof data154 == "object" && !Array.isArray(data154)){
-const _errs462 = errors;
-for(const key38 in data154){
-if(!(pattern18.test(key38))){
-validate24.errors = [{instancePath:instancePath+"/ulimits",schemaPath:"#/$defs/ulimits/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key38},message:"must NOT have additional properties",schema:false,parentSchema:schema37,data:data154}];
-return false;
-break;
-}
-}
-if(_errs462 === errors){
-var valid136 = true;
-for(const key39 in data154){
-if(pattern18.test(key39)){
-let data155 = data154[key39];
-const _errs463 = errors;
-const _errs464 = errors;
-let valid137 = false;
-let passing23 = null;
-const _errs465 = errors;
-if(!(((typeof data155 == "number") && (!(data155 % 1) && !isNaN(data155))) && (isFinite(data155)))){
-const err229 = {instancePath:instancePath+"/ulimits/" + key39.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema37.patternProperties["^[a-z]+$"].oneOf[0].type,parentSchema:schema37.patternProperties["^[a-z]+$"].oneOf[0],data:data155};
+if(valid123){
+if(data132.required !== undefined){
+let data135 = data132.required;
+const _errs422 = errors;
+if(typeof data135 !== "boolean"){
+const err229 = {instancePath:instancePath+"/depends_on/" + key36.replace(/~/g, "~0").replace(/\//g, "~1")+"/required",schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/required/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.required.type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.required,data:data135};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -8604,17 +8199,17 @@ vErrors.push(err229);
 }
 errors++;
 }
-var _valid23 = _errs465 === errors;
-if(_valid23){
-valid137 = true;
-passing23 = 0;
+var valid123 = _errs422 === errors;
 }
-const _errs467 = errors;
-if(errors === _errs467){
-if(data155 && typeof data155 == "object" && !Array.isArray(data155)){
-let missing5;
-if(((data155.soft === undefined) && (missing5 = "soft")) || ((data155.hard === undefined) && (missing5 = "hard"))){
-const err230 = {instancePath:instancePath+"/ulimits/" + key39.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'",schema:schema37.patternProperties["^[a-z]+$"].oneOf[1].required,parentSchema:schema37.patternProperties["^[a-z]+$"].oneOf[1],data:data155};
+else {
+var valid123 = true;
+}
+}
+}
+}
+}
+else {
+const err230 = {instancePath:instancePath+"/depends_on/" + key36.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/depends_on/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].type,parentSchema:schema25.properties.depends_on.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data132};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -8623,11 +8218,17 @@ vErrors.push(err230);
 }
 errors++;
 }
+}
+var valid122 = _errs415 === errors;
+if(!valid122){
+break;
+}
+}
+}
+}
+}
 else {
-const _errs469 = errors;
-for(const key40 in data155){
-if(!(((key40 === "soft") || (key40 === "hard")) || (pattern2.test(key40)))){
-const err231 = {instancePath:instancePath+"/ulimits/" + key39.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key40},message:"must NOT have additional properties",schema:false,parentSchema:schema37.patternProperties["^[a-z]+$"].oneOf[1],data:data155};
+const err231 = {instancePath:instancePath+"/depends_on",schemaPath:"#/properties/depends_on/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.depends_on.oneOf[1].type,parentSchema:schema25.properties.depends_on.oneOf[1],data:data130};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -8635,15 +8236,21 @@ else {
 vErrors.push(err231);
 }
 errors++;
-break;
 }
 }
-if(_errs469 === errors){
-if(data155.soft !== undefined){
-let data156 = data155.soft;
-const _errs470 = errors;
-if(!(((typeof data156 == "number") && (!(data156 % 1) && !isNaN(data156))) && (isFinite(data156)))){
-const err232 = {instancePath:instancePath+"/ulimits/" + key39.replace(/~/g, "~0").replace(/\//g, "~1")+"/soft",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/soft/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema37.patternProperties["^[a-z]+$"].oneOf[1].properties.soft.type,parentSchema:schema37.patternProperties["^[a-z]+$"].oneOf[1].properties.soft,data:data156};
+var _valid23 = _errs412 === errors;
+if(_valid23 && valid118){
+valid118 = false;
+passing23 = [passing23, 1];
+}
+else {
+if(_valid23){
+valid118 = true;
+passing23 = 1;
+}
+}
+if(!valid118){
+const err232 = {instancePath:instancePath+"/depends_on",schemaPath:"#/properties/depends_on/oneOf",keyword:"oneOf",params:{passingSchemas: passing23},message:"must match exactly one schema in oneOf",schema:schema25.properties.depends_on.oneOf,parentSchema:schema25.properties.depends_on,data:data130};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -8651,18 +8258,501 @@ else {
 vErrors.push(err232);
 }
 errors++;
-}
-var valid138 = _errs470 === errors;
+validate24.errors = vErrors;
+return false;
 }
 else {
-var valid138 = true;
+errors = _errs406;
+if(vErrors !== null){
+if(_errs406){
+vErrors.length = _errs406;
 }
-if(valid138){
-if(data155.hard !== undefined){
-let data157 = data155.hard;
-const _errs472 = errors;
-if(!(((typeof data157 == "number") && (!(data157 % 1) && !isNaN(data157))) && (isFinite(data157)))){
-const err233 = {instancePath:instancePath+"/ulimits/" + key39.replace(/~/g, "~0").replace(/\//g, "~1")+"/hard",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/hard/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema37.patternProperties["^[a-z]+$"].oneOf[1].properties.hard.type,parentSchema:schema37.patternProperties["^[a-z]+$"].oneOf[1].properties.hard,data:data157};
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs405 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.healthcheck !== undefined){
+const _errs424 = errors;
+if(!(validate26(data.healthcheck, {instancePath:instancePath+"/healthcheck",parentData:data,parentDataProperty:"healthcheck",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate26.errors : vErrors.concat(validate26.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs424 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.post_start !== undefined){
+let data137 = data.post_start;
+const _errs425 = errors;
+if(errors === _errs425){
+if(Array.isArray(data137)){
+var valid124 = true;
+const len28 = data137.length;
+for(let i49=0; i49<len28; i49++){
+const _errs427 = errors;
+if(!(validate28(data137[i49], {instancePath:instancePath+"/post_start/" + i49,parentData:data137,parentDataProperty:i49,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate28.errors : vErrors.concat(validate28.errors);
+errors = vErrors.length;
+}
+var valid124 = _errs427 === errors;
+if(!valid124){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/post_start",schemaPath:"#/properties/post_start/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.post_start.type,parentSchema:schema25.properties.post_start,data:data137}];
+return false;
+}
+}
+var valid0 = _errs425 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.pre_stop !== undefined){
+let data139 = data.pre_stop;
+const _errs428 = errors;
+if(errors === _errs428){
+if(Array.isArray(data139)){
+var valid125 = true;
+const len29 = data139.length;
+for(let i50=0; i50<len29; i50++){
+const _errs430 = errors;
+if(!(validate28(data139[i50], {instancePath:instancePath+"/pre_stop/" + i50,parentData:data139,parentDataProperty:i50,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate28.errors : vErrors.concat(validate28.errors);
+errors = vErrors.length;
+}
+var valid125 = _errs430 === errors;
+if(!valid125){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/pre_stop",schemaPath:"#/properties/pre_stop/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.pre_stop.type,parentSchema:schema25.properties.pre_stop,data:data139}];
+return false;
+}
+}
+var valid0 = _errs428 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.restart !== undefined){
+let data141 = data.restart;
+const _errs431 = errors;
+if(typeof data141 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/restart",schemaPath:"#/properties/restart/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.restart.type,parentSchema:schema25.properties.restart,data:data141}];
+return false;
+}
+var valid0 = _errs431 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.deploy !== undefined){
+const _errs433 = errors;
+if(!(validate31(data.deploy, {instancePath:instancePath+"/deploy",parentData:data,parentDataProperty:"deploy",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate31.errors : vErrors.concat(validate31.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs433 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.scale !== undefined){
+let data143 = data.scale;
+const _errs434 = errors;
+if(!(((typeof data143 == "number") && (!(data143 % 1) && !isNaN(data143))) && (isFinite(data143)))){
+validate24.errors = [{instancePath:instancePath+"/scale",schemaPath:"#/properties/scale/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.scale.type,parentSchema:schema25.properties.scale,data:data143}];
+return false;
+}
+if(errors === _errs434){
+if((typeof data143 == "number") && (isFinite(data143))){
+if(data143 < 0 || isNaN(data143)){
+validate24.errors = [{instancePath:instancePath+"/scale",schemaPath:"#/properties/scale/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.scale,data:data143}];
+return false;
+}
+}
+}
+var valid0 = _errs434 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.profiles !== undefined){
+let data144 = data.profiles;
+const _errs436 = errors;
+const _errs437 = errors;
+if(errors === _errs437){
+if(Array.isArray(data144)){
+var valid127 = true;
+const len30 = data144.length;
+for(let i51=0; i51<len30; i51++){
+let data145 = data144[i51];
+const _errs439 = errors;
+if(typeof data145 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/profiles/" + i51,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data145}];
+return false;
+}
+var valid127 = _errs439 === errors;
+if(!valid127){
+break;
+}
+}
+if(valid127){
+let i52 = data144.length;
+let j21;
+if(i52 > 1){
+const indices19 = {};
+for(;i52--;){
+let item19 = data144[i52];
+if(typeof item19 !== "string"){
+continue;
+}
+if(typeof indices19[item19] == "number"){
+j21 = indices19[item19];
+validate24.errors = [{instancePath:instancePath+"/profiles",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i52, j: j21},message:"must NOT have duplicate items (items ## "+j21+" and "+i52+" are identical)",schema:true,parentSchema:schema24,data:data144}];
+return false;
+break;
+}
+indices19[item19] = i52;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/profiles",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data144}];
+return false;
+}
+}
+var valid0 = _errs436 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.pull_policy !== undefined){
+let data146 = data.pull_policy;
+const _errs441 = errors;
+if(errors === _errs441){
+if(typeof data146 === "string"){
+if(!pattern61.test(data146)){
+validate24.errors = [{instancePath:instancePath+"/pull_policy",schemaPath:"#/properties/pull_policy/pattern",keyword:"pattern",params:{pattern: "^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"},message:"must match pattern \""+"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"+"\"",schema:"^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+)$",parentSchema:schema25.properties.pull_policy,data:data146}];
+return false;
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/pull_policy",schemaPath:"#/properties/pull_policy/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.pull_policy.type,parentSchema:schema25.properties.pull_policy,data:data146}];
+return false;
+}
+}
+var valid0 = _errs441 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cap_add !== undefined){
+let data147 = data.cap_add;
+const _errs443 = errors;
+const _errs444 = errors;
+if(errors === _errs444){
+if(Array.isArray(data147)){
+var valid130 = true;
+const len31 = data147.length;
+for(let i53=0; i53<len31; i53++){
+let data148 = data147[i53];
+const _errs446 = errors;
+if(typeof data148 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/cap_add/" + i53,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data148}];
+return false;
+}
+var valid130 = _errs446 === errors;
+if(!valid130){
+break;
+}
+}
+if(valid130){
+let i54 = data147.length;
+let j22;
+if(i54 > 1){
+const indices20 = {};
+for(;i54--;){
+let item20 = data147[i54];
+if(typeof item20 !== "string"){
+continue;
+}
+if(typeof indices20[item20] == "number"){
+j22 = indices20[item20];
+validate24.errors = [{instancePath:instancePath+"/cap_add",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i54, j: j22},message:"must NOT have duplicate items (items ## "+j22+" and "+i54+" are identical)",schema:true,parentSchema:schema24,data:data147}];
+return false;
+break;
+}
+indices20[item20] = i54;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/cap_add",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data147}];
+return false;
+}
+}
+var valid0 = _errs443 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cap_drop !== undefined){
+let data149 = data.cap_drop;
+const _errs448 = errors;
+const _errs449 = errors;
+if(errors === _errs449){
+if(Array.isArray(data149)){
+var valid133 = true;
+const len32 = data149.length;
+for(let i55=0; i55<len32; i55++){
+let data150 = data149[i55];
+const _errs451 = errors;
+if(typeof data150 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/cap_drop/" + i55,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data150}];
+return false;
+}
+var valid133 = _errs451 === errors;
+if(!valid133){
+break;
+}
+}
+if(valid133){
+let i56 = data149.length;
+let j23;
+if(i56 > 1){
+const indices21 = {};
+for(;i56--;){
+let item21 = data149[i56];
+if(typeof item21 !== "string"){
+continue;
+}
+if(typeof indices21[item21] == "number"){
+j23 = indices21[item21];
+validate24.errors = [{instancePath:instancePath+"/cap_drop",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i56, j: j23},message:"must NOT have duplicate items (items ## "+j23+" and "+i56+" are identical)",schema:true,parentSchema:schema24,data:data149}];
+return false;
+break;
+}
+indices21[item21] = i56;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/cap_drop",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data149}];
+return false;
+}
+}
+var valid0 = _errs448 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.privileged !== undefined){
+let data151 = data.privileged;
+const _errs453 = errors;
+if(typeof data151 !== "boolean"){
+validate24.errors = [{instancePath:instancePath+"/privileged",schemaPath:"#/properties/privileged/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.privileged.type,parentSchema:schema25.properties.privileged,data:data151}];
+return false;
+}
+var valid0 = _errs453 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.security_opt !== undefined){
+let data152 = data.security_opt;
+const _errs455 = errors;
+const _errs456 = errors;
+if(errors === _errs456){
+if(Array.isArray(data152)){
+var valid136 = true;
+const len33 = data152.length;
+for(let i57=0; i57<len33; i57++){
+let data153 = data152[i57];
+const _errs458 = errors;
+if(typeof data153 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/security_opt/" + i57,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data153}];
+return false;
+}
+var valid136 = _errs458 === errors;
+if(!valid136){
+break;
+}
+}
+if(valid136){
+let i58 = data152.length;
+let j24;
+if(i58 > 1){
+const indices22 = {};
+for(;i58--;){
+let item22 = data152[i58];
+if(typeof item22 !== "string"){
+continue;
+}
+if(typeof indices22[item22] == "number"){
+j24 = indices22[item22];
+validate24.errors = [{instancePath:instancePath+"/security_opt",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i58, j: j24},message:"must NOT have duplicate items (items ## "+j24+" and "+i58+" are identical)",schema:true,parentSchema:schema24,data:data152}];
+return false;
+break;
+}
+indices22[item22] = i58;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/security_opt",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data152}];
+return false;
+}
+}
+var valid0 = _errs455 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.read_only !== undefined){
+let data154 = data.read_only;
+const _errs460 = errors;
+if(typeof data154 !== "boolean"){
+validate24.errors = [{instancePath:instancePath+"/read_only",schemaPath:"#/properties/read_only/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.read_only.type,parentSchema:schema25.properties.read_only,data:data154}];
+return false;
+}
+var valid0 = _errs460 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.init !== undefined){
+let data155 = data.init;
+const _errs462 = errors;
+if(typeof data155 !== "boolean"){
+validate24.errors = [{instancePath:instancePath+"/init",schemaPath:"#/properties/init/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.init.type,parentSchema:schema25.properties.init,data:data155}];
+return false;
+}
+var valid0 = _errs462 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.tty !== undefined){
+let data156 = data.tty;
+const _errs464 = errors;
+if(typeof data156 !== "boolean"){
+validate24.errors = [{instancePath:instancePath+"/tty",schemaPath:"#/properties/tty/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.tty.type,parentSchema:schema25.properties.tty,data:data156}];
+return false;
+}
+var valid0 = _errs464 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.stdin_open !== undefined){
+let data157 = data.stdin_open;
+const _errs466 = errors;
+if(typeof data157 !== "boolean"){
+validate24.errors = [{instancePath:instancePath+"/stdin_open",schemaPath:"#/properties/stdin_open/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema25.properties.stdin_open.type,parentSchema:schema25.properties.stdin_open,data:data157}];
+return false;
+}
+var valid0 = _errs466 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.stop_signal !== undefined){
+let data158 = data.stop_signal;
+const _errs468 = errors;
+if(typeof data158 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/stop_signal",schemaPath:"#/properties/stop_signal/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.stop_signal.type,parentSchema:schema25.properties.stop_signal,data:data158}];
+return false;
+}
+var valid0 = _errs468 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.stop_grace_period !== undefined){
+let data159 = data.stop_grace_period;
+const _errs470 = errors;
+const _errs471 = errors;
+if(errors === _errs471){
+if(errors === _errs471){
+if(typeof data159 === "string"){
+if(!(formats4.validate(data159))){
+validate24.errors = [{instancePath:instancePath+"/stop_grace_period",schemaPath:"#/$defs/duration/format",keyword:"format",params:{format: "duration"},message:"must match format \""+"duration"+"\"",schema:"duration",parentSchema:schema52,data:data159}];
+return false;
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/stop_grace_period",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data159}];
+return false;
+}
+}
+}
+var valid0 = _errs470 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.shm_size !== undefined){
+let data160 = data.shm_size;
+const _errs473 = errors;
+if((!(((typeof data160 == "number") && (!(data160 % 1) && !isNaN(data160))) && (isFinite(data160)))) && (typeof data160 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/shm_size",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data160}];
+return false;
+}
+var valid0 = _errs473 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.sysctls !== undefined){
+let data161 = data.sysctls;
+const _errs476 = errors;
+const _errs478 = errors;
+let valid141 = false;
+let passing24 = null;
+const _errs479 = errors;
+if(errors === _errs479){
+if(data161 && typeof data161 == "object" && !Array.isArray(data161)){
+const _errs481 = errors;
+for(const key38 in data161){
+if(!(pattern7.test(key38))){
+const err233 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key38},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data161};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -8670,18 +8760,17 @@ else {
 vErrors.push(err233);
 }
 errors++;
-}
-var valid138 = _errs472 === errors;
-}
-else {
-var valid138 = true;
+break;
 }
 }
-}
-}
-}
-else {
-const err234 = {instancePath:instancePath+"/ulimits/" + key39.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema37.patternProperties["^[a-z]+$"].oneOf[1].type,parentSchema:schema37.patternProperties["^[a-z]+$"].oneOf[1],data:data155};
+if(_errs481 === errors){
+var valid142 = true;
+for(const key39 in data161){
+if(pattern7.test(key39)){
+let data162 = data161[key39];
+const _errs482 = errors;
+if((((typeof data162 !== "string") && (!((typeof data162 == "number") && (isFinite(data162))))) && (typeof data162 !== "boolean")) && (data162 !== null)){
+const err234 = {instancePath:instancePath+"/sysctls/" + key39.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data162};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -8690,20 +8779,16 @@ vErrors.push(err234);
 }
 errors++;
 }
+var valid142 = _errs482 === errors;
+if(!valid142){
+break;
 }
-var _valid23 = _errs467 === errors;
-if(_valid23 && valid137){
-valid137 = false;
-passing23 = [passing23, 1];
+}
+}
+}
 }
 else {
-if(_valid23){
-valid137 = true;
-passing23 = 1;
-}
-}
-if(!valid137){
-const err235 = {instancePath:instancePath+"/ulimits/" + key39.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing23},message:"must match exactly one schema in oneOf",schema:schema37.patternProperties["^[a-z]+$"].oneOf,parentSchema:schema37.patternProperties["^[a-z]+$"],data:data155};
+const err235 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data161};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -8711,102 +8796,28 @@ else {
 vErrors.push(err235);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
-}
-else {
-errors = _errs464;
-if(vErrors !== null){
-if(_errs464){
-vErrors.length = _errs464;
-}
-else {
-vErrors = null;
 }
 }
+var _valid24 = _errs479 === errors;
+if(_valid24){
+valid141 = true;
+passing24 = 0;
 }
-var valid136 = _errs463 === errors;
-if(!valid136){
-break;
-}
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/ulimits",schemaPath:"#/$defs/ulimits/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema37.type,parentSchema:schema37,data:data154}];
-return false;
-}
-}
-var valid0 = _errs459 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.extra_hosts !== undefined){
-let data158 = data.extra_hosts;
-const _errs474 = errors;
-const _errs476 = errors;
-let valid140 = false;
-let passing24 = null;
-const _errs477 = errors;
-if(errors === _errs477){
-if(data158 && typeof data158 == "object" && !Array.isArray(data158)){
-const _errs479 = errors;
-for(const key41 in data158){
-if(!(pattern11.test(key41))){
-const err236 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key41},message:"must NOT have additional properties",schema:false,parentSchema:schema31.oneOf[0],data:data158};
+const _errs484 = errors;
+if(errors === _errs484){
+if(Array.isArray(data161)){
+var valid143 = true;
+const len34 = data161.length;
+for(let i59=0; i59<len34; i59++){
+let data163 = data161[i59];
+const _errs486 = errors;
+if(typeof data163 !== "string"){
+const err236 = {instancePath:instancePath+"/sysctls/" + i59,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data163};
 if(vErrors === null){
 vErrors = [err236];
 }
 else {
 vErrors.push(err236);
-}
-errors++;
-break;
-}
-}
-if(_errs479 === errors){
-var valid141 = true;
-for(const key42 in data158){
-if(pattern11.test(key42)){
-let data159 = data158[key42];
-const _errs480 = errors;
-const _errs481 = errors;
-let valid142 = false;
-let passing25 = null;
-const _errs482 = errors;
-if(typeof data159 !== "string"){
-const err237 = {instancePath:instancePath+"/extra_hosts/" + key42.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[0].type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[0],data:data159};
-if(vErrors === null){
-vErrors = [err237];
-}
-else {
-vErrors.push(err237);
-}
-errors++;
-}
-var _valid25 = _errs482 === errors;
-if(_valid25){
-valid142 = true;
-passing25 = 0;
-}
-const _errs484 = errors;
-if(errors === _errs484){
-if(Array.isArray(data159)){
-var valid143 = true;
-const len31 = data159.length;
-for(let i56=0; i56<len31; i56++){
-let data160 = data159[i56];
-const _errs486 = errors;
-if(typeof data160 !== "string"){
-const err238 = {instancePath:instancePath+"/extra_hosts/" + key42.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i56,schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].items.type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].items,data:data160};
-if(vErrors === null){
-vErrors = [err238];
-}
-else {
-vErrors.push(err238);
 }
 errors++;
 }
@@ -8815,9 +8826,57 @@ if(!valid143){
 break;
 }
 }
+if(valid143){
+let i60 = data161.length;
+let j25;
+if(i60 > 1){
+const indices23 = {};
+for(;i60--;){
+let item23 = data161[i60];
+if(typeof item23 !== "string"){
+continue;
+}
+if(typeof indices23[item23] == "number"){
+j25 = indices23[item23];
+const err237 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i60, j: j25},message:"must NOT have duplicate items (items ## "+j25+" and "+i60+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data161};
+if(vErrors === null){
+vErrors = [err237];
 }
 else {
-const err239 = {instancePath:instancePath+"/extra_hosts/" + key42.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1],data:data159};
+vErrors.push(err237);
+}
+errors++;
+break;
+}
+indices23[item23] = i60;
+}
+}
+}
+}
+else {
+const err238 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data161};
+if(vErrors === null){
+vErrors = [err238];
+}
+else {
+vErrors.push(err238);
+}
+errors++;
+}
+}
+var _valid24 = _errs484 === errors;
+if(_valid24 && valid141){
+valid141 = false;
+passing24 = [passing24, 1];
+}
+else {
+if(_valid24){
+valid141 = true;
+passing24 = 1;
+}
+}
+if(!valid141){
+const err239 = {instancePath:instancePath+"/sysctls",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing24},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data161};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -8825,21 +8884,52 @@ else {
 vErrors.push(err239);
 }
 errors++;
-}
-}
-var _valid25 = _errs484 === errors;
-if(_valid25 && valid142){
-valid142 = false;
-passing25 = [passing25, 1];
+validate24.errors = vErrors;
+return false;
 }
 else {
-if(_valid25){
-valid142 = true;
-passing25 = 1;
+errors = _errs478;
+if(vErrors !== null){
+if(_errs478){
+vErrors.length = _errs478;
+}
+else {
+vErrors = null;
 }
 }
-if(!valid142){
-const err240 = {instancePath:instancePath+"/extra_hosts/" + key42.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing25},message:"must match exactly one schema in oneOf",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf,parentSchema:schema31.oneOf[0].patternProperties["^.+$"],data:data159};
+}
+var valid0 = _errs476 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.ulimits !== undefined){
+let data164 = data.ulimits;
+const _errs488 = errors;
+const _errs489 = errors;
+if(errors === _errs489){
+if(data164 && typeof data164 == "object" && !Array.isArray(data164)){
+const _errs491 = errors;
+for(const key40 in data164){
+if(!(pattern18.test(key40))){
+validate24.errors = [{instancePath:instancePath+"/ulimits",schemaPath:"#/$defs/ulimits/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key40},message:"must NOT have additional properties",schema:false,parentSchema:schema37,data:data164}];
+return false;
+break;
+}
+}
+if(_errs491 === errors){
+var valid146 = true;
+for(const key41 in data164){
+if(pattern18.test(key41)){
+let data165 = data164[key41];
+const _errs492 = errors;
+const _errs493 = errors;
+let valid147 = false;
+let passing25 = null;
+const _errs494 = errors;
+if(!(((typeof data165 == "number") && (!(data165 % 1) && !isNaN(data165))) && (isFinite(data165)))){
+const err240 = {instancePath:instancePath+"/ulimits/" + key41.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema37.patternProperties["^[a-z]+$"].oneOf[0].type,parentSchema:schema37.patternProperties["^[a-z]+$"].oneOf[0],data:data165};
 if(vErrors === null){
 vErrors = [err240];
 }
@@ -8848,27 +8938,17 @@ vErrors.push(err240);
 }
 errors++;
 }
-else {
-errors = _errs481;
-if(vErrors !== null){
-if(_errs481){
-vErrors.length = _errs481;
+var _valid25 = _errs494 === errors;
+if(_valid25){
+valid147 = true;
+passing25 = 0;
 }
-else {
-vErrors = null;
-}
-}
-}
-var valid141 = _errs480 === errors;
-if(!valid141){
-break;
-}
-}
-}
-}
-}
-else {
-const err241 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.oneOf[0].type,parentSchema:schema31.oneOf[0],data:data158};
+const _errs496 = errors;
+if(errors === _errs496){
+if(data165 && typeof data165 == "object" && !Array.isArray(data165)){
+let missing5;
+if(((data165.soft === undefined) && (missing5 = "soft")) || ((data165.hard === undefined) && (missing5 = "hard"))){
+const err241 = {instancePath:instancePath+"/ulimits/" + key41.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'",schema:schema37.patternProperties["^[a-z]+$"].oneOf[1].required,parentSchema:schema37.patternProperties["^[a-z]+$"].oneOf[1],data:data165};
 if(vErrors === null){
 vErrors = [err241];
 }
@@ -8877,22 +8957,11 @@ vErrors.push(err241);
 }
 errors++;
 }
-}
-var _valid24 = _errs477 === errors;
-if(_valid24){
-valid140 = true;
-passing24 = 0;
-}
-const _errs488 = errors;
-if(errors === _errs488){
-if(Array.isArray(data158)){
-var valid144 = true;
-const len32 = data158.length;
-for(let i57=0; i57<len32; i57++){
-let data161 = data158[i57];
-const _errs490 = errors;
-if(typeof data161 !== "string"){
-const err242 = {instancePath:instancePath+"/extra_hosts/" + i57,schemaPath:"#/$defs/extra_hosts/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[1].items.type,parentSchema:schema31.oneOf[1].items,data:data161};
+else {
+const _errs498 = errors;
+for(const key42 in data165){
+if(!(((key42 === "soft") || (key42 === "hard")) || (pattern2.test(key42)))){
+const err242 = {instancePath:instancePath+"/ulimits/" + key41.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key42},message:"must NOT have additional properties",schema:false,parentSchema:schema37.patternProperties["^[a-z]+$"].oneOf[1],data:data165};
 if(vErrors === null){
 vErrors = [err242];
 }
@@ -8900,25 +8969,15 @@ else {
 vErrors.push(err242);
 }
 errors++;
-}
-var valid144 = _errs490 === errors;
-if(!valid144){
 break;
 }
 }
-if(valid144){
-let i58 = data158.length;
-let j25;
-if(i58 > 1){
-const indices23 = {};
-for(;i58--;){
-let item23 = data158[i58];
-if(typeof item23 !== "string"){
-continue;
-}
-if(typeof indices23[item23] == "number"){
-j25 = indices23[item23];
-const err243 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i58, j: j25},message:"must NOT have duplicate items (items ## "+j25+" and "+i58+" are identical)",schema:true,parentSchema:schema31.oneOf[1],data:data158};
+if(_errs498 === errors){
+if(data165.soft !== undefined){
+let data166 = data165.soft;
+const _errs499 = errors;
+if(!(((typeof data166 == "number") && (!(data166 % 1) && !isNaN(data166))) && (isFinite(data166)))){
+const err243 = {instancePath:instancePath+"/ulimits/" + key41.replace(/~/g, "~0").replace(/\//g, "~1")+"/soft",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/soft/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema37.patternProperties["^[a-z]+$"].oneOf[1].properties.soft.type,parentSchema:schema37.patternProperties["^[a-z]+$"].oneOf[1].properties.soft,data:data166};
 if(vErrors === null){
 vErrors = [err243];
 }
@@ -8926,15 +8985,18 @@ else {
 vErrors.push(err243);
 }
 errors++;
-break;
 }
-indices23[item23] = i58;
-}
-}
-}
+var valid148 = _errs499 === errors;
 }
 else {
-const err244 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.oneOf[1].type,parentSchema:schema31.oneOf[1],data:data158};
+var valid148 = true;
+}
+if(valid148){
+if(data165.hard !== undefined){
+let data167 = data165.hard;
+const _errs501 = errors;
+if(!(((typeof data167 == "number") && (!(data167 % 1) && !isNaN(data167))) && (isFinite(data167)))){
+const err244 = {instancePath:instancePath+"/ulimits/" + key41.replace(/~/g, "~0").replace(/\//g, "~1")+"/hard",schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/properties/hard/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema37.patternProperties["^[a-z]+$"].oneOf[1].properties.hard.type,parentSchema:schema37.patternProperties["^[a-z]+$"].oneOf[1].properties.hard,data:data167};
 if(vErrors === null){
 vErrors = [err244];
 }
@@ -8943,20 +9005,17 @@ vErrors.push(err244);
 }
 errors++;
 }
-}
-var _valid24 = _errs488 === errors;
-if(_valid24 && valid140){
-valid140 = false;
-passing24 = [passing24, 1];
+var valid148 = _errs501 === errors;
 }
 else {
-if(_valid24){
-valid140 = true;
-passing24 = 1;
+var valid148 = true;
 }
 }
-if(!valid140){
-const err245 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf",keyword:"oneOf",params:{passingSchemas: passing24},message:"must match exactly one schema in oneOf",schema:schema31.oneOf,parentSchema:schema31,data:data158};
+}
+}
+}
+else {
+const err245 = {instancePath:instancePath+"/ulimits/" + key41.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema37.patternProperties["^[a-z]+$"].oneOf[1].type,parentSchema:schema37.patternProperties["^[a-z]+$"].oneOf[1],data:data165};
 if(vErrors === null){
 vErrors = [err245];
 }
@@ -8964,298 +9023,21 @@ else {
 vErrors.push(err245);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
+}
+}
+var _valid25 = _errs496 === errors;
+if(_valid25 && valid147){
+valid147 = false;
+passing25 = [passing25, 1];
 }
 else {
-errors = _errs476;
-if(vErrors !== null){
-if(_errs476){
-vErrors.length = _errs476;
+if(_valid25){
+valid147 = true;
+passing25 = 1;
 }
-else {
-vErrors = null;
 }
-}
-}
-var valid0 = _errs474 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.dns !== undefined){
-const _errs492 = errors;
-if(!(validate20(data.dns, {instancePath:instancePath+"/dns",parentData:data,parentDataProperty:"dns",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
-errors = vErrors.length;
-}
-var valid0 = _errs492 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.dns_opt !== undefined){
-let data163 = data.dns_opt;
-const _errs493 = errors;
-if(errors === _errs493){
-if(Array.isArray(data163)){
-var valid146 = true;
-const len33 = data163.length;
-for(let i59=0; i59<len33; i59++){
-let data164 = data163[i59];
-const _errs495 = errors;
-if(typeof data164 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/dns_opt/" + i59,schemaPath:"#/properties/dns_opt/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.dns_opt.items.type,parentSchema:schema25.properties.dns_opt.items,data:data164}];
-return false;
-}
-var valid146 = _errs495 === errors;
-if(!valid146){
-break;
-}
-}
-if(valid146){
-let i60 = data163.length;
-let j26;
-if(i60 > 1){
-const indices24 = {};
-for(;i60--;){
-let item24 = data163[i60];
-if(typeof item24 !== "string"){
-continue;
-}
-if(typeof indices24[item24] == "number"){
-j26 = indices24[item24];
-validate24.errors = [{instancePath:instancePath+"/dns_opt",schemaPath:"#/properties/dns_opt/uniqueItems",keyword:"uniqueItems",params:{i: i60, j: j26},message:"must NOT have duplicate items (items ## "+j26+" and "+i60+" are identical)",schema:true,parentSchema:schema25.properties.dns_opt,data:data163}];
-return false;
-break;
-}
-indices24[item24] = i60;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/dns_opt",schemaPath:"#/properties/dns_opt/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.dns_opt.type,parentSchema:schema25.properties.dns_opt,data:data163}];
-return false;
-}
-}
-var valid0 = _errs493 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.dns_search !== undefined){
-const _errs497 = errors;
-if(!(validate20(data.dns_search, {instancePath:instancePath+"/dns_search",parentData:data,parentDataProperty:"dns_search",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
-errors = vErrors.length;
-}
-var valid0 = _errs497 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.links !== undefined){
-let data166 = data.links;
-const _errs498 = errors;
-if(errors === _errs498){
-if(Array.isArray(data166)){
-var valid148 = true;
-const len34 = data166.length;
-for(let i61=0; i61<len34; i61++){
-let data167 = data166[i61];
-const _errs500 = errors;
-if(typeof data167 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/links/" + i61,schemaPath:"#/properties/links/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.links.items.type,parentSchema:schema25.properties.links.items,data:data167}];
-return false;
-}
-var valid148 = _errs500 === errors;
-if(!valid148){
-break;
-}
-}
-if(valid148){
-let i62 = data166.length;
-let j27;
-if(i62 > 1){
-const indices25 = {};
-for(;i62--;){
-let item25 = data166[i62];
-if(typeof item25 !== "string"){
-continue;
-}
-if(typeof indices25[item25] == "number"){
-j27 = indices25[item25];
-validate24.errors = [{instancePath:instancePath+"/links",schemaPath:"#/properties/links/uniqueItems",keyword:"uniqueItems",params:{i: i62, j: j27},message:"must NOT have duplicate items (items ## "+j27+" and "+i62+" are identical)",schema:true,parentSchema:schema25.properties.links,data:data166}];
-return false;
-break;
-}
-indices25[item25] = i62;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/links",schemaPath:"#/properties/links/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.links.type,parentSchema:schema25.properties.links,data:data166}];
-return false;
-}
-}
-var valid0 = _errs498 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.external_links !== undefined){
-let data168 = data.external_links;
-const _errs502 = errors;
-if(errors === _errs502){
-if(Array.isArray(data168)){
-var valid150 = true;
-const len35 = data168.length;
-for(let i63=0; i63<len35; i63++){
-let data169 = data168[i63];
-const _errs504 = errors;
-if(typeof data169 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/external_links/" + i63,schemaPath:"#/properties/external_links/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.external_links.items.type,parentSchema:schema25.properties.external_links.items,data:data169}];
-return false;
-}
-var valid150 = _errs504 === errors;
-if(!valid150){
-break;
-}
-}
-if(valid150){
-let i64 = data168.length;
-let j28;
-if(i64 > 1){
-const indices26 = {};
-for(;i64--;){
-let item26 = data168[i64];
-if(typeof item26 !== "string"){
-continue;
-}
-if(typeof indices26[item26] == "number"){
-j28 = indices26[item26];
-validate24.errors = [{instancePath:instancePath+"/external_links",schemaPath:"#/properties/external_links/uniqueItems",keyword:"uniqueItems",params:{i: i64, j: j28},message:"must NOT have duplicate items (items ## "+j28+" and "+i64+" are identical)",schema:true,parentSchema:schema25.properties.external_links,data:data168}];
-return false;
-break;
-}
-indices26[item26] = i64;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/external_links",schemaPath:"#/properties/external_links/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.external_links.type,parentSchema:schema25.properties.external_links,data:data168}];
-return false;
-}
-}
-var valid0 = _errs502 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.mac_address !== undefined){
-let data170 = data.mac_address;
-const _errs506 = errors;
-if(typeof data170 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/mac_address",schemaPath:"#/properties/mac_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.mac_address.type,parentSchema:schema25.properties.mac_address,data:data170}];
-return false;
-}
-var valid0 = _errs506 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.mem_limit !== undefined){
-let data171 = data.mem_limit;
-const _errs508 = errors;
-if((!(((typeof data171 == "number") && (!(data171 % 1) && !isNaN(data171))) && (isFinite(data171)))) && (typeof data171 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/mem_limit",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data171}];
-return false;
-}
-var valid0 = _errs508 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.memswap_limit !== undefined){
-let data172 = data.memswap_limit;
-const _errs511 = errors;
-if((!(((typeof data172 == "number") && (!(data172 % 1) && !isNaN(data172))) && (isFinite(data172)))) && (typeof data172 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/memswap_limit",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data172}];
-return false;
-}
-var valid0 = _errs511 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cpus !== undefined){
-let data173 = data.cpus;
-const _errs514 = errors;
-if((!((typeof data173 == "number") && (isFinite(data173)))) && (typeof data173 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/cpus",schemaPath:"#/$defs/cpus/type",keyword:"type",params:{type: schema57.type},message:"must be number,string",schema:schema57.type,parentSchema:schema57,data:data173}];
-return false;
-}
-var valid0 = _errs514 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cpu_shares !== undefined){
-let data174 = data.cpu_shares;
-const _errs517 = errors;
-if(!(((typeof data174 == "number") && (!(data174 % 1) && !isNaN(data174))) && (isFinite(data174)))){
-validate24.errors = [{instancePath:instancePath+"/cpu_shares",schemaPath:"#/properties/cpu_shares/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_shares.type,parentSchema:schema25.properties.cpu_shares,data:data174}];
-return false;
-}
-if(errors === _errs517){
-if((typeof data174 == "number") && (isFinite(data174))){
-if(data174 < 0 || isNaN(data174)){
-validate24.errors = [{instancePath:instancePath+"/cpu_shares",schemaPath:"#/properties/cpu_shares/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.cpu_shares,data:data174}];
-return false;
-}
-}
-}
-var valid0 = _errs517 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cpuset !== undefined){
-let data175 = data.cpuset;
-const _errs519 = errors;
-if(typeof data175 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/cpuset",schemaPath:"#/properties/cpuset/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.cpuset.type,parentSchema:schema25.properties.cpuset,data:data175}];
-return false;
-}
-var valid0 = _errs519 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cpu_count !== undefined){
-let data176 = data.cpu_count;
-const _errs521 = errors;
-const _errs522 = errors;
-let valid155 = false;
-let passing26 = null;
-const _errs523 = errors;
-if(typeof data176 !== "string"){
-const err246 = {instancePath:instancePath+"/cpu_count",schemaPath:"#/properties/cpu_count/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.cpu_count.oneOf[0].type,parentSchema:schema25.properties.cpu_count.oneOf[0],data:data176};
+if(!valid147){
+const err246 = {instancePath:instancePath+"/ulimits/" + key41.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ulimits/patternProperties/%5E%5Ba-z%5D%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing25},message:"must match exactly one schema in oneOf",schema:schema37.patternProperties["^[a-z]+$"].oneOf,parentSchema:schema37.patternProperties["^[a-z]+$"],data:data165};
 if(vErrors === null){
 vErrors = [err246];
 }
@@ -9263,15 +9045,52 @@ else {
 vErrors.push(err246);
 }
 errors++;
+validate24.errors = vErrors;
+return false;
 }
-var _valid26 = _errs523 === errors;
-if(_valid26){
-valid155 = true;
-passing26 = 0;
+else {
+errors = _errs493;
+if(vErrors !== null){
+if(_errs493){
+vErrors.length = _errs493;
 }
-const _errs525 = errors;
-if(!(((typeof data176 == "number") && (!(data176 % 1) && !isNaN(data176))) && (isFinite(data176)))){
-const err247 = {instancePath:instancePath+"/cpu_count",schemaPath:"#/properties/cpu_count/oneOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_count.oneOf[1].type,parentSchema:schema25.properties.cpu_count.oneOf[1],data:data176};
+else {
+vErrors = null;
+}
+}
+}
+var valid146 = _errs492 === errors;
+if(!valid146){
+break;
+}
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/ulimits",schemaPath:"#/$defs/ulimits/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema37.type,parentSchema:schema37,data:data164}];
+return false;
+}
+}
+var valid0 = _errs488 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.extra_hosts !== undefined){
+let data168 = data.extra_hosts;
+const _errs503 = errors;
+const _errs505 = errors;
+let valid150 = false;
+let passing26 = null;
+const _errs506 = errors;
+if(errors === _errs506){
+if(data168 && typeof data168 == "object" && !Array.isArray(data168)){
+const _errs508 = errors;
+for(const key43 in data168){
+if(!(pattern11.test(key43))){
+const err247 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key43},message:"must NOT have additional properties",schema:false,parentSchema:schema31.oneOf[0],data:data168};
 if(vErrors === null){
 vErrors = [err247];
 }
@@ -9279,11 +9098,21 @@ else {
 vErrors.push(err247);
 }
 errors++;
+break;
 }
-if(errors === _errs525){
-if((typeof data176 == "number") && (isFinite(data176))){
-if(data176 < 0 || isNaN(data176)){
-const err248 = {instancePath:instancePath+"/cpu_count",schemaPath:"#/properties/cpu_count/oneOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.cpu_count.oneOf[1],data:data176};
+}
+if(_errs508 === errors){
+var valid151 = true;
+for(const key44 in data168){
+if(pattern11.test(key44)){
+let data169 = data168[key44];
+const _errs509 = errors;
+const _errs510 = errors;
+let valid152 = false;
+let passing27 = null;
+const _errs511 = errors;
+if(typeof data169 !== "string"){
+const err248 = {instancePath:instancePath+"/extra_hosts/" + key44.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[0].type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[0],data:data169};
 if(vErrors === null){
 vErrors = [err248];
 }
@@ -9292,21 +9121,21 @@ vErrors.push(err248);
 }
 errors++;
 }
+var _valid27 = _errs511 === errors;
+if(_valid27){
+valid152 = true;
+passing27 = 0;
 }
-}
-var _valid26 = _errs525 === errors;
-if(_valid26 && valid155){
-valid155 = false;
-passing26 = [passing26, 1];
-}
-else {
-if(_valid26){
-valid155 = true;
-passing26 = 1;
-}
-}
-if(!valid155){
-const err249 = {instancePath:instancePath+"/cpu_count",schemaPath:"#/properties/cpu_count/oneOf",keyword:"oneOf",params:{passingSchemas: passing26},message:"must match exactly one schema in oneOf",schema:schema25.properties.cpu_count.oneOf,parentSchema:schema25.properties.cpu_count,data:data176};
+const _errs513 = errors;
+if(errors === _errs513){
+if(Array.isArray(data169)){
+var valid153 = true;
+const len35 = data169.length;
+for(let i61=0; i61<len35; i61++){
+let data170 = data169[i61];
+const _errs515 = errors;
+if(typeof data170 !== "string"){
+const err249 = {instancePath:instancePath+"/extra_hosts/" + key44.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i61,schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].items.type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].items,data:data170};
 if(vErrors === null){
 vErrors = [err249];
 }
@@ -9314,35 +9143,15 @@ else {
 vErrors.push(err249);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
+}
+var valid153 = _errs515 === errors;
+if(!valid153){
+break;
+}
+}
 }
 else {
-errors = _errs522;
-if(vErrors !== null){
-if(_errs522){
-vErrors.length = _errs522;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs521 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cpu_percent !== undefined){
-let data177 = data.cpu_percent;
-const _errs527 = errors;
-const _errs528 = errors;
-let valid156 = false;
-let passing27 = null;
-const _errs529 = errors;
-if(typeof data177 !== "string"){
-const err250 = {instancePath:instancePath+"/cpu_percent",schemaPath:"#/properties/cpu_percent/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.cpu_percent.oneOf[0].type,parentSchema:schema25.properties.cpu_percent.oneOf[0],data:data177};
+const err250 = {instancePath:instancePath+"/extra_hosts/" + key44.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1].type,parentSchema:schema31.oneOf[0].patternProperties["^.+$"].oneOf[1],data:data169};
 if(vErrors === null){
 vErrors = [err250];
 }
@@ -9351,14 +9160,20 @@ vErrors.push(err250);
 }
 errors++;
 }
-var _valid27 = _errs529 === errors;
-if(_valid27){
-valid156 = true;
-passing27 = 0;
 }
-const _errs531 = errors;
-if(!(((typeof data177 == "number") && (!(data177 % 1) && !isNaN(data177))) && (isFinite(data177)))){
-const err251 = {instancePath:instancePath+"/cpu_percent",schemaPath:"#/properties/cpu_percent/oneOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_percent.oneOf[1].type,parentSchema:schema25.properties.cpu_percent.oneOf[1],data:data177};
+var _valid27 = _errs513 === errors;
+if(_valid27 && valid152){
+valid152 = false;
+passing27 = [passing27, 1];
+}
+else {
+if(_valid27){
+valid152 = true;
+passing27 = 1;
+}
+}
+if(!valid152){
+const err251 = {instancePath:instancePath+"/extra_hosts/" + key44.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/extra_hosts/oneOf/0/patternProperties/%5E.%2B%24/oneOf",keyword:"oneOf",params:{passingSchemas: passing27},message:"must match exactly one schema in oneOf",schema:schema31.oneOf[0].patternProperties["^.+$"].oneOf,parentSchema:schema31.oneOf[0].patternProperties["^.+$"],data:data169};
 if(vErrors === null){
 vErrors = [err251];
 }
@@ -9367,10 +9182,27 @@ vErrors.push(err251);
 }
 errors++;
 }
-if(errors === _errs531){
-if((typeof data177 == "number") && (isFinite(data177))){
-if(data177 > 100 || isNaN(data177)){
-const err252 = {instancePath:instancePath+"/cpu_percent",schemaPath:"#/properties/cpu_percent/oneOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema25.properties.cpu_percent.oneOf[1],data:data177};
+else {
+errors = _errs510;
+if(vErrors !== null){
+if(_errs510){
+vErrors.length = _errs510;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid151 = _errs509 === errors;
+if(!valid151){
+break;
+}
+}
+}
+}
+}
+else {
+const err252 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.oneOf[0].type,parentSchema:schema31.oneOf[0],data:data168};
 if(vErrors === null){
 vErrors = [err252];
 }
@@ -9379,9 +9211,22 @@ vErrors.push(err252);
 }
 errors++;
 }
-else {
-if(data177 < 0 || isNaN(data177)){
-const err253 = {instancePath:instancePath+"/cpu_percent",schemaPath:"#/properties/cpu_percent/oneOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.cpu_percent.oneOf[1],data:data177};
+}
+var _valid26 = _errs506 === errors;
+if(_valid26){
+valid150 = true;
+passing26 = 0;
+}
+const _errs517 = errors;
+if(errors === _errs517){
+if(Array.isArray(data168)){
+var valid154 = true;
+const len36 = data168.length;
+for(let i62=0; i62<len36; i62++){
+let data171 = data168[i62];
+const _errs519 = errors;
+if(typeof data171 !== "string"){
+const err253 = {instancePath:instancePath+"/extra_hosts/" + i62,schemaPath:"#/$defs/extra_hosts/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.oneOf[1].items.type,parentSchema:schema31.oneOf[1].items,data:data171};
 if(vErrors === null){
 vErrors = [err253];
 }
@@ -9390,22 +9235,24 @@ vErrors.push(err253);
 }
 errors++;
 }
+var valid154 = _errs519 === errors;
+if(!valid154){
+break;
 }
 }
+if(valid154){
+let i63 = data168.length;
+let j26;
+if(i63 > 1){
+const indices24 = {};
+for(;i63--;){
+let item24 = data168[i63];
+if(typeof item24 !== "string"){
+continue;
 }
-var _valid27 = _errs531 === errors;
-if(_valid27 && valid156){
-valid156 = false;
-passing27 = [passing27, 1];
-}
-else {
-if(_valid27){
-valid156 = true;
-passing27 = 1;
-}
-}
-if(!valid156){
-const err254 = {instancePath:instancePath+"/cpu_percent",schemaPath:"#/properties/cpu_percent/oneOf",keyword:"oneOf",params:{passingSchemas: passing27},message:"must match exactly one schema in oneOf",schema:schema25.properties.cpu_percent.oneOf,parentSchema:schema25.properties.cpu_percent,data:data177};
+if(typeof indices24[item24] == "number"){
+j26 = indices24[item24];
+const err254 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i63, j: j26},message:"must NOT have duplicate items (items ## "+j26+" and "+i63+" are identical)",schema:true,parentSchema:schema31.oneOf[1],data:data168};
 if(vErrors === null){
 vErrors = [err254];
 }
@@ -9413,126 +9260,15 @@ else {
 vErrors.push(err254);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
+break;
 }
-else {
-errors = _errs528;
-if(vErrors !== null){
-if(_errs528){
-vErrors.length = _errs528;
-}
-else {
-vErrors = null;
+indices24[item24] = i63;
 }
 }
 }
-var valid0 = _errs527 === errors;
 }
 else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cpu_period !== undefined){
-let data178 = data.cpu_period;
-const _errs533 = errors;
-if((!((typeof data178 == "number") && (isFinite(data178)))) && (typeof data178 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/cpu_period",schemaPath:"#/properties/cpu_period/type",keyword:"type",params:{type: schema25.properties.cpu_period.type},message:"must be number,string",schema:schema25.properties.cpu_period.type,parentSchema:schema25.properties.cpu_period,data:data178}];
-return false;
-}
-var valid0 = _errs533 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cpu_quota !== undefined){
-let data179 = data.cpu_quota;
-const _errs535 = errors;
-if((!((typeof data179 == "number") && (isFinite(data179)))) && (typeof data179 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/cpu_quota",schemaPath:"#/properties/cpu_quota/type",keyword:"type",params:{type: schema25.properties.cpu_quota.type},message:"must be number,string",schema:schema25.properties.cpu_quota.type,parentSchema:schema25.properties.cpu_quota,data:data179}];
-return false;
-}
-var valid0 = _errs535 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cpu_rt_period !== undefined){
-let data180 = data.cpu_rt_period;
-const _errs537 = errors;
-if((!((typeof data180 == "number") && (isFinite(data180)))) && (typeof data180 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/cpu_rt_period",schemaPath:"#/properties/cpu_rt_period/type",keyword:"type",params:{type: schema25.properties.cpu_rt_period.type},message:"must be number,string",schema:schema25.properties.cpu_rt_period.type,parentSchema:schema25.properties.cpu_rt_period,data:data180}];
-return false;
-}
-var valid0 = _errs537 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cpu_rt_runtime !== undefined){
-let data181 = data.cpu_rt_runtime;
-const _errs539 = errors;
-if((!((typeof data181 == "number") && (isFinite(data181)))) && (typeof data181 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/cpu_rt_runtime",schemaPath:"#/properties/cpu_rt_runtime/type",keyword:"type",params:{type: schema25.properties.cpu_rt_runtime.type},message:"must be number,string",schema:schema25.properties.cpu_rt_runtime.type,parentSchema:schema25.properties.cpu_rt_runtime,data:data181}];
-return false;
-}
-var valid0 = _errs539 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.mem_reservation !== undefined){
-let data182 = data.mem_reservation;
-const _errs541 = errors;
-if((typeof data182 !== "string") && (!(((typeof data182 == "number") && (!(data182 % 1) && !isNaN(data182))) && (isFinite(data182))))){
-validate24.errors = [{instancePath:instancePath+"/mem_reservation",schemaPath:"#/properties/mem_reservation/type",keyword:"type",params:{type: schema25.properties.mem_reservation.type},message:"must be string,integer",schema:schema25.properties.mem_reservation.type,parentSchema:schema25.properties.mem_reservation,data:data182}];
-return false;
-}
-var valid0 = _errs541 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.mem_swappiness !== undefined){
-let data183 = data.mem_swappiness;
-const _errs543 = errors;
-if((!(((typeof data183 == "number") && (!(data183 % 1) && !isNaN(data183))) && (isFinite(data183)))) && (typeof data183 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/mem_swappiness",schemaPath:"#/properties/mem_swappiness/type",keyword:"type",params:{type: schema25.properties.mem_swappiness.type},message:"must be integer,string",schema:schema25.properties.mem_swappiness.type,parentSchema:schema25.properties.mem_swappiness,data:data183}];
-return false;
-}
-var valid0 = _errs543 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.oom_kill_disable !== undefined){
-let data184 = data.oom_kill_disable;
-const _errs545 = errors;
-if((typeof data184 !== "boolean") && (typeof data184 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/oom_kill_disable",schemaPath:"#/properties/oom_kill_disable/type",keyword:"type",params:{type: schema25.properties.oom_kill_disable.type},message:"must be boolean,string",schema:schema25.properties.oom_kill_disable.type,parentSchema:schema25.properties.oom_kill_disable,data:data184}];
-return false;
-}
-var valid0 = _errs545 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.oom_score_adj !== undefined){
-let data185 = data.oom_score_adj;
-const _errs547 = errors;
-const _errs548 = errors;
-let valid157 = false;
-let passing28 = null;
-const _errs549 = errors;
-if(typeof data185 !== "string"){
-const err255 = {instancePath:instancePath+"/oom_score_adj",schemaPath:"#/properties/oom_score_adj/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.oom_score_adj.oneOf[0].type,parentSchema:schema25.properties.oom_score_adj.oneOf[0],data:data185};
+const err255 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.oneOf[1].type,parentSchema:schema31.oneOf[1],data:data168};
 if(vErrors === null){
 vErrors = [err255];
 }
@@ -9541,14 +9277,20 @@ vErrors.push(err255);
 }
 errors++;
 }
-var _valid28 = _errs549 === errors;
-if(_valid28){
-valid157 = true;
-passing28 = 0;
 }
-const _errs551 = errors;
-if(!(((typeof data185 == "number") && (!(data185 % 1) && !isNaN(data185))) && (isFinite(data185)))){
-const err256 = {instancePath:instancePath+"/oom_score_adj",schemaPath:"#/properties/oom_score_adj/oneOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.oom_score_adj.oneOf[1].type,parentSchema:schema25.properties.oom_score_adj.oneOf[1],data:data185};
+var _valid26 = _errs517 === errors;
+if(_valid26 && valid150){
+valid150 = false;
+passing26 = [passing26, 1];
+}
+else {
+if(_valid26){
+valid150 = true;
+passing26 = 1;
+}
+}
+if(!valid150){
+const err256 = {instancePath:instancePath+"/extra_hosts",schemaPath:"#/$defs/extra_hosts/oneOf",keyword:"oneOf",params:{passingSchemas: passing26},message:"must match exactly one schema in oneOf",schema:schema31.oneOf,parentSchema:schema31,data:data168};
 if(vErrors === null){
 vErrors = [err256];
 }
@@ -9556,11 +9298,298 @@ else {
 vErrors.push(err256);
 }
 errors++;
+validate24.errors = vErrors;
+return false;
 }
-if(errors === _errs551){
-if((typeof data185 == "number") && (isFinite(data185))){
-if(data185 > 1000 || isNaN(data185)){
-const err257 = {instancePath:instancePath+"/oom_score_adj",schemaPath:"#/properties/oom_score_adj/oneOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema25.properties.oom_score_adj.oneOf[1],data:data185};
+else {
+errors = _errs505;
+if(vErrors !== null){
+if(_errs505){
+vErrors.length = _errs505;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs503 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.dns !== undefined){
+const _errs521 = errors;
+if(!(validate20(data.dns, {instancePath:instancePath+"/dns",parentData:data,parentDataProperty:"dns",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs521 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.dns_opt !== undefined){
+let data173 = data.dns_opt;
+const _errs522 = errors;
+if(errors === _errs522){
+if(Array.isArray(data173)){
+var valid156 = true;
+const len37 = data173.length;
+for(let i64=0; i64<len37; i64++){
+let data174 = data173[i64];
+const _errs524 = errors;
+if(typeof data174 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/dns_opt/" + i64,schemaPath:"#/properties/dns_opt/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.dns_opt.items.type,parentSchema:schema25.properties.dns_opt.items,data:data174}];
+return false;
+}
+var valid156 = _errs524 === errors;
+if(!valid156){
+break;
+}
+}
+if(valid156){
+let i65 = data173.length;
+let j27;
+if(i65 > 1){
+const indices25 = {};
+for(;i65--;){
+let item25 = data173[i65];
+if(typeof item25 !== "string"){
+continue;
+}
+if(typeof indices25[item25] == "number"){
+j27 = indices25[item25];
+validate24.errors = [{instancePath:instancePath+"/dns_opt",schemaPath:"#/properties/dns_opt/uniqueItems",keyword:"uniqueItems",params:{i: i65, j: j27},message:"must NOT have duplicate items (items ## "+j27+" and "+i65+" are identical)",schema:true,parentSchema:schema25.properties.dns_opt,data:data173}];
+return false;
+break;
+}
+indices25[item25] = i65;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/dns_opt",schemaPath:"#/properties/dns_opt/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.dns_opt.type,parentSchema:schema25.properties.dns_opt,data:data173}];
+return false;
+}
+}
+var valid0 = _errs522 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.dns_search !== undefined){
+const _errs526 = errors;
+if(!(validate20(data.dns_search, {instancePath:instancePath+"/dns_search",parentData:data,parentDataProperty:"dns_search",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs526 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.links !== undefined){
+let data176 = data.links;
+const _errs527 = errors;
+if(errors === _errs527){
+if(Array.isArray(data176)){
+var valid158 = true;
+const len38 = data176.length;
+for(let i66=0; i66<len38; i66++){
+let data177 = data176[i66];
+const _errs529 = errors;
+if(typeof data177 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/links/" + i66,schemaPath:"#/properties/links/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.links.items.type,parentSchema:schema25.properties.links.items,data:data177}];
+return false;
+}
+var valid158 = _errs529 === errors;
+if(!valid158){
+break;
+}
+}
+if(valid158){
+let i67 = data176.length;
+let j28;
+if(i67 > 1){
+const indices26 = {};
+for(;i67--;){
+let item26 = data176[i67];
+if(typeof item26 !== "string"){
+continue;
+}
+if(typeof indices26[item26] == "number"){
+j28 = indices26[item26];
+validate24.errors = [{instancePath:instancePath+"/links",schemaPath:"#/properties/links/uniqueItems",keyword:"uniqueItems",params:{i: i67, j: j28},message:"must NOT have duplicate items (items ## "+j28+" and "+i67+" are identical)",schema:true,parentSchema:schema25.properties.links,data:data176}];
+return false;
+break;
+}
+indices26[item26] = i67;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/links",schemaPath:"#/properties/links/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.links.type,parentSchema:schema25.properties.links,data:data176}];
+return false;
+}
+}
+var valid0 = _errs527 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.external_links !== undefined){
+let data178 = data.external_links;
+const _errs531 = errors;
+if(errors === _errs531){
+if(Array.isArray(data178)){
+var valid160 = true;
+const len39 = data178.length;
+for(let i68=0; i68<len39; i68++){
+let data179 = data178[i68];
+const _errs533 = errors;
+if(typeof data179 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/external_links/" + i68,schemaPath:"#/properties/external_links/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.external_links.items.type,parentSchema:schema25.properties.external_links.items,data:data179}];
+return false;
+}
+var valid160 = _errs533 === errors;
+if(!valid160){
+break;
+}
+}
+if(valid160){
+let i69 = data178.length;
+let j29;
+if(i69 > 1){
+const indices27 = {};
+for(;i69--;){
+let item27 = data178[i69];
+if(typeof item27 !== "string"){
+continue;
+}
+if(typeof indices27[item27] == "number"){
+j29 = indices27[item27];
+validate24.errors = [{instancePath:instancePath+"/external_links",schemaPath:"#/properties/external_links/uniqueItems",keyword:"uniqueItems",params:{i: i69, j: j29},message:"must NOT have duplicate items (items ## "+j29+" and "+i69+" are identical)",schema:true,parentSchema:schema25.properties.external_links,data:data178}];
+return false;
+break;
+}
+indices27[item27] = i69;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/external_links",schemaPath:"#/properties/external_links/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.external_links.type,parentSchema:schema25.properties.external_links,data:data178}];
+return false;
+}
+}
+var valid0 = _errs531 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.mac_address !== undefined){
+let data180 = data.mac_address;
+const _errs535 = errors;
+if(typeof data180 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/mac_address",schemaPath:"#/properties/mac_address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.mac_address.type,parentSchema:schema25.properties.mac_address,data:data180}];
+return false;
+}
+var valid0 = _errs535 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.mem_limit !== undefined){
+let data181 = data.mem_limit;
+const _errs537 = errors;
+if((!(((typeof data181 == "number") && (!(data181 % 1) && !isNaN(data181))) && (isFinite(data181)))) && (typeof data181 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/mem_limit",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data181}];
+return false;
+}
+var valid0 = _errs537 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.memswap_limit !== undefined){
+let data182 = data.memswap_limit;
+const _errs540 = errors;
+if((!(((typeof data182 == "number") && (!(data182 % 1) && !isNaN(data182))) && (isFinite(data182)))) && (typeof data182 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/memswap_limit",schemaPath:"#/$defs/size/type",keyword:"type",params:{type: schema30.type},message:"must be integer,string",schema:schema30.type,parentSchema:schema30,data:data182}];
+return false;
+}
+var valid0 = _errs540 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cpus !== undefined){
+let data183 = data.cpus;
+const _errs543 = errors;
+if((!((typeof data183 == "number") && (isFinite(data183)))) && (typeof data183 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/cpus",schemaPath:"#/$defs/cpus/type",keyword:"type",params:{type: schema62.type},message:"must be number,string",schema:schema62.type,parentSchema:schema62,data:data183}];
+return false;
+}
+var valid0 = _errs543 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cpu_shares !== undefined){
+let data184 = data.cpu_shares;
+const _errs546 = errors;
+if(!(((typeof data184 == "number") && (!(data184 % 1) && !isNaN(data184))) && (isFinite(data184)))){
+validate24.errors = [{instancePath:instancePath+"/cpu_shares",schemaPath:"#/properties/cpu_shares/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_shares.type,parentSchema:schema25.properties.cpu_shares,data:data184}];
+return false;
+}
+if(errors === _errs546){
+if((typeof data184 == "number") && (isFinite(data184))){
+if(data184 < 0 || isNaN(data184)){
+validate24.errors = [{instancePath:instancePath+"/cpu_shares",schemaPath:"#/properties/cpu_shares/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.cpu_shares,data:data184}];
+return false;
+}
+}
+}
+var valid0 = _errs546 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cpuset !== undefined){
+let data185 = data.cpuset;
+const _errs548 = errors;
+if(typeof data185 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/cpuset",schemaPath:"#/properties/cpuset/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.cpuset.type,parentSchema:schema25.properties.cpuset,data:data185}];
+return false;
+}
+var valid0 = _errs548 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cpu_count !== undefined){
+let data186 = data.cpu_count;
+const _errs550 = errors;
+const _errs551 = errors;
+let valid165 = false;
+let passing28 = null;
+const _errs552 = errors;
+if(typeof data186 !== "string"){
+const err257 = {instancePath:instancePath+"/cpu_count",schemaPath:"#/properties/cpu_count/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.cpu_count.oneOf[0].type,parentSchema:schema25.properties.cpu_count.oneOf[0],data:data186};
 if(vErrors === null){
 vErrors = [err257];
 }
@@ -9569,9 +9598,14 @@ vErrors.push(err257);
 }
 errors++;
 }
-else {
-if(data185 < -1000 || isNaN(data185)){
-const err258 = {instancePath:instancePath+"/oom_score_adj",schemaPath:"#/properties/oom_score_adj/oneOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1000},message:"must be >= -1000",schema:-1000,parentSchema:schema25.properties.oom_score_adj.oneOf[1],data:data185};
+var _valid28 = _errs552 === errors;
+if(_valid28){
+valid165 = true;
+passing28 = 0;
+}
+const _errs554 = errors;
+if(!(((typeof data186 == "number") && (!(data186 % 1) && !isNaN(data186))) && (isFinite(data186)))){
+const err258 = {instancePath:instancePath+"/cpu_count",schemaPath:"#/properties/cpu_count/oneOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_count.oneOf[1].type,parentSchema:schema25.properties.cpu_count.oneOf[1],data:data186};
 if(vErrors === null){
 vErrors = [err258];
 }
@@ -9580,22 +9614,10 @@ vErrors.push(err258);
 }
 errors++;
 }
-}
-}
-}
-var _valid28 = _errs551 === errors;
-if(_valid28 && valid157){
-valid157 = false;
-passing28 = [passing28, 1];
-}
-else {
-if(_valid28){
-valid157 = true;
-passing28 = 1;
-}
-}
-if(!valid157){
-const err259 = {instancePath:instancePath+"/oom_score_adj",schemaPath:"#/properties/oom_score_adj/oneOf",keyword:"oneOf",params:{passingSchemas: passing28},message:"must match exactly one schema in oneOf",schema:schema25.properties.oom_score_adj.oneOf,parentSchema:schema25.properties.oom_score_adj,data:data185};
+if(errors === _errs554){
+if((typeof data186 == "number") && (isFinite(data186))){
+if(data186 < 0 || isNaN(data186)){
+const err259 = {instancePath:instancePath+"/cpu_count",schemaPath:"#/properties/cpu_count/oneOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.cpu_count.oneOf[1],data:data186};
 if(vErrors === null){
 vErrors = [err259];
 }
@@ -9603,608 +9625,22 @@ else {
 vErrors.push(err259);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
+}
+}
+}
+var _valid28 = _errs554 === errors;
+if(_valid28 && valid165){
+valid165 = false;
+passing28 = [passing28, 1];
 }
 else {
-errors = _errs548;
-if(vErrors !== null){
-if(_errs548){
-vErrors.length = _errs548;
-}
-else {
-vErrors = null;
+if(_valid28){
+valid165 = true;
+passing28 = 1;
 }
 }
-}
-var valid0 = _errs547 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.blkio_config !== undefined){
-let data186 = data.blkio_config;
-const _errs553 = errors;
-if(errors === _errs553){
-if(data186 && typeof data186 == "object" && !Array.isArray(data186)){
-const _errs555 = errors;
-for(const key43 in data186){
-if(!((((((key43 === "device_read_bps") || (key43 === "device_read_iops")) || (key43 === "device_write_bps")) || (key43 === "device_write_iops")) || (key43 === "weight")) || (key43 === "weight_device"))){
-validate24.errors = [{instancePath:instancePath+"/blkio_config",schemaPath:"#/properties/blkio_config/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key43},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.blkio_config,data:data186}];
-return false;
-break;
-}
-}
-if(_errs555 === errors){
-if(data186.device_read_bps !== undefined){
-let data187 = data186.device_read_bps;
-const _errs556 = errors;
-if(errors === _errs556){
-if(Array.isArray(data187)){
-var valid159 = true;
-const len36 = data187.length;
-for(let i65=0; i65<len36; i65++){
-let data188 = data187[i65];
-const _errs558 = errors;
-const _errs559 = errors;
-if(errors === _errs559){
-if(data188 && typeof data188 == "object" && !Array.isArray(data188)){
-const _errs561 = errors;
-for(const key44 in data188){
-if(!((key44 === "path") || (key44 === "rate"))){
-validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_bps/" + i65,schemaPath:"#/$defs/blkio_limit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key44},message:"must NOT have additional properties",schema:false,parentSchema:schema84,data:data188}];
-return false;
-break;
-}
-}
-if(_errs561 === errors){
-if(data188.path !== undefined){
-let data189 = data188.path;
-const _errs562 = errors;
-if(typeof data189 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_bps/" + i65+"/path",schemaPath:"#/$defs/blkio_limit/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.path.type,parentSchema:schema84.properties.path,data:data189}];
-return false;
-}
-var valid161 = _errs562 === errors;
-}
-else {
-var valid161 = true;
-}
-if(valid161){
-if(data188.rate !== undefined){
-let data190 = data188.rate;
-const _errs564 = errors;
-if((!(((typeof data190 == "number") && (!(data190 % 1) && !isNaN(data190))) && (isFinite(data190)))) && (typeof data190 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_bps/" + i65+"/rate",schemaPath:"#/$defs/blkio_limit/properties/rate/type",keyword:"type",params:{type: schema84.properties.rate.type},message:"must be integer,string",schema:schema84.properties.rate.type,parentSchema:schema84.properties.rate,data:data190}];
-return false;
-}
-var valid161 = _errs564 === errors;
-}
-else {
-var valid161 = true;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_bps/" + i65,schemaPath:"#/$defs/blkio_limit/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema84.type,parentSchema:schema84,data:data188}];
-return false;
-}
-}
-var valid159 = _errs558 === errors;
-if(!valid159){
-break;
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_bps",schemaPath:"#/properties/blkio_config/properties/device_read_bps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.device_read_bps.type,parentSchema:schema25.properties.blkio_config.properties.device_read_bps,data:data187}];
-return false;
-}
-}
-var valid158 = _errs556 === errors;
-}
-else {
-var valid158 = true;
-}
-if(valid158){
-if(data186.device_read_iops !== undefined){
-let data191 = data186.device_read_iops;
-const _errs566 = errors;
-if(errors === _errs566){
-if(Array.isArray(data191)){
-var valid162 = true;
-const len37 = data191.length;
-for(let i66=0; i66<len37; i66++){
-let data192 = data191[i66];
-const _errs568 = errors;
-const _errs569 = errors;
-if(errors === _errs569){
-if(data192 && typeof data192 == "object" && !Array.isArray(data192)){
-const _errs571 = errors;
-for(const key45 in data192){
-if(!((key45 === "path") || (key45 === "rate"))){
-validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_iops/" + i66,schemaPath:"#/$defs/blkio_limit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key45},message:"must NOT have additional properties",schema:false,parentSchema:schema84,data:data192}];
-return false;
-break;
-}
-}
-if(_errs571 === errors){
-if(data192.path !== undefined){
-let data193 = data192.path;
-const _errs572 = errors;
-if(typeof data193 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_iops/" + i66+"/path",schemaPath:"#/$defs/blkio_limit/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.path.type,parentSchema:schema84.properties.path,data:data193}];
-return false;
-}
-var valid164 = _errs572 === errors;
-}
-else {
-var valid164 = true;
-}
-if(valid164){
-if(data192.rate !== undefined){
-let data194 = data192.rate;
-const _errs574 = errors;
-if((!(((typeof data194 == "number") && (!(data194 % 1) && !isNaN(data194))) && (isFinite(data194)))) && (typeof data194 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_iops/" + i66+"/rate",schemaPath:"#/$defs/blkio_limit/properties/rate/type",keyword:"type",params:{type: schema84.properties.rate.type},message:"must be integer,string",schema:schema84.properties.rate.type,parentSchema:schema84.properties.rate,data:data194}];
-return false;
-}
-var valid164 = _errs574 === errors;
-}
-else {
-var valid164 = true;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_iops/" + i66,schemaPath:"#/$defs/blkio_limit/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema84.type,parentSchema:schema84,data:data192}];
-return false;
-}
-}
-var valid162 = _errs568 === errors;
-if(!valid162){
-break;
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_iops",schemaPath:"#/properties/blkio_config/properties/device_read_iops/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.device_read_iops.type,parentSchema:schema25.properties.blkio_config.properties.device_read_iops,data:data191}];
-return false;
-}
-}
-var valid158 = _errs566 === errors;
-}
-else {
-var valid158 = true;
-}
-if(valid158){
-if(data186.device_write_bps !== undefined){
-let data195 = data186.device_write_bps;
-const _errs576 = errors;
-if(errors === _errs576){
-if(Array.isArray(data195)){
-var valid165 = true;
-const len38 = data195.length;
-for(let i67=0; i67<len38; i67++){
-let data196 = data195[i67];
-const _errs578 = errors;
-const _errs579 = errors;
-if(errors === _errs579){
-if(data196 && typeof data196 == "object" && !Array.isArray(data196)){
-const _errs581 = errors;
-for(const key46 in data196){
-if(!((key46 === "path") || (key46 === "rate"))){
-validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_bps/" + i67,schemaPath:"#/$defs/blkio_limit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key46},message:"must NOT have additional properties",schema:false,parentSchema:schema84,data:data196}];
-return false;
-break;
-}
-}
-if(_errs581 === errors){
-if(data196.path !== undefined){
-let data197 = data196.path;
-const _errs582 = errors;
-if(typeof data197 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_bps/" + i67+"/path",schemaPath:"#/$defs/blkio_limit/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.path.type,parentSchema:schema84.properties.path,data:data197}];
-return false;
-}
-var valid167 = _errs582 === errors;
-}
-else {
-var valid167 = true;
-}
-if(valid167){
-if(data196.rate !== undefined){
-let data198 = data196.rate;
-const _errs584 = errors;
-if((!(((typeof data198 == "number") && (!(data198 % 1) && !isNaN(data198))) && (isFinite(data198)))) && (typeof data198 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_bps/" + i67+"/rate",schemaPath:"#/$defs/blkio_limit/properties/rate/type",keyword:"type",params:{type: schema84.properties.rate.type},message:"must be integer,string",schema:schema84.properties.rate.type,parentSchema:schema84.properties.rate,data:data198}];
-return false;
-}
-var valid167 = _errs584 === errors;
-}
-else {
-var valid167 = true;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_bps/" + i67,schemaPath:"#/$defs/blkio_limit/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema84.type,parentSchema:schema84,data:data196}];
-return false;
-}
-}
-var valid165 = _errs578 === errors;
 if(!valid165){
-break;
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_bps",schemaPath:"#/properties/blkio_config/properties/device_write_bps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.device_write_bps.type,parentSchema:schema25.properties.blkio_config.properties.device_write_bps,data:data195}];
-return false;
-}
-}
-var valid158 = _errs576 === errors;
-}
-else {
-var valid158 = true;
-}
-if(valid158){
-if(data186.device_write_iops !== undefined){
-let data199 = data186.device_write_iops;
-const _errs586 = errors;
-if(errors === _errs586){
-if(Array.isArray(data199)){
-var valid168 = true;
-const len39 = data199.length;
-for(let i68=0; i68<len39; i68++){
-let data200 = data199[i68];
-const _errs588 = errors;
-const _errs589 = errors;
-if(errors === _errs589){
-if(data200 && typeof data200 == "object" && !Array.isArray(data200)){
-const _errs591 = errors;
-for(const key47 in data200){
-if(!((key47 === "path") || (key47 === "rate"))){
-validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_iops/" + i68,schemaPath:"#/$defs/blkio_limit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key47},message:"must NOT have additional properties",schema:false,parentSchema:schema84,data:data200}];
-return false;
-break;
-}
-}
-if(_errs591 === errors){
-if(data200.path !== undefined){
-let data201 = data200.path;
-const _errs592 = errors;
-if(typeof data201 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_iops/" + i68+"/path",schemaPath:"#/$defs/blkio_limit/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.path.type,parentSchema:schema84.properties.path,data:data201}];
-return false;
-}
-var valid170 = _errs592 === errors;
-}
-else {
-var valid170 = true;
-}
-if(valid170){
-if(data200.rate !== undefined){
-let data202 = data200.rate;
-const _errs594 = errors;
-if((!(((typeof data202 == "number") && (!(data202 % 1) && !isNaN(data202))) && (isFinite(data202)))) && (typeof data202 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_iops/" + i68+"/rate",schemaPath:"#/$defs/blkio_limit/properties/rate/type",keyword:"type",params:{type: schema84.properties.rate.type},message:"must be integer,string",schema:schema84.properties.rate.type,parentSchema:schema84.properties.rate,data:data202}];
-return false;
-}
-var valid170 = _errs594 === errors;
-}
-else {
-var valid170 = true;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_iops/" + i68,schemaPath:"#/$defs/blkio_limit/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema84.type,parentSchema:schema84,data:data200}];
-return false;
-}
-}
-var valid168 = _errs588 === errors;
-if(!valid168){
-break;
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_iops",schemaPath:"#/properties/blkio_config/properties/device_write_iops/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.device_write_iops.type,parentSchema:schema25.properties.blkio_config.properties.device_write_iops,data:data199}];
-return false;
-}
-}
-var valid158 = _errs586 === errors;
-}
-else {
-var valid158 = true;
-}
-if(valid158){
-if(data186.weight !== undefined){
-let data203 = data186.weight;
-const _errs596 = errors;
-if((!(((typeof data203 == "number") && (!(data203 % 1) && !isNaN(data203))) && (isFinite(data203)))) && (typeof data203 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/blkio_config/weight",schemaPath:"#/properties/blkio_config/properties/weight/type",keyword:"type",params:{type: schema25.properties.blkio_config.properties.weight.type},message:"must be integer,string",schema:schema25.properties.blkio_config.properties.weight.type,parentSchema:schema25.properties.blkio_config.properties.weight,data:data203}];
-return false;
-}
-var valid158 = _errs596 === errors;
-}
-else {
-var valid158 = true;
-}
-if(valid158){
-if(data186.weight_device !== undefined){
-let data204 = data186.weight_device;
-const _errs598 = errors;
-if(errors === _errs598){
-if(Array.isArray(data204)){
-var valid171 = true;
-const len40 = data204.length;
-for(let i69=0; i69<len40; i69++){
-let data205 = data204[i69];
-const _errs600 = errors;
-const _errs601 = errors;
-if(errors === _errs601){
-if(data205 && typeof data205 == "object" && !Array.isArray(data205)){
-const _errs603 = errors;
-for(const key48 in data205){
-if(!((key48 === "path") || (key48 === "weight"))){
-validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device/" + i69,schemaPath:"#/$defs/blkio_weight/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key48},message:"must NOT have additional properties",schema:false,parentSchema:schema88,data:data205}];
-return false;
-break;
-}
-}
-if(_errs603 === errors){
-if(data205.path !== undefined){
-let data206 = data205.path;
-const _errs604 = errors;
-if(typeof data206 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device/" + i69+"/path",schemaPath:"#/$defs/blkio_weight/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema88.properties.path.type,parentSchema:schema88.properties.path,data:data206}];
-return false;
-}
-var valid173 = _errs604 === errors;
-}
-else {
-var valid173 = true;
-}
-if(valid173){
-if(data205.weight !== undefined){
-let data207 = data205.weight;
-const _errs606 = errors;
-if((!(((typeof data207 == "number") && (!(data207 % 1) && !isNaN(data207))) && (isFinite(data207)))) && (typeof data207 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device/" + i69+"/weight",schemaPath:"#/$defs/blkio_weight/properties/weight/type",keyword:"type",params:{type: schema88.properties.weight.type},message:"must be integer,string",schema:schema88.properties.weight.type,parentSchema:schema88.properties.weight,data:data207}];
-return false;
-}
-var valid173 = _errs606 === errors;
-}
-else {
-var valid173 = true;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device/" + i69,schemaPath:"#/$defs/blkio_weight/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema88.type,parentSchema:schema88,data:data205}];
-return false;
-}
-}
-var valid171 = _errs600 === errors;
-if(!valid171){
-break;
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device",schemaPath:"#/properties/blkio_config/properties/weight_device/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.weight_device.type,parentSchema:schema25.properties.blkio_config.properties.weight_device,data:data204}];
-return false;
-}
-}
-var valid158 = _errs598 === errors;
-}
-else {
-var valid158 = true;
-}
-}
-}
-}
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/blkio_config",schemaPath:"#/properties/blkio_config/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.blkio_config.type,parentSchema:schema25.properties.blkio_config,data:data186}];
-return false;
-}
-}
-var valid0 = _errs553 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.pids_limit !== undefined){
-let data208 = data.pids_limit;
-const _errs608 = errors;
-if(!(((typeof data208 == "number") && (!(data208 % 1) && !isNaN(data208))) && (isFinite(data208)))){
-validate24.errors = [{instancePath:instancePath+"/pids_limit",schemaPath:"#/properties/pids_limit/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.pids_limit.type,parentSchema:schema25.properties.pids_limit,data:data208}];
-return false;
-}
-var valid0 = _errs608 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.platform !== undefined){
-let data209 = data.platform;
-const _errs610 = errors;
-if(typeof data209 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/platform",schemaPath:"#/properties/platform/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.platform.type,parentSchema:schema25.properties.platform,data:data209}];
-return false;
-}
-var valid0 = _errs610 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.pid !== undefined){
-let data210 = data.pid;
-const _errs612 = errors;
-if((typeof data210 !== "string") && (data210 !== null)){
-validate24.errors = [{instancePath:instancePath+"/pid",schemaPath:"#/properties/pid/type",keyword:"type",params:{type: schema25.properties.pid.type},message:"must be string,null",schema:schema25.properties.pid.type,parentSchema:schema25.properties.pid,data:data210}];
-return false;
-}
-var valid0 = _errs612 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.ipc !== undefined){
-let data211 = data.ipc;
-const _errs614 = errors;
-if(typeof data211 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/ipc",schemaPath:"#/properties/ipc/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ipc.type,parentSchema:schema25.properties.ipc,data:data211}];
-return false;
-}
-var valid0 = _errs614 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.uts !== undefined){
-let data212 = data.uts;
-const _errs616 = errors;
-if(typeof data212 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/uts",schemaPath:"#/properties/uts/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.uts.type,parentSchema:schema25.properties.uts,data:data212}];
-return false;
-}
-var valid0 = _errs616 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.userns_mode !== undefined){
-let data213 = data.userns_mode;
-const _errs618 = errors;
-if(typeof data213 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/userns_mode",schemaPath:"#/properties/userns_mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.userns_mode.type,parentSchema:schema25.properties.userns_mode,data:data213}];
-return false;
-}
-var valid0 = _errs618 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cgroup !== undefined){
-let data214 = data.cgroup;
-const _errs620 = errors;
-if(typeof data214 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/cgroup",schemaPath:"#/properties/cgroup/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.cgroup.type,parentSchema:schema25.properties.cgroup,data:data214}];
-return false;
-}
-if(!((data214 === "host") || (data214 === "private"))){
-validate24.errors = [{instancePath:instancePath+"/cgroup",schemaPath:"#/properties/cgroup/enum",keyword:"enum",params:{allowedValues: schema25.properties.cgroup.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.cgroup.enum,parentSchema:schema25.properties.cgroup,data:data214}];
-return false;
-}
-var valid0 = _errs620 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.cgroup_parent !== undefined){
-let data215 = data.cgroup_parent;
-const _errs622 = errors;
-if(typeof data215 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/cgroup_parent",schemaPath:"#/properties/cgroup_parent/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.cgroup_parent.type,parentSchema:schema25.properties.cgroup_parent,data:data215}];
-return false;
-}
-var valid0 = _errs622 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.group_add !== undefined){
-let data216 = data.group_add;
-const _errs624 = errors;
-if(errors === _errs624){
-if(Array.isArray(data216)){
-var valid174 = true;
-const len41 = data216.length;
-for(let i70=0; i70<len41; i70++){
-let data217 = data216[i70];
-const _errs626 = errors;
-if((typeof data217 !== "string") && (!((typeof data217 == "number") && (isFinite(data217))))){
-validate24.errors = [{instancePath:instancePath+"/group_add/" + i70,schemaPath:"#/properties/group_add/items/type",keyword:"type",params:{type: schema25.properties.group_add.items.type},message:"must be string,number",schema:schema25.properties.group_add.items.type,parentSchema:schema25.properties.group_add.items,data:data217}];
-return false;
-}
-var valid174 = _errs626 === errors;
-if(!valid174){
-break;
-}
-}
-if(valid174){
-let i71 = data216.length;
-let j29;
-if(i71 > 1){
-const indices27 = {};
-for(;i71--;){
-let item27 = data216[i71];
-if((typeof item27 !== "string") && (!((typeof item27 == "number") && (isFinite(item27))))){
-continue;
-}
-if(typeof item27 == "string"){
-item27 += "_";
-}
-if(typeof indices27[item27] == "number"){
-j29 = indices27[item27];
-validate24.errors = [{instancePath:instancePath+"/group_add",schemaPath:"#/properties/group_add/uniqueItems",keyword:"uniqueItems",params:{i: i71, j: j29},message:"must NOT have duplicate items (items ## "+j29+" and "+i71+" are identical)",schema:true,parentSchema:schema25.properties.group_add,data:data216}];
-return false;
-break;
-}
-indices27[item27] = i71;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/group_add",schemaPath:"#/properties/group_add/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.group_add.type,parentSchema:schema25.properties.group_add,data:data216}];
-return false;
-}
-}
-var valid0 = _errs624 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.devices !== undefined){
-let data218 = data.devices;
-const _errs628 = errors;
-if(errors === _errs628){
-if(Array.isArray(data218)){
-var valid176 = true;
-const len42 = data218.length;
-for(let i72=0; i72<len42; i72++){
-let data219 = data218[i72];
-const _errs630 = errors;
-const _errs631 = errors;
-let valid177 = false;
-let passing29 = null;
-const _errs632 = errors;
-if(typeof data219 !== "string"){
-const err260 = {instancePath:instancePath+"/devices/" + i72,schemaPath:"#/properties/devices/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.devices.items.oneOf[0].type,parentSchema:schema25.properties.devices.items.oneOf[0],data:data219};
+const err260 = {instancePath:instancePath+"/cpu_count",schemaPath:"#/properties/cpu_count/oneOf",keyword:"oneOf",params:{passingSchemas: passing28},message:"must match exactly one schema in oneOf",schema:schema25.properties.cpu_count.oneOf,parentSchema:schema25.properties.cpu_count,data:data186};
 if(vErrors === null){
 vErrors = [err260];
 }
@@ -10212,18 +9648,35 @@ else {
 vErrors.push(err260);
 }
 errors++;
+validate24.errors = vErrors;
+return false;
 }
-var _valid29 = _errs632 === errors;
-if(_valid29){
-valid177 = true;
-passing29 = 0;
+else {
+errors = _errs551;
+if(vErrors !== null){
+if(_errs551){
+vErrors.length = _errs551;
 }
-const _errs634 = errors;
-if(errors === _errs634){
-if(data219 && typeof data219 == "object" && !Array.isArray(data219)){
-let missing6;
-if((data219.source === undefined) && (missing6 = "source")){
-const err261 = {instancePath:instancePath+"/devices/" + i72,schemaPath:"#/properties/devices/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing6},message:"must have required property '"+missing6+"'",schema:schema25.properties.devices.items.oneOf[1].required,parentSchema:schema25.properties.devices.items.oneOf[1],data:data219};
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs550 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cpu_percent !== undefined){
+let data187 = data.cpu_percent;
+const _errs556 = errors;
+const _errs557 = errors;
+let valid166 = false;
+let passing29 = null;
+const _errs558 = errors;
+if(typeof data187 !== "string"){
+const err261 = {instancePath:instancePath+"/cpu_percent",schemaPath:"#/properties/cpu_percent/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.cpu_percent.oneOf[0].type,parentSchema:schema25.properties.cpu_percent.oneOf[0],data:data187};
 if(vErrors === null){
 vErrors = [err261];
 }
@@ -10232,11 +9685,14 @@ vErrors.push(err261);
 }
 errors++;
 }
-else {
-const _errs636 = errors;
-for(const key49 in data219){
-if(!((((key49 === "source") || (key49 === "target")) || (key49 === "permissions")) || (pattern2.test(key49)))){
-const err262 = {instancePath:instancePath+"/devices/" + i72,schemaPath:"#/properties/devices/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key49},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.devices.items.oneOf[1],data:data219};
+var _valid29 = _errs558 === errors;
+if(_valid29){
+valid166 = true;
+passing29 = 0;
+}
+const _errs560 = errors;
+if(!(((typeof data187 == "number") && (!(data187 % 1) && !isNaN(data187))) && (isFinite(data187)))){
+const err262 = {instancePath:instancePath+"/cpu_percent",schemaPath:"#/properties/cpu_percent/oneOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.cpu_percent.oneOf[1].type,parentSchema:schema25.properties.cpu_percent.oneOf[1],data:data187};
 if(vErrors === null){
 vErrors = [err262];
 }
@@ -10244,15 +9700,11 @@ else {
 vErrors.push(err262);
 }
 errors++;
-break;
 }
-}
-if(_errs636 === errors){
-if(data219.source !== undefined){
-let data220 = data219.source;
-const _errs637 = errors;
-if(typeof data220 !== "string"){
-const err263 = {instancePath:instancePath+"/devices/" + i72+"/source",schemaPath:"#/properties/devices/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.devices.items.oneOf[1].properties.source.type,parentSchema:schema25.properties.devices.items.oneOf[1].properties.source,data:data220};
+if(errors === _errs560){
+if((typeof data187 == "number") && (isFinite(data187))){
+if(data187 > 100 || isNaN(data187)){
+const err263 = {instancePath:instancePath+"/cpu_percent",schemaPath:"#/properties/cpu_percent/oneOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema25.properties.cpu_percent.oneOf[1],data:data187};
 if(vErrors === null){
 vErrors = [err263];
 }
@@ -10261,17 +9713,9 @@ vErrors.push(err263);
 }
 errors++;
 }
-var valid178 = _errs637 === errors;
-}
 else {
-var valid178 = true;
-}
-if(valid178){
-if(data219.target !== undefined){
-let data221 = data219.target;
-const _errs639 = errors;
-if(typeof data221 !== "string"){
-const err264 = {instancePath:instancePath+"/devices/" + i72+"/target",schemaPath:"#/properties/devices/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.devices.items.oneOf[1].properties.target.type,parentSchema:schema25.properties.devices.items.oneOf[1].properties.target,data:data221};
+if(data187 < 0 || isNaN(data187)){
+const err264 = {instancePath:instancePath+"/cpu_percent",schemaPath:"#/properties/cpu_percent/oneOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema25.properties.cpu_percent.oneOf[1],data:data187};
 if(vErrors === null){
 vErrors = [err264];
 }
@@ -10280,17 +9724,22 @@ vErrors.push(err264);
 }
 errors++;
 }
-var valid178 = _errs639 === errors;
+}
+}
+}
+var _valid29 = _errs560 === errors;
+if(_valid29 && valid166){
+valid166 = false;
+passing29 = [passing29, 1];
 }
 else {
-var valid178 = true;
+if(_valid29){
+valid166 = true;
+passing29 = 1;
 }
-if(valid178){
-if(data219.permissions !== undefined){
-let data222 = data219.permissions;
-const _errs641 = errors;
-if(typeof data222 !== "string"){
-const err265 = {instancePath:instancePath+"/devices/" + i72+"/permissions",schemaPath:"#/properties/devices/items/oneOf/1/properties/permissions/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.devices.items.oneOf[1].properties.permissions.type,parentSchema:schema25.properties.devices.items.oneOf[1].properties.permissions,data:data222};
+}
+if(!valid166){
+const err265 = {instancePath:instancePath+"/cpu_percent",schemaPath:"#/properties/cpu_percent/oneOf",keyword:"oneOf",params:{passingSchemas: passing29},message:"must match exactly one schema in oneOf",schema:schema25.properties.cpu_percent.oneOf,parentSchema:schema25.properties.cpu_percent,data:data187};
 if(vErrors === null){
 vErrors = [err265];
 }
@@ -10298,19 +9747,126 @@ else {
 vErrors.push(err265);
 }
 errors++;
-}
-var valid178 = _errs641 === errors;
-}
-else {
-var valid178 = true;
-}
-}
-}
-}
-}
+validate24.errors = vErrors;
+return false;
 }
 else {
-const err266 = {instancePath:instancePath+"/devices/" + i72,schemaPath:"#/properties/devices/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.devices.items.oneOf[1].type,parentSchema:schema25.properties.devices.items.oneOf[1],data:data219};
+errors = _errs557;
+if(vErrors !== null){
+if(_errs557){
+vErrors.length = _errs557;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs556 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cpu_period !== undefined){
+let data188 = data.cpu_period;
+const _errs562 = errors;
+if((!((typeof data188 == "number") && (isFinite(data188)))) && (typeof data188 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/cpu_period",schemaPath:"#/properties/cpu_period/type",keyword:"type",params:{type: schema25.properties.cpu_period.type},message:"must be number,string",schema:schema25.properties.cpu_period.type,parentSchema:schema25.properties.cpu_period,data:data188}];
+return false;
+}
+var valid0 = _errs562 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cpu_quota !== undefined){
+let data189 = data.cpu_quota;
+const _errs564 = errors;
+if((!((typeof data189 == "number") && (isFinite(data189)))) && (typeof data189 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/cpu_quota",schemaPath:"#/properties/cpu_quota/type",keyword:"type",params:{type: schema25.properties.cpu_quota.type},message:"must be number,string",schema:schema25.properties.cpu_quota.type,parentSchema:schema25.properties.cpu_quota,data:data189}];
+return false;
+}
+var valid0 = _errs564 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cpu_rt_period !== undefined){
+let data190 = data.cpu_rt_period;
+const _errs566 = errors;
+if((!((typeof data190 == "number") && (isFinite(data190)))) && (typeof data190 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/cpu_rt_period",schemaPath:"#/properties/cpu_rt_period/type",keyword:"type",params:{type: schema25.properties.cpu_rt_period.type},message:"must be number,string",schema:schema25.properties.cpu_rt_period.type,parentSchema:schema25.properties.cpu_rt_period,data:data190}];
+return false;
+}
+var valid0 = _errs566 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cpu_rt_runtime !== undefined){
+let data191 = data.cpu_rt_runtime;
+const _errs568 = errors;
+if((!((typeof data191 == "number") && (isFinite(data191)))) && (typeof data191 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/cpu_rt_runtime",schemaPath:"#/properties/cpu_rt_runtime/type",keyword:"type",params:{type: schema25.properties.cpu_rt_runtime.type},message:"must be number,string",schema:schema25.properties.cpu_rt_runtime.type,parentSchema:schema25.properties.cpu_rt_runtime,data:data191}];
+return false;
+}
+var valid0 = _errs568 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.mem_reservation !== undefined){
+let data192 = data.mem_reservation;
+const _errs570 = errors;
+if((typeof data192 !== "string") && (!(((typeof data192 == "number") && (!(data192 % 1) && !isNaN(data192))) && (isFinite(data192))))){
+validate24.errors = [{instancePath:instancePath+"/mem_reservation",schemaPath:"#/properties/mem_reservation/type",keyword:"type",params:{type: schema25.properties.mem_reservation.type},message:"must be string,integer",schema:schema25.properties.mem_reservation.type,parentSchema:schema25.properties.mem_reservation,data:data192}];
+return false;
+}
+var valid0 = _errs570 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.mem_swappiness !== undefined){
+let data193 = data.mem_swappiness;
+const _errs572 = errors;
+if((!(((typeof data193 == "number") && (!(data193 % 1) && !isNaN(data193))) && (isFinite(data193)))) && (typeof data193 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/mem_swappiness",schemaPath:"#/properties/mem_swappiness/type",keyword:"type",params:{type: schema25.properties.mem_swappiness.type},message:"must be integer,string",schema:schema25.properties.mem_swappiness.type,parentSchema:schema25.properties.mem_swappiness,data:data193}];
+return false;
+}
+var valid0 = _errs572 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.oom_kill_disable !== undefined){
+let data194 = data.oom_kill_disable;
+const _errs574 = errors;
+if((typeof data194 !== "boolean") && (typeof data194 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/oom_kill_disable",schemaPath:"#/properties/oom_kill_disable/type",keyword:"type",params:{type: schema25.properties.oom_kill_disable.type},message:"must be boolean,string",schema:schema25.properties.oom_kill_disable.type,parentSchema:schema25.properties.oom_kill_disable,data:data194}];
+return false;
+}
+var valid0 = _errs574 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.oom_score_adj !== undefined){
+let data195 = data.oom_score_adj;
+const _errs576 = errors;
+const _errs577 = errors;
+let valid167 = false;
+let passing30 = null;
+const _errs578 = errors;
+if(typeof data195 !== "string"){
+const err266 = {instancePath:instancePath+"/oom_score_adj",schemaPath:"#/properties/oom_score_adj/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.oom_score_adj.oneOf[0].type,parentSchema:schema25.properties.oom_score_adj.oneOf[0],data:data195};
 if(vErrors === null){
 vErrors = [err266];
 }
@@ -10319,20 +9875,14 @@ vErrors.push(err266);
 }
 errors++;
 }
+var _valid30 = _errs578 === errors;
+if(_valid30){
+valid167 = true;
+passing30 = 0;
 }
-var _valid29 = _errs634 === errors;
-if(_valid29 && valid177){
-valid177 = false;
-passing29 = [passing29, 1];
-}
-else {
-if(_valid29){
-valid177 = true;
-passing29 = 1;
-}
-}
-if(!valid177){
-const err267 = {instancePath:instancePath+"/devices/" + i72,schemaPath:"#/properties/devices/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing29},message:"must match exactly one schema in oneOf",schema:schema25.properties.devices.items.oneOf,parentSchema:schema25.properties.devices.items,data:data219};
+const _errs580 = errors;
+if(!(((typeof data195 == "number") && (!(data195 % 1) && !isNaN(data195))) && (isFinite(data195)))){
+const err267 = {instancePath:instancePath+"/oom_score_adj",schemaPath:"#/properties/oom_score_adj/oneOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.oom_score_adj.oneOf[1].type,parentSchema:schema25.properties.oom_score_adj.oneOf[1],data:data195};
 if(vErrors === null){
 vErrors = [err267];
 }
@@ -10340,132 +9890,11 @@ else {
 vErrors.push(err267);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
 }
-else {
-errors = _errs631;
-if(vErrors !== null){
-if(_errs631){
-vErrors.length = _errs631;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid176 = _errs630 === errors;
-if(!valid176){
-break;
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/devices",schemaPath:"#/properties/devices/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.devices.type,parentSchema:schema25.properties.devices,data:data218}];
-return false;
-}
-}
-var valid0 = _errs628 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.device_cgroup_rules !== undefined){
-let data223 = data.device_cgroup_rules;
-const _errs643 = errors;
-const _errs644 = errors;
-if(errors === _errs644){
-if(Array.isArray(data223)){
-var valid180 = true;
-const len43 = data223.length;
-for(let i73=0; i73<len43; i73++){
-let data224 = data223[i73];
-const _errs646 = errors;
-if(typeof data224 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/device_cgroup_rules/" + i73,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data224}];
-return false;
-}
-var valid180 = _errs646 === errors;
-if(!valid180){
-break;
-}
-}
-if(valid180){
-let i74 = data223.length;
-let j30;
-if(i74 > 1){
-const indices28 = {};
-for(;i74--;){
-let item28 = data223[i74];
-if(typeof item28 !== "string"){
-continue;
-}
-if(typeof indices28[item28] == "number"){
-j30 = indices28[item28];
-validate24.errors = [{instancePath:instancePath+"/device_cgroup_rules",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i74, j: j30},message:"must NOT have duplicate items (items ## "+j30+" and "+i74+" are identical)",schema:true,parentSchema:schema24,data:data223}];
-return false;
-break;
-}
-indices28[item28] = i74;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/device_cgroup_rules",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data223}];
-return false;
-}
-}
-var valid0 = _errs643 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.runtime !== undefined){
-let data225 = data.runtime;
-const _errs648 = errors;
-if(typeof data225 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/runtime",schemaPath:"#/properties/runtime/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.runtime.type,parentSchema:schema25.properties.runtime,data:data225}];
-return false;
-}
-var valid0 = _errs648 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.storage_opt !== undefined){
-let data226 = data.storage_opt;
-const _errs650 = errors;
-if(!(data226 && typeof data226 == "object" && !Array.isArray(data226))){
-validate24.errors = [{instancePath:instancePath+"/storage_opt",schemaPath:"#/properties/storage_opt/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.storage_opt.type,parentSchema:schema25.properties.storage_opt,data:data226}];
-return false;
-}
-var valid0 = _errs650 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.secrets !== undefined){
-let data227 = data.secrets;
-const _errs652 = errors;
-const _errs653 = errors;
-if(errors === _errs653){
-if(Array.isArray(data227)){
-var valid183 = true;
-const len44 = data227.length;
-for(let i75=0; i75<len44; i75++){
-let data228 = data227[i75];
-const _errs655 = errors;
-const _errs656 = errors;
-let valid184 = false;
-let passing30 = null;
-const _errs657 = errors;
-if(typeof data228 !== "string"){
-const err268 = {instancePath:instancePath+"/secrets/" + i75,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data228};
+if(errors === _errs580){
+if((typeof data195 == "number") && (isFinite(data195))){
+if(data195 > 1000 || isNaN(data195)){
+const err268 = {instancePath:instancePath+"/oom_score_adj",schemaPath:"#/properties/oom_score_adj/oneOf/1/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema25.properties.oom_score_adj.oneOf[1],data:data195};
 if(vErrors === null){
 vErrors = [err268];
 }
@@ -10474,17 +9903,9 @@ vErrors.push(err268);
 }
 errors++;
 }
-var _valid30 = _errs657 === errors;
-if(_valid30){
-valid184 = true;
-passing30 = 0;
-}
-const _errs659 = errors;
-if(errors === _errs659){
-if(data228 && typeof data228 == "object" && !Array.isArray(data228)){
-let missing7;
-if((data228.source === undefined) && (missing7 = "source")){
-const err269 = {instancePath:instancePath+"/secrets/" + i75,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing7},message:"must have required property '"+missing7+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data228};
+else {
+if(data195 < -1000 || isNaN(data195)){
+const err269 = {instancePath:instancePath+"/oom_score_adj",schemaPath:"#/properties/oom_score_adj/oneOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1000},message:"must be >= -1000",schema:-1000,parentSchema:schema25.properties.oom_score_adj.oneOf[1],data:data195};
 if(vErrors === null){
 vErrors = [err269];
 }
@@ -10493,11 +9914,22 @@ vErrors.push(err269);
 }
 errors++;
 }
+}
+}
+}
+var _valid30 = _errs580 === errors;
+if(_valid30 && valid167){
+valid167 = false;
+passing30 = [passing30, 1];
+}
 else {
-const _errs661 = errors;
-for(const key50 in data228){
-if(!((((((key50 === "source") || (key50 === "target")) || (key50 === "uid")) || (key50 === "gid")) || (key50 === "mode")) || (pattern2.test(key50)))){
-const err270 = {instancePath:instancePath+"/secrets/" + i75,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key50},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data228};
+if(_valid30){
+valid167 = true;
+passing30 = 1;
+}
+}
+if(!valid167){
+const err270 = {instancePath:instancePath+"/oom_score_adj",schemaPath:"#/properties/oom_score_adj/oneOf",keyword:"oneOf",params:{passingSchemas: passing30},message:"must match exactly one schema in oneOf",schema:schema25.properties.oom_score_adj.oneOf,parentSchema:schema25.properties.oom_score_adj,data:data195};
 if(vErrors === null){
 vErrors = [err270];
 }
@@ -10505,15 +9937,608 @@ else {
 vErrors.push(err270);
 }
 errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs577;
+if(vErrors !== null){
+if(_errs577){
+vErrors.length = _errs577;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs576 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.blkio_config !== undefined){
+let data196 = data.blkio_config;
+const _errs582 = errors;
+if(errors === _errs582){
+if(data196 && typeof data196 == "object" && !Array.isArray(data196)){
+const _errs584 = errors;
+for(const key45 in data196){
+if(!((((((key45 === "device_read_bps") || (key45 === "device_read_iops")) || (key45 === "device_write_bps")) || (key45 === "device_write_iops")) || (key45 === "weight")) || (key45 === "weight_device"))){
+validate24.errors = [{instancePath:instancePath+"/blkio_config",schemaPath:"#/properties/blkio_config/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key45},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.blkio_config,data:data196}];
+return false;
 break;
 }
 }
-if(_errs661 === errors){
-if(data228.source !== undefined){
-let data229 = data228.source;
-const _errs662 = errors;
+if(_errs584 === errors){
+if(data196.device_read_bps !== undefined){
+let data197 = data196.device_read_bps;
+const _errs585 = errors;
+if(errors === _errs585){
+if(Array.isArray(data197)){
+var valid169 = true;
+const len40 = data197.length;
+for(let i70=0; i70<len40; i70++){
+let data198 = data197[i70];
+const _errs587 = errors;
+const _errs588 = errors;
+if(errors === _errs588){
+if(data198 && typeof data198 == "object" && !Array.isArray(data198)){
+const _errs590 = errors;
+for(const key46 in data198){
+if(!((key46 === "path") || (key46 === "rate"))){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_bps/" + i70,schemaPath:"#/$defs/blkio_limit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key46},message:"must NOT have additional properties",schema:false,parentSchema:schema89,data:data198}];
+return false;
+break;
+}
+}
+if(_errs590 === errors){
+if(data198.path !== undefined){
+let data199 = data198.path;
+const _errs591 = errors;
+if(typeof data199 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_bps/" + i70+"/path",schemaPath:"#/$defs/blkio_limit/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema89.properties.path.type,parentSchema:schema89.properties.path,data:data199}];
+return false;
+}
+var valid171 = _errs591 === errors;
+}
+else {
+var valid171 = true;
+}
+if(valid171){
+if(data198.rate !== undefined){
+let data200 = data198.rate;
+const _errs593 = errors;
+if((!(((typeof data200 == "number") && (!(data200 % 1) && !isNaN(data200))) && (isFinite(data200)))) && (typeof data200 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_bps/" + i70+"/rate",schemaPath:"#/$defs/blkio_limit/properties/rate/type",keyword:"type",params:{type: schema89.properties.rate.type},message:"must be integer,string",schema:schema89.properties.rate.type,parentSchema:schema89.properties.rate,data:data200}];
+return false;
+}
+var valid171 = _errs593 === errors;
+}
+else {
+var valid171 = true;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_bps/" + i70,schemaPath:"#/$defs/blkio_limit/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema89.type,parentSchema:schema89,data:data198}];
+return false;
+}
+}
+var valid169 = _errs587 === errors;
+if(!valid169){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_bps",schemaPath:"#/properties/blkio_config/properties/device_read_bps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.device_read_bps.type,parentSchema:schema25.properties.blkio_config.properties.device_read_bps,data:data197}];
+return false;
+}
+}
+var valid168 = _errs585 === errors;
+}
+else {
+var valid168 = true;
+}
+if(valid168){
+if(data196.device_read_iops !== undefined){
+let data201 = data196.device_read_iops;
+const _errs595 = errors;
+if(errors === _errs595){
+if(Array.isArray(data201)){
+var valid172 = true;
+const len41 = data201.length;
+for(let i71=0; i71<len41; i71++){
+let data202 = data201[i71];
+const _errs597 = errors;
+const _errs598 = errors;
+if(errors === _errs598){
+if(data202 && typeof data202 == "object" && !Array.isArray(data202)){
+const _errs600 = errors;
+for(const key47 in data202){
+if(!((key47 === "path") || (key47 === "rate"))){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_iops/" + i71,schemaPath:"#/$defs/blkio_limit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key47},message:"must NOT have additional properties",schema:false,parentSchema:schema89,data:data202}];
+return false;
+break;
+}
+}
+if(_errs600 === errors){
+if(data202.path !== undefined){
+let data203 = data202.path;
+const _errs601 = errors;
+if(typeof data203 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_iops/" + i71+"/path",schemaPath:"#/$defs/blkio_limit/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema89.properties.path.type,parentSchema:schema89.properties.path,data:data203}];
+return false;
+}
+var valid174 = _errs601 === errors;
+}
+else {
+var valid174 = true;
+}
+if(valid174){
+if(data202.rate !== undefined){
+let data204 = data202.rate;
+const _errs603 = errors;
+if((!(((typeof data204 == "number") && (!(data204 % 1) && !isNaN(data204))) && (isFinite(data204)))) && (typeof data204 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_iops/" + i71+"/rate",schemaPath:"#/$defs/blkio_limit/properties/rate/type",keyword:"type",params:{type: schema89.properties.rate.type},message:"must be integer,string",schema:schema89.properties.rate.type,parentSchema:schema89.properties.rate,data:data204}];
+return false;
+}
+var valid174 = _errs603 === errors;
+}
+else {
+var valid174 = true;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_iops/" + i71,schemaPath:"#/$defs/blkio_limit/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema89.type,parentSchema:schema89,data:data202}];
+return false;
+}
+}
+var valid172 = _errs597 === errors;
+if(!valid172){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_read_iops",schemaPath:"#/properties/blkio_config/properties/device_read_iops/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.device_read_iops.type,parentSchema:schema25.properties.blkio_config.properties.device_read_iops,data:data201}];
+return false;
+}
+}
+var valid168 = _errs595 === errors;
+}
+else {
+var valid168 = true;
+}
+if(valid168){
+if(data196.device_write_bps !== undefined){
+let data205 = data196.device_write_bps;
+const _errs605 = errors;
+if(errors === _errs605){
+if(Array.isArray(data205)){
+var valid175 = true;
+const len42 = data205.length;
+for(let i72=0; i72<len42; i72++){
+let data206 = data205[i72];
+const _errs607 = errors;
+const _errs608 = errors;
+if(errors === _errs608){
+if(data206 && typeof data206 == "object" && !Array.isArray(data206)){
+const _errs610 = errors;
+for(const key48 in data206){
+if(!((key48 === "path") || (key48 === "rate"))){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_bps/" + i72,schemaPath:"#/$defs/blkio_limit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key48},message:"must NOT have additional properties",schema:false,parentSchema:schema89,data:data206}];
+return false;
+break;
+}
+}
+if(_errs610 === errors){
+if(data206.path !== undefined){
+let data207 = data206.path;
+const _errs611 = errors;
+if(typeof data207 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_bps/" + i72+"/path",schemaPath:"#/$defs/blkio_limit/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema89.properties.path.type,parentSchema:schema89.properties.path,data:data207}];
+return false;
+}
+var valid177 = _errs611 === errors;
+}
+else {
+var valid177 = true;
+}
+if(valid177){
+if(data206.rate !== undefined){
+let data208 = data206.rate;
+const _errs613 = errors;
+if((!(((typeof data208 == "number") && (!(data208 % 1) && !isNaN(data208))) && (isFinite(data208)))) && (typeof data208 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_bps/" + i72+"/rate",schemaPath:"#/$defs/blkio_limit/properties/rate/type",keyword:"type",params:{type: schema89.properties.rate.type},message:"must be integer,string",schema:schema89.properties.rate.type,parentSchema:schema89.properties.rate,data:data208}];
+return false;
+}
+var valid177 = _errs613 === errors;
+}
+else {
+var valid177 = true;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_bps/" + i72,schemaPath:"#/$defs/blkio_limit/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema89.type,parentSchema:schema89,data:data206}];
+return false;
+}
+}
+var valid175 = _errs607 === errors;
+if(!valid175){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_bps",schemaPath:"#/properties/blkio_config/properties/device_write_bps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.device_write_bps.type,parentSchema:schema25.properties.blkio_config.properties.device_write_bps,data:data205}];
+return false;
+}
+}
+var valid168 = _errs605 === errors;
+}
+else {
+var valid168 = true;
+}
+if(valid168){
+if(data196.device_write_iops !== undefined){
+let data209 = data196.device_write_iops;
+const _errs615 = errors;
+if(errors === _errs615){
+if(Array.isArray(data209)){
+var valid178 = true;
+const len43 = data209.length;
+for(let i73=0; i73<len43; i73++){
+let data210 = data209[i73];
+const _errs617 = errors;
+const _errs618 = errors;
+if(errors === _errs618){
+if(data210 && typeof data210 == "object" && !Array.isArray(data210)){
+const _errs620 = errors;
+for(const key49 in data210){
+if(!((key49 === "path") || (key49 === "rate"))){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_iops/" + i73,schemaPath:"#/$defs/blkio_limit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key49},message:"must NOT have additional properties",schema:false,parentSchema:schema89,data:data210}];
+return false;
+break;
+}
+}
+if(_errs620 === errors){
+if(data210.path !== undefined){
+let data211 = data210.path;
+const _errs621 = errors;
+if(typeof data211 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_iops/" + i73+"/path",schemaPath:"#/$defs/blkio_limit/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema89.properties.path.type,parentSchema:schema89.properties.path,data:data211}];
+return false;
+}
+var valid180 = _errs621 === errors;
+}
+else {
+var valid180 = true;
+}
+if(valid180){
+if(data210.rate !== undefined){
+let data212 = data210.rate;
+const _errs623 = errors;
+if((!(((typeof data212 == "number") && (!(data212 % 1) && !isNaN(data212))) && (isFinite(data212)))) && (typeof data212 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_iops/" + i73+"/rate",schemaPath:"#/$defs/blkio_limit/properties/rate/type",keyword:"type",params:{type: schema89.properties.rate.type},message:"must be integer,string",schema:schema89.properties.rate.type,parentSchema:schema89.properties.rate,data:data212}];
+return false;
+}
+var valid180 = _errs623 === errors;
+}
+else {
+var valid180 = true;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_iops/" + i73,schemaPath:"#/$defs/blkio_limit/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema89.type,parentSchema:schema89,data:data210}];
+return false;
+}
+}
+var valid178 = _errs617 === errors;
+if(!valid178){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/device_write_iops",schemaPath:"#/properties/blkio_config/properties/device_write_iops/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.device_write_iops.type,parentSchema:schema25.properties.blkio_config.properties.device_write_iops,data:data209}];
+return false;
+}
+}
+var valid168 = _errs615 === errors;
+}
+else {
+var valid168 = true;
+}
+if(valid168){
+if(data196.weight !== undefined){
+let data213 = data196.weight;
+const _errs625 = errors;
+if((!(((typeof data213 == "number") && (!(data213 % 1) && !isNaN(data213))) && (isFinite(data213)))) && (typeof data213 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/weight",schemaPath:"#/properties/blkio_config/properties/weight/type",keyword:"type",params:{type: schema25.properties.blkio_config.properties.weight.type},message:"must be integer,string",schema:schema25.properties.blkio_config.properties.weight.type,parentSchema:schema25.properties.blkio_config.properties.weight,data:data213}];
+return false;
+}
+var valid168 = _errs625 === errors;
+}
+else {
+var valid168 = true;
+}
+if(valid168){
+if(data196.weight_device !== undefined){
+let data214 = data196.weight_device;
+const _errs627 = errors;
+if(errors === _errs627){
+if(Array.isArray(data214)){
+var valid181 = true;
+const len44 = data214.length;
+for(let i74=0; i74<len44; i74++){
+let data215 = data214[i74];
+const _errs629 = errors;
+const _errs630 = errors;
+if(errors === _errs630){
+if(data215 && typeof data215 == "object" && !Array.isArray(data215)){
+const _errs632 = errors;
+for(const key50 in data215){
+if(!((key50 === "path") || (key50 === "weight"))){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device/" + i74,schemaPath:"#/$defs/blkio_weight/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key50},message:"must NOT have additional properties",schema:false,parentSchema:schema93,data:data215}];
+return false;
+break;
+}
+}
+if(_errs632 === errors){
+if(data215.path !== undefined){
+let data216 = data215.path;
+const _errs633 = errors;
+if(typeof data216 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device/" + i74+"/path",schemaPath:"#/$defs/blkio_weight/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema93.properties.path.type,parentSchema:schema93.properties.path,data:data216}];
+return false;
+}
+var valid183 = _errs633 === errors;
+}
+else {
+var valid183 = true;
+}
+if(valid183){
+if(data215.weight !== undefined){
+let data217 = data215.weight;
+const _errs635 = errors;
+if((!(((typeof data217 == "number") && (!(data217 % 1) && !isNaN(data217))) && (isFinite(data217)))) && (typeof data217 !== "string")){
+validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device/" + i74+"/weight",schemaPath:"#/$defs/blkio_weight/properties/weight/type",keyword:"type",params:{type: schema93.properties.weight.type},message:"must be integer,string",schema:schema93.properties.weight.type,parentSchema:schema93.properties.weight,data:data217}];
+return false;
+}
+var valid183 = _errs635 === errors;
+}
+else {
+var valid183 = true;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device/" + i74,schemaPath:"#/$defs/blkio_weight/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema93.type,parentSchema:schema93,data:data215}];
+return false;
+}
+}
+var valid181 = _errs629 === errors;
+if(!valid181){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config/weight_device",schemaPath:"#/properties/blkio_config/properties/weight_device/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.blkio_config.properties.weight_device.type,parentSchema:schema25.properties.blkio_config.properties.weight_device,data:data214}];
+return false;
+}
+}
+var valid168 = _errs627 === errors;
+}
+else {
+var valid168 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blkio_config",schemaPath:"#/properties/blkio_config/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.blkio_config.type,parentSchema:schema25.properties.blkio_config,data:data196}];
+return false;
+}
+}
+var valid0 = _errs582 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.pids_limit !== undefined){
+let data218 = data.pids_limit;
+const _errs637 = errors;
+if(!(((typeof data218 == "number") && (!(data218 % 1) && !isNaN(data218))) && (isFinite(data218)))){
+validate24.errors = [{instancePath:instancePath+"/pids_limit",schemaPath:"#/properties/pids_limit/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema25.properties.pids_limit.type,parentSchema:schema25.properties.pids_limit,data:data218}];
+return false;
+}
+var valid0 = _errs637 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.platform !== undefined){
+let data219 = data.platform;
+const _errs639 = errors;
+if(typeof data219 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/platform",schemaPath:"#/properties/platform/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.platform.type,parentSchema:schema25.properties.platform,data:data219}];
+return false;
+}
+var valid0 = _errs639 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.pid !== undefined){
+let data220 = data.pid;
+const _errs641 = errors;
+if((typeof data220 !== "string") && (data220 !== null)){
+validate24.errors = [{instancePath:instancePath+"/pid",schemaPath:"#/properties/pid/type",keyword:"type",params:{type: schema25.properties.pid.type},message:"must be string,null",schema:schema25.properties.pid.type,parentSchema:schema25.properties.pid,data:data220}];
+return false;
+}
+var valid0 = _errs641 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.ipc !== undefined){
+let data221 = data.ipc;
+const _errs643 = errors;
+if(typeof data221 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/ipc",schemaPath:"#/properties/ipc/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.ipc.type,parentSchema:schema25.properties.ipc,data:data221}];
+return false;
+}
+var valid0 = _errs643 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.uts !== undefined){
+let data222 = data.uts;
+const _errs645 = errors;
+if(typeof data222 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/uts",schemaPath:"#/properties/uts/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.uts.type,parentSchema:schema25.properties.uts,data:data222}];
+return false;
+}
+var valid0 = _errs645 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.userns_mode !== undefined){
+let data223 = data.userns_mode;
+const _errs647 = errors;
+if(typeof data223 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/userns_mode",schemaPath:"#/properties/userns_mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.userns_mode.type,parentSchema:schema25.properties.userns_mode,data:data223}];
+return false;
+}
+var valid0 = _errs647 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cgroup !== undefined){
+let data224 = data.cgroup;
+const _errs649 = errors;
+if(typeof data224 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/cgroup",schemaPath:"#/properties/cgroup/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.cgroup.type,parentSchema:schema25.properties.cgroup,data:data224}];
+return false;
+}
+if(!((data224 === "host") || (data224 === "private"))){
+validate24.errors = [{instancePath:instancePath+"/cgroup",schemaPath:"#/properties/cgroup/enum",keyword:"enum",params:{allowedValues: schema25.properties.cgroup.enum},message:"must be equal to one of the allowed values",schema:schema25.properties.cgroup.enum,parentSchema:schema25.properties.cgroup,data:data224}];
+return false;
+}
+var valid0 = _errs649 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cgroup_parent !== undefined){
+let data225 = data.cgroup_parent;
+const _errs651 = errors;
+if(typeof data225 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/cgroup_parent",schemaPath:"#/properties/cgroup_parent/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.cgroup_parent.type,parentSchema:schema25.properties.cgroup_parent,data:data225}];
+return false;
+}
+var valid0 = _errs651 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.group_add !== undefined){
+let data226 = data.group_add;
+const _errs653 = errors;
+if(errors === _errs653){
+if(Array.isArray(data226)){
+var valid184 = true;
+const len45 = data226.length;
+for(let i75=0; i75<len45; i75++){
+let data227 = data226[i75];
+const _errs655 = errors;
+if((typeof data227 !== "string") && (!((typeof data227 == "number") && (isFinite(data227))))){
+validate24.errors = [{instancePath:instancePath+"/group_add/" + i75,schemaPath:"#/properties/group_add/items/type",keyword:"type",params:{type: schema25.properties.group_add.items.type},message:"must be string,number",schema:schema25.properties.group_add.items.type,parentSchema:schema25.properties.group_add.items,data:data227}];
+return false;
+}
+var valid184 = _errs655 === errors;
+if(!valid184){
+break;
+}
+}
+if(valid184){
+let i76 = data226.length;
+let j30;
+if(i76 > 1){
+const indices28 = {};
+for(;i76--;){
+let item28 = data226[i76];
+if((typeof item28 !== "string") && (!((typeof item28 == "number") && (isFinite(item28))))){
+continue;
+}
+if(typeof item28 == "string"){
+item28 += "_";
+}
+if(typeof indices28[item28] == "number"){
+j30 = indices28[item28];
+validate24.errors = [{instancePath:instancePath+"/group_add",schemaPath:"#/properties/group_add/uniqueItems",keyword:"uniqueItems",params:{i: i76, j: j30},message:"must NOT have duplicate items (items ## "+j30+" and "+i76+" are identical)",schema:true,parentSchema:schema25.properties.group_add,data:data226}];
+return false;
+break;
+}
+indices28[item28] = i76;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/group_add",schemaPath:"#/properties/group_add/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.group_add.type,parentSchema:schema25.properties.group_add,data:data226}];
+return false;
+}
+}
+var valid0 = _errs653 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.devices !== undefined){
+let data228 = data.devices;
+const _errs657 = errors;
+if(errors === _errs657){
+if(Array.isArray(data228)){
+var valid186 = true;
+const len46 = data228.length;
+for(let i77=0; i77<len46; i77++){
+let data229 = data228[i77];
+const _errs659 = errors;
+const _errs660 = errors;
+let valid187 = false;
+let passing31 = null;
+const _errs661 = errors;
 if(typeof data229 !== "string"){
-const err271 = {instancePath:instancePath+"/secrets/" + i75+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data229};
+const err271 = {instancePath:instancePath+"/devices/" + i77,schemaPath:"#/properties/devices/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.devices.items.oneOf[0].type,parentSchema:schema25.properties.devices.items.oneOf[0],data:data229};
 if(vErrors === null){
 vErrors = [err271];
 }
@@ -10522,17 +10547,17 @@ vErrors.push(err271);
 }
 errors++;
 }
-var valid185 = _errs662 === errors;
+var _valid31 = _errs661 === errors;
+if(_valid31){
+valid187 = true;
+passing31 = 0;
 }
-else {
-var valid185 = true;
-}
-if(valid185){
-if(data228.target !== undefined){
-let data230 = data228.target;
-const _errs664 = errors;
-if(typeof data230 !== "string"){
-const err272 = {instancePath:instancePath+"/secrets/" + i75+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data230};
+const _errs663 = errors;
+if(errors === _errs663){
+if(data229 && typeof data229 == "object" && !Array.isArray(data229)){
+let missing6;
+if((data229.source === undefined) && (missing6 = "source")){
+const err272 = {instancePath:instancePath+"/devices/" + i77,schemaPath:"#/properties/devices/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing6},message:"must have required property '"+missing6+"'",schema:schema25.properties.devices.items.oneOf[1].required,parentSchema:schema25.properties.devices.items.oneOf[1],data:data229};
 if(vErrors === null){
 vErrors = [err272];
 }
@@ -10541,17 +10566,11 @@ vErrors.push(err272);
 }
 errors++;
 }
-var valid185 = _errs664 === errors;
-}
 else {
-var valid185 = true;
-}
-if(valid185){
-if(data228.uid !== undefined){
-let data231 = data228.uid;
-const _errs666 = errors;
-if(typeof data231 !== "string"){
-const err273 = {instancePath:instancePath+"/secrets/" + i75+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data231};
+const _errs665 = errors;
+for(const key51 in data229){
+if(!((((key51 === "source") || (key51 === "target")) || (key51 === "permissions")) || (pattern2.test(key51)))){
+const err273 = {instancePath:instancePath+"/devices/" + i77,schemaPath:"#/properties/devices/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key51},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.devices.items.oneOf[1],data:data229};
 if(vErrors === null){
 vErrors = [err273];
 }
@@ -10559,18 +10578,15 @@ else {
 vErrors.push(err273);
 }
 errors++;
+break;
 }
-var valid185 = _errs666 === errors;
 }
-else {
-var valid185 = true;
-}
-if(valid185){
-if(data228.gid !== undefined){
-let data232 = data228.gid;
-const _errs668 = errors;
-if(typeof data232 !== "string"){
-const err274 = {instancePath:instancePath+"/secrets/" + i75+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data232};
+if(_errs665 === errors){
+if(data229.source !== undefined){
+let data230 = data229.source;
+const _errs666 = errors;
+if(typeof data230 !== "string"){
+const err274 = {instancePath:instancePath+"/devices/" + i77+"/source",schemaPath:"#/properties/devices/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.devices.items.oneOf[1].properties.source.type,parentSchema:schema25.properties.devices.items.oneOf[1].properties.source,data:data230};
 if(vErrors === null){
 vErrors = [err274];
 }
@@ -10579,17 +10595,17 @@ vErrors.push(err274);
 }
 errors++;
 }
-var valid185 = _errs668 === errors;
+var valid188 = _errs666 === errors;
 }
 else {
-var valid185 = true;
+var valid188 = true;
 }
-if(valid185){
-if(data228.mode !== undefined){
-let data233 = data228.mode;
-const _errs670 = errors;
-if((!(((typeof data233 == "number") && (!(data233 % 1) && !isNaN(data233))) && (isFinite(data233)))) && (typeof data233 !== "string")){
-const err275 = {instancePath:instancePath+"/secrets/" + i75+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data233};
+if(valid188){
+if(data229.target !== undefined){
+let data231 = data229.target;
+const _errs668 = errors;
+if(typeof data231 !== "string"){
+const err275 = {instancePath:instancePath+"/devices/" + i77+"/target",schemaPath:"#/properties/devices/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.devices.items.oneOf[1].properties.target.type,parentSchema:schema25.properties.devices.items.oneOf[1].properties.target,data:data231};
 if(vErrors === null){
 vErrors = [err275];
 }
@@ -10598,20 +10614,17 @@ vErrors.push(err275);
 }
 errors++;
 }
-var valid185 = _errs670 === errors;
+var valid188 = _errs668 === errors;
 }
 else {
-var valid185 = true;
+var valid188 = true;
 }
-}
-}
-}
-}
-}
-}
-}
-else {
-const err276 = {instancePath:instancePath+"/secrets/" + i75,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data228};
+if(valid188){
+if(data229.permissions !== undefined){
+let data232 = data229.permissions;
+const _errs670 = errors;
+if(typeof data232 !== "string"){
+const err276 = {instancePath:instancePath+"/devices/" + i77+"/permissions",schemaPath:"#/properties/devices/items/oneOf/1/properties/permissions/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.devices.items.oneOf[1].properties.permissions.type,parentSchema:schema25.properties.devices.items.oneOf[1].properties.permissions,data:data232};
 if(vErrors === null){
 vErrors = [err276];
 }
@@ -10620,20 +10633,18 @@ vErrors.push(err276);
 }
 errors++;
 }
-}
-var _valid30 = _errs659 === errors;
-if(_valid30 && valid184){
-valid184 = false;
-passing30 = [passing30, 1];
+var valid188 = _errs670 === errors;
 }
 else {
-if(_valid30){
-valid184 = true;
-passing30 = 1;
+var valid188 = true;
 }
 }
-if(!valid184){
-const err277 = {instancePath:instancePath+"/secrets/" + i75,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing30},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data228};
+}
+}
+}
+}
+else {
+const err277 = {instancePath:instancePath+"/devices/" + i77,schemaPath:"#/properties/devices/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.devices.items.oneOf[1].type,parentSchema:schema25.properties.devices.items.oneOf[1],data:data229};
 if(vErrors === null){
 vErrors = [err277];
 }
@@ -10641,54 +10652,21 @@ else {
 vErrors.push(err277);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
+}
+}
+var _valid31 = _errs663 === errors;
+if(_valid31 && valid187){
+valid187 = false;
+passing31 = [passing31, 1];
 }
 else {
-errors = _errs656;
-if(vErrors !== null){
-if(_errs656){
-vErrors.length = _errs656;
-}
-else {
-vErrors = null;
+if(_valid31){
+valid187 = true;
+passing31 = 1;
 }
 }
-}
-var valid183 = _errs655 === errors;
-if(!valid183){
-break;
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/secrets",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data227}];
-return false;
-}
-}
-var valid0 = _errs652 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.configs !== undefined){
-let data234 = data.configs;
-const _errs672 = errors;
-const _errs673 = errors;
-if(errors === _errs673){
-if(Array.isArray(data234)){
-var valid187 = true;
-const len45 = data234.length;
-for(let i76=0; i76<len45; i76++){
-let data235 = data234[i76];
-const _errs675 = errors;
-const _errs676 = errors;
-let valid188 = false;
-let passing31 = null;
-const _errs677 = errors;
-if(typeof data235 !== "string"){
-const err278 = {instancePath:instancePath+"/configs/" + i76,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data235};
+if(!valid187){
+const err278 = {instancePath:instancePath+"/devices/" + i77,schemaPath:"#/properties/devices/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing31},message:"must match exactly one schema in oneOf",schema:schema25.properties.devices.items.oneOf,parentSchema:schema25.properties.devices.items,data:data229};
 if(vErrors === null){
 vErrors = [err278];
 }
@@ -10696,196 +10674,80 @@ else {
 vErrors.push(err278);
 }
 errors++;
-}
-var _valid31 = _errs677 === errors;
-if(_valid31){
-valid188 = true;
-passing31 = 0;
-}
-const _errs679 = errors;
-if(errors === _errs679){
-if(data235 && typeof data235 == "object" && !Array.isArray(data235)){
-let missing8;
-if((data235.source === undefined) && (missing8 = "source")){
-const err279 = {instancePath:instancePath+"/configs/" + i76,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing8},message:"must have required property '"+missing8+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data235};
-if(vErrors === null){
-vErrors = [err279];
-}
-else {
-vErrors.push(err279);
-}
-errors++;
-}
-else {
-const _errs681 = errors;
-for(const key51 in data235){
-if(!((((((key51 === "source") || (key51 === "target")) || (key51 === "uid")) || (key51 === "gid")) || (key51 === "mode")) || (pattern2.test(key51)))){
-const err280 = {instancePath:instancePath+"/configs/" + i76,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key51},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data235};
-if(vErrors === null){
-vErrors = [err280];
-}
-else {
-vErrors.push(err280);
-}
-errors++;
-break;
-}
-}
-if(_errs681 === errors){
-if(data235.source !== undefined){
-let data236 = data235.source;
-const _errs682 = errors;
-if(typeof data236 !== "string"){
-const err281 = {instancePath:instancePath+"/configs/" + i76+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data236};
-if(vErrors === null){
-vErrors = [err281];
-}
-else {
-vErrors.push(err281);
-}
-errors++;
-}
-var valid189 = _errs682 === errors;
-}
-else {
-var valid189 = true;
-}
-if(valid189){
-if(data235.target !== undefined){
-let data237 = data235.target;
-const _errs684 = errors;
-if(typeof data237 !== "string"){
-const err282 = {instancePath:instancePath+"/configs/" + i76+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data237};
-if(vErrors === null){
-vErrors = [err282];
-}
-else {
-vErrors.push(err282);
-}
-errors++;
-}
-var valid189 = _errs684 === errors;
-}
-else {
-var valid189 = true;
-}
-if(valid189){
-if(data235.uid !== undefined){
-let data238 = data235.uid;
-const _errs686 = errors;
-if(typeof data238 !== "string"){
-const err283 = {instancePath:instancePath+"/configs/" + i76+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data238};
-if(vErrors === null){
-vErrors = [err283];
-}
-else {
-vErrors.push(err283);
-}
-errors++;
-}
-var valid189 = _errs686 === errors;
-}
-else {
-var valid189 = true;
-}
-if(valid189){
-if(data235.gid !== undefined){
-let data239 = data235.gid;
-const _errs688 = errors;
-if(typeof data239 !== "string"){
-const err284 = {instancePath:instancePath+"/configs/" + i76+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data239};
-if(vErrors === null){
-vErrors = [err284];
-}
-else {
-vErrors.push(err284);
-}
-errors++;
-}
-var valid189 = _errs688 === errors;
-}
-else {
-var valid189 = true;
-}
-if(valid189){
-if(data235.mode !== undefined){
-let data240 = data235.mode;
-const _errs690 = errors;
-if((!(((typeof data240 == "number") && (!(data240 % 1) && !isNaN(data240))) && (isFinite(data240)))) && (typeof data240 !== "string")){
-const err285 = {instancePath:instancePath+"/configs/" + i76+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data240};
-if(vErrors === null){
-vErrors = [err285];
-}
-else {
-vErrors.push(err285);
-}
-errors++;
-}
-var valid189 = _errs690 === errors;
-}
-else {
-var valid189 = true;
-}
-}
-}
-}
-}
-}
-}
-}
-else {
-const err286 = {instancePath:instancePath+"/configs/" + i76,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data235};
-if(vErrors === null){
-vErrors = [err286];
-}
-else {
-vErrors.push(err286);
-}
-errors++;
-}
-}
-var _valid31 = _errs679 === errors;
-if(_valid31 && valid188){
-valid188 = false;
-passing31 = [passing31, 1];
-}
-else {
-if(_valid31){
-valid188 = true;
-passing31 = 1;
-}
-}
-if(!valid188){
-const err287 = {instancePath:instancePath+"/configs/" + i76,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing31},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data235};
-if(vErrors === null){
-vErrors = [err287];
-}
-else {
-vErrors.push(err287);
-}
-errors++;
 validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs676;
+errors = _errs660;
 if(vErrors !== null){
-if(_errs676){
-vErrors.length = _errs676;
+if(_errs660){
+vErrors.length = _errs660;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid187 = _errs675 === errors;
-if(!valid187){
+var valid186 = _errs659 === errors;
+if(!valid186){
 break;
 }
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/configs",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data234}];
+validate24.errors = [{instancePath:instancePath+"/devices",schemaPath:"#/properties/devices/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.devices.type,parentSchema:schema25.properties.devices,data:data228}];
+return false;
+}
+}
+var valid0 = _errs657 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.device_cgroup_rules !== undefined){
+let data233 = data.device_cgroup_rules;
+const _errs672 = errors;
+const _errs673 = errors;
+if(errors === _errs673){
+if(Array.isArray(data233)){
+var valid190 = true;
+const len47 = data233.length;
+for(let i78=0; i78<len47; i78++){
+let data234 = data233[i78];
+const _errs675 = errors;
+if(typeof data234 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/device_cgroup_rules/" + i78,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data234}];
+return false;
+}
+var valid190 = _errs675 === errors;
+if(!valid190){
+break;
+}
+}
+if(valid190){
+let i79 = data233.length;
+let j31;
+if(i79 > 1){
+const indices29 = {};
+for(;i79--;){
+let item29 = data233[i79];
+if(typeof item29 !== "string"){
+continue;
+}
+if(typeof indices29[item29] == "number"){
+j31 = indices29[item29];
+validate24.errors = [{instancePath:instancePath+"/device_cgroup_rules",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i79, j: j31},message:"must NOT have duplicate items (items ## "+j31+" and "+i79+" are identical)",schema:true,parentSchema:schema24,data:data233}];
+return false;
+break;
+}
+indices29[item29] = i79;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/device_cgroup_rules",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data233}];
 return false;
 }
 }
@@ -10895,83 +10757,217 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.logging !== undefined){
-let data241 = data.logging;
-const _errs692 = errors;
-if(errors === _errs692){
-if(data241 && typeof data241 == "object" && !Array.isArray(data241)){
-const _errs694 = errors;
-for(const key52 in data241){
-if(!(((key52 === "driver") || (key52 === "options")) || (pattern2.test(key52)))){
-validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key52},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.logging,data:data241}];
-return false;
-break;
-}
-}
-if(_errs694 === errors){
-if(data241.driver !== undefined){
-let data242 = data241.driver;
-const _errs695 = errors;
-if(typeof data242 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/logging/driver",schemaPath:"#/properties/logging/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.logging.properties.driver.type,parentSchema:schema25.properties.logging.properties.driver,data:data242}];
+if(data.runtime !== undefined){
+let data235 = data.runtime;
+const _errs677 = errors;
+if(typeof data235 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/runtime",schemaPath:"#/properties/runtime/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.runtime.type,parentSchema:schema25.properties.runtime,data:data235}];
 return false;
 }
-var valid190 = _errs695 === errors;
-}
-else {
-var valid190 = true;
-}
-if(valid190){
-if(data241.options !== undefined){
-let data243 = data241.options;
-const _errs697 = errors;
-if(errors === _errs697){
-if(data243 && typeof data243 == "object" && !Array.isArray(data243)){
-var props24 = {};
-for(const key53 in data243){
-if(pattern11.test(key53)){
-let data244 = data243[key53];
-if(((typeof data244 !== "string") && (!((typeof data244 == "number") && (isFinite(data244))))) && (data244 !== null)){
-validate24.errors = [{instancePath:instancePath+"/logging/options/" + key53.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/logging/properties/options/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema25.properties.logging.properties.options.patternProperties["^.+$"].type},message:"must be string,number,null",schema:schema25.properties.logging.properties.options.patternProperties["^.+$"].type,parentSchema:schema25.properties.logging.properties.options.patternProperties["^.+$"],data:data244}];
-return false;
-}
-props24[key53] = true;
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/logging/options",schemaPath:"#/properties/logging/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.properties.options.type,parentSchema:schema25.properties.logging.properties.options,data:data243}];
-return false;
-}
-}
-var valid190 = _errs697 === errors;
-}
-else {
-var valid190 = true;
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.type,parentSchema:schema25.properties.logging,data:data241}];
-return false;
-}
-}
-var valid0 = _errs692 === errors;
+var valid0 = _errs677 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
-if(data.extends !== undefined){
-let data245 = data.extends;
-const _errs701 = errors;
-const _errs702 = errors;
-let valid192 = false;
+if(data.storage_opt !== undefined){
+let data236 = data.storage_opt;
+const _errs679 = errors;
+if(!(data236 && typeof data236 == "object" && !Array.isArray(data236))){
+validate24.errors = [{instancePath:instancePath+"/storage_opt",schemaPath:"#/properties/storage_opt/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.storage_opt.type,parentSchema:schema25.properties.storage_opt,data:data236}];
+return false;
+}
+var valid0 = _errs679 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.secrets !== undefined){
+let data237 = data.secrets;
+const _errs681 = errors;
+const _errs682 = errors;
+if(errors === _errs682){
+if(Array.isArray(data237)){
+var valid193 = true;
+const len48 = data237.length;
+for(let i80=0; i80<len48; i80++){
+let data238 = data237[i80];
+const _errs684 = errors;
+const _errs685 = errors;
+let valid194 = false;
 let passing32 = null;
-const _errs703 = errors;
-if(typeof data245 !== "string"){
-const err288 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[0].type,parentSchema:schema25.properties.extends.oneOf[0],data:data245};
+const _errs686 = errors;
+if(typeof data238 !== "string"){
+const err279 = {instancePath:instancePath+"/secrets/" + i80,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data238};
+if(vErrors === null){
+vErrors = [err279];
+}
+else {
+vErrors.push(err279);
+}
+errors++;
+}
+var _valid32 = _errs686 === errors;
+if(_valid32){
+valid194 = true;
+passing32 = 0;
+}
+const _errs688 = errors;
+if(errors === _errs688){
+if(data238 && typeof data238 == "object" && !Array.isArray(data238)){
+let missing7;
+if((data238.source === undefined) && (missing7 = "source")){
+const err280 = {instancePath:instancePath+"/secrets/" + i80,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing7},message:"must have required property '"+missing7+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data238};
+if(vErrors === null){
+vErrors = [err280];
+}
+else {
+vErrors.push(err280);
+}
+errors++;
+}
+else {
+const _errs690 = errors;
+for(const key52 in data238){
+if(!((((((key52 === "source") || (key52 === "target")) || (key52 === "uid")) || (key52 === "gid")) || (key52 === "mode")) || (pattern2.test(key52)))){
+const err281 = {instancePath:instancePath+"/secrets/" + i80,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key52},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data238};
+if(vErrors === null){
+vErrors = [err281];
+}
+else {
+vErrors.push(err281);
+}
+errors++;
+break;
+}
+}
+if(_errs690 === errors){
+if(data238.source !== undefined){
+let data239 = data238.source;
+const _errs691 = errors;
+if(typeof data239 !== "string"){
+const err282 = {instancePath:instancePath+"/secrets/" + i80+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data239};
+if(vErrors === null){
+vErrors = [err282];
+}
+else {
+vErrors.push(err282);
+}
+errors++;
+}
+var valid195 = _errs691 === errors;
+}
+else {
+var valid195 = true;
+}
+if(valid195){
+if(data238.target !== undefined){
+let data240 = data238.target;
+const _errs693 = errors;
+if(typeof data240 !== "string"){
+const err283 = {instancePath:instancePath+"/secrets/" + i80+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data240};
+if(vErrors === null){
+vErrors = [err283];
+}
+else {
+vErrors.push(err283);
+}
+errors++;
+}
+var valid195 = _errs693 === errors;
+}
+else {
+var valid195 = true;
+}
+if(valid195){
+if(data238.uid !== undefined){
+let data241 = data238.uid;
+const _errs695 = errors;
+if(typeof data241 !== "string"){
+const err284 = {instancePath:instancePath+"/secrets/" + i80+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data241};
+if(vErrors === null){
+vErrors = [err284];
+}
+else {
+vErrors.push(err284);
+}
+errors++;
+}
+var valid195 = _errs695 === errors;
+}
+else {
+var valid195 = true;
+}
+if(valid195){
+if(data238.gid !== undefined){
+let data242 = data238.gid;
+const _errs697 = errors;
+if(typeof data242 !== "string"){
+const err285 = {instancePath:instancePath+"/secrets/" + i80+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data242};
+if(vErrors === null){
+vErrors = [err285];
+}
+else {
+vErrors.push(err285);
+}
+errors++;
+}
+var valid195 = _errs697 === errors;
+}
+else {
+var valid195 = true;
+}
+if(valid195){
+if(data238.mode !== undefined){
+let data243 = data238.mode;
+const _errs699 = errors;
+if((!(((typeof data243 == "number") && (!(data243 % 1) && !isNaN(data243))) && (isFinite(data243)))) && (typeof data243 !== "string")){
+const err286 = {instancePath:instancePath+"/secrets/" + i80+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data243};
+if(vErrors === null){
+vErrors = [err286];
+}
+else {
+vErrors.push(err286);
+}
+errors++;
+}
+var valid195 = _errs699 === errors;
+}
+else {
+var valid195 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+const err287 = {instancePath:instancePath+"/secrets/" + i80,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data238};
+if(vErrors === null){
+vErrors = [err287];
+}
+else {
+vErrors.push(err287);
+}
+errors++;
+}
+}
+var _valid32 = _errs688 === errors;
+if(_valid32 && valid194){
+valid194 = false;
+passing32 = [passing32, 1];
+}
+else {
+if(_valid32){
+valid194 = true;
+passing32 = 1;
+}
+}
+if(!valid194){
+const err288 = {instancePath:instancePath+"/secrets/" + i80,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing32},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data238};
 if(vErrors === null){
 vErrors = [err288];
 }
@@ -10979,18 +10975,54 @@ else {
 vErrors.push(err288);
 }
 errors++;
+validate24.errors = vErrors;
+return false;
 }
-var _valid32 = _errs703 === errors;
-if(_valid32){
-valid192 = true;
-passing32 = 0;
+else {
+errors = _errs685;
+if(vErrors !== null){
+if(_errs685){
+vErrors.length = _errs685;
 }
+else {
+vErrors = null;
+}
+}
+}
+var valid193 = _errs684 === errors;
+if(!valid193){
+break;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/secrets",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data237}];
+return false;
+}
+}
+var valid0 = _errs681 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.configs !== undefined){
+let data244 = data.configs;
+const _errs701 = errors;
+const _errs702 = errors;
+if(errors === _errs702){
+if(Array.isArray(data244)){
+var valid197 = true;
+const len49 = data244.length;
+for(let i81=0; i81<len49; i81++){
+let data245 = data244[i81];
+const _errs704 = errors;
 const _errs705 = errors;
-if(errors === _errs705){
-if(data245 && typeof data245 == "object" && !Array.isArray(data245)){
-let missing9;
-if((data245.service === undefined) && (missing9 = "service")){
-const err289 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/required",keyword:"required",params:{missingProperty: missing9},message:"must have required property '"+missing9+"'",schema:schema25.properties.extends.oneOf[1].required,parentSchema:schema25.properties.extends.oneOf[1],data:data245};
+let valid198 = false;
+let passing33 = null;
+const _errs706 = errors;
+if(typeof data245 !== "string"){
+const err289 = {instancePath:instancePath+"/configs/" + i81,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[0].type,parentSchema:schema34.items.oneOf[0],data:data245};
 if(vErrors === null){
 vErrors = [err289];
 }
@@ -10999,11 +11031,17 @@ vErrors.push(err289);
 }
 errors++;
 }
-else {
-const _errs707 = errors;
-for(const key54 in data245){
-if(!((key54 === "service") || (key54 === "file"))){
-const err290 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key54},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.extends.oneOf[1],data:data245};
+var _valid33 = _errs706 === errors;
+if(_valid33){
+valid198 = true;
+passing33 = 0;
+}
+const _errs708 = errors;
+if(errors === _errs708){
+if(data245 && typeof data245 == "object" && !Array.isArray(data245)){
+let missing8;
+if((data245.source === undefined) && (missing8 = "source")){
+const err290 = {instancePath:instancePath+"/configs/" + i81,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/required",keyword:"required",params:{missingProperty: missing8},message:"must have required property '"+missing8+"'",schema:schema34.items.oneOf[1].required,parentSchema:schema34.items.oneOf[1],data:data245};
 if(vErrors === null){
 vErrors = [err290];
 }
@@ -11011,15 +11049,12 @@ else {
 vErrors.push(err290);
 }
 errors++;
-break;
 }
-}
-if(_errs707 === errors){
-if(data245.service !== undefined){
-let data246 = data245.service;
-const _errs708 = errors;
-if(typeof data246 !== "string"){
-const err291 = {instancePath:instancePath+"/extends/service",schemaPath:"#/properties/extends/oneOf/1/properties/service/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.service.type,parentSchema:schema25.properties.extends.oneOf[1].properties.service,data:data246};
+else {
+const _errs710 = errors;
+for(const key53 in data245){
+if(!((((((key53 === "source") || (key53 === "target")) || (key53 === "uid")) || (key53 === "gid")) || (key53 === "mode")) || (pattern2.test(key53)))){
+const err291 = {instancePath:instancePath+"/configs/" + i81,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key53},message:"must NOT have additional properties",schema:false,parentSchema:schema34.items.oneOf[1],data:data245};
 if(vErrors === null){
 vErrors = [err291];
 }
@@ -11027,18 +11062,15 @@ else {
 vErrors.push(err291);
 }
 errors++;
+break;
 }
-var valid193 = _errs708 === errors;
 }
-else {
-var valid193 = true;
-}
-if(valid193){
-if(data245.file !== undefined){
-let data247 = data245.file;
-const _errs710 = errors;
-if(typeof data247 !== "string"){
-const err292 = {instancePath:instancePath+"/extends/file",schemaPath:"#/properties/extends/oneOf/1/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.file.type,parentSchema:schema25.properties.extends.oneOf[1].properties.file,data:data247};
+if(_errs710 === errors){
+if(data245.source !== undefined){
+let data246 = data245.source;
+const _errs711 = errors;
+if(typeof data246 !== "string"){
+const err292 = {instancePath:instancePath+"/configs/" + i81+"/source",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.source.type,parentSchema:schema34.items.oneOf[1].properties.source,data:data246};
 if(vErrors === null){
 vErrors = [err292];
 }
@@ -11047,17 +11079,17 @@ vErrors.push(err292);
 }
 errors++;
 }
-var valid193 = _errs710 === errors;
+var valid199 = _errs711 === errors;
 }
 else {
-var valid193 = true;
+var valid199 = true;
 }
-}
-}
-}
-}
-else {
-const err293 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.extends.oneOf[1].type,parentSchema:schema25.properties.extends.oneOf[1],data:data245};
+if(valid199){
+if(data245.target !== undefined){
+let data247 = data245.target;
+const _errs713 = errors;
+if(typeof data247 !== "string"){
+const err293 = {instancePath:instancePath+"/configs/" + i81+"/target",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.target.type,parentSchema:schema34.items.oneOf[1].properties.target,data:data247};
 if(vErrors === null){
 vErrors = [err293];
 }
@@ -11066,20 +11098,17 @@ vErrors.push(err293);
 }
 errors++;
 }
-}
-var _valid32 = _errs705 === errors;
-if(_valid32 && valid192){
-valid192 = false;
-passing32 = [passing32, 1];
+var valid199 = _errs713 === errors;
 }
 else {
-if(_valid32){
-valid192 = true;
-passing32 = 1;
+var valid199 = true;
 }
-}
-if(!valid192){
-const err294 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf",keyword:"oneOf",params:{passingSchemas: passing32},message:"must match exactly one schema in oneOf",schema:schema25.properties.extends.oneOf,parentSchema:schema25.properties.extends,data:data245};
+if(valid199){
+if(data245.uid !== undefined){
+let data248 = data245.uid;
+const _errs715 = errors;
+if(typeof data248 !== "string"){
+const err294 = {instancePath:instancePath+"/configs/" + i81+"/uid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.uid.type,parentSchema:schema34.items.oneOf[1].properties.uid,data:data248};
 if(vErrors === null){
 vErrors = [err294];
 }
@@ -11087,51 +11116,18 @@ else {
 vErrors.push(err294);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
+}
+var valid199 = _errs715 === errors;
 }
 else {
-errors = _errs702;
-if(vErrors !== null){
-if(_errs702){
-vErrors.length = _errs702;
+var valid199 = true;
 }
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs701 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.develop !== undefined){
-const _errs712 = errors;
-if(!(validate39(data.develop, {instancePath:instancePath+"/develop",parentData:data,parentDataProperty:"develop",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
-errors = vErrors.length;
-}
-var valid0 = _errs712 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.annotations !== undefined){
-let data249 = data.annotations;
-const _errs713 = errors;
-const _errs715 = errors;
-let valid195 = false;
-let passing33 = null;
-const _errs716 = errors;
-if(errors === _errs716){
-if(data249 && typeof data249 == "object" && !Array.isArray(data249)){
-const _errs718 = errors;
-for(const key55 in data249){
-if(!(pattern7.test(key55))){
-const err295 = {instancePath:instancePath+"/annotations",schemaPath:"#/$defs/list_or_dict/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key55},message:"must NOT have additional properties",schema:false,parentSchema:schema26.oneOf[0],data:data249};
+if(valid199){
+if(data245.gid !== undefined){
+let data249 = data245.gid;
+const _errs717 = errors;
+if(typeof data249 !== "string"){
+const err295 = {instancePath:instancePath+"/configs/" + i81+"/gid",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.items.oneOf[1].properties.gid.type,parentSchema:schema34.items.oneOf[1].properties.gid,data:data249};
 if(vErrors === null){
 vErrors = [err295];
 }
@@ -11139,17 +11135,18 @@ else {
 vErrors.push(err295);
 }
 errors++;
-break;
 }
+var valid199 = _errs717 === errors;
 }
-if(_errs718 === errors){
-var valid196 = true;
-for(const key56 in data249){
-if(pattern7.test(key56)){
-let data250 = data249[key56];
+else {
+var valid199 = true;
+}
+if(valid199){
+if(data245.mode !== undefined){
+let data250 = data245.mode;
 const _errs719 = errors;
-if((((typeof data250 !== "string") && (!((typeof data250 == "number") && (isFinite(data250))))) && (typeof data250 !== "boolean")) && (data250 !== null)){
-const err296 = {instancePath:instancePath+"/annotations/" + key56.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/list_or_dict/oneOf/0/patternProperties/.%2B/type",keyword:"type",params:{type: schema26.oneOf[0].patternProperties[".+"].type},message:"must be string,number,boolean,null",schema:schema26.oneOf[0].patternProperties[".+"].type,parentSchema:schema26.oneOf[0].patternProperties[".+"],data:data250};
+if((!(((typeof data250 == "number") && (!(data250 % 1) && !isNaN(data250))) && (isFinite(data250)))) && (typeof data250 !== "string")){
+const err296 = {instancePath:instancePath+"/configs/" + i81+"/mode",schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/properties/mode/type",keyword:"type",params:{type: schema34.items.oneOf[1].properties.mode.type},message:"must be integer,string",schema:schema34.items.oneOf[1].properties.mode.type,parentSchema:schema34.items.oneOf[1].properties.mode,data:data250};
 if(vErrors === null){
 vErrors = [err296];
 }
@@ -11158,16 +11155,20 @@ vErrors.push(err296);
 }
 errors++;
 }
-var valid196 = _errs719 === errors;
-if(!valid196){
-break;
+var valid199 = _errs719 === errors;
+}
+else {
+var valid199 = true;
+}
+}
+}
 }
 }
 }
 }
 }
 else {
-const err297 = {instancePath:instancePath+"/annotations",schemaPath:"#/$defs/list_or_dict/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.oneOf[0].type,parentSchema:schema26.oneOf[0],data:data249};
+const err297 = {instancePath:instancePath+"/configs/" + i81,schemaPath:"#/$defs/service_config_or_secret/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.items.oneOf[1].type,parentSchema:schema34.items.oneOf[1],data:data245};
 if(vErrors === null){
 vErrors = [err297];
 }
@@ -11177,21 +11178,19 @@ vErrors.push(err297);
 errors++;
 }
 }
-var _valid33 = _errs716 === errors;
-if(_valid33){
-valid195 = true;
-passing33 = 0;
+var _valid33 = _errs708 === errors;
+if(_valid33 && valid198){
+valid198 = false;
+passing33 = [passing33, 1];
 }
-const _errs721 = errors;
-if(errors === _errs721){
-if(Array.isArray(data249)){
-var valid197 = true;
-const len46 = data249.length;
-for(let i77=0; i77<len46; i77++){
-let data251 = data249[i77];
-const _errs723 = errors;
-if(typeof data251 !== "string"){
-const err298 = {instancePath:instancePath+"/annotations/" + i77,schemaPath:"#/$defs/list_or_dict/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.oneOf[1].items.type,parentSchema:schema26.oneOf[1].items,data:data251};
+else {
+if(_valid33){
+valid198 = true;
+passing33 = 1;
+}
+}
+if(!valid198){
+const err298 = {instancePath:instancePath+"/configs/" + i81,schemaPath:"#/$defs/service_config_or_secret/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing33},message:"must match exactly one schema in oneOf",schema:schema34.items.oneOf,parentSchema:schema34.items,data:data245};
 if(vErrors === null){
 vErrors = [err298];
 }
@@ -11199,25 +11198,114 @@ else {
 vErrors.push(err298);
 }
 errors++;
+validate24.errors = vErrors;
+return false;
 }
-var valid197 = _errs723 === errors;
+else {
+errors = _errs705;
+if(vErrors !== null){
+if(_errs705){
+vErrors.length = _errs705;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid197 = _errs704 === errors;
 if(!valid197){
 break;
 }
 }
-if(valid197){
-let i78 = data249.length;
-let j31;
-if(i78 > 1){
-const indices29 = {};
-for(;i78--;){
-let item29 = data249[i78];
-if(typeof item29 !== "string"){
-continue;
 }
-if(typeof indices29[item29] == "number"){
-j31 = indices29[item29];
-const err299 = {instancePath:instancePath+"/annotations",schemaPath:"#/$defs/list_or_dict/oneOf/1/uniqueItems",keyword:"uniqueItems",params:{i: i78, j: j31},message:"must NOT have duplicate items (items ## "+j31+" and "+i78+" are identical)",schema:true,parentSchema:schema26.oneOf[1],data:data249};
+else {
+validate24.errors = [{instancePath:instancePath+"/configs",schemaPath:"#/$defs/service_config_or_secret/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema34.type,parentSchema:schema34,data:data244}];
+return false;
+}
+}
+var valid0 = _errs701 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.logging !== undefined){
+let data251 = data.logging;
+const _errs721 = errors;
+if(errors === _errs721){
+if(data251 && typeof data251 == "object" && !Array.isArray(data251)){
+const _errs723 = errors;
+for(const key54 in data251){
+if(!(((key54 === "driver") || (key54 === "options")) || (pattern2.test(key54)))){
+validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key54},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.logging,data:data251}];
+return false;
+break;
+}
+}
+if(_errs723 === errors){
+if(data251.driver !== undefined){
+let data252 = data251.driver;
+const _errs724 = errors;
+if(typeof data252 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/logging/driver",schemaPath:"#/properties/logging/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.logging.properties.driver.type,parentSchema:schema25.properties.logging.properties.driver,data:data252}];
+return false;
+}
+var valid200 = _errs724 === errors;
+}
+else {
+var valid200 = true;
+}
+if(valid200){
+if(data251.options !== undefined){
+let data253 = data251.options;
+const _errs726 = errors;
+if(errors === _errs726){
+if(data253 && typeof data253 == "object" && !Array.isArray(data253)){
+var props25 = {};
+for(const key55 in data253){
+if(pattern11.test(key55)){
+let data254 = data253[key55];
+if(((typeof data254 !== "string") && (!((typeof data254 == "number") && (isFinite(data254))))) && (data254 !== null)){
+validate24.errors = [{instancePath:instancePath+"/logging/options/" + key55.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/logging/properties/options/patternProperties/%5E.%2B%24/type",keyword:"type",params:{type: schema25.properties.logging.properties.options.patternProperties["^.+$"].type},message:"must be string,number,null",schema:schema25.properties.logging.properties.options.patternProperties["^.+$"].type,parentSchema:schema25.properties.logging.properties.options.patternProperties["^.+$"],data:data254}];
+return false;
+}
+props25[key55] = true;
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/logging/options",schemaPath:"#/properties/logging/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.properties.options.type,parentSchema:schema25.properties.logging.properties.options,data:data253}];
+return false;
+}
+}
+var valid200 = _errs726 === errors;
+}
+else {
+var valid200 = true;
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/logging",schemaPath:"#/properties/logging/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.logging.type,parentSchema:schema25.properties.logging,data:data251}];
+return false;
+}
+}
+var valid0 = _errs721 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.extends !== undefined){
+let data255 = data.extends;
+const _errs730 = errors;
+const _errs731 = errors;
+let valid202 = false;
+let passing34 = null;
+const _errs732 = errors;
+if(typeof data255 !== "string"){
+const err299 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[0].type,parentSchema:schema25.properties.extends.oneOf[0],data:data255};
 if(vErrors === null){
 vErrors = [err299];
 }
@@ -11225,15 +11313,18 @@ else {
 vErrors.push(err299);
 }
 errors++;
-break;
 }
-indices29[item29] = i78;
+var _valid34 = _errs732 === errors;
+if(_valid34){
+valid202 = true;
+passing34 = 0;
 }
-}
-}
-}
-else {
-const err300 = {instancePath:instancePath+"/annotations",schemaPath:"#/$defs/list_or_dict/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.oneOf[1].type,parentSchema:schema26.oneOf[1],data:data249};
+const _errs734 = errors;
+if(errors === _errs734){
+if(data255 && typeof data255 == "object" && !Array.isArray(data255)){
+let missing9;
+if((data255.service === undefined) && (missing9 = "service")){
+const err300 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/required",keyword:"required",params:{missingProperty: missing9},message:"must have required property '"+missing9+"'",schema:schema25.properties.extends.oneOf[1].required,parentSchema:schema25.properties.extends.oneOf[1],data:data255};
 if(vErrors === null){
 vErrors = [err300];
 }
@@ -11242,20 +11333,11 @@ vErrors.push(err300);
 }
 errors++;
 }
-}
-var _valid33 = _errs721 === errors;
-if(_valid33 && valid195){
-valid195 = false;
-passing33 = [passing33, 1];
-}
 else {
-if(_valid33){
-valid195 = true;
-passing33 = 1;
-}
-}
-if(!valid195){
-const err301 = {instancePath:instancePath+"/annotations",schemaPath:"#/$defs/list_or_dict/oneOf",keyword:"oneOf",params:{passingSchemas: passing33},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data249};
+const _errs736 = errors;
+for(const key56 in data255){
+if(!((key56 === "service") || (key56 === "file"))){
+const err301 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key56},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.extends.oneOf[1],data:data255};
 if(vErrors === null){
 vErrors = [err301];
 }
@@ -11263,140 +11345,15 @@ else {
 vErrors.push(err301);
 }
 errors++;
-validate24.errors = vErrors;
-return false;
-}
-else {
-errors = _errs715;
-if(vErrors !== null){
-if(_errs715){
-vErrors.length = _errs715;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs713 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.attach !== undefined){
-let data252 = data.attach;
-const _errs725 = errors;
-if((typeof data252 !== "boolean") && (typeof data252 !== "string")){
-validate24.errors = [{instancePath:instancePath+"/attach",schemaPath:"#/properties/attach/type",keyword:"type",params:{type: schema25.properties.attach.type},message:"must be boolean,string",schema:schema25.properties.attach.type,parentSchema:schema25.properties.attach,data:data252}];
-return false;
-}
-var valid0 = _errs725 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.credential_spec !== undefined){
-let data253 = data.credential_spec;
-const _errs727 = errors;
-if(errors === _errs727){
-if(data253 && typeof data253 == "object" && !Array.isArray(data253)){
-const _errs729 = errors;
-for(const key57 in data253){
-if(!((((key57 === "config") || (key57 === "file")) || (key57 === "registry")) || (pattern2.test(key57)))){
-validate24.errors = [{instancePath:instancePath+"/credential_spec",schemaPath:"#/properties/credential_spec/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key57},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.credential_spec,data:data253}];
-return false;
 break;
 }
 }
-if(_errs729 === errors){
-if(data253.config !== undefined){
-let data254 = data253.config;
-const _errs730 = errors;
-if(typeof data254 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/credential_spec/config",schemaPath:"#/properties/credential_spec/properties/config/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.credential_spec.properties.config.type,parentSchema:schema25.properties.credential_spec.properties.config,data:data254}];
-return false;
-}
-var valid199 = _errs730 === errors;
-}
-else {
-var valid199 = true;
-}
-if(valid199){
-if(data253.file !== undefined){
-let data255 = data253.file;
-const _errs732 = errors;
-if(typeof data255 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/credential_spec/file",schemaPath:"#/properties/credential_spec/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.credential_spec.properties.file.type,parentSchema:schema25.properties.credential_spec.properties.file,data:data255}];
-return false;
-}
-var valid199 = _errs732 === errors;
-}
-else {
-var valid199 = true;
-}
-if(valid199){
-if(data253.registry !== undefined){
-let data256 = data253.registry;
-const _errs734 = errors;
-if(typeof data256 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/credential_spec/registry",schemaPath:"#/properties/credential_spec/properties/registry/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.credential_spec.properties.registry.type,parentSchema:schema25.properties.credential_spec.properties.registry,data:data256}];
-return false;
-}
-var valid199 = _errs734 === errors;
-}
-else {
-var valid199 = true;
-}
-}
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/credential_spec",schemaPath:"#/properties/credential_spec/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.credential_spec.type,parentSchema:schema25.properties.credential_spec,data:data253}];
-return false;
-}
-}
-var valid0 = _errs727 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.gpus !== undefined){
-const _errs736 = errors;
-if(!(validate45(data.gpus, {instancePath:instancePath+"/gpus",parentData:data,parentDataProperty:"gpus",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate45.errors : vErrors.concat(validate45.errors);
-errors = vErrors.length;
-}
-var valid0 = _errs736 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.isolation !== undefined){
-let data258 = data.isolation;
+if(_errs736 === errors){
+if(data255.service !== undefined){
+let data256 = data255.service;
 const _errs737 = errors;
-if(typeof data258 !== "string"){
-validate24.errors = [{instancePath:instancePath+"/isolation",schemaPath:"#/properties/isolation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.isolation.type,parentSchema:schema25.properties.isolation,data:data258}];
-return false;
-}
-var valid0 = _errs737 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.label_file !== undefined){
-let data259 = data.label_file;
-const _errs739 = errors;
-const _errs741 = errors;
-let valid201 = false;
-let passing34 = null;
-const _errs742 = errors;
-if(typeof data259 !== "string"){
-const err302 = {instancePath:instancePath+"/label_file",schemaPath:"#/$defs/label_file/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema101.oneOf[0].type,parentSchema:schema101.oneOf[0],data:data259};
+if(typeof data256 !== "string"){
+const err302 = {instancePath:instancePath+"/extends/service",schemaPath:"#/properties/extends/oneOf/1/properties/service/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.service.type,parentSchema:schema25.properties.extends.oneOf[1].properties.service,data:data256};
 if(vErrors === null){
 vErrors = [err302];
 }
@@ -11405,21 +11362,17 @@ vErrors.push(err302);
 }
 errors++;
 }
-var _valid34 = _errs742 === errors;
-if(_valid34){
-valid201 = true;
-passing34 = 0;
+var valid203 = _errs737 === errors;
 }
-const _errs744 = errors;
-if(errors === _errs744){
-if(Array.isArray(data259)){
-var valid202 = true;
-const len47 = data259.length;
-for(let i79=0; i79<len47; i79++){
-let data260 = data259[i79];
-const _errs746 = errors;
-if(typeof data260 !== "string"){
-const err303 = {instancePath:instancePath+"/label_file/" + i79,schemaPath:"#/$defs/label_file/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema101.oneOf[1].items.type,parentSchema:schema101.oneOf[1].items,data:data260};
+else {
+var valid203 = true;
+}
+if(valid203){
+if(data255.file !== undefined){
+let data257 = data255.file;
+const _errs739 = errors;
+if(typeof data257 !== "string"){
+const err303 = {instancePath:instancePath+"/extends/file",schemaPath:"#/properties/extends/oneOf/1/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.extends.oneOf[1].properties.file.type,parentSchema:schema25.properties.extends.oneOf[1].properties.file,data:data257};
 if(vErrors === null){
 vErrors = [err303];
 }
@@ -11428,14 +11381,17 @@ vErrors.push(err303);
 }
 errors++;
 }
-var valid202 = _errs746 === errors;
-if(!valid202){
-break;
+var valid203 = _errs739 === errors;
+}
+else {
+var valid203 = true;
+}
+}
 }
 }
 }
 else {
-const err304 = {instancePath:instancePath+"/label_file",schemaPath:"#/$defs/label_file/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema101.oneOf[1].type,parentSchema:schema101.oneOf[1],data:data259};
+const err304 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.extends.oneOf[1].type,parentSchema:schema25.properties.extends.oneOf[1],data:data255};
 if(vErrors === null){
 vErrors = [err304];
 }
@@ -11445,19 +11401,19 @@ vErrors.push(err304);
 errors++;
 }
 }
-var _valid34 = _errs744 === errors;
-if(_valid34 && valid201){
-valid201 = false;
+var _valid34 = _errs734 === errors;
+if(_valid34 && valid202){
+valid202 = false;
 passing34 = [passing34, 1];
 }
 else {
 if(_valid34){
-valid201 = true;
+valid202 = true;
 passing34 = 1;
 }
 }
-if(!valid201){
-const err305 = {instancePath:instancePath+"/label_file",schemaPath:"#/$defs/label_file/oneOf",keyword:"oneOf",params:{passingSchemas: passing34},message:"must match exactly one schema in oneOf",schema:schema101.oneOf,parentSchema:schema101,data:data259};
+if(!valid202){
+const err305 = {instancePath:instancePath+"/extends",schemaPath:"#/properties/extends/oneOf",keyword:"oneOf",params:{passingSchemas: passing34},message:"must match exactly one schema in oneOf",schema:schema25.properties.extends.oneOf,parentSchema:schema25.properties.extends,data:data255};
 if(vErrors === null){
 vErrors = [err305];
 }
@@ -11469,39 +11425,143 @@ validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs741;
+errors = _errs731;
 if(vErrors !== null){
-if(_errs741){
-vErrors.length = _errs741;
+if(_errs731){
+vErrors.length = _errs731;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid0 = _errs739 === errors;
+var valid0 = _errs730 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.develop !== undefined){
+const _errs741 = errors;
+if(!(validate42(data.develop, {instancePath:instancePath+"/develop",parentData:data,parentDataProperty:"develop",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate42.errors : vErrors.concat(validate42.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs741 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.credential_spec !== undefined){
+let data259 = data.credential_spec;
+const _errs742 = errors;
+if(errors === _errs742){
+if(data259 && typeof data259 == "object" && !Array.isArray(data259)){
+const _errs744 = errors;
+for(const key57 in data259){
+if(!((((key57 === "config") || (key57 === "file")) || (key57 === "registry")) || (pattern2.test(key57)))){
+validate24.errors = [{instancePath:instancePath+"/credential_spec",schemaPath:"#/properties/credential_spec/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key57},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.credential_spec,data:data259}];
+return false;
+break;
+}
+}
+if(_errs744 === errors){
+if(data259.config !== undefined){
+let data260 = data259.config;
+const _errs745 = errors;
+if(typeof data260 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/credential_spec/config",schemaPath:"#/properties/credential_spec/properties/config/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.credential_spec.properties.config.type,parentSchema:schema25.properties.credential_spec.properties.config,data:data260}];
+return false;
+}
+var valid204 = _errs745 === errors;
+}
+else {
+var valid204 = true;
+}
+if(valid204){
+if(data259.file !== undefined){
+let data261 = data259.file;
+const _errs747 = errors;
+if(typeof data261 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/credential_spec/file",schemaPath:"#/properties/credential_spec/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.credential_spec.properties.file.type,parentSchema:schema25.properties.credential_spec.properties.file,data:data261}];
+return false;
+}
+var valid204 = _errs747 === errors;
+}
+else {
+var valid204 = true;
+}
+if(valid204){
+if(data259.registry !== undefined){
+let data262 = data259.registry;
+const _errs749 = errors;
+if(typeof data262 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/credential_spec/registry",schemaPath:"#/properties/credential_spec/properties/registry/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.credential_spec.properties.registry.type,parentSchema:schema25.properties.credential_spec.properties.registry,data:data262}];
+return false;
+}
+var valid204 = _errs749 === errors;
+}
+else {
+var valid204 = true;
+}
+}
+}
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/credential_spec",schemaPath:"#/properties/credential_spec/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.credential_spec.type,parentSchema:schema25.properties.credential_spec,data:data259}];
+return false;
+}
+}
+var valid0 = _errs742 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.gpus !== undefined){
+const _errs751 = errors;
+if(!(validate47(data.gpus, {instancePath:instancePath+"/gpus",parentData:data,parentDataProperty:"gpus",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate47.errors : vErrors.concat(validate47.errors);
+errors = vErrors.length;
+}
+var valid0 = _errs751 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.isolation !== undefined){
+let data264 = data.isolation;
+const _errs752 = errors;
+if(typeof data264 !== "string"){
+validate24.errors = [{instancePath:instancePath+"/isolation",schemaPath:"#/properties/isolation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.isolation.type,parentSchema:schema25.properties.isolation,data:data264}];
+return false;
+}
+var valid0 = _errs752 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.models !== undefined){
-let data261 = data.models;
-const _errs748 = errors;
-const _errs749 = errors;
-let valid203 = false;
+let data265 = data.models;
+const _errs754 = errors;
+const _errs755 = errors;
+let valid205 = false;
 let passing35 = null;
-const _errs750 = errors;
-const _errs751 = errors;
-if(errors === _errs751){
-if(Array.isArray(data261)){
-var valid205 = true;
-const len48 = data261.length;
-for(let i80=0; i80<len48; i80++){
-let data262 = data261[i80];
-const _errs753 = errors;
-if(typeof data262 !== "string"){
-const err306 = {instancePath:instancePath+"/models/" + i80,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data262};
+const _errs756 = errors;
+const _errs757 = errors;
+if(errors === _errs757){
+if(Array.isArray(data265)){
+var valid207 = true;
+const len50 = data265.length;
+for(let i82=0; i82<len50; i82++){
+let data266 = data265[i82];
+const _errs759 = errors;
+if(typeof data266 !== "string"){
+const err306 = {instancePath:instancePath+"/models/" + i82,schemaPath:"#/$defs/list_of_strings/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.items.type,parentSchema:schema24.items,data:data266};
 if(vErrors === null){
 vErrors = [err306];
 }
@@ -11510,24 +11570,24 @@ vErrors.push(err306);
 }
 errors++;
 }
-var valid205 = _errs753 === errors;
-if(!valid205){
+var valid207 = _errs759 === errors;
+if(!valid207){
 break;
 }
 }
-if(valid205){
-let i81 = data261.length;
+if(valid207){
+let i83 = data265.length;
 let j32;
-if(i81 > 1){
+if(i83 > 1){
 const indices30 = {};
-for(;i81--;){
-let item30 = data261[i81];
+for(;i83--;){
+let item30 = data265[i83];
 if(typeof item30 !== "string"){
 continue;
 }
 if(typeof indices30[item30] == "number"){
 j32 = indices30[item30];
-const err307 = {instancePath:instancePath+"/models",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i81, j: j32},message:"must NOT have duplicate items (items ## "+j32+" and "+i81+" are identical)",schema:true,parentSchema:schema24,data:data261};
+const err307 = {instancePath:instancePath+"/models",schemaPath:"#/$defs/list_of_strings/uniqueItems",keyword:"uniqueItems",params:{i: i83, j: j32},message:"must NOT have duplicate items (items ## "+j32+" and "+i83+" are identical)",schema:true,parentSchema:schema24,data:data265};
 if(vErrors === null){
 vErrors = [err307];
 }
@@ -11537,13 +11597,13 @@ vErrors.push(err307);
 errors++;
 break;
 }
-indices30[item30] = i81;
+indices30[item30] = i83;
 }
 }
 }
 }
 else {
-const err308 = {instancePath:instancePath+"/models",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data261};
+const err308 = {instancePath:instancePath+"/models",schemaPath:"#/$defs/list_of_strings/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.type,parentSchema:schema24,data:data265};
 if(vErrors === null){
 vErrors = [err308];
 }
@@ -11553,25 +11613,25 @@ vErrors.push(err308);
 errors++;
 }
 }
-var _valid35 = _errs750 === errors;
+var _valid35 = _errs756 === errors;
 if(_valid35){
-valid203 = true;
+valid205 = true;
 passing35 = 0;
 }
-const _errs755 = errors;
-if(errors === _errs755){
-if(data261 && typeof data261 == "object" && !Array.isArray(data261)){
+const _errs761 = errors;
+if(errors === _errs761){
+if(data265 && typeof data265 == "object" && !Array.isArray(data265)){
 var props27 = {};
-for(const key58 in data261){
+for(const key58 in data265){
 if(pattern3.test(key58)){
-let data263 = data261[key58];
-const _errs757 = errors;
-if(errors === _errs757){
-if(data263 && typeof data263 == "object" && !Array.isArray(data263)){
-const _errs759 = errors;
-for(const key59 in data263){
+let data267 = data265[key58];
+const _errs763 = errors;
+if(errors === _errs763){
+if(data267 && typeof data267 == "object" && !Array.isArray(data267)){
+const _errs765 = errors;
+for(const key59 in data267){
 if(!(((key59 === "endpoint_var") || (key59 === "model_var")) || (pattern2.test(key59)))){
-const err309 = {instancePath:instancePath+"/models/" + key58.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/models/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key59},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.models.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data263};
+const err309 = {instancePath:instancePath+"/models/" + key58.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/models/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key59},message:"must NOT have additional properties",schema:false,parentSchema:schema25.properties.models.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data267};
 if(vErrors === null){
 vErrors = [err309];
 }
@@ -11582,12 +11642,12 @@ errors++;
 break;
 }
 }
-if(_errs759 === errors){
-if(data263.endpoint_var !== undefined){
-let data264 = data263.endpoint_var;
-const _errs760 = errors;
-if(typeof data264 !== "string"){
-const err310 = {instancePath:instancePath+"/models/" + key58.replace(/~/g, "~0").replace(/\//g, "~1")+"/endpoint_var",schemaPath:"#/properties/models/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/endpoint_var/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.models.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.endpoint_var.type,parentSchema:schema25.properties.models.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.endpoint_var,data:data264};
+if(_errs765 === errors){
+if(data267.endpoint_var !== undefined){
+let data268 = data267.endpoint_var;
+const _errs766 = errors;
+if(typeof data268 !== "string"){
+const err310 = {instancePath:instancePath+"/models/" + key58.replace(/~/g, "~0").replace(/\//g, "~1")+"/endpoint_var",schemaPath:"#/properties/models/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/endpoint_var/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.models.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.endpoint_var.type,parentSchema:schema25.properties.models.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.endpoint_var,data:data268};
 if(vErrors === null){
 vErrors = [err310];
 }
@@ -11596,17 +11656,17 @@ vErrors.push(err310);
 }
 errors++;
 }
-var valid208 = _errs760 === errors;
+var valid210 = _errs766 === errors;
 }
 else {
-var valid208 = true;
+var valid210 = true;
 }
-if(valid208){
-if(data263.model_var !== undefined){
-let data265 = data263.model_var;
-const _errs762 = errors;
-if(typeof data265 !== "string"){
-const err311 = {instancePath:instancePath+"/models/" + key58.replace(/~/g, "~0").replace(/\//g, "~1")+"/model_var",schemaPath:"#/properties/models/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/model_var/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.models.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.model_var.type,parentSchema:schema25.properties.models.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.model_var,data:data265};
+if(valid210){
+if(data267.model_var !== undefined){
+let data269 = data267.model_var;
+const _errs768 = errors;
+if(typeof data269 !== "string"){
+const err311 = {instancePath:instancePath+"/models/" + key58.replace(/~/g, "~0").replace(/\//g, "~1")+"/model_var",schemaPath:"#/properties/models/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/properties/model_var/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.models.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.model_var.type,parentSchema:schema25.properties.models.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].properties.model_var,data:data269};
 if(vErrors === null){
 vErrors = [err311];
 }
@@ -11615,16 +11675,16 @@ vErrors.push(err311);
 }
 errors++;
 }
-var valid208 = _errs762 === errors;
+var valid210 = _errs768 === errors;
 }
 else {
-var valid208 = true;
+var valid210 = true;
 }
 }
 }
 }
 else {
-const err312 = {instancePath:instancePath+"/models/" + key58.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/models/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.models.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].type,parentSchema:schema25.properties.models.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data263};
+const err312 = {instancePath:instancePath+"/models/" + key58.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/models/oneOf/1/patternProperties/%5E%5Ba-zA-Z0-9._-%5D%2B%24/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.models.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"].type,parentSchema:schema25.properties.models.oneOf[1].patternProperties["^[a-zA-Z0-9._-]+$"],data:data267};
 if(vErrors === null){
 vErrors = [err312];
 }
@@ -11639,7 +11699,7 @@ props27[key58] = true;
 }
 }
 else {
-const err313 = {instancePath:instancePath+"/models",schemaPath:"#/properties/models/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.models.oneOf[1].type,parentSchema:schema25.properties.models.oneOf[1],data:data261};
+const err313 = {instancePath:instancePath+"/models",schemaPath:"#/properties/models/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.properties.models.oneOf[1].type,parentSchema:schema25.properties.models.oneOf[1],data:data265};
 if(vErrors === null){
 vErrors = [err313];
 }
@@ -11649,19 +11709,19 @@ vErrors.push(err313);
 errors++;
 }
 }
-var _valid35 = _errs755 === errors;
-if(_valid35 && valid203){
-valid203 = false;
+var _valid35 = _errs761 === errors;
+if(_valid35 && valid205){
+valid205 = false;
 passing35 = [passing35, 1];
 }
 else {
 if(_valid35){
-valid203 = true;
+valid205 = true;
 passing35 = 1;
 }
 }
-if(!valid203){
-const err314 = {instancePath:instancePath+"/models",schemaPath:"#/properties/models/oneOf",keyword:"oneOf",params:{passingSchemas: passing35},message:"must match exactly one schema in oneOf",schema:schema25.properties.models.oneOf,parentSchema:schema25.properties.models,data:data261};
+if(!valid205){
+const err314 = {instancePath:instancePath+"/models",schemaPath:"#/properties/models/oneOf",keyword:"oneOf",params:{passingSchemas: passing35},message:"must match exactly one schema in oneOf",schema:schema25.properties.models.oneOf,parentSchema:schema25.properties.models,data:data265};
 if(vErrors === null){
 vErrors = [err314];
 }
@@ -11673,77 +11733,17 @@ validate24.errors = vErrors;
 return false;
 }
 else {
-errors = _errs749;
+errors = _errs755;
 if(vErrors !== null){
-if(_errs749){
-vErrors.length = _errs749;
+if(_errs755){
+vErrors.length = _errs755;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid0 = _errs748 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.post_start !== undefined){
-let data266 = data.post_start;
-const _errs764 = errors;
-if(errors === _errs764){
-if(Array.isArray(data266)){
-var valid209 = true;
-const len49 = data266.length;
-for(let i82=0; i82<len49; i82++){
-const _errs766 = errors;
-if(!(validate42(data266[i82], {instancePath:instancePath+"/post_start/" + i82,parentData:data266,parentDataProperty:i82,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate42.errors : vErrors.concat(validate42.errors);
-errors = vErrors.length;
-}
-var valid209 = _errs766 === errors;
-if(!valid209){
-break;
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/post_start",schemaPath:"#/properties/post_start/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.post_start.type,parentSchema:schema25.properties.post_start,data:data266}];
-return false;
-}
-}
-var valid0 = _errs764 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.pre_stop !== undefined){
-let data268 = data.pre_stop;
-const _errs767 = errors;
-if(errors === _errs767){
-if(Array.isArray(data268)){
-var valid210 = true;
-const len50 = data268.length;
-for(let i83=0; i83<len50; i83++){
-const _errs769 = errors;
-if(!(validate42(data268[i83], {instancePath:instancePath+"/pre_stop/" + i83,parentData:data268,parentDataProperty:i83,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate42.errors : vErrors.concat(validate42.errors);
-errors = vErrors.length;
-}
-var valid210 = _errs769 === errors;
-if(!valid210){
-break;
-}
-}
-}
-else {
-validate24.errors = [{instancePath:instancePath+"/pre_stop",schemaPath:"#/properties/pre_stop/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.pre_stop.type,parentSchema:schema25.properties.pre_stop,data:data268}];
-return false;
-}
-}
-var valid0 = _errs767 === errors;
+var valid0 = _errs754 === errors;
 }
 else {
 var valid0 = true;
