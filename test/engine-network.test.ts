@@ -8,7 +8,6 @@
 // names that are not ours go to a dead loopback port.
 import { createServer } from "node:net";
 import type { Server } from "node:net";
-import { request } from "node:http";
 import { readdirSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run as sys } from "../engine/sys/exec.js";
@@ -20,6 +19,7 @@ import { engineWorld, execText, startEngineChild } from "./support/engine.js";
 import type { EngineWorld } from "./support/engine.js";
 import { isRoot, missing } from "./support/requires.js";
 import { eventually } from "./support/wait.js";
+import { httpGet } from "../engine/network/testing.js";
 
 // Skipped without root, a failure under TSCOMPOSE_TEST_REQUIRE_ALL=1 (test/support/requires.ts).
 const root = !missing("root", isRoot);
@@ -58,19 +58,6 @@ async function lookup(client: string, name: string, server: string): Promise<str
   const r = await execText(w.engine, client, ["nslookup", name, server]);
   const answer = r.stdout.split(/\n\s*\n/).slice(1).join("\n");
   return [...answer.matchAll(/^Address:\s*([0-9.]+)\s*$/gm)].map((m) => m[1] ?? "");
-}
-
-function httpGet(port: number, host = "127.0.0.1"): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host, port, path: "/", timeout: 5000 }, (res) => {
-      let body = "";
-      res.on("data", (c: Buffer) => (body += c.toString()));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.on("error", reject);
-    req.end();
-  });
 }
 
 const ipOf = (c: ContainerInfo, net: string) => c.networks[net]?.ipAddress ?? "?";
@@ -176,7 +163,7 @@ describe.skipIf(!root)("service networks", () => {
     const pub = await up(n("pub"), { [app.name]: [] }, { cmd: HTTPD, ports });
     expect(pub.ports).toHaveLength(2);
     for (const p of pub.ports) {
-      const res = await eventually(() => httpGet(Number(p.hostPort)), (r) => r.status === 200, 10_000);
+      const res = await eventually(() => httpGet("127.0.0.1", Number(p.hostPort)), (r) => r.status === 200, 10_000);
       expect(res.body.trim()).toBe(pub.name);
     }
     // Another container reaches it through the host's published port too (hairpin via the gateway).
@@ -194,12 +181,12 @@ describe.skipIf(!root)("service networks", () => {
       expect(await w.engine.inspectContainer(n("clash"))).toBeUndefined();
       expect(ourLinks().length).toBe(linksBefore);
       // Nothing else was harmed.
-      expect((await httpGet(Number(pub.ports[0]!.hostPort))).status).toBe(200);
+      expect((await httpGet("127.0.0.1", Number(pub.ports[0]!.hostPort))).status).toBe(200);
     } finally {
       busy.close();
     }
     await w.engine.removeContainer(pub.id, { force: true });
-    await expect(httpGet(Number(pub.ports[0]!.hostPort))).rejects.toThrow();
+    await expect(httpGet("127.0.0.1", Number(pub.ports[0]!.hostPort))).rejects.toThrow();
   });
 
   it("two stacks on their own networks can neither resolve nor reach each other", async () => {

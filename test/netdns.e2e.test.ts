@@ -4,16 +4,14 @@
 // test runs on a loopback address), dns_search and dns_opt in resolv.conf,
 // links and external_links as names only the linking container resolves,
 // mac_address on eth0, and a long-syntax port with name/app_protocol/mode.
-import { createSocket, type Socket } from "node:dgram";
-import { get } from "node:http";
 import { randomInt } from "node:crypto";
 import { writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import * as dnsPacket from "dns-packet";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawnCli } from "./support/e2e.js";
 import { startStackSuite, stopStackSuite } from "./support/stack.js";
 import type { StackSuite } from "./support/stack.js";
+import { fakeUpstream, httpGet } from "../engine/network/testing.js";
 
 let s: StackSuite;
 const project = `tnd${process.pid}`;
@@ -25,8 +23,8 @@ const shared = `tndnet${process.pid}`;
 const resolverIp = `127.77.${randomInt(1, 250)}.53`;
 const TEST_NAME = "ext.netdns.test";
 const TEST_ADDR = "192.0.2.77";
-let resolver: Socket;
-const asked: string[] = [];
+let resolver: Awaited<ReturnType<typeof fakeUpstream>> | undefined;
+const asked = (): string[] => resolver?.queries ?? [];
 
 const legacyStack = `
 services:
@@ -92,46 +90,15 @@ async function lookup(service: string, name: string): Promise<string[]> {
 }
 const eth0Ip = async (service: string): Promise<string> => /inet (\d+\.\d+\.\d+\.\d+)/.exec(await sh(service, "ip -4 -o addr show eth0"))?.[1] ?? "none";
 
-function httpGet(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = get({ host: "127.0.0.1", port, path: "/index.html", timeout: 5000 }, (res) => {
-      let body = "";
-      res.on("data", (c: Buffer) => (body += c.toString()));
-      res.on("end", () => resolve(body));
-    });
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.on("error", reject);
-  });
-}
-
 beforeAll(async () => {
-  resolver = createSocket("udp4");
-  resolver.on("message", (msg, rinfo) => {
-    let q: dnsPacket.DecodedPacket;
-    try {
-      q = dnsPacket.decode(msg);
-    } catch {
-      return;
-    }
-    const question = q.questions?.[0];
-    if (!question) return;
-    asked.push(`${question.type} ${question.name}`);
-    const known = question.name.toLowerCase() === TEST_NAME;
-    const answers: dnsPacket.Answer[] = known && question.type === "A" ? [{ type: "A", name: question.name, class: "IN", ttl: 0, data: TEST_ADDR }] : [];
-    const flags = dnsPacket.RECURSION_AVAILABLE | (known ? 0 : 3); // 3: NXDOMAIN
-    resolver.send(dnsPacket.encode({ type: "response", id: q.id ?? 0, flags, questions: q.questions ?? [], answers }), rinfo.port, rinfo.address);
-  });
-  await new Promise<void>((resolve, reject) => {
-    resolver.once("error", reject);
-    resolver.bind(53, resolverIp, () => resolve());
-  });
+  resolver = await fakeUpstream({ [TEST_NAME]: TEST_ADDR }, { host: resolverIp, port: 53 });
   s = await startStackSuite("netdns", ["busybox"]);
   // Taken down in this order: the legacy project's network outlives the project that uses it.
   s.projects.push({ name: project, cwd: s.work }, { name: legacy, cwd: join(s.work, "legacy") }, { name: broken, cwd: join(s.work, "broken") });
 }, 300_000);
 
 afterAll(async () => {
-  resolver?.close();
+  await resolver?.close();
   expect(await stopStackSuite(s)).toEqual([]);
 }, 180_000);
 
@@ -158,9 +125,9 @@ describe("name resolution keys", () => {
     expect(asked).toContain(`A ${TEST_NAME}`);
 
     // Without `dns`, the same name is not asked of that resolver (it goes to the engine's upstream, dead here).
-    const before = asked.length;
+    const before = asked().length;
     expect(await lookup("plain", TEST_NAME)).toEqual([]);
-    expect(asked.slice(before)).toEqual([]);
+    expect(asked().slice(before)).toEqual([]);
     expect(await lookup("plain", "db")).toEqual([dbIp]); // the positive control of the same container
 
     // links: "database" is db for web only; external_links: "legacydb" is the other project's container for plain only.
@@ -176,14 +143,14 @@ describe("name resolution keys", () => {
     // The long-syntax port with name, app_protocol and mode: host is published like any other.
     const published = /127\.0\.0\.1:(\d+)/.exec(await ok(["-p", project, "port", "web", "80"]))?.[1];
     expect(published).toBeDefined();
-    expect((await httpGet(Number(published))).trim()).toBe("hello-from-web");
+    expect((await httpGet("127.0.0.1", Number(published), "/index.html")).body.trim()).toBe("hello-from-web");
 
     // A daemon restart keeps each container's resolvers and links (its DNS servers are rebuilt from the records).
     await s.daemon.stop();
     await s.daemon.start();
-    const asked2 = asked.length;
+    const asked2 = asked().length;
     expect(await lookup("web", TEST_NAME)).toEqual([TEST_ADDR]);
-    expect(asked.length).toBeGreaterThan(asked2);
+    expect(asked().length).toBeGreaterThan(asked2);
     expect(await lookup("web", "database")).toEqual([dbIp]);
     expect(await lookup("plain", "legacydb")).toEqual([oldDbIp]);
 

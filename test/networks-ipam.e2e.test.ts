@@ -5,13 +5,13 @@
 // network holds the default route) and host_binding_ipv4 (where a port that
 // names no host address is published).
 import { execFileSync } from "node:child_process";
-import { request } from "node:http";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawnCli } from "./support/e2e.js";
 import { startStackSuite, stopStackSuite } from "./support/stack.js";
 import type { StackSuite } from "./support/stack.js";
+import { httpGet } from "../engine/network/testing.js";
 
 let s: StackSuite;
 const project = `tni${process.pid}`;
@@ -102,20 +102,6 @@ async function addresses(service: string, proj = project): Promise<Record<string
 }
 const ifOn = (addrs: Record<string, string>, prefix: string): string | undefined => Object.entries(addrs).find(([, ip]) => ip.startsWith(`${prefix}.`))?.[0];
 
-function httpGet(host: string, port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host, port, path: "/index.html", timeout: 3000 }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => (body += c));
-      res.on("end", () => resolve(body));
-    });
-    req.on("timeout", () => req.destroy(new Error(`timeout on ${host}:${port}`)));
-    req.on("error", reject);
-    req.end();
-  });
-}
-
 beforeAll(async () => {
   s = await startStackSuite("networks-ipam", ["busybox"]);
   s.projects.push({ name: project, cwd: s.work }, { name: modes, cwd: s.work }, { name: conn, cwd: join(s.work, "conn") });
@@ -162,9 +148,9 @@ describe("network ipam and bridge options", () => {
     // host_binding_ipv4: the port is published on 127.0.0.1 only, not on the host's other addresses.
     const port = Number(/:(\d+)\s*$/.exec((await cli(["port", "c", "80"])).trim())?.[1]);
     expect(port).toBeGreaterThan(0);
-    expect(await httpGet("127.0.0.1", port)).toBe("hello-c\n");
+    expect((await httpGet("127.0.0.1", port, "/index.html")).body).toBe("hello-c\n");
     const gatewayOut = (await sh("c", "ip route show default")).match(/via (\S+)/)?.[1] as string;
-    await expect(httpGet(gatewayOut, port)).rejects.toThrow();
+    await expect(httpGet(gatewayOut, port, "/index.html")).rejects.toThrow();
 
     await cli(["down", "-t", "0"]);
   }, 600_000);

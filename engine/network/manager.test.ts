@@ -7,7 +7,6 @@
 import type { ChildProcess } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { request } from "node:http";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,27 +16,13 @@ import { EngineError, type NetworkInfo } from "../types.js";
 import { parseCidr, formatIp } from "./ipv4.js";
 import { openNetworkManager, type LinuxNetworkManager } from "./manager.js";
 import { probe } from "./ports.js";
-import { canUseNamespaces, fakeUpstream, inNs, leftovers, nslookupAddresses, spawnInNs, stopChild, testPool, testPrefixes } from "./testing.js";
+import { canUseNamespaces, fakeUpstream, httpGet, inNs, leftovers, nslookupAddresses, spawnInNs, stopChild, testPool, testPrefixes } from "./testing.js";
 import type { SandboxInfo } from "./types.js";
 import { eventually } from "../../test/support/wait.js";
 
 const { tag, prefixes } = testPrefixes();
 const OUTSIDE_NS = `to${tag}x`; // deliberately not our netns prefix: repair() must not take it for a leftover
 const OUTSIDE_LINK = `to${tag}h`;
-
-function httpGet(host: string, port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host, port, path: "/index.html", timeout: 5000 }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => (body += c));
-      res.on("end", () => resolve(body));
-    });
-    req.on("timeout", () => req.destroy(new Error(`timeout on ${host}:${port}`)));
-    req.on("error", reject);
-    req.end();
-  });
-}
 
 function udpRoundTrip(host: string, port: number, text: string): Promise<string> {
   const sock = createSocket("udp4");
@@ -234,15 +219,15 @@ describe.skipIf(!canUseNamespaces)("LinuxNetworkManager on the real kernel", () 
     ]);
     expect(ports[1]).toMatchObject({ hostPort: fixed, hostIp: "127.0.0.1", containerIp: db.endpoints[0]!.ipAddress });
     const eph = ports[0]!.hostPort;
-    expect(await httpGet("127.0.0.1", eph)).toBe("hello from web\n");
-    expect(await httpGet(front.gateway, eph)).toBe("hello from web\n");
-    expect(await httpGet("127.0.0.1", fixed)).toBe("hello from web\n");
+    expect((await httpGet("127.0.0.1", eph, "/index.html")).body).toBe("hello from web\n");
+    expect((await httpGet(front.gateway, eph, "/index.html")).body).toBe("hello from web\n");
+    expect((await httpGet("127.0.0.1", fixed, "/index.html")).body).toBe("hello from web\n");
     // From containers through the host address: a neighbour, and the container itself.
     for (const ns of [web.netns, db.netns]) {
       const r = await inNs(ns, ["wget", "-q", "-O", "-", `http://${front.gateway}:${eph}/index.html`], 5000);
       expect(r.stdout, ns).toBe("hello from web\n");
     }
-    await expect(httpGet(front.gateway, fixed)).rejects.toThrow(); // bound to 127.0.0.1 only
+    await expect(httpGet(front.gateway, fixed, "/index.html")).rejects.toThrow(); // bound to 127.0.0.1 only
 
     const echo = "require('dgram').createSocket('udp4').on('message',function(m,r){this.send(m,r.port,r.address)}).bind(9999)";
     children.push(spawnInNs(db.netns, process.execPath, ["-e", echo]));
@@ -276,7 +261,7 @@ describe.skipIf(!canUseNamespaces)("LinuxNetworkManager on the real kernel", () 
     expect(rulesAfter).toEqual(rulesBefore);
     expect((await m.inspectSandbox(web.containerId))?.ports).toEqual([]);
     const eph = (await m.inspectSandbox(db.containerId))!.ports[0]!.hostPort;
-    expect(await httpGet("127.0.0.1", eph)).toBe("hello from web\n");
+    expect((await httpGet("127.0.0.1", eph, "/index.html")).body).toBe("hello from web\n");
   });
 
   it("detach removes the name and the address at once; remove refuses a network in use", async () => {
@@ -329,7 +314,7 @@ describe.skipIf(!canUseNamespaces)("LinuxNetworkManager on the real kernel", () 
     expect(report.removed).toContain(`veth tv${tag}abcdef012`);
     expect(await lookup(web.netns, "db", front.gateway)).toEqual([db.endpoints[0]!.ipAddress]);
     const eph = (await m.inspectSandbox(db.containerId))!.ports[0]!.hostPort;
-    expect(await httpGet("127.0.0.1", eph)).toBe("hello from web\n");
+    expect((await httpGet("127.0.0.1", eph, "/index.html")).body).toBe("hello from web\n");
     expect(await pingable(db.netns, walled.endpoints[0]!.ipAddress)).toBe(false);
   });
 
@@ -340,9 +325,9 @@ describe.skipIf(!canUseNamespaces)("LinuxNetworkManager on the real kernel", () 
     expect((await m.listNetworks()).length).toBe(3);
     expect(await lookup(web.netns, "p-db-1", front.gateway)).toEqual([db.endpoints[0]!.ipAddress]);
     const eph = (await m.inspectSandbox(db.containerId))!.ports[0]!.hostPort;
-    expect(await httpGet("127.0.0.1", eph)).toBe("hello from web\n");
+    expect((await httpGet("127.0.0.1", eph, "/index.html")).body).toBe("hello from web\n");
     await m.unpublishPorts(db.containerId);
-    await expect(httpGet("127.0.0.1", eph)).rejects.toThrow();
+    await expect(httpGet("127.0.0.1", eph, "/index.html")).rejects.toThrow();
   });
 
   it("a truncated sandbox record: set aside, and repair() removes nothing it cannot attribute (the container keeps its netns and address)", async () => {

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createSocket, type Socket } from "node:dgram";
 import { readdir } from "node:fs/promises";
+import { request } from "node:http";
 import * as dnsPacket from "dns-packet";
 import { run, type RunResult } from "../sys/exec.js";
 import type { DnsUpstream } from "./dns.js";
@@ -63,10 +64,16 @@ export function nslookupAddresses(out: string): string[] {
 }
 
 /** A fake upstream resolver on 127.0.0.1: `known` names get their address, everything else NXDOMAIN. */
-export async function fakeUpstream(known: Record<string, string>): Promise<{ upstream: DnsUpstream; queries: string[]; close(): Promise<void> }> {
+export async function fakeUpstream(
+  known: Record<string, string>,
+  at: { host: string; port: number } = { host: "127.0.0.1", port: 0 },
+): Promise<{ upstream: DnsUpstream; queries: string[]; close(): Promise<void> }> {
   const sock: Socket = createSocket("udp4");
   const queries: string[] = [];
-  await new Promise<void>((r) => sock.bind(0, "127.0.0.1", () => r()));
+  await new Promise<void>((resolve, reject) => {
+    sock.once("error", reject);
+    sock.bind(at.port, at.host, () => resolve());
+  });
   sock.on("message", (msg, rinfo) => {
     let q: dnsPacket.DecodedPacket;
     try {
@@ -83,7 +90,7 @@ export async function fakeUpstream(known: Record<string, string>): Promise<{ ups
     sock.send(dnsPacket.encode({ type: "response", id: q.id ?? 0, flags: dnsPacket.RECURSION_AVAILABLE | rcode, questions: q.questions ?? [], answers }), rinfo.port, rinfo.address);
   });
   return {
-    upstream: { host: "127.0.0.1", port: sock.address().port },
+    upstream: { host: at.host, port: sock.address().port },
     queries,
     close: () => new Promise<void>((r) => sock.close(() => r())),
   };
@@ -119,3 +126,18 @@ export interface CrashChildConfig {
 }
 
 export const CRASH_CONFIG_ENV = "TSC_CRASH_CHILD_CONFIG";
+
+/** One HTTP GET (a published port, a container's server) with a 5 s limit: its status and body. */
+export function httpGet(host: string, port: number, path = "/"): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host, port, path, timeout: 5000 }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => (body += c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("timeout", () => req.destroy(new Error(`timeout on ${host}:${port}`)));
+    req.on("error", reject);
+    req.end();
+  });
+}

@@ -8,11 +8,10 @@
 import { randomBytes } from "node:crypto";
 import { createSocket } from "node:dgram";
 import { readFile, writeFile } from "node:fs/promises";
-import { request } from "node:http";
 import { createServer, type Server } from "node:net";
 import * as dnsPacket from "dns-packet";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fakeUpstream, inNs, nslookupAddresses } from "../../engine/network/testing.js";
+import { fakeUpstream, httpGet, inNs, nslookupAddresses } from "../../engine/network/testing.js";
 import { run as sys } from "../../engine/sys/exec.js";
 import type { ContainerInfo, ContainerSpec, NetworkInfo } from "../../engine/types.js";
 import { pushTestImage } from "../fixtures/push.js";
@@ -65,19 +64,6 @@ async function wget(client: string, url: string): Promise<{ exitCode: number; bo
 async function wgetFromLan(url: string): Promise<{ exitCode: number; body: string }> {
   const r = await inNs(LAN_NS, ["timeout", "3", "busybox", "wget", "-q", "-O", "-", url], 6000);
   return { exitCode: r.code, body: r.stdout.trim() };
-}
-
-function httpGet(host: string, port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host, port, path: "/", timeout: 5000 }, (res) => {
-      let body = "";
-      res.on("data", (c: Buffer) => (body += c.toString()));
-      res.on("end", () => resolve(body.trim()));
-    });
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.on("error", reject);
-    req.end();
-  });
 }
 
 /** A TCP service on the host's 127.0.0.1 that records who connected and answers a secret. */
@@ -183,14 +169,14 @@ describe.skipIf(!root)("network boundaries", () => {
   it("a port published on 127.0.0.1 works from the host and stays out of a container's reach through 127.0.0.1", async () => {
     const pub = await up(n("local"), [app.name], { cmd: HTTPD, ports: [{ containerPort: 80, protocol: "tcp", hostPort: undefined, hostIp: "127.0.0.1" }] });
     const port = Number(pub.ports[0]!.hostPort);
-    expect(await eventually(() => httpGet("127.0.0.1", port).catch(() => ""), (b) => b === pub.name, 10_000)).toBe(pub.name);
+    expect(await eventually(() => httpGet("127.0.0.1", port).then((r) => r.body.trim(), () => ""), (b) => b === pub.name, 10_000)).toBe(pub.name);
     const attacker = await up(n("attacker2"), [app.name], { capAdd: ["NET_ADMIN"], sysctls: { "net.ipv4.conf.all.route_localnet": "1" } });
     // Control: the service answers the attacker on the container's own address.
     expect((await wget(attacker.id, `http://${ipOf(pub, app.name)}/`)).body).toBe(pub.name);
     await execText(w.engine, attacker.id, ["sh", "-c", `ip addr flush dev lo && ip route add 127.0.0.0/8 via ${app.gateway} dev eth0`]);
     expect((await wget(attacker.id, `http://127.0.0.1:${port}/`)).body).toBe("");
     // Still fine from the host afterwards.
-    expect(await httpGet("127.0.0.1", port)).toBe(pub.name);
+    expect((await httpGet("127.0.0.1", port)).body.trim()).toBe(pub.name);
     for (const c of [pub, attacker]) await w.engine.removeContainer(c.id, { force: true });
   });
 
