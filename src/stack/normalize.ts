@@ -27,7 +27,7 @@ import { parsePortShort } from "./ports.js";
 import type { PortShort } from "./ports.js";
 import { normalizeResources } from "./resources.js";
 import { normalizeProcessKeys } from "./process-keys.js";
-import { checkNetwork, checkServiceNetworks } from "./network-checks.js";
+import { checkNetwork } from "./network-checks.js";
 import { normalizeSecurityOpt } from "./security-opt.js";
 import { parseSize, shellSplit } from "./units.js";
 import { normalizeDevelop, normalizeSupervision } from "./x-tscompose.js";
@@ -196,7 +196,6 @@ function normalizeService(name: string, s: Dict, ctx: NormalizeContext): Service
     ctx.fail(at("container_name"), `services.${name}: can't set container_name and scale to ${replicas}: container names must be unique`);
   }
   const networkMode = str(s.network_mode);
-  checkServiceNetworks(name, s, ctx.fail);
   const limits = deploy.resources.limits;
 
   const build = normalizeBuild(s.build);

@@ -12,6 +12,7 @@
 import type { UnsupportedKey } from "../../model/stack.js";
 import { isDict, type Dict } from "./dict.js";
 import { LOG_DRIVERS } from "./lifecycle.js";
+import { isIpv6, publishedHostIp } from "./network-checks.js";
 import { StackError, formatPath } from "./errors.js";
 import type { SourceLocation } from "./errors.js";
 import type { PathSegment } from "./parse.js";
@@ -37,6 +38,7 @@ export interface SupportRow {
 }
 
 const WINDOWS = "Windows containers only";
+const IPV4_ONLY = "IPv6 is not implemented yet: the embedded engine's networks are IPv4 only";
 const SWARM = "a Swarm feature; docker compose ignores it outside Swarm";
 const BUILDS = "image builds are not implemented yet (issue 18); give the service an `image:` that can be pulled";
 const noImage = (_v: unknown, svc: Dict): boolean => svc.image === undefined || svc.image === null;
@@ -73,7 +75,13 @@ export const SERVICE_ROWS: readonly SupportRow[] = [
   },
   { key: "models", reason: "no model runner (Docker Model Runner) in the embedded engine" },
   { key: "networks.*.driver_opts", reason: "per-endpoint driver options are not implemented" },
-  { key: "networks.*.ipv6_address", reason: "IPv6 is not implemented yet" },
+  { key: "networks.*.ipv6_address", reason: IPV4_ONLY },
+  {
+    key: "network_mode",
+    reason: "the embedded engine knows none, host, bridge, service:NAME and container:NAME (join a network with networks: instead)",
+    when: (v) => typeof v === "string" && !["none", "host", "bridge", "default"].includes(v) && !/^(service|container):./.test(v),
+  },
+  { key: "ports[]", reason: `an IPv6 host_ip: ${IPV4_ONLY}`, when: (v) => isIpv6(publishedHostIp(v)) },
   { key: "networks.*.interface_name", reason: "naming the container's interface is not implemented" },
   { key: "networks.*.link_local_ips", reason: "link-local addresses are not implemented" },
   { key: "provider", reason: "provider services (compose plugins) are not supported" },
@@ -95,9 +103,9 @@ export const SERVICE_ROWS: readonly SupportRow[] = [
 export const TOP_LEVEL_ROWS: readonly SupportRow[] = [
   { key: "models", reason: "no model runner (Docker Model Runner) in the embedded engine" },
   { key: "networks.*.enable_ipv4", reason: "networks without IPv4 are not implemented", atUp: unless(true, "true") },
-  { key: "networks.*.enable_ipv6", reason: "IPv6 is not implemented yet", when: oneOf(true, "true") },
+  { key: "networks.*.enable_ipv6", reason: IPV4_ONLY, when: oneOf(true, "true") },
+  { key: "networks.*.ipam.config[].subnet", reason: IPV4_ONLY, when: isIpv6 },
   { key: "networks.*.ipam.driver", reason: "only the default IPAM driver is available", when: (v) => v !== "default" },
-  { key: "networks.*.ipam.config", reason: "only one IPAM config (subnet) per network is implemented yet", when: (v) => Array.isArray(v) && v.length > 1 },
   { key: "secrets.*.driver", reason: SWARM, atUp: "ignore" },
   { key: "secrets.*.driver_opts", reason: SWARM, atUp: "ignore" },
   { key: "secrets.*.labels", reason: SWARM, atUp: "ignore" },
