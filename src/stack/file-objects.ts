@@ -86,13 +86,13 @@ export function checkFileObjects(stack: StackSpec, fail: Fail): void {
       const obj = stack[kind][key];
       if (!obj) continue; // checkConsistency names the undefined reference.
       if (obj.external) {
-        fail([kind, key, "external"], `${kind}.${key}.external: not supported by the embedded engine: external ${kind} live in a swarm, which the embedded engine is not (docker compose refuses them without swarm too)`);
+        fail([kind, key, "external"], `not supported by the embedded engine: external ${kind} live in a swarm, which the embedded engine is not (docker compose refuses them without swarm too)`);
       } else if (obj.file !== undefined) {
-        if (!existsSync(obj.file)) fail([kind, key, "file"], `${kind}.${key}.file: ${obj.file} does not exist`);
+        if (!existsSync(obj.file)) fail([kind, key, "file"], `${obj.file} does not exist`);
       } else if (obj.environment !== undefined) {
-        if (obj.environmentValue === undefined) fail([kind, key, "environment"], `${kind}.${key}.environment: environment variable "${obj.environment}" is not set`);
+        if (obj.environmentValue === undefined) fail([kind, key, "environment"], `environment variable "${obj.environment}" is not set`);
       } else if (obj.content === undefined) {
-        fail([kind, key], `${kind}.${key}: needs one of file, environment${kind === "configs" ? ", content" : ""} or external`);
+        fail([kind, key], `needs one of file, environment${kind === "configs" ? ", content" : ""} or external`);
       }
     }
   }

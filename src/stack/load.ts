@@ -42,7 +42,7 @@ export interface ProjectOptions {
   cwd: string;
   /** false: leave ${VAR} as written (config --no-interpolate). */
   interpolate?: boolean;
-  /** The host the stack is to run on: its resource keys are checked against it (`up`; not `config`). */
+  /** The host the stack is to run on (`up`, `run`; not `config`): its resource keys, and the files of the secrets and configs services use, are checked against it. */
   host?: HostResources | undefined;
 }
 
@@ -209,8 +209,11 @@ export function loadStack(opts: ProjectOptions): LoadResult {
     }
   }
   checkConsistency(stack, (path, message) => session.fail(message.includes("cycle") ? "cycle" : "reference", path, message));
-  checkFileObjects(stack, fail);
-  if (opts.host) checkHostResources(stack, opts.host, fail, (message) => session.warn(message));
+  if (opts.host) {
+    // What the stack needs of the host it is to run on; `config` prints a stack whatever the host has.
+    checkFileObjects(stack, fail);
+    checkHostResources(stack, opts.host, fail, (message) => session.warn(message));
+  }
   for (const svc of Object.values(stack.services)) svc.configHash = serviceConfigHash(svc, stack);
 
   return {
