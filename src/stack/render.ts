@@ -192,7 +192,8 @@ export function renderService(s: ServiceSpec): Dict {
     ),
     privileged: s.privileged || undefined,
     profiles: s.profiles,
-    pull_policy: s.pullPolicy === "missing" ? undefined : s.pullPolicy,
+    // The policy the loader implies (build for a service with only build:) is not printed, as compose leaves it out.
+    pull_policy: s.pullPolicy === (s.build && s.image === undefined ? "build" : "missing") ? undefined : s.pullPolicy,
     read_only: s.readOnly || undefined,
     restart: s.restart === "no" ? undefined : s.restartMaxRetries !== undefined ? `${s.restart}:${s.restartMaxRetries}` : s.restart,
     scale: s.deploy.replicas === undefined && s.replicas !== 1 ? s.replicas : undefined,
