@@ -122,7 +122,7 @@ describe("name resolution keys", () => {
     const oldDbIp = /inet (\d+\.\d+\.\d+\.\d+)/.exec(await ok(["-p", legacy, "exec", "-T", "olddb", "ip", "-4", "-o", "addr", "show", "eth0"], join(s.work, "legacy")))?.[1];
     expect(await lookup("web", "db")).toEqual([dbIp]);
     expect(await lookup("web", TEST_NAME)).toEqual([TEST_ADDR]);
-    expect(asked).toContain(`A ${TEST_NAME}`);
+    expect(asked()).toContain(TEST_NAME);
 
     // Without `dns`, the same name is not asked of that resolver (it goes to the engine's upstream, dead here).
     const before = asked().length;
