@@ -48,4 +48,28 @@ describe("the engine's error boundary", () => {
     await expect(engine.inspect()).rejects.toMatchObject({ kind: "not-found", message: "ENOENT: gone" });
     expect(engine.name()).toBe("fake");
   });
+
+  it("maps the failure of an async iterable a method returns (logs), after what it yielded, and leaves streams alone", async () => {
+    const { Readable } = await import("node:stream");
+    const stream = Readable.from(["x"]);
+    const engine = withEngineErrors(
+      {
+        async *logs(): AsyncGenerator<string> {
+          yield "first";
+          await Promise.resolve();
+          throw errno("ENOENT", "ENOENT: log file gone");
+        },
+        stream: () => stream,
+      },
+      "/s",
+    );
+    const seen: string[] = [];
+    const failure = await (async () => {
+      for await (const line of engine.logs()) seen.push(line);
+    })().catch((err: unknown) => err);
+    expect(seen).toEqual(["first"]);
+    expect(failure).toBeInstanceOf(EngineError);
+    expect(failure).toMatchObject({ kind: "not-found", message: "ENOENT: log file gone" });
+    expect(engine.stream()).toBe(stream);
+  });
 });
