@@ -40,8 +40,12 @@ class WordLexer {
     return this.chars[this.pos++];
   }
 
-  /** Reads up to `stop` (consumed) or the end; `stop` undefined means the end. */
-  processUntil(stop: string | undefined): string {
+  /**
+   * Reads up to `stop` (consumed) or the end; `stop` undefined means the end.
+   * `raw` keeps escapes as written: patterns and replacements of `${VAR#..}`
+   * and `${VAR/../..}` give `\*` its meaning later, as BuildKit does.
+   */
+  processUntil(stop: string | undefined, raw = false): string {
     let out = "";
     for (;;) {
       const ch = this.peek();
@@ -60,7 +64,7 @@ class WordLexer {
         this.next();
         const escaped = this.next();
         if (escaped === undefined) return out; // a trailing escape is dropped, as BuildKit does
-        out += this.options.rawEscapes ? ch + escaped : escaped;
+        out += this.options.rawEscapes || raw ? ch + escaped : escaped;
       } else out += this.next();
     }
   }
@@ -169,14 +173,14 @@ class WordLexer {
       case "%": {
         const longest = this.peek() === op;
         if (longest) this.next();
-        const pattern = this.processUntil("}");
+        const pattern = this.processUntil("}", true);
         return op === "#" ? trimPrefix(value ?? "", pattern, longest) : trimSuffix(value ?? "", pattern, longest);
       }
       case "/": {
         const all = this.peek() === "/";
         if (all) this.next();
-        const pattern = this.processUntil("/");
-        const replacement = this.processUntil("}");
+        const pattern = this.processUntil("/", true);
+        const replacement = this.processUntil("}", true);
         return replace(value ?? "", pattern, replacement, all);
       }
       default:
@@ -185,7 +189,7 @@ class WordLexer {
   }
 }
 
-/** A shell pattern (`*`, `?`, `[...]`, `\x`) as a regular expression source. */
+/** A shell pattern (`*`, `?`, `\\x` literal; brackets are literal too, as in BuildKit) as a regular expression source. */
 function patternSource(pattern: string, star: string): string {
   let out = "";
   const chars = Array.from(pattern);
@@ -194,16 +198,7 @@ function patternSource(pattern: string, star: string): string {
     if (ch === "*") out += star;
     else if (ch === "?") out += ".";
     else if (ch === "\\" && i + 1 < chars.length) out += escapeRegExp(chars[++i] as string);
-    else if (ch === "[") {
-      const close = chars.indexOf("]", i + 2);
-      if (close < 0) out += "\\[";
-      else {
-        let body = chars.slice(i + 1, close).join("");
-        if (body.startsWith("!")) body = `^${body.slice(1)}`;
-        out += `[${body.replace(/\\/g, "\\\\")}]`;
-        i = close;
-      }
-    } else out += escapeRegExp(ch);
+    else out += escapeRegExp(ch);
   }
   return out;
 }
@@ -231,7 +226,8 @@ function trimSuffix(value: string, pattern: string, longest: boolean): string {
 }
 
 function replace(value: string, pattern: string, replacement: string, all: boolean): string {
-  if (pattern === "") return value;
+  // An empty pattern matches the empty string at the start (BuildKit's ${FOO/$EMPTY/x} is x + FOO).
+  if (pattern === "") return replacement + value;
   // Like the shell, the longest match at the leftmost position is replaced.
   const re = new RegExp(patternSource(pattern, "[\\s\\S]*"), all ? "gsu" : "su");
   return value.replace(re, () => replacement);
