@@ -175,3 +175,42 @@ function checkGoPattern(pattern: string): void {
     }
   }
 }
+
+/**
+ * Go's filepath.Match as a test on a whole slash-separated path (`*` and `?`
+ * never cross a `/`, `[...]` classes with `^` negation, `\` escapes): the
+ * rule docker applies to COPY/ADD source patterns.
+ */
+export function pathMatcher(pattern: string): (path: string) => boolean {
+  checkGoPattern(pattern);
+  let re = "^";
+  const chars = Array.from(pattern);
+  for (let k = 0; k < chars.length; k++) {
+    const ch = chars[k] as string;
+    if (ch === "*") re += "[^/]*";
+    else if (ch === "?") re += "[^/]";
+    else if (ch === "\\") {
+      const next = chars[++k] as string;
+      re += /[A-Za-z0-9]/.test(next) ? next : `\\${next}`;
+    } else if (ch === "[") {
+      re += "[";
+      if (chars[k + 1] === "^") {
+        re += "^/";
+        k++;
+      }
+    } else if (ch === "]") re += "]";
+    else re += /[.+()|{}$^]/.test(ch) ? `\\${ch}` : ch;
+  }
+  const regex = new RegExp(`${re}$`, "s");
+  return (path) => regex.test(path);
+}
+
+/** Whether a COPY source uses wildcards (docker's containsWildcards). */
+export function hasWildcards(pattern: string): boolean {
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i];
+    if (ch === "\\") i++;
+    else if (ch === "*" || ch === "?" || ch === "[") return true;
+  }
+  return false;
+}
