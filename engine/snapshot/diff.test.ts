@@ -60,6 +60,7 @@ async function sampleUpper(): Promise<string> {
   await mkdir(`${u}/opt/app`, { recursive: true }); // a directory replaced by a new one
   await run("setfattr", ["-n", "trusted.overlay.opaque", "-v", "y", `${u}/opt/app`]);
   await writeFile(`${u}/opt/app/new`, "new\n");
+  await writeFile(`${u}/opt/app/empty`, "");
   await writeFile(`${u}/opt/a`, "linked\n");
   await link(`${u}/opt/a`, `${u}/opt/b`);
   await symlink("/etc/shadow", `${u}/opt/abs-out`);
@@ -70,7 +71,7 @@ async function sampleUpper(): Promise<string> {
   await run("mkfifo", [`${u}/opt/fifo`]);
   await mkdir(`${u}/home/user`, { recursive: true, mode: 0o750 });
   await chown(`${u}/home/user`, 1000, 1000);
-  for (const p of ["etc/hosts", "opt/app/new", "opt/a", "opt/ping", "opt/fifo"]) await utimes(`${u}/${p}`, T, T);
+  for (const p of ["etc/hosts", "opt/app/new", "opt/app/empty", "opt/a", "opt/ping", "opt/fifo"]) await utimes(`${u}/${p}`, T, T);
   for (const p of ["etc", "opt/app", "opt", "home/user", "home"]) await utimes(`${u}/${p}`, T, T);
   return u;
 }
@@ -97,6 +98,7 @@ describe("diffUpperDir", () => {
       "lrwxrwxrwx 0/0 opt/abs-out -> /etc/shadow",
       "drwxr-xr-x 0/0 opt/app/",
       "-rwxr-xr-x 0/0 opt/app/.wh..wh..opq",
+      "-rw-r--r-- 0/0 opt/app/empty",
       "-rw-r--r-- 0/0 opt/app/new",
       "hrw-r--r-- 0/0 opt/b link to opt/a",
       "prw-r--r-- 0/0 opt/fifo",

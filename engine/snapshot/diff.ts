@@ -19,7 +19,7 @@
 // would read as a whiteout and silently hide a file instead.
 import { closeSync, constants, createReadStream, fstatSync, openSync, type Stats } from "node:fs";
 import { lstat, readdir, readlink, realpath } from "node:fs/promises";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import * as tar from "tar-stream";
 import { kindOf, type ErrorKind, type KindedError } from "../errors.js";
@@ -216,7 +216,9 @@ class DiffWalker {
     const sink = this.pack.entry({ ...header, name: xattrs.length > 0 ? ustarName(rel) : rel, type: "file", size: st.size }, (err) => {
       written = err ? Promise.reject(err) : Promise.resolve();
     });
-    const source = createReadStream("", { fd, ...(st.size > 0 ? { start: 0, end: st.size - 1 } : { end: -1 }), autoClose: true });
+    // An empty file has nothing to read (and createReadStream takes no empty range).
+    if (st.size === 0) closeSync(fd);
+    const source = st.size > 0 ? createReadStream("", { fd, start: 0, end: st.size - 1, autoClose: true }) : Readable.from([]);
     try {
       await pipeline(source, sink as unknown as NodeJS.WritableStream);
       // tar-stream calls back once the entry, padding included, is in the pack.
