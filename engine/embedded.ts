@@ -19,7 +19,7 @@ import type { NetworkManager, SandboxInfo } from "./network/types.js";
 import type { ResolvedMount } from "./runtime/mounts.js";
 import type { ContainerRuntime } from "./runtime/runtime.js";
 import type { ContainerRecord } from "./runtime/store.js";
-import { resolveHostGateway } from "./runtime/etcfiles.js";
+import { ETC_FILES, resolveHostGateway } from "./runtime/etcfiles.js";
 import { resolveInRoot, resolveUser } from "./runtime/user.js";
 import type { ResolvedUser } from "./runtime/user.js";
 import type { ChainId, Mount, Snapshotter } from "./snapshot/types.js";
@@ -70,6 +70,8 @@ export interface ImageBackend {
     comment?: string;
     createdBy?: string;
     ref?: string;
+    /** Layer paths of mount points the engine made (etc/hosts ...), left out when empty. */
+    mountPoints?: readonly string[];
     onWarning?: (message: string) => void;
   }): Promise<string>;
   remove(ref: string, opts: { force?: boolean; inUse: (imageId: string) => Promise<boolean> }): Promise<string[]>;
@@ -520,6 +522,7 @@ export class EmbeddedEngine implements Engine {
         // docker's created_by for a commit: the container's command line.
         createdBy: [...(entrypoint ?? []), ...(cmd ?? [])].join(" "),
         ...(opts.ref !== undefined ? { ref: opts.ref } : {}),
+        mountPoints: ETC_FILES.map((p) => p.slice(1)),
         onWarning: (message) => this.parts.log?.("commit warning", { container: rec.name, message }),
       });
       if (opts.ref !== undefined) this.emit({ type: "image", action: "tag", id, ref: opts.ref, time: Date.now() });

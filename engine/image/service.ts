@@ -326,12 +326,12 @@ export class ImageService {
    * new layer over its image (`parent`), with its settings (`overrides`), the
    * -c changes and a history entry. Returns the new image's ID.
    */
-  async commit(req: Omit<CommitRequest, "layers" | "tags" | "verb"> & { upperDir: string; ref?: string; onWarning?: (message: string) => void }): Promise<Digest> {
+  async commit(req: Omit<CommitRequest, "layers" | "tags" | "verb"> & { upperDir: string; ref?: string; mountPoints?: readonly string[]; onWarning?: (message: string) => void }): Promise<Digest> {
     const tag = req.ref !== undefined ? refKey(req.ref) : undefined;
     if (tag?.includes("@")) throw new EngineError("invalid", `refusing to create a tag with a digest reference: ${req.ref}`);
     // A bad -c fails before any layer is written.
     applyChanges({}, req.changes ?? [], "commit");
-    const layer = await storeDiffLayer(this.content, req.upperDir, this.#tmp, { ...(req.onWarning ? { onWarning: req.onWarning } : {}) });
+    const layer = await storeDiffLayer(this.content, req.upperDir, this.#tmp, { ...(req.onWarning ? { onWarning: req.onWarning } : {}), ...(req.mountPoints ? { mountPoints: req.mountPoints } : {}) });
     let ok = false;
     try {
       const { record } = await commitImage(this.#ctx, { ...req, layers: [layer], tags: tag ? [tag] : [], verb: "commit" });

@@ -177,6 +177,20 @@ describe("diffUpperDir", () => {
     expect(lines.some((l) => l.endsWith(`${dir}/file`))).toBe(true);
   });
 
+  test("the engine's empty mount points are left out; the same names with content are not", async () => {
+    const u = await fresh("mounts");
+    await mkdir(`${u}/etc`);
+    await writeFile(`${u}/etc/hosts`, "");
+    await writeFile(`${u}/etc/hostname`, "written\n");
+    await writeFile(`${u}/etc/other`, "");
+    const { tar, done } = diffUpperDir(u, { mountPoints: ["etc/hosts", "etc/hostname"] });
+    const chunks: Buffer[] = [];
+    for await (const c of tar) chunks.push(c as Buffer);
+    await done;
+    const names = (await gnuList(Buffer.concat(chunks))).map((l) => l.split(/\s+/).at(-1));
+    expect(names).toEqual(["etc/", "etc/hostname", "etc/other"]);
+  });
+
   test("a socket is skipped with a warning, as docker does", async () => {
     const u = await fresh("sock");
     await writeFile(`${u}/keep`, "x");

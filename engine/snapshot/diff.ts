@@ -53,6 +53,13 @@ export class DiffError extends Error implements KindedError {
 export interface DiffOptions {
   /** Called for every entry skipped (sockets), besides collecting it in the summary. */
   onWarning?: (message: string) => void;
+  /**
+   * Layer paths ("etc/hosts") left out when they are empty regular files:
+   * the mount points runc made in the upper dir for the engine's own bind
+   * mounts. Docker keeps those in an init layer below the container's, so
+   * they never reach a commit.
+   */
+  mountPoints?: readonly string[];
 }
 
 export interface DiffSummary {
@@ -103,13 +110,16 @@ class DiffWalker {
   entries = 0;
   private root = "";
   private xattrs = new Map<string, Xattrs>();
+  private readonly mountPoints: Set<string>;
   /** dev:ino of files with several names -> the layer path written first. */
   private readonly links = new Map<string, string>();
 
   constructor(
     private readonly pack: tar.Pack,
     private readonly opts: DiffOptions,
-  ) {}
+  ) {
+    this.mountPoints = new Set(opts.mountPoints ?? []);
+  }
 
   async walk(upperDir: string): Promise<void> {
     try {
@@ -155,6 +165,7 @@ class DiffWalker {
     if (base.startsWith(WHITEOUT_PREFIX)) {
       throw new DiffError(`${rel}: a file whose name starts with "${WHITEOUT_PREFIX}" cannot be put in a layer (it would read as a whiteout)`, { path: rel });
     }
+    if (st.isFile() && st.size === 0 && this.mountPoints.has(rel)) return;
     if (st.isSocket()) {
       this.warn(`skipped socket ${rel}: a layer tar cannot hold sockets`);
       return;
