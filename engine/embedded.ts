@@ -19,11 +19,13 @@ import type { NetworkManager, SandboxInfo } from "./network/types.js";
 import type { ResolvedMount } from "./runtime/mounts.js";
 import type { ContainerRuntime } from "./runtime/runtime.js";
 import type { ContainerRecord } from "./runtime/store.js";
-import { resolveHostGateway } from "./runtime/etcfiles.js";
+import { ETC_FILES, resolveHostGateway } from "./runtime/etcfiles.js";
 import { resolveInRoot, resolveUser } from "./runtime/user.js";
 import type { ResolvedUser } from "./runtime/user.js";
 import type { ChainId, Mount, Snapshotter } from "./snapshot/types.js";
+import { mergeEnv } from "./runtime/spec.js";
 import type {
+  CommitOptions,
   ContainerFilter,
   ContainerInfo,
   ContainerSpec,
@@ -58,6 +60,20 @@ export interface ImageBackend {
   /** resolveLocal, with the layers kept from garbage collection (in any process) until release. */
   leaseLocal(ref: string): Promise<{ info: ImageInfo; chainIds: ChainId[]; release: () => Promise<void> } | undefined>;
   list(): Promise<ImageInfo[]>;
+  /** docker commit's image half (image/service.ts): `upperDir`'s changes as a layer over `parent`; returns the image ID. */
+  commit(req: {
+    upperDir: string;
+    parent: `sha256:${string}`;
+    overrides: Record<string, unknown>;
+    changes?: readonly string[];
+    author?: string;
+    comment?: string;
+    createdBy?: string;
+    ref?: string;
+    /** Layer paths of mount points the engine made (etc/hosts ...), left out when empty. */
+    mountPoints?: readonly string[];
+    onWarning?: (message: string) => void;
+  }): Promise<string>;
   remove(ref: string, opts: { force?: boolean; inUse: (imageId: string) => Promise<boolean> }): Promise<string[]>;
   prune(opts: { all?: boolean; inUse: (imageId: string) => Promise<boolean> }): Promise<{ report: string[]; reclaimed: number }>;
   close(): Promise<void>;
@@ -470,6 +486,50 @@ export class EmbeddedEngine implements Engine {
   /** See export.ts. */
   exportContainer(idOrName: string, hostPath: string, opts?: { path?: string; followLink?: boolean }): Promise<void> {
     return this.withRoot(idOrName, (root) => exportRoot(root, hostPath, opts));
+  }
+
+  /**
+   * docker commit: the container's upper dir is its changes over the image.
+   * A running container is frozen while they are read (unless pause is
+   * false), so the layer is one moment's state; it is thawed after, also on
+   * failure. The config is the container's own (command, env, user, working
+   * dir as it ran), then the -c changes.
+   */
+  async commitContainer(idOrName: string, opts: CommitOptions = {}): Promise<string> {
+    const rec = this.parts.runtime.get(idOrName);
+    const snapshot = await this.parts.snapshotter.get(rec.id);
+    if (!snapshot) throw new EngineError("not-found", `container ${rec.name} has no file system to commit`);
+    const freeze = opts.pause !== false && rec.state === "running";
+    if (freeze) await this.parts.runtime.pause(rec.id);
+    try {
+      const { spec, imageConfig } = rec;
+      const entrypoint = spec.entrypoint ?? imageConfig.entrypoint;
+      const cmd = spec.entrypoint !== undefined ? (spec.cmd ?? []) : spec.cmd !== undefined && spec.cmd.length > 0 ? spec.cmd : imageConfig.cmd;
+      const overrides: Record<string, unknown> = {
+        Env: mergeEnv(imageConfig.env, spec.env),
+        ...(cmd !== undefined ? { Cmd: cmd } : {}),
+        ...(entrypoint !== undefined ? { Entrypoint: entrypoint } : {}),
+        ...(spec.user !== undefined ? { User: spec.user } : {}),
+        ...(spec.workingDir !== undefined ? { WorkingDir: spec.workingDir } : {}),
+      };
+      const id = await this.parts.images.commit({
+        upperDir: snapshot.upper,
+        parent: rec.imageId as `sha256:${string}`,
+        overrides,
+        ...(opts.changes !== undefined ? { changes: opts.changes } : {}),
+        ...(opts.author !== undefined ? { author: opts.author } : {}),
+        ...(opts.message !== undefined ? { comment: opts.message } : {}),
+        // docker's created_by for a commit: the container's command line.
+        createdBy: [...(entrypoint ?? []), ...(cmd ?? [])].join(" "),
+        ...(opts.ref !== undefined ? { ref: opts.ref } : {}),
+        mountPoints: ETC_FILES.map((p) => p.slice(1)),
+        onWarning: (message) => this.parts.log?.("commit warning", { container: rec.name, message }),
+      });
+      if (opts.ref !== undefined) this.emit({ type: "image", action: "tag", id, ref: opts.ref, time: Date.now() });
+      return id;
+    } finally {
+      if (freeze) await this.parts.runtime.unpause(rec.id);
+    }
   }
 
   /**

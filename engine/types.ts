@@ -140,6 +140,18 @@ export interface HealthcheckConfig {
   startIntervalMs: number;
 }
 
+export interface CommitOptions {
+  /** REPOSITORY[:TAG] for the new image; untagged without. */
+  ref?: string;
+  author?: string;
+  /** The history entry's comment (docker commit -m). */
+  message?: string;
+  /** Dockerfile instructions applied to the config (docker commit -c): CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, USER, VOLUME, WORKDIR, STOPSIGNAL. */
+  changes?: string[];
+  /** Freeze a running container while its changes are read, thawed after even on failure (default true, as docker commit -p). */
+  pause?: boolean;
+}
+
 export interface ContainerSpec {
   name: string;
   image: string;
@@ -508,6 +520,12 @@ export interface Engine {
    * `docker cp CONTAINER:PATH -` streams it (mounts included).
    */
   exportContainer(id: string, hostPath: string, opts?: { path?: string; followLink?: boolean }): Promise<void>;
+  /**
+   * `docker commit`: the container's changes to its image's file system as a
+   * new image (its settings and `changes` in the config, a history entry).
+   * Returns the new image's ID (sha256:...).
+   */
+  commitContainer(id: string, opts?: CommitOptions): Promise<string>;
   /** Stats a container path inside the container (the last component followed when followLink). */
   statContainerPath(id: string, path: string, opts?: { followLink?: boolean }): Promise<ContainerPathKind | undefined>;
   top(id: string): Promise<{ titles: string[]; processes: string[][] }>;

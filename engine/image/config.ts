@@ -80,3 +80,30 @@ export function toImageConfig(c: OciImageConfig): ImageConfig {
         : undefined,
   };
 }
+
+/** toImageConfig's inverse, for applying -c changes to an image known only in the engine's form (the FakeEngine). */
+export function fromImageConfig(c: ImageConfig): NonNullable<OciImageConfig["config"]> {
+  const msToNs = (ms: number | undefined): number | undefined => (ms === undefined ? undefined : ms * 1e6);
+  return {
+    ...(c.entrypoint !== undefined ? { Entrypoint: [...c.entrypoint] } : {}),
+    ...(c.cmd !== undefined ? { Cmd: [...c.cmd] } : {}),
+    Env: [...c.env],
+    ...(c.workingDir !== undefined ? { WorkingDir: c.workingDir } : {}),
+    ...(c.user !== undefined ? { User: c.user } : {}),
+    ExposedPorts: Object.fromEntries(c.exposedPorts.map((p) => [p, {}])),
+    Volumes: Object.fromEntries(c.volumes.map((v) => [v, {}])),
+    Labels: { ...c.labels },
+    ...(c.stopSignal !== undefined ? { StopSignal: c.stopSignal } : {}),
+    ...(c.healthcheck !== undefined
+      ? {
+          Healthcheck: {
+            Test: [...c.healthcheck.test],
+            ...(c.healthcheck.intervalMs !== undefined && { Interval: msToNs(c.healthcheck.intervalMs) }),
+            ...(c.healthcheck.timeoutMs !== undefined && { Timeout: msToNs(c.healthcheck.timeoutMs) }),
+            ...(c.healthcheck.startPeriodMs !== undefined && { StartPeriod: msToNs(c.healthcheck.startPeriodMs) }),
+            ...(c.healthcheck.retries !== undefined && { Retries: c.healthcheck.retries }),
+          },
+        }
+      : {}),
+  };
+}

@@ -34,6 +34,8 @@ import { loadArchive, saveArchive, type LoadResult } from "./archive.js";
 import { parseImageConfig } from "./config.js";
 import { parseEngineConfig, readEngineConfig, type EngineConfig } from "../config.js";
 import type { LayerDownload } from "./download.js";
+import { applyChanges } from "./changes.js";
+import { commitImage, storeDiffLayer, type CommitRequest } from "./commit.js";
 import { importRootfs, type ImportOptions } from "./import.js";
 import { inspectImage, toImageInfo, type ImageInspect } from "./inspect.js";
 import { FileLock } from "../sys/flock.js";
@@ -317,6 +319,27 @@ export class ImageService {
 
   async push(ref: string, opts: { onProgress?: (p: PullProgress) => void } = {}): Promise<PushResult> {
     return pushImage(this.#ctx, ref, { ...opts, maxConcurrentUploads: this.config.maxConcurrentUploads });
+  }
+
+  /**
+   * docker commit's image half: the changes in a container's upper dir as a
+   * new layer over its image (`parent`), with its settings (`overrides`), the
+   * -c changes and a history entry. Returns the new image's ID.
+   */
+  async commit(req: Omit<CommitRequest, "layers" | "tags" | "verb"> & { upperDir: string; ref?: string; mountPoints?: readonly string[]; onWarning?: (message: string) => void }): Promise<Digest> {
+    const tag = req.ref !== undefined ? refKey(req.ref) : undefined;
+    if (tag?.includes("@")) throw new EngineError("invalid", `refusing to create a tag with a digest reference: ${req.ref}`);
+    // A bad -c fails before any layer is written.
+    applyChanges({}, req.changes ?? [], "commit");
+    const layer = await storeDiffLayer(this.content, req.upperDir, this.#tmp, { ...(req.onWarning ? { onWarning: req.onWarning } : {}), ...(req.mountPoints ? { mountPoints: req.mountPoints } : {}) });
+    let ok = false;
+    try {
+      const { record } = await commitImage(this.#ctx, { ...req, layers: [layer], tags: tag ? [tag] : [], verb: "commit" });
+      ok = true;
+      return record.id;
+    } finally {
+      if (!ok) await this.#ctx.collect({ chains: [], blobs: [layer.blob.digest] }).catch(() => undefined);
+    }
   }
 
   /** docker import: a root filesystem tar as a one-layer image. */

@@ -9,6 +9,9 @@ export interface HostsEntry {
   names: string[];
 }
 
+/** Where they are bind-mounted in the container. */
+export const ETC_FILES = ["/etc/hosts", "/etc/hostname", "/etc/resolv.conf"] as const;
+
 /** Docker's default /etc/hosts lines (libnetwork etchosts.defaultContent). */
 const DEFAULT_HOSTS: HostsEntry[] = [
   { ip: "127.0.0.1", names: ["localhost"] },

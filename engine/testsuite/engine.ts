@@ -477,5 +477,39 @@ export function engineConformance(name: string, makeEngine: () => Promise<Engine
         await expectErrorKind(engine.statContainerPath(c.id, "tmp"), "invalid");
       });
     });
+
+    describe("commit", () => {
+      it("a running container's changes become an image with its settings and the -c changes; it runs on after", async () => {
+        const file = join(h.hostDir, `${testLabel}-commit.txt`);
+        await writeFile(file, "committed\n");
+        const id = await waitReady(await run({ cmd: SLEEPER, env: ["FROM_RUN=1"] }));
+        await engine.copyToContainer(id, { copies: [{ hostPath: file, containerPath: "/srv/committed.txt" }], removals: [] });
+        const ref = `tscompose-conformance/${h.name("commit").toLowerCase()}:v1`;
+        const imageId = await engine.commitContainer(id, { ref, changes: ["ENV ADDED=yes", "LABEL org.example.k=v"], author: "tester", message: "first" });
+        try {
+          expect(imageId).toMatch(/^sha256:[0-9a-f]{64}$/);
+          const img = await engine.inspectImage(ref);
+          expect(img?.id).toBe(imageId);
+          expect(img?.repoTags).toEqual([`docker.io/${ref}`]);
+          expect(img?.config.env).toEqual(expect.arrayContaining(["FROM_RUN=1", "ADDED=yes"]));
+          expect(img?.config.labels).toMatchObject({ "org.example.k": "v" });
+          expect(img?.config.cmd).toEqual(SLEEPER);
+          // Paused for the commit, thawed after.
+          expect((await engine.inspectContainer(id))?.state).toBe("running");
+          const other = await engine.createContainer(spec({ image: ref, cmd: ["true"] }));
+          expect(await engine.statContainerPath(other.id, "/srv/committed.txt")).toBe("file");
+          expect(await engine.statContainerPath(other.id, "/srv/elsewhere.txt")).toBeUndefined();
+        } finally {
+          for (const c of await engine.listContainers({ all: true, labels: { [SUITE_LABEL]: testLabel } })) await engine.removeContainer(c.id, { force: true });
+          await engine.removeImage(imageId, { force: true });
+        }
+      });
+
+      it("a missing container is not-found; an instruction -c does not take is invalid", async () => {
+        await expectErrorKind(engine.commitContainer("tscompose-conformance-absent"), "not-found");
+        const c = await engine.createContainer(spec({ cmd: ["true"] }));
+        await expectErrorKind(engine.commitContainer(c.id, { changes: ["RUN rm -rf /"] }), "invalid");
+      });
+    });
   });
 }

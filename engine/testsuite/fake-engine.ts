@@ -9,7 +9,9 @@
 // A test changes what a method does with intercept() (fail a create, count
 // calls in flight) instead of casting a partial stub to Engine.
 import { normalizeSignal } from "../runtime/signals.js";
-import { resolveCommand } from "../runtime/spec.js";
+import { mergeEnv, resolveCommand } from "../runtime/spec.js";
+import { applyChanges } from "../image/changes.js";
+import { fromImageConfig, toImageConfig } from "../image/config.js";
 import { baseImage } from "../runtime/testing.js";
 import { VOLUME_LABEL } from "../../model/labels.js";
 import { normalizedName, parseReference } from "../content/reference.js";
@@ -17,6 +19,7 @@ import { checkName } from "../names.js";
 import { checkTimeoutMs } from "../timeout.js";
 import { EngineError } from "../types.js";
 import type {
+  CommitOptions,
   ContainerFilter,
   ContainerInfo,
   ContainerPathKind,
@@ -94,6 +97,8 @@ export class FakeEngine implements Engine {
   readonly kind = "embedded" as const;
   private readonly catalogue = new Map<string, ImageInfo>();
   private readonly images = new Map<string, ImageInfo>();
+  /** The files of committed images; a container of any other image starts with FakeFiles' base tree. */
+  private readonly imageFiles = new Map<string, FakeFiles>();
   private readonly containers = new Map<string, FakeContainer>();
   private readonly networks = new Map<string, NetworkInfo>();
   private readonly volumes = new Map<string, VolumeInfo>();
@@ -253,7 +258,7 @@ export class FakeEngine implements Engine {
         process: undefined,
         log: [],
         watchers: new Set(),
-        files: new FakeFiles(),
+        files: this.imageFiles.get(image.id)?.clone() ?? new FakeFiles(),
         info: {
           id,
           name: name || id.slice(0, 12),
@@ -541,6 +546,35 @@ export class FakeEngine implements Engine {
 
   exportContainer(id: string, hostPath: string, opts: { path?: string; followLink?: boolean } = {}): Promise<void> {
     return this.call("exportContainer", [id, hostPath, opts], () => this.get(id).files.exportTar(hostPath, opts));
+  }
+
+  commitContainer(idOrName: string, opts: CommitOptions = {}): Promise<string> {
+    return this.call("commitContainer", [idOrName, opts], () => {
+      const c = this.get(idOrName);
+      const parent = this.images.get(c.info.imageId);
+      if (!parent) throw new EngineError("not-found", `the image of container ${c.info.name} is no longer there`);
+      const docker: Record<string, unknown> = fromImageConfig(parent.config);
+      docker.Env = mergeEnv(parent.config.env, c.spec.env);
+      if (c.spec.entrypoint !== undefined) docker.Entrypoint = c.spec.entrypoint;
+      if (c.spec.cmd !== undefined || c.spec.entrypoint !== undefined) docker.Cmd = c.spec.cmd ?? [];
+      if (c.spec.user !== undefined) docker.User = c.spec.user;
+      if (c.spec.workingDir !== undefined) docker.WorkingDir = c.spec.workingDir;
+      applyChanges(docker, opts.changes ?? [], "commit");
+      const tag = opts.ref !== undefined ? normalized(opts.ref) : undefined;
+      if (tag !== undefined) for (const other of this.images.values()) other.repoTags = other.repoTags.filter((t) => t !== tag);
+      const id = `sha256:${hex(64)}`;
+      this.images.set(id, {
+        ...structuredClone(parent),
+        id,
+        repoTags: tag !== undefined ? [tag] : [],
+        repoDigests: [],
+        created: new Date().toISOString(),
+        config: toImageConfig({ architecture: parent.architecture, os: parent.os, rootfs: { type: "layers", diff_ids: [] }, config: docker }),
+      });
+      this.imageFiles.set(id, c.files.clone());
+      if (tag !== undefined) this.emit({ type: "image", action: "tag", id, ref: tag, time: Date.now() });
+      return Promise.resolve(id);
+    });
   }
 
   statContainerPath(id: string, path: string, opts: { followLink?: boolean } = {}): Promise<ContainerPathKind | undefined> {

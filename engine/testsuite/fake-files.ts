@@ -20,6 +20,14 @@ export class FakeFiles {
     this.fs.set("/etc/passwd", { kind: "file", data: Buffer.from("root:x:0:0:root:/root:/bin/sh\n"), mode: 0o644 });
   }
 
+  /** An independent copy: a committed image's files, then each new container's. */
+  clone(): FakeFiles {
+    const copy = new FakeFiles();
+    copy.fs.clear();
+    for (const [k, v] of this.fs) copy.fs.set(k, structuredClone(v));
+    return copy;
+  }
+
   /** A file's content (undefined: not there, or not a file). */
   readFile(path: string): Buffer | undefined {
     const node = this.fs.get(this.resolve(path));

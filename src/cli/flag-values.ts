@@ -24,3 +24,10 @@ export const tailFlag = strict(parseTail);
 export const timestampFlag = strict((text) => parseTimestamp(text));
 /** --index: a replica number, from 1. */
 export const indexFlag = strict((text) => parseInteger(text, { min: 1 }));
+
+/** A boolean flag that defaults to true (docker's `--pause=false`): Go's strconv.ParseBool spellings; alone, it means true. */
+export const boolFlag = strict((text: string): boolean => {
+  if (["1", "t", "T", "true", "TRUE", "True"].includes(text)) return true;
+  if (["0", "f", "F", "false", "FALSE", "False"].includes(text)) return false;
+  throw new Error(`"${text}" is not a boolean (true or false)`);
+});

@@ -5,7 +5,7 @@
 import { createReadStream, createWriteStream } from "node:fs";
 import { rename, unlink } from "node:fs/promises";
 import type { Readable } from "node:stream";
-import type { DockerConfigLocation, ImageImportResult, ImageInspectView, ImageLoadResult, ImageProgressMessage, ImagePruneResult, ImageRemoveResult, ImageRow } from "../daemon/api.js";
+import type { CommitRequest, CommitResult, DockerConfigLocation, ImageImportResult, ImageInspectView, ImageLoadResult, ImageProgressMessage, ImagePruneResult, ImageRemoveResult, ImageRow } from "../daemon/api.js";
 import { DaemonError, type DaemonClient } from "../daemon/client.js";
 import type { ProjectOptions } from "../stack/load.js";
 import { confirm } from "./confirm.js";
@@ -293,6 +293,22 @@ export async function runPush(name: string, flags: { quiet?: boolean }): Promise
     const renderer = new ProgressRenderer(process.stdout, { quiet: flags.quiet === true });
     const pushed = await followProgress(client.stream<ImageProgressMessage>("POST", "/images/push", { ref: name, auth: dockerConfigLocation() }), (p) => renderer.update(p));
     if (flags.quiet) renderer.done(pushed);
+    return 0;
+  });
+}
+
+/** `tscompose commit CONTAINER [REPOSITORY[:TAG]]`, docker's: prints the new image's ID. */
+export async function runCommit(container: string, ref: string | undefined, flags: { author?: string; change?: string[]; message?: string; pause?: boolean }): Promise<number> {
+  const body: CommitRequest = {
+    ...(ref !== undefined ? { ref } : {}),
+    ...(flags.author !== undefined ? { author: flags.author } : {}),
+    ...(flags.message !== undefined ? { message: flags.message } : {}),
+    ...(flags.change !== undefined && flags.change.length > 0 ? { changes: flags.change } : {}),
+    ...(flags.pause !== undefined ? { pause: flags.pause } : {}),
+  };
+  return withDaemon(async (client) => {
+    const { id } = await client.json<CommitResult>("POST", `/containers/${encodeURIComponent(container)}/commit`, body);
+    process.stdout.write(`${id}\n`);
     return 0;
   });
 }

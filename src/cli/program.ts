@@ -5,7 +5,7 @@ import type { ProjectOptions } from "../stack/load.js";
 import { registerContainerCommands } from "./commands-containers.js";
 import { registerObjectCommands } from "./commands-objects.js";
 import { CliError } from "./errors.js";
-import { indexFlag, secondsFlag, tailFlag, timestampFlag } from "./flag-values.js";
+import { boolFlag, indexFlag, secondsFlag, tailFlag, timestampFlag } from "./flag-values.js";
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -187,6 +187,19 @@ function addImageCommands(program: Command): void {
         const { runImport } = await import("./images.js");
         process.exitCode = await runImport(file, ref, opts);
       });
+  program
+    .command("commit")
+    .description("Create a new image from a container's changes")
+    .argument("<container>", "a container name or ID (as `ps` shows it)")
+    .argument("[reference]", "repository[:tag] to tag the image with")
+    .option("-a, --author <author>", 'author (e.g., "John Hannibal Smith <hannibal@a-team.com>")')
+    .option("-c, --change <instruction>", "apply a Dockerfile instruction to the created image (repeatable)", collect, [])
+    .option("-m, --message <message>", "commit message")
+    .option("-p, --pause [bool]", "pause the container during commit (--pause=false to not)", boolFlag, true)
+    .action(async (container: string, ref: string | undefined, opts: { author?: string; change?: string[]; message?: string; pause?: boolean }) => {
+      const { runCommit } = await import("./images.js");
+      process.exitCode = await runCommit(container, ref, opts);
+    });
   const inspect = (cmd: Command): Command =>
     cmd
       .description("Display detailed information on one or more images")

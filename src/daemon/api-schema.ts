@@ -12,7 +12,7 @@ import { Ajv } from "ajv";
 import type { ErrorObject, ValidateFunction } from "ajv";
 import { MAX_TIMEOUT_MS } from "../../engine/timeout.js";
 import type { NetworkConnectRequest, NetworkDisconnectRequest } from "./api.js";
-import type { CopyRequest, DownRequest, ExecRequest, ExportRequest, NetworkCreateRequest, PortBinding, ProjectRef, RunRequest, UpRequest, VolumeCreateRequest } from "./api.js";
+import type { CommitRequest, CopyRequest, DownRequest, ExecRequest, ExportRequest, NetworkCreateRequest, PortBinding, ProjectRef, RunRequest, UpRequest, VolumeCreateRequest } from "./api.js";
 import type { DockerConfigLocation, ImagePullRequest, ImagePushRequest, ImageRemoveRequest, ImageTagRequest, LoginRequest, LogoutRequest } from "./api.js";
 import { HttpError } from "./http.js";
 
@@ -157,6 +157,18 @@ export const exportRequestSchema = {
   properties: { hostPath: { type: "string", minLength: 1 } },
 } as const;
 
+export const commitRequestSchema = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    ref: { type: "string", minLength: 1 },
+    author: { type: "string" },
+    message: { type: "string" },
+    changes: { type: "array", items: { type: "string", minLength: 1 } },
+    pause: bool,
+  },
+} as const;
+
 export const volumeCreateRequestSchema = {
   type: "object",
   additionalProperties: false,
@@ -242,6 +254,7 @@ const SCHEMAS = {
   RunRequest: runRequestSchema,
   CopyRequest: copyRequestSchema,
   ExportRequest: exportRequestSchema,
+  CommitRequest: commitRequestSchema,
   VolumeCreateRequest: volumeCreateRequestSchema,
   NetworkCreateRequest: networkCreateRequestSchema,
   NetworkConnectRequest: networkConnectRequestSchema,
@@ -261,6 +274,7 @@ export interface WireTypes {
   RunRequest: RunRequest;
   CopyRequest: CopyRequest;
   ExportRequest: ExportRequest;
+  CommitRequest: CommitRequest;
   VolumeCreateRequest: VolumeCreateRequest;
   NetworkCreateRequest: NetworkCreateRequest;
   NetworkConnectRequest: NetworkConnectRequest;
@@ -312,6 +326,7 @@ export const SCHEMAS_MATCH_TYPES: {
   port: Same<Props<typeof portBindingSchema>, keyof PortBinding>;
   copy: Same<Props<typeof copyRequestSchema>, keyof CopyRequest>;
   export: Same<Props<typeof exportRequestSchema>, keyof ExportRequest>;
+  commit: Same<Props<typeof commitRequestSchema>, keyof CommitRequest>;
   volumeCreate: Same<Props<typeof volumeCreateRequestSchema>, keyof VolumeCreateRequest>;
   networkCreate: Same<Props<typeof networkCreateRequestSchema>, keyof NetworkCreateRequest>;
   networkConnect: Same<Props<typeof networkConnectRequestSchema>, keyof NetworkConnectRequest>;
@@ -334,6 +349,7 @@ export const SCHEMAS_MATCH_TYPES: {
   port: true,
   copy: true,
   export: true,
+  commit: true,
   volumeCreate: true,
   networkCreate: true,
   networkConnect: true,

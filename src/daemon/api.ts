@@ -444,6 +444,23 @@ export interface ExportRequest {
   hostPath: string;
 }
 
+/** POST /containers/:id/commit (a container name or ID, as docker's POST /commit): `tscompose commit`. */
+export interface CommitRequest {
+  /** REPOSITORY[:TAG] of the new image. */
+  ref?: string;
+  author?: string;
+  message?: string;
+  /** Dockerfile instructions (-c): CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, USER, VOLUME, WORKDIR, STOPSIGNAL. */
+  changes?: string[];
+  /** Pause a running container during the commit (default true). */
+  pause?: boolean;
+}
+
+/** The answer to POST /containers/:id/commit: the new image's ID (sha256:...). */
+export interface CommitResult {
+  id: string;
+}
+
 /** POST /containers/:id/wait, as Docker's: the exit code of a container that is not running (any more). */
 export interface ContainerWaitResponse {
   StatusCode: number;

@@ -29,7 +29,7 @@ import { HttpError, decodeParam, drained, errorBody, queryFlag, queryValue, read
 import { imageRoutes } from "./images-routes.js";
 import type { ImageService } from "../../engine/image/service.js";
 import { pendingChange, stackDetail, statsOf } from "./stack-inspect.js";
-import type { ContainerWaitResponse, DaemonEvent, PingResponse, StreamMessage } from "./api.js";
+import type { CommitResult, ContainerWaitResponse, DaemonEvent, PingResponse, StreamMessage } from "./api.js";
 import { containerInspect, containerStats, containerTop, logEntry } from "./to-wire.js";
 import type { StackController } from "./controller.js";
 import type { Logger } from "./log.js";
@@ -295,6 +295,12 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
       if (!body.hostPath.startsWith("/")) throw new HttpError(400, `the output path must be absolute: ${body.hostPath}`);
       await engine.exportContainer(id as string, body.hostPath);
       sendJson(res, 200, { ok: true });
+    }),
+    r("POST", "/containers/:id/commit", async (req, res, [id]) => {
+      const body = checkRequest("CommitRequest", await readJsonBody(req));
+      // The wire request and the engine's options are the same shape.
+      const result: CommitResult = { id: await engine.commitContainer(id as string, body) };
+      sendJson(res, 200, result);
     }),
     // `cp SERVICE:SRC -`: SRC as a tar, streamed (made in a private temporary directory first).
     r("GET", "/containers/:id/archive", async (_req, res, [id], q) => {

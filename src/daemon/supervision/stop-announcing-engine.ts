@@ -5,6 +5,7 @@
 // a method added to Engine does not compile here until this wrapper decides
 // whether it stops or starts a container.
 import type {
+  CommitOptions,
   ContainerFilter,
   ContainerInfo,
   ContainerPathKind,
@@ -141,6 +142,11 @@ export class StopAnnouncingEngine implements Engine {
 
   exportContainer(id: string, hostPath: string, opts?: { path?: string; followLink?: boolean }): Promise<void> {
     return this.inner.exportContainer(id, hostPath, opts);
+  }
+
+  // A commit pauses and thaws; it never stops the container, so there is nothing to announce.
+  commitContainer(id: string, opts?: CommitOptions): Promise<string> {
+    return this.inner.commitContainer(id, opts);
   }
 
   statContainerPath(id: string, path: string, opts?: { followLink?: boolean }): Promise<ContainerPathKind | undefined> {

@@ -1,0 +1,100 @@
+// Committing a container that wrote 50 MB of new files (25 MB random, 25 MB
+// text-like, in 50 files), in one run:
+//   our engine's commitContainer  vs  dockerd's POST /commit (a private
+//   dockerd, over its socket: no CLI start-up on either side).
+// The same container is committed each round (the same changes: the same
+// layer); the new image is removed between rounds, untimed. Contenders
+// alternate round by round; medians and the ratio are printed. Needs root
+// and dockerd; without a dockerd only our figures are printed, saying so.
+// Run: npm run build && node dist/bench/commit.js (ROUNDS=5 by default).
+import { cp, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pushTestImage } from "../test/fixtures/push.js";
+import { startRegistry, type TestRegistry } from "../test/fixtures/registry.js";
+import { engineWorld, execText, type EngineWorld } from "../test/support/engine.js";
+import { loadLayout, startBenchDockerd, type BenchDockerd } from "./dockerd.js";
+import { report, type Sample } from "./harness.js";
+
+const rounds = Number(process.env.ROUNDS ?? 5);
+// 50 files of 1 MiB: odd ones random, even ones base64 text of random bytes (compresses ~1.3:1).
+const WRITE = "mkdir -p /data && i=0; while [ $i -lt 50 ]; do if [ $((i % 2)) = 1 ]; then head -c 1048576 /dev/urandom > /data/f$i; else head -c 786432 /dev/urandom | base64 > /data/f$i; fi; i=$((i + 1)); done; sync; echo done";
+
+async function time(fn: () => Promise<unknown>): Promise<number> {
+  const start = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error("the commit bench needs root (runc, overlay mounts, dockerd)");
+  const work = await mkdtemp(join(tmpdir(), "tscb-commit-"));
+  let registry: TestRegistry | undefined;
+  let world: EngineWorld | undefined;
+  let dockerd: BenchDockerd | undefined;
+  try {
+    registry = await startRegistry();
+    const pushed = await pushTestImage(registry, "busybox");
+    world = await engineWorld({ mirror: registry.url, poolOctet: 219 });
+    const engine = world.engine;
+    await engine.pullImage("busybox");
+    const ours = await engine.createContainer(world.spec({ cmd: ["sleep", "3600"], networkMode: "none" }));
+    await engine.startContainer(ours.id);
+    const written = await execText(engine, ours.id, ["sh", "-c", WRITE], { timeoutMs: 120_000 });
+    if (!written.stdout.includes("done")) throw new Error(`writing the files failed: ${written.stderr}`);
+
+    const contenders: { name: string; run: () => Promise<number> }[] = [
+      {
+        name: "tscompose engine commitContainer",
+        run: async () => {
+          let id = "";
+          const ms = await time(async () => (id = await engine.commitContainer(ours.id)));
+          await engine.removeImage(id, { force: true });
+          return ms;
+        },
+      },
+    ];
+    try {
+      dockerd = await startBenchDockerd({ iptables: false });
+      // A copy, as bench/containers.ts: the fixture layout is a shared cache.
+      const layout = join(work, "layout");
+      await cp(pushed.layout.dir, layout, { recursive: true });
+      await loadLayout(dockerd, `oci:${layout}:${pushed.layout.tag}`, work);
+      const created = (await dockerd.api("POST", "/containers/create", { Image: "busybox:latest", Cmd: ["sleep", "3600"], HostConfig: { NetworkMode: "none" } })) as { Id: string };
+      await dockerd.api("POST", `/containers/${created.Id}/start`);
+      await dockerd.docker(["exec", created.Id, "sh", "-c", WRITE]);
+      const peer = dockerd;
+      contenders.push({
+        name: "dockerd POST /commit",
+        run: async () => {
+          let id = "";
+          const ms = await time(async () => (id = ((await peer.api("POST", `/commit?container=${created.Id}`, {})) as { Id: string }).Id));
+          await peer.api("DELETE", `/images/${id}?force=1`);
+          return ms;
+        },
+      });
+    } catch (err) {
+      console.log(`docker commit left out: ${(err as Error).message}`);
+    }
+
+    for (const c of contenders) await c.run(); // warm-up
+    const samples: Sample[] = contenders.map((c) => ({ name: c.name, times: [] }));
+    for (let i = 0; i < rounds; i++) for (const [j, c] of contenders.entries()) samples[j]!.times.push(await c.run());
+    report(`commit of a container with 50 MB of new files (${rounds} rounds, gzip layer into the store)`, samples, contenders.length > 1 ? "dockerd POST /commit" : "tscompose engine commitContainer");
+    await engine.removeContainer(ours.id, { force: true });
+  } finally {
+    await dockerd?.stop().catch((e: unknown) => console.error(`stopping dockerd: ${String(e)}`));
+    if (world) {
+      await world.cleanup().catch((e: unknown) => console.error(`engine cleanup: ${String(e)}`));
+      const left = await world.leaks();
+      if (left.length > 0) console.error(`left behind:\n  ${left.join("\n  ")}`);
+    }
+    await registry?.stop();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.stack : String(err));
+  process.exit(1);
+});

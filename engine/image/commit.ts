@@ -1,0 +1,110 @@
+// Making images from changes, docker commit's way, in two primitives a
+// builder can also call per step:
+//   storeDiffLayer: an overlay upper dir -> a gzip layer blob in the content
+//     store; the diffID (sha256 of the tar) and the blob's digest are computed
+//     in the same pass over the bytes (snapshot/diff.ts writes the tar).
+//   commitImage: a parent image + new layers + config changes + a history
+//     entry -> a registered image (register.ts unpacks the new layers into the
+//     snapshotter from their blobs, as for a pulled image, so containers of
+//     the new image share them).
+import { PassThrough } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createGzip } from "node:zlib";
+import type { BlobInfo, ContentStore, Digest } from "../content/types.js";
+import { DigestCounter } from "../snapshot/decompress.js";
+import { diffUpperDir, type DiffOptions } from "../snapshot/diff.js";
+import { EngineError } from "../types.js";
+import { applyChanges } from "./changes.js";
+import { parseImageConfig, type OciImageConfig } from "./config.js";
+import { spoolToStore } from "./ingest.js";
+import type { PullContext } from "./pull.js";
+import { registerImage, type RegisterResult } from "./register.js";
+
+export interface StoredLayer {
+  /** The gzip blob in the content store. */
+  blob: BlobInfo;
+  /** sha256 of the uncompressed tar. */
+  diffId: Digest;
+  /** Entries skipped while writing the tar (sockets). */
+  warnings: string[];
+}
+
+/** Writes the changes in `upperDir` as a gzip layer blob into the store; `tmpDir` is on the store's filesystem. */
+export async function storeDiffLayer(content: ContentStore, upperDir: string, tmpDir: string, opts: DiffOptions = {}): Promise<StoredLayer> {
+  const diff = diffUpperDir(upperDir, opts);
+  const counter = new DigestCounter();
+  const compressed = new PassThrough();
+  const produced = pipeline(diff.tar, counter, createGzip(), compressed);
+  const stored = spoolToStore(content, compressed, tmpDir);
+  const [walk, pipe, blob] = await Promise.allSettled([diff.done, produced, stored]);
+  // The walk's error is the cause (a file the layer cannot hold); the streams' errors follow from it.
+  for (const r of [walk, pipe, blob]) if (r.status === "rejected") throw r.reason;
+  if (walk.status !== "fulfilled" || blob.status !== "fulfilled") throw new Error("unreachable");
+  return { blob: blob.value, diffId: counter.digest(), warnings: walk.value.warnings };
+}
+
+export interface CommitRequest {
+  /** The parent image's ID (config digest); undefined: a first layer (FROM scratch). */
+  parent: Digest | undefined;
+  /** New layers, bottom first; none for a config-only step. */
+  layers: StoredLayer[];
+  /** Applied to the parent's container config (Docker form: Cmd, Env ...) before `changes`: a container's own settings. */
+  overrides?: Record<string, unknown>;
+  /** -c/--change instructions (changes.ts). */
+  changes?: readonly string[];
+  author?: string;
+  /** The history entry's comment (commit -m). */
+  comment?: string;
+  /** The history entry's created_by (the container's command, or the build step). */
+  createdBy?: string;
+  /** Normalized tag references. */
+  tags: string[];
+  verb?: "commit" | "import";
+  /** The new image's creation time (default now): a builder may pin it. */
+  created?: string;
+}
+
+/** The image config blob of a commit: the parent's, with the new layers, config and history entry. */
+export function commitConfig(parent: OciImageConfig | undefined, req: CommitRequest): OciImageConfig {
+  const created = req.created ?? new Date().toISOString();
+  const container: Record<string, unknown> = { ...structuredClone(parent?.config ?? {}), ...structuredClone(req.overrides ?? {}) };
+  applyChanges(container, req.changes ?? [], req.verb ?? "commit");
+  // What described the parent's own making does not describe this image.
+  const { author: _author, container: _container, container_config: _cc, ...rest } = parent ?? { architecture: "", os: "", rootfs: { type: "layers", diff_ids: [] } };
+  const history = [...(parent?.history ?? [])];
+  history.push({
+    created,
+    ...(req.author ? { author: req.author } : {}),
+    ...(req.createdBy !== undefined ? { created_by: req.createdBy } : {}),
+    ...(req.comment ? { comment: req.comment } : {}),
+    ...(req.layers.length === 0 ? { empty_layer: true } : {}),
+  });
+  return {
+    ...rest,
+    created,
+    ...(req.author ? { author: req.author } : {}),
+    config: container,
+    rootfs: { type: "layers", diff_ids: [...(parent?.rootfs.diff_ids ?? []), ...req.layers.map((l) => l.diffId)] },
+    history,
+  };
+}
+
+export async function commitImage(ctx: PullContext, req: CommitRequest): Promise<RegisterResult> {
+  let parentConfig: OciImageConfig | undefined;
+  let parentLayers: { digest: Digest; size: number; mediaType: string }[] = [];
+  if (req.parent !== undefined) {
+    const record = await ctx.store.get(req.parent);
+    if (!record) throw new EngineError("not-found", `the parent image ${req.parent} is no longer there (removed since the container was created?)`);
+    parentConfig = parseImageConfig(await ctx.content.readBytes(record.config.digest), req.parent);
+    parentLayers = record.layers.map((l) => ({ digest: l.blob.digest, size: l.blob.size, mediaType: l.blob.mediaType }));
+  }
+  if (parentConfig === undefined && req.layers.length === 0) throw new EngineError("invalid", "an image needs at least one layer");
+  const config = commitConfig(parentConfig, req);
+  // The new blobs' media types are worked out from their bytes (gzip), so the manifest is Docker's when the parent's layers are gzip too.
+  return registerImage(ctx, {
+    configBytes: Buffer.from(JSON.stringify(config)),
+    layers: [...parentLayers, ...req.layers.map((l) => ({ digest: l.blob.digest, size: l.blob.size }))],
+    tags: req.tags,
+    what: `the ${req.verb ?? "commit"}ted image`,
+  });
+}
