@@ -24,3 +24,9 @@ export const tailFlag = strict(parseTail);
 export const timestampFlag = strict((text) => parseTimestamp(text));
 /** --index: a replica number, from 1. */
 export const indexFlag = strict((text) => parseInteger(text, { min: 1 }));
+/** A bool flag that defaults to true (`--sig-proxy=false`): Go's strconv.ParseBool words, as docker's flags take them. */
+export const booleanFlag = strict((text) => {
+  if (["1", "t", "T", "true", "TRUE", "True"].includes(text)) return true;
+  if (["0", "f", "F", "false", "FALSE", "False"].includes(text)) return false;
+  throw new Error(`"${text}" is not true or false`);
+});
