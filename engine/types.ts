@@ -155,6 +155,12 @@ export interface ContainerSpec {
   domainname: string | undefined;
   tty: boolean;
   openStdin: boolean;
+  /**
+   * docker's StdinOnce (`docker run -i`, compose's `run`): the end of the
+   * attached client's stdin closes the process's stdin, so a `cat` sees EOF.
+   * Without it the stdin stays open for the next attach.
+   */
+  stdinOnce?: boolean;
   mounts: MountSpec[];
   /**
    * Anonymous volumes of the container this one replaces (compose's recreate),
@@ -343,8 +349,8 @@ export interface ExecSpec {
 export interface AttachSpec {
   /**
    * Bytes for the main process's stdin, when the container was created with
-   * openStdin (otherwise not read). Its end leaves the process's stdin open,
-   * as docker's StdinOnce=false (compose's containers): another attach can write.
+   * openStdin (otherwise not read). Its end leaves the process's stdin open
+   * for another attach (compose's services), or closes it with stdinOnce.
    */
   stdin?: NodeJS.ReadableStream;
   /** The process's output from the moment of attaching on (nothing older); a tty's whole output. */

@@ -270,6 +270,17 @@ export function engineConformance(name: string, makeEngine: () => Promise<Engine
         expect((await engine.waitContainer(closed)).exitCode).toBe(0);
       });
 
+      it("attach with stdinOnce: the end of the client's stdin is the process's (docker run -i)", async () => {
+        const id = await run({ cmd: ["cat"], openStdin: true, stdinOnce: true });
+        const out = collector();
+        const stdin = new PassThrough();
+        const a = await engine.attachContainer(id, { stdin, stdout: out.stream, stderr: collector().stream });
+        stdin.end("last line\n");
+        await a.ended;
+        expect(out.text()).toBe("last line\n");
+        expect((await engine.waitContainer(id)).exitCode).toBe(0);
+      });
+
       it("an exited container starts again, its log goes on, and starting a running one is fine", async () => {
         const id = await run({ cmd: ["sh", "-c", "echo run; exit 0"] });
         await engine.waitContainer(id);

@@ -57,11 +57,12 @@ interface FakeContainer {
   stdin: LineQueue | undefined;
 }
 
-/** A process's stdin held open (docker's StdinOnce=false): lines as writers send them; it never ends. */
+/** A process's stdin: lines as writers send them; it ends only with stdinOnce, when the attached client's stdin does. */
 class LineQueue {
   private partial = "";
+  private ended = false;
   private readonly lines: string[] = [];
-  private readonly readers: ((line: string) => void)[] = [];
+  private readonly readers: ((line: string | undefined) => void)[] = [];
 
   write(text: string): void {
     const parts = (this.partial + text).split("\n");
@@ -75,8 +76,14 @@ class LineQueue {
 
   readLine(): Promise<string | undefined> {
     const line = this.lines.shift();
-    if (line !== undefined) return Promise.resolve(line);
+    if (line !== undefined || this.ended) return Promise.resolve(line);
     return new Promise((resolve) => this.readers.push(resolve));
+  }
+
+  /** stdinOnce: the attached client's end is the process's. */
+  end(): void {
+    this.ended = true;
+    for (const reader of this.readers.splice(0)) reader(undefined);
   }
 }
 
@@ -558,12 +565,16 @@ export class FakeEngine implements Engine {
       let endedNow: () => void = () => undefined;
       const ended = new Promise<void>((resolve) => (endedNow = resolve));
       const onInput = (d: Buffer | string): void => stdin?.write(String(d));
+      const onInputEnd = (): void => {
+        if (c.spec.stdinOnce) stdin?.end();
+      };
       const finish = (): void => {
         if (finished) return;
         finished = true;
         c.watchers.delete(forward);
         spec.signal?.removeEventListener("abort", finish);
         spec.stdin?.removeListener("data", onInput);
+        spec.stdin?.removeListener("end", onInputEnd);
         void Promise.all(written).then(() => endedNow());
       };
       const forward = (): void => {
@@ -577,7 +588,7 @@ export class FakeEngine implements Engine {
       c.watchers.add(forward);
       if (spec.signal?.aborted) finish();
       spec.signal?.addEventListener("abort", finish, { once: true });
-      if (stdin) spec.stdin?.on("data", onInput);
+      if (stdin) spec.stdin?.on("data", onInput).on("end", onInputEnd);
       return Promise.resolve({ ended, resize: () => Promise.resolve() });
     });
   }
