@@ -37,6 +37,8 @@ import type {
   Engine,
   EngineEvent,
   ExecSpec,
+  AttachSpec,
+  Attachment,
   ImageInfo,
   LogEntry,
   LogOptions,
@@ -442,6 +444,10 @@ export class EmbeddedEngine implements Engine {
 
   async exec(id: string, spec: ExecSpec): Promise<{ exitCode: number }> {
     return this.parts.runtime.exec(id, spec);
+  }
+
+  async attachContainer(id: string, spec: AttachSpec): Promise<Attachment> {
+    return this.parts.runtime.attach(id, spec);
   }
 
   async stats(id: string): Promise<ContainerStats> {

@@ -167,6 +167,12 @@ export interface ContainerSpec {
   domainname: string | undefined;
   tty: boolean;
   openStdin: boolean;
+  /**
+   * docker's StdinOnce (`docker run -i`, compose's `run`): the end of the
+   * attached client's stdin closes the process's stdin, so a `cat` sees EOF.
+   * Without it the stdin stays open for the next attach.
+   */
+  stdinOnce?: boolean;
   mounts: MountSpec[];
   /**
    * Anonymous volumes of the container this one replaces (compose's recreate),
@@ -351,6 +357,28 @@ export interface ExecSpec {
   signal?: AbortSignal;
 }
 
+/** `docker attach`: a client joined to a running container's main process. */
+export interface AttachSpec {
+  /**
+   * Bytes for the main process's stdin, when the container was created with
+   * openStdin (otherwise not read). Its end leaves the process's stdin open
+   * for another attach (compose's services), or closes it with stdinOnce.
+   */
+  stdin?: NodeJS.ReadableStream;
+  /** The process's output from the moment of attaching on (nothing older); a tty's whole output. */
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  /** Detaches: the container keeps running. */
+  signal?: AbortSignal;
+}
+
+export interface Attachment {
+  /** Resolves when the attachment is over: the container stopped (its output all written) or the caller detached. */
+  readonly ended: Promise<void>;
+  /** Sets the size of the container's tty (a container created with tty); ignored without one. */
+  resize(rows: number, cols: number): Promise<void>;
+}
+
 export interface ContainerStats {
   time: number;
   /** Cumulative CPU time in nanoseconds; cpu % is derived from two samples. */
@@ -504,6 +532,12 @@ export interface Engine {
   waitContainer(id: string, opts?: { signal?: AbortSignal }): Promise<{ exitCode: number; oomKilled: boolean }>;
   logs(id: string, opts?: LogOptions): AsyncIterable<LogEntry>;
   exec(id: string, spec: ExecSpec): Promise<{ exitCode: number }>;
+  /**
+   * Attaches to a running container's main process; resolves once attached
+   * (output written after that reaches spec.stdout/stderr). A container that
+   * is not running is a conflict, with docker's words.
+   */
+  attachContainer(id: string, spec: AttachSpec): Promise<Attachment>;
   stats(id: string): Promise<ContainerStats>;
   /**
    * Copies host files into the container's filesystem (`docker cp`, compose's

@@ -169,6 +169,7 @@ export class Lifecycle {
             conmonBinary: this.d.conmonBinary,
             terminal: rec.spec.tty,
             stdin: rec.spec.openStdin,
+            stdinOnce: rec.spec.stdinOnce === true,
           }));
           // Without `runc start` when we can (see execfifo.ts): one process launch less.
           if (!(await startViaExecFifo(this.d.paths.runcRoot, id, () => alive(pid)))) await this.d.runc.start(id);

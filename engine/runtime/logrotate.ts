@@ -86,6 +86,14 @@ export async function shiftLogs(path: string, maxFiles: number): Promise<void> {
  * no conmon listens (the container ended: the next start creates the file).
  */
 export function requestReopen(ctlPath: string): Promise<boolean> {
+  return writeConmonControl(ctlPath, "2 0 0\n");
+}
+
+/**
+ * Writes one message to conmon's control FIFO (`TYPE A B\n`: 1 rows cols
+ * resizes the tty, 2 0 0 reopens the log); false when conmon is not there.
+ */
+export function writeConmonControl(ctlPath: string, message: string): Promise<boolean> {
   return new Promise((resolve, reject) => {
     // Non-blocking: with no reader (conmon gone) this fails with ENXIO instead of hanging.
     open(ctlPath, constants.O_WRONLY | constants.O_NONBLOCK, (err, fd) => {
@@ -94,7 +102,7 @@ export function requestReopen(ctlPath: string): Promise<boolean> {
         else reject(err);
         return;
       }
-      const msg = Buffer.from("2 0 0\n");
+      const msg = Buffer.from(message);
       write(fd, msg, 0, msg.length, null, (werr) => {
         close(fd, () => undefined);
         if (!werr) resolve(true);

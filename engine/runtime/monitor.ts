@@ -46,6 +46,8 @@ export interface MonitorOptions {
   conmonBinary?: string;
   terminal: boolean;
   stdin: boolean;
+  /** The attach client's EOF closes the container's stdin (docker's StdinOnce). */
+  stdinOnce?: boolean;
   timeoutMs?: number;
 }
 
@@ -101,8 +103,11 @@ export function conmonArgs(o: MonitorOptions, runtimePath: string): string[] {
   ];
   if (o.terminal) args.push("-t");
   // Without attach there is no writer, so stdin stays open and empty: what
-  // `docker run -i` without a client attached looks like to the process.
-  if (o.stdin) args.push("-i", "--leave-stdin-open");
+  // `docker run -i` without a client attached looks like to the process. An
+  // attach client's EOF closes it only with stdinOnce (conmon closes it when
+  // a client leaves, unless told to leave it open).
+  if (o.stdin) args.push("-i");
+  if (o.stdin && o.stdinOnce !== true) args.push("--leave-stdin-open");
   return args;
 }
 

@@ -22,12 +22,13 @@ import { mkdir, readFile, rm } from "node:fs/promises";
 import { join, posix } from "node:path";
 import { hostCgroups } from "../cgroups/detect.js";
 import type { CgroupManager } from "../cgroups/types.js";
-import type { ContainerFilter, ContainerInfo, ContainerSpec, ContainerStats, EngineEvent, ExecSpec, ImageConfig, LogEntry, LogOptions } from "../types.js";
+import type { AttachSpec, Attachment, ContainerFilter, ContainerInfo, ContainerSpec, ContainerStats, EngineEvent, ExecSpec, ImageConfig, LogEntry, LogOptions } from "../types.js";
 import { EngineError } from "../types.js";
 import { prepareBundle } from "./bundle.js";
 import { joinPaths } from "./namespaces.js";
 import type { HostsEntry } from "./etcfiles.js";
 import { runExec } from "./exec.js";
+import { attachMain } from "./attach.js";
 import { ExitWatcher, readExitFile } from "./exits.js";
 import { Lifecycle } from "./lifecycle.js";
 import { LogRotator } from "./logrotate.js";
@@ -313,6 +314,14 @@ export class ContainerRuntime {
     const hostname = config.process.env.find((e) => e.startsWith("HOSTNAME="))?.slice("HOSTNAME=".length) ?? "";
     const env = (tty: boolean): string[] => containerEnv({ env: rec.spec.env, tty }, rec.imageConfig, hostname);
     return runExec({ runc: this.runc, id: rec.id, containerDir: dir, config, rootfs: root, defaultUser: rec.spec.user ?? rec.imageConfig.user, env, groupAdd: rec.spec.groupAdd }, spec);
+  }
+
+  /** docker attach: the main process's stdio, through conmon's attach socket (attach.ts). */
+  async attach(id: string, spec: AttachSpec): Promise<Attachment> {
+    const rec = this.get(id);
+    if (rec.state === "paused") throw new EngineError("conflict", "You cannot attach to a paused container, unpause it first");
+    if (rec.state !== "running") throw new EngineError("conflict", "You cannot attach to a stopped container, start it first");
+    return attachMain({ bundle: this.store.containerDir(rec.id), name: rec.name, openStdin: rec.spec.openStdin }, spec);
   }
 
   async stats(id: string): Promise<ContainerStats> {

@@ -11,12 +11,14 @@
 import { createReadStream } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { PassThrough } from "node:stream";
 import tar from "tar-stream";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { kindOf } from "../errors.js";
 import type { ErrorKind } from "../errors.js";
 import type { ContainerSpec, Engine, EngineEvent } from "../types.js";
 import { collector } from "./collector.js";
+import { eventually } from "../../test/support/wait.js";
 import { VOLUME_LABEL } from "../../model/labels.js";
 
 export interface EngineHarness {
@@ -215,6 +217,68 @@ export function engineConformance(name: string, makeEngine: () => Promise<Engine
         // Read at once: whatever was still queued in front of the reader would be missing here.
         expect(out.text().length).toBe(100 * 1000);
         await engine.removeContainer(id, { force: true });
+      });
+
+      it("attach: stdin reaches the main process, output from then on comes back; detaching leaves it running", async () => {
+        // `cat` as the main process echoes what arrives on its stdin; "early" is older than any attachment.
+        const id = await run({ cmd: ["sh", "-c", "echo early; cat"], openStdin: true });
+        await eventually(() => lines(id), (l) => l.includes("early"), 30_000, "the container's first line");
+        const first = { out: collector(), err: collector(), stdin: new PassThrough(), abort: new AbortController() };
+        const a = await engine.attachContainer(id, { stdin: first.stdin, stdout: first.out.stream, stderr: first.err.stream, signal: first.abort.signal });
+        first.stdin.write("one\n");
+        await eventually(() => first.out.text(), (t) => t.includes("one\n"), 30_000, "the echo of the first line");
+        first.abort.abort();
+        await a.ended;
+        expect((await engine.inspectContainer(id))?.state).toBe("running");
+
+        // A second client: its line comes back, nothing from before it attached does.
+        const out = collector();
+        const stdin = new PassThrough();
+        const abort = new AbortController();
+        const b = await engine.attachContainer(id, { stdin, stdout: out.stream, stderr: collector().stream, signal: abort.signal });
+        stdin.write("two\n");
+        await eventually(() => out.text(), (t) => t.includes("two\n"), 30_000, "the echo of the second line");
+        expect(out.text()).toBe("two\n");
+        expect(first.out.text()).toBe("one\n");
+        // The container ending ends the attachment.
+        await engine.killContainer(id);
+        await b.ended;
+        await expectErrorKind(engine.attachContainer(id, { stdout: collector().stream, stderr: collector().stream }), "conflict");
+      });
+
+      it("attach: every client gets the output; one without stdin only listens; without openStdin it ends with the container", async () => {
+        const id = await run({ cmd: ["cat"], openStdin: true });
+        const listener = collector();
+        const listening = await engine.attachContainer(id, { stdout: listener.stream, stderr: listener.stream });
+        const out = collector();
+        const stdin = new PassThrough();
+        const abort = new AbortController();
+        await engine.attachContainer(id, { stdin, stdout: out.stream, stderr: collector().stream, signal: abort.signal });
+        stdin.write("hi\n");
+        await eventually(() => listener.text(), (t) => t.includes("hi\n"), 30_000, "the echo at the listening client");
+        await eventually(() => out.text(), (t) => t.includes("hi\n"), 30_000, "the echo at the writing client");
+        abort.abort();
+        await engine.stopContainer(id, { timeoutMs: 0 });
+        await listening.ended;
+
+        // Without openStdin a client may still attach (its stdin is not read); the container ending ends it.
+        const closed = await run({ cmd: ["sh", "-c", "trap 'exit 0' TERM; echo ready; sleep 3600 & wait"] });
+        await waitReady(closed);
+        const c = await engine.attachContainer(closed, { stdin: new PassThrough(), stdout: collector().stream, stderr: collector().stream });
+        await engine.stopContainer(closed);
+        await c.ended;
+        expect((await engine.waitContainer(closed)).exitCode).toBe(0);
+      });
+
+      it("attach with stdinOnce: the end of the client's stdin is the process's (docker run -i)", async () => {
+        const id = await run({ cmd: ["cat"], openStdin: true, stdinOnce: true });
+        const out = collector();
+        const stdin = new PassThrough();
+        const a = await engine.attachContainer(id, { stdin, stdout: out.stream, stderr: collector().stream });
+        stdin.end("last line\n");
+        await a.ended;
+        expect(out.text()).toBe("last line\n");
+        expect((await engine.waitContainer(id)).exitCode).toBe(0);
       });
 
       it("an exited container starts again, its log goes on, and starting a running one is fine", async () => {

@@ -20,6 +20,8 @@ import { checkTimeoutMs } from "../timeout.js";
 import { EngineError } from "../types.js";
 import type {
   CommitOptions,
+  AttachSpec,
+  Attachment,
   ContainerFilter,
   ContainerInfo,
   ContainerPathKind,
@@ -54,6 +56,38 @@ interface FakeContainer {
   /** Called on every new log entry and on exit: followers of logs and waiters. */
   watchers: Set<() => void>;
   files: FakeFiles;
+  /** The main process's stdin while it runs, when created with openStdin. */
+  stdin: LineQueue | undefined;
+}
+
+/** A process's stdin: lines as writers send them; it ends only with stdinOnce, when the attached client's stdin does. */
+class LineQueue {
+  private partial = "";
+  private ended = false;
+  private readonly lines: string[] = [];
+  private readonly readers: ((line: string | undefined) => void)[] = [];
+
+  write(text: string): void {
+    const parts = (this.partial + text).split("\n");
+    this.partial = parts.pop() ?? "";
+    for (const line of parts) {
+      const reader = this.readers.shift();
+      if (reader) reader(line);
+      else this.lines.push(line);
+    }
+  }
+
+  readLine(): Promise<string | undefined> {
+    const line = this.lines.shift();
+    if (line !== undefined || this.ended) return Promise.resolve(line);
+    return new Promise((resolve) => this.readers.push(resolve));
+  }
+
+  /** stdinOnce: the attached client's end is the process's. */
+  end(): void {
+    this.ended = true;
+    for (const reader of this.readers.splice(0)) reader(undefined);
+  }
 }
 
 const ANONYMOUS_LABEL = VOLUME_LABEL.anonymous;
@@ -259,6 +293,7 @@ export class FakeEngine implements Engine {
         log: [],
         watchers: new Set(),
         files: this.imageFiles.get(image.id)?.clone() ?? new FakeFiles(),
+        stdin: undefined,
         info: {
           id,
           name: name || id.slice(0, 12),
@@ -300,10 +335,13 @@ export class FakeEngine implements Engine {
       if (c.info.state === "running") return Promise.resolve();
       if (c.info.state === "paused") throw new EngineError("conflict", `container ${c.info.name} is paused, unpause it instead`);
       if (!["created", "exited", "restarting"].includes(c.info.state)) throw new EngineError("conflict", `container ${c.info.name}: cannot go from ${c.info.state} to running`);
+      const stdin = c.spec.openStdin ? new LineQueue() : undefined;
+      c.stdin = stdin;
       const proc = runShell(c.info.command, {
         stdout: (l) => this.append(c, "stdout", l),
         stderr: (l) => this.append(c, "stderr", l),
         readFile: (p) => c.files.readFile(p),
+        readLine: () => (stdin ? stdin.readLine() : Promise.resolve(undefined)),
       });
       Object.assign(c.info, { state: "running", pid: 1000 + this.containers.size, startedAt: new Date().toISOString(), exitCode: undefined, error: undefined, stopRequested: false });
       c.process = proc;
@@ -515,6 +553,48 @@ export class FakeEngine implements Engine {
       } finally {
         spec.signal?.removeEventListener("abort", kill);
       }
+    });
+  }
+
+  attachContainer(id: string, spec: AttachSpec): Promise<Attachment> {
+    return this.call("attachContainer", [id, spec], () => {
+      const c = this.get(id);
+      if (c.info.state === "paused") throw new EngineError("conflict", "You cannot attach to a paused container, unpause it first");
+      if (c.info.state !== "running") throw new EngineError("conflict", "You cannot attach to a stopped container, start it first");
+      const proc = c.process;
+      const stdin = c.stdin;
+      // From now on only, as conmon's attach socket.
+      let sent = c.log.length;
+      const written: Promise<void>[] = [];
+      let finished = false;
+      let endedNow: () => void = () => undefined;
+      const ended = new Promise<void>((resolve) => (endedNow = resolve));
+      const onInput = (d: Buffer | string): void => stdin?.write(String(d));
+      const onInputEnd = (): void => {
+        if (c.spec.stdinOnce) stdin?.end();
+      };
+      const finish = (): void => {
+        if (finished) return;
+        finished = true;
+        c.watchers.delete(forward);
+        spec.signal?.removeEventListener("abort", finish);
+        spec.stdin?.removeListener("data", onInput);
+        spec.stdin?.removeListener("end", onInputEnd);
+        void Promise.all(written).then(() => endedNow());
+      };
+      const forward = (): void => {
+        for (; sent < c.log.length; sent++) {
+          const e = c.log[sent] as LogEntry;
+          const to = e.stream === "stderr" ? spec.stderr : spec.stdout;
+          written.push(new Promise((resolve) => to.write(`${e.line}\n`, () => resolve())));
+        }
+        if (c.process !== proc) finish();
+      };
+      c.watchers.add(forward);
+      if (spec.signal?.aborted) finish();
+      spec.signal?.addEventListener("abort", finish, { once: true });
+      if (stdin) spec.stdin?.on("data", onInput).on("end", onInputEnd);
+      return Promise.resolve({ ended, resize: () => Promise.resolve() });
     });
   }
 

@@ -18,6 +18,8 @@ export interface ShellIO {
   stderr(line: string): void;
   /** Reads a file of the container's filesystem (undefined: not there). */
   readFile(path: string): Buffer | undefined;
+  /** The next line of the process's stdin, undefined at its end (no stdin: at once). */
+  readLine?(): Promise<string | undefined>;
 }
 
 export interface ShellProcess {
@@ -70,6 +72,9 @@ export function runShell(argv: string[], io: ShellIO): ShellProcess {
   let killed = false;
   // The sleep under way: ended early by SIGKILL, or by a trapped signal when the shell waits.
   let napping: { interruptible: boolean; end: () => void } | undefined;
+  // Settles when SIGKILL arrives: a read of stdin waits for a line or this.
+  let onKill: () => void = () => undefined;
+  const killedWhileReading = new Promise<undefined>((resolve) => (onKill = () => resolve(undefined)));
 
   const nap = (ms: number, interruptible: boolean): Promise<void> =>
     new Promise((resolve) => {
@@ -125,6 +130,15 @@ export function runShell(argv: string[], io: ShellIO): ShellProcess {
         return 0;
       }
       case "cat": {
+        if (args.length === 0) {
+          // cat of its stdin: line by line until its end.
+          for (;;) {
+            const line = io.readLine ? await Promise.race([io.readLine(), killedWhileReading]) : undefined;
+            takeTrap();
+            if (line === undefined) return 0;
+            io.stdout(line);
+          }
+        }
         let status = 0;
         for (const path of args) {
           const data = io.readFile(path);
@@ -163,6 +177,7 @@ export function runShell(argv: string[], io: ShellIO): ShellProcess {
     signal(sig) {
       if (sig === "SIGKILL") {
         killed = true;
+        onKill();
         return napping?.end();
       }
       if (!traps.has(sig)) return; // PID 1 ignores what it does not handle.

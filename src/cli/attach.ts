@@ -1,4 +1,4 @@
-// The CLI's half of an attach session (exec, run): the local terminal wired to
+// The CLI's half of an attach session (exec, run, attach): the local terminal wired to
 // the daemon's frames (src/daemon/attach.ts). stdin goes up as it is read,
 // stdout and stderr come down byte for byte to the matching streams, and the
 // session ends with the process's exit code, which becomes the CLI's.
@@ -10,6 +10,7 @@ import type { DaemonClient } from "../daemon/client.js";
 import { FRAME, FrameDecoder, encodeFrame, jsonFrame } from "../daemon/attach.js";
 import type { AttachMessage } from "../daemon/attach.js";
 import { isErrorKind } from "../../engine/errors.js";
+import { DetachKeyScanner } from "./detach-keys.js";
 import { CliError } from "./errors.js";
 
 export interface AttachOptions {
@@ -20,6 +21,8 @@ export interface AttachOptions {
   /** Forward SIGINT/SIGTERM/SIGHUP to the daemon instead of dying (without a tty, Ctrl-C is a signal). */
   forwardSignals: boolean;
   onMessage?: (m: AttachMessage) => void;
+  /** attach --detach-keys: this sequence on stdin leaves (docker's "read escape sequence", exit 1); the process goes on. */
+  detachKeys?: Buffer;
 }
 
 const FORWARDED: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"];
@@ -82,8 +85,15 @@ export async function attach(client: DaemonClient, path: string, body: unknown, 
           process.off("exit", restore);
         });
       }
+      const scanner = opts.detachKeys ? new DetachKeyScanner(opts.detachKeys) : undefined;
       const onInput = (d: Buffer): void => {
-        if (!socket.destroyed) socket.write(encodeFrame(FRAME.stdin, d));
+        const { forward, detach } = scanner ? scanner.push(d) : { forward: d, detach: false };
+        const detached = (): void => {
+          if (detach) finish(new CliError("read escape sequence"));
+        };
+        // What came before the sequence is sent before leaving.
+        if (forward.length > 0 && !socket.destroyed) socket.write(encodeFrame(FRAME.stdin, forward), detached);
+        else detached();
       };
       const onEnd = (): void => {
         if (!socket.destroyed) socket.write(encodeFrame(FRAME.stdin));

@@ -1,5 +1,5 @@
 // Declarations of the commands that work inside a stack's containers: exec,
-// run, top, events, port and stats, with docker compose's flags. Like
+// run, attach, top, events, port and stats, with docker compose's flags. Like
 // program.ts, implementations are imported lazily in the actions.
 //
 // exec and run take the command to run after the service, options included
@@ -8,7 +8,7 @@
 import { Option } from "commander";
 import type { Command } from "commander";
 import type { ProjectOptions } from "../stack/load.js";
-import { indexFlag } from "./flag-values.js";
+import { boolFlag, indexFlag } from "./flag-values.js";
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -75,6 +75,19 @@ export function registerContainerCommands(program: Command, projectOptions: () =
     .action(async (services: string[], opts: { json?: boolean }) => {
       const { runEvents } = await import("./events.js");
       process.exitCode = await runEvents(projectOptions(), services, opts);
+    });
+
+  program
+    .command("attach")
+    .description("Attach local standard input, output, and error streams to a service's running container")
+    .argument("<service>")
+    .option("--index <index>", "index of the container if the service has several replicas", indexFlag, 1)
+    .option("--no-stdin", "do not attach STDIN")
+    .option("--sig-proxy [bool]", "proxy all received signals to the process", boolFlag, true)
+    .option("--detach-keys <keys>", "override the key sequence for detaching from a container", "ctrl-p,ctrl-q")
+    .action(async (service: string, opts: Record<string, unknown>) => {
+      const { runAttach } = await import("./attach-service.js");
+      process.exitCode = await runAttach(projectOptions(), service, opts);
     });
 
   program

@@ -12,7 +12,7 @@ import { Ajv } from "ajv";
 import type { ErrorObject, ValidateFunction } from "ajv";
 import { MAX_TIMEOUT_MS } from "../../engine/timeout.js";
 import type { NetworkConnectRequest, NetworkDisconnectRequest } from "./api.js";
-import type { CommitRequest, CopyRequest, DownRequest, ExecRequest, ExportRequest, NetworkCreateRequest, PortBinding, ProjectRef, RunRequest, UpRequest, VolumeCreateRequest } from "./api.js";
+import type { AttachRequest, CommitRequest, CopyRequest, DownRequest, ExecRequest, ExportRequest, NetworkCreateRequest, PortBinding, ProjectRef, RunRequest, UpRequest, VolumeCreateRequest } from "./api.js";
 import type { DockerConfigLocation, ImagePullRequest, ImagePushRequest, ImageRemoveRequest, ImageTagRequest, LoginRequest, LogoutRequest } from "./api.js";
 import { HttpError } from "./http.js";
 
@@ -96,6 +96,17 @@ export const execRequestSchema = {
     workingDir: str,
     tty: bool,
     detach: bool,
+    rows: terminalSize,
+    cols: terminalSize,
+  },
+} as const;
+
+export const attachRequestSchema = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    stdin: bool,
+    sigProxy: bool,
     rows: terminalSize,
     cols: terminalSize,
   },
@@ -251,6 +262,7 @@ const SCHEMAS = {
   UpRequest: upRequestSchema,
   DownRequest: downRequestSchema,
   ExecRequest: execRequestSchema,
+  AttachRequest: attachRequestSchema,
   RunRequest: runRequestSchema,
   CopyRequest: copyRequestSchema,
   ExportRequest: exportRequestSchema,
@@ -271,6 +283,7 @@ export interface WireTypes {
   UpRequest: UpRequest;
   DownRequest: DownRequest;
   ExecRequest: ExecRequest;
+  AttachRequest: AttachRequest;
   RunRequest: RunRequest;
   CopyRequest: CopyRequest;
   ExportRequest: ExportRequest;

@@ -377,6 +377,22 @@ export interface ExecRequest {
   cols?: number;
 }
 
+/**
+ * POST /containers/:id/attach (upgraded to the attach protocol): the main
+ * process's output from now on, and its stdin when the container has one.
+ * The session ends with the container's exit code, or when the client leaves
+ * (the container keeps running).
+ */
+export interface AttachRequest {
+  /** Send the client's stdin frames to the process (false: attach --no-stdin). */
+  stdin?: boolean;
+  /** Forward the client's signal frames to the container (attach --sig-proxy, the default). */
+  sigProxy?: boolean;
+  /** The client's terminal size, for a container with a tty. */
+  rows?: number;
+  cols?: number;
+}
+
 /** A port to publish (run -p): hostPort undefined is an ephemeral port. */
 export interface PortBinding {
   containerPort: number;

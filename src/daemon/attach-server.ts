@@ -1,4 +1,4 @@
-// The daemon's side of `exec` and `run`: requests that upgrade their
+// The daemon's side of `exec`, `run` and `attach`: requests that upgrade their
 // connection to the attach protocol (src/daemon/attach.ts). The JSON body is
 // read and checked first, so a bad request still gets a plain HTTP error
 // (404 no such container, 409 not running, 400 bad stack); only then does the
@@ -7,11 +7,12 @@ import type { IncomingMessage } from "node:http";
 import { STATUS_CODES } from "node:http";
 import { PassThrough, Writable } from "node:stream";
 import type { Duplex } from "node:stream";
-import type { ExecSpec } from "../../engine/types.js";
+import { finished } from "node:stream/promises";
+import type { Attachment, ExecSpec } from "../../engine/types.js";
 import type { StackSpec } from "../../model/stack.js";
 import { loadStack } from "../stack/load.js";
 import { API_VERSION, API_VERSION_HEADER } from "./api.js";
-import type { ExecRequest, RunRequest } from "./api.js";
+import type { AttachRequest, ExecRequest, RunRequest } from "./api.js";
 import { FRAME, FrameDecoder, UPGRADE_PROTOCOL, encodeFrame, jsonFrame } from "./attach.js";
 import type { AttachMessage, FrameType } from "./attach.js";
 import type { StackController } from "./controller.js";
@@ -116,7 +117,8 @@ export class AttachSessions {
       const url = requestUrl(req.url);
       const exec = new RegExp(`^/${API_VERSION}/containers/([^/]+)/exec$`).exec(url.pathname);
       const run = url.pathname === `/${API_VERSION}/stacks/run`;
-      if (req.method !== "POST" || (!exec && !run)) throw new HttpError(404, `no such endpoint: ${req.method} ${url.pathname}`);
+      const attach = new RegExp(`^/${API_VERSION}/containers/([^/]+)/attach$`).exec(url.pathname);
+      if (req.method !== "POST" || (!exec && !run && !attach)) throw new HttpError(404, `no such endpoint: ${req.method} ${url.pathname}`);
       if ((req.headers.upgrade ?? "").toLowerCase() !== UPGRADE_PROTOCOL) throw new HttpError(400, `expected Upgrade: ${UPGRADE_PROTOCOL}`);
       const { body, rest } = await readBody(req, socket, head);
       if (exec) {
@@ -124,6 +126,11 @@ export class AttachSessions {
         const id = await this.checkExec(decodeParam(exec[1] as string), request);
         session = this.accept(socket, rest);
         await this.exec(session, id, request);
+      } else if (attach) {
+        const request = checkRequest("AttachRequest", parseJson(body));
+        const id = await this.checkAttach(decodeParam(attach[1] as string));
+        session = this.accept(socket, rest);
+        await this.attach(session, id, request);
       } else {
         const request = checkRequest("RunRequest", parseJson(body));
         const stack = this.checkRun(request);
@@ -186,6 +193,57 @@ export class AttachSessions {
         stderr: frameWriter(s, FRAME.stderr),
         signal: abort.signal,
       });
+      s.finish(jsonFrame(FRAME.exit, { exitCode }));
+    } catch (err) {
+      s.finish(jsonFrame(FRAME.error, errorBody(err)));
+    } finally {
+      stdin.destroy();
+    }
+  }
+
+  private async checkAttach(id: string): Promise<string> {
+    const c = await this.ctx.controller.engine.inspectContainer(id);
+    if (!c) throw new HttpError(404, `no such container: ${id}`);
+    // docker's words (its attach checks the same before hijacking the connection).
+    if (c.state === "paused") throw new HttpError(409, "You cannot attach to a paused container, unpause it first");
+    if (c.state !== "running") throw new HttpError(409, "You cannot attach to a stopped container, start it first");
+    return c.id;
+  }
+
+  /**
+   * docker attach: the main process's output from now on, stdin when it has
+   * one. Ends with its exit code when it stops; a client that leaves (detach
+   * keys, Ctrl-C without --sig-proxy) leaves it running.
+   */
+  private async attach(s: Session, id: string, req: AttachRequest): Promise<void> {
+    const engine = this.ctx.controller.engine;
+    const abort = new AbortController();
+    const stdin = new PassThrough();
+    let attachment: Attachment | undefined;
+    s.onFrame = (type, payload) => {
+      if (type === FRAME.stdin) {
+        if (payload.length === 0) stdin.end();
+        else if (stdin.writable) stdin.write(payload);
+      } else if (type === FRAME.resize) {
+        const { rows, cols } = JSON.parse(payload.toString("utf8")) as { rows: number; cols: number };
+        void attachment?.resize(rows, cols).catch(() => undefined);
+      } else if (type === FRAME.signal && req.sigProxy !== false) {
+        void engine.killContainer(id, payload.toString("utf8") || "SIGTERM").catch(() => undefined);
+      }
+    };
+    s.onHangup = () => abort.abort();
+    const stdout = frameWriter(s, FRAME.stdout);
+    const stderr = frameWriter(s, FRAME.stderr);
+    try {
+      attachment = await engine.attachContainer(id, { stdin: req.stdin === false ? undefined : stdin, stdout, stderr, signal: abort.signal });
+      if (req.rows && req.cols) await attachment.resize(req.rows, req.cols).catch(() => undefined);
+      await attachment.ended;
+      if (abort.signal.aborted) return;
+      // The output the writers still hold goes before the exit frame.
+      stdout.end();
+      stderr.end();
+      await Promise.all([finished(stdout), finished(stderr)]);
+      const { exitCode } = await engine.waitContainer(id);
       s.finish(jsonFrame(FRAME.exit, { exitCode }));
     } catch (err) {
       s.finish(jsonFrame(FRAME.error, errorBody(err)));

@@ -28,9 +28,10 @@ export interface BackgroundCli {
   exited(timeoutMs?: number): Promise<number>;
 }
 
-/** Starts the CLI without waiting for it, as a user's shell runs a long command. */
-export function spawnCli(d: TestDaemon, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): BackgroundCli {
-  const child = spawn(process.execPath, [bin, ...args], { cwd: opts.cwd ?? d.dir, env: { ...d.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] });
+/** Starts the CLI without waiting for it, as a user's shell runs a long command (stdin "pipe": the test types into child.stdin). */
+export function spawnCli(d: TestDaemon, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; stdin?: "pipe" } = {}): BackgroundCli {
+  const spawnOpts = { cwd: opts.cwd ?? d.dir, env: { ...d.env, ...opts.env } };
+  const child = opts.stdin === "pipe" ? spawn(process.execPath, [bin, ...args], { ...spawnOpts, stdio: ["pipe", "pipe", "pipe"] }) : spawn(process.execPath, [bin, ...args], { ...spawnOpts, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
   const watchers = new Set<() => void>();

@@ -17,6 +17,8 @@ import type {
   Engine,
   EngineEvent,
   ExecSpec,
+  AttachSpec,
+  Attachment,
   ImageInfo,
   LogEntry,
   LogOptions,
@@ -126,6 +128,10 @@ export class StopAnnouncingEngine implements Engine {
 
   exec(id: string, spec: ExecSpec): Promise<{ exitCode: number }> {
     return this.inner.exec(id, spec);
+  }
+
+  attachContainer(id: string, spec: AttachSpec): Promise<Attachment> {
+    return this.inner.attachContainer(id, spec);
   }
 
   stats(id: string): Promise<ContainerStats> {
