@@ -130,6 +130,8 @@ export class EmbeddedEngine implements Engine {
   async createContainer(spec: ContainerSpec): Promise<ContainerInfo> {
     const { runtime, snapshotter, network } = this.parts;
     if (spec.name !== "") checkName("container", spec.name);
+    // An unknown runtime name fails before anything is made (dockerd checks it at create too).
+    runtime.runcFor(spec);
     if (await runtime.inspect(spec.name)) throw new EngineError("conflict", `the container name "${spec.name}" is already in use`);
     const image = await this.parts.images.leaseLocal(spec.image);
     if (!image) throw new EngineError("not-found", `no such image: ${spec.image}`);

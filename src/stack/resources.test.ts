@@ -158,6 +158,7 @@ function fakeHost(cgroups: CgroupSupport, over: Partial<HostResources> = {}): Ho
     canRaiseRlimits: false,
     nrOpen: 1 << 20,
     deviceKind: (path) => (path === "/dev/vda" ? "block" : path === "/dev/null" ? "other" : "missing"),
+    runtimes: ["traced"],
     ...over,
   };
 }
@@ -179,6 +180,7 @@ describe("at up, resource keys are checked against the host", () => {
       line: 5,
     },
     { name: "nofile above nr_open even for root", host: fakeHost(v1, { canRaiseRlimits: true }), body: "    ulimits:\n      nofile: 2000000\n", err: "is above the kernel's fs.nr_open", line: 5 },
+    { name: "a runtime daemon.json does not name", host: fakeHost(v1), body: "    runtime: nvidia\n", err: "services.app.runtime: unknown or invalid runtime name: nvidia", line: 4 },
     { name: "soft above hard", host: fakeHost(v1), body: "    ulimits:\n      nproc: {soft: 100, hard: 10}\n", err: "soft limit 100 must be less than or equal to hard limit 10", line: 5 },
   ];
   for (const c of cases) {
@@ -190,9 +192,10 @@ describe("at up, resource keys are checked against the host", () => {
   }
 
   it("what fits the host loads; `config` (no host) does not check it", () => {
-    const body = "    cpuset: '1'\n    ulimits:\n      nofile: 2000000\n      nproc: 500\n    blkio_config:\n      device_read_bps: [{path: /dev/vda, rate: 1mb}]\n";
+    const body = "    runtime: traced\n    cpuset: '1'\n    ulimits:\n      nofile: 2000000\n      nproc: 500\n    blkio_config:\n      device_read_bps: [{path: /dev/vda, rate: 1mb}]\n";
     expect(() => load(svc(body), fakeHost(v1, { canRaiseRlimits: true, nrOpen: 1 << 22 }))).not.toThrow();
-    expect(() => load(svc("    cpuset: 5-7\n    cpu_rt_runtime: 1000\n"))).not.toThrow();
+    expect(() => load(svc("    cpuset: 5-7\n    cpu_rt_runtime: 1000\n    runtime: nvidia\n"))).not.toThrow();
+    expect(() => load(svc("    runtime: runc\n"), fakeHost(v1, { runtimes: [] }))).not.toThrow();
   });
 
   it("on cgroup v2, swappiness and oom_kill_disable are dropped with a warning, as dockerd does", () => {

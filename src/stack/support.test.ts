@@ -68,7 +68,7 @@ describe("keys the embedded engine does not implement", () => {
   });
 
   it("up is refused at the first such key, named with file:line:col and the reason", () => {
-    const err = refusal(["services:", "  web:", "    image: busybox", "    labels: [a=b]", "    gpus: all", "    runtime: kata", ""].join("\n"));
+    const err = refusal(["services:", "  web:", "    image: busybox", "    labels: [a=b]", "    gpus: all", "    userns_mode: private", ""].join("\n"));
     expect(err.code).toBe("unsupported");
     expect(err.path).toBe("services.web.gpus");
     expect(err.location).toMatchObject({ line: 5, column: 5 });

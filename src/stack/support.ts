@@ -87,7 +87,6 @@ export const SERVICE_ROWS: readonly SupportRow[] = [
   { key: "provider", reason: "provider services (compose plugins) are not supported" },
   { key: "pull_policy", reason: BUILDS, when: oneOf("build") },
   { key: "pull_refresh_after", reason: "pull_refresh_after is not implemented" },
-  { key: "runtime", reason: "containers run on runc, the only runtime configured (no daemon.json `runtimes` yet)", atUp: unless("runc") },
   { key: "storage_opt", reason: "the overlay snapshotter has no per-container quota" },
   { key: "use_api_socket", reason: "the embedded engine has no Docker API socket to share" },
   { key: "userns_mode", reason: "user namespace remapping is not supported; only host", when: (v) => v !== "host" },
