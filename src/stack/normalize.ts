@@ -426,11 +426,13 @@ function normalizeVolumes(v: unknown, ctx: NormalizeContext, path: PathSegment[]
   return v.map((item, i) => {
     const at = [...path, i];
     const volume = isDict(item) ? longVolume(item) : shortVolume(String(item), ctx, at);
-    const subpath = volume.volume?.subpath;
+    const kind = volume.type === "image" ? "image" : "volume";
+    const subpath = volume.type === "image" ? volume.image?.subpath : volume.volume?.subpath;
     // docker refuses a subpath that leaves the volume; compose would only fail at start.
     if (subpath !== undefined && (subpath.startsWith("/") || subpath.split("/").includes(".."))) {
-      ctx.fail([...at, "volume", "subpath"], `"${subpath}" must be a relative path inside the volume`);
+      ctx.fail([...at, kind, "subpath"], `"${subpath}" must be a relative path inside the ${kind}`);
     }
+    if (volume.type === "image" && !volume.source) ctx.fail([...at], "an image volume needs a source: the image to mount");
     return volume;
   });
 }
@@ -440,6 +442,7 @@ function longVolume(d: Dict): ServiceVolumeSpec {
   const bind = asDict(d.bind);
   const volume = asDict(d.volume);
   const tmpfs = asDict(d.tmpfs);
+  const image = asDict(d.image);
   return {
     type,
     source: str(d.source),
@@ -454,6 +457,7 @@ function longVolume(d: Dict): ServiceVolumeSpec {
       type === "tmpfs"
         ? { size: tmpfs.size === undefined ? undefined : parseSize(tmpfs.size as string | number), mode: num(tmpfs.mode) }
         : undefined,
+    image: type === "image" ? { subpath: str(image.subpath) } : undefined,
     consistency: str(d.consistency),
   };
 }
@@ -495,6 +499,7 @@ function shortVolume(spec: string, ctx: NormalizeContext, path: PathSegment[]): 
     bind: bindMount ? { propagation, createHostPath: true, selinux } : undefined,
     volume: bindMount ? undefined : { nocopy: modes.includes("nocopy"), subpath: undefined },
     tmpfs: undefined,
+    image: undefined,
     consistency: modes.find((m) => m === "cached" || m === "delegated" || m === "consistent"),
   };
 }

@@ -91,8 +91,6 @@ export const SERVICE_ROWS: readonly SupportRow[] = [
   { key: "use_api_socket", reason: "the embedded engine has no Docker API socket to share" },
   { key: "userns_mode", reason: "user namespace remapping is not supported; only host", when: (v) => v !== "host" },
   { key: "volumes[].bind.recursive", reason: "recursive bind mount options are not implemented" },
-  { key: "volumes[].image", reason: "image volumes are not implemented yet" },
-  { key: "volumes[].type", reason: "image volumes are not implemented yet", when: oneOf("image") },
   { key: "volumes[].type", reason: "named pipes are Windows only", when: oneOf("npipe") },
   { key: "volumes[].type", reason: "cluster volumes are a Swarm feature", when: oneOf("cluster") },
   { key: "volumes[].volume.labels", reason: "labels of volumes made for a mount are not implemented" },
