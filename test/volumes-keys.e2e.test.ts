@@ -254,10 +254,9 @@ services:
     expect(imageSnapshots()).toEqual([]);
   }, 300_000);
 
-  it("refuses what the embedded engine cannot mount at the key: bad subpaths and nfs at load", () => {
+  it("refuses what the embedded engine cannot mount at the key: bad subpaths at load, nfs at up (config prints it)", () => {
     const cases: [string, string, RegExp][] = [
       ["subpath", "volumes:\n      - {type: volume, source: v, target: /v, volume: {subpath: ../up}}", /bad\.yaml:6:\d+: .*volume\.subpath: "\.\.\/up" must be a relative path inside the volume/],
-      ["nfs", "volumes: [v:/v]\nvolumes:\n  v:\n    driver_opts: {type: nfs, o: addr=127.0.0.1, device: \":/export\"}", /bad\.yaml:8:\d+: .*volumes\.v\.driver_opts: not supported by the embedded engine: type "nfs" (needs mount\.nfs|mounts are not implemented)/],
     ];
     for (const [what, lines, expected] of cases) {
       writeFileSync(join(s.work, "bad.yaml"), `services:\n  bad:\n    image: busybox\n    x-case: ${what}\n    ${lines}\n${what === "subpath" ? "volumes:\n  v: {}\n" : ""}`);
@@ -265,6 +264,15 @@ services:
       expect(r.code, what).not.toBe(0);
       expect(r.stderr, what).toMatch(expected);
     }
+    writeFileSync(join(s.work, "bad.yaml"), 'services:\n  bad:\n    image: busybox\n    volumes: [v:/v]\nvolumes:\n  v:\n    driver_opts: {type: nfs, o: addr=127.0.0.1, device: ":/export"}\n');
+    const config = runCli(s.daemon, ["-p", project, "-f", "bad.yaml", "config"], { cwd: s.work });
+    expect(config.code).toBe(0);
+    expect(config.stdout).toContain("type: nfs");
+    const up = runCli(s.daemon, ["-p", project, "-f", "bad.yaml", "up", "-d"], { cwd: s.work });
+    expect(up.code).not.toBe(0);
+    expect(up.stderr).toMatch(/bad\.yaml:7:\d+: .*volumes\.v\.driver_opts: not supported by the embedded engine: type "nfs" (needs mount\.nfs|mounts are not implemented)/);
+    // Refused before anything was made.
+    expect(runCli(s.daemon, ["volume", "ls", "-q"], { cwd: s.work }).stdout).not.toContain(`${project}_v`);
   }, 120_000);
 });
 

@@ -21,7 +21,6 @@ import type {
   VolumeSpec,
 } from "../../model/stack.js";
 import { parseDuration } from "./duration.js";
-import { localVolumeKind } from "../../engine/volume-options.js";
 import { isExternal, normalizeFileObjects, normalizeFileRefs } from "./file-objects.js";
 import { parsePortShort } from "./ports.js";
 import type { PortShort } from "./ports.js";
@@ -81,7 +80,6 @@ export function normalizeStack(raw: Dict, ctx: NormalizeContext): StackSpec {
       external,
       labels: labelMap(d.labels),
     };
-    if (!external) checkVolumeDriver(key, volumes[key], ctx);
   }
   const extensions: Dict = {};
   for (const [k, v] of Object.entries(raw)) if (k.startsWith("x-")) extensions[k] = v;
@@ -460,16 +458,6 @@ function longVolume(d: Dict): ServiceVolumeSpec {
     image: type === "image" ? { subpath: str(image.subpath) } : undefined,
     consistency: str(d.consistency),
   };
-}
-
-/** What `up` would create: only the local driver, with the driver_opts the embedded engine can honour. */
-function checkVolumeDriver(key: string, v: VolumeSpec, ctx: NormalizeContext): void {
-  if (v.driver !== "local") ctx.fail(["volumes", key, "driver"], `volumes.${key}.driver: not supported by the embedded engine: only the "local" driver exists`);
-  try {
-    localVolumeKind(v.driverOpts);
-  } catch (err) {
-    ctx.fail(["volumes", key, "driver_opts"], `volumes.${key}.driver_opts: not supported by the embedded engine: ${(err as Error).message}`);
-  }
 }
 
 // A short volume source is a host path when it looks like one (compose's rule).

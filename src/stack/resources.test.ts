@@ -116,14 +116,6 @@ describe("resource values dockerd refuses fail at their key", () => {
     { name: "bad cpuset", body: "    cpuset: 1-x\n", err: "Invalid value 1-x for cpuset cpus", line: 4 },
     { name: "blkio weight out of range", body: "    blkio_config:\n      weight: 5\n", err: "Range of blkio weight is from 10 to 1000", line: 5 },
     { name: "blkio device weight out of range", body: "    blkio_config:\n      weight_device: [{path: /dev/vda, weight: 2000}]\n", err: "Range of blkio weight is from 10 to 1000", line: 5 },
-    { name: "cpu_count", body: "    cpu_count: 2\n", err: "services.app.cpu_count: not supported by the embedded engine: a Windows-only setting", line: 4 },
-    { name: "cpu_percent", body: "    cpu_percent: 50\n", err: "services.app.cpu_percent: not supported by the embedded engine", line: 4 },
-    {
-      name: "reserved devices",
-      body: "    deploy:\n      resources:\n        reservations:\n          devices: [{capabilities: [gpu]}]\n",
-      err: "services.app.deploy.resources.reservations.devices: not supported by the embedded engine",
-      line: 7,
-    },
     { name: "oom_score_adj out of range (schema)", body: "    oom_score_adj: 1001\n", err: "oom_score_adj", line: 4 },
   ];
   for (const c of cases) {
