@@ -25,6 +25,7 @@ const EVERY_KEY: Record<string, unknown> = {
   dns: ["127.0.0.1:9"],
   "default-address-pools": [{ base: "10.99.0.0/16", size: 24 }],
   "x-tscompose-network-prefix": "t1a2",
+  runtimes: { traced: { path: "/usr/local/bin/traced-runc", runtimeArgs: ["--debug"] } },
 };
 
 describe("daemon.json", () => {
@@ -43,6 +44,7 @@ describe("daemon.json", () => {
       dns: ["127.0.0.1:9"],
       defaultAddressPools: [{ base: "10.99.0.0/16", size: 24 }],
       networkPrefix: "t1a2",
+      runtimes: { traced: { path: "/usr/local/bin/traced-runc", runtimeArgs: ["--debug"] } },
     });
   });
 
@@ -71,6 +73,12 @@ describe("daemon.json", () => {
     ["x-tscompose-docker-hub-url", 9, "must be a URL string"],
     ["default-address-pools", [{ base: "10.0.0.0/8" }], 'must be a list of {"base": "10.0.0.0/8", "size": 24}'],
     ["x-tscompose-network-prefix", "TOO-LONG", "must be 1 to 5 of [a-z0-9]"],
+    ["runtimes", ["runc"], "must be a mapping of names"],
+    ["runtimes", { runc: { path: "/usr/bin/runc" } }, `cannot name "runc": runtime name 'runc' is reserved`],
+    ["runtimes", { "a b": { path: "/x" } }, `has an invalid runtime name "a b"`],
+    ["runtimes", { x: { runtimeArgs: [] } }, `entry "x" must be {"path": "/usr/bin/x", "runtimeArgs": [...]}`],
+    ["runtimes", { x: { path: "/x", runtimeArgs: "--debug" } }, `entry "x": runtimeArgs must be an array of strings`],
+    ["runtimes", { x: { path: "/x", runtimeType: "io.containerd.runsc.v1" } }, `entry "x" has an unknown key "runtimeType"`],
   ])("a wrong type: %s = %j", (key, value, why) => {
     const path = file(`bad-${key}.json`, JSON.stringify({ [key]: value }));
     expect(() => readEngineConfig(path)).toThrow(`${path}: "${key}" ${why}`);

@@ -15,6 +15,8 @@
 //   dns                                    dns            network/ (upstream resolvers; default the host's)
 //   default-address-pools                  defaultAddressPools  network/ipam.ts
 //   x-tscompose-network-prefix             networkPrefix  index.ts: kernel object names, cgroup parent (tests)
+//   runtimes                               runtimes       runtime/runtime.ts (the runc-compatible binary of a
+//                                                         service's `runtime:`), src/daemon/host-resources.ts (up's check)
 import { readFileSync } from "node:fs";
 import { parseHostsConfig, type RegistryHostsConfig } from "./content/hosts.js";
 import { DEFAULT_LAYER_LIMITS, LAYER_LIMIT_KEYS, type LayerLimits } from "./snapshot/limits.js";
@@ -33,7 +35,19 @@ export interface EngineConfig {
   defaultAddressPools: { base: string; size: number }[] | undefined;
   /** Prefix of kernel objects (bridges, veths, netns, chains) and cgroups; tests use their own. */
   networkPrefix: string | undefined;
+  /** OCI runtimes besides runc, by name, as dockerd's `runtimes`: each a runc-compatible binary conmon runs. */
+  runtimes: Record<string, RuntimeEntry>;
 }
+
+export interface RuntimeEntry {
+  /** The binary: an absolute path, or a name looked up in PATH when the container starts. */
+  path: string;
+  /** Arguments before runc's own (dockerd's `runtimeArgs`), e.g. ["--debug"]. */
+  runtimeArgs: string[];
+}
+
+/** The runtime every container runs on unless it names another; dockerd reserves the name too. */
+export const DEFAULT_RUNTIME = "runc";
 
 /** A daemon.json value that does not fit its key: the message says what it must be. */
 class Invalid extends Error {}
@@ -83,6 +97,29 @@ const KEYS: Record<string, (value: unknown, config: EngineConfig) => void> = {
     if (!ok) throw new Invalid('must be a list of {"base": "10.0.0.0/8", "size": 24}');
     c.defaultAddressPools = v as EngineConfig["defaultAddressPools"];
   },
+  runtimes: (v, c) => {
+    if (!v || typeof v !== "object" || Array.isArray(v)) throw new Invalid('must be a mapping of names to {"path": "/usr/bin/x", "runtimeArgs": []}');
+    const runtimes: Record<string, RuntimeEntry> = {};
+    for (const [name, entry] of Object.entries(v as Record<string, unknown>)) {
+      if (name === DEFAULT_RUNTIME) throw new Invalid(`cannot name "${DEFAULT_RUNTIME}": runtime name '${DEFAULT_RUNTIME}' is reserved`);
+      if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) throw new Invalid(`has an invalid runtime name "${name}" (letters, digits, _ . -)`);
+      const e = entry as Record<string, unknown> | null;
+      if (!e || typeof e !== "object" || Array.isArray(e) || typeof e.path !== "string" || e.path === "") {
+        throw new Invalid(`entry "${name}" must be {"path": "/usr/bin/x", "runtimeArgs": [...]}`);
+      }
+      // dockerd's shim v2 keys (runtimeType, options) configure containerd shims, which the embedded engine has none of.
+      const extra = Object.keys(e).filter((k) => k !== "path" && k !== "runtimeArgs");
+      if (extra.length > 0) throw new Invalid(`entry "${name}" has an unknown key "${extra[0]}" (only path and runtimeArgs: the runtime must be runc-compatible)`);
+      let runtimeArgs: string[];
+      try {
+        runtimeArgs = e.runtimeArgs === undefined ? [] : stringList(e.runtimeArgs);
+      } catch {
+        throw new Invalid(`entry "${name}": runtimeArgs must be an array of strings`);
+      }
+      runtimes[name] = { path: e.path, runtimeArgs };
+    }
+    c.runtimes = runtimes;
+  },
   "x-tscompose-network-prefix": (v, c) => {
     if (typeof v !== "string" || !/^[a-z0-9]{1,5}$/.test(v)) throw new Invalid("must be 1 to 5 of [a-z0-9]");
     c.networkPrefix = v;
@@ -102,6 +139,7 @@ export function defaultEngineConfig(): EngineConfig {
     dns: undefined,
     defaultAddressPools: undefined,
     networkPrefix: undefined,
+    runtimes: {},
   };
 }
 

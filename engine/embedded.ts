@@ -42,6 +42,7 @@ import type {
   ImageInfo,
   LogEntry,
   LogOptions,
+  MountSpec,
   NetworkInfo,
   NetworkSpec,
   PullOptions,
@@ -148,6 +149,8 @@ export class EmbeddedEngine implements Engine {
   async createContainer(spec: ContainerSpec): Promise<ContainerInfo> {
     const { runtime, snapshotter, network } = this.parts;
     if (spec.name !== "") checkName("container", spec.name);
+    // An unknown runtime name fails before anything is made (dockerd checks it at create too).
+    runtime.runcFor(spec);
     if (await runtime.inspect(spec.name)) throw new EngineError("conflict", `the container name "${spec.name}" is already in use`);
     const image = await this.parts.images.leaseLocal(spec.image);
     if (!image) throw new EngineError("not-found", `no such image: ${spec.image}`);
@@ -299,6 +302,8 @@ export class EmbeddedEngine implements Engine {
     for (const [i, m] of spec.mounts.entries()) {
       if (m.type === "tmpfs") {
         out.push({ type: "tmpfs", source: "tmpfs", target: m.target, readOnly: m.readOnly, tmpfsSize: m.tmpfsSize, tmpfsMode: m.tmpfsMode });
+      } else if (m.type === "image") {
+        out.push(await this.imageMount(id, i, m, undo));
       } else if (m.type === "bind") {
         if (!m.source) throw new EngineError("invalid", `bind mount of ${m.target} has no source`);
         if (m.createHostPath !== false) await mkdir(m.source, { recursive: true }).catch(() => undefined);
@@ -373,9 +378,37 @@ export class EmbeddedEngine implements Engine {
     await this.parts.network.unpublishPorts(info.id).catch(() => undefined);
     await this.parts.network.removeSandbox(info.id).catch(() => undefined);
     await this.parts.snapshotter.remove(info.id);
+    for (const snap of await this.parts.snapshotter.list()) if (imageMountOwner(snap.key) === info.id) await this.parts.snapshotter.remove(snap.key);
     if (opts.volumes && opts.handOver === undefined) {
       for (const v of await this.parts.volumes.list({ labels: { [ANONYMOUS_LABEL]: info.id } })) await this.parts.volumes.remove(v.name);
     }
+  }
+
+  /**
+   * An image volume: the image's layers, read-only, mounted by runc in the container's namespace
+   * (nothing on the host to clean up or to lose at a reboot). A snapshot of its own, keyed by the
+   * container's id (imageMountKey), keeps the layers while the container exists, as its rootfs does.
+   */
+  private async imageMount(id: string, index: number, m: MountSpec, undo: (() => Promise<unknown>)[]): Promise<ResolvedMount> {
+    const { images, snapshotter } = this.parts;
+    const image = m.source === undefined ? undefined : await images.leaseLocal(m.source);
+    if (!image) throw new EngineError("not-found", `image volume ${m.target}: no such image: ${m.source ?? "(none)"}`);
+    const key = imageMountKey(id, index);
+    try {
+      await snapshotter.prepare(key, image.chainIds);
+    } finally {
+      await image.release();
+    }
+    undo.push(() => snapshotter.remove(key));
+    let view;
+    try {
+      view = await snapshotter.readOnlyMount(image.chainIds, m.subpath);
+    } catch (err) {
+      throw new EngineError("invalid", `image volume ${m.target} (${m.source ?? ""}): ${(err as Error).message}`, { cause: err });
+    }
+    return view.type === "bind"
+      ? { type: "bind", source: view.source, target: m.target, readOnly: true }
+      : { type: "overlay", source: "overlay", target: m.target, readOnly: true, overlayOptions: view.options };
   }
 
   /** A created container took over its predecessor's volumes: their hand-over labels have served. */
@@ -412,7 +445,13 @@ export class EmbeddedEngine implements Engine {
     const owned = new Set([...(await runtime.list({ all: true })).map((c) => c.id), ...runtime.unreadable().map((u) => u.id)]);
     const removed: string[] = [];
     for (const snap of await snapshotter.list()) {
-      if (owned.has(snap.key)) continue;
+      const owner = imageMountOwner(snap.key);
+      if (owned.has(owner ?? snap.key)) continue;
+      if (owner !== undefined) {
+        // An image volume's snapshot: what else its container left is keyed by the container's own.
+        await snapshotter.remove(snap.key);
+        continue;
+      }
       await network.unpublishPorts(snap.key).catch(() => undefined);
       await network.removeSandbox(snap.key).catch(() => undefined);
       for (const v of await volumes.list({ labels: { [ANONYMOUS_LABEL]: snap.key } })) {
@@ -666,6 +705,10 @@ async function volumeSubpath(root: string, subpath: string, volume: string): Pro
   if (!(await lstatOrUndefined(path))) throw new EngineError("invalid", `cannot mount volume ${volume}: subpath "${subpath}" does not exist in the volume`);
   return path;
 }
+
+/** The snapshot that keeps an image volume's layers: the container's id, then the mount's index. */
+const imageMountKey = (id: string, index: number): string => `${id}.image${index}`;
+const imageMountOwner = (key: string): string | undefined => /^([0-9a-f]{64})\.image\d+$/.exec(key)?.[1];
 
 /** `platform:` must name the image's platform, as dockerd's create checks it (after a pull of that platform). */
 function checkImagePlatform(spec: ContainerSpec, image: ImageInfo): void {

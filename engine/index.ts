@@ -9,7 +9,7 @@
 //   network/     network and sandbox records, IPAM
 //   volumes/     named volumes
 import { join } from "node:path";
-import { readEngineConfig } from "./config.js";
+import { readEngineConfig, type EngineConfig } from "./config.js";
 import { EmbeddedEngine } from "./embedded.js";
 import { openImageBackend } from "./image/backend.js";
 import type { ImageService } from "./image/service.js";
@@ -44,7 +44,7 @@ export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
  * verbs the Engine interface does not have (tag, save, load, push, import,
  * docker's inspect) from the same service, so one process owns the store.
  */
-export async function openEmbeddedEngine(opts: CreateEngineOptions): Promise<{ engine: Engine; images: ImageService }> {
+export async function openEmbeddedEngine(opts: CreateEngineOptions): Promise<{ engine: Engine; images: ImageService; config: EngineConfig }> {
   const config = readEngineConfig(opts.configFile);
   const log = opts.log ?? (() => undefined);
   // The engine's commands (ip, iptables, runc ...) go through a launcher process while it is open.
@@ -65,6 +65,7 @@ export async function openEmbeddedEngine(opts: CreateEngineOptions): Promise<{ e
       stateDir: join(opts.stateDir, "runtime"),
       log,
       cgroupParent: prefix ? `/${prefix}` : undefined,
+      runtimes: config.runtimes,
       // A rootfs mounted on the host (an image of very many layers) is gone after a reboot: mount it again.
       beforeStart: async (info) => {
         await snapshotter.mount(info.id);
@@ -76,7 +77,7 @@ export async function openEmbeddedEngine(opts: CreateEngineOptions): Promise<{ e
     const engine = new EmbeddedEngine({ images, snapshotter, network, runtime, volumes: new VolumeStore(opts.stateDir), log, release: releaseLauncher });
     const leftovers = await engine.removeLeftovers();
     if (leftovers.length > 0) log("removed leftovers of interrupted creates", { containers: leftovers.map((id) => id.slice(0, 12)) });
-    return { engine: withEngineErrors(engine, opts.stateDir), images };
+    return { engine: withEngineErrors(engine, opts.stateDir), images, config };
   } catch (e) {
     releaseLauncher();
     throw e;

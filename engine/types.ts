@@ -59,8 +59,9 @@ export interface ImageInfo {
 }
 
 export interface MountSpec {
-  type: "bind" | "volume" | "tmpfs";
-  /** Host path (bind), volume name (volume; undefined = anonymous), unused for tmpfs. */
+  /** image: an image's files, read-only (compose's `type: image`). */
+  type: "bind" | "volume" | "tmpfs" | "image";
+  /** Host path (bind), volume name (volume; undefined = anonymous), image reference (image, present locally), unused for tmpfs. */
   source: string | undefined;
   target: string;
   readOnly: boolean;
@@ -68,7 +69,7 @@ export interface MountSpec {
   createHostPath?: boolean;
   /** Volume: do not copy the image's content into a new volume. */
   noCopy?: boolean;
-  /** Volume: mount this existing directory of the volume (relative, inside it) instead of its root. */
+  /** Volume, image: mount this existing directory of the volume or image (relative, inside it) instead of its root. */
   subpath?: string;
   /**
    * Volume: an anonymous volume (the engine names it when source is

@@ -239,14 +239,16 @@ export interface PortSpec {
 }
 
 export interface ServiceVolumeSpec {
-  type: "bind" | "volume" | "tmpfs" | "npipe" | "cluster";
-  /** Named volume, or absolute host path for binds; undefined for anonymous volumes and tmpfs. */
+  type: "bind" | "volume" | "tmpfs" | "image" | "npipe" | "cluster";
+  /** Named volume, absolute host path for binds, an image reference for image; undefined for anonymous volumes and tmpfs. */
   source: string | undefined;
   target: string;
   readOnly: boolean;
   bind: { propagation: string | undefined; createHostPath: boolean; selinux: string | undefined } | undefined;
   volume: { nocopy: boolean; subpath: string | undefined } | undefined;
   tmpfs: { size: number | undefined; mode: number | undefined } | undefined;
+  /** type image: mount this directory of the image instead of its root. */
+  image: { subpath: string | undefined } | undefined;
   consistency: string | undefined;
 }
 

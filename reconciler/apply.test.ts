@@ -196,7 +196,7 @@ describe("plan and apply together", () => {
   it("up converges: planning again after applying finds nothing to do, and down leaves nothing behind", async () => {
     engine = new FakeEngine();
     const stack = stackOf([
-      runs("db", { volumes: [{ type: "volume", source: "data", target: "/data", readOnly: false, bind: undefined, volume: { nocopy: false, subpath: undefined }, tmpfs: undefined, consistency: undefined }] }),
+      runs("db", { volumes: [{ type: "volume", source: "data", target: "/data", readOnly: false, bind: undefined, volume: { nocopy: false, subpath: undefined }, tmpfs: undefined, image: undefined, consistency: undefined }] }),
       runs("web", { dependsOn: { db: needs("service_started") }, replicas: 2 }),
     ]);
     const withVolume: StackSpec = { ...stack, volumes: { data: { name: "app_data", driver: "local", driverOpts: {}, external: false, labels: {} } } };

@@ -133,7 +133,7 @@ export function containerSpecFor(stack: StackSpec, svc: ServiceSpec, number: num
 
 function mountsFor(stack: StackSpec, svc: ServiceSpec): MountSpec[] {
   const mounts: MountSpec[] = svc.volumes.map((v) => {
-    const type = v.type === "bind" || v.type === "tmpfs" ? v.type : "volume";
+    const type = v.type === "bind" || v.type === "tmpfs" || v.type === "image" ? v.type : "volume";
     const source = type === "volume" && v.source !== undefined ? (stack.volumes[v.source]?.name ?? v.source) : v.source;
     return {
       type,
@@ -143,6 +143,7 @@ function mountsFor(stack: StackSpec, svc: ServiceSpec): MountSpec[] {
       createHostPath: v.bind?.createHostPath,
       noCopy: v.volume?.nocopy,
       ...(v.volume?.subpath !== undefined ? { subpath: v.volume.subpath } : {}),
+      ...(v.image?.subpath !== undefined ? { subpath: v.image.subpath } : {}),
       tmpfsSize: v.tmpfs?.size,
       tmpfsMode: v.tmpfs?.mode,
       propagation: v.bind?.propagation,

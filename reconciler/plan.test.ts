@@ -82,6 +82,18 @@ const cases: Case[] = [
     want: ["create db-1", "create web-1", "pull busybox", "start db-1", "start web-1"],
   },
   {
+    name: "image volumes: their images are pulled before the create, per the service's pull_policy",
+    stack: stackOf([
+      service("web", {
+        volumes: ["tools:1", "busybox", "docs:2"].map((source) => ({
+          type: "image" as const, source, target: `/${source}`, readOnly: false, bind: undefined, volume: undefined, tmpfs: undefined, image: { subpath: undefined }, consistency: undefined,
+        })),
+      }),
+    ]),
+    observed: observed({ networks: ["app_default"], images: ["docs:2"] }),
+    want: ["create web-1", "pull busybox", "pull tools:1", "start web-1"],
+  },
+  {
     name: "a changed config hash recreates that service only; its dependants stay",
     stack: stackOf([web, { ...db, configHash: "hash-db-v2" }]),
     observed: converged,
@@ -399,7 +411,7 @@ describe("planDown", () => {
   });
 
   it("removes named volumes only with -v, and never external ones", () => {
-    const s = stackOf([service("db", { volumes: [{ type: "volume", source: "data", target: "/data", readOnly: false, bind: undefined, volume: { nocopy: false, subpath: undefined }, tmpfs: undefined, consistency: undefined }] })], {
+    const s = stackOf([service("db", { volumes: [{ type: "volume", source: "data", target: "/data", readOnly: false, bind: undefined, volume: { nocopy: false, subpath: undefined }, tmpfs: undefined, image: undefined, consistency: undefined }] })], {
       volumes: {
         data: { name: "app_data", driver: "local", driverOpts: {}, external: false, labels: {} },
         shared: { name: "shared", driver: "local", driverOpts: {}, external: true, labels: {} },

@@ -91,6 +91,11 @@ export interface UpOptions {
 
 const isRunning = (c: ObservedContainer): boolean => c.state === "running" || c.state === "paused" || c.state === "restarting";
 
+/** The images a service's `type: image` volumes mount. */
+export function imageVolumesOf(svc: ServiceSpec): string[] {
+  return [...new Set(svc.volumes.flatMap((v) => (v.type === "image" && v.source !== undefined ? [v.source] : [])))];
+}
+
 export function imageOf(stack: StackSpec, svc: ServiceSpec): string {
   return svc.image ?? `${stack.name}-${svc.name}`;
 }
@@ -168,21 +173,26 @@ export function planUp(stack: StackSpec, observed: ObservedStack, opts: UpOption
     const image = imageOf(stack, svc);
     // No builds yet (issue 18): a build-only service's image is looked for as with `missing`.
     const policy = opts.pull ?? (svc.pullPolicy === "build" ? "missing" : svc.pullPolicy);
-    const pullFor = (): string[] => {
-      const local = { present: observed.images.includes(image), pulledAtMs: observed.imagePulledAt?.[image] };
+    // The service's image, and the images its image volumes mount, pulled per its pull_policy (as compose does).
+    const pullOne = (ref: string, platform: string | undefined): string[] => {
+      const local = { present: observed.images.includes(ref), pulledAtMs: observed.imagePulledAt?.[ref] };
       if (!mustPull(policy, local, observed.observedAtMs ?? Date.now())) return [];
-      let id = pulls.get(image);
+      let id = pulls.get(ref);
       if (!id) {
-        id = `pull:${image}`;
-        pulls.set(image, id);
-        actions.push({ kind: "pull", id, after: [], image, service: name, ...(svc.platform ? { platform: svc.platform } : {}) });
+        id = `pull:${ref}`;
+        pulls.set(ref, id);
+        actions.push({ kind: "pull", id, after: [], image: ref, service: name, ...(platform ? { platform } : {}) });
       }
       return [id];
     };
+    const pullFor = (): string[] => [
+      ...pullOne(image, svc.platform),
+      ...imageVolumesOf(svc).flatMap((ref) => (ref === image ? [] : pullOne(ref, undefined))),
+    ];
     const prerequisites = (): string[] => [
-      ...pullFor(),
+      ...new Set(pullFor()),
       ...Object.keys(svc.networks).flatMap((k) => (networkAction.has(k) ? [networkAction.get(k) as string] : [])),
-      ...svc.volumes.flatMap((v) => (v.source !== undefined && volumeAction.has(v.source) ? [volumeAction.get(v.source) as string] : [])),
+      ...svc.volumes.flatMap((v) => (v.type !== "image" && v.source !== undefined && volumeAction.has(v.source) ? [volumeAction.get(v.source) as string] : [])),
     ];
     const createAndStart = (number: number, after: string[], reason: "missing" | "recreate" | "scale", replaced?: ObservedContainer): void => {
       const createId = `create:${name}:${number}`;

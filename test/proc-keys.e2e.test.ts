@@ -1,8 +1,8 @@
 // Process and namespace keys on the embedded engine, checked from inside the
 // containers: pid/ipc service:x, uts host, cgroup host + cgroup_parent,
 // init, group_add, devices, userns_mode host, runtime, platform. One stack, so one daemon and one `up`.
-import { existsSync, readdirSync, writeFileSync } from "node:fs";
-import { hostname } from "node:os";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jsonLines, spawnCli } from "./support/e2e.js";
@@ -11,6 +11,14 @@ import type { StackSuite } from "./support/stack.js";
 
 let s: StackSuite;
 const project = `tpk${process.pid}`;
+
+// daemon.json `runtimes`: a runc-compatible wrapper that records each invocation, with a runtimeArg
+// of its own it must receive first (and drops before it runs the real runc).
+const runtimeDir = mkdtempSync(join(tmpdir(), "tscompose-test-runtime-"));
+const runtimeLog = join(runtimeDir, "calls.log");
+const runtimeBin = join(runtimeDir, "traced-runc");
+writeFileSync(runtimeBin, `#!/bin/sh\necho "$*" >> ${runtimeLog}\n[ "$1" = "--traced-tag" ] && shift\nexec runc "$@"\n`);
+chmodSync(runtimeBin, 0o755);
 
 // Asynchronous, so the test's worker keeps answering vitest while a long `up` runs.
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -40,13 +48,14 @@ services:
     group_add: [www-data, "4242"]
     devices: ["/dev/net/tun:/dev/mytun:r"]
     userns_mode: host
-    runtime: runc
+    runtime: traced
   joiner:
     image: busybox
     command: ["sleep", "3601"]
     pid: service:main
     ipc: service:main
     uts: host
+    runtime: runc
   alone:
     image: tscompose/multiplatform
     platform: linux/arm64/v8
@@ -54,12 +63,13 @@ services:
 `;
 
 beforeAll(async () => {
-  s = await startStackSuite("proc-keys", ["busybox", "multiplatform"]);
+  s = await startStackSuite("proc-keys", ["busybox", "multiplatform"], { runtimes: { traced: { path: runtimeBin, runtimeArgs: ["--traced-tag"] } } });
   s.projects.push({ name: project, cwd: s.work });
 }, 300_000);
 
 afterAll(async () => {
   expect(await stopStackSuite(s)).toEqual([]);
+  rmSync(runtimeDir, { recursive: true, force: true });
 }, 180_000);
 
 describe("process and namespace keys", () => {
@@ -103,6 +113,16 @@ describe("process and namespace keys", () => {
     expect((await tryShell("main", "cat /dev/mytun 2>&1")).stdout).toContain("File descriptor in bad state");
     expect((await tryShell("joiner", "test -e /dev/mytun")).stdout).toBe("rc=1\n");
 
+    // runtime: main was created, and its exec run, by the configured runtime, with its runtimeArgs first;
+    // joiner (runtime: runc) and alone (the default) never went through it.
+    const idOf = async (svc: string) => ((await ok(["ps", "-q", svc])).trim());
+    const calls = readFileSync(runtimeLog, "utf8").split("\n");
+    const [mainId, joinerId, aloneId] = [await idOf("main"), await idOf("joiner"), await idOf("alone")];
+    expect(mainId).toMatch(/^[0-9a-f]{64}$/);
+    expect(calls.find((c) => / create /.test(c) && c.includes(mainId))).toMatch(/^--traced-tag --root \S+ .*create/);
+    expect(calls.some((c) => / exec /.test(c) && c.endsWith(mainId))).toBe(true);
+    expect(calls.some((c) => c.includes(joinerId) || c.includes(aloneId))).toBe(false);
+
     // platform: the image pulled is the arm64 one of the index.
     const [image] = JSON.parse(await ok(["image", "inspect", "tscompose/multiplatform"])) as { Architecture: string; Variant?: string }[];
     expect(image?.Architecture).toBe("arm64");
@@ -119,6 +139,15 @@ describe("process and namespace keys", () => {
       if (existsSync(dir)) expect(readdirSync(dir).filter((n) => /^[0-9a-f]{64}$/.test(n))).toEqual([]);
     }
   }, 600_000);
+
+  it("refuses at up, at the key, a runtime daemon.json does not name, before creating anything", async () => {
+    writeFileSync(join(s.work, "compose.yaml"), "services:\n  x:\n    image: busybox\n    runtime: nvidia\n");
+    expect((await cli(["config"])).stdout).toContain("runtime: nvidia");
+    const r = await cli(["up", "-d"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/compose\.yaml:4:5: .*services\.x\.runtime: unknown or invalid runtime name: nvidia/);
+    expect((await ok(["ps", "-a", "-q"])).trim()).toBe("");
+  }, 120_000);
 
   it("prints in config, and refuses at up at the key's line, what the embedded engine cannot do", async () => {
     writeFileSync(

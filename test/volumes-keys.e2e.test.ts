@@ -1,9 +1,9 @@
 // Mounts and files as a container sees them (issue 16, volumes area): secrets
 // and configs from a file, an environment variable and inline content, with
 // their long syntax's target/uid/gid/mode; volume subpath, create_host_path,
-// read_only, local driver_opts, tmpfs options. Keys the embedded engine
+// read_only, local driver_opts, tmpfs options, image volumes. Keys the embedded engine
 // cannot honour stop `up` with a located error before anything is made.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli, spawnCli } from "./support/e2e.js";
@@ -23,7 +23,7 @@ async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<string>
 const sh = (service: string, script: string): Promise<string> => cli(["exec", "-T", service, "sh", "-c", script]);
 
 beforeAll(async () => {
-  s = await startStackSuite("volumes-keys");
+  s = await startStackSuite("volumes-keys", ["busybox", "multilayer"]);
   s.projects.push({ name: project, cwd: s.work });
 }, 300_000);
 
@@ -214,15 +214,49 @@ volumes:
     await cli(["down", "-v", "-t", "0"]);
   }, 300_000);
 
-  it("refuses what the embedded engine cannot mount at the key: image mounts at up (config prints them), bad subpaths and nfs at load", () => {
-    writeFileSync(join(s.work, "bad.yaml"), "services:\n  bad:\n    image: busybox\n    volumes:\n      - {type: image, source: busybox, target: /img}\n");
-    expect(runCli(s.daemon, ["-p", project, "-f", "bad.yaml", "config"], { cwd: s.work }).code).toBe(0);
-    const image = runCli(s.daemon, ["-p", project, "-f", "bad.yaml", "up", "-d"], { cwd: s.work });
-    expect(image.code).not.toBe(0);
-    expect(image.stderr).toMatch(/bad\.yaml:5:\d+: services\.bad\.volumes\[0\]\.type: not supported by the embedded engine: image volumes are not implemented yet/);
+  it("mounts an image's files read-only (type: image), whole or a subpath, with its layers' whiteouts and opaque directories applied", async () => {
+    writeFileSync(
+      join(s.work, "image.yaml"),
+      `
+services:
+  img:
+    image: busybox
+    command: sleep 3600
+    volumes:
+      - {type: image, source: tscompose/multilayer, target: /img}
+      - {type: image, source: tscompose/multilayer, target: /opq, image: {subpath: data/opaque}}
+      - {type: image, source: tscompose/multilayer, target: /dat, image: {subpath: data}}
+`,
+    );
+    const f = ["-f", "image.yaml"];
+    expect(await cli([...f, "config"])).toContain("subpath: data/opaque");
+    // The image is pulled for its volume by up, as the service's image is.
+    await cli([...f, "up", "-d"]);
+    const imageSnapshots = () => readdirSync(join(s.daemon.stateDir, "snapshots", "containers")).filter((n) => n.includes(".image"));
+    expect(imageSnapshots()).toHaveLength(3);
+    // The whole image: its top layer's files, a whited-out file gone, a base-layer file there.
+    expect(await sh("img", "cat /img/etc/motd /img/data/keep.txt; ls /img/bin/busybox")).toBe("layer 3\nkeep\n/img/bin/busybox\n");
+    expect(await sh("img", "ls /img/data/remove-me.txt /img/bin/vi /img/data/subdir 2>/dev/null; echo rc=$?")).toBe("rc=1\n");
+    // subpath: an opaque directory hides the lower layers' files; a whited-out directory stays hidden.
+    expect(await sh("img", "ls /opq")).toBe("new.txt\n");
+    expect(await sh("img", "ls /dat | sort | tr '\\n' ' '")).toBe("dir-to-file file-to-dir hard-dst.txt hard-src.txt keep.txt later.txt link opaque ");
+    expect(await sh("img", "cat /dat/link /dat/file-to-dir/child.txt")).toBe("keep\nchild\n");
+    // Read-only: writing fails there (EROFS), where the container's own filesystem takes a write.
+    expect(await sh("img", "touch /img/new /opq/new.txt /dat/x 2>&1; touch /tmp/ok && echo wrote")).toMatch(/^(touch: \/(img\/new|opq\/new\.txt|dat\/x): Read-only file system\n){3}wrote\n$/);
+    await cli([...f, "down", "-t", "0"]);
+    // A subpath the image does not have fails when the container is made, naming it.
+    writeFileSync(join(s.work, "image.yaml"), "services:\n  img:\n    image: busybox\n    volumes:\n      - {type: image, source: tscompose/multilayer, target: /x, image: {subpath: data/subdir}}\n");
+    const missing = runCli(s.daemon, ["-p", project, ...f, "up", "-d"], { cwd: s.work });
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain('subpath "data/subdir" does not exist in the image');
+    await cli([...f, "down", "-t", "0"]);
+    // The snapshots that kept the image volumes' layers went with their containers (and with the failed create).
+    expect(imageSnapshots()).toEqual([]);
+  }, 300_000);
+
+  it("refuses what the embedded engine cannot mount at the key: bad subpaths at load, nfs at up (config prints it)", () => {
     const cases: [string, string, RegExp][] = [
       ["subpath", "volumes:\n      - {type: volume, source: v, target: /v, volume: {subpath: ../up}}", /bad\.yaml:6:\d+: .*volume\.subpath: "\.\.\/up" must be a relative path inside the volume/],
-      ["nfs", "volumes: [v:/v]\nvolumes:\n  v:\n    driver_opts: {type: nfs, o: addr=127.0.0.1, device: \":/export\"}", /bad\.yaml:8:\d+: .*volumes\.v\.driver_opts: not supported by the embedded engine: type "nfs" (needs mount\.nfs|mounts are not implemented)/],
     ];
     for (const [what, lines, expected] of cases) {
       writeFileSync(join(s.work, "bad.yaml"), `services:\n  bad:\n    image: busybox\n    x-case: ${what}\n    ${lines}\n${what === "subpath" ? "volumes:\n  v: {}\n" : ""}`);
@@ -230,6 +264,15 @@ volumes:
       expect(r.code, what).not.toBe(0);
       expect(r.stderr, what).toMatch(expected);
     }
+    writeFileSync(join(s.work, "bad.yaml"), 'services:\n  bad:\n    image: busybox\n    volumes: [v:/v]\nvolumes:\n  v:\n    driver_opts: {type: nfs, o: addr=127.0.0.1, device: ":/export"}\n');
+    const config = runCli(s.daemon, ["-p", project, "-f", "bad.yaml", "config"], { cwd: s.work });
+    expect(config.code).toBe(0);
+    expect(config.stdout).toContain("type: nfs");
+    const up = runCli(s.daemon, ["-p", project, "-f", "bad.yaml", "up", "-d"], { cwd: s.work });
+    expect(up.code).not.toBe(0);
+    expect(up.stderr).toMatch(/bad\.yaml:7:\d+: .*volumes\.v\.driver_opts: not supported by the embedded engine: type "nfs" (needs mount\.nfs|mounts are not implemented)/);
+    // Refused before anything was made.
+    expect(runCli(s.daemon, ["volume", "ls", "-q"], { cwd: s.work }).stdout).not.toContain(`${project}_v`);
   }, 120_000);
 });
 

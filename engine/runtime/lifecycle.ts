@@ -31,7 +31,10 @@ import type { ContainerRecord, RecordStore, UnreadableRecord } from "./store.js"
 import { isNoSpace } from "../no-space.js";
 
 export interface LifecycleDeps {
+  /** runc, for what is not one container's: list, and state left by a container without a record. */
   runc: Runc;
+  /** The runtime of one container (its spec.runtime), for the verbs on it. */
+  runcFor: (spec: ContainerRecord["spec"]) => Runc;
   cgroups: CgroupManager;
   store: RecordStore;
   records: Map<string, ContainerRecord>;
@@ -147,7 +150,9 @@ export class Lifecycle {
       // The containers whose pid or ipc namespace this one joins may have restarted since: their pids now.
       if (Object.keys(namespaceJoins(rec.spec)).length > 0) await updateJoinPaths(dir, joinPaths(rec.spec, (x) => this.d.runningPid?.(x)));
       // Normally deleted when the last run ended; runc is only asked when its state dir is still there.
-      if (await exists(join(this.d.paths.runcRoot, id))) await this.d.runc.delete(id, { force: true });
+      // Before anything else: a runtime removed from daemon.json since the create fails here, with docker's words.
+      const runc = this.d.runcFor(rec.spec);
+      if (await exists(join(this.d.paths.runcRoot, id))) await runc.delete(id, { force: true });
       await this.reserveRealtime(rec);
       this.starting.add(id);
       try {
@@ -165,16 +170,17 @@ export class Lifecycle {
             pidFile: join(dir, "init.pid"),
             conmonPidFile: join(dir, "conmon.pid"),
             runcRoot: this.d.paths.runcRoot,
-            runcBinary: this.d.runc.binary,
+            runcBinary: runc.binary,
+            runtimeArgs: runc.runtimeArgs,
             conmonBinary: this.d.conmonBinary,
             terminal: rec.spec.tty,
             stdin: rec.spec.openStdin,
             stdinOnce: rec.spec.stdinOnce === true,
           }));
           // Without `runc start` when we can (see execfifo.ts): one process launch less.
-          if (!(await startViaExecFifo(this.d.paths.runcRoot, id, () => alive(pid)))) await this.d.runc.start(id);
+          if (!(await startViaExecFifo(this.d.paths.runcRoot, id, () => alive(pid)))) await runc.start(id);
         } catch (e) {
-          await this.d.runc.delete(id, { force: true }).catch(() => undefined);
+          await runc.delete(id, { force: true }).catch(() => undefined);
           const msg = e instanceof Error ? e.message : String(e);
           const code = startFailureCode(msg);
           await this.update(rec, { error: msg, exitCode: code });
@@ -206,7 +212,7 @@ export class Lifecycle {
     try {
       const direct = await this.d.runc.signalInit(rec.id, sig as NodeJS.Signals);
       if (direct === "gone") return;
-      if (direct === "unknown") await this.d.runc.kill(rec.id, sig);
+      if (direct === "unknown") await this.d.runcFor(rec.spec).kill(rec.id, sig);
     } catch (e) {
       // Not running, or its runc state already deleted by the exit handling
       // (checkExit) that has not updated the record yet: on its way out.
@@ -214,7 +220,7 @@ export class Lifecycle {
       return;
     }
     this.event(rec, "kill");
-    if (thaw && rec.state === "paused") await this.d.runc.resume(rec.id).catch(() => undefined);
+    if (thaw && rec.state === "paused") await this.d.runcFor(rec.spec).resume(rec.id).catch(() => undefined);
   }
 
   /** true once the container is no longer active; false after timeoutMs (negative = no limit). */
@@ -272,7 +278,7 @@ export class Lifecycle {
       const rec = this.rec(id);
       if (rec.state === "paused") throw new EngineError("conflict", `container ${rec.name} is already paused`);
       if (rec.state !== "running") throw new EngineError("conflict", `container ${rec.name} is not running`);
-      await this.d.runc.pause(id);
+      await this.d.runcFor(rec.spec).pause(id);
       await this.update(rec, { state: transition(rec.state, "paused") });
       this.event(rec, "pause");
     });
@@ -282,7 +288,7 @@ export class Lifecycle {
     return this.serialize(id, async () => {
       const rec = this.rec(id);
       if (rec.state !== "paused") throw new EngineError("conflict", `container ${rec.name} is not paused`);
-      await this.d.runc.resume(id);
+      await this.d.runcFor(rec.spec).resume(id);
       await this.update(rec, { state: transition(rec.state, "running") });
       this.event(rec, "unpause");
     });

@@ -43,6 +43,8 @@ export interface MonitorOptions {
   conmonPidFile: string;
   runcRoot: string;
   runcBinary?: string;
+  /** The runtime's own arguments (daemon.json runtimeArgs), before --root. */
+  runtimeArgs?: readonly string[];
   conmonBinary?: string;
   terminal: boolean;
   stdin: boolean;
@@ -98,6 +100,7 @@ export function conmonArgs(o: MonitorOptions, runtimePath: string): string[] {
     // No fsync of the log before the exit file (Docker's json-file never
     // syncs either): on a busy disk it delayed every exit by milliseconds.
     "--no-sync-log",
+    ...(o.runtimeArgs ?? []).flatMap((a) => ["--runtime-arg", a]),
     "--runtime-arg", "--root",
     "--runtime-arg", o.runcRoot,
   ];
@@ -154,7 +157,9 @@ export async function launchMonitor(o: MonitorOptions): Promise<{ pid: number }>
   const conmon = which(o.conmonBinary ?? "conmon");
   const runtime = which(o.runcBinary ?? "runc");
   if (!conmon) throw new EngineError("unavailable", "conmon is not installed (apt-get install conmon)");
-  if (!runtime) throw new EngineError("unavailable", "runc is not installed (apt-get install runc)");
+  if (!runtime) {
+    throw new EngineError("unavailable", o.runcBinary && o.runcBinary !== "runc" ? `the runtime binary ${o.runcBinary} is not found` : "runc is not installed (apt-get install runc)");
+  }
   const args = conmonArgs(o, runtime);
   // A clean environment: runc and the container must not inherit ours.
   const env = { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", _OCI_SYNCPIPE: "3" };

@@ -12,8 +12,9 @@ import type { OciMount } from "./oci.js";
  * volume's directory, a bind's absolute path), or a tmpfs.
  */
 export interface ResolvedMount {
-  type: "bind" | "tmpfs";
-  /** Host path for binds; ignored for tmpfs. */
+  /** overlay: an image's layers, read-only (compose's image volumes), mounted by runc in the container's namespace. */
+  type: "bind" | "tmpfs" | "overlay";
+  /** Host path for binds; ignored for tmpfs and overlay. */
   source: string;
   target: string;
   readOnly: boolean;
@@ -23,6 +24,8 @@ export interface ResolvedMount {
   tmpfsMode?: number;
   /** Extra tmpfs options from the short `tmpfs:` syntax ("size=64m,uid=1000"). */
   tmpfsOptions?: string[];
+  /** overlay: its lowerdir option. */
+  overlayOptions?: string[];
 }
 
 export const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
@@ -85,6 +88,7 @@ function toOci(m: ResolvedMount): OciMount {
     if (m.readOnly) opts.push("ro");
     return { destination, type: "tmpfs", source: "tmpfs", options: mergeTmpfsOptions(opts) };
   }
+  if (m.type === "overlay") return { destination, type: "overlay", source: "overlay", options: [...(m.overlayOptions ?? []), "ro"] };
   if (!posix.isAbsolute(m.source)) throw new EngineError("invalid", `bind source "${m.source}" must be an absolute host path`);
   const opts = ["rbind", m.propagation ?? "rprivate"];
   if (m.readOnly) opts.push("ro");

@@ -36,10 +36,12 @@ export class Runc {
     /** runc's state directory (--root). */
     readonly root: string,
     readonly binary = "runc",
+    /** A configured runtime's own arguments (daemon.json runtimeArgs), before runc's global ones. */
+    readonly runtimeArgs: readonly string[] = [],
   ) {}
 
   private run(args: string[], timeoutMs = 30_000) {
-    return run(this.binary, ["--root", this.root, ...args], { timeoutMs });
+    return run(this.binary, [...this.runtimeArgs, "--root", this.root, ...args], { timeoutMs });
   }
 
   async state(id: string): Promise<RuncState | undefined> {
@@ -131,6 +133,6 @@ export class Runc {
 
   /** argv (after the binary) of a foreground `runc exec` of a process.json. */
   execArgs(id: string, processFile: string, opts: { tty: boolean }): string[] {
-    return ["--root", this.root, "exec", ...(opts.tty ? ["-t"] : []), "--process", processFile, id];
+    return [...this.runtimeArgs, "--root", this.root, "exec", ...(opts.tty ? ["-t"] : []), "--process", processFile, id];
   }
 }

@@ -21,6 +21,7 @@ import { EventEmitter } from "node:events";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { join, posix } from "node:path";
 import { hostCgroups } from "../cgroups/detect.js";
+import { DEFAULT_RUNTIME, type RuntimeEntry } from "../config.js";
 import type { CgroupManager } from "../cgroups/types.js";
 import type { AttachSpec, Attachment, ContainerFilter, ContainerInfo, ContainerSpec, ContainerStats, EngineEvent, ExecSpec, ImageConfig, LogEntry, LogOptions } from "../types.js";
 import { EngineError } from "../types.js";
@@ -48,6 +49,8 @@ export interface RuntimeOptions {
   /** Parent of every container's cgroup (cgroupsPath = <parent>/<id>). */
   cgroupParent?: string;
   runcBinary?: string;
+  /** daemon.json `runtimes`: the runc-compatible binaries a container's spec.runtime may name. */
+  runtimes?: Record<string, RuntimeEntry>;
   conmonBinary?: string;
   cgroups?: CgroupManager;
   /** Runs before each start, e.g. to (re)mount the rootfs after a reboot. */
@@ -105,6 +108,7 @@ export class ContainerRuntime {
   private readonly watcher: ExitWatcher;
   private readonly life: Lifecycle;
   private readonly rotator: LogRotator;
+  private readonly configured = new Map<string, Runc>();
 
   private constructor(readonly opts: RuntimeOptions) {
     const d = opts.stateDir;
@@ -116,6 +120,7 @@ export class ContainerRuntime {
     this.life = new Lifecycle({
       rotator: this.rotator,
       runc: this.runc,
+      runcFor: (spec) => this.runcFor(spec),
       cgroups: this.cgroups,
       store: this.store,
       records: this.records,
@@ -128,6 +133,26 @@ export class ContainerRuntime {
       runningPid: (idOrName) => this.runningPid(idOrName),
     });
     this.watcher = new ExitWatcher(this.paths.exitDir, (id) => void this.life.checkExit(id), () => this.life.activeIds(), opts.pollMs);
+  }
+
+  /**
+   * The runtime a container runs on: runc unless its spec names one of the
+   * configured runtimes. Every verb on the container goes through it, as
+   * dockerd does; they share runc's --root, so the state stays where list and
+   * reconcile find it.
+   */
+  runcFor(spec: Pick<ContainerSpec, "runtime">): Runc {
+    const name = spec.runtime;
+    if (name === undefined || name === DEFAULT_RUNTIME) return this.runc;
+    const entry = this.opts.runtimes?.[name];
+    // dockerd's wording; `up` checks this first, located at the key (src/stack/host-resources.ts).
+    if (!entry) throw new EngineError("invalid", `unknown or invalid runtime name: ${name}`);
+    let runc = this.configured.get(name);
+    if (!runc || runc.binary !== entry.path || runc.runtimeArgs.join("\0") !== entry.runtimeArgs.join("\0")) {
+      runc = new Runc(this.paths.runcRoot, entry.path, entry.runtimeArgs);
+      this.configured.set(name, runc);
+    }
+    return runc;
   }
 
   /** Opens (creating if needed) a state directory and reconciles its records with runc and conmon. */
@@ -313,7 +338,7 @@ export class ContainerRuntime {
     // The HOSTNAME the container was given (empty with the host's network), whatever the service's env overrides.
     const hostname = config.process.env.find((e) => e.startsWith("HOSTNAME="))?.slice("HOSTNAME=".length) ?? "";
     const env = (tty: boolean): string[] => containerEnv({ env: rec.spec.env, tty }, rec.imageConfig, hostname);
-    return runExec({ runc: this.runc, id: rec.id, containerDir: dir, config, rootfs: root, defaultUser: rec.spec.user ?? rec.imageConfig.user, env, groupAdd: rec.spec.groupAdd }, spec);
+    return runExec({ runc: this.runcFor(rec.spec), id: rec.id, containerDir: dir, config, rootfs: root, defaultUser: rec.spec.user ?? rec.imageConfig.user, env, groupAdd: rec.spec.groupAdd }, spec);
   }
 
   /** docker attach: the main process's stdio, through conmon's attach socket (attach.ts). */
@@ -332,7 +357,7 @@ export class ContainerRuntime {
   async top(id: string): Promise<{ titles: string[]; processes: string[][] }> {
     const rec = this.get(id);
     if (rec.state !== "running" && rec.state !== "paused") throw new EngineError("conflict", `container ${rec.name} is not running`);
-    return parsePs(await this.runc.ps(rec.id, ["-ef"]));
+    return parsePs(await this.runcFor(rec.spec).ps(rec.id, ["-ef"]));
   }
 
   /** The container's directory (bundle, log, /etc files). */

@@ -23,12 +23,13 @@
 // "l/<id>:l/<id>..." relative to the root and is made from there (Mount.cwd).
 // That fits the 128 layers docker allows; beyond it, prepare fails.
 import { randomBytes } from "node:crypto";
-import { chmod, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, symlink, unlink } from "node:fs/promises";
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, symlink, unlink } from "node:fs/promises";
 import * as path from "node:path";
 import { syncDir, writeFileAtomic } from "../sys/atomic-file.js";
 import { KeyedMutex } from "../sys/keyed-mutex.js";
 import { chainId, digestHex, isDigest } from "./chain.js";
 import { isMounted, mountOverlay, unmount } from "./mount.js";
+import { isOpaqueDir } from "./xattr.js";
 import { unpackLayer, type UnpackOptions } from "./unpack.js";
 import { diskUsage } from "./usage.js";
 import {
@@ -248,6 +249,51 @@ export class OverlaySnapshotter implements Snapshotter {
       await unmount(dir);
       await rm(dir, { recursive: true, force: true });
     }
+  }
+
+  async readOnlyMount(layers: ChainId[], subpath?: string): Promise<{ type: "bind"; source: string } | { type: "overlay"; options: string[] }> {
+    await this.init();
+    const infos = await this.resolveChain(layers);
+    const parts = (subpath ?? "").split("/").filter((p) => p !== "" && p !== ".");
+    if (parts.includes("..")) throw new SnapshotError("invalid", `subpath "${subpath ?? ""}" must stay inside the image`);
+    // Top first: each layer's copy of the directory, down to the layer that hides the rest (a
+    // whiteout, a file in the way, an opaque directory on the path). Walking the layers'
+    // own directories follows no link, so a link in the image cannot lead outside it.
+    const dirs: string[] = [];
+    let found: "dir" | "other" | undefined;
+    for (const layer of [...infos].reverse()) {
+      let dir = layer.path;
+      let hidesBelow = false;
+      let here: "dir" | "other" | "missing" = "dir";
+      for (const part of parts) {
+        if (dir !== layer.path && (await isOpaqueDir(dir))) hidesBelow = true;
+        dir = `${dir}/${part}`;
+        const st = await lstat(dir).catch(() => undefined);
+        if (st === undefined) {
+          here = "missing";
+          break;
+        }
+        if (!st.isDirectory()) {
+          // A whiteout (0/0 character device) or a file or link: what the layers below have there is hidden.
+          here = st.isCharacterDevice() && st.rdev === 0 ? "missing" : "other";
+          hidesBelow = true;
+          break;
+        }
+      }
+      if (here === "dir" && parts.length > 0 && (await isOpaqueDir(dir))) hidesBelow = true;
+      found ??= here === "missing" ? undefined : here;
+      if (here === "dir") dirs.push(dir);
+      if (hidesBelow || here === "other") break;
+    }
+    if (parts.length > 0 && found !== "dir") {
+      throw new SnapshotError(found === "other" ? "invalid" : "not-found", `subpath "${subpath ?? ""}" ${found === "other" ? "is not a directory" : "does not exist"} in the image`);
+    }
+    if (dirs.length === 0) return { type: "bind", source: `${this.root}/empty` };
+    if (dirs.length === 1) return { type: "bind", source: dirs[0] as string };
+    // Without an upperdir, overlayfs mounts read-only.
+    const options = [`lowerdir=${dirs.join(":")}`];
+    if (Buffer.byteLength(options[0] as string) > MAX_MOUNT_OPTIONS) throw new SnapshotError("invalid", `${dirs.length} layers do not fit in one overlay mount`);
+    return { type: "overlay", options };
   }
 
   async removeStaleViews(): Promise<void> {

@@ -136,6 +136,13 @@ export interface Snapshotter {
    * for fn's duration only; more than one layer costs a mount and an unmount.
    */
   withLayersView<T>(layers: ChainId[], fn: (dir: string) => Promise<T>): Promise<T>;
+  /**
+   * An image's files (below `subpath`, a directory in them) as a container
+   * mounts them read-only, without a mount on the host: one layer's directory
+   * to bind, or the options of a lowerdir-only overlay. Keep the layers with
+   * a prepare() of their own while the mount is in use.
+   */
+  readOnlyMount(layers: ChainId[], subpath?: string): Promise<{ type: "bind"; source: string } | { type: "overlay"; options: string[] }>;
   /** Unmounts and deletes views a crash left behind. Call at start, before any create. */
   removeStaleViews(): Promise<void>;
   /** Idempotent: unmounting something not mounted is fine. */

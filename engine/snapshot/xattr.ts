@@ -43,6 +43,20 @@ export async function applyXattrs(writes: readonly XattrWrite[]): Promise<void> 
   }
 }
 
+/** Whether a directory of a layer is an opaque one (it hides what the layers below have there). */
+export async function isOpaqueDir(path: string): Promise<boolean> {
+  try {
+    return (await run("getfattr", ["-h", "--only-values", "-n", OPAQUE, "--", path])).stdout === "y";
+  } catch (err) {
+    if (err instanceof CommandNotFoundError) throw new UnpackError("unsupported", "getfattr not found: install the 'attr' package", { cause: err });
+    // No such attribute: exit 1.
+    if (err instanceof CommandError) return false;
+    throw err;
+  }
+}
+
+const OPAQUE = "trusted.overlay.opaque";
+
 async function setfattr(args: string[]): Promise<void> {
   try {
     await run("setfattr", args);

@@ -19,7 +19,6 @@ import type { StackController } from "./controller.js";
 import type { Logger } from "./log.js";
 import { checkRequest } from "./api-schema.js";
 import { HttpError, announcedLength, decodeParam, drained, errorBody, parseJson, requestUrl, statusOf } from "./http.js";
-import { embeddedHostResources } from "./host-resources.js";
 import { createRunContainer } from "./run.js";
 
 export interface AttachContext {
@@ -254,7 +253,7 @@ export class AttachSessions {
 
   private checkRun(req: RunRequest): StackSpec {
     if (!req.project || !req.service) throw new HttpError(400, "run: project and service are required");
-    const { stack } = loadStack({ ...req.project, host: embeddedHostResources() });
+    const { stack } = loadStack({ ...req.project, host: this.ctx.controller.host() });
     if (!(req.service in stack.services)) throw new HttpError(404, `no such service: ${req.service}`);
     return stack;
   }

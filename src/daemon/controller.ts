@@ -19,6 +19,7 @@ import { planDown, planUp, selectServices } from "../../reconciler/plan.js";
 import type { Plan, UpOptions } from "../../reconciler/plan.js";
 import { loadStack } from "../stack/load.js";
 import { embeddedHostResources } from "./host-resources.js";
+import type { HostResources } from "../stack/host-resources.js";
 import { checkEngineSupport } from "../stack/support.js";
 import { NO_SUCH_SERVICE } from "./api.js";
 import type { ContainerView, DaemonEvent, DownRequest, JobView, StackSummary, UpRequest } from "./api.js";
@@ -57,6 +58,8 @@ export class StackController {
   private readonly supervision: StackSupervision;
   /** Attached by the daemon's main. */
   jobs: StackJobs | undefined;
+  /** The runtimes daemon.json names (besides runc), which a service's `runtime:` may choose. */
+  runtimes: readonly string[] = [];
 
   constructor(
     readonly engine: Engine,
@@ -88,6 +91,11 @@ export class StackController {
     this.supervisor = this.supervision.supervisor;
   }
 
+  /** The host a stack is checked against at up (src/stack/host-resources.ts). */
+  host(): HostResources {
+    return embeddedHostResources(this.runtimes);
+  }
+
   /** Stops made by the daemon (down, recreate, a user's restart) must not look like crashes to the supervisor. */
   intendStop(id: string): void {
     this.supervisor.expectStop(id);
@@ -99,7 +107,7 @@ export class StackController {
   }
 
   async up(req: UpRequest, emit: Emit): Promise<boolean> {
-    const loaded = loadStack({ ...req.project, host: embeddedHostResources() });
+    const loaded = loadStack({ ...req.project, host: this.host() });
     for (const w of loaded.warnings) emit({ type: "warning", message: w });
     const spec = loaded.stack;
     checkName("project", spec.name);
@@ -207,7 +215,7 @@ export class StackController {
     if (!record) return;
     let loaded;
     try {
-      loaded = loadStack({ ...record.project, host: embeddedHostResources() });
+      loaded = loadStack({ ...record.project, host: this.host() });
       checkEngineSupport(loaded.stack);
     } catch (err) {
       this.reportReloadError(project, (err as Error).message);

@@ -1,13 +1,16 @@
 // The embedded engine's host, as `up` checks a stack's resource keys against
 // it (src/stack/host-resources.ts): cgroup support, the daemon's rlimits,
-// block devices. Probed lazily; only the host parts a stack names are read.
+// block devices, the runtimes daemon.json names. Probed lazily; only the host
+// parts a stack names are read.
 import { statSync, readFileSync } from "node:fs";
 import { hostCgroupSupport } from "../../engine/cgroups/support.js";
 import { canRaiseRlimits, hostRlimits, rlimitName } from "../../engine/runtime/rlimits.js";
 import type { HostResources } from "../stack/host-resources.js";
 
-export function embeddedHostResources(): HostResources {
+/** `runtimes`: the names of daemon.json's `runtimes` (runc is always there). */
+export function embeddedHostResources(runtimes: readonly string[]): HostResources {
   return {
+    runtimes,
     get cgroups() {
       return hostCgroupSupport();
     },

@@ -48,7 +48,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   log.info("daemon starting", { pid: process.pid, stateDir: paths.stateDir, socket: paths.socket });
   if (tightened.length > 0) log.warn("state dir modes tightened (other users could read or enter it)", { changed: tightened });
 
-  const { engine, images } = await openEmbeddedEngine({
+  const { engine, images, config } = await openEmbeddedEngine({
     kind: "embedded",
     stateDir: paths.stateDir,
     configFile: paths.configFile,
@@ -68,6 +68,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   );
   const scheduler = new JobScheduler({ runner: new EngineJobRunner(controller), store: new JobStore(paths.stateDir), timer: cronTimer, publish, log });
   controller.jobs = scheduler;
+  controller.runtimes = Object.keys(config.runtimes);
   const server = await startServer(
     paths.socket,
     {

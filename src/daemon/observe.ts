@@ -6,7 +6,7 @@ import type { HealthSource } from "../../reconciler/apply.js";
 import { LABEL } from "../../model/labels.js";
 import { observeStack } from "../../reconciler/observed.js";
 import type { ObservedStack } from "../../reconciler/observed.js";
-import { imageOf } from "../../reconciler/plan.js";
+import { imageOf, imageVolumesOf } from "../../reconciler/plan.js";
 import type { StackSpec } from "../../model/stack.js";
 
 export async function observe(engine: Engine, health: HealthSource, spec: StackSpec, stoppedByUser: string[] = []): Promise<ObservedStack> {
@@ -17,9 +17,7 @@ export async function observe(engine: Engine, health: HealthSource, spec: StackS
   ]);
   const images: string[] = [];
   const imagePulledAt: Record<string, number> = {};
-  for (const svc of Object.values(spec.services)) {
-    const image = imageOf(spec, svc);
-    if (images.includes(image)) continue;
+  for (const image of new Set(Object.values(spec.services).flatMap((svc) => [imageOf(spec, svc), ...imageVolumesOf(svc)]))) {
     const info = await engine.inspectImage(image);
     if (!info) continue;
     images.push(image);

@@ -1,6 +1,7 @@
 // `up`'s check of the resource keys against the host the embedded engine runs
 // on: a limit whose cgroup file the kernel lacks, CPUs the host does not have,
-// a block device that is not there, a ulimit above what the daemon may grant.
+// a block device that is not there, a ulimit above what the daemon may grant,
+// a runtime the daemon's configuration does not name.
 // Each fails located at its key before anything is touched, where runc would
 // fail half way through `up` or the limit would silently not apply. Where
 // dockerd only warns and drops the setting (swappiness, OOM killer on cgroup
@@ -21,6 +22,8 @@ export interface HostResources {
   nrOpen: number;
   /** "block" for a block device, "missing", or "other". */
   deviceKind(path: string): "block" | "missing" | "other";
+  /** The runtimes the daemon's configuration names besides runc (daemon.json `runtimes`). */
+  runtimes: readonly string[];
 }
 
 // The error's location already names the key (services.NAME.KEY: ...).
@@ -32,6 +35,8 @@ export function checkHostResources(stack: StackSpec, host: HostResources, fail: 
 
 function checkService(s: ServiceSpec, host: HostResources, fail: Fail, warn: (message: string) => void): void {
   const at = (...rest: PathSegment[]): PathSegment[] => ["services", s.name, ...rest];
+  // dockerd's wording for a runtime it was not configured with.
+  if (s.runtime !== undefined && s.runtime !== "runc" && !host.runtimes.includes(s.runtime)) fail(at("runtime"), `unknown or invalid runtime name: ${s.runtime}`);
   const cg = host.cgroups;
   const v = `cgroup v${cg.version}`;
   if (s.oomKillDisable) {

@@ -21,7 +21,6 @@ import type {
   VolumeSpec,
 } from "../../model/stack.js";
 import { parseDuration } from "./duration.js";
-import { localVolumeKind } from "../../engine/volume-options.js";
 import { isExternal, normalizeFileObjects, normalizeFileRefs } from "./file-objects.js";
 import { parsePortShort } from "./ports.js";
 import type { PortShort } from "./ports.js";
@@ -81,7 +80,6 @@ export function normalizeStack(raw: Dict, ctx: NormalizeContext): StackSpec {
       external,
       labels: labelMap(d.labels),
     };
-    if (!external) checkVolumeDriver(key, volumes[key], ctx);
   }
   const extensions: Dict = {};
   for (const [k, v] of Object.entries(raw)) if (k.startsWith("x-")) extensions[k] = v;
@@ -426,11 +424,13 @@ function normalizeVolumes(v: unknown, ctx: NormalizeContext, path: PathSegment[]
   return v.map((item, i) => {
     const at = [...path, i];
     const volume = isDict(item) ? longVolume(item) : shortVolume(String(item), ctx, at);
-    const subpath = volume.volume?.subpath;
+    const kind = volume.type === "image" ? "image" : "volume";
+    const subpath = volume.type === "image" ? volume.image?.subpath : volume.volume?.subpath;
     // docker refuses a subpath that leaves the volume; compose would only fail at start.
     if (subpath !== undefined && (subpath.startsWith("/") || subpath.split("/").includes(".."))) {
-      ctx.fail([...at, "volume", "subpath"], `"${subpath}" must be a relative path inside the volume`);
+      ctx.fail([...at, kind, "subpath"], `"${subpath}" must be a relative path inside the ${kind}`);
     }
+    if (volume.type === "image" && !volume.source) ctx.fail([...at], "an image volume needs a source: the image to mount");
     return volume;
   });
 }
@@ -440,6 +440,7 @@ function longVolume(d: Dict): ServiceVolumeSpec {
   const bind = asDict(d.bind);
   const volume = asDict(d.volume);
   const tmpfs = asDict(d.tmpfs);
+  const image = asDict(d.image);
   return {
     type,
     source: str(d.source),
@@ -454,18 +455,9 @@ function longVolume(d: Dict): ServiceVolumeSpec {
       type === "tmpfs"
         ? { size: tmpfs.size === undefined ? undefined : parseSize(tmpfs.size as string | number), mode: num(tmpfs.mode) }
         : undefined,
+    image: type === "image" ? { subpath: str(image.subpath) } : undefined,
     consistency: str(d.consistency),
   };
-}
-
-/** What `up` would create: only the local driver, with the driver_opts the embedded engine can honour. */
-function checkVolumeDriver(key: string, v: VolumeSpec, ctx: NormalizeContext): void {
-  if (v.driver !== "local") ctx.fail(["volumes", key, "driver"], `volumes.${key}.driver: not supported by the embedded engine: only the "local" driver exists`);
-  try {
-    localVolumeKind(v.driverOpts);
-  } catch (err) {
-    ctx.fail(["volumes", key, "driver_opts"], `volumes.${key}.driver_opts: not supported by the embedded engine: ${(err as Error).message}`);
-  }
 }
 
 // A short volume source is a host path when it looks like one (compose's rule).
@@ -495,6 +487,7 @@ function shortVolume(spec: string, ctx: NormalizeContext, path: PathSegment[]): 
     bind: bindMount ? { propagation, createHostPath: true, selinux } : undefined,
     volume: bindMount ? undefined : { nocopy: modes.includes("nocopy"), subpath: undefined },
     tmpfs: undefined,
+    image: undefined,
     consistency: modes.find((m) => m === "cached" || m === "delegated" || m === "consistent"),
   };
 }

@@ -29,7 +29,8 @@ export function normalizeProcessKeys(s: Record<string, unknown>, at: (...rest: P
   }
   const uts = str(s.uts);
   if (uts !== undefined && uts !== "host") fail(at("uts"), `invalid uts mode "${uts}": must be host`);
-  // userns_mode other than host, storage_opt and a runtime other than runc: src/stack/support.ts refuses them at up.
+  // userns_mode other than host and storage_opt: src/stack/support.ts refuses them at up; a runtime daemon.json
+  // does not name: src/stack/host-resources.ts.
   const usernsMode = str(s.userns_mode);
 
   if (typeof s.platform === "string") {

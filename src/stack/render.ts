@@ -302,6 +302,7 @@ function renderVolume(v: ServiceVolumeSpec): Dict {
     bind: v.bind ? compact({ propagation: v.bind.propagation, create_host_path: v.bind.createHostPath, selinux: v.bind.selinux }) : undefined,
     volume: v.volume ? compact({ nocopy: v.volume.nocopy || undefined, subpath: v.volume.subpath }) : undefined,
     tmpfs: v.tmpfs ? compact({ size: v.tmpfs.size, mode: v.tmpfs.mode }) : undefined,
+    image: v.image ? compact({ subpath: v.image.subpath }) : undefined,
     consistency: v.consistency,
   });
 }

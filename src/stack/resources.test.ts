@@ -116,14 +116,6 @@ describe("resource values dockerd refuses fail at their key", () => {
     { name: "bad cpuset", body: "    cpuset: 1-x\n", err: "Invalid value 1-x for cpuset cpus", line: 4 },
     { name: "blkio weight out of range", body: "    blkio_config:\n      weight: 5\n", err: "Range of blkio weight is from 10 to 1000", line: 5 },
     { name: "blkio device weight out of range", body: "    blkio_config:\n      weight_device: [{path: /dev/vda, weight: 2000}]\n", err: "Range of blkio weight is from 10 to 1000", line: 5 },
-    { name: "cpu_count", body: "    cpu_count: 2\n", err: "services.app.cpu_count: not supported by the embedded engine: a Windows-only setting", line: 4 },
-    { name: "cpu_percent", body: "    cpu_percent: 50\n", err: "services.app.cpu_percent: not supported by the embedded engine", line: 4 },
-    {
-      name: "reserved devices",
-      body: "    deploy:\n      resources:\n        reservations:\n          devices: [{capabilities: [gpu]}]\n",
-      err: "services.app.deploy.resources.reservations.devices: not supported by the embedded engine",
-      line: 7,
-    },
     { name: "oom_score_adj out of range (schema)", body: "    oom_score_adj: 1001\n", err: "oom_score_adj", line: 4 },
   ];
   for (const c of cases) {
@@ -158,6 +150,7 @@ function fakeHost(cgroups: CgroupSupport, over: Partial<HostResources> = {}): Ho
     canRaiseRlimits: false,
     nrOpen: 1 << 20,
     deviceKind: (path) => (path === "/dev/vda" ? "block" : path === "/dev/null" ? "other" : "missing"),
+    runtimes: ["traced"],
     ...over,
   };
 }
@@ -179,6 +172,7 @@ describe("at up, resource keys are checked against the host", () => {
       line: 5,
     },
     { name: "nofile above nr_open even for root", host: fakeHost(v1, { canRaiseRlimits: true }), body: "    ulimits:\n      nofile: 2000000\n", err: "is above the kernel's fs.nr_open", line: 5 },
+    { name: "a runtime daemon.json does not name", host: fakeHost(v1), body: "    runtime: nvidia\n", err: "services.app.runtime: unknown or invalid runtime name: nvidia", line: 4 },
     { name: "soft above hard", host: fakeHost(v1), body: "    ulimits:\n      nproc: {soft: 100, hard: 10}\n", err: "soft limit 100 must be less than or equal to hard limit 10", line: 5 },
   ];
   for (const c of cases) {
@@ -190,9 +184,10 @@ describe("at up, resource keys are checked against the host", () => {
   }
 
   it("what fits the host loads; `config` (no host) does not check it", () => {
-    const body = "    cpuset: '1'\n    ulimits:\n      nofile: 2000000\n      nproc: 500\n    blkio_config:\n      device_read_bps: [{path: /dev/vda, rate: 1mb}]\n";
+    const body = "    runtime: traced\n    cpuset: '1'\n    ulimits:\n      nofile: 2000000\n      nproc: 500\n    blkio_config:\n      device_read_bps: [{path: /dev/vda, rate: 1mb}]\n";
     expect(() => load(svc(body), fakeHost(v1, { canRaiseRlimits: true, nrOpen: 1 << 22 }))).not.toThrow();
-    expect(() => load(svc("    cpuset: 5-7\n    cpu_rt_runtime: 1000\n"))).not.toThrow();
+    expect(() => load(svc("    cpuset: 5-7\n    cpu_rt_runtime: 1000\n    runtime: nvidia\n"))).not.toThrow();
+    expect(() => load(svc("    runtime: runc\n"), fakeHost(v1, { runtimes: [] }))).not.toThrow();
   });
 
   it("on cgroup v2, swappiness and oom_kill_disable are dropped with a warning, as dockerd does", () => {

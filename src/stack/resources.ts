@@ -67,17 +67,7 @@ export function normalizeResources({ service: s, at, limits, reservations, fail 
     }
   };
 
-  for (const key of ["cpu_count", "cpu_percent"]) {
-    if (s[key] !== undefined && s[key] !== null) {
-      fail(at(key), "not supported by the embedded engine: a Windows-only setting (use cpus or cpu_quota on Linux)");
-    }
-  }
-  const reservationsIn = isDict(s.deploy) && isDict(s.deploy.resources) && isDict(s.deploy.resources.reservations) ? s.deploy.resources.reservations : {};
-  for (const key of ["devices", "generic_resources"]) {
-    if (reservationsIn[key] !== undefined) {
-      fail(at("deploy", "resources", "reservations", key), "not supported by the embedded engine: it has no device (GPU) or Swarm generic resource scheduling");
-    }
-  }
+  // cpu_count, cpu_percent and reserved devices: printed by `config`, refused at `up` (src/stack/support.ts).
 
   const out: ResourceFields = {
     memLimit: size(s.mem_limit, at("mem_limit")) ?? limits?.memory,

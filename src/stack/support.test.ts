@@ -68,7 +68,7 @@ describe("keys the embedded engine does not implement", () => {
   });
 
   it("up is refused at the first such key, named with file:line:col and the reason", () => {
-    const err = refusal(["services:", "  web:", "    image: busybox", "    labels: [a=b]", "    gpus: all", "    runtime: kata", ""].join("\n"));
+    const err = refusal(["services:", "  web:", "    image: busybox", "    labels: [a=b]", "    gpus: all", "    userns_mode: private", ""].join("\n"));
     expect(err.code).toBe("unsupported");
     expect(err.path).toBe("services.web.gpus");
     expect(err.location).toMatchObject({ line: 5, column: 5 });
@@ -108,5 +108,46 @@ describe("keys the embedded engine does not implement", () => {
     expect(moved).toBe(a);
     expect(changed).not.toBe(a);
     expect(without).not.toBe(a);
+  });
+
+  it("a volume the local driver cannot make (nfs, cifs, another driver, an unknown option) is printed by config and refused at up, located", () => {
+    const cases: [string, string, RegExp][] = [
+      ["driver_opts: {type: nfs, o: 'addr=127.0.0.1,rw', device: ':/export'}", "volumes.v.driver_opts", /type "nfs" (needs mount\.nfs|mounts are not implemented)/],
+      ["driver_opts: {type: cifs, device: //srv/share}", "volumes.v.driver_opts", /type "cifs" (needs mount\.cifs|mounts are not implemented)/],
+      ["driver_opts: {size: 10G}", "volumes.v.driver_opts", /unknown local driver option "size"/],
+      ["driver: rexray/ebs", "volumes.v.driver", /only the "local" driver exists/],
+    ];
+    for (const [opts, path, reason] of cases) {
+      const yaml = `services:\n  web:\n    image: busybox\n    volumes: [v:/v]\nvolumes:\n  v:\n    ${opts}\n`;
+      const { stack } = load(yaml);
+      const printed = renderStack(stack) as { volumes: { v: Record<string, unknown> } };
+      expect(printed.volumes.v[path.split(".")[2] as string], opts).toBeDefined();
+      const err = refusal(yaml);
+      expect(err.path, opts).toBe(path);
+      expect(err.location?.line, opts).toBe(7);
+      expect(err.message, opts).toMatch(reason);
+    }
+    // What the local driver makes, and an external volume (up makes nothing of it), are fine.
+    for (const opts of ["driver_opts: {type: tmpfs, o: size=1m}", "driver_opts: {type: none, o: bind, device: /srv}", "external: true\n    driver: rexray/ebs"]) {
+      expect(() => checkEngineSupport(load(`services:\n  web:\n    image: busybox\n    volumes: [v:/v]\nvolumes:\n  v:\n    ${opts}\n`).stack), opts).not.toThrow();
+    }
+  });
+
+  it("Windows-only CPU keys and reserved devices are printed by config and refused at up; generic resources are ignored (Swarm)", () => {
+    const cases: [string, string, number, RegExp][] = [
+      ["    cpu_count: 2\n", "services.web.cpu_count", 4, /Windows containers only \(use cpus or cpu_quota on Linux\)/],
+      ["    cpu_percent: 50\n", "services.web.cpu_percent", 4, /Windows containers only/],
+      ["    deploy:\n      resources:\n        reservations:\n          devices: [{capabilities: [gpu]}]\n", "services.web.deploy.resources.reservations.devices", 7, /device reservations \(GPUs\)/],
+    ];
+    for (const [body, path, line, reason] of cases) {
+      const yaml = `services:\n  web:\n    image: busybox\n${body}`;
+      expect(JSON.stringify(renderStack(load(yaml).stack)), path).toContain(path.split(".").pop() as string);
+      const err = refusal(yaml);
+      expect(err.path, path).toBe(path);
+      expect(err.location?.line, path).toBe(line);
+      expect(err.message, path).toMatch(reason);
+    }
+    const generic = "services:\n  web:\n    image: busybox\n    deploy:\n      resources:\n        reservations:\n          generic_resources: [{discrete_resource_spec: {kind: gpu, value: 1}}]\n";
+    expect(() => checkEngineSupport(load(generic).stack)).not.toThrow();
   });
 });

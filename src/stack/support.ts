@@ -13,6 +13,8 @@ import type { UnsupportedKey } from "../../model/stack.js";
 import { isDict, type Dict } from "./dict.js";
 import { LOG_DRIVERS } from "./lifecycle.js";
 import { isIpv6, publishedHostIp } from "./network-checks.js";
+import { isExternal } from "./file-objects.js";
+import { localVolumeKind } from "../../engine/volume-options.js";
 import { StackError, formatPath } from "./errors.js";
 import type { SourceLocation } from "./errors.js";
 import type { PathSegment } from "./parse.js";
@@ -25,10 +27,13 @@ export interface SupportRow {
    * (TOP_LEVEL_ROWS): dotted, `*` for any name of a mapping, `[]` for any item of a list.
    */
   key: string;
-  /** What `up` says after "not supported by the embedded engine: ". */
-  reason: string;
-  /** Only some values are unsupported (undefined: any value but null). `owner` is the service's (or file's) mapping. */
-  when?: (value: unknown, owner: Dict) => boolean;
+  /** What `up` says after "not supported by the embedded engine: "; a function when it depends on the value. */
+  reason: string | ((value: unknown) => string);
+  /**
+   * Only some values are unsupported (undefined: any value but null). `owner` is the service's (or file's)
+   * mapping, `path` where the value is in it.
+   */
+  when?: (value: unknown, owner: Dict, path: readonly PathSegment[]) => boolean;
   /**
    * "ignore": docker compose ignores the key outside Swarm (or it does not change
    * what the container sees), so tscompose prints it and goes on; the default
@@ -46,6 +51,24 @@ const noImage = (_v: unknown, svc: Dict): boolean => svc.image === undefined || 
 const unless = (...values: unknown[]) => (v: unknown): AtUp => (values.includes(v) ? "ignore" : "error");
 const oneOf = (...values: unknown[]) => (v: unknown): boolean => values.includes(v);
 
+/** An external volume is not made by `up`: its driver and options are not ours to honour. */
+const madeVolume = (root: Dict, path: readonly PathSegment[]): boolean => {
+  const volumes = root.volumes;
+  const volume = isDict(volumes) ? volumes[String(path[1])] : undefined;
+  return !(isDict(volume) && isExternal(volume.external));
+};
+
+/** Why the local driver cannot make a volume with these driver_opts; undefined when it can. */
+function driverOptsProblem(opts: unknown): string | undefined {
+  if (!isDict(opts)) return undefined;
+  try {
+    localVolumeKind(Object.fromEntries(Object.entries(opts).map(([k, v]) => [k, v === null || v === undefined ? "" : String(v as string | number | boolean)])));
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
 /** Service keys, relative to `services.NAME`. */
 export const SERVICE_ROWS: readonly SupportRow[] = [
   { key: "build", reason: BUILDS, when: noImage },
@@ -54,8 +77,8 @@ export const SERVICE_ROWS: readonly SupportRow[] = [
     "labels", "network", "no_cache", "platforms", "privileged", "provenance", "pull", "sbom", "secrets", "shm_size",
     "ssh", "tags", "ulimits",
   ].map((k): SupportRow => ({ key: `build.${k}`, reason: BUILDS, atUp: (v, svc) => (noImage(v, svc) ? "error" : "ignore") })),
-  { key: "cpu_count", reason: WINDOWS },
-  { key: "cpu_percent", reason: WINDOWS },
+  { key: "cpu_count", reason: `${WINDOWS} (use cpus or cpu_quota on Linux)` },
+  { key: "cpu_percent", reason: `${WINDOWS} (use cpus or cpu_quota on Linux)` },
   { key: "credential_spec", reason: WINDOWS },
   { key: "deploy.endpoint_mode", reason: SWARM, atUp: "ignore" },
   { key: "deploy.placement", reason: SWARM, atUp: "ignore" },
@@ -87,13 +110,10 @@ export const SERVICE_ROWS: readonly SupportRow[] = [
   { key: "provider", reason: "provider services (compose plugins) are not supported" },
   { key: "pull_policy", reason: BUILDS, when: oneOf("build") },
   { key: "pull_refresh_after", reason: "pull_refresh_after is not implemented" },
-  { key: "runtime", reason: "containers run on runc, the only runtime configured (no daemon.json `runtimes` yet)", atUp: unless("runc") },
   { key: "storage_opt", reason: "the overlay snapshotter has no per-container quota" },
   { key: "use_api_socket", reason: "the embedded engine has no Docker API socket to share" },
   { key: "userns_mode", reason: "user namespace remapping is not supported; only host", when: (v) => v !== "host" },
   { key: "volumes[].bind.recursive", reason: "recursive bind mount options are not implemented" },
-  { key: "volumes[].image", reason: "image volumes are not implemented yet" },
-  { key: "volumes[].type", reason: "image volumes are not implemented yet", when: oneOf("image") },
   { key: "volumes[].type", reason: "named pipes are Windows only", when: oneOf("npipe") },
   { key: "volumes[].type", reason: "cluster volumes are a Swarm feature", when: oneOf("cluster") },
   { key: "volumes[].volume.labels", reason: "labels of volumes made for a mount are not implemented" },
@@ -106,6 +126,13 @@ export const TOP_LEVEL_ROWS: readonly SupportRow[] = [
   { key: "networks.*.enable_ipv6", reason: IPV4_ONLY, when: oneOf(true, "true") },
   { key: "networks.*.ipam.config[].subnet", reason: IPV4_ONLY, when: isIpv6 },
   { key: "networks.*.ipam.driver", reason: "only the default IPAM driver is available", when: (v) => v !== "default" },
+  // docker compose prints these and dockerd refuses them when it makes the volume: `up`, not `config`.
+  { key: "volumes.*.driver", reason: 'only the "local" driver exists', when: (v, root, path) => v !== "local" && madeVolume(root, path) },
+  {
+    key: "volumes.*.driver_opts",
+    reason: (v) => driverOptsProblem(v) ?? "",
+    when: (v, root, path) => madeVolume(root, path) && driverOptsProblem(v) !== undefined,
+  },
   { key: "secrets.*.driver", reason: SWARM, atUp: "ignore" },
   { key: "secrets.*.driver_opts", reason: SWARM, atUp: "ignore" },
   { key: "secrets.*.labels", reason: SWARM, atUp: "ignore" },
@@ -128,11 +155,11 @@ export function findUnsupported(
   for (const row of rows) {
     for (const { path, value } of valuesAt(owner, row.key.replace(/\[\]/g, ".[]").split("."))) {
       if (value === undefined || value === null) continue;
-      if (row.when && !row.when(value, owner)) continue;
+      if (row.when && !row.when(value, owner, path)) continue;
       // Several rows may name one key (values with different reasons); the first that applies wins.
       if (found.some((f) => samePath(f.path, path))) continue;
       const atUp = typeof row.atUp === "function" ? row.atUp(value, owner) : (row.atUp ?? "error");
-      found.push({ path, value, reason: row.reason, refused: atUp === "error", location: locate([...base, ...path]) });
+      found.push({ path, value, reason: typeof row.reason === "function" ? row.reason(value) : row.reason, refused: atUp === "error", location: locate([...base, ...path]) });
     }
   }
   return found;

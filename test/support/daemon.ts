@@ -39,7 +39,8 @@ export function buildOnce(): void {
   if (!existsSync(join(repo, "dist", "src", "cli", "main.js"))) throw new Error("dist/ is missing: vitest's globalSetup (test/global-setup.ts) builds it");
 }
 
-export function testDaemon(opts: { mirror?: string }): TestDaemon {
+/** `config`: more daemon.json keys (runtimes ...), on top of the test daemon's own. */
+export function testDaemon(opts: { mirror?: string; config?: Record<string, unknown> }): TestDaemon {
   const dir = mkdtempSync(join(tmpdir(), "tscompose-test-daemon-"));
   const stateDir = join(dir, "state");
   const socket = join(dir, "d.sock");
@@ -57,6 +58,7 @@ export function testDaemon(opts: { mirror?: string }): TestDaemon {
       // Each test daemon its own /16, so parallel suites never race for the same subnet.
       "default-address-pools": [{ base: `10.${120 + (randomBytes(1)[0] ?? 0) % 100}.0.0/16`, size: 24 }],
       "x-tscompose-network-prefix": prefix,
+      ...opts.config,
     }),
   );
   const env: NodeJS.ProcessEnv = {

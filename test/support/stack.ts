@@ -41,12 +41,12 @@ export interface StackSuite {
   projects: { name: string; cwd: string }[];
 }
 
-export async function startStackSuite(name: string, images: TestImageName[] = ["busybox"]): Promise<StackSuite> {
+export async function startStackSuite(name: string, images: TestImageName[] = ["busybox"], config?: Record<string, unknown>): Promise<StackSuite> {
   buildOnce();
   const registry = await startRegistry();
   try {
     for (const image of images) await pushTestImage(registry, image);
-    const daemon = testDaemon({ mirror: registry.url });
+    const daemon = testDaemon({ mirror: registry.url, config });
     await daemon.start();
     return { registry, daemon, work: mkdtempSync(join(tmpdir(), `tscompose-test-${name}-`)), projects: [] };
   } catch (err) {
