@@ -60,6 +60,8 @@ export interface AttachRequest {
   aliases?: string[];
   /** A static address (compose's ipv4_address); otherwise the next free one. */
   ipv4Address?: string;
+  /** A static IPv6 address (compose's ipv6_address) on a dual-stack network; otherwise the next free one there. */
+  ipv6Address?: string;
   /** Default: derived from the address (02:42:<ip bytes>), as Docker does. */
   macAddress?: string;
   /** Among the networks of one call (when none holds the default route yet), the non-internal one with the highest value gets it; ties go to the first. */
@@ -97,6 +99,10 @@ export interface Endpoint {
   ipAddress: string;
   prefixLength: number;
   gateway: string;
+  /** On a dual-stack network: the endpoint's IPv6 address, its prefix length and the network's IPv6 gateway. */
+  ipv6Address?: string | undefined;
+  ipv6PrefixLength?: number | undefined;
+  ipv6Gateway?: string | undefined;
   macAddress: string;
   aliases: string[];
   /** Every name this endpoint answers to in the network's DNS. */
