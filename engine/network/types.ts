@@ -143,7 +143,9 @@ export interface RepairReport {
  *   1. createNetwork(spec): a subnet from IPAM (gateway .1), a bridge
  *      `tsc-<8 hex of the network id>` holding the gateway address, its
  *      iptables rules (masquerade out unless internal; isolation from our other
- *      bridges) and a DNS server on <gateway>:53.
+ *      bridges) and a DNS server on <gateway>:53. With enableIpv6 also the IPv6
+ *      gateway on the bridge and the same rules in ip6tables (rules.ts); each
+ *      endpoint then gets an IPv6 address too, and AAAA answers.
  *   2. createSandbox({containerId, name, networks}): a netns
  *      `tsc-<12 chars of the container id>` under /var/run/netns with lo up.
  *      The runtime hands `netnsPath` to runc and writes `resolvConf` and `hosts`

@@ -4,6 +4,7 @@
 import type { NetworkSpec } from "../../model/stack.js";
 import { BridgeOptionError, parseBridgeOptions } from "../../engine/network/bridge-options.js";
 import { IpamConfigError, checkIpamConfig } from "../../engine/network/ipam-config.js";
+import { contains6, parseCidr6, parseIp6, type Cidr6 } from "../../engine/network/ipv6.js";
 import { isDict } from "./dict.js";
 import { parsePortShort } from "./ports.js";
 import type { Fail } from "./normalize.js";
@@ -26,8 +27,13 @@ export function checkNetwork(key: string, n: NetworkSpec, fail: Fail): void {
     }
   }
   let ipv4 = 0;
+  let ipv6 = 0;
   n.ipam.config.forEach((c, i) => {
-    if (c.subnet !== undefined && isV6(c.subnet)) return;
+    if (c.subnet !== undefined && isV6(c.subnet)) {
+      if (++ipv6 > 1) fail(at("ipam", "config", i), "a bridge network has one IPv6 subnet");
+      checkIpv6Entry(c.subnet, c.gateway, (field, msg) => fail(at("ipam", "config", i, field), msg));
+      return;
+    }
     // Docker's bridge driver says the same: "bridge driver doesn't support multiple subnets".
     if (c.subnet !== undefined && ++ipv4 > 1) fail(at("ipam", "config", i), "a bridge network has one IPv4 subnet");
     try {
@@ -37,6 +43,24 @@ export function checkNetwork(key: string, n: NetworkSpec, fail: Fail): void {
       throw err;
     }
   });
+}
+
+function checkIpv6Entry(subnet: string, gateway: string | undefined, fail: (field: string, message: string) => void): void {
+  let cidr: Cidr6;
+  try {
+    cidr = parseCidr6(subnet);
+  } catch (err) {
+    fail("subnet", (err as Error).message);
+    return;
+  }
+  if (gateway === undefined) return;
+  let gw: bigint | undefined;
+  try {
+    gw = parseIp6(gateway);
+  } catch (err) {
+    fail("gateway", (err as Error).message);
+  }
+  if (gw !== undefined && (!contains6(cidr, gw) || gw === cidr.network)) fail("gateway", `gateway ${gateway} is not a host address of subnet ${subnet}`);
 }
 
 /** A published port's host address in either syntax (undefined: none, or malformed: normalizePorts reports that). */
@@ -49,5 +73,5 @@ export function publishedHostIp(p: unknown): string | undefined {
   }
 }
 
-/** An IPv6 address or subnet (the embedded engine's networks are IPv4 only). */
+/** An IPv6 address or subnet (as written: only IPv6 text has a colon). */
 export const isIpv6 = (v: unknown): boolean => typeof v === "string" && isV6(v);

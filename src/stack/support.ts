@@ -27,8 +27,8 @@ export interface SupportRow {
   key: string;
   /** What `up` says after "not supported by the embedded engine: ". */
   reason: string;
-  /** Only some values are unsupported (undefined: any value but null). `owner` is the service's (or file's) mapping. */
-  when?: (value: unknown, owner: Dict) => boolean;
+  /** Only some values are unsupported (undefined: any value but null). `owner` is the service's (or file's) mapping, `path` the value's path in it. */
+  when?: (value: unknown, owner: Dict, path: readonly PathSegment[]) => boolean;
   /**
    * "ignore": docker compose ignores the key outside Swarm (or it does not change
    * what the container sees), so tscompose prints it and goes on; the default
@@ -38,7 +38,20 @@ export interface SupportRow {
 }
 
 const WINDOWS = "Windows containers only";
-const IPV4_ONLY = "IPv6 is not implemented yet: the embedded engine's networks are IPv4 only";
+/** The mapping of the top-level network a path (networks.NAME....) lies in. */
+const networkAt = (root: Dict, path: readonly PathSegment[]): Dict => {
+  const nets = root.networks;
+  const n = isDict(nets) ? nets[String(path[1])] : undefined;
+  return isDict(n) ? n : {};
+};
+const ipamEntries = (net: Dict): Dict[] => {
+  const ipam = net.ipam;
+  return isDict(ipam) && Array.isArray(ipam.config) ? ipam.config.filter(isDict) : [];
+};
+const hasIpv6Subnet = (net: Dict): boolean => ipamEntries(net).some((c) => isIpv6(c.subnet));
+const ipv6On = (net: Dict): boolean => net.enable_ipv6 === true || net.enable_ipv6 === "true";
+/** The ipam.config entry a path (networks.NAME.ipam.config.I....) lies in. */
+const ipamEntryAt = (root: Dict, path: readonly PathSegment[]): Dict => ipamEntries(networkAt(root, path))[Number(path[4])] ?? {};
 const SWARM = "a Swarm feature; docker compose ignores it outside Swarm";
 const BUILDS = "image builds are not implemented yet (issue 18); give the service an `image:` that can be pulled";
 const noImage = (_v: unknown, svc: Dict): boolean => svc.image === undefined || svc.image === null;
@@ -75,13 +88,16 @@ export const SERVICE_ROWS: readonly SupportRow[] = [
   },
   { key: "models", reason: "no model runner (Docker Model Runner) in the embedded engine" },
   { key: "networks.*.driver_opts", reason: "per-endpoint driver options are not implemented" },
-  { key: "networks.*.ipv6_address", reason: IPV4_ONLY },
   {
     key: "network_mode",
     reason: "the embedded engine knows none, host, bridge, service:NAME and container:NAME (join a network with networks: instead)",
     when: (v) => typeof v === "string" && !["none", "host", "bridge", "default"].includes(v) && !/^(service|container):./.test(v),
   },
-  { key: "ports[]", reason: `an IPv6 host_ip: ${IPV4_ONLY}`, when: (v) => isIpv6(publishedHostIp(v)) },
+  {
+    key: "ports[]",
+    reason: "ports cannot be published on IPv6 loopback: the kernel does not route ::1 into a container (dockerd does it with its userland proxy); use 127.0.0.1, :: or an address of the host",
+    when: (v) => ["::1", "[::1]", "0:0:0:0:0:0:0:1"].includes(publishedHostIp(v) ?? ""),
+  },
   { key: "networks.*.interface_name", reason: "naming the container's interface is not implemented" },
   { key: "networks.*.link_local_ips", reason: "link-local addresses are not implemented" },
   { key: "provider", reason: "provider services (compose plugins) are not supported" },
@@ -103,8 +119,19 @@ export const SERVICE_ROWS: readonly SupportRow[] = [
 export const TOP_LEVEL_ROWS: readonly SupportRow[] = [
   { key: "models", reason: "no model runner (Docker Model Runner) in the embedded engine" },
   { key: "networks.*.enable_ipv4", reason: "networks without IPv4 are not implemented", atUp: unless(true, "true") },
-  { key: "networks.*.enable_ipv6", reason: IPV4_ONLY, when: oneOf(true, "true") },
-  { key: "networks.*.ipam.config[].subnet", reason: IPV4_ONLY, when: isIpv6 },
+  {
+    key: "networks.*.enable_ipv6",
+    reason: "enable_ipv6 needs an IPv6 subnet in ipam.config: the engine has no default IPv6 address pool (as dockerd before 27)",
+    when: (v, root, path) => oneOf(true, "true")(v) && !hasIpv6Subnet(networkAt(root, path)),
+  },
+  {
+    key: "networks.*.ipam.config[].subnet",
+    reason: "an IPv6 subnet needs enable_ipv6: true on its network (dockerd would create the network without IPv6)",
+    when: (v, root, path) => isIpv6(v) && !ipv6On(networkAt(root, path)),
+  },
+  ...["ip_range", "aux_addresses"].map(
+    (k): SupportRow => ({ key: `networks.*.ipam.config[].${k}`, reason: `${k} in an IPv6 ipam entry is not implemented`, when: (_v, root, path) => isIpv6(ipamEntryAt(root, path).subnet) }),
+  ),
   { key: "networks.*.ipam.driver", reason: "only the default IPAM driver is available", when: (v) => v !== "default" },
   { key: "secrets.*.driver", reason: SWARM, atUp: "ignore" },
   { key: "secrets.*.driver_opts", reason: SWARM, atUp: "ignore" },
@@ -128,7 +155,7 @@ export function findUnsupported(
   for (const row of rows) {
     for (const { path, value } of valuesAt(owner, row.key.replace(/\[\]/g, ".[]").split("."))) {
       if (value === undefined || value === null) continue;
-      if (row.when && !row.when(value, owner)) continue;
+      if (row.when && !row.when(value, owner, path)) continue;
       // Several rows may name one key (values with different reasons); the first that applies wins.
       if (found.some((f) => samePath(f.path, path))) continue;
       const atUp = typeof row.atUp === "function" ? row.atUp(value, owner) : (row.atUp ?? "error");
