@@ -543,8 +543,9 @@ describe("networks (netipam): what the embedded engine cannot honour is located"
     {
       name: "a second IPv6 subnet",
       yaml: `${svc}networks:\n  n:\n    enable_ipv6: true\n    ipam:\n      config:\n        - subnet: fd00::/64\n        - subnet: fd01::/64\n`,
-      err: /networks\.n\.ipam\.config\[1\]: a bridge network has one IPv6 subnet/,
+      err: /networks\.n\.ipam\.config\[1\]: not supported by the embedded engine: a bridge network has one subnet of each IP version/,
       at: "10:",
+      when: "up",
     },
     {
       name: "an IPv6 subnet with host bits",
@@ -561,8 +562,9 @@ describe("networks (netipam): what the embedded engine cannot honour is located"
     {
       name: "a second IPv4 subnet",
       yaml: `${svc}networks:\n  n:\n    ipam:\n      config:\n        - subnet: 10.5.0.0/24\n        - subnet: 10.6.0.0/24\n`,
-      err: /networks\.n\.ipam\.config\[1\]: a bridge network has one IPv4 subnet/,
+      err: /networks\.n\.ipam\.config\[1\]: not supported by the embedded engine: a bridge network has one subnet of each IP version/,
       at: "9:",
+      when: "up",
     },
     { name: "an ipam driver", yaml: `${svc}networks:\n  n:\n    ipam:\n      driver: dhcp\n`, err: /networks\.n\.ipam\.driver: not supported by the embedded engine: only the default IPAM driver/, at: "7:7", when: "up" },
     {

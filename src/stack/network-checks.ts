@@ -26,16 +26,12 @@ export function checkNetwork(key: string, n: NetworkSpec, fail: Fail): void {
       throw err;
     }
   }
-  let ipv4 = 0;
-  let ipv6 = 0;
+  // Several subnets of one family: docker compose prints them, dockerd's bridge driver refuses them at create; so does `up` (support.ts).
   n.ipam.config.forEach((c, i) => {
     if (c.subnet !== undefined && isV6(c.subnet)) {
-      if (++ipv6 > 1) fail(at("ipam", "config", i), "a bridge network has one IPv6 subnet");
       checkIpv6Entry(c.subnet, c.gateway, (field, msg) => fail(at("ipam", "config", i, field), msg));
       return;
     }
-    // Docker's bridge driver says the same: "bridge driver doesn't support multiple subnets".
-    if (c.subnet !== undefined && ++ipv4 > 1) fail(at("ipam", "config", i), "a bridge network has one IPv4 subnet");
     try {
       checkIpamConfig(c);
     } catch (err) {

@@ -129,6 +129,17 @@ export const TOP_LEVEL_ROWS: readonly SupportRow[] = [
     reason: "an IPv6 subnet needs enable_ipv6: true on its network (dockerd would create the network without IPv6)",
     when: (v, root, path) => isIpv6(v) && !ipv6On(networkAt(root, path)),
   },
+  {
+    key: "networks.*.ipam.config[]",
+    reason: 'a bridge network has one subnet of each IP version (dockerd\'s bridge driver refuses more: "bridge driver doesn\'t support multiple subnets")',
+    when: (v, root, path) => {
+      if (!isDict(v) || typeof v.subnet !== "string") return false;
+      const family = isIpv6(v.subnet);
+      return ipamEntries(networkAt(root, path))
+        .slice(0, Number(path[4]))
+        .some((c) => typeof c.subnet === "string" && isIpv6(c.subnet) === family);
+    },
+  },
   ...["ip_range", "aux_addresses"].map(
     (k): SupportRow => ({ key: `networks.*.ipam.config[].${k}`, reason: `${k} in an IPv6 ipam entry is not implemented`, when: (_v, root, path) => isIpv6(ipamEntryAt(root, path).subnet) }),
   ),
