@@ -171,15 +171,24 @@ export class LinuxNetworkManager implements NetworkManager {
       this.checkOpen();
       if (spec.driver !== "" && spec.driver !== "bridge") throw new EngineError("invalid", `network driver "${spec.driver}" is not supported by the embedded engine (only "bridge")`);
       if (!spec.name) throw new EngineError("invalid", "a network needs a name");
-      checkNetworkSpec(spec);
+      const opts = checkNetworkSpec(spec);
       if (this.findNetwork(spec.name)?.name === spec.name) throw new EngineError("conflict", `network with name ${spec.name} already exists`);
+      const owner = (b: string): NetworkRecord | undefined => [...this.networks.values()].find((n) => n.bridge === b);
+      if (opts.bridgeName !== undefined) {
+        const b = opts.bridgeName;
+        // Our generated names are ours alone: repair() takes an unrecorded one for a leftover.
+        if (b.startsWith(this.prefixes.bridge)) throw new EngineError("invalid", `${BRIDGE_OPTION.name}: "${b}" starts with "${this.prefixes.bridge}", the prefix of the engine's own bridge names`);
+        const other = owner(b);
+        if (other) throw new EngineError("conflict", `${BRIDGE_OPTION.name}: bridge ${b} is already used by network ${other.name}`);
+        if (linkExists(b)) throw new EngineError("conflict", `${BRIDGE_OPTION.name}: the host already has a link named ${b}`);
+      }
       let id = newId();
       const taken = (candidate: string): boolean => {
         const b = bridgeName(this.prefixes, candidate);
-        return linkExists(b) || [...this.networks.values()].some((n) => n.bridge === b);
+        return linkExists(b) || owner(b) !== undefined;
       };
       while (taken(id)) id = newId();
-      const bridge = bridgeName(this.prefixes, id);
+      const bridge = opts.bridgeName ?? bridgeName(this.prefixes, id);
       const { subnet, gateway } = await this.ipam.allocateSubnet(id, {
         subnet: spec.subnet,
         gateway: spec.gateway,

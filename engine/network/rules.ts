@@ -18,7 +18,12 @@
 //                                         per network, none per container.
 //   <P>-ISOLATION: per network "same bridge -> RETURN" (inserted on top), then one
 //                  "from any of our bridges to any of our bridges -> DROP" (Docker's
-//                  DOCKER-ISOLATION chains in one chain: the wildcard is our bridge prefix)
+//                  DOCKER-ISOLATION chains in one chain: the wildcard is our bridge prefix).
+//                  A bridge the user named (com.docker.network.bridge.name) escapes the
+//                  wildcard, so such a network X adds "in X, out not X -> <P>-ISOLATION2"
+//                  and "in any of ours, out X -> DROP" here, and "out X -> DROP" there.
+//   <P>-ISOLATION2: "out any of ours -> DROP" plus the rule of each user-named bridge:
+//                  docker's two-stage isolation, for those bridges only.
 //   INPUT    -> <P>-INPUT: DNS (udp and tcp 53) from each bridge to the gateway
 // raw table:
 //   PREROUTING -> <P>-PREROUTING: one "from any of our bridges to 127.0.0.0/8 -> DROP".
@@ -102,6 +107,7 @@ export function baseChains(c: ChainNames): { table: Table; chain: string }[] {
   return [
     { table: "filter", chain: c.filterForward },
     { table: "filter", chain: c.filterIsolation },
+    { table: "filter", chain: c.filterIsolation2 },
     { table: "filter", chain: c.filterInput },
     { table: "nat", chain: c.natDnat },
     { table: "nat", chain: c.natPostrouting },
@@ -114,7 +120,11 @@ export function baseStaticRules(p: NamePrefixes, family: Family = 4): RuleLines 
   const c = chainNames(p);
   return {
     raw: [`-A ${c.rawPrerouting} -d ${family === 6 ? "::1/128" : "127.0.0.0/8"} -i ${p.bridge}+ -j DROP`],
-    filter: [`-A ${c.filterForward} -j ${c.filterIsolation}`, `-A ${c.filterIsolation} -i ${p.bridge}+ -o ${p.bridge}+ -j DROP`],
+    filter: [
+      `-A ${c.filterForward} -j ${c.filterIsolation}`,
+      `-A ${c.filterIsolation} -i ${p.bridge}+ -o ${p.bridge}+ -j DROP`,
+      `-A ${c.filterIsolation2} -o ${p.bridge}+ -j DROP`,
+    ],
     nat: [],
   };
 }
@@ -131,6 +141,10 @@ export function networkRules(p: NamePrefixes, n: NetworkRuleSpec, family: Family
     // With br_netfilter (bridge.ts) bridged traffic between two containers passes FORWARD too.
     `-A ${c.filterForward} -i ${b} -o ${b} ${cm} -j ${n.icc === false ? "DROP" : "ACCEPT"}`,
   ];
+  const named = !b.startsWith(p.bridge);
+  if (named) {
+    filter.push(`-A ${c.filterIsolation} -i ${b} ! -o ${b} ${cm} -j ${c.filterIsolation2}`, `-A ${c.filterIsolation} -i ${p.bridge}+ -o ${b} ${cm} -j DROP`, `-A ${c.filterIsolation2} -o ${b} ${cm} -j DROP`);
+  }
   if (n.internal) {
     filter.push(`-A ${c.filterForward} -i ${b} ${cm} -j DROP`);
   } else {
@@ -148,7 +162,9 @@ export function networkRules(p: NamePrefixes, n: NetworkRuleSpec, family: Family
         ...(family === 4 ? [`-A ${c.natPostrouting} -s 127.0.0.0/8 -o ${b} ${cm} -j MASQUERADE`] : []),
         `-A ${c.natPostrouting} -s ${subnet} -o ${b} -m conntrack --ctstate DNAT ${cm} -j MASQUERADE`,
       ];
-  return { raw: [], filter, nat };
+  // The loopback guard's wildcard does not see a user-named bridge either.
+  const raw = named ? [`-A ${c.rawPrerouting} -d ${family === 6 ? "::1/128" : "127.0.0.0/8"} -i ${b} ${cm} -j DROP`] : [];
+  return { raw, filter, nat };
 }
 
 /** Whether a published port has a rule in `family`'s table: IPv4 host addresses in iptables; IPv6 ones, and "0.0.0.0" when the container has an IPv6 address, in ip6tables. */

@@ -582,14 +582,21 @@ describe("networks (netipam): what the embedded engine cannot honour is located"
     {
       name: "an unknown bridge option",
       yaml: `${svc}networks:\n  n:\n    driver_opts:\n      com.docker.network.driver.mtu: "1400"\n      com.docker.network.bridge.foo: "x"\n`,
-      err: /networks\.n\.driver_opts\.com\.docker\.network\.bridge\.foo: not supported by the embedded engine/,
+      err: /networks\.n\.driver_opts\.com\.docker\.network\.bridge\.foo: not supported by the embedded engine: a bridge option the embedded engine does not know/,
       at: "8:7",
+      when: "up",
     },
     { name: "a bad MTU", yaml: `${svc}networks:\n  n:\n    driver_opts:\n      com.docker.network.driver.mtu: "9x"\n`, err: /driver_opts\.com\.docker\.network\.driver\.mtu: "9x" is not an MTU/, at: "7:7" },
     {
-      name: "the bridge name",
-      yaml: `${svc}networks:\n  n:\n    driver_opts:\n      com.docker.network.bridge.name: br-mine\n`,
-      err: /driver_opts\.com\.docker\.network\.bridge\.name: not supported by the embedded engine/,
+      name: "a bridge name longer than an interface name",
+      yaml: `${svc}networks:\n  n:\n    driver_opts:\n      com.docker.network.bridge.name: br-mine-is-too-long\n`,
+      err: /driver_opts\.com\.docker\.network\.bridge\.name: "br-mine-is-too-long" is not a valid interface name \(1 to 15/,
+      at: "7:7",
+    },
+    {
+      name: "a bridge name with a slash",
+      yaml: `${svc}networks:\n  n:\n    driver_opts:\n      com.docker.network.bridge.name: br/x\n`,
+      err: /driver_opts\.com\.docker\.network\.bridge\.name: "br\/x" is not a valid interface name/,
       at: "7:7",
     },
     {

@@ -2,7 +2,7 @@
 // refuse, reported at the offending key before `up` touches anything (a
 // network created half right is worse than none).
 import type { NetworkSpec } from "../../model/stack.js";
-import { BridgeOptionError, parseBridgeOptions } from "../../engine/network/bridge-options.js";
+import { BRIDGE_OPTION, BridgeOptionError, isBridgeOption, parseBridgeOptions } from "../../engine/network/bridge-options.js";
 import { IpamConfigError, checkIpamConfig } from "../../engine/network/ipam-config.js";
 import { contains6, parseCidr6, parseIp6, type Cidr6 } from "../../engine/network/ipv6.js";
 import { isDict } from "./dict.js";
@@ -20,7 +20,8 @@ export function checkNetwork(key: string, n: NetworkSpec, fail: Fail): void {
   const at = (...rest: (string | number)[]): (string | number)[] => ["networks", key, ...rest];
   if (n.driver === "bridge") {
     try {
-      parseBridgeOptions(n.driverOpts);
+      // An option the engine does not know is printed by `config` and refused at `up` (support.ts).
+      parseBridgeOptions(Object.fromEntries(Object.entries(n.driverOpts).filter(([k]) => isBridgeOption(k))));
     } catch (err) {
       if (err instanceof BridgeOptionError) fail(at("driver_opts", err.key), err.message.slice(err.key.length + 2));
       throw err;
@@ -58,6 +59,9 @@ function checkIpv6Entry(subnet: string, gateway: string | undefined, fail: (fiel
   }
   if (gw !== undefined && (!contains6(cidr, gw) || gw === cidr.network)) fail("gateway", `gateway ${gateway} is not a host address of subnet ${subnet}`);
 }
+
+/** The bridge options the embedded engine knows, for the message on one it does not. */
+export const KNOWN_BRIDGE_OPTIONS = Object.values(BRIDGE_OPTION).join(", ");
 
 /** A published port's host address in either syntax (undefined: none, or malformed: normalizePorts reports that). */
 export function publishedHostIp(p: unknown): string | undefined {

@@ -12,7 +12,8 @@
 import type { UnsupportedKey } from "../../model/stack.js";
 import { isDict, type Dict } from "./dict.js";
 import { LOG_DRIVERS } from "./lifecycle.js";
-import { isIpv6, publishedHostIp } from "./network-checks.js";
+import { isBridgeOption } from "../../engine/network/bridge-options.js";
+import { isIpv6, KNOWN_BRIDGE_OPTIONS, publishedHostIp } from "./network-checks.js";
 import { StackError, formatPath } from "./errors.js";
 import type { SourceLocation } from "./errors.js";
 import type { PathSegment } from "./parse.js";
@@ -128,6 +129,14 @@ export const TOP_LEVEL_ROWS: readonly SupportRow[] = [
     key: "networks.*.ipam.config[].subnet",
     reason: "an IPv6 subnet needs enable_ipv6: true on its network (dockerd would create the network without IPv6)",
     when: (v, root, path) => isIpv6(v) && !ipv6On(networkAt(root, path)),
+  },
+  {
+    key: "networks.*.driver_opts.*",
+    reason: `a bridge option the embedded engine does not know (it knows ${KNOWN_BRIDGE_OPTIONS})`,
+    when: (_v, root, path) => {
+      const driver = networkAt(root, path).driver;
+      return (driver === undefined || driver === null || driver === "bridge") && !isBridgeOption(String(path[3]));
+    },
   },
   {
     key: "networks.*.ipam.config[]",
