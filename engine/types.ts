@@ -118,6 +118,8 @@ export const DEFAULT_BRIDGE_NETWORK = "bridge";
 export interface NetworkAttachment {
   aliases: string[];
   ipv4Address: string | undefined;
+  /** compose's ipv6_address, on a network with IPv6. */
+  ipv6Address?: string | undefined;
   macAddress?: string | undefined;
   /** The non-internal network with the highest value holds the default route (compose's gw_priority). */
   gwPriority?: number | undefined;
@@ -408,6 +410,10 @@ export interface NetworkSpec {
   auxAddresses?: Record<string, string> | undefined;
   /** Driver options (compose's driver_opts); see engine/network/bridge-options.ts for the bridge's. */
   options?: Record<string, string> | undefined;
+  /** Dual stack (compose's enable_ipv6): an IPv6 subnet beside the IPv4 one; `subnet6` is required (no default IPv6 pool). */
+  enableIpv6?: boolean | undefined;
+  subnet6?: string | undefined;
+  gateway6?: string | undefined;
 }
 
 export interface NetworkInfo {
@@ -420,6 +426,9 @@ export interface NetworkInfo {
   internal: boolean;
   /** Host bridge device (embedded engine). */
   bridge: string | undefined;
+  /** The IPv6 subnet and gateway of a dual-stack network. */
+  subnet6?: string | undefined;
+  gateway6?: string | undefined;
 }
 
 export interface VolumeInfo {

@@ -185,16 +185,21 @@ async function execute(a: Action, opts: ApplyOptions, created: Map<string, strin
       if (!net) throw new Error(`no such network: ${a.network}`);
       const existing = await engine.inspectNetwork(net.name);
       if (existing) return;
+      // One IPv4 entry (or none: a subnet from the pool) and, with enable_ipv6, one IPv6 entry.
+      // (Only IPv6 text has a colon; the loader has checked both forms.)
+      const v4 = net.ipam.config.find((c) => c.subnet?.includes(":") !== true);
+      const v6 = net.ipam.config.find((c) => c.subnet?.includes(":") === true);
       await engine.createNetwork({
         name: net.name,
         labels: { ...net.labels, [LABEL.project]: stack.name, [LABEL.network]: a.network },
         driver: net.driver,
         internal: net.internal,
-        subnet: net.ipam.config[0]?.subnet,
-        gateway: net.ipam.config[0]?.gateway,
-        ipRange: net.ipam.config[0]?.ipRange,
-        auxAddresses: net.ipam.config[0]?.auxAddresses,
+        subnet: v4?.subnet,
+        gateway: v4?.gateway,
+        ipRange: v4?.ipRange,
+        auxAddresses: v4?.auxAddresses,
         options: net.driverOpts,
+        ...(net.enableIpv6 ? { enableIpv6: true, subnet6: v6?.subnet, gateway6: v6?.gateway } : {}),
       });
       return;
     }

@@ -191,7 +191,13 @@ function networksFor(stack: StackSpec, svc: ServiceSpec, name: string): Record<s
     const aliases = [svc.name, name, ...n.aliases];
     if (svc.hostname) aliases.push(svc.hostname);
     // The service's mac_address is its primary network's (as compose does since API 1.44): one MAC on two bridges would be one too many.
-    out[net.name] = { aliases: [...new Set(aliases)], ipv4Address: n.ipv4Address, macAddress: n.macAddress ?? (i === 0 ? svc.macAddress : undefined), ...(n.gwPriority !== 0 ? { gwPriority: n.gwPriority } : {}) };
+    out[net.name] = {
+      aliases: [...new Set(aliases)],
+      ipv4Address: n.ipv4Address,
+      ...(n.ipv6Address !== undefined ? { ipv6Address: n.ipv6Address } : {}),
+      macAddress: n.macAddress ?? (i === 0 ? svc.macAddress : undefined),
+      ...(n.gwPriority !== 0 ? { gwPriority: n.gwPriority } : {}),
+    };
   }
   return out;
 }

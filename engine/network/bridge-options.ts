@@ -12,6 +12,8 @@ export interface BridgeOptions {
   masquerade: boolean;
   /** Host address ports are published on when a port names none. */
   hostBindingIpv4?: string;
+  /** The bridge device's name (default: the engine's tsc-<id>). */
+  bridgeName?: string;
 }
 
 export const BRIDGE_OPTION = {
@@ -42,6 +44,8 @@ function parseBool(key: string, v: string): boolean {
   throw new BridgeOptionError(key, `${key}: invalid boolean "${v}"`);
 }
 
+export const isBridgeOption = (key: string): boolean => (Object.values(BRIDGE_OPTION) as string[]).includes(key);
+
 export function parseBridgeOptions(opts: Readonly<Record<string, string>>): BridgeOptions {
   const out: BridgeOptions = { icc: true, masquerade: true };
   for (const [key, v] of Object.entries(opts)) {
@@ -64,11 +68,14 @@ export function parseBridgeOptions(opts: Readonly<Record<string, string>>): Brid
         out.hostBindingIpv4 = v;
         break;
       case BRIDGE_OPTION.name:
-        // Our firewall isolates networks by the bridges' common prefix (rules.ts); a bridge of
-        // any other name would escape the isolation and the loopback guard.
-        throw new BridgeOptionError(key, `${key}: not supported by the embedded engine: bridges are named by the engine (tsc-<id>), which its network isolation relies on`);
+        // A Linux interface name (at most 15 bytes), in the characters that are safe in ip and iptables lines.
+        if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/.test(v)) {
+          throw new BridgeOptionError(key, `${key}: "${v}" is not a valid interface name (1 to 15 of letters, digits, "_", ".", "-", starting with a letter or digit)`);
+        }
+        out.bridgeName = v;
+        break;
       default:
-        throw new BridgeOptionError(key, `${key}: not supported by the embedded engine (bridge options it knows: ${Object.values(BRIDGE_OPTION).filter((k) => k !== BRIDGE_OPTION.name).join(", ")})`);
+        throw new BridgeOptionError(key, `${key}: not supported by the embedded engine (bridge options it knows: ${Object.values(BRIDGE_OPTION).join(", ")})`);
     }
   }
   return out;

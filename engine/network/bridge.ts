@@ -9,11 +9,13 @@ import { ipBatch } from "./ip-batch.js";
 import { macForIp, parseIp } from "./ipv4.js";
 import { iptablesRestore, iptablesSave, missingBase, removeBaseLines } from "./iptables.js";
 import type { NamePrefixes } from "./names.js";
-import { emptyLines, mergeLines, networkRules, restoreText, TABLES, toDeletes, type NetworkRuleSpec, type RuleLines } from "./rules.js";
+import { emptyLines, mergeLines, networkRules, restoreText, TABLES, toDeletes, type Family, type NetworkRuleSpec, type RuleLines } from "./rules.js";
 
 export interface BridgeSpec extends NetworkRuleSpec {
   gateway: string;
   prefixLength: number;
+  /** A dual-stack network's IPv6 gateway address and prefix length. */
+  gateway6?: { address: string; prefixLength: number } | undefined;
   mtu?: number | undefined;
 }
 
@@ -32,7 +34,9 @@ export async function createBridge(spec: BridgeSpec): Promise<void> {
   }
   // An empty bridge takes any MTU; once ports join it follows the smallest of theirs (so veths get the same).
   if (spec.mtu !== undefined) lines.push(`link set ${b} mtu ${spec.mtu}`);
-  lines.push(`addr replace ${spec.gateway}/${spec.prefixLength} brd + dev ${b}`, `link set ${b} up`);
+  lines.push(`addr replace ${spec.gateway}/${spec.prefixLength} brd + dev ${b}`);
+  if (spec.gateway6) lines.push(`addr replace ${spec.gateway6.address}/${spec.gateway6.prefixLength} dev ${b} nodad`);
+  lines.push(`link set ${b} up`);
   try {
     await ipBatch(lines);
   } catch (err) {
@@ -47,6 +51,15 @@ export async function createBridge(spec: BridgeSpec): Promise<void> {
   // in rules.ts drops those. (The alternative, a userland proxy per published port like
   // docker-proxy, would need no route_localnet but costs a process per port, see ports.ts.)
   if (!spec.internal) await writeSysctl(`/proc/sys/net/ipv4/conf/${b}/route_localnet`, "1");
+}
+
+/**
+ * IPv6 forwarding, once a network has IPv6 (dockerd sets it too). Written only
+ * then: on a host that takes its own address from router advertisements,
+ * forwarding=1 makes the kernel stop accepting them (unless accept_ra=2).
+ */
+export async function prepareHostIpv6(): Promise<void> {
+  await writeSysctl("/proc/sys/net/ipv6/conf/all/forwarding", "1");
 }
 
 export async function removeBridge(name: string): Promise<void> {
@@ -77,23 +90,24 @@ async function writeSysctl(path: string, value: string): Promise<void> {
 }
 
 /** Installs the network's rules, creating our base chains and jumps first if any is missing. */
-export async function addNetworkRules(p: NamePrefixes, spec: NetworkRuleSpec, opts: { baseKnownPresent: boolean }): Promise<void> {
-  const rules = networkRules(p, spec);
+export async function addNetworkRules(p: NamePrefixes, spec: NetworkRuleSpec, opts: { baseKnownPresent: boolean; family?: Family }): Promise<void> {
+  const family = opts.family ?? 4;
+  const rules = networkRules(p, spec, family);
   if (opts.baseKnownPresent) {
     try {
-      await iptablesRestore(restoreText(rules));
+      await iptablesRestore(restoreText(rules), family);
       return;
     } catch {
       // Our chains were removed behind our back (a firewall reload): check and recreate below.
     }
   }
-  await applyWithBase(p, rules);
+  await applyWithBase(p, rules, family);
 }
 
 /** Applies `rules` together with whatever part of our base chains and jumps is missing, in one transaction. */
-export async function applyWithBase(p: NamePrefixes, rules: RuleLines): Promise<void> {
-  const base = missingBase(p, await iptablesSave());
-  await iptablesRestore(restoreText(mergeLines(base.lines, rules), base.declare));
+export async function applyWithBase(p: NamePrefixes, rules: RuleLines, family: Family = 4): Promise<void> {
+  const base = missingBase(p, await iptablesSave(family), family);
+  await iptablesRestore(restoreText(mergeLines(base.lines, rules), base.declare), family);
 }
 
 /**
@@ -102,27 +116,30 @@ export async function applyWithBase(p: NamePrefixes, rules: RuleLines): Promise<
  * whatever carries the network's comment. With `lastNetwork`, the base chains
  * and jumps go too, so a host without tscompose networks has no trace of us.
  */
-export async function removeNetworkRules(p: NamePrefixes, spec: NetworkRuleSpec, opts: { lastNetwork: boolean }): Promise<void> {
+export async function removeNetworkRules(p: NamePrefixes, spec: NetworkRuleSpec, opts: { lastNetwork: boolean; family?: Family }): Promise<void> {
+  const family = opts.family ?? 4;
   if (opts.lastNetwork) {
-    await iptablesRestore(restoreText(removeBaseLines(p, await iptablesSave())));
+    await iptablesRestore(restoreText(removeBaseLines(p, await iptablesSave(family))), family);
     return;
   }
   try {
-    await iptablesRestore(restoreText(toDeletes(networkRules(p, spec))));
+    await iptablesRestore(restoreText(toDeletes(networkRules(p, spec, family))), family);
   } catch {
-    await deleteByComment(spec.id);
+    await deleteByComment(spec.id, [family]);
   }
 }
 
-/** Deletes every rule (in any table we use) whose comment names `ownerId`. */
-export async function deleteByComment(ownerId: string): Promise<void> {
-  const saved = await iptablesSave();
-  const tag = `tscompose:${ownerId}`;
-  const lines = emptyLines();
-  for (const table of TABLES) {
-    for (const r of saved[table].rules) {
-      if (r.includes(`"${tag}"`) || r.includes(` ${tag} `)) lines[table].push(r.replace(/^-A /, "-D "));
+/** Deletes every rule (in any table we use, of each family) whose comment names `ownerId`. */
+export async function deleteByComment(ownerId: string, families: readonly Family[] = [4]): Promise<void> {
+  for (const family of families) {
+    const saved = await iptablesSave(family);
+    const tag = `tscompose:${ownerId}`;
+    const lines = emptyLines();
+    for (const table of TABLES) {
+      for (const r of saved[table].rules) {
+        if (r.includes(`"${tag}"`) || r.includes(` ${tag} `)) lines[table].push(r.replace(/^-A /, "-D "));
+      }
     }
+    await iptablesRestore(restoreText(lines), family);
   }
-  await iptablesRestore(restoreText(lines));
 }

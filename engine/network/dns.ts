@@ -23,6 +23,7 @@
 // trailing dot, bare or with one of the search domains appended):
 //   A     for a name registered on the client's networks: all addresses, rotated
 //         on every answer (round robin across replicas)
+//   AAAA  for such a name: its IPv6 addresses (endpoints on dual-stack networks), else none
 //   other types for such a name: an empty NOERROR (so AAAA lookups fall back to A)
 //   PTR   for addresses of our subnets
 // Everything else is forwarded, byte for byte, to the upstream resolvers (the
@@ -94,8 +95,11 @@ export async function answerQuery(query: Buffer, client: string, transport: Tran
   } else {
     const ips = answers.lookup(name, client);
     if (ips !== undefined) {
-      const wantA = question.type === "A" || (question.type as string) === "ANY";
-      const records: dnsPacket.Answer[] = wantA ? ips.map((ip) => ({ type: "A", name: question.name, class: "IN", ttl: TTL, data: ip })) : [];
+      const any = (question.type as string) === "ANY";
+      const records: dnsPacket.Answer[] = [
+        ...(question.type === "A" || any ? ips.filter((ip) => !isIPv6(ip)).map((ip): dnsPacket.Answer => ({ type: "A", name: question.name, class: "IN", ttl: TTL, data: ip })) : []),
+        ...(question.type === "AAAA" || any ? ips.filter((ip) => isIPv6(ip)).map((ip): dnsPacket.Answer => ({ type: "AAAA", name: question.name, class: "IN", ttl: TTL, data: ip })) : []),
+      ];
       return reply(q, RCODE.NOERROR, records, transport);
     }
   }

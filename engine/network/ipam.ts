@@ -10,6 +10,7 @@
 // overlaps a host route, so a network never shadows the host's LAN or VPN.
 import { EngineError } from "../types.js";
 import { broadcast, contains, formatCidr, formatIp, overlaps, parseCidr, parseIp, type Cidr } from "./ipv4.js";
+import { contains6, formatCidr6, formatIp6, last6, overlaps6, parseCidr6, parseIp6 } from "./ipv6.js";
 import { setAside } from "../sys/atomic-file.js";
 import { readJson, writeJsonAtomic } from "./jsonfile.js";
 import { Mutex } from "../sys/keyed-mutex.js";
@@ -34,6 +35,22 @@ interface NetworkAllocation {
   range?: string | undefined;
   /** Never handed out (docker's --aux-address). */
   reserved?: string[] | undefined;
+  /** The network's IPv6 subnet (enable_ipv6), allocated the same way. */
+  v6?: Allocation6 | undefined;
+}
+
+interface Allocation6 {
+  subnet: string;
+  gateway: string;
+  last: string | undefined;
+  addresses: Record<string, string>;
+}
+
+/** What repair() knows of a network's IPv6 side from its records. */
+export interface Want6 {
+  subnet: string;
+  gateway: string;
+  addresses: Map<string, string>;
 }
 
 interface IpamFile {
@@ -104,6 +121,64 @@ export class Ipam {
     });
   }
 
+  /**
+   * The network's IPv6 subnet, which the user names (there is no default IPv6
+   * pool, as in dockerd before 27, whose default pools are IPv4 only): gateway
+   * the subnet's first address unless given. No other network's IPv6 subnet may overlap it.
+   */
+  allocateSubnet6(networkId: string, req: { subnet: string; gateway?: string | undefined }): Promise<{ subnet: string; gateway: string }> {
+    return this.mutex.run(async () => {
+      const n = this.state.networks[networkId];
+      if (!n) throw new EngineError("not-found", `network ${networkId.slice(0, 12)} has no IPv4 subnet yet`);
+      if (n.v6) return { subnet: n.v6.subnet, gateway: n.v6.gateway };
+      const cidr = parseCidr6(req.subnet);
+      if (cidr.prefix > 126) throw new EngineError("invalid", `subnet ${req.subnet} is too small (at most /126)`);
+      for (const [id, other] of Object.entries(this.state.networks)) {
+        if (other.v6 && overlaps6(parseCidr6(other.v6.subnet), cidr)) {
+          throw new EngineError("conflict", `subnet ${req.subnet} overlaps subnet ${other.v6.subnet} of network ${id.slice(0, 12)}`);
+        }
+      }
+      const gw = req.gateway !== undefined ? parseIp6(req.gateway) : cidr.network + 1n;
+      if (!contains6(cidr, gw) || gw === cidr.network) throw new EngineError("invalid", `gateway ${req.gateway ?? formatIp6(gw)} is not a host address of ${formatCidr6(cidr)}`);
+      n.v6 = { subnet: formatCidr6(cidr), gateway: formatIp6(gw), last: undefined, addresses: {} };
+      await this.save();
+      return { subnet: n.v6.subnet, gateway: n.v6.gateway };
+    });
+  }
+
+  /** Hands out `requested` (a static ipv6_address) or the next free IPv6 address of the network. */
+  allocateAddress6(networkId: string, owner: string, requested?: string): Promise<string> {
+    return this.mutex.run(async () => {
+      const v6 = this.state.networks[networkId]?.v6;
+      if (!v6) throw new EngineError("invalid", `network ${networkId.slice(0, 12)} has no IPv6 subnet (enable_ipv6 with an IPv6 ipam subnet)`);
+      const cidr = parseCidr6(v6.subnet);
+      const gw = parseIp6(v6.gateway);
+      let ip: bigint;
+      if (requested !== undefined) {
+        ip = parseIp6(requested);
+        if (!contains6(cidr, ip) || ip === cidr.network || ip === gw) throw new EngineError("invalid", `address ${requested} is not a usable host address of ${v6.subnet}`);
+        const holder = v6.addresses[formatIp6(ip)];
+        if (holder !== undefined && holder !== owner) throw new EngineError("conflict", `address ${requested} is already in use on network ${networkId.slice(0, 12)} (by ${holder.slice(0, 12)})`);
+      } else {
+        // Sequential after the last one handed out, as for IPv4; a /64 never runs out in practice, so the walk is bounded.
+        const first = cidr.network + 1n;
+        const end = last6(cidr);
+        let cand = v6.last !== undefined ? parseIp6(v6.last) : cidr.network;
+        let found: bigint | undefined;
+        for (let i = 0; i < 65536 && found === undefined; i++) {
+          cand = cand >= end ? first : cand + 1n;
+          if (cand !== gw && v6.addresses[formatIp6(cand)] === undefined) found = cand;
+        }
+        if (found === undefined) throw new EngineError("unavailable", `no free address left in ${v6.subnet}`);
+        ip = found;
+        v6.last = formatIp6(ip);
+      }
+      v6.addresses[formatIp6(ip)] = owner;
+      await this.save();
+      return formatIp6(ip);
+    });
+  }
+
   /** Frees a network's subnet; fails while an endpoint still holds an address in it unless `force`. */
   releaseSubnet(networkId: string, opts: { force?: boolean } = {}): Promise<void> {
     return this.mutex.run(async () => {
@@ -154,10 +229,12 @@ export class Ipam {
       let changed = false;
       for (const [id, n] of Object.entries(this.state.networks)) {
         if (networkId !== undefined && id !== networkId) continue;
-        for (const [ip, o] of Object.entries(n.addresses)) {
-          if (o === owner) {
-            delete n.addresses[ip];
-            changed = true;
+        for (const table of [n.addresses, n.v6?.addresses ?? {}]) {
+          for (const [ip, o] of Object.entries(table)) {
+            if (o === owner) {
+              delete table[ip];
+              changed = true;
+            }
           }
         }
       }
@@ -185,7 +262,9 @@ export class Ipam {
    * records missing from the table (a lost or corrupt file) are put back.
    * Returns what was dropped, for the repair report.
    */
-  reconcile(want: Map<string, { subnet: string; gateway: string; ipRange?: string | undefined; reserved?: readonly string[] | undefined; addresses: Map<string, string> }>): Promise<string[]> {
+  reconcile(
+    want: Map<string, { subnet: string; gateway: string; ipRange?: string | undefined; reserved?: readonly string[] | undefined; addresses: Map<string, string>; v6?: Want6 | undefined }>,
+  ): Promise<string[]> {
     return this.mutex.run(async () => {
       const dropped: string[] = [];
       for (const [id, n] of Object.entries(this.state.networks)) {
@@ -201,10 +280,20 @@ export class Ipam {
             dropped.push(`address ${ip} (${owner.slice(0, 12)})`);
           }
         }
+        for (const [ip, owner] of Object.entries(n.v6?.addresses ?? {})) {
+          if (w.v6?.addresses.get(ip) !== owner) {
+            delete n.v6?.addresses[ip];
+            dropped.push(`address ${ip} (${owner.slice(0, 12)})`);
+          }
+        }
       }
       for (const [id, w] of want) {
         const n = (this.state.networks[id] ??= { subnet: w.subnet, gateway: w.gateway, last: undefined, addresses: {}, ...reservations(w.ipRange, w.reserved) });
         for (const [ip, owner] of w.addresses) n.addresses[ip] = owner;
+        if (w.v6) {
+          const v6 = (n.v6 ??= { subnet: w.v6.subnet, gateway: w.v6.gateway, last: undefined, addresses: {} });
+          for (const [ip, owner] of w.v6.addresses) v6.addresses[ip] = owner;
+        }
       }
       await this.save();
       return dropped;

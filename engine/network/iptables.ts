@@ -15,6 +15,7 @@ import {
   portRules,
   restoreText,
   TABLES,
+  type Family,
   type NetworkRuleSpec,
   type PortRuleSpec,
   type RuleLines,
@@ -47,31 +48,33 @@ export function parseSave(text: string): Saved {
   return out;
 }
 
-export async function iptablesSave(): Promise<Saved> {
-  return parseSave((await run("iptables-save", [])).stdout);
+const tool = (family: Family, what: "save" | "restore"): string => `${family === 6 ? "ip6tables" : "iptables"}-${what}`;
+
+export async function iptablesSave(family: Family = 4): Promise<Saved> {
+  return parseSave((await run(tool(family, "save"), [])).stdout);
 }
 
 /** Applies restore input; retried a few times because a concurrent writer (legacy backend lock, nft generation change) fails it transiently. */
-export async function iptablesRestore(text: string): Promise<void> {
+export async function iptablesRestore(text: string, family: Family = 4): Promise<void> {
   if (text.trim() === "") return;
   for (let attempt = 0; ; attempt++) {
-    const r = await run("iptables-restore", ["--noflush", "-w", "5"], { input: text, allowFailure: true });
+    const r = await run(tool(family, "restore"), ["--noflush", "-w", "5"], { input: text, allowFailure: true });
     if (r.code === 0) return;
     const transient = /temporarily unavailable|holding the xtables lock|Resource busy|try again/i.test(r.stderr);
     if (!transient || attempt >= 4) {
       const detail = r.stderr.trim().split("\n").slice(0, 3).join("; ");
-      throw new Error(`iptables-restore failed (exit ${r.code}): ${detail}\n--- input ---\n${text}`);
+      throw new Error(`${tool(family, "restore")} failed (exit ${r.code}): ${detail}\n--- input ---\n${text}`);
     }
     await new Promise((res) => setTimeout(res, 20 * (attempt + 1)));
   }
 }
 
 /** Lines that create whatever part of our base chains and jumps is missing (nothing when all is there). */
-export function missingBase(p: NamePrefixes, saved: Saved): { lines: RuleLines; declare: { table: Table; chain: string }[] } {
+export function missingBase(p: NamePrefixes, saved: Saved, family: Family = 4): { lines: RuleLines; declare: { table: Table; chain: string }[] } {
   const c = chainNames(p);
   const declare = baseChains(c).filter((d) => !saved[d.table].chains.has(d.chain));
   const lines = emptyLines();
-  const statics = baseStaticRules(p);
+  const statics = baseStaticRules(p, family);
   for (const table of TABLES) {
     // A chain we declare now is new and empty, so it needs its static rules.
     for (const l of statics[table]) {
@@ -136,7 +139,13 @@ function sameRule(saved: string, ours: string): boolean {
  * and refilled. Applied as one transaction, so on nf_tables no packet sees a
  * half-built state. Also reports owners of rules that no record knows.
  */
-export function rebuildText(p: NamePrefixes, saved: Saved, networks: readonly NetworkRuleSpec[], ports: readonly PortRuleSpec[]): { text: string; unknownOwners: string[] } {
+export function rebuildText(
+  p: NamePrefixes,
+  saved: Saved,
+  networks: readonly NetworkRuleSpec[],
+  ports: readonly PortRuleSpec[],
+  family: Family = 4,
+): { text: string; unknownOwners: string[] } {
   const c = chainNames(p);
   const ours = new Set(baseChains(c).map((d) => d.chain));
   const known = new Set([...networks.map((n) => n.id), ...ports.map((q) => q.ownerId)]);
@@ -153,6 +162,6 @@ export function rebuildText(p: NamePrefixes, saved: Saved, networks: readonly Ne
   }
   const jumps = emptyLines();
   for (const j of baseJumps(c)) jumps[j.table].push(j.insert ? `-I ${j.chain} 1 ${j.spec}` : `-A ${j.chain} ${j.spec}`);
-  const all = mergeLines(dropJumps, jumps, baseStaticRules(p), ...networks.map((n) => networkRules(p, n)), portRules(p, ports));
+  const all = mergeLines(dropJumps, jumps, baseStaticRules(p, family), ...networks.map((n) => networkRules(p, n, family)), portRules(p, ports, family));
   return { text: restoreText(all, baseChains(c)), unknownOwners: [...unknown] };
 }

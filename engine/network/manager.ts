@@ -15,13 +15,14 @@ import { ipBatch } from "./ip-batch.js";
 import { BRIDGE_OPTION, parseBridgeOptions, type BridgeOptions } from "./bridge-options.js";
 import { checkIpamConfig } from "./ipam-config.js";
 import type { NetworkRuleSpec } from "./rules.js";
-import { BR_NETFILTER, addNetworkRules, applyWithBase, createBridge, type BridgeSpec, deleteByComment, linkExists, prepareHost, removeBridge, removeNetworkRules } from "./bridge.js";
+import { BR_NETFILTER, addNetworkRules, applyWithBase, createBridge, type BridgeSpec, deleteByComment, linkExists, prepareHost, prepareHostIpv6, removeBridge, removeNetworkRules } from "./bridge.js";
 import { createForwarder, DnsServer, type DnsUpstream, type Forward } from "./dns.js";
 import { networkDnsView, type ContainerDns, type DnsLink } from "./dnsview.js";
 import { pausePoint } from "./hooks.js";
 import { iptablesRestore, iptablesSave, rebuildText, removeBaseLines } from "./iptables.js";
-import { DEFAULT_POOLS, Ipam, type AddressPool } from "./ipam.js";
+import { DEFAULT_POOLS, Ipam, type AddressPool, type Want6 } from "./ipam.js";
 import { macForIp, parseCidr, parseIp } from "./ipv4.js";
+import { parseCidr6 } from "./ipv6.js";
 import { readJsonDir, writeJsonAtomic } from "./jsonfile.js";
 import { acquireLock, type StateLock } from "./lockfile.js";
 import { KeyedMutex, Mutex } from "../sys/keyed-mutex.js";
@@ -30,7 +31,7 @@ import { choosePorts, type PublishedPort } from "./ports.js";
 import { NameRegistry, normalizeName } from "./registry.js";
 import { containerHosts, containerResolvConf, readHostResolvConf, upstreamsOf } from "./resolvconf.js";
 import { hostRoutes } from "./routes.js";
-import { portRules, restoreText, toDeletes, type PortRuleSpec } from "./rules.js";
+import { portInFamily, portRules, restoreText, toDeletes, type Family, type PortRuleSpec } from "./rules.js";
 import { netnsExists, netnsPath, removeUnowned, setDefaultRoute, setupEndpoints, teardown, type EndpointPlan } from "./sandbox.js";
 import type { AttachRequest, Endpoint, NetworkManager, NetworkManagerOptions, RepairReport, SandboxInfo, SandboxSpec } from "./types.js";
 
@@ -46,11 +47,12 @@ interface NetworkRecord extends NetworkInfo {
 /** The network's firewall rules as rules.ts builds them. */
 function ruleSpecOf(n: NetworkRecord): NetworkRuleSpec {
   const o = parseBridgeOptions(n.options ?? {});
-  return { id: n.id, bridge: n.bridge, subnet: n.subnet, internal: n.internal, icc: o.icc, masquerade: o.masquerade };
+  return { id: n.id, bridge: n.bridge, subnet: n.subnet, internal: n.internal, icc: o.icc, masquerade: o.masquerade, subnet6: n.subnet6 };
 }
 
 function bridgeSpecOf(n: NetworkRecord): BridgeSpec {
-  return { ...ruleSpecOf(n), gateway: n.gateway, prefixLength: parseCidr(n.subnet).prefix, mtu: parseBridgeOptions(n.options ?? {}).mtu };
+  const gateway6 = n.subnet6 !== undefined && n.gateway6 !== undefined ? { address: n.gateway6, prefixLength: parseCidr6(n.subnet6).prefix } : undefined;
+  return { ...ruleSpecOf(n), gateway: n.gateway, prefixLength: parseCidr(n.subnet).prefix, mtu: parseBridgeOptions(n.options ?? {}).mtu, gateway6 };
 }
 
 /** Options and IPAM config checked before anything is created; a bad one is "invalid", naming it. */
@@ -62,6 +64,12 @@ function checkNetworkSpec(spec: NetworkSpec): BridgeOptions {
     throw new EngineError("invalid", (err as Error).message);
   }
   checkIpamConfig({ subnet: spec.subnet, gateway: spec.gateway, ipRange: spec.ipRange, auxAddresses: spec.auxAddresses });
+  if (spec.enableIpv6 === true && spec.subnet6 === undefined) {
+    // dockerd before 27 says "could not find an available, non-overlapping IPv6 address pool" here: its default pools are IPv4 only, as ours are.
+    throw new EngineError("invalid", `network ${spec.name}: enable_ipv6 needs an IPv6 subnet in its ipam config (the engine has no default IPv6 address pool)`);
+  }
+  if (spec.enableIpv6 !== true && spec.subnet6 !== undefined) throw new EngineError("invalid", `network ${spec.name}: the IPv6 subnet ${spec.subnet6} needs enable_ipv6: true`);
+  if (spec.subnet6 !== undefined) parseCidr6(spec.subnet6);
   // Without br_netfilter, traffic between two ports of a bridge never meets iptables: the DROP would not hold.
   if (!opts.icc && !existsSync(BR_NETFILTER)) throw new EngineError("invalid", `${BRIDGE_OPTION.icc}=false needs the br_netfilter kernel module (${BR_NETFILTER} is missing)`);
   return opts;
@@ -117,6 +125,8 @@ export class LinuxNetworkManager implements NetworkManager {
   private readonly forward: Forward;
   private readonly pools: readonly AddressPool[];
   private baseReady = false;
+  /** The same for ip6tables (only networks with IPv6 put rules there). */
+  private baseReady6 = false;
   private hostPrepared = false;
   private ipamCorrupt = false;
   /**
@@ -161,15 +171,24 @@ export class LinuxNetworkManager implements NetworkManager {
       this.checkOpen();
       if (spec.driver !== "" && spec.driver !== "bridge") throw new EngineError("invalid", `network driver "${spec.driver}" is not supported by the embedded engine (only "bridge")`);
       if (!spec.name) throw new EngineError("invalid", "a network needs a name");
-      checkNetworkSpec(spec);
+      const opts = checkNetworkSpec(spec);
       if (this.findNetwork(spec.name)?.name === spec.name) throw new EngineError("conflict", `network with name ${spec.name} already exists`);
+      const owner = (b: string): NetworkRecord | undefined => [...this.networks.values()].find((n) => n.bridge === b);
+      if (opts.bridgeName !== undefined) {
+        const b = opts.bridgeName;
+        // Our generated names are ours alone: repair() takes an unrecorded one for a leftover.
+        if (b.startsWith(this.prefixes.bridge)) throw new EngineError("invalid", `${BRIDGE_OPTION.name}: "${b}" starts with "${this.prefixes.bridge}", the prefix of the engine's own bridge names`);
+        const other = owner(b);
+        if (other) throw new EngineError("conflict", `${BRIDGE_OPTION.name}: bridge ${b} is already used by network ${other.name}`);
+        if (linkExists(b)) throw new EngineError("conflict", `${BRIDGE_OPTION.name}: the host already has a link named ${b}`);
+      }
       let id = newId();
       const taken = (candidate: string): boolean => {
         const b = bridgeName(this.prefixes, candidate);
-        return linkExists(b) || [...this.networks.values()].some((n) => n.bridge === b);
+        return linkExists(b) || owner(b) !== undefined;
       };
       while (taken(id)) id = newId();
-      const bridge = bridgeName(this.prefixes, id);
+      const bridge = opts.bridgeName ?? bridgeName(this.prefixes, id);
       const { subnet, gateway } = await this.ipam.allocateSubnet(id, {
         subnet: spec.subnet,
         gateway: spec.gateway,
@@ -178,6 +197,10 @@ export class LinuxNetworkManager implements NetworkManager {
         pools: this.pools,
         hostRoutes: await hostRoutes(),
       });
+      const v6 = spec.subnet6 !== undefined ? await this.ipam.allocateSubnet6(id, { subnet: spec.subnet6, gateway: spec.gateway6 }).catch(async (err: unknown) => {
+        await this.ipam.releaseSubnet(id, { force: true });
+        throw err;
+      }) : undefined;
       const rec: NetworkRecord = {
         id,
         name: spec.name,
@@ -187,6 +210,7 @@ export class LinuxNetworkManager implements NetworkManager {
         gateway,
         internal: spec.internal,
         bridge,
+        ...(v6 ? { subnet6: v6.subnet, gateway6: v6.gateway } : {}),
         createdAt: new Date().toISOString(),
         ...(spec.ipRange !== undefined ? { ipRange: spec.ipRange } : {}),
         ...(spec.auxAddresses && Object.keys(spec.auxAddresses).length > 0 ? { auxAddresses: { ...spec.auxAddresses } } : {}),
@@ -196,18 +220,23 @@ export class LinuxNetworkManager implements NetworkManager {
       let rulesAdded = false;
       try {
         await this.prepareHostOnce();
+        if (v6) await prepareHostIpv6();
         await createBridge(bridgeSpecOf(rec));
         await pausePoint("network:bridge-created");
-        await addNetworkRules(this.prefixes, ruleSpec, { baseKnownPresent: this.baseReady });
         rulesAdded = true;
+        await addNetworkRules(this.prefixes, ruleSpec, { baseKnownPresent: this.baseReady });
         this.baseReady = true;
+        if (v6) {
+          await addNetworkRules(this.prefixes, ruleSpec, { baseKnownPresent: this.baseReady6, family: 6 });
+          this.baseReady6 = true;
+        }
         await pausePoint("network:rules-added");
         await this.startDns(rec);
         await writeJsonAtomic(this.networkFile(id), rec);
         this.networks.set(id, rec);
       } catch (err) {
         await this.stopDns(id);
-        if (rulesAdded) await deleteByComment(id).catch(() => undefined);
+        if (rulesAdded) await deleteByComment(id, v6 ? [4, 6] : [4]).catch(() => undefined);
         await removeBridge(bridge).catch(() => undefined);
         await this.ipam.releaseSubnet(id, { force: true }).catch(() => undefined);
         throw err;
@@ -233,6 +262,11 @@ export class LinuxNetworkManager implements NetworkManager {
       this.registry.removeNetwork(rec.id);
       await removeNetworkRules(this.prefixes, ruleSpecOf(rec), { lastNetwork: this.networks.size === 0 });
       if (this.networks.size === 0) this.baseReady = false;
+      if (rec.subnet6 !== undefined) {
+        const last6 = ![...this.networks.values()].some((n) => n.subnet6 !== undefined);
+        await removeNetworkRules(this.prefixes, ruleSpecOf(rec), { lastNetwork: last6, family: 6 });
+        if (last6) this.baseReady6 = false;
+      }
       await removeBridge(rec.bridge);
       await this.ipam.releaseSubnet(rec.id, { force: true });
     });
@@ -314,7 +348,12 @@ export class LinuxNetworkManager implements NetworkManager {
         if (rec.endpoints.some((e) => e.networkId === net.id) || plans.some((p) => p.net.id === net.id)) {
           throw new EngineError("conflict", `container ${rec.name} is already attached to network ${net.name}`);
         }
+        if (req.ipv6Address !== undefined && net.subnet6 === undefined) throw new EngineError("invalid", `ipv6_address ${req.ipv6Address}: network ${net.name} has no IPv6 (enable_ipv6)`);
         const ip = await this.ipam.allocateAddress(net.id, rec.containerId, req.ipv4Address);
+        const ip6 =
+          net.subnet6 !== undefined && net.gateway6 !== undefined
+            ? { address: await this.ipam.allocateAddress6(net.id, rec.containerId, req.ipv6Address), prefixLength: parseCidr6(net.subnet6).prefix, gateway: net.gateway6 }
+            : undefined;
         let n = 0;
         while (usedIf.has(`eth${n}`)) n++;
         usedIf.add(`eth${n}`);
@@ -333,6 +372,7 @@ export class LinuxNetworkManager implements NetworkManager {
             gateway: net.gateway,
             mac: req.macAddress ?? macForIp(parseIp(ip)),
             defaultRoute,
+            ip6,
             mtu: parseBridgeOptions(net.options ?? {}).mtu,
           },
         });
@@ -354,6 +394,7 @@ export class LinuxNetworkManager implements NetworkManager {
         ipAddress: plan.ip,
         prefixLength: plan.prefixLength,
         gateway: plan.gateway,
+        ...(plan.ip6 ? { ipv6Address: plan.ip6.address, ipv6PrefixLength: plan.ip6.prefixLength, ipv6Gateway: plan.ip6.gateway } : {}),
         macAddress: plan.mac,
         aliases,
         // docker's default network resolves no container names (its containers use links or addresses).
@@ -393,7 +434,7 @@ export class LinuxNetworkManager implements NetworkManager {
       if (ep.defaultRoute) {
         const next = rec.endpoints.find((e) => !this.networks.get(e.networkId)?.internal);
         if (next) {
-          await setDefaultRoute(rec.netns, next);
+          await setDefaultRoute(rec.netns, { ...next, ip6: next.ipv6Gateway !== undefined ? { gateway: next.ipv6Gateway } : undefined });
           next.defaultRoute = true;
         }
       }
@@ -439,10 +480,20 @@ export class LinuxNetworkManager implements NetworkManager {
         // A port that names no host address goes on the network's host_binding_ipv4, as dockerd does.
         const binding = parseBridgeOptions(this.networks.get(ep.networkId)?.options ?? {}).hostBindingIpv4;
         const wanted = binding === undefined ? ports : ports.map((p) => (p.hostIp === undefined || p.hostIp === "" ? { ...p, hostIp: binding } : p));
-        const chosen = await choosePorts(wanted, taken, { containerIp: ep.ipAddress, networkId: ep.networkId });
-        const rules = portRules(this.prefixes, chosen.map((p) => portSpec(rec.containerId, p)));
-        // Fast path: one exec. If our chains vanished (a firewall reload flushed them), put them back with the rules.
-        await iptablesRestore(restoreText(rules)).catch(() => applyWithBase(this.prefixes, rules));
+        const chosen = await choosePorts(wanted, taken, { containerIp: ep.ipAddress, containerIp6: ep.ipv6Address, networkId: ep.networkId });
+        const specs = chosen.map((p) => portSpec(rec.containerId, p));
+        const done: Family[] = [];
+        try {
+          for (const family of familiesOf(specs)) {
+            const rules = portRules(this.prefixes, specs, family);
+            // Fast path: one exec. If our chains vanished (a firewall reload flushed them), put them back with the rules.
+            await iptablesRestore(restoreText(rules), family).catch(() => applyWithBase(this.prefixes, rules, family));
+            done.push(family);
+          }
+        } catch (err) {
+          for (const family of done) await iptablesRestore(restoreText(toDeletes(portRules(this.prefixes, specs, family))), family).catch(() => undefined);
+          throw err;
+        }
         rec.ports.push(...chosen);
         await this.saveSandbox(rec);
         return chosen;
@@ -462,11 +513,14 @@ export class LinuxNetworkManager implements NetworkManager {
   }
 
   private async removePortRules(containerId: string, ports: readonly PublishedPort[]): Promise<void> {
-    try {
-      await iptablesRestore(restoreText(toDeletes(portRules(this.prefixes, ports.map((p) => portSpec(containerId, p))))));
-    } catch {
-      // Some rule was already gone (a flushed table): remove whatever is left by its comment.
-      await deleteByComment(containerId);
+    const specs = ports.map((p) => portSpec(containerId, p));
+    for (const family of familiesOf(specs)) {
+      try {
+        await iptablesRestore(restoreText(toDeletes(portRules(this.prefixes, specs, family))), family);
+      } catch {
+        // Some rule was already gone (a flushed table): remove whatever is left by its comment.
+        await deleteByComment(containerId, [family]);
+      }
     }
   }
 
@@ -540,13 +594,45 @@ export class LinuxNetworkManager implements NetworkManager {
         await iptablesRestore(rebuilt.text);
         this.baseReady = true;
       }
+      // The same for ip6tables, where only networks with IPv6 have rules.
+      const nets6 = [...this.networks.values()].filter((n) => n.subnet6 !== undefined);
+      if (sure && nets6.length === 0) {
+        // Leftovers of a crash after the last IPv6 network went; a host without ip6tables has none.
+        const lines = await iptablesSave(6).then((saved6) => removeBaseLines(this.prefixes, saved6)).catch(() => undefined);
+        if (lines && lines.filter.length + lines.nat.length + lines.raw.length > 0) {
+          report.removed.push("ip6tables chains (no IPv6 networks left)");
+          await iptablesRestore(restoreText(lines), 6);
+        }
+        this.baseReady6 = false;
+      } else if (sure) {
+        const saved6 = await iptablesSave(6);
+        {
+          await prepareHostIpv6();
+          const rebuilt = rebuildText(
+            this.prefixes,
+            saved6,
+            nets6.map(ruleSpecOf),
+            [...this.sandboxes.values()].flatMap((sb) => sb.ports.map((p) => portSpec(sb.containerId, p))),
+            6,
+          );
+          report.removed.push(...rebuilt.unknownOwners.map((o) => `ip6tables rules of ${o.slice(0, 12)}`));
+          await iptablesRestore(rebuilt.text, 6);
+          this.baseReady6 = true;
+        }
+      }
 
       // 5. IPAM from the records: subnets of networks, addresses of endpoints.
-      const want = new Map<string, { subnet: string; gateway: string; ipRange?: string | undefined; reserved?: string[]; addresses: Map<string, string> }>();
+      const want = new Map<string, { subnet: string; gateway: string; ipRange?: string | undefined; reserved?: string[]; addresses: Map<string, string>; v6?: Want6 | undefined }>();
       for (const n of this.networks.values()) {
-        want.set(n.id, { subnet: n.subnet, gateway: n.gateway, ipRange: n.ipRange, reserved: Object.values(n.auxAddresses ?? {}), addresses: new Map() });
+        const v6 = n.subnet6 !== undefined && n.gateway6 !== undefined ? { subnet: n.subnet6, gateway: n.gateway6, addresses: new Map<string, string>() } : undefined;
+        want.set(n.id, { subnet: n.subnet, gateway: n.gateway, ipRange: n.ipRange, reserved: Object.values(n.auxAddresses ?? {}), addresses: new Map(), v6 });
       }
-      for (const s of this.sandboxes.values()) for (const e of s.endpoints) want.get(e.networkId)?.addresses.set(e.ipAddress, s.containerId);
+      for (const s of this.sandboxes.values()) {
+        for (const e of s.endpoints) {
+          want.get(e.networkId)?.addresses.set(e.ipAddress, s.containerId);
+          if (e.ipv6Address !== undefined) want.get(e.networkId)?.v6?.addresses.set(e.ipv6Address, s.containerId);
+        }
+      }
       // With an unreadable record, its addresses may be in use: reconcile would free them for reuse.
       const dropped = sure ? await this.ipam.reconcile(want) : [];
       report.removed.push(...dropped.map((d) => `IPAM ${d}`));
@@ -602,7 +688,7 @@ export class LinuxNetworkManager implements NetworkManager {
 
   private register(rec: SandboxRecord): void {
     for (const e of rec.endpoints) {
-      this.registry.add({ containerId: rec.containerId, networkId: e.networkId, ip: e.ipAddress, names: e.dnsNames });
+      this.registry.add({ containerId: rec.containerId, networkId: e.networkId, ip: e.ipAddress, ip6: e.ipv6Address, names: e.dnsNames });
     }
   }
 
@@ -680,9 +766,15 @@ function toInfo(rec: NetworkRecord): NetworkInfo {
     gateway: rec.gateway,
     internal: rec.internal,
     bridge: rec.bridge,
+    ...(rec.subnet6 !== undefined ? { subnet6: rec.subnet6, gateway6: rec.gateway6 } : {}),
   };
 }
 
 function portSpec(ownerId: string, p: PublishedPort): PortRuleSpec {
-  return { ownerId, protocol: p.protocol, hostIp: p.hostIp, hostPort: p.hostPort, containerIp: p.containerIp, containerPort: p.containerPort };
+  return { ownerId, protocol: p.protocol, hostIp: p.hostIp, hostPort: p.hostPort, containerIp: p.containerIp, containerIp6: p.containerIp6, containerPort: p.containerPort };
+}
+
+/** The rule families some of these ports need (ip6tables only for ports with an IPv6 side). */
+function familiesOf(ports: readonly PortRuleSpec[]): Family[] {
+  return ([4, 6] as const).filter((f) => ports.some((p) => portInFamily(p, f)));
 }

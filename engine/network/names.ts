@@ -49,6 +49,8 @@ export function vethName(p: NamePrefixes): string {
 export interface ChainNames {
   filterForward: string;
   filterIsolation: string;
+  /** The second stage for bridges named by the user (see rules.ts). */
+  filterIsolation2: string;
   filterInput: string;
   natDnat: string;
   natPostrouting: string;
@@ -59,6 +61,7 @@ export function chainNames(p: NamePrefixes): ChainNames {
   return {
     filterForward: `${p.chain}-FORWARD`,
     filterIsolation: `${p.chain}-ISOLATION`,
+    filterIsolation2: `${p.chain}-ISOLATION2`,
     filterInput: `${p.chain}-INPUT`,
     natDnat: `${p.chain}-DNAT`,
     natPostrouting: `${p.chain}-POSTROUTING`,

@@ -68,8 +68,10 @@ describe("choosePorts", () => {
     ).rejects.toThrow(/already published by this container/);
   });
 
-  it("rejects IPv6 host addresses, bad ports and addresses the host does not have", async () => {
-    await expect(choosePorts([{ containerPort: 80, protocol: "tcp", hostPort: "8080", hostIp: "::" }], [], target)).rejects.toThrow(/only IPv4/);
+  it("rejects IPv6 host addresses for a container without IPv6, ::1 always, bad ports and addresses the host does not have", async () => {
+    await expect(choosePorts([{ containerPort: 80, protocol: "tcp", hostPort: "8080", hostIp: "::" }], [], target)).rejects.toThrow(/needs the container's network to have IPv6/);
+    await expect(choosePorts([{ containerPort: 80, protocol: "tcp", hostPort: "8080", hostIp: "[::1]" }], [], { ...target, containerIp6: "fd00::2" })).rejects.toThrow(/IPv6 loopback/);
+    await expect(choosePorts([{ containerPort: 80, protocol: "tcp", hostPort: "8080", hostIp: "nonsense" }], [], target)).rejects.toThrow(/not an IP address/);
     await expect(choosePorts([{ containerPort: 80, protocol: "tcp", hostPort: "90-80", hostIp: undefined }], [], target)).rejects.toThrow(/invalid host port/);
     await expect(choosePorts([{ containerPort: 0, protocol: "tcp", hostPort: undefined, hostIp: undefined }], [], target)).rejects.toThrow(/invalid container port/);
     // 198.51.100.222 (TEST-NET-2) is no address of this host; trying to bind it sends nothing.

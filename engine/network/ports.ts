@@ -17,7 +17,9 @@ import { createSocket } from "node:dgram";
 import { createServer } from "node:net";
 import type { PortBinding } from "../types.js";
 import { EngineError } from "../types.js";
+import { isIPv6 } from "node:net";
 import { isIpv4 } from "./ipv4.js";
+import { canonicalIp6 } from "./ipv6.js";
 
 export interface PublishedPort {
   containerPort: number;
@@ -26,15 +28,18 @@ export interface PublishedPort {
   hostIp: string;
   hostPort: number;
   containerIp: string;
+  /** The container's IPv6 address on a dual-stack network: ports on every address and on IPv6 ones lead there too (ip6tables). */
+  containerIp6?: string | undefined;
   networkId: string;
 }
 
 function conflicts(a: { protocol: string; hostIp: string; hostPort: number }, b: { protocol: string; hostIp: string; hostPort: number }): boolean {
-  return a.protocol === b.protocol && a.hostPort === b.hostPort && (a.hostIp === b.hostIp || a.hostIp === "0.0.0.0" || b.hostIp === "0.0.0.0");
+  const any = (ip: string): boolean => ip === "0.0.0.0" || ip === "::";
+  return a.protocol === b.protocol && a.hostPort === b.hostPort && (a.hostIp === b.hostIp || any(a.hostIp) || any(b.hostIp));
 }
 
 function describe(p: { protocol: string; hostIp: string; hostPort: number }): string {
-  return `${p.hostIp}:${p.hostPort}/${p.protocol}`;
+  return `${p.hostIp.includes(":") ? `[${p.hostIp}]` : p.hostIp}:${p.hostPort}/${p.protocol}`;
 }
 
 /** Tries to bind the port on the host; resolves to an error code ("EADDRINUSE", "EADDRNOTAVAIL", ...) or undefined when free. Port 0: returns the port the kernel chose. */
@@ -48,7 +53,7 @@ export function probe(protocol: "tcp" | "udp", hostIp: string, port: number): Pr
         srv.close(() => resolve({ error: undefined, port: got }));
       });
     } else {
-      const sock = createSocket("udp4");
+      const sock = createSocket(hostIp.includes(":") ? "udp6" : "udp4");
       sock.once("error", (e: NodeJS.ErrnoException) => {
         sock.close();
         resolve({ error: e.code ?? e.message, port });
@@ -61,10 +66,17 @@ export function probe(protocol: "tcp" | "udp", hostIp: string, port: number): Pr
   });
 }
 
-function normalizeHostIp(ip: string | undefined): string {
+function normalizeHostIp(ip: string | undefined, containerIp6: string | undefined): string {
   if (ip === undefined || ip === "") return "0.0.0.0";
-  if (!isIpv4(ip)) throw new EngineError("invalid", `host IP "${ip}": only IPv4 host addresses can be published (this engine has no IPv6 networks)`);
-  return ip;
+  if (isIpv4(ip)) return ip;
+  const bare = ip.replace(/^\[(.*)\]$/, "$1");
+  if (!isIPv6(bare)) throw new EngineError("invalid", `host IP "${ip}" is not an IP address`);
+  // Forwarding IPv6 to an IPv4-only container would need a userland proxy (dockerd's docker-proxy): refused, as dockerd without it does.
+  if (containerIp6 === undefined) throw new EngineError("invalid", `host IP "${ip}": an IPv6 host address needs the container's network to have IPv6 (enable_ipv6)`);
+  const v6 = canonicalIp6(bare);
+  // A ::1 source never leaves the host's loopback (IPv6 has no route_localnet), so a DNAT from [::1] could not work.
+  if (v6 === "::1") throw new EngineError("invalid", `host IP "${ip}": ports cannot be published on IPv6 loopback (the kernel does not route ::1 into a container); use 127.0.0.1, "::" or an address of the host`);
+  return v6;
 }
 
 function parseHostPorts(spec: string | undefined): { from: number; to: number } | undefined {
@@ -89,14 +101,14 @@ async function freeOnHost(protocol: PublishedPort["protocol"], hostIp: string, p
  * records) and the host. All or nothing: the first conflict throws, naming the
  * port, before anything is installed.
  */
-export async function choosePorts(bindings: readonly PortBinding[], taken: readonly PublishedPort[], target: { containerIp: string; networkId: string }): Promise<PublishedPort[]> {
+export async function choosePorts(bindings: readonly PortBinding[], taken: readonly PublishedPort[], target: { containerIp: string; containerIp6?: string | undefined; networkId: string }): Promise<PublishedPort[]> {
   const chosen: PublishedPort[] = [];
   for (const b of bindings) {
     if (!Number.isInteger(b.containerPort) || b.containerPort < 1 || b.containerPort > 65535) {
       throw new EngineError("invalid", `invalid container port ${b.containerPort}`);
     }
     const protocol = b.protocol;
-    const hostIp = normalizeHostIp(b.hostIp);
+    const hostIp = normalizeHostIp(b.hostIp, target.containerIp6);
     const range = parseHostPorts(b.hostPort);
     const busy = (port: number): PublishedPort | undefined => [...taken, ...chosen].find((t) => conflicts(t, { protocol, hostIp, hostPort: port }));
     let hostPort: number | undefined;
@@ -128,7 +140,15 @@ export async function choosePorts(bindings: readonly PortBinding[], taken: reado
         throw new EngineError("conflict", `cannot publish ${b.containerPort}/${protocol}: ${what}`);
       }
     }
-    chosen.push({ containerPort: b.containerPort, protocol, hostIp, hostPort, containerIp: target.containerIp, networkId: target.networkId });
+    chosen.push({
+      containerPort: b.containerPort,
+      protocol,
+      hostIp,
+      hostPort,
+      containerIp: target.containerIp,
+      ...(target.containerIp6 !== undefined ? { containerIp6: target.containerIp6 } : {}),
+      networkId: target.networkId,
+    });
   }
   return chosen;
 }

@@ -7,6 +7,8 @@ export interface Registration {
   containerId: string;
   networkId: string;
   ip: string;
+  /** Its IPv6 address on a dual-stack network (answered to AAAA queries). */
+  ip6?: string | undefined;
   /** Container name, hostname, short id, aliases (service name among them). */
   names: string[];
 }
@@ -67,19 +69,20 @@ export class NameRegistry {
 
   /**
    * Addresses of `name` on the first of `networkIds` where it is registered,
-   * rotated by one on every call when there are several (round robin).
+   * rotated by one on every call when there are several (round robin): IPv4
+   * ones, followed by the IPv6 ones of those endpoints that have one (in the same order).
    */
   lookup(networkIds: readonly string[], name: string): string[] | undefined {
     const n = normalizeName(name);
     for (const net of networkIds) {
       const regs = this.byName.get(net)?.get(n);
       if (!regs || regs.length === 0) continue;
-      const ips = regs.map((r) => r.ip);
-      if (ips.length === 1) return ips;
+      const withV6 = (list: readonly Registration[]): string[] => [...list.map((r) => r.ip), ...list.flatMap((r) => (r.ip6 !== undefined ? [r.ip6] : []))];
+      if (regs.length === 1) return withV6(regs);
       const key = `${net}\0${n}`;
-      const start = (this.cursors.get(key) ?? 0) % ips.length;
+      const start = (this.cursors.get(key) ?? 0) % regs.length;
       this.cursors.set(key, start + 1);
-      return [...ips.slice(start), ...ips.slice(0, start)];
+      return withV6([...regs.slice(start), ...regs.slice(0, start)]);
     }
     return undefined;
   }

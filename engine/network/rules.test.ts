@@ -62,12 +62,30 @@ describe("rules", () => {
     expect(restoreText(miss.lines, miss.declare)).toMatch(/^\*raw\n:TSCOMPOSE-PREROUTING - \[0:0\]\n-A TSCOMPOSE-PREROUTING -d 127\.0\.0\.0\/8 -i tsc-\+ -j DROP\n/);
   });
 
+  it("gives a user-named bridge its own isolation (both directions, via the second stage) and loopback guard", () => {
+    const named = networkRules(p, { id: "n9", bridge: "br-mine", subnet: "10.9.0.0/24", internal: false });
+    const cm = '-m comment --comment "tscompose:n9"';
+    expect(named.filter).toEqual(
+      expect.arrayContaining([
+        `-A TSCOMPOSE-ISOLATION -i br-mine ! -o br-mine ${cm} -j TSCOMPOSE-ISOLATION2`,
+        `-A TSCOMPOSE-ISOLATION -i tsc-+ -o br-mine ${cm} -j DROP`,
+        `-A TSCOMPOSE-ISOLATION2 -o br-mine ${cm} -j DROP`,
+      ]),
+    );
+    expect(named.raw).toEqual([`-A TSCOMPOSE-PREROUTING -d 127.0.0.0/8 -i br-mine ${cm} -j DROP`]);
+    // A bridge of ours needs none of it: the wildcard rules cover it.
+    const ours = networkRules(p, { id: "n8", bridge: "tsc-12345678", subnet: "10.8.0.0/24", internal: false });
+    expect(ours.raw).toEqual([]);
+    expect(ours.filter.join("\n")).not.toContain("ISOLATION2");
+  });
+
   it("knows which base pieces are missing and how to remove them all", () => {
     const empty = parseSave("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\nCOMMIT\n*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n");
     const miss = missingBase(p, empty);
-    expect(miss.declare.map((d) => d.chain).sort()).toEqual(["TSCOMPOSE-DNAT", "TSCOMPOSE-FORWARD", "TSCOMPOSE-INPUT", "TSCOMPOSE-ISOLATION", "TSCOMPOSE-POSTROUTING", "TSCOMPOSE-PREROUTING"]);
+    expect(miss.declare.map((d) => d.chain).sort()).toEqual(["TSCOMPOSE-DNAT", "TSCOMPOSE-FORWARD", "TSCOMPOSE-INPUT", "TSCOMPOSE-ISOLATION", "TSCOMPOSE-ISOLATION2", "TSCOMPOSE-POSTROUTING", "TSCOMPOSE-PREROUTING"]);
     expect(miss.lines.filter).toContain("-I FORWARD 1 -j TSCOMPOSE-FORWARD");
     expect(miss.lines.filter).toContain("-A TSCOMPOSE-ISOLATION -i tsc-+ -o tsc-+ -j DROP");
+    expect(miss.lines.filter).toContain("-A TSCOMPOSE-ISOLATION2 -o tsc-+ -j DROP");
 
     const full = parseSave(
       [
@@ -75,6 +93,7 @@ describe("rules", () => {
         ":FORWARD ACCEPT [0:0]",
         ":TSCOMPOSE-FORWARD - [0:0]",
         ":TSCOMPOSE-ISOLATION - [0:0]",
+        ":TSCOMPOSE-ISOLATION2 - [0:0]",
         ":TSCOMPOSE-INPUT - [0:0]",
         "-A INPUT -j TSCOMPOSE-INPUT",
         "-A FORWARD -j TSCOMPOSE-FORWARD",

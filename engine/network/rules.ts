@@ -18,7 +18,12 @@
 //                                         per network, none per container.
 //   <P>-ISOLATION: per network "same bridge -> RETURN" (inserted on top), then one
 //                  "from any of our bridges to any of our bridges -> DROP" (Docker's
-//                  DOCKER-ISOLATION chains in one chain: the wildcard is our bridge prefix)
+//                  DOCKER-ISOLATION chains in one chain: the wildcard is our bridge prefix).
+//                  A bridge the user named (com.docker.network.bridge.name) escapes the
+//                  wildcard, so such a network X adds "in X, out not X -> <P>-ISOLATION2"
+//                  and "in any of ours, out X -> DROP" here, and "out X -> DROP" there.
+//   <P>-ISOLATION2: "out any of ours -> DROP" plus the rule of each user-named bridge:
+//                  docker's two-stage isolation, for those bridges only.
 //   INPUT    -> <P>-INPUT: DNS (udp and tcp 53) from each bridge to the gateway
 // raw table:
 //   PREROUTING -> <P>-PREROUTING: one "from any of our bridges to 127.0.0.0/8 -> DROP".
@@ -37,7 +42,17 @@
 //                    from the subnet, DNATed, into the bridge MASQUERADE (a container using
 //                      a published port of a neighbour on the same bridge must get the reply
 //                      back through the host, not directly)
+//
+// IPv6 (networks with enable_ipv6): the same layout in ip6tables, built by the
+// same functions with family 6: the network's IPv6 subnet, the guard against
+// ::1, DNAT to the container's IPv6 address. No rule for loopback sources: the
+// kernel never routes a ::1 source out of the host (there is no
+// route_localnet for IPv6), so a port is not reachable on [::1] (dockerd
+// reaches it only through its userland proxy).
 import { chainNames, ruleComment, type ChainNames, type NamePrefixes } from "./names.js";
+
+/** 4: iptables, 6: ip6tables. */
+export type Family = 4 | 6;
 
 /** The tables we use, in the order iptables-restore input lists them. */
 export const TABLES = ["raw", "filter", "nat"] as const;
@@ -53,6 +68,8 @@ export interface NetworkRuleSpec {
   icc?: boolean | undefined;
   /** false (enable_ip_masquerade): traffic leaving the network keeps its source address. Default true. */
   masquerade?: boolean | undefined;
+  /** A dual-stack network's IPv6 subnet: the network has ip6tables rules too. */
+  subnet6?: string | undefined;
 }
 
 export interface PortRuleSpec {
@@ -63,6 +80,8 @@ export interface PortRuleSpec {
   hostIp: string;
   hostPort: number;
   containerIp: string;
+  /** The container's IPv6 address: a port on every address ("0.0.0.0") or an IPv6 one is forwarded there by ip6tables. */
+  containerIp6?: string | undefined;
   containerPort: number;
 }
 
@@ -88,6 +107,7 @@ export function baseChains(c: ChainNames): { table: Table; chain: string }[] {
   return [
     { table: "filter", chain: c.filterForward },
     { table: "filter", chain: c.filterIsolation },
+    { table: "filter", chain: c.filterIsolation2 },
     { table: "filter", chain: c.filterInput },
     { table: "nat", chain: c.natDnat },
     { table: "nat", chain: c.natPostrouting },
@@ -96,18 +116,24 @@ export function baseChains(c: ChainNames): { table: Table; chain: string }[] {
 }
 
 /** Rules inside our chains that do not belong to a network: the isolation catch-all and the host-loopback guard. */
-export function baseStaticRules(p: NamePrefixes): RuleLines {
+export function baseStaticRules(p: NamePrefixes, family: Family = 4): RuleLines {
   const c = chainNames(p);
   return {
-    raw: [`-A ${c.rawPrerouting} -d 127.0.0.0/8 -i ${p.bridge}+ -j DROP`],
-    filter: [`-A ${c.filterForward} -j ${c.filterIsolation}`, `-A ${c.filterIsolation} -i ${p.bridge}+ -o ${p.bridge}+ -j DROP`],
+    raw: [`-A ${c.rawPrerouting} -d ${family === 6 ? "::1/128" : "127.0.0.0/8"} -i ${p.bridge}+ -j DROP`],
+    filter: [
+      `-A ${c.filterForward} -j ${c.filterIsolation}`,
+      `-A ${c.filterIsolation} -i ${p.bridge}+ -o ${p.bridge}+ -j DROP`,
+      `-A ${c.filterIsolation2} -o ${p.bridge}+ -j DROP`,
+    ],
     nat: [],
   };
 }
 
 /** A network's rules as "add" lines. The isolation RETURN is inserted (-I) so it precedes the catch-all DROP. */
-export function networkRules(p: NamePrefixes, n: NetworkRuleSpec): RuleLines {
+export function networkRules(p: NamePrefixes, n: NetworkRuleSpec, family: Family = 4): RuleLines {
   const c = chainNames(p);
+  const subnet = family === 6 ? n.subnet6 : n.subnet;
+  if (subnet === undefined) return emptyLines();
   const b = n.bridge;
   const cm = comment(n.id);
   const filter = [
@@ -115,6 +141,10 @@ export function networkRules(p: NamePrefixes, n: NetworkRuleSpec): RuleLines {
     // With br_netfilter (bridge.ts) bridged traffic between two containers passes FORWARD too.
     `-A ${c.filterForward} -i ${b} -o ${b} ${cm} -j ${n.icc === false ? "DROP" : "ACCEPT"}`,
   ];
+  const named = !b.startsWith(p.bridge);
+  if (named) {
+    filter.push(`-A ${c.filterIsolation} -i ${b} ! -o ${b} ${cm} -j ${c.filterIsolation2}`, `-A ${c.filterIsolation} -i ${p.bridge}+ -o ${b} ${cm} -j DROP`, `-A ${c.filterIsolation2} -o ${b} ${cm} -j DROP`);
+  }
   if (n.internal) {
     filter.push(`-A ${c.filterForward} -i ${b} ${cm} -j DROP`);
   } else {
@@ -128,19 +158,31 @@ export function networkRules(p: NamePrefixes, n: NetworkRuleSpec): RuleLines {
   const nat = n.internal
     ? []
     : [
-        ...(n.masquerade === false ? [] : [`-A ${c.natPostrouting} -s ${n.subnet} ! -o ${b} ${cm} -j MASQUERADE`]),
-        `-A ${c.natPostrouting} -s 127.0.0.0/8 -o ${b} ${cm} -j MASQUERADE`,
-        `-A ${c.natPostrouting} -s ${n.subnet} -o ${b} -m conntrack --ctstate DNAT ${cm} -j MASQUERADE`,
+        ...(n.masquerade === false ? [] : [`-A ${c.natPostrouting} -s ${subnet} ! -o ${b} ${cm} -j MASQUERADE`]),
+        ...(family === 4 ? [`-A ${c.natPostrouting} -s 127.0.0.0/8 -o ${b} ${cm} -j MASQUERADE`] : []),
+        `-A ${c.natPostrouting} -s ${subnet} -o ${b} -m conntrack --ctstate DNAT ${cm} -j MASQUERADE`,
       ];
-  return { raw: [], filter, nat };
+  // The loopback guard's wildcard does not see a user-named bridge either.
+  const raw = named ? [`-A ${c.rawPrerouting} -d ${family === 6 ? "::1/128" : "127.0.0.0/8"} -i ${b} ${cm} -j DROP`] : [];
+  return { raw, filter, nat };
 }
 
-export function portRules(p: NamePrefixes, ports: readonly PortRuleSpec[]): RuleLines {
+/** Whether a published port has a rule in `family`'s table: IPv4 host addresses in iptables; IPv6 ones, and "0.0.0.0" when the container has an IPv6 address, in ip6tables. */
+export function portInFamily(r: Pick<PortRuleSpec, "hostIp" | "containerIp6">, family: Family): boolean {
+  const v6Host = r.hostIp.includes(":");
+  return family === 4 ? !v6Host : r.containerIp6 !== undefined && (v6Host || r.hostIp === "0.0.0.0");
+}
+
+export function portRules(p: NamePrefixes, ports: readonly PortRuleSpec[], family: Family = 4): RuleLines {
   const c = chainNames(p);
-  const nat = ports.map((r) => {
-    const dst = r.hostIp === "0.0.0.0" ? "" : `-d ${r.hostIp}/32 `;
-    return `-A ${c.natDnat} ${dst}-p ${r.protocol} -m ${r.protocol} --dport ${r.hostPort} ${comment(r.ownerId)} -j DNAT --to-destination ${r.containerIp}:${r.containerPort}`;
-  });
+  const nat = ports
+    .filter((r) => portInFamily(r, family))
+    .map((r) => {
+      const any = r.hostIp === "0.0.0.0" || r.hostIp === "::";
+      const dst = any ? "" : `-d ${r.hostIp}/${family === 6 ? 128 : 32} `;
+      const to = family === 6 ? `[${r.containerIp6 ?? ""}]:${r.containerPort}` : `${r.containerIp}:${r.containerPort}`;
+      return `-A ${c.natDnat} ${dst}-p ${r.protocol} -m ${r.protocol} --dport ${r.hostPort} ${comment(r.ownerId)} -j DNAT --to-destination ${to}`;
+    });
   return { raw: [], filter: [], nat };
 }
 

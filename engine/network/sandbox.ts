@@ -29,6 +29,8 @@ export interface EndpointPlan {
   mac: string;
   /** Route the container's default traffic through this network's gateway. */
   defaultRoute: boolean;
+  /** On a dual-stack network: the IPv6 address, prefix length and gateway. */
+  ip6?: { address: string; prefixLength: number; gateway: string } | undefined;
   /** The network's MTU (both veth ends); default: the manager's. */
   mtu?: number | undefined;
 }
@@ -57,8 +59,11 @@ export async function setupEndpoints(netns: string, opts: { create: boolean; loo
   const inside: string[] = [];
   if (opts.loopback) inside.push("link set lo up");
   for (const e of opts.endpoints) {
-    inside.push(`addr add ${e.ip}/${e.prefixLength} brd + dev ${e.ifname}`, `link set ${e.ifname} up`);
-    if (e.defaultRoute) inside.push(`route replace default via ${e.gateway} dev ${e.ifname}`);
+    inside.push(`addr add ${e.ip}/${e.prefixLength} brd + dev ${e.ifname}`);
+    // nodad: the address is ours by IPAM; duplicate address detection would only keep it tentative (unusable) for a second or two.
+    if (e.ip6) inside.push(`addr add ${e.ip6.address}/${e.ip6.prefixLength} dev ${e.ifname} nodad`);
+    inside.push(`link set ${e.ifname} up`);
+    if (e.defaultRoute) inside.push(...defaultRoutes(e));
   }
   try {
     await ipBatch(host);
@@ -72,9 +77,14 @@ export async function setupEndpoints(netns: string, opts: { create: boolean; loo
   }
 }
 
+/** `ip route` lines for an endpoint's default routes (ip takes the family from the gateway's address). */
+function defaultRoutes(e: { gateway: string; ifname: string; ip6?: { gateway: string } | undefined }): string[] {
+  return [`route replace default via ${e.gateway} dev ${e.ifname}`, ...(e.ip6 ? [`route replace default via ${e.ip6.gateway} dev ${e.ifname}`] : [])];
+}
+
 /** Points the default route at another endpoint (the one that had it was detached). */
-export async function setDefaultRoute(netns: string, e: { gateway: string; ifname: string }): Promise<void> {
-  await run("ip", ["-n", netns, "route", "replace", "default", "via", e.gateway, "dev", e.ifname]);
+export async function setDefaultRoute(netns: string, e: { gateway: string; ifname: string; ip6?: { gateway: string } | undefined }): Promise<void> {
+  await run("ip", ["-n", netns, "-batch", "-"], { input: defaultRoutes(e).join("\n") + "\n" });
 }
 
 /**

@@ -60,7 +60,7 @@ export function stopChild(child: ChildProcess | undefined): Promise<void> {
 /** Addresses from `busybox nslookup` output, in answer order (the server's own address lines excluded). */
 export function nslookupAddresses(out: string): string[] {
   const answer = out.split(/\n\s*\n/).slice(1).join("\n");
-  return [...answer.matchAll(/^Address:\s*([0-9.]+)\s*$/gm)].map((m) => m[1] ?? "");
+  return [...answer.matchAll(/^Address:\s*([0-9a-f.:]+)\s*$/gim)].map((m) => m[1] ?? "");
 }
 
 /** A fake upstream resolver on 127.0.0.1: `known` names get their address, everything else NXDOMAIN. */
@@ -96,7 +96,7 @@ export async function fakeUpstream(
   };
 }
 
-/** Everything carrying the run's prefixes that still exists: links, namespaces, iptables chains and rules, DNS listeners on `gateways`. */
+/** Everything carrying the run's prefixes that still exists: links, namespaces, iptables and ip6tables chains and rules, DNS listeners on `gateways`. */
 export async function leftovers(p: NamePrefixes, gateways: readonly string[]): Promise<string[]> {
   const out: string[] = [];
   for (const link of await readdir("/sys/class/net")) {
@@ -105,8 +105,10 @@ export async function leftovers(p: NamePrefixes, gateways: readonly string[]): P
   for (const ns of await readdir("/var/run/netns").catch(() => [] as string[])) {
     if (ns.startsWith(p.netns)) out.push(`netns ${ns}`);
   }
-  const saved = await run("iptables-save", []);
-  for (const line of saved.stdout.split("\n")) if (line.includes(p.chain)) out.push(`iptables ${line}`);
+  for (const tool of ["iptables", "ip6tables"]) {
+    const saved = await run(`${tool}-save`, []);
+    for (const line of saved.stdout.split("\n")) if (line.includes(p.chain)) out.push(`${tool} ${line}`);
+  }
   const listeners = (await run("ss", ["-Hlnut"])).stdout;
   for (const gw of gateways) {
     if (listeners.includes(`${gw}:53 `)) out.push(`DNS listener on ${gw}:53`);

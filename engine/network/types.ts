@@ -60,6 +60,8 @@ export interface AttachRequest {
   aliases?: string[];
   /** A static address (compose's ipv4_address); otherwise the next free one. */
   ipv4Address?: string;
+  /** A static IPv6 address (compose's ipv6_address) on a dual-stack network; otherwise the next free one there. */
+  ipv6Address?: string;
   /** Default: derived from the address (02:42:<ip bytes>), as Docker does. */
   macAddress?: string;
   /** Among the networks of one call (when none holds the default route yet), the non-internal one with the highest value gets it; ties go to the first. */
@@ -97,6 +99,10 @@ export interface Endpoint {
   ipAddress: string;
   prefixLength: number;
   gateway: string;
+  /** On a dual-stack network: the endpoint's IPv6 address, its prefix length and the network's IPv6 gateway. */
+  ipv6Address?: string | undefined;
+  ipv6PrefixLength?: number | undefined;
+  ipv6Gateway?: string | undefined;
   macAddress: string;
   aliases: string[];
   /** Every name this endpoint answers to in the network's DNS. */
@@ -137,7 +143,9 @@ export interface RepairReport {
  *   1. createNetwork(spec): a subnet from IPAM (gateway .1), a bridge
  *      `tsc-<8 hex of the network id>` holding the gateway address, its
  *      iptables rules (masquerade out unless internal; isolation from our other
- *      bridges) and a DNS server on <gateway>:53.
+ *      bridges) and a DNS server on <gateway>:53. With enableIpv6 also the IPv6
+ *      gateway on the bridge and the same rules in ip6tables (rules.ts); each
+ *      endpoint then gets an IPv6 address too, and AAAA answers.
  *   2. createSandbox({containerId, name, networks}): a netns
  *      `tsc-<12 chars of the container id>` under /var/run/netns with lo up.
  *      The runtime hands `netnsPath` to runc and writes `resolvConf` and `hosts`

@@ -73,10 +73,14 @@ export function statusText(c: ContainerView, now = Date.now()): string {
   }
 }
 
+/** A published host address and port as docker prints them: `0.0.0.0:8080`, `[::]:8080`. */
+export function hostAddressText(hostIp: string | undefined, hostPort: string | number): string {
+  const ip = hostIp ?? "0.0.0.0";
+  return `${ip.includes(":") ? `[${ip}]` : ip}:${hostPort}`;
+}
+
 export function portsText(c: ContainerView): string {
-  return c.ports
-    .map((p) => `${p.hostIp ?? "0.0.0.0"}:${p.hostPort}->${p.containerPort}/${p.protocol}`)
-    .join(", ");
+  return c.ports.map((p) => `${hostAddressText(p.hostIp, p.hostPort)}->${p.containerPort}/${p.protocol}`).join(", ");
 }
 
 const COLORS = [36, 33, 32, 35, 34, 91, 96, 93, 92, 95, 94];

@@ -3,6 +3,7 @@
 import type { ProjectOptions } from "../stack/load.js";
 import { CliError } from "./errors.js";
 import { serviceContainer } from "./exec.js";
+import { hostAddressText } from "./format.js";
 import { daemon, projectNameLazy } from "./project-name.js";
 
 export interface PortFlags {
@@ -26,6 +27,6 @@ export async function runPort(opts: ProjectOptions, service: string, privatePort
     const published = c.ports.map((p) => `${p.hostPort}/${p.protocol}`).join(", ");
     throw new CliError(`no port ${port}/${protocol} for container ${c.name}: ${published}`);
   }
-  process.stdout.write(`${binding.hostIp ?? "0.0.0.0"}:${binding.hostPort}\n`);
+  process.stdout.write(`${hostAddressText(binding.hostIp, binding.hostPort)}\n`);
   return 0;
 }

@@ -519,19 +519,52 @@ describe("networks (netipam): what the embedded engine cannot honour is located"
   const svc = "services:\n  web:\n    image: a\n";
   // "up": config loads and prints it; up refuses it (src/stack/support.ts). "load": docker refuses it too, or it is malformed.
   const cases: { name: string; yaml: string; err: RegExp; at: string; when?: "up" }[] = [
-    { name: "enable_ipv6", yaml: `${svc}networks:\n  n:\n    enable_ipv6: true\n`, err: /networks\.n\.enable_ipv6: not supported by the embedded engine: IPv6/, at: "6:5", when: "up" },
     {
-      name: "an IPv6 subnet",
+      name: "enable_ipv6 without an IPv6 subnet",
+      yaml: `${svc}networks:\n  n:\n    enable_ipv6: true\n`,
+      err: /networks\.n\.enable_ipv6: not supported by the embedded engine: enable_ipv6 needs an IPv6 subnet in ipam\.config/,
+      at: "6:5",
+      when: "up",
+    },
+    {
+      name: "an IPv6 subnet without enable_ipv6",
       yaml: `${svc}networks:\n  n:\n    ipam:\n      config:\n        - subnet: 10.5.0.0/24\n        - subnet: fd00::/64\n`,
-      err: /networks\.n\.ipam\.config\[1\]\.subnet: not supported by the embedded engine: IPv6/,
+      err: /networks\.n\.ipam\.config\[1\]\.subnet: not supported by the embedded engine: an IPv6 subnet needs enable_ipv6: true/,
       at: "9:11",
       when: "up",
     },
     {
+      name: "an ip_range in an IPv6 entry",
+      yaml: `${svc}networks:\n  n:\n    enable_ipv6: true\n    ipam:\n      config:\n        - subnet: fd00::/64\n          ip_range: fd00::/80\n`,
+      err: /networks\.n\.ipam\.config\[0\]\.ip_range: not supported by the embedded engine: ip_range in an IPv6 ipam entry/,
+      at: "10:11",
+      when: "up",
+    },
+    {
+      name: "a second IPv6 subnet",
+      yaml: `${svc}networks:\n  n:\n    enable_ipv6: true\n    ipam:\n      config:\n        - subnet: fd00::/64\n        - subnet: fd01::/64\n`,
+      err: /networks\.n\.ipam\.config\[1\]: not supported by the embedded engine: a bridge network has one subnet of each IP version/,
+      at: "10:",
+      when: "up",
+    },
+    {
+      name: "an IPv6 subnet with host bits",
+      yaml: `${svc}networks:\n  n:\n    enable_ipv6: true\n    ipam:\n      config:\n        - subnet: fd00::1/64\n`,
+      err: /networks\.n\.ipam\.config\[0\]\.subnet: invalid subnet "fd00::1\/64": host bits are set/,
+      at: "9:11",
+    },
+    {
+      name: "an IPv6 gateway outside the subnet",
+      yaml: `${svc}networks:\n  n:\n    enable_ipv6: true\n    ipam:\n      config:\n        - subnet: fd00::/64\n          gateway: fd01::1\n`,
+      err: /networks\.n\.ipam\.config\[0\]\.gateway: gateway fd01::1 is not a host address of subnet fd00::\/64/,
+      at: "10:11",
+    },
+    {
       name: "a second IPv4 subnet",
       yaml: `${svc}networks:\n  n:\n    ipam:\n      config:\n        - subnet: 10.5.0.0/24\n        - subnet: 10.6.0.0/24\n`,
-      err: /networks\.n\.ipam\.config\[1\]: a bridge network has one IPv4 subnet/,
+      err: /networks\.n\.ipam\.config\[1\]: not supported by the embedded engine: a bridge network has one subnet of each IP version/,
       at: "9:",
+      when: "up",
     },
     { name: "an ipam driver", yaml: `${svc}networks:\n  n:\n    ipam:\n      driver: dhcp\n`, err: /networks\.n\.ipam\.driver: not supported by the embedded engine: only the default IPAM driver/, at: "7:7", when: "up" },
     {
@@ -549,26 +582,38 @@ describe("networks (netipam): what the embedded engine cannot honour is located"
     {
       name: "an unknown bridge option",
       yaml: `${svc}networks:\n  n:\n    driver_opts:\n      com.docker.network.driver.mtu: "1400"\n      com.docker.network.bridge.foo: "x"\n`,
-      err: /networks\.n\.driver_opts\.com\.docker\.network\.bridge\.foo: not supported by the embedded engine/,
+      err: /networks\.n\.driver_opts\.com\.docker\.network\.bridge\.foo: not supported by the embedded engine: a bridge option the embedded engine does not know/,
       at: "8:7",
+      when: "up",
     },
     { name: "a bad MTU", yaml: `${svc}networks:\n  n:\n    driver_opts:\n      com.docker.network.driver.mtu: "9x"\n`, err: /driver_opts\.com\.docker\.network\.driver\.mtu: "9x" is not an MTU/, at: "7:7" },
     {
-      name: "the bridge name",
-      yaml: `${svc}networks:\n  n:\n    driver_opts:\n      com.docker.network.bridge.name: br-mine\n`,
-      err: /driver_opts\.com\.docker\.network\.bridge\.name: not supported by the embedded engine/,
+      name: "a bridge name longer than an interface name",
+      yaml: `${svc}networks:\n  n:\n    driver_opts:\n      com.docker.network.bridge.name: br-mine-is-too-long\n`,
+      err: /driver_opts\.com\.docker\.network\.bridge\.name: "br-mine-is-too-long" is not a valid interface name \(1 to 15/,
       at: "7:7",
     },
     {
-      name: "ipv6_address",
-      yaml: "services:\n  web:\n    image: a\n    networks:\n      n:\n        ipv6_address: fd00::5\nnetworks:\n  n: {}\n",
-      err: /services\.web\.networks\.n\.ipv6_address: not supported by the embedded engine: IPv6/,
+      name: "a bridge name with a slash",
+      yaml: `${svc}networks:\n  n:\n    driver_opts:\n      com.docker.network.bridge.name: br/x\n`,
+      err: /driver_opts\.com\.docker\.network\.bridge\.name: "br\/x" is not a valid interface name/,
+      at: "7:7",
+    },
+    {
+      name: "the IPv6 loopback as host_ip, short form",
+      yaml: `${svc}    ports:\n      - "8080:80"\n      - "[::1]:8081:80"\n`,
+      err: /services\.web\.ports\[1\]: not supported by the embedded engine: ports cannot be published on IPv6 loopback/,
       at: "6:9",
       when: "up",
     },
-    { name: "an IPv6 host_ip, short form", yaml: `${svc}    ports:\n      - "8080:80"\n      - "[::1]:8081:80"\n`, err: /services\.web\.ports\[1\]: not supported by the embedded engine: an IPv6 host_ip/, at: "6:9", when: "up" },
     { name: "a network name as network_mode", yaml: `${svc}    network_mode: mynet\n`, err: /services\.web\.network_mode: not supported by the embedded engine: the embedded engine knows none, host/, at: "4:5", when: "up" },
-    { name: "an IPv6 host_ip, long form", yaml: `${svc}    ports:\n      - target: 80\n        host_ip: "::"\n`, err: /services\.web\.ports\[0\]: not supported by the embedded engine: an IPv6 host_ip/, at: "5:9", when: "up" },
+    {
+      name: "the IPv6 loopback as host_ip, long form",
+      yaml: `${svc}    ports:\n      - target: 80\n        host_ip: "::1"\n`,
+      err: /services\.web\.ports\[0\]: not supported by the embedded engine: ports cannot be published on IPv6 loopback/,
+      at: "5:9",
+      when: "up",
+    },
   ];
   for (const c of cases) {
     it(`${c.name} (${c.when === "up" ? "config prints it, up refuses it" : "a load error"})`, () => {
@@ -584,6 +629,27 @@ describe("networks (netipam): what the embedded engine cannot honour is located"
       expect(err?.message).toContain(join(dir, `compose.yaml:${c.at}`));
     });
   }
+
+  it("a dual-stack network, ipv6_address and an IPv6 host_ip load and pass the engine's support check", () => {
+    const yaml = [
+      "services:",
+      "  web:",
+      "    image: a",
+      "    ports: ['[fd00::1]:8080:80', {target: 81, host_ip: '::'}]",
+      "    networks:",
+      "      n: {ipv6_address: 'fd00::5'}",
+      "networks:",
+      "  n:",
+      "    enable_ipv6: true",
+      "    ipam:",
+      "      config: [{subnet: 10.5.0.0/24}, {subnet: 'fd00::/64', gateway: 'fd00::1'}]",
+      "",
+    ].join("\n");
+    const { stack } = load(project({ "compose.yaml": yaml }));
+    expect(() => checkEngineSupport(stack)).not.toThrow();
+    expect(stack.networks.n?.enableIpv6).toBe(true);
+    expect(stack.services.web?.networks.n?.ipv6Address).toBe("fd00::5");
+  });
 
   it("ipam with ip_range, gateway, aux_addresses and options, bridge options, gw_priority: loaded and printed in compose's form", async () => {
     const dir = project({

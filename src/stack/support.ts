@@ -12,9 +12,10 @@
 import type { UnsupportedKey } from "../../model/stack.js";
 import { isDict, type Dict } from "./dict.js";
 import { LOG_DRIVERS } from "./lifecycle.js";
-import { isIpv6, publishedHostIp } from "./network-checks.js";
 import { isExternal } from "./file-objects.js";
 import { localVolumeKind } from "../../engine/volume-options.js";
+import { isBridgeOption } from "../../engine/network/bridge-options.js";
+import { isIpv6, KNOWN_BRIDGE_OPTIONS, publishedHostIp } from "./network-checks.js";
 import { StackError, formatPath } from "./errors.js";
 import type { SourceLocation } from "./errors.js";
 import type { PathSegment } from "./parse.js";
@@ -43,7 +44,20 @@ export interface SupportRow {
 }
 
 const WINDOWS = "Windows containers only";
-const IPV4_ONLY = "IPv6 is not implemented yet: the embedded engine's networks are IPv4 only";
+/** The mapping of the top-level network a path (networks.NAME....) lies in. */
+const networkAt = (root: Dict, path: readonly PathSegment[]): Dict => {
+  const nets = root.networks;
+  const n = isDict(nets) ? nets[String(path[1])] : undefined;
+  return isDict(n) ? n : {};
+};
+const ipamEntries = (net: Dict): Dict[] => {
+  const ipam = net.ipam;
+  return isDict(ipam) && Array.isArray(ipam.config) ? ipam.config.filter(isDict) : [];
+};
+const hasIpv6Subnet = (net: Dict): boolean => ipamEntries(net).some((c) => isIpv6(c.subnet));
+const ipv6On = (net: Dict): boolean => net.enable_ipv6 === true || net.enable_ipv6 === "true";
+/** The ipam.config entry a path (networks.NAME.ipam.config.I....) lies in. */
+const ipamEntryAt = (root: Dict, path: readonly PathSegment[]): Dict => ipamEntries(networkAt(root, path))[Number(path[4])] ?? {};
 const SWARM = "a Swarm feature; docker compose ignores it outside Swarm";
 const BUILDS = "image builds are not implemented yet (issue 18); give the service an `image:` that can be pulled";
 const noImage = (_v: unknown, svc: Dict): boolean => svc.image === undefined || svc.image === null;
@@ -98,13 +112,16 @@ export const SERVICE_ROWS: readonly SupportRow[] = [
   },
   { key: "models", reason: "no model runner (Docker Model Runner) in the embedded engine" },
   { key: "networks.*.driver_opts", reason: "per-endpoint driver options are not implemented" },
-  { key: "networks.*.ipv6_address", reason: IPV4_ONLY },
   {
     key: "network_mode",
     reason: "the embedded engine knows none, host, bridge, service:NAME and container:NAME (join a network with networks: instead)",
     when: (v) => typeof v === "string" && !["none", "host", "bridge", "default"].includes(v) && !/^(service|container):./.test(v),
   },
-  { key: "ports[]", reason: `an IPv6 host_ip: ${IPV4_ONLY}`, when: (v) => isIpv6(publishedHostIp(v)) },
+  {
+    key: "ports[]",
+    reason: "ports cannot be published on IPv6 loopback: the kernel does not route ::1 into a container (dockerd does it with its userland proxy); use 127.0.0.1, :: or an address of the host",
+    when: (v) => ["::1", "[::1]", "0:0:0:0:0:0:0:1"].includes(publishedHostIp(v) ?? ""),
+  },
   { key: "networks.*.interface_name", reason: "naming the container's interface is not implemented" },
   { key: "networks.*.link_local_ips", reason: "link-local addresses are not implemented" },
   { key: "provider", reason: "provider services (compose plugins) are not supported" },
@@ -123,8 +140,38 @@ export const SERVICE_ROWS: readonly SupportRow[] = [
 export const TOP_LEVEL_ROWS: readonly SupportRow[] = [
   { key: "models", reason: "no model runner (Docker Model Runner) in the embedded engine" },
   { key: "networks.*.enable_ipv4", reason: "networks without IPv4 are not implemented", atUp: unless(true, "true") },
-  { key: "networks.*.enable_ipv6", reason: IPV4_ONLY, when: oneOf(true, "true") },
-  { key: "networks.*.ipam.config[].subnet", reason: IPV4_ONLY, when: isIpv6 },
+  {
+    key: "networks.*.enable_ipv6",
+    reason: "enable_ipv6 needs an IPv6 subnet in ipam.config: the engine has no default IPv6 address pool (as dockerd before 27)",
+    when: (v, root, path) => oneOf(true, "true")(v) && !hasIpv6Subnet(networkAt(root, path)),
+  },
+  {
+    key: "networks.*.ipam.config[].subnet",
+    reason: "an IPv6 subnet needs enable_ipv6: true on its network (dockerd would create the network without IPv6)",
+    when: (v, root, path) => isIpv6(v) && !ipv6On(networkAt(root, path)),
+  },
+  {
+    key: "networks.*.driver_opts.*",
+    reason: `a bridge option the embedded engine does not know (it knows ${KNOWN_BRIDGE_OPTIONS})`,
+    when: (_v, root, path) => {
+      const driver = networkAt(root, path).driver;
+      return (driver === undefined || driver === null || driver === "bridge") && !isBridgeOption(String(path[3]));
+    },
+  },
+  {
+    key: "networks.*.ipam.config[]",
+    reason: 'a bridge network has one subnet of each IP version (dockerd\'s bridge driver refuses more: "bridge driver doesn\'t support multiple subnets")',
+    when: (v, root, path) => {
+      if (!isDict(v) || typeof v.subnet !== "string") return false;
+      const family = isIpv6(v.subnet);
+      return ipamEntries(networkAt(root, path))
+        .slice(0, Number(path[4]))
+        .some((c) => typeof c.subnet === "string" && isIpv6(c.subnet) === family);
+    },
+  },
+  ...["ip_range", "aux_addresses"].map(
+    (k): SupportRow => ({ key: `networks.*.ipam.config[].${k}`, reason: `${k} in an IPv6 ipam entry is not implemented`, when: (_v, root, path) => isIpv6(ipamEntryAt(root, path).subnet) }),
+  ),
   { key: "networks.*.ipam.driver", reason: "only the default IPAM driver is available", when: (v) => v !== "default" },
   // docker compose prints these and dockerd refuses them when it makes the volume: `up`, not `config`.
   { key: "volumes.*.driver", reason: 'only the "local" driver exists', when: (v, root, path) => v !== "local" && madeVolume(root, path) },

@@ -120,8 +120,10 @@ export function leaks(d: TestDaemon): string[] {
   found.push(...links.map((l) => `link: ${l.split(":")[1]?.trim()}`));
   const netns = existsSync("/var/run/netns") ? execFileSync("ls", ["/var/run/netns"], { encoding: "utf8" }).split("\n").filter((n) => n.startsWith(d.prefix)) : [];
   found.push(...netns.map((n) => `netns: ${n}`));
-  const rules = execFileSync("iptables-save", { encoding: "utf8" }).split("\n").filter((l) => l.includes(d.prefix.toUpperCase()) || l.includes(`${d.prefix}b-`));
-  found.push(...rules.map((r) => `iptables: ${r}`));
+  for (const tool of ["iptables", "ip6tables"]) {
+    const rules = execFileSync(`${tool}-save`, { encoding: "utf8" }).split("\n").filter((l) => l.includes(d.prefix.toUpperCase()) || l.includes(`${d.prefix}b-`));
+    found.push(...rules.map((r) => `${tool}: ${r}`));
+  }
   const procs = execFileSync("ps", ["-eo", "pid,args"], { encoding: "utf8" }).split("\n").filter((l) => l.includes(d.stateDir) && !l.includes(" ps -eo"));
   found.push(...procs.map((p) => `process: ${p.trim()}`));
   // Container cgroups under the daemon's parent (/<prefix>/<id>): a container nobody removed.

@@ -108,8 +108,10 @@ export async function engineWorld(opts: EngineWorldOptions): Promise<EngineWorld
       }
       for (const link of readdirSync("/sys/class/net")) if (link.startsWith(prefix)) found.push(`link ${link}`);
       if (existsSync("/var/run/netns")) for (const ns of readdirSync("/var/run/netns")) if (ns.startsWith(`${prefix}-`)) found.push(`netns ${ns}`);
-      for (const line of (await run("iptables-save", [])).stdout.split("\n")) {
-        if (line.includes(prefix.toUpperCase()) || line.includes(`${prefix}b-`)) found.push(`iptables ${line}`);
+      for (const tool of ["iptables", "ip6tables"]) {
+        for (const line of (await run(`${tool}-save`, [])).stdout.split("\n")) {
+          if (line.includes(prefix.toUpperCase()) || line.includes(`${prefix}b-`)) found.push(`${tool} ${line}`);
+        }
       }
       found.push(...(await processesOf(stateDir, prefix)));
       for (const root of cgroupRoots()) {
