@@ -443,7 +443,7 @@ function longVolume(d: Dict): ServiceVolumeSpec {
   return {
     type,
     source: str(d.source),
-    target: String(d.target),
+    target: mountPath(String(d.target)),
     readOnly: bool(d.read_only),
     bind:
       type === "bind"
@@ -468,6 +468,9 @@ function checkVolumeDriver(key: string, v: VolumeSpec, ctx: NormalizeContext): v
   }
 }
 
+// "/media/" and "/media" are one mount point (docker-compose 1.29 prints the latter, dockerd cleans it).
+const mountPath = (p: string): string => (p.length > 1 ? p.replace(/\/+$/, "") || "/" : p);
+
 // A short volume source is a host path when it looks like one (compose's rule).
 const isHostPath = (s: string): boolean => s.startsWith("/") || s.startsWith(".") || s.startsWith("~");
 
@@ -490,7 +493,7 @@ function shortVolume(spec: string, ctx: NormalizeContext, path: PathSegment[]): 
   return {
     type: bindMount ? "bind" : "volume",
     source,
-    target,
+    target: mountPath(target),
     readOnly: modes.includes("ro"),
     bind: bindMount ? { propagation, createHostPath: true, selinux } : undefined,
     volume: bindMount ? undefined : { nocopy: modes.includes("nocopy"), subpath: undefined },

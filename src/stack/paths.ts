@@ -9,7 +9,7 @@
 // CLI sent), as compose-go's ExpandUser reads it: the daemon loading the file
 // may run with another HOME.
 import { homedir } from "node:os";
-import { isAbsolute, resolve } from "node:path";
+import { resolve } from "node:path";
 import { isDict, type Dict } from "./dict.js";
 
 /** The directories a path of one file is resolved against. */
@@ -28,7 +28,8 @@ export function homeOf(env: Record<string, string | undefined>): string {
 
 export function expandPath(p: string, baseDir: string, home: string): string {
   if (p === "~" || p.startsWith("~/")) return resolve(home, p.slice(2));
-  return isAbsolute(p) ? p : resolve(baseDir, p);
+  // An absolute path is cleaned too ("/etc/pihole/" is "/etc/pihole"), as compose does.
+  return resolve(baseDir, p);
 }
 
 // A build context may be a URL (git, http): those are left alone.
