@@ -43,11 +43,13 @@ describe("awesome-compose samples: config means what docker-compose 1.29 says", 
   for (const name of names) {
     it(name, () => {
       const dir = sample(name);
-      const mine = load([], name, dir, dir);
-      const output = execFileSync("docker-compose", ["-p", name, "config"], { cwd: dir, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+      // Compose names a project after its directory, lowercased (pihole-cloudflared-DoH).
+      const project = name.toLowerCase();
+      const mine = load([], project, dir, dir);
+      const output = execFileSync("docker-compose", ["-p", project, "config"], { cwd: dir, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
       const theirFile = join(scratch, `${name}-docker-compose.yml`);
       writeFileSync(theirFile, output);
-      const reference = load([theirFile], name, dir, scratch);
+      const reference = load([theirFile], project, dir, scratch);
       expect(Object.keys(mine.services).sort()).toEqual(Object.keys(reference.services).sort());
       for (const svc of Object.keys(mine.services)) {
         expect({ service: svc, ...meaning(mine.services[svc]!) }).toEqual({ service: svc, ...meaning(reference.services[svc]!) });
@@ -60,7 +62,7 @@ describe("awesome-compose samples: config means what docker-compose 1.29 says", 
       // Our own output loads back to the same stack.
       const ownFile = join(scratch, `${name}-ours.yml`);
       writeFileSync(ownFile, stringify(renderStack(mine)));
-      const again = load([ownFile], name, dir, scratch);
+      const again = load([ownFile], project, dir, scratch);
       for (const svc of Object.keys(mine.services)) expect(meaning(again.services[svc]!)).toEqual(meaning(mine.services[svc]!));
     });
   }

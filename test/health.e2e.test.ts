@@ -130,4 +130,25 @@ describe("up --wait", () => {
     expect(up.stderr + up.stdout).toMatch(/broken-1 exited \(7\)/);
     expect(up.stderr + up.stdout).not.toMatch(/once-1 exited/);
   });
+
+  it("up --wait SERVICE waits for that service and its dependencies only, as compose does", () => {
+    const sleeper = `    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]`;
+    const { project, file } = stack("waitsome", [
+      "services:",
+      "  db:",
+      "    image: busybox",
+      sleeper,
+      "  web:",
+      "    image: busybox",
+      sleeper,
+      "    depends_on: [db]",
+      "  other:",
+      "    image: busybox",
+      sleeper,
+    ]);
+    const up = daemon.cli(["-p", project, "-f", file, "up", "-d", "--wait", "--wait-timeout", "30", "web"], { cwd: work });
+    expect({ code: up.code, stderr: up.stderr }).toMatchObject({ code: 0 });
+    // `other` was not asked for: not started, and not waited for.
+    expect(psRows(daemon, project, work).map((r) => `${r.Service}:${r.State}`).sort()).toEqual(["db:running", "web:running"]);
+  });
 });

@@ -140,7 +140,7 @@ export class StackController {
         this.watcher.watch(spec.name, loaded.watchedFiles);
         emit({ type: "info", message: `watching ${loaded.watchedFiles.length} files of ${spec.name} for changes` });
       } else this.watcher.unwatch(spec.name);
-      if (ok && req.options.wait) return waitReady(this.engine, this.health, spec, req.options.waitTimeoutMs ?? 5 * 60_000, emit);
+      if (ok && req.options.wait) return waitReady(this.engine, this.health, spec, req.options.waitTimeoutMs ?? 5 * 60_000, emit, selection(spec, req.options));
       return ok;
     });
   }

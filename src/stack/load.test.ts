@@ -267,6 +267,15 @@ describe("loading", () => {
     expect(web.environment).toEqual({ A: "1", B: "three" });
   });
 
+
+  it("expands ~ to the HOME of the caller's environment (the CLI's, not the loading process's), not to a .env HOME", () => {
+    const dir = project({
+      "compose.yaml": "services:\n  mc:\n    image: a\n    volumes: ['~/minecraft_data:/data', '~:/home']\n",
+      ".env": "HOME=/from/dotenv\n",
+    });
+    const volumes = load(dir, { env: { HOME: "/home/alice" } }).stack.services.mc!.volumes;
+    expect(volumes.map((v) => v.source)).toEqual(["/home/alice/minecraft_data", "/home/alice"]);
+  });
   it("applies profiles from --profile and COMPOSE_PROFILES", () => {
     const dir = project({
       "compose.yaml": "services:\n  a:\n    image: x\n  b:\n    image: x\n    profiles: [debug]\n  c:\n    image: x\n    profiles: [mon]\n",

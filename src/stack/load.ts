@@ -25,7 +25,7 @@ import { resolveExtends } from "./extends.js";
 import { normalizeStack } from "./normalize.js";
 import { locateNearest, parseYaml } from "./parse.js";
 import type { ParsedFile, PathSegment } from "./parse.js";
-import { resolveRelativePaths } from "./paths.js";
+import { homeOf, resolveRelativePaths } from "./paths.js";
 import { isValidProjectName, normalizeProjectName } from "./units.js";
 import { validateSchema } from "./validate.js";
 import { isDict, type Dict } from "./dict.js";
@@ -95,7 +95,11 @@ class LoadSession {
   readonly watched = new Set<string>();
   private readonly warnedVars = new Set<string>();
 
-  constructor(readonly interpolate: boolean) {}
+  constructor(
+    readonly interpolate: boolean,
+    /** What `~` in a path means: the caller's home. */
+    readonly home: string,
+  ) {}
 
   warn(message: string): void {
     if (!this.warnings.includes(message)) this.warnings.push(message);
@@ -150,7 +154,7 @@ class LoadSession {
     validateSchema(checked);
     const model = value as Dict;
     if ("version" in model) this.warn(`${file}: the attribute \`version\` is obsolete, it will be ignored`);
-    return applyMergeTags(resolveRelativePaths(model, baseDir, dirname(file)), parsed.mergeTags) as Dict;
+    return applyMergeTags(resolveRelativePaths(model, { base: baseDir, file: dirname(file), home: this.home }), parsed.mergeTags) as Dict;
   }
 }
 
@@ -158,7 +162,7 @@ export function loadStack(opts: ProjectOptions): LoadResult {
   const files = findStackFiles(opts);
   const firstFile = files[0] as string;
   const workingDir = opts.projectDirectory ? resolve(opts.cwd, opts.projectDirectory) : dirname(firstFile);
-  const session = new LoadSession(opts.interpolate !== false);
+  const session = new LoadSession(opts.interpolate !== false, homeOf(opts.env));
 
   const dotenv = readProjectEnv(session, opts, workingDir);
   // The shell's environment wins over .env, as in compose.

@@ -444,7 +444,7 @@ function longVolume(d: Dict): ServiceVolumeSpec {
   return {
     type,
     source: str(d.source),
-    target: String(d.target),
+    target: mountPath(String(d.target)),
     readOnly: bool(d.read_only),
     bind:
       type === "bind"
@@ -459,6 +459,9 @@ function longVolume(d: Dict): ServiceVolumeSpec {
     consistency: str(d.consistency),
   };
 }
+
+// "/media/" and "/media" are one mount point (docker-compose 1.29 prints the latter, dockerd cleans it).
+const mountPath = (p: string): string => (p.length > 1 ? p.replace(/\/+$/, "") || "/" : p);
 
 // A short volume source is a host path when it looks like one (compose's rule).
 const isHostPath = (s: string): boolean => s.startsWith("/") || s.startsWith(".") || s.startsWith("~");
@@ -482,7 +485,7 @@ function shortVolume(spec: string, ctx: NormalizeContext, path: PathSegment[]): 
   return {
     type: bindMount ? "bind" : "volume",
     source,
-    target,
+    target: mountPath(target),
     readOnly: modes.includes("ro"),
     bind: bindMount ? { propagation, createHostPath: true, selinux } : undefined,
     volume: bindMount ? undefined : { nocopy: modes.includes("nocopy"), subpath: undefined },
