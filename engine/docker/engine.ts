@@ -43,7 +43,7 @@ import { packCopies, cleanAbsolute, renameTop, unpackTo } from "./archive.js";
 import { compareApiVersions, connectDocker } from "./connection.js";
 import type { DockerConnectionOptions } from "./connection.js";
 import { createRequest } from "./create-body.js";
-import { docker, dockerOrUndefined, dockerStatus, translateDockerError } from "./errors.js";
+import { docker, dockerIdempotent, dockerOrUndefined, dockerStatus, translateDockerError } from "./errors.js";
 import { FrameParser, LogDecoder } from "./stream.js";
 import { containerInfo, containerStats, engineEvent, imageInfo, networkInfo, normalizeRef, volumeInfo } from "./translate.js";
 import type { ContainerOverlay, DockerContainerInspect, DockerEvent, DockerImageInspect, DockerNetworkInspect, DockerStats, DockerVolumeInspect } from "./translate.js";
@@ -139,13 +139,14 @@ export class DockerEngine implements Engine {
         {
           path: `${o.path}?`,
           method: o.method,
-          options: { _query: o.query ?? {}, ...(o.body !== undefined ? { _body: o.body } : {}) },
+          // An empty body is sent as none: dockerd refuses a body on start and friends.
+          options: { _query: o.query ?? {}, _body: o.body ?? {} },
           ...(o.file ? { file: o.file } : {}),
           isStream: o.isStream ?? false,
           abortSignal: o.signal,
           statusCodes: { ...OK_STATUSES },
-        } as never,
-        (err: unknown, data: unknown) => (err ? reject(err) : resolve(data as T)),
+        },
+        (err: Error | null, data: unknown) => (err ? reject(err) : resolve(data as T)),
       );
     });
   }
@@ -193,8 +194,14 @@ export class DockerEngine implements Engine {
     const key = `${e.type === "volume" ? e.name : e.id} ${e.action}`;
     this.seen.set(key, (this.seen.get(key) ?? 0) + 1);
     if (e.type === "container" && e.action === "destroy") {
-      for (const k of this.seen.keys()) if (k.startsWith(`${e.id} `)) this.seen.delete(k);
+      // Its destroy stays counted: the remove that caused it may ask only after the event came.
+      for (const k of this.seen.keys()) if (k.startsWith(`${e.id} `) && k !== key) this.seen.delete(k);
       this.overlay.delete(e.id);
+    }
+    // A long-lived daemon sees many objects come and go: the oldest counts are long past any verb that waits for them.
+    for (const k of this.seen.keys()) {
+      if (this.seen.size <= 10_000) break;
+      this.seen.delete(k);
     }
     for (const w of this.waiters) {
       if (w.key === key && (this.seen.get(key) ?? 0) >= w.count) {
@@ -215,12 +222,19 @@ export class DockerEngine implements Engine {
     const key = `${id} ${action}`;
     if ((this.seen.get(key) ?? 0) >= count) return;
     await new Promise<void>((resolve) => {
-      const w = { key, count, resolve };
-      this.waiters.add(w);
-      setTimeout(() => {
+      const timer = setTimeout(() => {
         this.waiters.delete(w);
         resolve();
-      }, EVENT_WAIT_MS).unref();
+      }, EVENT_WAIT_MS);
+      const w = {
+        key,
+        count,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      this.waiters.add(w);
     });
   }
 
@@ -296,6 +310,10 @@ export class DockerEngine implements Engine {
 
   async createContainer(spec: ContainerSpec): Promise<ContainerInfo> {
     const req = createRequest(spec, this.apiVersion);
+    // dockerd 20.10 creates a container on a network that does not exist (and fails its start): refused here, before anything is made.
+    for (const network of Object.keys(spec.networks)) {
+      if (!(await this.inspectNetwork(network))) throw new EngineError("not-found", `create ${spec.name}: network ${network} not found`);
+    }
     const created = await docker(
       () => this.dial<{ Id: string }>({ path: "/containers/create", method: "POST", query: { ...(req.name !== "" ? { name: req.name } : {}), ...(req.platform ? { platform: req.platform } : {}) }, body: req.body }),
       `create ${spec.name}`,
@@ -328,7 +346,7 @@ export class DockerEngine implements Engine {
     if (info.State.Status === "paused") throw new EngineError("conflict", `container ${id} is paused: unpause it`);
     if (info.State.Status === "running") return;
     const n = this.mark(info.Id, "start");
-    await docker(() => this.dial({ path: `/containers/${info.Id}/start`, method: "POST" }).catch((e: unknown) => (dockerStatus(e) === 304 ? undefined : Promise.reject(e))), `start ${id}`);
+    await dockerIdempotent(() => this.dial({ path: `/containers/${info.Id}/start`, method: "POST" }), `start ${id}`);
     this.overlay.delete(info.Id);
     await this.eventCame(info.Id, "start", n);
   }
@@ -350,7 +368,7 @@ export class DockerEngine implements Engine {
       if (compareApiVersions(this.apiVersion, "1.42") < 0) throw new EngineError("invalid", `stop with signal ${opts.signal} needs API 1.42, dockerd speaks ${this.apiVersion}`);
       query.signal = opts.signal;
     }
-    await docker(() => this.dial({ path: `/containers/${info.Id}/stop`, method: "POST", query }).catch((e: unknown) => (dockerStatus(e) === 304 ? undefined : Promise.reject(e))), `stop ${id}`);
+    await dockerIdempotent(() => this.dial({ path: `/containers/${info.Id}/stop`, method: "POST", query }), `stop ${id}`);
     await this.eventCame(info.Id, "stop", n);
   }
 
@@ -386,6 +404,14 @@ export class DockerEngine implements Engine {
     await docker(() => this.dial({ path: `/containers/${info.Id}`, method: "DELETE", query: { force: opts.force ?? false, v } }), `remove ${id}`);
     await this.eventCame(info.Id, "destroy");
     this.overlay.delete(info.Id);
+    if (v) {
+      // One carried over from a replaced container is mounted by name, so dockerd's -v leaves it: it is this container's all the same.
+      for (const a of containerInfo(info).anonymousVolumes ?? []) {
+        await this.removeVolume(a.name).catch((e: unknown) => {
+          if (!(e instanceof EngineError && (e.kind === "not-found" || e.kind === "conflict"))) throw e;
+        });
+      }
+    }
   }
 
   async inspectContainer(idOrName: string): Promise<ContainerInfo | undefined> {
@@ -484,14 +510,14 @@ export class DockerEngine implements Engine {
               isStream: true,
               abortSignal: spec.signal,
               statusCodes: { 101: true, 200: true },
-            } as never,
-            (err: unknown, data: unknown) => (err ? reject(err) : resolve(data as never)),
+            },
+            (err: Error | null, data: unknown) => (err ? reject(err) : resolve(data as never)),
           );
         }),
       `exec in ${id}`,
     );
     if (spec.stdin) {
-      spec.stdin.pipe(socket as unknown as NodeJS.WritableStream);
+      spec.stdin.pipe(socket);
     } else socket.end?.();
     const parser = new FrameParser();
     try {
@@ -715,10 +741,11 @@ export class DockerEngine implements Engine {
     };
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.closed = true;
     this.events?.destroy();
     for (const w of this.waiters) w.resolve();
     this.waiters.clear();
+    return Promise.resolve();
   }
 }
