@@ -12,25 +12,33 @@ export interface Frame {
 
 /** Cuts a multiplexed byte stream into frames, whatever the chunking. */
 export class FrameParser {
-  private pending: Buffer = Buffer.alloc(0);
+  // Chunks are kept apart until a frame is complete: a frame that arrives a byte at a time costs one copy, not one per byte.
+  private chunks: Buffer[] = [];
+  private total = 0;
 
   push(chunk: Buffer): Frame[] {
-    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    this.chunks.push(chunk);
+    this.total += chunk.length;
     const out: Frame[] = [];
-    while (this.pending.length >= 8) {
-      const size = this.pending.readUInt32BE(4);
-      if (this.pending.length < 8 + size) break;
-      const kind = this.pending[0];
+    while (this.total >= 8) {
+      if ((this.chunks[0] as Buffer).length < 8) this.chunks = [Buffer.concat(this.chunks)];
+      const head = this.chunks[0] as Buffer;
+      const size = head.readUInt32BE(4);
+      if (this.total < 8 + size) break;
+      const all = this.chunks.length === 1 ? head : Buffer.concat(this.chunks);
+      const kind = all[0];
       // 0 is stdin echoed back (tty off, never here); 3 is dockerd's own error text, shown as stderr.
-      out.push({ stream: kind === 1 ? "stdout" : "stderr", payload: this.pending.subarray(8, 8 + size) });
-      this.pending = this.pending.subarray(8 + size);
+      out.push({ stream: kind === 1 ? "stdout" : "stderr", payload: all.subarray(8, 8 + size) });
+      const rest = all.subarray(8 + size);
+      this.chunks = rest.length > 0 ? [rest] : [];
+      this.total = rest.length;
     }
     return out;
   }
 
   /** Bytes of an incomplete frame still held. */
   get buffered(): number {
-    return this.pending.length;
+    return this.total;
   }
 }
 
