@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "vitest";
-import { DockerEngine } from "../engine/docker/engine.js";
+import { createEngine } from "../engine/index.js";
 import { baseSpec } from "../engine/runtime/testing.js";
 import { engineConformance } from "../engine/testsuite/engine.js";
 import { startPrivateDockerd } from "./fixtures/dockerd.js";
@@ -34,7 +34,8 @@ engineConformance(
         env: { HTTP_PROXY: DEAD_PROXY, HTTPS_PROXY: DEAD_PROXY, NO_PROXY: "127.0.0.1,localhost" },
       });
       stops.push(() => dockerd.stop());
-      const engine = await DockerEngine.open({ host: dockerd.host });
+      // Opened as the daemon opens engines (engine/index.ts).
+      const engine = await createEngine({ kind: "docker", host: dockerd.host });
       stops.push(() => engine.close());
       const hostDir = await mkdtemp(join(tmpdir(), "tsc-dockerc-"));
       stops.push(() => rm(hostDir, { recursive: true, force: true }));
