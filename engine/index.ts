@@ -10,6 +10,7 @@
 //   volumes/     named volumes
 import { join } from "node:path";
 import { readEngineConfig, type EngineConfig } from "./config.js";
+import { DockerEngine } from "./docker/engine.js";
 import { EmbeddedEngine } from "./embedded.js";
 import { openImageBackend } from "./image/backend.js";
 import type { ImageService } from "./image/service.js";
@@ -21,6 +22,13 @@ import { holdLauncher } from "./sys/exec.js";
 import { OverlaySnapshotter } from "./snapshot/overlay.js";
 import type { Engine } from "./types.js";
 import { VolumeStore } from "./volumes.js";
+
+/** The Docker engine: an existing dockerd (engine/docker/), found as DOCKER_HOST says. */
+export interface CreateDockerEngineOptions {
+  kind: "docker";
+  /** DOCKER_HOST's syntax (unix://, tcp://); undefined: env DOCKER_HOST, else the local socket. */
+  host?: string;
+}
 
 export interface CreateEngineOptions {
   kind: "embedded";
@@ -35,7 +43,9 @@ function parseUpstream(s: string): DnsUpstream {
   return { host: m?.[1] ?? s, port: m?.[2] ? Number(m[2]) : 53 };
 }
 
-export async function createEngine(opts: CreateEngineOptions): Promise<Engine> {
+export async function createEngine(opts: CreateEngineOptions | CreateDockerEngineOptions): Promise<Engine> {
+  // dockerd's errors are translated inside the Docker engine (engine/docker/errors.ts); the boundary wrapper is for the embedded one's own failures.
+  if (opts.kind === "docker") return DockerEngine.open({ host: opts.host });
   return (await openEmbeddedEngine(opts)).engine;
 }
 

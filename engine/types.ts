@@ -506,8 +506,20 @@ export interface RemoveContainerOptions {
   handOver?: string;
 }
 
+/**
+ * What a backend can do where backends differ; a suite or a caller asks here
+ * rather than by kind. Missing (the embedded engine, the fake): all true.
+ */
+export interface EngineCapabilities {
+  /** A container has its address on a network from its create on (the embedded engine); dockerd gives it at start. */
+  addressesAtCreate: boolean;
+  /** Anonymous volumes carry VOLUME_LABEL.anonymous and are labelled on a hand-over (removeContainer's handOver); dockerd 20.10's volume labels are fixed at create. */
+  labelledAnonymousVolumes: boolean;
+}
+
 export interface Engine {
   readonly kind: "embedded" | "docker";
+  readonly capabilities?: EngineCapabilities;
 
   pullImage(ref: string, opts?: PullOptions): Promise<ImageInfo>;
   inspectImage(ref: string): Promise<ImageInfo | undefined>;

@@ -62,6 +62,10 @@ export class StopAnnouncingEngine implements Engine {
     return this.inner.kind;
   }
 
+  get capabilities(): Engine["capabilities"] {
+    return this.inner.capabilities;
+  }
+
   startContainer(id: string): Promise<void> {
     this.expectations.clearExpected(id);
     return this.inner.startContainer(id);

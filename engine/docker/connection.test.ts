@@ -1,0 +1,47 @@
+import { describe, expect, it } from "vitest";
+import { kindOf } from "../errors.js";
+import { compareApiVersions, connectionOptions, negotiateApiVersion } from "./connection.js";
+import { translateDockerError } from "./errors.js";
+
+describe("DOCKER_HOST and the API version", () => {
+  it("unix:// and tcp:// as the docker CLI reads them", () => {
+    expect(connectionOptions({ host: "unix:///run/x.sock", env: {} })).toEqual({ socketPath: "/run/x.sock" });
+    expect(connectionOptions({ env: {} })).toEqual({ socketPath: "/var/run/docker.sock" });
+    expect(connectionOptions({ env: { DOCKER_HOST: "tcp://10.0.0.1" } })).toEqual({ host: "10.0.0.1", port: 2375, protocol: "http" });
+    expect(connectionOptions({ host: "tcp://[::1]:2999", env: {} })).toEqual({ host: "::1", port: 2999, protocol: "http" });
+    for (const bad of ["ssh://me@host", "unix://", "npipe:////./pipe/docker"]) expect(kindOf(catching(() => connectionOptions({ host: bad, env: {} })))).toBe("invalid");
+    expect((catching(() => connectionOptions({ host: "tcp://h:1", env: { DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: "/nonexistent" } })) as Error).message).toMatch(/\/nonexistent\/ca\.pem/);
+  });
+
+  it("the server's version, capped at the newest known, refused below 1.41", () => {
+    expect(negotiateApiVersion("1.41")).toBe("1.41");
+    expect(negotiateApiVersion("1.43")).toBe("1.43");
+    expect(negotiateApiVersion("1.47")).toBe("1.44");
+    expect((catching(() => negotiateApiVersion("1.40")) as Error).message).toMatch(/1\.40.*1\.41/);
+    expect(kindOf(catching(() => negotiateApiVersion(undefined)))).toBe("unavailable");
+    expect(compareApiVersions("1.9", "1.41")).toBe(-1);
+  });
+
+  it("dockerd's statuses become the engine's kinds once", () => {
+    const err = (statusCode: number, message: string): unknown => Object.assign(new Error("modem"), { statusCode, json: { message } });
+    expect(kindOf(translateDockerError(err(404, "No such container: x")))).toBe("not-found");
+    expect(kindOf(translateDockerError(err(409, "Conflict")))).toBe("conflict");
+    expect(kindOf(translateDockerError(err(400, "bad")))).toBe("invalid");
+    expect(kindOf(translateDockerError(err(401, "unauthorized")))).toBe("unauthorized");
+    expect(kindOf(translateDockerError(err(500, "Container abc is not running")))).toBe("conflict");
+    expect(kindOf(translateDockerError(err(500, "write /x: no space left on device")))).toBe("no-space");
+    expect(kindOf(translateDockerError(err(500, "boom")))).toBe("internal");
+    expect(kindOf(translateDockerError(err(503, "later")))).toBe("unavailable");
+    expect(translateDockerError(err(404, "No such image: y"), "inspect").message).toBe("inspect: No such image: y");
+    expect(kindOf(translateDockerError(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" })))).toBe("unavailable");
+  });
+});
+
+function catching(f: () => unknown): unknown {
+  try {
+    f();
+  } catch (e) {
+    return e;
+  }
+  throw new Error("expected a throw");
+}

@@ -1,0 +1,91 @@
+// Where the Docker engine finds its dockerd: DOCKER_HOST semantics (unix://
+// and tcp://, TLS from DOCKER_TLS_VERIFY/DOCKER_CERT_PATH as the docker CLI
+// reads them), and the API version negotiated from /_ping: the server's, capped
+// at the newest this engine knows, refused below 1.41 (dockerd 20.10).
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import Docker from "dockerode";
+import { EngineError } from "../errors.js";
+import { docker } from "./errors.js";
+
+export const MIN_API_VERSION = "1.41";
+/** The newest API whose create body this engine writes (one create with several networks, start_interval). */
+export const MAX_API_VERSION = "1.44";
+export const DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock";
+
+export interface DockerConnectionOptions {
+  /** DOCKER_HOST's syntax; undefined: env DOCKER_HOST, else the local socket. */
+  host?: string;
+  /** Defaults to the environment's DOCKER_TLS_VERIFY/DOCKER_CERT_PATH. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** dockerode's connection options for a DOCKER_HOST value. */
+export function connectionOptions(opts: DockerConnectionOptions = {}): Docker.DockerOptions {
+  const env = opts.env ?? process.env;
+  const host = opts.host ?? (env.DOCKER_HOST || DEFAULT_DOCKER_HOST);
+  if (host.startsWith("unix://")) {
+    const socketPath = host.slice("unix://".length);
+    if (socketPath === "") throw new EngineError("invalid", `docker host ${JSON.stringify(host)}: no socket path`);
+    return { socketPath };
+  }
+  if (host.startsWith("tcp://")) {
+    let url: URL;
+    try {
+      url = new URL(`http://${host.slice("tcp://".length)}`);
+    } catch {
+      throw new EngineError("invalid", `docker host ${JSON.stringify(host)}: not host:port`);
+    }
+    const certPath = env.DOCKER_CERT_PATH || undefined;
+    const tls = (env.DOCKER_TLS_VERIFY ?? "") !== "" || certPath !== undefined;
+    const defaultPort = tls ? 2376 : 2375;
+    const base: Docker.DockerOptions = { host: url.hostname.replace(/^\[|\]$/g, ""), port: url.port === "" ? defaultPort : Number(url.port), protocol: tls ? "https" : "http" };
+    if (!tls) return base;
+    const dir = certPath ?? join(homedir(), ".docker");
+    const read = (f: string): Buffer => {
+      try {
+        return readFileSync(join(dir, f));
+      } catch (e) {
+        throw new EngineError("invalid", `docker TLS: cannot read ${join(dir, f)} (DOCKER_CERT_PATH)`, { cause: e });
+      }
+    };
+    return { ...base, ca: read("ca.pem"), cert: read("cert.pem"), key: read("key.pem") };
+  }
+  throw new EngineError("invalid", `docker host ${JSON.stringify(host)}: only unix:// and tcp:// are supported`);
+}
+
+/** -1, 0, 1 as a < b, =, > for "1.41"-style versions. */
+export function compareApiVersions(a: string, b: string): number {
+  const pa = a.split(".").map(Number);
+  const pb = b.split(".").map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return Math.sign(d);
+  }
+  return 0;
+}
+
+/** The version to speak to a server that says it speaks `server`. */
+export function negotiateApiVersion(server: string | undefined): string {
+  if (server === undefined || !/^\d+\.\d+$/.test(server)) throw new EngineError("unavailable", `dockerd did not say its API version in /_ping (got ${JSON.stringify(server)})`);
+  if (compareApiVersions(server, MIN_API_VERSION) < 0) throw new EngineError("invalid", `dockerd speaks API ${server}; tscompose needs ${MIN_API_VERSION} (Docker 20.10) or newer`);
+  return compareApiVersions(server, MAX_API_VERSION) > 0 ? MAX_API_VERSION : server;
+}
+
+/** A dockerode client speaking the negotiated version, and that version. */
+export async function connectDocker(opts: DockerConnectionOptions = {}): Promise<{ client: Docker; apiVersion: string }> {
+  const base = connectionOptions(opts);
+  const probe = new Docker(base);
+  const res = await docker(
+    () =>
+      new Promise<{ headers: Record<string, string | string[] | undefined>; resume(): void }>((resolve, reject) => {
+        probe.modem.dial({ path: "/_ping", method: "GET", isStream: true, statusCodes: { 200: true, 500: "server error" } }, (err, r) => (err ? reject(err) : resolve(r as never)));
+      }),
+    "ping",
+  );
+  res.resume();
+  const header = res.headers["api-version"];
+  const apiVersion = negotiateApiVersion(Array.isArray(header) ? header[0] : header);
+  return { client: new Docker({ ...base, version: `v${apiVersion}` }), apiVersion };
+}
