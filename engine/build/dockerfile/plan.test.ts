@@ -246,6 +246,15 @@ describe("instruction forms", () => {
     expect(step("# escape=`\nFROM busybox\nRUN echo a `\n  b\n", "run").command).toMatchObject({ script: "echo a   b" });
   });
 
+  it("comment lines inside a continued instruction are dropped, as BuildKit does", () => {
+    const run = step("FROM debian\nRUN apt-get update \\\n# a comment\n    && apt-get install -y curl\n", "run");
+    expect(run.command).toMatchObject({ script: "apt-get update     && apt-get install -y curl" });
+  });
+
+  it("stage names and --from are case-insensitive", () => {
+    expect(step("FROM busybox AS Build\nFROM busybox\nCOPY --from=BUILD /a /b\n", "copy").from).toEqual({ kind: "stage", index: 0 });
+  });
+
   it("the syntax directive is ignored", () => {
     expect(plan("# syntax=docker/dockerfile:1.4\nFROM busybox\n").pulls).toEqual(["busybox"]);
   });
