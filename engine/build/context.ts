@@ -64,7 +64,12 @@ export class BuildContext {
     if (!st?.isDirectory()) throw new EngineError("not-found", `unable to prepare context: path "${dir}" not found or not a directory`);
     const ignoreFile = await findIgnoreFile(root, options.dockerfile);
     const patterns = ignoreFile === undefined ? [] : readIgnoreFile(await readFile(ignoreFile, "utf8"));
-    const matcher = new PatternMatcher(patterns);
+    let matcher: PatternMatcher;
+    try {
+      matcher = new PatternMatcher(patterns);
+    } catch (err) {
+      throw new EngineError("invalid", `${ignoreFile ?? ".dockerignore"}: ${(err as Error).message}`);
+    }
     const entries: ContextEntry[] = [];
     await walk(root, "", matcher, entries);
     entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
