@@ -408,7 +408,13 @@ describe("errors name the file, the line and the instruction", () => {
     expect(error("FROM $NOPE\n")).toBe("Dockerfile:1: FROM: base name ($NOPE) should not be blank");
   });
   it("a --from naming a stage after it, or its own stage", () => {
-    expect(error("FROM busybox AS a\nCOPY --from=b /x /x\nFROM busybox AS b\n")).toMatch(/^Dockerfile:2: COPY: stage "b" is defined after this instruction/);
+    expect(error("FROM busybox AS a\nCOPY --from=b /x /x\nFROM busybox AS b\n")).toBe(
+      'Dockerfile:2: COPY: cannot copy from stage "b", it needs to be defined before current stage "a"',
+    );
+    expect(error("FROM busybox\nRUN --mount=from=b,target=/x true\nFROM busybox AS b\n")).toBe(
+      'Dockerfile:2: RUN: cannot mount from stage "b", it needs to be defined before current stage "0"',
+    );
+    expect(error("FROM later AS a\nFROM busybox AS later\n")).toBe('Dockerfile:1: FROM: cannot build from stage "later", it needs to be defined before current stage "a"');
     expect(error("FROM busybox AS a\nCOPY --from=a /x /x\n")).toBe("Dockerfile:2: COPY: circular dependency detected on stage: a");
     expect(error("FROM busybox\nCOPY --from=1 /x /x\nFROM busybox\n")).toMatch(/^Dockerfile:2: COPY: invalid from flag value 1/);
     expect(error("FROM busybox AS a\nRUN --mount=from=a,target=/x true\n")).toBe("Dockerfile:2: RUN: circular dependency detected on stage: a");

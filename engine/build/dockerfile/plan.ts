@@ -205,7 +205,11 @@ class StageRefs {
     const lower = ref.toLowerCase();
     const at = this.names.indexOf(lower);
     if (at === this.index) this.fail(ins, `circular dependency detected on stage: ${lower}`);
-    if (at > this.index) this.fail(ins, `stage "${lower}" is defined after this instruction: a stage can only use the stages before it`);
+    if (at > this.index) {
+      // BuildKit's wording (moby/buildkit#4568); stages only ever see the stages before them.
+      const verb = ins.keyword === "RUN" ? "mount from" : ins.keyword === "FROM" ? "build from" : "copy from";
+      this.fail(ins, `cannot ${verb} stage "${lower}", it needs to be defined before current stage "${this.names[this.index] ?? this.index}"`);
+    }
     if (at >= 0) {
       this.stages.add(at);
       return { kind: "stage", index: at };
