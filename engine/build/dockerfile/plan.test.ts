@@ -438,6 +438,8 @@ describe("errors name the file, the line and the instruction", () => {
     expect(error("FROM busybox\nHEALTHCHECK WGET x\n")).toBe('Dockerfile:2: HEALTHCHECK: Unknown type "WGET" in HEALTHCHECK (try CMD)');
     expect(error("FROM busybox\nONBUILD ONBUILD RUN x\n")).toBe("Dockerfile:2: ONBUILD: Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
     expect(error("FROM busybox\nONBUILD FROM x\n")).toBe("Dockerfile:2: ONBUILD: FROM isn't allowed as an ONBUILD trigger");
+    expect(error("ARG\nFROM busybox\n")).toBe("Dockerfile:1: ARG: ARG requires at least one argument");
+    expect(error("FROM busybox\nARG =x\n")).toBe("Dockerfile:2: ARG: ARG names can not be blank");
     expect(error("FROM busybox\nENV A=1 B\n")).toMatch(/^Dockerfile:2: ENV: Syntax error - can't find = in "B"/);
   });
   it("an expansion that fails", () => {
