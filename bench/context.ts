@@ -63,6 +63,10 @@ async function main(): Promise<void> {
         },
       },
       {
+        name: "BuildContext open (walk only)",
+        run: () => BuildContext.open(dir),
+      },
+      {
         name: "BuildContext open + one COPY (1/10)",
         run: async () => {
           const ctx = await BuildContext.open(dir);

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { chmod, mkdir, mkdtemp, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -91,6 +92,20 @@ describe(".dockerignore", () => {
     const plain = await BuildContext.open(dir);
     expect(plain.entry("a.txt")).toBeUndefined();
     expect(plain.entry("b.txt")).toBeDefined();
+  });
+
+  it("a bad pattern is an error naming the file", async () => {
+    await tree({ ".dockerignore": "ok\n[\n" });
+    await expect(BuildContext.open(dir)).rejects.toThrow(`${join(dir, ".dockerignore")}: syntax error in pattern: [`);
+  });
+
+  it("a FIFO is listed, never read", async () => {
+    await tree({ "a.txt": "a" });
+    execFileSync("mkfifo", [join(dir, "pipe")]);
+    const ctx = await BuildContext.open(dir);
+    expect(ctx.entry("pipe")).toMatchObject({ type: "fifo", size: 0 });
+    await ctx.hashAll();
+    expect(await ctx.copyCacheKey(["."])).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
 
   it("the Dockerfile and .dockerignore can be excluded from what COPY sees", async () => {

@@ -5,8 +5,8 @@
 // it reads changes. Symlinks are never followed out of the context: their
 // targets are resolved inside it, `..` stopping at its root, as docker does.
 import { createHash } from "node:crypto";
-import { createReadStream, type Stats } from "node:fs";
-import { lstat, readdir, readFile, readlink } from "node:fs/promises";
+import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from "node:fs";
+import { lstat, readFile } from "node:fs/promises";
 import { isAbsolute, join, posix, resolve } from "node:path";
 import { EngineError } from "../errors.js";
 import { goClean, hasWildcards, pathMatcher, PatternMatcher, readIgnoreFile } from "./dockerignore.js";
@@ -39,7 +39,8 @@ export interface OpenOptions {
 }
 
 const MAX_LINK_HOPS = 255;
-const HASH_CONCURRENCY = 16;
+// How much hashAll reads before it lets the event loop run.
+const SLICE_BYTES = 4 << 20;
 const SMALL_FILE = 1 << 20;
 
 export class BuildContext {
@@ -63,7 +64,12 @@ export class BuildContext {
     if (!st?.isDirectory()) throw new EngineError("not-found", `unable to prepare context: path "${dir}" not found or not a directory`);
     const ignoreFile = await findIgnoreFile(root, options.dockerfile);
     const patterns = ignoreFile === undefined ? [] : readIgnoreFile(await readFile(ignoreFile, "utf8"));
-    const matcher = new PatternMatcher(patterns);
+    let matcher: PatternMatcher;
+    try {
+      matcher = new PatternMatcher(patterns);
+    } catch (err) {
+      throw new EngineError("invalid", `${ignoreFile ?? ".dockerignore"}: ${(err as Error).message}`);
+    }
     const entries: ContextEntry[] = [];
     await walk(root, "", matcher, entries);
     entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
@@ -86,14 +92,21 @@ export class BuildContext {
     return hash;
   }
 
-  /** Hashes every file up front (bounded parallelism), for callers that will need most of them. */
+  /**
+   * Hashes every file up front, for callers that will need most of them,
+   * letting the event loop run every few MB.
+   */
   async hashAll(): Promise<void> {
-    const files = this.entries.filter((e) => e.type === "file");
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < files.length) await this.contentHash((files[next++] as ContextEntry).path);
-    };
-    await Promise.all(Array.from({ length: Math.min(HASH_CONCURRENCY, files.length) }, worker));
+    let slice = 0;
+    for (const e of this.entries) {
+      if (e.type !== "file" || this.hashes.has(e.path)) continue;
+      await this.contentHash(e.path);
+      slice += e.size + 4096;
+      if (slice > SLICE_BYTES) {
+        slice = 0;
+        await new Promise((r) => setImmediate(r));
+      }
+    }
   }
 
   /**
@@ -202,12 +215,16 @@ async function findIgnoreFile(root: string, dockerfile: string | undefined): Pro
 
 /** Appends the entries under `rel` not excluded; returns whether any was. */
 async function walk(root: string, rel: string, matcher: PatternMatcher, out: ContextEntry[]): Promise<boolean> {
-  const names = (await readdir(rel === "" ? root : join(root, rel))).sort();
+  // One directory at a time, synchronously: an lstat per entry through the
+  // thread pool costs more than the call itself; between directories the
+  // event loop runs.
+  await new Promise((r) => setImmediate(r));
+  const names = readdirSync(rel === "" ? root : join(root, rel)).sort();
   let any = false;
-  const stats = await Promise.all(names.map(async (name) => {
+  const stats = names.map((name) => {
     const path = rel === "" ? name : `${rel}/${name}`;
-    return { path, st: await lstat(join(root, path)) };
-  }));
+    return { path, st: lstatSync(join(root, path)) };
+  });
   for (const { path, st } of stats) {
     const excluded = matcher.matches(path);
     const entry: ContextEntry = { path, type: entryType(st), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: st.isFile() ? st.size : 0 };
@@ -222,7 +239,7 @@ async function walk(root: string, rel: string, matcher: PatternMatcher, out: Con
       continue;
     }
     if (excluded) continue;
-    if (entry.type === "symlink") entry.linkTarget = await readlink(join(root, path));
+    if (entry.type === "symlink") entry.linkTarget = readlinkSync(join(root, path));
     out.push(entry);
     any = true;
   }
@@ -240,7 +257,9 @@ function entryType(st: Stats): EntryType {
 }
 
 async function hashFile(file: string, size: number): Promise<string> {
-  if (size <= SMALL_FILE) return createHash("sha256").update(await readFile(file)).digest("hex");
+  // A small file is read synchronously: a thread-pool round trip for each of
+  // open, fstat, read and close costs more than the reads (bench/context.ts).
+  if (size <= SMALL_FILE) return createHash("sha256").update(readFileSync(file)).digest("hex");
   const h = createHash("sha256");
   for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
   return h.digest("hex");

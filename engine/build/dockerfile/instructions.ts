@@ -72,20 +72,16 @@ export function translate(ins: RawInstruction, state: StageState, ctx: Translate
     }
     case "ARG": {
       const args: { name: string; value: string | undefined }[] = [];
-      for (const word of shellWords(ins.args, ctx.escape)) {
-        const eq = word.indexOf("=");
-        const name = eq < 0 ? word : word.slice(0, eq);
-        if (name === "") throw new FlagError("ARG names can not be blank");
+      for (const { name, value: dflt } of argWords(ins.args, ctx.escape)) {
         ctx.consumed.add(name);
         let value: string | undefined;
         if (Object.hasOwn(ctx.buildArgs, name)) value = ctx.buildArgs[name];
-        else if (eq >= 0) value = expand(word.slice(eq + 1));
+        else if (dflt !== undefined) value = expand(dflt);
         else if (ctx.globals.has(name)) value = ctx.globals.get(name);
         else if (Object.hasOwn(ctx.automatic, name)) value = ctx.automatic[name];
         state.args.set(name, value);
         args.push({ name, value });
       }
-      if (args.length === 0) throw new FlagError("ARG requires at least one argument");
       return { ...base, kind: "arg", args };
     }
     case "WORKDIR":
@@ -132,6 +128,18 @@ export function translate(ins: RawInstruction, state: StageState, ctx: Translate
       // FROM is handled by the planner; reaching here means a FROM-less stage split went wrong.
       throw new FlagError(`unexpected ${ins.keyword}`);
   }
+}
+
+/** `ARG a b=1 "c=two words"`: names and unexpanded defaults. */
+export function argWords(args: string, escape: string): { name: string; value: string | undefined }[] {
+  const words = shellWords(args, escape);
+  if (words.length === 0) throw new FlagError("ARG requires at least one argument");
+  return words.map((word) => {
+    const eq = word.indexOf("=");
+    const name = eq < 0 ? word : word.slice(0, eq);
+    if (name === "") throw new FlagError("ARG names can not be blank");
+    return { name, value: eq < 0 ? undefined : word.slice(eq + 1) };
+  });
 }
 
 /** An instruction keyword docker does not know. */

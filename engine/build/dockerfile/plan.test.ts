@@ -246,6 +246,15 @@ describe("instruction forms", () => {
     expect(step("# escape=`\nFROM busybox\nRUN echo a `\n  b\n", "run").command).toMatchObject({ script: "echo a   b" });
   });
 
+  it("comment lines inside a continued instruction are dropped, as BuildKit does", () => {
+    const run = step("FROM debian\nRUN apt-get update \\\n# a comment\n    && apt-get install -y curl\n", "run");
+    expect(run.command).toMatchObject({ script: "apt-get update     && apt-get install -y curl" });
+  });
+
+  it("stage names and --from are case-insensitive", () => {
+    expect(step("FROM busybox AS Build\nFROM busybox\nCOPY --from=BUILD /a /b\n", "copy").from).toEqual({ kind: "stage", index: 0 });
+  });
+
   it("the syntax directive is ignored", () => {
     expect(plan("# syntax=docker/dockerfile:1.4\nFROM busybox\n").pulls).toEqual(["busybox"]);
   });
@@ -399,7 +408,13 @@ describe("errors name the file, the line and the instruction", () => {
     expect(error("FROM $NOPE\n")).toBe("Dockerfile:1: FROM: base name ($NOPE) should not be blank");
   });
   it("a --from naming a stage after it, or its own stage", () => {
-    expect(error("FROM busybox AS a\nCOPY --from=b /x /x\nFROM busybox AS b\n")).toMatch(/^Dockerfile:2: COPY: stage "b" is defined after this instruction/);
+    expect(error("FROM busybox AS a\nCOPY --from=b /x /x\nFROM busybox AS b\n")).toBe(
+      'Dockerfile:2: COPY: cannot copy from stage "b", it needs to be defined before current stage "a"',
+    );
+    expect(error("FROM busybox\nRUN --mount=from=b,target=/x true\nFROM busybox AS b\n")).toBe(
+      'Dockerfile:2: RUN: cannot mount from stage "b", it needs to be defined before current stage "0"',
+    );
+    expect(error("FROM later AS a\nFROM busybox AS later\n")).toBe('Dockerfile:1: FROM: cannot build from stage "later", it needs to be defined before current stage "a"');
     expect(error("FROM busybox AS a\nCOPY --from=a /x /x\n")).toBe("Dockerfile:2: COPY: circular dependency detected on stage: a");
     expect(error("FROM busybox\nCOPY --from=1 /x /x\nFROM busybox\n")).toMatch(/^Dockerfile:2: COPY: invalid from flag value 1/);
     expect(error("FROM busybox AS a\nRUN --mount=from=a,target=/x true\n")).toBe("Dockerfile:2: RUN: circular dependency detected on stage: a");
@@ -423,6 +438,8 @@ describe("errors name the file, the line and the instruction", () => {
     expect(error("FROM busybox\nHEALTHCHECK WGET x\n")).toBe('Dockerfile:2: HEALTHCHECK: Unknown type "WGET" in HEALTHCHECK (try CMD)');
     expect(error("FROM busybox\nONBUILD ONBUILD RUN x\n")).toBe("Dockerfile:2: ONBUILD: Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
     expect(error("FROM busybox\nONBUILD FROM x\n")).toBe("Dockerfile:2: ONBUILD: FROM isn't allowed as an ONBUILD trigger");
+    expect(error("ARG\nFROM busybox\n")).toBe("Dockerfile:1: ARG: ARG requires at least one argument");
+    expect(error("FROM busybox\nARG =x\n")).toBe("Dockerfile:2: ARG: ARG names can not be blank");
     expect(error("FROM busybox\nENV A=1 B\n")).toMatch(/^Dockerfile:2: ENV: Syntax error - can't find = in "B"/);
   });
   it("an expansion that fails", () => {

@@ -5,10 +5,10 @@
 // (call once without it to learn `pulls`, pull, then plan again with it).
 import { DockerfileError, ExpansionError } from "./errors.js";
 import { FlagError } from "./flags.js";
-import { KNOWN_INSTRUCTIONS, translate, UnknownInstruction, type StageState } from "./instructions.js";
+import { argWords, KNOWN_INSTRUCTIONS, translate, UnknownInstruction, type StageState } from "./instructions.js";
 import { hostPlatform, platformArgs, type Platform } from "./platform.js";
 import { expandWord, type Lookup } from "./shell-lex.js";
-import { HeredocError, parseDockerfile, shellWords, type RawInstruction } from "./syntax.js";
+import { HeredocError, parseDockerfile, type RawInstruction } from "./syntax.js";
 import type { BuildPlan, ImageSource, Stage } from "./types.js";
 
 export interface ImageConfigView {
@@ -71,7 +71,14 @@ export function planBuild(text: string, options: PlanOptions = {}): BuildPlan {
     const ins = instructions[i] as RawInstruction;
     if (!KNOWN_INSTRUCTIONS.has(ins.keyword)) throw new DockerfileError(file, ins.line, `unknown instruction: ${ins.keyword}`);
     if (ins.keyword !== "ARG") fail(ins, "no build stage in current context");
-    for (const { name, value } of parseArgWords(ins, escape, fail)) {
+    let words: { name: string; value: string | undefined }[] = [];
+    try {
+      words = argWords(ins.args, escape);
+    } catch (err) {
+      if (err instanceof FlagError) fail(ins, err.message);
+      throw err;
+    }
+    for (const { name, value } of words) {
       consumed.add(name);
       const lookup: Lookup = (n) => globals.get(n) ?? automatic[n];
       const dflt = value === undefined ? undefined : expandOrFail(ins, value, escape, lookup, fail);
@@ -158,18 +165,6 @@ function expandOrFail(ins: RawInstruction, word: string, escape: string, lookup:
   }
 }
 
-/** `ARG a b=1 "c=two words"`: names and unexpanded defaults. */
-export function parseArgWords(ins: RawInstruction, escape: string, fail: Fail): { name: string; value: string | undefined }[] {
-  const words = shellWords(ins.args, escape);
-  if (words.length === 0) fail(ins, "ARG requires at least one argument");
-  return words.map((word) => {
-    const eq = word.indexOf("=");
-    const name = eq < 0 ? word : word.slice(0, eq);
-    if (name === "") fail(ins, `ARG names can not be blank`);
-    return { name, value: eq < 0 ? undefined : word.slice(eq + 1) };
-  });
-}
-
 function stageName(ins: RawInstruction, fail: Fail): string | undefined {
   const words = ins.args.split(/\s+/).filter((w) => w !== "");
   if (words.length !== 1 && !(words.length === 3 && (words[1] as string).toLowerCase() === "as")) {
@@ -205,7 +200,11 @@ class StageRefs {
     const lower = ref.toLowerCase();
     const at = this.names.indexOf(lower);
     if (at === this.index) this.fail(ins, `circular dependency detected on stage: ${lower}`);
-    if (at > this.index) this.fail(ins, `stage "${lower}" is defined after this instruction: a stage can only use the stages before it`);
+    if (at > this.index) {
+      // BuildKit's wording (moby/buildkit#4568); stages only ever see the stages before them.
+      const verb = ins.keyword === "RUN" ? "mount from" : ins.keyword === "FROM" ? "build from" : "copy from";
+      this.fail(ins, `cannot ${verb} stage "${lower}", it needs to be defined before current stage "${this.names[this.index] ?? this.index}"`);
+    }
     if (at >= 0) {
       this.stages.add(at);
       return { kind: "stage", index: at };
