@@ -131,13 +131,18 @@ describe("commit", () => {
 
   it("a file capability set on the container's file is in the layer as a PAX xattr", (ctx) => {
     if (!hasSetcap) return skipUnless(ctx, "setcap (Debian: libcap2-bin)", false);
-    execFileSync("setcap", ["cap_net_raw+ep", join(upperOf(container("app")), "capped")]);
+    // cap_setuid is bit 7: the value has a 0x80 byte, not UTF-8 (the binary path: PAX raw and libarchive base64).
+    execFileSync("setcap", ["cap_setuid,cap_net_raw+ep", join(upperOf(container("app")), "capped")]);
     ok("commit", container("app"), `${REF}-cap`);
     const { layers } = saved(`${REF}-cap`);
     const listing = execFileSync("tar", ["--xattrs", "--xattrs-include=*", "-tvvf", layers.at(-1)!], { encoding: "utf8" });
     expect(listing).toMatch(/ capped\n\s+x: +20 security\.capability/);
     expect(listing).not.toMatch(/ new\.txt\n\s+x:/); // the control: only the capped file has it
-    ok("rmi", `${REF}-cap`);
+    // GNU tar restores both capabilities from the layer (the raw PAX bytes).
+    const file = join(s.work, "cap-check");
+    mkdirSync(file);
+    execFileSync("tar", ["--xattrs", "--xattrs-include=*", "-xf", layers.at(-1)!, "-C", file, "capped"]);
+    expect(execFileSync("getcap", [join(file, "capped")], { encoding: "utf8" })).toMatch(/cap_setuid,cap_net_raw[=+]ep/);
   });
 
   it("the history has the commit's entry; the layer is docker's notation (GNU tar reads it)", () => {
@@ -224,5 +229,10 @@ describe("commit, checked by a real Docker daemon", () => {
     const seen = await docker(["run", "--rm", "--network", "none", "--entrypoint", "sh", REF, "-c", "test -e /bin/vi || echo vi-gone; ls /var; readlink /sym; stat -c %h /new.txt"]);
     expect(seen).toBe("vi-gone\nfresh\n/new.txt\n2\n");
     await docker(["rmi", "-f", REF]);
+    // The layer with a binary capability (PAX raw bytes and a libarchive record) loads too.
+    const capped = saved(`${REF}-cap`);
+    expect(await docker(["load", "-i", join(capped.dir, "image.tar")])).toContain(`Loaded image: ${REF}-cap`);
+    expect(await docker(["run", "--rm", "--network", "none", "--entrypoint", "cat", `${REF}-cap`, "/capped"])).toBe("capped\n");
+    await docker(["rmi", "-f", `${REF}-cap`]);
   }, 240_000);
 });
