@@ -6,7 +6,7 @@
 // layer); the new image is removed between rounds, untimed. Contenders
 // alternate round by round; medians and the ratio are printed. Needs root
 // and dockerd; without a dockerd only our figures are printed, saying so.
-// Run: npm run build && node dist/bench/commit.js (ROUNDS=5 by default).
+// Run: npm run build:dev && node dist-dev/bench/commit.js (ROUNDS=5 by default).
 import { cp, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -69,7 +69,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const p of s?.projects ?? []) cli("-p", p.name, "down", "-t", "0");
-  for (const ref of [REF, `${REF}-again`, `${REF}-cap`, `${REF}-hostile`]) cli("rmi", "-f", ref);
+  for (const ref of [REF, `${REF}-again`, `${REF}-again2`, `${REF}-cap`, `${REF}-hostile`]) cli("rmi", "-f", ref);
   expect(await stopStackSuite(s)).toEqual([]);
 }, 120_000);
 
@@ -131,13 +131,18 @@ describe("commit", () => {
 
   it("a file capability set on the container's file is in the layer as a PAX xattr", (ctx) => {
     if (!hasSetcap) return skipUnless(ctx, "setcap (Debian: libcap2-bin)", false);
-    execFileSync("setcap", ["cap_net_raw+ep", join(upperOf(container("app")), "capped")]);
+    // cap_setuid is bit 7: the value has a 0x80 byte, not UTF-8 (the binary path: PAX raw and libarchive base64).
+    execFileSync("setcap", ["cap_setuid,cap_net_raw+ep", join(upperOf(container("app")), "capped")]);
     ok("commit", container("app"), `${REF}-cap`);
     const { layers } = saved(`${REF}-cap`);
     const listing = execFileSync("tar", ["--xattrs", "--xattrs-include=*", "-tvvf", layers.at(-1)!], { encoding: "utf8" });
     expect(listing).toMatch(/ capped\n\s+x: +20 security\.capability/);
     expect(listing).not.toMatch(/ new\.txt\n\s+x:/); // the control: only the capped file has it
-    ok("rmi", `${REF}-cap`);
+    // GNU tar restores both capabilities from the layer (the raw PAX bytes).
+    const file = join(s.work, "cap-check");
+    mkdirSync(file);
+    execFileSync("tar", ["--xattrs", "--xattrs-include=*", "-xf", layers.at(-1)!, "-C", file, "capped"]);
+    expect(execFileSync("getcap", [join(file, "capped")], { encoding: "utf8" })).toMatch(/cap_setuid,cap_net_raw[=+]ep/);
   });
 
   it("the history has the commit's entry; the layer is docker's notation (GNU tar reads it)", () => {
@@ -157,9 +162,10 @@ describe("commit", () => {
 
   it("committing again without changes gives the same layer (diffID)", () => {
     ok("-p", project, "stop", "-t", "0", "app");
-    const first = ok("commit", container("app"), REF).trim();
-    const again = ok("commit", container("app"), `${REF}-again`).trim();
-    expect(inspectImage(`${REF}-again`).RootFS.Layers.at(-1)).toBe(inspectImage(REF).RootFS.Layers.at(-1));
+    // Not REF: the peer check below runs REF's CMD (-c), which a plain commit would replace with the container's.
+    const first = ok("commit", container("app"), `${REF}-again`).trim();
+    const again = ok("commit", container("app"), `${REF}-again2`).trim();
+    expect(inspectImage(`${REF}-again2`).RootFS.Layers.at(-1)).toBe(inspectImage(`${REF}-again`).RootFS.Layers.at(-1));
     // Same layers, but another creation time: another image, as docker's.
     expect(again).not.toBe(first);
     ok("-p", project, "start", "app");
@@ -207,11 +213,26 @@ describe("commit, checked by a real Docker daemon", () => {
   it("docker load takes the committed image and docker run sees the changes", async (ctx) => {
     if (!dockerd) return skipUnless(ctx, `a private dockerd (${why})`, false);
     const { dir } = saved(REF);
-    const loaded = await dockerd.docker(["load", "-i", join(dir, "image.tar")]);
-    expect(loaded.stdout).toContain(`Loaded image: ${REF}`);
-    expect((await dockerd.docker(["run", "--rm", "--network", "none", REF])).stdout).toBe("new\n");
-    const seen = await dockerd.docker(["run", "--rm", "--network", "none", "--entrypoint", "sh", REF, "-c", "test -e /bin/vi || echo vi-gone; ls /var; readlink /sym; stat -c %h /new.txt"]);
-    expect(seen.stdout).toBe("vi-gone\nfresh\n/new.txt\n2\n");
-    await dockerd.docker(["rmi", "-f", REF]);
+    // Each step bounded, so a hang names its step (and dockerd's log says why).
+    const docker = async (args: string[]): Promise<string> => {
+      let timer: NodeJS.Timeout | undefined;
+      const limit = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`docker ${args.join(" ")} took over 90 s; dockerd log:\n${readFileSync(join(peer.dir, "dockerd.log"), "utf8").split("\n").slice(-10).join("\n")}`)), 90_000)));
+      try {
+        return (await Promise.race([peer.docker(args), limit])).stdout;
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    const peer = dockerd;
+    expect(await docker(["load", "-i", join(dir, "image.tar")])).toContain(`Loaded image: ${REF}`);
+    expect(await docker(["run", "--rm", "--network", "none", REF])).toBe("new\n");
+    const seen = await docker(["run", "--rm", "--network", "none", "--entrypoint", "sh", REF, "-c", "test -e /bin/vi || echo vi-gone; ls /var; readlink /sym; stat -c %h /new.txt"]);
+    expect(seen).toBe("vi-gone\nfresh\n/new.txt\n2\n");
+    await docker(["rmi", "-f", REF]);
+    // The layer with a binary capability (PAX raw bytes and a libarchive record) loads too.
+    const capped = saved(`${REF}-cap`);
+    expect(await docker(["load", "-i", join(capped.dir, "image.tar")])).toContain(`Loaded image: ${REF}-cap`);
+    expect(await docker(["run", "--rm", "--network", "none", "--entrypoint", "cat", `${REF}-cap`, "/capped"])).toBe("capped\n");
+    await docker(["rmi", "-f", `${REF}-cap`]);
   }, 240_000);
 });

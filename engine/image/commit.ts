@@ -10,6 +10,7 @@
 import { PassThrough } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
+import { hostPlatform } from "../content/platform.js";
 import type { BlobInfo, ContentStore, Digest } from "../content/types.js";
 import { DigestCounter } from "../snapshot/decompress.js";
 import { diffUpperDir, type DiffOptions } from "../snapshot/diff.js";
@@ -70,7 +71,10 @@ export function commitConfig(parent: OciImageConfig | undefined, req: CommitRequ
   const container: Record<string, unknown> = { ...structuredClone(parent?.config ?? {}), ...structuredClone(req.overrides ?? {}) };
   applyChanges(container, req.changes ?? [], req.verb ?? "commit");
   // What described the parent's own making does not describe this image.
-  const { author: _author, container: _container, container_config: _cc, ...rest } = parent ?? { architecture: "", os: "", rootfs: { type: "layers", diff_ids: [] } };
+  // FROM scratch: the host's platform, as docker's builder.
+  const host = hostPlatform();
+  const base: OciImageConfig = parent ?? { architecture: host.architecture, os: host.os, ...(host.variant ? { variant: host.variant } : {}), rootfs: { type: "layers", diff_ids: [] } };
+  const { author: _author, container: _container, container_config: _cc, ...rest } = base;
   const history = [...(parent?.history ?? [])];
   history.push({
     created,

@@ -6,7 +6,8 @@
 //   - an opaque directory (trusted.overlay.opaque=y, or user.overlay.opaque
 //     when mounted with userxattr)             -> the directory, then `DIR/.wh..wh..opq`
 //   - files with several names in the layer    -> one file, then tar hard links to it
-//   - security.capability and user.* xattrs    -> PAX records SCHILY.xattr.NAME (raw bytes)
+//   - security.capability and user.* xattrs    -> PAX records SCHILY.xattr.NAME (raw bytes;
+//                                                 binary ones also as LIBARCHIVE.xattr.NAME, base64)
 // Owners, permission bits and mtimes (whole seconds, as docker truncates them)
 // are kept. Entries are sorted by name bytes within each directory, a
 // directory before its contents, so the same changes give the same tar and
@@ -19,6 +20,7 @@
 // would read as a whiteout and silently hide a file instead.
 import { closeSync, constants, createReadStream, fstatSync, openSync, type Stats } from "node:fs";
 import { lstat, readdir, readlink, realpath } from "node:fs/promises";
+import { isUtf8 } from "node:buffer";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import * as tar from "tar-stream";
@@ -265,7 +267,14 @@ class DiffWalker {
    */
   private async addPax(name: string, xattrs: [string, Buffer][]): Promise<void> {
     if (xattrs.length === 0) return;
-    const body = paxRecords([["path", Buffer.from(name)], ...xattrs.map(([k, v]): [string, Buffer] => [`SCHILY.xattr.${k}`, v])]);
+    const records: [string, Buffer][] = [["path", Buffer.from(name)]];
+    for (const [k, v] of xattrs) {
+      records.push([`SCHILY.xattr.${k}`, v]);
+      // Readers that decode PAX values as UTF-8 (tar-stream, hence our unpacker) lose a binary value:
+      // libarchive's base64 form says it again for them. Go's reader (docker) and GNU tar ignore it.
+      if (!isUtf8(v)) records.push([`LIBARCHIVE.xattr.${encodeURIComponent(k)}`, Buffer.from(v.toString("base64"))]);
+    }
+    const body = paxRecords(records);
     const pad = (512 - (body.length % 512)) % 512;
     this.pack.push(Buffer.concat([paxHeaderBlock(body.length), body, Buffer.alloc(pad)]));
     await Promise.resolve();

@@ -317,8 +317,10 @@ export class LayerWriter {
       if (key.startsWith("SCHILY.xattr.")) {
         name = key.slice("SCHILY.xattr.".length);
         // tar-stream decodes PAX values as UTF-8: binary values that were not
-        // valid UTF-8 are already lost. Skip them rather than apply garbage.
+        // valid UTF-8 are already lost. Skip them rather than apply garbage
+        // (silently when libarchive's base64 record of the same xattr follows).
         if (raw.includes("\uFFFD")) {
+          if (`LIBARCHIVE.xattr.${encodeURIComponent(name)}` in (header.pax ?? {})) continue;
           this.warn(`skipped xattr ${name} on ${JSON.stringify(header.name)}: binary value not representable`);
           continue;
         }
