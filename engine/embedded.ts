@@ -381,11 +381,13 @@ export class EmbeddedEngine implements Engine {
         if (vol) await this.parts.volumes.setLabels(v.name, { ...vol.labels, [VOLUME_LABEL.handover]: opts.handOver, [VOLUME_LABEL.handoverTarget]: v.target });
       }
     }
+    // Read from the record before it goes: the snapshots that keep its image volumes' layers.
+    const imageKeys = this.parts.runtime.get(info.id).spec.mounts.flatMap((m, i) => (m.type === "image" ? [imageMountKey(info.id, i)] : []));
     await this.parts.runtime.remove(info.id, { force: opts.force });
     await this.parts.network.unpublishPorts(info.id).catch(() => undefined);
     await this.parts.network.removeSandbox(info.id).catch(() => undefined);
     await this.parts.snapshotter.remove(info.id);
-    for (const snap of await this.parts.snapshotter.list()) if (imageMountOwner(snap.key) === info.id) await this.parts.snapshotter.remove(snap.key);
+    for (const key of imageKeys) await this.parts.snapshotter.remove(key);
     if (opts.volumes && opts.handOver === undefined) {
       for (const v of await this.parts.volumes.list({ labels: { [ANONYMOUS_LABEL]: info.id } })) await this.parts.volumes.remove(v.name);
     }

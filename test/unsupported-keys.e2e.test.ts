@@ -49,14 +49,14 @@ afterAll(async () => {
 describe("keys the embedded engine does not implement", () => {
   it("config prints them; up, create and run refuse them at file:line:col before creating anything; without them the stack comes up", () => {
     const file = join(s.work, "compose.yaml");
-    writeFileSync(file, stack("    runtime: kata\n    isolation: hyperv"));
+    writeFileSync(file, stack("    storage_opt: {size: 1G}\n    isolation: hyperv"));
 
     const config = cli(["config"]);
     expect(config.code).toBe(0);
-    expect(config.stdout).toMatch(/^ {4}runtime: kata$/m);
+    expect(config.stdout).toMatch(/^ {4}storage_opt:\n {6}size: 1G$/m);
     expect(config.stdout).toMatch(/^ {4}isolation: hyperv$/m);
 
-    const refused = /compose\.yaml:9:5: services\.web\.runtime: not supported by the embedded engine: containers run on runc, the only runtime configured .*\(and 1 more unsupported key\)/;
+    const refused = /compose\.yaml:9:5: services\.web\.storage_opt: not supported by the embedded engine: the overlay snapshotter has no per-container quota \(and 1 more unsupported key\)/;
     for (const args of [["up", "-d"], ["create"], ["run", "--rm", "web", "true"], ["run", "--rm", "--no-deps", "web", "true"]]) {
       const r = cli(args);
       expect(r.code, args.join(" ")).not.toBe(0);

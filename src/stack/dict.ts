@@ -20,3 +20,6 @@ export function setKey(obj: Dict, key: string, value: unknown): void {
   if (key === "__proto__") Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
   else obj[key] = value;
 }
+
+/** A scalar as text; a mapping or list (where a string was expected) as its JSON. */
+export const scalarText = (v: unknown): string => (typeof v === "object" && v !== null ? JSON.stringify(v) : String(v));

@@ -5,7 +5,7 @@
 // host), an unset variable is an error, as compose says at `up`.
 import { existsSync } from "node:fs";
 import type { FileObjectSpec, ServiceFileRef, StackSpec } from "../../model/stack.js";
-import { isDict } from "./dict.js";
+import { isDict, scalarText as text } from "./dict.js";
 import type { Dict } from "./dict.js";
 import type { Fail } from "./normalize.js";
 import type { PathSegment } from "./parse.js";
@@ -13,7 +13,6 @@ import type { PathSegment } from "./parse.js";
 export type FileObjectKind = "secrets" | "configs";
 
 // The schema stage already rejected mappings and lists where these scalars belong.
-const text = (v: unknown): string => (typeof v === "object" && v !== null ? JSON.stringify(v) : String(v));
 const str = (v: unknown): string | undefined => (v === undefined || v === null ? undefined : text(v));
 
 // compose-spec allowed `external: {name: x}` in old files; treat any truthy form as external.

@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { StackError } from "./errors.js";
+import type { StackError } from "./errors.js";
+import { stackErrorOf } from "./testing.js";
 import { parseRawEnvFile } from "./lifecycle.js";
 import { loadStack } from "./load.js";
 import { renderStack } from "./render.js";
@@ -22,15 +23,7 @@ function project(files: Record<string, string>): string {
   return dir;
 }
 const load = (dir: string, env: Record<string, string> = {}) => loadStack({ files: [], envFiles: [], profiles: [], env, cwd: dir });
-function loadError(dir: string): StackError {
-  try {
-    load(dir);
-  } catch (err) {
-    if (err instanceof StackError) return err;
-    throw err;
-  }
-  throw new Error("expected the load to fail");
-}
+const loadError = (dir: string): StackError => stackErrorOf(() => load(dir));
 const svc = (dir: string, name = "web") => {
   const s = load(dir).stack.services[name];
   if (!s) throw new Error(`no service ${name}`);

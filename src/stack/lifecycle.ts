@@ -3,52 +3,34 @@
 // logging drivers the embedded engine has (src/stack/support.ts refuses the
 // others at up).
 import type { ServiceHook } from "../../model/stack.js";
-import { isDict, type Dict } from "./dict.js";
+import { isDict, scalarText, type Dict } from "./dict.js";
+import { parseEnvironment } from "./environment.js";
 import type { Fail } from "./normalize.js";
 import type { PathSegment } from "./parse.js";
 import { shellSplit } from "./units.js";
 
-const scalar = (v: unknown): string => (typeof v === "object" && v !== null ? JSON.stringify(v) : String(v));
 
 /** A hook's command: a list as written, a string split as compose splits it (shell words, no shell). */
 function hookCommand(v: unknown, path: PathSegment[], fail: Fail): string[] {
   if (v === undefined || v === null) return [];
-  if (Array.isArray(v)) return v.map(scalar);
+  if (Array.isArray(v)) return v.map(scalarText);
   try {
-    return shellSplit(scalar(v));
+    return shellSplit(scalarText(v));
   } catch (e) {
     return fail(path, (e as Error).message);
   }
 }
 
 /** environment of a hook: list of KEY=VALUE (KEY alone: the host's value) or a mapping. */
-function hookEnvironment(v: unknown, lookupEnv: (name: string) => string | undefined): Record<string, string | null> {
-  const env: Record<string, string | null> = {};
-  const set = (key: string, value: unknown): void => {
-    env[key] = value === undefined || value === null ? (lookupEnv(key) ?? null) : scalar(value);
-  };
-  if (Array.isArray(v)) {
-    for (const item of v) {
-      const s = scalar(item);
-      const eq = s.indexOf("=");
-      if (eq < 0) set(s, undefined);
-      else set(s.slice(0, eq), s.slice(eq + 1));
-    }
-  } else if (isDict(v)) {
-    for (const [k, x] of Object.entries(v)) set(k, x);
-  }
-  return env;
-}
-
 export function normalizeHook(d: Dict, path: PathSegment[], fail: Fail, lookupEnv: (name: string) => string | undefined): ServiceHook {
   const command = hookCommand(d.command, [...path, "command"], fail);
   if (command.length === 0) fail([...path, "command"], "a hook needs a command");
   return {
     command,
-    user: d.user === undefined || d.user === null ? undefined : scalar(d.user),
+    user: d.user === undefined || d.user === null ? undefined : scalarText(d.user),
     privileged: d.privileged === true || d.privileged === "true",
-    workingDir: d.working_dir === undefined || d.working_dir === null ? undefined : scalar(d.working_dir),
-    environment: hookEnvironment(d.environment, lookupEnv),
+    workingDir: d.working_dir === undefined || d.working_dir === null ? undefined : scalarText(d.working_dir),
+    environment: parseEnvironment(d.environment, lookupEnv),
   };
 }
 
@@ -81,14 +63,14 @@ export function parseRawEnvFile(text: string, lookupEnv: (name: string) => strin
 /** The env_file formats compose reads: its own dotenv rules (no format) and raw. */
 export function envFileFormat(v: unknown, path: PathSegment[], fail: Fail): "raw" | undefined {
   if (v === undefined || v === null) return undefined;
-  const s = scalar(v);
+  const s = scalarText(v);
   if (s === "raw") return "raw";
   return fail(path, `unsupported env_file format "${s}" (compose knows only "raw", or no format for its dotenv rules)`);
 }
 
 export function labelFilePaths(v: unknown): string[] {
   if (v === undefined || v === null) return [];
-  return (Array.isArray(v) ? v : [v]).map(scalar);
+  return (Array.isArray(v) ? v : [v]).map(scalarText);
 }
 
 /**

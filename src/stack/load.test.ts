@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { StackError } from "./errors.js";
+import type { StackError } from "./errors.js";
+import { stackErrorOf } from "./testing.js";
 import { loadStack } from "./load.js";
 import type { ProjectOptions } from "./load.js";
 import { checkEngineSupport } from "./support.js";
@@ -27,15 +28,7 @@ function load(dir: string, opts: Partial<ProjectOptions> = {}) {
   return loadStack({ files: [], envFiles: [], profiles: [], env: {}, cwd: dir, ...opts });
 }
 
-function loadError(dir: string, opts: Partial<ProjectOptions> = {}): StackError {
-  try {
-    load(dir, opts);
-  } catch (err) {
-    if (err instanceof StackError) return err;
-    throw err;
-  }
-  throw new Error("expected the load to fail");
-}
+const loadError = (dir: string, opts: Partial<ProjectOptions> = {}): StackError => stackErrorOf(() => load(dir, opts));
 
 describe("bad input names file, line, column and key", () => {
   const cases: { name: string; files: Record<string, string>; opts?: Partial<ProjectOptions>; err: RegExp; at?: string }[] = [

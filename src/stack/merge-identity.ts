@@ -2,7 +2,7 @@
 // entries (compose-go's unicity table): an entry of a later file replaces the
 // earlier entry with the same identity in place, whatever syntax each uses
 // (`"8080:80"` and `{target: 80, published: 8080}` are the same port).
-import { isPlainDict as isDict } from "./dict.js";
+import { isPlainDict as isDict, scalarText } from "./dict.js";
 
 /** Identity of an entry compared as written. */
 export const exact = (entry: unknown): string => (isDict(entry) || Array.isArray(entry) ? JSON.stringify(entry) : `${typeof entry}:${String(entry)}`);
@@ -126,4 +126,3 @@ export function tmpfsIdentity(entry: unknown): string {
 }
 
 
-const scalarText = (v: unknown): string => (typeof v === "object" && v !== null ? JSON.stringify(v) : String(v));

@@ -31,7 +31,8 @@ import { normalizeSecurityOpt } from "./security-opt.js";
 import { parseSize, shellSplit } from "./units.js";
 import { normalizeDevelop, normalizeSupervision } from "./x-tscompose.js";
 import type { PathSegment } from "./parse.js";
-import { isDict, type Dict } from "./dict.js";
+import { isDict, scalarText as text, type Dict } from "./dict.js";
+import { parseEnvironment } from "./environment.js";
 import type { SourceLocation } from "./errors.js";
 import { SERVICE_ROWS, TOP_LEVEL_ROWS, findUnsupported } from "./support.js";
 import { envFileFormat, labelFilePaths, mergeLabelFiles, normalizeHooks } from "./lifecycle.js";
@@ -56,7 +57,6 @@ export interface NormalizeContext {
 
 const asDict = (v: unknown): Dict => (isDict(v) ? v : {});
 /** A scalar as compose reads it; the schema stage already rejected mappings and lists where a scalar belongs. */
-const text = (v: unknown): string => (typeof v === "object" && v !== null ? JSON.stringify(v) : String(v));
 const str = (v: unknown): string | undefined => (v === undefined || v === null ? undefined : text(v));
 const bool = (v: unknown, dflt = false): boolean => (v === undefined || v === null ? dflt : v === true || v === "true");
 const num = (v: unknown): number | undefined => (v === undefined || v === null ? undefined : Number(v));
@@ -354,22 +354,8 @@ function normalizeEnvironment(
     }
     Object.assign(env, values);
   });
-  const raw = s.environment;
-  const set = (key: string, value: unknown): void => {
-    // A name without a value takes the host's value, as `docker run -e NAME` does.
-    env[key] = value === undefined || value === null ? (ctx.lookupEnv(key) ?? null) : text(value);
-  };
-  if (Array.isArray(raw)) {
-    for (const item of raw) {
-      const text = String(item);
-      const eq = text.indexOf("=");
-      if (eq < 0) set(text, undefined);
-      else set(text.slice(0, eq), text.slice(eq + 1));
-    }
-  } else if (isDict(raw)) {
-    for (const [k, v] of Object.entries(raw)) set(k, v);
-  }
-  return env;
+  // `environment` wins over the env files.
+  return Object.assign(env, parseEnvironment(s.environment, (name) => ctx.lookupEnv(name)));
 }
 
 function normalizePorts(v: unknown, ctx: NormalizeContext, path: PathSegment[]): PortSpec[] {

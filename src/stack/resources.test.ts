@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { CgroupSupport } from "../../engine/cgroups/support.js";
-import { StackError } from "./errors.js";
+import type { StackError } from "./errors.js";
+import { stackErrorOf } from "./testing.js";
 import type { HostResources } from "./host-resources.js";
 import { loadStack } from "./load.js";
 import { renderService } from "./render.js";
@@ -27,13 +28,7 @@ function load(yaml: string, host?: HostResources) {
 
 function loadError(yaml: string, host?: HostResources): { err: StackError; dir: string } {
   const dir = write(yaml);
-  try {
-    loadStack({ files: [], envFiles: [], profiles: [], env: {}, cwd: dir, host });
-  } catch (err) {
-    if (err instanceof StackError) return { err, dir };
-    throw err;
-  }
-  throw new Error("expected the load to fail");
+  return { err: stackErrorOf(() => loadStack({ files: [], envFiles: [], profiles: [], env: {}, cwd: dir, host })), dir };
 }
 
 const svc = (body: string) => `services:\n  app:\n    image: busybox\n${body}`;

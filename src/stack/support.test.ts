@@ -2,10 +2,11 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { StackError } from "./errors.js";
+import type { StackError } from "./errors.js";
 import { loadStack } from "./load.js";
 import { renderStack } from "./render.js";
 import { checkEngineSupport } from "./support.js";
+import { stackErrorOf } from "./testing.js";
 
 const root = mkdtempSync(join(tmpdir(), "tscompose-test-support-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -20,13 +21,7 @@ function load(yaml: string) {
 
 function refusal(yaml: string): StackError {
   const { stack } = load(yaml);
-  try {
-    checkEngineSupport(stack);
-  } catch (err) {
-    if (err instanceof StackError) return err;
-    throw err;
-  }
-  throw new Error("expected the stack to be refused");
+  return stackErrorOf(() => checkEngineSupport(stack));
 }
 
 describe("keys the embedded engine does not implement", () => {

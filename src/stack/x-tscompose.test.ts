@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { StackError } from "./errors.js";
+import type { StackError } from "./errors.js";
+import { stackErrorOf } from "./testing.js";
 import { loadStack } from "./load.js";
 
 const root = mkdtempSync(join(tmpdir(), "tscompose-test-x-"));
@@ -17,15 +18,7 @@ function load(yaml: string) {
 }
 const svc = (x: string): string => `services:\n  web:\n    image: busybox\n${x}`;
 
-function errorOf(yaml: string): StackError {
-  try {
-    load(yaml);
-  } catch (e) {
-    if (e instanceof StackError) return e;
-    throw e;
-  }
-  throw new Error("expected the load to fail");
-}
+const errorOf = (yaml: string): StackError => stackErrorOf(() => load(yaml));
 
 describe("x-tscompose", () => {
   it("defaults to plain compose behaviour", () => {
