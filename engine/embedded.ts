@@ -15,7 +15,7 @@ import { cleanContainerPath, copyIntoRoot, lstatOrUndefined } from "./copy.js";
 import { copyOutOfRoot } from "./copy-from-chroot.js";
 import { exportRoot } from "./export.js";
 import { copyIntoRunningRoot } from "./copy-chroot.js";
-import type { NetworkManager, SandboxInfo } from "./network/types.js";
+import type { Endpoint, NetworkManager, SandboxInfo } from "./network/types.js";
 import type { ResolvedMount } from "./runtime/mounts.js";
 import type { ContainerRuntime } from "./runtime/runtime.js";
 import type { ContainerRecord } from "./runtime/store.js";
@@ -217,8 +217,7 @@ export class EmbeddedEngine implements Engine {
       const gateway = spec.networkMode === "host" ? "127.0.0.1" : (sandbox?.endpoints.find((e) => e.defaultRoute) ?? sandbox?.endpoints[0])?.gateway;
       recorded.extraHosts = resolveHostGateway(spec.extraHosts, gateway);
       const mounts = await this.resolveMounts(id, recorded, imageFiles, undo);
-      const networks: ContainerInfo["networks"] = {};
-      for (const ep of sandbox?.endpoints ?? []) networks[ep.networkName] = { ipAddress: ep.ipAddress, aliases: ep.aliases, macAddress: ep.macAddress };
+      const networks = endpointsAsNetworks(sandbox?.endpoints ?? []);
       // The record keeps the mounts with every anonymous volume named: a recreate carries them over by it.
       const created = await runtime.create(recorded, {
         rootfs,
@@ -474,12 +473,25 @@ export class EmbeddedEngine implements Engine {
     return removed;
   }
 
-  inspectContainer(idOrName: string): Promise<ContainerInfo | undefined> {
-    return this.parts.runtime.inspect(idOrName);
+  async inspectContainer(idOrName: string): Promise<ContainerInfo | undefined> {
+    const info = await this.parts.runtime.inspect(idOrName);
+    return info ? this.withLiveNetworks(info) : undefined;
   }
 
-  listContainers(filter?: ContainerFilter): Promise<ContainerInfo[]> {
-    return this.parts.runtime.list(filter);
+  async listContainers(filter?: ContainerFilter): Promise<ContainerInfo[]> {
+    return Promise.all((await this.parts.runtime.list(filter)).map((c) => this.withLiveNetworks(c)));
+  }
+
+  /**
+   * A container's networks as its sandbox has them now: `network connect` and
+   * `disconnect` change them after create, and inspect must show that (the
+   * runtime's record keeps what create attached). A container without a
+   * sandbox of its own (host, none, another's namespace) keeps its record's.
+   */
+  private async withLiveNetworks(c: ContainerInfo): Promise<ContainerInfo> {
+    const sb = await this.parts.network.inspectSandbox(c.id);
+    if (!sb) return c;
+    return { ...c, networks: endpointsAsNetworks(sb.endpoints) };
   }
 
   async waitContainer(id: string, opts?: { signal?: AbortSignal }): Promise<{ exitCode: number; oomKilled: boolean }> {
@@ -731,4 +743,12 @@ function checkImagePlatform(spec: ContainerSpec, image: ImageInfo): void {
   if (!platformMatches(want, have)) {
     throw new EngineError("invalid", `image with reference ${spec.image} was found but does not match the specified platform: wanted ${formatPlatform(want)}, actual: ${formatPlatform(normalizePlatform(have))}`);
   }
+}
+
+function endpointsAsNetworks(endpoints: readonly Endpoint[]): ContainerInfo["networks"] {
+  const networks: ContainerInfo["networks"] = {};
+  for (const ep of endpoints) {
+    networks[ep.networkName] = { ipAddress: ep.ipAddress, aliases: [...ep.aliases], macAddress: ep.macAddress, ...(ep.ipv6Address !== undefined ? { ipv6Address: ep.ipv6Address } : {}) };
+  }
+  return networks;
 }

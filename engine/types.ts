@@ -309,7 +309,8 @@ export interface ContainerInfo {
   stopRequested?: boolean;
   command: string[];
   ports: (PortBinding & { hostPort: string })[];
-  networks: Record<string, { ipAddress: string; aliases: string[]; macAddress: string | undefined }>;
+  /** ipv6Address: on a network with IPv6 (embedded engine). */
+  networks: Record<string, { ipAddress: string; aliases: string[]; macAddress: string | undefined; ipv6Address?: string | undefined }>;
   /** Named volumes the container mounts (its anonymous ones carry its id in their com.docker.volume.anonymous label). */
   volumes?: string[];
   /** Its anonymous volumes (the stack's and the image's VOLUMEs) by mount target: what a recreate carries over. */

@@ -175,9 +175,11 @@ const networkSchema = {
     gateway: str,
     internal: bool,
     scope: { const: "local" },
+    subnet6: str,
+    gateway6: str,
     containers: {
       type: "object",
-      additionalProperties: { type: "object", additionalProperties: false, required: ["name", "ipv4Address"], properties: { name: str, ipv4Address: str, macAddress: str } },
+      additionalProperties: { type: "object", additionalProperties: false, required: ["name", "ipv4Address"], properties: { name: str, ipv4Address: str, macAddress: str, ipv6Address: str } },
     },
   },
 } as const;

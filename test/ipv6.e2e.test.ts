@@ -78,6 +78,16 @@ describe("a dual-stack network", () => {
     expect(await sh("b", "ip -6 addr show dev eth0 scope global")).toContain(`inet6 ${v6(1)}b0/64`);
     expect(await sh("a", "ip -6 route show default")).toContain(`default via ${v6(1)}1 dev eth0`);
 
+    // network inspect in docker's form: IPv6 on, the IPv6 ipam entry, b's IPv6 address.
+    const [dual] = JSON.parse(await cli(["network", "inspect", `${project}_dual`])) as {
+      EnableIPv6: boolean;
+      IPAM: { Config: { Subnet: string; Gateway: string }[] };
+      Containers: Record<string, { Name: string; IPv6Address: string }>;
+    }[];
+    expect(dual?.EnableIPv6).toBe(true);
+    expect(dual?.IPAM.Config).toContainEqual({ Subnet: `${v6(1)}/64`, Gateway: `${v6(1)}1` });
+    expect(Object.values(dual?.Containers ?? {}).find((c) => c.Name === `${project}-b-1`)?.IPv6Address).toBe(`${v6(1)}b0/64`);
+
     // The embedded DNS answers AAAA with b's IPv6 address (and A with its IPv4 one).
     const aaaa = await sh("a", "nslookup -type=AAAA b");
     expect(aaaa).toContain(`Address: ${v6(1)}b0`);

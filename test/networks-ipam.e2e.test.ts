@@ -195,7 +195,18 @@ describe("network ipam and bridge options", () => {
     expect(await reach("p", "p")).toBe("yes\n");
     expect(await reach("p", "q")).toBe("no\n");
 
+    // What inspect shows: the network's containers and the container's networks (ps --format json's Networks).
+    const members = async (network: string): Promise<string[]> => {
+      const [n] = JSON.parse(await c(["network", "inspect", network])) as { Containers: Record<string, { Name: string }> }[];
+      return Object.values(n?.Containers ?? {}).map((x) => x.Name).sort();
+    };
+    const networksOfP = async (): Promise<string> => (JSON.parse((await c(["ps", "--format", "json", "p"])).trim()) as { Networks: string }).Networks;
+    expect(await members(`${conn}_two`)).toEqual([`${conn}-q-1`]);
+    expect(await networksOfP()).toBe(`${conn}_one`);
+
     await c(["network", "connect", "--alias", "pp", `${conn}_two`, `${conn}-p-1`]);
+    expect(await members(`${conn}_two`)).toEqual([`${conn}-p-1`, `${conn}-q-1`]);
+    expect(await networksOfP()).toBe(`${conn}_one,${conn}_two`);
     expect(await reach("p", "q")).toBe("yes\n");
     expect(await reach("q", "pp")).toBe("yes\n");
     expect(await inP("ls /sys/class/net | sort | tr '\\n' ' '")).toBe("eth0 eth1 lo ");
@@ -203,6 +214,8 @@ describe("network ipam and bridge options", () => {
     expect(hostHasIfindex(hostEnd)).toBe(true);
 
     await c(["network", "disconnect", `${conn}_two`, `${conn}-p-1`]);
+    expect(await members(`${conn}_two`)).toEqual([`${conn}-q-1`]);
+    expect(await networksOfP()).toBe(`${conn}_one`);
     expect(await reach("p", "q")).toBe("no\n");
     expect(await reach("q", "pp")).toBe("no\n");
     expect(await inP("ls /sys/class/net | sort | tr '\\n' ' '")).toBe("eth0 lo ");

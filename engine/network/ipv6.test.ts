@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../sys/exec.js";
 import type { NetworkInfo } from "../types.js";
+import { BRIDGE_OPTION } from "./bridge-options.js";
 import { canonicalIp6, formatIp6, parseCidr6, parseIp6 } from "./ipv6.js";
 import { openNetworkManager, type LinuxNetworkManager } from "./manager.js";
 import { networkRules, portRules } from "./rules.js";
@@ -147,8 +148,29 @@ describe.skipIf(!canUseNamespaces)("a dual-stack network on the real kernel", ()
     expect(await ping(c.netns, c.endpoints[0]!.ipv6Gateway!)).toBe(0);
   });
 
-  it("masquerades outbound IPv6 traffic", async () => {
+  it("masquerades outbound IPv6 traffic (and not with enable_ip_masquerade=false)", async () => {
     expect(await eventually(async () => (await inNs(a.netns, ["ping", "-c", "1", "-W", "1", `${V6(255)}2`], 4000)).code, (code) => code === 0, 15_000, "ping to the outside")).toBe(0);
+    // The outside has no route back to the subnets: without masquerade its answer goes nowhere.
+    const bare = await m.createNetwork({
+      name: `bare-${tag}`,
+      labels: {},
+      driver: "bridge",
+      internal: false,
+      subnet: undefined,
+      gateway: undefined,
+      enableIpv6: true,
+      subnet6: `${V6(3)}/64`,
+      options: { [BRIDGE_OPTION.masquerade]: "false" },
+    });
+    gateways.push(bare.gateway);
+    const d = await m.createSandbox({ containerId: `d6${tag}` + "1".repeat(58), name: "p-d-1", networks: [{ network: bare.name }] });
+    try {
+      expect((await inNs(d.netns, ["ping", "-c", "1", "-W", "1", bare.gateway6!], 4000)).code).toBe(0);
+      expect((await inNs(d.netns, ["ping", "-c", "2", "-W", "1", `${V6(255)}2`], 5000)).code).not.toBe(0);
+    } finally {
+      await m.removeSandbox(d.containerId);
+      await m.removeNetwork(bare.id);
+    }
   });
 
   it("publishes a port on every address over IPv6 too, and on an IPv6 host address; never on ::1", async () => {

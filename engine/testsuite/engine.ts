@@ -440,6 +440,24 @@ export function engineConformance(name: string, makeEngine: () => Promise<Engine
         await engine.removeNetwork(name);
       });
 
+      it("connect and disconnect show in the container's networks at once (inspect and list)", async () => {
+        const one = h.name("net");
+        const two = h.name("net");
+        for (const name of [one, two]) await engine.createNetwork({ name, labels: { [SUITE_LABEL]: testLabel }, driver: "bridge", internal: false, subnet: undefined, gateway: undefined });
+        const c = await engine.createContainer(spec({ cmd: ["true"], networkMode: "bridge", networks: { [one]: { aliases: [], ipv4Address: undefined } } }));
+        const networksOf = async (): Promise<string[]> => Object.keys((await engine.inspectContainer(c.id))?.networks ?? {}).sort();
+        expect(await networksOf()).toEqual([one]);
+        await engine.connectNetwork(two, c.id, { aliases: ["extra"] });
+        expect(await networksOf()).toEqual([one, two].sort());
+        expect((await engine.inspectContainer(c.id))?.networks[two]?.aliases).toContain("extra");
+        const listed = (await engine.listContainers({ all: true, labels: { [SUITE_LABEL]: testLabel } })).find((x) => x.id === c.id);
+        expect(Object.keys(listed?.networks ?? {}).sort()).toEqual([one, two].sort());
+        await engine.disconnectNetwork(two, c.id);
+        expect(await networksOf()).toEqual([one]);
+        await engine.removeContainer(c.id);
+        for (const name of [one, two]) await engine.removeNetwork(name);
+      });
+
       it("a container on a missing network is not created", async () => {
         const missing = h.name("absent");
         await expectErrorKind(engine.createContainer(spec({ cmd: ["true"], networkMode: "bridge", networks: { [missing]: { aliases: [], ipv4Address: undefined } } })), "not-found");

@@ -8,22 +8,28 @@ import { daemon } from "./project-name.js";
 
 /** docker network ls --format json's fields (booleans as text, as docker prints them). */
 function lsJson(n: NetworkView, noTrunc: boolean): Record<string, unknown> {
-  return { CreatedAt: "", Driver: n.driver, ID: noTrunc ? n.id : n.id.slice(0, 12), IPv4: "true", IPv6: "false", Internal: String(n.internal), Labels: labelsText(n.labels), Name: n.name, Scope: n.scope };
+  return { CreatedAt: "", Driver: n.driver, ID: noTrunc ? n.id : n.id.slice(0, 12), IPv4: "true", IPv6: String(n.subnet6 !== undefined), Internal: String(n.internal), Labels: labelsText(n.labels), Name: n.name, Scope: n.scope };
 }
 
 /** docker network inspect's object. */
 function inspectJson(n: NetworkView): Record<string, unknown> {
   const containers: Record<string, unknown> = {};
   for (const [id, c] of Object.entries(n.containers)) {
-    containers[id] = { Name: c.name, EndpointID: "", MacAddress: c.macAddress ?? "", IPv4Address: c.ipv4Address ? `${c.ipv4Address}/${n.subnet.split("/")[1] ?? ""}` : "", IPv6Address: "" };
+    containers[id] = {
+      Name: c.name,
+      EndpointID: "",
+      MacAddress: c.macAddress ?? "",
+      IPv4Address: c.ipv4Address ? `${c.ipv4Address}/${n.subnet.split("/")[1] ?? ""}` : "",
+      IPv6Address: c.ipv6Address !== undefined && n.subnet6 !== undefined ? `${c.ipv6Address}/${n.subnet6.split("/")[1] ?? ""}` : "",
+    };
   }
   return {
     Name: n.name,
     Id: n.id,
     Scope: n.scope,
     Driver: n.driver,
-    EnableIPv6: false,
-    IPAM: { Driver: "default", Options: {}, Config: [{ Subnet: n.subnet, Gateway: n.gateway }] },
+    EnableIPv6: n.subnet6 !== undefined,
+    IPAM: { Driver: "default", Options: {}, Config: [{ Subnet: n.subnet, Gateway: n.gateway }, ...(n.subnet6 !== undefined ? [{ Subnet: n.subnet6, Gateway: n.gateway6 ?? "" }] : [])] },
     Internal: n.internal,
     Attachable: false,
     Ingress: false,

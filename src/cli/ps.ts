@@ -78,6 +78,8 @@ export function psJson(c: ContainerView, now = Date.now()): Record<string, unkno
     Labels: Object.entries(c.labels)
       .map(([k, v]) => `${k}=${v}`)
       .join(","),
+    // compose's field: the names of the container's networks (comma separated).
+    Networks: Object.keys(c.networks).sort().join(","),
     Publishers: c.ports.map((p) => ({ URL: p.hostIp ?? "0.0.0.0", TargetPort: p.containerPort, PublishedPort: Number(p.hostPort), Protocol: p.protocol })),
   };
 }

@@ -512,7 +512,10 @@ export interface NetworkView {
   gateway: string;
   internal: boolean;
   scope: "local";
-  containers: Record<string, { name: string; ipv4Address: string; macAddress: string | undefined }>;
+  /** A dual-stack network's IPv6 subnet and gateway (enable_ipv6). */
+  subnet6?: string;
+  gateway6?: string;
+  containers: Record<string, { name: string; ipv4Address: string; macAddress: string | undefined; ipv6Address?: string }>;
 }
 
 /** POST /networks: `network create`. */

@@ -27,9 +27,10 @@ function networkView(n: NetworkInfo, containers: ContainerInfo[]): NetworkView {
   const attached: NetworkView["containers"] = {};
   for (const c of containers) {
     const at = c.networks[n.name];
-    if (at) attached[c.id] = { name: c.name, ipv4Address: at.ipAddress, macAddress: at.macAddress };
+    if (at) attached[c.id] = { name: c.name, ipv4Address: at.ipAddress, macAddress: at.macAddress, ...(at.ipv6Address !== undefined ? { ipv6Address: at.ipv6Address } : {}) };
   }
-  return { id: n.id, name: n.name, driver: n.driver, labels: n.labels, subnet: n.subnet, gateway: n.gateway, internal: n.internal, scope: "local", containers: attached };
+  const v6 = n.subnet6 !== undefined && n.gateway6 !== undefined ? { subnet6: n.subnet6, gateway6: n.gateway6 } : {};
+  return { id: n.id, name: n.name, driver: n.driver, labels: n.labels, subnet: n.subnet, gateway: n.gateway, internal: n.internal, scope: "local", ...v6, containers: attached };
 }
 
 const allContainers = (engine: Engine): Promise<ContainerInfo[]> => engine.listContainers({ all: true });
