@@ -1,0 +1,279 @@
+// docker/awesome-compose samples run UNCHANGED (test/stacks/awesome) with the
+// real CLI and daemon: `up -d --wait`, every service running (healthy where
+// it has a health check), each published TCP port accepting a connection on
+// 127.0.0.1, the named volumes there; then `down -v` leaves nothing. The
+// Docker Hub images are stood in by test/fixtures/standins.ts (what a
+// stand-in honours is written there), pushed to the test registry, which is
+// docker.io's mirror, under the names and tags the samples use.
+//
+// The samples publish fixed host ports (80, 3000, 5432 ...) as users run
+// them, so they run one after the other. A sample whose host port another
+// process holds is skipped with the port named: the engine refuses to publish
+// a held port, as dockerd does.
+import { cpSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { createServer, connect } from "node:net";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pushLayout, pushTestImage } from "./fixtures/push.js";
+import { buildStandIn } from "./fixtures/standins.js";
+import type { StandIn } from "./fixtures/standins.js";
+import { leaks, repo } from "./support/daemon.js";
+import { jsonLines, psAll, spawnCli } from "./support/e2e.js";
+import { eventually } from "./support/wait.js";
+import { startStackSuite, stopStackSuite } from "./support/stack.js";
+import type { StackSuite } from "./support/stack.js";
+
+// Ports and VOLUMEs as the real images have them (their Dockerfiles / docs).
+const STANDINS: StandIn[] = [
+  { ref: "library/elasticsearch:7.16.1", tcp: [9200, 9300] },
+  { ref: "library/logstash:7.16.1", tcp: [5000, 5044, 9600] },
+  { ref: "library/kibana:7.16.1", tcp: [5601] },
+  { ref: "gitea/gitea:latest", tcp: [22, 3000], volumes: ["/data"] },
+  { ref: "library/postgres:alpine", tcp: [5432], volumes: ["/var/lib/postgresql/data"], cmd: ["postgres"] },
+  { ref: "library/postgres:latest", tcp: [5432], volumes: ["/var/lib/postgresql/data"], cmd: ["postgres"] },
+  { ref: "itzg/minecraft-server:latest", tcp: [25565], volumes: ["/data"] },
+  { ref: "library/nextcloud:apache", tcp: [80], volumes: ["/var/www/html"], cmd: ["apache2-foreground"] },
+  { ref: "library/mariadb:10.5", tcp: [3306], volumes: ["/var/lib/mysql"], cmd: ["mysqld"] },
+  { ref: "library/mariadb:10.6.4-focal", tcp: [3306, 33060], volumes: ["/var/lib/mysql"], cmd: ["mysqld"] },
+  { ref: "visibilityspots/cloudflared:latest", tcp: [5054] },
+  { ref: "pihole/pihole:latest", tcp: [53, 80, 443] },
+  { ref: "linuxserver/plex:latest", tcp: [32400], volumes: ["/config"] },
+  { ref: "portainer/portainer-ce:alpine", tcp: [8000, 9000, 9443], volumes: ["/data"] },
+  { ref: "dpage/pgadmin4:latest", tcp: [80, 443], volumes: ["/var/lib/pgadmin"] },
+  { ref: "prom/prometheus:latest", tcp: [9090], volumes: ["/prometheus"], cmd: ["--config.file=/etc/prometheus/prometheus.yml"] },
+  { ref: "grafana/grafana:latest", tcp: [3000] },
+  { ref: "linuxserver/wireguard:latest", tcp: [], volumes: ["/config"] },
+  { ref: "library/wordpress:latest", tcp: [80], volumes: ["/var/www/html"], cmd: ["apache2-foreground"] },
+];
+
+interface Sample {
+  /** Directory under test/stacks/awesome, as upstream names it. */
+  name: string;
+  services: string[];
+  /** Services with a healthcheck: healthy after `up --wait`. */
+  healthy?: string[];
+  /** Host TCP ports the compose file publishes (or, on the host network, the server listens on). */
+  tcp: number[];
+  /** Named volumes (without the project prefix). */
+  volumes?: string[];
+  /** Host directories the compose file bind-mounts; created by `up` as dockerd does, removed after the test if they were not there. */
+  hostDirs?: string[];
+  /** Why the sample cannot run on this machine, or undefined when it can. */
+  cannotRun?: () => string | undefined;
+  /** A limit of the embedded engine: `up` fails with this error; `others` (with their published ports) run when brought up alone; `down -v` leaves nothing. */
+  refused?: { error: RegExp; others: { services: string[]; tcp: number[] } };
+}
+
+const SAMPLES: Sample[] = [
+  { name: "elasticsearch-logstash-kibana", services: ["elasticsearch", "logstash", "kibana"], healthy: ["elasticsearch"], tcp: [9200, 9300, 5000, 5044, 9600, 5601] },
+  { name: "gitea-postgres", services: ["gitea", "db"], tcp: [3000], volumes: ["db_data", "git_data"] },
+  { name: "minecraft", services: ["minecraft"], tcp: [25565] },
+  { name: "nextcloud-postgres", services: ["nc", "db"], tcp: [80], volumes: ["db_data", "nc_data"] },
+  { name: "nextcloud-redis-mariadb", services: ["nc", "redis", "db"], tcp: [80], volumes: ["db_data", "nc_data"] },
+  {
+    name: "pihole-cloudflared-DoH",
+    services: ["cloudflared", "pihole"],
+    tcp: [5054, 53, 8080, 8443],
+    hostDirs: ["/etc/pihole", "/etc/dnsmasq.d"],
+    // Port 53 on every address: the embedded DNS servers hold port 53 of each network's gateway (docs/compat.md).
+    refused: { error: /Container pihole: cannot publish 53\/tcp: host port 0\.0\.0\.0:53\/tcp is already in use .*embedded DNS servers/, others: { services: ["cloudflared"], tcp: [5054] } },
+  },
+  { name: "plex", services: ["plex"], tcp: [32400], hostDirs: ["/media/your"] },
+  {
+    name: "portainer",
+    services: ["portainer"],
+    tcp: [9000],
+    volumes: ["portainer_data"],
+    // dockerd would create a missing bind source as a directory: at /var/run/docker.sock that breaks the next dockerd started here.
+    cannotRun: () => (existsSync("/var/run/docker.sock") ? undefined : "it bind-mounts /var/run/docker.sock and no Docker daemon runs here"),
+  },
+  { name: "postgresql-pgadmin", services: ["postgres", "pgadmin"], tcp: [5432, 5050] },
+  { name: "prometheus-grafana", services: ["prometheus", "grafana"], tcp: [9090, 3000], volumes: ["prom_data"] },
+  { name: "wireguard", services: ["wireguard"], tcp: [], hostDirs: ["/usr/share/appdata"], cannotRun: () => (wireguardAvailable() ? undefined : "the kernel has no wireguard support (the image sets up a wireguard interface)") },
+  { name: "wordpress-mysql", services: ["db", "wordpress"], tcp: [80], volumes: ["db_data"] },
+];
+
+/** Whether the kernel can make a wireguard link: tried in a network namespace of its own, so the host is not touched. */
+function wireguardAvailable(): boolean {
+  try {
+    execFileSync("unshare", ["--net", "ip", "link", "add", "wg0", "type", "wireguard"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether another process holds the host TCP port (binding it for a moment, as the engine checks before publishing). */
+function portHeld(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once("error", () => resolve(true));
+    srv.listen({ host: "0.0.0.0", port, exclusive: true }, () => srv.close(() => resolve(false)));
+  });
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = connect({ host: "127.0.0.1", port, timeout: 2000 });
+    sock.once("connect", () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once("timeout", () => {
+      sock.destroy();
+      resolve(false);
+    });
+    sock.once("error", () => resolve(false));
+  });
+}
+
+/** Each port accepts a TCP connection on 127.0.0.1; polled, as the stand-in's servers start just after the container does. */
+async function allAccept(sample: string, ports: number[]): Promise<void> {
+  for (const port of ports) await eventually(() => accepts(port), (yes) => yes, 30_000, `127.0.0.1:${port} (${sample}) to accept a connection`, 250);
+}
+
+let s: StackSuite;
+let home: string;
+
+// Asynchronous, so the test's worker keeps answering vitest while a long `up` runs.
+async function cli(project: string, cwd: string, args: string[], expectCode = 0): Promise<{ stdout: string; stderr: string }> {
+  // HOME: minecraft bind-mounts ~/minecraft_data, which must land in the test's scratch home.
+  const run = spawnCli(s.daemon, ["-p", project, ...args], { cwd, env: { HOME: home } });
+  const code = await run.exited(240_000);
+  if (code !== expectCode) {
+    throw new Error(`tscompose ${args.join(" ")} exited ${code}, expected ${expectCode}\nstdout: ${run.stdout()}\nstderr: ${run.stderr()}\n--- daemon log ---\n${s.daemon.log().slice(-3000)}`);
+  }
+  return { stdout: run.stdout(), stderr: run.stderr() };
+}
+
+/** `down -v`, then nothing of the project is left: containers, volumes (named and the images' anonymous ones), networks, kernel objects. */
+async function takenDownClean(project: string, cwd: string): Promise<void> {
+  await cli(project, cwd, ["down", "-v", "-t", "1"]);
+  expect(psAll(s.daemon, project, cwd)).toEqual([]);
+  expect(lines((await cli(project, cwd, ["volume", "ls", "-q"])).stdout)).toEqual([]);
+  const networks = jsonLines<{ Name: string }>((await cli(project, cwd, ["network", "ls", "--format", "json"])).stdout).map((n) => n.Name);
+  expect(networks.filter((n) => n.startsWith(`${project}_`))).toEqual([]);
+  // The daemon itself runs on: everything else of leaks() must be gone.
+  const daemonPid = s.daemon.process?.pid;
+  expect(leaks(s.daemon).filter((l) => !l.startsWith(`process: ${daemonPid} `))).toEqual([]);
+}
+
+const lines = (text: string): string[] => text.split("\n").filter((l) => l.trim() !== "");
+
+beforeAll(async () => {
+  s = await startStackSuite("awesome-up", []);
+  home = join(s.work, "home");
+  mkdirSync(home);
+  // The redis fixture is a real redis-server: nextcloud-redis-mariadb's redis:alpine.
+  await pushTestImage(s.registry, "redis", { repository: "library/redis:alpine" });
+  for (const standIn of STANDINS) await pushLayout(await buildStandIn(standIn), s.registry, standIn.ref);
+}, 600_000);
+
+afterAll(async () => {
+  expect(await stopStackSuite(s, ["-v", "-t", "0"])).toEqual([]);
+}, 180_000);
+
+describe("docker/awesome-compose samples: up --wait, then down -v", () => {
+  for (const sample of SAMPLES) {
+    it(sample.name, async (ctx) => {
+      const reason = sample.cannotRun?.();
+      if (reason) {
+        process.stdout.write(`awesome-up: ${sample.name} skipped: ${reason}\n`);
+        ctx.skip(reason);
+        return;
+      }
+      for (const port of sample.refused ? [] : sample.tcp) {
+        if (await portHeld(port)) {
+          process.stdout.write(`awesome-up: ${sample.name} skipped: host port ${port} is held by another process\n`);
+          ctx.skip(`host port ${port} is held by another process`);
+          return;
+        }
+      }
+      const absentDirs = (sample.hostDirs ?? []).filter((d) => !existsSync(d));
+      // A copy under the upstream directory name: the project name is that name, as for a user.
+      const cwd = join(s.work, sample.name);
+      cpSync(join(repo, "test", "stacks", "awesome", sample.name), cwd, { recursive: true });
+      if (sample.name === "elasticsearch-logstash-kibana") {
+        // Upstream's 1.9 MB sample access log is not copied into the repository; logstash's pipeline only reads it.
+        writeFileSync(join(cwd, "logstash", "nginx.log"), "");
+      }
+      const project = sample.name.toLowerCase();
+      s.projects.push({ name: project, cwd });
+      try {
+        if (sample.refused) {
+          const { stderr } = await cli(project, cwd, ["up", "-d", "--wait"], 1);
+          expect(stderr).toMatch(sample.refused.error);
+          // Positive control: the services the limit does not touch run.
+          const { others } = sample.refused;
+          await cli(project, cwd, ["up", "-d", "--wait", ...others.services]);
+          const running = psAll(s.daemon, project, cwd).filter((r) => r.State === "running").map((r) => r.Service);
+          expect(running.sort()).toEqual([...others.services].sort());
+          await allAccept(sample.name, others.tcp);
+          await takenDownClean(project, cwd);
+          return;
+        }
+        await cli(project, cwd, ["up", "-d", "--wait"]);
+
+        const rows = psAll(s.daemon, project, cwd);
+        expect(rows.map((r) => r.Service).sort()).toEqual([...sample.services].sort());
+        for (const r of rows) {
+          expect({ service: r.Service, state: r.State }).toEqual({ service: r.Service, state: "running" });
+          if (sample.healthy?.includes(r.Service)) expect({ service: r.Service, health: r.Health }).toEqual({ service: r.Service, health: "healthy" });
+        }
+        await allAccept(sample.name, sample.tcp);
+        const volumes = lines((await cli(project, cwd, ["volume", "ls", "-q"])).stdout);
+        for (const v of sample.volumes ?? []) expect(volumes).toContain(`${project}_${v}`);
+        for (const d of sample.hostDirs ?? []) expect(statSync(d).isDirectory()).toBe(true);
+        if (sample.name === "minecraft") expect(statSync(join(home, "minecraft_data")).isDirectory()).toBe(true);
+
+        await takenDownClean(project, cwd);
+        // Negative control of the port check: with the stack gone, nothing answers there.
+        for (const port of sample.tcp) expect({ port, accepts: await accepts(port) }).toEqual({ port, accepts: false });
+      } finally {
+        s.daemon.cli(["-p", project, "down", "-v", "-t", "0"], { cwd });
+        for (const d of absentDirs) rmSync(d, { recursive: true, force: true });
+      }
+    }, 300_000);
+  }
+});
+
+describe("the stand-ins are no rubber stamps", () => {
+  it("exits 1 when a file its arguments name is missing; its curl fails where no server answers", async () => {
+    const cwd = join(s.work, "standin-controls");
+    mkdirSync(cwd);
+    writeFileSync(
+      join(cwd, "compose.yaml"),
+      [
+        "services:",
+        "  prometheus:",
+        "    image: prom/prometheus",
+        "    command: ['--config.file=/etc/prometheus/missing.yml']",
+        "  elasticsearch:",
+        "    image: elasticsearch:7.16.1",
+        "",
+      ].join("\n"),
+    );
+    const project = "standin-controls";
+    s.projects.push({ name: project, cwd });
+    await cli(project, cwd, ["up", "-d"]);
+    const prometheus = await eventually(
+      () => psAll(s.daemon, project, cwd).find((r) => r.Service === "prometheus"),
+      (r) => r?.State === "exited",
+      30_000,
+      "the stand-in prometheus to exit",
+    );
+    expect(prometheus?.ExitCode).toBe(1);
+    const logs = await cli(project, cwd, ["logs", "prometheus"]);
+    expect(logs.stdout + logs.stderr).toMatch(/\/etc\/prometheus\/missing\.yml: no such file/);
+    // The shim that makes elasticsearch's health check pass, against a port with a server and one without.
+    await eventually(() => runCurl(project, cwd, "localhost:9200/_cluster/health"), (code) => code === 0, 30_000, "curl to reach the stand-in's server");
+    expect(await runCurl(project, cwd, "localhost:9299/")).not.toBe(0);
+    await takenDownClean(project, cwd);
+  }, 120_000);
+});
+
+async function runCurl(project: string, cwd: string, url: string): Promise<number> {
+  const run = spawnCli(s.daemon, ["-p", project, "exec", "-T", "elasticsearch", "curl", "--silent", "--fail", url], { cwd });
+  return run.exited(30_000);
+}
