@@ -25,6 +25,8 @@ const EVERY_KEY: Record<string, unknown> = {
   dns: ["127.0.0.1:9"],
   "default-address-pools": [{ base: "10.99.0.0/16", size: 24 }],
   "x-tscompose-network-prefix": "t1a2",
+  "x-tscompose-engine": "docker",
+  "x-tscompose-docker-host": "tcp://127.0.0.1:2375",
 };
 
 describe("daemon.json", () => {
@@ -43,6 +45,8 @@ describe("daemon.json", () => {
       dns: ["127.0.0.1:9"],
       defaultAddressPools: [{ base: "10.99.0.0/16", size: 24 }],
       networkPrefix: "t1a2",
+      engine: "docker",
+      dockerHost: "tcp://127.0.0.1:2375",
     });
   });
 

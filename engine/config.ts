@@ -15,6 +15,7 @@
 //   dns                                    dns            network/ (upstream resolvers; default the host's)
 //   default-address-pools                  defaultAddressPools  network/ipam.ts
 //   x-tscompose-network-prefix             networkPrefix  index.ts: kernel object names, cgroup parent (tests)
+//   x-tscompose-engine, -docker-host       engine, dockerHost  index.ts engineChoice (the daemon's backend)
 import { readFileSync } from "node:fs";
 import { parseHostsConfig, type RegistryHostsConfig } from "./content/hosts.js";
 import { DEFAULT_LAYER_LIMITS, LAYER_LIMIT_KEYS, type LayerLimits } from "./snapshot/limits.js";
@@ -33,6 +34,10 @@ export interface EngineConfig {
   defaultAddressPools: { base: string; size: number }[] | undefined;
   /** Prefix of kernel objects (bridges, veths, netns, chains) and cgroups; tests use their own. */
   networkPrefix: string | undefined;
+  /** The daemon's backend (env TSCOMPOSE_ENGINE wins); undefined: embedded. */
+  engine: "embedded" | "docker" | undefined;
+  /** The dockerd of the docker engine, DOCKER_HOST's syntax (env DOCKER_HOST wins). */
+  dockerHost: string | undefined;
 }
 
 /** A daemon.json value that does not fit its key: the message says what it must be. */
@@ -83,6 +88,14 @@ const KEYS: Record<string, (value: unknown, config: EngineConfig) => void> = {
     if (!ok) throw new Invalid('must be a list of {"base": "10.0.0.0/8", "size": 24}');
     c.defaultAddressPools = v as EngineConfig["defaultAddressPools"];
   },
+  "x-tscompose-engine": (v, c) => {
+    if (v !== "embedded" && v !== "docker") throw new Invalid('must be "embedded" or "docker"');
+    c.engine = v;
+  },
+  "x-tscompose-docker-host": (v, c) => {
+    if (typeof v !== "string" || !/^(unix|tcp):\/\/./.test(v)) throw new Invalid("must be a unix:// or tcp:// address");
+    c.dockerHost = v;
+  },
   "x-tscompose-network-prefix": (v, c) => {
     if (typeof v !== "string" || !/^[a-z0-9]{1,5}$/.test(v)) throw new Invalid("must be 1 to 5 of [a-z0-9]");
     c.networkPrefix = v;
@@ -102,6 +115,8 @@ export function defaultEngineConfig(): EngineConfig {
     dns: undefined,
     defaultAddressPools: undefined,
     networkPrefix: undefined,
+    engine: undefined,
+    dockerHost: undefined,
   };
 }
 
