@@ -26,6 +26,8 @@ const EVERY_KEY: Record<string, unknown> = {
   "default-address-pools": [{ base: "10.99.0.0/16", size: 24 }],
   "x-tscompose-network-prefix": "t1a2",
   runtimes: { traced: { path: "/usr/local/bin/traced-runc", runtimeArgs: ["--debug"] } },
+  "x-tscompose-engine": "docker",
+  "x-tscompose-docker-host": "tcp://127.0.0.1:2375",
 };
 
 describe("daemon.json", () => {
@@ -45,6 +47,8 @@ describe("daemon.json", () => {
       defaultAddressPools: [{ base: "10.99.0.0/16", size: 24 }],
       networkPrefix: "t1a2",
       runtimes: { traced: { path: "/usr/local/bin/traced-runc", runtimeArgs: ["--debug"] } },
+      engine: "docker",
+      dockerHost: "tcp://127.0.0.1:2375",
     });
   });
 

@@ -17,6 +17,7 @@
 //   x-tscompose-network-prefix             networkPrefix  index.ts: kernel object names, cgroup parent (tests)
 //   runtimes                               runtimes       runtime/runtime.ts (the runc-compatible binary of a
 //                                                         service's `runtime:`), src/daemon/host-resources.ts (up's check)
+//   x-tscompose-engine, -docker-host       engine, dockerHost  index.ts engineChoice (the daemon's backend)
 import { readFileSync } from "node:fs";
 import { parseHostsConfig, type RegistryHostsConfig } from "./content/hosts.js";
 import { DEFAULT_LAYER_LIMITS, LAYER_LIMIT_KEYS, type LayerLimits } from "./snapshot/limits.js";
@@ -37,6 +38,10 @@ export interface EngineConfig {
   networkPrefix: string | undefined;
   /** OCI runtimes besides runc, by name, as dockerd's `runtimes`: each a runc-compatible binary conmon runs. */
   runtimes: Record<string, RuntimeEntry>;
+  /** The daemon's backend (env TSCOMPOSE_ENGINE wins); undefined: embedded. */
+  engine: "embedded" | "docker" | undefined;
+  /** The dockerd of the docker engine, DOCKER_HOST's syntax (env DOCKER_HOST wins). */
+  dockerHost: string | undefined;
 }
 
 export interface RuntimeEntry {
@@ -120,6 +125,14 @@ const KEYS: Record<string, (value: unknown, config: EngineConfig) => void> = {
     }
     c.runtimes = runtimes;
   },
+  "x-tscompose-engine": (v, c) => {
+    if (v !== "embedded" && v !== "docker") throw new Invalid('must be "embedded" or "docker"');
+    c.engine = v;
+  },
+  "x-tscompose-docker-host": (v, c) => {
+    if (typeof v !== "string" || !/^(unix|tcp):\/\/./.test(v)) throw new Invalid("must be a unix:// or tcp:// address");
+    c.dockerHost = v;
+  },
   "x-tscompose-network-prefix": (v, c) => {
     if (typeof v !== "string" || !/^[a-z0-9]{1,5}$/.test(v)) throw new Invalid("must be 1 to 5 of [a-z0-9]");
     c.networkPrefix = v;
@@ -140,6 +153,8 @@ export function defaultEngineConfig(): EngineConfig {
     defaultAddressPools: undefined,
     networkPrefix: undefined,
     runtimes: {},
+    engine: undefined,
+    dockerHost: undefined,
   };
 }
 

@@ -10,6 +10,7 @@
 //   volumes/     named volumes
 import { join } from "node:path";
 import { readEngineConfig, type EngineConfig } from "./config.js";
+import { EngineError } from "./errors.js";
 import { DockerEngine } from "./docker/engine.js";
 import { EmbeddedEngine } from "./embedded.js";
 import { openImageBackend } from "./image/backend.js";
@@ -41,6 +42,19 @@ export interface CreateEngineOptions {
 function parseUpstream(s: string): DnsUpstream {
   const m = /^\[?([^\]]+?)\]?(?::(\d+))?$/.exec(s);
   return { host: m?.[1] ?? s, port: m?.[2] ? Number(m[2]) : 53 };
+}
+
+/**
+ * Which backend the daemon opens: env TSCOMPOSE_ENGINE, else daemon.json's
+ * x-tscompose-engine, else embedded; the docker engine's dockerd from env
+ * DOCKER_HOST, else x-tscompose-docker-host, else the local socket.
+ */
+export function engineChoice(env: NodeJS.ProcessEnv, config: Pick<EngineConfig, "engine" | "dockerHost">): { kind: "embedded" } | CreateDockerEngineOptions {
+  const kind = env.TSCOMPOSE_ENGINE || config.engine || "embedded";
+  if (kind !== "embedded" && kind !== "docker") throw new EngineError("invalid", `TSCOMPOSE_ENGINE=${kind}: the engines are embedded and docker`);
+  if (kind === "embedded") return { kind };
+  const host = env.DOCKER_HOST || config.dockerHost;
+  return host === undefined ? { kind } : { kind, host };
 }
 
 export async function createEngine(opts: CreateEngineOptions | CreateDockerEngineOptions): Promise<Engine> {

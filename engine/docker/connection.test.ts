@@ -32,6 +32,7 @@ describe("DOCKER_HOST and the API version", () => {
     expect(kindOf(translateDockerError(err(500, "write /x: no space left on device")))).toBe("no-space");
     expect(kindOf(translateDockerError(err(500, "boom")))).toBe("internal");
     expect(kindOf(translateDockerError(err(503, "later")))).toBe("unavailable");
+    expect(kindOf(translateDockerError(err(500, 'Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io: no such host')))).toBe("unavailable");
     expect(translateDockerError(err(404, "No such image: y"), "inspect").message).toBe("inspect: No such image: y");
     expect(kindOf(translateDockerError(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" })))).toBe("unavailable");
   });

@@ -45,6 +45,11 @@ function mountObject(m: MountSpec, apiVersion: string): Record<string, unknown> 
     if (m.tmpfsMode !== undefined) tmpfs.Mode = m.tmpfsMode;
     return { Type: "tmpfs", Target: m.target, ReadOnly: m.readOnly, ...(Object.keys(tmpfs).length > 0 ? { TmpfsOptions: tmpfs } : {}) };
   }
+  if (m.type === "image") {
+    // dockerd mounts images from API 1.48 on (docker 28).
+    if (compareApiVersions(apiVersion, "1.48") < 0) throw unsupported(`the image mount at ${m.target}`, `needs API 1.48, dockerd speaks ${apiVersion}`);
+    return { Type: "image", Source: m.source, Target: m.target, ReadOnly: true, ...(m.subpath !== undefined ? { ImageOptions: { Subpath: m.subpath } } : {}) };
+  }
   if (m.type === "bind") {
     return { Type: "bind", Source: m.source, Target: m.target, ReadOnly: m.readOnly, ...(m.propagation ? { BindOptions: { Propagation: m.propagation } } : {}) };
   }
@@ -60,7 +65,10 @@ function mountObject(m: MountSpec, apiVersion: string): Record<string, unknown> 
 function endpoint(a: NetworkAttachment, links: string[] | undefined, apiVersion: string, network: string): Record<string, unknown> {
   if (a.gwPriority !== undefined && a.gwPriority !== 0) throw unsupported(`networks.${network}.gw_priority`, "needs API 1.48");
   const out: Record<string, unknown> = { Aliases: a.aliases };
-  if (a.ipv4Address !== undefined) out.IPAMConfig = { IPv4Address: a.ipv4Address };
+  const ipam: Record<string, string> = {};
+  if (a.ipv4Address !== undefined) ipam.IPv4Address = a.ipv4Address;
+  if (a.ipv6Address !== undefined) ipam.IPv6Address = a.ipv6Address;
+  if (Object.keys(ipam).length > 0) out.IPAMConfig = ipam;
   if (a.macAddress !== undefined && compareApiVersions(apiVersion, "1.44") >= 0) out.MacAddress = a.macAddress;
   if (links && links.length > 0) out.Links = links;
   return out;
@@ -217,6 +225,7 @@ export function createRequest(spec: ContainerSpec, apiVersion: string): CreateRe
     Domainname: spec.domainname,
     Tty: spec.tty,
     OpenStdin: spec.openStdin,
+    StdinOnce: spec.stdinOnce === true ? true : undefined,
     AttachStdin: false,
     AttachStdout: false,
     AttachStderr: false,

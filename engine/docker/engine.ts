@@ -18,6 +18,9 @@ import type { Readable, Writable } from "node:stream";
 import type Docker from "dockerode";
 import { EngineError } from "../errors.js";
 import type {
+  AttachSpec,
+  Attachment,
+  CommitOptions,
   ContainerFilter,
   ContainerInfo,
   ContainerPathKind,
@@ -47,7 +50,8 @@ import { docker, dockerIdempotent, dockerOrUndefined, dockerStatus, translateDoc
 import { FrameParser, LogDecoder } from "./stream.js";
 import { containerInfo, containerStats, engineEvent, imageInfo, networkInfo, normalizeRef, volumeInfo } from "./translate.js";
 import type { ContainerOverlay, DockerContainerInspect, DockerEvent, DockerImageInspect, DockerNetworkInspect, DockerStats, DockerVolumeInspect } from "./translate.js";
-import { parseReference } from "../content/reference.js";
+import { parseReference, repositoryName } from "../content/reference.js";
+import { applyChanges } from "../image/changes.js";
 
 const EVENT_WAIT_MS = 5000;
 
@@ -319,7 +323,11 @@ export class DockerEngine implements Engine {
       `create ${spec.name}`,
     );
     try {
-      for (const { network, attachment } of req.connectAfter) await this.connectNetwork(network, created.Id, { aliases: attachment.aliases, ipv4Address: attachment.ipv4Address });
+      for (const { network, attachment } of req.connectAfter) await this.connectNetwork(network, created.Id, {
+          aliases: attachment.aliases,
+          ...(attachment.ipv4Address !== undefined ? { ipv4Address: attachment.ipv4Address } : {}),
+          ...(attachment.ipv6Address !== undefined ? { ipv6Address: attachment.ipv6Address } : {}),
+        });
       if (spec.files && spec.files.length > 0) await this.writeFiles(created.Id, spec.files);
     } catch (e) {
       await this.dial({ path: `/containers/${created.Id}`, method: "DELETE", query: { force: true, v: true } }).catch(() => undefined);
@@ -544,6 +552,79 @@ export class DockerEngine implements Engine {
     }
   }
 
+  async attachContainer(id: string, spec: AttachSpec): Promise<Attachment> {
+    const info = await this.inspectRaw(id);
+    // dockerd would attach to a stopped container and wait for its start; docker attach refuses, with these words.
+    if (info.State.Status === "paused") throw new EngineError("conflict", "You cannot attach to a paused container, unpause it first");
+    if (info.State.Status !== "running") throw new EngineError("conflict", "You cannot attach to a stopped container, start it first");
+    const tty = info.Config.Tty === true;
+    const stdin = spec.stdin !== undefined && info.Config.OpenStdin === true;
+    const socket = await docker(
+      () =>
+        new Promise<NodeJS.ReadWriteStream & { destroy(): void; end(): void }>((resolve, reject) => {
+          this.client.modem.dial(
+            {
+              path: `/containers/${info.Id}/attach?`,
+              method: "POST",
+              // stream=1 and no logs: output from now on, as docker attach shows it.
+              options: { _query: { stream: true, stdin, stdout: true, stderr: true } },
+              hijack: true,
+              openStdin: stdin,
+              isStream: true,
+              statusCodes: { 101: true, 200: true },
+            },
+            (err: Error | null, data: unknown) => (err ? reject(err) : resolve(data as never)),
+          );
+        }),
+      `attach to ${id}`,
+    );
+    if (stdin) spec.stdin?.pipe(socket);
+    const detach = (): void => socket.destroy();
+    spec.signal?.addEventListener("abort", detach, { once: true });
+    const parser = new FrameParser();
+    const ended = (async () => {
+      try {
+        for await (const chunk of socket as AsyncIterable<Buffer>) {
+          if (tty) {
+            await write(spec.stdout, chunk);
+            continue;
+          }
+          for (const f of parser.push(chunk)) await write(f.stream === "stdout" ? spec.stdout : spec.stderr, f.payload);
+        }
+      } catch (e) {
+        if (!spec.signal?.aborted) throw translateDockerError(e, `attach to ${id}`);
+      } finally {
+        spec.signal?.removeEventListener("abort", detach);
+      }
+    })();
+    ended.catch(() => undefined); // the caller awaits it; no unhandled rejection meanwhile
+    return {
+      ended,
+      resize: async (rows, cols) => {
+        if (!tty) return;
+        await docker(() => this.dial({ path: `/containers/${info.Id}/resize`, method: "POST", query: { h: rows, w: cols } }), `resize ${id}`);
+      },
+    };
+  }
+
+  async commitContainer(idOrName: string, opts: CommitOptions = {}): Promise<string> {
+    const info = await this.inspectRaw(idOrName);
+    // The changes are checked here first, with the embedded engine's rules and words; dockerd applies them.
+    applyChanges({}, opts.changes ?? [], "commit");
+    const query: Record<string, unknown> = { container: info.Id, pause: opts.pause !== false };
+    if (opts.ref !== undefined) {
+      const ref = parseReference(opts.ref);
+      if (ref.digest !== undefined) throw new EngineError("invalid", `commit ${idOrName}: ${opts.ref}: a commit is tagged, not named by digest`);
+      query.repo = repositoryName(ref);
+      query.tag = ref.tag ?? "latest";
+    }
+    if (opts.author !== undefined) query.author = opts.author;
+    if (opts.message !== undefined) query.comment = opts.message;
+    if (opts.changes !== undefined && opts.changes.length > 0) query.changes = opts.changes;
+    const res = await docker(() => this.dial<{ Id: string }>({ path: "/commit", method: "POST", query }), `commit ${idOrName}`);
+    return res.Id;
+  }
+
   async stats(id: string): Promise<ContainerStats> {
     const s = await docker(() => this.dial<DockerStats>({ path: `/containers/${encodeURIComponent(id)}/stats`, method: "GET", query: { stream: false } }), `stats ${id}`);
     return containerStats(s);
@@ -646,12 +727,14 @@ export class DockerEngine implements Engine {
     if (spec.ipRange !== undefined) ipam.IPRange = spec.ipRange;
     if (spec.auxAddresses !== undefined) ipam.AuxiliaryAddresses = spec.auxAddresses;
     if (Object.keys(ipam).length > 0 && spec.subnet === undefined) throw new EngineError("invalid", `network ${spec.name}: a gateway, ip_range or aux address needs a subnet on the docker engine`);
+    const configs = Object.keys(ipam).length > 0 ? [ipam] : [];
+    if (spec.subnet6 !== undefined) configs.push({ Subnet: spec.subnet6, ...(spec.gateway6 !== undefined ? { Gateway: spec.gateway6 } : {}) });
     const res = await docker(
       () =>
         this.dial<{ Id: string }>({
           path: "/networks/create",
           method: "POST",
-          body: { Name: spec.name, CheckDuplicate: true, Driver: spec.driver, Internal: spec.internal, Labels: spec.labels, Options: spec.options ?? {}, IPAM: { Driver: "default", Config: Object.keys(ipam).length > 0 ? [ipam] : [] } },
+          body: { Name: spec.name, CheckDuplicate: true, Driver: spec.driver, Internal: spec.internal, Labels: spec.labels, Options: spec.options ?? {}, EnableIPv6: spec.enableIpv6 === true, IPAM: { Driver: "default", Config: configs } },
         }),
       `create network ${spec.name}`,
     );
@@ -681,13 +764,14 @@ export class DockerEngine implements Engine {
     return networkInfo(raw);
   }
 
-  async connectNetwork(network: string, container: string, opts: { aliases?: string[]; ipv4Address?: string }): Promise<void> {
+  async connectNetwork(network: string, container: string, opts: { aliases?: string[]; ipv4Address?: string; ipv6Address?: string }): Promise<void> {
+    const ipam = { ...(opts.ipv4Address ? { IPv4Address: opts.ipv4Address } : {}), ...(opts.ipv6Address ? { IPv6Address: opts.ipv6Address } : {}) };
     await docker(
       () =>
         this.dial({
           path: `/networks/${encodeURIComponent(network)}/connect`,
           method: "POST",
-          body: { Container: container, EndpointConfig: { Aliases: opts.aliases ?? [], ...(opts.ipv4Address ? { IPAMConfig: { IPv4Address: opts.ipv4Address } } : {}) } },
+          body: { Container: container, EndpointConfig: { Aliases: opts.aliases ?? [], ...(Object.keys(ipam).length > 0 ? { IPAMConfig: ipam } : {}) } },
         }),
       `connect ${container} to ${network}`,
     );

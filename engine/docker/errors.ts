@@ -67,6 +67,8 @@ export function translateDockerError(err: unknown, what?: string): EngineError {
   let kind: ErrorKind = STATUS_KINDS[status] ?? (status >= 500 ? "internal" : "invalid");
   if (status === 500 && CONFLICT_WORDS.test(message)) kind = "conflict";
   if (status === 500 && /no space left on device/i.test(message)) kind = "no-space";
+  // dockerd could not reach a registry (or another service): worth retrying, as our own registry client says.
+  if (status === 500 && /connection refused|dial tcp|i\/o timeout|no such host|TLS handshake timeout|connection reset/i.test(message)) kind = "unavailable";
   return new EngineError(kind, text, { cause: err });
 }
 

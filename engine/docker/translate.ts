@@ -22,7 +22,7 @@ export interface DockerContainerInspect {
   Path: string;
   Args: string[] | null;
   State: { Status: string; Pid: number; ExitCode: number; OOMKilled: boolean; Error: string; StartedAt: string; FinishedAt: string };
-  Config: { Image: string; Labels: Record<string, string> | null; Tty?: boolean };
+  Config: { Image: string; Labels: Record<string, string> | null; Tty?: boolean; OpenStdin?: boolean };
   NetworkSettings: {
     Ports: Record<string, { HostIp: string; HostPort: string }[] | null> | null;
     Networks: Record<string, { IPAddress: string; Aliases: string[] | null; MacAddress: string }> | null;

@@ -5,7 +5,8 @@
 // each has its own monitor (conmon) and outlives us.
 import { readFileSync, rmSync } from "node:fs";
 import type { Server } from "node:http";
-import { openEmbeddedEngine } from "../../engine/index.js";
+import { readEngineConfig } from "../../engine/config.js";
+import { createEngine, engineChoice, openEmbeddedEngine } from "../../engine/index.js";
 import { writeFileAtomicSync } from "../../engine/sys/atomic-file.js";
 import { isRunning } from "../../engine/sys/proc.js";
 import { ensureStateDir } from "../../engine/sys/state-dir.js";
@@ -48,12 +49,19 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   log.info("daemon starting", { pid: process.pid, stateDir: paths.stateDir, socket: paths.socket });
   if (tightened.length > 0) log.warn("state dir modes tightened (other users could read or enter it)", { changed: tightened });
 
-  const { engine, images, config } = await openEmbeddedEngine({
-    kind: "embedded",
-    stateDir: paths.stateDir,
-    configFile: paths.configFile,
-    log: (msg: string, fields?: Record<string, unknown>) => log.info(msg, fields),
-  });
+  const config = readEngineConfig(paths.configFile);
+  const choice = engineChoice(process.env, config);
+  // On the docker engine dockerd keeps the images: the daemon's image verbs (tag, save, load, push) are the embedded image service's and answer 404 there.
+  const { engine, images } =
+    choice.kind === "docker"
+      ? { engine: await createEngine(choice), images: undefined }
+      : await openEmbeddedEngine({
+          kind: "embedded",
+          stateDir: paths.stateDir,
+          configFile: paths.configFile,
+          log: (msg: string, fields?: Record<string, unknown>) => log.info(msg, fields),
+        });
+  log.info("engine open", { kind: engine.kind, ...(choice.kind === "docker" ? { host: choice.host ?? "default" } : {}) });
   const listeners = new Set<(e: DaemonEvent) => void>();
   const publish = (e: DaemonEvent): void => {
     for (const l of listeners) l(e);

@@ -1,0 +1,69 @@
+// The daemon on the Docker engine (TSCOMPOSE_ENGINE=docker, DOCKER_HOST): `up`
+// of a stack lands in a private dockerd, docker's own CLI and docker-compose
+// 1.29 see the containers by compose's labels, and `down` leaves dockerd empty.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { execFile } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startPrivateDockerd, type PrivateDockerd } from "./fixtures/dockerd.js";
+import { pushTestImage } from "./fixtures/push.js";
+import { startRegistry, type TestRegistry } from "./fixtures/registry.js";
+import { buildOnce, cleanupDir, testDaemon, type TestDaemon } from "./support/daemon.js";
+
+const root = process.getuid?.() === 0;
+const DEAD_PROXY = "http://127.0.0.1:9";
+
+describe.skipIf(!root)("the daemon on the Docker engine", () => {
+  let registry: TestRegistry | undefined;
+  let dockerd: PrivateDockerd | undefined;
+  let d: TestDaemon | undefined;
+
+  beforeAll(async () => {
+    buildOnce();
+    registry = await startRegistry();
+    await pushTestImage(registry, "busybox");
+    dockerd = await startPrivateDockerd({
+      args: ["--registry-mirror", registry.url, "--default-address-pool", "base=10.228.0.0/16,size=24"],
+      env: { HTTP_PROXY: DEAD_PROXY, HTTPS_PROXY: DEAD_PROXY, NO_PROXY: "127.0.0.1,localhost" },
+    });
+    d = testDaemon({ mirror: registry.url });
+    d.env.TSCOMPOSE_ENGINE = "docker";
+    d.env.DOCKER_HOST = dockerd.host;
+    await d.start();
+  }, 180_000);
+
+  afterAll(async () => {
+    await d?.stop();
+    if (d) cleanupDir(d);
+    await dockerd?.stop();
+    await registry?.stop();
+  }, 120_000);
+
+  it("up runs the stack in dockerd, docker-compose 1.29 lists it by compose's labels, down leaves nothing", async () => {
+    const daemon = d as TestDaemon;
+    const docker = dockerd as PrivateDockerd;
+    writeFileSync(join(daemon.dir, "compose.yaml"), "services:\n  web:\n    image: busybox\n    command: [\"sleep\", \"3600\"]\n  worker:\n    image: busybox\n    command: [\"sleep\", \"3600\"]\n");
+    const up = daemon.cli(["-p", "dk", "up", "-d"]);
+    expect(up.stderr + up.stdout).not.toMatch(/error/i);
+    expect(up.code).toBe(0);
+    const names = (await docker.docker(["ps", "--format", "{{.Names}} {{.Label \"com.docker.compose.service\"}}"])).stdout.trim().split("\n").sort();
+    expect(names).toEqual(["dk-web-1 web", "dk-worker-1 worker"]);
+    const composePs = await new Promise<string>((resolve, reject) => {
+      execFile("docker-compose", ["-p", "dk", "ps", "--services", "--filter", "status=running"], { cwd: daemon.dir, env: { PATH: process.env.PATH, HOME: docker.dir, DOCKER_HOST: docker.host }, encoding: "utf8" }, (err, stdout, stderr) =>
+        err ? reject(new Error(stderr || err.message)) : resolve(stdout),
+      );
+    });
+    expect(composePs.trim().split("\n").sort()).toEqual(["web", "worker"]);
+    const ps = daemon.cli(["-p", "dk", "ps", "--format", "json"]);
+    expect(ps.code).toBe(0);
+    expect(ps.stdout).toContain("dk-web-1");
+    const down = daemon.cli(["-p", "dk", "down"]);
+    expect(down.code).toBe(0);
+    const left = [
+      ...(await docker.docker(["ps", "-aq"])).stdout.split("\n").filter(Boolean),
+      ...(await docker.docker(["network", "ls", "-q", "--filter", "type=custom"])).stdout.split("\n").filter(Boolean),
+      ...(await docker.docker(["volume", "ls", "-q"])).stdout.split("\n").filter(Boolean),
+    ];
+    expect(left).toEqual([]);
+  }, 240_000);
+});
