@@ -53,4 +53,15 @@ describe("probe", () => {
       z: { onlyOurs: [], onlyTheirs: ["3"], reordered: false },
     });
   });
+
+  it("leaves out only an exec's soft open-files limit (runc's start races it), not its hard one or the main process's", () => {
+    const line = (soft: number, hard: number): string => `Max open files            ${soft}                 ${hard}                 files`;
+    const ctx = { defaultHostname: false, embeddedDns: "gateway" as const };
+    const a = normalizeProbe({ limits: [line(1024, 2048)], "pid1-limits": [line(1024, 2048)] }, ctx);
+    const b = normalizeProbe({ limits: [line(2048, 2048)], "pid1-limits": [line(2048, 2048)] }, ctx);
+    expect(a.limits).toEqual(b.limits);
+    expect(a["pid1-limits"]).not.toEqual(b["pid1-limits"]);
+    const c = normalizeProbe({ limits: [line(1024, 4096)] }, ctx);
+    expect(c.limits).not.toEqual(a.limits);
+  });
 });
