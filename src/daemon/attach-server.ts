@@ -266,9 +266,12 @@ export class AttachSessions {
     // Taken from the first frame on: the client sends while the container is still being made.
     const stdin = new PassThrough();
     let attachment: Attachment | undefined;
-    let signal: ((sig: string) => void) | undefined;
+    // Signals go to the container once there is one.
+    const made: { id?: string } = {};
     s.onFrame = (type, payload) => {
-      if (type === FRAME.signal) signal?.(payload.toString("utf8") || "SIGTERM");
+      if (type === FRAME.signal) {
+        if (made.id) void engine.killContainer(made.id, payload.toString("utf8") || "SIGTERM").catch(() => undefined);
+      }
       else if (type === FRAME.stdin && req.interactive) {
         if (payload.length === 0) stdin.end();
         else if (stdin.writable) stdin.write(payload);
@@ -292,7 +295,7 @@ export class AttachSessions {
     // Whoever ends the session first: the container exiting, or the client
     // leaving (then the container is stopped, as its one user is gone).
     const abort = new AbortController();
-    signal = (sig) => void engine.killContainer(id, sig).catch(() => undefined);
+    made.id = id;
     s.onHangup = () => {
       abort.abort();
       // A stopping daemon leaves containers running: they outlive it by design.
