@@ -126,6 +126,13 @@ describe("attach", () => {
     expect(state(`${project}-echo-1`)).toBe("running");
   });
 
+  it("run (without -d) gives the one-off container the CLI's stdin; its end ends cat", async () => {
+    const r = spawnCli(d, ["-p", project, "run", "--rm", "-T", "--no-deps", "echo", "cat"], { cwd: suite.work, stdin: "pipe" });
+    r.child.stdin?.end("to the one-off\n");
+    expect(await r.exited()).toBe(0);
+    expect(r.stdout()).toBe("to the one-off\n");
+  });
+
   it("--sig-proxy (the default) sends the CLI's SIGTERM to the container, whose exit code becomes the CLI's", async () => {
     const a = attachCli(["counter"]);
     await a.waitFor(/line\d+\n/);

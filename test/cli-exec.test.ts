@@ -177,6 +177,18 @@ describe("run", () => {
     expect(psAll(daemon, project, work).filter((c) => c.Name.includes("-run-"))).toEqual([]);
   });
 
+  it("gives the container the CLI's stdin, and its end is the container's (run -i, compose's default)", () => {
+    // More than a pipe holds; text, as run's output comes from the container's log (lines).
+    const text = Array.from({ length: 8000 }, (_, i) => `line ${i}\n`).join("");
+    const r = cli(["run", "--rm", "-T", "web", "cat"], text);
+    expect(r.stderr).not.toContain("Error");
+    expect(r.code).toBe(0);
+    expect(r.stdout.toString()).toBe(text);
+    const read = cli(["run", "--rm", "-T", "web", "sh", "-c", "read line; echo got $line"], "typed\n");
+    expect(read.code).toBe(0);
+    expect(read.stdout.toString()).toBe("got typed\n");
+  });
+
   it("applies the command-line overrides and names the container like compose", () => {
     const r = cli(["run", "--rm", "-T", "-e", "FOO=1", "-u", "65534", "-w", "/tmp", "--entrypoint", "sh -c", "web", 'echo "$FOO $(id -u) $(pwd) $GREETING $(hostname)"']);
     expect(r.stderr).toBe("");

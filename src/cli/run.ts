@@ -5,10 +5,9 @@
 // CLI's, and --rm removes it afterwards. Progress goes to stderr, so that
 // stdout is only the container's (`run --rm svc cat file > copy` works).
 //
-// Not yet: the container's stdin. The engine cannot attach to a main
-// process (conmon's attach socket is SOCK_SEQPACKET, which node cannot
-// open), so the container starts with an empty stdin; `run -d` + `exec` is
-// the interactive way for now.
+// Without -d the CLI's stdin is the container's, as compose's run -i (its
+// default): its end closes the container's stdin (docker's StdinOnce), so
+// `echo x | run svc cat` ends; with a tty the terminal goes raw.
 import { selectServices } from "../../model/dependencies.js";
 import type { PortBinding, RunRequest, StreamMessage } from "../daemon/api.js";
 import type { AttachMessage } from "../daemon/attach.js";
@@ -57,6 +56,7 @@ export async function runRun(opts: ProjectOptions, service: string, command: str
     // A tty only when the service asks for one: with nothing to type into it,
     // a shell on a tty would wait for input forever.
     tty: svc.tty && flags.TTY !== false,
+    interactive: flags.detach !== true,
     rm: flags.rm === true,
     detach: flags.detach === true,
     ports: (flags.publish ?? []).flatMap(parsePublish),
@@ -75,14 +75,11 @@ export async function runRun(opts: ProjectOptions, service: string, command: str
     }
   }
 
-  if (!body.detach && flags.TTY !== false && process.stdin.isTTY) {
-    process.stderr.write("WARN input is not forwarded to one-off containers yet: the container's stdin is empty (use `run -d` and `exec` for a shell)\n");
-  }
   let name = "";
   const progress = new StderrProgress(flags.quietPull === true);
   const code = await attach(client, "/stacks/run", body, {
-    tty: false,
-    stdin: false,
+    tty: body.tty === true && body.interactive === true,
+    stdin: body.interactive === true,
     // compose forwards the signals the CLI gets to the container.
     forwardSignals: !body.detach,
     onMessage: (m: AttachMessage) => {

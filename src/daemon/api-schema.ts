@@ -138,6 +138,7 @@ export const runRequestSchema = {
     workingDir: str,
     name: str,
     tty: bool,
+    interactive: bool,
     rm: bool,
     detach: bool,
     ports: { type: "array", items: portBindingSchema },

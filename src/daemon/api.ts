@@ -420,6 +420,11 @@ export interface RunRequest {
   workingDir?: string;
   name?: string;
   tty?: boolean;
+  /**
+   * run -i (compose's default): the container's stdin is open and the
+   * session's stdin frames go to it; their end closes it (docker's StdinOnce).
+   */
+  interactive?: boolean;
   /** Remove the container (and its anonymous volumes) when it exits. */
   rm?: boolean;
   /** Start it and end the session once it runs, with its name in a "container" message. */

@@ -261,6 +261,24 @@ export class AttachSessions {
   private async run(s: Session, stack: StackSpec, req: RunRequest): Promise<void> {
     const engine = this.ctx.controller.engine;
     const svc = stack.services[req.service] as StackSpec["services"][string];
+    // run -i: stdin frames wait here until the container runs and is attached.
+    // Taken from the first frame on: the client sends while the container is still being made.
+    const stdin = new PassThrough();
+    let attachment: Attachment | undefined;
+    // Signals go to the container once there is one.
+    const made: { id?: string } = {};
+    s.onFrame = (type, payload) => {
+      if (type === FRAME.signal) {
+        if (made.id) void engine.killContainer(made.id, payload.toString("utf8") || "SIGTERM").catch(() => undefined);
+      }
+      else if (type === FRAME.stdin && req.interactive) {
+        if (payload.length === 0) stdin.end();
+        else if (stdin.writable) stdin.write(payload);
+      } else if (type === FRAME.resize) {
+        const { rows, cols } = JSON.parse(payload.toString("utf8")) as { rows: number; cols: number };
+        void attachment?.resize(rows, cols).catch(() => undefined);
+      }
+    };
     let created: { id: string; name: string };
     try {
       created = await createRunContainer(this.ctx.controller, stack, req, (m) => s.message(m));
@@ -276,9 +294,7 @@ export class AttachSessions {
     // Whoever ends the session first: the container exiting, or the client
     // leaving (then the container is stopped, as its one user is gone).
     const abort = new AbortController();
-    s.onFrame = (type, payload) => {
-      if (type === FRAME.signal) void engine.killContainer(id, payload.toString("utf8") || "SIGTERM").catch(() => undefined);
-    };
+    made.id = id;
     s.onHangup = () => {
       abort.abort();
       // A stopping daemon leaves containers running: they outlive it by design.
@@ -299,6 +315,16 @@ export class AttachSessions {
     if (req.detach) {
       s.finish(jsonFrame(FRAME.exit, { exitCode: 0 }));
       return;
+    }
+    if (req.interactive) {
+      // For stdin only: the output comes from the log below, from the start (the attachment sees only what follows it).
+      const discard = (): Writable => new Writable({ write: (_chunk, _enc, cb) => cb() });
+      try {
+        attachment = await engine.attachContainer(id, { stdin, stdout: discard(), stderr: discard(), signal: abort.signal });
+      } catch (err) {
+        // It ended already: nothing left to read its stdin.
+        this.ctx.log.info("run: stdin not attached", { container: name, error: (err as Error).message });
+      }
     }
     try {
       for await (const e of engine.logs(id, { follow: true, signal: abort.signal })) {

@@ -24,6 +24,8 @@ describe("runSpec: a one-off container as compose v2 makes it", () => {
     for (const net of Object.values(spec.networks)) expect(net.aliases).toEqual([spec.name]);
     expect(spec.cmd).toEqual(["httpd", "-f"]);
     expect(spec.openStdin).toBe(false);
+    // run -i: a stdin that its one client's end closes.
+    expect(runSpec(stack, web, 1, req({ interactive: true }))).toMatchObject({ openStdin: true, stdinOnce: true });
   });
 
   it("applies the command line: command, env, user, workdir, name, labels, ports", () => {

@@ -81,9 +81,9 @@ export function runSpec(stack: StackSpec, svc: ServiceSpec, number: number, req:
   if (req.user) spec.user = req.user;
   if (req.workingDir) spec.workingDir = req.workingDir;
   spec.tty = req.tty === true;
-  // Nothing can write to the main process's stdin (the engine has no attach
-  // yet), so an open stdin would only make readers wait forever.
-  spec.openStdin = false;
+  // The session's stdin, attached once: its end is the process's (`echo x | run svc cat` ends).
+  spec.openStdin = req.interactive === true;
+  spec.stdinOnce = spec.openStdin;
   const servicePorts = req.servicePorts ? svc.ports.map((p) => ({ containerPort: p.target, protocol: p.protocol, hostPort: p.published, hostIp: p.hostIp })) : [];
   spec.ports = [...servicePorts, ...(req.ports ?? [])];
   return spec;
