@@ -3,7 +3,7 @@
 // decodes them), and our unpacker (unpack.ts, written for hostile layers, not
 // for this code) must rebuild the very same upper directory from the tar.
 import { createHash } from "node:crypto";
-import { chmod, chown, link, mkdir, rm, symlink, utimes, writeFile } from "node:fs/promises";
+import { chmod, chown, link, mkdir, rename, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -218,6 +218,35 @@ describe("diffUpperDir", () => {
     expect(err).toBeInstanceOf(DiffError);
     expect((err as DiffError).message).toMatch(/^etc\/\.wh\.passwd: a file whose name starts with "\.wh\."/);
     expect((err as DiffError).kind).toBe("invalid");
+  });
+
+  test("a parent directory swapped for a link to a host directory mid-walk: refused, no host byte in the layer", async () => {
+    const u = await fresh("swap");
+    const host = await fresh("host");
+    await writeFile(`${host}/b-secret`, "HOST-SECRET\n");
+    await mkdir(`${u}/d`);
+    // A first file big enough that the walk is still writing it when the reader holds back.
+    await writeFile(`${u}/d/a-big`, Buffer.alloc(4 << 20, 0x61));
+    await writeFile(`${u}/d/b-secret`, "container\n");
+    const { tar, done } = diffUpperDir(u);
+    done.catch(() => undefined);
+    const chunks: Buffer[] = [];
+    let swapped = false;
+    const streamed = (async () => {
+      for await (const c of tar) {
+        chunks.push(c as Buffer);
+        if (!swapped && Buffer.concat(chunks).includes("aaaaaaaa")) {
+          // What a running container can do to its own upper dir between the walk's readdir and its open.
+          await rename(`${u}/d`, `${u}/d-old`);
+          await symlink(host, `${u}/d`);
+          swapped = true;
+        }
+      }
+    })();
+    await streamed.catch(() => undefined); // the tar stream ends with the walk's error
+    expect(swapped).toBe(true);
+    await expect(done).rejects.toThrow(/^d\/b-secret left the container's upper directory/);
+    expect(Buffer.concat(chunks).includes("HOST-SECRET")).toBe(false);
   });
 
   test("a missing upper dir is a clear error", async () => {

@@ -18,7 +18,7 @@
 // as docker does (a running server's socket is common in a committed container).
 // A file named `.wh.*` made inside the container is refused: in a layer it
 // would read as a whiteout and silently hide a file instead.
-import { closeSync, constants, createReadStream, fstatSync, openSync, type Stats } from "node:fs";
+import { closeSync, constants, createReadStream, fstatSync, openSync, readlinkSync, type Stats } from "node:fs";
 import { lstat, readdir, readlink, realpath } from "node:fs/promises";
 import { isUtf8 } from "node:buffer";
 import { Readable } from "node:stream";
@@ -223,6 +223,14 @@ class DiffWalker {
     if (!now.isFile() || now.ino !== st.ino || now.dev !== st.dev) {
       closeSync(fd);
       throw new DiffError(`${rel} changed while the layer was written (is the container still running unpaused?)`, { path: rel });
+    }
+    // O_NOFOLLOW guards only the last component: a running (unpaused) container
+    // can swap a parent directory for a link to a host directory between the
+    // walk's readdir and this open, and lstat and open would both go through it.
+    // The open file's own path says where it really is.
+    if (readlinkSync(`/proc/self/fd/${fd}`) !== this.abs(rel)) {
+      closeSync(fd);
+      throw new DiffError(`${rel} left the container's upper directory while the layer was written (a directory was replaced by a link; is the container running unpaused?)`, { path: rel });
     }
     await this.addPax(rel, xattrs);
     let written!: Promise<void>;
