@@ -9,8 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEngine } from "../engine/index.js";
 import { handoverKey } from "../model/labels.js";
 import { VOLUME_IMAGE_SEED } from "./fixtures/images.js";
-import { spawnCli } from "./support/e2e.js";
-import { startStackSuite, stopStackSuite } from "./support/stack.js";
+import { projectCli, startStackSuite, stopStackSuite } from "./support/stack.js";
 import type { StackSuite } from "./support/stack.js";
 
 let s: StackSuite;
@@ -24,14 +23,8 @@ services:
     volumes: ["/scratch"]
 `;
 
-// Asynchronous, so the test's worker keeps answering vitest while a long `up` runs.
-async function cli(args: string[]): Promise<string> {
-  const run = spawnCli(s.daemon, ["-p", project, ...args], { cwd: s.work });
-  const code = await run.exited(240_000);
-  if (code !== 0) throw new Error(`tscompose ${args.join(" ")} exited ${code}: ${run.stderr()}`);
-  return run.stdout();
-}
-const sh = (script: string): Promise<string> => cli(["exec", "-T", "db", "sh", "-c", script]);
+const { cli, sh: shIn } = projectCli(() => s, project);
+const sh = (script: string): Promise<string> => shIn("db", script);
 const containerId = async (): Promise<string> => (await cli(["ps", "-q"])).trim();
 const anonymousVolumes = async (): Promise<string[]> =>
   (await cli(["volume", "ls", "-q"])).split("\n").filter((n) => /^[0-9a-f]{64}$/.test(n));

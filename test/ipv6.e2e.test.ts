@@ -7,8 +7,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawnCli } from "./support/e2e.js";
-import { startStackSuite, stopStackSuite } from "./support/stack.js";
+import { projectCli, startStackSuite, stopStackSuite } from "./support/stack.js";
 import type { StackSuite } from "./support/stack.js";
 import { httpGet } from "../engine/network/testing.js";
 
@@ -51,13 +50,7 @@ networks:
         - subnet: ${v6(2)}/64
 `;
 
-async function cli(args: string[]): Promise<string> {
-  const run = spawnCli(s.daemon, ["-p", project, ...args], { cwd: s.work });
-  const code = await run.exited(240_000);
-  if (code !== 0) throw new Error(`tscompose ${args.join(" ")} exited ${code}: ${run.stderr()}`);
-  return run.stdout();
-}
-const sh = (service: string, script: string): Promise<string> => cli(["exec", "-T", service, "sh", "-c", script]);
+const { cli, sh } = projectCli(() => s, project);
 
 beforeAll(async () => {
   s = await startStackSuite("ipv6", ["busybox"]);

@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "n
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, spawnCli } from "./support/e2e.js";
-import { startStackSuite, stopStackSuite } from "./support/stack.js";
+import { projectCli, startStackSuite, stopStackSuite } from "./support/stack.js";
 import type { StackSuite } from "./support/stack.js";
 
 let s: StackSuite;
@@ -41,13 +41,8 @@ services:
     command: ["sh", "-c", "echo quiet-says-hi; exec sleep 1000"]
 `;
 
-async function cli(args: string[]): Promise<string> {
-  const run = spawnCli(s.daemon, ["-p", project, ...args], { cwd: s.work });
-  const code = await run.exited(240_000);
-  if (code !== 0) throw new Error(`tscompose ${args.join(" ")} exited ${code}: ${run.stderr()}`);
-  return run.stdout();
-}
-const inApp = (script: string): Promise<string> => cli(["exec", "-T", "app", "sh", "-c", script]);
+const { cli, sh: shIn } = projectCli(() => s, project);
+const inApp = (script: string): Promise<string> => shIn("app", script);
 
 /** Every runtime config.json under the daemon's state dir whose annotations have `key`. */
 function runtimeConfigsWith(key: string): { annotations: Record<string, string> }[] {

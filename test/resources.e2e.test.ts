@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { detectCgroupVersion } from "../engine/cgroups/detect.js";
 import { hostCgroupSupport } from "../engine/cgroups/support.js";
 import { hasSysResource } from "../engine/runtime/rlimits.js";
-import { runCli, spawnCli } from "./support/e2e.js";
-import { startStackSuite, stopStackSuite } from "./support/stack.js";
+import { runCli } from "./support/e2e.js";
+import { projectCli, startStackSuite, stopStackSuite } from "./support/stack.js";
 import type { StackSuite } from "./support/stack.js";
 
 let s: StackSuite;
@@ -49,13 +49,7 @@ services:
         limits: {memory: 48m, cpus: "0.5", pids: 50}
 `;
 
-async function cli(args: string[]): Promise<string> {
-  const run = spawnCli(s.daemon, ["-p", project, ...args], { cwd: s.work });
-  const code = await run.exited(240_000);
-  if (code !== 0) throw new Error(`tscompose ${args.join(" ")} exited ${code}: ${run.stderr()}`);
-  return run.stdout();
-}
-const sh = (service: string, script: string): Promise<string> => cli(["exec", "-T", service, "sh", "-c", script]);
+const { cli, sh } = projectCli(() => s, project);
 
 beforeAll(async () => {
   s = await startStackSuite("resources");

@@ -6,21 +6,14 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli, spawnCli } from "./support/e2e.js";
-import { startStackSuite, stopStackSuite } from "./support/stack.js";
+import { runCli } from "./support/e2e.js";
+import { projectCli, startStackSuite, stopStackSuite } from "./support/stack.js";
 import type { StackSuite } from "./support/stack.js";
 
 let s: StackSuite;
 const project = `tvk${process.pid}`;
 
-// Asynchronous, so the test's worker keeps answering vitest while a long `up` runs.
-async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
-  const run = spawnCli(s.daemon, ["-p", project, ...args], { cwd: s.work, env });
-  const code = await run.exited(240_000);
-  if (code !== 0) throw new Error(`tscompose ${args.join(" ")} exited ${code}: ${run.stderr()}`);
-  return run.stdout();
-}
-const sh = (service: string, script: string): Promise<string> => cli(["exec", "-T", service, "sh", "-c", script]);
+const { cli, sh } = projectCli(() => s, project);
 
 beforeAll(async () => {
   s = await startStackSuite("volumes-keys", ["busybox", "multilayer"]);

@@ -7,7 +7,7 @@ import type { TestImageName } from "../fixtures/images.js";
 import { startRegistry } from "../fixtures/registry.js";
 import type { TestRegistry } from "../fixtures/registry.js";
 import { buildOnce, cleanupDir, leaks, testDaemon } from "./daemon.js";
-import { jsonLines } from "./e2e.js";
+import { jsonLines, spawnCli } from "./e2e.js";
 import type { TestDaemon } from "./daemon.js";
 import { eventually } from "./wait.js";
 
@@ -30,6 +30,27 @@ export function psRows(d: TestDaemon, project: string, cwd: string): PsRow[] {
 /** eventually() (test/support/wait.ts) with the stack suites' deadline: a daemon converging a stack is slower than an engine call. */
 export function until<T>(fn: () => T | Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
   return eventually(fn, ok, timeoutMs, "state", 250);
+}
+
+/**
+ * `tscompose -p PROJECT ARGS` in the suite's work dir: its stdout, or an
+ * error with its stderr when it exits non-zero; `sh` runs a script in a
+ * service with exec -T. Asynchronous, so the test's worker keeps answering
+ * vitest while a long `up` runs. `suite` is read at each call: suites start
+ * in beforeAll, after the file's top level has run.
+ */
+export function projectCli(suite: () => StackSuite, project: string): {
+  cli: (args: string[], env?: NodeJS.ProcessEnv) => Promise<string>;
+  sh: (service: string, script: string) => Promise<string>;
+} {
+  const cli = async (args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> => {
+    const s = suite();
+    const run = spawnCli(s.daemon, ["-p", project, ...args], { cwd: s.work, env });
+    const code = await run.exited(240_000);
+    if (code !== 0) throw new Error(`tscompose ${args.join(" ")} exited ${code}: ${run.stderr()}`);
+    return run.stdout();
+  };
+  return { cli, sh: (service, script) => cli(["exec", "-T", service, "sh", "-c", script]) };
 }
 
 /** A registry serving test images as docker.io's mirror, a daemon using it, and a work dir: what every stack e2e file starts with. */
