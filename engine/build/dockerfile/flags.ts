@@ -3,6 +3,7 @@
 // its typed form with BuildKit's defaults.
 import { posix } from "node:path";
 import type { RawFlag } from "./syntax.js";
+import type { MountOf } from "./types.js";
 
 export type FlagKind = "string" | "bool" | "multi";
 
@@ -48,22 +49,7 @@ export function checkFlags(keyword: string, flags: RawFlag[]): CheckedFlags {
 }
 
 /** A `--mount` before the `from=` reference is resolved to a stage or an image. */
-export type ParsedMount =
-  | { type: "bind"; target: string; source: string; from?: string; readonly: boolean }
-  | {
-      type: "cache";
-      target: string;
-      id: string;
-      sharing: "shared" | "private" | "locked";
-      source: string;
-      from?: string;
-      readonly: boolean;
-      mode: number;
-      uid: number;
-      gid: number;
-    }
-  | { type: "tmpfs"; target: string; size?: number }
-  | { type: "secret"; id: string; target?: string; env?: string; required: boolean; mode: number; uid: number; gid: number };
+export type ParsedMount = MountOf<string>;
 
 const MOUNT_KEYS: Readonly<Record<string, readonly string[]>> = {
   bind: ["type", "target", "source", "from", "readonly", "readwrite"],

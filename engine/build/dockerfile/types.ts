@@ -55,15 +55,16 @@ export interface HeredocFile {
   expand: boolean;
 }
 
-export type Mount =
-  | { type: "bind"; target: string; source: string; from?: ImageSource; readonly: boolean }
+/** A RUN `--mount`; `From` is how its `from=` is held: the written text while parsing, a resolved source after. */
+export type MountOf<From> =
+  | { type: "bind"; target: string; source: string; from?: From; readonly: boolean }
   | {
       type: "cache";
       target: string;
       id: string;
       sharing: "shared" | "private" | "locked";
       source: string;
-      from?: ImageSource;
+      from?: From;
       readonly: boolean;
       mode: number;
       uid: number;
@@ -71,6 +72,8 @@ export type Mount =
     }
   | { type: "tmpfs"; target: string; size?: number }
   | { type: "secret"; id: string; target?: string; env?: string; required: boolean; mode: number; uid: number; gid: number };
+
+export type Mount = MountOf<ImageSource>;
 
 export interface RunStep extends StepBase {
   kind: "run";
