@@ -98,6 +98,23 @@ function write(w: NodeJS.WritableStream, chunk: Buffer): Promise<void> {
   });
 }
 
+type HijackedStream = NodeJS.ReadWriteStream & { destroy(): void; end(): void };
+
+/** A hijacked stream's output to the caller's writers: whole with a tty, else demultiplexed into stdout and stderr, each chunk taken before the next is read. */
+async function copyOutput(socket: HijackedStream, tty: boolean, stdout: NodeJS.WritableStream | undefined, stderr: NodeJS.WritableStream | undefined): Promise<void> {
+  const parser = new FrameParser();
+  for await (const chunk of socket as AsyncIterable<Buffer>) {
+    if (tty) {
+      if (stdout) await write(stdout, chunk);
+      continue;
+    }
+    for (const f of parser.push(chunk)) {
+      const target = f.stream === "stdout" ? stdout : stderr;
+      if (target) await write(target, f.payload);
+    }
+  }
+}
+
 /** A pull error's kind: dockerd says these in words inside a 200 stream. */
 function pullError(ref: string, message: string): EngineError {
   const kind = /not found|manifest unknown|does not exist|repository .* not found/i.test(message)
@@ -151,6 +168,16 @@ export class DockerEngine implements Engine {
           statusCodes: { ...OK_STATUSES },
         },
         (err: Error | null, data: unknown) => (err ? reject(err) : resolve(data as T)),
+      );
+    });
+  }
+
+  /** A hijacked connection (exec start, attach): the process's multiplexed output to read, its stdin to write. */
+  private hijack(path: string, options: Record<string, unknown>, openStdin: boolean, signal: AbortSignal | undefined): Promise<HijackedStream> {
+    return new Promise<HijackedStream>((resolve, reject) => {
+      this.client.modem.dial(
+        { path: `${path}?`, method: "POST", options, hijack: true, openStdin, isStream: true, abortSignal: signal, statusCodes: { 101: true, 200: true } },
+        (err: Error | null, data: unknown) => (err ? reject(err) : resolve(data as HijackedStream)),
       );
     });
   }
@@ -506,40 +533,15 @@ export class DockerEngine implements Engine {
       `exec in ${id}`,
     );
     const socket = await docker(
-      () =>
-        new Promise<NodeJS.ReadWriteStream & { destroy(): void; end(): void }>((resolve, reject) => {
-          this.client.modem.dial(
-            {
-              path: `/exec/${created.Id}/start?`,
-              method: "POST",
-              options: { _body: { Detach: false, Tty: tty } },
-              hijack: true,
-              openStdin: spec.stdin !== undefined,
-              isStream: true,
-              abortSignal: spec.signal,
-              statusCodes: { 101: true, 200: true },
-            },
-            (err: Error | null, data: unknown) => (err ? reject(err) : resolve(data as never)),
-          );
-        }),
+      () => this.hijack(`/exec/${created.Id}/start`, { _body: { Detach: false, Tty: tty } }, spec.stdin !== undefined, spec.signal),
       `exec in ${id}`,
     );
     if (spec.stdin) {
       spec.stdin.pipe(socket);
     } else socket.end?.();
-    const parser = new FrameParser();
     try {
       // Every byte is handed over (and taken by the writer) before the exit code is asked for: the stream's end is the process's.
-      for await (const chunk of socket as AsyncIterable<Buffer>) {
-        if (tty) {
-          if (spec.stdout) await write(spec.stdout, chunk);
-          continue;
-        }
-        for (const f of parser.push(chunk)) {
-          const target = f.stream === "stdout" ? spec.stdout : spec.stderr;
-          if (target) await write(target, f.payload);
-        }
-      }
+      await copyOutput(socket, tty, spec.stdout, spec.stderr);
     } catch (e) {
       if (spec.signal?.aborted) throw new EngineError("conflict", `exec in ${id}: cancelled`, { cause: e });
       throw translateDockerError(e, `exec in ${id}`);
@@ -560,37 +562,16 @@ export class DockerEngine implements Engine {
     const tty = info.Config.Tty === true;
     const stdin = spec.stdin !== undefined && info.Config.OpenStdin === true;
     const socket = await docker(
-      () =>
-        new Promise<NodeJS.ReadWriteStream & { destroy(): void; end(): void }>((resolve, reject) => {
-          this.client.modem.dial(
-            {
-              path: `/containers/${info.Id}/attach?`,
-              method: "POST",
-              // stream=1 and no logs: output from now on, as docker attach shows it.
-              options: { _query: { stream: true, stdin, stdout: true, stderr: true } },
-              hijack: true,
-              openStdin: stdin,
-              isStream: true,
-              statusCodes: { 101: true, 200: true },
-            },
-            (err: Error | null, data: unknown) => (err ? reject(err) : resolve(data as never)),
-          );
-        }),
+      // stream=1 and no logs: output from now on, as docker attach shows it.
+      () => this.hijack(`/containers/${info.Id}/attach`, { _query: { stream: true, stdin, stdout: true, stderr: true } }, stdin, undefined),
       `attach to ${id}`,
     );
     if (stdin) spec.stdin?.pipe(socket);
     const detach = (): void => socket.destroy();
     spec.signal?.addEventListener("abort", detach, { once: true });
-    const parser = new FrameParser();
     const ended = (async () => {
       try {
-        for await (const chunk of socket as AsyncIterable<Buffer>) {
-          if (tty) {
-            await write(spec.stdout, chunk);
-            continue;
-          }
-          for (const f of parser.push(chunk)) await write(f.stream === "stdout" ? spec.stdout : spec.stderr, f.payload);
-        }
+        await copyOutput(socket, tty, spec.stdout, spec.stderr);
       } catch (e) {
         if (!spec.signal?.aborted) throw translateDockerError(e, `attach to ${id}`);
       } finally {
