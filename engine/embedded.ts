@@ -25,6 +25,8 @@ import type { ResolvedUser } from "./runtime/user.js";
 import type { ChainId, Mount, Snapshotter } from "./snapshot/types.js";
 import { mergeEnv } from "./runtime/spec.js";
 import type {
+  BuildRequest,
+  BuildResult,
   CommitOptions,
   ContainerFilter,
   ContainerInfo,
@@ -561,6 +563,10 @@ export class EmbeddedEngine implements Engine {
    * failure. The config is the container's own (command, env, user, working
    * dir as it ran), then the -c changes.
    */
+  buildImage(_req: BuildRequest): Promise<BuildResult> {
+    return Promise.reject(new EngineError("invalid", "image builds are not implemented yet on the embedded engine"));
+  }
+
   async commitContainer(idOrName: string, opts: CommitOptions = {}): Promise<string> {
     const rec = this.parts.runtime.get(idOrName);
     const snapshot = await this.parts.snapshotter.get(rec.id);

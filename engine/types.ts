@@ -455,6 +455,73 @@ export interface PullProgress {
   total?: number;
 }
 
+/**
+ * docker build's request (`tscompose build`, compose `build:`, `image build`).
+ * Paths are absolute on the engine's host (the daemon resolves them from the
+ * stack file); every relative path inside the Dockerfile is the context's.
+ */
+export interface BuildRequest {
+  /** The context directory. */
+  contextDir: string;
+  /** The Dockerfile: absolute, or relative to contextDir; default "Dockerfile". Ignored when `dockerfileInline` is set. */
+  dockerfile?: string;
+  /** compose `dockerfile_inline`: the Dockerfile's text. */
+  dockerfileInline?: string;
+  /** --build-arg K=V; a value of undefined takes the daemon's environment value as docker does for `--build-arg K`. */
+  buildArgs?: Record<string, string | undefined>;
+  /** --target: the stage to build (default the last). */
+  target?: string;
+  /** Normalized references to tag the result with (the first is the "main" tag). */
+  tags: string[];
+  /** LABELs added to the result's config. */
+  labels?: Record<string, string>;
+  /** --no-cache: no step comes from the cache. */
+  noCache?: boolean;
+  /** --pull: pull every base image again even when present. */
+  pull?: boolean;
+  /** RUN's network when the step says nothing (--network): "default" (a build bridge with NAT), "none", "host". */
+  network?: "default" | "none" | "host";
+  /** /dev/shm size of RUN steps, bytes (compose build.shm_size). */
+  shmSize?: number;
+  /** --add-host: `name:ip` lines added to RUN steps' /etc/hosts. */
+  extraHosts?: string[];
+  /** RUN --mount=type=secret sources by id: a host file's path, or a value (compose `environment:` secrets). */
+  secrets?: Record<string, { file: string } | { value: string }>;
+  /** --build-context / compose additional_contexts: a name usable in FROM/--from as a directory ("dir") or an image ("image"). */
+  additionalContexts?: Record<string, { dir: string } | { image: string }>;
+  /** --platform: only the host's platform is buildable. */
+  platform?: string;
+  signal?: AbortSignal;
+  onProgress?: (p: BuildProgress) => void;
+}
+
+/**
+ * Build progress, shaped after BuildKit's plain output: one vertex per step
+ * ("[stage 2/5] RUN make"), started, cached or done with a duration, and the
+ * step's output lines in between.
+ */
+export type BuildProgress =
+  | {
+      type: "step";
+      /** Stable within a build: the order steps were planned in, from 1. */
+      id: number;
+      /** Docker's vertex name: `[build 2/5] RUN make`, `[internal] load build context`. */
+      name: string;
+      state: "started" | "cached" | "done" | "error";
+      /** Set with "done", "cached" and "error". */
+      durationMs?: number;
+      error?: string;
+    }
+  | { type: "output"; id: number; stream: "stdout" | "stderr"; text: string }
+  | { type: "warning"; message: string };
+
+export interface BuildResult {
+  /** The image ID (sha256:... of the config). */
+  imageId: string;
+  /** The frontend's warnings (unused build args ...). */
+  warnings: string[];
+}
+
 export interface PullOptions {
   platform?: string;
   onProgress?: (p: PullProgress) => void;
@@ -526,6 +593,12 @@ export interface Engine {
   inspectImage(ref: string): Promise<ImageInfo | undefined>;
   listImages(): Promise<ImageInfo[]>;
   removeImage(ref: string, opts?: { force?: boolean }): Promise<string[]>;
+  /**
+   * docker build: runs the Dockerfile of `req.contextDir` and tags the result.
+   * A failing step is an EngineError of kind "invalid" whose message names
+   * `Dockerfile:LINE` and the step, in BuildKit's words.
+   */
+  buildImage(req: BuildRequest): Promise<BuildResult>;
   /** Removes dangling images (all: every image no container uses); the report is docker's "untagged:"/"deleted:" lines. Optional. */
   pruneImages?(opts?: { all?: boolean }): Promise<{ report: string[]; reclaimed: number }>;
 

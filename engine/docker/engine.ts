@@ -18,6 +18,8 @@ import type { Readable, Writable } from "node:stream";
 import type Docker from "dockerode";
 import { EngineError } from "../errors.js";
 import type {
+  BuildRequest,
+  BuildResult,
   AttachSpec,
   Attachment,
   CommitOptions,
@@ -586,6 +588,10 @@ export class DockerEngine implements Engine {
         await docker(() => this.dial({ path: `/containers/${info.Id}/resize`, method: "POST", query: { h: rows, w: cols } }), `resize ${id}`);
       },
     };
+  }
+
+  buildImage(_req: BuildRequest): Promise<BuildResult> {
+    return Promise.reject(new EngineError("invalid", "image builds are not implemented yet on the docker engine"));
   }
 
   async commitContainer(idOrName: string, opts: CommitOptions = {}): Promise<string> {

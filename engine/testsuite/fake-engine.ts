@@ -19,6 +19,8 @@ import { checkName } from "../names.js";
 import { checkTimeoutMs } from "../timeout.js";
 import { EngineError } from "../types.js";
 import type {
+  BuildRequest,
+  BuildResult,
   CommitOptions,
   AttachSpec,
   Attachment,
@@ -626,6 +628,10 @@ export class FakeEngine implements Engine {
 
   exportContainer(id: string, hostPath: string, opts: { path?: string; followLink?: boolean } = {}): Promise<void> {
     return this.call("exportContainer", [id, hostPath, opts], () => this.get(id).files.exportTar(hostPath, opts));
+  }
+
+  buildImage(_req: BuildRequest): Promise<BuildResult> {
+    return Promise.reject(new EngineError("invalid", "image builds are not implemented yet on the fake engine"));
   }
 
   commitContainer(idOrName: string, opts: CommitOptions = {}): Promise<string> {

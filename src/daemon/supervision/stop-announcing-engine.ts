@@ -5,6 +5,8 @@
 // a method added to Engine does not compile here until this wrapper decides
 // whether it stops or starts a container.
 import type {
+  BuildRequest,
+  BuildResult,
   CommitOptions,
   ContainerFilter,
   ContainerInfo,
@@ -155,6 +157,10 @@ export class StopAnnouncingEngine implements Engine {
   }
 
   // A commit pauses and thaws; it never stops the container, so there is nothing to announce.
+  buildImage(req: BuildRequest): Promise<BuildResult> {
+    return this.inner.buildImage(req);
+  }
+
   commitContainer(id: string, opts?: CommitOptions): Promise<string> {
     return this.inner.commitContainer(id, opts);
   }
