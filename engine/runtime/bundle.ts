@@ -19,6 +19,7 @@ import { mountsFromSpec } from "./mounts.js";
 import type { ResolvedMount } from "./mounts.js";
 import { which } from "./monitor.js";
 import { sharesHostUts } from "./namespaces.js";
+import { hostShmPath } from "./shm.js";
 import type { JoinPaths } from "./namespaces.js";
 import type { OciDevice, OciSpec, RootfsMount } from "./oci.js";
 import { canRaiseRlimits, hostRlimits } from "./rlimits.js";
@@ -139,6 +140,7 @@ export async function prepareBundle(b: BundleInput): Promise<OciSpec> {
     hostDevices: spec.privileged ? await hostDevices() : undefined,
     devices: await containerDevices(spec),
     joinPaths: b.joinPaths,
+    hostShm: hostShmPath(b.dir),
     hostCapabilities: spec.privileged ? await hostBoundingCapabilities() : undefined,
     hostMaskedPaths: spec.privileged ? undefined : await hostMaskedPaths(),
     blockDevices: await resolveBlockDevices(blkioDevicePaths(spec.resources.blkio)),
@@ -162,6 +164,9 @@ export async function updateJoinPaths(dir: string, joined: JoinPaths): Promise<v
   for (const ns of config.linux.namespaces) {
     if ((ns.type === "pid" || ns.type === "ipc") && ns.path !== undefined && joined[ns.type]) ns.path = joined[ns.type];
   }
+  // The IPC donor named by name may be another container now: its /dev/shm then.
+  const shm = config.mounts.find((m) => m.destination === "/dev/shm");
+  if (shm?.type === "bind" && joined.shm !== undefined) shm.source = joined.shm;
   await writeFileAtomic(file, serializeSpec(config));
 }
 

@@ -18,6 +18,7 @@ import { updateJoinPaths } from "./bundle.js";
 import { startViaExecFifo } from "./execfifo.js";
 import { joinPaths, namespaceJoins } from "./namespaces.js";
 import { readExitFile } from "./exits.js";
+import { mountHostShm, unmountHostShm } from "./shm.js";
 import { rotationPolicy } from "./logrotate.js";
 import type { LogRotator } from "./logrotate.js";
 import { launchMonitor } from "./monitor.js";
@@ -50,6 +51,8 @@ export interface LifecycleDeps {
   unreadable: Map<string, UnreadableRecord>;
   /** A running container's pid (by id or name), for the namespaces another container joins. */
   runningPid?: ((idOrName: string) => number | undefined) | undefined;
+  /** The host path of a container's /dev/shm (by id or name), for a container joining its IPC namespace. */
+  sharedShm?: ((idOrName: string) => string | undefined) | undefined;
 }
 
 type ContainerAction = Exclude<Extract<EngineEvent, { type: "container" }>["action"], "health_status">;
@@ -66,6 +69,9 @@ const exists = (path: string) =>
     () => true,
     () => false,
   );
+
+/** `ipc: shareable`: its /dev/shm is a tmpfs on the host (shm.ts). */
+const isShareable = (rec: ContainerRecord): boolean => rec.spec.ipcMode === "shareable";
 
 /** Whether a process exists and is not a zombie (an exited conmon waits for its reaper, init, for a while). */
 export const alive = isRunning;
@@ -146,9 +152,12 @@ export class Lifecycle {
         // A rootfs runc mounts needs nothing from us.
         rec.rootfsMount ? undefined : this.d.beforeStart?.(toInfo(rec), rec.rootfs),
         ...[join(this.d.paths.exitDir, id), join(dir, "persist", "exit"), join(dir, "persist", "oom"), join(dir, "oom")].map((f) => rm(f, { force: true })),
+        isShareable(rec) ? mountHostShm(dir, rec.spec.shmSize) : undefined,
       ]);
       // The containers whose pid or ipc namespace this one joins may have restarted since: their pids now.
-      if (Object.keys(namespaceJoins(rec.spec)).length > 0) await updateJoinPaths(dir, joinPaths(rec.spec, (x) => this.d.runningPid?.(x)));
+      if (Object.keys(namespaceJoins(rec.spec)).length > 0) {
+        await updateJoinPaths(dir, joinPaths(rec.spec, (x) => this.d.runningPid?.(x), (x) => this.d.sharedShm?.(x)));
+      }
       // Normally deleted when the last run ended; runc is only asked when its state dir is still there.
       // Before anything else: a runtime removed from daemon.json since the create fails here, with docker's words.
       const runc = this.d.runcFor(rec.spec);
@@ -314,6 +323,7 @@ export class Lifecycle {
           rm(join(this.d.paths.exitDir, id), { force: true }),
           // conmon unlinks its attach-socket symlink when it exits; not when it was killed.
           rm(join(this.d.paths.socketDir, id), { force: true }),
+          isShareable(rec) ? unmountHostShm(this.dir(id)) : undefined,
         ]);
         await this.d.store.remove(id);
       } catch (e) {
@@ -399,6 +409,10 @@ export class Lifecycle {
     // Like containerd deleting a task once it exited: frees runc's state and the cgroup.
     if (exit) await this.deleteExited(rec);
     else await this.d.runc.delete(rec.id, { force: true });
+    // As dockerd's cleanup after an exit: the next start mounts an empty one. Joiners still running keep theirs.
+    if (isShareable(rec)) {
+      await unmountHostShm(this.dir(rec.id)).catch((e: unknown) => this.d.log?.("cannot unmount a stopped container's /dev/shm", { id: rec.id, error: (e as Error).message }));
+    }
     if (!isActive(rec.state)) return;
     this.d.rotator.untrack(rec.id);
     const exitCode = exit?.code ?? 255;
@@ -469,6 +483,8 @@ export class Lifecycle {
       const oom = active && exit ? await this.oomHappened(r) : false;
       const { record, deleteRunc } = reconcile(r, { runc: runcStates.get(r.id), exit, oom }, now);
       if (deleteRunc) await this.d.runc.delete(r.id, { force: true });
+      // A shareable container that ended while no engine ran (its daemon killed): its host /dev/shm goes, as at an exit.
+      if (isShareable(record) && !isActive(record.state)) await unmountHostShm(this.dir(record.id));
       if (rebuilt.has(r.id) || JSON.stringify(record) !== JSON.stringify(r)) await this.d.store.save(record);
       this.d.records.set(record.id, record);
       runcStates.delete(r.id);
@@ -477,7 +493,12 @@ export class Lifecycle {
     }
     // runc state nobody has a record of (a create that crashed before saving) and half-made directories.
     for (const id of runcStates.keys()) await this.d.runc.delete(id, { force: true });
-    for (const id of missing) if (!rebuilt.has(id) && !this.d.unreadable.has(id)) await this.d.store.remove(id);
+    for (const id of missing) {
+      if (rebuilt.has(id) || this.d.unreadable.has(id)) continue;
+      // A removal cut short after its record went: a shareable container's /dev/shm may still be mounted in it.
+      await unmountHostShm(this.dir(id));
+      await this.d.store.remove(id);
+    }
   }
 
   /**

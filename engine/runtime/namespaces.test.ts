@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseDeviceRule } from "./devices.js";
-import { joinPaths, ociNamespaces, shmMount } from "./namespaces.js";
+import { donorShm, joinPaths, ociNamespaces, shmMount } from "./namespaces.js";
 import { deviceRules } from "./spec.js";
 
 const modes = (over: Parameters<typeof ociNamespaces>[0] extends infer T ? Partial<T> : never) => ({ networkMode: "bridge", ...over });
@@ -30,13 +30,30 @@ describe("namespaces", () => {
     const pids: Record<string, number> = { db: 42 };
     expect(joinPaths({ pidMode: "container:db", ipcMode: "container:db" }, (x) => pids[x])).toEqual({ pid: "/proc/42/ns/pid", ipc: "/proc/42/ns/ipc" });
     expect(joinPaths({ pidMode: "host" }, () => undefined)).toEqual({});
+    // The IPC donor's /dev/shm, when it keeps one on the host; a pid join alone needs none.
+    const shms: Record<string, string> = { db: "/state/db/shm" };
+    expect(joinPaths({ ipcMode: "container:db" }, (x) => pids[x], (x) => shms[x])).toEqual({ ipc: "/proc/42/ns/ipc", shm: "/state/db/shm" });
+    expect(joinPaths({ pidMode: "container:db" }, (x) => pids[x], (x) => shms[x])).toEqual({ pid: "/proc/42/ns/pid" });
     expect(() => joinPaths({ ipcMode: "container:gone" }, () => undefined)).toThrow(/cannot join the ipc namespace of container gone: it is not running/);
   });
 
-  it("ipc none has no /dev/shm, host has the host's", () => {
+  it("ipc none has no /dev/shm, host has the host's, shareable and its joiners the donor's host tmpfs", () => {
     expect(shmMount("none")).toBeNull();
     expect(shmMount("host")).toMatchObject({ destination: "/dev/shm", type: "bind", source: "/dev/shm" });
-    expect(shmMount("shareable")).toBeUndefined();
+    expect(shmMount("shareable", "/state/db/shm")).toMatchObject({ destination: "/dev/shm", type: "bind", source: "/state/db/shm" });
+    expect(() => shmMount("shareable")).toThrow(/needs the host path/);
+    expect(shmMount("container:db", undefined, "/state/db/shm")).toMatchObject({ type: "bind", source: "/state/db/shm" });
+    // A private donor's /dev/shm is in its own mount namespace: the joiner keeps the default tmpfs.
+    expect(shmMount("container:db")).toBeUndefined();
+    expect(shmMount("private", "/state/x/shm", "/state/db/shm")).toBeUndefined();
+    expect(shmMount(undefined, "/state/x/shm")).toBeUndefined();
+  });
+
+  it("a donor's /dev/shm is on the host when shareable or host, else in its own mount namespace", () => {
+    expect(donorShm("shareable", "/state/db/shm")).toBe("/state/db/shm");
+    expect(donorShm("host", "/state/db/shm")).toBe("/dev/shm");
+    expect(donorShm("private", "/state/db/shm")).toBeUndefined();
+    expect(donorShm(undefined, "/state/db/shm")).toBeUndefined();
   });
 });
 

@@ -3,10 +3,10 @@
 // that namespace out of the OCI config (the container stays in the host's),
 // "container:X" joins X's through /proc/<X's pid>/ns/<type>, anything else is
 // a new namespace. IPC also decides /dev/shm: the host's for "host", none at
-// all for "none". A joined container's /dev/shm is a tmpfs in its own mount
-// namespace, which the kernel does not let another namespace bind (EINVAL), so
-// "container:X" shares SysV IPC and POSIX message queues but has its own
-// /dev/shm (Docker keeps a shareable container's /dev/shm on the host instead).
+// all for "none", a tmpfs on the host for "shareable" (shm.ts), which
+// "container:X" binds too when X is shareable (or the host's when X is
+// "host"). A joiner of a private X shares SysV IPC and POSIX message queues
+// but keeps its own /dev/shm (dockerd refuses that join instead).
 import { EngineError } from "../types.js";
 import type { ContainerSpec } from "../types.js";
 import type { OciMount, OciNamespace } from "./oci.js";
@@ -20,6 +20,8 @@ export type NamespaceModes = Pick<ContainerSpec, "pidMode" | "ipcMode" | "utsMod
 export interface JoinPaths {
   pid?: string;
   ipc?: string;
+  /** The host path of the joined IPC donor's /dev/shm, when it has one there (shareable or host). */
+  shm?: string;
 }
 
 /** The containers whose namespaces this one joins: type -> id or name. */
@@ -32,16 +34,32 @@ export function namespaceJoins(spec: Pick<ContainerSpec, "pidMode" | "ipcMode">)
 
 /**
  * Paths of the joined namespaces through the running containers' pids.
- * `pidOf` gives a container's pid when it is running, else undefined.
+ * `pidOf` gives a container's pid when it is running, else undefined;
+ * `shmOf` the host path of a container's /dev/shm when it keeps it there.
  */
-export function joinPaths(spec: Pick<ContainerSpec, "pidMode" | "ipcMode">, pidOf: (idOrName: string) => number | undefined): JoinPaths {
+export function joinPaths(
+  spec: Pick<ContainerSpec, "pidMode" | "ipcMode">,
+  pidOf: (idOrName: string) => number | undefined,
+  shmOf: (idOrName: string) => string | undefined = () => undefined,
+): JoinPaths {
   const out: JoinPaths = {};
   for (const [type, target] of Object.entries(namespaceJoins(spec)) as [JoinableNamespace, string][]) {
     const pid = pidOf(target);
     if (pid === undefined) throw new EngineError("invalid", `cannot join the ${type} namespace of container ${target}: it is not running`);
     out[type] = `/proc/${pid}/ns/${type}`;
+    if (type === "ipc") {
+      const shm = shmOf(target);
+      if (shm !== undefined) out.shm = shm;
+    }
   }
   return out;
+}
+
+/** Where a container's /dev/shm is on the host, for those that join its IPC namespace; undefined: in its own mount namespace. */
+export function donorShm(ipcMode: string | undefined, hostShm: string): string | undefined {
+  if (ipcMode === "host") return "/dev/shm";
+  if (ipcMode === "shareable") return hostShm;
+  return undefined;
 }
 
 /** The OCI namespace list; netnsPath joins a network namespace (a sandbox's, or another container's). */
@@ -74,10 +92,18 @@ export function sharesHostUts(spec: Pick<ContainerSpec, "networkMode" | "utsMode
 
 /**
  * The /dev/shm mount for the IPC mode, in place of the default tmpfs:
- * undefined keeps the default, null means none.
+ * undefined keeps the default, null means none. `hostShm` is the host tmpfs
+ * a shareable container's /dev/shm is; `joinedShm` the donor's a
+ * "container:X" joins (JoinPaths.shm).
  */
-export function shmMount(ipcMode: string | undefined): OciMount | null | undefined {
+export function shmMount(ipcMode: string | undefined, hostShm?: string, joinedShm?: string): OciMount | null | undefined {
+  const bind = (source: string): OciMount => ({ destination: "/dev/shm", type: "bind", source, options: ["rbind", "rprivate"] });
   if (ipcMode === "none") return null;
-  if (ipcMode === "host") return { destination: "/dev/shm", type: "bind", source: "/dev/shm", options: ["rbind", "rprivate"] };
+  if (ipcMode === "host") return bind("/dev/shm");
+  if (ipcMode === "shareable") {
+    if (hostShm === undefined) throw new EngineError("invalid", "ipc mode shareable needs the host path of the container's /dev/shm");
+    return bind(hostShm);
+  }
+  if (ipcMode?.startsWith("container:") && joinedShm !== undefined) return bind(joinedShm);
   return undefined;
 }

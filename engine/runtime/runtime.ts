@@ -16,7 +16,8 @@
 //   exits/<id>               conmon's exit files
 //   sockets/                 conmon's attach-socket symlinks
 //   containers/<id>/         bundle: record.json, config.json, ctr.log,
-//                            hosts, hostname, resolv.conf, persist/{exit,oom}
+//                            hosts, hostname, resolv.conf, persist/{exit,oom},
+//                            shm/ (the tmpfs of an ipc: shareable /dev/shm, shm.ts)
 import { EventEmitter } from "node:events";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { join, posix } from "node:path";
@@ -26,7 +27,8 @@ import type { CgroupManager } from "../cgroups/types.js";
 import type { AttachSpec, Attachment, ContainerFilter, ContainerInfo, ContainerSpec, ContainerStats, EngineEvent, ExecSpec, ImageConfig, LogEntry, LogOptions } from "../types.js";
 import { EngineError } from "../types.js";
 import { prepareBundle } from "./bundle.js";
-import { joinPaths } from "./namespaces.js";
+import { donorShm, joinPaths } from "./namespaces.js";
+import { hostShmPath } from "./shm.js";
 import type { HostsEntry } from "./etcfiles.js";
 import { runExec } from "./exec.js";
 import { attachMain } from "./attach.js";
@@ -131,6 +133,7 @@ export class ContainerRuntime {
       unreadable: this.unreadableRecords,
       emit: (e) => this.events.emit("event", e),
       runningPid: (idOrName) => this.runningPid(idOrName),
+      sharedShm: (idOrName) => this.sharedShm(idOrName),
     });
     this.watcher = new ExitWatcher(this.paths.exitDir, (id) => void this.life.checkExit(id), () => this.life.activeIds(), opts.pollMs);
   }
@@ -217,7 +220,7 @@ export class ContainerRuntime {
         spec,
         image: opts.imageConfig,
         cgroupsPath,
-        joinPaths: joinPaths(spec, (x) => this.runningPid(x)),
+        joinPaths: joinPaths(spec, (x) => this.runningPid(x), (x) => this.sharedShm(x)),
         annotations: { [RECORD_ANNOTATION]: JSON.stringify(rec) },
       });
       await this.store.save(rec);
@@ -241,6 +244,12 @@ export class ContainerRuntime {
   private runningPid(idOrName: string): number | undefined {
     const r = this.find(idOrName);
     return r?.state === "running" ? r.pid : undefined;
+  }
+
+  /** The host path of a container's /dev/shm, for those joining its IPC namespace (namespaces.ts donorShm). */
+  private sharedShm(idOrName: string): string | undefined {
+    const r = this.find(idOrName);
+    return r ? donorShm(r.spec.ipcMode, hostShmPath(this.store.containerDir(r.id))) : undefined;
   }
 
   private find(idOrName: string): ContainerRecord | undefined {

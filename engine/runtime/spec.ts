@@ -148,6 +148,8 @@ export interface SpecInput {
   devices?: OciDevice[];
   /** The namespaces of other containers that spec.pidMode/ipcMode join (namespaces.ts joinPaths). */
   joinPaths?: JoinPaths;
+  /** The host tmpfs an `ipc: shareable` container's /dev/shm is (shm.ts hostShmPath); required then. */
+  hostShm?: string;
   /** Masked paths that depend on the host (per-CPU thermal_throttle), added to MASKED_PATHS. */
   hostMaskedPaths?: readonly string[];
   /** The engine's own bounding capabilities: all a privileged container can get. */
@@ -187,7 +189,7 @@ export function buildSpec(input: SpecInput): OciSpec {
 
   const joined = input.joinPaths ?? {};
   const namespaces = ociNamespaces(spec, input.netnsPath, joined);
-  const shm = shmMount(spec.ipcMode);
+  const shm = shmMount(spec.ipcMode, input.hostShm, joined.shm);
   const defaults = defaultMounts({ shmSize: spec.shmSize, privileged: spec.privileged }).flatMap((m) => (m.destination !== "/dev/shm" || shm === undefined ? [m] : shm ? [shm] : []));
 
   const seccomp = containerSeccompFor(spec, caps);
