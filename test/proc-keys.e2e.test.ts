@@ -43,6 +43,7 @@ services:
     command: ["sleep", "3600"]
     init: true
     ipc: shareable
+    shm_size: 16m
     cgroup: host
     cgroup_parent: ${parent()}
     group_add: [www-data, "4242"]
@@ -89,6 +90,15 @@ describe("process and namespace keys", () => {
     const ipcOf = (svc: string) => sh(svc, "readlink /proc/self/ns/ipc");
     expect(await ipcOf("joiner")).toBe(await ipcOf("main"));
     expect(await ipcOf("alone")).not.toBe(await ipcOf("main"));
+    // ipc: shareable: main's /dev/shm (a tmpfs on the host, of its shm_size) is the joiner's too, so POSIX
+    // shared memory is shared; alone's is its own (the positive control: it can use it).
+    await sh("main", "echo shared > /dev/shm/seg");
+    expect(await sh("joiner", "cat /dev/shm/seg")).toBe("shared\n");
+    expect((await tryShell("alone", "cat /dev/shm/seg 2>/dev/null")).stdout).toBe("rc=1\n");
+    expect(await sh("alone", "echo own > /dev/shm/own && cat /dev/shm/own")).toBe("own\n");
+    expect(await sh("joiner", "df -k /dev/shm | awk 'NR==2 {print $2}'")).toBe("16384\n");
+    const shmMounts = () => readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => l.includes(s.daemon.stateDir) && / \S+\/shm /.test(l));
+    expect(shmMounts()).toHaveLength(1);
 
     // uts: host: the host's hostname; the others have their own.
     expect((await sh("joiner", "hostname")).trim()).toBe(hostname());
@@ -133,6 +143,8 @@ describe("process and namespace keys", () => {
     expect(ps[0]?.ExitCode).toBe(143);
 
     await ok(["down", "-t", "0"]);
+    // main's host /dev/shm went with it.
+    expect(shmMounts()).toEqual([]);
     // The container's cgroup under cgroup_parent went with it.
     for (const root of ["/sys/fs/cgroup/pids", "/sys/fs/cgroup/unified", "/sys/fs/cgroup"]) {
       const dir = join(root, parent());
