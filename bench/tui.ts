@@ -52,6 +52,8 @@ function fleet(): ContainerView[] {
           finishedAt: undefined,
           restartCount: 0,
           command: ["sleep", "1000"],
+          tty: false,
+          openStdin: false,
           ports: v === 0 ? [{ containerPort: 80, hostPort: String(8000 + s * 10 + n), protocol: "tcp", hostIp: undefined }] : [],
           networks: {},
           project,

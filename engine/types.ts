@@ -308,6 +308,10 @@ export interface ContainerInfo {
   /** The container was stopped on request (stop, or a recreate/down on its way), not ended by itself. */
   stopRequested?: boolean;
   command: string[];
+  /** Its main process has a terminal (docker inspect's Config.Tty): what `attach` joins without the stack file. */
+  tty: boolean;
+  /** Its main process's stdin is kept open for `attach` (Config.OpenStdin). */
+  openStdin: boolean;
   ports: (PortBinding & { hostPort: string })[];
   /** ipv6Address: on a network with IPv6 (embedded engine). */
   networks: Record<string, { ipAddress: string; aliases: string[]; macAddress: string | undefined; ipv6Address?: string | undefined }>;

@@ -60,6 +60,8 @@ const containerProps = {
   restartCount: int,
   stopRequested: bool,
   command: strings,
+  tty: bool,
+  openStdin: bool,
   ports: {
     type: "array",
     items: {

@@ -5,7 +5,8 @@
 // apart; --index picks a replica; the detach keys leave the container
 // running; --sig-proxy forwards the CLI's SIGTERM; a stopped container and a
 // missing service are refused with compose's words.
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TestDaemon } from "./support/daemon.js";
@@ -111,6 +112,28 @@ describe("attach", () => {
     const r = cli(["attach", "--index", "3", "counter"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('service "counter" is not running container #3');
+  });
+
+  it("needs no stack file with -p: stdin_open and tty come from the container, as docker attach reads them", async () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), "tsc-attach-nofile-"));
+    try {
+      const a = spawnCli(d, ["-p", project, "attach", "--detach-keys", "ctrl-x", "echo"], { cwd: elsewhere, stdin: "pipe" });
+      a.child.stdin?.write("without a file\n");
+      await a.waitFor(/without a file\n/);
+      a.child.stdin?.write("\x18");
+      expect(await a.exited()).toBe(1);
+      expect(a.stderr()).toContain("read escape sequence");
+      // The project as its containers have it: a service none was made for is unknown; a stopped one is not running.
+      const missing = d.cli(["-p", project, "attach", "nosuch"], { cwd: elsewhere });
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain("no such service: nosuch");
+      const stopped = d.cli(["-p", project, "attach", "once"], { cwd: elsewhere });
+      expect(stopped.code).toBe(1);
+      expect(stopped.stderr).toContain('service "once" is not running');
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+    expect(state(`${project}-echo-1`)).toBe("running");
   });
 
   it("a stopped container, a missing service and bad detach keys are errors (exit 1), touching nothing", () => {

@@ -35,6 +35,11 @@ describe("translations from dockerd's JSON", () => {
     expect(created).toMatchObject({ state: "created", exitCode: undefined, startedAt: undefined, finishedAt: undefined });
   });
 
+  it("container inspect: Config.Tty and OpenStdin, false when dockerd leaves them out", () => {
+    expect(containerInfo(inspect({ Config: { Image: "busybox", Labels: null, Tty: true, OpenStdin: true } }))).toMatchObject({ tty: true, openStdin: true });
+    expect(containerInfo(inspect())).toMatchObject({ tty: false, openStdin: false });
+  });
+
   it("the engine's own memory: restarting while the supervisor waits, stopped on request", () => {
     expect(containerInfo(inspect(), { restarting: true, restartCount: 2 })).toMatchObject({ state: "restarting", restartCount: 2 });
     expect(containerInfo(inspect(), { stopRequested: true }).stopRequested).toBe(true);

@@ -74,6 +74,8 @@ export function containerInfo(c: DockerContainerInspect, overlay: ContainerOverl
     restartCount: overlay.restartCount ?? 0,
     ...(overlay.stopRequested ? { stopRequested: true } : {}),
     command: [c.Path, ...(c.Args ?? [])].filter((x, i) => i > 0 || x !== ""),
+    tty: c.Config.Tty === true,
+    openStdin: c.Config.OpenStdin === true,
     ports,
     networks,
     volumes,

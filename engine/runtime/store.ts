@@ -68,6 +68,8 @@ export function toInfo(r: ContainerRecord): ContainerInfo {
     restartCount: r.restartCount,
     stopRequested: r.stopRequested === true,
     command: [...r.command],
+    tty: r.spec.tty,
+    openStdin: r.spec.openStdin,
     ports: r.ports.map((p) => ({ ...p })),
     networks: structuredClone(r.networks),
     volumes: r.spec.mounts.flatMap((m) => (m.type === "volume" && m.source !== undefined ? [m.source] : [])),

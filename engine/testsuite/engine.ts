@@ -131,6 +131,16 @@ export function engineConformance(name: string, makeEngine: () => Promise<Engine
         expect((await engine.listContainers({ all: true, name: s.name })).map((x) => x.id)).toEqual([c.id]);
       });
 
+      it("tty and openStdin are the container's own in inspect and list, as docker's Config.Tty and OpenStdin (attach needs no stack file)", async () => {
+        const term = await engine.createContainer(spec({ cmd: ["sh"], tty: true, openStdin: true }));
+        const plain = await engine.createContainer(spec({ cmd: ["true"] }));
+        expect(term).toMatchObject({ tty: true, openStdin: true });
+        expect(await engine.inspectContainer(term.id)).toMatchObject({ tty: true, openStdin: true });
+        expect(await engine.inspectContainer(plain.id)).toMatchObject({ tty: false, openStdin: false });
+        const listed = await engine.listContainers({ all: true, labels: { [SUITE_LABEL]: testLabel } });
+        expect(Object.fromEntries(listed.map((c) => [c.id, [c.tty, c.openStdin]]))).toEqual({ [term.id]: [true, true], [plain.id]: [false, false] });
+      });
+
       it("an exit code comes back from wait, inspect and the die event; stdout and stderr stay apart", async () => {
         const id = await run({ cmd: ["sh", "-c", "echo out; echo err >&2; exit 3"] });
         expect(await engine.waitContainer(id)).toEqual({ exitCode: 3, oomKilled: false });

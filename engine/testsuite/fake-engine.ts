@@ -313,6 +313,8 @@ export class FakeEngine implements Engine {
           restartCount: 0,
           stopRequested: false,
           command,
+          tty: spec.tty,
+          openStdin: spec.openStdin,
           ports: spec.ports.map((p, i) => ({ ...p, hostPort: p.hostPort ?? String(32768 + i) })),
           networks,
           volumes: spec.mounts.flatMap((m) => (m.type === "volume" && m.source !== undefined ? [m.source] : [])),

@@ -188,6 +188,10 @@ export interface ContainerFields {
   /** The container was stopped on request (stop, or a recreate/down on its way), not ended by itself. */
   stopRequested?: boolean;
   command: string[];
+  /** Its main process has a terminal (docker inspect's Config.Tty). */
+  tty: boolean;
+  /** Its main process's stdin is kept open for attach (Config.OpenStdin). */
+  openStdin: boolean;
   ports: PublishedPort[];
   networks: Record<string, { ipAddress: string; aliases: string[]; macAddress: string | undefined }>;
   /** Named volumes the container mounts. */

@@ -20,6 +20,8 @@ const info: ContainerInfo = {
   restartCount: 0,
   stopRequested: false,
   command: ["sh"],
+  tty: true,
+  openStdin: false,
   ports: [{ containerPort: 80, protocol: "tcp", hostPort: "8080", hostIp: "127.0.0.1" }],
   networks: { p_default: { ipAddress: "10.0.0.2", aliases: ["web"], macAddress: undefined } },
   volumes: ["p_data"],
@@ -29,7 +31,7 @@ describe("to-wire", () => {
   it("decodes a container's compose labels, and leaves a field the engine adds off the wire", () => {
     const withInternal = { ...info, bundleDir: "/var/lib/secret" } as ContainerInfo;
     const view = containerView(withInternal, "healthy");
-    expect(view).toMatchObject({ id: "c1", project: "p", service: "web", number: 2, health: "healthy" });
+    expect(view).toMatchObject({ id: "c1", project: "p", service: "web", number: 2, health: "healthy", tty: true, openStdin: false });
     expect(view).not.toHaveProperty("bundleDir");
     expect(Object.keys(view).sort()).toEqual([...Object.keys(info), "project", "service", "number", "health"].sort());
     // A copy: the engine's record is not shared with what is sent.

@@ -46,6 +46,8 @@ function containerFields(c: ContainerInfo): ContainerFields {
     restartCount: c.restartCount,
     stopRequested: c.stopRequested,
     command: [...c.command],
+    tty: c.tty,
+    openStdin: c.openStdin,
     ports: c.ports.map((p) => ({ containerPort: p.containerPort, protocol: p.protocol, hostPort: p.hostPort, hostIp: p.hostIp })),
     networks: Object.fromEntries(
       Object.entries(c.networks).map(([name, n]) => [name, { ipAddress: n.ipAddress, aliases: [...n.aliases], macAddress: n.macAddress }]),

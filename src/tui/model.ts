@@ -205,6 +205,8 @@ export class ViewModel {
             finishedAt: undefined,
             restartCount: 0,
             command: [],
+            tty: false,
+            openStdin: false,
             ports: [],
             networks: {},
             project,

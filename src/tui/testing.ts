@@ -21,6 +21,8 @@ export function container(project: string, service: string, n: number, over: Par
     finishedAt: undefined,
     restartCount: 0,
     command: [],
+    tty: false,
+    openStdin: false,
     ports: [],
     networks: {},
     project,
