@@ -193,6 +193,24 @@ describe("apply's wait conditions", () => {
 });
 
 describe("plan and apply together", () => {
+  it("volumes and networks are made with their names and labels, compose's labels added", async () => {
+    engine = new FakeEngine();
+    const mount = { type: "volume" as const, source: "data", target: "/data", readOnly: false, bind: undefined, volume: { nocopy: false, subpath: undefined }, tmpfs: undefined, image: undefined, consistency: undefined };
+    const base = stackOf([runs("db", { volumes: [mount] })]);
+    const net = base.networks.default!;
+    const stack: StackSpec = {
+      ...base,
+      networks: { default: { ...net, name: "edge", labels: { "com.example.net": "front" } } },
+      volumes: { data: { name: "shared-data", driver: "local", driverOpts: {}, external: false, labels: { "com.example.backup": "daily" } } },
+    };
+    expect((await up(stack)).result.ok).toBe(true);
+    const [network] = (await engine.listNetworks()).filter((n) => n.name === "edge");
+    expect(network?.labels).toMatchObject({ "com.example.net": "front", [LABEL.project]: "app", [LABEL.network]: "default" });
+    const volumes = await engine.listVolumes();
+    expect(volumes.map((v) => v.name)).toEqual(["shared-data"]);
+    expect(volumes[0]?.labels).toMatchObject({ "com.example.backup": "daily", [LABEL.project]: "app", [LABEL.volume]: "data" });
+  });
+
   it("up converges: planning again after applying finds nothing to do, and down leaves nothing behind", async () => {
     engine = new FakeEngine();
     const stack = stackOf([

@@ -1,7 +1,8 @@
 // docs/compat.md must say, for every key the compose-spec defines, what
 // tscompose does with it: this walks the upstream schema (schema/upstream,
 // reference data) and fails on a key path without a row, a row with an unknown
-// status, or a row naming a test file that does not exist.
+// status, or a row naming a test file that does not exist; and a supported
+// key whose named test files never write it.
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -75,6 +76,21 @@ function rows(): Row[] {
   return out;
 }
 
+/**
+ * The files a row's test cell names: each `; `-separated reference starts with
+ * one (`FILE > test name`); a later part may be a file too (the stack file of
+ * a conformance run: `test/runtime-conformance.test.ts > test/stacks/conformance/x.yml`).
+ */
+function testFiles(cell: string): string[] {
+  return cell
+    .replace(/`/g, "")
+    .split("; ")
+    .flatMap((ref) => {
+      const [first = "", ...rest] = ref.split(" > ").map((p) => p.trim());
+      return [first, ...rest.filter((p) => /^[\w./-]+\.(ts|ya?ml)$/.test(p))];
+    });
+}
+
 const STATUSES = new Set(["supported", "partial", "error at up", "error", "config only"]);
 
 describe("docs/compat.md covers the compose-spec", () => {
@@ -93,8 +109,20 @@ describe("docs/compat.md covers the compose-spec", () => {
     expect(keys.filter((k) => !covered.has(k))).toEqual([]);
   });
 
+  it("a supported key is written in a test file its row names, as compose writes it or as the model spells it", () => {
+    const unexercised = table.filter((r) => r.status === "supported").flatMap((r) => {
+      const leaf = r.key.replace(/`/g, "").split(".").pop() ?? "";
+      const camel = leaf.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+      // As a key (`cap_add:` in YAML, `capAdd:` in a spec), not a word in prose.
+      const asKey = new RegExp(`\\b(${leaf}|${camel})"?\\s*:`, "i");
+      const named = testFiles(r.test).filter((f) => existsSync(resolve(root, f)));
+      return named.some((f) => asKey.test(readFileSync(resolve(root, f), "utf8"))) ? [] : [`${r.key}: ${named.join(", ")}`];
+    });
+    expect(unexercised).toEqual([]);
+  });
+
   it("every row has a known status and names a test file that exists", () => {
-    const bad = table.filter((r) => !STATUSES.has(r.status) || !existsSync(resolve(root, (r.test.split(" > ")[0] ?? "").replace(/`/g, "").trim())));
+    const bad = table.filter((r) => !STATUSES.has(r.status) || !existsSync(resolve(root, testFiles(r.test)[0] ?? "")));
     expect(bad).toEqual([]);
   });
 });

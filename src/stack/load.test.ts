@@ -220,6 +220,41 @@ describe("bad input names file, line, column and key", () => {
 });
 
 describe("loading", () => {
+  it("volumes, networks, secrets and configs with a name: keep it as written; without one they get the project's prefix", () => {
+    const dir = project({
+      "s.txt": "x",
+      "compose.yaml": [
+        "services:",
+        "  web:",
+        "    image: x",
+        "    networks: [front, back]",
+        "    volumes: [data:/data, cache:/cache]",
+        "volumes:",
+        "  data:",
+        "    name: shared-data",
+        "  cache: {}",
+        "networks:",
+        "  front:",
+        "    name: edge",
+        "  back: {}",
+        "secrets:",
+        "  token:",
+        "    name: api-token",
+        "    file: ./s.txt",
+        "configs:",
+        "  conf:",
+        "    name: app-conf",
+        "    file: ./s.txt",
+        "",
+      ].join("\n"),
+    });
+    const { stack } = load(dir);
+    expect([stack.volumes.data?.name, stack.volumes.cache?.name]).toEqual(["shared-data", "myapp_cache"]);
+    expect([stack.networks.front?.name, stack.networks.back?.name]).toEqual(["edge", "myapp_back"]);
+    expect(stack.secrets.token?.name).toBe("api-token");
+    expect(stack.configs.conf?.name).toBe("app-conf");
+  });
+
   it("interpolates from .env, with the shell winning, and warns once for unset variables", () => {
     const dir = project({
       ".env": "TAG=1.0\nPORT=8080\n",

@@ -62,6 +62,28 @@ describe("keys the embedded engine does not implement", () => {
     expect(() => checkEngineSupport(stack)).not.toThrow();
   });
 
+  it("what docker ignores on a Linux host without SELinux is printed by config and not refused at up: consistency, bind.selinux", () => {
+    const { dir, stack } = load(
+      [
+        "services:",
+        "  web:",
+        "    image: busybox",
+        "    volumes:",
+        "      - type: bind",
+        "        source: .",
+        "        target: /src",
+        "        consistency: cached",
+        "        bind: { selinux: z }",
+        "      - ./:/other:delegated,Z",
+        "",
+      ].join("\n"),
+    );
+    expect(() => checkEngineSupport(stack)).not.toThrow();
+    const out = renderStack(stack) as { services: { web: { volumes: Record<string, unknown>[] } } };
+    expect(out.services.web.volumes[0]).toMatchObject({ source: dir, target: "/src", consistency: "cached", bind: { selinux: "z" } });
+    expect(out.services.web.volumes[1]).toMatchObject({ target: "/other", bind: { selinux: "Z" } });
+  });
+
   it("up is refused at the first such key, named with file:line:col and the reason", () => {
     const err = refusal(["services:", "  web:", "    image: busybox", "    labels: [a=b]", "    gpus: all", "    userns_mode: private", ""].join("\n"));
     expect(err.code).toBe("unsupported");
