@@ -1,7 +1,7 @@
 // IP address management: which subnet each network has, and which address
 // in it each container endpoint holds. The whole table is one JSON file under
 // the state dir, rewritten atomically after every change and guarded by an
-// in-process mutex; the state dir's lock file (lockfile.ts) keeps a second
+// in-process mutex; the state dir's flock (lockfile.ts) keeps a second
 // process out. An address is never handed out twice: allocation and release
 // happen under the mutex against the persisted table.
 //
