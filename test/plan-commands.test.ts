@@ -103,6 +103,8 @@ function dryThenReal(args: string[]): { dry: string[]; real: { code: number; std
 /** Nothing of the stack, not even its image: the next up pulls, creates and starts everything. */
 function nothing(): void {
   expect(cli(["down", "-v", "-t", "0"]).code).toBe(0);
+  // The other project's containers use the image too.
+  expect(daemon.cli(["-p", waitProject, "down", "-t", "0"], { cwd: join(work, "waiting") }).code).toBe(0);
   daemon.cli(["rmi", "busybox"], { cwd: work }); // absent already after a down from nothing: checked below
   expect(daemon.cli(["images", "-q", "busybox"], { cwd: work }).stdout).toBe("");
 }
@@ -143,7 +145,7 @@ describe("--dry-run, create and scale", () => {
       ].sort(),
     );
     expect(psRows(daemon, project, work).map((r) => `${r.Service}:${r.State}`).sort()).toEqual(["db:running", "web:running"]);
-  });
+  }, 120_000);
 
   it("up --dry-run of a converged stack plans nothing; --dry-run after the command works too", () => {
     converged();
@@ -154,14 +156,14 @@ describe("--dry-run, create and scale", () => {
     // --no-deps: db is not part of the plan, so nothing waits for it.
     expect(dryLines(dry.stdout)).toEqual([` Container ${project}-web-1  Created`, ` Container ${project}-web-1  Removed`, ` Container ${project}-web-1  Started`, ` Container ${project}-web-1  Stopped`].sort());
     expect(cli(["--dry-run", "up", "-d"]).stdout).toBe("");
-  });
+  }, 120_000);
 
   it("stop, restart and rm --dry-run name the containers the real commands then act on", () => {
     converged();
     expect(dryThenReal(["restart", "web"]).dry).toEqual([` Container ${project}-web-1  Started`]);
     expect(dryThenReal(["stop"]).dry).toEqual([` Container ${project}-db-1  Stopped`, ` Container ${project}-web-1  Stopped`]);
     expect(dryThenReal(["rm", "-f", "web"]).dry).toEqual([` Container ${project}-web-1  Removed`]);
-  });
+  }, 120_000);
 
   it("--dry-run on a command that cannot do it is an error, and touches nothing", () => {
     const before = world();
@@ -202,7 +204,7 @@ describe("--dry-run, create and scale", () => {
     expect(up.code).toBe(0);
     expect(doneLines(up.stdout)).toEqual([` Container ${project}-db-1  Started`, ` Container ${project}-web-1  Started`, " Service db  Ready"]);
     expect(psRows(daemon, project, work).map((r) => `${r.Service}:${r.State}`).sort()).toEqual(["db:running", "web:running"]);
-  });
+  }, 180_000);
 
   it("create refuses --build and --force-recreate with --no-recreate, touching nothing", () => {
     const before = world();
@@ -225,7 +227,7 @@ describe("--dry-run, create and scale", () => {
     const down = dryThenReal(["scale", "--no-deps", "web=1"]);
     expect(down.dry).toEqual([` Container ${project}-web-2  Removed`, ` Container ${project}-web-2  Stopped`, ` Container ${project}-web-3  Removed`, ` Container ${project}-web-3  Stopped`].sort());
     expect(psRows(daemon, project, work).map((r) => r.Name).sort()).toEqual([`${project}-db-1`, `${project}-web-1`]);
-  });
+  }, 120_000);
 
   it("scale refuses a bad argument or an unknown service, touching nothing", () => {
     const before = world();
@@ -251,7 +253,7 @@ describe("--dry-run, create and scale", () => {
       ].sort(),
     );
     expect(psRows(daemon, project, work)).toEqual([]);
-  });
+  }, 120_000);
 });
 
 describe("wait", () => {
@@ -273,7 +275,7 @@ describe("wait", () => {
     // Full IDs; ps shows their first 12 characters.
     expect(lines.find((l) => l.includes(`"${ids.quick}`))).toMatch(/^container "[0-9a-f]{64}" exited with status code 3$/);
     expect(lines.find((l) => l.includes(`"${ids.slow}`))).toMatch(/^container "[0-9a-f]{64}" exited with status code 5$/);
-  });
+  }, 120_000);
 
   it("refuses an unknown service or none", () => {
     const unknown = waitCli(["wait", "nope"]);
@@ -289,5 +291,5 @@ describe("wait", () => {
     expect(await w.exited()).toBe(3);
     expect(w.stdout()).toMatch(/exited with status code 3/);
     expect(psRows(daemon, waitProject, cwd())).toEqual([]);
-  });
+  }, 120_000);
 });
