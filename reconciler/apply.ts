@@ -5,8 +5,8 @@
 // names the root cause, and everything independent carries on, so one broken
 // service never takes the rest of the stack down. Progress is reported as
 // events, never printed: the CLI and the TUI decide how it looks.
-import { kindOf } from "../engine/errors.js";
-import type { ErrorKind } from "../engine/errors.js";
+import { kindOf } from "../model/errors.js";
+import type { ErrorKind } from "../model/errors.js";
 import type { ContainerInfo, Engine, PullProgress } from "../engine/types.js";
 import { containerNameFor, containerSpecFor } from "./container-spec.js";
 import { startWithHooks, stopWithHooks } from "./hooks.js";

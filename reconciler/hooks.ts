@@ -5,7 +5,7 @@
 // is not stopped, as compose aborts it). A container that is already gone or
 // no longer running needs no pre_stop: that is not a failure.
 import { Writable } from "node:stream";
-import { kindOf } from "../engine/errors.js";
+import { kindOf } from "../model/errors.js";
 import type { Engine } from "../engine/types.js";
 import type { ServiceHook, ServiceSpec } from "../model/stack.js";
 

@@ -9,8 +9,9 @@ import { startPrivateDockerd, type PrivateDockerd } from "./fixtures/dockerd.js"
 import { pushTestImage } from "./fixtures/push.js";
 import { startRegistry, type TestRegistry } from "./fixtures/registry.js";
 import { buildOnce, cleanupDir, testDaemon, type TestDaemon } from "./support/daemon.js";
+import { isRoot, missing } from "./support/requires.js";
 
-const root = process.getuid?.() === 0;
+const root = !missing("root", isRoot);
 const DEAD_PROXY = "http://127.0.0.1:9";
 
 describe.skipIf(!root)("the daemon on the Docker engine", () => {

@@ -15,8 +15,9 @@ import { engineConformance } from "../engine/testsuite/engine.js";
 import { startPrivateDockerd } from "./fixtures/dockerd.js";
 import { pushTestImage } from "./fixtures/push.js";
 import { startRegistry } from "./fixtures/registry.js";
+import { isRoot, missing } from "./support/requires.js";
 
-const root = process.getuid?.() === 0;
+const root = !missing("root", isRoot);
 const DEAD_PROXY = "http://127.0.0.1:9";
 
 engineConformance(

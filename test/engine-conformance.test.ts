@@ -10,8 +10,9 @@ import { engineConformance } from "../engine/testsuite/engine.js";
 import { pushTestImage } from "./fixtures/push.js";
 import { startRegistry } from "./fixtures/registry.js";
 import { engineWorld } from "./support/engine.js";
+import { isRoot, missing } from "./support/requires.js";
 
-const root = process.getuid?.() === 0;
+const root = !missing("root", isRoot);
 
 engineConformance(
   "embedded",

@@ -183,13 +183,23 @@ describe("examples/webapp: lifecycle commands, logs", () => {
   }, 60_000);
 
   const stateOf = (service: string): string => row(psAll(daemon, project, cwd), service).State;
+  /** How many times the supervisor has decided not to restart this service's container (the log line it writes). */
+  const notRestarted = (service: string): number =>
+    daemon
+      .log()
+      .split("\n")
+      .filter((l) => l.includes('"msg":"not restarting"') && l.includes(`"container":"${project}-${service}-1"`)).length;
 
   it("stop / start: a stopped service stays stopped (restart: unless-stopped does not bring it back) until started", async () => {
+    const decided = notRestarted("web");
     const out = cli(project, cwd, ["stop", "web"]).stdout;
     expect(out).toMatch(new RegExp(`Container ${project}-web-1  Stopped`));
     expect(stateOf("web")).toBe("exited");
     expect(cli(project, cwd, ["ps", "--services"]).stdout.split("\n").filter(Boolean).sort()).toEqual(["redis", "worker"]);
-    await new Promise((r) => setTimeout(r, 2500));
+    // The supervisor's decision on that exit, then the state after it.
+    const why = await eventually(() => notRestarted("web"), (n) => n > decided);
+    expect(why).toBe(decided + 1);
+    expect(daemon.log()).toMatch(new RegExp(`"msg":"not restarting".*"container":"${project}-web-1".*"reason":"stopped on purpose"`));
     expect(stateOf("web")).toBe("exited");
     cli(project, cwd, ["start", "web"]);
     expect(stateOf("web")).toBe("running");
@@ -215,10 +225,12 @@ describe("examples/webapp: lifecycle commands, logs", () => {
   });
 
   it("kill: SIGKILL by default, exit code 137, and the restart policy does not undo it", async () => {
+    const decided = notRestarted("worker");
     cli(project, cwd, ["kill", "worker"]);
     const w = await eventually(() => row(psAll(daemon, project, cwd), "worker"), (r) => r.State === "exited");
     expect(w.ExitCode).toBe(137);
-    await new Promise((r) => setTimeout(r, 2500));
+    // The supervisor's decision on that exit (on-failure:5 would restart a crash), then the state after it.
+    await eventually(() => notRestarted("worker"), (n) => n > decided);
     expect(stateOf("worker")).toBe("exited");
   });
 

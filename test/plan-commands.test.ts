@@ -1,7 +1,7 @@
 // --dry-run, create and scale end to end: a real daemon and real containers.
 // A dry run must touch nothing and print exactly the steps the real run then
 // takes from the same state (compared as the real run's "done" lines).
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -96,6 +96,26 @@ function dryThenReal(args: string[]): { dry: string[]; real: { code: number; std
   return { dry: lines, real };
 }
 
+// Each test first makes the state it starts from (below), so that any one of
+// them runs alone (vitest -t) or in any order; after the test before it,
+// making that state is mostly a no-op (an `up -d` of a converged stack).
+
+/** Nothing of the stack, not even its image: the next up pulls, creates and starts everything. */
+function nothing(): void {
+  expect(cli(["down", "-v", "-t", "0"]).code).toBe(0);
+  // The other project's containers use the image too.
+  expect(daemon.cli(["-p", waitProject, "down", "-t", "0"], { cwd: join(work, "waiting") }).code).toBe(0);
+  daemon.cli(["rmi", "busybox"], { cwd: work }); // absent already after a down from nothing: checked below
+  expect(daemon.cli(["images", "-q", "busybox"], { cwd: work }).stdout).toBe("");
+}
+
+/** The stack as its file says: db and web running, one replica each, the volume and network made. */
+function converged(): void {
+  const up = cli(["up", "-d"]);
+  expect(up.code, up.stderr).toBe(0);
+  expect(psRows(daemon, project, work).map((r) => `${r.Name}:${r.State}`).sort()).toEqual([`${project}-db-1:running`, `${project}-web-1:running`]);
+}
+
 beforeAll(async () => {
   suite = await startStackSuite("plan", ["busybox"]);
   ({ daemon, work } = suite);
@@ -110,6 +130,7 @@ afterAll(async () => expect(await stopStackSuite(suite, ["-v", "-t", "1"])).toEq
 
 describe("--dry-run, create and scale", () => {
   it("up --dry-run from nothing prints the pull, network, volume and containers the real up then makes", () => {
+    nothing();
     const { dry } = dryThenReal(["up", "-d"]);
     expect(dry).toEqual(
       [
@@ -124,9 +145,10 @@ describe("--dry-run, create and scale", () => {
       ].sort(),
     );
     expect(psRows(daemon, project, work).map((r) => `${r.Service}:${r.State}`).sort()).toEqual(["db:running", "web:running"]);
-  });
+  }, 120_000);
 
   it("up --dry-run of a converged stack plans nothing; --dry-run after the command works too", () => {
+    converged();
     const before = world();
     const dry = cli(["up", "-d", "--dry-run", "--force-recreate", "--no-deps", "web"]);
     expect(dry.code).toBe(0);
@@ -134,13 +156,14 @@ describe("--dry-run, create and scale", () => {
     // --no-deps: db is not part of the plan, so nothing waits for it.
     expect(dryLines(dry.stdout)).toEqual([` Container ${project}-web-1  Created`, ` Container ${project}-web-1  Removed`, ` Container ${project}-web-1  Started`, ` Container ${project}-web-1  Stopped`].sort());
     expect(cli(["--dry-run", "up", "-d"]).stdout).toBe("");
-  });
+  }, 120_000);
 
   it("stop, restart and rm --dry-run name the containers the real commands then act on", () => {
+    converged();
     expect(dryThenReal(["restart", "web"]).dry).toEqual([` Container ${project}-web-1  Started`]);
     expect(dryThenReal(["stop"]).dry).toEqual([` Container ${project}-db-1  Stopped`, ` Container ${project}-web-1  Stopped`]);
     expect(dryThenReal(["rm", "-f", "web"]).dry).toEqual([` Container ${project}-web-1  Removed`]);
-  });
+  }, 120_000);
 
   it("--dry-run on a command that cannot do it is an error, and touches nothing", () => {
     const before = world();
@@ -157,6 +180,10 @@ describe("--dry-run, create and scale", () => {
   });
 
   it("create makes the missing containers without starting them, a daemon restart leaves them so, up then only starts them", async () => {
+    // db stopped with the file's config, web gone.
+    converged();
+    expect(cli(["stop", "-t", "1"]).code).toBe(0);
+    expect(cli(["rm", "-f", "web"]).code).toBe(0);
     const { dry, real } = dryThenReal(["create"]);
     // db exists (stopped, same config): only web is created.
     expect(dry).toEqual([` Container ${project}-web-1  Created`]);
@@ -177,7 +204,7 @@ describe("--dry-run, create and scale", () => {
     expect(up.code).toBe(0);
     expect(doneLines(up.stdout)).toEqual([` Container ${project}-db-1  Started`, ` Container ${project}-web-1  Started`, " Service db  Ready"]);
     expect(psRows(daemon, project, work).map((r) => `${r.Service}:${r.State}`).sort()).toEqual(["db:running", "web:running"]);
-  });
+  }, 180_000);
 
   it("create refuses --build and --force-recreate with --no-recreate, touching nothing", () => {
     const before = world();
@@ -191,6 +218,7 @@ describe("--dry-run, create and scale", () => {
   });
 
   it("scale adds and removes replicas of the services named", () => {
+    converged();
     const up = dryThenReal(["scale", "web=3"]);
     expect(up.dry).toEqual(
       [` Container ${project}-web-2  Created`, ` Container ${project}-web-2  Started`, ` Container ${project}-web-3  Created`, ` Container ${project}-web-3  Started`, " Service db  Ready"].sort(),
@@ -199,7 +227,7 @@ describe("--dry-run, create and scale", () => {
     const down = dryThenReal(["scale", "--no-deps", "web=1"]);
     expect(down.dry).toEqual([` Container ${project}-web-2  Removed`, ` Container ${project}-web-2  Stopped`, ` Container ${project}-web-3  Removed`, ` Container ${project}-web-3  Stopped`].sort());
     expect(psRows(daemon, project, work).map((r) => r.Name).sort()).toEqual([`${project}-db-1`, `${project}-web-1`]);
-  });
+  }, 120_000);
 
   it("scale refuses a bad argument or an unknown service, touching nothing", () => {
     const before = world();
@@ -212,6 +240,7 @@ describe("--dry-run, create and scale", () => {
   });
 
   it("down -v --dry-run prints the stops and removals the real down then makes", () => {
+    converged();
     const { dry } = dryThenReal(["down", "-v", "-t", "1"]);
     expect(dry).toEqual(
       [
@@ -224,7 +253,7 @@ describe("--dry-run, create and scale", () => {
       ].sort(),
     );
     expect(psRows(daemon, project, work)).toEqual([]);
-  });
+  }, 120_000);
 });
 
 describe("wait", () => {
@@ -232,6 +261,9 @@ describe("wait", () => {
   const waitCli = (args: string[]): { code: number; stdout: string; stderr: string } => daemon.cli(["-p", waitProject, ...args], { cwd: cwd() });
 
   it("prints each container's exit code and exits with the first's", async () => {
+    // slow runs until the test lets it go.
+    rmSync(join(cwd(), "flag", "go"), { force: true });
+    expect(waitCli(["down", "-t", "0"]).code).toBe(0);
     expect(waitCli(["up", "-d"]).code).toBe(0);
     const ids = Object.fromEntries(psRows(daemon, waitProject, cwd()).map((r) => [r.Service, r.ID]));
     const w = spawnCli(daemon, ["-p", waitProject, "wait", "quick", "slow"], { cwd: cwd() });
@@ -243,7 +275,7 @@ describe("wait", () => {
     // Full IDs; ps shows their first 12 characters.
     expect(lines.find((l) => l.includes(`"${ids.quick}`))).toMatch(/^container "[0-9a-f]{64}" exited with status code 3$/);
     expect(lines.find((l) => l.includes(`"${ids.slow}`))).toMatch(/^container "[0-9a-f]{64}" exited with status code 5$/);
-  });
+  }, 120_000);
 
   it("refuses an unknown service or none", () => {
     const unknown = waitCli(["wait", "nope"]);
@@ -253,10 +285,11 @@ describe("wait", () => {
   });
 
   it("--down-project takes the project down once the first container has stopped", async () => {
+    expect(waitCli(["up", "-d"]).code).toBe(0);
     expect(psRows(daemon, waitProject, cwd()).find((r) => r.Service === "server")?.State).toBe("running");
     const w = spawnCli(daemon, ["-p", waitProject, "wait", "--down-project", "quick", "server"], { cwd: cwd() });
     expect(await w.exited()).toBe(3);
     expect(w.stdout()).toMatch(/exited with status code 3/);
     expect(psRows(daemon, waitProject, cwd())).toEqual([]);
-  });
+  }, 120_000);
 });

@@ -1,7 +1,7 @@
 // IP address management: which subnet each network has, and which address
 // in it each container endpoint holds. The whole table is one JSON file under
 // the state dir, rewritten atomically after every change and guarded by an
-// in-process mutex; the state dir's lock file (lockfile.ts) keeps a second
+// in-process mutex; the state dir's flock (lockfile.ts) keeps a second
 // process out. An address is never handed out twice: allocation and release
 // happen under the mutex against the persisted table.
 //
@@ -11,8 +11,7 @@
 import { EngineError } from "../types.js";
 import { broadcast, contains, formatCidr, formatIp, overlaps, parseCidr, parseIp, type Cidr } from "./ipv4.js";
 import { contains6, formatCidr6, formatIp6, last6, overlaps6, parseCidr6, parseIp6 } from "./ipv6.js";
-import { setAside } from "../sys/atomic-file.js";
-import { readJson, writeJsonAtomic } from "./jsonfile.js";
+import { readJsonFile, setAside, writeFileAtomic } from "../sys/atomic-file.js";
 import { Mutex } from "../sys/keyed-mutex.js";
 
 export interface AddressPool {
@@ -79,7 +78,7 @@ export class Ipam {
   /** Loads the table; a missing file is an empty table. An unreadable one is set aside (ipam.json.corrupt-<time>), reported as `corrupt` and replaced by an empty table that repair() refills from the network and sandbox records. */
   static async open(path: string): Promise<{ ipam: Ipam; corrupt: boolean }> {
     try {
-      const state = await readJson<IpamFile>(path);
+      const state = await readJsonFile<IpamFile>(path);
       if (state === undefined) return { ipam: new Ipam(path, { version: 1, networks: {} }), corrupt: false };
       if (state.version !== 1 || typeof state.networks !== "object") throw new Error("unknown format");
       return { ipam: new Ipam(path, state), corrupt: false };
@@ -301,7 +300,7 @@ export class Ipam {
   }
 
   private save(): Promise<void> {
-    return writeJsonAtomic(this.path, this.state);
+    return writeFileAtomic(this.path, JSON.stringify(this.state));
   }
 }
 

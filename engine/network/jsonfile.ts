@@ -1,27 +1,12 @@
-// Persisted network state is small JSON files replaced atomically with the
-// engine's one atomic writer (engine/sys/atomic-file.ts: unique temp name,
-// fsync of file and directory, rename), so a crash or a power loss leaves
-// either the old or the new content, never half of one. Network and IPAM
-// records are the truth that repair() rebuilds bridges and rules from after
-// a reboot, so they are as durable as container records.
-import { mkdir, readdir, rm } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import { isTempName, readJsonFile, setAside, writeFileAtomic } from "../sys/atomic-file.js";
-
-export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  const text = JSON.stringify(value, null, 1) + "\n";
-  try {
-    await writeFileAtomic(path, text);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-    // The directory is missing (first write): create it and try once more.
-    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    await writeFileAtomic(path, text);
-  }
-}
-
-/** undefined when the file does not exist; throws CorruptFileError on unparsable content so callers decide. */
-export const readJson = readJsonFile;
+// Listing the network state's records (networks/, sandboxes/). They are
+// written by the engine's one atomic writer (engine/sys/atomic-file.ts:
+// unique temp name, fsync of file and directory, rename), so a crash or a
+// power loss leaves either the old or the new content, never half of one.
+// Network and IPAM records are the truth that repair() rebuilds bridges and
+// rules from after a reboot, so they are as durable as container records.
+import { readdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { isTempName, readJsonFile, setAside } from "../sys/atomic-file.js";
 
 /**
  * Every `*.json` record in a directory (missing directory: none). Temporary
@@ -47,7 +32,7 @@ export async function readJsonDir<T>(dir: string): Promise<{ name: string; value
     }
     if (!name.endsWith(".json")) continue;
     try {
-      out.push({ name: name.slice(0, -5), value: await readJson<T>(join(dir, name)) });
+      out.push({ name: name.slice(0, -5), value: await readJsonFile<T>(join(dir, name)) });
     } catch {
       out.push({ name: name.slice(0, -5), value: undefined, corrupt: (await setAside(join(dir, name))) ?? join(dir, name) });
     }

@@ -23,7 +23,8 @@ import { iptablesRestore, iptablesSave, rebuildText, removeBaseLines } from "./i
 import { DEFAULT_POOLS, Ipam, type AddressPool, type Want6 } from "./ipam.js";
 import { macForIp, parseCidr, parseIp } from "./ipv4.js";
 import { parseCidr6 } from "./ipv6.js";
-import { readJsonDir, writeJsonAtomic } from "./jsonfile.js";
+import { writeFileAtomic } from "../sys/atomic-file.js";
+import { readJsonDir } from "./jsonfile.js";
 import { acquireLock, type StateLock } from "./lockfile.js";
 import { KeyedMutex, Mutex } from "../sys/keyed-mutex.js";
 import { bridgeName, checkPrefixes, DEFAULT_PREFIXES, IFNAME_MAX, netnsName, newId, vethName, type NamePrefixes } from "./names.js";
@@ -232,7 +233,7 @@ export class LinuxNetworkManager implements NetworkManager {
         }
         await pausePoint("network:rules-added");
         await this.startDns(rec);
-        await writeJsonAtomic(this.networkFile(id), rec);
+        await writeFileAtomic(this.networkFile(id), JSON.stringify(rec));
         this.networks.set(id, rec);
       } catch (err) {
         await this.stopDns(id);
@@ -740,7 +741,7 @@ export class LinuxNetworkManager implements NetworkManager {
   }
 
   private saveSandbox(rec: SandboxRecord): Promise<void> {
-    return writeJsonAtomic(this.sandboxFile(rec.containerId), rec);
+    return writeFileAtomic(this.sandboxFile(rec.containerId), JSON.stringify(rec));
   }
 
   private dir(sub: string): string {

@@ -12,6 +12,7 @@
 // container start costs a Map lookup.
 import { release } from "node:os";
 import { EngineError } from "../types.js";
+import { isDict, type Dict } from "../../model/dict.js";
 import { ALL_CAPABILITIES } from "./caps.js";
 import dockerDefault from "./seccomp/default.json" with { type: "json" };
 
@@ -148,9 +149,6 @@ export class SeccompProfileError extends EngineError {
     super("invalid", `${where ? `${where}: ` : ""}${reason}`);
   }
 }
-
-type Dict = Record<string, unknown>;
-const isDict = (v: unknown): v is Dict => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**
  * Parses and checks a profile's JSON text: every key known, every action,

@@ -4,7 +4,7 @@
 // that process's open file, so it goes when the process goes: when we call
 // close(), and when we die in any way (kill -9 included), since its stdin then
 // reaches EOF and it exits. No stale lock files, no pid reuse to guard against,
-// unlike a pid file (engine/network/lockfile.ts). The program is flock.pl;
+// unlike a pid file. The program is flock.pl;
 // its protocol is in its header and docs/perl-helpers.md.
 //
 // One helper per FileLock, one lock per FileLock. Within a process, callers

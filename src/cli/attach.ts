@@ -9,7 +9,7 @@
 import type { DaemonClient } from "../daemon/client.js";
 import { FRAME, FrameDecoder, encodeFrame, jsonFrame } from "../daemon/attach.js";
 import type { AttachMessage } from "../daemon/attach.js";
-import { isErrorKind } from "../../engine/errors.js";
+import { isErrorKind } from "../../model/errors.js";
 import { DetachKeyScanner } from "./detach-keys.js";
 import { CliError } from "./errors.js";
 

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { EngineError } from "../../engine/errors.js";
 import { DaemonError } from "../daemon/client.js";
 import { CliError, EXIT_CODE_OF_KIND, exitCodeOf } from "./errors.js";
 
@@ -25,7 +24,7 @@ describe("the CLI's exit codes", () => {
   });
 
   it("gives a CliError the kind of what it wraps, else invalid (a usage mistake)", () => {
-    expect(new CliError("x", undefined, { cause: new EngineError("not-found", "gone") }).kind).toBe("not-found");
+    expect(new CliError("x", undefined, { cause: new DaemonError("no such container", 404) }).kind).toBe("not-found");
     expect(new CliError("x", undefined, { cause: new DaemonError("x", 401) }).kind).toBe("unauthorized");
     expect(new CliError('"exec" requires at least 2 arguments').kind).toBe("invalid");
     expect(new CliError("x", undefined, { kind: "conflict" }).kind).toBe("conflict");

@@ -8,8 +8,8 @@
 //   unavailable 1 (no daemon too) timeout 1   no-space 1       internal 1
 // Commander's usage errors exit 1 as well (compose's own would be 15); a
 // container's exit code (run, exec) is passed through as it is.
-import { kindOf } from "../../engine/errors.js";
-import type { ErrorKind, KindedError } from "../../engine/errors.js";
+import { kindOf } from "../../model/errors.js";
+import type { ErrorKind, KindedError } from "../../model/errors.js";
 
 export const EXIT_CODE_OF_KIND: Readonly<Record<ErrorKind, number>> = {
   "not-found": 1,

@@ -1,7 +1,7 @@
 // `tscompose network ls|inspect|create|rm|prune|connect|disconnect` (the
 // docker CLI's), through the daemon.
 import type { NetworkView, PruneResult } from "../daemon/api.js";
-import { kindOf } from "../../engine/errors.js";
+import { kindOf } from "../../model/errors.js";
 import { filterQuery, inspectObjects, labelMap, labelsText, listText, pruneWith, removeEach } from "./object-output.js";
 import type { ListFlags } from "./object-output.js";
 import { daemon } from "./project-name.js";

@@ -492,7 +492,7 @@ export function buildProgram(version: string): Command {
       const { resolveGroup } = await import("../daemon/socket.js");
       let group: number | undefined;
       try {
-        group = opts.group !== undefined ? resolveGroup(opts.group) : undefined;
+        group = opts.group !== undefined ? await resolveGroup(opts.group) : undefined;
       } catch (err) {
         throw new CliError((err as Error).message);
       }

@@ -139,12 +139,12 @@ export type StreamMessage =
   | {
       type: "result";
       ok: boolean;
-      failed: { id: string; target: string; error: string; /** an ErrorKind (engine/errors.ts) */ kind?: string }[];
+      failed: { id: string; target: string; error: string; /** an ErrorKind (model/errors.ts) */ kind?: string }[];
       project: string;
       /** Services with `attach: false`: an attached `up` does not show their output. */
       notAttached?: string[];
     }
-  | { type: "error"; message: string; code?: string; /** an ErrorKind (engine/errors.ts) */ kind?: string };
+  | { type: "error"; message: string; code?: string; /** an ErrorKind (model/errors.ts) */ kind?: string };
 
 export interface StackSummary {
   name: string;
@@ -613,7 +613,7 @@ export interface ImagePushRequest {
 export type ImageProgressMessage =
   | { type: "progress"; id: string; status: string; current?: number; total?: number }
   | { type: "done"; name: string }
-  | { type: "error"; message: string; code?: string; /** an ErrorKind (engine/errors.ts) */ kind?: string };
+  | { type: "error"; message: string; code?: string; /** an ErrorKind (model/errors.ts) */ kind?: string };
 
 /** GET /images/rows?filter=REF: one row per repository:tag of each image (docker images), newest image first. */
 export interface ImageRow {

@@ -13,8 +13,8 @@ import type { PingResponse } from "./api.js";
 import { UPGRADE_PROTOCOL } from "./attach.js";
 import { ensureStateDir } from "../../engine/sys/state-dir.js";
 import type { DaemonPaths } from "./paths.js";
-import { isErrorKind } from "../../engine/errors.js";
-import type { ErrorKind, KindedError } from "../../engine/errors.js";
+import { isErrorKind } from "../../model/errors.js";
+import type { ErrorKind, KindedError } from "../../model/errors.js";
 import { kindOfStatus } from "./http.js";
 
 /** The daemon's error answer, its kind as the daemon named it (or, from an older daemon, as the status says). */

@@ -8,7 +8,7 @@
 //   contents into DST itself.
 // - "SRC/" or "SRC/." when SRC is not a directory -> error.
 import { posix } from "node:path";
-import type { ErrorKind, KindedError } from "../../engine/errors.js";
+import type { ErrorKind, KindedError } from "../../model/errors.js";
 import type { ContainerPathKind } from "../../engine/types.js";
 
 export interface CopyEnd {

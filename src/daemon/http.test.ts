@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { RegistryError } from "../../engine/content/errors.js";
-import { EngineError, ERROR_KINDS } from "../../engine/errors.js";
+import { EngineError } from "../../engine/errors.js";
+import { ERROR_KINDS } from "../../model/errors.js";
 import { StackError } from "../stack/errors.js";
 import { DaemonError } from "./client.js";
 import { CopyPathError } from "./cp-target.js";

@@ -6,8 +6,8 @@
 
 import type { ServerResponse } from "node:http";
 import type { Writable } from "node:stream";
-import { kindOf } from "../../engine/errors.js";
-import type { ErrorKind, KindedError } from "../../engine/errors.js";
+import { kindOf } from "../../model/errors.js";
+import type { ErrorKind, KindedError } from "../../model/errors.js";
 
 /** The status the daemon answers for each kind of error; the client reads it back with kindOfStatus. */
 export const STATUS_OF_KIND: Readonly<Record<ErrorKind, number>> = {

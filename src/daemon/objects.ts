@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { diskUsage } from "../../engine/snapshot/usage.js";
 import type { ContainerInfo, Engine, NetworkInfo, VolumeInfo } from "../../engine/types.js";
-import { kindOf } from "../../engine/errors.js";
+import { kindOf } from "../../model/errors.js";
 import { VOLUME_LABEL } from "../../model/labels.js";
 import { EngineError } from "../../engine/types.js";
 import type { NetworkCreateRequest, NetworkView, PruneResult, VolumeCreateRequest, VolumeView } from "./api.js";

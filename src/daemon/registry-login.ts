@@ -10,7 +10,8 @@ import { dockerConfigPath, loadDockerCredentials, type CredentialLookup } from "
 import { checkLogin, loginServer } from "../../engine/image/login.js";
 import type { EngineConfig } from "../../engine/config.js";
 import { writeFileAtomic } from "../../engine/sys/atomic-file.js";
-import { EngineError, kindOf } from "../../engine/errors.js";
+import { EngineError } from "../../engine/errors.js";
+import { kindOf } from "../../model/errors.js";
 import type { DockerConfigLocation, LoginRequest, LoginResult, LogoutRequest, LogoutResult } from "./api.js";
 import { HttpError } from "./http.js";
 

@@ -5,7 +5,7 @@
 // has the overrides of the command line applied on top of the service.
 import { randomBytes } from "node:crypto";
 import { EngineError } from "../../engine/errors.js";
-import type { ErrorKind } from "../../engine/errors.js";
+import type { ErrorKind } from "../../model/errors.js";
 import type { ContainerInfo, ContainerSpec } from "../../engine/types.js";
 import { apply } from "../../reconciler/apply.js";
 import { containerSpecFor } from "../../reconciler/container-spec.js";

@@ -50,19 +50,19 @@ describe("listenPrivately", () => {
 });
 
 describe("resolveGroup (daemon --group)", () => {
-  const lookup = (name: string): number | undefined => ({ docker: 998, root: 0 })[name];
-  it("takes a gid or a group name", () => {
-    expect(resolveGroup("0", lookup)).toBe(0);
-    expect(resolveGroup("1234", lookup)).toBe(1234);
-    expect(resolveGroup("docker", lookup)).toBe(998);
-    expect(resolveGroup("root")).toBe(0); // the system's own lookup
+  const lookup = (name: string): Promise<number | undefined> => Promise.resolve(({ docker: 998, root: 0 } as Record<string, number>)[name]);
+  it("takes a gid or a group name", async () => {
+    expect(await resolveGroup("0", lookup)).toBe(0);
+    expect(await resolveGroup("1234", lookup)).toBe(1234);
+    expect(await resolveGroup("docker", lookup)).toBe(998);
+    expect(await resolveGroup("root")).toBe(0); // the system's own lookup
   });
-  it("refuses a name that does not exist, garbage and impossible gids", () => {
-    expect(() => resolveGroup("nosuchgroup", lookup)).toThrow('invalid --group "nosuchgroup": no such group');
-    expect(() => resolveGroup("tscompose-no-such-group-7")).toThrow(/no such group/);
-    expect(() => resolveGroup("12abc", lookup)).toThrow(/expected a group name or a numeric gid/);
-    expect(() => resolveGroup("", lookup)).toThrow(/expected a group name or a numeric gid/);
-    expect(() => resolveGroup("-1", lookup)).toThrow(/expected a group name or a numeric gid/);
-    expect(() => resolveGroup("4294967295", lookup)).toThrow(/below 4294967295/);
+  it("refuses a name that does not exist, garbage and impossible gids", async () => {
+    await expect(resolveGroup("nosuchgroup", lookup)).rejects.toThrow('invalid --group "nosuchgroup": no such group');
+    await expect(resolveGroup("tscompose-no-such-group-7")).rejects.toThrow(/no such group/);
+    await expect(resolveGroup("12abc", lookup)).rejects.toThrow(/expected a group name or a numeric gid/);
+    await expect(resolveGroup("", lookup)).rejects.toThrow(/expected a group name or a numeric gid/);
+    await expect(resolveGroup("-1", lookup)).rejects.toThrow(/expected a group name or a numeric gid/);
+    await expect(resolveGroup("4294967295", lookup)).rejects.toThrow(/below 4294967295/);
   });
 });

@@ -7,10 +7,10 @@
 // is per process, and libuv's threads create files concurrently). So the
 // socket is bound inside a fresh 0700 directory, given its mode and group
 // there, and renamed into place, which also replaces a stale socket atomically.
-import { execFileSync } from "node:child_process";
 import { chmodSync, chownSync, mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
 import type { Server } from "node:http";
 import { basename, dirname, join } from "node:path";
+import { CommandNotFoundError, run } from "../../engine/sys/exec.js";
 
 export const SOCKET_MODE = 0o660;
 
@@ -48,7 +48,7 @@ export function listenPrivately(server: Server, socket: string, gid?: number): P
  * or a numeric gid. Anything else is an error now, at start, rather than a
  * socket nobody in the intended group can use, or a NaN gid.
  */
-export function resolveGroup(text: string, lookup: (name: string) => number | undefined = lookupGroup): number {
+export async function resolveGroup(text: string, lookup: (name: string) => Promise<number | undefined> = lookupGroup): Promise<number> {
   if (/^\d+$/.test(text)) {
     const gid = Number(text);
     // (uid_t)-1 means "unchanged" to chown.
@@ -56,24 +56,26 @@ export function resolveGroup(text: string, lookup: (name: string) => number | un
     return gid;
   }
   if (!/^[A-Za-z_][A-Za-z0-9_.-]*\$?$/.test(text)) throw new Error(`invalid --group "${text}": expected a group name or a numeric gid`);
-  const gid = lookup(text);
+  const gid = await lookup(text);
   if (gid === undefined) throw new Error(`invalid --group "${text}": no such group`);
   return gid;
 }
 
 /** A group's gid through getent (NSS: files, LDAP, sssd …), else /etc/group. */
-function lookupGroup(name: string): number | undefined {
+async function lookupGroup(name: string): Promise<number | undefined> {
   try {
-    const out = execFileSync("getent", ["group", name], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 10_000 });
-    return gidOf(out, name);
+    const r = await run("getent", ["group", name], { allowFailure: true, timeoutMs: 10_000 });
+    // getent exits 2 for an unknown name: that is the answer.
+    if (r.code === 0) return gidOf(r.stdout, name);
+    if (r.code === 2) return undefined;
   } catch (err) {
-    // getent exits 2 for an unknown name: that is the answer. Without getent, read the file.
-    if ((err as { status?: number }).status === 2) return undefined;
-    try {
-      return gidOf(readFileSync("/etc/group", "utf8"), name);
-    } catch {
-      return undefined;
-    }
+    if (!(err instanceof CommandNotFoundError)) throw err;
+  }
+  // Without getent (or when it fails otherwise), read the file.
+  try {
+    return gidOf(readFileSync("/etc/group", "utf8"), name);
+  } catch {
+    return undefined;
   }
 }
 

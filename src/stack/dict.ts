@@ -1,8 +1,8 @@
-// The loader works on plain YAML/JSON values; a Dict is a mapping among them.
-export type Dict = Record<string, unknown>;
+// The loader works on plain YAML/JSON values; a Dict is a mapping among them
+// (model/dict.ts, shared with the engine). The helpers here are the loader's own.
+import { isDict, type Dict } from "../../model/dict.js";
 
-/** A mapping (not a list, not null). */
-export const isDict = (v: unknown): v is Dict => typeof v === "object" && v !== null && !Array.isArray(v);
+export { isDict, type Dict };
 
 /**
  * A mapping made by a parser (prototype Object or null), not an instance of a

@@ -23,6 +23,12 @@
 // 1333 ms (1.38x). The loader alone in a warm process (the daemon's `up`):
 // 0.5 vs 1.0 ms on the examples, 61 vs 217 ms on 200 services. Kept for
 // `config` of large stacks; on small ones and on `up` it is not noticeable.
+// Re-measured 2026-12-07 (bench/config-load, 10 interleaved rounds, wall
+// clock medians, 2 cores at load ~14): `config` of 50 services 5332 vs
+// 7191 ms (1.35x), of 200 services 8317 vs 10115 ms (1.22x); examples/webapp
+// 0.92x and examples/profiles 0.98x (noise); the loader in a warm process
+// 85 vs 81 ms at 50 services (1.0x). So still a gain only for `config` of
+// large stacks, smaller than the first figures.
 import { COLLECTION_STYLE, EVENT_ID, SCALAR_STYLE, getScalarValue, parseEvents } from "js-yaml";
 import type { Event, MappingEvent, ScalarEvent, SequenceEvent } from "js-yaml";
 import { setKey } from "./dict.js";

@@ -84,7 +84,9 @@ export class Supervisor {
     const state = this.states.get(id) ?? freshRestartState(now);
     const decision = decideRestart(policyOf(svc), exitCode, ranFor, state, now, onPurpose);
     if (!decision.restart) {
-      if (!onPurpose && svc.restart !== "no") this.hooks.log("not restarting", { stack: project, service: svc.name, container: info.name, reason: decision.reason });
+      // Logged for a stop on purpose too: it is the decision a reader (or a test) waits for
+      // to know that the policy will not bring the container back.
+      if (svc.restart !== "no") this.hooks.log("not restarting", { stack: project, service: svc.name, container: info.name, reason: decision.reason });
       return;
     }
     this.states.set(id, decision.next);
