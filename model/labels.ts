@@ -31,6 +31,8 @@ export const STACK_LABEL = {
   image: "com.docker.stack.image",
   /** On services: the hash of the spec tscompose sent; an equal hash on redeploy leaves the service alone. */
   specHash: "io.tscompose.swarm.spec-hash",
+  /** On services: the hash of the task template alone; when it changes, swarm replaces every task (a rolling update to wait for). */
+  taskHash: "io.tscompose.swarm.task-hash",
   /** On configs and secrets: their key in the stack file (the name carries a content hash). */
   object: "io.tscompose.swarm.object",
 } as const;

@@ -118,6 +118,10 @@ interface TaskJson {
   JobIteration?: { Index: number };
 }
 
+/** Task states whose container has stopped (swarmkit's terminal states). */
+const TERMINAL = new Set(["complete", "shutdown", "failed", "rejected", "orphaned", "remove"]);
+/** dockerd's clock and ours are the same machine's here, not always elsewhere. */
+const CLOCK_SLACK_MS = 2_000;
 const OBJECT_KIND = { configs: "config", secrets: "secret" } as const;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -204,6 +208,8 @@ export class SwarmDeployer {
     const result: SwarmDeployResult = { services: {} };
     const done = new Map<string, Promise<void>>();
     const converged = new Map<string, Promise<void>>();
+    /** Services whose task template changed, and when the update was sent: their tasks are replaced. */
+    const rollouts = new Map<string, number>();
     const timeoutMs = opts.timeoutMs ?? 300_000;
 
     const deployOne = async (name: string): Promise<void> => {
@@ -225,6 +231,7 @@ export class SwarmDeployer {
       } else if (current.Spec?.Labels?.[STACK_LABEL.specHash] === spec.Labels?.[STACK_LABEL.specHash] && wantedTasks(current.Spec ?? {}) === wantedTasks(spec)) {
         result.services[name] = "unchanged";
       } else {
+        if (current.Spec?.Labels?.[STACK_LABEL.taskHash] !== spec.Labels?.[STACK_LABEL.taskHash]) rollouts.set(name, Date.now());
         // The version read with the list: a stale one is "update out of sequence", never a lost update.
         await this.call({ path: `/services/${current.ID}/update`, method: "POST", query: { version: current.Version?.Index }, body: spec }, `update service ${spec.Name}`);
         result.services[name] = "updated";
@@ -242,7 +249,7 @@ export class SwarmDeployer {
     const waitConverged = (name: string): Promise<void> => {
       let p = converged.get(name);
       if (!p) {
-        p = start(name).then(() => this.waitService(stack.name, name, timeoutMs, progress));
+        p = start(name).then(() => this.waitService(stack.name, name, timeoutMs, progress, rollouts.get(name)));
         converged.set(name, p);
       }
       return p;
@@ -388,7 +395,7 @@ export class SwarmDeployer {
    * wants running (healthy: swarm keeps a task `starting` until its health
    * check passes), or for jobs complete. A rollback or a paused update is a failure.
    */
-  private async waitService(stack: string, name: string, timeoutMs: number, progress: (e: SwarmProgress) => void): Promise<void> {
+  private async waitService(stack: string, name: string, timeoutMs: number, progress: (e: SwarmProgress) => void, rolloutSince: number | undefined): Promise<void> {
     const full = scopedName(stack, name);
     const deadline = Date.now() + timeoutMs;
     let lastError: string | undefined;
@@ -410,7 +417,9 @@ export class SwarmDeployer {
       const failed = tasks.filter((t) => ["failed", "rejected"].includes(t.Status.State) && t.Status.Err).sort((a, b) => (a.Status.Timestamp < b.Status.Timestamp ? 1 : -1))[0];
       if (failed) lastError = failed.Status.Err;
       const updating = state === "updating" || state === "rollback_started";
-      const ok = !updating && (job ? completed >= wanted : running >= wanted && current.every((t) => t.Status.State === "running"));
+            // After a change of the task template the old tasks still run until the update starts: wait for an update begun after ours, and completed.
+      const rolled = rolloutSince === undefined || (state === "completed" && Date.parse(svc.UpdateStatus?.StartedAt ?? "") >= rolloutSince - CLOCK_SLACK_MS);
+      const ok = rolled && !updating && (job ? completed >= wanted : running >= wanted && current.every((t) => t.Status.State === "running"));
       const shown = `${running}/${completed}/${wanted}/${lastError ?? ""}`;
       if (shown !== lastShown) {
         lastShown = shown;
@@ -427,9 +436,18 @@ export class SwarmDeployer {
     }
   }
 
+  /** Until no task of these (removed) services runs on any node: a filter by a removed service's id is a 404, so all tasks are listed. */
   private async waitTasksGone(serviceIds: string[], timeoutMs = 60_000): Promise<void> {
+    if (serviceIds.length === 0) return;
+    const ids = new Set(serviceIds);
     const deadline = Date.now() + timeoutMs;
-    while ((await this.tasksOf(serviceIds)).length > 0 && Date.now() < deadline) await sleep(500);
+    for (;;) {
+      // A finished task (a job's complete one) may stay listed a while after its container is gone: only live ones count.
+      const left = (await this.call<TaskJson[]>({ path: "/tasks", method: "GET" }, "list tasks")).filter((t) => ids.has(t.ServiceID) && !TERMINAL.has(t.Status.State));
+      if (left.length === 0) return;
+      if (Date.now() > deadline) throw new EngineError("timeout", `${left.length} task(s) of removed services still on the nodes after ${Math.round(timeoutMs / 1000)} s`);
+      await sleep(500);
+    }
   }
 
   // ---- the other verbs

@@ -244,6 +244,8 @@ export function serviceSpec(stack: StackSpec, svc: ServiceSpec, refs: ServiceRef
     RollbackConfig: updateConfig(written(svc, "deploy", "rollback_config"), `services.${svc.name}.deploy.rollback_config`),
     EndpointSpec: endpoint(svc),
   });
+  const taskHash = createHash("sha256").update(JSON.stringify(spec.TaskTemplate)).digest("hex");
+  spec.Labels = { ...spec.Labels, [STACK_LABEL.taskHash]: taskHash };
   spec.Labels = { ...spec.Labels, [STACK_LABEL.specHash]: specHash(spec) };
   return spec;
 }
