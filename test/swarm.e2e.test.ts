@@ -6,10 +6,12 @@
 // touched), on a changed config (rolled under a new name, the old removed),
 // and removed leaving nothing on any node. VIPs and the ingress mesh need
 // IP_VS, which this kernel lacks: the services use endpoint_mode dnsrr.
+import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SwarmDeployer, type SwarmProgress } from "../engine/swarm/deployer.js";
 import { loadStack } from "../src/stack/load.js";
@@ -17,6 +19,7 @@ import { startSwarmLab, type LabNode, type SwarmLab } from "./fixtures/swarm-lab
 import { isRoot, missing } from "./support/requires.js";
 import { eventually } from "./support/wait.js";
 
+const execFileP = promisify(execFile);
 const STACK = "tsw";
 const canRun = isRoot && fs.existsSync("/usr/sbin/dockerd") && fs.existsSync("/usr/bin/docker-registry");
 
@@ -31,6 +34,10 @@ services:
       - source: page
         target: /www/index.html
     secrets: [token]
+    ports:
+      - target: 80
+        published: 8080
+        mode: host
     healthcheck:
       test: ["CMD", "test", "-s", "/run/secrets/token"]
       interval: 1s
@@ -164,6 +171,18 @@ describe.skipIf(missing("root, dockerd and docker-registry for a swarm lab", can
     expect((await sh("echo $ROLE")).stdout).toBe("web\n");
   }, 60_000);
 
+  it("a host-mode port answers on each node running a task, and only there", async () => {
+    const tasks = (await swarm.ps(STACK)).filter((t) => t.service === "db" && t.desiredState === "running");
+    const withDb = new Set(tasks.map((t) => t.node));
+    // From the lab's bridge namespace: outside every node, as a client on the LAN.
+    const fetchFrom = (ip: string) => execFileP("nsenter", [`--net=/run/netns/${lab.bridgeNetns}`, "curl", "-s", "-m", "3", `http://${ip}:8080/index.html`]);
+    for (const n of lab.nodes) {
+      if (withDb.has(n.name)) expect((await fetchFrom(n.ip)).stdout).toBe("first page\n");
+      else await expect(fetchFrom(n.ip)).rejects.toThrow();
+    }
+    expect(withDb.size).toBe(2);
+  }, 60_000);
+
   it("redeploy without a change touches nothing", async () => {
     const before = await versions();
     const result = await swarm.deploy(load(), { timeoutMs: 60_000 });
@@ -198,6 +217,24 @@ describe.skipIf(missing("root, dockerd and docker-registry for a swarm lab", can
     for await (const e of swarm.logs(STACK, "seed")) lines.push(`${e.task} ${e.line}`);
     expect(lines).toEqual([expect.stringMatching(new RegExp(`^${STACK}_seed\\.\\w+ seeded$`))]);
   }, 90_000);
+
+  it("remove orphans: a service taken out of the file goes, the others stay untouched", async () => {
+    const before = await versions();
+    const file = path.join(dir, "compose.yaml");
+    const full = await fsp.readFile(file, "utf8");
+    // web is the one service nothing depends on.
+    await fsp.writeFile(file, full.replace(/\n {2}web:\n[\s\S]*?(?=\n {2}seed:)/, ""));
+    try {
+      const result = await swarm.deploy(load(), { removeOrphans: true, timeoutMs: 60_000, onProgress });
+      expect(result.services).toEqual({ db: "unchanged", seed: "unchanged" });
+      const after = await versions();
+      expect(Object.keys(after).sort()).toEqual(["db", "seed"]);
+      expect(after.db).toBe(before.db);
+      expect(events).toContainEqual({ kind: "service", service: "web", action: "removed" });
+    } finally {
+      await fsp.writeFile(file, full);
+    }
+  }, 120_000);
 
   it("remove leaves nothing on any node", async () => {
     await swarm.remove(STACK, { onProgress });
