@@ -218,6 +218,26 @@ describe.skipIf(missing("root, dockerd and docker-registry for a swarm lab", can
     expect(lines).toEqual([expect.stringMatching(new RegExp(`^${STACK}_seed\\.\\w+ seeded$`))]);
   }, 90_000);
 
+  it("an update whose tasks never turn healthy is rolled back, and deploy says so", async () => {
+    const file = path.join(dir, "compose.yaml");
+    const good = await fsp.readFile(file, "utf8");
+    const bad = good
+      .replace('test: ["CMD", "test", "-s", "/run/secrets/token"]', 'test: ["CMD", "false"]')
+      .replace("    deploy:\n      replicas: 2\n", "    deploy:\n      replicas: 2\n      update_config:\n        failure_action: rollback\n        monitor: 5s\n");
+    expect(bad).not.toBe(good);
+    await fsp.writeFile(file, bad);
+    try {
+      await expect(swarm.deploy(load(), { timeoutMs: 120_000 })).rejects.toThrow(/tsw_db: update rollback completed/);
+    } finally {
+      await fsp.writeFile(file, good);
+    }
+    // Rolled back to the spec of the file as it is again: nothing to do, the old rollback is history.
+    const result = await swarm.deploy(load(), { timeoutMs: 60_000 });
+    expect(result.services.db).toBe("unchanged");
+    const running = (await swarm.ps(STACK)).filter((t) => t.service === "db" && t.desiredState === "running" && t.state === "running");
+    expect(running).toHaveLength(2);
+  }, 240_000);
+
   it("remove orphans: a service taken out of the file goes, the others stay untouched", async () => {
     const before = await versions();
     const file = path.join(dir, "compose.yaml");

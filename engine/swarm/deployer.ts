@@ -404,7 +404,9 @@ export class SwarmDeployer {
       const svc = (await this.listServices(stack)).find((s) => s.Spec?.Name === full);
       if (!svc) throw new EngineError("not-found", `service ${full} vanished while deploying`);
       const tasks = await this.tasksOf([svc.ID]);
-      const state = svc.UpdateStatus?.State;
+      // The update status of an earlier deploy (a rollback then) is history: only the one this deploy began counts.
+      const ours = rolloutSince !== undefined && Date.parse(svc.UpdateStatus?.StartedAt ?? "") >= rolloutSince - CLOCK_SLACK_MS;
+      const state = ours ? svc.UpdateStatus?.State : undefined;
       if (state === "rollback_completed" || state === "paused" || state === "rollback_paused") {
         throw new EngineError("conflict", `service ${full}: update ${state.replace("_", " ")}: ${svc.UpdateStatus?.Message ?? ""}`.trim());
       }
@@ -417,8 +419,8 @@ export class SwarmDeployer {
       const failed = tasks.filter((t) => ["failed", "rejected"].includes(t.Status.State) && t.Status.Err).sort((a, b) => (a.Status.Timestamp < b.Status.Timestamp ? 1 : -1))[0];
       if (failed) lastError = failed.Status.Err;
       const updating = state === "updating" || state === "rollback_started";
-            // After a change of the task template the old tasks still run until the update starts: wait for an update begun after ours, and completed.
-      const rolled = rolloutSince === undefined || (state === "completed" && Date.parse(svc.UpdateStatus?.StartedAt ?? "") >= rolloutSince - CLOCK_SLACK_MS);
+      // After a change of the task template the old tasks still run until the update starts: wait for an update begun after ours, and completed.
+      const rolled = rolloutSince === undefined || (ours && state === "completed");
       const ok = rolled && !updating && (job ? completed >= wanted : running >= wanted && current.every((t) => t.Status.State === "running"));
       const shown = `${running}/${completed}/${wanted}/${lastError ?? ""}`;
       if (shown !== lastShown) {
