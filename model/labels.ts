@@ -23,6 +23,20 @@ export const LABEL = {
   slug: "com.docker.compose.slug",
 } as const;
 
+/** What `docker stack deploy` writes (so `docker stack ls/ps/services/rm` see a swarm stack), and tscompose's own on swarm objects. */
+export const STACK_LABEL = {
+  /** On services, their containers, networks, configs and secrets: the stack's name. */
+  namespace: "com.docker.stack.namespace",
+  /** On services: the image as written in the stack file (the spec holds it pinned to a digest). */
+  image: "com.docker.stack.image",
+  /** On services: the hash of the spec tscompose sent; an equal hash on redeploy leaves the service alone. */
+  specHash: "io.tscompose.swarm.spec-hash",
+  /** On services: the hash of the task template alone; when it changes, swarm replaces every task (a rolling update to wait for). */
+  taskHash: "io.tscompose.swarm.task-hash",
+  /** On configs and secrets: their key in the stack file (the name carries a content hash). */
+  object: "io.tscompose.swarm.object",
+} as const;
+
 /** The prefix every compose label has (`events` shows only the others as attributes). */
 export const COMPOSE_LABEL_PREFIX = "com.docker.compose.";
 

@@ -332,7 +332,8 @@ export interface HealthcheckSpec {
 }
 
 export interface DeploySpec {
-  mode: "replicated" | "global";
+  /** The job modes run to completion; the embedded engine runs them as replicated, Swarm as jobs. */
+  mode: "replicated" | "global" | "replicated-job" | "global-job";
   replicas: number | undefined;
   resources: {
     limits: ResourceSpec | undefined;

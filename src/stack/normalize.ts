@@ -315,7 +315,7 @@ function normalizeDeploy(
     ctx.fail([...path, "restart_policy", "condition"], `invalid restart condition "${condition}": must be none, on-failure or any`);
   }
   return {
-    mode: str(d.mode) === "global" ? "global" : "replicated",
+    mode: DEPLOY_MODES.find((m) => m === str(d.mode)) ?? "replicated",
     replicas: num(d.replicas),
     resources: { limits: res("limits"), reservations: res("reservations") },
     restartPolicy: rp
@@ -329,6 +329,8 @@ function normalizeDeploy(
     labels: labelMap(d.labels),
   };
 }
+
+const DEPLOY_MODES = ["replicated", "global", "replicated-job", "global-job"] as const;
 
 function envFileRefs(v: unknown, ctx: NormalizeContext, path: PathSegment[]): ServiceSpec["envFiles"] {
   if (v === undefined || v === null) return [];

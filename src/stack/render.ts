@@ -90,7 +90,7 @@ export function renderService(s: ServiceSpec): Dict {
   const res = (r: typeof limits): Dict | undefined => (r ? compact({ cpus: r.cpus, memory: r.memory, pids: r.pids }) : undefined);
   const rp = s.deploy.restartPolicy;
   const deploy = compact({
-    mode: s.deploy.mode === "global" ? "global" : undefined,
+    mode: s.deploy.mode === "replicated" ? undefined : s.deploy.mode,
     replicas: s.deploy.replicas,
     resources: compact({ limits: res(limits), reservations: res(reservations) }),
     restart_policy: rp
