@@ -4,7 +4,8 @@
 // interface; the progress events count what came from the step cache; the
 // engine must leave nothing behind (no container, mount, snapshot, cgroup).
 import { execFileSync } from "node:child_process";
-import { chmod, mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { chmod, mkdir, mkdtemp, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BuildProgress, BuildRequest, Engine } from "../engine/types.js";
@@ -134,5 +135,128 @@ CMD ["./main.sh"]
     expect(listing).not.toContain("secret.key");
     expect(listing).not.toContain("c.txt");
     expect(listing).toContain("hi from build\nheredoc-run\ninline prod\nfrom tar\nmain\n");
+  }, 300_000);
+
+  it("the step cache: a rebuild re-runs only the steps from the COPY of the edited file on; --no-cache runs them all", async () => {
+    const dir = await context({
+      "a.txt": "a1\n",
+      "b.txt": "b1\n",
+      Dockerfile: "FROM busybox\nRUN echo one > /one\nCOPY a.txt /a.txt\nRUN cat /a.txt > /copy-of-a\nCOPY b.txt /b.txt\nRUN cat /b.txt > /copy-of-b\nCMD [\"cat\", \"/copy-of-b\"]\n",
+    });
+    const first = await build({ contextDir: dir });
+    expect(stepNames(first.events, "cached")).toEqual([]);
+    const again = await build({ contextDir: dir });
+    expect(again.id).toBe(first.id);
+    expect(stepNames(again.events, "cached")).toEqual(["[2/6] RUN echo one > /one", "[3/6] COPY a.txt /a.txt", "[4/6] RUN cat /a.txt > /copy-of-a", "[5/6] COPY b.txt /b.txt", "[6/6] RUN cat /b.txt > /copy-of-b"]);
+
+    await writeFile(join(dir, "b.txt"), "b2\n");
+    const edited = await build({ contextDir: dir });
+    expect(stepNames(edited.events, "cached")).toEqual(["[2/6] RUN echo one > /one", "[3/6] COPY a.txt /a.txt", "[4/6] RUN cat /a.txt > /copy-of-a"]);
+    expect(stepNames(edited.events, "done")).toEqual(expect.arrayContaining(["[5/6] COPY b.txt /b.txt", "[6/6] RUN cat /b.txt > /copy-of-b"]));
+    expect(await runIn(edited.id, ["cat", "/copy-of-a", "/copy-of-b"])).toBe("a1\nb2\n");
+
+    const fresh = await build({ contextDir: dir, noCache: true });
+    expect(stepNames(fresh.events, "cached")).toEqual([]);
+    expect(stepNames(fresh.events, "done").filter((name) => /^\[\d\/6\]/.test(name))).toHaveLength(6);
+  }, 300_000);
+
+  it("a RUN that fails: BuildKit's message with Dockerfile:LINE, its output shown, no image, nothing left", async () => {
+    const dir = await context({ Dockerfile: "FROM busybox\nRUN echo about to fail\nRUN echo failing output && exit 3\nRUN echo never\n" });
+    const events: BuildProgress[] = [];
+    const err = await engine.buildImage({ contextDir: dir, tags: [`tscompose-test/fail-${process.pid}:latest`], onProgress: (p) => events.push(p) }).then(
+      () => undefined,
+      (e: unknown) => e as Error & { kind?: string },
+    );
+    expect(err?.message).toContain('process "/bin/sh -c echo failing output && exit 3" did not complete successfully: exit code: 3');
+    expect(err?.message).toContain("Dockerfile:3");
+    expect(err?.kind).toBe("invalid");
+    expect(events.some((e) => e.type === "output" && e.text === "failing output\n")).toBe(true);
+    expect(events.some((e) => e.type === "step" && e.state === "error" && e.name === "[3/4] RUN echo failing output && exit 3")).toBe(true);
+    expect(await engine.inspectImage(`tscompose-test/fail-${process.pid}:latest`)).toBeUndefined();
+    expect(await engine.listContainers({ all: true })).toEqual([]);
+  }, 300_000);
+
+  it("an aborted build stops its RUN and leaves no container", async () => {
+    const dir = await context({ Dockerfile: "FROM busybox\nRUN echo started && sleep 600\n" });
+    const ac = new AbortController();
+    const p = engine.buildImage({ contextDir: dir, tags: [], signal: ac.signal, onProgress: (e) => {
+      if (e.type === "step" && e.state === "started" && e.name.includes("sleep 600")) setTimeout(() => ac.abort(), 1000);
+    } });
+    await expect(p).rejects.toThrow(/cancelled/);
+    expect(await engine.listContainers({ all: true })).toEqual([]);
+  }, 300_000);
+
+  it("RUN --mount: a cache dir persists between builds; a secret is readable in the step and not left in the image", async () => {
+    const secretFile = join(await mkdtemp(join(w.dir, "secret-")), "token");
+    await writeFile(secretFile, "s3cret\n");
+    const dockerfile = (marker: string) => `FROM busybox
+RUN --mount=type=cache,target=/var/cache/app,id=app-${process.pid} echo ${marker} >> /var/cache/app/log && cat /var/cache/app/log > /seen
+RUN --mount=type=secret,id=token cat /run/secrets/token > /copied-secret-len-check && wc -c < /run/secrets/token > /secret-size && rm /copied-secret-len-check
+RUN --mount=type=secret,id=word,env=WORD test "$WORD" = v4lue && echo env-ok > /env-ok
+RUN --mount=type=tmpfs,target=/scratch echo x > /scratch/x && ls /scratch > /tmpfs-ls
+`;
+    const dir = await context({ Dockerfile: dockerfile("first") });
+    const one = await build({ contextDir: dir, secrets: { token: { file: secretFile }, word: { value: "v4lue" } } });
+    expect(await runIn(one.id, ["cat", "/seen"])).toBe("first\n");
+    await writeFile(join(dir, "Dockerfile"), dockerfile("second"));
+    const two = await build({ contextDir: dir, secrets: { token: { file: secretFile }, word: { value: "v4lue" } } });
+    expect(await runIn(two.id, ["cat", "/seen", "/secret-size", "/env-ok", "/tmpfs-ls"])).toBe("first\nsecond\n7\nenv-ok\nx\n");
+    // Neither the secret, its mount point, nor the cache or tmpfs mount points are in the image.
+    expect(await runIn(two.id, ["sh", "-c", "ls -d /run/secrets /run/secrets/token /var/cache/app /scratch 2>&1; true"])).not.toMatch(/^\/(run|var|scratch)\S*$/m);
+  }, 300_000);
+
+  it("hostile contexts: a symlink out of the context is copied as a link, never followed; COPY ../ is docker's error", async () => {
+    const outside = await mkdtemp(join(w.dir, "outside-"));
+    await writeFile(join(outside, "host-secret"), "host data\n");
+    const dir = await context({ "ok.txt": "ok\n", Dockerfile: "FROM busybox\nCOPY . /ctx/\n" });
+    await symlink(join(outside, "host-secret"), join(dir, "link-out"));
+    const { id } = await build({ contextDir: dir });
+    // Positive control: the regular file is there; the link is a link to a path that does not exist in the image.
+    expect(await runIn(id, ["sh", "-c", `cat /ctx/ok.txt; readlink /ctx/link-out; cat /ctx/link-out 2>/dev/null || echo unreadable`])).toBe(`ok\n${join(outside, "host-secret")}\nunreadable\n`);
+
+    const escape = await context({ Dockerfile: "FROM busybox\nCOPY ../outside.txt /x\n" });
+    await expect(engine.buildImage({ contextDir: escape, tags: [] })).rejects.toThrow(/forbidden path outside the build context|not found/);
+  }, 300_000);
+
+  it("hostile ADD: a tar with ../ entries or an absolute link out is refused; nothing outside the root is written", async () => {
+    const dir = await context({ Dockerfile: "FROM busybox\nADD evil.tar /dest/\n" });
+    const marker = join(w.dir, `escaped-${process.pid}`);
+    // ../ entries: built with Python's tarfile (GNU tar refuses to write them).
+    execFileSync("python3", ["-c", `
+import tarfile, io
+t = tarfile.open(${JSON.stringify(join(dir, "evil.tar"))}, "w")
+data = b"escaped\\n"
+info = tarfile.TarInfo("../../../../../../../../..${marker}")
+info.size = len(data)
+t.addfile(info, io.BytesIO(data))
+t.close()
+`]);
+    await expect(engine.buildImage({ contextDir: dir, tags: [] })).rejects.toThrow(/Dockerfile:2/);
+    expect(existsSync(marker)).toBe(false);
+
+    const links = await context({ Dockerfile: "FROM busybox\nADD links.tar /dest/\n" });
+    execFileSync("python3", ["-c", `
+import tarfile, io
+t = tarfile.open(${JSON.stringify(join(links, "links.tar"))}, "w")
+l = tarfile.TarInfo("out")
+l.type = tarfile.SYMTYPE
+l.linkname = ${JSON.stringify(w.dir)}
+t.addfile(l)
+data = b"through the link\\n"
+f = tarfile.TarInfo("out/written")
+f.size = len(data)
+t.addfile(f, io.BytesIO(data))
+t.close()
+`]);
+    await expect(engine.buildImage({ contextDir: links, tags: [] })).rejects.toThrow(/Dockerfile:2/);
+    expect(existsSync(join(w.dir, "written"))).toBe(false);
+  }, 300_000);
+
+  it("a build container cannot write to the host: its writes land in the image only", async () => {
+    const name = `tscompose-build-probe-${process.pid}`;
+    const dir = await context({ Dockerfile: `FROM busybox\nRUN echo inside > /tmp/${name} && (echo x > /proc/sysrq-trigger; true) && (mount -t tmpfs none /mnt 2>/dev/null && echo mounted > /tmp/mount-result || echo refused > /tmp/mount-result)\n` });
+    const { id } = await build({ contextDir: dir });
+    expect(await runIn(id, ["cat", `/tmp/${name}`, "/tmp/mount-result"])).toBe("inside\nrefused\n");
+    expect(existsSync(`/tmp/${name}`)).toBe(false);
   }, 300_000);
 });

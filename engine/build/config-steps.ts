@@ -42,12 +42,15 @@ export function resolveWorkdir(current: unknown, path: string): string {
   return posix.resolve(base, path);
 }
 
+export type ConfigOnlyStep = Exclude<Step, { kind: "run" | "copy" | "add" }>;
+
+export const isConfigOnly = (step: Step): step is ConfigOnlyStep => step.kind !== "run" && step.kind !== "copy" && step.kind !== "add";
+
 /**
  * Applies a config-only step; returns its history `created_by`, or undefined
- * for a step BuildKit keeps out of the history (ARG), and "skip" for the
- * steps that are not config-only (RUN, COPY, ADD).
+ * for a step BuildKit keeps out of the history (ARG).
  */
-export function applyConfigStep(state: ConfigState, step: Step): string | undefined | "skip" {
+export function applyConfigStep(state: ConfigState, step: ConfigOnlyStep): string | undefined {
   const c = state.config;
   switch (step.kind) {
     case "env": {
@@ -59,7 +62,7 @@ export function applyConfigStep(state: ConfigState, step: Step): string | undefi
     case "arg":
       return undefined;
     case "label":
-      c.Labels = { ...((c.Labels as Record<string, string> | null | undefined) ?? {}), ...Object.fromEntries(step.labels) };
+      c.Labels = { ...((c.Labels) ?? {}), ...Object.fromEntries(step.labels) };
       return `LABEL ${step.labels.map(([k, v]) => `${k}=${v}`).join(" ")}`;
     case "workdir":
       c.WorkingDir = resolveWorkdir(c.WorkingDir, step.path);
@@ -68,10 +71,10 @@ export function applyConfigStep(state: ConfigState, step: Step): string | undefi
       c.User = step.user;
       return `USER ${step.user}`;
     case "expose":
-      c.ExposedPorts = { ...((c.ExposedPorts as Record<string, unknown> | null | undefined) ?? {}), ...Object.fromEntries(step.ports.map((p) => [p, {}])) };
+      c.ExposedPorts = { ...((c.ExposedPorts) ?? {}), ...Object.fromEntries(step.ports.map((p) => [p, {}])) };
       return `EXPOSE map[${step.ports.map((p) => `${p}:{}`).join(" ")}]`;
     case "volume":
-      c.Volumes = { ...((c.Volumes as Record<string, unknown> | null | undefined) ?? {}), ...Object.fromEntries(step.paths.map((p) => [p, {}])) };
+      c.Volumes = { ...((c.Volumes) ?? {}), ...Object.fromEntries(step.paths.map((p) => [p, {}])) };
       return `VOLUME [${step.paths.join(" ")}]`;
     case "stopsignal":
       c.StopSignal = step.signal;
@@ -108,9 +111,5 @@ export function applyConfigStep(state: ConfigState, step: Step): string | undefi
       return `ONBUILD ${step.trigger}`;
     case "maintainer":
       return `MAINTAINER ${step.author}`;
-    case "run":
-    case "copy":
-    case "add":
-      return "skip";
   }
 }

@@ -25,12 +25,12 @@ import type { ChainId, Snapshotter } from "../snapshot/types.js";
 import { copyIntoRoot, lstatOrUndefined } from "../copy.js";
 import type { BuildProgress, BuildRequest, BuildResult, ContainerFile, Engine, ImageInfo, MountSpec, PullOptions } from "../types.js";
 import { StepCache } from "./cache.js";
-import { applyConfigStep, DEFAULT_PATH_ENV, envOf, HISTORY_COMMENT, type ConfigState, type DockerConfig } from "./config-steps.js";
+import { applyConfigStep, DEFAULT_PATH_ENV, isConfigOnly, envOf, HISTORY_COMMENT, type ConfigState, type DockerConfig } from "./config-steps.js";
 import { BuildContext } from "./context.js";
 import { contextItems, copyItems, heredocItems, isArchive, rootItems, type CopyItem } from "./copy-step.js";
 import { hasWildcards } from "./dockerignore.js";
 import { planBuild } from "./dockerfile/plan.js";
-import type { BuildPlan, CopyStep, ImageSource, Mount, RunStep, Stage, Step } from "./dockerfile/types.js";
+import type { BuildPlan, CopyStep, ImageSource, RunStep, Stage, Step } from "./dockerfile/types.js";
 import { pruneMountPoints, runArgv, runContainerSpec, runFailure } from "./run-step.js";
 
 /** What the executor needs of the image service. */
@@ -180,8 +180,14 @@ class Builder {
     for (const message of this.plan.warnings) this.emit({ type: "warning", message });
     for (const wave of this.plan.waves) {
       const stages = wave.map((i) => this.plan.stages[i] as Stage);
-      for (const s of stages) this.results.set(s.index, this.runStage(s));
-      await Promise.all(stages.map((s) => this.results.get(s.index)));
+      const running = stages.map((s) => {
+        const p = this.runStage(s);
+        this.results.set(s.index, p);
+        return p;
+      });
+      // Every stage of the wave ends (and cleans up) before a failure is reported.
+      const settled = await Promise.allSettled(running);
+      for (const r of settled) if (r.status === "rejected") throw r.reason;
     }
     const result = await (this.results.get(this.plan.target) as Promise<StageResult>);
     if (result.image === undefined) throw new EngineError("invalid", "the build produced no image: its target stage is FROM scratch and adds nothing");
@@ -237,21 +243,21 @@ class Builder {
     for (const step of stage.steps) {
       this.abortCheck();
       const before = JSON.stringify(state.config);
-      const createdBy = applyConfigStep(state, step);
-      if (createdBy === undefined) continue;
-      if (createdBy !== "skip" && step.kind !== "workdir") {
-        state.pending.push(this.history(createdBy, true));
+      const createdBy = isConfigOnly(step) ? applyConfigStep(state, step) : undefined;
+      if (isConfigOnly(step) && step.kind !== "workdir") {
+        if (createdBy !== undefined) state.pending.push(this.history(createdBy, true));
         continue;
       }
       n++;
       const name = label(step.source.replace(/\s+/g, " ").trim());
-      if (step.kind === "workdir") await this.cachedStep(state, step, name, [before], (v) => this.workdirStep(state, v, createdBy as string));
+      if (step.kind === "workdir") await this.cachedStep(state, step, name, [before], () => this.workdirStep(state, createdBy ?? `WORKDIR ${step.path}`));
       else if (step.kind === "run") await this.cachedStep(state, step, name, [], (v) => this.runStep(state, step, v));
       else if (step.kind === "copy" || step.kind === "add") await this.copyLike(state, step, name);
     }
     if (state.pending.length > 0 || state.dirty || state.image === undefined) {
       if (state.image === undefined && state.pending.length === 0) return { image: undefined, config: state.config };
-      await this.commit(state, undefined, this.cacheKey(state, { final: true }), undefined);
+      const key = this.cacheKey(state, { final: true });
+      if (!(await this.fromCache(state, key))) await this.commit(state, undefined, key, undefined);
     }
     return { image: state.image, config: state.config };
   }
@@ -283,7 +289,7 @@ class Builder {
       state.dirty = true;
     }
     if (stage.index === this.plan.target && this.req.labels && Object.keys(this.req.labels).length > 0) {
-      config.Labels = { ...((config.Labels as Record<string, string> | null | undefined) ?? {}), ...this.req.labels };
+      config.Labels = { ...((config.Labels) ?? {}), ...this.req.labels };
       state.dirty = true;
     }
     return state;
@@ -353,7 +359,7 @@ class Builder {
   }
 
   /** WORKDIR makes its directory when missing (BuildKit's mkdir -p, 0755, root). */
-  private async workdirStep(state: StageState, _v: Vertex, createdBy: string): Promise<{ layer: StoredLayer | undefined; createdBy: string }> {
+  private async workdirStep(state: StageState, createdBy: string): Promise<{ layer: StoredLayer | undefined; createdBy: string }> {
     const dir = state.config.WorkingDir as string;
     const layer = await this.inSnapshot(state, async (root) => {
       const resolved = await resolveInRoot(root, dir);
@@ -506,7 +512,7 @@ class Builder {
     const files: ContainerFile[] = [];
     const secretEnv: string[] = [];
     const targets: string[] = [];
-    for (const m of step.mounts as Mount[]) {
+    for (const m of step.mounts) {
       switch (m.type) {
         case "tmpfs":
           mounts.push({ type: "tmpfs", source: undefined, target: m.target, readOnly: false, ...(m.size !== undefined ? { tmpfsSize: m.size } : {}) });
