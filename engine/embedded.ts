@@ -37,6 +37,7 @@ import type {
   CopyToContainerRequest,
   CopyToContainerResult,
   Engine,
+  EngineCapabilities,
   EngineEvent,
   ExecSpec,
   AttachSpec,
@@ -110,6 +111,7 @@ const HANDOVER_LABELS = [VOLUME_LABEL.handover, VOLUME_LABEL.handoverTarget];
 
 export class EmbeddedEngine implements Engine {
   readonly kind = "embedded" as const;
+  readonly capabilities: EngineCapabilities = { addressesAtCreate: true, labelledAnonymousVolumes: true, imageBuilds: true };
   private readonly listeners = new Set<(e: EngineEvent) => void>();
   private readonly users = new Map<string, ResolvedUser>();
 
