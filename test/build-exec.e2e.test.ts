@@ -13,6 +13,7 @@ import { pushTestImage } from "./fixtures/push.js";
 import { startRegistry, type TestRegistry } from "./fixtures/registry.js";
 import { engineWorld, execText, type EngineWorld } from "./support/engine.js";
 import { missing } from "./support/requires.js";
+import { BUILD_LABEL } from "../model/labels.js";
 
 const skip = missing("root", process.getuid?.() === 0);
 
@@ -258,5 +259,26 @@ t.close()
     const { id } = await build({ contextDir: dir });
     expect(await runIn(id, ["cat", `/tmp/${name}`, "/tmp/mount-result"])).toBe("inside\nrefused\n");
     expect(existsSync(`/tmp/${name}`)).toBe(false);
+  }, 300_000);
+
+  it("a RUN that changes no file adds no layer, as BuildKit (an empty_layer history entry)", async () => {
+    const dir = await context({ Dockerfile: "FROM busybox\nRUN true\nRUN --mount=type=tmpfs,target=/scratch echo x > /scratch/x\n" });
+    const { id } = await build({ contextDir: dir });
+    const base = await engine.inspectImage("busybox");
+    expect((await engine.inspectImage(id))?.layers?.map((l) => l.chainId)).toEqual(base?.layers?.map((l) => l.chainId));
+    // Positive control: a RUN that writes adds one.
+    await writeFile(join(dir, "Dockerfile"), "FROM busybox\nRUN echo x > /x\n");
+    const { id: written } = await build({ contextDir: dir });
+    expect((await engine.inspectImage(written))?.layers).toHaveLength((base?.layers?.length ?? 0) + 1);
+  }, 300_000);
+
+  it("what a build killed with the daemon left (a RUN container, labelled) is removed when the engine opens again", async () => {
+    // Stands in for the RUN container of a build whose daemon was killed: the same label, running.
+    const c = await engine.createContainer(w.spec({ cmd: ["sleep", "600"], labels: { [BUILD_LABEL]: "run" } }));
+    await engine.startContainer(c.id);
+    const other = await engine.createContainer(w.spec({ cmd: ["true"] }));
+    engine = await w.reopen();
+    expect((await engine.listContainers({ all: true })).map((x) => x.id)).toEqual([other.id]);
+    await engine.removeContainer(other.id, { force: true });
   }, 300_000);
 });
