@@ -14,6 +14,7 @@ import { EngineError } from "../errors.js";
 import { resolveInRoot } from "../runtime/user.js";
 import { detectCompression } from "../snapshot/decompress.js";
 import { unpackLayer } from "../snapshot/unpack.js";
+import type { ModeFn } from "./chmod.js";
 import type { BuildContext } from "./context.js";
 import { hasWildcards, pathMatcher } from "./dockerignore.js";
 import type { HeredocFile } from "./dockerfile/types.js";
@@ -98,7 +99,7 @@ export interface CopyOptions {
   owner: { uid: number; gid: number };
   /** --chown was given: it also owns what archives unpack (which otherwise keep their owners). */
   chowned: boolean;
-  mode?: number;
+  mode?: ModeFn;
   /** Host paths to leave out of copied directories (the context's ignored files). */
   exclude?: (hostPath: string) => boolean;
   /** A private directory for unpacked archives. */
@@ -118,7 +119,7 @@ export async function copyItems(root: string, items: readonly CopyItem[], opts: 
   if (items.length > 1 && !opts.dest.endsWith("/") && existing?.isDirectory() !== true) {
     throw new EngineError("invalid", `When using COPY with more than one source file, the destination must be a directory and end with a /`);
   }
-  const copy = (hostPath: string, containerPath: string, owner: CopyOptions["owner"] | "source", mode?: number) =>
+  const copy = (hostPath: string, containerPath: string, owner: CopyOptions["owner"] | "source", mode?: ModeFn) =>
     copyIntoRoot(root, { copies: [{ hostPath, containerPath }], removals: [], ...(opts.exclude ? { exclude: opts.exclude } : {}) }, owner, mode === undefined ? {} : { mode });
   for (const [i, item] of items.entries()) {
     if (item.archive === true) {

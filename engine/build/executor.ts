@@ -25,6 +25,7 @@ import type { ChainId, Snapshotter } from "../snapshot/types.js";
 import { copyIntoRoot, lstatOrUndefined } from "../copy.js";
 import type { BuildProgress, BuildRequest, BuildResult, ContainerFile, Engine, ImageInfo, MountSpec, PullOptions } from "../types.js";
 import { StepCache } from "./cache.js";
+import { parseChmod } from "./chmod.js";
 import { applyConfigStep, DEFAULT_PATH_ENV, isConfigOnly, envOf, HISTORY_COMMENT, type ConfigState, type DockerConfig } from "./config-steps.js";
 import { BuildContext } from "./context.js";
 import { contextItems, copyItems, heredocItems, isArchive, rootItems, type CopyItem } from "./copy-step.js";
@@ -381,6 +382,7 @@ class Builder {
       if (step.kind === "add" && /^[a-z][a-z0-9+.-]*:\/\//i.test(s)) throw new EngineError("invalid", `${this.file}:${step.line}: ADD ${s}: remote sources are not supported by the embedded builder`);
       if (step.kind === "add" && /^git@/.test(s)) throw new EngineError("invalid", `${this.file}:${step.line}: ADD ${s}: git sources are not supported by the embedded builder`);
     }
+    if (step.checksum !== undefined) throw new EngineError("invalid", `${this.file}:${step.line}: checksum can't be specified for non-HTTP(S) sources`);
     // What the step reads decides its key: the context's files, or the source stage's image.
     let content: string;
     let fromDir: string | undefined;
@@ -577,12 +579,6 @@ function createHashHex(s: string): string {
 function hostPlatformString(): string {
   const arch = process.arch === "x64" ? "amd64" : process.arch;
   return `linux/${arch}`;
-}
-
-/** --chmod: octal only, as BuildKit's Dockerfile frontend takes it. */
-function parseChmod(s: string): number {
-  if (!/^[0-7]{3,4}$/.test(s)) throw new EngineError("invalid", `invalid chmod parameter: ${s}: only octal modes (0755) are supported`);
-  return parseInt(s, 8);
 }
 
 /** --chown=user[:group], names looked up in the stage's /etc/passwd and /etc/group (inside its root); a lone number is uid and gid. */
