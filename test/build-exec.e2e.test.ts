@@ -281,4 +281,13 @@ t.close()
     expect((await engine.listContainers({ all: true })).map((x) => x.id)).toEqual([other.id]);
     await engine.removeContainer(other.id, { force: true });
   }, 300_000);
+
+  it("a step's upper dir becomes its layer as it is: a later RUN's deletions (whiteouts) and replaced directories (opaque) hold in containers of the image", async () => {
+    const dir = await context({ Dockerfile: "FROM busybox\nRUN mkdir -p /d/sub && echo a > /d/sub/a && echo keep > /keep && echo gone > /gone\nRUN rm /gone && rm -rf /d && mkdir /d && echo new > /d/new && rm /bin/vi\n" });
+    const { id } = await build({ contextDir: dir });
+    expect(await runIn(id, ["sh", "-c", "ls /d; cat /keep; ls /gone /d/sub /bin/vi 2>&1 | wc -l"])).toBe("new\nkeep\n3\n");
+    // The same files after the engine reopens (the adopted layers are the snapshotter's, recorded).
+    engine = await w.reopen();
+    expect(await runIn(id, ["sh", "-c", "ls /d; cat /keep"])).toBe("new\nkeep\n");
+  }, 300_000);
 });

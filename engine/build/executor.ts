@@ -39,7 +39,7 @@ export interface BuildImages {
   resolveLocal(ref: string): Promise<{ info: ImageInfo; chainIds: ChainId[] } | undefined>;
   pull(ref: string, opts?: PullOptions): Promise<ImageInfo>;
   containerConfig(id: string): Promise<Record<string, unknown> | undefined>;
-  storeBuildLayer(upperDir: string, opts?: { mountPoints?: readonly string[]; onWarning?: (message: string) => void }): Promise<StoredLayer | undefined>;
+  storeBuildLayer(upperDir: string, opts?: { parent?: string; mountPoints?: readonly string[]; onWarning?: (message: string) => void }): Promise<StoredLayer | undefined>;
   commitBuildStep(req: { parent: `sha256:${string}` | undefined; layer: StoredLayer | undefined; container: Record<string, unknown>; history: HistoryEntry[]; tags?: string[] }): Promise<string>;
   tag(source: string, target: string): Promise<void>;
 }
@@ -351,9 +351,10 @@ class Builder {
     try {
       const root = await snapshotter.mount(key);
       await fn(root);
+      await snapshotter.unmount(key);
       const snap = await snapshotter.get(key);
       if (!snap) throw new EngineError("internal", "the step's snapshot vanished");
-      return await this.host.images.storeBuildLayer(snap.upper);
+      return await this.host.images.storeBuildLayer(snap.upper, state.image ? { parent: state.image } : {});
     } finally {
       await snapshotter.remove(key);
     }
@@ -501,7 +502,9 @@ class Builder {
       const snap = await this.host.snapshotter.get(c.id);
       if (!snap) throw new EngineError("internal", "the build container's file system vanished");
       await pruneMountPoints(snap.upper, targets);
-      const layer = await this.host.images.storeBuildLayer(snap.upper);
+      // A rootfs the host mounted (an image of very many layers) is let go before its upper dir is taken.
+      await this.host.snapshotter.unmount(c.id);
+      const layer = await this.host.images.storeBuildLayer(snap.upper, { parent: state.image });
       const argsPrefix = Object.keys(step.buildArgs).length > 0 ? `|${Object.keys(step.buildArgs).length} ${Object.entries(step.buildArgs).map(([k, val]) => `${k}=${val}`).join(" ")} ` : "";
       return { layer, createdBy: `RUN ${argsPrefix}${argv.join(" ")} # buildkit` };
     } finally {

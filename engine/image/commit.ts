@@ -32,12 +32,13 @@ export interface StoredLayer {
   entries: number;
 }
 
-/** Writes the changes in `upperDir` as a gzip layer blob into the store; `tmpDir` is on the store's filesystem. */
-export async function storeDiffLayer(content: ContentStore, upperDir: string, tmpDir: string, opts: DiffOptions = {}): Promise<StoredLayer> {
+/** Writes the changes in `upperDir` as a gzip (or plain) layer blob into the store; `tmpDir` is on the store's filesystem. */
+export async function storeDiffLayer(content: ContentStore, upperDir: string, tmpDir: string, opts: DiffOptions & { compress?: boolean } = {}): Promise<StoredLayer> {
   const diff = diffUpperDir(upperDir, opts);
   const counter = new DigestCounter();
   const compressed = new PassThrough();
-  const produced = pipeline(diff.tar, counter, createGzip(), compressed);
+  // Uncompressed (a builder's local layers): an OCI media type registries accept, and no gzip pass.
+  const produced = opts.compress === false ? pipeline(diff.tar, counter, compressed) : pipeline(diff.tar, counter, createGzip(), compressed);
   const stored = spoolToStore(content, compressed, tmpDir);
   const [walk, pipe, blob] = await Promise.allSettled([diff.done, produced, stored]);
   // The walk's error is the cause (a file the layer cannot hold); the streams' errors follow from it.

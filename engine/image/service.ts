@@ -343,14 +343,23 @@ export class ImageService {
   }
 
   /**
-   * A build step's upper dir as a layer blob; undefined when it holds no
-   * change (BuildKit then records the step as an empty_layer history entry).
+   * A build step's upper dir (unmounted) as an uncompressed layer blob and as
+   * the snapshotter's layer over `parent`'s (the directory is moved there);
+   * undefined when it holds no change (BuildKit then records the step as an
+   * empty_layer history entry).
    */
-  async storeBuildLayer(upperDir: string, opts: { mountPoints?: readonly string[]; onWarning?: (message: string) => void } = {}): Promise<StoredLayer | undefined> {
-    const layer = await storeDiffLayer(this.content, upperDir, this.#tmp, opts);
-    if (layer.entries > 0) return layer;
-    await this.#ctx.collect({ chains: [], blobs: [layer.blob.digest] }).catch(() => undefined);
-    return undefined;
+  async storeBuildLayer(upperDir: string, opts: { parent?: string; mountPoints?: readonly string[]; onWarning?: (message: string) => void } = {}): Promise<StoredLayer | undefined> {
+    const { parent, ...diffOpts } = opts;
+    const layer = await storeDiffLayer(this.content, upperDir, this.#tmp, { ...diffOpts, compress: false });
+    if (layer.entries === 0) {
+      await this.#ctx.collect({ chains: [], blobs: [layer.blob.digest] }).catch(() => undefined);
+      return undefined;
+    }
+    // The upper dir is the layer's files already: it becomes the snapshotter's layer (a rename), so
+    // registering the step's image finds the layer there and unpacks nothing.
+    const below = parent === undefined ? undefined : (await this.get(parent))?.layers.at(-1)?.chainId;
+    if (parent === undefined || below !== undefined) await this.snapshotter.adoptLayer({ ...(below ? { parent: below } : {}), diffId: layer.diffId, size: layer.blob.size, dir: upperDir });
+    return layer;
   }
 
   /** A build step's image (commit.ts commitBuildStep); a failure takes the step's blob back. Returns the image ID. */
