@@ -492,11 +492,16 @@ class Builder {
       let exit;
       try {
         await containers.startContainer(c.id);
+        // Followed while it runs; the follow ends once the container has ended and its log is read.
+        const reading = (async () => {
+          for await (const e of containers.logs(c.id, { follow: true })) v.output(e.stream, e.partial === true ? e.line : `${e.line}\n`);
+        })();
+        reading.catch(() => undefined); // awaited below; not unhandled if the wait throws first
         exit = await containers.waitContainer(c.id);
+        await reading;
       } finally {
         this.req.signal?.removeEventListener("abort", onAbort);
       }
-      for await (const e of containers.logs(c.id)) v.output(e.stream, e.partial === true ? e.line : `${e.line}\n`);
       this.abortCheck();
       if (exit.exitCode !== 0) throw runFailure(argv, exit.exitCode, this.file, step.line);
       const snap = await this.host.snapshotter.get(c.id);
