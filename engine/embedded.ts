@@ -55,7 +55,7 @@ import type {
 import { checkName } from "./names.js";
 import { formatPlatform, normalizePlatform, parsePlatform, platformMatches } from "./content/platform.js";
 import { BUILD_LABEL, VOLUME_LABEL } from "../model/labels.js";
-import { executeBuild, type BuildImages } from "./build/executor.js";
+import { cleanBuildStaging, executeBuild, type BuildImages } from "./build/executor.js";
 import { join } from "node:path";
 import { DEFAULT_BRIDGE_NETWORK, EngineError } from "./types.js";
 import type { VolumeStore } from "./volumes.js";
@@ -465,7 +465,8 @@ export class EmbeddedEngine implements Engine {
   async removeLeftovers(): Promise<string[]> {
     const { runtime, snapshotter, network, volumes } = this.parts;
     const removed: string[] = [];
-    // A build's RUN container (a build cut short): nothing else uses it.
+    // A build's staging dirs (sources of a COPY being written) and RUN containers: nothing else uses them.
+    await cleanBuildStaging(join(this.parts.images.stateDir, "build"));
     for (const c of await runtime.list({ all: true, labels: { [BUILD_LABEL]: undefined } })) {
       await this.removeContainer(c.id, { force: true, volumes: true }).catch(() => undefined);
       removed.push(c.id);

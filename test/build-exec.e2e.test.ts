@@ -273,13 +273,19 @@ t.close()
     expect((await engine.inspectImage(written))?.layers).toHaveLength((base?.layers?.length ?? 0) + 1);
   }, 300_000);
 
-  it("what a build killed with the daemon left (a RUN container, labelled) is removed when the engine opens again", async () => {
+  it("what a build killed with the daemon left (a RUN container, labelled; a staging dir) is removed when the engine opens again", async () => {
+    await build({ contextDir: await context({ Dockerfile: "FROM busybox\nRUN echo cached > /f\n" }) });
     // Stands in for the RUN container of a build whose daemon was killed: the same label, running.
     const c = await engine.createContainer(w.spec({ cmd: ["sleep", "600"], labels: { [BUILD_LABEL]: "run" } }));
     await engine.startContainer(c.id);
     const other = await engine.createContainer(w.spec({ cmd: ["true"] }));
+    // And a COPY step's staging dir; the step cache beside it is kept.
+    const staging = join(w.stateDir, "build", "tmp-left");
+    await mkdir(join(staging, "src"), { recursive: true });
     engine = await w.reopen();
     expect((await engine.listContainers({ all: true })).map((x) => x.id)).toEqual([other.id]);
+    expect(existsSync(staging)).toBe(false);
+    expect(existsSync(join(w.stateDir, "build", "cache"))).toBe(true);
     await engine.removeContainer(other.id, { force: true });
   }, 300_000);
 

@@ -16,7 +16,7 @@
 // random 64-hex key, which the same start-up cleanup removes (no container
 // owns it). Both are removed when the step ends, also on failure or abort.
 import { randomBytes } from "node:crypto";
-import { chmod, chown, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { isAbsolute, join, posix } from "node:path";
 import { EngineError } from "../errors.js";
 import type { StoredLayer, HistoryEntry } from "../image/commit.js";
@@ -75,6 +75,16 @@ type Vertex = {
   cached(): void;
   fail(message: string): void;
 };
+
+/** The staging dirs builds keep under the builder's state dir while a step runs. */
+const STAGING_PREFIX = "tmp-";
+
+/** Removes staging dirs a build killed with its process left (call when no build runs: at the engine's start). */
+export async function cleanBuildStaging(stateDir: string): Promise<void> {
+  for (const name of await readdir(stateDir).catch((): string[] => [])) {
+    if (name.startsWith(STAGING_PREFIX)) await rm(join(stateDir, name), { recursive: true, force: true });
+  }
+}
 
 export async function executeBuild(host: BuildHost, req: BuildRequest): Promise<BuildResult> {
   return new Builder(host, req).build();
@@ -366,7 +376,7 @@ class Builder {
     const layer = await this.inSnapshot(state, async (root) => {
       const resolved = await resolveInRoot(root, dir);
       if (await lstatOrUndefined(resolved)) return;
-      const empty = await mkdtemp(join(this.host.stateDir, "tmp-"));
+      const empty = await mkdtemp(join(this.host.stateDir, STAGING_PREFIX));
       try {
         await chmod(empty, 0o755);
         await copyIntoRoot(root, { copies: [{ hostPath: empty, containerPath: dir }], removals: [] }, { uid: 0, gid: 0 });
@@ -400,7 +410,7 @@ class Builder {
       if ("dir" in src) fromDir = src.dir;
     }
     await this.cachedStep(state, step, name, [], async () => {
-      const staging = await mkdtemp(join(this.host.stateDir, "tmp-"));
+      const staging = await mkdtemp(join(this.host.stateDir, STAGING_PREFIX));
       try {
         const layer = await this.inSnapshot(state, async (root) => {
           const owner = step.chown !== undefined ? await chownOf(root, step.chown) : { uid: 0, gid: 0 };
