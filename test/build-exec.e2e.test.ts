@@ -146,6 +146,7 @@ CMD ["./main.sh"]
     });
     const first = await build({ contextDir: dir });
     expect(stepNames(first.events, "cached")).toEqual([]);
+    expect(stepNames(first.events, "done").slice(0, 4)).toEqual(["[internal] load build definition from Dockerfile", "[internal] load .dockerignore", "[internal] load metadata for docker.io/library/busybox:latest", "[1/6] FROM docker.io/library/busybox:latest"]);
     const again = await build({ contextDir: dir });
     expect(again.id).toBe(first.id);
     expect(stepNames(again.events, "cached")).toEqual(["[2/6] RUN echo one > /one", "[3/6] COPY a.txt /a.txt", "[4/6] RUN cat /a.txt > /copy-of-a", "[5/6] COPY b.txt /b.txt", "[6/6] RUN cat /b.txt > /copy-of-b"]);

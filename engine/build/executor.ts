@@ -18,6 +18,7 @@
 import { randomBytes } from "node:crypto";
 import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { isAbsolute, join, posix } from "node:path";
+import { normalizedName, parseReference } from "../content/reference.js";
 import { EngineError } from "../errors.js";
 import type { StoredLayer, HistoryEntry } from "../image/commit.js";
 import { resolveInRoot, resolveUser } from "../runtime/user.js";
@@ -223,7 +224,7 @@ class Builder {
     const extra = this.req.additionalContexts?.[ref];
     if (extra !== undefined && "dir" in extra) throw new EngineError("invalid", `the build context "${ref}" is a directory: it can be a COPY --from source, not a base image`);
     const actual = extra !== undefined && "image" in extra ? extra.image : ref;
-    const id = await this.step(`[internal] load metadata for ${actual}`, async (v) => {
+    const id = await this.step(`[internal] load metadata for ${displayRef(actual)}`, async (v) => {
       let local = this.req.pull === true ? undefined : await this.host.images.resolveLocal(actual);
       if (!local) {
         await this.host.images.pull(actual, this.req.signal ? { signal: this.req.signal } : {});
@@ -276,7 +277,7 @@ class Builder {
   private fromName(base: ImageSource): string {
     if (base.kind === "scratch") return "scratch";
     if (base.kind === "stage") return this.plan.stages[base.index]?.name ?? `stage-${base.index}`;
-    return base.ref;
+    return displayRef(base.ref);
   }
 
   private async stageStart(stage: Stage): Promise<StageState> {
@@ -587,6 +588,15 @@ class Builder {
       }
     }
     return { mounts, files, secretEnv, targets };
+  }
+}
+
+/** BuildKit names images in progress by their normalized reference (docker.io/library/busybox:latest). */
+function displayRef(ref: string): string {
+  try {
+    return normalizedName(parseReference(ref));
+  } catch {
+    return ref;
   }
 }
 
