@@ -25,8 +25,8 @@ export interface BenchDockerd {
   host: string;
   socket: string;
   netns: string;
-  /** The docker CLI against this daemon; rejects with its stderr. */
-  docker(args: string[]): Promise<string>;
+  /** The docker CLI against this daemon (extraEnv: DOCKER_BUILDKIT=0 ...); rejects with its stderr. */
+  docker(args: string[], extraEnv?: Record<string, string>): Promise<string>;
   /** One call of the Engine API over the unix socket (no CLI in the way); rejects on a status >= 400. */
   api(method: string, path: string, body?: unknown): Promise<unknown>;
   /** Pids of the containerd shims (one per running container). */
@@ -87,9 +87,9 @@ export async function startBenchDockerd(opts: { iptables: boolean }): Promise<Be
     closeSync(log);
   }
   const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", DOCKER_CONFIG: join(dir, "client"), HOME: dir };
-  const docker = (args: string[]): Promise<string> =>
+  const docker = (args: string[], extraEnv: Record<string, string> = {}): Promise<string> =>
     new Promise((resolve, reject) => {
-      execFile("docker", ["-H", host, ...args], { env, maxBuffer: 64 << 20, encoding: "utf8" }, (err, stdout, stderr) => {
+      execFile("docker", ["-H", host, ...args], { env: { ...env, ...extraEnv }, maxBuffer: 64 << 20, encoding: "utf8" }, (err, stdout, stderr) => {
         if (err) reject(new Error(`docker ${args.join(" ")}: ${stderr.trim() || err.message}`, { cause: err }));
         else resolve(stdout);
       });

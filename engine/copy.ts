@@ -68,6 +68,8 @@ class RootWriter {
     private readonly root: string,
     private readonly owner: CopyOwner | "source" | undefined,
     private readonly exclude: ((hostPath: string) => boolean) | undefined,
+    /** A builder's COPY --chmod: the permission bits of each file and directory copied, from its own. */
+    private readonly mode?: (mode: number, isDir: boolean) => number,
   ) {}
 
   /** The host path of a container directory, resolved in the root; created (as the owner) when missing. */
@@ -119,7 +121,7 @@ class RootWriter {
       if (existing === undefined || !existing.isDirectory()) {
         if (existing) await rm(dest, { recursive: true, force: true });
         await mkdir(dest, { mode: 0o755 });
-        await chmod(dest, st.mode & 0o7777);
+        await chmod(dest, this.mode ? this.mode(st.mode & 0o7777, true) : st.mode & 0o7777);
         await this.chown(dest, st);
       }
       for (const name of await readdir(src)) {
@@ -137,7 +139,7 @@ class RootWriter {
         await copyFile(src, tmp, constants.COPYFILE_EXCL);
         await this.chown(tmp, st);
         // After chown: it clears set-id bits.
-        await chmod(tmp, st.mode & 0o7777);
+        await chmod(tmp, this.mode ? this.mode(st.mode & 0o7777, false) : st.mode & 0o7777);
         await lutimes(tmp, st.atime, st.mtime);
       } else {
         await symlink(await readlink(src), tmp);
@@ -182,8 +184,8 @@ class RootWriter {
  * it): removals first, then copies, each resolved inside the root. New files,
  * links and directories belong to `owner` (default: the caller, root).
  */
-export async function copyIntoRoot(root: string, req: CopyToContainerRequest, owner?: CopyOwner | "source"): Promise<CopyToContainerResult> {
-  const w = new RootWriter(root.replace(/\/+$/, "") || "/", owner, req.exclude);
+export async function copyIntoRoot(root: string, req: CopyToContainerRequest, owner?: CopyOwner | "source", opts: { mode?: (mode: number, isDir: boolean) => number } = {}): Promise<CopyToContainerResult> {
+  const w = new RootWriter(root.replace(/\/+$/, "") || "/", owner, req.exclude, opts.mode);
   for (const r of req.removals) await w.remove(r);
   for (const c of req.copies) await w.copy(c.hostPath, c.containerPath);
   return { copied: w.copied, removed: w.removed };

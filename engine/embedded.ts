@@ -37,6 +37,7 @@ import type {
   CopyToContainerRequest,
   CopyToContainerResult,
   Engine,
+  EngineCapabilities,
   EngineEvent,
   ExecSpec,
   AttachSpec,
@@ -53,7 +54,9 @@ import type {
 } from "./types.js";
 import { checkName } from "./names.js";
 import { formatPlatform, normalizePlatform, parsePlatform, platformMatches } from "./content/platform.js";
-import { VOLUME_LABEL } from "../model/labels.js";
+import { BUILD_LABEL, VOLUME_LABEL } from "../model/labels.js";
+import { cleanBuildStaging, executeBuild, type BuildImages } from "./build/executor.js";
+import { join } from "node:path";
 import { DEFAULT_BRIDGE_NETWORK, EngineError } from "./types.js";
 import type { VolumeStore } from "./volumes.js";
 
@@ -80,6 +83,13 @@ export interface ImageBackend {
     onWarning?: (message: string) => void;
   }): Promise<string>;
   remove(ref: string, opts: { force?: boolean; inUse: (imageId: string) => Promise<boolean> }): Promise<string[]>;
+  /** The engine's state dir (the builder keeps its cache under <stateDir>/build). */
+  readonly stateDir: string;
+  /** The builder's primitives (image/service.ts): a step's layer, a step's image, an image's config, a tag. */
+  storeBuildLayer: BuildImages["storeBuildLayer"];
+  commitBuildStep: BuildImages["commitBuildStep"];
+  containerConfig: BuildImages["containerConfig"];
+  tag: BuildImages["tag"];
   prune(opts: { all?: boolean; inUse: (imageId: string) => Promise<boolean> }): Promise<{ report: string[]; reclaimed: number }>;
   close(): Promise<void>;
 }
@@ -101,6 +111,7 @@ const HANDOVER_LABELS = [VOLUME_LABEL.handover, VOLUME_LABEL.handoverTarget];
 
 export class EmbeddedEngine implements Engine {
   readonly kind = "embedded" as const;
+  readonly capabilities: EngineCapabilities = { addressesAtCreate: true, labelledAnonymousVolumes: true, imageBuilds: true };
   private readonly listeners = new Set<(e: EngineEvent) => void>();
   private readonly users = new Map<string, ResolvedUser>();
 
@@ -447,13 +458,21 @@ export class EmbeddedEngine implements Engine {
    * behind: a container snapshot no container record owns, and with it, keyed
    * by the same id, its netns, published ports and anonymous volumes. create
    * prepares the snapshot first and saves the record last, so an unowned
-   * snapshot marks every such leftover. Call at start, before any create.
+   * snapshot marks every such leftover. A build killed with the daemon left
+   * its RUN container (BUILD_LABEL) or its COPY step's snapshot (a random
+   * key no container owns): both go too. Call at start, before any create.
    */
   async removeLeftovers(): Promise<string[]> {
     const { runtime, snapshotter, network, volumes } = this.parts;
+    const removed: string[] = [];
+    // A build's staging dirs (sources of a COPY being written) and RUN containers: nothing else uses them.
+    await cleanBuildStaging(join(this.parts.images.stateDir, "build"));
+    for (const c of await runtime.list({ all: true, labels: { [BUILD_LABEL]: undefined } })) {
+      await this.removeContainer(c.id, { force: true, volumes: true }).catch(() => undefined);
+      removed.push(c.id);
+    }
     // A container whose record is unreadable is still someone's: its rootfs, netns and volumes stay.
     const owned = new Set([...(await runtime.list({ all: true })).map((c) => c.id), ...runtime.unreadable().map((u) => u.id)]);
-    const removed: string[] = [];
     for (const snap of await snapshotter.list()) {
       const owner = imageMountOwner(snap.key);
       if (owned.has(owner ?? snap.key)) continue;
@@ -556,6 +575,14 @@ export class EmbeddedEngine implements Engine {
     return this.withRoot(idOrName, (root) => exportRoot(root, hostPath, opts));
   }
 
+  /** The Dockerfile on our own parts: engine/build/executor.ts. */
+  async buildImage(req: BuildRequest): Promise<BuildResult> {
+    const { images, snapshotter } = this.parts;
+    const result = await executeBuild({ stateDir: join(images.stateDir, "build"), images, snapshotter, containers: this }, req);
+    for (const ref of req.tags) this.emit({ type: "image", action: "tag", id: result.imageId, ref, time: Date.now() });
+    return result;
+  }
+
   /**
    * docker commit: the container's upper dir is its changes over the image.
    * A running container is frozen while they are read (unless pause is
@@ -563,9 +590,6 @@ export class EmbeddedEngine implements Engine {
    * failure. The config is the container's own (command, env, user, working
    * dir as it ran), then the -c changes.
    */
-  buildImage(_req: BuildRequest): Promise<BuildResult> {
-    return Promise.reject(new EngineError("invalid", "image builds are not implemented yet on the embedded engine"));
-  }
 
   async commitContainer(idOrName: string, opts: CommitOptions = {}): Promise<string> {
     const rec = this.parts.runtime.get(idOrName);

@@ -587,6 +587,8 @@ export interface EngineCapabilities {
   addressesAtCreate: boolean;
   /** Anonymous volumes carry VOLUME_LABEL.anonymous and are labelled on a hand-over (removeContainer's handOver); dockerd 20.10's volume labels are fixed at create. */
   labelledAnonymousVolumes: boolean;
+  /** buildImage runs Dockerfiles (absent: not yet; the conformance suite's build test runs only where true). */
+  imageBuilds?: boolean;
 }
 
 export interface Engine {

@@ -48,6 +48,12 @@ export const JOB_LABEL = {
   tick: "io.tscompose.job.tick",
 } as const;
 
+/**
+ * On the containers an image build runs its RUN steps in (value: "run"):
+ * the engine removes any it finds at start (a build cut short by a crash).
+ */
+export const BUILD_LABEL = "io.tscompose.build";
+
 /** On volumes: docker's mark of an anonymous volume (its value: the owning container's id), and tscompose's own. */
 export const VOLUME_LABEL = {
   anonymous: "com.docker.volume.anonymous",

@@ -16,7 +16,7 @@ const parent: OciImageConfig = {
   rootfs: { type: "layers", diff_ids: [d("a")] },
   history: [{ created: "2020-01-01T00:00:00Z", created_by: "/bin/sh -c #(nop) ADD file" }],
 };
-const layer = { blob: { digest: d("b"), size: 10 }, diffId: d("c"), warnings: [] };
+const layer = { blob: { digest: d("b"), size: 10 }, diffId: d("c"), warnings: [], entries: 1 };
 
 describe("commitConfig", () => {
   test("the parent's config, the container's settings, then -c; the new layer and a history entry appended", () => {

@@ -28,20 +28,23 @@ export interface StoredLayer {
   diffId: Digest;
   /** Entries skipped while writing the tar (sockets). */
   warnings: string[];
+  /** Tar entries written: 0 for an upper dir without changes. */
+  entries: number;
 }
 
-/** Writes the changes in `upperDir` as a gzip layer blob into the store; `tmpDir` is on the store's filesystem. */
-export async function storeDiffLayer(content: ContentStore, upperDir: string, tmpDir: string, opts: DiffOptions = {}): Promise<StoredLayer> {
+/** Writes the changes in `upperDir` as a gzip (or plain) layer blob into the store; `tmpDir` is on the store's filesystem. */
+export async function storeDiffLayer(content: ContentStore, upperDir: string, tmpDir: string, opts: DiffOptions & { compress?: boolean } = {}): Promise<StoredLayer> {
   const diff = diffUpperDir(upperDir, opts);
   const counter = new DigestCounter();
   const compressed = new PassThrough();
-  const produced = pipeline(diff.tar, counter, createGzip(), compressed);
+  // Uncompressed (a builder's local layers): an OCI media type registries accept, and no gzip pass.
+  const produced = opts.compress === false ? pipeline(diff.tar, counter, compressed) : pipeline(diff.tar, counter, createGzip(), compressed);
   const stored = spoolToStore(content, compressed, tmpDir);
   const [walk, pipe, blob] = await Promise.allSettled([diff.done, produced, stored]);
   // The walk's error is the cause (a file the layer cannot hold); the streams' errors follow from it.
   for (const r of [walk, pipe, blob]) if (r.status === "rejected") throw r.reason;
   if (walk.status !== "fulfilled" || blob.status !== "fulfilled") throw new Error("unreachable");
-  return { blob: blob.value, diffId: counter.digest(), warnings: walk.value.warnings };
+  return { blob: blob.value, diffId: counter.digest(), warnings: walk.value.warnings, entries: walk.value.entries };
 }
 
 export interface CommitRequest {
@@ -110,5 +113,53 @@ export async function commitImage(ctx: PullContext, req: CommitRequest): Promise
     layers: [...parentLayers, ...req.layers.map((l) => ({ digest: l.blob.digest, size: l.blob.size }))],
     tags: req.tags,
     what: `the ${req.verb ?? "commit"}ted image`,
+  });
+}
+
+export type HistoryEntry = NonNullable<OciImageConfig["history"]>[number];
+
+export interface BuildStepCommit {
+  parent: Digest | undefined;
+  /** The step's layer; none for a step that changed no file. */
+  layer: StoredLayer | undefined;
+  /** The whole container config (Docker form) of the new image: a builder keeps it, the parent's is replaced. */
+  container: Record<string, unknown>;
+  /** History entries after the parent's (config-only steps since the last commit, then this step's). */
+  history: HistoryEntry[];
+  tags: string[];
+}
+
+/**
+ * A builder's step as an image: unlike a commit, the config is given whole
+ * (a Dockerfile's steps may reset keys) and the history entries are the
+ * builder's, one per instruction, empty_layer where no layer was made.
+ */
+export async function commitBuildStep(ctx: PullContext, req: BuildStepCommit): Promise<RegisterResult> {
+  let parentConfig: OciImageConfig | undefined;
+  let parentLayers: { digest: Digest; size: number }[] = [];
+  if (req.parent !== undefined) {
+    const record = await ctx.store.get(req.parent);
+    if (!record) throw new EngineError("not-found", `the parent image ${req.parent} is no longer there (removed during the build?)`);
+    parentConfig = parseImageConfig(await ctx.content.readBytes(record.config.digest), req.parent);
+    parentLayers = record.layers.map((l) => ({ digest: l.blob.digest, size: l.blob.size }));
+  }
+  const layers = req.layer ? [req.layer] : [];
+  if (parentConfig === undefined && layers.length === 0) throw new EngineError("invalid", "an image needs at least one layer: the stage FROM scratch adds no file");
+  const created = req.history.at(-1)?.created ?? new Date().toISOString();
+  const host = hostPlatform();
+  const base: OciImageConfig = parentConfig ?? { architecture: host.architecture, os: host.os, ...(host.variant ? { variant: host.variant } : {}), rootfs: { type: "layers", diff_ids: [] } };
+  const { author: _author, container: _container, container_config: _cc, ...rest } = base;
+  const config: OciImageConfig = {
+    ...rest,
+    created,
+    config: req.container,
+    rootfs: { type: "layers", diff_ids: [...(parentConfig?.rootfs.diff_ids ?? []), ...layers.map((l) => l.diffId)] },
+    history: [...(parentConfig?.history ?? []), ...req.history],
+  };
+  return registerImage(ctx, {
+    configBytes: Buffer.from(JSON.stringify(config)),
+    layers: [...parentLayers, ...layers.map((l) => ({ digest: l.blob.digest, size: l.blob.size }))],
+    tags: req.tags,
+    what: "the built image",
   });
 }

@@ -35,7 +35,7 @@ import { parseImageConfig } from "./config.js";
 import { parseEngineConfig, readEngineConfig, type EngineConfig } from "../config.js";
 import type { LayerDownload } from "./download.js";
 import { applyChanges } from "./changes.js";
-import { commitImage, storeDiffLayer, type CommitRequest } from "./commit.js";
+import { commitBuildStep, commitImage, storeDiffLayer, type BuildStepCommit, type CommitRequest, type StoredLayer } from "./commit.js";
 import { importRootfs, type ImportOptions } from "./import.js";
 import { inspectImage, toImageInfo, type ImageInspect } from "./inspect.js";
 import { FileLock } from "../sys/flock.js";
@@ -340,6 +340,45 @@ export class ImageService {
     } finally {
       if (!ok) await this.#ctx.collect({ chains: [], blobs: [layer.blob.digest] }).catch(() => undefined);
     }
+  }
+
+  /**
+   * A build step's upper dir (unmounted) as an uncompressed layer blob and as
+   * the snapshotter's layer over `parent`'s (the directory is moved there);
+   * undefined when it holds no change (BuildKit then records the step as an
+   * empty_layer history entry).
+   */
+  async storeBuildLayer(upperDir: string, opts: { parent?: string; mountPoints?: readonly string[]; onWarning?: (message: string) => void } = {}): Promise<StoredLayer | undefined> {
+    const { parent, ...diffOpts } = opts;
+    const layer = await storeDiffLayer(this.content, upperDir, this.#tmp, { ...diffOpts, compress: false });
+    if (layer.entries === 0) {
+      await this.#ctx.collect({ chains: [], blobs: [layer.blob.digest] }).catch(() => undefined);
+      return undefined;
+    }
+    // The upper dir is the layer's files already: it becomes the snapshotter's layer (a rename), so
+    // registering the step's image finds the layer there and unpacks nothing.
+    const below = parent === undefined ? undefined : (await this.get(parent))?.layers.at(-1)?.chainId;
+    if (parent === undefined || below !== undefined) await this.snapshotter.adoptLayer({ ...(below ? { parent: below } : {}), diffId: layer.diffId, size: layer.blob.size, dir: upperDir });
+    return layer;
+  }
+
+  /** A build step's image (commit.ts commitBuildStep); a failure takes the step's blob back. Returns the image ID. */
+  async commitBuildStep(req: Omit<BuildStepCommit, "tags"> & { tags?: string[] }): Promise<Digest> {
+    let ok = false;
+    try {
+      const { record } = await commitBuildStep(this.#ctx, { ...req, tags: (req.tags ?? []).map((t) => refKey(t)) });
+      ok = true;
+      return record.id;
+    } finally {
+      if (!ok && req.layer) await this.#ctx.collect({ chains: [], blobs: [req.layer.blob.digest] }).catch(() => undefined);
+    }
+  }
+
+  /** The container config (Docker form: Env, Cmd ...) of a local image, as its config blob has it. */
+  async containerConfig(id: string): Promise<Record<string, unknown> | undefined> {
+    const record = await this.get(id);
+    if (!record) return undefined;
+    return parseImageConfig(await this.content.readBytes(record.config.digest), id).config ?? {};
   }
 
   /** docker import: a root filesystem tar as a one-layer image. */

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { removeTree } from "../cgroups/v1.js";
 import type { ContainerSpec, ImageConfig } from "../types.js";
 import { ContainerRuntime } from "./runtime.js";
+import { baseContainerSpec } from "../container-spec.js";
 
 const APPLETS = [
   "sh", "sleep", "true", "false", "echo", "cat", "id", "env", "ls", "ps", "kill", "yes", "head", "tail",
@@ -28,45 +29,7 @@ export async function makeBusyboxRootfs(dir: string): Promise<string> {
 }
 
 export function baseSpec(over: Partial<ContainerSpec> = {}): ContainerSpec {
-  return {
-    name: "web-1",
-    image: "busybox",
-    labels: {},
-    entrypoint: undefined,
-    cmd: undefined,
-    env: [],
-    workingDir: undefined,
-    user: undefined,
-    hostname: undefined,
-    domainname: undefined,
-    tty: false,
-    openStdin: false,
-    mounts: [],
-    tmpfs: [],
-    networks: {},
-    networkMode: "none",
-    ports: [],
-    exposedPorts: [],
-    extraHosts: [],
-    dns: [],
-    dnsSearch: [],
-    dnsOptions: [],
-    links: [],
-    capAdd: [],
-    capDrop: [],
-    privileged: false,
-    readOnly: false,
-    init: false,
-    stopSignal: undefined,
-    stopTimeoutMs: 10_000,
-    shmSize: undefined,
-    sysctls: {},
-    ulimits: {},
-    resources: { memory: undefined, cpus: undefined, cpuShares: undefined, cpuset: undefined, pids: undefined },
-    healthcheck: undefined,
-    log: { maxSize: undefined, maxFiles: undefined },
-    ...over,
-  };
+  return baseContainerSpec({ name: "web-1", image: "busybox", ...over });
 }
 
 export function baseImage(over: Partial<ImageConfig> = {}): ImageConfig {

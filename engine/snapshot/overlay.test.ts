@@ -377,3 +377,32 @@ describe("OverlaySnapshotter parentReady", () => {
     expect((await readdir(`${s.root}/layers`)).filter((e) => e.startsWith(".tmp-"))).toEqual([]);
   });
 });
+
+describe("adoptLayer", () => {
+  test("a container's upper dir becomes the layer of its chain by a rename; a chain already there wins and the dir stays", async () => {
+    const s = snapshotter();
+    const b = await blob([{ name: "base.txt", content: "base\n" }]);
+    const lower = await s.applyLayer({ diffId: b.diffId, open: b.open });
+    await s.prepare("step", [lower.chainId]);
+    const merged = await s.mount("step");
+    await writeFile(`${merged}/added.txt`, "added\n");
+    await s.unmount("step");
+    const upper = (await s.get("step"))!.upper;
+    const diffId = sha256("a tar of the upper dir");
+    const adopted = await s.adoptLayer({ parent: lower.chainId, diffId, size: 1234, dir: upper });
+    expect(adopted).toMatchObject({ chainId: chainId(lower.chainId, diffId), parent: lower.chainId, diffId, size: 1234 });
+    expect(await readdir(adopted.path)).toEqual(["added.txt"]);
+    await expect(lstat(upper)).rejects.toThrow();
+    // A container of the new chain sees both layers.
+    await s.prepare("user", [lower.chainId, adopted.chainId]);
+    expect((await readdir(await s.mount("user"))).sort()).toEqual(["added.txt", "base.txt"]);
+
+    const again = `${base}/again-${n}`;
+    await mkdir(again);
+    expect((await s.adoptLayer({ parent: lower.chainId, diffId, size: 1, dir: again })).path).toBe(adopted.path);
+    expect((await lstat(again)).isDirectory()).toBe(true);
+    await expect(s.adoptLayer({ parent: sha256("no such parent"), diffId, size: 1, dir: again })).rejects.toThrow(/not found/);
+    await s.remove("user");
+    await s.remove("step");
+  });
+});

@@ -166,6 +166,37 @@ export class OverlaySnapshotter implements Snapshotter {
     }
   }
 
+  async adoptLayer(req: { parent?: ChainId; diffId: ChainId; size: number; dir: string }): Promise<LayerInfo> {
+    await this.init();
+    if (req.parent !== undefined && (await this.getLayer(req.parent)) === undefined) throw new SnapshotError("not-found", `parent layer ${req.parent} not found`);
+    const id = chainId(req.parent, req.diffId);
+    const existing = await this.getLayer(id);
+    if (existing !== undefined) return existing;
+    const tmp = await mkdtemp(`${this.layersDir}/.tmp-`);
+    try {
+      await chmod(tmp, 0o711);
+      await rename(req.dir, `${tmp}/fs`);
+      // As an unpacked layer's root (the upper dir's own mode is the snapshotter's).
+      await chmod(`${tmp}/fs`, 0o755);
+      const meta: LayerMeta = { chainId: id, diffId: req.diffId, ...(req.parent === undefined ? {} : { parent: req.parent }), size: req.size, created: new Date().toISOString() };
+      await writeFileAtomic(`${tmp}/layer.json`, JSON.stringify(meta));
+      try {
+        await rename(tmp, this.layerDir(id));
+        await syncDir(this.layersDir);
+      } catch (err) {
+        if (!isExists(err)) throw err;
+        await rm(tmp, { recursive: true, force: true });
+      }
+      await this.ensureLink(id);
+      const info = await this.getLayer(id);
+      if (info === undefined) throw new SnapshotError("not-found", `layer ${id} vanished after it was adopted`);
+      return info;
+    } catch (err) {
+      await rm(tmp, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
   async getLayer(id: ChainId): Promise<LayerInfo | undefined> {
     if (!isDigest(id)) return undefined;
     const dir = this.layerDir(id);

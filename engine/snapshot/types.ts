@@ -145,6 +145,13 @@ export interface Snapshotter {
   readOnlyMount(layers: ChainId[], subpath?: string): Promise<{ type: "bind"; source: string } | { type: "overlay"; options: string[] }>;
   /** Unmounts and deletes views a crash left behind. Call at start, before any create. */
   removeStaleViews(): Promise<void>;
+  /**
+   * A directory already in layer form (an unmounted overlay upper dir on the
+   * snapshotter's filesystem: a build step's) made the layer `diffId` over
+   * `parent` by a rename, instead of unpacking its tar again. An existing
+   * layer of that chain wins and the directory is left where it is.
+   */
+  adoptLayer(req: { parent?: ChainId; diffId: Digest; size: number; dir: string }): Promise<LayerInfo>;
   /** Idempotent: unmounting something not mounted is fine. */
   unmount(key: string): Promise<void>;
   /** Unmounts and deletes the container's snapshot. Removing an unknown key is fine. */

@@ -411,6 +411,34 @@ export function engineConformance(name: string, makeEngine: () => Promise<Engine
         await expect(engine.pullImage("tscompose-conformance/absent:1")).rejects.toThrow();
       });
 
+      it("buildImage runs a Dockerfile: RUN writes a file, COPY brings one from the context, CMD is the config; a container of the result sees both", async (ctx) => {
+        if (caps().imageBuilds !== true) return ctx.skip("this engine does not build images yet");
+        const dir = join(h.hostDir, `${testLabel}-build`);
+        await mkdir(dir, { recursive: true });
+        await writeFile(join(dir, "copied.txt"), "from the context\n");
+        await writeFile(join(dir, "Dockerfile"), "FROM busybox\nRUN echo from-run > /built.txt\nCOPY copied.txt /srv/copied.txt\nCMD [\"cat\", \"/built.txt\", \"/srv/copied.txt\"]\n");
+        const ref = `tscompose-conformance/${h.name("build").toLowerCase()}:v1`;
+        const { imageId } = await engine.buildImage({ contextDir: dir, tags: [ref] });
+        try {
+          const img = await engine.inspectImage(ref);
+          expect(img?.id).toBe(imageId);
+          expect(img?.config.cmd).toEqual(["cat", "/built.txt", "/srv/copied.txt"]);
+          const c = await engine.createContainer(spec({ image: ref, cmd: undefined }));
+          await engine.startContainer(c.id);
+          expect((await engine.waitContainer(c.id)).exitCode).toBe(0);
+          expect(await lines(c.id, "stdout")).toEqual(["from-run", "from the context"]);
+          // A failing RUN: "invalid", naming the Dockerfile's line.
+          await writeFile(join(dir, "Dockerfile"), "FROM busybox\nRUN exit 3\n");
+          const err = await engine.buildImage({ contextDir: dir, tags: [] }).then(() => undefined, (e: unknown) => e);
+          expect(kindOf(err)).toBe("invalid");
+          expect((err as Error).message).toMatch(/exit code: 3/);
+          expect((err as Error).message).toContain("Dockerfile:2");
+        } finally {
+          for (const c of await engine.listContainers({ all: true, labels: { [SUITE_LABEL]: testLabel } })) await engine.removeContainer(c.id, { force: true });
+          await engine.removeImage(imageId, { force: true });
+        }
+      });
+
       it("an image a container uses is not removed without force", async () => {
         await engine.createContainer(spec({ cmd: ["true"] }));
         await expectErrorKind(engine.removeImage("busybox"), "conflict");
