@@ -16,7 +16,8 @@ import { startWithHooks, stopWithHooks } from "../../reconciler/hooks.js";
 import { checkName } from "../../engine/names.js";
 import { EngineError, kindOf } from "../../engine/errors.js";
 import type { Engine } from "../../engine/types.js";
-import { API_VERSION, API_VERSION_HEADER } from "./api.js";
+import { API_VERSION, API_VERSION_HEADER, ENGINE_HEADER } from "./api.js";
+import type { EngineChoice } from "./api.js";
 import { AttachSessions } from "./attach-server.js";
 import { checkRequest } from "./api-schema.js";
 import { copyFiles, copyTarInto } from "./cp.js";
@@ -86,6 +87,19 @@ export function startServer(socket: string, ctx: ServerContext, group?: number):
     return close(callback);
   };
   return listenPrivately(server, socket, group).then(() => server);
+}
+
+/** The engine the client asked for (ENGINE_HEADER), undefined when it said nothing; a malformed one is a 400. */
+export function engineChoiceOf(req: IncomingMessage): EngineChoice | undefined {
+  const raw = req.headers[ENGINE_HEADER];
+  if (raw === undefined || Array.isArray(raw)) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new HttpError(400, `${ENGINE_HEADER}: not JSON`);
+  }
+  return checkRequest("EngineChoice", parsed);
 }
 
 /** Names that become paths are refused with a 400 before any work starts (the controller and stores check again). */
@@ -174,12 +188,14 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
     r("POST", "/stacks/up", async (req, res) => {
       const body = checkRequest("UpRequest", await readJsonBody(req));
       checkProjectNames(body.project.projectName);
-      await streamed((emit) => controller.up(body, emit))(req, res, [], new URLSearchParams());
+      const asked = engineChoiceOf(req);
+      await streamed((emit) => controller.up(body, emit, asked))(req, res, [], new URLSearchParams());
     }),
     r("POST", "/stacks/down", async (req, res) => {
       const body = checkRequest("DownRequest", await readJsonBody(req));
       checkProjectNames(body.projectName, body.project?.projectName);
-      await streamed((emit) => controller.down(body, emit))(req, res, [], new URLSearchParams());
+      const asked = engineChoiceOf(req);
+      await streamed((emit) => controller.down(body, emit, asked))(req, res, [], new URLSearchParams());
     }),
     r("GET", "/stacks", async (_req, res) => sendJson(res, 200, await controller.summaries())),
     r("GET", "/stacks/:name/jobs", (_req, res, [name]) => Promise.resolve(sendJson(res, 200, controller.jobs?.view(name as string) ?? []))),
@@ -200,7 +216,7 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
       sendJson(res, 200, { ok: true });
       return Promise.resolve();
     }),
-    r("GET", "/containers", async (_req, res, _p, q) => sendJson(res, 200, await controller.containers(q.get("project") ?? undefined, queryFlag(q, "all")))),
+    r("GET", "/containers", async (req, res, _p, q) => sendJson(res, 200, await controller.containers(q.get("project") ?? undefined, queryFlag(q, "all"), engineChoiceOf(req)))),
     r("GET", "/containers/:id", async (_req, res, [id]) => {
       const c = await engine.inspectContainer(id as string);
       if (!c) throw new EngineError("not-found", `no such container: ${id}`);

@@ -117,7 +117,7 @@ describe("ViewModel", () => {
   it("remembers a stack taken down, as down, so that it can be brought up again", () => {
     const m = new ViewModel();
     m.applyDetail(detail("s", { a: 1 }));
-    m.applySnapshot([container("s", "a", 1)], [{ name: "s", status: "running(1)", configFiles: [], running: 1, total: 1, watching: false }]);
+    m.applySnapshot([container("s", "a", 1)], [{ name: "s", status: "running(1)", configFiles: [], running: 1, total: 1, watching: false, engine: "embedded" }]);
     m.applySnapshot([], []);
     expect(m.rows(opts())[0]).toMatchObject({ kind: "stack", stack: "s", down: true, running: 0 });
   });
