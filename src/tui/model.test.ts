@@ -122,6 +122,14 @@ describe("ViewModel", () => {
     expect(m.rows(opts())[0]).toMatchObject({ kind: "stack", stack: "s", down: true, running: 0 });
   });
 
+  it("says on each stack's row which engine it runs on", () => {
+    const m = new ViewModel();
+    const summary = (name: string, engine: string) => ({ name, status: "running(1)", configFiles: [], running: 1, total: 1, watching: false, engine });
+    m.applySnapshot([container("a", "x", 1), container("b", "y", 1)], [summary("a", "embedded"), summary("b", "docker")]);
+    const stackRows = m.rows(opts()).filter((r) => r.kind === "stack");
+    expect(stackRows.map((r) => plainRowLine(layout(120), r, T0))).toEqual([expect.stringContaining("engine: embedded"), expect.stringContaining("engine: docker")]);
+  });
+
   it("counts a one-shot that exited 0 with restart no as done, not as missing", () => {
     const m = new ViewModel();
     m.applyDetail(detail("t", { once: 1 }, { once: "no" }));
