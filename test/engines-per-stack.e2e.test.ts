@@ -113,6 +113,19 @@ describe.skipIf(missing("root", isRoot))("stacks on two engines in one daemon", 
     expect(await dockerNames()).toEqual(["dk-web-1"]);
     await checkVerbs();
 
+    // Image verbs: with -H they go to that dockerd, a stack's `images` to its engine; the verbs not served there yet say so.
+    await docker.docker(["tag", "busybox", "only-in-dockerd:1"]);
+    const rows = (args: string[]): string[] => ok([...args, "images", "--format", "{{.Repository}}:{{.Tag}}"], daemon.dir).split("\n").filter(Boolean).sort();
+    expect(rows(onDocker)).toEqual(["busybox:latest", "only-in-dockerd:1"]);
+    expect(rows([])).toEqual(["busybox:latest"]);
+    ok([...onDocker, "rmi", "only-in-dockerd:1"], daemon.dir);
+    expect(rows(onDocker)).toEqual(["busybox:latest"]);
+    ok([...onDocker, "pull", "-q", "busybox"], daemon.dir);
+    expect(ok(["-p", "dk", "images", "--format", "json"], daemon.dir)).toContain((await docker.docker(["image", "inspect", "-f", "{{.Id}}", "busybox"])).stdout.trim());
+    const tag = daemon.cli([...onDocker, "tag", "busybox", "x:1"]);
+    expect(tag.code).toBe(1);
+    expect(tag.stderr).toContain("tag is not available on the docker engine yet");
+
     // docker-compose 1.29 sees tscompose's stack by compose's labels, and tscompose sees docker-compose's.
     const compose = (args: string[], cwd: string): Promise<string> =>
       new Promise((resolve, reject) => {

@@ -139,6 +139,11 @@ export class StackController {
     return this.engines.get(this.targetOf(project, asked));
   }
 
+  /** The engine of a request that names no stack (image verbs, listings): the one asked for, else the default. */
+  requestEngine(asked: EngineChoice | undefined): Promise<Engine> {
+    return this.engines.get(asked ? this.resolveTarget(asked) : this.engines.defaultTarget);
+  }
+
   async up(req: UpRequest, emit: Emit, asked?: EngineChoice): Promise<boolean> {
     const loaded = loadStack({ ...req.project, host: this.host() });
     for (const w of loaded.warnings) emit({ type: "warning", message: w });

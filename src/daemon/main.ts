@@ -101,7 +101,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       controller,
       log,
       version: opts.version,
-      images,
+      images: () => images,
       subscribe: (l) => {
         listeners.add(l);
         return () => listeners.delete(l);

@@ -16,8 +16,8 @@ import { startWithHooks, stopWithHooks } from "../../reconciler/hooks.js";
 import { checkName } from "../../engine/names.js";
 import { EngineError, kindOf } from "../../engine/errors.js";
 import type { Engine } from "../../engine/types.js";
-import { API_VERSION, API_VERSION_HEADER, ENGINE_HEADER } from "./api.js";
-import type { EngineChoice } from "./api.js";
+import { API_VERSION, API_VERSION_HEADER } from "./api.js";
+import { engineChoiceOf } from "./engine-choice.js";
 import { AttachSessions } from "./attach-server.js";
 import { checkRequest } from "./api-schema.js";
 import { copyFiles, copyTarInto } from "./cp.js";
@@ -40,8 +40,8 @@ export interface ServerContext {
   log: Logger;
   version: string;
   subscribe(listener: (e: DaemonEvent) => void): () => void;
-  /** The engine's image service, for the image verbs (images-routes.ts); absent: those routes answer 404. */
-  images?: ImageService;
+  /** The embedded engine's image service once it is open, for the image verbs the Engine has no word for (images-routes.ts). */
+  images: () => ImageService | undefined;
 }
 
 export type Handler = (req: IncomingMessage, res: ServerResponse, params: string[], query: URLSearchParams) => Promise<void>;
@@ -87,19 +87,6 @@ export function startServer(socket: string, ctx: ServerContext, group?: number):
     return close(callback);
   };
   return listenPrivately(server, socket, group).then(() => server);
-}
-
-/** The engine the client asked for (ENGINE_HEADER), undefined when it said nothing; a malformed one is a 400. */
-export function engineChoiceOf(req: IncomingMessage): EngineChoice | undefined {
-  const raw = req.headers[ENGINE_HEADER];
-  if (raw === undefined || Array.isArray(raw)) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw new HttpError(400, `${ENGINE_HEADER}: not JSON`);
-  }
-  return checkRequest("EngineChoice", parsed);
 }
 
 /** Names that become paths are refused with a 400 before any work starts (the controller and stores check again). */
@@ -181,7 +168,7 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
   };
 
   return [
-    ...(ctx.images ? imageRoutes({ engine, images: ctx.images, controller, warn: (message, fields) => ctx.log.warn(message, fields) }, r) : []),
+    ...imageRoutes({ images: ctx.images, controller, warn: (message, fields) => ctx.log.warn(message, fields) }, r),
     ...objectRoutes(engine, objects, r),
     r("POST", "/system/prune", async (_req, res, _p, q) => sendJson(res, 200, await systemPrune(controller, objects, { all: queryFlag(q, "all"), volumes: queryFlag(q, "volumes") }))),
     r("GET", "/ping", (_req, res) => Promise.resolve(sendJson(res, 200, { version: ctx.version, pid: process.pid, engine: engine.kind } satisfies PingResponse))),
