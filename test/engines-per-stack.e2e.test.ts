@@ -37,13 +37,56 @@ describe.skipIf(missing("root", isRoot))("stacks on two engines in one daemon", 
 
   afterAll(async () => {
     if (d?.process) {
-      for (const p of ["emb", "dk"]) d.cli(["-p", p, "down"]);
+      for (const p of ["emb", "dk", "dk2"]) d.cli(["-p", p, "down"]);
     }
     await d?.stop();
     if (d) cleanupDir(d);
     await dockerd?.stop();
     await registry?.stop();
   }, 120_000);
+
+  const compose = (args: string[], cwd: string): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const docker = dockerd as PrivateDockerd;
+      execFile("docker-compose", args, { cwd, env: { PATH: process.env.PATH, HOME: docker.dir, DOCKER_HOST: docker.host }, encoding: "utf8" }, (err, stdout, stderr) => (err ? reject(new Error(stderr || err.message)) : resolve(stdout)));
+    });
+
+  it("a stack on dockerd carries docker compose's labels, and docker-compose 1.29 takes it down", async () => {
+    const daemon = d as TestDaemon;
+    const docker = dockerd as PrivateDockerd;
+    const dir = join(daemon.dir, "dk2");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "compose.yaml"), `${STACK}    volumes: [data:/data]\n    depends_on: [db]\n  db:\n    image: busybox\n    command: ["sleep", "3600"]\nvolumes:\n  data: {}\n`);
+    const up = daemon.cli(["--engine", "docker", "-H", docker.host, "-p", "dk2", "up", "-d"], { cwd: dir });
+    expect(up.code, up.stderr).toBe(0);
+    const labels = async (kind: string, name: string): Promise<Record<string, string>> =>
+      JSON.parse((await docker.docker([kind, "inspect", "-f", kind === "container" ? "{{json .Config.Labels}}" : "{{json .Labels}}", name])).stdout) as Record<string, string>;
+    const web = await labels("container", "dk2-web-1");
+    expect(web).toMatchObject({
+      "com.docker.compose.project": "dk2",
+      "com.docker.compose.service": "web",
+      "com.docker.compose.container-number": "1",
+      "com.docker.compose.oneoff": "False",
+      "com.docker.compose.project.working_dir": dir,
+      "com.docker.compose.project.config_files": join(dir, "compose.yaml"),
+      "com.docker.compose.image": expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+    });
+    expect(web["com.docker.compose.config-hash"]).toMatch(/^[0-9a-f]{64}$/);
+    expect(web["com.docker.compose.depends_on"]).toMatch(/^db:service_started/);
+    expect(web["com.docker.compose.version"]).toMatch(/^\d+\.\d+/);
+    expect(await labels("network", "dk2_default")).toMatchObject({ "com.docker.compose.project": "dk2", "com.docker.compose.network": "default" });
+    expect(await labels("volume", "dk2_data")).toMatchObject({ "com.docker.compose.project": "dk2", "com.docker.compose.volume": "data" });
+
+    // docker-compose's down finds all of it by those labels (a positive control first: its ps lists both services).
+    expect((await compose(["-p", "dk2", "ps", "--services"], dir)).trim().split("\n").sort()).toEqual(["db", "web"]);
+    await compose(["-p", "dk2", "down", "-v"], dir);
+    expect((await docker.docker(["ps", "-aq", "--filter", "label=com.docker.compose.project=dk2"])).stdout.trim()).toBe("");
+    expect((await docker.docker(["network", "ls", "-q", "--filter", "name=dk2_default"])).stdout.trim()).toBe("");
+    expect((await docker.docker(["volume", "ls", "-q", "--filter", "name=dk2_data"])).stdout.trim()).toBe("");
+    // tscompose's own down of what is already gone forgets the stack.
+    expect(daemon.cli(["-p", "dk2", "down"]).code).toBe(0);
+    expect(daemon.cli(["ls", "-a", "-q"]).stdout).not.toContain("dk2");
+  }, 240_000);
 
   it("each stack keeps its engine for ps, logs, exec and down, across a daemon restart", async () => {
     const daemon = d as TestDaemon;
@@ -127,10 +170,6 @@ describe.skipIf(missing("root", isRoot))("stacks on two engines in one daemon", 
     expect(tag.stderr).toContain("tag is not available on the docker engine yet");
 
     // docker-compose 1.29 sees tscompose's stack by compose's labels, and tscompose sees docker-compose's.
-    const compose = (args: string[], cwd: string): Promise<string> =>
-      new Promise((resolve, reject) => {
-        execFile("docker-compose", args, { cwd, env: { PATH: process.env.PATH, HOME: docker.dir, DOCKER_HOST: docker.host }, encoding: "utf8" }, (err, stdout, stderr) => (err ? reject(new Error(stderr || err.message)) : resolve(stdout)));
-      });
     expect((await compose(["-p", "dk", "ps", "--services", "--filter", "status=running"], dirs.dk)).trim()).toBe("web");
     await compose(["-p", "dcp", "up", "-d"], dirs.dcp);
     const theirs = ok([...onDocker, "-p", "dcp", "ps", "--format", "json"], daemon.dir)
