@@ -164,19 +164,23 @@ export class StackController {
     return this.serialize(spec.name, async () => {
       const previous = this.stacks.get(spec.name);
       const target = this.targetOf(spec.name, asked, true);
-      // Opened (dockerd reached) before the record says the stack runs there.
-      const engine = await this.engines.get(target);
+      // Opened (dockerd reached) before the record says the stack runs there, and held open until it does.
+      const { engine, release } = await this.engines.hold(target);
       // Persist the desired state first: a daemon killed mid-apply resumes from it.
-      this.stacks.put({
-        name: spec.name,
-        project: req.project,
-        spec,
-        // -V is for this up only: a later re-sync or watch reload keeps the volumes it recreates.
-        options: { ...req.options, renewAnonVolumes: undefined },
-        stoppedByUser: previous?.stoppedByUser.filter(() => false) ?? [],
-        updatedAt: new Date().toISOString(),
-        engine: target,
-      });
+      try {
+        this.stacks.put({
+          name: spec.name,
+          project: req.project,
+          spec,
+          // -V is for this up only: a later re-sync or watch reload keeps the volumes it recreates.
+          options: { ...req.options, renewAnonVolumes: undefined },
+          stoppedByUser: previous?.stoppedByUser.filter(() => false) ?? [],
+          updatedAt: new Date().toISOString(),
+          engine: target,
+        });
+      } finally {
+        release();
+      }
       const scheduled = this.jobs?.sync(spec, selection(spec, req.options)) ?? [];
       const observed = await this.observeOn(engine, spec);
       const plan = planUp(spec, observed, { ...req.options, startStopped: true });
@@ -202,9 +206,13 @@ export class StackController {
     return this.serialize(spec.name, async () => {
       const previous = this.stacks.get(spec.name);
       const target = this.targetOf(spec.name, asked, true);
-      const engine = await this.engines.get(target);
+      const { engine, release } = await this.engines.hold(target);
       const options = { ...req.options, noStart: undefined, renewAnonVolumes: undefined };
-      this.stacks.put({ name: spec.name, project: req.project, spec, options, stoppedByUser: previous?.stoppedByUser ?? [], updatedAt: new Date().toISOString(), engine: target });
+      try {
+        this.stacks.put({ name: spec.name, project: req.project, spec, options, stoppedByUser: previous?.stoppedByUser ?? [], updatedAt: new Date().toISOString(), engine: target });
+      } finally {
+        release();
+      }
       const plan = planUp(spec, await this.observeOn(engine, spec, previous?.stoppedByUser), { ...req.options, noStart: true });
       const ok = await this.runOn(engine, spec, plan, emit);
       const chosen = selection(spec, req.options);

@@ -109,6 +109,21 @@ describe("engines per stack", () => {
     expect(opened).toEqual(["embedded", "docker", "docker"]);
   });
 
+  it("an engine held by an up under way is not closed before its record names it", async () => {
+    const { set, records, closed } = world();
+    const held = await set.hold(DOCKER);
+    await set.closeUnused();
+    expect(closed).toEqual([]);
+    records.set("dk", DOCKER);
+    held.release();
+    held.release(); // twice is once
+    await set.closeUnused();
+    expect(closed).toEqual([]);
+    records.delete("dk");
+    await set.closeUnused();
+    expect(closed).toEqual(["docker"]);
+  });
+
   it("a failed open is tried again on the next use", async () => {
     let tries = 0;
     const set = new EngineSet({

@@ -56,6 +56,8 @@ export class EngineSet {
   private readonly opened = new Map<string, Engine>();
   private readonly listeners = new Set<(e: EngineEvent) => void>();
   private readonly unsubscribe = new Map<string, () => void>();
+  /** Engines an operation holds between opening and naming them in a stack's record (an `up` under way): not closed meanwhile. */
+  private readonly held = new Map<string, number>();
   /** The Engine that routes by container id and project (see the header). */
   readonly router: RoutingEngine;
 
@@ -86,6 +88,26 @@ export class EngineSet {
     );
     this.opening.set(key, p);
     return p;
+  }
+
+  /** The engine of a target, kept open until release() even if no record names it yet. */
+  async hold(target: EngineTarget): Promise<{ engine: Engine; release: () => void }> {
+    const key = engineKey(target);
+    this.held.set(key, (this.held.get(key) ?? 0) + 1);
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      const n = (this.held.get(key) ?? 1) - 1;
+      if (n > 0) this.held.set(key, n);
+      else this.held.delete(key);
+    };
+    try {
+      return { engine: await this.get(target), release };
+    } catch (err) {
+      release();
+      throw err;
+    }
   }
 
   /** The engine a project runs on: its record's, else the default. */
@@ -119,7 +141,7 @@ export class EngineSet {
 
   /** Closes every engine that is not the default and that no stack's record names (after a down). */
   async closeUnused(): Promise<void> {
-    const keep = new Set([engineKey(this.opts.defaultTarget), ...this.opts.targetsInUse().map(engineKey)]);
+    const keep = new Set([engineKey(this.opts.defaultTarget), ...this.opts.targetsInUse().map(engineKey), ...this.held.keys()]);
     for (const key of [...this.opened.keys()]) if (!keep.has(key)) await this.close(key);
   }
 
