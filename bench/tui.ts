@@ -96,7 +96,7 @@ function serve(socket: string): void {
     }
     if (p === "/v1/stacks") {
       const names = [...new Set(containers.map((c) => c.project as string))];
-      return send(res, names.map((name): StackSummary => ({ name, status: "running", configFiles: [], running: 20, total: 20, watching: false })));
+      return send(res, names.map((name): StackSummary => ({ name, status: "running", configFiles: [], running: 20, total: 20, watching: false, engine: "embedded" })));
     }
     const detail = /^\/v1\/stacks\/([^/]+)\/detail$/.exec(p);
     if (detail) {

@@ -17,7 +17,7 @@
 //   x-tscompose-network-prefix             networkPrefix  index.ts: kernel object names, cgroup parent (tests)
 //   runtimes                               runtimes       runtime/runtime.ts (the runc-compatible binary of a
 //                                                         service's `runtime:`), src/daemon/host-resources.ts (up's check)
-//   x-tscompose-engine, -docker-host       engine, dockerHost  index.ts engineChoice (the daemon's backend)
+//   x-tscompose-engine, -docker-host       engine, dockerHost  index.ts resolveEngineTarget (the default engine)
 import { readFileSync } from "node:fs";
 import { parseHostsConfig, type RegistryHostsConfig } from "./content/hosts.js";
 import { DEFAULT_LAYER_LIMITS, LAYER_LIMIT_KEYS, type LayerLimits } from "./snapshot/limits.js";

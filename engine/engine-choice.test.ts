@@ -1,24 +1,57 @@
 import { describe, expect, it } from "vitest";
 import { kindOf } from "./errors.js";
-import { engineChoice } from "./index.js";
+import { engineKey, resolveEngineTarget } from "./index.js";
 
-describe("engineChoice: which backend the daemon opens", () => {
-  it("env TSCOMPOSE_ENGINE, else daemon.json, else embedded; dockerd from DOCKER_HOST, else daemon.json", () => {
-    expect(engineChoice({}, { engine: undefined, dockerHost: undefined })).toEqual({ kind: "embedded" });
-    expect(engineChoice({}, { engine: "docker", dockerHost: undefined })).toEqual({ kind: "docker" });
-    expect(engineChoice({}, { engine: "docker", dockerHost: "tcp://10.0.0.1:2375" })).toEqual({ kind: "docker", host: "tcp://10.0.0.1:2375" });
-    expect(engineChoice({ TSCOMPOSE_ENGINE: "docker", DOCKER_HOST: "unix:///x.sock" }, { engine: "embedded", dockerHost: "tcp://10.0.0.1:2375" })).toEqual({ kind: "docker", host: "unix:///x.sock" });
-    expect(engineChoice({ TSCOMPOSE_ENGINE: "embedded" }, { engine: "docker", dockerHost: undefined })).toEqual({ kind: "embedded" });
+const none = { engine: undefined, dockerHost: undefined };
+const tls = { ca: "/c/ca.pem", cert: "/c/cert.pem", key: "/c/key.pem" };
+
+describe("resolveEngineTarget: the engine a request means", () => {
+  it("the request's choice, else the daemon's env TSCOMPOSE_ENGINE, else daemon.json, else embedded", () => {
+    expect(resolveEngineTarget({}, {}, none)).toEqual({ kind: "embedded" });
+    expect(resolveEngineTarget({}, {}, { engine: "docker", dockerHost: undefined })).toEqual({ kind: "docker", host: "unix:///var/run/docker.sock" });
+    expect(resolveEngineTarget({}, { TSCOMPOSE_ENGINE: "embedded" }, { engine: "docker", dockerHost: undefined })).toEqual({ kind: "embedded" });
+    expect(resolveEngineTarget({ kind: "docker" }, { TSCOMPOSE_ENGINE: "embedded" }, none)).toEqual({ kind: "docker", host: "unix:///var/run/docker.sock" });
+    expect(resolveEngineTarget({ kind: "embedded", host: "tcp://h:1" }, { TSCOMPOSE_ENGINE: "docker" }, none)).toEqual({ kind: "embedded" });
   });
 
-  it("an engine nobody knows is invalid, naming the variable", () => {
-    let err: unknown;
-    try {
-      engineChoice({ TSCOMPOSE_ENGINE: "swarm" }, { engine: undefined, dockerHost: undefined });
-    } catch (e) {
-      err = e;
-    }
-    expect(kindOf(err)).toBe("invalid");
-    expect((err as Error).message).toMatch(/TSCOMPOSE_ENGINE=swarm/);
+  it("dockerd: the request's host, else the daemon's DOCKER_HOST, else daemon.json, else the local socket", () => {
+    const cfg = { engine: "docker" as const, dockerHost: "tcp://10.0.0.1:2375" };
+    expect(resolveEngineTarget({}, {}, cfg)).toEqual({ kind: "docker", host: "tcp://10.0.0.1:2375" });
+    expect(resolveEngineTarget({}, { DOCKER_HOST: "unix:///d.sock" }, cfg)).toEqual({ kind: "docker", host: "unix:///d.sock" });
+    expect(resolveEngineTarget({ host: "unix:///x.sock" }, { DOCKER_HOST: "unix:///d.sock" }, cfg)).toEqual({ kind: "docker", host: "unix:///x.sock" });
+  });
+
+  it("TLS goes with the host it came with, and only to tcp://", () => {
+    const daemonTls = { DOCKER_HOST: "tcp://d:2376", DOCKER_CERT_PATH: "/d" };
+    // The daemon's host: the daemon's DOCKER_CERT_PATH.
+    expect(resolveEngineTarget({ kind: "docker" }, daemonTls, none)).toEqual({ kind: "docker", host: "tcp://d:2376", tls: { ca: "/d/ca.pem", cert: "/d/cert.pem", key: "/d/key.pem" } });
+    // The client's host without TLS: none, whatever the daemon's environment says.
+    expect(resolveEngineTarget({ kind: "docker", host: "tcp://c:2375" }, daemonTls, none)).toEqual({ kind: "docker", host: "tcp://c:2375" });
+    expect(resolveEngineTarget({ kind: "docker", host: "tcp://c:2376", tls }, daemonTls, none)).toEqual({ kind: "docker", host: "tcp://c:2376", tls });
+    expect(resolveEngineTarget({ kind: "docker", host: "unix:///x.sock", tls }, {}, none)).toEqual({ kind: "docker", host: "unix:///x.sock" });
+  });
+
+  it("swarm is not there yet; an unknown engine is invalid, naming the choices", () => {
+    const swarm = catching(() => resolveEngineTarget({ kind: "swarm" }, {}, none));
+    expect(kindOf(swarm)).toBe("unavailable");
+    expect((swarm as Error).message).toBe("the swarm engine is not available yet");
+    const bad = catching(() => resolveEngineTarget({}, { TSCOMPOSE_ENGINE: "podman" }, none));
+    expect(kindOf(bad)).toBe("invalid");
+    expect((bad as Error).message).toMatch(/"podman".*embedded, docker, swarm/);
+  });
+
+  it("one key per engine: stacks on the same dockerd share it, TLS files aside", () => {
+    expect(engineKey({ kind: "embedded" })).toBe("embedded");
+    expect(engineKey({ kind: "docker", host: "tcp://h:2376", tls })).toBe(engineKey({ kind: "docker", host: "tcp://h:2376" }));
+    expect(engineKey({ kind: "docker", host: "unix:///a.sock" })).not.toBe(engineKey({ kind: "docker", host: "unix:///b.sock" }));
   });
 });
+
+function catching(f: () => unknown): unknown {
+  try {
+    f();
+  } catch (e) {
+    return e;
+  }
+  throw new Error("expected a throw");
+}

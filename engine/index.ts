@@ -11,6 +11,7 @@
 import { join } from "node:path";
 import { readEngineConfig, type EngineConfig } from "./config.js";
 import { EngineError } from "./errors.js";
+import { DEFAULT_DOCKER_HOST, tlsFromEnv, type DockerTlsFiles } from "./docker/connection.js";
 import { DockerEngine } from "./docker/engine.js";
 import { EmbeddedEngine } from "./embedded.js";
 import { openImageBackend } from "./image/backend.js";
@@ -29,6 +30,8 @@ export interface CreateDockerEngineOptions {
   kind: "docker";
   /** DOCKER_HOST's syntax (unix://, tcp://); undefined: env DOCKER_HOST, else the local socket. */
   host?: string;
+  /** TLS files for a tcp:// host; undefined: env DOCKER_TLS_VERIFY/DOCKER_CERT_PATH. */
+  tls?: DockerTlsFiles;
 }
 
 export interface CreateEngineOptions {
@@ -44,22 +47,45 @@ function parseUpstream(s: string): DnsUpstream {
   return { host: m?.[1] ?? s, port: m?.[2] ? Number(m[2]) : 53 };
 }
 
+/** The engines a stack may run on; swarm is named but not there yet. */
+export const ENGINE_KINDS = ["embedded", "docker", "swarm"] as const;
+
+/** Where a stack runs, fully resolved: what the daemon keeps in the stack's record to find its engine again after a restart. */
+export type EngineTarget = { kind: "embedded" } | { kind: "docker"; host: string; tls?: DockerTlsFiles };
+
+/** What a client asked for (each part undefined when the user did not say). */
+export interface EngineRequest {
+  kind?: string | undefined;
+  host?: string | undefined;
+  tls?: DockerTlsFiles | undefined;
+}
+
 /**
- * Which backend the daemon opens: env TSCOMPOSE_ENGINE, else daemon.json's
- * x-tscompose-engine, else embedded; the docker engine's dockerd from env
- * DOCKER_HOST, else x-tscompose-docker-host, else the local socket.
+ * The engine a request means: its own choice (the CLI's --engine, or its
+ * TSCOMPOSE_ENGINE), else the daemon's env TSCOMPOSE_ENGINE, else daemon.json's
+ * x-tscompose-engine, else embedded. A docker engine's dockerd likewise: the
+ * request's host (-H, DOCKER_HOST) with its TLS files, else the daemon's
+ * DOCKER_HOST and TLS environment, else x-tscompose-docker-host, else the local socket.
  */
-export function engineChoice(env: NodeJS.ProcessEnv, config: Pick<EngineConfig, "engine" | "dockerHost">): { kind: "embedded" } | CreateDockerEngineOptions {
-  const kind = env.TSCOMPOSE_ENGINE || config.engine || "embedded";
-  if (kind !== "embedded" && kind !== "docker") throw new EngineError("invalid", `TSCOMPOSE_ENGINE=${kind}: the engines are embedded and docker`);
+export function resolveEngineTarget(req: EngineRequest, env: NodeJS.ProcessEnv, config: Pick<EngineConfig, "engine" | "dockerHost">): EngineTarget {
+  const kind = req.kind || env.TSCOMPOSE_ENGINE || config.engine || "embedded";
+  if (kind === "swarm") throw new EngineError("unavailable", "the swarm engine is not available yet");
+  if (kind !== "embedded" && kind !== "docker") throw new EngineError("invalid", `engine "${kind}": the engines are ${ENGINE_KINDS.join(", ")} (--engine, TSCOMPOSE_ENGINE)`);
   if (kind === "embedded") return { kind };
-  const host = env.DOCKER_HOST || config.dockerHost;
-  return host === undefined ? { kind } : { kind, host };
+  // The request's host comes with the request's TLS (none when it sent none); the daemon's own host with the daemon's.
+  const host = req.host || env.DOCKER_HOST || config.dockerHost || DEFAULT_DOCKER_HOST;
+  const tls = req.host ? req.tls : (req.tls ?? tlsFromEnv(env));
+  return tls && host.startsWith("tcp://") ? { kind, host, tls } : { kind, host };
+}
+
+/** The one name of an engine: stacks on the same key share one open engine. */
+export function engineKey(t: EngineTarget): string {
+  return t.kind === "embedded" ? "embedded" : `docker ${t.host}`;
 }
 
 export async function createEngine(opts: CreateEngineOptions | CreateDockerEngineOptions): Promise<Engine> {
   // dockerd's errors are translated inside the Docker engine (engine/docker/errors.ts); the boundary wrapper is for the embedded one's own failures.
-  if (opts.kind === "docker") return DockerEngine.open({ host: opts.host });
+  if (opts.kind === "docker") return DockerEngine.open({ host: opts.host, tls: opts.tls });
   return (await openEmbeddedEngine(opts)).engine;
 }
 

@@ -214,7 +214,11 @@ async function execute(a: Action, opts: ApplyOptions, created: Map<string, strin
       const svc = svcOf(a.service);
       const shared = await namespaceContainers(engine, stack.name, svc);
       const volumesFrom = await resolveVolumesFrom(engine, stack.name, svc.volumesFrom);
-      const info = await engine.createContainer(containerSpecFor(stack, svc, a.number, { namespaceContainers: shared, inheritVolumes: a.inheritVolumes, volumesFrom }));
+      const spec = containerSpecFor(stack, svc, a.number, { namespaceContainers: shared, inheritVolumes: a.inheritVolumes, volumesFrom });
+      // compose's label of the image ID the container was made from (docker compose reads it to see a re-pulled image).
+      const image = await engine.inspectImage(spec.image);
+      if (image) spec.labels[LABEL.image] = image.id;
+      const info = await engine.createContainer(spec);
       created.set(`${a.service}:${a.number}`, info.id);
       return;
     }

@@ -88,7 +88,7 @@ const containerViewSchema = {
   type: "object",
   additionalProperties: false,
   required: [...containerRequired, "project", "service", "number"],
-  properties: { ...containerProps, project: str, service: str, number: int, health },
+  properties: { ...containerProps, project: str, service: str, number: int, health, engine: { enum: ["embedded", "docker"] } },
 } as const;
 
 const containerInspectSchema = {
@@ -119,8 +119,8 @@ const topSchema = { type: "object", additionalProperties: false, required: ["tit
 const stackSummarySchema = {
   type: "object",
   additionalProperties: false,
-  required: ["name", "status", "configFiles", "running", "total", "watching"],
-  properties: { name: str, status: str, configFiles: strings, running: int, total: int, watching: bool, jobs: int },
+  required: ["name", "status", "configFiles", "running", "total", "watching", "engine"],
+  properties: { name: str, status: str, configFiles: strings, running: int, total: int, watching: bool, jobs: int, engine: { enum: ["embedded", "docker"] }, engineHost: str },
 } as const;
 
 const stackDetailSchema = {

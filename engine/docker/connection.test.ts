@@ -1,6 +1,9 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { kindOf } from "../errors.js";
-import { compareApiVersions, connectionOptions, negotiateApiVersion } from "./connection.js";
+import { compareApiVersions, connectionOptions, negotiateApiVersion, tlsFromEnv } from "./connection.js";
 import { translateDockerError } from "./errors.js";
 
 describe("DOCKER_HOST and the API version", () => {
@@ -46,3 +49,32 @@ function catching(f: () => unknown): unknown {
   }
   throw new Error("expected a throw");
 }
+
+describe("TLS settings reach dockerode", () => {
+  it("explicit files (--tlscacert/--tlscert/--tlskey) are read and handed over, https on 2376 by default", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsc-tls-"));
+    try {
+      for (const f of ["ca.pem", "cert.pem", "key.pem"]) writeFileSync(join(dir, f), `${f} content`);
+      const files = { ca: join(dir, "ca.pem"), cert: join(dir, "cert.pem"), key: join(dir, "key.pem") };
+      const o = connectionOptions({ host: "tcp://10.0.0.1", tls: files, env: {} });
+      expect(o).toMatchObject({ host: "10.0.0.1", port: 2376, protocol: "https" });
+      expect([o.ca, o.cert, o.key].map((b) => (b as Buffer).toString())).toEqual(["ca.pem content", "cert.pem content", "key.pem content"]);
+      // DOCKER_CERT_PATH, as the docker CLI reads it.
+      const fromEnv = connectionOptions({ host: "tcp://10.0.0.1:9999", env: { DOCKER_CERT_PATH: dir } });
+      expect(fromEnv).toMatchObject({ port: 9999, protocol: "https" });
+      expect((fromEnv.key as Buffer).toString()).toBe("key.pem content");
+      expect(tlsFromEnv({ DOCKER_TLS_VERIFY: "1" }, "/home/u")).toEqual({ ca: "/home/u/.docker/ca.pem", cert: "/home/u/.docker/cert.pem", key: "/home/u/.docker/key.pem" });
+      expect(tlsFromEnv({})).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("the daemon's own DOCKER_HOST and DOCKER_CERT_PATH do not leak into another host's connection", () => {
+    // dockerode fills missing options from process.env: the options say so explicitly.
+    const o = connectionOptions({ host: "unix:///run/x.sock", env: {} });
+    expect(Object.keys(o)).toEqual(expect.arrayContaining(["host", "ca", "cert", "key"]));
+    expect([o.host, o.ca, o.cert, o.key]).toEqual([undefined, undefined, undefined, undefined]);
+    expect(connectionOptions({ host: "tcp://h:2375", env: {} }).ca).toBeUndefined();
+  });
+});

@@ -14,21 +14,40 @@ export const MIN_API_VERSION = "1.41";
 export const MAX_API_VERSION = "1.44";
 export const DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock";
 
+/** TLS to a tcp:// dockerd, verified against `ca`, with a client certificate: the docker CLI's --tlsverify --tlscacert --tlscert --tlskey (files). */
+export interface DockerTlsFiles {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
 export interface DockerConnectionOptions {
   /** DOCKER_HOST's syntax; undefined: env DOCKER_HOST, else the local socket. */
   host?: string;
-  /** Defaults to the environment's DOCKER_TLS_VERIFY/DOCKER_CERT_PATH. */
+  /** TLS files for a tcp:// host; undefined: the environment's DOCKER_TLS_VERIFY/DOCKER_CERT_PATH say. */
+  tls?: DockerTlsFiles;
+  /** Defaults to the process's. */
   env?: NodeJS.ProcessEnv;
+}
+
+/** The TLS files DOCKER_TLS_VERIFY/DOCKER_CERT_PATH name as the docker CLI reads them ($DOCKER_CERT_PATH, else ~/.docker), or undefined: no TLS. */
+export function tlsFromEnv(env: NodeJS.ProcessEnv, home: string = homedir()): DockerTlsFiles | undefined {
+  const certPath = env.DOCKER_CERT_PATH || undefined;
+  if ((env.DOCKER_TLS_VERIFY ?? "") === "" && certPath === undefined) return undefined;
+  const dir = certPath ?? join(home, ".docker");
+  return { ca: join(dir, "ca.pem"), cert: join(dir, "cert.pem"), key: join(dir, "key.pem") };
 }
 
 /** dockerode's connection options for a DOCKER_HOST value. */
 export function connectionOptions(opts: DockerConnectionOptions = {}): Docker.DockerOptions {
   const env = opts.env ?? process.env;
   const host = opts.host ?? (env.DOCKER_HOST || DEFAULT_DOCKER_HOST);
+  // dockerode fills what is not given from the daemon's own DOCKER_HOST/DOCKER_CERT_PATH: say explicitly what this connection does not use.
+  const none = { host: undefined, ca: undefined, cert: undefined, key: undefined };
   if (host.startsWith("unix://")) {
     const socketPath = host.slice("unix://".length);
     if (socketPath === "") throw new EngineError("invalid", `docker host ${JSON.stringify(host)}: no socket path`);
-    return { socketPath };
+    return { ...none, socketPath };
   }
   if (host.startsWith("tcp://")) {
     let url: URL;
@@ -37,20 +56,18 @@ export function connectionOptions(opts: DockerConnectionOptions = {}): Docker.Do
     } catch {
       throw new EngineError("invalid", `docker host ${JSON.stringify(host)}: not host:port`);
     }
-    const certPath = env.DOCKER_CERT_PATH || undefined;
-    const tls = (env.DOCKER_TLS_VERIFY ?? "") !== "" || certPath !== undefined;
+    const tls = opts.tls ?? tlsFromEnv(env);
     const defaultPort = tls ? 2376 : 2375;
-    const base: Docker.DockerOptions = { host: url.hostname.replace(/^\[|\]$/g, ""), port: url.port === "" ? defaultPort : Number(url.port), protocol: tls ? "https" : "http" };
+    const base: Docker.DockerOptions = { ...none, host: url.hostname.replace(/^\[|\]$/g, ""), port: url.port === "" ? defaultPort : Number(url.port), protocol: tls ? "https" : "http" };
     if (!tls) return base;
-    const dir = certPath ?? join(homedir(), ".docker");
-    const read = (f: string): Buffer => {
+    const read = (file: string, flag: string): Buffer => {
       try {
-        return readFileSync(join(dir, f));
+        return readFileSync(file);
       } catch (e) {
-        throw new EngineError("invalid", `docker TLS: cannot read ${join(dir, f)} (DOCKER_CERT_PATH)`, { cause: e });
+        throw new EngineError("invalid", `docker TLS: cannot read ${file} (${flag}, DOCKER_CERT_PATH)`, { cause: e });
       }
     };
-    return { ...base, ca: read("ca.pem"), cert: read("cert.pem"), key: read("key.pem") };
+    return { ...base, ca: read(tls.ca, "--tlscacert"), cert: read(tls.cert, "--tlscert"), key: read(tls.key, "--tlskey") };
   }
   throw new EngineError("invalid", `docker host ${JSON.stringify(host)}: only unix:// and tcp:// are supported`);
 }

@@ -4,7 +4,10 @@ import { Command, Option } from "commander";
 import type { ProjectOptions } from "../stack/load.js";
 import { registerContainerCommands } from "./commands-containers.js";
 import { registerObjectCommands } from "./commands-objects.js";
+import type { EngineChoice } from "../daemon/api.js";
+import { ENGINE_KINDS, engineChoiceFrom, type EngineFlags } from "./engine-flags.js";
 import { CliError } from "./errors.js";
+import { useEngineChoice } from "./project-name.js";
 import { boolFlag, indexFlag, secondsFlag, tailFlag, timestampFlag } from "./flag-values.js";
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -52,6 +55,11 @@ export function projectOptions(program: Command): ProjectOptions {
     env: process.env,
     cwd: process.cwd(),
   };
+}
+
+/** The engine the global flags (and their environment) ask for; undefined: the daemon's default. */
+export function engineChoiceOfProgram(program: Command, env: NodeJS.ProcessEnv = process.env): EngineChoice | undefined {
+  return engineChoiceFrom(program.opts<EngineFlags>(), env, process.cwd());
 }
 
 /** The command whose action runs, recorded by a preAction hook so projectOptions can read the flags given after it. */
@@ -275,6 +283,12 @@ export function buildProgram(version: string): Command {
     .option("--env-file <file>", "alternate environment file (repeatable)", collect, [])
     .option("--profile <profile>", "enable a profile (repeatable)", collect, [])
     .option("--dry-run", DRY_RUN_HELP)
+    .addOption(new Option("--engine <engine>", "the engine a stack runs on (env TSCOMPOSE_ENGINE; default: daemon.json's, else embedded)").choices(ENGINE_KINDS))
+    .option("-H, --host <host>", "the dockerd of the docker engine: unix:///path or tcp://host:port (env DOCKER_HOST)")
+    .option("--tlsverify", "use TLS and verify the dockerd (env DOCKER_TLS_VERIFY)")
+    .option("--tlscacert <file>", "trust certs signed only by this CA (default $DOCKER_CERT_PATH/ca.pem, else ~/.docker/ca.pem)")
+    .option("--tlscert <file>", "TLS certificate file (default $DOCKER_CERT_PATH/cert.pem, else ~/.docker/cert.pem)")
+    .option("--tlskey <file>", "TLS key file (default $DOCKER_CERT_PATH/key.pem, else ~/.docker/key.pem)")
     .showHelpAfterError()
     .exitOverride();
 
@@ -515,6 +529,7 @@ export function buildProgram(version: string): Command {
   addProjectFlags(program);
   program.hook("preAction", (_root, actionCommand) => {
     actionCommands.set(program, actionCommand);
+    useEngineChoice(engineChoiceOfProgram(program));
     // As compose: --dry-run goes before the command too; a command that cannot plan without acting refuses it.
     if (program.opts<{ dryRun?: boolean }>().dryRun && !actionCommand.options.some((o) => o.long === "--dry-run")) {
       throw new CliError(`--dry-run is not supported by "${actionCommand.name()}"`);

@@ -2,7 +2,7 @@
 // without loading the stack loader (YAML parser, schema validation) when -p or
 // COMPOSE_PROJECT_NAME already names the project: that load is most of a
 // command's start-up. (up and down never load the stack here: the daemon does.)
-import type { ProjectRef } from "../daemon/api.js";
+import type { EngineChoice, ProjectRef } from "../daemon/api.js";
 import { connect } from "../daemon/client.js";
 import type { DaemonClient } from "../daemon/client.js";
 import { daemonPaths } from "../daemon/paths.js";
@@ -38,6 +38,15 @@ export async function projectNameLazy(opts: ProjectOptions): Promise<string> {
   return loadProject(opts, true).stack.name;
 }
 
-export function daemon(): Promise<DaemonClient> {
-  return connect(daemonPaths());
+/** The engine the command line asked for (program.ts, its global flags), sent with every request. */
+let engineChoice: EngineChoice | undefined;
+
+export function useEngineChoice(choice: EngineChoice | undefined): void {
+  engineChoice = choice;
+}
+
+export async function daemon(): Promise<DaemonClient> {
+  const client = await connect(daemonPaths());
+  client.engineChoice = engineChoice;
+  return client;
 }

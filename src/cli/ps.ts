@@ -81,7 +81,14 @@ export function psJson(c: ContainerView, now = Date.now()): Record<string, unkno
     // compose's field: the names of the container's networks (comma separated).
     Networks: Object.keys(c.networks).sort().join(","),
     Publishers: c.ports.map((p) => ({ URL: p.hostIp ?? "0.0.0.0", TargetPort: p.containerPort, PublishedPort: Number(p.hostPort), Protocol: p.protocol })),
+    // Ours: the engine the container runs on (issue 19); compose's own columns stay as they are.
+    Engine: c.engine ?? "",
   };
+}
+
+/** ls's ENGINE cell: the kind, with the dockerd when it is not the local socket. */
+export function engineCell(s: Pick<StackSummary, "engine" | "engineHost">): string {
+  return s.engineHost && s.engineHost !== "unix:///var/run/docker.sock" ? `${s.engine} (${s.engineHost})` : s.engine;
 }
 
 export async function runLs(flags: { all?: boolean; quiet?: boolean; format?: string }): Promise<number> {
@@ -89,9 +96,10 @@ export async function runLs(flags: { all?: boolean; quiet?: boolean; format?: st
   const stacks = (await client.json<StackSummary[]>("GET", "/stacks")).filter((s) => flags.all || s.running > 0 || s.watching || (s.jobs ?? 0) > 0);
   if (flags.quiet) process.stdout.write(stacks.map((s) => `${s.name}\n`).join(""));
   else if (flags.format === "json") {
-    process.stdout.write(`${JSON.stringify(stacks.map((s) => ({ Name: s.name, Status: s.status, ConfigFiles: s.configFiles.join(",") })))}\n`);
+    process.stdout.write(`${JSON.stringify(stacks.map((s) => ({ Name: s.name, Status: s.status, ConfigFiles: s.configFiles.join(","), Engine: s.engine, ...(s.engineHost ? { EngineHost: s.engineHost } : {}) })))}\n`);
   } else {
-    process.stdout.write(table(["NAME", "STATUS", "CONFIG FILES"], stacks.map((s) => [s.name, s.status, s.configFiles.join(",")])));
+    // compose's three columns first, then ours: a stack may run on the embedded engine or a dockerd.
+    process.stdout.write(table(["NAME", "STATUS", "CONFIG FILES", "ENGINE"], stacks.map((s) => [s.name, s.status, s.configFiles.join(","), engineCell(s)])));
   }
   return 0;
 }

@@ -13,6 +13,7 @@ import type { ErrorObject, ValidateFunction } from "ajv";
 import { MAX_TIMEOUT_MS } from "../../engine/timeout.js";
 import type { NetworkConnectRequest, NetworkDisconnectRequest } from "./api.js";
 import type { AttachRequest, CommitRequest, CopyRequest, DownRequest, ExecRequest, ExportRequest, NetworkCreateRequest, PortBinding, ProjectRef, RunRequest, UpRequest, VolumeCreateRequest } from "./api.js";
+import type { EngineChoice } from "./api.js";
 import type { DockerConfigLocation, ImagePullRequest, ImagePushRequest, ImageRemoveRequest, ImageTagRequest, LoginRequest, LogoutRequest } from "./api.js";
 import { HttpError } from "./http.js";
 
@@ -259,7 +260,20 @@ export const logoutRequestSchema = {
   properties: { server: str, auth: dockerConfigLocationSchema },
 } as const;
 
+const absolutePath = { type: "string", pattern: "^/" } as const;
+
+export const engineChoiceSchema = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    kind: { enum: ["embedded", "docker", "swarm"] },
+    host: { type: "string", pattern: "^(unix|tcp)://." },
+    tls: { type: "object", additionalProperties: false, required: ["ca", "cert", "key"], properties: { ca: absolutePath, cert: absolutePath, key: absolutePath } },
+  },
+} as const;
+
 const SCHEMAS = {
+  EngineChoice: engineChoiceSchema,
   UpRequest: upRequestSchema,
   DownRequest: downRequestSchema,
   ExecRequest: execRequestSchema,
@@ -281,6 +295,7 @@ const SCHEMAS = {
 } as const;
 
 export interface WireTypes {
+  EngineChoice: EngineChoice;
   UpRequest: UpRequest;
   DownRequest: DownRequest;
   ExecRequest: ExecRequest;
@@ -352,6 +367,7 @@ export const SCHEMAS_MATCH_TYPES: {
   imageRemove: Same<Props<typeof imageRemoveRequestSchema>, keyof ImageRemoveRequest>;
   login: Same<Props<typeof loginRequestSchema>, keyof LoginRequest>;
   logout: Same<Props<typeof logoutRequestSchema>, keyof LogoutRequest>;
+  engineChoice: Same<Props<typeof engineChoiceSchema>, keyof EngineChoice>;
 } = {
   project: true,
   up: true,
@@ -375,4 +391,5 @@ export const SCHEMAS_MATCH_TYPES: {
   imageRemove: true,
   login: true,
   logout: true,
+  engineChoice: true,
 };

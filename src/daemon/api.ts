@@ -29,6 +29,24 @@ export interface PingResponse {
   engine: string;
 }
 
+/**
+ * The engine a client asks for (--engine, -H and the TLS flags, or their
+ * environment), sent with every request as JSON in this header when the user
+ * said anything; absent: the daemon's default. A stack's own engine (its
+ * record's, since its first `up`) wins for every command on the stack; an
+ * `up` that asks for another one is a conflict.
+ */
+export const ENGINE_HEADER = "x-tscompose-engine";
+
+export interface EngineChoice {
+  /** "embedded", "docker" or "swarm". */
+  kind?: string;
+  /** DOCKER_HOST's syntax: unix:///path, tcp://host:port. */
+  host?: string;
+  /** TLS to a tcp:// host: absolute paths of the CA, client certificate and key (read by the daemon). */
+  tls?: { ca: string; cert: string; key: string };
+}
+
 /** The `code` of a stream error for a service the request names that the stack does not have. */
 export const NO_SUCH_SERVICE = "no-such-service";
 
@@ -155,6 +173,10 @@ export interface StackSummary {
   watching: boolean;
   /** Scheduled services (x-tscompose schedule) of the stack. */
   jobs?: number;
+  /** The engine it runs on: "embedded" or "docker". */
+  engine: string;
+  /** The docker engine's dockerd (DOCKER_HOST's syntax). */
+  engineHost?: string | undefined;
 }
 
 export type ContainerState = "created" | "running" | "paused" | "restarting" | "exited" | "dead" | "removing";
@@ -204,6 +226,8 @@ export interface ContainerView extends ContainerFields {
   service: string | undefined;
   number: number | undefined;
   health: HealthStatus | undefined;
+  /** The engine it runs on: "embedded" or "docker". */
+  engine?: string | undefined;
 }
 
 /** One health check run, as docker inspect's State.Health.Log. */

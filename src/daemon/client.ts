@@ -8,8 +8,8 @@ import type { IncomingHttpHeaders, IncomingMessage, RequestOptions } from "node:
 import { createConnection } from "node:net";
 import { dirname, resolve } from "node:path";
 import type { Duplex } from "node:stream";
-import { API_VERSION, API_VERSION_HEADER } from "./api.js";
-import type { PingResponse } from "./api.js";
+import { API_VERSION, API_VERSION_HEADER, ENGINE_HEADER } from "./api.js";
+import type { EngineChoice, PingResponse } from "./api.js";
 import { UPGRADE_PROTOCOL } from "./attach.js";
 import { ensureStateDir } from "../../engine/sys/state-dir.js";
 import type { DaemonPaths } from "./paths.js";
@@ -66,6 +66,8 @@ export class DaemonClient {
    * first request is the check, where a separate ping cost every command a round trip.
    */
   private whenUnreachable: (() => Promise<void>) | undefined;
+  /** The engine the user asked for, sent with every request (ENGINE_HEADER); undefined: the daemon's default. */
+  engineChoice: EngineChoice | undefined;
 
   constructor(
     readonly socket: string,
@@ -99,7 +101,8 @@ export class DaemonClient {
    * and the Agent's server-name handling costs a CLI ~10 ms of regex compilation.
    */
   private options(method: string, path: string, headers: Record<string, string | number>, signal?: AbortSignal): RequestOptions {
-    return { createConnection: () => createConnection(this.socket), method, path: `/${API_VERSION}${path}`, headers, signal };
+    const withEngine = this.engineChoice ? { ...headers, [ENGINE_HEADER]: JSON.stringify(this.engineChoice) } : headers;
+    return { createConnection: () => createConnection(this.socket), method, path: `/${API_VERSION}${path}`, headers: withEngine, signal };
   }
 
   private raw(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<IncomingMessage> {

@@ -8,6 +8,8 @@
 // plan-run.ts (apply with progress, --dry-run), stack-supervision.ts (health
 // checks, restart policies, the engine apply sees), wait-ready.ts (up --wait),
 // stack-views.ts (ls and ps), stack-recovery.ts (unreadable records at start).
+import { EngineError } from "../../engine/errors.js";
+import { engineKey, type EngineTarget } from "../../engine/index.js";
 import { checkName } from "../../engine/names.js";
 import { KeyedMutex } from "../../engine/sys/keyed-mutex.js";
 import type { Engine } from "../../engine/types.js";
@@ -22,7 +24,8 @@ import { embeddedHostResources } from "./host-resources.js";
 import type { HostResources } from "../stack/host-resources.js";
 import { checkEngineSupport } from "../stack/support.js";
 import { NO_SUCH_SERVICE } from "./api.js";
-import type { ContainerView, DaemonEvent, DownRequest, JobView, StackSummary, UpRequest } from "./api.js";
+import type { ContainerView, DaemonEvent, DownRequest, EngineChoice, JobView, StackSummary, UpRequest } from "./api.js";
+import type { EngineSet } from "./engines.js";
 import { withLabelledResources } from "./labelled-resources.js";
 import { StackWatcher } from "./watch.js";
 import { DevelopWatcher } from "./develop-watch.js";
@@ -35,7 +38,7 @@ import type { StackStore } from "./stacks.js";
 import { StackSupervision } from "./stack-supervision.js";
 import type { HealthMonitor } from "./supervision/health.js";
 import type { Supervisor } from "./supervision/supervise.js";
-import { containerViews, stackSummaries } from "./stack-views.js";
+import { containerViews, stackSummaries, type EngineLabel } from "./stack-views.js";
 import { waitReady } from "./wait-ready.js";
 
 /** Scheduled jobs (src/daemon/scheduler.ts), told of each stack's lifecycle. */
@@ -60,14 +63,21 @@ export class StackController {
   jobs: StackJobs | undefined;
   /** The runtimes daemon.json names (besides runc), which a service's `runtime:` may choose. */
   runtimes: readonly string[] = [];
+  /** Every engine's containers, each reached by id (engines.ts RoutingEngine): for the parts that work by container. */
+  readonly engine: Engine;
 
   constructor(
-    readonly engine: Engine,
+    /** The engines stacks run on, each opened when first needed (engines.ts). */
+    readonly engines: EngineSet,
+    /** A client's engine choice, resolved against the daemon's defaults (engine/index.ts resolveEngineTarget). */
+    private readonly resolveTarget: (choice: EngineChoice) => EngineTarget,
     readonly stacks: StackStore,
     private readonly log: Logger,
     onHealth: (id: string, name: string, status: string) => void = () => undefined,
     private readonly publish: (e: DaemonEvent) => void = () => undefined,
   ) {
+    const engine = engines.router;
+    this.engine = engine;
     this.watcher = new StackWatcher({
       onChange: (project, files) => this.reload(project, files),
       onError: (project, message) => this.reportReloadError(project, message),
@@ -106,7 +116,35 @@ export class StackController {
     return this.locks.run(project, fn);
   }
 
-  async up(req: UpRequest, emit: Emit): Promise<boolean> {
+  /**
+   * The engine of a project: its record's, else the one the client asked
+   * for, else the daemon's default. For `up` (strict), a client that asks for
+   * another engine than the record's is refused: the stack would be two
+   * projects, one on each engine, as docker compose would see it.
+   */
+  targetOf(project: string, asked: EngineChoice | undefined, strict = false): EngineTarget {
+    const record = this.stacks.get(project);
+    const wanted = asked ? this.resolveTarget(asked) : undefined;
+    if (!record) return wanted ?? this.engines.defaultTarget;
+    const current = record.engine ?? this.engines.defaultTarget;
+    if (strict && wanted && engineKey(wanted) !== engineKey(current)) {
+      throw new EngineError("conflict", `project "${project}" runs on the ${describeTarget(current)} engine; it cannot also run on the ${describeTarget(wanted)} engine: run \`down\` first, or leave --engine/-H out`);
+    }
+    // The same engine asked again: its newer TLS files are kept.
+    return wanted && engineKey(wanted) === engineKey(current) ? wanted : current;
+  }
+
+  /** The engine a project's commands go to (see targetOf). */
+  engineOf(project: string, asked?: EngineChoice): Promise<Engine> {
+    return this.engines.get(this.targetOf(project, asked));
+  }
+
+  /** The engine of a request that names no stack (image verbs, listings): the one asked for, else the default. */
+  requestEngine(asked: EngineChoice | undefined): Promise<Engine> {
+    return this.engines.get(asked ? this.resolveTarget(asked) : this.engines.defaultTarget);
+  }
+
+  async up(req: UpRequest, emit: Emit, asked?: EngineChoice): Promise<boolean> {
     const loaded = loadStack({ ...req.project, host: this.host() });
     for (const w of loaded.warnings) emit({ type: "warning", message: w });
     const spec = loaded.stack;
@@ -116,31 +154,44 @@ export class StackController {
     for (const s of [...(req.options.services ?? []), ...(req.options.mustExist ?? [])]) {
       if (!(s in spec.services)) throw Object.assign(new Error(`no such service: ${s}`), { code: NO_SUCH_SERVICE });
     }
-    if (req.options.dryRun) return this.serialize(spec.name, async () => previewPlan(spec, planUp(spec, await this.observe(spec), { ...req.options, startStopped: true }), emit));
-    if (req.options.noStart) return this.create(req, spec, emit);
+    if (req.options.dryRun) {
+      return this.serialize(spec.name, async () => {
+        const engine = await this.engines.get(this.targetOf(spec.name, asked, true));
+        return previewPlan(spec, planUp(spec, await this.observeOn(engine, spec), { ...req.options, startStopped: true }), emit);
+      });
+    }
+    if (req.options.noStart) return this.create(req, spec, emit, asked);
     return this.serialize(spec.name, async () => {
       const previous = this.stacks.get(spec.name);
+      const target = this.targetOf(spec.name, asked, true);
+      // Opened (dockerd reached) before the record says the stack runs there, and held open until it does.
+      const { engine, release } = await this.engines.hold(target);
       // Persist the desired state first: a daemon killed mid-apply resumes from it.
-      this.stacks.put({
-        name: spec.name,
-        project: req.project,
-        spec,
-        // -V is for this up only: a later re-sync or watch reload keeps the volumes it recreates.
-        options: { ...req.options, renewAnonVolumes: undefined },
-        stoppedByUser: previous?.stoppedByUser.filter(() => false) ?? [],
-        updatedAt: new Date().toISOString(),
-      });
+      try {
+        this.stacks.put({
+          name: spec.name,
+          project: req.project,
+          spec,
+          // -V is for this up only: a later re-sync or watch reload keeps the volumes it recreates.
+          options: { ...req.options, renewAnonVolumes: undefined },
+          stoppedByUser: previous?.stoppedByUser.filter(() => false) ?? [],
+          updatedAt: new Date().toISOString(),
+          engine: target,
+        });
+      } finally {
+        release();
+      }
       const scheduled = this.jobs?.sync(spec, selection(spec, req.options)) ?? [];
-      const observed = await this.observe(spec);
+      const observed = await this.observeOn(engine, spec);
       const plan = planUp(spec, observed, { ...req.options, startStopped: true });
-      const ok = await this.run(spec, plan, emit);
+      const ok = await this.runOn(engine, spec, plan, emit);
       for (const message of scheduled) emit({ type: "info", message });
       await this.trackHealth(spec);
       if (req.options.watch) {
         this.watcher.watch(spec.name, loaded.watchedFiles);
         emit({ type: "info", message: `watching ${loaded.watchedFiles.length} files of ${spec.name} for changes` });
       } else this.watcher.unwatch(spec.name);
-      if (ok && req.options.wait) return waitReady(this.engine, this.health, spec, req.options.waitTimeoutMs ?? 5 * 60_000, emit, selection(spec, req.options));
+      if (ok && req.options.wait) return waitReady(engine, this.health, spec, req.options.waitTimeoutMs ?? 5 * 60_000, emit, selection(spec, req.options));
       return ok;
     });
   }
@@ -151,15 +202,21 @@ export class StackController {
    * re-sync at the daemon's start nor a reload of watched files may start them; the
    * next `up` does (it clears the marks).
    */
-  private create(req: UpRequest, spec: StackSpec, emit: Emit): Promise<boolean> {
+  private create(req: UpRequest, spec: StackSpec, emit: Emit, asked: EngineChoice | undefined): Promise<boolean> {
     return this.serialize(spec.name, async () => {
       const previous = this.stacks.get(spec.name);
+      const target = this.targetOf(spec.name, asked, true);
+      const { engine, release } = await this.engines.hold(target);
       const options = { ...req.options, noStart: undefined, renewAnonVolumes: undefined };
-      this.stacks.put({ name: spec.name, project: req.project, spec, options, stoppedByUser: previous?.stoppedByUser ?? [], updatedAt: new Date().toISOString() });
-      const plan = planUp(spec, await this.observe(spec, previous?.stoppedByUser), { ...req.options, noStart: true });
-      const ok = await this.run(spec, plan, emit);
+      try {
+        this.stacks.put({ name: spec.name, project: req.project, spec, options, stoppedByUser: previous?.stoppedByUser ?? [], updatedAt: new Date().toISOString(), engine: target });
+      } finally {
+        release();
+      }
+      const plan = planUp(spec, await this.observeOn(engine, spec, previous?.stoppedByUser), { ...req.options, noStart: true });
+      const ok = await this.runOn(engine, spec, plan, emit);
       const chosen = selection(spec, req.options);
-      const idle = await this.engine.listContainers({ all: true, labels: { [LABEL.project]: spec.name, [LABEL.oneoff]: "False" } });
+      const idle = await engine.listContainers({ all: true, labels: { [LABEL.project]: spec.name, [LABEL.oneoff]: "False" } });
       for (const c of idle) {
         if (c.state === "created" && (!chosen || chosen.has(c.labels[LABEL.service] ?? ""))) this.markStopped(spec.name, c.id, true);
       }
@@ -167,7 +224,7 @@ export class StackController {
     });
   }
 
-  async down(req: DownRequest, emit: Emit): Promise<boolean> {
+  async down(req: DownRequest, emit: Emit, asked?: EngineChoice): Promise<boolean> {
     // The files name the project unless the caller did (-p); as in compose, down works
     // without loadable files when the project is named.
     let loaded: StackSpec | undefined;
@@ -186,15 +243,16 @@ export class StackController {
     // The name becomes file names (stacks/<name>.json, jobs/<name>.json): "../../etc/x" must not.
     checkName("project", name);
     return this.serialize(name, async () => {
+      const engine = await this.engineOf(name, asked);
       // Without a spec (a stack the daemon never saw), labels still find everything.
       let spec = loaded ?? this.stacks.get(name)?.spec ?? emptyStack(name);
       // Without loadable files, what carries the project's labels is the project's (compose's rule).
-      if (!loaded) spec = withLabelledResources(spec, await this.engine.listNetworks(), await this.engine.listVolumes());
+      if (!loaded) spec = withLabelledResources(spec, await engine.listNetworks(), await engine.listVolumes());
       const downOptions = { removeVolumes: req.options.removeVolumes, removeOrphans: req.options.removeOrphans, services: req.options.services };
-      if (req.options.dryRun) return previewPlan(spec, planDown(spec, await this.observe(spec), downOptions), emit);
+      if (req.options.dryRun) return previewPlan(spec, planDown(spec, await this.observeOn(engine, spec), downOptions), emit);
       // No job may start once down has looked at what runs; down removes the running ones.
       if (!req.options.services) this.jobs?.stop(name);
-      const observed = await this.observe(spec);
+      const observed = await this.observeOn(engine, spec);
       const plan = planDown(spec, observed, downOptions);
       if (req.options.timeoutMs !== undefined) for (const svc of Object.values(spec.services)) svc.stopGracePeriodMs = req.options.timeoutMs;
       for (const c of observed.containers) this.health.untrack(c.id);
@@ -205,7 +263,9 @@ export class StackController {
         // down finds by its labels.
         this.stacks.delete(name);
       }
-      return this.run(spec, plan, emit);
+      const ok = await this.runOn(engine, spec, plan, emit);
+      if (!req.options.services) await this.engines.closeUnused();
+      return ok;
     });
   }
 
@@ -230,9 +290,10 @@ export class StackController {
     await this.serialize(project, async () => {
       this.stacks.put({ ...record, spec, updatedAt: new Date().toISOString() });
       this.jobs?.sync(spec);
-      const observed = await this.observe(spec, record.stoppedByUser);
+      const engine = await this.engineOf(project);
+      const observed = await this.observeOn(engine, spec, record.stoppedByUser);
       const plan = planUp(spec, observed, { ...record.options, services: undefined, forceRecreate: false, startStopped: false, removeOrphans: true });
-      const ok = await this.run(spec, plan, () => undefined);
+      const ok = await this.runOn(engine, spec, plan, () => undefined);
       await this.trackHealth(spec);
       this.watcher.watch(project, loaded.watchedFiles);
       this.publish({ type: "stack", action: ok ? "converged" : "error", project, message: ok ? undefined : "converge failed; see the daemon log", time: Date.now() });
@@ -244,9 +305,10 @@ export class StackController {
     return this.serialize(project, async () => {
       const record = this.stacks.get(project);
       if (!record) return false;
-      const observed = await this.observe(record.spec, record.stoppedByUser);
+      const engine = await this.engineOf(project);
+      const observed = await this.observeOn(engine, record.spec, record.stoppedByUser);
       const plan = planUp(record.spec, observed, { ...record.options, services, noDeps: true, forceRecreate: true, startStopped: true });
-      const ok = await this.run(record.spec, plan, () => undefined);
+      const ok = await this.runOn(engine, record.spec, plan, () => undefined);
       await this.trackHealth(record.spec);
       return ok;
     });
@@ -263,27 +325,33 @@ export class StackController {
       const record = this.stacks.get(project);
       if (!record) return true;
       this.jobs?.sync(record.spec, selection(record.spec, record.options));
-      const observed = await this.observe(record.spec, record.stoppedByUser);
+      const engine = await this.engineOf(project);
+      const observed = await this.observeOn(engine, record.spec, record.stoppedByUser);
       const plan = planUp(record.spec, observed, { ...record.options, forceRecreate: false, pull: "missing", startStopped: false });
-      const ok = await this.run(record.spec, plan, emit);
+      const ok = await this.runOn(engine, record.spec, plan, emit);
       // Restart policies also apply across a daemon (or machine) restart: always and unless-stopped come back.
       for (const c of observed.containers) {
         const svc = record.spec.services[c.service];
         if (!svc || c.oneoff || (c.state !== "exited" && c.state !== "restarting")) continue;
         if (!restartOnDaemonStart(svc, c.stoppedByUser)) continue;
-        await this.engine.startContainer(c.id).catch((err: unknown) => this.log.warn("restart at daemon start failed", { stack: project, container: c.name, error: (err as Error).message }));
+        await engine.startContainer(c.id).catch((err: unknown) => this.log.warn("restart at daemon start failed", { stack: project, container: c.name, error: (err as Error).message }));
       }
       await this.trackHealth(record.spec);
       return ok;
     });
   }
 
-  observe(spec: StackSpec, stoppedByUser: string[] = []): Promise<ObservedStack> {
-    return observe(this.engine, this.health, spec, stoppedByUser);
+  /** What runs of a stack, on its engine. */
+  async observe(spec: StackSpec, stoppedByUser: string[] = []): Promise<ObservedStack> {
+    return this.observeOn(await this.engineOf(spec.name), spec, stoppedByUser);
   }
 
-  private run(spec: StackSpec, plan: Plan, emit: Emit): Promise<boolean> {
-    return runPlan({ engine: this.supervision.applyEngine, health: this.health, log: this.log }, spec, plan, emit);
+  private observeOn(engine: Engine, spec: StackSpec, stoppedByUser: string[] = []): Promise<ObservedStack> {
+    return observe(engine, this.health, spec, stoppedByUser);
+  }
+
+  private runOn(engine: Engine, spec: StackSpec, plan: Plan, emit: Emit): Promise<boolean> {
+    return runPlan({ engine: this.supervision.applyEngine(engine), health: this.health, log: this.log }, spec, plan, emit);
   }
 
   /** Starts health checks for the stack's running containers that have one. */
@@ -295,12 +363,24 @@ export class StackController {
     return recoverUnreadableStacks(this.engine, this.stacks, this.log);
   }
 
+  /** Every stack on every open engine (the engines stacks' records name are open from the daemon's start). */
   summaries(): Promise<StackSummary[]> {
-    return stackSummaries(this.engine, this.stacks);
+    const labelled = this.engines.openEngines().map((engine) => ({ engine, label: this.labelOfEngine(engine) }));
+    return stackSummaries(labelled, this.stacks, (project) => {
+      const record = this.stacks.get(project);
+      return record ? engineLabel(record.engine ?? this.engines.defaultTarget) : undefined;
+    });
   }
 
-  containers(project: string | undefined, all: boolean): Promise<ContainerView[]> {
-    return containerViews(this.engine, this.health, project, all);
+  /** A project's containers on its engine; without a project, those of the engine asked for, else of every open engine. */
+  async containers(project: string | undefined, all: boolean, asked?: EngineChoice): Promise<ContainerView[]> {
+    const engines = project ? [await this.engineOf(project, asked)] : asked ? [await this.engines.get(this.resolveTarget(asked))] : this.engines.openEngines();
+    return containerViews(engines.map((engine) => ({ engine, label: this.labelOfEngine(engine) })), this.health, project, all);
+  }
+
+  private labelOfEngine(engine: Engine): EngineLabel {
+    const key = this.engines.keyOf(engine) ?? engine.kind;
+    return key.startsWith("docker ") ? { engine: "docker", engineHost: key.slice("docker ".length) } : { engine: key };
   }
 
   markStopped(project: string, id: string, stopped: boolean): void {
@@ -311,6 +391,14 @@ export class StackController {
     else set.delete(id);
     this.stacks.put({ ...record, stoppedByUser: [...set] });
   }
+}
+
+function engineLabel(t: EngineTarget): EngineLabel {
+  return t.kind === "docker" ? { engine: t.kind, engineHost: t.host } : { engine: t.kind };
+}
+
+function describeTarget(t: EngineTarget): string {
+  return t.kind === "docker" ? `docker (${t.host})` : t.kind;
 }
 
 function emptyStack(name: string): StackSpec {

@@ -32,6 +32,8 @@ export const QUIET_MS = 100;
 /** What develop.watch needs of the stack controller. */
 export interface DevelopHost {
   readonly engine: Engine;
+  /** The engine the project runs on (its images are there). */
+  engineOf(project: string): Promise<Engine>;
   readonly health: { untrack(id: string): void };
   readonly supervisor: { expectStop(id: string): void; clearExpected(id: string): void };
   serialize<T>(project: string, fn: () => Promise<T>): Promise<T>;
@@ -221,7 +223,7 @@ export class DevelopWatcher {
       // pull_policy always for this one pull; an image that exists only here (loaded, tagged) is recreated as it is.
       const image = imageOf(spec, svc);
       try {
-        const info = await this.host.engine.pullImage(image);
+        const info = await (await this.host.engineOf(project)).pullImage(image);
         this.log.info("develop.watch pulled", { stack: project, service: a.service, image, id: info.id });
       } catch (err) {
         this.log.warn("develop.watch: pull failed, recreating from the local image", { stack: project, service: a.service, image, error: (err as Error).message });

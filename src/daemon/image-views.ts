@@ -32,10 +32,34 @@ function rowFilter(filter: string): (repository: string, tag: string) => boolean
 
 /** docker images' rows: one per repository:tag, an image pulled by digest only under <none>, an image without references as <none> <none>. */
 export function imageRows(entries: ImageEntry[], filter?: string): ImageRow[] {
+  return listedRows(
+    entries.map(({ record, tags, digests }) => ({ id: record.id, created: record.created, size: unpackedSize(record), tags, digests })),
+    filter,
+  );
+}
+
+/** The same rows from an engine's images (a dockerd's: the docker engine has no image store of ours). */
+export function imageRowsOfInfos(images: ImageInfo[], filter?: string): ImageRow[] {
+  return listedRows(
+    images.map((i) => ({ id: i.id, created: i.created, size: i.unpackedSize ?? i.size, tags: i.repoTags, digests: i.repoDigests })),
+    filter,
+  );
+}
+
+interface ListedImage {
+  id: string;
+  created: string | undefined;
+  size: number;
+  /** Normalized references. */
+  tags: string[];
+  digests: string[];
+}
+
+function listedRows(images: ListedImage[], filter: string | undefined): ImageRow[] {
   const match = filter ? rowFilter(filter) : undefined;
   const rows: ImageRow[] = [];
-  for (const { record, tags, digests } of entries) {
-    const base = { id: record.id, created: record.created, size: unpackedSize(record) };
+  for (const { id, created, size, tags, digests } of images) {
+    const base = { id, created, size };
     const digestOf = (repo: string): string => digests.map((d) => parseReference(d)).find((d) => familiarName({ ...d, digest: undefined }) === repo)?.digest ?? "<none>";
     const imageRows: ImageRow[] = [];
     for (const t of tags) {

@@ -13,7 +13,8 @@ import type { ImageImportResult, ImageLoadResult, ImageProgressMessage, ImagePru
 import { checkRequest } from "./api-schema.js";
 import type { StackController } from "./controller.js";
 import { HttpError, drained, errorBody, queryFlag, readJsonBody, sendJson, stream } from "./http.js";
-import { imageRows, progressMessage, pulledName, pushedName, stackImageRows } from "./image-views.js";
+import { engineChoiceOf } from "./engine-choice.js";
+import { imageRows, imageRowsOfInfos, progressMessage, pulledName, pushedName, stackImageRows } from "./image-views.js";
 import { clientCredentials, login, logout } from "./registry-login.js";
 import type { Handler } from "./server.js";
 
@@ -21,26 +22,43 @@ type Route = [string, RegExp, Handler];
 type RouteMaker = (method: string, path: string, h: Handler) => Route;
 
 export interface ImageRoutesContext {
-  engine: Engine;
-  images: ImageService;
+  /** The embedded engine's image service, once that engine is open; undefined before. */
+  images: () => ImageService | undefined;
   controller: StackController;
   warn: (message: string, fields?: Record<string, unknown>) => void;
 }
 
 export function imageRoutes(ctx: ImageRoutesContext, r: RouteMaker): Route[] {
-  const { engine, images, controller } = ctx;
+  const { controller } = ctx;
   const warn = (message: string): void => ctx.warn("registry credentials", { message });
+  /** The engine the request's image verb goes to: the one the client asked for (--engine, -H), else the daemon's default. */
+  const engineOf = (req: IncomingMessage): Promise<Engine> => controller.requestEngine(engineChoiceOf(req));
+  /**
+   * The embedded image store, for the verbs the Engine has no word for. On a
+   * dockerd they are dockerd's own (`docker tag`, `save` ... with -H): not
+   * served here yet.
+   */
+  const storeOf = async (req: IncomingMessage, verb: string): Promise<ImageService> => {
+    const engine = await engineOf(req);
+    const images = ctx.images();
+    if (engine.kind !== "embedded" || !images) throw new EngineError("invalid", `${verb} is not available on the ${engine.kind} engine yet: use \`docker ${verb}\` against that dockerd`);
+    return images;
+  };
   return [
     r("POST", "/images/pull", async (req, res) => {
       const body = checkRequest("ImagePullRequest", await readJsonBody(req));
-      const credentials = await clientCredentials(body.auth, warn);
+      const engine = await engineOf(req);
+      const images = engine.kind === "embedded" ? ctx.images() : undefined;
+      // The user's logins reach the embedded engine's registry client; dockerd pulls with its own (docker login on that host).
+      const credentials = images ? await clientCredentials(body.auth, warn) : undefined;
       await progressStream(res, async (emit, signal) => {
         const pull = (): Promise<unknown> => engine.pullImage(body.ref, { ...(body.platform ? { platform: body.platform } : {}), onProgress: (p) => emit(progressMessage(p)), signal });
-        await (credentials ? images.withCredentials(credentials, pull) : pull());
+        await (credentials && images ? images.withCredentials(credentials, pull) : pull());
         return pulledName(body.ref);
       });
     }),
     r("POST", "/images/push", async (req, res) => {
+      const images = await storeOf(req, "push");
       const body = checkRequest("ImagePushRequest", await readJsonBody(req));
       const credentials = await clientCredentials(body.auth, warn);
       await progressStream(res, async (emit) => {
@@ -49,8 +67,15 @@ export function imageRoutes(ctx: ImageRoutesContext, r: RouteMaker): Route[] {
         return pushedName(body.ref);
       });
     }),
-    r("GET", "/images/rows", async (_req, res, _p, q) => sendJson(res, 200, imageRows(await images.entries(), q.get("filter") ?? undefined) satisfies ImageRow[])),
-    r("GET", "/images/inspect", async (_req, res, _p, q) => {
+    r("GET", "/images/rows", async (req, res, _p, q) => {
+      const engine = await engineOf(req);
+      const images = ctx.images();
+      const filter = q.get("filter") ?? undefined;
+      const rows = engine.kind === "embedded" && images ? imageRows(await images.entries(), filter) : imageRowsOfInfos(await engine.listImages(), filter);
+      sendJson(res, 200, rows satisfies ImageRow[]);
+    }),
+    r("GET", "/images/inspect", async (req, res, _p, q) => {
+      const images = await storeOf(req, "image inspect");
       const ref = requiredQuery(q, "ref");
       const found = await images.inspect(ref);
       // Through the one kind -> status mapping (http.ts), as every other missing object.
@@ -58,20 +83,23 @@ export function imageRoutes(ctx: ImageRoutesContext, r: RouteMaker): Route[] {
       sendJson(res, 200, found);
     }),
     r("POST", "/images/tag", async (req, res) => {
+      const images = await storeOf(req, "tag");
       const body = checkRequest("ImageTagRequest", await readJsonBody(req));
       await images.tag(body.source, body.target);
       sendJson(res, 200, { ok: true });
     }),
     r("POST", "/images/remove", async (req, res) => {
       const body = checkRequest("ImageRemoveRequest", await readJsonBody(req));
-      sendJson(res, 200, { report: await engine.removeImage(body.ref, { force: body.force === true }) } satisfies ImageRemoveResult);
+      sendJson(res, 200, { report: await (await engineOf(req)).removeImage(body.ref, { force: body.force === true }) } satisfies ImageRemoveResult);
     }),
-    r("POST", "/images/prune", async (_req, res, _p, q) => {
+    r("POST", "/images/prune", async (req, res, _p, q) => {
+      const engine = await engineOf(req);
       if (!engine.pruneImages) throw new HttpError(501, `the ${engine.kind} engine cannot prune images`);
       const { report, reclaimed } = await engine.pruneImages({ all: queryFlag(q, "all") });
       sendJson(res, 200, { report, reclaimedBytes: reclaimed } satisfies ImagePruneResult);
     }),
-    r("GET", "/images/save", async (_req, res, _p, q) => {
+    r("GET", "/images/save", async (req, res, _p, q) => {
+      const images = await storeOf(req, "save");
       const refs = q.getAll("ref");
       if (refs.length === 0) throw new HttpError(400, "save: at least one ?ref= is required");
       const out = new TarResponse(res);
@@ -84,24 +112,26 @@ export function imageRoutes(ctx: ImageRoutesContext, r: RouteMaker): Route[] {
       }
     }),
     r("POST", "/images/load", async (req, res) => {
+      const images = await storeOf(req, "load");
       const { messages } = await boundedUpload(req, images.config.layerLimits.maxSize, (body) => images.load(body));
       sendJson(res, 200, { messages } satisfies ImageLoadResult);
     }),
     r("POST", "/images/import", async (req, res, _p, q) => {
+      const images = await storeOf(req, "import");
       const ref = q.get("ref") ?? undefined;
       const message = q.get("message") ?? undefined;
       const platform = q.get("platform") ?? undefined;
       const id = await boundedUpload(req, images.config.layerLimits.maxSize, (body) => images.import(body, { ...(ref !== undefined ? { ref } : {}), ...(message !== undefined ? { message } : {}), ...(platform !== undefined ? { platform } : {}), changes: q.getAll("change") }));
       sendJson(res, 200, { id } satisfies ImageImportResult);
     }),
-    r("POST", "/auth/login", async (req, res) => sendJson(res, 200, await login(checkRequest("LoginRequest", await readJsonBody(req)), images.config))),
+    r("POST", "/auth/login", async (req, res) => sendJson(res, 200, await login(checkRequest("LoginRequest", await readJsonBody(req)), (await storeOf(req, "login")).config))),
     r("POST", "/auth/logout", async (req, res) => sendJson(res, 200, await logout(checkRequest("LogoutRequest", (await readJsonBody(req)) ?? {})))),
     r("GET", "/stacks/:name/images", async (_req, res, [name], q) => {
       const services = q.getAll("service");
       const containers = (await controller.containers(name as string, true))
         .filter((c) => services.length === 0 || services.includes(c.service ?? ""))
         .sort((a, b) => a.name.localeCompare(b.name));
-      sendJson(res, 200, stackImageRows(containers, await engine.listImages()) satisfies StackImageRow[]);
+      sendJson(res, 200, stackImageRows(containers, await (await controller.engineOf(name as string)).listImages()) satisfies StackImageRow[]);
     }),
   ];
 }

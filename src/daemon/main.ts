@@ -6,13 +6,16 @@
 import { readFileSync, rmSync } from "node:fs";
 import type { Server } from "node:http";
 import { readEngineConfig } from "../../engine/config.js";
-import { createEngine, engineChoice, openEmbeddedEngine } from "../../engine/index.js";
+import { createEngine, openEmbeddedEngine, resolveEngineTarget } from "../../engine/index.js";
+import type { EngineTarget } from "../../engine/index.js";
+import type { ImageService } from "../../engine/image/service.js";
 import { writeFileAtomicSync } from "../../engine/sys/atomic-file.js";
 import { isRunning } from "../../engine/sys/proc.js";
 import { ensureStateDir } from "../../engine/sys/state-dir.js";
 import type { Engine } from "../../engine/types.js";
-import type { DaemonEvent } from "./api.js";
+import type { DaemonEvent, EngineChoice } from "./api.js";
 import { StackController } from "./controller.js";
+import { EngineSet } from "./engines.js";
 import { EngineJobRunner } from "./jobs-runner.js";
 import { JobStore } from "./jobs-store.js";
 import { fileLogger } from "./log.js";
@@ -50,26 +53,41 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   if (tightened.length > 0) log.warn("state dir modes tightened (other users could read or enter it)", { changed: tightened });
 
   const config = readEngineConfig(paths.configFile);
-  const choice = engineChoice(process.env, config);
-  // On the docker engine dockerd keeps the images: the daemon's image verbs (tag, save, load, push) are the embedded image service's and answer 404 there.
-  const { engine, images } =
-    choice.kind === "docker"
-      ? { engine: await createEngine(choice), images: undefined }
-      : await openEmbeddedEngine({
-          kind: "embedded",
-          stateDir: paths.stateDir,
-          configFile: paths.configFile,
-          log: (msg: string, fields?: Record<string, unknown>) => log.info(msg, fields),
-        });
-  log.info("engine open", { kind: engine.kind, ...(choice.kind === "docker" ? { host: choice.host ?? "default" } : {}) });
+  const resolveTarget = (choice: EngineChoice): EngineTarget => resolveEngineTarget(choice, process.env, config);
+  const defaultTarget = resolveTarget({});
+  // The embedded engine's image service serves the verbs the Engine has no word for (tag, save, load, push); on dockerd they answer 404 yet.
+  let images: ImageService | undefined;
+  const open = async (target: EngineTarget): Promise<Engine> => {
+    if (target.kind === "docker") return createEngine(target);
+    const embedded = await openEmbeddedEngine({
+      kind: "embedded",
+      stateDir: paths.stateDir,
+      configFile: paths.configFile,
+      log: (msg: string, fields?: Record<string, unknown>) => log.info(msg, fields),
+    });
+    images = embedded.images;
+    return embedded.engine;
+  };
+  const stacks = new StackStore(paths.stateDir, log);
+  const engines = new EngineSet({
+    open,
+    defaultTarget,
+    targetOf: (project) => stacks.get(project)?.engine,
+    targetsInUse: () => stacks.list().map((r) => r.engine ?? defaultTarget),
+    log,
+  });
+  // The default engine opens now, as before per-stack engines: a daemon that cannot reach it fails at its start. Others open when a stack needs them.
+  await engines.get(defaultTarget);
+  const engine = engines.router;
   const listeners = new Set<(e: DaemonEvent) => void>();
   const publish = (e: DaemonEvent): void => {
     for (const l of listeners) l(e);
   };
   engine.onEvent((e) => publish(engineEvent(e)));
   const controller = new StackController(
-    engine,
-    new StackStore(paths.stateDir, log),
+    engines,
+    resolveTarget,
+    stacks,
     log,
     (id, name, status) => publish({ type: "container", action: "health_status", id, name, labels: {}, status: status as "healthy", time: Date.now() }),
     publish,
@@ -83,7 +101,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       controller,
       log,
       version: opts.version,
-      images,
+      images: () => images,
       subscribe: (l) => {
         listeners.add(l);
         return () => listeners.delete(l);

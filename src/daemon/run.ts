@@ -35,9 +35,10 @@ export async function createRunContainer(
   const svc = stack.services[req.service];
   if (!svc) throw new Error(`no such service: ${req.service}`);
   checkEngineSupport(stack);
-  const engine = controller.engine;
   return controller.serialize(stack.name, async () => {
     guard();
+    // The stack's own engine: the one-off's image is pulled there.
+    const engine = await controller.engineOf(stack.name);
     const observed = await controller.observe(stack);
     const plan = planUp(stack, observed, { services: [svc.name], noDeps: true, pull: req.pull });
     if (plan.errors.length > 0) throw new Error(plan.errors.join("; "));

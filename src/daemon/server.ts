@@ -18,6 +18,7 @@ import { EngineError } from "../../engine/errors.js";
 import { kindOf } from "../../model/errors.js";
 import type { Engine } from "../../engine/types.js";
 import { API_VERSION, API_VERSION_HEADER } from "./api.js";
+import { engineChoiceOf } from "./engine-choice.js";
 import { AttachSessions } from "./attach-server.js";
 import { checkRequest } from "./api-schema.js";
 import { copyFiles, copyTarInto } from "./cp.js";
@@ -40,8 +41,8 @@ export interface ServerContext {
   log: Logger;
   version: string;
   subscribe(listener: (e: DaemonEvent) => void): () => void;
-  /** The engine's image service, for the image verbs (images-routes.ts); absent: those routes answer 404. */
-  images?: ImageService;
+  /** The embedded engine's image service once it is open, for the image verbs the Engine has no word for (images-routes.ts). */
+  images: () => ImageService | undefined;
 }
 
 export type Handler = (req: IncomingMessage, res: ServerResponse, params: string[], query: URLSearchParams) => Promise<void>;
@@ -168,19 +169,21 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
   };
 
   return [
-    ...(ctx.images ? imageRoutes({ engine, images: ctx.images, controller, warn: (message, fields) => ctx.log.warn(message, fields) }, r) : []),
+    ...imageRoutes({ images: ctx.images, controller, warn: (message, fields) => ctx.log.warn(message, fields) }, r),
     ...objectRoutes(engine, objects, r),
     r("POST", "/system/prune", async (_req, res, _p, q) => sendJson(res, 200, await systemPrune(controller, objects, { all: queryFlag(q, "all"), volumes: queryFlag(q, "volumes") }))),
     r("GET", "/ping", (_req, res) => Promise.resolve(sendJson(res, 200, { version: ctx.version, pid: process.pid, engine: engine.kind } satisfies PingResponse))),
     r("POST", "/stacks/up", async (req, res) => {
       const body = checkRequest("UpRequest", await readJsonBody(req));
       checkProjectNames(body.project.projectName);
-      await streamed((emit) => controller.up(body, emit))(req, res, [], new URLSearchParams());
+      const asked = engineChoiceOf(req);
+      await streamed((emit) => controller.up(body, emit, asked))(req, res, [], new URLSearchParams());
     }),
     r("POST", "/stacks/down", async (req, res) => {
       const body = checkRequest("DownRequest", await readJsonBody(req));
       checkProjectNames(body.projectName, body.project?.projectName);
-      await streamed((emit) => controller.down(body, emit))(req, res, [], new URLSearchParams());
+      const asked = engineChoiceOf(req);
+      await streamed((emit) => controller.down(body, emit, asked))(req, res, [], new URLSearchParams());
     }),
     r("GET", "/stacks", async (_req, res) => sendJson(res, 200, await controller.summaries())),
     r("GET", "/stacks/:name/jobs", (_req, res, [name]) => Promise.resolve(sendJson(res, 200, controller.jobs?.view(name as string) ?? []))),
@@ -201,7 +204,7 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
       sendJson(res, 200, { ok: true });
       return Promise.resolve();
     }),
-    r("GET", "/containers", async (_req, res, _p, q) => sendJson(res, 200, await controller.containers(q.get("project") ?? undefined, queryFlag(q, "all")))),
+    r("GET", "/containers", async (req, res, _p, q) => sendJson(res, 200, await controller.containers(q.get("project") ?? undefined, queryFlag(q, "all"), engineChoiceOf(req)))),
     r("GET", "/containers/:id", async (_req, res, [id]) => {
       const c = await engine.inspectContainer(id as string);
       if (!c) throw new EngineError("not-found", `no such container: ${id}`);

@@ -25,8 +25,6 @@ export interface StackSupervisionHooks {
 export class StackSupervision {
   readonly health: HealthMonitor;
   readonly supervisor: Supervisor;
-  /** The engine as apply sees it: every stop it makes is announced to the supervisor first. */
-  readonly applyEngine: Engine;
 
   constructor(
     private readonly engine: Engine,
@@ -43,7 +41,6 @@ export class StackSupervision {
       stoppedByUser: (project, id) => hooks.stoppedByUser(project, id),
       log: (msg, fields) => log.info(msg, fields),
     });
-    this.applyEngine = new StopAnnouncingEngine(engine, this.supervisor);
     // Health checks start with the container, not after the whole apply: a
     // dependant waiting on service_healthy must see its dependency's checks run.
     engine.onEvent((e) => {
@@ -51,6 +48,11 @@ export class StackSupervision {
       if (e.action === "start") void this.trackOne(e.id).catch(() => undefined);
       else if (e.action === "die" || e.action === "destroy") this.health.untrack(e.id);
     });
+  }
+
+  /** A stack's engine as apply sees it: every stop it makes is announced to the supervisor first. */
+  applyEngine(engine: Engine): Engine {
+    return new StopAnnouncingEngine(engine, this.supervisor);
   }
 
   /** Starts health checks for the stack's running containers that have one. */

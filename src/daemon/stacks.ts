@@ -6,6 +6,7 @@
 // the desired state of every stack when it starts again.
 import { mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
+import type { EngineTarget } from "../../engine/index.js";
 import { checkName } from "../../engine/names.js";
 import { noSpaceError } from "../../engine/no-space.js";
 import { CORRUPT_SUFFIX, setAsideSync, writeFileAtomicSync } from "../../engine/sys/atomic-file.js";
@@ -21,6 +22,8 @@ export interface StackRecord {
   /** Container ids a user stopped: supervision leaves them stopped. */
   stoppedByUser: string[];
   updatedAt: string;
+  /** The engine the stack runs on, from its first `up` until its `down`; absent (a record older than per-stack engines): the daemon's default. */
+  engine?: EngineTarget;
   /**
    * Rebuilt by the daemon from the files the stack's containers name, because
    * the saved record was unreadable: used to supervise, never written nor

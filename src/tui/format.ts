@@ -168,6 +168,8 @@ function stackCells(r: StackRow): Cells {
     state: r.down ? { text: "down", color: "gray", bold: true } : { text: `${r.running}/${r.desired} up`, color: ok ? "green" : r.running === 0 && r.desired > 0 ? "red" : "yellow", bold: true },
     health: r.unhealthy > 0 ? { text: `${r.unhealthy} unhlthy`, color: "red", bold: true } : { text: "" },
     restarts: r.restarting > 0 ? { text: `${r.restarting}`, color: "magenta" } : undefined,
+    // The image column is the services'; on a stack's row it says where the stack runs.
+    image: r.engine ? { text: `engine: ${r.engine}`, color: "gray" } : undefined,
   };
 }
 

@@ -117,9 +117,17 @@ describe("ViewModel", () => {
   it("remembers a stack taken down, as down, so that it can be brought up again", () => {
     const m = new ViewModel();
     m.applyDetail(detail("s", { a: 1 }));
-    m.applySnapshot([container("s", "a", 1)], [{ name: "s", status: "running(1)", configFiles: [], running: 1, total: 1, watching: false }]);
+    m.applySnapshot([container("s", "a", 1)], [{ name: "s", status: "running(1)", configFiles: [], running: 1, total: 1, watching: false, engine: "embedded" }]);
     m.applySnapshot([], []);
     expect(m.rows(opts())[0]).toMatchObject({ kind: "stack", stack: "s", down: true, running: 0 });
+  });
+
+  it("says on each stack's row which engine it runs on", () => {
+    const m = new ViewModel();
+    const summary = (name: string, engine: string) => ({ name, status: "running(1)", configFiles: [], running: 1, total: 1, watching: false, engine });
+    m.applySnapshot([container("a", "x", 1), container("b", "y", 1)], [summary("a", "embedded"), summary("b", "docker")]);
+    const stackRows = m.rows(opts()).filter((r) => r.kind === "stack");
+    expect(stackRows.map((r) => plainRowLine(layout(120), r, T0))).toEqual([expect.stringContaining("engine: embedded"), expect.stringContaining("engine: docker")]);
   });
 
   it("counts a one-shot that exited 0 with restart no as done, not as missing", () => {

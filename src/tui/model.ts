@@ -41,6 +41,8 @@ export interface StackRow {
   /** Taken down (the TUI remembers it, so that it can be brought up again). */
   down: boolean;
   collapsed: boolean;
+  /** The engine it runs on ("embedded", "docker"), as ls says. */
+  engine?: string | undefined;
 }
 
 export interface ServiceRow {
@@ -382,7 +384,7 @@ export class ViewModel {
       const key = stackKey(stack);
       const collapsed = opts.collapsed.has(key);
       const t = this.stackTotals(stack);
-      const row: StackRow = { kind: "stack", key, stack, ...t, down: !this.summaries.has(stack) && t.total === 0, collapsed };
+      const row: StackRow = { kind: "stack", key, stack, ...t, down: !this.summaries.has(stack) && t.total === 0, collapsed, engine: this.summaries.get(stack)?.engine };
       const all = serviceBlocks.flatMap((b) => b.rows.filter((r): r is ContainerRow => r.kind === "container"));
       stackBlocks.push({ sortValue: aggregate(opts.sort, all, stack), rows: [row, ...(collapsed ? [] : serviceBlocks.flatMap((b) => b.rows))] });
     }
