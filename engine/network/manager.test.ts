@@ -16,7 +16,7 @@ import { EngineError, type NetworkInfo } from "../types.js";
 import { parseCidr, formatIp } from "./ipv4.js";
 import { openNetworkManager, type LinuxNetworkManager } from "./manager.js";
 import { probe } from "./ports.js";
-import { canUseNamespaces, fakeUpstream, httpGet, inNs, leftovers, nslookupAddresses, spawnInNs, stopChild, testPool, testPrefixes } from "./testing.js";
+import { canUseNamespaces, fakeUpstream, httpGet, inNs, leftovers, listenersOn, nslookupAddresses, spawnInNs, stopChild, testPool, testPrefixes } from "./testing.js";
 import type { SandboxInfo } from "./types.js";
 import { eventually } from "../../test/support/wait.js";
 
@@ -120,7 +120,7 @@ describe.skipIf(!canUseNamespaces)("LinuxNetworkManager on the real kernel", () 
     expect((await m.listNetworks({ labels: { "com.docker.compose.project": "p" } })).map((n) => n.name)).toEqual([`front-${tag}`]);
     expect((await m.inspectNetwork(front.id.slice(0, 10)))?.name).toBe(`front-${tag}`);
     // Positive control for the leftover check in afterAll: a live DNS server is seen.
-    expect(await leftovers(prefixes, [front.gateway])).toContain(`DNS listener on ${front.gateway}:53`);
+    expect(await leftovers(prefixes, [front.gateway])).toContainEqual(expect.stringMatching(new RegExp(`^DNS listener on ${front.gateway.replace(/\./g, "\\.")}:\\d+$`)));
   });
 
   it("creates sandboxes attached with aliases; containers reach each other by name", async () => {
@@ -235,6 +235,43 @@ describe.skipIf(!canUseNamespaces)("LinuxNetworkManager on the real kernel", () 
     expect((await m.inspectSandbox(db.containerId))?.ports).toHaveLength(3);
   });
 
+  it("publishes port 53 on every host address (a pihole) while the network's containers still reach its DNS server at <gateway>:53", async (ctx) => {
+    // Held by another process (another engine's DNS server on port 53 of its gateways): nothing to show here.
+    if ((await probe("udp", "0.0.0.0", 53)).error !== undefined) return ctx.skip("udp port 53 of the host is held by another process");
+    const pihole = await m.createSandbox({ containerId: `a9${tag}` + "0".repeat(58), name: "p-pihole-1", networks: [{ network: front.name }] });
+    try {
+      const published = await m.publishPorts(pihole.containerId, [{ containerPort: 53, protocol: "udp", hostPort: "53", hostIp: undefined }]);
+      expect(published[0]).toMatchObject({ hostIp: "0.0.0.0", hostPort: 53 });
+      // The container's resolver: every A question answered with 192.0.2.53 (the answer points at the question's name), others with none.
+      const responder = [
+        "const s = require('dgram').createSocket('udp4');",
+        "s.on('message', (q, r) => {",
+        "  const question = q.subarray(12, q.indexOf(0, 12) + 5);",
+        "  const a = question.readUInt16BE(question.length - 4) === 1;",
+        "  const head = Buffer.from(q.subarray(0, 12)); head.writeUInt16BE(0x8180, 2); head.writeUInt16BE(1, 4); head.writeUInt16BE(a ? 1 : 0, 6); head.writeUInt32BE(0, 8);",
+        "  const answer = a ? Buffer.from([0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 53]) : Buffer.alloc(0);",
+        "  s.send(Buffer.concat([head, question, answer]), r.port, r.address);",
+        "});",
+        "s.bind(53);",
+      ].join("\n");
+      children.push(spawnInNs(pihole.netns, process.execPath, ["-e", responder]));
+      // From the host over loopback, and on the gateway's address, port 53 is the pihole's, as on docker.
+      const fromHost = async (server: string) => nslookupAddresses((await run("timeout", ["5", "busybox", "nslookup", "anything.example", server], { allowFailure: true })).stdout);
+      expect(await eventually(() => fromHost("127.0.0.1"), (a) => a.length > 0, 10_000, "the pihole to answer on 127.0.0.1:53")).toEqual(["192.0.2.53"]);
+      expect(await fromHost(front.gateway)).toEqual(["192.0.2.53"]);
+      // The network's containers asking their gateway (their resolv.conf) get the engine's server: names, and forwarding.
+      expect(await lookup(web.netns, "db", front.gateway)).toEqual([db.endpoints[0]!.ipAddress]);
+      expect(await lookup(db.netns, "outside.example", front.gateway)).toEqual(["198.51.100.7"]);
+      expect(await lookup(pihole.netns, "p-web-1", front.gateway)).toEqual([web.endpoints[0]!.ipAddress]);
+      // ... and the pihole itself by its address, as any container reaches another.
+      expect(await lookup(web.netns, "anything.example", pihole.endpoints[0]!.ipAddress)).toEqual(["192.0.2.53"]);
+    } finally {
+      await m.removeSandbox(pihole.containerId);
+    }
+    // Unpublished: nothing answers on 127.0.0.1:53 any more, while the control above did.
+    expect(nslookupAddresses((await run("timeout", ["5", "busybox", "nslookup", "anything.example", "127.0.0.1"], { allowFailure: true })).stdout)).toEqual([]);
+  });
+
   it("fails clearly on a host port in use and harms nothing else", async () => {
     const busy: Server = createServer();
     await new Promise<void>((r) => busy.listen(0, "0.0.0.0", () => r()));
@@ -319,9 +356,13 @@ describe.skipIf(!canUseNamespaces)("LinuxNetworkManager on the real kernel", () 
   });
 
   it("survives a restart of the manager: records, DNS and ports come back", async () => {
+    const dnsBefore = await listenersOn(front.gateway);
     await m.close();
+    expect(await listenersOn(front.gateway)).toEqual([]);
     m = await openNetworkManager({ stateDir, prefixes, pools: [], upstreamDns: [upstream.upstream], dnsSearch: ["corp.test"] });
     await m.repair();
+    // Back on the port the DNAT rule names (kept in the network's record).
+    expect(await listenersOn(front.gateway)).toEqual(dnsBefore);
     expect((await m.listNetworks()).length).toBe(3);
     expect(await lookup(web.netns, "p-db-1", front.gateway)).toEqual([db.endpoints[0]!.ipAddress]);
     const eph = (await m.inspectSandbox(db.containerId))!.ports[0]!.hostPort;

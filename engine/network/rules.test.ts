@@ -39,6 +39,29 @@ describe("rules", () => {
     expect(r.nat).toContain('-A TSCOMPOSE-POSTROUTING -s 127.0.0.0/8 -o tsc-dddd0000 -m comment --comment "tscompose:n4" -j MASQUERADE');
   });
 
+  it("redirects <gateway>:53 from the network's own bridge to the DNS server's port, ahead of published ports, and accepts it in INPUT", () => {
+    const net = { id: "n5", bridge: "tsc-eeee0000", subnet: "10.213.9.0/24", internal: false, dns: { gateway: "10.213.9.1", port: 40053 } };
+    const r = networkRules(p, net);
+    const cm = '-m comment --comment "tscompose:n5"';
+    expect(r.nat.filter((l) => l.includes("-j DNAT"))).toEqual([
+      `-I TSCOMPOSE-DNAT 1 -i tsc-eeee0000 -d 10.213.9.1/32 -p udp -m udp --dport 53 ${cm} -j DNAT --to-destination 10.213.9.1:40053`,
+      `-I TSCOMPOSE-DNAT 1 -i tsc-eeee0000 -d 10.213.9.1/32 -p tcp -m tcp --dport 53 ${cm} -j DNAT --to-destination 10.213.9.1:40053`,
+    ]);
+    expect(r.filter.filter((l) => l.startsWith("-A TSCOMPOSE-INPUT"))).toEqual([
+      `-A TSCOMPOSE-INPUT -i tsc-eeee0000 -d 10.213.9.1/32 -p udp -m udp --dport 40053 ${cm} -j ACCEPT`,
+      `-A TSCOMPOSE-INPUT -i tsc-eeee0000 -d 10.213.9.1/32 -p tcp -m tcp --dport 40053 ${cm} -j ACCEPT`,
+    ]);
+    // Inserted, so a port published on 53 (appended to the same chain) comes after it, also after a rebuild.
+    const port = portRules(p, [{ ownerId: "c9", protocol: "udp", hostIp: "0.0.0.0", hostPort: 53, containerIp: "10.213.9.2", containerPort: 53 }]);
+    expect(restoreText({ raw: [], filter: [], nat: [...port.nat, ...r.nat] })).toMatch(/-I TSCOMPOSE-DNAT 1 .*--dport 53 .*10\.213\.9\.1:40053/);
+    expect(toDeletes(r).nat[0]).toMatch(/^-D TSCOMPOSE-DNAT -i tsc-eeee0000 /);
+    // Internal networks resolve names too; IPv6 rules have no redirect (the server listens on the IPv4 gateway).
+    expect(networkRules(p, { ...net, internal: true }).nat).toHaveLength(2);
+    expect(networkRules(p, { ...net, subnet6: "fd00:9::/64" }, 6).nat.some((l) => l.includes("--dport 53"))).toBe(false);
+    // A network whose server has no port yet has no DNS rule.
+    expect(networkRules(p, { ...net, dns: undefined }).filter.some((l) => l.includes("INPUT"))).toBe(false);
+  });
+
   it("ports become DNAT rules with the owner's comment; deletes mirror adds", () => {
     const r = portRules(p, [
       { ownerId: "c1", protocol: "tcp", hostIp: "0.0.0.0", hostPort: 8080, containerIp: "10.213.6.2", containerPort: 80 },

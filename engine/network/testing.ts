@@ -109,11 +109,14 @@ export async function leftovers(p: NamePrefixes, gateways: readonly string[]): P
     const saved = await run(`${tool}-save`, []);
     for (const line of saved.stdout.split("\n")) if (line.includes(p.chain)) out.push(`${tool} ${line}`);
   }
-  const listeners = (await run("ss", ["-Hlnut"])).stdout;
-  for (const gw of gateways) {
-    if (listeners.includes(`${gw}:53 `)) out.push(`DNS listener on ${gw}:53`);
-  }
+  for (const gw of gateways) for (const l of await listenersOn(gw)) out.push(`DNS listener on ${l}`);
   return out;
+}
+
+/** "<address>:<port>" of every UDP and TCP socket listening on `ip`: a DNS server listens on a port the kernel picked (dns.ts). */
+export async function listenersOn(ip: string): Promise<string[]> {
+  const local = (await run("ss", ["-Hlnut"])).stdout.split("\n").map((l) => l.split(/\s+/)[4] ?? "");
+  return [...new Set(local.filter((a) => a.startsWith(`${ip}:`)))].sort();
 }
 
 /** What crash.test.ts tells crash-child.ts (through the environment). */
