@@ -9,6 +9,7 @@ import { createSocket } from "node:dgram";
 import { mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
+import * as dnsPacket from "dns-packet";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { observeCommands, run } from "../sys/exec.js";
@@ -49,6 +50,23 @@ async function pingable(ns: string, ip: string): Promise<boolean> {
 async function lookup(ns: string, name: string, server: string): Promise<string[]> {
   const r = await inNs(ns, ["nslookup", name, server], 8000);
   return nslookupAddresses(r.stdout);
+}
+
+/** One A query over TCP to <server>:53 from inside a namespace (busybox nslookup has no TCP mode): the addresses answered. */
+async function tcpLookup(ns: string, name: string, server: string): Promise<string[]> {
+  const query = dnsPacket.encode({ type: "query", id: 9, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: "A", name, class: "IN" }] });
+  const client = [
+    `const c = require("net").connect(53, ${JSON.stringify(server)});`,
+    `const q = Buffer.from(${JSON.stringify(query.toString("base64"))}, "base64");`,
+    "const len = Buffer.alloc(2); len.writeUInt16BE(q.length);",
+    "c.on('connect', () => c.write(Buffer.concat([len, q])));",
+    "let got = Buffer.alloc(0);",
+    "c.on('data', (d) => { got = Buffer.concat([got, d]); if (got.length >= 2 + got.readUInt16BE(0)) { process.stdout.write(got.subarray(2).toString('base64')); c.destroy(); } });",
+    "c.on('error', () => process.exit(1));",
+  ].join("\n");
+  const r = await run("timeout", ["5", "ip", "netns", "exec", ns, process.execPath, "-e", client], { allowFailure: true });
+  if (r.code !== 0 || r.stdout === "") return [];
+  return (dnsPacket.decode(Buffer.from(r.stdout, "base64")).answers ?? []).flatMap((a) => (a.type === "A" ? [a.data] : []));
 }
 
 describe.skipIf(!canUseNamespaces)("LinuxNetworkManager on the real kernel", () => {
@@ -263,6 +281,8 @@ describe.skipIf(!canUseNamespaces)("LinuxNetworkManager on the real kernel", () 
       expect(await lookup(web.netns, "db", front.gateway)).toEqual([db.endpoints[0]!.ipAddress]);
       expect(await lookup(db.netns, "outside.example", front.gateway)).toEqual(["198.51.100.7"]);
       expect(await lookup(pihole.netns, "p-web-1", front.gateway)).toEqual([web.endpoints[0]!.ipAddress]);
+      // Over TCP too (the redirect has a rule per protocol).
+      expect(await tcpLookup(web.netns, "db", front.gateway)).toEqual([db.endpoints[0]!.ipAddress]);
       // ... and the pihole itself by its address, as any container reaches another.
       expect(await lookup(web.netns, "anything.example", pihole.endpoints[0]!.ipAddress)).toEqual(["192.0.2.53"]);
     } finally {
