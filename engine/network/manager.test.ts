@@ -17,7 +17,7 @@ import { EngineError, type NetworkInfo } from "../types.js";
 import { parseCidr, formatIp } from "./ipv4.js";
 import { openNetworkManager, type LinuxNetworkManager } from "./manager.js";
 import { probe } from "./ports.js";
-import { canUseNamespaces, fakeUpstream, httpGet, inNs, leftovers, listenersOn, nslookupAddresses, spawnInNs, stopChild, testPool, testPrefixes } from "./testing.js";
+import { canUseNamespaces, fakeUpstream, fixedAnswerResolver, hostLookup, httpGet, inNs, leftovers, listenersOn, nslookupAddresses, spawnInNs, stopChild, testPool, testPrefixes } from "./testing.js";
 import type { SandboxInfo } from "./types.js";
 import { eventually } from "../../test/support/wait.js";
 
@@ -260,23 +260,10 @@ describe.skipIf(!canUseNamespaces)("LinuxNetworkManager on the real kernel", () 
     try {
       const published = await m.publishPorts(pihole.containerId, [{ containerPort: 53, protocol: "udp", hostPort: "53", hostIp: undefined }]);
       expect(published[0]).toMatchObject({ hostIp: "0.0.0.0", hostPort: 53 });
-      // The container's resolver: every A question answered with 192.0.2.53 (the answer points at the question's name), others with none.
-      const responder = [
-        "const s = require('dgram').createSocket('udp4');",
-        "s.on('message', (q, r) => {",
-        "  const question = q.subarray(12, q.indexOf(0, 12) + 5);",
-        "  const a = question.readUInt16BE(question.length - 4) === 1;",
-        "  const head = Buffer.from(q.subarray(0, 12)); head.writeUInt16BE(0x8180, 2); head.writeUInt16BE(1, 4); head.writeUInt16BE(a ? 1 : 0, 6); head.writeUInt32BE(0, 8);",
-        "  const answer = a ? Buffer.from([0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 53]) : Buffer.alloc(0);",
-        "  s.send(Buffer.concat([head, question, answer]), r.port, r.address);",
-        "});",
-        "s.bind(53);",
-      ].join("\n");
-      children.push(spawnInNs(pihole.netns, process.execPath, ["-e", responder]));
+      children.push(spawnInNs(pihole.netns, process.execPath, ["-e", fixedAnswerResolver("192.0.2.53")]));
       // From the host over loopback, and on the gateway's address, port 53 is the pihole's, as on docker.
-      const fromHost = async (server: string) => nslookupAddresses((await run("timeout", ["5", "busybox", "nslookup", "anything.example", server], { allowFailure: true })).stdout);
-      expect(await eventually(() => fromHost("127.0.0.1"), (a) => a.length > 0, 10_000, "the pihole to answer on 127.0.0.1:53")).toEqual(["192.0.2.53"]);
-      expect(await fromHost(front.gateway)).toEqual(["192.0.2.53"]);
+      expect(await eventually(() => hostLookup("anything.example", "127.0.0.1"), (a) => a.length > 0, 10_000, "the pihole to answer on 127.0.0.1:53")).toEqual(["192.0.2.53"]);
+      expect(await hostLookup("anything.example", front.gateway)).toEqual(["192.0.2.53"]);
       // The network's containers asking their gateway (their resolv.conf) get the engine's server: names, and forwarding.
       expect(await lookup(web.netns, "db", front.gateway)).toEqual([db.endpoints[0]!.ipAddress]);
       expect(await lookup(db.netns, "outside.example", front.gateway)).toEqual(["198.51.100.7"]);
@@ -289,7 +276,7 @@ describe.skipIf(!canUseNamespaces)("LinuxNetworkManager on the real kernel", () 
       await m.removeSandbox(pihole.containerId);
     }
     // Unpublished: nothing answers on 127.0.0.1:53 any more, while the control above did.
-    expect(nslookupAddresses((await run("timeout", ["5", "busybox", "nslookup", "anything.example", "127.0.0.1"], { allowFailure: true })).stdout)).toEqual([]);
+    expect(await hostLookup("anything.example", "127.0.0.1")).toEqual([]);
   });
 
   it("fails clearly on a host port in use and harms nothing else", async () => {
