@@ -35,15 +35,17 @@
 //                  host's own 127.0.0.1 connections are unaffected: they are MASQUERADEd to
 //                  the gateway's address, so they arrive addressed to it, not to 127.x.
 // nat table:
-//   PREROUTING, OUTPUT (dst-type LOCAL) -> <P>-DNAT: per network, on top (-I), "from its
-//                  bridge to <gateway>:53 -> DNAT <gateway>:<the DNS server's port>" (udp, tcp);
-//                  then one DNAT per published port. The embedded DNS server does not
-//                  hold port 53 (dns.ts says why), so a port published on 53 of every host
-//                  address works as on docker; the network's own containers asking their
-//                  gateway (their resolv.conf's nameserver) still reach the server, as the
-//                  rule comes first. Only traffic from the network's bridge is redirected:
-//                  the host, the LAN and other networks see port 53 of the gateway as
-//                  dockerd's hosts do (a published port, or nothing).
+//   PREROUTING (inserted first) -> <P>-DNS: per network "from its bridge to <gateway>:53
+//                  -> DNAT <gateway>:<the DNS server's port>" (udp, tcp). The embedded DNS
+//                  server does not hold port 53 (dns.ts says why), so a port published on
+//                  53 of every host address works as on docker, while the network's own
+//                  containers asking their gateway (their resolv.conf's nameserver) still
+//                  reach the server: this chain comes before every published port's rule,
+//                  also another engine's on the same host (tests run several). Only
+//                  traffic from the network's bridge is redirected: the host, the LAN and
+//                  other networks see port 53 of the gateway as dockerd's hosts do (a
+//                  published port, or nothing).
+//   PREROUTING, OUTPUT (dst-type LOCAL) -> <P>-DNAT: one DNAT per published port
 //   POSTROUTING -> <P>-POSTROUTING, per non-internal network:
 //                    from the subnet out another interface   MASQUERADE (outbound)
 //                    from 127.0.0.0/8 into the bridge        MASQUERADE (host's 127.0.0.1:<port>)
@@ -106,6 +108,7 @@ export function baseJumps(c: ChainNames): { table: Table; chain: string; spec: s
   return [
     { table: "filter", chain: "FORWARD", spec: `-j ${c.filterForward}`, insert: true },
     { table: "filter", chain: "INPUT", spec: `-j ${c.filterInput}`, insert: true },
+    { table: "nat", chain: "PREROUTING", spec: `-j ${c.natDns}`, insert: true },
     { table: "nat", chain: "PREROUTING", spec: `-m addrtype --dst-type LOCAL -j ${c.natDnat}`, insert: false },
     { table: "nat", chain: "OUTPUT", spec: `-m addrtype --dst-type LOCAL -j ${c.natDnat}`, insert: false },
     { table: "nat", chain: "POSTROUTING", spec: `-j ${c.natPostrouting}`, insert: true },
@@ -120,6 +123,7 @@ export function baseChains(c: ChainNames): { table: Table; chain: string }[] {
     { table: "filter", chain: c.filterIsolation2 },
     { table: "filter", chain: c.filterInput },
     { table: "nat", chain: c.natDnat },
+    { table: "nat", chain: c.natDns },
     { table: "nat", chain: c.natPostrouting },
     { table: "raw", chain: c.rawPrerouting },
   ];
@@ -188,7 +192,7 @@ function dnsRules(c: ChainNames, n: NetworkRuleSpec): RuleLines {
   return {
     raw: [],
     filter: protocols.map((pr) => `-A ${c.filterInput} -i ${n.bridge} -d ${gateway}/32 -p ${pr} -m ${pr} --dport ${port} ${cm} -j ACCEPT`),
-    nat: protocols.map((pr) => `-I ${c.natDnat} 1 -i ${n.bridge} -d ${gateway}/32 -p ${pr} -m ${pr} --dport 53 ${cm} -j DNAT --to-destination ${gateway}:${port}`),
+    nat: protocols.map((pr) => `-A ${c.natDns} -i ${n.bridge} -d ${gateway}/32 -p ${pr} -m ${pr} --dport 53 ${cm} -j DNAT --to-destination ${gateway}:${port}`),
   };
 }
 
