@@ -6,9 +6,12 @@
 //   until <server> <port> <name>
 //       asks for <name> every 5 ms until an answer with an A record comes;
 //       prints `ok <ms>` (or `timeout`)
-//   load <server> <port> <name> <count> <concurrency>
+//   load <server> <port> <name> <count> <concurrency> [fresh]
 //       <count> queries, never more than <concurrency> outstanding; prints
-//       `load {"latencies": [...ms], "errors": n, "wallMs": ms}`
+//       `load {"latencies": [...ms], "errors": n, "wallMs": ms}`. With
+//       `fresh`, each query from a socket of its own (a new source port, as
+//       the C libraries' resolvers ask): a new conntrack entry each, so the
+//       cost of a NAT rule on the path is in every query, not just the first.
 import { createSocket } from "node:dgram";
 import { createInterface } from "node:readline";
 import * as dnsPacket from "dns-packet";
@@ -29,6 +32,26 @@ sock.on("message", (msg) => {
   pending.delete(p.id ?? -1);
   cb((p.answers ?? []).filter((a) => a.type === "A").length);
 });
+
+/** One query from its own socket: the answer's latency, -1 without an A record, undefined on timeout. */
+function askFresh(server: string, port: number, name: string, timeoutMs: number): Promise<number | undefined> {
+  const own = createSocket("udp4");
+  const t0 = process.hrtime.bigint();
+  return new Promise<number | undefined>((resolve) => {
+    const timer = setTimeout(() => resolve(undefined), timeoutMs);
+    own.on("message", (msg) => {
+      clearTimeout(timer);
+      let answers = 0;
+      try {
+        answers = (dnsPacket.decode(msg).answers ?? []).filter((a) => a.type === "A").length;
+      } catch {
+        // not DNS: counted as an answer without a record
+      }
+      resolve(answers > 0 ? Number(process.hrtime.bigint() - t0) / 1e6 : -1);
+    });
+    own.send(dnsPacket.encode({ type: "query", id: 1, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: "A", name }] }), port, server);
+  }).finally(() => own.close());
+}
 
 function ask(server: string, port: number, name: string, timeoutMs: number): Promise<number | undefined> {
   const id = nextId;
@@ -64,7 +87,7 @@ async function until(server: string, port: number, name: string): Promise<string
   });
 }
 
-async function load(server: string, port: number, name: string, count: number, concurrency: number): Promise<string> {
+async function load(server: string, port: number, name: string, count: number, concurrency: number, fresh: boolean): Promise<string> {
   const latencies: number[] = [];
   let errors = 0;
   let sent = 0;
@@ -72,7 +95,7 @@ async function load(server: string, port: number, name: string, count: number, c
   const worker = async () => {
     while (sent < count) {
       sent++;
-      const r = await ask(server, port, name, 1000);
+      const r = await (fresh ? askFresh : ask)(server, port, name, 1000);
       if (r === undefined || r < 0) errors++;
       else latencies.push(r);
     }
@@ -85,10 +108,10 @@ sock.bind(0, () => {
   process.stdout.write("ready\n");
   const rl = createInterface({ input: process.stdin });
   rl.on("line", (line) => {
-    const [cmd, server = "", port = "53", name = "", count = "0", conc = "1"] = line.trim().split(/\s+/);
+    const [cmd, server = "", port = "53", name = "", count = "0", conc = "1", mode = ""] = line.trim().split(/\s+/);
     const done = (out: string) => process.stdout.write(`${out}\n`);
     if (cmd === "until") void until(server, Number(port), name).then(done);
-    else if (cmd === "load") void load(server, Number(port), name, Number(count), Number(conc)).then(done);
+    else if (cmd === "load") void load(server, Number(port), name, Number(count), Number(conc), mode === "fresh").then(done);
   });
   rl.on("close", () => sock.close());
 });

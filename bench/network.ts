@@ -8,7 +8,11 @@
 //      its network namespace (dns-probe.ts), every 5 ms.
 //   2. DNS latency under a bounded load: COUNT queries for a container's
 //      name, at most CONCURRENCY outstanding, from inside a container to its
-//      resolver (our DNS on the gateway; docker's 127.0.0.11).
+//      resolver (our DNS on the gateway; docker's 127.0.0.11). Ours also on
+//      the server's own port, without the DNAT from <gateway>:53 that
+//      containers go through (what they asked before it existed): the ratio
+//      is the price of that rule. Each from one socket, and from a socket per
+//      query (a conntrack entry, so a NAT, per query, as C resolvers ask).
 // All traffic stays in namespaces made here; names that are not known go to
 // a dead loopback port (ours) or nowhere (dockerd's namespace has no route).
 //
@@ -23,6 +27,7 @@ import { pushTestImage } from "../test/fixtures/push.js";
 import { startRegistry } from "../test/fixtures/registry.js";
 import type { TestRegistry } from "../test/fixtures/registry.js";
 import { engineWorld } from "../test/support/engine.js";
+import { listenersOn } from "../engine/network/testing.js";
 import type { EngineWorld } from "../test/support/engine.js";
 import { loadLayout, startBenchDockerd } from "./dockerd.js";
 import type { BenchDockerd } from "./dockerd.js";
@@ -32,6 +37,8 @@ import type { Sample } from "./harness.js";
 const rounds = Number(process.env.ROUNDS ?? 20);
 const count = Number(process.env.COUNT ?? 2000);
 const concurrency = Number(process.env.CONCURRENCY ?? 16);
+/** The load of each resolver is asked in this many blocks, interleaved with the others'. */
+const BLOCKS = 8;
 const SLEEPER = ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"];
 
 /** A dns-probe.js process in the network namespace of the process `pid`. */
@@ -147,23 +154,46 @@ async function main(): Promise<void> {
 
     // 2. DNS under a bounded load, each engine's resolver asked from inside a container.
     console.log(`\nDNS latency, ${count} A queries for a container's name from inside a container, ${concurrency} outstanding at most`);
-    const rows: [string, Probe, string][] = [
-      ["tscompose (gateway DNS)", ourProbe, `${net.gateway} 53 ${w.prefix}-prober`],
-      ["docker (127.0.0.11)", dockerProbe, "127.0.0.11 53 prober"],
-    ];
-    const p50s: number[] = [];
-    for (const [label, probe, target] of rows) {
-      await probe.ask(`load ${target} 200 ${concurrency}`); // warm-up
-      const line = await probe.ask(`load ${target} ${count} ${concurrency}`);
-      const r = JSON.parse(line.slice("load ".length)) as { latencies: number[]; errors: number; wallMs: number };
-      p50s.push(percentile(r.latencies, 50));
-      console.log(
-        `  ${label.padEnd(26)} p50 ${percentile(r.latencies, 50).toFixed(2)} ms  p90 ${percentile(r.latencies, 90).toFixed(2)} ms  ` +
-          `p99 ${percentile(r.latencies, 99).toFixed(2)} ms  max ${Math.max(...r.latencies).toFixed(2)} ms  ` +
-          `${((count / r.wallMs) * 1000).toFixed(0)} queries/s  errors ${r.errors}`,
-      );
+    const own = (await listenersOn(net.gateway))[0]?.split(":")[1];
+    if (own === undefined) throw new Error(`no DNS server listens on ${net.gateway}`);
+    // A probe of its own: from one socket, the direct flow's reply tuple would be the DNATed
+    // flow's too, and conntrack would have to resolve that clash on the measured path.
+    const ownPortProbe = await startProbe((await engine.inspectContainer(prober.id))!.pid!);
+    probes.push(ownPortProbe);
+    for (const mode of ["", "fresh"]) {
+      console.log(mode === "" ? "  one socket:" : "  a socket per query:");
+      const rows: [string, Probe, string][] = [
+        ["tscompose (<gateway>:53)", ourProbe, `${net.gateway} 53 ${w.prefix}-prober`],
+        ["tscompose (own port)", ownPortProbe, `${net.gateway} ${own} ${w.prefix}-prober`],
+        ["docker (127.0.0.11)", dockerProbe, "127.0.0.11 53 prober"],
+      ];
+      // Interleaved in blocks, the order rotating, so a change of the machine's load (shared
+      // here) or a warm-up falls on every row alike.
+      const results = rows.map(() => ({ latencies: [] as number[], errors: 0, wallMs: 0 }));
+      for (const [, probe, target] of rows) await probe.ask(`load ${target} 200 ${concurrency} ${mode}`); // warm-up
+      for (let block = 0; block < BLOCKS; block++) {
+        for (let k = 0; k < rows.length; k++) {
+          const i = (block + k) % rows.length;
+          const [, probe, target] = rows[i]!;
+          const line = await probe.ask(`load ${target} ${Math.ceil(count / BLOCKS)} ${concurrency} ${mode}`);
+          const r = JSON.parse(line.slice("load ".length)) as { latencies: number[]; errors: number; wallMs: number };
+          results[i]!.latencies.push(...r.latencies);
+          results[i]!.errors += r.errors;
+          results[i]!.wallMs += r.wallMs;
+        }
+      }
+      const p50s: number[] = [];
+      for (const [i, [label]] of rows.entries()) {
+        const r = results[i]!;
+        p50s.push(percentile(r.latencies, 50));
+        console.log(
+          `    ${label.padEnd(26)} p50 ${percentile(r.latencies, 50).toFixed(2)} ms  p90 ${percentile(r.latencies, 90).toFixed(2)} ms  ` +
+            `p99 ${percentile(r.latencies, 99).toFixed(2)} ms  max ${Math.max(...r.latencies).toFixed(2)} ms  ` +
+            `${((r.latencies.length / r.wallMs) * 1000).toFixed(0)} queries/s  errors ${r.errors}`,
+        );
+      }
+      console.log(`    p50 <gateway>:53 (DNAT) / own port: ${((p50s[0] ?? NaN) / (p50s[1] ?? NaN)).toFixed(2)}x   p50 docker / tscompose: ${((p50s[2] ?? NaN) / (p50s[0] ?? NaN)).toFixed(2)}x`);
     }
-    console.log(`  p50 docker / tscompose: ${((p50s[1] ?? NaN) / (p50s[0] ?? NaN)).toFixed(2)}x`);
   } finally {
     for (const p of probes) p.close();
     await dockerd?.stop().catch((e: unknown) => console.error(`stopping dockerd: ${String(e)}`));

@@ -323,6 +323,20 @@ describe("planUp", () => {
     expect(byId.get("create:data:1")!.after).not.toContain("create:user:1");
   });
 
+  it("a service that asks for no address is created after those that ask for a static one on its network (pihole's sample), never into a cycle", () => {
+    const att = (ipv4Address?: string) => ({ default: { aliases: [], ipv4Address, ipv6Address: undefined, priority: 0, macAddress: undefined, gwPriority: 0 } });
+    const stack = stackOf([service("pihole", { networks: att() }), service("cloudflared", { networks: att("172.20.0.2") }), service("other", { networks: att("172.20.0.3") })]);
+    const byId = new Map(planUp(stack, observed()).actions.map((a) => [a.id, a]));
+    expect(byId.get("create:pihole:1")!.after).toEqual(expect.arrayContaining(["create:cloudflared:1", "create:other:1"]));
+    // Services with static addresses do not wait for each other (distinct addresses cannot collide).
+    expect(byId.get("create:cloudflared:1")!.after.some((d) => d.startsWith("create:"))).toBe(false);
+    // volumes_from the other way would close a cycle: that order wins, the plan still sorts.
+    const reverse = stackOf([service("pihole", { networks: att() }), service("cloudflared", { networks: att("172.20.0.2"), volumesFrom: ["pihole"] })]);
+    const plan = planUp(reverse, observed());
+    expect(plan.actions.find((a) => a.id === "create:pihole:1")!.after).not.toContain("create:cloudflared:1");
+    expect(() => topological(plan)).not.toThrow();
+  });
+
   it("a service joining another's pid or ipc namespace is created after that one started, and recreated with it", () => {
     const stack = stackOf([service("main"), service("joiner", { pid: "service:main", ipc: "service:main" })]);
     const byId = new Map(planUp(stack, observed()).actions.map((a) => [a.id, a]));

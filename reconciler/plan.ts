@@ -277,6 +277,27 @@ export function planUp(stack: StackSpec, observed: ObservedStack, opts: UpOption
     for (const b of actions) if (b.kind === "create" && from.includes(b.service) && !a.after.includes(b.id)) a.after.push(b.id);
   }
 
+  // A static address (ipv4_address, ipv6_address) is taken when its container is created: a
+  // service that asks for no address at all is created after the services that ask for one on
+  // its networks, or it could be handed that address first (docker/awesome-compose's pihole
+  // sample: cloudflared asks for 172.20.0.2, pihole takes the next free one). Only when it
+  // closes no cycle (a volumes_from the other way).
+  const hasStatic = (svc: ServiceSpec | undefined, net?: string): boolean =>
+    Object.entries(svc?.networks ?? {}).some(([k, n]) => (net === undefined || k === net) && (n?.ipv4Address !== undefined || n?.ipv6Address !== undefined));
+  const byId = new Map(actions.map((x) => [x.id, x]));
+  const reaches = (from: string, to: string, seen = new Set<string>()): boolean =>
+    from === to || (!seen.has(from) && (seen.add(from), (byId.get(from)?.after ?? []).some((x) => reaches(x, to, seen))));
+  for (const a of actions) {
+    if (a.kind !== "create") continue;
+    const svc = stack.services[a.service];
+    if (svc === undefined || hasStatic(svc)) continue;
+    for (const net of Object.keys(svc.networks)) {
+      for (const b of actions) {
+        if (b.kind === "create" && b.service !== a.service && hasStatic(stack.services[b.service], net) && !a.after.includes(b.id) && !reaches(b.id, a.id)) a.after.push(b.id);
+      }
+    }
+  }
+
   // Containers of services no longer in the stack.
   const orphans = observed.containers.filter((c) => !c.oneoff && !(c.service in stack.services));
   if (orphans.length > 0) {

@@ -10,11 +10,13 @@
 // them, so they run one after the other. A sample whose host port another
 // process holds is skipped with the port named: the engine refuses to publish
 // a held port, as dockerd does.
-import { cpSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { createServer, connect } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fixedAnswerResolver, hostLookup, nslookupAddresses } from "../engine/network/testing.js";
+import { probe } from "../engine/network/ports.js";
 import { pushLayout, pushTestImage } from "./fixtures/push.js";
 import { buildStandIn } from "./fixtures/standins.js";
 import type { StandIn } from "./fixtures/standins.js";
@@ -76,8 +78,6 @@ const SAMPLES: Sample[] = [
     services: ["cloudflared", "pihole"],
     tcp: [5054, 53, 8080, 8443],
     hostDirs: ["/etc/pihole", "/etc/dnsmasq.d"],
-    // Port 53 on every address: the embedded DNS servers hold port 53 of each network's gateway (docs/compat.md).
-    refused: { error: /Container pihole: cannot publish 53\/tcp: host port 0\.0\.0\.0:53\/tcp is already in use .*embedded DNS servers/, others: { services: ["cloudflared"], tcp: [5054] } },
   },
   { name: "plex", services: ["plex"], tcp: [32400], hostDirs: ["/media/your"] },
   {
@@ -236,6 +236,57 @@ describe("docker/awesome-compose samples: up --wait, then down -v", () => {
       }
     }, 300_000);
   }
+});
+
+// Here rather than in a file of its own: the samples above publish host port 53 too, and the
+// tests of one file run one after the other.
+describe("port 53 published beside the embedded DNS (pihole's case)", () => {
+  it("a container's udp 53 answers the host on 127.0.0.1 while the stack's containers resolve each other's names", async (ctx) => {
+    if ((await probe("udp", "0.0.0.0", 53)).error !== undefined) return ctx.skip("udp port 53 of the host is held by another process");
+    const cwd = join(s.work, "dns53");
+    mkdirSync(cwd);
+    // The pihole stand-in serves no UDP: the host's node (with the libraries ldd names, read-only) runs a fixed-answer resolver in it.
+    writeFileSync(join(cwd, "resolver.js"), fixedAnswerResolver("192.0.2.53"));
+    const node = realpathSync(process.execPath);
+    const libs = [...new Set([...execFileSync("ldd", [node], { encoding: "utf8" }).matchAll(/(\/\S+)\s+\(0x/g)].map((m) => dirname(m[1]!)))];
+    const mounts = [node, ...libs].map((path) => `      - ${path}:${path}:ro`).join("\n");
+    writeFileSync(
+      join(cwd, "compose.yaml"),
+      [
+        "services:",
+        "  pihole:",
+        "    image: pihole/pihole:latest",
+        `    entrypoint: ["${node}", "/srv/resolver.js"]`,
+        "    ports: ['53:53/udp']",
+        "    volumes:",
+        "      - ./resolver.js:/srv/resolver.js:ro",
+        mounts,
+        "  db:",
+        "    image: postgres:alpine",
+        "  web:",
+        "    image: grafana/grafana:latest",
+        "",
+      ].join("\n"),
+    );
+    const project = "dns53";
+    s.projects.push({ name: project, cwd });
+    try {
+      await cli(project, cwd, ["up", "-d", "--wait"]);
+      expect(await eventually(() => hostLookup("anything.example", "127.0.0.1"), (a) => a.length > 0, 20_000, "the pihole to answer on 127.0.0.1:53")).toEqual(["192.0.2.53"]);
+      // Their resolv.conf names the gateway, port 53, as the port published on every address does: the engine's server answers them.
+      const ipOf = async (service: string) => /inet (\d+\.\d+\.\d+\.\d+)/.exec((await cli(project, cwd, ["exec", "-T", service, "ip", "-4", "-o", "addr", "show", "eth0"])).stdout)?.[1];
+      const lookup = async (service: string, ...args: string[]) => nslookupAddresses((await cli(project, cwd, ["exec", "-T", service, "nslookup", ...args])).stdout);
+      expect(await lookup("web", "db")).toEqual([await ipOf("db")]);
+      expect(await lookup("db", "pihole")).toEqual([await ipOf("pihole")]);
+      // A container asks the pihole by its name, as pihole's users point clients at it.
+      expect(await lookup("web", "anything.example", "pihole")).toEqual(["192.0.2.53"]);
+      await takenDownClean(project, cwd);
+      // Negative control: with the stack gone nothing answers there.
+      expect(await hostLookup("anything.example", "127.0.0.1")).toEqual([]);
+    } finally {
+      s.daemon.cli(["-p", project, "down", "-v", "-t", "0"], { cwd });
+    }
+  }, 300_000);
 });
 
 describe("the stand-ins are no rubber stamps", () => {

@@ -1,6 +1,14 @@
 // The embedded DNS server of one network. It listens on the network's gateway
-// address, port 53, UDP and TCP, in the host's namespace, and containers get
+// address, UDP and TCP, in the host's namespace, and containers get
 // `nameserver <gateway>` in their resolv.conf.
+//
+// Not on port 53 itself: on a port the kernel picks (kept in the network's
+// record), with a DNAT rule on the network's bridge from <gateway>:53 to it
+// (rules.ts). Holding port 53 of every gateway would refuse what dockerd
+// allows, publishing port 53 on every host address (a pihole); the rule
+// catches only the network's own containers asking their gateway, ahead of
+// the published ports' rules, as Docker's 127.0.0.11 redirect lives in each
+// container's namespace and never meets them.
 //
 // Why not Docker's 127.0.0.11: Docker opens a socket inside every container's
 // namespace (setns from a Go thread) and adds per-container iptables rules
@@ -200,7 +208,7 @@ function frame(msg: Buffer): Buffer {
 
 export interface DnsServerOptions {
   host: string;
-  /** 53 in production; 0 (any free port) in tests without root. */
+  /** 0: a port the kernel picks (the engine's choice, see above); else that port. */
   port: number;
   answers: DnsAnswers;
   forward: Forward;

@@ -9,6 +9,7 @@ import { createSocket } from "node:dgram";
 import { mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
+import * as dnsPacket from "dns-packet";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { observeCommands, run } from "../sys/exec.js";
@@ -16,7 +17,7 @@ import { EngineError, type NetworkInfo } from "../types.js";
 import { parseCidr, formatIp } from "./ipv4.js";
 import { openNetworkManager, type LinuxNetworkManager } from "./manager.js";
 import { probe } from "./ports.js";
-import { canUseNamespaces, fakeUpstream, httpGet, inNs, leftovers, nslookupAddresses, spawnInNs, stopChild, testPool, testPrefixes } from "./testing.js";
+import { canUseNamespaces, fakeUpstream, fixedAnswerResolver, hostLookup, httpGet, inNs, leftovers, listenersOn, nslookupAddresses, spawnInNs, stopChild, testPool, testPrefixes } from "./testing.js";
 import type { SandboxInfo } from "./types.js";
 import { eventually } from "../../test/support/wait.js";
 
@@ -49,6 +50,23 @@ async function pingable(ns: string, ip: string): Promise<boolean> {
 async function lookup(ns: string, name: string, server: string): Promise<string[]> {
   const r = await inNs(ns, ["nslookup", name, server], 8000);
   return nslookupAddresses(r.stdout);
+}
+
+/** One A query over TCP to <server>:53 from inside a namespace (busybox nslookup has no TCP mode): the addresses answered. */
+async function tcpLookup(ns: string, name: string, server: string): Promise<string[]> {
+  const query = dnsPacket.encode({ type: "query", id: 9, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: "A", name, class: "IN" }] });
+  const client = [
+    `const c = require("net").connect(53, ${JSON.stringify(server)});`,
+    `const q = Buffer.from(${JSON.stringify(query.toString("base64"))}, "base64");`,
+    "const len = Buffer.alloc(2); len.writeUInt16BE(q.length);",
+    "c.on('connect', () => c.write(Buffer.concat([len, q])));",
+    "let got = Buffer.alloc(0);",
+    "c.on('data', (d) => { got = Buffer.concat([got, d]); if (got.length >= 2 + got.readUInt16BE(0)) { process.stdout.write(got.subarray(2).toString('base64')); c.destroy(); } });",
+    "c.on('error', () => process.exit(1));",
+  ].join("\n");
+  const r = await run("timeout", ["5", "ip", "netns", "exec", ns, process.execPath, "-e", client], { allowFailure: true });
+  if (r.code !== 0 || r.stdout === "") return [];
+  return (dnsPacket.decode(Buffer.from(r.stdout, "base64")).answers ?? []).flatMap((a) => (a.type === "A" ? [a.data] : []));
 }
 
 describe.skipIf(!canUseNamespaces)("LinuxNetworkManager on the real kernel", () => {
@@ -120,7 +138,7 @@ describe.skipIf(!canUseNamespaces)("LinuxNetworkManager on the real kernel", () 
     expect((await m.listNetworks({ labels: { "com.docker.compose.project": "p" } })).map((n) => n.name)).toEqual([`front-${tag}`]);
     expect((await m.inspectNetwork(front.id.slice(0, 10)))?.name).toBe(`front-${tag}`);
     // Positive control for the leftover check in afterAll: a live DNS server is seen.
-    expect(await leftovers(prefixes, [front.gateway])).toContain(`DNS listener on ${front.gateway}:53`);
+    expect(await leftovers(prefixes, [front.gateway])).toContainEqual(expect.stringMatching(new RegExp(`^DNS listener on ${front.gateway.replace(/\./g, "\\.")}:\\d+$`)));
   });
 
   it("creates sandboxes attached with aliases; containers reach each other by name", async () => {
@@ -235,6 +253,32 @@ describe.skipIf(!canUseNamespaces)("LinuxNetworkManager on the real kernel", () 
     expect((await m.inspectSandbox(db.containerId))?.ports).toHaveLength(3);
   });
 
+  it("publishes port 53 on every host address (a pihole) while the network's containers still reach its DNS server at <gateway>:53", async (ctx) => {
+    // Held by another process (another engine's DNS server on port 53 of its gateways): nothing to show here.
+    if ((await probe("udp", "0.0.0.0", 53)).error !== undefined) return ctx.skip("udp port 53 of the host is held by another process");
+    const pihole = await m.createSandbox({ containerId: `a9${tag}` + "0".repeat(58), name: "p-pihole-1", networks: [{ network: front.name }] });
+    try {
+      const published = await m.publishPorts(pihole.containerId, [{ containerPort: 53, protocol: "udp", hostPort: "53", hostIp: undefined }]);
+      expect(published[0]).toMatchObject({ hostIp: "0.0.0.0", hostPort: 53 });
+      children.push(spawnInNs(pihole.netns, process.execPath, ["-e", fixedAnswerResolver("192.0.2.53")]));
+      // From the host over loopback, and on the gateway's address, port 53 is the pihole's, as on docker.
+      expect(await eventually(() => hostLookup("anything.example", "127.0.0.1"), (a) => a.length > 0, 10_000, "the pihole to answer on 127.0.0.1:53")).toEqual(["192.0.2.53"]);
+      expect(await hostLookup("anything.example", front.gateway)).toEqual(["192.0.2.53"]);
+      // The network's containers asking their gateway (their resolv.conf) get the engine's server: names, and forwarding.
+      expect(await lookup(web.netns, "db", front.gateway)).toEqual([db.endpoints[0]!.ipAddress]);
+      expect(await lookup(db.netns, "outside.example", front.gateway)).toEqual(["198.51.100.7"]);
+      expect(await lookup(pihole.netns, "p-web-1", front.gateway)).toEqual([web.endpoints[0]!.ipAddress]);
+      // Over TCP too (the redirect has a rule per protocol).
+      expect(await tcpLookup(web.netns, "db", front.gateway)).toEqual([db.endpoints[0]!.ipAddress]);
+      // ... and the pihole itself by its address, as any container reaches another.
+      expect(await lookup(web.netns, "anything.example", pihole.endpoints[0]!.ipAddress)).toEqual(["192.0.2.53"]);
+    } finally {
+      await m.removeSandbox(pihole.containerId);
+    }
+    // Unpublished: nothing answers on 127.0.0.1:53 any more, while the control above did.
+    expect(await hostLookup("anything.example", "127.0.0.1")).toEqual([]);
+  });
+
   it("fails clearly on a host port in use and harms nothing else", async () => {
     const busy: Server = createServer();
     await new Promise<void>((r) => busy.listen(0, "0.0.0.0", () => r()));
@@ -319,9 +363,13 @@ describe.skipIf(!canUseNamespaces)("LinuxNetworkManager on the real kernel", () 
   });
 
   it("survives a restart of the manager: records, DNS and ports come back", async () => {
+    const dnsBefore = await listenersOn(front.gateway);
     await m.close();
+    expect(await listenersOn(front.gateway)).toEqual([]);
     m = await openNetworkManager({ stateDir, prefixes, pools: [], upstreamDns: [upstream.upstream], dnsSearch: ["corp.test"] });
     await m.repair();
+    // Back on the port the DNAT rule names (kept in the network's record).
+    expect(await listenersOn(front.gateway)).toEqual(dnsBefore);
     expect((await m.listNetworks()).length).toBe(3);
     expect(await lookup(web.netns, "p-db-1", front.gateway)).toEqual([db.endpoints[0]!.ipAddress]);
     const eph = (await m.inspectSandbox(db.containerId))!.ports[0]!.hostPort;

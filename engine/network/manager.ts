@@ -43,12 +43,20 @@ interface NetworkRecord extends NetworkInfo {
   auxAddresses?: Record<string, string> | undefined;
   /** Driver options as given (parsed by bridge-options.ts where used). */
   options?: Record<string, string> | undefined;
+  /**
+   * The port of the network's DNS server on the gateway, which the kernel
+   * chose when it first listened; kept so a restarted daemon listens there
+   * again and the DNAT from <gateway>:53 (rules.ts) stays right. Absent in
+   * records of versions whose server listened on port 53 itself.
+   */
+  dnsPort?: number | undefined;
 }
 
 /** The network's firewall rules as rules.ts builds them. */
 function ruleSpecOf(n: NetworkRecord): NetworkRuleSpec {
   const o = parseBridgeOptions(n.options ?? {});
-  return { id: n.id, bridge: n.bridge, subnet: n.subnet, internal: n.internal, icc: o.icc, masquerade: o.masquerade, subnet6: n.subnet6 };
+  const dns = n.dnsPort !== undefined ? { gateway: n.gateway, port: n.dnsPort } : undefined;
+  return { id: n.id, bridge: n.bridge, subnet: n.subnet, internal: n.internal, icc: o.icc, masquerade: o.masquerade, subnet6: n.subnet6, dns };
 }
 
 function bridgeSpecOf(n: NetworkRecord): BridgeSpec {
@@ -217,13 +225,15 @@ export class LinuxNetworkManager implements NetworkManager {
         ...(spec.auxAddresses && Object.keys(spec.auxAddresses).length > 0 ? { auxAddresses: { ...spec.auxAddresses } } : {}),
         ...(spec.options && Object.keys(spec.options).length > 0 ? { options: { ...spec.options } } : {}),
       };
-      const ruleSpec = ruleSpecOf(rec);
       let rulesAdded = false;
       try {
         await this.prepareHostOnce();
         if (v6) await prepareHostIpv6();
         await createBridge(bridgeSpecOf(rec));
         await pausePoint("network:bridge-created");
+        // The server first: its port (the kernel's choice) goes into the DNAT rule.
+        await this.startDns(rec);
+        const ruleSpec = ruleSpecOf(rec);
         rulesAdded = true;
         await addNetworkRules(this.prefixes, ruleSpec, { baseKnownPresent: this.baseReady });
         this.baseReady = true;
@@ -232,7 +242,6 @@ export class LinuxNetworkManager implements NetworkManager {
           this.baseReady6 = true;
         }
         await pausePoint("network:rules-added");
-        await this.startDns(rec);
         await writeFileAtomic(this.networkFile(id), JSON.stringify(rec));
         this.networks.set(id, rec);
       } catch (err) {
@@ -573,12 +582,28 @@ export class LinuxNetworkManager implements NetworkManager {
       );
       await ipBatch(reattach, { allowFailure: true });
 
-      // 4. iptables: our chains rebuilt from the records in one transaction (atomic on nf_tables,
+      // 4. DNS servers for every network, on their recorded ports where still free. Before the
+      //    rules: a server that had to take another port changes its network's DNAT rule.
+      const moved: NetworkRecord[] = [];
+      for (const n of this.networks.values()) {
+        if (this.dns.has(n.id)) continue;
+        const before = n.dnsPort;
+        await this.startDns(n);
+        report.restored.push(`DNS server on ${n.gateway}:${n.dnsPort ?? "?"} (${n.name})`);
+        if (n.dnsPort !== before) {
+          await writeFileAtomic(this.networkFile(n.id), JSON.stringify(n));
+          moved.push(n);
+        }
+      }
+
+      // 5. iptables: our chains rebuilt from the records in one transaction (atomic on nf_tables,
       //    so a published port never stops working while this runs).
       const saved = await iptablesSave();
       if (!sure) {
         // Left as they are: the rebuild would drop the rules of an unreadable record's owner
-        // (addNetworkRules checks for the base chains itself while baseReady is false).
+        // (addNetworkRules checks for the base chains itself while baseReady is false). Only a
+        // moved DNS server gets its redirect, inserted ahead of the stale one.
+        for (const n of moved) await addNetworkRules(this.prefixes, ruleSpecOf(n), { baseKnownPresent: this.baseReady }).catch(() => undefined);
       } else if (this.networks.size === 0) {
         const lines = removeBaseLines(this.prefixes, saved);
         if (lines.filter.length + lines.nat.length > 0) report.removed.push("iptables chains (no networks left)");
@@ -622,7 +647,7 @@ export class LinuxNetworkManager implements NetworkManager {
         }
       }
 
-      // 5. IPAM from the records: subnets of networks, addresses of endpoints.
+      // 6. IPAM from the records: subnets of networks, addresses of endpoints.
       const want = new Map<string, { subnet: string; gateway: string; ipRange?: string | undefined; reserved?: string[]; addresses: Map<string, string>; v6?: Want6 | undefined }>();
       for (const n of this.networks.values()) {
         const v6 = n.subnet6 !== undefined && n.gateway6 !== undefined ? { subnet: n.subnet6, gateway: n.gateway6, addresses: new Map<string, string>() } : undefined;
@@ -641,13 +666,6 @@ export class LinuxNetworkManager implements NetworkManager {
         report.restored.push("IPAM table (rebuilt from the records)");
         this.ipamCorrupt = false;
       }
-
-      // 6. DNS servers for every network.
-      for (const n of this.networks.values()) {
-        if (this.dns.has(n.id)) continue;
-        await this.startDns(n);
-        report.restored.push(`DNS server on ${n.gateway} (${n.name})`);
-      }
       return report;
     });
   }
@@ -663,14 +681,22 @@ export class LinuxNetworkManager implements NetworkManager {
 
   // ---- helpers ----
 
+  /** Listens on the gateway: on the recorded port if it is still free, else on one the kernel picks; sets n.dnsPort. */
   private async startDns(n: NetworkRecord): Promise<void> {
     const answers = networkDnsView(n.id, { registry: this.registry, networks: this.networks, search: this.search, containerDns: (id) => this.containerDns(id) });
-    const server = new DnsServer({ host: n.gateway, port: this.opts.dnsPort ?? 53, answers, forward: this.forward });
-    try {
+    const listen = async (port: number): Promise<DnsServer> => {
+      const server = new DnsServer({ host: n.gateway, port, answers, forward: this.forward });
       await server.listen();
+      return server;
+    };
+    let server: DnsServer;
+    try {
+      // A recorded port someone took while the daemon was down: another one, and the caller renews the rule.
+      server = n.dnsPort !== undefined ? await listen(n.dnsPort).catch(() => listen(0)) : await listen(0);
     } catch (err) {
-      throw new EngineError("unavailable", `cannot start the DNS server of network ${n.name} on ${n.gateway}:${this.opts.dnsPort ?? 53}: ${(err as Error).message}`, { cause: err });
+      throw new EngineError("unavailable", `cannot start the DNS server of network ${n.name} on ${n.gateway}: ${(err as Error).message}`, { cause: err });
     }
+    n.dnsPort = server.port;
     this.dns.set(n.id, server);
   }
 

@@ -53,6 +53,8 @@ export interface ChainNames {
   filterIsolation2: string;
   filterInput: string;
   natDnat: string;
+  /** The redirects of each network's <gateway>:53 to its DNS server (rules.ts). */
+  natDns: string;
   natPostrouting: string;
   rawPrerouting: string;
 }
@@ -64,6 +66,7 @@ export function chainNames(p: NamePrefixes): ChainNames {
     filterIsolation2: `${p.chain}-ISOLATION2`,
     filterInput: `${p.chain}-INPUT`,
     natDnat: `${p.chain}-DNAT`,
+    natDns: `${p.chain}-DNS`,
     natPostrouting: `${p.chain}-POSTROUTING`,
     rawPrerouting: `${p.chain}-PREROUTING`,
   };

@@ -2,7 +2,7 @@
 import { createServer, type Server } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { EngineError } from "../types.js";
-import { choosePorts, inUseReason, probe, type PublishedPort } from "./ports.js";
+import { choosePorts, probe, type PublishedPort } from "./ports.js";
 
 const target = { containerIp: "10.213.9.2", networkId: "n1" };
 const servers: Server[] = [];
@@ -47,12 +47,6 @@ describe("choosePorts", () => {
     expect(err).toBeInstanceOf(EngineError);
     expect((err as EngineError).code).toBe("conflict");
     expect((err as Error).message).toBe(`cannot publish 80/tcp: host port 127.0.0.1:${port}/tcp is already in use by another process on the host`);
-  });
-
-  it("names the embedded DNS servers when port 53 on every address is in use, and only then", () => {
-    expect(inUseReason(53, "0.0.0.0")).toMatch(/embedded DNS servers, which listen on port 53 of every network's gateway address .*127\.0\.0\.1:53:53/);
-    expect(inUseReason(53, "127.0.0.1")).toBe("already in use by another process on the host");
-    expect(inUseReason(5353, "0.0.0.0")).toBe("already in use by another process on the host");
   });
 
   it("counts our own records (a wildcard conflicts with a specific address) and the request itself", async () => {

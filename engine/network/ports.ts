@@ -88,18 +88,6 @@ function parseHostPorts(spec: string | undefined): { from: number; to: number } 
   return { from, to };
 }
 
-/**
- * Why a host port is in use. Port 53 on every address cannot be published
- * while any network exists: the embedded DNS servers hold port 53 of each
- * network's gateway address in the host's namespace (dns.ts says why), so the
- * error names them and the way out.
- */
-export function inUseReason(port: number, hostIp: string): string {
-  const why = "already in use by another process on the host";
-  if (port !== 53 || hostIp !== "0.0.0.0") return why;
-  return `${why}, or by the embedded DNS servers, which listen on port 53 of every network's gateway address (publish on one host address instead, e.g. "127.0.0.1:53:53/udp")`;
-}
-
 async function freeOnHost(protocol: PublishedPort["protocol"], hostIp: string, port: number): Promise<string | undefined> {
   if (protocol === "sctp") return undefined; // Node cannot open SCTP sockets: our own records are the only check
   const r = await probe(protocol, hostIp, port);
@@ -142,7 +130,7 @@ export async function choosePorts(bindings: readonly PortBinding[], taken: reado
         }
         const err = await freeOnHost(protocol, hostIp, port);
         if (err === undefined) hostPort = port;
-        else why = err === "EADDRINUSE" ? inUseReason(port, hostIp) : `not bindable (${err})`;
+        else why = err === "EADDRINUSE" ? "already in use by another process on the host" : `not bindable (${err})`;
       }
       if (hostPort === undefined) {
         const what =

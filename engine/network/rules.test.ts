@@ -39,6 +39,31 @@ describe("rules", () => {
     expect(r.nat).toContain('-A TSCOMPOSE-POSTROUTING -s 127.0.0.0/8 -o tsc-dddd0000 -m comment --comment "tscompose:n4" -j MASQUERADE');
   });
 
+  it("redirects <gateway>:53 from the network's own bridge to the DNS server's port, in a chain ahead of every published port, and accepts it in INPUT", () => {
+    const net = { id: "n5", bridge: "tsc-eeee0000", subnet: "10.213.9.0/24", internal: false, dns: { gateway: "10.213.9.1", port: 40053 } };
+    const r = networkRules(p, net);
+    const cm = '-m comment --comment "tscompose:n5"';
+    expect(r.nat.filter((l) => l.includes("-j DNAT"))).toEqual([
+      `-A TSCOMPOSE-DNS -i tsc-eeee0000 -d 10.213.9.1/32 -p udp -m udp --dport 53 ${cm} -j DNAT --to-destination 10.213.9.1:40053`,
+      `-A TSCOMPOSE-DNS -i tsc-eeee0000 -d 10.213.9.1/32 -p tcp -m tcp --dport 53 ${cm} -j DNAT --to-destination 10.213.9.1:40053`,
+    ]);
+    expect(r.filter.filter((l) => l.startsWith("-A TSCOMPOSE-INPUT"))).toEqual([
+      `-A TSCOMPOSE-INPUT -i tsc-eeee0000 -d 10.213.9.1/32 -p udp -m udp --dport 40053 ${cm} -j ACCEPT`,
+      `-A TSCOMPOSE-INPUT -i tsc-eeee0000 -d 10.213.9.1/32 -p tcp -m tcp --dport 40053 ${cm} -j ACCEPT`,
+    ]);
+    // The chain is jumped to first in PREROUTING: before the published ports' chain (appended), ours or another engine's.
+    const miss = missingBase(p, parseSave("*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n"));
+    expect(miss.lines.nat).toContain("-I PREROUTING 1 -j TSCOMPOSE-DNS");
+    expect(miss.lines.nat).toContain("-A PREROUTING -m addrtype --dst-type LOCAL -j TSCOMPOSE-DNAT");
+    expect(miss.declare).toContainEqual({ table: "nat", chain: "TSCOMPOSE-DNS" });
+    expect(toDeletes(r).nat[0]).toMatch(/^-D TSCOMPOSE-DNS -i tsc-eeee0000 /);
+    // Internal networks resolve names too; IPv6 rules have no redirect (the server listens on the IPv4 gateway).
+    expect(networkRules(p, { ...net, internal: true }).nat).toHaveLength(2);
+    expect(networkRules(p, { ...net, subnet6: "fd00:9::/64" }, 6).nat.some((l) => l.includes("--dport 53"))).toBe(false);
+    // A network whose server has no port yet has no DNS rule.
+    expect(networkRules(p, { ...net, dns: undefined }).filter.some((l) => l.includes("INPUT"))).toBe(false);
+  });
+
   it("ports become DNAT rules with the owner's comment; deletes mirror adds", () => {
     const r = portRules(p, [
       { ownerId: "c1", protocol: "tcp", hostIp: "0.0.0.0", hostPort: 8080, containerIp: "10.213.6.2", containerPort: 80 },
@@ -82,7 +107,7 @@ describe("rules", () => {
   it("knows which base pieces are missing and how to remove them all", () => {
     const empty = parseSave("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\nCOMMIT\n*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n");
     const miss = missingBase(p, empty);
-    expect(miss.declare.map((d) => d.chain).sort()).toEqual(["TSCOMPOSE-DNAT", "TSCOMPOSE-FORWARD", "TSCOMPOSE-INPUT", "TSCOMPOSE-ISOLATION", "TSCOMPOSE-ISOLATION2", "TSCOMPOSE-POSTROUTING", "TSCOMPOSE-PREROUTING"]);
+    expect(miss.declare.map((d) => d.chain).sort()).toEqual(["TSCOMPOSE-DNAT", "TSCOMPOSE-DNS", "TSCOMPOSE-FORWARD", "TSCOMPOSE-INPUT", "TSCOMPOSE-ISOLATION", "TSCOMPOSE-ISOLATION2", "TSCOMPOSE-POSTROUTING", "TSCOMPOSE-PREROUTING"]);
     expect(miss.lines.filter).toContain("-I FORWARD 1 -j TSCOMPOSE-FORWARD");
     expect(miss.lines.filter).toContain("-A TSCOMPOSE-ISOLATION -i tsc-+ -o tsc-+ -j DROP");
     expect(miss.lines.filter).toContain("-A TSCOMPOSE-ISOLATION2 -o tsc-+ -j DROP");
@@ -102,7 +127,9 @@ describe("rules", () => {
         "COMMIT",
         "*nat",
         ":TSCOMPOSE-DNAT - [0:0]",
+        ":TSCOMPOSE-DNS - [0:0]",
         ":TSCOMPOSE-POSTROUTING - [0:0]",
+        "-A PREROUTING -j TSCOMPOSE-DNS",
         "-A PREROUTING -m addrtype --dst-type LOCAL -j TSCOMPOSE-DNAT",
         "-A OUTPUT -m addrtype --dst-type LOCAL -j TSCOMPOSE-DNAT",
         "-A POSTROUTING -j TSCOMPOSE-POSTROUTING",
@@ -123,6 +150,8 @@ describe("rules", () => {
     expect(rm.filter).not.toContain("-D FORWARD -j DOCKER-USER");
     expect(rm.filter.at(-1)).toMatch(/^-X /);
     expect(rm.raw).toEqual(["-D PREROUTING -j TSCOMPOSE-PREROUTING", "-F TSCOMPOSE-PREROUTING", "-X TSCOMPOSE-PREROUTING"]);
+    expect(rm.nat).toContain("-D PREROUTING -j TSCOMPOSE-DNS");
+    expect(rm.nat).toContain("-X TSCOMPOSE-DNS");
     expect(ourRules(p, full).length).toBeGreaterThan(0);
   });
 });

@@ -24,7 +24,7 @@
 //                  and "in any of ours, out X -> DROP" here, and "out X -> DROP" there.
 //   <P>-ISOLATION2: "out any of ours -> DROP" plus the rule of each user-named bridge:
 //                  docker's two-stage isolation, for those bridges only.
-//   INPUT    -> <P>-INPUT: DNS (udp and tcp 53) from each bridge to the gateway
+//   INPUT    -> <P>-INPUT: DNS (udp and tcp, the server's own port) from each bridge to its gateway
 // raw table:
 //   PREROUTING -> <P>-PREROUTING: one "from any of our bridges to 127.0.0.0/8 -> DROP".
 //                  route_localnet is on for our bridges (published ports on 127.0.0.1 need it,
@@ -35,6 +35,16 @@
 //                  host's own 127.0.0.1 connections are unaffected: they are MASQUERADEd to
 //                  the gateway's address, so they arrive addressed to it, not to 127.x.
 // nat table:
+//   PREROUTING (inserted first) -> <P>-DNS: per network "from its bridge to <gateway>:53
+//                  -> DNAT <gateway>:<the DNS server's port>" (udp, tcp). The embedded DNS
+//                  server does not hold port 53 (dns.ts says why), so a port published on
+//                  53 of every host address works as on docker, while the network's own
+//                  containers asking their gateway (their resolv.conf's nameserver) still
+//                  reach the server: this chain comes before every published port's rule,
+//                  also another engine's on the same host (tests run several). Only
+//                  traffic from the network's bridge is redirected: the host, the LAN and
+//                  other networks see port 53 of the gateway as dockerd's hosts do (a
+//                  published port, or nothing).
 //   PREROUTING, OUTPUT (dst-type LOCAL) -> <P>-DNAT: one DNAT per published port
 //   POSTROUTING -> <P>-POSTROUTING, per non-internal network:
 //                    from the subnet out another interface   MASQUERADE (outbound)
@@ -70,6 +80,8 @@ export interface NetworkRuleSpec {
   masquerade?: boolean | undefined;
   /** A dual-stack network's IPv6 subnet: the network has ip6tables rules too. */
   subnet6?: string | undefined;
+  /** Where the network's DNS server listens (IPv4 gateway, its port): queries to <gateway>:53 from the bridge go there. */
+  dns?: { gateway: string; port: number } | undefined;
 }
 
 export interface PortRuleSpec {
@@ -96,6 +108,7 @@ export function baseJumps(c: ChainNames): { table: Table; chain: string; spec: s
   return [
     { table: "filter", chain: "FORWARD", spec: `-j ${c.filterForward}`, insert: true },
     { table: "filter", chain: "INPUT", spec: `-j ${c.filterInput}`, insert: true },
+    { table: "nat", chain: "PREROUTING", spec: `-j ${c.natDns}`, insert: true },
     { table: "nat", chain: "PREROUTING", spec: `-m addrtype --dst-type LOCAL -j ${c.natDnat}`, insert: false },
     { table: "nat", chain: "OUTPUT", spec: `-m addrtype --dst-type LOCAL -j ${c.natDnat}`, insert: false },
     { table: "nat", chain: "POSTROUTING", spec: `-j ${c.natPostrouting}`, insert: true },
@@ -110,6 +123,7 @@ export function baseChains(c: ChainNames): { table: Table; chain: string }[] {
     { table: "filter", chain: c.filterIsolation2 },
     { table: "filter", chain: c.filterInput },
     { table: "nat", chain: c.natDnat },
+    { table: "nat", chain: c.natDns },
     { table: "nat", chain: c.natPostrouting },
     { table: "raw", chain: c.rawPrerouting },
   ];
@@ -154,10 +168,12 @@ export function networkRules(p: NamePrefixes, n: NetworkRuleSpec, family: Family
     );
   }
   filter.push(`-A ${c.filterForward} -o ${b} ${cm} -j DROP`);
-  filter.push(`-A ${c.filterInput} -i ${b} -p udp -m udp --dport 53 ${cm} -j ACCEPT`, `-A ${c.filterInput} -i ${b} -p tcp -m tcp --dport 53 ${cm} -j ACCEPT`);
+  const dns = family === 4 ? dnsRules(c, n) : emptyLines();
+  filter.push(...dns.filter);
   const nat = n.internal
-    ? []
+    ? [...dns.nat]
     : [
+        ...dns.nat,
         ...(n.masquerade === false ? [] : [`-A ${c.natPostrouting} -s ${subnet} ! -o ${b} ${cm} -j MASQUERADE`]),
         ...(family === 4 ? [`-A ${c.natPostrouting} -s 127.0.0.0/8 -o ${b} ${cm} -j MASQUERADE`] : []),
         `-A ${c.natPostrouting} -s ${subnet} -o ${b} -m conntrack --ctstate DNAT ${cm} -j MASQUERADE`,
@@ -165,6 +181,19 @@ export function networkRules(p: NamePrefixes, n: NetworkRuleSpec, family: Family
   // The loopback guard's wildcard does not see a user-named bridge either.
   const raw = named ? [`-A ${c.rawPrerouting} -d ${family === 6 ? "::1/128" : "127.0.0.0/8"} -i ${b} ${cm} -j DROP`] : [];
   return { raw, filter, nat };
+}
+
+/** The redirect of <gateway>:53 to the DNS server's port, and the INPUT accept of what arrives there (none before the server has a port). */
+function dnsRules(c: ChainNames, n: NetworkRuleSpec): RuleLines {
+  if (n.dns === undefined) return emptyLines();
+  const { gateway, port } = n.dns;
+  const cm = comment(n.id);
+  const protocols = ["udp", "tcp"] as const;
+  return {
+    raw: [],
+    filter: protocols.map((pr) => `-A ${c.filterInput} -i ${n.bridge} -d ${gateway}/32 -p ${pr} -m ${pr} --dport ${port} ${cm} -j ACCEPT`),
+    nat: protocols.map((pr) => `-A ${c.natDns} -i ${n.bridge} -d ${gateway}/32 -p ${pr} -m ${pr} --dport 53 ${cm} -j DNAT --to-destination ${gateway}:${port}`),
+  };
 }
 
 /** Whether a published port has a rule in `family`'s table: IPv4 host addresses in iptables; IPv6 ones, and "0.0.0.0" when the container has an IPv6 address, in ip6tables. */

@@ -109,11 +109,39 @@ export async function leftovers(p: NamePrefixes, gateways: readonly string[]): P
     const saved = await run(`${tool}-save`, []);
     for (const line of saved.stdout.split("\n")) if (line.includes(p.chain)) out.push(`${tool} ${line}`);
   }
-  const listeners = (await run("ss", ["-Hlnut"])).stdout;
-  for (const gw of gateways) {
-    if (listeners.includes(`${gw}:53 `)) out.push(`DNS listener on ${gw}:53`);
-  }
+  for (const gw of gateways) for (const l of await listenersOn(gw)) out.push(`DNS listener on ${l}`);
   return out;
+}
+
+/** "<address>:<port>" of every UDP and TCP socket listening on `ip`: a DNS server listens on a port the kernel picked (dns.ts). */
+export async function listenersOn(ip: string): Promise<string[]> {
+  const local = (await run("ss", ["-Hlnut"])).stdout.split("\n").map((l) => l.split(/\s+/)[4] ?? "");
+  return [...new Set(local.filter((a) => a.startsWith(`${ip}:`)))].sort();
+}
+
+/**
+ * The source of a tiny DNS server for node (a "pihole" in a container's
+ * namespace): on udp port 53 it answers every A question with `ip`, other
+ * questions with no record. No dependencies, so it runs from a bare file.
+ */
+export function fixedAnswerResolver(ip: string): string {
+  return [
+    "const s = require('dgram').createSocket('udp4');",
+    "s.on('message', (q, r) => {",
+    "  const question = q.subarray(12, q.indexOf(0, 12) + 5);",
+    "  const a = question.readUInt16BE(question.length - 4) === 1;",
+    "  const head = Buffer.from(q.subarray(0, 12)); head.writeUInt16BE(0x8180, 2); head.writeUInt16BE(1, 4); head.writeUInt16BE(a ? 1 : 0, 6); head.writeUInt32BE(0, 8);",
+    // The answer names the question by a pointer to offset 12; type A, class IN, TTL 60, 4 bytes.
+    `  const answer = a ? Buffer.from([0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, ${ip.split(".").join(", ")}]) : Buffer.alloc(0);`,
+    "  s.send(Buffer.concat([head, question, answer]), r.port, r.address);",
+    "});",
+    "s.bind(53);",
+  ].join("\n");
+}
+
+/** A records `busybox nslookup` on the host gets from `server` (port 53); [] when nothing answered. */
+export async function hostLookup(name: string, server: string): Promise<string[]> {
+  return nslookupAddresses((await run("timeout", ["5", "busybox", "nslookup", name, server], { allowFailure: true })).stdout);
 }
 
 /** What crash.test.ts tells crash-child.ts (through the environment). */

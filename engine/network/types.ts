@@ -21,9 +21,10 @@
 // The price is owning the rule layout (rules.ts) and the IPAM (ipam.ts).
 //
 // Two more choices, explained where they are made:
-// - DNS (dns.ts): one server per network on <gateway>:53 in the host's
-//   namespace, named in each container's resolv.conf; not Docker's 127.0.0.11
-//   socket inside every container.
+// - DNS (dns.ts): one server per network on its gateway in the host's
+//   namespace, named in each container's resolv.conf (port 53 there reaches
+//   it through a DNAT rule on the bridge); not Docker's 127.0.0.11 socket
+//   inside every container.
 // - Published ports (ports.ts): iptables DNAT plus route_localnet on the
 //   bridge (so 127.0.0.1:<port> works), no userland proxy: nothing per
 //   connection, and it survives a daemon restart.
@@ -47,8 +48,6 @@ export interface NetworkManagerOptions {
   upstreamDns?: DnsUpstream[];
   /** Search domains for containers (and stripped from queries by our DNS). Default: the host's. */
   dnsSearch?: string[];
-  /** Port of the DNS servers on the gateways. Default 53 (what resolv.conf implies). */
-  dnsPort?: number;
   /** MTU of container veths. Default: the kernel's (1500). */
   mtu?: number;
 }
@@ -143,7 +142,8 @@ export interface RepairReport {
  *   1. createNetwork(spec): a subnet from IPAM (gateway .1), a bridge
  *      `tsc-<8 hex of the network id>` holding the gateway address, its
  *      iptables rules (masquerade out unless internal; isolation from our other
- *      bridges) and a DNS server on <gateway>:53. With enableIpv6 also the IPv6
+ *      bridges) and a DNS server on <gateway>:<a port the kernel picks>,
+ *      which the network's containers reach at <gateway>:53 (DNAT). With enableIpv6 also the IPv6
  *      gateway on the bridge and the same rules in ip6tables (rules.ts); each
  *      endpoint then gets an IPv6 address too, and AAAA answers.
  *   2. createSandbox({containerId, name, networks}): a netns

@@ -571,6 +571,27 @@ describe("networks (netipam): what the embedded engine cannot honour is located"
       when: "up",
     },
     {
+      name: "an ipv6_address on a network without IPv6",
+      yaml: `${svc}    networks:\n      n:\n        ipv6_address: fd00::5\nnetworks:\n  n:\n    ipam:\n      config:\n        - subnet: 10.5.0.0/24\n`,
+      err: /services\.web\.networks\.n\.ipv6_address: not supported by the embedded engine: the network has no IPv6: give it enable_ipv6: true/,
+      at: "6:9",
+      when: "up",
+    },
+    {
+      name: "an ipv6_address on the default network, which has no IPv6",
+      yaml: `${svc}    networks:\n      default:\n        ipv6_address: fd00::5\n`,
+      err: /services\.web\.networks\.default\.ipv6_address: not supported by the embedded engine: the network has no IPv6/,
+      at: "6:9",
+      when: "up",
+    },
+    {
+      name: "an IPv6-only network",
+      yaml: `${svc}networks:\n  n:\n    enable_ipv4: false\n    enable_ipv6: true\n    ipam:\n      config:\n        - subnet: fd00::/64\n`,
+      err: /networks\.n\.enable_ipv4: not supported by the embedded engine: IPv6-only networks are not implemented/,
+      at: "6:5",
+      when: "up",
+    },
+    {
       name: "an ip_range in an IPv6 entry",
       yaml: `${svc}networks:\n  n:\n    enable_ipv6: true\n    ipam:\n      config:\n        - subnet: fd00::/64\n          ip_range: fd00::/80\n`,
       err: /networks\.n\.ipam\.config\[0\]\.ip_range: not supported by the embedded engine: ip_range in an IPv6 ipam entry/,

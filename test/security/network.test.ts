@@ -6,12 +6,11 @@
 // (a missing tool, a wrong address) shows up as a failed control. Traffic goes
 // only to loopback, to the engine's namespaces and to the LAN peer's.
 import { randomBytes } from "node:crypto";
-import { createSocket } from "node:dgram";
 import { readFile, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import * as dnsPacket from "dns-packet";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fakeUpstream, httpGet, inNs, nslookupAddresses } from "../../engine/network/testing.js";
+import { fakeUpstream, httpGet, inNs, listenersOn, nslookupAddresses } from "../../engine/network/testing.js";
 import { run as sys } from "../../engine/sys/exec.js";
 import type { ContainerInfo, ContainerSpec, NetworkInfo } from "../../engine/types.js";
 import { pushTestImage } from "../fixtures/push.js";
@@ -77,18 +76,24 @@ async function loopbackService(): Promise<{ port: number; peers: string[]; close
   return { port: (srv.address() as { port: number }).port, peers, close: () => new Promise<void>((r) => srv.close(() => r())) };
 }
 
-/** One UDP query from the host's namespace; the answer's rcode, or "timeout". */
-function hostDnsQuery(server: string, name: string): Promise<string> {
-  const sock = createSocket("udp4");
+/**
+ * One UDP query for an A record to server:port, from the host or from inside a network namespace
+ * (a path: /proc/<pid>/ns/net, /var/run/netns/<name>); busybox nslookup cannot name a port. The
+ * answer's rcode, "no answer" when nothing answered within 3 s (or the port was unreachable).
+ */
+async function dnsQuery(server: string, port: number, name: string, netns?: string): Promise<string> {
   const q = dnsPacket.encode({ type: "query", id: 7, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: "A", name, class: "IN" }] });
-  return new Promise<string>((resolve) => {
-    const timer = setTimeout(() => resolve("timeout"), 3000);
-    sock.on("message", (m) => {
-      clearTimeout(timer);
-      resolve((dnsPacket.decode(m) as { rcode?: string }).rcode ?? "?");
-    });
-    sock.send(q, 53, server);
-  }).finally(() => sock.close());
+  const client = [
+    "const s = require('dgram').createSocket('udp4');",
+    "setTimeout(() => process.exit(2), 3000);",
+    "s.on('message', (m) => { process.stdout.write(String(m[3] & 15)); process.exit(0); });",
+    "s.on('error', () => process.exit(2));",
+    `s.send(Buffer.from(${JSON.stringify(q.toString("base64"))}, "base64"), ${port}, ${JSON.stringify(server)});`,
+  ].join("\n");
+  const node = [process.execPath, "-e", client];
+  const r = await sys(netns ? "nsenter" : node[0]!, netns ? [`--net=${netns}`, ...node] : node.slice(1), { allowFailure: true });
+  const names = ["NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"];
+  return r.code === 0 ? (names[Number(r.stdout)] ?? r.stdout) : "no answer";
 }
 
 const ipOf = (c: ContainerInfo, net: string) => c.networks[net]?.ipAddress ?? "?";
@@ -253,22 +258,34 @@ describe.skipIf(!root)("network boundaries", () => {
     expect((await nslookup(fromContainer(stranger.id), stranger.name, other.gateway)).addresses).toEqual([ipOf(stranger, other.name)]);
     const forwarded = upstream.queries.length;
 
-    // The same lookups from outside the network.
+    // The server's own port: containers of the network reach it at <gateway>:53 through a DNAT on the bridge (rules.ts).
+    const listening = await listenersOn(app.gateway);
+    expect(listening).toHaveLength(1); // udp and tcp on one port
+    const port = Number(listening[0]!.split(":")[1]);
+    const container = (c: ContainerInfo) => `/proc/${c.pid ?? 0}/ns/net`;
+    // Control of the query helper: a container of the network, at the server's port, gets answers.
+    expect(await dnsQuery(app.gateway, port, named.name, container(client))).toBe("NOERROR");
+
+    // The same lookups from outside the network: the server's port REFUSES them, and port 53
+    // of the gateway is not redirected for them (nothing is published there, so nothing answers).
     const lan = await nslookup(fromLan, named.name, app.gateway);
     expect(lan.addresses).toEqual([]);
-    expect(lan.out).toMatch(/REFUSED/);
+    expect(await dnsQuery(app.gateway, 53, named.name, `/var/run/netns/${LAN_NS}`)).toBe("no answer");
+    expect(await dnsQuery(app.gateway, port, named.name, `/var/run/netns/${LAN_NS}`)).toBe("REFUSED");
+    expect(await dnsQuery(app.gateway, port, "outside.example", `/var/run/netns/${LAN_NS}`)).toBe("REFUSED");
     expect((await nslookup(fromLan, "outside.example", app.gateway)).addresses).toEqual([]);
-    const cross = await nslookup(fromContainer(stranger.id), named.name, app.gateway);
-    expect(cross.addresses).toEqual([]);
-    expect(cross.out).toMatch(/REFUSED/);
-    expect(await hostDnsQuery(app.gateway, named.name)).toBe("REFUSED");
-    expect(await hostDnsQuery(app.gateway, "outside.example")).toBe("REFUSED");
+    expect((await nslookup(fromContainer(stranger.id), named.name, app.gateway)).addresses).toEqual([]);
+    expect(await dnsQuery(app.gateway, 53, named.name, container(stranger))).toBe("no answer");
+    expect(await dnsQuery(app.gateway, port, named.name, container(stranger))).toBe("REFUSED");
+    expect(await dnsQuery(app.gateway, port, named.name)).toBe("REFUSED");
+    expect(await dnsQuery(app.gateway, port, "outside.example")).toBe("REFUSED");
     expect(upstream.queries.length).toBe(forwarded); // nothing was forwarded for them
 
     // And the engine's DNS sockets (UDP and TCP) are bound to its gateways only, never to a wildcard address.
-    const ours = (await sys("ss", ["-Hlntup", "sport = :53"])).stdout.split("\n").filter((l) => l.includes(`pid=${process.pid},`));
-    const bound = [...new Set(ours.map((l) => l.split(/\s+/)[4] ?? ""))].sort();
-    expect(bound).toEqual([`${app.gateway}:53`, `${other.gateway}:53`].sort());
+    const ours = (await sys("ss", ["-Hlntup"])).stdout.split("\n").filter((l) => l.includes(`pid=${process.pid},`));
+    const bound = [...new Set(ours.map((l) => l.split(/\s+/)[4] ?? ""))];
+    const otherPort = (await listenersOn(other.gateway))[0]!;
+    expect(bound.filter((a) => a.endsWith(`:${port}`) || a.endsWith(`:${otherPort.split(":")[1]}`)).sort()).toEqual([`${app.gateway}:${port}`, otherPort].sort());
     for (const c of [named, client, stranger]) await w.engine.removeContainer(c.id, { force: true });
     await w.engine.removeNetwork(other.name);
   });
