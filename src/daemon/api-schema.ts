@@ -12,7 +12,7 @@ import { Ajv } from "ajv";
 import type { ErrorObject, ValidateFunction } from "ajv";
 import { MAX_TIMEOUT_MS } from "../../engine/timeout.js";
 import type { NetworkConnectRequest, NetworkDisconnectRequest } from "./api.js";
-import type { AttachRequest, CommitRequest, CopyRequest, DownRequest, ExecRequest, ExportRequest, NetworkCreateRequest, PortBinding, ProjectRef, RunRequest, UpRequest, VolumeCreateRequest } from "./api.js";
+import type { AttachRequest, CommitRequest, CopyRequest, DownRequest, ExecRequest, ExportRequest, NetworkCreateRequest, PortBinding, ProjectRef, RunRequest, StackBuildOptions, StackBuildRequest, UpRequest, VolumeCreateRequest } from "./api.js";
 import type { DockerConfigLocation, ImagePullRequest, ImagePushRequest, ImageRemoveRequest, ImageTagRequest, LoginRequest, LogoutRequest } from "./api.js";
 import { HttpError } from "./http.js";
 
@@ -58,8 +58,22 @@ export const upOptionsSchema = {
     mustExist: strings,
     noStart: bool,
     renewAnonVolumes: bool,
+    build: { enum: ["always", "never"] },
     dryRun: bool,
   },
+} as const;
+
+export const stackBuildOptionsSchema = {
+  type: "object",
+  additionalProperties: false,
+  properties: { services: strings, withDependencies: bool, noCache: bool, pull: bool, buildArgs: stringMap },
+} as const;
+
+export const stackBuildRequestSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["project", "options"],
+  properties: { project: projectRefSchema, options: stackBuildOptionsSchema },
 } as const;
 
 export const upRequestSchema = {
@@ -261,6 +275,7 @@ export const logoutRequestSchema = {
 
 const SCHEMAS = {
   UpRequest: upRequestSchema,
+  StackBuildRequest: stackBuildRequestSchema,
   DownRequest: downRequestSchema,
   ExecRequest: execRequestSchema,
   AttachRequest: attachRequestSchema,
@@ -282,6 +297,7 @@ const SCHEMAS = {
 
 export interface WireTypes {
   UpRequest: UpRequest;
+  StackBuildRequest: StackBuildRequest;
   DownRequest: DownRequest;
   ExecRequest: ExecRequest;
   AttachRequest: AttachRequest;
@@ -333,6 +349,8 @@ export const SCHEMAS_MATCH_TYPES: {
   project: Same<Props<typeof projectRefSchema>, keyof ProjectRef>;
   up: Same<Props<typeof upRequestSchema>, keyof UpRequest>;
   upOptions: Same<Props<typeof upOptionsSchema>, keyof UpRequest["options"]>;
+  stackBuild: Same<Props<typeof stackBuildRequestSchema>, keyof StackBuildRequest>;
+  stackBuildOptions: Same<Props<typeof stackBuildOptionsSchema>, keyof StackBuildOptions>;
   down: Same<Props<typeof downRequestSchema>, keyof DownRequest>;
   downOptions: Same<Props<typeof downOptionsSchema>, keyof DownRequest["options"]>;
   exec: Same<Props<typeof execRequestSchema>, keyof ExecRequest>;
@@ -356,6 +374,8 @@ export const SCHEMAS_MATCH_TYPES: {
   project: true,
   up: true,
   upOptions: true,
+  stackBuild: true,
+  stackBuildOptions: true,
   down: true,
   downOptions: true,
   exec: true,

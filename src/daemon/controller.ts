@@ -15,14 +15,16 @@ import { restartOnDaemonStart } from "../../reconciler/restart-policy.js";
 import { LABEL } from "../../model/labels.js";
 import type { StackSpec } from "../../model/stack.js";
 import type { ObservedStack } from "../../reconciler/observed.js";
-import { planDown, planUp, selectServices } from "../../reconciler/plan.js";
+import { planBuilds, planDown, planUp, selectServices } from "../../reconciler/plan.js";
+import type { BuildFlags } from "../../reconciler/build-request.js";
+import { addBuildInputs } from "./build-inputs.js";
 import type { Plan, UpOptions } from "../../reconciler/plan.js";
 import { loadStack } from "../stack/load.js";
 import { embeddedHostResources } from "./host-resources.js";
 import type { HostResources } from "../stack/host-resources.js";
 import { checkEngineSupport } from "../stack/support.js";
 import { NO_SUCH_SERVICE } from "./api.js";
-import type { ContainerView, DaemonEvent, DownRequest, JobView, StackSummary, UpRequest } from "./api.js";
+import type { ContainerView, DaemonEvent, DownRequest, JobView, StackBuildRequest, StackSummary, UpRequest } from "./api.js";
 import { withLabelledResources } from "./labelled-resources.js";
 import { StackWatcher } from "./watch.js";
 import { DevelopWatcher } from "./develop-watch.js";
@@ -110,6 +112,7 @@ export class StackController {
     const loaded = loadStack({ ...req.project, host: this.host() });
     for (const w of loaded.warnings) emit({ type: "warning", message: w });
     const spec = loaded.stack;
+    await addBuildInputs(spec);
     checkName("project", spec.name);
     // Before anything is stored or touched: a key the engine would drop stops up, create and scale.
     checkEngineSupport(spec);
@@ -119,6 +122,7 @@ export class StackController {
     if (req.options.dryRun) return this.serialize(spec.name, async () => previewPlan(spec, planUp(spec, await this.observe(spec), { ...req.options, startStopped: true }), emit));
     if (req.options.noStart) return this.create(req, spec, emit);
     return this.serialize(spec.name, async () => {
+      if (!(await this.buildWhatUpNeeds(spec, req.options, emit))) return false;
       const previous = this.stacks.get(spec.name);
       // Persist the desired state first: a daemon killed mid-apply resumes from it.
       this.stacks.put({
@@ -153,6 +157,7 @@ export class StackController {
    */
   private create(req: UpRequest, spec: StackSpec, emit: Emit): Promise<boolean> {
     return this.serialize(spec.name, async () => {
+      if (!(await this.buildWhatUpNeeds(spec, req.options, emit))) return false;
       const previous = this.stacks.get(spec.name);
       const options = { ...req.options, noStart: undefined, renewAnonVolumes: undefined };
       this.stacks.put({ name: spec.name, project: req.project, spec, options, stoppedByUser: previous?.stoppedByUser ?? [], updatedAt: new Date().toISOString() });
@@ -209,6 +214,38 @@ export class StackController {
     });
   }
 
+  /**
+   * Before an up or create changes anything: the images of services with build:
+   * that are missing, changed (their build inputs are in the config hash) or
+   * asked for (--build); none with --no-build. A failed build stops the up.
+   */
+  private async buildWhatUpNeeds(spec: StackSpec, options: UpRequest["options"], emit: Emit): Promise<boolean> {
+    if (options.build === "never") return true;
+    const builds = planBuilds(spec, await this.observe(spec), { services: options.services, withDependencies: !options.noDeps, always: options.build === "always", noRecreate: options.noRecreate });
+    return builds.actions.length === 0 || this.run(spec, builds, emit);
+  }
+
+  /** `tscompose build [SERVICE...]`: builds, nothing else; the stack's record is not touched. */
+  async build(req: StackBuildRequest, emit: Emit): Promise<boolean> {
+    const loaded = loadStack({ ...req.project, host: this.host() });
+    for (const w of loaded.warnings) emit({ type: "warning", message: w });
+    const spec = loaded.stack;
+    checkName("project", spec.name);
+    checkEngineSupport(spec);
+    const o = req.options;
+    for (const s of o.services ?? []) {
+      if (!(s in spec.services)) throw Object.assign(new Error(`no such service: ${s}`), { code: NO_SUCH_SERVICE });
+    }
+    return this.serialize(spec.name, async () => {
+      const plan = planBuilds(spec, await this.observe(spec), { ...(o.services && o.services.length > 0 ? { services: o.services } : {}), withDependencies: o.withDependencies ?? false, always: true });
+      if (plan.actions.length === 0) {
+        emit({ type: "result", ok: true, failed: [], project: spec.name });
+        return true;
+      }
+      return this.run(spec, plan, emit, { ...(o.noCache ? { noCache: true } : {}), ...(o.pull ? { pull: true } : {}), ...(o.buildArgs ? { buildArgs: o.buildArgs } : {}) });
+    });
+  }
+
   /** Watch mode: the stack's files changed. Reload; converge if they load, keep what runs if not. */
   async reload(project: string, files: string[]): Promise<void> {
     const record = this.stacks.get(project);
@@ -217,6 +254,7 @@ export class StackController {
     try {
       loaded = loadStack({ ...record.project, host: this.host() });
       checkEngineSupport(loaded.stack);
+      await addBuildInputs(loaded.stack);
     } catch (err) {
       this.reportReloadError(project, (err as Error).message);
       return;
@@ -228,6 +266,10 @@ export class StackController {
     this.log.info("stack files changed", { stack: project, files, changedServices: changed });
     this.publish({ type: "stack", action: "reload", project, message: changed.length > 0 ? `changed: ${changed.join(", ")}` : "no service changed", time: Date.now() });
     await this.serialize(project, async () => {
+      if (!(await this.buildWhatUpNeeds(spec, { ...record.options, services: undefined }, () => undefined))) {
+        this.reportReloadError(project, "a build failed; see the daemon log");
+        return;
+      }
       this.stacks.put({ ...record, spec, updatedAt: new Date().toISOString() });
       this.jobs?.sync(spec);
       const observed = await this.observe(spec, record.stoppedByUser);
@@ -239,11 +281,13 @@ export class StackController {
     });
   }
 
-  /** develop.watch rebuild: recreate services' containers (up --no-deps --force-recreate of them). */
+  /** develop.watch rebuild: build the services' images again (those with build:), then recreate their containers (up --no-deps --force-recreate of them). */
   async recreate(project: string, services: string[]): Promise<boolean> {
     return this.serialize(project, async () => {
       const record = this.stacks.get(project);
       if (!record) return false;
+      const builds = planBuilds(record.spec, await this.observe(record.spec, record.stoppedByUser), { services, always: true });
+      if (builds.actions.length > 0 && !(await this.run(record.spec, builds, () => undefined))) return false;
       const observed = await this.observe(record.spec, record.stoppedByUser);
       const plan = planUp(record.spec, observed, { ...record.options, services, noDeps: true, forceRecreate: true, startStopped: true });
       const ok = await this.run(record.spec, plan, () => undefined);
@@ -282,8 +326,8 @@ export class StackController {
     return observe(this.engine, this.health, spec, stoppedByUser);
   }
 
-  private run(spec: StackSpec, plan: Plan, emit: Emit): Promise<boolean> {
-    return runPlan({ engine: this.supervision.applyEngine, health: this.health, log: this.log }, spec, plan, emit);
+  private run(spec: StackSpec, plan: Plan, emit: Emit, build?: BuildFlags): Promise<boolean> {
+    return runPlan({ engine: this.supervision.applyEngine, health: this.health, log: this.log }, spec, plan, emit, build);
   }
 
   /** Starts health checks for the stack's running containers that have one. */

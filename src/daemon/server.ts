@@ -176,6 +176,11 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
       checkProjectNames(body.project.projectName);
       await streamed((emit) => controller.up(body, emit))(req, res, [], new URLSearchParams());
     }),
+    r("POST", "/stacks/build", async (req, res) => {
+      const body = checkRequest("StackBuildRequest", await readJsonBody(req));
+      checkProjectNames(body.project.projectName);
+      await streamed((emit) => controller.build(body, emit))(req, res, [], new URLSearchParams());
+    }),
     r("POST", "/stacks/down", async (req, res) => {
       const body = checkRequest("DownRequest", await readJsonBody(req));
       checkProjectNames(body.projectName, body.project?.projectName);

@@ -63,6 +63,8 @@ function describeAction(a: Action): string {
       return `start ${a.service}-${a.number}`;
     case "wait":
       return `wait for ${a.service} (${a.condition})`;
+    case "build":
+      return `build ${a.image}`;
     default:
       return `${a.kind} ${a.name}`;
   }
