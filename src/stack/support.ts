@@ -142,6 +142,7 @@ export const SERVICE_ROWS: readonly SupportRow[] = [
   { key: "networks.*.interface_name", reason: "naming the container's interface is not implemented" },
   { key: "networks.*.link_local_ips", reason: "link-local addresses are not implemented" },
   { key: "provider", reason: "provider services (compose plugins) are not supported" },
+  { key: "pull_policy", reason: "pull_policy build needs the service's build: section", when: (v, svc) => v === "build" && (svc.build === undefined || svc.build === null) },
   { key: "pull_refresh_after", reason: "pull_refresh_after is not implemented" },
   { key: "storage_opt", reason: "the overlay snapshotter has no per-container quota" },
   { key: "use_api_socket", reason: "the embedded engine has no Docker API socket to share" },
