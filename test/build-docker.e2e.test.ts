@@ -117,4 +117,24 @@ describe.skipIf(!isRoot)("build: on the Docker engine, through the daemon", () =
     expect(down.code, down.stderr).toBe(0);
     expect(await containerOf()).toBe("");
   }, 400_000);
+
+  it("image build: docker build's flags, the image tagged; a bad Dockerfile exits 1 at its line", async () => {
+    const daemon = d as TestDaemon;
+    const docker = dockerd as PrivateDockerd;
+    const ctx = join(daemon.dir, "standalone");
+    mkdirSync(ctx, { recursive: true });
+    writeFileSync(join(ctx, "data.txt"), "standalone\n");
+    writeFileSync(join(daemon.dir, "Other.Dockerfile"), "FROM busybox AS base\nARG WHO\nRUN echo \"$WHO\" > /who\nCOPY data.txt /data.txt\nFROM base AS unused\nRUN false\n");
+    const ok = daemon.cli(["image", "build", "-t", "standalone:1", "-f", "Other.Dockerfile", "--build-arg", "WHO=me", "--target", "base", "--label", "k=v", "standalone"]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/^#\d+ \[\d\/\d\] RUN echo/m);
+    expect(ok.stdout).toMatch(/^sha256:[0-9a-f]{64}$/m);
+    expect((await docker.docker(["run", "--rm", "--network", "none", "standalone:1", "cat", "/who", "/data.txt"])).stdout).toBe("me\nstandalone\n");
+    expect((await docker.docker(["image", "inspect", "-f", "{{index .Config.Labels \"k\"}}", "standalone:1"])).stdout.trim()).toBe("v");
+    writeFileSync(join(ctx, "Dockerfile"), "FROM busybox\nNOPE x\n");
+    const bad = daemon.cli(["image", "build", "-t", "standalone:2", "standalone"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/unknown instruction: NOPE/i);
+    await docker.docker(["rmi", "standalone:1"]);
+  }, 240_000);
 });

@@ -74,6 +74,7 @@ export class BuildPrinter {
 
 /** `[1/4] RUN make` of service web -> `[web 1/4] RUN make`, as compose names a service's vertices. */
 export function withService(name: string, service: string): string {
+  if (service === "") return name;
   return name.startsWith("[") ? `[${service} ${name.slice(1)}` : `[${service}] ${name}`;
 }
 

@@ -1,6 +1,7 @@
 // `tscompose build [SERVICE...]`: the stack's images built in the daemon,
 // its progress printed as docker compose prints it; exit 1 on a failed build.
-import type { StackBuildRequest, StreamMessage } from "../daemon/api.js";
+import { resolve } from "node:path";
+import type { ImageBuildRequest, StackBuildRequest, StreamMessage } from "../daemon/api.js";
 import type { ProjectOptions } from "../stack/load.js";
 import { CliError } from "./errors.js";
 import { renderProgress } from "./progress.js";
@@ -45,5 +46,41 @@ export async function runBuild(opts: ProjectOptions, services: string[], flags: 
   const request = buildRequest(opts, services, flags);
   const client = await daemon();
   const { ok } = await renderProgress(client.stream<StreamMessage>("POST", "/stacks/build", request), { quiet: flags.quiet });
+  return ok ? 0 : 1;
+}
+
+export interface ImageBuildFlags {
+  tag?: string[];
+  file?: string;
+  buildArg?: string[];
+  target?: string;
+  noCache?: boolean;
+  pull?: boolean;
+  label?: string[];
+}
+
+/** `tscompose image build -t TAG [-f FILE] ... CONTEXT`: docker build's flags; paths resolved here, where the user typed them. */
+export function imageBuildRequest(context: string, flags: ImageBuildFlags, cwd = process.cwd()): ImageBuildRequest {
+  const buildArgs = buildArgsOf(flags.buildArg ?? []);
+  const labels: Record<string, string> = {};
+  for (const l of flags.label ?? []) {
+    const eq = l.indexOf("=");
+    labels[eq < 0 ? l : l.slice(0, eq)] = eq < 0 ? "" : l.slice(eq + 1);
+  }
+  return {
+    contextDir: resolve(cwd, context),
+    ...(flags.file !== undefined ? { dockerfile: resolve(cwd, flags.file) } : {}),
+    tags: flags.tag ?? [],
+    ...(Object.keys(buildArgs).length > 0 ? { buildArgs } : {}),
+    ...(flags.target !== undefined ? { target: flags.target } : {}),
+    ...(flags.noCache ? { noCache: true } : {}),
+    ...(flags.pull ? { pull: true } : {}),
+    ...(Object.keys(labels).length > 0 ? { labels } : {}),
+  };
+}
+
+export async function runImageBuild(context: string, flags: ImageBuildFlags): Promise<number> {
+  const client = await daemon();
+  const { ok } = await renderProgress(client.stream<StreamMessage>("POST", "/images/build", imageBuildRequest(context, flags)));
   return ok ? 0 : 1;
 }

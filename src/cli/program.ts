@@ -229,6 +229,21 @@ function addImageCommands(program: Command): void {
   imp(program.command("import"));
 
   const image = program.command("image").description("Manage images");
+  image
+    .command("build")
+    .description("Build an image from a Dockerfile (docker build)")
+    .argument("<context>", "the build context directory")
+    .option("-t, --tag <name>", "name and optionally a tag (repeatable)", collect, [])
+    .option("-f, --file <path>", "name of the Dockerfile (default: CONTEXT/Dockerfile)")
+    .option("--build-arg <key=value>", "set build-time variables (repeatable)", collect, [])
+    .option("--target <stage>", "set the target build stage to build")
+    .option("--no-cache", "do not use cache when building the image")
+    .option("--pull", "always attempt to pull a newer version of the image")
+    .option("--label <key=value>", "set metadata for an image (repeatable)", collect, [])
+    .action(async (context: string, opts: { tag?: string[]; file?: string; buildArg?: string[]; target?: string; cache?: boolean; pull?: boolean; label?: string[] }) => {
+      const { runImageBuild } = await import("./build.js");
+      process.exitCode = await runImageBuild(context, { ...opts, noCache: opts.cache === false });
+    });
   pull(image.command("pull"));
   ls(image.command("ls").alias("list"));
   rm(image.command("rm").alias("remove"));

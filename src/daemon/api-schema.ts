@@ -12,7 +12,7 @@ import { Ajv } from "ajv";
 import type { ErrorObject, ValidateFunction } from "ajv";
 import { MAX_TIMEOUT_MS } from "../../engine/timeout.js";
 import type { NetworkConnectRequest, NetworkDisconnectRequest } from "./api.js";
-import type { AttachRequest, CommitRequest, CopyRequest, DownRequest, ExecRequest, ExportRequest, NetworkCreateRequest, PortBinding, ProjectRef, RunRequest, StackBuildOptions, StackBuildRequest, UpRequest, VolumeCreateRequest } from "./api.js";
+import type { AttachRequest, CommitRequest, CopyRequest, DownRequest, ExecRequest, ExportRequest, NetworkCreateRequest, PortBinding, ProjectRef, RunRequest, ImageBuildRequest, StackBuildOptions, StackBuildRequest, UpRequest, VolumeCreateRequest } from "./api.js";
 import type { DockerConfigLocation, ImagePullRequest, ImagePushRequest, ImageRemoveRequest, ImageTagRequest, LoginRequest, LogoutRequest } from "./api.js";
 import { HttpError } from "./http.js";
 
@@ -67,6 +67,13 @@ export const stackBuildOptionsSchema = {
   type: "object",
   additionalProperties: false,
   properties: { services: strings, withDependencies: bool, noCache: bool, pull: bool, buildArgs: stringMap },
+} as const;
+
+export const imageBuildRequestSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["contextDir", "tags"],
+  properties: { contextDir: str, dockerfile: str, tags: strings, buildArgs: stringMap, target: str, noCache: bool, pull: bool, labels: stringMap },
 } as const;
 
 export const stackBuildRequestSchema = {
@@ -276,6 +283,7 @@ export const logoutRequestSchema = {
 const SCHEMAS = {
   UpRequest: upRequestSchema,
   StackBuildRequest: stackBuildRequestSchema,
+  ImageBuildRequest: imageBuildRequestSchema,
   DownRequest: downRequestSchema,
   ExecRequest: execRequestSchema,
   AttachRequest: attachRequestSchema,
@@ -298,6 +306,7 @@ const SCHEMAS = {
 export interface WireTypes {
   UpRequest: UpRequest;
   StackBuildRequest: StackBuildRequest;
+  ImageBuildRequest: ImageBuildRequest;
   DownRequest: DownRequest;
   ExecRequest: ExecRequest;
   AttachRequest: AttachRequest;
@@ -350,6 +359,7 @@ export const SCHEMAS_MATCH_TYPES: {
   up: Same<Props<typeof upRequestSchema>, keyof UpRequest>;
   upOptions: Same<Props<typeof upOptionsSchema>, keyof UpRequest["options"]>;
   stackBuild: Same<Props<typeof stackBuildRequestSchema>, keyof StackBuildRequest>;
+  imageBuild: Same<Props<typeof imageBuildRequestSchema>, keyof ImageBuildRequest>;
   stackBuildOptions: Same<Props<typeof stackBuildOptionsSchema>, keyof StackBuildOptions>;
   down: Same<Props<typeof downRequestSchema>, keyof DownRequest>;
   downOptions: Same<Props<typeof downOptionsSchema>, keyof DownRequest["options"]>;
@@ -375,6 +385,7 @@ export const SCHEMAS_MATCH_TYPES: {
   up: true,
   upOptions: true,
   stackBuild: true,
+  imageBuild: true,
   stackBuildOptions: true,
   down: true,
   downOptions: true,

@@ -164,6 +164,20 @@ export interface StackBuildOptions {
   buildArgs?: Record<string, string>;
 }
 
+/** POST /images/build: `tscompose image build` (docker build), streamed like up; the build's messages have service "". */
+export interface ImageBuildRequest {
+  /** Absolute (the CLI resolves it). */
+  contextDir: string;
+  /** -f: absolute (docker resolves it from the current directory). */
+  dockerfile?: string;
+  tags: string[];
+  buildArgs?: Record<string, string>;
+  target?: string;
+  noCache?: boolean;
+  pull?: boolean;
+  labels?: Record<string, string>;
+}
+
 export type StreamMessage =
   | ActionMessage
   | PullMessage
