@@ -202,11 +202,29 @@ export interface DeviceSpec {
   permissions: string;
 }
 
+/** A service's `build:` as the builder takes it (the keys the engine refuses stay in ServiceSpec.unsupported). */
 export interface BuildSpec {
+  /** An absolute directory, or a remote context (git, http) as written, which `up` refuses. */
   context: string;
   dockerfile: string | undefined;
-  args: Record<string, string>;
+  dockerfileInline?: string;
+  /** A value-less arg took the environment's value; undefined when the environment has none (it is then sent unset, as compose does). */
+  args: Record<string, string | undefined>;
   target: string | undefined;
+  /** More names to tag the image with, besides the service's image. */
+  tags?: string[];
+  labels?: Record<string, string>;
+  noCache?: boolean;
+  pull?: boolean;
+  network?: string;
+  shmSize?: number;
+  /** `name:ip` lines. */
+  extraHosts?: string[];
+  /** Names of top-level secrets, usable by RUN --mount=type=secret,id=NAME. */
+  secrets?: string[];
+  /** name -> a directory (absolute) or `docker-image://REF`, as written. */
+  additionalContexts?: Record<string, string>;
+  platforms?: string[];
 }
 
 export interface EnvFileRef {

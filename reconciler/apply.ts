@@ -7,7 +7,8 @@
 // events, never printed: the CLI and the TUI decide how it looks.
 import { kindOf } from "../model/errors.js";
 import type { ErrorKind } from "../model/errors.js";
-import type { ContainerInfo, Engine, PullProgress } from "../engine/types.js";
+import type { BuildProgress, ContainerInfo, Engine, PullProgress } from "../engine/types.js";
+import { buildRequestOf, type BuildFlags } from "./build-request.js";
 import { containerNameFor, containerSpecFor } from "./container-spec.js";
 import { startWithHooks, stopWithHooks } from "./hooks.js";
 import { namespaceContainers } from "./namespace-containers.js";
@@ -26,7 +27,8 @@ export type ProgressEvent =
       status: "started" | "done" | "failed" | "skipped";
       message?: string;
     }
-  | { type: "pull"; image: string; progress: PullProgress };
+  | { type: "pull"; image: string; progress: PullProgress }
+  | { type: "build"; service: string; progress: BuildProgress };
 
 export interface HealthSource {
   /** Current health of a container: undefined when it has no health check. */
@@ -44,6 +46,8 @@ export interface ApplyOptions {
   waitTimeoutMs?: number;
   /** Poll interval while waiting for conditions. */
   pollMs?: number;
+  /** The command line's build flags (tscompose build --no-cache ...). */
+  build?: BuildFlags;
 }
 
 export interface ApplyResult {
@@ -68,6 +72,7 @@ export function targetOf(a: Action): string {
     case "start":
       return `${a.service}-${a.number}`;
     case "wait":
+    case "build":
       return a.service;
     default:
       return a.name;
@@ -108,7 +113,7 @@ export async function apply(plan: Plan, opts: ApplyOptions): Promise<ApplyResult
   // slots, which bound the work that uses CPU here (process launches, mounts):
   // 100 stops of -t 10 then take ~10 s, not 100/limit x 10 s, and services
   // waiting on their dependencies' health never stall the others' creation.
-  const waits = (a: Action): boolean => a.kind === "stop" || a.kind === "wait" || a.kind === "pull";
+  const waits = (a: Action): boolean => a.kind === "stop" || a.kind === "wait" || a.kind === "pull" || a.kind === "build";
   let busy = 0;
   const byId = new Map(plan.actions.map((a) => [a.id, a]));
 
@@ -179,6 +184,13 @@ async function execute(a: Action, opts: ApplyOptions, created: Map<string, strin
   switch (a.kind) {
     case "pull":
       await engine.pullImage(a.image, { ...(a.platform ? { platform: a.platform } : {}), onProgress: (progress) => opts.onEvent?.({ type: "pull", image: a.image, progress }), signal: opts.signal });
+      return;
+    case "build":
+      await engine.buildImage({
+        ...buildRequestOf(stack, svcOf(a.service), opts.build),
+        signal: opts.signal,
+        onProgress: (progress) => opts.onEvent?.({ type: "build", service: a.service, progress }),
+      });
       return;
     case "create-network": {
       const net = stack.networks[a.network];

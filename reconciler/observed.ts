@@ -19,6 +19,8 @@ export interface ObservedContainer {
   stoppedByUser: boolean;
   /** Its exit was asked for by a stop (the user's, or a recreate, scale-down or down cut short). */
   stopRequested?: boolean;
+  /** The image it was made from (sha256:...), where the engine says. */
+  imageId?: string;
   /** Its anonymous volumes by target: a recreate mounts them in the new container (compose keeps a database's data so). */
   anonymousVolumes?: { name: string; target: string }[];
 }
@@ -39,6 +41,8 @@ export interface ObservedStack {
    * and number mounts them.
    */
   handedOver?: { service: string; number: number; name: string; target: string }[];
+  /** The ID of each present image reference: a container made from another one of a built image is recreated. */
+  imageIds?: Record<string, string>;
   /** When each present image reference was last pulled (ms since the epoch), where the engine knows. */
   imagePulledAt?: Record<string, number>;
   /** When this was observed (ms since the epoch): what pull times are compared with; default the planning time. */
@@ -66,6 +70,7 @@ export function observeContainer(c: ContainerInfo, extras: ObservedExtras = {}):
     oneoff: (c.labels[LABEL.oneoff] ?? "False") === "True",
     stoppedByUser: extras.stoppedByUser?.(c.id) ?? false,
     stopRequested: c.stopRequested === true,
+    ...(c.imageId ? { imageId: c.imageId } : {}),
     ...(c.anonymousVolumes && c.anonymousVolumes.length > 0 ? { anonymousVolumes: c.anonymousVolumes.map((v) => ({ ...v })) } : {}),
   };
 }

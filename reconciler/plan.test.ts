@@ -21,6 +21,8 @@ function summary(actions: Action[]): string[] {
           return `${a.kind} ${a.service}-${a.number}`;
         case "wait":
           return `wait ${a.service} ${a.condition}`;
+        case "build":
+          return `build ${a.service}`;
         case "remove-network":
           return `remove-network ${a.network}`;
         case "remove-volume":

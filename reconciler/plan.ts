@@ -25,6 +25,7 @@ export { selectServices };
 
 export type Action =
   | { kind: "pull"; id: string; after: string[]; image: string; service: string; platform?: string }
+  | { kind: "build"; id: string; after: string[]; image: string; service: string }
   | { kind: "create-network"; id: string; after: string[]; network: string }
   | { kind: "create-volume"; id: string; after: string[]; volume: string }
   | {
@@ -87,6 +88,40 @@ export interface UpOptions {
   noStart?: boolean;
   /** up -V: a recreated container gets new anonymous volumes instead of its predecessor's. */
   renewAnonVolumes?: boolean;
+  /** up --build ("always": build every selected service with build:) and --no-build ("never"); default: build what is missing or changed (planBuilds). */
+  build?: "always" | "never";
+}
+
+export interface BuildPlanOptions {
+  services?: string[];
+  /** Also the services the named ones depend on (build --with-dependencies; up always). */
+  withDependencies?: boolean;
+  always?: boolean;
+  noRecreate?: boolean;
+}
+
+/**
+ * The builds that come before an up (or make a `tscompose build`): a service
+ * with build: is built when asked to (always), when its image is absent, or
+ * when its containers carry another config hash, which covers its build
+ * inputs (the daemon folds them in): an edited Dockerfile or context is
+ * rebuilt before the container is recreated.
+ */
+export function planBuilds(stack: StackSpec, observed: ObservedStack, opts: BuildPlanOptions = {}): Plan {
+  const actions: Action[] = [];
+  const images = new Set<string>();
+  for (const name of selectServices(stack, opts.services, !(opts.withDependencies ?? false))) {
+    const svc = stack.services[name] as ServiceSpec;
+    if (svc.build === undefined) continue;
+    const image = imageOf(stack, svc);
+    if (images.has(image)) continue;
+    const changed = !opts.noRecreate && observed.containers.some((c) => c.service === name && !c.oneoff && c.configHash !== svc.configHash);
+    if (opts.always || !observed.images.includes(image) || changed) {
+      images.add(image);
+      actions.push({ kind: "build", id: `build:${name}`, after: [], image, service: name });
+    }
+  }
+  return { actions, warnings: [], errors: [] };
 }
 
 const isRunning = (c: ObservedContainer): boolean => c.state === "running" || c.state === "paused" || c.state === "restarting";
@@ -143,7 +178,10 @@ export function planUp(stack: StackSpec, observed: ObservedStack, opts: UpOption
   for (const name of selected) {
     const svc = stack.services[name] as ServiceSpec;
     const existing = byService.get(name) ?? [];
-    if (existing.some((c) => opts.forceRecreate || c.state === "dead" || (!opts.noRecreate && c.configHash !== svc.configHash))) {
+    // A built image that changed since the container was made (a build, up --build) recreates it, as compose does.
+    const current = svc.build !== undefined ? observed.imageIds?.[imageOf(stack, svc)] : undefined;
+    const rebuilt = (c: ObservedContainer): boolean => current !== undefined && c.imageId !== undefined && c.imageId !== current;
+    if (existing.some((c) => opts.forceRecreate || c.state === "dead" || (!opts.noRecreate && (c.configHash !== svc.configHash || rebuilt(c))))) {
       recreated.add(name);
     }
   }
@@ -171,8 +209,8 @@ export function planUp(stack: StackSpec, observed: ObservedStack, opts: UpOption
     const existing = [...(byService.get(name) ?? [])].sort((a, b) => a.number - b.number);
     const started: string[] = [];
     const image = imageOf(stack, svc);
-    // No builds yet (issue 18): a build-only service's image is looked for as with `missing`.
-    const policy = opts.pull ?? (svc.pullPolicy === "build" ? "missing" : svc.pullPolicy);
+    // A service with build: gets its image from planBuilds, never from a registry (up --no-build: it must be there).
+    const policy = svc.build !== undefined ? "never" : (opts.pull ?? svc.pullPolicy);
     // The service's image, and the images its image volumes mount, pulled per its pull_policy (as compose does).
     const pullOne = (ref: string, platform: string | undefined): string[] => {
       const local = { present: observed.images.includes(ref), pulledAtMs: observed.imagePulledAt?.[ref] };

@@ -206,11 +206,8 @@ describe("--dry-run, create and scale", () => {
     expect(psRows(daemon, project, work).map((r) => `${r.Service}:${r.State}`).sort()).toEqual(["db:running", "web:running"]);
   }, 180_000);
 
-  it("create refuses --build and --force-recreate with --no-recreate, touching nothing", () => {
+  it("create refuses --force-recreate with --no-recreate, touching nothing", () => {
     const before = world();
-    const build = cli(["create", "--build"]);
-    expect(build.code).not.toBe(0);
-    expect(build.stderr).toMatch(/--build is not supported: tscompose does not build images yet/);
     const both = cli(["create", "--force-recreate", "--no-recreate"]);
     expect(both.code).not.toBe(0);
     expect(both.stderr).toMatch(/incompatible/);

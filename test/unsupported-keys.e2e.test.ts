@@ -65,11 +65,11 @@ describe("keys the embedded engine does not implement", () => {
       expect(created(), args.join(" ")).toEqual({ containers: [], networks: [], volumes: [] });
     }
 
-    // A service to be built from a Dockerfile: the located "not yet" error, not a registry's.
-    writeFileSync(file, stack("    build: .").replace("  web:\n    image: busybox\n", "  web:\n"));
+    // A service built from a remote context: the located refusal, not a fetch or a registry's error.
+    writeFileSync(file, stack("    build: https://example.com/app.git").replace("  web:\n    image: busybox\n", "  web:\n"));
     const build = cli(["up", "-d"]);
     expect(build.code).not.toBe(0);
-    expect(build.stderr).toMatch(/compose\.yaml:8:5: services\.web\.build: not supported by the embedded engine: image builds are not implemented yet/);
+    expect(build.stderr).toMatch(/compose\.yaml:8:5: services\.web\.build: not supported by the embedded engine: remote build contexts \(git, http\) are not fetched/);
     expect(created()).toEqual({ containers: [], networks: [], volumes: [] });
 
     // The positive control: the same stack without the keys is created, and the listings above see it.

@@ -17,6 +17,7 @@ import { pipeline } from "node:stream/promises";
 import type { Readable, Writable } from "node:stream";
 import type Docker from "dockerode";
 import { EngineError } from "../errors.js";
+import { buildContextTar, buildQuery, checkBuildRequest, LegacyBuildTranslator, type BuildMessage } from "./build.js";
 import type {
   BuildRequest,
   BuildResult,
@@ -590,8 +591,29 @@ export class DockerEngine implements Engine {
     };
   }
 
-  buildImage(_req: BuildRequest): Promise<BuildResult> {
-    return Promise.reject(new EngineError("invalid", "image builds are not implemented yet on the docker engine"));
+  async buildImage(req: BuildRequest): Promise<BuildResult> {
+    checkBuildRequest(req);
+    const context = await buildContextTar(req);
+    const emit = req.onProgress ?? (() => undefined);
+    const translator = new LegacyBuildTranslator(emit, context.dockerfileText, req.dockerfileInline !== undefined ? "Dockerfile" : (req.dockerfile ?? "Dockerfile"));
+    const stream = await docker(
+      () => this.dial<Readable>({ path: "/build", method: "POST", query: buildQuery(req, context.dockerfileName), file: context.stream as unknown as NodeJS.ReadableStream, isStream: true, signal: req.signal }),
+      "build",
+    ).catch(async (e: unknown) => {
+      context.stream.destroy();
+      await context.done.catch(() => undefined);
+      throw e;
+    });
+    try {
+      await context.done;
+      for await (const msg of jsonLines<BuildMessage>(stream)) translator.feed(msg);
+      translator.finish();
+    } catch (e) {
+      if (req.signal?.aborted) throw new EngineError("conflict", "build: cancelled", { cause: e });
+      throw translateDockerError(e, "build");
+    }
+    if (translator.imageId === undefined) throw new EngineError("internal", "build: dockerd finished without naming the image it built");
+    return { imageId: translator.imageId, warnings: [] };
   }
 
   async commitContainer(idOrName: string, opts: CommitOptions = {}): Promise<string> {

@@ -46,6 +46,8 @@ import type {
   VolumeInfo,
 } from "../types.js";
 import { FakeFiles } from "./fake-files.js";
+import { applyStages, dockerfileOf, planOf } from "./fake-build.js";
+import { kindOf } from "../errors.js";
 import { runShell } from "./fake-shell.js";
 import type { ShellProcess } from "./fake-shell.js";
 
@@ -632,8 +634,38 @@ export class FakeEngine implements Engine {
     return this.call("exportContainer", [id, hostPath, opts], () => this.get(id).files.exportTar(hostPath, opts));
   }
 
-  buildImage(_req: BuildRequest): Promise<BuildResult> {
-    return Promise.reject(new EngineError("invalid", "image builds are not implemented yet on the fake engine"));
+  /** See ./fake-build.ts: the real frontend's plan, config steps applied, RUN and COPY only reported. */
+  buildImage(req: BuildRequest): Promise<BuildResult> {
+    return this.call("buildImage", [req], async () => {
+      const text = await dockerfileOf(req);
+      const known = (ref: string): ImageInfo | undefined => [...this.images.values()].find((i) => i.repoTags.includes(normalized(ref)));
+      let plan;
+      try {
+        plan = planOf(req, text, (ref) => known(ref)?.config.env);
+        for (const ref of plan.pulls) if (req.pull || !known(ref)) await this.pullImage(ref);
+        plan = planOf(req, text, (ref) => known(ref)?.config.env);
+      } catch (err) {
+        throw err instanceof EngineError ? err : new EngineError(kindOf(err), (err as Error).message, { cause: err });
+      }
+      const emit = req.onProgress ?? (() => undefined);
+      const config = applyStages(plan, (ref) => fromImageConfig((known(ref) as ImageInfo).config), emit);
+      if (req.labels) config.Labels = { ...config.Labels, ...req.labels };
+      const id = `sha256:${hex(64)}`;
+      const tags = req.tags.map(normalized);
+      for (const other of this.images.values()) other.repoTags = other.repoTags.filter((t) => !tags.includes(t));
+      this.images.set(id, {
+        id,
+        repoTags: tags,
+        repoDigests: [],
+        created: new Date().toISOString(),
+        size: 0,
+        architecture: "amd64",
+        os: "linux",
+        config: toImageConfig({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] }, config }),
+      });
+      for (const tag of tags) this.emit({ type: "image", action: "tag", id, ref: tag, time: Date.now() });
+      return { imageId: id, warnings: plan.warnings };
+    });
   }
 
   commitContainer(idOrName: string, opts: CommitOptions = {}): Promise<string> {

@@ -237,6 +237,21 @@ function addImageCommands(program: Command): void {
   imp(program.command("import"));
 
   const image = program.command("image").description("Manage images");
+  image
+    .command("build")
+    .description("Build an image from a Dockerfile (docker build)")
+    .argument("<context>", "the build context directory")
+    .option("-t, --tag <name>", "name and optionally a tag (repeatable)", collect, [])
+    .option("-f, --file <path>", "name of the Dockerfile (default: CONTEXT/Dockerfile)")
+    .option("--build-arg <key=value>", "set build-time variables (repeatable)", collect, [])
+    .option("--target <stage>", "set the target build stage to build")
+    .option("--no-cache", "do not use cache when building the image")
+    .option("--pull", "always attempt to pull a newer version of the image")
+    .option("--label <key=value>", "set metadata for an image (repeatable)", collect, [])
+    .action(async (context: string, opts: { tag?: string[]; file?: string; buildArg?: string[]; target?: string; cache?: boolean; pull?: boolean; label?: string[] }) => {
+      const { runImageBuild } = await import("./build.js");
+      process.exitCode = await runImageBuild(context, { ...opts, noCache: opts.cache === false });
+    });
   pull(image.command("pull"));
   ls(image.command("ls").alias("list"));
   rm(image.command("rm").alias("remove"));
@@ -312,6 +327,20 @@ export function buildProgram(version: string): Command {
     });
 
   program
+    .command("build")
+    .description("Build or rebuild services")
+    .argument("[services...]", "services to build (default: every service with build:)")
+    .option("--no-cache", "do not use cache when building the image")
+    .option("--pull", "always attempt to pull a newer version of the image")
+    .option("--build-arg <key=value>", "set build-time variables for services (repeatable)", collect, [])
+    .option("-q, --quiet", "don't print anything to STDOUT")
+    .option("--with-dependencies", "also build dependencies (transitively)")
+    .action(async (services: string[], opts: { cache?: boolean; pull?: boolean; buildArg?: string[]; quiet?: boolean; withDependencies?: boolean }) => {
+      const { runBuild } = await import("./build.js");
+      process.exitCode = await runBuild(projectOptions(program), services, { ...opts, noCache: opts.cache === false });
+    });
+
+  program
     .command("up")
     .description("Create and start containers")
     .argument("[services...]", "services to start (default: all)")
@@ -324,6 +353,8 @@ export function buildProgram(version: string): Command {
     .option("--scale <service=num>", "scale a service to NUM instances (repeatable)", collect, [])
     .option("--remove-orphans", "remove containers for services not defined in the stack file")
     .option("-V, --renew-anon-volumes", "recreate anonymous volumes instead of retrieving data from the previous containers")
+    .option("--build", "build images before starting containers")
+    .option("--no-build", "don't build an image, even if it's missing")
     .addOption(new Option("--pull <policy>", "pull images before running").choices(["always", "missing", "never"]))
     .option("--abort-on-container-exit", "stop all containers if any container stops (attached mode)")
     .option("--exit-code-from <service>", "return the exit code of the selected service container (implies --abort-on-container-exit)")
@@ -347,7 +378,8 @@ export function buildProgram(version: string): Command {
     .command("create")
     .description("Creates containers for a service (started by the next up)")
     .argument("[services...]", "services to create (default: all)")
-    .option("--build", "build images before creating containers (not supported yet: an error)")
+    .option("--build", "build images before creating containers")
+    .option("--no-build", "don't build an image, even if it's missing")
     .option("--force-recreate", "recreate containers even if their configuration has not changed")
     .option("--no-recreate", "if containers already exist, do not recreate them")
     .addOption(new Option("--pull <policy>", "pull images before creating").choices(["always", "missing", "never"]))

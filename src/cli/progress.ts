@@ -4,9 +4,11 @@
 import { NO_SUCH_SERVICE } from "../daemon/api.js";
 import type { StreamMessage } from "../daemon/api.js";
 import { STACK_ERROR_CODES } from "../stack/errors.js";
+import { BuildPrinter } from "./build-progress.js";
 
 const WORDS: Record<string, [string, string]> = {
   pull: ["Pulling", "Pulled"],
+  build: ["Building", "Built"],
   "create-network": ["Creating", "Created"],
   "create-volume": ["Creating", "Created"],
   create: ["Creating", "Created"],
@@ -31,6 +33,7 @@ export function actionSubject(kind: string, name: string): string {
     case "remove-volume":
       return `Volume "${name}"`;
     case "wait":
+    case "build":
       return `Service ${name}`;
     default:
       return `Container ${name}`;
@@ -59,6 +62,8 @@ export interface ProgressStyle {
   quiet?: boolean;
   /** The daemon only planned: each action comes once, as done, and its line says so. */
   dryRun?: boolean;
+  /** Build lines: compact per service (a terminal) or BuildKit's plain lines; default: stdout is a terminal. */
+  tty?: boolean;
 }
 
 export async function renderProgress(messages: AsyncIterable<StreamMessage>, style: ProgressStyle = {}): Promise<ProgressOutcome> {
@@ -68,6 +73,7 @@ export async function renderProgress(messages: AsyncIterable<StreamMessage>, sty
   let project: string | undefined;
   let notAttached: string[] = [];
   const errors: string[] = [];
+  const builds = new BuildPrinter({ quiet, tty: style.tty ?? process.stdout.isTTY === true });
   for await (const m of messages) {
     switch (m.type) {
       case "action": {
@@ -82,6 +88,9 @@ export async function renderProgress(messages: AsyncIterable<StreamMessage>, sty
         break;
       }
       case "pull":
+        break;
+      case "build":
+        builds.add(m);
         break;
       case "warning":
         process.stderr.write(`WARN ${m.message}\n`);

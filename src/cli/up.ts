@@ -27,6 +27,8 @@ export interface UpFlags {
   quietPull?: boolean;
   renewAnonVolumes?: boolean;
   dryRun?: boolean;
+  /** --build (true) / --no-build (false). */
+  build?: boolean;
 }
 
 // The CLI does not load the stack: the daemon does (it must anyway), and checks the
@@ -51,6 +53,7 @@ export function upRequest(opts: ProjectOptions, services: string[], flags: UpFla
       watch: flags.watch,
       mustExist: flags.exitCodeFrom ? [flags.exitCodeFrom] : undefined,
       renewAnonVolumes: flags.renewAnonVolumes,
+      build: flags.build === true ? "always" : flags.build === false ? "never" : undefined,
       dryRun: flags.dryRun,
     },
   };
@@ -124,13 +127,10 @@ async function attach(client: DaemonClient, project: string, services: string[],
   return exitCode;
 }
 
-export interface CreateFlags extends Pick<UpFlags, "forceRecreate" | "recreate" | "pull" | "removeOrphans" | "scale" | "dryRun"> {
-  build?: boolean;
-}
+export type CreateFlags = Pick<UpFlags, "forceRecreate" | "recreate" | "pull" | "removeOrphans" | "scale" | "dryRun" | "build">;
 
 /** `tscompose create`: the containers `up` would make, made and left stopped; the next `up` starts them. */
 export async function runCreate(opts: ProjectOptions, services: string[], flags: CreateFlags): Promise<number> {
-  if (flags.build) throw new CliError("--build is not supported: tscompose does not build images yet");
   if (flags.forceRecreate && flags.recreate === false) throw new CliError("--force-recreate and --no-recreate are incompatible");
   const request = upRequest(opts, services, flags);
   request.options.noStart = true;

@@ -12,7 +12,7 @@ import { Ajv } from "ajv";
 import type { ErrorObject, ValidateFunction } from "ajv";
 import { MAX_TIMEOUT_MS } from "../../engine/timeout.js";
 import type { NetworkConnectRequest, NetworkDisconnectRequest } from "./api.js";
-import type { AttachRequest, CommitRequest, CopyRequest, DownRequest, ExecRequest, ExportRequest, NetworkCreateRequest, PortBinding, ProjectRef, RunRequest, UpRequest, VolumeCreateRequest } from "./api.js";
+import type { AttachRequest, CommitRequest, CopyRequest, DownRequest, ExecRequest, ExportRequest, ImageBuildRequest, NetworkCreateRequest, PortBinding, ProjectRef, RunRequest, StackBuildOptions, StackBuildRequest, UpRequest, VolumeCreateRequest } from "./api.js";
 import type { EngineChoice } from "./api.js";
 import type { DockerConfigLocation, ImagePullRequest, ImagePushRequest, ImageRemoveRequest, ImageTagRequest, LoginRequest, LogoutRequest } from "./api.js";
 import { HttpError } from "./http.js";
@@ -59,8 +59,29 @@ export const upOptionsSchema = {
     mustExist: strings,
     noStart: bool,
     renewAnonVolumes: bool,
+    build: { enum: ["always", "never"] },
     dryRun: bool,
   },
+} as const;
+
+export const stackBuildOptionsSchema = {
+  type: "object",
+  additionalProperties: false,
+  properties: { services: strings, withDependencies: bool, noCache: bool, pull: bool, buildArgs: stringMap },
+} as const;
+
+export const imageBuildRequestSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["contextDir", "tags"],
+  properties: { contextDir: str, dockerfile: str, tags: strings, buildArgs: stringMap, target: str, noCache: bool, pull: bool, labels: stringMap },
+} as const;
+
+export const stackBuildRequestSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["project", "options"],
+  properties: { project: projectRefSchema, options: stackBuildOptionsSchema },
 } as const;
 
 export const upRequestSchema = {
@@ -275,6 +296,8 @@ export const engineChoiceSchema = {
 const SCHEMAS = {
   EngineChoice: engineChoiceSchema,
   UpRequest: upRequestSchema,
+  StackBuildRequest: stackBuildRequestSchema,
+  ImageBuildRequest: imageBuildRequestSchema,
   DownRequest: downRequestSchema,
   ExecRequest: execRequestSchema,
   AttachRequest: attachRequestSchema,
@@ -297,6 +320,8 @@ const SCHEMAS = {
 export interface WireTypes {
   EngineChoice: EngineChoice;
   UpRequest: UpRequest;
+  StackBuildRequest: StackBuildRequest;
+  ImageBuildRequest: ImageBuildRequest;
   DownRequest: DownRequest;
   ExecRequest: ExecRequest;
   AttachRequest: AttachRequest;
@@ -348,6 +373,9 @@ export const SCHEMAS_MATCH_TYPES: {
   project: Same<Props<typeof projectRefSchema>, keyof ProjectRef>;
   up: Same<Props<typeof upRequestSchema>, keyof UpRequest>;
   upOptions: Same<Props<typeof upOptionsSchema>, keyof UpRequest["options"]>;
+  stackBuild: Same<Props<typeof stackBuildRequestSchema>, keyof StackBuildRequest>;
+  imageBuild: Same<Props<typeof imageBuildRequestSchema>, keyof ImageBuildRequest>;
+  stackBuildOptions: Same<Props<typeof stackBuildOptionsSchema>, keyof StackBuildOptions>;
   down: Same<Props<typeof downRequestSchema>, keyof DownRequest>;
   downOptions: Same<Props<typeof downOptionsSchema>, keyof DownRequest["options"]>;
   exec: Same<Props<typeof execRequestSchema>, keyof ExecRequest>;
@@ -372,6 +400,9 @@ export const SCHEMAS_MATCH_TYPES: {
   project: true,
   up: true,
   upOptions: true,
+  stackBuild: true,
+  imageBuild: true,
+  stackBuildOptions: true,
   down: true,
   downOptions: true,
   exec: true,

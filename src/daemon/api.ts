@@ -84,6 +84,8 @@ export interface UpRequestOptions {
   noStart?: boolean;
   /** up -V: recreated containers get new anonymous volumes instead of their predecessors'. */
   renewAnonVolumes?: boolean;
+  /** up --build ("always") and --no-build ("never"); default: build what is missing or changed. */
+  build?: "always" | "never";
   /** Wait until services are running/healthy (up --wait). */
   wait?: boolean;
   waitTimeoutMs?: number;
@@ -110,6 +112,7 @@ export interface DownRequest {
 /** What a plan's action does: the planner's action kinds. */
 export type ActionKind =
   | "pull"
+  | "build"
   | "create-network"
   | "create-volume"
   | "create"
@@ -149,9 +152,54 @@ export interface PullMessage {
   progress: PullProgress;
 }
 
+/** A build's progress, in BuildKit's vertex shape (a copy of engine/types.ts BuildProgress). */
+export type BuildProgress =
+  | { type: "step"; id: number; name: string; state: "started" | "cached" | "done" | "error"; durationMs?: number; error?: string }
+  | { type: "output"; id: number; stream: "stdout" | "stderr"; text: string }
+  | { type: "warning"; message: string };
+
+/** One service's build progress (tscompose build, up building what it needs). */
+export interface BuildMessage {
+  type: "build";
+  service: string;
+  progress: BuildProgress;
+}
+
+/** POST /stacks/build: `tscompose build [SERVICE...]`, streamed like up. */
+export interface StackBuildRequest {
+  project: ProjectRef;
+  options: StackBuildOptions;
+}
+
+export interface StackBuildOptions {
+  /** Only these services (default: every service with build:). */
+  services?: string[];
+  /** --with-dependencies: also what the named services depend on. */
+  withDependencies?: boolean;
+  noCache?: boolean;
+  pull?: boolean;
+  /** --build-arg K=V (a value-less K took the CLI's environment). */
+  buildArgs?: Record<string, string>;
+}
+
+/** POST /images/build: `tscompose image build` (docker build), streamed like up; the build's messages have service "". */
+export interface ImageBuildRequest {
+  /** Absolute (the CLI resolves it). */
+  contextDir: string;
+  /** -f: absolute (docker resolves it from the current directory). */
+  dockerfile?: string;
+  tags: string[];
+  buildArgs?: Record<string, string>;
+  target?: string;
+  noCache?: boolean;
+  pull?: boolean;
+  labels?: Record<string, string>;
+}
+
 export type StreamMessage =
   | ActionMessage
   | PullMessage
+  | BuildMessage
   | { type: "warning"; message: string }
   | { type: "info"; message: string }
   | {

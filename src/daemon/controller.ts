@@ -17,14 +17,16 @@ import { restartOnDaemonStart } from "../../reconciler/restart-policy.js";
 import { LABEL } from "../../model/labels.js";
 import type { StackSpec } from "../../model/stack.js";
 import type { ObservedStack } from "../../reconciler/observed.js";
-import { planDown, planUp, selectServices } from "../../reconciler/plan.js";
+import { planBuilds, planDown, planUp, selectServices } from "../../reconciler/plan.js";
+import type { BuildFlags } from "../../reconciler/build-request.js";
+import { addBuildInputs } from "./build-inputs.js";
 import type { Plan, UpOptions } from "../../reconciler/plan.js";
 import { loadStack } from "../stack/load.js";
 import { embeddedHostResources } from "./host-resources.js";
 import type { HostResources } from "../stack/host-resources.js";
 import { checkEngineSupport } from "../stack/support.js";
 import { NO_SUCH_SERVICE } from "./api.js";
-import type { ContainerView, DaemonEvent, DownRequest, EngineChoice, JobView, StackSummary, UpRequest } from "./api.js";
+import type { ContainerView, DaemonEvent, DownRequest, EngineChoice, JobView, StackBuildRequest, StackSummary, UpRequest } from "./api.js";
 import type { EngineSet } from "./engines.js";
 import { withLabelledResources } from "./labelled-resources.js";
 import { StackWatcher } from "./watch.js";
@@ -148,6 +150,7 @@ export class StackController {
     const loaded = loadStack({ ...req.project, host: this.host() });
     for (const w of loaded.warnings) emit({ type: "warning", message: w });
     const spec = loaded.stack;
+    await addBuildInputs(spec);
     checkName("project", spec.name);
     // Before anything is stored or touched: a key the engine would drop stops up, create and scale.
     checkEngineSupport(spec);
@@ -162,8 +165,10 @@ export class StackController {
     }
     if (req.options.noStart) return this.create(req, spec, emit, asked);
     return this.serialize(spec.name, async () => {
-      const previous = this.stacks.get(spec.name);
+      // The engine conflict (another engine than the record's) is refused before anything is built.
       const target = this.targetOf(spec.name, asked, true);
+      if (!(await this.buildWhatUpNeeds(spec, req.options, emit, asked))) return false;
+      const previous = this.stacks.get(spec.name);
       // Opened (dockerd reached) before the record says the stack runs there, and held open until it does.
       const { engine, release } = await this.engines.hold(target);
       // Persist the desired state first: a daemon killed mid-apply resumes from it.
@@ -204,8 +209,10 @@ export class StackController {
    */
   private create(req: UpRequest, spec: StackSpec, emit: Emit, asked: EngineChoice | undefined): Promise<boolean> {
     return this.serialize(spec.name, async () => {
-      const previous = this.stacks.get(spec.name);
+      // The engine conflict (another engine than the record's) is refused before anything is built.
       const target = this.targetOf(spec.name, asked, true);
+      if (!(await this.buildWhatUpNeeds(spec, req.options, emit, asked))) return false;
+      const previous = this.stacks.get(spec.name);
       const { engine, release } = await this.engines.hold(target);
       const options = { ...req.options, noStart: undefined, renewAnonVolumes: undefined };
       try {
@@ -269,6 +276,41 @@ export class StackController {
     });
   }
 
+  /**
+   * Before an up or create changes anything: the images of services with build:
+   * that are missing, changed (their build inputs are in the config hash) or
+   * asked for (--build); none with --no-build. A failed build stops the up.
+   */
+  private async buildWhatUpNeeds(spec: StackSpec, options: UpRequest["options"], emit: Emit, asked?: EngineChoice): Promise<boolean> {
+    if (options.build === "never") return true;
+    // On the engine the stack runs on (or is about to): the image must be where its containers are made.
+    const engine = await this.engineOf(spec.name, asked);
+    const builds = planBuilds(spec, await this.observeOn(engine, spec), { services: options.services, withDependencies: !options.noDeps, always: options.build === "always", noRecreate: options.noRecreate });
+    return builds.actions.length === 0 || this.runOn(engine, spec, builds, emit);
+  }
+
+  /** `tscompose build [SERVICE...]`: builds, nothing else; the stack's record is not touched. */
+  async build(req: StackBuildRequest, emit: Emit): Promise<boolean> {
+    const loaded = loadStack({ ...req.project, host: this.host() });
+    for (const w of loaded.warnings) emit({ type: "warning", message: w });
+    const spec = loaded.stack;
+    checkName("project", spec.name);
+    checkEngineSupport(spec);
+    const o = req.options;
+    for (const s of o.services ?? []) {
+      if (!(s in spec.services)) throw Object.assign(new Error(`no such service: ${s}`), { code: NO_SUCH_SERVICE });
+    }
+    return this.serialize(spec.name, async () => {
+      const engine = await this.engineOf(spec.name);
+      const plan = planBuilds(spec, await this.observeOn(engine, spec), { ...(o.services && o.services.length > 0 ? { services: o.services } : {}), withDependencies: o.withDependencies ?? false, always: true });
+      if (plan.actions.length === 0) {
+        emit({ type: "result", ok: true, failed: [], project: spec.name });
+        return true;
+      }
+      return this.runOn(engine, spec, plan, emit, { ...(o.noCache ? { noCache: true } : {}), ...(o.pull ? { pull: true } : {}), ...(o.buildArgs ? { buildArgs: o.buildArgs } : {}) });
+    });
+  }
+
   /** Watch mode: the stack's files changed. Reload; converge if they load, keep what runs if not. */
   async reload(project: string, files: string[]): Promise<void> {
     const record = this.stacks.get(project);
@@ -277,6 +319,7 @@ export class StackController {
     try {
       loaded = loadStack({ ...record.project, host: this.host() });
       checkEngineSupport(loaded.stack);
+      await addBuildInputs(loaded.stack);
     } catch (err) {
       this.reportReloadError(project, (err as Error).message);
       return;
@@ -288,6 +331,10 @@ export class StackController {
     this.log.info("stack files changed", { stack: project, files, changedServices: changed });
     this.publish({ type: "stack", action: "reload", project, message: changed.length > 0 ? `changed: ${changed.join(", ")}` : "no service changed", time: Date.now() });
     await this.serialize(project, async () => {
+      if (!(await this.buildWhatUpNeeds(spec, { ...record.options, services: undefined }, () => undefined))) {
+        this.reportReloadError(project, "a build failed; see the daemon log");
+        return;
+      }
       this.stacks.put({ ...record, spec, updatedAt: new Date().toISOString() });
       this.jobs?.sync(spec);
       const engine = await this.engineOf(project);
@@ -300,12 +347,14 @@ export class StackController {
     });
   }
 
-  /** develop.watch rebuild: recreate services' containers (up --no-deps --force-recreate of them). */
+  /** develop.watch rebuild: build the services' images again (those with build:), then recreate their containers (up --no-deps --force-recreate of them). */
   async recreate(project: string, services: string[]): Promise<boolean> {
     return this.serialize(project, async () => {
       const record = this.stacks.get(project);
       if (!record) return false;
       const engine = await this.engineOf(project);
+      const builds = planBuilds(record.spec, await this.observeOn(engine, record.spec, record.stoppedByUser), { services, always: true });
+      if (builds.actions.length > 0 && !(await this.runOn(engine, record.spec, builds, () => undefined))) return false;
       const observed = await this.observeOn(engine, record.spec, record.stoppedByUser);
       const plan = planUp(record.spec, observed, { ...record.options, services, noDeps: true, forceRecreate: true, startStopped: true });
       const ok = await this.runOn(engine, record.spec, plan, () => undefined);
@@ -350,8 +399,8 @@ export class StackController {
     return observe(engine, this.health, spec, stoppedByUser);
   }
 
-  private runOn(engine: Engine, spec: StackSpec, plan: Plan, emit: Emit): Promise<boolean> {
-    return runPlan({ engine: this.supervision.applyEngine(engine), health: this.health, log: this.log }, spec, plan, emit);
+  private runOn(engine: Engine, spec: StackSpec, plan: Plan, emit: Emit, build?: BuildFlags): Promise<boolean> {
+    return runPlan({ engine: this.supervision.applyEngine(engine), health: this.health, log: this.log }, spec, plan, emit, build);
   }
 
   /** Starts health checks for the stack's running containers that have one. */

@@ -6,9 +6,9 @@
 //   service at `target` + their path below the rule's (a directory
 //   recursively), and files gone from the host are removed there;
 // - sync+restart: the same, then the containers are restarted;
-// - rebuild: tscompose builds no images (`build:` is not supported), so the
-//   service's image is pulled again and its containers are recreated through
-//   the normal converge path (up --no-deps --force-recreate of that service).
+// - rebuild: a service with build: is built again, one without (an image
+//   only) pulled again; then its containers are recreated through the normal
+//   converge path (up --no-deps --force-recreate of that service).
 // As compose: paths are relative to the project, ignore patterns to the
 // rule's path, .git and editor temp files are ignored, the build context's
 // .dockerignore applies, and nothing is synced when watching starts.
@@ -215,11 +215,12 @@ export class DevelopWatcher {
 
   private async rebuild(spec: StackSpec, a: Extract<DevelopAction, { kind: "rebuild" }>): Promise<void> {
     const project = spec.name;
-    const message = `Rebuilding service "${a.service}" after ${a.changes} ${a.changes === 1 ? "change was" : "changes were"} detected (pull and recreate: tscompose builds no images)`;
+    const message = `Rebuilding service "${a.service}" after ${a.changes} ${a.changes === 1 ? "change was" : "changes were"} detected`;
     this.log.info(message, { stack: project, service: a.service });
     this.announce(project, message);
     const svc = spec.services[a.service];
-    if (svc) {
+    // A built service is built by recreate itself; an image-only one is pulled again.
+    if (svc && svc.build === undefined) {
       // pull_policy always for this one pull; an image that exists only here (loaded, tagged) is recreated as it is.
       const image = imageOf(spec, svc);
       try {

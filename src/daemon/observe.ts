@@ -17,10 +17,12 @@ export async function observe(engine: Engine, health: HealthSource, spec: StackS
   ]);
   const images: string[] = [];
   const imagePulledAt: Record<string, number> = {};
+  const imageIds: Record<string, string> = {};
   for (const image of new Set(Object.values(spec.services).flatMap((svc) => [imageOf(spec, svc), ...imageVolumesOf(svc)]))) {
     const info = await engine.inspectImage(image);
     if (!info) continue;
     images.push(image);
+    imageIds[image] = info.id;
     if (info.pulledAt !== undefined && !Number.isNaN(Date.parse(info.pulledAt))) imagePulledAt[image] = Date.parse(info.pulledAt);
   }
   return {
@@ -29,5 +31,6 @@ export async function observe(engine: Engine, health: HealthSource, spec: StackS
       stoppedByUser: (id) => stoppedByUser.includes(id),
     }),
     imagePulledAt,
+    imageIds,
   };
 }

@@ -4,6 +4,7 @@
 import type { Engine } from "../../engine/types.js";
 import { apply, displayNameOf, targetOf } from "../../reconciler/apply.js";
 import type { HealthSource, ProgressEvent } from "../../reconciler/apply.js";
+import type { BuildFlags } from "../../reconciler/build-request.js";
 import { topological } from "../../reconciler/plan.js";
 import type { Plan } from "../../reconciler/plan.js";
 import type { StackSpec } from "../../model/stack.js";
@@ -20,7 +21,7 @@ export interface PlanRunner {
 }
 
 /** Applies the plan unless it has errors; true when every action succeeded. */
-export async function runPlan(runner: PlanRunner, spec: StackSpec, plan: Plan, emit: Emit): Promise<boolean> {
+export async function runPlan(runner: PlanRunner, spec: StackSpec, plan: Plan, emit: Emit, build?: BuildFlags): Promise<boolean> {
   if (!reportProblems(spec, plan, emit)) return false;
   runner.log.info("applying plan", { stack: spec.name, actions: plan.actions.length });
   const started = new Map<string, number>();
@@ -28,6 +29,7 @@ export async function runPlan(runner: PlanRunner, spec: StackSpec, plan: Plan, e
     engine: runner.engine,
     stack: spec,
     health: runner.health,
+    ...(build ? { build } : {}),
     onEvent: (e: ProgressEvent) => {
       if (e.type === "action" && e.status === "started") started.set(e.id, performance.now());
       if (e.type === "action" && e.status === "done") {

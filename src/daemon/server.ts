@@ -32,7 +32,8 @@ import { imageRoutes } from "./images-routes.js";
 import type { ImageService } from "../../engine/image/service.js";
 import { pendingChange, stackDetail, statsOf } from "./stack-inspect.js";
 import type { CommitResult, ContainerWaitResponse, DaemonEvent, PingResponse, StreamMessage } from "./api.js";
-import { containerInspect, containerStats, containerTop, logEntry } from "./to-wire.js";
+import { buildProgress, containerInspect, containerStats, containerTop, logEntry } from "./to-wire.js";
+import { normalizedName, parseReference } from "../../engine/content/reference.js";
 import type { StackController } from "./controller.js";
 import type { Logger } from "./log.js";
 
@@ -178,6 +179,37 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
       checkProjectNames(body.project.projectName);
       const asked = engineChoiceOf(req);
       await streamed((emit) => controller.up(body, emit, asked))(req, res, [], new URLSearchParams());
+    }),
+    r("POST", "/stacks/build", async (req, res) => {
+      const body = checkRequest("StackBuildRequest", await readJsonBody(req));
+      checkProjectNames(body.project.projectName);
+      await streamed((emit) => controller.build(body, emit))(req, res, [], new URLSearchParams());
+    }),
+    r("POST", "/images/build", async (req, res) => {
+      const body = checkRequest("ImageBuildRequest", await readJsonBody(req));
+      await streamed(async (emit) => {
+        const tags = body.tags.map((t) => {
+          try {
+            return normalizedName(parseReference(t));
+          } catch (err) {
+            throw new EngineError("invalid", `invalid tag "${t}": ${(err as Error).message}`);
+          }
+        });
+        const { imageId } = await engine.buildImage({
+          contextDir: body.contextDir,
+          ...(body.dockerfile !== undefined ? { dockerfile: body.dockerfile } : {}),
+          tags,
+          ...(body.buildArgs ? { buildArgs: body.buildArgs } : {}),
+          ...(body.target !== undefined ? { target: body.target } : {}),
+          ...(body.noCache ? { noCache: true } : {}),
+          ...(body.pull ? { pull: true } : {}),
+          ...(body.labels ? { labels: body.labels } : {}),
+          onProgress: (p) => emit({ type: "build", service: "", progress: buildProgress(p) }),
+        });
+        emit({ type: "info", message: imageId });
+        emit({ type: "result", ok: true, failed: [], project: "" });
+        return true;
+      })(req, res, [], new URLSearchParams());
     }),
     r("POST", "/stacks/down", async (req, res) => {
       const body = checkRequest("DownRequest", await readJsonBody(req));

@@ -5,6 +5,7 @@
 import { isScheduled, planUp } from "../../reconciler/plan.js";
 import type { Action } from "../../reconciler/plan.js";
 import { renderService } from "../stack/render.js";
+import { addBuildInputs } from "./build-inputs.js";
 import { loadStack } from "../stack/load.js";
 import type { PendingChange, ServiceDetail, StackDetail, StatsSample } from "./api.js";
 import type { StackController } from "./controller.js";
@@ -33,6 +34,8 @@ export async function pendingChange(controller: StackController, name: string): 
   let spec;
   try {
     spec = loadStack({ ...record.project }).stack;
+    // As up hashes them, or every built service would look changed.
+    await addBuildInputs(spec);
   } catch (err) {
     return { error: (err as Error).message, services: [], actions: [] };
   }
@@ -63,6 +66,8 @@ function describeAction(a: Action): string {
       return `start ${a.service}-${a.number}`;
     case "wait":
       return `wait for ${a.service} (${a.condition})`;
+    case "build":
+      return `build ${a.image}`;
     default:
       return `${a.kind} ${a.name}`;
   }

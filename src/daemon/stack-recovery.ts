@@ -6,6 +6,7 @@
 // replaces it.
 import type { Engine } from "../../engine/types.js";
 import { LABEL } from "../../model/labels.js";
+import { addBuildInputs } from "./build-inputs.js";
 import { loadStack } from "../stack/load.js";
 import type { Logger } from "./log.js";
 import type { StackStore } from "./stacks.js";
@@ -23,6 +24,7 @@ export async function recoverUnreadableStacks(engine: Engine, stacks: StackStore
     const project = { files, projectName: u.name, projectDirectory: dir, envFiles: [], profiles: [], env: {}, cwd: dir };
     try {
       const spec = loadStack({ ...project }).stack;
+      await addBuildInputs(spec);
       stacks.adopt({ name: u.name, project, spec, options: {}, stoppedByUser: [], updatedAt: new Date().toISOString(), rebuilt: true });
       log.warn("stack record unreadable: supervising the stack as loaded from the files its containers name; run `up` to save a new record", { stack: u.name, file: u.file, files });
     } catch (err) {

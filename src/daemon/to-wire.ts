@@ -3,12 +3,13 @@
 // into its wire shape here, and only here. A field renamed or retyped inside
 // is then a compile error in this file, and a field added inside stays off
 // the wire until someone adds it to api.ts on purpose.
-import type { ContainerInfo, ContainerStats as EngineStats, Engine, EngineEvent as EngineEventIn, LogEntry as EngineLogEntry, PortBinding as EnginePortBinding } from "../../engine/types.js";
+import type { BuildProgress as EngineBuildProgress, ContainerInfo, ContainerStats as EngineStats, Engine, EngineEvent as EngineEventIn, LogEntry as EngineLogEntry, PortBinding as EnginePortBinding } from "../../engine/types.js";
 import { LABEL } from "../../model/labels.js";
 import type { ProgressEvent } from "../../reconciler/apply.js";
 import type { UpOptions } from "../../reconciler/plan.js";
 import type { ScheduleSpec as ModelScheduleSpec } from "../../model/stack.js";
 import type {
+  BuildProgress,
   ContainerFields,
   ContainerInspect,
   ContainerStats,
@@ -121,7 +122,19 @@ export function progressMessage(e: ProgressEvent): StreamMessage {
     const p = e.progress;
     return { type: "pull", image: e.image, progress: { id: p.id, status: p.status, current: p.current, total: p.total } };
   }
+  if (e.type === "build") return { type: "build", service: e.service, progress: buildProgress(e.progress) };
   return { type: "action", id: e.id, kind: e.kind, target: e.target, name: e.name, status: e.status, message: e.message };
+}
+
+export function buildProgress(p: EngineBuildProgress): BuildProgress {
+  switch (p.type) {
+    case "step":
+      return { type: "step", id: p.id, name: p.name, state: p.state, durationMs: p.durationMs, error: p.error };
+    case "output":
+      return { type: "output", id: p.id, stream: p.stream, text: p.text };
+    case "warning":
+      return { type: "warning", message: p.message };
+  }
 }
 
 export function scheduleSpec(s: ModelScheduleSpec): ScheduleSpec {

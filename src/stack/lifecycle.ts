@@ -94,7 +94,6 @@ export function mergeLabelFiles(
   return { ...out, ...labels };
 }
 
-/** pull_policy as the model keeps it; `build` needs image builds, which the embedded engine does not do yet (issue 18). */
 /** What the embedded engine does with each logging driver: keeps a log file (json-file, local) or none. */
 export const LOG_DRIVERS = ["json-file", "local", "none"] as const;
 

@@ -196,7 +196,7 @@ function normalizeService(name: string, s: Dict, ctx: NormalizeContext): Service
   const networkMode = str(s.network_mode);
   const limits = deploy.resources.limits;
 
-  const build = normalizeBuild(s.build);
+  const build = normalizeBuild(s.build, lookupEnv, (v) => size(v, at("build", "shm_size")));
   const security = normalizeSecurityOpt(s.security_opt, at("security_opt"), (f) => ctx.readFile(f, "seccomp profile"), ctx.fail);
   const spec: ServiceSpec = {
     name,
@@ -274,10 +274,47 @@ function normalizeService(name: string, s: Dict, ctx: NormalizeContext): Service
   return spec;
 }
 
-function normalizeBuild(v: unknown): ServiceSpec["build"] {
+function normalizeBuild(v: unknown, lookupEnv: (name: string) => string | undefined, size: (v: unknown) => number | undefined): ServiceSpec["build"] {
   if (v === undefined || v === null) return undefined;
   if (!isDict(v)) return { context: text(v), dockerfile: undefined, args: {}, target: undefined };
-  return { context: str(v.context) ?? ".", dockerfile: str(v.dockerfile), args: labelMap(v.args), target: str(v.target) };
+  const list = strList;
+  const secrets = Array.isArray(v.secrets) ? v.secrets.map((x) => (isDict(x) ? text(x.source) : text(x))) : [];
+  const extraHosts = normalizeExtraHosts(v.extra_hosts);
+  const labels = labelMap(v.labels);
+  const contexts = labelMap(v.additional_contexts);
+  return {
+    context: str(v.context) ?? ".",
+    dockerfile: str(v.dockerfile),
+    ...(v.dockerfile_inline !== undefined && v.dockerfile_inline !== null ? { dockerfileInline: text(v.dockerfile_inline) } : {}),
+    args: buildArgs(v.args, lookupEnv),
+    target: str(v.target),
+    ...(list(v.tags).length > 0 ? { tags: list(v.tags) } : {}),
+    ...(Object.keys(labels).length > 0 ? { labels } : {}),
+    ...(bool(v.no_cache) ? { noCache: true } : {}),
+    ...(bool(v.pull) ? { pull: true } : {}),
+    ...(str(v.network) !== undefined ? { network: str(v.network) } : {}),
+    ...(size(v.shm_size) !== undefined ? { shmSize: size(v.shm_size) } : {}),
+    ...(extraHosts.length > 0 ? { extraHosts } : {}),
+    ...(secrets.length > 0 ? { secrets } : {}),
+    ...(Object.keys(contexts).length > 0 ? { additionalContexts: contexts } : {}),
+    ...(list(v.platforms).length > 0 ? { platforms: list(v.platforms) } : {}),
+  };
+}
+
+/** build.args: a list or mapping; an arg without a value takes the environment's, as compose does (unset when it has none). */
+function buildArgs(v: unknown, lookupEnv: (name: string) => string | undefined): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  if (Array.isArray(v)) {
+    for (const item of v) {
+      const s = String(item);
+      const eq = s.indexOf("=");
+      if (eq < 0) out[s] = lookupEnv(s);
+      else out[s.slice(0, eq)] = s.slice(eq + 1);
+    }
+    return out;
+  }
+  for (const [k, x] of Object.entries(asDict(v))) out[k] = x === null || x === undefined ? lookupEnv(k) : text(x);
+  return out;
 }
 
 function normalizeRestart(

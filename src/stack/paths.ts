@@ -33,7 +33,7 @@ export function expandPath(p: string, baseDir: string, home: string): string {
 }
 
 // A build context may be a URL (git, http): those are left alone.
-const isRemoteContext = (s: string): boolean => /^([a-z][a-z0-9+.-]*:\/\/|git@|github\.com\/)/i.test(s);
+export const isRemoteContext = (s: string): boolean => /^([a-z][a-z0-9+.-]*:\/\/|git@|github\.com\/)/i.test(s);
 const looksLikeHostPath = (s: string): boolean => s.startsWith(".") || s.startsWith("/") || s.startsWith("~");
 
 /** Returns a copy of a raw compose mapping with paths resolved against baseDir (file-relative for extends.file). */
@@ -79,7 +79,14 @@ function resolveServicePaths(svc: Dict, dirs: Dirs): Dict {
     if (!isRemoteContext(s.build)) s.build = expandPath(s.build, baseDir, home);
   } else if (isDict(s.build)) {
     const ctx = typeof s.build.context === "string" ? s.build.context : ".";
-    if (!isRemoteContext(ctx)) s.build = { ...s.build, context: expandPath(ctx, baseDir, home) };
+    const b: Dict = isRemoteContext(ctx) ? { ...s.build } : { ...s.build, context: expandPath(ctx, baseDir, home) };
+    // Local additional contexts are directories like the context (compose-go resolves them alike).
+    const extra = b.additional_contexts;
+    if (isDict(extra)) {
+      const local = (v: unknown): boolean => typeof v === "string" && !isRemoteContext(v) && !v.startsWith("service:");
+      b.additional_contexts = Object.fromEntries(Object.entries(extra).map(([k, v]) => [k, local(v) ? expandPath(String(v), baseDir, home) : v]));
+    }
+    s.build = b;
   }
   if (s.env_file !== undefined && s.env_file !== null) {
     const list = Array.isArray(s.env_file) ? s.env_file : [s.env_file];

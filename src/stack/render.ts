@@ -2,7 +2,7 @@
 // only, snake_case keys as in the compose-spec, empty and default-less fields
 // left out, keys sorted as docker compose v2 prints them. The output is itself
 // a valid stack file that loads back into the same StackSpec.
-import type { ServiceHook, ServiceSpec, ServiceVolumeSpec, StackSpec, UnsupportedKey } from "../../model/stack.js";
+import type { BuildSpec, ServiceHook, ServiceSpec, ServiceVolumeSpec, StackSpec, UnsupportedKey } from "../../model/stack.js";
 import { isDict, type Dict } from "./dict.js";
 import { formatDuration, parseSize } from "./units.js";
 
@@ -100,7 +100,7 @@ export function renderService(s: ServiceSpec): Dict {
   });
   const hc = s.healthcheck;
   const out = compact({
-    build: s.build ? compact({ context: s.build.context, dockerfile: s.build.dockerfile, args: s.build.args, target: s.build.target }) : undefined,
+    build: s.build ? renderBuild(s.build) : undefined,
     cap_add: s.capAdd,
     cap_drop: s.capDrop,
     security_opt: s.securityOpt,
@@ -287,6 +287,27 @@ function listOrDict(v: unknown): unknown {
     out[eq < 0 ? s : s.slice(0, eq)] = eq < 0 ? "" : s.slice(eq + 1);
   }
   return out;
+}
+
+function renderBuild(b: BuildSpec): Dict {
+  return compact({
+    context: b.context,
+    dockerfile: b.dockerfile,
+    dockerfile_inline: b.dockerfileInline,
+    // An arg the environment has no value for is printed without one, as compose does.
+    args: Object.fromEntries(Object.entries(b.args).map(([k, v]) => [k, v ?? null])),
+    target: b.target,
+    tags: b.tags,
+    labels: b.labels,
+    no_cache: b.noCache,
+    pull: b.pull,
+    network: b.network,
+    shm_size: b.shmSize,
+    extra_hosts: b.extraHosts,
+    secrets: b.secrets?.map((source) => ({ source })),
+    additional_contexts: b.additionalContexts,
+    platforms: b.platforms,
+  });
 }
 
 function renderHook(h: ServiceHook): Dict {

@@ -12,11 +12,11 @@ const root = mkdtempSync(join(tmpdir(), "tscompose-test-support-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 let counter = 0;
-function load(yaml: string) {
+function load(yaml: string, env: Record<string, string> = {}) {
   const dir = join(root, `p${counter++}`);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "compose.yaml"), yaml);
-  return { dir, ...loadStack({ files: [], envFiles: [], profiles: [], env: {}, cwd: dir, projectName: "app" }) };
+  return { dir, ...loadStack({ files: [], envFiles: [], profiles: [], env, cwd: dir, projectName: "app" }) };
 }
 
 function refusal(yaml: string): StackError {
@@ -108,13 +108,83 @@ describe("keys the embedded engine does not implement", () => {
     expect(out.services.web.deploy).toEqual({ placement: { constraints: ["node.role==manager"] } });
   });
 
-  it("a service built from a Dockerfile without an image is refused at build; with an image it is pulled", () => {
-    const err = refusal(["services:", "  web:", "    build:", "      context: .", "      tags: [x:1]", ""].join("\n"));
-    expect(err.path).toBe("services.web.build");
-    expect(err.message).toMatch(/not supported by the embedded engine: image builds are not implemented yet/);
-    const { stack } = load(["services:", "  web:", "    image: busybox", "    build:", "      context: .", "      tags: [x:1]", ""].join("\n"));
+  it("build: every key the builder takes lands in the model; config prints them; up accepts them", () => {
+    const { stack, dir } = load(
+      [
+        "services:",
+        "  web:",
+        "    build:",
+        "      context: ./app",
+        "      dockerfile: Dockerfile.dev",
+        "      dockerfile_inline: FROM busybox",
+        "      args: [GIVEN=1, FROMENV, ABSENT]",
+        "      target: dev",
+        "      tags: [x:1]",
+        "      labels: [a=b]",
+        "      no_cache: true",
+        "      pull: 'true'",
+        "      network: none",
+        "      shm_size: 64m",
+        "      extra_hosts: [h=1.2.3.4]",
+        "      secrets: [token]",
+        "      additional_contexts: {base: ./base, img: 'docker-image://busybox'}",
+        "      cache_from: ['type=local,src=/tmp/c']",
+        "  other:",
+        "    build:",
+        "      args: {GIVEN: 2, FROMENV: null}",
+        "secrets:",
+        "  token:",
+        "    environment: TOKEN",
+        "",
+      ].join("\n"),
+      { FROMENV: "env value", TOKEN: "t" },
+    );
+    expect(stack.services.web?.build).toEqual({
+      context: join(dir, "app"),
+      dockerfile: "Dockerfile.dev",
+      dockerfileInline: "FROM busybox",
+      args: { GIVEN: "1", FROMENV: "env value", ABSENT: undefined },
+      target: "dev",
+      tags: ["x:1"],
+      labels: { a: "b" },
+      noCache: true,
+      pull: true,
+      network: "none",
+      shmSize: 64 << 20,
+      extraHosts: ["h:1.2.3.4"],
+      secrets: ["token"],
+      additionalContexts: { base: join(dir, "base"), img: "docker-image://busybox" },
+    });
+    expect(stack.services.other?.build).toMatchObject({ context: dir, args: { GIVEN: "2", FROMENV: "env value" } });
+    // Without an image, the image is <project>-<service> and it comes from a build.
+    expect(stack.services.web?.pullPolicy).toBe("build");
     expect(() => checkEngineSupport(stack)).not.toThrow();
-    expect((renderStack(stack) as { services: { web: { build: unknown } } }).services.web.build).toMatchObject({ tags: ["x:1"] });
+    const web = (renderStack(stack) as { services: { web: { build: Record<string, unknown> } } }).services.web.build;
+    expect(web).toMatchObject({ args: { GIVEN: "1", FROMENV: "env value", ABSENT: null }, tags: ["x:1"], no_cache: true, cache_from: ["type=local,src=/tmp/c"], shm_size: 64 << 20 });
+  });
+
+  it("build keys the builder cannot honour are refused at up, located; cache_from and attestations are only printed", () => {
+    const service = (lines: string[]): string => ["services:", "  web:", "    build:", ...lines.map((l) => `      ${l}`), ""].join("\n");
+    const cases: [string[], string, RegExp][] = [
+      [["context: https://github.com/docker/awesome-compose.git#master:flask"], "services.web.build.context", /remote build contexts \(git, http\) are not fetched/],
+      [["ssh: [default]"], "services.web.build.ssh", /SSH agent forwarding/],
+      [["platforms: [linux/s390x, linux/riscv64]"], "services.web.build.platforms", /only the host's platform \(linux\/\w+\) is built/],
+      [["cache_to: [type=local,dest=/tmp/c]"], "services.web.build.cache_to", /exporting the build cache/],
+      [["privileged: true"], "services.web.build.privileged", /privileged builds/],
+      [["network: mynet"], "services.web.build.network", /default network, none or host/],
+      [["ulimits: {nofile: 1024}"], "services.web.build.ulimits", /ulimits of build steps/],
+      [["additional_contexts: {s: 'service:other'}"], "services.web.build.additional_contexts.s", /service: and URL contexts/],
+    ];
+    for (const [lines, path, message] of cases) {
+      const err = refusal(service(lines));
+      expect(err.path, lines[0]).toBe(path);
+      expect(err.message, lines[0]).toMatch(message);
+      expect(err.location?.line, lines[0]).toBe(4);
+    }
+    expect(refusal("services:\n  web:\n    build: https://example.com/app.git\n").path).toBe("services.web.build");
+    // The positive controls: the host's platform, and hints compose lets a builder ignore.
+    const { stack } = load(service([`platforms: [${process.arch === "arm64" ? "linux/arm64" : "linux/amd64"}]`, "cache_from: [x]", "provenance: true", "sbom: true", "isolation: default"]));
+    expect(() => checkEngineSupport(stack)).not.toThrow();
   });
 
   it("the config hash follows the value, not where it is written", () => {

@@ -13,6 +13,8 @@ import type { UnsupportedKey } from "../../model/stack.js";
 import { isDict, type Dict } from "./dict.js";
 import { LOG_DRIVERS } from "./lifecycle.js";
 import { isExternal } from "./file-objects.js";
+import { isRemoteContext } from "./paths.js";
+import { formatPlatform, hostPlatform } from "../../engine/build/dockerfile/platform.js";
 import { localVolumeKind } from "../../engine/volume-options.js";
 import { isBridgeOption } from "../../engine/network/bridge-options.js";
 import { isIpv6, KNOWN_BRIDGE_OPTIONS, publishedHostIp } from "./network-checks.js";
@@ -59,8 +61,9 @@ const ipv6On = (net: Dict): boolean => net.enable_ipv6 === true || net.enable_ip
 /** The ipam.config entry a path (networks.NAME.ipam.config.I....) lies in. */
 const ipamEntryAt = (root: Dict, path: readonly PathSegment[]): Dict => ipamEntries(networkAt(root, path))[Number(path[4])] ?? {};
 const SWARM = "a Swarm feature; docker compose ignores it outside Swarm";
-const BUILDS = "image builds are not implemented yet (issue 18); give the service an `image:` that can be pulled";
-const noImage = (_v: unknown, svc: Dict): boolean => svc.image === undefined || svc.image === null;
+const REMOTE_CONTEXT = "remote build contexts (git, http) are not fetched: tscompose builds a local directory";
+const remote = (v: unknown): boolean => typeof v === "string" && isRemoteContext(v);
+const HOST_PLATFORM = formatPlatform(hostPlatform());
 /** The values that ask for what the engine does anyway are fine. */
 const unless = (...values: unknown[]) => (v: unknown): AtUp => (values.includes(v) ? "ignore" : "error");
 const oneOf = (...values: unknown[]) => (v: unknown): boolean => values.includes(v);
@@ -85,12 +88,26 @@ function driverOptsProblem(opts: unknown): string | undefined {
 
 /** Service keys, relative to `services.NAME`. */
 export const SERVICE_ROWS: readonly SupportRow[] = [
-  { key: "build", reason: BUILDS, when: noImage },
-  ...[
-    "additional_contexts", "cache_from", "cache_to", "dockerfile_inline", "entitlements", "extra_hosts", "isolation",
-    "labels", "network", "no_cache", "platforms", "privileged", "provenance", "pull", "sbom", "secrets", "shm_size",
-    "ssh", "tags", "ulimits",
-  ].map((k): SupportRow => ({ key: `build.${k}`, reason: BUILDS, atUp: (v, svc) => (noImage(v, svc) ? "error" : "ignore") })),
+  { key: "build", reason: REMOTE_CONTEXT, when: remote },
+  { key: "build.context", reason: REMOTE_CONTEXT, when: remote },
+  // A hint in the compose spec ("the builder SHOULD use"): the builder's own step cache serves instead.
+  { key: "build.cache_from", reason: "cache sources are a hint the builder may ignore: tscompose uses its local step cache", atUp: "ignore" },
+  { key: "build.cache_to", reason: "exporting the build cache is not implemented" },
+  { key: "build.entitlements", reason: "build entitlements (network.host, security.insecure) are not implemented" },
+  { key: "build.isolation", reason: WINDOWS, when: (v) => v !== "default" },
+  { key: "build.network", reason: "a build's RUN steps use the default network, none or host", when: (v) => typeof v === "string" && !["default", "none", "host"].includes(v) },
+  { key: "build.platforms", reason: `only the host's platform (${HOST_PLATFORM}) is built: there is no emulation`, when: (v) => Array.isArray(v) && v.some((p) => String(p) !== HOST_PLATFORM) },
+  { key: "build.privileged", reason: "privileged builds are not implemented", when: (v) => v === true || v === "true" },
+  // Attestations are made by BuildKit's exporters only; docker's legacy builder ignores them too.
+  { key: "build.provenance", reason: "provenance attestations are not made", atUp: "ignore" },
+  { key: "build.sbom", reason: "SBOM attestations are not made", atUp: "ignore" },
+  { key: "build.ssh", reason: "SSH agent forwarding into builds is not implemented" },
+  { key: "build.ulimits", reason: "ulimits of build steps are not implemented" },
+  {
+    key: "build.additional_contexts.*",
+    reason: "an additional context is a directory or docker-image://REF (service: and URL contexts are not implemented)",
+    when: (v) => typeof v === "string" && (v.startsWith("service:") || (remote(v) && !v.startsWith("docker-image://"))),
+  },
   { key: "cpu_count", reason: `${WINDOWS} (use cpus or cpu_quota on Linux)` },
   { key: "cpu_percent", reason: `${WINDOWS} (use cpus or cpu_quota on Linux)` },
   { key: "credential_spec", reason: WINDOWS },
@@ -125,7 +142,7 @@ export const SERVICE_ROWS: readonly SupportRow[] = [
   { key: "networks.*.interface_name", reason: "naming the container's interface is not implemented" },
   { key: "networks.*.link_local_ips", reason: "link-local addresses are not implemented" },
   { key: "provider", reason: "provider services (compose plugins) are not supported" },
-  { key: "pull_policy", reason: BUILDS, when: oneOf("build") },
+  { key: "pull_policy", reason: "pull_policy build needs the service's build: section", when: (v, svc) => v === "build" && (svc.build === undefined || svc.build === null) },
   { key: "pull_refresh_after", reason: "pull_refresh_after is not implemented" },
   { key: "storage_opt", reason: "the overlay snapshotter has no per-container quota" },
   { key: "use_api_socket", reason: "the embedded engine has no Docker API socket to share" },
