@@ -107,7 +107,7 @@ describe.skipIf(!isRoot)("build: on the Docker engine, through the daemon", () =
     writeFileSync(join(app, "Dockerfile"), "FROM busybox\nCOPY msg.txt /msg.txt\nRUN echo about-to-fail && exit 7\n");
     const failed = cli(["up", "-d"]);
     expect(failed.code).toBe(1);
-    expect(failed.stderr).toMatch(/Dockerfile:3: RUN echo about-to-fail && exit 7: .*non-zero code: 7/);
+    expect(failed.stderr).toMatch(/Dockerfile:3: RUN echo about-to-fail && exit 7: .*exit code: 7/);
     expect(failed.stdout).toMatch(/about-to-fail/);
     expect(await containerOf()).toBe(second);
     const failedBuild = cli(["build"]);

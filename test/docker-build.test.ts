@@ -136,7 +136,7 @@ describe.skipIf(!isRoot)("builds on the Docker engine (a private dockerd)", () =
     const events: BuildProgress[] = [];
     const tag = `${prefix}-fails`;
     const err = await engine.buildImage({ contextDir: ctx, tags: [`docker.io/library/${tag}:latest`], network: "none", onProgress: (p) => events.push(p) }).catch((e: unknown) => e as Error & { kind: string });
-    expect(err).toMatchObject({ kind: "invalid", message: expect.stringMatching(/^Dockerfile:3: RUN echo before-failing && exit 3: .*non-zero code: 3/) as unknown });
+    expect(err).toMatchObject({ kind: "invalid", message: expect.stringMatching(/^Dockerfile:3: RUN echo before-failing && exit 3: .*exit code: 3/) as unknown });
     expect(events.some((e) => e.type === "output" && e.text === "before-failing\n")).toBe(true);
     expect(events.some((e) => e.type === "step" && e.state === "error" && e.id === 2)).toBe(true);
     await expect(engine.inspectImage(tag)).resolves.toBeUndefined();

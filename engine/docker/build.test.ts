@@ -21,7 +21,7 @@ describe("dockerd's legacy build stream as BuildProgress", () => {
     tr.feed({ stream: "Step 1/2 : FROM busybox\n" });
     tr.feed({ stream: "Step 2/2 : RUN false\n" });
     expect(() => tr.feed({ errorDetail: { message: "The command '/bin/sh -c false' returned a non-zero code: 1", code: 1 }, error: "x" })).toThrow(
-      "app/Dockerfile:3: RUN false: The command '/bin/sh -c false' returned a non-zero code: 1",
+      'app/Dockerfile:3: RUN false: process "/bin/sh -c false" did not complete successfully: exit code: 1',
     );
     expect(() => new LegacyBuildTranslator(() => undefined, "").feed({ error: "dockerfile parse error" })).toThrow(/^dockerfile parse error$/);
   });

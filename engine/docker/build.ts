@@ -178,7 +178,10 @@ export class LegacyBuildTranslator {
   }
 
   /** The error for dockerd's message, at the step that was running. */
-  fail(message: string): EngineError {
+  fail(raw: string): EngineError {
+    // The legacy builder's words for a failed RUN, in BuildKit's (the embedded builder's), so one message names a failed step on every engine.
+    const run = /^The command '(.*)' returned a non-zero code: (\d+)$/s.exec(raw);
+    const message = run ? `process "${run[1]}" did not complete successfully: exit code: ${run[2]}` : raw;
     if (this.pending !== "") this.line(this.pending);
     this.pending = "";
     const step = this.current;

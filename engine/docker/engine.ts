@@ -132,7 +132,7 @@ function pullError(ref: string, message: string): EngineError {
 
 export class DockerEngine implements Engine {
   readonly kind = "docker" as const;
-  readonly capabilities: EngineCapabilities = { addressesAtCreate: false, labelledAnonymousVolumes: false };
+  readonly capabilities: EngineCapabilities = { addressesAtCreate: false, labelledAnonymousVolumes: false, imageBuilds: true };
 
   private readonly listeners = new Set<(e: EngineEvent) => void>();
   private readonly overlay = new Map<string, ContainerOverlay>();
