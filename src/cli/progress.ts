@@ -50,6 +50,8 @@ export interface ProgressOutcome {
   project: string | undefined;
   /** Services an attached `up` leaves out of its output (`attach: false`). */
   notAttached: string[];
+  /** The stack runs on swarm: nothing of ours to attach to. */
+  detached?: boolean;
 }
 
 /** What compose prints before each line of a dry run (`--dry-run`). */
@@ -67,6 +69,7 @@ export async function renderProgress(messages: AsyncIterable<StreamMessage>, sty
   let ok = true;
   let project: string | undefined;
   let notAttached: string[] = [];
+  let detached = false;
   const errors: string[] = [];
   for await (const m of messages) {
     switch (m.type) {
@@ -98,10 +101,11 @@ export async function renderProgress(messages: AsyncIterable<StreamMessage>, sty
         if (!m.ok) ok = false;
         project = m.project;
         notAttached = m.notAttached ?? [];
+        detached = m.detached === true;
         break;
     }
   }
   // Root causes first: a skipped dependant only repeats its dependency's error.
   for (const e of [...new Set(errors)]) process.stderr.write(`Error: ${e}\n`);
-  return { ok: ok && errors.length === 0, project, notAttached };
+  return { ok: ok && errors.length === 0, project, notAttached, ...(detached ? { detached } : {}) };
 }

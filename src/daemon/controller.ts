@@ -40,6 +40,7 @@ import type { HealthMonitor } from "./supervision/health.js";
 import type { Supervisor } from "./supervision/supervise.js";
 import { containerViews, stackSummaries, type EngineLabel } from "./stack-views.js";
 import { waitReady } from "./wait-ready.js";
+import type { Locate } from "../../engine/swarm/support.js";
 import { isSwarm, SwarmStacks, swarmStackError, swarmStatus, type SwarmTarget } from "./swarm-stacks.js";
 
 /** Scheduled jobs (src/daemon/scheduler.ts), told of each stack's lifecycle. */
@@ -220,7 +221,7 @@ export class StackController {
    * after a failed deploy still finds the stack), then SwarmDeployer.deploy,
    * which refuses the keys swarm cannot honour before it makes anything.
    */
-  private upOnSwarm(req: UpRequest, spec: StackSpec, target: SwarmTarget, locate: (path: readonly (string | number)[]) => unknown, emit: Emit, asked: EngineChoice | undefined): Promise<boolean> {
+  private upOnSwarm(req: UpRequest, spec: StackSpec, target: SwarmTarget, locate: Locate, emit: Emit, asked: EngineChoice | undefined): Promise<boolean> {
     const o = req.options;
     if (o.dryRun || o.noStart) throw new EngineError("invalid", `${o.dryRun ? "--dry-run" : "create (--no-start)"} is not supported on the swarm engine: swarm starts what it schedules`);
     for (const s of [...(o.services ?? []), ...(o.mustExist ?? [])]) {
@@ -233,7 +234,7 @@ export class StackController {
       const scale = { ...(previous?.options.scale ?? {}), ...(o.scale ?? {}) };
       const options = { ...o, scale, services: undefined, renewAnonVolumes: undefined, watch: undefined };
       this.stacks.put({ name: spec.name, project: req.project, spec, options, stoppedByUser: [], updatedAt: new Date().toISOString(), engine: target });
-      const ok = await this.swarm.up(spec, target, options, locate as Parameters<SwarmStacks["up"]>[3], emit);
+      const ok = await this.swarm.up(spec, target, options, locate, emit);
       emit({ type: "result", ok, failed: [], project: spec.name, detached: true });
       return ok;
     });

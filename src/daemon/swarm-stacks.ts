@@ -6,7 +6,6 @@
 // itself: no supervisor, health monitor, scheduler or re-sync of the daemon
 // looks at these stacks, and a command that works on a container of ours
 // (exec, attach, cp ...) gets swarmStackError.
-import { EngineError } from "../../engine/errors.js";
 import { engineKey, type EngineTarget } from "../../engine/index.js";
 import { SwarmDeployer, type SwarmProgress, type SwarmTask } from "../../engine/swarm/deployer.js";
 import type { Locate } from "../../engine/swarm/support.js";
@@ -23,16 +22,17 @@ export function isSwarm(t: EngineTarget | undefined): t is SwarmTarget {
 
 /** What a container command answers for a stack on swarm; the CLI names its command in front of it (SWARM_STACK). */
 export function swarmStackError(project: string): Error {
+  // A plain Error: an EngineError's `code` is its kind.
   return Object.assign(
-    new EngineError("invalid", `project "${project}" runs on the swarm engine, which schedules its containers itself on its nodes: there is no container here to reach (on swarm: up, ps, logs, scale, down, ls)`),
-    { code: SWARM_STACK },
+    new Error(`project "${project}" runs on the swarm engine, which schedules its containers itself on its nodes: there is no container here to reach (on swarm: up, ps, logs, scale, down, ls)`),
+    { code: SWARM_STACK, kind: "invalid" as const },
   );
 }
 
 /** The stack up deploys: the stack's replicas with up's --scale (and `scale`) over them. */
 export function scaledStack(spec: StackSpec, scale: Record<string, number> | undefined): StackSpec {
   if (!scale || Object.keys(scale).length === 0) return spec;
-  const services = Object.fromEntries(Object.entries(spec.services).map(([name, s]) => [name, scale[name] === undefined ? s : { ...s, replicas: scale[name] as number }]));
+  const services = Object.fromEntries(Object.entries(spec.services).map(([name, s]) => [name, scale[name] === undefined ? s : { ...s, replicas: scale[name] }]));
   return { ...spec, services };
 }
 

@@ -58,7 +58,7 @@ export interface LoadResult {
   watchedFiles: string[];
   warnings: string[];
   /** Where a key of the stack is in its files (for errors found after loading: the swarm engine's refused keys). */
-  locate(path: readonly PathSegment[]): SourceLocation | undefined;
+  locate: (path: readonly PathSegment[]) => SourceLocation | undefined;
 }
 
 export const DEFAULT_FILE_NAMES = ["compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"];
