@@ -78,6 +78,15 @@ describe.skipIf(missing("root, dockerd and docker-registry for a swarm lab", can
     if (lab) expect(await lab.leaks()).toEqual([]);
   }, 120_000);
 
+  it("a key swarm cannot honour: a located error, nothing deployed, no record", async () => {
+    fs.writeFileSync(join(dir, "bad.yaml"), `name: tswbad\nservices:\n  app:\n    image: busybox\n    privileged: true\n`);
+    const r = swarmCli(["-f", "bad.yaml", "up", "-d"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/bad\.yaml:5:\d+: services\.app\.privileged: not supported on swarm/);
+    expect((await (lab as SwarmLab).manager.docker(["service", "ls", "-q"])).stdout.trim()).toBe("");
+    expect(cli(["ls", "-a", "-q"]).stdout).not.toContain("tswbad");
+  });
+
   it("up deploys the stack, waiting until it converged, with a line per step", () => {
     const up = swarmCli(["up", "-d"]);
     expect(up.code, up.stderr).toBe(0);

@@ -40,7 +40,7 @@ import type { HealthMonitor } from "./supervision/health.js";
 import type { Supervisor } from "./supervision/supervise.js";
 import { containerViews, stackSummaries, type EngineLabel } from "./stack-views.js";
 import { waitReady } from "./wait-ready.js";
-import type { Locate } from "../../engine/swarm/support.js";
+import { checkSwarmSupport, type Locate } from "../../engine/swarm/support.js";
 import { isSwarm, SwarmStacks, swarmStackError, swarmStatus, type SwarmTarget } from "./swarm-stacks.js";
 
 /** Scheduled jobs (src/daemon/scheduler.ts), told of each stack's lifecycle. */
@@ -217,9 +217,9 @@ export class StackController {
   }
 
   /**
-   * up on swarm: the record first (as up on a container engine: a `down`
-   * after a failed deploy still finds the stack), then SwarmDeployer.deploy,
-   * which refuses the keys swarm cannot honour before it makes anything.
+   * up on swarm: the keys swarm cannot honour refused (located) and the
+   * manager reached, then the record (as up on a container engine: a `down`
+   * after a failed deploy still finds the stack), then SwarmDeployer.deploy.
    */
   private upOnSwarm(req: UpRequest, spec: StackSpec, target: SwarmTarget, locate: Locate, emit: Emit, asked: EngineChoice | undefined): Promise<boolean> {
     const o = req.options;
@@ -233,6 +233,9 @@ export class StackController {
       // `scale web=3` is an up of web with --scale: earlier scales of other services stay.
       const scale = { ...(previous?.options.scale ?? {}), ...(o.scale ?? {}) };
       const options = { ...o, scale, services: undefined, renewAnonVolumes: undefined, watch: undefined };
+      // A stack swarm cannot run, or a host that is no manager, leaves no record behind.
+      checkSwarmSupport(spec, locate);
+      await this.swarm.deployer(target);
       this.stacks.put({ name: spec.name, project: req.project, spec, options, stoppedByUser: [], updatedAt: new Date().toISOString(), engine: target });
       const ok = await this.swarm.up(spec, target, options, locate, emit);
       emit({ type: "result", ok, failed: [], project: spec.name, detached: true });
