@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSwarmLab, type SwarmLab } from "./fixtures/swarm-lab.js";
-import { buildOnce, cleanupDir, testDaemon, type TestDaemon } from "./support/daemon.js";
+import { buildOnce, cleanupDir, leaks, testDaemon, type TestDaemon } from "./support/daemon.js";
 import { isRoot, missing } from "./support/requires.js";
 import { eventually } from "./support/wait.js";
 
@@ -73,9 +73,12 @@ describe.skipIf(missing("root, dockerd and docker-registry for a swarm lab", can
   afterAll(async () => {
     if (d?.process) cli(["-p", STACK, "down"]);
     await d?.stop();
+    // Nothing of the stack was made on the daemon's own engine, and the daemon is gone.
+    const left = d ? leaks(d) : [];
     if (d) cleanupDir(d);
     await lab?.stop();
     if (lab) expect(await lab.leaks()).toEqual([]);
+    expect(left).toEqual([]);
   }, 120_000);
 
   it("a key swarm cannot honour: a located error, nothing deployed, no record", async () => {
@@ -159,6 +162,6 @@ describe.skipIf(missing("root, dockerd and docker-registry for a swarm lab", can
     expect((await manager.docker(["stack", "ls", "--format", "{{.Name}}"])).stdout.trim()).toBe("");
     expect((await manager.docker(["config", "ls", "-q"])).stdout.trim()).toBe("");
     expect((await manager.docker(["network", "ls", "-q", "--filter", `label=com.docker.stack.namespace=${STACK}`])).stdout.trim()).toBe("");
-    expect(cli(["ls", "-q"]).stdout).not.toContain(STACK);
+    expect(cli(["ls", "-a", "-q"]).stdout).not.toContain(STACK);
   }, 120_000);
 });
