@@ -31,10 +31,9 @@ describe("resolveEngineTarget: the engine a request means", () => {
     expect(resolveEngineTarget({ kind: "docker", host: "unix:///x.sock", tls }, {}, none)).toEqual({ kind: "docker", host: "unix:///x.sock" });
   });
 
-  it("swarm is not there yet; an unknown engine is invalid, naming the choices", () => {
-    const swarm = catching(() => resolveEngineTarget({ kind: "swarm" }, {}, none));
-    expect(kindOf(swarm)).toBe("unavailable");
-    expect((swarm as Error).message).toBe("the swarm engine is not available yet");
+  it("swarm: a manager found as dockerd is; an unknown engine is invalid, naming the choices", () => {
+    expect(resolveEngineTarget({ kind: "swarm" }, {}, none)).toEqual({ kind: "swarm", host: "unix:///var/run/docker.sock" });
+    expect(resolveEngineTarget({ kind: "swarm", host: "unix:///m.sock" }, { DOCKER_HOST: "unix:///d.sock" }, none)).toEqual({ kind: "swarm", host: "unix:///m.sock" });
     const bad = catching(() => resolveEngineTarget({}, { TSCOMPOSE_ENGINE: "podman" }, none));
     expect(kindOf(bad)).toBe("invalid");
     expect((bad as Error).message).toMatch(/"podman".*embedded, docker, swarm/);
@@ -44,6 +43,8 @@ describe("resolveEngineTarget: the engine a request means", () => {
     expect(engineKey({ kind: "embedded" })).toBe("embedded");
     expect(engineKey({ kind: "docker", host: "tcp://h:2376", tls })).toBe(engineKey({ kind: "docker", host: "tcp://h:2376" }));
     expect(engineKey({ kind: "docker", host: "unix:///a.sock" })).not.toBe(engineKey({ kind: "docker", host: "unix:///b.sock" }));
+    // A swarm stack on the manager's dockerd is not a docker stack on it.
+    expect(engineKey({ kind: "swarm", host: "unix:///a.sock" })).not.toBe(engineKey({ kind: "docker", host: "unix:///a.sock" }));
   });
 });
 

@@ -47,11 +47,11 @@ function parseUpstream(s: string): DnsUpstream {
   return { host: m?.[1] ?? s, port: m?.[2] ? Number(m[2]) : 53 };
 }
 
-/** The engines a stack may run on; swarm is named but not there yet. */
+/** The engines a stack may run on. */
 export const ENGINE_KINDS = ["embedded", "docker", "swarm"] as const;
 
 /** Where a stack runs, fully resolved: what the daemon keeps in the stack's record to find its engine again after a restart. */
-export type EngineTarget = { kind: "embedded" } | { kind: "docker"; host: string; tls?: DockerTlsFiles };
+export type EngineTarget = { kind: "embedded" } | { kind: "docker"; host: string; tls?: DockerTlsFiles } | { kind: "swarm"; host: string; tls?: DockerTlsFiles };
 
 /** What a client asked for (each part undefined when the user did not say). */
 export interface EngineRequest {
@@ -63,14 +63,14 @@ export interface EngineRequest {
 /**
  * The engine a request means: its own choice (the CLI's --engine, or its
  * TSCOMPOSE_ENGINE), else the daemon's env TSCOMPOSE_ENGINE, else daemon.json's
- * x-tscompose-engine, else embedded. A docker engine's dockerd likewise: the
+ * x-tscompose-engine, else embedded. A docker engine's dockerd (a swarm
+ * engine's manager) likewise: the
  * request's host (-H, DOCKER_HOST) with its TLS files, else the daemon's
  * DOCKER_HOST and TLS environment, else x-tscompose-docker-host, else the local socket.
  */
 export function resolveEngineTarget(req: EngineRequest, env: NodeJS.ProcessEnv, config: Pick<EngineConfig, "engine" | "dockerHost">): EngineTarget {
   const kind = req.kind || env.TSCOMPOSE_ENGINE || config.engine || "embedded";
-  if (kind === "swarm") throw new EngineError("unavailable", "the swarm engine is not available yet");
-  if (kind !== "embedded" && kind !== "docker") throw new EngineError("invalid", `engine "${kind}": the engines are ${ENGINE_KINDS.join(", ")} (--engine, TSCOMPOSE_ENGINE)`);
+  if (kind !== "embedded" && kind !== "docker" && kind !== "swarm") throw new EngineError("invalid", `engine "${kind}": the engines are ${ENGINE_KINDS.join(", ")} (--engine, TSCOMPOSE_ENGINE)`);
   if (kind === "embedded") return { kind };
   // The request's host comes with the request's TLS (none when it sent none); the daemon's own host with the daemon's.
   const host = req.host || env.DOCKER_HOST || config.dockerHost || DEFAULT_DOCKER_HOST;
@@ -80,7 +80,7 @@ export function resolveEngineTarget(req: EngineRequest, env: NodeJS.ProcessEnv, 
 
 /** The one name of an engine: stacks on the same key share one open engine. */
 export function engineKey(t: EngineTarget): string {
-  return t.kind === "embedded" ? "embedded" : `docker ${t.host}`;
+  return t.kind === "embedded" ? "embedded" : `${t.kind} ${t.host}`;
 }
 
 export async function createEngine(opts: CreateEngineOptions | CreateDockerEngineOptions): Promise<Engine> {

@@ -5,6 +5,7 @@ import type { DaemonClient } from "../daemon/client.js";
 import type { ProjectOptions } from "../stack/load.js";
 import { colorize, useColor } from "./format.js";
 import { daemon, projectNameLazy } from "./project-name.js";
+import { isSwarmStack, printServiceLogs } from "./swarm.js";
 
 export interface LogsFlags {
   follow?: boolean;
@@ -93,7 +94,16 @@ function shortName(c: ContainerView): string {
 export async function runLogs(opts: ProjectOptions, services: string[], flags: LogsFlags): Promise<number> {
   const project = await projectNameLazy(opts);
   const client = await daemon();
-  const all = await client.json<ContainerView[]>("GET", `/containers?project=${encodeURIComponent(project)}&all=1`);
+  let all: ContainerView[];
+  try {
+    all = await client.json<ContainerView[]>("GET", `/containers?project=${encodeURIComponent(project)}&all=1`);
+  } catch (err) {
+    // A stack on swarm: its services' logs, as docker service logs gives them.
+    if (!isSwarmStack(err)) throw err;
+    const abort = new AbortController();
+    process.once("SIGINT", () => abort.abort());
+    return printServiceLogs(client, project, services, flags, abort.signal);
+  }
   const containers = all
     .filter((c) => (services.length === 0 || services.includes(c.service ?? "")) && (flags.index === undefined || c.number === flags.index))
     .sort((a, b) => a.name.localeCompare(b.name));

@@ -9,8 +9,9 @@
 import { readFileSync } from "node:fs";
 import { CommanderError } from "commander";
 import type { Command } from "commander";
-import { buildProgram } from "./program.js";
-import { exitCodeOf, reportError } from "./errors.js";
+import { SWARM_STACK } from "../daemon/api.js";
+import { actionCommandName, buildProgram } from "./program.js";
+import { CliError, exitCodeOf, reportError } from "./errors.js";
 
 export function version(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
@@ -22,7 +23,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`tscompose version ${version()}\n`);
     return 0;
   }
-  let program: Command;
+  let program: Command | undefined;
   try {
     program = buildProgram(version());
     await program.parseAsync(argv, { from: "user" });
@@ -32,7 +33,9 @@ export async function main(argv: string[]): Promise<number> {
       // Help and version requests arrive here as "errors" with exit code 0.
       return err.exitCode;
     }
-    reportError(err);
-    return exitCodeOf(err);
+    // A container command on a stack on swarm: said with the command's name.
+    const shown = (err as { code?: unknown }).code === SWARM_STACK ? new CliError(`"${(program && actionCommandName(program)) ?? "this command"}" is not available on the swarm engine: ${(err as Error).message}`, undefined, { cause: err }) : err;
+    reportError(shown);
+    return exitCodeOf(shown);
   }
 }

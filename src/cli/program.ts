@@ -65,6 +65,11 @@ export function engineChoiceOfProgram(program: Command, env: NodeJS.ProcessEnv =
 /** The command whose action runs, recorded by a preAction hook so projectOptions can read the flags given after it. */
 const actionCommands = new WeakMap<Command, Command>();
 
+/** The name of the command that ran (`exec`, `compose exec` ...'s last word), for errors that should name it. */
+export function actionCommandName(program: Command): string | undefined {
+  return actionCommands.get(program)?.name();
+}
+
 const PROJECT_FLAGS: { key: keyof GlobalFlags; short?: string; long: string; value: string; description: string; repeatable: boolean }[] = [
   { key: "file", short: "-f", long: "--file", value: "<file>", description: "stack file (repeatable; later files override earlier ones)", repeatable: true },
   { key: "projectName", short: "-p", long: "--project-name", value: "<name>", description: "project name", repeatable: false },
@@ -346,6 +351,7 @@ export function buildProgram(version: string): Command {
     .argument("[services...]", "services to start (default: all)")
     .option("-d, --detach", "run containers in the background")
     .option("--wait", "wait for services to be running or healthy (implies detached mode)")
+    .option("--no-wait", "on the swarm engine: return once the services are sent, without waiting for them to converge")
     .option("--wait-timeout <seconds>", "maximum duration to wait for the stack to be running or healthy", secondsFlag)
     .option("--force-recreate", "recreate containers even if their configuration has not changed")
     .option("--no-recreate", "if containers already exist, do not recreate them")

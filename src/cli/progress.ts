@@ -53,6 +53,8 @@ export interface ProgressOutcome {
   project: string | undefined;
   /** Services an attached `up` leaves out of its output (`attach: false`). */
   notAttached: string[];
+  /** The stack runs on swarm: nothing of ours to attach to. */
+  detached?: boolean;
 }
 
 /** What compose prints before each line of a dry run (`--dry-run`). */
@@ -72,6 +74,7 @@ export async function renderProgress(messages: AsyncIterable<StreamMessage>, sty
   let ok = true;
   let project: string | undefined;
   let notAttached: string[] = [];
+  let detached = false;
   const errors: string[] = [];
   const builds = new BuildPrinter({ quiet, tty: style.tty ?? process.stdout.isTTY === true });
   for await (const m of messages) {
@@ -107,10 +110,11 @@ export async function renderProgress(messages: AsyncIterable<StreamMessage>, sty
         if (!m.ok) ok = false;
         project = m.project;
         notAttached = m.notAttached ?? [];
+        detached = m.detached === true;
         break;
     }
   }
   // Root causes first: a skipped dependant only repeats its dependency's error.
   for (const e of [...new Set(errors)]) process.stderr.write(`Error: ${e}\n`);
-  return { ok: ok && errors.length === 0, project, notAttached };
+  return { ok: ok && errors.length === 0, project, notAttached, ...(detached ? { detached } : {}) };
 }

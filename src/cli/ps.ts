@@ -5,6 +5,7 @@ import type { ProjectOptions } from "../stack/load.js";
 import { humanDuration, portsText, statusText, table } from "./format.js";
 import { applyTemplate, formatTemplate } from "./image-format.js";
 import { daemon, projectNameLazy } from "./project-name.js";
+import { isSwarmStack, printTasks } from "./swarm.js";
 
 export interface PsFlags {
   all?: boolean;
@@ -17,7 +18,15 @@ export interface PsFlags {
 export async function runPs(opts: ProjectOptions, services: string[], flags: PsFlags): Promise<number> {
   const project = await projectNameLazy(opts);
   const client = await daemon();
-  const list = (await client.json<ContainerView[]>("GET", `/containers?project=${encodeURIComponent(project)}&all=${flags.all ? 1 : 0}`))
+  let containers: ContainerView[];
+  try {
+    containers = await client.json<ContainerView[]>("GET", `/containers?project=${encodeURIComponent(project)}&all=${flags.all ? 1 : 0}`);
+  } catch (err) {
+    // A stack on swarm has tasks, not containers of ours: docker stack ps's listing.
+    if (isSwarmStack(err)) return printTasks(client, project, services, flags);
+    throw err;
+  }
+  const list = containers
     .filter((c) => services.length === 0 || services.includes(c.service ?? ""))
     .filter((c) => !flags.status || flags.status.length === 0 || flags.status.includes(c.state))
     .sort((a, b) => a.name.localeCompare(b.name));

@@ -73,9 +73,9 @@ export function scaleOf(pairs: string[], what: string): Record<string, number> {
 export async function runUp(opts: ProjectOptions, services: string[], flags: UpFlags): Promise<number> {
   const request = upRequest(opts, services, flags);
   const client = await daemon();
-  const { ok, project, notAttached } = await renderProgress(client.stream<StreamMessage>("POST", "/stacks/up", request), { dryRun: flags.dryRun });
+  const { ok, project, notAttached, detached } = await renderProgress(client.stream<StreamMessage>("POST", "/stacks/up", request), { dryRun: flags.dryRun });
   if (!ok || project === undefined) return 1;
-  if (flags.detach || flags.wait || flags.dryRun) return 0;
+  if (flags.detach || flags.wait || flags.dryRun || detached) return 0;
   return attach(client, project, services, flags, notAttached);
 }
 

@@ -50,6 +50,25 @@ export interface EngineChoice {
 /** The `code` of a stream error for a service the request names that the stack does not have. */
 export const NO_SUCH_SERVICE = "no-such-service";
 
+/** The `code` of the error a container command gets for a stack on the swarm engine (swarm schedules its containers; there is none of ours to reach). */
+export const SWARM_STACK = "swarm-stack";
+
+/** One task of a stack on the swarm engine (GET /stacks/:name/tasks), as `docker stack ps` shows it. */
+export interface TaskView {
+  id: string;
+  /** `<stack>_<service>.<slot>`. */
+  name: string;
+  service: string;
+  image: string;
+  node: string;
+  desiredState: string;
+  /** The task's state: new, pending, ..., running, complete, failed, shutdown. */
+  state: string;
+  error: string;
+  /** When the current state began (RFC 3339). */
+  since: string;
+}
+
 /** Everything the daemon needs to load a stack the way the CLI did. */
 export interface ProjectRef {
   files: string[];
@@ -209,6 +228,8 @@ export type StreamMessage =
       project: string;
       /** Services with `attach: false`: an attached `up` does not show their output. */
       notAttached?: string[];
+      /** The stack runs on swarm: there are no containers of ours to attach to (up is detached there, as docker stack deploy). */
+      detached?: boolean;
     }
   | { type: "error"; message: string; code?: string; /** an ErrorKind (model/errors.ts) */ kind?: string };
 
@@ -221,9 +242,9 @@ export interface StackSummary {
   watching: boolean;
   /** Scheduled services (x-tscompose schedule) of the stack. */
   jobs?: number;
-  /** The engine it runs on: "embedded" or "docker". */
+  /** The engine it runs on: "embedded", "docker" or "swarm". */
   engine: string;
-  /** The docker engine's dockerd (DOCKER_HOST's syntax). */
+  /** The docker engine's dockerd, the swarm engine's manager (DOCKER_HOST's syntax). */
   engineHost?: string | undefined;
 }
 

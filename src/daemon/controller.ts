@@ -42,6 +42,8 @@ import type { HealthMonitor } from "./supervision/health.js";
 import type { Supervisor } from "./supervision/supervise.js";
 import { containerViews, stackSummaries, type EngineLabel } from "./stack-views.js";
 import { waitReady } from "./wait-ready.js";
+import { checkSwarmSupport, type Locate } from "../../engine/swarm/support.js";
+import { isSwarm, SwarmStacks, swarmStackError, swarmStatus, type SwarmTarget } from "./swarm-stacks.js";
 
 /** Scheduled jobs (src/daemon/scheduler.ts), told of each stack's lifecycle. */
 export interface StackJobs {
@@ -67,6 +69,8 @@ export class StackController {
   runtimes: readonly string[] = [];
   /** Every engine's containers, each reached by id (engines.ts RoutingEngine): for the parts that work by container. */
   readonly engine: Engine;
+  /** Stacks on the swarm engine: deployed, listed and removed through a manager (swarm-stacks.ts). */
+  readonly swarm: SwarmStacks;
 
   constructor(
     /** The engines stacks run on, each opened when first needed (engines.ts). */
@@ -80,6 +84,7 @@ export class StackController {
   ) {
     const engine = engines.router;
     this.engine = engine;
+    this.swarm = new SwarmStacks(log);
     this.watcher = new StackWatcher({
       onChange: (project, files) => this.reload(project, files),
       onError: (project, message) => this.reportReloadError(project, message),
@@ -138,20 +143,35 @@ export class StackController {
 
   /** The engine a project's commands go to (see targetOf). */
   engineOf(project: string, asked?: EngineChoice): Promise<Engine> {
-    return this.engines.get(this.targetOf(project, asked));
+    const target = this.targetOf(project, asked);
+    // Swarm's containers are its nodes': none is ours to create, observe, exec into or copy from.
+    if (isSwarm(target)) return Promise.reject(swarmStackError(project));
+    return this.engines.get(target);
+  }
+
+  /** The manager of a project on the swarm engine; undefined when it runs elsewhere. */
+  swarmTargetOf(project: string, asked?: EngineChoice): SwarmTarget | undefined {
+    const target = this.targetOf(project, asked);
+    return isSwarm(target) ? target : undefined;
   }
 
   /** The engine of a request that names no stack (image verbs, listings): the one asked for, else the default. */
   requestEngine(asked: EngineChoice | undefined): Promise<Engine> {
-    return this.engines.get(asked ? this.resolveTarget(asked) : this.engines.defaultTarget);
+    const target = asked ? this.resolveTarget(asked) : this.engines.defaultTarget;
+    if (isSwarm(target)) return Promise.reject(new EngineError("invalid", "this request works on containers, images, networks or volumes of one engine: the swarm engine has none of ours (leave --engine swarm out)"));
+    return this.engines.get(target);
   }
 
   async up(req: UpRequest, emit: Emit, asked?: EngineChoice): Promise<boolean> {
-    const loaded = loadStack({ ...req.project, host: this.host() });
+    // This machine's resources say nothing of a swarm's nodes: not checked against for a stack asked on swarm.
+    const askedSwarm = asked !== undefined && isSwarm(this.resolveTarget(asked));
+    const loaded = loadStack({ ...req.project, ...(askedSwarm ? {} : { host: this.host() }) });
     for (const w of loaded.warnings) emit({ type: "warning", message: w });
     const spec = loaded.stack;
     await addBuildInputs(spec);
     checkName("project", spec.name);
+    const swarmTarget = this.swarmTargetOf(spec.name, asked);
+    if (swarmTarget) return this.upOnSwarm(req, spec, swarmTarget, loaded.locate, emit, asked);
     // Before anything is stored or touched: a key the engine would drop stops up, create and scale.
     checkEngineSupport(spec);
     for (const s of [...(req.options.services ?? []), ...(req.options.mustExist ?? [])]) {
@@ -197,6 +217,33 @@ export class StackController {
         emit({ type: "info", message: `watching ${loaded.watchedFiles.length} files of ${spec.name} for changes` });
       } else this.watcher.unwatch(spec.name);
       if (ok && req.options.wait) return waitReady(engine, this.health, spec, req.options.waitTimeoutMs ?? 5 * 60_000, emit, selection(spec, req.options));
+      return ok;
+    });
+  }
+
+  /**
+   * up on swarm: the keys swarm cannot honour refused (located) and the
+   * manager reached, then the record (as up on a container engine: a `down`
+   * after a failed deploy still finds the stack), then SwarmDeployer.deploy.
+   */
+  private upOnSwarm(req: UpRequest, spec: StackSpec, target: SwarmTarget, locate: Locate, emit: Emit, asked: EngineChoice | undefined): Promise<boolean> {
+    const o = req.options;
+    if (o.dryRun || o.noStart) throw new EngineError("invalid", `${o.dryRun ? "--dry-run" : "create (--no-start)"} is not supported on the swarm engine: swarm starts what it schedules`);
+    for (const s of [...(o.services ?? []), ...(o.mustExist ?? [])]) {
+      if (!(s in spec.services)) throw Object.assign(new Error(`no such service: ${s}`), { code: NO_SUCH_SERVICE });
+    }
+    return this.serialize(spec.name, async () => {
+      this.targetOf(spec.name, asked, true);
+      const previous = this.stacks.get(spec.name);
+      // `scale web=3` is an up of web with --scale: earlier scales of other services stay.
+      const scale = { ...(previous?.options.scale ?? {}), ...(o.scale ?? {}) };
+      const options = { ...o, scale, services: undefined, renewAnonVolumes: undefined, watch: undefined };
+      // A stack swarm cannot run, or a host that is no manager, leaves no record behind.
+      checkSwarmSupport(spec, locate);
+      await this.swarm.deployer(target);
+      this.stacks.put({ name: spec.name, project: req.project, spec, options, stoppedByUser: [], updatedAt: new Date().toISOString(), engine: target });
+      const ok = await this.swarm.up(spec, target, options, locate, emit);
+      emit({ type: "result", ok, failed: [], project: spec.name, detached: true });
       return ok;
     });
   }
@@ -250,6 +297,13 @@ export class StackController {
     // The name becomes file names (stacks/<name>.json, jobs/<name>.json): "../../etc/x" must not.
     checkName("project", name);
     return this.serialize(name, async () => {
+      const swarmTarget = this.swarmTargetOf(name, asked);
+      if (swarmTarget) {
+        if (req.options.dryRun || req.options.services) throw new EngineError("invalid", `${req.options.dryRun ? "--dry-run" : "down SERVICE"} is not supported on the swarm engine: down removes the whole stack`);
+        this.stacks.delete(name);
+        await this.swarm.down(name, swarmTarget, emit);
+        return true;
+      }
       const engine = await this.engineOf(name, asked);
       // Without a spec (a stack the daemon never saw), labels still find everything.
       let spec = loaded ?? this.stacks.get(name)?.spec ?? emptyStack(name);
@@ -314,7 +368,7 @@ export class StackController {
   /** Watch mode: the stack's files changed. Reload; converge if they load, keep what runs if not. */
   async reload(project: string, files: string[]): Promise<void> {
     const record = this.stacks.get(project);
-    if (!record) return;
+    if (!record || isSwarm(record.engine)) return;
     let loaded;
     try {
       loaded = loadStack({ ...record.project, host: this.host() });
@@ -373,6 +427,8 @@ export class StackController {
     return this.serialize(project, async () => {
       const record = this.stacks.get(project);
       if (!record) return true;
+      // Swarm keeps its services converged and restarts their tasks itself.
+      if (isSwarm(record.engine)) return true;
       this.jobs?.sync(record.spec, selection(record.spec, record.options));
       const engine = await this.engineOf(project);
       const observed = await this.observeOn(engine, record.spec, record.stoppedByUser);
@@ -413,12 +469,21 @@ export class StackController {
   }
 
   /** Every stack on every open engine (the engines stacks' records name are open from the daemon's start). */
-  summaries(): Promise<StackSummary[]> {
+  async summaries(): Promise<StackSummary[]> {
     const labelled = this.engines.openEngines().map((engine) => ({ engine, label: this.labelOfEngine(engine) }));
-    return stackSummaries(labelled, this.stacks, (project) => {
+    const all = await stackSummaries(labelled, this.stacks, (project) => {
       const record = this.stacks.get(project);
       return record ? engineLabel(record.engine ?? this.engines.defaultTarget) : undefined;
     });
+    // A swarm stack's status is its tasks'; a manager that does not answer says so rather than fail the listing.
+    return Promise.all(
+      all.map(async (s) => {
+        const target = this.stacks.get(s.name)?.engine;
+        if (!isSwarm(target)) return s;
+        const counts = await this.swarm.tasks(s.name, target).then(swarmStatus, (err: unknown) => ({ status: `manager unreachable: ${(err as Error).message}`, running: 0, total: 0 }));
+        return { ...s, ...counts };
+      }),
+    );
   }
 
   /** A project's containers on its engine; without a project, those of the engine asked for, else of every open engine. */
@@ -443,11 +508,11 @@ export class StackController {
 }
 
 function engineLabel(t: EngineTarget): EngineLabel {
-  return t.kind === "docker" ? { engine: t.kind, engineHost: t.host } : { engine: t.kind };
+  return t.kind === "embedded" ? { engine: t.kind } : { engine: t.kind, engineHost: t.host };
 }
 
 function describeTarget(t: EngineTarget): string {
-  return t.kind === "docker" ? `docker (${t.host})` : t.kind;
+  return t.kind === "embedded" ? t.kind : `${t.kind} (${t.host})`;
 }
 
 function emptyStack(name: string): StackSpec {

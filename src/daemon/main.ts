@@ -6,6 +6,7 @@
 import { readFileSync, rmSync } from "node:fs";
 import type { Server } from "node:http";
 import { readEngineConfig } from "../../engine/config.js";
+import { EngineError } from "../../engine/errors.js";
 import { createEngine, openEmbeddedEngine, resolveEngineTarget } from "../../engine/index.js";
 import type { EngineTarget } from "../../engine/index.js";
 import type { ImageService } from "../../engine/image/service.js";
@@ -59,6 +60,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   let images: ImageService | undefined;
   const open = async (target: EngineTarget): Promise<Engine> => {
     if (target.kind === "docker") return createEngine(target);
+    // The controller sends swarm stacks to their manager (swarm-stacks.ts), never here: a daemon whose default is swarm has no engine of containers.
+    if (target.kind === "swarm") throw new EngineError("invalid", "the swarm engine runs stacks, not containers: it cannot be the daemon's default engine (TSCOMPOSE_ENGINE, x-tscompose-engine)");
     const embedded = await openEmbeddedEngine({
       kind: "embedded",
       stateDir: paths.stateDir,
@@ -72,8 +75,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const engines = new EngineSet({
     open,
     defaultTarget,
-    targetOf: (project) => stacks.get(project)?.engine,
-    targetsInUse: () => stacks.list().map((r) => r.engine ?? defaultTarget),
+    // Swarm stacks have no engine of containers here (swarm-stacks.ts): their records keep none open.
+    targetOf: (project) => {
+      const target = stacks.get(project)?.engine;
+      return target?.kind === "swarm" ? undefined : target;
+    },
+    targetsInUse: () => stacks.list().flatMap((r) => (r.engine?.kind === "swarm" ? [] : [r.engine ?? defaultTarget])),
     log,
   });
   // The default engine opens now, as before per-stack engines: a daemon that cannot reach it fails at its start. Others open when a stack needs them.
@@ -117,7 +124,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   for (const record of controller.stacks.list()) {
     // A stack rebuilt from its containers' labels is supervised, not converged (see recoverUnreadableStacks).
     if (record.rebuilt) continue;
-    if (record.options.watch) {
+    if (record.options.watch && record.engine?.kind !== "swarm") {
       try {
         controller.watcher.watch(record.name, watchedFilesOf({ ...record.project }));
       } catch (err) {

@@ -218,6 +218,35 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
       await streamed((emit) => controller.down(body, emit, asked))(req, res, [], new URLSearchParams());
     }),
     r("GET", "/stacks", async (_req, res) => sendJson(res, 200, await controller.summaries())),
+    // A swarm stack's tasks (docker stack ps) and a service's logs (docker service logs); a stack elsewhere is a 404.
+    r("GET", "/stacks/:name/tasks", async (req, res, [name]) => {
+      const target = controller.swarmTargetOf(name as string, engineChoiceOf(req));
+      if (!target) throw new HttpError(404, `project "${name}" does not run on the swarm engine`);
+      sendJson(res, 200, await controller.swarm.tasks(name as string, target));
+    }),
+    r("GET", "/stacks/:name/services/:service/logs", async (req, res, [name, service], q) => {
+      const target = controller.swarmTargetOf(name as string, engineChoiceOf(req));
+      if (!target) throw new HttpError(404, `project "${name}" does not run on the swarm engine`);
+      const follow = queryFlag(q, "follow");
+      const tail = queryValue(q, "tail", (v) => parseInteger(v, { min: 0 }));
+      const sinceMs = queryValue(q, "since", parseMillis);
+      const abort = new AbortController();
+      req.on("close", () => abort.abort());
+      const entries = controller.swarm.logs(name as string, target, service as string, { follow, tail, since: sinceMs === undefined ? undefined : Math.floor(sinceMs / 1000) });
+      // The first entry (or the service's not-found) before the 200 goes out.
+      const first = await entries.next();
+      const emit = stream(res);
+      if (follow) untilClientLeaves(res);
+      try {
+        for (let e = first; !e.done && !abort.signal.aborted; e = await entries.next()) {
+          if (!emit(e.value)) await drained(res);
+        }
+      } catch (err) {
+        if (!abort.signal.aborted) emit({ type: "error", message: (err as Error).message });
+      }
+      if (abort.signal.aborted) await entries.return(undefined);
+      res.end();
+    }),
     r("GET", "/stacks/:name/jobs", (_req, res, [name]) => Promise.resolve(sendJson(res, 200, controller.jobs?.view(name as string) ?? []))),
     r("GET", "/stacks/:name/detail", (_req, res, [name]) => {
       const detail = stackDetail(controller, name as string);

@@ -57,6 +57,8 @@ export interface LoadResult {
   /** Files whose change should reload the stack: stack files, env files, included and extended files. */
   watchedFiles: string[];
   warnings: string[];
+  /** Where a key of the stack is in its files (for errors found after loading: the swarm engine's refused keys). */
+  locate: (path: readonly PathSegment[]) => SourceLocation | undefined;
 }
 
 export const DEFAULT_FILE_NAMES = ["compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"];
@@ -226,6 +228,7 @@ export function loadStack(opts: ProjectOptions): LoadResult {
     allProfiles,
     disabledServices: disabled,
     watchedFiles: [...session.watched],
+    locate: (path) => session.locate(path),
     warnings: session.warnings,
   };
 }

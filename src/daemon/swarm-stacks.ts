@@ -1,0 +1,132 @@
+// Stacks on the swarm engine, as the daemon runs them: one SwarmDeployer
+// (engine/swarm/deployer.ts) per manager, opened when a stack first needs it.
+// The controller (controller.ts) keeps a swarm stack's record as it keeps any
+// other (EngineTarget kind "swarm" + the manager's host) and sends up, down,
+// ps, logs and ls here. Swarm schedules, restarts and health-checks the tasks
+// itself: no supervisor, health monitor, scheduler or re-sync of the daemon
+// looks at these stacks, and a command that works on a container of ours
+// (exec, attach, cp ...) gets swarmStackError.
+import { engineKey, type EngineTarget } from "../../engine/index.js";
+import { SwarmDeployer, type SwarmProgress, type SwarmTask } from "../../engine/swarm/deployer.js";
+import type { Locate } from "../../engine/swarm/support.js";
+import type { StackSpec } from "../../model/stack.js";
+import { SWARM_STACK, type LogEntry, type TaskView, type UpRequest } from "./api.js";
+import type { Logger } from "./log.js";
+import type { Emit } from "./plan-run.js";
+
+export type SwarmTarget = Extract<EngineTarget, { kind: "swarm" }>;
+
+export function isSwarm(t: EngineTarget | undefined): t is SwarmTarget {
+  return t?.kind === "swarm";
+}
+
+/** What a container command answers for a stack on swarm; the CLI names its command in front of it (SWARM_STACK). */
+export function swarmStackError(project: string): Error {
+  // A plain Error: an EngineError's `code` is its kind.
+  return Object.assign(
+    new Error(`project "${project}" runs on the swarm engine, which schedules its containers itself on its nodes: there is no container here to reach (on swarm: up, ps, logs, scale, down, ls)`),
+    { code: SWARM_STACK, kind: "invalid" as const },
+  );
+}
+
+/** The stack up deploys: the stack's replicas with up's --scale (and `scale`) over them. */
+export function scaledStack(spec: StackSpec, scale: Record<string, number> | undefined): StackSpec {
+  if (!scale || Object.keys(scale).length === 0) return spec;
+  const services = Object.fromEntries(Object.entries(spec.services).map(([name, s]) => [name, scale[name] === undefined ? s : { ...s, replicas: scale[name] }]));
+  return { ...spec, services };
+}
+
+/** One line per step, as up's lines: ` Service web  Created`; a service's waiting line only when its counts change. */
+export function progressLines(): (e: SwarmProgress) => string | undefined {
+  const last = new Map<string, string>();
+  const word = (a: string): string => a.charAt(0).toUpperCase() + a.slice(1);
+  return (e) => {
+    switch (e.kind) {
+      case "network":
+        return ` Network ${e.name}  ${word(e.action)}`;
+      case "config":
+      case "secret":
+        return ` ${word(e.kind)} ${e.name}  ${word(e.action)}`;
+      case "service":
+        return ` Service ${e.service}  ${word(e.action)}`;
+      case "waiting": {
+        const line = ` Service ${e.service}  Waiting ${e.running}/${e.wanted} running${e.completed > 0 ? `, ${e.completed} completed` : ""}${e.error ? `: ${e.error}` : ""}`;
+        if (last.get(e.service) === line) return undefined;
+        last.set(e.service, line);
+        return line;
+      }
+      case "converged":
+        return ` Service ${e.service}  Converged`;
+    }
+  };
+}
+
+export function taskView(t: SwarmTask): TaskView {
+  return { id: t.id, name: t.name, service: t.service, image: t.image, node: t.node ?? "", desiredState: t.desiredState, state: t.state, error: t.error ?? "", since: t.since };
+}
+
+/** ls's status of a swarm stack: its tasks that should run, by state (`running(3)`), as ls counts containers. */
+export function swarmStatus(tasks: readonly TaskView[]): { status: string; running: number; total: number } {
+  const current = tasks.filter((t) => t.desiredState !== "shutdown" && t.desiredState !== "remove");
+  const counts = new Map<string, number>();
+  for (const t of current) counts.set(t.state, (counts.get(t.state) ?? 0) + 1);
+  return { status: [...counts].map(([s, n]) => `${s}(${n})`).join(", ") || "empty", running: counts.get("running") ?? 0, total: current.length };
+}
+
+export class SwarmStacks {
+  private readonly managers = new Map<string, Promise<SwarmDeployer>>();
+
+  constructor(private readonly log: Logger) {}
+
+  /** The manager's deployer, connected on first use; a failed connect is tried again next time. */
+  deployer(target: SwarmTarget): Promise<SwarmDeployer> {
+    const key = engineKey(target);
+    const known = this.managers.get(key);
+    if (known) return known;
+    const p = SwarmDeployer.connect({ host: target.host, tls: target.tls });
+    this.managers.set(key, p);
+    p.then(
+      () => this.log.info("swarm manager reached", { engine: key }),
+      () => this.managers.delete(key),
+    );
+    return p;
+  }
+
+  async up(spec: StackSpec, target: SwarmTarget, options: UpRequest["options"], locate: Locate | undefined, emit: Emit): Promise<boolean> {
+    const swarm = await this.deployer(target);
+    const lines = progressLines();
+    await swarm.deploy(scaledStack(spec, options.scale), {
+      // docker stack deploy returns at once; tscompose waits unless told not to (--no-wait, or -d without --wait).
+      wait: options.wait !== false,
+      timeoutMs: options.waitTimeoutMs,
+      removeOrphans: options.removeOrphans === true,
+      locate,
+      onProgress: (e) => {
+        const line = lines(e);
+        if (line !== undefined) emit({ type: "info", message: line });
+      },
+    });
+    return true;
+  }
+
+  async down(project: string, target: SwarmTarget, emit: Emit): Promise<void> {
+    const lines = progressLines();
+    await (await this.deployer(target)).remove(project, {
+      onProgress: (e) => {
+        const line = lines(e);
+        if (line !== undefined) emit({ type: "info", message: line });
+      },
+    });
+  }
+
+  async tasks(project: string, target: SwarmTarget): Promise<TaskView[]> {
+    return (await (await this.deployer(target)).ps(project)).map(taskView);
+  }
+
+  /** A service's logs (docker service logs): each line with its task's name. */
+  async *logs(project: string, target: SwarmTarget, service: string, opts: { follow?: boolean; tail?: number; since?: number }): AsyncGenerator<LogEntry & { task: string }> {
+    for await (const e of (await this.deployer(target)).logs(project, service, opts)) {
+      yield { stream: e.stream, time: e.time, timestamp: e.timestamp, line: e.line, task: e.task };
+    }
+  }
+}
