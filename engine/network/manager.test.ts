@@ -82,9 +82,12 @@ describe.skipIf(!canUseNamespaces)("LinuxNetworkManager on the real kernel", () 
   let internal: NetworkInfo;
   let web: SandboxInfo;
   let db: SandboxInfo;
-  const replicas: SandboxInfo[] = [];
   let lonely: SandboxInfo;
   let walled: SandboxInfo;
+  /** db's published ports: [0] 8080/tcp ephemeral on every address, [1] 8080/tcp fixed on 127.0.0.1, [2] 9999/udp ephemeral. */
+  let dbPorts: Awaited<ReturnType<LinuxNetworkManager["publishPorts"]>>;
+  /** Sandboxes a test made for itself, removed by afterAll if the test did not get to it. */
+  const own: string[] = [];
 
   beforeAll(async () => {
     stateDir = await mkdtemp(join(tmpdir(), "tsc-net-"));
@@ -106,12 +109,37 @@ describe.skipIf(!canUseNamespaces)("LinuxNetworkManager on the real kernel", () 
 
     m = await openNetworkManager({ stateDir, prefixes, pools: [pool], upstreamDns: [upstream.upstream], dnsSearch: ["corp.test"] });
     await m.repair();
-  });
+
+    // The world every test reads (and none changes; a test that changes something makes its own):
+    // networks front, back and internal; web on front+back, db on front with httpd and a udp echo
+    // behind published ports, lonely on back, walled on internal.
+    front = await m.createNetwork({ name: `front-${tag}`, labels: { "com.docker.compose.project": "p" }, driver: "bridge", internal: false, subnet: undefined, gateway: undefined });
+    back = await m.createNetwork({ name: `back-${tag}`, labels: {}, driver: "bridge", internal: false, subnet: undefined, gateway: undefined });
+    internal = await m.createNetwork({ name: `int-${tag}`, labels: {}, driver: "bridge", internal: true, subnet: undefined, gateway: undefined });
+    gateways.push(front.gateway, back.gateway, internal.gateway);
+    web = await m.createSandbox({ containerId: `a1${tag}` + "0".repeat(58), name: `p-web-1`, networks: [{ network: front.name, aliases: ["web"] }, { network: back.name, aliases: ["web"] }] });
+    db = await m.createSandbox({ containerId: `b2${tag}` + "0".repeat(58), name: `p-db-1`, hostname: "dbhost", networks: [{ network: front.name, aliases: ["db", "database"], ipv4Address: formatIp(parseCidr(front.subnet).network + 200) }] });
+    lonely = await m.createSandbox({ containerId: `d4${tag}` + "0".repeat(58), name: "p-lonely-1", networks: [{ network: back.name, aliases: ["lonely"] }] });
+    walled = await m.createSandbox({ containerId: `e5${tag}` + "0".repeat(58), name: "p-walled-1", networks: [{ network: internal.name, aliases: ["walled"] }] });
+    children.push(spawnInNs(db.netns, "busybox", ["httpd", "-f", "-p", "8080", "-h", wwwDir]));
+    const echo = "require('dgram').createSocket('udp4').on('message',function(m,r){this.send(m,r.port,r.address)}).bind(9999)";
+    children.push(spawnInNs(db.netns, process.execPath, ["-e", echo]));
+    const fixed = (await probe("tcp", "127.0.0.1", 0)).port;
+    dbPorts = await m.publishPorts(db.containerId, [
+      { containerPort: 8080, protocol: "tcp", hostPort: undefined, hostIp: undefined },
+      { containerPort: 8080, protocol: "tcp", hostPort: String(fixed), hostIp: "127.0.0.1" },
+      { containerPort: 9999, protocol: "udp", hostPort: undefined, hostIp: undefined },
+    ]);
+    // httpd was just started in the background: wait until it answers.
+    const get = async () => (await inNs(web.netns, ["wget", "-q", "-O", "-", `http://${db.endpoints[0]!.ipAddress}:8080/index.html`], 5000)).stdout;
+    await eventually(get, (b) => b !== "", 30_000, "httpd answering");
+  }, 120_000);
 
   afterAll(async () => {
     for (const c of children) await stopChild(c);
     if (m) {
-      for (const sb of [web, db, lonely, walled, ...replicas]) if (sb) await m.removeSandbox(sb.containerId);
+      for (const sb of [web, db, lonely, walled]) if (sb) await m.removeSandbox(sb.containerId);
+      for (const id of own) await m.removeSandbox(id);
       for (const n of await m.listNetworks()) await m.removeNetwork(n.id);
       await m.close();
     }
@@ -124,10 +152,6 @@ describe.skipIf(!canUseNamespaces)("LinuxNetworkManager on the real kernel", () 
   });
 
   it("creates networks: bridge up with the gateway, subnets from the pool, away from the outside link", async () => {
-    front = await m.createNetwork({ name: `front-${tag}`, labels: { "com.docker.compose.project": "p" }, driver: "bridge", internal: false, subnet: undefined, gateway: undefined });
-    back = await m.createNetwork({ name: `back-${tag}`, labels: {}, driver: "bridge", internal: false, subnet: undefined, gateway: undefined });
-    internal = await m.createNetwork({ name: `int-${tag}`, labels: {}, driver: "bridge", internal: true, subnet: undefined, gateway: undefined });
-    gateways.push(front.gateway, back.gateway, internal.gateway);
     expect(front.bridge).toMatch(new RegExp(`^tb${tag}-[0-9a-f]{8}$`));
     expect(front.gateway).toBe(formatIp(parseCidr(front.subnet).network + 1));
     expect(new Set([front.subnet, back.subnet, internal.subnet]).size).toBe(3);
@@ -142,8 +166,6 @@ describe.skipIf(!canUseNamespaces)("LinuxNetworkManager on the real kernel", () 
   });
 
   it("creates sandboxes attached with aliases; containers reach each other by name", async () => {
-    web = await m.createSandbox({ containerId: `a1${tag}` + "0".repeat(58), name: `p-web-1`, networks: [{ network: front.name, aliases: ["web"] }, { network: back.name, aliases: ["web"] }] });
-    db = await m.createSandbox({ containerId: `b2${tag}` + "0".repeat(58), name: `p-db-1`, hostname: "dbhost", networks: [{ network: front.name, aliases: ["db", "database"], ipv4Address: formatIp(parseCidr(front.subnet).network + 200) }] });
     expect(web.netnsPath).toBe(`/var/run/netns/tn${tag}-a1${tag}000000`);
     expect(web.endpoints.map((e) => [e.networkName, e.ifname, e.defaultRoute])).toEqual([
       [front.name, "eth0", true],
@@ -158,22 +180,20 @@ describe.skipIf(!canUseNamespaces)("LinuxNetworkManager on the real kernel", () 
     const lo = await run("ip", ["-n", web.netns, "-br", "link", "show", "lo"]);
     expect(lo.stdout).toMatch(/UNKNOWN|UP/);
 
-    children.push(spawnInNs(db.netns, "busybox", ["httpd", "-f", "-p", "8080", "-h", wwwDir]));
     const dbIp = db.endpoints[0]!.ipAddress;
     for (const name of ["db", "DB.", "database", "p-db-1", "dbhost", "db.corp.test", `db.${front.name}`]) {
       expect(await lookup(web.netns, name, front.gateway), name).toEqual([dbIp]);
     }
-    // httpd was just started in the background: wait until it answers.
-    const get = async () => (await inNs(web.netns, ["wget", "-q", "-O", "-", `http://${dbIp}:8080/index.html`], 5000)).stdout;
-    const body = await eventually(get, (b) => b !== "", 30_000, "httpd answering");
-    expect(body).toBe("hello from web\n");
+    expect((await inNs(web.netns, ["wget", "-q", "-O", "-", `http://${dbIp}:8080/index.html`], 5000)).stdout).toBe("hello from web\n");
   });
 
   it("answers round robin across a replica set of three", async () => {
     const commands: string[] = [];
+    const replicas: SandboxInfo[] = [];
     const stop = observeCommands((cmd, args) => commands.push(`${cmd} ${args.join(" ")}`));
     try {
       for (let i = 1; i <= 3; i++) {
+        own.push(`c${i}${tag}` + "0".repeat(58));
         replicas.push(await m.createSandbox({ containerId: `c${i}${tag}` + "0".repeat(58), name: `p-api-${i}`, networks: [{ network: front.name, aliases: ["api"] }] }));
       }
     } finally {
@@ -189,10 +209,11 @@ describe.skipIf(!canUseNamespaces)("LinuxNetworkManager on the real kernel", () 
       firsts.add(got[0]!);
     }
     expect(firsts.size).toBeGreaterThan(1);
+    for (const r of replicas) await m.removeSandbox(r.containerId);
+    expect(await lookup(web.netns, "api", front.gateway)).toEqual([]);
   });
 
   it("keeps names per network and forwards the rest to the upstream", async () => {
-    lonely = await m.createSandbox({ containerId: `d4${tag}` + "0".repeat(58), name: "p-lonely-1", networks: [{ network: back.name, aliases: ["lonely"] }] });
     // web is on both networks: it resolves a back-only name; db (front only) does not.
     expect(await lookup(web.netns, "lonely", front.gateway)).toEqual([lonely.endpoints[0]!.ipAddress]);
     expect(await lookup(db.netns, "lonely", front.gateway)).toEqual([]);
@@ -205,21 +226,24 @@ describe.skipIf(!canUseNamespaces)("LinuxNetworkManager on the real kernel", () 
   });
 
   it("isolates networks from each other, and lets a normal network out", async () => {
-    expect(await pingable(db.netns, replicas[0]!.endpoints[0]!.ipAddress)).toBe(true); // same network
+    expect(await pingable(db.netns, web.endpoints[0]!.ipAddress)).toBe(true); // same network
     expect(await pingable(db.netns, lonely.endpoints[0]!.ipAddress)).toBe(false); // other network
     expect(await pingable(lonely.netns, db.endpoints[0]!.ipAddress)).toBe(false);
     expect(await pingable(db.netns, outsideIp)).toBe(true); // routed and masqueraded to the fake outside
   });
 
   it("gives an internal network no way out, but its DNS works", async () => {
-    walled = await m.createSandbox({ containerId: `e5${tag}` + "0".repeat(58), name: "p-walled-1", networks: [{ network: internal.name, aliases: ["walled"] }] });
     expect(walled.endpoints[0]?.defaultRoute).toBe(false);
     expect((await run("ip", ["-n", walled.netns, "route"])).stdout).not.toContain("default");
     expect(await pingable(walled.netns, outsideIp)).toBe(false);
-    // Even with a default route added by hand, the host drops its forwarded traffic.
-    await run("ip", ["-n", walled.netns, "route", "add", "default", "via", internal.gateway]);
-    expect(await pingable(walled.netns, outsideIp)).toBe(false);
-    expect(await pingable(walled.netns, internal.gateway)).toBe(true);
+    // Even with a default route added by hand (in a sandbox of this test's own), the host drops its forwarded traffic.
+    const rogueId = `e6${tag}` + "0".repeat(58);
+    own.push(rogueId);
+    const rogue = await m.createSandbox({ containerId: rogueId, name: "p-rogue-1", networks: [{ network: internal.name }] });
+    await run("ip", ["-n", rogue.netns, "route", "add", "default", "via", internal.gateway]);
+    expect(await pingable(rogue.netns, outsideIp)).toBe(false);
+    expect(await pingable(rogue.netns, internal.gateway)).toBe(true);
+    await m.removeSandbox(rogueId);
     expect(await lookup(walled.netns, "walled", internal.gateway)).toEqual([walled.endpoints[0]!.ipAddress]);
     // Names that are not ours are not forwarded for a container only on internal networks.
     const before = upstream.queries.length;
@@ -229,13 +253,10 @@ describe.skipIf(!canUseNamespaces)("LinuxNetworkManager on the real kernel", () 
   });
 
   it("publishes ports reachable from the host on 127.0.0.1 and on the gateway, tcp and udp", async () => {
-    const fixed = (await probe("tcp", "127.0.0.1", 0)).port;
-    const ports = await m.publishPorts(db.containerId, [
-      { containerPort: 8080, protocol: "tcp", hostPort: undefined, hostIp: undefined },
-      { containerPort: 8080, protocol: "tcp", hostPort: String(fixed), hostIp: "127.0.0.1" },
-      { containerPort: 9999, protocol: "udp", hostPort: undefined, hostIp: undefined },
-    ]);
-    expect(ports[1]).toMatchObject({ hostPort: fixed, hostIp: "127.0.0.1", containerIp: db.endpoints[0]!.ipAddress });
+    const ports = dbPorts;
+    const fixed = ports[1]!.hostPort;
+    expect(ports[1]).toMatchObject({ hostIp: "127.0.0.1", containerIp: db.endpoints[0]!.ipAddress });
+    expect(ports[0]).toMatchObject({ hostIp: "0.0.0.0" });
     const eph = ports[0]!.hostPort;
     expect((await httpGet("127.0.0.1", eph, "/index.html")).body).toBe("hello from web\n");
     expect((await httpGet(front.gateway, eph, "/index.html")).body).toBe("hello from web\n");
@@ -247,8 +268,6 @@ describe.skipIf(!canUseNamespaces)("LinuxNetworkManager on the real kernel", () 
     }
     await expect(httpGet(front.gateway, fixed, "/index.html")).rejects.toThrow(); // bound to 127.0.0.1 only
 
-    const echo = "require('dgram').createSocket('udp4').on('message',function(m,r){this.send(m,r.port,r.address)}).bind(9999)";
-    children.push(spawnInNs(db.netns, process.execPath, ["-e", echo]));
     expect(await udpRoundTrip("127.0.0.1", ports[2]!.hostPort, "ping-udp")).toBe("ping-udp");
     expect((await m.inspectSandbox(db.containerId))?.ports).toHaveLength(3);
   });
@@ -310,23 +329,30 @@ describe.skipIf(!canUseNamespaces)("LinuxNetworkManager on the real kernel", () 
 
   it("detach removes the name and the address at once; remove refuses a network in use", async () => {
     await expect(m.removeNetwork(back.name)).rejects.toThrow(/active endpoints/);
-    const lonelyIp = lonely.endpoints[0]!.ipAddress;
-    const after = await m.detach(web.containerId, back.name);
+    // A pair of this test's own, as web and lonely are: one on front and back, one on back only.
+    const [twoId, soloId, againId] = ["f3", "f4", "f6"].map((p) => `${p}${tag}` + "0".repeat(58)) as [string, string, string];
+    own.push(twoId, soloId, againId);
+    const two = await m.createSandbox({ containerId: twoId, name: "p-two-1", networks: [{ network: front.name, aliases: ["two"] }, { network: back.name, aliases: ["two"] }] });
+    const solo = await m.createSandbox({ containerId: soloId, name: "p-solo-1", networks: [{ network: back.name, aliases: ["solo"] }] });
+    const soloIp = solo.endpoints[0]!.ipAddress;
+    expect(await lookup(solo.netns, "two", back.gateway)).toEqual([two.endpoints[1]!.ipAddress]); // the control
+    expect(await lookup(two.netns, "solo", front.gateway)).toEqual([soloIp]);
+    const after = await m.detach(twoId, back.name);
     expect(after.endpoints.map((e) => e.networkName)).toEqual([front.name]);
-    expect(await lookup(lonely.netns, "web", back.gateway)).toEqual([]);
-    expect(await lookup(web.netns, "lonely", front.gateway)).toEqual([]);
-    expect((await run("ip", ["-n", web.netns, "-br", "link"])).stdout).not.toContain("eth1");
-    await m.removeSandbox(lonely.containerId);
-    await m.removeSandbox(lonely.containerId); // idempotent
-    expect(await lookup(web.netns, "api", front.gateway)).toHaveLength(3);
+    expect(await lookup(solo.netns, "two", back.gateway)).toEqual([]);
+    expect(await lookup(two.netns, "solo", front.gateway)).toEqual([]);
+    expect((await run("ip", ["-n", two.netns, "-br", "link"])).stdout).not.toContain("eth1");
+    await m.removeSandbox(soloId);
+    await m.removeSandbox(soloId); // idempotent
     // The freed address can be had again (statically).
-    const again = await m.createSandbox({ containerId: `f6${tag}` + "0".repeat(58), name: "p-again-1", networks: [{ network: back.name, ipv4Address: lonelyIp }] });
-    expect(again.endpoints[0]?.ipAddress).toBe(lonelyIp);
-    await m.removeSandbox(again.containerId);
+    const again = await m.createSandbox({ containerId: againId, name: "p-again-1", networks: [{ network: back.name, ipv4Address: soloIp }] });
+    expect(again.endpoints[0]?.ipAddress).toBe(soloIp);
+    await m.removeSandbox(againId);
+    await m.removeSandbox(twoId);
   });
 
   it("a sandbox whose record cannot be written (a full disk) leaves no netns, veth or address behind", async () => {
-    // Names only: a bridge's operstate flips on its own a moment after its last port left (the previous test's detach).
+    // Names only: a bridge's operstate flips on its own a moment after its last port left (another test's detach).
     const links = async (): Promise<string> => (await run("ip", ["-br", "link"])).stdout.split("\n").filter((l) => l.includes(tag)).map((l) => l.split(/\s+/)[0]).sort().join("\n");
     const namespaces = async (): Promise<string> => (await run("ip", ["netns", "list"])).stdout.split("\n").filter((l) => l.includes(tag)).sort().join("\n");
     const [linksBefore, nsBefore] = [await links(), await namespaces()];
@@ -374,8 +400,20 @@ describe.skipIf(!canUseNamespaces)("LinuxNetworkManager on the real kernel", () 
     expect(await lookup(web.netns, "p-db-1", front.gateway)).toEqual([db.endpoints[0]!.ipAddress]);
     const eph = (await m.inspectSandbox(db.containerId))!.ports[0]!.hostPort;
     expect((await httpGet("127.0.0.1", eph, "/index.html")).body).toBe("hello from web\n");
-    await m.unpublishPorts(db.containerId);
-    await expect(httpGet("127.0.0.1", eph, "/index.html")).rejects.toThrow();
+    // Unpublishing after the restart works on what the new manager read back: a sandbox of this test's own.
+    const mineId = `f8${tag}` + "0".repeat(58);
+    own.push(mineId);
+    const mine = await m.createSandbox({ containerId: mineId, name: "p-mine-1", networks: [{ network: front.name }] });
+    children.push(spawnInNs(mine.netns, "busybox", ["httpd", "-f", "-p", "8080", "-h", wwwDir]));
+    const [published] = await m.publishPorts(mineId, [{ containerPort: 8080, protocol: "tcp", hostPort: undefined, hostIp: undefined }]);
+    await m.close();
+    m = await openNetworkManager({ stateDir, prefixes, pools: [], upstreamDns: [upstream.upstream], dnsSearch: ["corp.test"] });
+    await m.repair();
+    const body = await eventually(() => httpGet("127.0.0.1", published!.hostPort, "/index.html").then((r) => r.body, () => ""), (b) => b !== "", 30_000, "httpd of mine answering");
+    expect(body).toBe("hello from web\n");
+    await m.unpublishPorts(mineId);
+    await expect(httpGet("127.0.0.1", published!.hostPort, "/index.html")).rejects.toThrow();
+    await m.removeSandbox(mineId);
   });
 
   it("a truncated sandbox record: set aside, and repair() removes nothing it cannot attribute (the container keeps its netns and address)", async () => {
