@@ -381,7 +381,15 @@ describe("cronTimer (node-cron)", () => {
     timer.stop();
     for (const d of slots) expect(d.getTime() % 1000).toBe(0);
     const count = slots.length;
-    await new Promise((r) => setTimeout(r, 1200));
+    // "No slot after stop" has no event of its own: a control timer on the same schedule, left running,
+    // shows two slots did come in the meantime, so the stopped one was given the chance and stayed silent.
+    const control: Date[] = [];
+    const running = cronTimer({ cron: "* * * * * *", timezone: "UTC", overlap: "skip", history: 1 }, (d) => control.push(d));
+    try {
+      await eventually(() => control.length, (n) => n >= 2, 10_000, "two slots of the control timer", 50);
+    } finally {
+      running.stop();
+    }
     expect(slots.length).toBe(count);
   });
 
