@@ -1,8 +1,9 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, expect, test } from "vitest";
+import { eventually } from "../../test/support/wait.js";
 import { FileLock, HELPER_PROGRAM } from "./flock.js";
 
 let dir: string;
@@ -45,7 +46,11 @@ test("a waiter gets the lock when the holder lets go", async () => {
   await a.lock("exclusive");
   let got = false;
   const waiting = b.lock("exclusive").then((v) => (got = v));
-  await new Promise((r) => setTimeout(r, 200));
+  // The kernel shows b's request queued behind a's lock (a "->" line in /proc/locks on the file's inode):
+  // b is really waiting, not merely not yet asked.
+  const ino = statSync(join(dir, "test.lock")).ino;
+  const blocked = new RegExp(`^\\d+: -> FLOCK\\s+ADVISORY\\s+WRITE\\s+\\d+\\s+[0-9a-f]+:[0-9a-f]+:${ino}\\s`, "m");
+  await eventually(() => readFileSync("/proc/locks", "utf8"), (t) => blocked.test(t), 10_000, "b queued for the lock in /proc/locks", 20);
   expect(got).toBe(false);
   await a.unlock();
   expect(await waiting).toBe(true);
