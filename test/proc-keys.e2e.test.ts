@@ -133,6 +133,14 @@ describe("process and namespace keys", () => {
     expect(calls.some((c) => / exec /.test(c) && c.endsWith(mainId))).toBe(true);
     expect(calls.some((c) => c.includes(joinerId) || c.includes(aloneId))).toBe(false);
 
+    // cgroup_parent: main's cgroup is under the parent in the host's hierarchies (v1 per controller, v2 one tree);
+    // the same look after down must find none.
+    const containerCgroups = (): string[] =>
+      ["/sys/fs/cgroup/pids", "/sys/fs/cgroup/unified", "/sys/fs/cgroup"]
+        .map((root) => join(root, parent()))
+        .flatMap((dir) => (existsSync(dir) ? readdirSync(dir).filter((n) => /^[0-9a-f]{64}$/.test(n)).map((n) => join(dir, n)) : []));
+    expect(containerCgroups().some((d) => d.endsWith(mainId))).toBe(true);
+
     // platform: the image pulled is the arm64 one of the index.
     const [image] = JSON.parse(await ok(["image", "inspect", "tscompose/multiplatform"])) as { Architecture: string; Variant?: string }[];
     expect(image?.Architecture).toBe("arm64");
@@ -146,10 +154,7 @@ describe("process and namespace keys", () => {
     // main's host /dev/shm went with it.
     expect(shmMounts()).toEqual([]);
     // The container's cgroup under cgroup_parent went with it.
-    for (const root of ["/sys/fs/cgroup/pids", "/sys/fs/cgroup/unified", "/sys/fs/cgroup"]) {
-      const dir = join(root, parent());
-      if (existsSync(dir)) expect(readdirSync(dir).filter((n) => /^[0-9a-f]{64}$/.test(n))).toEqual([]);
-    }
+    expect(containerCgroups()).toEqual([]);
   }, 600_000);
 
   it("refuses at up, at the key, a runtime daemon.json does not name, before creating anything", async () => {
