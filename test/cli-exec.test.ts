@@ -17,6 +17,7 @@ import type { TestRegistry } from "./fixtures/registry.js";
 import { bin, buildOnce, cleanupDir, leaks, testDaemon } from "./support/daemon.js";
 import type { TestDaemon } from "./support/daemon.js";
 import { eventually, psAll, spawnCli } from "./support/e2e.js";
+import { StopWaiting } from "./support/wait.js";
 
 let registry: TestRegistry;
 let daemon: TestDaemon;
@@ -246,15 +247,19 @@ describe("top, port, events, stats", () => {
   it("events streams a start when a container is restarted", async () => {
     const events = spawnCli(daemon, ["-p", project, "events"], { cwd: work });
     try {
-      // The subscription is not visible from outside: restart until a start shows up.
-      const seen = eventually(
-        () => events.stdout(),
+      // The subscription is not visible from outside: restart until a start shows up (a restart made
+      // before the stream was subscribed is simply not seen, and the next one is).
+      const out = await eventually(
+        () => {
+          const restart = cli(["restart", "-t", "1", "web"]);
+          if (restart.code !== 0) throw new StopWaiting(`restart failed: ${restart.stderr}`);
+          return events.stdout();
+        },
         (s) => new RegExp(`container start [0-9a-f]+ \\(.*name=${project}-web-1`).test(s),
         60_000,
+        "a container start event for web",
+        500,
       );
-      await new Promise((r) => setTimeout(r, 1000));
-      expect(cli(["restart", "-t", "1", "web"]).code).toBe(0);
-      const out = await seen;
       const line = out.split("\n").find((l) => l.includes(" container start ")) as string;
       expect(line).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} container start [0-9a-f]+ \(image=\S+, name=/);
       expect(out).not.toContain("com.docker.compose");
