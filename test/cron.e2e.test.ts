@@ -149,7 +149,22 @@ describe("scheduled jobs", () => {
     const down = daemon.cli(["-p", project, "down", "-t", "0"], { cwd: work });
     expect(down.code, down.stderr).toBe(0);
     expect(psRows(daemon, project, work)).toEqual([]);
-    await sleep(2500); // a schedule still running would have started something by now
+    // The scheduler's decision, in the daemon's log: this stack's timers are stopped.
+    const logLines = (): Record<string, unknown>[] => daemon.log().split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const sinceUnscheduled = (ls: Record<string, unknown>[]) => ls.slice(ls.findIndex((l) => l.msg === "jobs unscheduled" && l.stack === project) + 1);
+    await until(logLines, (ls) => ls.some((l) => l.msg === "jobs unscheduled" && l.stack === project));
+    // "Nothing runs after down" has no event of its own: a control stack scheduled every second, up
+    // meanwhile, shows slots did come and were handled, while this stack's were not.
+    const control = `${project}c`;
+    writeFileSync(join(work, "control.yaml"), "services:\n  every:\n    image: busybox\n    command: ['true']\n    x-tscompose:\n      schedule: '* * * * * *'\n");
+    suite.projects.push({ name: control, cwd: work });
+    const upControl = daemon.cli(["-p", control, "-f", "control.yaml", "up", "-d"], { cwd: work });
+    expect(upControl.code, upControl.stderr).toBe(0);
+    const slotHandled = (l: Record<string, unknown>) => ["job run queued", "job run started", "job run skipped", "job slot already handled"].includes(l.msg as string);
+    const after = await until(logLines, (ls) => sinceUnscheduled(ls).filter((l) => slotHandled(l) && l.stack === control).length >= 2);
+    expect(sinceUnscheduled(after).filter((l) => slotHandled(l) && l.stack === project)).toEqual([]);
+    const downControl = daemon.cli(["-p", control, "-f", "control.yaml", "down", "-t", "0"], { cwd: work });
+    expect(downControl.code, downControl.stderr).toBe(0);
     expect(psRows(daemon, project, work)).toEqual([]);
     expect(jobs()).toEqual([]);
     expect(existsSync(join(daemon.stateDir, "jobs", `${project}.json`))).toBe(false);

@@ -266,6 +266,8 @@ export class JobScheduler implements StackJobs {
       p.closed = true;
       for (const job of p.jobs.values()) job.timer?.stop();
       this.projects.delete(project);
+      // The decision a test (and an operator reading the log) can see: from here no slot of this stack is handled.
+      this.deps.log.info("jobs unscheduled", { stack: project, services: [...p.jobs.keys()] });
     }
     this.deps.store.delete(project);
   }
