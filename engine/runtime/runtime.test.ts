@@ -28,8 +28,6 @@ afterAll(async () => {
   await eventually(() => env.leaks(), (leaks) => leaks.length === 0, 5000, "nothing left behind", 100);
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 async function run(over: Partial<ContainerSpec>, image = baseImage()) {
   const c = await rt.create(env.spec(over), { rootfs: env.rootfs, imageConfig: image });
   await rt.start(c.id);
@@ -164,13 +162,19 @@ describe("limits and freezing", () => {
   });
 
   it("pause freezes the container, unpause thaws it", async () => {
-    const id = await run({ cmd: ["sh", "-c", "i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.05; done"] });
-    const count = async () => Number((await readFile(join(env.rootfs, "tmp/count"), "utf8").catch(() => "0")).trim());
+    const counter = (file: string) => ["sh", "-c", `i=0; while true; do i=$((i+1)); echo $i > /tmp/${file}; sleep 0.05; done`];
+    const counted = (file: string) => async () => Number((await readFile(join(env.rootfs, "tmp", file), "utf8").catch(() => "0")).trim());
+    const id = await run({ cmd: counter("count") });
+    const count = counted("count");
     await eventually(count, (n) => n > 2, 5000, "the counter running", 25);
     await rt.pause(id);
     expect((await rt.inspect(id))?.state).toBe("paused");
     const frozen = await count();
-    await sleep(500);
+    // "It does not count" has no event of its own: the same counter in a container left running (the
+    // positive control) counts on meanwhile, so the paused one had the time and did not.
+    const controlCount = counted("control-count");
+    await run({ cmd: counter("control-count") });
+    await eventually(controlCount, (n) => n > 5, 5000, "the control counter running", 25);
     expect(await count()).toBe(frozen);
     await rt.unpause(id);
     await eventually(count, (n) => n > frozen + 2, 5000, "the counter running again", 25);
