@@ -170,8 +170,14 @@ describe("develop.watch", () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     await until(() => s.daemon.log(), (l) => l.includes("develop.watch stopped"));
     writeFileSync(join(s.work, "src", "late.txt"), "late\n");
-    // Nothing arrives to wait for: a sync would have happened well within this (it cannot make a correct build fail).
-    await new Promise((r) => setTimeout(r, 1500));
+    // Nothing arrives to wait for: watching again (the positive control), a file written after late.txt
+    // arrives, while late.txt, changed only while unwatched, still has not (only changed paths are synced).
+    const readies = s.daemon.log().split("develop.watch ready").length - 1;
+    const again = s.daemon.cli(["-p", project, "up", "-d", "--watch"], { cwd: s.work });
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    await until(() => s.daemon.log().split("develop.watch ready").length - 1, (n) => n > readies);
+    writeFileSync(join(s.work, "src", "control.txt"), "control\n");
+    await until(() => cat("/app/src/control.txt"), (v) => v === "control\n");
     expect(cat("/app/src/late.txt")).toBeUndefined();
   });
 });
