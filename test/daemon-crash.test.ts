@@ -14,6 +14,7 @@ import { pushTestImage } from "./fixtures/push.js";
 import { buildOnce, cleanupDir, leaks, testDaemon } from "./support/daemon.js";
 import type { TestDaemon } from "./support/daemon.js";
 import { eventually, psAll, runCli, spawnCli, states } from "./support/e2e.js";
+import { StopWaiting } from "./support/wait.js";
 
 // busybox sleep as PID 1 ignores SIGTERM: the trap makes `down` quick without -t tricks.
 const sleeper = `["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]`;
@@ -156,14 +157,28 @@ describe("kill -9 of the daemon while the stack runs", () => {
     const project = "crashrun";
     const up = d.cli(["-p", project, "up", "-d"], { cwd: work });
     expect(up.code).toBe(0);
+    // The positive control for "nothing dies with the daemon": a client streaming from it (events, shown
+    // subscribed by a restart's start event) does end when the daemon dies.
+    const events = spawnCli(d, ["-p", project, "events"], { cwd: work });
+    await eventually(
+      () => {
+        const restart = d.cli(["-p", project, "restart", "-t", "1", "cron"], { cwd: work });
+        if (restart.code !== 0) throw new StopWaiting(`restart failed: ${restart.stderr}`);
+        return events.stdout();
+      },
+      (out) => out.includes(" container start "),
+      60_000,
+      "the events client subscribed",
+      500,
+    );
     const before = psAll(d, project, work);
     expect(states(before)).toEqual(expected(project));
     const monitors = containerProcesses(d).length;
     expect(monitors).toBeGreaterThanOrEqual(SERVICES.length);
 
     await d.stop("SIGKILL");
+    expect(await events.exited(30_000)).not.toBe(0);
     // With no daemon at all, every container (its monitor and its processes) lives on.
-    await new Promise((r) => setTimeout(r, 1000));
     expect(containerProcesses(d).length).toBe(monitors);
 
     const resynced = (log: string): number => log.split("\n").filter((l) => l.includes('"msg":"stack re-synced"') && l.includes(`"stack":"${project}"`)).length;
