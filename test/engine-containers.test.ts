@@ -30,7 +30,6 @@ let hostDir: string;
 const events: EngineEvent[] = [];
 let unsubscribe: () => void = () => undefined;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // busybox sh as PID 1 ignores SIGTERM unless it traps it.
 const SLEEPER = ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"];
 
@@ -440,7 +439,9 @@ describe.skipIf(!root)("engine restarts", () => {
     // Nobody watches it now; it lives on and still does its work.
     expect(() => process.kill(info.pid, 0)).not.toThrow();
     await writeFile(join(dir, "go"), "");
-    await sleep(300);
+    // Its work, seen in the log file conmon keeps writing with no engine there to read it.
+    const logFile = join(w.stateDir, "runtime", "containers", info.id, "ctr.log");
+    await eventually(() => readFile(logFile, "utf8"), (t) => t.includes("resumed"), 30_000, "resumed in the container's log file");
     expect(() => process.kill(info.pid, 0)).not.toThrow();
 
     await w.reopen({ alreadyClosed: true });
