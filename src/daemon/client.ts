@@ -131,9 +131,14 @@ export class DaemonClient {
     const res = await this.reaching(
       () =>
         new Promise<IncomingMessage>((resolvePromise, reject) => {
-          const req = request(this.options(method, path, { "content-type": "application/x-tar", "transfer-encoding": "chunked" }), (res) =>
-            this.answered(res, resolvePromise, reject),
-          );
+          const req = request(this.options(method, path, { "content-type": "application/x-tar", "transfer-encoding": "chunked" }), (res) => {
+            // Refused while we send (413 for its size): the rest would only be read and dropped.
+            if ((res.statusCode ?? 500) >= 400) {
+              input.unpipe(req);
+              req.end();
+            }
+            this.answered(res, resolvePromise, reject);
+          });
           req.on("error", reject);
           input.pipe(req);
         }),
