@@ -138,8 +138,9 @@ describe("tscompose tui", () => {
     await untilScreen("the container selected", (x) => x.split("\n").some((l) => l.startsWith("›") && l.includes(steady)));
     await untilScreen("its log in the pane", (x) => x.includes("hello from steady"));
     keys("s");
-    const s = await untilScreen("steady exited", (x) => /exited \(137\)/.test(rowOf(x, steady)));
-    expect(s).toMatch(new RegExp(`▾ ${a} +1/2 up`));
+    // The container's row and its stack's count are refreshed apart: wait for the one screen that has both.
+    const s = await untilScreen("steady exited, its stack 1/2 up", (x) => /exited \(137\)/.test(rowOf(x, steady)) && new RegExp(`▾ ${a} +1/2 up`).test(x));
+    expect(rowOf(s, steady)).toMatch(/exited \(137\)/);
     snapshot("04-stopped");
     keys("4");
     await untilScreen("the event in the events view", (x) => /exited with code 137/.test(x));
