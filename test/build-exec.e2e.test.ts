@@ -12,10 +12,10 @@ import type { BuildProgress, BuildRequest, Engine } from "../engine/types.js";
 import { pushTestImage } from "./fixtures/push.js";
 import { startRegistry, type TestRegistry } from "./fixtures/registry.js";
 import { engineWorld, execText, type EngineWorld } from "./support/engine.js";
-import { missing } from "./support/requires.js";
+import { isRoot, missing } from "./support/requires.js";
 import { BUILD_LABEL } from "../model/labels.js";
 
-const skip = missing("root", process.getuid?.() === 0);
+const skip = missing("root", isRoot);
 
 describe.skipIf(skip)("embedded builder", () => {
   let registry: TestRegistry;
