@@ -10,7 +10,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startPrivateDockerd } from "../test/fixtures/dockerd.js";
+import { startMirroringDockerd } from "../test/fixtures/dockerd.js";
 import { pushTestImage } from "../test/fixtures/push.js";
 import { startRegistry } from "../test/fixtures/registry.js";
 import { bin, cleanupDir, testDaemon } from "../test/support/daemon.js";
@@ -18,7 +18,6 @@ import { compare, report, timeCommand } from "./harness.js";
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const SERVICES = Number(process.env.SERVICES ?? 10);
-const DEAD_PROXY = "http://127.0.0.1:9";
 
 function stackYaml(n: number): string {
   let y = "services:\n";
@@ -28,10 +27,7 @@ function stackYaml(n: number): string {
 
 async function main(): Promise<void> {
   const registry = await startRegistry();
-  const dockerd = await startPrivateDockerd({
-    args: ["--registry-mirror", registry.url, "--default-address-pool", "base=10.229.0.0/16,size=24"],
-    env: { HTTP_PROXY: DEAD_PROXY, HTTPS_PROXY: DEAD_PROXY, NO_PROXY: "127.0.0.1,localhost" },
-  });
+  const dockerd = await startMirroringDockerd(registry.url, 232);
   const d = testDaemon({ mirror: registry.url });
   const dir = mkdtempSync(join(tmpdir(), "tsc-bench-docker-"));
   try {

@@ -9,12 +9,11 @@ import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEngine } from "../engine/index.js";
 import type { BuildProgress, Engine } from "../engine/types.js";
-import { startPrivateDockerd, type PrivateDockerd } from "./fixtures/dockerd.js";
+import { startMirroringDockerd, type PrivateDockerd } from "./fixtures/dockerd.js";
 import { pushTestImage } from "./fixtures/push.js";
 import { startRegistry, type TestRegistry } from "./fixtures/registry.js";
 import { isRoot } from "./support/requires.js";
 
-const DEAD_PROXY = "http://127.0.0.1:9";
 
 describe.skipIf(!isRoot)("builds on the Docker engine (a private dockerd)", () => {
   let registry: TestRegistry | undefined;
@@ -37,10 +36,7 @@ describe.skipIf(!isRoot)("builds on the Docker engine (a private dockerd)", () =
   beforeAll(async () => {
     registry = await startRegistry();
     await pushTestImage(registry, "busybox");
-    dockerd = await startPrivateDockerd({
-      args: ["--registry-mirror", registry.url, "--default-address-pool", "base=10.228.0.0/16,size=24"],
-      env: { HTTP_PROXY: DEAD_PROXY, HTTPS_PROXY: DEAD_PROXY, NO_PROXY: "127.0.0.1,localhost" },
-    });
+    dockerd = await startMirroringDockerd(registry.url, 228);
     engine = await createEngine({ kind: "docker", host: dockerd.host });
     dir = await mkdtemp(join(tmpdir(), "tsc-dbuild-"));
   }, 180_000);

@@ -5,14 +5,13 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execFile } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startPrivateDockerd, type PrivateDockerd } from "./fixtures/dockerd.js";
+import { startMirroringDockerd, type PrivateDockerd } from "./fixtures/dockerd.js";
 import { pushTestImage } from "./fixtures/push.js";
 import { startRegistry, type TestRegistry } from "./fixtures/registry.js";
 import { buildOnce, cleanupDir, testDaemon, type TestDaemon } from "./support/daemon.js";
 import { isRoot, missing } from "./support/requires.js";
 
 const root = !missing("root", isRoot);
-const DEAD_PROXY = "http://127.0.0.1:9";
 
 describe.skipIf(!root)("the daemon on the Docker engine", () => {
   let registry: TestRegistry | undefined;
@@ -23,10 +22,7 @@ describe.skipIf(!root)("the daemon on the Docker engine", () => {
     buildOnce();
     registry = await startRegistry();
     await pushTestImage(registry, "busybox");
-    dockerd = await startPrivateDockerd({
-      args: ["--registry-mirror", registry.url, "--default-address-pool", "base=10.228.0.0/16,size=24"],
-      env: { HTTP_PROXY: DEAD_PROXY, HTTPS_PROXY: DEAD_PROXY, NO_PROXY: "127.0.0.1,localhost" },
-    });
+    dockerd = await startMirroringDockerd(registry.url, 230);
     d = testDaemon({ mirror: registry.url });
     d.env.TSCOMPOSE_ENGINE = "docker";
     d.env.DOCKER_HOST = dockerd.host;

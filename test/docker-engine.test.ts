@@ -13,14 +13,13 @@ import { createEngine } from "../engine/index.js";
 import { baseSpec } from "../engine/runtime/testing.js";
 import { collector } from "../engine/testsuite/collector.js";
 import type { ContainerSpec, Engine, EngineEvent, PullProgress } from "../engine/types.js";
-import { startPrivateDockerd, type PrivateDockerd } from "./fixtures/dockerd.js";
+import { startMirroringDockerd, type PrivateDockerd } from "./fixtures/dockerd.js";
 import { pushTestImage } from "./fixtures/push.js";
 import { startRegistry, type TestRegistry } from "./fixtures/registry.js";
 import { eventually } from "./support/wait.js";
 import { isRoot, missing } from "./support/requires.js";
 
 const root = !missing("root", isRoot);
-const DEAD_PROXY = "http://127.0.0.1:9";
 
 describe.skipIf(!root)("the Docker engine on a private dockerd", () => {
   let registry: TestRegistry | undefined;
@@ -36,10 +35,7 @@ describe.skipIf(!root)("the Docker engine on a private dockerd", () => {
   beforeAll(async () => {
     registry = await startRegistry();
     await pushTestImage(registry, "busybox");
-    dockerd = await startPrivateDockerd({
-      args: ["--registry-mirror", registry.url, "--default-address-pool", "base=10.227.0.0/16,size=24"],
-      env: { HTTP_PROXY: DEAD_PROXY, HTTPS_PROXY: DEAD_PROXY, NO_PROXY: "127.0.0.1,localhost" },
-    });
+    dockerd = await startMirroringDockerd(registry.url, 227);
     engine = await createEngine({ kind: "docker", host: dockerd.host });
     engine.onEvent((e) => events.push(e));
     hostDir = await mkdtemp(join(tmpdir(), "tsc-dockerx-"));

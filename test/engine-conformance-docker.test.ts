@@ -12,13 +12,12 @@ import { expect } from "vitest";
 import { createEngine } from "../engine/index.js";
 import { baseSpec } from "../engine/runtime/testing.js";
 import { engineConformance } from "../engine/testsuite/engine.js";
-import { startPrivateDockerd } from "./fixtures/dockerd.js";
+import { startMirroringDockerd } from "./fixtures/dockerd.js";
 import { pushTestImage } from "./fixtures/push.js";
 import { startRegistry } from "./fixtures/registry.js";
 import { isRoot, missing } from "./support/requires.js";
 
 const root = !missing("root", isRoot);
-const DEAD_PROXY = "http://127.0.0.1:9";
 
 engineConformance(
   "docker",
@@ -30,10 +29,7 @@ engineConformance(
     };
     try {
       await pushTestImage(registry, "busybox");
-      const dockerd = await startPrivateDockerd({
-        args: ["--registry-mirror", registry.url, "--default-address-pool", "base=10.226.0.0/16,size=24"],
-        env: { HTTP_PROXY: DEAD_PROXY, HTTPS_PROXY: DEAD_PROXY, NO_PROXY: "127.0.0.1,localhost" },
-      });
+      const dockerd = await startMirroringDockerd(registry.url, 226);
       stops.push(() => dockerd.stop());
       // Opened as the daemon opens engines (engine/index.ts).
       const engine = await createEngine({ kind: "docker", host: dockerd.host });

@@ -7,14 +7,13 @@ import { execFile } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startPrivateDockerd, type PrivateDockerd } from "./fixtures/dockerd.js";
+import { startMirroringDockerd, type PrivateDockerd } from "./fixtures/dockerd.js";
 import { pushTestImage } from "./fixtures/push.js";
 import { startRegistry, type TestRegistry } from "./fixtures/registry.js";
 import { buildOnce, cleanupDir, leaks, testDaemon, type TestDaemon } from "./support/daemon.js";
 import { isRoot, missing } from "./support/requires.js";
 import { eventually } from "./support/wait.js";
 
-const DEAD_PROXY = "http://127.0.0.1:9";
 const STACK = 'services:\n  web:\n    image: busybox\n    command: ["sh", "-c", "echo hello-web; exec sleep 3600"]\n';
 
 describe.skipIf(missing("root", isRoot))("stacks on two engines in one daemon", () => {
@@ -26,10 +25,7 @@ describe.skipIf(missing("root", isRoot))("stacks on two engines in one daemon", 
     buildOnce();
     registry = await startRegistry();
     await pushTestImage(registry, "busybox");
-    dockerd = await startPrivateDockerd({
-      args: ["--registry-mirror", registry.url, "--default-address-pool", "base=10.229.0.0/16,size=24"],
-      env: { HTTP_PROXY: DEAD_PROXY, HTTPS_PROXY: DEAD_PROXY, NO_PROXY: "127.0.0.1,localhost" },
-    });
+    dockerd = await startMirroringDockerd(registry.url, 231);
     // The daemon's default is the embedded engine: the docker stack is chosen on the command line only.
     d = testDaemon({ mirror: registry.url });
     await d.start();
