@@ -58,6 +58,10 @@ describe("daemon.json", () => {
     expect(parseEngineConfig({ [key]: EVERY_KEY[key] })).not.toEqual(defaultEngineConfig());
   });
 
+  test("the default engine may be swarm, its manager the docker host", () => {
+    expect(parseEngineConfig({ "x-tscompose-engine": "swarm", "x-tscompose-docker-host": "unix:///m/docker.sock" })).toMatchObject({ engine: "swarm", dockerHost: "unix:///m/docker.sock" });
+  });
+
   test("the accepted keys are exactly the ones above", () => {
     expect([...CONFIG_KEYS].sort()).toEqual(Object.keys(EVERY_KEY).sort());
   });
@@ -77,6 +81,7 @@ describe("daemon.json", () => {
     ["x-tscompose-docker-hub-url", 9, "must be a URL string"],
     ["default-address-pools", [{ base: "10.0.0.0/8" }], 'must be a list of {"base": "10.0.0.0/8", "size": 24}'],
     ["x-tscompose-network-prefix", "TOO-LONG", "must be 1 to 5 of [a-z0-9]"],
+    ["x-tscompose-engine", "kubernetes", 'must be "embedded", "docker" or "swarm"'],
     ["runtimes", ["runc"], "must be a mapping of names"],
     ["runtimes", { runc: { path: "/usr/bin/runc" } }, `cannot name "runc": runtime name 'runc' is reserved`],
     ["runtimes", { "a b": { path: "/x" } }, `has an invalid runtime name "a b"`],

@@ -39,8 +39,8 @@ export interface EngineConfig {
   /** OCI runtimes besides runc, by name, as dockerd's `runtimes`: each a runc-compatible binary conmon runs. */
   runtimes: Record<string, RuntimeEntry>;
   /** The daemon's backend (env TSCOMPOSE_ENGINE wins); undefined: embedded. */
-  engine: "embedded" | "docker" | undefined;
-  /** The dockerd of the docker engine, DOCKER_HOST's syntax (env DOCKER_HOST wins). */
+  engine: "embedded" | "docker" | "swarm" | undefined;
+  /** The dockerd of the docker engine (the swarm engine's manager), DOCKER_HOST's syntax (env DOCKER_HOST wins). */
   dockerHost: string | undefined;
 }
 
@@ -126,7 +126,7 @@ const KEYS: Record<string, (value: unknown, config: EngineConfig) => void> = {
     c.runtimes = runtimes;
   },
   "x-tscompose-engine": (v, c) => {
-    if (v !== "embedded" && v !== "docker") throw new Invalid('must be "embedded" or "docker"');
+    if (v !== "embedded" && v !== "docker" && v !== "swarm") throw new Invalid('must be "embedded", "docker" or "swarm"');
     c.engine = v;
   },
   "x-tscompose-docker-host": (v, c) => {

@@ -34,6 +34,10 @@ describe("resolveEngineTarget: the engine a request means", () => {
   it("swarm: a manager found as dockerd is; an unknown engine is invalid, naming the choices", () => {
     expect(resolveEngineTarget({ kind: "swarm" }, {}, none)).toEqual({ kind: "swarm", host: "unix:///var/run/docker.sock" });
     expect(resolveEngineTarget({ kind: "swarm", host: "unix:///m.sock" }, { DOCKER_HOST: "unix:///d.sock" }, none)).toEqual({ kind: "swarm", host: "unix:///m.sock" });
+    // daemon.json's default engine may be swarm, with its manager, as --engine swarm -H is.
+    const manager = { engine: "swarm" as const, dockerHost: "tcp://10.0.0.2:2375" };
+    expect(resolveEngineTarget({}, {}, manager)).toEqual({ kind: "swarm", host: "tcp://10.0.0.2:2375" });
+    expect(resolveEngineTarget({ kind: "embedded" }, {}, manager)).toEqual({ kind: "embedded" });
     const bad = catching(() => resolveEngineTarget({}, { TSCOMPOSE_ENGINE: "podman" }, none));
     expect(kindOf(bad)).toBe("invalid");
     expect((bad as Error).message).toMatch(/"podman".*embedded, docker, swarm/);

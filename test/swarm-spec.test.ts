@@ -226,8 +226,32 @@ services:
     expect(err).toBeInstanceOf(SwarmSupportError);
     expect((err as SwarmSupportError).kind).toBe("invalid");
     expect((err as Error).message).toBe(
-      "/x/compose.yaml:4:5: services.a.build: not supported on swarm: swarm nodes pull images: give the service an `image:` in a registry every node reaches (and 4 more)",
+      "/x/compose.yaml:4:5: services.a.build: not supported on swarm: swarm nodes pull images: give the service an `image:` in a registry every node reaches (up builds, pushes it there, and deploys it by digest) (and 4 more)",
     );
+  });
+
+  it("build: needs an image naming the registry the built image is pushed to", () => {
+    const stack = load(`
+services:
+  hub:
+    build: .
+    image: me/app
+  short:
+    build: .
+    image: app:1
+  reg:
+    build: .
+    image: registry.example:5000/me/app:1
+  loop:
+    build: .
+    image: localhost/app
+  explicit:
+    build: .
+    image: docker.io/me/app
+`);
+    const problems = swarmProblems(stack);
+    expect(problems.map((p) => p.path.join("."))).toEqual(["services.hub.image", "services.short.image"]);
+    expect(problems[0]?.reason).toMatch(/names none \(Docker Hub by default\): write the registry host/);
   });
 
   it("a stack without them passes", () => {

@@ -10,6 +10,7 @@ import {
   referenceString,
   registryHost,
   repositoryName,
+  writtenDomain,
 } from "./reference.js";
 
 const HEX = "7cc4b5aefd1d0cadf8d97d4350462ba51c694ebca145b08d7d41b41acc8db5aa";
@@ -204,5 +205,17 @@ describe("reference formatting", () => {
     expect(registryHost("localhost:5000")).toBe("localhost:5000");
     expect(registryHost("[::1]:5000")).toBe("[::1]:5000");
     expect(registryHost("ghcr.io")).toBe("ghcr.io");
+  });
+});
+
+describe("writtenDomain: the registry a reference names as written", () => {
+  it("a host with a dot, a port or localhost, or Hub by its name; none for Hub's short forms", () => {
+    expect(writtenDomain("registry.example:5000/me/app:1")).toBe("registry.example:5000");
+    expect(writtenDomain("127.0.0.1:5000/app")).toBe("127.0.0.1:5000");
+    expect(writtenDomain("localhost/app")).toBe("localhost");
+    expect(writtenDomain("docker.io/me/app")).toBe("docker.io");
+    expect(writtenDomain("index.docker.io/me/app")).toBe("index.docker.io");
+    expect(writtenDomain("me/app")).toBeUndefined();
+    expect(writtenDomain("app:1")).toBeUndefined();
   });
 });

@@ -140,6 +140,16 @@ export function parseReference(input: string): ImageReference {
   };
 }
 
+/** The registry host the reference names as written ("docker.io" for `docker.io/me/app`), undefined when it names none (`app`, `me/app`: Hub by default). */
+export function writtenDomain(input: string): string | undefined {
+  const slash = input.indexOf("/");
+  if (slash < 0) return undefined;
+  const first = input.slice(0, slash);
+  const { domain } = splitDockerDomain(input);
+  if (domain !== DEFAULT_DOMAIN) return domain;
+  return first === DEFAULT_DOMAIN || HUB_ALIASES.has(first) ? first : undefined;
+}
+
 /** Splits off the registry host; Docker Hub names get "docker.io" and, when single-element, "library/". */
 function splitDockerDomain(input: string): { domain: string; remainder: string } {
   const slash = input.indexOf("/");

@@ -6,6 +6,7 @@
 // update_config, ...) are carried in ServiceSpec.unsupported as written; this
 // engine reads them there (service-spec.ts).
 import type { ServiceSpec, StackSpec } from "../../model/stack.js";
+import { writtenDomain } from "../content/reference.js";
 import { EngineError } from "../errors.js";
 
 export type SourceLocation = { file: string; line: number; column: number };
@@ -39,7 +40,16 @@ interface Rule {
 const NO_SWARM = "swarm services have no such option (docker stack deploy ignores it)";
 
 const RULES: readonly Rule[] = [
-  { key: "build", reason: "swarm nodes pull images: give the service an `image:` in a registry every node reaches", set: (s) => s.build !== undefined && s.image === undefined },
+  {
+    key: "build",
+    reason: "swarm nodes pull images: give the service an `image:` in a registry every node reaches (up builds, pushes it there, and deploys it by digest)",
+    set: (s) => s.build !== undefined && s.image === undefined,
+  },
+  {
+    key: "image",
+    reason: "a built image is pushed to the registry its name starts with, and this one names none (Docker Hub by default): write the registry host, e.g. registry.example:5000/app",
+    set: (s) => s.build !== undefined && s.image !== undefined && writtenDomain(s.image) === undefined,
+  },
   { key: "network_mode", reason: "swarm services join networks (networks:); network_mode has no swarm equivalent", set: (s) => s.networkMode !== undefined },
   { key: "privileged", reason: NO_SWARM, set: (s) => s.privileged },
   { key: "container_name", reason: "swarm names a service's tasks itself (<stack>_<service>.<slot>.<id>)", set: (s) => s.containerName !== undefined },

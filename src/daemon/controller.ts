@@ -132,7 +132,8 @@ export class StackController {
   targetOf(project: string, asked: EngineChoice | undefined, strict = false): EngineTarget {
     const record = this.stacks.get(project);
     const wanted = asked ? this.resolveTarget(asked) : undefined;
-    if (!record) return wanted ?? this.engines.defaultTarget;
+    // A new stack: the daemon's default of stacks (daemon.json's may be swarm), not of containers (engines.defaultTarget, never swarm).
+    if (!record) return wanted ?? this.resolveTarget({});
     const current = record.engine ?? this.engines.defaultTarget;
     if (strict && wanted && engineKey(wanted) !== engineKey(current)) {
       throw new EngineError("conflict", `project "${project}" runs on the ${describeTarget(current)} engine; it cannot also run on the ${describeTarget(wanted)} engine: run \`down\` first, or leave --engine/-H out`);
@@ -164,7 +165,7 @@ export class StackController {
 
   async up(req: UpRequest, emit: Emit, asked?: EngineChoice): Promise<boolean> {
     // This machine's resources say nothing of a swarm's nodes: not checked against for a stack asked on swarm.
-    const askedSwarm = asked !== undefined && isSwarm(this.resolveTarget(asked));
+    const askedSwarm = isSwarm(this.resolveTarget(asked ?? {}));
     const loaded = loadStack({ ...req.project, ...(askedSwarm ? {} : { host: this.host() }) });
     for (const w of loaded.warnings) emit({ type: "warning", message: w });
     const spec = loaded.stack;

@@ -55,13 +55,16 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
 
   const config = readEngineConfig(paths.configFile);
   const resolveTarget = (choice: EngineChoice): EngineTarget => resolveEngineTarget(choice, process.env, config);
-  const defaultTarget = resolveTarget({});
+  // daemon.json (or TSCOMPOSE_ENGINE) may make swarm the default of stacks (the controller asks resolveTarget);
+  // swarm has no containers of ours, so container requests that name no stack then go to the embedded engine.
+  const stackDefault = resolveTarget({});
+  const defaultTarget: EngineTarget = stackDefault.kind === "swarm" ? { kind: "embedded" } : stackDefault;
   // The embedded engine's image service serves the verbs the Engine has no word for (tag, save, load, push); on dockerd they answer 404 yet.
   let images: ImageService | undefined;
   const open = async (target: EngineTarget): Promise<Engine> => {
     if (target.kind === "docker") return createEngine(target);
-    // The controller sends swarm stacks to their manager (swarm-stacks.ts), never here: a daemon whose default is swarm has no engine of containers.
-    if (target.kind === "swarm") throw new EngineError("invalid", "the swarm engine runs stacks, not containers: it cannot be the daemon's default engine (TSCOMPOSE_ENGINE, x-tscompose-engine)");
+    // The controller sends swarm stacks to their manager (swarm-stacks.ts), never here.
+    if (target.kind === "swarm") throw new EngineError("invalid", "the swarm engine runs stacks, not containers");
     const embedded = await openEmbeddedEngine({
       kind: "embedded",
       stateDir: paths.stateDir,
