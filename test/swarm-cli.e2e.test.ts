@@ -6,10 +6,16 @@
 // kill -9 and restart of the daemon ps still works and nothing was attempted
 // on the embedded engine; exec names itself and the engine in its error; down
 // leaves nothing (docker stack ls, config ls on the manager: empty).
+// The daemon's daemon.json makes swarm (this lab's manager) its default
+// engine: a stack with `build:` goes up there without --engine, built on the
+// daemon's embedded engine, pushed to the registry its `image:` names (the
+// lab's, on the same loopback port of the host and of every node) and
+// deployed pinned to the pushed digest; a worker's task serves the file the
+// Dockerfile wrote.
 import * as fs from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSwarmLab, type SwarmLab } from "./fixtures/swarm-lab.js";
+import { startSwarmLab, type LabNode, type SwarmLab } from "./fixtures/swarm-lab.js";
 import { buildOnce, cleanupDir, leaks, testDaemon, type TestDaemon } from "./support/daemon.js";
 import { isRoot, missing } from "./support/requires.js";
 import { eventually } from "./support/wait.js";
@@ -61,8 +67,9 @@ describe.skipIf(missing("root, dockerd and docker-registry for a swarm lab", can
 
   beforeAll(async () => {
     buildOnce();
-    lab = await startSwarmLab();
-    d = testDaemon({});
+    lab = await startSwarmLab({ loopbackRegistry: true });
+    // Swarm as the default engine of stacks, with its manager, as --engine swarm -H says.
+    d = testDaemon({ config: { "x-tscompose-engine": "swarm", "x-tscompose-docker-host": lab.manager.host } });
     await d.start();
     dir = join(d.dir, STACK);
     fs.mkdirSync(dir);
@@ -72,6 +79,8 @@ describe.skipIf(missing("root, dockerd and docker-registry for a swarm lab", can
 
   afterAll(async () => {
     if (d?.process) cli(["-p", STACK, "down"]);
+    // The build's RUN steps used the embedded engine's default bridge network, which no down removes (as docker's).
+    if (d?.process) cli(["network", "rm", "bridge"]);
     await d?.stop();
     // Nothing of the stack was made on the daemon's own engine, and the daemon is gone.
     const left = d ? leaks(d) : [];
@@ -154,6 +163,59 @@ describe.skipIf(missing("root, dockerd and docker-registry for a swarm lab", can
     expect(list.filter((t) => t.State === "running")).toHaveLength(3);
     expect(daemon.log()).not.toMatch(/re-sync failed|swarm engine runs stacks, not containers/);
   }, 60_000);
+
+  it("build: without a registry in image: is a located error saying why; nothing deployed", async () => {
+    fs.writeFileSync(join(dir, "hub.yaml"), `name: tswhub\nservices:\n  app:\n    build: .\n    image: me/app:1\n`);
+    const r = cli(["-f", "hub.yaml", "up", "-d"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/hub\.yaml:5:\d+: services\.app\.image: not supported on swarm: a built image is pushed to the registry its name starts with, and this one names none/);
+    expect((await (lab as SwarmLab).manager.docker(["service", "ls", "-q", "--filter", "label=com.docker.stack.namespace=tswhub"])).stdout.trim()).toBe("");
+    expect(cli(["ls", "-a", "-q"]).stdout).not.toContain("tswhub");
+  });
+
+  it("up (swarm from daemon.json) builds on the embedded engine, pushes to image:'s registry, deploys by digest: a worker serves the built file", async () => {
+    const l = lab as SwarmLab;
+    const reg = l.loopbackRegistry as string;
+    const base = (l.images.busybox as string).replace(l.registry, reg);
+    const marker = `built-${Date.now()}`;
+    const app = join(dir, "app");
+    fs.mkdirSync(app);
+    fs.writeFileSync(join(app, "Dockerfile"), `FROM ${base}\nRUN mkdir /www && echo ${marker} > /www/index.html\n`);
+    fs.writeFileSync(
+      join(dir, "build.yaml"),
+      `name: tswbuild
+services:
+  app:
+    build: ./app
+    image: ${reg}/tswbuild/app:1
+    command: ["httpd", "-f", "-p", "80", "-h", "/www"]
+    deploy:
+      endpoint_mode: dnsrr
+      placement:
+        constraints: ["node.role == worker"]
+`,
+    );
+    const up = cli(["-f", "build.yaml", "up", "-d"]);
+    expect(up.code, up.stderr).toBe(0);
+    const digest = /Image \S+ {2}Pushed (sha256:[0-9a-f]{64})/.exec(up.stdout)?.[1];
+    expect(digest, up.stdout).toBeDefined();
+    expect(up.stdout).toContain(" Service app  Converged");
+    // Pinned as docker stack deploy pins: the name as written, at the pushed digest.
+    const pinned = (await l.manager.docker(["service", "inspect", "tswbuild_app", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}"])).stdout.trim();
+    expect(pinned).toBe(`${reg}/tswbuild/app:1@${digest}`);
+    // The stack is on swarm though up named no engine: daemon.json said so.
+    const row = (JSON.parse(cli(["ls", "--format", "json"]).stdout) as Record<string, unknown>[]).find((s) => s.Name === "tswbuild");
+    expect(row).toMatchObject({ Engine: "swarm", EngineHost: l.manager.host });
+    const task = (cli(["-p", "tswbuild", "ps", "--format", "json"]).stdout.split("\n").filter(Boolean).map((x) => JSON.parse(x) as Record<string, string>)).find((t) => t.State === "running");
+    const node = l.nodes.find((n) => n.name === task?.Node);
+    expect(node, JSON.stringify(task)).toBeDefined();
+    expect(node?.name).not.toBe(l.manager.name);
+    const [id] = (await (node as LabNode).docker(["ps", "-q", "--filter", "label=com.docker.swarm.service.name=tswbuild_app"])).stdout.split("\n").filter(Boolean);
+    expect((await (node as LabNode).docker(["exec", id as string, "cat", "/www/index.html"])).stdout).toBe(`${marker}\n`);
+    const down = cli(["-p", "tswbuild", "down"]);
+    expect(down.code, down.stderr).toBe(0);
+    expect((await l.manager.docker(["service", "ls", "-q"])).stdout.trim().split("\n")).toHaveLength(2);
+  }, 300_000);
 
   it("down removes services, networks and configs: docker stack ls is empty", async () => {
     const r = cli(["-p", STACK, "down"]);

@@ -1,5 +1,6 @@
 // The stack file -> swarm ServiceSpec mapping (engine/swarm/service-spec.ts)
-// and the keys swarm refuses (engine/swarm/support.ts), through the real
+// the keys swarm refuses (engine/swarm/support.ts) and what relies on IPVS
+// (engine/swarm/ipvs.ts), through the real
 // loader: the values expected are docker's API units and names, written out
 // here (what `docker stack deploy` sends for the same file).
 import * as fs from "node:fs";
@@ -9,6 +10,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import type Docker from "dockerode";
 import { serviceSpec, specHash } from "../engine/swarm/service-spec.js";
 import { contentName } from "../engine/swarm/objects.js";
+import { ipvsReliances, probeAnswer } from "../engine/swarm/ipvs.js";
 import { SwarmSupportError, checkSwarmSupport, swarmProblems } from "../engine/swarm/support.js";
 import { loadStack } from "../src/stack/load.js";
 import type { StackSpec } from "../model/stack.js";
@@ -256,5 +258,67 @@ services:
 
   it("a stack without them passes", () => {
     expect(swarmProblems(load(FULL))).toEqual([]);
+  });
+});
+
+describe("what relies on IPVS (VIPs, the ingress mesh)", () => {
+  it("a VIP service another service shares a network with, and every ingress port; not dnsrr, host ports, lone services or jobs", () => {
+    const stack = load(`
+services:
+  api:
+    image: x
+  web:
+    image: x
+    ports:
+      - "8080:80"
+      - target: 81
+        published: 8081
+        mode: host
+    deploy:
+      endpoint_mode: dnsrr
+  db:
+    image: x
+    networks: [back]
+    deploy:
+      endpoint_mode: dnsrr
+  cache:
+    image: x
+    networks: [back]
+  lone:
+    image: x
+    networks: [solo]
+  seed:
+    image: x
+    deploy:
+      mode: replicated-job
+networks:
+  back: {}
+  solo: {}
+`);
+    const found = ipvsReliances(stack);
+    expect(found.map((r) => r.path.join("."))).toEqual(["services.api.deploy.endpoint_mode", "services.web.ports.0", "services.cache.deploy.endpoint_mode"]);
+    expect(found[0]?.message).toMatch(/^service "api" is reached by name through a virtual IP \(endpoint_mode vip, the default\), .*no IP_VS: use endpoint_mode: dnsrr/);
+    expect(found[1]?.message).toMatch(/^service "web" publishes port 8080:80 through the ingress routing mesh .*: use mode: host/);
+  });
+
+  it("a stack whose services all use dnsrr and host ports relies on nothing", () => {
+    const stack = load(`
+services:
+  a:
+    image: x
+    ports: [{ target: 80, published: 8080, mode: host }]
+    deploy: { endpoint_mode: dnsrr }
+  b:
+    image: x
+    deploy: { endpoint_mode: dnsrr }
+`);
+    expect(ipvsReliances(stack)).toEqual([]);
+  });
+
+  it("the probe's answer: runc's words for a missing and for a non-executable file; nothing else tells", () => {
+    expect(probeAnswer('starting container failed: OCI runtime create failed: exec: "/proc/net/ip_vs": stat /proc/net/ip_vs: no such file or directory: unknown')).toBe("absent");
+    expect(probeAnswer('starting container failed: exec: "/proc/net/ip_vs": permission denied: unknown')).toBe("present");
+    expect(probeAnswer("No such image: reg:5000/x")).toBeUndefined();
+    expect(probeAnswer(undefined)).toBeUndefined();
   });
 });

@@ -4,8 +4,11 @@
 // docker CLI (docker stack services/ps read it as one of theirs), across nodes
 // (placement, dnsrr name resolution over the overlay), on redeploy (nothing
 // touched), on a changed config (rolled under a new name, the old removed),
-// and removed leaving nothing on any node. VIPs and the ingress mesh need
-// IP_VS, which this kernel lacks: the services use endpoint_mode dnsrr.
+// rolling updates (stop-first by default, start-first for a changed secret,
+// parallelism 1, health-gated), a drained node (its tasks move), and removed
+// leaving nothing on any node. VIPs and the ingress mesh need IP_VS, which
+// this kernel lacks: the services use endpoint_mode dnsrr, and a stack that
+// relies on either gets a warning naming the key (a node asked).
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as fsp from "node:fs/promises";
@@ -13,7 +16,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SwarmDeployer, type SwarmProgress } from "../engine/swarm/deployer.js";
+import { SwarmDeployer, type SwarmProgress, type SwarmTask } from "../engine/swarm/deployer.js";
 import { loadStack } from "../src/stack/load.js";
 import { startSwarmLab, type LabNode, type SwarmLab } from "./fixtures/swarm-lab.js";
 import { isRoot, missing } from "./support/requires.js";
@@ -83,6 +86,21 @@ secrets:
   token:
     file: ./token.txt
 `;
+}
+
+/** When a task entered its current state; RFC 3339 with a varying count of fraction digits does not sort as text. */
+const sinceMs = (t: SwarmTask): number => Date.parse(t.since);
+
+/** Per slot of `service` that an update replaced: [slot, its newest shut-down task, its running task] (swarm keeps a slot's task history). */
+function replacedSlots(tasks: SwarmTask[], service: string): [number, SwarmTask, SwarmTask][] {
+  const out: [number, SwarmTask, SwarmTask][] = [];
+  for (const slot of new Set(tasks.filter((t) => t.service === service).map((t) => t.slot as number))) {
+    const of = tasks.filter((t) => t.service === service && t.slot === slot).sort((a, b) => sinceMs(b) - sinceMs(a));
+    const now = of.find((t) => t.desiredState === "running" && t.state === "running");
+    const old = of.find((t) => t.desiredState === "shutdown" && t !== now);
+    if (now && old) out.push([slot, old, now]);
+  }
+  return out;
 }
 
 describe.skipIf(missing("root, dockerd and docker-registry for a swarm lab", canRun))("swarm engine on a 3-node lab", () => {
@@ -208,7 +226,41 @@ describe.skipIf(missing("root, dockerd and docker-registry for a swarm lab", can
     const webNode = nodeOf(tasks[0]?.node as string);
     const [web] = await containersOn(webNode, "web");
     expect((await webNode.docker(["exec", web as string, "sh", "-c", "timeout 3 wget -q -O- http://db/index.html"])).stdout).toBe("second page\n");
+    // swarm's default update: stop-first, one task at a time, each replaced slot's old task shut down before its new one ran (healthy).
+    const replaced = replacedSlots(await swarm.ps(STACK), "db");
+    expect(replaced).toHaveLength(2);
+    for (const [, old, now] of replaced) expect(sinceMs(old) < sinceMs(now), `${old.name}: shut down ${old.since}, new running ${now.since}`).toBe(true);
   }, 180_000);
+
+  it("a changed secret rolls start-first, parallelism 1: each new task runs (healthy) before the old one stops", async () => {
+    const file = path.join(dir, "compose.yaml");
+    const good = await fsp.readFile(file, "utf8");
+    const startFirst = good.replace(
+      "    deploy:\n      replicas: 2\n      endpoint_mode: dnsrr\n      placement:\n        max_replicas_per_node: 1\n  web:",
+      "    deploy:\n      replicas: 2\n      endpoint_mode: dnsrr\n      update_config:\n        parallelism: 1\n        order: start-first\n      placement:\n        max_replicas_per_node: 1\n  web:",
+    );
+    expect(startFirst).not.toBe(good);
+    const secretsBefore = (await lab.manager.docker(["secret", "ls", "--format", "{{.Name}}"])).stdout.trim().split("\n");
+    await fsp.writeFile(file, startFirst);
+    await fsp.writeFile(path.join(dir, "token.txt"), "rotated\n");
+    try {
+      const result = await swarm.deploy(load(), { timeoutMs: 180_000 });
+      expect(result.services).toEqual({ db: "updated", web: "unchanged", seed: "unchanged" });
+      const secretsAfter = (await lab.manager.docker(["secret", "ls", "--format", "{{.Name}}"])).stdout.trim().split("\n");
+      expect(secretsAfter).toHaveLength(1);
+      expect(secretsAfter[0]).not.toBe(secretsBefore[0]);
+      const replaced = replacedSlots(await swarm.ps(STACK), "db");
+      expect(replaced).toHaveLength(2);
+      for (const [, old, now] of replaced) expect(sinceMs(now) < sinceMs(old), `${old.name}: new running ${now.since}, old shut down ${old.since}`).toBe(true);
+      // The running tasks read the new secret.
+      const t = (await swarm.ps(STACK)).find((x) => x.service === "db" && x.desiredState === "running");
+      const n = nodeOf(t?.node as string);
+      const [db] = await containersOn(n, "db");
+      expect((await n.docker(["exec", db as string, "cat", "/run/secrets/token"])).stdout).toBe("rotated\n");
+    } finally {
+      await fsp.writeFile(file, good);
+    }
+  }, 240_000);
 
   it("scale and logs", async () => {
     await swarm.scale(STACK, "web", 1);
@@ -217,6 +269,30 @@ describe.skipIf(missing("root, dockerd and docker-registry for a swarm lab", can
     for await (const e of swarm.logs(STACK, "seed")) lines.push(`${e.task} ${e.line}`);
     expect(lines).toEqual([expect.stringMatching(new RegExp(`^${STACK}_seed\\.\\w+ seeded$`))]);
   }, 90_000);
+
+  it("a drained node's tasks move to the others", async () => {
+    const onNode = async (node: string) => (await swarm.ps(STACK)).filter((t) => t.service === "db" && t.desiredState === "running" && t.node === node);
+    const dbNodes = new Set((await swarm.ps(STACK)).filter((t) => t.service === "db" && t.desiredState === "running").map((t) => t.node as string));
+    // A node with a db task: its replica has a free node to go to (max 1 per node, 3 nodes).
+    const drained = [...dbNodes][0] as string;
+    expect((await onNode(drained)).length).toBe(1);
+    await lab.manager.docker(["node", "update", "--availability", "drain", drained]);
+    try {
+      const moved = await eventually(
+        () => swarm.ps(STACK),
+        (ts) => {
+          const db = ts.filter((t) => t.service === "db" && t.desiredState === "running");
+          return db.length === 2 && db.every((t) => t.state === "running" && t.node !== drained);
+        },
+        90_000,
+        `db's tasks off ${drained}`,
+      );
+      expect(new Set(moved.filter((t) => t.service === "db" && t.desiredState === "running").map((t) => t.node)).size).toBe(2);
+      expect(await containersOn(nodeOf(drained), "db")).toEqual([]);
+    } finally {
+      await lab.manager.docker(["node", "update", "--availability", "active", drained]);
+    }
+  }, 120_000);
 
   it("an update whose tasks never turn healthy is rolled back, and deploy says so", async () => {
     const file = path.join(dir, "compose.yaml");
@@ -253,6 +329,30 @@ describe.skipIf(missing("root, dockerd and docker-registry for a swarm lab", can
       expect(events).toContainEqual({ kind: "service", service: "web", action: "removed" });
     } finally {
       await fsp.writeFile(file, full);
+    }
+  }, 120_000);
+
+  it("a stack relying on a VIP or the ingress mesh is warned, naming the key and what to use; a node was asked", async () => {
+    // Positive control of the probe: a file every container has is "present" (the probe can say so), /proc/net/ip_vs is not.
+    expect(await swarm.probeFile("/proc/net/dev", lab.images.busybox as string)).toBe("present");
+    const vipDir = await fsp.mkdtemp(path.join(os.tmpdir(), "tsw-vip-"));
+    try {
+      await fsp.writeFile(
+        path.join(vipDir, "compose.yaml"),
+        `name: tswvip\nservices:\n  api:\n    image: ${lab.images.busybox as string}\n    command: ["sleep", "3600"]\n    ports: ["8090:80"]\n  client:\n    image: ${lab.images.busybox as string}\n    command: ["sleep", "3600"]\n    deploy:\n      endpoint_mode: dnsrr\n`,
+      );
+      const loaded = loadStack({ files: [], envFiles: [], profiles: [], env: {}, cwd: vipDir });
+      const seen: SwarmProgress[] = [];
+      await swarm.deploy(loaded.stack, { wait: false, locate: loaded.locate, onProgress: (e) => seen.push(e) });
+      const warnings = seen.flatMap((e) => (e.kind === "warning" ? [e.message] : []));
+      expect(warnings).toHaveLength(2);
+      expect(warnings[0]).toMatch(/compose\.yaml:\d+:\d+: services\.api\.deploy\.endpoint_mode: service "api" is reached by name through a virtual IP .*no IP_VS: use endpoint_mode: dnsrr/);
+      expect(warnings[1]).toMatch(/compose\.yaml:6:\d+: services\.api\.ports\.0: service "api" publishes port 8090:80 through the ingress routing mesh .*: use mode: host/);
+      // The probe's service is gone.
+      expect((await lab.manager.docker(["service", "ls", "--format", "{{.Name}}"])).stdout).not.toContain("tscompose-probe-");
+    } finally {
+      await swarm.remove("tswvip");
+      await fsp.rm(vipDir, { recursive: true, force: true });
     }
   }, 120_000);
 

@@ -21,9 +21,12 @@
 //   once healthy) or service_completed_successfully (a job's tasks complete);
 // - it waits until every service converged (tasks running, jobs complete, an
 //   update finished) unless `wait: false`, reporting per-service progress;
-// - keys swarm cannot honour are refused before anything is made (support.ts).
+// - keys swarm cannot honour are refused before anything is made (support.ts);
+// - a VIP or an ingress port the swarm cannot serve (no IPVS: ipvs.ts, a
+//   node asked once) is a warning naming the key and what to write instead.
 // The daemon calls it for stacks on the swarm engine; it is not an Engine
 // (engine/types.ts): swarm schedules containers itself.
+import { randomBytes } from "node:crypto";
 import type { Readable } from "node:stream";
 import type Docker from "dockerode";
 import { STACK_LABEL } from "../../model/labels.js";
@@ -33,6 +36,7 @@ import { docker } from "../docker/errors.js";
 import { FrameParser, logEntry } from "../docker/stream.js";
 import { EngineError } from "../errors.js";
 import type { LogEntry } from "../types.js";
+import { IPVS_PROBE_FILE, ipvsReliances, probeAnswer } from "./ipvs.js";
 import { contentName, objectData, type ObjectKind } from "./objects.js";
 import { isJob, scopedName, serviceSpec, wantedTasks, type ObjectRef } from "./service-spec.js";
 import { checkSwarmSupport, type Locate } from "./support.js";
@@ -42,7 +46,9 @@ export type SwarmProgress =
   | { kind: "config" | "secret"; name: string; action: "created" | "removed" }
   | { kind: "service"; service: string; action: "created" | "updated" | "unchanged" | "removed" }
   | { kind: "waiting"; service: string; running: number; wanted: number; completed: number; error: string | undefined }
-  | { kind: "converged"; service: string };
+  | { kind: "converged"; service: string }
+  /** Something the stack relies on that this swarm cannot serve (ipvs.ts), with where it was written when known. */
+  | { kind: "warning"; service: string; message: string };
 
 export interface SwarmDeployOptions {
   /** Wait until every service converged (default true); false returns once the specs are sent (dependencies are still waited for). */
@@ -56,6 +62,8 @@ export interface SwarmDeployOptions {
   onProgress?: (e: SwarmProgress) => void;
   /** Ask the registry (through the manager) for the image's digest and pin it, as docker stack deploy does (default true). */
   resolveImage?: boolean;
+  /** Digests already known, by image reference as written (what up just built and pushed): pinned without asking. */
+  digests?: Record<string, string>;
 }
 
 export interface SwarmDeployResult {
@@ -126,6 +134,9 @@ const OBJECT_KIND = { configs: "config", secrets: "secret" } as const;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class SwarmDeployer {
+  /** The swarm's answer to "has IPVS?" (ipvs.ts), asked once. */
+  private ipvs: Promise<"absent" | "present" | undefined> | undefined;
+
   constructor(private readonly client: Docker) {}
 
   /** Connects to a manager (DOCKER_HOST semantics) and checks that it is one. */
@@ -202,6 +213,7 @@ export class SwarmDeployer {
   async deploy(stack: StackSpec, opts: SwarmDeployOptions = {}): Promise<SwarmDeployResult> {
     checkSwarmSupport(stack, opts.locate);
     const progress = opts.onProgress ?? (() => undefined);
+    await this.warnWithoutIpvs(stack, opts, progress);
     await this.ensureNetworks(stack, progress);
     const refs = { configs: await this.ensureObjects(stack, "configs", progress), secrets: await this.ensureObjects(stack, "secrets", progress) };
     const existing = new Map((await this.listServices(stack.name)).map((s) => [s.Spec?.Name ?? "", s]));
@@ -222,7 +234,9 @@ export class SwarmDeployer {
           if (needsConvergence(d.condition)) await waitConverged(dep);
         }),
       );
-      const image = opts.resolveImage === false ? (svc.image ?? "") : await this.pinnedImage(svc.image ?? "");
+      const written = svc.image ?? "";
+      const known = opts.digests?.[written];
+      const image = known ? `${written}@${known}` : opts.resolveImage === false ? written : await this.pinnedImage(written);
       const spec = serviceSpec(stack, svc, { image, ...refs });
       const current = existing.get(spec.Name ?? "");
       if (!current) {
@@ -262,6 +276,54 @@ export class SwarmDeployer {
     await this.pruneObjects(stack, refs, progress);
     if (opts.removeOrphans) await this.removeOrphans(stack, progress);
     return result;
+  }
+
+  /** Warns for each VIP and ingress port the stack relies on when the swarm has no IPVS to serve them (ipvs.ts); asks a node once per deployer. */
+  private async warnWithoutIpvs(stack: StackSpec, opts: SwarmDeployOptions, progress: (e: SwarmProgress) => void): Promise<void> {
+    const reliances = ipvsReliances(stack);
+    const first = reliances[0] && stack.services[reliances[0].service];
+    if (!first?.image) return;
+    this.ipvs ??= this.probeFile(IPVS_PROBE_FILE, opts.digests?.[first.image] ? `${first.image}@${opts.digests[first.image]}` : first.image).catch(() => undefined);
+    if ((await this.ipvs) !== "absent") return;
+    for (const r of reliances) {
+      const at = opts.locate?.(r.path);
+      progress({ kind: "warning", service: r.service, message: `${at ? `${at.file}:${at.line}:${at.column}: ` : ""}${r.path.join(".")}: ${r.message}` });
+    }
+  }
+
+  /**
+   * Whether a task's container on a manager sees `file`, run as the task's
+   * command (ipvs.ts says why that tells without a shell in the image): a
+   * one-off job, removed when it answered.
+   */
+  async probeFile(file: string, image: string, timeoutMs = 60_000): Promise<"absent" | "present" | undefined> {
+    const created = await this.call<{ ID: string }>(
+      {
+        path: "/services/create",
+        method: "POST",
+        body: {
+          Name: `tscompose-probe-${randomBytes(4).toString("hex")}`,
+          TaskTemplate: {
+            ContainerSpec: { Image: image, Command: [file] },
+            RestartPolicy: { Condition: "none" },
+            Placement: { Constraints: ["node.role == manager"] },
+          },
+          Mode: { ReplicatedJob: { MaxConcurrent: 1, TotalCompletions: 1 } },
+        },
+      },
+      "create a probe service",
+    );
+    try {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const [task] = await this.tasksOf([created.ID]);
+        if (task && TERMINAL.has(task.Status.State)) return probeAnswer(task.Status.Err);
+        if (Date.now() > deadline) return undefined;
+        await sleep(300);
+      }
+    } finally {
+      await this.removeObject(`/services/${created.ID}`, "probe service");
+    }
   }
 
   /** `image@digest` as the manager's registry answer says; the reference as written when it cannot say. */

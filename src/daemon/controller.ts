@@ -12,6 +12,7 @@ import { EngineError } from "../../engine/errors.js";
 import { engineKey, type EngineTarget } from "../../engine/index.js";
 import { checkName } from "../../engine/names.js";
 import { KeyedMutex } from "../../engine/sys/keyed-mutex.js";
+import type { ImageService } from "../../engine/image/service.js";
 import type { Engine } from "../../engine/types.js";
 import { restartOnDaemonStart } from "../../reconciler/restart-policy.js";
 import { LABEL } from "../../model/labels.js";
@@ -67,6 +68,8 @@ export class StackController {
   jobs: StackJobs | undefined;
   /** The runtimes daemon.json names (besides runc), which a service's `runtime:` may choose. */
   runtimes: readonly string[] = [];
+  /** The embedded engine's image service once it is open (main.ts): up on swarm pushes what it built with it. */
+  images: () => ImageService | undefined = () => undefined;
   /** Every engine's containers, each reached by id (engines.ts RoutingEngine): for the parts that work by container. */
   readonly engine: Engine;
   /** Stacks on the swarm engine: deployed, listed and removed through a manager (swarm-stacks.ts). */
@@ -242,11 +245,41 @@ export class StackController {
       // A stack swarm cannot run, or a host that is no manager, leaves no record behind.
       checkSwarmSupport(spec, locate);
       await this.swarm.deployer(target);
+      const digests = await this.buildForSwarm(spec, o, emit);
+      if (!digests) return false;
       this.stacks.put({ name: spec.name, project: req.project, spec, options, stoppedByUser: [], updatedAt: new Date().toISOString(), engine: target });
-      const ok = await this.swarm.up(spec, target, options, locate, emit);
+      const ok = await this.swarm.up(spec, target, options, locate, emit, digests);
       emit({ type: "result", ok, failed: [], project: spec.name, detached: true });
       return ok;
     });
+  }
+
+  /**
+   * A swarm stack's `build:` services (each with an `image:` naming a
+   * registry: checkSwarmSupport): built on the embedded engine, as `up` builds
+   * (missing images, or all with --build), then pushed to the registry their
+   * `image:` names, since swarm's nodes pull. Answers each pushed image's
+   * manifest digest, which deploy pins (`image@sha256:...`) so every node runs
+   * exactly what was built; undefined when a build failed (its error emitted).
+   */
+  private async buildForSwarm(spec: StackSpec, options: UpRequest["options"], emit: Emit): Promise<Record<string, string> | undefined> {
+    const images = [...new Set(Object.values(spec.services).flatMap((s) => (s.build !== undefined && s.image !== undefined ? [s.image] : [])))];
+    if (images.length === 0) return {};
+    const engine = await this.engines.get({ kind: "embedded" });
+    if (options.build !== "never") {
+      const builds = planBuilds(spec, await this.observeOn(engine, spec), { always: options.build === "always" });
+      if (builds.actions.length > 0 && !(await this.runOn(engine, spec, builds, emit))) return undefined;
+    }
+    const store = this.images();
+    if (!store) throw new EngineError("unavailable", "the embedded engine's image store is not open: nothing to push the built images from");
+    const digests: Record<string, string> = {};
+    for (const image of images) {
+      emit({ type: "info", message: ` Image ${image}  Pushing` });
+      const pushed = await store.push(image);
+      digests[image] = pushed.digest;
+      emit({ type: "info", message: ` Image ${image}  Pushed ${pushed.digest}` });
+    }
+    return digests;
   }
 
   /**

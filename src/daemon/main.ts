@@ -105,6 +105,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const scheduler = new JobScheduler({ runner: new EngineJobRunner(controller), store: new JobStore(paths.stateDir), timer: cronTimer, publish, log });
   controller.jobs = scheduler;
   controller.runtimes = Object.keys(config.runtimes);
+  controller.images = () => images;
   const server = await startServer(
     paths.socket,
     {

@@ -57,6 +57,8 @@ export function progressLines(): (e: SwarmProgress) => string | undefined {
       }
       case "converged":
         return ` Service ${e.service}  Converged`;
+      case "warning":
+        return ` Service ${e.service}  Warning: ${e.message}`;
     }
   };
 }
@@ -92,16 +94,19 @@ export class SwarmStacks {
     return p;
   }
 
-  async up(spec: StackSpec, target: SwarmTarget, options: UpRequest["options"], locate: Locate | undefined, emit: Emit): Promise<boolean> {
+  /** `digests`: the images up built and pushed (controller.ts buildForSwarm), deployed pinned to them. */
+  async up(spec: StackSpec, target: SwarmTarget, options: UpRequest["options"], locate: Locate | undefined, emit: Emit, digests: Record<string, string> = {}): Promise<boolean> {
     const swarm = await this.deployer(target);
     const lines = progressLines();
     await swarm.deploy(scaledStack(spec, options.scale), {
+      digests,
       // docker stack deploy returns at once; tscompose waits unless told not to (--no-wait, or -d without --wait).
       wait: options.wait !== false,
       timeoutMs: options.waitTimeoutMs,
       removeOrphans: options.removeOrphans === true,
       locate,
       onProgress: (e) => {
+        if (e.kind === "warning") return emit({ type: "warning", message: e.message });
         const line = lines(e);
         if (line !== undefined) emit({ type: "info", message: line });
       },
