@@ -241,25 +241,22 @@ describe.skipIf(missing("root, dockerd and docker-registry for a swarm lab", can
     );
     expect(startFirst).not.toBe(good);
     const secretsBefore = (await lab.manager.docker(["secret", "ls", "--format", "{{.Name}}"])).stdout.trim().split("\n");
+    // The file keeps start-first from here on: what runs is what it says (the rollback test below builds on it).
     await fsp.writeFile(file, startFirst);
     await fsp.writeFile(path.join(dir, "token.txt"), "rotated\n");
-    try {
-      const result = await swarm.deploy(load(), { timeoutMs: 180_000 });
-      expect(result.services).toEqual({ db: "updated", web: "unchanged", seed: "unchanged" });
-      const secretsAfter = (await lab.manager.docker(["secret", "ls", "--format", "{{.Name}}"])).stdout.trim().split("\n");
-      expect(secretsAfter).toHaveLength(1);
-      expect(secretsAfter[0]).not.toBe(secretsBefore[0]);
-      const replaced = replacedSlots(await swarm.ps(STACK), "db");
-      expect(replaced).toHaveLength(2);
-      for (const [, old, now] of replaced) expect(sinceMs(now) < sinceMs(old), `${old.name}: new running ${now.since}, old shut down ${old.since}`).toBe(true);
-      // The running tasks read the new secret.
-      const t = (await swarm.ps(STACK)).find((x) => x.service === "db" && x.desiredState === "running");
-      const n = nodeOf(t?.node as string);
-      const [db] = await containersOn(n, "db");
-      expect((await n.docker(["exec", db as string, "cat", "/run/secrets/token"])).stdout).toBe("rotated\n");
-    } finally {
-      await fsp.writeFile(file, good);
-    }
+    const result = await swarm.deploy(load(), { timeoutMs: 180_000 });
+    expect(result.services).toEqual({ db: "updated", web: "unchanged", seed: "unchanged" });
+    const secretsAfter = (await lab.manager.docker(["secret", "ls", "--format", "{{.Name}}"])).stdout.trim().split("\n");
+    expect(secretsAfter).toHaveLength(1);
+    expect(secretsAfter[0]).not.toBe(secretsBefore[0]);
+    const replaced = replacedSlots(await swarm.ps(STACK), "db");
+    expect(replaced).toHaveLength(2);
+    for (const [, old, now] of replaced) expect(sinceMs(now) < sinceMs(old), `${old.name}: new running ${now.since}, old shut down ${old.since}`).toBe(true);
+    // The running tasks read the new secret.
+    const t = (await swarm.ps(STACK)).find((x) => x.service === "db" && x.desiredState === "running");
+    const n = nodeOf(t?.node as string);
+    const [db] = await containersOn(n, "db");
+    expect((await n.docker(["exec", db as string, "cat", "/run/secrets/token"])).stdout).toBe("rotated\n");
   }, 240_000);
 
   it("scale and logs", async () => {
@@ -299,7 +296,7 @@ describe.skipIf(missing("root, dockerd and docker-registry for a swarm lab", can
     const good = await fsp.readFile(file, "utf8");
     const bad = good
       .replace('test: ["CMD", "test", "-s", "/run/secrets/token"]', 'test: ["CMD", "false"]')
-      .replace("    deploy:\n      replicas: 2\n", "    deploy:\n      replicas: 2\n      update_config:\n        failure_action: rollback\n        monitor: 5s\n");
+      .replace("        order: start-first\n", "        order: start-first\n        failure_action: rollback\n        monitor: 5s\n");
     expect(bad).not.toBe(good);
     await fsp.writeFile(file, bad);
     try {
