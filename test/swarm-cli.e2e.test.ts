@@ -117,6 +117,14 @@ describe.skipIf(missing("root, dockerd and docker-registry for a swarm lab", can
     expect(table.stdout).toMatch(new RegExp(`${STACK}_web\\.1 .* Running\\s+Running `));
     const theirs = await (lab as SwarmLab).manager.docker(["stack", "ps", STACK, "--format", "{{.Name}}"]);
     expect(theirs.stdout.split("\n").filter(Boolean).sort()).toEqual([`${STACK}_db.1`, `${STACK}_web.1`]);
+    // docker's own JSON of the same tasks: every field it has, ours has, with the same values for the same task.
+    const docker = (await (lab as SwarmLab).manager.docker(["stack", "ps", STACK, "--no-trunc", "--format", "{{json .}}"])).stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, string>);
+    expect(docker).toHaveLength(list.length);
+    for (const t of docker) {
+      const ours = list.find((o) => o.ID === t.ID);
+      expect(Object.keys(ours ?? {})).toEqual(expect.arrayContaining(Object.keys(t)));
+      expect(ours).toMatchObject({ Name: t.Name, Node: t.Node, DesiredState: t.DesiredState });
+    }
   });
 
   it("logs gives a service's logs, each line with its task", async () => {
@@ -195,6 +203,10 @@ services:
         constraints: ["node.role == worker"]
 `,
     );
+    // `build` alone builds a swarm stack's image where up would (the embedded engine); up then pushes it as it is.
+    const build = cli(["-f", "build.yaml", "build"]);
+    expect(build.code, build.stderr).toBe(0);
+    expect(cli(["images", "--format", "{{.Repository}}:{{.Tag}}"]).stdout).toContain(`${reg}/tswbuild/app:1`);
     const up = cli(["-f", "build.yaml", "up", "-d"]);
     expect(up.code, up.stderr).toBe(0);
     const digest = /Image \S+ {2}Pushed (sha256:[0-9a-f]{64})/.exec(up.stdout)?.[1];

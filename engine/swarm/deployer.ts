@@ -284,7 +284,10 @@ export class SwarmDeployer {
     const first = reliances[0] && stack.services[reliances[0].service];
     if (!first?.image) return;
     this.ipvs ??= this.probeFile(IPVS_PROBE_FILE, opts.digests?.[first.image] ? `${first.image}@${opts.digests[first.image]}` : first.image).catch(() => undefined);
-    if ((await this.ipvs) !== "absent") return;
+    const answer = await this.ipvs;
+    // A probe that could not tell (its image not pullable yet, no manager free to run it) is asked again next time.
+    if (answer === undefined) this.ipvs = undefined;
+    if (answer !== "absent") return;
     for (const r of reliances) {
       const at = opts.locate?.(r.path);
       progress({ kind: "warning", service: r.service, message: `${at ? `${at.file}:${at.line}:${at.column}: ` : ""}${r.path.join(".")}: ${r.message}` });

@@ -389,7 +389,8 @@ export class StackController {
       if (!(s in spec.services)) throw Object.assign(new Error(`no such service: ${s}`), { code: NO_SUCH_SERVICE });
     }
     return this.serialize(spec.name, async () => {
-      const engine = await this.engineOf(spec.name);
+      // A swarm stack's images are built where up builds them (buildForSwarm): on the embedded engine.
+      const engine = this.swarmTargetOf(spec.name) ? await this.engines.get({ kind: "embedded" }) : await this.engineOf(spec.name);
       const plan = planBuilds(spec, await this.observeOn(engine, spec), { ...(o.services && o.services.length > 0 ? { services: o.services } : {}), withDependencies: o.withDependencies ?? false, always: true });
       if (plan.actions.length === 0) {
         emit({ type: "result", ok: true, failed: [], project: spec.name });
