@@ -99,6 +99,7 @@ class Builder {
   private plan!: BuildPlan;
   private readonly results = new Map<number, Promise<StageResult>>();
   private readonly baseImages = new Map<string, `sha256:${string}`>();
+  private text = "";
 
   constructor(
     private readonly host: BuildHost,
@@ -160,6 +161,8 @@ class Builder {
       throw new EngineError("invalid", `platform ${req.platform} cannot be built here: only the host's platform (${hostPlatformString()})`);
     }
     await mkdir(this.host.stateDir, { recursive: true, mode: 0o700 });
+    // docker's CLI refuses a context that is not there before it reads the Dockerfile in it.
+    if (!(await lstatOrUndefined(req.contextDir))?.isDirectory()) throw new EngineError("not-found", `unable to prepare context: path "${req.contextDir}" not found`);
     const text = await this.step(`[internal] load build definition from ${this.file}`, async (v) => {
       const t = req.dockerfileInline ?? (await readFile(isAbsolute(req.dockerfile ?? "") ? (req.dockerfile as string) : join(req.contextDir, req.dockerfile ?? "Dockerfile"), "utf8").catch((err: unknown) => {
         throw new EngineError("not-found", `failed to read dockerfile: open ${req.dockerfile ?? "Dockerfile"}: no such file or directory`, { cause: err });
@@ -167,6 +170,7 @@ class Builder {
       v.done();
       return t;
     });
+    this.text = text;
     const buildArgs = Object.fromEntries(Object.entries(req.buildArgs ?? {}).flatMap(([k, v]) => {
       const value = v ?? process.env[k];
       return value === undefined ? [] : [[k, value]];
@@ -179,7 +183,15 @@ class Builder {
       return c;
     });
     this.abortCheck();
-    await Promise.all(first.pulls.map((ref) => this.baseImage(ref)));
+    const sites = refSites(first);
+    await Promise.all(
+      first.pulls.map((ref) =>
+        this.baseImage(ref).catch((err: unknown) => {
+          const line = sites.get(ref);
+          throw line === undefined ? err : atInstruction(err, this.file, line.line, line.source ?? this.lineText(line.line));
+        }),
+      ),
+    );
     const configs = new Map<string, DockerConfig>();
     for (const [ref, id] of this.baseImages) configs.set(ref, (await this.host.images.containerConfig(id)) ?? {});
     this.plan = planBuild(text, {
@@ -211,6 +223,11 @@ class Builder {
       });
     }
     return { imageId, warnings: this.plan.warnings };
+  }
+
+  /** A line of the Dockerfile as written, to name an instruction the plan keeps no text of (FROM). */
+  private lineText(line: number): string {
+    return (this.text.split("\n")[line - 1] ?? "").trim();
   }
 
   private abortCheck(): void {
@@ -251,6 +268,8 @@ class Builder {
       const s = await this.stageStart(stage);
       v.done();
       return s;
+    }).catch((err: unknown) => {
+      throw atInstruction(err, this.file, stage.line, this.lineText(stage.line));
     });
     for (const step of stage.steps) {
       this.abortCheck();
@@ -262,9 +281,13 @@ class Builder {
       }
       n++;
       const name = label(step.source.replace(/\s+/g, " ").trim());
-      if (step.kind === "workdir") await this.cachedStep(state, step, name, [before], () => this.workdirStep(state, createdBy ?? `WORKDIR ${step.path}`));
-      else if (step.kind === "run") await this.cachedStep(state, step, name, [], (v) => this.runStep(state, step, v));
-      else if (step.kind === "copy" || step.kind === "add") await this.copyLike(state, step, name);
+      try {
+        if (step.kind === "workdir") await this.cachedStep(state, step, name, [before], () => this.workdirStep(state, createdBy ?? `WORKDIR ${step.path}`));
+        else if (step.kind === "run") await this.cachedStep(state, step, name, [], (v) => this.runStep(state, step, v));
+        else if (step.kind === "copy" || step.kind === "add") await this.copyLike(state, step, name);
+      } catch (err) {
+        throw atInstruction(err, this.file, step.line, step.source);
+      }
     }
     if (state.pending.length > 0 || state.dirty || state.image === undefined) {
       if (state.image === undefined && state.pending.length === 0) return { image: undefined, config: state.config };
@@ -391,10 +414,10 @@ class Builder {
   private async copyLike(state: StageState, step: CopyStep, name: string): Promise<void> {
     const verb = step.kind === "add" ? "ADD" : "COPY";
     for (const s of step.sources) {
-      if (step.kind === "add" && /^[a-z][a-z0-9+.-]*:\/\//i.test(s)) throw new EngineError("invalid", `${this.file}:${step.line}: ADD ${s}: remote sources are not supported by the embedded builder`);
-      if (step.kind === "add" && /^git@/.test(s)) throw new EngineError("invalid", `${this.file}:${step.line}: ADD ${s}: git sources are not supported by the embedded builder`);
+      if (step.kind === "add" && /^[a-z][a-z0-9+.-]*:\/\//i.test(s)) throw new EngineError("invalid", `remote sources are not supported by the embedded builder`);
+      if (step.kind === "add" && /^git@/.test(s)) throw new EngineError("invalid", `git sources are not supported by the embedded builder`);
     }
-    if (step.checksum !== undefined) throw new EngineError("invalid", `${this.file}:${step.line}: checksum can't be specified for non-HTTP(S) sources`);
+    if (step.checksum !== undefined) throw new EngineError("invalid", `checksum can't be specified for non-HTTP(S) sources`);
     // What the step reads decides its key: the context's files, or the source stage's image.
     let content: string;
     let fromDir: string | undefined;
@@ -403,7 +426,7 @@ class Builder {
         content = await this.ctx.copyCacheKey(step.sources);
       } catch (err) {
         this.vertex(name).fail((err as Error).message);
-        throw withLine(err, this.file, step.line);
+        throw err;
       }
     } else {
       const src = await this.fromSource(step.from);
@@ -462,8 +485,6 @@ class Builder {
         const flags = [step.from !== undefined ? `--from=${this.fromName(step.from)}` : "", step.chown !== undefined ? `--chown=${step.chown}` : "", step.chmod !== undefined ? `--chmod=${step.chmod}` : ""].filter(Boolean);
         const what = [...step.sources, ...step.heredocs.map((h) => `<<${h.name}`)];
         return { layer, createdBy: `${verb} ${[...flags, ...what, step.dest].join(" ")} # buildkit` };
-      } catch (err) {
-        throw withLine(err, this.file, step.line);
       } finally {
         await rm(staging, { recursive: true, force: true });
       }
@@ -480,7 +501,7 @@ class Builder {
   }
 
   private async runStep(state: StageState, step: RunStep, v: Vertex): Promise<{ layer: StoredLayer | undefined; createdBy: string }> {
-    if (state.image === undefined) throw new EngineError("invalid", `${this.file}:${step.line}: RUN in a stage FROM scratch with no files yet: there is no shell to run it`);
+    if (state.image === undefined) throw new EngineError("invalid", `RUN in a stage FROM scratch with no files yet: there is no shell to run it`);
     const argv = runArgv(step);
     const { mounts, files, secretEnv, targets } = await this.runMounts(step);
     const spec = runContainerSpec({
@@ -514,7 +535,7 @@ class Builder {
         this.req.signal?.removeEventListener("abort", onAbort);
       }
       this.abortCheck();
-      if (exit.exitCode !== 0) throw runFailure(argv, exit.exitCode, this.file, step.line);
+      if (exit.exitCode !== 0) throw runFailure(argv, exit.exitCode);
       const snap = await this.host.snapshotter.get(c.id);
       if (!snap) throw new EngineError("internal", "the build container's file system vanished");
       await pruneMountPoints(snap.upper, targets);
@@ -554,15 +575,15 @@ class Builder {
         case "bind": {
           if (m.from === undefined) {
             const rel = posix.normalize(m.source.replace(/^\/+/, "") || ".");
-            if (rel === ".." || rel.startsWith("../")) throw new EngineError("invalid", `${this.file}:${step.line}: forbidden path outside the build context: ${m.source}`);
+            if (rel === ".." || rel.startsWith("../")) throw new EngineError("invalid", `forbidden path outside the build context: ${m.source}`);
             const entry = rel === "." ? { type: "dir" } : this.ctx.entry(rel);
-            if (!entry) throw new EngineError("not-found", `${this.file}:${step.line}: failed to compute cache key: "/${rel}": not found`);
-            if (entry.type === "symlink") throw new EngineError("invalid", `${this.file}:${step.line}: bind source ${m.source} is a symlink`);
+            if (!entry) throw new EngineError("not-found", `failed to compute cache key: "/${rel}": not found`);
+            if (entry.type === "symlink") throw new EngineError("invalid", `bind source ${m.source} is a symlink`);
             mounts.push({ type: "bind", source: join(this.ctx.dir, rel), target: m.target, readOnly: m.readonly, createHostPath: false });
           } else {
             const src = await this.fromSource(m.from);
             if ("dir" in src) mounts.push({ type: "bind", source: join(src.dir, posix.normalize(`/${m.source}`)), target: m.target, readOnly: m.readonly, createHostPath: false });
-            else if (src.image === undefined) throw new EngineError("invalid", `${this.file}:${step.line}: bind mount from an empty stage`);
+            else if (src.image === undefined) throw new EngineError("invalid", `bind mount from an empty stage`);
             else mounts.push({ type: "image", source: src.image, target: m.target, readOnly: true, ...(posix.normalize(`/${m.source}`) !== "/" ? { subpath: m.source.replace(/^\/+/, "") } : {}) });
           }
           targets.push(m.target);
@@ -571,7 +592,7 @@ class Builder {
         case "secret": {
           const secret = this.req.secrets?.[m.id];
           if (!secret) {
-            if (m.required) throw new EngineError("invalid", `${this.file}:${step.line}: secret ${m.id} not found`);
+            if (m.required) throw new EngineError("invalid", `secret ${m.id} not found`);
             break;
           }
           if (m.env !== undefined) {
@@ -616,11 +637,31 @@ async function chownOf(root: string, spec: string): Promise<{ uid: number; gid: 
   return { uid: u.uid, gid: u.gid };
 }
 
-function withLine(err: unknown, file: string, line: number): unknown {
-  if (!(err instanceof Error) || err.message.includes(`${file}:`)) return err;
-  const kind = (err as { kind?: string }).kind;
-  if (err instanceof EngineError || kind !== undefined) {
-    return new EngineError((kind as EngineError["kind"]) ?? "invalid", `${file}:${line}: ${err.message}`, { cause: err });
+/** Where each image the build pulls is first named: its instruction's line and text, for the error when the pull fails. */
+function refSites(plan: BuildPlan): Map<string, { line: number; source?: string }> {
+  const sites = new Map<string, { line: number; source?: string }>();
+  const add = (src: ImageSource | undefined, line: number, source?: string): void => {
+    if (src?.kind === "image" && !sites.has(src.ref)) sites.set(src.ref, { line, ...(source !== undefined ? { source } : {}) });
+  };
+  for (const stage of plan.stages) {
+    add(stage.base, stage.line);
+    for (const step of stage.steps) {
+      if (step.kind === "copy" || step.kind === "add") add(step.from, step.line, step.source);
+      if (step.kind === "run") for (const m of step.mounts) if (m.type === "bind") add(m.from, step.line, step.source);
+    }
   }
-  return err;
+  return sites;
+}
+
+/** Errors an instruction ends with name it as docker's builders do: `Dockerfile:LINE: INSTRUCTION: what` (once: nested steps add nothing). */
+const located = new WeakSet<Error>();
+
+function atInstruction(err: unknown, file: string, line: number, source: string): unknown {
+  if (!(err instanceof Error) || located.has(err)) return err;
+  const instruction = source.split("\n")[0]?.replace(/\s+/g, " ").trim() ?? "";
+  const shown = instruction.length > 100 ? `${instruction.slice(0, 99)}…` : instruction;
+  const kind = (err as { kind?: EngineError["kind"] }).kind ?? "internal";
+  const out = new EngineError(kind, `${file}:${line}: ${shown}: ${err.message}`, { cause: err });
+  located.add(out);
+  return out;
 }
