@@ -198,7 +198,9 @@ class Builder {
       ...planOptions,
       imageConfig: (ref) => {
         const c = configs.get(ref);
-        return c === undefined ? undefined : { env: envOf(c), ...(Array.isArray(c.Shell) ? { shell: c.Shell as string[] } : {}) };
+        if (c === undefined) return undefined;
+        const onBuild = Array.isArray(c.OnBuild) ? (c.OnBuild as unknown[]).filter((t): t is string => typeof t === "string") : [];
+        return { env: envOf(c), ...(Array.isArray(c.Shell) ? { shell: c.Shell as string[] } : {}), ...(onBuild.length > 0 ? { onBuild } : {}) };
       },
     });
     for (const message of this.plan.warnings) this.emit({ type: "warning", message });
@@ -318,6 +320,11 @@ class Builder {
       config = (await this.host.images.containerConfig(image)) ?? {};
     }
     const state: StageState = { name: stage.name ?? `stage-${stage.index}`, image, config, cmdSet: false, pending: [], dirty: false };
+    // The base's ONBUILD triggers run in this stage (the plan put them first) and are not passed on, as docker's.
+    if (Array.isArray(config.OnBuild) && config.OnBuild.length > 0) {
+      config.OnBuild = null;
+      state.dirty = true;
+    }
     // BuildKit: a base without PATH gets the default one; the target gets the build's labels.
     if (!envOf(config).some((e) => e.startsWith("PATH="))) {
       config.Env = [DEFAULT_PATH_ENV, ...envOf(config)];
