@@ -16,7 +16,7 @@
 // random 64-hex key, which the same start-up cleanup removes (no container
 // owns it). Both are removed when the step ends, also on failure or abort.
 import { randomBytes } from "node:crypto";
-import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { isAbsolute, join, posix } from "node:path";
 import { normalizedName, parseReference } from "../content/reference.js";
 import { EngineError } from "../errors.js";
@@ -26,6 +26,7 @@ import type { ChainId, Snapshotter } from "../snapshot/types.js";
 import { copyIntoRoot, lstatOrUndefined } from "../copy.js";
 import type { BuildProgress, BuildRequest, BuildResult, ContainerFile, Engine, ImageInfo, MountSpec, PullOptions } from "../types.js";
 import { StepCache } from "./cache.js";
+import { lendCacheDir, type LentCacheDir } from "./cache-mounts.js";
 import { parseChmod } from "./chmod.js";
 import { applyConfigStep, DEFAULT_PATH_ENV, isConfigOnly, envOf, HISTORY_COMMENT, type ConfigState, type DockerConfig } from "./config-steps.js";
 import { BuildContext } from "./context.js";
@@ -509,10 +510,20 @@ class Builder {
 
   private async runStep(state: StageState, step: RunStep, v: Vertex): Promise<{ layer: StoredLayer | undefined; createdBy: string }> {
     if (state.image === undefined) throw new EngineError("invalid", `RUN in a stage FROM scratch with no files yet: there is no shell to run it`);
+    const image = state.image;
     const argv = runArgv(step);
-    const { mounts, files, secretEnv, targets } = await this.runMounts(step);
+    const { mounts, files, secretEnv, targets, release } = await this.runMounts(step);
+    try {
+      return await this.runContainer(state, image, step, v, argv, { mounts, files, secretEnv, targets });
+    } finally {
+      // After the container is gone: a locked cache lets the next RUN in, a private one may be lent again.
+      release();
+    }
+  }
+
+  private async runContainer(state: StageState, image: `sha256:${string}`, step: RunStep, v: Vertex, argv: string[], { mounts, files, secretEnv, targets }: { mounts: MountSpec[]; files: ContainerFile[]; secretEnv: string[]; targets: string[] }): Promise<{ layer: StoredLayer | undefined; createdBy: string }> {
     const spec = runContainerSpec({
-      image: state.image,
+      image,
       config: state.config,
       step,
       argv,
@@ -548,7 +559,7 @@ class Builder {
       await pruneMountPoints(snap.upper, targets);
       // A rootfs the host mounted (an image of very many layers) is let go before its upper dir is taken.
       await this.host.snapshotter.unmount(c.id);
-      const layer = await this.host.images.storeBuildLayer(snap.upper, { parent: state.image });
+      const layer = await this.host.images.storeBuildLayer(snap.upper, { parent: image });
       const argsPrefix = Object.keys(step.buildArgs).length > 0 ? `|${Object.keys(step.buildArgs).length} ${Object.entries(step.buildArgs).map(([k, val]) => `${k}=${val}`).join(" ")} ` : "";
       return { layer, createdBy: `RUN ${argsPrefix}${argv.join(" ")} # buildkit` };
     } finally {
@@ -556,7 +567,20 @@ class Builder {
     }
   }
 
-  private async runMounts(step: RunStep): Promise<{ mounts: MountSpec[]; files: ContainerFile[]; secretEnv: string[]; targets: string[] }> {
+  private async runMounts(step: RunStep): Promise<{ mounts: MountSpec[]; files: ContainerFile[]; secretEnv: string[]; targets: string[]; release: () => void }> {
+    const lent: LentCacheDir[] = [];
+    const release = (): void => {
+      for (const l of lent) l.release();
+    };
+    try {
+      return { ...(await this.resolveMounts(step, lent)), release };
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  private async resolveMounts(step: RunStep, lent: LentCacheDir[]): Promise<{ mounts: MountSpec[]; files: ContainerFile[]; secretEnv: string[]; targets: string[] }> {
     const mounts: MountSpec[] = [];
     const files: ContainerFile[] = [];
     const secretEnv: string[] = [];
@@ -568,14 +592,10 @@ class Builder {
           targets.push(m.target);
           break;
         case "cache": {
-          // One directory per id under the builder's state, made with the mount's owner and mode the first time.
-          const dir = join(this.host.stateDir, "cache-mounts", createHashHex(m.id));
-          if (!(await lstatOrUndefined(dir))) {
-            await mkdir(dir, { recursive: true, mode: m.mode });
-            await chown(dir, m.uid, m.gid);
-            await chmod(dir, m.mode);
-          }
-          mounts.push({ type: "bind", source: dir, target: m.target, readOnly: m.readonly, createHostPath: false });
+          // One directory per id under the builder's state (more for sharing=private), lent for the step.
+          const cache = await lendCacheDir(join(this.host.stateDir, "cache-mounts", createHashHex(m.id)), m.sharing, m);
+          lent.push(cache);
+          mounts.push({ type: "bind", source: cache.dir, target: m.target, readOnly: m.readonly, createHostPath: false });
           targets.push(m.target);
           break;
         }
