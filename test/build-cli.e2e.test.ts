@@ -1,6 +1,9 @@
-// Bad input to the embedded builder through the CLI (`tscompose image build`,
-// `tscompose build` of a stack), and a build whose daemon is killed midway
-// (issue 18). Each bad Dockerfile or context must fail with docker's words,
+// The embedded builder through the CLI and a real daemon (issue 18): bad input
+// to `tscompose image build` and `tscompose build` of a stack, a build whose
+// daemon is killed midway, ONBUILD triggers, cache mounts' `sharing` modes,
+// and intermediate images in `images` (-a) and `image prune`.
+//
+// Each bad Dockerfile or context must fail with docker's words,
 // naming `Dockerfile:LINE` and the instruction, exit 1, and leave the store as
 // it found it: no image, layer, blob, snapshot, build container or mount more
 // (the store is listed before and after). A daemon killed with kill -9 during
@@ -9,6 +12,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { StepCache } from "../engine/build/cache.js";
 import { spawnCli } from "./support/e2e.js";
 import { isRoot, missing } from "./support/requires.js";
 import { startStackSuite, stopStackSuite, until, type StackSuite } from "./support/stack.js";
@@ -159,5 +163,114 @@ describe.skipIf(skip)("embedded builder: bad input and a build killed midway, th
     writeFileSync(join(dir, "Dockerfile"), "FROM busybox\nRUN echo started > /started-marker\n");
     const again = await imageBuild(dir);
     expect(again.code, again.stderr).toBe(0);
+  }, 240_000);
+  it("ONBUILD: triggers recorded in the image config, not run in their own build; run right after a child's FROM, in the child's context; not passed on", async () => {
+    const parentTag = `tscompose-test/onbuild-parent-${process.pid}:1`;
+    const parent = context({
+      Dockerfile: 'FROM busybox\nONBUILD COPY child.txt /from-trigger.txt\nONBUILD RUN echo "trigger saw $(cat /from-trigger.txt)" > /trigger-ran\nCMD ["true"]\n',
+    });
+    // The parent's context has no child.txt: its triggers must not run here.
+    const built = await cli(["image", "build", "-t", parentTag, parent], parent);
+    expect(built.code, built.stderr).toBe(0);
+    const inspect = await cli(["image", "inspect", parentTag], parent);
+    const config = (JSON.parse(inspect.stdout) as { Config: { OnBuild?: string[] | null } }[])[0]?.Config;
+    expect(config?.OnBuild).toEqual(["COPY child.txt /from-trigger.txt", 'RUN echo "trigger saw $(cat /from-trigger.txt)" > /trigger-ran']);
+
+    const child = context({ "child.txt": "the child's file", Dockerfile: `FROM ${parentTag}\nRUN cat /trigger-ran\n` });
+    const childTag = `tscompose-test/onbuild-child-${process.pid}:1`;
+    const c = await cli(["image", "build", "-t", childTag, child], child);
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stdout).toMatch(/^#\d+ \[2\/4\] ONBUILD COPY child\.txt \/from-trigger\.txt$/m);
+    expect(c.stdout).toMatch(/^#\d+ \d+\.\d{3} trigger saw the child's file$/m);
+    const childConfig = (JSON.parse((await cli(["image", "inspect", childTag], child)).stdout) as { Config: { OnBuild?: string[] | null } }[])[0]?.Config;
+    expect(childConfig?.OnBuild ?? []).toEqual([]);
+    // A grandchild runs no trigger (positive control above: the child did).
+    const grand = context({ Dockerfile: `FROM ${childTag}\nRUN cat /trigger-ran\n` });
+    const g = await cli(["image", "build", grand], grand);
+    expect(g.code, g.stderr).toBe(0);
+    expect(g.stdout).not.toMatch(/ONBUILD/);
+    expect(g.stdout).toMatch(/ trigger saw the child's file$/m);
+
+    // A trigger that fails in the child's context names the child's FROM line and the trigger.
+    const bad = context({ Dockerfile: `# no child.txt here\nFROM ${parentTag}\n` });
+    const before = storeListing();
+    const b = await cli(["image", "build", bad], bad);
+    expect(b.code).toBe(1);
+    expect(b.stderr).toMatch(/Dockerfile:2: ONBUILD COPY child\.txt \/from-trigger\.txt: failed to compute cache key: "\/child\.txt": not found/);
+    expect(storeListing()).toEqual(before);
+  }, 240_000);
+
+  /** Two builds of the same Dockerfile at once with NAME=a and NAME=b; their outputs. */
+  async function twoAtOnce(dockerfile: string): Promise<[string, string]> {
+    const dir = context({ Dockerfile: dockerfile });
+    const [a, b] = await Promise.all(
+      ["a", "b"].map((name) => cli(["image", "build", "--no-cache", "--build-arg", `NAME=${name}`, "--build-arg", `OTHER=${name === "a" ? "b" : "a"}`, dir], dir)),
+    );
+    expect(a?.code, a?.stderr).toBe(0);
+    expect(b?.code, b?.stderr).toBe(0);
+    return [a?.stdout ?? "", b?.stdout ?? ""];
+  }
+
+  const cacheDir = (id: string): string => join(suite().daemon.stateDir, "build", "cache-mounts", StepCache.key([id]));
+
+  it("RUN --mount=type=cache,sharing=locked: two builds using one id take turns (each RUN's enter and exit lines are adjacent); shared lets them in together", async () => {
+    // Each RUN waits (at most 10 s) for the other to have entered: together under shared, in vain under locked.
+    const script = (id: string, sharing: string): string =>
+      `FROM busybox\nARG NAME\nARG OTHER\nRUN --mount=type=cache,id=${id},target=/c,sharing=${sharing} echo "enter $NAME" >> /c/log; i=0; while ! grep -q "enter $OTHER" /c/log && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; echo "exit $NAME" >> /c/log\n`;
+    const locked = `locked-${process.pid}`;
+    await twoAtOnce(script(locked, "locked"));
+    const turns = readFileSync(join(cacheDir(locked), "log"), "utf8").trim().split("\n");
+    expect(turns).toHaveLength(4);
+    const first = turns[0]?.split(" ")[1];
+    const second = first === "a" ? "b" : "a";
+    expect(turns).toEqual([`enter ${first}`, `exit ${first}`, `enter ${second}`, `exit ${second}`]);
+    // Positive control: the same two builds under shared are in the directory at the same time.
+    const shared = `shared-${process.pid}`;
+    await twoAtOnce(script(shared, "shared"));
+    const together = readFileSync(join(cacheDir(shared), "log"), "utf8").trim().split("\n");
+    expect(together.slice(0, 2).sort()).toEqual(["enter a", "enter b"]);
+  }, 240_000);
+
+  it("RUN --mount=type=cache,sharing=private: a build finding the directory in use gets another; shared gives both the same", async () => {
+    // Both RUNs meet in a shared rendezvous cache, then say which names their cache directory holds.
+    const script = (id: string, sharing: string): string =>
+      `FROM busybox\nARG NAME\nRUN --mount=type=cache,id=rv-${id},target=/rv --mount=type=cache,id=${id},target=/p,sharing=${sharing} echo $NAME >> /p/names; echo $NAME >> /rv/entered; i=0; while [ "$(wc -l < /rv/entered)" -lt 2 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; echo "saw $(sort /p/names | tr '\\n' ' ')"\n`;
+    const [a, b] = await twoAtOnce(script(`private-${process.pid}`, "private"));
+    expect(a).toMatch(/ saw a $/m);
+    expect(b).toMatch(/ saw b $/m);
+    const [sa, sb] = await twoAtOnce(script(`sharedp-${process.pid}`, "shared"));
+    expect(sa).toMatch(/ saw a b $/m);
+    expect(sb).toMatch(/ saw a b $/m);
+  }, 240_000);
+
+  it("intermediate images: hidden by `images`, listed by `images -a`, removed by `image prune`; the built image stays whole", async () => {
+    const ids = async (args: string[]): Promise<string[]> => (await cli(["images", "-q", "--no-trunc", ...args], suite().work)).stdout.split("\n").filter(Boolean);
+    const before = await ids(["-a"]);
+    const tag = `tscompose-test/steps-${process.pid}:1`;
+    const dir = context({ Dockerfile: `FROM busybox\nRUN echo a > /a\nRUN echo b > /b\nCMD ["true"]\n` });
+    const built = await cli(["image", "build", "--no-cache", "-t", tag, dir], dir);
+    expect(built.code, built.stderr).toBe(0);
+    const final = built.stdout.trim().split("\n").at(-1) ?? "";
+    const added = (await ids(["-a"])).filter((id) => !before.includes(id));
+    // One image per step (RUN a, RUN b) and the final one (CMD).
+    expect(added).toHaveLength(3);
+    expect(added).toContain(final);
+    const intermediate = added.filter((id) => id !== final);
+    const listed = await ids([]);
+    expect(listed).toContain(final);
+    for (const id of intermediate) expect(listed).not.toContain(id);
+    const table = (await cli(["images", "-a"], suite().work)).stdout;
+    for (const id of intermediate) expect(table).toMatch(new RegExp(`^<none> +<none> +${id.slice(7, 19)} `, "m"));
+
+    const pruned = await cli(["image", "prune", "-f"], suite().work);
+    expect(pruned.code, pruned.stderr).toBe(0);
+    for (const id of intermediate) expect(pruned.stdout).toContain(`deleted: ${id}`);
+    const left = await ids(["-a"]);
+    for (const id of intermediate) expect(left).not.toContain(id);
+    expect(left).toContain(final);
+    const use = context({ Dockerfile: `FROM ${tag}\nRUN cat /a /b\n` });
+    const used = await cli(["image", "build", use], use);
+    expect(used.code, used.stderr).toBe(0);
+    expect(used.stdout).toMatch(/ a\n#\d+ \d+\.\d{3} b$/m);
   }, 240_000);
 });
