@@ -514,6 +514,8 @@ class Builder {
     const argv = runArgv(step);
     const { mounts, files, secretEnv, targets, release } = await this.runMounts(step);
     try {
+      // A build cancelled while it waited for a locked cache runs nothing.
+      this.abortCheck();
       return await this.runContainer(state, image, step, v, argv, { mounts, files, secretEnv, targets });
     } finally {
       // After the container is gone: a locked cache lets the next RUN in, a private one may be lent again.
