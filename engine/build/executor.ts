@@ -16,7 +16,7 @@
 // random 64-hex key, which the same start-up cleanup removes (no container
 // owns it). Both are removed when the step ends, also on failure or abort.
 import { randomBytes } from "node:crypto";
-import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { isAbsolute, join, posix } from "node:path";
 import { normalizedName, parseReference } from "../content/reference.js";
 import { EngineError } from "../errors.js";
@@ -26,6 +26,7 @@ import type { ChainId, Snapshotter } from "../snapshot/types.js";
 import { copyIntoRoot, lstatOrUndefined } from "../copy.js";
 import type { BuildProgress, BuildRequest, BuildResult, ContainerFile, Engine, ImageInfo, MountSpec, PullOptions } from "../types.js";
 import { StepCache } from "./cache.js";
+import { lendCacheDir, type LentCacheDir } from "./cache-mounts.js";
 import { parseChmod } from "./chmod.js";
 import { applyConfigStep, DEFAULT_PATH_ENV, isConfigOnly, envOf, HISTORY_COMMENT, type ConfigState, type DockerConfig } from "./config-steps.js";
 import { BuildContext } from "./context.js";
@@ -99,6 +100,7 @@ class Builder {
   private plan!: BuildPlan;
   private readonly results = new Map<number, Promise<StageResult>>();
   private readonly baseImages = new Map<string, `sha256:${string}`>();
+  private text = "";
 
   constructor(
     private readonly host: BuildHost,
@@ -160,6 +162,8 @@ class Builder {
       throw new EngineError("invalid", `platform ${req.platform} cannot be built here: only the host's platform (${hostPlatformString()})`);
     }
     await mkdir(this.host.stateDir, { recursive: true, mode: 0o700 });
+    // docker's CLI refuses a context that is not there before it reads the Dockerfile in it.
+    if (!(await lstatOrUndefined(req.contextDir))?.isDirectory()) throw new EngineError("not-found", `unable to prepare context: path "${req.contextDir}" not found`);
     const text = await this.step(`[internal] load build definition from ${this.file}`, async (v) => {
       const t = req.dockerfileInline ?? (await readFile(isAbsolute(req.dockerfile ?? "") ? (req.dockerfile as string) : join(req.contextDir, req.dockerfile ?? "Dockerfile"), "utf8").catch((err: unknown) => {
         throw new EngineError("not-found", `failed to read dockerfile: open ${req.dockerfile ?? "Dockerfile"}: no such file or directory`, { cause: err });
@@ -167,6 +171,7 @@ class Builder {
       v.done();
       return t;
     });
+    this.text = text;
     const buildArgs = Object.fromEntries(Object.entries(req.buildArgs ?? {}).flatMap(([k, v]) => {
       const value = v ?? process.env[k];
       return value === undefined ? [] : [[k, value]];
@@ -179,14 +184,24 @@ class Builder {
       return c;
     });
     this.abortCheck();
-    await Promise.all(first.pulls.map((ref) => this.baseImage(ref)));
+    const sites = refSites(first);
+    await Promise.all(
+      first.pulls.map((ref) =>
+        this.baseImage(ref).catch((err: unknown) => {
+          const line = sites.get(ref);
+          throw line === undefined ? err : atInstruction(err, this.file, line.line, line.source ?? this.lineText(line.line));
+        }),
+      ),
+    );
     const configs = new Map<string, DockerConfig>();
     for (const [ref, id] of this.baseImages) configs.set(ref, (await this.host.images.containerConfig(id)) ?? {});
     this.plan = planBuild(text, {
       ...planOptions,
       imageConfig: (ref) => {
         const c = configs.get(ref);
-        return c === undefined ? undefined : { env: envOf(c), ...(Array.isArray(c.Shell) ? { shell: c.Shell as string[] } : {}) };
+        if (c === undefined) return undefined;
+        const onBuild = Array.isArray(c.OnBuild) ? (c.OnBuild as unknown[]).filter((t): t is string => typeof t === "string") : [];
+        return { env: envOf(c), ...(Array.isArray(c.Shell) ? { shell: c.Shell as string[] } : {}), ...(onBuild.length > 0 ? { onBuild } : {}) };
       },
     });
     for (const message of this.plan.warnings) this.emit({ type: "warning", message });
@@ -211,6 +226,11 @@ class Builder {
       });
     }
     return { imageId, warnings: this.plan.warnings };
+  }
+
+  /** A line of the Dockerfile as written, to name an instruction the plan keeps no text of (FROM). */
+  private lineText(line: number): string {
+    return (this.text.split("\n")[line - 1] ?? "").trim();
   }
 
   private abortCheck(): void {
@@ -251,6 +271,8 @@ class Builder {
       const s = await this.stageStart(stage);
       v.done();
       return s;
+    }).catch((err: unknown) => {
+      throw atInstruction(err, this.file, stage.line, this.lineText(stage.line));
     });
     for (const step of stage.steps) {
       this.abortCheck();
@@ -262,9 +284,13 @@ class Builder {
       }
       n++;
       const name = label(step.source.replace(/\s+/g, " ").trim());
-      if (step.kind === "workdir") await this.cachedStep(state, step, name, [before], () => this.workdirStep(state, createdBy ?? `WORKDIR ${step.path}`));
-      else if (step.kind === "run") await this.cachedStep(state, step, name, [], (v) => this.runStep(state, step, v));
-      else if (step.kind === "copy" || step.kind === "add") await this.copyLike(state, step, name);
+      try {
+        if (step.kind === "workdir") await this.cachedStep(state, step, name, [before], () => this.workdirStep(state, createdBy ?? `WORKDIR ${step.path}`));
+        else if (step.kind === "run") await this.cachedStep(state, step, name, [], (v) => this.runStep(state, step, v));
+        else if (step.kind === "copy" || step.kind === "add") await this.copyLike(state, step, name);
+      } catch (err) {
+        throw atInstruction(err, this.file, step.line, step.source);
+      }
     }
     if (state.pending.length > 0 || state.dirty || state.image === undefined) {
       if (state.image === undefined && state.pending.length === 0) return { image: undefined, config: state.config };
@@ -295,6 +321,11 @@ class Builder {
       config = (await this.host.images.containerConfig(image)) ?? {};
     }
     const state: StageState = { name: stage.name ?? `stage-${stage.index}`, image, config, cmdSet: false, pending: [], dirty: false };
+    // The base's ONBUILD triggers run in this stage (the plan put them first) and are not passed on, as docker's.
+    if (Array.isArray(config.OnBuild) && config.OnBuild.length > 0) {
+      config.OnBuild = null;
+      state.dirty = true;
+    }
     // BuildKit: a base without PATH gets the default one; the target gets the build's labels.
     if (!envOf(config).some((e) => e.startsWith("PATH="))) {
       config.Env = [DEFAULT_PATH_ENV, ...envOf(config)];
@@ -391,10 +422,10 @@ class Builder {
   private async copyLike(state: StageState, step: CopyStep, name: string): Promise<void> {
     const verb = step.kind === "add" ? "ADD" : "COPY";
     for (const s of step.sources) {
-      if (step.kind === "add" && /^[a-z][a-z0-9+.-]*:\/\//i.test(s)) throw new EngineError("invalid", `${this.file}:${step.line}: ADD ${s}: remote sources are not supported by the embedded builder`);
-      if (step.kind === "add" && /^git@/.test(s)) throw new EngineError("invalid", `${this.file}:${step.line}: ADD ${s}: git sources are not supported by the embedded builder`);
+      if (step.kind === "add" && /^[a-z][a-z0-9+.-]*:\/\//i.test(s)) throw new EngineError("invalid", `remote sources are not supported by the embedded builder`);
+      if (step.kind === "add" && /^git@/.test(s)) throw new EngineError("invalid", `git sources are not supported by the embedded builder`);
     }
-    if (step.checksum !== undefined) throw new EngineError("invalid", `${this.file}:${step.line}: checksum can't be specified for non-HTTP(S) sources`);
+    if (step.checksum !== undefined) throw new EngineError("invalid", `checksum can't be specified for non-HTTP(S) sources`);
     // What the step reads decides its key: the context's files, or the source stage's image.
     let content: string;
     let fromDir: string | undefined;
@@ -403,7 +434,7 @@ class Builder {
         content = await this.ctx.copyCacheKey(step.sources);
       } catch (err) {
         this.vertex(name).fail((err as Error).message);
-        throw withLine(err, this.file, step.line);
+        throw err;
       }
     } else {
       const src = await this.fromSource(step.from);
@@ -462,8 +493,6 @@ class Builder {
         const flags = [step.from !== undefined ? `--from=${this.fromName(step.from)}` : "", step.chown !== undefined ? `--chown=${step.chown}` : "", step.chmod !== undefined ? `--chmod=${step.chmod}` : ""].filter(Boolean);
         const what = [...step.sources, ...step.heredocs.map((h) => `<<${h.name}`)];
         return { layer, createdBy: `${verb} ${[...flags, ...what, step.dest].join(" ")} # buildkit` };
-      } catch (err) {
-        throw withLine(err, this.file, step.line);
       } finally {
         await rm(staging, { recursive: true, force: true });
       }
@@ -480,11 +509,23 @@ class Builder {
   }
 
   private async runStep(state: StageState, step: RunStep, v: Vertex): Promise<{ layer: StoredLayer | undefined; createdBy: string }> {
-    if (state.image === undefined) throw new EngineError("invalid", `${this.file}:${step.line}: RUN in a stage FROM scratch with no files yet: there is no shell to run it`);
+    if (state.image === undefined) throw new EngineError("invalid", `RUN in a stage FROM scratch with no files yet: there is no shell to run it`);
+    const image = state.image;
     const argv = runArgv(step);
-    const { mounts, files, secretEnv, targets } = await this.runMounts(step);
+    const { mounts, files, secretEnv, targets, release } = await this.runMounts(step);
+    try {
+      // A build cancelled while it waited for a locked cache runs nothing.
+      this.abortCheck();
+      return await this.runContainer(state, image, step, v, argv, { mounts, files, secretEnv, targets });
+    } finally {
+      // After the container is gone: a locked cache lets the next RUN in, a private one may be lent again.
+      release();
+    }
+  }
+
+  private async runContainer(state: StageState, image: `sha256:${string}`, step: RunStep, v: Vertex, argv: string[], { mounts, files, secretEnv, targets }: { mounts: MountSpec[]; files: ContainerFile[]; secretEnv: string[]; targets: string[] }): Promise<{ layer: StoredLayer | undefined; createdBy: string }> {
     const spec = runContainerSpec({
-      image: state.image,
+      image,
       config: state.config,
       step,
       argv,
@@ -514,13 +555,13 @@ class Builder {
         this.req.signal?.removeEventListener("abort", onAbort);
       }
       this.abortCheck();
-      if (exit.exitCode !== 0) throw runFailure(argv, exit.exitCode, this.file, step.line);
+      if (exit.exitCode !== 0) throw runFailure(argv, exit.exitCode);
       const snap = await this.host.snapshotter.get(c.id);
       if (!snap) throw new EngineError("internal", "the build container's file system vanished");
       await pruneMountPoints(snap.upper, targets);
       // A rootfs the host mounted (an image of very many layers) is let go before its upper dir is taken.
       await this.host.snapshotter.unmount(c.id);
-      const layer = await this.host.images.storeBuildLayer(snap.upper, { parent: state.image });
+      const layer = await this.host.images.storeBuildLayer(snap.upper, { parent: image });
       const argsPrefix = Object.keys(step.buildArgs).length > 0 ? `|${Object.keys(step.buildArgs).length} ${Object.entries(step.buildArgs).map(([k, val]) => `${k}=${val}`).join(" ")} ` : "";
       return { layer, createdBy: `RUN ${argsPrefix}${argv.join(" ")} # buildkit` };
     } finally {
@@ -528,7 +569,20 @@ class Builder {
     }
   }
 
-  private async runMounts(step: RunStep): Promise<{ mounts: MountSpec[]; files: ContainerFile[]; secretEnv: string[]; targets: string[] }> {
+  private async runMounts(step: RunStep): Promise<{ mounts: MountSpec[]; files: ContainerFile[]; secretEnv: string[]; targets: string[]; release: () => void }> {
+    const lent: LentCacheDir[] = [];
+    const release = (): void => {
+      for (const l of lent) l.release();
+    };
+    try {
+      return { ...(await this.resolveMounts(step, lent)), release };
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  private async resolveMounts(step: RunStep, lent: LentCacheDir[]): Promise<{ mounts: MountSpec[]; files: ContainerFile[]; secretEnv: string[]; targets: string[] }> {
     const mounts: MountSpec[] = [];
     const files: ContainerFile[] = [];
     const secretEnv: string[] = [];
@@ -540,29 +594,25 @@ class Builder {
           targets.push(m.target);
           break;
         case "cache": {
-          // One directory per id under the builder's state, made with the mount's owner and mode the first time.
-          const dir = join(this.host.stateDir, "cache-mounts", createHashHex(m.id));
-          if (!(await lstatOrUndefined(dir))) {
-            await mkdir(dir, { recursive: true, mode: m.mode });
-            await chown(dir, m.uid, m.gid);
-            await chmod(dir, m.mode);
-          }
-          mounts.push({ type: "bind", source: dir, target: m.target, readOnly: m.readonly, createHostPath: false });
+          // One directory per id under the builder's state (more for sharing=private), lent for the step.
+          const cache = await lendCacheDir(join(this.host.stateDir, "cache-mounts", createHashHex(m.id)), m.sharing, m);
+          lent.push(cache);
+          mounts.push({ type: "bind", source: cache.dir, target: m.target, readOnly: m.readonly, createHostPath: false });
           targets.push(m.target);
           break;
         }
         case "bind": {
           if (m.from === undefined) {
             const rel = posix.normalize(m.source.replace(/^\/+/, "") || ".");
-            if (rel === ".." || rel.startsWith("../")) throw new EngineError("invalid", `${this.file}:${step.line}: forbidden path outside the build context: ${m.source}`);
+            if (rel === ".." || rel.startsWith("../")) throw new EngineError("invalid", `forbidden path outside the build context: ${m.source}`);
             const entry = rel === "." ? { type: "dir" } : this.ctx.entry(rel);
-            if (!entry) throw new EngineError("not-found", `${this.file}:${step.line}: failed to compute cache key: "/${rel}": not found`);
-            if (entry.type === "symlink") throw new EngineError("invalid", `${this.file}:${step.line}: bind source ${m.source} is a symlink`);
+            if (!entry) throw new EngineError("not-found", `failed to compute cache key: "/${rel}": not found`);
+            if (entry.type === "symlink") throw new EngineError("invalid", `bind source ${m.source} is a symlink`);
             mounts.push({ type: "bind", source: join(this.ctx.dir, rel), target: m.target, readOnly: m.readonly, createHostPath: false });
           } else {
             const src = await this.fromSource(m.from);
             if ("dir" in src) mounts.push({ type: "bind", source: join(src.dir, posix.normalize(`/${m.source}`)), target: m.target, readOnly: m.readonly, createHostPath: false });
-            else if (src.image === undefined) throw new EngineError("invalid", `${this.file}:${step.line}: bind mount from an empty stage`);
+            else if (src.image === undefined) throw new EngineError("invalid", `bind mount from an empty stage`);
             else mounts.push({ type: "image", source: src.image, target: m.target, readOnly: true, ...(posix.normalize(`/${m.source}`) !== "/" ? { subpath: m.source.replace(/^\/+/, "") } : {}) });
           }
           targets.push(m.target);
@@ -571,7 +621,7 @@ class Builder {
         case "secret": {
           const secret = this.req.secrets?.[m.id];
           if (!secret) {
-            if (m.required) throw new EngineError("invalid", `${this.file}:${step.line}: secret ${m.id} not found`);
+            if (m.required) throw new EngineError("invalid", `secret ${m.id} not found`);
             break;
           }
           if (m.env !== undefined) {
@@ -616,11 +666,31 @@ async function chownOf(root: string, spec: string): Promise<{ uid: number; gid: 
   return { uid: u.uid, gid: u.gid };
 }
 
-function withLine(err: unknown, file: string, line: number): unknown {
-  if (!(err instanceof Error) || err.message.includes(`${file}:`)) return err;
-  const kind = (err as { kind?: string }).kind;
-  if (err instanceof EngineError || kind !== undefined) {
-    return new EngineError((kind as EngineError["kind"]) ?? "invalid", `${file}:${line}: ${err.message}`, { cause: err });
+/** Where each image the build pulls is first named: its instruction's line and text, for the error when the pull fails. */
+function refSites(plan: BuildPlan): Map<string, { line: number; source?: string }> {
+  const sites = new Map<string, { line: number; source?: string }>();
+  const add = (src: ImageSource | undefined, line: number, source?: string): void => {
+    if (src?.kind === "image" && !sites.has(src.ref)) sites.set(src.ref, { line, ...(source !== undefined ? { source } : {}) });
+  };
+  for (const stage of plan.stages) {
+    add(stage.base, stage.line);
+    for (const step of stage.steps) {
+      if (step.kind === "copy" || step.kind === "add") add(step.from, step.line, step.source);
+      if (step.kind === "run") for (const m of step.mounts) if (m.type === "bind") add(m.from, step.line, step.source);
+    }
   }
-  return err;
+  return sites;
+}
+
+/** Errors an instruction ends with name it as docker's builders do: `Dockerfile:LINE: INSTRUCTION: what` (once: nested steps add nothing). */
+const located = new WeakSet<Error>();
+
+function atInstruction(err: unknown, file: string, line: number, source: string): unknown {
+  if (!(err instanceof Error) || located.has(err)) return err;
+  const instruction = source.split("\n")[0]?.replace(/\s+/g, " ").trim() ?? "";
+  const shown = instruction.length > 100 ? `${instruction.slice(0, 99)}…` : instruction;
+  const kind = (err as { kind?: EngineError["kind"] }).kind ?? "internal";
+  const out = new EngineError(kind, `${file}:${line}: ${shown}: ${err.message}`, { cause: err });
+  located.add(out);
+  return out;
 }

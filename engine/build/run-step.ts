@@ -76,9 +76,9 @@ export function runArgv(step: RunStep): string[] {
   return [...c.shell, `${c.script}\n${bodies}`];
 }
 
-/** docker's error for a RUN that failed, which scripts and CI logs match on. */
-export function runFailure(argv: readonly string[], exitCode: number, file: string, line: number): EngineError {
-  return new EngineError("invalid", `process "${argv.join(" ")}" did not complete successfully: exit code: ${exitCode} (${file}:${line})`);
+/** docker's error for a RUN that failed, which scripts and CI logs match on (the executor adds `Dockerfile:LINE: RUN ...: `). */
+export function runFailure(argv: readonly string[], exitCode: number): EngineError {
+  return new EngineError("invalid", `process "${argv.join(" ")}" did not complete successfully: exit code: ${exitCode}`);
 }
 
 /**

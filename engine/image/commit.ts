@@ -161,5 +161,6 @@ export async function commitBuildStep(ctx: PullContext, req: BuildStepCommit): P
     layers: [...parentLayers, ...layers.map((l) => ({ digest: l.blob.digest, size: l.blob.size }))],
     tags: req.tags,
     what: "the built image",
+    ...(req.parent !== undefined ? { parent: req.parent } : {}),
   });
 }

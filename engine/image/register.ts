@@ -23,6 +23,8 @@ export interface RegisterRequest {
   /** Normalized tag references to point at the image. */
   tags: string[];
   what: string;
+  /** A build step's parent image (ImageRecord.parent). */
+  parent?: Digest;
   onProgress?: (p: PullProgress) => void;
 }
 
@@ -95,6 +97,7 @@ export async function registerImage(ctx: PullContext, req: RegisterRequest): Pro
       created: config.created,
       imageConfig: toImageConfig(config),
       addedAt: new Date().toISOString(),
+      ...(req.parent !== undefined ? { parent: req.parent } : {}),
     };
     // Record and references under the store lock, as a pull commits them (pull.ts).
     const { stored, replaced } = await ctx.storeLock.run(async () => {

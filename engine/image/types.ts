@@ -32,6 +32,12 @@ export interface ImageRecord {
   imageConfig: ImageConfig;
   /** When the image was pulled, loaded or imported here (Docker's Metadata.LastTagTime). */
   addedAt: string;
+  /**
+   * The image a build step was made on (docker's classic builder's Parent):
+   * an image without references that is some image's parent is an
+   * intermediate one, which `images` lists only with -a.
+   */
+  parent?: Digest;
 }
 
 /** An image with the references that point at it. */

@@ -173,7 +173,8 @@ function fieldsOf(rows: ImageRow[], noTrunc: boolean): ImageFields[] {
 
 export async function runImages(filter: string | undefined, flags: ImagesFlags): Promise<number> {
   return withDaemon(async (client) => {
-    const rows = fieldsOf(await client.json<ImageRow[]>("GET", `/images/rows${filter ? `?filter=${encodeURIComponent(filter)}` : ""}`), flags.noTrunc === true);
+    const query = new URLSearchParams({ ...(filter ? { filter } : {}), ...(flags.all ? { all: "1" } : {}) }).toString();
+    const rows = fieldsOf(await client.json<ImageRow[]>("GET", `/images/rows${query ? `?${query}` : ""}`), flags.noTrunc === true);
     let out: string;
     if (flags.quiet) {
       out = rows.map((r) => `${r.ID}\n`).join("");

@@ -708,7 +708,7 @@ export type ImageProgressMessage =
   | { type: "done"; name: string }
   | { type: "error"; message: string; code?: string; /** an ErrorKind (model/errors.ts) */ kind?: string };
 
-/** GET /images/rows?filter=REF: one row per repository:tag of each image (docker images), newest image first. */
+/** GET /images/rows?filter=REF[&all=1]: one row per repository:tag of each image (docker images), newest image first; intermediate images (a build step's, untagged, some image's parent) only with all. */
 export interface ImageRow {
   /** "sha256:<hex>", the image ID. */
   id: string;

@@ -34,6 +34,15 @@ describe("docker images rows", () => {
     expect(imageRows([e], "busybox:1.36").map((r) => `${r.repository}:${r.tag}`)).toEqual(["busybox:1.36"]);
     expect(imageRows([e], "localhost:5000/busybox").map((r) => `${r.repository}:${r.tag}`)).toEqual(["localhost:5000/busybox:latest"]);
   });
+
+  test("docker's intermediate images (untagged, the parent of another) only with all; an untagged image nobody builds on (dangling) always", () => {
+    const id = (c: string) => `sha256:${c.repeat(64)}`;
+    const image = (hex: string, tags: string[], parent?: string): ImageEntry => ({ record: { id: id(hex), created: undefined, layers: [], ...(parent ? { parent: id(parent) } : {}) } as unknown as ImageRecord, tags, digests: [] });
+    // base (tagged) <- step 1 (untagged) <- step 2 (untagged) <- app:latest; an old build of app, untagged and no one's parent.
+    const entries = [image("1", ["docker.io/library/base:latest"]), image("2", [], "1"), image("3", [], "2"), image("4", ["docker.io/library/app:latest"], "3"), image("5", [], "2")];
+    expect(imageRows(entries).map((r) => r.id)).toEqual([id("1"), id("4"), id("5")]);
+    expect(imageRows(entries, undefined, { all: true }).map((r) => r.id)).toEqual(entries.map((e) => e.record.id));
+  });
 });
 
 describe("names printed after a pull or push", () => {

@@ -31,9 +31,12 @@ function rowFilter(filter: string): (repository: string, tag: string) => boolean
 }
 
 /** docker images' rows: one per repository:tag, an image pulled by digest only under <none>, an image without references as <none> <none>. */
-export function imageRows(entries: ImageEntry[], filter?: string): ImageRow[] {
+export function imageRows(entries: ImageEntry[], filter?: string, opts: { all?: boolean } = {}): ImageRow[] {
+  // docker images: an intermediate image (no reference, and the parent of another: a build's earlier step) only with -a.
+  const parents = new Set(entries.flatMap((e) => (e.record.parent !== undefined ? [e.record.parent] : [])));
+  const shown = opts.all === true ? entries : entries.filter((e) => e.tags.length > 0 || e.digests.length > 0 || !parents.has(e.record.id));
   return listedRows(
-    entries.map(({ record, tags, digests }) => ({ id: record.id, created: record.created, size: unpackedSize(record), tags, digests })),
+    shown.map(({ record, tags, digests }) => ({ id: record.id, created: record.created, size: unpackedSize(record), tags, digests })),
     filter,
   );
 }

@@ -453,3 +453,41 @@ describe("errors name the file, the line and the instruction", () => {
     expect(error("FROOM\n", { file: "app.Dockerfile" })).toBe("app.Dockerfile:1: unknown instruction: FROOM");
   });
 });
+
+describe("ONBUILD triggers (docker: run right after the FROM of an image or stage that has them, in the child's context)", () => {
+  const withTriggers = (onBuild: string[]): PlanOptions => ({ imageConfig: (ref) => (ref === "parent" ? { env: ["PATH=/bin", "FROM_PARENT=p"], onBuild } : undefined) });
+
+  it("an image's triggers come first, at the FROM's line, expanded with the child's ARGs and the parent's ENV", () => {
+    const text = "FROM parent\nARG WHO=child\nRUN echo own\n";
+    const s = steps(text, withTriggers(["ARG WHO=trigger", "COPY . /app/", "RUN echo $WHO $FROM_PARENT"]));
+    expect(s.map((x) => [x.kind, x.line, x.source])).toEqual([
+      ["arg", 1, "ONBUILD ARG WHO=trigger"],
+      ["copy", 1, "ONBUILD COPY . /app/"],
+      ["run", 1, "ONBUILD RUN echo $WHO $FROM_PARENT"],
+      ["arg", 2, "ARG WHO=child"],
+      ["run", 3, "RUN echo own"],
+    ]);
+    expect((s[1] as CopyStep).sources).toEqual(["."]);
+    expect((s[2] as RunStep).buildArgs).toEqual({ WHO: "trigger" });
+  });
+
+  it("a stage's ONBUILD steps run in the stage built FROM it, not in the stage itself; a trigger may name the child's stages", () => {
+    const text = "FROM busybox AS tools\nFROM busybox AS base\nONBUILD COPY --from=tools /bin/sh /sh\nRUN echo base\nFROM base\nRUN echo child\n";
+    const p = plan(text);
+    expect(p.stages[1]?.steps.map((x) => x.kind)).toEqual(["onbuild", "run"]);
+    expect(p.stages[2]?.steps.map((x) => [x.kind, x.line])).toEqual([["copy", 5], ["run", 6]]);
+    expect((p.stages[2]?.steps[0] as CopyStep).from).toEqual({ kind: "stage", index: 0 });
+    expect(p.stages[2]?.dependsOn).toEqual([0, 1]);
+  });
+
+  it("no triggers without an image config (the first planning pass) or when the image has none", () => {
+    expect(steps("FROM parent\nRUN true\n").map((x) => x.kind)).toEqual(["run"]);
+    expect(steps("FROM parent\nRUN true\n", withTriggers([])).map((x) => x.kind)).toEqual(["run"]);
+  });
+
+  it("a bad trigger fails at the FROM that runs it, naming it", () => {
+    expect(error("FROM parent\n", withTriggers(["FROBNICATE x"]))).toBe("Dockerfile:1: unknown instruction: FROBNICATE");
+    expect(error("FROM parent\n", withTriggers(["FROM x"]))).toBe("Dockerfile:1: ONBUILD: FROM isn't allowed as an ONBUILD trigger");
+    expect(error("FROM parent\n", withTriggers(["COPY --nope a b"]))).toBe("Dockerfile:1: COPY: unknown flag: nope");
+  });
+});

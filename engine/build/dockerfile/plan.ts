@@ -15,6 +15,8 @@ export interface ImageConfigView {
   /** `KEY=VALUE` entries, as in an image config. */
   env?: string[];
   shell?: string[];
+  /** The image's ONBUILD triggers (`RUN echo hi`), run right after a FROM of it. */
+  onBuild?: string[];
 }
 
 export interface PlanOptions {
@@ -116,8 +118,10 @@ export function planBuild(text: string, options: PlanOptions = {}): BuildPlan {
       dependsOn: [],
       steps: [],
     };
-    for (let j = starts[s] as number; j + 1 < end; j++) {
-      const ins = instructions[j + 1] as RawInstruction;
+    // docker's ONBUILD: the base's triggers run first, in this stage's context, as if written right after its FROM.
+    const own = instructions.slice((starts[s] as number) + 1, end);
+    const triggers = onBuildTriggers(base, stages, options.imageConfig, fromIns, file);
+    for (const ins of [...triggers, ...own]) {
       try {
         const step = translate(ins, state, {
           escape,
@@ -232,6 +236,29 @@ function translateFrom(
   const name = expandOrFail(ins, raw, escape, lookup, fail);
   if (name === "") fail(ins, `base name (${raw}) should not be blank`);
   return { base: refs.resolve(name, ins, false), ...(platform === undefined ? {} : { platform }) };
+}
+
+/**
+ * The triggers a FROM runs: an image's OnBuild, or the ONBUILD steps of the
+ * stage it builds on (whose image would carry them). Each becomes an
+ * instruction at the FROM's line, written `ONBUILD ...` in progress and errors.
+ */
+function onBuildTriggers(base: ImageSource, stages: Stage[], imageConfig: PlanOptions["imageConfig"], from: RawInstruction, file: string): RawInstruction[] {
+  let triggers: string[] = [];
+  if (base.kind === "image") triggers = imageConfig?.(base.ref)?.onBuild ?? [];
+  else if (base.kind === "stage") triggers = (stages[base.index] as Stage).steps.flatMap((st) => (st.kind === "onbuild" ? [st.trigger] : []));
+  return triggers.flatMap((trigger) => {
+    let parsed;
+    try {
+      parsed = parseDockerfile(trigger).instructions;
+    } catch (err) {
+      throw new DockerfileError(file, from.line, `ONBUILD ${trigger}: ${(err as Error).message}`);
+    }
+    return parsed.map((ins) => {
+      if (ins.keyword === "ONBUILD" || ins.keyword === "FROM" || ins.keyword === "MAINTAINER") throw new DockerfileError(file, from.line, `ONBUILD: ${ins.keyword} isn't allowed as an ONBUILD trigger`);
+      return { ...ins, line: from.line, source: `ONBUILD ${ins.source}` };
+    });
+  });
 }
 
 function initialState(base: ImageSource, finals: StageState[], imageConfig: PlanOptions["imageConfig"]): StageState {
