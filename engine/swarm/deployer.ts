@@ -607,7 +607,7 @@ export class SwarmDeployer {
   }
 
   /** Service logs (docker service logs): every task's output, with the task's name. */
-  async *logs(stack: string, service: string, opts: { follow?: boolean; tail?: number; since?: number } = {}): AsyncGenerator<LogEntry & { task: string }> {
+  async *logs(stack: string, service: string, opts: { follow?: boolean; tail?: number; since?: number; signal?: AbortSignal } = {}): AsyncGenerator<LogEntry & { task: string }> {
     const full = scopedName(stack, service);
     const svc = (await this.listServices(stack)).find((s) => s.Spec?.Name === full);
     if (!svc) throw new EngineError("not-found", `no service ${service} in stack ${stack}`);
@@ -621,7 +621,22 @@ export class SwarmDeployer {
       },
       `logs of ${full}`,
     );
+    // A followed stream of a quiet service sends nothing for hours: the caller's leaving must end it (else its socket keeps the daemon alive).
+    const close = (): void => void stream.destroy();
+    if (opts.signal?.aborted) close();
+    opts.signal?.addEventListener("abort", close, { once: true });
     const frames = new FrameParser();
+    try {
+      yield* this.logEntries(stream, frames, tasks);
+    } catch (err) {
+      if (!opts.signal?.aborted) throw err;
+    } finally {
+      opts.signal?.removeEventListener("abort", close);
+      stream.destroy();
+    }
+  }
+
+  private async *logEntries(stream: Readable, frames: FrameParser, tasks: Map<string, string>): AsyncGenerator<LogEntry & { task: string }> {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       for (const f of frames.push(chunk)) {
         // details=1: "<timestamp> com.docker.swarm.node.id=..,com.docker.swarm.service.id=..,com.docker.swarm.task.id=.. <message>"

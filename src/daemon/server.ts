@@ -250,7 +250,7 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
       const sinceMs = queryValue(q, "since", parseMillis);
       const abort = new AbortController();
       req.on("close", () => abort.abort());
-      const entries = controller.swarm.logs(name as string, target, service as string, { follow, tail, since: sinceMs === undefined ? undefined : Math.floor(sinceMs / 1000) });
+      const entries = controller.swarm.logs(name as string, target, service as string, { follow, tail, since: sinceMs === undefined ? undefined : Math.floor(sinceMs / 1000), signal: abort.signal });
       // The first entry (or the service's not-found) before the 200 goes out.
       const first = await entries.next();
       const emit = stream(res);

@@ -180,7 +180,7 @@ export class SwarmStacks {
   }
 
   /** A service's logs (docker service logs): each line with its task's name. */
-  async *logs(project: string, target: SwarmTarget, service: string, opts: { follow?: boolean; tail?: number; since?: number }): AsyncGenerator<LogEntry & { task: string }> {
+  async *logs(project: string, target: SwarmTarget, service: string, opts: { follow?: boolean; tail?: number; since?: number; signal?: AbortSignal }): AsyncGenerator<LogEntry & { task: string }> {
     for await (const e of (await this.deployer(target)).logs(project, service, opts)) {
       yield { stream: e.stream, time: e.time, timestamp: e.timestamp, line: e.line, task: e.task };
     }
