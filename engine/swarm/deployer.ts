@@ -6,6 +6,8 @@
 //   await swarm.ps("web");        // tasks: service, slot, node, desired/current state, error
 //   await swarm.services("web");  // services: mode, replicas running/wanted, image, ports
 //   await swarm.scale("web", "api", 3);
+//   await swarm.forceUpdate("web", "api"); await swarm.rollback("web", "api");
+//   await swarm.nodes();          // hostname, role, availability, status, manager status
 //   for await (const e of swarm.logs("web", "api", { follow: true })) ...
 //   await swarm.remove("web");    // services, then (their tasks gone) networks, configs, secrets
 //
@@ -100,6 +102,36 @@ export interface SwarmServiceInfo {
   ports: { published: number | undefined; target: number; protocol: string; mode: string }[];
   version: number;
   updateState: string | undefined;
+}
+
+/** What an update of one service (scale, update --force, rollback) sent. */
+export interface SwarmUpdateResult {
+  /** The service's version the update was made from. */
+  version: number;
+  /** The manager's warnings (an image it could not resolve ...). */
+  warnings: string[];
+}
+
+/** One node, as `docker node ls` shows it. */
+export interface SwarmNode {
+  id: string;
+  hostname: string;
+  role: "manager" | "worker";
+  /** active, pause, drain. */
+  availability: string;
+  /** ready, down, disconnected, unknown. */
+  status: string;
+  /** Leader, Reachable, Unreachable; "" for a worker. */
+  managerStatus: string;
+  address: string;
+}
+
+interface NodeJson {
+  ID: string;
+  Description?: { Hostname?: string };
+  Spec?: { Role?: string; Availability?: string };
+  Status?: { State?: string; Addr?: string };
+  ManagerStatus?: { Leader?: boolean; Reachability?: string };
 }
 
 interface DialOptions {
@@ -568,19 +600,79 @@ export class SwarmDeployer {
       .sort((a, b) => (a.name === b.name ? (a.since < b.since ? 1 : -1) : a.name < b.name ? -1 : 1));
   }
 
-  async scale(stack: string, service: string, replicas: number): Promise<void> {
+  async scale(stack: string, service: string, replicas: number): Promise<SwarmUpdateResult> {
+    return this.updateService(stack, service, "scale", (spec) => {
+      if (spec.Mode?.Replicated) spec.Mode = { Replicated: { Replicas: replicas } };
+      else if (spec.Mode?.ReplicatedJob) spec.Mode = { ReplicatedJob: { ...spec.Mode.ReplicatedJob, TotalCompletions: replicas } };
+      else throw new EngineError("invalid", `service ${service} is global: it runs one task per node and cannot be scaled`);
+      return { spec };
+    });
+  }
+
+  /** docker service update --force: the same spec with TaskTemplate.ForceUpdate bumped, so swarm replaces every task (following update_config). */
+  async forceUpdate(stack: string, service: string): Promise<SwarmUpdateResult> {
+    return this.updateService(stack, service, "update", (spec) => {
+      const template = (spec.TaskTemplate ?? {}) as { ForceUpdate?: number };
+      spec.TaskTemplate = { ...template, ForceUpdate: (template.ForceUpdate ?? 0) + 1 };
+      return { spec };
+    });
+  }
+
+  /** docker service rollback: the manager puts the service's previous spec back (following rollback_config). */
+  async rollback(stack: string, service: string): Promise<SwarmUpdateResult> {
+    return this.updateService(stack, service, "roll back", (spec, svc) => {
+      if (!(svc as { PreviousSpec?: unknown }).PreviousSpec) throw new EngineError("invalid", `service ${service} has no previous spec to roll back to (it was never updated)`);
+      return { spec, query: { rollback: "previous" } };
+    });
+  }
+
+  /**
+   * One update of a service, made from its spec and sent with the version read
+   * with it: swarm refuses a stale version ("update out of sequence": another
+   * update came in between), and the change is then made again on the service
+   * read anew, once.
+   */
+  private updateService(
+    stack: string,
+    service: string,
+    what: string,
+    change: (spec: Docker.ServiceSpec, svc: Docker.Service) => { spec: Docker.ServiceSpec; query?: Record<string, string> },
+  ): Promise<SwarmUpdateResult> {
     const full = scopedName(stack, service);
-    const svc = (await this.listServices(stack)).find((s) => s.Spec?.Name === full);
-    if (!svc?.Spec) throw new EngineError("not-found", `no service ${service} in stack ${stack}`);
-    const spec = svc.Spec;
-    if (spec.Mode?.Replicated) spec.Mode = { Replicated: { Replicas: replicas } };
-    else if (spec.Mode?.ReplicatedJob) spec.Mode = { ReplicatedJob: { ...spec.Mode.ReplicatedJob, TotalCompletions: replicas } };
-    else throw new EngineError("invalid", `service ${service} is global: it runs one task per node and cannot be scaled`);
-    await this.call({ path: `/services/${svc.ID}/update`, method: "POST", query: { version: svc.Version?.Index }, body: spec }, `scale ${full}`);
+    return retryOutOfSequence(async () => {
+      const svc = (await this.listServices(stack)).find((s) => s.Spec?.Name === full);
+      if (!svc?.Spec) throw new EngineError("not-found", `no service ${service} in stack ${stack}`);
+      const version = svc.Version?.Index ?? 0;
+      const { spec, query } = change(structuredClone(svc.Spec), svc);
+      const answer = await this.call<{ Warnings?: string[] | null } | undefined>(
+        { path: `/services/${svc.ID}/update`, method: "POST", query: { version, ...query }, body: spec },
+        `${what} ${full}`,
+      );
+      return { version, warnings: answer?.Warnings ?? [] };
+    });
+  }
+
+  /** The swarm's nodes, as docker node ls shows them (with each node's role). */
+  async nodes(): Promise<SwarmNode[]> {
+    const list = await this.call<NodeJson[]>({ path: "/nodes", method: "GET" }, "list nodes");
+    return list
+      .map(
+        (n): SwarmNode => ({
+          id: n.ID,
+          hostname: n.Description?.Hostname ?? n.ID,
+          role: n.Spec?.Role === "manager" ? "manager" : "worker",
+          availability: n.Spec?.Availability ?? "active",
+          status: n.Status?.State ?? "unknown",
+          // docker node ls's MANAGER STATUS: Leader, Reachable, Unreachable; empty for a worker.
+          managerStatus: n.ManagerStatus ? (n.ManagerStatus.Leader ? "Leader" : capitalize(n.ManagerStatus.Reachability ?? "")) : "",
+          address: n.Status?.Addr ?? "",
+        }),
+      )
+      .sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0));
   }
 
   /** Service logs (docker service logs): every task's output, with the task's name. */
-  async *logs(stack: string, service: string, opts: { follow?: boolean; tail?: number; since?: number } = {}): AsyncGenerator<LogEntry & { task: string }> {
+  async *logs(stack: string, service: string, opts: { follow?: boolean; tail?: number; since?: number; signal?: AbortSignal } = {}): AsyncGenerator<LogEntry & { task: string }> {
     const full = scopedName(stack, service);
     const svc = (await this.listServices(stack)).find((s) => s.Spec?.Name === full);
     if (!svc) throw new EngineError("not-found", `no service ${service} in stack ${stack}`);
@@ -594,7 +686,22 @@ export class SwarmDeployer {
       },
       `logs of ${full}`,
     );
+    // A followed stream of a quiet service sends nothing for hours: the caller's leaving must end it (else its socket keeps the daemon alive).
+    const close = (): void => void stream.destroy();
+    if (opts.signal?.aborted) close();
+    opts.signal?.addEventListener("abort", close, { once: true });
     const frames = new FrameParser();
+    try {
+      yield* this.logEntries(stream, frames, tasks);
+    } catch (err) {
+      if (!opts.signal?.aborted) throw err;
+    } finally {
+      opts.signal?.removeEventListener("abort", close);
+      stream.destroy();
+    }
+  }
+
+  private async *logEntries(stream: Readable, frames: FrameParser, tasks: Map<string, string>): AsyncGenerator<LogEntry & { task: string }> {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       for (const f of frames.push(chunk)) {
         // details=1: "<timestamp> com.docker.swarm.node.id=..,com.docker.swarm.service.id=..,com.docker.swarm.task.id=.. <message>"
@@ -634,6 +741,18 @@ export class SwarmDeployer {
 function containerSpecOf(spec: Docker.ServiceSpec | undefined): { Image?: string; Configs?: { ConfigID?: string }[]; Secrets?: { SecretID?: string }[] } | undefined {
   const t = spec?.TaskTemplate as { ContainerSpec?: { Image?: string; Configs?: { ConfigID?: string }[]; Secrets?: { SecretID?: string }[] } } | undefined;
   return t?.ContainerSpec;
+}
+
+const capitalize = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
+
+/** Runs an update; when swarm answers that its version was stale ("update out of sequence"), runs it once more (fn reads the service again). */
+export async function retryOutOfSequence<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (!/update out of sequence/i.test((err as Error).message)) throw err;
+    return fn();
+  }
 }
 
 const needsConvergence = (c: DependsOnCondition): boolean => c === "service_healthy" || c === "service_completed_successfully";

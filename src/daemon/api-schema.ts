@@ -14,6 +14,7 @@ import { MAX_TIMEOUT_MS } from "../../engine/timeout.js";
 import type { NetworkConnectRequest, NetworkDisconnectRequest } from "./api.js";
 import type { AttachRequest, CommitRequest, CopyRequest, DownRequest, ExecRequest, ExportRequest, ImageBuildRequest, NetworkCreateRequest, PortBinding, ProjectRef, RunRequest, StackBuildOptions, StackBuildRequest, UpRequest, VolumeCreateRequest } from "./api.js";
 import type { EngineChoice } from "./api.js";
+import type { SwarmScaleRequest } from "./api.js";
 import type { DockerConfigLocation, ImagePullRequest, ImagePushRequest, ImageRemoveRequest, ImageTagRequest, LoginRequest, LogoutRequest } from "./api.js";
 import { HttpError } from "./http.js";
 
@@ -293,6 +294,13 @@ export const engineChoiceSchema = {
   },
 } as const;
 
+export const swarmScaleRequestSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["replicas"],
+  properties: { replicas: { type: "integer", minimum: 0 } },
+} as const;
+
 const SCHEMAS = {
   EngineChoice: engineChoiceSchema,
   UpRequest: upRequestSchema,
@@ -315,6 +323,7 @@ const SCHEMAS = {
   ImageRemoveRequest: imageRemoveRequestSchema,
   LoginRequest: loginRequestSchema,
   LogoutRequest: logoutRequestSchema,
+  SwarmScaleRequest: swarmScaleRequestSchema,
 } as const;
 
 export interface WireTypes {
@@ -339,6 +348,7 @@ export interface WireTypes {
   ImageRemoveRequest: ImageRemoveRequest;
   LoginRequest: LoginRequest;
   LogoutRequest: LogoutRequest;
+  SwarmScaleRequest: SwarmScaleRequest;
 }
 
 // Compiled on first use: a daemon that serves only reads pays nothing at start-up.
@@ -396,6 +406,7 @@ export const SCHEMAS_MATCH_TYPES: {
   login: Same<Props<typeof loginRequestSchema>, keyof LoginRequest>;
   logout: Same<Props<typeof logoutRequestSchema>, keyof LogoutRequest>;
   engineChoice: Same<Props<typeof engineChoiceSchema>, keyof EngineChoice>;
+  swarmScale: Same<Props<typeof swarmScaleRequestSchema>, keyof SwarmScaleRequest>;
 } = {
   project: true,
   up: true,
@@ -423,4 +434,5 @@ export const SCHEMAS_MATCH_TYPES: {
   login: true,
   logout: true,
   engineChoice: true,
+  swarmScale: true,
 };

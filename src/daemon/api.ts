@@ -67,6 +67,71 @@ export interface TaskView {
   error: string;
   /** When the current state began (RFC 3339). */
   since: string;
+  /** A replicated service's slot (global tasks have none: they are one per node). */
+  slot?: number | undefined;
+}
+
+/**
+ * GET /stacks/:name/swarm: a stack on the swarm engine as the TUI shows it,
+ * its services with their tasks, and the swarm's nodes, in one answer.
+ */
+export interface SwarmStackView {
+  /** The manager that answered (DOCKER_HOST's syntax). */
+  manager: string;
+  services: SwarmServiceView[];
+  nodes: SwarmNodeView[];
+}
+
+/** One service of a swarm stack, as `docker stack services` shows it, with its tasks (docker service ps: the newest first per slot). */
+export interface SwarmServiceView {
+  id: string;
+  /** `<stack>_<service>`. */
+  name: string;
+  /** The key in the stack file. */
+  service: string;
+  mode: "replicated" | "global" | "replicated-job" | "global-job";
+  running: number;
+  /** Replicas (a job's completions); for global modes, the nodes eligible. */
+  desired: number;
+  image: string;
+  /** The service's version (swarm's, bumped by every update). */
+  version: number;
+  /** UpdateStatus.State: updating, paused, completed, rollback_started, rollback_paused, rollback_completed; "" when never updated. */
+  updateState: string;
+  tasks: TaskView[];
+}
+
+/** One node of the swarm, as `docker node ls` shows it, with the tasks of the stack on it. */
+export interface SwarmNodeView {
+  id: string;
+  hostname: string;
+  role: "manager" | "worker";
+  /** active, pause, drain. */
+  availability: string;
+  /** ready, down, disconnected, unknown. */
+  status: string;
+  /** Leader, Reachable, Unreachable; "" for a worker. */
+  managerStatus: string;
+  /** Tasks of the stack on the node that should run (desired state running), by name. */
+  tasks: string[];
+}
+
+/** POST /stacks/:name/services/:service/scale: docker service scale (swarm stacks). */
+export interface SwarmScaleRequest {
+  replicas: number;
+}
+
+/**
+ * What POST /stacks/:name/services/:service/{scale,update,rollback} did on a
+ * swarm stack: update is `docker service update --force`, rollback `docker
+ * service rollback`. The update was sent with the service's version; one made
+ * meanwhile by someone else is read again and the change sent once more.
+ */
+export interface SwarmUpdateAnswer {
+  service: string;
+  /** The service's version the change was made from. */
+  version: number;
+  warnings: string[];
 }
 
 /** Everything the daemon needs to load a stack the way the CLI did. */

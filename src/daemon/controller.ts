@@ -27,7 +27,7 @@ import { embeddedHostResources } from "./host-resources.js";
 import type { HostResources } from "../stack/host-resources.js";
 import { checkEngineSupport } from "../stack/support.js";
 import { NO_SUCH_SERVICE } from "./api.js";
-import type { ContainerView, DaemonEvent, DownRequest, EngineChoice, JobView, StackBuildRequest, StackSummary, UpRequest } from "./api.js";
+import type { ContainerView, DaemonEvent, DownRequest, EngineChoice, JobView, StackBuildRequest, StackSummary, SwarmUpdateAnswer, UpRequest } from "./api.js";
 import type { EngineSet } from "./engines.js";
 import { withLabelledResources } from "./labelled-resources.js";
 import { StackWatcher } from "./watch.js";
@@ -280,6 +280,24 @@ export class StackController {
       emit({ type: "info", message: ` Image ${image}  Pushed ${pushed.digest}` });
     }
     return digests;
+  }
+
+  /**
+   * A swarm stack's service scaled (docker service scale), without waiting;
+   * the replicas are kept in the stack's record as `scale` keeps them, so the
+   * next `up` deploys them too.
+   */
+  scaleSwarmService(project: string, service: string, replicas: number, asked: EngineChoice | undefined): Promise<SwarmUpdateAnswer> {
+    const target = this.swarmTargetOf(project, asked);
+    if (!target) throw new EngineError("not-found", `project "${project}" does not run on the swarm engine`);
+    return this.serialize(project, async () => {
+      const done = await this.swarm.scale(project, target, service, replicas);
+      const record = this.stacks.get(project);
+      if (record && service in record.spec.services) {
+        this.stacks.put({ ...record, options: { ...record.options, scale: { ...(record.options.scale ?? {}), [service]: replicas } }, updatedAt: new Date().toISOString() });
+      }
+      return done;
+    });
   }
 
   /**

@@ -224,6 +224,24 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
       if (!target) throw new HttpError(404, `project "${name}" does not run on the swarm engine`);
       sendJson(res, 200, await controller.swarm.tasks(name as string, target));
     }),
+    // The TUI's view of a swarm stack (services with their tasks, the nodes) and its actions on a service.
+    r("GET", "/stacks/:name/swarm", async (req, res, [name]) => {
+      const target = controller.swarmTargetOf(name as string, engineChoiceOf(req));
+      if (!target) throw new HttpError(404, `project "${name}" does not run on the swarm engine`);
+      sendJson(res, 200, await controller.swarm.view(name as string, target));
+    }),
+    r("POST", "/stacks/:name/services/:service/scale", async (req, res, [name, service]) => {
+      const body = checkRequest("SwarmScaleRequest", await readJsonBody(req));
+      sendJson(res, 200, await controller.scaleSwarmService(name as string, service as string, body.replicas, engineChoiceOf(req)));
+    }),
+    ...(["update", "rollback"] as const).map((verb) =>
+      r("POST", `/stacks/:name/services/:service/${verb}`, async (req, res, [name, service]) => {
+        const target = controller.swarmTargetOf(name as string, engineChoiceOf(req));
+        if (!target) throw new HttpError(404, `project "${name}" does not run on the swarm engine`);
+        const swarm = controller.swarm;
+        sendJson(res, 200, await controller.serialize(name as string, () => (verb === "update" ? swarm.forceUpdate(name as string, target, service as string) : swarm.rollback(name as string, target, service as string))));
+      }),
+    ),
     r("GET", "/stacks/:name/services/:service/logs", async (req, res, [name, service], q) => {
       const target = controller.swarmTargetOf(name as string, engineChoiceOf(req));
       if (!target) throw new HttpError(404, `project "${name}" does not run on the swarm engine`);
@@ -232,7 +250,7 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
       const sinceMs = queryValue(q, "since", parseMillis);
       const abort = new AbortController();
       req.on("close", () => abort.abort());
-      const entries = controller.swarm.logs(name as string, target, service as string, { follow, tail, since: sinceMs === undefined ? undefined : Math.floor(sinceMs / 1000) });
+      const entries = controller.swarm.logs(name as string, target, service as string, { follow, tail, since: sinceMs === undefined ? undefined : Math.floor(sinceMs / 1000), signal: abort.signal });
       // The first entry (or the service's not-found) before the 200 goes out.
       const first = await entries.next();
       const emit = stream(res);

@@ -7,10 +7,10 @@
 // looks at these stacks, and a command that works on a container of ours
 // (exec, attach, cp ...) gets swarmStackError.
 import { engineKey, type EngineTarget } from "../../engine/index.js";
-import { SwarmDeployer, type SwarmProgress, type SwarmTask } from "../../engine/swarm/deployer.js";
+import { SwarmDeployer, type SwarmNode, type SwarmProgress, type SwarmServiceInfo, type SwarmTask, type SwarmUpdateResult } from "../../engine/swarm/deployer.js";
 import type { Locate } from "../../engine/swarm/support.js";
 import type { StackSpec } from "../../model/stack.js";
-import { SWARM_STACK, type LogEntry, type TaskView, type UpRequest } from "./api.js";
+import { SWARM_STACK, type LogEntry, type SwarmStackView, type SwarmUpdateAnswer, type TaskView, type UpRequest } from "./api.js";
 import type { Logger } from "./log.js";
 import type { Emit } from "./plan-run.js";
 
@@ -64,8 +64,42 @@ export function progressLines(): (e: SwarmProgress) => string | undefined {
 }
 
 export function taskView(t: SwarmTask): TaskView {
-  return { id: t.id, name: t.name, service: t.service, image: t.image, node: t.node ?? "", desiredState: t.desiredState, state: t.state, error: t.error ?? "", since: t.since };
+  return { id: t.id, name: t.name, service: t.service, image: t.image, node: t.node ?? "", desiredState: t.desiredState, state: t.state, error: t.error ?? "", since: t.since, slot: t.slot };
 }
+
+/** A task that should run (or complete): not one swarm shut down or is removing. */
+const wanted = (t: TaskView): boolean => t.desiredState !== "shutdown" && t.desiredState !== "remove";
+
+/** GET /stacks/:name/swarm's answer from what the manager said: each service with its tasks, each node with the stack's tasks on it. */
+export function swarmStackView(manager: string, services: readonly SwarmServiceInfo[], tasks: readonly SwarmTask[], nodes: readonly SwarmNode[]): SwarmStackView {
+  const views = tasks.map(taskView);
+  return {
+    manager,
+    services: services.map((s) => ({
+      id: s.id,
+      name: s.name,
+      service: s.service,
+      mode: s.mode,
+      running: s.running,
+      desired: s.wanted,
+      image: s.image,
+      version: s.version,
+      updateState: s.updateState ?? "",
+      tasks: views.filter((t) => t.service === s.service),
+    })),
+    nodes: nodes.map((n) => ({
+      id: n.id,
+      hostname: n.hostname,
+      role: n.role,
+      availability: n.availability,
+      status: n.status,
+      managerStatus: n.managerStatus,
+      tasks: views.filter((t) => wanted(t) && t.node === n.hostname).map((t) => t.name),
+    })),
+  };
+}
+
+const answer = (service: string, r: SwarmUpdateResult): SwarmUpdateAnswer => ({ service, version: r.version, warnings: r.warnings });
 
 /** ls's status of a swarm stack: its tasks that should run, by state (`running(3)`), as ls counts containers. */
 export function swarmStatus(tasks: readonly TaskView[]): { status: string; running: number; total: number } {
@@ -124,12 +158,34 @@ export class SwarmStacks {
     });
   }
 
+  /** The stack's services with their tasks, and the swarm's nodes (the TUI's view). */
+  async view(project: string, target: SwarmTarget): Promise<SwarmStackView> {
+    const swarm = await this.deployer(target);
+    const [services, tasks, nodes] = await Promise.all([swarm.services(project), swarm.ps(project), swarm.nodes()]);
+    return swarmStackView(target.host, services, tasks, nodes);
+  }
+
+  /** docker service scale, without waiting for the tasks (the caller keeps the replicas in the stack's record, for the next up). */
+  async scale(project: string, target: SwarmTarget, service: string, replicas: number): Promise<SwarmUpdateAnswer> {
+    return answer(service, await (await this.deployer(target)).scale(project, service, replicas));
+  }
+
+  /** docker service update --force: every task replaced, as update_config says. */
+  async forceUpdate(project: string, target: SwarmTarget, service: string): Promise<SwarmUpdateAnswer> {
+    return answer(service, await (await this.deployer(target)).forceUpdate(project, service));
+  }
+
+  /** docker service rollback: the service's previous spec put back. */
+  async rollback(project: string, target: SwarmTarget, service: string): Promise<SwarmUpdateAnswer> {
+    return answer(service, await (await this.deployer(target)).rollback(project, service));
+  }
+
   async tasks(project: string, target: SwarmTarget): Promise<TaskView[]> {
     return (await (await this.deployer(target)).ps(project)).map(taskView);
   }
 
   /** A service's logs (docker service logs): each line with its task's name. */
-  async *logs(project: string, target: SwarmTarget, service: string, opts: { follow?: boolean; tail?: number; since?: number }): AsyncGenerator<LogEntry & { task: string }> {
+  async *logs(project: string, target: SwarmTarget, service: string, opts: { follow?: boolean; tail?: number; since?: number; signal?: AbortSignal }): AsyncGenerator<LogEntry & { task: string }> {
     for await (const e of (await this.deployer(target)).logs(project, service, opts)) {
       yield { stream: e.stream, time: e.time, timestamp: e.timestamp, line: e.line, task: e.task };
     }

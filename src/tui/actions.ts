@@ -1,8 +1,9 @@
 // What the keys do to the daemon: lifecycle requests on the selected
 // container or all of a service's or stack's, exec (the terminal handed to
-// `tscompose exec` and back), scale, and up/down of a whole stack with its
-// progress in the footer.
-import type { ContainerView, StackDetail, StreamMessage, UpRequest } from "../daemon/api.js";
+// `tscompose exec` and back), scale, up/down of a whole stack with its
+// progress in the footer, and on a swarm stack's service: scale, update
+// --force and rollback (docker service scale/update/rollback).
+import type { ContainerView, StackDetail, StreamMessage, SwarmScaleRequest, SwarmUpdateAnswer, UpRequest } from "../daemon/api.js";
 import type { DaemonClient } from "../daemon/client.js";
 import type { Row } from "./model.js";
 import type { Term } from "./term.js";
@@ -43,11 +44,52 @@ export function lifecycleRequest(cmd: LifecycleCommand, row: Row | undefined, ta
   return { label: `pause ${what}`, method: "POST", paths: each(running, (id) => `/containers/${id}/pause`) };
 }
 
+export type SwarmCommand = "scale" | "update" | "rollback";
+
+/** A daemon request on a swarm service (POST /stacks/:name/services/:service/<verb>). */
+export interface SwarmRequest {
+  /** What the footer says: "scale shop/web=3". */
+  label: string;
+  path: string;
+  body: SwarmScaleRequest | undefined;
+  confirm: string;
+}
+
+/** The service a row of a swarm stack stands for: a service row's, or a task's. */
+export function swarmServiceOf(row: Row | undefined): { stack: string; service: string; desired: number } | undefined {
+  if (row?.kind === "service" && row.swarm) return { stack: row.stack, service: row.service, desired: row.swarm.desired };
+  if (row?.kind === "task") return { stack: row.stack, service: row.service, desired: NaN };
+  return undefined;
+}
+
+/** What F (update --force), R (rollback) and = (scale to `replicas`) ask of the daemon on the selected row; or why nothing. */
+export function swarmRequest(cmd: SwarmCommand, row: Row | undefined, replicas?: number): SwarmRequest | { error: string } {
+  const svc = swarmServiceOf(row);
+  const verb = cmd === "update" ? "update --force" : cmd;
+  if (!svc) return { error: `${verb}: select a service (or a task) of a stack on the swarm engine` };
+  const path = `/stacks/${encodeURIComponent(svc.stack)}/services/${encodeURIComponent(svc.service)}/${cmd}`;
+  const what = `${svc.stack}/${svc.service}`;
+  if (cmd === "scale") {
+    if (replicas === undefined || !Number.isInteger(replicas) || replicas < 0) return { error: "scale: the number of replicas is a whole number, 0 or more" };
+    const from = Number.isNaN(svc.desired) ? "" : ` from ${svc.desired}`;
+    return { label: `scale ${what}=${replicas}`, path, body: { replicas }, confirm: `scale ${what}${from} to ${replicas} replica${replicas === 1 ? "" : "s"}?` };
+  }
+  if (cmd === "update") return { label: `update --force ${what}`, path, body: undefined, confirm: `update --force ${what}: replace every task of it?` };
+  return { label: `rollback ${what}`, path, body: undefined, confirm: `rollback ${what} to its previous spec?` };
+}
+
+/** A whole number typed at a prompt ("3"); undefined for anything else ("", "3.5", "-1", "x"). */
+export function replicasOf(text: string): number | undefined {
+  return /^\s*\d+\s*$/.test(text) ? Number(text) : undefined;
+}
+
 /** What the actions need of the screen. */
 export interface ActionHost {
   details: ReadonlyMap<string, StackDetail>;
   say(text: string, level?: "info" | "error"): void;
   confirm(text: string, onYes: () => void): void;
+  /** A line of text asked for in the footer. */
+  ask(label: string, onSubmit: (value: string) => void): void;
   /** Before the terminal is handed over: stop what streams into the screen. */
   beforeHandOver(): void;
   redraw(): void;
@@ -55,6 +97,8 @@ export interface ActionHost {
   changed(): void;
   /** Ask the daemon for a fresh snapshot. */
   refresh(): void;
+  /** Ask the swarm stacks' managers again now. */
+  refreshSwarm(): void;
 }
 
 export class Actions {
@@ -100,11 +144,51 @@ export class Actions {
 
   async scale(delta: number, row: Row | undefined): Promise<void> {
     if (!row || row.kind === "stack") return this.host.say("scale: select a service", "error");
+    const swarm = swarmServiceOf(row);
+    if (swarm) {
+      if (Number.isNaN(swarm.desired)) return this.host.say("scale: select the service", "error");
+      const req = swarmRequest("scale", row, Math.max(0, swarm.desired + delta));
+      return "error" in req ? this.host.say(req.error, "error") : this.swarm(req);
+    }
+    const svc = this.detailOf(row.stack)?.services.find((s) => s.name === row.service);
+    if (!svc) return this.host.say(`scale: the daemon has no config of ${row.stack}/${row.service}`, "error");
+    await this.scaleTo(Math.max(0, svc.desired + delta), row);
+  }
+
+  /** = : asks for N, then (on swarm, after a confirmation) scales the service to it. */
+  askScale(row: Row | undefined): void {
+    if (!row || row.kind === "stack" || (row.kind === "task" && !swarmServiceOf(row))) return this.host.say("scale: select a service", "error");
+    this.host.ask(`scale ${row.stack}/${row.service} to:`, (text) => {
+      const n = replicasOf(text);
+      if (n === undefined) return this.host.say(`scale: "${text}" is not a number of replicas`, "error");
+      if (!swarmServiceOf(row)) return void this.scaleTo(n, row);
+      this.confirmSwarm("scale", row, n);
+    });
+  }
+
+  /** F, R and = on a swarm service: asks first, then sends it; the answer (or error) in the footer. */
+  confirmSwarm(cmd: SwarmCommand, row: Row | undefined, replicas?: number): void {
+    const req = swarmRequest(cmd, row, replicas);
+    if ("error" in req) return this.host.say(req.error, "error");
+    this.host.confirm(req.confirm, () => void this.swarm(req));
+  }
+
+  private async swarm(req: SwarmRequest): Promise<void> {
+    this.host.say(`${req.label}…`);
+    try {
+      const a = await this.client.json<SwarmUpdateAnswer>("POST", req.path, req.body);
+      this.host.say(`${req.label}: sent (service version ${a.version})${a.warnings.length > 0 ? `; warning: ${a.warnings.join("; ")}` : ""}`);
+    } catch (err) {
+      this.host.say(`${req.label}: ${(err as Error).message}`, "error");
+    }
+    this.host.refreshSwarm();
+  }
+
+  private async scaleTo(n: number, row: Row & { service: string }): Promise<void> {
     const detail = this.detailOf(row.stack);
     const svc = detail?.services.find((s) => s.name === row.service);
     if (!detail || !svc) return this.host.say(`scale: the daemon has no config of ${row.stack}/${row.service}`, "error");
     if (svc.scheduled) return this.host.say(`scale: ${row.service} runs on a schedule`, "error");
-    const n = Math.max(0, svc.desired + delta);
     svc.desired = n; // shown at once; the next snapshot brings the daemon's word
     this.host.changed();
     await this.upStack(detail, { ...detail.options, scale: { ...detail.options.scale, [row.service]: n } }, `scale ${row.stack}/${row.service}=${n}`);

@@ -1,6 +1,7 @@
 // The TUI's screen: a header with totals and the daemon's status, the table
-// of stacks -> services -> containers, a pane below it (logs, config and
-// pending diff, health checks, events) and a footer with the keys. Owns the
+// of stacks -> services -> containers (a swarm stack's: services -> tasks), a
+// pane below it (logs, config and pending diff, health checks, events, a
+// swarm's nodes) and a footer with the keys. Owns the
 // interaction state (selection, focus, filter, prompts) and turns keys into
 // daemon requests. Draws at most every 50 ms however fast events come, and
 // only when something changed.
@@ -15,7 +16,7 @@ import type { Command } from "./keys.js";
 import { LogBuffer, nextMatch } from "./logs.js";
 import { SORT_KEYS, ViewModel } from "./model.js";
 import type { ContainerRow, Row, SortKey } from "./model.js";
-import { configLines, eventLines, healthLines, helpLines, logLines } from "./panes.js";
+import { configLines, eventLines, healthLines, helpLines, logLines, nodesLines } from "./panes.js";
 import type { HealthLogEntry, LogViewState } from "./panes.js";
 import { footerText, headerText, paneTitle, tableText } from "./screen.js";
 import type { DaemonStatus, Focus, View } from "./screen.js";
@@ -103,6 +104,7 @@ export class App {
       details: this.model.details,
       say: (text, level) => this.say(text, level),
       confirm: (text, onYes) => (this.confirm = { text, onYes }),
+      ask: (label, onSubmit) => (this.prompt = { label, value: "", onSubmit }),
       beforeHandOver: () => {
         this.follower.stop();
         this.logTarget = "";
@@ -110,6 +112,7 @@ export class App {
       redraw: () => this.draw(),
       changed: () => this.model.version++,
       refresh: () => this.conn.requestSnapshot(),
+      refreshSwarm: () => this.conn.refreshSwarm(),
     });
     this.conn = new Connection(client, {
       onStatus: (connected, error, retryInMs) => {
@@ -139,6 +142,10 @@ export class App {
       },
       onStats: (samples) => {
         this.model.applyStats(samples);
+        this.scheduleDraw();
+      },
+      onSwarm: (stack, view) => {
+        this.model.applySwarm(stack, view);
         this.scheduleDraw();
       },
     });
@@ -272,7 +279,7 @@ export class App {
   private paneText(W: number): string {
     const row = this.selectedRow();
     const h = this.paneHeight;
-    const scope = row ? (row.kind === "stack" ? row.stack : row.kind === "service" ? `${row.stack}/${row.service}` : row.c.name) : "";
+    const scope = row ? (row.kind === "stack" ? row.stack : row.kind === "service" ? `${row.stack}/${row.service}` : row.kind === "task" ? row.t.name : row.c.name) : "";
     if (this.view === "logs") {
       const { lines, top } = logLines(this.logs, this.logState, h, this.style);
       if (!this.logState.follow) this.logState.top = top;
@@ -290,6 +297,8 @@ export class App {
       const stack = row?.stack;
       const detail = stack ? this.model.details.get(stack) : undefined;
       lines = stack ? configLines(stack, row.kind === "stack" ? undefined : row.service, detail, this.pendingOf(stack), this.style) : [];
+    } else if (this.view === "nodes") {
+      lines = nodesLines(row?.stack, row ? this.model.swarm.get(row.stack) : undefined, row ? this.model.isSwarm(row.stack) : false, this.style);
     } else if (this.view === "health") {
       const c = this.healthTarget(row);
       lines = healthLines(c?.name, c ? this.healthOf(c.id) : undefined, this.style);
@@ -304,7 +313,8 @@ export class App {
   }
 
   private footerText(W: number): string {
-    return footerText(W, { prompt: this.prompt, confirm: this.confirm, message: this.message, now: Date.now() }, this.style);
+    const row = this.selectedRow();
+    return footerText(W, { prompt: this.prompt, confirm: this.confirm, message: this.message, now: Date.now(), swarm: row ? this.model.isSwarm(row.stack) : false }, this.style);
   }
 
   private say(text: string, level: "info" | "error" = "info"): void {
@@ -318,7 +328,9 @@ export class App {
   /** Follows the logs of what is selected (debounced: scrolling through rows opens no streams). */
   private updateLogTarget(): void {
     if (this.view !== "logs" || this.zoom === 1 || !this.status.connected) return;
-    const targets = this.containersOf(this.selectedRow()).slice(0, 30);
+    const row = this.selectedRow();
+    if (row && this.model.isSwarm(row.stack)) return this.followSwarmLogs(row);
+    const targets = this.containersOf(row).slice(0, 30);
     const key = targets.map((c) => c.id).join(",");
     if (key === this.logTarget) return;
     this.logTarget = key;
@@ -328,6 +340,23 @@ export class App {
       this.logState.current = undefined;
       this.logState.prefix = targets.length > 1;
       this.follower.follow(targets.map((c) => ({ id: c.id, name: c.name, service: c.service ?? "" })));
+      this.scheduleDraw();
+    }, 150);
+  }
+
+  /** A swarm row's logs: its service's (docker service logs), a task's lines only, or every service of the stack. */
+  private followSwarmLogs(row: Row): void {
+    const services = row.kind === "stack" ? (this.model.swarm.get(row.stack)?.services.map((s) => s.service) ?? []) : [row.service];
+    const task = row.kind === "task" ? row.t.name : undefined;
+    const key = `swarm:${row.stack}:${services.join(",")}:${task ?? ""}`;
+    if (key === this.logTarget) return;
+    this.logTarget = key;
+    clearTimeout(this.logTimer);
+    this.logTimer = setTimeout(() => {
+      this.logState.follow = true;
+      this.logState.current = undefined;
+      this.logState.prefix = task === undefined;
+      this.follower.followServices(row.stack, services, task);
       this.scheduleDraw();
     }, 150);
   }
@@ -365,7 +394,7 @@ export class App {
 
   /** The containers a row stands for: itself, its service's or its stack's. */
   private containersOf(row: Row | undefined): ContainerView[] {
-    if (!row) return [];
+    if (!row || row.kind === "task") return [];
     if (row.kind === "container") return [row.c];
     return [...this.model.containers.values()]
       .filter((c) => c.project === row.stack && (row.kind === "stack" || c.service === row.service))
@@ -468,7 +497,8 @@ export class App {
       case "viewConfig":
       case "viewHealth":
       case "viewEvents":
-        this.view = cmd === "viewLogs" ? "logs" : cmd === "viewConfig" ? "config" : cmd === "viewHealth" ? "health" : "events";
+      case "viewNodes":
+        this.view = cmd === "viewLogs" ? "logs" : cmd === "viewConfig" ? "config" : cmd === "viewHealth" ? "health" : cmd === "viewNodes" ? "nodes" : "events";
         this.paneScroll = 0;
         if (this.view === "config") this.pending.clear();
         if (this.view === "health") this.healthLogs.clear();
@@ -505,13 +535,19 @@ export class App {
       case "startStop":
       case "restart":
       case "pause":
-      case "remove": {
+      case "remove":
+      case "exec": {
         const row = this.selectedRow();
+        // Swarm runs the tasks on its nodes: none of them is a container of the daemon's to act on.
+        if (row && this.model.isSwarm(row.stack)) return this.say("on swarm, the manager runs the tasks: = scale, F update --force, R rollback, D down", "error");
+        if (cmd === "exec") return void this.actions.exec(this.containersOf(row));
         return this.actions.lifecycle(cmd, row, this.containersOf(row));
       }
-      case "exec":
-        void this.actions.exec(this.containersOf(this.selectedRow()));
-        return;
+      case "scaleTo":
+        return this.actions.askScale(this.selectedRow());
+      case "forceUpdate":
+      case "rollback":
+        return this.actions.confirmSwarm(cmd === "forceUpdate" ? "update" : "rollback", this.selectedRow());
       case "scaleUp":
       case "scaleDown":
         void this.actions.scale(cmd === "scaleUp" ? 1 : -1, this.selectedRow());

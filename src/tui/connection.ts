@@ -2,11 +2,13 @@
 // missed), then a snapshot of stacks and containers, then stats once a
 // second for all running containers in one request. A snapshot is taken
 // again only when events ask for one (a new container, a die the supervisor
-// may turn into "restarting"), debounced, plus a slow resync. When the
+// may turn into "restarting"), debounced, plus a slow resync. Stacks on the
+// swarm engine send no events (their manager schedules the tasks): their
+// services, tasks and nodes are asked for every 2 s instead. When the
 // daemon goes away it says so and reconnects with backoff (250 ms doubling
 // to 5 s); the screen keeps the last state meanwhile.
 import { setMaxListeners } from "node:events";
-import type { ContainerInspect, ContainerView, DaemonEvent, StackDetail, StackSummary, StatsSample } from "../daemon/api.js";
+import type { ContainerInspect, ContainerView, DaemonEvent, LogEntry, StackDetail, StackSummary, StatsSample, SwarmStackView } from "../daemon/api.js";
 import { DaemonError } from "../daemon/client.js";
 import type { DaemonClient } from "../daemon/client.js";
 import type { LogBuffer } from "./logs.js";
@@ -18,12 +20,15 @@ export interface ConnectionHandlers {
   /** A container read again; undefined: it is gone. */
   onContainer(id: string, c: ContainerInspect | undefined): void;
   onStats(samples: StatsSample[]): void;
+  /** A swarm stack's services, tasks and nodes; undefined: the daemon has no such swarm stack (any more). */
+  onSwarm(stack: string, view: SwarmStackView | undefined): void;
 }
 
 export interface ConnectionOptions {
   statsIntervalMs?: number;
   resyncIntervalMs?: number;
   snapshotDebounceMs?: number;
+  swarmIntervalMs?: number;
 }
 
 export class Connection {
@@ -34,6 +39,9 @@ export class Connection {
   private readonly staleIds = new Set<string>();
   private statsTimer: NodeJS.Timeout | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
+  private swarmTimer: NodeJS.Timeout | undefined;
+  /** The stacks on the swarm engine, as the last snapshot's ls said. */
+  private swarmStacks: string[] = [];
   private wake: (() => void) | undefined;
   connected = false;
 
@@ -132,6 +140,30 @@ export class Connection {
     ]);
     const details = await Promise.all(summaries.map((s) => this.client.json<StackDetail>("GET", `/stacks/${encodeURIComponent(s.name)}/detail`).catch(() => undefined)));
     this.h.onSnapshot(containers, summaries, details.filter((d): d is StackDetail => d !== undefined));
+    const swarm = summaries.filter((s) => s.engine === "swarm").map((s) => s.name);
+    const added = swarm.some((name) => !this.swarmStacks.includes(name));
+    this.swarmStacks = swarm;
+    if (added && this.connected) this.refreshSwarm();
+  }
+
+  /** Asks the managers of the swarm stacks now (after an action), then every swarmIntervalMs. */
+  refreshSwarm(): void {
+    clearTimeout(this.swarmTimer);
+    this.swarmTimer = undefined;
+    if (!this.connected) return;
+    void Promise.all(
+      this.swarmStacks.map((name) =>
+        this.client
+          .json<SwarmStackView>("GET", `/stacks/${encodeURIComponent(name)}/swarm`)
+          .then((v) => this.h.onSwarm(name, v))
+          .catch((err: unknown) => {
+            // A manager that does not answer leaves the last view; a stack gone (or moved off swarm) goes.
+            if (err instanceof DaemonError && err.kind === "not-found") this.h.onSwarm(name, undefined);
+          }),
+      ),
+    ).finally(() => {
+      if (this.connected && !this.stopped && this.swarmStacks.length > 0 && !this.swarmTimer) this.swarmTimer = setTimeout(() => this.refreshSwarm(), this.opts.swarmIntervalMs ?? 2000);
+    });
   }
 
   private startTimers(): void {
@@ -147,6 +179,7 @@ export class Connection {
         });
     };
     statsTick();
+    this.refreshSwarm();
     this.resyncTimer = setInterval(() => this.requestSnapshot(), this.opts.resyncIntervalMs ?? 15_000);
   }
 
@@ -155,6 +188,8 @@ export class Connection {
     clearTimeout(this.snapshotTimer);
     clearTimeout(this.refreshTimer);
     clearInterval(this.resyncTimer);
+    clearTimeout(this.swarmTimer);
+    this.swarmTimer = undefined;
     this.statsTimer = undefined;
     this.snapshotTimer = undefined;
     this.refreshTimer = undefined;
@@ -203,6 +238,34 @@ export class LogFollower {
           }
         } catch {
           // The container went away or the daemon did: the pane keeps what it has.
+        }
+      })();
+    }
+  }
+
+  /** Follows service logs of a swarm stack (docker service logs), each line with its task's name; with `task`, that task's lines only. */
+  followServices(stack: string, services: string[], task?: string, tail = 200): void {
+    this.stop();
+    this.buffer.clear();
+    const abort = new AbortController();
+    setMaxListeners(0, abort.signal);
+    this.abort = abort;
+    const perService = Math.max(20, Math.floor(tail / Math.max(1, services.length)));
+    for (const service of services) {
+      void (async () => {
+        try {
+          for await (const m of this.client.stream<(LogEntry & { task: string }) | { type: "error"; message: string }>(
+            "GET",
+            `/stacks/${encodeURIComponent(stack)}/services/${encodeURIComponent(service)}/logs?follow=1&tail=${perService}`,
+            undefined,
+            abort.signal,
+          )) {
+            if ("type" in m || (task !== undefined && m.task !== task)) continue;
+            this.buffer.push({ time: m.time, source: m.task, service, stream: m.stream, text: m.line });
+            this.onLine();
+          }
+        } catch {
+          // The service went away, or its manager or the daemon did: the pane keeps what it has.
         }
       })();
     }

@@ -1,8 +1,8 @@
 // Turning rows into text: cells, colours (blessed tags, or none under
 // NO_COLOR) and a column layout that fits the terminal's width. Pure, so the
 // bench and tests can render without a terminal.
-import type { ContainerView } from "../daemon/api.js";
-import type { ContainerRow, Row, ServiceRow, StackRow } from "./model.js";
+import type { ContainerView, SwarmServiceView, TaskView } from "../daemon/api.js";
+import type { ContainerRow, Row, ServiceRow, StackRow, TaskRow } from "./model.js";
 
 export type Color = "red" | "green" | "yellow" | "blue" | "magenta" | "cyan" | "white" | "gray" | "light-red" | "light-green" | "light-blue" | "light-magenta" | "light-cyan" | "light-yellow";
 
@@ -198,8 +198,92 @@ function containerCells(r: ContainerRow, now: number): Cells {
   };
 }
 
+/** A swarm task's state colour: running green, on its way yellow, failed red, shut down or done gray. */
+export function taskStateColor(t: TaskView): Color {
+  if (t.state === "running") return "green";
+  if (t.state === "failed" || t.state === "rejected" || t.state === "orphaned") return "red";
+  if (t.state === "complete" || t.state === "shutdown" || t.state === "remove") return "gray";
+  return "yellow";
+}
+
+/** UpdateStatus.State in a few words, and how it looks: an update or rollback under way, paused (it failed), done. */
+function updateSpan(state: string): Span | undefined {
+  switch (state) {
+    case "":
+      return undefined;
+    case "updating":
+    case "rollback_started":
+      return { text: state === "updating" ? "updating" : "rolling back", color: "yellow", bold: true };
+    case "paused":
+    case "rollback_paused":
+      return { text: state === "paused" ? "update paused" : "rollback paused", color: "red", bold: true };
+    case "rollback_completed":
+      return { text: "rolled back", color: "magenta" };
+    default:
+      return { text: state === "completed" ? "updated" : state, color: "gray" };
+  }
+}
+
+interface Span {
+  text: string;
+  color?: Color | undefined;
+  bold?: boolean;
+}
+
+/**
+ * A swarm row: the NAME and STATE columns as every row has them, then free
+ * text in the rest of the line (a service's mode, update and image; a task's
+ * node, desired state, age and error): the container columns (CPU, MEM ...)
+ * have nothing to say about a task on another machine.
+ */
+function swarmLine(l: Layout, cells: Cells, tail: Span[], style: Style): string {
+  const head: Layout = { columns: l.columns.filter((c) => c.id === "name" || c.id === "state"), width: l.width };
+  let room = l.width - head.columns.reduce((n, c) => n + c.width + 1, 0);
+  const parts: string[] = [];
+  for (const span of tail) {
+    if (room <= 0 || span.text === "") continue;
+    const text = fit(span.text, Math.min(room, span.text.length));
+    parts.push(paint(style, span.color, text, span.bold));
+    room -= text.length + 2;
+  }
+  return `${line(head, cells, style)} ${parts.join("  ")}`.trimEnd();
+}
+
+function swarmServiceLine(l: Layout, r: ServiceRow & { swarm: SwarmServiceView }, style: Style): string {
+  const s = r.swarm;
+  const ok = s.running === s.desired;
+  const cells: Cells = {
+    name: { text: `  ${r.collapsed ? "▸" : "▾"} ${r.service}`, color: serviceColor(r.service) },
+    state: { text: `${s.running}/${s.desired}`, color: ok ? "green" : s.running === 0 ? "red" : "yellow" },
+  };
+  const update = updateSpan(s.updateState);
+  return swarmLine(l, cells, [{ text: s.mode, color: "gray" }, ...(update ? [update] : []), { text: `v${s.version}`, color: "gray" }, { text: shortImage(s.image.replace(/@sha256:[0-9a-f]+$/, "")), color: "gray" }], style);
+}
+
+function taskLine(l: Layout, r: TaskRow, now: number, style: Style): string {
+  const t = r.t;
+  const since = Date.parse(t.since);
+  const cells: Cells = {
+    name: { text: `    ${r.history ? "\\_ " : ""}${t.name}`, color: r.history ? "gray" : undefined },
+    state: { text: t.state, color: taskStateColor(t), bold: t.state !== "running" && t.state !== "shutdown" && t.state !== "complete" },
+  };
+  return swarmLine(
+    l,
+    cells,
+    [
+      { text: t.node ? `node ${t.node}` : "no node", color: t.node ? undefined : "yellow" },
+      { text: `desired ${t.desiredState}`, color: "gray" },
+      { text: Number.isNaN(since) ? "" : `${fmtDuration(now - since)} ago`, color: "gray" },
+      { text: t.error, color: "red" },
+    ],
+    style,
+  );
+}
+
 /** One row as a line of the table. */
 export function rowLine(l: Layout, r: Row, now: number, style: Style): string {
+  if (r.kind === "task") return taskLine(l, r, now, style);
+  if (r.kind === "service" && r.swarm) return swarmServiceLine(l, { ...r, swarm: r.swarm }, style);
   const cells = r.kind === "stack" ? stackCells(r) : r.kind === "service" ? serviceCells(r) : containerCells(r, now);
   return line(l, cells, style);
 }

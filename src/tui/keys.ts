@@ -19,6 +19,9 @@ export type Command =
   | "exec"
   | "scaleUp"
   | "scaleDown"
+  | "scaleTo"
+  | "forceUpdate"
+  | "rollback"
   | "stackUp"
   | "stackDown"
   | "filter"
@@ -27,6 +30,7 @@ export type Command =
   | "viewConfig"
   | "viewHealth"
   | "viewEvents"
+  | "viewNodes"
   | "followLogs"
   | "nextMatch"
   | "prevMatch"
@@ -42,6 +46,8 @@ export interface Binding {
   label: string;
   help: string;
   footer?: boolean;
+  /** Whose footer shows it: a container engine's rows, or a swarm stack's; undefined: both (the footer follows the selected row). */
+  scope?: "containers" | "swarm";
 }
 
 export const BINDINGS: readonly Binding[] = [
@@ -55,18 +61,22 @@ export const BINDINGS: readonly Binding[] = [
   { keys: ["right"], command: "expand", label: "→", help: "expand the stack or service" },
   { keys: ["enter"], command: "toggle", label: "enter", help: "collapse or expand" },
   { keys: ["tab"], command: "focus", label: "tab", help: "switch between the table and the pane below" },
-  { keys: ["s"], command: "startStop", label: "s", help: "start, or stop when running (the selected container, service or stack)", footer: true },
-  { keys: ["r"], command: "restart", label: "r", help: "restart", footer: true },
-  { keys: ["p"], command: "pause", label: "p", help: "pause, or unpause when paused", footer: true },
-  { keys: ["x"], command: "remove", label: "x", help: "remove (asks first; running containers are stopped)", footer: true },
-  { keys: ["e"], command: "exec", label: "e", help: "exec a shell in the container (the terminal is handed over; exit to come back)", footer: true },
-  { keys: ["+"], command: "scaleUp", label: "+/-", help: "scale the service up by one", footer: true },
+  { keys: ["s"], command: "startStop", label: "s", help: "start, or stop when running (the selected container, service or stack)", footer: true, scope: "containers" },
+  { keys: ["r"], command: "restart", label: "r", help: "restart", footer: true, scope: "containers" },
+  { keys: ["p"], command: "pause", label: "p", help: "pause, or unpause when paused", footer: true, scope: "containers" },
+  { keys: ["x"], command: "remove", label: "x", help: "remove (asks first; running containers are stopped)", footer: true, scope: "containers" },
+  { keys: ["e"], command: "exec", label: "e", help: "exec a shell in the container (the terminal is handed over; exit to come back)", footer: true, scope: "containers" },
+  { keys: ["="], command: "scaleTo", label: "=", help: "scale the service to N replicas (asks for N, then to confirm)", footer: true, scope: "swarm" },
+  { keys: ["F"], command: "forceUpdate", label: "F", help: "swarm: update --force the service (its tasks replaced; asks first)", footer: true, scope: "swarm" },
+  { keys: ["R"], command: "rollback", label: "R", help: "swarm: roll the service back to its previous spec (asks first)", footer: true, scope: "swarm" },
+  { keys: ["5"], command: "viewNodes", label: "5", help: "nodes view: the swarm's nodes (role, availability, status, the stack's tasks on each)", footer: true, scope: "swarm" },
+  { keys: ["+"], command: "scaleUp", label: "+/-", help: "scale the service up by one", footer: true, scope: "containers" },
   { keys: ["-"], command: "scaleDown", label: "-", help: "scale the service down by one" },
   { keys: ["u"], command: "stackUp", label: "u/D", help: "up: converge the whole stack (also brings back one taken down)", footer: true },
   { keys: ["D"], command: "stackDown", label: "D", help: "down: stop and remove the whole stack (asks first)" },
   { keys: ["/"], command: "filter", label: "/", help: "filter the table; in the log pane: search the logs", footer: true },
   { keys: ["o"], command: "sort", label: "o", help: "sort by name, state, cpu, mem, restarts, uptime", footer: true },
-  { keys: ["1", "l"], command: "viewLogs", label: "1-4", help: "pane: 1 logs, 2 config and pending diff, 3 health checks, 4 events", footer: true },
+  { keys: ["1", "l"], command: "viewLogs", label: "1-5", help: "pane: 1 logs, 2 config and pending diff, 3 health checks, 4 events, 5 swarm nodes", footer: true },
   { keys: ["2", "c"], command: "viewConfig", label: "2", help: "config view: the service's normalized config and the diff a pending change would make" },
   { keys: ["3"], command: "viewHealth", label: "3", help: "health view: the last health check outputs" },
   { keys: ["4", "v"], command: "viewEvents", label: "4", help: "events view: starts, exits, restarts, health, cron runs" },
@@ -93,6 +103,10 @@ const FOOTER_NAMES: Partial<Record<Command, string>> = {
   remove: "rm",
   exec: "exec",
   scaleUp: "scale",
+  scaleTo: "scale",
+  forceUpdate: "update --force",
+  rollback: "rollback",
+  viewNodes: "nodes",
   stackUp: "up/down",
   filter: "filter",
   sort: "sort",
@@ -101,7 +115,7 @@ const FOOTER_NAMES: Partial<Record<Command, string>> = {
   quit: "quit",
 };
 
-/** The footer's items, most useful first: the screen shows as many as fit. */
-export function footerItems(): { key: string; name: string }[] {
-  return BINDINGS.filter((b) => b.footer).map((b) => ({ key: b.label, name: FOOTER_NAMES[b.command] ?? b.command }));
+/** The footer's items for the selected row (on a swarm stack or not), most useful first: the screen shows as many as fit. */
+export function footerItems(swarm = false): { key: string; name: string }[] {
+  return BINDINGS.filter((b) => b.footer && b.scope !== (swarm ? "containers" : "swarm")).map((b) => ({ key: b.label, name: FOOTER_NAMES[b.command] ?? b.command }));
 }

@@ -22,7 +22,7 @@ function ev(c: ContainerView, action: string, extra: Record<string, unknown> = {
   return { type: "container", action, id: c.id, name: c.name, labels: c.labels, time: T0 + 5000, ...extra } as DaemonEvent;
 }
 
-const names = (rows: Row[]): string[] => rows.map((r) => (r.kind === "stack" ? r.stack : r.kind === "service" ? `  ${r.service}` : `    ${r.c.name}`));
+const names = (rows: Row[]): string[] => rows.map((r) => (r.kind === "stack" ? r.stack : r.kind === "service" ? `  ${r.service}` : r.kind === "task" ? `    ${r.t.name}` : `    ${r.c.name}`));
 const byName = (rows: Row[], name: string): ContainerRow => rows.find((r): r is ContainerRow => r.kind === "container" && r.c.name === name) as ContainerRow;
 
 describe("ViewModel", () => {

@@ -1,11 +1,12 @@
 // The TUI's view model: what the daemon told us (snapshots of stacks and
-// containers, the event stream, stats samples) folded into one state, and
-// the rows a person sees (stacks -> services -> containers, with totals),
-// sorted and filtered. No I/O and no clock of its own: every input carries
+// containers, the event stream, stats samples, swarm stacks' services and
+// tasks) folded into one state, and the rows a person sees (stacks ->
+// services -> containers, or on swarm stacks -> services -> tasks, with
+// totals), sorted and filtered. No I/O and no clock of its own: every input carries
 // its time, so tests feed events and read rows.
 import type { ContainerStats } from "../daemon/api.js";
 import { LABEL } from "../../model/labels.js";
-import type { ContainerView, DaemonEvent, ServiceDetail, StackDetail, StackSummary, StatsSample } from "../daemon/api.js";
+import type { ContainerView, DaemonEvent, ServiceDetail, StackDetail, StackSummary, StatsSample, SwarmServiceView, SwarmStackView, TaskView } from "../daemon/api.js";
 
 
 /** One line of the event/history view. */
@@ -55,6 +56,19 @@ export interface ServiceRow {
   scheduled: boolean;
   image: string | undefined;
   collapsed: boolean;
+  /** A service of a stack on the swarm engine: its tasks are the rows below it. */
+  swarm?: SwarmServiceView | undefined;
+}
+
+/** A task of a swarm service (docker service ps's row). */
+export interface TaskRow {
+  kind: "task";
+  key: string;
+  stack: string;
+  service: string;
+  t: TaskView;
+  /** An older task of the same slot (or node), drawn `\_` as docker service ps does. */
+  history: boolean;
 }
 
 export interface ContainerRow {
@@ -69,7 +83,7 @@ export interface ContainerRow {
   memLimit: number | undefined;
 }
 
-export type Row = StackRow | ServiceRow | ContainerRow;
+export type Row = StackRow | ServiceRow | ContainerRow | TaskRow;
 
 export interface Totals {
   stacks: number;
@@ -84,6 +98,7 @@ const HISTORY_MAX = 1000;
 export const stackKey = (stack: string): string => `s:${stack}`;
 export const serviceKey = (stack: string, service: string): string => `v:${stack}/${service}`;
 export const containerKey = (id: string): string => `c:${id}`;
+export const taskKey = (id: string): string => `t:${id}`;
 
 /** Docker's CPU %: the container's share of the host's CPU time between two samples, times the CPUs. */
 export function cpuPercent(cur: ContainerStats, prev: ContainerStats | undefined): number | undefined {
@@ -98,6 +113,8 @@ export class ViewModel {
   readonly containers = new Map<string, ContainerView>();
   readonly summaries = new Map<string, StackSummary>();
   readonly details = new Map<string, StackDetail>();
+  /** Stacks on the swarm engine, as their manager last said (GET /stacks/:name/swarm). */
+  readonly swarm = new Map<string, SwarmStackView>();
   private readonly stats = new Map<string, { cur: ContainerStats; prev: ContainerStats | undefined }>();
   readonly history: HistoryEntry[] = [];
   /** Bumped on every change: a screen renders only when it moved. */
@@ -119,6 +136,7 @@ export class ViewModel {
     if (summaries) {
       this.summaries.clear();
       for (const s of summaries) this.summaries.set(s.name, s);
+      for (const name of [...this.swarm.keys()]) if (this.summaries.get(name)?.engine !== "swarm") this.swarm.delete(name);
     }
     this.needsSnapshot = false;
     this.stale.clear();
@@ -135,6 +153,18 @@ export class ViewModel {
     }
     const n = c.labels[LABEL.number];
     this.containers.set(id, { ...c, project: c.labels[LABEL.project], service: c.labels[LABEL.service], number: n !== undefined ? Number(n) : undefined });
+  }
+
+  /** A swarm stack's services, tasks and nodes; undefined: it is gone (or no longer on swarm). */
+  applySwarm(stack: string, view: SwarmStackView | undefined): void {
+    if (view) this.swarm.set(stack, view);
+    else this.swarm.delete(stack);
+    this.version++;
+  }
+
+  /** Whether a stack runs on the swarm engine (as ls says, or its manager answered). */
+  isSwarm(stack: string): boolean {
+    return this.swarm.has(stack) || this.summaries.get(stack)?.engine === "swarm";
   }
 
   applyDetail(detail: StackDetail): void {
@@ -305,6 +335,7 @@ export class ViewModel {
   }
 
   private stackTotals(stack: string): { running: number; desired: number; total: number; unhealthy: number; restarting: number } {
+    if (this.isSwarm(stack)) return this.swarmTotals(stack);
     let running = 0;
     let total = 0;
     let unhealthy = 0;
@@ -322,6 +353,19 @@ export class ViewModel {
     const detail = this.details.get(stack);
     const desired = detail ? detail.services.reduce((n, s) => n + Math.max(0, s.desired - this.completed(stack, s)), 0) : services;
     return { running, desired, total, unhealthy, restarting };
+  }
+
+  /** A swarm stack's tasks running and wanted; ls's counts until its manager answered. */
+  private swarmTotals(stack: string): { running: number; desired: number; total: number; unhealthy: number; restarting: number } {
+    const view = this.swarm.get(stack);
+    if (!view) {
+      const s = this.summaries.get(stack);
+      return { running: s?.running ?? 0, desired: s?.total ?? 0, total: s?.total ?? 0, unhealthy: 0, restarting: 0 };
+    }
+    const running = view.services.reduce((n, s) => n + s.running, 0);
+    const desired = view.services.reduce((n, s) => n + s.desired, 0);
+    const total = view.services.reduce((n, s) => n + s.tasks.filter((t) => t.desiredState !== "shutdown" && t.desiredState !== "remove").length, 0);
+    return { running, desired, total, unhealthy: 0, restarting: 0 };
   }
 
   /** One-shot containers that finished well (exit 0, restart "no"): done, not down. */
@@ -356,8 +400,8 @@ export class ViewModel {
     for (const [stack, services] of byStack) {
       const detail = this.details.get(stack);
       const stackMatches = filter === "" || stack.toLowerCase().includes(filter);
-      const serviceBlocks: { sortValue: number | string; rows: Row[] }[] = [];
-      for (const [service, list] of services) {
+      const serviceBlocks: { sortValue: number | string; rows: Row[] }[] = this.isSwarm(stack) ? swarmBlocks(stack, this.swarm.get(stack), stackMatches, filter, opts.collapsed) : [];
+      for (const [service, list] of this.isSwarm(stack) ? [] : services) {
         const sd = detail?.services.find((s) => s.name === service);
         const serviceMatches = stackMatches || service.toLowerCase().includes(filter);
         const containers = list.filter((c) => serviceMatches || matches(c, filter)).map((c) => this.containerRow(stack, service, c));
@@ -405,9 +449,44 @@ export class ViewModel {
       if (h.project !== row.stack) return false;
       if (row.kind === "stack") return true;
       if (h.service !== row.service) return false;
-      return row.kind === "service" || h.container === row.c.name;
+      return row.kind === "service" || h.container === (row.kind === "container" ? row.c.name : row.t.name);
     });
   }
+}
+
+/** A swarm stack's service rows, each with its tasks (as the manager orders them: by slot, the newest first). */
+function swarmBlocks(stack: string, view: SwarmStackView | undefined, stackMatches: boolean, filter: string, collapsed: ReadonlySet<string>): { sortValue: string; rows: Row[] }[] {
+  if (!view) return [];
+  return view.services.flatMap((svc) => {
+    const serviceMatches = stackMatches || svc.service.toLowerCase().includes(filter);
+    let previous = "";
+    const tasks = svc.tasks.map((t): TaskRow => {
+      const slot = t.slot !== undefined ? String(t.slot) : t.node;
+      const row: TaskRow = { kind: "task", key: taskKey(t.id), stack, service: svc.service, t, history: slot === previous };
+      previous = slot;
+      return row;
+    });
+    const shown = tasks.filter((r) => serviceMatches || taskMatches(r.t, filter));
+    if (!serviceMatches && shown.length === 0) return [];
+    const key = serviceKey(stack, svc.service);
+    const row: ServiceRow = {
+      kind: "service",
+      key,
+      stack,
+      service: svc.service,
+      running: svc.running,
+      desired: svc.desired,
+      scheduled: false,
+      image: svc.image,
+      collapsed: collapsed.has(key),
+      swarm: svc,
+    };
+    return [{ sortValue: svc.service, rows: [row, ...(row.collapsed ? [] : shown)] }];
+  });
+}
+
+function taskMatches(t: TaskView, filter: string): boolean {
+  return [t.name, t.node, t.state, t.error].some((s) => s.toLowerCase().includes(filter));
 }
 
 function matches(c: ContainerView, filter: string): boolean {

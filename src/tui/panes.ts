@@ -1,7 +1,8 @@
 // The lower pane's views as lines of tagged text: logs, config with the
-// pending diff, health check outputs, events, and the help screen. Pure.
+// pending diff, health check outputs, events, a swarm's nodes, and the help
+// screen. Pure.
 import { stringify } from "yaml";
-import type { HealthLogEntry, PendingChange, ServiceDetail, StackDetail } from "../daemon/api.js";
+import type { HealthLogEntry, PendingChange, ServiceDetail, StackDetail, SwarmStackView } from "../daemon/api.js";
 import { compactDiff, diffLines } from "./diff.js";
 import { esc, fit, paint, serviceColor } from "./format.js";
 import type { Style } from "./format.js";
@@ -94,6 +95,36 @@ export function eventLines(history: HistoryEntry[], style: Style): string[] {
   });
 }
 
+/** The nodes view: the swarm's nodes as docker node ls has them (and each one's role), with the selected stack's tasks on each. */
+export function nodesLines(stack: string | undefined, view: SwarmStackView | undefined, isSwarm: boolean, style: Style): string[] {
+  if (!stack || !isSwarm) return [paint(style, "gray", "select a stack on the swarm engine: its swarm's nodes show here")];
+  if (!view) return [paint(style, "gray", `${stack}: asking its manager…`)];
+  const cols: [string, number][] = [
+    ["HOSTNAME", 14],
+    ["ROLE", 8],
+    ["STATUS", 8],
+    ["AVAILABILITY", 13],
+    ["MANAGER STATUS", 15],
+  ];
+  const out = [paint(style, undefined, `${cols.map(([t, w]) => fit(t, w)).join("")}TASKS of ${stack}`, true)];
+  const prefix = `${stack}_`;
+  for (const n of view.nodes) {
+    const tasks = n.tasks.map((t) => (t.startsWith(prefix) ? t.slice(prefix.length) : t));
+    out.push(
+      [
+        paint(style, undefined, fit(n.hostname, 14), n.role === "manager"),
+        esc(fit(n.role, 8)),
+        paint(style, n.status === "ready" ? "green" : "red", fit(n.status, 8)),
+        paint(style, n.availability === "active" ? undefined : "yellow", fit(n.availability, 13)),
+        esc(fit(n.managerStatus, 15)),
+        `${tasks.length}${tasks.length > 0 ? `  ${esc(tasks.join(" "))}` : ""}`,
+      ].join(""),
+    );
+  }
+  out.push(paint(style, "gray", `manager: ${view.manager}`));
+  return out;
+}
+
 /** The help screen: every binding, grouped so that it fits 80x24. */
 export const HELP: readonly [keys: string, what: string][] = [
   ["↑ ↓ j k PgUp PgDn g G", "move in the table, or scroll the pane (tab switches)"],
@@ -102,12 +133,13 @@ export const HELP: readonly [keys: string, what: string][] = [
   ["r   p", "restart;  pause, or unpause when paused"],
   ["x", "remove (asks first; running containers are stopped)"],
   ["e", "exec a shell in the container; exit it to come back"],
-  ["+ -", "scale the selected service up or down by one"],
+  ["+ -   =", "scale the service up or down by one;  to N (asks)"],
+  ["F   R", "swarm service: update --force;  roll back (ask first)"],
   ["u   D", "up: converge the stack (or bring it back);  down (asks first)"],
   ["/", "filter the table; in the log pane: search the logs"],
   ["n N", "next / previous search match"],
   ["o", "sort: name, state, cpu, mem, restarts, uptime"],
-  ["1 2 3 4", "pane: logs, config + pending diff, health checks, events"],
+  ["1 2 3 4 5", "pane: logs, config + diff, health, events, swarm nodes"],
   ["f space", "logs: pause / resume following"],
   ["z", "layout: split, table only, pane only"],
   ["esc", "clear the filter or search"],

@@ -7,8 +7,8 @@ import type { Style } from "./format.js";
 import { footerItems } from "./keys.js";
 import type { Row, SortKey, Totals } from "./model.js";
 
-export type View = "logs" | "config" | "health" | "events";
-export const VIEW_TITLES: Record<View, string> = { logs: "1 Logs", config: "2 Config", health: "3 Health", events: "4 Events" };
+export type View = "logs" | "config" | "health" | "events" | "nodes";
+export const VIEW_TITLES: Record<View, string> = { logs: "1 Logs", config: "2 Config", health: "3 Health", events: "4 Events", nodes: "5 Nodes" };
 
 export type Focus = "table" | "pane";
 
@@ -91,6 +91,8 @@ export interface FooterState {
   confirm: { text: string } | undefined;
   message: { text: string; level: "info" | "error"; until: number } | undefined;
   now: number;
+  /** The selected row is on a swarm stack: the footer shows the swarm keys. */
+  swarm?: boolean;
 }
 
 /** A prompt, else a question, else a message still due, else the keys that fit. */
@@ -100,7 +102,7 @@ export function footerText(W: number, f: FooterState, s: Style): string {
   if (f.message && f.message.until > f.now) return paint(s, f.message.level === "error" ? "red" : "green", fit(f.message.text, W));
   let out = "";
   let used = 0;
-  for (const item of footerItems()) {
+  for (const item of footerItems(f.swarm)) {
     const plain = ` ${item.key} ${item.name} `;
     if (used + plain.length > W) break;
     out += `${paint(s, "cyan", ` ${item.key}`, true)} ${esc(item.name)} `;

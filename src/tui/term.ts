@@ -163,7 +163,12 @@ export function openTerm(opts: TermOptions = {}): Term {
         },
       };
     },
-    onKey: (fn) => screen.on("keypress", (ch, key) => fn({ full: key.full, ch: ch !== undefined && ch.length === 1 && ch >= " " ? ch : undefined })),
+    onKey: (fn) =>
+      screen.on("keypress", (ch, key) => {
+        // blessed sends the Enter key (CR) twice: as "enter", then as "return"; the second would answer the question the first one asked (a prompt's submit then its confirmation).
+        if (key.name === "return" && key.sequence === "\r") return;
+        fn({ full: key.full, ch: ch !== undefined && ch.length === 1 && ch >= " " ? ch : undefined });
+      }),
     onResize: (fn) => screen.on("resize", fn),
     render: () => screen.render(),
     handOver: (file, args, env) =>

@@ -14,7 +14,7 @@ function rows(collapsed: Set<string> = new Set()): Row[] {
 }
 
 const find = (rs: Row[], kind: Row["kind"], name: string): Row =>
-  rs.find((r) => r.kind === kind && (r.kind === "stack" ? r.stack : r.kind === "service" ? r.service : r.c.name) === name) as Row;
+  rs.find((r) => r.kind === kind && (r.kind === "stack" ? r.stack : r.kind === "service" ? r.service : r.kind === "task" ? r.t.name : r.c.name) === name) as Row;
 
 function press(key: string, row: Row | undefined, rs: Row[], collapsed: Set<string> = new Set()): ReturnType<typeof treeChange> {
   return treeChange(commandOf(key, undefined) as TreeCommand, row, rs, collapsed);

@@ -1,5 +1,6 @@
 // What ←, → and enter do in the table's tree of stacks -> services ->
-// containers: collapse or expand the selected row, or move to its parent.
+// containers (or a swarm service's tasks): collapse or expand the selected
+// row, or move to its parent.
 import type { Row } from "./model.js";
 
 export type TreeCommand = "collapse" | "expand" | "toggle";
@@ -9,7 +10,7 @@ export type TreeChange = { select: number } | { collapse: string } | { expand: s
 
 export function treeChange(cmd: TreeCommand, row: Row | undefined, rows: readonly Row[], collapsed: ReadonlySet<string>): TreeChange {
   if (!row) return undefined;
-  if (row.kind === "container") {
+  if (row.kind === "container" || row.kind === "task") {
     if (cmd === "collapse") return { select: rows.findIndex((r) => r.kind === "service" && r.stack === row.stack && r.service === row.service) };
     return undefined;
   }
