@@ -177,7 +177,9 @@ beforeAll(async () => {
   for (const standIn of STANDINS) await pushLayout(await buildStandIn(standIn), s.registry, standIn.ref);
   // The samples with build: (their base images and wheels from Debian packages, test/fixtures/python.ts).
   if (await pythonAvailable()) {
-    await pushLayout(await buildPython(), s.registry, "library/python:3.10-alpine");
+    const python = await buildPython();
+    await pushLayout(python, s.registry, "library/python:3.10-alpine");
+    await pushLayout(python, s.registry, "library/python:3.10-slim");
     await pushTestImage(s.registry, "redis", { repository: "redislabs/redismod:latest" });
     wheels = await debianWheels();
   }
@@ -351,6 +353,8 @@ interface BuildSample {
   /** Services the compose file builds: their images are `<project>-<service>`. */
   built: string[];
   tcp: number[];
+  /** Base images built first with `image build -t TAG DIR` (DIR under test/fixtures, with the wheels), as third-party images the sample starts FROM. */
+  bases?: { tag: string; dir: string }[];
   /** The page the app serves on 127.0.0.1:PORT/ on the first and the second GET. */
   pages: { port: number; first: string; second: string };
 }
@@ -365,6 +369,16 @@ const BUILD_SAMPLES: BuildSample[] = [
     tcp: [8000, 6379],
     // The counter lives in the redis service: the app reaches it by its service name.
     pages: { port: 8000, first: "This webpage has been viewed 1 time(s)", second: "This webpage has been viewed 2 time(s)" },
+  },
+  {
+    name: "fastapi",
+    contexts: ["."],
+    services: ["api"],
+    built: ["api"],
+    tcp: [8000],
+    bases: [{ tag: "tiangolo/uvicorn-gunicorn-fastapi:python3.9-slim", dir: "uvicorn-gunicorn-fastapi" }],
+    // gunicorn with uvicorn workers on $PORT (the compose file's 8000), the sample's app.main found by the base's start.sh.
+    pages: { port: 8000, first: '{"message":"OK"}', second: '{"message":"OK"}' },
   },
 ];
 
@@ -396,8 +410,15 @@ describe("docker/awesome-compose samples with build: up --build --wait, a cached
       for (const context of sample.contexts) cpSync(wheels, join(cwd, context, "wheels"), { recursive: true });
       const project = sample.name.toLowerCase();
       s.projects.push({ name: project, cwd });
-      const images = sample.built.map((service) => `${project}-${service}`);
+      const bases = (sample.bases ?? []).map((b) => b.tag);
+      const images = [...sample.built.map((service) => `${project}-${service}`), ...bases];
       try {
+        for (const base of sample.bases ?? []) {
+          const dir = join(s.work, "bases", base.dir);
+          cpSync(join(repo, "test", "fixtures", base.dir), dir, { recursive: true });
+          cpSync(wheels, join(dir, "wheels"), { recursive: true });
+          await cli(project, cwd, ["image", "build", "-t", base.tag, dir]);
+        }
         const first = await cli(project, cwd, ["up", "-d", "--build", "--wait"]);
         // Built by this daemon (a fresh one: nothing cached): the target's pip install ran. The Dockerfiles' later
         // dev-envs stage (apk, COPY --from=gloursdocker/docker, which exists nowhere here) is not the target: never built.
