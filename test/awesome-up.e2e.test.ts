@@ -444,9 +444,12 @@ describe("docker/awesome-compose samples with build: up --build --wait, a cached
         expect(psAll(s.daemon, project, cwd).map((r) => r.ID).sort()).toEqual(ids);
 
         await takenDownClean(project, cwd, true);
+        const refs = images.map((i) => (i.includes(":") ? i : `${i}:latest`));
+        const listed = async () => jsonLines<{ Repository: string; Tag: string }>((await cli(project, cwd, ["image", "ls", "--format", "json"])).stdout).map((i) => `${i.Repository}:${i.Tag}`);
+        // Positive control of the check below: `image ls` names them so before.
+        expect(await listed()).toEqual(expect.arrayContaining(refs));
         await cli(project, cwd, ["image", "rm", ...images]);
-        const left = jsonLines<{ Repository: string }>((await cli(project, cwd, ["image", "ls", "--format", "json"])).stdout).map((i) => i.Repository);
-        expect(left.filter((r) => images.includes(r))).toEqual([]);
+        expect((await listed()).filter((r) => refs.includes(r))).toEqual([]);
         for (const port of sample.tcp) expect({ port, accepts: await accepts(port) }).toEqual({ port, accepts: false });
       } finally {
         s.daemon.cli(["-p", project, "down", "-v", "-t", "0"], { cwd });
