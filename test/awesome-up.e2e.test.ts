@@ -5,6 +5,10 @@
 // Docker Hub images are stood in by test/fixtures/standins.ts (what a
 // stand-in honours is written there), pushed to the test registry, which is
 // docker.io's mirror, under the names and tags the samples use.
+// The samples with build: (flask, flask-redis, fastapi) run with `up -d
+// --build --wait` on the embedded builder, FROM a python stand-in made of
+// Debian's python3.11, pip installing wheels repacked from Debian packages
+// (test/fixtures/python.ts); then a cached rebuild, `down -v`, `image rm`.
 //
 // The samples publish fixed host ports (80, 3000, 5432 ...) as users run
 // them, so they run one after the other. A sample whose host port another
