@@ -12,6 +12,7 @@ DEBIAN_PACKAGES=(
   attr kmod tmux redis-server openssl
   tini                                            # init: true (docker-init is the same program)
   docker.io                                       # a real dockerd: save/load interop tests and the pull bench peer
+  python3.11 python3-pip-whl                      # the python base image of the awesome-compose build: samples (test/fixtures/python.ts)
 )
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do

@@ -5,6 +5,10 @@
 // Docker Hub images are stood in by test/fixtures/standins.ts (what a
 // stand-in honours is written there), pushed to the test registry, which is
 // docker.io's mirror, under the names and tags the samples use.
+// The samples with build: (flask, flask-redis, fastapi) run with `up -d
+// --build --wait` on the embedded builder, FROM a python stand-in made of
+// Debian's python3.11, pip installing wheels repacked from Debian packages
+// (test/fixtures/python.ts); then a cached rebuild, `down -v`, `image rm`.
 //
 // The samples publish fixed host ports (80, 3000, 5432 ...) as users run
 // them, so they run one after the other. A sample whose host port another
@@ -15,9 +19,10 @@ import { execFileSync } from "node:child_process";
 import { createServer, connect } from "node:net";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fixedAnswerResolver, hostLookup, nslookupAddresses } from "../engine/network/testing.js";
+import { fixedAnswerResolver, hostLookup, httpGet, nslookupAddresses } from "../engine/network/testing.js";
 import { probe } from "../engine/network/ports.js";
 import { pushLayout, pushTestImage } from "./fixtures/push.js";
+import { buildPython, debianWheels, pythonAvailable } from "./fixtures/python.js";
 import { buildStandIn } from "./fixtures/standins.js";
 import type { StandIn } from "./fixtures/standins.js";
 import { leaks, repo } from "./support/daemon.js";
@@ -135,6 +140,8 @@ async function allAccept(sample: string, ports: number[]): Promise<void> {
 
 let s: StackSuite;
 let home: string;
+/** The wheels the Python samples' pip installs from (undefined when python cannot be provided here). */
+let wheels: string | undefined;
 
 // Asynchronous, so the test's worker keeps answering vitest while a long `up` runs.
 async function cli(project: string, cwd: string, args: string[], expectCode = 0): Promise<{ stdout: string; stderr: string }> {
@@ -147,9 +154,13 @@ async function cli(project: string, cwd: string, args: string[], expectCode = 0)
   return { stdout: run.stdout(), stderr: run.stderr() };
 }
 
-/** `down -v`, then nothing of the project is left: containers, volumes (named and the images' anonymous ones), networks, kernel objects. */
-async function takenDownClean(project: string, cwd: string): Promise<void> {
+/**
+ * `down -v`, then nothing of the project is left: containers, volumes (named and the images' anonymous ones), networks, kernel objects.
+ * `built`: the project built images, whose RUN steps used the engine's default bridge network; `down` leaves that in place as docker does, so it is removed here.
+ */
+async function takenDownClean(project: string, cwd: string, built = false): Promise<void> {
   await cli(project, cwd, ["down", "-v", "-t", "1"]);
+  if (built) await cli(project, cwd, ["network", "rm", "bridge"]);
   expect(psAll(s.daemon, project, cwd)).toEqual([]);
   expect(lines((await cli(project, cwd, ["volume", "ls", "-q"])).stdout)).toEqual([]);
   const networks = jsonLines<{ Name: string }>((await cli(project, cwd, ["network", "ls", "--format", "json"])).stdout).map((n) => n.Name);
@@ -168,6 +179,14 @@ beforeAll(async () => {
   // The redis fixture is a real redis-server: nextcloud-redis-mariadb's redis:alpine.
   await pushTestImage(s.registry, "redis", { repository: "library/redis:alpine" });
   for (const standIn of STANDINS) await pushLayout(await buildStandIn(standIn), s.registry, standIn.ref);
+  // The samples with build: (their base images and wheels from Debian packages, test/fixtures/python.ts).
+  if (await pythonAvailable()) {
+    const python = await buildPython();
+    await pushLayout(python, s.registry, "library/python:3.10-alpine");
+    await pushLayout(python, s.registry, "library/python:3.10-slim");
+    await pushTestImage(s.registry, "redis", { repository: "redislabs/redismod:latest" });
+    wheels = await debianWheels();
+  }
 }, 600_000);
 
 afterAll(async () => {
@@ -328,3 +347,119 @@ async function runCurl(project: string, cwd: string, url: string): Promise<numbe
   const run = spawnCli(s.daemon, ["-p", project, "exec", "-T", "elasticsearch", "curl", "--silent", "--fail", url], { cwd });
   return run.exited(30_000);
 }
+
+interface BuildSample {
+  /** Directory under test/stacks/awesome, as upstream names it. */
+  name: string;
+  /** The build contexts, relative to the sample: each gets the wheels its Dockerfile installs from. */
+  contexts: string[];
+  services: string[];
+  /** Services the compose file builds: their images are `<project>-<service>`. */
+  built: string[];
+  tcp: number[];
+  /** Base images built first with `image build -t TAG DIR` (DIR under test/fixtures, with the wheels), as third-party images the sample starts FROM. */
+  bases?: { tag: string; dir: string }[];
+  /** The page the app serves on 127.0.0.1:PORT/ on the first and the second GET. */
+  pages: { port: number; first: string; second: string };
+}
+
+const BUILD_SAMPLES: BuildSample[] = [
+  { name: "flask", contexts: ["app"], services: ["web"], built: ["web"], tcp: [8000], pages: { port: 8000, first: "Hello World!", second: "Hello World!" } },
+  {
+    name: "flask-redis",
+    contexts: ["."],
+    services: ["redis", "web"],
+    built: ["web"],
+    tcp: [8000, 6379],
+    // The counter lives in the redis service: the app reaches it by its service name.
+    pages: { port: 8000, first: "This webpage has been viewed 1 time(s)", second: "This webpage has been viewed 2 time(s)" },
+  },
+  {
+    name: "fastapi",
+    contexts: ["."],
+    services: ["api"],
+    built: ["api"],
+    tcp: [8000],
+    bases: [{ tag: "tiangolo/uvicorn-gunicorn-fastapi:python3.9-slim", dir: "uvicorn-gunicorn-fastapi" }],
+    // gunicorn with uvicorn workers on $PORT (the compose file's 8000), the sample's app.main found by the base's start.sh.
+    pages: { port: 8000, first: '{"message":"OK"}', second: '{"message":"OK"}' },
+  },
+];
+
+/** The Dockerfile steps of the plain build progress (`#5 [web builder 2/4] RUN ...`), each with whether it ended CACHED, DONE or in an ERROR. */
+function buildSteps(progress: string): { step: string; outcome: string }[] {
+  const names = new Map<string, string>();
+  const outcome = new Map<string, string>();
+  for (const line of progress.split("\n")) {
+    const step = /^#(\d+) (\[\S+ (?:\S+ )?\d+\/\d+\] .*)$/.exec(line);
+    if (step) names.set(step[1] as string, step[2] as string);
+    const end = /^#(\d+) (CACHED|DONE|ERROR)/.exec(line);
+    if (end) outcome.set(end[1] as string, end[2] as string);
+  }
+  return [...names].map(([n, step]) => ({ step, outcome: outcome.get(n) ?? "none" }));
+}
+
+describe("docker/awesome-compose samples with build: up --build --wait, a cached rebuild, then down -v and image rm", () => {
+  for (const sample of BUILD_SAMPLES) {
+    it(sample.name, async (ctx) => {
+      if (wheels === undefined) return ctx.skip("Debian's python3.11 and python3-pip-whl are not installed (scripts/install-deps.sh)");
+      for (const port of sample.tcp) {
+        if (await portHeld(port)) {
+          process.stdout.write(`awesome-up: ${sample.name} skipped: host port ${port} is held by another process\n`);
+          return ctx.skip(`host port ${port} is held by another process`);
+        }
+      }
+      const cwd = join(s.work, sample.name);
+      cpSync(join(repo, "test", "stacks", "awesome", sample.name), cwd, { recursive: true });
+      for (const context of sample.contexts) cpSync(wheels, join(cwd, context, "wheels"), { recursive: true });
+      const project = sample.name.toLowerCase();
+      s.projects.push({ name: project, cwd });
+      const bases = (sample.bases ?? []).map((b) => b.tag);
+      const images = [...sample.built.map((service) => `${project}-${service}`), ...bases];
+      try {
+        for (const base of sample.bases ?? []) {
+          const dir = join(s.work, "bases", base.dir);
+          cpSync(join(repo, "test", "fixtures", base.dir), dir, { recursive: true });
+          cpSync(wheels, join(dir, "wheels"), { recursive: true });
+          await cli(project, cwd, ["image", "build", "-t", base.tag, dir]);
+        }
+        const first = await cli(project, cwd, ["up", "-d", "--build", "--wait"]);
+        // Built by this daemon (a fresh one: nothing cached): the target's pip install ran. The Dockerfiles' later
+        // dev-envs stage (apk, COPY --from=gloursdocker/docker, which exists nowhere here) is not the target: never built.
+        const built = buildSteps(first.stdout);
+        expect(built.filter((b) => / RUN /.test(b.step)).map((b) => b.outcome)).toEqual(["DONE"]);
+        expect(first.stdout).not.toMatch(/gloursdocker|apk /);
+
+        const rows = psAll(s.daemon, project, cwd);
+        expect(rows.map((r) => r.Service).sort()).toEqual([...sample.services].sort());
+        for (const r of rows) expect({ service: r.Service, state: r.State }).toEqual({ service: r.Service, state: "running" });
+        const get = () => httpGet("127.0.0.1", sample.pages.port).catch(() => ({ status: 0, body: "" }));
+        const page = await eventually(get, (r) => r.status === 200, 30_000, `the ${sample.name} app to answer on 127.0.0.1:${sample.pages.port}`, 250);
+        expect(page.body).toBe(sample.pages.first);
+        expect((await get()).body).toBe(sample.pages.second);
+        await allAccept(sample.name, sample.tcp);
+
+        // Nothing changed: every step comes from the cache and the containers stay.
+        const ids = rows.map((r) => r.ID).sort();
+        const again = await cli(project, cwd, ["up", "-d", "--build", "--wait"]);
+        const steps = buildSteps(again.stdout).filter((b) => !/\] FROM /.test(b.step));
+        expect(steps.length).toBeGreaterThan(0);
+        expect(steps.filter((b) => b.outcome !== "CACHED")).toEqual([]);
+        expect(psAll(s.daemon, project, cwd).map((r) => r.ID).sort()).toEqual(ids);
+
+        await takenDownClean(project, cwd, true);
+        const refs = images.map((i) => (i.includes(":") ? i : `${i}:latest`));
+        const listed = async () => jsonLines<{ Repository: string; Tag: string }>((await cli(project, cwd, ["image", "ls", "--format", "json"])).stdout).map((i) => `${i.Repository}:${i.Tag}`);
+        // Positive control of the check below: `image ls` names them so before.
+        expect(await listed()).toEqual(expect.arrayContaining(refs));
+        await cli(project, cwd, ["image", "rm", ...images]);
+        expect((await listed()).filter((r) => refs.includes(r))).toEqual([]);
+        for (const port of sample.tcp) expect({ port, accepts: await accepts(port) }).toEqual({ port, accepts: false });
+      } finally {
+        s.daemon.cli(["-p", project, "down", "-v", "-t", "0"], { cwd });
+        s.daemon.cli(["image", "rm", "-f", ...images], { cwd });
+        s.daemon.cli(["network", "rm", "bridge"], { cwd });
+      }
+    }, 300_000);
+  }
+});

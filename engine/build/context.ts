@@ -10,6 +10,7 @@ import { lstat, readFile } from "node:fs/promises";
 import { isAbsolute, join, posix, resolve } from "node:path";
 import { EngineError } from "../errors.js";
 import { goClean, hasWildcards, pathMatcher, PatternMatcher, readIgnoreFile } from "./dockerignore.js";
+import { fileStamp, type FileHashCache, type FileStamp } from "./file-hash-cache.js";
 
 export type EntryType = "file" | "dir" | "symlink" | "fifo" | "socket" | "char-device" | "block-device";
 
@@ -36,6 +37,8 @@ export interface SourceMatch {
 export interface OpenOptions {
   /** The Dockerfile (absolute, or relative to the context): `<Dockerfile>.dockerignore` beside it wins over `.dockerignore`. */
   dockerfile?: string;
+  /** Content hashes kept from earlier reads of this context: a file whose stamp has not changed is not read again. */
+  hashCache?: FileHashCache;
 }
 
 const MAX_LINK_HOPS = 255;
@@ -54,6 +57,9 @@ export class BuildContext {
     /** The ignore file used, if any, and its patterns. */
     readonly ignoreFile: string | undefined,
     readonly ignorePatterns: readonly string[],
+    /** The files' stamps as the walk saw them, and the cache they key (when the caller keeps one). */
+    private readonly stamps: Map<string, FileStamp>,
+    private readonly hashCache: FileHashCache | undefined,
   ) {
     this.byPath = new Map(entries.map((e) => [e.path, e]));
   }
@@ -71,9 +77,10 @@ export class BuildContext {
       throw new EngineError("invalid", `${ignoreFile ?? ".dockerignore"}: ${(err as Error).message}`);
     }
     const entries: ContextEntry[] = [];
-    await walk(root, "", matcher, entries);
+    const stamps = new Map<string, FileStamp>();
+    await walk(root, "", matcher, entries, options.hashCache === undefined ? undefined : stamps);
     entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    return new BuildContext(root, entries, ignoreFile, patterns);
+    return new BuildContext(root, entries, ignoreFile, patterns, stamps, options.hashCache);
   }
 
   entry(path: string): ContextEntry | undefined {
@@ -86,7 +93,16 @@ export class BuildContext {
     if (hash === undefined) {
       const entry = this.byPath.get(path);
       if (entry?.type !== "file") return Promise.reject(new EngineError("invalid", `${path} is not a regular file of the context`));
-      hash = hashFile(join(this.dir, path), entry.size);
+      const file = join(this.dir, path);
+      const stamp = this.stamps.get(path);
+      const cache = this.hashCache;
+      const known = stamp === undefined ? undefined : cache?.get(file, stamp);
+      if (known !== undefined) hash = Promise.resolve(known);
+      else {
+        hash = hashFile(file, entry.size);
+        // The stamp is the walk's: a file changed since then is stored under its old stamp, so the next walk misses and hashes it again.
+        if (stamp !== undefined && cache !== undefined) void hash.then((h) => cache.set(file, stamp, h), () => undefined);
+      }
       this.hashes.set(path, hash);
     }
     return hash;
@@ -214,7 +230,7 @@ async function findIgnoreFile(root: string, dockerfile: string | undefined): Pro
 }
 
 /** Appends the entries under `rel` not excluded; returns whether any was. */
-async function walk(root: string, rel: string, matcher: PatternMatcher, out: ContextEntry[]): Promise<boolean> {
+async function walk(root: string, rel: string, matcher: PatternMatcher, out: ContextEntry[], stamps: Map<string, FileStamp> | undefined): Promise<boolean> {
   // One directory at a time, synchronously: an lstat per entry through the
   // thread pool costs more than the call itself; between directories the
   // event loop runs.
@@ -232,7 +248,7 @@ async function walk(root: string, rel: string, matcher: PatternMatcher, out: Con
       // An excluded directory is still walked when a `!` pattern may bring back something inside it.
       if (excluded && !matcher.exclusions) continue;
       const at = out.length;
-      const kept = await walk(root, path, matcher, out);
+      const kept = await walk(root, path, matcher, out, stamps);
       if (excluded && !kept) continue;
       out.splice(at, 0, entry);
       any = true;
@@ -240,6 +256,7 @@ async function walk(root: string, rel: string, matcher: PatternMatcher, out: Con
     }
     if (excluded) continue;
     if (entry.type === "symlink") entry.linkTarget = readlinkSync(join(root, path));
+    if (entry.type === "file") stamps?.set(path, fileStamp(st));
     out.push(entry);
     any = true;
   }

@@ -32,6 +32,7 @@ import { applyConfigStep, DEFAULT_PATH_ENV, isConfigOnly, envOf, HISTORY_COMMENT
 import { BuildContext } from "./context.js";
 import { contextItems, copyItems, heredocItems, isArchive, rootItems, type CopyItem } from "./copy-step.js";
 import { hasWildcards } from "./dockerignore.js";
+import type { FileHashCache } from "./file-hash-cache.js";
 import { planBuild } from "./dockerfile/plan.js";
 import type { BuildPlan, CopyStep, ImageSource, RunStep, Stage, Step } from "./dockerfile/types.js";
 import { pruneMountPoints, runArgv, runContainerSpec, runFailure } from "./run-step.js";
@@ -53,6 +54,8 @@ export interface BuildHost {
   snapshotter: Snapshotter;
   /** The engine's container verbs, for RUN. */
   containers: Pick<Engine, "createContainer" | "startContainer" | "waitContainer" | "killContainer" | "removeContainer" | "logs">;
+  /** Context file hashes kept across builds: a rebuild of an unchanged context reads none of its files again. */
+  hashCache?: FileHashCache;
 }
 
 /** A stage as far as it got: its last committed image and its config since. */
@@ -179,7 +182,10 @@ class Builder {
     const planOptions = { file: this.file, buildArgs, ...(req.target !== undefined ? { target: req.target } : {}) };
     const first = planBuild(text, planOptions);
     this.ctx = await this.step("[internal] load .dockerignore", async (v) => {
-      const c = await BuildContext.open(req.contextDir, req.dockerfile !== undefined && req.dockerfileInline === undefined ? { dockerfile: req.dockerfile } : {});
+      const c = await BuildContext.open(req.contextDir, {
+        ...(req.dockerfile !== undefined && req.dockerfileInline === undefined ? { dockerfile: req.dockerfile } : {}),
+        ...this.hashing(),
+      });
       v.done();
       return c;
     });
@@ -231,6 +237,11 @@ class Builder {
   /** A line of the Dockerfile as written, to name an instruction the plan keeps no text of (FROM). */
   private lineText(line: number): string {
     return (this.text.split("\n")[line - 1] ?? "").trim();
+  }
+
+  /** BuildContext.open's option for the host's hash cache, when it keeps one. */
+  private hashing(): { hashCache?: FileHashCache } {
+    return this.host.hashCache !== undefined ? { hashCache: this.host.hashCache } : {};
   }
 
   private abortCheck(): void {
@@ -438,7 +449,7 @@ class Builder {
       }
     } else {
       const src = await this.fromSource(step.from);
-      content = "dir" in src ? `dir:${src.dir}:${await (await BuildContext.open(src.dir)).copyCacheKey(step.sources)}` : `image:${src.image ?? "scratch"}`;
+      content = "dir" in src ? `dir:${src.dir}:${await (await BuildContext.open(src.dir, this.hashing())).copyCacheKey(step.sources)}` : `image:${src.image ?? "scratch"}`;
       if ("dir" in src) fromDir = src.dir;
     }
     await this.cachedStep(state, step, name, [], async () => {
@@ -456,7 +467,7 @@ class Builder {
               return !rel.startsWith("..") && ctx.entry(rel) === undefined;
             };
           } else if (fromDir !== undefined) {
-            const other = await BuildContext.open(fromDir);
+            const other = await BuildContext.open(fromDir, this.hashing());
             items = contextItems(other, step.sources);
             exclude = (p) => other.entry(posix.relative(other.dir, p)) === undefined;
           } else {
