@@ -103,7 +103,7 @@ export interface ImageBackend {
   push(ref: string, opts?: { onProgress?: (p: PullProgress) => void }): Promise<unknown>;
   import(input: Readable, opts?: ImportOptions): Promise<string>;
   checkLogin(server: string | undefined, creds: { username: string; password: string }): Promise<void>;
-  /** Runs fn (a push) with a client's logins first. */
+  /** Runs fn (a pull or push) with a client's logins first. */
   withCredentials<T>(lookup: RegistryLogin, fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
@@ -144,8 +144,10 @@ export class EmbeddedEngine implements Engine {
 
   // ---- images
 
-  async pullImage(ref: string, opts?: PullOptions): Promise<ImageInfo> {
-    const info = await this.parts.images.pull(ref, opts);
+  async pullImage(ref: string, opts: PullOptions = {}): Promise<ImageInfo> {
+    const { credentials, ...rest } = opts;
+    const pull = (): Promise<ImageInfo> => this.parts.images.pull(ref, rest);
+    const info = await (credentials ? this.parts.images.withCredentials(credentials, pull) : pull());
     this.emit({ type: "image", action: "pull", id: info.id, ref, time: Date.now() });
     return info;
   }

@@ -548,6 +548,8 @@ export interface ImportOptions {
 
 export interface PullOptions {
   platform?: string;
+  /** The client's logins (docker's X-Registry-Auth), before the engine's own. */
+  credentials?: RegistryLogin;
   onProgress?: (p: PullProgress) => void;
   signal?: AbortSignal;
 }

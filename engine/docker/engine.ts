@@ -44,6 +44,7 @@ import type {
   NetworkSpec,
   PullOptions,
   PushOptions,
+  RegistryLogin,
   RemoveContainerOptions,
   VolumeInfo,
 } from "../types.js";
@@ -146,6 +147,16 @@ function parsedRef(ref: string, verb: string): ReturnType<typeof parseReference>
 /** The registry as dockerd's /auth and X-Registry-Auth name it: Docker Hub by its v1 index URL, as the docker CLI sends it. */
 function registryAddress(domain: string): string {
   return domain === "docker.io" ? "https://index.docker.io/v1/" : domain;
+}
+
+/**
+ * X-Registry-Auth for a pull or push: the client's login for the registry, as
+ * the docker CLI sends it. Always sent: dockerd 20.10 refuses a push without
+ * the header (it reads an old-style body instead); an empty one is anonymous.
+ */
+function registryAuth(domain: string, credentials: RegistryLogin | undefined): { authconfig: Record<string, string> } {
+  const login = credentials?.(domain);
+  return { authconfig: login ? { username: login.username, password: login.password, serveraddress: registryAddress(domain) } : {} };
 }
 
 interface ProgressMessage {
@@ -329,7 +340,7 @@ export class DockerEngine implements Engine {
     const fromImage = `${parsed.domain}/${parsed.path}`;
     const tag = parsed.digest ?? parsed.tag ?? "latest";
     const stream = await docker(
-      () => this.dial<Readable>({ path: "/images/create", method: "POST", query: { fromImage, tag, ...(opts.platform ? { platform: opts.platform } : {}) }, isStream: true, signal: opts.signal }),
+      () => this.dial<Readable>({ path: "/images/create", method: "POST", query: { fromImage, tag, ...(opts.platform ? { platform: opts.platform } : {}) }, isStream: true, signal: opts.signal, ...registryAuth(parsed.domain, opts.credentials) }),
       `pull ${ref}`,
     );
     try {
@@ -401,11 +412,8 @@ export class DockerEngine implements Engine {
 
   async pushImage(ref: string, opts: PushOptions = {}): Promise<void> {
     const parsed = parsedRef(ref, "push");
-    const login = opts.credentials?.(parsed.domain);
-    // dockerd 20.10 refuses a push without the header (it reads an old-style body instead): an empty login is "anonymous".
-    const authconfig: Record<string, string> = login ? { username: login.username, password: login.password, serveraddress: registryAddress(parsed.domain) } : {};
     const stream = await docker(
-      () => this.dial<Readable>({ path: `/images/${encodeURIComponent(`${parsed.domain}/${parsed.path}`)}/push`, method: "POST", query: { tag: parsed.tag ?? "latest" }, isStream: true, authconfig }),
+      () => this.dial<Readable>({ path: `/images/${encodeURIComponent(`${parsed.domain}/${parsed.path}`)}/push`, method: "POST", query: { tag: parsed.tag ?? "latest" }, isStream: true, ...registryAuth(parsed.domain, opts.credentials) }),
       `push ${ref}`,
     );
     for await (const msg of progressMessages(stream, `push ${ref}`)) {

@@ -44,12 +44,10 @@ export function imageRoutes(ctx: ImageRoutesContext, r: RouteMaker): Route[] {
     r("POST", "/images/pull", async (req, res) => {
       const body = checkRequest("ImagePullRequest", await readJsonBody(req));
       const engine = await engineOf(req);
-      const images = engine.kind === "embedded" ? ctx.images() : undefined;
-      // The user's logins reach the embedded engine's registry client; dockerd pulls with its own (docker login on that host).
-      const credentials = images ? await clientCredentials(body.auth, warn) : undefined;
+      // The user's logins go with the pull, to our registry client or to dockerd (as the docker CLI sends them).
+      const credentials = await clientCredentials(body.auth, warn);
       await progressStream(res, async (emit, signal) => {
-        const pull = (): Promise<unknown> => engine.pullImage(body.ref, { ...(body.platform ? { platform: body.platform } : {}), onProgress: (p) => emit(progressMessage(p)), signal });
-        await (credentials && images ? images.withCredentials(credentials, pull) : pull());
+        await engine.pullImage(body.ref, { ...(body.platform ? { platform: body.platform } : {}), onProgress: (p) => emit(progressMessage(p)), signal, ...(credentials ? { credentials } : {}) });
         return pulledName(body.ref);
       });
     }),
