@@ -152,7 +152,7 @@ describe.skipIf(missing("root", isRoot))("docker CLI verbs and TLS on the docker
     for (const ref of ["dk/tagged:1", "emb/tagged:2"]) ok(["rmi", ref]);
   }, 300_000);
 
-  it("login checks through dockerd and writes the user's config.json; push carries that login to the registry", async () => {
+  it("login checks through dockerd and writes the user's config.json; push and pull carry that login to the registry", async () => {
     const auth = authRegistry as TestRegistry;
     const home = mkdtempSync(join((d as TestDaemon).dir, "home-"));
     const env = { DOCKER_CONFIG: join(home, ".docker") };
@@ -179,9 +179,18 @@ describe.skipIf(missing("root", isRoot))("docker CLI verbs and TLS on the docker
     const manifest = JSON.parse(await inspectRaw(target, { credentials: auth.credentials })) as { layers?: unknown[] };
     expect(manifest.layers?.length).toBeGreaterThan(0);
 
+    // A pull through dockerd carries the login too: gone from dockerd, pulled back from the registry that wants it.
+    await (dockerd as PrivateDockerd).docker(["rmi", target]);
+    ok([...onDocker(), "pull", "-q", target], env);
+    expect(await dockerId(target)).toMatch(/^sha256:/);
+    await (dockerd as PrivateDockerd).docker(["rmi", target]);
+
     ok(["logout", auth.host], env);
     expect(JSON.parse(readFileSync(join(home, ".docker", "config.json"), "utf8")).auths?.[auth.host]).toBeUndefined();
-    await (dockerd as PrivateDockerd).docker(["rmi", target]);
+    // Logged out: the same pull is refused.
+    const refused = run([...onDocker(), "pull", "-q", target], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/unauthorized|authentication required|no basic auth/i);
   }, 300_000);
 
   it("volume, network and system verbs go to the dockerd -H names", async () => {

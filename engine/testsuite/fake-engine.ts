@@ -234,6 +234,13 @@ export class FakeEngine implements Engine {
     return this.call("removeImage", [ref, opts], () => {
       const image = this.findImage(ref);
       if (!image) throw new EngineError("not-found", `No such image: ${ref}`);
+      // One of several tags: only that tag goes, as docker rmi does.
+      const tag = ref.startsWith("sha256:") ? undefined : normalized(ref);
+      if (tag !== undefined && image.repoTags.length > 1) {
+        image.repoTags = image.repoTags.filter((t) => t !== tag);
+        this.emit({ type: "image", action: "untag", id: image.id, ref: tag, time: Date.now() });
+        return Promise.resolve([`untagged: ${tag}`]);
+      }
       const used = [...this.containers.values()].some((c) => c.info.imageId === image.id);
       if (used && !opts.force) throw new EngineError("conflict", `conflict: unable to remove repository reference "${ref}" (must force) - a container is using its referenced image`);
       this.images.delete(image.id);
@@ -302,7 +309,10 @@ export class FakeEngine implements Engine {
       const id = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
       const tags = opts.ref !== undefined ? [normalized(opts.ref)] : [];
       for (const other of this.images.values()) other.repoTags = other.repoTags.filter((t) => !tags.includes(t));
-      this.images.set(id, { id, repoTags: tags, repoDigests: [], created: new Date().toISOString(), size: bytes.length, architecture: "amd64", os: "linux", config: imageConfig({}) });
+      const docker: Record<string, unknown> = {};
+      applyChanges(docker, opts.changes ?? [], "import");
+      const config = toImageConfig({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] }, config: docker });
+      this.images.set(id, { id, repoTags: tags, repoDigests: [], created: new Date().toISOString(), size: bytes.length, architecture: "amd64", os: "linux", config });
       return id;
     });
   }
