@@ -11,6 +11,7 @@ import { checkTimeoutMs } from "./timeout.js";
 import { randomBytes } from "node:crypto";
 import { mkdir, stat } from "node:fs/promises";
 import { posix } from "node:path";
+import type { Readable, Writable } from "node:stream";
 import { cleanContainerPath, copyIntoRoot, lstatOrUndefined } from "./copy.js";
 import { copyOutOfRoot } from "./copy-from-chroot.js";
 import { exportRoot } from "./export.js";
@@ -43,12 +44,16 @@ import type {
   AttachSpec,
   Attachment,
   ImageInfo,
+  ImportOptions,
   LogEntry,
   LogOptions,
   MountSpec,
   NetworkInfo,
   NetworkSpec,
   PullOptions,
+  PullProgress,
+  PushOptions,
+  RegistryLogin,
   RemoveContainerOptions,
   VolumeInfo,
 } from "./types.js";
@@ -92,6 +97,15 @@ export interface ImageBackend {
   containerConfig: BuildImages["containerConfig"];
   tag: BuildImages["tag"];
   prune(opts: { all?: boolean; inUse: (imageId: string) => Promise<boolean> }): Promise<{ report: string[]; reclaimed: number }>;
+  /** The docker CLI's image verbs the Engine passes on (image/service.ts). */
+  inspect(ref: string): Promise<object | undefined>;
+  save(refs: string[], out: Writable): Promise<void>;
+  load(input: Readable): Promise<{ messages: string[] }>;
+  push(ref: string, opts?: { onProgress?: (p: PullProgress) => void }): Promise<unknown>;
+  import(input: Readable, opts?: ImportOptions): Promise<string>;
+  checkLogin(server: string | undefined, creds: { username: string; password: string }): Promise<void>;
+  /** Runs fn (a pull or push) with a client's logins first. */
+  withCredentials<T>(lookup: RegistryLogin, fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -133,8 +147,10 @@ export class EmbeddedEngine implements Engine {
 
   // ---- images
 
-  async pullImage(ref: string, opts?: PullOptions): Promise<ImageInfo> {
-    const info = await this.parts.images.pull(ref, opts);
+  async pullImage(ref: string, opts: PullOptions = {}): Promise<ImageInfo> {
+    const { credentials, ...rest } = opts;
+    const pull = (): Promise<ImageInfo> => this.parts.images.pull(ref, rest);
+    const info = await (credentials ? this.parts.images.withCredentials(credentials, pull) : pull());
     this.emit({ type: "image", action: "pull", id: info.id, ref, time: Date.now() });
     return info;
   }
@@ -149,6 +165,37 @@ export class EmbeddedEngine implements Engine {
 
   pruneImages(opts: { all?: boolean } = {}): Promise<{ report: string[]; reclaimed: number }> {
     return this.parts.images.prune({ all: opts.all, inUse: async (imageId) => (await this.parts.runtime.list({ all: true })).some((c) => c.imageId === imageId) });
+  }
+
+  async tagImage(source: string, target: string): Promise<void> {
+    await this.parts.images.tag(source, target);
+    const id = (await this.parts.images.resolveLocal(target))?.info.id ?? source;
+    this.emit({ type: "image", action: "tag", id, ref: target, time: Date.now() });
+  }
+
+  async inspectImageDetails(ref: string): Promise<Record<string, unknown> | undefined> {
+    return (await this.parts.images.inspect(ref)) as Record<string, unknown> | undefined;
+  }
+
+  saveImages(refs: string[], out: NodeJS.WritableStream): Promise<void> {
+    return this.parts.images.save(refs, out as Writable);
+  }
+
+  async loadImages(input: NodeJS.ReadableStream): Promise<string[]> {
+    return (await this.parts.images.load(input as Readable)).messages;
+  }
+
+  async pushImage(ref: string, opts: PushOptions = {}): Promise<void> {
+    const push = (): Promise<unknown> => this.parts.images.push(ref, opts.onProgress ? { onProgress: opts.onProgress } : {});
+    await (opts.credentials ? this.parts.images.withCredentials(opts.credentials, push) : push());
+  }
+
+  importImage(input: NodeJS.ReadableStream, opts: ImportOptions = {}): Promise<string> {
+    return this.parts.images.import(input as Readable, opts);
+  }
+
+  checkRegistryLogin(server: string | undefined, credentials: { username: string; password: string }): Promise<void> {
+    return this.parts.images.checkLogin(server, credentials);
   }
 
   async removeImage(ref: string, opts: { force?: boolean } = {}): Promise<string[]> {

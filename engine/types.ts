@@ -526,8 +526,30 @@ export interface BuildResult {
   warnings: string[];
 }
 
+/** A registry's login for a host ("127.0.0.1:5000", "docker.io"), as a client's config.json gives it; undefined: anonymous. */
+export type RegistryLogin = (host: string) => { username: string; password: string } | undefined;
+
+export interface PushOptions {
+  onProgress?: (p: PullProgress) => void;
+  /** The client's logins (docker's X-Registry-Auth): the daemon serves users whose config.json is not its own. */
+  credentials?: RegistryLogin;
+}
+
+/** docker import's options. */
+export interface ImportOptions {
+  /** The reference to tag the image with. */
+  ref?: string;
+  /** The history comment (docker import -m); default "Imported from -". */
+  message?: string;
+  /** Dockerfile instructions applied to the config (docker import -c: see engine/image/changes.ts). */
+  changes?: string[];
+  platform?: string;
+}
+
 export interface PullOptions {
   platform?: string;
+  /** The client's logins (docker's X-Registry-Auth), before the engine's own. */
+  credentials?: RegistryLogin;
   onProgress?: (p: PullProgress) => void;
   signal?: AbortSignal;
 }
@@ -605,6 +627,20 @@ export interface Engine {
    * `Dockerfile:LINE` and the step, in BuildKit's words.
    */
   buildImage(req: BuildRequest): Promise<BuildResult>;
+  /** docker tag: `target` names the image `source` names. */
+  tagImage(source: string, target: string): Promise<void>;
+  /** docker image inspect: the image in docker's inspect shape (Id, RepoTags, Config ...); undefined when there is none. */
+  inspectImageDetails(ref: string): Promise<Record<string, unknown> | undefined>;
+  /** docker save: the images `refs` name, as one tar in docker save's format, written to `out`. */
+  saveImages(refs: string[], out: NodeJS.WritableStream): Promise<void>;
+  /** docker load: a docker save tar (the embedded engine also takes an OCI layout tar); returns docker's "Loaded image: ..." lines. */
+  loadImages(input: NodeJS.ReadableStream): Promise<string[]>;
+  /** docker push. */
+  pushImage(ref: string, opts?: PushOptions): Promise<void>;
+  /** docker import: a root filesystem tar as a one-layer image; returns its ID. */
+  importImage(input: NodeJS.ReadableStream, opts?: ImportOptions): Promise<string>;
+  /** docker login's check: the registry (docker.io when undefined) takes these credentials, as this engine reaches it; unauthorized when not. */
+  checkRegistryLogin(server: string | undefined, credentials: { username: string; password: string }): Promise<void>;
   /** Removes dangling images (all: every image no container uses); the report is docker's "untagged:"/"deleted:" lines. Optional. */
   pruneImages?(opts?: { all?: boolean }): Promise<{ report: string[]; reclaimed: number }>;
 

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { kindOf } from "../errors.js";
-import { compareApiVersions, connectionOptions, negotiateApiVersion, tlsFromEnv } from "./connection.js";
+import { compareApiVersions, connectionOptions, negotiateApiVersion, tlsFromEnv, untrusted } from "./connection.js";
 import { translateDockerError } from "./errors.js";
 
 describe("DOCKER_HOST and the API version", () => {
@@ -14,6 +14,16 @@ describe("DOCKER_HOST and the API version", () => {
     expect(connectionOptions({ host: "tcp://[::1]:2999", env: {} })).toEqual({ host: "::1", port: 2999, protocol: "http" });
     for (const bad of ["ssh://me@host", "unix://", "npipe:////./pipe/docker"]) expect(kindOf(catching(() => connectionOptions({ host: bad, env: {} })))).toBe("invalid");
     expect((catching(() => connectionOptions({ host: "tcp://h:1", env: { DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: "/nonexistent" } })) as Error).message).toMatch(/\/nonexistent\/ca\.pem/);
+  });
+
+  it("a server certificate the CA does not vouch for names the host and the CA file; other errors are left as they are", () => {
+    const tlsError = Object.assign(new Error("self-signed certificate in certificate chain"), { code: "SELF_SIGNED_CERT_IN_CHAIN" });
+    const e = untrusted(tlsError, { host: "tcp://10.0.0.1:2376", env: { DOCKER_CERT_PATH: "/certs" } });
+    expect(kindOf(e)).toBe("forbidden");
+    expect(e?.message).toBe("docker host tcp://10.0.0.1:2376: its TLS certificate was not trusted by the CA in /certs/ca.pem (--tlscacert, DOCKER_CERT_PATH): self-signed certificate in certificate chain");
+    const other = untrusted(Object.assign(new Error("hostname mismatch"), { code: "ERR_TLS_CERT_ALTNAME_INVALID" }), { host: "tcp://h:2376", tls: { ca: "/c/ca.pem", cert: "/c/cert.pem", key: "/c/key.pem" }, env: {} });
+    expect(other?.message).toMatch(/^docker host tcp:\/\/h:2376: its TLS certificate was not trusted by the CA in \/c\/ca\.pem/);
+    expect(untrusted(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }), { host: "tcp://h:2376", env: {} })).toBeUndefined();
   });
 
   it("the server's version, capped at the newest known, refused below 1.41", () => {

@@ -72,6 +72,30 @@ export function connectionOptions(opts: DockerConnectionOptions = {}): Docker.Do
   throw new EngineError("invalid", `docker host ${JSON.stringify(host)}: only unix:// and tcp:// are supported`);
 }
 
+// Node's codes for a server certificate the given CA does not vouch for (or that names another host).
+const UNTRUSTED_CODES = new Set([
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_SIGNATURE_FAILURE",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_UNTRUSTED",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+]);
+
+/** A TLS verification failure as the user can act on it: which host, that its certificate was not trusted, by which CA file; undefined for any other error. */
+export function untrusted(err: unknown, opts: DockerConnectionOptions): EngineError | undefined {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (typeof code !== "string" || !UNTRUSTED_CODES.has(code)) return undefined;
+  const env = opts.env ?? process.env;
+  const host = opts.host ?? (env.DOCKER_HOST || DEFAULT_DOCKER_HOST);
+  const ca = (opts.tls ?? tlsFromEnv(env))?.ca;
+  return new EngineError("forbidden", `docker host ${host}: its TLS certificate was not trusted${ca ? ` by the CA in ${ca} (--tlscacert, DOCKER_CERT_PATH)` : ""}: ${(err as Error).message}`, { cause: err });
+}
+
 /** -1, 0, 1 as a < b, =, > for "1.41"-style versions. */
 export function compareApiVersions(a: string, b: string): number {
   const pa = a.split(".").map(Number);
@@ -98,6 +122,8 @@ export async function connectDocker(opts: DockerConnectionOptions = {}): Promise
     () =>
       new Promise<{ headers: Record<string, string | string[] | undefined>; resume(): void }>((resolve, reject) => {
         probe.modem.dial({ path: "/_ping", method: "GET", isStream: true, statusCodes: { 200: true, 500: "server error" } }, (err, r) => (err ? reject(err) : resolve(r as never)));
+      }).catch((err: unknown) => {
+        throw untrusted(err, opts) ?? err;
       }),
     "ping",
   );

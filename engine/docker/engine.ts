@@ -37,11 +37,14 @@ import type {
   EngineEvent,
   ExecSpec,
   ImageInfo,
+  ImportOptions,
   LogEntry,
   LogOptions,
   NetworkInfo,
   NetworkSpec,
   PullOptions,
+  PushOptions,
+  RegistryLogin,
   RemoveContainerOptions,
   VolumeInfo,
 } from "../types.js";
@@ -66,6 +69,8 @@ interface DialOptions {
   file?: NodeJS.ReadableStream;
   isStream?: boolean;
   signal?: AbortSignal;
+  /** Sent as X-Registry-Auth (push, as the docker CLI sends its user's login). */
+  authconfig?: Record<string, string>;
 }
 
 // docker-modem turns every status not listed here into an error carrying it (errors.ts translates).
@@ -118,8 +123,8 @@ async function copyOutput(socket: HijackedStream, tty: boolean, stdout: NodeJS.W
   }
 }
 
-/** A pull error's kind: dockerd says these in words inside a 200 stream. */
-function pullError(ref: string, message: string): EngineError {
+/** A pull's (push's, load's) error kind: dockerd says these in words inside a 200 stream. */
+function pullError(ref: string, message: string, what = `pull ${ref}`): EngineError {
   const kind = /not found|manifest unknown|does not exist|repository .* not found/i.test(message)
     ? "not-found"
     : /unauthorized|authentication required|denied/i.test(message)
@@ -127,7 +132,52 @@ function pullError(ref: string, message: string): EngineError {
       : /no matching manifest|platform/i.test(message)
         ? "invalid"
         : "unavailable";
-  return new EngineError(kind, `pull ${ref}: ${message}`);
+  return new EngineError(kind, `${what}: ${message}`);
+}
+
+/** A reference the user gave a verb, parsed; a malformed one is "invalid" naming the verb. */
+function parsedRef(ref: string, verb: string): ReturnType<typeof parseReference> {
+  try {
+    return parseReference(ref);
+  } catch (e) {
+    throw new EngineError("invalid", `${verb} ${ref}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** The registry as dockerd's /auth and X-Registry-Auth name it: Docker Hub by its v1 index URL, as the docker CLI sends it. */
+function registryAddress(domain: string): string {
+  return domain === "docker.io" ? "https://index.docker.io/v1/" : domain;
+}
+
+/**
+ * X-Registry-Auth for a pull or push: the client's login for the registry, as
+ * the docker CLI sends it. Always sent: dockerd 20.10 refuses a push without
+ * the header (it reads an old-style body instead); an empty one is anonymous.
+ */
+function registryAuth(domain: string, credentials: RegistryLogin | undefined): { authconfig: Record<string, string> } {
+  const login = credentials?.(domain);
+  return { authconfig: login ? { username: login.username, password: login.password, serveraddress: registryAddress(domain) } : {} };
+}
+
+interface ProgressMessage {
+  id?: string;
+  status?: string;
+  stream?: string;
+  error?: string;
+  errorDetail?: { message?: string };
+  progressDetail?: { current?: number; total?: number };
+}
+
+/** dockerd's JSON progress stream (push, load, import): its error inside the 200 stream becomes an EngineError of the words' kind. */
+async function* progressMessages(stream: Readable, what: string): AsyncGenerator<ProgressMessage> {
+  try {
+    for await (const msg of jsonLines<ProgressMessage>(stream)) {
+      if (msg.error !== undefined) throw pullError(what, msg.errorDetail?.message ?? msg.error, what);
+      yield msg;
+    }
+  } catch (e) {
+    throw translateDockerError(e, what);
+  }
 }
 
 export class DockerEngine implements Engine {
@@ -167,6 +217,7 @@ export class DockerEngine implements Engine {
           options: { _query: o.query ?? {}, _body: o.body ?? {} },
           ...(o.file ? { file: o.file } : {}),
           isStream: o.isStream ?? false,
+          ...(o.authconfig ? { authconfig: o.authconfig } : {}),
           abortSignal: o.signal,
           statusCodes: { ...OK_STATUSES },
         },
@@ -289,7 +340,7 @@ export class DockerEngine implements Engine {
     const fromImage = `${parsed.domain}/${parsed.path}`;
     const tag = parsed.digest ?? parsed.tag ?? "latest";
     const stream = await docker(
-      () => this.dial<Readable>({ path: "/images/create", method: "POST", query: { fromImage, tag, ...(opts.platform ? { platform: opts.platform } : {}) }, isStream: true, signal: opts.signal }),
+      () => this.dial<Readable>({ path: "/images/create", method: "POST", query: { fromImage, tag, ...(opts.platform ? { platform: opts.platform } : {}) }, isStream: true, signal: opts.signal, ...registryAuth(parsed.domain, opts.credentials) }),
       `pull ${ref}`,
     );
     try {
@@ -329,6 +380,75 @@ export class DockerEngine implements Engine {
   async removeImage(ref: string, opts: { force?: boolean } = {}): Promise<string[]> {
     const res = await docker(() => this.dial<{ Untagged?: string; Deleted?: string }[]>({ path: `/images/${encodeURIComponent(ref)}`, method: "DELETE", query: { force: opts.force ?? false } }), `remove image ${ref}`);
     return res.map((r) => (r.Untagged !== undefined ? `Untagged: ${normalizeRef(r.Untagged, true)}` : `Deleted: ${r.Deleted ?? ""}`));
+  }
+
+  async tagImage(source: string, target: string): Promise<void> {
+    const ref = parsedRef(target, "tag");
+    if (ref.digest !== undefined) throw new EngineError("invalid", `refusing to create a tag with a digest reference: ${target}`);
+    const image = await this.inspectImage(source);
+    if (!image) throw new EngineError("not-found", `No such image: ${source}`);
+    const count = this.mark(image.id, "tag");
+    await docker(() => this.dial({ path: `/images/${encodeURIComponent(image.id)}/tag`, method: "POST", query: { repo: repositoryName(ref), tag: ref.tag ?? "latest" } }), `tag ${source}`);
+    await this.eventCame(image.id, "tag", count);
+  }
+
+  async inspectImageDetails(ref: string): Promise<Record<string, unknown> | undefined> {
+    return dockerOrUndefined(() => this.dial<Record<string, unknown>>({ path: `/images/${encodeURIComponent(ref)}/json`, method: "GET" }));
+  }
+
+  async saveImages(refs: string[], out: NodeJS.WritableStream): Promise<void> {
+    const stream = await docker(() => this.dial<Readable>({ path: "/images/get", method: "GET", query: { names: refs }, isStream: true }), `save ${refs.join(" ")}`);
+    await pipeline(stream, out);
+  }
+
+  async loadImages(input: NodeJS.ReadableStream): Promise<string[]> {
+    const stream = await docker(() => this.dial<Readable>({ path: "/images/load", method: "POST", query: { quiet: true }, file: input, isStream: true }), "load");
+    const lines: string[] = [];
+    for await (const msg of progressMessages(stream, "load")) {
+      if (msg.stream !== undefined) lines.push(...msg.stream.split("\n").filter((l) => l.trim() !== ""));
+    }
+    return lines;
+  }
+
+  async pushImage(ref: string, opts: PushOptions = {}): Promise<void> {
+    const parsed = parsedRef(ref, "push");
+    const stream = await docker(
+      () => this.dial<Readable>({ path: `/images/${encodeURIComponent(`${parsed.domain}/${parsed.path}`)}/push`, method: "POST", query: { tag: parsed.tag ?? "latest" }, isStream: true, ...registryAuth(parsed.domain, opts.credentials) }),
+      `push ${ref}`,
+    );
+    for await (const msg of progressMessages(stream, `push ${ref}`)) {
+      if (msg.status !== undefined) {
+        const p = msg.progressDetail;
+        opts.onProgress?.({ id: msg.id ?? "", status: msg.status, ...(p?.current !== undefined ? { current: p.current } : {}), ...(p?.total !== undefined ? { total: p.total } : {}) });
+      }
+    }
+  }
+
+  async importImage(input: NodeJS.ReadableStream, opts: ImportOptions = {}): Promise<string> {
+    // The changes are checked here first, with the embedded engine's rules and words; dockerd applies them.
+    applyChanges({}, opts.changes ?? [], "import");
+    const query: Record<string, unknown> = { fromSrc: "-" };
+    if (opts.ref !== undefined) {
+      const ref = parsedRef(opts.ref, "import");
+      if (ref.digest !== undefined) throw new EngineError("invalid", `import: ${opts.ref}: an import is tagged, not named by digest`);
+      query.repo = repositoryName(ref);
+      query.tag = ref.tag ?? "latest";
+    }
+    if (opts.message !== undefined) query.message = opts.message;
+    if (opts.platform !== undefined) query.platform = opts.platform;
+    if (opts.changes !== undefined && opts.changes.length > 0) query.changes = opts.changes;
+    const stream = await docker(() => this.dial<Readable>({ path: "/images/create", method: "POST", query, file: input, isStream: true }), "import");
+    let id: string | undefined;
+    for await (const msg of progressMessages(stream, "import")) {
+      if (msg.status !== undefined && /^sha256:[0-9a-f]{64}$/.test(msg.status.trim())) id = msg.status.trim();
+    }
+    if (id === undefined) throw new EngineError("internal", "import: dockerd finished without naming the image it made");
+    return id;
+  }
+
+  async checkRegistryLogin(server: string | undefined, credentials: { username: string; password: string }): Promise<void> {
+    const domain = server === undefined ? "docker.io" : parsedRef(`${server.replace(/^[a-z][a-z0-9+.-]*:\/\//i, "").split("/")[0] ?? ""}/x`, "login").domain;
+    await docker(() => this.dial({ path: "/auth", method: "POST", body: { ...credentials, serveraddress: registryAddress(domain) } }), `login to ${domain}`);
   }
 
   async pruneImages(opts: { all?: boolean } = {}): Promise<{ report: string[]; reclaimed: number }> {

@@ -5,22 +5,12 @@
 import type { Readable } from "node:stream";
 import { hostPlatform, parsePlatform } from "../content/platform.js";
 import type { Digest } from "../content/types.js";
-import { EngineError } from "../types.js";
+import { EngineError, type ImportOptions } from "../types.js";
 import { applyChanges } from "./changes.js";
 import { spoolToStore } from "./ingest.js";
 import type { PullContext } from "./pull.js";
 import { registerImage } from "./register.js";
 import { refKey } from "./store.js";
-
-export interface ImportOptions {
-  /** The reference to tag the image with. */
-  ref?: string;
-  /** History comment (docker import -m); default "Imported from -". */
-  message?: string;
-  /** Dockerfile instructions (docker import -c): see changes.ts. */
-  changes?: string[];
-  platform?: string;
-}
 
 export async function importRootfs(ctx: PullContext, input: Readable, opts: ImportOptions & { tmpDir: string }): Promise<Digest> {
   const tag = opts.ref !== undefined ? refKey(opts.ref) : undefined;

@@ -21,7 +21,7 @@ import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { ensureStateDir } from "../sys/state-dir.js";
 import type { Readable, Writable } from "node:stream";
-import { loadDockerCredentials, type CredentialLookup } from "../content/credentials.js";
+import { loadDockerCredentials, type CredentialLookup, type RegistryCredentials } from "../content/credentials.js";
 import { parseReference } from "../content/reference.js";
 import { RegistryClient, type RegistryClientOptions } from "../content/registry.js";
 import { LocalContentStore } from "../content/store.js";
@@ -29,14 +29,15 @@ import type { ContentStore, Digest } from "../content/types.js";
 import { OverlaySnapshotter } from "../snapshot/overlay.js";
 import type { ChainId, Snapshotter } from "../snapshot/types.js";
 import type { UnpackOptions } from "../snapshot/unpack.js";
-import { EngineError, type ImageInfo, type PullOptions, type PullProgress } from "../types.js";
+import { EngineError, type ImageInfo, type ImportOptions, type PullOptions, type PullProgress } from "../types.js";
 import { loadArchive, saveArchive, type LoadResult } from "./archive.js";
 import { parseImageConfig } from "./config.js";
 import { parseEngineConfig, readEngineConfig, type EngineConfig } from "../config.js";
 import type { LayerDownload } from "./download.js";
 import { applyChanges } from "./changes.js";
 import { commitBuildStep, commitImage, storeDiffLayer, type BuildStepCommit, type CommitRequest, type StoredLayer } from "./commit.js";
-import { importRootfs, type ImportOptions } from "./import.js";
+import { importRootfs } from "./import.js";
+import { checkLogin } from "./login.js";
 import { inspectImage, toImageInfo, type ImageInspect } from "./inspect.js";
 import { FileLock } from "../sys/flock.js";
 import { Leases } from "./leases.js";
@@ -379,6 +380,11 @@ export class ImageService {
     const record = await this.get(id);
     if (!record) return undefined;
     return parseImageConfig(await this.content.readBytes(record.config.digest), id).config ?? {};
+  }
+
+  /** docker login's check, against the registry as this daemon's config reaches it (mirrors, insecure registries). */
+  checkLogin(server: string | undefined, creds: RegistryCredentials): Promise<void> {
+    return checkLogin(server, creds, { hosts: this.config.hosts, ...(this.config.dockerHubUrl ? { dockerHubUrl: this.config.dockerHubUrl } : {}) });
   }
 
   /** docker import: a root filesystem tar as a one-layer image. */

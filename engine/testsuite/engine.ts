@@ -11,7 +11,7 @@
 import { createReadStream } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import tar from "tar-stream";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { kindOf } from "../errors.js";
@@ -436,6 +436,46 @@ export function engineConformance(name: string, makeEngine: () => Promise<Engine
         } finally {
           for (const c of await engine.listContainers({ all: true, labels: { [SUITE_LABEL]: testLabel } })) await engine.removeContainer(c.id, { force: true });
           await engine.removeImage(imageId, { force: true });
+        }
+      });
+
+      it("the docker CLI's image verbs: tag, inspect details, save and load back, import", async () => {
+        const base = await engine.inspectImage("busybox");
+        const ref = `tscompose-conformance/${h.name("tag").toLowerCase()}:v1`;
+        const imported = `tscompose-conformance/${h.name("imported").toLowerCase()}:v1`;
+        let importedId: string | undefined;
+        try {
+          await engine.tagImage("busybox", ref);
+          expect((await engine.inspectImage(ref))?.id).toBe(base?.id);
+          expect((await engine.inspectImageDetails(ref))?.Id).toBe(base?.id);
+          expect(await engine.inspectImageDetails("tscompose-conformance/absent:1")).toBeUndefined();
+          await expectErrorKind(engine.tagImage("tscompose-conformance/absent:1", ref), "not-found");
+
+          // save, untag, load: the tag is back on the same image.
+          const saved: Buffer[] = [];
+          const out = new PassThrough();
+          out.on("data", (c: Buffer) => saved.push(c));
+          await engine.saveImages([ref], out);
+          expect(Buffer.concat(saved).length).toBeGreaterThan(0);
+          await engine.removeImage(ref);
+          expect(await engine.inspectImage(ref)).toBeUndefined();
+          const loaded = await engine.loadImages(Readable.from([Buffer.concat(saved)]));
+          expect(loaded.join("\n")).toContain(ref.replace(/^docker\.io\//, ""));
+          expect((await engine.inspectImage(ref))?.id).toBe(base?.id);
+          await expectErrorKind(engine.saveImages(["tscompose-conformance/absent:1"], new PassThrough()), "not-found");
+
+          // import: a root file system tar as an image, with a -c change in its config.
+          const pack = tar.pack();
+          pack.entry({ name: "hello.txt" }, "imported\n");
+          pack.finalize();
+          importedId = await engine.importImage(pack.pipe(new PassThrough()), { ref: imported, changes: ['CMD ["cat", "/hello.txt"]'] });
+          expect(importedId).toMatch(/^sha256:[0-9a-f]{64}$/);
+          const info = await engine.inspectImage(imported);
+          expect(info?.id).toBe(importedId);
+          expect(info?.config.cmd).toEqual(["cat", "/hello.txt"]);
+        } finally {
+          await engine.removeImage(ref).catch(() => undefined);
+          if (importedId !== undefined) await engine.removeImage(importedId, { force: true }).catch(() => undefined);
         }
       });
 

@@ -8,6 +8,8 @@
 //
 // A test changes what a method does with intercept() (fail a create, count
 // calls in flight) instead of casting a partial stub to Engine.
+import { createHash } from "node:crypto";
+import { buffer } from "node:stream/consumers";
 import { normalizeSignal } from "../runtime/signals.js";
 import { mergeEnv, resolveCommand } from "../runtime/spec.js";
 import { applyChanges } from "../image/changes.js";
@@ -37,11 +39,13 @@ import type {
   ExecSpec,
   ImageConfig,
   ImageInfo,
+  ImportOptions,
   LogEntry,
   LogOptions,
   NetworkInfo,
   NetworkSpec,
   PullOptions,
+  PushOptions,
   RemoveContainerOptions,
   VolumeInfo,
 } from "../types.js";
@@ -230,11 +234,94 @@ export class FakeEngine implements Engine {
     return this.call("removeImage", [ref, opts], () => {
       const image = this.findImage(ref);
       if (!image) throw new EngineError("not-found", `No such image: ${ref}`);
+      // One of several tags: only that tag goes, as docker rmi does.
+      const tag = ref.startsWith("sha256:") ? undefined : normalized(ref);
+      if (tag !== undefined && image.repoTags.length > 1) {
+        image.repoTags = image.repoTags.filter((t) => t !== tag);
+        this.emit({ type: "image", action: "untag", id: image.id, ref: tag, time: Date.now() });
+        return Promise.resolve([`untagged: ${tag}`]);
+      }
       const used = [...this.containers.values()].some((c) => c.info.imageId === image.id);
       if (used && !opts.force) throw new EngineError("conflict", `conflict: unable to remove repository reference "${ref}" (must force) - a container is using its referenced image`);
       this.images.delete(image.id);
       this.emit({ type: "image", action: "delete", id: ref, ref, time: Date.now() });
       return Promise.resolve([...image.repoTags.map((t) => `untagged: ${t}`), `deleted: ${image.id}`]);
+    });
+  }
+
+  tagImage(source: string, target: string): Promise<void> {
+    return this.call("tagImage", [source, target], () => {
+      const image = this.findImage(source);
+      if (!image) throw new EngineError("not-found", `No such image: ${source}`);
+      const name = normalized(target);
+      for (const other of this.images.values()) other.repoTags = other.repoTags.filter((t) => t !== name);
+      image.repoTags.push(name);
+      this.emit({ type: "image", action: "tag", id: image.id, ref: name, time: Date.now() });
+      return Promise.resolve();
+    });
+  }
+
+  inspectImageDetails(ref: string): Promise<Record<string, unknown> | undefined> {
+    return this.call("inspectImageDetails", [ref], () => {
+      const image = this.findImage(ref);
+      return Promise.resolve(image && { Id: image.id, RepoTags: [...image.repoTags], RepoDigests: [...image.repoDigests], Created: image.created, Size: image.size, Architecture: image.architecture, Os: image.os, Config: fromImageConfig(image.config) });
+    });
+  }
+
+  /** The fake's archive is JSON of the images' records: what its own load reads back. */
+  saveImages(refs: string[], out: NodeJS.WritableStream): Promise<void> {
+    return this.call("saveImages", [refs, out], async () => {
+      const images = refs.map((ref) => {
+        const image = this.findImage(ref);
+        if (!image) throw new EngineError("not-found", `reference does not exist: ${ref}`);
+        return image;
+      });
+      await new Promise<void>((resolve, reject) => out.write(JSON.stringify(images), (err) => (err ? reject(err) : resolve())));
+    });
+  }
+
+  loadImages(input: NodeJS.ReadableStream): Promise<string[]> {
+    return this.call("loadImages", [input], async () => {
+      let images: ImageInfo[];
+      try {
+        images = JSON.parse((await buffer(input)).toString("utf8")) as ImageInfo[];
+      } catch (err) {
+        throw new EngineError("invalid", `load: not an archive of the fake engine: ${(err as Error).message}`);
+      }
+      for (const image of images) this.images.set(image.id, structuredClone(image));
+      return images.flatMap((i) => (i.repoTags.length > 0 ? i.repoTags.map((t) => `Loaded image: ${t}`) : [`Loaded image ID: ${i.id}`]));
+    });
+  }
+
+  /** A push lands in the catalogue, the fake's registry: a later pull of the name finds it. */
+  pushImage(ref: string, opts: PushOptions = {}): Promise<void> {
+    return this.call("pushImage", [ref, opts], () => {
+      const image = this.findImage(ref);
+      if (!image) throw new EngineError("not-found", `An image does not exist locally with the tag: ${ref}`);
+      this.catalogue.set(normalized(ref), structuredClone(image));
+      return Promise.resolve();
+    });
+  }
+
+  importImage(input: NodeJS.ReadableStream, opts: ImportOptions = {}): Promise<string> {
+    return this.call("importImage", [input, opts], async () => {
+      const bytes = await buffer(input);
+      const id = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+      const tags = opts.ref !== undefined ? [normalized(opts.ref)] : [];
+      for (const other of this.images.values()) other.repoTags = other.repoTags.filter((t) => !tags.includes(t));
+      const docker: Record<string, unknown> = {};
+      applyChanges(docker, opts.changes ?? [], "import");
+      const config = toImageConfig({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] }, config: docker });
+      this.images.set(id, { id, repoTags: tags, repoDigests: [], created: new Date().toISOString(), size: bytes.length, architecture: "amd64", os: "linux", config });
+      return id;
+    });
+  }
+
+  /** Any login is good but an empty password (the fake has no registry to ask). */
+  checkRegistryLogin(server: string | undefined, credentials: { username: string; password: string }): Promise<void> {
+    return this.call("checkRegistryLogin", [server, credentials], () => {
+      if (credentials.password === "") throw new EngineError("unauthorized", `login to ${server ?? "docker.io"}: unauthorized`);
+      return Promise.resolve();
     });
   }
 

@@ -16,7 +16,8 @@ export async function systemDiskUsage(engine: Engine, objects: ObjectService): P
   const layerSize = new Map<string, number>();
   const activeLayers = new Set<string>();
   for (const image of images) {
-    for (const l of image.layers ?? []) {
+    // An engine that does not list layers (dockerd) counts each image whole, under its own id.
+    for (const l of image.layers ?? [{ chainId: image.id, size: image.unpackedSize ?? image.size }]) {
       layerSize.set(l.chainId, l.size);
       if (usedImages.has(image.id)) activeLayers.add(l.chainId);
     }

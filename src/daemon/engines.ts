@@ -34,6 +34,8 @@ import type {
   NetworkInfo,
   NetworkSpec,
   PullOptions,
+  PushOptions,
+  ImportOptions,
   RemoveContainerOptions,
   VolumeInfo,
 } from "../../engine/types.js";
@@ -236,6 +238,27 @@ export class RoutingEngine implements Engine {
   }
   async buildImage(req: BuildRequest): Promise<BuildResult> {
     return (await this.home()).buildImage(req);
+  }
+  async tagImage(source: string, target: string): Promise<void> {
+    return (await this.home()).tagImage(source, target);
+  }
+  async inspectImageDetails(ref: string): Promise<Record<string, unknown> | undefined> {
+    return (await this.home()).inspectImageDetails(ref);
+  }
+  async saveImages(refs: string[], out: NodeJS.WritableStream): Promise<void> {
+    return (await this.home()).saveImages(refs, out);
+  }
+  async loadImages(input: NodeJS.ReadableStream): Promise<string[]> {
+    return (await this.home()).loadImages(input);
+  }
+  async pushImage(ref: string, opts?: PushOptions): Promise<void> {
+    return (await this.home()).pushImage(ref, opts);
+  }
+  async importImage(input: NodeJS.ReadableStream, opts?: ImportOptions): Promise<string> {
+    return (await this.home()).importImage(input, opts);
+  }
+  async checkRegistryLogin(server: string | undefined, credentials: { username: string; password: string }): Promise<void> {
+    return (await this.home()).checkRegistryLogin(server, credentials);
   }
   async pruneImages(opts?: { all?: boolean }): Promise<{ report: string[]; reclaimed: number }> {
     const engine = await this.home();

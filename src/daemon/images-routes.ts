@@ -1,8 +1,9 @@
 // The image verbs of the docker CLI as daemon routes (wire types: api.ts
 // "--- images"). The daemon is the one process with the image store open:
-// pulls and removals go through the Engine (events, "in use by a container"),
-// the verbs the Engine interface has no word for (tag, save, load, push,
-// import, docker's inspect) through the same image service inside it.
+// every verb goes through the Engine the request chose (--engine, -H), so
+// `tscompose --engine docker -H ... save` is dockerd's save; only `images`
+// reads the embedded store's entries directly (its rows carry more than
+// ImageInfo).
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Transform, Writable, type Readable, type TransformCallback } from "node:stream";
 import type { ImageService } from "../../engine/image/service.js";
@@ -34,36 +35,29 @@ export function imageRoutes(ctx: ImageRoutesContext, r: RouteMaker): Route[] {
   /** The engine the request's image verb goes to: the one the client asked for (--engine, -H), else the daemon's default. */
   const engineOf = (req: IncomingMessage): Promise<Engine> => controller.requestEngine(engineChoiceOf(req));
   /**
-   * The embedded image store, for the verbs the Engine has no word for. On a
-   * dockerd they are dockerd's own (`docker tag`, `save` ... with -H): not
-   * served here yet.
+   * The most a load or import may upload: on the embedded engine, what one
+   * layer may be (its store spools the upload to disk); a dockerd takes the
+   * bytes as they come and keeps its own limits.
    */
-  const storeOf = async (req: IncomingMessage, verb: string): Promise<ImageService> => {
-    const engine = await engineOf(req);
-    const images = ctx.images();
-    if (engine.kind !== "embedded" || !images) throw new EngineError("invalid", `${verb} is not available on the ${engine.kind} engine yet: use \`docker ${verb}\` against that dockerd`);
-    return images;
-  };
+  const uploadLimit = (engine: Engine): number => (engine.kind === "embedded" ? (ctx.images()?.config.layerLimits.maxSize ?? Number.MAX_SAFE_INTEGER) : Number.MAX_SAFE_INTEGER);
   return [
     r("POST", "/images/pull", async (req, res) => {
       const body = checkRequest("ImagePullRequest", await readJsonBody(req));
       const engine = await engineOf(req);
-      const images = engine.kind === "embedded" ? ctx.images() : undefined;
-      // The user's logins reach the embedded engine's registry client; dockerd pulls with its own (docker login on that host).
-      const credentials = images ? await clientCredentials(body.auth, warn) : undefined;
+      // The user's logins go with the pull, to our registry client or to dockerd (as the docker CLI sends them).
+      const credentials = await clientCredentials(body.auth, warn);
       await progressStream(res, async (emit, signal) => {
-        const pull = (): Promise<unknown> => engine.pullImage(body.ref, { ...(body.platform ? { platform: body.platform } : {}), onProgress: (p) => emit(progressMessage(p)), signal });
-        await (credentials && images ? images.withCredentials(credentials, pull) : pull());
+        await engine.pullImage(body.ref, { ...(body.platform ? { platform: body.platform } : {}), onProgress: (p) => emit(progressMessage(p)), signal, ...(credentials ? { credentials } : {}) });
         return pulledName(body.ref);
       });
     }),
     r("POST", "/images/push", async (req, res) => {
-      const images = await storeOf(req, "push");
+      const engine = await engineOf(req);
       const body = checkRequest("ImagePushRequest", await readJsonBody(req));
+      // The user's logins go with the push, to our registry client or to dockerd (as the docker CLI sends them).
       const credentials = await clientCredentials(body.auth, warn);
       await progressStream(res, async (emit) => {
-        const push = (): Promise<unknown> => images.push(body.ref, { onProgress: (p) => emit(progressMessage(p)) });
-        await (credentials ? images.withCredentials(credentials, push) : push());
+        await engine.pushImage(body.ref, { onProgress: (p) => emit(progressMessage(p)), ...(credentials ? { credentials } : {}) });
         return pushedName(body.ref);
       });
     }),
@@ -75,17 +69,16 @@ export function imageRoutes(ctx: ImageRoutesContext, r: RouteMaker): Route[] {
       sendJson(res, 200, rows satisfies ImageRow[]);
     }),
     r("GET", "/images/inspect", async (req, res, _p, q) => {
-      const images = await storeOf(req, "image inspect");
       const ref = requiredQuery(q, "ref");
-      const found = await images.inspect(ref);
+      const found = await (await engineOf(req)).inspectImageDetails(ref);
       // Through the one kind -> status mapping (http.ts), as every other missing object.
       if (!found) throw new EngineError("not-found", `No such image: ${ref}`);
       sendJson(res, 200, found);
     }),
     r("POST", "/images/tag", async (req, res) => {
-      const images = await storeOf(req, "tag");
+      const engine = await engineOf(req);
       const body = checkRequest("ImageTagRequest", await readJsonBody(req));
-      await images.tag(body.source, body.target);
+      await engine.tagImage(body.source, body.target);
       sendJson(res, 200, { ok: true });
     }),
     r("POST", "/images/remove", async (req, res) => {
@@ -99,12 +92,12 @@ export function imageRoutes(ctx: ImageRoutesContext, r: RouteMaker): Route[] {
       sendJson(res, 200, { report, reclaimedBytes: reclaimed } satisfies ImagePruneResult);
     }),
     r("GET", "/images/save", async (req, res, _p, q) => {
-      const images = await storeOf(req, "save");
+      const engine = await engineOf(req);
       const refs = q.getAll("ref");
       if (refs.length === 0) throw new HttpError(400, "save: at least one ?ref= is required");
       const out = new TarResponse(res);
       try {
-        await images.save(refs, out);
+        await engine.saveImages(refs, out);
       } catch (err) {
         // Past the first byte the answer cannot become an error any more: cut it, so the client's tar is not taken as whole.
         if (res.headersSent) res.destroy(err as Error);
@@ -112,19 +105,23 @@ export function imageRoutes(ctx: ImageRoutesContext, r: RouteMaker): Route[] {
       }
     }),
     r("POST", "/images/load", async (req, res) => {
-      const images = await storeOf(req, "load");
-      const { messages } = await boundedUpload(req, images.config.layerLimits.maxSize, (body) => images.load(body));
+      const engine = await engineOf(req);
+      const messages = await boundedUpload(req, uploadLimit(engine), (body) => engine.loadImages(body));
       sendJson(res, 200, { messages } satisfies ImageLoadResult);
     }),
     r("POST", "/images/import", async (req, res, _p, q) => {
-      const images = await storeOf(req, "import");
+      const engine = await engineOf(req);
       const ref = q.get("ref") ?? undefined;
       const message = q.get("message") ?? undefined;
       const platform = q.get("platform") ?? undefined;
-      const id = await boundedUpload(req, images.config.layerLimits.maxSize, (body) => images.import(body, { ...(ref !== undefined ? { ref } : {}), ...(message !== undefined ? { message } : {}), ...(platform !== undefined ? { platform } : {}), changes: q.getAll("change") }));
+      const id = await boundedUpload(req, uploadLimit(engine), (body) => engine.importImage(body, { ...(ref !== undefined ? { ref } : {}), ...(message !== undefined ? { message } : {}), ...(platform !== undefined ? { platform } : {}), changes: q.getAll("change") }));
       sendJson(res, 200, { id } satisfies ImageImportResult);
     }),
-    r("POST", "/auth/login", async (req, res) => sendJson(res, 200, await login(checkRequest("LoginRequest", await readJsonBody(req)), (await storeOf(req, "login")).config))),
+    r("POST", "/auth/login", async (req, res) => {
+      const engine = await engineOf(req);
+      // The registry is asked as the chosen engine reaches it (dockerd's /auth with -H); the login lands in the user's config.json either way.
+      sendJson(res, 200, await login(checkRequest("LoginRequest", await readJsonBody(req)), (server, credentials) => engine.checkRegistryLogin(server, credentials)));
+    }),
     r("POST", "/auth/logout", async (req, res) => sendJson(res, 200, await logout(checkRequest("LogoutRequest", (await readJsonBody(req)) ?? {})))),
     r("GET", "/stacks/:name/images", async (_req, res, [name], q) => {
       const services = q.getAll("service");

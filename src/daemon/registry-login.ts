@@ -1,5 +1,6 @@
 // `login` and `logout` in the daemon: the credentials are checked against the
-// registry with the daemon's registry config (mirrors, insecure registries),
+// registry by the request's engine (the embedded one with the daemon's
+// registry config: mirrors, insecure registries; a dockerd by its /auth),
 // then written to the user's docker config.json ($DOCKER_CONFIG/config.json,
 // else ~/.docker/config.json, from the client's environment) the way the
 // docker CLI writes it: auths["<registry>"] = {"auth": base64("user:password")},
@@ -7,8 +8,7 @@
 import { mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { dockerConfigPath, loadDockerCredentials, type CredentialLookup } from "../../engine/content/credentials.js";
-import { checkLogin, loginServer } from "../../engine/image/login.js";
-import type { EngineConfig } from "../../engine/config.js";
+import { loginServer } from "../../engine/image/login.js";
 import { writeFileAtomic } from "../../engine/sys/atomic-file.js";
 import { EngineError } from "../../engine/errors.js";
 import { kindOf } from "../../model/errors.js";
@@ -43,12 +43,15 @@ async function writeConfig(file: string, config: DockerConfig): Promise<void> {
   await writeFileAtomic(file, `${JSON.stringify(config, null, "\t")}\n`);
 }
 
-export async function login(request: LoginRequest, registry: Pick<EngineConfig, "hosts" | "dockerHubUrl">): Promise<LoginResult> {
+/** Asks the registry (through the request's engine) whether it takes these credentials. */
+export type LoginCheck = (server: string | undefined, credentials: { username: string; password: string }) => Promise<void>;
+
+export async function login(request: LoginRequest, check: LoginCheck): Promise<LoginResult> {
   const file = configFileOf(request.auth);
   // Read first: a config.json that does not parse is refused before the registry is asked.
   const docker = await readConfig(file);
   try {
-    await checkLogin(request.server, { username: request.username, password: request.password }, { hosts: registry.hosts, ...(registry.dockerHubUrl ? { dockerHubUrl: registry.dockerHubUrl } : {}) });
+    await check(request.server, { username: request.username, password: request.password });
   } catch (err) {
     // Refused credentials answer 401, an unreachable registry 503: the kind's status (http.ts).
     throw new EngineError(kindOf(err), `Error response from registry: ${(err as Error).message}`, { cause: err });

@@ -122,7 +122,16 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
   };
   const { controller } = ctx;
   const engine = controller.engine;
-  const objects = new ObjectService(engine);
+  /**
+   * The engine a volume, network or system verb goes to: the one the request
+   * chose (--engine, -H), else every open engine as the RoutingEngine lists
+   * them (a stack's dockerd included) with creates on the default.
+   */
+  const objectsOf = async (req: IncomingMessage): Promise<Objects> => {
+    const asked = engineChoiceOf(req);
+    const on = asked ? await controller.requestEngine(asked) : engine;
+    return { engine: on, objects: new ObjectService(on) };
+  };
   const r = (method: string, path: string, h: Handler): [string, RegExp, Handler] => [
     method,
     new RegExp(`^/${API_VERSION}${path.replace(/:[a-z]+/g, "([^/]+)")}$`),
@@ -171,8 +180,8 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
 
   return [
     ...imageRoutes({ images: ctx.images, controller, warn: (message, fields) => ctx.log.warn(message, fields) }, r),
-    ...objectRoutes(engine, objects, r),
-    r("POST", "/system/prune", async (_req, res, _p, q) => sendJson(res, 200, await systemPrune(controller, objects, { all: queryFlag(q, "all"), volumes: queryFlag(q, "volumes") }))),
+    ...objectRoutes(engine, objectsOf, r),
+    r("POST", "/system/prune", async (req, res, _p, q) => sendJson(res, 200, await systemPrune(controller, await objectsOf(req), { all: queryFlag(q, "all"), volumes: queryFlag(q, "volumes") }))),
     r("GET", "/ping", (_req, res) => Promise.resolve(sendJson(res, 200, { version: ctx.version, pid: process.pid, engine: engine.kind } satisfies PingResponse))),
     r("POST", "/stacks/up", async (req, res) => {
       const body = checkRequest("UpRequest", await readJsonBody(req));
@@ -426,38 +435,49 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
   ];
 }
 
-/** Volumes and networks, as the docker CLI's `volume` and `network` commands use them (src/daemon/objects.ts), and the images the stack's `images` shows. */
-function objectRoutes(engine: Engine, objects: ObjectService, r: (method: string, path: string, h: Handler) => [string, RegExp, Handler]): [string, RegExp, Handler][] {
+interface Objects {
+  engine: Engine;
+  objects: ObjectService;
+}
+
+/** Volumes and networks, as the docker CLI's `volume` and `network` commands use them (src/daemon/objects.ts), on the request's engine; and the images the stack's `images` shows. */
+function objectRoutes(engine: Engine, objectsOf: (req: IncomingMessage) => Promise<Objects>, r: (method: string, path: string, h: Handler) => [string, RegExp, Handler]): [string, RegExp, Handler][] {
   const filters = (q: URLSearchParams): string[] => q.getAll("filter");
+  const on = async (req: IncomingMessage): Promise<ObjectService> => (await objectsOf(req)).objects;
   return [
-    r("GET", "/volumes", async (_req, res, _p, q) => sendJson(res, 200, await objects.volumes(filters(q)))),
-    r("POST", "/volumes", async (req, res) => sendJson(res, 201, await objects.createVolume(checkRequest("VolumeCreateRequest", (await readJsonBody(req)) ?? {})))),
-    r("POST", "/volumes/prune", async (_req, res, _p, q) => sendJson(res, 200, await objects.pruneVolumes(queryFlag(q, "all"), filters(q)))),
-    r("GET", "/volumes/:name", async (_req, res, [name]) => sendJson(res, 200, await objects.volume(name as string))),
-    r("DELETE", "/volumes/:name", async (_req, res, [name], q) => {
-      await objects.removeVolume(name as string, queryFlag(q, "force"));
+    r("GET", "/volumes", async (req, res, _p, q) => sendJson(res, 200, await (await on(req)).volumes(filters(q)))),
+    r("POST", "/volumes", async (req, res) => sendJson(res, 201, await (await on(req)).createVolume(checkRequest("VolumeCreateRequest", (await readJsonBody(req)) ?? {})))),
+    r("POST", "/volumes/prune", async (req, res, _p, q) => sendJson(res, 200, await (await on(req)).pruneVolumes(queryFlag(q, "all"), filters(q)))),
+    r("GET", "/volumes/:name", async (req, res, [name]) => sendJson(res, 200, await (await on(req)).volume(name as string))),
+    r("DELETE", "/volumes/:name", async (req, res, [name], q) => {
+      await (await on(req)).removeVolume(name as string, queryFlag(q, "force"));
       sendJson(res, 200, { ok: true });
     }),
     r("GET", "/images", async (_req, res) => sendJson(res, 200, await engine.listImages())),
-    r("GET", "/system/df", async (_req, res) => sendJson(res, 200, await systemDiskUsage(engine, objects))),
-    r("GET", "/networks", async (_req, res, _p, q) => sendJson(res, 200, await objects.networks(filters(q)))),
-    r("POST", "/networks", async (req, res) => sendJson(res, 201, await objects.createNetwork(checkRequest("NetworkCreateRequest", await readJsonBody(req))))),
-    r("POST", "/networks/prune", async (_req, res, _p, q) => sendJson(res, 200, await objects.pruneNetworks(filters(q)))),
+    r("GET", "/system/df", async (req, res) => {
+      const { engine: chosen, objects } = await objectsOf(req);
+      sendJson(res, 200, await systemDiskUsage(chosen, objects));
+    }),
+    r("GET", "/networks", async (req, res, _p, q) => sendJson(res, 200, await (await on(req)).networks(filters(q)))),
+    r("POST", "/networks", async (req, res) => sendJson(res, 201, await (await on(req)).createNetwork(checkRequest("NetworkCreateRequest", await readJsonBody(req))))),
+    r("POST", "/networks/prune", async (req, res, _p, q) => sendJson(res, 200, await (await on(req)).pruneNetworks(filters(q)))),
     r("POST", "/networks/:name/connect", async (req, res, [name]) => {
       const body = checkRequest("NetworkConnectRequest", await readJsonBody(req));
-      await engine.connectNetwork(name as string, body.container, { ...(body.aliases ? { aliases: body.aliases } : {}), ...(body.ipv4Address !== undefined ? { ipv4Address: body.ipv4Address } : {}) });
+      const { engine: chosen } = await objectsOf(req);
+      await chosen.connectNetwork(name as string, body.container, { ...(body.aliases ? { aliases: body.aliases } : {}), ...(body.ipv4Address !== undefined ? { ipv4Address: body.ipv4Address } : {}) });
       sendJson(res, 200, { ok: true });
     }),
     r("POST", "/networks/:name/disconnect", async (req, res, [name]) => {
       const body = checkRequest("NetworkDisconnectRequest", await readJsonBody(req));
-      await engine.disconnectNetwork(name as string, body.container).catch((err: unknown) => {
+      const { engine: chosen } = await objectsOf(req);
+      await chosen.disconnectNetwork(name as string, body.container).catch((err: unknown) => {
         if (!(body.force && kindOf(err) === "not-found")) throw err;
       });
       sendJson(res, 200, { ok: true });
     }),
-    r("GET", "/networks/:name", async (_req, res, [name]) => sendJson(res, 200, await objects.network(name as string))),
-    r("DELETE", "/networks/:name", async (_req, res, [name]) => {
-      await objects.removeNetwork(name as string);
+    r("GET", "/networks/:name", async (req, res, [name]) => sendJson(res, 200, await (await on(req)).network(name as string))),
+    r("DELETE", "/networks/:name", async (req, res, [name]) => {
+      await (await on(req)).removeNetwork(name as string);
       sendJson(res, 200, { ok: true });
     }),
   ];

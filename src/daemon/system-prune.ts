@@ -4,12 +4,13 @@
 // restarting container, and what it uses, always stays.
 import type { SystemPruneResult } from "./api.js";
 import type { StackController } from "./controller.js";
+import type { Engine } from "../../engine/types.js";
 import type { ObjectService } from "./objects.js";
 
 const STOPPED = new Set(["created", "exited", "dead"]);
 
-export async function systemPrune(controller: StackController, objects: ObjectService, opts: { all: boolean; volumes: boolean }): Promise<SystemPruneResult> {
-  const { engine } = controller;
+/** On `engine`: the request's (--engine, -H), else the controller's, which spans every open engine. */
+export async function systemPrune(controller: StackController, { engine, objects }: { engine: Engine; objects: ObjectService }, opts: { all: boolean; volumes: boolean }): Promise<SystemPruneResult> {
   const result: SystemPruneResult = { containers: [], networks: [], volumes: [], images: [], reclaimedBytes: 0 };
   const written = (await engine.containerSizes?.()) ?? {};
   for (const c of await engine.listContainers({ all: true })) {

@@ -29,6 +29,8 @@ import type {
   PullOptions,
   RemoveContainerOptions,
   VolumeInfo,
+  PushOptions,
+  ImportOptions,
 } from "../../../engine/types.js";
 
 /** What the wrapper tells the supervisor (supervise.ts). */
@@ -102,6 +104,34 @@ export class StopAnnouncingEngine implements Engine {
 
   removeImage(ref: string, opts?: { force?: boolean }): Promise<string[]> {
     return this.inner.removeImage(ref, opts);
+  }
+
+  tagImage(source: string, target: string): Promise<void> {
+    return this.inner.tagImage(source, target);
+  }
+
+  inspectImageDetails(ref: string): Promise<Record<string, unknown> | undefined> {
+    return this.inner.inspectImageDetails(ref);
+  }
+
+  saveImages(refs: string[], out: NodeJS.WritableStream): Promise<void> {
+    return this.inner.saveImages(refs, out);
+  }
+
+  loadImages(input: NodeJS.ReadableStream): Promise<string[]> {
+    return this.inner.loadImages(input);
+  }
+
+  pushImage(ref: string, opts?: PushOptions): Promise<void> {
+    return this.inner.pushImage(ref, opts);
+  }
+
+  importImage(input: NodeJS.ReadableStream, opts?: ImportOptions): Promise<string> {
+    return this.inner.importImage(input, opts);
+  }
+
+  checkRegistryLogin(server: string | undefined, credentials: { username: string; password: string }): Promise<void> {
+    return this.inner.checkRegistryLogin(server, credentials);
   }
 
   createContainer(spec: ContainerSpec): Promise<ContainerInfo> {
