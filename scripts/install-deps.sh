@@ -25,6 +25,24 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# The .debs the awesome-compose python samples' wheels are repacked from
+# (the WHEELS table of test/fixtures/python.ts): fetched here, not by the
+# tests, which may reach nothing but loopback and their own namespaces.
+TEST_DEBS_DIR="${TSCOMPOSE_TEST_DEBS:-/var/cache/tscompose-test/debs}"
+mapfile -t wheel_debs < <(grep -oP '\{ deb: "\K[^"]+' test/fixtures/python.ts)
+missing_debs=()
+for p in "${wheel_debs[@]}"; do
+  compgen -G "$TEST_DEBS_DIR/${p}_*.deb" >/dev/null || missing_debs+=("$p")
+done
+if ((${#missing_debs[@]})); then
+  echo "fetching test .debs: ${missing_debs[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO mkdir -p "$TEST_DEBS_DIR"
+  # A fresh machine may have no package lists yet: update once, then retry.
+  (cd "$TEST_DEBS_DIR" && $SUDO apt-get download -qq "${missing_debs[@]}") 2>/dev/null ||
+    { $SUDO apt-get update -qq && (cd "$TEST_DEBS_DIR" && $SUDO apt-get download -qq "${missing_debs[@]}"); }
+fi
+
 # The lockfile lists every platform's optional packages (rollup's native
 # builds), so `npm install` here leaves it as committed and `npm ci` works.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
