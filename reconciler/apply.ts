@@ -61,6 +61,7 @@ export interface ApplyResult {
 export function targetOf(a: Action): string {
   switch (a.kind) {
     case "pull":
+    case "remove-image":
       return a.image;
     case "create-network":
     case "remove-network":
@@ -122,9 +123,9 @@ export async function apply(plan: Plan, opts: ApplyOptions): Promise<ApplyResult
     const name = displayNameOf(a, opts.stack);
     emit({ type: "action", id: a.id, kind: a.kind, target, name, status: "started" });
     try {
-      await execute(a, opts, created);
+      const note = await execute(a, opts, created);
       status.set(a.id, "done");
-      emit({ type: "action", id: a.id, kind: a.kind, target, name, status: "done" });
+      emit({ type: "action", id: a.id, kind: a.kind, target, name, status: "done", ...(note !== undefined ? { message: note } : {}) });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       status.set(a.id, "failed");
@@ -174,7 +175,8 @@ export async function apply(plan: Plan, opts: ApplyOptions): Promise<ApplyResult
   return { ok: failed.length === 0, failed, created };
 }
 
-async function execute(a: Action, opts: ApplyOptions, created: Map<string, string>): Promise<void> {
+/** Runs one action; what it returns is a note on a success that did less than asked (an image kept because it is in use). */
+async function execute(a: Action, opts: ApplyOptions, created: Map<string, string>): Promise<string | undefined> {
   const { engine, stack } = opts;
   const svcOf = (name: string): ServiceSpec => {
     const s = stack.services[name];
@@ -265,10 +267,27 @@ async function execute(a: Action, opts: ApplyOptions, created: Map<string, strin
       if (name !== undefined && (await engine.inspectVolume(name))) await engine.removeVolume(name);
       return;
     }
+    case "remove-image":
+      return removeImageUnlessUsed(engine, a.image);
     case "wait":
       await waitFor(a, opts);
       return;
   }
+}
+
+/**
+ * down --rmi: an image goes unless a container (another stack's, a service
+ * left up) still uses it, which compose reports as "Resource is still in use";
+ * checked here rather than left to the engine's conflict, as an engine only
+ * untags an image that has other tags even while it is in use.
+ */
+async function removeImageUnlessUsed(engine: Engine, image: string): Promise<string | undefined> {
+  const info = await engine.inspectImage(image);
+  if (!info) return undefined;
+  const user = (await engine.listContainers({ all: true })).find((c) => c.imageId === info.id);
+  if (user) return `Resource is still in use (container ${user.name})`;
+  await engine.removeImage(image).catch(goneIsFine);
+  return undefined;
 }
 
 /** For stop and remove: a container that no longer exists needs neither, whichever layer said so. */

@@ -27,6 +27,8 @@ function summary(actions: Action[]): string[] {
           return `remove-network ${a.network}`;
         case "remove-volume":
           return `remove-volume ${a.volume}`;
+        case "remove-image":
+          return `remove-image ${a.image}`;
         default:
           return `${a.kind} ${a.name}`;
       }
@@ -438,6 +440,22 @@ describe("planDown", () => {
     const withV = summary(planDown(s, obs, { removeVolumes: true }).actions);
     expect(withV).toContain("remove-volume data");
     expect(withV).not.toContain("remove-volume shared");
+  });
+
+  it("down --rmi local removes the images built under the default name, --rmi all every service's image once, after the containers", () => {
+    const built = service("api", { image: undefined, build: { context: "/srv/app/api", dockerfile: undefined, args: {}, target: undefined } });
+    const tagged = service("worker", { image: "example.org/worker:1", build: { context: "/srv/app/worker", dockerfile: undefined, args: {}, target: undefined } });
+    const s = stackOf([built, tagged, service("a"), service("b")]);
+    const obs = observed({ containers: [container("api", 1), container("a", 1)] });
+    const images = (removeImages?: "local" | "all") => summary(planDown(s, obs, removeImages ? { removeImages } : {}).actions).filter((x) => x.startsWith("remove-image"));
+    expect(images()).toEqual([]);
+    expect(images("local")).toEqual(["remove-image app-api"]);
+    expect(images("all")).toEqual(["remove-image app-api", "remove-image busybox", "remove-image example.org/worker:1"]);
+    const plan = planDown(s, obs, { removeImages: "all" });
+    const removes = plan.actions.filter((x) => x.kind === "remove").map((x) => x.id);
+    expect(removes).toHaveLength(2);
+    for (const x of plan.actions.filter((y) => y.kind === "remove-image")) expect(x.after).toEqual(removes);
+    expect(planDown(s, obs, { removeImages: "all", stopOnly: true }).actions.some((x) => x.kind === "remove-image")).toBe(false);
   });
 
   it("after down, nothing of the stack is left", () => {

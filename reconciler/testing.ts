@@ -210,6 +210,9 @@ export function simulate(stack: StackSpec, before: ObservedStack, plan: Plan): O
         if (a.anonymous) state.handedOver = state.handedOver?.filter((h) => h.name !== a.volume);
         else state.volumes = state.volumes.filter((n) => n !== stack.volumes[a.volume]!.name);
         break;
+      case "remove-image":
+        state.images = state.images.filter((i) => i !== a.image);
+        break;
       case "wait":
         break;
     }

@@ -432,6 +432,7 @@ export function buildProgram(version: string): Command {
     .description("Stop and remove containers, networks (and with -v, volumes)")
     .option("-v, --volumes", "remove named volumes declared in the stack file and anonymous volumes")
     .option("--remove-orphans", "remove containers for services not defined in the stack file")
+    .addOption(new Option("--rmi <type>", 'remove images used by services: "local" the ones built without a custom tag (image:), "all" every one').choices(["local", "all"]))
     .option("-t, --timeout <seconds>", "shutdown timeout in seconds", secondsFlag)
     .option("--dry-run", DRY_RUN_HELP)
     .action(async (opts: Record<string, unknown>) => {

@@ -309,7 +309,9 @@ export class StackController {
       let spec = loaded ?? this.stacks.get(name)?.spec ?? emptyStack(name);
       // Without loadable files, what carries the project's labels is the project's (compose's rule).
       if (!loaded) spec = withLabelledResources(spec, await engine.listNetworks(), await engine.listVolumes());
-      const downOptions = { removeVolumes: req.options.removeVolumes, removeOrphans: req.options.removeOrphans, services: req.options.services };
+      const downOptions = { removeVolumes: req.options.removeVolumes, removeOrphans: req.options.removeOrphans, removeImages: req.options.removeImages, services: req.options.services };
+      // Images are known by the services that name them: a project found only by its labels has none.
+      if (req.options.removeImages && Object.keys(spec.services).length === 0) emit({ type: "warning", message: `--rmi: project "${name}" has no stack file here and the daemon has no record of its services, so no image is removed` });
       if (req.options.dryRun) return previewPlan(spec, planDown(spec, await this.observeOn(engine, spec), downOptions), emit);
       // No job may start once down has looked at what runs; down removes the running ones.
       if (!req.options.services) this.jobs?.stop(name);
