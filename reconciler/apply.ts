@@ -8,6 +8,7 @@
 import { kindOf } from "../model/errors.js";
 import type { ErrorKind } from "../model/errors.js";
 import type { BuildProgress, ContainerInfo, Engine, PullProgress } from "../engine/types.js";
+import { normalizedName, parseReference } from "../engine/content/reference.js";
 import { buildRequestOf, type BuildFlags } from "./build-request.js";
 import { containerNameFor, containerSpecFor } from "./container-spec.js";
 import { startWithHooks, stopWithHooks } from "./hooks.js";
@@ -277,17 +278,29 @@ async function execute(a: Action, opts: ApplyOptions, created: Map<string, strin
 
 /**
  * down --rmi: an image goes unless a container (another stack's, a service
- * left up) still uses it, which compose reports as "Resource is still in use";
- * checked here rather than left to the engine's conflict, as an engine only
- * untags an image that has other tags even while it is in use.
+ * left up) still uses it by that name, or uses it at all while the name is
+ * its last one, which compose reports as "Resource is still in use". Checked
+ * here rather than left to the engine's conflict: an engine untags an image
+ * that has other tags even while a container was made by that name.
  */
 async function removeImageUnlessUsed(engine: Engine, image: string): Promise<string | undefined> {
   const info = await engine.inspectImage(image);
   if (!info) return undefined;
-  const user = (await engine.listContainers({ all: true })).find((c) => c.imageId === info.id);
+  const key = sameRef(image);
+  const lastName = info.repoTags.filter((t) => sameRef(t) !== key).length === 0;
+  const user = (await engine.listContainers({ all: true })).find((c) => c.imageId === info.id && (lastName || sameRef(c.image) === key));
   if (user) return `Resource is still in use (container ${user.name})`;
   await engine.removeImage(image).catch(goneIsFine);
   return undefined;
+}
+
+/** A reference's one spelling ("busybox" and "docker.io/library/busybox:latest" are the same); an ID or a name that does not parse stays as it is. */
+function sameRef(ref: string): string {
+  try {
+    return normalizedName(parseReference(ref));
+  } catch {
+    return ref;
+  }
 }
 
 /** For stop and remove: a container that no longer exists needs neither, whichever layer said so. */

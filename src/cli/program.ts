@@ -267,7 +267,7 @@ function addImageCommands(program: Command): void {
   imp(image.command("import"));
   inspect(image.command("inspect"));
   prune(image.command("prune"));
-  for (const cmd of image.commands) cmd.exitOverride().showHelpAfterError();
+  for (const cmd of image.commands) cmd.exitOverride();
   image.exitOverride();
 
   program
@@ -309,7 +309,6 @@ export function buildProgram(version: string): Command {
     .option("--tlscacert <file>", "trust certs signed only by this CA (default $DOCKER_CERT_PATH/ca.pem, else ~/.docker/ca.pem)")
     .option("--tlscert <file>", "TLS certificate file (default $DOCKER_CERT_PATH/cert.pem, else ~/.docker/cert.pem)")
     .option("--tlskey <file>", "TLS key file (default $DOCKER_CERT_PATH/key.pem, else ~/.docker/key.pem)")
-    .showHelpAfterError()
     .exitOverride();
 
   program
@@ -574,6 +573,19 @@ export function buildProgram(version: string): Command {
       throw new CliError(`--dry-run is not supported by "${actionCommand.name()}"`);
     }
   });
-  for (const cmd of program.commands) cmd.exitOverride().showHelpAfterError();
+  for (const cmd of program.commands) cmd.exitOverride();
+  usageErrorsAsDocker(program, "tscompose");
   return program;
+}
+
+/**
+ * Usage errors as the docker CLI words them: `unknown flag: --rmix` and where
+ * to read the usage, exit 1, nothing run. Commander's own printed the whole
+ * help after its message, which buried the one line that said what was wrong.
+ */
+function usageErrorsAsDocker(cmd: Command, path: string): void {
+  cmd.showHelpAfterError(`See '${path} --help'.`).configureOutput({
+    outputError: (message, write) => write(message.replace(/^error: unknown option '([^']*)'/, "unknown flag: $1").replace(/^error: /, "")),
+  });
+  for (const sub of cmd.commands) usageErrorsAsDocker(sub, `${path} ${sub.name()}`);
 }
