@@ -168,6 +168,7 @@ export const runRequestSchema = {
     useAliases: bool,
     labels: stringMap,
     pull: pullPolicy,
+    build: bool,
   },
 } as const;
 

@@ -535,6 +535,8 @@ export interface RunRequest {
   useAliases?: boolean;
   labels?: Record<string, string>;
   pull?: "always" | "missing" | "never";
+  /** run --build: build the service's image (it has build:) even when it exists; without it, only a missing one is built. */
+  build?: boolean;
 }
 
 /**
