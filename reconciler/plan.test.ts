@@ -3,7 +3,7 @@ import type { StackSpec } from "../model/stack.js";
 import type { ObservedStack } from "./observed.js";
 import { planDown, planUp, topological } from "./plan.js";
 import type { Action, UpOptions } from "./plan.js";
-import { container, observed, service, simulate, stackOf } from "./testing.js";
+import { attachment, container, observed, service, simulate, stackOf } from "./testing.js";
 
 /** Compact, order-free description of a plan: "kind target" strings. */
 function summary(actions: Action[]): string[] {
@@ -328,7 +328,7 @@ describe("planUp", () => {
   });
 
   it("a service that asks for no address is created after those that ask for a static one on its network (pihole's sample), never into a cycle", () => {
-    const att = (ipv4Address?: string) => ({ default: { aliases: [], ipv4Address, ipv6Address: undefined, priority: 0, macAddress: undefined, gwPriority: 0 } });
+    const att = (ipv4Address?: string) => ({ default: attachment({ ipv4Address }) });
     const stack = stackOf([service("pihole", { networks: att() }), service("cloudflared", { networks: att("172.20.0.2") }), service("other", { networks: att("172.20.0.3") })]);
     const byId = new Map(planUp(stack, observed()).actions.map((a) => [a.id, a]));
     expect(byId.get("create:pihole:1")!.after).toEqual(expect.arrayContaining(["create:cloudflared:1", "create:other:1"]));
