@@ -1,5 +1,6 @@
 import { CommanderError, type Command } from "commander";
 import { describe, expect, it } from "vitest";
+import { CliError } from "./errors.js";
 import { buildProgram, projectOptions } from "./program.js";
 import type { ProjectOptions } from "../stack/load.js";
 
@@ -88,5 +89,34 @@ describe("an unknown flag on any command", () => {
 
   it("covers the commands users type most (the list above is not empty by accident)", () => {
     for (const c of ["up", "down", "ps", "logs", "run", "exec", "image ls", "network ls", "jobs logs"]) expect(all.map((p) => p.join(" "))).toContain(c);
+  });
+});
+
+describe("compose flags not implemented yet", () => {
+  it.each([
+    ["up --timestamps", ["up", "--timestamps"]],
+    ["up --timeout", ["up", "-t", "3"]],
+    ["run --volume", ["run", "-v", "/x:/y", "web"]],
+    ["build --push", ["build", "--push"]],
+    ["restart --no-deps", ["restart", "--no-deps"]],
+    ["ls --filter", ["ls", "--filter", "name=x"]],
+  ])("%s: refused by name before the action runs, exit 1", async (named, argv) => {
+    const program = buildProgram("0.0.0-test");
+    let ran = false;
+    program.hook("preAction", () => {
+      ran = true;
+    });
+    const failure = await program.parseAsync(argv, { from: "user" }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(failure).toBeInstanceOf(CliError);
+    expect((failure as CliError).exitCode).toBe(1);
+    expect((failure as CliError).message).toBe(`${named}: not supported yet (see docs/compat.md)`);
+    expect(ran).toBe(false);
+  });
+
+  it("stays out of --help", () => {
+    expect(buildProgram("0.0.0-test").commands.find((c) => c.name() === "up")!.helpInformation()).not.toContain("--timestamps");
   });
 });

@@ -7,6 +7,7 @@ import { registerObjectCommands } from "./commands-objects.js";
 import type { EngineChoice } from "../daemon/api.js";
 import { ENGINE_KINDS, engineChoiceFrom, type EngineFlags } from "./engine-flags.js";
 import { CliError } from "./errors.js";
+import { declareNotYet, refuseNotYet } from "./not-yet.js";
 import { useEngineChoice } from "./project-name.js";
 import { boolFlag, indexFlag, secondsFlag, tailFlag, timestampFlag } from "./flag-values.js";
 
@@ -365,9 +366,17 @@ export function buildProgram(version: string): Command {
     .option("--exit-code-from <service>", "return the exit code of the selected service container (implies --abort-on-container-exit)")
     .option("--no-color", "produce monochrome output")
     .option("--watch", "watch the stack files and converge on every change")
+    .option("--no-start", "don't start the services after creating them (as create)")
     .option("--dry-run", DRY_RUN_HELP)
     .action(async (services: string[], opts: Record<string, unknown>) => {
       opts.dryRun = dryRun(program, opts);
+      if (opts.start === false) {
+        const clash = (["wait", "watch", "abortOnContainerExit", "exitCodeFrom"] as const).find((k) => opts[k] !== undefined && opts[k] !== false);
+        if (clash) throw new CliError(`--no-start and --${clash.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} cannot be combined`);
+        const { runCreate } = await import("./up.js");
+        process.exitCode = await runCreate(projectOptions(program), services, opts);
+        return;
+      }
       if (opts.dryRun && opts.watch) throw new CliError("--dry-run and --watch cannot be combined");
       if (opts.watch && !opts.detach) {
         // Attached watch mode, as `docker compose up --watch`: converge, then follow the files.
@@ -448,6 +457,7 @@ export function buildProgram(version: string): Command {
     .option("--services", "display services")
     .option("--format <format>", 'output format: "table", "json", or a Go template ({{.Name}}, {{json .}})', "table")
     .option("--status <status>", "filter by status (repeatable)", collect, [])
+    .option("--filter <key=value>", "filter by a property: status=STATE (repeatable)", collect, [])
     .action(async (services: string[], opts: Record<string, unknown>) => {
       const { runPs } = await import("./ps.js");
       process.exitCode = await runPs(projectOptions(program), services, opts);
@@ -564,9 +574,11 @@ export function buildProgram(version: string): Command {
       else process.stdout.write(`tscompose version ${version}\n`);
     });
 
+  declareNotYet(program);
   addProjectFlags(program);
   program.hook("preAction", (_root, actionCommand) => {
     actionCommands.set(program, actionCommand);
+    refuseNotYet(actionCommand);
     useEngineChoice(engineChoiceOfProgram(program));
     // As compose: --dry-run goes before the command too; a command that cannot plan without acting refuses it.
     if (program.opts<{ dryRun?: boolean }>().dryRun && !actionCommand.options.some((o) => o.long === "--dry-run")) {
