@@ -300,6 +300,8 @@ export class StackController {
       const swarmTarget = this.swarmTargetOf(name, asked);
       if (swarmTarget) {
         if (req.options.dryRun || req.options.services) throw new EngineError("invalid", `${req.options.dryRun ? "--dry-run" : "down SERVICE"} is not supported on the swarm engine: down removes the whole stack`);
+        // The images are on every node the tasks ran on, out of this daemon's reach.
+        if (req.options.removeImages) throw new EngineError("invalid", "--rmi is not supported on the swarm engine: the images are on the nodes");
         this.stacks.delete(name);
         await this.swarm.down(name, swarmTarget, emit);
         return true;
