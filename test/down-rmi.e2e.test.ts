@@ -61,6 +61,10 @@ describe.skipIf(missing("root", isRoot))("down --rmi", () => {
 
   it("local removes the image built under the default name and keeps busybox", () => {
     expect(images()).toEqual(["busybox:latest", `${mine}-app:latest`]);
+    const dry = ok(mine, ["down", "--dry-run", "--rmi", "local"]);
+    expect(dry).toMatch(new RegExp(`DRY-RUN MODE - +Image ${mine}-app\\s+Removed`));
+    expect(images()).toEqual(["busybox:latest", `${mine}-app:latest`]);
+    expect(containers(mine)).toHaveLength(2);
     const down = ok(mine, ["down", "--rmi", "local", "-t", "0"]);
     expect(down).toMatch(new RegExp(`Image ${mine}-app\\s+Removed`));
     expect(down).not.toMatch(/Image busybox/);
