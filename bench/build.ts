@@ -8,7 +8,7 @@
 // round; medians and ratios are printed. docker's figures include its CLI
 // sending the context (that is what `docker build` costs a user).
 // Run: npm run build:dev && node dist-dev/bench/build.js (ROUNDS=5 by default).
-import { cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,7 +16,8 @@ import { pushTestImage } from "../test/fixtures/push.js";
 import { startRegistry, type TestRegistry } from "../test/fixtures/registry.js";
 import { engineWorld, type EngineWorld } from "../test/support/engine.js";
 import { loadLayout, startBenchDockerd, type BenchDockerd } from "./dockerd.js";
-import { report, type Sample } from "./harness.js";
+import { report, timeAsync, type Sample } from "./harness.js";
+import { tearDownBench } from "./teardown.js";
 
 const rounds = Number(process.env.ROUNDS ?? 5);
 
@@ -30,12 +31,6 @@ RUN cat src/* | wc -l > /srv/lines && ls -l blob.bin
 LABEL org.example.bench=build
 CMD ["cat", "/srv/lines"]
 `;
-
-async function time(fn: () => Promise<unknown>): Promise<number> {
-  const start = process.hrtime.bigint();
-  await fn();
-  return Number(process.hrtime.bigint() - start) / 1e6;
-}
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error("the build bench needs root (runc, overlay mounts, dockerd)");
@@ -55,7 +50,7 @@ async function main(): Promise<void> {
     world = await engineWorld({ mirror: registry.url, poolOctet: 217 });
     const engine = world.engine;
     await engine.pullImage("busybox");
-    const ours = (noCache: boolean) => async () => time(() => engine.buildImage({ contextDir: ctx, tags: ["bench/build:latest"], noCache, network: "none" }));
+    const ours = (noCache: boolean) => async () => timeAsync(() => engine.buildImage({ contextDir: ctx, tags: ["bench/build:latest"], noCache, network: "none" }));
     const cold: { name: string; run: () => Promise<number> }[] = [{ name: "tscompose buildImage --no-cache", run: ours(true) }];
     const cached: { name: string; run: () => Promise<number> }[] = [{ name: "tscompose buildImage (cached)", run: ours(false) }];
     try {
@@ -64,7 +59,7 @@ async function main(): Promise<void> {
       await cp(pushed.layout.dir, layout, { recursive: true });
       await loadLayout(dockerd, `oci:${layout}:${pushed.layout.tag}`, work);
       const peer = dockerd;
-      const theirs = (noCache: boolean) => async () => time(() => peer.docker(["build", "-q", "--network", "none", ...(noCache ? ["--no-cache"] : []), "-t", "bench/build:latest", ctx], { DOCKER_BUILDKIT: "0" }));
+      const theirs = (noCache: boolean) => async () => timeAsync(() => peer.docker(["build", "-q", "--network", "none", ...(noCache ? ["--no-cache"] : []), "-t", "bench/build:latest", ctx], { DOCKER_BUILDKIT: "0" }));
       cold.push({ name: "docker build --no-cache (classic)", run: theirs(true) });
       cached.push({ name: "docker build (classic, cached)", run: theirs(false) });
     } catch (err) {
@@ -80,14 +75,7 @@ async function main(): Promise<void> {
       report(`${title} of a 9-step Dockerfile, 200 files + 4 MB of context (${rounds} rounds)`, samples, contenders.length > 1 ? contenders[1]!.name : contenders[0]!.name);
     }
   } finally {
-    await dockerd?.stop().catch((e: unknown) => console.error(`stopping dockerd: ${String(e)}`));
-    if (world) {
-      await world.cleanup().catch((e: unknown) => console.error(`engine cleanup: ${String(e)}`));
-      const left = await world.leaks();
-      if (left.length > 0) console.error(`left behind:\n  ${left.join("\n  ")}`);
-    }
-    await registry?.stop();
-    await rm(work, { recursive: true, force: true });
+    await tearDownBench({ dockerd, world, registry, work });
   }
 }
 

@@ -7,24 +7,19 @@
 // alternate round by round; medians and the ratio are printed. Needs root
 // and dockerd; without a dockerd only our figures are printed, saying so.
 // Run: npm run build:dev && node dist-dev/bench/commit.js (ROUNDS=5 by default).
-import { cp, mkdtemp, rm } from "node:fs/promises";
+import { cp, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pushTestImage } from "../test/fixtures/push.js";
 import { startRegistry, type TestRegistry } from "../test/fixtures/registry.js";
 import { engineWorld, execText, type EngineWorld } from "../test/support/engine.js";
 import { loadLayout, startBenchDockerd, type BenchDockerd } from "./dockerd.js";
-import { report, type Sample } from "./harness.js";
+import { report, timeAsync, type Sample } from "./harness.js";
+import { tearDownBench } from "./teardown.js";
 
 const rounds = Number(process.env.ROUNDS ?? 5);
 // 50 files of 1 MiB: odd ones random, even ones base64 text of random bytes (compresses ~1.3:1).
 const WRITE = "mkdir -p /data && i=0; while [ $i -lt 50 ]; do if [ $((i % 2)) = 1 ]; then head -c 1048576 /dev/urandom > /data/f$i; else head -c 786432 /dev/urandom | base64 > /data/f$i; fi; i=$((i + 1)); done; sync; echo done";
-
-async function time(fn: () => Promise<unknown>): Promise<number> {
-  const start = process.hrtime.bigint();
-  await fn();
-  return Number(process.hrtime.bigint() - start) / 1e6;
-}
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error("the commit bench needs root (runc, overlay mounts, dockerd)");
@@ -48,7 +43,7 @@ async function main(): Promise<void> {
         name: "tscompose engine commitContainer",
         run: async () => {
           let id = "";
-          const ms = await time(async () => (id = await engine.commitContainer(ours.id)));
+          const ms = await timeAsync(async () => (id = await engine.commitContainer(ours.id)));
           await engine.removeImage(id, { force: true });
           return ms;
         },
@@ -68,7 +63,7 @@ async function main(): Promise<void> {
         name: "dockerd POST /commit",
         run: async () => {
           let id = "";
-          const ms = await time(async () => (id = ((await peer.api("POST", `/commit?container=${created.Id}`, {})) as { Id: string }).Id));
+          const ms = await timeAsync(async () => (id = ((await peer.api("POST", `/commit?container=${created.Id}`, {})) as { Id: string }).Id));
           await peer.api("DELETE", `/images/${id}?force=1`);
           return ms;
         },
@@ -83,14 +78,7 @@ async function main(): Promise<void> {
     report(`commit of a container with 50 MB of new files (${rounds} rounds, gzip layer into the store)`, samples, contenders.length > 1 ? "dockerd POST /commit" : "tscompose engine commitContainer");
     await engine.removeContainer(ours.id, { force: true });
   } finally {
-    await dockerd?.stop().catch((e: unknown) => console.error(`stopping dockerd: ${String(e)}`));
-    if (world) {
-      await world.cleanup().catch((e: unknown) => console.error(`engine cleanup: ${String(e)}`));
-      const left = await world.leaks();
-      if (left.length > 0) console.error(`left behind:\n  ${left.join("\n  ")}`);
-    }
-    await registry?.stop();
-    await rm(work, { recursive: true, force: true });
+    await tearDownBench({ dockerd, world, registry, work });
   }
 }
 

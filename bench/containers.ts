@@ -14,7 +14,7 @@
 // Usage: npm run build:dev && node dist-dev/bench/containers.js   (ROUNDS=50 by default; root needed)
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { removeTree } from "../engine/cgroups/v1.js";
@@ -29,6 +29,7 @@ import type { EngineWorld } from "../test/support/engine.js";
 import { listProcs, loadLayout, memoryOf, startBenchDockerd } from "./dockerd.js";
 import type { BenchDockerd } from "./dockerd.js";
 import { median, report } from "./harness.js";
+import { tearDownBench } from "./teardown.js";
 import type { Sample } from "./harness.js";
 
 const rounds = Number(process.env.ROUNDS ?? 50);
@@ -186,20 +187,8 @@ async function main(): Promise<void> {
     console.log(`  starting all ${running} one after another: tscompose ${(oursStartAll / 1000).toFixed(2)} s, docker run -d ${(dockerStartAll / 1000).toFixed(2)} s`);
     for (const id of ids) await engine.removeContainer(id, { force: true });
   } finally {
-    await dockerd?.stop().catch((e: unknown) => console.error(`stopping dockerd: ${String(e)}`));
-    if (world) {
-      await world.cleanup().catch((e: unknown) => console.error(`engine cleanup: ${String(e)}`));
-      let left = await world.leaks();
-      // conmon writes the exit file and then exits: give the last ones a moment.
-      for (let i = 0; i < 30 && left.length > 0; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        left = await world.leaks();
-      }
-      if (left.length > 0) console.error(`left behind:\n  ${left.join("\n  ")}`);
-    }
-    await registry?.stop();
+    await tearDownBench({ dockerd, world, registry, work });
     for (const root of cgroupRoots()) await removeTree(join(root, runcCgroup)).catch(() => undefined);
-    await rm(work, { recursive: true, force: true });
   }
 }
 

@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { BuildContext } from "../engine/build/context.js";
 import { FileHashCache } from "../engine/build/file-hash-cache.js";
 import { contextDigest } from "../src/daemon/build-inputs.js";
-import { report, type Sample } from "./harness.js";
+import { report, timeAsync, type Sample } from "./harness.js";
 
 const rounds = Number(process.env.ROUNDS ?? 7);
 const FILES = 5000;
@@ -38,12 +38,6 @@ async function makeContext(dir: string): Promise<number> {
   }
   await writeFile(join(dir, ".dockerignore"), "**/*.log\n!keep.log\n");
   return total;
-}
-
-async function time(run: () => Promise<unknown>): Promise<number> {
-  const start = process.hrtime.bigint();
-  await run();
-  return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
 async function main(): Promise<void> {
@@ -87,7 +81,7 @@ async function main(): Promise<void> {
     for (const c of contenders) await c.run();
     const samples: Sample[] = contenders.map((c) => ({ name: c.name, times: [] }));
     for (let i = 0; i < rounds; i++) {
-      for (const [j, c] of contenders.entries()) (samples[j] as Sample).times.push(await time(c.run));
+      for (const [j, c] of contenders.entries()) (samples[j] as Sample).times.push(await timeAsync(c.run));
     }
     report("walk + hash of a 5,000-file context (warm page cache)", samples, "tar -c . | sha256sum");
   } finally {

@@ -16,6 +16,13 @@ export function timeCommand(cmd: string, args: string[], opts: { cwd?: string; e
   return ms;
 }
 
+/** Milliseconds an async step took. */
+export async function timeAsync(fn: () => Promise<unknown>): Promise<number> {
+  const start = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
 /** Runs each contender `rounds` times, interleaved, after one warm-up each. */
 export function compare(contenders: { name: string; run: () => number }[], rounds: number): Sample[] {
   for (const c of contenders) c.run();

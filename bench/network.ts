@@ -19,7 +19,7 @@
 // Usage: npm run build:dev && node dist-dev/bench/network.js   (ROUNDS=20 COUNT=2000 CONCURRENCY=16; root needed)
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -32,6 +32,7 @@ import type { EngineWorld } from "../test/support/engine.js";
 import { loadLayout, startBenchDockerd } from "./dockerd.js";
 import type { BenchDockerd } from "./dockerd.js";
 import { median, report } from "./harness.js";
+import { tearDownBench } from "./teardown.js";
 import type { Sample } from "./harness.js";
 
 const rounds = Number(process.env.ROUNDS ?? 20);
@@ -196,18 +197,7 @@ async function main(): Promise<void> {
     }
   } finally {
     for (const p of probes) p.close();
-    await dockerd?.stop().catch((e: unknown) => console.error(`stopping dockerd: ${String(e)}`));
-    if (world) {
-      await world.cleanup().catch((e: unknown) => console.error(`engine cleanup: ${String(e)}`));
-      let left = await world.leaks();
-      for (let i = 0; i < 30 && left.length > 0; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        left = await world.leaks();
-      }
-      if (left.length > 0) console.error(`left behind:\n  ${left.join("\n  ")}`);
-    }
-    await registry?.stop();
-    await rm(work, { recursive: true, force: true });
+    await tearDownBench({ dockerd, world, registry, work });
   }
 }
 

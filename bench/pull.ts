@@ -33,7 +33,7 @@ import { buildLayout, type ImageLayout, type LayerEntry } from "../test/fixtures
 import { pushLayout } from "../test/fixtures/push.js";
 import { startRegistry } from "../test/fixtures/registry.js";
 import { cleanupDir, testDaemon, type TestDaemon } from "../test/support/daemon.js";
-import { median, report, timeCommand, type Sample } from "./harness.js";
+import { median, report, timeAsync, timeCommand, type Sample } from "./harness.js";
 
 const bin = resolve(import.meta.dirname, "../../bin/tscompose");
 const rounds = Number(process.env.ROUNDS ?? 5);
@@ -86,12 +86,6 @@ async function buildBenchImage(): Promise<ImageLayout> {
       },
     ],
   });
-}
-
-async function time(fn: () => Promise<void>): Promise<number> {
-  const start = process.hrtime.bigint();
-  await fn();
-  return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
 /** Alternates async contenders round by round, after one warm-up each. */
@@ -148,7 +142,7 @@ async function main(): Promise<void> {
         run: async () => {
           const state = join(work, `state-${round++}`);
           const svc = await ImageService.open({ stateDir: state, daemonConfig: {} });
-          const ms = await time(async () => {
+          const ms = await timeAsync(async () => {
             await svc.pull(pushed.ref);
           });
           await svc.close();
@@ -171,7 +165,7 @@ async function main(): Promise<void> {
       pullContenders.splice(1, 0, {
         name: "docker pull (dockerd 20.10)",
         run: async () => {
-          const ms = await time(async () => {
+          const ms = await timeAsync(async () => {
             await d.docker(["pull", "-q", pushed.ref]);
           });
           await d.docker(["rmi", pushed.ref]);
@@ -189,7 +183,7 @@ async function main(): Promise<void> {
           name: "tscompose unpacker (5 layers)",
           run: async () => {
             const dirs: string[] = [];
-            const ms = await time(async () => {
+            const ms = await timeAsync(async () => {
               for (const [i, p] of blobPaths.entries()) {
                 const dir = await mkdtemp(join(work, `ours-${i}-`));
                 dirs.push(dir);
@@ -204,7 +198,7 @@ async function main(): Promise<void> {
           name: "GNU tar -xzf (5 layers)",
           run: async () => {
             const dirs: string[] = [];
-            const ms = await time(async () => {
+            const ms = await timeAsync(async () => {
               for (const [i, p] of blobPaths.entries()) {
                 const dir = await mkdtemp(join(work, `tar-${i}-`));
                 dirs.push(dir);

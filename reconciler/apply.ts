@@ -8,6 +8,7 @@
 import { kindOf } from "../model/errors.js";
 import type { ErrorKind } from "../model/errors.js";
 import type { BuildProgress, ContainerInfo, Engine, PullProgress } from "../engine/types.js";
+import { normalizedName, parseReference } from "../engine/content/reference.js";
 import { buildRequestOf, type BuildFlags } from "./build-request.js";
 import { containerNameFor, containerSpecFor } from "./container-spec.js";
 import { startWithHooks, stopWithHooks } from "./hooks.js";
@@ -61,6 +62,7 @@ export interface ApplyResult {
 export function targetOf(a: Action): string {
   switch (a.kind) {
     case "pull":
+    case "remove-image":
       return a.image;
     case "create-network":
     case "remove-network":
@@ -122,9 +124,9 @@ export async function apply(plan: Plan, opts: ApplyOptions): Promise<ApplyResult
     const name = displayNameOf(a, opts.stack);
     emit({ type: "action", id: a.id, kind: a.kind, target, name, status: "started" });
     try {
-      await execute(a, opts, created);
+      const note = await execute(a, opts, created);
       status.set(a.id, "done");
-      emit({ type: "action", id: a.id, kind: a.kind, target, name, status: "done" });
+      emit({ type: "action", id: a.id, kind: a.kind, target, name, status: "done", ...(note !== undefined ? { message: note } : {}) });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       status.set(a.id, "failed");
@@ -174,7 +176,8 @@ export async function apply(plan: Plan, opts: ApplyOptions): Promise<ApplyResult
   return { ok: failed.length === 0, failed, created };
 }
 
-async function execute(a: Action, opts: ApplyOptions, created: Map<string, string>): Promise<void> {
+/** Runs one action; what it returns is a note on a success that did less than asked (an image kept because it is in use). */
+async function execute(a: Action, opts: ApplyOptions, created: Map<string, string>): Promise<string | undefined> {
   const { engine, stack } = opts;
   const svcOf = (name: string): ServiceSpec => {
     const s = stack.services[name];
@@ -265,9 +268,38 @@ async function execute(a: Action, opts: ApplyOptions, created: Map<string, strin
       if (name !== undefined && (await engine.inspectVolume(name))) await engine.removeVolume(name);
       return;
     }
+    case "remove-image":
+      return removeImageUnlessUsed(engine, a.image);
     case "wait":
       await waitFor(a, opts);
       return;
+  }
+}
+
+/**
+ * down --rmi: an image goes unless a container (another stack's, a service
+ * left up) still uses it by that name, or uses it at all while the name is
+ * its last one, which compose reports as "Resource is still in use". Checked
+ * here rather than left to the engine's conflict: an engine untags an image
+ * that has other tags even while a container was made by that name.
+ */
+async function removeImageUnlessUsed(engine: Engine, image: string): Promise<string | undefined> {
+  const info = await engine.inspectImage(image);
+  if (!info) return undefined;
+  const key = sameRef(image);
+  const lastName = info.repoTags.filter((t) => sameRef(t) !== key).length === 0;
+  const user = (await engine.listContainers({ all: true })).find((c) => c.imageId === info.id && (lastName || sameRef(c.image) === key));
+  if (user) return `Resource is still in use (container ${user.name})`;
+  await engine.removeImage(image).catch(goneIsFine);
+  return undefined;
+}
+
+/** A reference's one spelling ("busybox" and "docker.io/library/busybox:latest" are the same); an ID or a name that does not parse stays as it is. */
+function sameRef(ref: string): string {
+  try {
+    return normalizedName(parseReference(ref));
+  } catch {
+    return ref;
   }
 }
 

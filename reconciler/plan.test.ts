@@ -3,7 +3,7 @@ import type { StackSpec } from "../model/stack.js";
 import type { ObservedStack } from "./observed.js";
 import { planDown, planUp, topological } from "./plan.js";
 import type { Action, UpOptions } from "./plan.js";
-import { container, observed, service, simulate, stackOf } from "./testing.js";
+import { attachment, container, observed, service, simulate, stackOf } from "./testing.js";
 
 /** Compact, order-free description of a plan: "kind target" strings. */
 function summary(actions: Action[]): string[] {
@@ -27,6 +27,8 @@ function summary(actions: Action[]): string[] {
           return `remove-network ${a.network}`;
         case "remove-volume":
           return `remove-volume ${a.volume}`;
+        case "remove-image":
+          return `remove-image ${a.image}`;
         default:
           return `${a.kind} ${a.name}`;
       }
@@ -326,7 +328,7 @@ describe("planUp", () => {
   });
 
   it("a service that asks for no address is created after those that ask for a static one on its network (pihole's sample), never into a cycle", () => {
-    const att = (ipv4Address?: string) => ({ default: { aliases: [], ipv4Address, ipv6Address: undefined, priority: 0, macAddress: undefined, gwPriority: 0 } });
+    const att = (ipv4Address?: string) => ({ default: attachment({ ipv4Address }) });
     const stack = stackOf([service("pihole", { networks: att() }), service("cloudflared", { networks: att("172.20.0.2") }), service("other", { networks: att("172.20.0.3") })]);
     const byId = new Map(planUp(stack, observed()).actions.map((a) => [a.id, a]));
     expect(byId.get("create:pihole:1")!.after).toEqual(expect.arrayContaining(["create:cloudflared:1", "create:other:1"]));
@@ -438,6 +440,22 @@ describe("planDown", () => {
     const withV = summary(planDown(s, obs, { removeVolumes: true }).actions);
     expect(withV).toContain("remove-volume data");
     expect(withV).not.toContain("remove-volume shared");
+  });
+
+  it("down --rmi local removes the images built under the default name, --rmi all every service's image once, after the containers", () => {
+    const built = service("api", { image: undefined, build: { context: "/srv/app/api", dockerfile: undefined, args: {}, target: undefined } });
+    const tagged = service("worker", { image: "example.org/worker:1", build: { context: "/srv/app/worker", dockerfile: undefined, args: {}, target: undefined } });
+    const s = stackOf([built, tagged, service("a"), service("b")]);
+    const obs = observed({ containers: [container("api", 1), container("a", 1)] });
+    const images = (removeImages?: "local" | "all") => summary(planDown(s, obs, removeImages ? { removeImages } : {}).actions).filter((x) => x.startsWith("remove-image"));
+    expect(images()).toEqual([]);
+    expect(images("local")).toEqual(["remove-image app-api"]);
+    expect(images("all")).toEqual(["remove-image app-api", "remove-image busybox", "remove-image example.org/worker:1"]);
+    const plan = planDown(s, obs, { removeImages: "all" });
+    const removes = plan.actions.filter((x) => x.kind === "remove").map((x) => x.id);
+    expect(removes).toHaveLength(2);
+    for (const x of plan.actions.filter((y) => y.kind === "remove-image")) expect(x.after).toEqual(removes);
+    expect(planDown(s, obs, { removeImages: "all", stopOnly: true }).actions.some((x) => x.kind === "remove-image")).toBe(false);
   });
 
   it("after down, nothing of the stack is left", () => {

@@ -55,7 +55,9 @@ export type Action =
   | { kind: "wait"; id: string; after: string[]; service: string; condition: DependsOnCondition; required: boolean }
   | { kind: "remove-network"; id: string; after: string[]; network: string }
   /** `volume` is a key of the stack's volumes, or with `anonymous` the engine's name of a handed-over anonymous volume (down -v). */
-  | { kind: "remove-volume"; id: string; after: string[]; volume: string; anonymous?: boolean };
+  | { kind: "remove-volume"; id: string; after: string[]; volume: string; anonymous?: boolean }
+  /** down --rmi: an image the stack's services use, removed once the containers are gone (unless another container still uses it). */
+  | { kind: "remove-image"; id: string; after: string[]; image: string };
 
 export type ActionKind = Action["kind"];
 
@@ -393,6 +395,8 @@ export interface DownOptions {
   /** Only stop (tscompose stop): keep containers, networks and volumes. */
   stopOnly?: boolean;
   services?: string[];
+  /** down --rmi: "local" the images built under the default name (`<project>-<service>`, no `image:`), "all" every service's image. */
+  removeImages?: "local" | "all";
 }
 
 /**
@@ -445,6 +449,15 @@ export function planDown(stack: StackSpec, observed: ObservedStack, opts: DownOp
       // Data a recreate cut short handed over and nothing took: -v removes it like any anonymous volume.
       for (const h of observed.handedOver ?? []) actions.push({ kind: "remove-volume", id: `remove-volume:${h.name}`, after: removes, volume: h.name, anonymous: true });
     }
+  }
+  if (!opts.stopOnly && opts.removeImages) {
+    const images = new Set<string>();
+    for (const name of selected) {
+      const svc = stack.services[name];
+      if (!svc || (opts.removeImages === "local" && svc.image !== undefined)) continue;
+      images.add(imageOf(stack, svc));
+    }
+    for (const image of images) actions.push({ kind: "remove-image", id: `remove-image:${image}`, after: removes, image });
   }
   return { actions, warnings: [], errors: [] };
 }

@@ -2,7 +2,7 @@
 // around services, and a simulator that applies a plan to an observed state
 // the way a perfect engine would (so "plan, apply, plan again" can be checked
 // without any engine).
-import type { ServiceSpec, StackSpec } from "../model/stack.js";
+import type { NetworkSpec, ServiceNetworkSpec, ServiceSpec, StackSpec } from "../model/stack.js";
 import type { ObservedContainer, ObservedStack } from "./observed.js";
 import { topological } from "./plan.js";
 import type { Plan } from "./plan.js";
@@ -33,7 +33,7 @@ export function service(name: string, over: Partial<ServiceSpec> = {}): ServiceS
     volumes: [],
     tmpfs: [],
     volumesFrom: [],
-    networks: { default: { aliases: [], ipv4Address: undefined, ipv6Address: undefined, priority: 0, macAddress: undefined, gwPriority: 0 } },
+    networks: { default: attachment() },
     networkMode: undefined,
     dependsOn: {},
     healthcheck: undefined,
@@ -104,6 +104,27 @@ export function service(name: string, over: Partial<ServiceSpec> = {}): ServiceS
   };
 }
 
+/** A service's attachment to a network, compose's defaults. */
+export function attachment(over: Partial<ServiceNetworkSpec> = {}): ServiceNetworkSpec {
+  return { aliases: [], ipv4Address: undefined, ipv6Address: undefined, priority: 0, macAddress: undefined, gwPriority: 0, ...over };
+}
+
+/** A stack's bridge network named `name`, compose's defaults. */
+export function network(name: string, over: Partial<NetworkSpec> = {}): NetworkSpec {
+  return {
+    name,
+    driver: "bridge",
+    driverOpts: {},
+    external: false,
+    internal: false,
+    attachable: false,
+    enableIpv6: false,
+    ipam: { driver: undefined, config: [], options: {} },
+    labels: {},
+    ...over,
+  };
+}
+
 export function stackOf(services: ServiceSpec[], over: Partial<StackSpec> = {}): StackSpec {
   const usesDefault = services.some((s) => "default" in s.networks);
   return {
@@ -111,21 +132,7 @@ export function stackOf(services: ServiceSpec[], over: Partial<StackSpec> = {}):
     workingDir: "/srv/app",
     configFiles: ["/srv/app/compose.yaml"],
     services: Object.fromEntries(services.map((s) => [s.name, s])),
-    networks: usesDefault
-      ? {
-          default: {
-            name: "app_default",
-            driver: "bridge",
-            driverOpts: {},
-            external: false,
-            internal: false,
-            attachable: false,
-            enableIpv6: false,
-            ipam: { driver: undefined, config: [], options: {} },
-            labels: {},
-          },
-        }
-      : {},
+    networks: usesDefault ? { default: network("app_default") } : {},
     volumes: {},
     secrets: {},
     configs: {},
@@ -209,6 +216,9 @@ export function simulate(stack: StackSpec, before: ObservedStack, plan: Plan): O
       case "remove-volume":
         if (a.anonymous) state.handedOver = state.handedOver?.filter((h) => h.name !== a.volume);
         else state.volumes = state.volumes.filter((n) => n !== stack.volumes[a.volume]!.name);
+        break;
+      case "remove-image":
+        state.images = state.images.filter((i) => i !== a.image);
         break;
       case "wait":
         break;

@@ -202,7 +202,7 @@ const logEntrySchema = {
   properties: { stream: { enum: ["stdout", "stderr"] }, time: num, timestamp: str, line: str, partial: { const: true } },
 } as const;
 
-const actionKinds = ["pull", "create-network", "create-volume", "create", "start", "restart", "stop", "remove", "wait", "remove-network", "remove-volume"];
+const actionKinds = ["pull", "create-network", "create-volume", "create", "start", "restart", "stop", "remove", "wait", "remove-network", "remove-volume", "remove-image"];
 const streamMessageSchema = {
   oneOf: [
     {

@@ -2,7 +2,8 @@
 // same path as test/build-docker.e2e.test.ts. `tscompose build` prints
 // compose's plain progress, `up` builds what is missing, a context edit
 // rebuilds and recreates, a .dockerignored edit does not, and a failing
-// build exits 1 naming the Dockerfile's line. Needs the embedded builder
+// build exits 1 naming the Dockerfile's line; `run` builds a missing image
+// and, with --build, an existing one. Needs the embedded builder
 // (EmbeddedEngine.buildImage); until it lands this file fails.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -90,4 +91,34 @@ describe.skipIf(!isRoot)("build: on the embedded engine, through the daemon", ()
     expect(down.code, down.stderr).toBe(0);
     expect(psRows(suite.daemon, project, dir)).toEqual([]);
   }, 600_000);
+
+  it("run builds a missing image, keeps an existing one, and rebuilds it with --build", () => {
+    const suite = s as StackSuite;
+    const runProject = `trunb${process.pid}`;
+    const dir = join(suite.work, "run");
+    const job = join(dir, "job");
+    mkdirSync(job, { recursive: true });
+    suite.projects.push({ name: runProject, cwd: dir });
+    writeFileSync(join(job, "Dockerfile"), 'FROM busybox\nCOPY msg.txt /msg.txt\nCMD ["cat", "/msg.txt"]\n');
+    writeFileSync(join(job, "msg.txt"), "first\n");
+    writeFileSync(join(dir, "compose.yaml"), "services:\n  job:\n    build: ./job\n");
+    const run = (args: string[]) => suite.daemon.cli(["-p", runProject, "run", "--rm", "-T", ...args, "job"], { cwd: dir });
+
+    const missing = run([]);
+    expect(missing.code, missing.stderr).toBe(0);
+    expect(missing.stdout).toBe("first\n");
+    expect(missing.stderr).toMatch(/Service job {2}Built/);
+
+    writeFileSync(join(job, "msg.txt"), "second\n");
+    const kept = run([]);
+    expect(kept.code, kept.stderr).toBe(0);
+    expect(kept.stdout).toBe("first\n");
+    expect(kept.stderr).not.toMatch(/Built/);
+
+    const rebuilt = run(["--build"]);
+    expect(rebuilt.code, rebuilt.stderr).toBe(0);
+    expect(rebuilt.stderr).toMatch(/Service job {2}Built/);
+    expect(rebuilt.stdout).toBe("second\n");
+    expect(suite.daemon.cli(["-p", runProject, "ps", "-a", "-q"], { cwd: dir }).stdout).toBe("");
+  }, 300_000);
 });

@@ -33,7 +33,7 @@ describe.skipIf(missing("root", isRoot))("stacks on two engines in one daemon", 
 
   afterAll(async () => {
     if (d?.process) {
-      for (const p of ["emb", "dk", "dk2"]) d.cli(["-p", p, "down"]);
+      for (const p of ["emb", "dk", "dk2", "rmk", "rmo"]) d.cli(["-p", p, "down"]);
     }
     await d?.stop();
     if (d) cleanupDir(d);
@@ -83,6 +83,44 @@ describe.skipIf(missing("root", isRoot))("stacks on two engines in one daemon", 
     expect(daemon.cli(["-p", "dk2", "down"]).code).toBe(0);
     expect(daemon.cli(["ls", "-a", "-q"]).stdout).not.toContain("dk2");
   }, 240_000);
+
+  it("down --rmi on dockerd: local removes the default-named image, all keeps busybox while another stack's container uses it", async () => {
+    const daemon = d as TestDaemon;
+    const docker = dockerd as PrivateDockerd;
+    const onDocker = ["--engine", "docker", "-H", docker.host];
+    const dirs = { rmk: join(daemon.dir, "rmk"), rmo: join(daemon.dir, "rmo") };
+    mkdirSync(join(dirs.rmk, "app"), { recursive: true });
+    mkdirSync(dirs.rmo);
+    writeFileSync(join(dirs.rmk, "app", "Dockerfile"), "FROM busybox\n");
+    writeFileSync(join(dirs.rmk, "compose.yaml"), `${STACK}  app:\n    build: ./app\n    command: ["sleep", "3600"]\n`);
+    writeFileSync(join(dirs.rmo, "compose.yaml"), STACK);
+    const ok = (args: string[], cwd: string): string => {
+      const r = daemon.cli(args, { cwd });
+      expect(r.code, `${args.join(" ")}: ${r.stderr}`).toBe(0);
+      return r.stdout;
+    };
+    const exists = (image: string): Promise<boolean> => docker.docker(["image", "inspect", image]).then(
+      () => true,
+      () => false,
+    );
+    ok([...onDocker, "-p", "rmo", "up", "-d"], dirs.rmo);
+    // The built image by its default name, made without a build: a second tag of busybox, which rmo's container runs as "busybox".
+    await docker.docker(["tag", "busybox", "rmk-app"]);
+    ok([...onDocker, "-p", "rmk", "up", "-d", "--no-build"], dirs.rmk);
+    expect(ok(["-p", "rmk", "down", "--rmi", "local", "-t", "0"], dirs.rmk)).toMatch(/Image rmk-app\s+Removed/);
+    expect(await exists("rmk-app")).toBe(false);
+    expect(await exists("busybox")).toBe(true);
+
+    await docker.docker(["tag", "busybox", "rmk-app"]);
+    ok([...onDocker, "-p", "rmk", "up", "-d", "--no-build"], dirs.rmk);
+    const all = ok(["-p", "rmk", "down", "--rmi", "all", "-t", "0"], dirs.rmk);
+    expect(all).toMatch(/Image rmk-app\s+Removed/);
+    expect(all).toMatch(/Image busybox\s+Resource is still in use \(container rmo-web-1\)/);
+    expect(await exists("rmk-app")).toBe(false);
+    expect(await exists("busybox")).toBe(true);
+    expect((await docker.docker(["ps", "-a", "--format", "{{.Names}}"])).stdout.trim()).toBe("rmo-web-1");
+    ok(["-p", "rmo", "down", "-t", "0"], dirs.rmo);
+  }, 300_000);
 
   it("each stack keeps its engine for ps, logs, exec and down, across a daemon restart", async () => {
     const daemon = d as TestDaemon;

@@ -279,7 +279,9 @@ describe("pull", () => {
       });
       const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once("exit", (_code, signal) => resolve(signal)));
       await midway;
-      await new Promise((r) => setTimeout(r, 200));
+      // Killed once the daemon writes the layer (its ingest file is open; the half it got is still in the writer's 1 MiB batch): mid-download, not before it began.
+      const ingest = path.join(where.state, "content", "ingest");
+      await eventually(() => fs.readdir(ingest), (files) => files.length > 0, 30_000, "the layer's ingest file");
       child.kill("SIGKILL");
       expect(await exited).toBe("SIGKILL");
       await stopDaemon(where.state, "SIGKILL");

@@ -190,7 +190,8 @@ describe("rotating while a writer writes", () => {
       if (i % 20 === 19) await new Promise((r) => setTimeout(r, 5));
     }
     await rotator.checkNow("c");
-    await new Promise((r) => setTimeout(r, 50));
+    // The follower stops once it has read every line (or the wait fails, naming how far it got), not after a guessed pause.
+    await eventually(() => followed.length, (count) => count >= total, 30_000, `the follower to read ${total} lines`, 20);
     done = true;
     await follower;
     rotator.close();

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LogEntry, LogOptions } from "../types.js";
 import { parseCriLine, parseRfc3339Nano, readLogs, tailOffset } from "./logs.js";
+import { eventually } from "../../test/support/wait.js";
 
 let dir: string;
 beforeAll(async () => {
@@ -87,13 +88,15 @@ describe("follow", () => {
     const reader = (async () => {
       for await (const e of readLogs(p, { follow: true }, { isDone: () => done, pollMs: 20 })) got.push(e.line);
     })();
-    await new Promise((r) => setTimeout(r, 100));
+    // Each change comes once the reader has shown the line before it: it follows, rather than reading a file finished before it looked.
+    const read = (n: number, what: string) => eventually(() => got.length, (count) => count >= n, 10_000, what, 10);
+    await read(1, "the first line");
     await appendFile(p, rec(2, "stdout", "F", "second"));
-    await new Promise((r) => setTimeout(r, 100));
+    await read(2, "the appended line");
     // conmon's rotation: write a fresh file and rename it over the log.
     await writeFile(`${p}.tmp`, rec(3, "stdout", "F", "after rotation"));
     await rename(`${p}.tmp`, p);
-    await new Promise((r) => setTimeout(r, 100));
+    await read(3, "the line of the rotated-in file");
     await appendFile(p, rec(4, "stderr", "F", "last"));
     done = true;
     await reader;

@@ -52,6 +52,7 @@ export function registerContainerCommands(program: Command, projectOptions: () =
     .option("--use-aliases", "use the service's network aliases in the network(s) the container connects to")
     .addOption(new Option("--pull <policy>", "pull image before running").choices(["always", "missing", "never"]))
     .option("--quiet-pull", "pull without printing progress information")
+    .option("--build", "build the image before starting the container (services with build:)")
     .addOption(new Option("-i, --interactive", "keep STDIN open (accepted for compatibility)").hideHelp())
     .action(async (service: string, command: string[], opts: Record<string, unknown>) => {
       const { runRun } = await import("./run.js");

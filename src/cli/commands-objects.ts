@@ -151,7 +151,7 @@ export function registerObjectCommands(program: Command, projectOptions: () => P
     });
 
   for (const group of [volume, network, system]) {
-    for (const cmd of group.commands) cmd.exitOverride().showHelpAfterError();
+    for (const cmd of group.commands) cmd.exitOverride();
     group.exitOverride();
   }
 

@@ -8,6 +8,8 @@ import { daemon, namedProject, projectRef } from "./project-name.js";
 export interface DownFlags {
   volumes?: boolean;
   removeOrphans?: boolean;
+  /** --rmi, checked by commander's choices. */
+  rmi?: "local" | "all";
   /** Seconds, parsed by commander (flag-values.ts). */
   timeout?: number;
   dryRun?: boolean;
@@ -21,6 +23,7 @@ export function downRequest(opts: ProjectOptions, flags: DownFlags): DownRequest
     options: {
       removeVolumes: flags.volumes,
       removeOrphans: flags.removeOrphans,
+      ...(flags.rmi !== undefined ? { removeImages: flags.rmi } : {}),
       timeoutMs: flags.timeout !== undefined ? flags.timeout * 1000 : undefined,
       dryRun: flags.dryRun,
     },

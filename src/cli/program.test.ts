@@ -1,4 +1,6 @@
+import { CommanderError, type Command } from "commander";
 import { describe, expect, it } from "vitest";
+import { CliError } from "./errors.js";
 import { buildProgram, projectOptions } from "./program.js";
 import type { ProjectOptions } from "../stack/load.js";
 
@@ -56,5 +58,65 @@ describe("project flags before and after the command", () => {
   it("takes them on nested commands (jobs logs)", async () => {
     const { opts } = await parsed(["jobs", "logs", "-f", "s.yml", "backup"]);
     expect(opts.files).toEqual(["s.yml"]);
+  });
+});
+
+describe("an unknown flag on any command", () => {
+  const paths = (cmd: Command, prefix: string[] = []): string[][] => cmd.commands.flatMap((sub) => [[...prefix, sub.name()], ...paths(sub, [...prefix, sub.name()])]);
+  const all = paths(buildProgram("0.0.0-test"));
+
+  it.each(all.map((p) => [p.join(" "), p]))("%s: says `unknown flag: --no-such-flag`, exits 1 and runs nothing", async (_name, path) => {
+    const program = buildProgram("0.0.0-test");
+    let err = "";
+    const quiet = (cmd: Command): void => {
+      cmd.configureOutput({ writeErr: (s) => (err += s), writeOut: () => undefined });
+      for (const sub of cmd.commands) quiet(sub);
+    };
+    quiet(program);
+    let ran = false;
+    program.hook("preAction", () => {
+      ran = true;
+    });
+    const failure = await program.parseAsync([...(path), "--no-such-flag"], { from: "user" }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(failure).toBeInstanceOf(CommanderError);
+    expect((failure as CommanderError).exitCode).toBe(1);
+    expect(err).toBe(`unknown flag: --no-such-flag\nSee 'tscompose ${(path).join(" ")} --help'.\n`);
+    expect(ran).toBe(false);
+  });
+
+  it("covers the commands users type most (the list above is not empty by accident)", () => {
+    for (const c of ["up", "down", "ps", "logs", "run", "exec", "image ls", "network ls", "jobs logs"]) expect(all.map((p) => p.join(" "))).toContain(c);
+  });
+});
+
+describe("compose flags not implemented yet", () => {
+  it.each([
+    ["up --timestamps", ["up", "--timestamps"]],
+    ["up --timeout", ["up", "-t", "3"]],
+    ["run --volume", ["run", "-v", "/x:/y", "web"]],
+    ["build --push", ["build", "--push"]],
+    ["restart --no-deps", ["restart", "--no-deps"]],
+    ["ls --filter", ["ls", "--filter", "name=x"]],
+  ])("%s: refused by name before the action runs, exit 1", async (named, argv) => {
+    const program = buildProgram("0.0.0-test");
+    let ran = false;
+    program.hook("preAction", () => {
+      ran = true;
+    });
+    const failure = await program.parseAsync(argv, { from: "user" }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(failure).toBeInstanceOf(CliError);
+    expect((failure as CliError).exitCode).toBe(1);
+    expect((failure as CliError).message).toBe(`${named}: not supported yet (see docs/compat.md)`);
+    expect(ran).toBe(false);
+  });
+
+  it("stays out of --help", () => {
+    expect(buildProgram("0.0.0-test").commands.find((c) => c.name() === "up")!.helpInformation()).not.toContain("--timestamps");
   });
 });

@@ -7,6 +7,7 @@ import { registerObjectCommands } from "./commands-objects.js";
 import type { EngineChoice } from "../daemon/api.js";
 import { ENGINE_KINDS, engineChoiceFrom, type EngineFlags } from "./engine-flags.js";
 import { CliError } from "./errors.js";
+import { declareNotYet, refuseNotYet } from "./not-yet.js";
 import { useEngineChoice } from "./project-name.js";
 import { boolFlag, indexFlag, secondsFlag, tailFlag, timestampFlag } from "./flag-values.js";
 
@@ -267,7 +268,7 @@ function addImageCommands(program: Command): void {
   imp(image.command("import"));
   inspect(image.command("inspect"));
   prune(image.command("prune"));
-  for (const cmd of image.commands) cmd.exitOverride().showHelpAfterError();
+  for (const cmd of image.commands) cmd.exitOverride();
   image.exitOverride();
 
   program
@@ -309,7 +310,6 @@ export function buildProgram(version: string): Command {
     .option("--tlscacert <file>", "trust certs signed only by this CA (default $DOCKER_CERT_PATH/ca.pem, else ~/.docker/ca.pem)")
     .option("--tlscert <file>", "TLS certificate file (default $DOCKER_CERT_PATH/cert.pem, else ~/.docker/cert.pem)")
     .option("--tlskey <file>", "TLS key file (default $DOCKER_CERT_PATH/key.pem, else ~/.docker/key.pem)")
-    .showHelpAfterError()
     .exitOverride();
 
   program
@@ -366,9 +366,17 @@ export function buildProgram(version: string): Command {
     .option("--exit-code-from <service>", "return the exit code of the selected service container (implies --abort-on-container-exit)")
     .option("--no-color", "produce monochrome output")
     .option("--watch", "watch the stack files and converge on every change")
+    .option("--no-start", "don't start the services after creating them (as create)")
     .option("--dry-run", DRY_RUN_HELP)
     .action(async (services: string[], opts: Record<string, unknown>) => {
       opts.dryRun = dryRun(program, opts);
+      if (opts.start === false) {
+        const clash = (["wait", "watch", "abortOnContainerExit", "exitCodeFrom"] as const).find((k) => opts[k] !== undefined && opts[k] !== false);
+        if (clash) throw new CliError(`--no-start and --${clash.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} cannot be combined`);
+        const { runCreate } = await import("./up.js");
+        process.exitCode = await runCreate(projectOptions(program), services, opts);
+        return;
+      }
       if (opts.dryRun && opts.watch) throw new CliError("--dry-run and --watch cannot be combined");
       if (opts.watch && !opts.detach) {
         // Attached watch mode, as `docker compose up --watch`: converge, then follow the files.
@@ -432,6 +440,7 @@ export function buildProgram(version: string): Command {
     .description("Stop and remove containers, networks (and with -v, volumes)")
     .option("-v, --volumes", "remove named volumes declared in the stack file and anonymous volumes")
     .option("--remove-orphans", "remove containers for services not defined in the stack file")
+    .addOption(new Option("--rmi <type>", 'remove images used by services: "local" the ones built without a custom tag (image:), "all" every one').choices(["local", "all"]))
     .option("-t, --timeout <seconds>", "shutdown timeout in seconds", secondsFlag)
     .option("--dry-run", DRY_RUN_HELP)
     .action(async (opts: Record<string, unknown>) => {
@@ -448,6 +457,7 @@ export function buildProgram(version: string): Command {
     .option("--services", "display services")
     .option("--format <format>", 'output format: "table", "json", or a Go template ({{.Name}}, {{json .}})', "table")
     .option("--status <status>", "filter by status (repeatable)", collect, [])
+    .option("--filter <key=value>", "filter by a property: status=STATE (repeatable)", collect, [])
     .action(async (services: string[], opts: Record<string, unknown>) => {
       const { runPs } = await import("./ps.js");
       process.exitCode = await runPs(projectOptions(program), services, opts);
@@ -564,15 +574,30 @@ export function buildProgram(version: string): Command {
       else process.stdout.write(`tscompose version ${version}\n`);
     });
 
+  declareNotYet(program);
   addProjectFlags(program);
   program.hook("preAction", (_root, actionCommand) => {
     actionCommands.set(program, actionCommand);
+    refuseNotYet(actionCommand);
     useEngineChoice(engineChoiceOfProgram(program));
     // As compose: --dry-run goes before the command too; a command that cannot plan without acting refuses it.
     if (program.opts<{ dryRun?: boolean }>().dryRun && !actionCommand.options.some((o) => o.long === "--dry-run")) {
       throw new CliError(`--dry-run is not supported by "${actionCommand.name()}"`);
     }
   });
-  for (const cmd of program.commands) cmd.exitOverride().showHelpAfterError();
+  for (const cmd of program.commands) cmd.exitOverride();
+  usageErrorsAsDocker(program, "tscompose");
   return program;
+}
+
+/**
+ * Usage errors as the docker CLI words them: `unknown flag: --rmix` and where
+ * to read the usage, exit 1, nothing run. Commander's own printed the whole
+ * help after its message, which buried the one line that said what was wrong.
+ */
+function usageErrorsAsDocker(cmd: Command, path: string): void {
+  cmd.showHelpAfterError(`See '${path} --help'.`).configureOutput({
+    outputError: (message, write) => write(message.replace(/^error: unknown option '([^']*)'/, "unknown flag: $1").replace(/^error: /, "")),
+  });
+  for (const sub of cmd.commands) usageErrorsAsDocker(sub, `${path} ${sub.name()}`);
 }

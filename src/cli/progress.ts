@@ -19,12 +19,14 @@ const WORDS: Record<string, [string, string]> = {
   wait: ["Waiting", "Ready"],
   "remove-network": ["Removing", "Removed"],
   "remove-volume": ["Removing", "Removed"],
+  "remove-image": ["Removing", "Removed"],
 };
 
 /** The line's subject; `name` is the object's name as the daemon resolved it (the CLI loads no stack). */
 export function actionSubject(kind: string, name: string): string {
   switch (kind) {
     case "pull":
+    case "remove-image":
       return `Image ${name}`;
     case "create-network":
     case "remove-network":
@@ -83,7 +85,8 @@ export async function renderProgress(messages: AsyncIterable<StreamMessage>, sty
         const words = WORDS[m.kind] ?? ["Working", "Done"];
         const what = actionSubject(m.kind, m.name);
         if (m.status === "started" && !quiet) process.stdout.write(` ${what}  ${words[0]}\n`);
-        else if (m.status === "done" && !quiet) process.stdout.write(` ${prefix}${what}  ${words[1]}\n`);
+        // A note replaces the word where the step did less than asked (compose's "Resource is still in use").
+        else if (m.status === "done" && !quiet) process.stdout.write(` ${prefix}${what}  ${m.message ?? words[1]}\n`);
         else if (m.status === "failed" || m.status === "skipped") {
           process.stdout.write(` ${what}  Error\n`);
           errors.push(`${what}: ${m.message ?? "failed"}`);

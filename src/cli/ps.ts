@@ -4,6 +4,7 @@ import type { ContainerView, JobView, StackSummary } from "../daemon/api.js";
 import type { ProjectOptions } from "../stack/load.js";
 import { humanDuration, portsText, statusText, table } from "./format.js";
 import { applyTemplate, formatTemplate } from "./image-format.js";
+import { CliError } from "./errors.js";
 import { daemon, projectNameLazy } from "./project-name.js";
 import { isSwarmStack, printTasks } from "./swarm.js";
 
@@ -13,9 +14,24 @@ export interface PsFlags {
   services?: boolean;
   format?: string;
   status?: string[];
+  /** --filter KEY=VALUE: compose supports only status=. */
+  filter?: string[];
+}
+
+/** The states ps keeps: --status values and --filter status=VALUE ones (compose's only filter); any other filter is an error. */
+export function statusesOf(flags: Pick<PsFlags, "status" | "filter">): string[] {
+  const out = [...(flags.status ?? [])];
+  for (const f of flags.filter ?? []) {
+    const eq = f.indexOf("=");
+    const key = eq < 0 ? f : f.slice(0, eq);
+    if (key !== "status" || eq < 0 || eq === f.length - 1) throw new CliError(`invalid filter "${f}": ps filters by status=STATE only`);
+    out.push(f.slice(eq + 1));
+  }
+  return out;
 }
 
 export async function runPs(opts: ProjectOptions, services: string[], flags: PsFlags): Promise<number> {
+  const statuses = statusesOf(flags);
   const project = await projectNameLazy(opts);
   const client = await daemon();
   let containers: ContainerView[];
@@ -28,7 +44,7 @@ export async function runPs(opts: ProjectOptions, services: string[], flags: PsF
   }
   const list = containers
     .filter((c) => services.length === 0 || services.includes(c.service ?? ""))
-    .filter((c) => !flags.status || flags.status.length === 0 || flags.status.includes(c.state))
+    .filter((c) => statuses.length === 0 || statuses.includes(c.state))
     .sort((a, b) => a.name.localeCompare(b.name));
   if (flags.quiet) {
     process.stdout.write(list.map((c) => `${c.id}\n`).join(""));
@@ -43,7 +59,7 @@ export async function runPs(opts: ProjectOptions, services: string[], flags: PsF
   } else {
     const now = Date.now();
     // Scheduled services (x-tscompose schedule) have no container between runs: a row each says when they run.
-    const jobs = flags.status && flags.status.length > 0 ? [] : await client.json<JobView[]>("GET", `/stacks/${encodeURIComponent(project)}/jobs`).catch(() => []);
+    const jobs = statuses.length > 0 ? [] : await client.json<JobView[]>("GET", `/stacks/${encodeURIComponent(project)}/jobs`).catch(() => []);
     const { psScheduleStatus } = jobs.length > 0 ? await import("./jobs.js") : { psScheduleStatus: undefined };
     const scheduleRows = jobs
       .filter((j) => services.length === 0 || services.includes(j.service))

@@ -38,6 +38,7 @@ export interface RunFlags {
   label?: string[];
   pull?: "always" | "missing" | "never";
   quietPull?: boolean;
+  build?: boolean;
 }
 
 export async function runRun(opts: ProjectOptions, service: string, command: string[], flags: RunFlags): Promise<number> {
@@ -64,13 +65,14 @@ export async function runRun(opts: ProjectOptions, service: string, command: str
     useAliases: flags.useAliases,
     labels: labelMap(flags.label),
     pull: flags.pull,
+    ...(flags.build === true ? { build: true } : {}),
   };
   const client = await daemon();
 
   if (flags.deps !== false) {
     const deps = selectServices(stack, [service]).filter((s) => s !== service);
     if (deps.length > 0) {
-      const messages = client.stream<StreamMessage>("POST", "/stacks/up", { project: body.project, options: { services: deps, pull: flags.pull } });
+      const messages = client.stream<StreamMessage>("POST", "/stacks/up", { project: body.project, options: { services: deps, pull: flags.pull, ...(flags.build === true ? { build: "always" } : {}) } });
       if (!(await renderToStderr(messages, flags.quietPull === true))) return 1;
     }
   }
@@ -135,6 +137,7 @@ class StderrProgress {
 
 const DONE: Record<string, string> = {
   pull: "Pulled",
+  build: "Built",
   "create-network": "Created",
   "create-volume": "Created",
   create: "Created",

@@ -95,7 +95,7 @@ export const upRequestSchema = {
 export const downOptionsSchema = {
   type: "object",
   additionalProperties: false,
-  properties: { removeVolumes: bool, removeOrphans: bool, timeoutMs, services: strings, dryRun: bool },
+  properties: { removeVolumes: bool, removeOrphans: bool, removeImages: { enum: ["local", "all"] }, timeoutMs, services: strings, dryRun: bool },
 } as const;
 
 export const downRequestSchema = {
@@ -169,6 +169,7 @@ export const runRequestSchema = {
     useAliases: bool,
     labels: stringMap,
     pull: pullPolicy,
+    build: bool,
   },
 } as const;
 

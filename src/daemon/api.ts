@@ -190,7 +190,8 @@ export interface DownRequest {
   projectName?: string | undefined;
   project?: ProjectRef | undefined;
   /** dryRun: plan and report the actions without applying any (--dry-run). */
-  options: { removeVolumes?: boolean; removeOrphans?: boolean; timeoutMs?: number; services?: string[]; dryRun?: boolean };
+  /** removeImages: down --rmi, "local" (images built under the default `<project>-<service>` name) or "all" (every service's image). */
+  options: { removeVolumes?: boolean; removeOrphans?: boolean; removeImages?: "local" | "all"; timeoutMs?: number; services?: string[]; dryRun?: boolean };
 }
 
 /** What a plan's action does: the planner's action kinds. */
@@ -206,7 +207,8 @@ export type ActionKind =
   | "remove"
   | "wait"
   | "remove-network"
-  | "remove-volume";
+  | "remove-volume"
+  | "remove-image";
 
 /** One action of an up/down/run, as it starts and ends. */
 export interface ActionMessage {
@@ -598,6 +600,8 @@ export interface RunRequest {
   useAliases?: boolean;
   labels?: Record<string, string>;
   pull?: "always" | "missing" | "never";
+  /** run --build: build the service's image (it has build:) even when it exists; without it, only a missing one is built. */
+  build?: boolean;
 }
 
 /**

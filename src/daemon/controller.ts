@@ -352,6 +352,8 @@ export class StackController {
       const swarmTarget = this.swarmTargetOf(name, asked);
       if (swarmTarget) {
         if (req.options.dryRun || req.options.services) throw new EngineError("invalid", `${req.options.dryRun ? "--dry-run" : "down SERVICE"} is not supported on the swarm engine: down removes the whole stack`);
+        // The images are on every node the tasks ran on, out of this daemon's reach.
+        if (req.options.removeImages) throw new EngineError("invalid", "--rmi is not supported on the swarm engine: the images are on the nodes");
         this.stacks.delete(name);
         await this.swarm.down(name, swarmTarget, emit);
         return true;
@@ -361,7 +363,9 @@ export class StackController {
       let spec = loaded ?? this.stacks.get(name)?.spec ?? emptyStack(name);
       // Without loadable files, what carries the project's labels is the project's (compose's rule).
       if (!loaded) spec = withLabelledResources(spec, await engine.listNetworks(), await engine.listVolumes());
-      const downOptions = { removeVolumes: req.options.removeVolumes, removeOrphans: req.options.removeOrphans, services: req.options.services };
+      const downOptions = { removeVolumes: req.options.removeVolumes, removeOrphans: req.options.removeOrphans, removeImages: req.options.removeImages, services: req.options.services };
+      // Images are known by the services that name them: a project found only by its labels has none.
+      if (req.options.removeImages && Object.keys(spec.services).length === 0) emit({ type: "warning", message: `--rmi: project "${name}" has no stack file here and the daemon has no record of its services, so no image is removed` });
       if (req.options.dryRun) return previewPlan(spec, planDown(spec, await this.observeOn(engine, spec), downOptions), emit);
       // No job may start once down has looked at what runs; down removes the running ones.
       if (!req.options.services) this.jobs?.stop(name);

@@ -12,7 +12,7 @@ import { containerSpecFor } from "../../reconciler/container-spec.js";
 import { namespaceContainers } from "../../reconciler/namespace-containers.js";
 import { LABEL } from "../../model/labels.js";
 import type { ServiceSpec, StackSpec } from "../../model/stack.js";
-import { planUp } from "../../reconciler/plan.js";
+import { planBuilds, planUp } from "../../reconciler/plan.js";
 import type { RunRequest, StreamMessage } from "./api.js";
 import type { StackController } from "./controller.js";
 import { progressMessage } from "./to-wire.js";
@@ -42,7 +42,9 @@ export async function createRunContainer(
     const observed = await controller.observe(stack);
     const plan = planUp(stack, observed, { services: [svc.name], noDeps: true, pull: req.pull });
     if (plan.errors.length > 0) throw new Error(plan.errors.join("; "));
-    const prerequisites = plan.actions.filter((a) => a.kind === "pull" || a.kind === "create-network" || a.kind === "create-volume");
+    // As compose's run: the image of a service with build: is built when missing, and always with --build.
+    const builds = planBuilds(stack, observed, { services: [svc.name], always: req.build === true, noRecreate: true }).actions;
+    const prerequisites = [...builds, ...plan.actions.filter((a) => a.kind === "pull" || a.kind === "create-network" || a.kind === "create-volume")];
     if (prerequisites.length > 0) {
       const result = await apply({ actions: prerequisites, warnings: [], errors: [] }, { engine, stack, health: controller.health, onEvent: (e) => emit(progressMessage(e)) });
       if (!result.ok) {

@@ -60,6 +60,8 @@ function describeAction(a: Action): string {
       return `create volume ${a.volume}`;
     case "remove-volume":
       return `remove volume ${a.volume}`;
+    case "remove-image":
+      return `remove image ${a.image}`;
     case "create":
       return `create ${a.service}-${a.number} (${a.reason})`;
     case "start":
