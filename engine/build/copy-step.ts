@@ -32,9 +32,11 @@ export interface CopyItem {
 export function contextItems(ctx: BuildContext, sources: readonly string[]): CopyItem[] {
   const out: CopyItem[] = [];
   for (const source of sources) {
+    // A source named without wildcards keeps its written name where it resolved through a link (BuildKit: `COPY link /d/` makes /d/link).
+    const written = hasWildcards(source) ? undefined : posix.basename(posix.normalize(`/${source}`));
     for (const root of ctx.matchSource(source).roots) {
       const entry = root === "." ? undefined : ctx.entry(root);
-      out.push({ hostPath: root === "." ? ctx.dir : join(ctx.dir, root), name: posix.basename(root === "." ? "" : root), isDir: root === "." || entry?.type === "dir" });
+      out.push({ hostPath: root === "." ? ctx.dir : join(ctx.dir, root), name: root === "." ? "" : (written ?? posix.basename(root)), isDir: root === "." || entry?.type === "dir" });
     }
   }
   return out;
