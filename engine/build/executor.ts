@@ -414,7 +414,8 @@ class Builder {
       const staging = await mkdtemp(join(this.host.stateDir, STAGING_PREFIX));
       try {
         const layer = await this.inSnapshot(state, async (root) => {
-          const owner = step.chown !== undefined ? await chownOf(root, step.chown) : { uid: 0, gid: 0 };
+          // Without --chown, the context's files become root's and another stage's or image's keep their owners (BuildKit).
+          const owner = step.chown !== undefined ? await chownOf(root, step.chown) : step.from !== undefined && fromDir === undefined ? "source" : { uid: 0, gid: 0 };
           let items: CopyItem[] = [];
           let exclude: ((p: string) => boolean) | undefined;
           if (step.from === undefined) {
