@@ -29,7 +29,7 @@ import { StepCache } from "./cache.js";
 import { parseChmod } from "./chmod.js";
 import { applyConfigStep, DEFAULT_PATH_ENV, isConfigOnly, envOf, HISTORY_COMMENT, type ConfigState, type DockerConfig } from "./config-steps.js";
 import { BuildContext } from "./context.js";
-import { contextItems, copyItems, heredocItems, isArchive, rootItems, type CopyItem } from "./copy-step.js";
+import { contextItems, copyItems, heredocItems, isArchive, mkdirInRoot, rootItems, type CopyItem } from "./copy-step.js";
 import { hasWildcards } from "./dockerignore.js";
 import { planBuild } from "./dockerfile/plan.js";
 import type { BuildPlan, CopyStep, ImageSource, RunStep, Stage, Step } from "./dockerfile/types.js";
@@ -371,18 +371,18 @@ class Builder {
     }
   }
 
-  /** WORKDIR makes its directory when missing (BuildKit's mkdir -p, 0755, root). */
+  /** WORKDIR makes its directory when missing: BuildKit's mkdir -p, 0755, owned by the stage's USER (root when none), parents too. */
   private async workdirStep(state: StageState, createdBy: string): Promise<{ layer: StoredLayer | undefined; createdBy: string }> {
     const dir = state.config.WorkingDir as string;
+    const user = typeof state.config.User === "string" && state.config.User !== "" ? state.config.User : undefined;
     const layer = await this.inSnapshot(state, async (root) => {
-      const resolved = await resolveInRoot(root, dir);
-      if (await lstatOrUndefined(resolved)) return;
-      const empty = await mkdtemp(join(this.host.stateDir, STAGING_PREFIX));
+      if (await lstatOrUndefined(await resolveInRoot(root, dir))) return;
+      const owner = user === undefined ? { uid: 0, gid: 0 } : await resolveUser(root, user);
+      const staging = await mkdtemp(join(this.host.stateDir, STAGING_PREFIX));
       try {
-        await chmod(empty, 0o755);
-        await copyIntoRoot(root, { copies: [{ hostPath: empty, containerPath: dir }], removals: [] }, { uid: 0, gid: 0 });
+        await mkdirInRoot(root, dir, { uid: owner.uid, gid: owner.gid }, staging);
       } finally {
-        await rm(empty, { recursive: true, force: true });
+        await rm(staging, { recursive: true, force: true });
       }
     });
     return { layer, createdBy };
