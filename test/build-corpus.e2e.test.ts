@@ -96,6 +96,7 @@ const CASES: Record<string, CorpusCase> = {
       await link(join(dir, "file.txt"), join(dir, "hard.txt"));
     },
   },
+  "env-semantics": { present: ["env.txt", "who.txt", "exec.txt", "tmp/pwd.txt", "globbed/one.txt", "globbed/deep.txt", "rel/2"] },
   "cmd-shell": { present: ["shell.txt"] },
   "cmd-exec": { present: ["bin/busybox"] },
   metadata: { present: ["a/b/c/d"] },
