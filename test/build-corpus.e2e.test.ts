@@ -97,6 +97,8 @@ const CASES: Record<string, CorpusCase> = {
     },
   },
   "env-semantics": { present: ["env.txt", "who.txt", "exec.txt", "tmp/pwd.txt", "globbed/one.txt", "globbed/deep.txt", "rel/2"] },
+  "scratch-final": { present: ["app", "app-owned", "etc/passwd", "data"] },
+  "volume-writes": { present: ["vol/after", "vol/after-volume.txt"] },
   "cmd-shell": { present: ["shell.txt"] },
   "cmd-exec": { present: ["bin/busybox"] },
   metadata: { present: ["a/b/c/d"] },
