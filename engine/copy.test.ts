@@ -2,7 +2,7 @@
 // write, chmod or removal may land outside the root. copyIntoRoot resolves
 // paths in the root itself (stopped containers); copyIntoRunningRoot writes
 // from a helper chrooted into the root (running ones), and must agree.
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -132,5 +132,21 @@ describe.each([
     expect(cleanContainerPath("/a/./b/../c/")).toBe("/a/c");
     expect(cleanContainerPath("/../../etc")).toBe("/etc");
     expect(() => cleanContainerPath("a\0b")).toThrow(/NUL/);
+  });
+});
+
+describe("copyIntoRoot: hard links", () => {
+  it("keeps the hard links among the files of one copy, as tar and BuildKit's COPY do", async () => {
+    mkdirSync(join(host, "src"));
+    writeFileSync(join(host, "src", "a"), "shared\n");
+    linkSync(join(host, "src", "a"), join(host, "src", "b"));
+    writeFileSync(join(host, "src", "c"), "alone\n");
+    await resolvingWriter(root, { copies: [{ hostPath: join(host, "src"), containerPath: "/app" }], removals: [] });
+    const [a, b, c] = ["a", "b", "c"].map((n) => statSync(join(root, "app", n)));
+    expect(a?.ino).toBe(b?.ino);
+    expect(a?.nlink).toBe(2);
+    expect(c?.ino).not.toBe(a?.ino);
+    expect(readFileSync(join(root, "app", "b"), "utf8")).toBe("shared\n");
+    expect(tree(join(root, "app"))).toEqual(["a", "b", "c"]);
   });
 });

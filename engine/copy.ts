@@ -26,7 +26,7 @@
 // chrooted into it (copy-chroot.ts).
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { chmod, copyFile, lchown, lstat, lutimes, mkdir, readdir, readlink, rename, rm, symlink } from "node:fs/promises";
+import { chmod, copyFile, lchown, link, lstat, lutimes, mkdir, readdir, readlink, rename, rm, symlink } from "node:fs/promises";
 import type { Stats } from "node:fs";
 import { posix } from "node:path";
 import { resolveInRoot } from "./runtime/user.js";
@@ -63,6 +63,8 @@ const inside = (root: string, host: string): boolean => host === root || host.st
 class RootWriter {
   copied = 0;
   removed = 0;
+  /** Where each multiply-linked source file (by dev:ino) was written: its other names become hard links to it, as tar and BuildKit's COPY keep them. */
+  private readonly linked = new Map<string, string>();
 
   constructor(
     private readonly root: string,
@@ -134,7 +136,12 @@ class RootWriter {
     if (!st.isFile() && !st.isSymbolicLink()) return; // sockets, fifos, devices: not synced
     const tmp = `${posix.dirname(dest)}/.tscompose-cp-${randomBytes(6).toString("hex")}`;
     try {
-      if (st.isFile()) {
+      const inode = st.isFile() && st.nlink > 1 ? `${st.dev}:${st.ino}` : undefined;
+      const first = inode === undefined ? undefined : this.linked.get(inode);
+      if (first !== undefined && (await lstatOrUndefined(first))?.isFile()) {
+        // link(2) never follows a symlink at `first`; it is a file this writer made.
+        await link(first, tmp);
+      } else if (st.isFile()) {
         // COPYFILE_EXCL: O_CREAT|O_EXCL on the temporary name, which fails on any existing link.
         await copyFile(src, tmp, constants.COPYFILE_EXCL);
         await this.chown(tmp, st);
@@ -146,6 +153,7 @@ class RootWriter {
         await this.chown(tmp, st);
       }
       await this.replace(tmp, dest);
+      if (inode !== undefined && first === undefined) this.linked.set(inode, dest);
       this.copied++;
     } catch (err) {
       await rm(tmp, { force: true }).catch(() => undefined);

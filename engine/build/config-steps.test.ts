@@ -18,16 +18,17 @@ function apply(dockerfile: string, base: Record<string, unknown> = {}): { config
 
 describe("config-only steps", () => {
   it("ENV replaces a variable in place and appends a new one; LABEL, EXPOSE and VOLUME add to what the base has", () => {
-    const { config, history } = apply('ENV PATH=/opt/bin:$PATH A=1\nLABEL k=v\nEXPOSE 80 53/udp\nVOLUME ["/data"]\n', {
+    const { config, history } = apply('ENV PATH=/opt/bin:$PATH A=1\nLABEL k=v\nEXPOSE 80 53/udp 7000-7002/udp\nVOLUME ["/data"]\n', {
       Env: ["PATH=/bin", "B=2"],
       Labels: { base: "yes" },
       ExposedPorts: { "22/tcp": {} },
     });
     expect(config.Env).toEqual(["PATH=/opt/bin:/bin", "B=2", "A=1"]);
     expect(config.Labels).toEqual({ base: "yes", k: "v" });
-    expect(config.ExposedPorts).toEqual({ "22/tcp": {}, "80/tcp": {}, "53/udp": {} });
+    // A range is one key per port, as BuildKit writes it.
+    expect(config.ExposedPorts).toEqual({ "22/tcp": {}, "80/tcp": {}, "53/udp": {}, "7000/udp": {}, "7001/udp": {}, "7002/udp": {} });
     expect(config.Volumes).toEqual({ "/data": {} });
-    expect(history).toEqual(["ENV PATH=/opt/bin:/bin A=1", "LABEL k=v", "EXPOSE map[80/tcp:{} 53/udp:{}]", "VOLUME [/data]"]);
+    expect(history).toEqual(["ENV PATH=/opt/bin:/bin A=1", "LABEL k=v", "EXPOSE map[80/tcp:{} 53/udp:{} 7000/udp:{} 7001/udp:{} 7002/udp:{}]", "VOLUME [/data]"]);
   });
 
   it("WORKDIR resolves against the current one; USER, STOPSIGNAL, SHELL and ONBUILD are set as written", () => {

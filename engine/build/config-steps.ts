@@ -70,9 +70,11 @@ export function applyConfigStep(state: ConfigState, step: ConfigOnlyStep): strin
     case "user":
       c.User = step.user;
       return `USER ${step.user}`;
-    case "expose":
-      c.ExposedPorts = { ...((c.ExposedPorts) ?? {}), ...Object.fromEntries(step.ports.map((p) => [p, {}])) };
-      return `EXPOSE map[${step.ports.map((p) => `${p}:{}`).join(" ")}]`;
+    case "expose": {
+      const ports = step.ports.flatMap(portsOf);
+      c.ExposedPorts = { ...((c.ExposedPorts) ?? {}), ...Object.fromEntries(ports.map((p) => [p, {}])) };
+      return `EXPOSE map[${ports.map((p) => `${p}:{}`).join(" ")}]`;
+    }
     case "volume":
       c.Volumes = { ...((c.Volumes) ?? {}), ...Object.fromEntries(step.paths.map((p) => [p, {}])) };
       return `VOLUME [${step.paths.join(" ")}]`;
@@ -112,4 +114,13 @@ export function applyConfigStep(state: ConfigState, step: ConfigOnlyStep): strin
     case "maintainer":
       return `MAINTAINER ${step.author}`;
   }
+}
+
+/** A port or a range ("7000-7002/udp") as the config's keys, one per port: BuildKit's nat.ParsePortSpecs. */
+function portsOf(spec: string): string[] {
+  const m = /^(\d+)-(\d+)(\/\w+)$/.exec(spec);
+  if (!m) return [spec];
+  const out: string[] = [];
+  for (let p = Number(m[1]); p <= Number(m[2]); p++) out.push(`${p}${m[3] ?? ""}`);
+  return out;
 }

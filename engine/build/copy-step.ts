@@ -32,9 +32,11 @@ export interface CopyItem {
 export function contextItems(ctx: BuildContext, sources: readonly string[]): CopyItem[] {
   const out: CopyItem[] = [];
   for (const source of sources) {
+    // A source named without wildcards keeps its written name where it resolved through a link (BuildKit: `COPY link /d/` makes /d/link).
+    const written = hasWildcards(source) ? undefined : posix.basename(posix.normalize(`/${source}`));
     for (const root of ctx.matchSource(source).roots) {
       const entry = root === "." ? undefined : ctx.entry(root);
-      out.push({ hostPath: root === "." ? ctx.dir : join(ctx.dir, root), name: posix.basename(root === "." ? "" : root), isDir: root === "." || entry?.type === "dir" });
+      out.push({ hostPath: root === "." ? ctx.dir : join(ctx.dir, root), name: root === "." ? "" : (written ?? posix.basename(root)), isDir: root === "." || entry?.type === "dir" });
     }
   }
   return out;
@@ -92,11 +94,26 @@ export async function isArchive(path: string): Promise<boolean> {
   }
 }
 
+/**
+ * BuildKit's mkdir -p for a step (WORKDIR, the destination of a directory's
+ * contents): the directory and its missing parents are made 0755 and owned by
+ * `owner`, whatever the source's mode or --chmod; an existing one is left as
+ * it is. `staging` is a private scratch directory.
+ */
+export async function mkdirInRoot(root: string, containerDir: string, owner: { uid: number; gid: number }, staging: string): Promise<void> {
+  if (await lstatOrUndefined(await resolveInRoot(root, containerDir))) return;
+  const empty = join(staging, "empty-dir");
+  await mkdir(empty, { recursive: true });
+  await chmod(empty, 0o755);
+  await copyIntoRoot(root, { copies: [{ hostPath: empty, containerPath: containerDir }], removals: [] }, owner);
+}
+
 export interface CopyOptions {
   /** The destination as written (after expansion): relative to `workdir`; a trailing slash makes it a directory. */
   dest: string;
   workdir: string;
-  owner: { uid: number; gid: number };
+  /** Who owns what is copied: --chown's user, root, or "source" (COPY --from keeps the stage's owners, as BuildKit). */
+  owner: { uid: number; gid: number } | "source";
   /** --chown was given: it also owns what archives unpack (which otherwise keep their owners). */
   chowned: boolean;
   mode?: ModeFn;
@@ -133,6 +150,8 @@ export async function copyItems(root: string, items: readonly CopyItem[], opts: 
       // The archive's owners are kept, as docker's ADD keeps them (unless --chown).
       await copy(dir, destAbs, opts.chowned ? opts.owner : "source", opts.mode);
     } else if (item.isDir) {
+      // BuildKit copies a directory's contents into a destination it makes itself: 0755, --chown's owner or root.
+      await mkdirInRoot(root, destAbs, opts.owner === "source" ? { uid: 0, gid: 0 } : opts.owner, opts.staging);
       await copy(item.hostPath, destAbs, opts.owner, opts.mode);
     } else {
       await copy(item.hostPath, intoDir ? posix.join(destAbs, item.name) : destAbs, opts.owner, opts.mode);

@@ -30,7 +30,7 @@ import { lendCacheDir, type LentCacheDir } from "./cache-mounts.js";
 import { parseChmod } from "./chmod.js";
 import { applyConfigStep, DEFAULT_PATH_ENV, isConfigOnly, envOf, HISTORY_COMMENT, type ConfigState, type DockerConfig } from "./config-steps.js";
 import { BuildContext } from "./context.js";
-import { contextItems, copyItems, heredocItems, isArchive, rootItems, type CopyItem } from "./copy-step.js";
+import { contextItems, copyItems, heredocItems, isArchive, mkdirInRoot, rootItems, type CopyItem } from "./copy-step.js";
 import { hasWildcards } from "./dockerignore.js";
 import type { FileHashCache } from "./file-hash-cache.js";
 import { planBuild } from "./dockerfile/plan.js";
@@ -413,18 +413,18 @@ class Builder {
     }
   }
 
-  /** WORKDIR makes its directory when missing (BuildKit's mkdir -p, 0755, root). */
+  /** WORKDIR makes its directory when missing: BuildKit's mkdir -p, 0755, owned by the stage's USER (root when none), parents too. */
   private async workdirStep(state: StageState, createdBy: string): Promise<{ layer: StoredLayer | undefined; createdBy: string }> {
     const dir = state.config.WorkingDir as string;
+    const user = typeof state.config.User === "string" && state.config.User !== "" ? state.config.User : undefined;
     const layer = await this.inSnapshot(state, async (root) => {
-      const resolved = await resolveInRoot(root, dir);
-      if (await lstatOrUndefined(resolved)) return;
-      const empty = await mkdtemp(join(this.host.stateDir, STAGING_PREFIX));
+      if (await lstatOrUndefined(await resolveInRoot(root, dir))) return;
+      const owner = user === undefined ? { uid: 0, gid: 0 } : await resolveUser(root, user);
+      const staging = await mkdtemp(join(this.host.stateDir, STAGING_PREFIX));
       try {
-        await chmod(empty, 0o755);
-        await copyIntoRoot(root, { copies: [{ hostPath: empty, containerPath: dir }], removals: [] }, { uid: 0, gid: 0 });
+        await mkdirInRoot(root, dir, { uid: owner.uid, gid: owner.gid }, staging);
       } finally {
-        await rm(empty, { recursive: true, force: true });
+        await rm(staging, { recursive: true, force: true });
       }
     });
     return { layer, createdBy };
@@ -456,7 +456,8 @@ class Builder {
       const staging = await mkdtemp(join(this.host.stateDir, STAGING_PREFIX));
       try {
         const layer = await this.inSnapshot(state, async (root) => {
-          const owner = step.chown !== undefined ? await chownOf(root, step.chown) : { uid: 0, gid: 0 };
+          // Without --chown, the context's files become root's and another stage's or image's keep their owners (BuildKit).
+          const owner = step.chown !== undefined ? await chownOf(root, step.chown) : step.from !== undefined && fromDir === undefined ? "source" : { uid: 0, gid: 0 };
           let items: CopyItem[] = [];
           let exclude: ((p: string) => boolean) | undefined;
           if (step.from === undefined) {

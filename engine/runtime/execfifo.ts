@@ -11,7 +11,7 @@
 // thread on a blocking open; like runc, we give up when init died before it
 // wrote its byte. Without the FIFO (another runc layout) the caller falls back
 // to `runc start`.
-import { constants, open } from "node:fs";
+import { constants, open, readSync } from "node:fs";
 import { unlink } from "node:fs/promises";
 import { Socket } from "node:net";
 import { join } from "node:path";
@@ -42,7 +42,10 @@ export async function startViaExecFifo(runcRoot: string, id: string, isAlive: ()
       // runc start's own check: every 100 ms, is init still there to write?
       const timer = setInterval(() => {
         if (bytes > 0) return;
-        if (!isAlive()) finish(new Error("container process is already dead"));
+        // A process that exits at once can be gone before its byte is read:
+        // timers run before the poll phase that reads the FIFO. The pipe has
+        // the answer: the byte (it started, and ended) or nothing (init died).
+        if (!isAlive()) finish(unreadByte(fd) ? undefined : new Error("container process is already dead"));
         else if (Date.now() > deadline) finish(new Error(`the container's init did not report within ${timeoutMs} ms`));
       }, 100);
       const finish = (err?: Error) => {
@@ -62,4 +65,13 @@ export async function startViaExecFifo(runcRoot: string, id: string, isAlive: ()
   }
   await unlink(path).catch(() => undefined);
   return true;
+}
+
+/** Whether the FIFO holds init's byte that the socket has not read yet (a non-blocking read; EAGAIN or EOF: no). */
+function unreadByte(fd: number): boolean {
+  try {
+    return readSync(fd, Buffer.alloc(1), 0, 1, null) > 0;
+  } catch {
+    return false;
+  }
 }

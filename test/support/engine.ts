@@ -2,7 +2,7 @@
 // state dir and daemon.json (the fixture registry as docker.io's mirror,
 // Docker Hub and DNS forwarding pointed at a dead loopback port, an address
 // pool of its own, kernel objects under a unique prefix), opened through
-// createEngine() exactly as the daemon opens it. leaks() finds whatever the
+// openEmbeddedEngine() exactly as the daemon opens it. leaks() finds whatever the
 // engine left on the host by that prefix and state dir, so a suite can assert
 // that it leaves nothing behind. No vitest here: benches use it too.
 import { spawn } from "node:child_process";
@@ -13,7 +13,8 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { removeTree } from "../../engine/cgroups/v1.js";
-import { createEngine } from "../../engine/index.js";
+import { openEmbeddedEngine } from "../../engine/index.js";
+import type { ImageService } from "../../engine/image/service.js";
 import { baseSpec } from "../../engine/runtime/testing.js";
 import type { ContainerSpec, Engine, NetworkSpec } from "../../engine/types.js";
 import { run } from "../../engine/sys/exec.js";
@@ -42,6 +43,8 @@ export interface EngineWorld {
   prefix: string;
   /** The engine currently open (replaced by reopen()). */
   engine: Engine;
+  /** The image service inside it, as the daemon has it: the image verbs the Engine interface lacks (save, tag ...). */
+  images: ImageService;
   /** Closes the current engine (unless already closed) and opens a new one on the same state dir. */
   reopen(opts?: { alreadyClosed?: boolean }): Promise<Engine>;
   close(): Promise<void>;
@@ -73,19 +76,23 @@ export async function engineWorld(opts: EngineWorldOptions): Promise<EngineWorld
       "x-tscompose-network-prefix": prefix,
     }),
   );
-  const open = () => createEngine({ kind: "embedded", stateDir, configFile, log: opts.log });
+  const open = () => openEmbeddedEngine({ kind: "embedded", stateDir, configFile, log: opts.log });
   let closed = false;
   let n = 0;
   const gateways = new Set<string>();
+  const first = await open();
   const world: EngineWorld = {
     dir,
     stateDir,
     configFile,
     prefix,
-    engine: await open(),
+    engine: first.engine,
+    images: first.images,
     async reopen(o = {}) {
       if (!closed && !o.alreadyClosed) await world.engine.close();
-      world.engine = await open();
+      const opened = await open();
+      world.engine = opened.engine;
+      world.images = opened.images;
       closed = false;
       return world.engine;
     },

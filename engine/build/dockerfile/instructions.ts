@@ -271,6 +271,7 @@ function nameValuePairs(ins: RawInstruction, escape: string, what: string): [str
 function exposedPort(spec: string): string {
   const m = /^(\d+)(?:-(\d+))?(?:\/(tcp|udp|sctp))?$/i.exec(spec);
   if (!m) throw new FlagError(`invalid containerPort: ${spec}`);
+  if (m[2] !== undefined && Number(m[2]) < Number(m[1])) throw new FlagError(`invalid range specified for container port: ${spec}`);
   return `${m[1]}${m[2] === undefined ? "" : `-${m[2]}`}/${(m[3] ?? "tcp").toLowerCase()}`;
 }
 

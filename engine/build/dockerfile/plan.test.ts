@@ -216,6 +216,7 @@ describe("instruction forms", () => {
 
   it("EXPOSE ports and ranges get their protocol", () => {
     expect(step("FROM busybox\nEXPOSE 80 443/udp 7000-7005\n", "expose").ports).toEqual(["80/tcp", "443/udp", "7000-7005/tcp"]);
+    expect(() => step("FROM busybox\nEXPOSE 7005-7000\n", "expose")).toThrow(/Dockerfile:2: .*invalid range specified for container port: 7005-7000/);
   });
 
   it("COPY/ADD flags", () => {
