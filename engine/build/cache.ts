@@ -9,6 +9,15 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { readJsonFile, writeFileAtomic } from "../sys/atomic-file.js";
 
+/**
+ * The builder's semantics version, part of every key: raise it when a change
+ * makes the same step produce a different filesystem or config (owners,
+ * modes, links ...), so steps cached by the older builder miss instead of
+ * handing back what it made. 2: BuildKit's owners for WORKDIR/COPY, hard
+ * links kept (the build corpus's fixes).
+ */
+export const STEP_CACHE_VERSION = 2;
+
 interface CacheRecord {
   imageId: string;
 }
@@ -19,6 +28,7 @@ export class StepCache {
   /** sha256 of the parts, each length-prefixed so that no two lists of parts collide. */
   static key(parts: readonly unknown[]): string {
     const h = createHash("sha256");
+    h.update(`tscompose-step-cache/${STEP_CACHE_VERSION}\n`);
     for (const p of parts) {
       const s = JSON.stringify(p) ?? "undefined";
       h.update(`${Buffer.byteLength(s)}:${s}`);
