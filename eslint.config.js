@@ -25,7 +25,7 @@ const boundaries = (byFiles) =>
   }));
 
 export default tseslint.config(
-  { ignores: ["dist/**", "dist-dev/**", "node_modules/**", "bin/**", "eslint.config.js", "test-output/**", ".tmp/**"] },
+  { ignores: ["dist/**", "dist-dev/**", "node_modules/**", "bin/**", "eslint.config.js", "test-output/**", ".tmp/**", "test/build-corpus/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -16,7 +16,7 @@
 // random 64-hex key, which the same start-up cleanup removes (no container
 // owns it). Both are removed when the step ends, also on failure or abort.
 import { randomBytes } from "node:crypto";
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { isAbsolute, join, posix } from "node:path";
 import { normalizedName, parseReference } from "../content/reference.js";
 import { EngineError } from "../errors.js";
