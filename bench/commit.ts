@@ -15,6 +15,7 @@ import { startRegistry, type TestRegistry } from "../test/fixtures/registry.js";
 import { engineWorld, execText, type EngineWorld } from "../test/support/engine.js";
 import { loadLayout, startBenchDockerd, type BenchDockerd } from "./dockerd.js";
 import { report, type Sample } from "./harness.js";
+import { poolOctet } from "../test/support/pools.js";
 
 const rounds = Number(process.env.ROUNDS ?? 5);
 // 50 files of 1 MiB: odd ones random, even ones base64 text of random bytes (compresses ~1.3:1).
@@ -35,7 +36,7 @@ async function main(): Promise<void> {
   try {
     registry = await startRegistry();
     const pushed = await pushTestImage(registry, "busybox");
-    world = await engineWorld({ mirror: registry.url, poolOctet: 219 });
+    world = await engineWorld({ mirror: registry.url, poolOctet: poolOctet("bench-commit") });
     const engine = world.engine;
     await engine.pullImage("busybox");
     const ours = await engine.createContainer(world.spec({ cmd: ["sleep", "3600"], networkMode: "none" }));
