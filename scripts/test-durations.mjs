@@ -22,7 +22,9 @@ const durations = {};
 for (const hash of readdirSync(cacheDir)) {
   const file = join(cacheDir, hash, "results.json");
   if (!existsSync(file)) continue;
-  const cache = /** @type {{ results: [string, { duration: number }][] }} */ (JSON.parse(readFileSync(file, "utf8")));
+  /** @type {unknown} */
+  const parsed = JSON.parse(readFileSync(file, "utf8"));
+  const cache = /** @type {{ results: [string, { duration: number }][] }} */ (parsed);
   for (const [key, { duration }] of cache.results) {
     // Keys are "<project>:<path relative to the root>".
     const path = key.slice(key.indexOf(":") + 1);
