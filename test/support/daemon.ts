@@ -90,7 +90,9 @@ export function testDaemon(opts: { mirror?: string; config?: Record<string, unkn
         if (child.exitCode !== null) throw new StopWaiting(`daemon exited with ${child.exitCode}: ${stderr}`);
         return existsSync(socket) && d.cli(["ls", "-q"]).code === 0;
       };
-      await eventually(answers, (yes) => yes, 30_000, "the daemon to answer", 100).catch((err: unknown) => {
+      // A safety net, not a timing: files run in parallel forks, and a restart after kill -9 re-syncs
+      // a dozen containers while the other forks load the cores (30 s was exceeded on a loaded machine).
+      await eventually(answers, (yes) => yes, 90_000, "the daemon to answer", 100).catch((err: unknown) => {
         throw err instanceof StopWaiting ? err : new Error(`daemon did not start: ${stderr}`);
       });
     },
