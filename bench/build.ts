@@ -18,6 +18,7 @@ import { engineWorld, type EngineWorld } from "../test/support/engine.js";
 import { loadLayout, startBenchDockerd, type BenchDockerd } from "./dockerd.js";
 import { report, timeAsync, type Sample } from "./harness.js";
 import { tearDownBench } from "./teardown.js";
+import { poolOctet } from "../test/support/pools.js";
 
 const rounds = Number(process.env.ROUNDS ?? 5);
 
@@ -47,7 +48,7 @@ async function main(): Promise<void> {
 
     registry = await startRegistry();
     const pushed = await pushTestImage(registry, "busybox");
-    world = await engineWorld({ mirror: registry.url, poolOctet: 217 });
+    world = await engineWorld({ mirror: registry.url, poolOctet: poolOctet("bench-build") });
     const engine = world.engine;
     await engine.pullImage("busybox");
     const ours = (noCache: boolean) => async () => timeAsync(() => engine.buildImage({ contextDir: ctx, tags: ["bench/build:latest"], noCache, network: "none" }));

@@ -16,6 +16,7 @@ import { engineWorld, execText, type EngineWorld } from "../test/support/engine.
 import { loadLayout, startBenchDockerd, type BenchDockerd } from "./dockerd.js";
 import { report, timeAsync, type Sample } from "./harness.js";
 import { tearDownBench } from "./teardown.js";
+import { poolOctet } from "../test/support/pools.js";
 
 const rounds = Number(process.env.ROUNDS ?? 5);
 // 50 files of 1 MiB: odd ones random, even ones base64 text of random bytes (compresses ~1.3:1).
@@ -30,7 +31,7 @@ async function main(): Promise<void> {
   try {
     registry = await startRegistry();
     const pushed = await pushTestImage(registry, "busybox");
-    world = await engineWorld({ mirror: registry.url, poolOctet: 219 });
+    world = await engineWorld({ mirror: registry.url, poolOctet: poolOctet("bench-commit") });
     const engine = world.engine;
     await engine.pullImage("busybox");
     const ours = await engine.createContainer(world.spec({ cmd: ["sleep", "3600"], networkMode: "none" }));

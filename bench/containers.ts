@@ -31,6 +31,7 @@ import type { BenchDockerd } from "./dockerd.js";
 import { median, report } from "./harness.js";
 import { tearDownBench } from "./teardown.js";
 import type { Sample } from "./harness.js";
+import { poolOctet } from "../test/support/pools.js";
 
 const rounds = Number(process.env.ROUNDS ?? 50);
 const running = Number(process.env.RUNNING ?? 50);
@@ -55,7 +56,7 @@ async function main(): Promise<void> {
   try {
     registry = await startRegistry();
     const pushed = await pushTestImage(registry, "busybox");
-    world = await engineWorld({ mirror: registry.url, poolOctet: 218 });
+    world = await engineWorld({ mirror: registry.url, poolOctet: poolOctet("bench-containers") });
     const engine = world.engine;
     await engine.pullImage("busybox");
 

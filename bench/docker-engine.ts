@@ -15,6 +15,7 @@ import { pushTestImage } from "../test/fixtures/push.js";
 import { startRegistry } from "../test/fixtures/registry.js";
 import { bin, cleanupDir, testDaemon } from "../test/support/daemon.js";
 import { compare, report, timeCommand } from "./harness.js";
+import { poolOctet } from "../test/support/pools.js";
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const SERVICES = Number(process.env.SERVICES ?? 10);
@@ -27,7 +28,7 @@ function stackYaml(n: number): string {
 
 async function main(): Promise<void> {
   const registry = await startRegistry();
-  const dockerd = await startMirroringDockerd(registry.url, 232);
+  const dockerd = await startMirroringDockerd(registry.url, poolOctet("bench-docker-engine"));
   const d = testDaemon({ mirror: registry.url });
   const dir = mkdtempSync(join(tmpdir(), "tsc-bench-docker-"));
   try {

@@ -34,6 +34,7 @@ import type { BenchDockerd } from "./dockerd.js";
 import { median, report } from "./harness.js";
 import { tearDownBench } from "./teardown.js";
 import type { Sample } from "./harness.js";
+import { poolOctet } from "../test/support/pools.js";
 
 const rounds = Number(process.env.ROUNDS ?? 20);
 const count = Number(process.env.COUNT ?? 2000);
@@ -85,7 +86,7 @@ async function main(): Promise<void> {
   try {
     registry = await startRegistry();
     const pushed = await pushTestImage(registry, "busybox");
-    world = await engineWorld({ mirror: registry.url, poolOctet: 219 });
+    world = await engineWorld({ mirror: registry.url, poolOctet: poolOctet("bench-network") });
     const w = world;
     const engine = w.engine;
     await engine.pullImage("busybox");

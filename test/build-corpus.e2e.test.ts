@@ -35,13 +35,13 @@ import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import * as tar from "tar-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { poolOctet } from "./support/pools.js";
 import { startMirroringDockerd, type PrivateDockerd } from "./fixtures/dockerd.js";
 import { pushTestImage } from "./fixtures/push.js";
 import { startRegistry, type TestRegistry } from "./fixtures/registry.js";
 import { engineWorld, repoRoot, type EngineWorld } from "./support/engine.js";
 import { isRoot, missing } from "./support/requires.js";
 
-const POOL_OCTET = 233;
 const CORPUS = join(repoRoot, "test", "build-corpus");
 /** The 20.10 CLI: its BuildKit client is built in (the newer CLI wants the buildx plugin for it). */
 const DOCKER_2010 = "/usr/bin/docker";
@@ -300,7 +300,7 @@ describe.skipIf(skip)("the build corpus: the embedded builder against docker bui
   beforeAll(async () => {
     registry = await startRegistry();
     await pushTestImage(registry, "busybox");
-    [dockerd, w] = await Promise.all([startMirroringDockerd(registry.url, POOL_OCTET), engineWorld({ mirror: registry.url, poolOctet: POOL_OCTET })]);
+    [dockerd, w] = await Promise.all([startMirroringDockerd(registry.url, poolOctet("build-corpus-dockerd")), engineWorld({ mirror: registry.url, poolOctet: poolOctet("build-corpus-engine") })]);
     const d = dockerd;
     const world = w;
     const names = SELECTED;

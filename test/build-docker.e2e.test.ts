@@ -11,6 +11,7 @@ import { pushTestImage } from "./fixtures/push.js";
 import { startRegistry, type TestRegistry } from "./fixtures/registry.js";
 import { buildOnce, cleanupDir, testDaemon, type TestDaemon } from "./support/daemon.js";
 import { isRoot } from "./support/requires.js";
+import { poolOctet } from "./support/pools.js";
 
 
 describe.skipIf(!isRoot)("build: on the Docker engine, through the daemon", () => {
@@ -23,7 +24,7 @@ describe.skipIf(!isRoot)("build: on the Docker engine, through the daemon", () =
     buildOnce();
     registry = await startRegistry();
     await pushTestImage(registry, "busybox");
-    dockerd = await startMirroringDockerd(registry.url, 229);
+    dockerd = await startMirroringDockerd(registry.url, poolOctet("build-docker"));
     d = testDaemon({ mirror: registry.url });
     d.env.TSCOMPOSE_ENGINE = "docker";
     d.env.DOCKER_HOST = dockerd.host;

@@ -12,6 +12,7 @@ import type { BuildProgress, BuildRequest, Engine } from "../engine/types.js";
 import { pushTestImage } from "./fixtures/push.js";
 import { startRegistry, type TestRegistry } from "./fixtures/registry.js";
 import { engineWorld, execText, type EngineWorld } from "./support/engine.js";
+import { poolOctet } from "./support/pools.js";
 import { isRoot, missing } from "./support/requires.js";
 import { BUILD_LABEL } from "../model/labels.js";
 
@@ -27,7 +28,7 @@ describe.skipIf(skip)("embedded builder", () => {
   beforeAll(async () => {
     registry = await startRegistry();
     await pushTestImage(registry, "busybox");
-    w = await engineWorld({ mirror: registry.url, poolOctet: 231 });
+    w = await engineWorld({ mirror: registry.url, poolOctet: poolOctet("build-exec") });
     engine = w.engine;
   }, 120_000);
 

@@ -13,6 +13,7 @@ import { startMirroringDockerd, type PrivateDockerd } from "./fixtures/dockerd.j
 import { pushTestImage } from "./fixtures/push.js";
 import { startRegistry, type TestRegistry } from "./fixtures/registry.js";
 import { isRoot } from "./support/requires.js";
+import { poolOctet } from "./support/pools.js";
 
 
 describe.skipIf(!isRoot)("builds on the Docker engine (a private dockerd)", () => {
@@ -36,7 +37,7 @@ describe.skipIf(!isRoot)("builds on the Docker engine (a private dockerd)", () =
   beforeAll(async () => {
     registry = await startRegistry();
     await pushTestImage(registry, "busybox");
-    dockerd = await startMirroringDockerd(registry.url, 228);
+    dockerd = await startMirroringDockerd(registry.url, poolOctet("docker-build"));
     engine = await createEngine({ kind: "docker", host: dockerd.host });
     dir = await mkdtemp(join(tmpdir(), "tsc-dbuild-"));
   }, 180_000);

@@ -10,6 +10,7 @@ import { pushTestImage } from "./fixtures/push.js";
 import { startRegistry, type TestRegistry } from "./fixtures/registry.js";
 import { buildOnce, cleanupDir, testDaemon, type TestDaemon } from "./support/daemon.js";
 import { isRoot, missing } from "./support/requires.js";
+import { poolOctet } from "./support/pools.js";
 
 const root = !missing("root", isRoot);
 
@@ -22,7 +23,7 @@ describe.skipIf(!root)("the daemon on the Docker engine", () => {
     buildOnce();
     registry = await startRegistry();
     await pushTestImage(registry, "busybox");
-    dockerd = await startMirroringDockerd(registry.url, 230);
+    dockerd = await startMirroringDockerd(registry.url, poolOctet("docker-daemon"));
     d = testDaemon({ mirror: registry.url });
     d.env.TSCOMPOSE_ENGINE = "docker";
     d.env.DOCKER_HOST = dockerd.host;

@@ -18,6 +18,10 @@ import { pushTestImage } from "./fixtures/push.js";
 import { startRegistry, type TestRegistry } from "./fixtures/registry.js";
 import { eventually } from "./support/wait.js";
 import { isRoot, missing } from "./support/requires.js";
+import { poolOctet } from "./support/pools.js";
+
+/** A user-defined /24 inside the suite's own pool. */
+const SUBNET = `10.${poolOctet("docker-engine")}.200`;
 
 const root = !missing("root", isRoot);
 
@@ -35,7 +39,7 @@ describe.skipIf(!root)("the Docker engine on a private dockerd", () => {
   beforeAll(async () => {
     registry = await startRegistry();
     await pushTestImage(registry, "busybox");
-    dockerd = await startMirroringDockerd(registry.url, 227);
+    dockerd = await startMirroringDockerd(registry.url, poolOctet("docker-engine"));
     engine = await createEngine({ kind: "docker", host: dockerd.host });
     engine.onEvent((e) => events.push(e));
     hostDir = await mkdtemp(join(tmpdir(), "tsc-dockerx-"));
@@ -71,7 +75,7 @@ describe.skipIf(!root)("the Docker engine on a private dockerd", () => {
 
   it("a rich spec lands in dockerd's record field by field, and the container runs with it", async () => {
     const net = `${prefix}-net`;
-    await engine.createNetwork({ name: net, labels: {}, driver: "bridge", internal: false, subnet: "10.227.200.0/24", gateway: undefined });
+    await engine.createNetwork({ name: net, labels: {}, driver: "bridge", internal: false, subnet: `${SUBNET}.0/24`, gateway: undefined });
     await writeFile(join(hostDir, "conf.txt"), "conf\n");
     // The container's user 1000 reads it through the bind.
     await chmod(hostDir, 0o755);
@@ -89,7 +93,7 @@ describe.skipIf(!root)("the Docker engine on a private dockerd", () => {
         { type: "tmpfs", source: undefined, target: "/scratch", readOnly: false, tmpfsSize: 1 << 20 },
       ],
       networkMode: "bridge",
-      networks: { [net]: { aliases: ["db"], ipv4Address: "10.227.200.9" } },
+      networks: { [net]: { aliases: ["db"], ipv4Address: `${SUBNET}.9` } },
       ports: [{ containerPort: 8080, protocol: "tcp", hostPort: undefined, hostIp: "127.0.0.1" }],
       extraHosts: ["gw.test:10.9.9.9"],
       capAdd: ["NET_ADMIN"],
@@ -124,11 +128,11 @@ describe.skipIf(!root)("the Docker engine on a private dockerd", () => {
       NetworkMode: net,
       Binds: [`${hostDir}:/conf:ro`],
     });
-    expect((d.NetworkSettings as { Networks: Record<string, { Aliases: string[]; IPAMConfig: { IPv4Address: string } }> }).Networks[net]).toMatchObject({ IPAMConfig: { IPv4Address: "10.227.200.9" } });
+    expect((d.NetworkSettings as { Networks: Record<string, { Aliases: string[]; IPAMConfig: { IPv4Address: string } }> }).Networks[net]).toMatchObject({ IPAMConfig: { IPv4Address: `${SUBNET}.9` } });
 
     await engine.startContainer(c.id);
     const info = await engine.inspectContainer(c.id);
-    expect(info?.networks[net]?.ipAddress).toBe("10.227.200.9");
+    expect(info?.networks[net]?.ipAddress).toBe(`${SUBNET}.9`);
     expect(info?.volumes).toEqual([vol]);
     expect(info?.ports).toMatchObject([{ containerPort: 8080, protocol: "tcp", hostIp: "127.0.0.1" }]);
     expect(Number(info?.ports[0]?.hostPort)).toBeGreaterThan(0);

@@ -16,6 +16,7 @@ import { freePort } from "./fixtures/ports.js";
 import { inspectRaw, pushTestImage } from "./fixtures/push.js";
 import { startRegistry, TEST_PASSWORD, TEST_USER, type TestRegistry } from "./fixtures/registry.js";
 import { buildOnce, cleanupDir, leaks, testDaemon, type TestDaemon } from "./support/daemon.js";
+import { poolOctet } from "./support/pools.js";
 import { isRoot, missing } from "./support/requires.js";
 
 /** A CA, a server certificate for 127.0.0.1 and a client certificate, as `docker` wants them in DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem). */
@@ -66,7 +67,7 @@ describe.skipIf(missing("root", isRoot))("docker CLI verbs and TLS on the docker
     certs = makeCertificates(certDir);
     tlsHost = `tcp://127.0.0.1:${await freePort()}`;
     const { ca, cert, key } = certs.server;
-    dockerd = await startMirroringDockerd(registry.url, 235, { args: ["--host", tlsHost, "--tlsverify", "--tlscacert", ca, "--tlscert", cert, "--tlskey", key] });
+    dockerd = await startMirroringDockerd(registry.url, poolOctet("docker-verbs"), { args: ["--host", tlsHost, "--tlsverify", "--tlscacert", ca, "--tlscert", cert, "--tlskey", key] });
     d = testDaemon({ mirror: registry.url });
     await d.start();
   }, 240_000);

@@ -16,6 +16,7 @@ import { startMirroringDockerd } from "./fixtures/dockerd.js";
 import { pushTestImage } from "./fixtures/push.js";
 import { startRegistry } from "./fixtures/registry.js";
 import { isRoot, missing } from "./support/requires.js";
+import { poolOctet } from "./support/pools.js";
 
 const root = !missing("root", isRoot);
 
@@ -29,7 +30,7 @@ engineConformance(
     };
     try {
       await pushTestImage(registry, "busybox");
-      const dockerd = await startMirroringDockerd(registry.url, 226);
+      const dockerd = await startMirroringDockerd(registry.url, poolOctet("engine-conformance-docker"));
       stops.push(() => dockerd.stop());
       // Opened as the daemon opens engines (engine/index.ts).
       const engine = await createEngine({ kind: "docker", host: dockerd.host });

@@ -11,6 +11,7 @@ import { pushTestImage } from "./fixtures/push.js";
 import { startRegistry } from "./fixtures/registry.js";
 import { engineWorld } from "./support/engine.js";
 import { isRoot, missing } from "./support/requires.js";
+import { poolOctet } from "./support/pools.js";
 
 const root = !missing("root", isRoot);
 
@@ -20,7 +21,7 @@ engineConformance(
     const registry = await startRegistry();
     try {
       await pushTestImage(registry, "busybox");
-      const w = await engineWorld({ mirror: registry.url, poolOctet: 238 });
+      const w = await engineWorld({ mirror: registry.url, poolOctet: poolOctet("engine-conformance") });
       const hostDir = join(w.dir, "host");
       await mkdir(hostDir, { recursive: true });
       let n = 0;

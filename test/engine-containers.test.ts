@@ -20,6 +20,7 @@ import { cgroupRoots, engineWorld, execText, logLines, startEngineChild } from "
 import type { EngineWorld } from "./support/engine.js";
 import { isRoot, missing } from "./support/requires.js";
 import { eventually } from "./support/wait.js";
+import { poolOctet } from "./support/pools.js";
 
 // Skipped without root, a failure under TSCOMPOSE_TEST_REQUIRE_ALL=1 (test/support/requires.ts).
 const root = !missing("root", isRoot);
@@ -57,7 +58,7 @@ const bind = (source: string, target: string): MountSpec => ({ type: "bind", sou
 beforeAll(async () => {
   registry = await startRegistry();
   await pushTestImage(registry, "busybox");
-  w = await engineWorld({ mirror: registry.url, poolOctet: 216 });
+  w = await engineWorld({ mirror: registry.url, poolOctet: poolOctet("engine-containers") });
   subscribe();
   const img = await w.engine.pullImage("busybox");
   expect(img.repoTags).toContain("docker.io/library/busybox:latest");

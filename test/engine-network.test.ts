@@ -20,6 +20,7 @@ import type { EngineWorld } from "./support/engine.js";
 import { isRoot, missing } from "./support/requires.js";
 import { eventually } from "./support/wait.js";
 import { httpGet } from "../engine/network/testing.js";
+import { poolOctet } from "./support/pools.js";
 
 // Skipped without root, a failure under TSCOMPOSE_TEST_REQUIRE_ALL=1 (test/support/requires.ts).
 const root = !missing("root", isRoot);
@@ -66,7 +67,7 @@ const ourLinks = () => readdirSync("/sys/class/net").filter((l) => l.startsWith(
 beforeAll(async () => {
   registry = await startRegistry();
   await pushTestImage(registry, "busybox");
-  w = await engineWorld({ mirror: registry.url, poolOctet: 217 });
+  w = await engineWorld({ mirror: registry.url, poolOctet: poolOctet("engine-network") });
   await w.engine.pullImage("busybox");
 }, 180_000);
 

@@ -13,6 +13,7 @@ import { startRegistry, type TestRegistry } from "./fixtures/registry.js";
 import { buildOnce, cleanupDir, leaks, testDaemon, type TestDaemon } from "./support/daemon.js";
 import { isRoot, missing } from "./support/requires.js";
 import { eventually } from "./support/wait.js";
+import { poolOctet } from "./support/pools.js";
 
 const STACK = 'services:\n  web:\n    image: busybox\n    command: ["sh", "-c", "echo hello-web; exec sleep 3600"]\n';
 
@@ -25,7 +26,7 @@ describe.skipIf(missing("root", isRoot))("stacks on two engines in one daemon", 
     buildOnce();
     registry = await startRegistry();
     await pushTestImage(registry, "busybox");
-    dockerd = await startMirroringDockerd(registry.url, 231);
+    dockerd = await startMirroringDockerd(registry.url, poolOctet("engines-per-stack"));
     // The daemon's default is the embedded engine: the docker stack is chosen on the command line only.
     d = testDaemon({ mirror: registry.url });
     await d.start();

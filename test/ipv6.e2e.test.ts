@@ -10,12 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { projectCli, startStackSuite, stopStackSuite } from "./support/stack.js";
 import type { StackSuite } from "./support/stack.js";
 import { httpGet } from "../engine/network/testing.js";
+import { poolOctet } from "./support/pools.js";
 
 let s: StackSuite;
 const project = `tv6${process.pid}`;
 const hex = (process.pid % 0xffff).toString(16);
 const v6 = (n: number): string => `fd00:${hex}:${n}::`;
-const net = `10.251.${process.pid % 250}`;
+const net = `10.${poolOctet("ipv6")}.${process.pid % 250}`;
 
 const stack = `
 services:

@@ -12,11 +12,12 @@ import { spawnCli } from "./support/e2e.js";
 import { startStackSuite, stopStackSuite } from "./support/stack.js";
 import type { StackSuite } from "./support/stack.js";
 import { httpGet } from "../engine/network/testing.js";
+import { poolOctet } from "./support/pools.js";
 
 let s: StackSuite;
 const project = `tni${process.pid}`;
-// Away from the test daemons' automatic pools (10.120-219.x.x, test/support/daemon.ts).
-const net = `10.250.${process.pid % 250}`;
+// A pool of the suite's own (test/support/pools.ts), away from the test daemons' automatic ones.
+const net = `10.${poolOctet("networks-ipam")}.${process.pid % 250}`;
 
 const modes = `tnm${process.pid}`;
 const modesStack = `

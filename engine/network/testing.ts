@@ -1,6 +1,6 @@
 // Helpers for the network tests that use real namespaces. Every kernel object
 // a test run creates carries a random tag in its name, the address pool is a
-// block of 10.213.0.0/16 that no host route touches, and the only DNS upstream
+// block of its pool (test/support/pools.ts) that no host route touches, and the only DNS upstream
 // is a fake server on 127.0.0.1: no test traffic leaves the machine.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -16,6 +16,7 @@ import { formatCidr, overlaps, parseCidr } from "./ipv4.js";
 import type { NamePrefixes } from "./names.js";
 import { hostRoutes } from "./routes.js";
 import { isRoot, missing } from "../../test/support/requires.js";
+import { poolOctet } from "../../test/support/pools.js";
 
 export const canUseNamespaces = !missing("root (network namespaces)", isRoot);
 
@@ -24,16 +25,18 @@ export function testPrefixes(): { tag: string; prefixes: NamePrefixes } {
   return { tag, prefixes: { bridge: `tb${tag}-`, veth: `tv${tag}`, netns: `tn${tag}-`, chain: `TT${tag}` } };
 }
 
-/** A /20 of 10.213.0.0/16 (carved into /24s) that overlaps no host route right now; `avoid` keeps parallel test files apart. */
+const UNIT_POOL = poolOctet("engine-network-units");
+
+/** A /20 of this file's 10.X.0.0/16 (test/support/pools.ts; carved into /24s) that overlaps no host route right now; `avoid` keeps parallel test files apart. */
 export async function testPool(avoid: readonly number[] = []): Promise<AddressPool & { cidr: string }> {
   const routes = await hostRoutes();
   const blocks = Array.from({ length: 16 }, (_, i) => i).filter((i) => !avoid.includes(i));
   for (let tries = 0; tries < 64; tries++) {
     const i = blocks[Math.floor(Math.random() * blocks.length)] ?? 0;
-    const cidr = { network: parseCidr(`10.213.${i * 16}.0/20`).network, prefix: 20 };
+    const cidr = { network: parseCidr(`10.${UNIT_POOL}.${i * 16}.0/20`).network, prefix: 20 };
     if (!routes.some((r) => overlaps(r, cidr))) return { base: formatCidr(cidr), size: 24, cidr: formatCidr(cidr) };
   }
-  throw new Error("no free /20 in 10.213.0.0/16 for the test");
+  throw new Error(`no free /20 in 10.${UNIT_POOL}.0.0/16 for the test`);
 }
 
 /** Runs busybox inside a namespace ("a container"). Never throws on a non-zero exit. */

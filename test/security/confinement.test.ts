@@ -22,6 +22,7 @@ import type { EngineWorld } from "../support/engine.js";
 import { SYS, probeSupported, syscallProbe } from "../support/syscall-probe.js";
 import { isRoot, missing, skipUnless } from "../support/requires.js";
 import { eventually } from "../support/wait.js";
+import { poolOctet } from "../support/pools.js";
 
 // Skipped without root, a failure under TSCOMPOSE_TEST_REQUIRE_ALL=1 (test/support/requires.ts).
 const root = !missing("root", isRoot);
@@ -74,7 +75,7 @@ beforeAll(async () => {
   await pushTestImage(registry, "busybox");
   haveRedis = await redisAvailable();
   if (haveRedis) await pushTestImage(registry, "redis");
-  w = await engineWorld({ mirror: registry.url, poolOctet: 233 });
+  w = await engineWorld({ mirror: registry.url, poolOctet: poolOctet("security-confinement") });
   await w.engine.pullImage("busybox");
   if (haveRedis) await w.engine.pullImage("redis");
   probeDir = join(w.dir, "probe");

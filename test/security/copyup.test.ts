@@ -20,6 +20,7 @@ import { pushLayout } from "../fixtures/push.js";
 import { startRegistry, type TestRegistry } from "../fixtures/registry.js";
 import { engineWorld, type EngineWorld } from "../support/engine.js";
 import { isRoot, missing } from "../support/requires.js";
+import { poolOctet } from "../support/pools.js";
 
 // Skipped without root, a failure under TSCOMPOSE_TEST_REQUIRE_ALL=1 (test/support/requires.ts).
 const root = !missing("root", isRoot);
@@ -92,7 +93,7 @@ beforeAll(async () => {
     );
   await image("hostile-links", hostile);
   await image("hostile-passwd", passwdLink);
-  w = await engineWorld({ mirror: registry.url, poolOctet: 231 });
+  w = await engineWorld({ mirror: registry.url, poolOctet: poolOctet("security-copyup") });
   await w.engine.pullImage("hostile-links");
   await w.engine.pullImage("hostile-passwd");
 }, 180_000);

@@ -18,11 +18,12 @@ import { startRegistry, type TestRegistry } from "../fixtures/registry.js";
 import { engineWorld, execText, type EngineWorld } from "../support/engine.js";
 import { isRoot, missing } from "../support/requires.js";
 import { eventually } from "../support/wait.js";
+import { poolOctet } from "../support/pools.js";
 
 // Skipped without root, a failure under TSCOMPOSE_TEST_REQUIRE_ALL=1 (test/support/requires.ts).
 const root = !missing("root", isRoot);
 
-const POOL_OCTET = 227;
+const POOL_OCTET = poolOctet("security-network");
 /** The LAN between the host and the peer: a /24 of the pool's /16 that IPAM skips (it avoids host routes). */
 const LAN_HOST_IP = `10.${POOL_OCTET}.255.1`;
 const LAN_PEER_IP = `10.${POOL_OCTET}.255.2`;

@@ -10,6 +10,7 @@ import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { cgroupRoots } from "./engine.js";
 import { StopWaiting, eventually } from "./wait.js";
+import { randomPoolOctet } from "./pools.js";
 
 /** The repository root, from the source tree (vitest) or from dist-dev/ (benchmarks). */
 function findRepo(): string {
@@ -55,8 +56,8 @@ export function testDaemon(opts: { mirror?: string; config?: Record<string, unkn
       "x-tscompose-docker-hub-url": "http://127.0.0.1:9",
       // Names that are not the stack's go nowhere: a closed loopback port, never the host's resolvers.
       dns: ["127.0.0.1:9"],
-      // Each test daemon its own /16, so parallel suites never race for the same subnet.
-      "default-address-pools": [{ base: `10.${120 + (randomBytes(1)[0] ?? 0) % 100}.0.0/16`, size: 24 }],
+      // Each test daemon a /16 of its own most of the time (a random one of the range), so parallel suites rarely share subnets.
+      "default-address-pools": [{ base: `10.${randomPoolOctet("test-daemons")}.0.0/16`, size: 24 }],
       "x-tscompose-network-prefix": prefix,
       ...opts.config,
     }),
@@ -89,7 +90,9 @@ export function testDaemon(opts: { mirror?: string; config?: Record<string, unkn
         if (child.exitCode !== null) throw new StopWaiting(`daemon exited with ${child.exitCode}: ${stderr}`);
         return existsSync(socket) && d.cli(["ls", "-q"]).code === 0;
       };
-      await eventually(answers, (yes) => yes, 30_000, "the daemon to answer", 100).catch((err: unknown) => {
+      // A safety net, not a timing: files run in parallel forks, and a restart after kill -9 re-syncs
+      // a dozen containers while the other forks load the cores (30 s was exceeded on a loaded machine).
+      await eventually(answers, (yes) => yes, 90_000, "the daemon to answer", 100).catch((err: unknown) => {
         throw err instanceof StopWaiting ? err : new Error(`daemon did not start: ${stderr}`);
       });
     },

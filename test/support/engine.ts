@@ -29,7 +29,7 @@ export const repoRoot = basename(up2) === "dist-dev" ? dirname(up2) : up2;
 export interface EngineWorldOptions {
   /** The fixture registry's URL (http://127.0.0.1:port), docker.io's mirror. */
   mirror: string;
-  /** Second octet of the 10.x.0.0/16 address pool; distinct per suite so parallel suites never overlap. */
+  /** Second octet of the 10.x.0.0/16 address pool: the suite's own, from test/support/pools.ts (parallel suites never overlap). */
   poolOctet: number;
   /** Extra engine log lines go here (default: dropped). */
   log?: (msg: string, fields?: Record<string, unknown>) => void;
