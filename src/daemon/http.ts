@@ -4,7 +4,7 @@
 // query values), each of which answers 400 on bad input instead of throwing
 // something the server cannot map to a status.
 
-import type { ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Writable } from "node:stream";
 import { kindOf } from "../../model/errors.js";
 import type { ErrorKind, KindedError } from "../../model/errors.js";
@@ -154,6 +154,30 @@ export function drained(stream: Writable): Promise<void> {
     };
     stream.on("drain", done);
     stream.on("close", done);
+  });
+}
+
+/**
+ * Reads the rest of a request's body and drops it (for `maxMs` at most), for
+ * an answer sent before the body was read: the server closes the connection
+ * after an error answer, and a socket closed with unread bytes sends a reset,
+ * on which the client's kernel drops the answer it had not read yet (the
+ * client sees EPIPE, not why: a 413, a cp into a file that is no directory).
+ */
+export function discardBody(req: IncomingMessage, maxMs = 5000): Promise<void> {
+  if (req.readableEnded || req.destroyed) return Promise.resolve();
+  req.unpipe();
+  req.resume();
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      req.off("end", done);
+      req.off("close", done);
+      resolve();
+    };
+    const timer = setTimeout(done, maxMs);
+    req.once("end", done);
+    req.once("close", done);
   });
 }
 

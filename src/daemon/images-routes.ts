@@ -205,22 +205,8 @@ async function boundedUpload<T>(req: IncomingMessage, max: number, consume: (bod
   try {
     return await consume(req.pipe(counter));
   } catch (err) {
-    // The rest of the body is read and dropped before the answer goes out (for 5 s at most): the
-    // server closes the connection after an answer, and a socket closed with unread bytes sends a
-    // reset, on which the client's kernel drops the 413 it had not read yet (it saw EPIPE, not why).
+    // The server's error path reads and drops the rest of the body before it answers (discardBody).
     req.unpipe(counter);
-    req.resume();
-    if (!req.readableEnded) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 5000);
-        const done = (): void => {
-          clearTimeout(timer);
-          resolve();
-        };
-        req.once("end", done);
-        req.once("close", done);
-      });
-    }
     throw seen > max ? tooLarge() : err;
   }
 }

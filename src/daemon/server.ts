@@ -27,7 +27,7 @@ import { listenPrivately } from "./socket.js";
 import { ObjectService } from "./objects.js";
 import { systemDiskUsage } from "./disk-usage.js";
 import { systemPrune } from "./system-prune.js";
-import { HttpError, decodeParam, drained, errorBody, queryFlag, queryValue, readJsonBody, requestUrl, sendJson, statusOf, stream } from "./http.js";
+import { HttpError, decodeParam, discardBody, drained, errorBody, queryFlag, queryValue, readJsonBody, requestUrl, sendJson, statusOf, stream } from "./http.js";
 import { imageRoutes } from "./images-routes.js";
 import type { ImageService } from "../../engine/image/service.js";
 import { pendingChange, stackDetail, statsOf } from "./stack-inspect.js";
@@ -61,8 +61,14 @@ export function startServer(socket: string, ctx: ServerContext, group?: number):
     // process (a URIError from one bad escape used to kill the daemon).
     const fail = (err: unknown): void => {
       ctx.log.warn("request failed", { method: req.method, path: req.url, error: (err as Error).message });
-      if (!res.headersSent) sendJson(res, statusOf(err), errorBody(err));
-      else res.end();
+      if (res.headersSent) {
+        res.end();
+        return;
+      }
+      // A body the handler did not read to its end (an upload refused midway) is read and dropped first, so the client gets the answer.
+      void discardBody(req).then(() => {
+        if (!res.headersSent) sendJson(res, statusOf(err), errorBody(err));
+      });
     };
     try {
       const url = requestUrl(req.url);

@@ -196,6 +196,38 @@ describe("streams respect back-pressure", () => {
     if (work) rmSync(work, { recursive: true, force: true });
   }, 120_000);
 
+  it("an upload refused midway gets its answer, not a reset: cp of a tar onto a file, sent in two parts", async () => {
+    // The daemon refuses at the tar's first bytes; unless it reads the rest
+    // (as the client goes on sending it) before it answers and closes the
+    // connection (one request per connection, as the CLI's), the client's next
+    // write meets EPIPE and the answer is lost.
+    const ps = jsonLines<{ ID: string; Service: string }>(busy.cli(["-p", project, "ps", "--format", "json"], { cwd: work }).stdout);
+    const id = ps.find((c) => c.Service === "quiet")?.ID as string;
+    writeFileSync(join(work, "big"), Buffer.alloc(1 << 20, 0x61));
+    const tar = execFileSync("tar", ["-C", work, "-cf", "-", "big"], { maxBuffer: 4 << 20 });
+    let sentAll = false;
+    const answer = await new Promise<Answer & { afterAll: boolean }>((resolve, reject) => {
+      const req = request({ agent: false, method: "PUT", socketPath: busy.socket, path: `/v1/containers/${id}/archive?path=${encodeURIComponent("/etc/passwd")}`, headers: { "content-type": "application/x-tar", "transfer-encoding": "chunked", connection: "close" } }, (res) => {
+        const afterAll = sentAll;
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8"), afterAll }));
+      });
+      req.on("error", reject);
+      req.write(tar.subarray(0, 64 << 10));
+      // The rest once the daemon has had time to refuse (a client on a slow link, or stdin still coming).
+      setTimeout(() => {
+        sentAll = true;
+        req.end(tar.subarray(64 << 10));
+      }, 1000);
+    });
+    // Answered (and so the connection closed) only once the whole body was sent: no write of the client's met a closed socket.
+    expect(answer.afterAll).toBe(true);
+    expect(answer.status).toBeGreaterThanOrEqual(400);
+    expect(JSON.parse(answer.body).message).toMatch(/not a directory/);
+    await alive(busy);
+  });
+
   it("a logs client that does not read does not grow the daemon's memory (128 MiB log)", async () => {
     const ps = jsonLines<{ ID: string; Service: string }>(busy.cli(["-p", project, "ps", "--format", "json"], { cwd: work }).stdout);
     const id = ps.find((c) => c.Service === "quiet")?.ID as string;
