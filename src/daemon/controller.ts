@@ -159,6 +159,13 @@ export class StackController {
     return isSwarm(target) ? target : undefined;
   }
 
+  /** The manager of a project on the swarm engine; a not-found error (404) naming it when it runs elsewhere. */
+  requireSwarmTarget(project: string, asked?: EngineChoice): SwarmTarget {
+    const target = this.swarmTargetOf(project, asked);
+    if (!target) throw new EngineError("not-found", `project "${project}" does not run on the swarm engine`);
+    return target;
+  }
+
   /** The engine of a request that names no stack (image verbs, listings): the one asked for, else the default. */
   requestEngine(asked: EngineChoice | undefined): Promise<Engine> {
     const target = asked ? this.resolveTarget(asked) : this.engines.defaultTarget;
@@ -288,8 +295,7 @@ export class StackController {
    * next `up` deploys them too.
    */
   scaleSwarmService(project: string, service: string, replicas: number, asked: EngineChoice | undefined): Promise<SwarmUpdateAnswer> {
-    const target = this.swarmTargetOf(project, asked);
-    if (!target) throw new EngineError("not-found", `project "${project}" does not run on the swarm engine`);
+    const target = this.requireSwarmTarget(project, asked);
     return this.serialize(project, async () => {
       const done = await this.swarm.scale(project, target, service, replicas);
       const record = this.stacks.get(project);

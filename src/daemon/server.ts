@@ -235,14 +235,12 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
     r("GET", "/stacks", async (_req, res) => sendJson(res, 200, await controller.summaries())),
     // A swarm stack's tasks (docker stack ps) and a service's logs (docker service logs); a stack elsewhere is a 404.
     r("GET", "/stacks/:name/tasks", async (req, res, [name]) => {
-      const target = controller.swarmTargetOf(name as string, engineChoiceOf(req));
-      if (!target) throw new HttpError(404, `project "${name}" does not run on the swarm engine`);
+      const target = controller.requireSwarmTarget(name as string, engineChoiceOf(req));
       sendJson(res, 200, await controller.swarm.tasks(name as string, target));
     }),
     // The TUI's view of a swarm stack (services with their tasks, the nodes) and its actions on a service.
     r("GET", "/stacks/:name/swarm", async (req, res, [name]) => {
-      const target = controller.swarmTargetOf(name as string, engineChoiceOf(req));
-      if (!target) throw new HttpError(404, `project "${name}" does not run on the swarm engine`);
+      const target = controller.requireSwarmTarget(name as string, engineChoiceOf(req));
       sendJson(res, 200, await controller.swarm.view(name as string, target));
     }),
     r("POST", "/stacks/:name/services/:service/scale", async (req, res, [name, service]) => {
@@ -251,15 +249,13 @@ function buildRoutes(ctx: ServerContext, endless: Set<ServerResponse>): [string,
     }),
     ...(["update", "rollback"] as const).map((verb) =>
       r("POST", `/stacks/:name/services/:service/${verb}`, async (req, res, [name, service]) => {
-        const target = controller.swarmTargetOf(name as string, engineChoiceOf(req));
-        if (!target) throw new HttpError(404, `project "${name}" does not run on the swarm engine`);
+        const target = controller.requireSwarmTarget(name as string, engineChoiceOf(req));
         const swarm = controller.swarm;
         sendJson(res, 200, await controller.serialize(name as string, () => (verb === "update" ? swarm.forceUpdate(name as string, target, service as string) : swarm.rollback(name as string, target, service as string))));
       }),
     ),
     r("GET", "/stacks/:name/services/:service/logs", async (req, res, [name, service], q) => {
-      const target = controller.swarmTargetOf(name as string, engineChoiceOf(req));
-      if (!target) throw new HttpError(404, `project "${name}" does not run on the swarm engine`);
+      const target = controller.requireSwarmTarget(name as string, engineChoiceOf(req));
       const follow = queryFlag(q, "follow");
       const tail = queryValue(q, "tail", (v) => parseInteger(v, { min: 0 }));
       const sinceMs = queryValue(q, "since", parseMillis);
