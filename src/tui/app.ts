@@ -325,38 +325,32 @@ export class App {
 
   // ---- the pane's sources -------------------------------------------------
 
-  /** Follows the logs of what is selected (debounced: scrolling through rows opens no streams). */
+  /** Follows the logs of what is selected. */
   private updateLogTarget(): void {
     if (this.view !== "logs" || this.zoom === 1 || !this.status.connected) return;
     const row = this.selectedRow();
     if (row && this.model.isSwarm(row.stack)) return this.followSwarmLogs(row);
     const targets = this.containersOf(row).slice(0, 30);
-    const key = targets.map((c) => c.id).join(",");
-    if (key === this.logTarget) return;
-    this.logTarget = key;
-    clearTimeout(this.logTimer);
-    this.logTimer = setTimeout(() => {
-      this.logState.follow = true;
-      this.logState.current = undefined;
-      this.logState.prefix = targets.length > 1;
-      this.follower.follow(targets.map((c) => ({ id: c.id, name: c.name, service: c.service ?? "" })));
-      this.scheduleDraw();
-    }, 150);
+    this.followLogs(targets.map((c) => c.id).join(","), targets.length > 1, () => this.follower.follow(targets.map((c) => ({ id: c.id, name: c.name, service: c.service ?? "" }))));
   }
 
   /** A swarm row's logs: its service's (docker service logs), a task's lines only, or every service of the stack. */
   private followSwarmLogs(row: Row): void {
     const services = row.kind === "stack" ? (this.model.swarm.get(row.stack)?.services.map((s) => s.service) ?? []) : [row.service];
     const task = row.kind === "task" ? row.t.name : undefined;
-    const key = `swarm:${row.stack}:${services.join(",")}:${task ?? ""}`;
+    this.followLogs(`swarm:${row.stack}:${services.join(",")}:${task ?? ""}`, task === undefined, () => this.follower.followServices(row.stack, services, task));
+  }
+
+  /** Starts `follow` for the pane unless `key` is what it already follows; debounced, so scrolling through rows opens no streams. */
+  private followLogs(key: string, prefix: boolean, follow: () => void): void {
     if (key === this.logTarget) return;
     this.logTarget = key;
     clearTimeout(this.logTimer);
     this.logTimer = setTimeout(() => {
       this.logState.follow = true;
       this.logState.current = undefined;
-      this.logState.prefix = task === undefined;
-      this.follower.followServices(row.stack, services, task);
+      this.logState.prefix = prefix;
+      follow();
       this.scheduleDraw();
     }, 150);
   }
