@@ -61,7 +61,7 @@ import { checkName } from "./names.js";
 import { formatPlatform, normalizePlatform, parsePlatform, platformMatches } from "./content/platform.js";
 import { BUILD_LABEL, VOLUME_LABEL } from "../model/labels.js";
 import { cleanBuildStaging, executeBuild, type BuildImages } from "./build/executor.js";
-import { FileHashCache } from "./build/file-hash-cache.js";
+import { contextFileHashes } from "./build/file-hash-cache.js";
 import { join } from "node:path";
 import { DEFAULT_BRIDGE_NETWORK, EngineError } from "./types.js";
 import type { VolumeStore } from "./volumes.js";
@@ -128,8 +128,6 @@ export class EmbeddedEngine implements Engine {
   readonly kind = "embedded" as const;
   readonly capabilities: EngineCapabilities = { addressesAtCreate: true, labelledAnonymousVolumes: true, imageBuilds: true };
   private readonly listeners = new Set<(e: EngineEvent) => void>();
-  /** Build-context file hashes across this engine's builds (engine/build/file-hash-cache.ts). */
-  private readonly contextHashes = new FileHashCache();
   private readonly users = new Map<string, ResolvedUser>();
 
   constructor(private readonly parts: EmbeddedParts) {
@@ -628,7 +626,7 @@ export class EmbeddedEngine implements Engine {
   /** The Dockerfile on our own parts: engine/build/executor.ts. */
   async buildImage(req: BuildRequest): Promise<BuildResult> {
     const { images, snapshotter } = this.parts;
-    const result = await executeBuild({ stateDir: join(images.stateDir, "build"), images, snapshotter, containers: this, hashCache: this.contextHashes }, req);
+    const result = await executeBuild({ stateDir: join(images.stateDir, "build"), images, snapshotter, containers: this, hashCache: contextFileHashes }, req);
     for (const ref of req.tags) this.emit({ type: "image", action: "tag", id: result.imageId, ref, time: Date.now() });
     return result;
   }

@@ -48,3 +48,11 @@ export class FileHashCache {
     this.hashes.set(file, { stamp: stamp.key, hash });
   }
 }
+
+/**
+ * The process's one cache of context file hashes: the daemon's config-hash
+ * digest of a context at `up` and the embedded builder's COPY hashing read
+ * the same files, so `up --build` reads and hashes each file once, not once
+ * for each. Keys are absolute paths with their stamps, whichever engine asks.
+ */
+export const contextFileHashes = new FileHashCache();

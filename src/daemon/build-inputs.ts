@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
 import { BuildContext } from "../../engine/build/context.js";
-import { FileHashCache } from "../../engine/build/file-hash-cache.js";
+import { contextFileHashes, type FileHashCache } from "../../engine/build/file-hash-cache.js";
 import type { BuildSpec, StackSpec } from "../../model/stack.js";
 import { canonicalJson } from "../stack/hash.js";
 import { isRemoteContext } from "../stack/paths.js";
@@ -35,12 +35,11 @@ export async function buildInputsDigest(b: BuildSpec): Promise<string> {
   return h.digest("hex");
 }
 
-// The daemon's, for its life: every `up` (and stack watch, recovery, inspect) hashes the contexts again,
-// and an unchanged context then costs an lstat per file.
-const hashCache = new FileHashCache();
-
-/** `cache`: the daemon's unless given (`{}`: none, every file read). */
-export async function contextDigest(dir: string, dockerfile: string | undefined, cache: { hashCache?: FileHashCache } = { hashCache }): Promise<string> {
+/**
+ * `cache`: the process's (shared with the embedded builder) unless given (`{}`: none, every file read).
+ * Every `up` (and stack watch, recovery, inspect) hashes the contexts again, and an unchanged context then costs an lstat per file.
+ */
+export async function contextDigest(dir: string, dockerfile: string | undefined, cache: { hashCache?: FileHashCache } = { hashCache: contextFileHashes }): Promise<string> {
   const ctx = await BuildContext.open(dir, { ...(dockerfile !== undefined ? { dockerfile } : {}), ...cache });
   await ctx.hashAll();
   const h = createHash("sha256");
