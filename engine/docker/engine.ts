@@ -43,6 +43,7 @@ import type {
   NetworkInfo,
   NetworkSpec,
   PullOptions,
+  PullProgress,
   PushOptions,
   RegistryLogin,
   RemoveContainerOptions,
@@ -168,7 +169,14 @@ interface ProgressMessage {
   progressDetail?: { current?: number; total?: number };
 }
 
-/** dockerd's JSON progress stream (push, load, import): its error inside the 200 stream becomes an EngineError of the words' kind. */
+/** A progress message with a status, as the engine's onProgress takes it (pull, push). */
+function forwardProgress(msg: ProgressMessage, onProgress: ((p: PullProgress) => void) | undefined): void {
+  if (msg.status === undefined) return;
+  const p = msg.progressDetail;
+  onProgress?.({ id: msg.id ?? "", status: msg.status, ...(p?.current !== undefined ? { current: p.current } : {}), ...(p?.total !== undefined ? { total: p.total } : {}) });
+}
+
+/** dockerd's JSON progress stream (pull, push, load, import): its error inside the 200 stream becomes an EngineError of the words' kind. */
 async function* progressMessages(stream: Readable, what: string): AsyncGenerator<ProgressMessage> {
   try {
     for await (const msg of jsonLines<ProgressMessage>(stream)) {
@@ -344,16 +352,10 @@ export class DockerEngine implements Engine {
       `pull ${ref}`,
     );
     try {
-      for await (const msg of jsonLines<{ id?: string; status?: string; error?: string; errorDetail?: { message?: string }; progressDetail?: { current?: number; total?: number } }>(stream)) {
-        if (msg.error !== undefined) throw pullError(ref, msg.errorDetail?.message ?? msg.error);
-        if (msg.status !== undefined) {
-          const p = msg.progressDetail;
-          opts.onProgress?.({ id: msg.id ?? "", status: msg.status, ...(p?.current !== undefined ? { current: p.current } : {}), ...(p?.total !== undefined ? { total: p.total } : {}) });
-        }
-      }
+      for await (const msg of progressMessages(stream, `pull ${ref}`)) forwardProgress(msg, opts.onProgress);
     } catch (e) {
       if (opts.signal?.aborted) throw new EngineError("conflict", `pull ${ref}: cancelled`, { cause: e });
-      throw translateDockerError(e, `pull ${ref}`);
+      throw e;
     }
     const name = parsed.digest !== undefined ? `${fromImage}@${parsed.digest}` : `${fromImage}:${tag}`;
     const info = await this.inspectImage(name);
@@ -416,12 +418,7 @@ export class DockerEngine implements Engine {
       () => this.dial<Readable>({ path: `/images/${encodeURIComponent(`${parsed.domain}/${parsed.path}`)}/push`, method: "POST", query: { tag: parsed.tag ?? "latest" }, isStream: true, ...registryAuth(parsed.domain, opts.credentials) }),
       `push ${ref}`,
     );
-    for await (const msg of progressMessages(stream, `push ${ref}`)) {
-      if (msg.status !== undefined) {
-        const p = msg.progressDetail;
-        opts.onProgress?.({ id: msg.id ?? "", status: msg.status, ...(p?.current !== undefined ? { current: p.current } : {}), ...(p?.total !== undefined ? { total: p.total } : {}) });
-      }
-    }
+    for await (const msg of progressMessages(stream, `push ${ref}`)) forwardProgress(msg, opts.onProgress);
   }
 
   async importImage(input: NodeJS.ReadableStream, opts: ImportOptions = {}): Promise<string> {
