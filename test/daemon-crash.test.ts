@@ -197,3 +197,32 @@ describe("kill -9 of the daemon while the stack runs", () => {
     await downAndCheck(d, project, work);
   }, 240_000);
 });
+
+describe("SIGTERM while the daemon re-syncs after a crash", () => {
+  it("the re-sync under way finishes, then the engines close and the daemon exits; nothing opens again after", async () => {
+    const d = await freshDaemon();
+    const project = "crashterm";
+    const up = spawnCli(d, ["-p", project, "up", "-d"], { cwd: work });
+    await up.waitFor(/Network .* Created/);
+    await d.stop("SIGKILL");
+    await up.exited(30_000);
+
+    // The restarted daemon answers as soon as it listens; its re-sync (every container still to create) runs after.
+    await d.start();
+    const startedAt = d.log().lastIndexOf('"msg":"daemon starting"');
+    // d.stop() fails the test when the daemon has not exited 60 s after SIGTERM (an engine reopened by the re-sync kept it alive).
+    await d.stop("SIGTERM");
+    const lines = d.log().slice(startedAt).split("\n");
+    const stopped = lines.findIndex((l) => l.includes('"msg":"daemon stopped"'));
+    expect(stopped).toBeGreaterThan(0);
+    const resynced = lines.findIndex((l) => l.includes('"msg":"stack re-synced"') && l.includes(`"stack":"${project}"`));
+    expect(resynced, "the re-sync finished before the engines closed").toBeGreaterThan(0);
+    expect(resynced).toBeLessThan(stopped);
+    expect(lines.slice(stopped).filter((l) => l.includes('"msg":"engine open"') || l.includes('"msg":"action done"'))).toEqual([]);
+
+    await d.start();
+    const rows = await eventually(() => psAll(d, project, work), (r) => r.length === SERVICES.length && r.every((c) => c.State === "running"), 90_000, `stack ${project} converged`);
+    expect(states(rows)).toEqual(expected(project));
+    await downAndCheck(d, project, work);
+  }, 240_000);
+});

@@ -43,6 +43,27 @@ describe("KeyedMutex", () => {
     expect(await second).toBe("second");
     expect(m.held("k")).toBe(false);
   });
+  test("idle() waits for the holders and for callers that queue while it waits", async () => {
+    const m = new KeyedMutex();
+    const done: string[] = [];
+    let releaseA!: () => void;
+    const a = m.run("a", () => new Promise<void>((r) => (releaseA = r)).then(() => void done.push("a")));
+    let idle = false;
+    const waiting = m.idle().then(() => (idle = true));
+    await tick();
+    // Queued behind a while idle() waits: idle() must wait for it too.
+    const b = m.run("a", async () => {
+      await tick();
+      done.push("b");
+    });
+    await tick();
+    expect(idle).toBe(false);
+    releaseA();
+    await waiting;
+    expect(done).toEqual(["a", "b"]);
+    await Promise.all([a, b]);
+    expect(m.held("a")).toBe(false);
+  });
 });
 
 describe("Mutex", () => {

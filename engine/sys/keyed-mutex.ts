@@ -24,6 +24,11 @@ export class KeyedMutex {
     }
   }
 
+  /** Resolves once no key is held or waited for, callers that queue meanwhile included (a daemon's graceful stop). */
+  async idle(): Promise<void> {
+    while (this.#tails.size > 0) await Promise.allSettled([...this.#tails.values()]);
+  }
+
   /** Whether anyone holds or waits for key (tests; callers never need to ask before run()). */
   held(key: string): boolean {
     return this.#tails.has(key);

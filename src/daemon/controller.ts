@@ -123,7 +123,26 @@ export class StackController {
 
   /** Runs fn with the stack's lock held: operations on one stack never interleave. */
   serialize<T>(project: string, fn: () => Promise<T>): Promise<T> {
+    if (this.stopping) return Promise.reject(new EngineError("unavailable", "the daemon is stopping"));
     return this.locks.run(project, fn);
+  }
+
+  private stopping = false;
+
+  /**
+   * The daemon's graceful stop: no new stack operation starts, and the ones
+   * under way (a re-sync after start, an `up`) finish before the engines
+   * close under them, within timeoutMs. False when some did not finish.
+   */
+  async drain(timeoutMs: number): Promise<boolean> {
+    this.stopping = true;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    try {
+      return await Promise.race([this.locks.idle().then(() => true as const), late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**

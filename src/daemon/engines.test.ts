@@ -137,4 +137,13 @@ describe("engines per stack", () => {
     await expect(set.get(DOCKER)).resolves.toBeInstanceOf(FakeEngine);
     expect(tries).toBe(2);
   });
+  it("after closeAll (the daemon stopping) no engine opens again: an operation still under way gets an error, not a fresh engine", async () => {
+    const { set, opened, closed } = world();
+    await set.get(EMBEDDED);
+    await set.closeAll();
+    expect(closed).toEqual(["embedded"]);
+    await expect(set.get(EMBEDDED)).rejects.toMatchObject({ kind: "unavailable", message: /stopping/ });
+    await expect(set.forProject("p")).rejects.toThrow(/stopping/);
+    expect(opened).toEqual(["embedded"]);
+  });
 });

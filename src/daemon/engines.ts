@@ -73,6 +73,9 @@ export class EngineSet {
 
   /** The engine of a target, opened on first use; a failed open is tried again next time. */
   get(target: EngineTarget): Promise<Engine> {
+    // After closeAll (the daemon stopping), an operation still under way must not open an engine again:
+    // its launcher and lock helpers would keep the stopped daemon's process alive.
+    if (this.closed) return Promise.reject(new EngineError("unavailable", "the daemon is stopping"));
     const key = engineKey(target);
     const known = this.opening.get(key);
     if (known) return known;
@@ -159,7 +162,10 @@ export class EngineSet {
     this.opts.log.info("engine closed: no stack runs on it", { engine: key });
   }
 
+  private closed = false;
+
   async closeAll(): Promise<void> {
+    this.closed = true;
     for (const key of [...this.opened.keys()]) await this.close(key);
   }
 }

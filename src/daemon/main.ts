@@ -146,7 +146,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     controller.health.close();
     controller.supervisor.close();
     await controller.watcher.close();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // Stack operations under way (the re-sync after start, a client's up) finish before the engines close under them.
+    if (!(await controller.drain(STOP_DRAIN_MS))) log.warn("stack operations still under way at stop: their engines close under them", { waitedMs: STOP_DRAIN_MS });
+    await closed;
     server.closeAllConnections();
     await engine.close();
     rmSync(paths.pidFile, { force: true });
@@ -155,6 +158,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   };
   return { server, log, engine, controller, stop };
 }
+
+/** How long a graceful stop waits for stack operations under way; systemd's default stop timeout is 90 s. */
+const STOP_DRAIN_MS = 30_000;
 
 /** One daemon per state dir: refuse to start when another live daemon holds the pid file. */
 function claimPidFile(file: string): void {

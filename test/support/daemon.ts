@@ -93,7 +93,9 @@ export function testDaemon(opts: { mirror?: string; config?: Record<string, unkn
       // A safety net, not a timing: files run in parallel forks, and a restart after kill -9 re-syncs
       // a dozen containers while the other forks load the cores (30 s was exceeded on a loaded machine).
       await eventually(answers, (yes) => yes, 90_000, "the daemon to answer", 100).catch((err: unknown) => {
-        throw err instanceof StopWaiting ? err : new Error(`daemon did not start: ${stderr}`);
+        // The daemon's own log says where it stopped (the directory is removed with the suite).
+        const tail = d.log().split("\n").slice(-40).join("\n");
+        throw err instanceof StopWaiting ? err : new Error(`daemon did not start: ${stderr}\n--- daemon.log (last lines) ---\n${tail}`);
       });
     },
     async stop(signal = "SIGTERM") {
@@ -101,7 +103,17 @@ export function testDaemon(opts: { mirror?: string; config?: Record<string, unkn
       if (!child || child.exitCode !== null) return;
       const exited = new Promise((r) => child.once("exit", r));
       child.kill(signal);
-      await exited;
+      // A daemon that does not finish its graceful stop is a bug to report, not to wait on until the
+      // test's timeout: then a second SIGTERM would kill it while the timed-out test body, still
+      // running, starts another daemon behind the next test's back.
+      const hung = await Promise.race([exited.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 60_000).unref())]);
+      if (hung) {
+        const tail = d.log().split("\n").slice(-40).join("\n");
+        child.kill("SIGKILL");
+        await exited;
+        d.process = undefined;
+        throw new Error(`daemon did not exit within 60 s of ${signal}\n--- daemon.log (last lines) ---\n${tail}`);
+      }
       d.process = undefined;
     },
     cli(args, o = {}) {
