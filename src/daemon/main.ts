@@ -228,11 +228,11 @@ export function installProcessGuard(log: Logger, exit: (code: number) => void = 
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const daemon = await startDaemon(opts);
   installProcessGuard(daemon.log);
-  await new Promise<void>((resolve) => {
-    const onSignal = (): void => resolve();
-    process.once("SIGTERM", onSignal);
-    process.once("SIGINT", onSignal);
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+    process.once("SIGINT", () => resolve("SIGINT"));
   });
+  daemon.log.info("daemon stopping", { signal });
   await daemon.stop();
   return 0;
 }
