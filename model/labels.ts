@@ -35,6 +35,14 @@ export const STACK_LABEL = {
   taskHash: "io.tscompose.swarm.task-hash",
   /** On configs and secrets: their key in the stack file (the name carries a content hash). */
   object: "io.tscompose.swarm.object",
+  /**
+   * On the IPVS probe service (engine/swarm/ipvs.ts): when its probe is over
+   * (RFC 3339). One found past it was left by a daemon that died mid-probe,
+   * and the next deploy or remove on that swarm removes it.
+   */
+  probeUntil: "io.tscompose.swarm.probe-until",
+  /** Swarm's own, on each task's container on its node: the id of the task's service. */
+  serviceId: "com.docker.swarm.service.id",
 } as const;
 
 /** The prefix every compose label has (`events` shows only the others as attributes). */

@@ -4,7 +4,7 @@
 // every key that is always there, so a field that appears, disappears or
 // changes type on the wire fails here; the compile-time check at the end
 // fails when api.ts and these schemas list different keys.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { tmpdir } from "node:os";
@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { Ajv } from "ajv";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type {
+  ActionKind,
   ContainerFields,
   ContainerInspect,
   ContainerStats,
@@ -202,7 +203,23 @@ const logEntrySchema = {
   properties: { stream: { enum: ["stdout", "stderr"] }, time: num, timestamp: str, line: str, partial: { const: true } },
 } as const;
 
-const actionKinds = ["pull", "create-network", "create-volume", "create", "start", "restart", "stop", "remove", "wait", "remove-network", "remove-volume", "remove-image"];
+// Every ActionKind of api.ts, each once: a kind added there and not here (or gone there) fails the typecheck.
+const ACTION_KINDS: Record<ActionKind, true> = {
+  pull: true,
+  build: true,
+  "create-network": true,
+  "create-volume": true,
+  create: true,
+  start: true,
+  restart: true,
+  stop: true,
+  remove: true,
+  wait: true,
+  "remove-network": true,
+  "remove-volume": true,
+  "remove-image": true,
+};
+const actionKinds = Object.keys(ACTION_KINDS);
 const streamMessageSchema = {
   oneOf: [
     {
@@ -219,6 +236,27 @@ const streamMessageSchema = {
         type: { const: "pull" },
         image: str,
         progress: { type: "object", additionalProperties: false, required: ["id", "status"], properties: { id: str, status: str, current: num, total: num } },
+      },
+    },
+    {
+      type: "object",
+      additionalProperties: false,
+      required: ["type", "service", "progress"],
+      properties: {
+        type: { const: "build" },
+        service: str,
+        progress: {
+          oneOf: [
+            {
+              type: "object",
+              additionalProperties: false,
+              required: ["type", "id", "name", "state"],
+              properties: { type: { const: "step" }, id: int, name: str, state: { enum: ["started", "cached", "done", "error"] }, durationMs: num, error: str },
+            },
+            { type: "object", additionalProperties: false, required: ["type", "id", "stream", "text"], properties: { type: { const: "output" }, id: int, stream: { enum: ["stdout", "stderr"] }, text: str } },
+            { type: "object", additionalProperties: false, required: ["type", "message"], properties: { type: { const: "warning" }, message: str } },
+          ],
+        },
       },
     },
     { type: "object", additionalProperties: false, required: ["type", "message"], properties: { type: { enum: ["warning", "info"] }, message: str } },
@@ -343,6 +381,26 @@ describe("the daemon's answers match the wire types of api.ts", () => {
     expect(upMessages.at(-1)).toEqual({ type: "result", ok: true, failed: [], project });
     expect(upMessages).toContainEqual(expect.objectContaining({ type: "action", kind: "start", status: "done", name: `${project}-web-1` }));
   });
+
+  it("POST /stacks/up of a stack to build: the build action and the build's progress match too", async () => {
+    const dir = join(work, "built");
+    mkdirSync(join(dir, "app"), { recursive: true });
+    writeFileSync(join(dir, "app", "Dockerfile"), "FROM busybox\nCOPY hello /hello\n");
+    writeFileSync(join(dir, "app", "hello"), "hello\n");
+    writeFileSync(join(dir, "compose.yaml"), `services:\n  app:\n    build: ./app\n    command: ["sleep", "3600"]\n`);
+    const built = `${project}b`;
+    try {
+      const up = await call(d, "POST", "/stacks/up", { project: { files: [join(dir, "compose.yaml")], projectName: built, envFiles: [], profiles: [], env: {}, cwd: dir }, options: {} });
+      expect(up.status, up.body).toBe(200);
+      const messages = jsonLines<unknown>(up.body);
+      expect(messages.map((m) => violations(streamMessageSchema, m)).flat()).toEqual([]);
+      expect(messages.at(-1)).toEqual({ type: "result", ok: true, failed: [], project: built });
+      expect(messages).toContainEqual(expect.objectContaining({ type: "action", kind: "build", status: "done" }));
+      expect(messages).toContainEqual(expect.objectContaining({ type: "build", service: "app" }));
+    } finally {
+      d.cli(["-p", built, "down", "--rmi", "all", "-t", "1"], { cwd: dir });
+    }
+  }, 120_000);
 
   it("containers: the list, one container, its stats, its processes and its log", async () => {
     const list = (await json(d, `/containers?project=${project}&all=1`)) as ContainerView[];

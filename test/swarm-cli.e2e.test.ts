@@ -229,6 +229,22 @@ services:
     expect((await l.manager.docker(["service", "ls", "-q"])).stdout.trim().split("\n")).toHaveLength(2);
   }, 300_000);
 
+  it("down --rmi is refused before anything is removed: exit 1, the stack and its record stay", async () => {
+    const manager = (lab as SwarmLab).manager;
+    const services = async () => (await manager.docker(["service", "ls", "-q", "--filter", `label=com.docker.stack.namespace=${STACK}`])).stdout.trim().split("\n").filter(Boolean).sort();
+    const before = await services();
+    expect(before).toHaveLength(2);
+    for (const rmi of ["all", "local"]) {
+      const r = cli(["-p", STACK, "down", "--rmi", rmi]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("--rmi is not supported on the swarm engine");
+      expect(r.stderr).toContain("nothing was removed");
+    }
+    expect(await services()).toEqual(before);
+    expect(tasks().filter((t) => t.State === "running")).toHaveLength(3);
+    expect(cli(["ls", "-a", "-q"]).stdout).toContain(STACK);
+  });
+
   it("down removes services, networks and configs: docker stack ls is empty", async () => {
     const r = cli(["-p", STACK, "down"]);
     expect(r.code, r.stderr).toBe(0);

@@ -5,7 +5,8 @@
 // their nodes; the nodes view lists the 3 nodes with their roles; the log pane
 // follows the service's logs; = scales it (checked with the docker CLI on the
 // manager), F forces an update (ForceUpdate and the version bumped), R rolls
-// it back (its spec is the previous one again). Everything goes at the end,
+// it back (its spec is the previous one again); a plain `up` then deploys the
+// file's replicas again (compose's `up` resets a scale). Everything goes at the end,
 // even on failure: the tmux session, the stack, the daemon, the lab.
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -189,5 +190,14 @@ describe.skipIf(missing("root, dockerd, docker-registry and tmux for a swarm lab
     const s = await untilScreen("the rollback shown", (x) => /▾ web +3\/3 +replicated +rolled back/.test(x), 120_000);
     snapshot("06-rolled-back");
     expect(s).not.toMatch(/rollback paused|update paused/);
+  }, 180_000);
+
+  it("a plain up deploys the file's replicas again (the TUI's scale lasts until then, as compose's scale does)", async () => {
+    expect(await inspect("{{.Spec.Mode.Replicated.Replicas}}")).toBe("3");
+    const up = cli(["up", "-d"]);
+    expect(up.code, up.stdout + up.stderr).toBe(0);
+    expect(up.stdout).toContain(" Service web  Updated");
+    expect(await inspect("{{.Spec.Mode.Replicated.Replicas}}")).toBe("2");
+    await untilScreen("web 2/2", (x) => /▾ web +2\/2/.test(x) && taskLines(x).filter((l) => / running +node n\d/.test(l)).length === 2, 120_000);
   }, 180_000);
 });

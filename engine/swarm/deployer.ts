@@ -11,6 +11,9 @@
 //   for await (const e of swarm.logs("web", "api", { follow: true })) ...
 //   await swarm.remove("web");    // services, then (their tasks gone) networks, configs, secrets
 //
+// Both deploy() and remove() first remove IPVS probe services a dead daemon
+// left (removeStaleProbes).
+//
 // deploy() does what `docker stack deploy` does (same names and labels, so
 // `docker stack ls/ps/services/rm` see the stack; model/labels.ts
 // STACK_LABEL) and what it does not:
@@ -162,6 +165,10 @@ interface TaskJson {
 const TERMINAL = new Set(["complete", "shutdown", "failed", "rejected", "orphaned", "remove"]);
 /** dockerd's clock and ours are the same machine's here, not always elsewhere. */
 const CLOCK_SLACK_MS = 2_000;
+/** How long a probe task may take to answer (probeFile's default). */
+const PROBE_TIMEOUT_MS = 60_000;
+/** After its answer (or its timeout), the time a probe takes to remove its service: removeObject's retries, and clocks apart. */
+const PROBE_REMOVAL_MS = 60_000;
 const OBJECT_KIND = { configs: "config", secrets: "secret" } as const;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -226,11 +233,11 @@ export class SwarmDeployer {
   }
 
   /** Deletes; a 404 (gone already) is fine. In use: retried until `timeoutMs` (a removed service's tasks take a moment to go). */
-  private async removeObject(path: string, what: string, timeoutMs = 30_000): Promise<void> {
+  private async removeObject(path: string, what: string, query?: Record<string, unknown>, timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       try {
-        await this.call({ path, method: "DELETE" }, `remove ${what}`);
+        await this.call({ path, method: "DELETE", query }, `remove ${what}`);
         return;
       } catch (err) {
         if (err instanceof EngineError && err.kind === "not-found") return;
@@ -245,6 +252,7 @@ export class SwarmDeployer {
   async deploy(stack: StackSpec, opts: SwarmDeployOptions = {}): Promise<SwarmDeployResult> {
     checkSwarmSupport(stack, opts.locate);
     const progress = opts.onProgress ?? (() => undefined);
+    await this.removeStaleProbes();
     await this.warnWithoutIpvs(stack, opts, progress);
     await this.ensureNetworks(stack, progress);
     const refs = { configs: await this.ensureObjects(stack, "configs", progress), secrets: await this.ensureObjects(stack, "secrets", progress) };
@@ -331,13 +339,15 @@ export class SwarmDeployer {
    * command (ipvs.ts says why that tells without a shell in the image): a
    * one-off job, removed when it answered.
    */
-  async probeFile(file: string, image: string, timeoutMs = 60_000): Promise<"absent" | "present" | undefined> {
+  async probeFile(file: string, image: string, timeoutMs = PROBE_TIMEOUT_MS): Promise<"absent" | "present" | undefined> {
     const created = await this.call<{ ID: string }>(
       {
         path: "/services/create",
         method: "POST",
         body: {
           Name: `tscompose-probe-${randomBytes(4).toString("hex")}`,
+          // A daemon that dies mid-probe leaves the service: past this time, removeStaleProbes knows it is nobody's.
+          Labels: { [STACK_LABEL.probeUntil]: new Date(Date.now() + timeoutMs + PROBE_REMOVAL_MS).toISOString() },
           TaskTemplate: {
             ContainerSpec: { Image: image, Command: [file] },
             RestartPolicy: { Condition: "none" },
@@ -358,6 +368,38 @@ export class SwarmDeployer {
       }
     } finally {
       await this.removeObject(`/services/${created.ID}`, "probe service");
+      await this.removeTaskContainers([created.ID]);
+    }
+  }
+
+  /**
+   * Removes the probe services (probeFile) whose time is over: a daemon died
+   * while its probe ran. A probe still within its time may be another
+   * daemon's, asking now: it stays.
+   */
+  private async removeStaleProbes(): Promise<void> {
+    const probes = await this.call<Docker.Service[]>({ path: "/services", method: "GET", query: { filters: JSON.stringify({ label: [STACK_LABEL.probeUntil] }) } }, "list probe services");
+    const stale = probes.filter((p) => Date.parse(p.Spec?.Labels?.[STACK_LABEL.probeUntil] ?? "") < Date.now() - CLOCK_SLACK_MS);
+    for (const p of stale) await this.removeObject(`/services/${p.ID}`, `probe service ${p.Spec?.Name}`);
+    await this.removeTaskContainers(stale.map((p) => p.ID));
+  }
+
+  /**
+   * The stopped containers of removed services' tasks on the manager's node
+   * (the one dockerd this deployer reaches): swarm 20.10 keeps a finished job
+   * task's container after its service is removed (docker stack rm leaves
+   * them too). Other nodes' are out of reach (docs/compat.md).
+   */
+  private async removeTaskContainers(serviceIds: string[]): Promise<void> {
+    for (const id of serviceIds) {
+      const left = await this.call<{ Id: string; State: string }[]>(
+        { path: "/containers/json", method: "GET", query: { all: true, filters: JSON.stringify({ label: [`${STACK_LABEL.serviceId}=${id}`] }) } },
+        "list task containers",
+      );
+      // A running one would be a live task's: never ours to take (waitTasksGone came first).
+      for (const c of left.filter((x) => x.State !== "running" && x.State !== "paused" && x.State !== "restarting")) {
+        await this.removeObject(`/containers/${c.Id}`, `task container ${c.Id.slice(0, 12)}`, { v: true });
+      }
     }
   }
 
@@ -471,6 +513,7 @@ export class SwarmDeployer {
       progress({ kind: "service", service: (s.Spec?.Name ?? "").slice(stack.name.length + 1), action: "removed" });
     }
     await this.waitTasksGone(orphans.map((s) => s.ID));
+    await this.removeTaskContainers(orphans.map((s) => s.ID));
     const nets = new Set(Object.values(stack.networks).map((n) => n.name));
     for (const n of await this.listObjects("networks", stack.name)) {
       if (nets.has(n.Spec.Name)) continue;
@@ -715,15 +758,17 @@ export class SwarmDeployer {
     }
   }
 
-  /** Removes the stack: services, then (their tasks gone from every node) networks, configs and secrets. */
+  /** Removes the stack: services, then (their tasks gone from every node) their stopped containers on the manager (removeTaskContainers), networks, configs and secrets. */
   async remove(stack: string, opts: { onProgress?: (e: SwarmProgress) => void } = {}): Promise<void> {
     const progress = opts.onProgress ?? (() => undefined);
+    await this.removeStaleProbes();
     const services = await this.listServices(stack);
     for (const s of services) {
       await this.removeObject(`/services/${s.ID}`, `service ${s.Spec?.Name}`);
       progress({ kind: "service", service: (s.Spec?.Name ?? "").slice(stack.length + 1), action: "removed" });
     }
     await this.waitTasksGone(services.map((s) => s.ID));
+    await this.removeTaskContainers(services.map((s) => s.ID));
     for (const kind of ["configs", "secrets"] as const) {
       for (const o of await this.listObjects(kind, stack)) {
         await this.removeObject(`/${kind}/${o.ID}`, `${OBJECT_KIND[kind]} ${o.Spec.Name}`);

@@ -44,7 +44,7 @@ import type { Supervisor } from "./supervision/supervise.js";
 import { containerViews, stackSummaries, type EngineLabel } from "./stack-views.js";
 import { waitReady } from "./wait-ready.js";
 import { checkSwarmSupport, type Locate } from "../../engine/swarm/support.js";
-import { isSwarm, SwarmStacks, swarmStackError, swarmStatus, type SwarmTarget } from "./swarm-stacks.js";
+import { isSwarm, SwarmStacks, swarmScale, swarmStackError, swarmStatus, type SwarmTarget } from "./swarm-stacks.js";
 
 /** Scheduled jobs (src/daemon/scheduler.ts), told of each stack's lifecycle. */
 export interface StackJobs {
@@ -265,8 +265,7 @@ export class StackController {
     return this.serialize(spec.name, async () => {
       this.targetOf(spec.name, asked, true);
       const previous = this.stacks.get(spec.name);
-      // `scale web=3` is an up of web with --scale: earlier scales of other services stay.
-      const scale = { ...(previous?.options.scale ?? {}), ...(o.scale ?? {}) };
+      const scale = swarmScale(previous?.options.scale, o.services, o.scale);
       const options = { ...o, scale, services: undefined, renewAnonVolumes: undefined, watch: undefined };
       // A stack swarm cannot run, or a host that is no manager, leaves no record behind.
       checkSwarmSupport(spec, locate);
@@ -378,7 +377,7 @@ export class StackController {
       if (swarmTarget) {
         if (req.options.dryRun || req.options.services) throw new EngineError("invalid", `${req.options.dryRun ? "--dry-run" : "down SERVICE"} is not supported on the swarm engine: down removes the whole stack`);
         // The images are on every node the tasks ran on, out of this daemon's reach.
-        if (req.options.removeImages) throw new EngineError("invalid", "--rmi is not supported on the swarm engine: the images are on the nodes");
+        if (req.options.removeImages) throw new EngineError("invalid", "--rmi is not supported on the swarm engine: the images are on the nodes that ran the tasks, out of this daemon's reach; nothing was removed (down, then docker image rm on the nodes)");
         this.stacks.delete(name);
         await this.swarm.down(name, swarmTarget, emit);
         return true;

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { StackSpec } from "../../model/stack.js";
 import type { TaskView } from "./api.js";
 import type { SwarmNode, SwarmServiceInfo, SwarmTask } from "../../engine/swarm/deployer.js";
-import { isSwarm, progressLines, scaledStack, swarmStackError, swarmStackView, swarmStatus } from "./swarm-stacks.js";
+import { isSwarm, progressLines, scaledStack, swarmScale, swarmStackError, swarmStackView, swarmStatus } from "./swarm-stacks.js";
 import { SWARM_STACK } from "./api.js";
 
 const task = (state: string, desiredState = "running"): TaskView => ({ id: "t", name: "s_web.1", service: "web", image: "busybox", node: "n1", desiredState, state, error: "", since: "2026-01-01T00:00:00Z" });
@@ -29,6 +29,17 @@ describe("swarm stacks in the daemon", () => {
     expect(scaled.services.db?.replicas).toBe(2);
     expect(spec.services.web?.replicas).toBe(1);
     expect(scaledStack(spec, {})).toBe(spec);
+  });
+
+  it("the scale an up deploys: a plain up resets every kept scale (compose's up, stack deploy); an up naming services resets theirs, keeps the others'", () => {
+    const kept = { web: 3, api: 2 };
+    expect(swarmScale(kept, undefined, undefined)).toEqual({});
+    expect(swarmScale(kept, [], { api: 4 })).toEqual({ api: 4 });
+    // `scale api=5`: an up of api with --scale.
+    expect(swarmScale(kept, ["api"], { api: 5 })).toEqual({ web: 3, api: 5 });
+    // `up web`: web back to the file's count, api as scaled.
+    expect(swarmScale(kept, ["web"], undefined)).toEqual({ api: 2 });
+    expect(swarmScale(undefined, ["web"], { web: 2 })).toEqual({ web: 2 });
   });
 
   it("progress: a line per step; a service's waiting line only when its counts change", () => {

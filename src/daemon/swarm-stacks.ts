@@ -36,6 +36,19 @@ export function scaledStack(spec: StackSpec, scale: Record<string, number> | und
   return { ...spec, services };
 }
 
+/**
+ * The replicas an up on swarm deploys over the file's, as docker compose
+ * decides them (it resets a service's scale on `up` since 1.13; docker stack
+ * deploy does too): the services an up names (`up web`, `scale web=3`) get
+ * the file's count or --scale's, and so does every service on a plain `up`;
+ * the others keep what an earlier `scale`, `up --scale` or the TUI's `=` set,
+ * since an up on swarm deploys the whole stack and they were not asked about.
+ */
+export function swarmScale(kept: Record<string, number> | undefined, named: readonly string[] | undefined, asked: Record<string, number> | undefined): Record<string, number> {
+  const others = named && named.length > 0 ? Object.fromEntries(Object.entries(kept ?? {}).filter(([s]) => !named.includes(s))) : {};
+  return { ...others, ...(asked ?? {}) };
+}
+
 /** One line per step, as up's lines: ` Service web  Created`; a service's waiting line only when its counts change. */
 export function progressLines(): (e: SwarmProgress) => string | undefined {
   const last = new Map<string, string>();

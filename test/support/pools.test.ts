@@ -55,6 +55,24 @@ describe("the test address pools", () => {
     expect(found).toEqual([]);
   });
 
+  it("own every 10.X subnet or address a test stack file fixes", () => {
+    // A stack file under test/ with `subnet: 10.77.0.0/24` puts a bridge in another suite's pool the day a test runs it up.
+    const stray: string[] = [];
+    for (const file of readdirSync(join(root, "test"), { recursive: true, encoding: "utf8" }).filter((f) => /\.ya?ml$/.test(f))) {
+      const rel = relative(root, join(root, "test", file));
+      readFileSync(join(root, rel), "utf8")
+        .split("\n")
+        .forEach((line, i) => {
+          const m = /^\s*-?\s*(?:subnet|ipv4_address|ip_range|gateway):\s*["']?10\.(\d+)\./.exec(line);
+          if (!m) return;
+          const octet = Number(m[1]);
+          const entry = entries.find(([, { octets }]) => octets[0] <= octet && octet <= octets[1]);
+          if (!entry || !(entry[1].users as readonly string[]).includes(rel)) stray.push(`${rel}:${i + 1}: ${line.trim()} (10.${octet}: ${entry ? entry[0] : "no pool"})`);
+        });
+    }
+    expect(stray).toEqual([]);
+  });
+
   it("hand out one octet, or one of a range", () => {
     expect(poolOctet("engine-containers")).toBe(POOLS["engine-containers"].octets[0]);
     expect(() => poolOctet("test-daemons")).toThrow(/range/);

@@ -4,7 +4,8 @@
 // and two users of one /16 put bridges with the same subnets on the host,
 // which route into each other. pools.test.ts fails when two entries overlap,
 // when an entry's user no longer asks for it, or when a suite writes an
-// octet of its own instead of taking one from this table.
+// octet of its own instead of taking one from this table, or when a stack
+// file under test/ fixes a 10.X subnet outside an entry that names it.
 
 export interface PoolEntry {
   /** Second octets [first, last] of 10.X.0.0/16 (one octet: first === last). */
@@ -42,6 +43,7 @@ export const POOLS = {
   // User-defined subnets a stack file names (a /24 per process inside the /16).
   "networks-ipam": { octets: [250, 250], users: ["test/networks-ipam.e2e.test.ts"] },
   "ipv6": { octets: [251, 251], users: ["test/ipv6.e2e.test.ts"] },
+  "stacks-blog": { octets: [252, 252], users: ["test/stacks/blog/docker-compose.yml"] },
   // The swarm lab's node subnet, overlay pool and dockerd pools: inside the lab's own namespaces.
   "swarm-lab": { octets: [77, 79], users: ["test/fixtures/swarm-lab.ts"] },
 } as const satisfies Record<string, PoolEntry>;
