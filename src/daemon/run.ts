@@ -15,6 +15,7 @@ import type { ServiceSpec, StackSpec } from "../../model/stack.js";
 import { planBuilds, planUp } from "../../reconciler/plan.js";
 import type { RunRequest, StreamMessage } from "./api.js";
 import type { StackController } from "./controller.js";
+import { clientCredentials } from "./registry-login.js";
 import { progressMessage } from "./to-wire.js";
 import { checkEngineSupport } from "../stack/support.js";
 
@@ -46,7 +47,11 @@ export async function createRunContainer(
     const builds = planBuilds(stack, observed, { services: [svc.name], always: req.build === true, noRecreate: true }).actions;
     const prerequisites = [...builds, ...plan.actions.filter((a) => a.kind === "pull" || a.kind === "create-network" || a.kind === "create-volume")];
     if (prerequisites.length > 0) {
-      const result = await apply({ actions: prerequisites, warnings: [], errors: [] }, { engine, stack, health: controller.health, onEvent: (e) => emit(progressMessage(e)) });
+      const credentials = await clientCredentials(req.auth, (message) => emit({ type: "warning", message }));
+      const result = await apply(
+        { actions: prerequisites, warnings: [], errors: [] },
+        { engine, stack, health: controller.health, onEvent: (e) => emit(progressMessage(e)), ...(credentials ? { credentials } : {}) },
+      );
       if (!result.ok) {
         // One kind when the failures agree (a pull refused for want of credentials is "unauthorized"), else internal.
         const kinds = new Set(result.failed.map((f) => f.kind));
