@@ -41,7 +41,8 @@ export async function createRunContainer(
     // The stack's own engine: the one-off's image is pulled there.
     const engine = await controller.engineOf(stack.name);
     const observed = await controller.observe(stack);
-    const plan = planUp(stack, observed, { services: [svc.name], noDeps: true, pull: req.pull });
+    // Planned as if the service's containers were made anew: the one-off's image is pulled (per the pull policy) even while they run on an image that lost its tag.
+    const plan = planUp(stack, observed, { services: [svc.name], noDeps: true, pull: req.pull, forceRecreate: true });
     if (plan.errors.length > 0) throw new Error(plan.errors.join("; "));
     // As compose's run: the image of a service with build: is built when missing, and always with --build.
     const builds = planBuilds(stack, observed, { services: [svc.name], always: req.build === true, noRecreate: true }).actions;
