@@ -7,37 +7,30 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startMirroringDockerd, type PrivateDockerd } from "./fixtures/dockerd.js";
+import type { PrivateDockerd } from "./fixtures/dockerd.js";
 import { pushTestImage } from "./fixtures/push.js";
 import { startRegistry, TEST_PASSWORD, TEST_USER, type TestRegistry } from "./fixtures/registry.js";
-import { buildOnce, cleanupDir, leaks, testDaemon, type TestDaemon } from "./support/daemon.js";
-import { poolOctet } from "./support/pools.js";
+import type { TestDaemon } from "./support/daemon.js";
+import { startDockerdWorld, stopDockerdWorld, type DockerdWorld } from "./support/dockerd-world.js";
 import { isRoot, missing } from "./support/requires.js";
 
 describe.skipIf(missing("root", isRoot))("logins, system df and images -a on the docker engine", () => {
-  let registry: TestRegistry | undefined;
+  let world: DockerdWorld | undefined;
   let authRegistry: TestRegistry | undefined;
   let dockerd: PrivateDockerd | undefined;
   let d: TestDaemon | undefined;
 
   beforeAll(async () => {
-    buildOnce();
-    registry = await startRegistry();
-    await pushTestImage(registry, "busybox");
     authRegistry = await startRegistry({ auth: "basic" });
     await pushTestImage(authRegistry, "busybox", { repository: "private/busybox:1", credentials: authRegistry.credentials });
-    dockerd = await startMirroringDockerd(registry.url, poolOctet("docker-auth"));
-    d = testDaemon({ mirror: registry.url });
-    await d.start();
+    world = await startDockerdWorld("docker-auth");
+    ({ dockerd, d } = world);
   }, 240_000);
 
   afterAll(async () => {
-    if (d?.process) for (const p of ["authup", "authcreate"]) d.cli(["--engine", "docker", "-H", (dockerd as PrivateDockerd).host, "-p", p, "down"]);
-    await d?.stop();
-    const left = d ? leaks(d) : [];
-    if (d) cleanupDir(d);
-    await dockerd?.stop();
-    await registry?.stop();
+    // What a failed test left (a test that passes takes its stacks down itself).
+    if (d?.process) for (const p of ["authup", "authcreate"]) d.cli([...onDocker(), "-p", p, "down"]);
+    const left = await stopDockerdWorld(world);
     await authRegistry?.stop();
     expect(left).toEqual([]);
   }, 120_000);
