@@ -93,6 +93,15 @@ describe.skipIf(missing("root", isRoot))("logins, system df and images -a on the
     expect((await docker(["image", "inspect", "-f", "{{.RepoTags}}", image])).trim()).toContain(image);
     expect(run([...onDocker(), "-p", "authup", "down"], { cwd: dir }).code).toBe(0);
 
+    // A stack the daemon no longer has a record of: the one-off goes to the dockerd -H names, not the default engine.
+    const detached = run([...onDocker(), "-p", "authup", "run", "-d", "--no-deps", "app", "sleep", "60"], { cwd: dir, env });
+    expect(detached.code, detached.stderr).toBe(0);
+    const oneOffName = detached.stdout.trim();
+    expect(oneOffName).toMatch(/^authup-app-run-/);
+    expect((await docker(["inspect", "-f", "{{.State.Status}}", oneOffName])).trim()).toBe("running");
+    await docker(["rm", "-f", oneOffName]);
+    expect(run([...onDocker(), "-p", "authup", "down"], { cwd: dir }).code).toBe(0);
+
     // create pulls with the login too (another project, the image gone from dockerd again).
     await docker(["rmi", image]);
     const created = stackDir("authcreate", `services:\n  app:\n    image: ${image}\n    command: ["sleep", "3600"]\n`);

@@ -550,8 +550,8 @@ export class StackController {
   }
 
   /** What runs of a stack, on its engine. */
-  async observe(spec: StackSpec, stoppedByUser: string[] = []): Promise<ObservedStack> {
-    return this.observeOn(await this.engineOf(spec.name), spec, stoppedByUser);
+  async observe(spec: StackSpec, stoppedByUser: string[] = [], asked?: EngineChoice): Promise<ObservedStack> {
+    return this.observeOn(await this.engineOf(spec.name, asked), spec, stoppedByUser);
   }
 
   private observeOn(engine: Engine, spec: StackSpec, stoppedByUser: string[] = []): Promise<ObservedStack> {
