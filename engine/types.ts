@@ -58,6 +58,21 @@ export interface ImageInfo {
   pulledAt?: string;
 }
 
+/** One row of `system df`: how many, how many in use, bytes, and the bytes a prune could free. */
+export interface DiskUsageFigures {
+  total: number;
+  active: number;
+  size: number;
+  reclaimable: number;
+}
+
+export interface EngineDiskUsage {
+  images: DiskUsageFigures;
+  containers: DiskUsageFigures;
+  volumes: DiskUsageFigures;
+  buildCache: DiskUsageFigures;
+}
+
 export interface MountSpec {
   /** image: an image's files, read-only (compose's `type: image`). */
   type: "bind" | "volume" | "tmpfs" | "image";
@@ -619,7 +634,8 @@ export interface Engine {
 
   pullImage(ref: string, opts?: PullOptions): Promise<ImageInfo>;
   inspectImage(ref: string): Promise<ImageInfo | undefined>;
-  listImages(): Promise<ImageInfo[]>;
+  /** all: intermediate images too (docker images -a), where the engine keeps them apart; the embedded engine's rows come from its store instead. */
+  listImages(opts?: { all?: boolean }): Promise<ImageInfo[]>;
   removeImage(ref: string, opts?: { force?: boolean }): Promise<string[]>;
   /**
    * docker build: runs the Dockerfile of `req.contextDir` and tags the result.
@@ -703,6 +719,8 @@ export interface Engine {
   top(id: string): Promise<{ titles: string[]; processes: string[][] }>;
   /** Bytes each container wrote to its own filesystem layer, by container id (`system df`). Optional: not every backend can tell. */
   containerSizes?(): Promise<Record<string, number>>;
+  /** `system df` as the engine counts it itself (dockerd's /system/df), so the figures are its own CLI's; without it the daemon counts from the listings. */
+  diskUsage?(): Promise<EngineDiskUsage>;
 
   createNetwork(spec: NetworkSpec): Promise<NetworkInfo>;
   removeNetwork(name: string): Promise<void>;

@@ -7,7 +7,7 @@
 // events, never printed: the CLI and the TUI decide how it looks.
 import { kindOf } from "../model/errors.js";
 import type { ErrorKind } from "../model/errors.js";
-import type { BuildProgress, ContainerInfo, Engine, PullProgress } from "../engine/types.js";
+import type { BuildProgress, ContainerInfo, Engine, PullProgress, RegistryLogin } from "../engine/types.js";
 import { normalizedName, parseReference } from "../engine/content/reference.js";
 import { buildRequestOf, type BuildFlags } from "./build-request.js";
 import { containerNameFor, containerSpecFor } from "./container-spec.js";
@@ -49,6 +49,8 @@ export interface ApplyOptions {
   pollMs?: number;
   /** The command line's build flags (tscompose build --no-cache ...). */
   build?: BuildFlags;
+  /** The logins of the user who asked (their docker config.json): pulls use them before the engine's own. */
+  credentials?: RegistryLogin;
 }
 
 export interface ApplyResult {
@@ -186,7 +188,12 @@ async function execute(a: Action, opts: ApplyOptions, created: Map<string, strin
   };
   switch (a.kind) {
     case "pull":
-      await engine.pullImage(a.image, { ...(a.platform ? { platform: a.platform } : {}), onProgress: (progress) => opts.onEvent?.({ type: "pull", image: a.image, progress }), signal: opts.signal });
+      await engine.pullImage(a.image, {
+        ...(a.platform ? { platform: a.platform } : {}),
+        ...(opts.credentials ? { credentials: opts.credentials } : {}),
+        onProgress: (progress) => opts.onEvent?.({ type: "pull", image: a.image, progress }),
+        signal: opts.signal,
+      });
       return;
     case "build":
       await engine.buildImage({

@@ -7,39 +7,30 @@ import { execFile } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startMirroringDockerd, type PrivateDockerd } from "./fixtures/dockerd.js";
-import { pushTestImage } from "./fixtures/push.js";
-import { startRegistry, type TestRegistry } from "./fixtures/registry.js";
-import { buildOnce, cleanupDir, leaks, testDaemon, type TestDaemon } from "./support/daemon.js";
+import type { PrivateDockerd } from "./fixtures/dockerd.js";
+import { leaks, type TestDaemon } from "./support/daemon.js";
+import { startDockerdWorld, stopDockerdWorld, type DockerdWorld } from "./support/dockerd-world.js";
 import { isRoot, missing } from "./support/requires.js";
 import { eventually } from "./support/wait.js";
-import { poolOctet } from "./support/pools.js";
 
 const STACK = 'services:\n  web:\n    image: busybox\n    command: ["sh", "-c", "echo hello-web; exec sleep 3600"]\n';
 
 describe.skipIf(missing("root", isRoot))("stacks on two engines in one daemon", () => {
-  let registry: TestRegistry | undefined;
+  let world: DockerdWorld | undefined;
   let dockerd: PrivateDockerd | undefined;
   let d: TestDaemon | undefined;
 
   beforeAll(async () => {
-    buildOnce();
-    registry = await startRegistry();
-    await pushTestImage(registry, "busybox");
-    dockerd = await startMirroringDockerd(registry.url, poolOctet("engines-per-stack"));
     // The daemon's default is the embedded engine: the docker stack is chosen on the command line only.
-    d = testDaemon({ mirror: registry.url });
-    await d.start();
+    world = await startDockerdWorld("engines-per-stack");
+    ({ dockerd, d } = world);
   }, 180_000);
 
   afterAll(async () => {
     if (d?.process) {
       for (const p of ["emb", "dk", "dk2", "rmk", "rmo"]) d.cli(["-p", p, "down"]);
     }
-    await d?.stop();
-    if (d) cleanupDir(d);
-    await dockerd?.stop();
-    await registry?.stop();
+    await stopDockerdWorld(world);
   }, 120_000);
 
   const compose = (args: string[], cwd: string): Promise<string> =>

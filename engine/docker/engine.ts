@@ -34,6 +34,7 @@ import type {
   CopyToContainerResult,
   Engine,
   EngineCapabilities,
+  EngineDiskUsage,
   EngineEvent,
   ExecSpec,
   ImageInfo,
@@ -55,8 +56,8 @@ import type { DockerConnectionOptions } from "./connection.js";
 import { createRequest } from "./create-body.js";
 import { docker, dockerIdempotent, dockerOrUndefined, dockerStatus, translateDockerError } from "./errors.js";
 import { FrameParser, LogDecoder } from "./stream.js";
-import { containerInfo, containerStats, engineEvent, imageInfo, networkInfo, normalizeRef, volumeInfo } from "./translate.js";
-import type { ContainerOverlay, DockerContainerInspect, DockerEvent, DockerImageInspect, DockerNetworkInspect, DockerStats, DockerVolumeInspect } from "./translate.js";
+import { containerInfo, containerStats, diskUsageFigures, engineEvent, imageInfo, networkInfo, normalizeRef, volumeInfo } from "./translate.js";
+import type { ContainerOverlay, DockerContainerInspect, DockerEvent, DockerImageInspect, DockerNetworkInspect, DockerStats, DockerSystemDf, DockerVolumeInspect } from "./translate.js";
 import { parseReference, repositoryName } from "../content/reference.js";
 import { applyChanges } from "../image/changes.js";
 
@@ -369,8 +370,9 @@ export class DockerEngine implements Engine {
     return raw && imageInfo(raw);
   }
 
-  async listImages(): Promise<ImageInfo[]> {
-    const list = await docker(() => this.dial<{ Id: string }[]>({ path: "/images/json", method: "GET" }), "images");
+  async listImages(opts: { all?: boolean } = {}): Promise<ImageInfo[]> {
+    // all: a build's intermediate images too, which dockerd hides otherwise (docker images -a).
+    const list = await docker(() => this.dial<{ Id: string }[]>({ path: "/images/json", method: "GET", query: { all: opts.all ?? false } }), "images");
     const out: ImageInfo[] = [];
     for (const s of list) {
       const info = await this.inspectImage(s.Id);
@@ -842,6 +844,10 @@ export class DockerEngine implements Engine {
   async containerSizes(): Promise<Record<string, number>> {
     const list = await docker(() => this.dial<{ Id: string; SizeRw?: number }[]>({ path: "/containers/json", method: "GET", query: { all: true, size: true } }), "container sizes");
     return Object.fromEntries(list.map((c) => [c.Id, c.SizeRw ?? 0]));
+  }
+
+  async diskUsage(): Promise<EngineDiskUsage> {
+    return diskUsageFigures(await docker(() => this.dial<DockerSystemDf>({ path: "/system/df", method: "GET" }), "system df"));
   }
 
   // ---- networks

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { containerInfo, containerStats, engineEvent, imageInfo, networkInfo } from "./translate.js";
+import { containerInfo, containerStats, diskUsageFigures, engineEvent, imageInfo, networkInfo } from "./translate.js";
 import type { DockerContainerInspect } from "./translate.js";
 
 const inspect = (over: Partial<DockerContainerInspect> = {}): DockerContainerInspect => ({
@@ -85,5 +85,28 @@ describe("translations from dockerd's JSON", () => {
     expect(engineEvent({ Type: "container", Action: "exec_start: sh", Actor: { ID: "c1" }, time: 2 })).toBeUndefined();
     expect(engineEvent({ Type: "image", Action: "pull", Actor: { ID: "busybox:latest", Attributes: { name: "busybox" } }, time: 2 })).toMatchObject({ type: "image", ref: "docker.io/library/busybox:latest" });
     expect(engineEvent({ Type: "volume", Action: "destroy", Actor: { ID: "v" }, time: 2 })).toEqual({ type: "volume", action: "destroy", name: "v", time: 2000 });
+  });
+
+  it("system df: shared layers counted once, an image in use keeps only its own layers, unmeasured volumes left out", () => {
+    const u = diskUsageFigures({
+      // Two images on one 100-byte base: 100 + 10 + 20 bytes of layers in all.
+      LayersSize: 130,
+      Images: [
+        { Containers: 1, Size: 110, SharedSize: 100 },
+        { Containers: 0, Size: 120, SharedSize: 100 },
+      ],
+      Containers: [
+        { State: "running", SizeRw: 5 },
+        { State: "exited", SizeRw: 7 },
+        { State: "created" },
+      ],
+      Volumes: [{ UsageData: { Size: 40, RefCount: 1 } }, { UsageData: { Size: 2, RefCount: 0 } }, { UsageData: { Size: -1, RefCount: 0 } }],
+      BuildCache: null,
+    });
+    // docker's count: 130 - (110 - 100) reclaimable, not the 230 a sum of image sizes gives.
+    expect(u.images).toEqual({ total: 2, active: 1, size: 130, reclaimable: 120 });
+    expect(u.containers).toEqual({ total: 3, active: 1, size: 12, reclaimable: 7 });
+    expect(u.volumes).toEqual({ total: 3, active: 1, size: 42, reclaimable: 2 });
+    expect(u.buildCache).toEqual({ total: 0, active: 0, size: 0, reclaimable: 0 });
   });
 });

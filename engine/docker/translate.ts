@@ -1,7 +1,7 @@
 // dockerd's JSON -> the Engine's types: container and image inspect, networks,
-// volumes, stats and events. Pure, unit tested in translate.test.ts.
+// volumes, stats, events and disk usage. Pure, unit tested in translate.test.ts.
 import { parseReference, normalizedName, referenceString } from "../content/reference.js";
-import type { ContainerInfo, ContainerState, ContainerStats, EngineEvent, ImageInfo, NetworkInfo, PortBinding, VolumeInfo } from "../types.js";
+import type { ContainerInfo, ContainerState, ContainerStats, EngineDiskUsage, EngineEvent, ImageInfo, NetworkInfo, PortBinding, VolumeInfo } from "../types.js";
 
 const ZERO_TIME = "0001-01-01T00:00:00Z";
 const STATES: readonly ContainerState[] = ["created", "running", "paused", "restarting", "exited", "dead", "removing"];
@@ -265,4 +265,37 @@ export function engineEvent(e: DockerEvent): EngineEvent | undefined {
   }
   if (e.Type === "volume" && (e.Action === "create" || e.Action === "destroy")) return { type: "volume", action: e.Action, name: e.Actor.ID, time };
   return undefined;
+}
+
+/** dockerd's GET /system/df, the fields `docker system df` reads (-1: dockerd did not measure it). */
+export interface DockerSystemDf {
+  LayersSize: number;
+  Images: { Containers: number; Size: number; SharedSize: number }[] | null;
+  Containers: { State: string; SizeRw?: number }[] | null;
+  Volumes: { UsageData: { Size: number; RefCount: number } | null }[] | null;
+  BuildCache: { Size: number; InUse: boolean; Shared: boolean }[] | null;
+}
+
+/**
+ * The four rows of `system df`, counted the way the docker CLI counts
+ * dockerd's answer (cli/command/formatter/disk_usage.go): images take the
+ * layers' total once, and an image in use keeps only its own layers
+ * (Size - SharedSize) from the reclaimable bytes.
+ */
+export function diskUsageFigures(df: DockerSystemDf): EngineDiskUsage {
+  const images = df.Images ?? [];
+  const used = images.filter((i) => i.Containers > 0);
+  const kept = used.reduce((n, i) => (i.Size === -1 || i.SharedSize === -1 ? n : n + i.Size - i.SharedSize), 0);
+  const containers = df.Containers ?? [];
+  const active = (state: string): boolean => /running|paused|restarting/.test(state);
+  const written = (list: typeof containers): number => list.reduce((n, c) => n + (c.SizeRw ?? 0), 0);
+  const volumes = (df.Volumes ?? []).map((v) => v.UsageData ?? { Size: -1, RefCount: 0 });
+  const measured = (list: typeof volumes): number => list.reduce((n, v) => (v.Size === -1 ? n : n + v.Size), 0);
+  const cache = (df.BuildCache ?? []).filter((c) => !c.Shared);
+  return {
+    images: { total: images.length, active: used.length, size: df.LayersSize, reclaimable: df.LayersSize - kept },
+    containers: { total: containers.length, active: containers.filter((c) => active(c.State)).length, size: written(containers), reclaimable: written(containers.filter((c) => !active(c.State))) },
+    volumes: { total: volumes.length, active: volumes.filter((v) => v.RefCount > 0).length, size: measured(volumes), reclaimable: measured(volumes.filter((v) => v.RefCount === 0)) },
+    buildCache: { total: (df.BuildCache ?? []).length, active: (df.BuildCache ?? []).filter((c) => c.InUse).length, size: cache.reduce((n, c) => n + c.Size, 0), reclaimable: cache.filter((c) => !c.InUse).reduce((n, c) => n + c.Size, 0) },
+  };
 }

@@ -15,6 +15,7 @@ import { parsePortShort } from "../stack/ports.js";
 import type { ProjectOptions } from "../stack/load.js";
 import { attach } from "./attach.js";
 import { CliError } from "./errors.js";
+import { dockerConfigLocation } from "./images.js";
 import { resolveEnv } from "./exec.js";
 import { daemon, loadProject, projectRef } from "./project.js";
 import { labelMap } from "./object-output.js";
@@ -66,13 +67,14 @@ export async function runRun(opts: ProjectOptions, service: string, command: str
     labels: labelMap(flags.label),
     pull: flags.pull,
     ...(flags.build === true ? { build: true } : {}),
+    auth: dockerConfigLocation(),
   };
   const client = await daemon();
 
   if (flags.deps !== false) {
     const deps = selectServices(stack, [service]).filter((s) => s !== service);
     if (deps.length > 0) {
-      const messages = client.stream<StreamMessage>("POST", "/stacks/up", { project: body.project, options: { services: deps, pull: flags.pull, ...(flags.build === true ? { build: "always" } : {}) } });
+      const messages = client.stream<StreamMessage>("POST", "/stacks/up", { project: body.project, auth: body.auth, options: { services: deps, pull: flags.pull, ...(flags.build === true ? { build: "always" } : {}) } });
       if (!(await renderToStderr(messages, flags.quietPull === true))) return 1;
     }
   }

@@ -5,6 +5,7 @@ import type { ContainerView, StreamMessage, UpRequest } from "../daemon/api.js";
 import type { DaemonClient } from "../daemon/client.js";
 import type { ProjectOptions } from "../stack/load.js";
 import { CliError } from "./errors.js";
+import { dockerConfigLocation } from "./images.js";
 import { followLogs } from "./logs.js";
 import { renderProgress } from "./progress.js";
 import { daemon, projectRef } from "./project-name.js";
@@ -40,6 +41,7 @@ export function upRequest(opts: ProjectOptions, services: string[], flags: UpFla
   const scale = scaleOf(flags.scale ?? [], "--scale");
   return {
     project: projectRef(opts),
+    auth: dockerConfigLocation(),
     options: {
       services,
       noDeps: flags.deps === false,

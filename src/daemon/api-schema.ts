@@ -85,11 +85,17 @@ export const stackBuildRequestSchema = {
   properties: { project: projectRefSchema, options: stackBuildOptionsSchema },
 } as const;
 
+export const dockerConfigLocationSchema = {
+  type: "object",
+  additionalProperties: false,
+  properties: { dockerConfig: str, home: str },
+} as const;
+
 export const upRequestSchema = {
   type: "object",
   additionalProperties: false,
   required: ["project", "options"],
-  properties: { project: projectRefSchema, options: upOptionsSchema },
+  properties: { project: projectRefSchema, options: upOptionsSchema, auth: dockerConfigLocationSchema },
 } as const;
 
 export const downOptionsSchema = {
@@ -170,6 +176,7 @@ export const runRequestSchema = {
     labels: stringMap,
     pull: pullPolicy,
     build: bool,
+    auth: dockerConfigLocationSchema,
   },
 } as const;
 
@@ -233,12 +240,6 @@ export const networkDisconnectRequestSchema = {
 } as const;
 
 // --- images
-
-export const dockerConfigLocationSchema = {
-  type: "object",
-  additionalProperties: false,
-  properties: { dockerConfig: str, home: str },
-} as const;
 
 const reference = { type: "string", minLength: 1 } as const;
 

@@ -148,6 +148,8 @@ export interface ProjectRef {
 export interface UpRequest {
   project: ProjectRef;
   options: UpRequestOptions;
+  /** The client's docker config.json: the images up pulls are pulled with its logins (as docker compose up uses the docker CLI's). */
+  auth?: DockerConfigLocation;
 }
 
 /** What an `up` asks for: the planner's options (to-wire.ts checks they stay the same), then the daemon's own. */
@@ -602,6 +604,8 @@ export interface RunRequest {
   pull?: "always" | "missing" | "never";
   /** run --build: build the service's image (it has build:) even when it exists; without it, only a missing one is built. */
   build?: boolean;
+  /** The client's docker config.json: the service's image is pulled with its logins. */
+  auth?: DockerConfigLocation;
 }
 
 /**

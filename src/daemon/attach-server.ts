@@ -12,13 +12,14 @@ import type { Attachment, ExecSpec } from "../../engine/types.js";
 import type { StackSpec } from "../../model/stack.js";
 import { loadStack } from "../stack/load.js";
 import { API_VERSION, API_VERSION_HEADER } from "./api.js";
-import type { AttachRequest, ExecRequest, RunRequest } from "./api.js";
+import type { AttachRequest, EngineChoice, ExecRequest, RunRequest } from "./api.js";
 import { FRAME, FrameDecoder, UPGRADE_PROTOCOL, encodeFrame, jsonFrame } from "./attach.js";
 import type { AttachMessage, FrameType } from "./attach.js";
 import type { StackController } from "./controller.js";
 import type { Logger } from "./log.js";
 import { checkRequest } from "./api-schema.js";
 import { HttpError, announcedLength, decodeParam, drained, errorBody, parseJson, requestUrl, statusOf } from "./http.js";
+import { engineChoiceOf } from "./engine-choice.js";
 import { createRunContainer } from "./run.js";
 
 export interface AttachContext {
@@ -133,8 +134,9 @@ export class AttachSessions {
       } else {
         const request = checkRequest("RunRequest", parseJson(body));
         const stack = this.checkRun(request);
+        const asked = engineChoiceOf(req);
         session = this.accept(socket, rest);
-        await this.run(session, stack, request);
+        await this.run(session, stack, request, asked);
       }
     } catch (err) {
       if (session) throw err;
@@ -258,7 +260,8 @@ export class AttachSessions {
     return stack;
   }
 
-  private async run(s: Session, stack: StackSpec, req: RunRequest): Promise<void> {
+  /** asked: the engine the client named (--engine/-H), for a stack the daemon has no record of; a recorded stack's one-offs go to its engine. */
+  private async run(s: Session, stack: StackSpec, req: RunRequest, asked: EngineChoice | undefined): Promise<void> {
     const engine = this.ctx.controller.engine;
     const svc = stack.services[req.service] as StackSpec["services"][string];
     // run -i: stdin frames wait here until the container runs and is attached.
@@ -281,7 +284,7 @@ export class AttachSessions {
     };
     let created: { id: string; name: string };
     try {
-      created = await createRunContainer(this.ctx.controller, stack, req, (m) => s.message(m));
+      created = await createRunContainer(this.ctx.controller, stack, req, (m) => s.message(m), undefined, asked);
     } catch (err) {
       s.finish(jsonFrame(FRAME.error, errorBody(err)));
       return;

@@ -13,13 +13,12 @@ import { engineKey, type EngineTarget } from "../../engine/index.js";
 import { checkName } from "../../engine/names.js";
 import { KeyedMutex } from "../../engine/sys/keyed-mutex.js";
 import type { ImageService } from "../../engine/image/service.js";
-import type { Engine } from "../../engine/types.js";
+import type { Engine, RegistryLogin } from "../../engine/types.js";
 import { restartOnDaemonStart } from "../../reconciler/restart-policy.js";
 import { LABEL } from "../../model/labels.js";
 import type { StackSpec } from "../../model/stack.js";
 import type { ObservedStack } from "../../reconciler/observed.js";
 import { planBuilds, planDown, planUp, selectServices } from "../../reconciler/plan.js";
-import type { BuildFlags } from "../../reconciler/build-request.js";
 import { addBuildInputs } from "./build-inputs.js";
 import type { Plan, UpOptions } from "../../reconciler/plan.js";
 import { loadStack } from "../stack/load.js";
@@ -35,7 +34,8 @@ import { DevelopWatcher } from "./develop-watch.js";
 import type { Logger } from "./log.js";
 import { observe } from "./observe.js";
 import { previewPlan, runPlan } from "./plan-run.js";
-import type { Emit } from "./plan-run.js";
+import type { Emit, RunFlags } from "./plan-run.js";
+import { clientCredentials } from "./registry-login.js";
 import { recoverUnreadableStacks } from "./stack-recovery.js";
 import type { StackStore } from "./stacks.js";
 import { StackSupervision } from "./stack-supervision.js";
@@ -213,11 +213,14 @@ export class StackController {
         return previewPlan(spec, planUp(spec, await this.observeOn(engine, spec), { ...req.options, startStopped: true }), emit);
       });
     }
-    if (req.options.noStart) return this.create(req, spec, emit, asked);
+    const credentials = await clientCredentials(req.auth, (message) => emit({ type: "warning", message }));
+    if (req.options.noStart) return this.create(req, spec, emit, asked, credentials);
     return this.serialize(spec.name, async () => {
       // The engine conflict (another engine than the record's) is refused before anything is built.
       const target = this.targetOf(spec.name, asked, true);
       if (!(await this.buildWhatUpNeeds(spec, req.options, emit, asked))) return false;
+      const pulled = await this.pullWhatUpNeeds(spec, { ...req.options, startStopped: true }, emit, asked, credentials);
+      if (!pulled) return false;
       const previous = this.stacks.get(spec.name);
       // Opened (dockerd reached) before the record says the stack runs there, and held open until it does.
       const { engine, release } = await this.engines.hold(target);
@@ -238,8 +241,8 @@ export class StackController {
       }
       const scheduled = this.jobs?.sync(spec, selection(spec, req.options)) ?? [];
       const observed = await this.observeOn(engine, spec);
-      const plan = planUp(spec, observed, { ...req.options, startStopped: true });
-      const ok = await this.runOn(engine, spec, plan, emit);
+      const plan = withoutPulls(planUp(spec, observed, { ...req.options, startStopped: true }), pulled);
+      const ok = await this.runOn(engine, spec, plan, emit, credentials ? { credentials } : {});
       for (const message of scheduled) emit({ type: "info", message });
       await this.trackHealth(spec);
       if (req.options.watch) {
@@ -330,12 +333,14 @@ export class StackController {
    * re-sync at the daemon's start nor a reload of watched files may start them; the
    * next `up` does (it clears the marks).
    */
-  private create(req: UpRequest, spec: StackSpec, emit: Emit, asked: EngineChoice | undefined): Promise<boolean> {
+  private create(req: UpRequest, spec: StackSpec, emit: Emit, asked: EngineChoice | undefined, credentials: RegistryLogin | undefined): Promise<boolean> {
     return this.serialize(spec.name, async () => {
       // The engine conflict (another engine than the record's) is refused before anything is built.
       const target = this.targetOf(spec.name, asked, true);
       if (!(await this.buildWhatUpNeeds(spec, req.options, emit, asked))) return false;
       const previous = this.stacks.get(spec.name);
+      const pulled = await this.pullWhatUpNeeds(spec, { ...req.options, noStart: true }, emit, asked, credentials, previous?.stoppedByUser);
+      if (!pulled) return false;
       const { engine, release } = await this.engines.hold(target);
       const options = { ...req.options, noStart: undefined, renewAnonVolumes: undefined };
       try {
@@ -343,8 +348,8 @@ export class StackController {
       } finally {
         release();
       }
-      const plan = planUp(spec, await this.observeOn(engine, spec, previous?.stoppedByUser), { ...req.options, noStart: true });
-      const ok = await this.runOn(engine, spec, plan, emit);
+      const plan = withoutPulls(planUp(spec, await this.observeOn(engine, spec, previous?.stoppedByUser), { ...req.options, noStart: true }), pulled);
+      const ok = await this.runOn(engine, spec, plan, emit, credentials ? { credentials } : {});
       const chosen = selection(spec, req.options);
       const idle = await engine.listContainers({ all: true, labels: { [LABEL.project]: spec.name, [LABEL.oneoff]: "False" } });
       for (const c of idle) {
@@ -423,6 +428,22 @@ export class StackController {
     return builds.actions.length === 0 || this.runOn(engine, spec, builds, emit);
   }
 
+  /**
+   * Before an up or create records the stack or makes anything: the images
+   * its plan pulls, with the client's logins, as docker compose pulls before
+   * it creates. A refused pull (a wrong password) leaves no record, network or
+   * container behind. The images pulled (undefined: a pull failed), which the
+   * plan that follows does not pull again.
+   */
+  private async pullWhatUpNeeds(spec: StackSpec, options: UpOptions, emit: Emit, asked: EngineChoice | undefined, credentials: RegistryLogin | undefined, stoppedByUser?: string[]): Promise<Set<string> | undefined> {
+    const engine = await this.engineOf(spec.name, asked);
+    const plan = planUp(spec, await this.observeOn(engine, spec, stoppedByUser), options);
+    const pulls = plan.actions.filter((a) => a.kind === "pull");
+    if (pulls.length === 0) return new Set();
+    const ok = await this.runOn(engine, spec, { actions: pulls, warnings: [], errors: [] }, emit, credentials ? { credentials } : {});
+    return ok ? new Set(pulls.map((a) => a.image)) : undefined;
+  }
+
   /** `tscompose build [SERVICE...]`: builds, nothing else; the stack's record is not touched. */
   async build(req: StackBuildRequest, emit: Emit): Promise<boolean> {
     const loaded = loadStack({ ...req.project, host: this.host() });
@@ -442,7 +463,7 @@ export class StackController {
         emit({ type: "result", ok: true, failed: [], project: spec.name });
         return true;
       }
-      return this.runOn(engine, spec, plan, emit, { ...(o.noCache ? { noCache: true } : {}), ...(o.pull ? { pull: true } : {}), ...(o.buildArgs ? { buildArgs: o.buildArgs } : {}) });
+      return this.runOn(engine, spec, plan, emit, { build: { ...(o.noCache ? { noCache: true } : {}), ...(o.pull ? { pull: true } : {}), ...(o.buildArgs ? { buildArgs: o.buildArgs } : {}) } });
     });
   }
 
@@ -528,16 +549,16 @@ export class StackController {
   }
 
   /** What runs of a stack, on its engine. */
-  async observe(spec: StackSpec, stoppedByUser: string[] = []): Promise<ObservedStack> {
-    return this.observeOn(await this.engineOf(spec.name), spec, stoppedByUser);
+  async observe(spec: StackSpec, stoppedByUser: string[] = [], asked?: EngineChoice): Promise<ObservedStack> {
+    return this.observeOn(await this.engineOf(spec.name, asked), spec, stoppedByUser);
   }
 
   private observeOn(engine: Engine, spec: StackSpec, stoppedByUser: string[] = []): Promise<ObservedStack> {
     return observe(engine, this.health, spec, stoppedByUser);
   }
 
-  private runOn(engine: Engine, spec: StackSpec, plan: Plan, emit: Emit, build?: BuildFlags): Promise<boolean> {
-    return runPlan({ engine: this.supervision.applyEngine(engine), health: this.health, log: this.log }, spec, plan, emit, build);
+  private runOn(engine: Engine, spec: StackSpec, plan: Plan, emit: Emit, flags: RunFlags = {}): Promise<boolean> {
+    return runPlan({ engine: this.supervision.applyEngine(engine), health: this.health, log: this.log }, spec, plan, emit, flags);
   }
 
   /** Starts health checks for the stack's running containers that have one. */
@@ -603,4 +624,11 @@ function emptyStack(name: string): StackSpec {
 /** The services an `up SERVICE...` touches (undefined: all of them). */
 function selection(spec: StackSpec, options: UpOptions): ReadonlySet<string> | undefined {
   return options.services && options.services.length > 0 ? new Set(selectServices(spec, options.services, options.noDeps)) : undefined;
+}
+
+/** The plan without the pulls of these images (done already), nor the waits on them. */
+function withoutPulls(plan: Plan, images: Set<string>): Plan {
+  const gone = new Set(plan.actions.filter((a) => a.kind === "pull" && images.has(a.image)).map((a) => a.id));
+  if (gone.size === 0) return plan;
+  return { ...plan, actions: plan.actions.filter((a) => !gone.has(a.id)).map((a) => ({ ...a, after: a.after.filter((id) => !gone.has(id)) })) };
 }

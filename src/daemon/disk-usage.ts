@@ -4,12 +4,23 @@
 // container uses has them. Containers count what they wrote (their own
 // layer); the stopped ones are reclaimable. Volumes count their files; the
 // unused ones are reclaimable. There is no build cache (no builder yet).
+// An engine that counts these itself (dockerd) answers with its own figures.
 import { diskUsage } from "../../engine/snapshot/usage.js";
 import type { Engine } from "../../engine/types.js";
 import type { DiskUsageRow } from "./api.js";
 import type { ObjectService } from "./objects.js";
 
 export async function systemDiskUsage(engine: Engine, objects: ObjectService): Promise<DiskUsageRow[]> {
+  if (engine.diskUsage) {
+    // dockerd counts shared layers, volumes and its build cache itself: its figures, so `docker system df` of it agrees.
+    const u = await engine.diskUsage();
+    return [
+      { type: "Images", ...u.images },
+      { type: "Containers", ...u.containers },
+      { type: "Local Volumes", ...u.volumes },
+      { type: "Build Cache", ...u.buildCache },
+    ];
+  }
   const containers = await engine.listContainers({ all: true });
   const images = await engine.listImages();
   const usedImages = new Set(containers.map((c) => c.imageId));

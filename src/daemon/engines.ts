@@ -236,8 +236,8 @@ export class RoutingEngine implements Engine {
   async inspectImage(ref: string): Promise<ImageInfo | undefined> {
     return (await this.home()).inspectImage(ref);
   }
-  async listImages(): Promise<ImageInfo[]> {
-    return (await this.home()).listImages();
+  async listImages(opts?: { all?: boolean }): Promise<ImageInfo[]> {
+    return (await this.home()).listImages(opts);
   }
   async removeImage(ref: string, opts?: { force?: boolean }): Promise<string[]> {
     return (await this.home()).removeImage(ref, opts);

@@ -65,7 +65,8 @@ export function imageRoutes(ctx: ImageRoutesContext, r: RouteMaker): Route[] {
       const engine = await engineOf(req);
       const images = ctx.images();
       const filter = q.get("filter") ?? undefined;
-      const rows = engine.kind === "embedded" && images ? imageRows(await images.entries(), filter, { all: queryFlag(q, "all") }) : imageRowsOfInfos(await engine.listImages(), filter);
+      const all = queryFlag(q, "all");
+      const rows = engine.kind === "embedded" && images ? imageRows(await images.entries(), filter, { all }) : imageRowsOfInfos(await engine.listImages({ all }), filter);
       sendJson(res, 200, rows satisfies ImageRow[]);
     }),
     r("GET", "/images/inspect", async (req, res, _p, q) => {

@@ -1,7 +1,7 @@
 // A plan carried out for a client: its warnings and errors reported, its
 // actions applied with progress streamed (and timed in the daemon log), and a
 // final result message; or, for --dry-run, only reported as if done.
-import type { Engine } from "../../engine/types.js";
+import type { Engine, RegistryLogin } from "../../engine/types.js";
 import { apply, displayNameOf, targetOf } from "../../reconciler/apply.js";
 import type { HealthSource, ProgressEvent } from "../../reconciler/apply.js";
 import type { BuildFlags } from "../../reconciler/build-request.js";
@@ -20,8 +20,14 @@ export interface PlanRunner {
   log: Logger;
 }
 
+/** The asking client's part of a run: its build flags, and its logins for the pulls. */
+export interface RunFlags {
+  build?: BuildFlags;
+  credentials?: RegistryLogin;
+}
+
 /** Applies the plan unless it has errors; true when every action succeeded. */
-export async function runPlan(runner: PlanRunner, spec: StackSpec, plan: Plan, emit: Emit, build?: BuildFlags): Promise<boolean> {
+export async function runPlan(runner: PlanRunner, spec: StackSpec, plan: Plan, emit: Emit, flags: RunFlags = {}): Promise<boolean> {
   if (!reportProblems(spec, plan, emit)) return false;
   runner.log.info("applying plan", { stack: spec.name, actions: plan.actions.length });
   const started = new Map<string, number>();
@@ -29,7 +35,8 @@ export async function runPlan(runner: PlanRunner, spec: StackSpec, plan: Plan, e
     engine: runner.engine,
     stack: spec,
     health: runner.health,
-    ...(build ? { build } : {}),
+    ...(flags.build ? { build: flags.build } : {}),
+    ...(flags.credentials ? { credentials: flags.credentials } : {}),
     onEvent: (e: ProgressEvent) => {
       if (e.type === "action" && e.status === "started") started.set(e.id, performance.now());
       if (e.type === "action" && e.status === "done") {

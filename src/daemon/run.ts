@@ -13,8 +13,9 @@ import { namespaceContainers } from "../../reconciler/namespace-containers.js";
 import { LABEL } from "../../model/labels.js";
 import type { ServiceSpec, StackSpec } from "../../model/stack.js";
 import { planBuilds, planUp } from "../../reconciler/plan.js";
-import type { RunRequest, StreamMessage } from "./api.js";
+import type { EngineChoice, RunRequest, StreamMessage } from "./api.js";
 import type { StackController } from "./controller.js";
+import { clientCredentials } from "./registry-login.js";
 import { progressMessage } from "./to-wire.js";
 import { checkEngineSupport } from "../stack/support.js";
 
@@ -31,22 +32,29 @@ export async function createRunContainer(
   emit: (m: StreamMessage) => void,
   /** Called once the lock is held; throwing aborts (a scheduled job whose stack went down meanwhile). */
   guard: () => void = () => undefined,
+  /** The engine the client asked for: where a stack without a record gets its one-off. */
+  asked?: EngineChoice,
 ): Promise<ContainerInfo> {
   const svc = stack.services[req.service];
   if (!svc) throw new Error(`no such service: ${req.service}`);
   checkEngineSupport(stack);
   return controller.serialize(stack.name, async () => {
     guard();
-    // The stack's own engine: the one-off's image is pulled there.
-    const engine = await controller.engineOf(stack.name);
-    const observed = await controller.observe(stack);
-    const plan = planUp(stack, observed, { services: [svc.name], noDeps: true, pull: req.pull });
+    // The stack's own engine (the one asked for, when the daemon has no record of it): the one-off's image is pulled there.
+    const engine = await controller.engineOf(stack.name, asked);
+    const observed = await controller.observe(stack, [], asked);
+    // Planned as if the service's containers were made anew: the one-off's image is pulled (per the pull policy) even while they run on an image that lost its tag.
+    const plan = planUp(stack, observed, { services: [svc.name], noDeps: true, pull: req.pull, forceRecreate: true });
     if (plan.errors.length > 0) throw new Error(plan.errors.join("; "));
     // As compose's run: the image of a service with build: is built when missing, and always with --build.
     const builds = planBuilds(stack, observed, { services: [svc.name], always: req.build === true, noRecreate: true }).actions;
     const prerequisites = [...builds, ...plan.actions.filter((a) => a.kind === "pull" || a.kind === "create-network" || a.kind === "create-volume")];
     if (prerequisites.length > 0) {
-      const result = await apply({ actions: prerequisites, warnings: [], errors: [] }, { engine, stack, health: controller.health, onEvent: (e) => emit(progressMessage(e)) });
+      const credentials = await clientCredentials(req.auth, (message) => emit({ type: "warning", message }));
+      const result = await apply(
+        { actions: prerequisites, warnings: [], errors: [] },
+        { engine, stack, health: controller.health, onEvent: (e) => emit(progressMessage(e)), ...(credentials ? { credentials } : {}) },
+      );
       if (!result.ok) {
         // One kind when the failures agree (a pull refused for want of credentials is "unauthorized"), else internal.
         const kinds = new Set(result.failed.map((f) => f.kind));

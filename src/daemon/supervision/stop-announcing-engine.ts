@@ -52,6 +52,7 @@ export class StopAnnouncingEngine implements Engine {
   readonly pruneImages?: Engine["pruneImages"];
   readonly markRestarting?: Engine["markRestarting"];
   readonly containerSizes?: Engine["containerSizes"];
+  readonly diskUsage?: Engine["diskUsage"];
 
   constructor(
     private readonly inner: Engine,
@@ -60,6 +61,7 @@ export class StopAnnouncingEngine implements Engine {
     if (inner.pruneImages) this.pruneImages = inner.pruneImages.bind(inner);
     if (inner.markRestarting) this.markRestarting = inner.markRestarting.bind(inner);
     if (inner.containerSizes) this.containerSizes = inner.containerSizes.bind(inner);
+    if (inner.diskUsage) this.diskUsage = inner.diskUsage.bind(inner);
   }
 
   get kind(): Engine["kind"] {
@@ -98,8 +100,8 @@ export class StopAnnouncingEngine implements Engine {
     return this.inner.inspectImage(ref);
   }
 
-  listImages(): Promise<ImageInfo[]> {
-    return this.inner.listImages();
+  listImages(opts?: { all?: boolean }): Promise<ImageInfo[]> {
+    return this.inner.listImages(opts);
   }
 
   removeImage(ref: string, opts?: { force?: boolean }): Promise<string[]> {

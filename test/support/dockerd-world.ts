@@ -1,0 +1,45 @@
+// The world of a suite on the docker engine: the test registry with busybox,
+// a private dockerd that mirrors it (networks in the suite's own pool), and a
+// test daemon using that registry as its mirror. Stopped daemon first, then
+// dockerd and registry, even when the daemon leaked: what leaked is returned.
+import { startMirroringDockerd, type PrivateDockerd } from "../fixtures/dockerd.js";
+import { pushTestImage } from "../fixtures/push.js";
+import { startRegistry, type TestRegistry } from "../fixtures/registry.js";
+import { buildOnce, cleanupDir, leaks, testDaemon, type TestDaemon } from "./daemon.js";
+import { poolOctet, type PoolName } from "./pools.js";
+
+export interface DockerdWorld {
+  registry: TestRegistry;
+  dockerd: PrivateDockerd;
+  d: TestDaemon;
+}
+
+/** defaultEngine: the daemon's default is that dockerd (TSCOMPOSE_ENGINE=docker, DOCKER_HOST), else the embedded engine and `--engine docker -H` picks it. */
+export async function startDockerdWorld(pool: PoolName, opts: { defaultEngine?: boolean; dockerdArgs?: string[] } = {}): Promise<DockerdWorld> {
+  buildOnce();
+  const registry = await startRegistry();
+  let dockerd: PrivateDockerd | undefined;
+  try {
+    await pushTestImage(registry, "busybox");
+    dockerd = await startMirroringDockerd(registry.url, poolOctet(pool), { args: opts.dockerdArgs ?? [] });
+    const d = testDaemon({ mirror: registry.url });
+    if (opts.defaultEngine) Object.assign(d.env, { TSCOMPOSE_ENGINE: "docker", DOCKER_HOST: dockerd.host });
+    await d.start();
+    return { registry, dockerd, d };
+  } catch (err) {
+    await dockerd?.stop();
+    await registry.stop();
+    throw err;
+  }
+}
+
+/** Stops the daemon, then dockerd and the registry; returns what the daemon left on the host (leaks()). */
+export async function stopDockerdWorld(w: DockerdWorld | undefined): Promise<string[]> {
+  if (!w) return [];
+  await w.d.stop();
+  const left = leaks(w.d);
+  cleanupDir(w.d);
+  await w.dockerd.stop();
+  await w.registry.stop();
+  return left;
+}
