@@ -1,7 +1,9 @@
 // Compose flags through the daemon: `up --no-start` makes the containers and
 // starts none (the next `up` does), `ps --filter status=` keeps those in that
 // state, and a compose flag not implemented yet is refused by name with
-// nothing made.
+// nothing made. Attached `up`: --attach, --no-attach, --attach-dependencies,
+// --timestamps, --no-log-prefix, --abort-on-container-failure; `ls --filter`;
+// -y.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -33,9 +35,9 @@ describe.skipIf(missing("root", isRoot))("compose flags", () => {
   };
 
   it("a flag not implemented yet is refused by name and makes nothing", () => {
-    const r = cli(["up", "-d", "--timestamps"]);
+    const r = cli(["up", "-d", "--menu"]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe("up --timestamps: not supported yet (see docs/compat.md)\n");
+    expect(r.stderr).toBe("up --menu: not supported yet (see docs/compat.md)\n");
     expect(states()).toEqual([]);
   }, 300_000);
 
@@ -56,4 +58,81 @@ describe.skipIf(missing("root", isRoot))("compose flags", () => {
     expect(states(["--filter", "status=running"])).toEqual([`${project}-web-1 running`]);
     expect(states(["--filter", "status=created"])).toEqual([]);
   }, 300_000);
+
+  it("ls --filter name= keeps the stacks whose name it equals or matches; -y is accepted by up and create", () => {
+    const yes = cli(["up", "-d", "-y"]);
+    expect(yes.code, yes.stderr).toBe(0);
+    const created = cli(["create", "--yes"]);
+    expect(created.code, created.stderr).toBe(0);
+    const names = (args: string[]): string[] => {
+      const r = cli(["ls", "-q", ...args]);
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout.split("\n").filter(Boolean);
+    };
+    expect(names([])).toContain(project);
+    expect(names(["--filter", `name=${project}`])).toEqual([project]);
+    expect(names(["--filter", `name=^${project.slice(0, 4)}`])).toEqual([project]);
+    expect(names(["--filter", `name=^${project}x$`])).toEqual([]);
+    const bad = cli(["ls", "--filter", "status=running"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("invalid filter 'status'");
+  }, 300_000);
+
+  describe("attached up", () => {
+    const lines = (out: string): string[] => out.split("\n");
+    const ts = String.raw`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)`;
+    const stackCli = (name: string, yaml: string) => {
+      const dir = join(s.work, name);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, "compose.yaml"), yaml);
+      s.projects.push({ name, cwd: dir });
+      return (args: string[]) => runCli(s.daemon, ["-p", name, ...args], { cwd: dir });
+    };
+    const said = (text: string, exit: number, after = 1) => `["sh", "-c", "echo ${text}; sleep ${after}; exit ${exit}"]`;
+    const server = (text: string) => `["sh", "-c", "trap 'exit 0' TERM; echo ${text}; sleep 3600 & wait"]`;
+
+    it("--abort-on-container-failure stops all at the first failure, with its code; --no-attach hides a service", () => {
+      const run = stackCli(`tcff${process.pid}`, `services:\n  ok:\n    image: busybox\n    command: ${said("ok-line", 0)}\n  bad:\n    image: busybox\n    command: ${said("bad-line", 5, 5)}\n  db:\n    image: busybox\n    command: ${server("db-line")}\n`);
+      const r = run(["up", "--no-color", "--abort-on-container-failure", "--no-attach", "db"]);
+      expect(r.code, r.stderr).toBe(5);
+      expect(r.stdout).toMatch(/^ok-1 +\| ok-line$/m);
+      expect(r.stdout).toMatch(/^bad-1 +\| bad-line$/m);
+      // ok's exit (0) stopped nothing: bad ran to its failure.
+      expect(r.stdout).toMatch(/^ok-1 exited with code 0$/m);
+      expect(r.stdout).toMatch(/^bad-1 exited with code 5$/m);
+      expect(r.stdout).not.toContain("db-line");
+      const ps = run(["ps", "-a", "--format", "{{.Service}} {{.State}}"]);
+      expect(ps.stdout.split("\n").filter(Boolean).sort()).toEqual(["bad exited", "db exited", "ok exited"]);
+      // The positive control of --no-attach: db's output is there to show.
+      expect(run(["logs", "db"]).stdout).toMatch(/db-1 +\| db-line/);
+    }, 300_000);
+
+    it("--attach-dependencies, --attach, --timestamps and --no-log-prefix", () => {
+      const run = stackCli(`tcfa${process.pid}`, `services:\n  web:\n    image: busybox\n    command: ${said("web-line", 0, 2)}\n    depends_on: [db]\n  db:\n    image: busybox\n    command: ${server("db-line")}\n`);
+      // The services named, not their dependencies, unless asked.
+      const plain = run(["up", "--no-color", "--abort-on-container-exit", "--timestamps", "web"]);
+      expect(plain.code, plain.stderr).toBe(0);
+      expect(plain.stdout).toMatch(new RegExp(`^web-1 +\\| ${ts} web-line$`, "m"));
+      expect(plain.stdout).not.toContain("db-line");
+
+      const deps = run(["up", "--no-color", "--abort-on-container-exit", "--attach-dependencies", "--no-log-prefix", "web"]);
+      expect(deps.code, deps.stderr).toBe(0);
+      expect(lines(deps.stdout)).toContain("db-line");
+      expect(lines(deps.stdout)).toContain("web-line");
+
+      // --attach: only db's output, while web's exit still ends the up (its code, 0).
+      const only = run(["up", "--no-color", "--abort-on-container-exit", "--attach", "db", "web"]);
+      expect(only.code, only.stderr).toBe(0);
+      expect(only.stdout).toMatch(/^db-1 +\| db-line$/m);
+      expect(only.stdout).not.toContain("web-line");
+      expect(only.stdout).toMatch(/Gracefully stopping/);
+
+      const unknown = run(["up", "--attach", "nosuch"]);
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toContain("no such service: nosuch");
+      const clash = run(["up", "--attach", "db", "--attach-dependencies"]);
+      expect(clash.code).toBe(1);
+      expect(clash.stderr).toBe("cannot combine --attach and --attach-dependencies\n");
+    }, 300_000);
+  });
 });

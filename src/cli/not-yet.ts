@@ -8,8 +8,8 @@ import type { Command } from "commander";
 import { CliError } from "./errors.js";
 
 export const NOT_YET: Readonly<Record<string, readonly string[]>> = {
-  up: ["--abort-on-container-failure", "--always-recreate-deps", "--attach <service>", "--attach-dependencies", "--no-attach <service>", "--menu", "--no-log-prefix", "--quiet-pull", "--timestamps", "-t, --timeout <seconds>", "-y, --yes"],
-  create: ["--quiet-pull", "-y, --yes"],
+  up: ["--always-recreate-deps", "--menu", "--quiet-pull", "-t, --timeout <seconds>"],
+  create: ["--quiet-pull"],
   ps: ["--no-trunc", "--orphans"],
   run: ["--cap-add <capability>", "--cap-drop <capability>", "--env-from-file <file>", "-q, --quiet", "--quiet-build", "--remove-orphans", "-v, --volume <volume>"],
   exec: ["--privileged"],
@@ -18,7 +18,6 @@ export const NOT_YET: Readonly<Record<string, readonly string[]>> = {
   config: ["--environment", "--lock-image-digests", "--no-consistency", "--no-env-resolution", "--no-path-resolution", "--resolve-image-digests", "--variables"],
   restart: ["--no-deps"],
   kill: ["--remove-orphans"],
-  ls: ["--filter <filter>"],
 };
 
 const declared = new WeakMap<Command, Option[]>();

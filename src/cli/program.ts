@@ -13,6 +13,17 @@ import { boolFlag, indexFlag, secondsFlag, tailFlag, timestampFlag } from "./fla
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
+/**
+ * A flag named --no-X that takes a value (compose's --no-attach SERVICE):
+ * commander reads every --no- flag as the negation of --X, which would make
+ * it set `attach`; this one is its own option, `noAttach`.
+ */
+function valueFlag(flags: string, description: string): Option {
+  const o = new Option(flags, description);
+  o.negate = false;
+  return o;
+}
+
 const DRY_RUN_HELP = "execute command in dry run mode: print the actions, change nothing";
 
 /** --dry-run, given before the command (`tscompose --dry-run up`, as compose documents it) or after it. */
@@ -363,15 +374,22 @@ export function buildProgram(version: string): Command {
     .option("--no-build", "don't build an image, even if it's missing")
     .addOption(new Option("--pull <policy>", "pull images before running").choices(["always", "missing", "never"]))
     .option("--abort-on-container-exit", "stop all containers if any container stops (attached mode)")
+    .option("--abort-on-container-failure", "stop all containers if any container exits with a failure; up exits with its code (attached mode)")
     .option("--exit-code-from <service>", "return the exit code of the selected service container (implies --abort-on-container-exit)")
+    .option("--attach <service>", "restrict attaching to the specified services (repeatable; incompatible with --attach-dependencies)", collect, [])
+    .addOption(valueFlag("--no-attach <service>", "do not attach (stream logs) to the specified services (repeatable)").argParser(collect).default([]))
+    .option("--attach-dependencies", "also attach to the log output of the services' dependencies")
     .option("--no-color", "produce monochrome output")
+    .option("--no-log-prefix", "don't print the service prefix in logs")
+    .option("--timestamps", "show timestamps")
+    .option("-y, --yes", 'assume "yes" as answer to all prompts and run non-interactively')
     .option("--watch", "watch the stack files and converge on every change")
     .option("--no-start", "don't start the services after creating them (as create)")
     .option("--dry-run", DRY_RUN_HELP)
     .action(async (services: string[], opts: Record<string, unknown>) => {
       opts.dryRun = dryRun(program, opts);
       if (opts.start === false) {
-        const clash = (["wait", "watch", "abortOnContainerExit", "exitCodeFrom"] as const).find((k) => opts[k] !== undefined && opts[k] !== false);
+        const clash = (["wait", "watch", "abortOnContainerExit", "abortOnContainerFailure", "exitCodeFrom"] as const).find((k) => opts[k] !== undefined && opts[k] !== false);
         if (clash) throw new CliError(`--no-start and --${clash.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} cannot be combined`);
         const { runCreate } = await import("./up.js");
         process.exitCode = await runCreate(projectOptions(program), services, opts);
@@ -399,6 +417,7 @@ export function buildProgram(version: string): Command {
     .addOption(new Option("--pull <policy>", "pull images before creating").choices(["always", "missing", "never"]))
     .option("--remove-orphans", "remove containers for services not defined in the stack file")
     .option("--scale <service=num>", "scale a service to NUM instances (repeatable)", collect, [])
+    .option("-y, --yes", 'assume "yes" as answer to all prompts and run non-interactively')
     .option("--dry-run", DRY_RUN_HELP)
     .action(async (services: string[], opts: Record<string, unknown>) => {
       const { runCreate } = await import("./up.js");
@@ -468,6 +487,7 @@ export function buildProgram(version: string): Command {
     .description("List running stacks")
     .option("-a, --all", "show all stacks, stopped ones too")
     .option("-q, --quiet", "only display names")
+    .option("--filter <filter>", "filter output based on conditions provided: name=NAME, a regular expression (repeatable)", collect, [])
     .addOption(new Option("--format <format>", "output format").choices(["table", "json"]).default("table"))
     .action(async (opts: Record<string, unknown>) => {
       const { runLs } = await import("./ps.js");
