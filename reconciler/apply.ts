@@ -49,6 +49,8 @@ export interface ApplyOptions {
   pollMs?: number;
   /** The command line's build flags (tscompose build --no-cache ...). */
   build?: BuildFlags;
+  /** up -t: how long each stop (and restart) waits before SIGKILL, instead of the service's stop_grace_period. */
+  stopTimeoutMs?: number;
 }
 
 export interface ApplyResult {
@@ -245,13 +247,13 @@ async function execute(a: Action, opts: ApplyOptions, created: Map<string, strin
     }
     case "restart": {
       const svc = svcOf(a.service);
-      await stopWithHooks(engine, a.containerId, svc, { timeoutMs: svc.stopGracePeriodMs });
+      await stopWithHooks(engine, a.containerId, svc, { timeoutMs: opts.stopTimeoutMs ?? svc.stopGracePeriodMs });
       await startWithHooks(engine, a.containerId, svc);
       return;
     }
     case "stop": {
       const svc = stack.services[a.service];
-      await stopWithHooks(engine, a.containerId, svc, { timeoutMs: svc?.stopGracePeriodMs ?? 10_000 }).catch(goneIsFine);
+      await stopWithHooks(engine, a.containerId, svc, { timeoutMs: opts.stopTimeoutMs ?? svc?.stopGracePeriodMs ?? 10_000 }).catch(goneIsFine);
       return;
     }
     case "remove":

@@ -3,11 +3,11 @@
 // state, and a compose flag not implemented yet is refused by name with
 // nothing made. Attached `up`: --attach, --no-attach, --attach-dependencies,
 // --timestamps, --no-log-prefix, --abort-on-container-failure; `ls --filter`;
-// -y.
+// -y; `up -t` (recreates and the attached stop) and --always-recreate-deps.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "./support/e2e.js";
+import { psAll, runCli } from "./support/e2e.js";
 import { isRoot, missing } from "./support/requires.js";
 import { startStackSuite, stopStackSuite } from "./support/stack.js";
 import type { StackSuite } from "./support/stack.js";
@@ -78,16 +78,44 @@ describe.skipIf(missing("root", isRoot))("compose flags", () => {
     expect(bad.stderr).toContain("invalid filter 'status'");
   }, 300_000);
 
+  const stackCli = (name: string, yaml: string) => {
+    const dir = join(s.work, name);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "compose.yaml"), yaml);
+    s.projects.push({ name, cwd: dir });
+    return (args: string[]) => runCli(s.daemon, ["-p", name, ...args], { cwd: dir });
+  };
+  // `sleep` as PID 1 ignores SIGTERM: only the SIGKILL after the timeout stops it.
+  const stubborn = `    image: busybox\n    command: ["sleep", "3600"]\n    stop_grace_period: 10m\n`;
+
+  it("up --always-recreate-deps recreates the dependencies of the services named; -t bounds the stop of a recreate", () => {
+    const name = `tcfr${process.pid}`;
+    const run = stackCli(name, `services:\n  web:\n    image: busybox\n    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]\n    depends_on: [db]\n  db:\n${stubborn}`);
+    const ids = (): Record<string, string> => Object.fromEntries(psAll(s.daemon, name).map((r) => [r.Name.replace(`${name}-`, ""), r.ID]));
+    const up = (args: string[]) => {
+      const r = run(["up", "-d", ...args]);
+      expect(r.code, r.stderr).toBe(0);
+      return r;
+    };
+    up([]);
+    const first = ids();
+    // The positive control: an up of web alone leaves db as it is.
+    up(["web"]);
+    expect(ids()).toEqual(first);
+    // db ignores SIGTERM and has 10 minutes of grace: -t 0 kills it at once.
+    up(["--always-recreate-deps", "-t", "0", "web"]);
+    const second = ids();
+    expect(second["db-1"]).not.toBe(first["db-1"]);
+    expect(second["web-1"]).toBe(first["web-1"]);
+    const clash = run(["up", "-d", "--always-recreate-deps", "--no-recreate"]);
+    expect(clash.code).toBe(1);
+    expect(clash.stderr).toBe("--always-recreate-deps and --no-recreate are incompatible\n");
+    expect(run(["down", "-t", "0"]).code).toBe(0);
+  }, 300_000);
+
   describe("attached up", () => {
     const lines = (out: string): string[] => out.split("\n");
     const ts = String.raw`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)`;
-    const stackCli = (name: string, yaml: string) => {
-      const dir = join(s.work, name);
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, "compose.yaml"), yaml);
-      s.projects.push({ name, cwd: dir });
-      return (args: string[]) => runCli(s.daemon, ["-p", name, ...args], { cwd: dir });
-    };
     const said = (text: string, exit: number, after = 1) => `["sh", "-c", "echo ${text}; sleep ${after}; exit ${exit}"]`;
     const server = (text: string) => `["sh", "-c", "trap 'exit 0' TERM; echo ${text}; sleep 3600 & wait"]`;
 
@@ -105,6 +133,16 @@ describe.skipIf(missing("root", isRoot))("compose flags", () => {
       expect(ps.stdout.split("\n").filter(Boolean).sort()).toEqual(["bad exited", "db exited", "ok exited"]);
       // The positive control of --no-attach: db's output is there to show.
       expect(run(["logs", "db"]).stdout).toMatch(/db-1 +\| db-line/);
+    }, 300_000);
+
+    it("-t: the stop at the end of an attached up kills what ignores SIGTERM once the timeout is past", () => {
+      const name = `tcft${process.pid}`;
+      const run = stackCli(name, `services:\n  job:\n    image: busybox\n    command: ${said("job-line", 0, 2)}\n  db:\n${stubborn}`);
+      const r = run(["up", "--no-color", "--abort-on-container-exit", "-t", "0"]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^job-1 +\| job-line$/m);
+      const rows = psAll(s.daemon, name);
+      expect(rows.map((row) => `${row.Service} ${row.State} ${row.ExitCode}`).sort()).toEqual(["db exited 137", "job exited 0"]);
     }, 300_000);
 
     it("--attach-dependencies, --attach, --timestamps and --no-log-prefix", () => {

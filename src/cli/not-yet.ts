@@ -8,7 +8,7 @@ import type { Command } from "commander";
 import { CliError } from "./errors.js";
 
 export const NOT_YET: Readonly<Record<string, readonly string[]>> = {
-  up: ["--always-recreate-deps", "--menu", "--quiet-pull", "-t, --timeout <seconds>"],
+  up: ["--menu", "--quiet-pull"],
   create: ["--quiet-pull"],
   ps: ["--no-trunc", "--orphans"],
   run: ["--cap-add <capability>", "--cap-drop <capability>", "--env-from-file <file>", "-q, --quiet", "--quiet-build", "--remove-orphans", "-v, --volume <volume>"],

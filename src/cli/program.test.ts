@@ -95,7 +95,6 @@ describe("an unknown flag on any command", () => {
 describe("compose flags not implemented yet", () => {
   it.each([
     ["up --menu", ["up", "--menu"]],
-    ["up --timeout", ["up", "-t", "3"]],
     ["run --volume", ["run", "-v", "/x:/y", "web"]],
     ["build --push", ["build", "--push"]],
     ["restart --no-deps", ["restart", "--no-deps"]],

@@ -18,6 +18,9 @@ export interface UpFlags {
   waitTimeout?: number;
   forceRecreate?: boolean;
   recreate?: boolean;
+  alwaysRecreateDeps?: boolean;
+  /** -t: seconds, parsed by commander (flag-values.ts). */
+  timeout?: number;
   deps?: boolean;
   scale?: string[];
   removeOrphans?: boolean;
@@ -56,6 +59,8 @@ export function upRequest(opts: ProjectOptions, services: string[], flags: UpFla
       noDeps: flags.deps === false,
       forceRecreate: flags.forceRecreate,
       noRecreate: flags.recreate === false,
+      alwaysRecreateDeps: flags.alwaysRecreateDeps,
+      timeoutMs: flags.timeout !== undefined ? flags.timeout * 1000 : undefined,
       scale,
       removeOrphans: flags.removeOrphans,
       pull: flags.pull,
@@ -87,6 +92,7 @@ export function checkUpFlags(services: string[], flags: UpFlags): void {
   if (flags.detach && (flags.attachDependencies || flags.abortOnContainerExit || flags.abortOnContainerFailure || attaching)) {
     throw new CliError("--detach cannot be combined with --abort-on-container-exit, --abort-on-container-failure, --attach, --attach-dependencies or --watch");
   }
+  if (flags.alwaysRecreateDeps && flags.recreate === false) throw new CliError("--always-recreate-deps and --no-recreate are incompatible");
   // With --no-deps the up is only the services named: attaching to another is attaching to nothing.
   const outside = flags.deps === false && services.length > 0 ? (flags.attach ?? []).filter((s) => !services.includes(s)) : [];
   if (outside.length > 0) throw new CliError(`cannot attach to services not included in up: ${outside.join(", ")}`);
@@ -149,7 +155,8 @@ async function attach(client: DaemonClient, project: string, services: string[],
     if (stopping) return;
     stopping = true;
     process.stdout.write("Gracefully stopping... (press Ctrl+C again to force)\n");
-    await Promise.all(containers.map((c) => client.json("POST", `/containers/${c.id}/stop`).catch(() => undefined)));
+    const t = flags.timeout !== undefined ? `?t=${flags.timeout}` : "";
+    await Promise.all(containers.map((c) => client.json("POST", `/containers/${c.id}/stop${t}`).catch(() => undefined)));
     abort.abort();
   };
   const onSigint = (): void => {

@@ -19,7 +19,6 @@ import { LABEL } from "../../model/labels.js";
 import type { StackSpec } from "../../model/stack.js";
 import type { ObservedStack } from "../../reconciler/observed.js";
 import { planBuilds, planDown, planUp, selectServices } from "../../reconciler/plan.js";
-import type { BuildFlags } from "../../reconciler/build-request.js";
 import { addBuildInputs } from "./build-inputs.js";
 import type { Plan, UpOptions } from "../../reconciler/plan.js";
 import { loadStack } from "../stack/load.js";
@@ -35,7 +34,7 @@ import { DevelopWatcher } from "./develop-watch.js";
 import type { Logger } from "./log.js";
 import { observe } from "./observe.js";
 import { previewPlan, runPlan } from "./plan-run.js";
-import type { Emit } from "./plan-run.js";
+import type { Emit, RunPlanOptions } from "./plan-run.js";
 import { recoverUnreadableStacks } from "./stack-recovery.js";
 import type { StackStore } from "./stacks.js";
 import { StackSupervision } from "./stack-supervision.js";
@@ -227,8 +226,8 @@ export class StackController {
           name: spec.name,
           project: req.project,
           spec,
-          // -V is for this up only: a later re-sync or watch reload keeps the volumes it recreates.
-          options: { ...req.options, renewAnonVolumes: undefined },
+          // -V, -t and --always-recreate-deps are for this up only: a later re-sync or watch reload keeps the volumes it recreates.
+          options: { ...req.options, renewAnonVolumes: undefined, alwaysRecreateDeps: undefined, timeoutMs: undefined },
           stoppedByUser: previous?.stoppedByUser.filter(() => false) ?? [],
           updatedAt: new Date().toISOString(),
           engine: target,
@@ -239,7 +238,7 @@ export class StackController {
       const scheduled = this.jobs?.sync(spec, selection(spec, req.options)) ?? [];
       const observed = await this.observeOn(engine, spec);
       const plan = planUp(spec, observed, { ...req.options, startStopped: true });
-      const ok = await this.runOn(engine, spec, plan, emit);
+      const ok = await this.runOn(engine, spec, plan, emit, { stopTimeoutMs: req.options.timeoutMs });
       for (const message of scheduled) emit({ type: "info", message });
       await this.trackHealth(spec);
       if (req.options.watch) {
@@ -338,14 +337,14 @@ export class StackController {
       if (!(await this.buildWhatUpNeeds(spec, req.options, emit, asked))) return false;
       const previous = this.stacks.get(spec.name);
       const { engine, release } = await this.engines.hold(target);
-      const options = { ...req.options, noStart: undefined, renewAnonVolumes: undefined };
+      const options = { ...req.options, noStart: undefined, renewAnonVolumes: undefined, alwaysRecreateDeps: undefined, timeoutMs: undefined };
       try {
         this.stacks.put({ name: spec.name, project: req.project, spec, options, stoppedByUser: previous?.stoppedByUser ?? [], updatedAt: new Date().toISOString(), engine: target });
       } finally {
         release();
       }
       const plan = planUp(spec, await this.observeOn(engine, spec, previous?.stoppedByUser), { ...req.options, noStart: true });
-      const ok = await this.runOn(engine, spec, plan, emit);
+      const ok = await this.runOn(engine, spec, plan, emit, { stopTimeoutMs: req.options.timeoutMs });
       const chosen = selection(spec, req.options);
       const idle = await engine.listContainers({ all: true, labels: { [LABEL.project]: spec.name, [LABEL.oneoff]: "False" } });
       for (const c of idle) {
@@ -443,7 +442,7 @@ export class StackController {
         emit({ type: "result", ok: true, failed: [], project: spec.name });
         return true;
       }
-      return this.runOn(engine, spec, plan, emit, { ...(o.noCache ? { noCache: true } : {}), ...(o.pull ? { pull: true } : {}), ...(o.buildArgs ? { buildArgs: o.buildArgs } : {}) });
+      return this.runOn(engine, spec, plan, emit, { build: { ...(o.noCache ? { noCache: true } : {}), ...(o.pull ? { pull: true } : {}), ...(o.buildArgs ? { buildArgs: o.buildArgs } : {}) } });
     });
   }
 
@@ -537,8 +536,8 @@ export class StackController {
     return observe(engine, this.health, spec, stoppedByUser);
   }
 
-  private runOn(engine: Engine, spec: StackSpec, plan: Plan, emit: Emit, build?: BuildFlags): Promise<boolean> {
-    return runPlan({ engine: this.supervision.applyEngine(engine), health: this.health, log: this.log }, spec, plan, emit, build);
+  private runOn(engine: Engine, spec: StackSpec, plan: Plan, emit: Emit, opts: RunPlanOptions = {}): Promise<boolean> {
+    return runPlan({ engine: this.supervision.applyEngine(engine), health: this.health, log: this.log }, spec, plan, emit, opts);
   }
 
   /** Starts health checks for the stack's running containers that have one. */

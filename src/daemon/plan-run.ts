@@ -21,7 +21,14 @@ export interface PlanRunner {
 }
 
 /** Applies the plan unless it has errors; true when every action succeeded. */
-export async function runPlan(runner: PlanRunner, spec: StackSpec, plan: Plan, emit: Emit, build?: BuildFlags): Promise<boolean> {
+export interface RunPlanOptions {
+  /** The command line's build flags (tscompose build --no-cache ...). */
+  build?: BuildFlags;
+  /** up -t: the stop timeout of every stop the plan makes, instead of each service's stop_grace_period. */
+  stopTimeoutMs?: number | undefined;
+}
+
+export async function runPlan(runner: PlanRunner, spec: StackSpec, plan: Plan, emit: Emit, { build, stopTimeoutMs }: RunPlanOptions = {}): Promise<boolean> {
   if (!reportProblems(spec, plan, emit)) return false;
   runner.log.info("applying plan", { stack: spec.name, actions: plan.actions.length });
   const started = new Map<string, number>();
@@ -30,6 +37,7 @@ export async function runPlan(runner: PlanRunner, spec: StackSpec, plan: Plan, e
     stack: spec,
     health: runner.health,
     ...(build ? { build } : {}),
+    ...(stopTimeoutMs !== undefined ? { stopTimeoutMs } : {}),
     onEvent: (e: ProgressEvent) => {
       if (e.type === "action" && e.status === "started") started.set(e.id, performance.now());
       if (e.type === "action" && e.status === "done") {
