@@ -3,7 +3,8 @@
 // state, and a compose flag not implemented yet is refused by name with
 // nothing made. Attached `up`: --attach, --no-attach, --attach-dependencies,
 // --timestamps, --no-log-prefix, --abort-on-container-failure; `ls --filter`;
-// -y; `up -t` (recreates and the attached stop) and --always-recreate-deps.
+// -y; `up -t` (recreates and the attached stop) and --always-recreate-deps;
+// `up/create --quiet-pull`; `restart --no-deps`; `kill --remove-orphans`.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -24,6 +25,8 @@ describe.skipIf(missing("root", isRoot))("compose flags", () => {
   }, 300_000);
 
   afterAll(async () => {
+    // --quiet-pull's build: RUN steps use the engine's default bridge network, which `down` leaves in place as docker does.
+    s?.daemon.cli(["network", "rm", "bridge"]);
     expect(await stopStackSuite(s, ["-t", "0"])).toEqual([]);
   }, 180_000);
 
@@ -111,6 +114,53 @@ describe.skipIf(missing("root", isRoot))("compose flags", () => {
     expect(clash.code).toBe(1);
     expect(clash.stderr).toBe("--always-recreate-deps and --no-recreate are incompatible\n");
     expect(run(["down", "-t", "0"]).code).toBe(0);
+  }, 300_000);
+
+  it("up and create --quiet-pull leave the build progress out, the steps' lines in", () => {
+    const name = `tcfq${process.pid}`;
+    const run = stackCli(name, `services:\n  app:\n    build: .\n    command: ["sleep", "3600"]\n`);
+    writeFileSync(join(s.work, name, "Dockerfile"), "FROM busybox\nRUN echo built > /built\n");
+    // The positive control: without the flag the build's plain lines are there.
+    const loud = run(["create", "--build"]);
+    expect(loud.code, loud.stderr).toBe(0);
+    expect(loud.stdout).toMatch(/^#\d+ /m);
+    const quiet = run(["create", "--build", "--quiet-pull"]);
+    expect(quiet.code, quiet.stderr).toBe(0);
+    expect(quiet.stdout).not.toMatch(/^#\d+ /m);
+    const up = run(["up", "-d", "--build", "--quiet-pull"]);
+    expect(up.code, up.stderr).toBe(0);
+    expect(up.stdout).not.toMatch(/^#\d+ /m);
+    expect(up.stdout).toMatch(/Service app\s+Built/);
+    expect(up.stdout).toMatch(new RegExp(`Container ${name}-app-1\\s+Started`));
+    expect(run(["down", "-t", "0"]).code).toBe(0);
+  }, 300_000);
+
+  it("restart takes in the dependents with restart: true, --no-deps not; kill leaves orphans to --remove-orphans", () => {
+    const name = `tcfk${process.pid}`;
+    const starts = `["sh", "-c", "echo started; trap 'exit 0' TERM; sleep 3600 & wait"]`;
+    const yaml = `services:\n  db:\n    image: busybox\n    command: ${starts}\n  web:\n    image: busybox\n    command: ${starts}\n    depends_on:\n      db:\n        condition: service_started\n        restart: true\n`;
+    const run = stackCli(name, `${yaml}  old:\n    image: busybox\n    command: ${starts}\n`);
+    const ok = (args: string[]) => {
+      const r = run(args);
+      expect(r.code, r.stderr).toBe(0);
+      return r;
+    };
+    const started = (service: string): number => ok(["logs", "--no-log-prefix", service]).stdout.split("\n").filter((l) => l === "started").length;
+    ok(["up", "-d"]);
+    expect([started("db"), started("web")]).toEqual([1, 1]);
+    ok(["restart", "db"]);
+    expect([started("db"), started("web")]).toEqual([2, 2]);
+    ok(["restart", "--no-deps", "db"]);
+    expect([started("db"), started("web")]).toEqual([3, 2]);
+
+    // old is an orphan once the file no longer has it.
+    writeFileSync(join(s.work, name, "compose.yaml"), yaml);
+    const state = () => Object.fromEntries(psAll(s.daemon, name).map((r) => [r.Service, r.State]));
+    ok(["kill"]);
+    expect(state()).toEqual({ db: "exited", web: "exited", old: "running" });
+    ok(["kill", "--remove-orphans"]);
+    expect(state()).toEqual({ db: "exited", web: "exited", old: "exited" });
+    expect(run(["down", "-t", "0", "--remove-orphans"]).code).toBe(0);
   }, 300_000);
 
   describe("attached up", () => {

@@ -97,7 +97,6 @@ describe("compose flags not implemented yet", () => {
     ["up --menu", ["up", "--menu"]],
     ["run --volume", ["run", "-v", "/x:/y", "web"]],
     ["build --push", ["build", "--push"]],
-    ["restart --no-deps", ["restart", "--no-deps"]],
   ])("%s: refused by name before the action runs, exit 1", async (named, argv) => {
     const program = buildProgram("0.0.0-test");
     let ran = false;

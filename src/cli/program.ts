@@ -375,6 +375,7 @@ export function buildProgram(version: string): Command {
     .option("--build", "build images before starting containers")
     .option("--no-build", "don't build an image, even if it's missing")
     .addOption(new Option("--pull <policy>", "pull images before running").choices(["always", "missing", "never"]))
+    .option("--quiet-pull", "pull (and build) without printing progress information")
     .option("--abort-on-container-exit", "stop all containers if any container stops (attached mode)")
     .option("--abort-on-container-failure", "stop all containers if any container exits with a failure; up exits with its code (attached mode)")
     .option("--exit-code-from <service>", "return the exit code of the selected service container (implies --abort-on-container-exit)")
@@ -417,6 +418,7 @@ export function buildProgram(version: string): Command {
     .option("--force-recreate", "recreate containers even if their configuration has not changed")
     .option("--no-recreate", "if containers already exist, do not recreate them")
     .addOption(new Option("--pull <policy>", "pull images before creating").choices(["always", "missing", "never"]))
+    .option("--quiet-pull", "pull (and build) without printing progress information")
     .option("--remove-orphans", "remove containers for services not defined in the stack file")
     .option("--scale <service=num>", "scale a service to NUM instances (repeatable)", collect, [])
     .option("-y, --yes", 'assume "yes" as answer to all prompts and run non-interactively')
@@ -544,7 +546,8 @@ export function buildProgram(version: string): Command {
   for (const [verb, description] of lifecycle) {
     const cmd = program.command(verb).description(description).argument("[services...]");
     if (verb === "stop" || verb === "restart") cmd.option("-t, --timeout <seconds>", "shutdown timeout in seconds", secondsFlag);
-    if (verb === "kill") cmd.option("-s, --signal <signal>", "signal to send to the container", "SIGKILL");
+    if (verb === "kill") cmd.option("-s, --signal <signal>", "signal to send to the container", "SIGKILL").option("--remove-orphans", "also kill containers of services not defined in the stack file");
+    if (verb === "restart") cmd.option("--no-deps", "don't restart the dependent services (depends_on with restart: true)");
     if (verb === "rm") cmd.option("-f, --force", "don't ask to confirm removal").option("-s, --stop", "stop the containers first").option("-v, --volumes", "remove anonymous volumes");
     cmd.option("--dry-run", DRY_RUN_HELP);
     cmd.action(async (services: string[], opts: Record<string, unknown>) => {

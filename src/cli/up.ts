@@ -113,7 +113,7 @@ export async function runUp(opts: ProjectOptions, services: string[], flags: UpF
   checkUpFlags(services, flags);
   const request = upRequest(opts, services, flags);
   const client = await daemon();
-  const { ok, project, notAttached, detached } = await renderProgress(client.stream<StreamMessage>("POST", "/stacks/up", request), { dryRun: flags.dryRun });
+  const { ok, project, notAttached, detached } = await renderProgress(client.stream<StreamMessage>("POST", "/stacks/up", request), { dryRun: flags.dryRun, quietPull: flags.quietPull });
   if (!ok || project === undefined) return 1;
   if (flags.detach || flags.wait || flags.dryRun || detached) return 0;
   const withDependencies = flags.attachDependencies && services.length > 0 ? selectServices(loadProject(opts, true).stack, services) : undefined;
@@ -191,7 +191,7 @@ async function attach(client: DaemonClient, project: string, services: string[],
   return exitCode;
 }
 
-export type CreateFlags = Pick<UpFlags, "forceRecreate" | "recreate" | "pull" | "removeOrphans" | "scale" | "dryRun" | "build">;
+export type CreateFlags = Pick<UpFlags, "forceRecreate" | "recreate" | "pull" | "removeOrphans" | "scale" | "dryRun" | "build" | "quietPull">;
 
 /** `tscompose create`: the containers `up` would make, made and left stopped; the next `up` starts them. */
 export async function runCreate(opts: ProjectOptions, services: string[], flags: CreateFlags): Promise<number> {
@@ -199,7 +199,7 @@ export async function runCreate(opts: ProjectOptions, services: string[], flags:
   const request = upRequest(opts, services, flags);
   request.options.noStart = true;
   const client = await daemon();
-  const { ok } = await renderProgress(client.stream<StreamMessage>("POST", "/stacks/up", request), { dryRun: flags.dryRun });
+  const { ok } = await renderProgress(client.stream<StreamMessage>("POST", "/stacks/up", request), { dryRun: flags.dryRun, quietPull: flags.quietPull });
   return ok ? 0 : 1;
 }
 
