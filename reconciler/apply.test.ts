@@ -229,3 +229,22 @@ describe("plan and apply together", () => {
     expect(await engine.listVolumes()).toEqual([]);
   });
 });
+
+describe("apply's stop timeout", () => {
+  it("up -t: every stop of the plan (a recreate's) waits stopTimeoutMs instead of the service's stop_grace_period", async () => {
+    engine = new FakeEngine();
+    const stack = stackOf([runs("web", { stopGracePeriodMs: 600_000 })]);
+    expect((await up(stack)).result.ok).toBe(true);
+    const timeouts: unknown[] = [];
+    engine.intercept("stopContainer", async (args, next) => {
+      timeouts.push((args[1] as { timeoutMs?: number }).timeoutMs);
+      return next();
+    });
+    const recreate = (stopTimeoutMs?: number) => apply(planUp(stack, observedNow, { forceRecreate: true }), { engine, stack, ...(stopTimeoutMs !== undefined ? { stopTimeoutMs } : {}) });
+    let observedNow = await observe(stack);
+    expect((await recreate(0)).ok).toBe(true);
+    observedNow = await observe(stack);
+    expect((await recreate()).ok).toBe(true);
+    expect(timeouts).toEqual([0, 600_000]);
+  });
+});

@@ -51,6 +51,8 @@ export interface ApplyOptions {
   build?: BuildFlags;
   /** The logins of the user who asked (their docker config.json): pulls use them before the engine's own. */
   credentials?: RegistryLogin;
+  /** up -t: how long each stop (and restart) waits before SIGKILL, instead of the service's stop_grace_period. */
+  stopTimeoutMs?: number;
 }
 
 export interface ApplyResult {
@@ -252,13 +254,13 @@ async function execute(a: Action, opts: ApplyOptions, created: Map<string, strin
     }
     case "restart": {
       const svc = svcOf(a.service);
-      await stopWithHooks(engine, a.containerId, svc, { timeoutMs: svc.stopGracePeriodMs });
+      await stopWithHooks(engine, a.containerId, svc, { timeoutMs: opts.stopTimeoutMs ?? svc.stopGracePeriodMs });
       await startWithHooks(engine, a.containerId, svc);
       return;
     }
     case "stop": {
       const svc = stack.services[a.service];
-      await stopWithHooks(engine, a.containerId, svc, { timeoutMs: svc?.stopGracePeriodMs ?? 10_000 }).catch(goneIsFine);
+      await stopWithHooks(engine, a.containerId, svc, { timeoutMs: opts.stopTimeoutMs ?? svc?.stopGracePeriodMs ?? 10_000 }).catch(goneIsFine);
       return;
     }
     case "remove":

@@ -118,6 +118,27 @@ const cases: Case[] = [
     want: ["create db-1", "create web-1", "remove app-db-1", "remove app-web-1", "start db-1", "start web-1", "stop app-db-1", "stop app-web-1", "wait db service_healthy"],
   },
   {
+    name: "--force-recreate web recreates web only, as compose: its dependency follows only --always-recreate-deps",
+    stack: twoTier,
+    observed: converged,
+    opts: { services: ["web"], forceRecreate: true },
+    want: ["create web-1", "remove app-web-1", "start web-1", "stop app-web-1", "wait db service_healthy"],
+  },
+  {
+    name: "--always-recreate-deps web recreates db, and web only when it changed (it did not)",
+    stack: twoTier,
+    observed: converged,
+    opts: { services: ["web"], alwaysRecreateDeps: true },
+    want: ["create db-1", "remove app-db-1", "start db-1", "stop app-db-1"],
+  },
+  {
+    name: "--always-recreate-deps with --force-recreate web recreates both, web waiting for the new db",
+    stack: twoTier,
+    observed: converged,
+    opts: { services: ["web"], alwaysRecreateDeps: true, forceRecreate: true },
+    want: ["create db-1", "create web-1", "remove app-db-1", "remove app-web-1", "start db-1", "start web-1", "stop app-db-1", "stop app-web-1", "wait db service_healthy"],
+  },
+  {
     name: "scale up adds the missing numbers",
     stack: stackOf([service("worker", { replicas: 3 })]),
     observed: observed({ networks: ["app_default"], images: ["busybox"], containers: [container("worker", 1)] }),
@@ -302,7 +323,7 @@ describe("planUp", () => {
     it(`${c.name}: planning again after applying yields nothing`, () => {
       const plan = planUp(c.stack, c.observed, c.opts);
       const after = simulate(c.stack, c.observed, plan);
-      const again = planUp(c.stack, after, { ...c.opts, forceRecreate: false, pull: c.opts?.pull === "always" ? "missing" : c.opts?.pull });
+      const again = planUp(c.stack, after, { ...c.opts, forceRecreate: false, alwaysRecreateDeps: false, pull: c.opts?.pull === "always" ? "missing" : c.opts?.pull });
       expect(summary(again.actions)).toEqual([]);
     });
   }

@@ -74,6 +74,12 @@ export interface UpOptions {
   noDeps?: boolean;
   forceRecreate?: boolean;
   noRecreate?: boolean;
+  /**
+   * Recreate the dependencies of the services named (up --always-recreate-deps):
+   * as compose, forceRecreate is for the services named (all when none is) and
+   * their dependencies are recreated only when they changed, or with this.
+   */
+  alwaysRecreateDeps?: boolean;
   /** Replicas per service, overriding the stack (up --scale). */
   scale?: Record<string, number>;
   removeOrphans?: boolean;
@@ -183,7 +189,9 @@ export function planUp(stack: StackSpec, observed: ObservedStack, opts: UpOption
     // A built image that changed since the container was made (a build, up --build) recreates it, as compose does.
     const current = svc.build !== undefined ? observed.imageIds?.[imageOf(stack, svc)] : undefined;
     const rebuilt = (c: ObservedContainer): boolean => current !== undefined && c.imageId !== undefined && c.imageId !== current;
-    if (existing.some((c) => opts.forceRecreate || c.state === "dead" || (!opts.noRecreate && (c.configHash !== svc.configHash || rebuilt(c))))) {
+    const named = !opts.services || opts.services.length === 0 || opts.services.includes(name);
+    const forced = named ? opts.forceRecreate : !opts.noRecreate && opts.alwaysRecreateDeps;
+    if (existing.some((c) => forced || c.state === "dead" || (!opts.noRecreate && (c.configHash !== svc.configHash || rebuilt(c))))) {
       recreated.add(name);
     }
   }

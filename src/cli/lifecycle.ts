@@ -3,6 +3,8 @@
 // every container in parallel, one line per container.
 import type { ContainerView } from "../daemon/api.js";
 import type { ProjectOptions } from "../stack/load.js";
+import { LABEL } from "../../model/labels.js";
+import { findStackFiles } from "../stack/load.js";
 import { CliError } from "./errors.js";
 import { DRY_RUN_PREFIX } from "./progress.js";
 import { daemon, projectNameLazy } from "./project-name.js";
@@ -37,6 +39,10 @@ export interface LifecycleFlags {
   force?: boolean;
   stop?: boolean;
   volumes?: boolean;
+  /** kill --remove-orphans: also the containers of services the stack file no longer has. */
+  removeOrphans?: boolean;
+  /** restart: false with --no-deps (the services named only, not their dependents). */
+  deps?: boolean;
   /** Print the line of each container the verb would act on; act on none. */
   dryRun?: boolean;
 }
@@ -47,8 +53,13 @@ export async function runLifecycle(verb: LifecycleVerb, opts: ProjectOptions, se
   const all = await client.json<ContainerView[]>("GET", `/containers?project=${encodeURIComponent(project)}&all=1`);
   const known = new Set(all.map((c) => c.service));
   for (const s of services) if (!known.has(s)) throw new CliError(`no such service: ${s}`);
+  // As compose: restarting a service restarts what depends on it with `restart: true`, unless --no-deps.
+  const selected = verb === "restart" && flags.deps !== false && services.length > 0 ? withRestartDependents(all, services) : services;
+  // As compose: kill leaves the orphans (services the stack file no longer has) alone unless --remove-orphans.
+  const defined = verb === "kill" && !flags.removeOrphans ? await definedServices(opts) : undefined;
   const targets = all
-    .filter((c) => services.length === 0 || services.includes(c.service ?? ""))
+    .filter((c) => selected.length === 0 || selected.includes(c.service ?? ""))
+    .filter((c) => !defined || defined.has(c.service ?? ""))
     // As in compose, rm -f only skips the confirmation: running containers go only with -s (stopped first).
     .filter((c) => ELIGIBLE[verb](c, flags.stop === true));
   if (verb === "rm" && targets.length === 0) {
@@ -65,19 +76,74 @@ export async function runLifecycle(verb: LifecycleVerb, opts: ProjectOptions, se
   if (flags.volumes) q.set("v", "1");
   q.set("force", "1");
   let failed = false;
-  await Promise.all(
-    targets.map(async (c) => {
-      process.stdout.write(` Container ${c.name}  ${PAST[verb][0]}\n`);
-      try {
-        if (verb === "rm" && (c.state === "running" || c.state === "paused")) await client.json("POST", `/containers/${c.id}/stop`);
-        if (verb === "rm") await client.json("DELETE", `/containers/${c.id}?${q.toString()}`);
-        else await client.json("POST", `/containers/${c.id}/${verb}?${q.toString()}`);
-        process.stdout.write(` Container ${c.name}  ${PAST[verb][1]}\n`);
-      } catch (err) {
-        failed = true;
-        process.stderr.write(`Error: container ${c.name}: ${(err as Error).message}\n`);
-      }
-    }),
-  );
+  // restart goes in waves: a service after the ones it depends on with `restart: true` (compose's dependency order).
+  for (const wave of verb === "restart" ? restartWaves(targets) : [targets]) {
+    await Promise.all(
+      wave.map(async (c) => {
+        process.stdout.write(` Container ${c.name}  ${PAST[verb][0]}\n`);
+        try {
+          if (verb === "rm" && (c.state === "running" || c.state === "paused")) await client.json("POST", `/containers/${c.id}/stop`);
+          if (verb === "rm") await client.json("DELETE", `/containers/${c.id}?${q.toString()}`);
+          else await client.json("POST", `/containers/${c.id}/${verb}?${q.toString()}`);
+          process.stdout.write(` Container ${c.name}  ${PAST[verb][1]}\n`);
+        } catch (err) {
+          failed = true;
+          process.stderr.write(`Error: container ${c.name}: ${(err as Error).message}\n`);
+        }
+      }),
+    );
+  }
   return failed ? 1 : 0;
+}
+
+/** A container's `depends_on` as its label keeps it (compose's `SERVICE:CONDITION:RESTART,...`): the services a restart of which restarts it. */
+function restartsWith(c: ContainerView): string[] {
+  const label = c.labels[LABEL.dependsOn] ?? "";
+  return label.split(",").flatMap((entry) => {
+    const [service, , restart] = entry.split(":");
+    return service && restart === "true" ? [service] : [];
+  });
+}
+
+/** The services named and, transitively, those that depend on one of them with `restart: true` (read off the containers, as compose does). */
+export function withRestartDependents(all: ContainerView[], services: string[]): string[] {
+  const out = new Set(services);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const c of all) {
+      if (c.service === undefined || out.has(c.service)) continue;
+      if (restartsWith(c).some((s) => out.has(s))) {
+        out.add(c.service);
+        grew = true;
+      }
+    }
+  }
+  return [...out];
+}
+
+/** The containers in waves, each after the waves of the services it restarts with (a cycle, which up refuses, ends as one last wave). */
+export function restartWaves(targets: ContainerView[]): ContainerView[][] {
+  const waves: ContainerView[][] = [];
+  let left = targets;
+  while (left.length > 0) {
+    const pending = new Set(left.map((c) => c.service));
+    const ready = left.filter((c) => !restartsWith(c).some((s) => s !== c.service && pending.has(s)));
+    if (ready.length === 0) return [...waves, left];
+    waves.push(ready);
+    left = left.filter((c) => !ready.includes(c));
+  }
+  return waves;
+}
+
+/** The services the stack file defines; undefined when there is no file (`-p NAME kill`): then every container is the project's. */
+async function definedServices(opts: ProjectOptions): Promise<Set<string> | undefined> {
+  if (opts.files.length === 0) {
+    try {
+      findStackFiles(opts);
+    } catch {
+      return undefined;
+    }
+  }
+  const { loadProject } = await import("./project.js");
+  return new Set(Object.keys(loadProject(opts, true).stack.services));
 }

@@ -32,6 +32,8 @@ export interface FollowOptions {
   color: boolean;
   prefix?: boolean;
   signal?: AbortSignal;
+  /** Print nothing, only watch for exits (onExit): up's containers whose output is not attached. */
+  silent?: boolean;
   onExit?: (c: ContainerView, exitCode: number) => void;
 }
 
@@ -58,13 +60,14 @@ export async function followLogs(client: DaemonClient, containers: ContainerView
             ended = true;
             break;
           }
+          if (opts.silent) continue;
           const ts = opts.timestamps ? `${e.timestamp} ` : "";
           const out = e.stream === "stderr" && !opts.follow ? process.stderr : process.stdout;
           out.write(`${midLine ? "" : `${opts.prefix === false ? "" : label}${ts}`}${e.line}${e.partial ? "" : "\n"}`);
           midLine = e.partial === true;
         }
         // The output ends mid-line (it never printed its newline): end the line here, as compose does.
-        if (midLine) process.stdout.write("\n");
+        if (midLine && !opts.silent) process.stdout.write("\n");
       } catch (err) {
         if (!opts.signal?.aborted) process.stderr.write(`${c.name}: ${(err as Error).message}\n`);
         return;
@@ -72,7 +75,7 @@ export async function followLogs(client: DaemonClient, containers: ContainerView
       if (opts.follow && !ended && !opts.signal?.aborted) {
         const info = await client.json<ContainerInspect>("GET", `/containers/${c.id}`).catch(() => undefined);
         const code = info?.exitCode ?? 0;
-        process.stdout.write(`${colorize(c.service ?? c.name, shortName(c), color)} exited with code ${code}\n`);
+        if (!opts.silent) process.stdout.write(`${colorize(c.service ?? c.name, shortName(c), color)} exited with code ${code}\n`);
         opts.onExit?.(c, code);
       }
     }),

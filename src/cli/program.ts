@@ -13,6 +13,17 @@ import { boolFlag, indexFlag, secondsFlag, tailFlag, timestampFlag } from "./fla
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
+/**
+ * A flag named --no-X that takes a value (compose's --no-attach SERVICE):
+ * commander reads every --no- flag as the negation of --X, which would make
+ * it set `attach`; this one is its own option, `noAttach`.
+ */
+function valueFlag(flags: string, description: string): Option {
+  const o = new Option(flags, description);
+  o.negate = false;
+  return o;
+}
+
 const DRY_RUN_HELP = "execute command in dry run mode: print the actions, change nothing";
 
 /** --dry-run, given before the command (`tscompose --dry-run up`, as compose documents it) or after it. */
@@ -355,23 +366,33 @@ export function buildProgram(version: string): Command {
     .option("--wait-timeout <seconds>", "maximum duration to wait for the stack to be running or healthy", secondsFlag)
     .option("--force-recreate", "recreate containers even if their configuration has not changed")
     .option("--no-recreate", "if containers already exist, do not recreate them")
+    .option("--always-recreate-deps", "recreate the containers of the dependencies of the services named (incompatible with --no-recreate)")
     .option("--no-deps", "do not start linked services")
     .option("--scale <service=num>", "scale a service to NUM instances (repeatable)", collect, [])
     .option("--remove-orphans", "remove containers for services not defined in the stack file")
+    .option("-t, --timeout <seconds>", "shutdown timeout in seconds of the containers up stops: recreated ones, and all when attached", secondsFlag)
     .option("-V, --renew-anon-volumes", "recreate anonymous volumes instead of retrieving data from the previous containers")
     .option("--build", "build images before starting containers")
     .option("--no-build", "don't build an image, even if it's missing")
     .addOption(new Option("--pull <policy>", "pull images before running").choices(["always", "missing", "never"]))
+    .option("--quiet-pull", "pull (and build) without printing progress information")
     .option("--abort-on-container-exit", "stop all containers if any container stops (attached mode)")
+    .option("--abort-on-container-failure", "stop all containers if any container exits with a failure; up exits with its code (attached mode)")
     .option("--exit-code-from <service>", "return the exit code of the selected service container (implies --abort-on-container-exit)")
+    .option("--attach <service>", "restrict attaching to the specified services (repeatable; incompatible with --attach-dependencies)", collect, [])
+    .addOption(valueFlag("--no-attach <service>", "do not attach (stream logs) to the specified services (repeatable)").argParser(collect).default([]))
+    .option("--attach-dependencies", "also attach to the log output of the services' dependencies")
     .option("--no-color", "produce monochrome output")
+    .option("--no-log-prefix", "don't print the service prefix in logs")
+    .option("--timestamps", "show timestamps")
+    .option("-y, --yes", 'assume "yes" as answer to all prompts and run non-interactively')
     .option("--watch", "watch the stack files and converge on every change")
     .option("--no-start", "don't start the services after creating them (as create)")
     .option("--dry-run", DRY_RUN_HELP)
     .action(async (services: string[], opts: Record<string, unknown>) => {
       opts.dryRun = dryRun(program, opts);
       if (opts.start === false) {
-        const clash = (["wait", "watch", "abortOnContainerExit", "exitCodeFrom"] as const).find((k) => opts[k] !== undefined && opts[k] !== false);
+        const clash = (["wait", "watch", "abortOnContainerExit", "abortOnContainerFailure", "exitCodeFrom"] as const).find((k) => opts[k] !== undefined && opts[k] !== false);
         if (clash) throw new CliError(`--no-start and --${clash.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} cannot be combined`);
         const { runCreate } = await import("./up.js");
         process.exitCode = await runCreate(projectOptions(program), services, opts);
@@ -397,8 +418,10 @@ export function buildProgram(version: string): Command {
     .option("--force-recreate", "recreate containers even if their configuration has not changed")
     .option("--no-recreate", "if containers already exist, do not recreate them")
     .addOption(new Option("--pull <policy>", "pull images before creating").choices(["always", "missing", "never"]))
+    .option("--quiet-pull", "pull (and build) without printing progress information")
     .option("--remove-orphans", "remove containers for services not defined in the stack file")
     .option("--scale <service=num>", "scale a service to NUM instances (repeatable)", collect, [])
+    .option("-y, --yes", 'assume "yes" as answer to all prompts and run non-interactively')
     .option("--dry-run", DRY_RUN_HELP)
     .action(async (services: string[], opts: Record<string, unknown>) => {
       const { runCreate } = await import("./up.js");
@@ -468,6 +491,7 @@ export function buildProgram(version: string): Command {
     .description("List running stacks")
     .option("-a, --all", "show all stacks, stopped ones too")
     .option("-q, --quiet", "only display names")
+    .option("--filter <filter>", "filter output based on conditions provided: name=NAME, a regular expression (repeatable)", collect, [])
     .addOption(new Option("--format <format>", "output format").choices(["table", "json"]).default("table"))
     .action(async (opts: Record<string, unknown>) => {
       const { runLs } = await import("./ps.js");
@@ -522,7 +546,8 @@ export function buildProgram(version: string): Command {
   for (const [verb, description] of lifecycle) {
     const cmd = program.command(verb).description(description).argument("[services...]");
     if (verb === "stop" || verb === "restart") cmd.option("-t, --timeout <seconds>", "shutdown timeout in seconds", secondsFlag);
-    if (verb === "kill") cmd.option("-s, --signal <signal>", "signal to send to the container", "SIGKILL");
+    if (verb === "kill") cmd.option("-s, --signal <signal>", "signal to send to the container", "SIGKILL").option("--remove-orphans", "also kill containers of services not defined in the stack file");
+    if (verb === "restart") cmd.option("--no-deps", "don't restart the dependent services (depends_on with restart: true)");
     if (verb === "rm") cmd.option("-f, --force", "don't ask to confirm removal").option("-s, --stop", "stop the containers first").option("-v, --volumes", "remove anonymous volumes");
     cmd.option("--dry-run", DRY_RUN_HELP);
     cmd.action(async (services: string[], opts: Record<string, unknown>) => {

@@ -64,6 +64,12 @@ export const DRY_RUN_PREFIX = "DRY-RUN MODE - ";
 
 export interface ProgressStyle {
   quiet?: boolean;
+  /**
+   * --quiet-pull: no pull or build progress, the steps' lines still. Our lines
+   * for a pull are already what compose prints with it (Pulling, Pulled: no
+   * layers); its build progress, like compose's under --quiet-pull, goes.
+   */
+  quietPull?: boolean;
   /** The daemon only planned: each action comes once, as done, and its line says so. */
   dryRun?: boolean;
   /** Build lines: compact per service (a terminal) or BuildKit's plain lines; default: stdout is a terminal. */
@@ -78,7 +84,7 @@ export async function renderProgress(messages: AsyncIterable<StreamMessage>, sty
   let notAttached: string[] = [];
   let detached = false;
   const errors: string[] = [];
-  const builds = new BuildPrinter({ quiet, tty: style.tty ?? process.stdout.isTTY === true });
+  const builds = new BuildPrinter({ quiet: quiet || style.quietPull === true, tty: style.tty ?? process.stdout.isTTY === true });
   for await (const m of messages) {
     switch (m.type) {
       case "action": {

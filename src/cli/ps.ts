@@ -5,6 +5,7 @@ import type { ProjectOptions } from "../stack/load.js";
 import { humanDuration, portsText, statusText, table } from "./format.js";
 import { applyTemplate, formatTemplate } from "./image-format.js";
 import { CliError } from "./errors.js";
+import { stackNameFilter } from "./ls-filter.js";
 import { daemon, projectNameLazy } from "./project-name.js";
 import { isSwarmStack, printTasks } from "./swarm.js";
 
@@ -116,9 +117,10 @@ export function engineCell(s: Pick<StackSummary, "engine" | "engineHost">): stri
   return s.engineHost && s.engineHost !== "unix:///var/run/docker.sock" ? `${s.engine} (${s.engineHost})` : s.engine;
 }
 
-export async function runLs(flags: { all?: boolean; quiet?: boolean; format?: string }): Promise<number> {
+export async function runLs(flags: { all?: boolean; quiet?: boolean; format?: string; filter?: string[] }): Promise<number> {
+  const named = stackNameFilter(flags.filter ?? []) ?? (() => true);
   const client = await daemon();
-  const stacks = (await client.json<StackSummary[]>("GET", "/stacks")).filter((s) => flags.all || s.running > 0 || s.watching || (s.jobs ?? 0) > 0);
+  const stacks = (await client.json<StackSummary[]>("GET", "/stacks")).filter((s) => (flags.all || s.running > 0 || s.watching || (s.jobs ?? 0) > 0) && named(s.name));
   if (flags.quiet) process.stdout.write(stacks.map((s) => `${s.name}\n`).join(""));
   else if (flags.format === "json") {
     process.stdout.write(`${JSON.stringify(stacks.map((s) => ({ Name: s.name, Status: s.status, ConfigFiles: s.configFiles.join(","), Engine: s.engine, ...(s.engineHost ? { EngineHost: s.engineHost } : {}) })))}\n`);

@@ -159,11 +159,15 @@ export interface UpRequestOptions {
   noDeps?: boolean;
   forceRecreate?: boolean;
   noRecreate?: boolean;
+  /** up --always-recreate-deps: the dependencies of the services named are recreated too (for this up only). */
+  alwaysRecreateDeps?: boolean;
   /** Replicas per service, overriding the stack (up --scale). */
   scale?: Record<string, number>;
   removeOrphans?: boolean;
   /** Pull policy for every service; default: each service's pull_policy. */
   pull?: "always" | "missing" | "never";
+  /** up -t: the stop timeout of the containers this up stops (recreates, scale-downs), instead of each service's stop_grace_period. */
+  timeoutMs?: number;
   /** Start containers that are created or exited (`tscompose up`); the daemon's resync leaves them to the restart policy. */
   startStopped?: boolean;
   /** Create what is missing or changed, start nothing (tscompose create); a later `up` starts them. */

@@ -34,7 +34,7 @@ import { DevelopWatcher } from "./develop-watch.js";
 import type { Logger } from "./log.js";
 import { observe } from "./observe.js";
 import { previewPlan, runPlan } from "./plan-run.js";
-import type { Emit, RunFlags } from "./plan-run.js";
+import type { Emit, RunPlanOptions } from "./plan-run.js";
 import { clientCredentials } from "./registry-login.js";
 import { recoverUnreadableStacks } from "./stack-recovery.js";
 import type { StackStore } from "./stacks.js";
@@ -230,8 +230,8 @@ export class StackController {
           name: spec.name,
           project: req.project,
           spec,
-          // -V is for this up only: a later re-sync or watch reload keeps the volumes it recreates.
-          options: { ...req.options, renewAnonVolumes: undefined },
+          // -V, -t and --always-recreate-deps are for this up only: a later re-sync or watch reload keeps the volumes it recreates.
+          options: { ...req.options, renewAnonVolumes: undefined, alwaysRecreateDeps: undefined, timeoutMs: undefined },
           stoppedByUser: previous?.stoppedByUser.filter(() => false) ?? [],
           updatedAt: new Date().toISOString(),
           engine: target,
@@ -242,7 +242,7 @@ export class StackController {
       const scheduled = this.jobs?.sync(spec, selection(spec, req.options)) ?? [];
       const observed = await this.observeOn(engine, spec);
       const plan = withoutPulls(planUp(spec, observed, { ...req.options, startStopped: true }), pulled);
-      const ok = await this.runOn(engine, spec, plan, emit, credentials ? { credentials } : {});
+      const ok = await this.runOn(engine, spec, plan, emit, { ...(credentials ? { credentials } : {}), stopTimeoutMs: req.options.timeoutMs });
       for (const message of scheduled) emit({ type: "info", message });
       await this.trackHealth(spec);
       if (req.options.watch) {
@@ -342,14 +342,14 @@ export class StackController {
       const pulled = await this.pullWhatUpNeeds(spec, { ...req.options, noStart: true }, emit, asked, credentials, previous?.stoppedByUser);
       if (!pulled) return false;
       const { engine, release } = await this.engines.hold(target);
-      const options = { ...req.options, noStart: undefined, renewAnonVolumes: undefined };
+      const options = { ...req.options, noStart: undefined, renewAnonVolumes: undefined, alwaysRecreateDeps: undefined, timeoutMs: undefined };
       try {
         this.stacks.put({ name: spec.name, project: req.project, spec, options, stoppedByUser: previous?.stoppedByUser ?? [], updatedAt: new Date().toISOString(), engine: target });
       } finally {
         release();
       }
       const plan = withoutPulls(planUp(spec, await this.observeOn(engine, spec, previous?.stoppedByUser), { ...req.options, noStart: true }), pulled);
-      const ok = await this.runOn(engine, spec, plan, emit, credentials ? { credentials } : {});
+      const ok = await this.runOn(engine, spec, plan, emit, { ...(credentials ? { credentials } : {}), stopTimeoutMs: req.options.timeoutMs });
       const chosen = selection(spec, req.options);
       const idle = await engine.listContainers({ all: true, labels: { [LABEL.project]: spec.name, [LABEL.oneoff]: "False" } });
       for (const c of idle) {
@@ -557,8 +557,8 @@ export class StackController {
     return observe(engine, this.health, spec, stoppedByUser);
   }
 
-  private runOn(engine: Engine, spec: StackSpec, plan: Plan, emit: Emit, flags: RunFlags = {}): Promise<boolean> {
-    return runPlan({ engine: this.supervision.applyEngine(engine), health: this.health, log: this.log }, spec, plan, emit, flags);
+  private runOn(engine: Engine, spec: StackSpec, plan: Plan, emit: Emit, opts: RunPlanOptions = {}): Promise<boolean> {
+    return runPlan({ engine: this.supervision.applyEngine(engine), health: this.health, log: this.log }, spec, plan, emit, opts);
   }
 
   /** Starts health checks for the stack's running containers that have one. */

@@ -20,14 +20,18 @@ export interface PlanRunner {
   log: Logger;
 }
 
-/** The asking client's part of a run: its build flags, and its logins for the pulls. */
-export interface RunFlags {
+/** The asking client's part of a run. */
+export interface RunPlanOptions {
+  /** The command line's build flags (tscompose build --no-cache ...). */
   build?: BuildFlags;
+  /** The client's logins (its docker config.json), for the pulls. */
   credentials?: RegistryLogin;
+  /** up -t: the stop timeout of every stop the plan makes, instead of each service's stop_grace_period. */
+  stopTimeoutMs?: number | undefined;
 }
 
 /** Applies the plan unless it has errors; true when every action succeeded. */
-export async function runPlan(runner: PlanRunner, spec: StackSpec, plan: Plan, emit: Emit, flags: RunFlags = {}): Promise<boolean> {
+export async function runPlan(runner: PlanRunner, spec: StackSpec, plan: Plan, emit: Emit, { build, credentials, stopTimeoutMs }: RunPlanOptions = {}): Promise<boolean> {
   if (!reportProblems(spec, plan, emit)) return false;
   runner.log.info("applying plan", { stack: spec.name, actions: plan.actions.length });
   const started = new Map<string, number>();
@@ -35,8 +39,9 @@ export async function runPlan(runner: PlanRunner, spec: StackSpec, plan: Plan, e
     engine: runner.engine,
     stack: spec,
     health: runner.health,
-    ...(flags.build ? { build: flags.build } : {}),
-    ...(flags.credentials ? { credentials: flags.credentials } : {}),
+    ...(build ? { build } : {}),
+    ...(credentials ? { credentials } : {}),
+    ...(stopTimeoutMs !== undefined ? { stopTimeoutMs } : {}),
     onEvent: (e: ProgressEvent) => {
       if (e.type === "action" && e.status === "started") started.set(e.id, performance.now());
       if (e.type === "action" && e.status === "done") {

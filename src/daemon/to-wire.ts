@@ -146,7 +146,7 @@ export function scheduleSpec(s: ModelScheduleSpec): ScheduleSpec {
 // shape; these fail to compile when one side changes without the other.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 type SameFields<A, B> = Same<keyof A, keyof B> extends true ? ({ [K in keyof A & keyof B]-?: Same<A[K], B[K]> }[keyof A & keyof B] extends true ? true : false) : false;
-type DaemonOnlyUpOptions = "wait" | "waitTimeoutMs" | "watch" | "mustExist" | "dryRun";
+type DaemonOnlyUpOptions = "wait" | "waitTimeoutMs" | "watch" | "mustExist" | "dryRun" | "timeoutMs";
 export const REQUESTS_MATCH_INTERNALS: {
   upOptions: SameFields<Omit<UpRequestOptions, DaemonOnlyUpOptions>, UpOptions>;
   portBinding: SameFields<PortBinding, EnginePortBinding>;
