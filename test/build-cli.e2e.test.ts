@@ -243,11 +243,11 @@ describe.skipIf(skip)("embedded builder: bad input and a build killed midway, th
     expect(sb).toMatch(/ saw a b $/m);
   }, 240_000);
 
-  it("intermediate images: hidden by `images`, listed by `images -a`, removed by `image prune`; the built image stays whole", async () => {
+  it("intermediate images: hidden by `images`, listed by `images -a`; `image prune` takes a failed build's leftovers and keeps the steps a tagged image descends from", async () => {
     const ids = async (args: string[]): Promise<string[]> => (await cli(["images", "-q", "--no-trunc", ...args], suite().work)).stdout.split("\n").filter(Boolean);
     const before = await ids(["-a"]);
     const tag = `tscompose-test/steps-${process.pid}:1`;
-    const dir = context({ Dockerfile: `FROM busybox\nRUN echo a > /a\nRUN echo b > /b\nCMD ["true"]\n` });
+    const dir = context({ Dockerfile: `FROM busybox\nRUN echo a | tee /a\nRUN echo b | tee /b\nCMD ["true"]\n` });
     const built = await cli(["image", "build", "--no-cache", "-t", tag, dir], dir);
     expect(built.code, built.stderr).toBe(0);
     const final = built.stdout.trim().split("\n").at(-1) ?? "";
@@ -262,15 +262,38 @@ describe.skipIf(skip)("embedded builder: bad input and a build killed midway, th
     const table = (await cli(["images", "-a"], suite().work)).stdout;
     for (const id of intermediate) expect(table).toMatch(new RegExp(`^<none> +<none> +${id.slice(7, 19)} `, "m"));
 
+    // A failed build on the same first step: its last good step is dangling (untagged, no child), listed by `images` too.
+    const failing = context({ Dockerfile: `FROM busybox\nRUN echo a | tee /a\nRUN echo c > /c\nRUN exit 3\n` });
+    const failed = await cli(["image", "build", failing], failing);
+    expect(failed.code).toBe(1);
+    const leftovers = (await ids(["-a"])).filter((id) => !before.includes(id) && !added.includes(id));
+    expect(leftovers).toHaveLength(1);
+    expect(await ids([])).toContain(leftovers[0]);
+
     const pruned = await cli(["image", "prune", "-f"], suite().work);
     expect(pruned.code, pruned.stderr).toBe(0);
-    for (const id of intermediate) expect(pruned.stdout).toContain(`deleted: ${id}`);
+    expect(pruned.stdout).toContain(`deleted: ${leftovers[0]}`);
+    for (const id of added) expect(pruned.stdout).not.toContain(id);
     const left = await ids(["-a"]);
-    for (const id of intermediate) expect(left).not.toContain(id);
-    expect(left).toContain(final);
+    for (const id of added) expect(left).toContain(id);
+    expect(left).not.toContain(leftovers[0]);
+
+    // The step cache survived the prune: the rebuild runs nothing and makes the same image.
+    const rebuilt = await cli(["image", "build", "-t", tag, dir], dir);
+    expect(rebuilt.code, rebuilt.stderr).toBe(0);
+    expect(rebuilt.stdout.match(/^#\d+ CACHED$/gm)).toHaveLength(2);
+    expect(rebuilt.stdout).not.toMatch(/^#\d+ \d+\.\d{3} [ab]$/m);
+    expect(rebuilt.stdout.trim().split("\n").at(-1)).toBe(final);
+
     const use = context({ Dockerfile: `FROM ${tag}\nRUN cat /a /b\n` });
     const used = await cli(["image", "build", use], use);
     expect(used.code, used.stderr).toBe(0);
     expect(used.stdout).toMatch(/ a\n#\d+ \d+\.\d{3} b$/m);
+    // Untagged, the built image and its steps are dangling in turn: prune takes them all, the base stays.
+    expect((await cli(["rmi", tag], suite().work)).code).toBe(0);
+    const all = await cli(["image", "prune", "-f"], suite().work);
+    expect(all.code, all.stderr).toBe(0);
+    for (const id of added) expect(all.stdout).toContain(`deleted: ${id}`);
+    expect(await ids(["-a"])).toEqual(expect.arrayContaining(before));
   }, 240_000);
 });
