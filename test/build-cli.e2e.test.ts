@@ -253,6 +253,33 @@ describe.skipIf(skip)("embedded builder: bad input and a build killed midway, th
     expect(sb).toMatch(/ saw a b $/m);
   }, 240_000);
 
+  it("COPY --link: an independent layer (fresh parent directories, no link below followed) put over the stage's, and CACHED when an earlier step changes", async () => {
+    const dockerfile = (link: boolean): string =>
+      [
+        "FROM busybox",
+        "ARG V=1",
+        "RUN mkdir -p /app/real && chmod 700 /app && ln -s real /app/link && echo $V > /v",
+        `COPY ${link ? "--link " : ""}a.txt /app/link/`,
+        'RUN echo "app=$(stat -c %a /app) link=$(stat -c %F /app/link) real=$(ls /app/real | wc -l) a=$(cat /app/link/a.txt) v=$(cat /v)"',
+        "",
+      ].join("\n");
+    const copied = (link: boolean): RegExp => new RegExp(`^#(\\d+) \\[\\d+/\\d+\\] COPY ${link ? "--link " : ""}a\\.txt /app/link/\n#\\1 CACHED$`, "m");
+    for (const link of [true, false]) {
+      const dir = context({ "a.txt": "from-context", Dockerfile: dockerfile(link) });
+      const first = await cli(["image", "build", dir], dir);
+      expect(first.code, first.stderr).toBe(0);
+      // --link writes into an empty root: /app is made fresh (0755) and /app/link is its own directory; a plain COPY follows the link into /app/real.
+      expect(first.stdout).toMatch(link ? / app=755 link=directory real=0 a=from-context v=1$/m : / app=700 link=symbolic link real=1 a=from-context v=1$/m);
+      expect(first.stdout).not.toMatch(copied(link));
+      // The RUN before the COPY changes: the --link layer is put over the new one as it is; a plain COPY runs again.
+      const second = await cli(["image", "build", "--build-arg", "V=2", dir], dir);
+      expect(second.code, second.stderr).toBe(0);
+      expect(second.stdout).toMatch(link ? / app=755 link=directory real=0 a=from-context v=2$/m : / app=700 link=symbolic link real=1 a=from-context v=2$/m);
+      if (link) expect(second.stdout).toMatch(copied(link));
+      else expect(second.stdout).not.toMatch(copied(link));
+    }
+  }, 240_000);
+
   it("intermediate images: hidden by `images`, listed by `images -a`; `image prune` takes a failed build's leftovers and keeps the steps a tagged image descends from", async () => {
     const ids = async (args: string[]): Promise<string[]> => (await cli(["images", "-q", "--no-trunc", ...args], suite().work)).stdout.split("\n").filter(Boolean);
     const before = await ids(["-a"]);

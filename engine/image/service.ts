@@ -363,6 +363,16 @@ export class ImageService {
     return layer;
   }
 
+  /** The layer a build step's image added (its last), to be put over another parent (COPY --link); undefined when the image is gone. */
+  async stepLayer(id: string): Promise<StoredLayer | undefined> {
+    const record = await this.get(id);
+    const parent = record?.parent === undefined ? undefined : await this.get(record.parent);
+    // A step that changed no file added no layer: its image's last layer is another step's.
+    if (!record || (record.parent !== undefined && (!parent || parent.layers.length >= record.layers.length))) return undefined;
+    const last = record.layers.at(-1);
+    return last && { blob: { digest: last.blob.digest, size: last.blob.size }, diffId: last.diffId, warnings: [], entries: 1 };
+  }
+
   /** A build step's image (commit.ts commitBuildStep); a failure takes the step's blob back. Returns the image ID. */
   async commitBuildStep(req: Omit<BuildStepCommit, "tags"> & { tags?: string[] }): Promise<Digest> {
     let ok = false;
