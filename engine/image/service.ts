@@ -332,7 +332,8 @@ export class ImageService {
     if (tag?.includes("@")) throw new EngineError("invalid", `refusing to create a tag with a digest reference: ${req.ref}`);
     // A bad -c fails before any layer is written.
     applyChanges({}, req.changes ?? [], "commit");
-    const layer = await storeDiffLayer(this.content, req.upperDir, this.#tmp, { ...(req.onWarning ? { onWarning: req.onWarning } : {}), ...(req.mountPoints ? { mountPoints: req.mountPoints } : {}) });
+    // Uncompressed, as docker keeps a commit's layer in its local store: no gzip pass now, no gunzip to unpack it.
+    const layer = await storeDiffLayer(this.content, req.upperDir, this.#tmp, { ...(req.onWarning ? { onWarning: req.onWarning } : {}), ...(req.mountPoints ? { mountPoints: req.mountPoints } : {}), compress: false });
     let ok = false;
     try {
       const { record } = await commitImage(this.#ctx, { ...req, layers: [layer], tags: tag ? [tag] : [], verb: "commit" });
