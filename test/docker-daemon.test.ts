@@ -5,41 +5,23 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execFile } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startMirroringDockerd, type PrivateDockerd } from "./fixtures/dockerd.js";
-import { pushTestImage } from "./fixtures/push.js";
-import { startRegistry, type TestRegistry } from "./fixtures/registry.js";
-import { buildOnce, cleanupDir, testDaemon, type TestDaemon } from "./support/daemon.js";
+import { startDockerWorld, stopDockerWorld, type DockerWorld } from "./support/docker-world.js";
 import { isRoot, missing } from "./support/requires.js";
 import { poolOctet } from "./support/pools.js";
 
 const root = !missing("root", isRoot);
 
 describe.skipIf(!root)("the daemon on the Docker engine", () => {
-  let registry: TestRegistry | undefined;
-  let dockerd: PrivateDockerd | undefined;
-  let d: TestDaemon | undefined;
+  let world: DockerWorld | undefined;
 
   beforeAll(async () => {
-    buildOnce();
-    registry = await startRegistry();
-    await pushTestImage(registry, "busybox");
-    dockerd = await startMirroringDockerd(registry.url, poolOctet("docker-daemon"));
-    d = testDaemon({ mirror: registry.url });
-    d.env.TSCOMPOSE_ENGINE = "docker";
-    d.env.DOCKER_HOST = dockerd.host;
-    await d.start();
+    world = await startDockerWorld(poolOctet("docker-daemon"), { onDockerd: true });
   }, 180_000);
 
-  afterAll(async () => {
-    await d?.stop();
-    if (d) cleanupDir(d);
-    await dockerd?.stop();
-    await registry?.stop();
-  }, 120_000);
+  afterAll(() => stopDockerWorld(world), 120_000);
 
   it("up runs the stack in dockerd, docker-compose 1.29 lists it by compose's labels, down leaves nothing", async () => {
-    const daemon = d as TestDaemon;
-    const docker = dockerd as PrivateDockerd;
+    const { daemon, dockerd: docker } = world as DockerWorld;
     writeFileSync(join(daemon.dir, "compose.yaml"), "services:\n  web:\n    image: busybox\n    command: [\"sleep\", \"3600\"]\n  worker:\n    image: busybox\n    command: [\"sleep\", \"3600\"]\n");
     const up = daemon.cli(["-p", "dk", "up", "-d"]);
     expect(up.stderr + up.stdout).not.toMatch(/error/i);

@@ -8,10 +8,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startMirroringDockerd, type PrivateDockerd } from "./fixtures/dockerd.js";
-import { pushTestImage } from "./fixtures/push.js";
-import { startRegistry, type TestRegistry } from "./fixtures/registry.js";
-import { buildOnce, cleanupDir, testDaemon, type TestDaemon } from "./support/daemon.js";
+import { startDockerWorld, stopDockerWorld, type DockerWorld } from "./support/docker-world.js";
 import { poolOctet } from "./support/pools.js";
 import { isRoot } from "./support/requires.js";
 
@@ -74,38 +71,27 @@ async function scenario(side: Side, work: string, name: string): Promise<Outcome
 }
 
 describe.skipIf(!isRoot)("image prune after builds: tscompose's embedded engine against dockerd 20.10", () => {
-  let registry: TestRegistry | undefined;
-  let dockerd: PrivateDockerd | undefined;
-  let d: TestDaemon | undefined;
+  let world: DockerWorld | undefined;
 
   beforeAll(async () => {
-    buildOnce();
-    registry = await startRegistry();
-    await pushTestImage(registry, "busybox");
-    dockerd = await startMirroringDockerd(registry.url, poolOctet("image-prune-peer"));
-    d = testDaemon({ mirror: registry.url });
-    await d.start();
+    world = await startDockerWorld(poolOctet("image-prune-peer"));
     // The base on both sides first, so that what each build adds is its own.
-    await dockerd.docker(["pull", "busybox"]);
-    expect(d.cli(["pull", "busybox"]).code).toBe(0);
+    await world.dockerd.docker(["pull", "busybox"]);
+    expect(world.daemon.cli(["pull", "busybox"]).code).toBe(0);
   }, 180_000);
 
   afterAll(async () => {
     try {
       // RUN steps use the engine's default bridge network, which stays as docker's does.
-      d?.cli(["network", "rm", "bridge"]);
-      if (dockerd) expect((await dockerd.docker(["ps", "-aq"])).stdout.trim()).toBe("");
+      world?.daemon.cli(["network", "rm", "bridge"]);
+      if (world) expect((await world.dockerd.docker(["ps", "-aq"])).stdout.trim()).toBe("");
     } finally {
-      await d?.stop();
-      if (d) cleanupDir(d);
-      await dockerd?.stop();
-      await registry?.stop();
+      await stopDockerWorld(world);
     }
   }, 120_000);
 
   it("both keep the steps a tagged image descends from and prune only a failed build's dangling image", async () => {
-    const daemon = d as TestDaemon;
-    const docker = dockerd as PrivateDockerd;
+    const { daemon, dockerd: docker } = world as DockerWorld;
     const lines = (s: string): string[] => s.split("\n").filter(Boolean);
     const ours: Side = {
       ids: (all) => Promise.resolve(lines(daemon.cli(["images", "-q", "--no-trunc", ...(all ? ["-a"] : [])]).stdout)),
