@@ -1,12 +1,12 @@
-// Committing a container that wrote 50 MB of new files (25 MB random, 25 MB
-// text-like, in 50 files), in one run:
+// Committing a container that wrote MB megabytes of new files (50 by default;
+// half random, half text-like, in files of 1 MB), in one run:
 //   our engine's commitContainer  vs  dockerd's POST /commit (a private
 //   dockerd, over its socket: no CLI start-up on either side).
 // The same container is committed each round (the same changes: the same
 // layer); the new image is removed between rounds, untimed. Contenders
 // alternate round by round; medians and the ratio are printed. Needs root
 // and dockerd; without a dockerd only our figures are printed, saying so.
-// Run: npm run build:dev && node dist-dev/bench/commit.js (ROUNDS=5 by default).
+// Run: npm run build:dev && node dist-dev/bench/commit.js (ROUNDS=5, MB=50 by default).
 import { cp, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,8 +19,9 @@ import { tearDownBench } from "./teardown.js";
 import { poolOctet } from "../test/support/pools.js";
 
 const rounds = Number(process.env.ROUNDS ?? 5);
-// 50 files of 1 MiB: odd ones random, even ones base64 text of random bytes (compresses ~1.3:1).
-const WRITE = "mkdir -p /data && i=0; while [ $i -lt 50 ]; do if [ $((i % 2)) = 1 ]; then head -c 1048576 /dev/urandom > /data/f$i; else head -c 786432 /dev/urandom | base64 > /data/f$i; fi; i=$((i + 1)); done; sync; echo done";
+const megabytes = Number(process.env.MB ?? 50);
+// Files of 1 MiB: odd ones random, even ones base64 text of random bytes (compresses ~1.3:1).
+const WRITE = `mkdir -p /data && i=0; while [ $i -lt ${megabytes} ]; do if [ $((i % 2)) = 1 ]; then head -c 1048576 /dev/urandom > /data/f$i; else head -c 786432 /dev/urandom | base64 > /data/f$i; fi; i=$((i + 1)); done; sync; echo done`;
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error("the commit bench needs root (runc, overlay mounts, dockerd)");
@@ -76,7 +77,7 @@ async function main(): Promise<void> {
     for (const c of contenders) await c.run(); // warm-up
     const samples: Sample[] = contenders.map((c) => ({ name: c.name, times: [] }));
     for (let i = 0; i < rounds; i++) for (const [j, c] of contenders.entries()) samples[j]!.times.push(await c.run());
-    report(`commit of a container with 50 MB of new files (${rounds} rounds, gzip layer into the store)`, samples, contenders.length > 1 ? "dockerd POST /commit" : "tscompose engine commitContainer");
+    report(`commit of a container with ${megabytes} MB of new files (${rounds} rounds)`, samples, contenders.length > 1 ? "dockerd POST /commit" : "tscompose engine commitContainer");
     await engine.removeContainer(ours.id, { force: true });
   } finally {
     await tearDownBench({ dockerd, world, registry, work });

@@ -94,6 +94,7 @@ export interface ImageBackend {
   /** The builder's primitives (image/service.ts): a step's layer, a step's image, an image's config, a tag. */
   storeBuildLayer: BuildImages["storeBuildLayer"];
   commitBuildStep: BuildImages["commitBuildStep"];
+  stepLayer: BuildImages["stepLayer"];
   containerConfig: BuildImages["containerConfig"];
   tag: BuildImages["tag"];
   prune(opts: { all?: boolean; inUse: (imageId: string) => Promise<boolean> }): Promise<{ report: string[]; reclaimed: number }>;

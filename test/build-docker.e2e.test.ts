@@ -6,46 +6,29 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startMirroringDockerd, type PrivateDockerd } from "./fixtures/dockerd.js";
-import { pushTestImage } from "./fixtures/push.js";
-import { startRegistry, type TestRegistry } from "./fixtures/registry.js";
-import { buildOnce, cleanupDir, testDaemon, type TestDaemon } from "./support/daemon.js";
+import { startDockerdWorld, stopDockerdWorld, type DockerdWorld } from "./support/dockerd-world.js";
 import { isRoot } from "./support/requires.js";
-import { poolOctet } from "./support/pools.js";
 
 
 describe.skipIf(!isRoot)("build: on the Docker engine, through the daemon", () => {
-  let registry: TestRegistry | undefined;
-  let dockerd: PrivateDockerd | undefined;
-  let d: TestDaemon | undefined;
+  let world: DockerdWorld | undefined;
   const project = "bd";
 
   beforeAll(async () => {
-    buildOnce();
-    registry = await startRegistry();
-    await pushTestImage(registry, "busybox");
-    dockerd = await startMirroringDockerd(registry.url, poolOctet("build-docker"));
-    d = testDaemon({ mirror: registry.url });
-    d.env.TSCOMPOSE_ENGINE = "docker";
-    d.env.DOCKER_HOST = dockerd.host;
-    await d.start();
+    world = await startDockerdWorld("build-docker", { defaultEngine: true });
   }, 180_000);
 
   afterAll(async () => {
     try {
-      if (d) d.cli(["-p", project, "down", "--remove-orphans"]);
-      if (dockerd) expect((await dockerd.docker(["ps", "-aq"])).stdout.trim()).toBe("");
+      world?.d.cli(["-p", project, "down", "--remove-orphans"]);
+      if (world) expect((await world.dockerd.docker(["ps", "-aq"])).stdout.trim()).toBe("");
     } finally {
-      await d?.stop();
-      if (d) cleanupDir(d);
-      await dockerd?.stop();
-      await registry?.stop();
+      await stopDockerdWorld(world);
     }
   }, 120_000);
 
   it("build, up, a Dockerfile edit recreates, an ignored edit does not, a failing build exits 1 at its line", async () => {
-    const daemon = d as TestDaemon;
-    const docker = dockerd as PrivateDockerd;
+    const { d: daemon, dockerd: docker } = world as DockerdWorld;
     const app = join(daemon.dir, "app");
     mkdirSync(app, { recursive: true });
     writeFileSync(join(app, "Dockerfile"), 'FROM busybox\nARG GREETING\nCOPY msg.txt /msg.txt\nRUN echo "built with $GREETING" && echo "$GREETING" > /greeting\nCMD ["sleep", "3600"]\n');
@@ -116,8 +99,7 @@ describe.skipIf(!isRoot)("build: on the Docker engine, through the daemon", () =
   }, 400_000);
 
   it("image build: docker build's flags, the image tagged; a bad Dockerfile exits 1 at its line", async () => {
-    const daemon = d as TestDaemon;
-    const docker = dockerd as PrivateDockerd;
+    const { d: daemon, dockerd: docker } = world as DockerdWorld;
     const ctx = join(daemon.dir, "standalone");
     mkdirSync(ctx, { recursive: true });
     writeFileSync(join(ctx, "data.txt"), "standalone\n");

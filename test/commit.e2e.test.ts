@@ -145,6 +145,16 @@ describe("commit", () => {
     expect(execFileSync("getcap", [join(file, "capped")], { encoding: "utf8" })).toMatch(/cap_setuid,cap_net_raw[=+]ep/);
   });
 
+  it("the layer is kept uncompressed in the store, as docker's local store keeps it (the base's pulled layers stay gzip)", () => {
+    const id = inspectImage(REF).Id.replace(/^sha256:/, "");
+    const record = JSON.parse(readFileSync(join(s.daemon.stateDir, "images", "by-id", `${id}.json`), "utf8")) as { layers: { blob: { digest: string } }[] };
+    const head = (digest: string): string => readFileSync(join(s.daemon.stateDir, "content", "blobs", "sha256", digest.replace(/^sha256:/, ""))).subarray(0, 2).toString("hex");
+    expect(record.layers.length).toBeGreaterThan(1);
+    // gzip's magic 1f8b: the pulled base layer has it (the control), the committed one does not.
+    expect(head(record.layers[0]!.blob.digest)).toBe("1f8b");
+    expect(head(record.layers.at(-1)!.blob.digest)).not.toBe("1f8b");
+  });
+
   it("the history has the commit's entry; the layer is docker's notation (GNU tar reads it)", () => {
     const { config, layers } = saved(REF);
     const last = config.history.at(-1)!;

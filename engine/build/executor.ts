@@ -44,6 +44,7 @@ export interface BuildImages {
   containerConfig(id: string): Promise<Record<string, unknown> | undefined>;
   storeBuildLayer(upperDir: string, opts?: { parent?: string; mountPoints?: readonly string[]; onWarning?: (message: string) => void }): Promise<StoredLayer | undefined>;
   commitBuildStep(req: { parent: `sha256:${string}` | undefined; layer: StoredLayer | undefined; container: Record<string, unknown>; history: HistoryEntry[]; tags?: string[] }): Promise<string>;
+  stepLayer(id: string): Promise<StoredLayer | undefined>;
   tag(source: string, target: string): Promise<void>;
 }
 
@@ -378,11 +379,18 @@ class Builder {
     return true;
   }
 
-  private async cachedStep(state: StageState, step: Step, name: string, extra: unknown[], run: (v: Vertex) => Promise<{ layer: StoredLayer | undefined; createdBy: string }>, content?: string): Promise<void> {
+  /** A step from the cache, or run and committed; `reuse` may offer its layer made before over other layers (COPY --link), also a cache hit. */
+  private async cachedStep(state: StageState, step: Step, name: string, extra: unknown[], run: (v: Vertex) => Promise<{ layer: StoredLayer | undefined; createdBy: string }>, content?: string, reuse?: () => Promise<{ layer: StoredLayer; createdBy: string } | undefined>): Promise<void> {
     const key = this.cacheKey(state, { ...step, line: undefined, extra }, content);
     const v = this.vertex(name);
     try {
       if (await this.fromCache(state, key)) {
+        v.cached();
+        return;
+      }
+      const reused = this.req.noCache === true ? undefined : await reuse?.();
+      if (reused) {
+        await this.commit(state, reused.layer, key, reused.createdBy);
         v.cached();
         return;
       }
@@ -395,9 +403,13 @@ class Builder {
     }
   }
 
-  /** A snapshot of its own over the stage's layers, mounted for fn; its upper dir becomes the layer. Removed after. */
-  private async inSnapshot(state: StageState, fn: (root: string) => Promise<void>): Promise<StoredLayer | undefined> {
-    const chainIds = state.image === undefined ? [] : ((await this.host.images.resolveLocal(state.image))?.chainIds ?? []);
+  /**
+   * A snapshot of its own over the stage's layers (or over nothing: `alone`,
+   * COPY --link's), mounted for fn; its upper dir becomes the layer over the
+   * stage's. Removed after.
+   */
+  private async inSnapshot(state: StageState, fn: (root: string) => Promise<void>, opts: { alone?: boolean } = {}): Promise<StoredLayer | undefined> {
+    const chainIds = state.image === undefined || opts.alone === true ? [] : ((await this.host.images.resolveLocal(state.image))?.chainIds ?? []);
     const key = randomBytes(32).toString("hex");
     const { snapshotter } = this.host;
     await snapshotter.prepare(key, chainIds);
@@ -410,6 +422,18 @@ class Builder {
       return await this.host.images.storeBuildLayer(snap.upper, state.image ? { parent: state.image } : {});
     } finally {
       await snapshotter.remove(key);
+    }
+  }
+
+  /** --chown's user and group, looked up in the stage's /etc/passwd and /etc/group (a number needs no lookup). */
+  private async stageChown(state: StageState, spec: string): Promise<{ uid: number; gid: number }> {
+    const chainIds = state.image === undefined ? [] : ((await this.host.images.resolveLocal(state.image))?.chainIds ?? []);
+    if (chainIds.length > 0) return this.host.snapshotter.withLayersView(chainIds, (root) => chownOf(root, spec));
+    const empty = await mkdtemp(join(this.host.stateDir, STAGING_PREFIX));
+    try {
+      return await chownOf(empty, spec);
+    } finally {
+      await rm(empty, { recursive: true, force: true });
     }
   }
 
@@ -452,12 +476,24 @@ class Builder {
       content = "dir" in src ? `dir:${src.dir}:${await (await BuildContext.open(src.dir, this.hashing())).copyCacheKey(step.sources)}` : `image:${src.image ?? "scratch"}`;
       if ("dir" in src) fromDir = src.dir;
     }
-    await this.cachedStep(state, step, name, [], async () => {
+    // --link: the files are written into an empty root, so the layer depends on nothing below it; --chown's names are still the stage's users (BuildKit).
+    const linkedOwner = step.link && step.chown !== undefined ? await this.stageChown(state, step.chown) : undefined;
+    const workdir = typeof state.config.WorkingDir === "string" ? state.config.WorkingDir : "/";
+    const linkKey = step.link ? StepCache.key(["copy --link", { ...step, line: undefined }, workdir, linkedOwner ?? null, content]) : undefined;
+    const flags = [step.from !== undefined ? `--from=${this.fromName(step.from)}` : "", step.chown !== undefined ? `--chown=${step.chown}` : "", step.chmod !== undefined ? `--chmod=${step.chmod}` : ""].filter(Boolean);
+    const createdBy = `${verb} ${[...flags, ...step.sources, ...step.heredocs.map((h) => `<<${h.name}`), step.dest].join(" ")} # buildkit`;
+    // A --link step's layer made before over other layers, found by the key that leaves them out: put over these ones, nothing copied.
+    const relinked = async (): Promise<{ layer: StoredLayer; createdBy: string } | undefined> => {
+      const id = linkKey === undefined ? undefined : await this.cache.get(linkKey);
+      const layer = id === undefined ? undefined : await this.host.images.stepLayer(id);
+      return layer && { layer, createdBy };
+    };
+    await this.cachedStep(state, step, name, linkKey === undefined ? [] : [linkKey], async () => {
       const staging = await mkdtemp(join(this.host.stateDir, STAGING_PREFIX));
       try {
         const layer = await this.inSnapshot(state, async (root) => {
           // Without --chown, the context's files become root's and another stage's or image's keep their owners (BuildKit).
-          const owner = step.chown !== undefined ? await chownOf(root, step.chown) : step.from !== undefined && fromDir === undefined ? "source" : { uid: 0, gid: 0 };
+          const owner = linkedOwner ?? (step.chown !== undefined ? await chownOf(root, step.chown) : step.from !== undefined && fromDir === undefined ? "source" : { uid: 0, gid: 0 });
           let items: CopyItem[] = [];
           let exclude: ((p: string) => boolean) | undefined;
           if (step.from === undefined) {
@@ -493,7 +529,7 @@ class Builder {
           const mode = step.chmod !== undefined ? parseChmod(step.chmod) : undefined;
           await copyItems(root, items, {
             dest: step.dest,
-            workdir: typeof state.config.WorkingDir === "string" ? state.config.WorkingDir : "/",
+            workdir,
             owner,
             chowned: step.chown !== undefined,
             ...(mode !== undefined ? { mode } : {}),
@@ -501,14 +537,14 @@ class Builder {
             staging,
             wildcard: step.sources.some((s) => hasWildcards(s)),
           });
-        });
-        const flags = [step.from !== undefined ? `--from=${this.fromName(step.from)}` : "", step.chown !== undefined ? `--chown=${step.chown}` : "", step.chmod !== undefined ? `--chmod=${step.chmod}` : ""].filter(Boolean);
-        const what = [...step.sources, ...step.heredocs.map((h) => `<<${h.name}`)];
-        return { layer, createdBy: `${verb} ${[...flags, ...what, step.dest].join(" ")} # buildkit` };
+        }, { alone: step.link });
+        return { layer, createdBy };
       } finally {
         await rm(staging, { recursive: true, force: true });
       }
-    }, content);
+    }, content, relinked);
+    // The image whose last layer is the --link step's: a later build with other layers below takes that layer from it.
+    if (linkKey !== undefined && state.image !== undefined) await this.cache.put(linkKey, state.image);
   }
 
   /** COPY --from / RUN --mount from=: a stage's image, an image, or an additional context's directory. */

@@ -1,7 +1,7 @@
 // Making images from changes, docker commit's way, in two primitives a
 // builder can also call per step:
-//   storeDiffLayer: an overlay upper dir -> a gzip layer blob in the content
-//     store; the diffID (sha256 of the tar) and the blob's digest are computed
+//   storeDiffLayer: an overlay upper dir -> a layer blob (gzip, or plain as
+//     commits and builds keep them) in the content store; the diffID (sha256 of the tar) and the blob's digest are computed
 //     in the same pass over the bytes (snapshot/diff.ts writes the tar).
 //   commitImage: a parent image + new layers + config changes + a history
 //     entry -> a registered image (register.ts unpacks the new layers into the

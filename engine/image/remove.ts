@@ -10,7 +10,7 @@ import { EngineError } from "../types.js";
 import type { FileLock } from "../sys/flock.js";
 import type { Leases } from "./leases.js";
 import { isDigestRef, type ImageStore } from "./store.js";
-import { shortDigest, type ImageRecord } from "./types.js";
+import { shortDigest, type ImageEntry, type ImageRecord } from "./types.js";
 
 export interface RemoveContext {
   content: ContentStore;
@@ -91,6 +91,29 @@ async function deleteImage(ctx: RemoveContext, record: ImageRecord, report: Remo
   return removed.chains;
 }
 
+/**
+ * Deletes an image (store lock held), then its ancestors that are left
+ * untagged, without a child and unused (dockerd deletes with prune=true: a
+ * build's steps go with the last image made on them). Returns the bytes of
+ * the unpacked layers freed.
+ */
+async function deleteWithAncestors(ctx: RemoveContext, record: ImageRecord, report: RemoveReport, leased: Set<string>, opts: Pick<RemoveOptions, "inUse">): Promise<number> {
+  let reclaimed = 0;
+  for (let r: ImageRecord | undefined = record; r !== undefined; ) {
+    const gone = new Set(await deleteImage(ctx, r, report, leased));
+    for (const l of r.layers) if (gone.has(l.chainId)) reclaimed += l.unpackedSize;
+    const up: Digest | undefined = r.parent;
+    if (up === undefined) break;
+    const entries = await ctx.store.entries();
+    const p: ImageEntry | undefined = entries.find((x) => x.record.id === up);
+    r = p && p.tags.length === 0 && p.digests.length === 0 && !hasChild(entries, up) && !(await usedBy(opts, leased, up)) ? p.record : undefined;
+  }
+  return reclaimed;
+}
+
+/** Whether an image was built on (docker's imageStore.Children). */
+const hasChild = (entries: readonly ImageEntry[], id: Digest): boolean => entries.some((x) => x.record.parent === id);
+
 /** At most one tag, and every reference in one repository: docker's "single reference". */
 function isSingleReference(refs: string[]): boolean {
   const tags = refs.filter((r) => !isDigestRef(r));
@@ -100,8 +123,10 @@ function isSingleReference(refs: string[]): boolean {
 /**
  * docker rmi: a reference is untagged (with the digest references of its
  * repository when no tag of it is left); an image whose last reference goes
- * is deleted unless a container uses it. By ID, the image goes with its
- * references if they are all in one repository, otherwise only with force.
+ * is deleted unless a container uses it, with its untagged ancestors left
+ * childless; untagged, an image something was built on stays (intermediate).
+ * By ID, the image goes with its references if they are all in one
+ * repository, otherwise only with force; never while it has children.
  */
 export async function removeImage(ctx: RemoveContext, input: string, opts: RemoveOptions): Promise<RemoveReport> {
   return ctx.storeLock.run(() => removeLocked(ctx, input, opts));
@@ -126,6 +151,7 @@ async function removeLocked(ctx: RemoveContext, input: string, opts: RemoveOptio
   const refsOf = async (): Promise<string[]> => [...(await ctx.store.refs())].filter(([, id]) => id === record.id).map(([ref]) => ref);
   let refs = await refsOf();
   const used = await usedBy(opts, leased, record.id);
+  const built = hasChild(await ctx.store.entries(), record.id);
 
   if (found.ref !== undefined) {
     if (!opts.force && used && isSingleReference(refs)) {
@@ -145,6 +171,10 @@ async function removeLocked(ctx: RemoveContext, input: string, opts: RemoveOptio
       }
     }
     if (refs.length > 0) return report;
+    // Untagged, an image something was built on stays as an intermediate one (docker's quiet conflict).
+    if (built) return report;
+  } else if (built) {
+    throw new EngineError("conflict", `conflict: unable to delete ${shortDigest(record.id)} (cannot be forced) - image has dependent child images`);
   } else if (refs.length > 0) {
     if (!isSingleReference(refs) && !opts.force) {
       throw new EngineError("conflict", `conflict: unable to delete ${shortDigest(record.id)} (must be forced) - image is referenced in multiple repositories`);
@@ -162,7 +192,7 @@ async function removeLocked(ctx: RemoveContext, input: string, opts: RemoveOptio
     if (!opts.force) throw new EngineError("conflict", `conflict: unable to delete ${shortDigest(record.id)} (must be forced) - image is being used by a container`);
     return report;
   }
-  await deleteImage(ctx, record, report, leased);
+  await deleteWithAncestors(ctx, record, report, leased, opts);
   return report;
 }
 
@@ -173,9 +203,14 @@ export interface PruneResult {
 }
 
 /**
- * docker image prune: dangling images, those without a tag (a digest
- * reference alone does not keep an image), or with `all` every image, that
- * no container uses.
+ * docker image prune (dockerd's ImagesPrune): dangling images, those without
+ * a tag (a digest reference alone does not keep an image) that no image was
+ * built on, or with `all` every image, that no container uses. An untagged
+ * image with children is an intermediate one (a build step another step or
+ * image was made on: the step cache of what is tagged) and stays; with `all`
+ * a tagged image with children loses its tags and stays as one. Deleting an
+ * image deletes its untagged ancestors that are left without a child (dockerd
+ * deletes with prune=true), so a failed build's steps go together.
  */
 export async function pruneImages(ctx: RemoveContext, opts: { all?: boolean; inUse: (imageId: string) => Promise<boolean> }): Promise<PruneResult> {
   const report: RemoveReport = [];
@@ -184,17 +219,18 @@ export async function pruneImages(ctx: RemoveContext, opts: { all?: boolean; inU
     // One image at a time under the lock, so a pull or create in another process waits for one image's collection at most.
     await ctx.storeLock.run(async () => {
       // What the image is now: another process may have tagged, removed or started using it since the listing.
-      const e = (await ctx.store.entries()).find((x) => x.record.id === candidate.record.id);
+      const entries = await ctx.store.entries();
+      const e = entries.find((x) => x.record.id === candidate.record.id);
       if (!e) return;
       if (e.tags.length > 0 && !opts.all) return;
+      if (e.tags.length === 0 && hasChild(entries, e.record.id)) return;
       const leased = await ctx.leases.held();
       if (await usedBy(opts, leased, e.record.id)) return;
       for (const r of [...e.tags, ...e.digests]) {
         await ctx.store.deleteRef(r);
         report.push(`Untagged: ${familiar(r)}`);
       }
-      const gone = new Set(await deleteImage(ctx, e.record, report, leased));
-      for (const l of e.record.layers) if (gone.has(l.chainId)) reclaimed += l.unpackedSize;
+      if (!hasChild(entries, e.record.id)) reclaimed += await deleteWithAncestors(ctx, e.record, report, leased, opts);
     });
   }
   return { report, reclaimed };

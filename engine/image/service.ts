@@ -332,7 +332,8 @@ export class ImageService {
     if (tag?.includes("@")) throw new EngineError("invalid", `refusing to create a tag with a digest reference: ${req.ref}`);
     // A bad -c fails before any layer is written.
     applyChanges({}, req.changes ?? [], "commit");
-    const layer = await storeDiffLayer(this.content, req.upperDir, this.#tmp, { ...(req.onWarning ? { onWarning: req.onWarning } : {}), ...(req.mountPoints ? { mountPoints: req.mountPoints } : {}) });
+    // Uncompressed, as docker keeps a commit's layer in its local store: no gzip pass now, no gunzip to unpack it.
+    const layer = await storeDiffLayer(this.content, req.upperDir, this.#tmp, { ...(req.onWarning ? { onWarning: req.onWarning } : {}), ...(req.mountPoints ? { mountPoints: req.mountPoints } : {}), compress: false });
     let ok = false;
     try {
       const { record } = await commitImage(this.#ctx, { ...req, layers: [layer], tags: tag ? [tag] : [], verb: "commit" });
@@ -361,6 +362,16 @@ export class ImageService {
     const below = parent === undefined ? undefined : (await this.get(parent))?.layers.at(-1)?.chainId;
     if (parent === undefined || below !== undefined) await this.snapshotter.adoptLayer({ ...(below ? { parent: below } : {}), diffId: layer.diffId, size: layer.blob.size, dir: upperDir });
     return layer;
+  }
+
+  /** The layer a build step's image added (its last), to be put over another parent (COPY --link); undefined when the image is gone. */
+  async stepLayer(id: string): Promise<StoredLayer | undefined> {
+    const record = await this.get(id);
+    const parent = record?.parent === undefined ? undefined : await this.get(record.parent);
+    // A step that changed no file added no layer: its image's last layer is another step's.
+    if (!record || (record.parent !== undefined && (!parent || parent.layers.length >= record.layers.length))) return undefined;
+    const last = record.layers.at(-1);
+    return last && { blob: { digest: last.blob.digest, size: last.blob.size }, diffId: last.diffId, warnings: [], entries: 1 };
   }
 
   /** A build step's image (commit.ts commitBuildStep); a failure takes the step's blob back. Returns the image ID. */

@@ -2,24 +2,11 @@ import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import type { Digest } from "../content/types.js";
+import { testDigest, testRecord } from "./testing.js";
 import { ImageStore, refKey } from "./store.js";
-import type { ImageRecord } from "./types.js";
 
-const id = (c: string): Digest => `sha256:${c.repeat(64)}`;
-
-function record(digest: Digest): ImageRecord {
-  return {
-    id: digest,
-    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest, size: 2 },
-    manifest: { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: id("f"), size: 3 },
-    layers: [],
-    platform: { os: "linux", architecture: "amd64" },
-    created: "2020-01-01T00:00:00Z",
-    imageConfig: { entrypoint: undefined, cmd: ["sh"], env: [], workingDir: undefined, user: undefined, exposedPorts: [], volumes: [], labels: {}, stopSignal: undefined, healthcheck: undefined },
-    addedAt: "2020-01-01T00:00:00Z",
-  };
-}
+const id = testDigest;
+const record = testRecord;
 
 let dir: string;
 let store: ImageStore;

@@ -81,6 +81,6 @@ export function imageBuildRequest(context: string, flags: ImageBuildFlags, cwd =
 
 export async function runImageBuild(context: string, flags: ImageBuildFlags): Promise<number> {
   const client = await daemon();
-  const { ok } = await renderProgress(client.stream<StreamMessage>("POST", "/images/build", imageBuildRequest(context, flags)));
+  const { ok } = await renderProgress(client.stream<StreamMessage>("POST", "/images/build", imageBuildRequest(context, flags)), { imageBuild: true });
   return ok ? 0 : 1;
 }

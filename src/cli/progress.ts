@@ -5,6 +5,7 @@ import { NO_SUCH_SERVICE } from "../daemon/api.js";
 import type { StreamMessage } from "../daemon/api.js";
 import { STACK_ERROR_CODES } from "../stack/errors.js";
 import { BuildPrinter } from "./build-progress.js";
+import { reportError } from "./errors.js";
 
 const WORDS: Record<string, [string, string]> = {
   pull: ["Pulling", "Pulled"],
@@ -74,6 +75,8 @@ export interface ProgressStyle {
   dryRun?: boolean;
   /** Build lines: compact per service (a terminal) or BuildKit's plain lines; default: stdout is a terminal. */
   tty?: boolean;
+  /** The stream is one image build (`image build`): its errors are the build's. */
+  imageBuild?: boolean;
 }
 
 export async function renderProgress(messages: AsyncIterable<StreamMessage>, style: ProgressStyle = {}): Promise<ProgressOutcome> {
@@ -84,6 +87,8 @@ export async function renderProgress(messages: AsyncIterable<StreamMessage>, sty
   let notAttached: string[] = [];
   let detached = false;
   const errors: string[] = [];
+  // Printed first and as the CLI prints its own errors (no compose "Error:"): `Dockerfile:LINE: INSTRUCTION: what` is the whole story.
+  const buildErrors: string[] = [];
   const builds = new BuildPrinter({ quiet: quiet || style.quietPull === true, tty: style.tty ?? process.stdout.isTTY === true });
   for await (const m of messages) {
     switch (m.type) {
@@ -95,7 +100,7 @@ export async function renderProgress(messages: AsyncIterable<StreamMessage>, sty
         else if (m.status === "done" && !quiet) process.stdout.write(` ${prefix}${what}  ${m.message ?? words[1]}\n`);
         else if (m.status === "failed" || m.status === "skipped") {
           process.stdout.write(` ${what}  Error\n`);
-          errors.push(`${what}: ${m.message ?? "failed"}`);
+          (m.kind === "build" && m.status === "failed" ? buildErrors : errors).push(`${what}: ${m.message ?? "failed"}`);
         }
         break;
       }
@@ -112,8 +117,8 @@ export async function renderProgress(messages: AsyncIterable<StreamMessage>, sty
         break;
       case "error":
         ok = false;
-        if (m.code !== undefined && REQUEST_ERRORS.has(m.code)) process.stderr.write(`${m.message}\n`);
-        else errors.push(m.message);
+        if (m.code !== undefined && REQUEST_ERRORS.has(m.code)) reportError(m.message);
+        else (style.imageBuild ? buildErrors : errors).push(m.message);
         break;
       case "result":
         if (!m.ok) ok = false;
@@ -124,6 +129,7 @@ export async function renderProgress(messages: AsyncIterable<StreamMessage>, sty
     }
   }
   // Root causes first: a skipped dependant only repeats its dependency's error.
+  for (const e of new Set(buildErrors)) reportError(e);
   for (const e of [...new Set(errors)]) process.stderr.write(`Error: ${e}\n`);
-  return { ok: ok && errors.length === 0, project, notAttached, ...(detached ? { detached } : {}) };
+  return { ok: ok && errors.length === 0 && buildErrors.length === 0, project, notAttached, ...(detached ? { detached } : {}) };
 }

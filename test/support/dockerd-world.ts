@@ -17,29 +17,30 @@ export interface DockerdWorld {
 /** defaultEngine: the daemon's default is that dockerd (TSCOMPOSE_ENGINE=docker, DOCKER_HOST), else the embedded engine and `--engine docker -H` picks it. */
 export async function startDockerdWorld(pool: PoolName, opts: { defaultEngine?: boolean; dockerdArgs?: string[] } = {}): Promise<DockerdWorld> {
   buildOnce();
-  const registry = await startRegistry();
-  let dockerd: PrivateDockerd | undefined;
+  const world: Partial<DockerdWorld> = {};
   try {
-    await pushTestImage(registry, "busybox");
-    dockerd = await startMirroringDockerd(registry.url, poolOctet(pool), { args: opts.dockerdArgs ?? [] });
-    const d = testDaemon({ mirror: registry.url });
-    if (opts.defaultEngine) Object.assign(d.env, { TSCOMPOSE_ENGINE: "docker", DOCKER_HOST: dockerd.host });
-    await d.start();
-    return { registry, dockerd, d };
+    world.registry = await startRegistry();
+    await pushTestImage(world.registry, "busybox");
+    world.dockerd = await startMirroringDockerd(world.registry.url, poolOctet(pool), { args: opts.dockerdArgs ?? [] });
+    world.d = testDaemon({ mirror: world.registry.url });
+    if (opts.defaultEngine) Object.assign(world.d.env, { TSCOMPOSE_ENGINE: "docker", DOCKER_HOST: world.dockerd.host });
+    await world.d.start();
+    return world as DockerdWorld;
   } catch (err) {
-    await dockerd?.stop();
-    await registry.stop();
+    await stopDockerdWorld(world);
     throw err;
   }
 }
 
-/** Stops the daemon, then dockerd and the registry; returns what the daemon left on the host (leaks()). */
-export async function stopDockerdWorld(w: DockerdWorld | undefined): Promise<string[]> {
-  if (!w) return [];
-  await w.d.stop();
-  const left = leaks(w.d);
-  cleanupDir(w.d);
-  await w.dockerd.stop();
-  await w.registry.stop();
+/** Stops what started, the daemon first, then dockerd and the registry; returns what the daemon left on the host (leaks()). */
+export async function stopDockerdWorld(w: Partial<DockerdWorld> | undefined): Promise<string[]> {
+  let left: string[] = [];
+  if (w?.d) {
+    await w.d.stop();
+    left = leaks(w.d);
+    cleanupDir(w.d);
+  }
+  await w?.dockerd?.stop();
+  await w?.registry?.stop();
   return left;
 }

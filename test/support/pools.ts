@@ -40,6 +40,7 @@ export const POOLS = {
   "build-corpus-engine": { octets: [239, 239], users: ["test/build-corpus.e2e.test.ts"] },
   "docker-verbs": { octets: [222, 222], users: ["test/docker-verbs.e2e.test.ts"] },
   "docker-auth": { octets: [223, 223], users: ["test/docker-auth.e2e.test.ts"] },
+  "image-prune-peer": { octets: [224, 224], users: ["test/image-prune-peer.e2e.test.ts"] },
   "engine-conformance": { octets: [238, 238], users: ["test/engine-conformance.test.ts"] },
   // User-defined subnets a stack file names (a /24 per process inside the /16).
   "networks-ipam": { octets: [250, 250], users: ["test/networks-ipam.e2e.test.ts"] },
