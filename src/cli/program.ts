@@ -2,6 +2,7 @@
 // imported lazily in the action, so `tscompose --help` loads none of them.
 import { Command, Option } from "commander";
 import type { ProjectOptions } from "../stack/load.js";
+import type { PullFlags, PushFlags } from "./images.js";
 import { registerContainerCommands } from "./commands-containers.js";
 import { registerObjectCommands } from "./commands-objects.js";
 import type { EngineChoice } from "../daemon/api.js";
@@ -116,7 +117,11 @@ function addImageCommands(program: Command): void {
       .option("--platform <platform>", "pull for this platform (os/arch[/variant])")
       .option("-q, --quiet", "suppress progress output, print only the image name")
       .option("--dry-run", DRY_RUN_HELP)
-      .action(async (names: string[], opts: { platform?: string; quiet?: boolean; dryRun?: boolean }) => {
+      .option("--ignore-buildable", "of the stack's services: ignore images that can be built")
+      .option("--ignore-pull-failures", "of the stack's services: pull what it can and ignore images with pull failures")
+      .option("--include-deps", "of the stack's services: also pull services declared as dependencies")
+      .addOption(new Option("--policy <policy>", "of the stack's services: apply this pull policy instead of theirs").choices(["missing", "always"]))
+      .action(async (names: string[], opts: PullFlags) => {
         const { runPull } = await import("./images.js");
         process.exitCode = await runPull(projectOptions(program), names, { ...opts, dryRun: dryRun(program, opts) });
       });
@@ -182,12 +187,14 @@ function addImageCommands(program: Command): void {
       });
   const push = (cmd: Command): Command =>
     cmd
-      .description("Push an image to a registry")
-      .argument("<image>")
-      .option("-q, --quiet", "suppress verbose output")
-      .action(async (name: string, opts: { quiet?: boolean }) => {
+      .description("Push an image to a registry (docker push), or with no image inside a stack directory the services' images (docker compose push)")
+      .argument("[image-or-services...]", "image to push, or services of the stack (default: all)")
+      .option("-q, --quiet", "push without printing progress")
+      .option("--ignore-push-failures", "of the stack's services: push what it can and ignore images with push failures")
+      .option("--include-deps", "of the stack's services: also push images of services declared as dependencies")
+      .action(async (names: string[], opts: PushFlags) => {
         const { runPush } = await import("./images.js");
-        process.exitCode = await runPush(name, opts);
+        process.exitCode = await runPush(projectOptions(program), names, opts);
       });
   const imp = (cmd: Command): Command =>
     cmd
@@ -458,6 +465,8 @@ export function buildProgram(version: string): Command {
     .option("--format <format>", 'output format: "table", "json", or a Go template ({{.Name}}, {{json .}})', "table")
     .option("--status <status>", "filter by status (repeatable)", collect, [])
     .option("--filter <key=value>", "filter by a property: status=STATE (repeatable)", collect, [])
+    .option("--no-trunc", "don't truncate output")
+    .option("--orphans [bool]", "include orphaned services (not declared by the project); --orphans=false hides them", boolFlag, true)
     .action(async (services: string[], opts: Record<string, unknown>) => {
       const { runPs } = await import("./ps.js");
       process.exitCode = await runPs(projectOptions(program), services, opts);
