@@ -10,8 +10,6 @@ import { CliError } from "./errors.js";
 export const NOT_YET: Readonly<Record<string, readonly string[]>> = {
   up: ["--abort-on-container-failure", "--always-recreate-deps", "--attach <service>", "--attach-dependencies", "--no-attach <service>", "--menu", "--no-log-prefix", "--quiet-pull", "--timestamps", "-t, --timeout <seconds>", "-y, --yes"],
   create: ["--quiet-pull", "-y, --yes"],
-  run: ["--cap-add <capability>", "--cap-drop <capability>", "--env-from-file <file>", "-q, --quiet", "--quiet-build", "--remove-orphans", "-v, --volume <volume>"],
-  exec: ["--privileged"],
   build: ["--builder <name>", "--check", "-m, --memory <bytes>", "--print", "--provenance <value>", "--push", "--sbom <value>", "--ssh <value>"],
   config: ["--environment", "--lock-image-digests", "--no-consistency", "--no-env-resolution", "--no-path-resolution", "--resolve-image-digests", "--variables"],
   restart: ["--no-deps"],

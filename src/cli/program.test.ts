@@ -96,7 +96,7 @@ describe("compose flags not implemented yet", () => {
   it.each([
     ["up --timestamps", ["up", "--timestamps"]],
     ["up --timeout", ["up", "-t", "3"]],
-    ["run --volume", ["run", "-v", "/x:/y", "web"]],
+    ["build --ssh", ["build", "--ssh", "default"]],
     ["build --push", ["build", "--push"]],
     ["restart --no-deps", ["restart", "--no-deps"]],
     ["ls --filter", ["ls", "--filter", "name=x"]],

@@ -119,6 +119,7 @@ export const execRequestSchema = {
     workingDir: str,
     tty: bool,
     detach: bool,
+    privileged: bool,
     rows: terminalSize,
     cols: terminalSize,
   },
@@ -170,6 +171,10 @@ export const runRequestSchema = {
     labels: stringMap,
     pull: pullPolicy,
     build: bool,
+    volumes: strings,
+    capAdd: strings,
+    capDrop: strings,
+    removeOrphans: bool,
   },
 } as const;
 

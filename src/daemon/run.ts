@@ -16,6 +16,7 @@ import { planBuilds, planUp } from "../../reconciler/plan.js";
 import type { RunRequest, StreamMessage } from "./api.js";
 import type { StackController } from "./controller.js";
 import { progressMessage } from "./to-wire.js";
+import { parseVolumeFlag } from "../stack/normalize.js";
 import { checkEngineSupport } from "../stack/support.js";
 
 
@@ -32,19 +33,24 @@ export async function createRunContainer(
   /** Called once the lock is held; throwing aborts (a scheduled job whose stack went down meanwhile). */
   guard: () => void = () => undefined,
 ): Promise<ContainerInfo> {
-  const svc = stack.services[req.service];
-  if (!svc) throw new Error(`no such service: ${req.service}`);
+  const declared = stack.services[req.service];
+  if (!declared) throw new Error(`no such service: ${req.service}`);
+  const svc = withRunOverrides(declared, req);
+  // The one-off's service in its stack: a volume of run -v that the stack declares is created (and named) as the file's.
+  const runStack: StackSpec = { ...stack, services: { ...stack.services, [svc.name]: svc } };
   checkEngineSupport(stack);
   return controller.serialize(stack.name, async () => {
     guard();
     // The stack's own engine: the one-off's image is pulled there.
     const engine = await controller.engineOf(stack.name);
     const observed = await controller.observe(stack);
-    const plan = planUp(stack, observed, { services: [svc.name], noDeps: true, pull: req.pull });
+    const plan = planUp(runStack, observed, { services: [svc.name], noDeps: true, pull: req.pull, removeOrphans: req.removeOrphans === true });
     if (plan.errors.length > 0) throw new Error(plan.errors.join("; "));
     // As compose's run: the image of a service with build: is built when missing, and always with --build.
     const builds = planBuilds(stack, observed, { services: [svc.name], always: req.build === true, noRecreate: true }).actions;
-    const prerequisites = [...builds, ...plan.actions.filter((a) => a.kind === "pull" || a.kind === "create-network" || a.kind === "create-volume")];
+    // An orphan's stop and remove (run --remove-orphans) are the only actions on services the stack does not have.
+    const orphans = plan.actions.filter((a) => (a.kind === "stop" || a.kind === "remove") && !(a.service in stack.services));
+    const prerequisites = [...builds, ...orphans, ...plan.actions.filter((a) => a.kind === "pull" || a.kind === "create-network" || a.kind === "create-volume")];
     if (prerequisites.length > 0) {
       const result = await apply({ actions: prerequisites, warnings: [], errors: [] }, { engine, stack, health: controller.health, onEvent: (e) => emit(progressMessage(e)) });
       if (!result.ok) {
@@ -56,8 +62,24 @@ export async function createRunContainer(
     const existing = await engine.listContainers({ all: true, labels: { [LABEL.project]: stack.name, [LABEL.service]: svc.name, [LABEL.oneoff]: "True" } });
     const number = Math.max(0, ...existing.map((c) => Number(c.labels[LABEL.number]) || 0)) + 1;
     const shared = await namespaceContainers(engine, stack.name, svc);
-    return engine.createContainer(runSpec(stack, svc, number, req, shared));
+    return engine.createContainer(runSpec(runStack, svc, number, req, shared));
   });
+}
+
+/**
+ * The service as the one-off runs it: run -v's volumes (one at a target the
+ * service mounts replaces that one, as a later mount would shadow it) and
+ * --cap-add / --cap-drop added to the service's. A copy; the stack is left as it is.
+ */
+export function withRunOverrides(svc: ServiceSpec, req: Pick<RunRequest, "volumes" | "capAdd" | "capDrop">): ServiceSpec {
+  const extra = (req.volumes ?? []).map(parseVolumeFlag);
+  const targets = new Set(extra.map((v) => v.target));
+  return {
+    ...svc,
+    volumes: [...svc.volumes.filter((v) => !targets.has(v.target)), ...extra],
+    capAdd: [...new Set([...svc.capAdd, ...(req.capAdd ?? [])])],
+    capDrop: [...new Set([...svc.capDrop, ...(req.capDrop ?? [])])],
+  };
 }
 
 export function runSpec(stack: StackSpec, svc: ServiceSpec, number: number, req: RunRequest, shared: Record<string, string> = {}): ContainerSpec {
