@@ -333,6 +333,10 @@ export function buildProgram(version: string): Command {
     .option("-o, --output <file>", "save to a file instead of stdout")
     .option("--no-interpolate", "do not interpolate environment variables")
     .option("--no-normalize", "do not normalize the stack (print the merged file)")
+    .option("--no-path-resolution", "don't resolve file paths")
+    .option("--no-consistency", "don't check model consistency - warning: may produce an invalid stack file")
+    .option("--variables", "print the variables the stack file interpolates, with their default values")
+    .option("--environment", "print the environment used for interpolation")
     .action(async (opts: Record<string, unknown>) => {
       const { runConfig } = await import("./config.js");
       await runConfig(projectOptions(program), opts);
