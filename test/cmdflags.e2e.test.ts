@@ -1,11 +1,12 @@
-// docker compose's flags of run, exec and ps through the built CLI and a test
-// daemon: run -v (bind, relative bind, named), --cap-add/--cap-drop,
+// docker compose's flags of run, exec, ps and build through the built CLI and
+// a test daemon: run -v (bind, relative bind, named), --cap-add/--cap-drop,
 // --env-from-file, -q, --remove-orphans; exec --privileged; ps --no-trunc and
-// --orphans. Capabilities are read from /proc/self/status inside the
+// --orphans; build --push to the suite's registry. Capabilities are read from /proc/self/status inside the
 // container, each against the same reading without the flag.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { inspectRaw } from "./fixtures/push.js";
 import { spawnCli } from "./support/e2e.js";
 import { isRoot, missing } from "./support/requires.js";
 import { startStackSuite, stopStackSuite } from "./support/stack.js";
@@ -43,7 +44,7 @@ const hasCap = (status: string, bit: number): boolean => {
 const CAP_CHOWN = 0;
 const CAP_SYS_ADMIN = 21;
 
-describe.skipIf(missing("root", isRoot))("compose flags of run, exec and ps", () => {
+describe.skipIf(missing("root", isRoot))("compose flags of run, exec, ps and build", () => {
   beforeAll(async () => {
     s = await startStackSuite("cmdflags");
     mkdirSync(dir());
@@ -52,6 +53,8 @@ describe.skipIf(missing("root", isRoot))("compose flags of run, exec and ps", ()
   }, 300_000);
 
   afterAll(async () => {
+    // The build's RUN steps made the engine's default bridge (docker0's like), which outlives projects.
+    s?.daemon.cli(["network", "rm", "bridge"]);
     expect(await stopStackSuite(s, ["-t", "0", "-v", "--remove-orphans"])).toEqual([]);
   }, 180_000);
 
@@ -135,5 +138,25 @@ describe.skipIf(missing("root", isRoot))("compose flags of run, exec and ps", ()
     const caps = async (flags: string[]) => ok(["exec", "-T", ...flags, "web", "grep", "CapEff", "/proc/self/status"]);
     expect(hasCap(await caps([]), CAP_SYS_ADMIN)).toBe(false);
     expect(hasCap(await caps(["--privileged"]), CAP_SYS_ADMIN)).toBe(true);
+  }, 300_000);
+
+  it("build --push pushes the built image to the registry its image: names; build alone does not", async () => {
+    const built = `${s.registry.host}/buildpush${process.pid}/app:v1`;
+    const where = join(s.work, "buildpush");
+    mkdirSync(where);
+    writeFileSync(join(where, "Dockerfile"), "FROM busybox\nRUN echo built > /built\n");
+    writeFileSync(join(where, "compose.yaml"), `services:\n  app:\n    build: .\n    image: ${built}\n`);
+    const inBuildDir = async (args: string[]) => {
+      const run = spawnCli(s.daemon, ["-p", `${project}b`, ...args], { cwd: where });
+      const code = await run.exited(240_000);
+      expect(code, `${args.join(" ")}: ${run.stderr()}`).toBe(0);
+      return run.stdout();
+    };
+    await inBuildDir(["build"]);
+    await expect(inspectRaw(built)).rejects.toThrow();
+    await inBuildDir(["build", "--push"]);
+    const manifest = JSON.parse(await inspectRaw(built)) as { layers: unknown[] };
+    expect(manifest.layers.length).toBeGreaterThan(1);
+    await inBuildDir(["down", "--rmi", "all"]);
   }, 300_000);
 });

@@ -97,7 +97,7 @@ describe("compose flags not implemented yet", () => {
     ["up --timestamps", ["up", "--timestamps"]],
     ["up --timeout", ["up", "-t", "3"]],
     ["build --ssh", ["build", "--ssh", "default"]],
-    ["build --push", ["build", "--push"]],
+    ["build --check", ["build", "--check"]],
     ["restart --no-deps", ["restart", "--no-deps"]],
     ["ls --filter", ["ls", "--filter", "name=x"]],
   ])("%s: refused by name before the action runs, exit 1", async (named, argv) => {

@@ -351,7 +351,8 @@ export function buildProgram(version: string): Command {
     .option("--build-arg <key=value>", "set build-time variables for services (repeatable)", collect, [])
     .option("-q, --quiet", "don't print anything to STDOUT")
     .option("--with-dependencies", "also build dependencies (transitively)")
-    .action(async (services: string[], opts: { cache?: boolean; pull?: boolean; buildArg?: string[]; quiet?: boolean; withDependencies?: boolean }) => {
+    .option("--push", "push the service images once built (as push SERVICE...)")
+    .action(async (services: string[], opts: { cache?: boolean; pull?: boolean; buildArg?: string[]; quiet?: boolean; withDependencies?: boolean; push?: boolean }) => {
       const { runBuild } = await import("./build.js");
       process.exitCode = await runBuild(projectOptions(program), services, { ...opts, noCache: opts.cache === false });
     });
