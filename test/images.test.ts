@@ -116,6 +116,15 @@ function cli(where: { dir: string; state: string; config: string }, args: string
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** A stack directory whose compose.yaml has these lines under `services:`, with a Dockerfile for the services that have `build: .`. */
+async function buildableStack(where: { dir: string }, services: string[]): Promise<string> {
+  const stack = path.join(where.dir, "stack");
+  await fs.mkdir(stack);
+  await fs.writeFile(path.join(stack, "Dockerfile"), "FROM busybox\n");
+  await fs.writeFile(path.join(stack, "compose.yaml"), ["services:", ...services, ""].join("\n"));
+  return stack;
+}
+
 /** cli() without blocking this process: needed when a server of the test (the token server) must answer the child. */
 function cliAsync(where: { dir: string; state: string; config: string }, args: string[], opts: { input?: Buffer } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -443,26 +452,18 @@ describe("local images", () => {
     expect(cli(where, ["tag", "busybox", pinned]).code).toBe(0);
     expect(cli(where, ["push", "-q", pinned]).code).toBe(0);
     expect(cli(where, ["rmi", pinned]).code).toBe(0);
-    const stack = path.join(where.dir, "stack");
-    await fs.mkdir(stack);
-    await fs.writeFile(path.join(stack, "Dockerfile"), "FROM busybox\n");
-    await fs.writeFile(
-      path.join(stack, "compose.yaml"),
-      [
-        "services:",
-        "  web:",
-        "    image: tscompose/multilayer",
-        "    depends_on: [pinned]",
-        "  pinned:",
-        `    image: ${pinned}`,
-        "  built:",
-        "    build: .",
-        `    image: ${registry.host}/pullflags/built:v1`,
-        "  broken:",
-        `    image: ${registry.host}/pullflags/absent:v1`,
-        "",
-      ].join("\n"),
-    );
+    const stack = await buildableStack(where, [
+      "  web:",
+      "    image: tscompose/multilayer",
+      "    depends_on: [pinned]",
+      "  pinned:",
+      `    image: ${pinned}`,
+      "  built:",
+      "    build: .",
+      `    image: ${registry.host}/pullflags/built:v1`,
+      "  broken:",
+      `    image: ${registry.host}/pullflags/absent:v1`,
+    ]);
     const pull = (args: string[]) => cli(where, ["pull", ...args], { cwd: stack });
     const repositories = () => cli(where, ["images", "--format", "{{.Repository}}:{{.Tag}}"]).stdout.split("\n").filter(Boolean).sort();
 
@@ -518,25 +519,17 @@ describe("local images", () => {
     const absent = `${registry.host}/composepush/absent:v1`;
     expect(cli(where, ["pull", "-q", "tscompose/multilayer"]).code).toBe(0);
     for (const t of [app, extra]) expect(cli(where, ["tag", "tscompose/multilayer", t]).code).toBe(0);
-    const stack = path.join(where.dir, "stack");
-    await fs.mkdir(stack);
-    await fs.writeFile(path.join(stack, "Dockerfile"), "FROM busybox\n");
-    await fs.writeFile(
-      path.join(stack, "compose.yaml"),
-      [
-        "services:",
-        "  app:",
-        `    build: { context: ., tags: ["${extra}"] }`,
-        `    image: ${app}`,
-        "    depends_on: [plain]",
-        "  plain:",
-        "    image: tscompose/multilayer",
-        "  missing:",
-        "    build: .",
-        `    image: ${absent}`,
-        "",
-      ].join("\n"),
-    );
+    const stack = await buildableStack(where, [
+      "  app:",
+      `    build: { context: ., tags: ["${extra}"] }`,
+      `    image: ${app}`,
+      "    depends_on: [plain]",
+      "  plain:",
+      "    image: tscompose/multilayer",
+      "  missing:",
+      "    build: .",
+      `    image: ${absent}`,
+    ]);
     const push = (args: string[]) => cli(where, ["push", ...args], { cwd: stack });
 
     // A service without build: is skipped (its image is someone else's); a tag not present fails the command.
