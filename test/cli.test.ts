@@ -142,6 +142,21 @@ describe("tscompose CLI", () => {
     expect(relative.services.web.volumes[0]!.source).toBe("./data");
   });
 
+  it("config --no-env-resolution keeps env_file out of environment and a name without a value unread", () => {
+    const sub = join(dir, "noenvres");
+    mkdirSync(sub, { recursive: true });
+    writeFileSync(join(sub, "web.env"), "FROM_FILE=1\n");
+    writeFileSync(join(sub, "compose.yaml"), "services:\n  web:\n    image: busybox\n    env_file: web.env\n    environment: [OWN=2, FROM_HOST]\n");
+    type Web = { services: { web: { environment: Record<string, string | null>; env_file: { path: string }[] } } };
+    const resolved = JSON.parse(tscompose(["config", "--format", "json"], sub, { FROM_HOST: "h" }).stdout) as Web;
+    expect(resolved.services.web.environment).toEqual({ FROM_FILE: "1", OWN: "2", FROM_HOST: "h" });
+    const r = tscompose(["config", "--no-env-resolution", "--format", "json"], sub, { FROM_HOST: "h" });
+    expect(r.code, r.stderr).toBe(0);
+    const web = (JSON.parse(r.stdout) as Web).services.web;
+    expect(web.environment).toEqual({ OWN: "2", FROM_HOST: null });
+    expect(web.env_file.map((e) => e.path)).toEqual([join(sub, "web.env")]);
+  });
+
   it("prints config hashes and -q prints nothing", () => {
     const file = join(repo, "examples/webapp/compose.yaml");
     const hashes = tscompose(["-f", file, "config", "--hash", "*"]).stdout.trim().split("\n");

@@ -5,6 +5,8 @@ import { writeFileSync } from "node:fs";
 import { stringify } from "yaml";
 import { loadStack } from "../stack/load.js";
 import type { ProjectOptions } from "../stack/load.js";
+import { isDict, type Dict } from "../stack/dict.js";
+import { parseEnvironment } from "../stack/environment.js";
 import { extractVariables } from "../stack/interpolate.js";
 import { renderStack } from "../stack/render.js";
 import { table } from "./format.js";
@@ -26,6 +28,8 @@ export interface ConfigFlags {
   pathResolution?: boolean;
   /** false with --no-consistency. */
   consistency?: boolean;
+  /** false with --no-env-resolution. */
+  envResolution?: boolean;
   variables?: boolean;
   environment?: boolean;
 }
@@ -68,6 +72,7 @@ export async function runConfig(project: ProjectOptions, flags: ConfigFlags): Pr
     out = lines(rows);
   } else {
     const model = flags.normalize === false ? result.merged : renderStack(stack);
+    if (flags.envResolution === false && flags.normalize !== false) unresolveEnvironment(model, result.merged);
     out = flags.format === "json" ? `${JSON.stringify(model, null, 2)}\n` : stringify(model, { lineWidth: 0, aliasDuplicateObjects: false });
   }
   emit(out, flags);
@@ -80,3 +85,20 @@ function emit(out: string, flags: Pick<ConfigFlags, "output">): void {
 }
 
 const lines = (items: readonly string[]): string => (items.length === 0 ? "" : `${items.join("\n")}\n`);
+
+/**
+ * config --no-env-resolution: each service's environment as its files write
+ * it (env_file contents not merged in, a name without a value left null
+ * rather than read from the host), its env_file kept, as compose prints it.
+ */
+function unresolveEnvironment(model: Dict, merged: Dict): void {
+  const rendered = isDict(model.services) ? model.services : {};
+  const written = isDict(merged.services) ? merged.services : {};
+  for (const [name, svc] of Object.entries(rendered)) {
+    if (!isDict(svc)) continue;
+    const raw = isDict(written[name]) ? written[name].environment : undefined;
+    const env = parseEnvironment(raw, () => undefined);
+    if (Object.keys(env).length > 0) svc.environment = env;
+    else delete svc.environment;
+  }
+}

@@ -11,7 +11,7 @@ export const NOT_YET: Readonly<Record<string, readonly string[]>> = {
   up: ["--abort-on-container-failure", "--always-recreate-deps", "--attach <service>", "--attach-dependencies", "--no-attach <service>", "--menu", "--no-log-prefix", "--quiet-pull", "--timestamps", "-t, --timeout <seconds>", "-y, --yes"],
   create: ["--quiet-pull", "-y, --yes"],
   build: ["--builder <name>", "--check", "-m, --memory <bytes>", "--print", "--provenance <value>", "--sbom <value>", "--ssh <value>"],
-  config: ["--lock-image-digests", "--no-env-resolution", "--resolve-image-digests"],
+  config: ["--lock-image-digests", "--resolve-image-digests"],
   restart: ["--no-deps"],
   kill: ["--remove-orphans"],
   ls: ["--filter <filter>"],

@@ -334,6 +334,7 @@ export function buildProgram(version: string): Command {
     .option("--no-interpolate", "do not interpolate environment variables")
     .option("--no-normalize", "do not normalize the stack (print the merged file)")
     .option("--no-path-resolution", "don't resolve file paths")
+    .option("--no-env-resolution", "don't resolve service env files")
     .option("--no-consistency", "don't check model consistency - warning: may produce an invalid stack file")
     .option("--variables", "print the variables the stack file interpolates, with their default values")
     .option("--environment", "print the environment used for interpolation")
