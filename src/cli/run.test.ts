@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parsePublish, runEnvironment, runVolumes, splitShellWords } from "./run.js";
+import { doneLine, parsePublish, runEnvironment, runVolumes, splitShellWords } from "./run.js";
 
 describe("run's argument parsing", () => {
   it("splits --entrypoint like a shell", () => {
@@ -37,5 +37,16 @@ describe("run's argument parsing", () => {
     expect(runVolumes(["./d:/x:ro", "~/h:/y", "/abs:/z", "named:/v", "/anon"], "/work/p", "/home/u")).toEqual(["/work/p/d:/x:ro", "/home/u/h:/y", "/abs:/z", "named:/v", "/anon"]);
     expect(() => runVolumes(["v:relative"], "/", "/")).toThrow('run -v: invalid volume specification "v:relative": the mount path must be absolute');
     expect(() => runVolumes(["/a:/b:bogus"], "/", "/")).toThrow('unknown mode "bogus"');
+  });
+
+  it("-q hides every step's line, --quiet-build only the builds'", () => {
+    const step = (kind: "build" | "start") => ({ type: "action" as const, id: kind, kind, target: "t", name: "p-web-1", status: "done" as const });
+    const loud = { all: false, build: false };
+    expect(doneLine(step("start"), loud)).toMatch(/^ Container p-web-1\s+Started\n$/);
+    expect(doneLine(step("build"), loud)).toMatch(/Built\n$/);
+    expect(doneLine(step("build"), { all: false, build: true })).toBeUndefined();
+    expect(doneLine(step("start"), { all: false, build: true })).toMatch(/Started/);
+    expect(doneLine(step("start"), { all: true, build: true })).toBeUndefined();
+    expect(doneLine({ ...step("start"), status: "started" }, loud)).toBeUndefined();
   });
 });

@@ -9,7 +9,7 @@
 // default): its end closes the container's stdin (docker's StdinOnce), so
 // `echo x | run svc cat` ends; with a tty the terminal goes raw.
 import { selectServices } from "../../model/dependencies.js";
-import type { PortBinding, RunRequest, StreamMessage } from "../daemon/api.js";
+import type { ActionMessage, PortBinding, RunRequest, StreamMessage } from "../daemon/api.js";
 import type { AttachMessage } from "../daemon/attach.js";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -161,9 +161,16 @@ export async function runRun(opts: ProjectOptions, service: string, command: str
 
 /** Renders `up` progress for dependencies on stderr, compose's plain style: ` Container p-db-1  Started`. */
 /** What run leaves out of its progress: everything (-q, --quiet-pull), or the builds' lines (--quiet-build). */
-interface Quiet {
+export interface Quiet {
   all: boolean;
   build: boolean;
+}
+
+/** The stderr line of a finished step (` Container x  Started`), or undefined when there is none or the flags hide it. */
+export function doneLine(m: ActionMessage, quiet: Quiet): string | undefined {
+  const word = DONE[m.kind];
+  if (m.status !== "done" || !word || quiet.all || (m.kind === "build" && quiet.build)) return undefined;
+  return ` ${actionSubject(m.kind, m.name)}  ${word}\n`;
 }
 
 class StderrProgress {
@@ -177,8 +184,8 @@ class StderrProgress {
       case "action": {
         // The daemon names each object as users see it (container_name, a network's name), as up's progress does.
         const what = actionSubject(m.kind, m.name);
-        const word = DONE[m.kind];
-        if (m.status === "done" && word && !this.quiet.all && !(m.kind === "build" && this.quiet.build)) process.stderr.write(` ${what}  ${word}\n`);
+        const line = doneLine(m, this.quiet);
+        if (line !== undefined) process.stderr.write(line);
         if (m.status === "failed" || m.status === "skipped") {
           this.ok = false;
           this.errors.push(`${what}: ${m.message ?? "failed"}`);
