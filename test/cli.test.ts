@@ -89,6 +89,74 @@ describe("tscompose CLI", () => {
     expect(r.stderr).toMatch(/99999/);
   });
 
+  it("config --variables lists the variables the file interpolates as compose's table; --environment what interpolation reads", () => {
+    const sub = join(dir, "vars");
+    mkdirSync(sub, { recursive: true });
+    writeFileSync(
+      join(sub, "compose.yaml"),
+      'services:\n  web:\n    image: "busybox:${TAG:-1.36}"\n    environment:\n      A: "${NEEDED:?set it}"\n      B: "${FLAG:+on}"\n      C: "$$NOT_A_VAR $PLAIN ${OUTER:-${INNER-x}}"\n',
+    );
+    writeFileSync(join(sub, ".env"), "FROM_DOTENV=d\nSHELL_WINS=dotenv\n");
+    const r = tscompose(["config", "--variables"], sub);
+    expect(r.code, r.stderr).toBe(0);
+    const rows = r.stdout.split("\n").filter(Boolean).map((l) => l.split(/\s{2,}/));
+    expect(rows).toEqual([
+      ["NAME", "REQUIRED", "DEFAULT VALUE", "ALTERNATE VALUE"],
+      ["FLAG", "false", "on"],
+      ["INNER", "false", "x"],
+      ["NEEDED", "true"],
+      ["OUTER", "false", "${INNER-x}"],
+      ["PLAIN", "false"],
+      ["TAG", "false", "1.36"],
+    ]);
+    // The alternate value has its own column: FLAG's "on" is not a default.
+    expect(r.stdout).toMatch(/^FLAG {2,}false {2,} {10,}on$/m);
+    const json = JSON.parse(tscompose(["config", "--variables", "--format", "json"], sub).stdout) as Record<string, { Required: boolean; DefaultValue: string }>;
+    expect(json.NEEDED).toMatchObject({ Required: true, DefaultValue: "" });
+    expect(json.TAG).toMatchObject({ Required: false, DefaultValue: "1.36" });
+    // Listing needs no value: NEEDED is unset, and the plain config fails on it.
+    expect(tscompose(["config"], sub).code).toBe(1);
+
+    const env = tscompose(["config", "--environment"], sub, { NEEDED: "1", SHELL_WINS: "shell" });
+    expect(env.code, env.stderr).toBe(0);
+    const lines = env.stdout.split("\n");
+    expect(lines).toContain("FROM_DOTENV=d");
+    expect(lines).toContain("SHELL_WINS=shell");
+    expect(lines).toContain("NEEDED=1");
+    expect(lines).not.toContain("FLAG=on");
+  });
+
+  it("config --no-consistency prints a stack whose references do not resolve; --no-path-resolution keeps relative paths", () => {
+    const sub = join(dir, "noconsistency");
+    mkdirSync(sub, { recursive: true });
+    writeFileSync(join(sub, "compose.yaml"), "services:\n  web:\n    image: busybox\n    networks: [nowhere]\n    volumes: ['./data:/data']\n");
+    const checked = tscompose(["config"], sub);
+    expect(checked.code).toBe(1);
+    expect(checked.stderr).toContain("nowhere");
+    const r = tscompose(["config", "--no-consistency", "--format", "json"], sub);
+    expect(r.code, r.stderr).toBe(0);
+    const web = (JSON.parse(r.stdout) as { services: { web: { networks: Record<string, unknown>; volumes: { source: string }[] } } }).services.web;
+    expect(Object.keys(web.networks)).toEqual(["nowhere"]);
+    expect(web.volumes[0]!.source).toBe(join(sub, "data"));
+    const relative = JSON.parse(tscompose(["config", "--no-consistency", "--no-path-resolution", "--format", "json"], sub).stdout) as { services: { web: { volumes: { source: string }[] } } };
+    expect(relative.services.web.volumes[0]!.source).toBe("./data");
+  });
+
+  it("config --no-env-resolution keeps env_file out of environment and a name without a value unread", () => {
+    const sub = join(dir, "noenvres");
+    mkdirSync(sub, { recursive: true });
+    writeFileSync(join(sub, "web.env"), "FROM_FILE=1\n");
+    writeFileSync(join(sub, "compose.yaml"), "services:\n  web:\n    image: busybox\n    env_file: web.env\n    environment: [OWN=2, FROM_HOST]\n");
+    type Web = { services: { web: { environment: Record<string, string | null>; env_file: { path: string }[] } } };
+    const resolved = JSON.parse(tscompose(["config", "--format", "json"], sub, { FROM_HOST: "h" }).stdout) as Web;
+    expect(resolved.services.web.environment).toEqual({ FROM_FILE: "1", OWN: "2", FROM_HOST: "h" });
+    const r = tscompose(["config", "--no-env-resolution", "--format", "json"], sub, { FROM_HOST: "h" });
+    expect(r.code, r.stderr).toBe(0);
+    const web = (JSON.parse(r.stdout) as Web).services.web;
+    expect(web.environment).toEqual({ OWN: "2", FROM_HOST: null });
+    expect(web.env_file.map((e) => e.path)).toEqual([join(sub, "web.env")]);
+  });
+
   it("prints config hashes and -q prints nothing", () => {
     const file = join(repo, "examples/webapp/compose.yaml");
     const hashes = tscompose(["-f", file, "config", "--hash", "*"]).stdout.trim().split("\n");

@@ -116,6 +116,15 @@ function cli(where: { dir: string; state: string; config: string }, args: string
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** A stack directory whose compose.yaml has these lines under `services:`, with a Dockerfile for the services that have `build: .`. */
+async function buildableStack(where: { dir: string }, services: string[]): Promise<string> {
+  const stack = path.join(where.dir, "stack");
+  await fs.mkdir(stack);
+  await fs.writeFile(path.join(stack, "Dockerfile"), "FROM busybox\n");
+  await fs.writeFile(path.join(stack, "compose.yaml"), ["services:", ...services, ""].join("\n"));
+  return stack;
+}
+
 /** cli() without blocking this process: needed when a server of the test (the token server) must answer the child. */
 function cliAsync(where: { dir: string; state: string; config: string }, args: string[], opts: { input?: Buffer } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -430,8 +439,118 @@ describe("local images", () => {
     );
     const r = cli(where, ["pull"], { cwd: stack });
     expect(r.code, r.stderr).toBe(0);
-    for (const s of ["web", "worker", "data"]) expect(r.stdout).toContain(` ${s} Pulled\n`);
+    for (const s of ["web", "data"]) expect(r.stdout).toContain(` ${s} Pulled\n`);
+    // One pull per image, as compose: the second service of busybox names the first.
+    expect(r.stdout).toContain(" worker Skipped - Image is already being pulled by web\n");
     expect(cli(where, ["images", "--format", "{{.Repository}}"]).stdout.split("\n").filter(Boolean).sort()).toEqual(["busybox", "tscompose/multilayer"]);
+  });
+
+  test("compose pull's flags: --include-deps, --policy, --ignore-buildable, --ignore-pull-failures", async () => {
+    const where = await stateDir();
+    const pinned = `${registry.host}/pullflags/pinned:v1`;
+    expect(cli(where, ["pull", "-q", "busybox"]).code).toBe(0);
+    expect(cli(where, ["tag", "busybox", pinned]).code).toBe(0);
+    expect(cli(where, ["push", "-q", pinned]).code).toBe(0);
+    expect(cli(where, ["rmi", pinned]).code).toBe(0);
+    const stack = await buildableStack(where, [
+      "  web:",
+      "    image: tscompose/multilayer",
+      "    depends_on: [pinned]",
+      "  pinned:",
+      `    image: ${pinned}`,
+      "  built:",
+      "    build: .",
+      `    image: ${registry.host}/pullflags/built:v1`,
+      "  broken:",
+      `    image: ${registry.host}/pullflags/absent:v1`,
+    ]);
+    const pull = (args: string[]) => cli(where, ["pull", ...args], { cwd: stack });
+    const repositories = () => cli(where, ["images", "--format", "{{.Repository}}:{{.Tag}}"]).stdout.split("\n").filter(Boolean).sort();
+
+    // SERVICE... alone pulls just it; --include-deps its dependencies too.
+    const alone = pull(["web"]);
+    expect(alone.code, alone.stderr).toBe(0);
+    expect(alone.stdout).toBe(" web Pulling\n web Pulled\n");
+    expect(repositories()).toEqual(["busybox:latest", "tscompose/multilayer:latest"]);
+    const withDeps = pull(["--include-deps", "web"]);
+    expect(withDeps.code, withDeps.stderr).toBe(0);
+    expect(withDeps.stdout).toContain(" pinned Pulled\n");
+    expect(repositories()).toContain(pinned);
+
+    // --policy missing: a present image with a tag (not latest) is not pulled again; always pulls it.
+    expect(pull(["--policy", "missing", "pinned"]).stdout).toBe(" pinned Skipped - Image is already present locally\n");
+    expect(pull(["--policy", "always", "pinned"]).stdout).toBe(" pinned Pulling\n pinned Pulled\n");
+    // As compose, :latest counts as never present: missing pulls it.
+    expect(pull(["--policy", "missing", "web"]).stdout).toBe(" web Pulling\n web Pulled\n");
+    const bad = pull(["--policy", "sometimes", "web"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("argument 'sometimes' is invalid");
+
+    // A service that can be built: its failed pull is a warning naming `build`, still exit 1; --ignore-buildable skips it.
+    const built = pull(["built"]);
+    expect(built.code).toBe(1);
+    expect(built.stdout).toBe(" built Pulling\n built Warning\n");
+    expect(built.stderr).toContain("WARNING: Some service image(s) must be built from source by running:\n    tscompose build built\n");
+    const skipped = pull(["--ignore-buildable", "built"]);
+    expect(skipped.code, skipped.stderr).toBe(0);
+    expect(skipped.stdout).toBe(" built Skipped - Image can be built\n");
+
+    // A failed pull fails the command, the others done; --ignore-pull-failures reports it and exits 0.
+    const failed = pull(["broken", "web"]);
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toContain(" broken Error\n");
+    expect(failed.stdout).toContain(" web Pulled\n");
+    expect(failed.stderr).toMatch(/^Error: broken: /m);
+    const ignored = pull(["--ignore-pull-failures", "broken", "web"]);
+    expect(ignored.code, ignored.stderr).toBe(0);
+    expect(ignored.stdout).toContain(" broken Error\n");
+    expect(ignored.stderr).toMatch(/^WARN broken: /m);
+
+    // On an image by name (docker's pull) the compose flags are refused, nothing pulled.
+    const byName = cli(where, ["pull", "--policy", "always", "tscompose/multilayer:nope"]);
+    expect(byName.code).toBe(1);
+    expect(byName.stderr).toContain("--policy is docker compose pull's flag");
+  });
+
+  test("compose push pushes the images of the services with build:, per service", async () => {
+    const where = await stateDir();
+    const app = `${registry.host}/composepush/app:v1`;
+    const extra = `${registry.host}/composepush/app:extra`;
+    const absent = `${registry.host}/composepush/absent:v1`;
+    expect(cli(where, ["pull", "-q", "tscompose/multilayer"]).code).toBe(0);
+    for (const t of [app, extra]) expect(cli(where, ["tag", "tscompose/multilayer", t]).code).toBe(0);
+    const stack = await buildableStack(where, [
+      "  app:",
+      `    build: { context: ., tags: ["${extra}"] }`,
+      `    image: ${app}`,
+      "    depends_on: [plain]",
+      "  plain:",
+      "    image: tscompose/multilayer",
+      "  missing:",
+      "    build: .",
+      `    image: ${absent}`,
+    ]);
+    const push = (args: string[]) => cli(where, ["push", ...args], { cwd: stack });
+
+    // A service without build: is skipped (its image is someone else's); a tag not present fails the command.
+    const all = push([]);
+    expect(all.code).toBe(1);
+    expect(all.stdout).toContain(" plain Skipped\n");
+    expect(all.stdout).toContain(` app Pushed ${app}\n`);
+    expect(all.stdout).toContain(` app Pushed ${extra}\n`);
+    expect(all.stdout).toContain(` missing Error ${absent}\n`);
+    expect(all.stderr).toMatch(/^Error: Pushing missing: /m);
+    for (const t of [app, extra]) expect(JSON.parse(await inspectRaw(t))).toEqual(JSON.parse(await fs.readFile(layoutBlobPath(multilayer.layout, multilayer.digest), "utf8")));
+
+    const ignored = push(["--ignore-push-failures", "-q"]);
+    expect(ignored.code, ignored.stderr).toBe(0);
+    expect(ignored.stdout).toBe("");
+    expect(ignored.stderr).toMatch(/^WARN Pushing missing: /m);
+    // SERVICE...: just its images; --include-deps adds its dependencies' (plain: skipped, no build:).
+    expect(push(["app"]).stdout).not.toContain("plain");
+    expect(push(["--include-deps", "app"]).stdout).toContain(" plain Skipped\n");
+    // An image by name is still docker's push, where compose's flags are refused.
+    expect(cli(where, ["push", "--include-deps", app]).stderr).toContain("--include-deps is docker compose push's flag");
   });
 
   test("save and load round-trip, and an OCI layout tar loads", async () => {

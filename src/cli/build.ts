@@ -13,6 +13,8 @@ export interface BuildFlags {
   buildArg?: string[];
   quiet?: boolean;
   withDependencies?: boolean;
+  /** build --push: then push the built services' images, as `push SERVICE...`. */
+  push?: boolean;
 }
 
 /** --build-arg K=V, or K alone for the value in this environment (left out when it has none, as docker does). */
@@ -46,7 +48,10 @@ export async function runBuild(opts: ProjectOptions, services: string[], flags: 
   const request = buildRequest(opts, services, flags);
   const client = await daemon();
   const { ok } = await renderProgress(client.stream<StreamMessage>("POST", "/stacks/build", request), { quiet: flags.quiet });
-  return ok ? 0 : 1;
+  if (!ok) return 1;
+  if (!flags.push) return 0;
+  const { runPush } = await import("./images.js");
+  return runPush(opts, services, { quiet: flags.quiet, includeDeps: flags.withDependencies });
 }
 
 export interface ImageBuildFlags {

@@ -25,6 +25,7 @@ export function registerContainerCommands(program: Command, projectOptions: () =
     .option("-u, --user <user>", "run the command as this user")
     .option("-w, --workdir <dir>", "path to workdir directory for this command")
     .option("--index <index>", "index of the container if the service has several replicas", indexFlag, 1)
+    .option("--privileged", "give extended privileges to the process: every capability")
     .addOption(new Option("-i, --interactive", "keep STDIN open (always on; accepted for compatibility)").hideHelp())
     .action(async (service: string, command: string[], opts: Record<string, unknown>) => {
       const { runExec } = await import("./exec.js");
@@ -53,6 +54,13 @@ export function registerContainerCommands(program: Command, projectOptions: () =
     .addOption(new Option("--pull <policy>", "pull image before running").choices(["always", "missing", "never"]))
     .option("--quiet-pull", "pull without printing progress information")
     .option("--build", "build the image before starting the container (services with build:)")
+    .option("-v, --volume <volume>", "bind mount a volume, SRC:DST[:MODE] (repeatable; added to the service's)", collect, [])
+    .option("--cap-add <capability>", "add Linux capabilities (repeatable)", collect, [])
+    .option("--cap-drop <capability>", "drop Linux capabilities (repeatable)", collect, [])
+    .option("--env-from-file <file>", "set environment variables from a file (repeatable; -e wins)", collect, [])
+    .option("-q, --quiet", "print no progress (pulls, builds, dependencies)")
+    .option("--quiet-build", "suppress the build's progress output")
+    .option("--remove-orphans", "remove containers for services not defined in the stack file")
     .addOption(new Option("-i, --interactive", "keep STDIN open (accepted for compatibility)").hideHelp())
     .action(async (service: string, command: string[], opts: Record<string, unknown>) => {
       const { runRun } = await import("./run.js");

@@ -5,7 +5,11 @@ import { writeFileSync } from "node:fs";
 import { stringify } from "yaml";
 import { loadStack } from "../stack/load.js";
 import type { ProjectOptions } from "../stack/load.js";
+import { isDict, type Dict } from "../stack/dict.js";
+import { parseEnvironment } from "../stack/environment.js";
+import { extractVariables } from "../stack/interpolate.js";
 import { renderStack } from "../stack/render.js";
+import { table } from "./format.js";
 import { CliError } from "./errors.js";
 
 export interface ConfigFlags {
@@ -20,6 +24,14 @@ export interface ConfigFlags {
   output?: string;
   interpolate?: boolean;
   normalize?: boolean;
+  /** false with --no-path-resolution. */
+  pathResolution?: boolean;
+  /** false with --no-consistency. */
+  consistency?: boolean;
+  /** false with --no-env-resolution. */
+  envResolution?: boolean;
+  variables?: boolean;
+  environment?: boolean;
 }
 
 export function warn(lines: readonly string[]): void {
@@ -27,7 +39,18 @@ export function warn(lines: readonly string[]): void {
 }
 
 export async function runConfig(project: ProjectOptions, flags: ConfigFlags): Promise<void> {
-  const result = loadStack({ ...project, interpolate: flags.interpolate !== false });
+  if (flags.variables) {
+    // The file as written: nothing interpolated, nothing looked up (compose's ToModel without interpolation).
+    const raw = loadStack({ ...project, interpolate: false, consistency: false, resolvePaths: false });
+    const found = [...extractVariables(raw.merged).values()].sort((a, b) => a.name.localeCompare(b.name));
+    const out =
+      flags.format === "json"
+        ? `${JSON.stringify(Object.fromEntries(found.map((v) => [v.name, { Name: v.name, DefaultValue: v.defaultValue, PresenceValue: v.presenceValue, Required: v.required }])))}\n`
+        : table(["NAME", "REQUIRED", "DEFAULT VALUE", "ALTERNATE VALUE"], found.map((v) => [v.name, String(v.required), v.defaultValue, v.presenceValue]));
+    if (!flags.quiet) emit(out, flags);
+    return;
+  }
+  const result = loadStack({ ...project, interpolate: flags.interpolate !== false, resolvePaths: flags.pathResolution !== false, consistency: flags.consistency !== false });
   warn(result.warnings);
   const { stack } = result;
   let out: string;
@@ -36,6 +59,7 @@ export async function runConfig(project: ProjectOptions, flags: ConfigFlags): Pr
   else if (flags.volumes) out = lines(Object.keys(stack.volumes));
   else if (flags.networks) out = lines(Object.keys(stack.networks));
   else if (flags.profiles) out = lines(result.allProfiles);
+  else if (flags.environment) out = lines(Object.entries(result.environment).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`));
   else if (flags.images) out = lines(Object.values(stack.services).map((s) => s.image ?? `${stack.name}-${s.name}`));
   else if (flags.hash !== undefined) {
     const wanted = flags.hash === "*" ? Object.keys(stack.services) : flags.hash.split(",").map((s) => s.trim());
@@ -48,11 +72,33 @@ export async function runConfig(project: ProjectOptions, flags: ConfigFlags): Pr
     out = lines(rows);
   } else {
     const model = flags.normalize === false ? result.merged : renderStack(stack);
+    if (flags.envResolution === false && flags.normalize !== false) unresolveEnvironment(model, result.merged);
     out = flags.format === "json" ? `${JSON.stringify(model, null, 2)}\n` : stringify(model, { lineWidth: 0, aliasDuplicateObjects: false });
   }
-  if (flags.output) writeFileSync(flags.output, out);
-  else process.stdout.write(out);
+  emit(out, flags);
   await Promise.resolve();
 }
 
+function emit(out: string, flags: Pick<ConfigFlags, "output">): void {
+  if (flags.output) writeFileSync(flags.output, out);
+  else process.stdout.write(out);
+}
+
 const lines = (items: readonly string[]): string => (items.length === 0 ? "" : `${items.join("\n")}\n`);
+
+/**
+ * config --no-env-resolution: each service's environment as its files write
+ * it (env_file contents not merged in, a name without a value left null
+ * rather than read from the host), its env_file kept, as compose prints it.
+ */
+function unresolveEnvironment(model: Dict, merged: Dict): void {
+  const rendered = isDict(model.services) ? model.services : {};
+  const written = isDict(merged.services) ? merged.services : {};
+  for (const [name, svc] of Object.entries(rendered)) {
+    if (!isDict(svc)) continue;
+    const raw = isDict(written[name]) ? written[name].environment : undefined;
+    const env = parseEnvironment(raw, () => undefined);
+    if (Object.keys(env).length > 0) svc.environment = env;
+    else delete svc.environment;
+  }
+}

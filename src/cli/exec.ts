@@ -19,6 +19,7 @@ export interface ExecFlags {
   workdir?: string;
   /** Parsed by commander (flag-values.ts). */
   index?: number;
+  privileged?: boolean;
 }
 
 /** `-e KEY=VALUE` as given; `-e KEY` takes KEY's value from the environment, or is dropped when unset (as docker). */
@@ -55,6 +56,7 @@ export async function runExec(opts: ProjectOptions, service: string, command: st
     workingDir: flags.workdir,
     tty,
     detach,
+    ...(flags.privileged === true ? { privileged: true } : {}),
     rows: process.stdout.rows,
     cols: process.stdout.columns,
   };

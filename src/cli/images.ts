@@ -7,6 +7,7 @@ import { rename, unlink } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import type { CommitRequest, CommitResult, DockerConfigLocation, ImageImportResult, ImageInspectView, ImageLoadResult, ImageProgressMessage, ImagePruneResult, ImageRemoveResult, ImageRow } from "../daemon/api.js";
 import { DaemonError, type DaemonClient } from "../daemon/client.js";
+import type { ServiceSpec } from "../../model/stack.js";
 import type { ProjectOptions } from "../stack/load.js";
 import { confirm } from "./confirm.js";
 import { CliError } from "./errors.js";
@@ -51,6 +52,14 @@ export interface PullFlags {
   quiet?: boolean;
   /** Services' pulls only: print the line of each, pull nothing. */
   dryRun?: boolean;
+  /** compose pull's: skip the services that have build:. */
+  ignoreBuildable?: boolean;
+  /** compose pull's: report a failed pull, exit 0. */
+  ignorePullFailures?: boolean;
+  /** compose pull's: SERVICE... pulls their dependencies too. */
+  includeDeps?: boolean;
+  /** compose pull's --policy: replaces each service's pull_policy. */
+  policy?: "missing" | "always";
 }
 
 async function pullOne(client: DaemonClient, ref: string, flags: PullFlags): Promise<void> {
@@ -59,24 +68,64 @@ async function pullOne(client: DaemonClient, ref: string, flags: PullFlags): Pro
 }
 
 /**
+ * The stack's services NAMES means, or all with no name; undefined when the
+ * names are not all services of a stack found here (then they are images, as
+ * docker's pull and push take them). Shared by pull and push, so the two
+ * decide alike.
+ */
+async function stackServices(project: ProjectOptions, names: string[], includeDeps: boolean, verb: string): Promise<ServiceSpec[] | undefined> {
+  if (names.length > 0 && !names.every((n) => /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(n))) return undefined;
+  try {
+    const { loadStack } = await import("../stack/load.js");
+    const { selectServices } = await import("../../model/dependencies.js");
+    const { stack } = loadStack(project);
+    if (names.length > 0 && !names.every((n) => n in stack.services)) return undefined;
+    // As compose: SERVICE... alone, its dependencies only with --include-deps.
+    return selectServices(stack, names, !includeDeps).map((n) => stack.services[n] as ServiceSpec);
+  } catch (err) {
+    if (names.length === 0) throw new CliError(`no image given and no stack to ${verb}: ${(err as Error).message}`, 1, { cause: err });
+    return undefined;
+  }
+}
+
+/** compose's "missing" check: a local image counts only with a tag other than latest (a :latest is pulled again). */
+export function pinnedTag(image: string): boolean {
+  if (image.includes("@")) return true;
+  const last = image.slice(image.lastIndexOf("/") + 1);
+  const colon = last.indexOf(":");
+  return colon >= 0 && last.slice(colon + 1) !== "latest";
+}
+
+async function imagePresent(client: DaemonClient, ref: string): Promise<boolean> {
+  try {
+    await client.json("GET", `/images/inspect?ref=${encodeURIComponent(ref)}`);
+    return true;
+  } catch (err) {
+    if (err instanceof DaemonError && err.status === 404) return false;
+    throw err;
+  }
+}
+
+/** Why compose pull leaves a service out, or undefined to pull it. */
+async function pullSkip(client: DaemonClient, s: ServiceSpec, flags: PullFlags): Promise<string | undefined> {
+  if (!s.image) return "Skipped - No image to be pulled";
+  const policy = flags.policy ?? s.pullPolicy;
+  if (policy === "never" || policy === "build") return "Skipped";
+  if ((policy === "missing" || policy === "if_not_present") && pinnedTag(s.image) && (await imagePresent(client, s.image))) return "Skipped - Image is already present locally";
+  if (s.build && flags.ignoreBuildable) return "Skipped - Image can be built";
+  return undefined;
+}
+
+/**
  * `pull IMAGE` pulls one image, as docker pull. Without an image, inside a
  * stack directory, every service's image is pulled in parallel (compose
  * pull); names that are all services of the stack pull just those.
  */
 export async function runPull(project: ProjectOptions, names: string[], flags: PullFlags): Promise<number> {
-  let services: { name: string; image: string | undefined }[] | undefined;
-  if (names.length === 0 || names.every((n) => /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(n))) {
-    try {
-      const { loadStack } = await import("../stack/load.js");
-      const { stack } = loadStack(project);
-      const all = Object.values(stack.services).map((s) => ({ name: s.name, image: s.image }));
-      if (names.length === 0) services = all;
-      else if (names.every((n) => all.some((s) => s.name === n))) services = all.filter((s) => names.includes(s.name));
-    } catch (err) {
-      if (names.length === 0) throw new CliError(`no image given and no stack to pull: ${(err as Error).message}`, 1, { cause: err });
-    }
-  }
+  const services = await stackServices(project, names, flags.includeDeps === true, "pull");
   if (!services) {
+    const composeOnly = (["ignoreBuildable", "ignorePullFailures", "includeDeps", "policy"] as const).find((k) => flags[k] !== undefined && flags[k] !== false);
+    if (composeOnly) throw new CliError(`--${composeOnly.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is docker compose pull's flag: name services of the stack, not images`);
     if (flags.dryRun) throw new CliError("--dry-run: only a stack's services can be pulled in dry run mode, not an image by name");
     if (names.length !== 1) throw new CliError(`"pull" requires exactly 1 image argument (got ${names.length})`);
     return withDaemon(async (client) => {
@@ -84,9 +133,8 @@ export async function runPull(project: ProjectOptions, names: string[], flags: P
       return 0;
     });
   }
-  const wanted = services;
   if (flags.dryRun) {
-    for (const s of wanted) if (!flags.quiet) process.stdout.write(s.image ? ` ${DRY_RUN_PREFIX} ${s.name} Pulled\n` : ` ${s.name} Skipped - No image to be pulled\n`);
+    for (const s of services) if (!flags.quiet) process.stdout.write(s.image ? ` ${DRY_RUN_PREFIX} ${s.name} Pulled\n` : ` ${s.name} Skipped - No image to be pulled\n`);
     return 0;
   }
   return withDaemon(async (client) => {
@@ -94,32 +142,36 @@ export async function runPull(project: ProjectOptions, names: string[], flags: P
       if (!flags.quiet) process.stdout.write(`${line}\n`);
     };
     const errors: string[] = [];
-    // One pull per image, shared by the services that use it.
-    const pulls = new Map<string, Promise<string>>();
-    await Promise.all(
-      wanted.map(async (s) => {
-        if (!s.image) {
-          say(` ${s.name} Skipped - No image to be pulled`);
-          return;
-        }
-        const image = s.image;
-        say(` ${s.name} Pulling`);
-        let pull = pulls.get(image);
-        if (!pull) {
-          pull = followProgress(pullStream(client, image, flags.platform));
-          pulls.set(image, pull);
-        }
-        try {
-          await pull;
-          say(` ${s.name} Pulled`);
-        } catch (err) {
-          say(` ${s.name} Error`);
-          errors.push(`${s.name}: ${(err as Error).message}`);
-        }
-      }),
-    );
-    for (const e of errors) process.stderr.write(`Error: ${e}\n`);
-    return errors.length > 0 ? 1 : 0;
+    const mustBuild: string[] = [];
+    // One pull per image: a second service of the same image waits for the first's, as compose says.
+    const pulling = new Map<string, string>();
+    const work: Promise<void>[] = [];
+    for (const s of services) {
+      const skip = await pullSkip(client, s, flags);
+      const image = s.image as string;
+      const first = pulling.get(image);
+      if (skip !== undefined || first !== undefined) {
+        say(` ${s.name} ${skip ?? `Skipped - Image is already being pulled by ${first}`}`);
+        continue;
+      }
+      pulling.set(image, s.name);
+      say(` ${s.name} Pulling`);
+      work.push(
+        followProgress(pullStream(client, image, flags.platform)).then(
+          () => say(` ${s.name} Pulled`),
+          (err: unknown) => {
+            // A service that can be built only warns: `build` makes its image.
+            say(` ${s.name} ${s.build ? "Warning" : "Error"}`);
+            if (s.build) mustBuild.push(s.name);
+            errors.push(`${s.name}: ${(err as Error).message}`);
+          },
+        ),
+      );
+    }
+    await Promise.all(work);
+    if (mustBuild.length > 0) process.stderr.write(`WARNING: Some service image(s) must be built from source by running:\n    tscompose build ${mustBuild.sort().join(" ")}\n`);
+    for (const e of errors) process.stderr.write(`${flags.ignorePullFailures ? "WARN" : "Error:"} ${e}\n`);
+    return errors.length > 0 && !flags.ignorePullFailures ? 1 : 0;
   });
 }
 
@@ -289,12 +341,59 @@ export async function runLoad(flags: { input?: string; quiet?: boolean }): Promi
   });
 }
 
-export async function runPush(name: string, flags: { quiet?: boolean }): Promise<number> {
+export interface PushFlags {
+  quiet?: boolean;
+  /** compose push's: report a failed push, push the rest, exit 0. */
+  ignorePushFailures?: boolean;
+  /** compose push's: SERVICE... pushes their dependencies' images too. */
+  includeDeps?: boolean;
+}
+
+/**
+ * `push IMAGE` pushes one image, as docker push. Without an image, inside a
+ * stack directory (or with names that are all services of it), it is compose's
+ * push: the image: and build.tags of each service that has build:, in
+ * parallel; the others are skipped.
+ */
+export async function runPush(project: ProjectOptions, names: string[], flags: PushFlags): Promise<number> {
+  const services = await stackServices(project, names, flags.includeDeps === true, "push");
+  if (!services) {
+    if (flags.ignorePushFailures || flags.includeDeps) throw new CliError(`--${flags.includeDeps ? "include-deps" : "ignore-push-failures"} is docker compose push's flag: name services of the stack, not images`);
+    if (names.length !== 1) throw new CliError(`"push" requires exactly 1 image argument (got ${names.length})`);
+    return withDaemon(async (client) => {
+      const renderer = new ProgressRenderer(process.stdout, { quiet: flags.quiet === true });
+      const pushed = await followProgress(client.stream<ImageProgressMessage>("POST", "/images/push", { ref: names[0], auth: dockerConfigLocation() }), (p) => renderer.update(p));
+      if (flags.quiet) renderer.done(pushed);
+      return 0;
+    });
+  }
   return withDaemon(async (client) => {
-    const renderer = new ProgressRenderer(process.stdout, { quiet: flags.quiet === true });
-    const pushed = await followProgress(client.stream<ImageProgressMessage>("POST", "/images/push", { ref: name, auth: dockerConfigLocation() }), (p) => renderer.update(p));
-    if (flags.quiet) renderer.done(pushed);
-    return 0;
+    const say = (line: string): void => {
+      if (!flags.quiet) process.stdout.write(`${line}\n`);
+    };
+    const errors: string[] = [];
+    const work: Promise<void>[] = [];
+    for (const s of services) {
+      if (!s.build || !s.image) {
+        say(` ${s.name} Skipped`);
+        continue;
+      }
+      for (const tag of [...new Set([s.image, ...(s.build.tags ?? [])])]) {
+        say(` ${s.name} Pushing ${tag}`);
+        work.push(
+          followProgress(client.stream<ImageProgressMessage>("POST", "/images/push", { ref: tag, auth: dockerConfigLocation() })).then(
+            () => say(` ${s.name} Pushed ${tag}`),
+            (err: unknown) => {
+              say(` ${s.name} Error ${tag}`);
+              errors.push(`Pushing ${s.name}: ${(err as Error).message}`);
+            },
+          ),
+        );
+      }
+    }
+    await Promise.all(work);
+    for (const e of errors) process.stderr.write(`${flags.ignorePushFailures ? "WARN" : "Error:"} ${e}\n`);
+    return errors.length > 0 && !flags.ignorePushFailures ? 1 : 0;
   });
 }
 

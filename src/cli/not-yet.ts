@@ -9,12 +9,8 @@ import { CliError } from "./errors.js";
 
 export const NOT_YET: Readonly<Record<string, readonly string[]>> = {
   up: ["--menu"],
-  ps: ["--no-trunc", "--orphans"],
-  run: ["--cap-add <capability>", "--cap-drop <capability>", "--env-from-file <file>", "-q, --quiet", "--quiet-build", "--remove-orphans", "-v, --volume <volume>"],
-  exec: ["--privileged"],
-  build: ["--builder <name>", "--check", "-m, --memory <bytes>", "--print", "--provenance <value>", "--push", "--sbom <value>", "--ssh <value>"],
-  pull: ["--ignore-buildable", "--ignore-pull-failures", "--include-deps", "--policy <policy>"],
-  config: ["--environment", "--lock-image-digests", "--no-consistency", "--no-env-resolution", "--no-path-resolution", "--resolve-image-digests", "--variables"],
+  build: ["--builder <name>", "--check", "-m, --memory <bytes>", "--print", "--provenance <value>", "--sbom <value>", "--ssh <value>"],
+  config: ["--lock-image-digests", "--resolve-image-digests"],
 };
 
 const declared = new WeakMap<Command, Option[]>();

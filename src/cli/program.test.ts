@@ -95,8 +95,8 @@ describe("an unknown flag on any command", () => {
 describe("compose flags not implemented yet", () => {
   it.each([
     ["up --menu", ["up", "--menu"]],
-    ["run --volume", ["run", "-v", "/x:/y", "web"]],
-    ["build --push", ["build", "--push"]],
+    ["build --ssh", ["build", "--ssh", "default"]],
+    ["build --check", ["build", "--check"]],
   ])("%s: refused by name before the action runs, exit 1", async (named, argv) => {
     const program = buildProgram("0.0.0-test");
     let ran = false;

@@ -2,6 +2,7 @@
 // imported lazily in the action, so `tscompose --help` loads none of them.
 import { Command, Option } from "commander";
 import type { ProjectOptions } from "../stack/load.js";
+import type { PullFlags, PushFlags } from "./images.js";
 import { registerContainerCommands } from "./commands-containers.js";
 import { registerObjectCommands } from "./commands-objects.js";
 import type { EngineChoice } from "../daemon/api.js";
@@ -127,7 +128,11 @@ function addImageCommands(program: Command): void {
       .option("--platform <platform>", "pull for this platform (os/arch[/variant])")
       .option("-q, --quiet", "suppress progress output, print only the image name")
       .option("--dry-run", DRY_RUN_HELP)
-      .action(async (names: string[], opts: { platform?: string; quiet?: boolean; dryRun?: boolean }) => {
+      .option("--ignore-buildable", "of the stack's services: ignore images that can be built")
+      .option("--ignore-pull-failures", "of the stack's services: pull what it can and ignore images with pull failures")
+      .option("--include-deps", "of the stack's services: also pull services declared as dependencies")
+      .addOption(new Option("--policy <policy>", "of the stack's services: apply this pull policy instead of theirs").choices(["missing", "always"]))
+      .action(async (names: string[], opts: PullFlags) => {
         const { runPull } = await import("./images.js");
         process.exitCode = await runPull(projectOptions(program), names, { ...opts, dryRun: dryRun(program, opts) });
       });
@@ -193,12 +198,14 @@ function addImageCommands(program: Command): void {
       });
   const push = (cmd: Command): Command =>
     cmd
-      .description("Push an image to a registry")
-      .argument("<image>")
-      .option("-q, --quiet", "suppress verbose output")
-      .action(async (name: string, opts: { quiet?: boolean }) => {
+      .description("Push an image to a registry (docker push), or with no image inside a stack directory the services' images (docker compose push)")
+      .argument("[image-or-services...]", "image to push, or services of the stack (default: all)")
+      .option("-q, --quiet", "push without printing progress")
+      .option("--ignore-push-failures", "of the stack's services: push what it can and ignore images with push failures")
+      .option("--include-deps", "of the stack's services: also push images of services declared as dependencies")
+      .action(async (names: string[], opts: PushFlags) => {
         const { runPush } = await import("./images.js");
-        process.exitCode = await runPush(name, opts);
+        process.exitCode = await runPush(projectOptions(program), names, opts);
       });
   const imp = (cmd: Command): Command =>
     cmd
@@ -337,6 +344,11 @@ export function buildProgram(version: string): Command {
     .option("-o, --output <file>", "save to a file instead of stdout")
     .option("--no-interpolate", "do not interpolate environment variables")
     .option("--no-normalize", "do not normalize the stack (print the merged file)")
+    .option("--no-path-resolution", "don't resolve file paths")
+    .option("--no-env-resolution", "don't resolve service env files")
+    .option("--no-consistency", "don't check model consistency - warning: may produce an invalid stack file")
+    .option("--variables", "print the variables the stack file interpolates, with their default values")
+    .option("--environment", "print the environment used for interpolation")
     .action(async (opts: Record<string, unknown>) => {
       const { runConfig } = await import("./config.js");
       await runConfig(projectOptions(program), opts);
@@ -351,7 +363,8 @@ export function buildProgram(version: string): Command {
     .option("--build-arg <key=value>", "set build-time variables for services (repeatable)", collect, [])
     .option("-q, --quiet", "don't print anything to STDOUT")
     .option("--with-dependencies", "also build dependencies (transitively)")
-    .action(async (services: string[], opts: { cache?: boolean; pull?: boolean; buildArg?: string[]; quiet?: boolean; withDependencies?: boolean }) => {
+    .option("--push", "push the service images once built (as push SERVICE...)")
+    .action(async (services: string[], opts: { cache?: boolean; pull?: boolean; buildArg?: string[]; quiet?: boolean; withDependencies?: boolean; push?: boolean }) => {
       const { runBuild } = await import("./build.js");
       process.exitCode = await runBuild(projectOptions(program), services, { ...opts, noCache: opts.cache === false });
     });
@@ -481,6 +494,8 @@ export function buildProgram(version: string): Command {
     .option("--format <format>", 'output format: "table", "json", or a Go template ({{.Name}}, {{json .}})', "table")
     .option("--status <status>", "filter by status (repeatable)", collect, [])
     .option("--filter <key=value>", "filter by a property: status=STATE (repeatable)", collect, [])
+    .option("--no-trunc", "don't truncate output")
+    .option("--orphans [bool]", "include orphaned services (not declared by the project); --orphans=false hides them", boolFlag, true)
     .action(async (services: string[], opts: Record<string, unknown>) => {
       const { runPs } = await import("./ps.js");
       process.exitCode = await runPs(projectOptions(program), services, opts);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { statusesOf } from "./ps.js";
+import { quoteCommand, statusesOf } from "./ps.js";
 
 describe("ps --status and --filter", () => {
   it("--filter status=STATE adds to --status, as compose's ps takes either", () => {
@@ -9,5 +9,13 @@ describe("ps --status and --filter", () => {
 
   it.each(["name=web", "status", "status=", "=running"])("refuses the filter %s, naming it", (f) => {
     expect(() => statusesOf({ filter: [f] })).toThrow(`invalid filter "${f}": ps filters by status=STATE only`);
+  });
+});
+
+describe("ps COMMAND cell", () => {
+  it("is quoted and cut to docker's 20 characters, whole with --no-trunc", () => {
+    expect(quoteCommand(["sleep", "3600"])).toBe('"sleep 3600"');
+    expect(quoteCommand(["sh", "-c", "sleep 3600; echo done"])).toBe('"sh -c sleep 3600; e…"');
+    expect(quoteCommand(["sh", "-c", "sleep 3600; echo done"], false)).toBe('"sh -c sleep 3600; echo done"');
   });
 });

@@ -17,6 +17,10 @@ export interface PsFlags {
   status?: string[];
   /** --filter KEY=VALUE: compose supports only status=. */
   filter?: string[];
+  /** false with --no-trunc: the whole command. */
+  trunc?: boolean;
+  /** false with --orphans=false: only containers of services the stack file declares. */
+  orphans?: boolean;
 }
 
 /** The states ps keeps: --status values and --filter status=VALUE ones (compose's only filter); any other filter is an error. */
@@ -43,8 +47,11 @@ export async function runPs(opts: ProjectOptions, services: string[], flags: PsF
     if (isSwarmStack(err)) return printTasks(client, project, services, flags);
     throw err;
   }
+  // compose's --orphans=false: the services the file declares now, read only when asked (ps otherwise needs no file).
+  const declared = flags.orphans === false ? await declaredServices(opts) : undefined;
   const list = containers
     .filter((c) => services.length === 0 || services.includes(c.service ?? ""))
+    .filter((c) => declared === undefined || declared.has(c.service ?? ""))
     .filter((c) => statuses.length === 0 || statuses.includes(c.state))
     .sort((a, b) => a.name.localeCompare(b.name));
   if (flags.quiet) {
@@ -68,7 +75,7 @@ export async function runPs(opts: ProjectOptions, services: string[], flags: PsF
     const rows = list.map((c) => [
       c.name,
       c.image,
-      quoteCommand(c.command),
+      quoteCommand(c.command, flags.trunc !== false),
       c.service ?? "",
       `${humanDuration(now - Date.parse(c.createdAt))} ago`,
       statusText(c, now),
@@ -79,9 +86,17 @@ export async function runPs(opts: ProjectOptions, services: string[], flags: PsF
   return 0;
 }
 
-function quoteCommand(cmd: string[]): string {
+/** The COMMAND cell: quoted, cut to docker's 20 characters unless --no-trunc. */
+export function quoteCommand(cmd: string[], truncate = true): string {
   const s = cmd.join(" ");
-  return `"${s.length > 20 ? `${s.slice(0, 19)}…` : s}"`;
+  return `"${truncate && s.length > 20 ? `${s.slice(0, 19)}…` : s}"`;
+}
+
+async function declaredServices(opts: ProjectOptions): Promise<Set<string>> {
+  const { loadProject } = await import("./project.js");
+  const { stack, disabledServices } = loadProject(opts, true);
+  // A service of a profile not enabled is still the project's, not an orphan (compose's AllServices).
+  return new Set([...Object.keys(stack.services), ...disabledServices]);
 }
 
 /** compose's ps JSON fields, also what a --format template sees ({{.Name}}, {{json .}}). */

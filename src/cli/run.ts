@@ -9,8 +9,13 @@
 // default): its end closes the container's stdin (docker's StdinOnce), so
 // `echo x | run svc cat` ends; with a tty the terminal goes raw.
 import { selectServices } from "../../model/dependencies.js";
-import type { PortBinding, RunRequest, StreamMessage } from "../daemon/api.js";
+import type { ActionMessage, PortBinding, RunRequest, StreamMessage } from "../daemon/api.js";
 import type { AttachMessage } from "../daemon/attach.js";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { parseDotenv } from "../stack/dotenv.js";
+import { parseVolumeFlag } from "../stack/normalize.js";
+import { expandPath, homeOf } from "../stack/paths.js";
 import { parsePortShort } from "../stack/ports.js";
 import type { ProjectOptions } from "../stack/load.js";
 import { attach } from "./attach.js";
@@ -40,6 +45,61 @@ export interface RunFlags {
   pull?: "always" | "missing" | "never";
   quietPull?: boolean;
   build?: boolean;
+  /** -v: short volume specs; a relative bind source is the current directory's. */
+  volume?: string[];
+  capAdd?: string[];
+  capDrop?: string[];
+  /** --env-from-file: dotenv files whose variables -e does not set. */
+  envFromFile?: string[];
+  /** -q: no progress at all (pulls, builds, dependencies). */
+  quiet?: boolean;
+  quietBuild?: boolean;
+  removeOrphans?: boolean;
+}
+
+/**
+ * -e, then the --env-from-file files for what -e leaves unset, as compose's
+ * run: a file's `${VAR}` reads -e's values.
+ */
+export function runEnvironment(entries: string[] | undefined, files: string[] | undefined, env: Record<string, string | undefined>, cwd: string): string[] {
+  const out = new Map<string, string>();
+  for (const e of resolveEnv(entries, env)) {
+    const eq = e.indexOf("=");
+    out.set(e.slice(0, eq), e.slice(eq + 1));
+  }
+  for (const file of files ?? []) {
+    const path = resolve(cwd, file);
+    let text: string;
+    try {
+      text = readFileSync(path, "utf8");
+    } catch (err) {
+      throw new CliError(`--env-from-file ${file}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`, 1, { cause: err });
+    }
+    let vars: Record<string, string>;
+    try {
+      vars = parseDotenv(text, path, (name) => out.get(name));
+    } catch (err) {
+      throw new CliError((err as Error).message, 1, { cause: err });
+    }
+    for (const [k, v] of Object.entries(vars)) if (!out.has(k)) out.set(k, v);
+  }
+  return [...out].map(([k, v]) => `${k}=${v}`);
+}
+
+/** run -v as the daemon takes it: checked here (a bad one names itself before anything runs), a relative or ~ bind source made absolute. */
+export function runVolumes(specs: string[] | undefined, cwd: string, home: string): string[] {
+  return (specs ?? []).map((spec) => {
+    try {
+      parseVolumeFlag(spec);
+    } catch (err) {
+      throw new CliError(`run -v: ${(err as Error).message}`, 1, { cause: err });
+    }
+    const colon = spec.indexOf(":");
+    if (colon < 0) return spec;
+    const source = spec.slice(0, colon);
+    if (!source.startsWith(".") && !source.startsWith("~")) return spec;
+    return `${expandPath(source, cwd, home)}${spec.slice(colon)}`;
+  });
 }
 
 export async function runRun(opts: ProjectOptions, service: string, command: string[], flags: RunFlags): Promise<number> {
@@ -51,7 +111,7 @@ export async function runRun(opts: ProjectOptions, service: string, command: str
     service,
     command: command.length > 0 ? command : undefined,
     entrypoint: flags.entrypoint !== undefined ? splitShellWords(flags.entrypoint) : undefined,
-    env: resolveEnv(flags.env, opts.env),
+    env: runEnvironment(flags.env, flags.envFromFile, opts.env, opts.cwd),
     user: flags.user,
     workingDir: flags.workdir,
     name: flags.name,
@@ -68,19 +128,24 @@ export async function runRun(opts: ProjectOptions, service: string, command: str
     pull: flags.pull,
     ...(flags.build === true ? { build: true } : {}),
     auth: dockerConfigLocation(),
+    ...(flags.volume && flags.volume.length > 0 ? { volumes: runVolumes(flags.volume, opts.cwd, homeOf(opts.env)) } : {}),
+    ...(flags.capAdd && flags.capAdd.length > 0 ? { capAdd: flags.capAdd } : {}),
+    ...(flags.capDrop && flags.capDrop.length > 0 ? { capDrop: flags.capDrop } : {}),
+    ...(flags.removeOrphans === true ? { removeOrphans: true } : {}),
   };
+  const quiet: Quiet = { all: flags.quiet === true || flags.quietPull === true, build: flags.quiet === true || flags.quietBuild === true };
   const client = await daemon();
 
   if (flags.deps !== false) {
     const deps = selectServices(stack, [service]).filter((s) => s !== service);
     if (deps.length > 0) {
       const messages = client.stream<StreamMessage>("POST", "/stacks/up", { project: body.project, auth: body.auth, options: { services: deps, pull: flags.pull, ...(flags.build === true ? { build: "always" } : {}) } });
-      if (!(await renderToStderr(messages, flags.quietPull === true))) return 1;
+      if (!(await renderToStderr(messages, quiet))) return 1;
     }
   }
 
   let name = "";
-  const progress = new StderrProgress(flags.quietPull === true);
+  const progress = new StderrProgress(quiet);
   const code = await attach(client, "/stacks/run", body, {
     tty: body.tty === true && body.interactive === true,
     stdin: body.interactive === true,
@@ -97,19 +162,32 @@ export async function runRun(opts: ProjectOptions, service: string, command: str
 }
 
 /** Renders `up` progress for dependencies on stderr, compose's plain style: ` Container p-db-1  Started`. */
+/** What run leaves out of its progress: everything (-q, --quiet-pull), or the builds' lines (--quiet-build). */
+export interface Quiet {
+  all: boolean;
+  build: boolean;
+}
+
+/** The stderr line of a finished step (` Container x  Started`), or undefined when there is none or the flags hide it. */
+export function doneLine(m: ActionMessage, quiet: Quiet): string | undefined {
+  const word = DONE[m.kind];
+  if (m.status !== "done" || !word || quiet.all || (m.kind === "build" && quiet.build)) return undefined;
+  return ` ${actionSubject(m.kind, m.name)}  ${word}\n`;
+}
+
 class StderrProgress {
   private readonly errors: string[] = [];
   ok = true;
 
-  constructor(private readonly quiet: boolean) {}
+  constructor(private readonly quiet: Quiet) {}
 
   render(m: StreamMessage): void {
     switch (m.type) {
       case "action": {
         // The daemon names each object as users see it (container_name, a network's name), as up's progress does.
         const what = actionSubject(m.kind, m.name);
-        const word = DONE[m.kind];
-        if (m.status === "done" && word && !this.quiet) process.stderr.write(` ${what}  ${word}\n`);
+        const line = doneLine(m, this.quiet);
+        if (line !== undefined) process.stderr.write(line);
         if (m.status === "failed" || m.status === "skipped") {
           this.ok = false;
           this.errors.push(`${what}: ${m.message ?? "failed"}`);
@@ -150,7 +228,7 @@ const DONE: Record<string, string> = {
   wait: "Healthy",
 };
 
-async function renderToStderr(messages: AsyncIterable<StreamMessage>, quiet: boolean): Promise<boolean> {
+async function renderToStderr(messages: AsyncIterable<StreamMessage>, quiet: Quiet): Promise<boolean> {
   const p = new StderrProgress(quiet);
   for await (const m of messages) p.render(m);
   p.flushErrors();

@@ -127,6 +127,7 @@ export const execRequestSchema = {
     workingDir: str,
     tty: bool,
     detach: bool,
+    privileged: bool,
     rows: terminalSize,
     cols: terminalSize,
   },
@@ -179,6 +180,10 @@ export const runRequestSchema = {
     pull: pullPolicy,
     build: bool,
     auth: dockerConfigLocationSchema,
+    volumes: strings,
+    capAdd: strings,
+    capDrop: strings,
+    removeOrphans: bool,
   },
 } as const;
 

@@ -542,6 +542,8 @@ export interface ExecRequest {
   tty?: boolean;
   /** exec -d: start it and end the session at once with exit code 0. */
   detach?: boolean;
+  /** exec --privileged: the process gets every capability the engine has (docker exec --privileged). */
+  privileged?: boolean;
   /** The client's terminal size, given to the exec's pty. */
   rows?: number;
   cols?: number;
@@ -610,6 +612,13 @@ export interface RunRequest {
   build?: boolean;
   /** The client's docker config.json: the service's image is pulled with its logins. */
   auth?: DockerConfigLocation;
+  /** run -v: short volume specs (bind sources absolute) added to the service's; one at the same target replaces the service's. */
+  volumes?: string[];
+  /** run --cap-add / --cap-drop: added to the service's cap_add / cap_drop. */
+  capAdd?: string[];
+  capDrop?: string[];
+  /** run --remove-orphans: remove the containers of services the stack file no longer has. */
+  removeOrphans?: boolean;
 }
 
 /**

@@ -166,7 +166,7 @@ export class AttachSessions {
 
   private async exec(s: Session, id: string, req: ExecRequest): Promise<void> {
     const engine = this.ctx.controller.engine;
-    const spec: ExecSpec = { cmd: req.cmd, env: req.env, user: req.user || undefined, workingDir: req.workingDir || undefined, tty: req.tty === true };
+    const spec: ExecSpec = { cmd: req.cmd, env: req.env, user: req.user || undefined, workingDir: req.workingDir || undefined, tty: req.tty === true, ...(req.privileged === true ? { privileged: true } : {}) };
     if (req.detach) {
       // exec -d: like docker, nobody hears how it ends.
       engine.exec(id, spec).catch((err: unknown) => this.ctx.log.warn("detached exec failed", { container: id, error: (err as Error).message }));

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { LABEL } from "../../model/labels.js";
 import { service, stackOf } from "../../reconciler/testing.js";
 import type { RunRequest } from "./api.js";
-import { runSpec } from "./run.js";
+import { runSpec, withRunOverrides } from "./run.js";
 
 const web = service("web", {
   command: ["httpd", "-f"],
@@ -47,5 +47,27 @@ describe("runSpec: a one-off container as compose v2 makes it", () => {
   it("drops the service's command when only the entrypoint is replaced, as compose", () => {
     expect(runSpec(stack, web, 1, req({ entrypoint: ["env"] })).cmd).toEqual([]);
     expect(runSpec(stack, web, 1, req({ entrypoint: ["env"], command: ["x"] })).cmd).toEqual(["x"]);
+  });
+});
+
+describe("withRunOverrides: run -v, --cap-add, --cap-drop on top of the service", () => {
+  const svc = service("web", {
+    capAdd: ["NET_ADMIN"],
+    capDrop: [],
+    volumes: [{ type: "volume", source: "data", target: "/data", readOnly: false, bind: undefined, volume: { nocopy: false, subpath: undefined }, tmpfs: undefined, image: undefined, consistency: undefined }],
+  });
+
+  it("adds volumes and capabilities, a volume at the service's target replacing it, and leaves the service as it was", () => {
+    const out = withRunOverrides(svc, { volumes: ["/host:/data:ro", "/h2:/more"], capAdd: ["SYS_ADMIN", "NET_ADMIN"], capDrop: ["CHOWN"] });
+    expect(out.volumes.map((v) => `${v.type} ${v.source} ${v.target} ${v.readOnly}`)).toEqual(["bind /host /data true", "bind /h2 /more false"]);
+    expect(out.capAdd).toEqual(["NET_ADMIN", "SYS_ADMIN"]);
+    expect(out.capDrop).toEqual(["CHOWN"]);
+    expect(svc.volumes).toHaveLength(1);
+    expect(svc.capAdd).toEqual(["NET_ADMIN"]);
+    expect(runSpec(stackOf([out]), out, 1, req()).mounts.map((m) => m.target)).toEqual(["/data", "/more"]);
+  });
+
+  it("refuses a bad volume spec by name", () => {
+    expect(() => withRunOverrides(svc, { volumes: ["x:y"] })).toThrow('invalid volume specification "x:y"');
   });
 });

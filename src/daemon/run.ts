@@ -17,6 +17,7 @@ import type { EngineChoice, RunRequest, StreamMessage } from "./api.js";
 import type { StackController } from "./controller.js";
 import { clientCredentials } from "./registry-login.js";
 import { progressMessage } from "./to-wire.js";
+import { parseVolumeFlag } from "../stack/normalize.js";
 import { checkEngineSupport } from "../stack/support.js";
 
 
@@ -35,8 +36,11 @@ export async function createRunContainer(
   /** The engine the client asked for: where a stack without a record gets its one-off. */
   asked?: EngineChoice,
 ): Promise<ContainerInfo> {
-  const svc = stack.services[req.service];
-  if (!svc) throw new Error(`no such service: ${req.service}`);
+  const declared = stack.services[req.service];
+  if (!declared) throw new Error(`no such service: ${req.service}`);
+  const svc = withRunOverrides(declared, req);
+  // The one-off's service in its stack: a volume of run -v that the stack declares is created (and named) as the file's.
+  const runStack: StackSpec = { ...stack, services: { ...stack.services, [svc.name]: svc } };
   checkEngineSupport(stack);
   return controller.serialize(stack.name, async () => {
     guard();
@@ -44,11 +48,13 @@ export async function createRunContainer(
     const engine = await controller.engineOf(stack.name, asked);
     const observed = await controller.observe(stack, [], asked);
     // Planned as if the service's containers were made anew: the one-off's image is pulled (per the pull policy) even while they run on an image that lost its tag.
-    const plan = planUp(stack, observed, { services: [svc.name], noDeps: true, pull: req.pull, forceRecreate: true });
+    const plan = planUp(runStack, observed, { services: [svc.name], noDeps: true, pull: req.pull, forceRecreate: true, removeOrphans: req.removeOrphans === true });
     if (plan.errors.length > 0) throw new Error(plan.errors.join("; "));
     // As compose's run: the image of a service with build: is built when missing, and always with --build.
     const builds = planBuilds(stack, observed, { services: [svc.name], always: req.build === true, noRecreate: true }).actions;
-    const prerequisites = [...builds, ...plan.actions.filter((a) => a.kind === "pull" || a.kind === "create-network" || a.kind === "create-volume")];
+    // An orphan's stop and remove (run --remove-orphans) are the only actions on services the stack does not have.
+    const orphans = plan.actions.filter((a) => (a.kind === "stop" || a.kind === "remove") && !(a.service in stack.services));
+    const prerequisites = [...builds, ...orphans, ...plan.actions.filter((a) => a.kind === "pull" || a.kind === "create-network" || a.kind === "create-volume")];
     if (prerequisites.length > 0) {
       const credentials = await clientCredentials(req.auth, (message) => emit({ type: "warning", message }));
       const result = await apply(
@@ -64,8 +70,24 @@ export async function createRunContainer(
     const existing = await engine.listContainers({ all: true, labels: { [LABEL.project]: stack.name, [LABEL.service]: svc.name, [LABEL.oneoff]: "True" } });
     const number = Math.max(0, ...existing.map((c) => Number(c.labels[LABEL.number]) || 0)) + 1;
     const shared = await namespaceContainers(engine, stack.name, svc);
-    return engine.createContainer(runSpec(stack, svc, number, req, shared));
+    return engine.createContainer(runSpec(runStack, svc, number, req, shared));
   });
+}
+
+/**
+ * The service as the one-off runs it: run -v's volumes (one at a target the
+ * service mounts replaces that one, as a later mount would shadow it) and
+ * --cap-add / --cap-drop added to the service's. A copy; the stack is left as it is.
+ */
+export function withRunOverrides(svc: ServiceSpec, req: Pick<RunRequest, "volumes" | "capAdd" | "capDrop">): ServiceSpec {
+  const extra = (req.volumes ?? []).map(parseVolumeFlag);
+  const targets = new Set(extra.map((v) => v.target));
+  return {
+    ...svc,
+    volumes: [...svc.volumes.filter((v) => !targets.has(v.target)), ...extra],
+    capAdd: [...new Set([...svc.capAdd, ...(req.capAdd ?? [])])],
+    capDrop: [...new Set([...svc.capDrop, ...(req.capDrop ?? [])])],
+  };
 }
 
 export function runSpec(stack: StackSpec, svc: ServiceSpec, number: number, req: RunRequest, shared: Record<string, string> = {}): ContainerSpec {

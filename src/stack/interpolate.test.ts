@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { StackError } from "./errors.js";
-import { interpolateString, interpolateValue } from "./interpolate.js";
+import { extractVariables, interpolateString, interpolateValue } from "./interpolate.js";
 import { parseYaml } from "./parse.js";
 
 const lookupFrom =
@@ -266,5 +266,28 @@ describe("interpolateValue", () => {
     expect(e.path).toBe(path);
     expect(e.location).toEqual({ file: "compose.yaml", line, column });
     expect(e.message).toContain(message);
+  });
+});
+
+describe("extractVariables (config --variables)", () => {
+  const vars = (v: unknown) => [...extractVariables(v).values()].sort((a, b) => a.name.localeCompare(b.name));
+
+  it("reads each form, nested defaults and alternates, and skips $$ and a lone $", () => {
+    expect(vars({ a: ["$A and ${B}", { c: "${C:-d${D}}", e: "${E+alt}" }], f: "${F:?msg} $$G $1 $ ${H-}", n: 3 })).toEqual([
+      { name: "A", defaultValue: "", presenceValue: "", required: false },
+      { name: "B", defaultValue: "", presenceValue: "", required: false },
+      { name: "C", defaultValue: "d${D}", presenceValue: "", required: false },
+      { name: "D", defaultValue: "", presenceValue: "", required: false },
+      { name: "E", defaultValue: "", presenceValue: "alt", required: false },
+      { name: "F", defaultValue: "", presenceValue: "", required: true },
+      { name: "H", defaultValue: "", presenceValue: "", required: false },
+    ]);
+  });
+
+  it("cuts an argument where interpolation does, and takes a malformed ${ for text", () => {
+    expect(vars("${A:-{x}} ${B:-y} ${ ${1x}")).toEqual([
+      { name: "A", defaultValue: "{x}", presenceValue: "", required: false },
+      { name: "B", defaultValue: "y", presenceValue: "", required: false },
+    ]);
   });
 });

@@ -274,3 +274,68 @@ function copyObject(v: Record<string, unknown>): Record<string, unknown> {
   for (const [key, item] of Object.entries(v)) setKey(out, key, item);
   return out;
 }
+
+/** A variable a stack file interpolates, as `config --variables` lists it (compose-go's template.Variable). */
+export interface TemplateVariable {
+  name: string;
+  /** `${NAME:-x}` / `${NAME-x}`: x. */
+  defaultValue: string;
+  /** `${NAME:+x}` / `${NAME+x}`: x, compose's ALTERNATE VALUE. */
+  presenceValue: string;
+  /** `${NAME:?msg}` / `${NAME?msg}`. */
+  required: boolean;
+}
+
+/**
+ * Every variable the strings of `value` (an uninterpolated model) name, with
+ * the variables of their defaults and alternates too; a name met twice keeps
+ * its last reading, as compose-go's map does. Nothing is looked up.
+ */
+export function extractVariables(value: unknown, out = new Map<string, TemplateVariable>()): Map<string, TemplateVariable> {
+  if (typeof value === "string") scanVariables(value, out);
+  else if (Array.isArray(value)) for (const v of value) extractVariables(v, out);
+  else if (isPlainDict(value)) for (const v of Object.values(value)) extractVariables(v, out);
+  return out;
+}
+
+function scanVariables(s: string, out: Map<string, TemplateVariable>): void {
+  const add = (v: TemplateVariable): void => {
+    out.set(v.name, v);
+    if (v.defaultValue !== "") scanVariables(v.defaultValue, out);
+    if (v.presenceValue !== "") scanVariables(v.presenceValue, out);
+  };
+  let i = 0;
+  for (let dollar = s.indexOf("$", i); dollar >= 0; dollar = s.indexOf("$", i)) {
+    const next = s[dollar + 1];
+    i = dollar + 1;
+    if (next === "$") {
+      i = dollar + 2;
+    } else if (isNameStart(next)) {
+      i = scanName(s, dollar + 1);
+      add({ name: s.slice(dollar + 1, i), defaultValue: "", presenceValue: "", required: false });
+    } else if (next === "{") {
+      if (!isNameStart(s[dollar + 2])) continue;
+      const nameEnd = scanName(s, dollar + 2);
+      const name = s.slice(dollar + 2, nameEnd);
+      const c = s[nameEnd];
+      if (c === "}") {
+        add({ name, defaultValue: "", presenceValue: "", required: false });
+        i = nameEnd + 1;
+        continue;
+      }
+      const op = c === ":" && isOpChar(s[nameEnd + 1]) ? `:${s[nameEnd + 1]}` : isOpChar(c) ? (c as string) : undefined;
+      if (op === undefined) continue;
+      const argStart = nameEnd + op.length;
+      // The argument ends where interpolation ends it (see braced()).
+      const lineEnd = s.indexOf("\n", argStart);
+      const last = s.lastIndexOf("}", (lineEnd < 0 ? s.length : lineEnd) - 1);
+      if (last < argStart) continue;
+      const balanced = closingBrace(s, dollar, last);
+      const close = balanced < 0 ? last : balanced;
+      const arg = s.slice(argStart, close);
+      const kind = op.slice(-1);
+      add({ name, defaultValue: kind === "-" ? arg : "", presenceValue: kind === "+" ? arg : "", required: kind === "?" });
+      i = close + 1;
+    }
+  }
+}

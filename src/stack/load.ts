@@ -42,6 +42,10 @@ export interface ProjectOptions {
   cwd: string;
   /** false: leave ${VAR} as written (config --no-interpolate). */
   interpolate?: boolean;
+  /** false: leave relative paths as written (config --no-path-resolution). */
+  resolvePaths?: boolean;
+  /** false: skip the checks across the model (references, cycles, names): config --no-consistency. */
+  consistency?: boolean;
   /** The host the stack is to run on (`up`, `run`; not `config`): its resource keys, and the files of the secrets and configs services use, are checked against it. */
   host?: HostResources | undefined;
 }
@@ -57,6 +61,8 @@ export interface LoadResult {
   /** Files whose change should reload the stack: stack files, env files, included and extended files. */
   watchedFiles: string[];
   warnings: string[];
+  /** The variables interpolation reads: the project's .env (or --env-file) under the shell's (config --environment). */
+  environment: Record<string, string>;
   /** Where a key of the stack is in its files (for errors found after loading: the swarm engine's refused keys). */
   locate: (path: readonly PathSegment[]) => SourceLocation | undefined;
 }
@@ -101,6 +107,7 @@ class LoadSession {
     readonly interpolate: boolean,
     /** What `~` in a path means: the caller's home. */
     readonly home: string,
+    readonly resolvePaths = true,
   ) {}
 
   warn(message: string): void {
@@ -156,7 +163,8 @@ class LoadSession {
     validateSchema(checked);
     const model = value as Dict;
     if ("version" in model) this.warn(`${file}: the attribute \`version\` is obsolete, it will be ignored`);
-    return applyMergeTags(resolveRelativePaths(model, { base: baseDir, file: dirname(file), home: this.home }), parsed.mergeTags) as Dict;
+    const resolved = this.resolvePaths ? resolveRelativePaths(model, { base: baseDir, file: dirname(file), home: this.home }) : model;
+    return applyMergeTags(resolved, parsed.mergeTags) as Dict;
   }
 }
 
@@ -164,7 +172,7 @@ export function loadStack(opts: ProjectOptions): LoadResult {
   const files = findStackFiles(opts);
   const firstFile = files[0] as string;
   const workingDir = opts.projectDirectory ? resolve(opts.cwd, opts.projectDirectory) : dirname(firstFile);
-  const session = new LoadSession(opts.interpolate !== false, homeOf(opts.env));
+  const session = new LoadSession(opts.interpolate !== false, homeOf(opts.env), opts.resolvePaths !== false);
 
   const dotenv = readProjectEnv(session, opts, workingDir);
   // The shell's environment wins over .env, as in compose.
@@ -214,7 +222,7 @@ export function loadStack(opts: ProjectOptions): LoadResult {
       }
     }
   }
-  checkConsistency(stack, (path, message) => session.fail(message.includes("cycle") ? "cycle" : "reference", path, message));
+  if (opts.consistency !== false) checkConsistency(stack, (path, message) => session.fail(message.includes("cycle") ? "cycle" : "reference", path, message));
   if (opts.host) {
     // What the stack needs of the host it is to run on; `config` prints a stack whatever the host has.
     checkFileObjects(stack, fail);
@@ -230,6 +238,7 @@ export function loadStack(opts: ProjectOptions): LoadResult {
     watchedFiles: [...session.watched],
     locate: (path) => session.locate(path),
     warnings: session.warnings,
+    environment: definedOnly(envValues),
   };
 }
 

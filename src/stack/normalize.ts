@@ -33,7 +33,7 @@ import { normalizeDevelop, normalizeSupervision } from "./x-tscompose.js";
 import type { PathSegment } from "./parse.js";
 import { isDict, scalarText as text, type Dict } from "./dict.js";
 import { parseEnvironment } from "./environment.js";
-import type { SourceLocation } from "./errors.js";
+import { StackError, type SourceLocation } from "./errors.js";
 import { SERVICE_ROWS, TOP_LEVEL_ROWS, findUnsupported } from "./support.js";
 import { envFileFormat, labelFilePaths, mergeLabelFiles, normalizeHooks } from "./lifecycle.js";
 
@@ -491,7 +491,12 @@ const mountPath = (p: string): string => (p.length > 1 ? p.replace(/\/+$/, "") |
 // A short volume source is a host path when it looks like one (compose's rule).
 const isHostPath = (s: string): boolean => s.startsWith("/") || s.startsWith(".") || s.startsWith("~");
 
-function shortVolume(spec: string, ctx: NormalizeContext, path: PathSegment[]): ServiceVolumeSpec {
+/** A short volume spec given on the command line (`run -v SRC:DST[:MODE]`), read as the file's: a bad one is a StackError naming it. */
+export function parseVolumeFlag(spec: string): ServiceVolumeSpec {
+  return shortVolume(spec, { fail: (_path, message) => { throw new StackError("invalid", message); } }, []);
+}
+
+function shortVolume(spec: string, ctx: Pick<NormalizeContext, "fail">, path: PathSegment[]): ServiceVolumeSpec {
   const parts = spec.split(":");
   if (parts.length > 3 || parts.some((p) => p === "")) ctx.fail(path, `invalid volume specification "${spec}"`);
   const [a, b, c] = parts as [string, string | undefined, string | undefined];
