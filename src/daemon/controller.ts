@@ -37,7 +37,7 @@ import { previewPlan, runPlan } from "./plan-run.js";
 import type { Emit, RunPlanOptions } from "./plan-run.js";
 import { clientCredentials } from "./registry-login.js";
 import { recoverUnreadableStacks } from "./stack-recovery.js";
-import type { StackStore } from "./stacks.js";
+import type { StackRecord, StackStore } from "./stacks.js";
 import { StackSupervision } from "./stack-supervision.js";
 import type { HealthMonitor } from "./supervision/health.js";
 import type { Supervisor } from "./supervision/supervise.js";
@@ -219,8 +219,6 @@ export class StackController {
       // The engine conflict (another engine than the record's) is refused before anything is built.
       const target = this.targetOf(spec.name, asked, true);
       if (!(await this.buildWhatUpNeeds(spec, req.options, emit, asked))) return false;
-      const pulled = await this.pullWhatUpNeeds(spec, { ...req.options, startStopped: true }, emit, asked, credentials);
-      if (!pulled) return false;
       const previous = this.stacks.get(spec.name);
       // Opened (dockerd reached) before the record says the stack runs there, and held open until it does.
       const { engine, release } = await this.engines.hold(target);
@@ -239,6 +237,8 @@ export class StackController {
       } finally {
         release();
       }
+      const pulled = await this.pullOrRollBack(spec, previous, { ...req.options, startStopped: true }, emit, asked, credentials);
+      if (!pulled) return false;
       const scheduled = this.jobs?.sync(spec, selection(spec, req.options)) ?? [];
       const observed = await this.observeOn(engine, spec);
       const plan = withoutPulls(planUp(spec, observed, { ...req.options, startStopped: true }), pulled);
@@ -339,8 +339,6 @@ export class StackController {
       const target = this.targetOf(spec.name, asked, true);
       if (!(await this.buildWhatUpNeeds(spec, req.options, emit, asked))) return false;
       const previous = this.stacks.get(spec.name);
-      const pulled = await this.pullWhatUpNeeds(spec, { ...req.options, noStart: true }, emit, asked, credentials, previous?.stoppedByUser);
-      if (!pulled) return false;
       const { engine, release } = await this.engines.hold(target);
       const options = { ...req.options, noStart: undefined, renewAnonVolumes: undefined, alwaysRecreateDeps: undefined, timeoutMs: undefined };
       try {
@@ -348,6 +346,8 @@ export class StackController {
       } finally {
         release();
       }
+      const pulled = await this.pullOrRollBack(spec, previous, { ...req.options, noStart: true }, emit, asked, credentials, previous?.stoppedByUser);
+      if (!pulled) return false;
       const plan = withoutPulls(planUp(spec, await this.observeOn(engine, spec, previous?.stoppedByUser), { ...req.options, noStart: true }), pulled);
       const ok = await this.runOn(engine, spec, plan, emit, { ...(credentials ? { credentials } : {}), stopTimeoutMs: req.options.timeoutMs });
       const chosen = selection(spec, req.options);
@@ -429,12 +429,32 @@ export class StackController {
   }
 
   /**
-   * Before an up or create records the stack or makes anything: the images
-   * its plan pulls, with the client's logins, as docker compose pulls before
-   * it creates. A refused pull (a wrong password) leaves no record, network or
-   * container behind. The images pulled (undefined: a pull failed), which the
-   * plan that follows does not pull again.
+   * Right after an up or create recorded the stack, before it makes anything:
+   * the images its plan pulls, with the client's logins, as docker compose
+   * pulls before it creates. The record comes first so that a daemon killed
+   * mid-pull converges the stack when it starts again (test/daemon-crash);
+   * a refused pull (a wrong password) puts the record back as it was (none
+   * for a new stack), and no network or container was made. The images
+   * pulled (undefined: a pull failed), which the plan that follows does not
+   * pull again.
    */
+  private async pullOrRollBack(
+    spec: StackSpec,
+    previous: StackRecord | undefined,
+    options: UpOptions,
+    emit: Emit,
+    asked: EngineChoice | undefined,
+    credentials: RegistryLogin | undefined,
+    stoppedByUser?: string[],
+  ): Promise<Set<string> | undefined> {
+    const pulled = await this.pullWhatUpNeeds(spec, options, emit, asked, credentials, stoppedByUser);
+    if (!pulled) {
+      if (previous) this.stacks.put(previous);
+      else this.stacks.delete(spec.name);
+    }
+    return pulled;
+  }
+
   private async pullWhatUpNeeds(spec: StackSpec, options: UpOptions, emit: Emit, asked: EngineChoice | undefined, credentials: RegistryLogin | undefined, stoppedByUser?: string[]): Promise<Set<string> | undefined> {
     const engine = await this.engineOf(spec.name, asked);
     const plan = planUp(spec, await this.observeOn(engine, spec, stoppedByUser), options);
