@@ -8,6 +8,8 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, 
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
+import { request } from "node:http";
+import { API_VERSION } from "../../src/daemon/api.js";
 import { cgroupRoots } from "./engine.js";
 import { StopWaiting, eventually } from "./wait.js";
 import { randomPoolOctet } from "./pools.js";
@@ -86,9 +88,9 @@ export function testDaemon(opts: { mirror?: string; config?: Record<string, unkn
       let stderr = "";
       child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
       d.process = child;
-      const answers = (): boolean => {
+      const answers = async (): Promise<boolean> => {
         if (child.exitCode !== null) throw new StopWaiting(`daemon exited with ${child.exitCode}: ${stderr}`);
-        return existsSync(socket) && d.cli(["ls", "-q"]).code === 0;
+        return existsSync(socket) && (await pings(socket));
       };
       // A safety net, not a timing: files run in parallel forks, and a restart after kill -9 re-syncs
       // a dozen containers while the other forks load the cores (30 s was exceeded on a loaded machine).
@@ -124,6 +126,26 @@ export function testDaemon(opts: { mirror?: string; config?: Record<string, unkn
     log: () => (existsSync(join(dir, "daemon.log")) ? readFileSync(join(dir, "daemon.log"), "utf8") : ""),
   };
   return d;
+}
+
+/**
+ * GET /ping over the daemon's socket, from the test's own process: polling
+ * with CLI commands (a node process started every 100 ms) took the cores a
+ * starting daemon needs, several times over when forks restart daemons at once.
+ */
+function pings(socket: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request({ socketPath: socket, path: `/${API_VERSION}/ping`, timeout: 5_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on("error", () => resolve(false));
+    req.on("timeout", () => {
+      req.destroy();
+      resolve(false);
+    });
+    req.end();
+  });
 }
 
 /** Everything the test daemon may have left on the host, by its prefix and state dir. */
