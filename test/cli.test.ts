@@ -116,6 +116,16 @@ describe("tscompose CLI", () => {
     expect(json.TAG).toMatchObject({ Required: false, DefaultValue: "1.36" });
     // Listing needs no value: NEEDED is unset, and the plain config fails on it.
     expect(tscompose(["config"], sub).code).toBe(1);
+    // A variable where the schema wants a port or a number is listed too (the file is read as written, not validated).
+    const typed = join(dir, "vars-typed");
+    mkdirSync(typed, { recursive: true });
+    writeFileSync(join(typed, "compose.yaml"), 'services:\n  web:\n    image: busybox\n    ports: ["${WEB_PORT:-8080}:80"]\n    cpus: ${CPUS:-0.5}\n');
+    const t = tscompose(["config", "--variables"], typed);
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.stdout.split("\n").filter(Boolean).slice(1).map((l) => l.split(/\s{2,}/))).toEqual([
+      ["CPUS", "false", "0.5"],
+      ["WEB_PORT", "false", "8080"],
+    ]);
 
     const env = tscompose(["config", "--environment"], sub, { NEEDED: "1", SHELL_WINS: "shell" });
     expect(env.code, env.stderr).toBe(0);

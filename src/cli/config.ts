@@ -3,7 +3,7 @@
 // valid stack file (or JSON document) that can be piped on.
 import { writeFileSync } from "node:fs";
 import { stringify } from "yaml";
-import { loadStack } from "../stack/load.js";
+import { loadMergedAsWritten, loadStack } from "../stack/load.js";
 import type { ProjectOptions } from "../stack/load.js";
 import { isDict, type Dict } from "../stack/dict.js";
 import { parseEnvironment } from "../stack/environment.js";
@@ -41,8 +41,7 @@ export function warn(lines: readonly string[]): void {
 export async function runConfig(project: ProjectOptions, flags: ConfigFlags): Promise<void> {
   if (flags.variables) {
     // The file as written: nothing interpolated, nothing looked up (compose's ToModel without interpolation).
-    const raw = loadStack({ ...project, interpolate: false, consistency: false, resolvePaths: false });
-    const found = [...extractVariables(raw.merged).values()].sort((a, b) => a.name.localeCompare(b.name));
+    const found = [...extractVariables(loadMergedAsWritten(project)).values()].sort((a, b) => a.name.localeCompare(b.name));
     const out =
       flags.format === "json"
         ? `${JSON.stringify(Object.fromEntries(found.map((v) => [v.name, { Name: v.name, DefaultValue: v.defaultValue, PresenceValue: v.presenceValue, Required: v.required }])))}\n`

@@ -108,6 +108,8 @@ class LoadSession {
     /** What `~` in a path means: the caller's home. */
     readonly home: string,
     readonly resolvePaths = true,
+    /** false: the files as written, ${VAR} still in values the schema would refuse (config --variables). */
+    readonly validate = true,
   ) {}
 
   warn(message: string): void {
@@ -159,8 +161,7 @@ class LoadSession {
       value = interpolateValue(parsed, env, (msg) => this.warnVar(msg));
       value = castInterpolated(value, (msg) => this.warnVar(msg));
     }
-    const checked: ParsedFile = { ...parsed, value };
-    validateSchema(checked);
+    if (this.validate) validateSchema({ ...parsed, value });
     const model = value as Dict;
     if ("version" in model) this.warn(`${file}: the attribute \`version\` is obsolete, it will be ignored`);
     const resolved = this.resolvePaths ? resolveRelativePaths(model, { base: baseDir, file: dirname(file), home: this.home }) : model;
@@ -168,11 +169,12 @@ class LoadSession {
   }
 }
 
-export function loadStack(opts: ProjectOptions): LoadResult {
+/** The files read, included, extended and merged: the model before profiles and normalization. */
+function loadMerged(opts: ProjectOptions, validate = true): { files: string[]; workingDir: string; session: LoadSession; envValues: Record<string, string | undefined>; lookup: (name: string) => string | undefined; merged: Dict } {
   const files = findStackFiles(opts);
   const firstFile = files[0] as string;
   const workingDir = opts.projectDirectory ? resolve(opts.cwd, opts.projectDirectory) : dirname(firstFile);
-  const session = new LoadSession(opts.interpolate !== false, homeOf(opts.env), opts.resolvePaths !== false);
+  const session = new LoadSession(opts.interpolate !== false, homeOf(opts.env), opts.resolvePaths !== false, validate);
 
   const dotenv = readProjectEnv(session, opts, workingDir);
   // The shell's environment wins over .env, as in compose.
@@ -185,6 +187,20 @@ export function loadStack(opts: ProjectOptions): LoadResult {
     const withIncludes = applyIncludes(session, model, lookup, [files[i] as string]);
     merged = mergeFiles(merged, withExtends(session, withIncludes, files[i] as string, lookup));
   }
+  return { files, workingDir, session, envValues, lookup, merged };
+}
+
+/**
+ * The merged files as written (config --variables): neither validated nor
+ * normalized, since a value still holding `${VAR}` (a port, a size) is not
+ * yet what its key takes.
+ */
+export function loadMergedAsWritten(opts: ProjectOptions): Dict {
+  return loadMerged({ ...opts, interpolate: false, resolvePaths: false }, false).merged;
+}
+
+export function loadStack(opts: ProjectOptions): LoadResult {
+  const { files, workingDir, session, envValues, lookup, merged } = loadMerged(opts);
 
   const projectName = chooseProjectName(opts, envValues, merged, workingDir, session);
   const activeProfiles = new Set([...opts.profiles, ...splitList(envValues.COMPOSE_PROFILES)]);
